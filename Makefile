@@ -1,0 +1,62 @@
+# A thin wrapper around CMake (as Neovim's): `make run` and `make check` do all
+# set-up on a fresh Debian machine. CMake stays usable on its own.
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+CMAKE ?= cmake
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build run check test test-asan valgrind bench-quick bench clean format lint
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/Makefile:
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/Makefile
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+# Until the server lands, the main job runs the bundled protocol through a
+# simulated uneventful visit and prints its timeline.
+run: deps build
+	$(BUILD)/vigil lint protocols/ketamine_iv
+	$(BUILD)/vigil simulate protocols/ketamine_iv --scenario protocols/ketamine_iv/scenarios/uneventful.lua
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+$(BUILD_ASAN)/Makefile:
+	$(CMAKE) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON
+
+test-asan: $(BUILD_ASAN)/Makefile
+	$(CMAKE) --build $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -LE nosan
+
+valgrind: build
+	cd $(BUILD) && ctest --output-on-failure -L core -T memcheck
+
+bench-quick: build
+	$(BUILD)/bench/vigil-bench --n 1000
+
+bench: build
+	$(BUILD)/bench/vigil-bench --n 10000
+	$(BUILD)/bench/vigil-bench --n 100000
+
+# Everything CI runs: dependencies, the normal build and tests, the sanitizer
+# build and tests, and the quick benchmark (so it cannot rot).
+check: deps
+	$(MAKE) build
+	$(MAKE) test
+	$(MAKE) test-asan
+	$(MAKE) bench-quick
+
+format:
+	clang-format -i core/*.c core/*.h cli/*.c cli/*.h include/vigil/*.h tests/*.c bench/*.c
+
+lint: build
+	cppcheck --quiet --enable=warning,performance --std=c11 -Iinclude -Icore core cli
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,8 @@
+/* cli.h: the subcommands of the vigil program. */
+#ifndef VIGIL_CLI_H
+#define VIGIL_CLI_H
+
+int cmd_lint(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,56 @@
+/* main.c: the vigil program: one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "vigil/vigil.h"
+
+static const struct command {
+  const char *name, *usage, *help;
+  int (*run)(int argc, char **argv);
+} commands[] = {
+    {"lint", "vigil lint PROTOCOL...", "Check protocols; print every problem as file:line: message (exit 1 on any).",
+     cmd_lint},
+    {"simulate", "vigil simulate PROTOCOL --scenario FILE [--json] [--start ISO-TIME]",
+     "Run a scenario of timed nurse actions in simulated time and print the visit's timeline.", cmd_simulate},
+};
+
+static void usage(FILE *out) {
+  fprintf(out, "vigil %s: clinical protocols as timed checklists\n\nUsage:\n", VIGIL_VERSION_STRING);
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    fprintf(out, "  %-70s\n      %s\n", commands[i].usage, commands[i].help);
+  fprintf(out, "  vigil --version\n  vigil help [COMMAND]\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+    printf("vigil %s\n", VIGIL_VERSION_STRING);
+    return 0;
+  }
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    for (size_t i = 0; argc > 2 && i < sizeof commands / sizeof *commands; i++)
+      if (!strcmp(argv[2], commands[i].name)) {
+        printf("Usage: %s\n\n%s\n", commands[i].usage, commands[i].help);
+        return 0;
+      }
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+    if (strcmp(cmd, commands[i].name)) continue;
+    for (int a = 2; a < argc; a++)
+      if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+        printf("Usage: %s\n\n%s\n", commands[i].usage, commands[i].help);
+        return 0;
+      }
+    return commands[i].run(argc - 1, argv + 1);
+  }
+  fprintf(stderr, "vigil: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,131 @@
+/* buf.c: a growable byte buffer, and JSON written into it. */
+#include "buf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void buf_init(buf *b) { memset(b, 0, sizeof *b); }
+
+void buf_free(buf *b) {
+  free(b->p);
+  buf_init(b);
+}
+
+void buf_reset(buf *b) {
+  b->len = 0;
+  if (b->p) b->p[0] = '\0';
+}
+
+static int buf_reserve(buf *b, size_t extra) {
+  if (b->oom) return -1;
+  if (b->len + extra + 1 <= b->cap) return 0;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < b->len + extra + 1) cap *= 2;
+  char *p = realloc(b->p, cap);
+  if (!p) {
+    b->oom = 1;
+    return -1;
+  }
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
+char *buf_take(buf *b) {
+  if (b->oom || buf_reserve(b, 0) < 0) {
+    buf_free(b);
+    return NULL;
+  }
+  char *p = b->p;
+  buf_init(b);
+  return p;
+}
+
+void buf_put(buf *b, const char *s, size_t n) {
+  if (buf_reserve(b, n) < 0) return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+
+void buf_putc(buf *b, char c) { buf_put(b, &c, 1); }
+
+void buf_vprintf(buf *b, const char *fmt, va_list ap) {
+  va_list aq;
+  va_copy(aq, ap);
+  char small[256];
+  int n = vsnprintf(small, sizeof small, fmt, aq);
+  va_end(aq);
+  if (n < 0) return;
+  if ((size_t)n < sizeof small) {
+    buf_put(b, small, (size_t)n);
+    return;
+  }
+  if (buf_reserve(b, (size_t)n) < 0) return;
+  vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+  b->len += (size_t)n;
+}
+
+void buf_printf(buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  buf_vprintf(b, fmt, ap);
+  va_end(ap);
+}
+
+void buf_json_string_n(buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  buf_putc(b, '"');
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    buf_put(b, s + run, i - run);
+    run = i + 1;
+    switch (c) {
+    case '"': buf_put(b, "\\\"", 2); break;
+    case '\\': buf_put(b, "\\\\", 2); break;
+    case '\n': buf_put(b, "\\n", 2); break;
+    case '\r': buf_put(b, "\\r", 2); break;
+    case '\t': buf_put(b, "\\t", 2); break;
+    default: {
+      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      buf_put(b, u, 6);
+    }
+    }
+  }
+  buf_put(b, s + run, n - run);
+  buf_putc(b, '"');
+}
+
+void buf_json_string(buf *b, const char *s) { buf_json_string_n(b, s, strlen(s)); }
+
+void buf_json_number(buf *b, double x) {
+  if (!isfinite(x)) {
+    buf_puts(b, "null");
+    return;
+  }
+  if (x == (double)(int64_t)x && fabs(x) < 1e15) {
+    buf_printf(b, "%lld", (long long)x);
+    return;
+  }
+  /* Shortest of %.15g and %.17g that reads back as the same double. */
+  char s[32];
+  snprintf(s, sizeof s, "%.15g", x);
+  if (strtod(s, NULL) != x) snprintf(s, sizeof s, "%.17g", x);
+  buf_puts(b, s);
+}
+
+void buf_iso_time(buf *b, int64_t ms) {
+  time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  int frac = (int)(ms - (int64_t)secs * 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}

@@ -1,0 +1,33 @@
+/* buf.h: a growable byte buffer, and JSON written into it. */
+#ifndef VIGIL_BUF_H
+#define VIGIL_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct buf {
+  char *p;
+  size_t len, cap;
+  int oom; /* an allocation failed: the content is truncated */
+} buf;
+
+void buf_init(buf *b);
+void buf_free(buf *b);
+/* Hands the NUL-terminated content to the caller (NULL after an allocation failure). */
+char *buf_take(buf *b);
+void buf_reset(buf *b);
+void buf_put(buf *b, const char *s, size_t n);
+void buf_puts(buf *b, const char *s);
+void buf_putc(buf *b, char c);
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(buf *b, const char *fmt, va_list ap);
+
+/* JSON pieces. */
+void buf_json_string(buf *b, const char *s);
+void buf_json_string_n(buf *b, const char *s, size_t n);
+void buf_json_number(buf *b, double x);
+/* 2026-11-21T08:00:00.000Z */
+void buf_iso_time(buf *b, int64_t ms);
+
+#endif

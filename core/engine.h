@@ -1,0 +1,199 @@
+/* engine.h: the engine's internal model, shared by the files of core/.
+ *
+ * The path of every change, for a nurse's entry and a timer alike:
+ *   command (engine.c) -> protocol rules (evaluate.c) -> events (emit)
+ *   -> applied to the visit's state (visit.c, the fold) -> deadlines re-armed
+ *   (schedule.c) -> at commit: stored (store), then published to subscribers
+ *   and the protocol's hooks (bus.c).
+ */
+#ifndef VIGIL_ENGINE_H
+#define VIGIL_ENGINE_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "event.h"
+#include "heap.h"
+#include "protocol.h"
+#include "value.h"
+#include "vigil/vigil.h"
+
+typedef struct visit visit;
+
+typedef struct reading {
+  int64_t at;
+  val v;
+  const char *actor; /* interned */
+} reading;
+
+typedef struct item_state {
+  reading *r;
+  uint32_t n, cap;
+  uint32_t sat;      /* occurrences satisfied by a reading */
+  uint32_t overdue;  /* occurrences marked overdue */
+  uint32_t passed;   /* occurrences passed over because `when` did not hold (not persisted) */
+  char *skipped;     /* the skip reason */
+} item_state;
+
+typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK } alert_source;
+
+#define ALERT_MAX_LEVEL 3
+
+typedef struct alert {
+  uint64_t id;
+  visit *visit;
+  const char *rule;   /* interned: the rule (or item) that raised it */
+  const char *key;    /* interned de-duplication key; NULL for per-reading alerts */
+  char *message;
+  int32_t item;       /* for overdue alerts, else -1 */
+  alert_source source;
+  priority prio;
+  uint8_t level, latching, acked, cleared;
+  int64_t raised_at, acked_at, cleared_at, escalated_at, escalate_ms;
+  const char *acked_by;
+} alert;
+
+typedef struct block {
+  const char *key; /* interned */
+  char *reason;
+} block;
+
+typedef enum visit_status { VISIT_ACTIVE, VISIT_DISCHARGED, VISIT_ABORTED } visit_status;
+
+struct visit {
+  heap_entry timer;  /* first: the heap hands back this pointer */
+  uint64_t id;
+  protocol *p;
+  char *patient;
+  visit_status status;
+  uint16_t phase;
+  uint8_t min_reached, max_alerted;
+  int64_t started_at, phase_at, ended_at;
+  val params;        /* record of every declared param */
+  item_state *items; /* one per protocol item */
+  alert **alerts;
+  uint32_t n_alerts, cap_alerts;
+  block *blocks;
+  uint32_t n_blocks;
+  uint64_t last_seq;
+};
+
+typedef struct subscriber {
+  int id;
+  uint64_t types; /* bit per event type */
+  vigil_event_fn fn;
+  void *ud;
+} subscriber;
+
+struct vigil_engine {
+  vigil_options opts;
+  /* clock */
+  int64_t sim_now;
+  int64_t wall_base;
+  uint64_t hr_base;
+  uv_loop_t *loop;
+  uv_timer_t *uv_timer;
+  /* protocols, visits, alerts (visits and alerts by id - 1) */
+  protocol **protocols;
+  uint32_t n_protocols;
+  visit **visits;
+  uint64_t n_visits, cap_visits;
+  alert **alerts;
+  uint64_t n_alerts, cap_alerts;
+  heap deadlines;
+  /* events: the current batch, and the store (the log, in memory) */
+  uint64_t seq;
+  vigil_event **pending;
+  size_t n_pending, cap_pending;
+  vigil_event **log;
+  size_t n_log, cap_log;
+  int batch;
+  int publishing;
+  int hook_depth;
+  /* the hook bus */
+  subscriber *subs;
+  uint32_t n_subs;
+  int next_sub;
+  /* Lua calls */
+  visit *cur;
+  /* errors and counters */
+  char errmsg[2048];
+  const char *errfield;
+  vigil_stats stats;
+};
+
+/* engine.c */
+int engine_fail(vigil_engine *e, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int64_t engine_now(const vigil_engine *e);
+/* Creates an event for v, applies it to v's state and queues it for commit.
+ * data is moved into the event. Returns the event or NULL (out of memory). */
+vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data);
+visit *engine_visit(vigil_engine *e, uint64_t id);
+void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* visit.c: state and the fold */
+visit *visit_new(vigil_engine *e, uint64_t id, protocol *p);
+void visit_free(visit *v);
+void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev);
+const reading *visit_latest(const visit *v, int item);
+alert *visit_find_alert(const visit *v, const char *key);
+int alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
+val visit_param(const visit *v, const char *name);
+
+/* schedule.c: deadlines */
+int64_t visit_next_deadline(vigil_engine *e, visit *v);
+void schedule_visit(vigil_engine *e, visit *v);
+/* Handles every deadline of v that is due at engine time, in order. */
+void visit_tick(vigil_engine *e, visit *v);
+/* The occurrence of a scheduled item that is next due, or -1. */
+int64_t item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence);
+void clock_arm(vigil_engine *e);
+
+/* evaluate.c: calls into the protocol's Lua */
+typedef enum outcome_kind { OUT_ALERT, OUT_BLOCK, OUT_NOTE } outcome_kind;
+typedef struct outcome {
+  outcome_kind kind;
+  priority prio;
+  char *message;
+  const char *id;  /* interned, optional */
+  int latching;    /* -1: the protocol's default */
+  int per_reading;
+  int64_t escalate; /* -1: the default */
+} outcome;
+typedef struct outcomes {
+  outcome v[16];
+  int n;
+  int failed;      /* the call raised an error */
+  char error[1024];
+} outcomes;
+
+void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items);
+int eval_when(vigil_engine *e, visit *v, const item_spec *it);
+/* 1: the gate holds; 0: it does not, with the reason in reason. */
+int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len);
+int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err,
+                 size_t errlen);
+void eval_hooks(vigil_engine *e, const vigil_event *ev);
+void outcomes_free(outcomes *o);
+
+/* alerts.c: raising, resolving, escalating */
+alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
+                   const char *message, int latching, int64_t escalate, int32_t item);
+void resolve_alert(vigil_engine *e, alert *a);
+/* Applies what a rule returned: raises new alerts, sets blocks and notes,
+ * and resolves what the rule no longer says. */
+void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src,
+                    int resolve_missing);
+
+/* view.c: the read-only `visit` seen by Lua */
+int view_install(vigil_engine *e, protocol *p);
+
+/* bus.c */
+void bus_publish(vigil_engine *e, const vigil_event *ev);
+
+/* gate.c: what stops a visit from leaving its phase */
+int gate_reasons(vigil_engine *e, visit *v, val *reasons);
+
+#endif

@@ -1,0 +1,56 @@
+/* event.h: the immutable facts a visit is made of.
+ *
+ * An event's data is a record (value.h) whose shape each type documents in
+ * docs/events.md. A visit's state is the fold of its events (visit.c); the
+ * event log is also the audit trail and the integration feed.
+ */
+#ifndef VIGIL_EVENT_H
+#define VIGIL_EVENT_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "value.h"
+
+#define VIGIL_EVENT_TYPES(X)                                     \
+  X(VISIT_STARTED, "visit.started")                              \
+  X(PHASE_ENTERED, "phase.entered")                              \
+  X(PHASE_MINIMUM_REACHED, "phase.minimum_reached")              \
+  X(ITEM_RECORDED, "item.recorded")                              \
+  X(ITEM_AMENDED, "item.amended")                                \
+  X(ITEM_SKIPPED, "item.skipped")                                \
+  X(ITEM_OVERDUE, "item.overdue")                                \
+  X(GATE_BLOCKED, "gate.blocked")                                \
+  X(GATE_OVERRIDDEN, "gate.overridden")                          \
+  X(ALERT_RAISED, "alert.raised")                                \
+  X(ALERT_ACKNOWLEDGED, "alert.acknowledged")                    \
+  X(ALERT_ESCALATED, "alert.escalated")                          \
+  X(ALERT_RESOLVED, "alert.resolved")                            \
+  X(BLOCK_SET, "block.set")                                      \
+  X(BLOCK_CLEARED, "block.cleared")                              \
+  X(NOTE_ADDED, "note.added")                                    \
+  X(VISIT_DISCHARGED, "visit.discharged")                        \
+  X(VISIT_ABORTED, "visit.aborted")
+
+typedef enum event_type {
+#define VIGIL_EVENT_ENUM_(name, str) EV_##name,
+  VIGIL_EVENT_TYPES(VIGIL_EVENT_ENUM_)
+#undef VIGIL_EVENT_ENUM_
+  EV_COUNT
+} event_type;
+
+struct vigil_event {
+  uint64_t seq;
+  int64_t time;      /* ms since epoch, UTC */
+  uint64_t visit;
+  const char *actor; /* interned */
+  val data;          /* a record */
+  uint16_t type;
+};
+
+const char *event_type_name(event_type t);
+/* -1 if s names no type. */
+int event_type_parse(const char *s);
+void event_to_json(buf *b, const struct vigil_event *ev);
+
+#endif

@@ -1,0 +1,602 @@
+-- vigil.lua: the protocol language.
+--
+-- This file is compiled into the vigil binary and runs inside every protocol's
+-- Lua state. It has two faces:
+--   * `lang.module` is what a protocol gets from `require "vigil"`: constructors
+--     (v.protocol, v.phase, v.vitals, ...) that only *declare*, returning plain
+--     tables tagged with the file:line they were written at, and outcome
+--     constructors (v.alert.high, v.block, v.note) that rules return at run time;
+--   * `lang.compile` (trusted, never reachable from protocol code) checks the
+--     declaration tree, collects every problem as `file:line: message`, and
+--     returns a normalised tree that the C engine reads once.
+--
+-- Clinical numbers never live here: the defaults below are plausibility limits
+-- (to catch typing errors such as 1200 for 120) and engine fallbacks.
+
+local host = ...              -- capabilities handed over by C (debug.getinfo)
+local getinfo = host.getinfo
+
+local lang = {}
+local problems = {}           -- problems found while declaring, before compile
+
+local function where(level)
+  local info = getinfo(level + 1, "Sl")
+  if not info then return "?:0" end
+  local src = info.source
+  if src:sub(1, 1) == "@" then src = src:sub(2) end
+  return src .. ":" .. (info.currentline or 0)
+end
+
+local function problem(at, fmt, ...)
+  problems[#problems + 1] = { where = at, message = string.format(fmt, ...) }
+end
+
+-- Read-only view of a table: writes raise, unknown keys go to `missing`.
+local function readonly(t, name, missing)
+  return setmetatable({}, {
+    -- A plain table index when nothing is missing-aware: the fast path.
+    __index = missing and function(_, k)
+      local x = t[k]
+      if x == nil then return missing(k) end
+      return x
+    end or t,
+    __newindex = function(_, k)
+      error(string.format("%s is read-only (tried to set '%s')", name, tostring(k)), 2)
+    end,
+    __pairs = function() return next, t, nil end,
+    __len = function() return #t end,
+    __metatable = false,
+  })
+end
+lang.readonly = readonly
+
+---------------------------------------------------------------------------
+-- Durations: "90s", "15m", "2h", "1h30m". Plain numbers are refused because
+-- "15" could mean seconds or minutes, and that ambiguity is how doses go wrong.
+---------------------------------------------------------------------------
+local UNIT_MS = { s = 1000, m = 60000, h = 3600000, d = 86400000 }
+
+local function parse_duration(s)
+  if type(s) ~= "string" then
+    return nil, string.format("bad duration %s: write it as a string such as \"15m\"", tostring(s))
+  end
+  local total, rest = 0, s
+  if rest == "" then return nil, "bad duration \"\"" end
+  while rest ~= "" do
+    local n, u, tail = rest:match("^(%d+)([smhd])(.*)$")
+    if not n then
+      return nil, string.format("bad duration \"%s\": use a number and s, m, h or d (e.g. \"15m\", \"1h30m\")", s)
+    end
+    total = total + tonumber(n) * UNIT_MS[u]
+    rest = tail
+  end
+  return total
+end
+lang.parse_duration = parse_duration
+
+---------------------------------------------------------------------------
+-- Vitals fields. Ranges are *plausible* ranges for catching typing errors,
+-- not alarm limits (those are protocol parameters). LOINC codes and UCUM
+-- units from shared/clinical/REFERENCE.md ("FHIR codes for vitals").
+---------------------------------------------------------------------------
+local VITALS = {
+  sbp  = { title = "Systolic BP", unit = "mm[Hg]", range = { 40, 300 }, loinc = "8480-6" },
+  dbp  = { title = "Diastolic BP", unit = "mm[Hg]", range = { 20, 200 }, loinc = "8462-4" },
+  hr   = { title = "Heart rate", unit = "/min", range = { 20, 250 }, loinc = "8867-4" },
+  spo2 = { title = "SpO2", unit = "%", range = { 50, 100 }, loinc = "59408-5" },
+  rr   = { title = "Respiratory rate", unit = "/min", range = { 3, 60 }, loinc = "9279-1" },
+  temp = { title = "Temperature", unit = "Cel", range = { 30, 45 }, loinc = "8310-5" },
+  -- ACVPU as used by NEWS2 (RCP 2017): alert, new confusion, voice, pain, unresponsive.
+  consciousness = { title = "Consciousness", kind = "choice",
+                    options = { "alert", "confusion", "voice", "pain", "unresponsive" } },
+  o2   = { title = "On supplemental oxygen", kind = "check" },
+}
+lang.VITALS = VITALS
+
+local DEFAULT_GRACE = "5m"     -- engine fallback when neither item nor protocol sets one
+local DEFAULT_ESCALATE = "5m"  -- unacknowledged alert re-notified after this long
+local PRIORITIES = { high = true, medium = true, low = true }
+
+---------------------------------------------------------------------------
+-- Declaration constructors. `v.kind "id" { spec }`: the first call records
+-- where the declaration was written, the second takes the spec.
+---------------------------------------------------------------------------
+local function declarer(tag, extra)
+  return function(id)
+    local at = where(2)
+    if type(id) ~= "string" or not id:match("^[%a_][%w_]*$") then
+      problem(at, "%s needs an identifier (letters, digits, _), got %s", tag,
+              type(id) == "string" and ('"' .. id .. '"') or tostring(id))
+    end
+    return function(spec)
+      if type(spec) ~= "table" then
+        problem(at, "%s '%s' needs a table of options: %s \"%s\" { ... }", tag, tostring(id), tag, tostring(id))
+        spec = {}
+      end
+      local node = { tag = tag, id = id, where = at, spec = spec }
+      if extra then for k, x in pairs(extra) do node[k] = x end end
+      return node
+    end
+  end
+end
+
+local ITEM_KINDS = { "check", "number", "choice", "text", "vitals", "score", "signature" }
+local api = {
+  protocol = declarer("protocol"),
+  phase = declarer("phase"),
+  rule = declarer("rule"),
+  param = declarer("param"),
+}
+for _, kind in ipairs(ITEM_KINDS) do api[kind] = declarer("item", { kind = kind }) end
+
+-- Outcomes, returned by rules and gates at run time.
+local function alert_of(priority)
+  return function(message, opts)
+    if type(message) ~= "string" then error("an alert needs a message", 2) end
+    if opts ~= nil and type(opts) ~= "table" then error("alert options must be a table", 2) end
+    opts = opts or {}
+    if opts.scope ~= nil and opts.scope ~= "condition" and opts.scope ~= "reading" then
+      error("alert scope must be \"condition\" or \"reading\"", 2)
+    end
+    local escalate
+    if opts.escalate ~= nil then
+      local err
+      escalate, err = parse_duration(opts.escalate)
+      if not escalate then error("escalate: " .. err, 2) end
+    end
+    return { outcome = "alert", priority = priority, message = message, id = opts.id,
+             latching = opts.latching, scope = opts.scope, escalate = escalate }
+  end
+end
+api.alert = readonly({ high = alert_of("high"), medium = alert_of("medium"), low = alert_of("low") }, "vigil.alert")
+function api.block(reason, opts)
+  if type(reason) ~= "string" then error("a block needs a reason", 2) end
+  return { outcome = "block", reason = reason, id = opts and opts.id }
+end
+function api.note(text)
+  if type(text) ~= "string" then error("a note needs text", 2) end
+  return { outcome = "note", message = text }
+end
+
+-- Durations for rules: v.ms("5m") == 300000.
+function api.ms(s)
+  local ms, err = parse_duration(s)
+  if not ms then error(err, 2) end
+  return ms
+end
+api.vitals_fields = readonly(VITALS, "vigil.vitals_fields")
+
+-- `now` is installed by the engine (the engine clock, never the OS clock).
+lang.api = api
+lang.module = readonly(api, "vigil", function(k)
+  -- An unknown name is most likely a misspelt item kind: report it where it
+  -- was written and hand back a constructor that swallows the declaration,
+  -- so that lint can go on and report every other problem too.
+  local at = where(2)
+  problem(at, "unknown item kind or function 'vigil.%s' (item kinds: %s)", tostring(k), table.concat(ITEM_KINDS, ", "))
+  return function() return function() return { tag = "invalid", where = at } end end
+end)
+
+---------------------------------------------------------------------------
+-- Compile: check and normalise a declaration tree.
+---------------------------------------------------------------------------
+local compile_ctx
+
+local function bad(node, fmt, ...) problem(node.where, fmt, ...) end
+
+local function duration(node, field, value)
+  if value == nil then return nil end
+  local ms, err = parse_duration(value)
+  if not ms then bad(node, "%s: %s", field, err) end
+  return ms
+end
+
+local function range(node, field, r)
+  if r == nil then return nil, nil end
+  if type(r) ~= "table" or type(r[1]) ~= "number" or type(r[2]) ~= "number" or r[1] > r[2] then
+    bad(node, "%s must be { low, high } with low <= high", field)
+    return nil, nil
+  end
+  return r[1], r[2]
+end
+
+local function check_keys(node, spec, allowed)
+  for k in pairs(spec) do
+    if type(k) ~= "number" and not allowed[k] then
+      bad(node, "unknown option '%s' for %s '%s'", tostring(k), node.kind or node.tag, tostring(node.id))
+    end
+  end
+end
+
+local function set(list) local s = {} for _, k in ipairs(list) do s[k] = true end return s end
+
+local COMMON = { "title", "help", "required", "when", "at", "every", "grace", "count", "until", "rule",
+                 "overdue", "alert" }
+local ITEM_OPTIONS = {
+  check = set(COMMON),
+  number = set({ "unit", "range", "decimals", table.unpack(COMMON) }),
+  choice = set({ "options", table.unpack(COMMON) }),
+  text = set(COMMON),
+  vitals = set({ "fields", "optional", table.unpack(COMMON) }),
+  score = set({ "fields", "compute", "range", table.unpack(COMMON) }),
+  signature = set({ "of", "meaning", table.unpack(COMMON) }),
+}
+
+local function func(node, field, f)
+  if f ~= nil and type(f) ~= "function" then bad(node, "%s must be a function", field) return nil end
+  return f
+end
+
+local function options_list(node, opts)
+  if type(opts) ~= "table" or #opts == 0 then
+    bad(node, "choice '%s' needs options = { \"a\", \"b\", ... }", tostring(node.id))
+    return {}
+  end
+  local out, seen = {}, {}
+  for _, o in ipairs(opts) do
+    if type(o) ~= "string" then bad(node, "choice options must be strings") return {} end
+    if seen[o] then bad(node, "choice option '%s' appears twice", o) end
+    seen[o] = true
+    out[#out + 1] = o
+  end
+  return out
+end
+
+local function vitals_fields(node, spec)
+  local fields, listed = {}, spec.fields
+  if type(listed) ~= "table" or next(listed) == nil then
+    bad(node, "vitals '%s' needs fields = { \"sbp\", \"hr\", ... }", tostring(node.id))
+    return fields
+  end
+  local optional = set(spec.optional or {})
+  local function add(name, over)
+    local base = VITALS[name]
+    if not base then
+      local known = {}
+      for k in pairs(VITALS) do known[#known + 1] = k end
+      table.sort(known)
+      bad(node, "unknown vitals field '%s' (known: %s)", tostring(name), table.concat(known, ", "))
+      return
+    end
+    over = over or {}
+    local f = { name = name, title = over.title or base.title, kind = base.kind or "number",
+                unit = base.unit, loinc = base.loinc, options = base.options,
+                required = not optional[name] }
+    f.lo, f.hi = base.range and base.range[1], base.range and base.range[2]
+    if over.range then f.lo, f.hi = range(node, name .. ".range", over.range) end
+    fields[#fields + 1] = f
+  end
+  for k, x in pairs(listed) do
+    if type(k) == "number" then add(x) end
+  end
+  -- Named overrides come after the positional list, in a stable order.
+  local named = {}
+  for k in pairs(listed) do if type(k) == "string" then named[#named + 1] = k end end
+  table.sort(named)
+  for _, k in ipairs(named) do add(k, listed[k]) end
+  return fields
+end
+
+local function score_fields(node, spec)
+  local fields = {}
+  if type(spec.fields) ~= "table" or next(spec.fields) == nil then
+    bad(node, "score '%s' needs fields = { name = { points, ... }, ... }", tostring(node.id))
+    return fields
+  end
+  local names = {}
+  for k in pairs(spec.fields) do names[#names + 1] = k end
+  table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+  for _, name in ipairs(names) do
+    local pts = spec.fields[name]
+    if type(name) ~= "string" or type(pts) ~= "table" or #pts == 0 then
+      bad(node, "score field '%s' needs a list of allowed points", tostring(name))
+    else
+      local lo, hi = math.huge, -math.huge
+      for _, p in ipairs(pts) do
+        if math.type(p) ~= "integer" then bad(node, "score field '%s': points must be whole numbers", name) break end
+        lo, hi = math.min(lo, p), math.max(hi, p)
+      end
+      fields[#fields + 1] = { name = name, kind = "number", lo = lo, hi = hi, points = pts, required = true }
+    end
+  end
+  fields[#fields + 1] = { name = "total", kind = "number", computed = true, required = false }
+  return fields
+end
+
+local function compile_item(node, phase, defaults)
+  local spec, kind = node.spec, node.kind
+  check_keys(node, spec, ITEM_OPTIONS[kind])
+  local it = { id = node.id, kind = kind, where = node.where, title = spec.title or node.id, help = spec.help,
+               phase = phase.id }
+  it.required = spec.required
+  if it.required == nil then it.required = kind ~= "text" end
+  it.when = func(node, "when", spec.when)
+  it.rule = func(node, "rule", spec.rule)
+  it.compute = func(node, "compute", spec.compute)
+
+  if kind == "vitals" then
+    it.fields = vitals_fields(node, spec)
+  elseif kind == "score" then
+    it.fields = score_fields(node, spec)
+  else
+    local f = { name = node.id, required = true }
+    if kind == "number" then
+      f.kind, f.unit = "number", spec.unit
+      f.lo, f.hi = range(node, "range", spec.range)
+      if not spec.unit then bad(node, "number '%s' needs a unit (e.g. unit = \"kg\")", tostring(node.id)) end
+    elseif kind == "choice" then
+      f.kind, f.options = "choice", options_list(node, spec.options)
+    elseif kind == "text" then
+      f.kind = "text"
+    else -- check, signature
+      f.kind = "check"
+    end
+    it.scalar = true
+    it.fields = { f }
+  end
+
+  if kind == "signature" then
+    if type(spec.of) ~= "string" then
+      bad(node, "signature '%s' needs of = \"item\" (the entry a second person confirms)", tostring(node.id))
+    else
+      it.of = spec.of
+      compile_ctx.refs[#compile_ctx.refs + 1] = { ref = spec.of, where = node.where, phase = phase.id }
+    end
+    it.meaning = spec.meaning or "confirmed by a second person"
+  end
+
+  -- Schedule: `at` is the first due time from phase entry, `every` repeats,
+  -- `count` or `until` bound the repeats, `grace` is how long after a due time
+  -- the item turns overdue.
+  if spec.at ~= nil or spec.every ~= nil then
+    local s = {}
+    s.at = duration(node, "at", spec.at)
+    s.every = duration(node, "every", spec.every)
+    if s.at == nil then s.at = s.every end
+    s.grace = duration(node, "grace", spec.grace or defaults.grace or DEFAULT_GRACE)
+    s["until"] = duration(node, "until", spec["until"])
+    if spec.count ~= nil then
+      if math.type(spec.count) ~= "integer" or spec.count < 1 then
+        bad(node, "count must be a whole number >= 1")
+      else
+        s.count = spec.count
+      end
+    elseif s.every == nil then
+      s.count = 1
+    end
+    if s.every == 0 then bad(node, "every must be longer than 0s") end
+    it.schedule = s
+  elseif spec.grace ~= nil or spec.count ~= nil or spec["until"] ~= nil then
+    bad(node, "grace, count and until need a schedule (at = ... or every = ...)")
+  end
+
+  local od = spec.overdue or {}
+  if type(od) ~= "table" then bad(node, "overdue must be a table") od = {} end
+  it.overdue = {
+    priority = od.priority or defaults.overdue_priority or "medium",
+    escalate = duration(node, "overdue.escalate", od.escalate or defaults.escalate or DEFAULT_ESCALATE),
+    latching = od.latching,
+  }
+  if not PRIORITIES[it.overdue.priority] then bad(node, "overdue.priority must be high, medium or low") end
+  return it
+end
+
+local function compile_rule(node, phase)
+  local spec = node.spec
+  check_keys(node, spec, set({ "on", "check", "title" }))
+  local on = spec.on
+  if type(on) == "string" then on = { on } end
+  if type(on) ~= "table" or #on == 0 then
+    bad(node, "rule '%s' needs on = \"item\" or on = { \"item\", ... }", tostring(node.id))
+    on = {}
+  end
+  for _, r in ipairs(on) do
+    compile_ctx.refs[#compile_ctx.refs + 1] = { ref = r, where = node.where, phase = phase.id }
+  end
+  if type(spec.check) ~= "function" then
+    bad(node, "rule '%s' needs check = function(x, visit) ... end", tostring(node.id))
+  end
+  return { id = node.id, on = on, check = spec.check, where = node.where, title = spec.title }
+end
+
+local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace" })
+
+local function compile_phase(node, defaults)
+  local spec = node.spec
+  check_keys(node, spec, PHASE_OPTIONS)
+  local ph = { id = node.id, where = node.where, title = spec.title or node.id, help = spec.help,
+               items = {}, rules = {} }
+  local d = spec.duration or {}
+  if type(d) ~= "table" then bad(node, "duration must be { min = \"..\", max = \"..\" }") d = {} end
+  ph.min = duration(node, "duration.min", d.min)
+  ph.max = duration(node, "duration.max", d.max)
+  if ph.min and ph.max and ph.min > ph.max then bad(node, "duration.min is longer than duration.max") end
+  ph.gate = func(node, "gate", spec.gate)
+  local phase_defaults = setmetatable({ grace = spec.grace }, { __index = defaults })
+
+  local seen = {}
+  for _, item in ipairs(spec.items or {}) do
+    if type(item) ~= "table" or item.tag ~= "item" then
+      if not (type(item) == "table" and item.tag == "invalid") then
+        bad(node, "items of phase '%s' must be declared with v.check, v.number, v.vitals, ...", tostring(node.id))
+      end
+    else
+      if seen[item.id] then
+        bad(item, "duplicate item id '%s' in phase '%s' (first at %s)", tostring(item.id), tostring(node.id), seen[item.id])
+      else
+        seen[item.id] = item.where
+        local it = compile_item(item, ph, phase_defaults)
+        ph.items[#ph.items + 1] = it
+        if it.rule then
+          ph.rules[#ph.rules + 1] = { id = it.id, on = { it.id }, check = it.rule, where = it.where }
+        end
+      end
+    end
+  end
+  for _, r in ipairs(spec.rules or {}) do
+    if type(r) ~= "table" or r.tag ~= "rule" then
+      if not (type(r) == "table" and r.tag == "invalid") then
+        bad(node, "rules of phase '%s' must be declared with v.rule \"id\" { ... }", tostring(node.id))
+      end
+    else
+      ph.rules[#ph.rules + 1] = compile_rule(r, ph)
+    end
+  end
+  local rule_ids = {}
+  for _, r in ipairs(ph.rules) do
+    if rule_ids[r.id] then bad(r, "duplicate rule id '%s' in phase '%s'", r.id, ph.id) end
+    rule_ids[r.id] = true
+  end
+  return ph
+end
+
+local PARAM_KINDS = { number = true, choice = true, text = true, check = true }
+
+local function compile_param(node)
+  local spec = node.spec
+  check_keys(node, spec, set({ "kind", "title", "unit", "range", "default", "required", "options", "source" }))
+  local p = { name = node.id, where = node.where, title = spec.title or node.id, unit = spec.unit,
+              default = spec.default, options = spec.options, source = spec.source }
+  local kind = spec.kind
+  if kind == nil then
+    local t = type(spec.default)
+    kind = (t == "number" and "number") or (t == "boolean" and "check") or (spec.options and "choice")
+           or ((spec.unit or spec.range) and "number") or "text"
+  end
+  if not PARAM_KINDS[kind] then bad(node, "param kind must be number, choice, text or check") end
+  p.kind = kind
+  p.lo, p.hi = range(node, "range", spec.range)
+  p.required = spec.required
+  if p.required == nil then p.required = spec.default == nil end
+  if kind == "choice" then p.options = options_list(node, spec.options) end
+  if p.default ~= nil then
+    local ok = (kind == "number" and type(p.default) == "number") or (kind == "check" and type(p.default) == "boolean")
+               or ((kind == "text" or kind == "choice") and type(p.default) == "string")
+    if not ok then bad(node, "default of param '%s' is not a %s", tostring(node.id), kind) end
+    if kind == "number" and ok and p.lo and (p.default < p.lo or p.default > p.hi) then
+      bad(node, "default of param '%s' is outside its range", tostring(node.id))
+    end
+  end
+  return p
+end
+
+local PROTOCOL_OPTIONS = set({ "version", "title", "description", "sources", "params", "phases", "on",
+                               "defaults" })
+local HOOKS = set({ "alert", "phase_enter", "phase_exit", "overdue" })
+
+-- Item references are "item" (the phase's own, else the only one of that
+-- name) or "phase.item".
+local function resolve_refs(p)
+  local by_phase, by_name = {}, {}
+  for _, ph in ipairs(p.phases) do
+    by_phase[ph.id] = {}
+    for _, it in ipairs(ph.items) do
+      by_phase[ph.id][it.id] = true
+      by_name[it.id] = (by_name[it.id] or 0) + 1
+    end
+  end
+  for _, r in ipairs(compile_ctx.refs) do
+    local ph, name = r.ref:match("^([%w_]+)%.([%w_]+)$")
+    if ph then
+      if not (by_phase[ph] and by_phase[ph][name]) then
+        problem(r.where, "unknown item '%s'", r.ref)
+      end
+    elseif not ((r.phase and by_phase[r.phase] and by_phase[r.phase][r.ref]) or by_name[r.ref] == 1) then
+      if (by_name[r.ref] or 0) > 1 then
+        problem(r.where, "item '%s' is in several phases: write \"phase.%s\"", r.ref, r.ref)
+      else
+        problem(r.where, "unknown item '%s'", r.ref)
+      end
+    end
+  end
+end
+
+-- A rule names items in string literals: visit.value("screening.baseline").
+-- Find those statically so that a misspelt reference fails lint, not a nurse.
+local REF_FUNCS = { value = true, first = true, last = true, count = true, done = true, held = true,
+                    readings = true, skipped = true }
+local function scan_references(path, text)
+  local n = 0
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    local code = line:gsub("%-%-.*$", "")
+    for fn, ref in code:gmatch("[%.:]%s*([%a_]+)%s*%(%s*[\"']([^\"']+)[\"']") do
+      if REF_FUNCS[fn] then
+        compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ref, where = path .. ":" .. n }
+      end
+    end
+  end
+end
+
+function lang.compile(root, sources)
+  compile_ctx = { refs = {} }
+  if type(root) ~= "table" or root.tag ~= "protocol" then
+    if not (type(root) == "table" and root.tag == "invalid") then
+      problem((sources and sources[1] and sources[1].path or "?") .. ":1",
+              "the protocol file must return v.protocol \"id\" { ... }")
+    end
+    return nil, problems
+  end
+  local spec = root.spec
+  check_keys(root, spec, PROTOCOL_OPTIONS)
+  local p = { id = root.id, where = root.where, title = spec.title or root.id, description = spec.description,
+              sources = spec.sources, phases = {}, params = {}, hooks = {} }
+  local v = spec.version
+  if v == nil then
+    bad(root, "protocol '%s' has no version (add version = \"1.0.0\")", tostring(root.id))
+  elseif type(v) ~= "string" or not v:match("^%d+%.%d+%.%d+$") then
+    bad(root, "version must be semantic, \"MAJOR.MINOR.PATCH\" (got %s)", tostring(v))
+  end
+  p.version = v
+
+  local defaults = spec.defaults or {}
+  if type(defaults) ~= "table" then bad(root, "defaults must be a table") defaults = {} end
+  check_keys(root, defaults, set({ "grace", "escalate", "overdue_priority", "latching" }))
+  p.latching = defaults.latching ~= false
+  p.escalate = duration(root, "defaults.escalate", defaults.escalate or DEFAULT_ESCALATE)
+
+  local pseen = {}
+  for _, pn in ipairs(spec.params or {}) do
+    if type(pn) == "table" and pn.tag == "param" then
+      if pseen[pn.id] then bad(pn, "duplicate param '%s'", pn.id) end
+      pseen[pn.id] = true
+      p.params[#p.params + 1] = compile_param(pn)
+    elseif not (type(pn) == "table" and pn.tag == "invalid") then
+      bad(root, "params must be declared with v.param \"name\" { ... }")
+    end
+  end
+
+  if type(spec.phases) ~= "table" or #spec.phases == 0 then
+    bad(root, "protocol '%s' needs phases = { v.phase \"...\" { ... }, ... }", tostring(root.id))
+  else
+    local seen = {}
+    for _, ph in ipairs(spec.phases) do
+      if type(ph) == "table" and ph.tag == "phase" then
+        if seen[ph.id] then bad(ph, "duplicate phase id '%s' (first at %s)", ph.id, seen[ph.id]) end
+        seen[ph.id] = ph.where
+        p.phases[#p.phases + 1] = compile_phase(ph, defaults)
+      elseif not (type(ph) == "table" and ph.tag == "invalid") then
+        bad(root, "phases must be declared with v.phase \"id\" { ... }")
+      end
+    end
+  end
+
+  for k, fn in pairs(spec.on or {}) do
+    if not HOOKS[k] then
+      bad(root, "unknown hook on.%s (hooks: alert, phase_enter, phase_exit, overdue)", tostring(k))
+    elseif type(fn) ~= "function" then
+      bad(root, "on.%s must be a function", k)
+    else
+      p.hooks[k] = fn
+    end
+  end
+
+  for _, src in ipairs(sources or {}) do scan_references(src.path, src.text) end
+  resolve_refs(p)
+  if #problems > 0 then return nil, problems end
+  return p, problems
+end
+
+function lang.problems() return problems end
+
+return lang

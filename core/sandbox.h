@@ -1,0 +1,43 @@
+/* sandbox.h: one Lua state for one protocol version.
+ *
+ * The state has a memory cap (its own allocator), an instruction budget on
+ * every call into it (a count hook that, once tripped, fires on every
+ * instruction so that pcall cannot swallow it), an allow-listed read-only
+ * global environment (core/lua/sandbox.lua) and the protocol language
+ * (core/lua/vigil.lua). Protocol files are read only from the protocol's own
+ * folder, only while it loads, and only as text.
+ */
+#ifndef VIGIL_SANDBOX_H
+#define VIGIL_SANDBOX_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sandbox {
+  lua_State *L;
+  size_t used, cap, peak;
+  uint64_t budget;       /* instructions per call */
+  uint64_t spent;        /* in the current call */
+  int loading;           /* files may be read */
+  char *dir;             /* the protocol folder */
+  int lang_ref, sandbox_ref; /* registry refs of the two embedded modules */
+  uint64_t calls;
+} sandbox;
+
+#define SANDBOX_DEFAULT_CAP ((size_t)32 << 20)
+#define SANDBOX_DEFAULT_BUDGET 10000000ull
+
+/* Opens a sandbox for the protocol in dir. Returns NULL with a message in err. */
+sandbox *sandbox_open(const char *dir, size_t cap, uint64_t budget, char *err, size_t errlen);
+void sandbox_close(sandbox *sb);
+
+/* lua_pcall under the budget. On error, returns the Lua status and leaves a
+ * message ("file:line: what", or what the cap or budget stopped) in err. */
+int sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen);
+
+/* Pushes the table of the embedded language (vigil.lua's `lang`) or of the sandbox. */
+void sandbox_push_lang(sandbox *sb);
+void sandbox_push_env(sandbox *sb);
+
+#endif

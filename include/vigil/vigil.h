@@ -1,0 +1,203 @@
+/* vigil.h: embed the vigil engine.
+ *
+ * The engine loads clinical protocols written in Lua and runs each patient
+ * visit as a timed checklist. Everything that happens is an event; a visit's
+ * state is the fold of its events. Subscribers hear each event once it is
+ * durable.
+ *
+ * Conventions (as libuv's): functions return 0 or a negative VIGIL_E* code;
+ * vigil_engine_errmsg() tells what went wrong in the last failed call, in a
+ * sentence fit for a person. Strings returned by the engine stay valid until
+ * the next call into the engine unless said otherwise.
+ */
+#ifndef VIGIL_H
+#define VIGIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VIGIL_VERSION_MAJOR 0
+#define VIGIL_VERSION_MINOR 1
+#define VIGIL_VERSION_PATCH 0
+#define VIGIL_VERSION_STRING "0.1.0"
+
+/* Error codes: one list, from which vigil_strerror and vigil_err_name come. */
+#define VIGIL_ERRNO_MAP(X)                                                  \
+  X(NOMEM, -1, "out of memory")                                             \
+  X(INVAL, -2, "invalid argument")                                          \
+  X(NOENT, -3, "not found")                                                 \
+  X(PROTOCOL, -4, "protocol error")                                         \
+  X(VALUE, -5, "value refused")                                             \
+  X(STATE, -6, "not allowed in the visit's current state")                  \
+  X(GATE, -7, "phase gate not met")                                         \
+  X(IO, -8, "input/output error")                                           \
+  X(EXIST, -9, "already exists")                                            \
+  X(CLOCK, -10, "needs the simulated clock")
+
+enum {
+  VIGIL_OK = 0,
+#define VIGIL_ERR_ENUM_(name, code, msg) VIGIL_E##name = code,
+  VIGIL_ERRNO_MAP(VIGIL_ERR_ENUM_)
+#undef VIGIL_ERR_ENUM_
+};
+
+/* "protocol error", and "EPROTOCOL". */
+const char *vigil_strerror(int err);
+const char *vigil_err_name(int err);
+
+typedef struct vigil_engine vigil_engine;
+typedef struct vigil_event vigil_event;
+
+typedef enum vigil_clock_kind {
+  VIGIL_CLOCK_REAL = 0,      /* UTC wall time, libuv timers */
+  VIGIL_CLOCK_SIMULATED = 1  /* jumps from deadline to deadline */
+} vigil_clock_kind;
+
+typedef enum vigil_log_level {
+  VIGIL_LOG_ERROR = 0,
+  VIGIL_LOG_WARN = 1,
+  VIGIL_LOG_INFO = 2
+} vigil_log_level;
+
+typedef void (*vigil_log_fn)(void *ud, vigil_log_level level, const char *msg);
+
+typedef struct vigil_options {
+  vigil_clock_kind clock;
+  int64_t sim_start_ms;          /* simulated clock: start time, ms since epoch (UTC) */
+  void *loop;                    /* real clock: a uv_loop_t*, or NULL for the default loop */
+  size_t lua_memory_cap;         /* per protocol version; 0: 32 MiB */
+  uint64_t lua_instruction_budget; /* per call into Lua; 0: 10 million */
+  vigil_log_fn log;              /* NULL: stderr */
+  void *log_ud;
+} vigil_options;
+
+/* Creates an engine. opts may be NULL (real clock, default limits). */
+int vigil_engine_new(const vigil_options *opts, vigil_engine **out);
+void vigil_engine_free(vigil_engine *e);
+
+/* The message of the last failed call, and the field it concerns (or NULL). */
+const char *vigil_engine_errmsg(const vigil_engine *e);
+const char *vigil_engine_errfield(const vigil_engine *e);
+
+/* ---- Protocols ---------------------------------------------------------- */
+
+/* Loads a protocol from a file or a folder holding protocol.lua. On success
+ * *ref (may be NULL) points at "id@version", valid while the engine lives.
+ * On failure every problem is in vigil_engine_errmsg, one per line, each as
+ * "file:line: message". */
+int vigil_engine_load(vigil_engine *e, const char *path, const char **ref);
+
+/* Checks a protocol without an engine: calls fn for every problem found and
+ * returns how many there were (0: clean), or a negative error. */
+typedef void (*vigil_problem_fn)(void *ud, const char *where, const char *message);
+int vigil_lint(const char *path, vigil_problem_fn fn, void *ud);
+
+/* ---- Visits -------------------------------------------------------------- */
+
+/* One value in a record command. item names the item ("phase.item" or the
+ * item of the visit's current phase); field names a field of a vitals or
+ * score item and is NULL for single-value items. */
+typedef enum vigil_input_type {
+  VIGIL_INPUT_NUMBER,
+  VIGIL_INPUT_BOOL,
+  VIGIL_INPUT_STRING
+} vigil_input_type;
+
+typedef struct vigil_input {
+  const char *item;
+  const char *field;
+  vigil_input_type type;
+  double number;
+  int boolean;
+  const char *string;
+} vigil_input;
+
+/* Starts a visit. protocol is "id" (the newest loaded version) or
+ * "id@version"; params_json is a JSON object or NULL. */
+int vigil_visit_start(vigil_engine *e, const char *protocol, const char *patient, const char *actor,
+                      const char *params_json, uint64_t *visit_id);
+
+/* Records one or more items of the current phase as one entry: all are
+ * validated first, and nothing is recorded if any is refused. */
+int vigil_visit_record(vigil_engine *e, uint64_t visit, const char *actor, const vigil_input *in,
+                       size_t n);
+/* The same, from a JSON object {"item": value, "vitals": {"sbp": 120, ...}}. */
+int vigil_visit_record_json(vigil_engine *e, uint64_t visit, const char *actor, const char *json);
+
+/* Replaces the latest value of an item; the old value stays in the history. */
+int vigil_visit_amend_json(vigil_engine *e, uint64_t visit, const char *actor, const char *item,
+                           const char *value_json, const char *reason);
+int vigil_visit_skip(vigil_engine *e, uint64_t visit, const char *actor, const char *item,
+                     const char *reason);
+
+/* Leaves the current phase if its gate holds (VIGIL_EGATE otherwise, with the
+ * reasons in errmsg, and a gate.blocked event). Leaving the last phase
+ * discharges the visit. */
+int vigil_visit_advance(vigil_engine *e, uint64_t visit, const char *actor);
+/* Leaves the current phase although its gate does not hold. */
+int vigil_visit_override(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
+/* Leaves the last phase (VIGIL_ESTATE in an earlier phase). */
+int vigil_visit_discharge(vigil_engine *e, uint64_t visit, const char *actor);
+int vigil_visit_abort(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
+
+/* Acknowledges one alert; it silences only that alert. */
+int vigil_alert_ack(vigil_engine *e, uint64_t alert, const char *actor, const char *reason);
+
+/* The visit's whole state as JSON (malloc'd; free with vigil_free), or NULL. */
+char *vigil_visit_json(vigil_engine *e, uint64_t visit);
+void vigil_free(void *p);
+
+/* ---- Time ---------------------------------------------------------------- */
+
+int64_t vigil_engine_now(const vigil_engine *e);      /* ms since epoch (UTC) */
+int64_t vigil_engine_next_deadline(const vigil_engine *e); /* INT64_MAX if none */
+/* Simulated clock: moves time to `to`, firing every deadline on the way in
+ * order, each at its own time. */
+int vigil_engine_advance_to(vigil_engine *e, int64_t to);
+
+/* ---- Batching ------------------------------------------------------------ */
+
+/* Commands between begin and commit are made durable, and published, together
+ * (one store transaction). Outside a batch every command commits itself. */
+void vigil_engine_begin(vigil_engine *e);
+int vigil_engine_commit(vigil_engine *e);
+
+/* ---- Events and the hook bus --------------------------------------------- */
+
+uint64_t vigil_event_seq(const vigil_event *ev);
+int64_t vigil_event_time(const vigil_event *ev);
+uint64_t vigil_event_visit(const vigil_event *ev);
+const char *vigil_event_type(const vigil_event *ev); /* "alert.raised" */
+const char *vigil_event_actor(const vigil_event *ev);
+/* The event as one JSON object (malloc'd; free with vigil_free). */
+char *vigil_event_json(const vigil_engine *e, const vigil_event *ev);
+
+/* A subscriber returns 0, or non-zero to report a failure (logged and
+ * counted; the other subscribers still run). */
+typedef int (*vigil_event_fn)(void *ud, const vigil_event *ev);
+
+/* pattern: "*", "alert.*" or an exact type. Returns a subscription id > 0. */
+int vigil_engine_subscribe(vigil_engine *e, const char *pattern, vigil_event_fn fn, void *ud);
+int vigil_engine_unsubscribe(vigil_engine *e, int subscription);
+
+/* Calls fn for every stored event with seq > after, in order. */
+int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud);
+
+typedef struct vigil_stats {
+  uint64_t events;
+  uint64_t visits_active;
+  uint64_t alerts_active;
+  uint64_t subscriber_failures;
+  uint64_t lua_calls;
+  size_t lua_bytes; /* all protocol states together */
+} vigil_stats;
+void vigil_engine_stats(const vigil_engine *e, vigil_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,128 @@
+-- infusion.lua: the 40-minute infusion. Vitals, sedation (MOAA/S) and
+-- dissociation every 10 minutes; alerts for marked hypertension (confirmed on a
+-- second reading), a rise from baseline, sustained tachycardia, low SpO2, slow
+-- breathing and deep sedation.
+--
+-- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, hr_high
+-- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, sedation_deep
+-- ("sedation_deep", "sedation_unresponsive"), dissociation_distress.
+-- The alert logic and its parameters are in lib.lua and protocol.lua.
+
+local v = require "vigil"
+local lib = require "lib"
+
+-- Checkpoint cadence. Durations are literals, not parameters.
+-- Source: REFERENCE.md "vitals cadence in published cohorts": BP every 10 min during
+-- the infusion (Emory, 684 infusions) [S]; "sedation practice": ventilation and
+-- circulation every 5-15 min (ASA moderate sedation 2018) [S]. Every 10 minutes
+-- from the start gives readings at 10, 20, 30 and 40 minutes, covering the BP peak
+-- at 30-40 min (Yale 2024 [S]) and the Spravato "BP at about 40 min" reading [P].
+local EVERY, GRACE = "10m", "5m"
+local OVERDUE = { priority = "medium", escalate = "5m", latching = true }
+
+return v.phase "infusion" {
+  title = "Infusion (0.5 mg/kg over 40 minutes)",
+  help = "Vitals, sedation and dissociation every 10 minutes. Record an extra vitals reading whenever an alert asks "
+         .. "for a confirmation reading.",
+  -- Source: REFERENCE.md "usual dose": 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].
+  duration = { min = "40m" },
+  items = {
+    v.check "infusion_started" { title = "Infusion started (pump running)" },
+
+    v.vitals "vitals" {
+      title = "Vitals",
+      fields = { "sbp", "dbp", "hr", "spo2", "rr" },
+      every = EVERY, grace = GRACE, overdue = OVERDUE,
+    },
+
+    -- MOAA/S: 5 responds readily to name in a normal tone; 4 lethargic response to
+    -- name; 3 responds only after name is called loudly or repeatedly; 2 responds
+    -- only after mild prodding or shaking; 1 responds only to a painful stimulus;
+    -- 0 no response. Source: REFERENCE.md "Other scales", MOAA/S.
+    v.choice "moaas" {
+      title = "Sedation (MOAA/S, 5 alert .. 0 no response)",
+      help = "5 responds readily to name; 4 lethargic response to name; 3 only to a loud or repeated name; "
+             .. "2 only to mild prodding or shaking; 1 only to a painful stimulus; 0 no response.",
+      options = { "5", "4", "3", "2", "1", "0" },
+      every = EVERY, grace = GRACE, overdue = OVERDUE,
+    },
+
+    -- Source: REFERENCE.md "baseline measures" (dissociation, CADSS) and "Other
+    -- scales": CADSS has no validated cut-off, so this is a nurse's observation.
+    v.choice "dissociation" {
+      title = "Dissociation (as observed)",
+      help = "none; present (tolerated); distressing (the patient is distressed by it).",
+      options = { "none", "present", "distressing" },
+      every = EVERY, grace = GRACE, overdue = OVERDUE,
+    },
+
+    v.check "infusion_stopped" { title = "Infusion finished and pump stopped" },
+  },
+
+  rules = {
+    -- Source: REFERENCE.md "marked hypertension flag" (esketamine label data [P/S];
+    -- Del Sant 2020 [S]) and "shape of real stop rules" [W]: >= 180/110 confirmed on a
+    -- second reading, or > 200/120 once (params sbp_alert, dbp_alert, sbp_severe, dbp_severe).
+    v.rule "bp_high" {
+      on = "vitals",
+      check = function(x, visit)
+        local previous = (visit.last("infusion.vitals", 2) or {})[2]
+        return lib.bp_high(x, previous, visit)
+      end,
+    },
+
+    -- Source: REFERENCE.md "marked hypertension flag": rise >= 40 systolic / >= 25
+    -- diastolic from baseline (params sbp_rise, dbp_rise).
+    v.rule "bp_rise" {
+      on = "vitals",
+      check = function(x, visit) return lib.bp_rise(x, visit) end,
+    },
+
+    -- Source: REFERENCE.md "shape of real stop rules" [W]: HR > 120 sustained 5 min
+    -- (param hr_max; the 5 minutes is the literal below).
+    v.rule "hr_high" {
+      on = "vitals",
+      check = function(x, visit)
+        local max = visit.param("hr_max")
+        local sustained = visit.held("infusion.vitals", function(r) return r.hr > max end, "5m")
+        return lib.hr_high(x, sustained, visit)
+      end,
+    },
+
+    -- Source: see params spo2_min and rr_min in protocol.lua.
+    v.rule "spo2_low" {
+      on = "vitals",
+      check = function(x, visit) return lib.spo2_low(x, visit) end,
+    },
+    v.rule "rr_low" {
+      on = "vitals",
+      check = function(x, visit) return lib.rr_low(x, visit) end,
+    },
+
+    -- Source: see param moaas_alert in protocol.lua.
+    v.rule "sedation_deep" {
+      on = "moaas",
+      check = function(x, visit) return lib.sedation(x, visit) end,
+    },
+
+    v.rule "dissociation_distress" {
+      on = "dissociation",
+      check = function(x, visit) return lib.dissociation(x, visit) end,
+    },
+  },
+
+  -- The phase also needs the 40 minutes to have passed and every due checkpoint
+  -- recorded (the engine checks those). Three readings, not four, so that one
+  -- checkpoint skipped with a reason (a cuff failure) does not need an override.
+  gate = function(visit)
+    local missing = {}
+    if visit.value("infusion_stopped") ~= true then
+      missing[#missing + 1] = "infusion not recorded as finished and pump stopped"
+    end
+    if not visit.done("infusion.vitals", { count = 3 }) then
+      missing[#missing + 1] = string.format("%d of 3 vitals readings recorded", visit.count("infusion.vitals"))
+    end
+    if #missing > 0 then return false, table.concat(missing, "; ") end
+    return true
+  end,
+}

@@ -1,0 +1,152 @@
+-- lib.lua: checks shared by the infusion and observation phases of ketamine_iv.
+--
+-- Each function takes a vitals reading (or a sedation level) and the visit view and
+-- returns an outcome (v.alert.*, v.note) or nil. The phase files declare the rules
+-- and pass in the readings they look at, so that every item reference stays a
+-- string literal in the phase file, where lint can check it.
+--
+-- No threshold lives here: every limit is a protocol parameter (see protocol.lua,
+-- where each one names its source in shared/clinical/REFERENCE.md). Messages say
+-- what was seen and what to consider; the decision stays with the clinician.
+
+local v = require "vigil"
+
+local lib = {}
+
+local fmt = string.format
+
+-- "SBP/DBP" as the nurse typed it (%g: no trailing ".0" for whole numbers).
+local function bp(x) return fmt("%g/%g", x.sbp, x.dbp) end
+lib.bp = bp
+
+-- The infusion may be running only during the infusion phase: only then does a
+-- message suggest pausing or stopping it.
+local function infusion_hint(visit, text)
+  if visit.phase() == "infusion" then return " " .. text end
+  return ""
+end
+
+-- The pre-dose vitals, recorded in screening. The latest reading is the baseline,
+-- so that a repeat after a high first reading (see screening "bp_hold") counts.
+function lib.baseline(visit)
+  return visit.value("screening.baseline")
+end
+
+-- At or above the marked-hypertension flag (sbp_alert / dbp_alert).
+local function at_flag(x, visit)
+  return x.sbp >= visit.param("sbp_alert") or x.dbp >= visit.param("dbp_alert")
+end
+
+-- Marked hypertension. One reading above the severe limit is enough; a reading at
+-- the flag needs a confirmation reading: the first gives a medium prompt to repeat
+-- in 5 minutes, the second in a row gives the high alert. `previous` is the reading
+-- before `x` (nil when there is none).
+--   alert ids: "bp_high" (high), "bp_high_unconfirmed" (medium, not latching: it
+--   clears on the next reading, whatever that shows).
+function lib.bp_high(x, previous, visit)
+  local severe_s, severe_d = visit.param("sbp_severe"), visit.param("dbp_severe")
+  if x.sbp > severe_s or x.dbp > severe_d then
+    return v.alert.high(fmt("BP %s is above %g/%g: tell the clinician now.%s", bp(x), severe_s, severe_d,
+                            infusion_hint(visit, "Consider stopping the infusion.")), { id = "bp_high" })
+  end
+  if not at_flag(x, visit) then return nil end
+  local flag = fmt("%g/%g", visit.param("sbp_alert"), visit.param("dbp_alert"))
+  if previous and at_flag(previous, visit) then
+    return v.alert.high(fmt("BP at or above %s on two readings in a row (%s, then %s): tell the clinician.%s",
+                            flag, bp(previous), bp(x),
+                            infusion_hint(visit, "Consider pausing or stopping the infusion.")), { id = "bp_high" })
+  end
+  return v.alert.medium(fmt("BP %s is at or above %s: repeat the reading in 5 minutes to confirm.", bp(x), flag),
+                        { id = "bp_high_unconfirmed", latching = false })
+end
+
+-- Rise from the pre-dose baseline (sbp_rise / dbp_rise). Alert id "bp_rise".
+function lib.bp_rise(x, visit)
+  local b = lib.baseline(visit)
+  if not b then return nil end
+  local ds, dd = x.sbp - b.sbp, x.dbp - b.dbp
+  local lim_s, lim_d = visit.param("sbp_rise"), visit.param("dbp_rise")
+  if ds >= lim_s or dd >= lim_d then
+    return v.alert.medium(fmt("BP %s is %+g/%+g mmHg from the baseline %s (flag: +%g systolic or +%g diastolic): "
+                              .. "repeat the reading and tell the clinician.", bp(x), ds, dd, bp(b), lim_s, lim_d),
+                          { id = "bp_rise" })
+  end
+  return nil
+end
+
+-- Tachycardia. `sustained` is visit.held(...) of "hr > hr_max" over 5 minutes,
+-- computed by the phase (it names its own vitals item). A single fast reading only
+-- asks for a repeat; a sustained one alerts.
+--   alert ids: "hr_high" (medium), "hr_high_unconfirmed" (low, not latching).
+function lib.hr_high(x, sustained, visit)
+  local max = visit.param("hr_max")
+  if sustained then
+    return v.alert.medium(fmt("Heart rate above %g for at least 5 minutes (now %g/min): tell the clinician.%s",
+                              max, x.hr, infusion_hint(visit, "Consider pausing the infusion.")), { id = "hr_high" })
+  end
+  if x.hr > max then
+    return v.alert.low(fmt("Heart rate %g/min is above %g: repeat in 5 minutes (flagged if sustained).", x.hr, max),
+                       { id = "hr_high_unconfirmed", latching = false })
+  end
+  return nil
+end
+
+-- Low SpO2 (spo2_min). Alert id "spo2_low".
+function lib.spo2_low(x, visit)
+  local min = visit.param("spo2_min")
+  if x.spo2 < min then
+    return v.alert.high(fmt("SpO2 %g%% is below %g%%: assess the airway and check the probe; call the clinician.%s",
+                            x.spo2, min, infusion_hint(visit, "Consider stopping the infusion.")), { id = "spo2_low" })
+  end
+  return nil
+end
+
+-- Slow breathing (rr_min). Alert id "rr_low".
+function lib.rr_low(x, visit)
+  local min = visit.param("rr_min")
+  if x.rr < min then
+    return v.alert.high(fmt("Respiratory rate %g/min is below %g: stimulate, assess the airway and SpO2; "
+                            .. "call the clinician.%s", x.rr, min,
+                            infusion_hint(visit, "Consider stopping the infusion.")), { id = "rr_low" })
+  end
+  return nil
+end
+
+-- Sedation depth on the MOAA/S scale, recorded as a choice "5" .. "0".
+-- 0 is, by the scale's definition, loss of consciousness (REFERENCE.md "Other
+-- scales"): that is always high. Otherwise a level at or below moaas_alert is medium.
+--   alert ids: "sedation_unresponsive" (high), "sedation_deep" (medium).
+function lib.sedation(level_text, visit)
+  local level = tonumber(level_text)
+  if level == nil then return nil end
+  if level == 0 then
+    return v.alert.high("MOAA/S 0: no response to a painful stimulus. Support the airway and call the clinician now."
+                        .. infusion_hint(visit, "Consider stopping the infusion."), { id = "sedation_unresponsive" })
+  end
+  local limit = visit.param("moaas_alert")
+  if level <= limit then
+    return v.alert.medium(fmt("MOAA/S %g (at or below %g): deeper sedation than expected. Watch airway and SpO2 "
+                              .. "closely; tell the clinician.%s", level, limit,
+                              infusion_hint(visit, "Consider pausing the infusion.")), { id = "sedation_deep" })
+  end
+  return nil
+end
+
+-- Dissociation, as the nurse observes it: "none", "present" (tolerated) or
+-- "distressing". No validated cut-off exists for dissociation scales (REFERENCE.md,
+-- CADSS), so only distress, a clinical observation and not a threshold, alerts.
+-- Alert id "dissociation_distress".
+function lib.dissociation(x, visit)
+  if x == "distressing" then
+    return v.alert.low("Patient distressed by dissociation: reassure, reduce stimulation, tell the clinician."
+                       .. infusion_hint(visit, "Consider pausing the infusion."), { id = "dissociation_distress" })
+  end
+  return nil
+end
+
+-- Whole minutes, for messages.
+function lib.minutes(ms)
+  return math.floor(ms / 60000)
+end
+
+return lib

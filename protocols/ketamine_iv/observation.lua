@@ -1,0 +1,133 @@
+-- observation.lua: after the infusion, until the patient is ready for the
+-- discharge assessment. Vitals, sedation and dissociation every 15 minutes, the
+-- same alert limits as during the infusion, and a block while systolic BP is more
+-- than bp_recovery_pct away from the baseline.
+--
+-- Rule ids: bp_high ("bp_high", "bp_high_unconfirmed"), bp_rise, hr_high
+-- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, sedation_deep
+-- ("sedation_deep", "sedation_unresponsive"), dissociation_distress (as in
+-- infusion.lua), and bp_not_recovered (block).
+
+local v = require "vigil"
+local lib = require "lib"
+
+local fmt = string.format
+
+-- Source: REFERENCE.md "vitals cadence in published cohorts": every 15 min after
+-- the infusion (Emory) [S]; "sedation practice": every 5-15 min until fit for
+-- discharge (ASA moderate sedation 2018) [S].
+local EVERY, GRACE = "15m", "5m"
+local OVERDUE = { priority = "medium", escalate = "5m", latching = true }
+
+return v.phase "observation" {
+  title = "Observation after the infusion",
+  help = "Vitals, sedation and dissociation every 15 minutes. The patient can go to the discharge assessment once "
+         .. "the observation time has passed, BP is back near baseline and sedation and dissociation have resolved.",
+  -- Source: REFERENCE.md "observation time": no guideline number for IV racemic
+  -- ketamine; use a clinic default (e.g. 60 min) and a score gate. Durations are
+  -- literals, so this is the floor; the gate also applies param observation_minutes
+  -- (range 60..240), which a clinic can raise per visit.
+  duration = { min = "60m" },
+  items = {
+    v.vitals "vitals" {
+      title = "Vitals",
+      fields = { "sbp", "dbp", "hr", "spo2", "rr" },
+      every = EVERY, grace = GRACE, overdue = OVERDUE,
+    },
+    -- Scales as in infusion.lua. Source: REFERENCE.md "Other scales", MOAA/S.
+    v.choice "moaas" {
+      title = "Sedation (MOAA/S, 5 alert .. 0 no response)",
+      help = "5 responds readily to name; 4 lethargic response to name; 3 only to a loud or repeated name; "
+             .. "2 only to mild prodding or shaking; 1 only to a painful stimulus; 0 no response.",
+      options = { "5", "4", "3", "2", "1", "0" },
+      every = EVERY, grace = GRACE, overdue = OVERDUE,
+    },
+    v.choice "dissociation" {
+      title = "Dissociation (as observed)",
+      help = "none; present (tolerated); distressing (the patient is distressed by it).",
+      options = { "none", "present", "distressing" },
+      every = EVERY, grace = GRACE, overdue = OVERDUE,
+    },
+  },
+
+  rules = {
+    -- As in infusion.lua. The reading before the first one of this phase is the
+    -- last reading of the infusion, so a high reading just before the phase change
+    -- is still confirmed by the next one.
+    v.rule "bp_high" {
+      on = "vitals",
+      check = function(x, visit)
+        local previous = (visit.last("observation.vitals", 2) or {})[2] or visit.value("infusion.vitals")
+        return lib.bp_high(x, previous, visit)
+      end,
+    },
+    v.rule "bp_rise" {
+      on = "vitals",
+      check = function(x, visit) return lib.bp_rise(x, visit) end,
+    },
+    v.rule "hr_high" {
+      on = "vitals",
+      check = function(x, visit)
+        local max = visit.param("hr_max")
+        local sustained = visit.held("observation.vitals", function(r) return r.hr > max end, "5m")
+        return lib.hr_high(x, sustained, visit)
+      end,
+    },
+    v.rule "spo2_low" {
+      on = "vitals",
+      check = function(x, visit) return lib.spo2_low(x, visit) end,
+    },
+    v.rule "rr_low" {
+      on = "vitals",
+      check = function(x, visit) return lib.rr_low(x, visit) end,
+    },
+    v.rule "sedation_deep" {
+      on = "moaas",
+      check = function(x, visit) return lib.sedation(x, visit) end,
+    },
+    v.rule "dissociation_distress" {
+      on = "dissociation",
+      check = function(x, visit) return lib.dissociation(x, visit) end,
+    },
+
+    -- Systolic BP back within bp_recovery_pct of the baseline before leaving.
+    -- Source: REFERENCE.md modified Aldrete (Aldrete 1995) [P/S], circulation
+    -- "within 20%" of baseline scores 2; "discharge: back to baseline" [W].
+    v.rule "bp_not_recovered" {
+      on = "vitals",
+      check = function(x, visit)
+        local b = lib.baseline(visit)
+        if not b then return nil end
+        local pct = visit.param("bp_recovery_pct")
+        if math.abs(x.sbp - b.sbp) > b.sbp * pct / 100 then
+          return v.block(fmt("Systolic %g is more than %g%% away from the baseline %g: keep observing and repeat.",
+                             x.sbp, pct, b.sbp))
+        end
+      end,
+    },
+  },
+
+  -- Source: REFERENCE.md Esketamine REMS: monitor until sedation, dissociation and
+  -- respiratory depression have resolved [P]; "observation time" (param
+  -- observation_minutes); MOAA/S 5 = alert (param moaas_recovered).
+  gate = function(visit)
+    local missing = {}
+    local need = visit.param("observation_minutes")
+    local elapsed = visit.phase_elapsed()
+    if elapsed < need * 60000 then
+      missing[#missing + 1] = fmt("observed %d of %g minutes", lib.minutes(elapsed), need)
+    end
+    local level = tonumber(visit.value("observation.moaas"))
+    local recovered = visit.param("moaas_recovered")
+    if level == nil or level < recovered then
+      missing[#missing + 1] = fmt("sedation not resolved (MOAA/S %s, needs %g)", tostring(level or "not recorded"),
+                                  recovered)
+    end
+    local dissociation = visit.value("observation.dissociation")
+    if dissociation ~= "none" then
+      missing[#missing + 1] = fmt("dissociation not resolved (%s)", tostring(dissociation or "not recorded"))
+    end
+    if #missing > 0 then return false, table.concat(missing, "; ") end
+    return true
+  end,
+}

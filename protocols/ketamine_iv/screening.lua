@@ -1,0 +1,202 @@
+-- screening.lua: before dosing. Consent, contraindications, pregnancy, substance
+-- use, a confirmed ride home, baseline vitals (with a hold for marked
+-- hypertension), the weight-based dose with a second person's check, and PHQ-9.
+--
+-- Rule ids: ci_hypertension, ci_vascular, ci_psychosis, ci_hypersensitivity,
+-- pregnancy (blocks); substance_use (low alert); bp_hold (block); bp_caution (low
+-- alert); dose_calc (medium alert "dose_calc" + block); phq9 (note, and high alert
+-- "phq9_item9").
+
+local v = require "vigil"
+local lib = require "lib"
+
+local fmt = string.format
+
+-- A yes/no contraindication. "yes" blocks leaving screening: the infusion should
+-- not start unless a clinician reviews it and overrides the gate with a reason.
+-- Source: REFERENCE.md "contraindications to screen": ketamine label; Spravato
+-- label [P]; ACEP 2011 [S].
+local function contraindication(id, title)
+  return v.choice(id) {
+    title = title,
+    options = { "no", "yes" },
+    rule = function(x)
+      if x == "yes" then
+        return v.block(fmt("Contraindication: %s. Do not start without a clinician's review (override with a reason).",
+                           title))
+      end
+    end,
+  }
+end
+
+-- PHQ-9 severity bands (total 0-27). Source: REFERENCE.md "Other scales", PHQ-9.
+-- These are the scale's own bands, kept as data, not alarm thresholds.
+local PHQ9_BANDS = {
+  { 0, 4, "minimal" },
+  { 5, 9, "mild" },
+  { 10, 14, "moderate" },
+  { 15, 19, "moderately severe" },
+  { 20, 27, "severe" },
+}
+
+local function phq9_band(total)
+  for _, b in ipairs(PHQ9_BANDS) do
+    if total >= b[1] and total <= b[2] then return b[3] end
+  end
+  return "out of range"
+end
+
+local PHQ9_ITEM = { 0, 1, 2, 3 }   -- each item: 0 not at all .. 3 nearly every day
+
+return v.phase "screening" {
+  title = "Screening before dosing",
+  help = "Complete before the infusion starts. A contraindication, a blood pressure above the hold limit or a dose "
+         .. "that does not match the weight stops the checklist until it is resolved or a clinician overrides.",
+  items = {
+    v.check "consent" { title = "Informed consent for today's infusion signed" },
+
+    contraindication("ci_hypertension", "uncontrolled hypertension"),
+    contraindication("ci_vascular", "aneurysmal vascular disease, arteriovenous malformation or prior intracerebral "
+                                    .. "haemorrhage"),
+    contraindication("ci_psychosis", "psychosis or schizophrenia"),
+    contraindication("ci_hypersensitivity", "hypersensitivity to ketamine"),
+
+    -- Source: REFERENCE.md "contraindications to screen" (pregnancy, breastfeeding).
+    v.choice "pregnancy" {
+      title = "Pregnancy or breastfeeding",
+      options = { "neither", "pregnant", "breastfeeding", "not applicable" },
+      rule = function(x)
+        if x == "pregnant" or x == "breastfeeding" then
+          return v.block(fmt("Patient is %s: do not start without a clinician's review (override with a reason).", x))
+        end
+      end,
+    },
+
+    -- Source: REFERENCE.md "needs careful evaluation": Spravato label [P]; baseline
+    -- urine toxicology if suspected (Sanacora summary [W]).
+    v.choice "substance_use" {
+      title = "History of substance use disorder, including alcohol",
+      options = { "no", "yes" },
+      rule = function(x)
+        if x == "yes" then
+          return {
+            v.alert.low("History of substance use disorder: needs careful evaluation before dosing (Spravato "
+                        .. "label); consider baseline urine toxicology.", { id = "substance_use" }),
+            v.note("Substance use history reported at screening."),
+          }
+        end
+      end,
+    },
+
+    -- Optional: only for clinics that ask patients to fast. REFERENCE.md gives no
+    -- fasting figure for IV ketamine, so there is no rule on it.
+    v.number "fasting_hours" {
+      title = "Hours since last meal (if your clinic asks patients to fast)",
+      unit = "h", range = { 0, 48 }, required = false,
+    },
+
+    -- Source: REFERENCE.md Esketamine REMS "confirm a ride before dosing" [P][S];
+    -- "discharge: released to a responsible adult" [W]. The gate needs it true.
+    v.check "ride_confirmed" {
+      title = "A responsible adult will take the patient home (patient will not drive today)",
+    },
+
+    v.vitals "baseline" {
+      title = "Baseline vitals before dosing",
+      help = "Seated, after 5 minutes' rest. If above the hold limit, rest and repeat: the latest reading counts.",
+      fields = { "sbp", "dbp", "hr", "spo2", "rr" },
+    },
+
+    -- Weight-based dose (weight and mg/kg are visit parameters).
+    v.number "dose" {
+      title = "Ketamine dose drawn up",
+      help = "Weight x mg/kg for this visit (usually 0.5 mg/kg over 40 minutes).",
+      unit = "mg", range = { 5, 250 },
+    },
+    v.signature "dose_check" {
+      title = "Dose double-checked by a second person",
+      of = "dose",
+      meaning = "dose double-checked against weight and order",
+    },
+
+    v.score "phq9" {
+      title = "PHQ-9 (patient's answers, last 2 weeks)",
+      help = "Nine items, each 0 (not at all) to 3 (nearly every day). Item 9: thoughts of being better off dead "
+             .. "or of self-harm.",
+      fields = {
+        q1 = PHQ9_ITEM, q2 = PHQ9_ITEM, q3 = PHQ9_ITEM, q4 = PHQ9_ITEM, q5 = PHQ9_ITEM,
+        q6 = PHQ9_ITEM, q7 = PHQ9_ITEM, q8 = PHQ9_ITEM, q9 = PHQ9_ITEM,
+      },
+      -- Source: REFERENCE.md "Other scales", PHQ-9: any non-zero item 9 needs
+      -- same-day follow-up regardless of the total.
+      rule = function(x)
+        local out = { v.note(fmt("PHQ-9 total %g: %s.", x.total, phq9_band(x.total))) }
+        if x.q9 > 0 then
+          out[#out + 1] = v.alert.high(fmt("PHQ-9 item 9 scored %g (thoughts of death or self-harm): same-day "
+                                           .. "follow-up by the clinician, whatever the total.", x.q9),
+                                       { id = "phq9_item9" })
+        end
+        return out
+      end,
+    },
+  },
+
+  rules = {
+    -- Hold for marked hypertension before dosing.
+    -- Source: REFERENCE.md "marked hypertension flag": esketamine label data [P/S];
+    -- Del Sant 2020 [S] (params sbp_hold, dbp_hold).
+    v.rule "bp_hold" {
+      on = "baseline",
+      check = function(x, visit)
+        local s, d = visit.param("sbp_hold"), visit.param("dbp_hold")
+        if x.sbp >= s or x.dbp >= d then
+          return v.block(fmt("Baseline BP %s is at or above the hold limit %g/%g: rest and repeat; do not start "
+                             .. "without a clinician's review.", lib.bp(x), s, d))
+        end
+      end,
+    },
+
+    -- Pre-dose BP above about 140/90: weigh risk against benefit.
+    -- Source: REFERENCE.md Esketamine REMS, pre-dose BP [S] (params sbp_caution, dbp_caution).
+    v.rule "bp_caution" {
+      on = "baseline",
+      check = function(x, visit)
+        local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
+        local hold = x.sbp >= visit.param("sbp_hold") or x.dbp >= visit.param("dbp_hold")
+        if not hold and (x.sbp > s or x.dbp > d) then
+          return v.alert.low(fmt("Baseline BP %s is above %g/%g: the clinician should weigh risk against benefit "
+                                 .. "before dosing.", lib.bp(x), s, d), { id = "bp_caution" })
+        end
+      end,
+    },
+
+    -- Dose = weight x mg/kg, within a tolerance.
+    -- Source: REFERENCE.md "usual dose": 0.5 mg/kg IV over 40 min, Sanacora 2017 [S]
+    -- (params weight, dose_mg_per_kg, dose_tolerance_pct).
+    v.rule "dose_calc" {
+      on = "dose",
+      check = function(x, visit)
+        local weight, per_kg = visit.param("weight"), visit.param("dose_mg_per_kg")
+        local expected = weight * per_kg
+        local tol = visit.param("dose_tolerance_pct")
+        if math.abs(x - expected) > expected * tol / 100 then
+          local why = fmt("Dose %g mg differs from %g mg (%g mg/kg x %g kg) by more than %g%%: recheck the "
+                          .. "calculation and the order.", x, expected, per_kg, weight, tol)
+          return { v.alert.medium(why, { id = "dose_calc" }), v.block(why) }
+        end
+      end,
+    },
+  },
+
+  gate = function(visit)
+    local missing = {}
+    if visit.value("consent") ~= true then
+      missing[#missing + 1] = "informed consent not confirmed"
+    end
+    if visit.value("ride_confirmed") ~= true then
+      missing[#missing + 1] = "no responsible adult confirmed to take the patient home"
+    end
+    if #missing > 0 then return false, table.concat(missing, "; ") end
+    return true
+  end,
+}
