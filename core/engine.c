@@ -684,7 +684,7 @@ int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   buf_init(&b);
   for (uint32_t i = 0; i < val_len(reasons); i++) buf_printf(&b, "%s%s", i ? "; " : "", val_str(val_items(reasons)[i]));
   const char *phase = v->p->phases[v->phase].id;
-  rc = engine_fail(e, VIGIL_EGATE, "gate", "%s cannot be left yet: %s", v->p->phases[v->phase].title, b.p ? b.p : "");
+  rc = engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s", v->p->phases[v->phase].title, b.p ? b.p : "");
   buf_free(&b);
   emit(e, v, EV_GATE_BLOCKED, who, val_recordv(2, K_phase, val_atom(phase), K_reasons, reasons));
   done(e, v);

@@ -1,0 +1,138 @@
+/* test_scenarios.c: the bundled ketamine protocol's scenarios produce, in
+ * simulated time, exactly the alerts, overdue marks and gate decisions a
+ * nurse would expect (each scenario file's header says what, and why). */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scenario.h"
+#include "vigil/vigil.h"
+
+#define T0 1767600000000LL /* 2026-01-05T08:00:00Z */
+
+typedef struct seen {
+  char lines[256][160]; /* "minute type detail" for the events that matter to a nurse */
+  int n;
+  int refused;
+} seen;
+
+static const char *str(json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "";
+}
+
+static int on_event(void *ud, const vigil_event *ev) {
+  seen *s = ud;
+  const char *type = vigil_event_type(ev);
+  long minute = (long)((vigil_event_time(ev) - T0) / 60000);
+  char *text = vigil_event_json(NULL, ev);
+  json_t *j = json_loads(text, 0, NULL);
+  vigil_free(text);
+  json_t *d = json_object_get(j, "data");
+  char detail[128] = "";
+  if (!strcmp(type, "alert.raised"))
+    snprintf(detail, sizeof detail, "%s %s %s", str(d, "rule"), str(d, "priority"), str(d, "source"));
+  else if (!strcmp(type, "alert.escalated"))
+    snprintf(detail, sizeof detail, "%lld %s", json_integer_value(json_object_get(d, "alert")), str(d, "priority"));
+  else if (!strcmp(type, "alert.acknowledged") || !strcmp(type, "alert.resolved"))
+    snprintf(detail, sizeof detail, "%lld", json_integer_value(json_object_get(d, "alert")));
+  else if (!strcmp(type, "item.overdue"))
+    snprintf(detail, sizeof detail, "%s", str(d, "item"));
+  else if (!strcmp(type, "block.set") || !strcmp(type, "block.cleared"))
+    snprintf(detail, sizeof detail, "%s", str(d, "rule"));
+  else if (!strcmp(type, "gate.blocked"))
+    snprintf(detail, sizeof detail, "%s", str(d, "phase"));
+  else if (strcmp(type, "visit.discharged") && strcmp(type, "visit.aborted"))
+    type = NULL; /* recordings, notes, phase entries: not what these tests are about */
+  if (type && s->n < 256) snprintf(s->lines[s->n++], sizeof s->lines[0], "%ld %s %s", minute, type, detail);
+  json_decref(j);
+  return 0;
+}
+
+static void on_step(void *ud, int64_t at, const char *step, int rc, const char *error) {
+  seen *s = ud;
+  if (rc < 0) s->refused++;
+}
+
+static void run(const char *scenario, const char **expected, int refused) {
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  const char *ref;
+  int rc = vigil_engine_load(e, "protocols/ketamine_iv", &ref);
+  if (rc < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  seen *s = calloc(1, sizeof *s);
+  vigil_engine_subscribe(e, "*", on_event, s);
+  char path[256], err[1024];
+  snprintf(path, sizeof path, "protocols/ketamine_iv/scenarios/%s.lua", scenario);
+  uint64_t visit;
+  if (scenario_run(e, ref, path, on_step, s, &visit, err, sizeof err) < 0) fail_msg("%s: %s", scenario, err);
+  int n = 0;
+  while (expected[n]) n++;
+  for (int i = 0; i < s->n || i < n; i++) {
+    const char *got = i < s->n ? s->lines[i] : "(nothing)";
+    const char *want = i < n ? expected[i] : "(nothing)";
+    if (strcmp(got, want)) fail_msg("%s: event %d: expected \"%s\", got \"%s\"", scenario, i + 1, want, got);
+  }
+  assert_int_equal(s->refused, refused);
+  free(s);
+  vigil_engine_free(e);
+}
+
+static void uneventful(void **state) {
+  const char *expected[] = {"115 visit.discharged ", NULL};
+  run("uneventful", expected, 0);
+}
+
+static void hypertensive_episode(void **state) {
+  const char *expected[] = {
+      "30 alert.raised bp_high medium rule",  /* first reading at the flag: confirm it */
+      "30 alert.raised bp_rise medium rule",  /* +54 systolic from baseline */
+      "31 alert.acknowledged 2",
+      "34 alert.raised bp_high high rule",    /* confirmed on the second reading */
+      "34 alert.resolved 1",                  /* the unconfirmed one gives way */
+      "35 alert.acknowledged 3",
+      "40 alert.resolved 3",                  /* BP below the flag again */
+      "50 alert.resolved 2",                  /* back within 40 of baseline */
+      "66 block.set bp_not_recovered",        /* observation: not yet near baseline */
+      "81 block.cleared bp_not_recovered",
+      "115 visit.discharged ",
+      NULL};
+  run("hypertensive_episode", expected, 0);
+}
+
+static void missed_checkpoint(void **state) {
+  const char *expected[] = {
+      "25 item.overdue infusion.vitals",       /* due at 20, grace 5 */
+      "25 alert.raised infusion.vitals medium overdue",
+      "30 alert.escalated 1 high",             /* unacknowledged for 5 minutes */
+      "32 alert.resolved 1",                   /* recorded late */
+      "33 alert.acknowledged 1",               /* latching: stays until acknowledged */
+      "115 visit.discharged ",
+      NULL};
+  run("missed_checkpoint", expected, 0);
+}
+
+static void not_fit_for_discharge(void **state) {
+  const char *expected[] = {
+      "115 gate.blocked discharge",            /* Aldrete 8 and no responsible adult */
+      "131 visit.discharged ",
+      NULL};
+  run("not_fit_for_discharge", expected, 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(uneventful),
+      cmocka_unit_test(hypertensive_episode),
+      cmocka_unit_test(missed_checkpoint),
+      cmocka_unit_test(not_fit_for_discharge),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
