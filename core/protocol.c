@@ -427,10 +427,14 @@ static int fingerprint(protocol *p, lua_State *L) {
     }
   crypto_hash_sha256_state st;
   crypto_hash_sha256_init(&st);
+  size_t dirlen = strlen(p->sb->dir);
   for (uint32_t i = 0; i < p->n_sources; i++) {
     char len[32];
     int n = snprintf(len, sizeof len, "%zu", p->sources[i].len);
-    crypto_hash_sha256_update(&st, (const unsigned char *)p->sources[i].path, strlen(p->sources[i].path) + 1);
+    /* Paths within the protocol folder: the same files elsewhere are the same version. */
+    const char *rel = p->sources[i].path;
+    if (!strncmp(rel, p->sb->dir, dirlen) && rel[dirlen] == '/') rel += dirlen + 1;
+    crypto_hash_sha256_update(&st, (const unsigned char *)rel, strlen(rel) + 1);
     crypto_hash_sha256_update(&st, (const unsigned char *)len, (unsigned long long)n + 1);
     crypto_hash_sha256_update(&st, (const unsigned char *)p->sources[i].text, p->sources[i].len);
   }

@@ -1,0 +1,446 @@
+/* test_engine.c: the engine's behaviour, command by command, on small
+ * protocols written inline. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cmocka.h>
+
+#include "heap.h"
+#include "vigil/vigil.h"
+
+#define T0 1767600000000LL
+#define MINUTE 60000LL
+
+static const char *PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'unit' {\n"
+    "  version = '1.0.0',\n"
+    "  params = { v.param 'weight' { unit = 'kg', range = { 30, 250 } },\n"
+    "             v.param 'sbp_max' { default = 160, unit = 'mm[Hg]' } },\n"
+    "  on = { alert = function(a, visit) if a.priority == 'high' then return v.note('call ' .. a.rule) end end },\n"
+    "  phases = {\n"
+    "    v.phase 'one' {\n"
+    "      items = {\n"
+    "        v.check 'consent' {},\n"
+    "        v.number 'dose' { unit = 'mg', range = { 0, 200 } },\n"
+    "        v.signature 'dose_check' { of = 'dose' },\n"
+    "        v.choice 'mood' { options = { 'low', 'ok' }, required = false },\n"
+    "        v.text 'notes' {},\n"
+    "        v.vitals 'vitals' { fields = { 'sbp', 'hr' }, at = '10m', every = '10m', count = 3, grace = '5m',\n"
+    "          rule = function(x, visit)\n"
+    "            if x.sbp > visit.param('sbp_max') then return v.alert.high('SBP high', { latching = false }) end\n"
+    "            if visit.held('vitals', function(y) return y.hr > 120 end, '10m') then\n"
+    "              return v.alert.medium('HR high for 10 min', { id = 'hr' })\n"
+    "            end\n"
+    "          end },\n"
+    "      },\n"
+    "      rules = { v.rule 'dose_limit' { on = 'dose', check = function(x, visit)\n"
+    "        if x > visit.param('weight') then return v.block('dose above 1 mg/kg') end end } },\n"
+    "    },\n"
+    "    v.phase 'two' { duration = { min = '30m', max = '1h' },\n"
+    "      items = { v.score 'aldrete' { fields = { a = { 0, 1, 2 }, b = { 0, 1, 2 } } } },\n"
+    "      gate = function(visit) local s = visit.value('aldrete')\n"
+    "        if s and s.total >= 3 then return true end return false, 'Aldrete below 3' end },\n"
+    "  },\n"
+    "}\n";
+
+typedef struct fixture {
+  vigil_engine *e;
+  char dir[64];
+  int events[32];
+  char last_type[64];
+  json_t *log; /* every event */
+} fixture;
+
+static int count_event(void *ud, const vigil_event *ev) {
+  fixture *f = ud;
+  char *s = vigil_event_json(f->e, ev);
+  json_array_append_new(f->log, json_loads(s, 0, NULL));
+  vigil_free(s);
+  snprintf(f->last_type, sizeof f->last_type, "%s", vigil_event_type(ev));
+  return 0;
+}
+
+static char *write_protocol(const char *text, char *dir) {
+  strcpy(dir, "/tmp/vigil-test-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  char path[128];
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  FILE *f = fopen(path, "w");
+  fputs(text, f);
+  fclose(f);
+  return dir;
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+  assert_int_equal(vigil_engine_new(&opts, &f->e), 0);
+  write_protocol(PROTOCOL, f->dir);
+  if (vigil_engine_load(f->e, f->dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+  f->log = json_array();
+  vigil_engine_subscribe(f->e, "*", count_event, f);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  vigil_engine_free(f->e);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  if (system(cmd) != 0) return -1;
+  json_decref(f->log);
+  free(f);
+  return 0;
+}
+
+static size_t n_events(fixture *f) { return json_array_size(f->log); }
+
+/* The n-th event from the end (0: the last). */
+static json_t *event_back(fixture *f, size_t n) { return json_array_get(f->log, n_events(f) - 1 - n); }
+
+static const char *type_back(fixture *f, size_t n) {
+  return json_string_value(json_object_get(event_back(f, n), "type"));
+}
+
+static size_t count_type(fixture *f, const char *type) {
+  size_t n = 0, i;
+  json_t *ev;
+  json_array_foreach(f->log, i, ev) n += !strcmp(json_string_value(json_object_get(ev, "type")), type);
+  return n;
+}
+
+static json_t *state_of(fixture *f, uint64_t visit) {
+  char *s = vigil_visit_json(f->e, visit);
+  assert_non_null(s);
+  json_t *j = json_loads(s, 0, NULL);
+  vigil_free(s);
+  assert_non_null(j);
+  return j;
+}
+
+static uint64_t start(fixture *f) {
+  uint64_t id;
+  int rc = vigil_visit_start(f->e, "unit", "chair-1", "nurse:ana", "{\"weight\": 70}", &id);
+  if (rc < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+  return id;
+}
+
+static void record_ok(fixture *f, uint64_t visit, const char *actor, const char *json) {
+  if (vigil_visit_record_json(f->e, visit, actor, json) < 0) fail_msg("%s: %s", json, vigil_engine_errmsg(f->e));
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void heap_orders_and_removes(void **state) {
+  heap h = {0};
+  heap_entry e[200];
+  for (int i = 0; i < 200; i++) {
+    e[i] = (heap_entry){.index = HEAP_NONE, .tie = (uint64_t)i};
+    assert_int_equal(heap_set(&h, &e[i], (i * 7919) % 1000), 0);
+  }
+  for (int i = 0; i < 200; i += 3) heap_remove(&h, &e[i]);
+  heap_set(&h, &e[1], -5); /* moves up */
+  heap_set(&h, &e[2], 5000); /* moves down */
+  int64_t last = INT64_MIN;
+  uint32_t n = 0;
+  heap_entry *m;
+  while ((m = heap_min(&h))) {
+    assert_true(m->due >= last);
+    last = m->due;
+    heap_remove(&h, m);
+    n++;
+  }
+  assert_int_equal(n, 200 - 67);
+  assert_int_equal(last, 5000);
+  heap_free(&h);
+}
+
+static void params_are_checked(void **state) {
+  fixture *f = *state;
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(f->e, "unit", "c", "n", NULL, &id), VIGIL_EVALUE);
+  assert_string_equal(vigil_engine_errfield(f->e), "weight");
+  assert_int_equal(vigil_visit_start(f->e, "unit", "c", "n", "{\"weight\": 500}", &id), VIGIL_EVALUE);
+  assert_int_equal(vigil_visit_start(f->e, "unit", "c", "n", "{\"weight\": 70, \"height\": 1}", &id), VIGIL_EVALUE);
+  assert_int_equal(vigil_visit_start(f->e, "unit", "c", "n", "{\"weight\": ", &id), VIGIL_EINVAL);
+  assert_int_equal(vigil_visit_start(f->e, "nope", "c", "n", NULL, &id), VIGIL_ENOENT);
+  assert_int_equal(n_events(f), 0);
+  id = start(f);
+  json_t *s = state_of(f, id);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "params"), "sbp_max")), 160);
+  assert_string_equal(json_string_value(json_object_get(s, "protocol")), "unit@1.0.0");
+  json_decref(s);
+}
+
+static void bad_values_record_nothing(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  size_t before = n_events(f);
+  const char *bad[] = {
+      "{\"dose\": 500}",                              /* outside the plausible range */
+      "{\"dose\": \"ten\"}",                          /* wrong type */
+      "{\"consent\": true, \"dose\": -1}",            /* all or nothing */
+      "{\"mood\": \"great\"}",                        /* not an option */
+      "{\"vitals\": {\"sbp\": 120}}",                 /* hr missing */
+      "{\"vitals\": {\"sbp\": 120, \"hr\": 70, \"x\": 1}}", /* unknown field */
+      "{\"nope\": 1}",                                /* unknown item */
+      "{\"aldrete\": {\"a\": 1, \"b\": 1}}",          /* an item of a later phase */
+      "[1, 2]",                                       /* not an object */
+      "{\"dose\": ",                                  /* not JSON */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int rc = vigil_visit_record_json(f->e, id, "nurse:ana", bad[i]);
+    if (rc >= 0) fail_msg("accepted %s", bad[i]);
+    assert_true(strlen(vigil_engine_errmsg(f->e)) > 0);
+  }
+  assert_int_equal(n_events(f), before);
+  record_ok(f, id, "nurse:ana", "{\"consent\": true, \"dose\": 35, \"mood\": \"ok\"}");
+  assert_string_equal(type_back(f, 0), "item.recorded");
+}
+
+static void signature_needs_a_second_person(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  assert_int_equal(vigil_visit_record_json(f->e, id, "nurse:ana", "{\"dose_check\": true}"), VIGIL_ESTATE);
+  record_ok(f, id, "nurse:ana", "{\"dose\": 35}");
+  assert_int_equal(vigil_visit_record_json(f->e, id, "nurse:ana", "{\"dose_check\": true}"), VIGIL_EVALUE);
+  assert_non_null(strstr(vigil_engine_errmsg(f->e), "second person"));
+  record_ok(f, id, "nurse:ben", "{\"dose_check\": true}");
+}
+
+static void amend_keeps_the_old_value(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  record_ok(f, id, "nurse:ana", "{\"dose\": 35}");
+  assert_int_equal(vigil_visit_amend_json(f->e, id, "nurse:ana", "dose", "36", ""), VIGIL_EINVAL); /* no reason */
+  assert_int_equal(vigil_visit_amend_json(f->e, id, "nurse:ana", "dose", "900", "typo"), VIGIL_EVALUE);
+  assert_int_equal(vigil_visit_amend_json(f->e, id, "nurse:ana", "dose", "36", "typo"), 0);
+  json_t *d = json_object_get(event_back(f, 0), "data");
+  assert_string_equal(json_string_value(json_object_get(d, "item")), "one.dose");
+  assert_int_equal(json_integer_value(json_object_get(d, "previous")), 35);
+  assert_int_equal(json_integer_value(json_object_get(d, "value")), 36);
+  assert_string_equal(json_string_value(json_object_get(d, "reason")), "typo");
+}
+
+static void gate_lists_every_reason_and_override_is_recorded(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  record_ok(f, id, "nurse:ana", "{\"dose\": 80}"); /* above 1 mg/kg: the rule blocks */
+  assert_string_equal(type_back(f, 0), "block.set");
+  assert_int_equal(vigil_visit_advance(f->e, id, "nurse:ana"), VIGIL_EGATE);
+  assert_string_equal(type_back(f, 0), "gate.blocked");
+  json_t *reasons = json_object_get(json_object_get(event_back(f, 0), "data"), "reasons");
+  /* consent, signature and the block; text is optional, vitals not yet due */
+  assert_int_equal(json_array_size(reasons), 3);
+  assert_non_null(strstr(vigil_engine_errmsg(f->e), "dose above 1 mg/kg"));
+  /* Amending the dose lifts the block. */
+  assert_int_equal(vigil_visit_amend_json(f->e, id, "nurse:ana", "dose", "60", "recalculated"), 0);
+  assert_string_equal(type_back(f, 0), "block.cleared");
+  assert_int_equal(vigil_visit_override(f->e, id, "dr:kim", ""), VIGIL_EINVAL);
+  assert_int_equal(vigil_visit_override(f->e, id, "dr:kim", "consent on paper"), 0);
+  assert_string_equal(type_back(f, 1), "gate.overridden");
+  assert_string_equal(type_back(f, 0), "phase.entered");
+  assert_int_equal(vigil_visit_discharge(f->e, id, "nurse:ana"), VIGIL_EGATE); /* min 30m, Aldrete */
+  vigil_engine_advance_to(f->e, T0 + 30 * MINUTE);
+  assert_string_equal(type_back(f, 0), "phase.minimum_reached");
+  record_ok(f, id, "nurse:ana", "{\"aldrete\": {\"a\": 2, \"b\": 2}}");
+  assert_int_equal(json_integer_value(json_object_get(
+                       json_object_get(json_object_get(json_object_get(event_back(f, 0), "data"), "values"), "aldrete"),
+                       "total")),
+                   4);
+  assert_int_equal(vigil_visit_discharge(f->e, id, "nurse:ana"), 0);
+  assert_string_equal(type_back(f, 0), "visit.discharged");
+  assert_int_equal(vigil_visit_record_json(f->e, id, "nurse:ana", "{\"consent\": true}"), VIGIL_ESTATE);
+}
+
+static void overdue_escalates_then_resolves(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  vigil_engine_advance_to(f->e, T0 + 14 * MINUTE);
+  assert_int_equal(count_type(f, "item.overdue"), 0);
+  json_t *s = state_of(f, id);
+  assert_int_equal(json_object_size(json_object_get(s, "gate")), 2);
+  json_decref(s);
+  vigil_engine_advance_to(f->e, T0 + 15 * MINUTE); /* due 10, grace 5 */
+  assert_int_equal(count_type(f, "item.overdue"), 1);
+  assert_string_equal(type_back(f, 0), "alert.raised");
+  vigil_engine_advance_to(f->e, T0 + 60 * MINUTE);
+  /* occurrence 20 and 30 go overdue too, but the alert is not raised again:
+   * it escalates (5m default) up to its maximum level */
+  assert_int_equal(count_type(f, "item.overdue"), 3);
+  assert_int_equal(count_type(f, "alert.raised"), 1);
+  assert_int_equal(count_type(f, "alert.escalated"), 3);
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 120, \"hr\": 70}}");
+  assert_string_equal(type_back(f, 0), "alert.resolved");
+  s = state_of(f, id);
+  json_t *a = json_array_get(json_object_get(s, "alerts"), 0);
+  assert_string_equal(json_string_value(json_object_get(a, "state")), "resolved"); /* latched until acknowledged */
+  assert_string_equal(json_string_value(json_object_get(a, "priority")), "high");
+  json_decref(s);
+  assert_int_equal(vigil_alert_ack(f->e, 1, "nurse:ana", "was with another patient"), 0);
+  assert_int_equal(vigil_alert_ack(f->e, 1, "nurse:ana", NULL), VIGIL_ESTATE);
+  s = state_of(f, id);
+  a = json_array_get(json_object_get(s, "alerts"), 0);
+  assert_string_equal(json_string_value(json_object_get(a, "state")), "closed");
+  json_decref(s);
+}
+
+static void condition_alerts_deduplicate_and_resolve(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  vigil_engine_advance_to(f->e, T0 + 10 * MINUTE);
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 170, \"hr\": 70}}");
+  assert_int_equal(count_type(f, "alert.raised"), 1);
+  assert_int_equal(count_type(f, "note.added"), 1); /* the on.alert hook, for a high alert */
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 175, \"hr\": 70}}");
+  assert_int_equal(count_type(f, "alert.raised"), 1); /* same cause, still active */
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 130, \"hr\": 70}}");
+  assert_string_equal(type_back(f, 0), "alert.resolved");
+  json_t *s = state_of(f, id);
+  json_t *a = json_array_get(json_object_get(s, "alerts"), 0);
+  assert_string_equal(json_string_value(json_object_get(a, "state")), "closed"); /* not latching */
+  json_decref(s);
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 171, \"hr\": 70}}");
+  assert_int_equal(count_type(f, "alert.raised"), 2); /* a new episode */
+}
+
+static void sustained_condition(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  vigil_engine_advance_to(f->e, T0 + 10 * MINUTE);
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 120, \"hr\": 130}}");
+  vigil_engine_advance_to(f->e, T0 + 15 * MINUTE);
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 120, \"hr\": 130}}");
+  assert_int_equal(count_type(f, "alert.raised"), 0); /* 5 min: not yet */
+  vigil_engine_advance_to(f->e, T0 + 20 * MINUTE);
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 120, \"hr\": 125}}");
+  assert_int_equal(count_type(f, "alert.raised"), 1);
+  json_t *d = json_object_get(event_back(f, 0), "data");
+  assert_string_equal(json_string_value(json_object_get(d, "key")), "vitals/hr");
+}
+
+static void skip_needs_a_reason(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "mood", NULL), VIGIL_EINVAL);
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "vitals", "monitor unavailable"), 0);
+  vigil_engine_advance_to(f->e, T0 + 60 * MINUTE);
+  assert_int_equal(count_type(f, "item.overdue"), 0); /* a skipped schedule is not overdue */
+  assert_int_equal(vigil_visit_abort(f->e, id, "nurse:ana", "patient left"), 0);
+  assert_int_equal(vigil_visit_advance(f->e, id, "nurse:ana"), VIGIL_ESTATE);
+  assert_int_equal(vigil_engine_next_deadline(f->e), INT64_MAX);
+}
+
+static int failing_subscriber(void *ud, const vigil_event *ev) { return 1; }
+
+static void failing_subscriber_does_not_stop_others(void **state) {
+  fixture *f = *state;
+  int sub = vigil_engine_subscribe(f->e, "visit.*", failing_subscriber, NULL);
+  assert_true(sub > 0);
+  assert_int_equal(vigil_engine_subscribe(f->e, "nothing.*", failing_subscriber, NULL), VIGIL_EINVAL);
+  start(f);
+  assert_int_equal(n_events(f), 1);
+  vigil_stats st;
+  vigil_engine_stats(f->e, &st);
+  assert_int_equal(st.subscriber_failures, 1);
+  assert_int_equal(st.visits_active, 1);
+  assert_int_equal(vigil_engine_unsubscribe(f->e, sub), 0);
+}
+
+static void max_duration_raises_an_alert(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  vigil_visit_override(f->e, id, "dr:kim", "test");
+  vigil_engine_advance_to(f->e, T0 + 61 * MINUTE);
+  size_t i;
+  json_t *ev, *found = NULL;
+  json_array_foreach(f->log, i, ev) {
+    json_t *d = json_object_get(ev, "data");
+    const char *src = json_string_value(json_object_get(d, "source"));
+    if (src && !strcmp(src, "phase")) found = ev;
+  }
+  assert_non_null(found);
+}
+
+static void same_version_with_other_content_is_refused(void **state) {
+  fixture *f = *state;
+  char dir[64], path[128];
+  write_protocol(PROTOCOL, dir);
+  assert_int_equal(vigil_engine_load(f->e, dir, NULL), 0); /* identical: fine */
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  FILE *fp = fopen(path, "a");
+  fputs("-- changed\n", fp);
+  fclose(fp);
+  assert_int_equal(vigil_engine_load(f->e, dir, NULL), VIGIL_EEXIST);
+  snprintf(path, sizeof path, "rm -rf %s", dir);
+  assert_int_equal(system(path), 0);
+}
+
+/* The real clock: a libuv timer fires the deadline. */
+static int seen_minimum(void *ud, const vigil_event *ev) {
+  if (!strcmp(vigil_event_type(ev), "phase.minimum_reached")) uv_stop(ud);
+  return 0;
+}
+
+static void real_clock_fires_deadlines(void **state) {
+  char dir[64];
+  write_protocol("local v = require 'vigil'\n"
+                 "return v.protocol 'rt' { version = '1.0.0', phases = {\n"
+                 "  v.phase 'p' { duration = { min = '1s' }, items = { v.check 'c' {} } } } }\n",
+                 dir);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  vigil_options opts = {.clock = VIGIL_CLOCK_REAL, .loop = &loop};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
+  vigil_engine_subscribe(e, "phase.*", seen_minimum, &loop);
+  uint64_t id;
+  int64_t t = vigil_engine_now(e);
+  assert_int_equal(vigil_visit_start(e, "rt", "chair", "nurse", NULL, &id), 0);
+  assert_int_equal(vigil_engine_advance_to(e, t + 5000), VIGIL_ECLOCK);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  int64_t took = vigil_engine_now(e) - t;
+  assert_true(took >= 1000);
+  json_t *s;
+  char *text = vigil_visit_json(e, id);
+  s = json_loads(text, 0, NULL);
+  vigil_free(text);
+  assert_string_equal(json_string_value(json_object_get(s, "status")), "active");
+  json_decref(s);
+  vigil_engine_free(e);
+  uv_loop_close(&loop);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(heap_orders_and_removes),
+      T(params_are_checked),
+      T(bad_values_record_nothing),
+      T(signature_needs_a_second_person),
+      T(amend_keeps_the_old_value),
+      T(gate_lists_every_reason_and_override_is_recorded),
+      T(overdue_escalates_then_resolves),
+      T(condition_alerts_deduplicate_and_resolve),
+      T(sustained_condition),
+      T(skip_needs_a_reason),
+      T(failing_subscriber_does_not_stop_others),
+      T(max_duration_raises_an_alert),
+      T(same_version_with_other_content_is_refused),
+      cmocka_unit_test(real_clock_fires_deadlines),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
