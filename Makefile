@@ -34,8 +34,13 @@ test-asan: $(BUILD_ASAN)/Makefile
 	$(CMAKE) --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -LE nosan
 
+# The core tests under valgrind: no leaks, no invalid access.
 valgrind: build
-	cd $(BUILD) && ctest --output-on-failure -L core -T memcheck
+	@set -e; for t in $(BUILD)/tests/test_*; do \
+	  echo "valgrind $$t"; \
+	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t > $$t.valgrind.log 2>&1 \
+	    || { cat $$t.valgrind.log; exit 1; }; \
+	done
 
 bench-quick: build
 	$(BUILD)/bench/vigil-bench --n 1000
@@ -45,11 +50,13 @@ bench: build
 	$(BUILD)/bench/vigil-bench --n 100000
 
 # Everything CI runs: dependencies, the normal build and tests, the sanitizer
-# build and tests, and the quick benchmark (so it cannot rot).
+# build and tests, the core tests under valgrind, and the quick benchmark (so
+# it cannot rot).
 check: deps
 	$(MAKE) build
 	$(MAKE) test
 	$(MAKE) test-asan
+	$(MAKE) valgrind
 	$(MAKE) bench-quick
 
 format:

@@ -424,15 +424,17 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
     json_error_t jerr;
     j = json_loads(params_json, JSON_PRESERVE_ORDER, &jerr);
     if (!j || !json_is_object(j)) {
+      int rc = engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object (%s)", j ? "not an object" : jerr.text);
       json_decref(j);
-      return engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object (%s)", j ? "not an object" : jerr.text);
+      return rc;
     }
     const char *k;
     json_t *x;
     json_object_foreach(j, k, x) {
       if (protocol_find_param(p, k) < 0) {
+        int rc = engine_fail(e, VIGIL_EVALUE, k, "%s has no param '%s'", p->ref, k);
         json_decref(j);
-        return engine_fail(e, VIGIL_EVALUE, k, "%s has no param '%s'", p->ref, k);
+        return rc;
       }
     }
   }
