@@ -12,23 +12,45 @@
 #include "engine.h"
 #include "intern.h"
 
-static const char *const source_names[] = {"rule", "overdue", "phase", "technical", "hook"};
+const char *priority_atom(priority p) { return p == PRIORITY_HIGH ? K_high : p == PRIORITY_MEDIUM ? K_medium : K_low; }
+
+static const char *source_atom(alert_source s) {
+  const char *atoms[] = {K_rule, K_overdue, K_phase, K_technical, K_hook};
+  return atoms[s];
+}
 
 alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                    const char *message, int latching, int64_t escalate, int32_t item) {
   uint64_t id = e->n_alerts + 1;
-  val msg = val_cstring(message);
-  val data = val_recordv(9, K_alert, val_num((double)id), K_rule, val_atom(rule), K_key, val_atom(key), K_priority,
-                         val_atom(intern(priority_name(prio))), K_message, msg, K_source,
-                         val_atom(intern(source_names[src])), K_latching, val_bool(latching), K_escalate_ms,
-                         val_num((double)escalate), K_item, item >= 0 ? val_atom(v->p->items[item].qid) : VAL_NIL_);
-  if (!emit(e, v, EV_ALERT_RAISED, intern("vigil"), data)) return NULL;
+  field f[9] = {
+      {K_alert, val_num((double)id)},
+      {K_rule, val_atom(rule)},
+      {K_key, val_atom(key)},
+      {K_priority, val_atom(priority_atom(prio))},
+      {K_message, val_cstring(message)},
+      {K_source, val_atom(source_atom(src))},
+      {K_latching, val_bool(latching)},
+      {K_escalate_ms, val_num((double)escalate)},
+      {K_item, item >= 0 ? val_atom(v->p->items[item].qid) : VAL_NIL_},
+  };
+  /* Absent fields (no key for a per-reading alert, no item) are left out. */
+  uint32_t n = 0;
+  for (int i = 0; i < 9; i++) n += f[i].v.type != VAL_NIL;
+  val data = val_record(n);
+  if (!val_ok(data) || !val_ok(f[4].v)) {
+    val_release(data);
+    val_release(f[4].v);
+    return NULL;
+  }
+  for (int i = 0, k = 0; i < 9; i++)
+    if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
+  if (!emit(e, v, EV_ALERT_RAISED, K_vigil, data)) return NULL;
   return id <= e->n_alerts ? e->alerts[id - 1] : NULL;
 }
 
 void resolve_alert(vigil_engine *e, alert *a) {
   if (a->cleared) return;
-  emit(e, a->visit, EV_ALERT_RESOLVED, intern("vigil"), val_recordv(1, K_alert, val_num((double)a->id)));
+  emit(e, a->visit, EV_ALERT_RESOLVED, K_vigil, val_recordv(1, K_alert, val_num((double)a->id)));
 }
 
 static const char *outcome_key(const char *rule, const outcome *o) {
@@ -42,7 +64,7 @@ void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, al
                     int resolve_missing) {
   const char *said[16];
   int n_said = 0;
-  const char *actor = intern("vigil");
+  const char *actor = K_vigil;
   for (int i = 0; i < o->n; i++) {
     outcome *x = &o->v[i];
     const char *key = outcome_key(rule, x);

@@ -23,12 +23,13 @@ int engine_fail(vigil_engine *e, int code, const char *about, const char *fmt, .
   va_start(ap, fmt);
   vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
   va_end(ap);
-  e->errfield = about ? intern(about) : NULL;
+  /* Copied, not interned: the field may come from a caller's bad input. */
+  snprintf(e->errfield, sizeof e->errfield, "%s", about ? about : "");
   return code;
 }
 
 const char *vigil_engine_errmsg(const vigil_engine *e) { return e->errmsg; }
-const char *vigil_engine_errfield(const vigil_engine *e) { return e->errfield; }
+const char *vigil_engine_errfield(const vigil_engine *e) { return e->errfield[0] ? e->errfield : NULL; }
 
 void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) {
   char msg[2048];
@@ -272,6 +273,7 @@ static protocol *find_protocol(vigil_engine *e, const char *ref) {
 
 /* ---- values --------------------------------------------------------------- */
 
+/* Checks one value against its field; what names it in messages. */
 static int check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out) {
   switch (f->kind) {
   case FIELD_NUMBER:
@@ -316,7 +318,7 @@ static int build_value(vigil_engine *e, visit *v, const item_spec *it, const vig
   if (it->scalar) {
     if (n != 1 || in[0].field)
       return engine_fail(e, VIGIL_EVALUE, it->id, "%s takes one value, not fields", it->id);
-    int rc = check_scalar(e, it->id, &it->fields[0], &in[0], out);
+    int rc = check_scalar(e, it->fields[0].qname, &it->fields[0], &in[0], out);
     if (rc < 0) return rc;
     if (it->kind == KIND_SIGNATURE) {
       const reading *of = visit_latest(v, it->of_item);
@@ -335,22 +337,20 @@ static int build_value(vigil_engine *e, visit *v, const item_spec *it, const vig
   uint32_t used = 0;
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    char what[300];
-    snprintf(what, sizeof what, "%s.%s", it->id, in[i].field ? in[i].field : "?");
     const field_spec *f = in[i].field ? item_find_field(it, in[i].field) : NULL;
     if (!f || f->computed) {
-      rc = engine_fail(e, VIGIL_EVALUE, what, "%s has no field '%s'", it->id, in[i].field ? in[i].field : "");
+      rc = engine_fail(e, VIGIL_EVALUE, it->id, "%s has no field '%s'", it->id, in[i].field ? in[i].field : "");
       break;
     }
     for (uint32_t j = 0; j < used; j++)
-      if (val_fields(rec)[j].key == f->name) rc = engine_fail(e, VIGIL_EVALUE, what, "%s is given twice", what);
-    if (rc == 0 && (rc = check_scalar(e, what, f, &in[i], &val_fields(rec)[used].v)) == 0)
+      if (val_fields(rec)[j].key == f->name) rc = engine_fail(e, VIGIL_EVALUE, f->qname, "%s is given twice", f->qname);
+    if (rc == 0 && (rc = check_scalar(e, f->qname, f, &in[i], &val_fields(rec)[used].v)) == 0)
       val_fields(rec)[used++].key = f->name;
   }
   for (uint32_t j = 0; j < it->n_fields && rc == 0; j++) {
     const field_spec *f = &it->fields[j];
     if (!f->required || f->computed || val_get(rec, f->name)) continue;
-    rc = engine_fail(e, VIGIL_EVALUE, f->name, "%s: %s is missing", it->title, f->title ? f->title : f->name);
+    rc = engine_fail(e, VIGIL_EVALUE, f->qname, "%s: %s is missing", it->title, f->title ? f->title : f->name);
   }
   if (rc == 0 && it->kind == KIND_SCORE) {
     double total;
@@ -438,10 +438,13 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
       }
     }
   }
-  val params = val_record(p->n_params);
+  /* A visit that gives no params shares the protocol's defaults. */
+  int all_defaults = !j;
+  for (uint32_t i = 0; all_defaults && i < p->n_params; i++) all_defaults = p->params[i].def.type != VAL_NIL;
+  val params = all_defaults ? val_retain(p->defaults) : val_record(p->n_params);
   int rc = val_ok(params) ? 0 : VIGIL_ENOMEM;
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < p->n_params && rc == 0; i++) {
+  uint32_t n = all_defaults ? p->n_params : 0;
+  for (uint32_t i = 0; i < p->n_params && rc == 0 && !all_defaults; i++) {
     const param_spec *pa = &p->params[i];
     json_t *x = j ? json_object_get(j, pa->name) : NULL;
     val value = VAL_NIL_;
@@ -458,7 +461,7 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
     val_release(params);
     return rc;
   }
-  params.u.o->n = n;
+  if (!all_defaults) params.u.o->n = n;
 
   if (e->n_visits == e->cap_visits) {
     uint64_t cap = e->cap_visits ? e->cap_visits * 2 : 256;
@@ -476,21 +479,18 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
     return VIGIL_ENOMEM;
   }
   e->visits[e->n_visits++] = v;
-  val data = val_recordv(5, K_protocol, val_atom(intern(p->ref)), K_sha256, val_cstring(p->sha256), K_patient,
+  val data = val_recordv(5, K_protocol, val_atom(p->ref_atom), K_sha256, val_atom(p->sha_atom), K_patient,
                          val_cstring(patient), K_params, params, K_phase, val_atom(p->phases[0].id));
   if (!emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
   if (visit_id) *visit_id = v->id;
   return done(e, v);
 }
 
-/* Resolves overdue alerts of items that are no longer overdue. */
+/* Resolves the overdue alert of an item that is no longer overdue. */
 static void resolve_overdue(vigil_engine *e, visit *v, int item) {
   const item_state *s = &v->items[item];
-  if (s->overdue > s->sat && !s->skipped) return;
-  char key[600];
-  snprintf(key, sizeof key, "overdue:%s", v->p->items[item].qid);
-  const char *k = intern_find(key, strlen(key));
-  alert *a = k ? visit_find_alert(v, k) : NULL;
+  if (s->overdue == 0 || (s->overdue > s->sat && !s->skipped)) return;
+  alert *a = visit_find_alert(v, v->p->items[item].overdue_key);
   if (a) resolve_alert(e, a);
 }
 
@@ -504,7 +504,9 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
   /* Group the inputs by item, keeping the order items were first named in. */
   int items[64];
   int n_items = 0;
-  int *which = malloc(n * sizeof *which);
+  int which_small[16];
+  vigil_input group_small[16];
+  int *which = n <= 16 ? which_small : malloc(n * sizeof *which);
   if (!which) return VIGIL_ENOMEM;
   for (size_t i = 0; i < n && rc == 0; i++) {
     int item = protocol_find_item(p, in[i].item, v->phase);
@@ -522,7 +524,7 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
   }
   val values = rc == 0 ? val_record((uint32_t)n_items) : VAL_NIL_;
   if (rc == 0 && !val_ok(values)) rc = VIGIL_ENOMEM;
-  vigil_input *group = rc == 0 ? malloc(n * sizeof *group) : NULL;
+  vigil_input *group = rc != 0 ? NULL : n <= 16 ? group_small : malloc(n * sizeof *group);
   if (rc == 0 && !group) rc = VIGIL_ENOMEM;
   for (int k = 0; k < n_items && rc == 0; k++) {
     size_t m = 0;
@@ -532,8 +534,8 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
     val_fields(values)[k].key = it->id;
     rc = build_value(e, v, it, group, m, who, &val_fields(values)[k].v);
   }
-  free(group);
-  free(which);
+  if (group != group_small) free(group);
+  if (which != which_small) free(which);
   if (rc < 0) {
     val_release(values);
     return rc;

@@ -118,7 +118,7 @@ struct vigil_engine {
   visit *cur;
   /* errors and counters */
   char errmsg[2048];
-  const char *errfield;
+  char errfield[256]; /* empty: none */
   vigil_stats stats;
 };
 
@@ -179,6 +179,7 @@ void eval_hooks(vigil_engine *e, const vigil_event *ev);
 void outcomes_free(outcomes *o);
 
 /* alerts.c: raising, resolving, escalating */
+const char *priority_atom(priority p); /* interned "high", "medium", "low" */
 alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                    const char *message, int latching, int64_t escalate, int32_t item);
 void resolve_alert(vigil_engine *e, alert *a);

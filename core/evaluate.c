@@ -268,7 +268,7 @@ void eval_hooks(vigil_engine *e, const vigil_event *ev) {
   switch ((event_type)ev->type) {
   case EV_ALERT_RAISED:
     if (p->hooks[HOOK_ALERT] != LUA_NOREF && !(val_get(ev->data, K_source) &&
-                                                val_text(*val_get(ev->data, K_source)) == intern("hook"))) {
+                                                val_text(*val_get(ev->data, K_source)) == K_hook)) {
       lua_createtable(L, 0, 6);
       val *id = val_get(ev->data, K_alert);
       lua_pushinteger(L, id ? (lua_Integer)id->u.num : 0);

@@ -3,34 +3,44 @@
  * Every reason is listed, not just the first, so the nurse sees at once all
  * that is left to do. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
 
-static int add(val *list, uint32_t *n, const char *text) {
-  val s = val_cstring(text);
-  if (!val_ok(s)) return -1;
-  val grown = val_list(*n + 1);
-  if (!val_ok(grown)) {
-    val_release(s);
-    return -1;
-  }
-  for (uint32_t i = 0; i < *n; i++) val_items(grown)[i] = val_retain(val_items(*list)[i]);
-  val_items(grown)[*n] = s;
-  val_release(*list);
-  *list = grown;
-  (*n)++;
-  return 0;
+#define MAX_REASONS 64
+
+typedef struct reasons {
+  char *text[MAX_REASONS];
+  uint32_t n;
+} reasons;
+
+static void add(reasons *r, const char *text) {
+  if (r->n < MAX_REASONS && (r->text[r->n] = strdup(text))) r->n++;
 }
 
-int gate_reasons(vigil_engine *e, visit *v, val *reasons) {
+/* The reasons as a list value (taking their text). */
+static int to_list(reasons *r, val *out) {
+  *out = val_list(r->n);
+  int ok = val_ok(*out);
+  for (uint32_t i = 0; i < r->n; i++) {
+    if (ok) {
+      val s = val_cstring(r->text[i]);
+      ok = val_ok(s);
+      val_items(*out)[i] = ok ? s : VAL_NIL_;
+    }
+    free(r->text[i]);
+  }
+  if (!ok) val_release(*out);
+  return ok ? (int)r->n : -1;
+}
+
+int gate_reasons(vigil_engine *e, visit *v, val *list) {
   const protocol *p = v->p;
   const phase_spec *ph = &p->phases[v->phase];
   int64_t now = engine_now(e);
-  uint32_t n = 0;
+  reasons r = {.n = 0};
   char text[1200];
-  *reasons = val_list(0);
-  if (!val_ok(*reasons)) return -1;
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &p->items[ph->first_item + j];
     const item_state *s = &v->items[it->index];
@@ -40,22 +50,22 @@ int gate_reasons(vigil_engine *e, visit *v, val *reasons) {
       int64_t due = item_next_due(v, it, NULL);
       if (due >= 0 && due <= now) {
         snprintf(text, sizeof text, "%s is %s", it->title, s->overdue > s->sat ? "overdue" : "due");
-        add(reasons, &n, text);
+        add(&r, text);
       } else if (!s->n && due < 0) {
         snprintf(text, sizeof text, "%s not recorded", it->title);
-        add(reasons, &n, text);
+        add(&r, text);
       }
     } else if (!s->n) {
       snprintf(text, sizeof text, "%s not recorded", it->title);
-      add(reasons, &n, text);
+      add(&r, text);
     }
   }
   if (ph->min >= 0 && now - v->phase_at < ph->min) {
     int64_t left = (ph->min - (now - v->phase_at) + 59999) / 60000;
     snprintf(text, sizeof text, "minimum time in %s not reached (%lld min left)", ph->title, (long long)left);
-    add(reasons, &n, text);
+    add(&r, text);
   }
-  for (uint32_t i = 0; i < v->n_blocks; i++) add(reasons, &n, v->blocks[i].reason);
-  if (!eval_gate(e, v, text, sizeof text)) add(reasons, &n, text);
-  return (int)n;
+  for (uint32_t i = 0; i < v->n_blocks; i++) add(&r, v->blocks[i].reason);
+  if (!eval_gate(e, v, text, sizeof text)) add(&r, text);
+  return to_list(&r, list);
 }

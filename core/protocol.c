@@ -207,6 +207,9 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   char qid[512];
   snprintf(qid, sizeof qid, "%s.%s", p->phases[phase].id, it->id);
   it->qid = intern(qid);
+  char key[600];
+  snprintf(key, sizeof key, "overdue:%s", it->qid);
+  it->overdue_key = intern(key);
   it->title = get_str(L, idx, "title");
   it->help = get_str(L, idx, "help");
   it->where = get_str(L, idx, "where");
@@ -216,7 +219,6 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   free(kind);
   it->phase = phase;
   it->required = (uint8_t)get_bool(L, idx, "required", 1);
-  it->scalar = (uint8_t)get_bool(L, idx, "scalar", 0);
   it->when_ref = get_ref(L, idx, "when");
   it->compute_ref = get_ref(L, idx, "compute");
   it->of_item = -1;
@@ -231,6 +233,12 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  it->scalar = (uint8_t)get_bool(L, idx, "scalar", 0);
+  for (uint32_t i = 0; i < it->n_fields; i++) {
+    char q[512];
+    snprintf(q, sizeof q, "%s.%s", it->id, it->fields[i].name);
+    it->fields[i].qname = it->scalar ? it->id : intern(q);
+  }
 
   lua_getfield(L, idx, "schedule");
   if (lua_istable(L, -1)) {
@@ -534,6 +542,18 @@ protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, probl
     problems_add(&ps, main_path, "out of memory while reading the sources");
     goto fail;
   }
+  p->ref_atom = intern(p->ref);
+  p->sha_atom = intern(p->sha256);
+  uint32_t n_defaults = 0;
+  for (uint32_t i = 0; i < p->n_params; i++) n_defaults += p->params[i].def.type != VAL_NIL;
+  p->defaults = val_record(n_defaults);
+  for (uint32_t i = 0, k = 0; val_ok(p->defaults) && i < p->n_params; i++)
+    if (p->params[i].def.type != VAL_NIL)
+      val_fields(p->defaults)[k++] = (field){.key = p->params[i].name, .v = val_retain(p->params[i].def)};
+  if (!p->ref_atom || !p->sha_atom || !val_ok(p->defaults)) {
+    problems_add(&ps, main_path, "out of memory");
+    goto fail;
+  }
   problems_free(&ps);
   return p;
 fail_clear:
@@ -590,6 +610,7 @@ void protocol_free(protocol *p) {
     val_release(p->params[i].def);
   }
   free(p->params);
+  val_release(p->defaults);
   for (uint32_t i = 0; i < p->n_sources; i++) {
     free(p->sources[i].path);
     free(p->sources[i].text);

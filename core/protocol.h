@@ -19,7 +19,8 @@ typedef enum field_kind { FIELD_CHECK, FIELD_NUMBER, FIELD_CHOICE, FIELD_TEXT } 
 typedef enum priority { PRIORITY_LOW, PRIORITY_MEDIUM, PRIORITY_HIGH } priority;
 
 typedef struct field_spec {
-  const char *name; /* interned */
+  const char *name;  /* interned */
+  const char *qname; /* "item.field" (or "item" for single-value items), for messages */
   char *title, *unit, *loinc;
   field_kind kind;
   int has_range;
@@ -39,6 +40,7 @@ typedef struct schedule {
 typedef struct item_spec {
   const char *id;   /* interned */
   const char *qid;  /* "phase.item", interned */
+  const char *overdue_key; /* "overdue:phase.item", interned: its overdue alert's key */
   char *title, *help, *where, *meaning;
   item_kind kind;
   uint16_t phase, index; /* index in protocol->items */
@@ -95,6 +97,8 @@ typedef struct source_file {
 typedef struct protocol {
   char *id, *version, *ref, *title, *description;
   char sha256[65]; /* hex SHA-256 of the sources: the version's fingerprint */
+  const char *ref_atom, *sha_atom; /* the same, interned, for events */
+  val defaults;    /* record of every param with a default, shared by visits that give none */
   source_file *sources;
   uint32_t n_sources;
   sandbox *sb;

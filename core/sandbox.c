@@ -117,6 +117,8 @@ sandbox *sandbox_open(const char *dir, size_t cap, uint64_t budget, char *err, s
     return NULL;
   }
   lua_State *L = sb->L;
+  /* Rules make many short-lived tables (each reading they look at). */
+  lua_gc(L, LUA_GCGEN, 0, 0);
   /* Only these libraries exist in the state at all; io, os, package and
    * coroutine are never opened. debug is needed by the trusted language code
    * (for file:line of declarations) and removed before protocol code runs. */

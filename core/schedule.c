@@ -96,10 +96,9 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
   int64_t due = d->at - it->sched.grace;
   val data = val_recordv(4, K_item, val_atom(it->qid), K_occurrence, val_num(d->occurrence), K_due, val_num((double)due),
                          K_late_ms, val_num((double)(now - d->at)));
-  if (!emit(e, v, EV_ITEM_OVERDUE, intern("vigil"), data)) return;
-  char key[600], msg[700];
-  snprintf(key, sizeof key, "overdue:%s", it->qid);
-  const char *k = intern(key);
+  if (!emit(e, v, EV_ITEM_OVERDUE, K_vigil, data)) return;
+  char msg[700];
+  const char *k = it->overdue_key;
   if (visit_find_alert(v, k)) return; /* still unresolved from an earlier occurrence */
   snprintf(msg, sizeof msg, "%s overdue: due %lld min into %s", it->title, (long long)((due - v->phase_at) / 60000),
            v->p->phases[v->phase].title);
@@ -118,8 +117,8 @@ static void fire_maximum(vigil_engine *e, visit *v) {
 static void fire_escalation(vigil_engine *e, visit *v, alert *a) {
   priority prio = a->prio == PRIORITY_HIGH ? PRIORITY_HIGH : (priority)(a->prio + 1);
   val data = val_recordv(3, K_alert, val_num((double)a->id), K_level, val_num(a->level + 1), K_priority,
-                         val_atom(intern(priority_name(prio))));
-  emit(e, v, EV_ALERT_ESCALATED, intern("vigil"), data);
+                         val_atom(priority_atom(prio)));
+  emit(e, v, EV_ALERT_ESCALATED, K_vigil, data);
 }
 
 void visit_tick(vigil_engine *e, visit *v) {
@@ -132,7 +131,7 @@ void visit_tick(vigil_engine *e, visit *v) {
     switch (d.kind) {
     case DL_OVERDUE: fire_overdue(e, v, &d, now); break;
     case DL_MINIMUM:
-      emit(e, v, EV_PHASE_MINIMUM_REACHED, intern("vigil"),
+      emit(e, v, EV_PHASE_MINIMUM_REACHED, K_vigil,
            val_recordv(1, K_phase, val_atom(v->p->phases[v->phase].id)));
       break;
     case DL_MAXIMUM: fire_maximum(e, v); break;

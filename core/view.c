@@ -115,8 +115,9 @@ static int l_held(lua_State *L) {
 static int l_param(lua_State *L) {
   visit *v = current(L);
   const char *name = luaL_checkstring(L, 1);
-  if (protocol_find_param(v->p, name) < 0) return luaL_error(L, "unknown param '%s'", name);
-  val_push_lua(L, visit_param(v, intern(name)));
+  int i = protocol_find_param(v->p, name);
+  if (i < 0) return luaL_error(L, "unknown param '%s'", name);
+  val_push_lua(L, visit_param(v, v->p->params[i].name));
   return 1;
 }
 

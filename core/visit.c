@@ -83,10 +83,18 @@ static int find_phase(const protocol *p, const char *id) {
   return -1;
 }
 
+/* An item of the current phase by its interned id: what every entry names. */
+static int phase_item(const visit *v, const char *id) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  for (uint16_t j = 0; j < ph->n_items; j++)
+    if (v->p->items[ph->first_item + j].id == id) return ph->first_item + j;
+  return protocol_find_item(v->p, id, v->phase);
+}
+
 static void add_reading(visit *v, int item, int64_t at, val value, const char *actor) {
   item_state *s = &v->items[item];
   if (s->n == s->cap) {
-    uint32_t cap = s->cap ? s->cap * 2 : 2;
+    uint32_t cap = s->cap ? s->cap * 2 : 1; /* most items are recorded once */
     reading *r = realloc(s->r, cap * sizeof *r);
     if (!r) return;
     s->r = r;
@@ -218,7 +226,7 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     if (!values || values->type != VAL_RECORD) break;
     for (uint32_t i = 0; i < values->u.o->n; i++) {
       field *f = &val_fields(*values)[i];
-      int item = protocol_find_item(v->p, f->key, v->phase);
+      int item = phase_item(v, f->key);
       if (item >= 0) add_reading(v, item, ev->time, f->v, ev->actor);
     }
     break;

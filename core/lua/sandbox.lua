@@ -8,6 +8,16 @@
 --
 -- The C side adds what Lua cannot enforce on itself: the memory cap (a custom
 -- allocator) and the instruction budget (a count hook) on every call.
+--
+-- The budget counts Lua instructions only, so anything that could run for a
+-- long time inside one C function, or outside a call, is closed here:
+--   * __gc finalizers are refused: they run whenever the collector decides,
+--     also outside any call and its budget (and at engine shutdown);
+--   * string.rep of an empty string, and the table functions that loop over a
+--     range taken from their arguments or from a __len metamethod (concat,
+--     insert, remove, move, sort), are bounded to MAX_RANGE elements;
+--   * pairs() hides the raw table behind the read-only views (string, vigil,
+--     visit...): their __pairs hands it to the loop as its state.
 
 local host, lang = ...  -- host.read_source(relative path) -> text, chunkname | nil, error
 
@@ -23,19 +33,164 @@ local LIBS = {
   utf8 = {},
 }
 
+-- Most elements one C library call may walk through: far more than a protocol
+-- ever needs, few enough that the call ends in milliseconds.
+local MAX_RANGE = 1 << 20
+
+local function range_error(fname, n)
+  error(string.format("%s: %.0f elements is more than a protocol may handle at once (%d)", fname, n, MAX_RANGE), 3)
+end
+
+-- A wrapper must not show up in error messages: a C function's error names
+-- the line that called it, which would be here. So wrappers call C through
+-- pcall (the error then has no position) and raise it again at their caller.
+-- An error that already says where it is (from the protocol's own callback)
+-- goes on as it is.
+local function raise(err, level)
+  if type(err) ~= "string" or err:find("^[^\n]-:%d+: ") then error(err, 0) end
+  if err == "not enough memory" then err = "memory cap reached (not enough memory)" end
+  error(err, level + 1)
+end
+-- check(level, pcall(f, ...)): f's results, or its error raised at `level`
+-- above the function that calls check (never as a tail call: that would
+-- take a level away).
+local function check(level, ok, ...)
+  if not ok then raise((...), level + 1) end
+  return ...
+end
+
+-- string.rep("", n) copies nothing n times: with n = math.maxinteger it never
+-- ends, and neither memory nor the budget would stop it.
+local rep = string.rep
+string.rep = function(s, n, sep)
+  if type(s) ~= "string" and type(s) ~= "number" then
+    error(string.format("bad argument #1 to 'rep' (string expected, got %s)", type(s)), 2)
+  elseif not math.tointeger(tonumber(n)) then
+    error(string.format("bad argument #2 to 'rep' (%s)", tonumber(n) and "number has no integer representation"
+          or "number expected, got " .. type(n)), 2)
+  end
+  if s == "" and (sep == nil or sep == "") and tonumber(n) > 1 then n = 1 end
+  local r = check(2, pcall(rep, s, n, sep))
+  return r
+end
+
 -- string.dump must go from the real table too: ("").dump reaches it through
 -- the string metatable. Lock that metatable so getmetatable("") reveals nothing.
+-- (The real table is changed, not a copy, so that method calls see the same.)
 string.dump = nil
 getmetatable("").__metatable = false
 
+-- The table functions that loop in C over a range. The range is checked
+-- first; concat and move then get it as arguments. insert, remove and sort
+-- would ask __len again in C (a protocol's __len can answer 1 to the check and
+-- math.maxinteger to C), so they shift with table.move over the range checked
+-- here, and sort sorts a plain copy when the table has a metatable.
+local tbl = table
+local function span(i, j)
+  i, j = tonumber(i), tonumber(j)
+  return i and j and (j + 0.0) - (i + 0.0) + 1 or 0
+end
+local function integer_arg(x, n, fname)
+  local k = math.tointeger(tonumber(x))
+  if not k then
+    error(string.format("bad argument #%d to '%s' (number has no integer representation)", n, fname), 3)
+  end
+  return k
+end
+local TABLE = {
+  concat = function(t, sep, i, j)
+    if type(t) == "table" then
+      if i == nil then i = 1 end
+      if j == nil then j = #t end
+      if span(i, j) > MAX_RANGE then range_error("table.concat", span(i, j)) end
+    end
+    local r = check(2, pcall(tbl.concat, t, sep, i, j))
+    return r
+  end,
+  move = function(a1, f, e, t, a2)
+    if span(f, e) > MAX_RANGE then range_error("table.move", span(f, e)) end
+    local r = check(2, pcall(tbl.move, a1, f, e, t, a2))
+    return r
+  end,
+  insert = function(t, ...)
+    if type(t) ~= "table" or select("#", ...) ~= 2 then
+      local r = check(2, pcall(tbl.insert, t, ...))
+      return r
+    end
+    local pos, x = ...
+    local size = #t
+    pos = integer_arg(pos, 2, "insert")
+    if pos < 1 or pos - 1 > size then error("bad argument #2 to 'insert' (position out of bounds)", 2) end
+    if span(pos, size) > MAX_RANGE then range_error("table.insert", span(pos, size)) end
+    if pos <= size then check(2, pcall(tbl.move, t, pos, size, pos + 1)) end
+    t[pos] = x
+  end,
+  remove = function(t, ...)
+    if type(t) ~= "table" or (...) == nil then
+      local r = check(2, pcall(tbl.remove, t, ...))
+      return r
+    end
+    local size = #t
+    local pos = integer_arg((...), 2, "remove")
+    if pos ~= size and (pos < 1 or pos - 1 > size) then
+      error("bad argument #2 to 'remove' (position out of bounds)", 2)
+    end
+    if span(pos, size) > MAX_RANGE then range_error("table.remove", span(pos, size)) end
+    local r = t[pos]
+    if pos < size then check(2, pcall(tbl.move, t, pos + 1, size, pos)) end
+    t[pos < size and size or pos] = nil
+    return r
+  end,
+  sort = function(t, comp)
+    if type(t) ~= "table" then
+      local r = check(2, pcall(tbl.sort, t, comp))
+      return r
+    end
+    local n = #t
+    if span(1, n) > MAX_RANGE then range_error("table.sort", span(1, n)) end
+    if getmetatable(t) == nil then -- no __len: C sees the same n
+      local r = check(2, pcall(tbl.sort, t, comp))
+      return r
+    end
+    local a = check(2, pcall(tbl.move, t, 1, n, 1, {}))
+    check(2, pcall(tbl.sort, a, comp))
+    check(2, pcall(tbl.move, a, 1, n, 1, t))
+  end,
+}
+
 local base = {}
 for _, k in ipairs(ALLOWED) do base[k] = _G[k] end
+local OVERRIDE = { table = TABLE }
 for name, deny in pairs(LIBS) do
   local copy = {}
   for k, f in pairs(_G[name]) do
-    if not deny[k] then copy[k] = f end
+    if not deny[k] then copy[k] = (OVERRIDE[name] or {})[k] or f end
   end
   base[name] = lang.readonly(copy, name)
+end
+
+-- The read-only views give their __pairs the raw table as the loop's state:
+-- `local _, raw = pairs(string)` would hand out a writable string library (or
+-- vigil module, or visit view). Here the state stays inside a closure.
+local raw_pairs = pairs
+base.pairs = function(t)
+  if type(t) ~= "table" then
+    local r = check(2, pcall(raw_pairs, t))
+    return r
+  end
+  local f, s, c = raw_pairs(t)
+  return function(_, k) return f(s, k) end, nil, c
+end
+
+-- A finalizer runs when the collector decides: in another rule's call, in the
+-- engine's own collection after a failed call, or at shutdown, with no budget.
+local raw_setmetatable = setmetatable
+base.setmetatable = function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: __gc is not allowed in a protocol (a finalizer would run outside the instruction budget)", 2)
+  end
+  local r = check(2, pcall(raw_setmetatable, t, mt))
+  return r
 end
 
 -- Globals are frozen: reading an unknown one is an error (it is a typo), and
@@ -61,11 +216,14 @@ end
 local loaded, sources = {}, {}
 local LOADING = {}
 
+-- Returns the chunk, or nil, the error and whether the error already says
+-- where it is (a syntax error names the file that has it).
 local function load_file(relpath)
   local text, chunkname = host.read_source(relpath)
-  if not text then return nil, chunkname end
+  if not text then return nil, chunkname, false end
   sources[#sources + 1] = { path = chunkname, text = text }
-  return load(text, "@" .. chunkname, "t", ENV)
+  local fn, err = load(text, "@" .. chunkname, "t", ENV)
+  return fn, err, true
 end
 
 base.require = function(name)
@@ -77,7 +235,14 @@ base.require = function(name)
   local m = loaded[name]
   if m == LOADING then error(string.format("require \"%s\": circular require", name), 2) end
   if m ~= nil then return m end
-  local fn, err = load_file((name:gsub("%.", "/")) .. ".lua")
+  local fn, err, placed = load_file((name:gsub("%.", "/")) .. ".lua")
+  if not fn and placed then
+    -- The problem is in the required file, at its own line; say where it
+    -- was required from after it. (error("", 3) from inside pcall gives the
+    -- position of require's caller.)
+    local _, at = pcall(error, "", 3)
+    error(string.format("%s (in require \"%s\" at %s)", err, name, (at:gsub(": $", ""))), 0)
+  end
   if not fn then error(string.format("require \"%s\": %s", name, err), 2) end
   loaded[name] = LOADING
   local r = fn(name)
