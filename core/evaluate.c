@@ -26,12 +26,22 @@ static int bind_call(vigil_engine *e, visit *v, int fn_ref) {
 
 static void push_view(visit *v) { lua_rawgeti(v->p->sb->L, LUA_REGISTRYINDEX, v->p->view_ref); }
 
+/* t[key] without metamethods: what a rule returned is data, and reading it
+ * must not run protocol code outside the budget. */
+static int rawfield(lua_State *L, int idx, const char *key) {
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, key);
+  return lua_rawget(L, idx);
+}
+
+#define MAX_MESSAGE 1000 /* what a rule may say, in bytes */
+
 /* Reads one outcome table at idx. */
 static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t errlen) {
   memset(o, 0, sizeof *o);
   o->latching = -1;
   o->escalate = -1;
-  lua_getfield(L, idx, "outcome");
+  rawfield(L, idx, "outcome");
   const char *kind = lua_tostring(L, -1);
   int rc = 0;
   if (!kind) rc = -1;
@@ -44,22 +54,24 @@ static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t err
     snprintf(err, errlen, "returned a table that is not an outcome (use v.alert.*, v.block or v.note)");
     return -1;
   }
-  lua_getfield(L, idx, o->kind == OUT_BLOCK ? "reason" : "message");
-  o->message = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "");
+  rawfield(L, idx, o->kind == OUT_BLOCK ? "reason" : "message");
+  size_t len = 0;
+  const char *text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : "";
+  o->message = strndup(text, len > MAX_MESSAGE ? MAX_MESSAGE : len);
   lua_pop(L, 1);
-  lua_getfield(L, idx, "id");
+  rawfield(L, idx, "id");
   if (lua_type(L, -1) == LUA_TSTRING) o->id = intern(lua_tostring(L, -1));
   lua_pop(L, 1);
   if (o->kind == OUT_ALERT) {
-    lua_getfield(L, idx, "priority");
+    rawfield(L, idx, "priority");
     priority_parse(lua_tostring(L, -1), &o->prio);
-    lua_getfield(L, idx, "latching");
+    rawfield(L, idx, "latching");
     if (!lua_isnil(L, -1)) o->latching = lua_toboolean(L, -1);
-    lua_getfield(L, idx, "scope");
+    rawfield(L, idx, "scope");
     const char *scope = lua_tostring(L, -1);
     if (scope && !strcmp(scope, "reading")) o->per_reading = 1;
     else if (scope && strcmp(scope, "condition")) rc = -1;
-    lua_getfield(L, idx, "escalate"); /* ms: v.alert.* parsed the duration */
+    rawfield(L, idx, "escalate"); /* ms: v.alert.* parsed the duration */
     if (lua_isnumber(L, -1)) o->escalate = (int64_t)lua_tonumber(L, -1);
     lua_pop(L, 4);
     if (rc < 0) snprintf(err, errlen, "alert scope must be \"condition\" or \"reading\"");
@@ -76,7 +88,7 @@ static int read_outcomes(lua_State *L, outcomes *o) {
     snprintf(o->error, sizeof o->error, "returned a %s, not an outcome", luaL_typename(L, top));
     return -1;
   }
-  lua_getfield(L, top, "outcome");
+  rawfield(L, top, "outcome");
   int single = !lua_isnil(L, -1);
   lua_pop(L, 1);
   if (single) {

@@ -150,13 +150,14 @@ static const char **get_options(lua_State *L, int idx, uint32_t *n) {
   }
   size_t len = lua_rawlen(L, -1);
   const char **v = calloc(len ? len : 1, sizeof *v);
+  size_t k = 0;
   for (size_t i = 0; v && i < len; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
-    v[i] = intern(lua_tostring(L, -1));
+    if (lua_type(L, -1) == LUA_TSTRING) v[k++] = intern(lua_tostring(L, -1)); /* vigil.lua checked them */
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  *n = v ? (uint32_t)len : 0;
+  *n = v ? (uint32_t)k : 0;
   return v;
 }
 

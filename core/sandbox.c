@@ -2,10 +2,12 @@
 #include "sandbox.h"
 
 #include <lauxlib.h>
+#include <limits.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "embedded_lua.h"
 
@@ -33,11 +35,19 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
   sandbox *sb;
   lua_getallocf(L, (void **)&sb);
   sb->spent += HOOK_EVERY;
-  if (sb->spent > sb->budget) {
+  /* Instructions do not count time spent inside C functions (a long string
+   * search repeated in a loop), so the wall clock is checked here too. */
+  int over_time = uv_hrtime() > sb->deadline;
+  if (sb->spent > sb->budget || over_time) {
     /* From now on fire on every instruction: a pcall in the protocol catches
      * this error once, and the very next instruction raises it again. */
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    luaL_error(L, "instruction budget of %llu exceeded (an endless loop?)", (unsigned long long)sb->budget);
+    /* Level 0 inside a hook is the interrupted function: its file:line. */
+    luaL_where(L, 0);
+    if (over_time) lua_pushfstring(L, "time limit of %d ms exceeded", (int)(SANDBOX_TIME_LIMIT_NS / 1000000));
+    else lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
+    lua_concat(L, 2);
+    lua_error(L);
   }
 }
 
@@ -59,7 +69,15 @@ static int read_source(lua_State *L) {
   int n = strcmp(sb->dir, ".") == 0 ? snprintf(path, sizeof path, "%s", rel)
                                     : snprintf(path, sizeof path, "%s/%s", sb->dir, rel);
   if (n < 0 || (size_t)n >= sizeof path) return luaL_error(L, "path too long");
-  FILE *f = fopen(path, "rb");
+  /* The file must really be inside the folder: no link out of it. */
+  char real[PATH_MAX];
+  size_t dl = strlen(sb->realdir);
+  if (!realpath(path, real) || strncmp(real, sb->realdir, dl) != 0 || real[dl] != '/') {
+    lua_pushnil(L);
+    lua_pushfstring(L, "no file %s in the protocol folder", rel);
+    return 2;
+  }
+  FILE *f = fopen(real, "rb");
   if (!f) {
     lua_pushnil(L);
     lua_pushfstring(L, "no file %s in the protocol folder", rel);
@@ -105,6 +123,11 @@ sandbox *sandbox_open(const char *dir, size_t cap, uint64_t budget, char *err, s
   if (!sb || !(sb->dir = strdup(dir))) {
     free(sb);
     snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  if (!realpath(dir, sb->realdir)) {
+    snprintf(err, errlen, "%s: no such folder", dir);
+    sandbox_close(sb);
     return NULL;
   }
   sb->cap = cap ? cap : SANDBOX_DEFAULT_CAP;
@@ -171,6 +194,7 @@ void sandbox_close(sandbox *sb) {
 int sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen) {
   lua_State *L = sb->L;
   sb->spent = 0;
+  sb->deadline = uv_hrtime() + SANDBOX_TIME_LIMIT_NS;
   sb->calls++;
   lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
   int rc = lua_pcall(L, nargs, nresults, 0);

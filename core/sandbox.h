@@ -19,14 +19,18 @@ typedef struct sandbox {
   size_t used, cap, peak;
   uint64_t budget;       /* instructions per call */
   uint64_t spent;        /* in the current call */
+  uint64_t deadline;     /* uv_hrtime() when the current call must stop */
   int loading;           /* files may be read */
-  char *dir;             /* the protocol folder */
+  char *dir;             /* the protocol folder, as given */
+  char realdir[4096];    /* the same, resolved: files must be inside it */
   int lang_ref, sandbox_ref; /* registry refs of the two embedded modules */
   uint64_t calls;
 } sandbox;
 
 #define SANDBOX_DEFAULT_CAP ((size_t)32 << 20)
 #define SANDBOX_DEFAULT_BUDGET 10000000ull
+/* A rule takes microseconds; a call still running after this is stopped. */
+#define SANDBOX_TIME_LIMIT_NS (2000ull * 1000000ull)
 
 /* Opens a sandbox for the protocol in dir. Returns NULL with a message in err. */
 sandbox *sandbox_open(const char *dir, size_t cap, uint64_t budget, char *err, size_t errlen);

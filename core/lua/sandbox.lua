@@ -74,6 +74,34 @@ string.rep = function(s, n, sep)
   return r
 end
 
+-- Pattern matching backtracks inside one C call, where neither the budget nor
+-- the clock can stop it: "a*" repeated 40 times never ends. The work grows
+-- like (subject length) ^ (quantifiers), so that product is bounded before
+-- the call. Plain finds (find's 4th argument) have no such cost.
+local MAX_PATTERN_STEPS = 1e8
+local function quantifiers(p)
+  local n = 0
+  for i = 1, #p do
+    local c = p:sub(i, i)
+    if (c == "*" or c == "+" or c == "-" or c == "?") and p:sub(i - 1, i - 1) ~= "%" then n = n + 1 end
+  end
+  return n
+end
+local function guard_pattern(fname, subject, pattern)
+  if type(subject) ~= "string" or type(pattern) ~= "string" then return end
+  local q = quantifiers(pattern)
+  if q >= 2 and (#subject + 1.0) ^ q > MAX_PATTERN_STEPS then
+    error(string.format("%s: pattern with %d repetitions is too costly on %d characters", fname, q, #subject), 3)
+  end
+end
+for _, fname in ipairs({ "find", "match", "gmatch", "gsub" }) do
+  local f = string[fname]
+  string[fname] = function(s, p, ...)
+    if not (fname == "find" and select(2, ...)) then guard_pattern("string." .. fname, s, p) end
+    return check(2, pcall(f, s, p, ...))
+  end
+end
+
 -- string.dump must go from the real table too: ("").dump reaches it through
 -- the string metatable. Lock that metatable so getmetatable("") reveals nothing.
 -- (The real table is changed, not a copy, so that method calls see the same.)

@@ -15,6 +15,9 @@
 
 local host = ...              -- capabilities handed over by C (debug.getinfo)
 local getinfo = host.getinfo
+-- The pattern functions as they are before the sandbox bounds them for
+-- protocol code: the compiler scans whole source lines with them.
+local smatch, sgmatch, sgsub = string.match, string.gmatch, string.gsub
 
 local lang = {}
 local problems = {}           -- problems found while declaring, before compile
@@ -63,7 +66,7 @@ local function parse_duration(s)
   local total, rest = 0, s
   if rest == "" then return nil, "bad duration \"\"" end
   while rest ~= "" do
-    local n, u, tail = rest:match("^(%d+)([smhd])(.*)$")
+    local n, u, tail = smatch(rest, "^(%d+)([smhd])(.*)$")
     if not n then
       return nil, string.format("bad duration \"%s\": use a number and s, m, h or d (e.g. \"15m\", \"1h30m\")", s)
     end
@@ -104,7 +107,7 @@ local PRIORITIES = { high = true, medium = true, low = true }
 local function declarer(tag, extra)
   return function(id)
     local at = where(2)
-    if type(id) ~= "string" or not id:match("^[%a_][%w_]*$") then
+    if type(id) ~= "string" or not smatch(id, "^[%a_][%w_]*$") then
       problem(at, "%s needs an identifier (letters, digits, _), got %s", tag,
               type(id) == "string" and ('"' .. id .. '"') or tostring(id))
     end
@@ -164,11 +167,20 @@ function api.ms(s)
   if not ms then error(err, 2) end
   return ms
 end
-api.vitals_fields = readonly(VITALS, "vigil.vitals_fields")
+-- Read-only all the way down: the compiler reads these very tables.
+local function deep_readonly(t, name)
+  local view = {}
+  for k, x in pairs(t) do view[k] = type(x) == "table" and deep_readonly(x, name .. "." .. k) or x end
+  return readonly(view, name)
+end
+api.vitals_fields = deep_readonly(VITALS, "vigil.vitals_fields")
 
 -- `now` is installed by the engine (the engine clock, never the OS clock).
 lang.api = api
+local declaring = true -- until compile: afterwards the module is only used by rules
+
 lang.module = readonly(api, "vigil", function(k)
+  if not declaring then error(string.format("unknown function 'vigil.%s'", tostring(k)), 2) end
   -- An unknown name is most likely a misspelt item kind: report it where it
   -- was written and hand back a constructor that swallows the declaration,
   -- so that lint can go on and report every other problem too.
@@ -468,7 +480,8 @@ local function compile_param(node)
   p.lo, p.hi = range(node, "range", spec.range)
   p.required = spec.required
   if p.required == nil then p.required = spec.default == nil end
-  if kind == "choice" then p.options = options_list(node, spec.options) end
+  if spec.options ~= nil and kind ~= "choice" then bad(node, "options are only for choice params") end
+  p.options = kind == "choice" and options_list(node, spec.options) or nil
   if p.default ~= nil then
     local ok = (kind == "number" and type(p.default) == "number") or (kind == "check" and type(p.default) == "boolean")
                or ((kind == "text" or kind == "choice") and type(p.default) == "string")
@@ -496,7 +509,7 @@ local function resolve_refs(p)
     end
   end
   for _, r in ipairs(compile_ctx.refs) do
-    local ph, name = r.ref:match("^([%w_]+)%.([%w_]+)$")
+    local ph, name = smatch(r.ref, "^([%w_]+)%.([%w_]+)$")
     if ph then
       if not (by_phase[ph] and by_phase[ph][name]) then
         problem(r.where, "unknown item '%s'", r.ref)
@@ -517,10 +530,10 @@ local REF_FUNCS = { value = true, first = true, last = true, count = true, done 
                     readings = true, skipped = true }
 local function scan_references(path, text)
   local n = 0
-  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+  for line in sgmatch(text .. "\n", "([^\n]*)\n") do
     n = n + 1
-    local code = line:gsub("%-%-.*$", "")
-    for fn, ref in code:gmatch("[%.:]%s*([%a_]+)%s*%(%s*[\"']([^\"']+)[\"']") do
+    local code = sgsub(line, "%-%-.*$", "")
+    for fn, ref in sgmatch(code, "[%.:]%s*([%a_]+)%s*%(%s*[\"']([^\"']+)[\"']") do
       if REF_FUNCS[fn] then
         compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ref, where = path .. ":" .. n }
       end
@@ -529,6 +542,7 @@ local function scan_references(path, text)
 end
 
 function lang.compile(root, sources)
+  declaring = false
   compile_ctx = { refs = {} }
   if type(root) ~= "table" or root.tag ~= "protocol" then
     if not (type(root) == "table" and root.tag == "invalid") then
@@ -544,7 +558,7 @@ function lang.compile(root, sources)
   local v = spec.version
   if v == nil then
     bad(root, "protocol '%s' has no version (add version = \"1.0.0\")", tostring(root.id))
-  elseif type(v) ~= "string" or not v:match("^%d+%.%d+%.%d+$") then
+  elseif type(v) ~= "string" or not smatch(v, "^%d+%.%d+%.%d+$") then
     bad(root, "version must be semantic, \"MAJOR.MINOR.PATCH\" (got %s)", tostring(v))
   end
   p.version = v

@@ -1,0 +1,9 @@
+-- expect: 4: instruction budget
+local v = require "vigil"
+
+while true do end
+
+return v.protocol "load_loop" {
+  version = "1.0.0",
+  phases = { v.phase "p" { items = { v.check "c" {} } } },
+}

@@ -1,0 +1,21 @@
+-- Sandbox attack: an endless __close handler on an endless loop
+-- The item rule "attack" does it when a value is recorded; if it ever gets
+-- through, the rule says so with an alert whose message starts "ESCAPED".
+local v = require "vigil"
+
+return v.protocol "sandbox_close_loop" {
+  version = "1.0.0",
+  phases = {
+    v.phase "attack" {
+      items = {
+        v.number "attack" {
+          unit = "1",
+          rule = function(x, visit)
+            local guard <close> = setmetatable({}, { __close = function() while true do end end })
+            while true do end
+          end,
+        },
+      },
+    },
+  },
+}

@@ -1,0 +1,20 @@
+-- Sandbox attack: os.execute
+-- The item rule "attack" does it when a value is recorded; if it ever gets
+-- through, the rule says so with an alert whose message starts "ESCAPED".
+local v = require "vigil"
+
+return v.protocol "sandbox_os_execute" {
+  version = "1.0.0",
+  phases = {
+    v.phase "attack" {
+      items = {
+        v.number "attack" {
+          unit = "1",
+          rule = function(x, visit)
+            return v.alert.high("ESCAPED: os.execute gave " .. tostring(os.execute("true")))
+          end,
+        },
+      },
+    },
+  },
+}

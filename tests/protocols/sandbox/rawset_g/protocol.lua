@@ -1,0 +1,21 @@
+-- Sandbox attack: rawset(_G, ...)
+-- The item rule "attack" does it when a value is recorded; if it ever gets
+-- through, the rule says so with an alert whose message starts "ESCAPED".
+local v = require "vigil"
+
+return v.protocol "sandbox_rawset_g" {
+  version = "1.0.0",
+  phases = {
+    v.phase "attack" {
+      items = {
+        v.number "attack" {
+          unit = "1",
+          rule = function(x, visit)
+            rawset(_G, "threshold", 1)
+            return v.alert.high("ESCAPED: rawset on _G")
+          end,
+        },
+      },
+    },
+  },
+}

@@ -1,0 +1,21 @@
+-- Sandbox attack: require of a file outside the protocol folder
+-- The item rule "attack" does it when a value is recorded; if it ever gets
+-- through, the rule says so with an alert whose message starts "ESCAPED".
+local v = require "vigil"
+
+return v.protocol "sandbox_require_parent" {
+  version = "1.0.0",
+  phases = {
+    v.phase "attack" {
+      items = {
+        v.number "attack" {
+          unit = "1",
+          rule = function(x, visit)
+            local m = require "../../x"
+            return v.alert.high("ESCAPED: required ../../x")
+          end,
+        },
+      },
+    },
+  },
+}

@@ -1,0 +1,21 @@
+-- Sandbox attack: getmetatable("").__index (the real string library)
+-- The item rule "attack" does it when a value is recorded; if it ever gets
+-- through, the rule says so with an alert whose message starts "ESCAPED".
+local v = require "vigil"
+
+return v.protocol "sandbox_string_metatable" {
+  version = "1.0.0",
+  phases = {
+    v.phase "attack" {
+      items = {
+        v.number "attack" {
+          unit = "1",
+          rule = function(x, visit)
+            local lib = getmetatable("").__index
+            return v.alert.high("ESCAPED: string metatable gave " .. tostring(lib))
+          end,
+        },
+      },
+    },
+  },
+}

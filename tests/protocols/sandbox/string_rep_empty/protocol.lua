@@ -1,0 +1,21 @@
+-- Sandbox attack: string.rep("", math.maxinteger): n empty copies, in C
+-- The item rule "attack" does it when a value is recorded; if it ever gets
+-- through, the rule says so with an alert whose message starts "ESCAPED".
+local v = require "vigil"
+
+return v.protocol "sandbox_string_rep_empty" {
+  version = "1.0.0",
+  phases = {
+    v.phase "attack" {
+      items = {
+        v.number "attack" {
+          unit = "1",
+          rule = function(x, visit)
+            local s = ("").rep("", math.maxinteger)
+            return v.alert.low("stopped: rep gave " .. #s .. " bytes")
+          end,
+        },
+      },
+    },
+  },
+}
