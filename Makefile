@@ -39,7 +39,8 @@ valgrind: build
 	@set -e; for t in $(BUILD)/tests/test_*; do \
 	  case $$t in *.log) continue;; esac; [ -x $$t ] || continue; \
 	  echo "valgrind $$t"; \
-	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t > $$t.valgrind.log 2>&1 \
+	  VIGIL_TEST_SLOW=1 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+	    --child-silent-after-fork=yes $$t > $$t.valgrind.log 2>&1 \
 	    || { cat $$t.valgrind.log; exit 1; }; \
 	done
 
