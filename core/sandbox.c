@@ -44,7 +44,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
     /* Level 0 inside a hook is the interrupted function: its file:line. */
     luaL_where(L, 0);
-    if (over_time) lua_pushfstring(L, "time limit of %d ms exceeded", (int)(SANDBOX_TIME_LIMIT_NS / 1000000));
+    if (over_time) lua_pushfstring(L, "time limit of %d ms exceeded (an endless loop?)", (int)(SANDBOX_TIME_LIMIT_NS / 1000000));
     else lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
     lua_concat(L, 2);
     lua_error(L);

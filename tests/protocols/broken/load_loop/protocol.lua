@@ -1,4 +1,4 @@
--- expect: 4: instruction budget
+-- expect: 4: an endless loop?
 local v = require "vigil"
 
 while true do end
