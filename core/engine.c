@@ -68,6 +68,21 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
     e->hr_base = uv_hrtime();
     e->loop = e->opts.loop ? e->opts.loop : uv_default_loop();
   }
+  int rc = 0;
+  char err[1024];
+  if (e->opts.db_path) {
+    e->store = store_sqlite_open(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
+  } else if (!(e->store = store_memory_open())) {
+    rc = VIGIL_ENOMEM;
+    snprintf(err, sizeof err, "out of memory");
+  }
+  if (rc == 0) rc = engine_recover(e, err, sizeof err);
+  if (rc < 0) {
+    /* The engine is returned for its error message; it can only be freed. */
+    engine_fail(e, rc, NULL, "%s", err);
+    *out = e;
+    return rc;
+  }
   *out = e;
   return 0;
 }
@@ -84,11 +99,7 @@ void vigil_engine_free(vigil_engine *e) {
   free(e->visits);
   free(e->alerts);
   heap_free(&e->deadlines);
-  for (size_t i = 0; i < e->n_log; i++) {
-    val_release(e->log[i]->data);
-    free(e->log[i]);
-  }
-  free(e->log);
+  if (e->store) e->store->ops->close(e->store);
   for (size_t i = 0; i < e->n_pending; i++) {
     val_release(e->pending[i]->data);
     free(e->pending[i]);
@@ -102,7 +113,42 @@ void vigil_engine_free(vigil_engine *e) {
 }
 
 visit *engine_visit(vigil_engine *e, uint64_t id) {
-  return id >= 1 && id <= e->n_visits ? e->visits[id - 1] : NULL;
+  if (id < 1 || id > e->n_visits) return NULL;
+  if (!e->visits[id - 1] && id <= e->durable_visits) e->visits[id - 1] = engine_fold_visit(e, id);
+  return e->visits[id - 1];
+}
+
+void engine_drop_visit(vigil_engine *e, visit *v) {
+  for (uint32_t i = 0; i < v->n_alerts; i++)
+    if (v->alerts[i]->id <= e->cap_alerts && e->alerts[v->alerts[i]->id - 1] == v->alerts[i])
+      e->alerts[v->alerts[i]->id - 1] = NULL;
+  heap_remove(&e->deadlines, &v->timer);
+  if (e->visits[v->id - 1] == v) e->visits[v->id - 1] = NULL;
+  visit_free(v);
+}
+
+int engine_grow_visits(vigil_engine *e, uint64_t n) {
+  if (n <= e->cap_visits) return 0;
+  uint64_t cap = e->cap_visits ? e->cap_visits : 256;
+  while (cap < n) cap *= 2;
+  visit **vs = realloc(e->visits, cap * sizeof *vs);
+  if (!vs) return VIGIL_ENOMEM;
+  memset(vs + e->cap_visits, 0, (cap - e->cap_visits) * sizeof *vs);
+  e->visits = vs;
+  e->cap_visits = cap;
+  return 0;
+}
+
+int engine_grow_alerts(vigil_engine *e, uint64_t n) {
+  if (n <= e->cap_alerts) return 0;
+  uint64_t cap = e->cap_alerts ? e->cap_alerts : 256;
+  while (cap < n) cap *= 2;
+  alert **x = realloc(e->alerts, cap * sizeof *x);
+  if (!x) return VIGIL_ENOMEM;
+  memset(x + e->cap_alerts, 0, (cap - e->cap_alerts) * sizeof *x);
+  e->alerts = x;
+  e->cap_alerts = cap;
+  return 0;
 }
 
 /* ---- events: emit, store, publish ---------------------------------------- */
@@ -135,35 +181,45 @@ vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor,
   return ev;
 }
 
-/* The memory store: the log is an array that only grows. */
-static int store_append(vigil_engine *e, vigil_event **evs, size_t n) {
-  if (e->n_log + n > e->cap_log) {
-    size_t cap = e->cap_log ? e->cap_log : 1024;
-    while (cap < e->n_log + n) cap *= 2;
-    vigil_event **log = realloc(e->log, cap * sizeof *log);
-    if (!log) return VIGIL_ENOMEM;
-    e->log = log;
-    e->cap_log = cap;
-  }
-  memcpy(e->log + e->n_log, evs, n * sizeof *evs);
-  e->n_log += n;
-  return 0;
+static void free_event(vigil_event *ev) {
+  val_release(ev->data);
+  free(ev);
 }
 
 static int flush(vigil_engine *e) {
   if (e->publishing) return 0; /* the loop below picks up what hooks emit */
   e->publishing = 1;
   int rc = 0;
+  char err[1024];
   while (e->n_pending > 0) {
-    size_t first = e->n_log, n = e->n_pending;
-    if ((rc = store_append(e, e->pending, n)) < 0) break;
+    size_t n = e->n_pending;
+    vigil_event **batch = malloc(n * sizeof *batch);
+    if (!batch) {
+      rc = engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory committing events");
+      engine_rollback(e);
+      break;
+    }
+    memcpy(batch, e->pending, n * sizeof *batch);
+    if ((rc = e->store->ops->append(e->store, batch, n, err, sizeof err)) < 0) {
+      free(batch);
+      engine_log(e, VIGIL_LOG_ERROR, "%s", err);
+      engine_fail(e, rc, NULL, "%s; nothing was recorded", err);
+      engine_rollback(e);
+      break;
+    }
     e->n_pending = 0;
+    e->durable_seq = batch[n - 1]->seq;
+    e->durable_visits = e->n_visits;
+    e->durable_alerts = e->n_alerts;
     e->stats.events += n;
     /* Durable: now subscribers and hooks may hear of it. */
-    for (size_t i = first; i < first + n; i++) {
-      bus_publish(e, e->log[i]);
-      eval_hooks(e, e->log[i]);
+    for (size_t i = 0; i < n; i++) {
+      bus_publish(e, batch[i]);
+      eval_hooks(e, batch[i]);
     }
+    if (!e->store->keeps_events)
+      for (size_t i = 0; i < n; i++) free_event(batch[i]);
+    free(batch);
   }
   e->publishing = 0;
   clock_arm(e);
@@ -183,15 +239,15 @@ static int done(vigil_engine *e, visit *v) {
 }
 
 int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud) {
-  for (size_t i = 0; i < e->n_log; i++)
-    if (e->log[i]->seq > after && fn(ud, e->log[i]) != 0) break;
-  return 0;
+  char err[1024];
+  int rc = e->store->ops->scan(e->store, after, 0, (store_event_fn)fn, ud, err, sizeof err);
+  return rc < 0 ? engine_fail(e, rc, NULL, "%s", err) : 0;
 }
 
 void vigil_engine_stats(const vigil_engine *e, vigil_stats *out) {
   *out = e->stats;
   out->visits_active = out->alerts_active = 0;
-  for (uint64_t i = 0; i < e->n_visits; i++) out->visits_active += e->visits[i]->status == VISIT_ACTIVE;
+  for (uint64_t i = 0; i < e->n_visits; i++) out->visits_active += e->visits[i] && e->visits[i]->status == VISIT_ACTIVE;
   for (uint64_t i = 0; i < e->n_alerts; i++) out->alerts_active += e->alerts[i] && alert_is_open(e->alerts[i]);
   out->lua_bytes = 0;
   for (uint32_t i = 0; i < e->n_protocols; i++) out->lua_bytes += e->protocols[i]->sb->used;
@@ -231,15 +287,19 @@ int vigil_engine_load(vigil_engine *e, const char *path, const char **ref) {
     if (ref) *ref = q->ref;
     return 0;
   }
-  protocol **ps = realloc(e->protocols, (e->n_protocols + 1) * sizeof *ps);
-  if (!ps || view_install(e, p) < 0) {
-    if (ps) e->protocols = ps;
-    protocol_free(p);
-    return engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory loading %s", path);
-  }
-  e->protocols = ps;
-  e->protocols[e->n_protocols++] = p;
+  if (engine_add_protocol(e, p) < 0) return engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory loading %s", path);
   if (ref) *ref = p->ref;
+  return 0;
+}
+
+int engine_add_protocol(vigil_engine *e, protocol *p) {
+  protocol **ps = realloc(e->protocols, (e->n_protocols + 1) * sizeof *ps);
+  if (ps) e->protocols = ps;
+  if (!ps || view_install(e, p) < 0) {
+    protocol_free(p);
+    return VIGIL_ENOMEM;
+  }
+  e->protocols[e->n_protocols++] = p;
   return 0;
 }
 
@@ -463,15 +523,15 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
   }
   if (!all_defaults) params.u.o->n = n;
 
-  if (e->n_visits == e->cap_visits) {
-    uint64_t cap = e->cap_visits ? e->cap_visits * 2 : 256;
-    visit **vs = realloc(e->visits, cap * sizeof *vs);
-    if (!vs) {
-      val_release(params);
-      return VIGIL_ENOMEM;
-    }
-    e->visits = vs;
-    e->cap_visits = cap;
+  /* The version's sources are kept before any visit depends on them. */
+  char err[1024];
+  if ((rc = e->store->ops->put_protocol(e->store, p, err, sizeof err)) < 0) {
+    val_release(params);
+    return engine_fail(e, rc, NULL, "%s", err);
+  }
+  if (engine_grow_visits(e, e->n_visits + 1) < 0) {
+    val_release(params);
+    return VIGIL_ENOMEM;
   }
   visit *v = visit_new(e, e->n_visits + 1, p);
   if (!v) {

@@ -15,6 +15,7 @@
 #include "event.h"
 #include "heap.h"
 #include "protocol.h"
+#include "store.h"
 #include "value.h"
 #include "vigil/vigil.h"
 
@@ -101,12 +102,12 @@ struct vigil_engine {
   alert **alerts;
   uint64_t n_alerts, cap_alerts;
   heap deadlines;
-  /* events: the current batch, and the store (the log, in memory) */
+  /* events: the current batch, and where they become durable */
   uint64_t seq;
   vigil_event **pending;
   size_t n_pending, cap_pending;
-  vigil_event **log;
-  size_t n_log, cap_log;
+  struct store *store;
+  uint64_t durable_seq, durable_visits, durable_alerts; /* what the store holds */
   int batch;
   int publishing;
   int hook_depth;
@@ -129,7 +130,24 @@ int64_t engine_now(const vigil_engine *e);
 /* Creates an event for v, applies it to v's state and queues it for commit.
  * data is moved into the event. Returns the event or NULL (out of memory). */
 vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data);
+/* A visit by id; a closed one that is not in memory is folded from the store. */
 visit *engine_visit(vigil_engine *e, uint64_t id);
+/* Frees a visit and forgets its alerts and deadline. */
+void engine_drop_visit(vigil_engine *e, visit *v);
+int engine_grow_visits(vigil_engine *e, uint64_t n);
+int engine_grow_alerts(vigil_engine *e, uint64_t n);
+
+/* recover.c: state from the log */
+/* Rebuilds every open visit from the store at start, re-arms deadlines and
+ * fires those that passed. */
+int engine_recover(vigil_engine *e, char *err, size_t errlen);
+/* Folds one visit from the store (NULL if it has no events). */
+visit *engine_fold_visit(vigil_engine *e, uint64_t id);
+/* After a failed append: forget what was not made durable. */
+void engine_rollback(vigil_engine *e);
+/* The loaded version with this fingerprint, loading it from the store if needed. */
+protocol *engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen);
+int engine_add_protocol(vigil_engine *e, protocol *p);
 void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -1,8 +1,12 @@
 /* event.c: event types and their JSON form. */
 #include "event.h"
 
+#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "intern.h"
+#include "value_convert.h"
 #include "vigil/vigil.h"
 
 static const char *const names[EV_COUNT] = {
@@ -28,6 +32,29 @@ void event_to_json(buf *b, const struct vigil_event *ev) {
   buf_puts(b, ",\"data\":");
   val_to_json(b, ev->data);
   buf_putc(b, '}');
+}
+
+int event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
+                   const char *body, char *err, size_t errlen) {
+  int t = type ? event_type_parse(type) : -1;
+  json_error_t jerr;
+  json_t *j = body ? json_loads(body, JSON_PRESERVE_ORDER, &jerr) : NULL;
+  json_t *data = json_object_get(j, "data");
+  const char *actor = json_string_value(json_object_get(j, "actor"));
+  if (t < 0 || !data || !actor) {
+    snprintf(err, errlen, "event %llu cannot be read (%s)", (unsigned long long)seq,
+             t < 0 ? "unknown type" : j ? "no data or actor" : jerr.text);
+    json_decref(j);
+    return -1;
+  }
+  ev->seq = seq;
+  ev->time = time;
+  ev->visit = visit;
+  ev->type = (uint16_t)t;
+  ev->actor = intern(actor);
+  int rc = val_from_json(data, &ev->data, err, errlen);
+  json_decref(j);
+  return rc < 0 || !ev->actor ? -1 : 0;
 }
 
 uint64_t vigil_event_seq(const vigil_event *ev) { return ev->seq; }

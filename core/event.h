@@ -30,7 +30,8 @@
   X(BLOCK_CLEARED, "block.cleared")                              \
   X(NOTE_ADDED, "note.added")                                    \
   X(VISIT_DISCHARGED, "visit.discharged")                        \
-  X(VISIT_ABORTED, "visit.aborted")
+  X(VISIT_ABORTED, "visit.aborted")                              \
+  X(ENGINE_STARTED, "engine.started")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,
@@ -51,6 +52,11 @@ struct vigil_event {
 const char *event_type_name(event_type t);
 /* -1 if s names no type. */
 int event_type_parse(const char *s);
+/* The canonical JSON of an event: the store keeps it and hashes it. */
 void event_to_json(buf *b, const struct vigil_event *ev);
+/* An event from a stored row (its data parsed from body). Returns 0, or -1
+ * with a reason in err. The caller releases ev->data. */
+int event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
+                   const char *body, char *err, size_t errlen);
 
 #endif

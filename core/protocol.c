@@ -468,9 +468,11 @@ static void collect_problems(lua_State *L, problems *ps) {
   lua_pop(L, 1);
 }
 
+static protocol *load(const char *dir, const char *main_file, source_file *files, uint32_t n_files, size_t mem_cap,
+                      uint64_t budget, problem_fn fn, void *ud);
+
 protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, problem_fn fn, void *ud) {
-  problems ps = {0};
-  char dir[4096], main_file[1024], err[2048];
+  char dir[4096], main_file[1024];
   struct stat st;
   if (stat(path, &st) < 0) {
     char where[4200];
@@ -488,14 +490,36 @@ protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, probl
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
     snprintf(main_file, sizeof main_file, "%s", slash ? slash + 1 : path);
   }
+  return load(dir, main_file, NULL, 0, mem_cap, budget, fn, ud);
+}
+
+protocol *protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
+                               problem_fn fn, void *ud) {
+  /* The main file is the one that is not required by another: protocol.lua,
+   * or a single-file protocol's own name. */
+  const char *main_file = n ? files[0].path : "protocol.lua";
+  for (uint32_t i = 0; i < n; i++)
+    if (!strcmp(files[i].path, "protocol.lua")) main_file = "protocol.lua";
+  return load(dir, main_file, files, n, mem_cap, budget, fn, ud);
+}
+
+static protocol *load(const char *dir, const char *main_file, source_file *files, uint32_t n_files, size_t mem_cap,
+                      uint64_t budget, problem_fn fn, void *ud) {
+  problems ps = {0};
+  char err[2048];
   char main_path[5200];
   snprintf(main_path, sizeof main_path, "%s/%s", dir, main_file);
 
   protocol *p = calloc(1, sizeof *p);
-  if (!p) return NULL;
+  if (!p) {
+    source_files_free(files, n_files);
+    return NULL;
+  }
+  p->stored = files;
+  p->n_stored = n_files;
   p->view_ref = LUA_NOREF;
   for (int i = 0; i < HOOK_COUNT; i++) p->hooks[i] = LUA_NOREF;
-  p->sb = sandbox_open(dir, mem_cap, budget, err, sizeof err);
+  p->sb = sandbox_open(dir, files, n_files, mem_cap, budget, err, sizeof err);
   if (!p->sb) {
     problems_add_error(&ps, err, main_path);
     goto fail;
@@ -618,12 +642,21 @@ void protocol_free(protocol *p) {
   }
   free(p->sources);
   sandbox_close(p->sb);
+  source_files_free(p->stored, p->n_stored);
   free(p->id);
   free(p->version);
   free(p->ref);
   free(p->title);
   free(p->description);
   free(p);
+}
+
+void source_files_free(source_file *files, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    free(files[i].path);
+    free(files[i].text);
+  }
+  free(files);
 }
 
 int protocol_find_item(const protocol *p, const char *ref, int phase) {

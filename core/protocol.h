@@ -96,6 +96,8 @@ typedef struct source_file {
 
 typedef struct protocol {
   char *id, *version, *ref, *title, *description;
+  source_file *stored;    /* the sources it was loaded from, when not the disk */
+  uint32_t n_stored;
   char sha256[65]; /* hex SHA-256 of the sources: the version's fingerprint */
   const char *ref_atom, *sha_atom; /* the same, interned, for events */
   val defaults;    /* record of every param with a default, shared by visits that give none */
@@ -118,9 +120,15 @@ typedef struct protocol {
 
 typedef void (*problem_fn)(void *ud, const char *where, const char *message);
 
+void source_files_free(source_file *files, uint32_t n);
+
 /* Loads and compiles the protocol at path (a folder with protocol.lua, or a
  * file). Every problem goes to fn; returns NULL if there was any. */
 protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, problem_fn fn, void *ud);
+/* The same from stored sources (paths relative to dir; protocol.lua first
+ * among them is the main file). The protocol takes the files. */
+protocol *protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
+                               problem_fn fn, void *ud);
 void protocol_free(protocol *p);
 
 /* Resolves an item reference ("item" or "phase.item") as seen from a phase

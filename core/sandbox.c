@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "embedded_lua.h"
+#include "protocol.h"
 
 #define HOOK_EVERY 1000         /* instructions between budget checks */
 #define MAX_SOURCE (1u << 20)   /* a protocol file larger than 1 MiB is refused */
@@ -42,8 +43,18 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     /* From now on fire on every instruction: a pcall in the protocol catches
      * this error once, and the very next instruction raises it again. */
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    /* Level 0 inside a hook is the interrupted function: its file:line. */
-    luaL_where(L, 0);
+    /* Where the protocol was: the innermost frame of its own files (a
+     * library wrapper of sandbox.lua may be the one interrupted). */
+    lua_Debug d;
+    int found = 0;
+    for (int level = 0; !found && lua_getstack(L, level, &d); level++) {
+      lua_getinfo(L, "Sl", &d);
+      if (d.source[0] == '@' && d.currentline > 0) {
+        lua_pushfstring(L, "%s:%d: ", d.source + 1, d.currentline);
+        found = 1;
+      }
+    }
+    if (!found) lua_pushliteral(L, "");
     if (over_time) lua_pushfstring(L, "time limit of %d ms exceeded (an endless loop?)", (int)(SANDBOX_TIME_LIMIT_NS / 1000000));
     else lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
     lua_concat(L, 2);
@@ -63,6 +74,17 @@ static int read_source(lua_State *L) {
   if (rel[0] == '/' || strstr(rel, "..")) {
     lua_pushnil(L);
     lua_pushfstring(L, "'%s' is outside the protocol folder", rel);
+    return 2;
+  }
+  if (sb->files) {
+    for (uint32_t i = 0; i < sb->n_files; i++) {
+      if (strcmp(sb->files[i].path, rel) != 0) continue;
+      lua_pushlstring(L, sb->files[i].text, sb->files[i].len);
+      lua_pushfstring(L, "%s/%s", sb->dir, rel);
+      return 2;
+    }
+    lua_pushnil(L);
+    lua_pushfstring(L, "no file %s in the stored protocol", rel);
     return 2;
   }
   char path[4096];
@@ -118,14 +140,17 @@ static int run_embedded(sandbox *sb, const char *name, const char *src, size_t l
   return 0;
 }
 
-sandbox *sandbox_open(const char *dir, size_t cap, uint64_t budget, char *err, size_t errlen) {
+sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_files, size_t cap, uint64_t budget,
+                      char *err, size_t errlen) {
   sandbox *sb = calloc(1, sizeof *sb);
   if (!sb || !(sb->dir = strdup(dir))) {
     free(sb);
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
-  if (!realpath(dir, sb->realdir)) {
+  sb->files = files;
+  sb->n_files = n_files;
+  if (!files && !realpath(dir, sb->realdir)) {
     snprintf(err, errlen, "%s: no such folder", dir);
     sandbox_close(sb);
     return NULL;

@@ -23,6 +23,8 @@ typedef struct sandbox {
   int loading;           /* files may be read */
   char *dir;             /* the protocol folder, as given */
   char realdir[4096];    /* the same, resolved: files must be inside it */
+  const struct source_file *files; /* the stored sources, or NULL: the disk */
+  uint32_t n_files;
   int lang_ref, sandbox_ref; /* registry refs of the two embedded modules */
   uint64_t calls;
 } sandbox;
@@ -32,8 +34,13 @@ typedef struct sandbox {
 /* A rule takes microseconds; a call still running after this is stopped. */
 #define SANDBOX_TIME_LIMIT_NS (2000ull * 1000000ull)
 
-/* Opens a sandbox for the protocol in dir. Returns NULL with a message in err. */
-sandbox *sandbox_open(const char *dir, size_t cap, uint64_t budget, char *err, size_t errlen);
+struct source_file;
+
+/* Opens a sandbox for the protocol in dir. With files (n of them, paths
+ * relative to dir) the protocol's files are read from those, not the disk:
+ * a stored version runs exactly as it was. Returns NULL with a message in err. */
+sandbox *sandbox_open(const char *dir, const struct source_file *files, uint32_t n, size_t cap, uint64_t budget,
+                      char *err, size_t errlen);
 void sandbox_close(sandbox *sb);
 
 /* lua_pcall under the budget. On error, returns the Lua status and leaves a

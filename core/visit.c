@@ -144,15 +144,7 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
     v->alerts = x;
     v->cap_alerts = cap;
   }
-  if (a->id > e->cap_alerts) {
-    uint64_t cap = e->cap_alerts ? e->cap_alerts : 256;
-    while (cap < a->id) cap *= 2;
-    alert **x = realloc(e->alerts, cap * sizeof *x);
-    if (!x) goto fail;
-    memset(x + e->cap_alerts, 0, (cap - e->cap_alerts) * sizeof *x);
-    e->alerts = x;
-    e->cap_alerts = cap;
-  }
+  if (engine_grow_alerts(e, a->id) < 0) goto fail;
   v->alerts[v->n_alerts++] = a;
   e->alerts[a->id - 1] = a;
   if (a->id > e->n_alerts) e->n_alerts = a->id;
@@ -298,6 +290,7 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_GATE_BLOCKED:
   case EV_GATE_OVERRIDDEN:
   case EV_NOTE_ADDED:
+  case EV_ENGINE_STARTED:
   case EV_COUNT: break;
   }
 }

@@ -36,7 +36,10 @@ extern "C" {
   X(GATE, -7, "phase gate not met")                                         \
   X(IO, -8, "input/output error")                                           \
   X(EXIST, -9, "already exists")                                            \
-  X(CLOCK, -10, "needs the simulated clock")
+  X(CLOCK, -10, "needs the simulated clock")                                \
+  X(BUSY, -11, "in use by another process")                                 \
+  X(CORRUPT, -12, "damaged or not a vigil database")                        \
+  X(NEWER, -13, "written by a newer version of vigil")
 
 enum {
   VIGIL_OK = 0,
@@ -71,11 +74,16 @@ typedef struct vigil_options {
   void *loop;                    /* real clock: a uv_loop_t*, or NULL for the default loop */
   size_t lua_memory_cap;         /* per protocol version; 0: 32 MiB */
   uint64_t lua_instruction_budget; /* per call into Lua; 0: 10 million */
+  const char *db_path;           /* the event store (SQLite); NULL: events in memory only */
+  const char *db_vfs;            /* a SQLite VFS name (fault-injection tests); NULL: default */
   vigil_log_fn log;              /* NULL: stderr */
   void *log_ud;
 } vigil_options;
 
-/* Creates an engine. opts may be NULL (real clock, default limits). */
+/* Creates an engine. opts may be NULL (real clock, default limits, events in
+ * memory). With opts->db_path the engine opens (or creates) that store and
+ * recovers every open visit from it: protocols as they were stored, state as
+ * the fold of the log, deadlines re-armed and those that passed fired. */
 int vigil_engine_new(const vigil_options *opts, vigil_engine **out);
 void vigil_engine_free(vigil_engine *e);
 

@@ -1,0 +1,58 @@
+/* store.h: where events become durable.
+ *
+ * The engine talks to its store only through this table of functions, so a
+ * PostgreSQL store can be added without touching anything above it. Two
+ * stores exist: store_memory.c (events kept in RAM, for simulations and the
+ * in-memory benchmark) and store_sqlite.c (one SQLite file per site). */
+#ifndef VIGIL_STORE_H
+#define VIGIL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol.h"
+#include "vigil/vigil.h"
+
+typedef struct store store;
+
+/* Called for each stored event in order; non-zero stops the scan. The event
+ * is the store's: valid only during the call. */
+typedef int (*store_event_fn)(void *ud, const vigil_event *ev);
+
+typedef struct store_ops {
+  /* Makes events durable, all or none, in one transaction. 0, or a negative
+   * VIGIL_E* code with a sentence in err. */
+  int (*append)(store *s, vigil_event *const *evs, size_t n, char *err, size_t errlen);
+  /* Every event with seq > after (of one visit, when visit != 0), in order. */
+  int (*scan)(store *s, uint64_t after, uint64_t visit, store_event_fn fn, void *ud, char *err, size_t errlen);
+  /* Keeps a protocol version's sources, once (idempotent). */
+  int (*put_protocol)(store *s, const protocol *p, char *err, size_t errlen);
+  /* The sources of the version with this fingerprint; the caller frees them
+   * with source_files_free (protocol.h). */
+  int (*get_protocol)(store *s, const char *sha256, char **dir, source_file **files, uint32_t *n, char *err,
+                      size_t errlen);
+  /* Every event of the visits that are neither discharged nor aborted, in
+   * order: what recovery folds. */
+  int (*scan_open)(store *s, store_event_fn fn, void *ud, char *err, size_t errlen);
+  /* What the log holds: last seq, visits and alerts so far, and whether the
+   * previous run stopped without closing the store. */
+  int (*summary)(store *s, uint64_t *last_seq, uint64_t *visits, uint64_t *alerts, int *unclean, char *err,
+                 size_t errlen);
+  void (*close)(store *s);
+} store_ops;
+
+struct store {
+  const store_ops *ops;
+  /* The memory store keeps the events it is given; others copy them, and
+   * the engine frees its own once they are published. */
+  int keeps_events;
+};
+
+store *store_memory_open(void);
+/* Opens (and creates, and migrates) the database at path. NULL on failure,
+ * with the code in *rc and one sentence in err. vfs: a SQLite VFS name for
+ * fault-injection tests, or NULL. */
+store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+
+
+#endif

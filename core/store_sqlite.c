@@ -1,0 +1,443 @@
+/* store_sqlite.c: the event log in one SQLite file per site.
+ *
+ * WAL mode with synchronous=FULL: append() returns only once its transaction
+ * is on disk. Each row carries the hash of the row before it and its own
+ * (SHA-256 over the previous hash and the event's canonical JSON), so any
+ * edit, deletion, insertion or reordering breaks the chain (audit.c checks
+ * it). One process at a time: the file is locked with flock for as long as
+ * the store is open, and readers (vigil audit) open it read-only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "event.h"
+#include "intern.h"
+#include "store.h"
+
+/* Numbered migrations: index i takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    /* 1: the event log, the visits' status (derived, for recovery), the
+     * protocol versions in use, and the store's own state. */
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  time INTEGER NOT NULL,"   /* ms since the epoch, UTC */
+    "  visit INTEGER NOT NULL,"  /* 0 for the engine's own events */
+    "  type TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"      /* the event, canonical JSON (docs/events.md) */
+    "  prev TEXT NOT NULL,"      /* the previous row's hash, '' for the first */
+    "  hash TEXT NOT NULL"       /* sha256(prev || body), hex */
+    ");"
+    "CREATE INDEX events_visit ON events(visit, seq);"
+    "CREATE INDEX events_time ON events(time);"
+    "CREATE TABLE visits (id INTEGER PRIMARY KEY, status TEXT NOT NULL);"
+    "CREATE TABLE protocols ("
+    "  sha256 TEXT PRIMARY KEY, ref TEXT NOT NULL, dir TEXT NOT NULL,"
+    "  files TEXT NOT NULL,"     /* JSON [{path, text}], paths within dir */
+    "  stored_at INTEGER NOT NULL);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
+
+typedef struct sqlite_store {
+  store base;
+  sqlite3 *db;
+  int lock_fd;
+  char *path;
+  char head[65];       /* hash of the last row */
+  uint64_t head_seq;
+  uint64_t max_alert;  /* highest alert id in the log */
+  sqlite3_stmt *insert, *visit_start, *visit_end, *set_meta;
+  int opened; /* fully open: closing marks the store stopped */
+} sqlite_store;
+
+static int fail(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(int code, char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* SQLite's result as a VIGIL_E* code and a sentence for people. */
+static int db_fail(sqlite_store *s, const char *doing, char *err, size_t errlen) {
+  int rc = sqlite3_extended_errcode(s->db);
+  const char *why = sqlite3_errmsg(s->db);
+  switch (rc & 0xff) {
+  case SQLITE_FULL: return fail(VIGIL_EIO, err, errlen, "%s: the disk is full (%s)", doing, s->path);
+  case SQLITE_IOERR: return fail(VIGIL_EIO, err, errlen, "%s: input/output error on %s (%s)", doing, s->path, why);
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED: return fail(VIGIL_EBUSY, err, errlen, "%s: %s is busy (%s)", doing, s->path, why);
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return fail(VIGIL_ECORRUPT, err, errlen, "%s: %s is damaged or is not a vigil database", doing, s->path);
+  default: return fail(VIGIL_EIO, err, errlen, "%s: %s (%s)", doing, why, s->path);
+  }
+}
+
+static int exec(sqlite_store *s, const char *sql, const char *doing, char *err, size_t errlen) {
+  if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK) return 0;
+  return db_fail(s, doing, err, errlen);
+}
+
+static int set_meta(sqlite_store *s, const char *key, const char *value) {
+  sqlite3_reset(s->set_meta);
+  sqlite3_bind_text(s->set_meta, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->set_meta, 2, value, -1, SQLITE_STATIC);
+  return sqlite3_step(s->set_meta) == SQLITE_DONE ? 0 : -1;
+}
+
+static int get_meta(sqlite_store *s, const char *key, char *out, size_t outlen) {
+  sqlite3_stmt *st;
+  out[0] = '\0';
+  if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK) return -1;
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void row_hash(const char *prev, const char *body, size_t len, char out[65]) {
+  crypto_hash_sha256_state st;
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_init(&st);
+  crypto_hash_sha256_update(&st, (const unsigned char *)prev, strlen(prev));
+  crypto_hash_sha256_update(&st, (const unsigned char *)body, len);
+  crypto_hash_sha256_final(&st, h);
+  sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  int rc = exec(s, "BEGIN IMMEDIATE", "cannot write events", err, errlen);
+  if (rc < 0) return rc;
+  char head[65];
+  memcpy(head, s->head, sizeof head);
+  uint64_t max_alert = s->max_alert;
+  buf b;
+  buf_init(&b);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const vigil_event *ev = evs[i];
+    buf_reset(&b);
+    event_to_json(&b, ev);
+    if (b.oom) {
+      rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory encoding event %llu", (unsigned long long)ev->seq);
+      break;
+    }
+    char hash[65];
+    row_hash(head, b.p, b.len, hash);
+    sqlite3_stmt *st = s->insert;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
+    sqlite3_bind_int64(st, 2, ev->time);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->visit);
+    sqlite3_bind_text(st, 4, event_type_name((event_type)ev->type), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, b.p, (int)b.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, head, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      rc = db_fail(s, "cannot write events", err, errlen);
+      break;
+    }
+    memcpy(head, hash, sizeof head);
+    /* The visits' status, for recovery to find the open ones quickly. */
+    sqlite3_stmt *vs = NULL;
+    if (ev->type == EV_VISIT_STARTED) vs = s->visit_start;
+    else if (ev->type == EV_VISIT_DISCHARGED || ev->type == EV_VISIT_ABORTED) vs = s->visit_end;
+    if (vs) {
+      sqlite3_reset(vs);
+      sqlite3_bind_int64(vs, 1, (sqlite3_int64)ev->visit);
+      if (sqlite3_step(vs) != SQLITE_DONE) rc = db_fail(s, "cannot write events", err, errlen);
+    }
+    if (ev->type == EV_ALERT_RAISED) {
+      val *id = val_get(ev->data, K_alert);
+      if (id && id->type == VAL_NUMBER && (uint64_t)id->u.num > max_alert) max_alert = (uint64_t)id->u.num;
+    }
+  }
+  buf_free(&b);
+  char num[32];
+  if (rc == 0) {
+    snprintf(num, sizeof num, "%llu", (unsigned long long)evs[n - 1]->seq);
+    if (set_meta(s, "head_seq", num) < 0 || set_meta(s, "head_hash", head) < 0)
+      rc = db_fail(s, "cannot write events", err, errlen);
+  }
+  if (rc == 0 && max_alert != s->max_alert) {
+    snprintf(num, sizeof num, "%llu", (unsigned long long)max_alert);
+    if (set_meta(s, "alerts", num) < 0) rc = db_fail(s, "cannot write events", err, errlen);
+  }
+  if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(s, "cannot commit events", err, errlen);
+  if (rc < 0) {
+    /* Nothing of this transaction stays: neither on disk nor in our head. */
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+  }
+  memcpy(s->head, head, sizeof head);
+  s->head_seq = evs[n - 1]->seq;
+  s->max_alert = max_alert;
+  return 0;
+}
+
+typedef struct scan_ctx {
+  store_event_fn fn;
+  void *ud;
+} scan_ctx;
+
+/* Runs a query whose rows are (seq, time, visit, type, body). */
+static int scan_query(sqlite_store *s, sqlite3_stmt *st, store_event_fn fn, void *ud, char *err, size_t errlen) {
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    vigil_event ev;
+    const char *body = (const char *)sqlite3_column_text(st, 4);
+    if (event_from_row(&ev, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                       (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3), body, err,
+                       errlen) < 0) {
+      sqlite3_finalize(st);
+      return VIGIL_ECORRUPT;
+    }
+    int stop = fn(ud, &ev);
+    val_release(ev.data);
+    if (stop) break;
+  }
+  int ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+  if (!ok) db_fail(s, "cannot read events", err, errlen);
+  sqlite3_finalize(st);
+  return ok ? 0 : VIGIL_EIO;
+}
+
+static int sq_scan(store *base, uint64_t after, uint64_t visit, store_event_fn fn, void *ud, char *err,
+                   size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st;
+  const char *sql = visit ? "SELECT seq, time, visit, type, body FROM events WHERE visit = ?2 AND seq > ?1 ORDER BY seq"
+                          : "SELECT seq, time, visit, type, body FROM events WHERE seq > ?1 ORDER BY seq";
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, "cannot read events", err, errlen);
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+  if (visit) sqlite3_bind_int64(st, 2, (sqlite3_int64)visit);
+  return scan_query(s, st, fn, ud, err, errlen);
+}
+
+static int sq_scan_open(store *base, store_event_fn fn, void *ud, char *err, size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st;
+  const char *sql = "SELECT seq, time, visit, type, body FROM events "
+                    "WHERE visit IN (SELECT id FROM visits WHERE status = 'active') ORDER BY seq";
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, "cannot read events", err, errlen);
+  return scan_query(s, st, fn, ud, err, errlen);
+}
+
+static int sq_put_protocol(store *base, const protocol *p, char *err, size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  json_t *files = json_array();
+  size_t dirlen = strlen(p->sb->dir);
+  for (uint32_t i = 0; i < p->n_sources; i++) {
+    const char *rel = p->sources[i].path;
+    if (!strncmp(rel, p->sb->dir, dirlen) && rel[dirlen] == '/') rel += dirlen + 1;
+    json_array_append_new(files, json_pack("{s:s, s:s%}", "path", rel, "text", p->sources[i].text, p->sources[i].len));
+  }
+  char *text = json_dumps(files, JSON_COMPACT);
+  json_decref(files);
+  if (!text) return fail(VIGIL_ENOMEM, err, errlen, "out of memory storing %s", p->ref);
+  sqlite3_stmt *st;
+  int rc = 0;
+  if (sqlite3_prepare_v2(s->db,
+                         "INSERT OR IGNORE INTO protocols (sha256, ref, dir, files, stored_at) "
+                         "VALUES (?, ?, ?, ?, CAST(strftime('%s','now') AS INTEGER) * 1000)",
+                         -1, &st, NULL) != SQLITE_OK)
+    rc = db_fail(s, "cannot store the protocol", err, errlen);
+  else {
+    sqlite3_bind_text(st, 1, p->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, p->sb->dir, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(s, "cannot store the protocol", err, errlen);
+    sqlite3_finalize(st);
+  }
+  free(text);
+  return rc;
+}
+
+static int sq_get_protocol(store *base, const char *sha256, char **dir, source_file **out, uint32_t *n, char *err,
+                           size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st;
+  *out = NULL;
+  *n = 0;
+  *dir = NULL;
+  if (sqlite3_prepare_v2(s->db, "SELECT dir, files FROM protocols WHERE sha256 = ?", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(s, "cannot read the protocol", err, errlen);
+  sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? fail(VIGIL_ENOENT, err, errlen, "protocol version %s is not in %s", sha256, s->path)
+                             : db_fail(s, "cannot read the protocol", err, errlen);
+  }
+  json_t *files = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+  *dir = strdup((const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  size_t count = json_array_size(files);
+  source_file *f = calloc(count ? count : 1, sizeof *f);
+  if (!files || !f || !*dir) {
+    json_decref(files);
+    free(f);
+    free(*dir);
+    *dir = NULL;
+    return fail(VIGIL_ECORRUPT, err, errlen, "the stored sources of %s cannot be read", sha256);
+  }
+  for (size_t i = 0; i < count; i++) {
+    json_t *x = json_array_get(files, i);
+    f[i].path = strdup(json_string_value(json_object_get(x, "path")) ? json_string_value(json_object_get(x, "path")) : "");
+    json_t *t = json_object_get(x, "text");
+    f[i].len = json_string_length(t);
+    f[i].text = malloc(f[i].len + 1);
+    if (f[i].text) memcpy(f[i].text, json_string_value(t) ? json_string_value(t) : "", f[i].len + 1);
+  }
+  json_decref(files);
+  *out = f;
+  *n = (uint32_t)count;
+  return 0;
+}
+
+static int sq_summary(store *base, uint64_t *last_seq, uint64_t *visits, uint64_t *alerts, int *unclean, char *err,
+                      size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  char state[32];
+  *last_seq = s->head_seq;
+  *alerts = s->max_alert;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(s->db, "SELECT COALESCE(MAX(id), 0) FROM visits", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(s, "cannot read the store", err, errlen);
+  *visits = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (get_meta(s, "previous_stop", state, sizeof state) < 0) return db_fail(s, "cannot read the store", err, errlen);
+  *unclean = !strcmp(state, "unclean");
+  return 0;
+}
+
+static void sq_close(store *base) {
+  sqlite_store *s = (sqlite_store *)base;
+  if (s->db) {
+    if (s->opened) set_meta(s, "state", "stopped");
+    sqlite3_finalize(s->insert);
+    sqlite3_finalize(s->visit_start);
+    sqlite3_finalize(s->visit_end);
+    sqlite3_finalize(s->set_meta);
+    sqlite3_close(s->db);
+  }
+  if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
+  free(s->path);
+  free(s);
+}
+
+static const store_ops sqlite_ops = {sq_append, sq_scan, sq_put_protocol, sq_get_protocol,
+                                     sq_scan_open, sq_summary, sq_close};
+
+static int migrate(sqlite_store *s, char *err, size_t errlen) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    return db_fail(s, "cannot open the database", err, errlen);
+  }
+  int version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (version > SCHEMA_VERSION)
+    return fail(VIGIL_ENEWER, err, errlen,
+                "%s was written by a newer vigil (schema %d; this vigil knows up to %d): upgrade vigil to open it",
+                s->path, version, SCHEMA_VERSION);
+  for (int v = version; v < SCHEMA_VERSION; v++) {
+    char set[64];
+    snprintf(set, sizeof set, "PRAGMA user_version = %d", v + 1);
+    if (exec(s, "BEGIN", "cannot migrate", err, errlen) < 0) return VIGIL_EIO;
+    if (sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, set, NULL, NULL, NULL) != SQLITE_OK) {
+      int rc = db_fail(s, "cannot migrate the database", err, errlen);
+      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+      return rc;
+    }
+    if (exec(s, "COMMIT", "cannot migrate the database", err, errlen) < 0) return VIGIL_EIO;
+  }
+  return 0;
+}
+
+store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
+  sqlite_store *s = calloc(1, sizeof *s);
+  if (!s || !(s->path = strdup(path))) {
+    free(s);
+    *rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
+    return NULL;
+  }
+  s->base.ops = &sqlite_ops;
+  /* One engine per file: a second one would interleave sequence numbers. */
+  s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (s->lock_fd < 0) {
+    *rc = fail(VIGIL_EIO, err, errlen, "cannot open %s: %s", path, strerror(errno));
+    goto fail;
+  }
+  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+    *rc = errno == EWOULDBLOCK ? fail(VIGIL_EBUSY, err, errlen, "%s is in use by another vigil process", path)
+                               : fail(VIGIL_EIO, err, errlen, "cannot lock %s: %s", path, strerror(errno));
+    goto fail;
+  }
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) != SQLITE_OK) {
+    *rc = db_fail(s, "cannot open the database", err, errlen);
+    goto fail;
+  }
+  sqlite3_extended_result_codes(s->db, 1);
+  char mode[16] = "";
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  if (strcmp(mode, "wal") != 0) {
+    *rc = db_fail(s, "cannot open the database", err, errlen);
+    if (*rc == VIGIL_EIO && !sqlite3_errcode(s->db))
+      *rc = fail(VIGIL_EIO, err, errlen, "%s cannot use write-ahead logging", path);
+    goto fail;
+  }
+  if ((*rc = exec(s, "PRAGMA synchronous = FULL", "cannot open the database", err, errlen)) < 0) goto fail;
+  if ((*rc = migrate(s, err, errlen)) < 0) goto fail;
+  if (sqlite3_prepare_v2(s->db, "INSERT INTO events (seq, time, visit, type, body, prev, hash) VALUES (?,?,?,?,?,?,?)",
+                         -1, &s->insert, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO visits (id, status) VALUES (?, 'active')", -1, &s->visit_start,
+                         NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db, "UPDATE visits SET status = 'closed' WHERE id = ?", -1, &s->visit_end, NULL) !=
+          SQLITE_OK ||
+      sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &s->set_meta, NULL) !=
+          SQLITE_OK) {
+    *rc = db_fail(s, "cannot open the database", err, errlen);
+    goto fail;
+  }
+  /* Where the chain ends, and whether the last run closed the store. */
+  char value[80];
+  if (get_meta(s, "head_hash", s->head, sizeof s->head) < 0 || get_meta(s, "head_seq", value, sizeof value) < 0) {
+    *rc = db_fail(s, "cannot open the database", err, errlen);
+    goto fail;
+  }
+  s->head_seq = strtoull(value, NULL, 10);
+  get_meta(s, "alerts", value, sizeof value);
+  s->max_alert = strtoull(value, NULL, 10);
+  get_meta(s, "state", value, sizeof value);
+  if (exec(s, "BEGIN", "cannot open the database", err, errlen) < 0 ||
+      set_meta(s, "previous_stop", !strcmp(value, "running") ? "unclean" : "clean") < 0 ||
+      set_meta(s, "state", "running") < 0 || exec(s, "COMMIT", "cannot open the database", err, errlen) < 0) {
+    *rc = db_fail(s, "cannot open the database", err, errlen);
+    goto fail;
+  }
+  *rc = 0;
+  s->opened = 1;
+  return &s->base;
+fail:
+  sq_close(&s->base);
+  return NULL;
+}
