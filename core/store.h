@@ -53,6 +53,9 @@ store *store_memory_open(void);
  * with the code in *rc and one sentence in err. vfs: a SQLite VFS name for
  * fault-injection tests, or NULL. */
 store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+/* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
+ * "" for the first row) followed by the row's body. audit.c checks it. */
+void store_row_hash(const char *prev, const char *body, size_t len, char out[65]);
 
 
 #endif

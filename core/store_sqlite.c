@@ -107,7 +107,7 @@ static int get_meta(sqlite_store *s, const char *key, char *out, size_t outlen) 
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-static void row_hash(const char *prev, const char *body, size_t len, char out[65]) {
+void store_row_hash(const char *prev, const char *body, size_t len, char out[65]) {
   crypto_hash_sha256_state st;
   unsigned char h[crypto_hash_sha256_BYTES];
   crypto_hash_sha256_init(&st);
@@ -135,7 +135,7 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
       break;
     }
     char hash[65];
-    row_hash(head, b.p, b.len, hash);
+    store_row_hash(head, b.p, b.len, hash);
     sqlite3_stmt *st = s->insert;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
