@@ -1,0 +1,198 @@
+/* test_store.c: the SQLite store. Visits survive a restart exactly, on the
+ * protocol version they started with; deadlines that passed while the engine
+ * was down fire at start; a second process, a damaged file and a newer file
+ * are each refused with one clear sentence. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "vigil/vigil.h"
+
+#define T0 1767600000000LL
+#define MINUTE 60000LL
+
+static const char *PROTOCOL = "local v = require 'vigil'\n"
+                              "return v.protocol 'durable' { version = '1.0.0', phases = {\n"
+                              "  v.phase 'one' { items = {\n"
+                              "    v.check 'consent' {},\n"
+                              "    v.vitals 'vitals' { fields = { 'sbp' }, at = '10m', every = '10m', grace = '5m',\n"
+                              "      rule = function(x) if x.sbp > 160 then return v.alert.high('SBP high') end end },\n"
+                              "  } },\n"
+                              "  v.phase 'two' { items = { v.check 'done' {} } } } }\n";
+
+typedef struct dirs {
+  char root[64], protocol[128], db[128];
+} dirs;
+
+static int setup(void **state) {
+  dirs *d = calloc(1, sizeof *d);
+  strcpy(d->root, "/tmp/vigil-store-XXXXXX");
+  assert_non_null(mkdtemp(d->root));
+  snprintf(d->protocol, sizeof d->protocol, "%s/durable", d->root);
+  snprintf(d->db, sizeof d->db, "%s/vigil.db", d->root);
+  char path[200];
+  snprintf(path, sizeof path, "mkdir -p %s", d->protocol);
+  assert_int_equal(system(path), 0);
+  snprintf(path, sizeof path, "%s/protocol.lua", d->protocol);
+  FILE *f = fopen(path, "w");
+  fputs(PROTOCOL, f);
+  fclose(f);
+  *state = d;
+  return 0;
+}
+
+static int teardown(void **state) {
+  dirs *d = *state;
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d->root);
+  int rc = system(cmd);
+  free(d);
+  return rc;
+}
+
+static vigil_engine *open_at(dirs *d, int64_t now) {
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = now, .db_path = d->db};
+  vigil_engine *e;
+  int rc = vigil_engine_new(&o, &e);
+  if (rc < 0) fail_msg("open: %s", vigil_engine_errmsg(e));
+  return e;
+}
+
+typedef struct seen {
+  char types[64][32];
+  int n;
+  long long late_ms;
+} seen;
+
+static int remember(void *ud, const vigil_event *ev) {
+  seen *s = ud;
+  if (s->n < 64) snprintf(s->types[s->n++], 32, "%s", vigil_event_type(ev));
+  if (!strcmp(vigil_event_type(ev), "item.overdue") && s->late_ms == 0) {
+    char *j = vigil_event_json(NULL, ev);
+    const char *late = strstr(j, "\"late_ms\":");
+    s->late_ms = late ? atoll(late + 10) : -1;
+    vigil_free(j);
+  }
+  return 0;
+}
+
+static json_t *state_json(vigil_engine *e, uint64_t id) {
+  char *s = vigil_visit_json(e, id);
+  assert_non_null(s);
+  json_t *j = json_loads(s, 0, NULL);
+  vigil_free(s);
+  json_object_del(j, "gate"); /* depends on "now" */
+  return j;
+}
+
+static void visits_survive_a_restart_exactly(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_at(d, T0);
+  assert_int_equal(vigil_engine_load(e, d->protocol, NULL), 0);
+  uint64_t a, b;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-2", "nurse:ana", NULL, &b), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true}"), 0);
+  vigil_engine_advance_to(e, T0 + 10 * MINUTE);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"vitals\": {\"sbp\": 170}}"), 0);
+  assert_int_equal(vigil_visit_abort(e, b, "nurse:ana", "patient left"), 0);
+  json_t *before = state_json(e, a);
+  json_t *closed = state_json(e, b);
+  vigil_engine_free(e);
+
+  /* The protocol's files change on disk: the visit stays on what it started with. */
+  char path[200];
+  snprintf(path, sizeof path, "%s/protocol.lua", d->protocol);
+  assert_int_equal(unlink(path), 0);
+
+  e = open_at(d, T0 + 11 * MINUTE);
+  json_t *after = state_json(e, a);
+  if (!json_equal(before, after)) {
+    char *x = json_dumps(before, JSON_INDENT(1)), *y = json_dumps(after, JSON_INDENT(1));
+    fail_msg("state differs after restart:\n%s\n%s", x, y);
+  }
+  json_t *closed_after = state_json(e, b); /* folded on demand */
+  assert_true(json_equal(closed, closed_after));
+  /* It goes on: the alert can be acknowledged, the next entry recorded. */
+  assert_int_equal(vigil_alert_ack(e, 1, "nurse:ana", NULL), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"vitals\": {\"sbp\": 120}}"), 0);
+  uint64_t c;
+  assert_int_equal(vigil_visit_start(e, "durable@1.0.0", "chair-3", "nurse:ana", NULL, &c), 0);
+  assert_int_equal(c, 3);
+  json_decref(before);
+  json_decref(after);
+  json_decref(closed);
+  json_decref(closed_after);
+  vigil_engine_free(e);
+}
+
+static void deadlines_that_passed_fire_at_start(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_at(d, T0);
+  assert_int_equal(vigil_engine_load(e, d->protocol, NULL), 0);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  vigil_engine_free(e);
+  /* Down from 0 to 40 minutes: the 10-minute checkpoint went overdue at 15,
+   * 25 minutes before the engine came back (and the 20 and 30 ones after it). */
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0 + 40 * MINUTE, .db_path = d->db};
+  assert_int_equal(vigil_engine_new(&o, &e), 0);
+  seen s = {.n = 0};
+  vigil_engine_events(e, 0, remember, &s);
+  assert_string_equal(s.types[0], "visit.started");
+  assert_string_equal(s.types[1], "engine.started");
+  assert_string_equal(s.types[2], "item.overdue");
+  assert_int_equal(s.late_ms, 25 * MINUTE);
+  vigil_engine_free(e);
+}
+
+static void one_process_at_a_time(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_at(d, T0), *other;
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db};
+  assert_int_equal(vigil_engine_new(&o, &other), VIGIL_EBUSY);
+  assert_non_null(strstr(vigil_engine_errmsg(other), "in use by another vigil process"));
+  vigil_engine_free(other);
+  vigil_engine_free(e);
+}
+
+static void damaged_and_newer_files_are_refused(void **state) {
+  dirs *d = *state;
+  FILE *f = fopen(d->db, "w");
+  for (int i = 0; i < 1000; i++) fputs("not a database ", f);
+  fclose(f);
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&o, &e), VIGIL_ECORRUPT);
+  vigil_engine_free(e);
+  unlink(d->db);
+
+  e = open_at(d, T0);
+  vigil_engine_free(e);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(vigil_engine_new(&o, &e), VIGIL_ENEWER);
+  assert_non_null(strstr(vigil_engine_errmsg(e), "newer vigil"));
+  vigil_engine_free(e);
+}
+
+int main(void) {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      T(visits_survive_a_restart_exactly),
+      T(deadlines_that_passed_fire_at_start),
+      T(one_process_at_a_time),
+      T(damaged_and_newer_files_are_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
