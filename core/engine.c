@@ -582,6 +582,13 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
       else items[n_items++] = item;
     }
   }
+  /* One order for every entry: the protocol's, whatever order they came in. */
+  for (int k = 1; k < n_items; k++)
+    for (int m = k; m > 0 && items[m - 1] > items[m]; m--) {
+      int t = items[m];
+      items[m] = items[m - 1];
+      items[m - 1] = t;
+    }
   val values = rc == 0 ? val_record((uint32_t)n_items) : VAL_NIL_;
   if (rc == 0 && !val_ok(values)) rc = VIGIL_ENOMEM;
   vigil_input *group = rc != 0 ? NULL : n <= 16 ? group_small : malloc(n * sizeof *group);
