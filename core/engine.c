@@ -375,6 +375,9 @@ static int check_scalar(vigil_engine *e, const char *what, const field_spec *f, 
 static int build_value(vigil_engine *e, visit *v, const item_spec *it, const vigil_input *in, size_t n,
                        const char *actor, val *out) {
   *out = VAL_NIL_;
+  if (it->n_from)
+    return engine_fail(e, VIGIL_EVALUE, it->id, "%s is computed from %s; it is not entered", it->title,
+                       v->p->items[it->from[0]].title);
   if (it->scalar) {
     if (n != 1 || in[0].field)
       return engine_fail(e, VIGIL_EVALUE, it->id, "%s takes one value, not fields", it->id);
@@ -611,6 +614,7 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
   if (!emit(e, v, EV_ITEM_RECORDED, who, data)) return VIGIL_ENOMEM;
   for (int k = 0; k < n_items; k++) resolve_overdue(e, v, items[k]);
   eval_rules(e, v, items, n_items);
+  eval_scores(e, v, items, n_items);
   return done(e, v);
 }
 
@@ -707,7 +711,10 @@ int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, cons
   val data = val_recordv(4, K_item, val_atom(it->qid), K_value, value, K_previous, val_retain(last->v), K_reason,
                          val_cstring(reason));
   if (!emit(e, v, EV_ITEM_AMENDED, who, data)) return VIGIL_ENOMEM;
-  if (it->phase == v->phase) eval_rules(e, v, &item, 1);
+  if (it->phase == v->phase) {
+    eval_rules(e, v, &item, 1);
+    eval_scores(e, v, &item, 1);
+  }
   return done(e, v);
 }
 

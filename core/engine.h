@@ -188,6 +188,9 @@ typedef struct outcomes {
 } outcomes;
 
 void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items);
+/* Scores computed from other items follow them: the engine records a new
+ * total when one of their sources changed and the total did. */
+void eval_scores(vigil_engine *e, visit *v, const int *changed, int n);
 int eval_when(vigil_engine *e, visit *v, const item_spec *it);
 /* 1: the gate holds; 0: it does not, with the reason in reason. */
 int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len);

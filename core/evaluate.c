@@ -235,6 +235,32 @@ int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, dou
   return 0;
 }
 
+void eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  for (uint16_t j = 0; j < ph->n_items; j++) {
+    const item_spec *it = &v->p->items[ph->first_item + j];
+    int trigger = -1;
+    for (uint32_t k = 0; k < it->n_from && trigger < 0; k++)
+      for (int c = 0; c < n; c++)
+        if (it->from[k] == changed[c]) trigger = changed[c];
+    const reading *src = trigger >= 0 ? visit_latest(v, trigger) : NULL;
+    if (!src) continue;
+    double total;
+    char err[1024];
+    if (eval_compute(e, v, it, src->v, &total, err, sizeof err) < 0) {
+      technical_alert(e, v, it->id, "score", it->where, err);
+      continue;
+    }
+    const reading *last = visit_latest(v, it->index);
+    val *was = last ? val_get(last->v, K_total) : NULL;
+    if (was && was->type == VAL_NUMBER && was->u.num == total) continue;
+    val values = val_recordv(1, it->id, val_recordv(1, K_total, val_num(total)));
+    if (!emit(e, v, EV_ITEM_RECORDED, K_vigil, val_recordv(2, K_phase, val_atom(ph->id), K_values, values))) return;
+    int self = it->index;
+    eval_rules(e, v, &self, 1);
+  }
+}
+
 /* ---- protocol hooks ------------------------------------------------------ */
 
 static void run_hook(vigil_engine *e, visit *v, int hook, const char *name, int nargs) {

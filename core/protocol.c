@@ -387,10 +387,23 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     lua_getfield(L, -2, "items");
     for (uint16_t j = 0; j < s->n_items; j++) {
       item_spec *it = &p->items[s->first_item + j];
-      if (it->kind != KIND_SIGNATURE) continue;
       lua_rawgeti(L, -1, j + 1);
-      lua_getfield(L, -1, "of");
-      it->of_item = protocol_find_item(p, lua_tostring(L, -1), (int)i);
+      if (it->kind == KIND_SIGNATURE) {
+        lua_getfield(L, -1, "of");
+        it->of_item = protocol_find_item(p, lua_tostring(L, -1), (int)i);
+        lua_pop(L, 1);
+      }
+      lua_getfield(L, -1, "from");
+      if (lua_istable(L, -1)) {
+        it->n_from = (uint32_t)lua_rawlen(L, -1);
+        if (!(it->from = calloc(it->n_from, sizeof *it->from))) return -1;
+        for (uint32_t k = 0; k < it->n_from; k++) {
+          lua_rawgeti(L, -1, (lua_Integer)k + 1);
+          int src = protocol_find_item(p, lua_tostring(L, -1), (int)i);
+          it->from[k] = (uint16_t)(src < 0 ? it->index : src); /* vigil.lua checked them */
+          lua_pop(L, 1);
+        }
+      }
       lua_pop(L, 2);
     }
     lua_pop(L, 3);
@@ -613,6 +626,7 @@ void protocol_free(protocol *p) {
     free(it->help);
     free(it->where);
     free(it->meaning);
+    free(it->from);
     free_fields(it->fields, it->n_fields);
   }
   free(p->items);

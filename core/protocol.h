@@ -50,6 +50,8 @@ typedef struct item_spec {
   uint32_t n_fields;
   schedule sched;
   int32_t of_item; /* signature: the item it confirms, -1 otherwise */
+  uint16_t *from;   /* a computed score: the items it is computed from */
+  uint32_t n_from;
   priority overdue_priority;
   int overdue_latching;
   int64_t overdue_escalate;

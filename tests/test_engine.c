@@ -385,6 +385,34 @@ static void same_version_with_other_content_is_refused(void **state) {
   assert_int_equal(system(path), 0);
 }
 
+static void computed_score_follows_its_source(void **state) {
+  fixture *f = *state;
+  char dir[64];
+  write_protocol("local v = require 'vigil'\n"
+                 "return v.protocol 'scored' { version = '1.0.0', phases = { v.phase 'p' { items = {\n"
+                 "  v.vitals 'vitals' { fields = { 'hr' } },\n"
+                 "  v.score 'news' { from = 'vitals', compute = function(x) return x.hr > 110 and 2 or 0 end },\n"
+                 "}, rules = { v.rule 'news_high' { on = 'news', check = function(x)\n"
+                 "  if x.total >= 2 then return v.alert.low('NEWS ' .. x.total) end end } } } } }\n",
+                 dir);
+  assert_int_equal(vigil_engine_load(f->e, dir, NULL), 0);
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(f->e, "scored", "chair", "nurse", NULL, &id), 0);
+  record_ok(f, id, "nurse", "{\"vitals\": {\"hr\": 80}}");
+  assert_string_equal(type_back(f, 0), "item.recorded"); /* news 0, by the engine */
+  assert_string_equal(json_string_value(json_object_get(event_back(f, 0), "actor")), "vigil");
+  size_t before = n_events(f);
+  record_ok(f, id, "nurse", "{\"vitals\": {\"hr\": 85}}");
+  assert_int_equal(n_events(f), before + 1); /* same total: not recorded again */
+  record_ok(f, id, "nurse", "{\"vitals\": {\"hr\": 120}}");
+  assert_string_equal(type_back(f, 1), "item.recorded");
+  assert_string_equal(type_back(f, 0), "alert.raised"); /* a rule on the score */
+  assert_int_equal(vigil_visit_record_json(f->e, id, "nurse", "{\"news\": {\"total\": 1}}"), VIGIL_EVALUE);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* The real clock: a libuv timer fires the deadline. */
 static int seen_minimum(void *ud, const vigil_event *ev) {
   if (!strcmp(vigil_event_type(ev), "phase.minimum_reached")) uv_stop(ud);
@@ -440,6 +468,7 @@ int main(void) {
       T(failing_subscriber_does_not_stop_others),
       T(max_duration_raises_an_alert),
       T(same_version_with_other_content_is_refused),
+      T(computed_score_follows_its_source),
       cmocka_unit_test(real_clock_fires_deadlines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -230,7 +230,7 @@ local ITEM_OPTIONS = {
   choice = set({ "options", table.unpack(COMMON) }),
   text = set(COMMON),
   vitals = set({ "fields", "optional", table.unpack(COMMON) }),
-  score = set({ "fields", "compute", "range", table.unpack(COMMON) }),
+  score = set({ "fields", "compute", "from", table.unpack(COMMON) }),
   signature = set({ "of", "meaning", table.unpack(COMMON) }),
 }
 
@@ -328,6 +328,24 @@ local function compile_item(node, phase, defaults)
 
   if kind == "vitals" then
     it.fields = vitals_fields(node, spec)
+  elseif kind == "score" and spec.from ~= nil then
+    -- Computed from other items (NEWS2 from vitals): the engine records it
+    -- each time one of them is recorded, so nobody enters it.
+    local from = type(spec.from) == "string" and { spec.from } or spec.from
+    if type(from) ~= "table" or #from == 0 then
+      bad(node, "score '%s': from must name the items it is computed from", tostring(node.id))
+      from = {}
+    end
+    if spec.fields ~= nil then bad(node, "score '%s' has fields or from, not both", tostring(node.id)) end
+    if type(spec.compute) ~= "function" then
+      bad(node, "score '%s' needs compute = function(x, visit) return total end", tostring(node.id))
+    end
+    for _, r in ipairs(from) do
+      compile_ctx.refs[#compile_ctx.refs + 1] = { ref = r, where = node.where, phase = phase.id }
+    end
+    it.from = from
+    it.fields = { { name = "total", kind = "number", computed = true, required = false } }
+    if spec.required == nil then it.required = false end
   elseif kind == "score" then
     it.fields = score_fields(node, spec)
   else
