@@ -1,13 +1,25 @@
 /* bench.c: vigil-bench, the reference workload (shared/bench/WORKLOAD.md) run
  * on the vigil engine.
  *
- *   vigil-bench --n N [--mode m1] [--protocol PATH]
+ *   vigil-bench --n N [--mode m1|m2] [--batch B|instant] [--dir DIR] [--protocol PATH]
  *
  * Mode M1: in memory, simulated time. The driver walks the whole timeline of
  * N visits in time order, moving the engine's simulated clock from one action
  * to the next so that the engine's own deadlines (the end of observation)
- * fire in between, each at its own time. It prints one JSON line; exit 1 if
- * the checksums differ, 2 on a usage or engine error. */
+ * fire in between, each at its own time.
+ *
+ * Mode M2: the same timeline, durable: the engine writes every event to a
+ * SQLite store (WAL, synchronous=FULL) in a temporary folder, and the driver
+ * groups commands into transactions (group commit) with vigil_engine_begin /
+ * vigil_engine_commit: by default up to 1,000 consecutive commands of the
+ * timeline per transaction; `--batch instant` closes a transaction whenever
+ * the simulated instant changes; `--batch 1` lets every command commit
+ * itself. Commits and fsyncs are counted below SQLite, by a VFS shim
+ * (measure.c). After the run the store is read back: it must hold every
+ * event heard.
+ *
+ * It prints one JSON line; exit 1 if the checksums differ, 2 on a usage or
+ * engine error. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "measure.h"
 #include "vigil/vigil.h"
 #include "workload.h"
 
@@ -47,37 +62,6 @@ static int on_alert(void *ud, const vigil_event *ev) {
   return 0;
 }
 
-/* ---- measuring ------------------------------------------------------------- */
-
-static double seconds_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_seconds(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static long peak_rss_kib(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss; /* KiB on Linux */
-}
-
-/* Resident set now, in bytes: the second field of /proc/self/statm, in pages. */
-static int64_t rss_bytes(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  long size = 0, resident = -1;
-  if (f) {
-    if (fscanf(f, "%ld %ld", &size, &resident) != 2) resident = -1;
-    fclose(f);
-  }
-  return resident < 0 ? -1 : (int64_t)resident * sysconf(_SC_PAGESIZE);
-}
-
 /* ---- the timeline ------------------------------------------------------------ */
 
 /* Every visit does the same five things at the same offsets from its start,
@@ -95,6 +79,12 @@ typedef struct run {
   uint64_t n;
   uint64_t *visit_ids;  /* by visit index */
   uint64_t cursor[ACT_COUNT];
+  /* Group commit (M2): up to batch_max commands per transaction, and with
+   * per_instant only those of one simulated instant. batch_max 1: none, every
+   * command (and every deadline) commits itself, as in M1. */
+  uint32_t batch_max;
+  int per_instant;
+  uint64_t batches; /* transactions the driver opened and committed */
 } run;
 
 static int64_t act_time(const run *r, int act) {
@@ -175,25 +165,45 @@ typedef struct live_sample {
  * none has ended, it samples memory. */
 static int run_timeline(run *r, live_sample *sample) {
   const int64_t live_at = SIM_ORIGIN_MS + WL_SPREAD_MS;
-  int sampled = 0;
-  int64_t at;
+  int sampled = 0, open = 0;
+  uint32_t in_batch = 0;
+  int64_t at, batch_at = 0;
   int act, rc;
   while ((act = next_act(r, &at)) >= 0) {
+    uint32_t commands = act == ACT_START ? 2 : 1; /* a start and its screening */
+    if (r->batch_max > 1) {
+      /* Close the transaction when it is full, or, per instant, when time
+       * moves on; the next command opens one. Deadlines that fall due
+       * before the command fire inside it, each at its own time. */
+      if (open && (in_batch + commands > r->batch_max || (r->per_instant && at != batch_at))) {
+        if ((rc = vigil_engine_commit(r->e)) < 0) return engine_error(r, "commit", r->cursor[act], rc);
+        open = 0;
+      }
+      if (!open) {
+        vigil_engine_begin(r->e);
+        r->batches++;
+        open = 1;
+        in_batch = 0;
+        batch_at = at;
+      }
+    }
     if (!sampled && at >= live_at) {
       if ((rc = vigil_engine_advance_to(r->e, live_at)) < 0) return engine_error(r, "moving the clock", r->cursor[act], rc);
       vigil_stats st;
       vigil_engine_stats(r->e, &st);
-      sample->rss_live = rss_bytes();
+      sample->rss_live = bench_rss_bytes();
       sample->lua_bytes = st.lua_bytes;
       sampled = 1;
     }
     /* Deadlines due up to this instant fire first, each at its own time: the
-     * observation end of a visit comes before its discharge decision. Each
-     * command then commits, and is published, by itself: batching the
-     * commands of one instant made no measurable difference in M1. */
+     * observation end of a visit comes before its discharge decision. In M1
+     * each command then commits, and is published, by itself: batching the
+     * commands of one instant made no measurable difference there. */
     if ((rc = vigil_engine_advance_to(r->e, at)) < 0) return engine_error(r, "moving the clock", r->cursor[act], rc);
     if ((rc = do_act(r, act)) < 0) return rc;
+    in_batch += commands;
   }
+  if (open && (rc = vigil_engine_commit(r->e)) < 0) return engine_error(r, "commit", r->n, rc);
   return 0;
 }
 
@@ -225,27 +235,74 @@ static int checksums_match(const char *what, const wl_checksums *want, const wl_
   return ok;
 }
 
+/* ---- the store (M2) ----------------------------------------------------------- */
+
+typedef struct stored {
+  uint64_t events, alerts, discharged;
+} stored;
+
+/* Reads the closed store back, with SQLite alone: what is on disk. */
+static int read_store(const char *db, stored *out) {
+  sqlite3 *h;
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(h,
+                            "SELECT count(*), coalesce(sum(type = 'alert.raised'), 0), "
+                            "coalesce(sum(type = 'visit.discharged'), 0) FROM events",
+                            -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    out->events = (uint64_t)sqlite3_column_int64(st, 0);
+    out->alerts = (uint64_t)sqlite3_column_int64(st, 1);
+    out->discharged = (uint64_t)sqlite3_column_int64(st, 2);
+    rc = SQLITE_OK;
+  }
+  if (rc != SQLITE_OK) fprintf(stderr, "vigil-bench: cannot read back %s: %s\n", db, sqlite3_errmsg(h));
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The temporary folder goes however the run ends. */
+static char *temp_dir;
+
+static void remove_temp_dir(void) {
+  if (!temp_dir) return;
+  if (bench_rmtree(temp_dir) < 0) fprintf(stderr, "vigil-bench: cannot remove %s: %s\n", temp_dir, strerror(errno));
+  free(temp_dir);
+  temp_dir = NULL;
+}
+
 /* ---- main -------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: vigil-bench --n N [--mode m1] [--protocol PATH]\n"
-             "  Runs the reference workload (shared/bench/WORKLOAD.md) with N visits and\n"
-             "  prints one JSON line. Default protocol: %s\n",
+  fprintf(f,
+          "usage: vigil-bench --n N [--mode m1|m2] [--batch B|instant] [--dir DIR] [--protocol PATH]\n"
+          "  Runs the reference workload (shared/bench/WORKLOAD.md) with N visits and\n"
+          "  prints one JSON line.\n"
+          "  --mode m1      in memory, simulated time (the default)\n"
+          "  --mode m2      durable (SQLite, WAL, synchronous=FULL), simulated time, group commit\n"
+          "  --batch B      m2: up to B consecutive commands per transaction (default 1000;\n"
+          "                 1: every command commits itself)\n"
+          "  --batch instant  m2: the commands due at one simulated instant (up to 1000)\n"
+          "  --dir DIR      m2: where the temporary folder for the store goes (default $TMPDIR or /tmp)\n"
+          "  Default protocol: %s\n",
           VIGIL_BENCH_PROTOCOL);
 }
 
-static int parse_n(const char *s, uint64_t *n) {
+static int parse_count(const char *s, uint64_t max, uint64_t *n) {
   char *end;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s || *end || v == 0 || v > UINT32_MAX || s[0] == '-') return -1;
+  if (errno || end == s || *end || v == 0 || v > max || s[0] == '-') return -1;
   *n = v;
   return 0;
 }
 
 int main(int argc, char **argv) {
-  uint64_t n = 0;
-  const char *mode = "m1", *path = VIGIL_BENCH_PROTOCOL;
+  uint64_t n = 0, batch = 1000;
+  int per_instant = 0;
+  const char *mode = "m1", *path = VIGIL_BENCH_PROTOCOL, *dir = NULL;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -253,14 +310,22 @@ int main(int argc, char **argv) {
       return 0;
     }
     const char *value = i + 1 < argc ? argv[++i] : NULL;
-    if (!value || (strcmp(arg, "--n") && strcmp(arg, "--mode") && strcmp(arg, "--protocol"))) {
+    if (!value || (strcmp(arg, "--n") && strcmp(arg, "--mode") && strcmp(arg, "--protocol") &&
+                   strcmp(arg, "--batch") && strcmp(arg, "--dir"))) {
       fprintf(stderr, "vigil-bench: %s '%s'\n", value ? "unknown option" : "missing value or unknown option", arg);
       usage(stderr);
       return 2;
     }
     if (!strcmp(arg, "--mode")) mode = value;
     else if (!strcmp(arg, "--protocol")) path = value;
-    else if (parse_n(value, &n) < 0) {
+    else if (!strcmp(arg, "--dir")) dir = value;
+    else if (!strcmp(arg, "--batch")) {
+      if (!strcmp(value, "instant")) per_instant = 1, batch = 1000;
+      else if (parse_count(value, UINT32_MAX, &batch) < 0) {
+        fprintf(stderr, "vigil-bench: --batch takes a whole number of commands from 1, or 'instant', not '%s'\n", value);
+        return 2;
+      }
+    } else if (parse_count(value, UINT32_MAX, &n) < 0) {
       fprintf(stderr, "vigil-bench: --n takes a whole number from 1 to %u, not '%s'\n", UINT32_MAX, value);
       return 2;
     }
@@ -269,8 +334,10 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  if (strcmp(mode, "m1") != 0) {
-    fprintf(stderr, "vigil-bench: mode '%s' is not implemented (only m1: in memory, simulated time)\n", mode);
+  int durable = !strcmp(mode, "m2");
+  if (!durable && strcmp(mode, "m1") != 0) {
+    fprintf(stderr, "vigil-bench: mode '%s' is not implemented (m1: in memory; m2: durable; both on simulated time)\n",
+            mode);
     return 2;
   }
 
@@ -284,6 +351,21 @@ int main(int argc, char **argv) {
   memset(ids, 0, n * sizeof *ids);
 
   vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = SIM_ORIGIN_MS};
+  char db[4096] = "";
+  if (durable) {
+    if (bench_vfs_register() != SQLITE_OK) {
+      fprintf(stderr, "vigil-bench: cannot register the counting SQLite VFS\n");
+      return 2;
+    }
+    if (!(temp_dir = bench_tempdir(dir))) {
+      fprintf(stderr, "vigil-bench: cannot make a temporary folder in %s: %s\n", dir ? dir : "/tmp", strerror(errno));
+      return 2;
+    }
+    atexit(remove_temp_dir);
+    snprintf(db, sizeof db, "%s/bench.db", temp_dir);
+    opts.db_path = db;
+    opts.db_vfs = BENCH_VFS;
+  }
   vigil_engine *e;
   int rc = vigil_engine_new(&opts, &e);
   if (rc < 0) {
@@ -304,12 +386,21 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  run r = {.e = e, .protocol = ref, .n = n, .visit_ids = ids};
-  live_sample sample = {.rss_before = rss_bytes(), .rss_live = -1};
-  double wall0 = seconds_now(), cpu0 = cpu_seconds();
+  run r = {.e = e,
+           .protocol = ref,
+           .n = n,
+           .visit_ids = ids,
+           .batch_max = durable ? (uint32_t)batch : 1,
+           .per_instant = durable && per_instant};
+  live_sample sample = {.rss_before = bench_rss_bytes(), .rss_live = -1};
+  bench_io io0, io1;
+  bench_vfs_counts(&io0);
+  double wall0 = bench_seconds(), cpu0 = bench_cpu_seconds();
   rc = run_timeline(&r, &sample);
-  double wall = seconds_now() - wall0, cpu = cpu_seconds() - cpu0;
+  double wall = bench_seconds() - wall0, cpu = bench_cpu_seconds() - cpu0;
+  bench_vfs_counts(&io1);
   if (rc < 0) return 2;
+  bench_io io = bench_io_diff(&io1, &io0);
 
   vigil_stats st;
   vigil_engine_stats(e, &st);
@@ -324,16 +415,50 @@ int main(int argc, char **argv) {
   ok &= compare("internal:", "events stored vs heard", st.events, c.events);
   ok &= compare("internal:", "discharged + held vs visits", n, c.discharged + c.held);
   ok &= compare("internal:", "subscriber failures", 0, st.subscriber_failures);
+  long peak = bench_peak_rss_kib();
+  vigil_engine_free(e);
+
+  char extra[1024] = "";
+  if (durable) {
+    /* What is on disk once the engine has closed the store. */
+    stored on_disk = {0, 0, 0};
+    int64_t db_bytes = bench_file_bytes(db);
+    if (read_store(db, &on_disk) < 0) ok = 0;
+    ok &= compare("store:", "events on disk vs heard", c.events, on_disk.events);
+    ok &= compare("store:", "alert.raised on disk vs heard", c.alerts, on_disk.alerts);
+    ok &= compare("store:", "visit.discharged on disk vs heard", c.discharged, on_disk.discharged);
+    /* One more than the batches: the engine stores the protocol's sources,
+     * in a transaction of their own, when the first visit starts. */
+    if (r.batch_max > 1 && io.commits != r.batches + 1)
+      fprintf(stderr, "vigil-bench: note: %" PRIu64 " commits on disk for %" PRIu64 " batches\n", io.commits,
+              r.batches);
+    char policy[160];
+    if (r.batch_max == 1) snprintf(policy, sizeof policy, "none: every command and deadline commits itself");
+    else if (r.per_instant)
+      snprintf(policy, sizeof policy, "the commands due at one simulated instant, up to %u, per transaction",
+               r.batch_max);
+    else
+      snprintf(policy, sizeof policy, "up to %u consecutive commands of the timeline per transaction", r.batch_max);
+    uint64_t fsyncs = bench_io_syncs(&io);
+    snprintf(extra, sizeof extra,
+             ",\"batch_policy\":\"%s\",\"batch_max\":%u,\"commits\":%" PRIu64 ",\"events_per_commit\":%.1f"
+             ",\"commits_per_event\":%.5f,\"fsyncs\":%" PRIu64 ",\"fsyncs_wal\":%" PRIu64 ",\"fsyncs_db\":%" PRIu64
+             ",\"fsyncs_per_event\":%.5f,\"fsyncs_counted\":\"xSync calls at the VFS, during the timeline\""
+             ",\"wal_frames\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"db_bytes\":%" PRId64
+             ",\"stored_events\":%" PRIu64,
+             policy, r.batch_max, io.commits, io.commits ? (double)c.events / (double)io.commits : 0.0,
+             (double)io.commits / (double)c.events, fsyncs, io.syncs_wal, io.syncs_db,
+             (double)fsyncs / (double)c.events, io.frames, io.bytes_written, db_bytes, on_disk.events);
+  }
 
   printf("{\"mode\":\"%s\",\"n\":%" PRIu64 ",\"wall_ms\":%.1f,\"cpu_s\":%.3f,\"events\":%" PRIu64
          ",\"events_per_s\":%.0f,\"peak_rss_kib\":%ld,\"rss_per_live_visit_bytes\":%.1f,\"lua_heap_bytes\":%zu"
          ",\"lua_heap_per_visit\":%.2f,\"alerts\":%" PRIu64 ",\"alerts_delivered\":%" PRIu64
-         ",\"discharged\":%" PRIu64 ",\"checksums_ok\":%s}\n",
-         mode, n, wall * 1e3, cpu, c.events, c.events / wall, peak_rss_kib(),
+         ",\"discharged\":%" PRIu64 "%s,\"checksums_ok\":%s}\n",
+         mode, n, wall * 1e3, cpu, c.events, c.events / wall, peak,
          (double)(sample.rss_live - sample.rss_before) / (double)n, sample.lua_bytes,
-         (double)sample.lua_bytes / (double)n, c.alerts, delivered, c.discharged, ok ? "true" : "false");
+         (double)sample.lua_bytes / (double)n, c.alerts, delivered, c.discharged, extra, ok ? "true" : "false");
 
-  vigil_engine_free(e);
   free(ids);
   return ok ? 0 : 1;
 }
