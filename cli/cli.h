@@ -2,6 +2,7 @@
 #ifndef VIGIL_CLI_H
 #define VIGIL_CLI_H
 
+int cmd_audit(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 

@@ -13,6 +13,20 @@ static const struct command {
      cmd_lint},
     {"simulate", "vigil simulate PROTOCOL --scenario FILE [--json] [--start ISO-TIME]",
      "Run a scenario of timed nurse actions in simulated time and print the visit's timeline.", cmd_simulate},
+    {"audit",
+     "vigil audit verify [DB]\n"
+     "  vigil audit show VISIT [--db DB]\n"
+     "  vigil audit export --format csv|jsonl [--from ISO-TIME] [--to ISO-TIME] [--db DB]",
+     "The audit trail in the event store DB (default ./var/vigil.db), read-only, also while vigil runs.\n"
+     "      verify: check every event's hash chain and the log's head; print \"ok: N events, chain intact\" (exit 0)\n"
+     "        or the first tampered event's sequence number and what was done to it (exit 1); exit 2 if DB\n"
+     "        cannot be checked.\n"
+     "      show: one visit's history for a person: when (UTC and local time, by TZ), who, what; an amendment\n"
+     "        shows the old value -> the new one and the reason.\n"
+     "      export: the events with --from <= time < --to, to standard output: csv (seq,time,visit,type,actor,\n"
+     "        data) or jsonl (each event's stored JSON). Times: 2026-01-05, 2026-01-05T08:00:00Z, or with an\n"
+     "        offset (2026-01-05T09:00:00+01:00); no zone means UTC. See docs/audit.md.",
+     cmd_audit},
 };
 
 static void usage(FILE *out) {

@@ -205,6 +205,40 @@ typedef struct vigil_stats {
 } vigil_stats;
 void vigil_engine_stats(const vigil_engine *e, vigil_stats *out);
 
+/* ---- Audit --------------------------------------------------------------- */
+
+/* The audit reads a store file (vigil_options.db_path) directly, read-only
+ * and without the engine's lock, so it works while an engine has the file
+ * open; each call reads one consistent snapshot. No engine is needed.
+ * docs/audit.md tells what each check means. */
+
+/* Receives the audit's output, piece by piece; returns 0, or non-zero to
+ * stop (the call then fails with VIGIL_EIO). */
+typedef int (*vigil_audit_write_fn)(void *ud, const char *text, size_t len);
+
+/* Checks the hash chain of every event and the store's head. Returns 0 when
+ * intact (msg: "N events, chain intact"); VIGIL_ECORRUPT when the log was
+ * tampered with or damaged, with msg saying what ("event 12 was edited: ...")
+ * and *first_bad_seq the first sequence number that is wrong (0 when the
+ * damage is outside the events, e.g. a stored protocol's sources); another
+ * negative code when the file cannot be checked (VIGIL_ENOENT: no such file,
+ * VIGIL_EINVAL: not a vigil database, VIGIL_ENEWER, VIGIL_EIO, VIGIL_EBUSY).
+ * events and first_bad_seq may be NULL. */
+int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg, size_t msglen);
+
+/* One visit's history for a person: each event with its sequence number,
+ * time (UTC and local, by TZ), who, and what; amendments show the old value
+ * and the new one and the reason. VIGIL_ENOENT if the visit has no events. */
+int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn write, void *ud, char *msg,
+                     size_t msglen);
+
+/* Every event with from_ms <= time < to_ms (INT64_MIN / INT64_MAX: no
+ * bound), in sequence order. format "jsonl": each event's stored canonical
+ * JSON, one per line; "csv" (RFC 4180, CRLF line ends): a header, then
+ * seq,time (ISO UTC),visit,type,actor,data (data as JSON text). */
+int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms, int64_t to_ms,
+                       vigil_audit_write_fn write, void *ud, char *msg, size_t msglen);
+
 #ifdef __cplusplus
 }
 #endif
