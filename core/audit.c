@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "protocol.h"
 #include "store.h"
 #include "vigil/vigil.h"
 
@@ -515,48 +516,26 @@ static int check_derived(reader *r, const chain *c, verdict *v) {
   return 0;
 }
 
-typedef struct source {
-  const char *path;
-  const char *text;
-  size_t len;
-} source;
-
-static int by_path(const void *x, const void *y) {
-  return strcmp(((const source *)x)->path, ((const source *)y)->path);
-}
-
-/* A protocol version's fingerprint from its stored files, as protocol.c's
- * fingerprint() computes it when loading: over the files sorted by path,
- * each as its path within the protocol folder, NUL, its length in decimal,
- * NUL, its text. 0, or -1 when the files are not a list of {path, text}. */
+/* A protocol version's fingerprint from its stored files ({path, text},
+ * paths within the protocol folder), as protocol.c computes it when loading.
+ * 0, or -1 when the files are not such a list. */
 static int fingerprint_files(json_t *files, char out[65]) {
   size_t n = json_array_size(files);
   if (!json_is_array(files)) return -1;
-  source *src = calloc(n ? n : 1, sizeof *src);
+  source_file *src = calloc(n ? n : 1, sizeof *src);
   if (!src) return -1;
   for (size_t i = 0; i < n; i++) {
     json_t *f = json_array_get(files, i), *text = json_object_get(f, "text");
-    src[i].path = json_string_value(json_object_get(f, "path"));
-    src[i].text = json_string_value(text);
+    /* Borrowed, read only: protocol_fingerprint never writes them. */
+    src[i].path = (char *)json_string_value(json_object_get(f, "path"));
+    src[i].text = (char *)json_string_value(text);
     src[i].len = json_string_length(text);
     if (!src[i].path || !src[i].text) {
       free(src);
       return -1;
     }
   }
-  qsort(src, n, sizeof *src, by_path);
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  for (size_t i = 0; i < n; i++) {
-    char len[32];
-    int m = snprintf(len, sizeof len, "%zu", src[i].len);
-    crypto_hash_sha256_update(&st, (const unsigned char *)src[i].path, strlen(src[i].path) + 1);
-    crypto_hash_sha256_update(&st, (const unsigned char *)len, (unsigned long long)m + 1);
-    crypto_hash_sha256_update(&st, (const unsigned char *)src[i].text, src[i].len);
-  }
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&st, h);
-  sodium_bin2hex(out, 65, h, sizeof h);
+  protocol_fingerprint(src, (uint32_t)n, NULL, out);
   free(src);
   return 0;
 }

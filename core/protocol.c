@@ -440,30 +440,45 @@ static int fingerprint(protocol *p, lua_State *L) {
     if (!p->sources[i].path || !p->sources[i].text) return -1;
   }
   lua_pop(L, 2);
-  /* Sorted by path, so the fingerprint does not depend on require order. */
-  for (uint32_t i = 1; i < p->n_sources; i++)
-    for (uint32_t j = i; j > 0 && strcmp(p->sources[j - 1].path, p->sources[j].path) > 0; j--) {
-      source_file t = p->sources[j];
-      p->sources[j] = p->sources[j - 1];
-      p->sources[j - 1] = t;
+  protocol_fingerprint(p->sources, p->n_sources, p->sb->dir, p->sha256);
+  return 0;
+}
+
+/* The path of a file within its protocol folder. */
+static const char *relative(const char *path, const char *dir) {
+  size_t n = dir ? strlen(dir) : 0;
+  return n && !strncmp(path, dir, n) && path[n] == '/' ? path + n + 1 : path;
+}
+
+void protocol_fingerprint(const source_file *files, uint32_t n, const char *dir, char out[65]) {
+  /* Sorted by path, so the fingerprint does not depend on require order;
+   * paths within the folder, so the same files elsewhere are the same version. */
+  const source_file **order = malloc((n ? n : 1) * sizeof *order);
+  if (!order) {
+    out[0] = '\0';
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) order[i] = &files[i];
+  for (uint32_t i = 1; i < n; i++)
+    for (uint32_t j = i; j > 0 && strcmp(relative(order[j - 1]->path, dir), relative(order[j]->path, dir)) > 0; j--) {
+      const source_file *t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
     }
   crypto_hash_sha256_state st;
   crypto_hash_sha256_init(&st);
-  size_t dirlen = strlen(p->sb->dir);
-  for (uint32_t i = 0; i < p->n_sources; i++) {
+  for (uint32_t i = 0; i < n; i++) {
     char len[32];
-    int n = snprintf(len, sizeof len, "%zu", p->sources[i].len);
-    /* Paths within the protocol folder: the same files elsewhere are the same version. */
-    const char *rel = p->sources[i].path;
-    if (!strncmp(rel, p->sb->dir, dirlen) && rel[dirlen] == '/') rel += dirlen + 1;
+    int m = snprintf(len, sizeof len, "%zu", order[i]->len);
+    const char *rel = relative(order[i]->path, dir);
     crypto_hash_sha256_update(&st, (const unsigned char *)rel, strlen(rel) + 1);
-    crypto_hash_sha256_update(&st, (const unsigned char *)len, (unsigned long long)n + 1);
-    crypto_hash_sha256_update(&st, (const unsigned char *)p->sources[i].text, p->sources[i].len);
+    crypto_hash_sha256_update(&st, (const unsigned char *)len, (unsigned long long)m + 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)order[i]->text, order[i]->len);
   }
   unsigned char h[crypto_hash_sha256_BYTES];
   crypto_hash_sha256_final(&st, h);
-  sodium_bin2hex(p->sha256, sizeof p->sha256, h, sizeof h);
-  return 0;
+  sodium_bin2hex(out, 65, h, sizeof h);
+  free(order);
 }
 
 static void collect_problems(lua_State *L, problems *ps) {

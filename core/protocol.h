@@ -123,6 +123,10 @@ typedef struct protocol {
 typedef void (*problem_fn)(void *ud, const char *where, const char *message);
 
 void source_files_free(source_file *files, uint32_t n);
+/* A version's fingerprint: hex SHA-256 over the files sorted by their path
+ * within dir, each as path, NUL, length in decimal, NUL, text. dir may be
+ * NULL when the paths are relative already. */
+void protocol_fingerprint(const source_file *files, uint32_t n, const char *dir, char out[65]);
 
 /* Loads and compiles the protocol at path (a folder with protocol.lua, or a
  * file). Every problem goes to fn; returns NULL if there was any. */
