@@ -528,10 +528,11 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
 
   /* The version's sources are kept before any visit depends on them. */
   char err[1024];
-  if ((rc = e->store->ops->put_protocol(e->store, p, err, sizeof err)) < 0) {
+  if (!p->stored_in_log && (rc = e->store->ops->put_protocol(e->store, p, err, sizeof err)) < 0) {
     val_release(params);
     return engine_fail(e, rc, NULL, "%s", err);
   }
+  p->stored_in_log = 1;
   if (engine_grow_visits(e, e->n_visits + 1) < 0) {
     val_release(params);
     return VIGIL_ENOMEM;

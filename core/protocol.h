@@ -117,7 +117,7 @@ typedef struct protocol {
   int latching;     /* default latching */
   uint32_t max_scheduled; /* most scheduled items in one phase */
   int view_ref;     /* the `visit` view table handed to Lua */
-  void *ctx;        /* the engine's view context while a call runs */
+  int stored_in_log; /* the engine's store keeps its sources already */
 } protocol;
 
 typedef void (*problem_fn)(void *ud, const char *where, const char *message);
