@@ -121,11 +121,28 @@ void buf_json_number(buf *b, double x) {
   buf_puts(b, s);
 }
 
+static void put_digits(char *p, int value, int width) {
+  for (int i = width - 1; i >= 0; i--, value /= 10) p[i] = (char)('0' + value % 10);
+}
+
 void buf_iso_time(buf *b, int64_t ms) {
-  time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  int frac = (int)(ms - (int64_t)secs * 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  /* Every event carries one; consecutive events mostly share their second,
+   * so the calendar part is kept from the last call. */
+  static _Thread_local int64_t last_secs = INT64_MIN;
+  static _Thread_local char text[24] = "0000-00-00T00:00:00.000Z";
+  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  if (secs != last_secs) {
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    put_digits(text, tm.tm_year + 1900, 4);
+    put_digits(text + 5, tm.tm_mon + 1, 2);
+    put_digits(text + 8, tm.tm_mday, 2);
+    put_digits(text + 11, tm.tm_hour, 2);
+    put_digits(text + 14, tm.tm_min, 2);
+    put_digits(text + 17, tm.tm_sec, 2);
+    last_secs = secs;
+  }
+  put_digits(text + 20, (int)(ms - secs * 1000), 3);
+  buf_put(b, text, sizeof text);
 }
