@@ -9,6 +9,7 @@
 #ifndef VIGIL_ENGINE_H
 #define VIGIL_ENGINE_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -30,10 +31,10 @@ typedef struct reading {
 typedef struct item_state {
   reading *r;
   uint32_t n, cap;
-  uint32_t sat;      /* occurrences satisfied by a reading */
-  uint32_t overdue;  /* occurrences marked overdue */
-  uint32_t passed;   /* occurrences passed over because `when` did not hold (not persisted) */
-  char *skipped;     /* the skip reason */
+  uint32_t sat;     /* occurrences satisfied by a reading */
+  uint32_t overdue; /* occurrences marked overdue */
+  uint32_t passed;  /* occurrences passed over because `when` did not hold (not persisted) */
+  char *skipped;    /* the skip reason */
 } item_state;
 
 typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK } alert_source;
@@ -43,10 +44,10 @@ typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC
 typedef struct alert {
   uint64_t id;
   visit *visit;
-  const char *rule;   /* interned: the rule (or item) that raised it */
-  const char *key;    /* interned de-duplication key; NULL for per-reading alerts */
+  const char *rule; /* interned: the rule (or item) that raised it */
+  const char *key;  /* interned de-duplication key; NULL for per-reading alerts */
   char *message;
-  int32_t item;       /* for overdue alerts, else -1 */
+  int32_t item; /* for overdue alerts, else -1 */
   alert_source source;
   priority prio;
   uint8_t level, latching, acked, cleared;
@@ -62,7 +63,7 @@ typedef struct block {
 typedef enum visit_status { VISIT_ACTIVE, VISIT_DISCHARGED, VISIT_ABORTED } visit_status;
 
 struct visit {
-  heap_entry timer;  /* first: the heap hands back this pointer */
+  heap_entry timer; /* first: the heap hands back this pointer */
   uint64_t id;
   protocol *p;
   char *patient;
@@ -130,6 +131,10 @@ int64_t engine_now(const vigil_engine *e);
 /* Creates an event for v, applies it to v's state and queues it for commit.
  * data is moved into the event. Returns the event or NULL (out of memory). */
 vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data);
+/* Re-arms v's deadline and, outside a batch, commits: how every command ends. */
+int engine_done(vigil_engine *e, visit *v);
+/* "id@version", or "id" for the newest loaded version. */
+protocol *engine_find_protocol(vigil_engine *e, const char *ref);
 /* A visit by id; a closed one that is not in memory is folded from the store. */
 visit *engine_visit(vigil_engine *e, uint64_t id);
 /* Frees a visit and forgets its alerts and deadline. */
@@ -148,8 +153,16 @@ void engine_rollback(vigil_engine *e);
 /* The loaded version with this fingerprint, loading it from the store if needed. */
 protocol *engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen);
 int engine_add_protocol(vigil_engine *e, protocol *p);
-void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* entry.c: what a nurse enters, checked */
+int entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out);
+/* One item's value from the inputs that name it (actor: who enters it). */
+int entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigil_input *in, size_t n,
+                      const char *actor, val *out);
+/* JSON {"item": value, "vitals": {"sbp": 120}} as inputs that point into it. */
+int entry_inputs_from_json(vigil_engine *e, const char *item, const json_t *x, vigil_input *in, size_t cap, size_t *n);
+json_t *entry_parse_json(vigil_engine *e, const char *text, const char *about, int *rc);
 
 /* visit.c: state and the fold */
 visit *visit_new(vigil_engine *e, uint64_t id, protocol *p);
@@ -161,7 +174,6 @@ int alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
 val visit_param(const visit *v, const char *name);
 
 /* schedule.c: deadlines */
-int64_t visit_next_deadline(vigil_engine *e, visit *v);
 void schedule_visit(vigil_engine *e, visit *v);
 /* Handles every deadline of v that is due at engine time, in order. */
 void visit_tick(vigil_engine *e, visit *v);
@@ -175,15 +187,15 @@ typedef struct outcome {
   outcome_kind kind;
   priority prio;
   char *message;
-  const char *id;  /* interned, optional */
-  int latching;    /* -1: the protocol's default */
+  const char *id; /* interned, optional */
+  int latching;   /* -1: the protocol's default */
   int per_reading;
   int64_t escalate; /* -1: the default */
 } outcome;
 typedef struct outcomes {
   outcome v[16];
   int n;
-  int failed;      /* the call raised an error */
+  int failed; /* the call raised an error */
   char error[1024];
 } outcomes;
 
@@ -194,8 +206,7 @@ void eval_scores(vigil_engine *e, visit *v, const int *changed, int n);
 int eval_when(vigil_engine *e, visit *v, const item_spec *it);
 /* 1: the gate holds; 0: it does not, with the reason in reason. */
 int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len);
-int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err,
-                 size_t errlen);
+int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err, size_t errlen);
 void eval_hooks(vigil_engine *e, const vigil_event *ev);
 void outcomes_free(outcomes *o);
 
@@ -206,8 +217,7 @@ alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule
 void resolve_alert(vigil_engine *e, alert *a);
 /* Applies what a rule returned: raises new alerts, sets blocks and notes,
  * and resolves what the rule no longer says. */
-void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src,
-                    int resolve_missing);
+void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src, int resolve_missing);
 
 /* view.c: the read-only `visit` seen by Lua */
 int view_install(vigil_engine *e, protocol *p);

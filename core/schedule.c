@@ -75,11 +75,6 @@ static deadline next_deadline(visit *v) {
   return best;
 }
 
-int64_t visit_next_deadline(vigil_engine *e, visit *v) {
-  (void)e;
-  return next_deadline(v).at;
-}
-
 void schedule_visit(vigil_engine *e, visit *v) {
   int64_t at = next_deadline(v).at;
   if (at == INT64_MAX) heap_remove(&e->deadlines, &v->timer);

@@ -65,9 +65,11 @@ val val_retain(val v) {
 void val_release(val v) {
   if (!val_is_obj(v) || !v.u.o || --v.u.o->refs > 0) return;
   if (v.type == VAL_RECORD) {
-    for (uint32_t i = 0; i < v.u.o->n; i++) val_release(val_fields(v)[i].v);
+    for (uint32_t i = 0; i < v.u.o->n; i++)
+      val_release(val_fields(v)[i].v);
   } else if (v.type == VAL_LIST) {
-    for (uint32_t i = 0; i < v.u.o->n; i++) val_release(val_items(v)[i]);
+    for (uint32_t i = 0; i < v.u.o->n; i++)
+      val_release(val_items(v)[i]);
   }
   free(v.u.o);
 }
@@ -80,37 +82,23 @@ val *val_get(val rec, const char *key) {
   return NULL;
 }
 
-int val_equal(val a, val b) {
-  if (a.type != b.type) return 0;
-  switch (a.type) {
-  case VAL_NIL: return 1;
-  case VAL_BOOL: return a.u.b == b.u.b;
-  case VAL_NUMBER: return a.u.num == b.u.num;
-  case VAL_ATOM: return a.u.s == b.u.s;
-  case VAL_STRING: return a.u.o->n == b.u.o->n && memcmp(val_str(a), val_str(b), a.u.o->n) == 0;
-  case VAL_RECORD:
-    if (a.u.o->n != b.u.o->n) return 0;
-    for (uint32_t i = 0; i < a.u.o->n; i++) {
-      val *x = val_get(b, val_fields(a)[i].key);
-      if (!x || !val_equal(val_fields(a)[i].v, *x)) return 0;
-    }
-    return 1;
-  case VAL_LIST:
-    if (a.u.o->n != b.u.o->n) return 0;
-    for (uint32_t i = 0; i < a.u.o->n; i++)
-      if (!val_equal(val_items(a)[i], val_items(b)[i])) return 0;
-    return 1;
-  }
-  return 0;
-}
-
 void val_to_json(buf *b, val v) {
   switch (v.type) {
-  case VAL_NIL: buf_puts(b, "null"); return;
-  case VAL_BOOL: buf_puts(b, v.u.b ? "true" : "false"); return;
-  case VAL_NUMBER: buf_json_number(b, v.u.num); return;
-  case VAL_ATOM: buf_json_string(b, v.u.s); return;
-  case VAL_STRING: buf_json_string_n(b, val_str(v), v.u.o->n); return;
+  case VAL_NIL:
+    buf_puts(b, "null");
+    return;
+  case VAL_BOOL:
+    buf_puts(b, v.u.b ? "true" : "false");
+    return;
+  case VAL_NUMBER:
+    buf_json_number(b, v.u.num);
+    return;
+  case VAL_ATOM:
+    buf_json_string(b, v.u.s);
+    return;
+  case VAL_STRING:
+    buf_json_string_n(b, val_str(v), v.u.o->n);
+    return;
   case VAL_RECORD:
     buf_putc(b, '{');
     for (uint32_t i = 0; i < v.u.o->n; i++) {

@@ -71,7 +71,6 @@ void val_release(val v);
 
 /* The field of a record (key interned), or NULL. */
 val *val_get(val rec, const char *key);
-int val_equal(val a, val b);
 
 void val_to_json(buf *b, val v);
 
