@@ -28,10 +28,14 @@ typedef struct db_report {
 typedef int (*db_row_fn)(void *ud, uint64_t seq, int64_t time, uint64_t visit, const char *type, const char *body,
                          db_report *r);
 
+#define DB_CHECK_NO_INTEGRITY 1 /* skip PRAGMA integrity_check (it reads the whole file) */
+
 /* Checks the file at path. The hash chain is recomputed for the rows after
  * `after` (0: every row), starting from after_hash, which must be the stored
- * hash of row `after` (NULL or "" for after == 0): a run that checked up to
+ * hash of row `after` (NULL or "" for after == 0), and the bookkeeping is
+ * checked for the visits and alerts of those rows: a run that checked up to
  * some row can go on from there. 0 if all holds, else -1 with r->error. */
-int db_check(const char *path, uint64_t after, const char *after_hash, db_row_fn fn, void *ud, db_report *r);
+int db_check(const char *path, uint64_t after, const char *after_hash, int flags, db_row_fn fn, void *ud,
+             db_report *r);
 
 #endif

@@ -119,7 +119,7 @@ static uint64_t last_seq(vigil_engine *e) { return log_of(e).last_seq; }
 /* The file holds exactly the events 1..last, chained, and is sound. */
 static void check_file(dirs *d, uint64_t last) {
   db_report r;
-  if (db_check(d->db, 0, NULL, NULL, NULL, &r) < 0) fail_msg("%s: %s", d->db, r.error);
+  if (db_check(d->db, 0, NULL, 0, NULL, NULL, &r) < 0) fail_msg("%s: %s", d->db, r.error);
   if (r.last_seq != last) fail_msg("%s ends at seq %llu, expected %llu", d->db, (unsigned long long)r.last_seq,
                                    (unsigned long long)last);
   char msg[1024];
@@ -516,7 +516,7 @@ static void disk_full_at_start(void **state) {
   vigil_engine_free(e);
   faulty_vfs_clear();
   db_report r;
-  if (db_check(d->db, 0, NULL, NULL, NULL, &r) < 0) fail_msg("%s", r.error);
+  if (db_check(d->db, 0, NULL, 0, NULL, NULL, &r) < 0) fail_msg("%s", r.error);
   uint64_t last = r.last_seq;
   assert_int_equal(vigil_engine_new(&o, &e), 0);
   /* The deadlines that passed while it could not start fire now. */
@@ -524,7 +524,7 @@ static void disk_full_at_start(void **state) {
   assert_non_null(strstr(a, "vitals overdue"));
   vigil_free(a);
   vigil_engine_free(e);
-  if (db_check(d->db, 0, NULL, NULL, NULL, &r) < 0) fail_msg("%s", r.error);
+  if (db_check(d->db, 0, NULL, 0, NULL, NULL, &r) < 0) fail_msg("%s", r.error);
   assert_true(r.last_seq > last);
 }
 
