@@ -33,6 +33,7 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
                               "return v.protocol 'faults' { version = '1.0.0', phases = {\n"
                               "  v.phase 'one' { items = {\n"
                               "    v.check 'consent' {},\n"
+                              "    v.text 'note' {},\n"
                               "    v.vitals 'vitals' { fields = { 'sbp' }, at = '10m', every = '10m', grace = '5m',\n"
                               "      rule = function(x) if x.sbp > 160 then return v.alert.high('SBP high') end end },\n"
                               "  } },\n"
@@ -368,6 +369,49 @@ static void a_failed_batch_drops_all_of_it(void **state) {
   release(&before);
 }
 
+/* A batch too big for SQLite's page cache (2 MB by default): its pages
+ * spill into the log while the events are being inserted, so the fault hits
+ * an INSERT rather than the COMMIT. All of it goes, and the store goes on. */
+static void a_fault_while_a_huge_batch_spills(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = two_visits(d, FAULTY_VFS_NAME);
+  snapshot before;
+  take(e, 2, &before);
+  char *json = malloc(20100);
+  assert_non_null(json);
+  strcpy(json, "{\"note\": \"");
+  memset(json + 10, 'x', 20000);
+  strcpy(json + 20010, "\"}");
+  int in_insert = 0;
+  for (int n = 1; n <= 401; n += 400) {
+    vigil_engine_begin(e);
+    for (int i = 0; i < 200; i++) assert_int_equal(vigil_visit_record_json(e, 2, "nurse:ana", json), 0);
+    faulty_vfs_arm(FAULTY_WRITE, n, SQLITE_FULL, 0);
+    int rc = vigil_engine_commit(e);
+    int injected = faulty_vfs_failures(), writes = faulty_vfs_writes();
+    faulty_vfs_clear();
+    if (rc == 0) fail_msg("the batch was written without meeting write %d (%d writes)", n, writes);
+    assert_int_equal(injected, 1);
+    failed_cleanly(e, rc, "the disk is full");
+    in_insert += strstr(vigil_engine_errmsg(e), "cannot write events") != NULL;
+    unchanged(d, e, &before);
+  }
+  assert_true(in_insert > 0); /* not only at COMMIT */
+  /* Without the fault: the whole batch, then the store goes on. */
+  vigil_engine_begin(e);
+  for (int i = 0; i < 200; i++) assert_int_equal(vigil_visit_record_json(e, 2, "nurse:ana", json), 0);
+  faulty_vfs_clear(); /* counting */
+  assert_int_equal(vigil_engine_commit(e), 0);
+  print_message("a batch of 200 entries of 20 kB: %d writes\n", faulty_vfs_writes());
+  assert_int_equal(vigil_visit_record_json(e, 1, "nurse:ana", HIGH), 0);
+  uint64_t last = last_seq(e);
+  assert_int_equal(last, before.last_seq + 200 + 2);
+  check_file(d, last);
+  free(json);
+  vigil_engine_free(e);
+  release(&before);
+}
+
 /* A full disk while starting a visit, whether it hits storing the protocol's
  * sources (the first visit on it) or the visit's events: the visit does not
  * exist and the next start gets its id. */
@@ -577,6 +621,7 @@ int main(void) {
       T(io_error_on_fsync),
       T(a_full_disk_stops_writes_not_reads),
       T(a_failed_batch_drops_all_of_it),
+      T(a_fault_while_a_huge_batch_spills),
       T(disk_full_while_starting_a_visit),
       T(a_failed_fsync_then_a_stop),
       T(a_failed_fsync_then_a_crash),
