@@ -38,10 +38,12 @@ static int check_chain(sqlite3 *db, uint64_t after, const char *after_hash, db_r
   sqlite3_stmt *st;
   char prev[65] = "";
   if (after) {
-    if (!after_hash || strlen(after_hash) != 64) return bad(r, "db_check: no hash given for row %llu", (unsigned long long)after);
+    if (!after_hash || strlen(after_hash) != 64)
+      return bad(r, "db_check: no hash given for row %llu", (unsigned long long)after);
     char sql[128], stored[80];
     snprintf(sql, sizeof sql, "SELECT hash FROM events WHERE seq = %llu", (unsigned long long)after);
-    if (one_text(db, sql, stored, sizeof stored) < 0) return bad(r, "cannot read row %llu: %s", (unsigned long long)after, sqlite3_errmsg(db));
+    if (one_text(db, sql, stored, sizeof stored) < 0)
+      return bad(r, "cannot read row %llu: %s", (unsigned long long)after, sqlite3_errmsg(db));
     if (strcmp(stored, after_hash) != 0)
       return bad(r, "row %llu changed since it was checked (hash %s, was %s)", (unsigned long long)after, stored,
                  after_hash);
@@ -115,7 +117,9 @@ static int check_bookkeeping(sqlite3 *db, uint64_t after, db_report *r) {
     return bad(r, "meta alerts is '%s', the highest alert raised in the log is %s", v, alerts);
   /* Every started visit has its row, with the right status, and no other row exists. */
   char which[160] = "";
-  if (after) snprintf(which, sizeof which, " AND s.visit IN (SELECT visit FROM events WHERE seq > %llu)", (unsigned long long)after);
+  if (after)
+    snprintf(which, sizeof which, " AND s.visit IN (SELECT visit FROM events WHERE seq > %llu)",
+             (unsigned long long)after);
   snprintf(sql, sizeof sql,
            "SELECT COUNT(*) FROM ("
            " SELECT s.visit AS id, CASE WHEN EXISTS (SELECT 1 FROM events c WHERE c.visit = s.visit AND c.type IN"

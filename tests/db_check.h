@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 typedef struct db_report {
-  uint64_t rows;    /* rows checked (those after `after`) */
+  uint64_t rows; /* rows checked (those after `after`) */
   uint64_t last_seq;
   int64_t max_time; /* latest event time in the whole log, ms; 0 without events */
   char last_hash[65];
@@ -35,7 +35,6 @@ typedef int (*db_row_fn)(void *ud, uint64_t seq, int64_t time, uint64_t visit, c
  * hash of row `after` (NULL or "" for after == 0), and the bookkeeping is
  * checked for the visits and alerts of those rows: a run that checked up to
  * some row can go on from there. 0 if all holds, else -1 with r->error. */
-int db_check(const char *path, uint64_t after, const char *after_hash, int flags, db_row_fn fn, void *ud,
-             db_report *r);
+int db_check(const char *path, uint64_t after, const char *after_hash, int flags, db_row_fn fn, void *ud, db_report *r);
 
 #endif

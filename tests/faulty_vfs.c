@@ -27,7 +27,9 @@ static struct {
   int tripped; /* the nth call happened (sticky: fail every call after it) */
 } fault;
 
-void faulty_vfs_arm(faulty_op op, int nth, int err, int sticky) { faulty_vfs_arm_on(FAULTY_ANY_FILE, op, nth, err, sticky); }
+void faulty_vfs_arm(faulty_op op, int nth, int err, int sticky) {
+  faulty_vfs_arm_on(FAULTY_ANY_FILE, op, nth, err, sticky);
+}
 
 void faulty_vfs_arm_on(faulty_files files, faulty_op op, int nth, int err, int sticky) {
   memset(&fault, 0, sizeof fault);
@@ -81,9 +83,7 @@ static int f_size(sqlite3_file *f, sqlite3_int64 *size) { return REAL(f)->pMetho
 static int f_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
 static int f_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
 static int f_check(sqlite3_file *f, int *out) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out); }
-static int f_control(sqlite3_file *f, int op, void *arg) {
-  return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
-}
+static int f_control(sqlite3_file *f, int op, void *arg) { return REAL(f)->pMethods->xFileControl(REAL(f), op, arg); }
 static int f_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
 static int f_device(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
 static int f_shm_map(sqlite3_file *f, int pg, int sz, int extend, void volatile **pp) {

@@ -108,7 +108,8 @@ typedef struct msg {
 
 static uint64_t fnv1a(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
   return h;
 }
 
@@ -132,10 +133,10 @@ typedef struct load {
   vigil_engine *e;
   int fd;
   uint64_t rng;
-  uint64_t round, tx;        /* transactions so far: tag = round * TAG_ROUND + tx */
-  uint64_t heard;            /* highest seq heard on the bus */
-  uint64_t visit[MAX_OPEN];  /* open visits (durable view) */
-  int rest[MAX_OPEN];        /* in the second phase */
+  uint64_t round, tx;       /* transactions so far: tag = round * TAG_ROUND + tx */
+  uint64_t heard;           /* highest seq heard on the bus */
+  uint64_t visit[MAX_OPEN]; /* open visits (durable view) */
+  int rest[MAX_OPEN];       /* in the second phase */
   int n_open;
   uint64_t alert[MAX_ALERTS]; /* open alerts (durable view) */
   int n_alerts;
@@ -196,8 +197,10 @@ static void track(load *l, const vigil_event *ev, const char *json) {
   } else if (!strncmp(type, "alert.", 6)) {
     const char *p = strstr(json, "\"alert\":");
     uint64_t id = p ? strtoull(p + 8, NULL, 10) : 0;
-    if (!strcmp(type, "alert.raised") && l->n_alerts < MAX_ALERTS) l->alert[l->n_alerts++] = id;
-    else if (!strcmp(type, "alert.acknowledged") || !strcmp(type, "alert.resolved")) drop_alert(l, id);
+    if (!strcmp(type, "alert.raised") && l->n_alerts < MAX_ALERTS)
+      l->alert[l->n_alerts++] = id;
+    else if (!strcmp(type, "alert.acknowledged") || !strcmp(type, "alert.resolved"))
+      drop_alert(l, id);
   }
 }
 
@@ -237,11 +240,13 @@ static void catch_up(load *l) {
     if (sqlite3_prepare_v2(db, sql[q], -1, &st, NULL) != SQLITE_OK) child_die(sqlite3_errmsg(db), NULL, 0);
     while (sqlite3_step(st) == SQLITE_ROW) {
       uint64_t x = (uint64_t)sqlite3_column_int64(st, 0);
-      if (q == 0) l->heard = x;
+      if (q == 0)
+        l->heard = x;
       else if (q == 1 && l->n_open < MAX_OPEN) {
         l->visit[l->n_open] = x;
         l->rest[l->n_open++] = sqlite3_column_int(st, 1);
-      } else if (q == 2 && l->n_alerts < MAX_ALERTS) l->alert[l->n_alerts++] = x;
+      } else if (q == 2 && l->n_alerts < MAX_ALERTS)
+        l->alert[l->n_alerts++] = x;
     }
     sqlite3_finalize(st);
   }
@@ -274,7 +279,8 @@ static int one_command(load *l, uint64_t tag) {
   }
   uint64_t v = l->visit[i];
   if (r < 50) {
-    if (l->rest[i]) snprintf(json, sizeof json, "{\"tag\": %" PRIu64 ", \"done\": true}", tag);
+    if (l->rest[i])
+      snprintf(json, sizeof json, "{\"tag\": %" PRIu64 ", \"done\": true}", tag);
     else
       snprintf(json, sizeof json, "{\"tag\": %" PRIu64 ", \"vitals\": {\"sbp\": %d, \"hr\": %d}}", tag,
                100 + (int)below(&l->rng, 70), 55 + (int)below(&l->rng, 50));
@@ -325,8 +331,10 @@ static void child_open(load *l) {
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = l->now, .db_path = cfg.db, .log = quiet};
   int rc = vigil_engine_new(&o, &l->e);
   if (rc < 0) child_die("open", l->e, rc);
-  if (!l->heard) catch_up(l);
-  else if ((rc = vigil_engine_events(l->e, l->heard, on_event, l)) < 0) child_die("events", l->e, rc);
+  if (!l->heard)
+    catch_up(l);
+  else if ((rc = vigil_engine_events(l->e, l->heard, on_event, l)) < 0)
+    child_die("events", l->e, rc);
   send_msg(l, MSG_OPEN, l->heard, 0);
   send_msg(l, MSG_ACK, l->heard, 0);
   if ((rc = vigil_engine_load(l->e, cfg.protocol, NULL)) < 0) child_die("load", l->e, rc);
@@ -358,15 +366,18 @@ static void child_run(int fd, uint64_t round, uint64_t seed, int64_t start) {
       /* A batch: 2-32 commands, one transaction. */
       int n = 2 + (int)below(&l.rng, 31), records = 0;
       vigil_engine_begin(l.e);
-      for (int k = 0; k < n; k++) records += one_command(&l, tag);
+      for (int k = 0; k < n; k++)
+        records += one_command(&l, tag);
       send_msg(&l, MSG_TAG, tag, (uint64_t)records);
       if ((rc = vigil_engine_commit(l.e)) < 0) child_die("commit", l.e, rc);
       send_msg(&l, MSG_ACK, l.heard, tag);
     } else {
       /* One command, its own transaction: a recording is declared before. */
       send_msg(&l, MSG_TAG, tag, 1);
-      if (one_command(&l, tag)) send_msg(&l, MSG_ACK, l.heard, tag);
-      else send_msg(&l, MSG_ACK, l.heard, 0);
+      if (one_command(&l, tag))
+        send_msg(&l, MSG_ACK, l.heard, tag);
+      else
+        send_msg(&l, MSG_ACK, l.heard, 0);
     }
   }
 }
@@ -375,17 +386,17 @@ static void child_run(int fd, uint64_t round, uint64_t seed, int64_t start) {
 
 typedef struct round_log {
   uint64_t round;
-  int opened;          /* the child got as far as opening the engine */
-  int running;         /* ... and was not closing it (the store is marked running) */
-  int restarts;        /* clean stops and starts within the child */
-  uint64_t open_seq;   /* the last seq when it had opened */
-  uint64_t acked;      /* the highest acknowledged seq */
-  uint64_t ev_base;    /* ev[i] is the hash of seq ev_base + 1 + i */
+  int opened;        /* the child got as far as opening the engine */
+  int running;       /* ... and was not closing it (the store is marked running) */
+  int restarts;      /* clean stops and starts within the child */
+  uint64_t open_seq; /* the last seq when it had opened */
+  uint64_t acked;    /* the highest acknowledged seq */
+  uint64_t ev_base;  /* ev[i] is the hash of seq ev_base + 1 + i */
   uint64_t *ev;
   size_t n_ev, cap_ev;
-  uint64_t *declared;  /* declared[tx]: recordings of transaction tx, +1 (0: not declared) */
+  uint64_t *declared; /* declared[tx]: recordings of transaction tx, +1 (0: not declared) */
   uint8_t *acked_tx;
-  uint64_t *found;     /* found[tx]: recordings carrying its tag in the log */
+  uint64_t *found; /* found[tx]: recordings carrying its tag in the log */
   size_t cap_tx;
   uint64_t max_tx;
 } round_log;
@@ -399,7 +410,8 @@ typedef struct totals {
 static void grow_tx(round_log *r, uint64_t tx) {
   if (tx < r->cap_tx) return;
   size_t cap = r->cap_tx ? r->cap_tx : 1024;
-  while (cap <= tx) cap *= 2;
+  while (cap <= tx)
+    cap *= 2;
   r->declared = realloc(r->declared, cap * sizeof *r->declared);
   r->acked_tx = realloc(r->acked_tx, cap);
   r->found = realloc(r->found, cap * sizeof *r->found);
@@ -423,7 +435,8 @@ static void take_msg(round_log *r, const msg *m) {
     r->restarts++;
     break;
   case MSG_EV:
-    if (m->a != r->ev_base + 1 + r->n_ev) fail_msg("round %" PRIu64 ": heard seq %" PRIu64 " out of order", r->round, m->a);
+    if (m->a != r->ev_base + 1 + r->n_ev)
+      fail_msg("round %" PRIu64 ": heard seq %" PRIu64 " out of order", r->round, m->a);
     if (r->n_ev == r->cap_ev) {
       r->cap_ev = r->cap_ev ? r->cap_ev * 2 : 4096;
       assert_non_null(r->ev = realloc(r->ev, r->cap_ev * sizeof *r->ev));
@@ -445,7 +458,8 @@ static void take_msg(round_log *r, const msg *m) {
       r->acked_tx[tx] = 1;
     }
     break;
-  default: fail_msg("round %" PRIu64 ": unknown message %u", r->round, m->kind);
+  default:
+    fail_msg("round %" PRIu64 ": unknown message %u", r->round, m->kind);
   }
 }
 
@@ -555,9 +569,9 @@ static size_t open_visits(open_visit **out) {
 /* How many events of `type` for `visit` the file holds after seq. */
 static int count_after(sqlite3 *db, uint64_t after, uint64_t visit, const char *type) {
   sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM events WHERE seq > ? AND visit = ? AND type = ?", -1,
-                                      &st, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM events WHERE seq > ? AND visit = ? AND type = ?", -1, &st, NULL),
+      SQLITE_OK);
   sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)visit);
   sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
@@ -577,7 +591,8 @@ static void reopen(uint64_t round, int64_t at, int jumped, int child_running, ui
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = at, .db_path = cfg.db, .log = quiet_parent};
   vigil_engine *e;
   int rc = vigil_engine_new(&o, &e);
-  if (rc < 0) fail_msg("round %" PRIu64 ": the engine does not start after the kill: %s", round, vigil_engine_errmsg(e));
+  if (rc < 0)
+    fail_msg("round %" PRIu64 ": the engine does not start after the kill: %s", round, vigil_engine_errmsg(e));
   vigil_stats st;
   vigil_engine_stats(e, &st);
   if (st.visits_active != n)
@@ -587,13 +602,15 @@ static void reopen(uint64_t round, int64_t at, int jumped, int child_running, ui
   for (size_t i = 0; i < n; i++) {
     char *j = vigil_visit_json(e, ov[i].id);
     if (!j || !strstr(j, "\"status\":\"active\""))
-      fail_msg("round %" PRIu64 ": visit %" PRIu64 " is not rebuilt as open: %.300s", round, ov[i].id, j ? j : "(none)");
+      fail_msg("round %" PRIu64 ": visit %" PRIu64 " is not rebuilt as open: %.300s", round, ov[i].id,
+               j ? j : "(none)");
     vigil_free(j);
     any_obs |= ov[i].obs;
   }
   int64_t next = vigil_engine_next_deadline(e);
   if (next <= at)
-    fail_msg("round %" PRIu64 ": a deadline due at %" PRId64 " did not fire at start (now %" PRId64 ")", round, next, at);
+    fail_msg("round %" PRIu64 ": a deadline due at %" PRId64 " did not fire at start (now %" PRId64 ")", round, next,
+             at);
   if (any_obs && next == INT64_MAX)
     fail_msg("round %" PRIu64 ": visits under observation are open but no deadline is armed", round);
   vigil_engine_free(e);
@@ -609,7 +626,8 @@ static void reopen(uint64_t round, int64_t at, int jumped, int child_running, ui
   if (last_seq > 0) {
     if (sqlite3_step(q) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(q, 0), "engine.started") != 0 ||
         (child_running && !strstr((const char *)sqlite3_column_text(q, 1), "\"unclean\":true")))
-      fail_msg("round %" PRIu64 ": seq %" PRIu64 " should be engine.started after an unclean stop", round, last_seq + 1);
+      fail_msg("round %" PRIu64 ": seq %" PRIu64 " should be engine.started after an unclean stop", round,
+               last_seq + 1);
   }
   sqlite3_finalize(q);
   /* Half an hour later: every visit under observation missed a checkpoint
@@ -618,8 +636,8 @@ static void reopen(uint64_t round, int64_t at, int jumped, int child_running, ui
     for (size_t i = 0; i < n; i++) {
       if (!ov[i].obs) continue;
       if (count_after(db, last_seq, ov[i].id, "item.overdue") < 1)
-        fail_msg("round %" PRIu64 ": visit %" PRIu64 " missed its checkpoints but no item.overdue fired at start", round,
-                 ov[i].id);
+        fail_msg("round %" PRIu64 ": visit %" PRIu64 " missed its checkpoints but no item.overdue fired at start",
+                 round, ov[i].id);
       t->overdue_checked++;
     }
   sqlite3_close(db);
@@ -633,7 +651,7 @@ static void kill_and_recover(void **state) {
   totals t = {0};
   uint64_t checked = 0; /* rows checked so far, and the last one's hash */
   char checked_hash[65] = "";
-  int64_t at = T0;      /* where the next child's clock starts */
+  int64_t at = T0; /* where the next child's clock starts */
   int min_ms = cfg.slow ? 100 : 1, max_ms = cfg.slow ? 2000 : 80;
   int64_t open_ms = cfg.slow ? 2000 : 20;
   uint64_t rng = cfg.seed ^ 0x5bd1e995;
@@ -724,8 +742,10 @@ static void kill_and_recover(void **state) {
                  round, cfg.seed, tx, r.found[tx], declared - 1);
       t.acked_tx += r.acked_tx[tx];
       if (tx == r.max_tx && !r.acked_tx[tx] && declared > 1) {
-        if (r.found[tx]) t.unacked_present++;
-        else t.torn_batches_absent++;
+        if (r.found[tx])
+          t.unacked_present++;
+        else
+          t.torn_batches_absent++;
       }
     }
     t.check_s += seconds_since(&c0);
@@ -748,12 +768,13 @@ static void kill_and_recover(void **state) {
   }
   db_report rep;
   if (db_check(cfg.db, 0, NULL, 0, NULL, NULL, &rep) < 0) fail_msg("at the end: %s", rep.error);
-  print_message("test_crash: %d kills (%d while the engine was opening; %d clean restarts within children) in %.1f s, seed %" PRIu64 "; log of %" PRIu64
+  print_message("test_crash: %d kills (%d while the engine was opening; %d clean restarts within children) in %.1f s, "
+                "seed %" PRIu64 "; log of %" PRIu64
                 " events; %d transactions acknowledged; the killed transaction was there unacknowledged %d times, "
                 "absent %d times; %" PRIu64 " open visits recovered, %" PRIu64
                 " overdue checkpoints fired at start; checking %.1f s, recovering %.1f s\n",
-                t.kills, t.killed_opening, t.restarts, seconds_since(&started), cfg.seed, rep.last_seq, t.acked_tx, t.unacked_present,
-                t.torn_batches_absent, t.recovered_visits, t.overdue_checked, t.check_s, t.reopen_s);
+                t.kills, t.killed_opening, t.restarts, seconds_since(&started), cfg.seed, rep.last_seq, t.acked_tx,
+                t.unacked_present, t.torn_batches_absent, t.recovered_visits, t.overdue_checked, t.check_s, t.reopen_s);
 }
 
 static int setup(void **state) {

@@ -29,15 +29,16 @@
 #define T0 1767600000000LL
 #define MINUTE 60000LL
 
-static const char *PROTOCOL = "local v = require 'vigil'\n"
-                              "return v.protocol 'faults' { version = '1.0.0', phases = {\n"
-                              "  v.phase 'one' { items = {\n"
-                              "    v.check 'consent' {},\n"
-                              "    v.text 'note' {},\n"
-                              "    v.vitals 'vitals' { fields = { 'sbp' }, at = '10m', every = '10m', grace = '5m',\n"
-                              "      rule = function(x) if x.sbp > 160 then return v.alert.high('SBP high') end end },\n"
-                              "  } },\n"
-                              "  v.phase 'two' { items = { v.check 'done' {} } } } }\n";
+static const char *PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'faults' { version = '1.0.0', phases = {\n"
+    "  v.phase 'one' { items = {\n"
+    "    v.check 'consent' {},\n"
+    "    v.text 'note' {},\n"
+    "    v.vitals 'vitals' { fields = { 'sbp' }, at = '10m', every = '10m', grace = '5m',\n"
+    "      rule = function(x) if x.sbp > 160 then return v.alert.high('SBP high') end end },\n"
+    "  } },\n"
+    "  v.phase 'two' { items = { v.check 'done' {} } } } }\n";
 
 typedef struct dirs {
   char root[64], protocol[128], db[128];
@@ -72,13 +73,11 @@ static int teardown(void **state) {
 }
 
 /* The engine's error log, kept quiet: the failures are expected. */
-static void quiet(void *ud, vigil_log_level level, const char *msg) {
-  (void)ud, (void)level, (void)msg;
-}
+static void quiet(void *ud, vigil_log_level level, const char *msg) { (void)ud, (void)level, (void)msg; }
 
 static vigil_engine *open_engine(dirs *d, const char *vfs, int64_t now) {
-  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = now, .db_path = d->db, .db_vfs = vfs,
-                     .log = quiet};
+  vigil_options o = {
+      .clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = now, .db_path = d->db, .db_vfs = vfs, .log = quiet};
   vigil_engine *e;
   int rc = vigil_engine_new(&o, &e);
   if (rc < 0) fail_msg("open: %s", vigil_engine_errmsg(e));
@@ -121,8 +120,8 @@ static uint64_t last_seq(vigil_engine *e) { return log_of(e).last_seq; }
 static void check_file(dirs *d, uint64_t last) {
   db_report r;
   if (db_check(d->db, 0, NULL, 0, NULL, NULL, &r) < 0) fail_msg("%s: %s", d->db, r.error);
-  if (r.last_seq != last) fail_msg("%s ends at seq %llu, expected %llu", d->db, (unsigned long long)r.last_seq,
-                                   (unsigned long long)last);
+  if (r.last_seq != last)
+    fail_msg("%s ends at seq %llu, expected %llu", d->db, (unsigned long long)r.last_seq, (unsigned long long)last);
   char msg[1024];
   uint64_t events = 0;
   if (vigil_audit_verify(d->db, &events, NULL, msg, sizeof msg) != 0 || events != last)
@@ -143,7 +142,8 @@ typedef struct snapshot {
 static void take(vigil_engine *e, uint64_t n_visits, snapshot *s) {
   memset(s, 0, sizeof *s);
   s->n_visits = n_visits;
-  for (uint64_t i = 1; i <= n_visits; i++) assert_non_null(s->visit[i] = state_of(e, i));
+  for (uint64_t i = 1; i <= n_visits; i++)
+    assert_non_null(s->visit[i] = state_of(e, i));
   log_end l = log_of(e);
   s->last_seq = l.last_seq;
   s->alerts = l.alerts;
@@ -151,7 +151,8 @@ static void take(vigil_engine *e, uint64_t n_visits, snapshot *s) {
 }
 
 static void release(snapshot *s) {
-  for (int i = 0; i <= MAX_VISITS; i++) json_decref(s->visit[i]);
+  for (int i = 0; i <= MAX_VISITS; i++)
+    json_decref(s->visit[i]);
   memset(s, 0, sizeof *s);
 }
 
@@ -235,7 +236,8 @@ static void every_fault_of_one_command(dirs *d, faulty_op op, int err, const cha
     failures++;
   }
   assert_true(failures >= 1);
-  print_message("the command failed cleanly at each of its %d %s\n", failures, op == FAULTY_WRITE ? "writes" : "fsyncs");
+  print_message("the command failed cleanly at each of its %d %s\n", failures,
+                op == FAULTY_WRITE ? "writes" : "fsyncs");
   /* The same command, without the fault: all of it, right after what was there. */
   assert_true(alert_exists(e, 1, "SBP high"));
   assert_int_equal(last_seq(e), before.last_seq + 2); /* item.recorded, alert.raised */
@@ -301,7 +303,8 @@ static void a_full_disk_stops_writes_not_reads(void **state) {
   assert_non_null(strstr(b, "vitals overdue"));
   vigil_free(b);
   json_t *after[4];
-  for (int i = 1; i <= 3; i++) after[i] = state_of(e, i);
+  for (int i = 1; i <= 3; i++)
+    after[i] = state_of(e, i);
   uint64_t last = last_seq(e);
   vigil_engine_free(e);
 
@@ -385,7 +388,8 @@ static void a_fault_while_a_huge_batch_spills(void **state) {
   int in_insert = 0;
   for (int n = 1; n <= 401; n += 400) {
     vigil_engine_begin(e);
-    for (int i = 0; i < 200; i++) assert_int_equal(vigil_visit_record_json(e, 2, "nurse:ana", json), 0);
+    for (int i = 0; i < 200; i++)
+      assert_int_equal(vigil_visit_record_json(e, 2, "nurse:ana", json), 0);
     faulty_vfs_arm(FAULTY_WRITE, n, SQLITE_FULL, 0);
     int rc = vigil_engine_commit(e);
     int injected = faulty_vfs_failures(), writes = faulty_vfs_writes();
@@ -399,7 +403,8 @@ static void a_fault_while_a_huge_batch_spills(void **state) {
   assert_true(in_insert > 0); /* not only at COMMIT */
   /* Without the fault: the whole batch, then the store goes on. */
   vigil_engine_begin(e);
-  for (int i = 0; i < 200; i++) assert_int_equal(vigil_visit_record_json(e, 2, "nurse:ana", json), 0);
+  for (int i = 0; i < 200; i++)
+    assert_int_equal(vigil_visit_record_json(e, 2, "nurse:ana", json), 0);
   faulty_vfs_clear(); /* counting */
   assert_int_equal(vigil_engine_commit(e), 0);
   print_message("a batch of 200 entries of 20 kB: %d writes\n", faulty_vfs_writes());
@@ -486,7 +491,8 @@ static void a_failed_fsync_then_a_stop(void **state) {
   assert_true(json_equal(b, before.visit[2]));
   int whole = alert_exists(e, 1, "SBP high");
   uint64_t last = last_seq(e);
-  if (whole) assert_int_equal(last, before.last_seq + 3);
+  if (whole)
+    assert_int_equal(last, before.last_seq + 3);
   else {
     assert_true(json_equal(a, before.visit[1]));
     assert_int_equal(last, before.last_seq + 1);
@@ -516,7 +522,8 @@ static void fsync_fails_then_a_crash(dirs *d, int sticky) {
     uint64_t last = last_seq(e);
     faulty_vfs_arm(FAULTY_SYNC, 1, SQLITE_IOERR_FSYNC, sticky);
     int ok = vigil_visit_record_json(e, 1, "nurse:ana", HIGH) == VIGIL_EIO;
-    if (sticky) ok &= vigil_visit_start(e, "faults", "chair-3", "nurse:ana", NULL, NULL) == VIGIL_EIO;
+    if (sticky)
+      ok &= vigil_visit_start(e, "faults", "chair-3", "nurse:ana", NULL, NULL) == VIGIL_EIO;
     else {
       faulty_vfs_clear();
       /* A refusal the engine meets without writing: the disk is fine again. */
@@ -552,8 +559,11 @@ static void disk_full_at_start(void **state) {
   dirs *d = *state;
   vigil_engine *e = two_visits(d, NULL);
   vigil_engine_free(e);
-  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0 + 30 * MINUTE, .db_path = d->db,
-                     .db_vfs = FAULTY_VFS_NAME, .log = quiet};
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
+                     .sim_start_ms = T0 + 30 * MINUTE,
+                     .db_path = d->db,
+                     .db_vfs = FAULTY_VFS_NAME,
+                     .log = quiet};
   faulty_vfs_arm(FAULTY_WRITE, 1, SQLITE_FULL, 1);
   assert_int_equal(vigil_engine_new(&o, &e), VIGIL_EIO);
   assert_non_null(strstr(vigil_engine_errmsg(e), "the disk is full"));
@@ -583,8 +593,9 @@ static void a_failed_checkpoint_is_not_a_failed_command(void **state) {
   int acked = 0, during = 0;
   for (int i = 0; i < 3000 && during < 20; i++) {
     int rc = vigil_visit_record_json(e, 2, "nurse:ana", "{\"vitals\": {\"sbp\": 120}}");
-    if (rc < 0) fail_msg("command %d, with %d checkpoint writes failed so far: %s", i, faulty_vfs_failures(),
-                         vigil_engine_errmsg(e));
+    if (rc < 0)
+      fail_msg("command %d, with %d checkpoint writes failed so far: %s", i, faulty_vfs_failures(),
+               vigil_engine_errmsg(e));
     acked++;
     during += faulty_vfs_failures() > 0;
   }
