@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -58,7 +60,52 @@ typedef struct sqlite_store {
   sqlite3_stmt *insert, *visit_start, *visit_end, *set_meta;
   uint64_t failed_commits; /* appends that failed, ever (meta failed_commits) */
   int opened; /* fully open: closing marks the store stopped */
+  int held;   /* in held_files */
+  dev_t dev;  /* the file's identity */
+  ino_t ino;
 } sqlite_store;
+
+/* The files this process holds as stores, by identity.
+ *
+ * Closing any descriptor of a file drops every POSIX lock the process holds
+ * on it, SQLite's own included, and SQLite's WAL depends on them: a
+ * connection that closes takes the exclusive lock to learn whether it is the
+ * last one and, if so, checkpoints and deletes the WAL. A second open of a
+ * file this process already holds used to fail at flock (EWOULDBLOCK, as it
+ * should) and close its descriptor, silently unlocking the first store: the
+ * next process to close a connection to the file (vigil audit, the sqlite3
+ * shell) then deleted the WAL the engine was still writing to, and every
+ * commit after that was lost when the engine died (test_crash,
+ * a_refused_second_open_costs_the_first_nothing). So that case is refused by
+ * the file's identity, before anything opens it; the mutex makes the check,
+ * the open and the flock one step for threads. */
+typedef struct held_file {
+  dev_t dev;
+  ino_t ino;
+  struct held_file *next;
+} held_file;
+static held_file *held_files;
+static pthread_mutex_t held_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static int is_held(dev_t dev, ino_t ino) {
+  for (held_file *h = held_files; h; h = h->next)
+    if (h->dev == dev && h->ino == ino) return 1;
+  return 0;
+}
+
+static void release_held(sqlite_store *s) {
+  if (!s->held) return;
+  pthread_mutex_lock(&held_mutex);
+  for (held_file **h = &held_files; *h; h = &(*h)->next)
+    if ((*h)->dev == s->dev && (*h)->ino == s->ino) {
+      held_file *x = *h;
+      *h = x->next;
+      free(x);
+      break;
+    }
+  pthread_mutex_unlock(&held_mutex);
+  s->held = 0;
+}
 
 static int fail(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int fail(int code, char *err, size_t errlen, const char *fmt, ...) {
@@ -357,6 +404,7 @@ static void sq_close(store *base) {
     sqlite3_close(s->db);
   }
   if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
+  release_held(s);
   free(s->path);
   free(s);
 }
@@ -399,17 +447,37 @@ store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, 
     return NULL;
   }
   s->base.ops = &sqlite_ops;
-  /* One engine per file: a second one would interleave sequence numbers. */
+  s->lock_fd = -1;
+  /* One engine per file: a second one would interleave sequence numbers.
+   * Within this process, by the file's identity (see held_files); across
+   * processes, by flock. */
+  struct stat file;
+  pthread_mutex_lock(&held_mutex);
+  if (stat(path, &file) == 0 && is_held(file.st_dev, file.st_ino)) {
+    pthread_mutex_unlock(&held_mutex);
+    *rc = fail(VIGIL_EBUSY, err, errlen, "%s is in use by another vigil process or engine", path);
+    goto fail;
+  }
   s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (s->lock_fd < 0) {
+    pthread_mutex_unlock(&held_mutex);
     *rc = fail(VIGIL_EIO, err, errlen, "cannot open %s: %s", path, strerror(errno));
     goto fail;
   }
-  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-    *rc = errno == EWOULDBLOCK ? fail(VIGIL_EBUSY, err, errlen, "%s is in use by another vigil process", path)
-                               : fail(VIGIL_EIO, err, errlen, "cannot lock %s: %s", path, strerror(errno));
+  held_file *h = NULL;
+  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0 || fstat(s->lock_fd, &file) < 0 || !(h = malloc(sizeof *h))) {
+    int e = errno;
+    pthread_mutex_unlock(&held_mutex);
+    *rc = e == EWOULDBLOCK ? fail(VIGIL_EBUSY, err, errlen, "%s is in use by another vigil process", path)
+                           : fail(VIGIL_EIO, err, errlen, "cannot lock %s: %s", path, strerror(e));
     goto fail;
   }
+  *h = (held_file){file.st_dev, file.st_ino, held_files};
+  held_files = h;
+  s->dev = file.st_dev;
+  s->ino = file.st_ino;
+  s->held = 1;
+  pthread_mutex_unlock(&held_mutex);
   if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) != SQLITE_OK) {
     *rc = db_fail(s, "cannot open the database", err, errlen);
     goto fail;

@@ -1,11 +1,13 @@
 /* db_check.c: see db_check.h. */
 #include "db_check.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -142,6 +144,8 @@ int db_check(const char *path, uint64_t after, const char *after_hash, int flags
              db_report *r) {
   memset(r, 0, sizeof *r);
   r->last_seq = after;
+  /* A first start killed before it created the file: nothing, fine. */
+  if (after == 0 && access(path, F_OK) < 0 && errno == ENOENT) return 0;
   sqlite3 *db = NULL;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
     bad(r, "cannot open %s read-only: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
@@ -149,6 +153,7 @@ int db_check(const char *path, uint64_t after, const char *after_hash, int flags
     return -1;
   }
   sqlite3_busy_timeout(db, 5000);
+  sqlite3_extended_result_codes(db, 1);
   int res = 0;
   /* One read transaction: every check sees the same snapshot. */
   if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) res = bad(r, "BEGIN: %s", sqlite3_errmsg(db));
@@ -158,11 +163,23 @@ int db_check(const char *path, uint64_t after, const char *after_hash, int flags
       res = bad(r, "integrity_check: %s", sqlite3_errmsg(db));
     if (res == 0 && strcmp(ok, "ok") != 0) res = bad(r, "integrity_check says: %s", ok);
   }
-  if (res == 0) res = check_chain(db, after, after_hash, fn, ud, r);
-  if (res == 0) res = check_bookkeeping(db, after, r);
+  /* A file whose first start died before the schema was committed is empty
+   * (nothing was ever acknowledged in it): fine, if it is empty through. */
+  char tables[32], version[32];
+  if (res == 0 &&
+      (one_text(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events'", tables, sizeof tables) < 0 ||
+       one_text(db, "PRAGMA user_version", version, sizeof version) < 0))
+    res = bad(r, "cannot read the schema: %s", sqlite3_errmsg(db));
+  int empty = res == 0 && !strcmp(tables, "0");
+  if (empty && (strcmp(version, "0") != 0 || after)) res = bad(r, "the events table is gone (schema %s)", version);
+  if (res == 0 && !empty) res = check_chain(db, after, after_hash, fn, ud, r);
+  if (res == 0 && !empty) res = check_bookkeeping(db, after, r);
   char t[32];
   if (res == 0 && one_text(db, "SELECT COALESCE(MAX(time), 0) FROM events", t, sizeof t) == 0)
     r->max_time = strtoll(t, NULL, 10);
+  /* A first start killed while it switched a new file to WAL leaves a hot
+   * rollback journal, which only a writer can roll back. */
+  if (res < 0 && sqlite3_extended_errcode(db) == SQLITE_READONLY_ROLLBACK) res = DB_CHECK_HOT_JOURNAL;
   sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
   sqlite3_close(db);
   return res;

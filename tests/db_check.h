@@ -30,11 +30,14 @@ typedef int (*db_row_fn)(void *ud, uint64_t seq, int64_t time, uint64_t visit, c
 
 #define DB_CHECK_NO_INTEGRITY 1 /* skip PRAGMA integrity_check (it reads the whole file) */
 
+#define DB_CHECK_HOT_JOURNAL (-2) /* a rollback journal needs a writer first (see db_check.c) */
+
 /* Checks the file at path. The hash chain is recomputed for the rows after
  * `after` (0: every row), starting from after_hash, which must be the stored
  * hash of row `after` (NULL or "" for after == 0), and the bookkeeping is
  * checked for the visits and alerts of those rows: a run that checked up to
- * some row can go on from there. 0 if all holds, else -1 with r->error. */
+ * some row can go on from there. 0 if all holds, else -1 (or
+ * DB_CHECK_HOT_JOURNAL) with r->error. */
 int db_check(const char *path, uint64_t after, const char *after_hash, int flags, db_row_fn fn, void *ud, db_report *r);
 
 #endif
