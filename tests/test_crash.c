@@ -34,7 +34,11 @@
  * number, VIGIL_CRASH_SEED=s the seed (printed at start and at the end; it
  * fixes the load's choices and the delays, while where a delay lands
  * depends on timing). Under AddressSanitizer 30 kills; under valgrind
- * (VIGIL_TEST_SLOW) 6, with longer delays. */
+ * (VIGIL_TEST_SLOW) 6, with longer delays.
+ *
+ * Also: a second engine refused on a file this process has open costs the
+ * first one nothing (its commits survive a crash although another process
+ * opened and closed the file meanwhile). */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>

@@ -7,7 +7,12 @@
  * have raised does not exist, a visit it would have started does not exist
  * and the next start gets its id). Reads go on while writes fail. Once the
  * fault is gone the same command succeeds, and after a restart everything
- * acknowledged is there and the hash chain holds. */
+ * acknowledged is there and the hash chain holds (db_check.c, and
+ * vigil_audit_verify). The same for a batch (all of it goes), a start (the
+ * protocol's sources or the visit's events), a huge batch that spills into
+ * the log before its commit, and the engine's own start. A refused command
+ * stays refused when the process dies right after its failed fsync (its
+ * frames were in the log). A failed checkpoint is not a failed command. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
