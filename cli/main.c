@@ -27,6 +27,14 @@ static const struct command {
      "        data) or jsonl (each event's stored JSON). Times: 2026-01-05, 2026-01-05T08:00:00Z, or with an\n"
      "        offset (2026-01-05T09:00:00+01:00); no zone means UTC. See docs/audit.md.",
      cmd_audit},
+    {"serve",
+     "vigil serve [--db DB] [--listen HOST:PORT] [--protocols DIR] [--idle-timeout S] [--request-timeout S]\n"
+     "  [--clock=simulated --allow-simulated-clock]",
+     "Serve the JSON API (docs/http.md) on HOST:PORT (default 127.0.0.1:8080) over the event store DB (default\n"
+     "      ./var/vigil.db, creating ./var), with every protocol in DIR (default protocols/: each subfolder holding a\n"
+     "      protocol.lua). No authentication yet: keep it on loopback. Logs JSON lines to stderr; SIGTERM/SIGINT\n"
+     "      stop it cleanly.",
+     cmd_serve},
 };
 
 static void usage(FILE *out) {

@@ -239,6 +239,61 @@ int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn w
 int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms, int64_t to_ms,
                        vigil_audit_write_fn write, void *ud, char *msg, size_t msglen);
 
+/* ---- Queries ------------------------------------------------------------- */
+
+/* Read-only views over a running engine, for the HTTP server and tools.
+ * Each returns JSON text (malloc'd; free with vigil_free), or NULL with the
+ * reason in vigil_engine_errmsg. They see what the engine holds in memory
+ * (inside an open batch that includes what is not yet durable), except
+ * vigil_query_events_json, which reads the durable log. docs/http.md shows
+ * each shape. */
+
+/* Every loaded protocol version, in load order: id, version, ref, title,
+ * sha256, whether "id" alone starts it, phases with their items, params. */
+char *vigil_query_protocols_json(vigil_engine *e);
+
+typedef struct vigil_visit_filter {
+  const char *status;   /* "active" (NULL), "discharged", "aborted", "closed" (either), "all" */
+  const char *phase;    /* the current phase's id; NULL: any */
+  const char *protocol; /* "id" or "id@version"; NULL: any */
+  const char *patient;  /* NULL: any */
+  const char *alerts;   /* NULL: any; "active": an alert raised and not acknowledged;
+                           "open": an alert still shown (active, acknowledged or resolved) */
+  uint64_t after;       /* only visits with a greater id (paging) */
+  uint32_t limit;       /* 0: 100; at most 1000 */
+} vigil_visit_filter;
+
+/* {"visits": [summary...], "next": id or null}: summaries in id order; next
+ * is the `after` of the following page (null: this was the last). Listing
+ * closed visits reads them back from the store. VIGIL_EINVAL for an unknown
+ * status or alerts value. */
+char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f);
+
+typedef struct vigil_alert_filter {
+  const char *state; /* "active" (NULL): raised, not acknowledged; "open": still shown;
+                        "all" (only with visit) */
+  uint64_t visit;    /* 0: every visit */
+  uint64_t after;    /* only alerts with a greater id */
+  uint32_t limit;    /* 0: 100; at most 1000 */
+} vigil_alert_filter;
+
+/* {"alerts": [...], "next": id or null}, each alert with its visit and
+ * patient. VIGIL_ENOENT for an unknown visit. */
+char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f);
+
+/* The visit an alert belongs to (VIGIL_ENOENT if no such alert is known). */
+int vigil_query_alert_visit(vigil_engine *e, uint64_t alert, uint64_t *visit);
+
+/* Whether a visit exists: 0 with *status "active", "discharged" or
+ * "aborted" (status may be NULL), or VIGIL_ENOENT. */
+int vigil_query_visit_status(vigil_engine *e, uint64_t visit, const char **status);
+
+/* Durable events with seq > after (only visit's when visit != 0), at most
+ * limit (0: 100; at most 1000): {"events": [...], "next": the `after` of the
+ * following call (the last seq given, or after), "more": whether more are
+ * stored already, "last_seq": the newest durable seq}. */
+char *vigil_query_events_json(vigil_engine *e, uint64_t after, uint64_t visit, uint32_t limit);
+
 #ifdef __cplusplus
 }
 #endif

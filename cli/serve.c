@@ -1,0 +1,329 @@
+/* serve.c: vigil serve: the engine behind the HTTP API, on one libuv loop.
+ *
+ * One process, one loop: the HTTP server, the engine's timers and the
+ * commits share it. Logs are JSON, one line each, to standard error: every
+ * request, what the engine reports, start and stop. SIGTERM or SIGINT stop
+ * accepting, let the current commit finish and its answers go out, close,
+ * and exit 0. */
+#define _GNU_SOURCE /* gmtime_r */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <uv.h>
+
+#include "api.h"
+#include "cli.h"
+#include "http.h"
+#include "vigil/vigil.h"
+
+typedef struct server_ctx {
+  uv_loop_t loop;
+  uv_signal_t sigterm, sigint;
+  vigil_engine *e;
+  api *api;
+  http_server *http;
+  int stopping;
+} server_ctx;
+
+/* ---- logging: one JSON object per line ------------------------------------- */
+
+/* Text from the network made safe for a log line: printable ASCII only. */
+static json_t *safe_string(const char *s, size_t max) {
+  char out[512];
+  size_t n = 0;
+  if (max > sizeof out - 1) max = sizeof out - 1;
+  for (; s && *s && n < max; s++)
+    out[n++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?';
+  out[n] = '\0';
+  return json_string(out);
+}
+
+static void log_line(const char *level, const char *msg, json_t *fields) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  struct tm tm;
+  time_t secs = tv.tv_sec;
+  gmtime_r(&secs, &tm);
+  char when[40], stamp[48];
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(stamp, sizeof stamp, "%s.%03dZ", when, (int)(tv.tv_usec / 1000));
+  json_t *line = json_pack("{s:s, s:s, s:o}", "time", stamp, "level", level, "msg", safe_string(msg, 2000));
+  if (line && fields) json_object_update(line, fields);
+  json_decref(fields);
+  char *text = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+  if (text) fprintf(stderr, "%s\n", text);
+  free(text);
+  json_decref(line);
+}
+
+static void engine_log(void *ud, vigil_log_level level, const char *msg) {
+  static const char *names[] = {"error", "warn", "info"};
+  log_line(names[level], msg, json_pack("{s:s}", "from", "engine"));
+}
+
+static void request_log(void *ud, const http_request *req, int status, size_t bytes, double ms) {
+  json_t *f = json_pack("{s:I, s:s, s:o, s:o, s:i, s:I, s:f}", "request", (json_int_t)http_request_id(req), "remote",
+                        http_request_remote(req), "method", safe_string(http_request_method(req), 16), "path",
+                        safe_string(http_request_path(req), 256), "status", status, "bytes", (json_int_t)bytes, "ms",
+                        (double)((int64_t)(ms * 1000)) / 1000);
+  const char *query = http_request_query(req);
+  if (f && *query) json_object_set_new(f, "query", safe_string(query, 256));
+  const char *actor = http_request_header(req, "X-Vigil-Actor");
+  if (f && actor) json_object_set_new(f, "actor", safe_string(actor, 64));
+  log_line(status >= 500 ? "error" : "info", "request", f);
+}
+
+/* ---- protocols ------------------------------------------------------------------ */
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Loads DIR itself if it holds protocol.lua, else every subfolder that does,
+ * in name order. Each loaded "id@version" goes to refs. */
+static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char ***refs, size_t *n_refs) {
+  char path[4096];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  char **names = NULL;
+  size_t n = 0;
+  if (stat(path, &st) == 0) {
+    names = malloc(sizeof *names);
+    if (!names || !(names[0] = strdup(dir))) {
+      free(names);
+      return -1;
+    }
+    n = 1;
+  } else {
+    DIR *d = opendir(dir);
+    if (!d) {
+      if (must_exist) {
+        fprintf(stderr, "vigil serve: cannot open the protocols folder %s: %s\n", dir, strerror(errno));
+        return -1;
+      }
+      log_line("warn", "no protocols folder: only visits already stored can be served",
+               json_pack("{s:s}", "protocols", dir));
+      return 0;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+      if (de->d_name[0] == '.') continue;
+      snprintf(path, sizeof path, "%s/%s/protocol.lua", dir, de->d_name);
+      if (stat(path, &st) != 0) continue;
+      char **grown = realloc(names, (n + 1) * sizeof *names);
+      if (!grown) break;
+      names = grown;
+      snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+      if ((names[n] = strdup(path))) n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name);
+  }
+  int rc = 0;
+  *refs = n ? calloc(n, sizeof **refs) : NULL;
+  *n_refs = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *ref;
+    if (rc == 0 && vigil_engine_load(e, names[i], &ref) < 0) {
+      fprintf(stderr, "vigil serve: %s does not load:\n%s\n", names[i], vigil_engine_errmsg(e));
+      rc = -1;
+    } else if (rc == 0 && *refs) {
+      (*refs)[(*n_refs)++] = strdup(ref);
+      log_line("info", "protocol loaded", json_pack("{s:s, s:s}", "ref", ref, "path", names[i]));
+    }
+    free(names[i]);
+  }
+  free(names);
+  return rc;
+}
+
+/* ---- stopping --------------------------------------------------------------------- */
+
+static void on_signal_closed(uv_handle_t *h) { (void)h; }
+
+static void on_api_closed(void *ud) {
+  server_ctx *s = ud;
+  s->api = NULL;
+  uv_close((uv_handle_t *)&s->sigterm, on_signal_closed);
+  uv_close((uv_handle_t *)&s->sigint, on_signal_closed);
+  uv_stop(&s->loop); /* the engine's timer is closed by vigil_engine_free */
+}
+
+static void on_http_closed(void *ud) {
+  server_ctx *s = ud;
+  s->http = NULL;
+  /* Every answer is out; a batch still open (there should be none) commits. */
+  api_close(s->api, on_api_closed, s);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  server_ctx *s = h->data;
+  if (s->stopping) return;
+  s->stopping = 1;
+  log_line("info", "stopping", json_pack("{s:s}", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"));
+  http_server_close(s->http, on_http_closed, s);
+}
+
+/* ---- the command -------------------------------------------------------------------- */
+
+static int parse_listen(const char *s, char *host, size_t hostlen, int *port) {
+  const char *colon = strrchr(s, ':');
+  if (!colon) return -1;
+  const char *h = s;
+  size_t hl = (size_t)(colon - s);
+  if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+    h++;
+    hl -= 2;
+  }
+  if (hl == 0 || hl >= hostlen) return -1;
+  memcpy(host, h, hl);
+  host[hl] = '\0';
+  char *end;
+  long p = strtol(colon + 1, &end, 10);
+  if (*end || end == colon + 1 || p < 0 || p > 65535) return -1;
+  *port = (int)p;
+  return 0;
+}
+
+static int parse_seconds(const char *s, uint64_t *ms) {
+  char *end;
+  double x = strtod(s, &end);
+  if (*end || end == s || !(x > 0) || x > 86400) return -1;
+  *ms = (uint64_t)(x * 1000);
+  return *ms ? 0 : -1;
+}
+
+/* Creates the database's folder (one level) if it is missing. */
+static int ensure_parent(const char *db) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", db);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return 0;
+  *slash = '\0';
+  if (mkdir(dir, 0750) == 0 || errno == EEXIST) return 0;
+  fprintf(stderr, "vigil serve: cannot create %s: %s\n", dir, strerror(errno));
+  return -1;
+}
+
+static int is_loopback(const char *host) { return !strncmp(host, "127.", 4) || !strcmp(host, "::1"); }
+
+int cmd_serve(int argc, char **argv) {
+  const char *db = "./var/vigil.db", *listen = "127.0.0.1:8080", *protocols = "protocols", *clock = "real";
+  int protocols_given = 0, allow_simulated = 0;
+  uint64_t idle_ms = 30000, request_ms = 10000;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--db") && val) db = argv[++i];
+    else if (!strcmp(a, "--listen") && val) listen = argv[++i];
+    else if (!strcmp(a, "--protocols") && val) protocols = argv[++i], protocols_given = 1;
+    else if (!strcmp(a, "--clock") && val) clock = argv[++i];
+    else if (!strncmp(a, "--clock=", 8)) clock = a + 8;
+    else if (!strcmp(a, "--allow-simulated-clock")) allow_simulated = 1;
+    else if (!strcmp(a, "--idle-timeout") && val && parse_seconds(val, &idle_ms) == 0) i++;
+    else if (!strcmp(a, "--request-timeout") && val && parse_seconds(val, &request_ms) == 0) i++;
+    else {
+      fprintf(stderr, "vigil serve: unexpected '%s' (see vigil help serve)\n", a);
+      return 2;
+    }
+  }
+  char host[256];
+  int port;
+  if (parse_listen(listen, host, sizeof host, &port) < 0) {
+    fprintf(stderr, "vigil serve: --listen wants HOST:PORT (127.0.0.1:8080, [::1]:8080), not '%s'\n", listen);
+    return 2;
+  }
+  vigil_clock_kind kind;
+  if (!strcmp(clock, "real")) kind = VIGIL_CLOCK_REAL;
+  else if (!strcmp(clock, "simulated") && allow_simulated) kind = VIGIL_CLOCK_SIMULATED;
+  else if (!strcmp(clock, "simulated")) {
+    fprintf(stderr, "vigil serve: the simulated clock does not move by itself: deadlines would never fire. It is "
+                    "for tests and demonstrations only: add --allow-simulated-clock.\n");
+    return 2;
+  } else {
+    fprintf(stderr, "vigil serve: --clock is real or simulated, not '%s'\n", clock);
+    return 2;
+  }
+  if (ensure_parent(db) < 0) return 1;
+  signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is a write error, not a death */
+
+  server_ctx s = {0};
+  int rc = uv_loop_init(&s.loop);
+  if (rc < 0) {
+    fprintf(stderr, "vigil serve: %s\n", uv_strerror(rc));
+    return 1;
+  }
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  vigil_options opts = {.clock = kind,
+                        .sim_start_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
+                        .loop = &s.loop,
+                        .db_path = db,
+                        .log = engine_log};
+  int exit_code = 0;
+  char **refs = NULL;
+  size_t n_refs = 0;
+  if ((rc = vigil_engine_new(&opts, &s.e)) < 0) {
+    fprintf(stderr, "vigil serve: %s: %s\n", db, vigil_engine_errmsg(s.e));
+    exit_code = 1;
+    goto out;
+  }
+  if (load_protocols(s.e, protocols, protocols_given, &refs, &n_refs) < 0) {
+    exit_code = 1;
+    goto out;
+  }
+  api_options ao = {.engine = s.e, .loop = &s.loop, .refs = (const char *const *)refs, .n_refs = n_refs};
+  if (api_new(&ao, &s.api) < 0) {
+    fprintf(stderr, "vigil serve: out of memory\n");
+    exit_code = 1;
+    goto out;
+  }
+  http_options ho = {.host = host,
+                     .port = port,
+                     .idle_timeout_ms = idle_ms,
+                     .request_timeout_ms = request_ms,
+                     .handler = api_handle,
+                     .handler_ud = s.api,
+                     .log = request_log};
+  char err[512];
+  if ((rc = http_server_start(&s.loop, &ho, &s.http, err, sizeof err)) < 0) {
+    fprintf(stderr, "vigil serve: %s\n", err);
+    log_line("error", "cannot listen", json_pack("{s:s}", "error", err));
+    api_close(s.api, NULL, NULL);
+    s.api = NULL;
+    exit_code = 1;
+    goto out;
+  }
+  uv_signal_init(&s.loop, &s.sigterm);
+  uv_signal_init(&s.loop, &s.sigint);
+  s.sigterm.data = s.sigint.data = &s;
+  uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&s.sigint, on_signal, SIGINT);
+  json_t *loaded = json_array();
+  for (size_t i = 0; i < n_refs; i++)
+    json_array_append_new(loaded, json_string(refs[i]));
+  log_line("info", "listening",
+           json_pack("{s:s, s:i, s:s, s:s, s:o, s:I, s:I}", "host", host, "port", http_server_port(s.http), "db", db,
+                     "clock", clock, "protocols", loaded, "idle_timeout_ms", (json_int_t)idle_ms,
+                     "request_timeout_ms", (json_int_t)request_ms));
+  log_line(is_loopback(host) ? "info" : "warn",
+           "no authentication yet: the X-Vigil-Actor header names the actor of each write; serve on loopback only",
+           NULL);
+  if (kind == VIGIL_CLOCK_SIMULATED) log_line("warn", "simulated clock: time does not move, no deadline fires", NULL);
+  uv_run(&s.loop, UV_RUN_DEFAULT);
+  log_line("info", "stopped", NULL);
+
+out:
+  vigil_engine_free(s.e); /* closes its timer: runs the loop once */
+  uv_run(&s.loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&s.loop) != 0) log_line("warn", "handles left open at exit", NULL);
+  for (size_t i = 0; i < n_refs; i++)
+    free(refs[i]);
+  free(refs);
+  return exit_code;
+}

@@ -1,0 +1,726 @@
+/* api.c: routes and JSON handlers of /api/v1, and the group commit.
+ *
+ * Until users and sessions exist (issue 4, a later slice), the actor of a
+ * write is whatever the X-Vigil-Actor header says: there is no
+ * authentication, which is why the server binds to loopback by default. */
+#include "api.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded_openapi.h"
+
+#define MAX_ACTOR 64
+
+typedef struct held {
+  http_request *req;
+  int status;
+  char *body;
+  char *extra;
+} held;
+
+struct api {
+  vigil_engine *e;
+  uv_loop_t *loop;
+  uv_check_t check;
+  char **refs;
+  size_t n_refs;
+  int batch; /* a batch is open: writes are held, reads wait */
+  held *held;
+  size_t n_held, cap_held;
+  http_request **reads;
+  size_t n_reads, cap_reads;
+  api_stats stats;
+  uint64_t started;
+  void (*closed)(void *ud);
+  void *closed_ud;
+};
+
+/* ---- answers ---------------------------------------------------------------- */
+
+static void reply(http_request *req, int status, char *body, const char *extra) {
+  if (!body) {
+    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  http_respond(req, status, "application/json", body, strlen(body), extra);
+}
+
+static void reply_free(http_request *req, int status, char *body, const char *extra) {
+  reply(req, status, body, extra);
+  free(body);
+}
+
+/* An answer to a write: held until the batch commits. */
+static void hold(api *a, http_request *req, int status, char *body, const char *extra) {
+  if (a->n_held == a->cap_held) {
+    size_t cap = a->cap_held ? a->cap_held * 2 : 16;
+    held *h = realloc(a->held, cap * sizeof *h);
+    if (!h) {
+      /* Cannot wait for the commit: say it is not known to be recorded. */
+      free(body);
+      http_respond_error(req, 503, "out_of_memory", "out of memory; the command may or may not be recorded", NULL);
+      return;
+    }
+    a->held = h;
+    a->cap_held = cap;
+  }
+  a->held[a->n_held++] = (held){req, status, body, extra ? strdup(extra) : NULL};
+}
+
+typedef struct error_kind {
+  int status;
+  const char *code;
+} error_kind;
+
+/* The status and code of an engine error. resource: the thing the URL names
+ * ("visit", "alert"): not finding it is a 404; not finding something the
+ * body names is a 422. */
+static error_kind engine_error_kind(int rc, const char *field, const char *resource) {
+  switch (rc) {
+  case VIGIL_EINVAL: return (error_kind){422, "invalid_argument"};
+  case VIGIL_EVALUE: return (error_kind){422, "value_refused"};
+  case VIGIL_EPROTOCOL: return (error_kind){422, "protocol_error"};
+  case VIGIL_ENOENT:
+    if (resource && field && !strcmp(field, resource)) return (error_kind){404, "not_found"};
+    return (error_kind){422, "unknown_reference"};
+  case VIGIL_ESTATE: return (error_kind){409, "wrong_state"};
+  case VIGIL_EGATE: return (error_kind){409, "gate_not_met"};
+  case VIGIL_EEXIST: return (error_kind){409, "already_exists"};
+  case VIGIL_ECLOCK: return (error_kind){409, "needs_simulated_clock"};
+  case VIGIL_EBUSY: return (error_kind){503, "busy"};
+  case VIGIL_EIO: return (error_kind){503, "io_error"};
+  case VIGIL_ENOMEM: return (error_kind){503, "out_of_memory"};
+  case VIGIL_ECORRUPT: return (error_kind){500, "store_damaged"};
+  case VIGIL_ENEWER: return (error_kind){500, "store_newer"};
+  default: return (error_kind){500, "internal"};
+  }
+}
+
+/* The reasons a visit's gate does not hold, as a JSON array (or NULL). */
+static json_t *gate_reasons(api *a, uint64_t visit) {
+  char *text = vigil_visit_json(a->e, visit);
+  json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+  vigil_free(text);
+  json_t *reasons = json_object_get(json_object_get(v, "gate"), "reasons");
+  if (reasons) json_incref(reasons);
+  json_decref(v);
+  return reasons;
+}
+
+/* The last engine error as {"error": ...}: its status in *status. */
+static char *engine_error_json(api *a, int rc, const char *resource, uint64_t visit, int *status) {
+  const char *field = vigil_engine_errfield(a->e);
+  error_kind k = engine_error_kind(rc, field, resource);
+  *status = k.status;
+  /* Copied: gate_reasons calls into the engine, which may reset them. */
+  char *msg = strdup(vigil_engine_errmsg(a->e));
+  char *fld = field ? strdup(field) : NULL;
+  json_t *extra = NULL;
+  if (rc == VIGIL_EGATE && visit) {
+    json_t *reasons = gate_reasons(a, visit);
+    if (reasons) extra = json_pack("{s:o}", "reasons", reasons);
+  }
+  char *body = http_error_json(k.code, msg ? msg : vigil_strerror(rc), fld, extra);
+  json_decref(extra);
+  free(msg);
+  free(fld);
+  return body;
+}
+
+static void fail_engine(api *a, http_request *req, int rc, const char *resource) {
+  int status;
+  char *body = engine_error_json(a, rc, resource, 0, &status);
+  reply_free(req, status, body, NULL);
+}
+
+/* ---- requests' pieces ---------------------------------------------------- */
+
+/* A positive decimal id, or 0. */
+static uint64_t parse_id(const char *s, size_t n) {
+  if (n == 0 || n > 19 || s[0] == '0') return 0;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return 0;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  return v;
+}
+
+/* A query parameter that is a number: 0 (absent: *out = dflt), or -1 after
+ * answering 400. */
+static int query_u64(http_request *req, const char *name, uint64_t dflt, uint64_t *out) {
+  char v[32];
+  int n = http_query_param(http_request_query(req), name, v, sizeof v);
+  if (n == -1) {
+    *out = dflt;
+    return 0;
+  }
+  uint64_t x = 0;
+  int ok = n > 0 && n <= 19;
+  for (int i = 0; ok && i < n; i++) {
+    ok = v[i] >= '0' && v[i] <= '9';
+    x = x * 10 + (uint64_t)(v[i] - '0');
+  }
+  if (!ok) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a whole number", name);
+    http_respond_error(req, 400, "invalid_query", msg, name);
+    return -1;
+  }
+  *out = x;
+  return 0;
+}
+
+/* A query parameter as text: 1 (present, in out), 0 (absent), -1 after
+ * answering 400. */
+static int query_text(http_request *req, const char *name, char *out, size_t len) {
+  int n = http_query_param(http_request_query(req), name, out, len);
+  if (n == -1) return 0;
+  if (n < 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s is badly encoded or too long", name);
+    http_respond_error(req, 400, "invalid_query", msg, name);
+    return -1;
+  }
+  return 1;
+}
+
+/* The actor of a write, from X-Vigil-Actor; NULL after answering 400. */
+static const char *actor_of(http_request *req) {
+  const char *actor = http_request_header(req, "X-Vigil-Actor");
+  size_t n = actor ? strlen(actor) : 0;
+  int ok = n > 0 && n <= MAX_ACTOR;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = (unsigned char)actor[i] >= 0x20 && actor[i] != 0x7f;
+  if (ok) return actor;
+  http_respond_error(req, 400, "actor_required",
+                     "a write names its actor in the X-Vigil-Actor header (1 to 64 printable characters); "
+                     "users and sessions are not implemented yet",
+                     "X-Vigil-Actor");
+  return NULL;
+}
+
+/* The body as a JSON object ({} when empty); NULL after answering 400. */
+static json_t *body_object(http_request *req) {
+  size_t len;
+  const char *text = http_request_body(req, &len);
+  if (len == 0) return json_object();
+  json_error_t jerr;
+  json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!j) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+    http_respond_error(req, 400, "invalid_json", msg, NULL);
+    return NULL;
+  }
+  if (!json_is_object(j)) {
+    json_decref(j);
+    http_respond_error(req, 400, "invalid_json", "the body must be a JSON object", NULL);
+    return NULL;
+  }
+  return j;
+}
+
+/* A member that must be a string (or may be absent): 0, or -1 after
+ * answering 422. */
+static int member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
+  json_t *x = json_object_get(body, name);
+  *out = NULL;
+  if (!x || json_is_null(x)) {
+    if (!required) return 0;
+  } else if (json_is_string(x)) {
+    *out = json_string_value(x);
+    if (strlen(*out) == json_string_length(x)) return 0;
+  }
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s must be %s", name, required ? "a string" : "a string when given");
+  http_respond_error(req, 422, "invalid_field", msg, name);
+  return -1;
+}
+
+/* ---- the group commit ------------------------------------------------------- */
+
+static void route(api *a, http_request *req);
+
+
+static void commit_and_answer(api *a) {
+  if (!a->batch) return;
+  a->batch = 0;
+  uint64_t t0 = uv_hrtime();
+  int rc = vigil_engine_commit(a->e);
+  uint64_t ns = uv_hrtime() - t0;
+  a->stats.commits++;
+  a->stats.commit_ns_total += ns;
+  if (ns > a->stats.commit_ns_max) a->stats.commit_ns_max = ns;
+  char *failure = NULL;
+  if (rc < 0) {
+    a->stats.commit_failures++;
+    char msg[2300];
+    snprintf(msg, sizeof msg, "the commit failed: %s", vigil_engine_errmsg(a->e));
+    failure = http_error_json("commit_failed", msg, NULL, NULL);
+  }
+  /* The lists are taken first: answering may not add to them, but a read
+   * routed below must find the batch closed and answer at once. */
+  held *hs = a->held;
+  size_t n = a->n_held;
+  http_request **reads = a->reads;
+  size_t n_reads = a->n_reads;
+  a->held = NULL;
+  a->n_held = a->cap_held = 0;
+  a->reads = NULL;
+  a->n_reads = a->cap_reads = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rc < 0) reply(hs[i].req, 503, failure, NULL);
+    else reply(hs[i].req, hs[i].status, hs[i].body, hs[i].extra);
+    free(hs[i].body);
+    free(hs[i].extra);
+  }
+  free(hs);
+  free(failure);
+  for (size_t i = 0; i < n_reads; i++)
+    route(a, reads[i]);
+  free(reads);
+}
+
+static void on_check(uv_check_t *h) {
+  api *a = h->data;
+  uv_check_stop(h);
+  commit_and_answer(a);
+}
+
+static void open_batch(api *a) {
+  if (a->batch) return;
+  vigil_engine_begin(a->e);
+  a->batch = 1;
+  uv_check_start(&a->check, on_check);
+}
+
+void api_flush(api *a) {
+  uv_check_stop(&a->check);
+  commit_and_answer(a);
+}
+
+/* ---- handlers: reads ------------------------------------------------------------ */
+
+static void get_health(api *a, http_request *req) {
+  vigil_stats st;
+  vigil_engine_stats(a->e, &st);
+  char body[512];
+  snprintf(body, sizeof body,
+           "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%.3f,\"visits_active\":%llu,\"alerts_active\":%llu,"
+           "\"events_this_run\":%llu,\"commits\":%llu,\"commit_failures\":%llu}",
+           VIGIL_VERSION_STRING, (double)(uv_hrtime() - a->started) / 1e9, (unsigned long long)st.visits_active,
+           (unsigned long long)st.alerts_active, (unsigned long long)st.events, (unsigned long long)a->stats.commits,
+           (unsigned long long)a->stats.commit_failures);
+  http_respond(req, 200, "application/json", body, strlen(body), NULL);
+}
+
+static void get_openapi(http_request *req) {
+  http_respond(req, 200, "application/json", vigil_openapi_json, vigil_openapi_json_len, NULL);
+}
+
+static void get_protocols(api *a, http_request *req) {
+  char *body = vigil_query_protocols_json(a->e);
+  if (!body) fail_engine(a, req, VIGIL_ENOMEM, NULL);
+  else reply_free(req, 200, body, NULL);
+}
+
+static void get_visits(api *a, http_request *req) {
+  char status[32], phase[128], protocol[128], patient[256], alerts[16];
+  vigil_visit_filter f = {0};
+  uint64_t after, limit;
+  int rc;
+  if ((rc = query_text(req, "status", status, sizeof status)) < 0) return;
+  if (rc) f.status = status;
+  if ((rc = query_text(req, "phase", phase, sizeof phase)) < 0) return;
+  if (rc) f.phase = phase;
+  if ((rc = query_text(req, "protocol", protocol, sizeof protocol)) < 0) return;
+  if (rc) f.protocol = protocol;
+  if ((rc = query_text(req, "patient", patient, sizeof patient)) < 0) return;
+  if (rc) f.patient = patient;
+  if ((rc = query_text(req, "alerts", alerts, sizeof alerts)) < 0) return;
+  if (rc) f.alerts = alerts;
+  if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
+  f.after = after;
+  f.limit = limit > 1000 ? 1000 : (uint32_t)limit;
+  char *body = vigil_query_visits_json(a->e, &f);
+  if (!body) {
+    int code = !strcmp(vigil_engine_errmsg(a->e), "out of memory") ? VIGIL_ENOMEM : VIGIL_EINVAL;
+    if (code == VIGIL_EINVAL) http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e),
+                                                 vigil_engine_errfield(a->e));
+    else fail_engine(a, req, code, NULL);
+    return;
+  }
+  reply_free(req, 200, body, NULL);
+}
+
+static void get_visit(api *a, http_request *req, uint64_t id) {
+  char *body = vigil_visit_json(a->e, id);
+  if (!body) fail_engine(a, req, VIGIL_ENOENT, "visit");
+  else reply_free(req, 200, body, NULL);
+}
+
+static void get_alerts(api *a, http_request *req, uint64_t visit) {
+  char state[16];
+  vigil_alert_filter f = {.visit = visit};
+  uint64_t after, limit;
+  int rc;
+  if ((rc = query_text(req, "state", state, sizeof state)) < 0) return;
+  if (rc) f.state = state;
+  if (!visit && query_u64(req, "visit", 0, &f.visit) < 0) return;
+  if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
+  f.after = after;
+  f.limit = limit > 1000 ? 1000 : (uint32_t)limit;
+  char *body = vigil_query_alerts_json(a->e, &f);
+  if (!body) {
+    const char *field = vigil_engine_errfield(a->e);
+    if (field && !strcmp(field, "visit")) {
+      if (visit) fail_engine(a, req, VIGIL_ENOENT, "visit");
+      else http_respond_error(req, 404, "not_found", vigil_engine_errmsg(a->e), "visit");
+    } else if (field) {
+      http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), field);
+    } else {
+      fail_engine(a, req, VIGIL_ENOMEM, NULL);
+    }
+    return;
+  }
+  reply_free(req, 200, body, NULL);
+}
+
+static void get_events(api *a, http_request *req, uint64_t visit) {
+  uint64_t after, limit;
+  if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
+  if (visit) {
+    int rc = vigil_query_visit_status(a->e, visit, NULL);
+    if (rc < 0) {
+      fail_engine(a, req, rc, "visit");
+      return;
+    }
+  }
+  char *body = vigil_query_events_json(a->e, after, visit, limit > 1000 ? 1000 : (uint32_t)limit);
+  if (!body) {
+    int status;
+    char *err = engine_error_json(a, VIGIL_EIO, NULL, 0, &status);
+    reply_free(req, status, err, NULL);
+    return;
+  }
+  reply_free(req, 200, body, NULL);
+}
+
+/* ---- handlers: writes ----------------------------------------------------------- */
+
+typedef enum command {
+  CMD_START,
+  CMD_RECORD,
+  CMD_AMEND,
+  CMD_SKIP,
+  CMD_ADVANCE,
+  CMD_OVERRIDE,
+  CMD_DISCHARGE,
+  CMD_ABORT,
+  CMD_ACK
+} command;
+
+static const struct {
+  const char *name;
+  command cmd;
+} visit_commands[] = {
+    {"entries", CMD_RECORD},  {"amend", CMD_AMEND},         {"skip", CMD_SKIP},   {"advance", CMD_ADVANCE},
+    {"override", CMD_OVERRIDE}, {"discharge", CMD_DISCHARGE}, {"abort", CMD_ABORT},
+};
+
+/* "id" alone means the version loaded from the protocols folder. */
+static const char *resolve_ref(api *a, const char *ref) {
+  if (!ref || strchr(ref, '@')) return ref;
+  size_t n = strlen(ref);
+  for (size_t i = 0; i < a->n_refs; i++)
+    if (!strncmp(a->refs[i], ref, n) && a->refs[i][n] == '@') return a->refs[i];
+  return ref;
+}
+
+static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
+  const char *actor = actor_of(req);
+  if (!actor) return;
+  json_t *body = body_object(req);
+  if (!body) return;
+  const char *s1 = NULL, *s2 = NULL;
+  char *text = NULL;
+  int bad = 0;
+  /* Shapes first, so that a wrong type is a 422 naming its field before
+   * anything reaches the engine. */
+  switch (cmd) {
+  case CMD_START: {
+    bad = member_string(req, body, "protocol", 1, &s1) < 0 || member_string(req, body, "patient", 1, &s2) < 0;
+    json_t *params = json_object_get(body, "params");
+    if (!bad && params && !json_is_null(params)) {
+      if (!json_is_object(params)) {
+        http_respond_error(req, 422, "invalid_field", "params must be an object of name: value", "params");
+        bad = 1;
+      } else {
+        text = json_dumps(params, JSON_COMPACT);
+      }
+    }
+    break;
+  }
+  case CMD_RECORD:
+    if (json_object_size(body) == 0) {
+      http_respond_error(req, 422, "invalid_field", "an entry is a JSON object of item: value, with at least one item",
+                         NULL);
+      bad = 1;
+    } else {
+      text = json_dumps(body, JSON_COMPACT);
+    }
+    break;
+  case CMD_AMEND: {
+    bad = member_string(req, body, "item", 1, &s1) < 0 || member_string(req, body, "reason", 1, &s2) < 0;
+    json_t *value = json_object_get(body, "value");
+    if (!bad && !value) {
+      http_respond_error(req, 422, "invalid_field", "value is required", "value");
+      bad = 1;
+    }
+    if (!bad) text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    break;
+  }
+  case CMD_SKIP: bad = member_string(req, body, "item", 1, &s1) < 0 || member_string(req, body, "reason", 1, &s2) < 0; break;
+  case CMD_OVERRIDE:
+  case CMD_ABORT: bad = member_string(req, body, "reason", 1, &s2) < 0; break;
+  case CMD_ACK: bad = member_string(req, body, "reason", 0, &s2) < 0; break;
+  case CMD_ADVANCE:
+  case CMD_DISCHARGE: break;
+  }
+  if (bad) {
+    json_decref(body);
+    free(text);
+    return;
+  }
+    open_batch(a);
+  uint64_t visit = id;
+  int rc = 0;
+  switch (cmd) {
+  case CMD_START: rc = vigil_visit_start(a->e, resolve_ref(a, s1), s2, actor, text, &visit); break;
+  case CMD_RECORD: rc = vigil_visit_record_json(a->e, id, actor, text ? text : "{}"); break;
+  case CMD_AMEND: rc = vigil_visit_amend_json(a->e, id, actor, s1, text ? text : "null", s2); break;
+  case CMD_SKIP: rc = vigil_visit_skip(a->e, id, actor, s1, s2); break;
+  case CMD_ADVANCE: rc = vigil_visit_advance(a->e, id, actor); break;
+  case CMD_OVERRIDE: rc = vigil_visit_override(a->e, id, actor, s2); break;
+  case CMD_DISCHARGE: rc = vigil_visit_discharge(a->e, id, actor); break;
+  case CMD_ABORT: rc = vigil_visit_abort(a->e, id, actor, s2); break;
+  case CMD_ACK:
+    rc = vigil_alert_ack(a->e, id, actor, s2);
+    if (rc == 0) rc = vigil_query_alert_visit(a->e, id, &visit);
+    break;
+  }
+  json_decref(body);
+  free(text);
+  if (rc < 0) {
+    int status;
+    char *err = engine_error_json(a, rc, cmd == CMD_ACK ? "alert" : cmd == CMD_START ? NULL : "visit", visit, &status);
+    hold(a, req, status, err, NULL);
+    return;
+  }
+  /* The visit as this command left it. */
+  char *state = vigil_visit_json(a->e, visit);
+  if (!state) {
+    char tiny[64];
+    snprintf(tiny, sizeof tiny, "{\"id\":%llu}", (unsigned long long)visit);
+    state = strdup(tiny);
+  }
+  if (cmd == CMD_START) {
+    char location[96];
+    snprintf(location, sizeof location, "Location: /api/v1/visits/%llu\r\n", (unsigned long long)visit);
+    hold(a, req, 201, state, location);
+  } else {
+    hold(a, req, 200, state, NULL);
+  }
+}
+
+/* ---- routing ------------------------------------------------------------------ */
+
+static void method_not_allowed(http_request *req, const char *allow) {
+  char extra[64], msg[96];
+  snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+  snprintf(msg, sizeof msg, "this resource allows %s", allow);
+  char *body = http_error_json("method_not_allowed", msg, NULL, NULL);
+  if (!body) {
+    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  http_respond(req, 405, "application/json", body, strlen(body), extra);
+  free(body);
+}
+
+static void not_found(http_request *req) { http_respond_error(req, 404, "not_found", "no such resource", NULL); }
+
+/* Up to 4 path segments after /api/v1/; -1 if the path is not one. */
+static int segments(const char *path, const char *seg[4], size_t len[4]) {
+  static const char prefix[] = "/api/v1/";
+  if (strncmp(path, prefix, sizeof prefix - 1) != 0) return -1;
+  const char *p = path + sizeof prefix - 1;
+  int n = 0;
+  while (*p) {
+    if (n == 4) return -1;
+    const char *slash = strchr(p, '/');
+    size_t l = slash ? (size_t)(slash - p) : strlen(p);
+    if (l == 0) return -1;
+    seg[n] = p;
+    len[n++] = l;
+    p += l;
+    if (*p == '/') {
+      p++;
+      if (!*p) return -1; /* a trailing slash names nothing */
+    }
+  }
+  return n;
+}
+
+static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
+
+static void route(api *a, http_request *req) {
+  const char *m = http_request_method(req);
+  int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
+  const char *path = http_request_path(req);
+  /* Reads wait while a batch is open: nothing not yet durable is shown. */
+  if (get && a->batch) {
+    if (a->n_reads == a->cap_reads) {
+      size_t cap = a->cap_reads ? a->cap_reads * 2 : 16;
+      http_request **r = realloc(a->reads, cap * sizeof *r);
+      if (!r) {
+        http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+        return;
+      }
+      a->reads = r;
+      a->cap_reads = cap;
+    }
+    a->reads[a->n_reads++] = req;
+    return;
+  }
+  if (!strcmp(path, "/healthz")) {
+    if (get) get_health(a, req);
+    else method_not_allowed(req, "GET, HEAD");
+    return;
+  }
+  const char *seg[4];
+  size_t len[4];
+  int n = segments(path, seg, len);
+  if (n <= 0) {
+    not_found(req);
+    return;
+  }
+  if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") ||
+                 is(seg[0], len[0], "protocols") || is(seg[0], len[0], "events") || is(seg[0], len[0], "alerts"))) {
+    if (!get) {
+      method_not_allowed(req, "GET, HEAD");
+      return;
+    }
+    if (is(seg[0], len[0], "healthz")) get_health(a, req);
+    else if (is(seg[0], len[0], "openapi.json")) get_openapi(req);
+    else if (is(seg[0], len[0], "protocols")) get_protocols(a, req);
+    else if (is(seg[0], len[0], "events")) get_events(a, req, 0);
+    else get_alerts(a, req, 0);
+    return;
+  }
+  if (is(seg[0], len[0], "visits")) {
+    if (n == 1) {
+      if (get) get_visits(a, req);
+      else if (post) write_command(a, req, CMD_START, 0);
+      else method_not_allowed(req, "GET, HEAD, POST");
+      return;
+    }
+    uint64_t id = parse_id(seg[1], len[1]);
+    if (!id) {
+      not_found(req);
+      return;
+    }
+    if (n == 2) {
+      if (get) get_visit(a, req, id);
+      else method_not_allowed(req, "GET, HEAD");
+      return;
+    }
+    if (n == 3 && (is(seg[2], len[2], "events") || is(seg[2], len[2], "alerts"))) {
+      if (!get) {
+      method_not_allowed(req, "GET, HEAD");
+      return;
+    }
+      if (is(seg[2], len[2], "events")) get_events(a, req, id);
+      else get_alerts(a, req, id);
+      return;
+    }
+    for (size_t i = 0; n == 3 && i < sizeof visit_commands / sizeof *visit_commands; i++) {
+      if (!is(seg[2], len[2], visit_commands[i].name)) continue;
+      if (post) write_command(a, req, visit_commands[i].cmd, id);
+      else method_not_allowed(req, "POST");
+      return;
+    }
+    {
+      not_found(req);
+      return;
+    }
+  }
+  if (is(seg[0], len[0], "alerts") && n == 3 && is(seg[2], len[2], "ack")) {
+    uint64_t id = parse_id(seg[1], len[1]);
+    if (!id) {
+      not_found(req);
+      return;
+    }
+    if (post) write_command(a, req, CMD_ACK, id);
+    else method_not_allowed(req, "POST");
+    return;
+  }
+  not_found(req);
+}
+
+void api_handle(void *ud, http_request *req) {
+  api *a = ud;
+  a->stats.requests++;
+  route(a, req);
+}
+
+/* ---- life ------------------------------------------------------------------------ */
+
+int api_new(const api_options *o, api **out) {
+  api *a = calloc(1, sizeof *a);
+  if (!a) return VIGIL_ENOMEM;
+  a->e = o->engine;
+  a->loop = o->loop;
+  a->started = uv_hrtime();
+  if (o->n_refs && !(a->refs = calloc(o->n_refs, sizeof *a->refs))) {
+    free(a);
+    return VIGIL_ENOMEM;
+  }
+  for (size_t i = 0; i < o->n_refs; i++) {
+    if (!(a->refs[i] = strdup(o->refs[i]))) {
+      for (size_t k = 0; k < i; k++) free(a->refs[k]);
+      free(a->refs);
+      free(a);
+      return VIGIL_ENOMEM;
+    }
+  }
+  a->n_refs = o->n_refs;
+  uv_check_init(a->loop, &a->check);
+  a->check.data = a;
+  *out = a;
+  return 0;
+}
+
+void api_stats_get(const api *a, api_stats *out) { *out = a->stats; }
+
+static void on_api_closed(uv_handle_t *h) {
+  api *a = h->data;
+  void (*done)(void *) = a->closed;
+  void *ud = a->closed_ud;
+  for (size_t i = 0; i < a->n_refs; i++) free(a->refs[i]);
+  free(a->refs);
+  free(a);
+  if (done) done(ud);
+}
+
+void api_close(api *a, void (*done)(void *ud), void *ud) {
+  api_flush(a);
+  a->closed = done;
+  a->closed_ud = ud;
+  uv_close((uv_handle_t *)&a->check, on_api_closed);
+}

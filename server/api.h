@@ -1,0 +1,49 @@
+/* api.h: vigil's JSON API under /api/v1, on the HTTP server of http.h.
+ *
+ * Reads answer at once. Writes arriving in one turn of the loop run inside
+ * one engine batch; their answers are held until the batch's commit (once per
+ * turn, from a uv_check handle) and then sent, or all turned into 503 if the
+ * commit failed: nothing is acknowledged before it is durable. A read that
+ * arrives while a batch is open waits for the commit too, so no client ever
+ * sees what is not yet durable. docs/http.md describes every endpoint. */
+#ifndef VIGIL_API_H
+#define VIGIL_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http.h"
+#include "vigil/vigil.h"
+
+typedef struct api api;
+
+typedef struct api_options {
+  vigil_engine *engine;
+  uv_loop_t *loop;
+  /* "id@version" of each protocol loaded from the protocols folder: a visit
+   * started with a bare "id" gets that version (not one loaded back from the
+   * store for an old visit). */
+  const char *const *refs;
+  size_t n_refs;
+} api_options;
+
+typedef struct api_stats {
+  uint64_t requests, commits, commit_failures;
+  uint64_t commit_ns_total, commit_ns_max;
+} api_stats;
+
+int api_new(const api_options *o, api **out);
+
+/* The handler to give http_options (ud: the api). */
+void api_handle(void *ud, http_request *req);
+
+/* Commits what is open now and answers what waits on it. */
+void api_flush(api *a);
+
+void api_stats_get(const api *a, api_stats *out);
+
+/* Flushes, closes the api's handle and frees it; done(ud) once closed. */
+void api_close(api *a, void (*done)(void *ud), void *ud);
+
+#endif

@@ -1,0 +1,88 @@
+/* http.h: a small HTTP/1.1 server on a libuv loop.
+ *
+ * Requests are parsed with http-parser (Debian's libhttp-parser-dev). Each
+ * connection has limits (the request line and headers together, the body),
+ * keep-alive, an idle timeout and a slow-client timeout, and answers
+ * pipelined requests in the order they came.
+ *
+ * The server knows nothing of vigil: it hands every complete request to one
+ * handler, which answers it with http_respond(), at once or later (a write
+ * waits for its group commit). Every request is answered exactly once; the
+ * request stays valid until then, even if its client has gone away (the
+ * answer is then dropped).
+ */
+#ifndef VIGIL_HTTP_H
+#define VIGIL_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct http_server http_server;
+typedef struct http_request http_request;
+
+/* Called once per complete request, in the order of each connection. */
+typedef void (*http_handler_fn)(void *ud, http_request *req);
+
+/* Called once per response, when it is queued for the client: status, body
+ * bytes, and the time since the request's first byte. */
+typedef void (*http_log_fn)(void *ud, const http_request *req, int status, size_t body_len, double ms);
+
+typedef struct http_options {
+  const char *host;            /* NULL: 127.0.0.1 */
+  int port;                    /* 0: any free port (see http_server_port) */
+  size_t max_head_bytes;       /* request line and headers; 0: 16 KiB (more: 431) */
+  size_t max_body_bytes;       /* 0: 1 MiB (more: 413) */
+  uint64_t idle_timeout_ms;    /* a connection with nothing to do; 0: 30 s */
+  uint64_t request_timeout_ms; /* from a request's first byte to its last; 0: 10 s (then 408) */
+  unsigned max_pipeline;       /* requests of one connection waiting for answers; 0: 16 */
+  http_handler_fn handler;
+  void *handler_ud;
+  http_log_fn log; /* NULL: none */
+  void *log_ud;
+} http_options;
+
+/* Binds and listens. On failure returns a negative libuv error with a
+ * sentence in err. */
+int http_server_start(uv_loop_t *loop, const http_options *opts, http_server **out, char *err, size_t errlen);
+
+/* The port the server listens on. */
+int http_server_port(const http_server *s);
+
+/* Stops accepting. Idle connections close at once; the others once the
+ * answers of the requests they sent are written (a request still being
+ * received is dropped); whatever is left after 5 s is closed anyway. Then
+ * done(ud) is called and the server is freed. */
+void http_server_close(http_server *s, void (*done)(void *ud), void *ud);
+
+/* ---- requests ------------------------------------------------------------ */
+
+const char *http_request_method(const http_request *r); /* "GET"; HEAD is answered as GET without the body */
+const char *http_request_path(const http_request *r);   /* "/api/v1/visits", without the query */
+const char *http_request_query(const http_request *r);  /* "status=active" (raw), or "" */
+/* A header's value (name without regard to case), or NULL. */
+const char *http_request_header(const http_request *r, const char *name);
+const char *http_request_body(const http_request *r, size_t *len); /* NUL-terminated */
+uint64_t http_request_id(const http_request *r);                   /* per server, from 1 */
+const char *http_request_remote(const http_request *r);            /* "127.0.0.1:53422" */
+
+/* A query parameter, percent-decoded, into out (NUL-terminated). Returns its
+ * length, -1 if absent, -2 if it does not fit or is badly encoded. */
+int http_query_param(const char *query, const char *name, char *out, size_t outlen);
+
+/* Answers req. extra_headers: NULL or complete lines ("Location: /x\r\n").
+ * The body is copied. */
+void http_respond(http_request *req, int status, const char *content_type, const char *body, size_t len,
+                  const char *extra_headers);
+
+/* Answers with {"error": {"code": code, "message": message, "field": field}}
+ * (field: null when NULL). */
+void http_respond_error(http_request *req, int status, const char *code, const char *message, const char *field);
+
+/* The JSON text of that error object, malloc'd; extra (may be NULL) is a
+ * JSON object whose members are added to "error" (it is not taken). */
+char *http_error_json(const char *code, const char *message, const char *field, void *extra /* json_t* */);
+
+const char *http_status_text(int status);
+
+#endif

@@ -1,0 +1,1080 @@
+/* test_server.c: the HTTP server, over real sockets.
+ *
+ * Most tests start the real `vigil serve` (the binary of this build) on a
+ * free loopback port with a temporary database, and drive it with the small
+ * client of http_client.c: a whole visit, every kind of bad input, slow and
+ * idle clients, keep-alive and pipelining, and a restart on the same
+ * database. The last tests run the server inside this process, on a loop
+ * the test turns itself, to see the group commit: writes of one turn share
+ * one commit, and when that commit fails every one of them gets a 503. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "api.h"
+#include "faulty_vfs.h"
+#include "http.h"
+#include "http_client.h"
+#include "vigil/vigil.h"
+
+/* Two phases; a high alert when the systolic is above the visit's limit; the
+ * first phase's gate wants the last systolic within it. */
+static const char *PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'api_test' {\n"
+    "  version = '1.0.0',\n"
+    "  params = { v.param 'sbp_max' { default = 160, unit = 'mm[Hg]', range = { 80, 250 } } },\n"
+    "  phases = {\n"
+    "    v.phase 'baseline' {\n"
+    "      items = {\n"
+    "        v.check 'consent' {},\n"
+    "        v.number 'weight' { unit = 'kg', range = { 30, 250 } },\n"
+    "        v.vitals 'vitals' { fields = { 'sbp', 'hr' },\n"
+    "          rule = function(x, visit)\n"
+    "            if x.sbp > visit.param('sbp_max') then return v.alert.high('SBP above the limit') end\n"
+    "          end },\n"
+    "      },\n"
+    "      gate = function(visit)\n"
+    "        local x = visit.value('vitals')\n"
+    "        if x and x.sbp <= visit.param('sbp_max') then return true end\n"
+    "        return false, 'last systolic above the limit'\n"
+    "      end },\n"
+    "    v.phase 'recovery' { items = { v.check 'ready' {}, v.text 'note' { required = false } } },\n"
+    "  },\n"
+    "}\n";
+
+#define ACTOR "nurse.a"
+
+/* ---- a vigil serve process ------------------------------------------------------ */
+
+typedef struct server {
+  char root[64], protocols[128], db[160], log[160];
+  char vigil[4096];
+  pid_t pid;
+  int port;
+  off_t log_from;
+} server;
+
+/* <build>/tests/test_server -> <build>/vigil, as test_lint does. */
+static int find_vigil(char *out, size_t len) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = '\0';
+    slash = strrchr(self, '/');
+    if (slash) {
+      *slash = '\0';
+      snprintf(out, len, "%s/vigil", self);
+      if (access(out, X_OK) == 0) return 0;
+    }
+  }
+  snprintf(out, len, "build/vigil");
+  return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+static char *read_file(const char *path, off_t from) {
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  if (n < from) n = from;
+  char *text = malloc((size_t)(n - from) + 1);
+  fseek(f, from, SEEK_SET);
+  size_t got = fread(text, 1, (size_t)(n - from), f);
+  text[got] = '\0';
+  fclose(f);
+  return text;
+}
+
+static void print_log(server *s) {
+  char *text = read_file(s->log, 0);
+  if (text) print_message("---- server log ----\n%s--------------------\n", text);
+  free(text);
+}
+
+static int setup(void **state) {
+  server *s = calloc(1, sizeof *s);
+  strcpy(s->root, "/tmp/vigil-server-XXXXXX");
+  assert_non_null(mkdtemp(s->root));
+  snprintf(s->protocols, sizeof s->protocols, "%s/protocols", s->root);
+  snprintf(s->db, sizeof s->db, "%s/var/vigil.db", s->root);
+  snprintf(s->log, sizeof s->log, "%s/server.log", s->root);
+  char path[256];
+  snprintf(path, sizeof path, "%s/api_test", s->protocols);
+  assert_int_equal(mkdir(s->protocols, 0700), 0);
+  assert_int_equal(mkdir(path, 0700), 0);
+  snprintf(path, sizeof path, "%s/api_test/protocol.lua", s->protocols);
+  FILE *f = fopen(path, "w");
+  fputs(PROTOCOL, f);
+  fclose(f);
+  if (find_vigil(s->vigil, sizeof s->vigil) < 0) fail_msg("the vigil binary is not built");
+  *state = s;
+  return 0;
+}
+
+static int teardown(void **state) {
+  server *s = *state;
+  if (s->pid > 0) {
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", s->root);
+  int rc = system(cmd);
+  free(s);
+  return rc == 0 ? 0 : -1;
+}
+
+/* Starts vigil serve on port 0 and learns its port from the "listening" log line. */
+static void start(server *s, const char *idle_timeout) {
+  struct stat st;
+  s->log_from = stat(s->log, &st) == 0 ? st.st_size : 0;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(fd, 2);
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    execl(s->vigil, s->vigil, "serve", "--db", s->db, "--protocols", s->protocols, "--listen", "127.0.0.1:0",
+          "--request-timeout", "1", "--idle-timeout", idle_timeout ? idle_timeout : "20", (char *)NULL);
+    _exit(127);
+  }
+  s->pid = pid;
+  s->port = 0;
+  double deadline = hc_now_ms() + 30000;
+  while (hc_now_ms() < deadline) {
+    char *text = read_file(s->log, s->log_from);
+    const char *line = text ? strstr(text, "\"msg\":\"listening\"") : NULL;
+    const char *port = line ? strstr(line, "\"port\":") : NULL;
+    if (port) s->port = atoi(port + 7);
+    free(text);
+    if (s->port) return;
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      s->pid = 0;
+      print_log(s);
+      fail_msg("vigil serve exited at start (status %d)", status);
+    }
+    usleep(10000);
+  }
+  print_log(s);
+  fail_msg("vigil serve did not say it was listening");
+}
+
+/* SIGTERM, then its exit status (-1: killed after 20 s). */
+static int stop(server *s) {
+  kill(s->pid, SIGTERM);
+  double deadline = hc_now_ms() + 20000;
+  int status = 0;
+  while (waitpid(s->pid, &status, WNOHANG) == 0) {
+    if (hc_now_ms() > deadline) {
+      kill(s->pid, SIGKILL);
+      waitpid(s->pid, &status, 0);
+      s->pid = 0;
+      return -1;
+    }
+    usleep(10000);
+  }
+  s->pid = 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void stop_clean(server *s) {
+  int rc = stop(s);
+  if (rc != 0) {
+    print_log(s);
+    fail_msg("vigil serve exited with %d after SIGTERM", rc);
+  }
+}
+
+/* ---- requests ----------------------------------------------------------------------- */
+
+typedef struct reply {
+  int status;
+  json_t *json;
+  char text[512];
+} reply;
+
+/* One request on a fresh connection. */
+static reply call_on(hc_conn *c, const char *method, const char *path, const char *actor, const char *body) {
+  reply out = {0};
+  hc_response r;
+  if (hc_request(c, method, path, actor, body, &r) < 0) fail_msg("%s %s: no response", method, path);
+  out.status = r.status;
+  out.json = json_loads(r.body, 0, NULL);
+  snprintf(out.text, sizeof out.text, "%s", r.body);
+  if (!out.json) fail_msg("%s %s: not JSON: %s", method, path, r.body);
+  hc_response_free(&r);
+  return out;
+}
+
+static reply call(server *s, const char *method, const char *path, const char *actor, const char *body) {
+  hc_conn c;
+  if (hc_connect(&c, s->port) < 0) fail_msg("cannot connect to port %d", s->port);
+  reply out = call_on(&c, method, path, actor, body);
+  hc_close(&c);
+  return out;
+}
+
+static void expect(reply *r, int status) {
+  if (r->status != status) fail_msg("expected %d, got %d: %s", status, r->status, r->text);
+}
+
+/* An error answer: its status, code and field (NULL: null). */
+static void expect_error(reply r, int status, const char *code, const char *field) {
+  expect(&r, status);
+  json_t *err = json_object_get(r.json, "error");
+  assert_non_null(err);
+  assert_string_equal(json_string_value(json_object_get(err, "code")), code);
+  assert_true(json_is_string(json_object_get(err, "message")));
+  json_t *f = json_object_get(err, "field");
+  if (field) {
+    if (!json_is_string(f)) fail_msg("expected field %s: %s", field, r.text);
+    assert_string_equal(json_string_value(f), field);
+  } else {
+    assert_true(json_is_null(f));
+  }
+  json_decref(r.json);
+}
+
+static const char *str_at(json_t *j, const char *key) { return json_string_value(json_object_get(j, key)); }
+
+/* An item of a visit's JSON, by id, in any phase. */
+static json_t *item_of(json_t *visit, const char *id) {
+  size_t i, j;
+  json_t *ph, *it;
+  json_array_foreach(json_object_get(visit, "phases"), i, ph) {
+    json_array_foreach(json_object_get(ph, "items"), j, it) if (!strcmp(str_at(it, "id"), id)) return it;
+  }
+  return NULL;
+}
+
+static double item_number(json_t *visit, const char *id) {
+  json_t *v = json_object_get(item_of(visit, id), "value");
+  return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+static uint64_t start_visit(server *s, const char *patient) {
+  char body[256];
+  snprintf(body, sizeof body, "{\"protocol\": \"api_test\", \"patient\": \"%s\", \"params\": {\"sbp_max\": 150}}",
+           patient);
+  reply r = call(s, "POST", "/api/v1/visits", ACTOR, body);
+  expect(&r, 201);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(r.json, "id"));
+  assert_true(id > 0);
+  json_decref(r.json);
+  return id;
+}
+
+static reply visit_cmd(server *s, uint64_t id, const char *cmd, const char *body) {
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/%s", (unsigned long long)id, cmd);
+  return call(s, "POST", path, ACTOR, body);
+}
+
+static reply get_visit(server *s, uint64_t id) {
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)id);
+  return call(s, "GET", path, NULL, NULL);
+}
+
+static int list_has(json_t *list, uint64_t id) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(list, i, x) if ((uint64_t)json_integer_value(json_object_get(x, "id")) == id) return 1;
+  return 0;
+}
+
+static int visits_query_has(server *s, const char *query, uint64_t id) {
+  char path[256];
+  snprintf(path, sizeof path, "/api/v1/visits%s", query);
+  reply r = call(s, "GET", path, NULL, NULL);
+  expect(&r, 200);
+  int has = list_has(json_object_get(r.json, "visits"), id);
+  json_decref(r.json);
+  return has;
+}
+
+/* ---- a whole visit -------------------------------------------------------------------- */
+
+static void test_whole_visit(void **state) {
+  server *s = *state;
+  start(s, NULL);
+  reply r = call(s, "GET", "/healthz", NULL, NULL);
+  expect(&r, 200);
+  assert_string_equal(str_at(r.json, "status"), "ok");
+  json_decref(r.json);
+  r = call(s, "GET", "/api/v1/protocols", NULL, NULL);
+  expect(&r, 200);
+  json_t *p = json_array_get(json_object_get(r.json, "protocols"), 0);
+  assert_string_equal(str_at(p, "ref"), "api_test@1.0.0");
+  assert_true(json_is_true(json_object_get(p, "default")));
+  json_decref(r.json);
+  r = call(s, "GET", "/api/v1/openapi.json", NULL, NULL);
+  expect(&r, 200);
+  assert_non_null(str_at(r.json, "openapi"));
+  assert_non_null(json_object_get(json_object_get(r.json, "paths"), "/api/v1/visits/{id}/entries"));
+  json_decref(r.json);
+
+  uint64_t id = start_visit(s, "MRN-1");
+  /* The baseline, with a systolic above this visit's limit: an alert. */
+  r = visit_cmd(s, id, "entries", "{\"consent\": true, \"weight\": 70, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
+  expect(&r, 200);
+  json_t *alerts = json_object_get(r.json, "alerts");
+  assert_int_equal(json_array_size(alerts), 1);
+  json_t *alert = json_array_get(alerts, 0);
+  assert_string_equal(str_at(alert, "state"), "active");
+  assert_string_equal(str_at(alert, "priority"), "high");
+  uint64_t alert_id = (uint64_t)json_integer_value(json_object_get(alert, "id"));
+  json_decref(r.json);
+  r = get_visit(s, id);
+  expect(&r, 200);
+  assert_string_equal(str_at(json_array_get(json_object_get(r.json, "alerts"), 0), "state"), "active");
+  json_decref(r.json);
+  assert_true(visits_query_has(s, "?alerts=active", id));
+  assert_true(visits_query_has(s, "?phase=baseline", id));
+  assert_false(visits_query_has(s, "?phase=recovery", id));
+  r = call(s, "GET", "/api/v1/alerts", NULL, NULL);
+  expect(&r, 200);
+  assert_true(list_has(json_object_get(r.json, "alerts"), alert_id));
+  json_decref(r.json);
+
+  /* The gate holds the visit, and says why. */
+  r = visit_cmd(s, id, "advance", NULL);
+  expect(&r, 409);
+  json_t *err = json_object_get(r.json, "error");
+  assert_string_equal(str_at(err, "code"), "gate_not_met");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(err, "reasons"), 0)),
+                      "last systolic above the limit");
+  json_decref(r.json);
+
+  /* Acknowledged once; a second time is a conflict. */
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)alert_id);
+  r = call(s, "POST", path, ACTOR, "{\"reason\": \"seen, rechecking\"}");
+  expect(&r, 200);
+  alert = json_array_get(json_object_get(r.json, "alerts"), 0);
+  assert_string_equal(str_at(alert, "state"), "acknowledged");
+  assert_string_equal(str_at(alert, "acknowledged_by"), ACTOR);
+  json_decref(r.json);
+  expect_error(call(s, "POST", path, ACTOR, "{}"), 409, "wrong_state", "alert");
+  assert_false(visits_query_has(s, "?alerts=active", id));
+  assert_true(visits_query_has(s, "?alerts=open", id));
+
+  r = visit_cmd(s, id, "entries", "{\"vitals\": {\"sbp\": 130, \"hr\": 72}}");
+  expect(&r, 200);
+  json_decref(r.json);
+  r = visit_cmd(s, id, "amend", "{\"item\": \"weight\", \"value\": 72, \"reason\": \"re-weighed\"}");
+  expect(&r, 200);
+  json_decref(r.json);
+  r = visit_cmd(s, id, "advance", "{}");
+  expect(&r, 200);
+  assert_string_equal(str_at(r.json, "phase"), "recovery");
+  json_decref(r.json);
+  assert_true(visits_query_has(s, "?phase=recovery", id));
+
+  /* Discharge wants the last phase's required items. */
+  expect_error(visit_cmd(s, id, "discharge", NULL), 409, "gate_not_met", "gate");
+  r = visit_cmd(s, id, "skip", "{\"item\": \"note\", \"reason\": \"nothing to note\"}");
+  expect(&r, 200);
+  json_decref(r.json);
+  r = visit_cmd(s, id, "entries", "{\"ready\": true}");
+  expect(&r, 200);
+  json_decref(r.json);
+  r = visit_cmd(s, id, "discharge", NULL);
+  expect(&r, 200);
+  assert_string_equal(str_at(r.json, "status"), "discharged");
+  json_decref(r.json);
+  expect_error(visit_cmd(s, id, "entries", "{\"ready\": true}"), 409, "wrong_state", "visit");
+  assert_false(visits_query_has(s, "", id));
+  assert_true(visits_query_has(s, "?status=discharged", id));
+  assert_true(visits_query_has(s, "?status=all", id));
+
+  /* Another visit is aborted, a third one overridden through its gate. */
+  uint64_t second = start_visit(s, "MRN-2");
+  r = visit_cmd(s, second, "abort", "{\"reason\": \"patient declined\"}");
+  expect(&r, 200);
+  assert_string_equal(str_at(r.json, "status"), "aborted");
+  json_decref(r.json);
+  uint64_t third = start_visit(s, "MRN-3");
+  r = visit_cmd(s, third, "override", "{\"reason\": \"clinician decision\"}");
+  expect(&r, 200);
+  assert_string_equal(str_at(r.json, "phase"), "recovery");
+  json_decref(r.json);
+  assert_true(visits_query_has(s, "?status=aborted", second));
+  assert_true(visits_query_has(s, "?patient=MRN-3", third));
+  assert_false(visits_query_has(s, "?patient=MRN-3", second));
+
+  /* The whole log, page by page: gap-free, each write named by its actor. */
+  uint64_t after = 0, expect_seq = 1;
+  int pages = 0, acked = 0, discharged = 0;
+  for (;;) {
+    snprintf(path, sizeof path, "/api/v1/events?after=%llu&limit=4", (unsigned long long)after);
+    r = call(s, "GET", path, NULL, NULL);
+    expect(&r, 200);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(r.json, "events"), i, ev) {
+      assert_int_equal(json_integer_value(json_object_get(ev, "seq")), expect_seq++);
+      const char *type = str_at(ev, "type");
+      if (!strcmp(type, "alert.acknowledged")) acked++, assert_string_equal(str_at(ev, "actor"), ACTOR);
+      if (!strcmp(type, "visit.discharged")) discharged++;
+    }
+    after = (uint64_t)json_integer_value(json_object_get(r.json, "next"));
+    int more = json_is_true(json_object_get(r.json, "more"));
+    pages++;
+    json_decref(r.json);
+    if (!more) break;
+  }
+  assert_true(pages > 3);
+  assert_int_equal(acked, 1);
+  assert_int_equal(discharged, 1);
+  /* One visit's events. */
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/events", (unsigned long long)second);
+  r = call(s, "GET", path, NULL, NULL);
+  expect(&r, 200);
+  assert_int_equal(json_array_size(json_object_get(r.json, "events")), 2);
+  json_decref(r.json);
+  stop_clean(s);
+}
+
+/* ---- bad input ------------------------------------------------------------------------ */
+
+/* Sends raw bytes on a new connection; returns the response's status (0:
+ * none) and whether the server then closed the connection. */
+static int raw_exchange(server *s, const char *data, size_t len, int *closed, char *body, size_t body_len) {
+  hc_conn c;
+  if (hc_connect(&c, s->port) < 0) fail_msg("cannot connect");
+  hc_send(&c, data, len);
+  hc_response r;
+  int status = 0;
+  if (hc_read(&c, &r, 10000) == 0) {
+    status = r.status;
+    if (body) snprintf(body, body_len, "%s", r.body);
+    hc_response_free(&r);
+  }
+  if (closed) *closed = hc_wait_closed(&c, 5000);
+  hc_close(&c);
+  return status;
+}
+
+static void test_bad_input(void **state) {
+  server *s = *state;
+  start(s, NULL);
+  int closed;
+  char body[512];
+  /* Malformed request lines: 400 and the connection closes. */
+  const char *bad[] = {"BREW /pot HTTP/1.1\r\n\r\n",      "GET\r\n\r\n",
+                       "GET /a b HTTP/1.1\r\n\r\n",        "GET healthz HTTP/1.1\r\n\r\n",
+                       "GET /healthz HTTP/1.1 x\r\n\r\n", "\x01\x02\r\n\r\n",
+                       "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
+                       "POST /api/v1/visits HTTP/1.1\r\nContent-Length: ten\r\n\r\n"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int status = raw_exchange(s, bad[i], strlen(bad[i]), &closed, body, sizeof body);
+    if (status != 400) fail_msg("%s: got %d", bad[i], status);
+    assert_non_null(strstr(body, "\"code\":\"bad_request\""));
+    assert_true(closed);
+  }
+  /* HTTP/0.9 (no version): 505. */
+  assert_int_equal(raw_exchange(s, "GET /healthz\r\n\r\n", 16, &closed, body, sizeof body), 505);
+  assert_true(closed);
+  /* Headers over 16 KiB: 431. */
+  size_t big = 20000;
+  char *req = malloc(big + 256);
+  int n = sprintf(req, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+  memset(req + n, 'a', big);
+  n += (int)big;
+  n += sprintf(req + n, "\r\n\r\n");
+  assert_int_equal(raw_exchange(s, req, (size_t)n, &closed, body, sizeof body), 431);
+  assert_non_null(strstr(body, "headers_too_large"));
+  assert_true(closed);
+  /* Many small headers add up the same way. */
+  n = sprintf(req, "GET /healthz HTTP/1.1\r\n");
+  for (int i = 0; i < 99; i++)
+    n += sprintf(req + n, "X-%d: %0170d\r\n", i, 0);
+  n += sprintf(req + n, "\r\n");
+  assert_int_equal(raw_exchange(s, req, (size_t)n, &closed, NULL, 0), 431);
+  free(req);
+  /* A body over 1 MiB: 413 as soon as its length is known, or as it grows. */
+  const char *huge = "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nX-Vigil-Actor: a\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
+  assert_int_equal(raw_exchange(s, huge, strlen(huge), &closed, body, sizeof body), 413);
+  assert_non_null(strstr(body, "body_too_large"));
+  assert_true(closed);
+  size_t chunk = 256 * 1024;
+  char *chunked = malloc(5 * (chunk + 32) + 256);
+  n = sprintf(chunked, "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nX-Vigil-Actor: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < 5; i++) {
+    n += sprintf(chunked + n, "%zx\r\n", chunk);
+    memset(chunked + n, ' ', chunk);
+    n += (int)chunk;
+    n += sprintf(chunked + n, "\r\n");
+  }
+  n += sprintf(chunked + n, "0\r\n\r\n");
+  assert_int_equal(raw_exchange(s, chunked, (size_t)n, &closed, NULL, 0), 413);
+  free(chunked);
+
+  /* JSON that does not parse, and JSON of the wrong shape. */
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": "), 400, "invalid_json", NULL);
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "[1, 2]"), 400, "invalid_json", NULL);
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": 5, \"patient\": \"x\"}"), 422,
+               "invalid_field", "protocol");
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": true}"), 422,
+               "invalid_field", "patient");
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"p\", \"params\": 3}"),
+               422, "invalid_field", "params");
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR,
+                    "{\"protocol\": \"api_test\", \"patient\": \"p\", \"params\": {\"sbp_max\": \"high\"}}"),
+               422, "value_refused", "sbp_max");
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"nothing\", \"patient\": \"p\"}"), 422,
+               "unknown_reference", "protocol");
+  uint64_t id = start_visit(s, "MRN-9");
+  expect_error(visit_cmd(s, id, "entries", "{\"weight\": \"seventy\"}"), 422, "value_refused", "weight");
+  expect_error(visit_cmd(s, id, "entries", "{\"weight\": 900}"), 422, "value_refused", "weight");
+  expect_error(visit_cmd(s, id, "entries", "{\"no_such_item\": 1}"), 422, "unknown_reference", "no_such_item");
+  expect_error(visit_cmd(s, id, "entries", "{}"), 422, "invalid_field", NULL);
+  expect_error(visit_cmd(s, id, "amend", "{\"item\": \"weight\", \"value\": 70, \"reason\": 3}"), 422, "invalid_field",
+               "reason");
+  expect_error(visit_cmd(s, id, "abort", "{}"), 422, "invalid_field", "reason");
+  expect_error(visit_cmd(s, id, "amend", "{\"item\": \"weight\", \"value\": 70, \"reason\": \"r\"}"), 409,
+               "wrong_state", "item");
+  /* Unknown things. */
+  expect_error(call(s, "GET", "/api/v1/visits/999", NULL, NULL), 404, "not_found", "visit");
+  expect_error(visit_cmd(s, 999, "entries", "{\"weight\": 70}"), 404, "not_found", "visit");
+  expect_error(call(s, "POST", "/api/v1/alerts/999/ack", ACTOR, NULL), 404, "not_found", "alert");
+  expect_error(call(s, "GET", "/api/v1/visits/abc", NULL, NULL), 404, "not_found", NULL);
+  expect_error(call(s, "GET", "/api/v1/nothing", NULL, NULL), 404, "not_found", NULL);
+  expect_error(call(s, "GET", "/api/v1/visits/", NULL, NULL), 404, "not_found", NULL);
+  expect_error(call(s, "GET", "/api/v1/visits/999/events", NULL, NULL), 404, "not_found", "visit");
+  /* No actor, wrong method, bad queries. */
+  expect_error(visit_cmd(s, id, "advance", NULL), 409, "gate_not_met", "gate");
+  expect_error(call(s, "POST", "/api/v1/visits", NULL, "{}"), 400, "actor_required", "X-Vigil-Actor");
+  reply r = call(s, "DELETE", "/api/v1/visits/1", NULL, NULL);
+  expect(&r, 405);
+  json_decref(r.json);
+  expect_error(call(s, "GET", "/api/v1/visits?status=bogus", NULL, NULL), 400, "invalid_query", "status");
+  expect_error(call(s, "GET", "/api/v1/visits?after=x", NULL, NULL), 400, "invalid_query", "after");
+  expect_error(call(s, "GET", "/api/v1/events?limit=-1", NULL, NULL), 400, "invalid_query", "limit");
+  expect_error(call(s, "GET", "/api/v1/alerts?state=all", NULL, NULL), 400, "invalid_query", "state");
+  /* And after all this, the server still serves. */
+  r = call(s, "GET", "/healthz", NULL, NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  stop_clean(s);
+}
+
+/* ---- slow and idle clients ---------------------------------------------------------------- */
+
+static void test_slow_client(void **state) {
+  server *s = *state;
+  start(s, "3");
+  /* A client that sends half a request and stops... */
+  hc_conn slow;
+  assert_int_equal(hc_connect(&slow, s->port), 0);
+  hc_send_str(&slow, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Wait");
+  double t0 = hc_now_ms();
+  /* ...while another is served normally. */
+  hc_conn other;
+  assert_int_equal(hc_connect(&other, s->port), 0);
+  for (int i = 0; i < 5; i++) {
+    reply r = call_on(&other, "GET", "/healthz", NULL, NULL);
+    expect(&r, 200);
+    json_decref(r.json);
+  }
+  hc_close(&other);
+  /* The slow one gets 408 once its second is up, and is closed. */
+  hc_response resp;
+  assert_int_equal(hc_read(&slow, &resp, 10000), 0);
+  double waited = hc_now_ms() - t0;
+  assert_int_equal(resp.status, 408);
+  assert_non_null(strstr(resp.body, "request_timeout"));
+  hc_response_free(&resp);
+  assert_true(hc_wait_closed(&slow, 5000));
+  hc_close(&slow);
+  if (waited < 800 || waited > 8000) fail_msg("408 after %.0f ms (the request timeout is 1 s)", waited);
+
+  /* A client that connects and says nothing is closed after the idle timeout. */
+  hc_conn idle;
+  assert_int_equal(hc_connect(&idle, s->port), 0);
+  t0 = hc_now_ms();
+  assert_true(hc_wait_closed(&idle, 15000));
+  waited = hc_now_ms() - t0;
+  assert_int_equal(idle.len, 0); /* no answer: nothing was asked */
+  hc_close(&idle);
+  if (waited < 2500) fail_msg("closed after %.0f ms (the idle timeout is 3 s)", waited);
+  /* So is one that stops after a complete exchange. */
+  assert_int_equal(hc_connect(&idle, s->port), 0);
+  reply r = call_on(&idle, "GET", "/healthz", NULL, NULL);
+  json_decref(r.json);
+  assert_true(hc_wait_closed(&idle, 15000));
+  hc_close(&idle);
+  stop_clean(s);
+}
+
+/* ---- keep-alive and pipelining -------------------------------------------------------------- */
+
+static void test_keep_alive(void **state) {
+  server *s = *state;
+  start(s, NULL);
+  uint64_t id = start_visit(s, "MRN-K");
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)id);
+  char entries[128];
+  snprintf(entries, sizeof entries, "%.100s/entries", path);
+
+  /* Several requests, one after the other, on one connection. */
+  hc_conn c;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  for (int i = 0; i < 5; i++) {
+    reply r = call_on(&c, "GET", i % 2 ? "/healthz" : path, NULL, NULL);
+    expect(&r, 200);
+    json_decref(r.json);
+  }
+  reply r = call_on(&c, "POST", entries, ACTOR, "{\"weight\": 71}");
+  expect(&r, 200);
+  json_decref(r.json);
+
+  /* Pipelined in one write: answered in order, and the read after a write
+   * sees the write. */
+  char *a = hc_format("GET", "/healthz", NULL, NULL);
+  char *b = hc_format("POST", entries, ACTOR, "{\"weight\": 75}");
+  char *g = hc_format("GET", path, NULL, NULL);
+  char *all = malloc(strlen(a) + strlen(b) + strlen(g) + 1);
+  sprintf(all, "%s%s%s", a, b, g);
+  assert_int_equal(hc_send_str(&c, all), 0);
+  free(a);
+  free(b);
+  free(g);
+  free(all);
+  hc_response resp;
+  assert_int_equal(hc_read(&c, &resp, 10000), 0);
+  assert_int_equal(resp.status, 200);
+  assert_non_null(strstr(resp.body, "\"status\":\"ok\""));
+  hc_response_free(&resp);
+  assert_int_equal(hc_read(&c, &resp, 10000), 0);
+  assert_int_equal(resp.status, 200);
+  assert_non_null(strstr(resp.body, "\"value\":75"));
+  hc_response_free(&resp);
+  assert_int_equal(hc_read(&c, &resp, 10000), 0);
+  assert_int_equal(resp.status, 200);
+  assert_non_null(strstr(resp.body, "\"value\":75"));
+  hc_response_free(&resp);
+
+  /* More than the pipeline holds (16), in one write: all answered, in order. */
+  size_t cap = 64 * 1024, used = 0;
+  char *many = malloc(cap);
+  for (int i = 0; i < 60; i++) {
+    char one[256];
+    snprintf(one, sizeof one, "GET /api/v1/visits?limit=1&after=%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+    memcpy(many + used, one, strlen(one));
+    used += strlen(one);
+  }
+  assert_int_equal(hc_send(&c, many, used), 0);
+  free(many);
+  for (int i = 0; i < 60; i++) {
+    if (hc_read(&c, &resp, 10000) < 0) fail_msg("pipelined answer %d missing", i);
+    assert_int_equal(resp.status, 200);
+    /* Only the first page (after=0) holds the visit. */
+    assert_true((strstr(resp.body, "MRN-K") != NULL) == (i == 0 && id == 1));
+    hc_response_free(&resp);
+  }
+
+  /* Connection: close is honoured. */
+  assert_int_equal(hc_send_str(&c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0);
+  assert_int_equal(hc_read(&c, &resp, 10000), 0);
+  char value[64];
+  assert_non_null(hc_header(&resp, "Connection", value, sizeof value));
+  assert_string_equal(value, "close");
+  hc_response_free(&resp);
+  assert_true(hc_wait_closed(&c, 5000));
+  hc_close(&c);
+
+  /* HTTP/1.0 closes unless asked to keep alive. */
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, "GET /healthz HTTP/1.0\r\n\r\n"), 0);
+  assert_int_equal(hc_read(&c, &resp, 10000), 0);
+  assert_int_equal(resp.status, 200);
+  hc_response_free(&resp);
+  assert_true(hc_wait_closed(&c, 5000));
+  hc_close(&c);
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), 0);
+  assert_int_equal(hc_read(&c, &resp, 10000), 0);
+  assert_non_null(hc_header(&resp, "Connection", value, sizeof value));
+  assert_string_equal(value, "keep-alive");
+  hc_response_free(&resp);
+  r = call_on(&c, "GET", "/healthz", NULL, NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  hc_close(&c);
+
+  /* HEAD: the headers of GET, no body. */
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+  /* hc_read would wait for the announced body: read the head by hand. */
+  char head[1024] = "";
+  size_t got = 0;
+  double deadline = hc_now_ms() + 10000;
+  while (!strstr(head, "\r\n\r\n") && hc_now_ms() < deadline) {
+    ssize_t k = recv(c.fd, head + got, 1, 0);
+    if (k <= 0) break;
+    got += (size_t)k;
+    head[got] = '\0';
+  }
+  assert_non_null(strstr(head, "HTTP/1.1 200"));
+  assert_non_null(strstr(head, "Content-Length: "));
+  assert_int_equal(hc_read(&c, &resp, 10000), 0); /* the GET right after: nothing of HEAD's body in between */
+  assert_int_equal(resp.status, 200);
+  assert_non_null(strstr(resp.body, "\"status\":\"ok\""));
+  hc_response_free(&resp);
+  hc_close(&c);
+  stop_clean(s);
+}
+
+/* ---- a restart ---------------------------------------------------------------------------- */
+
+static void test_restart(void **state) {
+  server *s = *state;
+  start(s, NULL);
+  uint64_t id = start_visit(s, "MRN-R");
+  reply r = visit_cmd(s, id, "entries", "{\"consent\": true, \"weight\": 70, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
+  expect(&r, 200);
+  json_decref(r.json);
+  r = get_visit(s, id);
+  expect(&r, 200);
+  json_t *before = r.json;
+  r = call(s, "GET", "/api/v1/events?limit=1000", NULL, NULL);
+  uint64_t last_before = (uint64_t)json_integer_value(json_object_get(r.json, "last_seq"));
+  json_decref(r.json);
+  stop_clean(s);
+
+  start(s, NULL);
+  r = get_visit(s, id);
+  expect(&r, 200);
+  /* Exactly the same state (what is due is computed, the same too). */
+  if (!json_equal(before, r.json)) {
+    char *x = json_dumps(before, 0), *y = json_dumps(r.json, 0);
+    fail_msg("the visit changed across a restart:\n%s\n%s", x, y);
+  }
+  json_decref(before);
+  json_decref(r.json);
+  assert_true(visits_query_has(s, "?alerts=active", id));
+  /* The log goes on where it was: the restart is an event, nothing lost. */
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/events?after=%llu", (unsigned long long)last_before);
+  r = call(s, "GET", path, NULL, NULL);
+  expect(&r, 200);
+  json_t *first = json_array_get(json_object_get(r.json, "events"), 0);
+  assert_int_equal(json_integer_value(json_object_get(first, "seq")), last_before + 1);
+  assert_string_equal(str_at(first, "type"), "engine.started");
+  json_decref(r.json);
+  r = visit_cmd(s, id, "entries", "{\"vitals\": {\"sbp\": 120, \"hr\": 70}}");
+  expect(&r, 200);
+  json_decref(r.json);
+  r = visit_cmd(s, id, "advance", NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  stop_clean(s);
+
+  /* A second server on the same database is refused, and the first still serves. */
+  start(s, NULL);
+  pid_t first_pid = s->pid;
+  int first_port = s->port;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(s->vigil, s->vigil, "serve", "--db", s->db, "--protocols", s->protocols, "--listen", "127.0.0.1:0",
+          (char *)NULL);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 1);
+  s->pid = first_pid;
+  s->port = first_port;
+  r = get_visit(s, id);
+  expect(&r, 200);
+  assert_string_equal(str_at(r.json, "phase"), "recovery");
+  json_decref(r.json);
+  stop_clean(s);
+}
+
+/* ---- in-process: the group commit ------------------------------------------------------------ */
+
+typedef struct inproc {
+  char root[64], db[128], protocol[128];
+  uv_loop_t loop;
+  uv_timer_t guard;
+  vigil_engine *e;
+  api *api;
+  http_server *http;
+  int port;
+} inproc;
+
+static void noop_timer(uv_timer_t *t) { (void)t; }
+
+
+/* One turn of the server's loop; the guard timer makes sure it returns. */
+static void pump(void *ud) {
+  inproc *p = ud;
+  uv_timer_start(&p->guard, noop_timer, 5, 0);
+  uv_run(&p->loop, UV_RUN_ONCE);
+}
+
+static int inproc_setup(void **state) {
+  inproc *p = calloc(1, sizeof *p);
+  strcpy(p->root, "/tmp/vigil-inproc-XXXXXX");
+  assert_non_null(mkdtemp(p->root));
+  snprintf(p->db, sizeof p->db, "%s/vigil.db", p->root);
+  snprintf(p->protocol, sizeof p->protocol, "%s/protocol.lua", p->root);
+  FILE *f = fopen(p->protocol, "w");
+  fputs(PROTOCOL, f);
+  fclose(f);
+  assert_int_equal(faulty_vfs_register(), SQLITE_OK);
+  faulty_vfs_clear();
+  assert_int_equal(uv_loop_init(&p->loop), 0);
+  uv_timer_init(&p->loop, &p->guard);
+  vigil_options o = {.clock = VIGIL_CLOCK_REAL, .loop = &p->loop, .db_path = p->db, .db_vfs = FAULTY_VFS_NAME};
+  if (vigil_engine_new(&o, &p->e) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
+  if (vigil_engine_load(p->e, p->protocol, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
+  api_options ao = {.engine = p->e, .loop = &p->loop};
+  assert_int_equal(api_new(&ao, &p->api), 0);
+  http_options ho = {.handler = api_handle, .handler_ud = p->api};
+  char err[256];
+  if (http_server_start(&p->loop, &ho, &p->http, err, sizeof err) < 0) fail_msg("%s", err);
+  p->port = http_server_port(p->http);
+  hc_set_pump(pump, p);
+  *state = p;
+  return 0;
+}
+
+static void on_closed(void *ud) { (*(int *)ud)++; }
+
+static int inproc_teardown(void **state) {
+  inproc *p = *state;
+  faulty_vfs_clear();
+  int closed = 0;
+  http_server_close(p->http, on_closed, &closed);
+  while (closed < 1)
+    pump(p);
+  api_close(p->api, on_closed, &closed);
+  while (closed < 2)
+    pump(p);
+  hc_set_pump(NULL, NULL);
+  vigil_engine_free(p->e);
+  uv_close((uv_handle_t *)&p->guard, NULL);
+  uv_run(&p->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&p->loop), 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", p->root);
+  int rc = system(cmd);
+  free(p);
+  return rc == 0 ? 0 : -1;
+}
+
+/* n connections, each accepted and answered once already, so that what they
+ * send next arrives in the same turn of the loop. */
+static void open_conns(inproc *p, hc_conn *c, int n) {
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(hc_connect(&c[i], p->port), 0);
+    reply r = call_on(&c[i], "GET", "/healthz", NULL, NULL);
+    expect(&r, 200);
+    json_decref(r.json);
+  }
+}
+
+/* Sends one request on each connection without turning the loop, then reads
+ * every answer. */
+static void send_all_then_read(inproc *p, hc_conn *c, char **reqs, int n, hc_response *out) {
+  void (*saved)(void *) = pump;
+  hc_set_pump(NULL, NULL); /* nothing runs the loop while sending */
+  for (int i = 0; i < n; i++)
+    assert_int_equal(hc_send_str(&c[i], reqs[i]), 0);
+  usleep(20000); /* all in the server's sockets before its next turn */
+  hc_set_pump(saved, p);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(hc_read(&c[i], &out[i], 10000), 0);
+}
+
+static uint64_t inproc_start_visit(inproc *p, hc_conn *c) {
+  reply r = call_on(c, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"G\"}");
+  expect(&r, 201);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(r.json, "id"));
+  json_decref(r.json);
+  return id;
+}
+
+static void test_group_commit(void **state) {
+  inproc *p = *state;
+  hc_conn c[4];
+  open_conns(p, c, 4);
+  uint64_t ids[4];
+  for (int i = 0; i < 4; i++)
+    ids[i] = inproc_start_visit(p, &c[i]);
+  api_stats before;
+  api_stats_get(p->api, &before);
+  char *reqs[4];
+  for (int i = 0; i < 4; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)ids[i]);
+    reqs[i] = hc_format("POST", path, ACTOR, "{\"weight\": 80}");
+  }
+  hc_response out[4];
+  send_all_then_read(p, c, reqs, 4, out);
+  api_stats after;
+  api_stats_get(p->api, &after);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(out[i].status, 200);
+    assert_non_null(strstr(out[i].body, "\"value\":80"));
+    hc_response_free(&out[i]);
+  }
+  /* Four writes from four clients, one commit. */
+  assert_int_equal(after.commits - before.commits, 1);
+  assert_int_equal(after.commit_failures, 0);
+
+  /* The commit fails: every write of the turn is refused, none is recorded. */
+  faulty_vfs_arm(FAULTY_WRITE, 1, SQLITE_FULL, 1);
+  for (int i = 0; i < 4; i++) {
+    char path[64];
+    free(reqs[i]);
+    snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)ids[i]);
+    reqs[i] = hc_format("POST", path, ACTOR, "{\"weight\": 99}");
+  }
+  send_all_then_read(p, c, reqs, 4, out);
+  faulty_vfs_clear();
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(out[i].status, 503);
+    assert_non_null(strstr(out[i].body, "\"code\":\"commit_failed\""));
+    hc_response_free(&out[i]);
+    free(reqs[i]);
+  }
+  api_stats_get(p->api, &after);
+  assert_int_equal(after.commit_failures, 1);
+  for (int i = 0; i < 4; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)ids[i]);
+    reply r = call_on(&c[i], "GET", path, NULL, NULL);
+    expect(&r, 200);
+    assert_true(item_number(r.json, "weight") == 80);
+    json_decref(r.json);
+    /* And the next write goes through. */
+    snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)ids[i]);
+    r = call_on(&c[i], "POST", path, ACTOR, "{\"weight\": 81}");
+    expect(&r, 200);
+    json_decref(r.json);
+  }
+  /* What the log holds: only durable events, gap-free. */
+  reply r = call_on(&c[0], "GET", "/api/v1/events?limit=1000", NULL, NULL);
+  expect(&r, 200);
+  size_t i;
+  json_t *ev;
+  json_array_foreach(json_object_get(r.json, "events"), i, ev) {
+    assert_int_equal(json_integer_value(json_object_get(ev, "seq")), i + 1);
+    json_t *weight = json_object_get(json_object_get(json_object_get(ev, "data"), "values"), "weight");
+    if (weight) assert_int_not_equal(json_integer_value(weight), 99);
+  }
+  json_decref(r.json);
+  for (int k = 0; k < 4; k++)
+    hc_close(&c[k]);
+}
+
+/* A read waits for an open batch: it never shows what is not durable. */
+static void test_read_waits_for_commit(void **state) {
+  inproc *p = *state;
+  hc_conn c[2];
+  open_conns(p, c, 2);
+  uint64_t id = inproc_start_visit(p, &c[0]);
+  char path[64], entries[96];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)id);
+  snprintf(entries, sizeof entries, "%s/entries", path);
+  faulty_vfs_arm(FAULTY_WRITE, 1, SQLITE_FULL, 1);
+  char *reqs[2];
+  char *w = hc_format("POST", entries, ACTOR, "{\"weight\": 66}");
+  char *g = hc_format("GET", path, NULL, NULL);
+  reqs[0] = malloc(strlen(w) + strlen(g) + 1);
+  sprintf(reqs[0], "%s%s", w, g);
+  reqs[1] = hc_format("GET", "/healthz", NULL, NULL);
+  hc_response out[2];
+  send_all_then_read(p, c, reqs, 2, out);
+  hc_response after_read;
+  assert_int_equal(hc_read(&c[0], &after_read, 10000), 0);
+  faulty_vfs_clear();
+  assert_int_equal(out[0].status, 503);
+  /* The GET pipelined after the failed write does not see its value. */
+  assert_int_equal(after_read.status, 200);
+  assert_null(strstr(after_read.body, "\"value\":66"));
+  assert_int_equal(out[1].status, 200);
+  hc_response_free(&out[0]);
+  hc_response_free(&out[1]);
+  hc_response_free(&after_read);
+  free(w);
+  free(g);
+  free(reqs[0]);
+  free(reqs[1]);
+  hc_close(&c[0]);
+  hc_close(&c[1]);
+}
+
+/* Answers held for a commit go to clients that may have left meanwhile. */
+static void test_client_gone_before_commit(void **state) {
+  inproc *p = *state;
+  hc_conn c[1];
+  open_conns(p, c, 1);
+  uint64_t id = inproc_start_visit(p, &c[0]);
+  char entries[96];
+  snprintf(entries, sizeof entries, "/api/v1/visits/%llu/entries", (unsigned long long)id);
+  char *w = hc_format("POST", entries, ACTOR, "{\"weight\": 55}");
+  hc_set_pump(NULL, NULL);
+  assert_int_equal(hc_send_str(&c[0], w), 0);
+  hc_close(&c[0]); /* gone before the server's next turn */
+  hc_set_pump(pump, p);
+  for (int i = 0; i < 20; i++)
+    pump(p);
+  free(w);
+  /* The write was committed all the same, and the server is fine. */
+  hc_conn d;
+  assert_int_equal(hc_connect(&d, p->port), 0);
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)id);
+  reply r = call_on(&d, "GET", path, NULL, NULL);
+  expect(&r, 200);
+  assert_true(item_number(r.json, "weight") == 55);
+  json_decref(r.json);
+  hc_close(&d);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_whole_visit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_group_commit, inproc_setup, inproc_teardown),
+      cmocka_unit_test_setup_teardown(test_read_waits_for_commit, inproc_setup, inproc_teardown),
+      cmocka_unit_test_setup_teardown(test_client_gone_before_commit, inproc_setup, inproc_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
