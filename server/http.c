@@ -274,6 +274,8 @@ static http_request *request_new(conn *c) {
 
 static void conn_close(conn *c);
 static void flush(conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 static void feed(conn *c, const char *data, size_t len);
 static void dispatch(conn *c);
 static void maybe_finish(http_server *s);
@@ -346,6 +348,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
     return;
   }
   /* Read and drop what the client still sends, for a moment. */
+  if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
   uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
 }
 
@@ -711,9 +714,6 @@ static void dispatch(conn *c) {
   c->in_dispatch--;
   flush(c);
 }
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 
 static void resume(conn *c) {
   c->paused = 0;
