@@ -154,8 +154,17 @@ static void start(server *s, const char *idle_timeout) {
     int null = open("/dev/null", O_RDWR);
     dup2(null, 0);
     dup2(null, 1);
+    const char *idle = idle_timeout ? idle_timeout : "20";
+    /* VIGIL_TEST_SERVE_WRAPPER="valgrind -q --error-exitcode=9": the server under a tool. */
+    const char *wrapper = getenv("VIGIL_TEST_SERVE_WRAPPER");
+    if (wrapper && *wrapper) {
+      char cmd[8192];
+      snprintf(cmd, sizeof cmd, "exec %s '%s' serve --db '%s' --protocols '%s' --listen 127.0.0.1:0 "
+               "--request-timeout 1 --idle-timeout %s", wrapper, s->vigil, s->db, s->protocols, idle);
+      execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    }
     execl(s->vigil, s->vigil, "serve", "--db", s->db, "--protocols", s->protocols, "--listen", "127.0.0.1:0",
-          "--request-timeout", "1", "--idle-timeout", idle_timeout ? idle_timeout : "20", (char *)NULL);
+          "--request-timeout", "1", "--idle-timeout", idle, (char *)NULL);
     _exit(127);
   }
   s->pid = pid;
