@@ -30,7 +30,7 @@
  * next child goes on from there.
  *
  * 60 kills by default (about 20 s on 2 cores); `test_crash --long` or
- * VIGIL_CRASH_LONG=1: 1,000 (about 20 min). VIGIL_CRASH_KILLS=n sets the
+ * VIGIL_CRASH_LONG=1: 1,000 (about 4 min). VIGIL_CRASH_KILLS=n sets the
  * number, VIGIL_CRASH_SEED=s the seed (printed at start and at the end; it
  * fixes the load's choices and the delays, while where a delay lands
  * depends on timing). Under AddressSanitizer 30 kills; under valgrind
@@ -739,7 +739,7 @@ static void kill_and_recover(void **state) {
     db_report rep;
     /* The heard events and tags are in the rows after the last checked one.
      * Every round, everything is checked over the whole file; in --long only
-     * every 100 rounds (the log grows to ~1M events): otherwise the chain
+     * every 100 rounds (the log grows to ~400k events): otherwise the chain
      * from the last checked row (whose hash must not have changed) and the
      * bookkeeping of the new rows, integrity_check every 10 rounds. */
     int flags = full || round % 10 == 0 ? 0 : DB_CHECK_NO_INTEGRITY;
