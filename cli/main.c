@@ -29,7 +29,7 @@ static const struct command {
      cmd_audit},
     {"serve",
      "vigil serve [--db DB] [--listen HOST:PORT] [--protocols DIR] [--idle-timeout S] [--request-timeout S]\n"
-     "  [--clock=simulated --allow-simulated-clock]",
+     "  [--stream-heartbeat S] [--clock=simulated --allow-simulated-clock]",
      "Serve the JSON API (docs/http.md) on HOST:PORT (default 127.0.0.1:8080) over the event store DB (default\n"
      "      ./var/vigil.db, creating ./var), with every protocol in DIR (default protocols/: each subfolder holding a\n"
      "      protocol.lua). No authentication yet: keep it on loopback. Logs JSON lines to stderr; SIGTERM/SIGINT\n"

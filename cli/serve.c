@@ -3,8 +3,8 @@
  * One process, one loop: the HTTP server, the engine's timers and the
  * commits share it. Logs are JSON, one line each, to standard error: every
  * request, what the engine reports, start and stop. SIGTERM or SIGINT stop
- * accepting, let the current commit finish and its answers go out, close,
- * and exit 0. */
+ * accepting, let the current commit finish and its answers go out, end the
+ * event streams, close, and exit 0. */
 #define _GNU_SOURCE /* gmtime_r */
 #include <dirent.h>
 #include <errno.h>
@@ -215,7 +215,7 @@ static int is_loopback(const char *host) { return !strncmp(host, "127.", 4) || !
 int cmd_serve(int argc, char **argv) {
   const char *db = "./var/vigil.db", *listen = "127.0.0.1:8080", *protocols = "protocols", *clock = "real";
   int protocols_given = 0, allow_simulated = 0;
-  uint64_t idle_ms = 30000, request_ms = 10000;
+  uint64_t idle_ms = 30000, request_ms = 10000, heartbeat_ms = 15000;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -227,6 +227,7 @@ int cmd_serve(int argc, char **argv) {
     else if (!strcmp(a, "--allow-simulated-clock")) allow_simulated = 1;
     else if (!strcmp(a, "--idle-timeout") && val && parse_seconds(val, &idle_ms) == 0) i++;
     else if (!strcmp(a, "--request-timeout") && val && parse_seconds(val, &request_ms) == 0) i++;
+    else if (!strcmp(a, "--stream-heartbeat") && val && parse_seconds(val, &heartbeat_ms) == 0) i++;
     else {
       fprintf(stderr, "vigil serve: unexpected '%s' (see vigil help serve)\n", a);
       return 2;
@@ -277,7 +278,11 @@ int cmd_serve(int argc, char **argv) {
     exit_code = 1;
     goto out;
   }
-  api_options ao = {.engine = s.e, .loop = &s.loop, .refs = (const char *const *)refs, .n_refs = n_refs};
+  api_options ao = {.engine = s.e,
+                    .loop = &s.loop,
+                    .refs = (const char *const *)refs,
+                    .n_refs = n_refs,
+                    .stream_heartbeat_ms = heartbeat_ms};
   if (api_new(&ao, &s.api) < 0) {
     fprintf(stderr, "vigil serve: out of memory\n");
     exit_code = 1;

@@ -342,3 +342,5 @@ char *vigil_query_events_json(vigil_engine *e, uint64_t after, uint64_t visit_id
              pg.more ? "true" : "false", (unsigned long long)e->durable_seq);
   return done(e, &b);
 }
+
+uint64_t vigil_query_last_seq(const vigil_engine *e) { return e->durable_seq; }

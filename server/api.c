@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "embedded_openapi.h"
+#include "stream.h"
 
 #define MAX_ACTOR 64
 
@@ -35,6 +36,8 @@ struct api {
   size_t n_reads, cap_reads;
   api_stats stats;
   uint64_t started;
+  streams *streams;
+  int closing; /* handles (the check handle, the streams) still to close */
   void (*closed)(void *ud);
   void *closed_ud;
 };
@@ -312,10 +315,10 @@ static void get_health(api *a, http_request *req) {
   char body[512];
   snprintf(body, sizeof body,
            "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%.3f,\"visits_active\":%llu,\"alerts_active\":%llu,"
-           "\"events_this_run\":%llu,\"commits\":%llu,\"commit_failures\":%llu}",
+           "\"events_this_run\":%llu,\"commits\":%llu,\"commit_failures\":%llu,\"subscribers\":%u}",
            VIGIL_VERSION_STRING, (double)(uv_hrtime() - a->started) / 1e9, (unsigned long long)st.visits_active,
            (unsigned long long)st.alerts_active, (unsigned long long)st.events, (unsigned long long)a->stats.commits,
-           (unsigned long long)a->stats.commit_failures);
+           (unsigned long long)a->stats.commit_failures, a->streams ? streams_count(a->streams) : 0);
   http_respond(req, 200, "application/json", body, strlen(body), NULL);
 }
 
@@ -610,6 +613,11 @@ static void route(api *a, http_request *req) {
     not_found(req);
     return;
   }
+  if (n == 2 && is(seg[0], len[0], "events") && is(seg[1], len[1], "stream")) {
+    if (!strcmp(m, "GET")) streams_open(a->streams, req);
+    else method_not_allowed(req, "GET");
+    return;
+  }
   if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") ||
                  is(seg[0], len[0], "protocols") || is(seg[0], len[0], "events") || is(seg[0], len[0], "alerts"))) {
     if (!get) {
@@ -700,16 +708,29 @@ int api_new(const api_options *o, api **out) {
     }
   }
   a->n_refs = o->n_refs;
+  streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms, .max_queued = o->stream_max_queued};
+  if (streams_new(a->e, a->loop, &so, &a->streams) < 0) {
+    for (size_t i = 0; i < a->n_refs; i++) free(a->refs[i]);
+    free(a->refs);
+    free(a);
+    return VIGIL_ENOMEM;
+  }
   uv_check_init(a->loop, &a->check);
   a->check.data = a;
   *out = a;
   return 0;
 }
 
-void api_stats_get(const api *a, api_stats *out) { *out = a->stats; }
+void api_stats_get(const api *a, api_stats *out) {
+  *out = a->stats;
+  streams_stats ss = {0};
+  if (a->streams) streams_stats_get(a->streams, &ss);
+  out->subscribers = ss.subscribers;
+  out->streams_opened = ss.opened;
+  out->streams_dropped = ss.dropped;
+}
 
-static void on_api_closed(uv_handle_t *h) {
-  api *a = h->data;
+static void api_free(api *a) {
   void (*done)(void *) = a->closed;
   void *ud = a->closed_ud;
   for (size_t i = 0; i < a->n_refs; i++) free(a->refs[i]);
@@ -718,9 +739,20 @@ static void on_api_closed(uv_handle_t *h) {
   if (done) done(ud);
 }
 
+static void on_part_closed(void *ud) {
+  api *a = ud;
+  if (--a->closing == 0) api_free(a);
+}
+
+static void on_check_closed(uv_handle_t *h) { on_part_closed(h->data); }
+
 void api_close(api *a, void (*done)(void *ud), void *ud) {
   api_flush(a);
   a->closed = done;
   a->closed_ud = ud;
-  uv_close((uv_handle_t *)&a->check, on_api_closed);
+  a->closing = 2;
+  streams *st = a->streams;
+  a->streams = NULL;
+  streams_close(st, on_part_closed, a);
+  uv_close((uv_handle_t *)&a->check, on_check_closed);
 }

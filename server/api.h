@@ -26,11 +26,17 @@ typedef struct api_options {
    * store for an old visit). */
   const char *const *refs;
   size_t n_refs;
+  /* The event stream (stream.h): heartbeat interval, and how far behind a
+   * subscriber may fall before it is dropped; 0: the defaults. */
+  uint64_t stream_heartbeat_ms;
+  size_t stream_max_queued;
 } api_options;
 
 typedef struct api_stats {
   uint64_t requests, commits, commit_failures;
   uint64_t commit_ns_total, commit_ns_max;
+  unsigned subscribers; /* event streams open now */
+  uint64_t streams_opened, streams_dropped;
 } api_stats;
 
 int api_new(const api_options *o, api **out);
@@ -43,7 +49,8 @@ void api_flush(api *a);
 
 void api_stats_get(const api *a, api_stats *out);
 
-/* Flushes, closes the api's handle and frees it; done(ud) once closed. */
+/* Flushes, ends the event streams, closes the api's handles and frees it;
+ * done(ud) once closed. */
 void api_close(api *a, void (*done)(void *ud), void *ud);
 
 #endif

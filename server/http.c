@@ -69,6 +69,9 @@ struct http_request {
   int dispatched; /* handed to the handler (or answered by the server itself) */
   int answered;
   wreq *out; /* the answer, waiting for its turn */
+  int streaming; /* a streamed answer is under way: it holds the connection */
+  http_stream_closed_fn stream_closed;
+  void *stream_ud;
   char remote[64];
 };
 
@@ -329,13 +332,17 @@ static void conn_close(conn *c) {
   c->closing = 1;
   request_free(c->cur);
   c->cur = NULL;
+  http_request *stream = NULL;
   for (http_request *r = c->head, *next; r; r = next) {
     next = r->next;
+    if (r->streaming) stream = r;
     if (r->dispatched && !r->answered) r->conn = NULL; /* answered later, and then freed */
     else request_free(r);
   }
   c->head = c->tail = NULL;
   c->queued = 0;
+  /* Its owner learns that the stream is over (and then ends it). */
+  if (stream && stream->stream_closed) stream->stream_closed(stream->stream_ud, stream);
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
@@ -356,7 +363,9 @@ static void begin_shutdown(conn *c) {
   if (c->shutting || c->closing) return;
   c->shutting = 1;
   c->shutdown.data = c;
-  uv_timer_stop(&c->timer);
+  /* A client that reads nothing would hold the shutdown forever: it has
+   * the idle timeout to take what is queued. */
+  uv_timer_start(&c->timer, on_timer, c->srv->o.idle_timeout_ms, 0);
   if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) conn_close(c);
 }
 
@@ -766,6 +775,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
     /* The client is done sending: answer what it asked for, then close. A
      * request it did not finish is dropped. */
     if (c->paused) return; /* what is stashed is parsed first (resume) */
+    if (c->head && c->head->streaming) {
+      conn_close(c); /* the subscriber left */
+      return;
+    }
     request_free(c->cur);
     c->cur = NULL;
     c->stop_parsing = 1;
@@ -953,6 +966,98 @@ void http_server_close(http_server *s, void (*done)(void *ud), void *ud) {
     free(c->stash);
     c->stash = NULL;
     c->stash_len = 0;
+    if (c->head && c->head->streaming && c->head->stream_closed) {
+      c->head->stream_closed(c->head->stream_ud, c->head); /* its owner ends it */
+      continue;
+    }
     flush(c);
   }
+}
+
+/* ---- streamed answers ------------------------------------------------------------ */
+
+static int conn_write(conn *c, const char *data, size_t len) {
+  wreq *w = malloc(sizeof *w + len);
+  if (!w) return UV_ENOMEM;
+  memcpy(w->data, data, len);
+  w->len = len;
+  w->c = c;
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+  int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+  if (rc < 0) {
+    free(w);
+    return rc;
+  }
+  c->writing++;
+  return 0;
+}
+
+int http_stream_begin(http_request *r, int status, const char *content_type, const char *extra_headers,
+                      http_stream_closed_fn closed, void *ud) {
+  conn *c = r->conn;
+  if (r->answered || r->streaming) return UV_EINVAL;
+  if (!c || c->closing || c->shutting) return UV_ENOTCONN;
+  if (c->head != r) return UV_EBUSY;
+  http_server *s = r->srv;
+  if (s->o.log) s->o.log(s->o.log_ud, r, status, 0, (double)(uv_hrtime() - r->started_ns) / 1e6);
+  char date[64];
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  char head[2048];
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: vigil\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+                   "X-Content-Type-Options: nosniff\r\nConnection: close\r\n%s\r\n",
+                   status, http_status_text(status), date, content_type, extra_headers ? extra_headers : "");
+  if (n < 0 || (size_t)n >= sizeof head) return UV_EINVAL;
+  /* The answer ends when the connection does: nothing more is read as requests. */
+  c->stop_parsing = 1;
+  request_free(c->cur);
+  c->cur = NULL;
+  free(c->stash);
+  c->stash = NULL;
+  c->stash_len = 0;
+  r->streaming = 1;
+  r->stream_closed = closed;
+  r->stream_ud = ud;
+  uv_timer_stop(&c->timer);
+  int rc = conn_write(c, head, (size_t)n);
+  if (rc < 0) {
+    conn_close(c); /* tells the owner */
+    return 0;
+  }
+  return 0;
+}
+
+int http_stream_write(http_request *r, const char *data, size_t len) {
+  conn *c = r->conn;
+  if (!r->streaming || !c || c->closing || c->shutting) return UV_ENOTCONN;
+  if (r->head) return 0;
+  int rc = conn_write(c, data, len);
+  if (rc < 0) conn_close(c);
+  return rc;
+}
+
+size_t http_stream_queued(const http_request *r) {
+  conn *c = r->conn;
+  return c && !c->closing ? uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) : 0;
+}
+
+void http_stream_end(http_request *r) {
+  conn *c = r->conn;
+  if (!c) {
+    request_free(r); /* its connection is gone already */
+    return;
+  }
+  r->answered = 1;
+  r->streaming = 0;
+  r->stream_closed = NULL;
+  /* It is the head of its connection's queue, and the last. */
+  c->head = r->next;
+  if (!c->head) c->tail = NULL;
+  c->queued--;
+  request_free(r);
+  c->stop_parsing = 1;
+  flush(c);
 }

@@ -85,4 +85,25 @@ char *http_error_json(const char *code, const char *message, const char *field, 
 
 const char *http_status_text(int status);
 
+/* ---- streamed answers (Server-Sent Events) ------------------------------- */
+
+/* Called once when a stream is over from the server's side: the client went
+ * away, or the server is closing. The owner then calls http_stream_end (at
+ * once or later) and writes no more. */
+typedef void (*http_stream_closed_fn)(void *ud, http_request *req);
+
+/* Answers req with a head now and a body written piece by piece until
+ * http_stream_end; the connection closes after it and takes no more
+ * requests. req must be the oldest unanswered request of its connection
+ * (UV_EBUSY otherwise) and its client still there (UV_ENOTCONN); on an
+ * error req is not answered yet (answer it with http_respond). */
+int http_stream_begin(http_request *req, int status, const char *content_type, const char *extra_headers,
+                      http_stream_closed_fn closed, void *ud);
+/* Queues data; < 0 when the client is gone. */
+int http_stream_write(http_request *req, const char *data, size_t len);
+/* Bytes written but not yet taken by the kernel: how far behind the client is. */
+size_t http_stream_queued(const http_request *req);
+/* Ends the stream; req is freed. */
+void http_stream_end(http_request *req);
+
 #endif

@@ -29,10 +29,13 @@ double hc_now_ms(void) {
   return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-int hc_connect(hc_conn *c, int port) {
+int hc_connect(hc_conn *c, int port) { return hc_connect_rcvbuf(c, port, 0); }
+
+int hc_connect_rcvbuf(hc_conn *c, int port, int rcvbuf) {
   memset(c, 0, sizeof *c);
   c->fd = socket(AF_INET, SOCK_STREAM, 0);
   if (c->fd < 0) return -1;
+  if (rcvbuf > 0) setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(c->fd, (struct sockaddr *)&a, sizeof a) < 0) {
@@ -201,4 +204,40 @@ int hc_wait_closed(hc_conn *c, int timeout_ms) {
     if (rc == 0) return 1;
     if (rc < 0) return 0;
   }
+}
+
+int hc_sse_read(hc_conn *c, hc_sse *ev, int timeout_ms) {
+  memset(ev, 0, sizeof *ev);
+  double deadline = hc_now_ms() + timeout_ms;
+  char *end;
+  while (!(end = c->buf ? memmem(c->buf, c->len, "\n\n", 2) : NULL))
+    if (receive(c, deadline) <= 0) return -1;
+  size_t frame_len = (size_t)(end - c->buf) + 2;
+  char *frame = strndup(c->buf, frame_len - 2);
+  consume(c, frame_len);
+  int fields = 0;
+  for (char *line = strtok(frame, "\n"); line; line = strtok(NULL, "\n")) {
+    if (line[0] == ':') continue;
+    fields++;
+    char *colon = strchr(line, ':');
+    const char *value = colon ? colon + 1 + (colon[1] == ' ') : "";
+    if (colon) *colon = '\0';
+    if (!strcmp(line, "id")) snprintf(ev->id, sizeof ev->id, "%s", value);
+    else if (!strcmp(line, "event")) snprintf(ev->event, sizeof ev->event, "%s", value);
+    else if (!strcmp(line, "data")) {
+      size_t old = ev->data ? strlen(ev->data) : 0, add = strlen(value);
+      char *d = realloc(ev->data, old + add + 2);
+      if (old) d[old++] = '\n';
+      memcpy(d + old, value, add + 1);
+      ev->data = d;
+    }
+  }
+  ev->comment = fields == 0;
+  free(frame);
+  return 0;
+}
+
+void hc_sse_free(hc_sse *ev) {
+  free(ev->data);
+  memset(ev, 0, sizeof *ev);
 }

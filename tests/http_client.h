@@ -29,6 +29,8 @@ void hc_set_pump(void (*pump)(void *ud), void *ud);
 
 /* 0, or -1. */
 int hc_connect(hc_conn *c, int port);
+/* The same with a small receive buffer (bytes; a client slow to read). */
+int hc_connect_rcvbuf(hc_conn *c, int port, int rcvbuf);
 void hc_close(hc_conn *c);
 int hc_send(hc_conn *c, const char *data, size_t len);
 int hc_send_str(hc_conn *c, const char *data);
@@ -50,6 +52,19 @@ char *hc_format(const char *method, const char *path, const char *actor, const c
 /* 1 if the server closed the connection within timeout_ms (data received
  * first is kept), else 0. */
 int hc_wait_closed(hc_conn *c, int timeout_ms);
+
+/* One Server-Sent Events frame: its id, event and data (NULL if none), or
+ * comment set for a frame of comments only (a heartbeat). */
+typedef struct hc_sse {
+  char id[32], event[64];
+  char *data;
+  int comment;
+} hc_sse;
+
+/* The next frame of an event stream whose head hc_read has read: 0, or -1 on
+ * a timeout or the stream closing. */
+int hc_sse_read(hc_conn *c, hc_sse *ev, int timeout_ms);
+void hc_sse_free(hc_sse *ev);
 
 /* Milliseconds on a monotonic clock. */
 double hc_now_ms(void);

@@ -44,6 +44,7 @@ static const char *PROTOCOL =
     "      items = {\n"
     "        v.check 'consent' {},\n"
     "        v.number 'weight' { unit = 'kg', range = { 30, 250 } },\n"
+    "        v.text 'comment' { required = false },\n"
     "        v.vitals 'vitals' { fields = { 'sbp', 'hr' },\n"
     "          rule = function(x, visit)\n"
     "            if x.sbp > visit.param('sbp_max') then return v.alert.high('SBP above the limit') end\n"
@@ -160,11 +161,11 @@ static void start(server *s, const char *idle_timeout) {
     if (wrapper && *wrapper) {
       char cmd[8192];
       snprintf(cmd, sizeof cmd, "exec %s '%s' serve --db '%s' --protocols '%s' --listen 127.0.0.1:0 "
-               "--request-timeout 1 --idle-timeout %s", wrapper, s->vigil, s->db, s->protocols, idle);
+               "--request-timeout 1 --stream-heartbeat 1 --idle-timeout %s", wrapper, s->vigil, s->db, s->protocols, idle);
       execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     }
     execl(s->vigil, s->vigil, "serve", "--db", s->db, "--protocols", s->protocols, "--listen", "127.0.0.1:0",
-          "--request-timeout", "1", "--idle-timeout", idle, (char *)NULL);
+          "--request-timeout", "1", "--stream-heartbeat", "1", "--idle-timeout", idle, (char *)NULL);
     _exit(127);
   }
   s->pid = pid;
@@ -829,9 +830,207 @@ static void test_restart(void **state) {
   stop_clean(s);
 }
 
+/* ---- the event stream ------------------------------------------------------------------------ */
+
+/* Opens GET /api/v1/events/stream{query} and reads its head. */
+static void open_stream(hc_conn *c, int port, const char *query, const char *last_event_id) {
+  if (hc_connect(c, port) < 0) fail_msg("cannot connect");
+  char req[512];
+  snprintf(req, sizeof req, "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n%s%s%s\r\n",
+           query, last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "",
+           last_event_id ? "\r\n" : "");
+  assert_int_equal(hc_send_str(c, req), 0);
+  hc_response r;
+  assert_int_equal(hc_read(c, &r, 10000), 0);
+  assert_int_equal(r.status, 200);
+  char type[64];
+  assert_non_null(hc_header(&r, "Content-Type", type, sizeof type));
+  assert_non_null(strstr(type, "text/event-stream"));
+  hc_response_free(&r);
+}
+
+/* The next event (heartbeats and the like skipped), as JSON; NULL if none
+ * came in time or the stream ended. */
+static json_t *next_event(hc_conn *c, int timeout_ms) {
+  double deadline = hc_now_ms() + timeout_ms;
+  for (;;) {
+    hc_sse ev;
+    int left = (int)(deadline - hc_now_ms());
+    if (left <= 0 || hc_sse_read(c, &ev, left) < 0) return NULL;
+    if (!ev.data) {
+      hc_sse_free(&ev);
+      continue;
+    }
+    json_t *j = json_loads(ev.data, 0, NULL);
+    if (!j) fail_msg("not JSON: %s", ev.data);
+    /* The frame's id is the event's sequence number. */
+    if (*ev.id) assert_int_equal(strtoull(ev.id, NULL, 10), json_integer_value(json_object_get(j, "seq")));
+    if (*ev.event) json_object_set_new(j, "sse_event", json_string(ev.event));
+    hc_sse_free(&ev);
+    return j;
+  }
+}
+
+static uint64_t seq_of(json_t *ev) { return (uint64_t)json_integer_value(json_object_get(ev, "seq")); }
+
+static uint64_t last_seq(server *s) {
+  reply r = call(s, "GET", "/api/v1/events?after=0&limit=1", NULL, NULL);
+  expect(&r, 200);
+  uint64_t n = (uint64_t)json_integer_value(json_object_get(r.json, "last_seq"));
+  json_decref(r.json);
+  return n;
+}
+
+static void test_stream(void **state) {
+  server *s = *state;
+  start(s, NULL);
+  uint64_t id = start_visit(s, "MRN-S");
+  reply r = visit_cmd(s, id, "entries", "{\"consent\": true, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
+  expect(&r, 200);
+  uint64_t alert_id = (uint64_t)json_integer_value(json_object_get(json_array_get(json_object_get(r.json, "alerts"), 0), "id"));
+  json_decref(r.json);
+  uint64_t last = last_seq(s);
+  assert_true(last >= 3);
+
+  /* From the start: the log first, in order, then what happens next, live. */
+  hc_conn all;
+  open_stream(&all, s->port, "?after=0", NULL);
+  for (uint64_t seq = 1; seq <= last; seq++) {
+    json_t *ev = next_event(&all, 10000);
+    if (!ev) fail_msg("event %llu missing from the replay", (unsigned long long)seq);
+    assert_int_equal(seq_of(ev), seq);
+    json_decref(ev);
+  }
+  r = visit_cmd(s, id, "entries", "{\"weight\": 70}");
+  expect(&r, 200);
+  json_decref(r.json);
+  json_t *ev = next_event(&all, 10000);
+  assert_non_null(ev);
+  assert_int_equal(seq_of(ev), last + 1);
+  assert_string_equal(str_at(ev, "type"), "item.recorded");
+  assert_string_equal(str_at(ev, "actor"), ACTOR);
+  json_decref(ev);
+  /* Heartbeats keep the connection alive (every second here). */
+  int beats = 0;
+  double until = hc_now_ms() + 5000;
+  while (!beats && hc_now_ms() < until) {
+    hc_sse f;
+    if (hc_sse_read(&all, &f, 3000) < 0) break;
+    beats += f.comment;
+    hc_sse_free(&f);
+  }
+  assert_true(beats > 0);
+
+  /* Only alerts. */
+  hc_conn alerts;
+  open_stream(&alerts, s->port, "?after=0&types=alert.*", NULL);
+  ev = next_event(&alerts, 10000);
+  assert_non_null(ev);
+  assert_string_equal(str_at(ev, "type"), "alert.raised");
+  json_decref(ev);
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)alert_id);
+  r = call(s, "POST", path, ACTOR, "{\"reason\": \"seen\"}");
+  expect(&r, 200);
+  json_decref(r.json);
+  ev = next_event(&alerts, 10000);
+  assert_non_null(ev);
+  assert_string_equal(str_at(ev, "type"), "alert.acknowledged");
+  json_decref(ev);
+  hc_close(&alerts);
+
+  /* One visit's, from a Last-Event-ID (which wins over ?after=). */
+  uint64_t other = start_visit(s, "MRN-T");
+  hc_conn one;
+  open_stream(&one, s->port, "?after=0&visit=2", "1");
+  ev = next_event(&one, 10000);
+  assert_non_null(ev);
+  assert_int_equal(json_integer_value(json_object_get(ev, "visit")), other);
+  assert_string_equal(str_at(ev, "type"), "visit.started");
+  json_decref(ev);
+  hc_close(&one);
+
+  /* Without a position: from now on. */
+  hc_conn now;
+  open_stream(&now, s->port, "", NULL);
+  uint64_t before = last_seq(s);
+  r = visit_cmd(s, other, "abort", "{\"reason\": \"test\"}");
+  expect(&r, 200);
+  json_decref(r.json);
+  ev = next_event(&now, 10000);
+  assert_non_null(ev);
+  assert_int_equal(seq_of(ev), before + 1);
+  assert_string_equal(str_at(ev, "type"), "visit.aborted");
+  json_decref(ev);
+  hc_close(&now);
+
+  /* The first stream saw all of it, each event once, in order. */
+  for (uint64_t seq = last + 2; seq <= before + 1; seq++) {
+    ev = next_event(&all, 10000);
+    if (!ev) fail_msg("live event %llu missing", (unsigned long long)seq);
+    assert_int_equal(seq_of(ev), seq);
+    json_decref(ev);
+  }
+  hc_close(&all);
+
+  expect_error(call(s, "GET", "/api/v1/events/stream?types=Alert!", NULL, NULL), 400, "invalid_query", "types");
+  expect_error(call(s, "GET", "/api/v1/events/stream?after=x", NULL, NULL), 400, "invalid_query", "after");
+  reply h = call(s, "GET", "/healthz", NULL, NULL);
+  assert_int_equal(json_integer_value(json_object_get(h.json, "subscribers")), 0);
+  json_decref(h.json);
+  stop_clean(s);
+}
+
+/* A subscriber resumes across a restart: nothing lost, nothing twice. */
+static void test_stream_restart(void **state) {
+  server *s = *state;
+  start(s, NULL);
+  uint64_t id = start_visit(s, "MRN-U");
+  reply r = visit_cmd(s, id, "entries", "{\"consent\": true}");
+  expect(&r, 200);
+  json_decref(r.json);
+  hc_conn c;
+  open_stream(&c, s->port, "?after=0", NULL);
+  uint64_t last = 0;
+  json_t *ev;
+  while ((ev = next_event(&c, 1500))) {
+    assert_int_equal(seq_of(ev), last + 1);
+    last = seq_of(ev);
+    json_decref(ev);
+  }
+  assert_true(last >= 2);
+  /* Stopping ends the stream (the server does not wait for subscribers). */
+  double t0 = hc_now_ms();
+  stop_clean(s);
+  assert_true(hc_wait_closed(&c, 5000));
+  assert_true(hc_now_ms() - t0 < 5000);
+  hc_close(&c);
+
+  start(s, NULL);
+  r = visit_cmd(s, id, "entries", "{\"weight\": 80}");
+  expect(&r, 200);
+  json_decref(r.json);
+  char from[32];
+  snprintf(from, sizeof from, "%llu", (unsigned long long)last);
+  open_stream(&c, s->port, "", from);
+  ev = next_event(&c, 10000);
+  assert_non_null(ev);
+  assert_int_equal(seq_of(ev), last + 1);
+  assert_string_equal(str_at(ev, "type"), "engine.started");
+  json_decref(ev);
+  ev = next_event(&c, 10000);
+  assert_non_null(ev);
+  assert_int_equal(seq_of(ev), last + 2);
+  assert_string_equal(str_at(ev, "type"), "item.recorded");
+  json_decref(ev);
+  hc_close(&c);
+  stop_clean(s);
+}
+
 /* ---- in-process: the group commit ------------------------------------------------------------ */
 
 typedef struct inproc {
+  size_t stream_max_queued; /* set before setup: 0 for the default */
   char root[64], db[128], protocol[128];
   uv_loop_t loop;
   uv_timer_t guard;
@@ -851,8 +1050,9 @@ static void pump(void *ud) {
   uv_run(&p->loop, UV_RUN_ONCE);
 }
 
-static int inproc_setup(void **state) {
+static int inproc_setup_with(void **state, size_t stream_max_queued) {
   inproc *p = calloc(1, sizeof *p);
+  p->stream_max_queued = stream_max_queued;
   strcpy(p->root, "/tmp/vigil-inproc-XXXXXX");
   assert_non_null(mkdtemp(p->root));
   snprintf(p->db, sizeof p->db, "%s/vigil.db", p->root);
@@ -867,7 +1067,7 @@ static int inproc_setup(void **state) {
   vigil_options o = {.clock = VIGIL_CLOCK_REAL, .loop = &p->loop, .db_path = p->db, .db_vfs = FAULTY_VFS_NAME};
   if (vigil_engine_new(&o, &p->e) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
   if (vigil_engine_load(p->e, p->protocol, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
-  api_options ao = {.engine = p->e, .loop = &p->loop};
+  api_options ao = {.engine = p->e, .loop = &p->loop, .stream_max_queued = p->stream_max_queued};
   assert_int_equal(api_new(&ao, &p->api), 0);
   http_options ho = {.handler = api_handle, .handler_ud = p->api};
   char err[256];
@@ -877,6 +1077,9 @@ static int inproc_setup(void **state) {
   *state = p;
   return 0;
 }
+
+static int inproc_setup(void **state) { return inproc_setup_with(state, 0); }
+static int inproc_setup_small_streams(void **state) { return inproc_setup_with(state, 64 * 1024); }
 
 static void on_closed(void *ud) { (*(int *)ud)++; }
 
@@ -1073,6 +1276,61 @@ static void test_client_gone_before_commit(void **state) {
   hc_close(&d);
 }
 
+/* A subscriber that does not read is dropped, with a reason, before it costs
+ * more than its limit; the others and the server go on. */
+static void test_slow_subscriber_dropped(void **state) {
+  inproc *p = *state;
+  hc_conn slow;
+  assert_int_equal(hc_connect_rcvbuf(&slow, p->port, 4096), 0);
+  assert_int_equal(hc_send_str(&slow, "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+  hc_response head;
+  assert_int_equal(hc_read(&slow, &head, 10000), 0);
+  assert_int_equal(head.status, 200);
+  hc_response_free(&head);
+  hc_conn c;
+  open_conns(p, &c, 1);
+  uint64_t id = inproc_start_visit(p, &c);
+  size_t big = 100 * 1000;
+  char *body = malloc(big + 64);
+  int n = sprintf(body, "{\"comment\": \"");
+  memset(body + n, 'x', big);
+  sprintf(body + n + big, "\"}");
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)id);
+  api_stats st;
+  int sent = 0;
+  for (; sent < 200; sent++) {
+    reply r = call_on(&c, "POST", path, ACTOR, body);
+    expect(&r, 200);
+    json_decref(r.json);
+    api_stats_get(p->api, &st);
+    if (st.streams_dropped) break;
+  }
+  free(body);
+  assert_int_equal(st.streams_dropped, 1);
+  assert_int_equal(st.subscribers, 0);
+  /* It was dropped long before everything was sent to it. */
+  print_message("dropped after %d entries of 100 kB\n", sent + 1);
+  assert_true(sent < 100);
+  /* When it reads at last, it learns why, and the stream ends. */
+  hc_sse ev;
+  int dropped = 0;
+  while (hc_sse_read(&slow, &ev, 10000) == 0) {
+    if (!strcmp(ev.event, "dropped")) {
+      dropped = 1;
+      assert_non_null(strstr(ev.data, "behind"));
+    }
+    hc_sse_free(&ev);
+  }
+  assert_true(dropped);
+  assert_true(slow.eof);
+  hc_close(&slow);
+  reply r = call_on(&c, "GET", "/healthz", NULL, NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  hc_close(&c);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -1081,9 +1339,12 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit, inproc_setup, inproc_teardown),
       cmocka_unit_test_setup_teardown(test_read_waits_for_commit, inproc_setup, inproc_teardown),
       cmocka_unit_test_setup_teardown(test_client_gone_before_commit, inproc_setup, inproc_teardown),
+      cmocka_unit_test_setup_teardown(test_slow_subscriber_dropped, inproc_setup_small_streams, inproc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

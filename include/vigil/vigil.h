@@ -294,6 +294,9 @@ int vigil_query_visit_status(vigil_engine *e, uint64_t visit, const char **statu
  * stored already, "last_seq": the newest durable seq}. */
 char *vigil_query_events_json(vigil_engine *e, uint64_t after, uint64_t visit, uint32_t limit);
 
+/* The newest durable sequence number (0: none yet). */
+uint64_t vigil_query_last_seq(const vigil_engine *e);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,388 @@
+/* stream.c: Server-Sent Events from the event log (see stream.h).
+ *
+ * Every subscriber is either replaying (sending what the durable log holds
+ * after its position, a chunk at a time while its connection keeps up) or
+ * live (sending each event the engine publishes). The switch is safe because
+ * the engine publishes an event only after it is durable, and publishes
+ * everything durable before the loop runs anything else: once a replay
+ * finds nothing more in the log, every later event will be published to it.
+ * A replaying subscriber ignores live events (the log has them), and a live
+ * one skips any sequence number it has passed already. */
+#include "stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 256
+#define PUMP_MS 10
+
+typedef struct stream stream;
+
+struct stream {
+  streams *owner;
+  http_request *req;
+  uint64_t last; /* the last sequence number passed (sent or filtered out) */
+  uint64_t visit;
+  char *types; /* "alert.*,visit.discharged", or NULL: every type */
+  int live, busy, gone; /* busy: in a call that may learn the client is gone */
+  stream *prev, *next;
+};
+
+struct streams {
+  vigil_engine *e;
+  uv_loop_t *loop;
+  uv_timer_t heartbeat, pump;
+  int sub;
+  streams_options o;
+  stream *list;
+  unsigned n;
+  uint64_t opened, dropped;
+  int closing, handles;
+  void (*done)(void *ud);
+  void *done_ud;
+};
+
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+  int oom;
+} sbuf;
+
+static void sbuf_put(sbuf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void sbuf_frame(sbuf *b, uint64_t seq, const char *json) {
+  char id[40];
+  int n = snprintf(id, sizeof id, "id: %llu\ndata: ", (unsigned long long)seq);
+  sbuf_put(b, id, (size_t)n);
+  sbuf_put(b, json, strlen(json));
+  sbuf_put(b, "\n\n", 2);
+}
+
+/* ---- filters -------------------------------------------------------------------- */
+
+static int pattern_matches(const char *pat, size_t n, const char *type) {
+  if (n == 1 && pat[0] == '*') return 1;
+  if (n >= 2 && pat[n - 1] == '*' && pat[n - 2] == '.') return !strncmp(type, pat, n - 1);
+  return strlen(type) == n && !memcmp(type, pat, n);
+}
+
+static int wanted(const stream *st, const vigil_event *ev) {
+  if (st->visit && vigil_event_visit(ev) != st->visit) return 0;
+  if (!st->types) return 1;
+  const char *type = vigil_event_type(ev);
+  for (const char *p = st->types; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    if (n && pattern_matches(p, n, type)) return 1;
+    p += n + (comma ? 1 : 0);
+  }
+  return 0;
+}
+
+/* Patterns are event types, "prefix.*" or "*", separated by commas. */
+static int types_valid(const char *t) {
+  size_t n = strlen(t);
+  if (n == 0 || n > 512) return 0;
+  for (const char *p = t; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_' || *p == '*' || *p == ',')) return 0;
+  return 1;
+}
+
+/* ---- life of a stream ------------------------------------------------------------ */
+
+static void stream_end(stream *st) {
+  streams *s = st->owner;
+  if (st->prev) st->prev->next = st->next;
+  else s->list = st->next;
+  if (st->next) st->next->prev = st->prev;
+  s->n--;
+  http_stream_end(st->req);
+  free(st->types);
+  free(st);
+}
+
+static void on_closed(void *ud, http_request *req) {
+  stream *st = ud;
+  if (st->busy) {
+    st->gone = 1; /* whoever is busy with it ends it */
+    return;
+  }
+  stream_end(st);
+}
+
+/* 0, or -1 when the client is gone: st is then ended (freed). */
+static int stream_write(stream *st, const char *data, size_t len) {
+  st->busy = 1;
+  http_stream_write(st->req, data, len);
+  st->busy = 0;
+  if (!st->gone) return 0;
+  stream_end(st);
+  return -1;
+}
+
+/* Says why, and ends the stream. */
+static void drop(stream *st, const char *reason) {
+  streams *s = st->owner;
+  s->dropped++;
+  char frame[512];
+  int n = snprintf(frame, sizeof frame, "event: dropped\ndata: {\"reason\":\"%s\"}\n\n", reason);
+  if (stream_write(st, frame, (size_t)n) == 0) stream_end(st);
+}
+
+/* ---- replay from the log, then live ------------------------------------------------ */
+
+typedef struct chunk {
+  stream *st;
+  sbuf b;
+  int n;
+} chunk;
+
+static int collect(void *ud, const vigil_event *ev) {
+  chunk *c = ud;
+  if (c->n == CHUNK) return 1;
+  c->n++;
+  c->st->last = vigil_event_seq(ev);
+  if (!wanted(c->st, ev)) return 0;
+  char *json = vigil_event_json(c->st->owner->e, ev);
+  if (!json) {
+    c->b.oom = 1;
+    return 1;
+  }
+  sbuf_frame(&c->b, vigil_event_seq(ev), json);
+  vigil_free(json);
+  return 0;
+}
+
+/* Sends chunks of the log while the subscriber keeps up; 1 when it is live. */
+static int replay(stream *st) {
+  streams *s = st->owner;
+  while (!st->live) {
+    if (http_stream_queued(st->req) > s->o.max_queued / 4) return 0; /* it reads on: the pump comes back */
+    chunk c = {.st = st};
+    int rc = vigil_engine_events(s->e, st->last, collect, &c);
+    if (rc < 0 || c.b.oom) {
+      free(c.b.p);
+      drop(st, rc < 0 ? "the event log could not be read" : "out of memory");
+      return -1;
+    }
+    if (c.b.len && stream_write(st, c.b.p, c.b.len) < 0) {
+      free(c.b.p);
+      return -1; /* gone, and ended */
+    }
+    free(c.b.p);
+    if (c.n < CHUNK) st->live = 1; /* caught up: the engine publishes the rest */
+  }
+  return 1;
+}
+
+static void on_pump(uv_timer_t *t) {
+  streams *s = t->data;
+  int replaying = 0;
+  for (stream *st = s->list, *next; st; st = next) {
+    next = st->next;
+    if (!st->live && replay(st) == 0) replaying = 1;
+  }
+  if (!replaying) uv_timer_stop(&s->pump);
+}
+
+static int on_event(void *ud, const vigil_event *ev) {
+  streams *s = ud;
+  uint64_t seq = vigil_event_seq(ev);
+  char *json = NULL;
+  for (stream *st = s->list, *next; st; st = next) {
+    next = st->next;
+    if (!st->live || seq <= st->last) continue;
+    st->last = seq;
+    if (!wanted(st, ev)) continue;
+    if (http_stream_queued(st->req) > s->o.max_queued) {
+      drop(st, "the subscriber fell too far behind; reconnect with Last-Event-ID to resume");
+      continue;
+    }
+    if (!json && !(json = vigil_event_json(s->e, ev))) {
+      drop(st, "out of memory");
+      continue;
+    }
+    sbuf b = {0};
+    sbuf_frame(&b, seq, json);
+    if (b.oom) drop(st, "out of memory");
+    else stream_write(st, b.p, b.len);
+    free(b.p);
+  }
+  vigil_free(json);
+  return 0;
+}
+
+static void on_heartbeat(uv_timer_t *t) {
+  streams *s = t->data;
+  static const char beat[] = ": heartbeat\n\n";
+  for (stream *st = s->list, *next; st; st = next) {
+    next = st->next;
+    if (http_stream_queued(st->req) > s->o.max_queued)
+      drop(st, "the subscriber fell too far behind; reconnect with Last-Event-ID to resume");
+    else
+      stream_write(st, beat, sizeof beat - 1);
+  }
+}
+
+/* ---- opening ------------------------------------------------------------------------ */
+
+/* A whole decimal number, or -1. */
+static int parse_u64(const char *v, uint64_t *out) {
+  size_t n = strlen(v);
+  if (n == 0 || n > 19) return -1;
+  uint64_t x = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (v[i] < '0' || v[i] > '9') return -1;
+    x = x * 10 + (uint64_t)(v[i] - '0');
+  }
+  *out = x;
+  return 0;
+}
+
+void streams_open(streams *s, http_request *req) {
+  if (s->closing) {
+    http_respond_error(req, 503, "stopping", "the server is stopping", NULL);
+    return;
+  }
+  const char *query = http_request_query(req);
+  char v[520];
+  uint64_t after = vigil_query_last_seq(s->e), visit = 0;
+  /* A reconnecting EventSource sends Last-Event-ID: it wins over ?after=. */
+  const char *last_id = http_request_header(req, "Last-Event-ID");
+  int n;
+  if (last_id && *last_id) {
+    if (parse_u64(last_id, &after) < 0) {
+      http_respond_error(req, 400, "invalid_header", "Last-Event-ID must be an event's sequence number",
+                         "Last-Event-ID");
+      return;
+    }
+  } else if ((n = http_query_param(query, "after", v, sizeof v)) != -1) {
+    if (n < 0 || parse_u64(v, &after) < 0) {
+      http_respond_error(req, 400, "invalid_query", "after must be a whole number", "after");
+      return;
+    }
+  }
+  if ((n = http_query_param(query, "visit", v, sizeof v)) != -1 && (n < 0 || parse_u64(v, &visit) < 0)) {
+    http_respond_error(req, 400, "invalid_query", "visit must be a visit's id", "visit");
+    return;
+  }
+  char *types = NULL;
+  if ((n = http_query_param(query, "types", v, sizeof v)) != -1) {
+    if (n < 0 || !types_valid(v)) {
+      http_respond_error(req, 400, "invalid_query", "types is a list of event types, prefix.* or *, comma-separated",
+                         "types");
+      return;
+    }
+    if (!(types = strdup(v))) {
+      http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+      return;
+    }
+  }
+  stream *st = calloc(1, sizeof *st);
+  if (!st) {
+    free(types);
+    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  st->owner = s;
+  st->req = req;
+  st->last = after;
+  st->visit = visit;
+  st->types = types;
+  st->busy = 1;
+  int rc = http_stream_begin(req, 200, "text/event-stream; charset=utf-8", "X-Accel-Buffering: no\r\n", on_closed, st);
+  if (rc < 0) {
+    free(types);
+    free(st);
+    if (rc == UV_EBUSY)
+      http_respond_error(req, 400, "bad_request", "an event stream cannot wait behind other requests on its connection",
+                         NULL);
+    else
+      http_respond_error(req, 503, "unavailable", "the connection is closing", NULL);
+    return;
+  }
+  st->next = s->list;
+  if (s->list) s->list->prev = st;
+  s->list = st;
+  s->n++;
+  s->opened++;
+  st->busy = 0;
+  if (st->gone) {
+    stream_end(st);
+    return;
+  }
+  static const char hello[] = "retry: 2000\n: vigil event stream\n\n";
+  if (stream_write(st, hello, sizeof hello - 1) < 0) return;
+  if (replay(st) == 0 && !uv_is_active((uv_handle_t *)&s->pump))
+    uv_timer_start(&s->pump, on_pump, PUMP_MS, PUMP_MS);
+}
+
+/* ---- the set of streams ------------------------------------------------------------- */
+
+int streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out) {
+  streams *s = calloc(1, sizeof *s);
+  if (!s) return VIGIL_ENOMEM;
+  s->e = e;
+  s->loop = loop;
+  if (o) s->o = *o;
+  if (!s->o.heartbeat_ms) s->o.heartbeat_ms = 15000;
+  if (!s->o.max_queued) s->o.max_queued = 1024 * 1024;
+  s->sub = vigil_engine_subscribe(e, "*", on_event, s);
+  if (s->sub <= 0) {
+    free(s);
+    return VIGIL_ENOMEM;
+  }
+  uv_timer_init(loop, &s->heartbeat);
+  uv_timer_init(loop, &s->pump);
+  s->heartbeat.data = s->pump.data = s;
+  s->handles = 2;
+  uv_timer_start(&s->heartbeat, on_heartbeat, s->o.heartbeat_ms, s->o.heartbeat_ms);
+  *out = s;
+  return 0;
+}
+
+unsigned streams_count(const streams *s) { return s->n; }
+
+void streams_stats_get(const streams *s, streams_stats *out) {
+  out->subscribers = s->n;
+  out->opened = s->opened;
+  out->dropped = s->dropped;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  streams *s = h->data;
+  if (--s->handles > 0) return;
+  void (*done)(void *) = s->done;
+  void *ud = s->done_ud;
+  free(s);
+  if (done) done(ud);
+}
+
+void streams_close(streams *s, void (*done)(void *ud), void *ud) {
+  s->closing = 1;
+  s->done = done;
+  s->done_ud = ud;
+  while (s->list)
+    stream_end(s->list);
+  vigil_engine_unsubscribe(s->e, s->sub);
+  uv_close((uv_handle_t *)&s->heartbeat, on_timer_closed);
+  uv_close((uv_handle_t *)&s->pump, on_timer_closed);
+}
