@@ -309,10 +309,14 @@ int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   for (uint32_t i = 0; i < val_len(reasons); i++)
     buf_printf(&b, "%s%s", i ? "; " : "", val_str(val_items(reasons)[i]));
   const char *phase = v->p->phases[v->phase].id;
-  rc = engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s", v->p->phases[v->phase].title, b.p ? b.p : "");
-  buf_free(&b);
   emit(e, v, EV_GATE_BLOCKED, who, val_recordv(2, K_phase, val_atom(phase), K_reasons, reasons));
-  engine_done(e, v);
+  /* The refusal is the answer, whether or not its record could be stored. */
+  int stored = engine_done(e, v);
+  char why[600] = "";
+  if (stored < 0) snprintf(why, sizeof why, " (the refusal itself was not recorded: %s)", vigil_engine_errmsg(e));
+  rc = engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s%s", v->p->phases[v->phase].title,
+                   b.p ? b.p : "", why);
+  buf_free(&b);
   return rc;
 }
 

@@ -189,22 +189,32 @@ static int flush(vigil_engine *e) {
   e->publishing = 1;
   int rc = 0;
   char err[1024];
-  while (e->n_pending > 0) {
+  /* The first round holds the caller's events: its result is the caller's.
+   * Later rounds hold what hooks added after hearing them; if those cannot
+   * be stored, the caller's events are durable all the same. */
+  for (int round = 0; e->n_pending > 0; round++) {
     size_t n = e->n_pending;
     vigil_event **batch = malloc(n * sizeof *batch);
+    int failed = 0;
     if (!batch) {
-      rc = engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory committing events");
-      engine_rollback(e);
-      break;
+      failed = VIGIL_ENOMEM;
+      snprintf(err, sizeof err, "out of memory committing events");
+    } else {
+      memcpy(batch, e->pending, n * sizeof *batch);
+      failed = e->store->ops->append(e->store, batch, n, err, sizeof err);
     }
-    memcpy(batch, e->pending, n * sizeof *batch);
-    if ((rc = e->store->ops->append(e->store, batch, n, err, sizeof err)) < 0) {
+    if (failed < 0) {
       free(batch);
-      engine_log(e, VIGIL_LOG_ERROR, "%s", err);
-      engine_fail(e, rc, NULL, "%s; nothing was recorded", err);
+      engine_log(e, VIGIL_LOG_ERROR, "%s%s", round ? "events added by hooks were not recorded: " : "", err);
+      if (round == 0) rc = engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
       engine_rollback(e);
+      /* With the real clock, deadlines whose events could not be stored are
+       * due again at once: wait before trying, longer each time. */
+      e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
+      e->retry_at = engine_now(e) + e->retry_ms;
       break;
     }
+    e->retry_ms = 0;
     e->n_pending = 0;
     e->durable_seq = batch[n - 1]->seq;
     e->durable_visits = e->n_visits;

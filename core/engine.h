@@ -109,6 +109,7 @@ struct vigil_engine {
   size_t n_pending, cap_pending;
   struct store *store;
   uint64_t durable_seq, durable_visits, durable_alerts; /* what the store holds */
+  int64_t retry_ms, retry_at; /* after a failed commit: back off the real clock's timer */
   int batch;
   int publishing;
   int hook_depth;

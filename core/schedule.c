@@ -170,7 +170,9 @@ void clock_arm(vigil_engine *e) {
     uv_timer_init(e->loop, e->uv_timer);
     e->uv_timer->data = e;
   }
-  int64_t delay = h->due - engine_now(e);
+  int64_t at = h->due;
+  if (e->retry_ms && at < e->retry_at) at = e->retry_at; /* the store failed: give it time */
+  int64_t delay = at - engine_now(e);
   uv_timer_start(e->uv_timer, on_timer, delay > 0 ? (uint64_t)delay : 0, 0);
 }
 
