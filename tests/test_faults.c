@@ -587,6 +587,52 @@ static void disk_full_at_start(void **state) {
   assert_true(r.last_seq > last);
 }
 
+/* A command's events commit first; what a hook adds after hearing them (a
+ * note for a high alert) commits after. Whichever write fails, the command's
+ * answer tells the truth: success exactly when its own events are durable. */
+static void a_hooks_failure_does_not_undo_the_command(void **state) {
+  dirs *d = *state;
+  char dir[200], path[260];
+  snprintf(dir, sizeof dir, "%s/hooked", d->root);
+  snprintf(path, sizeof path, "mkdir -p %s", dir);
+  assert_int_equal(system(path), 0);
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  FILE *f = fopen(path, "w");
+  fputs("local v = require 'vigil'\n"
+        "return v.protocol 'hooked' { version = '1.0.0',\n"
+        "  on = { alert = function(a) return v.note('tell the clinician') end },\n"
+        "  phases = { v.phase 'one' { items = { v.vitals 'vitals' { fields = { 'sbp' },\n"
+        "    rule = function(x) if x.sbp > 160 then return v.alert.high('SBP high') end end } } } } }\n",
+        f);
+  fclose(f);
+  int injected = 1, succeeded = 0, refused = 0;
+  for (int n = 1; injected && n < 100; n++) {
+    unlink(d->db);
+    vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db,
+                       .db_vfs = FAULTY_VFS_NAME, .log = quiet};
+    vigil_engine *e;
+    assert_int_equal(vigil_engine_new(&o, &e), 0);
+    assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
+    uint64_t id;
+    assert_int_equal(vigil_visit_start(e, "hooked", "chair", "nurse:ana", NULL, &id), 0);
+    faulty_vfs_arm(FAULTY_WRITE, n, SQLITE_FULL, 0);
+    int rc = vigil_visit_record_json(e, id, "nurse:ana", "{\"vitals\": {\"sbp\": 170}}");
+    injected = faulty_vfs_failures();
+    faulty_vfs_clear();
+    char *state_text = vigil_visit_json(e, id);
+    int has_alert = strstr(state_text, "SBP high") != NULL;
+    vigil_free(state_text);
+    if ((rc == 0) != has_alert) fail_msg("write %d failed: the command said %d but the alert %s", n, rc,
+                                         has_alert ? "exists" : "does not");
+    succeeded += rc == 0 && injected;
+    refused += rc < 0;
+    vigil_engine_free(e);
+  }
+  /* Both halves were hit: failures of the command's own commit and of the hook's. */
+  assert_true(refused > 0);
+  assert_true(succeeded > 0);
+}
+
 /* SQLite copies the log into the database file (a checkpoint) after a commit
  * once the log is long: that copy failing does not undo the commit, so the
  * command it followed succeeded, and the engine goes on. */
@@ -644,6 +690,7 @@ int main(void) {
       T(failing_fsyncs_then_a_crash),
       T(disk_full_at_start),
       T(a_failed_checkpoint_is_not_a_failed_command),
+      T(a_hooks_failure_does_not_undo_the_command),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
