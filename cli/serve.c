@@ -219,15 +219,24 @@ int cmd_serve(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--db") && val) db = argv[++i];
-    else if (!strcmp(a, "--listen") && val) listen = argv[++i];
-    else if (!strcmp(a, "--protocols") && val) protocols = argv[++i], protocols_given = 1;
-    else if (!strcmp(a, "--clock") && val) clock = argv[++i];
-    else if (!strncmp(a, "--clock=", 8)) clock = a + 8;
-    else if (!strcmp(a, "--allow-simulated-clock")) allow_simulated = 1;
-    else if (!strcmp(a, "--idle-timeout") && val && parse_seconds(val, &idle_ms) == 0) i++;
-    else if (!strcmp(a, "--request-timeout") && val && parse_seconds(val, &request_ms) == 0) i++;
-    else if (!strcmp(a, "--stream-heartbeat") && val && parse_seconds(val, &heartbeat_ms) == 0) i++;
+    if (!strcmp(a, "--db") && val)
+      db = argv[++i];
+    else if (!strcmp(a, "--listen") && val)
+      listen = argv[++i];
+    else if (!strcmp(a, "--protocols") && val)
+      protocols = argv[++i], protocols_given = 1;
+    else if (!strcmp(a, "--clock") && val)
+      clock = argv[++i];
+    else if (!strncmp(a, "--clock=", 8))
+      clock = a + 8;
+    else if (!strcmp(a, "--allow-simulated-clock"))
+      allow_simulated = 1;
+    else if (!strcmp(a, "--idle-timeout") && val && parse_seconds(val, &idle_ms) == 0)
+      i++;
+    else if (!strcmp(a, "--request-timeout") && val && parse_seconds(val, &request_ms) == 0)
+      i++;
+    else if (!strcmp(a, "--stream-heartbeat") && val && parse_seconds(val, &heartbeat_ms) == 0)
+      i++;
     else {
       fprintf(stderr, "vigil serve: unexpected '%s' (see vigil help serve)\n", a);
       return 2;
@@ -240,8 +249,10 @@ int cmd_serve(int argc, char **argv) {
     return 2;
   }
   vigil_clock_kind kind;
-  if (!strcmp(clock, "real")) kind = VIGIL_CLOCK_REAL;
-  else if (!strcmp(clock, "simulated") && allow_simulated) kind = VIGIL_CLOCK_SIMULATED;
+  if (!strcmp(clock, "real"))
+    kind = VIGIL_CLOCK_REAL;
+  else if (!strcmp(clock, "simulated") && allow_simulated)
+    kind = VIGIL_CLOCK_SIMULATED;
   else if (!strcmp(clock, "simulated")) {
     fprintf(stderr, "vigil serve: the simulated clock does not move by itself: deadlines would never fire. It is "
                     "for tests and demonstrations only: add --allow-simulated-clock.\n");
@@ -314,8 +325,8 @@ int cmd_serve(int argc, char **argv) {
     json_array_append_new(loaded, json_string(refs[i]));
   log_line("info", "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:o, s:I, s:I}", "host", host, "port", http_server_port(s.http), "db", db,
-                     "clock", clock, "protocols", loaded, "idle_timeout_ms", (json_int_t)idle_ms,
-                     "request_timeout_ms", (json_int_t)request_ms));
+                     "clock", clock, "protocols", loaded, "idle_timeout_ms", (json_int_t)idle_ms, "request_timeout_ms",
+                     (json_int_t)request_ms));
   log_line(is_loopback(host) ? "info" : "warn",
            "no authentication yet: the X-Vigil-Actor header names the actor of each write; serve on loopback only",
            NULL);

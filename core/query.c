@@ -28,8 +28,10 @@ static void time_field(buf *b, const char *name, int64_t ms) {
 }
 
 static void next_field(buf *b, int more, uint64_t last) {
-  if (more) buf_printf(b, "],\"next\":%llu}", (unsigned long long)last);
-  else buf_puts(b, "],\"next\":null}");
+  if (more)
+    buf_printf(b, "],\"next\":%llu}", (unsigned long long)last);
+  else
+    buf_puts(b, "],\"next\":null}");
 }
 
 /* ---- protocols ------------------------------------------------------------- */
@@ -143,8 +145,10 @@ static void visit_summary(buf *b, const visit *v) {
     }
   }
   buf_printf(b, ",\"alerts\":{\"active\":%u,\"open\":%u,\"highest\":", active, open);
-  if (highest < 0) buf_puts(b, "null}");
-  else buf_printf(b, "\"%s\"}", priority_name((priority)highest));
+  if (highest < 0)
+    buf_puts(b, "null}");
+  else
+    buf_printf(b, "\"%s\"}", priority_name((priority)highest));
   uint32_t overdue = 0;
   if (v->status == VISIT_ACTIVE) {
     const phase_spec *ph = &p->phases[v->phase];

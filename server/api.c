@@ -84,22 +84,35 @@ typedef struct error_kind {
  * body names is a 422. */
 static error_kind engine_error_kind(int rc, const char *field, const char *resource) {
   switch (rc) {
-  case VIGIL_EINVAL: return (error_kind){422, "invalid_argument"};
-  case VIGIL_EVALUE: return (error_kind){422, "value_refused"};
-  case VIGIL_EPROTOCOL: return (error_kind){422, "protocol_error"};
+  case VIGIL_EINVAL:
+    return (error_kind){422, "invalid_argument"};
+  case VIGIL_EVALUE:
+    return (error_kind){422, "value_refused"};
+  case VIGIL_EPROTOCOL:
+    return (error_kind){422, "protocol_error"};
   case VIGIL_ENOENT:
     if (resource && field && !strcmp(field, resource)) return (error_kind){404, "not_found"};
     return (error_kind){422, "unknown_reference"};
-  case VIGIL_ESTATE: return (error_kind){409, "wrong_state"};
-  case VIGIL_EGATE: return (error_kind){409, "gate_not_met"};
-  case VIGIL_EEXIST: return (error_kind){409, "already_exists"};
-  case VIGIL_ECLOCK: return (error_kind){409, "needs_simulated_clock"};
-  case VIGIL_EBUSY: return (error_kind){503, "busy"};
-  case VIGIL_EIO: return (error_kind){503, "io_error"};
-  case VIGIL_ENOMEM: return (error_kind){503, "out_of_memory"};
-  case VIGIL_ECORRUPT: return (error_kind){500, "store_damaged"};
-  case VIGIL_ENEWER: return (error_kind){500, "store_newer"};
-  default: return (error_kind){500, "internal"};
+  case VIGIL_ESTATE:
+    return (error_kind){409, "wrong_state"};
+  case VIGIL_EGATE:
+    return (error_kind){409, "gate_not_met"};
+  case VIGIL_EEXIST:
+    return (error_kind){409, "already_exists"};
+  case VIGIL_ECLOCK:
+    return (error_kind){409, "needs_simulated_clock"};
+  case VIGIL_EBUSY:
+    return (error_kind){503, "busy"};
+  case VIGIL_EIO:
+    return (error_kind){503, "io_error"};
+  case VIGIL_ENOMEM:
+    return (error_kind){503, "out_of_memory"};
+  case VIGIL_ECORRUPT:
+    return (error_kind){500, "store_damaged"};
+  case VIGIL_ENEWER:
+    return (error_kind){500, "store_newer"};
+  default:
+    return (error_kind){500, "internal"};
   }
 }
 
@@ -249,7 +262,6 @@ static int member_string(http_request *req, json_t *body, const char *name, int 
 
 static void route(api *a, http_request *req);
 
-
 static void commit_and_answer(api *a) {
   if (!a->batch) return;
   a->batch = 0;
@@ -277,8 +289,10 @@ static void commit_and_answer(api *a) {
   a->reads = NULL;
   a->n_reads = a->cap_reads = 0;
   for (size_t i = 0; i < n; i++) {
-    if (rc < 0) reply(hs[i].req, 503, failure, NULL);
-    else reply(hs[i].req, hs[i].status, hs[i].body, hs[i].extra);
+    if (rc < 0)
+      reply(hs[i].req, 503, failure, NULL);
+    else
+      reply(hs[i].req, hs[i].status, hs[i].body, hs[i].extra);
     free(hs[i].body);
     free(hs[i].extra);
   }
@@ -328,8 +342,10 @@ static void get_openapi(http_request *req) {
 
 static void get_protocols(api *a, http_request *req) {
   char *body = vigil_query_protocols_json(a->e);
-  if (!body) fail_engine(a, req, VIGIL_ENOMEM, NULL);
-  else reply_free(req, 200, body, NULL);
+  if (!body)
+    fail_engine(a, req, VIGIL_ENOMEM, NULL);
+  else
+    reply_free(req, 200, body, NULL);
 }
 
 static void get_visits(api *a, http_request *req) {
@@ -353,9 +369,10 @@ static void get_visits(api *a, http_request *req) {
   char *body = vigil_query_visits_json(a->e, &f);
   if (!body) {
     int code = !strcmp(vigil_engine_errmsg(a->e), "out of memory") ? VIGIL_ENOMEM : VIGIL_EINVAL;
-    if (code == VIGIL_EINVAL) http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e),
-                                                 vigil_engine_errfield(a->e));
-    else fail_engine(a, req, code, NULL);
+    if (code == VIGIL_EINVAL)
+      http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), vigil_engine_errfield(a->e));
+    else
+      fail_engine(a, req, code, NULL);
     return;
   }
   reply_free(req, 200, body, NULL);
@@ -363,8 +380,10 @@ static void get_visits(api *a, http_request *req) {
 
 static void get_visit(api *a, http_request *req, uint64_t id) {
   char *body = vigil_visit_json(a->e, id);
-  if (!body) fail_engine(a, req, VIGIL_ENOENT, "visit");
-  else reply_free(req, 200, body, NULL);
+  if (!body)
+    fail_engine(a, req, VIGIL_ENOENT, "visit");
+  else
+    reply_free(req, 200, body, NULL);
 }
 
 static void get_alerts(api *a, http_request *req, uint64_t visit) {
@@ -382,8 +401,10 @@ static void get_alerts(api *a, http_request *req, uint64_t visit) {
   if (!body) {
     const char *field = vigil_engine_errfield(a->e);
     if (field && !strcmp(field, "visit")) {
-      if (visit) fail_engine(a, req, VIGIL_ENOENT, "visit");
-      else http_respond_error(req, 404, "not_found", vigil_engine_errmsg(a->e), "visit");
+      if (visit)
+        fail_engine(a, req, VIGIL_ENOENT, "visit");
+      else
+        http_respond_error(req, 404, "not_found", vigil_engine_errmsg(a->e), "visit");
     } else if (field) {
       http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), field);
     } else {
@@ -432,7 +453,7 @@ static const struct {
   const char *name;
   command cmd;
 } visit_commands[] = {
-    {"entries", CMD_RECORD},  {"amend", CMD_AMEND},         {"skip", CMD_SKIP},   {"advance", CMD_ADVANCE},
+    {"entries", CMD_RECORD},    {"amend", CMD_AMEND},         {"skip", CMD_SKIP},   {"advance", CMD_ADVANCE},
     {"override", CMD_OVERRIDE}, {"discharge", CMD_DISCHARGE}, {"abort", CMD_ABORT},
 };
 
@@ -488,30 +509,53 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
     if (!bad) text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
     break;
   }
-  case CMD_SKIP: bad = member_string(req, body, "item", 1, &s1) < 0 || member_string(req, body, "reason", 1, &s2) < 0; break;
+  case CMD_SKIP:
+    bad = member_string(req, body, "item", 1, &s1) < 0 || member_string(req, body, "reason", 1, &s2) < 0;
+    break;
   case CMD_OVERRIDE:
-  case CMD_ABORT: bad = member_string(req, body, "reason", 1, &s2) < 0; break;
-  case CMD_ACK: bad = member_string(req, body, "reason", 0, &s2) < 0; break;
+  case CMD_ABORT:
+    bad = member_string(req, body, "reason", 1, &s2) < 0;
+    break;
+  case CMD_ACK:
+    bad = member_string(req, body, "reason", 0, &s2) < 0;
+    break;
   case CMD_ADVANCE:
-  case CMD_DISCHARGE: break;
+  case CMD_DISCHARGE:
+    break;
   }
   if (bad) {
     json_decref(body);
     free(text);
     return;
   }
-    open_batch(a);
+  open_batch(a);
   uint64_t visit = id;
   int rc = 0;
   switch (cmd) {
-  case CMD_START: rc = vigil_visit_start(a->e, resolve_ref(a, s1), s2, actor, text, &visit); break;
-  case CMD_RECORD: rc = vigil_visit_record_json(a->e, id, actor, text ? text : "{}"); break;
-  case CMD_AMEND: rc = vigil_visit_amend_json(a->e, id, actor, s1, text ? text : "null", s2); break;
-  case CMD_SKIP: rc = vigil_visit_skip(a->e, id, actor, s1, s2); break;
-  case CMD_ADVANCE: rc = vigil_visit_advance(a->e, id, actor); break;
-  case CMD_OVERRIDE: rc = vigil_visit_override(a->e, id, actor, s2); break;
-  case CMD_DISCHARGE: rc = vigil_visit_discharge(a->e, id, actor); break;
-  case CMD_ABORT: rc = vigil_visit_abort(a->e, id, actor, s2); break;
+  case CMD_START:
+    rc = vigil_visit_start(a->e, resolve_ref(a, s1), s2, actor, text, &visit);
+    break;
+  case CMD_RECORD:
+    rc = vigil_visit_record_json(a->e, id, actor, text ? text : "{}");
+    break;
+  case CMD_AMEND:
+    rc = vigil_visit_amend_json(a->e, id, actor, s1, text ? text : "null", s2);
+    break;
+  case CMD_SKIP:
+    rc = vigil_visit_skip(a->e, id, actor, s1, s2);
+    break;
+  case CMD_ADVANCE:
+    rc = vigil_visit_advance(a->e, id, actor);
+    break;
+  case CMD_OVERRIDE:
+    rc = vigil_visit_override(a->e, id, actor, s2);
+    break;
+  case CMD_DISCHARGE:
+    rc = vigil_visit_discharge(a->e, id, actor);
+    break;
+  case CMD_ABORT:
+    rc = vigil_visit_abort(a->e, id, actor, s2);
+    break;
   case CMD_ACK:
     rc = vigil_alert_ack(a->e, id, actor, s2);
     if (rc == 0) rc = vigil_query_alert_visit(a->e, id, &visit);
@@ -602,8 +646,10 @@ static void route(api *a, http_request *req) {
     return;
   }
   if (!strcmp(path, "/healthz")) {
-    if (get) get_health(a, req);
-    else method_not_allowed(req, "GET, HEAD");
+    if (get)
+      get_health(a, req);
+    else
+      method_not_allowed(req, "GET, HEAD");
     return;
   }
   const char *seg[4];
@@ -614,8 +660,10 @@ static void route(api *a, http_request *req) {
     return;
   }
   if (n == 2 && is(seg[0], len[0], "events") && is(seg[1], len[1], "stream")) {
-    if (!strcmp(m, "GET")) streams_open(a->streams, req);
-    else method_not_allowed(req, "GET");
+    if (!strcmp(m, "GET"))
+      streams_open(a->streams, req);
+    else
+      method_not_allowed(req, "GET");
     return;
   }
   if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") ||
@@ -624,18 +672,26 @@ static void route(api *a, http_request *req) {
       method_not_allowed(req, "GET, HEAD");
       return;
     }
-    if (is(seg[0], len[0], "healthz")) get_health(a, req);
-    else if (is(seg[0], len[0], "openapi.json")) get_openapi(req);
-    else if (is(seg[0], len[0], "protocols")) get_protocols(a, req);
-    else if (is(seg[0], len[0], "events")) get_events(a, req, 0);
-    else get_alerts(a, req, 0);
+    if (is(seg[0], len[0], "healthz"))
+      get_health(a, req);
+    else if (is(seg[0], len[0], "openapi.json"))
+      get_openapi(req);
+    else if (is(seg[0], len[0], "protocols"))
+      get_protocols(a, req);
+    else if (is(seg[0], len[0], "events"))
+      get_events(a, req, 0);
+    else
+      get_alerts(a, req, 0);
     return;
   }
   if (is(seg[0], len[0], "visits")) {
     if (n == 1) {
-      if (get) get_visits(a, req);
-      else if (post) write_command(a, req, CMD_START, 0);
-      else method_not_allowed(req, "GET, HEAD, POST");
+      if (get)
+        get_visits(a, req);
+      else if (post)
+        write_command(a, req, CMD_START, 0);
+      else
+        method_not_allowed(req, "GET, HEAD, POST");
       return;
     }
     uint64_t id = parse_id(seg[1], len[1]);
@@ -644,23 +700,29 @@ static void route(api *a, http_request *req) {
       return;
     }
     if (n == 2) {
-      if (get) get_visit(a, req, id);
-      else method_not_allowed(req, "GET, HEAD");
+      if (get)
+        get_visit(a, req, id);
+      else
+        method_not_allowed(req, "GET, HEAD");
       return;
     }
     if (n == 3 && (is(seg[2], len[2], "events") || is(seg[2], len[2], "alerts"))) {
       if (!get) {
-      method_not_allowed(req, "GET, HEAD");
-      return;
-    }
-      if (is(seg[2], len[2], "events")) get_events(a, req, id);
-      else get_alerts(a, req, id);
+        method_not_allowed(req, "GET, HEAD");
+        return;
+      }
+      if (is(seg[2], len[2], "events"))
+        get_events(a, req, id);
+      else
+        get_alerts(a, req, id);
       return;
     }
     for (size_t i = 0; n == 3 && i < sizeof visit_commands / sizeof *visit_commands; i++) {
       if (!is(seg[2], len[2], visit_commands[i].name)) continue;
-      if (post) write_command(a, req, visit_commands[i].cmd, id);
-      else method_not_allowed(req, "POST");
+      if (post)
+        write_command(a, req, visit_commands[i].cmd, id);
+      else
+        method_not_allowed(req, "POST");
       return;
     }
     {
@@ -674,8 +736,10 @@ static void route(api *a, http_request *req) {
       not_found(req);
       return;
     }
-    if (post) write_command(a, req, CMD_ACK, id);
-    else method_not_allowed(req, "POST");
+    if (post)
+      write_command(a, req, CMD_ACK, id);
+    else
+      method_not_allowed(req, "POST");
     return;
   }
   not_found(req);
@@ -701,7 +765,8 @@ int api_new(const api_options *o, api **out) {
   }
   for (size_t i = 0; i < o->n_refs; i++) {
     if (!(a->refs[i] = strdup(o->refs[i]))) {
-      for (size_t k = 0; k < i; k++) free(a->refs[k]);
+      for (size_t k = 0; k < i; k++)
+        free(a->refs[k]);
       free(a->refs);
       free(a);
       return VIGIL_ENOMEM;
@@ -710,7 +775,8 @@ int api_new(const api_options *o, api **out) {
   a->n_refs = o->n_refs;
   streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms, .max_queued = o->stream_max_queued};
   if (streams_new(a->e, a->loop, &so, &a->streams) < 0) {
-    for (size_t i = 0; i < a->n_refs; i++) free(a->refs[i]);
+    for (size_t i = 0; i < a->n_refs; i++)
+      free(a->refs[i]);
     free(a->refs);
     free(a);
     return VIGIL_ENOMEM;
@@ -733,7 +799,8 @@ void api_stats_get(const api *a, api_stats *out) {
 static void api_free(api *a) {
   void (*done)(void *) = a->closed;
   void *ud = a->closed_ud;
-  for (size_t i = 0; i < a->n_refs; i++) free(a->refs[i]);
+  for (size_t i = 0; i < a->n_refs; i++)
+    free(a->refs[i]);
   free(a->refs);
   free(a);
   if (done) done(ud);

@@ -68,7 +68,7 @@ struct http_request {
   int close;      /* the connection closes after this answer */
   int dispatched; /* handed to the handler (or answered by the server itself) */
   int answered;
-  wreq *out; /* the answer, waiting for its turn */
+  wreq *out;     /* the answer, waiting for its turn */
   int streaming; /* a streamed answer is under way: it holds the connection */
   http_stream_closed_fn stream_closed;
   void *stream_ud;
@@ -139,33 +139,54 @@ static const char *hbuf_str(const hbuf *b) { return b->p ? b->p : ""; }
 
 const char *http_status_text(int status) {
   switch (status) {
-  case 100: return "Continue";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 204: return "No Content";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 411: return "Length Required";
-  case 413: return "Content Too Large";
-  case 415: return "Unsupported Media Type";
-  case 422: return "Unprocessable Content";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 503: return "Service Unavailable";
-  case 505: return "HTTP Version Not Supported";
-  default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  case 100:
+    return "Continue";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 204:
+    return "No Content";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 411:
+    return "Length Required";
+  case 413:
+    return "Content Too Large";
+  case 415:
+    return "Unsupported Media Type";
+  case 422:
+    return "Unprocessable Content";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }
 
 char *http_error_json(const char *code, const char *message, const char *field, void *extra) {
-  json_t *err = json_pack("{s:s, s:s, s:o}", "code", code, "message", message ? message : "",
-                          "field", field ? json_string(field) : json_null());
+  json_t *err = json_pack("{s:s, s:s, s:o}", "code", code, "message", message ? message : "", "field",
+                          field ? json_string(field) : json_null());
   if (!err) return NULL;
   if (extra) json_object_update(err, (json_t *)extra);
   json_t *top = json_pack("{s:o}", "error", err);
@@ -176,9 +197,12 @@ char *http_error_json(const char *code, const char *message, const char *field, 
 
 void http_respond_error(http_request *req, int status, const char *code, const char *message, const char *field) {
   char *body = http_error_json(code, message, field, NULL);
-  static const char fallback[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"field\":null}}";
-  if (body) http_respond(req, status, "application/json", body, strlen(body), NULL);
-  else http_respond(req, 503, "application/json", fallback, sizeof fallback - 1, NULL);
+  static const char fallback[] =
+      "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"field\":null}}";
+  if (body)
+    http_respond(req, status, "application/json", body, strlen(body), NULL);
+  else
+    http_respond(req, 503, "application/json", fallback, sizeof fallback - 1, NULL);
   free(body);
 }
 
@@ -213,7 +237,8 @@ static int decode(const char *s, size_t n, char *out, size_t outlen) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     int ch = (unsigned char)s[i];
-    if (ch == '+') ch = ' ';
+    if (ch == '+')
+      ch = ' ';
     else if (ch == '%') {
       if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) return -2;
       ch = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
@@ -285,8 +310,10 @@ static void maybe_finish(http_server *s);
 
 static void enqueue(conn *c, http_request *r) {
   r->next = NULL;
-  if (c->tail) c->tail->next = r;
-  else c->head = r;
+  if (c->tail)
+    c->tail->next = r;
+  else
+    c->head = r;
   c->tail = r;
   c->queued++;
 }
@@ -318,8 +345,10 @@ static void on_handle_closed(uv_handle_t *h) {
   conn *c = h->data;
   if (--c->handles > 0) return;
   http_server *s = c->srv;
-  if (c->prev) c->prev->next = c->next;
-  else s->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->n_conns--;
   free(c->stash);
@@ -336,8 +365,10 @@ static void conn_close(conn *c) {
   for (http_request *r = c->head, *next; r; r = next) {
     next = r->next;
     if (r->streaming) stream = r;
-    if (r->dispatched && !r->answered) r->conn = NULL; /* answered later, and then freed */
-    else request_free(r);
+    if (r->dispatched && !r->answered)
+      r->conn = NULL; /* answered later, and then freed */
+    else
+      request_free(r);
   }
   c->head = c->tail = NULL;
   c->queued = 0;
@@ -396,8 +427,10 @@ static void flush(conn *c) {
       c->stop_parsing = 1;
       for (http_request *q = c->head, *next; q; q = next) {
         next = q->next;
-        if (q->dispatched && !q->answered) q->conn = NULL;
-        else request_free(q);
+        if (q->dispatched && !q->answered)
+          q->conn = NULL;
+        else
+          request_free(q);
       }
       c->head = c->tail = NULL;
       c->queued = 0;
@@ -424,8 +457,10 @@ static void on_write(uv_write_t *w, int status) {
     conn_close(c);
     return;
   }
-  if (c->paused && c->queued + c->writing < c->srv->o.max_pipeline) resume(c);
-  else arm_timer(c);
+  if (c->paused && c->queued + c->writing < c->srv->o.max_pipeline)
+    resume(c);
+  else
+    arm_timer(c);
 }
 
 /* A complete answer into w: status line, headers, body. */
@@ -436,7 +471,9 @@ static wreq *build_response(http_request *r, int status, const char *content_typ
   struct tm tm;
   gmtime_r(&now, &tm);
   strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  const char *connection = r->close || r->srv->closing ? "Connection: close\r\n" : r->keep_alive == 2 ? "Connection: keep-alive\r\n" : "";
+  const char *connection = r->close || r->srv->closing ? "Connection: close\r\n"
+                           : r->keep_alive == 2        ? "Connection: keep-alive\r\n"
+                                                       : "";
   char head[1024];
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: vigil\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -623,8 +660,10 @@ static int on_headers_complete(http_parser *p) {
       w->len = sizeof cont - 1;
       w->c = c;
       uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
-      if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) free(w);
-      else c->writing++;
+      if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0)
+        free(w);
+      else
+        c->writing++;
     }
   }
   return 0;
@@ -689,7 +728,8 @@ static void feed(conn *c, const char *data, size_t len) {
       continue; /* stashed above, or dropped after a closing request */
     }
     if (err != HPE_OK) {
-      if (c->err_status) refuse(c, c->err_status, c->err_code, c->err_msg);
+      if (c->err_status)
+        refuse(c, c->err_status, c->err_code, c->err_msg);
       else if (err == HPE_HEADER_OVERFLOW)
         refuse(c, 431, "headers_too_large", "the request line and headers are larger than the limit");
       else {
@@ -782,8 +822,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
     request_free(c->cur);
     c->cur = NULL;
     c->stop_parsing = 1;
-    if (!c->head && !c->writing) conn_close(c);
-    else flush(c);
+    if (!c->head && !c->writing)
+      conn_close(c);
+    else
+      flush(c);
     return;
   }
   if (nread == 0) return;

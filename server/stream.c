@@ -24,7 +24,7 @@ struct stream {
   http_request *req;
   uint64_t last; /* the last sequence number passed (sent or filtered out) */
   uint64_t visit;
-  char *types; /* "alert.*,visit.discharged", or NULL: every type */
+  char *types;          /* "alert.*,visit.discharged", or NULL: every type */
   int live, busy, gone; /* busy: in a call that may learn the client is gone */
   stream *prev, *next;
 };
@@ -110,8 +110,10 @@ static int types_valid(const char *t) {
 
 static void stream_end(stream *st) {
   streams *s = st->owner;
-  if (st->prev) st->prev->next = st->next;
-  else s->list = st->next;
+  if (st->prev)
+    st->prev->next = st->next;
+  else
+    s->list = st->next;
   if (st->next) st->next->prev = st->prev;
   s->n--;
   http_stream_end(st->req);
@@ -222,8 +224,10 @@ static int on_event(void *ud, const vigil_event *ev) {
     }
     sbuf b = {0};
     sbuf_frame(&b, seq, json);
-    if (b.oom) drop(st, "out of memory");
-    else stream_write(st, b.p, b.len);
+    if (b.oom)
+      drop(st, "out of memory");
+    else
+      stream_write(st, b.p, b.len);
     free(b.p);
   }
   vigil_free(json);
@@ -331,8 +335,7 @@ void streams_open(streams *s, http_request *req) {
   }
   static const char hello[] = "retry: 2000\n: vigil event stream\n\n";
   if (stream_write(st, hello, sizeof hello - 1) < 0) return;
-  if (replay(st) == 0 && !uv_is_active((uv_handle_t *)&s->pump))
-    uv_timer_start(&s->pump, on_pump, PUMP_MS, PUMP_MS);
+  if (replay(st) == 0 && !uv_is_active((uv_handle_t *)&s->pump)) uv_timer_start(&s->pump, on_pump, PUMP_MS, PUMP_MS);
 }
 
 /* ---- the set of streams ------------------------------------------------------------- */

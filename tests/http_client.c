@@ -180,13 +180,13 @@ char *hc_format(const char *method, const char *path, const char *actor, const c
   char *out = malloc(n);
   int k = snprintf(out, n, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path);
   if (actor) k += snprintf(out + k, n - (size_t)k, "X-Vigil-Actor: %s\r\n", actor);
-  if (body) k += snprintf(out + k, n - (size_t)k, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body));
+  if (body)
+    k += snprintf(out + k, n - (size_t)k, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body));
   snprintf(out + k, n - (size_t)k, "\r\n%s", body ? body : "");
   return out;
 }
 
-int hc_request(hc_conn *c, const char *method, const char *path, const char *actor, const char *body,
-               hc_response *r) {
+int hc_request(hc_conn *c, const char *method, const char *path, const char *actor, const char *body, hc_response *r) {
   char *text = hc_format(method, path, actor, body);
   int rc = hc_send_str(c, text);
   free(text);
@@ -222,8 +222,10 @@ int hc_sse_read(hc_conn *c, hc_sse *ev, int timeout_ms) {
     char *colon = strchr(line, ':');
     const char *value = colon ? colon + 1 + (colon[1] == ' ') : "";
     if (colon) *colon = '\0';
-    if (!strcmp(line, "id")) snprintf(ev->id, sizeof ev->id, "%s", value);
-    else if (!strcmp(line, "event")) snprintf(ev->event, sizeof ev->event, "%s", value);
+    if (!strcmp(line, "id"))
+      snprintf(ev->id, sizeof ev->id, "%s", value);
+    else if (!strcmp(line, "event"))
+      snprintf(ev->event, sizeof ev->event, "%s", value);
     else if (!strcmp(line, "data")) {
       size_t old = ev->data ? strlen(ev->data) : 0, add = strlen(value);
       char *d = realloc(ev->data, old + add + 2);

@@ -43,8 +43,7 @@ void hc_response_free(hc_response *r);
 const char *hc_header(const hc_response *r, const char *name, char *out, size_t len);
 
 /* Sends one request (actor and body may be NULL) and reads its response. */
-int hc_request(hc_conn *c, const char *method, const char *path, const char *actor, const char *body,
-               hc_response *r);
+int hc_request(hc_conn *c, const char *method, const char *path, const char *actor, const char *body, hc_response *r);
 /* The same, as text: "METHOD PATH HTTP/1.1" with Host, the actor, and the
  * body's Content-Length. malloc'd. */
 char *hc_format(const char *method, const char *path, const char *actor, const char *body);

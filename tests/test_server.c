@@ -160,8 +160,10 @@ static void start(server *s, const char *idle_timeout) {
     const char *wrapper = getenv("VIGIL_TEST_SERVE_WRAPPER");
     if (wrapper && *wrapper) {
       char cmd[8192];
-      snprintf(cmd, sizeof cmd, "exec %s '%s' serve --db '%s' --protocols '%s' --listen 127.0.0.1:0 "
-               "--request-timeout 1 --stream-heartbeat 1 --idle-timeout %s", wrapper, s->vigil, s->db, s->protocols, idle);
+      snprintf(cmd, sizeof cmd,
+               "exec %s '%s' serve --db '%s' --protocols '%s' --listen 127.0.0.1:0 "
+               "--request-timeout 1 --stream-heartbeat 1 --idle-timeout %s",
+               wrapper, s->vigil, s->db, s->protocols, idle);
       execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     }
     execl(s->vigil, s->vigil, "serve", "--db", s->db, "--protocols", s->protocols, "--listen", "127.0.0.1:0",
@@ -493,9 +495,12 @@ static void test_bad_input(void **state) {
   int closed;
   char body[512];
   /* Malformed request lines: 400 and the connection closes. */
-  const char *bad[] = {"BREW /pot HTTP/1.1\r\n\r\n",      "GET\r\n\r\n",
-                       "GET /a b HTTP/1.1\r\n\r\n",        "GET healthz HTTP/1.1\r\n\r\n",
-                       "GET /healthz HTTP/1.1 x\r\n\r\n", "\x01\x02\r\n\r\n",
+  const char *bad[] = {"BREW /pot HTTP/1.1\r\n\r\n",
+                       "GET\r\n\r\n",
+                       "GET /a b HTTP/1.1\r\n\r\n",
+                       "GET healthz HTTP/1.1\r\n\r\n",
+                       "GET /healthz HTTP/1.1 x\r\n\r\n",
+                       "\x01\x02\r\n\r\n",
                        "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
                        "POST /api/v1/visits HTTP/1.1\r\nContent-Length: ten\r\n\r\n"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -525,13 +530,15 @@ static void test_bad_input(void **state) {
   assert_int_equal(raw_exchange(s, req, (size_t)n, &closed, NULL, 0), 431);
   free(req);
   /* A body over 1 MiB: 413 as soon as its length is known, or as it grows. */
-  const char *huge = "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nX-Vigil-Actor: a\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
+  const char *huge =
+      "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nX-Vigil-Actor: a\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
   assert_int_equal(raw_exchange(s, huge, strlen(huge), &closed, body, sizeof body), 413);
   assert_non_null(strstr(body, "body_too_large"));
   assert_true(closed);
   size_t chunk = 256 * 1024;
   char *chunked = malloc(5 * (chunk + 32) + 256);
-  n = sprintf(chunked, "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nX-Vigil-Actor: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  n = sprintf(chunked,
+              "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nX-Vigil-Actor: a\r\nTransfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 5; i++) {
     n += sprintf(chunked + n, "%zx\r\n", chunk);
     memset(chunked + n, ' ', chunk);
@@ -545,12 +552,13 @@ static void test_bad_input(void **state) {
   /* JSON that does not parse, and JSON of the wrong shape. */
   expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": "), 400, "invalid_json", NULL);
   expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "[1, 2]"), 400, "invalid_json", NULL);
-  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": 5, \"patient\": \"x\"}"), 422,
-               "invalid_field", "protocol");
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": 5, \"patient\": \"x\"}"), 422, "invalid_field",
+               "protocol");
   expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": true}"), 422,
                "invalid_field", "patient");
-  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"p\", \"params\": 3}"),
-               422, "invalid_field", "params");
+  expect_error(
+      call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"p\", \"params\": 3}"), 422,
+      "invalid_field", "params");
   expect_error(call(s, "POST", "/api/v1/visits", ACTOR,
                     "{\"protocol\": \"api_test\", \"patient\": \"p\", \"params\": {\"sbp_max\": \"high\"}}"),
                422, "value_refused", "sbp_max");
@@ -738,7 +746,8 @@ static void test_keep_alive(void **state) {
 
   /* HEAD: the headers of GET, no body. */
   assert_int_equal(hc_connect(&c, s->port), 0);
-  assert_int_equal(hc_send_str(&c, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+  assert_int_equal(hc_send_str(&c, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+                   0);
   /* hc_read would wait for the announced body: read the head by hand. */
   char head[1024] = "";
   size_t got = 0;
@@ -836,9 +845,9 @@ static void test_restart(void **state) {
 static void open_stream(hc_conn *c, int port, const char *query, const char *last_event_id) {
   if (hc_connect(c, port) < 0) fail_msg("cannot connect");
   char req[512];
-  snprintf(req, sizeof req, "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n%s%s%s\r\n",
-           query, last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "",
-           last_event_id ? "\r\n" : "");
+  snprintf(req, sizeof req,
+           "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n%s%s%s\r\n", query,
+           last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "", last_event_id ? "\r\n" : "");
   assert_int_equal(hc_send_str(c, req), 0);
   hc_response r;
   assert_int_equal(hc_read(c, &r, 10000), 0);
@@ -887,7 +896,8 @@ static void test_stream(void **state) {
   uint64_t id = start_visit(s, "MRN-S");
   reply r = visit_cmd(s, id, "entries", "{\"consent\": true, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
   expect(&r, 200);
-  uint64_t alert_id = (uint64_t)json_integer_value(json_object_get(json_array_get(json_object_get(r.json, "alerts"), 0), "id"));
+  uint64_t alert_id =
+      (uint64_t)json_integer_value(json_object_get(json_array_get(json_object_get(r.json, "alerts"), 0), "id"));
   json_decref(r.json);
   uint64_t last = last_seq(s);
   assert_true(last >= 3);
@@ -1041,7 +1051,6 @@ typedef struct inproc {
 } inproc;
 
 static void noop_timer(uv_timer_t *t) { (void)t; }
-
 
 /* One turn of the server's loop; the guard timer makes sure it returns. */
 static void pump(void *ud) {
