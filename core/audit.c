@@ -28,7 +28,6 @@
 
 /* The newest store schema this file knows how to read (store_sqlite.c's
  * migrations). A newer file may have moved what the chain covers. */
-#define AUDIT_SCHEMA_VERSION 1
 
 static int say(char *msg, size_t msglen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int say(char *msg, size_t msglen, int code, const char *fmt, ...) {
@@ -109,10 +108,10 @@ static int begin_read(reader *r) {
     rc = reader_fail(r, "cannot read the database");
   } else {
     int version = sqlite3_column_int(st, 0);
-    if (version > AUDIT_SCHEMA_VERSION)
+    if (version > STORE_SQLITE_SCHEMA)
       rc = say(r->msg, r->msglen, VIGIL_ENEWER,
                "%s was written by a newer vigil (schema %d; this vigil reads up to %d): audit it with that vigil",
-               r->path, version, AUDIT_SCHEMA_VERSION);
+               r->path, version, STORE_SQLITE_SCHEMA);
     else if (version < 1)
       rc = say(r->msg, r->msglen, VIGIL_EINVAL, "%s is not a vigil database (it has no event log)", r->path);
   }

@@ -52,6 +52,9 @@ store *store_memory_open(void);
 /* Opens (and creates, and migrates) the database at path. NULL on failure,
  * with the code in *rc and one sentence in err. vfs: a SQLite VFS name for
  * fault-injection tests, or NULL. */
+/* The schema version this vigil writes (PRAGMA user_version); a file with a
+ * higher one is refused. */
+#define STORE_SQLITE_SCHEMA 1
 store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
 /* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
  * "" for the first row) followed by the row's body. audit.c checks it. */

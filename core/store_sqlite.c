@@ -47,7 +47,8 @@ static const char *const migrations[] = {
     "  stored_at INTEGER NOT NULL);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
+#define SCHEMA_VERSION STORE_SQLITE_SCHEMA
+_Static_assert(sizeof migrations / sizeof *migrations == STORE_SQLITE_SCHEMA, "one migration per schema version");
 
 typedef struct sqlite_store {
   store base;
@@ -514,6 +515,24 @@ store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, 
     goto fail;
   }
   s->head_seq = strtoull(value, NULL, 10);
+  /* The log must end where its head says: a cheap check that the chain was
+   * not cut or rewritten at its end (vigil audit verify checks all of it). */
+  sqlite3_stmt *last;
+  if (sqlite3_prepare_v2(s->db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", -1, &last, NULL) !=
+      SQLITE_OK) {
+    *rc = db_fail(s, "cannot open the database", err, errlen);
+    goto fail;
+  }
+  int has_row = sqlite3_step(last) == SQLITE_ROW;
+  uint64_t last_seq = has_row ? (uint64_t)sqlite3_column_int64(last, 0) : 0;
+  int same = has_row ? !strcmp((const char *)sqlite3_column_text(last, 1), s->head) : s->head[0] == '\0';
+  sqlite3_finalize(last);
+  if (last_seq != s->head_seq || !same) {
+    *rc = fail(VIGIL_ECORRUPT, err, errlen,
+               "%s: the event log ends at %llu but its head says %llu%s: run `vigil audit verify %s`", path,
+               (unsigned long long)last_seq, (unsigned long long)s->head_seq, same ? "" : " (a different hash)", path);
+    goto fail;
+  }
   get_meta(s, "alerts", value, sizeof value);
   s->max_alert = strtoull(value, NULL, 10);
   get_meta(s, "failed_commits", value, sizeof value);

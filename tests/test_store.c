@@ -186,6 +186,25 @@ static void damaged_and_newer_files_are_refused(void **state) {
   vigil_engine_free(e);
 }
 
+static void a_log_cut_at_its_end_is_refused(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_at(d, T0);
+  assert_int_equal(vigil_engine_load(e, d->protocol, NULL), 0);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true}"), 0);
+  vigil_engine_free(e);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "DELETE FROM events WHERE seq = (SELECT MAX(seq) FROM events)", NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db};
+  assert_int_equal(vigil_engine_new(&o, &e), VIGIL_ECORRUPT);
+  assert_non_null(strstr(vigil_engine_errmsg(e), "vigil audit verify"));
+  vigil_engine_free(e);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -193,6 +212,7 @@ int main(void) {
       T(deadlines_that_passed_fire_at_start),
       T(one_process_at_a_time),
       T(damaged_and_newer_files_are_refused),
+      T(a_log_cut_at_its_end_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
