@@ -679,7 +679,7 @@ static void export_csv_reads_back(void **state) {
   text t = {0};
   char msg[512];
   assert_int_equal(vigil_audit_export(fx.pristine, "csv", INT64_MIN, INT64_MAX, collect, &t, msg, sizeof msg), 0);
-  csv_row rows[64];
+  csv_row rows[64] = {0};
   int n = csv_parse(t.p, rows, 64);
   assert_int_equal(n, (int)fx.events + 1);
   assert_int_equal(rows[0].n, 6);
