@@ -209,13 +209,14 @@ static int query_text(http_request *req, const char *name, char *out, size_t len
 static const char *actor_of(http_request *req) {
   const char *actor = http_request_header(req, "X-Vigil-Actor");
   size_t n = actor ? strlen(actor) : 0;
-  int ok = n > 0 && n <= MAX_ACTOR;
+  int ok = n > 0 && n <= MAX_ACTOR && http_utf8_valid(actor);
   for (size_t i = 0; ok && i < n; i++)
     ok = (unsigned char)actor[i] >= 0x20 && actor[i] != 0x7f;
-  if (ok) return actor;
+  if (ok && strcmp(actor, "vigil") != 0) return actor;
   http_respond_error(req, 400, "actor_required",
-                     "a write names its actor in the X-Vigil-Actor header (1 to 64 printable characters); "
-                     "users and sessions are not implemented yet",
+                     ok ? "\"vigil\" is the engine's own name in the log; a person is named otherwise"
+                        : "a write names its actor in the X-Vigil-Actor header (1 to 64 printable characters, UTF-8); "
+                          "users and sessions are not implemented yet",
                      "X-Vigil-Actor");
   return NULL;
 }
@@ -368,11 +369,11 @@ static void get_visits(api *a, http_request *req) {
   f.limit = limit > 1000 ? 1000 : (uint32_t)limit;
   char *body = vigil_query_visits_json(a->e, &f);
   if (!body) {
-    int code = !strcmp(vigil_engine_errmsg(a->e), "out of memory") ? VIGIL_ENOMEM : VIGIL_EINVAL;
-    if (code == VIGIL_EINVAL)
+    /* A filter the engine refused names its field; running out of memory does not. */
+    if (vigil_engine_errfield(a->e))
       http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), vigil_engine_errfield(a->e));
     else
-      fail_engine(a, req, code, NULL);
+      fail_engine(a, req, VIGIL_ENOMEM, NULL);
     return;
   }
   reply_free(req, 200, body, NULL);
@@ -380,10 +381,12 @@ static void get_visits(api *a, http_request *req) {
 
 static void get_visit(api *a, http_request *req, uint64_t id) {
   char *body = vigil_visit_json(a->e, id);
-  if (!body)
+  if (body)
+    reply_free(req, 200, body, NULL);
+  else if (vigil_query_visit_status(a->e, id, NULL) < 0)
     fail_engine(a, req, VIGIL_ENOENT, "visit");
   else
-    reply_free(req, 200, body, NULL);
+    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
 }
 
 static void get_alerts(api *a, http_request *req, uint64_t visit) {

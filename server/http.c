@@ -184,9 +184,44 @@ const char *http_status_text(int status) {
   }
 }
 
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0. */
+static size_t utf8_seq(const unsigned char *s) {
+  if (s[0] < 0x80) return 1;
+  size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+int http_utf8_valid(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = utf8_seq(p);
+    if (!n) return 0;
+    p += n;
+  }
+  return 1;
+}
+
+/* A JSON string of s, whose invalid bytes (from the network) become '?'. */
+static json_t *clean_string(const char *s) {
+  if (http_utf8_valid(s)) return json_string(s);
+  char *copy = strdup(s);
+  if (!copy) return NULL;
+  for (unsigned char *p = (unsigned char *)copy; *p;) {
+    size_t n = utf8_seq(p);
+    if (!n)
+      *p++ = '?';
+    else
+      p += n;
+  }
+  json_t *j = json_string(copy);
+  free(copy);
+  return j;
+}
+
 char *http_error_json(const char *code, const char *message, const char *field, void *extra) {
-  json_t *err = json_pack("{s:s, s:s, s:o}", "code", code, "message", message ? message : "", "field",
-                          field ? json_string(field) : json_null());
+  json_t *err = json_pack("{s:s, s:o, s:o}", "code", code, "message", clean_string(message ? message : ""), "field",
+                          field ? clean_string(field) : json_null());
   if (!err) return NULL;
   if (extra) json_object_update(err, (json_t *)extra);
   json_t *top = json_pack("{s:o}", "error", err);

@@ -85,6 +85,9 @@ char *http_error_json(const char *code, const char *message, const char *field, 
 
 const char *http_status_text(int status);
 
+/* Whether s is valid UTF-8 (what comes from headers is not checked). */
+int http_utf8_valid(const char *s);
+
 /* ---- streamed answers (Server-Sent Events) ------------------------------- */
 
 /* Called once when a stream is over from the server's side: the client went

@@ -585,6 +585,9 @@ static void test_bad_input(void **state) {
   /* No actor, wrong method, bad queries. */
   expect_error(visit_cmd(s, id, "advance", NULL), 409, "gate_not_met", "gate");
   expect_error(call(s, "POST", "/api/v1/visits", NULL, "{}"), 400, "actor_required", "X-Vigil-Actor");
+  expect_error(call(s, "POST", "/api/v1/visits", "vigil", "{}"), 400, "actor_required", "X-Vigil-Actor");
+  expect_error(call(s, "POST", "/api/v1/visits", "nurse\xff", "{}"), 400, "actor_required", "X-Vigil-Actor");
+  expect_error(call(s, "GET", "/api/v1/visits?status=%C3%28", NULL, NULL), 400, "invalid_query", "status");
   reply r = call(s, "DELETE", "/api/v1/visits/1", NULL, NULL);
   expect(&r, 405);
   json_decref(r.json);
