@@ -348,3 +348,19 @@ char *vigil_query_events_json(vigil_engine *e, uint64_t after, uint64_t visit_id
 }
 
 uint64_t vigil_query_last_seq(const vigil_engine *e) { return e->durable_seq; }
+
+void vigil_query_count(const vigil_engine *e, vigil_query_counts *out) {
+  memset(out, 0, sizeof *out);
+  out->last_seq = e->durable_seq;
+  for (uint64_t i = 0; i < e->n_visits; i++) {
+    const visit *v = e->visits[i];
+    if (!v) continue;
+    out->visits_active += v->status == VISIT_ACTIVE;
+    for (uint32_t k = 0; k < v->n_alerts; k++) {
+      const alert *a = v->alerts[k];
+      if (!alert_is_open(a) || a->prio > PRIORITY_HIGH) continue;
+      out->alerts_open[a->prio]++;
+      out->alerts_active[a->prio] += !a->acked;
+    }
+  }
+}

@@ -12,9 +12,13 @@
 #include <string.h>
 
 #include "embedded_openapi.h"
+#include "metrics.h"
 #include "stream.h"
 
 #define MAX_ACTOR 64
+
+const double api_commit_bounds[API_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,  0.5,   1,    2.5};
 
 typedef struct held {
   http_request *req;
@@ -272,6 +276,11 @@ static void commit_and_answer(api *a) {
   a->stats.commits++;
   a->stats.commit_ns_total += ns;
   if (ns > a->stats.commit_ns_max) a->stats.commit_ns_max = ns;
+  for (int i = 0; i < API_COMMIT_BUCKETS; i++)
+    if ((double)ns / 1e9 <= api_commit_bounds[i]) {
+      a->stats.commit_buckets[i]++;
+      break;
+    }
   char *failure = NULL;
   if (rc < 0) {
     a->stats.commit_failures++;
@@ -335,6 +344,18 @@ static void get_health(api *a, http_request *req) {
            (unsigned long long)st.alerts_active, (unsigned long long)st.events, (unsigned long long)a->stats.commits,
            (unsigned long long)a->stats.commit_failures, a->streams ? streams_count(a->streams) : 0);
   http_respond(req, 200, "application/json", body, strlen(body), NULL);
+}
+
+static void get_metrics(api *a, http_request *req) {
+  api_stats st;
+  api_stats_get(a, &st);
+  char *text = metrics_text(a->e, &st, (double)(uv_hrtime() - a->started) / 1e9);
+  if (!text) {
+    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), NULL);
+  free(text);
 }
 
 static void get_openapi(http_request *req) {
@@ -646,6 +667,13 @@ static void route(api *a, http_request *req) {
       a->cap_reads = cap;
     }
     a->reads[a->n_reads++] = req;
+    return;
+  }
+  if (!strcmp(path, "/metrics")) {
+    if (get)
+      get_metrics(a, req);
+    else
+      method_not_allowed(req, "GET, HEAD");
     return;
   }
   if (!strcmp(path, "/healthz")) {

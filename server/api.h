@@ -32,10 +32,15 @@ typedef struct api_options {
   size_t stream_max_queued;
 } api_options;
 
+/* Upper bounds (seconds) of the commit latency histogram's buckets. */
+#define API_COMMIT_BUCKETS 12
+extern const double api_commit_bounds[API_COMMIT_BUCKETS];
+
 typedef struct api_stats {
   uint64_t requests, commits, commit_failures;
   uint64_t commit_ns_total, commit_ns_max;
-  unsigned subscribers; /* event streams open now */
+  uint64_t commit_buckets[API_COMMIT_BUCKETS]; /* commits that took at most each bound (not cumulative) */
+  unsigned subscribers;                        /* event streams open now */
   uint64_t streams_opened, streams_dropped;
 } api_stats;
 

@@ -247,6 +247,21 @@ static reply call(server *s, const char *method, const char *path, const char *a
   return out;
 }
 
+/* GET path as text (malloc'd); its status in *status. */
+static char *get_text(server *s, const char *path, int *status, char *type, size_t type_len) {
+  hc_conn c;
+  if (hc_connect(&c, s->port) < 0) fail_msg("cannot connect");
+  hc_response r;
+  if (hc_request(&c, "GET", path, NULL, NULL, &r) < 0) fail_msg("GET %s: no response", path);
+  hc_close(&c);
+  *status = r.status;
+  if (type) hc_header(&r, "Content-Type", type, type_len);
+  char *body = r.body;
+  r.body = NULL;
+  hc_response_free(&r);
+  return body;
+}
+
 static void expect(reply *r, int status) {
   if (r->status != status) fail_msg("expected %d, got %d: %s", status, r->status, r->text);
 }
@@ -369,6 +384,18 @@ static void test_whole_visit(void **state) {
   expect(&r, 200);
   assert_true(list_has(json_object_get(r.json, "alerts"), alert_id));
   json_decref(r.json);
+  /* Prometheus sees it too. */
+  int status;
+  char ctype[128];
+  char *metrics = get_text(s, "/metrics", &status, ctype, sizeof ctype);
+  assert_int_equal(status, 200);
+  assert_non_null(strstr(ctype, "text/plain"));
+  assert_non_null(strstr(metrics, "\nvigil_visits_active 1\n"));
+  assert_non_null(strstr(metrics, "\nvigil_alerts_active{priority=\"high\"} 1\n"));
+  assert_non_null(strstr(metrics, "# TYPE vigil_commit_duration_seconds histogram\n"));
+  assert_non_null(strstr(metrics, "\nvigil_commit_duration_seconds_count 2\n"));
+  assert_non_null(strstr(metrics, "vigil_commit_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
+  free(metrics);
 
   /* The gate holds the visit, and says why. */
   r = visit_cmd(s, id, "advance", NULL);

@@ -297,6 +297,16 @@ char *vigil_query_events_json(vigil_engine *e, uint64_t after, uint64_t visit, u
 /* The newest durable sequence number (0: none yet). */
 uint64_t vigil_query_last_seq(const vigil_engine *e);
 
+/* What a metrics scrape wants, counted over the visits in memory (every
+ * active one is). Alerts by priority: [0] low, [1] medium, [2] high. */
+typedef struct vigil_query_counts {
+  uint64_t visits_active;
+  uint64_t alerts_active[3]; /* raised, not acknowledged */
+  uint64_t alerts_open[3];   /* still shown: active, acknowledged or resolved */
+  uint64_t last_seq;
+} vigil_query_counts;
+void vigil_query_count(const vigil_engine *e, vigil_query_counts *out);
+
 #ifdef __cplusplus
 }
 #endif

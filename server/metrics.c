@@ -1,0 +1,100 @@
+/* metrics.c: what a Prometheus scrape of GET /metrics reads. Gauges are
+ * counted at each scrape over the visits in memory; counters are the
+ * server's since it started, except vigil_events_total, which is the log's
+ * newest sequence number (it survives restarts). */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct out {
+  char *p;
+  size_t len, cap;
+  int oom;
+} out;
+
+static void put(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(out *o, const char *fmt, ...) {
+  if (o->oom) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      o->oom = 1;
+      return;
+    }
+    if (o->p && o->len + (size_t)n < o->cap) {
+      o->len += (size_t)n;
+      return;
+    }
+    size_t cap = o->cap ? o->cap * 2 : 4096;
+    while (cap <= o->len + (size_t)n)
+      cap *= 2;
+    char *p = realloc(o->p, cap);
+    if (!p) {
+      o->oom = 1;
+      return;
+    }
+    o->p = p;
+    o->cap = cap;
+  }
+}
+
+static void head(out *o, const char *name, const char *type, const char *help) {
+  put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *metrics_text(vigil_engine *e, const api_stats *st, double uptime_s) {
+  static const char *prio[3] = {"low", "medium", "high"};
+  vigil_query_counts c;
+  vigil_query_count(e, &c);
+  vigil_stats es;
+  vigil_engine_stats(e, &es);
+  out o = {0};
+  head(&o, "vigil_up", "gauge", "1 while the server runs.");
+  put(&o, "vigil_up 1\n");
+  head(&o, "vigil_uptime_seconds", "gauge", "Seconds since the server started.");
+  put(&o, "vigil_uptime_seconds %.3f\n", uptime_s);
+  head(&o, "vigil_visits_active", "gauge", "Visits neither discharged nor aborted.");
+  put(&o, "vigil_visits_active %llu\n", (unsigned long long)c.visits_active);
+  head(&o, "vigil_alerts_active", "gauge", "Alerts raised and not acknowledged, by priority.");
+  for (int i = 2; i >= 0; i--)
+    put(&o, "vigil_alerts_active{priority=\"%s\"} %llu\n", prio[i], (unsigned long long)c.alerts_active[i]);
+  head(&o, "vigil_alerts_open", "gauge", "Alerts still shown (active, acknowledged or resolved), by priority.");
+  for (int i = 2; i >= 0; i--)
+    put(&o, "vigil_alerts_open{priority=\"%s\"} %llu\n", prio[i], (unsigned long long)c.alerts_open[i]);
+  head(&o, "vigil_events_total", "counter", "Events in the durable log (its newest sequence number).");
+  put(&o, "vigil_events_total %llu\n", (unsigned long long)c.last_seq);
+  head(&o, "vigil_http_requests_total", "counter", "Requests handed to the API since the start.");
+  put(&o, "vigil_http_requests_total %llu\n", (unsigned long long)st->requests);
+  head(&o, "vigil_commit_failures_total", "counter", "Group commits that failed (their writes got 503).");
+  put(&o, "vigil_commit_failures_total %llu\n", (unsigned long long)st->commit_failures);
+  head(&o, "vigil_commit_duration_seconds", "histogram",
+       "Time of each group commit of API writes (one store transaction and its fsync).");
+  uint64_t cumulative = 0;
+  for (int i = 0; i < API_COMMIT_BUCKETS; i++) {
+    cumulative += st->commit_buckets[i];
+    put(&o, "vigil_commit_duration_seconds_bucket{le=\"%g\"} %llu\n", api_commit_bounds[i],
+        (unsigned long long)cumulative);
+  }
+  put(&o, "vigil_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)st->commits);
+  put(&o, "vigil_commit_duration_seconds_sum %.6f\n", (double)st->commit_ns_total / 1e9);
+  put(&o, "vigil_commit_duration_seconds_count %llu\n", (unsigned long long)st->commits);
+  head(&o, "vigil_stream_subscribers", "gauge", "Event streams open now.");
+  put(&o, "vigil_stream_subscribers %u\n", st->subscribers);
+  head(&o, "vigil_stream_dropped_total", "counter", "Event stream subscribers dropped for falling behind.");
+  put(&o, "vigil_stream_dropped_total %llu\n", (unsigned long long)st->streams_dropped);
+  head(&o, "vigil_subscriber_failures_total", "counter", "Engine subscribers that reported a failure.");
+  put(&o, "vigil_subscriber_failures_total %llu\n", (unsigned long long)es.subscriber_failures);
+  head(&o, "vigil_lua_bytes", "gauge", "Memory held by the protocols' Lua states.");
+  put(&o, "vigil_lua_bytes %zu\n", es.lua_bytes);
+  if (o.oom) {
+    free(o.p);
+    return NULL;
+  }
+  return o.p;
+}
