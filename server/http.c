@@ -1088,7 +1088,18 @@ int http_stream_begin(http_request *r, int status, const char *content_type, con
                    "X-Content-Type-Options: nosniff\r\nConnection: close\r\n%s\r\n",
                    status, http_status_text(status), date, content_type, extra_headers ? extra_headers : "");
   if (n < 0 || (size_t)n >= sizeof head) return UV_EINVAL;
-  /* The answer ends when the connection does: nothing more is read as requests. */
+  /* The answer ends when the connection does: nothing more is read as
+   * requests, and what was pipelined behind this one is not answered. */
+  for (http_request *q = r->next, *next; q; q = next) {
+    next = q->next;
+    if (q->dispatched && !q->answered)
+      q->conn = NULL;
+    else
+      request_free(q);
+  }
+  r->next = NULL;
+  c->tail = r;
+  c->queued = 1;
   c->stop_parsing = 1;
   request_free(c->cur);
   c->cur = NULL;

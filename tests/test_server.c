@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -1013,12 +1014,29 @@ static void test_stream(void **state) {
   }
   hc_close(&all);
 
+  /* A request pipelined behind a stream is not answered inside it. */
+  hc_conn piped;
+  assert_int_equal(hc_connect(&piped, s->port), 0);
+  assert_int_equal(hc_send_str(&piped, "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+                   0);
+  hc_response head;
+  assert_int_equal(hc_read(&piped, &head, 10000), 0);
+  assert_int_equal(head.status, 200);
+  hc_response_free(&head);
+
   expect_error(call(s, "GET", "/api/v1/events/stream?types=Alert!", NULL, NULL), 400, "invalid_query", "types");
   expect_error(call(s, "GET", "/api/v1/events/stream?after=x", NULL, NULL), 400, "invalid_query", "after");
   reply h = call(s, "GET", "/healthz", NULL, NULL);
-  assert_int_equal(json_integer_value(json_object_get(h.json, "subscribers")), 0);
+  assert_int_equal(json_integer_value(json_object_get(h.json, "subscribers")), 1); /* the piped one */
   json_decref(h.json);
   stop_clean(s);
+  /* The piped stream, to its end: no answer after it. */
+  assert_true(hc_wait_closed(&piped, 5000));
+  assert_non_null(piped.buf);
+  assert_non_null(strstr(piped.buf, ": vigil event stream"));
+  assert_null(strstr(piped.buf, "HTTP/1.1"));
+  hc_close(&piped);
 }
 
 /* A subscriber resumes across a restart: nothing lost, nothing twice. */
