@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run check test test-asan valgrind bench-quick bench clean format lint
+.PHONY: all deps build run serve check test test-asan valgrind bench-quick bench clean format lint
 
 all: build
 
@@ -23,6 +23,11 @@ build: $(BUILD)/Makefile
 run: deps build
 	$(BUILD)/vigil lint protocols/ketamine_iv
 	$(BUILD)/vigil simulate protocols/ketamine_iv --scenario protocols/ketamine_iv/scenarios/uneventful.lua
+
+# The HTTP API (docs/http.md) with the bundled protocols on ./var/vigil.db.
+# The nurse workstation it will serve is not built yet.
+serve: deps build
+	$(BUILD)/vigil serve
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -62,10 +67,10 @@ check: deps
 	$(MAKE) bench-quick
 
 format:
-	clang-format -i core/*.c core/*.h cli/*.c cli/*.h include/vigil/*.h tests/*.c bench/*.c
+	clang-format -i core/*.c core/*.h cli/*.c cli/*.h server/*.c server/*.h include/vigil/*.h tests/*.c bench/*.c
 
 lint: build
-	cppcheck --quiet --enable=warning,performance --std=c11 -Iinclude -Icore core cli
+	cppcheck --quiet --enable=warning,performance --std=c11 -Iinclude -Icore core cli server
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -333,12 +333,26 @@ int vigil_lint(const char *path, vigil_problem_fn fn, void *ud) {
   return n;
 }
 
+/* Compares two MAJOR.MINOR.PATCH versions (vigil.lua checked their form). */
+static int version_cmp(const char *a, const char *b) {
+  for (int i = 0; i < 3; i++) {
+    char *ea, *eb;
+    unsigned long x = strtoul(a, &ea, 10), y = strtoul(b, &eb, 10);
+    if (x != y) return x < y ? -1 : 1;
+    a = *ea ? ea + 1 : ea;
+    b = *eb ? eb + 1 : eb;
+  }
+  return 0;
+}
+
 protocol *engine_find_protocol(vigil_engine *e, const char *ref) {
   protocol *found = NULL;
   for (uint32_t i = 0; i < e->n_protocols; i++) {
     protocol *p = e->protocols[i];
     if (!strcmp(p->ref, ref)) return p;
-    if (!strcmp(p->id, ref)) found = p; /* the newest loaded version */
+    /* A bare id is the highest version loaded, whatever the loading order
+     * (recovery loads old stored versions too). */
+    if (!strcmp(p->id, ref) && (!found || version_cmp(p->version, found->version) > 0)) found = p;
   }
   return found;
 }
