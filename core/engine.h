@@ -226,6 +226,9 @@ int view_install(vigil_engine *e, protocol *p);
 /* bus.c */
 void bus_publish(vigil_engine *e, const vigil_event *ev);
 
+/* visit_json.c: `,"range":[lo,hi],"options":[...]` of a field or param, when it has them. */
+void limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options);
+
 /* gate.c: what stops a visit from leaving its phase */
 int gate_reasons(vigil_engine *e, visit *v, val *reasons);
 

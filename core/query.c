@@ -46,21 +46,7 @@ static void param_json(buf *b, const param_spec *pa) {
   buf_json_string(b, pa->title ? pa->title : pa->name);
   buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", field_kinds[pa->kind], pa->required ? "true" : "false");
   if (pa->unit) buf_puts(b, ",\"unit\":"), buf_json_string(b, pa->unit);
-  if (pa->has_range) {
-    buf_puts(b, ",\"range\":[");
-    buf_json_number(b, pa->lo);
-    buf_putc(b, ',');
-    buf_json_number(b, pa->hi);
-    buf_putc(b, ']');
-  }
-  if (pa->n_options) {
-    buf_puts(b, ",\"options\":[");
-    for (uint32_t o = 0; o < pa->n_options; o++) {
-      if (o) buf_putc(b, ',');
-      buf_json_string(b, pa->options[o]);
-    }
-    buf_putc(b, ']');
-  }
+  limits_json(b, pa->has_range, pa->lo, pa->hi, pa->options, pa->n_options);
   if (pa->def.type != VAL_NIL) buf_puts(b, ",\"default\":"), val_to_json(b, pa->def);
   buf_putc(b, '}');
 }

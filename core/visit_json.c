@@ -36,6 +36,24 @@ static void alert_json(buf *b, const alert *a) {
   buf_putc(b, '}');
 }
 
+void limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options) {
+  if (has_range) {
+    buf_puts(b, ",\"range\":[");
+    buf_json_number(b, lo);
+    buf_putc(b, ',');
+    buf_json_number(b, hi);
+    buf_putc(b, ']');
+  }
+  if (n_options) {
+    buf_puts(b, ",\"options\":[");
+    for (uint32_t o = 0; o < n_options; o++) {
+      if (o) buf_putc(b, ',');
+      buf_json_string(b, options[o]);
+    }
+    buf_putc(b, ']');
+  }
+}
+
 static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, int current) {
   const item_state *s = &v->items[it->index];
   buf_puts(b, "{\"id\":");
@@ -70,21 +88,7 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
     static const char *fk[] = {"check", "number", "choice", "text"};
     buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", fk[f->kind], f->required ? "true" : "false");
     if (f->unit) buf_puts(b, ",\"unit\":"), buf_json_string(b, f->unit);
-    if (f->has_range) {
-      buf_puts(b, ",\"range\":[");
-      buf_json_number(b, f->lo);
-      buf_putc(b, ',');
-      buf_json_number(b, f->hi);
-      buf_putc(b, ']');
-    }
-    if (f->n_options) {
-      buf_puts(b, ",\"options\":[");
-      for (uint32_t o = 0; o < f->n_options; o++) {
-        if (o) buf_putc(b, ',');
-        buf_json_string(b, f->options[o]);
-      }
-      buf_putc(b, ']');
-    }
+    limits_json(b, f->has_range, f->lo, f->hi, f->options, f->n_options);
     buf_putc(b, '}');
   }
   buf_puts(b, "]}");
