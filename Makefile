@@ -52,9 +52,13 @@ valgrind: build
 bench-quick: build
 	$(BUILD)/bench/vigil-bench --n 1000
 
+# The full run, on demand: in memory, durable, and the durable writers next
+# to the disk's own limits (bench/README.md says how to read them).
 bench: build
 	$(BUILD)/bench/vigil-bench --n 10000
 	$(BUILD)/bench/vigil-bench --n 100000
+	$(BUILD)/bench/vigil-bench --n 10000 --mode m2
+	$(BUILD)/bench/vigil-durable-bench --repeat 3
 
 # Everything CI runs: dependencies, the normal build and tests, the sanitizer
 # build and tests, the core tests under valgrind, and the quick benchmark (so
