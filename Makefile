@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run serve check test test-asan valgrind bench-quick bench clean format lint
+.PHONY: all deps build run serve check test test-asan valgrind bench-quick bench bench-http clean format lint
 
 all: build
 
@@ -59,6 +59,13 @@ bench: build
 	$(BUILD)/bench/vigil-bench --n 100000
 	$(BUILD)/bench/vigil-bench --n 10000 --mode m2
 	$(BUILD)/bench/vigil-durable-bench --repeat 3
+
+# The HTTP API over loopback (bench/README.md): wrk on reading a visit and
+# recording vitals, and an alert's delay to 100 event-stream subscribers.
+# Installs wrk (Debian package) if missing.
+bench-http: build
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi; }
+	$(BUILD)/bench/vigil-http-bench
 
 # Everything CI runs: dependencies, the normal build and tests, the sanitizer
 # build and tests, the core tests under valgrind, and the quick benchmark (so
