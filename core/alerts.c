@@ -72,7 +72,9 @@ void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, al
     case OUT_ALERT: {
       int latching = x->latching >= 0 ? x->latching : v->p->latching;
       int64_t escalate = x->escalate >= 0 ? x->escalate : v->p->escalate;
-      if (x->per_reading) {
+      /* A hook never runs again to say its cause cleared: its alerts are
+       * findings, each its own, ended by acknowledgement. */
+      if (x->per_reading || src == SRC_HOOK) {
         /* Its own finding: never de-duplicated, never resolved by later readings. */
         raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1);
         break;

@@ -171,6 +171,15 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
         items[n_items++] = item;
     }
   }
+  /* A signature confirms an entry already made, by someone else: not one
+   * made in the same breath (the signer would confirm their own value). */
+  for (int k = 0; k < n_items && rc == 0; k++) {
+    const item_spec *it = &p->items[items[k]];
+    for (int m = 0; it->kind == KIND_SIGNATURE && m < n_items && rc == 0; m++)
+      if (items[m] == it->of_item)
+        rc = engine_fail(e, VIGIL_EVALUE, it->id, "%s confirms %s already recorded: record %s first, then a second person signs",
+                         it->title, p->items[it->of_item].title, p->items[it->of_item].title);
+  }
   /* One order for every entry: the protocol's, whatever order they came in. */
   for (int k = 1; k < n_items; k++)
     for (int m = k; m > 0 && items[m - 1] > items[m]; m--) {
@@ -308,14 +317,14 @@ int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   buf_init(&b);
   for (uint32_t i = 0; i < val_len(reasons); i++)
     buf_printf(&b, "%s%s", i ? "; " : "", val_str(val_items(reasons)[i]));
-  const char *phase = v->p->phases[v->phase].id;
-  emit(e, v, EV_GATE_BLOCKED, who, val_recordv(2, K_phase, val_atom(phase), K_reasons, reasons));
-  /* The refusal is the answer, whether or not its record could be stored. */
+  const phase_spec *ph = &v->p->phases[v->phase]; /* the protocol's: outlives v */
+  emit(e, v, EV_GATE_BLOCKED, who, val_recordv(2, K_phase, val_atom(ph->id), K_reasons, reasons));
+  /* The refusal is the answer, whether or not its record could be stored.
+   * (A failed commit folds v again: v must not be used after this.) */
   int stored = engine_done(e, v);
   char why[600] = "";
   if (stored < 0) snprintf(why, sizeof why, " (the refusal itself was not recorded: %s)", vigil_engine_errmsg(e));
-  rc = engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s%s", v->p->phases[v->phase].title,
-                   b.p ? b.p : "", why);
+  rc = engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s%s", ph->title, b.p ? b.p : "", why);
   buf_free(&b);
   return rc;
 }

@@ -52,7 +52,13 @@ const reading *visit_latest(const visit *v, int item) {
   return s->n ? &s->r[s->n - 1] : NULL;
 }
 
-int alert_is_open(const alert *a) { return !(a->cleared && (a->acked || !a->latching)); }
+/* Shown to the nurse until closed: a condition alert closes when its cause
+ * has cleared and it was acknowledged (or does not latch); a per-reading
+ * alert (no key: a finding about one reading) closes when acknowledged. */
+int alert_is_open(const alert *a) {
+  if (!a->key) return !a->acked;
+  return !(a->cleared && (a->acked || !a->latching));
+}
 
 alert *visit_find_alert(const visit *v, const char *key) {
   for (uint32_t i = v->n_alerts; i-- > 0;) {

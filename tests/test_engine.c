@@ -328,6 +328,44 @@ static void sustained_condition(void **state) {
   assert_string_equal(json_string_value(json_object_get(d, "key")), "vitals/hr");
 }
 
+static void signature_and_its_entry_cannot_come_together(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  record_ok(f, id, "nurse:ana", "{\"dose\": 35}");
+  /* ben changing the dose and confirming it in one entry confirms his own value */
+  assert_int_equal(vigil_visit_record_json(f->e, id, "nurse:ben", "{\"dose\": 40, \"dose_check\": true}"),
+                   VIGIL_EVALUE);
+  record_ok(f, id, "nurse:ben", "{\"dose_check\": true}");
+}
+
+static void per_reading_alerts_close_when_acknowledged(void **state) {
+  fixture *f = *state;
+  char dir[64];
+  write_protocol("local v = require 'vigil'\n"
+                 "return v.protocol 'readings' { version = '1.0.0',\n"
+                 "  on = { alert = function(a) if a.rule == 'sbp' then return v.alert.low('hook: ' .. a.message) end end },\n"
+                 "  phases = { v.phase 'p' { items = { v.vitals 'vitals' { fields = { 'sbp' } } },\n"
+                 "    rules = { v.rule 'sbp' { on = 'vitals', check = function(x)\n"
+                 "      if x.sbp > 160 then return v.alert.medium('SBP ' .. x.sbp, { scope = 'reading' }) end end } } } } }\n",
+                 dir);
+  assert_int_equal(vigil_engine_load(f->e, dir, NULL), 0);
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(f->e, "readings", "chair", "nurse", NULL, &id), 0);
+  record_ok(f, id, "nurse", "{\"vitals\": {\"sbp\": 170}}");
+  record_ok(f, id, "nurse", "{\"vitals\": {\"sbp\": 175}}");
+  /* two findings, and the hook's alert for each: not de-duplicated */
+  assert_int_equal(count_type(f, "alert.raised"), 4);
+  vigil_stats st;
+  vigil_engine_stats(f->e, &st);
+  assert_int_equal(st.alerts_active, 4);
+  for (uint64_t a = 1; a <= 4; a++) assert_int_equal(vigil_alert_ack(f->e, a, "nurse", NULL), 0);
+  vigil_engine_stats(f->e, &st);
+  assert_int_equal(st.alerts_active, 0); /* a finding ends when acknowledged */
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void skip_needs_a_reason(void **state) {
   fixture *f = *state;
   uint64_t id = start(f);
@@ -464,6 +502,8 @@ int main(void) {
       T(overdue_escalates_then_resolves),
       T(condition_alerts_deduplicate_and_resolve),
       T(sustained_condition),
+      T(signature_and_its_entry_cannot_come_together),
+      T(per_reading_alerts_close_when_acknowledged),
       T(skip_needs_a_reason),
       T(failing_subscriber_does_not_stop_others),
       T(max_duration_raises_an_alert),

@@ -103,6 +103,7 @@ static const attack attacks[] = {
     {"return_index_loop",        TECHNICAL,  "not an outcome",                                 NULL, 1},
     /* Time spent inside C: bounded patterns, and the wall clock per call. */
     {"pattern_backtracking",     TECHNICAL,  "too costly",                                     NULL, 1},
+    {"pattern_quadratic",        TECHNICAL,  "too costly",                                     NULL, 1},
     {"c_call_loop",              TECHNICAL,  "time limit of",                                     NULL, 1},
     {"param_options",            LOAD_ERROR, "options are only for choice params",             NULL, 1},
     {"vitals_options",           LOAD_ERROR, "is read-only",                                   NULL, 1},

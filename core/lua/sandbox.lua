@@ -75,22 +75,28 @@ string.rep = function(s, n, sep)
 end
 
 -- Pattern matching backtracks inside one C call, where neither the budget nor
--- the clock can stop it: "a*" repeated 40 times never ends. The work grows
--- like (subject length) ^ (quantifiers), so that product is bounded before
--- the call. Plain finds (find's 4th argument) have no such cost.
+-- the clock can stop it: "a*" repeated 40 times never ends, and even one
+-- repetition (".-b") tried at every position of a long subject is quadratic.
+-- The work grows like (subject length) ^ (repetitions + 1) when the match may
+-- start anywhere (^ anchors it: one fewer), so that is bounded before the
+-- call. Plain finds (find's 4th argument) have no such cost.
 local MAX_PATTERN_STEPS = 1e8
-local function quantifiers(p)
+local function repetitions(p)
   local n = 0
   for i = 1, #p do
     local c = p:sub(i, i)
-    if (c == "*" or c == "+" or c == "-" or c == "?") and p:sub(i - 1, i - 1) ~= "%" then n = n + 1 end
+    local escaped = p:sub(i - 1, i - 1) == "%"
+    if (c == "*" or c == "+" or c == "-" or c == "?") and not escaped then n = n + 1 end
+    if c == "b" and escaped then n = n + 1 end -- %bxy scans for its closing pair
   end
   return n
 end
 local function guard_pattern(fname, subject, pattern)
   if type(subject) ~= "string" or type(pattern) ~= "string" then return end
-  local q = quantifiers(pattern)
-  if q >= 2 and (#subject + 1.0) ^ q > MAX_PATTERN_STEPS then
+  local q = repetitions(pattern)
+  if q == 0 then return end
+  local power = pattern:sub(1, 1) == "^" and q or q + 1
+  if (#subject + 1.0) ^ power > MAX_PATTERN_STEPS then
     error(string.format("%s: pattern with %d repetitions is too costly on %d characters", fname, q, #subject), 3)
   end
 end
