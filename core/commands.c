@@ -290,8 +290,27 @@ int vigil_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char
   return engine_done(e, v);
 }
 
+/* What belonged to the phase being left can no longer clear by itself (its
+ * items cannot be recorded, its rules do not run again): its overdue, rule
+ * and duration alerts resolve with it. Latching ones still show until
+ * acknowledged, and nothing escalates in the next phase for the last one. */
+static void resolve_phase_alerts(vigil_engine *e, visit *v) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  for (uint32_t i = 0; i < v->n_alerts; i++) {
+    alert *a = v->alerts[i];
+    if (!a->key || a->cleared) continue;
+    int mine = 0;
+    if (a->source == SRC_OVERDUE) mine = a->item >= 0 && v->p->items[a->item].phase == v->phase;
+    else if (a->source == SRC_PHASE) mine = a->rule == ph->id;
+    else if (a->source == SRC_RULE || a->source == SRC_TECHNICAL)
+      for (uint32_t r = 0; r < ph->n_rules && !mine; r++) mine = ph->rules[r].id == a->rule;
+    if (mine) resolve_alert(e, a);
+  }
+}
+
 static void leave_phase(vigil_engine *e, visit *v, const char *who) {
   const protocol *p = v->p;
+  resolve_phase_alerts(e, v);
   if (v->phase + 1u >= p->n_phases) {
     emit(e, v, EV_VISIT_DISCHARGED, who, val_recordv(1, K_phase, val_atom(p->phases[v->phase].id)));
     return;

@@ -366,6 +366,19 @@ static void per_reading_alerts_close_when_acknowledged(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+static void leaving_a_phase_resolves_what_belonged_to_it(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  vigil_engine_advance_to(f->e, T0 + 15 * MINUTE); /* vitals overdue */
+  assert_int_equal(count_type(f, "alert.raised"), 1);
+  assert_int_equal(vigil_visit_override(f->e, id, "dr:kim", "moved on"), 0);
+  assert_string_equal(type_back(f, 1), "alert.resolved");
+  assert_string_equal(type_back(f, 0), "phase.entered");
+  size_t escalations = count_type(f, "alert.escalated");
+  vigil_engine_advance_to(f->e, T0 + 50 * MINUTE);
+  assert_int_equal(count_type(f, "alert.escalated"), escalations); /* no escalating a closed cause */
+}
+
 static void skip_needs_a_reason(void **state) {
   fixture *f = *state;
   uint64_t id = start(f);
@@ -504,6 +517,7 @@ int main(void) {
       T(sustained_condition),
       T(signature_and_its_entry_cannot_come_together),
       T(per_reading_alerts_close_when_acknowledged),
+      T(leaving_a_phase_resolves_what_belonged_to_it),
       T(skip_needs_a_reason),
       T(failing_subscriber_does_not_stop_others),
       T(max_duration_raises_an_alert),
