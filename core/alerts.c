@@ -14,7 +14,7 @@
 
 const char *priority_atom(priority p) { return p == PRIORITY_HIGH ? K_high : p == PRIORITY_MEDIUM ? K_medium : K_low; }
 
-static const char *source_atom(alert_source s) {
+const char *alert_source_name(alert_source s) {
   const char *atoms[] = {K_rule, K_overdue, K_phase, K_technical, K_hook};
   return atoms[s];
 }
@@ -28,7 +28,7 @@ alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule
       {K_key, val_atom(key)},
       {K_priority, val_atom(priority_atom(prio))},
       {K_message, val_cstring(message)},
-      {K_source, val_atom(source_atom(src))},
+      {K_source, val_atom(alert_source_name(src))},
       {K_latching, val_bool(latching)},
       {K_escalate_ms, val_num((double)escalate)},
       {K_item, item >= 0 ? val_atom(v->p->items[item].qid) : VAL_NIL_},

@@ -213,6 +213,8 @@ void outcomes_free(outcomes *o);
 
 /* alerts.c: raising, resolving, escalating */
 const char *priority_atom(priority p); /* interned "high", "medium", "low" */
+const char *alert_source_name(alert_source s); /* interned "rule", "overdue", ... */
+const char *alert_state_name(const alert *a);  /* "active", "acknowledged", "resolved", "closed" */
 alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                    const char *message, int latching, int64_t escalate, int32_t item);
 void resolve_alert(vigil_engine *e, alert *a);

@@ -169,10 +169,15 @@ static field_kind parse_field_kind(const char *s) {
   return FIELD_TEXT;
 }
 
+static const char *const item_kinds[] = {"check", "number", "choice", "text", "vitals", "score", "signature"};
+static const char *const field_kinds[] = {"check", "number", "choice", "text"};
+
+const char *item_kind_name(item_kind k) { return item_kinds[k]; }
+const char *field_kind_name(field_kind k) { return field_kinds[k]; }
+
 static item_kind parse_item_kind(const char *s) {
-  static const char *names[] = {"check", "number", "choice", "text", "vitals", "score", "signature"};
-  for (int i = 0; i < 7; i++)
-    if (!strcmp(s, names[i])) return (item_kind)i;
+  for (int i = 0; i < (int)(sizeof item_kinds / sizeof *item_kinds); i++)
+    if (!strcmp(s, item_kinds[i])) return (item_kind)i;
   return KIND_TEXT;
 }
 

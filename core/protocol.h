@@ -144,6 +144,8 @@ int protocol_find_param(const protocol *p, const char *name);
 const field_spec *item_find_field(const item_spec *it, const char *name);
 
 const char *priority_name(priority p);
+const char *item_kind_name(item_kind k);   /* "vitals" */
+const char *field_kind_name(field_kind k); /* "number" */
 int priority_parse(const char *s, priority *out);
 
 /* The due time of occurrence k of a scheduled item, relative to phase entry,

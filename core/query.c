@@ -36,15 +36,13 @@ static void next_field(buf *b, int more, uint64_t last) {
 
 /* ---- protocols ------------------------------------------------------------- */
 
-static const char *const field_kinds[] = {"check", "number", "choice", "text"};
-static const char *const item_kinds[] = {"check", "number", "choice", "text", "vitals", "score", "signature"};
 
 static void param_json(buf *b, const param_spec *pa) {
   buf_puts(b, "{\"name\":");
   buf_json_string(b, pa->name);
   buf_puts(b, ",\"title\":");
   buf_json_string(b, pa->title ? pa->title : pa->name);
-  buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", field_kinds[pa->kind], pa->required ? "true" : "false");
+  buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", field_kind_name(pa->kind), pa->required ? "true" : "false");
   if (pa->unit) buf_puts(b, ",\"unit\":"), buf_json_string(b, pa->unit);
   limits_json(b, pa->has_range, pa->lo, pa->hi, pa->options, pa->n_options);
   if (pa->def.type != VAL_NIL) buf_puts(b, ",\"default\":"), val_to_json(b, pa->def);
@@ -82,7 +80,7 @@ char *vigil_query_protocols_json(vigil_engine *e) {
         const item_spec *it = &p->items[ph->first_item + j];
         buf_puts(&b, j ? ",{\"id\":" : "{\"id\":");
         buf_json_string(&b, it->id);
-        buf_printf(&b, ",\"kind\":\"%s\",\"required\":%s}", item_kinds[it->kind], it->required ? "true" : "false");
+        buf_printf(&b, ",\"kind\":\"%s\",\"required\":%s}", item_kind_name(it->kind), it->required ? "true" : "false");
       }
       buf_puts(&b, "]}");
     }
@@ -213,12 +211,6 @@ int vigil_query_visit_status(vigil_engine *e, uint64_t id, const char **status) 
 
 /* ---- alerts ------------------------------------------------------------------ */
 
-static const char *const source_names[] = {"rule", "overdue", "phase", "technical", "hook"};
-
-static const char *alert_state(const alert *a) {
-  return !alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active";
-}
-
 static void alert_row(buf *b, const alert *a) {
   buf_printf(b, "{\"id\":%llu,\"visit\":%llu,\"patient\":", (unsigned long long)a->id,
              (unsigned long long)a->visit->id);
@@ -226,9 +218,9 @@ static void alert_row(buf *b, const alert *a) {
   buf_puts(b, ",\"rule\":");
   buf_json_string(b, a->rule ? a->rule : "");
   buf_printf(b, ",\"priority\":\"%s\",\"level\":%d,\"source\":\"%s\",\"message\":", priority_name(a->prio), a->level,
-             source_names[a->source]);
+             alert_source_name(a->source));
   buf_json_string(b, a->message ? a->message : "");
-  buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", alert_state(a), a->acked ? "true" : "false",
+  buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", alert_state_name(a), a->acked ? "true" : "false",
              a->latching ? "true" : "false");
   time_field(b, "raised_at", a->raised_at);
   if (a->level > 0) time_field(b, "escalated_at", a->escalated_at);

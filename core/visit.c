@@ -60,6 +60,10 @@ int alert_is_open(const alert *a) {
   return !(a->cleared && (a->acked || !a->latching));
 }
 
+const char *alert_state_name(const alert *a) {
+  return !alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active";
+}
+
 alert *visit_find_alert(const visit *v, const char *key) {
   for (uint32_t i = v->n_alerts; i-- > 0;) {
     alert *a = v->alerts[i];
@@ -129,9 +133,8 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   a->key = text_of(d, K_key) ? intern(text_of(d, K_key)) : NULL;
   a->message = strdup(text_of(d, K_message) ? text_of(d, K_message) : "");
   const char *src = text_of(d, K_source);
-  static const char *sources[] = {"rule", "overdue", "phase", "technical", "hook"};
-  for (int i = 0; src && i < 5; i++)
-    if (!strcmp(src, sources[i])) a->source = (alert_source)i;
+  for (int i = SRC_RULE; src && i <= SRC_HOOK; i++)
+    if (!strcmp(src, alert_source_name((alert_source)i))) a->source = (alert_source)i;
   if (priority_parse(text_of(d, K_priority), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
   const char *item = text_of(d, K_item);
   a->item = item ? protocol_find_item(v->p, item, -1) : -1;

@@ -8,8 +8,6 @@ static const char *status_name(visit_status s) {
   return s == VISIT_ACTIVE ? "active" : s == VISIT_DISCHARGED ? "discharged" : "aborted";
 }
 
-static const char *const kind_names[] = {"check", "number", "choice", "text", "vitals", "score", "signature"};
-static const char *const source_names[] = {"rule", "overdue", "phase", "technical", "hook"};
 
 static void time_field(buf *b, const char *name, int64_t ms) {
   buf_printf(b, ",\"%s\":\"", name);
@@ -21,10 +19,9 @@ static void alert_json(buf *b, const alert *a) {
   buf_printf(b, "{\"id\":%llu,\"rule\":", (unsigned long long)a->id);
   buf_json_string(b, a->rule ? a->rule : "");
   buf_printf(b, ",\"priority\":\"%s\",\"level\":%d,\"source\":\"%s\",\"message\":", priority_name(a->prio), a->level,
-             source_names[a->source]);
+             alert_source_name(a->source));
   buf_json_string(b, a->message);
-  buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s",
-             !alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active",
+  buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", alert_state_name(a),
              a->acked ? "true" : "false", a->latching ? "true" : "false");
   time_field(b, "raised_at", a->raised_at);
   if (a->acked) {
@@ -58,7 +55,7 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
   const item_state *s = &v->items[it->index];
   buf_puts(b, "{\"id\":");
   buf_json_string(b, it->id);
-  buf_printf(b, ",\"kind\":\"%s\",\"title\":", kind_names[it->kind]);
+  buf_printf(b, ",\"kind\":\"%s\",\"title\":", item_kind_name(it->kind));
   buf_json_string(b, it->title ? it->title : it->id);
   buf_printf(b, ",\"required\":%s,\"count\":%u", it->required ? "true" : "false", s->n);
   if (current) buf_printf(b, ",\"applies\":%s", eval_when(e, v, it) ? "true" : "false");
@@ -85,8 +82,7 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
     const field_spec *f = &it->fields[i];
     buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
     buf_json_string(b, f->name);
-    static const char *fk[] = {"check", "number", "choice", "text"};
-    buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", fk[f->kind], f->required ? "true" : "false");
+    buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", field_kind_name(f->kind), f->required ? "true" : "false");
     if (f->unit) buf_puts(b, ",\"unit\":"), buf_json_string(b, f->unit);
     limits_json(b, f->has_range, f->lo, f->hi, f->options, f->n_options);
     buf_putc(b, '}');
