@@ -136,6 +136,10 @@ vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor,
 int engine_done(vigil_engine *e, visit *v);
 /* "id@version", or "id" for the newest loaded version. */
 protocol *engine_find_protocol(vigil_engine *e, const char *ref);
+/* The engine's store, for what lives beside the log (store.h's key-value
+ * table: users and sessions, plugins' state). */
+static inline store *engine_store(vigil_engine *e) { return e->store; }
+
 /* A visit by id; a closed one that is not in memory is folded from the store. */
 visit *engine_visit(vigil_engine *e, uint64_t id);
 /* Frees a visit and forgets its alerts and deadline. */

@@ -19,6 +19,9 @@ typedef struct store store;
  * is the store's: valid only during the call. */
 typedef int (*store_event_fn)(void *ud, const vigil_event *ev);
 
+/* Called for each key of a namespace; non-zero stops the scan. */
+typedef int (*store_kv_fn)(void *ud, const char *key, const void *value, size_t len);
+
 typedef struct store_ops {
   /* Makes events durable, all or none, in one transaction. 0, or a negative
    * VIGIL_E* code with a sentence in err. */
@@ -39,6 +42,16 @@ typedef struct store_ops {
   int (*summary)(store *s, uint64_t *last_seq, uint64_t *visits, uint64_t *alerts, int *unclean, char *err,
                  size_t errlen);
   void (*close)(store *s);
+
+  /* A small durable key-value table beside the log, for what is not an event:
+   * users and sessions (server/users.c), plugins' cursors and dead letters.
+   * Namespaces keep owners apart ("user", "session", "plugin.webhook").
+   * kv_put is its own transaction, durable on return; value NULL deletes. */
+  int (*kv_put)(store *s, const char *ns, const char *key, const void *value, size_t len, char *err, size_t errlen);
+  /* A malloc'd copy of the value (NUL-terminated beyond len), or VIGIL_ENOENT. */
+  int (*kv_get)(store *s, const char *ns, const char *key, void **value, size_t *len, char *err, size_t errlen);
+  /* Every key of ns in key order; non-zero from fn stops the scan. */
+  int (*kv_scan)(store *s, const char *ns, store_kv_fn fn, void *ud, char *err, size_t errlen);
 } store_ops;
 
 struct store {
@@ -54,7 +67,7 @@ store *store_memory_open(void);
  * fault-injection tests, or NULL. */
 /* The schema version this vigil writes (PRAGMA user_version); a file with a
  * higher one is refused. */
-#define STORE_SQLITE_SCHEMA 1
+#define STORE_SQLITE_SCHEMA 2
 store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
 /* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
  * "" for the first row) followed by the row's body. audit.c checks it. */

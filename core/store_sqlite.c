@@ -46,6 +46,8 @@ static const char *const migrations[] = {
     "  files TEXT NOT NULL,"     /* JSON [{path, text}], paths within dir */
     "  stored_at INTEGER NOT NULL);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 2: the key-value table (store.h): users, sessions, plugins' state. */
+    "CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION STORE_SQLITE_SCHEMA
 _Static_assert(sizeof migrations / sizeof *migrations == STORE_SQLITE_SCHEMA, "one migration per schema version");
@@ -410,8 +412,67 @@ static void sq_close(store *base) {
   free(s);
 }
 
-static const store_ops sqlite_ops = {sq_append, sq_scan, sq_put_protocol, sq_get_protocol,
-                                     sq_scan_open, sq_summary, sq_close};
+static int sq_kv_put(store *base, const char *ns, const char *key, const void *value, size_t len, char *err,
+                     size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st;
+  const char *sql = value ? "INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)"
+                        : "DELETE FROM kv WHERE ns = ? AND key = ?";
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, "cannot write", err, errlen);
+  sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+  if (value) sqlite3_bind_blob64(st, 3, len ? value : "", len, SQLITE_STATIC);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "cannot write", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* A malloc'd copy of a blob column, NUL-terminated beyond its length. */
+static void *column_copy(sqlite3_stmt *st, int col, size_t *len) {
+  size_t n = (size_t)sqlite3_column_bytes(st, col);
+  char *v = malloc(n + 1);
+  if (!v) return NULL;
+  if (n) memcpy(v, sqlite3_column_blob(st, col), n);
+  v[n] = 0;
+  *len = n;
+  return v;
+}
+
+static int sq_kv_get(store *base, const char *ns, const char *key, void **value, size_t *len, char *err,
+                     size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(s->db, "SELECT value FROM kv WHERE ns = ? AND key = ?", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(s, "cannot read", err, errlen);
+  sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    rc = (*value = column_copy(st, 0, len)) ? 0 : VIGIL_ENOMEM;
+  else
+    rc = rc == SQLITE_DONE ? VIGIL_ENOENT : db_fail(s, "cannot read", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sq_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, char *err, size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM kv WHERE ns = ? ORDER BY key", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(s, "cannot read", err, errlen);
+  sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    if (fn(ud, (const char *)sqlite3_column_text(st, 0), sqlite3_column_blob(st, 1),
+           (size_t)sqlite3_column_bytes(st, 1)))
+      break;
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "cannot read", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static const store_ops sqlite_ops = {sq_append, sq_scan,    sq_put_protocol, sq_get_protocol, sq_scan_open,
+                                     sq_summary, sq_close, sq_kv_put,       sq_kv_get,       sq_kv_scan};
 
 static int migrate(sqlite_store *s, char *err, size_t errlen) {
   sqlite3_stmt *st;

@@ -1,7 +1,8 @@
 /* test_store.c: the SQLite store. Visits survive a restart exactly, on the
  * protocol version they started with; deadlines that passed while the engine
  * was down fire at start; a second process, a damaged file and a newer file
- * are each refused with one clear sentence. */
+ * are each refused with one clear sentence. The key-value table beside the
+ * log keeps what it is given, in both stores. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "store.h"
 #include "vigil/vigil.h"
 
 #define T0 1767600000000LL
@@ -205,6 +207,82 @@ static void a_log_cut_at_its_end_is_refused(void **state) {
   vigil_engine_free(e);
 }
 
+static int collect_keys(void *ud, const char *key, const void *value, size_t len) {
+  char *out = ud;
+  strcat(out, key);
+  strcat(out, "=");
+  strncat(out, value, len);
+  strcat(out, ";");
+  return 0;
+}
+
+static void kv_round_trip(store *s) {
+  char err[256], keys[256] = "";
+  void *value;
+  size_t len;
+  assert_int_equal(s->ops->kv_get(s, "user", "ana", &value, &len, err, sizeof err), VIGIL_ENOENT);
+  assert_int_equal(s->ops->kv_put(s, "user", "ana", "v1", 2, err, sizeof err), 0);
+  assert_int_equal(s->ops->kv_put(s, "user", "ana", "v2", 2, err, sizeof err), 0);
+  assert_int_equal(s->ops->kv_put(s, "user", "bo", "", 0, err, sizeof err), 0);
+  assert_int_equal(s->ops->kv_put(s, "user", "al", "x", 1, err, sizeof err), 0);
+  assert_int_equal(s->ops->kv_put(s, "session", "ana", "other", 5, err, sizeof err), 0);
+  assert_int_equal(s->ops->kv_get(s, "user", "ana", &value, &len, err, sizeof err), 0);
+  assert_int_equal(len, 2);
+  assert_string_equal(value, "v2"); /* NUL-terminated beyond its length */
+  free(value);
+  assert_int_equal(s->ops->kv_put(s, "user", "al", NULL, 0, err, sizeof err), 0);
+  assert_int_equal(s->ops->kv_put(s, "user", "nobody", NULL, 0, err, sizeof err), 0);
+  assert_int_equal(s->ops->kv_scan(s, "user", collect_keys, keys, err, sizeof err), 0);
+  assert_string_equal(keys, "ana=v2;bo=;"); /* in key order, one namespace */
+}
+
+static void the_key_value_table_keeps_what_it_is_given(void **state) {
+  dirs *d = *state;
+  store *m = store_memory_open();
+  kv_round_trip(m);
+  m->ops->close(m);
+
+  char err[256];
+  int rc;
+  store *s = store_sqlite_open(d->db, NULL, &rc, err, sizeof err);
+  assert_non_null(s);
+  kv_round_trip(s);
+  s->ops->close(s);
+  s = store_sqlite_open(d->db, NULL, &rc, err, sizeof err); /* and after a restart */
+  assert_non_null(s);
+  void *value;
+  size_t len;
+  assert_int_equal(s->ops->kv_get(s, "session", "ana", &value, &len, err, sizeof err), 0);
+  assert_memory_equal(value, "other", 5);
+  free(value);
+  s->ops->close(s);
+}
+
+static void a_schema_1_file_is_migrated(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_at(d, T0);
+  assert_int_equal(vigil_engine_load(e, d->protocol, NULL), 0);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  vigil_engine_free(e);
+  /* What a schema 1 vigil left: no key-value table. */
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "DROP TABLE kv; PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  char err[256];
+  int rc;
+  store *s = store_sqlite_open(d->db, NULL, &rc, err, sizeof err);
+  assert_non_null(s);
+  assert_int_equal(s->ops->kv_put(s, "user", "ana", "v", 1, err, sizeof err), 0);
+  s->ops->close(s);
+  e = open_at(d, T0);
+  json_t *j = state_json(e, a);
+  assert_string_equal(json_string_value(json_object_get(j, "protocol")), "durable@1.0.0");
+  json_decref(j);
+  vigil_engine_free(e);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -213,6 +291,8 @@ int main(void) {
       T(one_process_at_a_time),
       T(damaged_and_newer_files_are_refused),
       T(a_log_cut_at_its_end_is_refused),
+    T(the_key_value_table_keeps_what_it_is_given),
+    T(a_schema_1_file_is_migrated),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
