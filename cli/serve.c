@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "config.h"
 #include "http.h"
 #include "vigil/vigil.h"
 
@@ -85,7 +86,7 @@ static void request_log(void *ud, const http_request *req, int status, size_t by
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Loads DIR itself if it holds protocol.lua, else every subfolder that does,
- * in name order. Each loaded "id@version" goes to refs. */
+ * in name order. Each loaded "id@version" is added to refs. */
 static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char ***refs, size_t *n_refs) {
   char path[4096];
   struct stat st;
@@ -125,14 +126,14 @@ static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char
     qsort(names, n, sizeof *names, by_name);
   }
   int rc = 0;
-  *refs = n ? calloc(n, sizeof **refs) : NULL;
-  *n_refs = 0;
+  char **grown = n ? realloc(*refs, (*n_refs + n) * sizeof **refs) : *refs;
+  if (grown) *refs = grown;
   for (size_t i = 0; i < n; i++) {
     const char *ref;
     if (rc == 0 && vigil_engine_load(e, names[i], &ref) < 0) {
       fprintf(stderr, "vigil serve: %s does not load:\n%s\n", names[i], vigil_engine_errmsg(e));
       rc = -1;
-    } else if (rc == 0 && *refs) {
+    } else if (rc == 0 && grown) {
       (*refs)[(*n_refs)++] = strdup(ref);
       log_line("info", "protocol loaded", json_pack("{s:s, s:s}", "ref", ref, "path", names[i]));
     }
@@ -212,46 +213,128 @@ static int ensure_parent(const char *db) {
 
 static int is_loopback(const char *host) { return !strncmp(host, "127.", 4) || !strcmp(host, "::1"); }
 
-int cmd_serve(int argc, char **argv) {
-  const char *db = "./var/vigil.db", *listen = "127.0.0.1:8080", *protocols = "protocols", *clock = "real";
-  int protocols_given = 0, allow_simulated = 0;
-  uint64_t idle_ms = 30000, request_ms = 10000, heartbeat_ms = 15000;
+/* The settings of one run: defaults, then vigil.conf, then flags. */
+typedef struct settings {
+  const char *config, *db, *listen, *clock;
+  const char *protocol_flag; /* --protocols */
+  json_t *protocols;         /* from vigil.conf: a folder or a list */
+  int allow_simulated;
+  uint64_t idle_ms, request_ms, heartbeat_ms;
+  const char *idle_flag, *request_flag, *heartbeat_flag;
+} settings;
+
+static int parse_flags(int argc, char **argv, settings *st) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--db") && val)
-      db = argv[++i];
-    else if (!strcmp(a, "--listen") && val)
-      listen = argv[++i];
-    else if (!strcmp(a, "--protocols") && val)
-      protocols = argv[++i], protocols_given = 1;
-    else if (!strcmp(a, "--clock") && val)
-      clock = argv[++i];
+    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--config") && next)
+      st->config = argv[++i];
+    else if (!strcmp(a, "--db") && next)
+      st->db = argv[++i];
+    else if (!strcmp(a, "--listen") && next)
+      st->listen = argv[++i];
+    else if (!strcmp(a, "--protocols") && next)
+      st->protocol_flag = argv[++i];
+    else if (!strcmp(a, "--clock") && next)
+      st->clock = argv[++i];
     else if (!strncmp(a, "--clock=", 8))
-      clock = a + 8;
+      st->clock = a + 8;
     else if (!strcmp(a, "--allow-simulated-clock"))
-      allow_simulated = 1;
-    else if (!strcmp(a, "--idle-timeout") && val && parse_seconds(val, &idle_ms) == 0)
-      i++;
-    else if (!strcmp(a, "--request-timeout") && val && parse_seconds(val, &request_ms) == 0)
-      i++;
-    else if (!strcmp(a, "--stream-heartbeat") && val && parse_seconds(val, &heartbeat_ms) == 0)
-      i++;
+      st->allow_simulated = 1;
+    else if (!strcmp(a, "--idle-timeout") && next)
+      st->idle_flag = argv[++i];
+    else if (!strcmp(a, "--request-timeout") && next)
+      st->request_flag = argv[++i];
+    else if (!strcmp(a, "--stream-heartbeat") && next)
+      st->heartbeat_flag = argv[++i];
     else {
       fprintf(stderr, "vigil serve: unexpected '%s' (see vigil help serve)\n", a);
-      return 2;
+      return -1;
     }
   }
+  return 0;
+}
+
+/* A timeout: the flag if given, else vigil.conf's setting, else dflt. */
+static int timeout_setting(const config *c, const char *key, const char *flag, const char *flag_name,
+                           uint64_t dflt, uint64_t *out) {
+  char err[512];
+  if (flag) {
+    if (parse_seconds(flag, out) == 0) return 0;
+    fprintf(stderr, "vigil serve: %s wants a number of seconds (at most 86400), not '%s'\n", flag_name, flag);
+    return -1;
+  }
+  if (config_seconds(c, key, 86400, dflt, out, err, sizeof err) == 0) return 0;
+  fprintf(stderr, "vigil serve: %s\n", err);
+  return -1;
+}
+
+/* Reads vigil.conf (the one named by --config, else ./vigil.conf if there
+ * is one) under the flags. NULL after saying why. */
+static config *read_settings(settings *st) {
+  config *c = NULL;
+  char err[4200];
+  const char *path = st->config ? st->config : "vigil.conf";
+  int rc = config_load(path, &c, err, sizeof err);
+  if (rc == VIGIL_ENOENT && !st->config)
+    c = config_empty();
+  else if (rc < 0) {
+    fprintf(stderr, "vigil serve: %s\n", err);
+    return NULL;
+  }
+  const char *db, *listen;
+  if (!c || config_string(c, "database", "./var/vigil.db", &db, err, sizeof err) < 0 ||
+      config_string(c, "listen", "127.0.0.1:8080", &listen, err, sizeof err) < 0 ||
+      timeout_setting(c, "idle_timeout", st->idle_flag, "--idle-timeout", 30000, &st->idle_ms) < 0 ||
+      timeout_setting(c, "request_timeout", st->request_flag, "--request-timeout", 10000, &st->request_ms) < 0 ||
+      timeout_setting(c, "stream_heartbeat", st->heartbeat_flag, "--stream-heartbeat", 15000, &st->heartbeat_ms) < 0) {
+    if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
+    config_free(c);
+    return NULL;
+  }
+  if (!st->db) st->db = db;
+  if (!st->listen) st->listen = listen;
+  json_t *p = config_get(c, "protocols");
+  if (p && !json_is_string(p) && !json_is_array(p)) {
+    fprintf(stderr, "vigil serve: %s: protocols is a folder or a list of folders\n",
+            config_where(c, "protocols", err, sizeof err));
+    config_free(c);
+    return NULL;
+  }
+  st->protocols = p;
+  return c;
+}
+
+/* Loads the protocols of --protocols, else of vigil.conf, else of ./protocols. */
+static int load_all_protocols(vigil_engine *e, const settings *st, char ***refs, size_t *n_refs) {
+  if (st->protocol_flag) return load_protocols(e, st->protocol_flag, 1, refs, n_refs);
+  if (!st->protocols) return load_protocols(e, "protocols", 0, refs, n_refs);
+  if (json_is_string(st->protocols)) return load_protocols(e, json_string_value(st->protocols), 1, refs, n_refs);
+  size_t i;
+  json_t *dir;
+  json_array_foreach(st->protocols, i, dir) {
+    if (!json_is_string(dir)) {
+      fprintf(stderr, "vigil serve: protocols: item %zu is not a folder name\n", i + 1);
+      return -1;
+    }
+    if (load_protocols(e, json_string_value(dir), 1, refs, n_refs) < 0) return -1;
+  }
+  return 0;
+}
+
+static int serve(settings *st) {
+  const char *db = st->db, *listen = st->listen, *clock = st->clock;
+  uint64_t idle_ms = st->idle_ms, request_ms = st->request_ms, heartbeat_ms = st->heartbeat_ms;
   char host[256];
   int port;
   if (parse_listen(listen, host, sizeof host, &port) < 0) {
-    fprintf(stderr, "vigil serve: --listen wants HOST:PORT (127.0.0.1:8080, [::1]:8080), not '%s'\n", listen);
+    fprintf(stderr, "vigil serve: listen wants HOST:PORT (127.0.0.1:8080, [::1]:8080), not '%s'\n", listen);
     return 2;
   }
   vigil_clock_kind kind;
   if (!strcmp(clock, "real"))
     kind = VIGIL_CLOCK_REAL;
-  else if (!strcmp(clock, "simulated") && allow_simulated)
+  else if (!strcmp(clock, "simulated") && st->allow_simulated)
     kind = VIGIL_CLOCK_SIMULATED;
   else if (!strcmp(clock, "simulated")) {
     fprintf(stderr, "vigil serve: the simulated clock does not move by itself: deadlines would never fire. It is "
@@ -285,7 +368,7 @@ int cmd_serve(int argc, char **argv) {
     exit_code = 1;
     goto out;
   }
-  if (load_protocols(s.e, protocols, protocols_given, &refs, &n_refs) < 0) {
+  if (load_all_protocols(s.e, st, &refs, &n_refs) < 0) {
     exit_code = 1;
     goto out;
   }
@@ -341,5 +424,15 @@ out:
   for (size_t i = 0; i < n_refs; i++)
     free(refs[i]);
   free(refs);
+  return exit_code;
+}
+
+int cmd_serve(int argc, char **argv) {
+  settings st = {.clock = "real"};
+  if (parse_flags(argc, argv, &st) < 0) return 2;
+  config *conf = read_settings(&st);
+  if (!conf) return 2;
+  int exit_code = serve(&st);
+  config_free(conf);
   return exit_code;
 }
