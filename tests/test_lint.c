@@ -300,7 +300,7 @@ static void test_cli(void **state) {
     print_message("SKIP: no vigil binary next to this test nor at build/vigil\n");
     skip();
   }
-  static const cli_case good[] = {{"protocols/ketamine_iv", 0}, {"bench/workload", 0}};
+  static const cli_case good[] = {{"protocols/ketamine_iv", 0}, {"protocols/esketamine_rems", 0}, {"bench/workload", 0}};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
     int st = run_lint(vigil, good[i].path, out, sizeof out);
     if (st != good[i].status)
@@ -353,8 +353,8 @@ int main(void) {
   }
   qsort(fixtures, (size_t)n_fixtures, sizeof *fixtures, by_name);
 
-  static char *good[] = {"protocols/ketamine_iv", "bench/workload"};
-  size_t n = 0, cap = (size_t)n_fixtures + 4;
+  static char *good[] = {"protocols/ketamine_iv", "protocols/esketamine_rems", "bench/workload"};
+  size_t n = 0, cap = (size_t)n_fixtures + 2 + sizeof good / sizeof *good;
   struct CMUnitTest *tests = calloc(cap, sizeof *tests);
   char (*names)[300] = calloc(cap, sizeof *names);
   if (!tests || !names) return 1;
@@ -364,7 +364,7 @@ int main(void) {
     tests[n] = (struct CMUnitTest){.name = names[n], .test_func = test_broken, .initial_state = fixtures[i]};
     n++;
   }
-  for (size_t i = 0; i < 2; i++) {
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
     snprintf(names[n], sizeof names[n], "good/%s", good[i]);
     tests[n++] = (struct CMUnitTest){.name = names[n - 1], .test_func = test_good, .initial_state = good[i]};
   }

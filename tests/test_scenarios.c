@@ -1,6 +1,7 @@
-/* test_scenarios.c: the bundled ketamine protocol's scenarios produce, in
- * simulated time, exactly the alerts, overdue marks and gate decisions a
- * nurse would expect (each scenario file's header says what, and why). */
+/* test_scenarios.c: the bundled protocols' scenarios (ketamine_iv,
+ * esketamine_rems) produce, in simulated time, exactly the alerts, overdue
+ * marks and gate decisions a nurse would expect (each scenario file's header
+ * says what, and why). */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,17 +61,17 @@ static void on_step(void *ud, int64_t at, const char *step, int rc, const char *
   if (rc < 0) s->refused++;
 }
 
-static void run(const char *scenario, const char **expected, int refused) {
+static void run_in(const char *protocol, const char *scenario, const char **expected, int refused) {
   vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
   vigil_engine *e;
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
   const char *ref;
-  int rc = vigil_engine_load(e, "protocols/ketamine_iv", &ref);
+  int rc = vigil_engine_load(e, protocol, &ref);
   if (rc < 0) fail_msg("%s", vigil_engine_errmsg(e));
   seen *s = calloc(1, sizeof *s);
   vigil_engine_subscribe(e, "*", on_event, s);
   char path[256], err[1024];
-  snprintf(path, sizeof path, "protocols/ketamine_iv/scenarios/%s.lua", scenario);
+  snprintf(path, sizeof path, "%s/scenarios/%s.lua", protocol, scenario);
   uint64_t visit;
   if (scenario_run(e, ref, path, on_step, s, &visit, err, sizeof err) < 0) fail_msg("%s: %s", scenario, err);
   int n = 0;
@@ -83,6 +84,10 @@ static void run(const char *scenario, const char **expected, int refused) {
   assert_int_equal(s->refused, refused);
   free(s);
   vigil_engine_free(e);
+}
+
+static void run(const char *scenario, const char **expected, int refused) {
+  run_in("protocols/ketamine_iv", scenario, expected, refused);
 }
 
 static void uneventful(void **state) {
@@ -127,12 +132,76 @@ static void not_fit_for_discharge(void **state) {
   run("not_fit_for_discharge", expected, 1);
 }
 
+/* ---- esketamine_rems ---------------------------------------------------- */
+
+#define REMS "protocols/esketamine_rems"
+
+static void rems_uneventful(void **state) {
+  const char *expected[] = {"135 visit.discharged ", NULL};
+  run_in(REMS, "uneventful", expected, 0);
+}
+
+static void rems_hypertension_at_40(void **state) {
+  const char *expected[] = {
+      "2 alert.raised bp_caution low rule",   /* pre-dose 146/88: above the 140/90 guide */
+      "3 alert.acknowledged 1",
+      "4 alert.resolved 1",                   /* predose left */
+      "56 alert.raised bp_high high rule",    /* 188/104 at the 40-minute check */
+      "56 alert.raised bp_rise medium rule",  /* +42 systolic from the pre-dose reading */
+      "58 alert.acknowledged 2",
+      "58 alert.acknowledged 3",
+      "70 alert.resolved 2",
+      "70 alert.resolved 3",
+      "140 visit.discharged ",
+      NULL};
+  run_in(REMS, "hypertension_at_40", expected, 0);
+}
+
+static void rems_prolonged_sedation(void **state) {
+  const char *expected[] = {
+      "0 alert.raised comed_benzodiazepine low rule",
+      "1 alert.acknowledged 1",
+      "2 alert.resolved 1",
+      "29 alert.raised respiration high rule", /* SpO2 90% */
+      "29 alert.raised respiration high rule", /* RR 9 */
+      "29 alert.raised sedation_deep medium rule",
+      "30 alert.acknowledged 3",
+      "30 alert.acknowledged 2",
+      "30 alert.acknowledged 4",
+      "44 alert.resolved 2",
+      "44 alert.resolved 3",
+      "44 alert.resolved 4",
+      "134 gate.blocked monitoring",           /* two hours, but MOAA/S 4 */
+      "152 alert.raised sedation_answer low rule", /* the form's "no" against the records */
+      "153 alert.resolved 5",                  /* amended to "yes" */
+      "154 alert.acknowledged 5",
+      "155 visit.discharged ",
+      NULL};
+  run_in(REMS, "prolonged_sedation", expected, 1);
+}
+
+static void rems_missed_bp_check(void **state) {
+  const char *expected[] = {
+      "60 item.overdue monitoring.bp_40m",     /* due at 50, 10 minutes' grace */
+      "60 alert.raised monitoring.bp_40m medium overdue",
+      "65 alert.escalated 1 high",
+      "66 alert.resolved 1",
+      "67 alert.acknowledged 1",
+      "135 visit.discharged ",
+      NULL};
+  run_in(REMS, "missed_bp_check", expected, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(uneventful),
       cmocka_unit_test(hypertensive_episode),
       cmocka_unit_test(missed_checkpoint),
       cmocka_unit_test(not_fit_for_discharge),
+      cmocka_unit_test(rems_uneventful),
+      cmocka_unit_test(rems_hypertension_at_40),
+      cmocka_unit_test(rems_prolonged_sedation),
+      cmocka_unit_test(rems_missed_bp_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

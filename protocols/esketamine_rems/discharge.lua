@@ -1,0 +1,95 @@
+-- discharge.lua: ready to leave. Blood pressure before leaving, the prescriber's
+-- judgement that the vitals are acceptable, the REMS form's questions on what
+-- occurred during the session, and the ride home present. Leaving this phase
+-- ends the session; the gate lists everything still missing.
+--
+-- Rule ids: bp_leaving (block), sedation_answer, dissociation_answer,
+-- respiratory_answer (low alerts when the answer contradicts the records).
+
+local v = require "vigil"
+local lib = require "lib"
+
+local fmt = string.format
+
+local YES_NO = { "yes", "no" }
+
+return v.phase "discharge" {
+  title = "Ready to leave",
+  help = "Blood pressure before leaving, the prescriber's judgement, the three REMS form questions, and the ride home "
+         .. "here. No driving until the next day, after restful sleep.",
+  items = {
+    -- Source: REFERENCE.md Esketamine REMS, Patient Monitoring Form: "BP ... before
+    -- leaving"; "vitals acceptable ... before leaving (yes/no)" [S reproducing P].
+    v.vitals "bp_before_leaving" {
+      title = "Blood pressure before leaving",
+      fields = { "sbp", "dbp", "hr" },
+    },
+    v.choice "leaving_acceptable" {
+      title = "Vitals acceptable for leaving (prescriber's judgement)",
+      options = YES_NO,
+    },
+    -- Source: REFERENCE.md Esketamine REMS, Patient Monitoring Form: "whether
+    -- sedation, dissociation or respiratory depression occurred" [S reproducing P].
+    v.choice "sedation_occurred" { title = "Sedation occurred during this session", options = YES_NO },
+    v.choice "dissociation_occurred" { title = "Dissociation occurred during this session", options = YES_NO },
+    v.choice "respiratory_depression_occurred" {
+      title = "Respiratory depression occurred during this session", options = YES_NO,
+    },
+    -- Source: REFERENCE.md Esketamine REMS: "No driving until the next day after
+    -- restful sleep; confirm a ride before dosing" [P][S]; "discharge: released to a
+    -- responsible adult" [W].
+    v.check "ride_present" { title = "The ride home is here" },
+    v.check "no_driving_advice" { title = "Told not to drive or operate machinery until the next day, after restful sleep" },
+  },
+
+  rules = {
+    -- Source: REFERENCE.md "marked hypertension flag" (params sbp_alert, dbp_alert).
+    v.rule "bp_leaving" {
+      on = "bp_before_leaving",
+      check = function(x, visit)
+        if lib.at_flag(x, visit) then
+          return v.block(fmt("BP before leaving %s is at or above %g/%g: keep monitoring and tell the prescriber.",
+                             lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")))
+        end
+      end,
+    },
+    -- The form's answers against the monitoring records (lib.form_answer). MOAA/S
+    -- below "resolved" (param moaas_recovered) counts as sedation.
+    v.rule "sedation_answer" {
+      on = "sedation_occurred",
+      check = function(x, visit)
+        local recovered = visit.param("moaas_recovered")
+        local seen = lib.any(visit.last("monitoring.moaas", visit.count("monitoring.moaas")),
+                             function(level) return tonumber(level) < recovered end)
+        return lib.form_answer(x, seen, "sedation", "sedation_answer")
+      end,
+    },
+    v.rule "dissociation_answer" {
+      on = "dissociation_occurred",
+      check = function(x, visit)
+        local seen = lib.any(visit.last("monitoring.dissociation", visit.count("monitoring.dissociation")),
+                             function(d) return d ~= "none" end)
+        return lib.form_answer(x, seen, "dissociation", "dissociation_answer")
+      end,
+    },
+    v.rule "respiratory_answer" {
+      on = "respiratory_depression_occurred",
+      check = function(x, visit)
+        local seen = lib.any(visit.last("monitoring.respiration", visit.count("monitoring.respiration")),
+                             function(r) return lib.depressed(r, visit) end)
+        return lib.form_answer(x, seen, "respiratory depression", "respiratory_answer")
+      end,
+    },
+  },
+
+  gate = function(visit)
+    local missing = {}
+    if visit.value("leaving_acceptable") ~= "yes" then
+      missing[#missing + 1] = "vitals not judged acceptable for leaving"
+    end
+    if visit.value("ride_present") ~= true then missing[#missing + 1] = "the ride home is not here" end
+    if visit.value("no_driving_advice") ~= true then missing[#missing + 1] = "no-driving advice not given" end
+    if #missing > 0 then return false, table.concat(missing, "; ") end
+    return true
+  end,
+}

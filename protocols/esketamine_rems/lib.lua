@@ -1,0 +1,127 @@
+-- lib.lua: checks shared by the phases of esketamine_rems.
+--
+-- Each function takes a reading and the visit view and returns an outcome
+-- (v.alert.*, v.block, v.note) or nil. The phase files declare the rules and pass
+-- in the readings they look at, so that every item reference stays a string
+-- literal in the phase file, where lint checks it.
+--
+-- No threshold lives here: every limit is a protocol parameter (protocol.lua names
+-- each one's source in shared/clinical/REFERENCE.md). Messages say what was seen
+-- and what to consider; the decision stays with the prescriber.
+
+local v = require "vigil"
+
+local lib = {}
+
+local fmt = string.format
+
+-- "SBP/DBP" as the nurse typed it (%g: no trailing ".0").
+function lib.bp(x) return fmt("%g/%g", x.sbp, x.dbp) end
+
+-- At or above the marked-hypertension flag (params sbp_alert / dbp_alert).
+function lib.at_flag(x, visit)
+  return x.sbp >= visit.param("sbp_alert") or x.dbp >= visit.param("dbp_alert")
+end
+
+-- Marked hypertension after dosing. Readings after esketamine are sparse (the
+-- label asks for one at about 40 minutes, then as clinically warranted), so one
+-- reading at the flag is enough to call the prescriber. Alert id "bp_high".
+function lib.bp_high(x, visit)
+  if not lib.at_flag(x, visit) then return nil end
+  return v.alert.high(fmt("BP %s is at or above %g/%g after dosing: tell the prescriber now and repeat the reading.",
+                          lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")), { id = "bp_high" })
+end
+
+-- Rise from the pre-dose reading `before` (params sbp_rise / dbp_rise).
+-- Alert id "bp_rise".
+function lib.bp_rise(x, before, visit)
+  if not before then return nil end
+  local ds, dd = x.sbp - before.sbp, x.dbp - before.dbp
+  local lim_s, lim_d = visit.param("sbp_rise"), visit.param("dbp_rise")
+  if ds >= lim_s or dd >= lim_d then
+    return v.alert.medium(fmt("BP %s is %+g/%+g mmHg from the pre-dose %s (flag: +%g systolic or +%g diastolic): "
+                              .. "repeat the reading and tell the prescriber.", lib.bp(x), ds, dd, lib.bp(before),
+                              lim_s, lim_d), { id = "bp_rise" })
+  end
+  return nil
+end
+
+-- Respiratory depression: SpO2 below spo2_min or breathing slower than rr_min.
+-- Alert ids "spo2_low", "rr_low" (both high).
+function lib.respiration(x, visit)
+  local out = {}
+  local spo2_min, rr_min = visit.param("spo2_min"), visit.param("rr_min")
+  if x.spo2 < spo2_min then
+    out[#out + 1] = v.alert.high(fmt("SpO2 %g%% is below %g%%: assess the airway, check the probe, call the "
+                                     .. "prescriber.", x.spo2, spo2_min), { id = "spo2_low" })
+  end
+  if x.rr < rr_min then
+    out[#out + 1] = v.alert.high(fmt("Respiratory rate %g/min is below %g: stimulate, assess the airway and SpO2, "
+                                     .. "call the prescriber.", x.rr, rr_min), { id = "rr_low" })
+  end
+  return out
+end
+
+-- Whether a respiration reading shows respiratory depression.
+function lib.depressed(x, visit)
+  return x.spo2 < visit.param("spo2_min") or x.rr < visit.param("rr_min")
+end
+
+-- Sedation on the MOAA/S scale, recorded as a choice "5" .. "0". 0 is loss of
+-- consciousness by the scale's definition (REFERENCE.md "Other scales"): always
+-- high. At or below moaas_alert: medium.
+-- Alert ids "sedation_unresponsive" (high), "sedation_deep" (medium).
+function lib.sedation(level_text, visit)
+  local level = tonumber(level_text)
+  if level == nil then return nil end
+  if level == 0 then
+    return v.alert.high("MOAA/S 0: no response to a painful stimulus. Support the airway and call the prescriber now.",
+                        { id = "sedation_unresponsive" })
+  end
+  local limit = visit.param("moaas_alert")
+  if level <= limit then
+    return v.alert.medium(fmt("MOAA/S %g (at or below %g): deeper sedation than expected. Watch airway and SpO2 "
+                              .. "closely; tell the prescriber.", level, limit), { id = "sedation_deep" })
+  end
+  return nil
+end
+
+-- Dissociation as observed: "none", "present" (tolerated), "distressing". There is
+-- no validated cut-off (REFERENCE.md, CADSS): only distress, an observation, alerts.
+-- Alert id "dissociation_distress".
+function lib.dissociation(x)
+  if x == "distressing" then
+    return v.alert.low("Patient distressed by dissociation: reassure, reduce stimulation, tell the prescriber.",
+                       { id = "dissociation_distress" })
+  end
+  return nil
+end
+
+-- Whether any of `values` (newest first, as visit.last gives them) satisfies
+-- `pred`.
+function lib.any(values, pred)
+  for _, x in ipairs(values or {}) do
+    if pred(x) then return true end
+  end
+  return false
+end
+
+-- The REMS form asks whether sedation, dissociation or respiratory depression
+-- occurred. `answer` is the nurse's "yes"/"no"; `seen` whether the monitoring
+-- records show it. A "no" against the records is worth a second look before the
+-- form is filed (a low alert, not a block: the records may hold a typing error
+-- that an amendment fixes). Alert id `id`.
+function lib.form_answer(answer, seen, what, id)
+  if answer == "no" and seen then
+    return v.alert.low(fmt("The form says no %s occurred, but the monitoring records show %s: check the answer "
+                           .. "(or amend the record).", what, what), { id = id })
+  end
+  return nil
+end
+
+-- Whole minutes, for messages.
+function lib.minutes(ms)
+  return math.floor(ms / 60000)
+end
+
+return lib

@@ -1,0 +1,152 @@
+-- predose.lua: before dosing. Consent, contraindications, co-medications (a
+-- REMS form question), a ride home confirmed, the prescriber and a pulse oximeter
+-- on site, pre-dose vitals with the 140/90 guide, and the prescriber's judgement
+-- that the vitals are acceptable for dosing (another REMS form question).
+--
+-- Rule ids: ci_vascular, ci_hypersensitivity, pregnancy (blocks); substance_use
+-- (low alert); comed_benzodiazepine, comed_hypnotic (low alert "comed_sedating"),
+-- comed_psychostimulant, comed_maoi (low alert "comed_bp"); bp_hold (block);
+-- bp_caution (low alert).
+
+local v = require "vigil"
+local lib = require "lib"
+
+local fmt = string.format
+
+-- A yes/no contraindication: "yes" holds the checklist until a prescriber reviews
+-- it and overrides the gate with a reason.
+-- Source: REFERENCE.md "contraindications to screen": Spravato label [P] (conditions
+-- where a BP rise is hazardous; hypersensitivity); ACEP 2011 [S].
+local function contraindication(id, title)
+  return v.choice(id) {
+    title = title,
+    options = { "no", "yes" },
+    rule = function(x)
+      if x == "yes" then
+        return v.block(fmt("Contraindication: %s. Do not dose without the prescriber's review (override with a "
+                           .. "reason).", title))
+      end
+    end,
+  }
+end
+
+-- A co-medication the REMS Patient Monitoring Form asks about. `effect` is why
+-- it matters, for the alert.
+-- Source: REFERENCE.md Esketamine REMS, Patient Monitoring Form: "sedating and
+-- BP-affecting co-medications (benzodiazepines, non-benzodiazepine hypnotics,
+-- psychostimulants, MAOIs)" [S reproducing P].
+local function comedication(id, title, alert_id, effect)
+  return v.choice(id) {
+    title = "Takes " .. title,
+    options = { "no", "yes" },
+    rule = function(x)
+      if x == "yes" then
+        return v.alert.low(fmt("Patient takes %s: %s. Tell the prescriber before dosing.", title, effect),
+                           { id = alert_id })
+      end
+    end,
+  }
+end
+
+return v.phase "predose" {
+  title = "Before dosing",
+  help = "Complete before the first device. A contraindication or a blood pressure at the hold limit stops the "
+         .. "checklist until the prescriber reviews it. The ride home is confirmed before dosing.",
+  items = {
+    v.check "consent" { title = "Informed consent for today's treatment session" },
+
+    contraindication("ci_vascular", "aneurysmal vascular disease, arteriovenous malformation or prior intracerebral "
+                                    .. "haemorrhage"),
+    contraindication("ci_hypersensitivity", "hypersensitivity to esketamine or ketamine"),
+
+    -- Source: REFERENCE.md "contraindications to screen" (pregnancy, breastfeeding).
+    v.choice "pregnancy" {
+      title = "Pregnancy or breastfeeding",
+      options = { "neither", "pregnant", "breastfeeding", "not applicable" },
+      rule = function(x)
+        if x == "pregnant" or x == "breastfeeding" then
+          return v.block(fmt("Patient is %s: do not dose without the prescriber's review (override with a reason).",
+                             x))
+        end
+      end,
+    },
+
+    -- Source: REFERENCE.md "needs careful evaluation": Spravato label [P].
+    v.choice "substance_use" {
+      title = "History of substance use disorder, including alcohol",
+      options = { "no", "yes" },
+      rule = function(x)
+        if x == "yes" then
+          return v.alert.low("History of substance use disorder: needs careful evaluation before dosing (Spravato "
+                             .. "label).", { id = "substance_use" })
+        end
+      end,
+    },
+
+    comedication("comed_benzodiazepine", "benzodiazepines", "comed_sedating", "they can deepen sedation"),
+    comedication("comed_hypnotic", "non-benzodiazepine hypnotics", "comed_sedating", "they can deepen sedation"),
+    comedication("comed_psychostimulant", "psychostimulants", "comed_bp", "they can raise blood pressure"),
+    comedication("comed_maoi", "monoamine oxidase inhibitors (MAOIs)", "comed_bp", "they can raise blood pressure"),
+
+    -- Source: REFERENCE.md Esketamine REMS: "No driving until the next day after
+    -- restful sleep; confirm a ride before dosing" [P][S].
+    v.check "ride_confirmed" {
+      title = "Ride home confirmed (the patient will not drive until the next day, after restful sleep)",
+    },
+    -- Source: REFERENCE.md Esketamine REMS: "prescriber and pulse oximeter on site" [P].
+    v.check "prescriber_on_site" { title = "Prescriber on site for the session" },
+    v.check "pulse_oximeter" { title = "Pulse oximeter on the patient and working" },
+
+    -- Source: REFERENCE.md Esketamine REMS: "BP before dosing" [P].
+    v.vitals "predose_vitals" {
+      title = "Vitals before dosing",
+      help = "Seated, after 5 minutes' rest. If high, rest and repeat: the latest reading counts.",
+      fields = { "sbp", "dbp", "hr", "spo2", "rr" },
+    },
+    -- Source: REFERENCE.md Esketamine REMS, Patient Monitoring Form: "vitals
+    -- acceptable before dosing (yes/no)" [S reproducing P]. The prescriber's call.
+    v.choice "predose_acceptable" {
+      title = "Vitals acceptable for dosing (prescriber's judgement)",
+      options = { "yes", "no" },
+    },
+  },
+
+  rules = {
+    -- Hold at marked hypertension. Source: REFERENCE.md "marked hypertension flag"
+    -- (esketamine label data [P/S]; Del Sant 2020 [S]); params sbp_alert, dbp_alert.
+    v.rule "bp_hold" {
+      on = "predose_vitals",
+      check = function(x, visit)
+        if lib.at_flag(x, visit) then
+          return v.block(fmt("Pre-dose BP %s is at or above %g/%g: rest and repeat; do not dose without the "
+                             .. "prescriber's review.", lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")))
+        end
+      end,
+    },
+    -- Source: REFERENCE.md Esketamine REMS: "Pre-dose BP above about 140 systolic or
+    -- 90 diastolic: weigh risk against benefit" [S]; params sbp_caution, dbp_caution.
+    v.rule "bp_caution" {
+      on = "predose_vitals",
+      check = function(x, visit)
+        local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
+        if not lib.at_flag(x, visit) and (x.sbp > s or x.dbp > d) then
+          return v.alert.low(fmt("Pre-dose BP %s is above %g/%g: the prescriber should weigh risk against benefit "
+                                 .. "before dosing.", lib.bp(x), s, d), { id = "bp_caution" })
+        end
+      end,
+    },
+  },
+
+  gate = function(visit)
+    local missing = {}
+    if visit.value("consent") ~= true then missing[#missing + 1] = "informed consent not confirmed" end
+    if visit.value("ride_confirmed") ~= true then missing[#missing + 1] = "no ride home confirmed" end
+    if visit.value("prescriber_on_site") ~= true then missing[#missing + 1] = "prescriber not confirmed on site" end
+    if visit.value("pulse_oximeter") ~= true then missing[#missing + 1] = "pulse oximeter not confirmed" end
+    if visit.value("predose_acceptable") == "no" then
+      missing[#missing + 1] = "vitals judged not acceptable for dosing"
+    end
+    if #missing > 0 then return false, table.concat(missing, "; ") end
+    return true
+  end,
+}
