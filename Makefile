@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run serve check test test-asan valgrind bench-quick bench bench-http clean format lint
+.PHONY: all deps build run serve check test test-asan valgrind peers bench-quick bench bench-http clean format lint
 
 all: build
 
@@ -49,8 +49,22 @@ valgrind: build
 	    || { cat $$t.valgrind.log; exit 1; }; \
 	done
 
-bench-quick: build
+# The peers (bench/peers): XState 5 and bpmn-engine from npm, at the versions
+# of the committed package-lock.json. Debian's nodejs has no npm (NodeSource's
+# has it built in): install Debian's npm only if there is none.
+PEERS = bench/peers
+$(PEERS)/node_modules/.package-lock.json: $(PEERS)/package.json $(PEERS)/package-lock.json
+	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y npm; else sudo apt-get install -y npm; fi; }
+	cd $(PEERS) && npm ci --no-audit --no-fund
+
+peers: $(PEERS)/node_modules/.package-lock.json
+
+# vigil and XState at N = 1,000 (about a second each), and bpmn-engine on 20
+# visits (a few seconds: it takes about 0.1 s per visit), so that none rots.
+bench-quick: build peers
 	$(BUILD)/bench/vigil-bench --n 1000
+	node --expose-gc $(PEERS)/xstate.js --n 1000
+	node --expose-gc $(PEERS)/bpmn.js --n 20
 
 # The full run, on demand: in memory, durable, and the durable writers next
 # to the disk's own limits (bench/README.md says how to read them).
