@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "config.h"
 #include "http.h"
+#include "plugin_host.h"
 #include "vigil/vigil.h"
 
 typedef struct server_ctx {
@@ -30,6 +31,7 @@ typedef struct server_ctx {
   vigil_engine *e;
   api *api;
   http_server *http;
+  plugin_host *plugins;
   int stopping;
 } server_ctx;
 
@@ -68,6 +70,14 @@ static void engine_log(void *ud, vigil_log_level level, const char *msg) {
   static const char *names[] = {"error", "warn", "info"};
   log_line(names[level], msg, json_pack("{s:s}", "from", "engine"));
 }
+
+static void plugin_log(void *ud, vigil_log_level level, const char *plugin, const char *msg) {
+  static const char *names[] = {"error", "warn", "info"};
+  log_line(names[level], msg, plugin ? json_pack("{s:s}", "plugin", plugin) : json_pack("{s:s}", "from", "plugins"));
+}
+
+static char *plugins_status(void *ud) { return plugin_host_status_json(ud); }
+static char *plugins_metrics(void *ud) { return plugin_host_metrics_text(ud); }
 
 static void request_log(void *ud, const http_request *req, int status, size_t bytes, double ms) {
   json_t *f = json_pack("{s:I, s:s, s:o, s:o, s:i, s:I, s:f}", "request", (json_int_t)http_request_id(req), "remote",
@@ -221,6 +231,8 @@ typedef struct settings {
   int allow_simulated;
   uint64_t idle_ms, request_ms, heartbeat_ms;
   const char *idle_flag, *request_flag, *heartbeat_flag;
+  const char *plugin_dir; /* from vigil.conf; NULL: no plugins */
+  char *plugins_json;     /* vigil.conf's `plugins`, as JSON (malloc'd) */
 } settings;
 
 static int parse_flags(int argc, char **argv, settings *st) {
@@ -302,6 +314,12 @@ static config *read_settings(settings *st) {
     return NULL;
   }
   st->protocols = p;
+  if (config_string(c, "plugin_dir", NULL, &st->plugin_dir, err, sizeof err) < 0) {
+    fprintf(stderr, "vigil serve: %s\n", err);
+    config_free(c);
+    return NULL;
+  }
+  st->plugins_json = config_json(c, "plugins");
   return c;
 }
 
@@ -372,11 +390,22 @@ static int serve(settings *st) {
     exit_code = 1;
     goto out;
   }
+  plugin_host_options po = {
+      .engine = s.e, .loop = &s.loop, .dir = st->plugin_dir, .plugins_json = st->plugins_json, .log = plugin_log};
+  char perr[512];
+  if (plugin_host_new(&po, &s.plugins, perr, sizeof perr) < 0) {
+    fprintf(stderr, "vigil serve: %s\n", perr);
+    exit_code = 2;
+    goto out;
+  }
   api_options ao = {.engine = s.e,
                     .loop = &s.loop,
                     .refs = (const char *const *)refs,
                     .n_refs = n_refs,
-                    .stream_heartbeat_ms = heartbeat_ms};
+                    .stream_heartbeat_ms = heartbeat_ms,
+                    .plugins_status = plugins_status,
+                    .plugins_metrics = plugins_metrics,
+                    .plugins_ud = s.plugins};
   if (api_new(&ao, &s.api) < 0) {
     fprintf(stderr, "vigil serve: out of memory\n");
     exit_code = 1;
@@ -418,9 +447,11 @@ static int serve(settings *st) {
   log_line("info", "stopped", NULL);
 
 out:
-  vigil_engine_free(s.e); /* closes its timer: runs the loop once */
+  plugin_host_close(s.plugins); /* the plugins' last words may use the store */
+  vigil_engine_free(s.e);       /* closes its timer: runs the loop once */
   uv_run(&s.loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&s.loop) != 0) log_line("warn", "handles left open at exit", NULL);
+  plugin_host_free(s.plugins); /* unloaded once their handles are closed */
   for (size_t i = 0; i < n_refs; i++)
     free(refs[i]);
   free(refs);
@@ -433,6 +464,7 @@ int cmd_serve(int argc, char **argv) {
   config *conf = read_settings(&st);
   if (!conf) return 2;
   int exit_code = serve(&st);
+  free(st.plugins_json);
   config_free(conf);
   return exit_code;
 }

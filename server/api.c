@@ -44,6 +44,9 @@ struct api {
   int closing; /* handles (the check handle, the streams) still to close */
   void (*closed)(void *ud);
   void *closed_ud;
+  char *(*plugins_status)(void *ud);
+  char *(*plugins_metrics)(void *ud);
+  void *plugins_ud;
 };
 
 /* ---- answers ---------------------------------------------------------------- */
@@ -350,12 +353,24 @@ static void get_metrics(api *a, http_request *req) {
   api_stats st;
   api_stats_get(a, &st);
   char *text = metrics_text(a->e, &st, (double)(uv_hrtime() - a->started) / 1e9);
+  char *more = text && a->plugins_metrics ? a->plugins_metrics(a->plugins_ud) : NULL;
+  if (more && *more) {
+    char *both = malloc(strlen(text) + strlen(more) + 1);
+    if (both) strcat(strcpy(both, text), more);
+    free(text);
+    text = both;
+  }
+  free(more);
   if (!text) {
     http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
   http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), NULL);
   free(text);
+}
+
+static void get_plugins(api *a, http_request *req) {
+  reply_free(req, 200, a->plugins_status ? a->plugins_status(a->plugins_ud) : strdup("{\"plugins\":[]}"), NULL);
 }
 
 static void get_openapi(http_request *req) {
@@ -698,7 +713,8 @@ static void route(api *a, http_request *req) {
     return;
   }
   if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") ||
-                 is(seg[0], len[0], "protocols") || is(seg[0], len[0], "events") || is(seg[0], len[0], "alerts"))) {
+                 is(seg[0], len[0], "protocols") || is(seg[0], len[0], "events") || is(seg[0], len[0], "alerts") ||
+                 is(seg[0], len[0], "plugins"))) {
     if (!get) {
       method_not_allowed(req, "GET, HEAD");
       return;
@@ -711,6 +727,8 @@ static void route(api *a, http_request *req) {
       get_protocols(a, req);
     else if (is(seg[0], len[0], "events"))
       get_events(a, req, 0);
+    else if (is(seg[0], len[0], "plugins"))
+      get_plugins(a, req);
     else
       get_alerts(a, req, 0);
     return;
@@ -790,6 +808,9 @@ int api_new(const api_options *o, api **out) {
   a->e = o->engine;
   a->loop = o->loop;
   a->started = uv_hrtime();
+  a->plugins_status = o->plugins_status;
+  a->plugins_metrics = o->plugins_metrics;
+  a->plugins_ud = o->plugins_ud;
   if (o->n_refs && !(a->refs = calloc(o->n_refs, sizeof *a->refs))) {
     free(a);
     return VIGIL_ENOMEM;

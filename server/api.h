@@ -30,6 +30,11 @@ typedef struct api_options {
    * subscriber may fall before it is dropped; 0: the defaults. */
   uint64_t stream_heartbeat_ms;
   size_t stream_max_queued;
+  /* Plugins (core/plugin_host.h): their JSON for GET /api/v1/plugins and
+   * their lines of GET /metrics, both malloc'd; NULL: no plugins. */
+  char *(*plugins_status)(void *ud);
+  char *(*plugins_metrics)(void *ud);
+  void *plugins_ud;
 } api_options;
 
 /* Upper bounds (seconds) of the commit latency histogram's buckets. */

@@ -1,0 +1,184 @@
+/* plugin.h: vigil's C plugin ABI. A plugin is a shared object that hears
+ * the events it subscribes to, once they are durable, and may keep a little
+ * durable state of its own. docs/plugins.md is the guide.
+ *
+ * The contract, as SQLite's loadable extensions and nginx's modules keep it:
+ *
+ *  - A plugin exports one symbol, `vigil_plugin_entry` (VIGIL_PLUGIN_DEFINE
+ *    writes it): the ABI level it was built against, a build signature, its
+ *    version and its init function. vigil reads it and refuses the plugin,
+ *    without running any of its code, when the major level differs, when the
+ *    plugin wants a newer minor level than vigil has, or when the signature
+ *    (type sizes, byte order) differs from vigil's.
+ *
+ *  - Everything a plugin can ask of vigil is in one table of functions,
+ *    vigil_api, that starts with its level and its size and only ever grows
+ *    at the end: a plugin built against an older header sees the prefix it
+ *    knows, and runs unchanged. An entry is never removed or changed; one
+ *    that has to go becomes a function that fails with VIGIL_EINVAL.
+ *
+ *  - Payloads (vigil_plugin_event) start with their size and grow the same
+ *    way: read a newer field only when VIGIL_PLUGIN_EVENT_HAS(ev, field).
+ *
+ *  - Subscriptions, close and status callbacks are registered only during
+ *    init. When init fails, vigil undoes everything it registered (its close
+ *    callbacks run first, so init may return at any point) and the other
+ *    plugins go on. A callback that returns non-zero is reported and
+ *    counted, and never stops the other subscribers; one that takes long is
+ *    reported.
+ *
+ *  - Everything runs on vigil's one libuv loop thread. Callbacks must not
+ *    block: a plugin that talks to the network uses the loop (api->loop).
+ *
+ * This header needs nothing but the C standard library. Functions return 0
+ * or a negative VIGIL_E* code (the same list as vigil.h's). */
+#ifndef VIGIL_PLUGIN_H
+#define VIGIL_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI level this header describes. The major changes only if the table
+ * or the entry must change incompatibly (it has not); the minor grows with
+ * each set of functions appended to vigil_api. */
+#define VIGIL_PLUGIN_ABI_MAJOR 1
+#define VIGIL_PLUGIN_ABI_MINOR 1
+
+/* The event schema of vigil_plugin_event.json (docs/events.md): the same
+ * JSON as the event stream, webhooks, JSON lines and MQTT carry. */
+#define VIGIL_EVENT_SCHEMA 1
+
+/* What the build signature is made of: what would make a plugin built
+ * elsewhere read vigil's structures wrongly even at the same level. */
+#define VIGIL_PLUGIN_STR2_(x) #x
+#define VIGIL_PLUGIN_STR_(x) VIGIL_PLUGIN_STR2_(x)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define VIGIL_PLUGIN_ORDER_ "be"
+#else
+#define VIGIL_PLUGIN_ORDER_ "le"
+#endif
+#define VIGIL_PLUGIN_SIGNATURE                                                                                         \
+  "vigil-plugin:" VIGIL_PLUGIN_STR_(VIGIL_PLUGIN_ABI_MAJOR) ":ptr" VIGIL_PLUGIN_STR_(                                  \
+      __SIZEOF_POINTER__) ":long" VIGIL_PLUGIN_STR_(__SIZEOF_LONG__) ":size" VIGIL_PLUGIN_STR_(__SIZEOF_SIZE_T__) ":" VIGIL_PLUGIN_ORDER_
+
+/* One plugin as vigil holds it; opaque. */
+typedef struct vigil_plugin vigil_plugin;
+
+/* An event, once durable. Valid only during the call that receives it. */
+typedef struct vigil_plugin_event {
+  uint32_t size;   /* sizeof as vigil filled it: fields beyond are absent */
+  uint32_t schema; /* VIGIL_EVENT_SCHEMA of json */
+  uint64_t seq;    /* gap-free, increasing: the event's id */
+  int64_t time_ms; /* UTC, ms since the epoch */
+  uint64_t visit;
+  const char *type;  /* "alert.raised" */
+  const char *actor; /* who did it; "vigil" for the engine itself */
+  const char *json;  /* the whole event, NUL-terminated (docs/events.md) */
+  size_t json_len;
+} vigil_plugin_event;
+
+/* Whether an event that vigil built carries field. */
+#define VIGIL_PLUGIN_EVENT_HAS(ev, field)                                                                              \
+  ((size_t)(ev)->size >= offsetof(vigil_plugin_event, field) + sizeof((ev)->field))
+
+/* An event callback: 0, or non-zero to report a failure (logged and counted
+ * against the plugin). */
+typedef int (*vigil_plugin_event_fn)(void *ud, const vigil_plugin_event *ev);
+/* A key-value callback: non-zero stops the scan. */
+typedef int (*vigil_plugin_kv_fn)(void *ud, const char *key, const void *value, size_t len);
+
+typedef enum vigil_plugin_log_level {
+  VIGIL_PLUGIN_LOG_ERROR = 0,
+  VIGIL_PLUGIN_LOG_WARN = 1,
+  VIGIL_PLUGIN_LOG_INFO = 2
+} vigil_plugin_log_level;
+
+/* What vigil offers a plugin. Append-only: never reorder, never remove. */
+typedef struct vigil_api {
+  uint16_t abi_major; /* VIGIL_PLUGIN_ABI_MAJOR of the running vigil */
+  uint16_t abi_minor; /* its minor level: entries of newer levels are absent */
+  uint32_t size;      /* sizeof(vigil_api) in the running vigil */
+
+  /* ---- level 1.0 ---- */
+
+  /* The name the configuration gives the plugin ("webhook"). */
+  const char *(*name)(vigil_plugin *p);
+  /* The plugin's settings as JSON text (its entry under `plugins` in
+   * vigil.conf), "{}" when it has none. Valid while the plugin is loaded. */
+  const char *(*settings)(vigil_plugin *p);
+  /* Calls fn(ud, event) for every durable event whose type matches pattern:
+   * "*", a prefix "alert.*", or an exact type "item.overdue". Only during
+   * init (VIGIL_ESTATE after); VIGIL_EINVAL when the pattern matches no
+   * type. */
+  int (*subscribe)(vigil_plugin *p, const char *pattern, vigil_plugin_event_fn fn, void *ud);
+  /* fn(ud) runs when vigil stops (before the engine closes, so the store is
+   * still there) or when init fails. Only during init; the last registered
+   * runs first. */
+  int (*on_close)(vigil_plugin *p, void (*fn)(void *ud), void *ud);
+  /* One line to vigil's log, attributed to the plugin. */
+  void (*log)(vigil_plugin *p, vigil_plugin_log_level level, const char *message);
+  /* vigil's libuv loop (a uv_loop_t *): timers, sockets, polls of the plugin
+   * go on it. Handles must be closed in the close callback; vigil runs the
+   * loop until they are closed before it unloads the plugin. */
+  void *(*loop)(vigil_plugin *p);
+  /* The engine's clock: ms since the epoch (simulated under a test clock). */
+  int64_t (*now_ms)(vigil_plugin *p);
+  /* The newest durable event's seq (0: none). */
+  uint64_t (*last_seq)(vigil_plugin *p);
+  /* Calls fn for every durable event with seq > after, in order, until fn
+   * returns non-zero (which is not a failure). What makes an outbox of the
+   * event log: keep a cursor, read from it. Do not call kv_put from fn. */
+  int (*events_after)(vigil_plugin *p, uint64_t after, vigil_plugin_event_fn fn, void *ud);
+  /* The plugin's durable key-value namespace ("plugin.<name>" in the
+   * store). kv_put is durable when it returns; value NULL deletes. kv_get
+   * gives a copy to release with api->free, or VIGIL_ENOENT (-3). kv_scan
+   * walks the keys in order. Keys are text, at most 256 bytes. */
+  int (*kv_put)(vigil_plugin *p, const char *key, const void *value, size_t len);
+  int (*kv_get)(vigil_plugin *p, const char *key, void **value, size_t *len);
+  int (*kv_scan)(vigil_plugin *p, vigil_plugin_kv_fn fn, void *ud);
+  void (*free)(void *ptr);
+
+  /* ---- level 1.1 ---- */
+
+  /* fn(ud) returns the plugin's status as a JSON object (malloc'd; vigil
+   * frees it), shown under the plugin in GET /api/v1/plugins. Only during
+   * init. */
+  int (*on_status)(vigil_plugin *p, char *(*fn)(void *ud), void *ud);
+  /* Sets a gauge or counter that GET /metrics shows as
+   * vigil_plugin_<name>{plugin="<plugin>"[,labels]} value. name: [a-z0-9_];
+   * labels: NULL or Prometheus label pairs ("endpoint=\"ehr\""); type:
+   * "gauge" or "counter". help is shown once per name. */
+  int (*metric_set)(vigil_plugin *p, const char *name, const char *type, const char *help, const char *labels,
+                    double value);
+} vigil_api;
+
+/* The one symbol a plugin exports. Append-only as well. */
+typedef struct vigil_plugin_def {
+  uint32_t abi_major;    /* VIGIL_PLUGIN_ABI_MAJOR the plugin was built against */
+  uint32_t abi_minor;    /* ... and its minor: the newest entries it may use */
+  const char *signature; /* VIGIL_PLUGIN_SIGNATURE */
+  const char *version;   /* the plugin's own version, for the logs */
+  /* Subscribes and registers what it needs. 0; or a negative VIGIL_E* code
+   * with, in *err, a sentence saying why (malloc'd; vigil frees it). */
+  int (*init)(vigil_plugin *p, const vigil_api *api, char **err);
+} vigil_plugin_def;
+
+#if defined(_WIN32)
+#define VIGIL_PLUGIN_EXPORT __declspec(dllexport)
+#else
+#define VIGIL_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Defines the entry symbol: VIGIL_PLUGIN_DEFINE("1.0.0", my_init); */
+#define VIGIL_PLUGIN_DEFINE(version_, init_)                                                                           \
+  VIGIL_PLUGIN_EXPORT const vigil_plugin_def vigil_plugin_entry = {VIGIL_PLUGIN_ABI_MAJOR, VIGIL_PLUGIN_ABI_MINOR,     \
+                                                                   VIGIL_PLUGIN_SIGNATURE, version_, init_}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,91 @@
+/* recorder.c: a test plugin at the current ABI level. It writes every event
+ * it hears into its key-value namespace ("seen/<seq>" = type), fails on the
+ * type its settings name, dawdles on another, and leaves "closed" behind
+ * when vigil stops, so test_plugins can read what happened from the store. */
+#define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vigil/plugin.h"
+
+typedef struct recorder {
+  vigil_plugin *p;
+  const vigil_api *api;
+  char fail_type[64], slow_type[64];
+  int slow_ms;
+  unsigned long heard;
+} recorder;
+
+static void put_int(recorder *r, const char *key, long v) {
+  char text[32];
+  snprintf(text, sizeof text, "%ld", v);
+  r->api->kv_put(r->p, key, text, strlen(text));
+}
+
+static int on_event(void *ud, const vigil_plugin_event *ev) {
+  recorder *r = ud;
+  char key[64];
+  snprintf(key, sizeof key, "seen/%010llu", (unsigned long long)ev->seq);
+  r->api->kv_put(r->p, key, ev->type, strlen(ev->type));
+  r->heard++;
+  r->api->metric_set(r->p, "recorder_events", "counter", "Events the recorder heard.", NULL, (double)r->heard);
+  /* What vigil hands over is the whole event as JSON, the same as the stream's. */
+  json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
+  int ok = j && (uint64_t)json_integer_value(json_object_get(j, "seq")) == ev->seq &&
+           !strcmp(json_string_value(json_object_get(j, "type")), ev->type) && ev->schema == VIGIL_EVENT_SCHEMA;
+  json_decref(j);
+  if (!ok) return -2;
+  if (r->heard == 1) put_int(r, "late_subscribe", r->api->subscribe(r->p, "*", on_event, r));
+  if (!strcmp(ev->type, r->slow_type)) {
+    struct timespec ts = {r->slow_ms / 1000, (long)(r->slow_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return strcmp(ev->type, r->fail_type) ? 0 : -1;
+}
+
+static int count_event(void *ud, const vigil_plugin_event *ev) {
+  (*(long *)ud)++;
+  return 0;
+}
+
+static char *status(void *ud) {
+  recorder *r = ud;
+  char *text = malloc(64);
+  if (text) snprintf(text, 64, "{\"heard\":%lu}", r->heard);
+  return text;
+}
+
+static void on_close(void *ud) {
+  recorder *r = ud;
+  put_int(r, "closed", (long)r->heard);
+  free(r);
+}
+
+static int init(vigil_plugin *p, const vigil_api *api, char **err) {
+  recorder *r = calloc(1, sizeof *r);
+  if (!r) return -1;
+  r->p = p;
+  r->api = api;
+  json_t *s = json_loads(api->settings(p), 0, NULL);
+  snprintf(r->fail_type, sizeof r->fail_type, "%s", json_string_value(json_object_get(s, "fail_type")) ?: "");
+  snprintf(r->slow_type, sizeof r->slow_type, "%s", json_string_value(json_object_get(s, "slow_type")) ?: "");
+  r->slow_ms = (int)json_integer_value(json_object_get(s, "slow_ms"));
+  json_decref(s);
+  int rc = api->on_close(p, on_close, r);
+  if (rc < 0) {
+    free(r);
+    return rc;
+  }
+  put_int(r, "bad_pattern", api->subscribe(p, "nothing.*", on_event, r));
+  long before = 0;
+  api->events_after(p, 0, count_event, &before);
+  put_int(r, "events_before_init", before);
+  put_int(r, "last_seq_at_init", (long)api->last_seq(p));
+  api->on_status(p, status, r);
+  return api->subscribe(p, "*", on_event, r);
+}
+
+VIGIL_PLUGIN_DEFINE("1.0.0", init);

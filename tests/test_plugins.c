@@ -1,0 +1,301 @@
+/* test_plugins.c: the plugin host with real shared objects (tests/plugins/):
+ * one at today's ABI level, one built against the saved level 1.0 header,
+ * one whose init fails, two that must be refused before any of their code
+ * runs, and a name with no file. The engine has a real SQLite store: what
+ * the plugins did is read back from their key-value namespaces. */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cmocka.h>
+
+#include "engine.h"
+#include "plugin_host.h"
+#include "vigil/vigil.h"
+
+#define T0 1767600000000LL
+
+/* A high alert when the systolic is above 160. */
+static const char *PROTOCOL = "local v = require 'vigil'\n"
+                              "return v.protocol 'plug' {\n"
+                              "  version = '1.0.0',\n"
+                              "  phases = { v.phase 'one' { items = {\n"
+                              "    v.vitals 'vitals' { fields = { 'sbp' }, rule = function(x)\n"
+                              "      if x.sbp > 160 then return v.alert.high('SBP high') end end },\n"
+                              "  } } },\n"
+                              "}\n";
+
+typedef struct fixture {
+  char dir[64], plugins[96], db[96];
+  uv_loop_t loop;
+  vigil_engine *e;
+  plugin_host *h;
+  char log[16384];
+  size_t log_len;
+} fixture;
+
+static void capture_log(void *ud, vigil_log_level level, const char *plugin, const char *msg) {
+  fixture *f = ud;
+  int n = snprintf(f->log + f->log_len, sizeof f->log - f->log_len, "%s: %s\n", plugin ? plugin : "host", msg);
+  if (n > 0 && f->log_len + (size_t)n < sizeof f->log) f->log_len += (size_t)n;
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+/* The plugin folder: links to the built plugins, recorder twice. */
+static void link_plugin(fixture *f, const char *target, const char *name) {
+  char from[256], to[256];
+  snprintf(from, sizeof from, "%s/%s.so", TEST_PLUGIN_DIR, target);
+  snprintf(to, sizeof to, "%s/%s.so", f->plugins, name);
+  assert_int_equal(symlink(from, to), 0);
+}
+
+static void open_engine(fixture *f) {
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = f->db};
+  assert_int_equal(vigil_engine_new(&opts, &f->e), 0);
+  if (vigil_engine_load(f->e, f->dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  strcpy(f->dir, "/tmp/vigil-plugins-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  char path[128];
+  snprintf(path, sizeof path, "%s/protocol.lua", f->dir);
+  write_file(path, PROTOCOL);
+  snprintf(f->plugins, sizeof f->plugins, "%s/plugins", f->dir);
+  snprintf(f->db, sizeof f->db, "%s/vigil.db", f->dir);
+  assert_int_equal(mkdir(f->plugins, 0755), 0);
+  const char *names[] = {"recorder", "old_abi", "bad_init", "wrong_signature", "too_new"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    link_plugin(f, names[i], names[i]);
+  link_plugin(f, "recorder", "recorder_b");
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  open_engine(f);
+  *state = f;
+  return 0;
+}
+
+static void close_all(fixture *f) {
+  plugin_host_close(f->h);
+  vigil_engine_free(f->e);
+  f->e = NULL;
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  plugin_host_free(f->h);
+  f->h = NULL;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  close_all(f);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  if (system(cmd) != 0) return -1;
+  free(f);
+  return 0;
+}
+
+static int start_host(fixture *f, const char *plugins_json, uint64_t slow_ms) {
+  plugin_host_options o = {.engine = f->e,
+                           .loop = &f->loop,
+                           .dir = f->plugins,
+                           .plugins_json = plugins_json,
+                           .slow_ms = slow_ms,
+                           .log = capture_log,
+                           .log_ud = f};
+  char err[512];
+  int rc = plugin_host_new(&o, &f->h, err, sizeof err);
+  if (rc < 0) snprintf(f->log, sizeof f->log, "%s", err);
+  return rc;
+}
+
+/* A plugin's key, as text ("" when absent). */
+static const char *kv(fixture *f, const char *plugin, const char *key) {
+  static char out[256];
+  char ns[64], err[256];
+  snprintf(ns, sizeof ns, "plugin.%s", plugin);
+  store *s = engine_store(f->e);
+  void *v;
+  size_t len;
+  out[0] = '\0';
+  if (s->ops->kv_get(s, ns, key, &v, &len, err, sizeof err) == 0) {
+    snprintf(out, sizeof out, "%.*s", (int)len, (char *)v);
+    free(v);
+  }
+  return out;
+}
+
+static uint64_t visit_with_alert(fixture *f) {
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(f->e, "plug", "chair-1", "nurse:ana", NULL, &id), 0);
+  if (vigil_visit_record_json(f->e, id, "nurse:ana", "{\"vitals\": {\"sbp\": 190}}") < 0)
+    fail_msg("%s", vigil_engine_errmsg(f->e));
+  return id;
+}
+
+static json_t *plugin_status(fixture *f, const char *name) {
+  char *text = plugin_host_status_json(f->h);
+  json_t *doc = json_loads(text, 0, NULL);
+  free(text);
+  json_t *list = json_object_get(doc, "plugins"), *p, *found = NULL;
+  size_t i;
+  json_array_foreach(list, i, p) if (!strcmp(json_string_value(json_object_get(p, "name")), name)) found = p;
+  json_incref(found);
+  json_decref(doc);
+  assert_non_null(found);
+  return found;
+}
+
+static void test_loads_refuses_and_undoes(void **state) {
+  fixture *f = *state;
+  assert_int_equal(start_host(f,
+                              "{\"recorder\": {}, \"old_abi\": true, \"bad_init\": {}, \"wrong_signature\": {},"
+                              " \"too_new\": {}, \"missing\": {}}",
+                              0),
+                   0);
+  unsigned running, failed;
+  plugin_host_counts(f->h, &running, &failed);
+  assert_int_equal(running, 2);
+  assert_int_equal(failed, 4);
+  /* Only the running plugins' subscriptions are on the bus. */
+  assert_int_equal(f->e->n_subs, 2);
+  assert_non_null(strstr(f->log, "missing: refused"));
+  assert_non_null(strstr(f->log, "signature 'vigil-plugin:1:ptr4:long4:size4:le'"));
+  assert_non_null(strstr(f->log, "newer than this vigil's"));
+  assert_string_equal(kv(f, "wrong_signature", "ran"), "");
+  assert_string_equal(kv(f, "too_new", "ran"), "");
+  /* bad_init's close callback ran; what it registered is gone. */
+  assert_string_equal(kv(f, "bad_init", "bad/undone"), "1");
+  json_t *bad = plugin_status(f, "bad_init");
+  assert_string_equal(json_string_value(json_object_get(bad, "state")), "failed");
+  assert_non_null(strstr(json_string_value(json_object_get(bad, "error")), "its settings say no"));
+  assert_null(json_object_get(bad, "status"));
+  assert_int_equal(json_array_size(json_object_get(bad, "subscriptions")), 0);
+  json_decref(bad);
+
+  visit_with_alert(f);
+  uint64_t last = vigil_query_last_seq(f->e);
+  assert_true(last >= 3);
+  /* The recorder heard every event; the old plugin every alert; bad_init nothing. */
+  char key[64];
+  int alerts = 0;
+  for (uint64_t seq = 1; seq <= last; seq++) {
+    snprintf(key, sizeof key, "seen/%010llu", (unsigned long long)seq);
+    const char *type = kv(f, "recorder", key);
+    if (!*type) continue; /* engine.started comes before the host */
+    char copy[64];
+    snprintf(copy, sizeof copy, "%s", type);
+    snprintf(key, sizeof key, "old/%010llu", (unsigned long long)seq);
+    assert_string_equal(kv(f, "old_abi", key), strncmp(copy, "alert.", 6) ? "" : copy);
+    alerts += !strncmp(copy, "alert.", 6);
+  }
+  assert_int_equal(alerts, 1);
+  assert_string_equal(kv(f, "bad_init", "bad/heard"), "");
+  /* Subscribing after init is refused; a pattern that matches nothing too. */
+  assert_string_equal(kv(f, "recorder", "late_subscribe"), "-6");
+  assert_string_equal(kv(f, "recorder", "bad_pattern"), "-2");
+
+  json_t *rec = plugin_status(f, "recorder");
+  assert_string_equal(json_string_value(json_object_get(rec, "state")), "running");
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "status"), "heard")),
+                   json_integer_value(json_object_get(rec, "calls")));
+  json_decref(rec);
+  char *metrics = plugin_host_metrics_text(f->h);
+  assert_non_null(strstr(metrics, "vigil_plugin_up{plugin=\"recorder\"} 1\n"));
+  assert_non_null(strstr(metrics, "vigil_plugin_up{plugin=\"bad_init\"} 0\n"));
+  assert_non_null(strstr(metrics, "# TYPE vigil_plugin_recorder_events counter\n"));
+  assert_non_null(strstr(metrics, "vigil_plugin_recorder_events{plugin=\"recorder\"} "));
+  assert_null(strstr(metrics, "bad_metric"));
+  free(metrics);
+
+  /* Stopping runs the close callbacks while the store is still open. */
+  plugin_host_close(f->h);
+  assert_int_equal(f->e->n_subs, 0);
+  assert_string_not_equal(kv(f, "recorder", "closed"), "");
+}
+
+static void test_failing_and_slow_callbacks(void **state) {
+  fixture *f = *state;
+  /* recorder fails on visit.started and dawdles on item.recorded; recorder_b
+   * (the same code) must hear everything regardless. */
+  assert_int_equal(start_host(f,
+                              "{\"recorder\": {\"fail_type\": \"visit.started\", \"slow_type\": \"item.recorded\","
+                              " \"slow_ms\": 60}, \"recorder_b\": {}}",
+                              20),
+                   0);
+  visit_with_alert(f);
+  json_t *a = plugin_status(f, "recorder"), *b = plugin_status(f, "recorder_b");
+  assert_int_equal(json_integer_value(json_object_get(a, "failures")), 1);
+  assert_int_equal(json_integer_value(json_object_get(a, "slow_calls")), 1);
+  assert_int_equal(json_integer_value(json_object_get(b, "failures")), 0);
+  assert_int_equal(json_integer_value(json_object_get(b, "calls")), json_integer_value(json_object_get(a, "calls")));
+  json_decref(a);
+  json_decref(b);
+  assert_non_null(strstr(f->log, "recorder: failed (-1) on event"));
+  assert_non_null(strstr(f->log, "(item.recorded): callbacks must not block the loop"));
+  char *metrics = plugin_host_metrics_text(f->h);
+  assert_non_null(strstr(metrics, "vigil_plugin_failures_total{plugin=\"recorder\"} 1\n"));
+  assert_non_null(strstr(metrics, "vigil_plugin_slow_calls_total{plugin=\"recorder\"} 1\n"));
+  free(metrics);
+}
+
+/* After a restart a plugin reads the log from wherever its cursor was. */
+static void test_replay_after_restart(void **state) {
+  fixture *f = *state;
+  assert_int_equal(start_host(f, "{\"recorder\": {}}", 0), 0);
+  visit_with_alert(f);
+  uint64_t last = vigil_query_last_seq(f->e);
+  close_all(f);
+  open_engine(f);
+  assert_int_equal(start_host(f, "{\"recorder\": {}}", 0), 0);
+  char want[32];
+  snprintf(want, sizeof want, "%llu", (unsigned long long)vigil_query_last_seq(f->e));
+  assert_true(vigil_query_last_seq(f->e) >= last);
+  assert_string_equal(kv(f, "recorder", "events_before_init"), want);
+  assert_string_equal(kv(f, "recorder", "last_seq_at_init"), want);
+}
+
+static void test_configuration_errors(void **state) {
+  fixture *f = *state;
+  assert_int_equal(start_host(f, "{\"../recorder\": {}}", 0), VIGIL_EINVAL);
+  assert_non_null(strstr(f->log, "'../recorder' is not a plugin name"));
+  assert_int_equal(start_host(f, "[\"recorder\"]", 0), VIGIL_EINVAL);
+  assert_int_equal(start_host(f, "{\"recorder\": 3}", 0), VIGIL_EINVAL);
+  /* No folder, no plugins: naming one is an error, naming none is fine. */
+  plugin_host_options o = {.engine = f->e, .loop = &f->loop, .plugins_json = "{\"recorder\": {}}"};
+  char err[256];
+  assert_int_equal(plugin_host_new(&o, &f->h, err, sizeof err), VIGIL_EINVAL);
+  assert_non_null(strstr(err, "no plugin_dir"));
+  o.plugins_json = NULL;
+  assert_int_equal(plugin_host_new(&o, &f->h, err, sizeof err), 0);
+  unsigned running, failed;
+  plugin_host_counts(f->h, &running, &failed);
+  assert_int_equal(running + failed, 0);
+  char *metrics = plugin_host_metrics_text(f->h);
+  assert_string_equal(metrics, "");
+  free(metrics);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_loads_refuses_and_undoes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failing_and_slow_callbacks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_replay_after_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_configuration_errors, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
