@@ -13,6 +13,12 @@ static const struct command {
      cmd_lint},
     {"simulate", "vigil simulate PROTOCOL --scenario FILE [--json] [--start ISO-TIME]",
      "Run a scenario of timed nurse actions in simulated time and print the visit's timeline.", cmd_simulate},
+    {"test", "vigil test [--coverage] [--protocol DIR] PATH...",
+     "Run protocol specs (*_spec.lua in each protocol folder PATH and its specs/ folder, or the spec files\n"
+     "      given) in simulated time; print TAP; exit 1 if any expectation fails. --protocol runs them against\n"
+     "      another copy of the protocol; --coverage lists the rules, items and lines no spec reached.\n"
+     "      See docs/protocols.md, \"Testing a protocol\".",
+     cmd_test},
     {"audit",
      "vigil audit verify [DB]\n"
      "  vigil audit show VISIT [--db DB]\n"

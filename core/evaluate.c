@@ -129,7 +129,7 @@ static void technical_alert(vigil_engine *e, visit *v, const char *rule, const c
   raise_alert(e, v, SRC_TECHNICAL, rule, k, PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1);
 }
 
-static void run_rule(vigil_engine *e, visit *v, const rule_spec *r, val x) {
+static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
   sandbox *sb = v->p->sb;
   lua_State *L = sb->L;
   outcomes o = {.n = 0};
@@ -140,11 +140,13 @@ static void run_rule(vigil_engine *e, visit *v, const rule_spec *r, val x) {
   val_push_lua(L, x);
   push_view(v);
   e->stats.lua_calls++;
+  r->runs++;
   if (sandbox_call(sb, 2, 1, o.error, sizeof o.error) != LUA_OK) {
     technical_alert(e, v, r->id, "rule", r->where, o.error);
     return;
   }
   int rc = read_outcomes(L, &o);
+  if (rc == 0 && o.n > 0) r->fired++;
   lua_pop(L, 1);
   if (rc < 0) {
     outcomes_free(&o);
@@ -158,7 +160,7 @@ static void run_rule(vigil_engine *e, visit *v, const rule_spec *r, val x) {
 void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items) {
   const phase_spec *ph = &v->p->phases[v->phase];
   for (uint32_t i = 0; i < ph->n_rules; i++) {
-    const rule_spec *r = &ph->rules[i];
+    rule_spec *r = &ph->rules[i];
     int trigger = -1;
     for (uint32_t j = 0; j < r->n_on && trigger < 0; j++)
       for (int k = 0; k < n_items; k++)

@@ -64,6 +64,7 @@ typedef struct rule_spec {
   int fn_ref;
   uint16_t *on; /* item indexes */
   uint32_t n_on;
+  uint64_t runs, fired; /* calls, and calls that returned an outcome (spec coverage) */
 } rule_spec;
 
 typedef struct phase_spec {

@@ -32,9 +32,12 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 }
 
 static void budget_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
   sandbox *sb;
   lua_getallocf(L, (void **)&sb);
+  if (ar->event != LUA_HOOKCOUNT) {
+    if (sb->trace) sb->trace(sb->trace_ud, L, ar);
+    return;
+  }
   sb->spent += HOOK_EVERY;
   /* Instructions do not count time spent inside C functions (a long string
    * search repeated in a loop), so the wall clock is checked here too. */
@@ -221,7 +224,7 @@ int sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen)
   sb->spent = 0;
   sb->deadline = uv_hrtime() + SANDBOX_TIME_LIMIT_NS;
   sb->calls++;
-  lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+  lua_sethook(L, budget_hook, LUA_MASKCOUNT | (sb->trace ? LUA_MASKLINE | LUA_MASKCALL : 0), HOOK_EVERY);
   int rc = lua_pcall(L, nargs, nresults, 0);
   lua_sethook(L, NULL, 0, 0);
   if (rc == LUA_OK) return rc;

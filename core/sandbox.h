@@ -27,6 +27,10 @@ typedef struct sandbox {
   uint32_t n_files;
   int lang_ref, sandbox_ref; /* registry refs of the two embedded modules */
   uint64_t calls;
+  /* When set, also called on every line and call of protocol code (spec
+   * coverage, core/coverage.c); NULL in normal running. */
+  void (*trace)(void *ud, lua_State *L, lua_Debug *ar);
+  void *trace_ud;
 } sandbox;
 
 #define SANDBOX_DEFAULT_CAP ((size_t)32 << 20)

@@ -73,7 +73,7 @@ static int ack_rule(vigil_engine *e, uint64_t visit, const char *actor, const ch
   return vigil_alert_ack(e, id, actor, NULL);
 }
 
-static int run_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const char *actor, buf *desc) {
+int scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const char *actor, buf *desc) {
   lua_getfield(L, step, "record");
   if (lua_istable(L, -1)) {
     char *json = to_json(L, -1);
@@ -216,7 +216,7 @@ int scenario_run(vigil_engine *e, const char *protocol, const char *path, scenar
     const char *who = field_str(L, t, "actor");
     buf desc;
     buf_init(&desc);
-    int src = run_step(e, L, t, visit, who ? who : actor, &desc);
+    int src = scenario_step(e, L, t, visit, who ? who : actor, &desc);
     if (fn) fn(ud, steps[i].at, desc.p ? desc.p : "", src, src < 0 ? vigil_engine_errmsg(e) : NULL);
     buf_free(&desc);
     lua_settop(L, st);

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "vigil/vigil.h"
+
+struct lua_State;
 
 /* Called after each step: what it was ("record vitals"), and its result. */
 typedef void (*scenario_step_fn)(void *ud, int64_t at, const char *step, int rc, const char *error);
@@ -20,5 +23,10 @@ typedef void (*scenario_step_fn)(void *ud, int64_t at, const char *step, int rc,
  * that cannot be read). */
 int scenario_run(vigil_engine *e, const char *protocol, const char *path, scenario_step_fn fn, void *ud,
                  uint64_t *visit, char *err, size_t errlen);
+
+/* Performs one step (the table at index step of L: record, ack, amend, skip,
+ * advance, discharge, override or abort) on visit, as actor; describes it in
+ * desc ("record {...}"). Returns the command's result. Specs (spec.c) share it. */
+int scenario_step(vigil_engine *e, struct lua_State *L, int step, uint64_t visit, const char *actor, buf *desc);
 
 #endif

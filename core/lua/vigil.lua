@@ -30,6 +30,8 @@ local function where(level)
   return src .. ":" .. (info.currentline or 0)
 end
 
+lang.where = where
+
 local function problem(at, fmt, ...)
   problems[#problems + 1] = { where = at, message = string.format(fmt, ...) }
 end

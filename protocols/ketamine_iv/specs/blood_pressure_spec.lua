@@ -1,0 +1,93 @@
+-- Blood pressure rules: bp_high (a reading at the 180/110 flag asks for a
+-- confirmation; two in a row alert high; one above 200/120 alerts at once),
+-- bp_rise (+40/+25 from the baseline) and, in observation, bp_not_recovered
+-- (systolic more than 20% from the baseline blocks leaving). Params sbp_alert,
+-- dbp_alert, sbp_severe, dbp_severe, sbp_rise, dbp_rise, bp_recovery_pct.
+local visit = require "visit"
+local vitals = visit.vitals
+
+return {
+  spec "A reading at the flag is confirmed by the next one, then settles" {
+    params = { weight = 80 },
+    actor = "nurse:ana",
+    no_other = { "alerts", "blocks" },
+
+    visit.screening(80),
+    at "10m" { record = { infusion_started = true } },
+    at "20m" { record = { vitals = vitals(146, 88), moaas = "5", dissociation = "present" } },
+    at "30m" { record = { vitals = vitals(184, 104), moaas = "4", dissociation = "present" } },
+    expect "30m" { alert = "bp_high", id = "bp_high_unconfirmed", priority = "medium",
+                   message = "repeat the reading in 5 minutes" },
+    expect "30m" { alert = "bp_rise", priority = "medium", message = "+54/+24" },
+    at "31m" { ack = "bp_rise" },
+    at "34m" { record = { vitals = vitals(188, 112) } },
+    expect "34m" { alert = "bp_high", id = "bp_high", priority = "high", message = "two readings in a row" },
+    expect "34m" { resolved = "bp_high", id = "bp_high_unconfirmed" },
+    at "35m" { ack = "bp_high" },
+    at "40m" { record = { vitals = vitals(172, 100), moaas = "4", dissociation = "present" } },
+    expect "40m" { resolved = "bp_high", id = "bp_high" },
+    at "50m" { record = { vitals = vitals(152, 92), moaas = "5", dissociation = "present", infusion_stopped = true } },
+    expect "50m" { resolved = "bp_rise" },
+    at "51m" { advance = true },
+
+    at "66m" { record = { vitals = vitals(160, 94), moaas = "5", dissociation = "none" } },
+    expect "66m" { block = "bp_not_recovered", reason = "Systolic 160 is more than 20% away from the baseline 130" },
+    expect "70m" { gate = "blocked", reason = "keep observing" },
+    at "81m" { record = { vitals = vitals(150, 90), moaas = "5", dissociation = "none" } },
+    expect "81m" { unblocked = "bp_not_recovered" },
+    at "96m" { record = { vitals = vitals(142, 86), moaas = "5", dissociation = "none" } },
+    at "111m" { record = { vitals = vitals(136, 84), moaas = "5", dissociation = "none" } },
+    at "112m" { advance = true },
+    visit.discharge(),
+    expect "115m" { discharged = true },
+  },
+
+  spec "One reading above 200/120 alerts high at once; the pre-dose hold and caution" {
+    params = { weight = 80 },
+    no_other = { "alerts" },
+    at "0m" { record = { consent = true, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
+                         ci_hypersensitivity = "no", pregnancy = "neither", substance_use = "no",
+                         ride_confirmed = true } },
+    -- At the hold limit before dosing: a block, not an alert.
+    at "2m" { record = { baseline = vitals(182, 100) } },
+    expect "2m" { block = "bp_hold", reason = "at or above the hold limit 180/110" },
+    at "3m" { advance = true },
+    expect "3m" { gate_blocked = "screening", reason = "at or above the hold limit" },
+    -- Rested and repeated: above the 140/90 caution only.
+    at "8m" { record = { baseline = vitals(146, 88) } },
+    expect "8m" { unblocked = "bp_hold" },
+    expect "8m" { alert = "bp_caution", priority = "low", message = "weigh risk against benefit" },
+    at "9m" { record = { dose = 40 } },
+    at "9m" { actor = "nurse:ben", record = { dose_check = true } },
+    at "9m" { record = { phq9 = { q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0, q6 = 0, q7 = 0, q8 = 0, q9 = 0 } } },
+    at "10m" { advance = true },
+    expect "10m" { entered = "infusion" },
+    at "20m" { record = { vitals = vitals(204, 100), moaas = "5", dissociation = "none" } },
+    expect "20m" { alert = "bp_high", id = "bp_high", priority = "high", message = "above 200/120" },
+    expect "20m" { alert = "bp_rise", priority = "medium" },
+    -- 179/109 is under the flag; +39/+21 is under the rise limits.
+    at "30m" { record = { vitals = vitals(179, 109), moaas = "5", dissociation = "none" } },
+    expect "30m" { no_alert = "bp_high" },
+    expect "30m" { resolved = "bp_high" },
+    expect "30m" { escalated = "bp_rise", priority = "high" },
+  },
+
+  spec "A high reading just before observation is confirmed by the first observation reading" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion({ [50] = vitals(150, 112) }),
+    expect "50m" { alert = "bp_high", id = "bp_high_unconfirmed", priority = "medium" },
+    expect "50m" { alert = "bp_rise", message = "+20/+32" },
+    -- Leaving the infusion resolves its alerts: they could no longer clear.
+    expect "51m" { resolved = "bp_high" },
+    expect "51m" { resolved = "bp_rise" },
+    at "66m" { record = { vitals = vitals(160, 110), moaas = "5", dissociation = "none" } },
+    expect "66m" { alert = "bp_high", id = "bp_high", priority = "high", message = "(150/112, then 160/110)" },
+    expect "66m" { alert = "bp_rise", message = "+30/+30" },
+    expect "66m" { block = "bp_not_recovered", reason = "Systolic 160" },
+    -- Unacknowledged for 5 minutes: re-notified, one level up.
+    expect "71m" { escalated = "bp_high", priority = "high", level = 1 },
+    expect "71m" { escalated = "bp_rise", priority = "high" },
+  },
+}

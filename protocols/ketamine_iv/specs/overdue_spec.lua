@@ -1,0 +1,42 @@
+-- Checkpoints: a scheduled item turns overdue 5 minutes after its due time,
+-- raises one medium overdue alert (latching) that escalates after 5 minutes
+-- unacknowledged, resolves when the item is recorded, and the protocol's
+-- on.overdue hook adds a note. (scenarios/missed_checkpoint.lua.)
+local visit = require "visit"
+local vitals = visit.vitals
+
+return spec "A missed vitals checkpoint is overdue at 25m and escalates at 30m" {
+  params = { weight = 65 },
+  no_other = { "alerts", "overdue", "escalations" },
+  visit.screening(65),
+  at "10m" { record = { infusion_started = true } },
+  at "20m" { record = { moaas = "5", dissociation = "present" } },        -- vitals missed
+  expect "24m" { phase = "infusion" },
+  expect "25m" { overdue = "infusion.vitals" },
+  expect "25m" { alert = "vitals", source = "overdue", priority = "medium" },
+  expect "25m" { note = "Checkpoint 'infusion.vitals' overdue in phase infusion, 25 minutes into the visit." },
+  expect "25m" { no_alert = "moaas" },
+  expect "30m" { escalated = "vitals", priority = "high", level = 1 },
+  at "30m" { record = { moaas = "4", dissociation = "present" } },
+  at "32m" { record = { vitals = vitals(138, 86) } },
+  expect "32m" { resolved = "vitals" },
+  at "33m" { ack = "vitals" },
+  expect "33m" { acknowledged = "vitals" },
+  at "40m" { record = { vitals = vitals(140, 88), moaas = "4", dissociation = "present" } },
+  at "50m" { record = { vitals = vitals(134, 84), moaas = "5", dissociation = "present", infusion_stopped = true } },
+  at "51m" { advance = true },
+  expect "51m" { entered = "observation" },
+  -- Observation checkpoints are due every 15 minutes from 51m: the first at 66m.
+  expect "70m" { phase = "observation" },
+  expect "71m" { overdue = "observation.vitals" },
+  expect "71m" { overdue = "observation.moaas" },
+  expect "71m" { overdue = "observation.dissociation" },
+  expect "71m" { alert = "vitals", source = "overdue" },
+  expect "71m" { alert = "moaas", source = "overdue" },
+  expect "71m" { alert = "dissociation", source = "overdue" },
+  at "72m" { record = { vitals = vitals(128, 80), moaas = "5", dissociation = "none" } },
+  expect "72m" { resolved = "vitals" },
+  expect "72m" { resolved = "moaas" },
+  expect "72m" { resolved = "dissociation" },
+  run_until = "80m",
+}

@@ -1,0 +1,83 @@
+-- Screening: contraindications block (rules ci_*, pregnancy), substance use
+-- alerts low, the dose is checked against weight x mg/kg (dose_calc), PHQ-9
+-- gives its band as a note and item 9 alerts high, and the gate needs consent
+-- and a confirmed ride. A clinician can override the gate with a reason.
+local visit = require "visit"
+
+return {
+  spec "A contraindication blocks the infusion until a clinician overrides" {
+    params = { weight = 70 },
+    no_other = { "alerts", "blocks" },
+    at "0m" { record = { consent = true, ci_hypertension = "no", ci_vascular = "yes", ci_psychosis = "yes",
+                         ci_hypersensitivity = "yes", pregnancy = "pregnant", substance_use = "yes",
+                         ride_confirmed = true } },
+    expect "0m" { block = "ci_vascular", reason = "Contraindication: aneurysmal vascular disease" },
+    expect "0m" { block = "ci_psychosis", reason = "Contraindication: psychosis or schizophrenia" },
+    expect "0m" { block = "ci_hypersensitivity", reason = "hypersensitivity to ketamine" },
+    expect "0m" { block = "pregnancy", reason = "Patient is pregnant" },
+    expect "0m" { alert = "substance_use", priority = "low", message = "needs careful evaluation" },
+    expect "0m" { note = "Substance use history reported at screening." },
+    at "1m" { record = { ci_hypertension = "yes" } },
+    expect "1m" { block = "ci_hypertension", reason = "uncontrolled hypertension" },
+    at "2m" { record = { baseline = visit.vitals(130, 80) } },
+    at "4m" { record = { dose = 35 } },
+    at "5m" { actor = "nurse:ben", record = { dose_check = true } },
+    at "6m" { record = { phq9 = { q1 = 1, q2 = 1, q3 = 1, q4 = 1, q5 = 0, q6 = 0, q7 = 0, q8 = 0, q9 = 0 } } },
+    expect "6m" { note = "PHQ-9 total 4: minimal." },
+    at "7m" { advance = true },
+    expect "7m" { gate_blocked = "screening", reason = "Contraindication: uncontrolled hypertension" },
+    expect "7m" { phase = "screening" },
+    at "8m" { actor = "dr:kim", override = "reviewed: controlled on treatment, benefit outweighs risk" },
+    expect "8m" { overridden = "screening", reason = "reviewed" },
+    expect "8m" { entered = "infusion" },
+  },
+
+  spec "The dose must match weight x mg/kg within the tolerance" {
+    params = { weight = 80 },   -- 0.5 mg/kg: 40 mg, 10% tolerance: 36 to 44 mg
+    no_other = { "alerts", "blocks" },
+    at "0m" { record = { consent = true, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
+                         ci_hypersensitivity = "no", pregnancy = "neither", substance_use = "no",
+                         ride_confirmed = true } },
+    at "1m" { record = { dose = 80 } },
+    expect "1m" { alert = "dose_calc", priority = "medium", message = "Dose 80 mg differs from 40 mg" },
+    expect "1m" { block = "dose_calc", reason = "recheck the calculation" },
+    at "2m" { amend = { item = "dose", value = 44, reason = "drew up the ordered dose" } },
+    expect "2m" { unblocked = "dose_calc" },
+    expect "2m" { resolved = "dose_calc" },
+    at "3m" { amend = { item = "dose", value = 35.9, reason = "wrong syringe" } },
+    expect "3m" { block = "dose_calc", reason = "Dose 35.9 mg" },
+    expect "3m" { alert = "dose_calc" },
+  },
+
+  spec "PHQ-9 item 9 alerts high whatever the total; bands as notes" {
+    params = { weight = 70 },
+    no_other = { "alerts", "notes" },
+    at "0m" { record = { phq9 = { q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0, q6 = 0, q7 = 0, q8 = 0, q9 = 1 } } },
+    expect "0m" { note = "PHQ-9 total 1: minimal." },
+    expect "0m" { alert = "phq9_item9", priority = "high", message = "item 9 scored 1" },
+    at "1m" { amend = { item = "phq9", reason = "read back to the patient",
+                        value = { q1 = 3, q2 = 3, q3 = 3, q4 = 3, q5 = 3, q6 = 3, q7 = 2, q8 = 0, q9 = 0 } } },
+    expect "1m" { note = "PHQ-9 total 20: severe." },
+    expect "1m" { resolved = "phq9_item9" },
+    at "2m" { amend = { item = "phq9", reason = "corrected",
+                        value = { q1 = 3, q2 = 3, q3 = 3, q4 = 3, q5 = 3, q6 = 2, q7 = 2, q8 = 0, q9 = 0 } } },
+    expect "2m" { note = "PHQ-9 total 19: moderately severe." },
+  },
+
+  spec "Screening cannot be left without consent and a confirmed ride" {
+    params = { weight = 70 },
+    at "0m" { record = { consent = false, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
+                         ci_hypersensitivity = "no", pregnancy = "not applicable", substance_use = "no",
+                         ride_confirmed = false } },
+    at "2m" { record = { baseline = visit.vitals(120, 78) } },
+    at "4m" { record = { dose = 35 } },
+    at "5m" { actor = "nurse:ben", record = { dose_check = true } },
+    at "6m" { record = { phq9 = { q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0, q6 = 0, q7 = 0, q8 = 0, q9 = 0 } } },
+    expect "7m" { gate = "blocked", reason = "informed consent not confirmed; no responsible adult confirmed" },
+    at "8m" { advance = true },
+    expect "8m" { gate_blocked = "screening", reason = "no responsible adult confirmed to take the patient home" },
+    at "9m" { record = { consent = true, ride_confirmed = true } },
+    at "10m" { advance = true },
+    expect "10m" { entered = "infusion" },
+  },
+}

@@ -1,0 +1,69 @@
+-- Heart rate, oxygenation, breathing, sedation and dissociation rules of the
+-- infusion and observation phases: hr_high (a fast reading asks for a repeat,
+-- sustained 5 minutes alerts), spo2_low, rr_low, sedation_deep (MOAA/S at or
+-- below 2 medium, 0 high), dissociation_distress. Params hr_max, spo2_min,
+-- rr_min, moaas_alert.
+local visit = require "visit"
+local vitals = visit.vitals
+
+return {
+  spec "A fast heart rate alerts once it has lasted 5 minutes" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    at "10m" { record = { infusion_started = true } },
+    at "20m" { record = { vitals = vitals(134, 84, { hr = 124 }), moaas = "5", dissociation = "none" } },
+    expect "20m" { alert = "hr_high", id = "hr_high_unconfirmed", priority = "low", message = "Heart rate 124/min" },
+    at "23m" { record = { vitals = vitals(134, 84, { hr = 126 }) } },
+    expect "23m" { no_alert = "hr_high", id = "hr_high" },
+    at "25m" { record = { vitals = vitals(134, 84, { hr = 122 }) } },
+    expect "25m" { alert = "hr_high", id = "hr_high", priority = "medium", message = "for at least 5 minutes" },
+    expect "25m" { resolved = "hr_high", id = "hr_high_unconfirmed" },
+    at "30m" { record = { vitals = vitals(134, 84, { hr = 120 }), moaas = "5", dissociation = "none" } },
+    expect "30m" { resolved = "hr_high", id = "hr_high" },
+    -- 120 is not above 120: no alert at the limit itself.
+    expect "30m" { no_alert = "hr_high" },
+  },
+
+  spec "Low SpO2 and slow breathing alert high, during the infusion and after" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    at "10m" { record = { infusion_started = true } },
+    at "20m" { record = { vitals = vitals(130, 80, { spo2 = 91, rr = 9 }), moaas = "4", dissociation = "none" } },
+    expect "20m" { alert = "spo2_low", priority = "high", message = "SpO2 91% is below 92%: assess the airway" },
+    expect "20m" { alert = "spo2_low", message = "call the clinician. Consider stopping the infusion." },
+    expect "20m" { alert = "rr_low", priority = "high", message = "Respiratory rate 9/min is below 10" },
+    at "21m" { ack = "spo2_low" },
+    at "21m" { ack = "rr_low" },
+    at "30m" { record = { vitals = vitals(130, 80, { spo2 = 92, rr = 10 }), moaas = "5", dissociation = "none" } },
+    expect "30m" { resolved = "spo2_low" },
+    expect "30m" { resolved = "rr_low" },
+    at "40m" { record = { vitals = vitals(130, 80), moaas = "5", dissociation = "none" } },
+    at "50m" { record = { vitals = vitals(130, 80), moaas = "5", dissociation = "none", infusion_stopped = true } },
+    at "51m" { advance = true },
+    at "66m" { record = { vitals = vitals(130, 80, { spo2 = 90 }), moaas = "5", dissociation = "none" } },
+    expect "66m" { alert = "spo2_low", priority = "high", message = "SpO2 90%" },
+    expect "66m" { no_alert = "spo2_low", message = "Consider stopping the infusion." },
+  },
+
+  spec "Deep sedation alerts medium, no response alerts high; distressing dissociation alerts low" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    at "10m" { record = { infusion_started = true } },
+    at "20m" { record = { vitals = vitals(130, 80), moaas = "3", dissociation = "distressing" } },
+    expect "20m" { no_alert = "sedation_deep" },
+    expect "20m" { alert = "dissociation_distress", priority = "low", message = "Consider pausing the infusion." },
+    at "30m" { record = { vitals = vitals(130, 80), moaas = "2", dissociation = "present" } },
+    expect "30m" { alert = "sedation_deep", id = "sedation_deep", priority = "medium", message = "MOAA/S 2" },
+    expect "30m" { resolved = "dissociation_distress" },
+    at "31m" { record = { moaas = "0" } },
+    expect "31m" { alert = "sedation_deep", id = "sedation_unresponsive", priority = "high",
+                   message = "no response to a painful stimulus" },
+    expect "31m" { resolved = "sedation_deep", id = "sedation_deep" },
+    expect "25m" { escalated = "dissociation_distress", priority = "medium" },
+    expect "30m" { escalated = "dissociation_distress", priority = "high", level = 2 },
+    expect "36m" { escalated = "sedation_deep", id = "sedation_unresponsive", priority = "high", level = 1 },
+  },
+}

@@ -1,0 +1,221 @@
+/* test_specs.c: protocol specs (core/spec.c) pass on the bundled protocol,
+ * fail with the spec's file:line and the expected and actual timelines when
+ * a threshold changes in a copy of it, and report a malformed spec where it
+ * is wrong. Coverage sees the rules, items and lines the specs reached. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "coverage.h"
+#include "spec.h"
+
+#define BP_SPEC "protocols/ketamine_iv/specs/blood_pressure_spec.lua"
+
+typedef struct results {
+  int n, failed;
+  char where[64][256], message[64][512], expected[64][512], actual[64][4096];
+} results;
+
+static void collect(void *ud, const spec_result *r) {
+  results *rs = ud;
+  rs->n++;
+  if (r->ok || rs->failed >= 64) return;
+  int i = rs->failed++;
+  snprintf(rs->where[i], sizeof rs->where[i], "%s", r->where ? r->where : "");
+  snprintf(rs->message[i], sizeof rs->message[i], "%s", r->message ? r->message : "");
+  snprintf(rs->expected[i], sizeof rs->expected[i], "%s", r->expected ? r->expected : "");
+  snprintf(rs->actual[i], sizeof rs->actual[i], "%s", r->actual ? r->actual : "");
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
+  if (s) s[n] = '\0';
+  fclose(f);
+  return s;
+}
+
+static void spill(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+  fclose(f);
+}
+
+/* The line of path that contains text (1-based), or 0. */
+static int line_of(const char *path, const char *text) {
+  char *s = slurp(path);
+  assert_non_null(s);
+  int line = 1, found = 0;
+  for (char *p = s; *p && !found; p++) {
+    if (!strncmp(p, text, strlen(text))) found = line;
+    if (*p == '\n') line++;
+  }
+  free(s);
+  return found;
+}
+
+static void bundled_specs_pass(void **state) {
+  const char *files[] = {"blood_pressure", "gates", "overdue", "screening", "uneventful", "vitals"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    char path[256], err[1024];
+    snprintf(path, sizeof path, "protocols/ketamine_iv/specs/%s_spec.lua", files[i]);
+    results *rs = calloc(1, sizeof *rs);
+    int rc = spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err);
+    if (rc != 0) fail_msg("%s: %d failed; first: %s: %s", path, rc, rs->where[0], rs->message[0]);
+    assert_true(rs->n > 5);
+    free(rs);
+  }
+}
+
+/* A clinic raises the marked-hypertension flag to 190 in its copy of the
+ * protocol: the bundled spec of that rule must fail, at the expectation the
+ * change breaks, saying what it expected and showing what happened. */
+static void changed_threshold_fails_at_the_expectation(void **state) {
+  char dir[] = "/tmp/vigil-spec-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  DIR *d = opendir("protocols/ketamine_iv");
+  assert_non_null(d);
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    size_t n = strlen(de->d_name);
+    if (n < 5 || strcmp(de->d_name + n - 4, ".lua")) continue;
+    char from[512], to[512];
+    snprintf(from, sizeof from, "protocols/ketamine_iv/%s", de->d_name);
+    snprintf(to, sizeof to, "%s/%s", dir, de->d_name);
+    char *text = slurp(from);
+    assert_non_null(text);
+    if (!strcmp(de->d_name, "protocol.lua")) {
+      const char *was = "title = \"Marked hypertension: systolic at or above\", default = 180,";
+      char *at = strstr(text, was);
+      assert_non_null(at);
+      memcpy(strstr(at, "180"), "190", 3);
+    }
+    spill(to, text);
+    free(text);
+  }
+  closedir(d);
+
+  results *rs = calloc(1, sizeof *rs);
+  char err[1024];
+  int rc = spec_run_file(dir, BP_SPEC, collect, rs, NULL, err, sizeof err);
+  assert_true(rc > 0);
+  assert_int_equal(rc, rs->failed);
+  char want[256];
+  snprintf(want, sizeof want, "%s:%d", BP_SPEC,
+           line_of(BP_SPEC, "expect \"30m\" { alert = \"bp_high\", id = \"bp_high_unconfirmed\""));
+  assert_string_equal(rs->where[0], want);
+  assert_string_equal(rs->message[0],
+                      "expected a medium alert from bp_high (id bp_high_unconfirmed) saying \"repeat the reading in 5 "
+                      "minutes\" at 30m");
+  assert_non_null(strstr(rs->expected[0], "30m  a medium alert from bp_high"));
+  /* The actual timeline: the rise alert did come at 30m; the flag only at 34m, now at 190/110. */
+  assert_non_null(strstr(rs->actual[0], "30m  alert.raised       medium alert from bp_rise"));
+  assert_non_null(strstr(rs->actual[0], "34m  alert.raised       medium alert from bp_high (id bp_high_unconfirmed): "
+                                        "BP 188/112 is at or above 190/110"));
+  /* The protocol unchanged, the same spec passes. */
+  results *ok = calloc(1, sizeof *ok);
+  assert_int_equal(spec_run_file("protocols/ketamine_iv", BP_SPEC, collect, ok, NULL, err, sizeof err), 0);
+  free(ok);
+  free(rs);
+
+  d = opendir(dir);
+  while ((de = readdir(d)))
+    if (de->d_name[0] != '.') {
+      char p[512];
+      snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+      unlink(p);
+    }
+  closedir(d);
+  rmdir(dir);
+}
+
+static void malformed_spec_points_at_the_line(void **state) {
+  results *rs = calloc(1, sizeof *rs);
+  char err[1024];
+  const char *path = "tests/specs/malformed_spec.lua";
+  assert_int_equal(spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 1);
+  char want[128];
+  snprintf(want, sizeof want, "%s:%d", path, line_of(path, "expect \"0m\" { alrt"));
+  assert_string_equal(rs->where[0], want);
+  assert_non_null(strstr(rs->message[0], "unknown expectation 'alrt'"));
+  memset(rs, 0, sizeof *rs);
+
+  path = "tests/specs/refused_spec.lua";
+  assert_int_equal(spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 1);
+  snprintf(want, sizeof want, "%s:%d", path, line_of(path, "at \"1m\" { advance = true }"));
+  assert_string_equal(rs->where[0], want);
+  assert_non_null(strstr(rs->message[0], "the step was refused: Screening before dosing: the gate is not met"));
+  free(rs);
+
+  /* A protocol that does not load is an error, not a failed check. */
+  assert_true(spec_run_file("tests/protocols/broken/syntax_error", path, collect, NULL, NULL, err, sizeof err) < 0);
+  assert_non_null(strstr(err, "syntax_error/protocol.lua:"));
+}
+
+static void count_lines(void *ud, const char *line) {
+  char **text = ud;
+  size_t n = strlen(*text) + strlen(line) + 2;
+  char *grown = realloc(*text, n);
+  assert_non_null(grown);
+  strcat(grown, line);
+  strcat(grown, "\n");
+  *text = grown;
+}
+
+static void coverage_names_what_no_spec_reached(void **state) {
+  spec_coverage *cov = coverage_new();
+  char err[1024];
+  /* Only the uneventful visit: no rule fires, no branch of an alert is taken. */
+  assert_int_equal(spec_run_file("protocols/ketamine_iv", "protocols/ketamine_iv/specs/uneventful_spec.lua", NULL, NULL,
+                                 cov, err, sizeof err),
+                   0);
+  char *text = calloc(1, 1);
+  int missed = coverage_report(cov, count_lines, &text);
+  assert_true(missed > 10);
+  assert_non_null(strstr(text, "coverage of ketamine_iv@1.0.0\n"));
+  assert_non_null(strstr(text, "rule infusion.bp_high (protocols/ketamine_iv/infusion.lua:"));
+  assert_non_null(strstr(text, "item screening.fasting_hours (protocols/ketamine_iv/screening.lua:"));
+  assert_non_null(strstr(text, "protocols/ketamine_iv/lib.lua:"));
+  /* The dose check ran (the dose was recorded) but never alerted. */
+  assert_non_null(strstr(text, "rule screening.dose_calc (protocols/ketamine_iv/screening.lua:"));
+  assert_non_null(strstr(text, "): ran, never returned an outcome"));
+  free(text);
+
+  /* Every spec together: every rule runs, every item but the optional fasting hours is recorded. */
+  const char *files[] = {"blood_pressure", "gates", "overdue", "screening", "vitals"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    char path[256];
+    snprintf(path, sizeof path, "protocols/ketamine_iv/specs/%s_spec.lua", files[i]);
+    assert_int_equal(spec_run_file("protocols/ketamine_iv", path, NULL, NULL, cov, err, sizeof err), 0);
+  }
+  text = calloc(1, 1);
+  coverage_report(cov, count_lines, &text);
+  assert_non_null(strstr(text, "rules: 25 of 25 ran"));
+  assert_non_null(strstr(text, "items: 24 of 25 recorded or skipped\n  item screening.fasting_hours"));
+  free(text);
+  coverage_free(cov);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(bundled_specs_pass),
+      cmocka_unit_test(changed_threshold_fails_at_the_expectation),
+      cmocka_unit_test(malformed_spec_points_at_the_line),
+      cmocka_unit_test(coverage_names_what_no_spec_reached),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
