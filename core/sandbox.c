@@ -128,6 +128,25 @@ static int read_source(lua_State *L) {
   return 2;
 }
 
+/* host.embedded(name) -> the text of a library compiled into vigil. */
+static int embedded_source(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (strcmp(name, "scores") != 0) return luaL_error(L, "no embedded library '%s'", name);
+  lua_pushlstring(L, scores_lua_src, scores_lua_len);
+  return 1;
+}
+
+void sandbox_open_libs(lua_State *L) {
+  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},     {LUA_STRLIBNAME, luaopen_string},
+                                  {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_DBLIBNAME, luaopen_debug},
+                                  {NULL, NULL}};
+  for (const luaL_Reg *lib = libs; lib->func; lib++) {
+    luaL_requiref(L, lib->name, lib->func, 1);
+    lua_pop(L, 1);
+  }
+}
+
 /* Runs an embedded chunk with the values on the stack as its arguments and
  * leaves its one result. */
 static int run_embedded(sandbox *sb, const char *name, const char *src, size_t len, int nargs, char *err,
@@ -173,14 +192,7 @@ sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_file
   /* Only these libraries exist in the state at all; io, os, package and
    * coroutine are never opened. debug is needed by the trusted language code
    * (for file:line of declarations) and removed before protocol code runs. */
-  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},     {LUA_STRLIBNAME, luaopen_string},
-                                  {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
-                                  {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_DBLIBNAME, luaopen_debug},
-                                  {NULL, NULL}};
-  for (const luaL_Reg *lib = libs; lib->func; lib++) {
-    luaL_requiref(L, lib->name, lib->func, 1);
-    lua_pop(L, 1);
-  }
+  sandbox_open_libs(L);
 
   lua_newtable(L); /* host for vigil.lua */
   lua_getglobal(L, "debug");
@@ -195,6 +207,8 @@ sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_file
   lua_pushlightuserdata(L, sb);
   lua_pushcclosure(L, read_source, 1);
   lua_setfield(L, -2, "read_source");
+  lua_pushcfunction(L, embedded_source);
+  lua_setfield(L, -2, "embedded");
   lua_insert(L, -2); /* host, lang */
   if (run_embedded(sb, "=sandbox.lua", sandbox_lua_src, sandbox_lua_len, 2, err, errlen) < 0) goto fail;
   sb->sandbox_ref = luaL_ref(L, LUA_REGISTRYINDEX);

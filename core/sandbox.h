@@ -51,6 +51,11 @@ void sandbox_close(sandbox *sb);
  * message ("file:line: what", or what the cap or budget stopped) in err. */
 int sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen);
 
+/* Opens the libraries a protocol state starts from (base, string, table,
+ * math, utf8, and debug for the trusted language code); the spec runner's
+ * state (spec.c) starts from the same. */
+void sandbox_open_libs(lua_State *L);
+
 /* Pushes the table of the embedded language (vigil.lua's `lang`) or of the sandbox. */
 void sandbox_push_lang(sandbox *sb);
 void sandbox_push_env(sandbox *sb);

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "coverage.h"
 #include "embedded_lua.h"
+#include "sandbox.h"
 #include "scenario.h"
 #include "value_convert.h"
 
@@ -214,17 +215,7 @@ static lua_State *runner_state(spec_run *r, char *err, size_t errlen) {
     return NULL;
   }
   r->L = L;
-  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
-                                  {LUA_STRLIBNAME, luaopen_string},
-                                  {LUA_TABLIBNAME, luaopen_table},
-                                  {LUA_MATHLIBNAME, luaopen_math},
-                                  {LUA_UTF8LIBNAME, luaopen_utf8},
-                                  {LUA_DBLIBNAME, luaopen_debug},
-                                  {NULL, NULL}};
-  for (const luaL_Reg *lib = libs; lib->func; lib++) {
-    luaL_requiref(L, lib->name, lib->func, 1);
-    lua_pop(L, 1);
-  }
+  sandbox_open_libs(L);
   lua_newtable(L);
   r->events_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   if (luaL_loadbufferx(L, spec_lua_src, spec_lua_len, "=spec.lua", "t") != LUA_OK) {

@@ -20,6 +20,7 @@
 --     visit...): their __pairs hands it to the loop as its state.
 
 local host, lang = ...  -- host.read_source(relative path) -> text, chunkname | nil, error
+                        -- host.embedded(name) -> the text of a library compiled into vigil
 
 local sandbox = {}
 
@@ -260,8 +261,19 @@ local function load_file(relpath)
   return fn, err, true
 end
 
+-- Libraries compiled into vigil, loaded on first use into this state (a
+-- protocol that needs no scores pays nothing for them).
+local EMBEDDED = { ["vigil.scores"] = "scores" }
+
 base.require = function(name)
   if name == "vigil" then return lang.module end
+  if EMBEDDED[name] then
+    if loaded[name] == nil then
+      local fn = assert(load(host.embedded(EMBEDDED[name]), "=" .. name:gsub("%.", "/") .. ".lua", "t", ENV))
+      loaded[name] = fn(lang.deep_readonly)
+    end
+    return loaded[name]
+  end
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") and not name:match("^[%a_][%w_.]*[%w_]$")
      or name:find("..", 1, true) then
     error(string.format("require: bad module name %q", tostring(name)), 2)

@@ -176,6 +176,7 @@ local function deep_readonly(t, name)
   return readonly(view, name)
 end
 api.vitals_fields = deep_readonly(VITALS, "vigil.vitals_fields")
+lang.deep_readonly = deep_readonly
 
 -- `now` is installed by the engine (the engine clock, never the OS clock).
 lang.api = api
@@ -256,9 +257,16 @@ local function options_list(node, opts)
   return out
 end
 
+-- Through pairs, so that read-only views (the scoring library's field lists)
+-- count by what they show.
+local function empty(t)
+  for _ in pairs(t) do return false end
+  return true
+end
+
 local function vitals_fields(node, spec)
   local fields, listed = {}, spec.fields
-  if type(listed) ~= "table" or next(listed) == nil then
+  if type(listed) ~= "table" or empty(listed) then
     bad(node, "vitals '%s' needs fields = { \"sbp\", \"hr\", ... }", tostring(node.id))
     return fields
   end
@@ -293,7 +301,7 @@ end
 
 local function score_fields(node, spec)
   local fields = {}
-  if type(spec.fields) ~= "table" or next(spec.fields) == nil then
+  if type(spec.fields) ~= "table" or empty(spec.fields) then
     bad(node, "score '%s' needs fields = { name = { points, ... }, ... }", tostring(node.id))
     return fields
   end

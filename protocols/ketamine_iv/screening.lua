@@ -8,6 +8,7 @@
 -- "phq9_item9").
 
 local v = require "vigil"
+local scores = require "vigil.scores"
 local lib = require "lib"
 
 local fmt = string.format
@@ -29,24 +30,9 @@ local function contraindication(id, title)
   }
 end
 
--- PHQ-9 severity bands (total 0-27). Source: REFERENCE.md "Other scales", PHQ-9.
--- These are the scale's own bands, kept as data, not alarm thresholds.
-local PHQ9_BANDS = {
-  { 0, 4, "minimal" },
-  { 5, 9, "mild" },
-  { 10, 14, "moderate" },
-  { 15, 19, "moderately severe" },
-  { 20, 27, "severe" },
-}
-
-local function phq9_band(total)
-  for _, b in ipairs(PHQ9_BANDS) do
-    if total >= b[1] and total <= b[2] then return b[3] end
-  end
-  return "out of range"
-end
-
-local PHQ9_ITEM = { 0, 1, 2, 3 }   -- each item: 0 not at all .. 3 nearly every day
+-- PHQ-9: nine items 0-3, its severity bands and the item 9 flag come from the
+-- scoring library. Source: REFERENCE.md "Other scales", PHQ-9.
+local PHQ9 = scores.phq9_fields
 
 return v.phase "screening" {
   title = "Screening before dosing",
@@ -123,15 +109,13 @@ return v.phase "screening" {
       title = "PHQ-9 (patient's answers, last 2 weeks)",
       help = "Nine items, each 0 (not at all) to 3 (nearly every day). Item 9: thoughts of being better off dead "
              .. "or of self-harm.",
-      fields = {
-        q1 = PHQ9_ITEM, q2 = PHQ9_ITEM, q3 = PHQ9_ITEM, q4 = PHQ9_ITEM, q5 = PHQ9_ITEM,
-        q6 = PHQ9_ITEM, q7 = PHQ9_ITEM, q8 = PHQ9_ITEM, q9 = PHQ9_ITEM,
-      },
+      fields = PHQ9,
       -- Source: REFERENCE.md "Other scales", PHQ-9: any non-zero item 9 needs
       -- same-day follow-up regardless of the total.
       rule = function(x)
-        local out = { v.note(fmt("PHQ-9 total %g: %s.", x.total, phq9_band(x.total))) }
-        if x.q9 > 0 then
+        local phq9 = scores.phq9(x)
+        local out = { v.note(fmt("PHQ-9 total %g: %s.", phq9.total, phq9.band)) }
+        if phq9.item9 then
           out[#out + 1] = v.alert.high(fmt("PHQ-9 item 9 scored %g (thoughts of death or self-harm): same-day "
                                            .. "follow-up by the clinician, whatever the total.", x.q9),
                                        { id = "phq9_item9" })

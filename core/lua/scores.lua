@@ -1,0 +1,418 @@
+-- scores.lua: the scoring library, `local scores = require "vigil.scores"`.
+--
+-- Compiled into the vigil binary like vigil.lua and run inside the protocol's
+-- sandbox, so rules, gates and `compute` functions can call it. Every scale
+-- keeps its bands as data (tables below, each with its source in
+-- shared/clinical/REFERENCE.md); functions only look values up in them. A
+-- clinic that uses another variant passes its own bands (scores.band and each
+-- scale's `bands` option) instead of editing numbers in code.
+--
+-- Copyrighted instruments (CADSS) are bundled as structure only: item count,
+-- ranges, totals and subscales, never their wording.
+
+local readonly = ...          -- deep read-only views, from vigil.lua (the tables are shared by every visit)
+local fmt = string.format
+
+local scores = {}
+
+---------------------------------------------------------------------------
+-- Bands. A band list is ordered by value; each band is { max = n, points = p }
+-- (value <= max) and the last may have no max. Values are first rounded to
+-- the scale's resolution, half up (35.05 C reads as 35.1), so a value between
+-- two printed bands falls in the one a nurse reading the chart would pick.
+---------------------------------------------------------------------------
+local function round_to(x, step)
+  step = step or 1
+  -- The tolerance keeps 35.05 (stored as 35.04999...) a half that rounds up.
+  return math.floor(x / step + 0.5 + 1e-9) * step
+end
+
+--- The band of value in bands (see above); nil when value is not a number.
+function scores.band(value, bands, step)
+  if type(value) ~= "number" then return nil end
+  local x = round_to(value, step)
+  for _, b in ipairs(bands) do
+    -- A small tolerance: 36.0 computed as 35.99999999 is still 36.0.
+    if b.max == nil or x <= b.max + 1e-9 then return b end
+  end
+  return nil
+end
+
+local function need(x, name, what)
+  if x == nil then error(fmt("%s: %s is missing", what, name), 3) end
+  return x
+end
+
+-- Sums whole-number answers of items 1..n ("q1".."qn"), each within lo..hi.
+local function sum_items(x, n, lo, hi, what)
+  if type(x) ~= "table" then error(what .. ": needs a table of answers q1..q" .. n, 3) end
+  local total = 0
+  for i = 1, n do
+    local a = x["q" .. i]
+    if math.type(a) ~= "integer" and not (type(a) == "number" and a == math.floor(a)) then
+      error(fmt("%s: q%d must be a whole number %d-%d (got %s)", what, i, lo, hi, tostring(a)), 3)
+    end
+    if a < lo or a > hi then error(fmt("%s: q%d must be %d-%d (got %s)", what, i, lo, hi, tostring(a)), 3) end
+    total = total + a
+  end
+  return total
+end
+
+-- The named band a total falls in: bands = { { min = 0, name = "minimal" }, ... } ascending.
+local function named_band(total, bands)
+  local found
+  for _, b in ipairs(bands) do
+    if total >= b.min then found = b end
+  end
+  return found and found.name
+end
+
+-- Points allowed for a `v.score` field: { 0, 1, ..., hi }.
+local function points(lo, hi)
+  local t = {}
+  for i = lo, hi do t[#t + 1] = i end
+  return t
+end
+
+local function item_fields(n, lo, hi)
+  local f = {}
+  for i = 1, n do f["q" .. i] = points(lo, hi) end
+  return f
+end
+
+---------------------------------------------------------------------------
+-- NEWS2. Source: REFERENCE.md "NEWS2 (Royal College of Physicians, 2017)" [P]:
+-- the parameter table, total 0-20, the response bands, SpO2 scale 2 for
+-- hypercapnic respiratory failure (a clinician's choice), temperature to 0.1 C.
+-- Adults 16+, not in pregnancy.
+---------------------------------------------------------------------------
+local NEWS2 = {
+  rr = { { max = 8, points = 3 }, { max = 11, points = 1 }, { max = 20, points = 0 }, { max = 24, points = 2 },
+         { points = 3 } },
+  spo2_scale1 = { { max = 91, points = 3 }, { max = 93, points = 2 }, { max = 95, points = 1 }, { points = 0 } },
+  -- Scale 2: 88-92 scores 0 whatever the oxygen, and so does >= 93 on air;
+  -- on oxygen, 93-94 scores 1, 95-96 scores 2, >= 97 scores 3.
+  spo2_scale2 = { { max = 83, points = 3 }, { max = 85, points = 2 }, { max = 87, points = 1 }, { max = 92, points = 0 },
+                  { points = 0 } },
+  spo2_scale2_on_o2 = { { max = 83, points = 3 }, { max = 85, points = 2 }, { max = 87, points = 1 },
+                        { max = 92, points = 0 }, { max = 94, points = 1 }, { max = 96, points = 2 }, { points = 3 } },
+  o2 = { air = 0, oxygen = 2 },
+  sbp = { { max = 90, points = 3 }, { max = 100, points = 2 }, { max = 110, points = 1 }, { max = 219, points = 0 },
+          { points = 3 } },
+  hr = { { max = 40, points = 3 }, { max = 50, points = 1 }, { max = 90, points = 0 }, { max = 110, points = 1 },
+         { max = 130, points = 2 }, { points = 3 } },
+  -- ACVPU: alert 0; new confusion, voice, pain, unresponsive 3.
+  consciousness = { alert = 0, confusion = 3, voice = 3, pain = 3, unresponsive = 3 },
+  temp = { { max = 35.0, points = 3 }, { max = 36.0, points = 1 }, { max = 38.0, points = 0 }, { max = 39.0, points = 1 },
+           { points = 2 } },
+  temp_step = 0.1,
+  -- Response: 0 routine; 1-4 low; a single parameter scoring 3 (total under 5)
+  -- low-medium, urgent ward review; 5-6 medium, urgent response; >= 7 high, emergency.
+  response = { { min = 0, name = "routine" }, { min = 1, name = "low" }, { min = 5, name = "medium" },
+               { min = 7, name = "high" } },
+}
+scores.news2_bands = NEWS2
+
+--- NEWS2 from a vitals reading { rr, spo2, o2, sbp, hr, consciousness, temp }.
+-- opts.scale = 2 uses SpO2 scale 2 (default 1). Every parameter is needed
+-- (NEWS2 is not defined on a partial set): a missing one raises an error.
+-- Returns { total, parts = { rr = .. }, three_in_one = bool, response = name }.
+function scores.news2(x, opts)
+  opts = opts or {}
+  local scale = opts.scale or 1
+  if scale ~= 1 and scale ~= 2 then error("news2: scale must be 1 or 2", 2) end
+  local what = "news2"
+  local on_o2 = need(x.o2, "o2 (on supplemental oxygen: true or false)", what) == true
+  local parts = {
+    rr = scores.band(need(x.rr, "rr", what), NEWS2.rr).points,
+    o2 = on_o2 and NEWS2.o2.oxygen or NEWS2.o2.air,
+    sbp = scores.band(need(x.sbp, "sbp", what), NEWS2.sbp).points,
+    hr = scores.band(need(x.hr, "hr", what), NEWS2.hr).points,
+    temp = scores.band(need(x.temp, "temp", what), NEWS2.temp, NEWS2.temp_step).points,
+  }
+  local spo2 = need(x.spo2, "spo2", what)
+  if scale == 1 then parts.spo2 = scores.band(spo2, NEWS2.spo2_scale1).points
+  elseif on_o2 then parts.spo2 = scores.band(spo2, NEWS2.spo2_scale2_on_o2).points
+  else parts.spo2 = scores.band(spo2, NEWS2.spo2_scale2).points end
+  local c = NEWS2.consciousness[need(x.consciousness, "consciousness", what)]
+  if c == nil then error(fmt("news2: consciousness must be alert, confusion, voice, pain or unresponsive (got %s)",
+                             tostring(x.consciousness)), 2) end
+  parts.consciousness = c
+  local total, three = 0, false
+  for _, p in pairs(parts) do
+    total = total + p
+    if p == 3 then three = true end
+  end
+  local response = named_band(total, NEWS2.response)
+  if response == "low" and three then response = "low-medium" end
+  return { total = total, parts = parts, three_in_one = three, response = response }
+end
+
+---------------------------------------------------------------------------
+-- Modified Aldrete. Source: REFERENCE.md "Modified Aldrete (Aldrete 1995)"
+-- [P/S]: five items 0-2, total 0-10, >= 9 fit to leave phase I recovery;
+-- variants (circulation in mmHg rather than %; SpO2 cut-offs) kept as data.
+---------------------------------------------------------------------------
+local ALDRETE = {
+  -- The nurse's observation for the three observed items, as choice options.
+  activity = { { "moves 4 extremities", 2 }, { "moves 2 extremities", 1 }, { "moves none", 0 } },
+  respiration = { { "breathes deeply and coughs freely", 2 }, { "dyspnoea, shallow or limited breathing", 1 },
+                  { "apnoeic", 0 } },
+  consciousness = { { "fully awake", 2 }, { "arousable on calling", 1 }, { "not responding", 0 } },
+  -- Circulation, % variant: BP within 20% of baseline 2, 20-49% 1, >= 50% 0.
+  circulation_pct = { { max = 20, points = 2 }, { max = 49, points = 1 }, { points = 0 } },
+  -- Circulation, mmHg variant: REFERENCE.md names the variant but not its
+  -- numbers. UNCONFIRMED: the widely printed form, within 20 mmHg of baseline
+  -- 2, 20-50 mmHg 1, more than 50 mmHg 0. Check against your own form.
+  circulation_mmhg = { { max = 20, points = 2 }, { max = 50, points = 1 }, { points = 0 } },
+  -- SpO2: > 92% on room air 2; needs O2 to keep > 90% 1; < 90% even with O2 0.
+  -- 90 itself is in neither printed band: it scores 0 (the cautious reading).
+  spo2_air_above = 92,
+  spo2_o2_above = 90,
+  fit = 9,
+}
+scores.aldrete_bands = ALDRETE
+
+local function choice_points(list, answer, what)
+  for _, o in ipairs(list) do
+    if o[1] == answer then return o[2] end
+  end
+  local names = {}
+  for _, o in ipairs(list) do names[#names + 1] = o[1] end
+  error(fmt("%s: \"%s\" is not one of: %s", what, tostring(answer), table.concat(names, "; ")), 3)
+end
+
+local function options_of(list)
+  local t = {}
+  for _, o in ipairs(list) do t[#t + 1] = o[1] end
+  return t
+end
+
+scores.aldrete_options = {
+  activity = options_of(ALDRETE.activity),
+  respiration = options_of(ALDRETE.respiration),
+  consciousness = options_of(ALDRETE.consciousness),
+}
+-- For `v.score "aldrete" { fields = scores.aldrete_fields }` when the nurse enters points.
+scores.aldrete_fields = { activity = points(0, 2), respiration = points(0, 2), circulation = points(0, 2),
+                          consciousness = points(0, 2), spo2 = points(0, 2) }
+
+--- Circulation points from BP now and at baseline (systolic, or mean).
+-- opts.variant = "pct" (default) or "mmhg"; opts.bands replaces the bands.
+function scores.aldrete_circulation(bp, baseline, opts)
+  opts = opts or {}
+  if type(bp) ~= "number" or type(baseline) ~= "number" or baseline <= 0 then
+    error("aldrete_circulation: needs the BP now and the baseline BP, as numbers", 2)
+  end
+  local variant = opts.variant or "pct"
+  if variant == "pct" then
+    return scores.band(math.abs(bp - baseline) / baseline * 100, opts.bands or ALDRETE.circulation_pct).points
+  elseif variant == "mmhg" then
+    return scores.band(math.abs(bp - baseline), opts.bands or ALDRETE.circulation_mmhg).points
+  end
+  error("aldrete_circulation: variant must be \"pct\" or \"mmhg\"", 2)
+end
+
+--- SpO2 points from the reading and whether the patient is on oxygen.
+function scores.aldrete_spo2(spo2, on_o2)
+  if type(spo2) ~= "number" then error("aldrete_spo2: needs the SpO2 as a number", 2) end
+  if not on_o2 and spo2 > ALDRETE.spo2_air_above then return 2 end
+  if spo2 > ALDRETE.spo2_o2_above then return 1 end
+  return 0
+end
+
+--- The modified Aldrete total. x holds each item either as points (0-2) or,
+-- for activity, respiration and consciousness, as one of the options above.
+-- Returns { total, parts, fit = total >= 9 }.
+function scores.aldrete(x)
+  local parts, total = {}, 0
+  for _, k in ipairs({ "activity", "respiration", "circulation", "consciousness", "spo2" }) do
+    local a = need(x[k], k, "aldrete")
+    local p = a
+    if type(a) == "string" and ALDRETE[k] then p = choice_points(ALDRETE[k], a, "aldrete " .. k) end
+    if math.type(p) ~= "integer" or p < 0 or p > 2 then
+      error(fmt("aldrete: %s must be 0, 1 or 2 (got %s)", k, tostring(a)), 2)
+    end
+    parts[k], total = p, total + p
+  end
+  return { total = total, parts = parts, fit = total >= ALDRETE.fit }
+end
+
+---------------------------------------------------------------------------
+-- PADSS. Source: REFERENCE.md "PADSS (Chung)" [S]: five items 0-2, total
+-- 0-10, >= 9 plus an accompanying adult = fit for discharge home; the
+-- modified PADSS (Marshall & Chung 1999) drops intake/output and splits
+-- ambulation, nausea, pain, bleeding; items that do not apply (bleeding in a
+-- ketamine clinic) need a declared N/A rule.
+---------------------------------------------------------------------------
+local PADSS = {
+  original = { "vital_signs", "activity", "pain_nausea", "bleeding", "intake_output" },
+  modified = { "vital_signs", "ambulation", "nausea_vomiting", "pain", "bleeding" },
+  -- Vital signs vs baseline: within 20% 2, 20-40% 1, > 40% 0.
+  vital_signs_pct = { { max = 20, points = 2 }, { max = 40, points = 1 }, { points = 0 } },
+  fit = 9,
+}
+scores.padss_bands = PADSS
+
+--- Vital-signs points from the change from baseline, in percent.
+function scores.padss_vital_signs(pct_change)
+  if type(pct_change) ~= "number" then error("padss_vital_signs: needs the change from baseline in %", 2) end
+  return scores.band(math.abs(pct_change), PADSS.vital_signs_pct).points
+end
+
+--- PADSS total. opts.variant = "modified" (default) or "original".
+-- opts.not_applicable = { bleeding = "max" } declares items that do not apply
+-- and how they count: "max" scores them 2 (the 0-10 range and the >= 9 cut-off
+-- stay as validated), "prorate" scales the applicable items' total to 10.
+-- An item neither given nor declared is an error: an omission is never N/A.
+-- opts.escort (true/false): an accompanying adult, needed for `fit`.
+-- Returns { total, parts, fit, not_applicable = { item = rule } }.
+function scores.padss(x, opts)
+  opts = opts or {}
+  local items = PADSS[opts.variant or "modified"]
+  if not items then error("padss: variant must be \"modified\" or \"original\"", 2) end
+  local na = opts.not_applicable or {}
+  for k, rule in pairs(na) do
+    local known = false
+    for _, it in ipairs(items) do known = known or it == k end
+    if not known then error(fmt("padss: not_applicable names '%s', not an item of this variant", tostring(k)), 2) end
+    if rule ~= "max" and rule ~= "prorate" then
+      error(fmt("padss: not_applicable.%s must be \"max\" or \"prorate\"", k), 2)
+    end
+  end
+  local parts, total, counted, prorate = {}, 0, 0, false
+  for _, k in ipairs(items) do
+    local a = x[k]
+    if na[k] then
+      if a ~= nil then error(fmt("padss: %s is declared not applicable but has a value", k), 2) end
+      if na[k] == "max" then parts[k], total, counted = 2, total + 2, counted + 1 else prorate = true end
+    else
+      if math.type(a) ~= "integer" or a < 0 or a > 2 then
+        error(fmt("padss: %s must be 0, 1 or 2, or declared not applicable (got %s)", k, tostring(a)), 2)
+      end
+      parts[k], total, counted = a, total + a, counted + 1
+    end
+  end
+  if prorate then
+    if counted == 0 then error("padss: every item is declared not applicable", 2) end
+    total = math.floor(total * #items / counted + 0.5)
+  end
+  local fit = total >= PADSS.fit and opts.escort == true
+  return { total = total, parts = parts, fit = fit, not_applicable = na }
+end
+
+---------------------------------------------------------------------------
+-- PHQ-9 and GAD-7. Source: REFERENCE.md "Other scales": PHQ-9 9 items 0-3,
+-- total 0-27, 0-4 minimal, 5-9 mild, 10-14 moderate, 15-19 moderately severe,
+-- 20-27 severe; any non-zero item 9 needs same-day follow-up regardless of the
+-- total. GAD-7 7 items 0-3, total 0-21, bands at 5, 10, 15.
+---------------------------------------------------------------------------
+scores.phq9_bands = { { min = 0, name = "minimal" }, { min = 5, name = "mild" }, { min = 10, name = "moderate" },
+                      { min = 15, name = "moderately severe" }, { min = 20, name = "severe" } }
+scores.phq9_fields = item_fields(9, 0, 3)
+
+--- PHQ-9 from { q1 .. q9 }: { total, band, item9 = true when q9 > 0 }.
+function scores.phq9(x)
+  local total = sum_items(x, 9, 0, 3, "phq9")
+  return { total = total, band = named_band(total, scores.phq9_bands), item9 = x.q9 > 0 }
+end
+
+-- Names for GAD-7's bands at 5, 10 and 15 (REFERENCE.md gives the cut points).
+scores.gad7_bands = { { min = 0, name = "minimal" }, { min = 5, name = "mild" }, { min = 10, name = "moderate" },
+                      { min = 15, name = "severe" } }
+scores.gad7_fields = item_fields(7, 0, 3)
+
+--- GAD-7 from { q1 .. q7 }: { total, band }.
+function scores.gad7(x)
+  local total = sum_items(x, 7, 0, 3, "gad7")
+  return { total = total, band = named_band(total, scores.gad7_bands) }
+end
+
+---------------------------------------------------------------------------
+-- Choice scales: MOAA/S and RASS, for `v.choice` items. Options are the
+-- levels as text (what the nurse picks); level(answer) gives the number.
+---------------------------------------------------------------------------
+-- Source: REFERENCE.md "Other scales": MOAA/S 5 (alert) to 0 (no response to
+-- a painful stimulus); 0 = loss of consciousness. The wording of 4 to 1 as in
+-- protocols/ketamine_iv/infusion.lua.
+scores.moaas = {
+  options = { "5", "4", "3", "2", "1", "0" },
+  labels = {
+    ["5"] = "responds readily to name spoken in a normal tone",
+    ["4"] = "lethargic response to name spoken in a normal tone",
+    ["3"] = "responds only after name is called loudly or repeatedly",
+    ["2"] = "responds only after mild prodding or shaking",
+    ["1"] = "responds only to a painful stimulus",
+    ["0"] = "no response to a painful stimulus (loss of consciousness)",
+  },
+  alert = 5,
+  unconscious = 0,
+}
+
+-- Source: REFERENCE.md "Other scales": RASS +4 combative to -5 unarousable;
+-- 0 alert and calm. The labels between are the scale's own terms (Sessler CN
+-- et al., Am J Respir Crit Care Med 2002;166:1338-44).
+scores.rass = {
+  options = { "+4", "+3", "+2", "+1", "0", "-1", "-2", "-3", "-4", "-5" },
+  labels = {
+    ["+4"] = "combative", ["+3"] = "very agitated", ["+2"] = "agitated", ["+1"] = "restless",
+    ["0"] = "alert and calm", ["-1"] = "drowsy", ["-2"] = "light sedation", ["-3"] = "moderate sedation",
+    ["-4"] = "deep sedation", ["-5"] = "unarousable",
+  },
+  calm = 0,
+}
+
+-- "5" -> 5, "+2" -> 2, "-3" -> -3; nil for anything that is not a level.
+local function scale_level(scale, what)
+  return function(answer)
+    if scale.labels[answer] == nil then
+      if answer == nil then return nil end
+      error(fmt("%s: \"%s\" is not a level (levels: %s)", what, tostring(answer), table.concat(scale.options, ", ")), 2)
+    end
+    return math.tointeger(tonumber((answer:gsub("^%+", ""))))
+  end
+end
+scores.moaas.level = scale_level(scores.moaas, "moaas")
+scores.rass.level = scale_level(scores.rass, "rass")
+
+-- "5 responds readily ...; 4 ..." for an item's help text.
+local function help_of(scale)
+  local parts = {}
+  for _, o in ipairs(scale.options) do parts[#parts + 1] = o .. " " .. scale.labels[o] end
+  return table.concat(parts, "; ")
+end
+scores.moaas.help = help_of(scores.moaas)
+scores.rass.help = help_of(scores.rass)
+
+---------------------------------------------------------------------------
+-- CADSS (Clinician-Administered Dissociative States Scale). Source:
+-- REFERENCE.md "Other scales": 23 items 0-4, total 0-92, no validated
+-- cut-off: track change from baseline; copyrighted, so structure only.
+-- Subscales: REFERENCE.md names none. UNCONFIRMED: the grouping most papers
+-- report (Bremner et al., J Trauma Stress 1998;11:125-136): depersonalization
+-- 3-7, 20, 21; derealization 1, 2, 8-13, 16-19; amnesia 14, 15, 22, 23.
+-- Check it against your licensed form before relying on a subscale.
+---------------------------------------------------------------------------
+scores.cadss_subscales = {
+  depersonalization = { 3, 4, 5, 6, 7, 20, 21 },
+  derealization = { 1, 2, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19 },
+  amnesia = { 14, 15, 22, 23 },
+}
+scores.cadss_fields = item_fields(23, 0, 4)
+
+--- CADSS from { q1 .. q23 }: { total, subscales = { name = total } }; with a
+-- baseline (the same shape), also change = total - baseline total.
+function scores.cadss(x, baseline)
+  local total = sum_items(x, 23, 0, 4, "cadss")
+  local sub = {}
+  for name, items in pairs(scores.cadss_subscales) do
+    local s = 0
+    for _, i in ipairs(items) do s = s + x["q" .. i] end
+    sub[name] = s
+  end
+  local r = { total = total, subscales = sub }
+  if baseline ~= nil then r.change = total - sum_items(baseline, 23, 0, 4, "cadss baseline") end
+  return r
+end
+
+return readonly(scores, "vigil.scores")
