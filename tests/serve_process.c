@@ -1,0 +1,151 @@
+/* serve_process.c: a `vigil serve` child process for the plugins' tests. */
+#define _GNU_SOURCE
+#include "serve_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+static char *read_from(const char *path, off_t from) {
+  FILE *f = fopen(path, "r");
+  if (!f) return calloc(1, 1);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  if (n < from) n = from;
+  char *text = malloc((size_t)(n - from) + 1);
+  fseek(f, from, SEEK_SET);
+  size_t got = text ? fread(text, 1, (size_t)(n - from), f) : 0;
+  if (text) text[got] = '\0';
+  fclose(f);
+  return text;
+}
+
+char *serve_log(const serve_process *s) { return read_from(s->log, s->log_from); }
+
+int serve_setup(serve_process *s, const char *protocol_lua) {
+  memset(s, 0, sizeof *s);
+  strcpy(s->root, "/tmp/vigil-plugin-XXXXXX");
+  if (!mkdtemp(s->root)) return -1;
+  snprintf(s->conf, sizeof s->conf, "%s/vigil.conf", s->root);
+  snprintf(s->log, sizeof s->log, "%s/serve.log", s->root);
+  snprintf(s->protocol, sizeof s->protocol, "%s/protocol", s->root);
+  char path[256];
+  mkdir(s->protocol, 0700);
+  snprintf(path, sizeof path, "%s/protocol.lua", s->protocol);
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  fputs(protocol_lua, f);
+  fclose(f);
+  /* <build>/tests/test_x -> <build>/vigil and <build>/plugins */
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return -1;
+  self[n] = '\0';
+  for (int i = 0; i < 2; i++) {
+    char *slash = strrchr(self, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+  }
+  snprintf(s->vigil, sizeof s->vigil, "%s/vigil", self);
+  snprintf(s->plugins, sizeof s->plugins, "%s/plugins", self);
+  if (access(s->vigil, X_OK) != 0) {
+    fprintf(stderr, "%s is not built\n", s->vigil);
+    return -1;
+  }
+  return 0;
+}
+
+void serve_configure(serve_process *s, const char *extra_lua) {
+  FILE *f = fopen(s->conf, "w");
+  if (!f) return;
+  fprintf(f, "listen = \"127.0.0.1:0\"\ndatabase = \"%s/vigil.db\"\nprotocols = \"%s\"\nplugin_dir = \"%s\"\n%s\n",
+          s->root, s->protocol, s->plugins, extra_lua);
+  fclose(f);
+}
+
+int serve_start(serve_process *s) {
+  struct stat st;
+  s->log_from = stat(s->log, &st) == 0 ? st.st_size : 0;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(fd, 2);
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    /* VIGIL_TEST_SERVE_WRAPPER="valgrind -q --error-exitcode=9": vigil and its plugins under a tool. */
+    const char *wrapper = getenv("VIGIL_TEST_SERVE_WRAPPER");
+    if (wrapper && *wrapper) {
+      char cmd[9000];
+      snprintf(cmd, sizeof cmd, "exec %s '%s' serve --config '%s'", wrapper, s->vigil, s->conf);
+      execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    }
+    execl(s->vigil, s->vigil, "serve", "--config", s->conf, (char *)NULL);
+    _exit(127);
+  }
+  s->pid = pid;
+  s->port = 0;
+  double deadline = now_ms() + 30000;
+  while (now_ms() < deadline) {
+    char *text = serve_log(s);
+    const char *line = text ? strstr(text, "\"msg\":\"listening\"") : NULL;
+    const char *port = line ? strstr(line, "\"port\":") : NULL;
+    if (port) s->port = atoi(port + 7);
+    free(text);
+    if (s->port) return 0;
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      s->pid = 0;
+      break;
+    }
+    usleep(10000);
+  }
+  char *text = serve_log(s);
+  fprintf(stderr, "vigil serve did not start:\n%s\n", text);
+  free(text);
+  return -1;
+}
+
+int serve_stop(serve_process *s, int hard) {
+  if (s->pid <= 0) return -1;
+  kill(s->pid, hard ? SIGKILL : SIGTERM);
+  int status = -1;
+  double deadline = now_ms() + 20000;
+  while (now_ms() < deadline) {
+    if (waitpid(s->pid, &status, WNOHANG) == s->pid) break;
+    usleep(10000);
+  }
+  if (now_ms() >= deadline) {
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &status, 0);
+    status = -1;
+  }
+  s->pid = 0;
+  if (!hard && status != 0) {
+    char *text = serve_log(s);
+    fprintf(stderr, "vigil serve ended with status %d:\n%s\n", status, text);
+    free(text);
+  }
+  return status;
+}
+
+void serve_cleanup(serve_process *s) {
+  if (s->pid > 0) serve_stop(s, 1);
+  if (!s->root[0]) return;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", s->root);
+  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", s->root);
+}

@@ -1,0 +1,34 @@
+/* serve_process.h: a `vigil serve` child process with a vigil.conf, for the
+ * tests of the plugins that ship (test_webhook, test_mqtt). The test writes
+ * the configuration; the child listens on a port of its own choosing, which
+ * is read back from its "listening" log line. */
+#ifndef VIGIL_TESTS_SERVE_PROCESS_H
+#define VIGIL_TESTS_SERVE_PROCESS_H
+
+#include <sys/types.h>
+
+typedef struct serve_process {
+  char root[64];      /* a fresh temporary folder: the db, the log, the conf */
+  char vigil[4200];   /* <build>/vigil */
+  char plugins[4200]; /* <build>/plugins */
+  char conf[128], log[128], protocol[128];
+  pid_t pid;
+  int port;
+  off_t log_from;
+} serve_process;
+
+/* Makes the folder, writes protocol_lua as its protocol, finds the binary
+ * and the built plugins. 0, or -1 with a message printed. */
+int serve_setup(serve_process *s, const char *protocol_lua);
+/* Writes vigil.conf: listen, database and protocols, then extra (Lua). */
+void serve_configure(serve_process *s, const char *extra_lua);
+/* Starts it and waits until it listens. 0, or -1 (the log is printed). */
+int serve_start(serve_process *s);
+/* SIGTERM (or SIGKILL when hard) and waits: the exit status, or -1. */
+int serve_stop(serve_process *s, int hard);
+/* Stops it if running and removes the folder. */
+void serve_cleanup(serve_process *s);
+/* The log since the last start (malloc'd). */
+char *serve_log(const serve_process *s);
+
+#endif

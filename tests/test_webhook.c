@@ -1,0 +1,501 @@
+/* test_webhook.c: the webhook plugin against a real receiver on loopback.
+ *
+ * The receiver (a thread of this test, plain sockets) checks every
+ * Standard Webhooks signature with the endpoint's secret and records what
+ * arrives. It is taken down while the nurses go on recording, vigil is
+ * killed and started again in between, and the receiver comes back: every
+ * event must then have arrived, in order per visit, each duplicate with the
+ * same id and body. A second test points an endpoint at a closed port with
+ * a short retry period: its events are dead-lettered and shown in
+ * GET /api/v1/plugins and /metrics. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "serve_process.h"
+
+/* A high alert when the systolic is above 160; it resolves when it is not. */
+static const char *PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'hook' {\n"
+    "  version = '1.0.0',\n"
+    "  phases = { v.phase 'one' { items = {\n"
+    "    v.vitals 'vitals' { fields = { 'sbp' }, rule = function(x)\n"
+    "      if x.sbp > 160 then return v.alert.high('SBP high', { latching = false }) end end },\n"
+    "  } } },\n"
+    "}\n";
+
+/* Two secrets, as integrators get them: whsec_ and base64. */
+#define SECRET_ALL "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define SECRET_ALERTS "whsec_c2Vjb25kIHNlY3JldCBvZiB0aGUgYWxlcnRzIGVuZHBvaW50"
+
+/* ---- the receiver ----------------------------------------------------------------- */
+
+typedef enum mode { UP, DROP_ONCE } mode;
+
+typedef struct receipt {
+  char path[32], id[32];
+  char *body;
+  int verified;
+  long long timestamp;
+} receipt;
+
+typedef struct receiver {
+  pthread_t thread;
+  pthread_mutex_t lock;
+  int port, fd, running;
+  mode mode;
+  receipt *r;
+  size_t n, cap;
+} receiver;
+
+static int listen_on(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static const char *header(const char *head, const char *name, char *out, size_t len) {
+  const char *p = head;
+  size_t n = strlen(name);
+  while ((p = strchr(p, '\n'))) {
+    p++;
+    if (!strncasecmp(p, name, n) && p[n] == ':') {
+      p += n + 1;
+      while (*p == ' ')
+        p++;
+      size_t k = strcspn(p, "\r\n");
+      snprintf(out, len, "%.*s", (int)k, p);
+      return out;
+    }
+  }
+  return NULL;
+}
+
+/* What the receiver's integrator would do: recompute the signature. */
+static int verify(const char *path, const char *id, const char *ts, const char *sig, const char *body, size_t len) {
+  const char *secret = !strcmp(path, "/alerts") ? SECRET_ALERTS : SECRET_ALL;
+  unsigned char key[64];
+  size_t keylen;
+  if (sodium_base642bin(key, sizeof key, secret + 6, strlen(secret + 6), NULL, &keylen, NULL,
+                        sodium_base64_VARIANT_ORIGINAL) != 0)
+    return 0;
+  crypto_auth_hmacsha256_state st;
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_init(&st, key, keylen);
+  char prefix[128];
+  int n = snprintf(prefix, sizeof prefix, "%s.%s.", id, ts);
+  crypto_auth_hmacsha256_update(&st, (unsigned char *)prefix, (unsigned long long)n);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
+  crypto_auth_hmacsha256_final(&st, mac);
+  char b64[64], want[80];
+  sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
+  snprintf(want, sizeof want, "v1,%s", b64);
+  return !strcmp(sig, want);
+}
+
+static void serve_one(receiver *rc, int c) {
+  char buf[65536];
+  size_t got = 0;
+  char *end = NULL;
+  struct pollfd pf = {c, POLLIN, 0};
+  long body_len = -1;
+  while (got < sizeof buf - 1 && poll(&pf, 1, 2000) > 0) {
+    ssize_t k = recv(c, buf + got, sizeof buf - 1 - got, 0);
+    if (k <= 0) break;
+    got += (size_t)k;
+    buf[got] = '\0';
+    if (!end && (end = strstr(buf, "\r\n\r\n"))) {
+      char v[32];
+      body_len = header(buf, "Content-Length", v, sizeof v) ? atol(v) : 0;
+    }
+    if (end && (long)(got - (size_t)(end + 4 - buf)) >= body_len) break;
+  }
+  if (!end) return;
+  char path[32] = "", id[32] = "", ts[32] = "", sig[128] = "";
+  sscanf(buf, "POST %31s", path);
+  header(buf, "webhook-id", id, sizeof id);
+  header(buf, "webhook-timestamp", ts, sizeof ts);
+  header(buf, "webhook-signature", sig, sizeof sig);
+  const char *body = end + 4;
+  pthread_mutex_lock(&rc->lock);
+  if (rc->n == rc->cap) {
+    rc->cap = rc->cap ? rc->cap * 2 : 64;
+    rc->r = realloc(rc->r, rc->cap * sizeof *rc->r);
+  }
+  receipt *r = &rc->r[rc->n++];
+  snprintf(r->path, sizeof r->path, "%s", path);
+  snprintf(r->id, sizeof r->id, "%s", id);
+  r->body = strndup(body, (size_t)body_len);
+  r->verified = verify(path, id, ts, sig, body, (size_t)body_len);
+  r->timestamp = atoll(ts);
+  mode m = rc->mode;
+  if (m == DROP_ONCE) rc->mode = UP;
+  pthread_mutex_unlock(&rc->lock);
+  /* DROP_ONCE: taken in, but the answer is lost: vigil must send it again. */
+  if (m == UP) {
+    const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    send(c, ok, strlen(ok), MSG_NOSIGNAL);
+  }
+}
+
+static void *receiver_main(void *ud) {
+  receiver *rc = ud;
+  while (__atomic_load_n(&rc->running, __ATOMIC_SEQ_CST)) {
+    struct pollfd pf = {rc->fd, POLLIN, 0};
+    if (poll(&pf, 1, 50) <= 0) continue;
+    int c = accept(rc->fd, NULL, NULL);
+    if (c < 0) continue;
+    serve_one(rc, c);
+    close(c);
+  }
+  return NULL;
+}
+
+static void receiver_up(receiver *rc) {
+  rc->fd = listen_on(rc->port);
+  assert_true(rc->fd >= 0);
+  if (!rc->port) {
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    getsockname(rc->fd, (struct sockaddr *)&a, &len);
+    rc->port = ntohs(a.sin_port);
+  }
+  rc->running = 1;
+  assert_int_equal(pthread_create(&rc->thread, NULL, receiver_main, rc), 0);
+}
+
+/* Down: the port refuses connections. */
+static void receiver_down(receiver *rc) {
+  __atomic_store_n(&rc->running, 0, __ATOMIC_SEQ_CST);
+  pthread_join(rc->thread, NULL);
+  close(rc->fd);
+}
+
+static size_t receipts(receiver *rc) {
+  pthread_mutex_lock(&rc->lock);
+  size_t n = rc->n;
+  pthread_mutex_unlock(&rc->lock);
+  return n;
+}
+
+/* ---- vigil ---------------------------------------------------------------------- */
+
+typedef struct fixture {
+  serve_process s;
+  receiver rc;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (serve_setup(&f->s, PROTOCOL) < 0) return -1;
+  pthread_mutex_init(&f->rc.lock, NULL);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  if (f->rc.running) receiver_down(&f->rc);
+  for (size_t i = 0; i < f->rc.n; i++)
+    free(f->rc.r[i].body);
+  free(f->rc.r);
+  pthread_mutex_destroy(&f->rc.lock);
+  serve_cleanup(&f->s);
+  free(f);
+  return 0;
+}
+
+static json_t *call(fixture *f, const char *method, const char *path, const char *body, int want) {
+  hc_conn c;
+  assert_int_equal(hc_connect(&c, f->s.port), 0);
+  hc_response r;
+  assert_int_equal(hc_request(&c, method, path, "nurse.a", body, &r), 0);
+  if (r.status != want) fail_msg("%s %s: %d %s", method, path, r.status, r.body);
+  json_t *j = json_loads(r.body, 0, NULL);
+  if (!j) j = json_string(r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  return j;
+}
+
+static uint64_t start_visit(fixture *f, const char *patient) {
+  char body[128];
+  snprintf(body, sizeof body, "{\"protocol\": \"hook\", \"patient\": \"%s\"}", patient);
+  json_t *v = call(f, "POST", "/api/v1/visits", body, 201);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(v, "id"));
+  json_decref(v);
+  assert_true(id > 0);
+  return id;
+}
+
+static void record(fixture *f, uint64_t visit, int sbp) {
+  char path[64], body[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)visit);
+  snprintf(body, sizeof body, "{\"vitals\": {\"sbp\": %d}}", sbp);
+  json_decref(call(f, "POST", path, body, 200));
+}
+
+/* Every durable event: [{seq, visit, type}] */
+static json_t *all_events(fixture *f) {
+  json_t *out = json_array();
+  uint64_t after = 0;
+  for (;;) {
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/events?after=%llu&limit=1000", (unsigned long long)after);
+    json_t *page = call(f, "GET", path, NULL, 200);
+    json_t *ev;
+    size_t i;
+    json_array_foreach(json_object_get(page, "events"), i, ev) json_array_append(out, ev);
+    after = (uint64_t)json_integer_value(json_object_get(page, "next"));
+    int more = json_is_true(json_object_get(page, "more"));
+    json_decref(page);
+    if (!more) return out;
+  }
+}
+
+/* The distinct ids that reached path. */
+static size_t distinct_at(receiver *rc, const char *path) {
+  pthread_mutex_lock(&rc->lock);
+  size_t n = 0;
+  for (size_t i = 0; i < rc->n; i++) {
+    if (strcmp(rc->r[i].path, path)) continue;
+    int seen = 0;
+    for (size_t k = 0; k < i && !seen; k++)
+      seen = !strcmp(rc->r[k].path, path) && !strcmp(rc->r[k].id, rc->r[i].id);
+    n += !seen;
+  }
+  pthread_mutex_unlock(&rc->lock);
+  return n;
+}
+
+static size_t count_wanted(json_t *events, const char *prefix) {
+  size_t n = 0, i;
+  json_t *ev;
+  json_array_foreach(events, i, ev) n +=
+      !prefix || !strncmp(json_string_value(json_object_get(ev, "type")), prefix, strlen(prefix));
+  return n;
+}
+
+/* Waits until both endpoints have every event they should. */
+static void wait_all_delivered(fixture *f, json_t *events) {
+  size_t want_all = count_wanted(events, NULL), want_alerts = count_wanted(events, "alert.");
+  double deadline = hc_now_ms() + 30000;
+  while (hc_now_ms() < deadline) {
+    if (distinct_at(&f->rc, "/all") == want_all && distinct_at(&f->rc, "/alerts") == want_alerts) return;
+    usleep(20000);
+  }
+  char *log = serve_log(&f->s);
+  fail_msg("not all delivered: /all %zu of %zu, /alerts %zu of %zu\n%s", distinct_at(&f->rc, "/all"), want_all,
+           distinct_at(&f->rc, "/alerts"), want_alerts, log);
+}
+
+static void configure(fixture *f) {
+  char extra[2048];
+  snprintf(extra, sizeof extra,
+           "plugins = { webhook = {\n"
+           "  start = 'beginning', retry_min = 0.05, retry_max = 0.2, timeout = 2,\n"
+           "  endpoints = {\n"
+           "    { name = 'all', url = 'http://127.0.0.1:%d/all', secret = '" SECRET_ALL "' },\n"
+           "    { name = 'alerts', url = 'http://127.0.0.1:%d/alerts', secret = '" SECRET_ALERTS "',\n"
+           "      types = 'alert.*' },\n"
+           "  },\n"
+           "} }\n",
+           f->rc.port, f->rc.port);
+  serve_configure(&f->s, extra);
+}
+
+/* Returns how many duplicates came. */
+static size_t check_receipts(fixture *f, json_t *events, const char *path, const char *prefix) {
+  receiver *rc = &f->rc;
+  int64_t now = (int64_t)time(NULL);
+  size_t duplicates = 0;
+  /* Per visit, the last seq whose first copy arrived. */
+  uint64_t last_of[64] = {0};
+  for (size_t i = 0; i < rc->n; i++) {
+    receipt *r = &rc->r[i];
+    if (strcmp(r->path, path)) continue;
+    if (!r->verified) fail_msg("%s: event %s: the signature does not verify", path, r->id);
+    assert_true(r->timestamp > now - 300 && r->timestamp <= now + 5);
+    json_t *ev = json_loads(r->body, 0, NULL);
+    assert_non_null(ev);
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+    uint64_t visit = (uint64_t)json_integer_value(json_object_get(ev, "visit"));
+    char id[32];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)seq);
+    assert_string_equal(r->id, id); /* the id is the event's seq */
+    if (prefix) assert_int_equal(strncmp(json_string_value(json_object_get(ev, "type")), prefix, strlen(prefix)), 0);
+    json_decref(ev);
+    int first = 1;
+    for (size_t k = 0; k < i && first; k++) {
+      if (strcmp(rc->r[k].path, path) || strcmp(rc->r[k].id, r->id)) continue;
+      first = 0;
+      assert_string_equal(rc->r[k].body, r->body); /* a duplicate is the same message */
+      duplicates++;
+    }
+    assert_true(visit < 64);
+    if (first) {
+      if (seq <= last_of[visit])
+        fail_msg("%s: event %llu of visit %llu arrived after %llu", path, (unsigned long long)seq,
+                 (unsigned long long)visit, (unsigned long long)last_of[visit]);
+      last_of[visit] = seq;
+    }
+  }
+  /* Every event the endpoint wants is there (distinct ids == events wanted). */
+  assert_int_equal(distinct_at(rc, path), count_wanted(events, prefix));
+  return duplicates;
+}
+
+static void test_every_event_arrives_across_outage_and_restart(void **state) {
+  fixture *f = *state;
+  receiver_up(&f->rc);
+  configure(f);
+  assert_int_equal(serve_start(&f->s), 0);
+  uint64_t a = start_visit(f, "chair-1"), b = start_visit(f, "chair-2");
+  record(f, a, 120);
+  record(f, b, 190);
+  record(f, a, 185);
+  record(f, b, 130);
+  json_t *events = all_events(f);
+  wait_all_delivered(f, events);
+  json_decref(events);
+
+  /* An answer lost on the way: the same event comes again. */
+  pthread_mutex_lock(&f->rc.lock);
+  f->rc.mode = DROP_ONCE;
+  pthread_mutex_unlock(&f->rc.lock);
+  record(f, a, 125);
+  events = all_events(f);
+  wait_all_delivered(f, events);
+  json_decref(events);
+
+  /* The receiver goes down; the nurses go on; vigil dies and comes back. */
+  receiver_down(&f->rc);
+  size_t before = receipts(&f->rc);
+  for (int i = 0; i < 3; i++) {
+    record(f, a, i % 2 ? 170 : 110);
+    record(f, b, i % 2 ? 120 : 200);
+  }
+  usleep(300000); /* several retries fail meanwhile */
+  assert_int_equal(serve_stop(&f->s, 1), SIGKILL);
+  assert_int_equal(serve_start(&f->s), 0);
+  record(f, a, 190);
+  record(f, b, 140);
+  usleep(200000);
+  assert_int_equal(receipts(&f->rc), before);
+  receiver_up(&f->rc);
+  events = all_events(f);
+  wait_all_delivered(f, events);
+
+  size_t duplicates = check_receipts(f, events, "/all", NULL) + check_receipts(f, events, "/alerts", "alert.");
+  assert_true(duplicates >= 1);
+  json_decref(events);
+
+  /* Delivered and nothing left over. */
+  json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+  json_t *eps =
+      json_object_get(json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "status"), "endpoints");
+  assert_int_equal(json_array_size(eps), 2);
+  for (size_t i = 0; i < 2; i++)
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(eps, i), "dead_letters")), 0);
+  json_decref(st);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+static void test_dead_letters_after_the_retry_period(void **state) {
+  fixture *f = *state;
+  /* A port that nothing listens on: bound, never accepted, then closed. */
+  int fd = listen_on(0);
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  getsockname(fd, (struct sockaddr *)&sa, &len);
+  int port = ntohs(sa.sin_port);
+  close(fd);
+  char extra[1024];
+  snprintf(extra, sizeof extra,
+           "plugins = { webhook = { start = 'beginning', retry_for = 0.3, retry_min = 0.05, retry_max = 0.1,\n"
+           "  endpoints = { { name = 'gone', url = 'http://127.0.0.1:%d/x', secret = '" SECRET_ALL "',\n"
+           "                  types = 'visit.*' } } } }\n",
+           port);
+  serve_configure(&f->s, extra);
+  assert_int_equal(serve_start(&f->s), 0);
+  start_visit(f, "chair-1");
+  start_visit(f, "chair-2");
+  double deadline = hc_now_ms() + 20000;
+  json_int_t dead = 0;
+  while (hc_now_ms() < deadline && dead < 2) {
+    json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+    json_t *status = json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "status");
+    dead = json_integer_value(json_object_get(status, "dead_letters_total"));
+    if (dead == 2) {
+      json_t *d = json_array_get(json_object_get(status, "dead_letters"), 0);
+      assert_string_equal(json_string_value(json_object_get(d, "endpoint")), "gone");
+      assert_string_equal(json_string_value(json_object_get(d, "type")), "visit.started");
+      assert_true(json_integer_value(json_object_get(d, "attempts")) >= 2);
+      assert_non_null(json_string_value(json_object_get(d, "error")));
+    }
+    json_decref(st);
+    usleep(50000);
+  }
+  assert_int_equal(dead, 2);
+  json_t *m = call(f, "GET", "/metrics", NULL, 200);
+  assert_non_null(
+      strstr(json_string_value(m), "vigil_plugin_webhook_dead_letters{plugin=\"webhook\",endpoint=\"gone\"} 2\n"));
+  json_decref(m);
+  /* Dead letters are kept: still counted after a restart. */
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+  assert_int_equal(serve_start(&f->s), 0);
+  json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+  json_t *ep = json_array_get(
+      json_object_get(json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "status"), "endpoints"), 0);
+  assert_int_equal(json_integer_value(json_object_get(ep, "dead_letters")), 2);
+  json_decref(st);
+}
+
+/* A webhook without a secret is refused, and vigil serves on. */
+static void test_unsigned_endpoint_refused(void **state) {
+  fixture *f = *state;
+  serve_configure(&f->s, "plugins = { webhook = { endpoints = { { name = 'x', url = 'http://127.0.0.1:9/' } } } }\n");
+  assert_int_equal(serve_start(&f->s), 0);
+  json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+  json_t *p = json_array_get(json_object_get(st, "plugins"), 0);
+  assert_string_equal(json_string_value(json_object_get(p, "state")), "failed");
+  assert_non_null(strstr(json_string_value(json_object_get(p, "error")), "want a secret"));
+  json_decref(st);
+  start_visit(f, "chair-1");
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+int main(void) {
+  if (sodium_init() < 0) return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_every_event_arrives_across_outage_and_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dead_letters_after_the_retry_period, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unsigned_endpoint_refused, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
