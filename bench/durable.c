@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "measure.h"
 #include "vigil/vigil.h"
 #include "workload.h"
@@ -84,94 +85,39 @@ static double measure_fsync(const config *cf, int data_only) {
   double wall = t - t0, cpu = bench_cpu_seconds() - cpu0;
   close(fd);
   unlink(path);
-  printf("{\"bench\":\"fsync\",\"round\":%" PRIu64 ",\"call\":\"%s\",\"block_bytes\":4096,\"seconds\":%.3f,\"cpu_s\":%.3f,\"syncs\":%" PRIu64
+  printf("{\"bench\":\"fsync\",\"round\":%" PRIu64
+         ",\"call\":\"%s\",\"block_bytes\":4096,\"seconds\":%.3f,\"cpu_s\":%.3f,\"syncs\":%" PRIu64
          ",\"syncs_per_s\":%.0f,\"latency_us_p50\":%.0f,\"latency_us_p99\":%.0f,\"latency_us_max\":%.0f}\n",
-         cf->round, data_only ? "fdatasync" : "fsync", wall, cpu, n, (double)n / wall, bench_samples_pct(&lat, 50) * 1e6,
-         bench_samples_pct(&lat, 99) * 1e6, bench_samples_pct(&lat, 100) * 1e6);
+         cf->round, data_only ? "fdatasync" : "fsync", wall, cpu, n, (double)n / wall,
+         bench_samples_pct(&lat, 50) * 1e6, bench_samples_pct(&lat, 99) * 1e6, bench_samples_pct(&lat, 100) * 1e6);
   fflush(stdout);
   bench_samples_free(&lat);
   return (double)n / wall;
 }
 
-/* A measurement's database goes once it is done: repeated rounds would fill the disk. */
-static void remove_db(const char *path) {
-  static const char *const suffix[] = {"", "-wal", "-shm"};
-  for (int i = 0; i < 3; i++) {
-    char p[4096 + 8];
-    snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-    unlink(p);
-  }
-}
-
 /* ---- SQLite alone: a bare table, WAL + synchronous=FULL ----------------------- */
-
-static int sql(sqlite3 *db, const char *q) {
-  if (sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK) return 0;
-  fprintf(stderr, "vigil-durable-bench: %s: %s\n", q, sqlite3_errmsg(db));
-  return -1;
-}
 
 static int measure_sqlite(const config *cf, uint64_t rows_per_commit) {
   char path[4096];
   snprintf(path, sizeof path, "%s/sqlite-%" PRIu64 "-%" PRIu64 ".db", cf->dir, rows_per_commit, cf->round);
-  sqlite3 *db;
-  sqlite3_stmt *ins = NULL;
-  char *body = malloc(cf->row_bytes + 1);
-  int rc = -1;
-  if (!body) return -1;
-  /* Hex digits, as the event rows' hashes are; the length is what matters. */
-  for (uint64_t i = 0; i < cf->row_bytes; i++) body[i] = "0123456789abcdef"[wl_mix32((uint32_t)i) & 15];
-  body[cf->row_bytes] = '\0';
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, BENCH_VFS) != SQLITE_OK) {
-    fprintf(stderr, "vigil-durable-bench: cannot open %s: %s\n", path, sqlite3_errmsg(db));
-    goto done;
-  }
-  if (sql(db, "PRAGMA journal_mode = WAL") < 0 || sql(db, "PRAGMA synchronous = FULL") < 0 ||
-      sql(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)") < 0)
-    goto done;
-  if (sqlite3_prepare_v2(db, "INSERT INTO t (body) VALUES (?)", -1, &ins, NULL) != SQLITE_OK) {
-    fprintf(stderr, "vigil-durable-bench: prepare: %s\n", sqlite3_errmsg(db));
-    goto done;
-  }
-  bench_io io0, io1;
-  bench_vfs_counts(&io0);
-  uint64_t rows = 0, commits = 0;
-  double cpu0 = bench_cpu_seconds(), t0 = bench_seconds(), t = t0;
-  while (t - t0 < cf->seconds) {
-    if (sql(db, "BEGIN IMMEDIATE") < 0) goto done;
-    for (uint64_t i = 0; i < rows_per_commit; i++) {
-      sqlite3_reset(ins);
-      sqlite3_bind_text(ins, 1, body, (int)cf->row_bytes, SQLITE_STATIC);
-      if (sqlite3_step(ins) != SQLITE_DONE) {
-        fprintf(stderr, "vigil-durable-bench: insert: %s\n", sqlite3_errmsg(db));
-        goto done;
-      }
-    }
-    if (sql(db, "COMMIT") < 0) goto done;
-    rows += rows_per_commit;
-    commits++;
-    t = bench_seconds();
-  }
-  double wall = t - t0, cpu = bench_cpu_seconds() - cpu0;
-  bench_vfs_counts(&io1);
-  bench_io io = bench_io_diff(&io1, &io0);
+  sqlite_limit l;
+  if (sqlite_limit_run(path, rows_per_commit, cf->row_bytes, cf->seconds, 0, &l) < 0) return -1;
+  bench_io io = l.io;
   printf("{\"bench\":\"sqlite\",\"round\":%" PRIu64 ",\"rows_per_commit\":%" PRIu64 ",\"row_bytes\":%" PRIu64
          ",\"seconds\":%.3f,\"cpu_s\":%.3f,\"rows\":%" PRIu64 ",\"commits\":%" PRIu64 ",\"rows_per_s\":%.0f"
-         ",\"commits_per_s\":%.0f,\"fsyncs\":%" PRIu64 ",\"fsyncs_per_commit\":%.3f,\"wal_frames_per_commit\":%.2f}\n",
-         cf->round, rows_per_commit, cf->row_bytes, wall, cpu, rows, commits, (double)rows / wall, (double)commits / wall,
-         bench_io_syncs(&io), commits ? (double)bench_io_syncs(&io) / (double)commits : 0.0,
-         commits ? (double)io.frames / (double)commits : 0.0);
+         ",\"commits_per_s\":%.0f,\"fsyncs\":%" PRIu64 ",\"fsyncs_per_commit\":%.3f,\"wal_frames_per_commit\":%.2f"
+         ",\"commit_ms_p50\":%.3f,\"commit_ms_p99\":%.3f,\"commit_ms_max\":%.3f}\n",
+         cf->round, rows_per_commit, cf->row_bytes, l.seconds, l.cpu_s, l.rows, l.commits, (double)l.rows / l.seconds,
+         (double)l.commits / l.seconds, bench_io_syncs(&io),
+         l.commits ? (double)bench_io_syncs(&io) / (double)l.commits : 0.0,
+         l.commits ? (double)io.frames / (double)l.commits : 0.0, bench_samples_pct(&l.commit_s, 50) * 1e3,
+         bench_samples_pct(&l.commit_s, 99) * 1e3, bench_samples_pct(&l.commit_s, 100) * 1e3);
   fflush(stdout);
-  if (io.commits != commits)
+  if (io.commits != l.commits)
     fprintf(stderr, "vigil-durable-bench: note: %" PRIu64 " commits counted on disk for %" PRIu64 "\n", io.commits,
-            commits);
-  rc = 0;
-done:
-  sqlite3_finalize(ins);
-  sqlite3_close(db);
-  remove_db(path);
-  free(body);
-  return rc;
+            l.commits);
+  bench_samples_free(&l.commit_s);
+  return 0;
 }
 
 /* ---- the engine: W writers ---------------------------------------------------- */
@@ -300,13 +246,15 @@ static int measure_writers(const config *cf, uint64_t w, double fsync_rate) {
              ",\"fsync_rate\":%.0f,\"events_per_fsync_time\":%.3f,\"target\":\"events_per_s >= fsync_rate / 2\""
              ",\"target_met\":%s",
              fsync_rate, eps / fsync_rate, eps >= fsync_rate / 2 ? "true" : "false");
-  printf("{\"bench\":\"writers\",\"round\":%" PRIu64 ",\"writers\":%" PRIu64 ",\"policy\":\"%s\",\"seconds\":%.3f,\"cpu_s\":%.3f"
+  printf("{\"bench\":\"writers\",\"round\":%" PRIu64 ",\"writers\":%" PRIu64
+         ",\"policy\":\"%s\",\"seconds\":%.3f,\"cpu_s\":%.3f"
          ",\"turns\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"events\":%" PRIu64 ",\"alerts\":%" PRIu64
          ",\"commits\":%" PRIu64 ",\"fsyncs\":%" PRIu64 ",\"events_per_s\":%.0f,\"commands_per_s\":%.0f"
-         ",\"commits_per_s\":%.0f,\"fsyncs_per_event\":%.5f,\"wal_frames_per_commit\":%.2f,\"turn_ms_p50\":%.2f,\"turn_ms_p99\":%.2f"
+         ",\"commits_per_s\":%.0f,\"fsyncs_per_event\":%.5f,\"wal_frames_per_commit\":%.2f,\"turn_ms_p50\":%.2f,\"turn_"
+         "ms_p99\":%.2f"
          ",\"turn_ms_max\":%.2f,\"peak_rss_kib\":%ld,\"stored_events\":%" PRIu64 "%s,\"checksums_ok\":%s}\n",
-         cf->round, w, w > 1 ? "one transaction per turn of all writers' commands" : "every command commits itself", wall, cpu,
-         turns, commands, events, h.alerts - h0.alerts, io.commits, fsyncs, eps, (double)commands / wall,
+         cf->round, w, w > 1 ? "one transaction per turn of all writers' commands" : "every command commits itself",
+         wall, cpu, turns, commands, events, h.alerts - h0.alerts, io.commits, fsyncs, eps, (double)commands / wall,
          (double)io.commits / wall, events ? (double)fsyncs / (double)events : 0.0,
          io.commits ? (double)io.frames / (double)io.commits : 0.0, bench_samples_pct(&turn_s, 50) * 1e3,
          bench_samples_pct(&turn_s, 99) * 1e3, bench_samples_pct(&turn_s, 100) * 1e3, bench_peak_rss_kib(), on_disk,
@@ -377,8 +325,10 @@ int main(int argc, char **argv) {
     uint64_t one[MAX_LIST];
     int n_one;
     if (bad) {
-    } else if (!strcmp(arg, "--writers")) bad = parse_list(value, 1000000, writers, &n_writers) < 0;
-    else if (!strcmp(arg, "--rows")) bad = parse_list(value, 1000000, rows, &n_rows) < 0;
+    } else if (!strcmp(arg, "--writers"))
+      bad = parse_list(value, 1000000, writers, &n_writers) < 0;
+    else if (!strcmp(arg, "--rows"))
+      bad = parse_list(value, 1000000, rows, &n_rows) < 0;
     else if (!strcmp(arg, "--row-bytes")) {
       bad = parse_list(value, 1000000, one, &n_one) < 0 || n_one != 1;
       if (!bad) cf.row_bytes = one[0];
@@ -392,9 +342,12 @@ int main(int argc, char **argv) {
     } else if (!strcmp(arg, "--limits")) {
       bad = strcmp(value, "0") && strcmp(value, "1");
       limits = !strcmp(value, "1");
-    } else if (!strcmp(arg, "--dir")) parent = value;
-    else if (!strcmp(arg, "--protocol")) cf.protocol = value;
-    else bad = 1;
+    } else if (!strcmp(arg, "--dir"))
+      parent = value;
+    else if (!strcmp(arg, "--protocol"))
+      cf.protocol = value;
+    else
+      bad = 1;
     if (bad) {
       fprintf(stderr, "vigil-durable-bench: bad or missing value for '%s'\n", arg);
       usage(stderr);
