@@ -13,6 +13,11 @@ static const struct command {
      cmd_lint},
     {"simulate", "vigil simulate PROTOCOL --scenario FILE [--json] [--start ISO-TIME]",
      "Run a scenario of timed nurse actions in simulated time and print the visit's timeline.", cmd_simulate},
+    {"protocol", "vigil protocol diff A B [--db DB]",
+     "What changed from version A to version B, in clinical terms: params (thresholds) and their defaults,\n"
+     "      phases, items and their schedules, rules, gates and hooks, and the helper code behind them. A and B\n"
+     "      are protocol folders, or versions kept in the event store DB (id@version or a sha256).",
+     cmd_protocol},
     {"test", "vigil test [--coverage] [--protocol DIR] PATH...",
      "Run protocol specs (*_spec.lua in each protocol folder PATH and its specs/ folder, or the spec files\n"
      "      given) in simulated time; print TAP; exit 1 if any expectation fails. --protocol runs them against\n"

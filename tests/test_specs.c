@@ -2,19 +2,17 @@
  * fail with the spec's file:line and the expected and actual timelines when
  * a threshold changes in a copy of it, and report a malformed spec where it
  * is wrong. Coverage sees the rules, items and lines the specs reached. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "coverage.h"
+#include "protocol_copy.h"
 #include "spec.h"
 
 #define BP_SPEC "protocols/ketamine_iv/specs/blood_pressure_spec.lua"
@@ -48,13 +46,6 @@ static char *slurp(const char *path) {
   return s;
 }
 
-static void spill(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-  fclose(f);
-}
-
 /* The line of path that contains text (1-based), or 0. */
 static int line_of(const char *path, const char *text) {
   char *s = slurp(path);
@@ -85,29 +76,10 @@ static void bundled_specs_pass(void **state) {
  * protocol: the bundled spec of that rule must fail, at the expectation the
  * change breaks, saying what it expected and showing what happened. */
 static void changed_threshold_fails_at_the_expectation(void **state) {
-  char dir[] = "/tmp/vigil-spec-XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  DIR *d = opendir("protocols/ketamine_iv");
-  assert_non_null(d);
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    size_t n = strlen(de->d_name);
-    if (n < 5 || strcmp(de->d_name + n - 4, ".lua")) continue;
-    char from[512], to[512];
-    snprintf(from, sizeof from, "protocols/ketamine_iv/%s", de->d_name);
-    snprintf(to, sizeof to, "%s/%s", dir, de->d_name);
-    char *text = slurp(from);
-    assert_non_null(text);
-    if (!strcmp(de->d_name, "protocol.lua")) {
-      const char *was = "title = \"Marked hypertension: systolic at or above\", default = 180,";
-      char *at = strstr(text, was);
-      assert_non_null(at);
-      memcpy(strstr(at, "180"), "190", 3);
-    }
-    spill(to, text);
-    free(text);
-  }
-  closedir(d);
+  char dir[64];
+  const protocol_edit edit = {"protocol.lua", "title = \"Marked hypertension: systolic at or above\", default = 180,",
+                              "title = \"Marked hypertension: systolic at or above\", default = 190,"};
+  protocol_copy("protocols/ketamine_iv", dir, &edit, 1);
 
   results *rs = calloc(1, sizeof *rs);
   char err[1024];
@@ -132,15 +104,7 @@ static void changed_threshold_fails_at_the_expectation(void **state) {
   free(ok);
   free(rs);
 
-  d = opendir(dir);
-  while ((de = readdir(d)))
-    if (de->d_name[0] != '.') {
-      char p[512];
-      snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-      unlink(p);
-    }
-  closedir(d);
-  rmdir(dir);
+  protocol_copy_remove(dir);
 }
 
 static void malformed_spec_points_at_the_line(void **state) {

@@ -1,0 +1,60 @@
+/* protocol.c: vigil protocol diff A B [--db DB]
+ *
+ * A and B are protocol folders (or files), or versions kept in an event store
+ * (id@version, or a sha256): how a clinical lead compares what runs today
+ * with what is proposed. */
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "protocol_diff.h"
+#include "protocol_version.h"
+
+static void add_problem(void *ud, const char *where, const char *message) {
+  buf_printf(ud, "%s: %s\n", where, message);
+}
+
+static void print_line(void *ud, const char *line) {
+  (void)ud;
+  printf("%s\n", line);
+}
+
+int cmd_protocol(int argc, char **argv) {
+  const char *db = NULL, *a = NULL, *b = NULL;
+  if (argc < 2 || strcmp(argv[1], "diff") != 0) {
+    fprintf(stderr, "usage: vigil protocol diff A B [--db DB]\n");
+    return 2;
+  }
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--db") && i + 1 < argc)
+      db = argv[++i];
+    else if (argv[i][0] != '-' && !a)
+      a = argv[i];
+    else if (argv[i][0] != '-' && !b)
+      b = argv[i];
+    else {
+      fprintf(stderr, "vigil protocol diff: unexpected '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  if (!a || !b) {
+    fprintf(stderr, "usage: vigil protocol diff A B [--db DB]\n");
+    return 2;
+  }
+  buf problems;
+  buf_init(&problems);
+  protocol *pa = protocol_version_load(a, db, add_problem, &problems);
+  protocol *pb = pa ? protocol_version_load(b, db, add_problem, &problems) : NULL;
+  int rc = 2;
+  if (pa && pb) {
+    protocol_diff(pa, pb, print_line, NULL);
+    rc = 0;
+  } else {
+    fprintf(stderr, "%s", problems.p ? problems.p : "vigil protocol diff: cannot load\n");
+  }
+  protocol_free(pa);
+  protocol_free(pb);
+  buf_free(&problems);
+  return rc;
+}

@@ -1,0 +1,185 @@
+/* test_protocol_diff.c: `vigil protocol diff` between two versions of the
+ * bundled protocol, from folders and from the versions a store keeps, lists
+ * what a clinical reviewer must see, in their terms. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "protocol_copy.h"
+#include "protocol_diff.h"
+#include "protocol_version.h"
+#include "vigil/vigil.h"
+
+/* A clinic's next version: a threshold raised, checkpoints spaced out, a
+ * longer observation, temperature added, a helper's comparison changed, an
+ * item dropped and one added, a gate's wording changed, a new rule. */
+static const protocol_edit NEXT[] = {
+    {"protocol.lua", "version = \"1.0.0\"", "version = \"1.1.0\""},
+    {"protocol.lua", "title = \"Marked hypertension: systolic at or above\", default = 180,",
+     "title = \"Marked hypertension: systolic at or above\", default = 190,"},
+    {"infusion.lua", "local EVERY, GRACE = \"10m\", \"5m\"", "local EVERY, GRACE = \"15m\", \"5m\""},
+    {"observation.lua", "duration = { min = \"60m\" },", "duration = { min = \"90m\" },"},
+    {"observation.lua", "fields = { \"sbp\", \"dbp\", \"hr\", \"spo2\", \"rr\" },",
+     "fields = { \"sbp\", \"dbp\", \"hr\", \"spo2\", \"rr\", \"temp\" },"},
+    {"observation.lua", "  rules = {\n",
+     "  rules = {\n    v.rule \"fever\" {\n      on = \"vitals\",\n"
+     "      check = function(x) if x.temp > 38 then return v.alert.medium(\"Temperature above 38 C\") end end,\n"
+     "    },\n"},
+    {"lib.lua", "if ds >= lim_s or dd >= lim_d then", "if ds > lim_s or dd > lim_d then"},
+    {"screening.lua",
+     "    v.number \"fasting_hours\" {\n"
+     "      title = \"Hours since last meal (if your clinic asks patients to fast)\",\n"
+     "      unit = \"h\", range = { 0, 48 }, required = false,\n"
+     "    },\n",
+     ""},
+    {"screening.lua", "    v.check \"consent\" { title = \"Informed consent for today's infusion signed\" },\n",
+     "    v.check \"consent\" { title = \"Informed consent for today's infusion signed\" },\n"
+     "    v.check \"cssrs\" { title = \"C-SSRS screener done\" },\n"},
+    {"screening.lua", "\"informed consent not confirmed\"", "\"informed consent not confirmed (signed form)\""},
+};
+
+/* What the reviewer must read, each line exactly. */
+static const char *EXPECTED[] = {
+    "ketamine_iv@1.0.0 -> ketamine_iv@1.1.0",
+    "Parameters (thresholds and per-visit values):",
+    "  ~ sbp_alert \"Marked hypertension: systolic at or above\": default 180 -> 190 mm[Hg]",
+    "Phases:",
+    "  ~ observation: minimum duration 1h -> 1h30m",
+    "Items:",
+    "  + screening.cssrs: check \"C-SSRS screener done\", not scheduled",
+    "  ~ infusion.vitals: schedule every 10m, overdue after 5m -> every 15m, overdue after 5m",
+    "  ~ infusion.moaas: schedule every 10m, overdue after 5m -> every 15m, overdue after 5m",
+    "  ~ infusion.dissociation: schedule every 10m, overdue after 5m -> every 15m, overdue after 5m",
+    "  ~ observation.vitals: field temp added",
+    "  - screening.fasting_hours: number \"Hours since last meal (if your clinic asks patients to fast)\"",
+    NULL};
+
+typedef struct lines {
+  char *text;
+  size_t len;
+} lines;
+
+static void collect(void *ud, const char *line) {
+  lines *l = ud;
+  size_t n = strlen(line);
+  char *grown = realloc(l->text, l->len + n + 2);
+  assert_non_null(grown);
+  l->text = grown;
+  memcpy(l->text + l->len, line, n);
+  l->text[l->len + n] = '\n';
+  l->len += n + 1;
+  l->text[l->len] = '\0';
+}
+
+static void no_problem(void *ud, const char *where, const char *message) { fail_msg("%s: %s", where, message); }
+
+static void keep_problem(void *ud, const char *where, const char *message) {
+  snprintf(ud, 512, "%s: %s", where, message);
+}
+
+static void has_line(const char *text, const char *line) {
+  char want[1024];
+  snprintf(want, sizeof want, "\n%s\n", line);
+  if (strncmp(text, line, strlen(line)) && !strstr(text, want)) {
+    printf("%s", text);
+    fail_msg("no line \"%s\"", line);
+  }
+}
+
+static void check_report(const char *text) {
+  for (int i = 0; EXPECTED[i]; i++)
+    has_line(text, EXPECTED[i]);
+  has_line(text, "Rules:");
+  has_line(text, "  + observation.fever (on observation.vitals, observation.lua:54)");
+  has_line(text, "Files (the code behind the rules; review these changes too):");
+  has_line(text, "  ~ lib.lua: changed in function lib.bp_rise");
+  has_line(text, "  ~ screening.lua: changed in item cssrs, item fasting_hours, the gate of phase screening");
+  has_line(text, "  ~ infusion.lua: changed in top-level code (line 20)");
+  has_line(text, "  ~ observation.lua: changed in phase observation, item vitals, rule fever, the check of rule fever");
+  has_line(text, "  ~ protocol.lua: changed in protocol ketamine_iv, param sbp_alert");
+}
+
+static void folders(void **state) {
+  char dir[64];
+  protocol_copy("protocols/ketamine_iv", dir, NEXT, sizeof NEXT / sizeof *NEXT);
+  protocol *a = protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = protocol_version_load(dir, NULL, no_problem, NULL);
+  lines out = {0};
+  int changes = protocol_diff(a, b, collect, &out);
+  check_report(out.text);
+  assert_int_equal(changes, 15);
+  /* The gate's code changed too, with where it is now and was. */
+  assert_non_null(strstr(out.text, "  ~ screening: gate: code changed (screening.lua:"));
+  /* Nothing else: the unchanged rules and items are not listed. */
+  assert_null(strstr(out.text, "bp_high"));
+  free(out.text);
+
+  /* A version against itself. */
+  lines same = {0};
+  assert_int_equal(protocol_diff(a, a, collect, &same), 0);
+  assert_string_equal(same.text,
+                      "ketamine_iv@1.0.0 -> ketamine_iv@1.0.0\n  identical (the same sources, the same sha256)\n");
+  free(same.text);
+  protocol_free(a);
+  protocol_free(b);
+  protocol_copy_remove(dir);
+}
+
+/* The versions visits started on, read back from the store. */
+static void stored_versions(void **state) {
+  char dir[64], db[128];
+  protocol_copy("protocols/ketamine_iv", dir, NEXT, sizeof NEXT / sizeof *NEXT);
+  snprintf(db, sizeof db, "%s.db", dir);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = 1767600000000LL, .db_path = db};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  uint64_t visit;
+  assert_int_equal(vigil_engine_load(e, "protocols/ketamine_iv", NULL), 0);
+  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.0.0", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
+  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.1.0", "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
+  vigil_engine_free(e);
+  protocol_copy_remove(dir); /* only the store has 1.1.0 now */
+
+  protocol *a = protocol_version_load("ketamine_iv@1.0.0", db, no_problem, NULL);
+  protocol *b = protocol_version_load("ketamine_iv@1.1.0", db, no_problem, NULL);
+  lines out = {0};
+  int changes = protocol_diff(a, b, collect, &out);
+  if (changes != 15) fail_msg("%d changes:\n%s", changes, out.text);
+  has_line(out.text, "  ~ sbp_alert \"Marked hypertension: systolic at or above\": default 180 -> 190 mm[Hg]");
+  has_line(out.text, "  ~ lib.lua: changed in function lib.bp_rise");
+  /* By fingerprint too. */
+  protocol *by_sha = protocol_version_load(b->sha256, db, no_problem, NULL);
+  assert_non_null(by_sha);
+  assert_string_equal(by_sha->ref, "ketamine_iv@1.1.0");
+  protocol_free(by_sha);
+  free(out.text);
+  protocol_free(a);
+  protocol_free(b);
+
+  char problem[512] = "";
+  assert_null(protocol_version_load("ketamine_iv@9.9.9", db, keep_problem, problem));
+  assert_non_null(strstr(problem, "no stored protocol version ketamine_iv@9.9.9"));
+  assert_null(protocol_version_load("ketamine_iv@1.0.0", NULL, keep_problem, problem));
+  assert_non_null(strstr(problem, "no such protocol folder or file"));
+  unlink(db);
+  char side[160];
+  snprintf(side, sizeof side, "%s-wal", db);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", db);
+  unlink(side);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(folders),
+      cmocka_unit_test(stored_versions),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
