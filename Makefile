@@ -92,10 +92,10 @@ check: deps
 	$(MAKE) bench-quick
 
 format:
-	clang-format -i core/*.c core/*.h cli/*.c cli/*.h server/*.c server/*.h include/vigil/*.h tests/*.c bench/*.c
+	clang-format -i core/*.c core/*.h cli/*.c cli/*.h export/*.c export/*.h server/*.c server/*.h include/vigil/*.h tests/*.c bench/*.c
 
 lint: build
-	cppcheck --quiet --enable=warning,performance --std=c11 -Iinclude -Icore core cli server
+	cppcheck --quiet --enable=warning,performance --std=c11 -Iinclude -Icore -Iexport core cli export server
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

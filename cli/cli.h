@@ -3,6 +3,7 @@
 #define VIGIL_CLI_H
 
 int cmd_audit(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_protocol(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

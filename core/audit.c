@@ -891,25 +891,6 @@ int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn w
 
 /* ---- Export ---------------------------------------------------------------- */
 
-/* One CSV field, quoted when it holds a comma, a quote or a line break
- * (RFC 4180): quotes inside are doubled. */
-static void put_csv_field(buf *b, const char *s, size_t n) {
-  if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
-    buf_put(b, s, n);
-    return;
-  }
-  buf_putc(b, '"');
-  size_t run = 0;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == '"') {
-      buf_put(b, s + run, i + 1 - run);
-      buf_putc(b, '"');
-      run = i + 1;
-    }
-  buf_put(b, s + run, n - run);
-  buf_putc(b, '"');
-}
-
 /* The data object's text exactly as stored: canonical bodies end with
  * ,"data":{...}} and no string can hold `,"` unescaped, so the first
  * ,"data": is the key. NULL when the body is not canonical. */
@@ -926,22 +907,22 @@ static void put_csv_row(buf *b, const row *w) {
   char when[32];
   iso_time(when, w->time);
   buf_printf(b, "%lld,%s,%lld,", (long long)w->seq, when, (long long)w->visit);
-  put_csv_field(b, w->type, strlen(w->type));
+  buf_csv_field(b, w->type, strlen(w->type));
   buf_putc(b, ',');
   body_fields f;
   size_t n = 0;
   const char *data = NULL;
   if (body_parse(w->body, w->body_len, &f) == 0) {
-    put_csv_field(b, f.actor, strlen(f.actor));
+    buf_csv_field(b, f.actor, strlen(f.actor));
     data = stored_data(w->body, w->body_len, &n);
     if (!data) {
       char *text = json_dumps(f.data, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-      if (text) put_csv_field(b, text, strlen(text));
+      if (text) buf_csv_field(b, text, strlen(text));
       free(text);
     }
   }
   buf_putc(b, ',');
-  if (data) put_csv_field(b, data, n);
+  if (data) buf_csv_field(b, data, n);
   json_decref(f.json);
   buf_puts(b, "\r\n");
 }

@@ -146,3 +146,22 @@ void buf_iso_time(buf *b, int64_t ms) {
   put_digits(text + 20, (int)(ms - secs * 1000), 3);
   buf_put(b, text, sizeof text);
 }
+
+/* One CSV field, quoted when it holds a comma, a quote or a line break
+ * (RFC 4180): quotes inside are doubled. */
+void buf_csv_field(buf *b, const char *s, size_t n) {
+  if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
+    buf_put(b, s, n);
+    return;
+  }
+  buf_putc(b, '"');
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '"') {
+      buf_put(b, s + run, i + 1 - run);
+      buf_putc(b, '"');
+      run = i + 1;
+    }
+  buf_put(b, s + run, n - run);
+  buf_putc(b, '"');
+}

@@ -30,4 +30,8 @@ void buf_json_number(buf *b, double x);
 /* 2026-11-21T08:00:00.000Z */
 void buf_iso_time(buf *b, int64_t ms);
 
+/* One CSV field (RFC 4180), quoted when it holds a comma, a quote or a line
+ * break; quotes inside are doubled. */
+void buf_csv_field(buf *b, const char *s, size_t n);
+
 #endif

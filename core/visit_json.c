@@ -66,6 +66,12 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
     buf_puts(b, ",\"recorded_by\":");
     buf_json_string(b, s->r[s->n - 1].actor);
   }
+  if (it->of_item >= 0) {
+    buf_puts(b, ",\"of\":");
+    buf_json_string(b, v->p->items[it->of_item].qid);
+    buf_puts(b, ",\"meaning\":");
+    buf_json_string(b, it->meaning ? it->meaning : "");
+  }
   if (s->skipped) {
     buf_puts(b, ",\"skipped\":");
     buf_json_string(b, s->skipped);
@@ -83,7 +89,9 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
     buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
     buf_json_string(b, f->name);
     buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", field_kind_name(f->kind), f->required ? "true" : "false");
+    if (f->title) buf_puts(b, ",\"title\":"), buf_json_string(b, f->title);
     if (f->unit) buf_puts(b, ",\"unit\":"), buf_json_string(b, f->unit);
+    if (f->loinc) buf_puts(b, ",\"loinc\":"), buf_json_string(b, f->loinc);
     limits_json(b, f->has_range, f->lo, f->hi, f->options, f->n_options);
     buf_putc(b, '}');
   }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "embedded_openapi.h"
+#include "export.h"
 #include "metrics.h"
 #include "stream.h"
 
@@ -425,6 +426,20 @@ static void get_visit(api *a, http_request *req, uint64_t id) {
     http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
 }
 
+/* The visit as a FHIR R4 Bundle (export/fhir.c). */
+static void get_fhir(api *a, http_request *req, uint64_t id) {
+  char *body = NULL, err[256];
+  int rc = export_fhir(a->e, id, &body, err, sizeof err);
+  if (rc == VIGIL_ENOENT) {
+    fail_engine(a, req, VIGIL_ENOENT, "visit");
+  } else if (rc < 0) {
+    http_respond_error(req, 503, "export_failed", err, NULL);
+  } else {
+    http_respond(req, 200, "application/fhir+json", body, strlen(body), NULL);
+    free(body);
+  }
+}
+
 static void get_alerts(api *a, http_request *req, uint64_t visit) {
   char state[16];
   vigil_alert_filter f = {.visit = visit};
@@ -755,13 +770,15 @@ static void route(api *a, http_request *req) {
         method_not_allowed(req, "GET, HEAD");
       return;
     }
-    if (n == 3 && (is(seg[2], len[2], "events") || is(seg[2], len[2], "alerts"))) {
+    if (n == 3 && (is(seg[2], len[2], "events") || is(seg[2], len[2], "alerts") || is(seg[2], len[2], "fhir"))) {
       if (!get) {
         method_not_allowed(req, "GET, HEAD");
         return;
       }
       if (is(seg[2], len[2], "events"))
         get_events(a, req, id);
+      else if (is(seg[2], len[2], "fhir"))
+        get_fhir(a, req, id);
       else
         get_alerts(a, req, id);
       return;

@@ -21,6 +21,7 @@
 
 #include "store.h"
 #include "vigil/vigil.h"
+#include "vigil_binary.h"
 
 #define T0 1767600000000LL /* 2026-01-05T08:00:00Z */
 #define MINUTE 60000LL
@@ -756,19 +757,6 @@ static void export_jsonl_is_the_stored_events(void **state) {
 }
 
 /* ---- The command ----------------------------------------------------------------- */
-
-/* The vigil program beside this test's (build/tests/test_audit -> build/vigil). */
-static int find_vigil(char *out, size_t n) {
-  char self[PATH_MAX];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (len < 0) return -1;
-  self[len] = '\0';
-  char *slash = strrchr(self, '/');
-  if (!slash) return -1;
-  *slash = '\0';
-  snprintf(out, n, "%s/../vigil", self);
-  return access(out, X_OK);
-}
 
 static int run(const char *cmd) {
   int status = system(cmd);

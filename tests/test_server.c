@@ -494,6 +494,20 @@ static void test_whole_visit(void **state) {
   expect(&r, 200);
   assert_int_equal(json_array_size(json_object_get(r.json, "events")), 2);
   json_decref(r.json);
+  /* The discharged visit as a FHIR Bundle (test_export checks its content). */
+  int fhir_status;
+  char type[64] = "";
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/fhir", (unsigned long long)id);
+  char *text = get_text(s, path, &fhir_status, type, sizeof type);
+  assert_int_equal(fhir_status, 200);
+  assert_string_equal(type, "application/fhir+json");
+  json_t *bundle = json_loads(text, 0, NULL);
+  assert_string_equal(str_at(bundle, "resourceType"), "Bundle");
+  json_t *qr = json_object_get(json_array_get(json_object_get(bundle, "entry"), 1), "resource");
+  assert_string_equal(str_at(qr, "resourceType"), "QuestionnaireResponse");
+  assert_string_equal(str_at(qr, "status"), "completed");
+  json_decref(bundle);
+  free(text);
   stop_clean(s);
 }
 
@@ -604,6 +618,7 @@ static void test_bad_input(void **state) {
                "wrong_state", "item");
   /* Unknown things. */
   expect_error(call(s, "GET", "/api/v1/visits/999", NULL, NULL), 404, "not_found", "visit");
+  expect_error(call(s, "GET", "/api/v1/visits/999/fhir", NULL, NULL), 404, "not_found", "visit");
   expect_error(visit_cmd(s, 999, "entries", "{\"weight\": 70}"), 404, "not_found", "visit");
   expect_error(call(s, "POST", "/api/v1/alerts/999/ack", ACTOR, NULL), 404, "not_found", "alert");
   expect_error(call(s, "GET", "/api/v1/visits/abc", NULL, NULL), 404, "not_found", NULL);

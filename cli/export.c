@@ -1,0 +1,83 @@
+/* export.c: vigil export fhir|rems VISIT [--db DB] [--csv]
+ *
+ * Opens the event store as `vigil serve` does (so not while a server holds
+ * it: ask the server's GET /api/v1/visits/{id}/fhir then), and prints one
+ * visit's record in a format others file: a FHIR R4 Bundle, or the Spravato
+ * REMS Patient Monitoring Form's data as JSON or CSV. Exit 0, 1 on failure,
+ * 2 on bad usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "export.h"
+#include "vigil/vigil.h"
+
+#define DEFAULT_DB "./var/vigil.db"
+
+static const char USAGE[] = "usage: vigil export fhir VISIT [--db DB]\n"
+                            "       vigil export rems VISIT [--csv] [--db DB]\n";
+
+/* The engine's warnings and errors go to stderr; its news (a recovery's
+ * summary) is not what someone exporting a record asked for. */
+static void log_problems(void *ud, vigil_log_level level, const char *msg) {
+  (void)ud;
+  if (level <= VIGIL_LOG_WARN) fprintf(stderr, "vigil: %s: %s\n", level == VIGIL_LOG_ERROR ? "error" : "warn", msg);
+}
+
+int cmd_export(int argc, char **argv) {
+  if (argc < 2 || (strcmp(argv[1], "fhir") != 0 && strcmp(argv[1], "rems") != 0)) {
+    fprintf(stderr, "vigil export: fhir or rems?\n%s", USAGE);
+    return 2;
+  }
+  const char *what = argv[1], *db = DEFAULT_DB, *visit_arg = NULL;
+  int csv = 0;
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--db") && i + 1 < argc)
+      db = argv[++i];
+    else if (!strcmp(argv[i], "--csv") && !strcmp(what, "rems"))
+      csv = 1;
+    else if (argv[i][0] != '-' && !visit_arg)
+      visit_arg = argv[i];
+    else {
+      fprintf(stderr, "vigil export %s: unexpected '%s'\n%s", what, argv[i], USAGE);
+      return 2;
+    }
+  }
+  char *end = NULL;
+  unsigned long long visit = visit_arg ? strtoull(visit_arg, &end, 10) : 0;
+  if (!visit_arg || !*visit_arg || *end || visit_arg[0] == '-' || visit == 0) {
+    fprintf(stderr, "vigil export %s: which visit? (a number)\n%s", what, USAGE);
+    return 2;
+  }
+  /* Opening a store that is not there would create an empty one. */
+  if (access(db, R_OK | W_OK) != 0) {
+    fprintf(stderr, "vigil export %s: no readable and writable event store at %s\n", what, db);
+    return 1;
+  }
+  vigil_options opts = {.db_path = db, .log = log_problems};
+  vigil_engine *e;
+  int rc = vigil_engine_new(&opts, &e);
+  if (rc < 0) {
+    fprintf(stderr, "vigil export %s: %s\n", what, e ? vigil_engine_errmsg(e) : vigil_strerror(rc));
+    vigil_engine_free(e);
+    return 1;
+  }
+  char *out = NULL, err[1024];
+  rc = !strcmp(what, "fhir") ? export_fhir(e, (uint64_t)visit, &out, err, sizeof err)
+                             : export_rems(e, (uint64_t)visit, csv, &out, err, sizeof err);
+  vigil_engine_free(e);
+  if (rc < 0) {
+    fprintf(stderr, "vigil export %s: visit %llu: %s\n", what, visit, err);
+    return 1;
+  }
+  size_t n = strlen(out);
+  int ok = fwrite(out, 1, n, stdout) == n && (n && out[n - 1] == '\n' ? 1 : fputc('\n', stdout) != EOF);
+  free(out);
+  if (fflush(stdout) != 0 || !ok) {
+    fprintf(stderr, "vigil export %s: the output could not be written\n", what);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,56 @@
+/* export.h: a visit's record in the formats others file it in: a FHIR R4
+ * Bundle (fhir.c) and the data of the Spravato REMS Patient Monitoring Form
+ * (rems.c).
+ *
+ * Exporters are clients of the engine's public API (include/vigil/vigil.h):
+ * they read the visit's state (vigil_visit_json), its durable events
+ * (vigil_query_events_json) and the protocol's description
+ * (vigil_query_protocols_json), never the store itself. Each returns 0 with
+ * malloc'd text in *out (free with free()), or a negative VIGIL_E* code with
+ * a sentence in err: VIGIL_ENOENT for an unknown visit, VIGIL_EPROTOCOL when
+ * the visit's protocol does not record what the export needs. */
+#ifndef VIGIL_EXPORT_H
+#define VIGIL_EXPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/vigil.h"
+
+/* The FHIR R4 Bundle (type "collection") of one visit, as JSON; docs/fhir.md
+ * says what goes where. */
+int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen);
+
+/* The REMS Patient Monitoring Form data of one esketamine session: a JSON
+ * object, or (csv != 0) a CSV header line and one row (RFC 4180, CRLF);
+ * docs/rems.md names each field and the protocol item it comes from. */
+int export_rems(vigil_engine *e, uint64_t visit, int csv, char **out, char *err, size_t errlen);
+
+/* ---- shared by the exporters (visit_record.c) ----------------------------- */
+
+/* Everything an exporter reads about one visit, as parsed JSON. */
+typedef struct visit_record {
+  json_t *visit;    /* vigil_visit_json */
+  json_t *events;   /* array: the visit's durable events, in order */
+  json_t *protocol; /* the protocol's entry in vigil_query_protocols_json */
+} visit_record;
+
+int visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen);
+void visit_record_free(visit_record *r);
+
+/* The item "phase.item" in r->visit (NULL if the protocol has none). */
+json_t *visit_record_item(const visit_record *r, const char *qid);
+
+/* The time of the first event of `type` whose data field `key` equals
+ * `value` (key NULL: any), as the event's ISO text; NULL if none. */
+const char *visit_record_event_time(const visit_record *r, const char *type, const char *key, const char *value);
+
+/* o's string member key, or "" when absent or not a string. */
+const char *export_str(json_t *o, const char *key);
+
+/* Milliseconds since the epoch of an ISO UTC time "2026-01-05T08:00:00.000Z";
+ * -1 if it is not one. */
+int64_t export_parse_time(const char *iso);
+
+#endif

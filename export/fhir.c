@@ -1,0 +1,520 @@
+/* fhir.c: one visit as a FHIR R4 Bundle of type "collection":
+ *
+ *   Questionnaire          the protocol version (canonical url|version), its
+ *                          phases as groups and its items as questions;
+ *   QuestionnaireResponse  every entry of the visit, amendments applied;
+ *   Observation            each vitals reading (LOINC, UCUM), a blood pressure
+ *                          panel per reading and a vital-signs panel grouping them;
+ *   DetectedIssue          each alert, its acknowledgement as a mitigation;
+ *   Provenance             each signature: signature items (a second person's
+ *                          check), gate overrides and the discharge.
+ *
+ * The output is a function of the visit's record only: resource ids are
+ * name-based UUIDs (SHA-256 of the protocol's fingerprint, the visit's start
+ * and id, and the resource's role), and the Bundle's timestamp is the time of
+ * the visit's last event, so exporting twice gives the same bytes. docs/fhir.md
+ * says what goes where. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+
+/* Code systems and codes FHIR R4 defines. LOINC codes of single vitals come
+ * from the protocol (vigil.lua's vitals fields, REFERENCE.md "FHIR codes for
+ * vitals"); the panels and the second SpO2 code are what the FHIR vital signs
+ * profile asks for, from the same table. */
+#define LOINC "http://loinc.org"
+#define UCUM "http://unitsofmeasure.org"
+#define OBSERVATION_CATEGORY "http://terminology.hl7.org/CodeSystem/observation-category"
+#define PARTICIPANT_TYPE "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+#define SIGNATURE_TYPE "urn:iso-astm:E1762-95:2013"
+#define LOINC_VITALS_PANEL "85353-1"
+#define LOINC_BP_PANEL "85354-9"
+#define LOINC_SYSTOLIC "8480-6"
+#define LOINC_DIASTOLIC "8462-4"
+#define LOINC_SPO2 "59408-5"
+#define LOINC_SPO2_ARTERIAL "2708-6" /* "Oxygen saturation in Arterial blood": the profile's required code */
+
+/* vigil's own names, as URIs. */
+#define VIGIL_PROTOCOL_URL "urn:vigil:protocol:"
+#define VIGIL_PROTOCOL_SHA256 "urn:vigil:protocol-sha256"
+#define VIGIL_VISIT "urn:vigil:visit"
+#define VIGIL_PATIENT "urn:vigil:patient"
+#define VIGIL_RULE "urn:vigil:rule"
+#define VIGIL_ALERT_STATE "urn:vigil:fhir:alert-state"
+#define VIGIL_ALERT_LEVEL "urn:vigil:fhir:alert-escalation-level"
+#define VIGIL_ALERT_RESOLVED "urn:vigil:fhir:alert-resolved"
+
+typedef struct fhir {
+  const visit_record *r;
+  json_t *entries;    /* Bundle.entry */
+  json_t *subject;    /* the patient, as a Reference */
+  char seed[160];     /* sha256:visit:start, for the resources' UUIDs */
+  char response[64];  /* the QuestionnaireResponse's fullUrl */
+  json_t *recordings; /* the visit's entries, amendments applied (fold_entries) */
+} fhir;
+
+/* ---- small builders ------------------------------------------------------------ */
+
+/* "urn:uuid:..." named by `role` within this visit (RFC 9562 version 8: the
+ * bits are SHA-256's, only version and variant are set). */
+static void uuid_of(const fhir *f, const char *role, char out[64], char id[40]) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  crypto_hash_sha256_update(&st, (const unsigned char *)f->seed, strlen(f->seed));
+  crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+  crypto_hash_sha256_update(&st, (const unsigned char *)role, strlen(role));
+  crypto_hash_sha256_final(&st, h);
+  h[6] = (unsigned char)((h[6] & 0x0f) | 0x80);
+  h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
+  char hex[33];
+  for (int i = 0; i < 16; i++)
+    snprintf(hex + 2 * i, 3, "%02x", h[i]);
+  snprintf(id, 40, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+  snprintf(out, 64, "urn:uuid:%s", id);
+}
+
+/* Adds resource (taking it) under the id named by role; url (may be NULL)
+ * receives its fullUrl. */
+static void add(fhir *f, const char *role, json_t *resource, char url[64]) {
+  char full[64], id[40];
+  uuid_of(f, role, full, id);
+  json_object_set_new(resource, "id", json_string(id));
+  json_array_append_new(f->entries, json_pack("{s:s, s:o}", "fullUrl", full, "resource", resource));
+  if (url) memcpy(url, full, sizeof full);
+}
+
+static json_t *coding(const char *system, const char *code, const char *display) {
+  json_t *c = json_pack("{s:s, s:s}", "system", system, "code", code);
+  if (display && *display) json_object_set_new(c, "display", json_string(display));
+  return c;
+}
+
+static json_t *concept(json_t *one_coding, const char *text) {
+  json_t *c = json_pack("{s:[o]}", "coding", one_coding);
+  if (text && *text) json_object_set_new(c, "text", json_string(text));
+  return c;
+}
+
+static json_t *who(const char *actor) { return json_pack("{s:s}", "display", actor); }
+
+static json_t *reference(const char *url, const char *display) {
+  json_t *r = json_pack("{s:s}", "reference", url);
+  if (display && *display) json_object_set_new(r, "display", json_string(display));
+  return r;
+}
+
+static int is_group(const char *kind) { return !strcmp(kind, "vitals") || !strcmp(kind, "score"); }
+
+static const char *title_of(json_t *o) {
+  const char *t = export_str(o, "title");
+  return *t ? t : export_str(o, o && json_object_get(o, "name") ? "name" : "id");
+}
+
+/* ---- the entries, amendments applied -------------------------------------------- */
+
+/* [{qid, phase, item, kind, value, time, actor, amended}] in the order
+ * recorded; an amendment replaces the value of the item's latest entry and
+ * is kept beside it ({previous, reason, time, actor}). */
+static json_t *fold_entries(const visit_record *r) {
+  json_t *out = json_array();
+  size_t i;
+  json_t *ev;
+  json_array_foreach(r->events, i, ev) {
+    const char *type = export_str(ev, "type");
+    json_t *d = json_object_get(ev, "data");
+    if (!strcmp(type, "item.recorded")) {
+      const char *phase = export_str(d, "phase"), *key;
+      json_t *value;
+      json_object_foreach(json_object_get(d, "values"), key, value) {
+        char qid[256];
+        snprintf(qid, sizeof qid, "%s.%s", phase, key);
+        json_t *item = visit_record_item(r, qid);
+        if (!item) continue;
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O}", "qid", qid, "phase", phase, "item",
+                                             key, "kind", export_str(item, "kind"), "value", value, "time",
+                                             json_object_get(ev, "time"), "actor", json_object_get(ev, "actor")));
+      }
+    } else if (!strcmp(type, "item.amended")) {
+      const char *qid = export_str(d, "item");
+      for (size_t k = json_array_size(out); k-- > 0;) {
+        json_t *rec = json_array_get(out, k);
+        if (strcmp(export_str(rec, "qid"), qid) != 0) continue;
+        json_object_set_new(rec, "amended",
+                            json_pack("{s:O, s:O, s:O, s:O}", "previous", json_object_get(rec, "value"), "reason",
+                                      json_object_get(d, "reason"), "time", json_object_get(ev, "time"), "actor",
+                                      json_object_get(ev, "actor")));
+        json_object_set(rec, "value", json_object_get(d, "value"));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/* ---- Questionnaire ------------------------------------------------------------------ */
+
+static const char *question_type(const char *kind) {
+  if (!strcmp(kind, "check") || !strcmp(kind, "signature")) return "boolean";
+  if (!strcmp(kind, "number")) return "decimal";
+  if (!strcmp(kind, "choice")) return "choice";
+  if (!strcmp(kind, "text")) return "string";
+  return "group";
+}
+
+static void answer_options(json_t *q, json_t *options) {
+  if (!json_array_size(options)) return;
+  json_t *list = json_array();
+  size_t i;
+  json_t *o;
+  json_array_foreach(options, i, o) json_array_append_new(list, json_pack("{s:O}", "valueString", o));
+  json_object_set_new(q, "answerOption", list);
+}
+
+/* A field of a vitals or score item as a question of its group. */
+static json_t *field_question(const char *qid, const char *item_kind, json_t *field) {
+  char link[320];
+  const char *name = export_str(field, "name"), *kind = export_str(field, "kind");
+  snprintf(link, sizeof link, "%s.%s", qid, name);
+  const char *type = !strcmp(kind, "check") ? "boolean" : !strcmp(kind, "choice") ? "choice" : "decimal";
+  if (!strcmp(item_kind, "score") && strcmp(name, "total") != 0) type = "integer";
+  json_t *q = json_pack("{s:s, s:s, s:s}", "linkId", link, "text", title_of(field), "type", type);
+  if (*export_str(field, "loinc"))
+    json_object_set_new(q, "code", json_pack("[o]", coding(LOINC, export_str(field, "loinc"), title_of(field))));
+  if (json_is_true(json_object_get(field, "required"))) json_object_set_new(q, "required", json_true());
+  if (!strcmp(name, "total") && !strcmp(item_kind, "score")) json_object_set_new(q, "readOnly", json_true());
+  answer_options(q, json_object_get(field, "options"));
+  return q;
+}
+
+static json_t *item_question(json_t *item, const char *phase) {
+  char qid[256];
+  const char *kind = export_str(item, "kind");
+  snprintf(qid, sizeof qid, "%s.%s", phase, export_str(item, "id"));
+  /* Every item repeats: vigil keeps each new entry of an item beside the
+   * earlier ones (a re-scored Aldrete, a vitals round). */
+  json_t *q = json_pack("{s:s, s:s, s:s, s:b, s:b}", "linkId", qid, "text", title_of(item), "type", question_type(kind),
+                        "required", json_is_true(json_object_get(item, "required")), "repeats", 1);
+  json_t *fields = json_object_get(item, "fields");
+  if (is_group(kind)) {
+    json_t *children = json_array();
+    size_t i;
+    json_t *fl;
+    json_array_foreach(fields, i, fl) json_array_append_new(children, field_question(qid, kind, fl));
+    json_object_set_new(q, "item", children);
+  } else {
+    answer_options(q, json_object_get(json_array_get(fields, 0), "options"));
+  }
+  return q;
+}
+
+static void questionnaire(fhir *f) {
+  const visit_record *r = f->r;
+  char canonical[256];
+  snprintf(canonical, sizeof canonical, VIGIL_PROTOCOL_URL "%s", export_str(r->protocol, "id"));
+  json_t *q =
+      json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s, s:s, s:s}", "resourceType", "Questionnaire", "url", canonical,
+                "identifier", "system", VIGIL_PROTOCOL_SHA256, "value", export_str(r->protocol, "sha256"), "version",
+                export_str(r->protocol, "version"), "title", title_of(r->protocol), "status", "active");
+  if (*export_str(r->protocol, "description"))
+    json_object_set_new(q, "description", json_string(export_str(r->protocol, "description")));
+  json_t *groups = json_array();
+  size_t i, j;
+  json_t *ph, *it;
+  json_array_foreach(json_object_get(r->visit, "phases"), i, ph) {
+    json_t *items = json_array();
+    json_array_foreach(json_object_get(ph, "items"), j, it) {
+      json_array_append_new(items, item_question(it, export_str(ph, "id")));
+    }
+    json_array_append_new(groups, json_pack("{s:s, s:s, s:s, s:o}", "linkId", export_str(ph, "id"), "text",
+                                            title_of(ph), "type", "group", "item", items));
+  }
+  json_object_set_new(q, "item", groups);
+  add(f, "questionnaire", q, NULL);
+}
+
+/* ---- QuestionnaireResponse -------------------------------------------------------------- */
+
+static json_t *answer(json_t *v, int integer) {
+  if (json_is_boolean(v)) return json_pack("{s:b}", "valueBoolean", json_is_true(v));
+  if (json_is_number(v)) {
+    double x = json_number_value(v);
+    if (integer && x == (double)(json_int_t)x) return json_pack("{s:I}", "valueInteger", (json_int_t)x);
+    return json_pack("{s:f}", "valueDecimal", x);
+  }
+  if (json_is_string(v)) return json_pack("{s:O}", "valueString", v);
+  return NULL;
+}
+
+/* One recording of a vitals or score item: a group with its fields. */
+static json_t *group_answer(json_t *rec, json_t *item) {
+  const char *qid = export_str(rec, "qid"), *kind = export_str(item, "kind");
+  json_t *children = json_array(), *value = json_object_get(rec, "value");
+  size_t i;
+  json_t *fl;
+  json_array_foreach(json_object_get(item, "fields"), i, fl) {
+    const char *name = export_str(fl, "name");
+    json_t *a = answer(json_object_get(value, name), !strcmp(kind, "score") && strcmp(name, "total") != 0);
+    if (!a) continue;
+    char link[320];
+    snprintf(link, sizeof link, "%s.%s", qid, name);
+    json_array_append_new(children, json_pack("{s:s, s:s, s:[o]}", "linkId", link, "text", title_of(fl), "answer", a));
+  }
+  return json_pack("{s:s, s:s, s:o}", "linkId", qid, "text", title_of(item), "item", children);
+}
+
+static const char *response_status(const char *visit_status) {
+  if (!strcmp(visit_status, "discharged")) return "completed";
+  if (!strcmp(visit_status, "aborted")) return "stopped";
+  return "in-progress";
+}
+
+static const char *last_event_time(const visit_record *r) {
+  return export_str(json_array_get(r->events, json_array_size(r->events) - 1), "time");
+}
+
+static void response(fhir *f) {
+  const visit_record *r = f->r;
+  char canonical[256], visit_id[32];
+  snprintf(canonical, sizeof canonical, VIGIL_PROTOCOL_URL "%s|%s", export_str(r->protocol, "id"),
+           export_str(r->protocol, "version"));
+  snprintf(visit_id, sizeof visit_id, "%lld", (long long)json_integer_value(json_object_get(r->visit, "id")));
+  json_t *qr =
+      json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:O, s:s}", "resourceType", "QuestionnaireResponse", "identifier",
+                "system", VIGIL_VISIT, "value", visit_id, "questionnaire", canonical, "status",
+                response_status(export_str(r->visit, "status")), "subject", f->subject, "authored", last_event_time(r));
+  json_t *groups = json_array();
+  size_t i, j, k;
+  json_t *ph, *it, *rec;
+  json_array_foreach(json_object_get(r->visit, "phases"), i, ph) {
+    const char *phase = export_str(ph, "id");
+    json_t *items = json_array();
+    json_array_foreach(json_object_get(ph, "items"), j, it) {
+      char qid[256];
+      snprintf(qid, sizeof qid, "%s.%s", phase, export_str(it, "id"));
+      int group = is_group(export_str(it, "kind"));
+      json_t *answers = json_array();
+      json_array_foreach(f->recordings, k, rec) {
+        if (strcmp(export_str(rec, "qid"), qid) != 0) continue;
+        if (group) {
+          json_array_append_new(items, group_answer(rec, it));
+        } else {
+          json_t *a = answer(json_object_get(rec, "value"), 0);
+          if (a) json_array_append_new(answers, a);
+        }
+      }
+      if (json_array_size(answers))
+        json_array_append_new(items,
+                              json_pack("{s:s, s:s, s:O}", "linkId", qid, "text", title_of(it), "answer", answers));
+      json_decref(answers);
+    }
+    if (json_array_size(items))
+      json_array_append_new(groups, json_pack("{s:s, s:s, s:o}", "linkId", phase, "text", title_of(ph), "item", items));
+    else
+      json_decref(items);
+  }
+  json_object_set_new(qr, "item", groups);
+  add(f, "response", qr, f->response);
+}
+
+/* ---- Observations ------------------------------------------------------------------------- */
+
+static json_t *quantity(double value, const char *ucum) {
+  return json_pack("{s:f, s:s, s:s, s:s}", "value", value, "unit", ucum, "system", UCUM, "code", ucum);
+}
+
+static json_t *observation(fhir *f, json_t *rec, json_t *code) {
+  json_t *o = json_pack("{s:s, s:s, s:[{s:[o]}], s:o, s:O, s:O, s:[o], s:[o]}", "resourceType", "Observation", "status",
+                        json_object_get(rec, "amended") ? "amended" : "final", "category", "coding",
+                        coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs"), "code", code, "subject", f->subject,
+                        "effectiveDateTime", json_object_get(rec, "time"), "performer", who(export_str(rec, "actor")),
+                        "derivedFrom", reference(f->response, NULL));
+  return o;
+}
+
+static json_t *field_named(json_t *item, const char *loinc) {
+  size_t i;
+  json_t *fl;
+  json_array_foreach(json_object_get(item, "fields"), i, fl) {
+    if (!strcmp(export_str(fl, "loinc"), loinc)) return fl;
+  }
+  return NULL;
+}
+
+/* One vitals reading: an Observation per measured field with a LOINC code
+ * (systolic and diastolic together as the blood pressure panel), and a
+ * vital-signs panel whose members they are. */
+static void vitals_observations(fhir *f, json_t *rec, size_t n, json_t *item) {
+  json_t *value = json_object_get(rec, "value"), *members = json_array();
+  char role[320], url[64];
+  json_t *sys = field_named(item, LOINC_SYSTOLIC), *dia = field_named(item, LOINC_DIASTOLIC);
+  json_t *sv = sys ? json_object_get(value, export_str(sys, "name")) : NULL;
+  json_t *dv = dia ? json_object_get(value, export_str(dia, "name")) : NULL;
+  int panel = json_is_number(sv) && json_is_number(dv);
+  if (panel) {
+    json_t *o = observation(f, rec, concept(coding(LOINC, LOINC_BP_PANEL, "Blood pressure panel"), "Blood pressure"));
+    json_object_set_new(o, "component",
+                        json_pack("[{s:o, s:o}, {s:o, s:o}]", "code",
+                                  concept(coding(LOINC, LOINC_SYSTOLIC, title_of(sys)), NULL), "valueQuantity",
+                                  quantity(json_number_value(sv), export_str(sys, "unit")), "code",
+                                  concept(coding(LOINC, LOINC_DIASTOLIC, title_of(dia)), NULL), "valueQuantity",
+                                  quantity(json_number_value(dv), export_str(dia, "unit"))));
+    snprintf(role, sizeof role, "observation:%zu:%s:bp", n, export_str(rec, "qid"));
+    add(f, role, o, url);
+    json_array_append_new(members, reference(url, "Blood pressure"));
+  }
+  size_t i;
+  json_t *fl;
+  json_array_foreach(json_object_get(item, "fields"), i, fl) {
+    const char *loinc = export_str(fl, "loinc"), *name = export_str(fl, "name");
+    json_t *x = json_object_get(value, name);
+    if (!*loinc || !json_is_number(x)) continue;
+    if (panel && (!strcmp(loinc, LOINC_SYSTOLIC) || !strcmp(loinc, LOINC_DIASTOLIC))) continue;
+    json_t *code = concept(coding(LOINC, loinc, title_of(fl)), title_of(fl));
+    if (!strcmp(loinc, LOINC_SPO2))
+      json_array_append_new(json_object_get(code, "coding"),
+                            coding(LOINC, LOINC_SPO2_ARTERIAL, "Oxygen saturation in Arterial blood"));
+    json_t *o = observation(f, rec, code);
+    json_object_set_new(o, "valueQuantity", quantity(json_number_value(x), export_str(fl, "unit")));
+    snprintf(role, sizeof role, "observation:%zu:%s:%s", n, export_str(rec, "qid"), name);
+    add(f, role, o, url);
+    json_array_append_new(members, reference(url, title_of(fl)));
+  }
+  if (!json_array_size(members)) {
+    json_decref(members);
+    return;
+  }
+  json_t *o = observation(f, rec, concept(coding(LOINC, LOINC_VITALS_PANEL, "Vital signs panel"), title_of(item)));
+  json_object_set_new(o, "hasMember", members);
+  snprintf(role, sizeof role, "observation:%zu:%s:panel", n, export_str(rec, "qid"));
+  add(f, role, o, NULL);
+}
+
+static void observations(fhir *f) {
+  size_t i;
+  json_t *rec;
+  json_array_foreach(f->recordings, i, rec) {
+    if (strcmp(export_str(rec, "kind"), "vitals") != 0) continue;
+    json_t *item = visit_record_item(f->r, export_str(rec, "qid"));
+    if (item) vitals_observations(f, rec, i, item);
+  }
+}
+
+/* ---- DetectedIssues ------------------------------------------------------------------------- */
+
+static const char *severity(const char *priority) {
+  return !strcmp(priority, "high") ? "high" : !strcmp(priority, "medium") ? "moderate" : "low";
+}
+
+static void detected_issues(fhir *f) {
+  size_t i;
+  json_t *a;
+  json_array_foreach(json_object_get(f->r->visit, "alerts"), i, a) {
+    const char *rule = export_str(a, "rule");
+    json_t *ext = json_pack("[{s:s, s:s}, {s:s, s:I}]", "url", VIGIL_ALERT_STATE, "valueCode", export_str(a, "state"),
+                            "url", VIGIL_ALERT_LEVEL, "valueInteger", json_integer_value(json_object_get(a, "level")));
+    if (*export_str(a, "resolved_at"))
+      json_array_append_new(
+          ext, json_pack("{s:s, s:s}", "url", VIGIL_ALERT_RESOLVED, "valueDateTime", export_str(a, "resolved_at")));
+    json_t *d = json_pack("{s:s, s:o, s:s, s:o, s:s, s:O, s:s, s:o, s:s}", "resourceType", "DetectedIssue", "extension",
+                          ext, "status", "final", "code",
+                          concept(coding(VIGIL_RULE, *rule ? rule : "unknown", NULL), *rule ? rule : NULL), "severity",
+                          severity(export_str(a, "priority")), "patient", f->subject, "identifiedDateTime",
+                          export_str(a, "raised_at"), "author", who("vigil"), "detail", export_str(a, "message"));
+    if (json_is_true(json_object_get(a, "acknowledged")))
+      json_object_set_new(d, "mitigation",
+                          json_pack("[{s:{s:s}, s:s, s:o}]", "action", "text", "Alert acknowledged", "date",
+                                    export_str(a, "acknowledged_at"), "author", who(export_str(a, "acknowledged_by"))));
+    char role[64];
+    snprintf(role, sizeof role, "alert:%lld", (long long)json_integer_value(json_object_get(a, "id")));
+    add(f, role, d, NULL);
+  }
+}
+
+/* ---- Provenance ---------------------------------------------------------------------------------- */
+
+/* type: the ASTM E1762 signature type (1.2.840.10065.1.12.1.N). */
+static void provenance(fhir *f, const char *role, const char *time, const char *actor, const char *participant,
+                       const char *type, const char *type_name, const char *activity, json_t *entity) {
+  json_t *p =
+      json_pack("{s:s, s:[o], s:s, s:{s:s}, s:[{s:o, s:o}], s:[{s:[o], s:s, s:o}]}", "resourceType", "Provenance",
+                "target", reference(f->response, "the visit's entries"), "recorded", time, "activity", "text", activity,
+                "agent", "type", concept(coding(PARTICIPANT_TYPE, participant, NULL), NULL), "who", who(actor),
+                "signature", "type", coding(SIGNATURE_TYPE, type, type_name), "when", time, "who", who(actor));
+  if (entity) json_object_set_new(p, "entity", json_pack("[{s:s, s:o}]", "role", "source", "what", entity));
+  add(f, role, p, NULL);
+}
+
+static void provenances(fhir *f) {
+  size_t i;
+  json_t *rec, *ev;
+  char role[320], text[1024];
+  /* Signature items: a second person verifies another's entry. */
+  json_array_foreach(f->recordings, i, rec) {
+    if (strcmp(export_str(rec, "kind"), "signature") != 0 || !json_is_true(json_object_get(rec, "value"))) continue;
+    json_t *item = visit_record_item(f->r, export_str(rec, "qid"));
+    snprintf(text, sizeof text, "%s (%s)", export_str(item, "meaning"), export_str(item, "of"));
+    snprintf(role, sizeof role, "signature:%zu:%s", i, export_str(rec, "qid"));
+    provenance(f, role, export_str(rec, "time"), export_str(rec, "actor"), "verifier", "1.2.840.10065.1.12.1.5",
+               "Verification Signature", text, who(export_str(item, "of")));
+  }
+  /* A clinician's decisions: leaving a phase against its gate, and discharge. */
+  json_array_foreach(f->r->events, i, ev) {
+    const char *type = export_str(ev, "type");
+    json_t *d = json_object_get(ev, "data");
+    if (!strcmp(type, "gate.overridden"))
+      snprintf(text, sizeof text, "Gate of phase %s overridden: %s", export_str(d, "phase"), export_str(d, "reason"));
+    else if (!strcmp(type, "visit.discharged"))
+      snprintf(text, sizeof text, "Discharged from phase %s", export_str(d, "phase"));
+    else
+      continue;
+    snprintf(role, sizeof role, "event:%lld", (long long)json_integer_value(json_object_get(ev, "seq")));
+    provenance(f, role, export_str(ev, "time"), export_str(ev, "actor"), "author", "1.2.840.10065.1.12.1.1",
+               "Author's Signature", text, NULL);
+  }
+}
+
+/* ---- the Bundle ------------------------------------------------------------------------------------ */
+
+int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen) {
+  *out = NULL;
+  if (sodium_init() < 0) {
+    snprintf(err, errlen, "libsodium could not start");
+    return VIGIL_ENOMEM;
+  }
+  visit_record r;
+  int rc = visit_record_load(e, visit, &r, err, errlen);
+  if (rc < 0) return rc;
+  const char *patient = export_str(r.visit, "patient");
+  fhir f = {.r = &r, .entries = json_array(), .recordings = fold_entries(&r)};
+  f.subject =
+      json_pack("{s:{s:s, s:s}, s:s}", "identifier", "system", VIGIL_PATIENT, "value", patient, "display", patient);
+  snprintf(f.seed, sizeof f.seed, "%s:%llu:%s", export_str(r.protocol, "sha256"), (unsigned long long)visit,
+           export_str(r.visit, "started_at"));
+
+  questionnaire(&f);
+  response(&f);
+  observations(&f);
+  detected_issues(&f);
+  provenances(&f);
+
+  char bundle_url[64], bundle_id[40], visit_id[32];
+  uuid_of(&f, "bundle", bundle_url, bundle_id);
+  snprintf(visit_id, sizeof visit_id, "%llu", (unsigned long long)visit);
+  json_t *bundle = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o}", "resourceType", "Bundle", "id", bundle_id,
+                             "identifier", "system", VIGIL_VISIT, "value", visit_id, "type", "collection", "timestamp",
+                             last_event_time(&r), "entry", f.entries);
+  *out = bundle ? json_dumps(bundle, JSON_COMPACT) : NULL;
+  json_decref(bundle);
+  json_decref(f.subject);
+  json_decref(f.recordings);
+  visit_record_free(&r);
+  if (!*out) {
+    snprintf(err, errlen, "out of memory");
+    return VIGIL_ENOMEM;
+  }
+  return 0;
+}

@@ -1,0 +1,219 @@
+/* rems.c: the data of the Spravato REMS Patient Monitoring Form for one
+ * session, as JSON or as one CSV row.
+ *
+ * The form's questions (shared/clinical/REFERENCE.md, "Esketamine (Spravato)
+ * REMS", the Patient Monitoring Form [S reproducing P]) are answered from the
+ * items of the session's protocol named below: protocols/esketamine_rems
+ * records all of them, and a clinic's own version of it keeps them by keeping
+ * their ids. A visit of a protocol without them is refused with the list of
+ * what is missing. Times of dosing and leaving come from the record: dosing is
+ * when the devices were recorded as given, "ready to leave" is when the
+ * monitoring phase's gate let the patient go to the discharge phase, and the
+ * monitoring lasted until the session ended. docs/rems.md has the table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "export.h"
+
+/* The form's answers that are an item's latest value, and the item. */
+static const struct answer {
+  const char *field, *item;
+} ANSWERS[] = {
+    {"benzodiazepines", "predose.comed_benzodiazepine"},
+    {"non_benzodiazepine_hypnotics", "predose.comed_hypnotic"},
+    {"psychostimulants", "predose.comed_psychostimulant"},
+    {"maois", "predose.comed_maoi"},
+    {"dose", "dosing.dose"},
+    {"lot_number", "dosing.lot_number"},
+    {"vitals_acceptable_before_dosing", "predose.predose_acceptable"},
+    {"vitals_acceptable_before_leaving", "discharge.leaving_acceptable"},
+    {"sedation_occurred", "discharge.sedation_occurred"},
+    {"dissociation_occurred", "discharge.dissociation_occurred"},
+    {"respiratory_depression_occurred", "discharge.respiratory_depression_occurred"},
+};
+
+/* The form's three blood pressures, each a vitals item with sbp and dbp. */
+static const struct answer PRESSURES[] = {
+    {"bp_before_dosing", "predose.predose_vitals"},
+    {"bp_at_40_minutes", "monitoring.bp_40m"},
+    {"bp_before_leaving", "discharge.bp_before_leaving"},
+};
+
+/* The check whose recording is the time of dosing, and the phase entered when
+ * the patient was ready to leave. */
+#define DOSED_ITEM "dosing.devices_administered"
+#define LEAVING_PHASE "discharge"
+
+/* CSV columns, in the form's order: a top-level field, or a blood pressure's
+ * part (BP as "sbp/dbp"). */
+static const char *const COLUMNS[] = {"visit",
+                                      "patient",
+                                      "protocol",
+                                      "status",
+                                      "session_date",
+                                      "dosed_at",
+                                      "benzodiazepines",
+                                      "non_benzodiazepine_hypnotics",
+                                      "psychostimulants",
+                                      "maois",
+                                      "dose",
+                                      "lot_number",
+                                      "vitals_acceptable_before_dosing",
+                                      "bp_before_dosing",
+                                      "bp_at_40_minutes",
+                                      "bp_at_40_minutes_minutes_after_dosing",
+                                      "bp_before_leaving",
+                                      "vitals_acceptable_before_leaving",
+                                      "ready_to_leave_minutes_after_dosing",
+                                      "total_minutes_monitored",
+                                      "sedation_occurred",
+                                      "dissociation_occurred",
+                                      "respiratory_depression_occurred",
+                                      "missing"};
+
+static int64_t minutes_between(int64_t from, int64_t to) { return (to - from + 30000) / 60000; }
+
+/* Whole minutes from dosing to `iso`, or JSON null when either is unknown. */
+static json_t *minutes_after(int64_t dosed, const char *iso) {
+  int64_t t = export_parse_time(iso);
+  return dosed >= 0 && t >= 0 ? json_integer(minutes_between(dosed, t)) : json_null();
+}
+
+static void missing(json_t *list, const char *what) { json_array_append_new(list, json_string(what)); }
+
+/* The form as a JSON object. */
+static json_t *form(const visit_record *r, char *err, size_t errlen) {
+  /* Does the protocol record what the form asks? */
+  char absent[1024] = "";
+  size_t used = 0;
+  const char *needed[sizeof ANSWERS / sizeof *ANSWERS + sizeof PRESSURES / sizeof *PRESSURES + 1];
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof ANSWERS / sizeof *ANSWERS; i++)
+    needed[n++] = ANSWERS[i].item;
+  for (size_t i = 0; i < sizeof PRESSURES / sizeof *PRESSURES; i++)
+    needed[n++] = PRESSURES[i].item;
+  needed[n++] = DOSED_ITEM;
+  for (size_t i = 0; i < n; i++) {
+    if (visit_record_item(r, needed[i])) continue;
+    int w = snprintf(absent + used, sizeof absent - used, "%s%s", used ? ", " : "", needed[i]);
+    if (w > 0 && (size_t)w < sizeof absent - used) used += (size_t)w;
+  }
+  if (used) {
+    snprintf(err, errlen, "protocol %s does not record the REMS form's items (missing: %s)",
+             export_str(r->visit, "protocol"), absent);
+    return NULL;
+  }
+
+  json_t *f = json_pack("{s:s, s:O, s:O, s:O, s:O}", "form", "Spravato REMS Patient Monitoring Form", "visit",
+                        json_object_get(r->visit, "id"), "patient", json_object_get(r->visit, "patient"), "protocol",
+                        json_object_get(r->visit, "protocol"), "status", json_object_get(r->visit, "status"));
+  json_t *gaps = json_array();
+  char date[11];
+  snprintf(date, sizeof date, "%s", export_str(r->visit, "started_at"));
+  json_object_set_new(f, "session_date", json_string(date));
+
+  json_t *dosed_item = visit_record_item(r, DOSED_ITEM);
+  const char *dosed_at =
+      json_is_true(json_object_get(dosed_item, "value")) ? export_str(dosed_item, "recorded_at") : "";
+  int64_t dosed = *dosed_at ? export_parse_time(dosed_at) : -1;
+  json_object_set_new(f, "dosed_at", *dosed_at ? json_string(dosed_at) : json_null());
+  if (!*dosed_at) missing(gaps, "dosed_at");
+
+  for (size_t i = 0; i < sizeof ANSWERS / sizeof *ANSWERS; i++) {
+    json_t *v = json_object_get(visit_record_item(r, ANSWERS[i].item), "value");
+    json_object_set_new(f, ANSWERS[i].field, v ? json_incref(v) : json_null());
+    if (!v) missing(gaps, ANSWERS[i].field);
+  }
+  for (size_t i = 0; i < sizeof PRESSURES / sizeof *PRESSURES; i++) {
+    json_t *item = visit_record_item(r, PRESSURES[i].item), *v = json_object_get(item, "value");
+    if (!v) {
+      json_object_set_new(f, PRESSURES[i].field, json_null());
+      missing(gaps, PRESSURES[i].field);
+      continue;
+    }
+    json_t *bp = json_pack("{s:O, s:O, s:s}", "sbp", json_object_get(v, "sbp"), "dbp", json_object_get(v, "dbp"), "at",
+                           export_str(item, "recorded_at"));
+    json_object_set_new(bp, "minutes_after_dosing", minutes_after(dosed, export_str(item, "recorded_at")));
+    json_object_set_new(f, PRESSURES[i].field, bp);
+  }
+
+  const char *ready = visit_record_event_time(r, "phase.entered", "phase", LEAVING_PHASE);
+  json_object_set_new(f, "ready_to_leave_minutes_after_dosing", ready ? minutes_after(dosed, ready) : json_null());
+  if (!ready) missing(gaps, "ready_to_leave_minutes_after_dosing");
+  const char *ended = export_str(r->visit, "ended_at");
+  json_object_set_new(f, "total_minutes_monitored", *ended ? minutes_after(dosed, ended) : json_null());
+  if (!*ended) missing(gaps, "total_minutes_monitored");
+
+  /* What the form still needs, so that nobody files it half-done unknowingly. */
+  json_object_set_new(f, "missing", gaps);
+  return f;
+}
+
+/* A column's text: numbers and strings as they are, a BP as "sbp/dbp", null
+ * and absent as empty, the missing list joined with "; ". */
+static void column_text(json_t *f, const char *column, buf *row) {
+  static const char suffix[] = "_minutes_after_dosing";
+  size_t n = strlen(column), s = sizeof suffix - 1;
+  json_t *v;
+  if (n > s && !strcmp(column + n - s, suffix) && strncmp(column, "bp_", 3) == 0) {
+    char field[64];
+    snprintf(field, sizeof field, "%.*s", (int)(n - s), column);
+    v = json_object_get(json_object_get(f, field), "minutes_after_dosing");
+  } else {
+    v = json_object_get(f, column);
+  }
+  char text[1024] = "";
+  if (json_is_string(v)) {
+    snprintf(text, sizeof text, "%s", json_string_value(v));
+  } else if (json_is_integer(v)) {
+    snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+  } else if (json_is_number(v)) {
+    snprintf(text, sizeof text, "%g", json_number_value(v));
+  } else if (json_is_object(v)) {
+    snprintf(text, sizeof text, "%g/%g", json_number_value(json_object_get(v, "sbp")),
+             json_number_value(json_object_get(v, "dbp")));
+  } else if (json_is_array(v)) {
+    size_t i, used = 0;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+      int w = snprintf(text + used, sizeof text - used, "%s%s", i ? "; " : "", json_string_value(x));
+      if (w < 0 || (size_t)w >= sizeof text - used) break;
+      used += (size_t)w;
+    }
+  }
+  buf_csv_field(row, text, strlen(text));
+}
+
+int export_rems(vigil_engine *e, uint64_t visit, int csv, char **out, char *err, size_t errlen) {
+  *out = NULL;
+  visit_record r;
+  int rc = visit_record_load(e, visit, &r, err, errlen);
+  if (rc < 0) return rc;
+  json_t *f = form(&r, err, errlen);
+  visit_record_free(&r);
+  if (!f) return VIGIL_EPROTOCOL;
+  if (!csv) {
+    *out = json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  } else {
+    buf c;
+    buf_init(&c);
+    size_t n = sizeof COLUMNS / sizeof *COLUMNS;
+    for (size_t i = 0; i < n; i++) {
+      buf_csv_field(&c, COLUMNS[i], strlen(COLUMNS[i]));
+      buf_puts(&c, i + 1 < n ? "," : "\r\n");
+    }
+    for (size_t i = 0; i < n; i++) {
+      column_text(f, COLUMNS[i], &c);
+      buf_puts(&c, i + 1 < n ? "," : "\r\n");
+    }
+    *out = buf_take(&c);
+  }
+  json_decref(f);
+  if (!*out) {
+    snprintf(err, errlen, "out of memory");
+    return VIGIL_ENOMEM;
+  }
+  return 0;
+}

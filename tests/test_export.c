@@ -1,0 +1,440 @@
+/* test_export.c: a visit's record exported as a FHIR R4 Bundle and as the
+ * REMS Patient Monitoring Form's data, for every bundled scenario of both
+ * protocols, in process and through `vigil export` on a real store file.
+ *
+ * With VIGIL_FHIR_OUT set to a folder, each scenario's Bundle is also written
+ * there as PROTOCOL-SCENARIO.json, for the schema check (tests/fhir/). */
+#define _GNU_SOURCE /* mkdtemp, readlink */
+#include <jansson.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "export.h"
+#include "scenario.h"
+#include "vigil_binary.h"
+#include "vigil/vigil.h"
+
+#define T0 1767600000000LL /* 2026-01-05T08:00:00Z */
+
+typedef struct expected {
+  const char *protocol, *scenario;
+  int vitals_readings; /* vitals entries with a systolic and a diastolic */
+  int spo2_readings;   /* vitals entries with an SpO2 */
+  int alerts;          /* DetectedIssues */
+  int acknowledged;    /* ... with a mitigation */
+  int signatures;      /* Provenances: signature items, overrides, the discharge */
+} expected;
+
+/* Counted from the scenario files' own headers and steps. */
+static const expected SCENARIOS[] = {
+    {"ketamine_iv", "uneventful", 9, 9, 0, 0, 2},
+    {"ketamine_iv", "hypertensive_episode", 10, 10, 3, 2, 2},
+    {"ketamine_iv", "missed_checkpoint", 8, 8, 1, 1, 2},
+    {"ketamine_iv", "not_fit_for_discharge", 9, 9, 0, 0, 2},
+    {"esketamine_rems", "uneventful", 3, 9, 0, 0, 1},
+    {"esketamine_rems", "hypertension_at_40", 5, 9, 3, 3, 1},
+    {"esketamine_rems", "prolonged_sedation", 3, 10, 5, 5, 1},
+    {"esketamine_rems", "missed_bp_check", 3, 9, 1, 1, 1},
+};
+
+static void quiet(void *ud, vigil_log_level level, const char *msg) {}
+
+/* Runs a bundled scenario on a new engine (a store file at db, or memory). */
+static vigil_engine *run_scenario(const char *protocol, const char *scenario, const char *db, uint64_t *visit) {
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = db, .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  char dir[256], path[512], err[1024];
+  snprintf(dir, sizeof dir, "protocols/%s", protocol);
+  const char *ref;
+  if (vigil_engine_load(e, dir, &ref) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  snprintf(path, sizeof path, "%s/scenarios/%s.lua", dir, scenario);
+  if (scenario_run(e, ref, path, NULL, NULL, visit, err, sizeof err) < 0) fail_msg("%s: %s", scenario, err);
+  return e;
+}
+
+static char *fhir_of(vigil_engine *e, uint64_t visit) {
+  char *out = NULL, err[1024];
+  if (export_fhir(e, visit, &out, err, sizeof err) < 0) fail_msg("export_fhir: %s", err);
+  return out;
+}
+
+static int has_coding(json_t *concept, const char *system, const char *code) {
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(concept, "coding"), i, c) {
+    if (!strcmp(export_str(c, "system"), system) && !strcmp(export_str(c, "code"), code)) return 1;
+  }
+  return 0;
+}
+
+static int count_code(json_t *bundle, const char *type, const char *loinc) {
+  int n = 0;
+  size_t i;
+  json_t *en;
+  json_array_foreach(json_object_get(bundle, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (strcmp(export_str(r, "resourceType"), type) != 0) continue;
+    if (!loinc || has_coding(json_object_get(r, "code"), "http://loinc.org", loinc)) n++;
+  }
+  return n;
+}
+
+static json_t *first_of(json_t *bundle, const char *type) {
+  size_t i;
+  json_t *en;
+  json_array_foreach(json_object_get(bundle, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (!strcmp(export_str(r, "resourceType"), type)) return r;
+  }
+  return NULL;
+}
+
+/* Every reference inside the Bundle names one of its entries. */
+static void references_resolve(json_t *bundle, json_t *node) {
+  if (json_is_array(node)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(node, i, x) references_resolve(bundle, x);
+    return;
+  }
+  if (!json_is_object(node)) return;
+  const char *ref = json_string_value(json_object_get(node, "reference"));
+  if (ref) {
+    size_t i;
+    json_t *en;
+    int found = 0;
+    json_array_foreach(json_object_get(bundle, "entry"), i, en) found |= !strcmp(export_str(en, "fullUrl"), ref);
+    if (!found) fail_msg("reference %s names no entry of the Bundle", ref);
+  }
+  const char *k;
+  json_t *x;
+  json_object_foreach(node, k, x) references_resolve(bundle, x);
+}
+
+static void check_bundle(const expected *x, const char *text) {
+  json_error_t jerr;
+  json_t *b = json_loads(text, 0, &jerr);
+  if (!b) fail_msg("%s/%s: not JSON: %s", x->protocol, x->scenario, jerr.text);
+  assert_string_equal(export_str(b, "resourceType"), "Bundle");
+  assert_string_equal(export_str(b, "type"), "collection");
+
+  /* The protocol version, and the entries that answer it. */
+  json_t *q = first_of(b, "Questionnaire"), *qr = first_of(b, "QuestionnaireResponse");
+  assert_non_null(q);
+  assert_non_null(qr);
+  char canonical[128];
+  snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s", x->protocol);
+  assert_string_equal(export_str(q, "url"), canonical);
+  assert_string_equal(export_str(q, "version"), "1.0.0");
+  snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s|1.0.0", x->protocol);
+  assert_string_equal(export_str(qr, "questionnaire"), canonical);
+  assert_string_equal(export_str(qr, "status"), "completed");
+
+  /* Vitals: a blood pressure panel per reading, its parts in mm[Hg]; SpO2
+   * under both codes the vital signs profile names; a vital-signs panel. */
+  if (count_code(b, "Observation", "85354-9") != x->vitals_readings)
+    fail_msg("%s/%s: %d blood pressure panels, expected %d", x->protocol, x->scenario,
+             count_code(b, "Observation", "85354-9"), x->vitals_readings);
+  if (count_code(b, "Observation", "59408-5") != x->spo2_readings ||
+      count_code(b, "Observation", "2708-6") != x->spo2_readings)
+    fail_msg("%s/%s: %d SpO2 observations, expected %d", x->protocol, x->scenario,
+             count_code(b, "Observation", "59408-5"), x->spo2_readings);
+  assert_true(count_code(b, "Observation", "85353-1") >= x->vitals_readings);
+  size_t i;
+  json_t *en;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (!has_coding(json_object_get(r, "code"), "http://loinc.org", "85354-9")) continue;
+    json_t *sys = json_array_get(json_object_get(r, "component"), 0);
+    assert_true(has_coding(json_object_get(sys, "code"), "http://loinc.org", "8480-6"));
+    json_t *qty = json_object_get(sys, "valueQuantity");
+    assert_string_equal(export_str(qty, "system"), "http://unitsofmeasure.org");
+    assert_string_equal(export_str(qty, "code"), "mm[Hg]");
+  }
+
+  /* Alerts, with their acknowledgement; signatures. */
+  assert_int_equal(count_code(b, "DetectedIssue", NULL), x->alerts);
+  int mitigated = 0;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    mitigated += !strcmp(export_str(r, "resourceType"), "DetectedIssue") && json_object_get(r, "mitigation");
+  }
+  assert_int_equal(mitigated, x->acknowledged);
+  assert_int_equal(count_code(b, "Provenance", NULL), x->signatures);
+  references_resolve(b, json_object_get(b, "entry"));
+  json_decref(b);
+}
+
+static void write_out(const expected *x, const char *text) {
+  const char *dir = getenv("VIGIL_FHIR_OUT");
+  if (!dir || !*dir) return;
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s-%s.json", dir, x->protocol, x->scenario);
+  FILE *f = fopen(path, "w");
+  if (!f) fail_msg("cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void fhir_bundles_of_every_scenario(void **state) {
+  for (size_t i = 0; i < sizeof SCENARIOS / sizeof *SCENARIOS; i++) {
+    const expected *x = &SCENARIOS[i];
+    uint64_t visit;
+    vigil_engine *e = run_scenario(x->protocol, x->scenario, NULL, &visit);
+    char *a = fhir_of(e, visit), *again = fhir_of(e, visit);
+    assert_string_equal(a, again); /* a function of the record alone */
+    check_bundle(x, a);
+    write_out(x, a);
+    free(a);
+    free(again);
+    vigil_engine_free(e);
+  }
+}
+
+/* The ketamine visit's dose check is a signature item: a Provenance with the
+ * second person as verifier, naming the entry confirmed. */
+static void a_signature_is_a_provenance(void **state) {
+  uint64_t visit;
+  vigil_engine *e = run_scenario("ketamine_iv", "uneventful", NULL, &visit);
+  char *text = fhir_of(e, visit);
+  json_t *b = json_loads(text, 0, NULL);
+  size_t i;
+  json_t *en;
+  int seen = 0;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (strcmp(export_str(r, "resourceType"), "Provenance") != 0) continue;
+    json_t *sig = json_array_get(json_object_get(r, "signature"), 0);
+    if (strcmp(export_str(json_array_get(json_object_get(sig, "type"), 0), "code"), "1.2.840.10065.1.12.1.5") != 0)
+      continue;
+    seen++;
+    assert_string_equal(export_str(json_object_get(sig, "who"), "display"), "nurse:ben");
+    assert_string_equal(export_str(r, "recorded"), "2026-01-05T08:05:00.000Z");
+    json_t *what = json_object_get(json_array_get(json_object_get(r, "entity"), 0), "what");
+    assert_string_equal(export_str(what, "display"), "screening.dose");
+  }
+  assert_int_equal(seen, 1);
+  json_decref(b);
+  free(text);
+  vigil_engine_free(e);
+}
+
+/* An amended answer shows amended in the response; the alert it cleared is
+ * acknowledged, with who and when. */
+static void amendments_and_acknowledgements(void **state) {
+  uint64_t visit;
+  vigil_engine *e = run_scenario("esketamine_rems", "prolonged_sedation", NULL, &visit);
+  char *text = fhir_of(e, visit);
+  json_t *b = json_loads(text, 0, NULL);
+  size_t i, j, k;
+  json_t *en, *group, *item;
+  const char *answer = NULL;
+  json_t *qr = first_of(b, "QuestionnaireResponse");
+  json_array_foreach(json_object_get(qr, "item"), i, group) {
+    json_array_foreach(json_object_get(group, "item"), j, item) {
+      if (strcmp(export_str(item, "linkId"), "discharge.sedation_occurred") != 0) continue;
+      json_t *a;
+      json_array_foreach(json_object_get(item, "answer"), k, a) answer = export_str(a, "valueString");
+    }
+  }
+  assert_non_null(answer);
+  assert_string_equal(answer, "yes");
+  int found = 0;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (!has_coding(json_object_get(r, "code"), "urn:vigil:rule", "sedation_answer")) continue;
+    found = 1;
+    assert_string_equal(export_str(r, "severity"), "low");
+    json_t *m = json_array_get(json_object_get(r, "mitigation"), 0);
+    assert_string_equal(export_str(m, "date"), "2026-01-05T10:34:00.000Z");
+    assert_string_equal(export_str(json_object_get(m, "author"), "display"), "nurse:ben");
+  }
+  assert_true(found);
+  json_decref(b);
+  free(text);
+  vigil_engine_free(e);
+}
+
+/* ---- the REMS form ------------------------------------------------------------- */
+
+static json_t *rems_of(vigil_engine *e, uint64_t visit) {
+  char *out = NULL, err[1024];
+  if (export_rems(e, visit, 0, &out, err, sizeof err) < 0) fail_msg("export_rems: %s", err);
+  json_t *j = json_loads(out, 0, NULL);
+  free(out);
+  assert_non_null(j);
+  return j;
+}
+
+static void rems_form_of_a_session(void **state) {
+  uint64_t visit;
+  vigil_engine *e = run_scenario("esketamine_rems", "uneventful", NULL, &visit);
+  json_t *f = rems_of(e, visit);
+  assert_string_equal(export_str(f, "dose"), "56 mg");
+  assert_string_equal(export_str(f, "lot_number"), "EKA2211");
+  assert_string_equal(export_str(f, "benzodiazepines"), "no");
+  assert_string_equal(export_str(f, "maois"), "no");
+  assert_string_equal(export_str(f, "session_date"), "2026-01-05");
+  assert_string_equal(export_str(f, "dosed_at"), "2026-01-05T08:10:00.000Z");
+  assert_string_equal(export_str(f, "vitals_acceptable_before_dosing"), "yes");
+  assert_string_equal(export_str(f, "vitals_acceptable_before_leaving"), "yes");
+  json_t *bp = json_object_get(f, "bp_at_40_minutes");
+  assert_int_equal(json_number_value(json_object_get(bp, "sbp")), 142);
+  assert_int_equal(json_number_value(json_object_get(bp, "dbp")), 88);
+  assert_int_equal(json_integer_value(json_object_get(bp, "minutes_after_dosing")), 40);
+  assert_int_equal(json_number_value(json_object_get(json_object_get(f, "bp_before_dosing"), "sbp")), 128);
+  assert_int_equal(json_number_value(json_object_get(json_object_get(f, "bp_before_leaving"), "sbp")), 126);
+  assert_int_equal(json_integer_value(json_object_get(f, "ready_to_leave_minutes_after_dosing")), 121);
+  assert_int_equal(json_integer_value(json_object_get(f, "total_minutes_monitored")), 125);
+  assert_string_equal(export_str(f, "sedation_occurred"), "yes");
+  assert_string_equal(export_str(f, "respiratory_depression_occurred"), "no");
+  assert_int_equal(json_array_size(json_object_get(f, "missing")), 0);
+  json_decref(f);
+
+  char *csv = NULL, err[256];
+  assert_int_equal(export_rems(e, visit, 1, &csv, err, sizeof err), 0);
+  assert_string_equal(csv, "visit,patient,protocol,status,session_date,dosed_at,benzodiazepines,"
+                           "non_benzodiazepine_hypnotics,psychostimulants,maois,dose,lot_number,"
+                           "vitals_acceptable_before_dosing,bp_before_dosing,bp_at_40_minutes,"
+                           "bp_at_40_minutes_minutes_after_dosing,bp_before_leaving,vitals_acceptable_before_leaving,"
+                           "ready_to_leave_minutes_after_dosing,total_minutes_monitored,sedation_occurred,"
+                           "dissociation_occurred,respiratory_depression_occurred,missing\r\n"
+                           "1,room-1,esketamine_rems@1.0.0,discharged,2026-01-05,2026-01-05T08:10:00.000Z,no,no,no,no,"
+                           "56 mg,EKA2211,yes,128/78,142/88,40,126/80,yes,121,125,yes,yes,no,\r\n");
+  free(csv);
+  vigil_engine_free(e);
+}
+
+/* A late 40-minute BP says how late; an open session says what is missing. */
+static void rems_form_late_and_unfinished(void **state) {
+  uint64_t visit;
+  vigil_engine *e = run_scenario("esketamine_rems", "missed_bp_check", NULL, &visit);
+  json_t *f = rems_of(e, visit);
+  json_t *bp = json_object_get(f, "bp_at_40_minutes");
+  assert_int_equal(json_integer_value(json_object_get(bp, "minutes_after_dosing")), 56);
+  json_decref(f);
+
+  uint64_t open;
+  assert_int_equal(vigil_visit_start(e, "esketamine_rems", "room-9", "nurse:ana", NULL, &open), 0);
+  assert_int_equal(vigil_visit_record_json(e, open, "nurse:ana", "{\"comed_maoi\":\"yes\"}"), 0);
+  f = rems_of(e, open);
+  assert_string_equal(export_str(f, "status"), "active");
+  assert_string_equal(export_str(f, "maois"), "yes");
+  assert_true(json_is_null(json_object_get(f, "total_minutes_monitored")));
+  json_t *gaps = json_object_get(f, "missing");
+  assert_int_equal(json_array_size(gaps), 16); /* 17 answers and times, MAOIs given */
+  assert_string_equal(json_string_value(json_array_get(gaps, 0)), "dosed_at");
+  json_decref(f);
+  vigil_engine_free(e);
+}
+
+static void rems_form_refuses_other_protocols(void **state) {
+  uint64_t visit;
+  vigil_engine *e = run_scenario("ketamine_iv", "uneventful", NULL, &visit);
+  char *out = NULL, err[1024];
+  assert_int_equal(export_rems(e, visit, 0, &out, err, sizeof err), VIGIL_EPROTOCOL);
+  assert_null(out);
+  if (!strstr(err, "ketamine_iv@1.0.0 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
+    fail_msg("said: %s", err);
+  assert_int_equal(export_rems(e, 99, 0, &out, err, sizeof err), VIGIL_ENOENT);
+  assert_int_equal(export_fhir(e, 99, &out, err, sizeof err), VIGIL_ENOENT);
+  vigil_engine_free(e);
+}
+
+/* ---- the command, on a real store file --------------------------------------------- */
+
+static int sh(const char *cmd) {
+  int status = system(cmd);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *p = malloc((size_t)n + 1);
+  assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+  p[n] = '\0';
+  fclose(f);
+  return p;
+}
+
+static void the_command(void **state) {
+  char vigil[PATH_MAX], dir[] = "/tmp/vigil-export-XXXXXX", db[PATH_MAX], out[PATH_MAX], cmd[4 * PATH_MAX];
+  if (find_vigil(vigil, sizeof vigil) < 0) skip();
+  assert_non_null(mkdtemp(dir));
+  snprintf(db, sizeof db, "%s/vigil.db", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  uint64_t visit;
+  vigil_engine *e = run_scenario("esketamine_rems", "hypertension_at_40", db, &visit);
+  char *bundle = fhir_of(e, visit), *csv = NULL, err[256];
+  assert_int_equal(export_rems(e, visit, 1, &csv, err, sizeof err), 0);
+  vigil_engine_free(e);
+
+  /* The same bytes from the file, read back by another process. */
+  snprintf(cmd, sizeof cmd, "%s export fhir %llu --db %s > %s", vigil, (unsigned long long)visit, db, out);
+  assert_int_equal(sh(cmd), 0);
+  char *got = slurp(out);
+  size_t n = strlen(got);
+  assert_true(n > 0 && got[n - 1] == '\n');
+  got[n - 1] = '\0';
+  assert_string_equal(got, bundle);
+  free(got);
+  snprintf(cmd, sizeof cmd, "%s export rems %llu --csv --db %s > %s", vigil, (unsigned long long)visit, db, out);
+  assert_int_equal(sh(cmd), 0);
+  got = slurp(out);
+  assert_string_equal(got, csv);
+  free(got);
+  snprintf(cmd, sizeof cmd, "%s export rems %llu --db %s > %s", vigil, (unsigned long long)visit, db, out);
+  assert_int_equal(sh(cmd), 0);
+  got = slurp(out);
+  if (!strstr(got, "\"lot_number\": \"EKA3307\"")) fail_msg("rems said: %s", got);
+  free(got);
+
+  /* Failures: a visit that is not there, a store that is not there, bad usage. */
+  snprintf(cmd, sizeof cmd, "%s export fhir 7 --db %s 2> %s", vigil, db, out);
+  assert_int_equal(sh(cmd), 1);
+  got = slurp(out);
+  if (!strstr(got, "visit 7: no such visit")) fail_msg("said: %s", got);
+  free(got);
+  snprintf(cmd, sizeof cmd, "%s export fhir 1 --db %s/none.db 2> /dev/null", vigil, dir);
+  assert_int_equal(sh(cmd), 1);
+  snprintf(cmd, sizeof cmd, "test ! -e %s/none.db", dir);
+  assert_int_equal(sh(cmd), 0); /* and it was not created */
+  snprintf(cmd, sizeof cmd, "%s export fhir --db %s 2> /dev/null", vigil, db);
+  assert_int_equal(sh(cmd), 2);
+  snprintf(cmd, sizeof cmd, "%s export pdf 1 --db %s 2> /dev/null", vigil, db);
+  assert_int_equal(sh(cmd), 2);
+  snprintf(cmd, sizeof cmd, "%s export fhir 1 --csv --db %s 2> /dev/null", vigil, db);
+  assert_int_equal(sh(cmd), 2);
+
+  free(bundle);
+  free(csv);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  sh(cmd);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(fhir_bundles_of_every_scenario),
+      cmocka_unit_test(a_signature_is_a_provenance),
+      cmocka_unit_test(amendments_and_acknowledgements),
+      cmocka_unit_test(rems_form_of_a_session),
+      cmocka_unit_test(rems_form_late_and_unfinished),
+      cmocka_unit_test(rems_form_refuses_other_protocols),
+      cmocka_unit_test(the_command),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
