@@ -66,13 +66,11 @@ bench-quick: build peers
 	node --expose-gc $(PEERS)/xstate.js --n 1000
 	node --expose-gc $(PEERS)/bpmn.js --n 20
 
-# The full run, on demand: in memory, durable, and the durable writers next
-# to the disk's own limits (bench/README.md says how to read them).
-bench: build
-	$(BUILD)/bench/vigil-bench --n 10000
-	$(BUILD)/bench/vigil-bench --n 100000
-	$(BUILD)/bench/vigil-bench --n 10000 --mode m2
-	$(BUILD)/bench/vigil-durable-bench --repeat 3
+# The full run, on demand (about 10 minutes): vigil in every mode, XState and
+# bpmn-engine, and the same run's limits, one after another; writes
+# bench/RESULTS.md, its charts (gnuplot) and README.md's table.
+bench: build peers
+	bench/run-all.sh $(BUILD)
 
 # The HTTP API over loopback (bench/README.md): wrk on reading a visit and
 # recording vitals, and an alert's delay to 100 event-stream subscribers.
