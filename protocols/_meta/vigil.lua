@@ -1,0 +1,263 @@
+---@meta vigil
+-- LuaCATS annotations of the protocol language (core/lua/vigil.lua), for
+-- editors with the Lua language server: completion, hover help and checks in
+-- protocol files. Never loaded by vigil. protocols/.luarc.json points the
+-- server here; docs/protocols.md is the full reference.
+
+---@alias vigil.Duration string A duration such as "90s", "15m", "2h", "1h30m" (a bare number is refused).
+---@alias vigil.Priority "high"|"medium"|"low"
+---@alias vigil.ItemRef string "item" (this phase's, else the only item of that name) or "phase.item".
+---@alias vigil.VitalsField "sbp"|"dbp"|"hr"|"spo2"|"rr"|"temp"|"consciousness"|"o2"
+
+---@class vigil.Outcome What a rule, gate or hook returns: from v.alert.*, v.block or v.note.
+---@field outcome "alert"|"block"|"note"
+
+---@class vigil.AlertOptions
+---@field id? string A stable id when one rule returns several alerts (default: the rule id).
+---@field latching? boolean Stays until acknowledged after the cause clears (default: the protocol's).
+---@field escalate? vigil.Duration Re-notified one level up when unacknowledged this long ("0s": never).
+---@field scope? "condition"|"reading" "condition" (default): one alert while it holds; "reading": each reading is its own finding.
+
+---@class vigil.Alerts
+local Alerts = {}
+--- A high-priority alert (IEC 60601-1-8: harm, immediate or prompt onset).
+---@param message string What was seen and what to consider.
+---@param opts? vigil.AlertOptions
+---@return vigil.Outcome
+function Alerts.high(message, opts) end
+--- A medium-priority alert.
+---@param message string
+---@param opts? vigil.AlertOptions
+---@return vigil.Outcome
+function Alerts.medium(message, opts) end
+--- A low-priority alert.
+---@param message string
+---@param opts? vigil.AlertOptions
+---@return vigil.Outcome
+function Alerts.low(message, opts) end
+
+---@class vigil.Visit The read-only view of one visit that rules, gates, `when`, `compute` and hooks get.
+local Visit = {}
+--- The latest value of an item (a table for vitals and scores), or nil.
+---@param ref vigil.ItemRef
+---@return any
+function Visit.value(ref) end
+--- The first value of an item (the baseline), or nil.
+---@param ref vigil.ItemRef
+---@return any
+function Visit.first(ref) end
+--- The latest n values of an item, newest first (nil when none).
+---@param ref vigil.ItemRef
+---@param n integer
+---@return any[]|nil
+function Visit.last(ref, n) end
+--- How many times an item was recorded.
+---@param ref vigil.ItemRef
+---@return integer
+function Visit.count(ref) end
+--- Whether an item was recorded (at least opts.count times).
+---@param ref vigil.ItemRef
+---@param opts? { count: integer }
+---@return boolean
+function Visit.done(ref, opts) end
+--- The reason an item was skipped, or nil.
+---@param ref vigil.ItemRef
+---@return string|nil
+function Visit.skipped(ref) end
+--- Whether predicate held on every reading of an unbroken run that began at least `duration` ago.
+---@param ref vigil.ItemRef
+---@param predicate fun(x: any): boolean
+---@param duration vigil.Duration
+---@return boolean
+function Visit.held(ref, predicate, duration) end
+--- A parameter of this visit (its value or the protocol's default).
+---@param name string
+---@return any
+function Visit.param(name) end
+--- The current phase's id.
+---@return string
+function Visit.phase() end
+--- Milliseconds since the visit started.
+---@return integer
+function Visit.elapsed() end
+--- Milliseconds since the current phase started.
+---@return integer
+function Visit.phase_elapsed() end
+--- Engine time, milliseconds since the epoch (UTC); simulated in tests.
+---@return integer
+function Visit.now() end
+--- The visit's id.
+---@return integer
+function Visit.id() end
+
+---@alias vigil.Check fun(x: any, visit: vigil.Visit): vigil.Outcome|vigil.Outcome[]|nil
+---@alias vigil.Gate fun(visit: vigil.Visit): boolean, string?
+
+---@class vigil.Declaration A declaration (protocol, phase, item, rule, param), tagged with its file:line.
+
+---@class vigil.OverdueOptions
+---@field priority? vigil.Priority The overdue alert's priority (default: defaults.overdue_priority or "medium").
+---@field escalate? vigil.Duration
+---@field latching? boolean
+
+---@class vigil.ItemSpec Options every item kind takes.
+---@field title? string Shown to the nurse (default: the id).
+---@field help? string
+---@field required? boolean Must be recorded or skipped before leaving the phase (default true, text false).
+---@field when? fun(visit: vigil.Visit): boolean The item applies only when this holds.
+---@field at? vigil.Duration First due time, from phase entry.
+---@field every? vigil.Duration Repeats.
+---@field grace? vigil.Duration After a due time, how long until overdue.
+---@field count? integer How many occurrences (with every).
+---@field until? vigil.Duration No occurrence after this, from phase entry.
+---@field overdue? vigil.OverdueOptions
+---@field rule? vigil.Check Runs each time the item is recorded or amended; its rule id is the item id.
+
+---@class vigil.NumberSpec: vigil.ItemSpec
+---@field unit string UCUM unit, required ("kg", "mg", "mm[Hg]", "h").
+---@field range? number[] { low, high }: plausible values (others are refused).
+---@field decimals? integer
+
+---@class vigil.ChoiceSpec: vigil.ItemSpec
+---@field options string[] The choices, in order.
+
+---@class vigil.VitalsSpec: vigil.ItemSpec
+---@field fields (vigil.VitalsField|table)[] { "sbp", "dbp", hr = { range = { 30, 220 } } }
+---@field optional? vigil.VitalsField[] Fields that may be left out.
+
+---@class vigil.ScoreSpec: vigil.ItemSpec
+---@field fields? table<string, integer[]> Entered: { activity = { 0, 1, 2 }, ... }
+---@field from? vigil.ItemRef|vigil.ItemRef[] Computed from these items when they are recorded.
+---@field compute? fun(x: any, visit: vigil.Visit): number The total (default for entered scores: the sum).
+
+---@class vigil.SignatureSpec: vigil.ItemSpec
+---@field of vigil.ItemRef The entry a second person confirms.
+---@field meaning? string What the signature means ("dose double-checked against weight and order").
+
+---@class vigil.RuleSpec
+---@field on vigil.ItemRef|vigil.ItemRef[] Runs when any of these is recorded or amended.
+---@field check vigil.Check
+---@field title? string
+
+---@class vigil.PhaseSpec
+---@field title? string
+---@field help? string
+---@field duration? { min?: vigil.Duration, max?: vigil.Duration }
+---@field items? vigil.Declaration[]
+---@field rules? vigil.Declaration[]
+---@field gate? vigil.Gate true to leave; otherwise false, "why".
+---@field grace? vigil.Duration Default grace of this phase's scheduled items.
+
+---@class vigil.ParamSpec
+---@field kind? "number"|"choice"|"text"|"check" Inferred from default when absent.
+---@field title? string
+---@field unit? string
+---@field range? number[] { low, high }
+---@field default? any No default: the visit must give it.
+---@field required? boolean
+---@field options? string[] For choice params.
+---@field source? string Where the number comes from (REFERENCE.md, a guideline).
+
+---@class vigil.Defaults
+---@field grace? vigil.Duration
+---@field escalate? vigil.Duration
+---@field overdue_priority? vigil.Priority
+---@field latching? boolean
+
+---@class vigil.Hooks
+---@field alert? fun(alert: { id: integer, rule: string, priority: vigil.Priority, message: string, source: string, item?: string }, visit: vigil.Visit): vigil.Outcome|vigil.Outcome[]|nil
+---@field phase_enter? fun(phase: string, visit: vigil.Visit): vigil.Outcome|vigil.Outcome[]|nil
+---@field phase_exit? fun(phase: string, visit: vigil.Visit): vigil.Outcome|vigil.Outcome[]|nil
+---@field overdue? fun(item: string, visit: vigil.Visit): vigil.Outcome|vigil.Outcome[]|nil
+
+---@class vigil.ProtocolSpec
+---@field version string Semantic version "MAJOR.MINOR.PATCH"; id@version is immutable once used.
+---@field title? string
+---@field description? string
+---@field sources? string[]
+---@field defaults? vigil.Defaults
+---@field params? vigil.Declaration[]
+---@field phases vigil.Declaration[]
+---@field on? vigil.Hooks
+
+---@class vigil
+---@field alert vigil.Alerts
+---@field vitals_fields table<vigil.VitalsField, { title: string, unit?: string, range?: number[], loinc?: string, kind?: string, options?: string[] }>
+local vigil = {}
+
+--- Declares the protocol: `return v.protocol "id" { version = "1.0.0", phases = { ... } }`.
+---@param id string
+---@return fun(spec: vigil.ProtocolSpec): vigil.Declaration
+function vigil.protocol(id) end
+
+--- Declares a phase: `v.phase "infusion" { items = { ... }, gate = function(visit) ... end }`.
+---@param id string
+---@return fun(spec: vigil.PhaseSpec): vigil.Declaration
+function vigil.phase(id) end
+
+--- Declares a rule: `v.rule "bp_high" { on = "vitals", check = function(x, visit) ... end }`.
+---@param id string
+---@return fun(spec: vigil.RuleSpec): vigil.Declaration
+function vigil.rule(id) end
+
+--- Declares a parameter: `v.param "sbp_alert" { default = 180, unit = "mm[Hg]", source = "..." }`.
+---@param name string
+---@return fun(spec: vigil.ParamSpec): vigil.Declaration
+function vigil.param(name) end
+
+--- A confirmation: true or false.
+---@param id string
+---@return fun(spec: vigil.ItemSpec): vigil.Declaration
+function vigil.check(id) end
+
+--- A number with a unit.
+---@param id string
+---@return fun(spec: vigil.NumberSpec): vigil.Declaration
+function vigil.number(id) end
+
+--- One of a list of options.
+---@param id string
+---@return fun(spec: vigil.ChoiceSpec): vigil.Declaration
+function vigil.choice(id) end
+
+--- Free text (optional by default).
+---@param id string
+---@return fun(spec: vigil.ItemSpec): vigil.Declaration
+function vigil.text(id) end
+
+--- A set of vital signs recorded together.
+---@param id string
+---@return fun(spec: vigil.VitalsSpec): vigil.Declaration
+function vigil.vitals(id) end
+
+--- A score: entered as points per field, or computed from other items.
+---@param id string
+---@return fun(spec: vigil.ScoreSpec): vigil.Declaration
+function vigil.score(id) end
+
+--- A second person's confirmation of another entry.
+---@param id string
+---@return fun(spec: vigil.SignatureSpec): vigil.Declaration
+function vigil.signature(id) end
+
+--- The phase cannot be left until the rule next runs without returning it.
+---@param reason string
+---@param opts? { id?: string }
+---@return vigil.Outcome
+function vigil.block(reason, opts) end
+
+--- A note in the visit's record.
+---@param text string
+---@return vigil.Outcome
+function vigil.note(text) end
+
+--- A duration in milliseconds: v.ms("5m") == 300000.
+---@param duration vigil.Duration
+---@return integer
+function vigil.ms(duration) end
+
+--- Engine time, milliseconds since the epoch (UTC); simulated in tests.
+---@return integer
+function vigil.now() end
+
+return vigil
