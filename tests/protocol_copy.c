@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-static char *slurp(const char *path) {
+char *protocol_copy_read(const char *path) {
   FILE *f = fopen(path, "rb");
   assert_non_null(f);
   fseek(f, 0, SEEK_END);
@@ -51,7 +51,7 @@ void protocol_copy(const char *from, char *dir, const protocol_edit *edits, size
     char src[512], dst[512];
     snprintf(src, sizeof src, "%s/%s", from, de->d_name);
     snprintf(dst, sizeof dst, "%s/%s", dir, de->d_name);
-    char *text = slurp(src);
+    char *text = protocol_copy_read(src);
     for (size_t i = 0; i < n; i++)
       if (!strcmp(edits[i].file, de->d_name)) text = replace(text, edits[i].from, edits[i].to, src);
     FILE *f = fopen(dst, "wb");

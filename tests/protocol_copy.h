@@ -17,6 +17,9 @@ typedef struct protocol_edit {
  * calling test if an edit's text is not found. */
 void protocol_copy(const char *from, char *dir, const protocol_edit *edits, size_t n);
 
+/* A whole text file (malloc'd), failing the calling test if it cannot be read. */
+char *protocol_copy_read(const char *path);
+
 /* Removes the copy. */
 void protocol_copy_remove(const char *dir);
 

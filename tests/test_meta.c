@@ -13,20 +13,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  assert_non_null(s);
-  assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-  s[n] = '\0';
-  fclose(f);
-  return s;
-}
+#include "protocol_copy.h"
 
 /* Every key of the table on top of L is annotated in text as
  * "function <prefix>.<key>(" or "---@field <key> ". Pops the table. */
@@ -72,7 +59,7 @@ static void annotations_are_complete(void **state) {
   protocol *p = engine_find_protocol(e, "ketamine_iv");
   assert_non_null(p);
   lua_State *L = p->sb->L;
-  char *vigil = slurp(files[0]), *scores = slurp(files[1]);
+  char *vigil = protocol_copy_read(files[0]), *scores = protocol_copy_read(files[1]);
 
   sandbox_push_env(p->sb);
   lua_getfield(L, -1, "require");

@@ -33,22 +33,9 @@ static void collect(void *ud, const spec_result *r) {
   snprintf(rs->actual[i], sizeof rs->actual[i], "%s", r->actual ? r->actual : "");
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-  if (s) s[n] = '\0';
-  fclose(f);
-  return s;
-}
-
 /* The line of path that contains text (1-based), or 0. */
 static int line_of(const char *path, const char *text) {
-  char *s = slurp(path);
+  char *s = protocol_copy_read(path);
   assert_non_null(s);
   int line = 1, found = 0;
   for (char *p = s; *p && !found; p++) {
