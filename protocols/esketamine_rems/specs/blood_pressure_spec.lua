@@ -1,0 +1,72 @@
+-- Blood pressure: the pre-dose 140/90 guide (bp_caution, a low alert above it),
+-- the pre-dose hold at the 180/110 flag (bp_hold), after dosing one reading at
+-- the flag alerts high (bp_high) and a rise of +40/+25 from the pre-dose reading
+-- alerts medium (bp_rise), and before leaving the flag holds the discharge
+-- (bp_leaving). Params sbp_caution, dbp_caution, sbp_alert, dbp_alert, sbp_rise,
+-- dbp_rise.
+local session = require "session"
+local bp = session.bp
+
+return {
+  spec "140/90 is the guide: at it no alert, above it a low alert for the prescriber" {
+    no_other = { "alerts", "blocks" },
+    session.predose(140, 90, true),
+    expect "2m" { no_alert = "bp_caution" },
+    at "5m" { record = { predose_vitals = bp(141, 90, { spo2 = 98, rr = 14 }) } },
+    expect "5m" { alert = "bp_caution", priority = "low", message = "141/90 is above 140/90" },
+    -- Still above the guide (diastolic): the same alert stands, not a second one.
+    at "8m" { record = { predose_vitals = bp(138, 91, { spo2 = 98, rr = 14 }) } },
+    expect "8m" { no_alert = "bp_caution" },
+    at "11m" { record = { predose_vitals = bp(136, 84, { spo2 = 98, rr = 14 }) } },
+    expect "11m" { resolved = "bp_caution" },
+  },
+
+  spec "At the 180/110 flag before dosing the checklist holds until a repeat is under it" {
+    no_other = { "alerts", "blocks" },
+    session.predose(179, 109, true),
+    expect "2m" { alert = "bp_caution" },
+    at "4m" { record = { predose_vitals = bp(180, 100, { spo2 = 98, rr = 14 }) } },
+    expect "4m" { block = "bp_hold", reason = "180/100 is at or above 180/110" },
+    expect "4m" { resolved = "bp_caution" },
+    at "5m" { advance = true },
+    expect "5m" { gate_blocked = "predose", reason = "do not dose without the prescriber's review" },
+    at "9m" { record = { predose_vitals = bp(150, 110, { spo2 = 98, rr = 14 }) } },
+    expect "9m" { block = "bp_hold", reason = "150/110" },
+    at "14m" { record = { predose_vitals = bp(136, 86, { spo2 = 98, rr = 14 }) } },
+    expect "14m" { unblocked = "bp_hold" },
+    at "15m" { advance = true },
+    expect "15m" { entered = "dosing" },
+  },
+
+  spec "After dosing one reading at the flag alerts high; a +40 rise alerts medium" {
+    no_other = { "alerts", "blocks" },
+    session.predose(),                                   -- pre-dose 128/78
+    session.dosing(),
+    session.monitoring(nil, bp(179, 109), true),         -- BP at 40 min: under the flag; +51/+31
+    expect "50m" { no_alert = "bp_high" },
+    expect "50m" { alert = "bp_rise", priority = "medium", message = "+51/+31" },
+    at "52m" { ack = "bp_rise" },
+    at "60m" { record = { bp = bp(180, 96) } },          -- at the flag
+    expect "60m" { alert = "bp_high", priority = "high", message = "180/96 is at or above 180/110 after dosing" },
+    at "62m" { ack = "bp_high" },
+    at "70m" { record = { bp = bp(167, 103) } },         -- +39/+25: the diastolic rise alone
+    expect "70m" { resolved = "bp_high" },
+    at "80m" { record = { bp = bp(160, 100) } },         -- +32/+22: under both rises
+    expect "80m" { resolved = "bp_rise" },
+  },
+
+  spec "Before leaving, a BP at the flag holds the discharge" {
+    no_other = { "blocks" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge({ bp_before_leaving = bp(182, 96) }, true),
+    expect "133m" { block = "bp_leaving", reason = "182/96 is at or above 180/110" },
+    at "134m" { discharge = true },
+    expect "134m" { gate_blocked = "discharge", reason = "keep monitoring" },
+    at "140m" { record = { bp_before_leaving = bp(150, 90) } },
+    expect "140m" { unblocked = "bp_leaving" },
+    at "141m" { discharge = true },
+    expect "141m" { discharged = true },
+  },
+}

@@ -1,0 +1,84 @@
+-- Monitoring after dosing: at least two hours (the phase's 2h minimum and param
+-- monitoring_minutes), and until sedation (MOAA/S back to moaas_recovered),
+-- dissociation and respiratory depression (SpO2 under spo2_min, RR under
+-- rr_min) have resolved. Alerts: respiration ("spo2_low", "rr_low", high),
+-- sedation_deep ("sedation_deep" medium at moaas_alert, "sedation_unresponsive"
+-- high at 0), dissociation_distress (low).
+local session = require "session"
+
+return {
+  spec "Not before two hours: the gate holds at 129m and opens at 130m" {
+    no_other = { "alerts", "gates" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(nil, nil, true),
+    at "129m" { advance = true },
+    expect "129m" { gate_blocked = "monitoring", reason = "monitored 119 of 120 minutes" },
+    expect "130m" { gate = "open" },
+    at "131m" { advance = true },
+    expect "131m" { entered = "discharge" },
+  },
+
+  spec "A clinic's longer minimum (monitoring_minutes) holds the gate after two hours" {
+    params = { monitoring_minutes = 150 },
+    no_other = { "gates" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(nil, nil, true),
+    at "131m" { advance = true },
+    expect "131m" { gate_blocked = "monitoring", reason = "monitored 121 of 150 minutes" },
+  },
+
+  spec "Respiratory depression alerts high, and holds the gate until resolved" {
+    no_other = { "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring({ [25] = { respiration = { spo2 = 91, rr = 9 } },
+                         [130] = { respiration = { spo2 = 92, rr = 9 } } }, nil, true),
+    expect "25m" { alert = "respiration", id = "spo2_low", priority = "high", message = "SpO2 91% is below 92%" },
+    expect "25m" { alert = "respiration", id = "rr_low", priority = "high", message = "9/min is below 10" },
+    expect "30m" { escalated = "respiration", id = "spo2_low" },
+    expect "30m" { escalated = "respiration", id = "rr_low" },
+    expect "40m" { resolved = "respiration", id = "spo2_low" },
+    expect "40m" { resolved = "respiration", id = "rr_low" },
+    -- At 130m SpO2 92% is no longer low, but RR 9 still is.
+    expect "130m" { alert = "respiration", id = "rr_low" },
+    expect "130m" { no_alert = "respiration", id = "spo2_low" },
+    at "131m" { advance = true },
+    expect "131m" { gate_blocked = "monitoring", reason = "respiratory depression not resolved (SpO2 92%, RR 9/min)" },
+    at "132m" { record = { respiration = { spo2 = 97, rr = 12 } } },
+    expect "132m" { resolved = "respiration", id = "rr_low" },
+    at "133m" { advance = true },
+    expect "133m" { entered = "discharge" },
+  },
+
+  spec "Sedation: MOAA/S 2 alerts medium, 0 high; the gate waits for MOAA/S 5" {
+    no_other = { "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring({ [25] = { moaas = "3" }, [40] = { moaas = "2" }, [55] = { moaas = "0" },
+                         [70] = { moaas = "4" }, [130] = { moaas = "4" } }, nil, true),
+    expect "25m" { no_alert = "sedation_deep" },
+    expect "40m" { alert = "sedation_deep", id = "sedation_deep", priority = "medium", message = "MOAA/S 2" },
+    at "41m" { ack = "sedation_deep" },
+    expect "55m" { alert = "sedation_deep", id = "sedation_unresponsive", priority = "high" },
+    expect "55m" { resolved = "sedation_deep", id = "sedation_deep" },
+    at "56m" { ack = "sedation_deep" },
+    expect "70m" { resolved = "sedation_deep", id = "sedation_unresponsive" },
+    at "131m" { advance = true },
+    expect "131m" { gate_blocked = "monitoring", reason = "sedation not resolved (MOAA/S 4, needs 5)" },
+  },
+
+  spec "Dissociation: distress alerts low; the gate waits until none" {
+    no_other = { "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring({ [25] = { dissociation = "distressing" }, [40] = { dissociation = "present" },
+                         [130] = { dissociation = "present" } }, nil, true),
+    expect "25m" { alert = "dissociation_distress", priority = "low", message = "distressed by dissociation" },
+    at "26m" { ack = "dissociation_distress" },
+    expect "40m" { resolved = "dissociation_distress" },
+    at "131m" { advance = true },
+    expect "131m" { gate_blocked = "monitoring", reason = "dissociation not resolved (present)" },
+  },
+}

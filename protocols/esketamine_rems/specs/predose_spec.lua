@@ -1,0 +1,75 @@
+-- Before dosing: contraindications and pregnancy hold the checklist (blocks a
+-- prescriber may override with a reason), co-medications the REMS form asks
+-- about alert low (comed_sedating for benzodiazepines and hypnotics, comed_bp for
+-- psychostimulants and MAOIs), substance use alerts low, and the gate needs
+-- consent, a ride home, the prescriber and the oximeter confirmed and vitals the
+-- prescriber did not judge unacceptable.
+local session = require "session"
+
+return {
+  spec "A contraindication holds dosing until the prescriber overrides with a reason" {
+    no_other = { "blocks", "gates" },
+    session.predose(nil, nil, true),
+    at "2m" { record = { ci_vascular = "yes" } },
+    expect "2m" { block = "ci_vascular", reason = "Contraindication: aneurysmal vascular disease" },
+    at "3m" { advance = true },
+    expect "3m" { gate_blocked = "predose", reason = "Do not dose without the prescriber's review" },
+    at "5m" { actor = "dr:kim", override = "AVM treated in 2019, neurology cleared" },
+    expect "5m" { overridden = "predose" },
+    expect "5m" { entered = "dosing" },
+  },
+
+  spec "Pregnancy holds dosing; breastfeeding too" {
+    no_other = { "blocks" },
+    session.predose(nil, nil, true),
+    at "2m" { record = { pregnancy = "pregnant" } },
+    expect "2m" { block = "pregnancy", reason = "Patient is pregnant" },
+    at "3m" { record = { pregnancy = "breastfeeding" } },
+    expect "3m" { block = "pregnancy", reason = "Patient is breastfeeding" },
+    at "4m" { record = { pregnancy = "neither" } },
+    expect "4m" { unblocked = "pregnancy" },
+  },
+
+  spec "Co-medications on the REMS form alert low, sedating ones and BP-raising ones apart" {
+    no_other = { "alerts" },
+    at "0m" { record = { consent = true, comed_benzodiazepine = "yes", comed_hypnotic = "no",
+                         comed_psychostimulant = "no", comed_maoi = "yes", substance_use = "yes" } },
+    expect "0m" { alert = "comed_benzodiazepine", id = "comed_sedating", priority = "low",
+                  message = "benzodiazepines: they can deepen sedation" },
+    expect "0m" { alert = "comed_maoi", id = "comed_bp", priority = "low",
+                  message = "monoamine oxidase inhibitors (MAOIs): they can raise blood pressure" },
+    expect "0m" { alert = "substance_use", priority = "low", message = "careful evaluation" },
+    expect "0m" { no_alert = "comed_hypnotic" },
+    expect "0m" { no_alert = "comed_psychostimulant" },
+  },
+
+  spec "The gate lists what is missing, and a prescriber's no holds it" {
+    at "0m" { record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
+                         substance_use = "no", comed_benzodiazepine = "no", comed_hypnotic = "no",
+                         comed_psychostimulant = "no", comed_maoi = "no", ride_confirmed = false,
+                         prescriber_on_site = false, pulse_oximeter = false } },
+    at "1m" { advance = true },
+    expect "1m" { gate_blocked = "predose", reason = "Vitals before dosing not recorded" },
+    at "2m" { record = { predose_vitals = { sbp = 128, dbp = 78, hr = 70, spo2 = 98, rr = 14 } } },
+    at "2m" { actor = "dr:kim", record = { predose_acceptable = "no" } },
+    at "3m" { advance = true },
+    expect "3m" { gate_blocked = "predose", reason = "no ride home confirmed" },
+    expect "3m" { gate_blocked = "predose", reason = "prescriber not confirmed on site" },
+    expect "3m" { gate_blocked = "predose", reason = "pulse oximeter not confirmed" },
+    expect "3m" { gate_blocked = "predose", reason = "vitals judged not acceptable for dosing" },
+    at "5m" { record = { ride_confirmed = true, prescriber_on_site = true, pulse_oximeter = true } },
+    at "6m" { actor = "dr:kim", record = { predose_acceptable = "yes" } },
+    at "7m" { advance = true },
+    expect "7m" { entered = "dosing" },
+  },
+
+  spec "Dosing: the gate waits for the devices" {
+    session.predose(),
+    at "4m" { record = { dose = "84 mg", lot_number = "EKA3307" } },
+    at "5m" { advance = true },
+    expect "5m" { gate_blocked = "dosing", reason = "devices not recorded as administered" },
+    at "16m" { record = { devices_administered = true } },
+    at "16m" { advance = true },
+    expect "16m" { entered = "monitoring" },
+  },
+}
