@@ -21,6 +21,13 @@ static int pattern_types(const char *pattern, uint64_t *types) {
   return *types ? 0 : -1;
 }
 
+int bus_pattern_match(const char *pattern, const char *type) {
+  uint64_t types;
+  if (pattern_types(pattern, &types) < 0) return VIGIL_EINVAL;
+  int t = event_type_parse(type);
+  return t >= 0 && (types >> t & 1);
+}
+
 int vigil_engine_subscribe(vigil_engine *e, const char *pattern, vigil_event_fn fn, void *ud) {
   uint64_t types;
   if (!pattern || !fn) return engine_fail(e, VIGIL_EINVAL, "pattern", "a subscription needs a pattern and a function");

@@ -231,6 +231,9 @@ int view_install(vigil_engine *e, protocol *p);
 
 /* bus.c */
 void bus_publish(vigil_engine *e, const vigil_event *ev);
+/* 1 when type matches a subscription pattern, 0 if not, VIGIL_EINVAL when
+ * the pattern matches no type. */
+int bus_pattern_match(const char *pattern, const char *type);
 
 /* visit_json.c: `,"range":[lo,hi],"options":[...]` of a field or param, when it has them. */
 void limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options);

@@ -92,7 +92,7 @@ static void host_log(plugin_host *h, vigil_log_level level, const vigil_plugin *
   if (h->log)
     h->log(h->log_ud, level, p ? p->name : NULL, msg);
   else
-    fprintf(stderr, "vigil: %s%s%s\n", p ? "plugin " : "", p ? p->name : "", msg);
+    fprintf(stderr, "vigil: %s%s%s%s\n", p ? "plugin " : "", p ? p->name : "", p ? ": " : "", msg);
 }
 
 /* ---- events as plugins see them -------------------------------------------------- */
@@ -322,6 +322,19 @@ static int api_metric_set(vigil_plugin *p, const char *name, const char *type, c
   return 0;
 }
 
+static int api_type_matches(vigil_plugin *p, const char *pattern, const char *type) {
+  return pattern && type ? bus_pattern_match(pattern, type) : VIGIL_EINVAL;
+}
+
+static void api_alert_counts(vigil_plugin *p, uint64_t active[3], uint64_t open[3]) {
+  vigil_query_counts c;
+  vigil_query_count(p->h->e, &c);
+  for (int i = 0; i < 3; i++) {
+    if (active) active[i] = c.alerts_active[i];
+    if (open) open[i] = c.alerts_open[i];
+  }
+}
+
 static const vigil_api api_table = {
     .abi_major = VIGIL_PLUGIN_ABI_MAJOR,
     .abi_minor = VIGIL_PLUGIN_ABI_MINOR,
@@ -341,6 +354,8 @@ static const vigil_api api_table = {
     .free = api_free,
     .on_status = api_on_status,
     .metric_set = api_metric_set,
+    .type_matches = api_type_matches,
+    .alert_counts = api_alert_counts,
 };
 
 /* ---- loading -------------------------------------------------------------------------- */
@@ -502,7 +517,7 @@ int plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, 
   h->slow_ns = (o->slow_ms ? o->slow_ms : DEFAULT_SLOW_MS) * 1000000ull;
   h->log = o->log;
   h->log_ud = o->log_ud;
-  qsort(names, n, sizeof *names, by_name);
+  if (n) qsort(names, n, sizeof *names, by_name);
   for (size_t i = 0; i < n; i++) {
     vigil_plugin *p = calloc(1, sizeof *p);
     if (!p) break;

@@ -208,6 +208,7 @@ static void test_loads_refuses_and_undoes(void **state) {
   /* Subscribing after init is refused; a pattern that matches nothing too. */
   assert_string_equal(kv(f, "recorder", "late_subscribe"), "-6");
   assert_string_equal(kv(f, "recorder", "bad_pattern"), "-2");
+  assert_string_equal(kv(f, "recorder", "matches"), "101");
 
   json_t *rec = plugin_status(f, "recorder");
   assert_string_equal(json_string_value(json_object_get(rec, "state")), "running");

@@ -46,7 +46,7 @@ extern "C" {
  * or the entry must change incompatibly (it has not); the minor grows with
  * each set of functions appended to vigil_api. */
 #define VIGIL_PLUGIN_ABI_MAJOR 1
-#define VIGIL_PLUGIN_ABI_MINOR 1
+#define VIGIL_PLUGIN_ABI_MINOR 2
 
 /* The event schema of vigil_plugin_event.json (docs/events.md): the same
  * JSON as the event stream, webhooks, JSON lines and MQTT carry. */
@@ -154,6 +154,16 @@ typedef struct vigil_api {
    * "gauge" or "counter". help is shown once per name. */
   int (*metric_set)(vigil_plugin *p, const char *name, const char *type, const char *help, const char *labels,
                     double value);
+
+  /* ---- level 1.2 ---- */
+
+  /* 1 when type ("alert.raised") matches pattern as subscriptions do, else 0;
+   * -2 (VIGIL_EINVAL) when the pattern matches no type at all. For plugins
+   * that filter with their users' patterns. */
+  int (*type_matches)(vigil_plugin *p, const char *pattern, const char *type);
+  /* Alerts now, by priority ([0] low, [1] medium, [2] high): active (raised,
+   * not acknowledged) and open (still shown). Either may be NULL. */
+  void (*alert_counts)(vigil_plugin *p, uint64_t active[3], uint64_t open[3]);
 } vigil_api;
 
 /* The one symbol a plugin exports. Append-only as well. */

@@ -84,14 +84,9 @@ static void say(webhook *w, vigil_plugin_log_level level, const char *fmt, ...) 
   w->api->log(w->p, level, msg);
 }
 
-/* The hook bus's patterns: "*", "prefix.*", or an exact type. */
-static int type_matches(const endpoint *ep, const char *type) {
-  for (size_t i = 0; i < ep->n_types; i++) {
-    const char *t = ep->types[i];
-    size_t n = strlen(t);
-    if (!strcmp(t, "*") || !strcmp(t, type)) return 1;
-    if (n >= 2 && !strcmp(t + n - 2, ".*") && !strncmp(type, t, n - 1)) return 1;
-  }
+static int wanted(const endpoint *ep, const char *type) {
+  for (size_t i = 0; i < ep->n_types; i++)
+    if (ep->w->api->type_matches(ep->w->p, ep->types[i], type) == 1) return 1;
   return 0;
 }
 
@@ -202,7 +197,7 @@ static int find_head(void *ud, const vigil_plugin_event *ev) {
   head_search *s = ud;
   endpoint *ep = s->ep;
   s->scanned = ev->seq;
-  if (!type_matches(ep, ev->type)) return 0;
+  if (!wanted(ep, ev->type)) return 0;
   char *json = malloc(ev->json_len + 1);
   if (!json) return 1;
   memcpy(json, ev->json, ev->json_len + 1);

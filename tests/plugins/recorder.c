@@ -84,6 +84,11 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   api->events_after(p, 0, count_event, &before);
   put_int(r, "events_before_init", before);
   put_int(r, "last_seq_at_init", (long)api->last_seq(p));
+  /* Level 1.2: the bus's own pattern matching. */
+  put_int(r, "matches",
+          api->type_matches(p, "alert.*", "alert.raised") * 100 +
+              api->type_matches(p, "alert.*", "item.recorded") * 10 +
+              (api->type_matches(p, "nothing.*", "alert.raised") == -2));
   api->on_status(p, status, r);
   return api->subscribe(p, "*", on_event, r);
 }

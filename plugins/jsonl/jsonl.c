@@ -1,0 +1,293 @@
+/* jsonl.c: appends vigil's events to a JSON-lines file for log shippers
+ * (Filebeat, Vector, Fluent Bit), one event a line in the schema of
+ * docs/events.md, rotated by size.
+ *
+ * Nothing is lost across restarts: the file itself says how far it got
+ * (the seq of its last whole line), and at start the plugin appends what
+ * the event log holds beyond that. A line cut short by a crash is removed
+ * first. When the file was rotated away, the cursor kept in the store at
+ * each rotation (`cursor` in plugin.jsonl) says where to go on. A line may
+ * thus be written twice after a crash, never skipped; shippers deduplicate
+ * on `seq`. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vigil/plugin.h"
+
+#define JSONL_VERSION "1.0.0"
+#define TAIL 65536 /* enough for the last line of any event */
+
+typedef struct jsonl {
+  vigil_plugin *p;
+  const vigil_api *api;
+  char *path;
+  char **types;
+  size_t n_types;
+  long long max_bytes;
+  int keep, sync, from_beginning;
+  int fd;
+  long long size;
+  uint64_t last; /* the seq of the last line written */
+  uint64_t lines, rotations, errors;
+} jsonl;
+
+static void say(jsonl *j, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(jsonl *j, vigil_plugin_log_level level, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  j->api->log(j->p, level, msg);
+}
+
+static int wanted(const jsonl *j, const char *type) {
+  for (size_t i = 0; i < j->n_types; i++)
+    if (j->api->type_matches(j->p, j->types[i], type) == 1) return 1;
+  return 0;
+}
+
+static void save_cursor(jsonl *j) {
+  char text[32];
+  int n = snprintf(text, sizeof text, "%llu", (unsigned long long)j->last);
+  j->api->kv_put(j->p, "cursor", text, (size_t)n);
+}
+
+static void publish_metrics(jsonl *j) {
+  j->api->metric_set(j->p, "jsonl_lines_total", "counter", "Lines appended, this run.", NULL, (double)j->lines);
+  j->api->metric_set(j->p, "jsonl_rotations_total", "counter", "Files rotated, this run.", NULL, (double)j->rotations);
+  j->api->metric_set(j->p, "jsonl_write_errors_total", "counter", "Lines that could not be written, this run.", NULL,
+                     (double)j->errors);
+  j->api->metric_set(j->p, "jsonl_last_seq", "gauge", "The seq of the last line written.", NULL, (double)j->last);
+}
+
+/* Opens the file, cuts a torn last line, and learns the last seq in it. */
+static int open_file(jsonl *j, char **err) {
+  j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (j->fd < 0) {
+    if (asprintf(err, "plugins.jsonl.path: cannot open %s: %s", j->path, strerror(errno)) < 0) *err = NULL;
+    return -8; /* VIGIL_EIO */
+  }
+  struct stat st;
+  fstat(j->fd, &st);
+  j->size = st.st_size;
+  if (!j->size) return 0;
+  size_t n = j->size < TAIL ? (size_t)j->size : TAIL;
+  char *tail = malloc(n + 1);
+  if (!tail) return -1;
+  ssize_t got = pread(j->fd, tail, n, j->size - (off_t)n);
+  if (got < 0) got = 0;
+  tail[got] = '\0';
+  char *end = got ? tail + got - 1 : tail;
+  if (got && *end != '\n') {
+    /* A line cut short by a crash: drop it, it is written again below. */
+    char *nl = memrchr(tail, '\n', (size_t)got);
+    off_t keep = nl ? j->size - (off_t)n + (nl - tail) + 1 : (j->size > (off_t)n ? j->size - (off_t)n : 0);
+    if (ftruncate(j->fd, keep) == 0) {
+      say(j, VIGIL_PLUGIN_LOG_WARN, "%s ended in a partial line (a crash?): removed it", j->path);
+      j->size = keep;
+    }
+    end = nl ? nl : tail;
+  }
+  /* The last whole line starts after the newline before its own. */
+  if (end > tail) {
+    *end = '\0';
+    char *start = strrchr(tail, '\n');
+    start = start ? start + 1 : tail;
+    json_t *ev = json_loads(start, 0, NULL);
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+    if (seq > j->last) j->last = seq;
+    json_decref(ev);
+  }
+  free(tail);
+  return 0;
+}
+
+/* path -> path.1 -> path.2 ... up to path.<keep>; the oldest goes. */
+static void rotate(jsonl *j) {
+  if (j->sync) fdatasync(j->fd);
+  close(j->fd);
+  j->fd = -1;
+  size_t len = strlen(j->path) + 16;
+  char *from = malloc(len), *to = malloc(len);
+  if (from && to) {
+    snprintf(to, len, "%s.%d", j->path, j->keep);
+    unlink(to);
+    for (int i = j->keep - 1; i >= 1; i--) {
+      snprintf(from, len, "%s.%d", j->path, i);
+      snprintf(to, len, "%s.%d", j->path, i + 1);
+      rename(from, to);
+    }
+    snprintf(to, len, "%s.1", j->path);
+    if (rename(j->path, to) < 0) say(j, VIGIL_PLUGIN_LOG_ERROR, "cannot rotate %s: %s", j->path, strerror(errno));
+  }
+  free(from);
+  free(to);
+  /* The new file is empty: the store remembers where the old one ended. */
+  save_cursor(j);
+  char *err = NULL;
+  if (open_file(j, &err) < 0) {
+    say(j, VIGIL_PLUGIN_LOG_ERROR, "%s", err ? err : "cannot open the new file");
+    free(err);
+  }
+  j->rotations++;
+}
+
+static int append(jsonl *j, const vigil_plugin_event *ev) {
+  if (ev->seq <= j->last || !wanted(j, ev->type)) return 0;
+  if (j->fd >= 0 && j->size > 0 && j->size + (long long)ev->json_len + 1 > j->max_bytes) rotate(j);
+  if (j->fd < 0) {
+    j->errors++;
+    return -1;
+  }
+  /* One write of the line and its newline: a reader never sees half a line. */
+  char *line = malloc(ev->json_len + 1);
+  if (!line) return -1;
+  memcpy(line, ev->json, ev->json_len);
+  line[ev->json_len] = '\n';
+  ssize_t n = write(j->fd, line, ev->json_len + 1);
+  free(line);
+  if (n != (ssize_t)ev->json_len + 1) {
+    j->errors++;
+    say(j, VIGIL_PLUGIN_LOG_ERROR, "cannot append event %llu to %s: %s", (unsigned long long)ev->seq, j->path,
+        n < 0 ? strerror(errno) : "short write");
+    if (n > 0 && ftruncate(j->fd, j->size) < 0) j->errors++;
+    return -1;
+  }
+  if (j->sync) fdatasync(j->fd);
+  j->size += n;
+  j->last = ev->seq;
+  j->lines++;
+  return 0;
+}
+
+static int on_event(void *ud, const vigil_plugin_event *ev) {
+  jsonl *j = ud;
+  int rc = append(j, ev);
+  publish_metrics(j);
+  return rc;
+}
+
+static int catch_up(void *ud, const vigil_plugin_event *ev) {
+  append(ud, ev);
+  return 0;
+}
+
+static char *status(void *ud) {
+  jsonl *j = ud;
+  json_t *s = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", j->path, "size", (json_int_t)j->size, "last_seq",
+                        (json_int_t)j->last, "lines", (json_int_t)j->lines, "rotations", (json_int_t)j->rotations,
+                        "write_errors", (json_int_t)j->errors);
+  char *text = s ? json_dumps(s, JSON_COMPACT) : NULL;
+  json_decref(s);
+  return text;
+}
+
+static void free_all(jsonl *j) {
+  for (size_t i = 0; i < j->n_types; i++)
+    free(j->types[i]);
+  free(j->types);
+  free(j->path);
+  free(j);
+}
+
+static void on_close(void *ud) {
+  jsonl *j = ud;
+  if (j->fd >= 0) {
+    fdatasync(j->fd);
+    close(j->fd);
+  }
+  save_cursor(j);
+  free_all(j);
+}
+
+static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(char **err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(err, fmt, ap) < 0) *err = NULL;
+  va_end(ap);
+  return -2; /* VIGIL_EINVAL */
+}
+
+static int read_settings(jsonl *j, json_t *s, char **err) {
+  const char *path = json_string_value(json_object_get(s, "path"));
+  if (!path || !*path) return refuse(err, "plugins.jsonl.path: want the file to append to");
+  if (!(j->path = strdup(path))) return -1;
+  json_t *max = json_object_get(s, "max_bytes"), *keep = json_object_get(s, "keep"), *sync = json_object_get(s, "sync");
+  j->max_bytes = max ? (long long)json_number_value(max) : 100LL << 20;
+  j->keep = keep ? (int)json_integer_value(keep) : 5;
+  if (j->max_bytes < 4096) return refuse(err, "plugins.jsonl.max_bytes: want at least 4096 (default 100 MiB)");
+  if (j->keep < 1 || j->keep > 1000) return refuse(err, "plugins.jsonl.keep: want 1 to 1000 rotated files (default 5)");
+  if (sync && !json_is_boolean(sync)) return refuse(err, "plugins.jsonl.sync: want true or false");
+  j->sync = json_is_true(sync);
+  const char *start = json_string_value(json_object_get(s, "start"));
+  if (start && strcmp(start, "now") && strcmp(start, "beginning"))
+    return refuse(err, "plugins.jsonl.start: \"now\" (the default) or \"beginning\" of the log, not '%s'", start);
+  j->from_beginning = start && !strcmp(start, "beginning");
+  json_t *types = json_object_get(s, "types");
+  size_t n = !types ? 1 : json_is_string(types) ? 1 : json_is_array(types) ? json_array_size(types) : 0;
+  if (!n) return refuse(err, "plugins.jsonl.types: a pattern (\"alert.*\") or a list of them");
+  if (!(j->types = calloc(n, sizeof *j->types))) return -1;
+  for (size_t i = 0; i < n; i++) {
+    json_t *v = !types ? NULL : json_is_string(types) ? types : json_array_get(types, i);
+    const char *t = v ? json_string_value(v) : "*";
+    if (!t) return refuse(err, "plugins.jsonl.types[%zu] is not text", i + 1);
+    if (!(j->types[j->n_types++] = strdup(t))) return -1;
+  }
+  return 0;
+}
+
+static int init(vigil_plugin *p, const vigil_api *api, char **err) {
+  jsonl *j = calloc(1, sizeof *j);
+  json_t *s = json_loads(api->settings(p), 0, NULL);
+  if (!j || !s) {
+    free(j);
+    json_decref(s);
+    return -1;
+  }
+  j->p = p;
+  j->api = api;
+  j->fd = -1;
+  int rc = read_settings(j, s, err);
+  json_decref(s);
+  if (rc < 0) {
+    free_all(j);
+    return rc;
+  }
+  void *val;
+  size_t len;
+  int known = api->kv_get(p, "cursor", &val, &len) == 0;
+  if (known) {
+    j->last = strtoull(val, NULL, 10);
+    api->free(val);
+  }
+  if ((rc = open_file(j, err)) < 0) {
+    free_all(j);
+    return rc;
+  }
+  /* A new file with no cursor starts now, unless the settings ask for the whole log. */
+  if (!known && !j->size && !j->from_beginning) j->last = api->last_seq(p);
+  if ((rc = api->on_close(p, on_close, j)) < 0) {
+    on_close(j);
+    return rc;
+  }
+  /* What the log holds beyond the file's end (vigil stopped, crashed, or the plugin is new). */
+  if ((rc = api->events_after(p, j->last, catch_up, j)) < 0) return rc;
+  for (size_t i = 0; i < j->n_types && rc == 0; i++)
+    if ((rc = api->subscribe(p, j->types[i], on_event, j)) < 0)
+      refuse(err, "plugins.jsonl.types: '%s' matches no event type", j->types[i]);
+  if (rc == 0) rc = api->on_status(p, status, j);
+  publish_metrics(j);
+  return rc;
+}
+
+VIGIL_PLUGIN_DEFINE(JSONL_VERSION, init);
