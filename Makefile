@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run serve check test test-asan valgrind peers bench-quick bench bench-http clean format lint
+.PHONY: all deps build run serve check test test-asan valgrind peers bench-quick bench bench-http screenshots clean format lint
 
 all: build
 
@@ -31,6 +31,13 @@ serve: deps build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The browser tests again, saving their screenshots of the board, a visit and
+# the discharge summary as docs/screenshots/*.png (committed, linked from
+# README.md): run after changing the workstation's looks.
+screenshots: build
+	cd tests/browser && npm ci --no-audit --no-fund --prefer-offline && \
+	  VIGIL_BIN=$(CURDIR)/$(BUILD)/vigil VIGIL_SCREENSHOTS=$(CURDIR)/docs/screenshots node workstation.test.js
 
 $(BUILD_ASAN)/Makefile:
 	$(CMAKE) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON

@@ -15,6 +15,7 @@
 #include "export.h"
 #include "metrics.h"
 #include "stream.h"
+#include "ui.h"
 
 #define MAX_ACTOR 64
 
@@ -711,6 +712,10 @@ static void route(api *a, http_request *req) {
       get_health(a, req);
     else
       method_not_allowed(req, "GET, HEAD");
+    return;
+  }
+  if (ui_owns(path)) {
+    ui_serve(req);
     return;
   }
   const char *seg[4];

@@ -147,6 +147,8 @@ const char *http_status_text(int status) {
     return "Created";
   case 204:
     return "No Content";
+  case 304:
+    return "Not Modified";
   case 400:
     return "Bad Request";
   case 401:
@@ -509,15 +511,19 @@ static wreq *build_response(http_request *r, int status, const char *content_typ
   const char *connection = r->close || r->srv->closing ? "Connection: close\r\n"
                            : r->keep_alive == 2        ? "Connection: keep-alive\r\n"
                                                        : "";
+  /* no-store unless the caller says otherwise (the app's files are cached
+   * and revalidated: server/ui.c). */
+  const char *cache = extra && strstr(extra, "Cache-Control:") ? "" : "Cache-Control: no-store\r\n";
   char head[1024];
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: vigil\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                   "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s",
+                   "%sX-Content-Type-Options: nosniff\r\n%s",
                    status, http_status_text(status), date, content_type ? content_type : "application/json", len,
-                   connection);
+                   cache, connection);
   if (n < 0 || (size_t)n >= sizeof head) return NULL;
   size_t extra_len = extra ? strlen(extra) : 0;
-  size_t body_len = r->head ? 0 : len;
+  /* A 304 has no body; its Content-Length is that of the file it stands for. */
+  size_t body_len = r->head || status == 304 ? 0 : len;
   wreq *w = malloc(sizeof *w + (size_t)n + extra_len + 2 + body_len);
   if (!w) return NULL;
   char *p = w->data;

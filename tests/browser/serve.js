@@ -1,0 +1,74 @@
+// serve.js: a real `vigil serve` for the browser tests: the binary of this
+// build on a free loopback port, a fresh SQLite file in a temporary folder,
+// the bundled protocols, and the simulated clock (time moves only when a
+// test says so).
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, "../..");
+export const vigilBin = process.env.VIGIL_BIN || join(repo, "build/vigil");
+
+// Runs `vigil ARGS` to completion (stdin: input); returns {status, stdout, stderr}.
+export function vigil(args, input) {
+  const r = spawnSync(vigilBin, args, { input, encoding: "utf8", timeout: 30000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+export async function startServer({ db, extraArgs = [], env = {} } = {}) {
+  const root = mkdtempSync(join(tmpdir(), "vigil-browser-"));
+  const dbPath = db || join(root, "vigil.db");
+  const args = ["serve", "--db", dbPath, "--listen", "127.0.0.1:0", "--protocols", join(repo, "protocols"), ...extraArgs];
+  const child = spawn(vigilBin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  const port = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`vigil serve did not start:\n${log}`)), 15000);
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk) => {
+      log += chunk;
+      for (const line of log.split("\n")) {
+        if (!line.startsWith("{")) continue;
+        try {
+          const j = JSON.parse(line);
+          if (j.msg === "listening") {
+            clearTimeout(timer);
+            res(j.port);
+          }
+        } catch (err) {
+          // a line still being written
+        }
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      rej(new Error(`vigil serve exited with ${code}:\n${log}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    db: dbPath,
+    root,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+// Debian's chromium (install-deps installs it); VIGIL_CHROMIUM overrides.
+export function chromiumPath() {
+  for (const p of [process.env.VIGIL_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
+    if (p && spawnSync(p, ["--version"], { encoding: "utf8" }).status === 0) return p;
+  }
+  return null;
+}

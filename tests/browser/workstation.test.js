@@ -1,0 +1,193 @@
+// workstation.test.js: the nurse workstation in Debian's chromium (headless,
+// driven by playwright-core) against a real `vigil serve` with a fresh
+// SQLite file and the simulated clock: one ketamine visit from sign-in to the
+// printed discharge summary, with a nurse at the visit and a clinician
+// watching the board in a second browser.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startServer, chromiumPath, repo } from "./serve.js";
+
+const shots = process.env.VIGIL_SCREENSHOTS || join(process.env.VIGIL_BUILD_DIR || join(repo, "build"), "screenshots");
+const exe = chromiumPath();
+if (!exe) {
+  console.log("SKIP: no chromium (scripts/install-deps installs Debian's)");
+  process.exit(77);
+}
+
+let server, browser, nurse, clinician;
+const problems = [];
+
+async function page(viewport) {
+  const ctx = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC", reducedMotion: "reduce" });
+  ctx.setDefaultTimeout(10000);
+  const p = await ctx.newPage();
+  p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  p.on("console", (m) => {
+    // Chromium logs every 4xx answer; the app expects those (a refused value).
+    if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
+      problems.push(`console: ${m.text()}`);
+  });
+  return p;
+}
+
+async function signIn(p, name, role) {
+  await p.goto(server.url + "/");
+  await p.getByLabel("User name").fill(name);
+  if (await p.getByLabel("Role").count()) await p.getByLabel("Role").selectOption(role);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("heading", { name: "Board" }).waitFor();
+}
+
+function card(p, title) {
+  return p.locator("form.item", { has: p.getByRole("heading", { name: title, exact: true }) });
+}
+
+async function choose(p, title, option) {
+  const c = card(p, title);
+  await c.getByText(option, { exact: true }).click();
+  await c.getByRole("button", { name: "Record" }).click();
+  await c.locator(".last").waitFor();
+}
+
+async function vitals(p, title, v) {
+  const c = card(p, title);
+  for (const [label, x] of Object.entries(v)) await c.getByLabel(label, { exact: true }).fill(String(x));
+  await c.getByRole("button", { name: "Record" }).click();
+}
+
+// The steps build on each other: after a failure the rest are skipped, so
+// that the first failure is the one reported.
+let failed = false;
+function step(name, fn) {
+  it(name, async (t) => {
+    if (failed) return t.skip("an earlier step failed");
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+}
+
+before(async () => {
+  server = await startServer({ extraArgs: ["--clock=simulated", "--allow-simulated-clock"] });
+  browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox"] });
+  mkdirSync(shots, { recursive: true });
+  nurse = await page({ width: 1024, height: 768 });
+  clinician = await page({ width: 1920, height: 1080 });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+describe("the nurse workstation", () => {
+  step("serves the app and signs in", async () => {
+    await signIn(nurse, "nurse.kim", "nurse");
+    await signIn(clinician, "dr.osei", "clinician");
+    await assert.doesNotReject(nurse.getByText("No active visits").waitFor());
+  });
+
+  step("starts a visit and shows the calculated dose for a second person's check", async () => {
+    await nurse.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
+    await nurse.getByLabel(/Patient reference/).fill("MRN-0042");
+    await nurse.getByLabel(/Body weight today/).fill("72");
+    await assert.match(await nurse.locator("#dose-check").innerText(), /Calculated dose: 36 mg \(72 kg × 0.5 mg\/kg\)/);
+    await nurse.getByRole("button", { name: "Start the visit" }).click();
+    await nurse.getByRole("heading", { name: "Patient MRN-0042" }).waitFor();
+    // The clinician's board shows it without a reload.
+    await clinician.locator("table.board tbody tr", { hasText: "MRN-0042" }).waitFor();
+  });
+
+  step("refuses a bad value next to its field, and records nothing", async () => {
+    const c = card(nurse, "Baseline vitals before dosing");
+    await vitals(nurse, "Baseline vitals before dosing", { "Systolic BP": 1200, "Diastolic BP": 95, "Heart rate": 72, "SpO₂": 98 });
+    await c.locator('.error[data-error-for="baseline.sbp"]').waitFor();
+    assert.match(await c.locator('.error[data-error-for="baseline.sbp"]').innerText(), /outside the plausible range 40-300/);
+    assert.equal(await c.getByLabel("Systolic BP", { exact: true }).getAttribute("aria-invalid"), "true");
+    assert.equal(await c.locator(".last").count(), 0);
+  });
+
+  step("raises an alert on a high baseline blood pressure, live on the board and the visit", async () => {
+    await vitals(nurse, "Baseline vitals before dosing", { "Systolic BP": 158, "Respiratory rate": 14 });
+    await card(nurse, "Baseline vitals before dosing").locator(".last").waitFor();
+    const banner = nurse.locator(".visit-alerts .alarm", { hasText: "Baseline BP 158/95 is above 140/90" });
+    await banner.waitFor();
+    assert.equal(await banner.getAttribute("class").then((c) => c.includes("alarm-low")), true);
+    // On the clinician's screen: the board row's alert and the banner, without a reload.
+    await clinician.locator("table.board tr", { hasText: "MRN-0042" }).locator(".badge.alarm-low").waitFor();
+    await clinician.locator("#alarms .alarm-low", { hasText: "MRN-0042" }).waitFor();
+    await clinician.screenshot({ path: join(shots, "board.png") });
+  });
+
+  step("acknowledges the alert, and every screen sees it", async () => {
+    await nurse.locator(".visit-alerts .alarm", { hasText: "158/95" }).getByRole("button", { name: "Acknowledge" }).click();
+    await nurse.locator(".visit-alerts .alarm.acked", { hasText: "acknowledged by nurse.kim" }).waitFor();
+    await clinician.locator("#alarms .alarm").waitFor({ state: "detached" });
+  });
+
+  step("records the rest of screening, with the dose signed by a second person", async () => {
+    await choose(nurse, "Informed consent for today's infusion signed", "Yes");
+    for (const t of ["uncontrolled hypertension", "psychosis or schizophrenia", "hypersensitivity to ketamine", "History of substance use disorder, including alcohol"])
+      await choose(nurse, t, "no");
+    await choose(nurse, "aneurysmal vascular disease, arteriovenous malformation or prior intracerebral haemorrhage", "no");
+    await choose(nurse, "Pregnancy or breastfeeding", "not applicable");
+    await choose(nurse, "A responsible adult will take the patient home (patient will not drive today)", "Yes");
+    const dose = card(nurse, "Ketamine dose drawn up");
+    await dose.getByLabel("Ketamine dose drawn up").fill("36");
+    await dose.getByRole("button", { name: "Record" }).click();
+    await dose.locator(".last").waitFor();
+    await card(nurse, "Dose double-checked by a second person").getByRole("button", { name: "Sign…" }).click();
+    const dlg = nurse.locator("dialog");
+    await dlg.getByLabel("Second person's name").fill("nurse.kim");
+    await dlg.getByRole("button", { name: "Sign" }).click();
+    await dlg.locator(".error", { hasText: "must be confirmed by a second person" }).waitFor();
+    await dlg.getByLabel("Second person's name").fill("nurse.ali");
+    await dlg.getByRole("button", { name: "Sign" }).click();
+    await card(nurse, "Dose double-checked by a second person").locator(".last", { hasText: "nurse.ali" }).waitFor();
+    const phq = card(nurse, "PHQ-9 (patient's answers, last 2 weeks)");
+    for (let q = 1; q <= 9; q++) await phq.locator("fieldset.buttons", { hasText: `q${q}` }).getByText("0", { exact: true }).click();
+    await phq.getByRole("button", { name: "Record" }).click();
+    await phq.locator(".last").waitFor();
+    await nurse.getByRole("heading", { name: "Ready to move on" }).waitFor();
+    await nurse.screenshot({ path: join(shots, "visit.png"), fullPage: true });
+  });
+
+  step("moves to the next phase", async () => {
+    await nurse.getByRole("button", { name: /Next phase: Infusion/ }).click();
+    await nurse.getByRole("heading", { name: "Infusion (0.5 mg/kg over 40 minutes)", level: 2 }).waitFor();
+    await clinician.locator("table.board tr", { hasText: "MRN-0042" }).locator("td.phase", { hasText: "Infusion" }).waitFor();
+  });
+
+  step("keeps clinician-only actions from a nurse", async () => {
+    await choose(nurse, "Infusion started (pump running)", "Yes");
+    assert.equal(await nurse.locator("#override").count(), 0);
+    assert.equal(await nurse.getByRole("button", { name: /Stop the visit/ }).count(), 0);
+    assert.equal(await nurse.locator("#advance-clock").count(), 0);
+    await clinician.goto(nurse.url());
+    await clinician.locator("#override").waitFor();
+  });
+
+  step("prints the visit summary", async () => {
+    await nurse.getByRole("link", { name: "Discharge summary" }).click();
+    await nurse.getByRole("heading", { name: "Visit summary" }).waitFor();
+    await nurse.emulateMedia({ media: "print" });
+    assert.equal(await nurse.locator("#top").isVisible(), false);
+    assert.equal(await nurse.getByRole("button", { name: "Print" }).isVisible(), false);
+    assert.equal(await nurse.getByRole("heading", { name: "Alerts" }).isVisible(), true);
+    const text = await nurse.locator(".summary").innerText();
+    assert.match(text, /nurse\.kim/);
+    assert.match(text, /Dose double-checked by a second person: nurse\.ali/);
+    await nurse.screenshot({ path: join(shots, "summary.png"), fullPage: true });
+    await nurse.emulateMedia({ media: "screen" });
+  });
+
+  it("had no script errors", () => {
+    assert.deepEqual(problems, []);
+  });
+});

@@ -1,0 +1,63 @@
+// api.js: the one place that talks to /api/v1. Every failure becomes an
+// ApiError carrying the server's {code, message, field, reasons}, so that a
+// form can put the message next to the field it names.
+import { authHeaders, onUnauthenticated } from "./session.js";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `the server answered ${status}`);
+    this.status = status;
+    this.code = e.code || "http_" + status;
+    this.field = e.field || null;
+    this.reasons = e.reasons || [];
+  }
+}
+
+// extra: more headers (a second person's name on a signature, before the
+// server had users).
+export async function call(method, path, body, extra) {
+  const headers = { Accept: "application/json", ...authHeaders(), ...extra };
+  const init = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch("/api/v1" + path, init);
+  } catch (err) {
+    throw new ApiError(0, { error: { code: "offline", message: "The server cannot be reached. Nothing was recorded; try again." } });
+  }
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch (err) {
+    json = null;
+  }
+  if (!res.ok) {
+    const error = new ApiError(res.status, json);
+    if (res.status === 401 && error.code === "unauthenticated") onUnauthenticated();
+    throw error;
+  }
+  return json;
+}
+
+export const get = (path) => call("GET", path);
+export const post = (path, body, extra) => call("POST", path, body === undefined ? {} : body, extra);
+
+// Every page of a list: GET path (with its query) again with after=next
+// until the last page; the items are the answers' key member.
+export async function all(path, key) {
+  const items = [];
+  const sep = path.includes("?") ? "&" : "?";
+  let after = 0;
+  for (;;) {
+    const page = await get(`${path}${sep}limit=1000&after=${after}`);
+    items.push(...page[key]);
+    const more = "more" in page ? page.more && page[key].length > 0 : page.next !== null && page.next !== undefined;
+    if (!more) return items;
+    after = page.next;
+  }
+}

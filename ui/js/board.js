@@ -1,0 +1,115 @@
+// board.js: every active visit at a glance, kept live from the event
+// stream: patient, protocol and version, phase and time in it, the next due
+// item with a countdown on the server's clock, and the highest alert in its
+// colour. Rows with an overdue item or an alert come first.
+import { all, get } from "./api.js";
+import { h, clear } from "./dom.js";
+import { duration, priorityLabel, priorityRank } from "./format.js";
+import { now, onTick } from "./clock.js";
+import { subscribe } from "./stream.js";
+import { showError } from "./dialog.js";
+import { title } from "./protocols.js";
+
+let rows = []; // [{visit (list entry), detail (whole state)}]
+let table = null;
+let stopped = true;
+
+// What is due next in the visit's current phase: {title, due (ms), overdue}.
+export function nextDue(detail) {
+  const phase = detail.phases.find((p) => p.id === detail.phase);
+  let best = null;
+  for (const it of phase ? phase.items : []) {
+    if (!it.due_at) continue;
+    const due = Date.parse(it.due_at);
+    if (!best || due < best.due) best = { title: it.title, due, overdue: !!it.overdue };
+  }
+  return best;
+}
+
+async function load() {
+  const list = await all("/visits?status=active", "visits");
+  const details = await Promise.all(list.map((v) => get(`/visits/${v.id}`).catch(() => null)));
+  const titles = await Promise.all(list.map((v) => title(v.protocol).catch(() => v.protocol)));
+  rows = list.map((v, i) => ({ visit: v, detail: details[i], title: titles[i] }));
+  draw();
+}
+
+function urgency(r) {
+  const due = r.detail && nextDue(r.detail);
+  return priorityRank(r.visit.alerts && r.visit.alerts.highest) * 10 + (due && due.overdue ? 5 : 0);
+}
+
+function dueCell(r) {
+  const due = r.detail && nextDue(r.detail);
+  if (!due) return h("td", { class: "due" }, "\u2014");
+  const left = due.due - now();
+  const overdue = due.overdue || left < 0;
+  return h("td", { class: "due", dataset: { due: due.due } },
+    h("span", { class: "due-item" }, due.title), " ",
+    overdue
+      ? h("span", { class: "badge badge-overdue" }, "Overdue ", duration(-left))
+      : h("span", { class: "badge badge-due" }, "in ", h("span", { class: "countdown" }, duration(left))));
+}
+
+function alertCell(v) {
+  const a = v.alerts || {};
+  if (!a.highest) return h("td", {}, h("span", { class: "muted" }, "none"));
+  return h("td", {}, h("span", { class: `badge alarm-${a.highest}` }, priorityLabel(a.highest)),
+    a.active ? ` ${a.active} to acknowledge` : " acknowledged");
+}
+
+function draw() {
+  if (stopped || !table) return;
+  const body = clear(table.tBodies[0]);
+  const sorted = [...rows].sort((a, b) => urgency(b) - urgency(a) || a.visit.id - b.visit.id);
+  if (!sorted.length) body.append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No active visits. ", h("a", { href: "#/start" }, "Start a visit"))));
+  for (const r of sorted) {
+    const v = r.visit;
+    const protocol = v.protocol.split("@");
+    body.append(h("tr", { dataset: { visit: v.id }, class: v.alerts && v.alerts.highest ? `row-${v.alerts.highest}` : "" },
+      h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient)),
+      h("td", {}, r.title, h("span", { class: "muted" }, ` v${protocol[1]}`)),
+      h("td", { class: "phase" }, v.phase_title || v.phase),
+      h("td", { class: "in-phase", dataset: { since: Date.parse(v.phase_started_at) } }, duration(now() - Date.parse(v.phase_started_at))),
+      dueCell(r),
+      alertCell(v)));
+  }
+}
+
+// Once a second: countdowns and times in phase move on the server's clock.
+function tick() {
+  if (stopped || !table) return;
+  for (const td of table.querySelectorAll("td.in-phase")) td.textContent = duration(now() - Number(td.dataset.since));
+  for (const td of table.querySelectorAll("td.due[data-due]")) {
+    const left = Number(td.dataset.due) - now();
+    const cd = td.querySelector(".countdown");
+    if (cd && left >= 0) cd.textContent = duration(left);
+  }
+}
+
+let unsubscribe = null;
+let pending = null;
+
+export function render(main) {
+  stopped = false;
+  table = h("table", { class: "board" },
+    h("caption", {}, "Active visits"),
+    h("thead", {}, h("tr", {},
+      ["Patient", "Protocol", "Phase", "Time in phase", "Next due", "Alert"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}));
+  clear(main).append(h("h1", {}, "Board"), table);
+  unsubscribe = subscribe(() => {
+    clearTimeout(pending);
+    pending = setTimeout(() => load().catch(showError), 150);
+  });
+  load().catch(showError);
+}
+
+export function stop() {
+  stopped = true;
+  table = null;
+  if (unsubscribe) unsubscribe();
+  unsubscribe = null;
+}
+
+onTick(tick);

@@ -1,0 +1,50 @@
+// errors.js: the server's refusal shown next to the field it names. A field
+// in a form carries data-field (as the API names it: "weight", "patient",
+// "vitals.dbp", "moaas") and an element .error[data-error-for] beside it;
+// a refusal that names no field of the form shows in the form's general
+// error slot (.error[data-error-for=""]).
+export function clearErrors(form) {
+  for (const el of form.querySelectorAll(".error[data-error-for]")) {
+    el.hidden = true;
+    el.textContent = "";
+  }
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+function escape(s) {
+  return CSS.escape(s);
+}
+
+export function showError(form, err) {
+  clearErrors(form);
+  let field = err.field || "";
+  // "phase.item" or "phase.item.field" names the same input as "item"/"item.field".
+  let slot = null;
+  while (field && !(slot = form.querySelector(`.error[data-error-for="${escape(field)}"]`))) {
+    const dot = field.indexOf(".");
+    field = dot < 0 ? "" : field.slice(dot + 1);
+  }
+  if (!slot) {
+    // "vitals" when the form names its fields "vitals.sbp": the first of them.
+    slot = err.field && form.querySelector(`.error[data-error-for^="${escape(err.field)}."]`);
+    field = slot ? slot.dataset.errorFor : "";
+  }
+  if (!slot) slot = form.querySelector('.error[data-error-for=""]');
+  if (!slot) return false;
+  slot.textContent = err.message + (err.reasons && err.reasons.length ? ": " + err.reasons.join("; ") : "");
+  slot.hidden = false;
+  const input = field && form.querySelector(`[data-field="${escape(field)}"]`);
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  } else {
+    slot.setAttribute("tabindex", "-1");
+    slot.focus();
+  }
+  return true;
+}
+
+// The error slot of a field, for building forms.
+export function errorSlot(h, field, id) {
+  return h("p", { class: "error", id, role: "alert", hidden: true, dataset: { errorFor: field } });
+}

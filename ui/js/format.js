@@ -1,0 +1,72 @@
+// format.js: how times, durations, units and values read on screen.
+
+// UCUM units as the protocols write them, as people read them.
+export function unit(u) {
+  if (!u) return "";
+  return u.replace("mm[Hg]", "mmHg").replace(/^\{[^}]*\}$/, "");
+}
+
+// Field names of vitals and scores the protocols use, in words; any other
+// name is shown as written.
+const FIELD_NAMES = {
+  sbp: "Systolic BP",
+  dbp: "Diastolic BP",
+  hr: "Heart rate",
+  spo2: "SpO\u2082",
+  rr: "Respiratory rate",
+  temp: "Temperature",
+  total: "Total",
+};
+export function fieldName(name) {
+  return FIELD_NAMES[name] || name.replace(/_/g, " ");
+}
+
+export function clockTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function dateTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+// 75000 -> "1 min 15 s"; 5400000 -> "1 h 30 min".
+export function duration(ms) {
+  const neg = ms < 0;
+  let s = Math.floor(Math.abs(ms) / 1000);
+  const hrs = Math.floor(s / 3600);
+  const min = Math.floor((s % 3600) / 60);
+  s %= 60;
+  let text;
+  if (hrs) text = `${hrs} h ${min} min`;
+  else if (min) text = `${min} min ${String(s).padStart(2, "0")} s`;
+  else text = `${s} s`;
+  return neg ? "-" + text : text;
+}
+
+// A recorded value in words: vitals as "142/88, HR 70", a check as Yes/No.
+export function value(v) {
+  if (v === true) return "Yes";
+  if (v === false) return "No";
+  if (v === null || v === undefined) return "";
+  if (typeof v === "object") {
+    if ("sbp" in v && "dbp" in v) {
+      const rest = Object.entries(v).filter(([k]) => k !== "sbp" && k !== "dbp").map(([k, x]) => `${fieldName(k)} ${x}`);
+      return [`BP ${v.sbp}/${v.dbp}`, ...rest].join(", ");
+    }
+    if ("total" in v) return `total ${v.total} (` + Object.entries(v).filter(([k]) => k !== "total").map(([k, x]) => `${k} ${x}`).join(", ") + ")";
+    return Object.entries(v).map(([k, x]) => `${fieldName(k)} ${x}`).join(", ");
+  }
+  return String(v);
+}
+
+const PRIORITY_RANK = { high: 3, medium: 2, low: 1 };
+export function priorityRank(p) {
+  return PRIORITY_RANK[p] || 0;
+}
+export function priorityLabel(p) {
+  return { high: "High priority", medium: "Medium priority", low: "Low priority" }[p] || p;
+}

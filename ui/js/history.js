@@ -1,0 +1,65 @@
+// history.js: a visit's events, paged in from the log, told as sentences
+// for the history list and the discharge summary.
+import { all } from "./api.js";
+import { value } from "./format.js";
+
+export function events(visitId) {
+  return all(`/visits/${visitId}/events`, "events");
+}
+
+// "phase.item" -> the item's title in this visit's protocol.
+export function itemTitle(visit, ref, phase) {
+  const [p, i] = ref.includes(".") ? ref.split(".") : [phase, ref];
+  const ph = visit.phases.find((x) => x.id === p);
+  const it = ph && ph.items.find((x) => x.id === i);
+  return it ? it.title : ref;
+}
+
+function phaseTitle(visit, id) {
+  const ph = visit.phases.find((x) => x.id === id);
+  return ph ? ph.title : id;
+}
+
+export function describe(visit, ev) {
+  const d = ev.data || {};
+  switch (ev.type) {
+    case "visit.started":
+      return `Visit started on ${d.protocol} for patient ${d.patient}`;
+    case "phase.entered":
+      return `Entered ${phaseTitle(visit, d.phase)}`;
+    case "phase.minimum_reached":
+      return `Minimum time in ${phaseTitle(visit, d.phase)} reached`;
+    case "item.recorded":
+      return Object.entries(d.values || {}).map(([k, v]) => `${itemTitle(visit, k, d.phase)}: ${value(v)}`).join("; ");
+    case "item.amended":
+      return `${itemTitle(visit, d.item)} amended from ${value(d.previous)} to ${value(d.value)}. Reason: ${d.reason}`;
+    case "item.skipped":
+      return `${itemTitle(visit, d.item)} not done. Reason: ${d.reason}`;
+    case "item.overdue":
+      return `${itemTitle(visit, d.item)} overdue`;
+    case "gate.blocked":
+      return `Moving on refused: ${(d.reasons || []).join("; ")}`;
+    case "gate.overridden":
+      return `Gate of ${phaseTitle(visit, d.phase)} overridden. Reason: ${d.reason}. Overridden: ${(d.reasons || []).join("; ")}`;
+    case "alert.raised":
+      return `Alert (${d.priority}): ${d.message}`;
+    case "alert.acknowledged":
+      return `Alert ${d.alert} acknowledged${d.reason ? ". Reason: " + d.reason : ""}`;
+    case "alert.escalated":
+      return `Alert ${d.alert} escalated to ${d.priority} (level ${d.level})`;
+    case "alert.resolved":
+      return `Alert ${d.alert}: cause cleared`;
+    case "block.set":
+      return `Hold: ${d.reason}`;
+    case "block.cleared":
+      return `Hold lifted (${d.rule})`;
+    case "note.added":
+      return `Note: ${d.message}`;
+    case "visit.discharged":
+      return "Discharged";
+    case "visit.aborted":
+      return `Visit stopped. Reason: ${d.reason}`;
+    default:
+      return ev.type;
+  }
+}

@@ -1,0 +1,140 @@
+// main.js: starts the app: the session, the live stream, the alarm banners,
+// and the router (the address's #fragment names the screen, so that the
+// back button and bookmarks work and the server serves one page).
+import { h, clear } from "./dom.js";
+import * as session from "./session.js";
+import * as stream from "./stream.js";
+import * as alarms from "./alarms.js";
+import * as clock from "./clock.js";
+import * as signin from "./signin.js";
+import * as board from "./board.js";
+import * as start from "./start.js";
+import * as visit from "./visit.js";
+import * as summary from "./summary.js";
+import { ask, showError } from "./dialog.js";
+import { dateTime } from "./format.js";
+
+const main = document.getElementById("main");
+
+function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function route() {
+  board.stop();
+  visit.stop();
+  if (!session.current()) {
+    document.getElementById("top").hidden = true;
+    signin.render(main, () => {
+      started();
+      navigate(location.hash && location.hash !== "#/signin" ? location.hash : "#/board");
+    });
+    return;
+  }
+  const hash = location.hash || "#/board";
+  let m;
+  for (const a of document.querySelectorAll("[data-nav]")) a.removeAttribute("aria-current");
+  const nav = (name) => {
+    const a = document.querySelector(`[data-nav="${name}"]`);
+    if (a) a.setAttribute("aria-current", "page");
+  };
+  if ((m = hash.match(/^#\/visit\/(\d+)\/summary$/))) {
+    document.body.dataset.view = "summary";
+    summary.render(main, m[1]);
+  } else if ((m = hash.match(/^#\/visit\/(\d+)$/))) {
+    document.body.dataset.view = "visit";
+    visit.render(main, m[1]);
+  } else if (hash === "#/start") {
+    document.body.dataset.view = "start";
+    nav("start");
+    start.render(main, navigate);
+  } else {
+    document.body.dataset.view = "board";
+    nav("board");
+    board.render(main);
+  }
+  main.focus({ preventScroll: true });
+}
+
+function adminTools() {
+  const box = clear(document.getElementById("admin-tools"));
+  if (!session.hasRole("admin") || !clock.isSimulated()) return;
+  box.append(h("button", { type: "button", class: "quiet", id: "advance-clock", onclick: async () => {
+    await ask({
+      title: "Move the simulated clock on",
+      text: "For tests and demonstrations: every deadline on the way fires.",
+      fields: [{ name: "advance", label: "By how long (e.g. 30m, 1h)", required: true, value: "10m" }],
+      submit: "Move the clock",
+      action: (v) => clock.advance(v.advance),
+    });
+  } }, "Move clock\u2026"));
+}
+
+function drawClock() {
+  const el = document.getElementById("clock");
+  el.textContent = dateTime(new Date(clock.now()).toISOString()) + (clock.isSimulated() ? " (simulated)" : "");
+}
+
+let live = false;
+function started() {
+  const u = session.current();
+  document.getElementById("top").hidden = false;
+  document.getElementById("who").textContent = `${u.name} (${u.role})`;
+  if (!live) {
+    live = true;
+    stream.open();
+    clock.start();
+    alarms.start().catch(showError);
+  }
+  adminTools();
+}
+
+function stopped() {
+  live = false;
+  stream.close();
+  alarms.stop();
+}
+
+session.onChange((u) => {
+  if (!u) {
+    stopped();
+    route();
+  }
+});
+
+stream.onStatus((ok) => {
+  document.body.classList.toggle("offline", !ok);
+  const top = document.getElementById("top");
+  top.dataset.live = ok ? "yes" : "no";
+});
+
+clock.onTick(drawClock);
+let wasSimulated = null;
+clock.onTick(() => {
+  if (clock.isSimulated() !== wasSimulated) {
+    wasSimulated = clock.isSimulated();
+    if (session.current()) adminTools();
+  }
+});
+
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await session.signOut();
+  location.hash = "#/signin";
+});
+
+const soundButton = document.getElementById("sound-toggle");
+soundButton.addEventListener("click", () => {
+  alarms.setSound(!alarms.isSoundOn());
+  soundButton.setAttribute("aria-pressed", String(alarms.isSoundOn()));
+  soundButton.textContent = alarms.isSoundOn() ? "Alarm sound on" : "Alarm sound off";
+});
+
+window.addEventListener("hashchange", route);
+
+session.restore().then((u) => {
+  if (u) started();
+  route();
+}).catch((err) => {
+  clear(main).append(h("p", { class: "error" }, `The server cannot be reached: ${err.message}`));
+});

@@ -1,0 +1,141 @@
+// start.js: starting a visit: an approved protocol, the patient's
+// reference and the protocol's parameters. The weight shows the calculated
+// dose at once, for the second person to check against the order.
+import { post } from "./api.js";
+import { h, add, clear, uid } from "./dom.js";
+import { unit } from "./format.js";
+import { startable } from "./protocols.js";
+import { clearErrors, showError, errorSlot } from "./errors.js";
+import { showError as pageError } from "./dialog.js";
+
+function paramInput(p) {
+  const id = uid("param");
+  const hintId = id + "-hint";
+  const errId = id + "-err";
+  const hint = [p.range ? `${p.range[0]}\u2013${p.range[1]}` : null, unit(p.unit), p.default !== undefined ? `default ${p.default}` : null]
+    .filter(Boolean).join(" ");
+  let input;
+  if (p.options) {
+    input = h("select", { id, name: p.name, dataset: { field: p.name } },
+      p.required && p.default === undefined ? h("option", { value: "" }, "Choose\u2026") : null,
+      p.options.map((o) => h("option", { value: o, selected: o === p.default }, o)));
+  } else if (p.kind === "check") {
+    input = h("input", { id, name: p.name, type: "checkbox", checked: p.default === true, dataset: { field: p.name } });
+  } else {
+    input = h("input", { id, name: p.name, type: p.kind === "number" ? "number" : "text", inputmode: p.kind === "number" ? "decimal" : null, step: "any",
+      min: p.range ? p.range[0] : null, max: p.range ? p.range[1] : null, required: p.required && p.default === undefined,
+      value: p.default !== undefined ? String(p.default) : "", dataset: { field: p.name } });
+  }
+  input.setAttribute("aria-describedby", `${hintId} ${errId}`);
+  return h("div", { class: "field" },
+    h("label", { for: id }, p.title || p.name, p.required && p.default === undefined ? h("span", { class: "req" }, " (required)") : null),
+    h("p", { class: "hint", id: hintId }, hint),
+    h("div", { class: "with-unit" }, input, p.unit ? h("span", { class: "unit" }, unit(p.unit)) : null),
+    errorSlot(h, p.name, errId));
+}
+
+function readParams(form, protocol) {
+  const params = {};
+  for (const p of protocol.params) {
+    const input = form.querySelector(`[data-field="${CSS.escape(p.name)}"]`);
+    if (!input) continue;
+    if (p.kind === "check") {
+      if (input.checked !== (p.default === true)) params[p.name] = input.checked;
+      continue;
+    }
+    const raw = input.value.trim();
+    if (raw === "" || (p.default !== undefined && raw === String(p.default))) continue;
+    params[p.name] = p.kind === "number" ? Number(raw) : raw;
+  }
+  return params;
+}
+
+// Weight (a parameter in kg) times a dose per kg (a parameter in x/kg): the
+// dose the second person checks. Protocols without both show nothing.
+function doseCheck(form, protocol) {
+  const weight = protocol.params.find((p) => p.unit === "kg");
+  const perKg = protocol.params.find((p) => p.unit && /\/kg$/.test(p.unit));
+  if (!weight || !perKg) return null;
+  const out = h("output", { class: "dose", id: "dose-check", for: "", "aria-live": "polite" });
+  const update = () => {
+    const w = Number(form.querySelector(`[data-field="${weight.name}"]`).value);
+    const d = Number(form.querySelector(`[data-field="${perKg.name}"]`).value);
+    const doseUnit = perKg.unit.replace(/\/kg$/, "");
+    clear(out);
+    if (w > 0 && d > 0) {
+      const dose = Math.round(w * d * 100) / 100;
+      out.append(h("strong", {}, `Calculated dose: ${dose} ${doseUnit}`), ` (${w} kg \u00d7 ${d} ${perKg.unit}). `,
+        "A second person checks this against the order before it is drawn up.");
+    } else {
+      out.append(`Enter the weight to see the calculated dose (${perKg.title || perKg.name}).`);
+    }
+  };
+  form.addEventListener("input", update);
+  setTimeout(update);
+  return h("div", { class: "dose-box" }, out);
+}
+
+export async function render(main, navigate) {
+  clear(main).append(h("h1", {}, "Start a visit"), h("p", {}, "Loading protocols\u2026"));
+  let protocols;
+  try {
+    protocols = await startable();
+  } catch (err) {
+    pageError(err);
+    return;
+  }
+  let chosen = protocols[0];
+  const paramsBox = h("div", { class: "params" });
+  const form = h("form", { class: "card start-form", novalidate: true, "aria-labelledby": "start-title" });
+  const patientId = uid("patient");
+
+  const drawParams = () => {
+    clear(paramsBox);
+    if (!chosen) return;
+    const needed = chosen.params.filter((p) => p.required && p.default === undefined);
+    const defaults = chosen.params.filter((p) => !(p.required && p.default === undefined));
+    add(paramsBox, needed.map(paramInput), doseCheck(form, chosen),
+      defaults.length
+        ? h("details", { class: "defaults" },
+            h("summary", {}, `Protocol settings for this visit (${defaults.length}, clinic defaults: change only on a clinician's order)`),
+            defaults.map(paramInput))
+        : null);
+  };
+
+  form.append(
+    h("h1", { id: "start-title" }, "Start a visit"),
+    h("fieldset", { class: "protocols" }, h("legend", {}, "Protocol"),
+      protocols.length ? null : h("p", { class: "error" }, "No protocol is loaded on this server."),
+      protocols.map((p, i) => {
+        const id = uid("proto");
+        return h("div", { class: "choice-card" },
+          h("input", { type: "radio", name: "protocol", id, value: p.ref, checked: i === 0,
+            onchange: () => { chosen = p; drawParams(); } }),
+          h("label", { for: id }, h("strong", {}, p.title), h("span", { class: "muted" }, ` ${p.id} v${p.version}`)));
+      })),
+    h("div", { class: "field" },
+      h("label", { for: patientId }, "Patient reference (MRN)", h("span", { class: "req" }, " (required)")),
+      h("input", { id: patientId, name: "patient", required: true, autocomplete: "off", dataset: { field: "patient" }, "aria-describedby": patientId + "-err" }),
+      errorSlot(h, "patient", patientId + "-err")),
+    paramsBox,
+    errorSlot(h, "", uid("err")),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary big" }, "Start the visit")));
+  drawParams();
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const visit = await post("/visits", { protocol: chosen.ref, patient: form.querySelector("[data-field=patient]").value.trim(), params: readParams(form, chosen) });
+      navigate(`#/visit/${visit.id}`);
+    } catch (err) {
+      showError(form, err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  clear(main).append(form);
+  form.querySelector("[data-field=patient]").focus();
+}

@@ -1,0 +1,97 @@
+// summary.js: the visit summary to print at discharge (the print stylesheet
+// leaves only this): who, what protocol, the timeline, the vitals, every
+// alert and who acknowledged it, and the signatures.
+import { get } from "./api.js";
+import { h, clear } from "./dom.js";
+import { dateTime, clockTime, priorityLabel, value as show } from "./format.js";
+import { table, vitalsReadings } from "./chart.js";
+import { events as loadEvents, describe, itemTitle } from "./history.js";
+import { title as protocolTitle } from "./protocols.js";
+
+function alertRows(v, events) {
+  const rows = new Map();
+  for (const ev of events) {
+    const d = ev.data || {};
+    if (ev.type === "alert.raised") rows.set(d.alert, { raised: ev, ack: null, escalations: 0, resolved: null });
+    const r = rows.get(d.alert);
+    if (!r) continue;
+    if (ev.type === "alert.acknowledged") r.ack = ev;
+    if (ev.type === "alert.escalated") r.escalations = d.level;
+    if (ev.type === "alert.resolved") r.resolved = ev;
+  }
+  return [...rows.values()];
+}
+
+function signatures(v, events) {
+  const out = [];
+  for (const ev of events) {
+    const d = ev.data || {};
+    if (ev.type === "item.recorded")
+      for (const k of Object.keys(d.values || {})) {
+        const ph = v.phases.find((p) => p.id === d.phase);
+        const it = ph && ph.items.find((x) => x.id === k);
+        if (it && it.kind === "signature") out.push([ev, `${it.title}`]);
+      }
+    if (ev.type === "gate.overridden") out.push([ev, `Override of the ${d.phase} gate: ${d.reason}`]);
+    if (ev.type === "visit.discharged") out.push([ev, "Discharge"]);
+    if (ev.type === "visit.aborted") out.push([ev, `Visit stopped: ${d.reason}`]);
+  }
+  return out;
+}
+
+export async function render(main, id) {
+  clear(main).append(h("p", {}, "Loading\u2026"));
+  let v, events, title;
+  try {
+    [v, events] = await Promise.all([get(`/visits/${id}`), loadEvents(id)]);
+    title = await protocolTitle(v.protocol).catch(() => v.protocol);
+  } catch (err) {
+    clear(main).append(h("p", { class: "error" }, err.message));
+    return;
+  }
+  const readings = vitalsReadings(v, events);
+  const end = events.find((e) => e.type === "visit.discharged" || e.type === "visit.aborted");
+  const alerts = alertRows(v, events);
+  const signed = signatures(v, events);
+  const phasesEntered = events.filter((e) => e.type === "visit.started" || e.type === "phase.entered");
+  const recorded = [];
+  for (const p of v.phases) for (const it of p.items) if (it.count && it.kind !== "vitals" && it.kind !== "signature") recorded.push([p, it]);
+
+  clear(main).append(h("article", { class: "summary", "aria-labelledby": "sum-title" },
+    h("div", { class: "no-print actions" },
+      h("a", { href: `#/visit/${v.id}`, class: "button quiet" }, "Back to the visit"),
+      h("button", { type: "button", class: "primary", id: "print", onclick: () => window.print() }, "Print")),
+    h("h1", { id: "sum-title" }, "Visit summary"),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Patient"), h("dd", {}, v.patient),
+      h("dt", {}, "Protocol"), h("dd", {}, `${title} (${v.protocol})`),
+      h("dt", {}, "Visit"), h("dd", {}, String(v.id)),
+      h("dt", {}, "Started"), h("dd", {}, dateTime(v.started_at), " by ", events[0] ? events[0].actor : ""),
+      h("dt", {}, "Status"), h("dd", {}, v.status, end ? ` ${dateTime(end.time)} by ${end.actor}` : ""),
+      h("dt", {}, "Weight"), h("dd", {}, v.params && v.params.weight !== undefined ? `${v.params.weight} kg` : "\u2014")),
+    h("h2", {}, "Phases"),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Time"), h("th", { scope: "col" }, "Phase"), h("th", { scope: "col" }, "By"))),
+      h("tbody", {}, phasesEntered.map((e) => h("tr", {}, h("td", {}, dateTime(e.time)),
+        h("td", {}, (v.phases.find((p) => p.id === e.data.phase) || { title: e.data.phase }).title), h("td", {}, e.actor))))),
+    h("h2", {}, "Vitals"),
+    readings.length ? table(readings, "Every vitals reading") : h("p", {}, "None recorded."),
+    h("h2", {}, "Checklist"),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "By"), h("th", { scope: "col" }, "Time"))),
+      h("tbody", {}, recorded.map(([p, it]) => h("tr", {}, h("td", {}, itemTitle(v, `${p.id}.${it.id}`)), h("td", {}, show(it.value)), h("td", {}, it.recorded_by), h("td", {}, clockTime(it.recorded_at)))))),
+    h("h2", {}, "Alerts"),
+    alerts.length
+      ? h("table", { class: "alerts-table" }, h("thead", {}, h("tr", {}, ["Raised", "Priority", "Alert", "Acknowledged", "Escalated"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, alerts.map((a) => h("tr", {},
+            h("td", {}, clockTime(a.raised.time)),
+            h("td", {}, h("span", { class: `badge alarm-${a.raised.data.priority}` }, priorityLabel(a.raised.data.priority))),
+            h("td", {}, a.raised.data.message),
+            h("td", {}, a.ack ? `${a.ack.actor}, ${clockTime(a.ack.time)}${a.ack.data.reason ? ` (${a.ack.data.reason})` : ""}` : "not acknowledged"),
+            h("td", {}, a.escalations ? `${a.escalations}\u00d7` : "")))))
+      : h("p", {}, "No alerts."),
+    h("h2", {}, "Signatures"),
+    signed.length
+      ? h("ul", {}, signed.map(([ev, what]) => h("li", {}, `${what}: `, h("strong", {}, ev.actor), `, ${dateTime(ev.time)}`)))
+      : h("p", {}, "None."),
+    h("h2", {}, "Timeline"),
+    h("ol", { class: "timeline" }, events.map((ev) => h("li", {}, h("time", { datetime: ev.time }, clockTime(ev.time)), ` ${ev.actor}: ${describe(v, ev)}`)))));
+}

@@ -1,0 +1,405 @@
+// visit.js: one visit. Its alerts, what still holds the phase and the way
+// on, the current phase's checklist (inputs that fit each item, due and
+// overdue badges, the server's refusals next to the field), the vitals
+// chart, the earlier phases' values (amendable with a reason), and the
+// history of every event. Kept live from the event stream; what a nurse is
+// typing survives the refresh.
+import { get, post } from "./api.js";
+import { h, add, clear, announce } from "./dom.js";
+import { clockTime, dateTime, duration, priorityLabel, unit, value as show } from "./format.js";
+import { now, onTick } from "./clock.js";
+import { subscribe } from "./stream.js";
+import { ask, showError as pageError } from "./dialog.js";
+import { clearErrors, showError, errorSlot } from "./errors.js";
+import { controls, read, fill } from "./inputs.js";
+import { chart, table, vitalsReadings } from "./chart.js";
+import { events as loadEvents, describe } from "./history.js";
+import { hasRole, needsPassword } from "./session.js";
+import { acknowledge } from "./alarms.js";
+import { title as protocolTitle } from "./protocols.js";
+
+let state = null; // {id, visit, events, title, root}
+let unsubscribe = null;
+let pending = null;
+
+async function load() {
+  const id = state.id;
+  const [visit, events] = await Promise.all([
+    get(`/visits/${id}`),
+    loadEvents(id),
+  ]);
+  if (!state || state.id !== id) return;
+  state.visit = visit;
+  state.events = events;
+  state.title = await protocolTitle(visit.protocol).catch(() => visit.protocol);
+  draw();
+}
+
+function refresh() {
+  clearTimeout(pending);
+  pending = setTimeout(() => load().catch(pageError), 100);
+}
+
+// A command on the visit; its answer is the visit's new state.
+async function command(path, body) {
+  const v = await post(`/visits/${state.id}/${path}`, body);
+  state.visit = v;
+  refresh();
+  return v;
+}
+
+function password() {
+  return needsPassword()
+    ? [{ name: "password", label: "Your password (asked again to sign)", type: "password", required: true, autocomplete: "current-password" }]
+    : [];
+}
+
+function withPassword(body, values) {
+  return needsPassword() ? { ...body, password: values.password } : body;
+}
+
+// ---- header ------------------------------------------------------------------
+
+function header(v) {
+  const phases = v.phases;
+  const current = phases.findIndex((p) => p.id === v.phase);
+  return h("header", { class: "visit-head" },
+    h("div", { class: "visit-title" },
+      h("h1", {}, `Patient ${v.patient}`),
+      h("p", {}, `${state.title} `, h("span", { class: "muted" }, `(${v.protocol})`), " \u00b7 started ", dateTime(v.started_at),
+        " \u00b7 ", h("span", { class: `status status-${v.status}` }, v.status))),
+    h("ol", { class: "stepper", "aria-label": "Phases" }, phases.map((p, i) =>
+      h("li", { class: i < current || v.status === "discharged" ? "done" : i === current ? "current" : "", "aria-current": i === current && v.status === "active" ? "step" : null },
+        p.title))),
+    h("p", { class: "visit-links" },
+      h("a", { href: `#/visit/${v.id}/summary`, class: "button quiet" }, "Discharge summary"),
+      v.status === "active" && hasRole("clinician", "admin")
+        ? h("button", { type: "button", class: "quiet danger-text", onclick: abortVisit }, "Stop the visit\u2026")
+        : null));
+}
+
+async function abortVisit() {
+  await ask({
+    title: "Stop this visit",
+    text: "The visit ends here; everything recorded stays in its history.",
+    fields: [{ name: "reason", label: "Reason", type: "textarea", required: true }],
+    submit: "Stop the visit",
+    danger: true,
+    action: (vals) => command("abort", { reason: vals.reason }),
+  });
+}
+
+// ---- alerts ----------------------------------------------------------------
+
+function ackBy(alertId) {
+  const ev = state.events.find((e) => e.type === "alert.acknowledged" && e.data.alert === alertId);
+  return ev ? `acknowledged by ${ev.actor} at ${clockTime(ev.time)}` : "acknowledged";
+}
+
+function alertsSection(v) {
+  const open = (v.alerts || []).filter((a) => a.state !== "closed");
+  if (!open.length) return null;
+  return h("section", { class: "visit-alerts", "aria-labelledby": "va-title" },
+    h("h2", { id: "va-title" }, "Alerts"),
+    h("ul", { class: "plain" }, open.map((a) =>
+      h("li", { class: `alarm alarm-${a.priority} ${a.acknowledged ? "acked" : ""}`, dataset: { alert: a.id, state: a.state } },
+        h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
+        h("span", { class: "alarm-text" }, a.message,
+          h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`, a.level ? `, escalated ${a.level}\u00d7` : "",
+            a.acknowledged ? `, ${ackBy(a.id)}` : "", a.state === "resolved" ? ", cause cleared" : "")),
+        a.acknowledged ? null : h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id).then(refresh) }, "Acknowledge")))));
+}
+
+// ---- gate --------------------------------------------------------------------
+
+function gateSection(v) {
+  if (v.status !== "active") return h("section", { class: "gate card" }, h("p", {}, `This visit is ${v.status}.`));
+  const idx = v.phases.findIndex((p) => p.id === v.phase);
+  const last = idx === v.phases.length - 1;
+  const next = v.phases[idx + 1];
+  const reasons = [...(v.gate.reasons || [])];
+  for (const b of v.blocks || []) if (!reasons.includes(b.reason)) reasons.push(b.reason);
+  const form = h("div", { class: "gate-actions" },
+    h("button", { type: "button", class: "primary big", id: "advance", "aria-describedby": "gate-reasons",
+      onclick: () => (last ? discharge() : advance()) },
+      last ? "Discharge the patient" : `Next phase: ${next.title}`),
+    hasRole("clinician", "admin") && !v.gate.ok
+      ? h("button", { type: "button", class: "big", id: "override", onclick: override }, "Clinician override\u2026")
+      : null,
+    errorSlot(h, "", "gate-error"));
+  return h("section", { class: `gate card ${v.gate.ok ? "gate-ok" : "gate-blocked"}`, "aria-labelledby": "gate-title" },
+    h("h2", { id: "gate-title" }, v.gate.ok ? "Ready to move on" : "Still needed before moving on"),
+    h("ul", { id: "gate-reasons" }, v.gate.ok ? h("li", {}, "Everything this phase needs is recorded.") : reasons.map((r) => h("li", {}, r))),
+    form);
+}
+
+async function advance() {
+  const box = state.root.querySelector(".gate");
+  clearErrors(box);
+  try {
+    await command("advance");
+    announce("Moved to the next phase");
+  } catch (err) {
+    showError(box, err);
+    refresh();
+  }
+}
+
+async function discharge() {
+  const box = state.root.querySelector(".gate");
+  clearErrors(box);
+  if (needsPassword()) {
+    await ask({ title: "Discharge the patient", text: "Signing the discharge.", fields: password(), submit: "Sign and discharge",
+      action: (vals) => command("discharge", withPassword({}, vals)) });
+    return;
+  }
+  try {
+    await command("discharge");
+  } catch (err) {
+    showError(box, err);
+  }
+}
+
+async function override() {
+  await ask({
+    title: "Clinician override",
+    text: "The phase ends although its gate does not hold. What is overridden is recorded with your reason.",
+    fields: [{ name: "reason", label: "Clinical reason", type: "textarea", required: true }, ...password()],
+    submit: "Sign the override",
+    danger: true,
+    action: (vals) => command("override", withPassword({ reason: vals.reason }, vals)),
+  });
+}
+
+// ---- the checklist -------------------------------------------------------------
+
+function dueBadge(it) {
+  if (!it.due_at) return null;
+  const left = Date.parse(it.due_at) - now();
+  if (it.overdue) return h("span", { class: "badge badge-overdue", dataset: { due: Date.parse(it.due_at) } }, "Overdue");
+  return h("span", { class: `badge ${left <= 0 ? "badge-now" : "badge-due"}`, dataset: { due: Date.parse(it.due_at) } },
+    left <= 0 ? "Due now" : `Due in ${duration(left)}`);
+}
+
+function lastValue(it) {
+  if (!it.count) return null;
+  const u = it.kind === "number" && it.fields[0] ? unit(it.fields[0].unit) : "";
+  return h("p", { class: "last" }, it.kind === "signature" ? "Signed" : show(it.value) + (u ? ` ${u}` : ""),
+    h("span", { class: "muted" }, ` \u00b7 ${it.recorded_by}, ${clockTime(it.recorded_at)}`, it.count > 1 ? ` \u00b7 ${it.count} entries` : ""));
+}
+
+async function amend(it, phaseId) {
+  const box = h("div", {}, controls(it));
+  fill(it, box, it.value);
+  await ask({
+    title: `Amend: ${it.title}`,
+    text: `Now: ${show(it.value)}. The old value stays in the history.`,
+    fields: [{ name: "value", label: "Corrected value", input: box }, { name: "reason", label: "Reason for the correction", type: "textarea", required: true }],
+    submit: "Save the correction",
+    action: async (vals) => {
+      const value = read(it, box);
+      if (value === undefined) throw Object.assign(new Error("Enter the corrected value"), { field: "value" });
+      return command("amend", { item: `${phaseId}.${it.id}`, value, reason: vals.reason });
+    },
+  });
+}
+
+async function skip(it) {
+  await ask({
+    title: `Not done: ${it.title}`,
+    fields: [{ name: "reason", label: "Why it is not done", type: "textarea", required: true }],
+    submit: "Record as not done",
+    action: (vals) => command("skip", { item: it.id, reason: vals.reason }),
+  });
+}
+
+async function sign(it) {
+  const fields = needsPassword()
+    ? password()
+    : [{ name: "signer", label: "Second person's name", required: true, autocomplete: "off" }];
+  await ask({
+    title: it.title,
+    text: "Signed by a second person, not the one who recorded what is checked.",
+    fields,
+    submit: "Sign",
+    action: async (vals) => {
+      const v = needsPassword()
+        ? await post(`/visits/${state.id}/entries`, { [it.id]: true, password: vals.password })
+        : await post(`/visits/${state.id}/entries`, { [it.id]: true }, { "X-Vigil-Actor": vals.signer });
+      refresh();
+      return v;
+    },
+  });
+}
+
+function itemCard(it, phaseId, current) {
+  const required = it.required ? h("span", { class: "tag tag-required" }, "Required") : h("span", { class: "tag" }, "Optional");
+  const head = h("div", { class: "item-head" }, h("h3", { id: `item-${it.id}` }, it.title), required, current ? dueBadge(it) : null);
+  const card = h("form", { class: `item card ${it.overdue ? "item-overdue" : ""} ${it.count ? "item-done" : ""}`, novalidate: true,
+    "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it));
+  if (current && it.applies === false) {
+    card.classList.add("item-na");
+    card.append(h("p", { class: "muted" }, "Does not apply to this visit."));
+    return card;
+  }
+  const buttons = h("div", { class: "item-actions" });
+  if (current && it.kind === "signature") {
+    if (!it.count) buttons.append(h("button", { type: "button", class: "primary", onclick: () => sign(it) }, "Sign\u2026"));
+  } else if (current) {
+    // Done and not scheduled again: the controls wait behind "Record again",
+    // so that what is still to do stands out.
+    const collapsed = it.count > 0 && !it.due_at;
+    const entry = h("div", { class: "entry", hidden: collapsed }, controls(it),
+      h("div", { class: "item-actions" },
+        h("button", { type: "submit", class: "primary" }, "Record"),
+        it.count ? null : h("button", { type: "button", class: "quiet", onclick: () => skip(it) }, "Not done\u2026")));
+    add(card, entry);
+    if (collapsed) {
+      const again = h("button", { type: "button", class: "quiet", "aria-expanded": "false", onclick: () => {
+        entry.hidden = false;
+        again.remove();
+        const first = entry.querySelector("input, textarea");
+        if (first) first.focus();
+      } }, "Record again");
+      buttons.append(again);
+    }
+  }
+  if (it.count && it.kind !== "signature") buttons.append(h("button", { type: "button", class: "quiet", onclick: () => amend(it, phaseId) }, "Amend\u2026"));
+  card.append(errorSlot(h, "", `item-${it.id}-err`), buttons);
+  card.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(card);
+    const value = read(it, card);
+    if (value === undefined) {
+      showError(card, { message: "Nothing entered yet", field: it.id });
+      return;
+    }
+    const button = card.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await command("entries", { [it.id]: value });
+      announce(`${it.title} recorded`);
+      state.clearItem = it.id;
+    } catch (err) {
+      showError(card, err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return card;
+}
+
+function checklist(v) {
+  const phase = v.phases.find((p) => p.id === v.phase);
+  if (!phase || v.status !== "active") return null;
+  return h("section", { class: "checklist", "aria-labelledby": "cl-title" },
+    h("h2", { id: "cl-title" }, phase.title),
+    phase.items.map((it) => itemCard(it, phase.id, true)));
+}
+
+function earlier(v) {
+  const idx = v.status === "active" ? v.phases.findIndex((p) => p.id === v.phase) : v.phases.length;
+  const done = v.phases.slice(0, idx).filter((p) => p.items.some((it) => it.count));
+  if (!done.length) return null;
+  return h("section", { class: "earlier", "aria-labelledby": "earlier-title" },
+    h("h2", { id: "earlier-title" }, "Recorded in earlier phases"),
+    done.map((p) => h("details", {}, h("summary", {}, p.title),
+      p.items.filter((it) => it.count).map((it) => itemCard(it, p.id, false)))));
+}
+
+function historySection() {
+  const evs = [...state.events].reverse();
+  return h("section", { class: "history", "aria-labelledby": "hist-title" },
+    h("h2", { id: "hist-title" }, "History"),
+    h("ol", { class: "timeline", reversed: true }, evs.map((ev) =>
+      h("li", { class: `ev ev-${ev.type.replace(".", "-")}` },
+        h("time", { datetime: ev.time }, clockTime(ev.time)), " ",
+        h("span", { class: "actor" }, ev.actor), " ",
+        h("span", {}, describe(state.visit, ev))))));
+}
+
+// ---- drawing, keeping what is being typed ----------------------------------------
+
+function snapshot() {
+  const out = { values: {}, focus: null };
+  if (!state.root || !state.visit) return out;
+  const phase = state.visit.phases.find((p) => p.id === state.visit.phase);
+  for (const card of state.root.querySelectorAll(".checklist form.item")) {
+    const it = phase && phase.items.find((x) => x.id === card.dataset.item);
+    if (!it || state.clearItem === it.id) continue;
+    const v = read(it, card);
+    if (v !== undefined) out.values[it.id] = v;
+  }
+  const active = document.activeElement;
+  if (active && state.root.contains(active)) out.focus = active.id || (active.dataset && active.dataset.field) || null;
+  state.clearItem = null;
+  return out;
+}
+
+function restore(snap, v) {
+  const phase = v.phases.find((p) => p.id === v.phase);
+  for (const [id, val] of Object.entries(snap.values)) {
+    const card = state.root.querySelector(`.checklist form.item[data-item="${CSS.escape(id)}"]`);
+    const it = phase && phase.items.find((x) => x.id === id);
+    if (card && it) {
+      fill(it, card, val);
+      const entry = card.querySelector(".entry");
+      if (entry && entry.hidden) {
+        entry.hidden = false;
+        const again = card.querySelector("[aria-expanded]");
+        if (again) again.remove();
+      }
+    }
+  }
+  if (snap.focus) {
+    const el = document.getElementById(snap.focus) || state.root.querySelector(`[data-field="${CSS.escape(snap.focus)}"]`);
+    if (el) el.focus();
+  }
+}
+
+function draw() {
+  if (!state || !state.visit) return;
+  const v = state.visit;
+  const snap = snapshot();
+  const readings = vitalsReadings(v, state.events);
+  const root = clear(state.root);
+  add(root, header(v), alertsSection(v),
+    h("div", { class: "visit-grid" },
+      h("div", { class: "visit-main" }, gateSection(v), checklist(v), earlier(v)),
+      h("div", { class: "visit-side" },
+        h("section", { class: "card", "aria-labelledby": "vc-title" }, h("h2", { id: "vc-title" }, "Vitals"), chart(readings),
+          readings.length ? h("details", {}, h("summary", {}, "Readings as a table"), table(readings, "Vitals readings")) : null),
+        historySection())));
+  restore(snap, v);
+}
+
+function tick() {
+  if (!state || !state.root) return;
+  for (const b of state.root.querySelectorAll(".checklist .badge[data-due]")) {
+    if (b.classList.contains("badge-overdue")) continue;
+    const left = Number(b.dataset.due) - now();
+    b.textContent = left <= 0 ? "Due now" : `Due in ${duration(left)}`;
+    b.className = `badge ${left <= 0 ? "badge-now" : "badge-due"}`;
+  }
+}
+
+export function render(main, id) {
+  stop();
+  state = { id: Number(id), visit: null, events: [], root: main };
+  clear(main).append(h("p", {}, "Loading\u2026"));
+  unsubscribe = subscribe((ev) => {
+    if (state && ev.visit === state.id) refresh();
+  });
+  load().catch((err) => {
+    clear(main).append(h("h1", {}, "Visit"), h("p", { class: "error" }, err.status === 404 ? `There is no visit ${id}.` : err.message));
+  });
+}
+
+export function stop() {
+  if (unsubscribe) unsubscribe();
+  unsubscribe = null;
+  clearTimeout(pending);
+  state = null;
+}
+
+onTick(tick);
