@@ -95,6 +95,7 @@ describe("the nurse workstation", () => {
 
   step("starts a visit and shows the calculated dose for a second person's check", async () => {
     await nurse.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
+    await nurse.getByLabel(/IV ketamine infusion for treatment-resistant depression/).check();
     await nurse.getByLabel(/Patient reference/).fill("MRN-0042");
     await nurse.getByLabel(/Body weight today/).fill("72");
     await assert.match(await nurse.locator("#dose-check").innerText(), /Calculated dose: 36 mg \(72 kg × 0.5 mg\/kg\)/);
