@@ -434,8 +434,10 @@ static void enclosing_function(char **lines, int line, char *out, size_t n) {
     if (declaration(lines[l], decl, sizeof decl)) {
       /* A gate belongs to its phase, declared above the phase's rules. */
       if (role && !strcmp(role, "gate") && strncmp(decl, "phase ", 6)) continue;
-      if (role)
-        snprintf(out, n, "the %s of %s", role, decl);
+      /* "the gate of phase screening" says more than "phase screening"; a
+       * rule's check is just the rule. */
+      if (role && !strcmp(role, "gate"))
+        snprintf(out, n, "the gate of %s", decl);
       else
         snprintf(out, n, "%s", decl);
       return;
@@ -461,6 +463,16 @@ static void enclosing_function(char **lines, int line, char *out, size_t n) {
     return;
   }
   snprintf(out, n, "top-level code (line %d)", line + 1);
+}
+
+/* A comment or blank line belongs to the code below it (a rule's source
+ * comment to that rule): the line to name a change at l by. */
+static int comment_owner(char **lines, int n, int l) {
+  for (int k = l; k < n; k++) {
+    const char *s = lines[k] + strspn(lines[k], " \t");
+    if (*s && strncmp(s, "--", 2)) return k;
+  }
+  return l;
 }
 
 /* Splits text into lines (pointers into a copy; caller frees both). */
@@ -511,19 +523,17 @@ static void diff_file(differ *d, const char *rel, const char *ta, const char *tb
   int n_names = 0, i = 0, j = 0;
   while (i < na || j < nb) {
     char name[256];
-    int in_a;
     if (i < na && j < nb && !strcmp(la[i], lb[j])) {
       i++, j++;
       continue;
     }
     if (j < nb && (i == na || LCS(i, j + 1) >= LCS(i + 1, j))) {
-      enclosing_function(lb, j, name, sizeof name);
-      in_a = 0, j++;
+      enclosing_function(lb, comment_owner(lb, nb, j), name, sizeof name);
+      j++;
     } else {
-      enclosing_function(la, i, name, sizeof name);
-      in_a = 1, i++;
+      enclosing_function(la, comment_owner(la, na, i), name, sizeof name);
+      i++;
     }
-    (void)in_a;
     int seen = 0;
     for (int k = 0; k < n_names && !seen; k++)
       seen = !strcmp(names[k], name);

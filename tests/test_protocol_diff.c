@@ -101,7 +101,7 @@ static void check_report(const char *text) {
   has_line(text, "  ~ lib.lua: changed in function lib.bp_rise");
   has_line(text, "  ~ screening.lua: changed in item cssrs, item fasting_hours, the gate of phase screening");
   has_line(text, "  ~ infusion.lua: changed in top-level code (line 20)");
-  has_line(text, "  ~ observation.lua: changed in phase observation, item vitals, rule fever, the check of rule fever");
+  has_line(text, "  ~ observation.lua: changed in phase observation, item vitals, rule fever");
   has_line(text, "  ~ protocol.lua: changed in protocol ketamine_iv, param sbp_alert");
 }
 
