@@ -84,7 +84,7 @@ static int collect(const char *dir, char ***list, int *n) {
     (*n)++;
   }
   closedir(d);
-  qsort(*list + first, (size_t)(*n - first), sizeof **list, cmp_str);
+  if (*n - first > 1) qsort(*list + first, (size_t)(*n - first), sizeof **list, cmp_str);
   return *n - first;
 }
 
