@@ -98,11 +98,14 @@ static void malformed_spec_points_at_the_line(void **state) {
   results *rs = calloc(1, sizeof *rs);
   char err[1024];
   const char *path = "tests/specs/malformed_spec.lua";
-  assert_int_equal(spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 1);
+  assert_int_equal(spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 2);
   char want[128];
   snprintf(want, sizeof want, "%s:%d", path, line_of(path, "expect \"0m\" { alrt"));
   assert_string_equal(rs->where[0], want);
   assert_non_null(strstr(rs->message[0], "unknown expectation 'alrt'"));
+  snprintf(want, sizeof want, "%s:%d", path, line_of(path, "expect \"1m..2m\" { phase"));
+  assert_string_equal(rs->where[1], want);
+  assert_string_equal(rs->message[1], "phase is checked at one time, not over a window");
   memset(rs, 0, sizeof *rs);
 
   path = "tests/specs/refused_spec.lua";

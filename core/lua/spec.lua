@@ -251,6 +251,9 @@ local function classify(x)
     end
   end
   if not kind then return nil, "an expectation needs what to expect, e.g. { alert = \"rule\" }" end
+  if STATE_KINDS[kind] and x.lo ~= x.hi then
+    return nil, fmt("%s is checked at one time, not over a window", kind)
+  end
   return kind
 end
 
