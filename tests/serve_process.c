@@ -3,6 +3,7 @@
 #include "serve_process.h"
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "http_client.h"
 
 static double now_ms(void) {
   struct timespec ts;
@@ -148,4 +151,40 @@ void serve_cleanup(serve_process *s) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", s->root);
   if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", s->root);
+}
+
+int serve_request(const serve_process *s, const char *method, const char *path, const char *body, char **out) {
+  hc_conn c;
+  if (out) *out = NULL;
+  if (hc_connect(&c, s->port) < 0) return -1;
+  hc_response r;
+  int status = hc_request(&c, method, path, "nurse.a", body, &r) == 0 ? r.status : -1;
+  if (status >= 0) {
+    if (out) *out = strdup(r.body);
+    hc_response_free(&r);
+  }
+  hc_close(&c);
+  return status;
+}
+
+uint64_t serve_start_visit(const serve_process *s, const char *protocol, const char *patient) {
+  char body[256], *text;
+  snprintf(body, sizeof body, "{\"protocol\": \"%s\", \"patient\": \"%s\"}", protocol, patient);
+  if (serve_request(s, "POST", "/api/v1/visits", body, &text) != 201) {
+    fprintf(stderr, "cannot start a visit: %s\n", text ? text : "no answer");
+    free(text);
+    return 0;
+  }
+  json_t *v = json_loads(text, 0, NULL);
+  free(text);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(v, "id"));
+  json_decref(v);
+  return id;
+}
+
+int serve_record_sbp(const serve_process *s, uint64_t visit, int sbp) {
+  char path[64], body[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)visit);
+  snprintf(body, sizeof body, "{\"vitals\": {\"sbp\": %d}}", sbp);
+  return serve_request(s, "POST", path, body, NULL);
 }

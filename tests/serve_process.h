@@ -5,6 +5,7 @@
 #ifndef VIGIL_TESTS_SERVE_PROCESS_H
 #define VIGIL_TESTS_SERVE_PROCESS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct serve_process {
@@ -28,6 +29,13 @@ int serve_start(serve_process *s);
 int serve_stop(serve_process *s, int hard);
 /* Stops it if running and removes the folder. */
 void serve_cleanup(serve_process *s);
+/* One request (actor "nurse.a"): the HTTP status, and the body (malloc'd)
+ * in *out when out is not NULL; -1 when no answer came. */
+int serve_request(const serve_process *s, const char *method, const char *path, const char *body, char **out);
+/* Starts a visit of protocol for patient: its id, or 0. */
+uint64_t serve_start_visit(const serve_process *s, const char *protocol, const char *patient);
+/* Records {"vitals": {"sbp": sbp}}: the HTTP status. */
+int serve_record_sbp(const serve_process *s, uint64_t visit, int sbp);
 /* The log since the last start (malloc'd). */
 char *serve_log(const serve_process *s);
 

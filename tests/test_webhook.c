@@ -231,34 +231,22 @@ static int teardown(void **state) {
 }
 
 static json_t *call(fixture *f, const char *method, const char *path, const char *body, int want) {
-  hc_conn c;
-  assert_int_equal(hc_connect(&c, f->s.port), 0);
-  hc_response r;
-  assert_int_equal(hc_request(&c, method, path, "nurse.a", body, &r), 0);
-  if (r.status != want) fail_msg("%s %s: %d %s", method, path, r.status, r.body);
-  json_t *j = json_loads(r.body, 0, NULL);
-  if (!j) j = json_string(r.body);
-  hc_response_free(&r);
-  hc_close(&c);
+  char *text;
+  int status = serve_request(&f->s, method, path, body, &text);
+  if (status != want) fail_msg("%s %s: %d %s", method, path, status, text ? text : "");
+  json_t *j = json_loads(text, 0, NULL);
+  if (!j) j = json_string(text);
+  free(text);
   return j;
 }
 
 static uint64_t start_visit(fixture *f, const char *patient) {
-  char body[128];
-  snprintf(body, sizeof body, "{\"protocol\": \"hook\", \"patient\": \"%s\"}", patient);
-  json_t *v = call(f, "POST", "/api/v1/visits", body, 201);
-  uint64_t id = (uint64_t)json_integer_value(json_object_get(v, "id"));
-  json_decref(v);
+  uint64_t id = serve_start_visit(&f->s, "hook", patient);
   assert_true(id > 0);
   return id;
 }
 
-static void record(fixture *f, uint64_t visit, int sbp) {
-  char path[64], body[64];
-  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)visit);
-  snprintf(body, sizeof body, "{\"vitals\": {\"sbp\": %d}}", sbp);
-  json_decref(call(f, "POST", path, body, 200));
-}
+static void record(fixture *f, uint64_t visit, int sbp) { assert_int_equal(serve_record_sbp(&f->s, visit, sbp), 200); }
 
 /* Every durable event: [{seq, visit, type}] */
 static json_t *all_events(fixture *f) {

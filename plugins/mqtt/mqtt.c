@@ -1,0 +1,471 @@
+/* mqtt.c: publishes vigil's alerts to an MQTT broker (libmosquitto).
+ *
+ * Topics (prefix "vigil/v1" by default, site from the settings):
+ *   <prefix>/<site>/alert/<priority>  alert.raised and alert.escalated, whose
+ *                                     data carry the priority (high, medium, low)
+ *   <prefix>/<site>/event/<type>      every other event the settings ask for
+ *   <prefix>/<site>/state/alerts      the alerts now, by priority: retained
+ * Messages are the events' JSON (docs/events.md), QoS 1, never retained: a
+ * subscriber arriving later must not take an old alert for a new one. Only
+ * state is retained.
+ *
+ * Nothing is lost across restarts or broker outages: a cursor in the store
+ * (plugin.mqtt) moves over an event only once the broker has acknowledged it
+ * (PUBACK) along with every event before it, and at start the plugin
+ * publishes from the cursor. Duplicates carry the same seq.
+ *
+ * libmosquitto runs on vigil's loop: its socket under a uv_poll_t, its
+ * keepalive under a uv_timer_t, reconnections under another with backoff.
+ * The broker's name is resolved with a blocking call when (re)connecting:
+ * give an address or a name in /etc/hosts. */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <mosquitto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "vigil/plugin.h"
+
+#define MQTT_VERSION "1.0.0"
+#define WINDOW 64 /* messages in flight at most */
+
+typedef struct inflight {
+  int mid;
+  uint64_t seq;
+  int acked;
+} inflight;
+
+typedef struct mqtt {
+  vigil_plugin *p;
+  const vigil_api *api;
+  uv_loop_t *loop;
+  struct mosquitto *m;
+  char *host, *site, *prefix, *client_id;
+  int port, keepalive;
+  char **types;
+  size_t n_types;
+  double retry_min_ms, retry_max_ms, retry_ms;
+  /* the connection */
+  uv_poll_t *poll;
+  uv_timer_t misc, reconnect;
+  int connected, closing;
+  unsigned open_handles;
+  /* the outbox */
+  uint64_t cursor, sent;
+  inflight window[WINDOW];
+  size_t n_window;
+  uint64_t published, acked, reconnects;
+  uint64_t state_seq; /* the log's last seq when the state was last published */
+  char last_error[256];
+} mqtt;
+
+static void say(mqtt *q, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(mqtt *q, vigil_plugin_log_level level, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  q->api->log(q->p, level, msg);
+}
+
+static int wanted(const mqtt *q, const char *type) {
+  for (size_t i = 0; i < q->n_types; i++)
+    if (q->api->type_matches(q->p, q->types[i], type) == 1) return 1;
+  return 0;
+}
+
+static void publish_metrics(mqtt *q) {
+  q->api->metric_set(q->p, "mqtt_connected", "gauge", "1 while connected to the broker.", NULL, q->connected);
+  q->api->metric_set(q->p, "mqtt_published_total", "counter", "Messages handed to the broker, this run.", NULL,
+                     (double)q->published);
+  q->api->metric_set(q->p, "mqtt_acknowledged_total", "counter", "Messages the broker acknowledged, this run.", NULL,
+                     (double)q->acked);
+  q->api->metric_set(q->p, "mqtt_reconnects_total", "counter", "Connections lost and tried again, this run.", NULL,
+                     (double)q->reconnects);
+  uint64_t last = q->api->last_seq(q->p);
+  q->api->metric_set(q->p, "mqtt_backlog_events", "gauge",
+                     "Events after the cursor (an upper bound of what is unsent).", NULL,
+                     (double)(last > q->cursor ? last - q->cursor : 0));
+}
+
+static void save_cursor(mqtt *q) {
+  char text[32];
+  int n = snprintf(text, sizeof text, "%llu", (unsigned long long)q->cursor);
+  q->api->kv_put(q->p, "cursor", text, (size_t)n);
+}
+
+/* ---- the socket on the loop ---------------------------------------------------------- */
+
+static void lost(mqtt *q, const char *why);
+static void pump(mqtt *q);
+
+static void on_poll_closed(uv_handle_t *h);
+static void on_socket(uv_poll_t *h, int status, int events);
+
+static void stop_poll(mqtt *q) {
+  if (!q->poll) return;
+  uv_poll_stop(q->poll);
+  uv_close((uv_handle_t *)q->poll, on_poll_closed);
+  q->poll = NULL;
+}
+
+static void watch(mqtt *q) {
+  if (!q->poll) return;
+  int events = UV_READABLE | (mosquitto_want_write(q->m) ? UV_WRITABLE : 0);
+  uv_poll_start(q->poll, events, on_socket);
+}
+
+static void on_socket(uv_poll_t *h, int status, int events) {
+  mqtt *q = h->data;
+  int rc = MOSQ_ERR_SUCCESS;
+  if (status < 0)
+    rc = MOSQ_ERR_CONN_LOST;
+  else {
+    if (events & UV_READABLE) rc = mosquitto_loop_read(q->m, 1);
+    if (rc == MOSQ_ERR_SUCCESS && (events & UV_WRITABLE)) rc = mosquitto_loop_write(q->m, 1);
+  }
+  if (rc != MOSQ_ERR_SUCCESS) {
+    lost(q, status < 0 ? uv_strerror(status) : mosquitto_strerror(rc));
+    return;
+  }
+  watch(q);
+}
+
+static int open_poll(mqtt *q) {
+  int fd = mosquitto_socket(q->m);
+  if (fd < 0) return -1;
+  q->poll = malloc(sizeof *q->poll);
+  if (!q->poll || uv_poll_init_socket(q->loop, q->poll, fd) < 0) {
+    free(q->poll);
+    q->poll = NULL;
+    return -1;
+  }
+  q->poll->data = q;
+  q->open_handles++;
+  watch(q);
+  return 0;
+}
+
+static void on_reconnect_timer(uv_timer_t *t);
+
+static void connect_now(mqtt *q) {
+  int rc = q->reconnects || q->connected ? mosquitto_reconnect_async(q->m)
+                                         : mosquitto_connect_async(q->m, q->host, q->port, q->keepalive);
+  if (rc == MOSQ_ERR_SUCCESS && open_poll(q) == 0) return;
+  lost(q, rc == MOSQ_ERR_ERRNO ? "cannot connect" : mosquitto_strerror(rc));
+}
+
+/* The connection is gone (or never came): try again after a while. */
+static void lost(mqtt *q, const char *why) {
+  stop_poll(q);
+  int was = q->connected;
+  q->connected = 0;
+  if (q->closing) return;
+  snprintf(q->last_error, sizeof q->last_error, "%s", why);
+  if (was || q->retry_ms == 0) say(q, VIGIL_PLUGIN_LOG_WARN, "broker %s:%d: %s; trying again", q->host, q->port, why);
+  q->retry_ms = q->retry_ms ? q->retry_ms * 2 : q->retry_min_ms;
+  if (q->retry_ms > q->retry_max_ms) q->retry_ms = q->retry_max_ms;
+  q->reconnects++;
+  /* Unacknowledged messages are sent again from the cursor once connected. */
+  q->n_window = 0;
+  q->sent = q->cursor;
+  publish_metrics(q);
+  uv_timer_start(&q->reconnect, on_reconnect_timer, (uint64_t)q->retry_ms, 0);
+}
+
+static void on_reconnect_timer(uv_timer_t *t) { connect_now(t->data); }
+
+static void on_misc(uv_timer_t *t) {
+  mqtt *q = t->data;
+  if (!q->poll) return;
+  int rc = mosquitto_loop_misc(q->m);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    lost(q, mosquitto_strerror(rc));
+    return;
+  }
+  watch(q);
+}
+
+/* ---- publishing ---------------------------------------------------------------------- */
+
+/* force: on (re)connecting; otherwise only when the log has moved since. */
+static void publish_state(mqtt *q, int force) {
+  if (!q->connected) return;
+  uint64_t last = q->api->last_seq(q->p);
+  if (!force && last == q->state_seq) return;
+  q->state_seq = last;
+  uint64_t active[3], open[3];
+  q->api->alert_counts(q->p, active, open);
+  char topic[512], body[256];
+  snprintf(topic, sizeof topic, "%s/%s/state/alerts", q->prefix, q->site);
+  int n = snprintf(body, sizeof body,
+                   "{\"active\":{\"high\":%llu,\"medium\":%llu,\"low\":%llu},"
+                   "\"open\":{\"high\":%llu,\"medium\":%llu,\"low\":%llu},\"seq\":%llu}",
+                   (unsigned long long)active[2], (unsigned long long)active[1], (unsigned long long)active[0],
+                   (unsigned long long)open[2], (unsigned long long)open[1], (unsigned long long)open[0],
+                   (unsigned long long)last);
+  mosquitto_publish(q->m, NULL, topic, n, body, 1, true);
+}
+
+/* The topic of an event: alerts that carry a priority go by it. */
+static void topic_of(mqtt *q, const vigil_plugin_event *ev, char *out, size_t len) {
+  const char *prio = NULL;
+  json_t *j = NULL;
+  if (!strcmp(ev->type, "alert.raised") || !strcmp(ev->type, "alert.escalated")) {
+    j = json_loadb(ev->json, ev->json_len, 0, NULL);
+    prio = json_string_value(json_object_get(json_object_get(j, "data"), "priority"));
+  }
+  if (prio)
+    snprintf(out, len, "%s/%s/alert/%s", q->prefix, q->site, prio);
+  else
+    snprintf(out, len, "%s/%s/event/%s", q->prefix, q->site, ev->type);
+  json_decref(j);
+}
+
+static int publish_one(void *ud, const vigil_plugin_event *ev) {
+  mqtt *q = ud;
+  if (q->n_window == WINDOW || !q->connected) return 1;
+  q->sent = ev->seq;
+  if (!wanted(q, ev->type)) {
+    /* Not for the broker; it counts as done once everything before it is. */
+    q->window[q->n_window++] = (inflight){.mid = -1, .seq = ev->seq, .acked = 1};
+    return 0;
+  }
+  char topic[512];
+  topic_of(q, ev, topic, sizeof topic);
+  int mid;
+  int rc = mosquitto_publish(q->m, &mid, topic, (int)ev->json_len, ev->json, 1, false);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    q->sent = ev->seq - 1;
+    snprintf(q->last_error, sizeof q->last_error, "%s", mosquitto_strerror(rc));
+    return 1;
+  }
+  q->window[q->n_window++] = (inflight){.mid = mid, .seq = ev->seq, .acked = 0};
+  q->published++;
+  return 0;
+}
+
+/* Moves the cursor over the acknowledged start of the window. */
+static void advance(mqtt *q) {
+  size_t done = 0;
+  while (done < q->n_window && q->window[done].acked)
+    done++;
+  if (!done) return;
+  q->cursor = q->window[done - 1].seq;
+  memmove(q->window, q->window + done, (q->n_window - done) * sizeof *q->window);
+  q->n_window -= done;
+  save_cursor(q);
+}
+
+static void pump(mqtt *q) {
+  if (!q->connected || q->closing || q->n_window == WINDOW) return;
+  q->api->events_after(q->p, q->sent, publish_one, q);
+  advance(q);
+  watch(q);
+}
+
+/* ---- libmosquitto's callbacks (they run inside loop_read / loop_write) ---------------- */
+
+static void on_connect(struct mosquitto *m, void *ud, int rc) {
+  mqtt *q = ud;
+  if (rc != 0) {
+    snprintf(q->last_error, sizeof q->last_error, "%s", mosquitto_connack_string(rc));
+    say(q, VIGIL_PLUGIN_LOG_ERROR, "broker %s:%d refused the connection: %s", q->host, q->port, q->last_error);
+    return; /* it disconnects; lost() follows */
+  }
+  q->connected = 1;
+  q->retry_ms = 0;
+  q->last_error[0] = '\0';
+  say(q, VIGIL_PLUGIN_LOG_INFO, "connected to %s:%d", q->host, q->port);
+  publish_state(q, 1);
+  pump(q);
+  publish_metrics(q);
+}
+
+static void on_disconnect(struct mosquitto *m, void *ud, int rc) {
+  mqtt *q = ud;
+  q->connected = 0;
+}
+
+static void on_publish(struct mosquitto *m, void *ud, int mid) {
+  mqtt *q = ud;
+  for (size_t i = 0; i < q->n_window; i++)
+    if (q->window[i].mid == mid) {
+      q->window[i].acked = 1;
+      q->acked++;
+      break;
+    }
+  advance(q);
+  pump(q);
+}
+
+static int on_event(void *ud, const vigil_plugin_event *ev) {
+  mqtt *q = ud;
+  if (!strncmp(ev->type, "alert.", 6) || !strncmp(ev->type, "visit.", 6)) publish_state(q, 0);
+  pump(q);
+  publish_metrics(q);
+  return 0;
+}
+
+/* ---- status, life ------------------------------------------------------------------- */
+
+static char *status(void *ud) {
+  mqtt *q = ud;
+  json_t *s = json_pack("{s:s, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s}", "host", q->host, "port", q->port,
+                        "client_id", q->client_id, "connected", q->connected, "cursor", (json_int_t)q->cursor,
+                        "in_flight", (json_int_t)q->n_window, "published", (json_int_t)q->published, "acknowledged",
+                        (json_int_t)q->acked, "reconnects", (json_int_t)q->reconnects, "last_error", q->last_error);
+  char *text = s ? json_dumps(s, JSON_COMPACT) : NULL;
+  json_decref(s);
+  return text;
+}
+
+static void free_all(mqtt *q) {
+  if (q->m) mosquitto_destroy(q->m);
+  for (size_t i = 0; i < q->n_types; i++)
+    free(q->types[i]);
+  free(q->types);
+  free(q->host), free(q->site), free(q->prefix), free(q->client_id);
+  free(q);
+  mosquitto_lib_cleanup();
+}
+
+static void on_part_closed(mqtt *q) {
+  if (--q->open_handles == 0) free_all(q);
+}
+static void on_poll_closed(uv_handle_t *h) {
+  mqtt *q = h->data;
+  free(h);
+  on_part_closed(q);
+}
+static void on_timer_closed(uv_handle_t *h) { on_part_closed(h->data); }
+
+static void on_close(void *ud) {
+  mqtt *q = ud;
+  q->closing = 1;
+  save_cursor(q);
+  if (q->connected) {
+    mosquitto_disconnect(q->m);
+    mosquitto_loop_write(q->m, 1); /* a polite DISCONNECT, if the socket takes it */
+  }
+  stop_poll(q);
+  uv_close((uv_handle_t *)&q->misc, on_timer_closed);
+  uv_close((uv_handle_t *)&q->reconnect, on_timer_closed);
+}
+
+static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(char **err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(err, fmt, ap) < 0) *err = NULL;
+  va_end(ap);
+  return -2; /* VIGIL_EINVAL */
+}
+
+/* A topic level: no wildcard, no separator. */
+static int topic_safe(const char *s) { return s && *s && !strpbrk(s, "+#/") && strlen(s) <= 64; }
+
+static int read_settings(mqtt *q, json_t *s, char **err) {
+  const char *host = json_string_value(json_object_get(s, "host"));
+  const char *site = json_string_value(json_object_get(s, "site"));
+  const char *prefix = json_string_value(json_object_get(s, "prefix"));
+  const char *id = json_string_value(json_object_get(s, "client_id"));
+  json_t *port = json_object_get(s, "port"), *keepalive = json_object_get(s, "keepalive");
+  q->port = port ? (int)json_integer_value(port) : 1883;
+  q->keepalive = keepalive ? (int)json_integer_value(keepalive) : 30;
+  if (q->port <= 0 || q->port > 65535) return refuse(err, "plugins.mqtt.port: want 1 to 65535 (default 1883)");
+  if (q->keepalive < 5 || q->keepalive > 3600) return refuse(err, "plugins.mqtt.keepalive: want 5 to 3600 seconds");
+  if (site && !topic_safe(site)) return refuse(err, "plugins.mqtt.site: one topic level, without '/', '+' or '#'");
+  if (prefix && (!*prefix || strpbrk(prefix, "+#")))
+    return refuse(err, "plugins.mqtt.prefix: a topic without '+' or '#' (default vigil/v1)");
+  if (!(q->host = strdup(host ? host : "127.0.0.1")) || !(q->site = strdup(site ? site : "vigil")) ||
+      !(q->prefix = strdup(prefix ? prefix : "vigil/v1")))
+    return -1;
+  if (asprintf(&q->client_id, "%s", id ? id : "") < 0) return -1;
+  if (!id) {
+    free(q->client_id);
+    if (asprintf(&q->client_id, "vigil-%s", q->site) < 0) return -1;
+  }
+  json_t *rmin = json_object_get(s, "retry_min"), *rmax = json_object_get(s, "retry_max");
+  q->retry_min_ms = (rmin ? json_number_value(rmin) : 1) * 1000;
+  q->retry_max_ms = (rmax ? json_number_value(rmax) : 60) * 1000;
+  if (!(q->retry_min_ms > 0) || q->retry_max_ms < q->retry_min_ms)
+    return refuse(err, "plugins.mqtt.retry_min, retry_max: seconds, 0 < retry_min <= retry_max");
+  json_t *types = json_object_get(s, "types");
+  size_t n = !types ? 1 : json_is_string(types) ? 1 : json_is_array(types) ? json_array_size(types) : 0;
+  if (!n) return refuse(err, "plugins.mqtt.types: a pattern (\"alert.*\") or a list of them");
+  if (!(q->types = calloc(n, sizeof *q->types))) return -1;
+  for (size_t i = 0; i < n; i++) {
+    json_t *v = !types ? NULL : json_is_string(types) ? types : json_array_get(types, i);
+    const char *t = v ? json_string_value(v) : "alert.*";
+    if (!t || q->api->type_matches(q->p, t, "alert.raised") < 0)
+      return refuse(err, "plugins.mqtt.types[%zu]: not a pattern of event types", i + 1);
+    if (!(q->types[q->n_types++] = strdup(t))) return -1;
+  }
+  const char *user = json_string_value(json_object_get(s, "username"));
+  const char *pass = json_string_value(json_object_get(s, "password"));
+  q->m = mosquitto_new(q->client_id, true, q);
+  if (!q->m) return refuse(err, "cannot make an MQTT client (out of memory?)");
+  if (user && mosquitto_username_pw_set(q->m, user, pass) != MOSQ_ERR_SUCCESS)
+    return refuse(err, "plugins.mqtt.username: refused by libmosquitto");
+  return 0;
+}
+
+static int init(vigil_plugin *p, const vigil_api *api, char **err) {
+  mosquitto_lib_init();
+  mqtt *q = calloc(1, sizeof *q);
+  json_t *s = json_loads(api->settings(p), 0, NULL);
+  if (!q || !s) {
+    free(q);
+    json_decref(s);
+    mosquitto_lib_cleanup();
+    return -1;
+  }
+  q->p = p;
+  q->api = api;
+  q->loop = api->loop(p);
+  int rc = read_settings(q, s, err);
+  json_decref(s);
+  if (rc < 0) {
+    free_all(q);
+    return rc;
+  }
+  mosquitto_connect_callback_set(q->m, on_connect);
+  mosquitto_disconnect_callback_set(q->m, on_disconnect);
+  mosquitto_publish_callback_set(q->m, on_publish);
+  uv_timer_init(q->loop, &q->misc);
+  uv_timer_init(q->loop, &q->reconnect);
+  q->misc.data = q->reconnect.data = q;
+  q->open_handles = 2;
+  if ((rc = api->on_close(p, on_close, q)) < 0) {
+    on_close(q);
+    return rc;
+  }
+  void *val;
+  size_t len;
+  if (api->kv_get(p, "cursor", &val, &len) == 0) {
+    q->cursor = strtoull(val, NULL, 10);
+    api->free(val);
+  } else {
+    q->cursor = api->last_seq(p); /* a new site starts now */
+    save_cursor(q);
+  }
+  q->sent = q->cursor;
+  for (size_t i = 0; i < q->n_types && rc == 0; i++)
+    rc = api->subscribe(p, q->types[i], on_event, q);
+  /* The state changes with alerts and with visits that end. */
+  if (rc == 0) rc = api->subscribe(p, "alert.*", on_event, q);
+  if (rc == 0) rc = api->subscribe(p, "visit.*", on_event, q);
+  if (rc == 0) rc = api->on_status(p, status, q);
+  if (rc < 0) return rc;
+  uv_timer_start(&q->misc, on_misc, 1000, 1000);
+  connect_now(q);
+  publish_metrics(q);
+  return 0;
+}
+
+VIGIL_PLUGIN_DEFINE(MQTT_VERSION, init);

@@ -1,0 +1,389 @@
+/* test_mqtt.c: the mqtt plugin against a real mosquitto broker, started by
+ * the test on a free loopback port (with persistence, so that the test's own
+ * subscriber keeps its session across the broker's restart).
+ *
+ * Alerts arrive under their priority's topic as the events' JSON, QoS 1;
+ * other alert events under their type; only the state topic is retained.
+ * The broker goes down while alerts are raised, vigil is killed and started
+ * again meanwhile, and when the broker is back every alert event arrives,
+ * in order per visit. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "serve_process.h"
+
+static const char *PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'broker' {\n"
+    "  version = '1.0.0',\n"
+    "  phases = { v.phase 'one' { items = {\n"
+    "    v.vitals 'vitals' { fields = { 'sbp' }, rule = function(x)\n"
+    "      if x.sbp > 180 then return v.alert.high('SBP very high', { latching = false }) end\n"
+    "      if x.sbp > 160 then return v.alert.medium('SBP high', { latching = false }) end\n"
+    "    end },\n"
+    "  } } },\n"
+    "}\n";
+
+/* ---- the broker -------------------------------------------------------------------- */
+
+typedef struct broker {
+  char conf[160], log[160];
+  int port;
+  pid_t pid;
+} broker;
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static const char *mosquitto_path(void) {
+  static const char *paths[] = {"/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"};
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+    if (access(paths[i], X_OK) == 0) return paths[i];
+  return NULL;
+}
+
+static void broker_start(broker *b) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    FILE *log = fopen(b->log, "a");
+    if (log) dup2(fileno(log), 2);
+    execl(mosquitto_path(), "mosquitto", "-c", b->conf, (char *)NULL);
+    _exit(127);
+  }
+  b->pid = pid;
+  /* Listening when a connection is accepted. */
+  for (int i = 0; i < 500; i++) {
+    hc_conn c;
+    if (hc_connect(&c, b->port) == 0) {
+      hc_close(&c);
+      return;
+    }
+    usleep(10000);
+  }
+  fail_msg("mosquitto did not start (see %s)", b->log);
+}
+
+static void broker_stop(broker *b) {
+  kill(b->pid, SIGTERM);
+  waitpid(b->pid, NULL, 0);
+  b->pid = 0;
+}
+
+/* ---- a subscriber ------------------------------------------------------------------ */
+
+typedef struct message {
+  char *topic, *payload;
+  int retained;
+} message;
+
+typedef struct subscriber {
+  struct mosquitto *m;
+  pthread_mutex_t lock;
+  message *msgs;
+  size_t n, cap;
+  int subscribed;
+} subscriber;
+
+static void sub_on_connect(struct mosquitto *m, void *ud, int rc) {
+  if (rc == 0) mosquitto_subscribe(m, NULL, "vigil/#", 1);
+}
+
+static void sub_on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *qos) {
+  subscriber *s = ud;
+  pthread_mutex_lock(&s->lock);
+  s->subscribed = 1;
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void sub_on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
+  subscriber *s = ud;
+  pthread_mutex_lock(&s->lock);
+  if (s->n == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 64;
+    s->msgs = realloc(s->msgs, s->cap * sizeof *s->msgs);
+  }
+  s->msgs[s->n++] = (message){strdup(msg->topic), strndup(msg->payload, (size_t)msg->payloadlen), msg->retain};
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void sub_start(subscriber *s, const char *id, int port) {
+  pthread_mutex_init(&s->lock, NULL);
+  /* A persistent session: what is published while it is away waits for it. */
+  s->m = mosquitto_new(id, false, s);
+  assert_non_null(s->m);
+  mosquitto_connect_callback_set(s->m, sub_on_connect);
+  mosquitto_subscribe_callback_set(s->m, sub_on_subscribe);
+  mosquitto_message_callback_set(s->m, sub_on_message);
+  mosquitto_reconnect_delay_set(s->m, 1, 1, false);
+  assert_int_equal(mosquitto_connect(s->m, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
+  assert_int_equal(mosquitto_loop_start(s->m), MOSQ_ERR_SUCCESS);
+  for (int i = 0; i < 500; i++) {
+    pthread_mutex_lock(&s->lock);
+    int done = s->subscribed;
+    pthread_mutex_unlock(&s->lock);
+    if (done) return;
+    usleep(10000);
+  }
+  fail_msg("the test's subscriber did not subscribe");
+}
+
+static void sub_stop(subscriber *s) {
+  if (!s->m) return;
+  mosquitto_disconnect(s->m);
+  mosquitto_loop_stop(s->m, true);
+  mosquitto_destroy(s->m);
+  s->m = NULL;
+  for (size_t i = 0; i < s->n; i++)
+    free(s->msgs[i].topic), free(s->msgs[i].payload);
+  free(s->msgs);
+  pthread_mutex_destroy(&s->lock);
+}
+
+/* ---- fixture and vigil -------------------------------------------------------------- */
+
+typedef struct fixture {
+  serve_process s;
+  broker b;
+  subscriber sub, late;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (serve_setup(&f->s, PROTOCOL) < 0) return -1;
+  f->b.port = free_port();
+  snprintf(f->b.conf, sizeof f->b.conf, "%s/mosquitto.conf", f->s.root);
+  snprintf(f->b.log, sizeof f->b.log, "%s/mosquitto.log", f->s.root);
+  FILE *fp = fopen(f->b.conf, "w");
+  /* Run as root, mosquitto would become the user "mosquitto", who cannot
+   * write its persistence file in the test's folder: stay who we are. */
+  struct passwd *me = getpwuid(geteuid());
+  fprintf(fp,
+          "listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"
+          "log_dest stderr\nuser %s\n",
+          f->b.port, f->s.root, me ? me->pw_name : "root");
+  fclose(fp);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  serve_stop(&f->s, 1);
+  sub_stop(&f->sub);
+  sub_stop(&f->late);
+  if (f->b.pid) broker_stop(&f->b);
+  serve_cleanup(&f->s);
+  free(f);
+  return 0;
+}
+
+static char *call(fixture *f, const char *method, const char *path, const char *body, int want) {
+  char *text;
+  int status = serve_request(&f->s, method, path, body, &text);
+  if (status != want) fail_msg("%s %s: %d %s", method, path, status, text ? text : "");
+  return text;
+}
+
+static uint64_t start_visit(fixture *f, const char *patient) {
+  uint64_t id = serve_start_visit(&f->s, "broker", patient);
+  assert_true(id > 0);
+  return id;
+}
+
+static void record(fixture *f, uint64_t visit, int sbp) { assert_int_equal(serve_record_sbp(&f->s, visit, sbp), 200); }
+
+/* The alert events in the log. */
+static json_t *alert_events(fixture *f) {
+  char *text = call(f, "GET", "/api/v1/events?after=0&limit=1000", NULL, 200);
+  json_t *page = json_loads(text, 0, NULL), *out = json_array(), *ev;
+  free(text);
+  size_t i;
+  json_array_foreach(json_object_get(page, "events"), i,
+                     ev) if (!strncmp(json_string_value(json_object_get(ev, "type")), "alert.", 6))
+      json_array_append(out, ev);
+  json_decref(page);
+  return out;
+}
+
+/* Distinct seqs of the event messages received. */
+static size_t distinct_events(subscriber *s) {
+  pthread_mutex_lock(&s->lock);
+  size_t n = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    if (strstr(s->msgs[i].topic, "/state/")) continue;
+    int seen = 0;
+    for (size_t k = 0; k < i && !seen; k++)
+      seen = !strstr(s->msgs[k].topic, "/state/") && !strcmp(s->msgs[k].payload, s->msgs[i].payload);
+    n += !seen;
+  }
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+static void wait_for(fixture *f, size_t want) {
+  for (int i = 0; i < 1500 && distinct_events(&f->sub) < want; i++)
+    usleep(20000);
+  if (distinct_events(&f->sub) != want) {
+    char *log = serve_log(&f->s);
+    char *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+    fprintf(stderr, "---- vigil's log ----\n%s\n---- plugins ----\n%s\n", log, st);
+    free(log);
+    free(st);
+    pthread_mutex_lock(&f->sub.lock);
+    for (size_t i = 0; i < f->sub.n; i++)
+      fprintf(stderr, "%s %.80s\n", f->sub.msgs[i].topic, f->sub.msgs[i].payload);
+    pthread_mutex_unlock(&f->sub.lock);
+    fail_msg("%zu alert events of %zu arrived", distinct_events(&f->sub), want);
+  }
+}
+
+static void configure(fixture *f) {
+  char extra[512];
+  snprintf(extra, sizeof extra,
+           "plugins = { mqtt = { port = %d, site = 'north', retry_min = 0.1, retry_max = 0.3, keepalive = 5 } }\n",
+           f->b.port);
+  serve_configure(&f->s, extra);
+}
+
+/* vigil_alerts_active{priority="p"} from /metrics. */
+static long metric_active(fixture *f, const char *prio) {
+  char *text = call(f, "GET", "/metrics", NULL, 200), key[64];
+  snprintf(key, sizeof key, "vigil_alerts_active{priority=\"%s\"} ", prio);
+  const char *at = strstr(text, key);
+  long v = at ? atol(at + strlen(key)) : -1;
+  free(text);
+  return v;
+}
+
+static void check_messages(fixture *f, json_t *events) {
+  subscriber *s = &f->sub;
+  uint64_t last_of[16] = {0};
+  for (size_t i = 0; i < s->n; i++) {
+    message *m = &s->msgs[i];
+    if (strstr(m->topic, "/state/")) continue;
+    assert_false(m->retained); /* events are never retained */
+    json_t *ev = json_loads(m->payload, 0, NULL);
+    assert_non_null(ev);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    const char *prio = json_string_value(json_object_get(json_object_get(ev, "data"), "priority"));
+    char want[128];
+    if (!strcmp(type, "alert.raised") || !strcmp(type, "alert.escalated"))
+      snprintf(want, sizeof want, "vigil/v1/north/alert/%s", prio);
+    else
+      snprintf(want, sizeof want, "vigil/v1/north/event/%s", type);
+    assert_string_equal(m->topic, want);
+    /* The payload is the event as the log has it. */
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+    uint64_t visit = (uint64_t)json_integer_value(json_object_get(ev, "visit"));
+    json_t *stored = json_array_get(events, 0);
+    size_t k;
+    json_array_foreach(events, k,
+                       stored) if ((uint64_t)json_integer_value(json_object_get(stored, "seq")) == seq) break;
+    assert_true(json_equal(stored, ev));
+    assert_true(visit < 16);
+    int first = 1;
+    for (size_t j = 0; j < i && first; j++)
+      first = strcmp(s->msgs[j].payload, m->payload) != 0;
+    if (first) {
+      assert_true(seq > last_of[visit]); /* in order per visit */
+      last_of[visit] = seq;
+    }
+    json_decref(ev);
+  }
+}
+
+static void test_alerts_reach_the_broker_across_outage_and_restart(void **state) {
+  fixture *f = *state;
+  if (!mosquitto_path()) {
+    print_message("mosquitto is not installed (scripts/install-deps installs it): skipped\n");
+    skip();
+  }
+  broker_start(&f->b);
+  sub_start(&f->sub, "vigil-test-sub", f->b.port);
+  configure(f);
+  assert_int_equal(serve_start(&f->s), 0);
+  uint64_t a = start_visit(f, "chair-1");
+  record(f, a, 190);
+  record(f, a, 170);
+  record(f, a, 120);
+  json_t *events = alert_events(f);
+  assert_true(json_array_size(events) >= 2);
+  wait_for(f, json_array_size(events));
+  json_decref(events);
+
+  /* The broker goes; alerts go on; vigil dies and comes back meanwhile. */
+  broker_stop(&f->b);
+  record(f, a, 195);
+  uint64_t b = start_visit(f, "chair-2");
+  record(f, b, 175);
+  assert_int_equal(serve_stop(&f->s, 1), SIGKILL);
+  assert_int_equal(serve_start(&f->s), 0);
+  record(f, b, 185);
+  usleep(300000);
+  broker_start(&f->b);
+  events = alert_events(f);
+  wait_for(f, json_array_size(events));
+  check_messages(f, events);
+  json_decref(events);
+
+  /* A newcomer gets the state, retained, and no old alert. */
+  usleep(200000);
+  sub_start(&f->late, "vigil-test-late", f->b.port);
+  usleep(300000);
+  pthread_mutex_lock(&f->late.lock);
+  int saw_state = 0;
+  for (size_t i = 0; i < f->late.n; i++) {
+    message *m = &f->late.msgs[i];
+    assert_true(m->retained);
+    assert_string_equal(m->topic, "vigil/v1/north/state/alerts");
+    json_t *st = json_loads(m->payload, 0, NULL);
+    json_t *active = json_object_get(st, "active");
+    pthread_mutex_unlock(&f->late.lock);
+    assert_int_equal(json_integer_value(json_object_get(active, "high")), metric_active(f, "high"));
+    assert_int_equal(json_integer_value(json_object_get(active, "medium")), metric_active(f, "medium"));
+    pthread_mutex_lock(&f->late.lock);
+    json_decref(st);
+    saw_state = 1;
+  }
+  pthread_mutex_unlock(&f->late.lock);
+  assert_true(saw_state);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+int main(void) {
+  mosquitto_lib_init();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_alerts_reach_the_broker_across_outage_and_restart, setup, teardown),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  mosquitto_lib_cleanup();
+  return rc;
+}
