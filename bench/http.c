@@ -50,6 +50,7 @@ static struct {
 
 static int port;
 static pid_t server = -1;
+static char token[64]; /* the bench user's session */
 static char *tmp;
 
 static void die(const char *fmt, ...) {
@@ -100,12 +101,12 @@ static int format_request(char *out, size_t cap, const char *method, const char 
   int n;
   if (body)
     n = snprintf(out, cap,
-                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Vigil-Actor: bench.http\r\n"
+                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                 method, path, port, strlen(body), body);
+                 method, path, port, token, strlen(body), body);
   else
-    n = snprintf(out, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Vigil-Actor: bench.http\r\n\r\n", method, path,
-                 port);
+    n = snprintf(out, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n", method,
+                 path, port, token);
   if (n < 0 || (size_t)n >= cap) die("request too long");
   return n;
 }
@@ -178,6 +179,11 @@ static void start_server(void) {
   char *abs = realpath(opt.protocol, NULL);
   if (!abs || symlink(abs, link) < 0) die("protocol %s: %s", opt.protocol, strerror(errno));
   free(abs);
+  /* The nurse the benchmark signs in as. */
+  char cmd[16384];
+  snprintf(cmd, sizeof cmd, "echo 'bench password 1' | '%s' user add bench.http --role nurse --password-stdin --db '%s' >/dev/null",
+           opt.vigil, db);
+  if (system(cmd) != 0) die("cannot create the bench user: %s", cmd);
   server = fork();
   if (server < 0) die("fork: %s", strerror(errno));
   if (server == 0) {
@@ -263,7 +269,7 @@ static void run_wrk(const char *script, int first, int ctl) {
     dup2(pfd[1], 1);
     close(pfd[0]);
     close(pfd[1]);
-    execlp(opt.wrk, opt.wrk, t, c, d, "--latency", "--timeout", "5s", "-s", s, url, "--", n, f, (char *)NULL);
+    execlp(opt.wrk, opt.wrk, t, c, d, "--latency", "--timeout", "5s", "-s", s, url, "--", n, f, token, (char *)NULL);
     _exit(127);
   }
   close(pfd[1]);
@@ -558,12 +564,17 @@ int main(int argc, char **argv) {
   if (!tmp) die("temporary folder: %s", strerror(errno));
   start_server();
   int ctl = dial();
+  int st;
+  char *session = http(ctl, "POST", "/api/v1/session", "{\"user\":\"bench.http\",\"password\":\"bench password 1\"}", &st);
+  const char *tok = strstr(session, "\"token\":\"");
+  if (st != 200 || !tok) die("sign-in: %d %s", st, session);
+  snprintf(token, sizeof token, "%.43s", tok + 9);
+  free(session);
   /* Visits 1..N for wrk, N+1..2N for the alerts (so that wrk's visits carry
    * no alerts and the alerts' visits no wrk history). */
   double t = bench_seconds();
   for (int i = 0; i < 2 * opt.visits; i++) {
     char body[128];
-    int st;
     snprintf(body, sizeof body, "{\"protocol\":\"bench_infusion\",\"patient\":\"BENCH-%04d\"}", i + 1);
     char *r = http(ctl, "POST", "/api/v1/visits", body, &st);
     if (st != 201) die("start visit: %d %s", st, r);

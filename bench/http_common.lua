@@ -1,5 +1,6 @@
 -- Shared by http_get.lua and http_post.lua (wrk 4, LuaJIT): cycles through
--- visits FIRST..FIRST+N-1 (args after "--": N FIRST NAME), each thread from a
+-- visits FIRST..FIRST+N-1 (args after "--": N FIRST TOKEN, TOKEN a signed-in
+-- nurse's session), each thread from a
 -- different offset, and prints one JSON line at the end.
 local M = {}
 
@@ -15,7 +16,7 @@ end
 function M.init(args)
   n = tonumber(args[1]) or 100
   first = tonumber(args[2]) or 1
-  name = args[3] or "http"
+  token = args[3] or ""
   i = (tid or 0) * 7919
 end
 

@@ -9,5 +9,6 @@ int cmd_protocol(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 
 #endif

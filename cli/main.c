@@ -44,13 +44,22 @@ static const struct command {
      "      (docs/rems.md).",
      cmd_export},
     {"serve",
-     "vigil serve [--db DB] [--listen HOST:PORT] [--protocols DIR] [--idle-timeout S] [--request-timeout S]\n"
-     "  [--stream-heartbeat S] [--clock=simulated --allow-simulated-clock]",
+     "vigil serve [--config FILE] [--db DB] [--listen HOST:PORT] [--protocols DIR] [--idle-timeout S]\n"
+     "  [--request-timeout S] [--stream-heartbeat S] [--clock=simulated --allow-simulated-clock]",
      "Serve the JSON API (docs/http.md) on HOST:PORT (default 127.0.0.1:8080) over the event store DB (default\n"
      "      ./var/vigil.db, creating ./var), with every protocol in DIR (default protocols/: each subfolder holding a\n"
-     "      protocol.lua). No authentication yet: keep it on loopback. Logs JSON lines to stderr; SIGTERM/SIGINT\n"
-     "      stop it cleanly.",
+     "      protocol.lua). Settings come from FILE (default ./vigil.conf, see docs/config.md); flags override it.\n"
+     "      The first start on a database without users creates the user admin and prints its password once.\n"
+     "      Logs JSON lines to stderr; SIGTERM/SIGINT stop it cleanly.",
      cmd_serve},
+    {"user",
+     "vigil user add NAME --role nurse|clinician|admin|integrator [--password-stdin] [--db DB]\n"
+     "  vigil user list|disable NAME|enable NAME|passwd NAME [--password-stdin]|token NAME [--db DB]",
+     "Manage the users of a stopped server's database (DB: --db, else vigil.conf's database, else\n"
+     "      ./var/vigil.db); while vigil serve runs, an admin does the same over HTTP (docs/http.md).\n"
+     "      Without --password-stdin a password is generated and printed once. token issues an integrator's\n"
+     "      API token (read events and exports only), printed once. Every change is recorded as an event.",
+     cmd_user},
 };
 
 static void usage(FILE *out) {

@@ -16,11 +16,14 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <sodium.h>
 #include <uv.h>
 
 #include "api.h"
 #include "cli.h"
 #include "config.h"
+#include "engine.h"
+#include "users.h"
 #include "http.h"
 #include "plugin_host.h"
 #include "vigil/vigil.h"
@@ -29,6 +32,7 @@ typedef struct server_ctx {
   uv_loop_t loop;
   uv_signal_t sigterm, sigint;
   vigil_engine *e;
+  users *users;
   api *api;
   http_server *http;
   plugin_host *plugins;
@@ -66,7 +70,7 @@ static void log_line(const char *level, const char *msg, json_t *fields) {
   json_decref(line);
 }
 
-static void engine_log(void *ud, vigil_log_level level, const char *msg) {
+static void on_engine_log(void *ud, vigil_log_level level, const char *msg) {
   static const char *names[] = {"error", "warn", "info"};
   log_line(names[level], msg, json_pack("{s:s}", "from", "engine"));
 }
@@ -86,8 +90,6 @@ static void request_log(void *ud, const http_request *req, int status, size_t by
                         (double)((int64_t)(ms * 1000)) / 1000);
   const char *query = http_request_query(req);
   if (f && *query) json_object_set_new(f, "query", safe_string(query, 256));
-  const char *actor = http_request_header(req, "X-Vigil-Actor");
-  if (f && actor) json_object_set_new(f, "actor", safe_string(actor, 64));
   log_line(status >= 500 ? "error" : "info", "request", f);
 }
 
@@ -230,6 +232,7 @@ typedef struct settings {
   json_t *protocols;         /* from vigil.conf: a folder or a list */
   int allow_simulated;
   uint64_t idle_ms, request_ms, heartbeat_ms;
+  uint64_t session_ms;
   const char *idle_flag, *request_flag, *heartbeat_flag;
   const char *plugin_dir; /* from vigil.conf; NULL: no plugins */
   char *plugins_json;     /* vigil.conf's `plugins`, as JSON (malloc'd) */
@@ -299,11 +302,13 @@ static config *read_settings(settings *st) {
       config_string(c, "listen", "127.0.0.1:8080", &listen, err, sizeof err) < 0 ||
       timeout_setting(c, "idle_timeout", st->idle_flag, "--idle-timeout", 30000, &st->idle_ms) < 0 ||
       timeout_setting(c, "request_timeout", st->request_flag, "--request-timeout", 10000, &st->request_ms) < 0 ||
-      timeout_setting(c, "stream_heartbeat", st->heartbeat_flag, "--stream-heartbeat", 15000, &st->heartbeat_ms) < 0) {
+      timeout_setting(c, "stream_heartbeat", st->heartbeat_flag, "--stream-heartbeat", 15000, &st->heartbeat_ms) < 0 ||
+      config_seconds(c, "session_hours", 24 * 30, 12 * 3600, &st->session_ms, err, sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     config_free(c);
     return NULL;
   }
+  st->session_ms *= 3600; /* config_seconds read hours as seconds */
   if (!st->db) st->db = db;
   if (!st->listen) st->listen = listen;
   json_t *p = config_get(c, "protocols");
@@ -337,6 +342,33 @@ static int load_all_protocols(vigil_engine *e, const settings *st, char ***refs,
     }
     if (load_protocols(e, json_string_value(dir), 1, refs, n_refs) < 0) return -1;
   }
+  return 0;
+}
+
+/* The first start on a database without users: an admin, whose password
+ * is printed once (standard error, never the JSON log) for the person
+ * installing vigil, who signs in and creates the clinic's users. */
+static int first_admin(server_ctx *s) {
+  unsigned char random[18];
+  char password[25], hash[USER_HASH_MAX], err[512];
+  randombytes_buf(random, sizeof random);
+  sodium_bin2base64(password, sizeof password, random, sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  int rc = users_hash_password(password, hash);
+  if (rc == 0) rc = users_add(s->users, "admin", ROLE_ADMIN, hash, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, err,
+                              sizeof err);
+  if (rc == 0) rc = vigil_site_event(s->e, "user.created", "vigil", "{\"user\":\"admin\",\"role\":\"admin\"}");
+  if (rc < 0) {
+    fprintf(stderr, "vigil serve: cannot create the first admin: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
+    return -1;
+  }
+  fprintf(stderr,
+          "\nvigil: first start: created the user \"admin\" with the password\n\n    %s\n\n"
+          "  It is shown this once. Sign in, then create the clinic's users (or: vigil user add).\n\n",
+          password);
+  log_line("info", "first start: created the user admin (its password was printed once)", NULL);
+  sodium_memzero(password, sizeof password);
   return 0;
 }
 
@@ -377,12 +409,22 @@ static int serve(settings *st) {
                         .sim_start_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
                         .loop = &s.loop,
                         .db_path = db,
-                        .log = engine_log};
+                        .log = on_engine_log};
   int exit_code = 0;
   char **refs = NULL;
   size_t n_refs = 0;
   if ((rc = vigil_engine_new(&opts, &s.e)) < 0) {
     fprintf(stderr, "vigil serve: %s: %s\n", db, vigil_engine_errmsg(s.e));
+    exit_code = 1;
+    goto out;
+  }
+  char err[512];
+  if ((rc = users_open(engine_store(s.e), &s.users, err, sizeof err)) < 0) {
+    fprintf(stderr, "vigil serve: %s: %s\n", db, err);
+    exit_code = 1;
+    goto out;
+  }
+  if (users_count(s.users) == 0 && first_admin(&s) < 0) {
     exit_code = 1;
     goto out;
   }
@@ -405,7 +447,10 @@ static int serve(settings *st) {
                     .stream_heartbeat_ms = heartbeat_ms,
                     .plugins_status = plugins_status,
                     .plugins_metrics = plugins_metrics,
-                    .plugins_ud = s.plugins};
+                    .plugins_ud = s.plugins,
+                    .users = s.users,
+                    .session_ttl_ms = (int64_t)st->session_ms,
+                    .simulated_clock = kind == VIGIL_CLOCK_SIMULATED};
   if (api_new(&ao, &s.api) < 0) {
     fprintf(stderr, "vigil serve: out of memory\n");
     exit_code = 1;
@@ -418,7 +463,6 @@ static int serve(settings *st) {
                      .handler = api_handle,
                      .handler_ud = s.api,
                      .log = request_log};
-  char err[512];
   if ((rc = http_server_start(&s.loop, &ho, &s.http, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
     log_line("error", "cannot listen", json_pack("{s:s}", "error", err));
@@ -439,16 +483,17 @@ static int serve(settings *st) {
            json_pack("{s:s, s:i, s:s, s:s, s:o, s:I, s:I}", "host", host, "port", http_server_port(s.http), "db", db,
                      "clock", clock, "protocols", loaded, "idle_timeout_ms", (json_int_t)idle_ms, "request_timeout_ms",
                      (json_int_t)request_ms));
-  log_line(is_loopback(host) ? "info" : "warn",
-           "no authentication yet: the X-Vigil-Actor header names the actor of each write; serve on loopback only",
-           NULL);
-  if (kind == VIGIL_CLOCK_SIMULATED) log_line("warn", "simulated clock: time does not move, no deadline fires", NULL);
+  if (!is_loopback(host))
+    log_line("warn", "listening beyond loopback without TLS: put a TLS-terminating proxy in front", NULL);
+  if (kind == VIGIL_CLOCK_SIMULATED)
+    log_line("warn", "simulated clock: time moves only when an admin advances it (POST /api/v1/clock)", NULL);
   uv_run(&s.loop, UV_RUN_DEFAULT);
   log_line("info", "stopped", NULL);
 
 out:
   plugin_host_close(s.plugins); /* the plugins' last words may use the store */
-  vigil_engine_free(s.e);       /* closes its timer: runs the loop once */
+  users_close(s.users);
+  vigil_engine_free(s.e); /* closes its timer: runs the loop once */
   uv_run(&s.loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&s.loop) != 0) log_line("warn", "handles left open at exit", NULL);
   plugin_host_free(s.plugins); /* unloaded once their handles are closed */

@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "intern.h"
+#include "value_convert.h"
 
 static visit *active_visit(vigil_engine *e, uint64_t id, int *rc) {
   visit *v = engine_visit(e, id);
@@ -137,6 +138,17 @@ static void resolve_overdue(vigil_engine *e, visit *v, int item) {
   if (s->overdue == 0 || (s->overdue > s->sat && !s->skipped)) return;
   alert *a = visit_find_alert(v, v->p->items[item].overdue_key);
   if (a) resolve_alert(e, a);
+}
+
+int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *items, size_t n) {
+  int rc = 0;
+  visit *v = active_visit(e, id, &rc);
+  if (!v) return rc;
+  for (size_t i = 0; i < n; i++) {
+    int item = protocol_find_item(v->p, items[i], v->phase);
+    if (item >= 0 && v->p->items[item].kind == KIND_SIGNATURE) return 1;
+  }
+  return 0;
 }
 
 int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {
@@ -392,4 +404,53 @@ int vigil_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char 
                                : val_recordv(1, K_alert, val_num((double)id));
   if (!emit(e, a->visit, EV_ALERT_ACKNOWLEDGED, actor_of(actor), data)) return VIGIL_ENOMEM;
   return engine_done(e, a->visit);
+}
+
+/* A site event's type and data from their names and JSON; 0, or a negative
+ * code with a sentence in err. */
+static int site_event_data(const char *type, const char *fields_json, int *t, val *data, char *err, size_t errlen) {
+  *t = event_type_parse(type ? type : "");
+  if (*t < EV_SESSION_STARTED || *t > EV_USER_CHANGED) {
+    snprintf(err, errlen, "'%s' is not a site event", type ? type : "");
+    return VIGIL_EINVAL;
+  }
+  if (!fields_json) {
+    *data = val_record(0);
+    return val_ok(*data) ? 0 : VIGIL_ENOMEM;
+  }
+  json_t *j = json_loads(fields_json, 0, NULL);
+  int rc = json_is_object(j) ? val_from_json(j, data, err, errlen) : VIGIL_EINVAL;
+  if (!json_is_object(j)) snprintf(err, errlen, "a site event's fields are a JSON object");
+  json_decref(j);
+  return rc < 0 ? VIGIL_EINVAL : 0;
+}
+
+int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
+  char err[256];
+  int t;
+  val data;
+  int rc = site_event_data(type, fields_json, &t, &data, err, sizeof err);
+  if (rc < 0) return engine_fail(e, rc, "type", "%s", err);
+  if (!emit(e, NULL, (event_type)t, actor_of(actor), data)) return VIGIL_ENOMEM;
+  return engine_done(e, NULL);
+}
+
+int store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
+                     char *err, size_t errlen) {
+  uint64_t last, visits, alerts;
+  int unclean, t;
+  vigil_event ev = {.time = time_ms, .actor = actor_of(actor)};
+  if (s->keeps_events) { /* it would keep this stack event */
+    snprintf(err, errlen, "site events are appended to a database, not to the memory store");
+    return VIGIL_EINVAL;
+  }
+  int rc = s->ops->summary(s, &last, &visits, &alerts, &unclean, err, errlen);
+  if (rc == 0) rc = site_event_data(type, fields_json, &t, &ev.data, err, errlen);
+  if (rc < 0) return rc;
+  ev.seq = last + 1;
+  ev.type = (uint16_t)t;
+  vigil_event *one = &ev;
+  rc = s->ops->append(s, &one, 1, err, errlen);
+  val_release(ev.data);
+  return rc;
 }

@@ -31,7 +31,12 @@
   X(NOTE_ADDED, "note.added")                                    \
   X(VISIT_DISCHARGED, "visit.discharged")                        \
   X(VISIT_ABORTED, "visit.aborted")                              \
-  X(ENGINE_STARTED, "engine.started")
+  X(ENGINE_STARTED, "engine.started")                            \
+  X(SESSION_STARTED, "session.started")                          \
+  X(SESSION_ENDED, "session.ended")                              \
+  X(AUTH_FAILED, "auth.failed")                                  \
+  X(USER_CREATED, "user.created")                                \
+  X(USER_CHANGED, "user.changed")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,

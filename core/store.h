@@ -69,6 +69,11 @@ store *store_memory_open(void);
  * higher one is refused. */
 #define STORE_SQLITE_SCHEMA 2
 store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+/* Appends one site event (vigil_site_event's types; visit 0) after what the
+ * store holds: for a tool working on the database of a stopped server
+ * (vigil user). */
+int store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
+                     char *err, size_t errlen);
 /* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
  * "" for the first row) followed by the row's body. audit.c checks it. */
 void store_row_hash(const char *prev, const char *body, size_t len, char out[65]);

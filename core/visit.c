@@ -299,7 +299,12 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_GATE_BLOCKED:
   case EV_GATE_OVERRIDDEN:
   case EV_NOTE_ADDED:
-  case EV_ENGINE_STARTED:
+  case EV_ENGINE_STARTED: /* site events: never a visit's */
+  case EV_SESSION_STARTED:
+  case EV_SESSION_ENDED:
+  case EV_AUTH_FAILED:
+  case EV_USER_CREATED:
+  case EV_USER_CHANGED:
   case EV_COUNT: break;
   }
 }

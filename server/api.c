@@ -1,8 +1,9 @@
 /* api.c: routes and JSON handlers of /api/v1, and the group commit.
  *
- * Until users and sessions exist (issue 4, a later slice), the actor of a
- * write is whatever the X-Vigil-Actor header says: there is no
- * authentication, which is why the server binds to loopback by default. */
+ * Every request but /healthz, /metrics and the OpenAPI description names a
+ * signed-in user (api_users.c), whose role decides what it may do (roles.c)
+ * and whose name is the actor of what it writes. */
+#define _GNU_SOURCE /* strndup */
 #include "api.h"
 
 #include <errno.h>
@@ -14,46 +15,16 @@
 #include "embedded_openapi.h"
 #include "export.h"
 #include "metrics.h"
+#include "api_internal.h"
 #include "stream.h"
 #include "ui.h"
-
-#define MAX_ACTOR 64
 
 const double api_commit_bounds[API_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,  0.5,   1,    2.5};
 
-typedef struct held {
-  http_request *req;
-  int status;
-  char *body;
-  char *extra;
-} held;
-
-struct api {
-  vigil_engine *e;
-  uv_loop_t *loop;
-  uv_check_t check;
-  char **refs;
-  size_t n_refs;
-  int batch; /* a batch is open: writes are held, reads wait */
-  held *held;
-  size_t n_held, cap_held;
-  http_request **reads;
-  size_t n_reads, cap_reads;
-  api_stats stats;
-  uint64_t started;
-  streams *streams;
-  int closing; /* handles (the check handle, the streams) still to close */
-  void (*closed)(void *ud);
-  void *closed_ud;
-  char *(*plugins_status)(void *ud);
-  char *(*plugins_metrics)(void *ud);
-  void *plugins_ud;
-};
-
 /* ---- answers ---------------------------------------------------------------- */
 
-static void reply(http_request *req, int status, char *body, const char *extra) {
+void api_reply(http_request *req, int status, char *body, const char *extra) {
   if (!body) {
     http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
@@ -61,13 +32,13 @@ static void reply(http_request *req, int status, char *body, const char *extra) 
   http_respond(req, status, "application/json", body, strlen(body), extra);
 }
 
-static void reply_free(http_request *req, int status, char *body, const char *extra) {
-  reply(req, status, body, extra);
+void api_reply_free(http_request *req, int status, char *body, const char *extra) {
+  api_reply(req, status, body, extra);
   free(body);
 }
 
 /* An answer to a write: held until the batch commits. */
-static void hold(api *a, http_request *req, int status, char *body, const char *extra) {
+void api_hold(api *a, http_request *req, int status, char *body, const char *extra) {
   if (a->n_held == a->cap_held) {
     size_t cap = a->cap_held ? a->cap_held * 2 : 16;
     held *h = realloc(a->held, cap * sizeof *h);
@@ -159,7 +130,7 @@ static char *engine_error_json(api *a, int rc, const char *resource, uint64_t vi
 static void fail_engine(api *a, http_request *req, int rc, const char *resource) {
   int status;
   char *body = engine_error_json(a, rc, resource, 0, &status);
-  reply_free(req, status, body, NULL);
+  api_reply_free(req, status, body, NULL);
 }
 
 /* ---- requests' pieces ---------------------------------------------------- */
@@ -214,24 +185,8 @@ static int query_text(http_request *req, const char *name, char *out, size_t len
   return 1;
 }
 
-/* The actor of a write, from X-Vigil-Actor; NULL after answering 400. */
-static const char *actor_of(http_request *req) {
-  const char *actor = http_request_header(req, "X-Vigil-Actor");
-  size_t n = actor ? strlen(actor) : 0;
-  int ok = n > 0 && n <= MAX_ACTOR && http_utf8_valid(actor);
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (unsigned char)actor[i] >= 0x20 && actor[i] != 0x7f;
-  if (ok && strcmp(actor, "vigil") != 0) return actor;
-  http_respond_error(req, 400, "actor_required",
-                     ok ? "\"vigil\" is the engine's own name in the log; a person is named otherwise"
-                        : "a write names its actor in the X-Vigil-Actor header (1 to 64 printable characters, UTF-8); "
-                          "users and sessions are not implemented yet",
-                     "X-Vigil-Actor");
-  return NULL;
-}
-
 /* The body as a JSON object ({} when empty); NULL after answering 400. */
-static json_t *body_object(http_request *req) {
+json_t *api_body_object(http_request *req) {
   size_t len;
   const char *text = http_request_body(req, &len);
   if (len == 0) return json_object();
@@ -253,7 +208,7 @@ static json_t *body_object(http_request *req) {
 
 /* A member that must be a string (or may be absent): 0, or -1 after
  * answering 422. */
-static int member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
+int api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
   json_t *x = json_object_get(body, name);
   *out = NULL;
   if (!x || json_is_null(x)) {
@@ -305,9 +260,9 @@ static void commit_and_answer(api *a) {
   a->n_reads = a->cap_reads = 0;
   for (size_t i = 0; i < n; i++) {
     if (rc < 0)
-      reply(hs[i].req, 503, failure, NULL);
+      api_reply(hs[i].req, 503, failure, NULL);
     else
-      reply(hs[i].req, hs[i].status, hs[i].body, hs[i].extra);
+      api_reply(hs[i].req, hs[i].status, hs[i].body, hs[i].extra);
     free(hs[i].body);
     free(hs[i].extra);
   }
@@ -324,7 +279,7 @@ static void on_check(uv_check_t *h) {
   commit_and_answer(a);
 }
 
-static void open_batch(api *a) {
+void api_open_batch(api *a) {
   if (a->batch) return;
   vigil_engine_begin(a->e);
   a->batch = 1;
@@ -384,7 +339,7 @@ static void get_protocols(api *a, http_request *req) {
   if (!body)
     fail_engine(a, req, VIGIL_ENOMEM, NULL);
   else
-    reply_free(req, 200, body, NULL);
+    api_reply_free(req, 200, body, NULL);
 }
 
 static void get_visits(api *a, http_request *req) {
@@ -414,13 +369,13 @@ static void get_visits(api *a, http_request *req) {
       fail_engine(a, req, VIGIL_ENOMEM, NULL);
     return;
   }
-  reply_free(req, 200, body, NULL);
+  api_reply_free(req, 200, body, NULL);
 }
 
 static void get_visit(api *a, http_request *req, uint64_t id) {
   char *body = vigil_visit_json(a->e, id);
   if (body)
-    reply_free(req, 200, body, NULL);
+    api_reply_free(req, 200, body, NULL);
   else if (vigil_query_visit_status(a->e, id, NULL) < 0)
     fail_engine(a, req, VIGIL_ENOENT, "visit");
   else
@@ -467,7 +422,7 @@ static void get_alerts(api *a, http_request *req, uint64_t visit) {
     }
     return;
   }
-  reply_free(req, 200, body, NULL);
+  api_reply_free(req, 200, body, NULL);
 }
 
 static void get_events(api *a, http_request *req, uint64_t visit) {
@@ -484,10 +439,72 @@ static void get_events(api *a, http_request *req, uint64_t visit) {
   if (!body) {
     int status;
     char *err = engine_error_json(a, VIGIL_EIO, NULL, 0, &status);
-    reply_free(req, status, err, NULL);
+    api_reply_free(req, status, err, NULL);
     return;
   }
-  reply_free(req, 200, body, NULL);
+  api_reply_free(req, 200, body, NULL);
+}
+
+/* ---- the test clock ------------------------------------------------------------ */
+
+static void clock_reply(api *a, http_request *req, int later) {
+  char body[128];
+  snprintf(body, sizeof body, "{\"now_ms\":%lld,\"simulated\":%s}", (long long)vigil_engine_now(a->e),
+           a->simulated_clock ? "true" : "false");
+  if (later)
+    api_hold(a, req, 200, strdup(body), NULL);
+  else
+    http_respond(req, 200, "application/json", body, strlen(body), NULL);
+}
+
+static void get_clock(api *a, http_request *req) {
+  if (api_user(a, req, PERM_READ_EVENTS)) clock_reply(a, req, 0);
+}
+
+/* "90s", "30m", "2h", "1h30m": ms, or -1. */
+static int64_t parse_duration(const char *s) {
+  int64_t total = 0;
+  if (!*s) return -1;
+  while (*s) {
+    char *end;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || n < 0 || n > 1000000) return -1;
+    int64_t unit = *end == 's' ? 1000 : *end == 'm' ? 60000 : *end == 'h' ? 3600000 : *end == 'd' ? 86400000 : 0;
+    if (!unit) return -1;
+    total += n * unit;
+    s = end + 1;
+  }
+  return total;
+}
+
+/* Moves the simulated clock forward, firing every deadline on the way, in
+ * one batch: the answer comes once all of it is durable. */
+static void post_clock(api *a, http_request *req) {
+  if (!api_user(a, req, PERM_CLOCK)) return;
+  if (!a->simulated_clock) {
+    http_respond_error(req, 409, "needs_simulated_clock",
+                       "this server runs on the real clock (vigil serve --clock=simulated --allow-simulated-clock)",
+                       NULL);
+    return;
+  }
+  json_t *body = api_body_object(req);
+  if (!body) return;
+  const char *by;
+  if (api_member_string(req, body, "advance", 1, &by) == 0) {
+    int64_t ms = parse_duration(by);
+    if (ms <= 0 || ms > 7 * 86400000LL) {
+      http_respond_error(req, 422, "invalid_field", "advance is a duration such as \"30m\", \"2h\" or \"1h30m\" (at most 7 days)",
+                         "advance");
+    } else {
+      api_open_batch(a);
+      int rc = vigil_engine_advance_to(a->e, vigil_engine_now(a->e) + ms);
+      if (rc < 0)
+        fail_engine(a, req, rc, NULL);
+      else
+        clock_reply(a, req, 1);
+    }
+  }
+  json_decref(body);
 }
 
 /* ---- handlers: writes ----------------------------------------------------------- */
@@ -521,72 +538,121 @@ static const char *resolve_ref(api *a, const char *ref) {
   return ref;
 }
 
-static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
-  const char *actor = actor_of(req);
-  if (!actor) return;
-  json_t *body = body_object(req);
-  if (!body) return;
-  const char *s1 = NULL, *s2 = NULL;
-  char *text = NULL;
-  int bad = 0;
-  /* Shapes first, so that a wrong type is a 422 naming its field before
-   * anything reaches the engine. */
-  switch (cmd) {
+/* A write on its way: parsed, checked, perhaps waiting for a password. */
+typedef struct write_request {
+  command cmd;
+  uint64_t id;
+  json_t *body;
+  const char *s1, *s2; /* in body */
+  char *text;
+  char actor[USER_NAME_MAX + 1];
+} write_request;
+
+static void write_request_free(write_request *w) {
+  json_decref(w->body);
+  free(w->text);
+  free(w);
+}
+
+/* The shapes of a command's body, so that a wrong type is a 422 naming its
+ * field before anything reaches the engine. 0, or -1 after answering. */
+static int parse_write(http_request *req, write_request *w) {
+  json_t *body = w->body;
+  switch (w->cmd) {
   case CMD_START: {
-    bad = member_string(req, body, "protocol", 1, &s1) < 0 || member_string(req, body, "patient", 1, &s2) < 0;
+    if (api_member_string(req, body, "protocol", 1, &w->s1) < 0 ||
+        api_member_string(req, body, "patient", 1, &w->s2) < 0)
+      return -1;
     json_t *params = json_object_get(body, "params");
-    if (!bad && params && !json_is_null(params)) {
+    if (params && !json_is_null(params)) {
       if (!json_is_object(params)) {
         http_respond_error(req, 422, "invalid_field", "params must be an object of name: value", "params");
-        bad = 1;
-      } else {
-        text = json_dumps(params, JSON_COMPACT);
+        return -1;
       }
+      w->text = json_dumps(params, JSON_COMPACT);
     }
-    break;
+    return 0;
   }
-  case CMD_RECORD:
-    if (json_object_size(body) == 0) {
+  case CMD_RECORD: {
+    /* A signature's password travels beside the values, never into them. */
+    json_t *values = json_deep_copy(body);
+    json_object_del(values, "password");
+    if (json_object_size(values) == 0) {
+      json_decref(values);
       http_respond_error(req, 422, "invalid_field", "an entry is a JSON object of item: value, with at least one item",
                          NULL);
-      bad = 1;
-    } else {
-      text = json_dumps(body, JSON_COMPACT);
+      return -1;
     }
-    break;
+    w->text = json_dumps(values, JSON_COMPACT);
+    json_decref(values);
+    return 0;
+  }
   case CMD_AMEND: {
-    bad = member_string(req, body, "item", 1, &s1) < 0 || member_string(req, body, "reason", 1, &s2) < 0;
+    if (api_member_string(req, body, "item", 1, &w->s1) < 0 || api_member_string(req, body, "reason", 1, &w->s2) < 0)
+      return -1;
     json_t *value = json_object_get(body, "value");
-    if (!bad && !value) {
+    if (!value) {
       http_respond_error(req, 422, "invalid_field", "value is required", "value");
-      bad = 1;
+      return -1;
     }
-    if (!bad) text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    break;
+    w->text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    return 0;
   }
   case CMD_SKIP:
-    bad = member_string(req, body, "item", 1, &s1) < 0 || member_string(req, body, "reason", 1, &s2) < 0;
-    break;
+    return api_member_string(req, body, "item", 1, &w->s1) < 0 || api_member_string(req, body, "reason", 1, &w->s2) < 0
+               ? -1
+               : 0;
   case CMD_OVERRIDE:
   case CMD_ABORT:
-    bad = member_string(req, body, "reason", 1, &s2) < 0;
-    break;
+    return api_member_string(req, body, "reason", 1, &w->s2);
   case CMD_ACK:
-    bad = member_string(req, body, "reason", 0, &s2) < 0;
-    break;
+    return api_member_string(req, body, "reason", 0, &w->s2);
   case CMD_ADVANCE:
   case CMD_DISCHARGE:
-    break;
+    return 0;
   }
-  if (bad) {
-    json_decref(body);
-    free(text);
-    return;
+  return 0;
+}
+
+/* What a command needs of its author's role. */
+static permission permission_of(api *a, const write_request *w, int *signs) {
+  *signs = 0;
+  switch (w->cmd) {
+  case CMD_OVERRIDE:
+    *signs = 1;
+    return PERM_OVERRIDE;
+  case CMD_DISCHARGE:
+    *signs = 1;
+    return PERM_DISCHARGE;
+  case CMD_ABORT:
+    return PERM_DISCHARGE;
+  case CMD_RECORD: {
+    /* Recording a signature item is a signature. */
+    const char *names[64];
+    size_t n = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(w->body, key, value) {
+      if (n < 64) names[n++] = key;
+    }
+    if (vigil_visit_items_sign(a->e, w->id, names, n) == 1) {
+      *signs = 1;
+      return PERM_SIGN;
+    }
+    return PERM_RECORD;
   }
-  open_batch(a);
-  uint64_t visit = id;
+  default:
+    return PERM_RECORD;
+  }
+}
+
+/* Runs a checked command in this turn's batch; its answer waits for the commit. */
+static void run_write(api *a, http_request *req, write_request *w) {
+  api_open_batch(a);
+  uint64_t id = w->id, visit = id;
+  const char *actor = w->actor, *s1 = w->s1, *s2 = w->s2, *text = w->text;
   int rc = 0;
-  switch (cmd) {
+  switch (w->cmd) {
   case CMD_START:
     rc = vigil_visit_start(a->e, resolve_ref(a, s1), s2, actor, text, &visit);
     break;
@@ -616,12 +682,11 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
     if (rc == 0) rc = vigil_query_alert_visit(a->e, id, &visit);
     break;
   }
-  json_decref(body);
-  free(text);
   if (rc < 0) {
     int status;
-    char *err = engine_error_json(a, rc, cmd == CMD_ACK ? "alert" : cmd == CMD_START ? NULL : "visit", visit, &status);
-    hold(a, req, status, err, NULL);
+    char *err =
+        engine_error_json(a, rc, w->cmd == CMD_ACK ? "alert" : w->cmd == CMD_START ? NULL : "visit", visit, &status);
+    api_hold(a, req, status, err, NULL);
     return;
   }
   /* The visit as this command left it. */
@@ -631,13 +696,69 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
     snprintf(tiny, sizeof tiny, "{\"id\":%llu}", (unsigned long long)visit);
     state = strdup(tiny);
   }
-  if (cmd == CMD_START) {
+  if (w->cmd == CMD_START) {
     char location[96];
     snprintf(location, sizeof location, "Location: /api/v1/visits/%llu\r\n", (unsigned long long)visit);
-    hold(a, req, 201, state, location);
+    api_hold(a, req, 201, state, location);
   } else {
-    hold(a, req, 200, state, NULL);
+    api_hold(a, req, 200, state, NULL);
   }
+}
+
+static void signed_write(api *a, http_request *req, int ok, void *ctx) {
+  write_request *w = ctx;
+  if (req && ok) {
+    run_write(a, req, w);
+  } else if (req) {
+    api_site_event(a, "auth.failed", "vigil",
+                   json_pack("{s:s, s:s}", "user", w->actor, "reason", "bad_signature_password"));
+    api_hold(a, req, 401,
+             http_error_json("bad_password", "the password does not match: this step is a signature", "password",
+                             NULL),
+             NULL);
+  }
+  write_request_free(w);
+}
+
+static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
+  const user *who = api_whoami(a, req);
+  if (!who) return;
+  write_request *w = calloc(1, sizeof *w);
+  if (!w) {
+    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  w->cmd = cmd;
+  w->id = id;
+  snprintf(w->actor, sizeof w->actor, "%s", who->name);
+  if (!(w->body = api_body_object(req)) || parse_write(req, w) < 0) {
+    write_request_free(w);
+    return;
+  }
+  int signs;
+  permission p = permission_of(a, w, &signs);
+  if (!api_allowed(req, who, p)) {
+    write_request_free(w);
+    return;
+  }
+  if (!signs) {
+    run_write(a, req, w);
+    write_request_free(w);
+    return;
+  }
+  /* A signature: the signer types their password again. */
+  const char *password;
+  if (api_member_string(req, w->body, "password", 0, &password) < 0) {
+    write_request_free(w);
+    return;
+  }
+  if (!password) {
+    http_respond_error(req, 401, "password_required", "this step is a signature: give your password again",
+                       "password");
+    write_request_free(w);
+    return;
+  }
+  api_check_password(a, req, who, password, signed_write, w);
 }
 
 /* ---- routing ------------------------------------------------------------------ */
@@ -726,10 +847,20 @@ static void route(api *a, http_request *req) {
     return;
   }
   if (n == 2 && is(seg[0], len[0], "events") && is(seg[1], len[1], "stream")) {
-    if (!strcmp(m, "GET"))
-      streams_open(a->streams, req);
-    else
+    if (strcmp(m, "GET"))
       method_not_allowed(req, "GET");
+    else if (api_user(a, req, PERM_READ_EVENTS))
+      streams_open(a->streams, req);
+    return;
+  }
+  if (api_route_users(a, req, seg, len, n)) return;
+  if (n == 1 && is(seg[0], len[0], "clock")) {
+    if (get)
+      get_clock(a, req);
+    else if (post)
+      post_clock(a, req);
+    else
+      method_not_allowed(req, "GET, HEAD, POST");
     return;
   }
   if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") ||
@@ -743,20 +874,24 @@ static void route(api *a, http_request *req) {
       get_health(a, req);
     else if (is(seg[0], len[0], "openapi.json"))
       get_openapi(req);
+    else if (is(seg[0], len[0], "events")) {
+      if (api_user(a, req, PERM_READ_EVENTS)) get_events(a, req, 0);
+    } else if (is(seg[0], len[0], "plugins")) {
+      if (api_user(a, req, PERM_READ_EVENTS)) get_plugins(a, req);
+    } else if (!api_user(a, req, PERM_READ_CLINICAL))
+      return;
     else if (is(seg[0], len[0], "protocols"))
       get_protocols(a, req);
-    else if (is(seg[0], len[0], "events"))
-      get_events(a, req, 0);
-    else if (is(seg[0], len[0], "plugins"))
-      get_plugins(a, req);
     else
       get_alerts(a, req, 0);
     return;
   }
   if (is(seg[0], len[0], "visits")) {
     if (n == 1) {
-      if (get)
+      if (get && api_user(a, req, PERM_READ_CLINICAL))
         get_visits(a, req);
+      else if (get)
+        return;
       else if (post)
         write_command(a, req, CMD_START, 0);
       else
@@ -769,8 +904,10 @@ static void route(api *a, http_request *req) {
       return;
     }
     if (n == 2) {
-      if (get)
+      if (get && api_user(a, req, PERM_READ_CLINICAL))
         get_visit(a, req, id);
+      else if (get)
+        return;
       else
         method_not_allowed(req, "GET, HEAD");
       return;
@@ -780,6 +917,8 @@ static void route(api *a, http_request *req) {
         method_not_allowed(req, "GET, HEAD");
         return;
       }
+      if (!api_user(a, req, is(seg[2], len[2], "events") ? PERM_READ_EVENTS : PERM_READ_CLINICAL))
+        return;
       if (is(seg[2], len[2], "events"))
         get_events(a, req, id);
       else if (is(seg[2], len[2], "fhir"))
@@ -824,6 +963,15 @@ void api_handle(void *ud, http_request *req) {
 
 /* ---- life ------------------------------------------------------------------------ */
 
+static void api_free_parts(api *a) {
+  for (size_t i = 0; i < a->n_refs; i++)
+    free(a->refs[i]);
+  free(a->refs);
+  limiter_free(a->failed_by_name);
+  limiter_free(a->failed_by_address);
+  free(a);
+}
+
 int api_new(const api_options *o, api **out) {
   api *a = calloc(1, sizeof *a);
   if (!a) return VIGIL_ENOMEM;
@@ -833,26 +981,17 @@ int api_new(const api_options *o, api **out) {
   a->plugins_status = o->plugins_status;
   a->plugins_metrics = o->plugins_metrics;
   a->plugins_ud = o->plugins_ud;
-  if (o->n_refs && !(a->refs = calloc(o->n_refs, sizeof *a->refs))) {
-    free(a);
-    return VIGIL_ENOMEM;
-  }
-  for (size_t i = 0; i < o->n_refs; i++) {
-    if (!(a->refs[i] = strdup(o->refs[i]))) {
-      for (size_t k = 0; k < i; k++)
-        free(a->refs[k]);
-      free(a->refs);
-      free(a);
-      return VIGIL_ENOMEM;
-    }
-  }
-  a->n_refs = o->n_refs;
+  a->users = o->users;
+  a->session_ttl_ms = o->session_ttl_ms > 0 ? o->session_ttl_ms : 12 * 3600 * 1000LL;
+  a->simulated_clock = o->simulated_clock;
+  int ok = (a->failed_by_name = limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
+           (a->failed_by_address = limiter_new(FAILURES_PER_ADDRESS, FAILURE_WINDOW_MS)) &&
+           (!o->n_refs || (a->refs = calloc(o->n_refs, sizeof *a->refs)));
+  for (size_t i = 0; ok && i < o->n_refs; i++)
+    ok = (a->refs[a->n_refs++] = strdup(o->refs[i])) != NULL;
   streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms, .max_queued = o->stream_max_queued};
-  if (streams_new(a->e, a->loop, &so, &a->streams) < 0) {
-    for (size_t i = 0; i < a->n_refs; i++)
-      free(a->refs[i]);
-    free(a->refs);
-    free(a);
+  if (!ok || streams_new(a->e, a->loop, &so, &a->streams) < 0) {
+    api_free_parts(a);
     return VIGIL_ENOMEM;
   }
   uv_check_init(a->loop, &a->check);
@@ -873,25 +1012,24 @@ void api_stats_get(const api *a, api_stats *out) {
 static void api_free(api *a) {
   void (*done)(void *) = a->closed;
   void *ud = a->closed_ud;
-  for (size_t i = 0; i < a->n_refs; i++)
-    free(a->refs[i]);
-  free(a->refs);
-  free(a);
+  api_free_parts(a);
   if (done) done(ud);
 }
 
-static void on_part_closed(void *ud) {
-  api *a = ud;
+void api_part_done(api *a) {
   if (--a->closing == 0) api_free(a);
 }
 
-static void on_check_closed(uv_handle_t *h) { on_part_closed(h->data); }
+static void on_part_closed(void *ud) { api_part_done(ud); }
+
+static void on_check_closed(uv_handle_t *h) { api_part_done(h->data); }
 
 void api_close(api *a, void (*done)(void *ud), void *ud) {
   api_flush(a);
   a->closed = done;
   a->closed_ud = ud;
-  a->closing = 2;
+  a->shutting = 1;
+  a->closing = 2 + (int)a->checking; /* the handles, and each password check still running */
   streams *st = a->streams;
   a->streams = NULL;
   streams_close(st, on_part_closed, a);

@@ -17,6 +17,7 @@
 #include "vigil/vigil.h"
 
 typedef struct api api;
+struct users;
 
 typedef struct api_options {
   vigil_engine *engine;
@@ -35,6 +36,12 @@ typedef struct api_options {
   char *(*plugins_status)(void *ud);
   char *(*plugins_metrics)(void *ud);
   void *plugins_ud;
+  /* Who may sign in (users.h; the api does not own it), and how long a
+   * sign-in lasts after its last use (0: 12 hours). */
+  struct users *users;
+  int64_t session_ttl_ms;
+  /* The engine runs on the simulated clock, which an admin may advance. */
+  int simulated_clock;
 } api_options;
 
 /* Upper bounds (seconds) of the commit latency histogram's buckets. */

@@ -176,19 +176,19 @@ void hc_response_free(hc_response *r) {
   memset(r, 0, sizeof *r);
 }
 
-char *hc_format(const char *method, const char *path, const char *actor, const char *body) {
-  size_t n = strlen(path) + (actor ? strlen(actor) : 0) + (body ? strlen(body) : 0) + 256;
+char *hc_format(const char *method, const char *path, const char *token, const char *body) {
+  size_t n = strlen(path) + (token ? strlen(token) : 0) + (body ? strlen(body) : 0) + 256;
   char *out = malloc(n);
   int k = snprintf(out, n, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path);
-  if (actor) k += snprintf(out + k, n - (size_t)k, "X-Vigil-Actor: %s\r\n", actor);
+  if (token) k += snprintf(out + k, n - (size_t)k, "Authorization: Bearer %s\r\n", token);
   if (body)
     k += snprintf(out + k, n - (size_t)k, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body));
   snprintf(out + k, n - (size_t)k, "\r\n%s", body ? body : "");
   return out;
 }
 
-int hc_request(hc_conn *c, const char *method, const char *path, const char *actor, const char *body, hc_response *r) {
-  char *text = hc_format(method, path, actor, body);
+int hc_request(hc_conn *c, const char *method, const char *path, const char *token, const char *body, hc_response *r) {
+  char *text = hc_format(method, path, token, body);
   int rc = hc_send_str(c, text);
   free(text);
   if (rc < 0) {

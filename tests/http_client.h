@@ -42,11 +42,12 @@ void hc_response_free(hc_response *r);
 /* A header's value (copied into out), or NULL. */
 const char *hc_header(const hc_response *r, const char *name, char *out, size_t len);
 
-/* Sends one request (actor and body may be NULL) and reads its response. */
-int hc_request(hc_conn *c, const char *method, const char *path, const char *actor, const char *body, hc_response *r);
-/* The same, as text: "METHOD PATH HTTP/1.1" with Host, the actor, and the
+/* Sends one request (token and body may be NULL; a token goes as
+ * "Authorization: Bearer") and reads its response. */
+int hc_request(hc_conn *c, const char *method, const char *path, const char *token, const char *body, hc_response *r);
+/* The same, as text: "METHOD PATH HTTP/1.1" with Host, the token, and the
  * body's Content-Length. malloc'd. */
-char *hc_format(const char *method, const char *path, const char *actor, const char *body);
+char *hc_format(const char *method, const char *path, const char *token, const char *body);
 
 /* 1 if the server closed the connection within timeout_ms (data received
  * first is kept), else 0. */

@@ -28,9 +28,11 @@
 #include <sqlite3.h>
 
 #include "api.h"
+#include "engine.h"
 #include "faulty_vfs.h"
 #include "http.h"
 #include "http_client.h"
+#include "users.h"
 #include "vigil/vigil.h"
 
 /* Two phases; a high alert when the systolic is above the visit's limit; the
@@ -60,7 +62,59 @@ static const char *PROTOCOL =
     "  },\n"
     "}\n";
 
+/* The users of every test server, one per role; ACTOR writes by default. */
 #define ACTOR "nurse.a"
+#define CLINICIAN "doc.b"
+#define ADMIN "admin.c"
+#define INTEGRATOR "int.d"
+#define NOBODY "-" /* a request without credentials */
+#define PASSWORD "correct horse battery"
+
+/* ---- who asks: a token per user, signed in once per server ------------------------ */
+
+static int auth_port; /* the server tokens are for */
+static struct {
+  char user[32], token[64];
+} tokens[8];
+static int n_tokens;
+
+static void forget_tokens(int port) {
+  auth_port = port;
+  n_tokens = 0;
+}
+
+static void remember_token(const char *name, const char *token) {
+  assert_true(n_tokens < 8);
+  snprintf(tokens[n_tokens].user, sizeof tokens[n_tokens].user, "%s", name);
+  snprintf(tokens[n_tokens].token, sizeof tokens[n_tokens].token, "%s", token);
+  n_tokens++;
+}
+
+/* Signs user in on the current server; its token. */
+static const char *sign_in(const char *name) {
+  hc_conn c;
+  if (hc_connect(&c, auth_port) < 0) fail_msg("cannot connect to sign in");
+  char body[160];
+  snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"%s\"}", name, PASSWORD);
+  hc_response r;
+  if (hc_request(&c, "POST", "/api/v1/session", NULL, body, &r) < 0) fail_msg("sign-in: no response");
+  hc_close(&c);
+  if (r.status != 200) fail_msg("sign-in of %s: %d %s", name, r.status, r.body);
+  json_t *j = json_loads(r.body, 0, NULL);
+  remember_token(name, json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  hc_response_free(&r);
+  return tokens[n_tokens - 1].token;
+}
+
+/* The token to send for actor (NULL: ACTOR; NOBODY: none). */
+static const char *auth_token(const char *actor) {
+  if (actor && !strcmp(actor, NOBODY)) return NULL;
+  if (!actor) actor = ACTOR;
+  for (int i = 0; i < n_tokens; i++)
+    if (!strcmp(tokens[i].user, actor)) return tokens[i].token;
+  return sign_in(actor);
+}
 
 /* ---- a vigil serve process ------------------------------------------------------ */
 
@@ -127,6 +181,16 @@ static int setup(void **state) {
   fputs(PROTOCOL, f);
   fclose(f);
   if (find_vigil(s->vigil, sizeof s->vigil) < 0) fail_msg("the vigil binary is not built");
+  /* One user per role, made as an installer would, before the first start. */
+  static const char *const people[][2] = {
+      {ACTOR, "nurse"}, {CLINICIAN, "clinician"}, {ADMIN, "admin"}, {INTEGRATOR, "integrator"}};
+  for (size_t i = 0; i < sizeof people / sizeof *people; i++) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "echo '%s' | '%s' user add %s --role %s --password-stdin --db '%s' >/dev/null",
+             PASSWORD, s->vigil, people[i][0], people[i][1], s->db);
+    if (system(cmd) != 0) fail_msg("%s failed", cmd);
+  }
+  forget_tokens(0);
   *state = s;
   return 0;
 }
@@ -180,7 +244,10 @@ static void start(server *s, const char *idle_timeout) {
     const char *port = line ? strstr(line, "\"port\":") : NULL;
     if (port) s->port = atoi(port + 7);
     free(text);
-    if (s->port) return;
+    if (s->port) {
+      auth_port = s->port; /* tokens outlive restarts: they are stored */
+      return;
+    }
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       s->pid = 0;
@@ -231,7 +298,7 @@ typedef struct reply {
 static reply call_on(hc_conn *c, const char *method, const char *path, const char *actor, const char *body) {
   reply out = {0};
   hc_response r;
-  if (hc_request(c, method, path, actor, body, &r) < 0) fail_msg("%s %s: no response", method, path);
+  if (hc_request(c, method, path, auth_token(actor), body, &r) < 0) fail_msg("%s %s: no response", method, path);
   out.status = r.status;
   out.json = json_loads(r.body, 0, NULL);
   snprintf(out.text, sizeof out.text, "%s", r.body);
@@ -253,7 +320,7 @@ static char *get_text(server *s, const char *path, int *status, char *type, size
   hc_conn c;
   if (hc_connect(&c, s->port) < 0) fail_msg("cannot connect");
   hc_response r;
-  if (hc_request(&c, "GET", path, NULL, NULL, &r) < 0) fail_msg("GET %s: no response", path);
+  if (hc_request(&c, "GET", path, auth_token(NULL), NULL, &r) < 0) fail_msg("GET %s: no response", path);
   hc_close(&c);
   *status = r.status;
   if (type) hc_header(&r, "Content-Type", type, type_len);
@@ -268,18 +335,18 @@ static void expect(reply *r, int status) {
 }
 
 /* An error answer: its status, code and field (NULL: null). */
-static void expect_error(reply r, int status, const char *code, const char *field) {
+static void expect_error(reply r, int status, const char *code, const char *want_field) {
   expect(&r, status);
   json_t *err = json_object_get(r.json, "error");
   assert_non_null(err);
   assert_string_equal(json_string_value(json_object_get(err, "code")), code);
   assert_true(json_is_string(json_object_get(err, "message")));
   json_t *f = json_object_get(err, "field");
-  if (field) {
-    if (!json_is_string(f)) fail_msg("expected field %s: %s", field, r.text);
-    assert_string_equal(json_string_value(f), field);
-  } else {
-    assert_true(json_is_null(f));
+  if (want_field) {
+    if (!json_is_string(f)) fail_msg("expected field %s: %s", want_field, r.text);
+    assert_string_equal(json_string_value(f), want_field);
+  } else if (!json_is_null(f)) {
+    fail_msg("expected no field: %s", r.text);
   }
   json_decref(r.json);
 }
@@ -287,18 +354,18 @@ static void expect_error(reply r, int status, const char *code, const char *fiel
 static const char *str_at(json_t *j, const char *key) { return json_string_value(json_object_get(j, key)); }
 
 /* An item of a visit's JSON, by id, in any phase. */
-static json_t *item_of(json_t *visit, const char *id) {
+static json_t *item_of(json_t *v, const char *id) {
   size_t i, j;
   json_t *ph, *it;
-  json_array_foreach(json_object_get(visit, "phases"), i, ph) {
+  json_array_foreach(json_object_get(v, "phases"), i, ph) {
     json_array_foreach(json_object_get(ph, "items"), j, it) if (!strcmp(str_at(it, "id"), id)) return it;
   }
   return NULL;
 }
 
-static double item_number(json_t *visit, const char *id) {
-  json_t *v = json_object_get(item_of(visit, id), "value");
-  return json_is_number(v) ? json_number_value(v) : -1;
+static double item_number(json_t *v, const char *id) {
+  json_t *x = json_object_get(item_of(v, id), "value");
+  return json_is_number(x) ? json_number_value(x) : -1;
 }
 
 static uint64_t start_visit(server *s, const char *patient) {
@@ -369,10 +436,10 @@ static void test_whole_visit(void **state) {
   expect(&r, 200);
   json_t *alerts = json_object_get(r.json, "alerts");
   assert_int_equal(json_array_size(alerts), 1);
-  json_t *alert = json_array_get(alerts, 0);
-  assert_string_equal(str_at(alert, "state"), "active");
-  assert_string_equal(str_at(alert, "priority"), "high");
-  uint64_t alert_id = (uint64_t)json_integer_value(json_object_get(alert, "id"));
+  json_t *al = json_array_get(alerts, 0);
+  assert_string_equal(str_at(al, "state"), "active");
+  assert_string_equal(str_at(al, "priority"), "high");
+  uint64_t alert_id = (uint64_t)json_integer_value(json_object_get(al, "id"));
   json_decref(r.json);
   r = get_visit(s, id);
   expect(&r, 200);
@@ -394,8 +461,9 @@ static void test_whole_visit(void **state) {
   assert_non_null(strstr(metrics, "\nvigil_visits_active 1\n"));
   assert_non_null(strstr(metrics, "\nvigil_alerts_active{priority=\"high\"} 1\n"));
   assert_non_null(strstr(metrics, "# TYPE vigil_commit_duration_seconds histogram\n"));
-  assert_non_null(strstr(metrics, "\nvigil_commit_duration_seconds_count 2\n"));
-  assert_non_null(strstr(metrics, "vigil_commit_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
+  /* Three commits: the nurse's sign-in, the start, the entry. */
+  assert_non_null(strstr(metrics, "\nvigil_commit_duration_seconds_count 3\n"));
+  assert_non_null(strstr(metrics, "vigil_commit_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
   free(metrics);
 
   /* The gate holds the visit, and says why. */
@@ -412,9 +480,9 @@ static void test_whole_visit(void **state) {
   snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)alert_id);
   r = call(s, "POST", path, ACTOR, "{\"reason\": \"seen, rechecking\"}");
   expect(&r, 200);
-  alert = json_array_get(json_object_get(r.json, "alerts"), 0);
-  assert_string_equal(str_at(alert, "state"), "acknowledged");
-  assert_string_equal(str_at(alert, "acknowledged_by"), ACTOR);
+  al = json_array_get(json_object_get(r.json, "alerts"), 0);
+  assert_string_equal(str_at(al, "state"), "acknowledged");
+  assert_string_equal(str_at(al, "acknowledged_by"), ACTOR);
   json_decref(r.json);
   expect_error(call(s, "POST", path, ACTOR, "{}"), 409, "wrong_state", "alert");
   assert_false(visits_query_has(s, "?alerts=active", id));
@@ -432,15 +500,18 @@ static void test_whole_visit(void **state) {
   json_decref(r.json);
   assert_true(visits_query_has(s, "?phase=recovery", id));
 
-  /* Discharge wants the last phase's required items. */
-  expect_error(visit_cmd(s, id, "discharge", NULL), 409, "gate_not_met", "gate");
+  /* Discharge is a signature: the password again; and it wants the last
+   * phase's required items. */
+  expect_error(visit_cmd(s, id, "discharge", NULL), 401, "password_required", "password");
+  expect_error(visit_cmd(s, id, "discharge", "{\"password\": \"not it\"}"), 401, "bad_password", "password");
+  expect_error(visit_cmd(s, id, "discharge", "{\"password\": \"" PASSWORD "\"}"), 409, "gate_not_met", "gate");
   r = visit_cmd(s, id, "skip", "{\"item\": \"note\", \"reason\": \"nothing to note\"}");
   expect(&r, 200);
   json_decref(r.json);
   r = visit_cmd(s, id, "entries", "{\"ready\": true}");
   expect(&r, 200);
   json_decref(r.json);
-  r = visit_cmd(s, id, "discharge", NULL);
+  r = visit_cmd(s, id, "discharge", "{\"password\": \"" PASSWORD "\"}");
   expect(&r, 200);
   assert_string_equal(str_at(r.json, "status"), "discharged");
   json_decref(r.json);
@@ -456,7 +527,11 @@ static void test_whole_visit(void **state) {
   assert_string_equal(str_at(r.json, "status"), "aborted");
   json_decref(r.json);
   uint64_t third = start_visit(s, "MRN-3");
-  r = visit_cmd(s, third, "override", "{\"reason\": \"clinician decision\"}");
+  /* Overriding a gate is a clinician's signature. */
+  const char *override = "{\"reason\": \"clinician decision\", \"password\": \"" PASSWORD "\"}";
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/override", (unsigned long long)third);
+  expect_error(call(s, "POST", path, ACTOR, override), 403, "forbidden", NULL);
+  r = call(s, "POST", path, CLINICIAN, override);
   expect(&r, 200);
   assert_string_equal(str_at(r.json, "phase"), "recovery");
   json_decref(r.json);
@@ -508,6 +583,118 @@ static void test_whole_visit(void **state) {
   assert_string_equal(str_at(qr, "status"), "completed");
   json_decref(bundle);
   free(text);
+  stop_clean(s);
+}
+
+/* ---- users and roles -------------------------------------------------------------------- */
+
+/* The types of the events after seq, space-separated. */
+static void event_types_after(server *s, uint64_t after, char *out, size_t len) {
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/events?after=%llu&limit=1000", (unsigned long long)after);
+  reply r = call(s, "GET", path, ADMIN, NULL);
+  expect(&r, 200);
+  size_t i, n = 0;
+  json_t *ev;
+  out[0] = '\0';
+  json_array_foreach(json_object_get(r.json, "events"), i, ev) n += (size_t)snprintf(
+      out + n, n < len ? len - n : 0, "%s%s", n ? " " : "", str_at(ev, "type"));
+  json_decref(r.json);
+}
+
+static uint64_t last_seq_now(server *s) {
+  reply r = call(s, "GET", "/api/v1/events?limit=1", ADMIN, NULL);
+  uint64_t seq = (uint64_t)json_integer_value(json_object_get(r.json, "last_seq"));
+  json_decref(r.json);
+  return seq;
+}
+
+static void test_users_and_roles(void **state) {
+  server *s = *state;
+  start(s, NULL);
+  auth_token(CLINICIAN); /* signed in before anything below */
+  /* Who am I, and what may I do. */
+  reply r = call(s, "GET", "/api/v1/session", ACTOR, NULL);
+  expect(&r, 200);
+  assert_string_equal(str_at(json_object_get(r.json, "user"), "role"), "nurse");
+  assert_null(strstr(r.text, "\"override\""));
+  assert_non_null(strstr(r.text, "\"record\""));
+  json_decref(r.json);
+  /* A nurse manages no users; an integrator's token reads events only. */
+  expect_error(call(s, "POST", "/api/v1/users", ACTOR, "{\"name\": \"x\", \"role\": \"nurse\"}"), 403, "forbidden",
+               NULL);
+  expect_error(call(s, "POST", "/api/v1/visits", INTEGRATOR, "{\"protocol\": \"api_test\", \"patient\": \"I\"}"), 403,
+               "forbidden", NULL);
+  expect_error(call(s, "GET", "/api/v1/visits", INTEGRATOR, NULL), 403, "forbidden", NULL);
+  r = call(s, "GET", "/api/v1/events?limit=1", INTEGRATOR, NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  /* An admin reads but enters no clinical data; the test clock is only for a simulated clock. */
+  expect_error(call(s, "POST", "/api/v1/visits", ADMIN, "{\"protocol\": \"api_test\", \"patient\": \"A\"}"), 403,
+               "forbidden", NULL);
+  expect_error(call(s, "POST", "/api/v1/clock", ADMIN, "{\"advance\": \"5m\"}"), 409, "needs_simulated_clock", NULL);
+  expect_error(call(s, "POST", "/api/v1/clock", ACTOR, "{\"advance\": \"5m\"}"), 403, "forbidden", NULL);
+
+  /* An admin makes a user, who signs in with the password they were given. */
+  uint64_t before = last_seq_now(s);
+  r = call(s, "POST", "/api/v1/users", ADMIN, "{\"name\": \"eve.n\", \"role\": \"clinician\"}");
+  expect(&r, 201);
+  const char *given = str_at(r.json, "password");
+  assert_non_null(given);
+  char body[256];
+  snprintf(body, sizeof body, "{\"user\": \"eve.n\", \"password\": \"%s\"}", given);
+  json_decref(r.json);
+  expect_error(call(s, "POST", "/api/v1/users", ADMIN, "{\"name\": \"eve.n\", \"role\": \"nurse\"}"), 409,
+               "already_exists", "name");
+  expect_error(call(s, "POST", "/api/v1/users", ADMIN, "{\"name\": \"Bad Name\", \"role\": \"nurse\"}"), 422,
+               "invalid_field", "name");
+  expect_error(call(s, "POST", "/api/v1/users", ADMIN, "{\"name\": \"z\", \"role\": \"surgeon\"}"), 422,
+               "invalid_field", "role");
+  r = call(s, "POST", "/api/v1/session", NOBODY, body);
+  expect(&r, 200);
+  char eve[64];
+  snprintf(eve, sizeof eve, "%s", str_at(r.json, "token"));
+  json_decref(r.json);
+  remember_token("eve.n", eve);
+  r = call(s, "GET", "/api/v1/session", "eve.n", NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  /* Disabled: the session ends at once, and so do new sign-ins. */
+  r = call(s, "POST", "/api/v1/users/eve.n", ADMIN, "{\"disabled\": true}");
+  expect(&r, 200);
+  json_decref(r.json);
+  expect_error(call(s, "GET", "/api/v1/session", "eve.n", NULL), 401, "unauthenticated", NULL);
+  expect_error(call(s, "POST", "/api/v1/session", NOBODY, body), 401, "bad_credentials", NULL);
+  r = call(s, "GET", "/api/v1/users", ADMIN, NULL);
+  expect(&r, 200);
+  assert_non_null(strstr(r.text, "\"name\":\"eve.n\",\"role\":\"clinician\",\"disabled\":true"));
+  json_decref(r.json);
+
+  /* Failed sign-ins are events, and five of them close the door for a while. */
+  for (int i = 0; i < 5; i++)
+    expect_error(call(s, "POST", "/api/v1/session", NOBODY, "{\"user\": \"doc.b\", \"password\": \"guess\"}"), 401,
+                 "bad_credentials", NULL);
+  expect_error(call(s, "POST", "/api/v1/session", NOBODY,
+                    "{\"user\": \"doc.b\", \"password\": \"" PASSWORD "\"}"),
+               429, "too_many_attempts", NULL);
+  char types[2048];
+  event_types_after(s, before, types, sizeof types);
+  assert_string_equal(types, "user.created session.started user.changed auth.failed auth.failed auth.failed "
+                             "auth.failed auth.failed auth.failed");
+  /* The doctor's session from before still works; signing out ends it. */
+  r = call(s, "GET", "/api/v1/session", CLINICIAN, NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  r = call(s, "DELETE", "/api/v1/session", CLINICIAN, NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  expect_error(call(s, "GET", "/api/v1/session", CLINICIAN, NULL), 401, "unauthenticated", NULL);
+  /* A token for an integrator only, shown once; it reads the stream. */
+  expect_error(call(s, "POST", "/api/v1/tokens", ADMIN, "{\"user\": \"nurse.a\"}"), 422, "invalid_field", "user");
+  r = call(s, "POST", "/api/v1/tokens", ADMIN, "{\"user\": \"int.d\"}");
+  expect(&r, 201);
+  assert_int_equal(strlen(str_at(r.json, "token")), USER_TOKEN_LEN);
+  json_decref(r.json);
   stop_clean(s);
 }
 
@@ -573,14 +760,14 @@ static void test_bad_input(void **state) {
   free(req);
   /* A body over 1 MiB: 413 as soon as its length is known, or as it grows. */
   const char *huge =
-      "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nX-Vigil-Actor: a\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
+      "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
   assert_int_equal(raw_exchange(s, huge, strlen(huge), &closed, body, sizeof body), 413);
   assert_non_null(strstr(body, "body_too_large"));
   assert_true(closed);
   size_t chunk = 256 * 1024;
   char *chunked = malloc(5 * (chunk + 32) + 256);
   n = sprintf(chunked,
-              "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nX-Vigil-Actor: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+              "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 5; i++) {
     n += sprintf(chunked + n, "%zx\r\n", chunk);
     memset(chunked + n, ' ', chunk);
@@ -625,11 +812,12 @@ static void test_bad_input(void **state) {
   expect_error(call(s, "GET", "/api/v1/nothing", NULL, NULL), 404, "not_found", NULL);
   expect_error(call(s, "GET", "/api/v1/visits/", NULL, NULL), 404, "not_found", NULL);
   expect_error(call(s, "GET", "/api/v1/visits/999/events", NULL, NULL), 404, "not_found", "visit");
-  /* No actor, wrong method, bad queries. */
+  /* No credentials, wrong method, bad queries. */
   expect_error(visit_cmd(s, id, "advance", NULL), 409, "gate_not_met", "gate");
-  expect_error(call(s, "POST", "/api/v1/visits", NULL, "{}"), 400, "actor_required", "X-Vigil-Actor");
-  expect_error(call(s, "POST", "/api/v1/visits", "vigil", "{}"), 400, "actor_required", "X-Vigil-Actor");
-  expect_error(call(s, "POST", "/api/v1/visits", "nurse\xff", "{}"), 400, "actor_required", "X-Vigil-Actor");
+  expect_error(call(s, "POST", "/api/v1/visits", NOBODY, "{}"), 401, "unauthenticated", NULL);
+  expect_error(call(s, "GET", "/api/v1/visits", NOBODY, NULL), 401, "unauthenticated", NULL);
+  expect_error(call(s, "POST", "/api/v1/session", NOBODY, "{\"user\": 1, \"password\": \"x\"}"), 422,
+               "invalid_field", "user");
   expect_error(call(s, "GET", "/api/v1/visits?status=%C3%28", NULL, NULL), 400, "invalid_query", "status");
   reply r = call(s, "DELETE", "/api/v1/visits/1", NULL, NULL);
   expect(&r, 405);
@@ -718,9 +906,9 @@ static void test_keep_alive(void **state) {
 
   /* Pipelined in one write: answered in order, and the read after a write
    * sees the write. */
-  char *a = hc_format("GET", "/healthz", NULL, NULL);
-  char *b = hc_format("POST", entries, ACTOR, "{\"weight\": 75}");
-  char *g = hc_format("GET", path, NULL, NULL);
+  char *a = hc_format("GET", "/healthz", auth_token(NULL), NULL);
+  char *b = hc_format("POST", entries, auth_token(ACTOR), "{\"weight\": 75}");
+  char *g = hc_format("GET", path, auth_token(NULL), NULL);
   char *all = malloc(strlen(a) + strlen(b) + strlen(g) + 1);
   sprintf(all, "%s%s%s", a, b, g);
   assert_int_equal(hc_send_str(&c, all), 0);
@@ -747,7 +935,8 @@ static void test_keep_alive(void **state) {
   char *many = malloc(cap);
   for (int i = 0; i < 60; i++) {
     char one[256];
-    snprintf(one, sizeof one, "GET /api/v1/visits?limit=1&after=%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+    snprintf(one, sizeof one, "GET /api/v1/visits?limit=1&after=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+             i, auth_token(NULL));
     memcpy(many + used, one, strlen(one));
     used += strlen(one);
   }
@@ -892,8 +1081,9 @@ static void open_stream(hc_conn *c, int port, const char *query, const char *las
   if (hc_connect(c, port) < 0) fail_msg("cannot connect");
   char req[512];
   snprintf(req, sizeof req,
-           "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n%s%s%s\r\n", query,
-           last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "", last_event_id ? "\r\n" : "");
+           "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+           "Authorization: Bearer %s\r\n%s%s%s\r\n",
+           query, auth_token(INTEGRATOR), last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "", last_event_id ? "\r\n" : "");
   assert_int_equal(hc_send_str(c, req), 0);
   hc_response r;
   assert_int_equal(hc_read(c, &r, 10000), 0);
@@ -939,6 +1129,7 @@ static uint64_t last_seq(server *s) {
 static void test_stream(void **state) {
   server *s = *state;
   start(s, NULL);
+  auth_token(INTEGRATOR); /* signed in first: the sign-in is an event too */
   uint64_t id = start_visit(s, "MRN-S");
   reply r = visit_cmd(s, id, "entries", "{\"consent\": true, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
   expect(&r, 200);
@@ -1032,9 +1223,12 @@ static void test_stream(void **state) {
   /* A request pipelined behind a stream is not answered inside it. */
   hc_conn piped;
   assert_int_equal(hc_connect(&piped, s->port), 0);
-  assert_int_equal(hc_send_str(&piped, "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\n\r\n"
-                                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
-                   0);
+  char two[512];
+  snprintf(two, sizeof two,
+           "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+           "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+           auth_token(NULL));
+  assert_int_equal(hc_send_str(&piped, two), 0);
   hc_response head;
   assert_int_equal(hc_read(&piped, &head, 10000), 0);
   assert_int_equal(head.status, 200);
@@ -1058,6 +1252,7 @@ static void test_stream(void **state) {
 static void test_stream_restart(void **state) {
   server *s = *state;
   start(s, NULL);
+  auth_token(INTEGRATOR); /* signed in first: the sign-in is an event too */
   uint64_t id = start_visit(s, "MRN-U");
   reply r = visit_cmd(s, id, "entries", "{\"consent\": true}");
   expect(&r, 200);
@@ -1108,10 +1303,17 @@ typedef struct inproc {
   uv_loop_t loop;
   uv_timer_t guard;
   vigil_engine *e;
+  users *users;
   api *api;
   http_server *http;
   int port;
 } inproc;
+
+static int64_t api_wall_ms_for_tests(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
 
 static void noop_timer(uv_timer_t *t) { (void)t; }
 
@@ -1139,12 +1341,20 @@ static int inproc_setup_with(void **state, size_t stream_max_queued) {
   vigil_options o = {.clock = VIGIL_CLOCK_REAL, .loop = &p->loop, .db_path = p->db, .db_vfs = FAULTY_VFS_NAME};
   if (vigil_engine_new(&o, &p->e) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
   if (vigil_engine_load(p->e, p->protocol, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
-  api_options ao = {.engine = p->e, .loop = &p->loop, .stream_max_queued = p->stream_max_queued};
+  /* A signed-in nurse, made directly: no password is ever checked here. */
+  char err[256], token[USER_TOKEN_LEN + 1];
+  assert_int_equal(users_open(engine_store(p->e), &p->users, err, sizeof err), 0);
+  assert_int_equal(users_add(p->users, ACTOR, ROLE_NURSE, "-", 0, err, sizeof err), 0);
+  assert_int_equal(users_session_new(p->users, ACTOR, api_wall_ms_for_tests(), 3600000, token, err, sizeof err), 0);
+  forget_tokens(0);
+  remember_token(ACTOR, token);
+  api_options ao = {
+      .engine = p->e, .loop = &p->loop, .stream_max_queued = p->stream_max_queued, .users = p->users};
   assert_int_equal(api_new(&ao, &p->api), 0);
   http_options ho = {.handler = api_handle, .handler_ud = p->api};
-  char err[256];
   if (http_server_start(&p->loop, &ho, &p->http, err, sizeof err) < 0) fail_msg("%s", err);
   p->port = http_server_port(p->http);
+  auth_port = p->port;
   hc_set_pump(pump, p);
   *state = p;
   return 0;
@@ -1166,6 +1376,7 @@ static int inproc_teardown(void **state) {
   while (closed < 2)
     pump(p);
   hc_set_pump(NULL, NULL);
+  users_close(p->users);
   vigil_engine_free(p->e);
   uv_close((uv_handle_t *)&p->guard, NULL);
   uv_run(&p->loop, UV_RUN_DEFAULT);
@@ -1222,7 +1433,7 @@ static void test_group_commit(void **state) {
   for (int i = 0; i < 4; i++) {
     char path[64];
     snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)ids[i]);
-    reqs[i] = hc_format("POST", path, ACTOR, "{\"weight\": 80}");
+    reqs[i] = hc_format("POST", path, auth_token(ACTOR), "{\"weight\": 80}");
   }
   hc_response out[4];
   send_all_then_read(p, c, reqs, 4, out);
@@ -1243,7 +1454,7 @@ static void test_group_commit(void **state) {
     char path[64];
     free(reqs[i]);
     snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)ids[i]);
-    reqs[i] = hc_format("POST", path, ACTOR, "{\"weight\": 99}");
+    reqs[i] = hc_format("POST", path, auth_token(ACTOR), "{\"weight\": 99}");
   }
   send_all_then_read(p, c, reqs, 4, out);
   faulty_vfs_clear();
@@ -1294,11 +1505,11 @@ static void test_read_waits_for_commit(void **state) {
   snprintf(entries, sizeof entries, "%s/entries", path);
   faulty_vfs_arm(FAULTY_WRITE, 1, SQLITE_FULL, 1);
   char *reqs[2];
-  char *w = hc_format("POST", entries, ACTOR, "{\"weight\": 66}");
-  char *g = hc_format("GET", path, NULL, NULL);
+  char *w = hc_format("POST", entries, auth_token(ACTOR), "{\"weight\": 66}");
+  char *g = hc_format("GET", path, auth_token(NULL), NULL);
   reqs[0] = malloc(strlen(w) + strlen(g) + 1);
   sprintf(reqs[0], "%s%s", w, g);
-  reqs[1] = hc_format("GET", "/healthz", NULL, NULL);
+  reqs[1] = hc_format("GET", "/healthz", auth_token(NULL), NULL);
   hc_response out[2];
   send_all_then_read(p, c, reqs, 2, out);
   hc_response after_read;
@@ -1328,7 +1539,7 @@ static void test_client_gone_before_commit(void **state) {
   uint64_t id = inproc_start_visit(p, &c[0]);
   char entries[96];
   snprintf(entries, sizeof entries, "/api/v1/visits/%llu/entries", (unsigned long long)id);
-  char *w = hc_format("POST", entries, ACTOR, "{\"weight\": 55}");
+  char *w = hc_format("POST", entries, auth_token(ACTOR), "{\"weight\": 55}");
   hc_set_pump(NULL, NULL);
   assert_int_equal(hc_send_str(&c[0], w), 0);
   hc_close(&c[0]); /* gone before the server's next turn */
@@ -1354,7 +1565,10 @@ static void test_slow_subscriber_dropped(void **state) {
   inproc *p = *state;
   hc_conn slow;
   assert_int_equal(hc_connect_rcvbuf(&slow, p->port, 4096), 0);
-  assert_int_equal(hc_send_str(&slow, "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+  char req[256];
+  snprintf(req, sizeof req, "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+           auth_token(NULL));
+  assert_int_equal(hc_send_str(&slow, req), 0);
   hc_response head;
   assert_int_equal(hc_read(&slow, &head, 10000), 0);
   assert_int_equal(head.status, 200);
@@ -1408,6 +1622,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_whole_visit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_users_and_roles, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restart, setup, teardown),

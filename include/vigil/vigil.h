@@ -136,6 +136,12 @@ int vigil_visit_record(vigil_engine *e, uint64_t visit, const char *actor, const
 /* The same, from a JSON object {"item": value, "vitals": {"sbp": 120, ...}}. */
 int vigil_visit_record_json(vigil_engine *e, uint64_t visit, const char *actor, const char *json);
 
+/* Whether an entry of these items needs a signature: 1 when one of them is a
+ * `signature` item of the visit's protocol (a server then asks the signer's
+ * password again), 0 when none is, a negative code when the visit is not
+ * active. Names that are no item are left to the record to refuse. */
+int vigil_visit_items_sign(vigil_engine *e, uint64_t visit, const char *const *items, size_t n);
+
 /* Replaces the latest value of an item; the old value stays in the history. */
 int vigil_visit_amend_json(vigil_engine *e, uint64_t visit, const char *actor, const char *item,
                            const char *value_json, const char *reason);
@@ -191,6 +197,15 @@ typedef int (*vigil_event_fn)(void *ud, const vigil_event *ev);
 /* pattern: "*", "alert.*" or an exact type. Returns a subscription id > 0. */
 int vigil_engine_subscribe(vigil_engine *e, const char *pattern, vigil_event_fn fn, void *ud);
 int vigil_engine_unsubscribe(vigil_engine *e, int subscription);
+
+/* Records a site event: what happens at the site rather than in a visit
+ * (a sign-in, a failed one, a user created or changed). type is one of
+ * "session.started", "session.ended", "auth.failed", "user.created",
+ * "user.changed" (docs/events.md); fields_json a JSON object of its fields,
+ * or NULL. It goes into the same log as visit events (visit 0), is chained
+ * and published like them, and is durable at the batch's commit (at once
+ * outside a batch). Never a password, a hash or a token. */
+int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json);
 
 /* Calls fn for every stored event with seq > after, in order. */
 int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud);
