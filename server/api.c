@@ -327,7 +327,7 @@ static void get_metrics(api *a, http_request *req) {
 }
 
 static void get_plugins(api *a, http_request *req) {
-  reply_free(req, 200, a->plugins_status ? a->plugins_status(a->plugins_ud) : strdup("{\"plugins\":[]}"), NULL);
+  api_reply_free(req, 200, a->plugins_status ? a->plugins_status(a->plugins_ud) : strdup("{\"plugins\":[]}"), NULL);
 }
 
 static void get_openapi(http_request *req) {

@@ -16,7 +16,13 @@ typedef struct serve_process {
   pid_t pid;
   int port;
   off_t log_from;
+  char token[64]; /* SERVE_USER's session, once signed in */
 } serve_process;
+
+/* The nurse every serve_process has (made before its first start), and
+ * their password: requests are theirs. */
+#define SERVE_USER "nurse.a"
+#define SERVE_PASSWORD "correct horse battery"
 
 /* Makes the folder, writes protocol_lua as its protocol, finds the binary
  * and the built plugins. 0, or -1 with a message printed. */
@@ -29,13 +35,13 @@ int serve_start(serve_process *s);
 int serve_stop(serve_process *s, int hard);
 /* Stops it if running and removes the folder. */
 void serve_cleanup(serve_process *s);
-/* One request (actor "nurse.a"): the HTTP status, and the body (malloc'd)
+/* One request as SERVE_USER: the HTTP status, and the body (malloc'd)
  * in *out when out is not NULL; -1 when no answer came. */
-int serve_request(const serve_process *s, const char *method, const char *path, const char *body, char **out);
+int serve_request(serve_process *s, const char *method, const char *path, const char *body, char **out);
 /* Starts a visit of protocol for patient: its id, or 0. */
-uint64_t serve_start_visit(const serve_process *s, const char *protocol, const char *patient);
+uint64_t serve_start_visit(serve_process *s, const char *protocol, const char *patient);
 /* Records {"vitals": {"sbp": sbp}}: the HTTP status. */
-int serve_record_sbp(const serve_process *s, uint64_t visit, int sbp);
+int serve_record_sbp(serve_process *s, uint64_t visit, int sbp);
 /* The log since the last start (malloc'd). */
 char *serve_log(const serve_process *s);
 
