@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "engine.h"
+#include "plugin_lua.h"
 
 #define DEFAULT_SLOW_MS 100
 #define MAX_KEY 256
@@ -389,6 +390,12 @@ static void refuse(vigil_plugin *p, const char *fmt, ...) {
   host_log(p->h, VIGIL_LOG_ERROR, p, "refused: %s", msg);
 }
 
+/* A Lua site plugin is a plugin whose init is plugin_lua_init. */
+static const vigil_plugin_def lua_def = {VIGIL_PLUGIN_ABI_MAJOR, VIGIL_PLUGIN_ABI_MINOR, VIGIL_PLUGIN_SIGNATURE,
+                                         VIGIL_VERSION_STRING, plugin_lua_init};
+
+const char *plugin_path(const vigil_plugin *p) { return p->path; }
+
 /* Reads the entry of a shared object and checks it before running any of it. */
 static const vigil_plugin_def *open_shared(vigil_plugin *p) {
   dlerror();
@@ -434,8 +441,14 @@ static void load_one(plugin_host *h, vigil_plugin *p, const char *dir) {
     p->path = strdup(path);
     if (p->path) d = open_shared(p);
   } else {
-    refuse(p, "%s/%s.so does not exist", dir, p->name);
-    return;
+    snprintf(path, sizeof path, "%s/%s.lua", dir, p->name);
+    if (stat(path, &st) != 0) {
+      refuse(p, "neither %s/%s.so nor %s/%s.lua exists", dir, p->name, dir, p->name);
+      return;
+    }
+    p->kind = "lua";
+    p->path = strdup(path);
+    d = &lua_def;
   }
   if (!p->path) refuse(p, "out of memory");
   if (!d) return;

@@ -45,6 +45,9 @@ void plugin_host_close(plugin_host *h);
 /* Unloads the plugins; call it once the loop has closed their handles. */
 void plugin_host_free(plugin_host *h);
 
+/* The file a plugin was loaded from (for plugin_lua.c). */
+const char *plugin_path(const vigil_plugin *p);
+
 /* {"plugins": [...]} for GET /api/v1/plugins (malloc'd), or NULL. */
 char *plugin_host_status_json(plugin_host *h);
 /* Their lines of GET /metrics, Prometheus text (malloc'd), or NULL. */
