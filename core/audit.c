@@ -306,6 +306,7 @@ static int row_hash_at(reader *r, int64_t seq, char out[65]) {
 }
 
 typedef struct chain {
+  row_hasher *hasher;
   int64_t expected;   /* the seq the next row must have */
   char last_hash[65]; /* the previous row's stored hash ("" before the first) */
   uint64_t max_alert; /* the highest alert id raised in the log, and where */
@@ -341,9 +342,10 @@ static int check_row(reader *r, chain *c, const row *w, verdict *v) {
        * were inserted from b on and the real event b moved up here intact
        * (its own hash still holds), or event b was copied over this row. */
       char hash[65], at_b[65];
-      store_row_hash(w->prev, w->body, w->body_len, hash);
-      int intact = !strcmp(hash, w->hash);
-      if (!intact || (row_hash_at(r, f.seq, at_b) == 0 && !strcmp(at_b, w->hash)))
+      int intact = row_hash(c->hasher, w->prev, w->body, w->body_len, hash) == 0 && !strcmp(hash, w->hash);
+      if (!hash[0])
+        rc = say(v->msg, v->msglen, VIGIL_ENOMEM, "cannot compute a hash");
+      else if (!intact || (row_hash_at(r, f.seq, at_b) == 0 && !strcmp(at_b, w->hash)))
         rc = tampered(v, s, "event %llu was edited: it was overwritten with a copy of event %llu", s, b);
       else
         rc = tampered(v, b, "an event was inserted at %llu: the event that had sequence number %llu is now at %llu", b,
@@ -374,8 +376,9 @@ static int check_row(reader *r, chain *c, const row *w, verdict *v) {
   }
   if (rc == 0) {
     char hash[65];
-    store_row_hash(w->prev, w->body, w->body_len, hash);
-    if (strcmp(hash, w->hash))
+    if (row_hash(c->hasher, w->prev, w->body, w->body_len, hash) < 0)
+      rc = say(v->msg, v->msglen, VIGIL_ENOMEM, "cannot compute a hash");
+    else if (strcmp(hash, w->hash))
       rc = tampered(v, s, "event %llu was edited: its body no longer matches its hash", s);
     else if (strcmp(w->prev, c->last_hash)) {
       /* The row is consistent with itself, so its prev is what was hashed
@@ -603,8 +606,12 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   int rc = reader_open(&r, db_path, msg, msglen);
   if (rc < 0) return rc;
   verdict v = {.msg = msg, .msglen = msglen};
-  chain c = {.expected = 1};
+  chain c = {.expected = 1, .hasher = row_hasher_new()};
   sqlite3_stmt *st;
+  if (!c.hasher) {
+    rc = say(msg, msglen, VIGIL_ENOMEM, "out of memory");
+    goto done;
+  }
   if ((rc = prepare(&r, "SELECT seq, time, visit, type, body, prev, hash FROM events ORDER BY seq", &st)) < 0)
     goto done;
   int step = SQLITE_DONE;
@@ -639,6 +646,7 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   }
   if (rc == VIGIL_ECORRUPT && first_bad_seq) *first_bad_seq = v.first_bad;
 done:
+  row_hasher_free(c.hasher);
   reader_close(&r);
   return rc;
 }

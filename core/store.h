@@ -75,7 +75,14 @@ store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, 
 int store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
                      char *err, size_t errlen);
 /* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
- * "" for the first row) followed by the row's body. audit.c checks it. */
+ * "" for the first row) followed by the row's body. audit.c checks it. A
+ * hasher is made once and used for row after row (row_hash.c); row_hash
+ * returns 0, or -1 (out empty) if the digest failed. store_row_hash is the
+ * same for one row, without a hasher to keep. */
+typedef struct row_hasher row_hasher;
+row_hasher *row_hasher_new(void);
+void row_hasher_free(row_hasher *h);
+int row_hash(row_hasher *h, const char *prev, const char *body, size_t len, char out[65]);
 void store_row_hash(const char *prev, const char *body, size_t len, char out[65]);
 
 

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +60,7 @@ typedef struct sqlite_store {
   uint64_t head_seq;
   uint64_t max_alert;  /* highest alert id in the log */
   sqlite3_stmt *insert, *visit_start, *visit_end, *set_meta;
+  row_hasher *hasher;
   uint64_t failed_commits; /* appends that failed, ever (meta failed_commits) */
   int opened; /* fully open: closing marks the store stopped */
   int held;   /* in held_files */
@@ -158,16 +158,6 @@ static int get_meta(sqlite_store *s, const char *key, char *out, size_t outlen) 
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-void store_row_hash(const char *prev, const char *body, size_t len, char out[65]) {
-  crypto_hash_sha256_state st;
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_init(&st);
-  crypto_hash_sha256_update(&st, (const unsigned char *)prev, strlen(prev));
-  crypto_hash_sha256_update(&st, (const unsigned char *)body, len);
-  crypto_hash_sha256_final(&st, h);
-  sodium_bin2hex(out, 65, h, sizeof h);
-}
-
 /* After a failed append. When it is the fsync of the commit that fails, the
  * transaction's frames are already written in the WAL file, commit frame
  * included: this connection does not count them (the WAL index was not
@@ -205,7 +195,10 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
       break;
     }
     char hash[65];
-    store_row_hash(head, b.p, b.len, hash);
+    if (row_hash(s->hasher, head, b.p, b.len, hash) < 0) {
+      rc = fail(VIGIL_EIO, err, errlen, "cannot hash event %llu", (unsigned long long)ev->seq);
+      break;
+    }
     sqlite3_stmt *st = s->insert;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
@@ -408,6 +401,7 @@ static void sq_close(store *base) {
   }
   if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
   release_held(s);
+  row_hasher_free(s->hasher);
   free(s->path);
   free(s);
 }
@@ -503,7 +497,8 @@ static int migrate(sqlite_store *s, char *err, size_t errlen) {
 
 store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
   sqlite_store *s = calloc(1, sizeof *s);
-  if (!s || !(s->path = strdup(path))) {
+  if (!s || !(s->path = strdup(path)) || !(s->hasher = row_hasher_new())) {
+    if (s) free(s->path);
     free(s);
     *rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
     return NULL;
