@@ -111,7 +111,7 @@ void buf_json_number(buf *b, double x) {
     return;
   }
   if (x == (double)(int64_t)x && fabs(x) < 1e15) {
-    buf_printf(b, "%lld", (long long)x);
+    buf_put_int(b, (long long)x);
     return;
   }
   /* Shortest of %.15g and %.17g that reads back as the same double. */
@@ -119,6 +119,16 @@ void buf_json_number(buf *b, double x) {
   snprintf(s, sizeof s, "%.15g", x);
   if (strtod(s, NULL) != x) snprintf(s, sizeof s, "%.17g", x);
   buf_puts(b, s);
+}
+
+void buf_put_int(buf *b, long long x) {
+  char s[24], *p = s + sizeof s;
+  /* Through unsigned, so that LLONG_MIN negates. */
+  unsigned long long u = x < 0 ? 0ull - (unsigned long long)x : (unsigned long long)x;
+  do *--p = (char)('0' + u % 10);
+  while ((u /= 10) > 0);
+  if (x < 0) *--p = '-';
+  buf_put(b, p, (size_t)(s + sizeof s - p));
 }
 
 static void put_digits(char *p, int value, int width) {

@@ -27,6 +27,8 @@ void buf_vprintf(buf *b, const char *fmt, va_list ap);
 void buf_json_string(buf *b, const char *s);
 void buf_json_string_n(buf *b, const char *s, size_t n);
 void buf_json_number(buf *b, double x);
+/* A whole number in decimal, without printf: every event row has several. */
+void buf_put_int(buf *b, long long x);
 /* 2026-11-21T08:00:00.000Z */
 void buf_iso_time(buf *b, int64_t ms);
 

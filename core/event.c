@@ -24,10 +24,16 @@ int event_type_parse(const char *s) {
 }
 
 void event_to_json(buf *b, const struct vigil_event *ev) {
-  buf_printf(b, "{\"seq\":%llu,\"time\":\"", (unsigned long long)ev->seq);
+  /* Every durable event goes through here: no printf. */
+  buf_puts(b, "{\"seq\":");
+  buf_put_int(b, (long long)ev->seq);
+  buf_puts(b, ",\"time\":\"");
   buf_iso_time(b, ev->time);
-  buf_printf(b, "\",\"visit\":%llu,\"type\":\"%s\",\"actor\":", (unsigned long long)ev->visit,
-             names[ev->type]);
+  buf_puts(b, "\",\"visit\":");
+  buf_put_int(b, (long long)ev->visit);
+  buf_puts(b, ",\"type\":\"");
+  buf_puts(b, names[ev->type]);
+  buf_puts(b, "\",\"actor\":");
   buf_json_string(b, ev->actor ? ev->actor : "");
   buf_puts(b, ",\"data\":");
   val_to_json(b, ev->data);
