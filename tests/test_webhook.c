@@ -426,7 +426,8 @@ static void test_dead_letters_after_the_retry_period(void **state) {
   char extra[1024];
   snprintf(extra, sizeof extra,
            "plugins = { webhook = { start = 'beginning', retry_for = 0.3, retry_min = 0.05, retry_max = 0.1,\n"
-           "  endpoints = { { name = 'gone', url = 'http://127.0.0.1:%d/x', secret = '" SECRET_ALL "',\n"
+           "  endpoints = { { name = 'gone', url = 'http://who:pw@127.0.0.1:%d/x?key=s3cret', secret = '" SECRET_ALL
+           "',\n"
            "                  types = 'visit.*' } } } }\n",
            port);
   serve_configure(&f->s, extra);
@@ -445,6 +446,11 @@ static void test_dead_letters_after_the_retry_period(void **state) {
       assert_string_equal(json_string_value(json_object_get(d, "type")), "visit.started");
       assert_true(json_integer_value(json_object_get(d, "attempts")) >= 2);
       assert_non_null(json_string_value(json_object_get(d, "error")));
+      /* Credentials in the URL are not shown. */
+      char want[64];
+      snprintf(want, sizeof want, "http://127.0.0.1:%d/x?…", port);
+      json_t *ep = json_array_get(json_object_get(status, "endpoints"), 0);
+      assert_string_equal(json_string_value(json_object_get(ep, "url")), want);
     }
     json_decref(st);
     usleep(50000);

@@ -345,6 +345,18 @@ static int on_event(void *ud, const vigil_plugin_event *ev) {
 
 /* ---- status ------------------------------------------------------------------------ */
 
+/* The URL as the status shows it: without user:password@ or ?query, where
+ * integrators sometimes put credentials. */
+static void shown_url(const char *url, char *out, size_t len) {
+  const char *sep = strstr(url, "://");
+  size_t scheme = sep ? (size_t)(sep + 3 - url) : 0;
+  const char *host = url + scheme;
+  const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+  if (at && (!slash || at < slash)) host = at + 1;
+  size_t rest = strcspn(host, "?#");
+  snprintf(out, len, "%.*s%.*s%s", (int)scheme, url, (int)rest, host, host[rest] ? "?…" : "");
+}
+
 static char *status(void *ud) {
   webhook *w = ud;
   json_t *eps = json_array(), *dead = json_array();
@@ -354,11 +366,13 @@ static char *status(void *ud) {
     json_t *types = json_array();
     for (size_t t = 0; t < ep->n_types; t++)
       json_array_append_new(types, json_string(ep->types[t]));
-    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:i, s:I, s:I, s:I}", "name", ep->name, "url", ep->url,
-                          "types", types, "cursor", (json_int_t)ep->cursor, "backlog",
-                          (json_int_t)(last > ep->cursor ? last - ep->cursor : 0), "in_flight", ep->in_flight,
-                          "attempts", (int)ep->attempts, "delivered", (json_int_t)ep->delivered, "failed_attempts",
-                          (json_int_t)ep->failed, "dead_letters", (json_int_t)ep->dead);
+    char url[512];
+    shown_url(ep->url, url, sizeof url);
+    json_t *o =
+        json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:i, s:I, s:I, s:I}", "name", ep->name, "url", url, "types", types,
+                  "cursor", (json_int_t)ep->cursor, "backlog", (json_int_t)(last > ep->cursor ? last - ep->cursor : 0),
+                  "in_flight", ep->in_flight, "attempts", (int)ep->attempts, "delivered", (json_int_t)ep->delivered,
+                  "failed_attempts", (json_int_t)ep->failed, "dead_letters", (json_int_t)ep->dead);
     if (o && ep->attempts) {
       json_object_set_new(o, "head", json_integer((json_int_t)ep->head_seq));
       json_object_set_new(o, "last_error", json_string(ep->last_error));
