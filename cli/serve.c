@@ -155,6 +155,46 @@ static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char
   return rc;
 }
 
+/* Uploaded protocol versions are kept beside the database. */
+static void uploads_folder(const char *db, char *out, size_t len) {
+  snprintf(out, len, "%s", db);
+  char *slash = strrchr(out, '/');
+  if (slash)
+    snprintf(slash + 1, len - (size_t)(slash + 1 - out), "protocol_uploads");
+  else
+    snprintf(out, len, "protocol_uploads");
+}
+
+/* Loads every uploaded version (api_protocols.c keeps them); whether each
+ * may start visits is its approval's business, not the folder's. What a
+ * crash left half-written (.incoming-*) is removed. */
+static int load_uploads(vigil_engine *e, const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0; /* none yet */
+  struct dirent *de;
+  int rc = 0;
+  while (rc == 0 && (de = readdir(d))) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    if (!strncmp(de->d_name, ".incoming-", 10)) {
+      char cmd[4500];
+      snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+      if (system(cmd) != 0) log_line("warn", "cannot remove a half-written upload", json_pack("{s:s}", "path", path));
+      continue;
+    }
+    if (de->d_name[0] == '.') continue;
+    const char *ref;
+    if (vigil_engine_load(e, path, &ref) < 0) {
+      fprintf(stderr, "vigil serve: the uploaded version %s does not load:\n%s\n", path, vigil_engine_errmsg(e));
+      rc = -1;
+    } else {
+      log_line("info", "uploaded protocol loaded", json_pack("{s:s, s:s}", "ref", ref, "path", path));
+    }
+  }
+  closedir(d);
+  return rc;
+}
+
 /* ---- stopping --------------------------------------------------------------------- */
 
 static void on_signal_closed(uv_handle_t *h) { (void)h; }
@@ -432,6 +472,12 @@ static int serve(settings *st) {
     exit_code = 1;
     goto out;
   }
+  char uploads[4200];
+  uploads_folder(db, uploads, sizeof uploads);
+  if (load_uploads(s.e, uploads) < 0) {
+    exit_code = 1;
+    goto out;
+  }
   plugin_host_options po = {
       .engine = s.e, .loop = &s.loop, .dir = st->plugin_dir, .plugins_json = st->plugins_json, .log = plugin_log};
   char perr[512];
@@ -450,7 +496,9 @@ static int serve(settings *st) {
                     .plugins_ud = s.plugins,
                     .users = s.users,
                     .session_ttl_ms = (int64_t)st->session_ms,
-                    .simulated_clock = kind == VIGIL_CLOCK_SIMULATED};
+                    .simulated_clock = kind == VIGIL_CLOCK_SIMULATED,
+                    .store = engine_store(s.e),
+                    .uploads_dir = uploads};
   if (api_new(&ao, &s.api) < 0) {
     fprintf(stderr, "vigil serve: out of memory\n");
     exit_code = 1;

@@ -410,7 +410,7 @@ int vigil_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char 
  * code with a sentence in err. */
 static int site_event_data(const char *type, const char *fields_json, int *t, val *data, char *err, size_t errlen) {
   *t = event_type_parse(type ? type : "");
-  if (*t < EV_SESSION_STARTED || *t > EV_USER_CHANGED) {
+  if (*t < EV_SESSION_STARTED || *t > EV_PROTOCOL_APPROVED) { /* the site events, in event.h's order */
     snprintf(err, errlen, "'%s' is not a site event", type ? type : "");
     return VIGIL_EINVAL;
   }

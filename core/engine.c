@@ -323,18 +323,24 @@ static void count_problem(void *ud, const char *where, const char *message) {
   if (fn) fn(args[2], where, message);
 }
 
-int vigil_lint(const char *path, vigil_problem_fn fn, void *ud) {
+int vigil_lint_identify(const char *path, vigil_problem_fn fn, void *ud, char *ref, size_t reflen, char sha256[65]) {
   if (intern_retain() < 0) return VIGIL_ENOMEM;
   int n = 0;
   void *args[3] = {&n, (void *)(uintptr_t)fn, ud};
   protocol *p = protocol_load(path, 0, 0, count_problem, args);
+  if (p && ref) snprintf(ref, reflen, "%s", p->ref);
+  if (p && sha256) memcpy(sha256, p->sha256, 65);
   protocol_free(p);
   intern_release();
   return n;
 }
 
+int vigil_lint(const char *path, vigil_problem_fn fn, void *ud) {
+  return vigil_lint_identify(path, fn, ud, NULL, 0, NULL);
+}
+
 /* Compares two MAJOR.MINOR.PATCH versions (vigil.lua checked their form). */
-static int version_cmp(const char *a, const char *b) {
+int vigil_version_compare(const char *a, const char *b) {
   for (int i = 0; i < 3; i++) {
     char *ea, *eb;
     unsigned long x = strtoul(a, &ea, 10), y = strtoul(b, &eb, 10);
@@ -345,6 +351,13 @@ static int version_cmp(const char *a, const char *b) {
   return 0;
 }
 
+void vigil_engine_protocols(vigil_engine *e, vigil_protocol_fn fn, void *ud) {
+  for (uint32_t i = 0; i < e->n_protocols; i++) {
+    const protocol *p = e->protocols[i];
+    fn(ud, p->ref, p->id, p->version, p->sha256);
+  }
+}
+
 protocol *engine_find_protocol(vigil_engine *e, const char *ref) {
   protocol *found = NULL;
   for (uint32_t i = 0; i < e->n_protocols; i++) {
@@ -352,7 +365,7 @@ protocol *engine_find_protocol(vigil_engine *e, const char *ref) {
     if (!strcmp(p->ref, ref)) return p;
     /* A bare id is the highest version loaded, whatever the loading order
      * (recovery loads old stored versions too). */
-    if (!strcmp(p->id, ref) && (!found || version_cmp(p->version, found->version) > 0)) found = p;
+    if (!strcmp(p->id, ref) && (!found || vigil_version_compare(p->version, found->version) > 0)) found = p;
   }
   return found;
 }

@@ -36,7 +36,9 @@
   X(SESSION_ENDED, "session.ended")                              \
   X(AUTH_FAILED, "auth.failed")                                  \
   X(USER_CREATED, "user.created")                                \
-  X(USER_CHANGED, "user.changed")
+  X(USER_CHANGED, "user.changed")                                \
+  X(PROTOCOL_UPLOADED, "protocol.uploaded")                      \
+  X(PROTOCOL_APPROVED, "protocol.approved")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,

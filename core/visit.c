@@ -305,6 +305,8 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_AUTH_FAILED:
   case EV_USER_CREATED:
   case EV_USER_CHANGED:
+  case EV_PROTOCOL_UPLOADED:
+  case EV_PROTOCOL_APPROVED:
   case EV_COUNT: break;
   }
 }

@@ -334,13 +334,6 @@ static void get_openapi(http_request *req) {
   http_respond(req, 200, "application/json", vigil_openapi_json, vigil_openapi_json_len, NULL);
 }
 
-static void get_protocols(api *a, http_request *req) {
-  char *body = vigil_query_protocols_json(a->e);
-  if (!body)
-    fail_engine(a, req, VIGIL_ENOMEM, NULL);
-  else
-    api_reply_free(req, 200, body, NULL);
-}
 
 static void get_visits(api *a, http_request *req) {
   char status[32], phase[128], protocol[128], patient[256], alerts[16];
@@ -529,15 +522,6 @@ static const struct {
     {"override", CMD_OVERRIDE}, {"discharge", CMD_DISCHARGE}, {"abort", CMD_ABORT},
 };
 
-/* "id" alone means the version loaded from the protocols folder. */
-static const char *resolve_ref(api *a, const char *ref) {
-  if (!ref || strchr(ref, '@')) return ref;
-  size_t n = strlen(ref);
-  for (size_t i = 0; i < a->n_refs; i++)
-    if (!strncmp(a->refs[i], ref, n) && a->refs[i][n] == '@') return a->refs[i];
-  return ref;
-}
-
 /* A write on its way: parsed, checked, perhaps waiting for a password. */
 typedef struct write_request {
   command cmd;
@@ -653,9 +637,13 @@ static void run_write(api *a, http_request *req, write_request *w) {
   const char *actor = w->actor, *s1 = w->s1, *s2 = w->s2, *text = w->text;
   int rc = 0;
   switch (w->cmd) {
-  case CMD_START:
-    rc = vigil_visit_start(a->e, resolve_ref(a, s1), s2, actor, text, &visit);
+  case CMD_START: {
+    char ref[256];
+    const char *startable = api_startable_ref(a, req, s1, ref, sizeof ref);
+    if (!startable) return; /* answered: not approved */
+    rc = vigil_visit_start(a->e, startable, s2, actor, text, &visit);
     break;
+  }
   case CMD_RECORD:
     rc = vigil_visit_record_json(a->e, id, actor, text ? text : "{}");
     break;
@@ -854,6 +842,7 @@ static void route(api *a, http_request *req) {
     return;
   }
   if (api_route_users(a, req, seg, len, n)) return;
+  if (api_route_protocols(a, req, seg, len, n)) return;
   if (n == 1 && is(seg[0], len[0], "clock")) {
     if (get)
       get_clock(a, req);
@@ -864,7 +853,7 @@ static void route(api *a, http_request *req) {
     return;
   }
   if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") ||
-                 is(seg[0], len[0], "protocols") || is(seg[0], len[0], "events") || is(seg[0], len[0], "alerts") ||
+                 is(seg[0], len[0], "events") || is(seg[0], len[0], "alerts") ||
                  is(seg[0], len[0], "plugins"))) {
     if (!get) {
       method_not_allowed(req, "GET, HEAD");
@@ -880,8 +869,6 @@ static void route(api *a, http_request *req) {
       if (api_user(a, req, PERM_READ_EVENTS)) get_plugins(a, req);
     } else if (!api_user(a, req, PERM_READ_CLINICAL))
       return;
-    else if (is(seg[0], len[0], "protocols"))
-      get_protocols(a, req);
     else
       get_alerts(a, req, 0);
     return;
@@ -964,6 +951,8 @@ void api_handle(void *ud, http_request *req) {
 /* ---- life ------------------------------------------------------------------------ */
 
 static void api_free_parts(api *a) {
+  free(a->uploads_dir);
+  free(a->approvals);
   for (size_t i = 0; i < a->n_refs; i++)
     free(a->refs[i]);
   free(a->refs);
@@ -984,7 +973,9 @@ int api_new(const api_options *o, api **out) {
   a->users = o->users;
   a->session_ttl_ms = o->session_ttl_ms > 0 ? o->session_ttl_ms : 12 * 3600 * 1000LL;
   a->simulated_clock = o->simulated_clock;
-  int ok = (a->failed_by_name = limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
+  a->store = o->store;
+  char err[256];
+  int ok = (!o->uploads_dir || (a->uploads_dir = strdup(o->uploads_dir))) && api_load_approvals(a, err, sizeof err) == 0 && (a->failed_by_name = limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
            (a->failed_by_address = limiter_new(FAILURES_PER_ADDRESS, FAILURE_WINDOW_MS)) &&
            (!o->n_refs || (a->refs = calloc(o->n_refs, sizeof *a->refs)));
   for (size_t i = 0; ok && i < o->n_refs; i++)

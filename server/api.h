@@ -18,6 +18,7 @@
 
 typedef struct api api;
 struct users;
+struct store;
 
 typedef struct api_options {
   vigil_engine *engine;
@@ -42,6 +43,10 @@ typedef struct api_options {
   int64_t session_ttl_ms;
   /* The engine runs on the simulated clock, which an admin may advance. */
   int simulated_clock;
+  /* The engine's store (core/store.h), for approvals of protocol versions,
+   * and the folder uploaded versions are kept in; NULL: no uploads. */
+  struct store *store;
+  const char *uploads_dir;
 } api_options;
 
 /* Upper bounds (seconds) of the commit latency histogram's buckets. */

@@ -46,6 +46,10 @@ struct api {
   int closing; /* handles (the check handle, the streams) and checks still to finish */
   void (*closed)(void *ud);
   void *closed_ud;
+  struct store *store;        /* the engine's: approvals beside the log */
+  char *uploads_dir;          /* where uploaded protocol versions are kept */
+  struct approval *approvals; /* of uploaded versions (api_protocols.c) */
+  size_t n_approvals;
   char *(*plugins_status)(void *ud);
   char *(*plugins_metrics)(void *ud);
   void *plugins_ud;
@@ -83,6 +87,17 @@ int api_route_users(api *a, http_request *req, const char *const *seg, const siz
 typedef void (*api_password_fn)(api *a, http_request *req, int ok, void *ctx);
 void api_check_password(api *a, http_request *req, const user *who, const char *password, api_password_fn done,
                         void *ctx);
+
+/* ---- protocol versions (api_protocols.c) ---- */
+
+/* Reads the approvals kept in the store. */
+int api_load_approvals(api *a, char *err, size_t errlen);
+/* Routes /api/v1/protocols...; 0 if the path is none of them. */
+int api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
+/* The version a new visit of `want` ("id" or "id@version") starts on: an
+ * approved one (into buf), or `want` itself when none is loaded (the
+ * engine then says so); NULL after answering 409 when it is not approved. */
+const char *api_startable_ref(api *a, http_request *req, const char *want, char *buf, size_t len);
 
 /* One part of a closing api is done (a handle, a password check). */
 void api_part_done(api *a);

@@ -15,7 +15,8 @@ typedef enum permission {
   PERM_DISCHARGE,     /* discharge or abort a visit (a signature) */
   PERM_SIGN,          /* record a signature item (a second person) */
   PERM_OVERRIDE,      /* override a phase gate (a signature) */
-  PERM_APPROVE,       /* approve a protocol version */
+  PERM_AUTHOR,        /* upload a new protocol version (linted and tested, not yet usable) */
+  PERM_APPROVE,       /* approve a protocol version (a signature): visits may start on it */
   PERM_USERS,         /* create, disable, reset users; issue API tokens */
   PERM_CLOCK,         /* advance the simulated test clock */
   PERM_COUNT

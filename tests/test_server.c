@@ -7,6 +7,7 @@
  * database. The last tests run the server inside this process, on a loop
  * the test turns itself, to see the group commit: writes of one turn share
  * one commit, and when that commit fails every one of them gets a 503. */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -698,6 +699,96 @@ static void test_users_and_roles(void **state) {
   stop_clean(s);
 }
 
+/* ---- protocol versions ------------------------------------------------------------------- */
+
+/* PROTOCOL as an upload body, at another version (and a comment to change its sources). */
+static char *upload_body(const char *version, const char *comment) {
+  char *lua = strdup(PROTOCOL);
+  char *v = strstr(lua, "'1.0.0'");
+  memcpy(v + 1, version, 5);
+  char *text = NULL;
+  assert_true(asprintf(&text, "-- %s\n%s", comment, lua) > 0);
+  json_t *body = json_pack("{s:{s:s}}", "files", "protocol.lua", text);
+  char *out = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  free(text);
+  free(lua);
+  return out;
+}
+
+static const char *visit_protocol(reply r) {
+  static char ref[64];
+  snprintf(ref, sizeof ref, "%s", str_at(r.json, "protocol"));
+  json_decref(r.json);
+  return ref;
+}
+
+static void test_protocol_versions(void **state) {
+  server *s = *state;
+  start(s, NULL);
+  char *v11 = upload_body("1.1.0", "the next version");
+  /* Only authors upload; a new version is kept, loaded, and not yet usable. */
+  expect_error(call(s, "POST", "/api/v1/protocols", ACTOR, v11), 403, "forbidden", NULL);
+  reply r = call(s, "POST", "/api/v1/protocols", CLINICIAN, v11);
+  expect(&r, 201);
+  assert_string_equal(str_at(r.json, "ref"), "api_test@1.1.0");
+  assert_true(json_is_null(json_object_get(r.json, "approved")));
+  json_decref(r.json);
+  const char *start11 = "{\"protocol\": \"api_test@1.1.0\", \"patient\": \"V\"}";
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, start11), 409, "not_approved", "protocol");
+  r = call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"V\"}");
+  expect(&r, 201);
+  assert_string_equal(visit_protocol(r), "api_test@1.0.0");
+  /* The same version with other sources is refused; the same sources again change nothing. */
+  char *other = upload_body("1.1.0", "something else");
+  expect_error(call(s, "POST", "/api/v1/protocols", CLINICIAN, other), 409, "version_exists", "files");
+  r = call(s, "POST", "/api/v1/protocols", CLINICIAN, v11);
+  expect(&r, 200);
+  json_decref(r.json);
+  /* Broken sources: every problem as file:line, nothing kept; lint says the same. */
+  const char *broken = "{\"files\": {\"protocol.lua\": \"local v = require 'vigil'\\nreturn v.protocol 'x' {\\n"
+                       "  version = 'one', phases = {} }\\n\"}}";
+  r = call(s, "POST", "/api/v1/protocols", CLINICIAN, broken);
+  expect(&r, 422);
+  json_t *problems = json_object_get(json_object_get(r.json, "error"), "problems");
+  assert_true(json_array_size(problems) >= 1);
+  assert_non_null(strstr(str_at(json_array_get(problems, 0), "where"), "protocol.lua:"));
+  json_decref(r.json);
+  r = call(s, "POST", "/api/v1/protocols/lint", CLINICIAN, broken);
+  expect(&r, 200);
+  assert_true(json_array_size(json_object_get(r.json, "problems")) >= 1);
+  json_decref(r.json);
+  expect_error(call(s, "POST", "/api/v1/protocols", CLINICIAN, "{\"files\": {\"../x.lua\": \"\"}}"), 422,
+               "invalid_field", "files");
+  /* Approving is an admin's signature. */
+  const char *approve = "/api/v1/protocols/api_test@1.1.0/approve";
+  expect_error(call(s, "POST", approve, CLINICIAN, "{\"password\": \"" PASSWORD "\"}"), 403, "forbidden", NULL);
+  expect_error(call(s, "POST", approve, ADMIN, "{}"), 401, "password_required", "password");
+  expect_error(call(s, "POST", approve, ADMIN, "{\"password\": \"nope\"}"), 401, "bad_password", "password");
+  r = call(s, "POST", approve, ADMIN, "{\"password\": \"" PASSWORD "\"}");
+  expect(&r, 200);
+  assert_string_equal(str_at(json_object_get(r.json, "approved"), "by"), ADMIN);
+  json_decref(r.json);
+  expect_error(call(s, "POST", approve, ADMIN, "{\"password\": \"" PASSWORD "\"}"), 409, "wrong_state", NULL);
+  /* Now a bare id starts on the newest approved version, also after a restart. */
+  stop_clean(s);
+  start(s, NULL);
+  r = call(s, "GET", "/api/v1/protocols/api_test", ACTOR, NULL);
+  expect(&r, 200);
+  assert_string_equal(str_at(r.json, "ref"), "api_test@1.1.0");
+  json_decref(r.json);
+  r = call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"W\"}");
+  expect(&r, 201);
+  assert_string_equal(visit_protocol(r), "api_test@1.1.0");
+  char types[4096];
+  event_types_after(s, 0, types, sizeof types);
+  assert_non_null(strstr(types, "protocol.uploaded"));
+  assert_non_null(strstr(types, "protocol.approved"));
+  free(v11);
+  free(other);
+  stop_clean(s);
+}
+
 /* ---- bad input ------------------------------------------------------------------------ */
 
 /* Sends raw bytes on a new connection; returns the response's status (0:
@@ -1340,7 +1431,8 @@ static int inproc_setup_with(void **state, size_t stream_max_queued) {
   uv_timer_init(&p->loop, &p->guard);
   vigil_options o = {.clock = VIGIL_CLOCK_REAL, .loop = &p->loop, .db_path = p->db, .db_vfs = FAULTY_VFS_NAME};
   if (vigil_engine_new(&o, &p->e) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
-  if (vigil_engine_load(p->e, p->protocol, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
+  const char *ref;
+  if (vigil_engine_load(p->e, p->protocol, &ref) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
   /* A signed-in nurse, made directly: no password is ever checked here. */
   char err[256], token[USER_TOKEN_LEN + 1];
   assert_int_equal(users_open(engine_store(p->e), &p->users, err, sizeof err), 0);
@@ -1349,7 +1441,12 @@ static int inproc_setup_with(void **state, size_t stream_max_queued) {
   forget_tokens(0);
   remember_token(ACTOR, token);
   api_options ao = {
-      .engine = p->e, .loop = &p->loop, .stream_max_queued = p->stream_max_queued, .users = p->users};
+      .engine = p->e,
+      .loop = &p->loop,
+      .refs = &ref, /* installed: approved */
+      .n_refs = 1,
+      .stream_max_queued = p->stream_max_queued,
+      .users = p->users};
   assert_int_equal(api_new(&ao, &p->api), 0);
   http_options ho = {.handler = api_handle, .handler_ud = p->api};
   if (http_server_start(&p->loop, &ho, &p->http, err, sizeof err) < 0) fail_msg("%s", err);
@@ -1623,6 +1720,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_whole_visit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
       cmocka_unit_test_setup_teardown(test_users_and_roles, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_protocol_versions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restart, setup, teardown),

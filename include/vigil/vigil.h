@@ -99,10 +99,21 @@ const char *vigil_engine_errfield(const vigil_engine *e);
  * "file:line: message". */
 int vigil_engine_load(vigil_engine *e, const char *path, const char **ref);
 
+/* The versions loaded now, in load order: fn(ud, "id@version", id,
+ * version, sha256) for each. */
+typedef void (*vigil_protocol_fn)(void *ud, const char *ref, const char *id, const char *version,
+                                  const char *sha256);
+void vigil_engine_protocols(vigil_engine *e, vigil_protocol_fn fn, void *ud);
+/* Compares two MAJOR.MINOR.PATCH versions: <0, 0, >0. */
+int vigil_version_compare(const char *a, const char *b);
+
 /* Checks a protocol without an engine: calls fn for every problem found and
  * returns how many there were (0: clean), or a negative error. */
 typedef void (*vigil_problem_fn)(void *ud, const char *where, const char *message);
 int vigil_lint(const char *path, vigil_problem_fn fn, void *ud);
+/* The same, and when the protocol is clean its "id@version" into ref and
+ * its fingerprint (hex SHA-256 of its sources) into sha256. */
+int vigil_lint_identify(const char *path, vigil_problem_fn fn, void *ud, char *ref, size_t reflen, char sha256[65]);
 
 /* ---- Visits -------------------------------------------------------------- */
 
@@ -201,7 +212,7 @@ int vigil_engine_unsubscribe(vigil_engine *e, int subscription);
 /* Records a site event: what happens at the site rather than in a visit
  * (a sign-in, a failed one, a user created or changed). type is one of
  * "session.started", "session.ended", "auth.failed", "user.created",
- * "user.changed" (docs/events.md); fields_json a JSON object of its fields,
+ * "user.changed", "protocol.uploaded", "protocol.approved" (docs/events.md); fields_json a JSON object of its fields,
  * or NULL. It goes into the same log as visit events (visit 0), is chained
  * and published like them, and is durable at the batch's commit (at once
  * outside a batch). Never a password, a hash or a token. */
