@@ -300,7 +300,8 @@ static void test_cli(void **state) {
     print_message("SKIP: no vigil binary next to this test nor at build/vigil\n");
     skip();
   }
-  static const cli_case good[] = {{"protocols/ketamine_iv", 0}, {"protocols/esketamine_rems", 0}, {"bench/workload", 0}};
+  static const cli_case good[] = {
+      {"protocols/ketamine_iv", 0}, {"protocols/esketamine_rems", 0}, {"bench/workload", 0}};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
     int st = run_lint(vigil, good[i].path, out, sizeof out);
     if (st != good[i].status)
