@@ -211,7 +211,7 @@ static int collect_keys(void *ud, const char *key, const void *value, size_t len
   char *out = ud;
   strcat(out, key);
   strcat(out, "=");
-  strncat(out, value, len);
+  if (len) strncat(out, value, len); /* an empty value may come as NULL */
   strcat(out, ";");
   return 0;
 }
