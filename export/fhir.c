@@ -10,10 +10,11 @@
  *                          check), gate overrides and the discharge.
  *
  * The output is a function of the visit's record only: resource ids are
- * name-based UUIDs (SHA-256 of the protocol's fingerprint, the visit's start
- * and id, and the resource's role), and the Bundle's timestamp is the time of
- * the visit's last event, so exporting twice gives the same bytes. docs/fhir.md
- * says what goes where. */
+ * name-based UUIDs (SHA-256 of the visit's start event and the resource's
+ * role; the Questionnaire's of the protocol version's fingerprint alone, so
+ * every visit of a version names the same one), and the Bundle's timestamp is
+ * the time of the visit's last event, so exporting twice gives the same bytes.
+ * docs/fhir.md says what goes where. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,20 +52,20 @@ typedef struct fhir {
   const visit_record *r;
   json_t *entries;    /* Bundle.entry */
   json_t *subject;    /* the patient, as a Reference */
-  char seed[160];     /* sha256:visit:start, for the resources' UUIDs */
+  char *seed;         /* the visit's start event, for the resources' UUIDs */
   char response[64];  /* the QuestionnaireResponse's fullUrl */
   json_t *recordings; /* the visit's entries, amendments applied (fold_entries) */
 } fhir;
 
 /* ---- small builders ------------------------------------------------------------ */
 
-/* "urn:uuid:..." named by `role` within this visit (RFC 9562 version 8: the
- * bits are SHA-256's, only version and variant are set). */
-static void uuid_of(const fhir *f, const char *role, char out[64], char id[40]) {
+/* "urn:uuid:..." named by `role` within `seed` (RFC 9562 version 8: the bits
+ * are SHA-256's, only version and variant are set). */
+static void uuid_of(const char *seed, const char *role, char out[64], char id[40]) {
   unsigned char h[crypto_hash_sha256_BYTES];
   crypto_hash_sha256_state st;
   crypto_hash_sha256_init(&st);
-  crypto_hash_sha256_update(&st, (const unsigned char *)f->seed, strlen(f->seed));
+  crypto_hash_sha256_update(&st, (const unsigned char *)seed, strlen(seed));
   crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
   crypto_hash_sha256_update(&st, (const unsigned char *)role, strlen(role));
   crypto_hash_sha256_final(&st, h);
@@ -77,14 +78,25 @@ static void uuid_of(const fhir *f, const char *role, char out[64], char id[40]) 
   snprintf(out, 64, "urn:uuid:%s", id);
 }
 
-/* Adds resource (taking it) under the id named by role; url (may be NULL)
- * receives its fullUrl. */
-static void add(fhir *f, const char *role, json_t *resource, char url[64]) {
+/* Adds resource (taking it) under the id named by role within seed; url (may
+ * be NULL) receives its fullUrl. */
+static void add_in(fhir *f, const char *seed, const char *role, json_t *resource, char url[64]) {
   char full[64], id[40];
-  uuid_of(f, role, full, id);
+  uuid_of(seed, role, full, id);
   json_object_set_new(resource, "id", json_string(id));
   json_array_append_new(f->entries, json_pack("{s:s, s:o}", "fullUrl", full, "resource", resource));
   if (url) memcpy(url, full, sizeof full);
+}
+
+/* The same, for a resource of this visit. */
+static void add(fhir *f, const char *role, json_t *resource, char url[64]) { add_in(f, f->seed, role, resource, url); }
+
+/* A FHIR decimal: whole numbers without a ".0" that would claim a precision
+ * nobody entered. */
+static json_t *decimal(double x) {
+  if (x == (double)(json_int_t)x && x > -9007199254740992.0 && x < 9007199254740992.0)
+    return json_integer((json_int_t)x);
+  return json_real(x);
 }
 
 static json_t *coding(const char *system, const char *code, const char *display) {
@@ -233,7 +245,8 @@ static void questionnaire(fhir *f) {
                                             title_of(ph), "type", "group", "item", items));
   }
   json_object_set_new(q, "item", groups);
-  add(f, "questionnaire", q, NULL);
+  /* One protocol version, one Questionnaire: its id depends on nothing else. */
+  add_in(f, export_str(r->protocol, "sha256"), "questionnaire", q, NULL);
 }
 
 /* ---- QuestionnaireResponse -------------------------------------------------------------- */
@@ -243,7 +256,7 @@ static json_t *answer(json_t *v, int integer) {
   if (json_is_number(v)) {
     double x = json_number_value(v);
     if (integer && x == (double)(json_int_t)x) return json_pack("{s:I}", "valueInteger", (json_int_t)x);
-    return json_pack("{s:f}", "valueDecimal", x);
+    return json_pack("{s:o}", "valueDecimal", decimal(x));
   }
   if (json_is_string(v)) return json_pack("{s:O}", "valueString", v);
   return NULL;
@@ -323,7 +336,7 @@ static void response(fhir *f) {
 /* ---- Observations ------------------------------------------------------------------------- */
 
 static json_t *quantity(double value, const char *ucum) {
-  return json_pack("{s:f, s:s, s:s, s:s}", "value", value, "unit", ucum, "system", UCUM, "code", ucum);
+  return json_pack("{s:o, s:s, s:s, s:s}", "value", decimal(value), "unit", ucum, "system", UCUM, "code", ucum);
 }
 
 static json_t *observation(fhir *f, json_t *rec, json_t *code) {
@@ -492,8 +505,17 @@ int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t e
   fhir f = {.r = &r, .entries = json_array(), .recordings = fold_entries(&r)};
   f.subject =
       json_pack("{s:{s:s, s:s}, s:s}", "identifier", "system", VIGIL_PATIENT, "value", patient, "display", patient);
-  snprintf(f.seed, sizeof f.seed, "%s:%llu:%s", export_str(r.protocol, "sha256"), (unsigned long long)visit,
-           export_str(r.visit, "started_at"));
+  /* The visit.started event: its sequence number, time, actor, protocol
+   * fingerprint, patient and params tell this visit from any other. */
+  f.seed = json_dumps(json_array_get(r.events, 0), JSON_COMPACT | JSON_SORT_KEYS);
+  if (!f.seed) {
+    json_decref(f.entries);
+    json_decref(f.subject);
+    json_decref(f.recordings);
+    visit_record_free(&r);
+    snprintf(err, errlen, "the visit's start could not be read");
+    return VIGIL_EIO;
+  }
 
   questionnaire(&f);
   response(&f);
@@ -502,7 +524,7 @@ int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t e
   provenances(&f);
 
   char bundle_url[64], bundle_id[40], visit_id[32];
-  uuid_of(&f, "bundle", bundle_url, bundle_id);
+  uuid_of(f.seed, "bundle", bundle_url, bundle_id);
   snprintf(visit_id, sizeof visit_id, "%llu", (unsigned long long)visit);
   json_t *bundle = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o}", "resourceType", "Bundle", "id", bundle_id,
                              "identifier", "system", VIGIL_VISIT, "value", visit_id, "type", "collection", "timestamp",
@@ -511,6 +533,7 @@ int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t e
   json_decref(bundle);
   json_decref(f.subject);
   json_decref(f.recordings);
+  free(f.seed);
   visit_record_free(&r);
   if (!*out) {
     snprintf(err, errlen, "out of memory");

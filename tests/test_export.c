@@ -158,6 +158,7 @@ static void check_bundle(const expected *x, const char *text) {
     json_t *sys = json_array_get(json_object_get(r, "component"), 0);
     assert_true(has_coding(json_object_get(sys, "code"), "http://loinc.org", "8480-6"));
     json_t *qty = json_object_get(sys, "valueQuantity");
+    assert_true(json_is_integer(json_object_get(qty, "value"))); /* 130, not 130.0 */
     assert_string_equal(export_str(qty, "system"), "http://unitsofmeasure.org");
     assert_string_equal(export_str(qty, "code"), "mm[Hg]");
   }
@@ -186,8 +187,18 @@ static void write_out(const expected *x, const char *text) {
   fclose(f);
 }
 
+/* The id of the first resource of that type. */
+static void id_of(const char *bundle_text, const char *type, char *out, size_t n) {
+  json_t *b = json_loads(bundle_text, 0, NULL);
+  snprintf(out, n, "%s", export_str(first_of(b, type), "id"));
+  json_decref(b);
+}
+
 static void fhir_bundles_of_every_scenario(void **state) {
-  for (size_t i = 0; i < sizeof SCENARIOS / sizeof *SCENARIOS; i++) {
+  char questionnaire[2][64] = {"", ""}, responses[8][64];
+  size_t n = sizeof SCENARIOS / sizeof *SCENARIOS;
+  assert_true(n <= 8);
+  for (size_t i = 0; i < n; i++) {
     const expected *x = &SCENARIOS[i];
     uint64_t visit;
     vigil_engine *e = run_scenario(x->protocol, x->scenario, NULL, &visit);
@@ -195,10 +206,21 @@ static void fhir_bundles_of_every_scenario(void **state) {
     assert_string_equal(a, again); /* a function of the record alone */
     check_bundle(x, a);
     write_out(x, a);
+    /* One Questionnaire per protocol version, whichever visit exports it; a
+     * response per visit. */
+    char id[64];
+    int k = strcmp(x->protocol, "ketamine_iv") != 0;
+    id_of(a, "Questionnaire", id, sizeof id);
+    if (!questionnaire[k][0]) snprintf(questionnaire[k], sizeof questionnaire[k], "%s", id);
+    assert_string_equal(id, questionnaire[k]);
+    id_of(a, "QuestionnaireResponse", responses[i], sizeof responses[i]);
+    for (size_t j = 0; j < i; j++)
+      assert_string_not_equal(responses[i], responses[j]);
     free(a);
     free(again);
     vigil_engine_free(e);
   }
+  assert_string_not_equal(questionnaire[0], questionnaire[1]);
 }
 
 /* The ketamine visit's dose check is a signature item: a Provenance with the
