@@ -81,4 +81,19 @@ return {
     at "131m" { advance = true },
     expect "131m" { gate_blocked = "monitoring", reason = "dissociation not resolved (present)" },
   },
+
+  spec "Breathing checks skipped (no working oximeter): the gate says breathing was not recorded" {
+    no_other = { "overdue" },
+    session.predose(),
+    session.dosing(),
+    at "20m" { skip = { item = "respiration", reason = "oximeter failed; replacement on its way" } },
+    (function()
+      local steps = {}
+      for m = 25, 130, 15 do steps[#steps + 1] = at(m .. "m") { record = { moaas = "5", dissociation = "none" } } end
+      return steps
+    end)(),
+    at "50m" { record = { bp_40m = session.bp(130, 80) } },
+    at "131m" { advance = true },
+    expect "131m" { gate_blocked = "monitoring", reason = "breathing not recorded" },
+  },
 }

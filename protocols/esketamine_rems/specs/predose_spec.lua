@@ -43,6 +43,15 @@ return {
     expect "0m" { no_alert = "comed_psychostimulant" },
   },
 
+  spec "Hypnotics and psychostimulants too; hypersensitivity holds dosing" {
+    no_other = { "alerts", "blocks" },
+    at "0m" { record = { consent = true, comed_benzodiazepine = "no", comed_hypnotic = "yes",
+                         comed_psychostimulant = "yes", comed_maoi = "no", ci_hypersensitivity = "yes" } },
+    expect "0m" { alert = "comed_hypnotic", id = "comed_sedating", message = "non-benzodiazepine hypnotics" },
+    expect "0m" { alert = "comed_psychostimulant", id = "comed_bp", message = "psychostimulants" },
+    expect "0m" { block = "ci_hypersensitivity", reason = "hypersensitivity to esketamine or ketamine" },
+  },
+
   spec "The gate lists what is missing, and a prescriber's no holds it" {
     at "0m" { record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
                          substance_use = "no", comed_benzodiazepine = "no", comed_hypnotic = "no",
