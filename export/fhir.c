@@ -182,7 +182,7 @@ static void answer_options(json_t *q, json_t *options) {
   json_t *list = json_array();
   size_t i;
   json_t *o;
-  json_array_foreach(options, i, o) json_array_append_new(list, json_pack("{s:O}", "valueString", o));
+  json_array_foreach(options, i, o) { json_array_append_new(list, json_pack("{s:O}", "valueString", o)); }
   json_object_set_new(q, "answerOption", list);
 }
 
@@ -215,7 +215,7 @@ static json_t *item_question(json_t *item, const char *phase) {
     json_t *children = json_array();
     size_t i;
     json_t *fl;
-    json_array_foreach(fields, i, fl) json_array_append_new(children, field_question(qid, kind, fl));
+    json_array_foreach(fields, i, fl) { json_array_append_new(children, field_question(qid, kind, fl)); }
     json_object_set_new(q, "item", children);
   } else {
     answer_options(q, json_object_get(json_array_get(fields, 0), "options"));
