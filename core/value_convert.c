@@ -130,7 +130,9 @@ static int from_json(const json_t *j, val *out, char *err, size_t errlen, int de
     if (!val_ok(*out)) break;
     for (size_t i = 0; i < n; i++) {
       if (from_json(json_array_get(j, i), &val_items(*out)[i], err, errlen, depth + 1) < 0) {
+        /* Nil, not the freed list: the caller releases what holds it. */
         val_release(*out);
+        *out = VAL_NIL_;
         return -1;
       }
     }
@@ -146,11 +148,13 @@ static int from_json(const json_t *j, val *out, char *err, size_t errlen, int de
       field *f = &val_fields(*out)[i++];
       if (!(f->key = intern(k))) {
         val_release(*out);
+        *out = VAL_NIL_;
         snprintf(err, errlen, "out of memory");
         return -1;
       }
       if (from_json(x, &f->v, err, errlen, depth + 1) < 0) {
         val_release(*out);
+        *out = VAL_NIL_;
         return -1;
       }
     }
