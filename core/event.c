@@ -43,24 +43,29 @@ void event_to_json(buf *b, const struct vigil_event *ev) {
 int event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
                    const char *body, char *err, size_t errlen) {
   int t = type ? event_type_parse(type) : -1;
-  json_error_t jerr;
-  json_t *j = body ? json_loads(body, JSON_PRESERVE_ORDER, &jerr) : NULL;
-  json_t *data = json_object_get(j, "data");
-  const char *actor = json_string_value(json_object_get(j, "actor"));
-  if (t < 0 || !data || !actor) {
+  /* Straight to a val (value_json.c): recovery parses every open visit's events. */
+  char why[200] = "";
+  val row = VAL_NIL_;
+  int parsed = body && val_parse_json(body, strlen(body), &row, why, sizeof why) == 0;
+  const char *data_key = intern("data");
+  val *data = parsed && row.type == VAL_RECORD && data_key ? val_get(row, data_key) : NULL;
+  val *actor = parsed && row.type == VAL_RECORD ? val_get(row, K_actor) : NULL;
+  const char *actor_text = actor && actor->type == VAL_STRING ? val_str(*actor) : NULL;
+  if (t < 0 || !data || !actor_text) {
     snprintf(err, errlen, "event %llu cannot be read (%s)", (unsigned long long)seq,
-             t < 0 ? "unknown type" : j ? "no data or actor" : jerr.text);
-    json_decref(j);
+             t < 0 ? "unknown type" : parsed ? "no data or actor" : why);
+    val_release(row);
     return -1;
   }
   ev->seq = seq;
   ev->time = time;
   ev->visit = visit;
   ev->type = (uint16_t)t;
-  ev->actor = intern(actor);
-  int rc = val_from_json(data, &ev->data, err, errlen);
-  json_decref(j);
-  return rc < 0 || !ev->actor ? -1 : 0;
+  ev->actor = intern(actor_text);
+  ev->data = val_retain(*data);
+  val_release(row);
+  if (!ev->actor) snprintf(err, errlen, "out of memory");
+  return ev->actor ? 0 : -1;
 }
 
 uint64_t vigil_event_seq(const vigil_event *ev) { return ev->seq; }
