@@ -113,6 +113,13 @@ static void malformed_spec_points_at_the_line(void **state) {
   snprintf(want, sizeof want, "%s:%d", path, line_of(path, "at \"1m\" { advance = true }"));
   assert_string_equal(rs->where[0], want);
   assert_non_null(strstr(rs->message[0], "the step was refused: Screening before dosing: the gate is not met"));
+
+  path = "tests/specs/syntax_error_spec.lua";
+  memset(rs, 0, sizeof *rs);
+  assert_int_equal(spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 1);
+  snprintf(want, sizeof want, "%s:%d", path, line_of(path, "  expect \"1m\""));
+  assert_string_equal(rs->where[0], want);
+  assert_non_null(strstr(rs->message[0], "'}' expected"));
   free(rs);
 
   /* A protocol that does not load is an error, not a failed check. */

@@ -486,8 +486,8 @@ function M.run_file(path, report)
   local env = environment(dir)
   local chunk, err = load_file(path, env)
   if not chunk then
-    report { ok = false, spec = path, name = "spec file loads", where = path:match("^[^:]+:%d+") or path .. ":1",
-             message = err }
+    report { ok = false, spec = path, name = "spec file loads", where = err:match("^(.-:%d+):") or path .. ":1",
+             message = (err:gsub("^.-:%d+: ", "")) }
     return
   end
   local ok, r = pcall(chunk)
