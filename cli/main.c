@@ -16,7 +16,8 @@ static const struct command {
     {"protocol", "vigil protocol diff A B [--db DB]",
      "What changed from version A to version B, in clinical terms: params (thresholds) and their defaults,\n"
      "      phases, items and their schedules, rules, gates and hooks, and the helper code behind them. A and B\n"
-     "      are protocol folders, or versions kept in the event store DB (id@version or a sha256).",
+     "      are protocol folders, or versions a server keeps: uploads beside the event store DB, and every version\n"
+     "      a visit started on (id@version or a sha256).",
      cmd_protocol},
     {"test", "vigil test [--coverage] [--protocol DIR] PATH...",
      "Run protocol specs (*_spec.lua in each protocol folder PATH and its specs/ folder, or the spec files\n"

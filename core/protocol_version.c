@@ -61,9 +61,22 @@ out:
   return p;
 }
 
+/* An upload waiting for approval: vigil serve keeps it as the folder
+ * protocol_uploads/<id@version> beside the database (server/api_protocols.c). */
+static int upload_folder(const char *db, const char *ref, char *out, size_t n) {
+  if (strchr(ref, '/') || strstr(ref, "..") || !strchr(ref, '@')) return 0;
+  const char *slash = strrchr(db, '/');
+  int len = slash ? snprintf(out, n, "%.*s/protocol_uploads/%s", (int)(slash - db), db, ref)
+                  : snprintf(out, n, "protocol_uploads/%s", ref);
+  struct stat sb;
+  return len > 0 && (size_t)len < n && stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 protocol *protocol_version_load(const char *what, const char *db, problem_fn fn, void *ud) {
   struct stat sb;
+  char upload[4096];
   if (stat(what, &sb) == 0) return protocol_load(what, 0, 0, fn, ud);
+  if (db && upload_folder(db, what, upload, sizeof upload)) return protocol_load(upload, 0, 0, fn, ud);
   if (db) return load_stored(db, what, fn, ud);
   problem(fn, ud, what, "no such protocol folder or file (a stored version needs --db %s)", "DB");
   return NULL;

@@ -1,13 +1,16 @@
-/* protocol_version.h: a protocol version by name, from a folder or from the
- * versions an event store keeps (every version a visit ever started on). */
+/* protocol_version.h: a protocol version by name, from a folder, from the
+ * uploads a server keeps beside its store, or from the versions the store
+ * keeps (every version a visit ever started on). */
 #ifndef VIGIL_PROTOCOL_VERSION_H
 #define VIGIL_PROTOCOL_VERSION_H
 
 #include "protocol.h"
 
 /* Loads `what`: a protocol folder or file when one exists at that path;
- * otherwise, with db (a store file, read-only), the newest stored version
- * whose ref ("id@version") or sha256 is `what`. Problems go to fn, as
+ * otherwise, with db (a store file, read-only), an upload waiting for
+ * approval beside it (protocol_uploads/<id@version>, as vigil serve keeps
+ * them), else the newest stored version whose ref ("id@version") or sha256
+ * is `what`. Problems go to fn, as
  * protocol_load reports them; NULL if it cannot be loaded. */
 protocol *protocol_version_load(const char *what, const char *db, problem_fn fn, void *ud);
 

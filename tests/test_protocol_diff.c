@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -133,9 +134,11 @@ static void folders(void **state) {
 
 /* The versions visits started on, read back from the store. */
 static void stored_versions(void **state) {
-  char dir[64], db[128];
+  /* A server's folder: the store, and the uploads kept beside it. */
+  char home[] = "/tmp/vigil-versions-XXXXXX", db[128], uploads[128], upload[160], dir[64];
+  assert_non_null(mkdtemp(home));
+  snprintf(db, sizeof db, "%s/vigil.db", home);
   protocol_copy("protocols/ketamine_iv", dir, NEXT, sizeof NEXT / sizeof *NEXT);
-  snprintf(db, sizeof db, "%s.db", dir);
   vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = 1767600000000LL, .db_path = db};
   vigil_engine *e;
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
@@ -154,12 +157,30 @@ static void stored_versions(void **state) {
   if (changes != 15) fail_msg("%d changes:\n%s", changes, out.text);
   has_line(out.text, "  ~ sbp_alert \"Marked hypertension: systolic at or above\": default 180 -> 190 mm[Hg]");
   has_line(out.text, "  ~ lib.lua: changed in function lib.bp_rise");
+  free(out.text);
   /* By fingerprint too. */
   protocol *by_sha = protocol_version_load(b->sha256, db, no_problem, NULL);
   assert_non_null(by_sha);
   assert_string_equal(by_sha->ref, "ketamine_iv@1.1.0");
   protocol_free(by_sha);
-  free(out.text);
+
+  /* An upload waiting for approval, which no visit has used: 1.1.0 -> 1.2.0. */
+  const protocol_edit next[] = {{"protocol.lua", "version = \"1.0.0\"", "version = \"1.2.0\""},
+                                {"protocol.lua", "title = \"Modified Aldrete needed to leave\", default = 9,",
+                                 "title = \"Modified Aldrete needed to leave\", default = 10,"}};
+  protocol_copy("protocols/ketamine_iv", dir, next, 2);
+  snprintf(uploads, sizeof uploads, "%s/protocol_uploads", home);
+  snprintf(upload, sizeof upload, "%s/ketamine_iv@1.2.0", uploads);
+  assert_int_equal(mkdir(uploads, 0750), 0);
+  assert_int_equal(rename(dir, upload), 0);
+  protocol *c = protocol_version_load("ketamine_iv@1.2.0", db, no_problem, NULL);
+  assert_non_null(c);
+  lines up = {0};
+  protocol_diff(a, c, collect, &up);
+  has_line(up.text, "ketamine_iv@1.0.0 -> ketamine_iv@1.2.0");
+  has_line(up.text, "  ~ aldrete_min \"Modified Aldrete needed to leave\": default 9 -> 10 {score}");
+  free(up.text);
+  protocol_free(c);
   protocol_free(a);
   protocol_free(b);
 
@@ -168,12 +189,16 @@ static void stored_versions(void **state) {
   assert_non_null(strstr(problem, "no stored protocol version ketamine_iv@9.9.9"));
   assert_null(protocol_version_load("ketamine_iv@1.0.0", NULL, keep_problem, problem));
   assert_non_null(strstr(problem, "no such protocol folder or file"));
-  unlink(db);
-  char side[160];
-  snprintf(side, sizeof side, "%s-wal", db);
-  unlink(side);
-  snprintf(side, sizeof side, "%s-shm", db);
-  unlink(side);
+
+  protocol_copy_remove(upload);
+  rmdir(uploads);
+  const char *suffixes[] = {"", "-wal", "-shm"};
+  for (int i = 0; i < 3; i++) {
+    char f[160];
+    snprintf(f, sizeof f, "%s%s", db, suffixes[i]);
+    unlink(f);
+  }
+  rmdir(home);
 }
 
 int main(void) {
