@@ -20,7 +20,7 @@ function visit.screening(weight, stay)
   local steps = {
     at "0m" { record = { consent = true, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
                          ci_hypersensitivity = "no", pregnancy = "neither", substance_use = "no",
-                         ride_confirmed = true } },
+                         ride_confirmed = true, fasting_hours = 3 } },
     at "2m" { record = { baseline = visit.vitals(130, 80) } },
     at "4m" { record = { dose = weight * 0.5 } },
     at "5m" { actor = "nurse:ben", record = { dose_check = true } },
