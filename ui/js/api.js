@@ -14,10 +14,8 @@ export class ApiError extends Error {
   }
 }
 
-// extra: more headers (a second person's name on a signature, before the
-// server had users).
-export async function call(method, path, body, extra) {
-  const headers = { Accept: "application/json", ...authHeaders(), ...extra };
+export async function call(method, path, body) {
+  const headers = { Accept: "application/json", ...authHeaders() };
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -45,7 +43,7 @@ export async function call(method, path, body, extra) {
 }
 
 export const get = (path) => call("GET", path);
-export const post = (path, body, extra) => call("POST", path, body === undefined ? {} : body, extra);
+export const post = (path, body) => call("POST", path, body === undefined ? {} : body);
 
 // Every page of a list: GET path (with its query) again with after=next
 // until the last page; the items are the answers' key member.

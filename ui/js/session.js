@@ -11,9 +11,20 @@ export function current() {
   return user;
 }
 
-export function hasRole(...roles) {
-  return !!user && roles.includes(user.role);
+// What the signed-in user's role may do, as the server lists it at sign-in
+// ("record", "sign", "override", "discharge", "users", "clock", ...). The
+// server enforces it; the app only leaves out what would be refused.
+let permissions = [];
+export function can(permission) {
+  return !!user && permissions.includes(permission);
 }
+
+// Before the server had users: the same matrix, for the role chosen at sign-in.
+const ACTOR_MODE_PERMISSIONS = {
+  nurse: ["read", "read_events", "export", "record", "discharge"],
+  clinician: ["read", "read_events", "export", "record", "discharge", "sign", "override"],
+  admin: ["read", "read_events", "export", "approve", "users", "clock"],
+};
 
 export function authHeaders() {
   return actorMode && user ? { "X-Vigil-Actor": user.name } : {};
@@ -27,8 +38,9 @@ export function onChange(fn) {
   listeners.push(fn);
 }
 
-function set(u) {
+function set(u, perms) {
   user = u;
+  permissions = perms || (u && actorMode ? ACTOR_MODE_PERMISSIONS[u.role] || [] : []);
   for (const fn of listeners) fn(user);
 }
 
@@ -55,7 +67,7 @@ export async function restore() {
     const saved = sessionStorage.getItem("vigil.actor");
     set(saved ? JSON.parse(saved) : null);
   } else {
-    set(r.status === 200 ? r.json.user : null);
+    set(r.status === 200 ? r.json.user : null, r.status === 200 ? r.json.permissions : []);
   }
   return user;
 }
@@ -77,7 +89,7 @@ export async function signIn(name, password, role) {
     err.field = e.field;
     throw err;
   }
-  set(r.json.user);
+  set(r.json.user, r.json.permissions);
   return user;
 }
 

@@ -14,7 +14,7 @@ import { clearErrors, showError, errorSlot } from "./errors.js";
 import { controls, read, fill } from "./inputs.js";
 import { chart, table, vitalsReadings } from "./chart.js";
 import { events as loadEvents, describe } from "./history.js";
-import { hasRole, needsPassword } from "./session.js";
+import { can, needsPassword } from "./session.js";
 import { acknowledge } from "./alarms.js";
 import { title as protocolTitle } from "./protocols.js";
 
@@ -73,7 +73,7 @@ function header(v) {
         p.title))),
     h("p", { class: "visit-links" },
       h("a", { href: `#/visit/${v.id}/summary`, class: "button quiet" }, "Discharge summary"),
-      v.status === "active" && hasRole("clinician", "admin")
+      v.status === "active" && can("discharge")
         ? h("button", { type: "button", class: "quiet danger-text", onclick: abortVisit }, "Stop the visit\u2026")
         : null));
 }
@@ -82,10 +82,10 @@ async function abortVisit() {
   await ask({
     title: "Stop this visit",
     text: "The visit ends here; everything recorded stays in its history.",
-    fields: [{ name: "reason", label: "Reason", type: "textarea", required: true }],
+    fields: [{ name: "reason", label: "Reason", type: "textarea", required: true }, ...password()],
     submit: "Stop the visit",
     danger: true,
-    action: (vals) => command("abort", { reason: vals.reason }),
+    action: (vals) => command("abort", withPassword({ reason: vals.reason }, vals)),
   });
 }
 
@@ -107,7 +107,7 @@ function alertsSection(v) {
         h("span", { class: "alarm-text" }, a.message,
           h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`, a.level ? `, escalated ${a.level}\u00d7` : "",
             a.acknowledged ? `, ${ackBy(a.id)}` : "", a.state === "resolved" ? ", cause cleared" : "")),
-        a.acknowledged ? null : h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id).then(refresh) }, "Acknowledge")))));
+        a.acknowledged || !can("record") ? null : h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id).then(refresh) }, "Acknowledge")))));
 }
 
 // ---- gate --------------------------------------------------------------------
@@ -119,11 +119,14 @@ function gateSection(v) {
   const next = v.phases[idx + 1];
   const reasons = [...(v.gate.reasons || [])];
   for (const b of v.blocks || []) if (!reasons.includes(b.reason)) reasons.push(b.reason);
+  const mayMove = last ? can("discharge") : can("record");
   const form = h("div", { class: "gate-actions" },
-    h("button", { type: "button", class: "primary big", id: "advance", "aria-describedby": "gate-reasons",
-      onclick: () => (last ? discharge() : advance()) },
-      last ? "Discharge the patient" : `Next phase: ${next.title}`),
-    hasRole("clinician", "admin") && !v.gate.ok
+    mayMove
+      ? h("button", { type: "button", class: "primary big", id: "advance", "aria-describedby": "gate-reasons",
+          onclick: () => (last ? discharge() : advance()) },
+          last ? "Discharge the patient\u2026" : `Next phase: ${next.title}`)
+      : null,
+    can("override") && !v.gate.ok
       ? h("button", { type: "button", class: "big", id: "override", onclick: override }, "Clinician override\u2026")
       : null,
     errorSlot(h, "", "gate-error"));
@@ -146,18 +149,13 @@ async function advance() {
 }
 
 async function discharge() {
-  const box = state.root.querySelector(".gate");
-  clearErrors(box);
-  if (needsPassword()) {
-    await ask({ title: "Discharge the patient", text: "Signing the discharge.", fields: password(), submit: "Sign and discharge",
-      action: (vals) => command("discharge", withPassword({}, vals)) });
-    return;
-  }
-  try {
-    await command("discharge");
-  } catch (err) {
-    showError(box, err);
-  }
+  await ask({
+    title: "Discharge the patient",
+    text: "Discharging signs the visit off: the summary can then be printed.",
+    fields: password(),
+    submit: needsPassword() ? "Sign and discharge" : "Discharge",
+    action: (vals) => command("discharge", withPassword({}, vals)),
+  });
 }
 
 async function override() {
@@ -214,21 +212,12 @@ async function skip(it) {
 }
 
 async function sign(it) {
-  const fields = needsPassword()
-    ? password()
-    : [{ name: "signer", label: "Second person's name", required: true, autocomplete: "off" }];
   await ask({
     title: it.title,
-    text: "Signed by a second person, not the one who recorded what is checked.",
-    fields,
+    text: "You sign as the second person: not the one who recorded what is checked.",
+    fields: password(),
     submit: "Sign",
-    action: async (vals) => {
-      const v = needsPassword()
-        ? await post(`/visits/${state.id}/entries`, { [it.id]: true, password: vals.password })
-        : await post(`/visits/${state.id}/entries`, { [it.id]: true }, { "X-Vigil-Actor": vals.signer });
-      refresh();
-      return v;
-    },
+    action: (vals) => command("entries", withPassword({ [it.id]: true }, vals)),
   });
 }
 
@@ -244,8 +233,9 @@ function itemCard(it, phaseId, current) {
   }
   const buttons = h("div", { class: "item-actions" });
   if (current && it.kind === "signature") {
-    if (!it.count) buttons.append(h("button", { type: "button", class: "primary", onclick: () => sign(it) }, "Sign\u2026"));
-  } else if (current) {
+    if (!it.count && can("sign")) buttons.append(h("button", { type: "button", class: "primary", onclick: () => sign(it) }, "Sign\u2026"));
+    else if (!it.count) card.append(h("p", { class: "hint" }, "A clinician signs this as the second person."));
+  } else if (current && can("record")) {
     // Done and not scheduled again: the controls wait behind "Record again",
     // so that what is still to do stands out.
     const collapsed = it.count > 0 && !it.due_at;
@@ -264,7 +254,7 @@ function itemCard(it, phaseId, current) {
       buttons.append(again);
     }
   }
-  if (it.count && it.kind !== "signature") buttons.append(h("button", { type: "button", class: "quiet", onclick: () => amend(it, phaseId) }, "Amend\u2026"));
+  if (it.count && it.kind !== "signature" && can("record")) buttons.append(h("button", { type: "button", class: "quiet", onclick: () => amend(it, phaseId) }, "Amend\u2026"));
   card.append(errorSlot(h, "", `item-${it.id}-err`), buttons);
   card.addEventListener("submit", async (e) => {
     e.preventDefault();
