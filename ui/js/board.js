@@ -9,6 +9,7 @@ import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title } from "./protocols.js";
+import { can } from "./session.js";
 
 let rows = []; // [{visit (list entry), detail (whole state)}]
 let table = null;
@@ -62,7 +63,8 @@ function draw() {
   if (stopped || !table) return;
   const body = clear(table.tBodies[0]);
   const sorted = [...rows].sort((a, b) => urgency(b) - urgency(a) || a.visit.id - b.visit.id);
-  if (!sorted.length) body.append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No active visits. ", h("a", { href: "#/start" }, "Start a visit"))));
+  if (!sorted.length)
+    body.append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No active visits. ", can("record") ? h("a", { href: "#/start" }, "Start a visit") : null)));
   for (const r of sorted) {
     const v = r.visit;
     const protocol = v.protocol.split("@");

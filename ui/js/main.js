@@ -11,6 +11,7 @@ import * as board from "./board.js";
 import * as start from "./start.js";
 import * as visit from "./visit.js";
 import * as summary from "./summary.js";
+import * as users from "./users.js";
 import { ask, showError } from "./dialog.js";
 import { dateTime } from "./format.js";
 
@@ -45,7 +46,11 @@ function route() {
   } else if ((m = hash.match(/^#\/visit\/(\d+)$/))) {
     document.body.dataset.view = "visit";
     visit.render(main, m[1]);
-  } else if (hash === "#/start") {
+  } else if (hash === "#/users" && session.can("users")) {
+    document.body.dataset.view = "users";
+    nav("users");
+    users.render(main);
+  } else if (hash === "#/start" && session.can("record")) {
     document.body.dataset.view = "start";
     nav("start");
     start.render(main, navigate);
@@ -81,6 +86,9 @@ function started() {
   const u = session.current();
   document.getElementById("top").hidden = false;
   document.getElementById("who").textContent = `${u.name} (${u.role})`;
+  // Only what this role may do is offered.
+  document.querySelector('[data-nav="start"]').hidden = !session.can("record");
+  document.querySelector('[data-nav="users"]').hidden = !session.can("users");
   if (!live) {
     live = true;
     stream.open();
