@@ -17,8 +17,12 @@ if (!exe) {
   process.exit(77);
 }
 
-let server, browser, nurse, clinician;
-const PASSWORDS = { "nurse.kim": "correct horse nurse", "dr.osei": "correct horse clinician", admin: "correct horse admin" };
+let server, browser, nurse, clinician, admin;
+const USERS = {
+  "nurse.kim": { role: "nurse", password: "correct horse nurse" },
+  "dr.osei": { role: "clinician", password: "correct horse clinician" },
+  "admin.lee": { role: "admin", password: "correct horse admin" },
+};
 async function whoIs(p) {
   return (await p.locator("#who").innerText()).split(" ")[0];
 }
@@ -37,10 +41,10 @@ async function page(viewport) {
   return p;
 }
 
-async function signIn(p, name, role) {
+async function signIn(p, name) {
   await p.goto(server.url + "/");
   await p.getByLabel("User name").fill(name);
-  if (await p.getByLabel("Role").count()) await p.getByLabel("Role").selectOption(role);
+  await p.getByLabel("Password").fill(USERS[name].password);
   await p.getByRole("button", { name: "Sign in" }).click();
   await p.getByRole("heading", { name: "Board" }).waitFor();
 }
@@ -48,9 +52,27 @@ async function signIn(p, name, role) {
 // A signature's dialog: the password again (once the server has users).
 async function signDialog(p, button) {
   const dlg = p.locator("dialog");
-  if (await dlg.getByLabel(/password/i).count()) await dlg.getByLabel(/password/i).fill(PASSWORDS[await whoIs(p)]);
+  if (await dlg.getByLabel(/password/i).count()) await dlg.getByLabel(/password/i).fill(USERS[await whoIs(p)].password);
   await dlg.getByRole("button", { name: button, exact: true }).click();
   await dlg.waitFor({ state: "hidden" });
+}
+
+// The admin moves the simulated clock on, from the header.
+async function moveClock(by) {
+  await admin.locator("#advance-clock").click();
+  const dlg = admin.locator("dialog");
+  await dlg.getByLabel(/By how long/).fill(by);
+  await dlg.getByRole("button", { name: "Move the clock" }).click();
+  await dlg.waitFor({ state: "hidden" });
+}
+
+// One checkpoint: vitals, sedation and dissociation, each recorded.
+async function checkpoint(p, bp, moaas, dissociation) {
+  const before = await p.locator(".history li").count();
+  await vitals(p, "Vitals", { "Systolic BP": bp.sbp, "Diastolic BP": bp.dbp, "Heart rate": bp.hr, "SpO₂": 98, "Respiratory rate": 14 });
+  await p.waitForFunction((n) => document.querySelectorAll(".history li").length > n, before);
+  await choose(p, "Sedation (MOAA/S, 5 alert .. 0 no response)", moaas);
+  await choose(p, "Dissociation (as observed)", dissociation);
 }
 
 function card(p, title) {
@@ -86,11 +108,12 @@ function step(name, fn) {
 }
 
 before(async () => {
-  server = await startServer({ extraArgs: ["--clock=simulated", "--allow-simulated-clock"] });
+  server = await startServer({ users: USERS, extraArgs: ["--clock=simulated", "--allow-simulated-clock"] });
   browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox"] });
   mkdirSync(shots, { recursive: true });
   nurse = await page({ width: 1024, height: 768 });
   clinician = await page({ width: 1920, height: 1080 });
+  admin = await page({ width: 1280, height: 800 });
 });
 
 after(async () => {
@@ -100,9 +123,16 @@ after(async () => {
 
 describe("the nurse workstation", () => {
   step("serves the app and signs in", async () => {
-    await signIn(nurse, "nurse.kim", "nurse");
-    await signIn(clinician, "dr.osei", "clinician");
-    await assert.doesNotReject(nurse.getByText("No active visits").waitFor());
+    // A wrong password is refused, with the server's message, and the form stays.
+    await nurse.goto(server.url + "/");
+    await nurse.getByLabel("User name").fill("nurse.kim");
+    await nurse.getByLabel("Password").fill("not the password");
+    await nurse.getByRole("button", { name: "Sign in" }).click();
+    await nurse.locator("#signin-error").waitFor();
+    await signIn(nurse, "nurse.kim");
+    await signIn(clinician, "dr.osei");
+    await signIn(admin, "admin.lee");
+    await nurse.getByText("No active visits").waitFor();
   });
 
   step("starts a visit and shows the calculated dose for a second person's check", async () => {
@@ -178,16 +208,79 @@ describe("the nurse workstation", () => {
     await clinician.locator("table.board tr", { hasText: "MRN-0042" }).locator("td.phase", { hasText: "Infusion" }).waitFor();
   });
 
-  step("keeps clinician-only actions from a nurse", async () => {
+  step("shows each role only what it may do", async () => {
     await choose(nurse, "Infusion started (pump running)", "Yes");
+    // A nurse: no override, no clock, no users.
     assert.equal(await nurse.locator("#override").count(), 0);
     assert.equal(await nurse.locator("#advance-clock").count(), 0);
+    assert.equal(await nurse.getByRole("link", { name: "Users" }).isVisible(), false);
+    // A clinician may override a gate.
     await clinician.goto(nurse.url());
     await clinician.locator("#override").waitFor();
+    await clinician.goto(server.url + "/#/board");
+    // An admin runs the site and enters no clinical data.
+    await admin.goto(nurse.url());
+    await admin.getByRole("heading", { name: "Patient MRN-0042" }).waitFor();
+    await admin.locator("#advance-clock").waitFor();
+    assert.equal(await admin.getByRole("button", { name: "Record" }).count(), 0);
+    await admin.getByRole("link", { name: "Users" }).click();
+    await admin.locator("table.users tr", { hasText: "nurse.kim" }).waitFor();
+  });
+
+  step("marks a missed checkpoint overdue when simulated time passes it, and escalates it", async () => {
+    await moveClock("16m");
+    const vitalsCard = card(nurse, "Vitals");
+    await vitalsCard.locator(".badge-overdue").waitFor();
+    await clinician.locator("table.board tr", { hasText: "MRN-0042" }).locator(".badge-overdue").waitFor();
+    await clinician.locator("#alarms .alarm-medium", { hasText: "Vitals overdue" }).waitFor();
+    // Unacknowledged for its escalation interval: one step up, to high.
+    await moveClock("5m");
+    await clinician.locator("#alarms .alarm-high", { hasText: "Vitals overdue" }).filter({ hasText: "escalated" }).waitFor();
+    await nurse.locator(".visit-alerts .alarm-high", { hasText: "Vitals overdue" }).waitFor();
+  });
+
+  step("records the infusion's checkpoints and acknowledges the alerts", async () => {
+    await checkpoint(nurse, { sbp: 150, dbp: 90, hr: 84 }, "4", "present");
+    const open = nurse.locator(".visit-alerts .alarm:not(.acked)");
+    for (let n = await open.count(); n > 0; n--) {
+      await open.first().getByRole("button", { name: "Acknowledge" }).click();
+      await nurse.waitForFunction((left) => document.querySelectorAll(".visit-alerts .alarm:not(.acked)").length < left, n);
+    }
+    await moveClock("10m");
+    await checkpoint(nurse, { sbp: 146, dbp: 88, hr: 80 }, "5", "present");
+    await moveClock("10m");
+    await checkpoint(nurse, { sbp: 140, dbp: 86, hr: 78 }, "5", "none");
+    await choose(nurse, "Infusion finished and pump stopped", "Yes");
+    await nurse.getByRole("heading", { name: "Ready to move on" }).waitFor();
+    await nurse.screenshot({ path: join(shots, "visit.png"), fullPage: true });
+    await nurse.getByRole("button", { name: /Next phase: Observation/ }).click();
+    await nurse.getByRole("heading", { name: "Observation after the infusion", level: 2 }).waitFor();
+  });
+
+  step("observes for an hour and reaches discharge", async () => {
+    for (let i = 0; i < 4; i++) {
+      await moveClock("15m");
+      await checkpoint(nurse, { sbp: 136, dbp: 84, hr: 74 }, "5", "none");
+    }
+    await nurse.getByRole("heading", { name: "Ready to move on" }).waitFor();
+    await nurse.getByRole("button", { name: /Next phase: Discharge/ }).click();
+    await nurse.getByRole("heading", { name: "Discharge", level: 2 }).waitFor();
+    const aldrete = card(nurse, "Modified Aldrete score");
+    for (const f of ["activity", "respiration", "circulation", "consciousness", "SpO₂"])
+      await aldrete.locator("fieldset.buttons", { hasText: f }).getByText("2", { exact: true }).click();
+    await aldrete.getByRole("button", { name: "Record" }).click();
+    await aldrete.locator(".last").waitFor();
+    for (const t of ["Responsible adult present to take the patient home", "Told not to drive or operate machinery for 24 hours", "Written discharge instructions given"])
+      await choose(nurse, t, "Yes");
+    await nurse.getByRole("button", { name: "Discharge the patient…" }).click();
+    await signDialog(nurse, "Sign and discharge");
+    await nurse.getByText("This visit is discharged.").waitFor();
+    await clinician.locator("table.board tr", { hasText: "MRN-0042" }).waitFor({ state: "detached" });
   });
 
   step("prints the visit summary", async () => {
     await nurse.getByRole("link", { name: "Discharge summary" }).click();
+    await nurse.getByText(/discharged .* by nurse\.kim/).waitFor();
     await nurse.getByRole("heading", { name: "Visit summary" }).waitFor();
     await nurse.emulateMedia({ media: "print" });
     assert.equal(await nurse.locator("#top").isVisible(), false);
@@ -196,6 +289,10 @@ describe("the nurse workstation", () => {
     const text = await nurse.locator(".summary").innerText();
     assert.match(text, /nurse\.kim/);
     assert.match(text, /Dose double-checked by a second person: dr\.osei/);
+    assert.match(text, /Discharge: nurse\.kim/);
+    // Every alert with who acknowledged it, the escalated ones marked.
+    assert.match(text, /Baseline BP 158\/95 is above 140\/90.*\tnurse\.kim/);
+    assert.match(text, /Vitals overdue.*\tnurse\.kim, \d\d:\d\d\t1×/);
     await nurse.screenshot({ path: join(shots, "summary.png"), fullPage: true });
     await nurse.emulateMedia({ media: "screen" });
   });

@@ -100,7 +100,8 @@ export function render(main) {
       ["Patient", "Protocol", "Phase", "Time in phase", "Next due", "Alert"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}));
   clear(main).append(h("h1", {}, "Board"), table);
-  unsubscribe = subscribe(() => {
+  unsubscribe = subscribe((ev) => {
+    if (!ev.visit) return; // the site's own events (sign-ins, users)
     clearTimeout(pending);
     pending = setTimeout(() => load().catch(showError), 150);
   });
