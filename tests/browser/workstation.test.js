@@ -202,6 +202,21 @@ describe("the nurse workstation", () => {
     await nurse.screenshot({ path: join(shots, "visit.png"), fullPage: true });
   });
 
+  step("labels every control, and every one can be reached with the keyboard", async () => {
+    const unlabelled = await nurse.evaluate(() =>
+      [...document.querySelectorAll("main input, main select, main textarea, main button")]
+        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !(el.tagName === "BUTTON" && el.textContent.trim()))
+        .map((el) => el.outerHTML.slice(0, 80)));
+    assert.deepEqual(unlabelled, []);
+    const negative = await nurse.evaluate(() => document.querySelectorAll("main [tabindex]:not([tabindex='0']):not([tabindex='-1'])").length);
+    assert.equal(negative, 0);
+    // Touch targets: no button smaller than 44 px either way.
+    const small = await nurse.evaluate(() =>
+      [...document.querySelectorAll("main button, .option label")].map((el) => el.getBoundingClientRect())
+        .filter((r) => r.width > 0 && (r.width < 44 || r.height < 44)).length);
+    assert.equal(small, 0);
+  });
+
   step("moves to the next phase", async () => {
     await nurse.getByRole("button", { name: /Next phase: Infusion/ }).click();
     await nurse.getByRole("heading", { name: "Infusion (0.5 mg/kg over 40 minutes)", level: 2 }).waitFor();
@@ -233,10 +248,22 @@ describe("the nurse workstation", () => {
     await vitalsCard.locator(".badge-overdue").waitFor();
     await clinician.locator("table.board tr", { hasText: "MRN-0042" }).locator(".badge-overdue").waitFor();
     await clinician.locator("#alarms .alarm-medium", { hasText: "Vitals overdue" }).waitFor();
-    // Unacknowledged for its escalation interval: one step up, to high.
+    // The alarm sound, once switched on, sounds for a medium alert...
+    await clinician.getByRole("button", { name: "Alarm sound off" }).click();
+    await clinician.getByRole("button", { name: "Alarm sound on" }).waitFor();
+    assert.equal(await clinician.evaluate(() => document.body.dataset.alarmSound), "medium");
+    // ...and unacknowledged for its escalation interval, the alert goes one step up, to high.
     await moveClock("5m");
     await clinician.locator("#alarms .alarm-high", { hasText: "Vitals overdue" }).filter({ hasText: "escalated" }).waitFor();
     await nurse.locator(".visit-alerts .alarm-high", { hasText: "Vitals overdue" }).waitFor();
+    await clinician.waitForFunction(() => document.body.dataset.alarmSound === "high");
+    // Pausing each alert's sound silences it, and every banner stays.
+    const banners = clinician.locator("#alarms .alarm");
+    const shown = await banners.count();
+    for (let i = 0; i < shown; i++) await banners.nth(i).getByRole("button", { name: "Pause sound" }).click();
+    assert.equal(await clinician.evaluate(() => document.body.dataset.alarmSound), "");
+    assert.equal(await banners.count(), shown);
+    assert.equal(await clinician.locator('#alarms button[aria-pressed="true"]', { hasText: "Sound paused" }).count(), shown);
   });
 
   step("records the infusion's checkpoints and acknowledges the alerts", async () => {

@@ -20,8 +20,17 @@ function phaseTitle(visit, id) {
   return ph ? ph.title : id;
 }
 
-export function describe(visit, ev) {
+// Alert ids to their messages, from the events that raised them.
+export function alertMessages(events) {
+  const m = new Map();
+  for (const ev of events) if (ev.type === "alert.raised") m.set(ev.data.alert, ev.data.message);
+  return m;
+}
+
+// alerts: alertMessages(events), so that an acknowledgement names its alert.
+export function describe(visit, ev, alerts) {
   const d = ev.data || {};
+  const alert = (id) => (alerts && alerts.get(id) ? `"${alerts.get(id)}"` : `Alert ${id}`);
   switch (ev.type) {
     case "visit.started":
       return `Visit started on ${d.protocol} for patient ${d.patient}`;
@@ -44,11 +53,11 @@ export function describe(visit, ev) {
     case "alert.raised":
       return `Alert (${d.priority}): ${d.message}`;
     case "alert.acknowledged":
-      return `Alert ${d.alert} acknowledged${d.reason ? ". Reason: " + d.reason : ""}`;
+      return `Acknowledged ${alert(d.alert)}${d.reason ? ". Reason: " + d.reason : ""}`;
     case "alert.escalated":
-      return `Alert ${d.alert} escalated to ${d.priority} (level ${d.level})`;
+      return `Escalated to ${d.priority} (level ${d.level}): ${alert(d.alert)}`;
     case "alert.resolved":
-      return `Alert ${d.alert}: cause cleared`;
+      return `Cause cleared: ${alert(d.alert)}`;
     case "block.set":
       return `Hold: ${d.reason}`;
     case "block.cleared":

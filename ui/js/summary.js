@@ -5,7 +5,7 @@ import { get } from "./api.js";
 import { h, clear } from "./dom.js";
 import { dateTime, clockTime, priorityLabel, value as show } from "./format.js";
 import { table, vitalsReadings } from "./chart.js";
-import { events as loadEvents, describe, itemTitle } from "./history.js";
+import { events as loadEvents, describe, itemTitle, alertMessages } from "./history.js";
 import { title as protocolTitle } from "./protocols.js";
 
 function alertRows(v, events) {
@@ -52,6 +52,7 @@ export async function render(main, id) {
   const readings = vitalsReadings(v, events);
   const end = events.find((e) => e.type === "visit.discharged" || e.type === "visit.aborted");
   const alerts = alertRows(v, events);
+  const messages = alertMessages(events);
   const signed = signatures(v, events);
   const phasesEntered = events.filter((e) => e.type === "visit.started" || e.type === "phase.entered");
   const recorded = [];
@@ -93,5 +94,5 @@ export async function render(main, id) {
       ? h("ul", {}, signed.map(([ev, what]) => h("li", {}, `${what}: `, h("strong", {}, ev.actor), `, ${dateTime(ev.time)}`)))
       : h("p", {}, "None."),
     h("h2", {}, "Timeline"),
-    h("ol", { class: "timeline" }, events.map((ev) => h("li", {}, h("time", { datetime: ev.time }, clockTime(ev.time)), ` ${ev.actor}: ${describe(v, ev)}`)))));
+    h("ol", { class: "timeline" }, events.map((ev) => h("li", {}, h("time", { datetime: ev.time }, clockTime(ev.time)), ` ${ev.actor}: ${describe(v, ev, messages)}`)))));
 }

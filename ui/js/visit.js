@@ -13,7 +13,7 @@ import { ask, showError as pageError } from "./dialog.js";
 import { clearErrors, showError, errorSlot } from "./errors.js";
 import { controls, read, fill } from "./inputs.js";
 import { chart, table, vitalsReadings } from "./chart.js";
-import { events as loadEvents, describe } from "./history.js";
+import { events as loadEvents, describe, alertMessages } from "./history.js";
 import { can, needsPassword } from "./session.js";
 import { acknowledge } from "./alarms.js";
 import { title as protocolTitle } from "./protocols.js";
@@ -299,13 +299,14 @@ function earlier(v) {
 
 function historySection() {
   const evs = [...state.events].reverse();
+  const alerts = alertMessages(state.events);
   return h("section", { class: "history", "aria-labelledby": "hist-title" },
     h("h2", { id: "hist-title" }, "History"),
     h("ol", { class: "timeline", reversed: true }, evs.map((ev) =>
       h("li", { class: `ev ev-${ev.type.replace(".", "-")}` },
         h("time", { datetime: ev.time }, clockTime(ev.time)), " ",
         h("span", { class: "actor" }, ev.actor), " ",
-        h("span", {}, describe(state.visit, ev))))));
+        h("span", {}, describe(state.visit, ev, alerts))))));
 }
 
 // ---- drawing, keeping what is being typed ----------------------------------------
