@@ -320,6 +320,12 @@ describe("the nurse workstation", () => {
     for (const t of ["Responsible adult present to take the patient home", "Told not to drive or operate machinery for 24 hours", "Written discharge instructions given"])
       await choose(nurse, t, "Yes");
     await nurse.getByRole("button", { name: "Discharge the patient…" }).click();
+    // Discharging is a signature: a wrong password is refused next to its field.
+    const dlg = nurse.locator("dialog");
+    await dlg.getByLabel(/password/i).fill("not my password");
+    await dlg.getByRole("button", { name: "Sign and discharge" }).click();
+    await dlg.locator(".error", { hasText: "the password does not match" }).waitFor();
+    assert.equal(await dlg.getByLabel(/password/i).getAttribute("aria-invalid"), "true");
     await signDialog(nurse, "Sign and discharge");
     await nurse.getByText("This visit is discharged.").waitFor();
     await clinician.locator("table.board tr", { hasText: "MRN-0042" }).waitFor({ state: "detached" });

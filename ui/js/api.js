@@ -1,7 +1,7 @@
 // api.js: the one place that talks to /api/v1. Every failure becomes an
 // ApiError carrying the server's {code, message, field, reasons}, so that a
 // form can put the message next to the field it names.
-import { authHeaders, onUnauthenticated } from "./session.js";
+import { onUnauthenticated } from "./session.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -15,7 +15,7 @@ export class ApiError extends Error {
 }
 
 export async function call(method, path, body) {
-  const headers = { Accept: "application/json", ...authHeaders() };
+  const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

@@ -1,37 +1,19 @@
 // session.js: who is signed in. The server keeps the session in an HttpOnly
 // cookie (POST/GET/DELETE /api/v1/session): this module only remembers the
-// user it answered with, and asks for a password again when one is needed.
+// user it answered with and what that user's role may do.
 const listeners = [];
 let user = null;
-// Until the server has users (docs/http.md), a write names its actor in a
-// header; the sign-in form then asks for a name only.
-let actorMode = false;
+// What the role may do, as the server lists it ("record", "sign",
+// "override", "discharge", "users", "clock", ...). The server enforces it;
+// the app only leaves out what would be refused.
+let permissions = [];
 
 export function current() {
   return user;
 }
 
-// What the signed-in user's role may do, as the server lists it at sign-in
-// ("record", "sign", "override", "discharge", "users", "clock", ...). The
-// server enforces it; the app only leaves out what would be refused.
-let permissions = [];
 export function can(permission) {
   return !!user && permissions.includes(permission);
-}
-
-// Before the server had users: the same matrix, for the role chosen at sign-in.
-const ACTOR_MODE_PERMISSIONS = {
-  nurse: ["read", "read_events", "export", "record", "discharge"],
-  clinician: ["read", "read_events", "export", "record", "discharge", "sign", "override"],
-  admin: ["read", "read_events", "export", "approve", "users", "clock"],
-};
-
-export function authHeaders() {
-  return actorMode && user ? { "X-Vigil-Actor": user.name } : {};
-}
-
-export function needsPassword() {
-  return !actorMode;
 }
 
 export function onChange(fn) {
@@ -40,10 +22,12 @@ export function onChange(fn) {
 
 function set(u, perms) {
   user = u;
-  permissions = perms || (u && actorMode ? ACTOR_MODE_PERMISSIONS[u.role] || [] : []);
+  permissions = perms || [];
   for (const fn of listeners) fn(user);
 }
 
+// The API said the session is over (expired, signed out elsewhere, the
+// user disabled): back to the sign-in screen.
 export function onUnauthenticated() {
   if (user) set(null);
 }
@@ -62,25 +46,14 @@ async function request(method, body) {
 // The user of the session cookie, if it is still valid.
 export async function restore() {
   const r = await request("GET");
-  if (r.status === 404) {
-    actorMode = true;
-    const saved = sessionStorage.getItem("vigil.actor");
-    set(saved ? JSON.parse(saved) : null);
-  } else {
-    set(r.status === 200 ? r.json.user : null, r.status === 200 ? r.json.permissions : []);
-  }
+  if (r.status === 200) set(r.json.user, r.json.permissions);
+  else set(null);
   return user;
 }
 
-// Signs in; throws an Error whose code is the server's (bad_credentials,
-// too_many_attempts) with its message.
-export async function signIn(name, password, role) {
-  if (actorMode) {
-    const u = { name, role: role || "nurse" };
-    sessionStorage.setItem("vigil.actor", JSON.stringify(u));
-    set(u);
-    return u;
-  }
+// Signs in; throws an Error carrying the server's code (bad_credentials,
+// too_many_attempts) and message.
+export async function signIn(name, password) {
   const r = await request("POST", { user: name, password });
   if (r.status !== 200) {
     const e = (r.json && r.json.error) || {};
@@ -94,11 +67,6 @@ export async function signIn(name, password, role) {
 }
 
 export async function signOut() {
-  if (actorMode) sessionStorage.removeItem("vigil.actor");
-  else await request("DELETE");
+  await request("DELETE");
   set(null);
-}
-
-export function isActorMode() {
-  return actorMode;
 }

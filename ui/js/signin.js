@@ -1,22 +1,15 @@
 // signin.js: the sign-in screen.
 import { h, clear } from "./dom.js";
-import { signIn, isActorMode } from "./session.js";
+import { signIn } from "./session.js";
 
 export function render(main, done) {
   const error = h("p", { class: "error", id: "signin-error", role: "alert", hidden: true });
   const name = h("input", { id: "signin-user", name: "user", autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false" });
-  const password = h("input", { id: "signin-password", name: "password", type: "password", autocomplete: "current-password", required: !isActorMode() });
-  const role = h("select", { id: "signin-role", name: "role" },
-    ["nurse", "clinician", "admin"].map((r) => h("option", { value: r }, r)));
+  const password = h("input", { id: "signin-password", name: "password", type: "password", autocomplete: "current-password", required: true });
   const form = h("form", { class: "signin card", "aria-labelledby": "signin-title" },
     h("h1", { id: "signin-title" }, "Sign in to vigil"),
-    isActorMode()
-      ? h("p", { class: "warning" }, "This server has no user accounts yet: the name you give is recorded as the author of what you enter.")
-      : null,
     h("div", { class: "field" }, h("label", { for: "signin-user" }, "User name"), name),
-    isActorMode()
-      ? h("div", { class: "field" }, h("label", { for: "signin-role" }, "Role"), role)
-      : h("div", { class: "field" }, h("label", { for: "signin-password" }, "Password"), password),
+    h("div", { class: "field" }, h("label", { for: "signin-password" }, "Password"), password),
     error,
     h("button", { type: "submit", class: "primary big" }, "Sign in"));
   form.addEventListener("submit", async (e) => {
@@ -25,7 +18,7 @@ export function render(main, done) {
     const button = form.querySelector("button");
     button.disabled = true;
     try {
-      await signIn(name.value.trim(), password.value, role.value);
+      await signIn(name.value.trim(), password.value);
       password.value = "";
       done();
     } catch (err) {

@@ -14,7 +14,7 @@ import { clearErrors, showError, errorSlot } from "./errors.js";
 import { controls, read, fill } from "./inputs.js";
 import { chart, table, vitalsReadings } from "./chart.js";
 import { events as loadEvents, describe, alertMessages } from "./history.js";
-import { can, needsPassword } from "./session.js";
+import { can } from "./session.js";
 import { acknowledge } from "./alarms.js";
 import { title as protocolTitle } from "./protocols.js";
 
@@ -48,14 +48,14 @@ async function command(path, body) {
   return v;
 }
 
+// A signature (a signature item, an override, a discharge, stopping a
+// visit) asks the signer's password again; it travels with the command.
 function password() {
-  return needsPassword()
-    ? [{ name: "password", label: "Your password (asked again to sign)", type: "password", required: true, autocomplete: "current-password" }]
-    : [];
+  return [{ name: "password", label: "Your password (asked again to sign)", type: "password", required: true, autocomplete: "current-password" }];
 }
 
 function withPassword(body, values) {
-  return needsPassword() ? { ...body, password: values.password } : body;
+  return { ...body, password: values.password };
 }
 
 // ---- header ------------------------------------------------------------------
@@ -153,7 +153,7 @@ async function discharge() {
     title: "Discharge the patient",
     text: "Discharging signs the visit off: the summary can then be printed.",
     fields: password(),
-    submit: needsPassword() ? "Sign and discharge" : "Discharge",
+    submit: "Sign and discharge",
     action: (vals) => command("discharge", withPassword({}, vals)),
   });
 }
