@@ -17,6 +17,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <sodium.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "api.h"
@@ -273,6 +274,7 @@ typedef struct settings {
   int allow_simulated;
   uint64_t idle_ms, request_ms, heartbeat_ms;
   uint64_t session_ms;
+  uint64_t escalate_ms; /* site.escalate_after */
   const char *idle_flag, *request_flag, *heartbeat_flag;
   const char *plugin_dir; /* from vigil.conf; NULL: no plugins */
   char *plugins_json;     /* vigil.conf's `plugins`, as JSON (malloc'd) */
@@ -324,6 +326,35 @@ static int timeout_setting(const config *c, const char *key, const char *flag, c
   return -1;
 }
 
+/* vigil.conf's site table: its time zone becomes the process's (TZ), so
+ * that "today" begins at the site's midnight; escalate_after (seconds) is
+ * the longest an unacknowledged alert waits before it escalates. */
+static int site_settings(const config *c, settings *st) {
+  char where[4200];
+  json_t *site = config_get(c, "site");
+  if (!site) return 0;
+  config_where(c, "site", where, sizeof where);
+  json_t *tz = json_object_get(site, "timezone"), *esc = json_object_get(site, "escalate_after");
+  const char *name = json_string_value(tz);
+  char zone[4200];
+  if (name) snprintf(zone, sizeof zone, "/usr/share/zoneinfo/%s", name);
+  if (!json_is_object(site) || (tz && (!name || !*name || strstr(name, "..") || access(zone, R_OK) != 0))) {
+    fprintf(stderr, "vigil serve: %s: site is { name = \"...\", timezone = \"Europe/London\", escalate_after = 300 }; "
+                    "the time zone is an IANA name (in /usr/share/zoneinfo)\n", where);
+    return -1;
+  }
+  if (esc && (!json_is_number(esc) || json_number_value(esc) <= 0 || json_number_value(esc) > 86400)) {
+    fprintf(stderr, "vigil serve: %s: site.escalate_after is a number of seconds (at most 86400)\n", where);
+    return -1;
+  }
+  if (name) {
+    setenv("TZ", name, 1);
+    tzset();
+  }
+  if (esc) st->escalate_ms = (uint64_t)(json_number_value(esc) * 1000);
+  return 0;
+}
+
 /* Reads vigil.conf (the one named by --config, else ./vigil.conf if there
  * is one) under the flags. NULL after saying why. */
 static config *read_settings(settings *st) {
@@ -359,6 +390,10 @@ static config *read_settings(settings *st) {
     return NULL;
   }
   st->protocols = p;
+  if (site_settings(c, st) < 0) {
+    config_free(c);
+    return NULL;
+  }
   if (config_string(c, "plugin_dir", NULL, &st->plugin_dir, err, sizeof err) < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
     config_free(c);
@@ -449,7 +484,8 @@ static int serve(settings *st) {
                         .sim_start_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
                         .loop = &s.loop,
                         .db_path = db,
-                        .log = on_engine_log};
+                        .log = on_engine_log,
+                        .escalate_ms = (int64_t)st->escalate_ms};
   int exit_code = 0;
   char **refs = NULL;
   size_t n_refs = 0;

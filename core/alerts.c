@@ -22,6 +22,10 @@ const char *alert_source_name(alert_source s) {
 alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                    const char *message, int latching, int64_t escalate, int32_t item) {
   uint64_t id = e->n_alerts + 1;
+  /* The site's escalation is the longest an alert may wait: a protocol may
+   * escalate sooner, never later nor not at all. Recorded in the event, so
+   * that a replay escalates the same way whatever the site says later. */
+  if (e->opts.escalate_ms > 0 && (escalate <= 0 || escalate > e->opts.escalate_ms)) escalate = e->opts.escalate_ms;
   field f[9] = {
       {K_alert, val_num((double)id)},
       {K_rule, val_atom(rule)},

@@ -189,6 +189,7 @@ char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
     if (f->phase && strcmp(v->p->phases[v->phase].id, f->phase) != 0) continue;
     if (!protocol_matches(v->p, f->protocol)) continue;
     if (f->patient && (!v->patient || strcmp(v->patient, f->patient) != 0)) continue;
+    if (v->started_at < f->started_from) continue;
     if (!alerts_match(v, f->alerts)) continue;
     if (n == limit) {
       more = 1;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "embedded_openapi.h"
 #include "export.h"
@@ -335,6 +336,15 @@ static void get_openapi(http_request *req) {
 }
 
 
+static int64_t local_midnight_ms(int64_t now_ms) {
+  time_t t = (time_t)(now_ms / 1000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  tm.tm_isdst = -1;
+  return (int64_t)mktime(&tm) * 1000;
+}
+
 static void get_visits(api *a, http_request *req) {
   char status[32], phase[128], protocol[128], patient[256], alerts[16];
   vigil_visit_filter f = {0};
@@ -350,6 +360,15 @@ static void get_visits(api *a, http_request *req) {
   if (rc) f.patient = patient;
   if ((rc = query_text(req, "alerts", alerts, sizeof alerts)) < 0) return;
   if (rc) f.alerts = alerts;
+  char today[8];
+  if ((rc = query_text(req, "today", today, sizeof today)) < 0) return;
+  if (rc && strcmp(today, "true") && strcmp(today, "false")) {
+    http_respond_error(req, 400, "invalid_query", "today is true or false", "today");
+    return;
+  }
+  /* Today begins at midnight in the site's time zone (vigil.conf's
+   * site.timezone: vigil serve sets TZ), by the engine's clock. */
+  if (rc && !strcmp(today, "true")) f.started_from = local_midnight_ms(vigil_engine_now(a->e));
   if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
   f.after = after;
   f.limit = limit > 1000 ? 1000 : (uint32_t)limit;

@@ -120,8 +120,9 @@ static const char *auth_token(const char *actor) {
 /* ---- a vigil serve process ------------------------------------------------------ */
 
 typedef struct server {
-  char root[64], protocols[128], db[160], log[160];
+  char root[64], protocols[128], db[160], log[160], conf[160];
   char vigil[4096];
+  int simulated; /* on the test clock */
   pid_t pid;
   int port;
   off_t log_from;
@@ -166,6 +167,14 @@ static void print_log(server *s) {
   free(text);
 }
 
+/* The server's vigil.conf (read at its next start). */
+static void write_conf(server *s, const char *text) {
+  FILE *f = fopen(s->conf, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
 static int setup(void **state) {
   server *s = calloc(1, sizeof *s);
   strcpy(s->root, "/tmp/vigil-server-XXXXXX");
@@ -173,6 +182,8 @@ static int setup(void **state) {
   snprintf(s->protocols, sizeof s->protocols, "%s/protocols", s->root);
   snprintf(s->db, sizeof s->db, "%s/var/vigil.db", s->root);
   snprintf(s->log, sizeof s->log, "%s/server.log", s->root);
+  snprintf(s->conf, sizeof s->conf, "%s/vigil.conf", s->root);
+  write_conf(s, "");
   char path[256];
   snprintf(path, sizeof path, "%s/api_test", s->protocols);
   assert_int_equal(mkdir(s->protocols, 0700), 0);
@@ -227,13 +238,15 @@ static void start(server *s, const char *idle_timeout) {
     if (wrapper && *wrapper) {
       char cmd[8192];
       snprintf(cmd, sizeof cmd,
-               "exec %s '%s' serve --db '%s' --protocols '%s' --listen 127.0.0.1:0 "
-               "--request-timeout 1 --stream-heartbeat 1 --idle-timeout %s",
-               wrapper, s->vigil, s->db, s->protocols, idle);
+               "exec %s '%s' serve --config '%s' --db '%s' --protocols '%s' --listen 127.0.0.1:0 "
+               "--request-timeout 1 --stream-heartbeat 1 --idle-timeout %s %s",
+               wrapper, s->vigil, s->conf, s->db, s->protocols, idle,
+               s->simulated ? "--clock=simulated --allow-simulated-clock" : "");
       execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     }
-    execl(s->vigil, s->vigil, "serve", "--db", s->db, "--protocols", s->protocols, "--listen", "127.0.0.1:0",
-          "--request-timeout", "1", "--stream-heartbeat", "1", "--idle-timeout", idle, (char *)NULL);
+    execl(s->vigil, s->vigil, "serve", "--config", s->conf, "--db", s->db, "--protocols", s->protocols, "--listen",
+          "127.0.0.1:0", "--request-timeout", "1", "--stream-heartbeat", "1", "--idle-timeout", idle,
+          s->simulated ? "--clock=simulated" : (char *)NULL, "--allow-simulated-clock", (char *)NULL);
     _exit(127);
   }
   s->pid = pid;
@@ -787,6 +800,46 @@ static void test_protocol_versions(void **state) {
   free(v11);
   free(other);
   stop_clean(s);
+}
+
+/* ---- the site: today, escalation, the test clock -------------------------------------- */
+
+static void test_site_day_and_escalation(void **state) {
+  server *s = *state;
+  s->simulated = 1;
+  write_conf(s, "site = { name = 'Test clinic', timezone = 'Europe/London', escalate_after = 120 }\n");
+  start(s, NULL);
+  uint64_t id = start_visit(s, "MRN-T");
+  reply r = visit_cmd(s, id, "entries", "{\"consent\": true, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
+  expect(&r, 200);
+  json_decref(r.json);
+  assert_true(visits_query_has(s, "?today=true", id));
+  expect_error(call(s, "GET", "/api/v1/visits?today=maybe", NULL, NULL), 400, "invalid_query", "today");
+  /* The protocol escalates after five minutes; the site wants two at most. */
+  expect_error(call(s, "POST", "/api/v1/clock", ACTOR, "{\"advance\": \"3m\"}"), 403, "forbidden", NULL);
+  expect_error(call(s, "POST", "/api/v1/clock", ADMIN, "{\"advance\": \"soon\"}"), 422, "invalid_field", "advance");
+  r = call(s, "POST", "/api/v1/clock", ADMIN, "{\"advance\": \"3m\"}");
+  expect(&r, 200);
+  assert_true(json_is_true(json_object_get(r.json, "simulated")));
+  json_decref(r.json);
+  r = call(s, "GET", "/api/v1/alerts", NULL, NULL);
+  expect(&r, 200);
+  json_t *al = json_array_get(json_object_get(r.json, "alerts"), 0);
+  assert_int_equal(json_integer_value(json_object_get(al, "level")), 1);
+  json_decref(r.json);
+  /* A day later the visit is no longer today's. */
+  r = call(s, "POST", "/api/v1/clock", ADMIN, "{\"advance\": \"1d\"}");
+  expect(&r, 200);
+  json_decref(r.json);
+  assert_false(visits_query_has(s, "?today=true", id));
+  assert_true(visits_query_has(s, "", id));
+  stop_clean(s);
+  /* A wrong time zone is refused at start, with where it was set. */
+  write_conf(s, "\nsite = { timezone = 'Mars/Olympus' }\n");
+  char cmd[8400];
+  snprintf(cmd, sizeof cmd, "'%s' serve --config '%s' --db '%s' --listen 127.0.0.1:0 2>&1 | grep -q '%s:2: site'",
+           s->vigil, s->conf, s->db, s->conf);
+  assert_int_equal(system(cmd), 0);
 }
 
 /* ---- bad input ------------------------------------------------------------------------ */
@@ -1721,6 +1774,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
       cmocka_unit_test_setup_teardown(test_users_and_roles, setup, teardown),
       cmocka_unit_test_setup_teardown(test_protocol_versions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_site_day_and_escalation, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restart, setup, teardown),

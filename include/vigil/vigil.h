@@ -78,6 +78,10 @@ typedef struct vigil_options {
   const char *db_vfs;            /* a SQLite VFS name (fault-injection tests); NULL: default */
   vigil_log_fn log;              /* NULL: stderr */
   void *log_ud;
+  /* The site's escalation: the longest an unacknowledged alert waits before
+   * it escalates a level (ms), whatever its protocol says (a protocol may
+   * escalate sooner); 0: the protocols decide. */
+  int64_t escalate_ms;
 } vigil_options;
 
 /* Creates an engine. opts may be NULL (real clock, default limits, events in
@@ -285,6 +289,7 @@ typedef struct vigil_visit_filter {
   const char *patient;  /* NULL: any */
   const char *alerts;   /* NULL: any; "active": an alert raised and not acknowledged;
                            "open": an alert still shown (active, acknowledged or resolved) */
+  int64_t started_from; /* only visits started at or after this time (ms since the epoch); 0: any */
   uint64_t after;       /* only visits with a greater id (paging) */
   uint32_t limit;       /* 0: 100; at most 1000 */
 } vigil_visit_filter;
