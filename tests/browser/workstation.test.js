@@ -57,6 +57,14 @@ async function signDialog(p, button) {
   await dlg.waitFor({ state: "hidden" });
 }
 
+const DEMO_PROTOCOL = `local v = require "vigil"
+return v.protocol "demo_check" {
+  version = "1.0.0",
+  title = "Demo checklist",
+  phases = { v.phase "only" { items = { v.check "done" { title = "Done" } } } },
+}
+`;
+
 // The API as one user, with a Bearer token: for the other visits on the board.
 const tokens = {};
 async function api(user, method, path, body) {
@@ -255,6 +263,17 @@ describe("the nurse workstation", () => {
     assert.equal(await admin.getByRole("button", { name: "Record" }).count(), 0);
     await admin.getByRole("link", { name: "Users" }).click();
     await admin.locator("table.users tr", { hasText: "nurse.kim" }).waitFor();
+    assert.equal(await nurse.getByRole("link", { name: "Protocols" }).isVisible(), false);
+    // A clinician uploads a new protocol version; visits cannot start on it
+    // until an admin approves it, signing with the password.
+    await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL } });
+    await admin.getByRole("link", { name: "Protocols" }).click();
+    const row = admin.locator("table.protocols-table tr", { hasText: "Demo checklist" });
+    await row.getByText("Waiting for approval").waitFor();
+    await row.getByRole("button", { name: "Approve…" }).click();
+    await signDialog(admin, "Sign the approval");
+    await row.getByText("Approved by admin.lee").waitFor();
+    assert.equal(await admin.locator("table.protocols-table tr", { hasText: "ketamine_iv" }).getByRole("button").count(), 0);
   });
 
   step("marks a missed checkpoint overdue when simulated time passes it, and escalates it", async () => {

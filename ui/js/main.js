@@ -12,6 +12,7 @@ import * as start from "./start.js";
 import * as visit from "./visit.js";
 import * as summary from "./summary.js";
 import * as users from "./users.js";
+import * as adminProtocols from "./admin_protocols.js";
 import { ask, showError } from "./dialog.js";
 import { dateTime } from "./format.js";
 
@@ -50,6 +51,10 @@ function route() {
     document.body.dataset.view = "users";
     nav("users");
     users.render(main);
+  } else if (hash === "#/protocols" && session.can("approve")) {
+    document.body.dataset.view = "protocols";
+    nav("protocols");
+    adminProtocols.render(main);
   } else if (hash === "#/start" && session.can("record")) {
     document.body.dataset.view = "start";
     nav("start");
@@ -89,6 +94,7 @@ function started() {
   // Only what this role may do is offered.
   document.querySelector('[data-nav="start"]').hidden = !session.can("record");
   document.querySelector('[data-nav="users"]').hidden = !session.can("users");
+  document.querySelector('[data-nav="protocols"]').hidden = !session.can("approve");
   if (!live) {
     live = true;
     stream.open();

@@ -3,7 +3,8 @@ import { get } from "./api.js";
 
 let cache = null;
 
-export async function load() {
+export async function load(fresh) {
+  if (fresh) cache = null;
   if (!cache) cache = get("/protocols").then((r) => r.protocols).catch((err) => { cache = null; throw err; });
   return cache;
 }
@@ -15,8 +16,19 @@ export async function title(ref) {
   return p ? p.title : ref.split("@")[0];
 }
 
-// The versions a new visit may start on: what each protocol folder holds
-// (versions loaded back from the store only serve visits already running).
+// "1.10.0" after "1.9.2".
+export function newer(a, b) {
+  return a.version.localeCompare(b.version, "en", { numeric: true }) > 0;
+}
+
+// The versions a new visit may start on: of each protocol, its newest
+// approved version (what the server starts for a bare id).
 export async function startable() {
-  return (await load()).filter((p) => p.default);
+  const best = new Map();
+  for (const p of await load(true)) {
+    if (!p.approved) continue;
+    const have = best.get(p.id);
+    if (!have || newer(p, have)) best.set(p.id, p);
+  }
+  return [...best.values()];
 }
