@@ -437,6 +437,37 @@ static void get_alerts(api *a, http_request *req, uint64_t visit) {
   api_reply_free(req, 200, body, NULL);
 }
 
+/* A query parameter that is an ISO time: 0 (absent: *ms = dflt), or -1 after answering 400. */
+static int query_time(http_request *req, const char *name, int64_t dflt, int64_t *ms) {
+  char text[64];
+  int rc = query_text(req, name, text, sizeof text);
+  if (rc <= 0) {
+    *ms = dflt;
+    return rc;
+  }
+  if (vigil_time_parse(text, ms) == 0) return 0;
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s is a time such as 2026-01-05, 2026-01-05T08:00Z or 2026-01-05T09:00+01:00", name);
+  http_respond_error(req, 400, "invalid_query", msg, name);
+  return -1;
+}
+
+/* Every alert raised from `from` (default: today's midnight, site time) to
+ * `to` (default: now), with its whole life. */
+static void get_alert_log(api *a, http_request *req) {
+  int64_t now = vigil_engine_now(a->e), from, to;
+  if (query_time(req, "from", local_midnight_ms(now), &from) < 0 || query_time(req, "to", now + 1, &to) < 0) return;
+  if (to <= from) {
+    http_respond_error(req, 400, "invalid_query", "to comes after from", "to");
+    return;
+  }
+  char *body = vigil_query_alert_log_json(a->e, from, to);
+  if (!body)
+    fail_engine(a, req, VIGIL_EIO, NULL);
+  else
+    api_reply_free(req, 200, body, NULL);
+}
+
 static void get_events(api *a, http_request *req, uint64_t visit) {
   uint64_t after, limit;
   if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
@@ -945,6 +976,13 @@ static void route(api *a, http_request *req) {
       not_found(req);
       return;
     }
+  }
+  if (is(seg[0], len[0], "alerts") && n == 2 && is(seg[1], len[1], "log")) {
+    if (!get)
+      method_not_allowed(req, "GET, HEAD");
+    else if (api_user(a, req, PERM_READ_CLINICAL))
+      get_alert_log(a, req);
+    return;
   }
   if (is(seg[0], len[0], "alerts") && n == 3 && is(seg[2], len[2], "ack")) {
     uint64_t id = parse_id(seg[1], len[1]);

@@ -826,6 +826,26 @@ static void test_site_day_and_escalation(void **state) {
   expect(&r, 200);
   json_t *al = json_array_get(json_object_get(r.json, "alerts"), 0);
   assert_int_equal(json_integer_value(json_object_get(al, "level")), 1);
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/alerts/%lld/ack", (long long)json_integer_value(json_object_get(al, "id")));
+  json_decref(r.json);
+  r = call(s, "POST", path, ACTOR, "{\"reason\": \"repeated, cuff too small\"}");
+  expect(&r, 200);
+  json_decref(r.json);
+  /* The alert log: the whole life of each of today's alerts, and who. */
+  r = call(s, "GET", "/api/v1/alerts/log", NULL, NULL);
+  expect(&r, 200);
+  al = json_array_get(json_object_get(r.json, "alerts"), 0);
+  assert_string_equal(str_at(al, "patient"), "MRN-T");
+  assert_string_equal(str_at(al, "raised_by"), "vigil");
+  assert_int_equal(json_array_size(json_object_get(al, "escalations")), 1);
+  assert_string_equal(str_at(al, "acknowledged_by"), ACTOR);
+  assert_string_equal(str_at(al, "acknowledged_reason"), "repeated, cuff too small");
+  json_decref(r.json);
+  expect_error(call(s, "GET", "/api/v1/alerts/log?from=yesterday", NULL, NULL), 400, "invalid_query", "from");
+  r = call(s, "GET", "/api/v1/alerts/log?from=2020-01-01&to=2020-01-02", NULL, NULL);
+  expect(&r, 200);
+  assert_int_equal(json_array_size(json_object_get(r.json, "alerts")), 0);
   json_decref(r.json);
   /* A day later the visit is no longer today's. */
   r = call(s, "POST", "/api/v1/clock", ADMIN, "{\"advance\": \"1d\"}");

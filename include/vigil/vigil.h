@@ -108,6 +108,11 @@ int vigil_engine_load(vigil_engine *e, const char *path, const char **ref);
 typedef void (*vigil_protocol_fn)(void *ud, const char *ref, const char *id, const char *version,
                                   const char *sha256);
 void vigil_engine_protocols(vigil_engine *e, vigil_protocol_fn fn, void *ud);
+/* "2026-01-05", "2026-01-05T08:00[:00[.250]]" then "Z", "+01:00", "-0500"
+ * or nothing (UTC); a space may stand for the T. 0 with ms since the epoch,
+ * or -1 when it is not such a time (or no such day). */
+int vigil_time_parse(const char *iso, int64_t *ms);
+
 /* Compares two MAJOR.MINOR.PATCH versions: <0, 0, >0. */
 int vigil_version_compare(const char *a, const char *b);
 
@@ -311,6 +316,12 @@ typedef struct vigil_alert_filter {
 /* {"alerts": [...], "next": id or null}, each alert with its visit and
  * patient. VIGIL_ENOENT for an unknown visit. */
 char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f);
+
+/* The alert log: {"from", "to", "alerts": [...]}, every alert raised with
+ * from_ms <= time < to_ms, in every visit (closed ones too), each with its
+ * raise, every escalation, its acknowledgement (who, when, why) and its
+ * resolution, read from the event log. NULL on failure (vigil_engine_errmsg). */
+char *vigil_query_alert_log_json(vigil_engine *e, int64_t from_ms, int64_t to_ms);
 
 /* The visit an alert belongs to (VIGIL_ENOENT if no such alert is known). */
 int vigil_query_alert_visit(vigil_engine *e, uint64_t alert, uint64_t *visit);
