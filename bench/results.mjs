@@ -261,6 +261,9 @@ each figure measures.
 
 ${targetTable}
 
+What stands in the way of the targets missed, and what the profiles led to:
+[bench/README.md](README.md#issue-8-what-stands-in-the-way-of-the-targets-missed).
+
 ## M1, in memory, against XState 5.33.3 (binary-heap simulated clock)
 
 ${m1Table}
