@@ -2,10 +2,12 @@
 # set-up on a fresh Debian machine. CMake stays usable on its own.
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 45
 CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run serve check test test-asan valgrind peers bench-quick bench bench-http screenshots clean format lint
+.PHONY: all deps build run serve check test test-asan valgrind fuzz peers bench-quick bench bench-http screenshots clean format lint
 
 all: build
 
@@ -45,6 +47,21 @@ $(BUILD_ASAN)/Makefile:
 test-asan: $(BUILD_ASAN)/Makefile
 	$(CMAKE) --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -LE nosan
+
+# The libFuzzer target of the HTTP server and the API (docs/fuzzing.md), in a
+# clang build of its own, for FUZZ_SECONDS (`make fuzz FUZZ_SECONDS=3600`).
+# New inputs go to $(BUILD_FUZZ)/corpus; a crash leaves its input in
+# $(BUILD_FUZZ)/ and fails the target. Per-input leak checks are off (the
+# engine keeps what the inputs record, and scanning for it every input would
+# cost most of the time); LeakSanitizer still checks once at exit.
+$(BUILD_FUZZ)/Makefile:
+	CC=clang $(CMAKE) -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON -DVIGIL_TESTS=OFF
+
+fuzz: $(BUILD_FUZZ)/Makefile
+	$(CMAKE) --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_http
+	mkdir -p $(BUILD_FUZZ)/corpus
+	cd $(BUILD_FUZZ) && tests/fuzz/fuzz_http -max_total_time=$(FUZZ_SECONDS) -timeout=10 -detect_leaks=0 \
+	  -print_final_stats=1 -dict=$(CURDIR)/tests/fuzz/http.dict corpus $(CURDIR)/tests/fuzz/corpus
 
 # The core tests under valgrind: no leaks, no invalid access.
 valgrind: build
@@ -87,13 +104,14 @@ bench-http: build
 	$(BUILD)/bench/vigil-http-bench
 
 # Everything CI runs: dependencies, the normal build and tests, the sanitizer
-# build and tests, the core tests under valgrind, and the quick benchmark (so
-# it cannot rot).
+# build and tests, the core tests under valgrind, the HTTP fuzz target for
+# FUZZ_SECONDS, and the quick benchmark (so it cannot rot).
 check: deps
 	$(MAKE) build
 	$(MAKE) test
 	$(MAKE) test-asan
 	$(MAKE) valgrind
+	$(MAKE) fuzz
 	$(MAKE) bench-quick
 
 format:
@@ -103,4 +121,4 @@ lint: build
 	cppcheck --quiet --enable=warning,performance --std=c11 -Iinclude -Icore -Iexport core cli export server
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
