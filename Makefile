@@ -50,6 +50,7 @@ test-asan: $(BUILD_ASAN)/Makefile
 
 # The libFuzzer target of the HTTP server and the API (docs/fuzzing.md), in a
 # clang build of its own, for FUZZ_SECONDS (`make fuzz FUZZ_SECONDS=3600`).
+# The inputs of bugs it found (tests/fuzz/regressions) are replayed first.
 # New inputs go to $(BUILD_FUZZ)/corpus; a crash leaves its input in
 # $(BUILD_FUZZ)/ and fails the target. Per-input leak checks are off (the
 # engine keeps what the inputs record, and scanning for it every input would
@@ -60,6 +61,7 @@ $(BUILD_FUZZ)/Makefile:
 fuzz: $(BUILD_FUZZ)/Makefile
 	$(CMAKE) --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_http
 	mkdir -p $(BUILD_FUZZ)/corpus
+	cd $(BUILD_FUZZ) && tests/fuzz/fuzz_http $(CURDIR)/tests/fuzz/regressions/*
 	cd $(BUILD_FUZZ) && tests/fuzz/fuzz_http -max_total_time=$(FUZZ_SECONDS) -timeout=10 -detect_leaks=0 \
 	  -print_final_stats=1 -dict=$(CURDIR)/tests/fuzz/http.dict corpus $(CURDIR)/tests/fuzz/corpus
 

@@ -504,7 +504,10 @@ static void get_clock(api *a, http_request *req) {
   if (api_user(a, req, PERM_READ_EVENTS)) clock_reply(a, req, 0);
 }
 
-/* "90s", "30m", "2h", "1h30m": ms, or -1. */
+#define MAX_ADVANCE_MS (7 * 86400000LL)
+
+/* "90s", "30m", "2h", "1h30m": ms, or -1 (also beyond MAX_ADVANCE_MS, so that
+ * no string, however long, overflows the sum). */
 static int64_t parse_duration(const char *s) {
   int64_t total = 0;
   if (!*s) return -1;
@@ -515,6 +518,7 @@ static int64_t parse_duration(const char *s) {
     int64_t unit = *end == 's' ? 1000 : *end == 'm' ? 60000 : *end == 'h' ? 3600000 : *end == 'd' ? 86400000 : 0;
     if (!unit) return -1;
     total += n * unit;
+    if (total > MAX_ADVANCE_MS) return -1;
     s = end + 1;
   }
   return total;
@@ -535,7 +539,7 @@ static void post_clock(api *a, http_request *req) {
   const char *by;
   if (api_member_string(req, body, "advance", 1, &by) == 0) {
     int64_t ms = parse_duration(by);
-    if (ms <= 0 || ms > 7 * 86400000LL) {
+    if (ms <= 0 || ms > MAX_ADVANCE_MS) {
       http_respond_error(req, 422, "invalid_field", "advance is a duration such as \"30m\", \"2h\" or \"1h30m\" (at most 7 days)",
                          "advance");
     } else {
