@@ -1,6 +1,7 @@
-# npm_ci.cmake: installs this folder's locked npm packages (ajv and the FHIR R4
-# JSON schema) into DST with `npm ci`, once per lockfile: a stamp holding the
-# lockfile's hash skips the install when nothing changed.
+# npm_ci.cmake: installs the locked npm packages of SRC (here: ajv and the FHIR
+# R4 JSON schema; tests/openapi uses it too) into DST with `npm ci`, once per
+# lockfile: a stamp holding the lockfile's hash skips the install when nothing
+# changed.
 #   cmake -DSRC=tests/fhir -DDST=<build>/fhir-schema -DNPM=npm -P npm_ci.cmake
 file(MAKE_DIRECTORY ${DST})
 file(SHA256 ${SRC}/package-lock.json lock_hash)
@@ -8,7 +9,7 @@ set(stamp ${DST}/node_modules/.vigil-lock-sha256)
 if(EXISTS ${stamp})
   file(READ ${stamp} installed)
   if(installed STREQUAL lock_hash)
-    message(STATUS "fhir-schema: node_modules matches package-lock.json")
+    message(STATUS "${DST}: node_modules matches package-lock.json")
     return()
   endif()
 endif()
