@@ -958,8 +958,11 @@ static void route(api *a, http_request *req) {
         method_not_allowed(req, "GET, HEAD");
         return;
       }
-      if (!api_user(a, req, is(seg[2], len[2], "events") ? PERM_READ_EVENTS : PERM_READ_CLINICAL))
-        return;
+      /* The FHIR Bundle is an export: integrators may have it (roles.c). */
+      permission p = is(seg[2], len[2], "events") ? PERM_READ_EVENTS
+                     : is(seg[2], len[2], "fhir") ? PERM_EXPORT
+                                                  : PERM_READ_CLINICAL;
+      if (!api_user(a, req, p)) return;
       if (is(seg[2], len[2], "events"))
         get_events(a, req, id);
       else if (is(seg[2], len[2], "fhir"))

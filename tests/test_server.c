@@ -640,6 +640,8 @@ static void test_users_and_roles(void **state) {
   expect_error(call(s, "POST", "/api/v1/visits", INTEGRATOR, "{\"protocol\": \"api_test\", \"patient\": \"I\"}"), 403,
                "forbidden", NULL);
   expect_error(call(s, "GET", "/api/v1/visits", INTEGRATOR, NULL), 403, "forbidden", NULL);
+  /* ... and exports: past the permission check, to the visit's absence. */
+  expect_error(call(s, "GET", "/api/v1/visits/999/fhir", INTEGRATOR, NULL), 404, "not_found", "visit");
   r = call(s, "GET", "/api/v1/events?limit=1", INTEGRATOR, NULL);
   expect(&r, 200);
   json_decref(r.json);
