@@ -399,7 +399,10 @@ const char *plugin_path(const vigil_plugin *p) { return p->path; }
 /* Reads the entry of a shared object and checks it before running any of it. */
 static const vigil_plugin_def *open_shared(vigil_plugin *p) {
   dlerror();
-  p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
+  /* Never unmapped, even by dlclose: the libraries a plugin brings (libcurl,
+   * OpenSSL, libmosquitto) leave exit handlers and thread-local destructors
+   * behind that would then point at nothing when the process ends. */
+  p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!p->dl) {
     refuse(p, "cannot load %s: %s", p->path, dlerror());
     return NULL;
