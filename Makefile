@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 45
 CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run serve check test test-asan valgrind fuzz peers bench-quick bench bench-http screenshots clean format lint
+.PHONY: all deps build run serve demo check test test-asan valgrind fuzz peers bench-quick bench bench-http screenshots clean format lint
 
 all: build
 
@@ -22,14 +22,17 @@ build: $(BUILD)/Makefile
 
 # Until the server lands, the main job runs the bundled protocol through a
 # simulated uneventful visit and prints its timeline.
+# The nurse workstation and the HTTP API on http://127.0.0.1:8080/, with the
+# bundled protocols on ./var/vigil.db (the settings of ./vigil.conf). The
+# first start creates the user admin and prints its password once.
 run: deps build
-	$(BUILD)/vigil lint protocols/ketamine_iv
-	$(BUILD)/vigil simulate protocols/ketamine_iv --scenario protocols/ketamine_iv/scenarios/uneventful.lua
-
-# The HTTP API (docs/http.md) with the bundled protocols on ./var/vigil.db.
-# The nurse workstation it will serve is not built yet.
-serve: deps build
 	$(BUILD)/vigil serve
+
+serve: run
+
+# The bundled protocol through a simulated uneventful visit, in the terminal.
+demo: build
+	$(BUILD)/vigil simulate protocols/ketamine_iv --scenario protocols/ketamine_iv/scenarios/uneventful.lua
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -175,10 +175,10 @@ static int load_uploads(vigil_engine *e, const char *dir) {
   struct dirent *de;
   int rc = 0;
   while (rc == 0 && (de = readdir(d))) {
-    char path[4400];
+    char path[4608];
     snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
     if (!strncmp(de->d_name, ".incoming-", 10)) {
-      char cmd[4500];
+      char cmd[4700];
       snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
       if (system(cmd) != 0) log_line("warn", "cannot remove a half-written upload", json_pack("{s:s}", "path", path));
       continue;
