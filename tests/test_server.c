@@ -710,7 +710,15 @@ static void test_users_and_roles(void **state) {
   r = call(s, "POST", "/api/v1/tokens", ADMIN, "{\"user\": \"int.d\"}");
   expect(&r, 201);
   assert_int_equal(strlen(str_at(r.json, "token")), USER_TOKEN_LEN);
+  remember_token("int.d.token", str_at(r.json, "token"));
   json_decref(r.json);
+  /* The token reads the log and its stream, and writes nothing. */
+  r = call(s, "GET", "/api/v1/events?limit=1", "int.d.token", NULL);
+  expect(&r, 200);
+  json_decref(r.json);
+  expect_error(call(s, "POST", "/api/v1/visits", "int.d.token", "{\"protocol\": \"api_test\", \"patient\": \"T\"}"),
+               403, "forbidden", NULL);
+  expect_error(call(s, "POST", "/api/v1/alerts/1/ack", "int.d.token", NULL), 403, "forbidden", NULL);
   stop_clean(s);
 }
 
@@ -777,6 +785,7 @@ static void test_protocol_versions(void **state) {
                "invalid_field", "files");
   /* Approving is an admin's signature. */
   const char *approve = "/api/v1/protocols/api_test@1.1.0/approve";
+  expect_error(call(s, "POST", approve, ACTOR, "{\"password\": \"" PASSWORD "\"}"), 403, "forbidden", NULL);
   expect_error(call(s, "POST", approve, CLINICIAN, "{\"password\": \"" PASSWORD "\"}"), 403, "forbidden", NULL);
   expect_error(call(s, "POST", approve, ADMIN, "{}"), 401, "password_required", "password");
   expect_error(call(s, "POST", approve, ADMIN, "{\"password\": \"nope\"}"), 401, "bad_password", "password");
