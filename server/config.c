@@ -276,7 +276,7 @@ static int collect(lua_State *L, config *c, char *err, size_t errlen) {
     c->settings[c->n++] = (setting){name, value, line};
     lua_pop(L, 1);
   }
-  qsort(c->settings, c->n, sizeof *c->settings, by_line);
+  if (c->n) qsort(c->settings, c->n, sizeof *c->settings, by_line); /* an empty file: no list at all */
   return 0;
 }
 
