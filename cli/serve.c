@@ -136,7 +136,7 @@ static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char
       if ((names[n] = strdup(path))) n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n > 1) qsort(names, n, sizeof *names, by_name);
   }
   int rc = 0;
   char **grown = n ? realloc(*refs, (*n_refs + n) * sizeof **refs) : *refs;

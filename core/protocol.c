@@ -68,7 +68,7 @@ static int problem_cmp(const void *a, const void *b) {
 }
 
 static void problems_report(problems *ps, problem_fn fn, void *ud) {
-  qsort(ps->v, ps->n, sizeof *ps->v, problem_cmp);
+  if (ps->n > 1) qsort(ps->v, ps->n, sizeof *ps->v, problem_cmp);
   for (size_t i = 0; i < ps->n; i++) {
     char where[1100];
     snprintf(where, sizeof where, "%s:%ld", ps->v[i].file, ps->v[i].line);
