@@ -5,7 +5,7 @@
 "use strict";
 const path = require("path");
 const [modules, file] = process.argv.slice(2);
-const SwaggerParser = require(path.join(modules, "node_modules", "@apidevtools", "swagger-parser"));
+const SwaggerParser = require(path.join(path.resolve(modules), "node_modules", "@apidevtools", "swagger-parser"));
 
 (async () => {
   const api = await SwaggerParser.validate(path.resolve(file));
