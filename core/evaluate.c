@@ -72,9 +72,17 @@ static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t err
     if (scope && !strcmp(scope, "reading")) o->per_reading = 1;
     else if (scope && strcmp(scope, "condition")) rc = -1;
     rawfield(L, idx, "escalate"); /* ms: v.alert.* parsed the duration */
-    if (lua_isnumber(L, -1)) o->escalate = (int64_t)lua_tonumber(L, -1);
+    /* A table made by hand may hold anything: a week at most, or refused
+     * (casting a huge or NaN double to an integer is undefined). */
+    double escalate = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : -1;
+    int bad_escalate = lua_isnumber(L, -1) && !(escalate >= 0 && escalate <= 7 * 86400000.0);
+    if (lua_isnumber(L, -1) && !bad_escalate) o->escalate = (int64_t)escalate;
     lua_pop(L, 4);
     if (rc < 0) snprintf(err, errlen, "alert scope must be \"condition\" or \"reading\"");
+    if (rc == 0 && bad_escalate) {
+      rc = -1;
+      snprintf(err, errlen, "alert escalate must be a duration of at most 7 days");
+    }
   }
   if (!o->message) rc = -1;
   return rc;

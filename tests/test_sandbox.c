@@ -101,6 +101,7 @@ static const attack attacks[] = {
     /* What a rule returns is read as data, without running its metamethods. */
     {"return_index_error",       TECHNICAL,  "not an outcome",                                 NULL, 1},
     {"return_index_loop",        TECHNICAL,  "not an outcome",                                 NULL, 1},
+    {"return_huge_escalate",     TECHNICAL,  "escalate must be a duration of at most 7 days",  NULL, 1},
     /* Time spent inside C: bounded patterns, and the wall clock per call. */
     {"pattern_backtracking",     TECHNICAL,  "too costly",                                     NULL, 1},
     {"pattern_quadratic",        TECHNICAL,  "too costly",                                     NULL, 1},
