@@ -24,18 +24,27 @@ mkdir -p "$OUT" "$TMP"
 LINES="$OUT/results.jsonl"
 : > "$LINES"
 
-# Each line gets the repetition it came from; a run that fails its checksums
-# stops everything (its figures would not count).
+# Each line gets the repetition it came from. A run whose checksums differ
+# (exit 1) does not count: results.mjs lists it and leaves it out, and the
+# whole run exits 1 at the end; any other failure stops everything.
+mismatched=0
 run() {
   rep=$1
   shift
   echo "bench: $* (repetition $rep)" >&2
+  rc=0
   "$@" | while IFS= read -r line; do
     case $line in
     "{"*) printf '{"rep":%s,%s\n' "$rep" "${line#\{}" | tee -a "$LINES" ;;
     *) printf '%s\n' "$line" ;;
     esac
-  done
+  done || rc=$?
+  if [ "$rc" -eq 1 ]; then
+    echo "bench: $* (repetition $rep): checksums differ" >&2
+    mismatched=1
+  elif [ "$rc" -ne 0 ]; then
+    exit "$rc"
+  fi
 }
 
 peer() {
@@ -65,3 +74,4 @@ for n in $BPMN_N; do
 done
 
 node "$SRC/results.mjs" "$LINES" "$SRC"
+exit "$mismatched"
