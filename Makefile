@@ -93,7 +93,10 @@ peers: $(PEERS)/node_modules/.package-lock.json
 bench-quick: build peers
 	$(BUILD)/bench/vigil-bench --n 1000
 	node --expose-gc $(PEERS)/xstate.js --n 1000
-	node --expose-gc $(PEERS)/bpmn.js --n 20
+	@# bpmn-engine reads the real clock when it arms a timer (bench/README.md): on a
+	@# loaded machine a run may miss an event and fail its checksums. A second try
+	@# tells that from rot, which fails every time.
+	node --expose-gc $(PEERS)/bpmn.js --n 20 || node --expose-gc $(PEERS)/bpmn.js --n 20
 
 # The full run, on demand (about 10 minutes): vigil in every mode, XState and
 # bpmn-engine, and the same run's limits, one after another; writes

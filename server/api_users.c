@@ -487,6 +487,8 @@ static void post_user(api *a, http_request *req, const char *name) {
   }
   if (disabled && !json_is_boolean(disabled)) {
     http_respond_error(req, 422, "invalid_field", "disabled is true or false", "disabled");
+  } else if (password && users_password_problem(password)) { /* before anything changes */
+    http_respond_error(req, 422, "invalid_field", users_password_problem(password), "password");
   } else if (!disabled && !password) {
     http_respond_error(req, 422, "invalid_field", "nothing to change: give disabled or password", NULL);
   } else if (disabled && !strcmp(name, admin->name) && json_is_true(disabled)) {

@@ -675,6 +675,12 @@ static void test_users_and_roles(void **state) {
   r = call(s, "GET", "/api/v1/session", "eve.n", NULL);
   expect(&r, 200);
   json_decref(r.json);
+  /* A change refused in part is refused in whole. */
+  expect_error(call(s, "POST", "/api/v1/users/eve.n", ADMIN, "{\"disabled\": true, \"password\": \"short\"}"), 422,
+               "invalid_field", "password");
+  r = call(s, "GET", "/api/v1/session", "eve.n", NULL);
+  expect(&r, 200);
+  json_decref(r.json);
   /* Disabled: the session ends at once, and so do new sign-ins. */
   r = call(s, "POST", "/api/v1/users/eve.n", ADMIN, "{\"disabled\": true}");
   expect(&r, 200);
