@@ -140,6 +140,35 @@ static char *new_password(int from_stdin, int *generated) {
   return p;
 }
 
+/* A password (read, or generated and shown once), hashed, for a new user
+ * (create) or an existing one; the change recorded as an event. */
+static int apply_password(session_ctx *c, const char *name, int create, role r, int from_stdin) {
+  int generated;
+  char *password = new_password(from_stdin, &generated);
+  if (!password) return 2;
+  char hash[USER_HASH_MAX], err[1024];
+  int rc = users_hash_password(password, hash);
+  if (rc == 0)
+    rc = create ? users_add(c->u, name, r, hash, now_ms(), err, sizeof err) : users_set_hash(c->u, name, hash, err, sizeof err);
+  if (rc < 0) {
+    fprintf(stderr, "vigil user: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
+  } else {
+    if (create)
+      record(c, "user.created", json_pack("{s:s, s:s}", "user", name, "role", role_name(r)));
+    else
+      record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "password_changed", 1));
+    if (create)
+      printf("user %s (%s) added", name, role_name(r));
+    else
+      printf("password of %s changed", name);
+    if (generated) printf("; %spassword, shown once: %s", create ? "" : "new ", password);
+    printf("\n");
+  }
+  sodium_memzero(password, strlen(password));
+  free(password);
+  return rc < 0 ? 1 : 0;
+}
+
 static int user_add(session_ctx *c, const char *name, const char *r, int from_stdin) {
   int role_id = role_parse(r);
   if (role_id < 0) {
@@ -155,24 +184,7 @@ static int user_add(session_ctx *c, const char *name, const char *r, int from_st
     fprintf(stderr, "vigil user: user '%s' exists already\n", name);
     return 1;
   }
-  int generated;
-  char *password = new_password(from_stdin, &generated);
-  if (!password) return 2;
-  char hash[USER_HASH_MAX], err[1024];
-  int rc = users_hash_password(password, hash);
-  if (rc == 0) rc = users_add(c->u, name, (role)role_id, hash, now_ms(), err, sizeof err);
-  if (rc < 0) {
-    fprintf(stderr, "vigil user: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
-  } else {
-    record(c, "user.created", json_pack("{s:s, s:s}", "user", name, "role", r));
-    if (generated)
-      printf("user %s (%s) added; password, shown once: %s\n", name, r, password);
-    else
-      printf("user %s (%s) added\n", name, r);
-  }
-  sodium_memzero(password, strlen(password));
-  free(password);
-  return rc < 0 ? 1 : 0;
+  return apply_password(c, name, 1, (role)role_id, from_stdin);
 }
 
 static int user_list(session_ctx *c) {
@@ -206,24 +218,7 @@ static int user_passwd(session_ctx *c, const char *name, int from_stdin) {
     fprintf(stderr, "vigil user: no user '%s'\n", name);
     return 1;
   }
-  int generated;
-  char *password = new_password(from_stdin, &generated);
-  if (!password) return 2;
-  char hash[USER_HASH_MAX], err[1024];
-  int rc = users_hash_password(password, hash);
-  if (rc == 0) rc = users_set_hash(c->u, name, hash, err, sizeof err);
-  if (rc < 0) {
-    fprintf(stderr, "vigil user: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
-  } else {
-    record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "password_changed", 1));
-    if (generated)
-      printf("password of %s changed; new password, shown once: %s\n", name, password);
-    else
-      printf("password of %s changed\n", name);
-  }
-  sodium_memzero(password, strlen(password));
-  free(password);
-  return rc < 0 ? 1 : 0;
+  return apply_password(c, name, 0, ROLE_NURSE /* unused */, from_stdin);
 }
 
 static int user_token(session_ctx *c, const char *name) {

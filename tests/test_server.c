@@ -728,6 +728,58 @@ static void test_users_and_roles(void **state) {
   stop_clean(s);
 }
 
+/* ---- vigil user ------------------------------------------------------------------------------ */
+
+/* Runs `vigil user ARGS --db DB` (stdin: input, when not NULL); its output in out, its exit status. */
+static int user_command(server *s, const char *args, const char *input, char *out, size_t len) {
+  char cmd[8800];
+  snprintf(cmd, sizeof cmd, "%s%s%s'%s' user %s --db '%s' 2>&1", input ? "echo '" : "", input ? input : "",
+           input ? "' | " : "", s->vigil, args, s->db);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t n = fread(out, 1, len - 1, p);
+  out[n] = '\0';
+  int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_user_command(void **state) {
+  server *s = *state;
+  char out[2048];
+  /* A generated password is shown once and signs in. */
+  assert_int_equal(user_command(s, "add fay.n --role nurse", NULL, out, sizeof out), 0);
+  const char *shown = strstr(out, "shown once: ");
+  assert_non_null(shown);
+  char password[64];
+  snprintf(password, sizeof password, "%.24s", shown + 12);
+  assert_int_equal(user_command(s, "add fay.n --role nurse", NULL, out, sizeof out), 1);
+  assert_non_null(strstr(out, "exists already"));
+  assert_int_equal(user_command(s, "add x --role surgeon", NULL, out, sizeof out), 2);
+  assert_int_equal(user_command(s, "passwd fay.n --password-stdin", "short", out, sizeof out), 2);
+  assert_non_null(strstr(out, "at least 10 characters"));
+  assert_int_equal(user_command(s, "list", NULL, out, sizeof out), 0);
+  assert_non_null(strstr(out, "fay.n"));
+  assert_int_equal(user_command(s, "token nurse.a", NULL, out, sizeof out), 1); /* tokens are for integrators */
+  start(s, NULL);
+  char body[160];
+  snprintf(body, sizeof body, "{\"user\": \"fay.n\", \"password\": \"%s\"}", password);
+  reply r = call(s, "POST", "/api/v1/session", NOBODY, body);
+  expect(&r, 200);
+  json_decref(r.json);
+  /* While the server holds the database, the command says where to go instead. */
+  assert_int_equal(user_command(s, "disable fay.n", NULL, out, sizeof out), 1);
+  assert_non_null(strstr(out, "/api/v1/users"));
+  stop_clean(s);
+  assert_int_equal(user_command(s, "disable fay.n", NULL, out, sizeof out), 0);
+  start(s, NULL);
+  expect_error(call(s, "POST", "/api/v1/session", NOBODY, body), 401, "bad_credentials", NULL);
+  char types[4096];
+  event_types_after(s, 0, types, sizeof types);
+  assert_non_null(strstr(types, "user.created user.created user.created user.created user.created"));
+  assert_non_null(strstr(types, "user.changed"));
+  stop_clean(s);
+}
+
 /* ---- protocol versions ------------------------------------------------------------------- */
 
 /* PROTOCOL as an upload body, at another version (and a comment to change its sources). */
@@ -1811,6 +1863,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
       cmocka_unit_test_setup_teardown(test_users_and_roles, setup, teardown),
       cmocka_unit_test_setup_teardown(test_protocol_versions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_user_command, setup, teardown),
       cmocka_unit_test_setup_teardown(test_site_day_and_escalation, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
