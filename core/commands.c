@@ -56,9 +56,16 @@ static int check_param(vigil_engine *e, const param_spec *pa, const json_t *j, v
 
 int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, const char *params_json,
                       uint64_t *visit_id) {
+  return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
+}
+
+int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
+                         const char *actor, const char *params_json, uint64_t *visit_id) {
   protocol *p = ref ? engine_find_protocol(e, ref) : NULL;
   if (!p) return engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
   if (!patient || !*patient) return engine_fail(e, VIGIL_EINVAL, "patient", "a visit needs a patient reference");
+  if (location && (!*location || strlen(location) > 64))
+    return engine_fail(e, VIGIL_EINVAL, "location", "a location (chair or bay) has 1 to 64 characters");
   json_t *j = NULL;
   if (params_json && *params_json) {
     json_error_t jerr;
@@ -125,8 +132,11 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
     return VIGIL_ENOMEM;
   }
   e->visits[e->n_visits++] = v;
-  val data = val_recordv(5, K_protocol, val_atom(p->ref_atom), K_sha256, val_atom(p->sha_atom), K_patient,
-                         val_cstring(patient), K_params, params, K_phase, val_atom(p->phases[0].id));
+  val data = location ? val_recordv(6, K_protocol, val_atom(p->ref_atom), K_sha256, val_atom(p->sha_atom), K_patient,
+                                    val_cstring(patient), K_location, val_cstring(location), K_params, params, K_phase,
+                                    val_atom(p->phases[0].id))
+                      : val_recordv(5, K_protocol, val_atom(p->ref_atom), K_sha256, val_atom(p->sha_atom), K_patient,
+                                    val_cstring(patient), K_params, params, K_phase, val_atom(p->phases[0].id));
   if (!emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
   if (visit_id) *visit_id = v->id;
   return engine_done(e, v);

@@ -67,6 +67,7 @@ struct visit {
   uint64_t id;
   protocol *p;
   char *patient;
+  char *location; /* the chair or bay, NULL if not given */
   visit_status status;
   uint16_t phase;
   uint8_t min_reached, max_alerted;
@@ -235,6 +236,8 @@ void bus_publish(vigil_engine *e, const vigil_event *ev);
  * the pattern matches no type. */
 int bus_pattern_match(const char *pattern, const char *type);
 
+/* visit_json.c: `,"location":"..."` (null when not said), in a visit and its summary. */
+void location_field(buf *b, const visit *v);
 /* visit_json.c: `,"range":[lo,hi],"options":[...]` of a field or param, when it has them. */
 void limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options);
 

@@ -24,7 +24,7 @@ void intern_release(void);
   X(level) X(message) X(occurrence) X(params) X(patient) X(phase) X(previous) X(priority)        \
   X(protocol) X(reason) X(reasons) X(rule) X(scope) X(sha256) X(source) X(total) X(value)        \
   X(values) X(version) X(late_ms) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical)    \
-  X(hook)
+  X(hook) X(location)
 
 #define VIGIL_KEY_DECL_(k) extern const char *K_##k;
 VIGIL_KEYS(VIGIL_KEY_DECL_)

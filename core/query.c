@@ -108,6 +108,7 @@ static void visit_summary(buf *b, const visit *v) {
   const protocol *p = v->p;
   buf_printf(b, "{\"id\":%llu,\"patient\":", (unsigned long long)v->id);
   buf_json_string(b, v->patient ? v->patient : "");
+  location_field(b, v);
   buf_puts(b, ",\"protocol\":");
   buf_json_string(b, p->ref);
   buf_printf(b, ",\"status\":\"%s\",\"phase\":", status_name(v->status));

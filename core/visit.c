@@ -43,6 +43,7 @@ void visit_free(visit *v) {
   free(v->blocks);
   val_release(v->params);
   free(v->patient);
+  free(v->location);
   free(v);
 }
 
@@ -211,6 +212,8 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     v->status = VISIT_ACTIVE;
     const char *patient = text_of(d, K_patient);
     v->patient = strdup(patient ? patient : "");
+    const char *location = text_of(d, K_location);
+    v->location = location ? strdup(location) : NULL;
     val *params = val_get(d, K_params);
     v->params = params ? val_retain(*params) : VAL_NIL_;
     enter_phase(v, 0, ev->time);

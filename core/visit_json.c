@@ -33,6 +33,14 @@ static void alert_json(buf *b, const alert *a) {
   buf_putc(b, '}');
 }
 
+void location_field(buf *b, const visit *v) {
+  buf_puts(b, ",\"location\":");
+  if (v->location)
+    buf_json_string(b, v->location);
+  else
+    buf_puts(b, "null");
+}
+
 void limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options) {
   if (has_range) {
     buf_puts(b, ",\"range\":[");
@@ -109,6 +117,7 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
   buf_init(&b);
   buf_printf(&b, "{\"id\":%llu,\"patient\":", (unsigned long long)v->id);
   buf_json_string(&b, v->patient);
+  location_field(&b, v);
   buf_puts(&b, ",\"protocol\":");
   buf_json_string(&b, p->ref);
   buf_printf(&b, ",\"sha256\":\"%s\",\"status\":\"%s\",\"phase\":", p->sha256, status_name(v->status));

@@ -581,7 +581,7 @@ typedef struct write_request {
   command cmd;
   uint64_t id;
   json_t *body;
-  const char *s1, *s2; /* in body */
+  const char *s1, *s2, *s3; /* in body */
   char *text;
   char actor[USER_NAME_MAX + 1];
 } write_request;
@@ -599,7 +599,8 @@ static int parse_write(http_request *req, write_request *w) {
   switch (w->cmd) {
   case CMD_START: {
     if (api_member_string(req, body, "protocol", 1, &w->s1) < 0 ||
-        api_member_string(req, body, "patient", 1, &w->s2) < 0)
+        api_member_string(req, body, "patient", 1, &w->s2) < 0 ||
+        api_member_string(req, body, "location", 0, &w->s3) < 0)
       return -1;
     json_t *params = json_object_get(body, "params");
     if (params && !json_is_null(params)) {
@@ -695,7 +696,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
     char ref[256];
     const char *startable = api_startable_ref(a, req, s1, ref, sizeof ref);
     if (!startable) return; /* answered: not approved */
-    rc = vigil_visit_start(a->e, startable, s2, actor, text, &visit);
+    rc = vigil_visit_start_at(a->e, startable, s2, w->s3, actor, text, &visit);
     break;
   }
   case CMD_RECORD:

@@ -879,6 +879,16 @@ static void test_site_day_and_escalation(void **state) {
   write_conf(s, "site = { name = 'Test clinic', timezone = 'Europe/London', escalate_after = 120 }\n");
   start(s, NULL);
   uint64_t id = start_visit(s, "MRN-T");
+  /* Where a patient sits is said at the start, and shown. */
+  reply c = call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"MRN-C\", \"location\": \"Chair 3\"}");
+  expect(&c, 201);
+  assert_string_equal(str_at(c.json, "location"), "Chair 3");
+  json_decref(c.json);
+  c = call(s, "GET", "/api/v1/visits?patient=MRN-C", NULL, NULL);
+  assert_string_equal(str_at(json_array_get(json_object_get(c.json, "visits"), 0), "location"), "Chair 3");
+  json_decref(c.json);
+  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"X\", \"location\": \"\"}"),
+               422, "invalid_argument", "location");
   reply r = visit_cmd(s, id, "entries", "{\"consent\": true, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
   expect(&r, 200);
   json_decref(r.json);

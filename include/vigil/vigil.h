@@ -148,6 +148,10 @@ typedef struct vigil_input {
  * "id@version"; params_json is a JSON object or NULL. */
 int vigil_visit_start(vigil_engine *e, const char *protocol, const char *patient, const char *actor,
                       const char *params_json, uint64_t *visit_id);
+/* The same with where the patient sits (a chair or bay: 1 to 64
+ * characters; NULL: not said), shown with the visit. */
+int vigil_visit_start_at(vigil_engine *e, const char *protocol, const char *patient, const char *location,
+                         const char *actor, const char *params_json, uint64_t *visit_id);
 
 /* Records one or more items of the current phase as one entry: all are
  * validated first, and nothing is recorded if any is refused. */

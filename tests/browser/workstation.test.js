@@ -159,16 +159,20 @@ describe("the nurse workstation", () => {
     await nurse.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
     await nurse.getByLabel(/IV ketamine infusion for treatment-resistant depression/).check();
     await nurse.getByLabel(/Patient reference/).fill("MRN-0042");
+    await nurse.getByLabel("Chair or bay").fill("Chair 1");
     await nurse.getByLabel(/Body weight today/).fill("72");
     await assert.match(await nurse.locator("#dose-check").innerText(), /Calculated dose: 36 mg \(72 kg × 0.5 mg\/kg\)/);
     await nurse.getByRole("button", { name: "Start the visit" }).click();
     await nurse.getByRole("heading", { name: "Patient MRN-0042" }).waitFor();
     // The clinician's board shows it without a reload, and two more visits started elsewhere.
     await clinician.locator("table.board tbody tr", { hasText: "MRN-0042" }).waitFor();
-    const other = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-0107", params: { weight: 80 } });
+    const other = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-0107", location: "Chair 4", params: { weight: 80 } });
     await api("dr.osei", "POST", `/visits/${other.id}/entries`, { baseline: { sbp: 146, dbp: 92, hr: 70, spo2: 97, rr: 12 } });
-    await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-0311", params: { weight: 64 } });
+    await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-0311", location: "Bay 2", params: { weight: 64 } });
     await clinician.locator("table.board tbody tr", { hasText: "MRN-0311" }).waitFor();
+    // Each row says where the patient sits.
+    assert.match(await clinician.locator("table.board tbody tr", { hasText: "MRN-0042" }).innerText(), /Chair 1/);
+    assert.match(await clinician.locator("table.board tbody tr", { hasText: "MRN-0311" }).innerText(), /Bay 2/);
   });
 
   step("refuses a bad value next to its field, and records nothing", async () => {

@@ -64,11 +64,12 @@ function draw() {
   const body = clear(table.tBodies[0]);
   const sorted = [...rows].sort((a, b) => urgency(b) - urgency(a) || a.visit.id - b.visit.id);
   if (!sorted.length)
-    body.append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No active visits. ", can("record") ? h("a", { href: "#/start" }, "Start a visit") : null)));
+    body.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No active visits. ", can("record") ? h("a", { href: "#/start" }, "Start a visit") : null)));
   for (const r of sorted) {
     const v = r.visit;
     const protocol = v.protocol.split("@");
     body.append(h("tr", { dataset: { visit: v.id }, class: v.alerts && v.alerts.highest ? `row-${v.alerts.highest}` : "" },
+      h("td", { class: "location" }, v.location || h("span", { class: "muted" }, "—")),
       h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient)),
       h("td", {}, r.title, h("span", { class: "muted" }, ` v${protocol[1]}`)),
       h("td", { class: "phase" }, v.phase_title || v.phase),
@@ -97,7 +98,7 @@ export function render(main) {
   table = h("table", { class: "board" },
     h("caption", {}, "Active visits"),
     h("thead", {}, h("tr", {},
-      ["Patient", "Protocol", "Phase", "Time in phase", "Next due", "Alert"].map((c) => h("th", { scope: "col" }, c)))),
+      ["Chair / bay", "Patient", "Protocol", "Phase", "Time in phase", "Next due", "Alert"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}));
   clear(main).append(h("h1", {}, "Board"), table);
   unsubscribe = subscribe((ev) => {

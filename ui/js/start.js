@@ -88,6 +88,7 @@ export async function render(main, navigate) {
   const paramsBox = h("div", { class: "params" });
   const form = h("form", { class: "card start-form", novalidate: true, "aria-labelledby": "start-title" });
   const patientId = uid("patient");
+  const locationId = uid("location");
 
   const drawParams = () => {
     clear(paramsBox);
@@ -117,6 +118,10 @@ export async function render(main, navigate) {
       h("label", { for: patientId }, "Patient reference (MRN)", h("span", { class: "req" }, " (required)")),
       h("input", { id: patientId, name: "patient", required: true, autocomplete: "off", dataset: { field: "patient" }, "aria-describedby": patientId + "-err" }),
       errorSlot(h, "patient", patientId + "-err")),
+    h("div", { class: "field" },
+      h("label", { for: locationId }, "Chair or bay"),
+      h("input", { id: locationId, name: "location", maxlength: 64, autocomplete: "off", dataset: { field: "location" }, "aria-describedby": locationId + "-err" }),
+      errorSlot(h, "location", locationId + "-err")),
     paramsBox,
     errorSlot(h, "", uid("err")),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary big" }, "Start the visit")));
@@ -128,7 +133,8 @@ export async function render(main, navigate) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const visit = await post("/visits", { protocol: chosen.ref, patient: form.querySelector("[data-field=patient]").value.trim(), params: readParams(form, chosen) });
+      const location = form.querySelector("[data-field=location]").value.trim();
+      const visit = await post("/visits", { protocol: chosen.ref, patient: form.querySelector("[data-field=patient]").value.trim(), location: location || null, params: readParams(form, chosen) });
       navigate(`#/visit/${visit.id}`);
     } catch (err) {
       showError(form, err);

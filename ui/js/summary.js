@@ -65,6 +65,7 @@ export async function render(main, id) {
     h("h1", { id: "sum-title" }, "Visit summary"),
     h("dl", { class: "facts" },
       h("dt", {}, "Patient"), h("dd", {}, v.patient),
+      h("dt", {}, "Chair or bay"), h("dd", {}, v.location || "not recorded"),
       h("dt", {}, "Protocol"), h("dd", {}, `${title} (${v.protocol})`),
       h("dt", {}, "Visit"), h("dd", {}, String(v.id)),
       h("dt", {}, "Started"), h("dd", {}, dateTime(v.started_at), " by ", events[0] ? events[0].actor : ""),

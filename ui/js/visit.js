@@ -65,7 +65,7 @@ function header(v) {
   const current = phases.findIndex((p) => p.id === v.phase);
   return h("header", { class: "visit-head" },
     h("div", { class: "visit-title" },
-      h("h1", {}, `Patient ${v.patient}`),
+      h("h1", {}, `Patient ${v.patient}`, v.location ? h("span", { class: "muted" }, ` · ${v.location}`) : null),
       h("p", {}, `${state.title} `, h("span", { class: "muted" }, `(${v.protocol})`), " \u00b7 started ", dateTime(v.started_at),
         " \u00b7 ", h("span", { class: `status status-${v.status}` }, v.status))),
     h("ol", { class: "stepper", "aria-label": "Phases" }, phases.map((p, i) =>
