@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "protocol_version.h"
 #include "users.h"
 #include "http.h"
 #include "plugin_host.h"
@@ -156,19 +157,9 @@ static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char
   return rc;
 }
 
-/* Uploaded protocol versions are kept beside the database. */
-static void uploads_folder(const char *db, char *out, size_t len) {
-  snprintf(out, len, "%s", db);
-  char *slash = strrchr(out, '/');
-  if (slash)
-    snprintf(slash + 1, len - (size_t)(slash + 1 - out), "protocol_uploads");
-  else
-    snprintf(out, len, "protocol_uploads");
-}
-
 /* Loads every uploaded version (api_protocols.c keeps them); whether each
  * may start visits is its approval's business, not the folder's. What a
- * crash left half-written (.incoming-*) is removed. */
+ * crash left half-written (.incoming-*) is skipped; the api removes it. */
 static int load_uploads(vigil_engine *e, const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return 0; /* none yet */
@@ -177,12 +168,6 @@ static int load_uploads(vigil_engine *e, const char *dir) {
   while (rc == 0 && (de = readdir(d))) {
     char path[4608];
     snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-    if (!strncmp(de->d_name, ".incoming-", 10)) {
-      char cmd[4700];
-      snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-      if (system(cmd) != 0) log_line("warn", "cannot remove a half-written upload", json_pack("{s:s}", "path", path));
-      continue;
-    }
     if (de->d_name[0] == '.') continue;
     const char *ref;
     if (vigil_engine_load(e, path, &ref) < 0) {
@@ -509,7 +494,7 @@ static int serve(settings *st) {
     goto out;
   }
   char uploads[4200];
-  uploads_folder(db, uploads, sizeof uploads);
+  protocol_uploads_dir(db, uploads, sizeof uploads);
   if (load_uploads(s.e, uploads) < 0) {
     exit_code = 1;
     goto out;

@@ -63,11 +63,19 @@ out:
 
 /* An upload waiting for approval: vigil serve keeps it as the folder
  * protocol_uploads/<id@version> beside the database (server/api_protocols.c). */
+void protocol_uploads_dir(const char *db, char *out, size_t n) {
+  const char *slash = strrchr(db, '/');
+  if (slash)
+    snprintf(out, n, "%.*s/protocol_uploads", (int)(slash - db), db);
+  else
+    snprintf(out, n, "protocol_uploads");
+}
+
 static int upload_folder(const char *db, const char *ref, char *out, size_t n) {
   if (strchr(ref, '/') || strstr(ref, "..") || !strchr(ref, '@')) return 0;
-  const char *slash = strrchr(db, '/');
-  int len = slash ? snprintf(out, n, "%.*s/protocol_uploads/%s", (int)(slash - db), db, ref)
-                  : snprintf(out, n, "protocol_uploads/%s", ref);
+  char dir[4096];
+  protocol_uploads_dir(db, dir, sizeof dir);
+  int len = snprintf(out, n, "%s/%s", dir, ref);
   struct stat sb;
   return len > 0 && (size_t)len < n && stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
 }

@@ -14,4 +14,8 @@
  * protocol_load reports them; NULL if it cannot be loaded. */
 protocol *protocol_version_load(const char *what, const char *db, problem_fn fn, void *ud);
 
+/* Where a server keeps uploaded versions: protocol_uploads beside the
+ * database db. */
+void protocol_uploads_dir(const char *db, char *out, size_t n);
+
 #endif

@@ -57,7 +57,23 @@ static int load_approval(void *ud, const char *key, const void *value, size_t le
   return 0;
 }
 
+static void remove_tree(const char *dir);
+
+/* What a crash left half-written in the uploads folder goes. */
+static void sweep_incoming(const char *uploads) {
+  DIR *d = uploads ? opendir(uploads) : NULL;
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (strncmp(de->d_name, ".incoming-", 10)) continue;
+    char path[4608];
+    snprintf(path, sizeof path, "%s/%s", uploads, de->d_name);
+    remove_tree(path);
+  }
+  if (d) closedir(d);
+}
+
 int api_load_approvals(api *a, char *err, size_t errlen) {
+  sweep_incoming(a->uploads_dir);
   return a->store ? a->store->ops->kv_scan(a->store, "approval", load_approval, a, err, errlen) : 0;
 }
 
