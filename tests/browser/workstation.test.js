@@ -30,7 +30,9 @@ const problems = [];
 
 async function page(viewport) {
   const ctx = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC", reducedMotion: "reduce" });
-  ctx.setDefaultTimeout(10000);
+  // make check runs this beside other tests on two cores: a page that is
+  // merely slow there must not read as broken (one waited past 10 s).
+  ctx.setDefaultTimeout(30000);
   const p = await ctx.newPage();
   p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   p.on("console", (m) => {
