@@ -20,8 +20,6 @@ $(BUILD)/Makefile:
 build: $(BUILD)/Makefile
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
-# Until the server lands, the main job runs the bundled protocol through a
-# simulated uneventful visit and prints its timeline.
 # The nurse workstation and the HTTP API on http://127.0.0.1:8080/, with the
 # bundled protocols on ./var/vigil.db (the settings of ./vigil.conf). The
 # first start creates the user admin and prints its password once.

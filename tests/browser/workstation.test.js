@@ -90,9 +90,8 @@ async function moveClock(by) {
 
 // One checkpoint: vitals, sedation and dissociation, each recorded.
 async function checkpoint(p, bp, moaas, dissociation) {
-  const before = await p.locator(".history li").count();
-  await vitals(p, "Vitals", { "Systolic BP": bp.sbp, "Diastolic BP": bp.dbp, "Heart rate": bp.hr, "SpO₂": 98, "Respiratory rate": 14 });
-  await p.waitForFunction((n) => document.querySelectorAll(".history li").length > n, before);
+  const values = { "Systolic BP": bp.sbp, "Diastolic BP": bp.dbp, "Heart rate": bp.hr, "SpO₂": 98, "Respiratory rate": 14 };
+  await recorded(card(p, "Vitals"), () => vitals(p, "Vitals", values));
   await choose(p, "Sedation (MOAA/S, 5 alert .. 0 no response)", moaas);
   await choose(p, "Dissociation (as observed)", dissociation);
 }
@@ -101,11 +100,45 @@ function card(p, title) {
   return p.locator("form.item", { has: p.getByRole("heading", { name: title, exact: true }) });
 }
 
+// How many entries an item's card shows: its last value says "· N entries"
+// once there are two or more.
+async function entries(c) {
+  const last = c.locator(".last");
+  if (!(await last.count())) return 0;
+  const m = /(\d+) entries/.exec(await last.innerText());
+  return m ? Number(m[1]) : 1;
+}
+
+// Records an item through its card (act), and waits until the page shows
+// the new entry: the server took it and the page has drawn it, so the next
+// click lands on the page as it now is.
+async function recorded(c, act) {
+  const before = await entries(c);
+  await act();
+  const end = Date.now() + 30000;
+  while ((await entries(c)) <= before) {
+    if (Date.now() > end) throw new Error(`no new entry shown after recording; the card reads: ${await c.innerText()}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+// Waits for the phase's gate to hold; if it does not, says what the page
+// shows instead.
+async function gateOpen(p) {
+  try {
+    await p.getByRole("heading", { name: "Ready to move on" }).waitFor();
+  } catch (err) {
+    const gate = await p.locator(".gate").innerText().catch(() => "(no gate shown)");
+    throw new Error(`${err.message}\nthe gate reads: ${gate}`);
+  }
+}
+
 async function choose(p, title, option) {
   const c = card(p, title);
-  await c.getByText(option, { exact: true }).click();
-  await c.getByRole("button", { name: "Record" }).click();
-  await c.locator(".last").waitFor();
+  await recorded(c, async () => {
+    await c.getByText(option, { exact: true }).click();
+    await c.getByRole("button", { name: "Record" }).click();
+  });
 }
 
 async function vitals(p, title, v) {
@@ -227,7 +260,7 @@ describe("the nurse workstation", () => {
     for (let q = 1; q <= 9; q++) await phq.locator("fieldset.buttons", { hasText: `q${q}` }).getByText("0", { exact: true }).click();
     await phq.getByRole("button", { name: "Record" }).click();
     await phq.locator(".last").waitFor();
-    await nurse.getByRole("heading", { name: "Ready to move on" }).waitFor();
+    await gateOpen(nurse);
     await nurse.screenshot({ path: join(shots, "visit.png"), fullPage: true });
   });
 
@@ -323,7 +356,7 @@ describe("the nurse workstation", () => {
     await moveClock("10m");
     await checkpoint(nurse, { sbp: 140, dbp: 86, hr: 78 }, "5", "none");
     await choose(nurse, "Infusion finished and pump stopped", "Yes");
-    await nurse.getByRole("heading", { name: "Ready to move on" }).waitFor();
+    await gateOpen(nurse);
     await nurse.screenshot({ path: join(shots, "visit.png"), fullPage: true });
     await nurse.getByRole("button", { name: /Next phase: Observation/ }).click();
     await nurse.getByRole("heading", { name: "Observation after the infusion", level: 2 }).waitFor();
@@ -334,7 +367,7 @@ describe("the nurse workstation", () => {
       await moveClock("15m");
       await checkpoint(nurse, { sbp: 136, dbp: 84, hr: 74 }, "5", "none");
     }
-    await nurse.getByRole("heading", { name: "Ready to move on" }).waitFor();
+    await gateOpen(nurse);
     await nurse.getByRole("button", { name: /Next phase: Discharge/ }).click();
     await nurse.getByRole("heading", { name: "Discharge", level: 2 }).waitFor();
     const aldrete = card(nurse, "Modified Aldrete score");

@@ -18,20 +18,31 @@ import { can } from "./session.js";
 import { acknowledge } from "./alarms.js";
 import { title as protocolTitle } from "./protocols.js";
 
-let state = null; // {id, visit, events, title, root}
+let state = null; // {id, visit, events, title, root, loadedAt}
 let unsubscribe = null;
 let pending = null;
+let loads = 0; // loads started: only the newest one draws
+
+// A gate may wait for time alone (an observation's minimum duration): with
+// no event to say so, the visit is read again once its time has moved on
+// this far.
+const STALE_MS = 30000;
 
 async function load() {
   const id = state.id;
+  const mine = ++loads;
+  state.loadedAt = now();
   const [visit, events] = await Promise.all([
     get(`/visits/${id}`),
     loadEvents(id),
   ]);
-  if (!state || state.id !== id) return;
+  const title = await protocolTitle(visit.protocol).catch(() => visit.protocol);
+  // Answers can arrive out of order: an older load must not draw over a
+  // newer one.
+  if (!state || state.id !== id || mine !== loads) return;
   state.visit = visit;
   state.events = events;
-  state.title = await protocolTitle(visit.protocol).catch(() => visit.protocol);
+  state.title = title;
   draw();
 }
 
@@ -366,6 +377,10 @@ function draw() {
 
 function tick() {
   if (!state || !state.root) return;
+  if (now() - state.loadedAt >= STALE_MS) {
+    state.loadedAt = now(); // once, until that load starts
+    refresh();
+  }
   for (const b of state.root.querySelectorAll(".checklist .badge[data-due]")) {
     if (b.classList.contains("badge-overdue")) continue;
     const left = Number(b.dataset.due) - now();
@@ -376,7 +391,7 @@ function tick() {
 
 export function render(main, id) {
   stop();
-  state = { id: Number(id), visit: null, events: [], root: main };
+  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now() };
   clear(main).append(h("p", {}, "Loading\u2026"));
   unsubscribe = subscribe((ev) => {
     if (state && ev.visit === state.id) refresh();
