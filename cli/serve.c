@@ -359,12 +359,12 @@ static config *read_settings(settings *st) {
       timeout_setting(c, "idle_timeout", st->idle_flag, "--idle-timeout", 30000, &st->idle_ms) < 0 ||
       timeout_setting(c, "request_timeout", st->request_flag, "--request-timeout", 10000, &st->request_ms) < 0 ||
       timeout_setting(c, "stream_heartbeat", st->heartbeat_flag, "--stream-heartbeat", 15000, &st->heartbeat_ms) < 0 ||
-      config_seconds(c, "session_hours", 24 * 30, 12 * 3600, &st->session_ms, err, sizeof err) < 0) {
+      config_duration(c, "session_hours", "hours", 3600000, 24 * 30, 12 * 3600000ULL, &st->session_ms, err,
+                      sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     config_free(c);
     return NULL;
   }
-  st->session_ms *= 3600; /* config_seconds read hours as seconds */
   if (!st->db) st->db = db;
   if (!st->listen) st->listen = listen;
   json_t *p = config_get(c, "protocols");

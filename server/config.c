@@ -340,21 +340,26 @@ int config_string(const config *c, const char *key, const char *dflt, const char
   return 0;
 }
 
-int config_seconds(const config *c, const char *key, double max, uint64_t dflt_ms, uint64_t *out_ms, char *err,
-                   size_t errlen) {
+int config_duration(const config *c, const char *key, const char *unit, uint64_t unit_ms, double max,
+                    uint64_t dflt_ms, uint64_t *out_ms, char *err, size_t errlen) {
   json_t *v = config_get(c, key);
   if (!v) {
     *out_ms = dflt_ms;
     return 0;
   }
   double x = json_number_value(v);
-  if (!json_is_number(v) || !(x > 0) || x > max || (uint64_t)(x * 1000) == 0) {
+  if (!json_is_number(v) || !(x > 0) || x > max || (uint64_t)(x * (double)unit_ms) == 0) {
     char where[4200];
-    return fail(err, errlen, VIGIL_EINVAL, "%s: %s is a number of seconds, more than 0 and at most %g",
-                config_where(c, key, where, sizeof where), key, max);
+    return fail(err, errlen, VIGIL_EINVAL, "%s: %s is a number of %s, more than 0 and at most %g",
+                config_where(c, key, where, sizeof where), key, unit, max);
   }
-  *out_ms = (uint64_t)(x * 1000);
+  *out_ms = (uint64_t)(x * (double)unit_ms);
   return 0;
+}
+
+int config_seconds(const config *c, const char *key, double max, uint64_t dflt_ms, uint64_t *out_ms, char *err,
+                   size_t errlen) {
+  return config_duration(c, key, "seconds", 1000, max, dflt_ms, out_ms, err, errlen);
 }
 
 char *config_json(const config *c, const char *key) {

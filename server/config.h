@@ -33,6 +33,10 @@ json_t *config_get(const config *c, const char *key);
 /* A string setting, or dflt when absent. Returns -1 with "file:line: key
  * must be text" in err when it is there but is not a string. */
 int config_string(const config *c, const char *key, const char *dflt, const char **out, char *err, size_t errlen);
+/* A number of units of unit_ms each (0 < n <= max; unit names them in the
+ * error: "hours"), or dflt_ms when absent, as milliseconds. */
+int config_duration(const config *c, const char *key, const char *unit, uint64_t unit_ms, double max,
+                    uint64_t dflt_ms, uint64_t *out_ms, char *err, size_t errlen);
 /* A number of seconds (0 < n <= max), or dflt when absent, as milliseconds. */
 int config_seconds(const config *c, const char *key, double max, uint64_t dflt_ms, uint64_t *out_ms, char *err,
                    size_t errlen);

@@ -765,6 +765,8 @@ static void test_user_command(void **state) {
   snprintf(body, sizeof body, "{\"user\": \"fay.n\", \"password\": \"%s\"}", password);
   reply r = call(s, "POST", "/api/v1/session", NOBODY, body);
   expect(&r, 200);
+  /* vigil serve with no vigil.conf: a sign-in lasts session_hours' default, 12 h. */
+  assert_int_equal(json_integer_value(json_object_get(r.json, "expires_in_s")), 12 * 3600);
   json_decref(r.json);
   /* While the server holds the database, the command says where to go instead. */
   assert_int_equal(user_command(s, "disable fay.n", NULL, out, sizeof out), 1);
