@@ -11,6 +11,12 @@
 #include "engine.h"
 #include "intern.h"
 
+static int is_point(const field_spec *f, double x) {
+  for (uint32_t i = 0; i < f->n_points; i++)
+    if (f->points[i].value == x) return 1;
+  return 0;
+}
+
 /* Checks one value against its field; what names it in messages. */
 int entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out) {
   switch (f->kind) {
@@ -20,6 +26,15 @@ int entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, c
     if (f->has_range && (in->number < f->lo || in->number > f->hi))
       return engine_fail(e, VIGIL_EVALUE, what, "%s: %g is outside the plausible range %g-%g%s%s", what, in->number,
                          f->lo, f->hi, f->unit ? " " : "", f->unit ? f->unit : "");
+    if (f->n_points && !is_point(f, in->number)) {
+      buf b;
+      buf_init(&b);
+      for (uint32_t i = 0; i < f->n_points; i++) buf_printf(&b, "%s%g", i ? ", " : "", f->points[i].value);
+      int rc = engine_fail(e, VIGIL_EVALUE, what, "%s: %g is not one of its points (%s)", what, in->number,
+                           b.p ? b.p : "");
+      buf_free(&b);
+      return rc;
+    }
     *out = val_num(in->number);
     return 0;
   case FIELD_CHECK:

@@ -161,6 +161,29 @@ static const char **get_options(lua_State *L, int idx, uint32_t *n) {
   return v;
 }
 
+/* A score field's points: { {value = 2, label = "..."}, ... } (vigil.lua
+ * checked them). */
+static score_point *get_points(lua_State *L, int idx, uint32_t *n) {
+  *n = 0;
+  lua_getfield(L, idx, "points");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  size_t len = lua_rawlen(L, -1);
+  score_point *v = calloc(len ? len : 1, sizeof *v);
+  int t = lua_gettop(L);
+  for (size_t i = 0; v && i < len; i++) {
+    lua_rawgeti(L, t, (lua_Integer)i + 1);
+    get_num(L, t + 1, "value", &v[i].value);
+    v[i].label = get_str(L, t + 1, "label");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  *n = v ? (uint32_t)len : 0;
+  return v;
+}
+
 static field_kind parse_field_kind(const char *s) {
   if (!s) return FIELD_TEXT;
   if (!strcmp(s, "number")) return FIELD_NUMBER;
@@ -204,6 +227,7 @@ static void read_field(lua_State *L, int idx, field_spec *f) {
   free(kind);
   f->has_range = get_num(L, idx, "lo", &f->lo) && get_num(L, idx, "hi", &f->hi);
   f->options = get_options(L, idx, &f->n_options);
+  f->points = get_points(L, idx, &f->n_points);
   f->required = (uint8_t)get_bool(L, idx, "required", 1);
   f->computed = (uint8_t)get_bool(L, idx, "computed", 0);
 }
@@ -634,6 +658,8 @@ static void free_fields(field_spec *f, uint32_t n) {
     free(f[i].unit);
     free(f[i].loinc);
     free(f[i].options);
+    for (uint32_t k = 0; k < f[i].n_points; k++) free(f[i].points[k].label);
+    free(f[i].points);
   }
   free(f);
 }

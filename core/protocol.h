@@ -18,6 +18,13 @@ typedef enum item_kind { KIND_CHECK, KIND_NUMBER, KIND_CHOICE, KIND_TEXT, KIND_V
 typedef enum field_kind { FIELD_CHECK, FIELD_NUMBER, FIELD_CHOICE, FIELD_TEXT } field_kind;
 typedef enum priority { PRIORITY_LOW, PRIORITY_MEDIUM, PRIORITY_HIGH } priority;
 
+/* One allowed value of an entered score field, and what it means
+ * ("2": "moves 4 extremities"). */
+typedef struct score_point {
+  double value;
+  char *label; /* NULL: the number says it all */
+} score_point;
+
 typedef struct field_spec {
   const char *name;  /* interned */
   const char *qname; /* "item.field" (or "item" for single-value items), for messages */
@@ -27,6 +34,8 @@ typedef struct field_spec {
   double lo, hi;
   const char **options; /* interned */
   uint32_t n_options;
+  score_point *points;  /* a score field's allowed points, in the form's order */
+  uint32_t n_points;
   uint8_t required, computed;
 } field_spec;
 

@@ -8,7 +8,6 @@ static const char *status_name(visit_status s) {
   return s == VISIT_ACTIVE ? "active" : s == VISIT_DISCHARGED ? "discharged" : "aborted";
 }
 
-
 static void time_field(buf *b, const char *name, int64_t ms) {
   buf_printf(b, ",\"%s\":\"", name);
   buf_iso_time(b, ms);
@@ -59,6 +58,19 @@ void limits_json(buf *b, int has_range, double lo, double hi, const char *const 
   }
 }
 
+/* A score field's points, each with what it means: the form shows them. */
+static void points_json(buf *b, const field_spec *f) {
+  if (!f->n_points) return;
+  buf_puts(b, ",\"points\":[");
+  for (uint32_t i = 0; i < f->n_points; i++) {
+    buf_puts(b, i ? ",{\"value\":" : "{\"value\":");
+    buf_json_number(b, f->points[i].value);
+    if (f->points[i].label) buf_puts(b, ",\"label\":"), buf_json_string(b, f->points[i].label);
+    buf_putc(b, '}');
+  }
+  buf_putc(b, ']');
+}
+
 static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, int current) {
   const item_state *s = &v->items[it->index];
   buf_puts(b, "{\"id\":");
@@ -101,6 +113,7 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
     if (f->unit) buf_puts(b, ",\"unit\":"), buf_json_string(b, f->unit);
     if (f->loinc) buf_puts(b, ",\"loinc\":"), buf_json_string(b, f->loinc);
     limits_json(b, f->has_range, f->lo, f->hi, f->options, f->n_options);
+    points_json(b, f);
     buf_putc(b, '}');
   }
   buf_puts(b, "]}");

@@ -193,9 +193,29 @@ scores.aldrete_options = {
   respiration = options_of(ALDRETE.respiration),
   consciousness = options_of(ALDRETE.consciousness),
 }
--- For `v.score "aldrete" { fields = scores.aldrete_fields }` when the nurse enters points.
-scores.aldrete_fields = { activity = points(0, 2), respiration = points(0, 2), circulation = points(0, 2),
-                          consciousness = points(0, 2), spo2 = points(0, 2) }
+-- A described score field from a list of { label, points } (best first): the
+-- form shows each point with what it means.
+local function described(name, title, list)
+  local f = { name, title = title, points = {}, labels = {} }
+  for _, o in ipairs(list) do
+    f.points[#f.points + 1] = o[2]
+    f.labels[o[2]] = o[1]
+  end
+  return f
+end
+
+-- For `v.score "aldrete" { fields = scores.aldrete_fields }` when the nurse
+-- enters points: the five items in the order of the published form, each
+-- point with its meaning (REFERENCE.md table; circulation in the % variant).
+scores.aldrete_fields = {
+  described("activity", "Activity", ALDRETE.activity),
+  described("respiration", "Respiration", ALDRETE.respiration),
+  described("circulation", "Circulation (BP against baseline)",
+            { { "within 20% of baseline", 2 }, { "20-49% from baseline", 1 }, { "50% or more from baseline", 0 } }),
+  described("consciousness", "Consciousness", ALDRETE.consciousness),
+  described("spo2", "SpO2", { { "above 92% on room air", 2 }, { "needs O2 to keep above 90%", 1 },
+                              { "below 90% even with O2", 0 } }),
+}
 
 --- Circulation points from BP now and at baseline (systolic, or mean).
 -- opts.variant = "pct" (default) or "mmhg"; opts.bands replaces the bands.
@@ -309,7 +329,33 @@ end
 ---------------------------------------------------------------------------
 scores.phq9_bands = { { min = 0, name = "minimal" }, { min = 5, name = "mild" }, { min = 10, name = "moderate" },
                       { min = 15, name = "moderately severe" }, { min = 20, name = "severe" } }
-scores.phq9_fields = item_fields(9, 0, 3)
+-- The PHQ-9's and GAD-7's items and answers, for the form. Source: the
+-- instruments as published (Kroenke, Spitzer & Williams 2001, J Gen Intern Med
+-- 16:606; Spitzer et al. 2006, Arch Intern Med 166:1092), "no permission
+-- required to reproduce, translate, display or distribute" (Pfizer). Not in
+-- REFERENCE.md, which gives the scoring: a clinic checks the wording against
+-- the form it uses.
+local PHQ_ANSWERS = { { "not at all", 0 }, { "several days", 1 }, { "more than half the days", 2 },
+                      { "nearly every day", 3 } }
+
+local function questionnaire(items)
+  local f = {}
+  for i, text in ipairs(items) do f[i] = described("q" .. i, fmt("%d. %s", i, text), PHQ_ANSWERS) end
+  return f
+end
+
+scores.phq9_fields = questionnaire({
+  "Little interest or pleasure in doing things",
+  "Feeling down, depressed, or hopeless",
+  "Trouble falling or staying asleep, or sleeping too much",
+  "Feeling tired or having little energy",
+  "Poor appetite or overeating",
+  "Feeling bad about yourself, or that you are a failure or have let yourself or your family down",
+  "Trouble concentrating on things, such as reading the newspaper or watching television",
+  "Moving or speaking so slowly that other people could have noticed; or the opposite, being so fidgety or "
+    .. "restless that you have been moving around a lot more than usual",
+  "Thoughts that you would be better off dead, or of hurting yourself in some way",
+})
 
 --- PHQ-9 from { q1 .. q9 }: { total, band, item9 = true when q9 > 0 }.
 function scores.phq9(x)
@@ -320,7 +366,15 @@ end
 -- Names for GAD-7's bands at 5, 10 and 15 (REFERENCE.md gives the cut points).
 scores.gad7_bands = { { min = 0, name = "minimal" }, { min = 5, name = "mild" }, { min = 10, name = "moderate" },
                       { min = 15, name = "severe" } }
-scores.gad7_fields = item_fields(7, 0, 3)
+scores.gad7_fields = questionnaire({
+  "Feeling nervous, anxious, or on edge",
+  "Not being able to stop or control worrying",
+  "Worrying too much about different things",
+  "Trouble relaxing",
+  "Being so restless that it is hard to sit still",
+  "Becoming easily annoyed or irritable",
+  "Feeling afraid, as if something awful might happen",
+})
 
 --- GAD-7 from { q1 .. q7 }: { total, band }.
 function scores.gad7(x)

@@ -299,26 +299,80 @@ local function vitals_fields(node, spec)
   return fields
 end
 
+-- One entered score field. pts is a list of points ({ 0, 1, 2 }) or a
+-- described field: { title = "Activity", points = { 2, 1, 0 },
+-- labels = { [2] = "moves 4 extremities", ... } }. The points keep their
+-- order (the order the form shows them in); labels say what each means.
+local function score_field(node, name, pts)
+  local described = type(pts) == "table" and pts.points ~= nil
+  local title, labels = nil, nil
+  if described then
+    for k in pairs(pts) do
+      if k ~= "points" and k ~= "title" and k ~= "labels" and not (k == 1 and pts[1] == name) then
+        bad(node, "score field '%s': unknown option '%s' (points, title, labels)", name, tostring(k))
+      end
+    end
+    title, labels, pts = pts.title, pts.labels, pts.points
+    if title ~= nil and type(title) ~= "string" then bad(node, "score field '%s': title must be text", name) end
+    if labels ~= nil and type(labels) ~= "table" then bad(node, "score field '%s': labels must be a table", name) end
+  end
+  if type(pts) ~= "table" or #pts == 0 then
+    bad(node, "score field '%s' needs a list of allowed points", name)
+    return nil
+  end
+  local lo, hi, points, seen = math.huge, -math.huge, {}, {}
+  for _, p in ipairs(pts) do
+    if math.type(p) ~= "integer" then bad(node, "score field '%s': points must be whole numbers", name) return nil end
+    if seen[p] then bad(node, "score field '%s': point %d is listed twice", name, p) return nil end
+    seen[p] = true
+    lo, hi = math.min(lo, p), math.max(hi, p)
+    local label = labels and labels[p]
+    if label ~= nil and type(label) ~= "string" then
+      bad(node, "score field '%s': the label of %d must be text", name, p)
+      label = nil
+    end
+    points[#points + 1] = { value = p, label = label }
+  end
+  for k in pairs(labels or {}) do
+    if not seen[k] then bad(node, "score field '%s': a label for %s, which is not one of its points", name, tostring(k)) end
+  end
+  return { name = name, title = title, kind = "number", lo = lo, hi = hi, points = points, required = true }
+end
+
+-- fields is a list ({ { "activity", title = ..., points = ... }, ... }: the
+-- form's order) or a table by name ({ activity = { 0, 1, 2 }, ... }: sorted
+-- by name).
 local function score_fields(node, spec)
   local fields = {}
   if type(spec.fields) ~= "table" or empty(spec.fields) then
     bad(node, "score '%s' needs fields = { name = { points, ... }, ... }", tostring(node.id))
     return fields
   end
-  local names = {}
-  for k in pairs(spec.fields) do names[#names + 1] = k end
-  table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
-  for _, name in ipairs(names) do
-    local pts = spec.fields[name]
-    if type(name) ~= "string" or type(pts) ~= "table" or #pts == 0 then
-      bad(node, "score field '%s' needs a list of allowed points", tostring(name))
-    else
-      local lo, hi = math.huge, -math.huge
-      for _, p in ipairs(pts) do
-        if math.type(p) ~= "integer" then bad(node, "score field '%s': points must be whole numbers", name) break end
-        lo, hi = math.min(lo, p), math.max(hi, p)
+  local listed = {}
+  if spec.fields[1] ~= nil then
+    for i, f in ipairs(spec.fields) do
+      if type(f) ~= "table" or type(f[1]) ~= "string" or f.points == nil then
+        bad(node, "score field %d needs its name first and its points: { \"name\", points = { ... } }", i)
+      else
+        listed[#listed + 1] = { f[1], f }
       end
-      fields[#fields + 1] = { name = name, kind = "number", lo = lo, hi = hi, points = pts, required = true }
+    end
+  else
+    local names = {}
+    for k in pairs(spec.fields) do names[#names + 1] = k end
+    table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+    for _, name in ipairs(names) do listed[#listed + 1] = { name, spec.fields[name] } end
+  end
+  local seen = {}
+  for _, nf in ipairs(listed) do
+    local name = nf[1]
+    if type(name) ~= "string" then
+      bad(node, "score field '%s' needs a list of allowed points", tostring(name))
+    elseif seen[name] then
+      bad(node, "score field '%s' is declared twice", name)
+    else
+      seen[name] = true
+      fields[#fields + 1] = score_field(node, name, nf[2])
     end
   end
   fields[#fields + 1] = { name = "total", kind = "number", computed = true, required = false }

@@ -126,9 +126,15 @@ function Visit.id() end
 ---@field optional? vigil.VitalsField[] Fields that may be left out.
 
 ---@class vigil.ScoreSpec: vigil.ItemSpec
----@field fields? table<string, integer[]> Entered: { activity = { 0, 1, 2 }, ... }
+---@field fields? table<string, integer[]|vigil.ScoreField>|vigil.ScoreField[] Entered: { activity = { 0, 1, 2 }, ... } (by name), or { { "activity", title = "Activity", points = { 2, 1, 0 }, labels = { [2] = "moves 4 extremities" } }, ... } (in the form's order)
 ---@field from? vigil.ItemRef|vigil.ItemRef[] Computed from these items when they are recorded.
 ---@field compute? fun(x: any, visit: vigil.Visit): number The total (default for entered scores: the sum).
+
+---@class vigil.ScoreField
+---@field [1] string? The field's name (in the list form).
+---@field title? string What the form calls it.
+---@field points integer[] The allowed points, in the order the form shows them.
+---@field labels? table<integer, string> What each point means: { [2] = "moves 4 extremities", ... }.
 
 ---@class vigil.SignatureSpec: vigil.ItemSpec
 ---@field of vigil.ItemRef The entry a second person confirms.

@@ -54,12 +54,12 @@
 ---@field news2_bands table NEWS2's tables (RCP 2017), read-only.
 ---@field aldrete_bands table
 ---@field aldrete_options { activity: string[], respiration: string[], consciousness: string[] }
----@field aldrete_fields table<string, integer[]> For v.score "aldrete" { fields = ... }.
+---@field aldrete_fields vigil.ScoreField[] For v.score "aldrete" { fields = ... }: the five items in the form's order, each point with its meaning.
 ---@field padss_bands table
 ---@field phq9_bands { min: integer, name: string }[]
----@field phq9_fields table<string, integer[]>
+---@field phq9_fields vigil.ScoreField[] q1..q9 with the questionnaire's words and answers.
 ---@field gad7_bands { min: integer, name: string }[]
----@field gad7_fields table<string, integer[]>
+---@field gad7_fields vigil.ScoreField[] q1..q7 with the questionnaire's words and answers.
 ---@field moaas vigil.scores.ChoiceScale
 ---@field rass vigil.scores.ChoiceScale
 ---@field cadss_subscales table<string, integer[]>

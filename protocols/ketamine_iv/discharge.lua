@@ -5,31 +5,22 @@
 -- No rules: the decision is the gate's (param aldrete_min).
 
 local v = require "vigil"
+local scores = require "vigil.scores"
 
 local fmt = string.format
-
--- Modified Aldrete (Aldrete 1995), each item 0, 1 or 2, total 0-10.
--- Source: REFERENCE.md "Scoring systems", modified Aldrete [P/S].
-local ALDRETE_ITEM = { 0, 1, 2 }
 
 return v.phase "discharge" {
   title = "Discharge",
   help = "Score the modified Aldrete, confirm the responsible adult is here and give the instructions. If the score "
          .. "is too low, keep observing and score again.",
   items = {
+    -- Modified Aldrete (Aldrete 1995), five items 0, 1 or 2, total 0-10, each
+    -- point shown with its meaning. Source: REFERENCE.md "Scoring systems",
+    -- modified Aldrete [P/S] (circulation in the % variant).
     v.score "aldrete" {
       title = "Modified Aldrete score",
-      help = "activity: 2 moves 4 limbs, 1 moves 2, 0 none. respiration: 2 breathes deeply and coughs freely, "
-             .. "1 dyspnoea or shallow breathing, 0 apnoeic. circulation (BP vs baseline): 2 within 20%, 1 20-49%, "
-             .. "0 50% or more. consciousness: 2 fully awake, 1 arousable on calling, 0 not responding. "
-             .. "spo2: 2 above 92% on room air, 1 needs O2 to stay above 90%, 0 below 90% even with O2.",
-      fields = {
-        activity = ALDRETE_ITEM,
-        respiration = ALDRETE_ITEM,
-        circulation = ALDRETE_ITEM,
-        consciousness = ALDRETE_ITEM,
-        spo2 = ALDRETE_ITEM,
-      },
+      help = "Score each item as observed now; circulation compares systolic BP with the baseline.",
+      fields = scores.aldrete_fields,
     },
     -- Source: REFERENCE.md "discharge": released to a responsible adult; written
     -- instructions; no driving for 24 h (clinic practice [W]; RCEM procedural

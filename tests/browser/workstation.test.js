@@ -257,7 +257,9 @@ describe("the nurse workstation", () => {
     await card(nurse, check).locator(".last", { hasText: "dr.osei" }).waitFor();
     await clinician.goto(server.url + "/#/board");
     const phq = card(nurse, "PHQ-9 (patient's answers, last 2 weeks)");
-    for (let q = 1; q <= 9; q++) await phq.locator("fieldset.buttons", { hasText: `q${q}` }).getByText("0", { exact: true }).click();
+    // Each question is asked in the form's words, each answer with its meaning.
+    await phq.getByRole("group", { name: "9. Thoughts that you would be better off dead" }).getByText("nearly every day").waitFor();
+    for (let q = 1; q <= 9; q++) await phq.getByRole("group", { name: new RegExp(`^${q}\\. `) }).getByText("0", { exact: true }).click();
     await phq.getByRole("button", { name: "Record" }).click();
     await phq.locator(".last").waitFor();
     await gateOpen(nurse);
@@ -371,8 +373,9 @@ describe("the nurse workstation", () => {
     await nurse.getByRole("button", { name: /Next phase: Discharge/ }).click();
     await nurse.getByRole("heading", { name: "Discharge", level: 2 }).waitFor();
     const aldrete = card(nurse, "Modified Aldrete score");
-    for (const f of ["activity", "respiration", "circulation", "consciousness", "SpO₂"])
-      await aldrete.locator("fieldset.buttons", { hasText: f }).getByText("2", { exact: true }).click();
+    for (const f of ["Activity", "Respiration", "Circulation", "Consciousness", "SpO2"])
+      await aldrete.getByRole("group", { name: f }).getByText("2", { exact: true }).click();
+    await aldrete.screenshot({ path: join(shots, "score.png") });
     await aldrete.getByRole("button", { name: "Record" }).click();
     await aldrete.locator(".last").waitFor();
     for (const t of ["Responsible adult present to take the patient home", "Told not to drive or operate machinery for 24 hours", "Written discharge instructions given"])

@@ -35,6 +35,12 @@ function numberInput(field, spec, label, hideLabel) {
     errorSlot(h, field, errId));
 }
 
+// A score's point, and what it means when the protocol says ("2", "moves 4
+// extremities"): the number stays the button's first word.
+function pointLabel(p) {
+  return p.label ? [h("b", {}, String(p.value)), h("span", { class: "point-label" }, p.label)] : String(p.value);
+}
+
 // A score's total is computed by the server, never entered.
 function entered(item) {
   return item.kind === "score" ? item.fields.filter((f) => f.name !== "total") : item.fields;
@@ -63,12 +69,11 @@ export function controls(item) {
       const total = h("output", { class: "score-total", "aria-live": "polite" });
       const box = h("fieldset", { class: "score-form" }, h("legend", { class: "visually-hidden" }, item.title),
         entered(item).map((f) => {
-          const values = [];
-          const [lo, hi] = f.range || [0, 0];
-          for (let x = lo; x <= hi && values.length < 11; x++) values.push({ value: x, label: String(x) });
-          return values.length > 1 && Number.isInteger(lo)
-            ? buttons(uid(`${item.id}-${f.name}`), `${item.id}.${f.name}`, values, fieldName(f.name))
-            : numberInput(`${item.id}.${f.name}`, f, fieldName(f.name));
+          const values = (f.points || []).map((p) => ({ value: p.value, label: pointLabel(p) }));
+          const legend = f.title || fieldName(f.name);
+          return values.length > 1 && values.length <= 11
+            ? buttons(uid(`${item.id}-${f.name}`), `${item.id}.${f.name}`, values, legend)
+            : numberInput(`${item.id}.${f.name}`, f, legend);
         }),
         h("p", {}, "Total: ", total));
       box.addEventListener("change", () => {
