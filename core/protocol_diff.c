@@ -81,6 +81,21 @@ static int same_options(const char **x, uint32_t nx, const char **y, uint32_t ny
   return 1;
 }
 
+/* A score field's points as a form shows them: "2 (moves 4 extremities), 1, 0". */
+static void points_text(buf *b, const score_point *p, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    buf_printf(b, "%s%g", i ? ", " : "", p[i].value);
+    if (p[i].label) buf_printf(b, " (%s)", p[i].label);
+  }
+}
+
+static int same_points(const field_spec *x, const field_spec *y) {
+  if (x->n_points != y->n_points) return 0;
+  for (uint32_t i = 0; i < x->n_points; i++)
+    if (x->points[i].value != y->points[i].value || !same_str(x->points[i].label, y->points[i].label)) return 0;
+  return 1;
+}
+
 /* ---- code -------------------------------------------------------------------- */
 
 /* The path of a source file relative to its protocol's folder. */
@@ -263,6 +278,15 @@ static void diff_fields(differ *d, const char *q, const item_spec *x, const item
       say(d, "  ~ %s:%s%s options now %s", q, sep, label, b.p ? b.p : "none");
       buf_free(&b);
     }
+    if (!same_points(fx, fy)) {
+      buf b;
+      buf_init(&b);
+      points_text(&b, fy->points, fy->n_points);
+      say(d, "  ~ %s:%s%s points now %s", q, sep, label, b.p ? b.p : "any in its range");
+      buf_free(&b);
+    }
+    if (!same_str(fx->title, fy->title))
+      say(d, "  ~ %s:%s%s now called \"%s\"", q, sep, label, fy->title ? fy->title : fy->name);
     if (fx->required != fy->required)
       say(d, "  ~ %s:%s%s %s", q, sep, label, fy->required ? "now required" : "now optional");
   }

@@ -132,6 +132,36 @@ static void folders(void **state) {
   protocol_copy_remove(dir);
 }
 
+/* A score form's points and their meanings are clinical content: a clinic
+ * that goes back to bare numbers sees each field's change. */
+static void score_forms(void **state) {
+  static const protocol_edit bare[] = {
+      {"protocol.lua", "version = \"1.0.0\"", "version = \"1.0.1\""},
+      {"discharge.lua", "fields = scores.aldrete_fields,",
+       "fields = { activity = { 0, 1, 2 }, respiration = { 0, 1, 2 }, circulation = { 0, 1, 2 },\n"
+       "                consciousness = { 0, 1, 2 }, spo2 = { 0, 1, 2 } },"},
+  };
+  char dir[64];
+  protocol_copy("protocols/ketamine_iv", dir, bare, sizeof bare / sizeof *bare);
+  protocol *a = protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = protocol_version_load(dir, NULL, no_problem, NULL);
+  lines out = {0};
+  protocol_diff(a, b, collect, &out);
+  has_line(out.text, "  ~ discharge.aldrete: activity points now 0, 1, 2");
+  has_line(out.text, "  ~ discharge.aldrete: activity now called \"activity\"");
+  has_line(out.text, "  ~ discharge.aldrete: spo2 points now 0, 1, 2");
+  free(out.text);
+  /* And the other way: the form's words, shown as they now read. */
+  lines back = {0};
+  protocol_diff(b, a, collect, &back);
+  has_line(back.text, "  ~ discharge.aldrete: activity points now 2 (moves 4 extremities), 1 (moves 2 extremities), "
+                      "0 (moves none)");
+  free(back.text);
+  protocol_free(a);
+  protocol_free(b);
+  protocol_copy_remove(dir);
+}
+
 /* The versions visits started on, read back from the store. */
 static void stored_versions(void **state) {
   /* A server's folder: the store, and the uploads kept beside it. */
@@ -204,6 +234,7 @@ static void stored_versions(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(folders),
+      cmocka_unit_test(score_forms),
       cmocka_unit_test(stored_versions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
