@@ -64,7 +64,9 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   }
   int rc = 0;
   char err[1024];
-  if (e->opts.db_path) {
+  if (e->opts.db_path && e->opts.read_only) {
+    e->store = store_sqlite_read(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
+  } else if (e->opts.db_path) {
     e->store = store_sqlite_open(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
   } else if (!(e->store = store_memory_open())) {
     rc = VIGIL_ENOMEM;

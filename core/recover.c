@@ -112,6 +112,8 @@ int engine_recover(vigil_engine *e, char *err, size_t errlen) {
   if (rc < 0) return rc;
   for (uint64_t i = 0; i < e->n_visits; i++)
     if (e->visits[i]) schedule_visit(e, e->visits[i]);
+  /* A reader shows the log as it is: it says nothing and decides nothing. */
+  if (e->opts.read_only) return 0;
   /* Say that the engine started, and how the last run ended. */
   val data = val_recordv(3, intern("unclean"), val_bool(unclean), intern("visits"), val_num((double)f.count),
                          K_version, val_atom(intern(VIGIL_VERSION_STRING)));

@@ -69,6 +69,9 @@ store *store_memory_open(void);
  * higher one is refused. */
 #define STORE_SQLITE_SCHEMA 2
 store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+/* The same file for reading only, beside a running engine: one moment of
+ * the log, nothing written (appends fail). */
+store *store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
 /* Appends one site event (vigil_site_event's types; visit 0) after what the
  * store holds: for a tool working on the database of a stopped server
  * (vigil user). */

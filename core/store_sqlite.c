@@ -179,6 +179,7 @@ static void cover_failed_frames(sqlite_store *s) {
 
 static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
+  if (!s->insert) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->path);
   int rc = exec(s, "BEGIN IMMEDIATE", "cannot write events", err, errlen);
   if (rc < 0) return rc;
   char head[65];
@@ -468,7 +469,9 @@ static int sq_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, cha
 static const store_ops sqlite_ops = {sq_append, sq_scan,    sq_put_protocol, sq_get_protocol, sq_scan_open,
                                      sq_summary, sq_close, sq_kv_put,       sq_kv_get,       sq_kv_scan};
 
-static int migrate(sqlite_store *s, char *err, size_t errlen) {
+/* Brings the schema up to this vigil's; a reader (read_only) changes
+ * nothing and needs it current already. */
+static int migrate(sqlite_store *s, int read_only, char *err, size_t errlen) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
     sqlite3_finalize(st);
@@ -479,6 +482,11 @@ static int migrate(sqlite_store *s, char *err, size_t errlen) {
   if (version > SCHEMA_VERSION)
     return fail(VIGIL_ENEWER, err, errlen,
                 "%s was written by a newer vigil (schema %d; this vigil knows up to %d): upgrade vigil to open it",
+                s->path, version, SCHEMA_VERSION);
+  if (read_only && version < SCHEMA_VERSION)
+    return fail(VIGIL_EINVAL, err, errlen,
+                "%s was written by an older vigil (schema %d; this vigil writes %d): start vigil serve on it once to "
+                "upgrade it, then read it",
                 s->path, version, SCHEMA_VERSION);
   for (int v = version; v < SCHEMA_VERSION; v++) {
     char set[64];
@@ -495,7 +503,11 @@ static int migrate(sqlite_store *s, char *err, size_t errlen) {
   return 0;
 }
 
-store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
+/* read_only: a reader, as vigil export is: no lock (a running engine goes
+ * on), no migration, no change to the head or the state, and one read
+ * transaction for its whole life, so that everything it reads is one
+ * moment of the log however much an engine appends meanwhile. */
+static store *open_store(const char *path, const char *vfs, int read_only, int *rc, char *err, size_t errlen) {
   sqlite_store *s = calloc(1, sizeof *s);
   if (!s || !(s->path = strdup(path)) || !(s->hasher = row_hasher_new())) {
     if (s) free(s->path);
@@ -509,6 +521,19 @@ store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, 
    * Within this process, by the file's identity (see held_files); across
    * processes, by flock. */
   struct stat file;
+  if (read_only) {
+    if (stat(path, &file) < 0) {
+      *rc = fail(errno == ENOENT ? VIGIL_ENOENT : VIGIL_EIO, err, errlen, "cannot open %s: %s", path, strerror(errno));
+      goto fail;
+    }
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, vfs) != SQLITE_OK) {
+      *rc = db_fail(s, "cannot open the database", err, errlen);
+      goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    if ((*rc = exec(s, "BEGIN", "cannot read the database", err, errlen)) < 0) goto fail;
+    goto schema;
+  }
   pthread_mutex_lock(&held_mutex);
   if (stat(path, &file) == 0 && is_held(file.st_dev, file.st_ino)) {
     pthread_mutex_unlock(&held_mutex);
@@ -552,15 +577,16 @@ store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, 
     goto fail;
   }
   if ((*rc = exec(s, "PRAGMA synchronous = FULL", "cannot open the database", err, errlen)) < 0) goto fail;
-  if ((*rc = migrate(s, err, errlen)) < 0) goto fail;
-  if (sqlite3_prepare_v2(s->db, "INSERT INTO events (seq, time, visit, type, body, prev, hash) VALUES (?,?,?,?,?,?,?)",
+schema:
+  if ((*rc = migrate(s, read_only, err, errlen)) < 0) goto fail;
+  if (!read_only && (sqlite3_prepare_v2(s->db, "INSERT INTO events (seq, time, visit, type, body, prev, hash) VALUES (?,?,?,?,?,?,?)",
                          -1, &s->insert, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO visits (id, status) VALUES (?, 'active')", -1, &s->visit_start,
                          NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->db, "UPDATE visits SET status = 'closed' WHERE id = ?", -1, &s->visit_end, NULL) !=
           SQLITE_OK ||
       sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &s->set_meta, NULL) !=
-          SQLITE_OK) {
+          SQLITE_OK)) {
     *rc = db_fail(s, "cannot open the database", err, errlen);
     goto fail;
   }
@@ -594,6 +620,10 @@ store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, 
   get_meta(s, "failed_commits", value, sizeof value);
   s->failed_commits = strtoull(value, NULL, 10);
   get_meta(s, "state", value, sizeof value);
+  if (read_only) {
+    *rc = 0;
+    return &s->base;
+  }
   if (exec(s, "BEGIN", "cannot open the database", err, errlen) < 0 ||
       set_meta(s, "previous_stop", !strcmp(value, "running") ? "unclean" : "clean") < 0 ||
       set_meta(s, "state", "running") < 0 || exec(s, "COMMIT", "cannot open the database", err, errlen) < 0) {
@@ -606,4 +636,12 @@ store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, 
 fail:
   sq_close(&s->base);
   return NULL;
+}
+
+store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
+  return open_store(path, vfs, 0, rc, err, errlen);
+}
+
+store *store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
+  return open_store(path, vfs, 1, rc, err, errlen);
 }

@@ -393,19 +393,31 @@ static char *slurp(const char *path) {
   return p;
 }
 
+static int count_one(void *ud, const vigil_event *ev) {
+  (void)ev;
+  ++*(uint64_t *)ud;
+  return 0;
+}
+
 static void the_command(void **state) {
   char vigil[PATH_MAX], dir[] = "/tmp/vigil-export-XXXXXX", db[PATH_MAX], out[PATH_MAX], cmd[4 * PATH_MAX];
   if (find_vigil(vigil, sizeof vigil) < 0) skip();
   assert_non_null(mkdtemp(dir));
   snprintf(db, sizeof db, "%s/vigil.db", dir);
   snprintf(out, sizeof out, "%s/out", dir);
-  uint64_t visit;
+  uint64_t visit, open_visit;
   vigil_engine *e = run_scenario("esketamine_rems", "hypertension_at_40", db, &visit);
   char *bundle = fhir_of(e, visit), *csv = NULL, err[256];
   assert_int_equal(export_rems(e, visit, 1, &csv, err, sizeof err), 0);
-  vigil_engine_free(e);
+  /* A visit still open, its deadlines long past by the real clock: exporting
+   * shows the log, it does not act on it. */
+  if (vigil_visit_start(e, "esketamine_rems", "MRN-OPEN", "nurse:a", NULL, &open_visit) < 0)
+    fail_msg("%s", vigil_engine_errmsg(e));
+  uint64_t before = 0, after = 0;
+  assert_int_equal(vigil_engine_events(e, 0, count_one, &before), 0);
 
-  /* The same bytes from the file, read back by another process. */
+  /* The same bytes from the file, read back by another process, while the
+   * engine (a server, say) still holds it. */
   snprintf(cmd, sizeof cmd, "%s export fhir %llu --db %s > %s", vigil, (unsigned long long)visit, db, out);
   assert_int_equal(sh(cmd), 0);
   char *got = slurp(out);
@@ -424,6 +436,16 @@ static void the_command(void **state) {
   got = slurp(out);
   if (!strstr(got, "\"lot_number\": \"EKA3307\"")) fail_msg("rems said: %s", got);
   free(got);
+  snprintf(cmd, sizeof cmd, "%s export fhir %llu --db %s > %s", vigil, (unsigned long long)open_visit, db, out);
+  assert_int_equal(sh(cmd), 0);
+  vigil_engine_free(e);
+  /* Nothing was added: no engine.started, no overdue item, no alert. */
+  vigil_options ro = {.db_path = db, .log = quiet, .read_only = 1};
+  assert_int_equal(vigil_engine_new(&ro, &e), 0);
+  assert_int_equal(vigil_engine_events(e, 0, count_one, &after), 0);
+  assert_int_equal(after, before);
+  assert_int_equal(vigil_visit_abort(e, open_visit, "nurse:a", "test"), VIGIL_ESTATE); /* a reader records nothing */
+  vigil_engine_free(e);
 
   /* Failures: a visit that is not there, a store that is not there, bad usage. */
   snprintf(cmd, sizeof cmd, "%s export fhir 7 --db %s 2> %s", vigil, db, out);

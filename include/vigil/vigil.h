@@ -82,6 +82,10 @@ typedef struct vigil_options {
    * it escalates a level (ms), whatever its protocol says (a protocol may
    * escalate sooner); 0: the protocols decide. */
   int64_t escalate_ms;
+  /* Reads db_path as it is, beside a running engine (vigil export): one
+   * moment of the log, recovered but not acted on (no engine.started, no
+   * deadline fired); every command fails (VIGIL_ESTATE). */
+  int read_only;
 } vigil_options;
 
 /* Creates an engine. opts may be NULL (real clock, default limits, events in
