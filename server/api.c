@@ -408,6 +408,29 @@ static void get_fhir(api *a, http_request *req, uint64_t id) {
   }
 }
 
+/* An esketamine session's REMS Patient Monitoring Form data
+ * (export/rems.c): JSON, or ?format=csv. */
+static void get_rems(api *a, http_request *req, uint64_t id) {
+  char format[8] = "json", *body = NULL, err[512];
+  if (query_text(req, "format", format, sizeof format) < 0) return;
+  int csv = !strcmp(format, "csv");
+  if (!csv && strcmp(format, "json")) {
+    http_respond_error(req, 400, "invalid_query", "format is json or csv", "format");
+    return;
+  }
+  int rc = export_rems(a->e, id, csv, &body, err, sizeof err);
+  if (rc == VIGIL_ENOENT)
+    fail_engine(a, req, VIGIL_ENOENT, "visit");
+  else if (rc == VIGIL_EPROTOCOL)
+    http_respond_error(req, 422, "not_exportable", err, NULL);
+  else if (rc < 0)
+    http_respond_error(req, 503, "export_failed", err, NULL);
+  else {
+    http_respond(req, 200, csv ? "text/csv; charset=utf-8" : "application/json", body, strlen(body), NULL);
+    free(body);
+  }
+}
+
 static void get_alerts(api *a, http_request *req, uint64_t visit) {
   char state[16];
   vigil_alert_filter f = {.visit = visit};
@@ -954,20 +977,22 @@ static void route(api *a, http_request *req) {
         method_not_allowed(req, "GET, HEAD");
       return;
     }
-    if (n == 3 && (is(seg[2], len[2], "events") || is(seg[2], len[2], "alerts") || is(seg[2], len[2], "fhir"))) {
+    int export = n == 3 && (is(seg[2], len[2], "fhir") || is(seg[2], len[2], "rems"));
+    if (n == 3 && (is(seg[2], len[2], "events") || is(seg[2], len[2], "alerts") || export)) {
       if (!get) {
         method_not_allowed(req, "GET, HEAD");
         return;
       }
-      /* The FHIR Bundle is an export: integrators may have it (roles.c). */
-      permission p = is(seg[2], len[2], "events") ? PERM_READ_EVENTS
-                     : is(seg[2], len[2], "fhir") ? PERM_EXPORT
-                                                  : PERM_READ_CLINICAL;
+      /* The FHIR Bundle and the REMS form are exports: integrators may have
+       * them (roles.c). */
+      permission p = is(seg[2], len[2], "events") ? PERM_READ_EVENTS : export ? PERM_EXPORT : PERM_READ_CLINICAL;
       if (!api_user(a, req, p)) return;
       if (is(seg[2], len[2], "events"))
         get_events(a, req, id);
       else if (is(seg[2], len[2], "fhir"))
         get_fhir(a, req, id);
+      else if (is(seg[2], len[2], "rems"))
+        get_rems(a, req, id);
       else
         get_alerts(a, req, id);
       return;

@@ -600,6 +600,42 @@ static void test_whole_visit(void **state) {
   stop_clean(s);
 }
 
+/* An esketamine session's REMS form over HTTP, as JSON and as CSV, for
+ * whoever may export; a visit of another protocol is refused with what its
+ * protocol lacks. */
+static void test_rems_export(void **state) {
+  server *s = *state;
+  char cmd[1024], path[128], type[64] = "";
+  snprintf(cmd, sizeof cmd, "cp -r protocols/esketamine_rems %s/", s->protocols);
+  assert_int_equal(system(cmd), 0);
+  start(s, NULL);
+  reply r = call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"esketamine_rems\", \"patient\": \"MRN-7\"}");
+  expect(&r, 201);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(r.json, "id"));
+  json_decref(r.json);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/rems", (unsigned long long)id);
+  r = call(s, "GET", path, INTEGRATOR, NULL);
+  expect(&r, 200);
+  assert_true(json_is_object(r.json));
+  json_decref(r.json);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/rems?format=csv", (unsigned long long)id);
+  int status;
+  char *csv = get_text(s, path, &status, type, sizeof type);
+  assert_int_equal(status, 200);
+  assert_string_equal(type, "text/csv; charset=utf-8");
+  const char *row = strstr(csv, "\r\n");
+  assert_non_null(row);
+  assert_non_null(strstr(row + 2, "\r\n")); /* a header line and one row */
+  free(csv);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/rems?format=pdf", (unsigned long long)id);
+  expect_error(call(s, "GET", path, ACTOR, NULL), 400, "invalid_query", "format");
+  uint64_t other = start_visit(s, "MRN-8");
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/rems", (unsigned long long)other);
+  expect_error(call(s, "GET", path, ACTOR, NULL), 422, "not_exportable", NULL);
+  expect_error(call(s, "GET", "/api/v1/visits/999/rems", INTEGRATOR, NULL), 404, "not_found", "visit");
+  stop_clean(s);
+}
+
 /* ---- users and roles -------------------------------------------------------------------- */
 
 /* The types of the events after seq, space-separated. */
@@ -1872,6 +1908,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_whole_visit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rems_export, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
       cmocka_unit_test_setup_teardown(test_users_and_roles, setup, teardown),
       cmocka_unit_test_setup_teardown(test_protocol_versions, setup, teardown),
