@@ -246,7 +246,7 @@ static int unpack(api *a, http_request *req, json_t *files, char *dir, size_t le
   json_t *text;
   json_object_foreach(files, path, text) {
     if (!path_ok(path) || !json_is_string(text)) {
-      char msg[300];
+      char msg[400];
       snprintf(msg, sizeof msg, "'%.200s': a file is a relative path of letters, digits, '_', '-', '.' and '/' "
                                 "ending in .lua, and its text", path);
       http_respond_error(req, 422, "invalid_field", msg, "files");
