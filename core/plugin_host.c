@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "engine.h"
+#include "plugin_filter.h"
 #include "plugin_lua.h"
 
 #define DEFAULT_SLOW_MS 100
@@ -38,6 +39,13 @@ typedef struct close_cb {
   void (*fn)(void *ud);
   void *ud;
 } close_cb;
+
+/* What a plugin holds of a site's filter: vigil closes those it leaves open. */
+struct vigil_filter {
+  vigil_plugin *p;
+  char *name;
+  plugin_filter *impl;
+};
 
 typedef struct metric {
   char *name, *type, *help, *labels;
@@ -60,6 +68,8 @@ struct vigil_plugin {
   void *status_ud;
   metric *metrics;
   size_t n_metrics;
+  vigil_filter **filters;
+  size_t n_filters;
   uint64_t calls, failures, slow;
   double max_ms;
 };
@@ -67,6 +77,7 @@ struct vigil_plugin {
 struct plugin_host {
   vigil_engine *e;
   uv_loop_t *loop;
+  char *dir; /* the plugin folder */
   uint64_t slow_ns;
   plugin_log_fn log;
   void *log_ud;
@@ -336,6 +347,60 @@ static void api_alert_counts(vigil_plugin *p, uint64_t active[3], uint64_t open[
   }
 }
 
+static int api_filter_open(vigil_plugin *p, const char *name, vigil_filter **out, char *err, size_t errlen) {
+  if (!out || !err || !errlen) return VIGIL_EINVAL;
+  *out = NULL;
+  if (!p->initializing) {
+    snprintf(err, errlen, "filters are opened during init only");
+    return VIGIL_ESTATE;
+  }
+  vigil_filter *f = calloc(1, sizeof *f);
+  vigil_filter **grown = f ? realloc(p->filters, (p->n_filters + 1) * sizeof *grown) : NULL;
+  if (grown) p->filters = grown;
+  if (!grown || !(f->name = strdup(name ? name : ""))) {
+    free(f);
+    snprintf(err, errlen, "out of memory");
+    return VIGIL_ENOMEM;
+  }
+  int rc = plugin_filter_open(p->h->e, p->h->dir, name, &f->impl, err, errlen);
+  if (rc < 0) {
+    free(f->name);
+    free(f);
+    return rc;
+  }
+  f->p = p;
+  p->filters[p->n_filters++] = f;
+  *out = f;
+  return 0;
+}
+
+/* A failing predicate is the plugin's failure: logged where and why, and counted. */
+static int api_filter_test(vigil_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen) {
+  if (!f || !ev) return -1;
+  char why[1024];
+  int rc = plugin_filter_test(f->impl, ev, why, sizeof why);
+  if (rc < 0) {
+    f->p->failures++;
+    host_log(f->p->h, VIGIL_LOG_WARN, f->p, "filter %s on event %llu (%s): %s", f->name, (unsigned long long)ev->seq,
+             ev->type, why);
+    if (err && errlen) snprintf(err, errlen, "%s", why);
+  }
+  return rc;
+}
+
+static void api_filter_close(vigil_filter *f) {
+  if (!f) return;
+  vigil_plugin *p = f->p;
+  for (size_t i = 0; i < p->n_filters; i++)
+    if (p->filters[i] == f) {
+      p->filters[i] = p->filters[--p->n_filters];
+      break;
+    }
+  plugin_filter_close(f->impl);
+  free(f->name);
+  free(f);
+}
+
 static const vigil_api api_table = {
     .abi_major = VIGIL_PLUGIN_ABI_MAJOR,
     .abi_minor = VIGIL_PLUGIN_ABI_MINOR,
@@ -357,6 +422,9 @@ static const vigil_api api_table = {
     .metric_set = api_metric_set,
     .type_matches = api_type_matches,
     .alert_counts = api_alert_counts,
+    .filter_open = api_filter_open,
+    .filter_test = api_filter_test,
+    .filter_close = api_filter_close,
 };
 
 /* ---- loading -------------------------------------------------------------------------- */
@@ -366,6 +434,8 @@ static void undo(vigil_plugin *p) {
   for (size_t i = p->n_closes; i-- > 0;)
     p->closes[i].fn(p->closes[i].ud);
   p->n_closes = 0;
+  while (p->n_filters)
+    api_filter_close(p->filters[p->n_filters - 1]);
   for (size_t i = 0; i < p->n_subs; i++) {
     vigil_engine_unsubscribe(p->h->e, p->subs[i]->id);
     free(p->subs[i]->pattern);
@@ -530,6 +600,13 @@ int plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, 
   }
   h->e = o->engine;
   h->loop = o->loop;
+  if (o->dir && !(h->dir = strdup(o->dir))) {
+    free(h->plugins);
+    free(h);
+    free(names);
+    json_decref(cfg);
+    return fail(err, errlen, "out of memory");
+  }
   h->slow_ns = (o->slow_ms ? o->slow_ms : DEFAULT_SLOW_MS) * 1000000ull;
   h->log = o->log;
   h->log_ud = o->log_ud;
@@ -584,10 +661,12 @@ void plugin_host_free(plugin_host *h) {
     free(p->subs);
     free(p->closes);
     free(p->metrics);
+    free(p->filters);
     free(p->name), free(p->path), free(p->settings), free(p->ns), free(p->error);
     free(p);
   }
   free(h->plugins);
+  free(h->dir);
   free(h->json);
   free(h);
 }

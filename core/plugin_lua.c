@@ -29,10 +29,6 @@
 #include "plugin_host.h"
 #include "sandbox.h"
 
-/* A site plugin does little per event: a smaller state and budget than a protocol's. */
-#define LUA_PLUGIN_CAP ((size_t)8 << 20)
-#define LUA_PLUGIN_BUDGET 1000000ull
-
 typedef struct counter {
   char *name, *labels;
   double value;
@@ -211,6 +207,19 @@ static void on_close(void *ud) {
   free(lp);
 }
 
+int plugin_lua_run(sandbox *sb, const char *file, char *err, size_t errlen) {
+  lua_State *L = sb->L;
+  /* Its body runs once, and may require files of its folder only then. */
+  sb->loading = 1;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sb->sandbox_ref);
+  lua_getfield(L, -1, "run_main");
+  lua_remove(L, -2);
+  lua_pushstring(L, file);
+  int rc = sandbox_call(sb, 1, 1, err, errlen);
+  sb->loading = 0;
+  return rc;
+}
+
 static int refuse(char **err, const char *what) {
   *err = strdup(what);
   return VIGIL_EINVAL;
@@ -236,15 +245,7 @@ int plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
     return rc;
   }
   lua_State *L = lp->sb->L;
-  /* Its body runs once, and may require files of its folder only then. */
-  lp->sb->loading = 1;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->sb->sandbox_ref);
-  lua_getfield(L, -1, "run_main");
-  lua_remove(L, -2);
-  lua_pushstring(L, basename(file));
-  rc = sandbox_call(lp->sb, 1, 1, msg, sizeof msg);
-  lp->sb->loading = 0;
-  if (rc != LUA_OK) return refuse(err, msg);
+  if (plugin_lua_run(lp->sb, basename(file), msg, sizeof msg) != LUA_OK) return refuse(err, msg);
   int decl = lua_gettop(L);
   if (!lua_istable(L, decl) || (lua_getfield(L, decl, "on"), !lua_istable(L, -1))) {
     snprintf(msg, sizeof msg, "%s: should return { on = { [\"alert.raised\"] = function(event, ctx) ... end } }",

@@ -5,6 +5,17 @@
 
 #include "vigil/plugin.h"
 
+/* A site plugin (and a site's event filter, plugin_filter.c) does little per
+ * event: a smaller state and budget than a protocol's. */
+#define LUA_PLUGIN_CAP ((size_t)8 << 20)
+#define LUA_PLUGIN_BUDGET 1000000ull
+
+struct sandbox;
+/* Runs the body of file (a name in the sandbox's folder) once, as a site
+ * plugin's or filter's, and leaves its one result on the stack. LUA_OK, or
+ * the Lua status with "file:line: message" in err. */
+int plugin_lua_run(struct sandbox *sb, const char *file, char *err, size_t errlen);
+
 /* Runs the plugin's file (plugin_path(p)) in a sandbox and subscribes what
  * it returns under `on`. */
 int plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err);

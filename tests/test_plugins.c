@@ -383,6 +383,128 @@ static void test_lua_site_plugins_refused(void **state) {
   assert_non_null(strstr(f->log, "syntax.lua:2:"));
 }
 
+/* A site's filter (api level 1.3): high alerts of Room 2 while the visit is
+ * on; it fails (writing to the read-only visit) on the entries of patient
+ * "boom". */
+static const char *ROOM2_LUA = "-- room2.lua\n"
+                               "return function(event, visit)\n"
+                               "  if visit and visit.patient == 'boom' and event.type == 'item.recorded' then\n"
+                               "    visit.patient = 'changed'\n"
+                               "  end\n"
+                               "  return event.type == 'alert.raised' and event.data.priority == 'high'\n"
+                               "    and visit.status == 'active' and (visit.location or ''):match('^Room 2') ~= nil\n"
+                               "end\n";
+
+static uint64_t start_in(fixture *f, const char *patient, const char *location, int sbp) {
+  uint64_t id;
+  assert_int_equal(vigil_visit_start_at(f->e, "plug", patient, location, "nurse:ana", NULL, &id), 0);
+  char entry[64];
+  snprintf(entry, sizeof entry, "{\"vitals\": {\"sbp\": %d}}", sbp);
+  if (vigil_visit_record_json(f->e, id, "nurse:ana", entry) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+  return id;
+}
+
+/* The seq of the first event of type in visit after seq `after` (0: none). */
+static uint64_t seq_of(fixture *f, uint64_t after, uint64_t visit_id, const char *type) {
+  char *text = vigil_query_events_json(f->e, after, visit_id, 1000);
+  json_t *doc = json_loads(text, 0, NULL), *ev;
+  free(text);
+  size_t i;
+  uint64_t found = 0;
+  json_array_foreach(json_object_get(doc, "events"), i, ev) {
+    if (!found && !strcmp(json_string_value(json_object_get(ev, "type")), type))
+      found = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+  }
+  json_decref(doc);
+  return found;
+}
+
+static const char *answer(fixture *f, const char *plugin, const char *what, uint64_t seq) {
+  char key[48];
+  snprintf(key, sizeof key, "%s/%010llu", what, (unsigned long long)seq);
+  return kv(f, plugin, key);
+}
+
+static void test_site_filter(void **state) {
+  fixture *f = *state;
+  write_plugin(f, "room2", ROOM2_LUA);
+  const char *cfg = "{\"recorder\": {\"where\": \"room2\"}, \"recorder_b\": {\"where\": \"room2\", \"leave_open\": true}}";
+  assert_int_equal(start_host(f, cfg, 0), 0);
+  unsigned running, failed;
+  plugin_host_counts(f->h, &running, &failed);
+  assert_int_equal(running, 2);
+  uint64_t before = vigil_query_last_seq(f->e);
+  uint64_t a = start_in(f, "chair-1", "Room 2 / chair 1", 190);
+  uint64_t b = start_in(f, "chair-4", "Room 3 / chair 4", 190);
+  uint64_t c = start_in(f, "boom", "Room 2 / chair 2", 120);
+  uint64_t d = start_in(f, "chair-5", NULL, 190);
+  /* Visit a ends after its alert: the alert was still raised while it was on. */
+  assert_int_equal(vigil_visit_abort(f->e, a, "dr:kim", "unwell"), 0);
+  uint64_t alert_a = seq_of(f, before, a, "alert.raised"), alert_b = seq_of(f, before, b, "alert.raised");
+  uint64_t alert_d = seq_of(f, before, d, "alert.raised"), entry_c = seq_of(f, before, c, "item.recorded");
+  assert_true(alert_a && alert_b && alert_d && entry_c);
+  assert_string_equal(answer(f, "recorder", "match", alert_a), "1");
+  assert_string_equal(answer(f, "recorder", "match", alert_b), "0");
+  assert_string_equal(answer(f, "recorder", "match", alert_d), "0"); /* no location said */
+  assert_string_equal(answer(f, "recorder", "match", entry_c), "-1");
+  assert_string_equal(answer(f, "recorder", "match", seq_of(f, before, a, "visit.aborted")), "0");
+  /* A failing predicate: logged with file:line and the event, counted. */
+  assert_non_null(strstr(f->log, "recorder: filter room2 on event"));
+  assert_non_null(strstr(f->log, "room2.lua:4: visit is read-only (tried to set 'patient')"));
+  json_t *rec = plugin_status(f, "recorder");
+  assert_int_equal(json_integer_value(json_object_get(rec, "failures")), 1);
+  json_decref(rec);
+  char *metrics = plugin_host_metrics_text(f->h);
+  assert_non_null(strstr(metrics, "vigil_plugin_failures_total{plugin=\"recorder\"} 1\n"));
+  free(metrics);
+
+  /* After a restart the same events get the same answers, read from the log. */
+  uint64_t last = vigil_query_last_seq(f->e);
+  close_all(f);
+  f->log_len = 0;
+  open_engine(f);
+  assert_int_equal(start_host(f, cfg, 0), 0);
+  for (uint64_t seq = before + 1; seq <= last; seq++) {
+    char was[16];
+    snprintf(was, sizeof was, "%s", answer(f, "recorder", "match", seq));
+    assert_string_equal(answer(f, "recorder", "replay", seq), was);
+  }
+  assert_string_equal(answer(f, "recorder", "replay", alert_a), "1");
+}
+
+/* A broken filter file fails the plugin's init with file:line; nothing of it stays. */
+static void test_site_filter_refused(void **state) {
+  fixture *f = *state;
+  write_plugin(f, "syntax", "return function(event, visit)\n  return event.\nend\n");
+  write_plugin(f, "number", "return 42\n");
+  write_plugin(f, "uses_os", "local t = os.time()\nreturn function() return true end\n");
+  assert_int_equal(start_host(f,
+                              "{\"recorder\": {\"where\": \"syntax\"}, \"recorder_b\": {\"where\": \"missing\"},"
+                              " \"old_abi\": {}}",
+                              0),
+                   0);
+  unsigned running, failed;
+  plugin_host_counts(f->h, &running, &failed);
+  assert_int_equal(running, 1);
+  assert_int_equal(failed, 2);
+  assert_int_equal(f->e->n_subs, 1); /* old_abi's only */
+  json_t *rec = plugin_status(f, "recorder");
+  assert_string_equal(json_string_value(json_object_get(rec, "state")), "failed");
+  assert_non_null(strstr(json_string_value(json_object_get(rec, "error")), "syntax.lua:3:"));
+  json_decref(rec);
+  assert_non_null(strstr(f->log, "missing.lua: no such file"));
+  assert_string_equal(kv(f, "recorder", "closed"), "0"); /* its close callback ran */
+  close_all(f);
+  f->log_len = 0;
+  open_engine(f);
+  assert_int_equal(start_host(f, "{\"recorder\": {\"where\": \"number\"}, \"recorder_b\": {\"where\": \"uses_os\"}}", 0),
+                   0);
+  assert_non_null(strstr(f->log, "number.lua:1: should return function(event, visit)"));
+  assert_non_null(strstr(f->log, "uses_os.lua:1: unknown global 'os'"));
+  plugin_host_counts(f->h, &running, &failed);
+  assert_int_equal(running, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_loads_refuses_and_undoes, setup, teardown),
@@ -391,6 +513,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_configuration_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lua_site_plugin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lua_site_plugins_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_site_filter, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_site_filter_refused, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

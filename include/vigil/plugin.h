@@ -46,7 +46,7 @@ extern "C" {
  * or the entry must change incompatibly (it has not); the minor grows with
  * each set of functions appended to vigil_api. */
 #define VIGIL_PLUGIN_ABI_MAJOR 1
-#define VIGIL_PLUGIN_ABI_MINOR 2
+#define VIGIL_PLUGIN_ABI_MINOR 3
 
 /* The event schema of vigil_plugin_event.json (docs/events.md): the same
  * JSON as the event stream, webhooks, JSON lines and MQTT carry. */
@@ -67,6 +67,8 @@ extern "C" {
 
 /* One plugin as vigil holds it; opaque. */
 typedef struct vigil_plugin vigil_plugin;
+/* A site's Lua predicate over events (filter_open); opaque. */
+typedef struct vigil_filter vigil_filter;
 
 /* An event, once durable. Valid only during the call that receives it. */
 typedef struct vigil_plugin_event {
@@ -164,6 +166,26 @@ typedef struct vigil_api {
   /* Alerts now, by priority ([0] low, [1] medium, [2] high): active (raised,
    * not acknowledged) and open (still shown). Either may be NULL. */
   void (*alert_counts)(vigil_plugin *p, uint64_t active[3], uint64_t open[3]);
+
+  /* ---- level 1.3 ---- */
+
+  /* Opens the site's predicate plugin_dir/NAME.lua (NAME: a-z, digits, '_',
+   * '-'), which returns function(event, visit) -> true or false, in the
+   * sandbox of Lua site plugins. Only during init. 0 with *f; or a negative
+   * code with "file:line: message" in err (VIGIL_ENOENT: no such file,
+   * VIGIL_EINVAL: it does not load or return a function). vigil closes the
+   * filters a plugin leaves open when it stops or its init fails. */
+  int (*filter_open)(vigil_plugin *p, const char *name, vigil_filter **f, char *err, size_t errlen);
+  /* 1 when the predicate holds for ev, 0 when it does not, -1 when it
+   * failed (an error, its instruction budget or memory cap): then vigil has
+   * logged it with file:line and counted a failure of the plugin, and err
+   * (may be NULL) says why. What a failure means is the plugin's to decide
+   * and document. `visit` is the event's visit as it was at that event,
+   * read from the log (docs/plugins.md), so the same event always gets the
+   * same answer: call it from events_after as well as from a subscription. */
+  int (*filter_test)(vigil_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen);
+  /* Frees it; NULL is fine. In a close callback at the latest. */
+  void (*filter_close)(vigil_filter *f);
 } vigil_api;
 
 /* The one symbol a plugin exports. Append-only as well. */

@@ -11,7 +11,17 @@
  * on. A failed send is retried with exponential backoff; an event that
  * still fails after `retry_for` (24 hours) is dead-lettered (kept in the
  * namespace, shown in GET /api/v1/plugins and /metrics) and the endpoint
- * moves on. docs/plugins.md has the settings. */
+ * moves on.
+ *
+ * An endpoint may take only some events: `types` (patterns of event types)
+ * and `where`, a site's Lua predicate (plugin_dir/NAME.lua, opened through
+ * vigil's filter_open). The predicate is asked when the endpoint reads the
+ * event from its cursor, and it sees the event's visit as it was at that
+ * event, so after a restart the events past the cursor are decided again,
+ * and the same way. A predicate that fails on an event sends it anyway
+ * (`where_error = "send"`, the default: one message too many rather than an
+ * alert lost) or dead-letters it (`"dead_letter"`). docs/plugins.md has the
+ * settings. */
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
 #include <jansson.h>
@@ -41,6 +51,9 @@ typedef struct endpoint {
   char **types;
   size_t n_types;
   long timeout_ms;
+  vigil_filter *where; /* NULL: every event of its types */
+  char *where_name;
+  int where_dead_letter; /* a failing predicate dead-letters the event (else it is sent) */
   uint64_t cursor; /* every event up to here is delivered, dead-lettered or not for this endpoint */
   /* The event at the head of the line, once read from the log. */
   int have_head;
@@ -48,6 +61,7 @@ typedef struct endpoint {
   char head_type[64];
   char *head_json;
   size_t head_len;
+  int head_where_failed; /* its where failed and where_error says dead_letter */
   /* Its failed attempts (kept in the store: a restart does not reset the 24 hours). */
   uint32_t attempts;
   int64_t first_failed_ms, next_try_ms;
@@ -55,6 +69,7 @@ typedef struct endpoint {
   int in_flight;
   uv_timer_t retry;
   uint64_t delivered, failed, dead;
+  uint64_t where_skipped, where_errors; /* this run */
 } endpoint;
 
 struct webhook {
@@ -198,6 +213,21 @@ static int find_head(void *ud, const vigil_plugin_event *ev) {
   endpoint *ep = s->ep;
   s->scanned = ev->seq;
   if (!wanted(ep, ev->type)) return 0;
+  int where_failed = 0;
+  if (ep->where) {
+    char why[200];
+    int match = ep->w->api->filter_test(ep->where, ev, why, sizeof why);
+    if (match == 0) {
+      ep->where_skipped++;
+      return 0;
+    }
+    if (match < 0) {
+      /* vigil has logged it and counted a failure of the plugin. */
+      ep->where_errors++;
+      where_failed = ep->where_dead_letter;
+      if (where_failed) snprintf(ep->last_error, sizeof ep->last_error, "where %s failed: %s", ep->where_name, why);
+    }
+  }
   char *json = malloc(ev->json_len + 1);
   if (!json) return 1;
   memcpy(json, ev->json, ev->json_len + 1);
@@ -207,6 +237,7 @@ static int find_head(void *ud, const vigil_plugin_event *ev) {
   ep->head_visit = ev->visit;
   snprintf(ep->head_type, sizeof ep->head_type, "%s", ev->type);
   ep->have_head = 1;
+  ep->head_where_failed = where_failed;
   return 1;
 }
 
@@ -214,6 +245,7 @@ static void drop_head(endpoint *ep) {
   free(ep->head_json);
   ep->head_json = NULL;
   ep->have_head = 0;
+  ep->head_where_failed = 0;
   ep->attempts = 0;
   ep->first_failed_ms = 0;
   ep->next_try_ms = 0;
@@ -236,7 +268,7 @@ static int dead_letter(endpoint *ep) {
     return -1;
   }
   free(text);
-  say(w, VIGIL_PLUGIN_LOG_ERROR, "%s: event %llu (%s) dead-lettered after %u attempts: %s", ep->name,
+  say(w, VIGIL_PLUGIN_LOG_ERROR, "%s: event %llu (%s) dead-lettered after %u attempt(s): %s", ep->name,
       (unsigned long long)ep->head_seq, ep->head_type, ep->attempts, ep->last_error);
   ep->dead++;
   ep->cursor = ep->head_seq;
@@ -322,17 +354,24 @@ static void send_head(endpoint *ep) {
 /* Sends the next event, unless one is on its way or waiting for its retry. */
 static void pump(endpoint *ep) {
   webhook *w = ep->w;
-  if (w->closing || ep->in_flight || ep->next_try_ms) return;
-  if (!ep->have_head) {
-    head_search s = {ep, ep->cursor};
-    if (w->api->events_after(w->p, ep->cursor, find_head, &s) < 0) return; /* logged by vigil; the next event retries */
+  for (;;) {
+    if (w->closing || ep->in_flight || ep->next_try_ms) return;
     if (!ep->have_head) {
-      /* Nothing for this endpoint up to the end of the log. */
-      if (s.scanned > ep->cursor) ep->cursor = s.scanned;
-      publish_metrics(ep);
-      return;
+      head_search s = {ep, ep->cursor};
+      if (w->api->events_after(w->p, ep->cursor, find_head, &s) < 0) return; /* logged by vigil; the next event retries */
+      if (!ep->have_head) {
+        /* Nothing for this endpoint up to the end of the log. */
+        if (s.scanned > ep->cursor) ep->cursor = s.scanned;
+        publish_metrics(ep);
+        return;
+      }
+      if (ep->head_seq - 1 > ep->cursor) ep->cursor = ep->head_seq - 1; /* skipped events are not its */
     }
-    if (ep->head_seq - 1 > ep->cursor) ep->cursor = ep->head_seq - 1; /* skipped events are not its */
+    if (!ep->head_where_failed) break;
+    /* Its where failed and the settings say dead_letter: kept, shown, not sent. */
+    ep->first_failed_ms = wall_ms();
+    if (dead_letter(ep) < 0) return; /* the store refused: the next event tries again */
+    publish_metrics(ep);
   }
   send_head(ep);
 }
@@ -373,6 +412,12 @@ static char *status(void *ud) {
                   "cursor", (json_int_t)ep->cursor, "backlog", (json_int_t)(last > ep->cursor ? last - ep->cursor : 0),
                   "in_flight", ep->in_flight, "attempts", (int)ep->attempts, "delivered", (json_int_t)ep->delivered,
                   "failed_attempts", (json_int_t)ep->failed, "dead_letters", (json_int_t)ep->dead);
+    if (o && ep->where_name) {
+      json_object_set_new(o, "where", json_string(ep->where_name));
+      json_object_set_new(o, "where_error", json_string(ep->where_dead_letter ? "dead_letter" : "send"));
+      json_object_set_new(o, "where_skipped", json_integer((json_int_t)ep->where_skipped));
+      json_object_set_new(o, "where_errors", json_integer((json_int_t)ep->where_errors));
+    }
     if (o && ep->attempts) {
       json_object_set_new(o, "head", json_integer((json_int_t)ep->head_seq));
       json_object_set_new(o, "last_error", json_string(ep->last_error));
@@ -395,7 +440,7 @@ static char *status(void *ud) {
 static void free_all(webhook *w) {
   for (size_t i = 0; i < w->n_eps; i++) {
     endpoint *ep = &w->eps[i];
-    free(ep->name), free(ep->url), free(ep->key), free(ep->head_json);
+    free(ep->name), free(ep->url), free(ep->key), free(ep->head_json), free(ep->where_name);
     for (size_t t = 0; t < ep->n_types; t++)
       free(ep->types[t]);
     free(ep->types);
@@ -411,11 +456,20 @@ static void on_part_closed(webhook *w) {
 static void on_timer_closed(uv_handle_t *h) { on_part_closed(((endpoint *)h->data)->w); }
 static void on_poster_closed(void *ud) { on_part_closed(ud); }
 
+/* Filters are vigil's: given back before the plugin's memory goes. */
+static void close_filters(webhook *w) {
+  for (size_t i = 0; i < w->n_eps; i++) {
+    w->api->filter_close(w->eps[i].where);
+    w->eps[i].where = NULL;
+  }
+}
+
 /* What is in flight is abandoned: its cursor has not moved, so it is sent
  * again (same webhook-id) after the restart. */
 static void on_close(void *ud) {
   webhook *w = ud;
   w->closing = 1;
+  close_filters(w);
   w->open_handles = 1 + (unsigned)w->n_eps;
   for (size_t i = 0; i < w->n_eps; i++) {
     save_cursor(&w->eps[i]);
@@ -426,7 +480,7 @@ static void on_close(void *ud) {
 
 static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int refuse(char **err, const char *fmt, ...) {
-  char msg[512];
+  char msg[1536];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
@@ -452,6 +506,25 @@ static int seconds(json_t *s, const char *key, double dflt, double *out_ms, char
   if (!json_is_number(v) || !(json_number_value(v) > 0))
     return refuse(err, "plugins.webhook.%s: want a number of seconds above 0", key);
   *out_ms = json_number_value(v) * 1000;
+  return 0;
+}
+
+/* where = "NAME": the site's predicate plugin_dir/NAME.lua; where_error: what a failing one means. */
+static int read_where(webhook *w, json_t *e, size_t i, endpoint *ep, char **err) {
+  json_t *where = json_object_get(e, "where"), *policy = json_object_get(e, "where_error");
+  if (!where && !policy) return 0;
+  if (!json_is_string(where))
+    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where names a Lua file of plugin_dir, without .lua",
+                  i + 1, ep->name);
+  const char *on_error = policy ? json_string_value(policy) : "send";
+  if (!on_error || (strcmp(on_error, "send") && strcmp(on_error, "dead_letter")))
+    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where_error is \"send\" (the default) or \"dead_letter\"",
+                  i + 1, ep->name);
+  ep->where_dead_letter = !strcmp(on_error, "dead_letter");
+  if (!(ep->where_name = strdup(json_string_value(where)))) return -1;
+  char why[1024];
+  int rc = w->api->filter_open(w->p, ep->where_name, &ep->where, why, sizeof why);
+  if (rc < 0) return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where: %s", i + 1, ep->name, why);
   return 0;
 }
 
@@ -494,7 +567,7 @@ static int read_endpoint(webhook *w, json_t *e, size_t i, endpoint *ep, char **e
   double timeout_ms;
   if (seconds(e, "timeout", 10, &timeout_ms, err) < 0) return -2;
   ep->timeout_ms = (long)timeout_ms;
-  return 0;
+  return read_where(w, e, i, ep, err);
 }
 
 static int init(vigil_plugin *p, const vigil_api *api, char **err) {
@@ -533,6 +606,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   json_decref(s); /* start pointed into it */
   if (rc == 0 && !(w->poster = poster_new(api->loop(p)))) rc = -1;
   if (rc < 0) {
+    close_filters(w);
     free_all(w); /* no handle was opened yet */
     return rc;
   }

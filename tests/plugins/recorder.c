@@ -1,7 +1,11 @@
 /* recorder.c: a test plugin at the current ABI level. It writes every event
  * it hears into its key-value namespace ("seen/<seq>" = type), fails on the
  * type its settings name, dawdles on another, and leaves "closed" behind
- * when vigil stops, so test_plugins can read what happened from the store. */
+ * when vigil stops, so test_plugins can read what happened from the store.
+ * With `where` it opens that site filter (level 1.3), keeps its answer for
+ * every event it hears ("match/<seq>") and, at init, for every event already
+ * in the log ("replay/<seq>"), and leaves the filter open for vigil to close
+ * when `leave_open` says so. */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <stdio.h>
@@ -17,6 +21,8 @@ typedef struct recorder {
   char fail_type[64], slow_type[64];
   int slow_ms;
   unsigned long heard;
+  vigil_filter *where;
+  int leave_open;
 } recorder;
 
 static void put_int(recorder *r, const char *key, long v) {
@@ -31,6 +37,10 @@ static int on_event(void *ud, const vigil_plugin_event *ev) {
   snprintf(key, sizeof key, "seen/%010llu", (unsigned long long)ev->seq);
   r->api->kv_put(r->p, key, ev->type, strlen(ev->type));
   r->heard++;
+  if (r->where) {
+    snprintf(key, sizeof key, "match/%010llu", (unsigned long long)ev->seq);
+    put_int(r, key, r->api->filter_test(r->where, ev, NULL, 0));
+  }
   r->api->metric_set(r->p, "recorder_events", "counter", "Events the recorder heard.", NULL, (double)r->heard);
   /* What vigil hands over is the whole event as JSON, the same as the stream's. */
   json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
@@ -58,8 +68,29 @@ static char *status(void *ud) {
   return text;
 }
 
+typedef struct replay {
+  recorder *r;
+  char (*keys)[32];
+  long *answers;
+  size_t n;
+} replay;
+
+/* kv_put is not for an events_after callback: the answers are kept first. */
+static int replay_one(void *ud, const vigil_plugin_event *ev) {
+  replay *rp = ud;
+  char (*keys)[32] = realloc(rp->keys, (rp->n + 1) * sizeof *keys);
+  long *answers = realloc(rp->answers, (rp->n + 1) * sizeof *answers);
+  if (keys) rp->keys = keys;
+  if (answers) rp->answers = answers;
+  if (!keys || !answers) return 1;
+  snprintf(rp->keys[rp->n], sizeof *rp->keys, "replay/%010llu", (unsigned long long)ev->seq);
+  rp->answers[rp->n++] = rp->r->api->filter_test(rp->r->where, ev, NULL, 0);
+  return 0;
+}
+
 static void on_close(void *ud) {
   recorder *r = ud;
+  if (!r->leave_open) r->api->filter_close(r->where);
   put_int(r, "closed", (long)r->heard);
   free(r);
 }
@@ -73,11 +104,27 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   snprintf(r->fail_type, sizeof r->fail_type, "%s", json_string_value(json_object_get(s, "fail_type")) ?: "");
   snprintf(r->slow_type, sizeof r->slow_type, "%s", json_string_value(json_object_get(s, "slow_type")) ?: "");
   r->slow_ms = (int)json_integer_value(json_object_get(s, "slow_ms"));
+  r->leave_open = json_is_true(json_object_get(s, "leave_open"));
+  char where[64];
+  snprintf(where, sizeof where, "%s", json_string_value(json_object_get(s, "where")) ?: "");
   json_decref(s);
   int rc = api->on_close(p, on_close, r);
   if (rc < 0) {
     free(r);
     return rc;
+  }
+  if (*where) {
+    char why[1024];
+    if ((rc = api->filter_open(p, where, &r->where, why, sizeof why)) < 0) {
+      *err = strdup(why);
+      return rc;
+    }
+    replay rp = {r, NULL, NULL, 0};
+    api->events_after(p, 0, replay_one, &rp);
+    for (size_t i = 0; i < rp.n; i++)
+      put_int(r, rp.keys[i], rp.answers[i]);
+    free(rp.keys);
+    free(rp.answers);
   }
   put_int(r, "bad_pattern", api->subscribe(p, "nothing.*", on_event, r));
   long before = 0;
