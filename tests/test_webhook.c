@@ -7,7 +7,10 @@
  * event must then have arrived, in order per visit, each duplicate with the
  * same id and body. A second test points an endpoint at a closed port with
  * a short retry period: its events are dead-lettered and shown in
- * GET /api/v1/plugins and /metrics. */
+ * GET /api/v1/plugins and /metrics. The others route with a site's `where`
+ * filter: a pager endpoint gets only Room 2's high alerts, across an outage
+ * and a restart, while a ward endpoint gets every alert; a filter that fails
+ * sends or dead-letters as its endpoint says; a broken one is refused. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -484,12 +488,250 @@ static void test_unsigned_endpoint_refused(void **state) {
   assert_int_equal(serve_stop(&f->s, 0), 0);
 }
 
+/* ---- where: a site's filter ------------------------------------------------------- */
+
+/* A plugin folder of the test's own: the built webhook, and the site's Lua files. */
+static void site_folder(fixture *f, char *dir, size_t len) {
+  snprintf(dir, len, "%s/site", f->s.root);
+  assert_int_equal(mkdir(dir, 0700), 0);
+  char from[4400], to[256];
+  snprintf(from, sizeof from, "%s/webhook.so", f->s.plugins);
+  snprintf(to, sizeof to, "%s/webhook.so", dir);
+  assert_int_equal(symlink(from, to), 0);
+}
+
+static void site_file(const char *dir, const char *name, const char *text) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s.lua", dir, name);
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+/* vigil.conf with the site folder and these endpoints (Lua, %d: the receiver's port). */
+static void configure_site(fixture *f, const char *dir, const char *endpoints_fmt) {
+  char endpoints[1024], extra[2048];
+  snprintf(endpoints, sizeof endpoints, endpoints_fmt, f->rc.port, f->rc.port);
+  snprintf(extra, sizeof extra,
+           "plugin_dir = '%s'\n"
+           "plugins = { webhook = {\n"
+           "  start = 'beginning', retry_min = 0.05, retry_max = 0.2, timeout = 2,\n"
+           "  endpoints = {\n%s  },\n"
+           "} }\n",
+           dir, endpoints);
+  serve_configure(&f->s, extra);
+}
+
+/* The room-2 pager of docs/plugins.md. */
+static const char *ROOM2_LUA = "-- room2_high.lua: high alerts of the chairs of Room 2.\n"
+                               "return function(event, visit)\n"
+                               "  return event.data.priority == 'high' and visit ~= nil\n"
+                               "    and (visit.location or ''):match('^Room 2') ~= nil\n"
+                               "end\n";
+
+static uint64_t start_visit_in(fixture *f, const char *patient, const char *location) {
+  char body[256], *text;
+  snprintf(body, sizeof body, "{\"protocol\": \"hook\", \"patient\": \"%s\", \"location\": \"%s\"}", patient,
+           location);
+  int status = serve_request(&f->s, "POST", "/api/v1/visits", body, &text);
+  if (status != 201) fail_msg("start: %d %s", status, text ? text : "");
+  json_t *v = json_loads(text, 0, NULL);
+  free(text);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(v, "id"));
+  json_decref(v);
+  assert_true(id > 0 && id < 64);
+  return id;
+}
+
+/* The seqs of the alert events, and of those the pager wants: high, in a
+ * visit whose location starts with "Room 2" (room2[visit]). */
+static void alert_seqs(json_t *events, const int *room2, json_t *all, json_t *paged) {
+  size_t i;
+  json_t *ev;
+  json_array_foreach(events, i, ev) {
+    if (strncmp(json_string_value(json_object_get(ev, "type")), "alert.", 6)) continue;
+    json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+    json_array_append_new(all, json_integer(seq));
+    const char *prio = json_string_value(json_object_get(json_object_get(ev, "data"), "priority"));
+    if (prio && !strcmp(prio, "high") && room2[json_integer_value(json_object_get(ev, "visit"))])
+      json_array_append_new(paged, json_integer(seq));
+  }
+}
+
+/* Whether the ids that reached path are exactly seqs (duplicates aside). */
+static int received_exactly(receiver *rc, const char *path, json_t *seqs) {
+  size_t want = json_array_size(seqs);
+  if (distinct_at(rc, path) != want) return 0;
+  pthread_mutex_lock(&rc->lock);
+  int ok = 1;
+  for (size_t i = 0; i < rc->n && ok; i++) {
+    if (strcmp(rc->r[i].path, path)) continue;
+    int found = 0;
+    for (size_t k = 0; k < want && !found; k++)
+      found = atoll(rc->r[i].id) == json_integer_value(json_array_get(seqs, k));
+    ok = found;
+  }
+  pthread_mutex_unlock(&rc->lock);
+  return ok;
+}
+
+static void wait_routed(fixture *f, const int *room2, size_t *n_paged) {
+  double deadline = hc_now_ms() + 30000;
+  json_t *events = NULL, *all = NULL, *paged = NULL;
+  while (hc_now_ms() < deadline) {
+    json_decref(events), json_decref(all), json_decref(paged);
+    events = all_events(f), all = json_array(), paged = json_array();
+    alert_seqs(events, room2, all, paged);
+    if (received_exactly(&f->rc, "/ward", all) && received_exactly(&f->rc, "/pager", paged)) break;
+    usleep(20000);
+  }
+  int ok = received_exactly(&f->rc, "/ward", all) && received_exactly(&f->rc, "/pager", paged);
+  if (!ok) {
+    char *log = serve_log(&f->s);
+    fail_msg("/ward %zu of %zu alerts, /pager %zu (want exactly %zu)\n%s", distinct_at(&f->rc, "/ward"),
+             json_array_size(all), distinct_at(&f->rc, "/pager"), json_array_size(paged), log);
+  }
+  /* Each in order per visit, signed, the id its seq. */
+  check_receipts(f, events, "/ward", "alert.");
+  *n_paged = json_array_size(paged);
+  json_decref(events), json_decref(all), json_decref(paged);
+}
+
+static void test_where_routes_one_rooms_high_alerts(void **state) {
+  fixture *f = *state;
+  char dir[128];
+  site_folder(f, dir, sizeof dir);
+  site_file(dir, "room2_high", ROOM2_LUA);
+  receiver_up(&f->rc);
+  configure_site(f, dir,
+                 "    { name = 'ward', url = 'http://127.0.0.1:%d/ward', secret = '" SECRET_ALL "', types = 'alert.*' },\n"
+                 "    { name = 'pager', url = 'http://127.0.0.1:%d/pager', secret = '" SECRET_ALL "', types = 'alert.*',\n"
+                 "      where = 'room2_high' },\n");
+  assert_int_equal(serve_start(&f->s), 0);
+  int room2[64] = {0};
+  uint64_t a = start_visit_in(f, "p-1", "Room 2 / chair 1"), b = start_visit_in(f, "p-2", "Room 3 / chair 1");
+  uint64_t c = start_visit_in(f, "p-3", "Room 2 / chair 4");
+  room2[a] = room2[c] = 1;
+  record(f, a, 190); /* high, Room 2: paged */
+  record(f, b, 195); /* high, Room 3: not */
+  record(f, a, 120); /* resolved: no priority, not paged */
+  size_t paged;
+  wait_routed(f, room2, &paged);
+  assert_int_equal(paged, 1);
+
+  /* The receiver goes down; alerts go on; vigil dies and comes back. */
+  receiver_down(&f->rc);
+  record(f, b, 120);
+  record(f, c, 200);
+  record(f, b, 185);
+  usleep(200000);
+  assert_int_equal(serve_stop(&f->s, 1), SIGKILL);
+  assert_int_equal(serve_start(&f->s), 0);
+  record(f, a, 199);
+  record(f, c, 110);
+  receiver_up(&f->rc);
+  wait_routed(f, room2, &paged);
+  assert_int_equal(paged, 3);
+
+  json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+  json_t *p = json_array_get(json_object_get(st, "plugins"), 0);
+  json_t *pager = json_array_get(json_object_get(json_object_get(p, "status"), "endpoints"), 1);
+  assert_string_equal(json_string_value(json_object_get(pager, "where")), "room2_high");
+  assert_int_equal(json_integer_value(json_object_get(pager, "where_errors")), 0);
+  assert_int_equal(json_integer_value(json_object_get(p, "failures")), 0);
+  json_decref(st);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+/* A filter that fails on an event: `send` (the default) sends it anyway,
+ * `dead_letter` keeps it as a dead letter; both log file:line and count. */
+static void test_where_failure_sends_or_dead_letters(void **state) {
+  fixture *f = *state;
+  char dir[128];
+  site_folder(f, dir, sizeof dir);
+  site_file(dir, "strict", "return function(event, visit)\n"
+                           "  if visit.patient == 'boom' then error('no route for this patient') end\n"
+                           "  return false\n"
+                           "end\n");
+  receiver_up(&f->rc);
+  configure_site(f, dir,
+                 "    { name = 'sent', url = 'http://127.0.0.1:%d/sent', secret = '" SECRET_ALL "', types = 'alert.raised',\n"
+                 "      where = 'strict' },\n"
+                 "    { name = 'kept', url = 'http://127.0.0.1:%d/kept', secret = '" SECRET_ALL "', types = 'alert.raised',\n"
+                 "      where = 'strict', where_error = 'dead_letter' },\n");
+  assert_int_equal(serve_start(&f->s), 0);
+  uint64_t calm = start_visit_in(f, "calm", "Room 1"), boom = start_visit_in(f, "boom", "Room 1");
+  record(f, calm, 190);
+  record(f, boom, 190);
+  record(f, calm, 120);
+  record(f, calm, 190);
+  double deadline = hc_now_ms() + 20000;
+  json_int_t dead = 0;
+  while (hc_now_ms() < deadline && (distinct_at(&f->rc, "/sent") < 1 || dead < 1)) {
+    json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+    dead = json_integer_value(
+        json_object_get(json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "status"),
+                        "dead_letters_total"));
+    json_decref(st);
+    usleep(20000);
+  }
+  usleep(200000); /* anything else would have come by now */
+  /* Only boom's alert, which the filter could not decide, went to `sent`. */
+  assert_int_equal(distinct_at(&f->rc, "/sent"), 1);
+  assert_int_equal(distinct_at(&f->rc, "/kept"), 0);
+  pthread_mutex_lock(&f->rc.lock);
+  json_t *sent = json_loads(f->rc.r[0].body, 0, NULL);
+  pthread_mutex_unlock(&f->rc.lock);
+  assert_int_equal(json_integer_value(json_object_get(sent, "visit")), boom);
+  json_decref(sent);
+  json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+  json_t *p = json_array_get(json_object_get(st, "plugins"), 0), *status = json_object_get(p, "status");
+  assert_int_equal(json_integer_value(json_object_get(status, "dead_letters_total")), 1);
+  json_t *d = json_array_get(json_object_get(status, "dead_letters"), 0);
+  assert_string_equal(json_string_value(json_object_get(d, "endpoint")), "kept");
+  assert_int_equal(json_integer_value(json_object_get(d, "visit")), boom);
+  assert_non_null(strstr(json_string_value(json_object_get(d, "error")), "strict.lua:2: no route for this patient"));
+  assert_int_equal(json_integer_value(json_object_get(p, "failures")), 2);
+  json_decref(st);
+  json_t *m = call(f, "GET", "/metrics", NULL, 200);
+  assert_non_null(strstr(json_string_value(m), "vigil_plugin_failures_total{plugin=\"webhook\"} 2\n"));
+  json_decref(m);
+  char *log = serve_log(&f->s);
+  assert_non_null(strstr(log, "filter strict on event"));
+  free(log);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+/* A filter file that does not load fails the plugin with file:line; vigil serves on. */
+static void test_broken_where_refused(void **state) {
+  fixture *f = *state;
+  char dir[128];
+  site_folder(f, dir, sizeof dir);
+  site_file(dir, "broken", "return function(event, visit)\n  return event.data.priority ==\nend\n");
+  configure_site(f, dir,
+                 "    { name = 'pager', url = 'http://127.0.0.1:%d/', secret = '" SECRET_ALL "', where = 'broken' },\n");
+  assert_int_equal(serve_start(&f->s), 0);
+  json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+  json_t *p = json_array_get(json_object_get(st, "plugins"), 0);
+  assert_string_equal(json_string_value(json_object_get(p, "state")), "failed");
+  const char *error = json_string_value(json_object_get(p, "error"));
+  assert_non_null(strstr(error, "endpoints[1] (pager): where: "));
+  assert_non_null(strstr(error, "/site/broken.lua:3: unexpected symbol near 'end'"));
+  json_decref(st);
+  start_visit(f, "chair-1");
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_every_event_arrives_across_outage_and_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dead_letters_after_the_retry_period, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unsigned_endpoint_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_where_routes_one_rooms_high_alerts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_where_failure_sends_or_dead_letters, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_broken_where_refused, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
