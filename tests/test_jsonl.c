@@ -2,7 +2,8 @@
  * into an engine with a real SQLite store: every event a line, in order,
  * rotated by size, and after the plugin was away (vigil stopped, a crash
  * that tore the last line) the file goes on from where it ended with
- * nothing missing and nothing doubled. */
+ * nothing missing and nothing doubled; with a site's `where` filter, only
+ * the events it takes, the same live and after an absence. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <setjmp.h>
@@ -198,11 +199,47 @@ static void test_goes_on_after_an_absence_and_a_torn_line(void **state) {
   check_files(f, 0, vigil_query_last_seq(f->e));
 }
 
+/* where: the raised alerts of active visits in phase one, written live and
+ * caught up after vigil ran on without the plugin. */
+static void test_where_writes_only_what_the_filter_takes(void **state) {
+  fixture *f = *state;
+  char path[160];
+  snprintf(path, sizeof path, "%s/raised.lua", f->plugins);
+  FILE *fp = fopen(path, "w");
+  fputs("return function(event, visit)\n"
+        "  return event.type == 'alert.raised' and visit.phase == 'one' and visit.status == 'active'\n"
+        "end\n",
+        fp);
+  fclose(fp);
+  start_host(f, ", \"where\": \"raised\"");
+  nurse_work(f, 6);
+  stop_host(f);
+  nurse_work(f, 6);
+  start_host(f, ", \"where\": \"raised\"");
+  nurse_work(f, 3);
+  seen s = {0};
+  read_lines(&s, f->file);
+  char *text = vigil_query_events_json(f->e, 0, 0, 1000);
+  json_t *doc = json_loads(text, 0, NULL), *ev;
+  free(text);
+  size_t i, k = 0;
+  json_array_foreach(json_object_get(doc, "events"), i, ev) {
+    if (strcmp(json_string_value(json_object_get(ev, "type")), "alert.raised")) continue;
+    assert_true(k < s.n);
+    assert_int_equal(s.seqs[k++], json_integer_value(json_object_get(ev, "seq")));
+  }
+  assert_int_equal(k, s.n);
+  assert_int_equal(k, 2 + 2 + 1); /* entries 0 and 3 of each visit are high */
+  json_decref(doc);
+  free(s.seqs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_lines_in_order_and_rotated, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keeps_only_keep_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_goes_on_after_an_absence_and_a_torn_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_where_writes_only_what_the_filter_takes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,13 @@
  * first. When the file was rotated away, the cursor kept in the store at
  * each rotation (`cursor` in plugin.jsonl) says where to go on. A line may
  * thus be written twice after a crash, never skipped; shippers deduplicate
- * on `seq`. */
+ * on `seq`.
+ *
+ * `where` names a site's filter (plugin_dir/NAME.lua): only the events it
+ * returns true for are written. It decides from the log alone, so the
+ * catch-up after a restart writes what the live path would have. An event
+ * the filter fails on is written (and vigil logs and counts the failure):
+ * a file has no dead letters, and a line too many is better than a gap. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +37,9 @@ typedef struct jsonl {
   char *path;
   char **types;
   size_t n_types;
+  vigil_filter *where;
+  char *where_name;
+  uint64_t where_skipped, where_errors;
   long long max_bytes;
   int keep, sync, from_beginning;
   int fd;
@@ -143,6 +152,14 @@ static void rotate(jsonl *j) {
 
 static int append(jsonl *j, const vigil_plugin_event *ev) {
   if (ev->seq <= j->last || !wanted(j, ev->type)) return 0;
+  if (j->where) {
+    int match = j->api->filter_test(j->where, ev, NULL, 0);
+    if (match == 0) {
+      j->where_skipped++;
+      return 0;
+    }
+    if (match < 0) j->where_errors++; /* written regardless */
+  }
   if (j->fd >= 0 && j->size > 0 && j->size + (long long)ev->json_len + 1 > j->max_bytes) rotate(j);
   if (j->fd < 0) {
     j->errors++;
@@ -186,12 +203,19 @@ static char *status(void *ud) {
   json_t *s = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", j->path, "size", (json_int_t)j->size, "last_seq",
                         (json_int_t)j->last, "lines", (json_int_t)j->lines, "rotations", (json_int_t)j->rotations,
                         "write_errors", (json_int_t)j->errors);
+  if (s && j->where_name) {
+    json_object_set_new(s, "where", json_string(j->where_name));
+    json_object_set_new(s, "where_skipped", json_integer((json_int_t)j->where_skipped));
+    json_object_set_new(s, "where_errors", json_integer((json_int_t)j->where_errors));
+  }
   char *text = s ? json_dumps(s, JSON_COMPACT) : NULL;
   json_decref(s);
   return text;
 }
 
 static void free_all(jsonl *j) {
+  j->api->filter_close(j->where);
+  free(j->where_name);
   for (size_t i = 0; i < j->n_types; i++)
     free(j->types[i]);
   free(j->types);
@@ -243,6 +267,13 @@ static int read_settings(jsonl *j, json_t *s, char **err) {
     if (!t) return refuse(err, "plugins.jsonl.types[%zu] is not text", i + 1);
     if (!(j->types[j->n_types++] = strdup(t))) return -1;
   }
+  json_t *where = json_object_get(s, "where");
+  if (!where) return 0;
+  if (!json_is_string(where) || !(j->where_name = strdup(json_string_value(where))))
+    return json_is_string(where) ? -1 : refuse(err, "plugins.jsonl.where names a Lua file of plugin_dir, without .lua");
+  char why[1024];
+  if (j->api->filter_open(j->p, j->where_name, &j->where, why, sizeof why) < 0)
+    return refuse(err, "plugins.jsonl.where: %s", why);
   return 0;
 }
 
