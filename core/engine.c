@@ -110,9 +110,34 @@ void vigil_engine_free(vigil_engine *e) {
   intern_release();
 }
 
+static int has_pending(const vigil_engine *e, uint64_t id) {
+  for (size_t i = 0; i < e->n_pending; i++)
+    if (e->pending[i]->visit == id) return 1;
+  return 0;
+}
+
+/* Remembers that visit id is closed and in memory; the oldest closed visit
+ * beyond ENGINE_CLOSED_KEPT leaves memory (the log still holds it). Only
+ * called where no caller holds that visit: when another one is folded, or
+ * once a closing is durable. */
+static void keep_closed(vigil_engine *e, uint64_t id) {
+  uint64_t old = e->closed[e->closed_next];
+  e->closed[e->closed_next] = id;
+  e->closed_next = (e->closed_next + 1) % ENGINE_CLOSED_KEPT;
+  if (!old || old == id) return;
+  for (uint32_t i = 0; i < ENGINE_CLOSED_KEPT; i++)
+    if (e->closed[i] == old) return; /* read again since: kept */
+  visit *v = e->visits[old - 1];
+  if (v && v->status != VISIT_ACTIVE && !has_pending(e, old)) engine_drop_visit(e, v);
+}
+
 visit *engine_visit(vigil_engine *e, uint64_t id) {
   if (id < 1 || id > e->n_visits) return NULL;
-  if (!e->visits[id - 1] && id <= e->durable_visits) e->visits[id - 1] = engine_fold_visit(e, id);
+  if (!e->visits[id - 1] && id <= e->durable_visits) {
+    visit *v = engine_fold_visit(e, id);
+    e->visits[id - 1] = v;
+    if (v && v->status != VISIT_ACTIVE) keep_closed(e, id);
+  }
   return e->visits[id - 1];
 }
 
@@ -227,6 +252,8 @@ static int flush(vigil_engine *e) {
       bus_publish(e, batch[i]);
       eval_hooks(e, batch[i]);
     }
+    for (size_t i = 0; i < n; i++)
+      if (batch[i]->type == EV_VISIT_DISCHARGED || batch[i]->type == EV_VISIT_ABORTED) keep_closed(e, batch[i]->visit);
     if (!e->store->keeps_events)
       for (size_t i = 0; i < n; i++)
         free_event(batch[i]);

@@ -88,6 +88,8 @@ typedef struct subscriber {
   void *ud;
 } subscriber;
 
+#define ENGINE_CLOSED_KEPT 256
+
 struct vigil_engine {
   vigil_options opts;
   /* clock */
@@ -103,6 +105,11 @@ struct vigil_engine {
   uint64_t n_visits, cap_visits;
   alert **alerts;
   uint64_t n_alerts, cap_alerts;
+  /* The closed visits in memory, oldest first (a ring): a closed visit is
+   * folded again from the log when asked for, so only the last
+   * ENGINE_CLOSED_KEPT of them stay. */
+  uint64_t closed[ENGINE_CLOSED_KEPT];
+  uint32_t closed_next;
   heap deadlines;
   /* events: the current batch, and where they become durable */
   uint64_t seq;
