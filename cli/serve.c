@@ -260,6 +260,7 @@ typedef struct settings {
   uint64_t idle_ms, request_ms, heartbeat_ms;
   uint64_t session_ms;
   uint64_t escalate_ms; /* site.escalate_after */
+  int64_t escalate_by_priority_ms[3]; /* site.escalate_after = { low, medium, high } */
   const char *idle_flag, *request_flag, *heartbeat_flag;
   const char *plugin_dir; /* from vigil.conf; NULL: no plugins */
   char *plugins_json;     /* vigil.conf's `plugins`, as JSON (malloc'd) */
@@ -311,6 +312,34 @@ static int timeout_setting(const config *c, const char *key, const char *flag, c
   return -1;
 }
 
+/* A number of seconds for escalate_after: ms, or -1. */
+static int64_t escalation_ms(json_t *x) {
+  if (!json_is_number(x) || json_number_value(x) <= 0 || json_number_value(x) > 86400) return -1;
+  return (int64_t)(json_number_value(x) * 1000);
+}
+
+/* site.escalate_after: one number of seconds for every alert, or one per
+ * priority ({ high = 60, medium = 300, low = 900 }; a priority left out is
+ * as its protocol says). */
+static int escalation_settings(json_t *esc, settings *st) {
+  if (!json_is_object(esc)) {
+    int64_t ms = escalation_ms(esc);
+    if (ms < 0) return -1;
+    st->escalate_ms = (uint64_t)ms;
+    return 0;
+  }
+  static const char *const names[3] = {"low", "medium", "high"}; /* vigil_options' order */
+  const char *key;
+  json_t *x;
+  json_object_foreach(esc, key, x) {
+    int p = -1;
+    for (int i = 0; i < 3; i++)
+      if (!strcmp(key, names[i])) p = i;
+    if (p < 0 || (st->escalate_by_priority_ms[p] = escalation_ms(x)) < 0) return -1;
+  }
+  return 0;
+}
+
 /* vigil.conf's site table: its time zone becomes the process's (TZ), so
  * that "today" begins at the site's midnight; escalate_after (seconds) is
  * the longest an unacknowledged alert waits before it escalates. */
@@ -328,15 +357,15 @@ static int site_settings(const config *c, settings *st) {
                     "the time zone is an IANA name (in /usr/share/zoneinfo)\n", where);
     return -1;
   }
-  if (esc && (!json_is_number(esc) || json_number_value(esc) <= 0 || json_number_value(esc) > 86400)) {
-    fprintf(stderr, "vigil serve: %s: site.escalate_after is a number of seconds (at most 86400)\n", where);
+  if (esc && escalation_settings(esc, st) < 0) {
+    fprintf(stderr, "vigil serve: %s: site.escalate_after is a number of seconds (more than 0, at most 86400), or "
+                    "one per priority: { high = 60, medium = 300, low = 900 }\n", where);
     return -1;
   }
   if (name) {
     setenv("TZ", name, 1);
     tzset();
   }
-  if (esc) st->escalate_ms = (uint64_t)(json_number_value(esc) * 1000);
   return 0;
 }
 
@@ -470,7 +499,9 @@ static int serve(settings *st) {
                         .loop = &s.loop,
                         .db_path = db,
                         .log = on_engine_log,
-                        .escalate_ms = (int64_t)st->escalate_ms};
+                        .escalate_ms = (int64_t)st->escalate_ms,
+                        .escalate_by_priority_ms = {st->escalate_by_priority_ms[0], st->escalate_by_priority_ms[1],
+                                                    st->escalate_by_priority_ms[2]}};
   int exit_code = 0;
   char **refs = NULL;
   size_t n_refs = 0;

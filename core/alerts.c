@@ -25,7 +25,9 @@ alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule
   /* The site's escalation is the longest an alert may wait: a protocol may
    * escalate sooner, never later nor not at all. Recorded in the event, so
    * that a replay escalates the same way whatever the site says later. */
-  if (e->opts.escalate_ms > 0 && (escalate <= 0 || escalate > e->opts.escalate_ms)) escalate = e->opts.escalate_ms;
+  /* escalate_by_priority_ms is in the order of priority (low, medium, high). */
+  int64_t site = e->opts.escalate_by_priority_ms[prio] > 0 ? e->opts.escalate_by_priority_ms[prio] : e->opts.escalate_ms;
+  if (site > 0 && (escalate <= 0 || escalate > site)) escalate = site;
   field f[9] = {
       {K_alert, val_num((double)id)},
       {K_rule, val_atom(rule)},

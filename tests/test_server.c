@@ -914,7 +914,7 @@ static void test_protocol_versions(void **state) {
 static void test_site_day_and_escalation(void **state) {
   server *s = *state;
   s->simulated = 1;
-  write_conf(s, "site = { name = 'Test clinic', timezone = 'Europe/London', escalate_after = 120 }\n");
+  write_conf(s, "site = { name = 'Test clinic', timezone = 'Europe/London', escalate_after = { high = 120, low = 900 } }\n");
   start(s, NULL);
   uint64_t id = start_visit(s, "MRN-T");
   /* Where a patient sits is said at the start, and shown. */
@@ -932,7 +932,8 @@ static void test_site_day_and_escalation(void **state) {
   json_decref(r.json);
   assert_true(visits_query_has(s, "?today=true", id));
   expect_error(call(s, "GET", "/api/v1/visits?today=maybe", NULL, NULL), 400, "invalid_query", "today");
-  /* The protocol escalates after five minutes; the site wants two at most. */
+  /* The protocol escalates after five minutes; the site wants two at most
+   * for a high alert (as this one is). */
   expect_error(call(s, "POST", "/api/v1/clock", ACTOR, "{\"advance\": \"3m\"}"), 403, "forbidden", NULL);
   expect_error(call(s, "POST", "/api/v1/clock", ADMIN, "{\"advance\": \"soon\"}"), 422, "invalid_field", "advance");
   r = call(s, "POST", "/api/v1/clock", ADMIN, "{\"advance\": \"3m\"}");
@@ -971,10 +972,16 @@ static void test_site_day_and_escalation(void **state) {
   assert_false(visits_query_has(s, "?today=true", id));
   assert_true(visits_query_has(s, "", id));
   stop_clean(s);
-  /* A wrong time zone is refused at start, with where it was set. */
+  /* A wrong time zone, or a priority that is not one, is refused at start,
+   * with where it was set. */
   write_conf(s, "\nsite = { timezone = 'Mars/Olympus' }\n");
   char cmd[8400];
   snprintf(cmd, sizeof cmd, "'%s' serve --config '%s' --db '%s' --listen 127.0.0.1:0 2>&1 | grep -q '%s:2: site'",
+           s->vigil, s->conf, s->db, s->conf);
+  assert_int_equal(system(cmd), 0);
+  write_conf(s, "\n\nsite = { escalate_after = { urgent = 60 } }\n");
+  snprintf(cmd, sizeof cmd,
+           "'%s' serve --config '%s' --db '%s' --listen 127.0.0.1:0 2>&1 | grep -q '%s:3: site.escalate_after is'",
            s->vigil, s->conf, s->db, s->conf);
   assert_int_equal(system(cmd), 0);
 }

@@ -82,6 +82,9 @@ typedef struct vigil_options {
    * it escalates a level (ms), whatever its protocol says (a protocol may
    * escalate sooner); 0: the protocols decide. */
   int64_t escalate_ms;
+  /* The same per priority, [0] low, [1] medium, [2] high (0: escalate_ms):
+   * a site may let a low alert wait longer than a high one. */
+  int64_t escalate_by_priority_ms[3];
   /* Reads db_path as it is, beside a running engine (vigil export): one
    * moment of the log, recovered but not acted on (no engine.started, no
    * deadline fired); every command fails (VIGIL_ESTATE). */
