@@ -68,8 +68,11 @@ static void summary(char *out, size_t n, const char *type, json_t *d) {
     value_text(v, sizeof v, json_object_get(d, "value"));
     snprintf(out, n, "%s: %s -> %s (%s)", str(d, "item"), was, v, str(d, "reason"));
   } else if (!strcmp(type, "item.skipped")) {
-    snprintf(out, n, "%s: %s", str(d, "item"), str(d, "reason"));
-  } else if (!strcmp(type, "item.overdue")) {
+    if (json_object_get(d, "occurrence"))
+      snprintf(out, n, "%s (occurrence %lld): %s", str(d, "item"), num(d, "occurrence") + 1, str(d, "reason"));
+    else
+      snprintf(out, n, "%s: %s", str(d, "item"), str(d, "reason"));
+  } else if (!strcmp(type, "item.overdue") || !strcmp(type, "item.not_applicable")) {
     snprintf(out, n, "%s (occurrence %lld)", str(d, "item"), num(d, "occurrence") + 1);
   } else if (!strcmp(type, "gate.blocked") || !strcmp(type, "gate.overridden")) {
     size_t i, used = 0;

@@ -795,11 +795,16 @@ static void put_what(buf *b, const char *type, json_t *d) {
     put_reason(b, d);
   } else if (!strcmp(type, "item.skipped")) {
     buf_printf(b, "skipped %s", text_of(d, "item"));
+    if (json_object_get(d, "occurrence")) buf_printf(b, " (due time %lld only)", number_of(d, "occurrence") + 1);
     put_reason(b, d);
   } else if (!strcmp(type, "item.overdue")) {
     buf_printf(b, "%s is overdue (due ", text_of(d, "item"));
     put_clock(b, "%H:%M:%S UTC", number_of(d, "due"), 1);
     buf_printf(b, ", due time %lld)", number_of(d, "occurrence") + 1);
+  } else if (!strcmp(type, "item.not_applicable")) {
+    buf_printf(b, "%s did not apply at due time %lld (due ", text_of(d, "item"), number_of(d, "occurrence") + 1);
+    put_clock(b, "%H:%M:%S UTC", number_of(d, "due"), 1);
+    buf_puts(b, "): its condition did not hold, so it was not overdue");
   } else if (!strcmp(type, "gate.blocked")) {
     buf_printf(b, "gate blocked leaving phase %s: ", text_of(d, "phase"));
     put_list(b, json_object_get(d, "reasons"));

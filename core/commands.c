@@ -145,7 +145,7 @@ int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, 
 /* Resolves the overdue alert of an item that is no longer overdue. */
 static void resolve_overdue(vigil_engine *e, visit *v, int item) {
   const item_state *s = &v->items[item];
-  if (s->overdue == 0 || (s->overdue > s->sat && !s->skipped)) return;
+  if (s->overdue == 0 || (s->overdue > s->sat && !s->skipped_for_good)) return;
   alert *a = visit_find_alert(v, v->p->items[item].overdue_key);
   if (a) resolve_alert(e, a);
 }
@@ -305,8 +305,19 @@ int vigil_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char
   if (it->phase != v->phase)
     return engine_fail(e, VIGIL_ESTATE, "item", "%s is not in the visit's current phase", it->title);
   if (!reason || !*reason) return engine_fail(e, VIGIL_EINVAL, "reason", "skipping an item needs a reason");
-  if (v->items[item].skipped) return engine_fail(e, VIGIL_ESTATE, "item", "%s is skipped already", it->title);
-  val data = val_recordv(2, K_item, val_atom(it->qid), K_reason, val_cstring(reason));
+  val data;
+  if (item_repeats(it)) {
+    /* One occurrence, the one due now: the next ones are due as usual (a
+     * checkpoint missed is not the end of monitoring). */
+    int64_t occurrence = item_skip_occurrence(v, it, engine_now(e));
+    if (occurrence < 0)
+      return engine_fail(e, VIGIL_ESTATE, "item", "%s has no due time left to skip", it->title);
+    data = val_recordv(3, K_item, val_atom(it->qid), K_occurrence, val_num((double)occurrence), K_reason,
+                       val_cstring(reason));
+  } else {
+    if (v->items[item].skipped) return engine_fail(e, VIGIL_ESTATE, "item", "%s is skipped already", it->title);
+    data = val_recordv(2, K_item, val_atom(it->qid), K_reason, val_cstring(reason));
+  }
   if (!emit(e, v, EV_ITEM_SKIPPED, actor_of(actor), data)) return VIGIL_ENOMEM;
   resolve_overdue(e, v, item);
   return engine_done(e, v);

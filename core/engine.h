@@ -31,10 +31,11 @@ typedef struct reading {
 typedef struct item_state {
   reading *r;
   uint32_t n, cap;
-  uint32_t sat;     /* occurrences satisfied by a reading */
+  uint32_t sat;     /* occurrences dealt with: satisfied by a reading, or skipped */
   uint32_t overdue; /* occurrences marked overdue */
-  uint32_t passed;  /* occurrences passed over because `when` did not hold (not persisted) */
-  char *skipped;    /* the skip reason */
+  uint32_t passed;  /* occurrences passed over because `when` did not hold at their deadline */
+  char *skipped;    /* the reason of the latest skip that no reading has followed */
+  uint8_t skipped_for_good; /* that skip covers the whole item, not one occurrence */
 } item_state;
 
 typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK } alert_source;
@@ -192,6 +193,12 @@ void schedule_visit(vigil_engine *e, visit *v);
 void visit_tick(vigil_engine *e, visit *v);
 /* The occurrence of a scheduled item that is next due, or -1. */
 int64_t item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence);
+/* A repeating item (`every`): a skip covers one of its occurrences. */
+static inline int item_repeats(const item_spec *it) { return it->scheduled && it->sched.every > 0; }
+/* The occurrence of a repeating item that a skip at `at` covers: the latest
+ * one due by then (with any earlier one still open, as a late reading would
+ * cover them), else the next one. -1 when none is left. */
+int64_t item_skip_occurrence(const visit *v, const item_spec *it, int64_t at);
 void clock_arm(vigil_engine *e);
 
 /* evaluate.c: calls into the protocol's Lua */
@@ -220,6 +227,10 @@ int eval_when(vigil_engine *e, visit *v, const item_spec *it);
 /* 1: the gate holds; 0: it does not, with the reason in reason. */
 int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len);
 int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err, size_t errlen);
+/* Where a call into the protocol failed, "file:line" into pos: the error's
+ * own position when it names one of the protocol's files, else `where` (the
+ * declaration of what failed). Returns the error's message without it. */
+const char *eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len);
 void eval_hooks(vigil_engine *e, const vigil_event *ev);
 void outcomes_free(outcomes *o);
 

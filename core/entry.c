@@ -112,9 +112,14 @@ int entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigi
     double total;
     char err[1024];
     rec.u.o->n = used;
-    if (eval_compute(e, v, it, rec, &total, err, sizeof err) < 0)
-      rc = engine_fail(e, VIGIL_EPROTOCOL, it->id, "%s", err);
-    else {
+    if (eval_compute(e, v, it, rec, &total, err, sizeof err) < 0) {
+      /* The protocol's fault, not the nurse's: said as the author reads any
+       * protocol error, at its file:line. */
+      char where[1100];
+      const char *why = eval_error_where(v->p, err, it->where, where, sizeof where);
+      rc = engine_fail(e, VIGIL_EPROTOCOL, it->id, "%s: score '%s' could not be computed: %s (nothing was recorded)",
+                       where, it->id, why);
+    } else {
       val_fields(rec)[used].key = K_total;
       val_fields(rec)[used++].v = val_num(total);
     }

@@ -220,6 +220,32 @@ int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
   return ok;
 }
 
+/* Lua shortens a long chunk name to "..." and its end. */
+static int names_source(const protocol *p, const char *file, size_t len) {
+  int tail = len > 3 && !strncmp(file, "...", 3);
+  for (uint32_t i = 0; i < p->n_sources; i++) {
+    const char *path = p->sources[i].path;
+    size_t n = strlen(path);
+    if (tail ? n >= len - 3 && !memcmp(path + n - (len - 3), file + 3, len - 3) : n == len && !memcmp(path, file, len))
+      return 1;
+  }
+  return 0;
+}
+
+const char *eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len) {
+  /* "file:line: message", as Lua puts it: the first ':' followed by digits and ": ". */
+  for (const char *c = strchr(error, ':'); c && !memchr(error, '\n', (size_t)(c - error)); c = strchr(c + 1, ':')) {
+    const char *d = c + 1;
+    while (*d >= '0' && *d <= '9') d++;
+    if (d == c + 1 || d[0] != ':' || d[1] != ' ') continue;
+    if (!names_source(p, error, (size_t)(c - error))) break; /* vigil's own code (a library): not the author's line */
+    snprintf(pos, len, "%.*s", (int)(d - error), error);
+    return d + 2;
+  }
+  snprintf(pos, len, "%s", where ? where : p->ref);
+  return error;
+}
+
 int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err,
                  size_t errlen) {
   if (it->compute_ref == LUA_NOREF) {

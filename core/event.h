@@ -20,6 +20,7 @@
   X(ITEM_AMENDED, "item.amended")                                \
   X(ITEM_SKIPPED, "item.skipped")                                \
   X(ITEM_OVERDUE, "item.overdue")                                \
+  X(ITEM_NOT_APPLICABLE, "item.not_applicable")                  \
   X(GATE_BLOCKED, "gate.blocked")                                \
   X(GATE_OVERRIDDEN, "gate.overridden")                          \
   X(ALERT_RAISED, "alert.raised")                                \

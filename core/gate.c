@@ -44,14 +44,15 @@ int gate_reasons(vigil_engine *e, visit *v, val *list) {
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &p->items[ph->first_item + j];
     const item_state *s = &v->items[it->index];
-    if (!it->required || s->skipped) continue;
+    if (!it->required || s->skipped_for_good) continue;
     if (!eval_when(e, v, it)) continue;
     if (it->scheduled) {
+      /* A skipped occurrence is dealt with; the next one is due as usual. */
       int64_t due = item_next_due(v, it, NULL);
       if (due >= 0 && due <= now) {
         snprintf(text, sizeof text, "%s is %s", it->title, s->overdue > s->sat ? "overdue" : "due");
         add(&r, text);
-      } else if (!s->n && due < 0) {
+      } else if (!s->n && !s->skipped && due < 0) {
         snprintf(text, sizeof text, "%s not recorded", it->title);
         add(&r, text);
       }

@@ -139,7 +139,7 @@ static void visit_summary(buf *b, const visit *v) {
     const phase_spec *ph = &p->phases[v->phase];
     for (uint16_t j = 0; j < ph->n_items; j++) {
       const item_state *s = &v->items[ph->first_item + j];
-      overdue += s->overdue > s->sat && !s->skipped;
+      overdue += s->overdue > s->sat && !s->skipped_for_good;
     }
   }
   buf_printf(b, ",\"overdue\":%u}", overdue);

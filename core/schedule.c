@@ -2,8 +2,10 @@
  *
  * Nothing here is stored: a visit's deadlines are computed from its state
  * (phase entry time, the schedule of each item, alerts), so after a restart
- * folding the log is enough to re-arm them all. Each visit has one entry in
- * the engine's deadline heap, at the earliest of its deadlines. */
+ * folding the log is enough to re-arm them all. What a deadline decides is an
+ * event (overdue, or not applicable when the item's `when` did not hold), so
+ * a restart never decides it again on a later state. Each visit has one entry
+ * in the engine's deadline heap, at the earliest of its deadlines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +28,28 @@ static uint32_t max3(uint32_t a, uint32_t b, uint32_t c) {
   return m > c ? m : c;
 }
 
+/* The first occurrence not yet dealt with (recorded, skipped, or passed over
+ * because it did not apply). */
+static uint32_t first_open(const item_state *s) { return s->sat > s->passed ? s->sat : s->passed; }
+
 int64_t item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence) {
   const item_state *s = &v->items[it->index];
-  if (!it->scheduled || it->phase != v->phase || s->skipped) return -1;
-  int64_t due = schedule_due(&it->sched, s->sat);
+  if (!it->scheduled || it->phase != v->phase || s->skipped_for_good) return -1;
+  uint32_t k = first_open(s);
+  int64_t due = schedule_due(&it->sched, k);
   if (due < 0) return -1;
-  if (occurrence) *occurrence = s->sat;
+  if (occurrence) *occurrence = k;
   return v->phase_at + due;
+}
+
+int64_t item_skip_occurrence(const visit *v, const item_spec *it, int64_t at) {
+  uint32_t k = first_open(&v->items[it->index]);
+  if (schedule_due(&it->sched, k) < 0) return -1;
+  int64_t due;
+  /* Not the next one when it is only within its grace, as a reading would:
+   * a skip says why one checkpoint was not done, not the one after. */
+  while ((due = schedule_due(&it->sched, k + 1)) >= 0 && v->phase_at + due <= at) k++;
+  return k;
 }
 
 static void consider(deadline *best, int64_t at, deadline_kind kind) {
@@ -50,7 +67,7 @@ static deadline next_deadline(visit *v) {
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &p->items[ph->first_item + j];
     const item_state *s = &v->items[it->index];
-    if (!it->scheduled || s->skipped) continue;
+    if (!it->scheduled || s->skipped_for_good) continue;
     uint32_t k = max3(s->sat, s->overdue, s->passed);
     int64_t due = schedule_due(&it->sched, k);
     if (due < 0) continue;
@@ -83,12 +100,14 @@ void schedule_visit(vigil_engine *e, visit *v) {
 
 static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t now) {
   const item_spec *it = d->item;
-  item_state *s = &v->items[it->index];
+  int64_t due = d->at - it->sched.grace;
   if (!eval_when(e, v, it)) {
-    s->passed = d->occurrence + 1; /* does not apply now: nothing is overdue */
+    /* It does not apply now: nothing is overdue. Said in an event, as is
+     * every decision, for the fold to pass this occurrence over (visit.c). */
+    emit(e, v, EV_ITEM_NOT_APPLICABLE, K_vigil,
+         val_recordv(3, K_item, val_atom(it->qid), K_occurrence, val_num(d->occurrence), K_due, val_num((double)due)));
     return;
   }
-  int64_t due = d->at - it->sched.grace;
   val data = val_recordv(4, K_item, val_atom(it->qid), K_occurrence, val_num(d->occurrence), K_due, val_num((double)due),
                          K_late_ms, val_num((double)(now - d->at)));
   if (!emit(e, v, EV_ITEM_OVERDUE, K_vigil, data)) return;

@@ -114,6 +114,7 @@ static void add_reading(visit *v, int item, int64_t at, val value, const char *a
   s->r[s->n++] = (reading){.at = at, .v = val_retain(value), .actor = actor};
   free(s->skipped);
   s->skipped = NULL;
+  s->skipped_for_good = 0;
   /* A reading satisfies every occurrence already due, and the next one if it
    * falls due within the grace (a reading taken a little early). */
   const item_spec *it = &v->p->items[item];
@@ -122,6 +123,22 @@ static void add_reading(visit *v, int item, int64_t at, val value, const char *a
     while ((due = schedule_due(&it->sched, s->sat)) >= 0 && (v->phase_at + due <= at || v->phase_at + due < at + it->sched.grace))
       s->sat++;
   }
+}
+
+/* A skip with an occurrence covers that one of a repeating item (and any
+ * earlier one still open, as a late reading would); the next is due as usual.
+ * Without one it covers the whole item. */
+static void skip_item(visit *v, int item, val data) {
+  item_state *s = &v->items[item];
+  const char *reason = text_of(data, K_reason);
+  char *r = strdup(reason ? reason : "");
+  if (!r) return;
+  free(s->skipped);
+  s->skipped = r;
+  val *occurrence = val_get(data, K_occurrence);
+  s->skipped_for_good = !occurrence;
+  double k = occurrence && occurrence->type == VAL_NUMBER ? occurrence->u.num : -1;
+  if (k + 1 > s->sat && k < UINT32_MAX) s->sat = (uint32_t)k + 1;
 }
 
 static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
@@ -246,15 +263,18 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   }
   case EV_ITEM_SKIPPED: {
     int item = protocol_find_item(v->p, text_of(d, K_item), -1);
-    const char *reason = text_of(d, K_reason);
-    if (item < 0) break;
-    free(v->items[item].skipped);
-    v->items[item].skipped = strdup(reason ? reason : "");
+    if (item >= 0) skip_item(v, item, d);
     break;
   }
   case EV_ITEM_OVERDUE: {
     int item = protocol_find_item(v->p, text_of(d, K_item), -1);
     if (item >= 0) v->items[item].overdue = (uint32_t)num_of(d, K_occurrence, 0) + 1;
+    break;
+  }
+  case EV_ITEM_NOT_APPLICABLE: {
+    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
+    uint32_t next = (uint32_t)num_of(d, K_occurrence, 0) + 1;
+    if (item >= 0 && next > v->items[item].passed) v->items[item].passed = next;
     break;
   }
   case EV_ALERT_RAISED: add_alert(e, v, ev); break;

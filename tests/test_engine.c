@@ -379,16 +379,97 @@ static void leaving_a_phase_resolves_what_belonged_to_it(void **state) {
   assert_int_equal(count_type(f, "alert.escalated"), escalations); /* no escalating a closed cause */
 }
 
-static void skip_needs_a_reason(void **state) {
+/* The item of that id in the visit's current phase, from its state JSON. */
+static json_t *item_of(json_t *state, const char *id) {
+  const char *phase = json_string_value(json_object_get(state, "phase"));
+  size_t i, j;
+  json_t *ph, *it;
+  json_array_foreach(json_object_get(state, "phases"), i, ph) {
+    if (strcmp(json_string_value(json_object_get(ph, "id")), phase)) continue;
+    json_array_foreach(json_object_get(ph, "items"), j, it) if (!strcmp(json_string_value(json_object_get(it, "id")), id)) return it;
+  }
+  fail_msg("no item %s in phase %s", id, phase);
+  return NULL;
+}
+
+static void skip_needs_a_reason_and_ends_nothing_after_the_visit(void **state) {
   fixture *f = *state;
   uint64_t id = start(f);
   assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "mood", NULL), VIGIL_EINVAL);
-  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "vitals", "monitor unavailable"), 0);
-  vigil_engine_advance_to(f->e, T0 + 60 * MINUTE);
-  assert_int_equal(count_type(f, "item.overdue"), 0); /* a skipped schedule is not overdue */
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "vitals", ""), VIGIL_EINVAL);
+  assert_int_equal(n_events(f), 1);
   assert_int_equal(vigil_visit_abort(f->e, id, "nurse:ana", "patient left"), 0);
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "vitals", "left"), VIGIL_ESTATE);
   assert_int_equal(vigil_visit_advance(f->e, id, "nurse:ana"), VIGIL_ESTATE);
   assert_int_equal(vigil_engine_next_deadline(f->e), INT64_MAX);
+}
+
+/* A checkpoint not done (the patient in the bathroom) is that checkpoint
+ * only: the monitoring goes on, due and overdue as before. */
+static void skipping_a_checkpoint_covers_that_occurrence_only(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  vigil_engine_advance_to(f->e, T0 + 16 * MINUTE); /* due 10, overdue at 15 */
+  assert_int_equal(count_type(f, "item.overdue"), 1);
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "vitals", "patient in the bathroom"), 0);
+  assert_string_equal(type_back(f, 1), "item.skipped");
+  json_t *d = json_object_get(event_back(f, 1), "data");
+  assert_string_equal(json_string_value(json_object_get(d, "item")), "one.vitals");
+  assert_int_equal(json_integer_value(json_object_get(d, "occurrence")), 0); /* not the one due at 20 */
+  assert_string_equal(json_string_value(json_object_get(d, "reason")), "patient in the bathroom");
+  assert_string_equal(type_back(f, 0), "alert.resolved"); /* as a recorded entry would resolve it */
+
+  json_t *s = state_of(f, id);
+  json_t *it = item_of(s, "vitals");
+  assert_string_equal(json_string_value(json_object_get(it, "due_at")), "2026-01-05T08:20:00.000Z");
+  assert_false(json_is_true(json_object_get(it, "overdue")));
+  assert_string_equal(json_string_value(json_object_get(it, "skipped")), "patient in the bathroom");
+  json_decref(s);
+
+  /* The 20-minute checkpoint is due, and overdue when missed: a new alert. */
+  vigil_engine_advance_to(f->e, T0 + 25 * MINUTE);
+  assert_int_equal(count_type(f, "item.overdue"), 2);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(event_back(f, 1), "data"), "occurrence")), 1);
+  assert_int_equal(count_type(f, "alert.raised"), 2);
+  record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 120, \"hr\": 70}}");
+  assert_string_equal(type_back(f, 0), "alert.resolved");
+  s = state_of(f, id);
+  it = item_of(s, "vitals");
+  assert_null(json_object_get(it, "skipped")); /* recorded since */
+  assert_string_equal(json_string_value(json_object_get(it, "due_at")), "2026-01-05T08:30:00.000Z");
+  json_decref(s);
+
+  /* Skipped before it is due, the next checkpoint is the one covered. */
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "vitals", "monitor moved to chair 2"), 0);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(event_back(f, 0), "data"), "occurrence")), 2);
+  /* That was the last of its three: nothing left to skip, nothing overdue, not in the gate. */
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "vitals", "again"), VIGIL_ESTATE);
+  assert_string_equal(vigil_engine_errfield(f->e), "item");
+  vigil_engine_advance_to(f->e, T0 + 60 * MINUTE);
+  assert_int_equal(count_type(f, "item.overdue"), 2);
+  s = state_of(f, id);
+  size_t i;
+  json_t *reason;
+  json_array_foreach(json_object_get(json_object_get(s, "gate"), "reasons"), i, reason)
+      assert_null(strstr(json_string_value(reason), "Vitals"));
+  json_decref(s);
+}
+
+/* An item without a repeating schedule is skipped for good, once. */
+static void skipping_a_one_off_item_covers_it_for_good(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "consent", "consent signed on paper"), 0);
+  json_t *d = json_object_get(event_back(f, 0), "data");
+  assert_null(json_object_get(d, "occurrence"));
+  assert_int_equal(vigil_visit_skip(f->e, id, "nurse:ana", "consent", "again"), VIGIL_ESTATE);
+  json_t *s = state_of(f, id);
+  assert_string_equal(json_string_value(json_object_get(item_of(s, "consent"), "skipped")), "consent signed on paper");
+  size_t i;
+  json_t *reason;
+  json_array_foreach(json_object_get(json_object_get(s, "gate"), "reasons"), i, reason)
+      assert_null(strstr(json_string_value(reason), "consent"));
+  json_decref(s);
 }
 
 static int failing_subscriber(void *ud, const vigil_event *ev) { return 1; }
@@ -464,6 +545,57 @@ static void computed_score_follows_its_source(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* An entered score whose compute fails: the entry is refused on the score's
+ * field, nothing is recorded, and the author reads file:line of the protocol
+ * (where it failed when the error says so, else where the score is declared),
+ * never a bare Lua message. */
+static void failing_score_compute_is_refused_at_its_protocol_line(void **state) {
+  fixture *f = *state;
+  char dir[64];
+  write_protocol("local v = require 'vigil'\n"
+                 "local scores = require 'vigil.scores'\n"
+                 "return v.protocol 'computed' { version = '1.0.0', phases = { v.phase 'p' { items = {\n"
+                 "  v.score 'ald' { fields = { a = { 0, 1, 2 }, b = { 0, 1, 2 } }, compute = function(x)\n"
+                 "    if x.a == 0 then return x.a + x.nope end\n"
+                 "    if x.a == 1 and x.b == 0 then error('no total for one', 0) end\n"
+                 "    if x.a == 1 and x.b == 1 then return 'two' end\n"
+                 "    if x.a == 1 then return scores.news2(x).total end\n"
+                 "    return x.a + x.b end },\n"
+                 "} } } }\n",
+                 dir);
+  assert_int_equal(vigil_engine_load(f->e, dir, NULL), 0);
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(f->e, "computed", "chair", "nurse", NULL, &id), 0);
+  size_t before = n_events(f);
+  struct {
+    const char *entry;
+    int line;
+    const char *says;
+  } cases[] = {
+      {"{\"ald\": {\"a\": 0, \"b\": 2}}", 5, "attempt to perform arithmetic on a nil value (field 'nope')"},
+      {"{\"ald\": {\"a\": 1, \"b\": 0}}", 4, "no total for one"},          /* no position: the declaration's */
+      {"{\"ald\": {\"a\": 1, \"b\": 1}}", 4, "did not return a number"},
+      {"{\"ald\": {\"a\": 1, \"b\": 2}}", 8, "news2: "},                   /* from the library, at the caller */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    assert_int_equal(vigil_visit_record_json(f->e, id, "nurse", cases[i].entry), VIGIL_EPROTOCOL);
+    assert_string_equal(vigil_engine_errfield(f->e), "ald");
+    char want[160];
+    snprintf(want, sizeof want, "%s/protocol.lua:%d: score 'ald' could not be computed: ", dir, cases[i].line);
+    const char *msg = vigil_engine_errmsg(f->e);
+    if (strncmp(msg, want, strlen(want)) || !strstr(msg, cases[i].says))
+      fail_msg("%s: expected \"%s...%s\", got \"%s\"", cases[i].entry, want, cases[i].says, msg);
+  }
+  assert_int_equal(n_events(f), before);
+  json_t *s = state_of(f, id);
+  assert_int_equal(json_integer_value(json_object_get(item_of(s, "ald"), "count")), 0);
+  json_decref(s);
+  record_ok(f, id, "nurse", "{\"ald\": {\"a\": 2, \"b\": 2}}");
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* The real clock: a libuv timer fires the deadline. */
 static int seen_minimum(void *ud, const vigil_event *ev) {
   if (!strcmp(vigil_event_type(ev), "phase.minimum_reached")) uv_stop(ud);
@@ -518,11 +650,14 @@ int main(void) {
       T(signature_and_its_entry_cannot_come_together),
       T(per_reading_alerts_close_when_acknowledged),
       T(leaving_a_phase_resolves_what_belonged_to_it),
-      T(skip_needs_a_reason),
+      T(skip_needs_a_reason_and_ends_nothing_after_the_visit),
+      T(skipping_a_checkpoint_covers_that_occurrence_only),
+      T(skipping_a_one_off_item_covers_it_for_good),
       T(failing_subscriber_does_not_stop_others),
       T(max_duration_raises_an_alert),
       T(same_version_with_other_content_is_refused),
       T(computed_score_follows_its_source),
+      T(failing_score_compute_is_refused_at_its_protocol_line),
       cmocka_unit_test(real_clock_fires_deadlines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -156,6 +157,105 @@ static void deadlines_that_passed_fire_at_start(void **state) {
   vigil_engine_free(e);
 }
 
+/* A protocol whose oxygen checks apply only once the patient is on oxygen,
+ * beside plain vitals, in its own folder under d. */
+static const char *CONDITIONAL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'conditional' { version = '1.0.0', phases = { v.phase 'one' { items = {\n"
+    "  v.check 'on_oxygen' { required = false },\n"
+    "  v.vitals 'o2' { fields = { 'spo2' }, at = '10m', every = '10m', grace = '5m',\n"
+    "    when = function(visit) return visit.value('on_oxygen') == true end },\n"
+    "  v.vitals 'vitals' { fields = { 'sbp' }, at = '10m', every = '10m', grace = '5m' },\n"
+    "} } } }\n";
+
+static vigil_engine *open_conditional(dirs *d) {
+  char dir[200], path[260];
+  snprintf(dir, sizeof dir, "%s/conditional", d->root);
+  assert_int_equal(mkdir(dir, 0755), 0);
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  FILE *f = fopen(path, "w");
+  fputs(CONDITIONAL, f);
+  fclose(f);
+  vigil_engine *e = open_at(d, T0);
+  if (vigil_engine_load(e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  return e;
+}
+
+/* The types of the events after the last engine.started, joined by spaces. */
+static void types_since_start(vigil_engine *e, char *out, size_t len) {
+  seen s = {.n = 0};
+  vigil_engine_events(e, 0, remember, &s);
+  int from = 0;
+  for (int i = 0; i < s.n; i++)
+    if (!strcmp(s.types[i], "engine.started")) from = i + 1;
+  out[0] = '\0';
+  for (int i = from; i < s.n; i++) snprintf(out + strlen(out), len - strlen(out), "%s%s", i > from ? " " : "", s.types[i]);
+}
+
+/* Closes e and opens the store again at `at`: visit a must fold to the state
+ * it had, and the restart must decide nothing (no event after engine.started). */
+static vigil_engine *restart_unchanged(dirs *d, vigil_engine *e, uint64_t a, int64_t at) {
+  json_t *before = state_json(e, a);
+  vigil_engine_free(e);
+  e = open_at(d, at);
+  char types[2048];
+  types_since_start(e, types, sizeof types);
+  assert_string_equal(types, "");
+  json_t *after = state_json(e, a);
+  if (!json_equal(before, after)) {
+    char *x = json_dumps(before, JSON_INDENT(1)), *y = json_dumps(after, JSON_INDENT(1));
+    fail_msg("state differs after restart:\n%s\n%s", x, y);
+  }
+  json_decref(before);
+  json_decref(after);
+  return e;
+}
+
+/* The 10-minute oxygen check did not apply at its deadline (15 min): the
+ * patient was not on oxygen. On oxygen since 16 min, a restart at 17 must
+ * not judge that deadline again on the state of 17 min: no overdue, no
+ * alert that never was. The 20-minute one applies, and goes overdue at 25. */
+static void an_occurrence_that_did_not_apply_stays_so_after_a_restart(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_conditional(d);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "conditional", "chair-1", "nurse:ana", NULL, &a), 0);
+  vigil_engine_advance_to(e, T0 + 10 * MINUTE);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"vitals\": {\"sbp\": 120}}"), 0);
+  vigil_engine_advance_to(e, T0 + 15 * MINUTE);
+  char types[2048];
+  seen s = {.n = 0};
+  vigil_engine_events(e, 0, remember, &s);
+  assert_string_equal(s.types[s.n - 1], "item.not_applicable");
+  assert_int_equal(vigil_engine_advance_to(e, T0 + 16 * MINUTE), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"on_oxygen\": true}"), 0);
+  e = restart_unchanged(d, e, a, T0 + 17 * MINUTE);
+  vigil_engine_advance_to(e, T0 + 20 * MINUTE);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"vitals\": {\"sbp\": 120}}"), 0);
+  vigil_engine_advance_to(e, T0 + 25 * MINUTE);
+  types_since_start(e, types, sizeof types);
+  assert_string_equal(types, "item.recorded item.overdue alert.raised");
+  vigil_engine_free(e);
+}
+
+/* A checkpoint skipped (its occurrence in the event) folds the same after a
+ * restart: that one dealt with, the next one due and overdue as usual. */
+static void a_skipped_checkpoint_folds_the_same_after_a_restart(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_conditional(d);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "conditional", "chair-1", "nurse:ana", NULL, &a), 0);
+  vigil_engine_advance_to(e, T0 + 16 * MINUTE); /* vitals overdue at 15 */
+  assert_int_equal(vigil_visit_skip(e, a, "nurse:ana", "vitals", "patient in the bathroom"), 0);
+  e = restart_unchanged(d, e, a, T0 + 17 * MINUTE);
+  vigil_engine_advance_to(e, T0 + 25 * MINUTE);
+  char types[2048];
+  types_since_start(e, types, sizeof types);
+  /* o2 did not apply (not on oxygen); vitals' 20-minute checkpoint is overdue. */
+  assert_string_equal(types, "item.not_applicable item.overdue alert.raised");
+  vigil_engine_free(e);
+}
+
 static void one_process_at_a_time(void **state) {
   dirs *d = *state;
   vigil_engine *e = open_at(d, T0), *other;
@@ -288,6 +388,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(visits_survive_a_restart_exactly),
       T(deadlines_that_passed_fire_at_start),
+      T(an_occurrence_that_did_not_apply_stays_so_after_a_restart),
+      T(a_skipped_checkpoint_folds_the_same_after_a_restart),
       T(one_process_at_a_time),
       T(damaged_and_newer_files_are_refused),
       T(a_log_cut_at_its_end_is_refused),

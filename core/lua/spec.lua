@@ -268,7 +268,7 @@ local function event_line(ev, t0)
             (" (id " .. alert_id(d) .. ")") or "", d.message)
   elseif ev.raised then
     s = fmt("alert from %s%s", ev.raised.rule, d.priority and (", now " .. d.priority) or "")
-  elseif ev.type == "item.overdue" then s = d.item
+  elseif ev.type == "item.overdue" or ev.type == "item.not_applicable" then s = d.item
   elseif ev.type == "block.set" then s = fmt("%s: %s", d.rule, d.reason)
   elseif ev.type == "block.cleared" then s = d.rule
   elseif ev.type == "note.added" then s = fmt("%s: %s", d.rule, d.message)

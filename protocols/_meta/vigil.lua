@@ -55,12 +55,13 @@ function Visit.last(ref, n) end
 ---@param ref vigil.ItemRef
 ---@return integer
 function Visit.count(ref) end
---- Whether an item was recorded (at least opts.count times).
+--- Whether an item was recorded (at least opts.count times); skipped due times are not recordings.
 ---@param ref vigil.ItemRef
 ---@param opts? { count: integer }
 ---@return boolean
 function Visit.done(ref, opts) end
---- The reason an item was skipped, or nil.
+--- The reason of the item's latest skip that no recording has followed, or nil. For a repeating
+--- item that skip covered one due time only; the next ones are due as usual.
 ---@param ref vigil.ItemRef
 ---@return string|nil
 function Visit.skipped(ref) end

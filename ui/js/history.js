@@ -43,9 +43,11 @@ export function describe(visit, ev, alerts) {
     case "item.amended":
       return `${itemTitle(visit, d.item)} amended from ${value(d.previous)} to ${value(d.value)}. Reason: ${d.reason}`;
     case "item.skipped":
-      return `${itemTitle(visit, d.item)} not done. Reason: ${d.reason}`;
+      return `${itemTitle(visit, d.item)}${d.occurrence === undefined ? "" : ` (check ${d.occurrence + 1})`} not done. Reason: ${d.reason}`;
     case "item.overdue":
       return `${itemTitle(visit, d.item)} overdue`;
+    case "item.not_applicable":
+      return `${itemTitle(visit, d.item)} (check ${d.occurrence + 1}) did not apply`;
     case "gate.blocked":
       return `Moving on refused: ${(d.reasons || []).join("; ")}`;
     case "gate.overridden":

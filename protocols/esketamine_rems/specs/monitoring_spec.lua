@@ -82,6 +82,7 @@ return {
     expect "131m" { gate_blocked = "monitoring", reason = "dissociation not resolved (present)" },
   },
 
+  -- A skip covers one checkpoint: each one is recorded as not done, or it goes overdue.
   spec "Breathing checks skipped (no working oximeter): the gate says breathing was not recorded" {
     no_other = { "overdue" },
     session.predose(),
@@ -89,7 +90,12 @@ return {
     at "20m" { skip = { item = "respiration", reason = "oximeter failed; replacement on its way" } },
     (function()
       local steps = {}
-      for m = 25, 130, 15 do steps[#steps + 1] = at(m .. "m") { record = { moaas = "5", dissociation = "none" } } end
+      for m = 25, 130, 15 do
+        steps[#steps + 1] = at(m .. "m") { record = { moaas = "5", dissociation = "none" } }
+        if m > 25 then
+          steps[#steps + 1] = at(m .. "m") { skip = { item = "respiration", reason = "oximeter still not working" } }
+        end
+      end
       return steps
     end)(),
     at "50m" { record = { bp_40m = session.bp(130, 80) } },
