@@ -34,8 +34,8 @@ typedef struct item_state {
   uint32_t sat;     /* occurrences dealt with: satisfied by a reading, or skipped */
   uint32_t overdue; /* occurrences marked overdue */
   uint32_t passed;  /* occurrences passed over because `when` did not hold at their deadline */
+  uint8_t skipped_for_good; /* the skip below covers the whole item, not one occurrence */
   char *skipped;    /* the reason of the latest skip that no reading has followed */
-  uint8_t skipped_for_good; /* that skip covers the whole item, not one occurrence */
 } item_state;
 
 typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK } alert_source;
