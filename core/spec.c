@@ -20,6 +20,7 @@
 #include "lua_json.h"
 #include "sandbox.h"
 #include "scenario.h"
+#include "shared_state.h"
 #include "value_convert.h"
 
 #define SPEC_T0 1767600000000LL /* 2026-01-05T08:00:00Z, as vigil simulate */
@@ -205,6 +206,29 @@ static lua_State *runner_state(spec_run *r, char *err, size_t errlen) {
   return L; /* the runner module is on the stack */
 }
 
+/* Every visit of a protocol version runs the same code: a local of the
+ * protocol's files that the specs' visits changed carries one patient's
+ * visit into the next. One failed check when that happened. */
+static void state_kept(spec_run *r, const char *path, const shared_state *before) {
+  shared_state after;
+  if (shared_state_take(r->e, &after) < 0) return;
+  const state_root *c = shared_state_changed(before, &after);
+  if (c) {
+    char msg[1024];
+    snprintf(msg, sizeof msg,
+             "'%s', a local that the function at %s closes over, changed while the specs ran: every visit of a "
+             "protocol version runs the same code, so what one visit leaves there reaches the next patient's "
+             "visit, and a restart does not rebuild it. Keep what a visit needs in the visit (visit.value, "
+             "visit.last, visit.count, visit.held)",
+             c->name, c->where);
+    spec_result res = {.ok = 0, .spec = path, .name = "the protocol keeps nothing between visits", .where = c->where,
+                       .message = msg};
+    r->failed++;
+    if (r->fn) r->fn(r->ud, &res);
+  }
+  shared_state_free(&after);
+}
+
 int spec_run_file(const char *protocol, const char *path, spec_result_fn fn, void *ud, spec_coverage *cov, char *err,
                   size_t errlen) {
   spec_run r = {.fn = fn, .ud = ud};
@@ -227,6 +251,8 @@ int spec_run_file(const char *protocol, const char *path, spec_result_fn fn, voi
     goto out;
   }
   vigil_engine_subscribe(r.e, "*", on_event, &r);
+  shared_state before = {0};
+  int watched = shared_state_take(r.e, &before) == 0;
   lua_getfield(L, -1, "run_file");
   lua_pushstring(L, path);
   lua_pushlightuserdata(L, &r);
@@ -238,6 +264,8 @@ int spec_run_file(const char *protocol, const char *path, spec_result_fn fn, voi
     r.failed++;
     if (fn) fn(ud, &res);
   }
+  if (watched) state_kept(&r, path, &before);
+  shared_state_free(&before);
   rc = r.failed;
 out:
   if (cov) coverage_detach(cov, r.e);

@@ -59,6 +59,31 @@ static void bundled_specs_pass(void **state) {
   }
 }
 
+/* Code that keeps state between visits (a counter in a local of the file, a
+ * table of a required module) fails the spec run at the function that
+ * closes over it, naming the local. */
+static void state_kept_between_visits_fails(void **state) {
+  static const char *const cases[][3] = {
+      {"tests/protocols/stateful", "readings = readings + 1", "'readings'"},
+      {"tests/protocols/stateful_table", "rule = function(x) lib.remember", "'lib'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char spec[256], file[256], where[300], err[1024];
+    snprintf(spec, sizeof spec, "%s/specs/twice_spec.lua", cases[i][0]);
+    snprintf(file, sizeof file, "%s/protocol.lua", cases[i][0]);
+    results *rs = calloc(1, sizeof *rs);
+    assert_int_equal(spec_run_file(cases[i][0], spec, collect, rs, NULL, err, sizeof err), 1);
+    /* The function's first line: the rule for the counter, which is declared
+     * on the line above the one that counts. */
+    int line = line_of(file, cases[i][1]) - (i == 0 ? 1 : 0);
+    snprintf(where, sizeof where, "%s:%d", file, line);
+    if (!strstr(rs->where[0], where)) fail_msg("expected %s, got %s: %s", where, rs->where[0], rs->message[0]);
+    assert_non_null(strstr(rs->message[0], cases[i][2]));
+    assert_non_null(strstr(rs->message[0], "next patient's visit"));
+    free(rs);
+  }
+}
+
 /* A clinic raises the marked-hypertension flag to 190 in its copy of the
  * protocol: the bundled spec of that rule must fail, at the expectation the
  * change breaks, saying what it expected and showing what happened. */
@@ -176,6 +201,7 @@ static void coverage_names_what_no_spec_reached(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(bundled_specs_pass),
+      cmocka_unit_test(state_kept_between_visits_fails),
       cmocka_unit_test(changed_threshold_fails_at_the_expectation),
       cmocka_unit_test(malformed_spec_points_at_the_line),
       cmocka_unit_test(coverage_names_what_no_spec_reached),
