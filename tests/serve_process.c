@@ -194,8 +194,14 @@ int serve_request(serve_process *s, const char *method, const char *path, const 
 }
 
 uint64_t serve_start_visit(serve_process *s, const char *protocol, const char *patient) {
-  char body[256], *text;
-  snprintf(body, sizeof body, "{\"protocol\": \"%s\", \"patient\": \"%s\"}", protocol, patient);
+  return serve_start_visit_at(s, protocol, patient, NULL);
+}
+
+uint64_t serve_start_visit_at(serve_process *s, const char *protocol, const char *patient, const char *location) {
+  char body[384], *text;
+  int n = snprintf(body, sizeof body, "{\"protocol\": \"%s\", \"patient\": \"%s\"", protocol, patient);
+  if (location) n += snprintf(body + n, sizeof body - (size_t)n, ", \"location\": \"%s\"", location);
+  snprintf(body + n, sizeof body - (size_t)n, "}");
   if (serve_request(s, "POST", "/api/v1/visits", body, &text) != 201) {
     fprintf(stderr, "cannot start a visit: %s\n", text ? text : "no answer");
     free(text);

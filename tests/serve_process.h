@@ -40,6 +40,8 @@ void serve_cleanup(serve_process *s);
 int serve_request(serve_process *s, const char *method, const char *path, const char *body, char **out);
 /* Starts a visit of protocol for patient: its id, or 0. */
 uint64_t serve_start_visit(serve_process *s, const char *protocol, const char *patient);
+/* The same, where the patient sits (location: a chair or bay). */
+uint64_t serve_start_visit_at(serve_process *s, const char *protocol, const char *patient, const char *location);
 /* Records {"vitals": {"sbp": sbp}}: the HTTP status. */
 int serve_record_sbp(serve_process *s, uint64_t visit, int sbp);
 /* The log since the last start (malloc'd). */

@@ -6,7 +6,8 @@
  * other alert events under their type; only the state topic is retained.
  * The broker goes down while alerts are raised, vigil is killed and started
  * again meanwhile, and when the broker is back every alert event arrives,
- * in order per visit. */
+ * in order per visit. With a site's `where` filter, only Room 2's alerts are
+ * published, across the same outage and restart. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -378,10 +380,74 @@ static void test_alerts_reach_the_broker_across_outage_and_restart(void **state)
   assert_int_equal(serve_stop(&f->s, 0), 0);
 }
 
+static uint64_t start_visit_in(fixture *f, const char *patient, const char *location) {
+  uint64_t id = serve_start_visit_at(&f->s, "broker", patient, location);
+  assert_true(id > 0);
+  return id;
+}
+
+static void test_where_publishes_only_one_rooms_alerts(void **state) {
+  fixture *f = *state;
+  if (!mosquitto_path()) {
+    print_message("mosquitto is not installed (scripts/install-deps installs it): skipped\n");
+    skip();
+  }
+  /* A plugin folder of the test's own: the built mqtt plugin and the filter. */
+  char dir[128], path[4400];
+  snprintf(dir, sizeof dir, "%s/site", f->s.root);
+  assert_int_equal(mkdir(dir, 0700), 0);
+  snprintf(path, sizeof path, "%s/mqtt.so", f->s.plugins);
+  char link[160];
+  snprintf(link, sizeof link, "%s/mqtt.so", dir);
+  assert_int_equal(symlink(path, link), 0);
+  snprintf(path, sizeof path, "%s/room2.lua", dir);
+  FILE *fp = fopen(path, "w");
+  fputs("return function(event, visit) return (visit and visit.location or ''):match('^Room 2') ~= nil end\n", fp);
+  fclose(fp);
+  char extra[768];
+  snprintf(extra, sizeof extra,
+           "plugin_dir = '%s'\n"
+           "plugins = { mqtt = { port = %d, site = 'north', retry_min = 0.1, retry_max = 0.3, keepalive = 5,\n"
+           "                     where = 'room2' } }\n",
+           dir, f->b.port);
+  serve_configure(&f->s, extra);
+  broker_start(&f->b);
+  sub_start(&f->sub, "vigil-test-sub", f->b.port);
+  assert_int_equal(serve_start(&f->s), 0);
+  uint64_t a = start_visit_in(f, "p-1", "Room 2 / chair 1"), b = start_visit_in(f, "p-2", "Room 3 / chair 1");
+  record(f, b, 190);
+  record(f, a, 190);
+  record(f, b, 120);
+  record(f, a, 120);
+  broker_stop(&f->b);
+  record(f, a, 170);
+  record(f, b, 170);
+  assert_int_equal(serve_stop(&f->s, 1), SIGKILL);
+  assert_int_equal(serve_start(&f->s), 0);
+  record(f, b, 195);
+  record(f, a, 195);
+  broker_start(&f->b);
+  /* Every alert event of visit a, none of b's. */
+  json_t *events = alert_events(f), *ev, *of_a = json_array();
+  size_t i;
+  json_array_foreach(events, i, ev) if ((uint64_t)json_integer_value(json_object_get(ev, "visit")) == a)
+      json_array_append(of_a, ev);
+  if (json_array_size(of_a) < 3 || json_array_size(of_a) >= json_array_size(events))
+    fail_msg("%zu alert events of visit a, %zu in all", json_array_size(of_a), json_array_size(events));
+  wait_for(f, json_array_size(of_a));
+  usleep(300000); /* b's would have come by now */
+  assert_int_equal(distinct_events(&f->sub), json_array_size(of_a));
+  check_messages(f, of_a);
+  json_decref(of_a);
+  json_decref(events);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
 int main(void) {
   mosquitto_lib_init();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_alerts_reach_the_broker_across_outage_and_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_where_publishes_only_one_rooms_alerts, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   mosquitto_lib_cleanup();

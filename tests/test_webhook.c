@@ -531,15 +531,7 @@ static const char *ROOM2_LUA = "-- room2_high.lua: high alerts of the chairs of 
                                "end\n";
 
 static uint64_t start_visit_in(fixture *f, const char *patient, const char *location) {
-  char body[256], *text;
-  snprintf(body, sizeof body, "{\"protocol\": \"hook\", \"patient\": \"%s\", \"location\": \"%s\"}", patient,
-           location);
-  int status = serve_request(&f->s, "POST", "/api/v1/visits", body, &text);
-  if (status != 201) fail_msg("start: %d %s", status, text ? text : "");
-  json_t *v = json_loads(text, 0, NULL);
-  free(text);
-  uint64_t id = (uint64_t)json_integer_value(json_object_get(v, "id"));
-  json_decref(v);
+  uint64_t id = serve_start_visit_at(&f->s, "hook", patient, location);
   assert_true(id > 0 && id < 64);
   return id;
 }

@@ -14,6 +14,13 @@
  * (PUBACK) along with every event before it, and at start the plugin
  * publishes from the cursor. Duplicates carry the same seq.
  *
+ * `where` names a site's filter (plugin_dir/NAME.lua): of the events of
+ * `types`, only those it returns true for are published. It is asked as the
+ * outbox reads the event and decides from the log alone, so what is
+ * published again after a restart is what would have been. An event the
+ * filter fails on is published (vigil logs and counts the failure): a
+ * message too many rather than an alert lost.
+ *
  * libmosquitto runs on vigil's loop: its socket under a uv_poll_t, its
  * keepalive under a uv_timer_t, reconnections under another with backoff.
  * The broker's name is resolved with a blocking call when (re)connecting:
@@ -47,6 +54,8 @@ typedef struct mqtt {
   int port, keepalive;
   char **types;
   size_t n_types;
+  vigil_filter *where;
+  char *where_name;
   double retry_min_ms, retry_max_ms, retry_ms;
   /* the connection */
   uv_poll_t *poll;
@@ -230,7 +239,7 @@ static int publish_one(void *ud, const vigil_plugin_event *ev) {
   mqtt *q = ud;
   if (q->n_window == WINDOW || !q->connected) return 1;
   q->sent = ev->seq;
-  if (!wanted(q, ev->type)) {
+  if (!wanted(q, ev->type) || (q->where && q->api->filter_test(q->where, ev, NULL, 0) == 0)) {
     /* Not for the broker; it counts as done once everything before it is. */
     q->window[q->n_window++] = (inflight){.mid = -1, .seq = ev->seq, .acked = 1};
     return 0;
@@ -319,6 +328,7 @@ static char *status(void *ud) {
                         "client_id", q->client_id, "connected", q->connected, "cursor", (json_int_t)q->cursor,
                         "in_flight", (json_int_t)q->n_window, "published", (json_int_t)q->published, "acknowledged",
                         (json_int_t)q->acked, "reconnects", (json_int_t)q->reconnects, "last_error", q->last_error);
+  if (s && q->where_name) json_object_set_new(s, "where", json_string(q->where_name));
   char *text = s ? json_dumps(s, JSON_COMPACT) : NULL;
   json_decref(s);
   return text;
@@ -329,7 +339,7 @@ static void free_all(mqtt *q) {
   for (size_t i = 0; i < q->n_types; i++)
     free(q->types[i]);
   free(q->types);
-  free(q->host), free(q->site), free(q->prefix), free(q->client_id);
+  free(q->host), free(q->site), free(q->prefix), free(q->client_id), free(q->where_name);
   free(q);
   mosquitto_lib_cleanup();
 }
@@ -344,9 +354,16 @@ static void on_poll_closed(uv_handle_t *h) {
 }
 static void on_timer_closed(uv_handle_t *h) { on_part_closed(h->data); }
 
+/* The filter is vigil's: given back before the plugin's memory goes. */
+static void close_filter(mqtt *q) {
+  q->api->filter_close(q->where);
+  q->where = NULL;
+}
+
 static void on_close(void *ud) {
   mqtt *q = ud;
   q->closing = 1;
+  close_filter(q);
   save_cursor(q);
   if (q->connected) {
     mosquitto_disconnect(q->m);
@@ -408,6 +425,14 @@ static int read_settings(mqtt *q, json_t *s, char **err) {
   }
   const char *user = json_string_value(json_object_get(s, "username"));
   const char *pass = json_string_value(json_object_get(s, "password"));
+  json_t *where = json_object_get(s, "where");
+  if (where) {
+    if (!json_is_string(where)) return refuse(err, "plugins.mqtt.where names a Lua file of plugin_dir, without .lua");
+    if (!(q->where_name = strdup(json_string_value(where)))) return -1;
+    char why[1024];
+    if (q->api->filter_open(q->p, q->where_name, &q->where, why, sizeof why) < 0)
+      return refuse(err, "plugins.mqtt.where: %s", why);
+  }
   q->m = mosquitto_new(q->client_id, true, q);
   if (!q->m) return refuse(err, "cannot make an MQTT client (out of memory?)");
   if (user && mosquitto_username_pw_set(q->m, user, pass) != MOSQ_ERR_SUCCESS)
@@ -431,6 +456,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   int rc = read_settings(q, s, err);
   json_decref(s);
   if (rc < 0) {
+    close_filter(q);
     free_all(q);
     return rc;
   }
