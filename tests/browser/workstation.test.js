@@ -367,7 +367,22 @@ describe("the nurse workstation", () => {
   step("observes for an hour and reaches discharge", async () => {
     for (let i = 0; i < 4; i++) {
       await moveClock("15m");
-      await checkpoint(nurse, { sbp: 136, dbp: 84, hr: 74 }, "5", "none");
+      if (i !== 1) {
+        await checkpoint(nurse, { sbp: 136, dbp: 84, hr: 74 }, "5", "none");
+        continue;
+      }
+      // One check not done, with a reason: that check only; the next is due as usual.
+      const values = { "Systolic BP": 136, "Diastolic BP": 84, "Heart rate": 74, "SpO₂": 98, "Respiratory rate": 14 };
+      await recorded(card(nurse, "Vitals"), () => vitals(nurse, "Vitals", values));
+      await choose(nurse, "Sedation (MOAA/S, 5 alert .. 0 no response)", "5");
+      const dis = card(nurse, "Dissociation (as observed)");
+      await dis.getByRole("button", { name: "Not done…" }).click();
+      const dlg = nurse.locator("dialog");
+      await dlg.getByLabel("Why it is not done").fill("asleep, not woken for this check");
+      await dlg.getByRole("button", { name: "Record as not done" }).click();
+      await dlg.waitFor({ state: "hidden" });
+      await nurse.locator(".history li", { hasText: "not done. Reason: asleep, not woken for this check" }).waitFor();
+      await dis.locator(".badge-due").waitFor();
     }
     await gateOpen(nurse);
     await nurse.getByRole("button", { name: /Next phase: Discharge/ }).click();

@@ -216,6 +216,7 @@ async function amend(it, phaseId) {
 async function skip(it) {
   await ask({
     title: `Not done: ${it.title}`,
+    text: it.due_at ? "This check is recorded as not done, with your reason; the next one is due as usual." : null,
     fields: [{ name: "reason", label: "Why it is not done", type: "textarea", required: true }],
     submit: "Record as not done",
     action: (vals) => command("skip", { item: it.id, reason: vals.reason }),
@@ -253,7 +254,9 @@ function itemCard(it, phaseId, current) {
     const entry = h("div", { class: "entry", hidden: collapsed }, controls(it),
       h("div", { class: "item-actions" },
         h("button", { type: "submit", class: "primary" }, "Record"),
-        it.count ? null : h("button", { type: "button", class: "quiet", onclick: () => skip(it) }, "Not done\u2026")));
+        // Once done, only a checkpoint still to come can be "not done": the
+        // server then covers the one due now, and the next stays due.
+        it.count && !it.due_at ? null : h("button", { type: "button", class: "quiet", onclick: () => skip(it) }, "Not done\u2026")));
     add(card, entry);
     if (collapsed) {
       const again = h("button", { type: "button", class: "quiet", "aria-expanded": "false", onclick: () => {
