@@ -35,9 +35,9 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# The browser tests again, saving their screenshots of the board, a visit and
-# the discharge summary as docs/screenshots/*.png (committed, linked from
-# README.md): run after changing the workstation's looks.
+# The browser tests again, saving their screenshots of the board, a visit, a
+# score form and the discharge summary as docs/screenshots/*.png (committed,
+# linked from README.md): run after changing the workstation's looks.
 screenshots: build
 	cd tests/browser && npm ci --no-audit --no-fund --prefer-offline && \
 	  VIGIL_BIN=$(CURDIR)/$(BUILD)/vigil VIGIL_SCREENSHOTS=$(CURDIR)/docs/screenshots node workstation.test.js
