@@ -7,7 +7,14 @@
  * The broker goes down while alerts are raised, vigil is killed and started
  * again meanwhile, and when the broker is back every alert event arrives,
  * in order per visit. With a site's `where` filter, only Room 2's alerts are
- * published, across the same outage and restart. */
+ * published, across the same outage and restart.
+ *
+ * TLS: the test makes its own CAs and certificates with the openssl command
+ * and starts one mosquitto with TLS listeners (a password, a certificate for
+ * another name, a client certificate required) beside a clear one for its
+ * own subscriber. The plugin delivers over TLS with the right CA; with
+ * another CA, or a certificate for another name, the connection is refused,
+ * said in the log and the plugin's status, and vigil serves on. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -103,7 +110,7 @@ static void broker_stop(broker *b) {
 
 typedef struct message {
   char *topic, *payload;
-  int retained;
+  int retained, qos;
 } message;
 
 typedef struct subscriber {
@@ -132,7 +139,8 @@ static void sub_on_message(struct mosquitto *m, void *ud, const struct mosquitto
     s->cap = s->cap ? s->cap * 2 : 64;
     s->msgs = realloc(s->msgs, s->cap * sizeof *s->msgs);
   }
-  s->msgs[s->n++] = (message){strdup(msg->topic), strndup(msg->payload, (size_t)msg->payloadlen), msg->retain};
+  s->msgs[s->n++] =
+      (message){strdup(msg->topic), strndup(msg->payload, (size_t)msg->payloadlen), msg->retain, msg->qos};
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -443,13 +451,369 @@ static void test_where_publishes_only_one_rooms_alerts(void **state) {
   assert_int_equal(serve_stop(&f->s, 0), 0);
 }
 
+/* ---- TLS ----------------------------------------------------------------------------- */
+
+/* What every TLS test shares, made once: the certificates, one broker and
+ * the test's subscriber on the broker's clear listener. */
+typedef struct tls_env {
+  char dir[64];
+  broker b;             /* b.port: the clear listener, for the test's subscriber */
+  int tls_port;         /* the broker's certificate for 127.0.0.1; a password */
+  int other_name_port;  /* a certificate from the same CA for broker.invalid */
+  int client_cert_port; /* the broker's certificate; the client must show one */
+  subscriber sub;
+  int skipped;
+} tls_env;
+
+static tls_env env;
+
+/* Two CAs, certificates for the broker under two names, one for the
+ * client; EC keys, which openssl makes at once. */
+static const char *CERTS_SH =
+    "set -e\n"
+    "key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$1.key\"; }\n"
+    "ca() { key \"$1\"; openssl req -x509 -new -key \"$1.key\" -subj \"/CN=$2\" -days 2 -out \"$1.pem\"; }\n"
+    "leaf() {\n"
+    "  key \"$1\"\n"
+    "  openssl req -new -key \"$1.key\" -subj \"/CN=$2\" -out \"$1.csr\"\n"
+    "  printf 'subjectAltName=%s\\nextendedKeyUsage=%s\\n' \"$3\" \"$4\" > \"$1.ext\"\n"
+    "  openssl x509 -req -in \"$1.csr\" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile \"$1.ext\" "
+    "-out \"$1.pem\"\n"
+    "}\n"
+    "ca ca 'vigil test CA'\n"
+    "ca rogue 'another CA'\n"
+    "leaf server 127.0.0.1 'IP:127.0.0.1,DNS:localhost' serverAuth\n"
+    "leaf other broker.invalid 'DNS:broker.invalid' serverAuth\n"
+    "leaf client vigil-north 'DNS:vigil-north' clientAuth\n"
+    "mosquitto_passwd -c -b passwd vigil 'broker secret'\n";
+
+static int run_in(const char *dir, const char *script, const char *log) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "cd '%s' && sh -c \"$VIGIL_TEST_SCRIPT\" >>'%s' 2>&1", dir, log);
+  setenv("VIGIL_TEST_SCRIPT", script, 1);
+  int rc = system(cmd);
+  unsetenv("VIGIL_TEST_SCRIPT");
+  return rc;
+}
+
+static int command_exists(const char *name) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
+  return system(cmd) == 0;
+}
+
+static int tls_group_setup(void **state) {
+  if (!mosquitto_path() || !command_exists("openssl") || !command_exists("mosquitto_passwd")) {
+    env.skipped = 1;
+    return 0;
+  }
+  strcpy(env.dir, "/tmp/vigil-mqtt-tls-XXXXXX");
+  if (!mkdtemp(env.dir)) return -1;
+  snprintf(env.b.conf, sizeof env.b.conf, "%s/mosquitto.conf", env.dir);
+  snprintf(env.b.log, sizeof env.b.log, "%s/mosquitto.log", env.dir);
+  if (run_in(env.dir, CERTS_SH, env.b.log) != 0) {
+    fprintf(stderr, "cannot make the test's certificates (see %s)\n", env.b.log);
+    return -1;
+  }
+  env.b.port = free_port();
+  env.tls_port = free_port();
+  env.other_name_port = free_port();
+  env.client_cert_port = free_port();
+  struct passwd *me = getpwuid(geteuid());
+  FILE *fp = fopen(env.b.conf, "w");
+  if (!fp) return -1;
+  const char *d = env.dir;
+  fprintf(fp,
+          "per_listener_settings true\nlog_dest stderr\nuser %s\npersistence true\npersistence_location %s/\n"
+          "listener %d 127.0.0.1\nallow_anonymous true\n"
+          "listener %d 127.0.0.1\ncafile %s/ca.pem\ncertfile %s/server.pem\nkeyfile %s/server.key\n"
+          "allow_anonymous false\npassword_file %s/passwd\n"
+          "listener %d 127.0.0.1\ncafile %s/ca.pem\ncertfile %s/other.pem\nkeyfile %s/other.key\n"
+          "allow_anonymous true\n"
+          "listener %d 127.0.0.1\ncafile %s/ca.pem\ncertfile %s/server.pem\nkeyfile %s/server.key\n"
+          "require_certificate true\nuse_identity_as_username true\nallow_anonymous false\n",
+          me ? me->pw_name : "root", env.dir, env.b.port, env.tls_port, d, d, d, d, env.other_name_port, d, d, d,
+          env.client_cert_port, d, d, d);
+  fclose(fp);
+  broker_start(&env.b);
+  sub_start(&env.sub, "vigil-test-tls-sub", env.b.port);
+  return 0;
+}
+
+static int tls_group_teardown(void **state) {
+  if (env.skipped) return 0;
+  sub_stop(&env.sub);
+  if (env.b.pid) broker_stop(&env.b);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", env.dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static int tls_setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (!f || serve_setup(&f->s, PROTOCOL) < 0) return -1;
+  *state = f;
+  return 0;
+}
+
+static int tls_teardown(void **state) {
+  fixture *f = *state;
+  serve_cleanup(&f->s);
+  free(f);
+  return 0;
+}
+
+static void skip_without_tools(void) {
+  if (env.skipped) {
+    print_message("mosquitto, mosquitto_passwd or openssl is not installed (scripts/install-deps): skipped\n");
+    skip();
+  }
+}
+
+/* Starts vigil with the mqtt plugin for site at port, and tls_lua's settings
+ * besides (", tls = { ... }, username = ..."). */
+static void start_with(fixture *f, const char *site, int port, const char *more_lua) {
+  char extra[2048];
+  snprintf(extra, sizeof extra,
+           "plugins = { mqtt = { port = %d, site = '%s', retry_min = 0.1, retry_max = 0.3, keepalive = 5%s } }\n", port,
+           site, more_lua);
+  serve_configure(&f->s, extra);
+  assert_int_equal(serve_start(&f->s), 0);
+}
+
+/* The mqtt entry of GET /api/v1/plugins (a new reference). */
+static json_t *mqtt_entry(fixture *f) {
+  char *text = call(f, "GET", "/api/v1/plugins", NULL, 200);
+  json_t *doc = json_loads(text, 0, NULL), *p, *out = NULL;
+  free(text);
+  size_t i;
+  json_array_foreach(json_object_get(doc, "plugins"), i,
+                     p) if (!strcmp(json_string_value(json_object_get(p, "name")), "mqtt")) out = json_incref(p);
+  json_decref(doc);
+  assert_non_null(out);
+  return out;
+}
+
+/* Waits until the plugin is connected (want_connected) or has failed to
+ * connect, tries included, more than tries times; the entry then. */
+static json_t *wait_mqtt(fixture *f, int want_connected, int tries) {
+  for (int i = 0; i < 1000; i++) {
+    json_t *p = mqtt_entry(f), *st = json_object_get(p, "status");
+    if (want_connected ? json_is_true(json_object_get(st, "connected"))
+                       : json_integer_value(json_object_get(st, "reconnects")) > tries &&
+                             *json_string_value(json_object_get(st, "last_error")))
+      return p;
+    json_decref(p);
+    usleep(10000);
+  }
+  json_t *p = mqtt_entry(f);
+  char *text = json_dumps(p, 0), *log = serve_log(&f->s);
+  fprintf(stderr, "---- vigil's log ----\n%s\n---- mqtt ----\n%s\n", log, text);
+  free(text), free(log), json_decref(p);
+  fail_msg("the mqtt plugin did not %s", want_connected ? "connect" : "fail to connect");
+  return NULL;
+}
+
+/* The messages of the shared subscriber under topic: how many, and the
+ * last one's qos. */
+static size_t received(const char *topic, int *qos) {
+  pthread_mutex_lock(&env.sub.lock);
+  size_t n = 0;
+  for (size_t i = 0; i < env.sub.n; i++)
+    if (!strcmp(env.sub.msgs[i].topic, topic)) {
+      n++;
+      if (qos) *qos = env.sub.msgs[i].qos;
+    }
+  pthread_mutex_unlock(&env.sub.lock);
+  return n;
+}
+
+static void wait_received(const char *topic, size_t want) {
+  for (int i = 0; i < 1000 && received(topic, NULL) < want; i++)
+    usleep(10000);
+  assert_int_equal(received(topic, NULL), want);
+}
+
+/* One high alert (SBP 190) in a new visit. */
+static void raise_high_alert(fixture *f, const char *patient) { record(f, start_visit(f, patient), 190); }
+
+static void assert_log_has(fixture *f, const char *text) {
+  char *log = serve_log(&f->s);
+  if (!strstr(log, text)) fail_msg("vigil's log lacks \"%s\":\n%s", text, log);
+  free(log);
+}
+
+#define PASSWORD ", username = 'vigil', password = 'broker secret'"
+
+/* Starts vigil with tls = { ca_file = <the test's folder>/ca_pem<tls_more> }
+ * and more besides. */
+static void start_tls(fixture *f, const char *site, int port, const char *ca_pem, const char *tls_more,
+                      const char *more) {
+  char lua[1024];
+  snprintf(lua, sizeof lua, ", tls = { ca_file = '%s/%s'%s }%s", env.dir, ca_pem, tls_more, more);
+  start_with(f, site, port, lua);
+}
+
+/* The plugin cannot connect, for reason: shown in its status, said in the
+ * log; it runs on, and has published nothing. */
+static void expect_refused(fixture *f, const char *reason) {
+  json_t *p = wait_mqtt(f, 0, 0), *st = json_object_get(p, "status");
+  assert_string_equal(json_string_value(json_object_get(p, "state")), "running");
+  assert_false(json_is_true(json_object_get(st, "connected")));
+  const char *why = json_string_value(json_object_get(st, "last_error"));
+  if (!strstr(why, reason)) fail_msg("last_error \"%s\", not \"%s\"", why, reason);
+  assert_int_equal(json_integer_value(json_object_get(st, "published")), 0);
+  json_decref(p);
+  assert_log_has(f, reason);
+}
+
+static void test_tls_with_the_ca_delivers_qos1(void **state) {
+  skip_without_tools();
+  fixture *f = *state;
+  start_tls(f, "tls-ok", env.tls_port, "ca.pem", "", PASSWORD);
+  json_t *p = wait_mqtt(f, 1, 0);
+  assert_true(json_is_true(json_object_get(json_object_get(p, "status"), "tls")));
+  json_decref(p);
+  raise_high_alert(f, "chair-1");
+  wait_received("vigil/v1/tls-ok/alert/high", 1);
+  int qos = -1;
+  received("vigil/v1/tls-ok/alert/high", &qos);
+  assert_int_equal(qos, 1); /* the subscriber asked for 1: what arrives at 1 was published at 1 */
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+static void test_tls_wrong_password_is_refused(void **state) {
+  skip_without_tools();
+  fixture *f = *state;
+  start_tls(f, "tls-password", env.tls_port, "ca.pem", "", ", username = 'vigil', password = 'wrong'");
+  expect_refused(f, "not authorised");
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+/* With a CA that did not sign the broker's certificate the handshake fails:
+ * logged, shown, and vigil serves on; with the right CA, the alerts raised
+ * meanwhile arrive. */
+static void test_tls_another_ca_is_refused(void **state) {
+  skip_without_tools();
+  fixture *f = *state;
+  start_tls(f, "tls-rogue", env.tls_port, "rogue.pem", "", PASSWORD);
+  raise_high_alert(f, "chair-1");
+  expect_refused(f, "certificate verify failed");
+  raise_high_alert(f, "chair-2"); /* vigil serves on */
+  assert_int_equal(received("vigil/v1/tls-rogue/alert/high", NULL), 0);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+
+  start_tls(f, "tls-rogue", env.tls_port, "ca.pem", "", PASSWORD);
+  wait_received("vigil/v1/tls-rogue/alert/high", 2);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+/* A certificate from the right CA for another name is refused, unless
+ * insecure (which is said at start); insecure still wants the right CA. */
+static void test_tls_host_name_is_checked_unless_insecure(void **state) {
+  skip_without_tools();
+  fixture *f = *state;
+  start_tls(f, "tls-name", env.other_name_port, "ca.pem", "", "");
+  expect_refused(f, "host name verification failed");
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+
+  start_tls(f, "tls-name", env.other_name_port, "rogue.pem", ", insecure = true", "");
+  expect_refused(f, "certificate verify failed");
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+
+  start_tls(f, "tls-name", env.other_name_port, "ca.pem", ", insecure = true", "");
+  json_decref(wait_mqtt(f, 1, 0));
+  assert_log_has(f, "plugins.mqtt.tls.insecure");
+  raise_high_alert(f, "chair-1");
+  wait_received("vigil/v1/tls-name/alert/high", 1);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+/* The broker goes away and comes back: the plugin, refused meanwhile during
+ * the TLS handshake, tries again and delivers what was raised. */
+static void test_tls_broker_outage(void **state) {
+  skip_without_tools();
+  fixture *f = *state;
+  start_tls(f, "tls-outage", env.tls_port, "ca.pem", "", PASSWORD);
+  json_decref(wait_mqtt(f, 1, 0));
+  broker_stop(&env.b);
+  raise_high_alert(f, "chair-1");
+  /* Tried again and again (libmosquitto alone would stay on the dead
+   * socket), every time refused. */
+  json_t *p = wait_mqtt(f, 0, 3), *st = json_object_get(p, "status");
+  assert_false(json_is_true(json_object_get(st, "connected")));
+  assert_string_equal(json_string_value(json_object_get(st, "last_error")), "refused, or closed before TLS was set up");
+  json_decref(p);
+  broker_start(&env.b);
+  wait_received("vigil/v1/tls-outage/alert/high", 1);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+static void test_tls_client_certificate(void **state) {
+  skip_without_tools();
+  fixture *f = *state;
+  char more[256];
+  snprintf(more, sizeof more, ", cert_file = '%s/client.pem', key_file = '%s/client.key'", env.dir, env.dir);
+  start_tls(f, "tls-client", env.client_cert_port, "ca.pem", more, "");
+  json_decref(wait_mqtt(f, 1, 0));
+  raise_high_alert(f, "chair-1");
+  wait_received("vigil/v1/tls-client/alert/high", 1);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
+/* Each bad setting fails the plugin's init with a sentence naming it (and
+ * the file); vigil serves on, the plugin shown as failed. */
+static void test_tls_bad_settings_fail_init(void **state) {
+  skip_without_tools();
+  fixture *f = *state;
+  char missing[128];
+  snprintf(missing, sizeof missing, "%s/no-such-client.pem", env.dir);
+  struct {
+    char lua[512];
+    const char *want1, *want2;
+  } cases[] = {
+      {"", "plugins.mqtt.tls.cert_file: cannot read ", missing},
+      {"", "plugins.mqtt.tls.key_file: required with cert_file", NULL},
+      {"", "plugins.mqtt.tls.cafile: not a setting", NULL},
+      {", tls = { insecure = true }", "plugins.mqtt.tls.ca_file: required", NULL},
+  };
+  snprintf(cases[0].lua, sizeof cases[0].lua,
+           ", tls = { ca_file = '%s/ca.pem', cert_file = '%s', key_file = '%s/client.key' }", env.dir, missing,
+           env.dir);
+  snprintf(cases[1].lua, sizeof cases[1].lua, ", tls = { ca_file = '%s/ca.pem', cert_file = '%s/client.pem' }", env.dir,
+           env.dir);
+  snprintf(cases[2].lua, sizeof cases[2].lua, ", tls = { cafile = '%s/ca.pem' }", env.dir);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    start_with(f, "tls-bad", env.tls_port, cases[i].lua);
+    json_t *p = mqtt_entry(f);
+    assert_string_equal(json_string_value(json_object_get(p, "state")), "failed");
+    const char *error = json_string_value(json_object_get(p, "error"));
+    assert_non_null(error);
+    if (!strstr(error, cases[i].want1) || (cases[i].want2 && !strstr(error, cases[i].want2)))
+      fail_msg("case %zu: %s", i, error);
+    json_decref(p);
+    raise_high_alert(f, "chair-1"); /* vigil serves on */
+    assert_int_equal(serve_stop(&f->s, 0), 0);
+  }
+}
+
 int main(void) {
   mosquitto_lib_init();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_alerts_reach_the_broker_across_outage_and_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_where_publishes_only_one_rooms_alerts, setup, teardown),
   };
-  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  const struct CMUnitTest tls_tests[] = {
+      cmocka_unit_test_setup_teardown(test_tls_with_the_ca_delivers_qos1, tls_setup, tls_teardown),
+      cmocka_unit_test_setup_teardown(test_tls_wrong_password_is_refused, tls_setup, tls_teardown),
+      cmocka_unit_test_setup_teardown(test_tls_another_ca_is_refused, tls_setup, tls_teardown),
+      cmocka_unit_test_setup_teardown(test_tls_host_name_is_checked_unless_insecure, tls_setup, tls_teardown),
+      cmocka_unit_test_setup_teardown(test_tls_broker_outage, tls_setup, tls_teardown),
+      cmocka_unit_test_setup_teardown(test_tls_client_certificate, tls_setup, tls_teardown),
+      cmocka_unit_test_setup_teardown(test_tls_bad_settings_fail_init, tls_setup, tls_teardown),
+  };
+  int rc = cmocka_run_group_tests_name("plain", tests, NULL, NULL);
+  rc += cmocka_run_group_tests_name("tls", tls_tests, tls_group_setup, tls_group_teardown);
   mosquitto_lib_cleanup();
   return rc;
 }

@@ -24,14 +24,24 @@
  * libmosquitto runs on vigil's loop: its socket under a uv_poll_t, its
  * keepalive under a uv_timer_t, reconnections under another with backoff.
  * The broker's name is resolved with a blocking call when (re)connecting:
- * give an address or a name in /etc/hosts. */
+ * give an address or a name in /etc/hosts.
+ *
+ * With tls = { ca_file, ... } the connection is TLS, through libmosquitto's
+ * own TLS functions only: the broker's certificate must chain to ca_file and
+ * name the host (unless insecure), and cert_file / key_file are the client's
+ * certificate for brokers that ask for one. */
 #define _GNU_SOURCE
 #include <jansson.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <mosquitto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "vigil/plugin.h"
@@ -69,6 +79,8 @@ typedef struct mqtt {
   uint64_t published, acked, reconnects;
   uint64_t state_seq; /* the log's last seq when the state was last published */
   char last_error[256];
+  int tls;
+  char detail[200]; /* why the last attempt failed, in libmosquitto's words (TLS) or the broker's (CONNACK) */
 } mqtt;
 
 static void say(mqtt *q, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -128,9 +140,26 @@ static void watch(mqtt *q) {
   uv_poll_start(q->poll, events, on_socket);
 }
 
+/* libmosquitto before 2.0.22 takes a socket that failed during the TLS
+ * handshake (refused, or closed by the broker) for a handshake still under
+ * way, and would be called again at once, forever: the socket is looked at
+ * first. NULL while it may still be alive. */
+static const char *tls_socket_dead(mqtt *q, int events) {
+  if (!q->tls || q->connected || !(events & UV_READABLE)) return NULL;
+  char c;
+  ssize_t n = recv(mosquitto_socket(q->m), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) return NULL;
+  return n == 0 ? "refused, or closed before TLS was set up" : strerror(errno);
+}
+
 static void on_socket(uv_poll_t *h, int status, int events) {
   mqtt *q = h->data;
   int rc = MOSQ_ERR_SUCCESS;
+  const char *dead = status < 0 ? NULL : tls_socket_dead(q, events);
+  if (dead) {
+    lost(q, dead);
+    return;
+  }
   if (status < 0)
     rc = MOSQ_ERR_CONN_LOST;
   else {
@@ -162,10 +191,27 @@ static int open_poll(mqtt *q) {
 static void on_reconnect_timer(uv_timer_t *t);
 
 static void connect_now(mqtt *q) {
+  q->detail[0] = '\0';
   int rc = q->reconnects || q->connected ? mosquitto_reconnect_async(q->m)
                                          : mosquitto_connect_async(q->m, q->host, q->port, q->keepalive);
   if (rc == MOSQ_ERR_SUCCESS && open_poll(q) == 0) return;
   lost(q, rc == MOSQ_ERR_ERRNO ? "cannot connect" : mosquitto_strerror(rc));
+}
+
+/* libmosquitto says why a TLS connection failed only in its log ("OpenSSL
+ * Error[0]: ... certificate verify failed", "Error: host name verification
+ * failed."): its first error since the attempt began is kept for the reason
+ * that the log and the status show. */
+static void on_library_log(struct mosquitto *m, void *ud, int level, const char *text) {
+  mqtt *q = ud;
+  if (level == MOSQ_LOG_ERR && !q->detail[0]) snprintf(q->detail, sizeof q->detail, "%s", text);
+}
+
+static void note_error(mqtt *q, const char *why) {
+  if (q->detail[0])
+    snprintf(q->last_error, sizeof q->last_error, "%s (%s)", why, q->detail);
+  else
+    snprintf(q->last_error, sizeof q->last_error, "%s", why);
 }
 
 /* The connection is gone (or never came): try again after a while. */
@@ -174,8 +220,9 @@ static void lost(mqtt *q, const char *why) {
   int was = q->connected;
   q->connected = 0;
   if (q->closing) return;
-  snprintf(q->last_error, sizeof q->last_error, "%s", why);
-  if (was || q->retry_ms == 0) say(q, VIGIL_PLUGIN_LOG_WARN, "broker %s:%d: %s; trying again", q->host, q->port, why);
+  note_error(q, why);
+  if (was || q->retry_ms == 0)
+    say(q, VIGIL_PLUGIN_LOG_WARN, "broker %s:%d: %s; trying again", q->host, q->port, q->last_error);
   q->retry_ms = q->retry_ms ? q->retry_ms * 2 : q->retry_min_ms;
   if (q->retry_ms > q->retry_max_ms) q->retry_ms = q->retry_max_ms;
   q->reconnects++;
@@ -283,6 +330,7 @@ static void on_connect(struct mosquitto *m, void *ud, int rc) {
   mqtt *q = ud;
   if (rc != 0) {
     snprintf(q->last_error, sizeof q->last_error, "%s", mosquitto_connack_string(rc));
+    snprintf(q->detail, sizeof q->detail, "%s", mosquitto_connack_string(rc));
     say(q, VIGIL_PLUGIN_LOG_ERROR, "broker %s:%d refused the connection: %s", q->host, q->port, q->last_error);
     return; /* it disconnects; lost() follows */
   }
@@ -329,6 +377,7 @@ static char *status(void *ud) {
                         "in_flight", (json_int_t)q->n_window, "published", (json_int_t)q->published, "acknowledged",
                         (json_int_t)q->acked, "reconnects", (json_int_t)q->reconnects, "last_error", q->last_error);
   if (s && q->where_name) json_object_set_new(s, "where", json_string(q->where_name));
+  if (s) json_object_set_new(s, "tls", json_boolean(q->tls));
   char *text = s ? json_dumps(s, JSON_COMPACT) : NULL;
   json_decref(s);
   return text;
@@ -383,6 +432,94 @@ static int refuse(char **err, const char *fmt, ...) {
   return -2; /* VIGIL_EINVAL */
 }
 
+/* ---- TLS settings ------------------------------------------------------------------- */
+
+/* NULL when path is a regular file vigil can read; otherwise why not. An
+ * encrypted key is refused here: libmosquitto would ask for its passphrase
+ * on the terminal, and a server has none. */
+static const char *unreadable(const char *path, int is_key) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return strerror(errno);
+  struct stat st;
+  const char *why = NULL;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) why = "not a regular file";
+  char head[8192];
+  ssize_t n = why || !is_key ? 0 : read(fd, head, sizeof head - 1);
+  if (n < 0) why = strerror(errno);
+  if (n > 0) {
+    head[n] = '\0';
+    if (strstr(head, "ENCRYPTED")) why = "the key is encrypted (give it unencrypted, readable by vigil alone)";
+  }
+  close(fd);
+  return why;
+}
+
+/* A path under tls: a string naming a readable file, or absent. */
+static int tls_file(json_t *tls, const char *key, int is_key, const char **out, char **err) {
+  json_t *v = json_object_get(tls, key);
+  *out = NULL;
+  if (!v) return 0;
+  if (!json_is_string(v) || !*json_string_value(v)) return refuse(err, "plugins.mqtt.tls.%s: a file name (PEM)", key);
+  const char *why = unreadable(json_string_value(v), is_key);
+  if (why) return refuse(err, "plugins.mqtt.tls.%s: cannot read %s: %s", key, json_string_value(v), why);
+  *out = json_string_value(v);
+  return 0;
+}
+
+/* No passphrase: unreadable() has refused encrypted keys already. */
+static int no_passphrase(char *buf, int size, int rwflag, void *ud) { return 0; }
+
+/* tls = { ca_file, cert_file, key_file, insecure }. The broker's certificate
+ * is always checked (SSL_VERIFY_PEER, which is 1 in libmosquitto's API);
+ * insecure skips only the check of its name against host. */
+static int read_tls(mqtt *q, json_t *s, int has_password, char **err) {
+  static const char *known[] = {"ca_file", "cert_file", "key_file", "insecure"};
+  json_t *tls = json_object_get(s, "tls");
+  if (!tls) {
+    if (has_password)
+      say(q, VIGIL_PLUGIN_LOG_WARN, "plugins.mqtt.password goes to the broker in clear text: set plugins.mqtt.tls");
+    return 0;
+  }
+  if (json_is_array(tls) && json_array_size(tls) == 0) tls = NULL; /* tls = {} */
+  if (tls && !json_is_object(tls))
+    return refuse(err,
+                  "plugins.mqtt.tls: a table { ca_file = \"...\", cert_file = ..., key_file = ..., insecure = false }");
+  const char *key;
+  json_t *v;
+  json_object_foreach(tls, key, v) {
+    size_t i = 0;
+    while (i < sizeof known / sizeof *known && strcmp(key, known[i]))
+      i++;
+    if (i == sizeof known / sizeof *known)
+      return refuse(err, "plugins.mqtt.tls.%s: not a setting (ca_file, cert_file, key_file, insecure)", key);
+  }
+  const char *ca, *cert, *pkey;
+  int rc;
+  if ((rc = tls_file(tls, "ca_file", 0, &ca, err)) < 0 || (rc = tls_file(tls, "cert_file", 0, &cert, err)) < 0 ||
+      (rc = tls_file(tls, "key_file", 1, &pkey, err)) < 0)
+    return rc;
+  if (!ca) return refuse(err, "plugins.mqtt.tls.ca_file: required, the CA certificate (PEM) that signed the broker's");
+  if (!cert != !pkey)
+    return refuse(err, "plugins.mqtt.tls.%s: required with %s (the client's certificate and its key go together)",
+                  cert ? "key_file" : "cert_file", cert ? "cert_file" : "key_file");
+  json_t *insecure = json_object_get(tls, "insecure");
+  if (insecure && !json_is_boolean(insecure)) return refuse(err, "plugins.mqtt.tls.insecure: true or false");
+  if (mosquitto_tls_set(q->m, ca, NULL, cert, pkey, no_passphrase) != MOSQ_ERR_SUCCESS ||
+      mosquitto_tls_opts_set(q->m, 1, NULL, NULL) != MOSQ_ERR_SUCCESS)
+    return refuse(err, "plugins.mqtt.tls: refused by libmosquitto");
+  if (json_is_true(insecure)) {
+    if (mosquitto_tls_insecure_set(q->m, true) != MOSQ_ERR_SUCCESS)
+      return refuse(err, "plugins.mqtt.tls.insecure: refused by libmosquitto");
+    say(q, VIGIL_PLUGIN_LOG_WARN,
+        "plugins.mqtt.tls.insecure: the broker's certificate is not checked against the name %s; any certificate "
+        "from %s passes",
+        q->host, ca);
+  }
+  mosquitto_log_callback_set(q->m, on_library_log);
+  q->tls = 1;
+  return 0;
+}
+
 /* A topic level: no wildcard, no separator. */
 static int topic_safe(const char *s) { return s && *s && !strpbrk(s, "+#/") && strlen(s) <= 64; }
 
@@ -392,9 +529,10 @@ static int read_settings(mqtt *q, json_t *s, char **err) {
   const char *prefix = json_string_value(json_object_get(s, "prefix"));
   const char *id = json_string_value(json_object_get(s, "client_id"));
   json_t *port = json_object_get(s, "port"), *keepalive = json_object_get(s, "keepalive");
-  q->port = port ? (int)json_integer_value(port) : 1883;
+  q->port = port ? (int)json_integer_value(port) : json_object_get(s, "tls") ? 8883 : 1883;
   q->keepalive = keepalive ? (int)json_integer_value(keepalive) : 30;
-  if (q->port <= 0 || q->port > 65535) return refuse(err, "plugins.mqtt.port: want 1 to 65535 (default 1883)");
+  if (q->port <= 0 || q->port > 65535)
+    return refuse(err, "plugins.mqtt.port: want 1 to 65535 (default 1883, 8883 with tls)");
   if (q->keepalive < 5 || q->keepalive > 3600) return refuse(err, "plugins.mqtt.keepalive: want 5 to 3600 seconds");
   if (site && !topic_safe(site)) return refuse(err, "plugins.mqtt.site: one topic level, without '/', '+' or '#'");
   if (prefix && (!*prefix || strpbrk(prefix, "+#")))
@@ -437,7 +575,7 @@ static int read_settings(mqtt *q, json_t *s, char **err) {
   if (!q->m) return refuse(err, "cannot make an MQTT client (out of memory?)");
   if (user && mosquitto_username_pw_set(q->m, user, pass) != MOSQ_ERR_SUCCESS)
     return refuse(err, "plugins.mqtt.username: refused by libmosquitto");
-  return 0;
+  return read_tls(q, s, user != NULL, err);
 }
 
 static int init(vigil_plugin *p, const vigil_api *api, char **err) {
