@@ -515,10 +515,15 @@ static int tls_group_setup(void **state) {
     fprintf(stderr, "cannot make the test's certificates (see %s)\n", env.b.log);
     return -1;
   }
-  env.b.port = free_port();
-  env.tls_port = free_port();
-  env.other_name_port = free_port();
-  env.client_cert_port = free_port();
+  /* Four different ports: free_port() may give one twice. */
+  int *ports[] = {&env.b.port, &env.tls_port, &env.other_name_port, &env.client_cert_port};
+  for (size_t i = 0; i < 4; i++)
+    for (int taken = 1; taken;) {
+      *ports[i] = free_port();
+      taken = 0;
+      for (size_t k = 0; k < i; k++)
+        taken |= *ports[k] == *ports[i];
+    }
   struct passwd *me = getpwuid(geteuid());
   FILE *fp = fopen(env.b.conf, "w");
   if (!fp) return -1;

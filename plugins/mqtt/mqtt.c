@@ -336,7 +336,7 @@ static void on_connect(struct mosquitto *m, void *ud, int rc) {
   }
   q->connected = 1;
   q->retry_ms = 0;
-  q->last_error[0] = '\0';
+  q->last_error[0] = q->detail[0] = '\0';
   say(q, VIGIL_PLUGIN_LOG_INFO, "connected to %s:%d", q->host, q->port);
   publish_state(q, 1);
   pump(q);
@@ -472,12 +472,13 @@ static int no_passphrase(char *buf, int size, int rwflag, void *ud) { return 0; 
 /* tls = { ca_file, cert_file, key_file, insecure }. The broker's certificate
  * is always checked (SSL_VERIFY_PEER, which is 1 in libmosquitto's API);
  * insecure skips only the check of its name against host. */
-static int read_tls(mqtt *q, json_t *s, int has_password, char **err) {
+static int read_tls(mqtt *q, json_t *s, int has_username, char **err) {
   static const char *known[] = {"ca_file", "cert_file", "key_file", "insecure"};
   json_t *tls = json_object_get(s, "tls");
   if (!tls) {
-    if (has_password)
-      say(q, VIGIL_PLUGIN_LOG_WARN, "plugins.mqtt.password goes to the broker in clear text: set plugins.mqtt.tls");
+    if (has_username)
+      say(q, VIGIL_PLUGIN_LOG_WARN,
+          "plugins.mqtt.username and password go to the broker in clear text: set plugins.mqtt.tls");
     return 0;
   }
   if (json_is_array(tls) && json_array_size(tls) == 0) tls = NULL; /* tls = {} */
