@@ -575,10 +575,10 @@ static void skip_without_tools(void) {
   }
 }
 
-/* Starts vigil with the mqtt plugin for site at port, and tls_lua's settings
- * besides (", tls = { ... }, username = ..."). */
+/* Starts vigil with the mqtt plugin for site at port, and more_lua's
+ * settings besides (", tls = { ... }, username = ..."). */
 static void start_with(fixture *f, const char *site, int port, const char *more_lua) {
-  char extra[2048];
+  char extra[4096];
   snprintf(extra, sizeof extra,
            "plugins = { mqtt = { port = %d, site = '%s', retry_min = 0.1, retry_max = 0.3, keepalive = 5%s } }\n", port,
            site, more_lua);
