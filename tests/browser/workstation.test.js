@@ -346,6 +346,18 @@ describe("the nurse workstation", () => {
     await clinician.screenshot({ path: join(shots, "board.png") });
   });
 
+  step("keeps what a nurse is typing, and where, when another entry redraws the visit", async () => {
+    const id = /#\/visit\/(\d+)/.exec(nurse.url())[1];
+    const systolic = () => card(nurse, "Vitals").getByLabel("Systolic BP", { exact: true });
+    await systolic().fill("15");
+    const before = await nurse.locator(".history li").count();
+    await api("dr.osei", "POST", `/visits/${id}/entries`, { infusion_started: true });
+    await nurse.waitForFunction((n) => document.querySelectorAll(".history li").length > n, before);
+    await nurse.keyboard.type("0");
+    assert.equal(await systolic().inputValue(), "150");
+    await systolic().fill("");
+  });
+
   step("records the infusion's checkpoints and acknowledges the alerts", async () => {
     await checkpoint(nurse, { sbp: 150, dbp: 90, hr: 84 }, "4", "present");
     const open = nurse.locator(".visit-alerts .alarm:not(.acked)");

@@ -283,7 +283,7 @@ function itemCard(it, phaseId, current) {
     try {
       await command("entries", { [it.id]: value });
       announce(`${it.title} recorded`);
-      state.clearItem = it.id;
+      emptyIfRecorded(it, value);
     } catch (err) {
       showError(card, err);
     } finally {
@@ -291,6 +291,22 @@ function itemCard(it, phaseId, current) {
     }
   });
   return card;
+}
+
+// Once an entry is recorded its card starts empty again. The page may have
+// been drawn again while the entry was on its way (what was typed carried
+// over), so the card to empty is the one on the page now, and only while it
+// still holds what was recorded: what the nurse typed since stays.
+function emptyIfRecorded(it, value) {
+  if (!state || !state.root) return;
+  const card = state.root.querySelector(`.checklist form.item[data-item="${CSS.escape(it.id)}"]`);
+  if (!card || JSON.stringify(read(it, card)) !== JSON.stringify(value)) return;
+  for (const el of card.querySelectorAll("input, textarea")) {
+    if (el.type === "radio") el.checked = false;
+    else el.value = "";
+  }
+  const total = card.querySelector("output");
+  if (total) total.textContent = "";
 }
 
 function checklist(v) {
@@ -331,13 +347,13 @@ function snapshot() {
   const phase = state.visit.phases.find((p) => p.id === state.visit.phase);
   for (const card of state.root.querySelectorAll(".checklist form.item")) {
     const it = phase && phase.items.find((x) => x.id === card.dataset.item);
-    if (!it || state.clearItem === it.id) continue;
+    if (!it) continue;
     const v = read(it, card);
     if (v !== undefined) out.values[it.id] = v;
   }
   const active = document.activeElement;
-  if (active && state.root.contains(active)) out.focus = active.id || (active.dataset && active.dataset.field) || null;
-  state.clearItem = null;
+  // By the field it enters, not its id: ids are made anew at every draw.
+  if (active && state.root.contains(active)) out.focus = (active.dataset && active.dataset.field) || active.id || null;
   return out;
 }
 
@@ -357,7 +373,7 @@ function restore(snap, v) {
     }
   }
   if (snap.focus) {
-    const el = document.getElementById(snap.focus) || state.root.querySelector(`[data-field="${CSS.escape(snap.focus)}"]`);
+    const el = state.root.querySelector(`[data-field="${CSS.escape(snap.focus)}"]`) || document.getElementById(snap.focus);
     if (el) el.focus();
   }
 }
