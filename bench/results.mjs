@@ -189,6 +189,7 @@ const git = (args) => {
 const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const commit = git(['rev-parse', '--short', 'HEAD']);
 const cpu = cpus()[0]?.model ?? '?';
+const load = (process.env.LOAD_AT_START ?? '?').split(' ').join(' / ');
 const reps = Math.max(...m1.map((r) => r.runs));
 
 const targetTable = [
@@ -255,9 +256,9 @@ const chartsMd = charts
 const results = `# Benchmark results
 
 Written by \`make bench\` (\`bench/run-all.sh\`, \`bench/results.mjs\`) at ${when}, tree at
-${commit}. **Measured on a shared 2-core VM** (${cpu}, ${cpus().length} cores) while five other
-agents were compiling and testing on it: absolute figures are noisy (runs of the same program
-vary by up to 2x); the ratios compare figures of the same run. M1, M2, M4 and M5 are medians of
+${commit}. **Measured on a 2-core VM** (${cpu}, ${cpus().length} cores; load average ${load} over 1, 5 and 15
+minutes as the run began): absolute figures vary between runs, by up to 2x on a busy machine,
+and a busy machine slows the peers more than vigil; the ratios compare figures of the same run. M1, M2, M4 and M5 are medians of
 ${reps} repetition${reps === 1 ? '' : 's'}, the peers and vigil alternating; M3, M2 at N = 100,000 and bpmn-engine ran
 once. Every run matched the workload's checksums: ${allOk ? 'yes' : `**no**: ${rejected.map((l) => `${l.engine ?? 'vigil ' + l.mode} at N = ${fmt(l.n)} (${l.events} events)`).join(', ')} did not, and is left out of the figures (its line is under Raw lines)`}. \`bench/README.md\` says what
 each figure measures.
@@ -308,7 +309,7 @@ const i = readme.indexOf(begin);
 const j = readme.indexOf(end);
 if (i >= 0 && j > i) {
   const block = `${begin}
-Latest \`make bench\` (${when}, ${commit}; a shared 2-core VM, so ratios within the run matter,
+Latest \`make bench\` (${when}, ${commit}; a 2-core VM with load ${load} as it began, so ratios within the run matter,
 not absolute figures; all of it in [bench/RESULTS.md](bench/RESULTS.md)):
 
 ${targetTable}

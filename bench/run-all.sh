@@ -18,6 +18,9 @@ REPEAT=${REPEAT:-3}
 BPMN_N=${BPMN_N:-100 1000}
 NS=${NS:-1000 10000 100000}
 SRC=$(cd "$(dirname "$0")" && pwd)
+# How busy the machine was as the run began (results.mjs says it): the
+# absolute figures depend on it, the same-run ratios much less.
+export LOAD_AT_START=${LOAD_AT_START:-$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")}
 BENCH="$BUILD/bench/vigil-bench"
 TMP="$BUILD/bench/tmp"
 mkdir -p "$OUT" "$TMP"
