@@ -55,6 +55,7 @@ typedef struct sqlite_store {
   store base;
   sqlite3 *db;
   int lock_fd;
+  int read_only; /* a reader (store_sqlite_read): appends are refused */
   char *path;
   char head[65];       /* hash of the last row */
   uint64_t head_seq;
@@ -179,7 +180,7 @@ static void cover_failed_frames(sqlite_store *s) {
 
 static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
-  if (!s->insert) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->path);
+  if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->path);
   int rc = exec(s, "BEGIN IMMEDIATE", "cannot write events", err, errlen);
   if (rc < 0) return rc;
   char head[65];
@@ -469,9 +470,9 @@ static int sq_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, cha
 static const store_ops sqlite_ops = {sq_append, sq_scan,    sq_put_protocol, sq_get_protocol, sq_scan_open,
                                      sq_summary, sq_close, sq_kv_put,       sq_kv_get,       sq_kv_scan};
 
-/* Brings the schema up to this vigil's; a reader (read_only) changes
- * nothing and needs it current already. */
-static int migrate(sqlite_store *s, int read_only, char *err, size_t errlen) {
+/* Brings the schema up to this vigil's; a reader changes nothing and needs
+ * it current already. */
+static int migrate(sqlite_store *s, char *err, size_t errlen) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
     sqlite3_finalize(st);
@@ -483,7 +484,7 @@ static int migrate(sqlite_store *s, int read_only, char *err, size_t errlen) {
     return fail(VIGIL_ENEWER, err, errlen,
                 "%s was written by a newer vigil (schema %d; this vigil knows up to %d): upgrade vigil to open it",
                 s->path, version, SCHEMA_VERSION);
-  if (read_only && version < SCHEMA_VERSION)
+  if (s->read_only && version < SCHEMA_VERSION)
     return fail(VIGIL_EINVAL, err, errlen,
                 "%s was written by an older vigil (schema %d; this vigil writes %d): start vigil serve on it once to "
                 "upgrade it, then read it",
@@ -517,6 +518,7 @@ static store *open_store(const char *path, const char *vfs, int read_only, int *
   }
   s->base.ops = &sqlite_ops;
   s->lock_fd = -1;
+  s->read_only = read_only;
   /* One engine per file: a second one would interleave sequence numbers.
    * Within this process, by the file's identity (see held_files); across
    * processes, by flock. */
@@ -578,7 +580,7 @@ static store *open_store(const char *path, const char *vfs, int read_only, int *
   }
   if ((*rc = exec(s, "PRAGMA synchronous = FULL", "cannot open the database", err, errlen)) < 0) goto fail;
 schema:
-  if ((*rc = migrate(s, read_only, err, errlen)) < 0) goto fail;
+  if ((*rc = migrate(s, err, errlen)) < 0) goto fail;
   if (!read_only && (sqlite3_prepare_v2(s->db, "INSERT INTO events (seq, time, visit, type, body, prev, hash) VALUES (?,?,?,?,?,?,?)",
                          -1, &s->insert, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO visits (id, status) VALUES (?, 'active')", -1, &s->visit_start,
