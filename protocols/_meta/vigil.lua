@@ -163,7 +163,7 @@ function Visit.id() end
 ---@field default? any No default: the visit must give it.
 ---@field required? boolean
 ---@field options? string[] For choice params.
----@field source? string Where the number comes from (REFERENCE.md, a guideline).
+---@field source? string Where the number comes from (a docs/clinical/ page, a guideline).
 
 ---@class vigil.Defaults
 ---@field grace? vigil.Duration

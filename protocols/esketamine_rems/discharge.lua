@@ -18,7 +18,7 @@ return v.phase "discharge" {
   help = "Blood pressure before leaving, the prescriber's judgement, the three REMS form questions, and the ride home "
          .. "here. No driving until the next day, after restful sleep.",
   items = {
-    -- Source: REFERENCE.md Esketamine REMS, Patient Monitoring Form: "BP ... before
+    -- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "BP ... before
     -- leaving"; "vitals acceptable ... before leaving (yes/no)" [S reproducing P].
     v.vitals "bp_before_leaving" {
       title = "Blood pressure before leaving",
@@ -28,22 +28,22 @@ return v.phase "discharge" {
       title = "Vitals acceptable for leaving (prescriber's judgement)",
       options = YES_NO,
     },
-    -- Source: REFERENCE.md Esketamine REMS, Patient Monitoring Form: "whether
+    -- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "whether
     -- sedation, dissociation or respiratory depression occurred" [S reproducing P].
     v.choice "sedation_occurred" { title = "Sedation occurred during this session", options = YES_NO },
     v.choice "dissociation_occurred" { title = "Dissociation occurred during this session", options = YES_NO },
     v.choice "respiratory_depression_occurred" {
       title = "Respiratory depression occurred during this session", options = YES_NO,
     },
-    -- Source: REFERENCE.md Esketamine REMS: "No driving until the next day after
-    -- restful sleep; confirm a ride before dosing" [P][S]; "discharge: released to a
-    -- responsible adult" [W].
+    -- Source: docs/clinical/esketamine-rems.md: "No driving until the next day after
+    -- restful sleep; confirm a ride before dosing" [P][S]; docs/clinical/discharge-criteria.md:
+    -- released to a responsible adult [W].
     v.check "ride_present" { title = "The ride home is here" },
     v.check "no_driving_advice" { title = "Told not to drive or operate machinery until the next day, after restful sleep" },
   },
 
   rules = {
-    -- Source: REFERENCE.md "marked hypertension flag" (params sbp_alert, dbp_alert).
+    -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert).
     v.rule "bp_leaving" {
       on = "bp_before_leaving",
       check = function(x, visit)

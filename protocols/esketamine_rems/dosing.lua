@@ -11,7 +11,7 @@ return v.phase "dosing" {
   help = "The patient self-administers one device at a time, 5 minutes' rest between devices (28 mg each: 2 devices "
          .. "for 56 mg, 3 for 84 mg), under direct observation.",
   items = {
-    -- Source: REFERENCE.md Esketamine REMS: "Doses 56 or 84 mg (28 mg per device, 5 min
+    -- Source: docs/clinical/esketamine-rems.md: "Doses 56 or 84 mg (28 mg per device, 5 min
     -- rest between devices)" [P]; the form asks for "dose and lot number" [S reproducing P].
     v.choice "dose" {
       title = "Dose",

@@ -6,7 +6,7 @@
 -- literal in the phase file, where lint checks it.
 --
 -- No threshold lives here: every limit is a protocol parameter (protocol.lua names
--- each one's source in shared/clinical/REFERENCE.md). Messages say what was seen
+-- each one's source, a page of docs/clinical/). Messages say what was seen
 -- and what to consider; the decision stays with the prescriber.
 
 local v = require "vigil"
@@ -68,7 +68,7 @@ function lib.depressed(x, visit)
 end
 
 -- Sedation on the MOAA/S scale, recorded as a choice "5" .. "0". 0 is loss of
--- consciousness by the scale's definition (REFERENCE.md "Other scales"): always
+-- consciousness by the scale's definition (sedation-dissociation-scales.md): always
 -- high. At or below moaas_alert: medium.
 -- Alert ids "sedation_unresponsive" (high), "sedation_deep" (medium).
 function lib.sedation(level_text, visit)
@@ -87,7 +87,7 @@ function lib.sedation(level_text, visit)
 end
 
 -- Dissociation as observed: "none", "present" (tolerated), "distressing". There is
--- no validated cut-off (REFERENCE.md, CADSS): only distress, an observation, alerts.
+-- no validated cut-off (docs/clinical/sedation-dissociation-scales.md): only distress alerts.
 -- Alert id "dissociation_distress".
 function lib.dissociation(x)
   if x == "distressing" then

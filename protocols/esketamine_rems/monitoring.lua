@@ -12,7 +12,7 @@ local lib = require "lib"
 
 local fmt = string.format
 
--- Source: REFERENCE.md "sedation practice": ventilation and circulation every 5-15
+-- Source: docs/clinical/monitoring-cadence.md: ventilation and circulation every 5-15
 -- min, SpO2 continuously, until fit for discharge (ASA moderate sedation 2018) [S].
 -- Every 15 minutes is the slow end of that range; the pulse oximeter stays on
 -- throughout (checked in predose).
@@ -24,11 +24,11 @@ return v.phase "monitoring" {
   help = "Blood pressure at about 40 minutes (and whenever clinically warranted); breathing, sedation and "
          .. "dissociation every 15 minutes. At least two hours, and until sedation, dissociation and respiratory "
          .. "depression have resolved.",
-  -- Source: REFERENCE.md Esketamine REMS: "Monitor at least 2 h after dosing" [P].
+  -- Source: docs/clinical/esketamine-rems.md: "Monitor at least 2 h after dosing" [P].
   -- The literal floor; the gate also applies param monitoring_minutes (>= 120).
   duration = { min = "2h" },
   items = {
-    -- Source: REFERENCE.md Esketamine REMS: "BP before dosing, at about 40 min after
+    -- Source: docs/clinical/esketamine-rems.md: "BP before dosing, at about 40 min after
     -- dosing, then as clinically warranted" [P]. "About": 10 minutes' grace, a
     -- clinic choice.
     v.vitals "bp_40m" {
@@ -41,14 +41,14 @@ return v.phase "monitoring" {
       fields = { "sbp", "dbp", "hr" },
       required = false,
     },
-    -- Source: REFERENCE.md Esketamine REMS: "until ... respiratory depression
+    -- Source: docs/clinical/esketamine-rems.md: "until ... respiratory depression
     -- [has] resolved; ... pulse oximeter on site" [P]; cadence as above.
     v.vitals "respiration" {
       title = "Breathing: SpO2 and respiratory rate",
       fields = { "spo2", "rr" },
       every = EVERY, grace = GRACE, overdue = OVERDUE,
     },
-    -- Source: REFERENCE.md "Other scales", MOAA/S; Esketamine REMS: "until sedation
+    -- Source: docs/clinical/sedation-dissociation-scales.md, MOAA/S; Spravato: "until sedation
     -- ... [has] resolved" [P].
     v.choice "moaas" {
       title = "Sedation (MOAA/S, 5 alert .. 0 no response)",
@@ -57,8 +57,8 @@ return v.phase "monitoring" {
       options = { "5", "4", "3", "2", "1", "0" },
       every = EVERY, grace = GRACE, overdue = OVERDUE,
     },
-    -- Source: REFERENCE.md Esketamine REMS: "until ... dissociation [has] resolved"
-    -- [P]; "Other scales", CADSS: no validated cut-off, so a nurse's observation.
+    -- Source: docs/clinical/esketamine-rems.md: "until ... dissociation [has] resolved"
+    -- [P]; CADSS has no validated cut-off, so a nurse's observation.
     v.choice "dissociation" {
       title = "Dissociation (as observed)",
       help = "none; present (tolerated); distressing (the patient is distressed by it).",
@@ -68,12 +68,12 @@ return v.phase "monitoring" {
   },
 
   rules = {
-    -- Source: REFERENCE.md "marked hypertension flag" (params sbp_alert, dbp_alert).
+    -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert).
     v.rule "bp_high" {
       on = { "bp_40m", "bp" },
       check = function(x, visit) return lib.bp_high(x, visit) end,
     },
-    -- Source: REFERENCE.md "marked hypertension flag": rise from baseline (params
+    -- Source: docs/clinical/vitals-limits.md, "Rise from baseline": from the pre-dose reading (params
     -- sbp_rise, dbp_rise).
     v.rule "bp_rise" {
       on = { "bp_40m", "bp" },
@@ -95,7 +95,7 @@ return v.phase "monitoring" {
     },
   },
 
-  -- Source: REFERENCE.md Esketamine REMS: "Monitor at least 2 h after dosing and
+  -- Source: docs/clinical/esketamine-rems.md: "Monitor at least 2 h after dosing and
   -- until sedation, dissociation and respiratory depression have resolved" [P]
   -- (params monitoring_minutes, moaas_recovered, spo2_min, rr_min). The engine adds
   -- the 2-hour floor and the 40-minute BP (a required scheduled item).

@@ -15,7 +15,7 @@ local fmt = string.format
 
 -- A yes/no contraindication: "yes" holds the checklist until a prescriber reviews
 -- it and overrides the gate with a reason.
--- Source: REFERENCE.md "contraindications to screen": Spravato label [P] (conditions
+-- Source: docs/clinical/screening.md, "Contraindications": Spravato label [P] (conditions
 -- where a BP rise is hazardous; hypersensitivity); ACEP 2011 [S].
 local function contraindication(id, title)
   return v.choice(id) {
@@ -32,7 +32,7 @@ end
 
 -- A co-medication the REMS Patient Monitoring Form asks about. `effect` is why
 -- it matters, for the alert.
--- Source: REFERENCE.md Esketamine REMS, Patient Monitoring Form: "sedating and
+-- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "sedating and
 -- BP-affecting co-medications (benzodiazepines, non-benzodiazepine hypnotics,
 -- psychostimulants, MAOIs)" [S reproducing P].
 local function comedication(id, title, alert_id, effect)
@@ -59,7 +59,7 @@ return v.phase "predose" {
                                     .. "haemorrhage"),
     contraindication("ci_hypersensitivity", "hypersensitivity to esketamine or ketamine"),
 
-    -- Source: REFERENCE.md "contraindications to screen" (pregnancy, breastfeeding).
+    -- Source: docs/clinical/screening.md, "Contraindications" (pregnancy, breastfeeding).
     v.choice "pregnancy" {
       title = "Pregnancy or breastfeeding",
       options = { "neither", "pregnant", "breastfeeding", "not applicable" },
@@ -71,7 +71,7 @@ return v.phase "predose" {
       end,
     },
 
-    -- Source: REFERENCE.md "needs careful evaluation": Spravato label [P].
+    -- Source: docs/clinical/screening.md, "Substance use": Spravato label [P].
     v.choice "substance_use" {
       title = "History of substance use disorder, including alcohol",
       options = { "no", "yes" },
@@ -88,22 +88,22 @@ return v.phase "predose" {
     comedication("comed_psychostimulant", "psychostimulants", "comed_bp", "they can raise blood pressure"),
     comedication("comed_maoi", "monoamine oxidase inhibitors (MAOIs)", "comed_bp", "they can raise blood pressure"),
 
-    -- Source: REFERENCE.md Esketamine REMS: "No driving until the next day after
+    -- Source: docs/clinical/esketamine-rems.md: "No driving until the next day after
     -- restful sleep; confirm a ride before dosing" [P][S].
     v.check "ride_confirmed" {
       title = "Ride home confirmed (the patient will not drive until the next day, after restful sleep)",
     },
-    -- Source: REFERENCE.md Esketamine REMS: "prescriber and pulse oximeter on site" [P].
+    -- Source: docs/clinical/esketamine-rems.md: "prescriber and pulse oximeter on site" [P].
     v.check "prescriber_on_site" { title = "Prescriber on site for the session" },
     v.check "pulse_oximeter" { title = "Pulse oximeter on the patient and working" },
 
-    -- Source: REFERENCE.md Esketamine REMS: "BP before dosing" [P].
+    -- Source: docs/clinical/esketamine-rems.md: "BP before dosing" [P].
     v.vitals "predose_vitals" {
       title = "Vitals before dosing",
       help = "Seated, after 5 minutes' rest. If high, rest and repeat: the latest reading counts.",
       fields = { "sbp", "dbp", "hr", "spo2", "rr" },
     },
-    -- Source: REFERENCE.md Esketamine REMS, Patient Monitoring Form: "vitals
+    -- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "vitals
     -- acceptable before dosing (yes/no)" [S reproducing P]. The prescriber's call.
     v.choice "predose_acceptable" {
       title = "Vitals acceptable for dosing (prescriber's judgement)",
@@ -112,7 +112,7 @@ return v.phase "predose" {
   },
 
   rules = {
-    -- Hold at marked hypertension. Source: REFERENCE.md "marked hypertension flag"
+    -- Hold at marked hypertension. Source: docs/clinical/vitals-limits.md "Pre-dose hold"
     -- (esketamine label data [P/S]; Del Sant 2020 [S]); params sbp_alert, dbp_alert.
     v.rule "bp_hold" {
       on = "predose_vitals",
@@ -123,7 +123,7 @@ return v.phase "predose" {
         end
       end,
     },
-    -- Source: REFERENCE.md Esketamine REMS: "Pre-dose BP above about 140 systolic or
+    -- Source: docs/clinical/esketamine-rems.md: "Pre-dose BP above about 140 systolic or
     -- 90 diastolic: weigh risk against benefit" [S]; params sbp_caution, dbp_caution.
     v.rule "bp_caution" {
       on = "predose_vitals",

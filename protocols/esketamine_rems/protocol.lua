@@ -3,8 +3,8 @@
 --
 -- Four phases (one file each): predose, dosing, monitoring, discharge.
 -- lib.lua holds the checks the phases share. Every clinical threshold is a
--- parameter below, with its source in shared/clinical/REFERENCE.md ("Esketamine
--- (Spravato) REMS" unless said otherwise); the phase files name the parameters
+-- parameter below, with its source in docs/clinical/ (esketamine-rems.md unless
+-- said otherwise; README.md lists them all); the phase files name the parameters
 -- they use. The items the REMS Patient Monitoring Form asks for are listed in
 -- docs/rems.md (`vigil export rems VISIT`). Scenarios are in scenarios/.
 
@@ -24,86 +24,86 @@ return v.protocol "esketamine_rems" {
     "Spravato REMS: Patient Monitoring Form and REMS requirements (FDA)",
     "American Society of Anesthesiologists. Practice guidelines for moderate procedural sedation and analgesia, 2018",
     "Royal College of Physicians. National Early Warning Score (NEWS) 2, 2017",
-    "shared/clinical/REFERENCE.md (vigil): the table each parameter below cites",
+    "docs/clinical/README.md (vigil): each parameter below, its source, strength and caveats",
   },
   -- Alerts latch until acknowledged and re-notify after 5 minutes unacknowledged;
   -- a checkpoint is overdue 5 minutes after its due time.
-  -- Source: REFERENCE.md "Alarms": latching is the clinic's configuration;
+  -- Source: docs/clinical/alarms.md: latching is the clinic's configuration;
   -- "escalate rather than repeat".
   defaults = { grace = "5m", escalate = "5m", latching = true, overdue_priority = "medium" },
 
   params = {
     -- Blood pressure before dosing --------------------------------------------
-    -- Source: REFERENCE.md Esketamine REMS: "Pre-dose BP above about 140 systolic or
+    -- Source: docs/clinical/esketamine-rems.md: "Pre-dose BP above about 140 systolic or
     -- 90 diastolic: weigh risk against benefit" [S].
     v.param "sbp_caution" {
       title = "Pre-dose guide: systolic above", default = 140, unit = "mm[Hg]", range = { 110, 180 },
-      source = "REFERENCE.md Esketamine REMS: pre-dose BP above about 140/90, weigh risk against benefit",
+      source = "docs/clinical/esketamine-rems.md: pre-dose BP above about 140/90, weigh risk against benefit",
     },
     v.param "dbp_caution" {
       title = "Pre-dose guide: diastolic above", default = 90, unit = "mm[Hg]", range = { 60, 120 },
-      source = "REFERENCE.md Esketamine REMS: pre-dose BP above about 140/90, weigh risk against benefit",
+      source = "docs/clinical/esketamine-rems.md: pre-dose BP above about 140/90, weigh risk against benefit",
     },
-    -- Source: REFERENCE.md "marked hypertension flag": SBP >= 180 or DBP >= 110
+    -- Source: docs/clinical/vitals-limits.md, "Marked hypertension": SBP >= 180 or DBP >= 110
     -- (esketamine label data [P/S]; Del Sant 2020 [S]). Before dosing it holds the
     -- checklist (a prescriber may override with a reason); after dosing it alerts,
     -- and before leaving it holds the discharge.
     v.param "sbp_alert" {
       title = "Marked hypertension: systolic at or above", default = 180, unit = "mm[Hg]", range = { 140, 220 },
-      source = "REFERENCE.md marked hypertension flag (esketamine label data; Del Sant 2020)",
+      source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     v.param "dbp_alert" {
       title = "Marked hypertension: diastolic at or above", default = 110, unit = "mm[Hg]", range = { 90, 140 },
-      source = "REFERENCE.md marked hypertension flag (esketamine label data; Del Sant 2020)",
+      source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
-    -- Source: REFERENCE.md "marked hypertension flag": rise >= 40 systolic / >= 25
+    -- Source: docs/clinical/vitals-limits.md, "Rise from baseline": >= 40 systolic / >= 25
     -- diastolic from baseline (esketamine label data [P/S]; Del Sant 2020 [S]).
     v.param "sbp_rise" {
       title = "Rise from the pre-dose reading: systolic at least", default = 40, unit = "mm[Hg]", range = { 10, 80 },
-      source = "REFERENCE.md marked hypertension flag: rise >= 40 systolic",
+      source = "docs/clinical/vitals-limits.md: rise >= 40 systolic (esketamine label data)",
     },
     v.param "dbp_rise" {
       title = "Rise from the pre-dose reading: diastolic at least", default = 25, unit = "mm[Hg]", range = { 10, 60 },
-      source = "REFERENCE.md marked hypertension flag: rise >= 25 diastolic",
+      source = "docs/clinical/vitals-limits.md: rise >= 25 diastolic (esketamine label data)",
     },
 
     -- Respiratory depression ----------------------------------------------------
-    -- Source: REFERENCE.md NEWS2 SpO2 scale 1: <= 91% scores 3 [P]; modified Aldrete
+    -- Source: docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 <= 91% scores 3 [P]; Aldrete
     -- SpO2 "> 92% on room air" scores 2 [P/S]. Alert below 92%.
     v.param "spo2_min" {
       title = "Respiratory depression: SpO2 below", default = 92, unit = "%", range = { 85, 96 },
-      source = "REFERENCE.md NEWS2 SpO2 scale 1 (<= 91 scores 3); modified Aldrete SpO2 band",
+      source = "docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 (<= 91 scores 3); Aldrete SpO2 band",
     },
-    -- Source: REFERENCE.md NEWS2 respiration: 9-11 /min scores 1, <= 8 scores 3 [P].
+    -- Source: docs/clinical/vitals-limits.md: NEWS2 9-11 /min scores 1, <= 8 scores 3 [P].
     -- Alerting below 10 is a deliberately early choice inside the 9-11 band (the
     -- same choice as ketamine_iv); clinic to review.
     v.param "rr_min" {
       title = "Respiratory depression: respiratory rate below", default = 10, unit = "/min", range = { 6, 12 },
-      source = "REFERENCE.md NEWS2 respiration bands (9-11 scores 1, <= 8 scores 3); 10 is a clinic choice",
+      source = "docs/clinical/vitals-limits.md: NEWS2 bands (9-11 scores 1, <= 8 scores 3); 10 is a clinic choice",
     },
 
     -- Sedation --------------------------------------------------------------------
-    -- Source: REFERENCE.md "Other scales", MOAA/S 5 (alert) .. 0 (no response);
+    -- Source: docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 (alert) .. 0 (none);
     -- "sedation practice" (ASA moderate sedation 2018) [S]. 2 = responds only to
     -- prodding or shaking. The cut-off is a clinic choice on that scale.
     v.param "moaas_alert" {
       title = "Deep sedation: MOAA/S at or below", default = 2, unit = "{score}", range = { 1, 4 },
-      source = "REFERENCE.md MOAA/S scale; ASA moderate sedation 2018 (cut-off: clinic choice)",
+      source = "docs/clinical/sedation-dissociation-scales.md: MOAA/S; ASA 2018 (cut-off: clinic choice)",
     },
-    -- Source: REFERENCE.md MOAA/S 5 = alert; Esketamine REMS: monitor until
+    -- Source: docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 = alert; Spravato: until
     -- sedation has resolved [P].
     v.param "moaas_recovered" {
       title = "Sedation resolved: MOAA/S at least", default = 5, unit = "{score}", range = { 3, 5 },
-      source = "REFERENCE.md MOAA/S 5 = alert; Spravato REMS: until sedation has resolved",
+      source = "docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 = alert; Spravato: until resolved",
     },
 
     -- Monitoring ------------------------------------------------------------------
-    -- Source: REFERENCE.md Esketamine REMS: "Monitor at least 2 h after dosing" [P].
+    -- Source: docs/clinical/esketamine-rems.md: "Monitor at least 2 h after dosing" [P].
     -- The monitoring phase's literal minimum is 2 hours, the REMS floor; a clinic
     -- can raise it per visit here, never lower it.
     v.param "monitoring_minutes" {
       title = "Minimum monitoring after dosing", default = 120, unit = "min", range = { 120, 360 },
-      source = "REFERENCE.md Esketamine REMS: monitor at least 2 h after dosing",
+      source = "docs/clinical/esketamine-rems.md: Spravato label, monitor at least 2 h after dosing",
     },
   },
 

@@ -15,14 +15,14 @@ return v.phase "discharge" {
          .. "is too low, keep observing and score again.",
   items = {
     -- Modified Aldrete (Aldrete 1995), five items 0, 1 or 2, total 0-10, each
-    -- point shown with its meaning. Source: REFERENCE.md "Scoring systems",
+    -- point shown with its meaning. Source: docs/clinical/discharge-criteria.md,
     -- modified Aldrete [P/S] (circulation in the % variant).
     v.score "aldrete" {
       title = "Modified Aldrete score",
       help = "Score each item as observed now; circulation compares systolic BP with the baseline.",
       fields = scores.aldrete_fields,
     },
-    -- Source: REFERENCE.md "discharge": released to a responsible adult; written
+    -- Source: docs/clinical/discharge-criteria.md: released to a responsible adult; written
     -- instructions; no driving for 24 h (clinic practice [W]; RCEM procedural
     -- sedation [S]); Spravato: no driving until the next day after restful sleep [P][S].
     v.check "responsible_adult" { title = "Responsible adult present to take the patient home" },
@@ -30,8 +30,8 @@ return v.phase "discharge" {
     v.check "written_instructions" { title = "Written discharge instructions given" },
   },
 
-  -- Source: REFERENCE.md modified Aldrete: >= 9 fit to leave phase I recovery
-  -- (param aldrete_min); "discharge" row for the three checks.
+  -- Source: docs/clinical/discharge-criteria.md: modified Aldrete >= 9 fit to leave phase I
+  -- recovery (param aldrete_min); "Ride home and no driving" for the three checks.
   gate = function(visit)
     local missing = {}
     local score = visit.value("aldrete")

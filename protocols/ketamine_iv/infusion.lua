@@ -12,8 +12,8 @@ local v = require "vigil"
 local lib = require "lib"
 
 -- Checkpoint cadence. Durations are literals, not parameters.
--- Source: REFERENCE.md "vitals cadence in published cohorts": BP every 10 min during
--- the infusion (Emory, 684 infusions) [S]; "sedation practice": ventilation and
+-- Source: docs/clinical/monitoring-cadence.md: published cohorts, BP every 10 min during
+-- the infusion (Emory, 684 infusions) [S]; sedation practice: ventilation and
 -- circulation every 5-15 min (ASA moderate sedation 2018) [S]. Every 10 minutes
 -- from the start gives readings at 10, 20, 30 and 40 minutes, covering the BP peak
 -- at 30-40 min (Yale 2024 [S]) and the Spravato "BP at about 40 min" reading [P].
@@ -24,7 +24,7 @@ return v.phase "infusion" {
   title = "Infusion (0.5 mg/kg over 40 minutes)",
   help = "Vitals, sedation and dissociation every 10 minutes. Record an extra vitals reading whenever an alert asks "
          .. "for a confirmation reading.",
-  -- Source: REFERENCE.md "usual dose": 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].
+  -- Source: docs/clinical/ketamine-dosing.md: 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].
   duration = { min = "40m" },
   items = {
     v.check "infusion_started" { title = "Infusion started (pump running)" },
@@ -38,7 +38,7 @@ return v.phase "infusion" {
     -- MOAA/S: 5 responds readily to name in a normal tone; 4 lethargic response to
     -- name; 3 responds only after name is called loudly or repeatedly; 2 responds
     -- only after mild prodding or shaking; 1 responds only to a painful stimulus;
-    -- 0 no response. Source: REFERENCE.md "Other scales", MOAA/S.
+    -- 0 no response. Source: docs/clinical/sedation-dissociation-scales.md, MOAA/S.
     v.choice "moaas" {
       title = "Sedation (MOAA/S, 5 alert .. 0 no response)",
       help = "5 responds readily to name; 4 lethargic response to name; 3 only to a loud or repeated name; "
@@ -47,8 +47,8 @@ return v.phase "infusion" {
       every = EVERY, grace = GRACE, overdue = OVERDUE,
     },
 
-    -- Source: REFERENCE.md "baseline measures" (dissociation, CADSS) and "Other
-    -- scales": CADSS has no validated cut-off, so this is a nurse's observation.
+    -- Source: docs/clinical/sedation-dissociation-scales.md, "Dissociation" and "CADSS":
+    -- CADSS has no validated cut-off, so this is a nurse's observation.
     v.choice "dissociation" {
       title = "Dissociation (as observed)",
       help = "none; present (tolerated); distressing (the patient is distressed by it).",
@@ -60,8 +60,8 @@ return v.phase "infusion" {
   },
 
   rules = {
-    -- Source: REFERENCE.md "marked hypertension flag" (esketamine label data [P/S];
-    -- Del Sant 2020 [S]) and "shape of real stop rules" [W]: >= 180/110 confirmed on a
+    -- Source: docs/clinical/vitals-limits.md (esketamine label data [P/S];
+    -- Del Sant 2020 [S]) and one clinic's stop rule [W]: >= 180/110 confirmed on a
     -- second reading, or > 200/120 once (params sbp_alert, dbp_alert, sbp_severe, dbp_severe).
     v.rule "bp_high" {
       on = "vitals",
@@ -71,14 +71,14 @@ return v.phase "infusion" {
       end,
     },
 
-    -- Source: REFERENCE.md "marked hypertension flag": rise >= 40 systolic / >= 25
+    -- Source: docs/clinical/vitals-limits.md, "Rise from baseline": >= 40 systolic / >= 25
     -- diastolic from baseline (params sbp_rise, dbp_rise).
     v.rule "bp_rise" {
       on = "vitals",
       check = function(x, visit) return lib.bp_rise(x, visit) end,
     },
 
-    -- Source: REFERENCE.md "shape of real stop rules" [W]: HR > 120 sustained 5 min
+    -- Source: docs/clinical/vitals-limits.md, "Tachycardia" [W]: HR > 120 sustained 5 min
     -- (param hr_max; the 5 minutes is the literal below).
     v.rule "hr_high" {
       on = "vitals",

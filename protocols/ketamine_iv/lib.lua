@@ -6,7 +6,7 @@
 -- string literal in the phase file, where lint can check it.
 --
 -- No threshold lives here: every limit is a protocol parameter (see protocol.lua,
--- where each one names its source in shared/clinical/REFERENCE.md). Messages say
+-- where each one names its page in docs/clinical/). Messages say
 -- what was seen and what to consider; the decision stays with the clinician.
 
 local v = require "vigil"
@@ -113,8 +113,8 @@ function lib.rr_low(x, visit)
 end
 
 -- Sedation depth on the MOAA/S scale, recorded as a choice "5" .. "0".
--- 0 is, by the scale's definition, loss of consciousness (REFERENCE.md "Other
--- scales"): that is always high. Otherwise a level at or below moaas_alert is medium.
+-- 0 is loss of consciousness by the scale's definition (MOAA/S in docs/clinical/
+-- sedation-dissociation-scales.md): always high. At or below moaas_alert: medium.
 --   alert ids: "sedation_unresponsive" (high), "sedation_deep" (medium).
 function lib.sedation(level_text, visit)
   local level = tonumber(level_text)
@@ -133,8 +133,8 @@ function lib.sedation(level_text, visit)
 end
 
 -- Dissociation, as the nurse observes it: "none", "present" (tolerated) or
--- "distressing". No validated cut-off exists for dissociation scales (REFERENCE.md,
--- CADSS), so only distress, a clinical observation and not a threshold, alerts.
+-- "distressing". No validated cut-off exists for dissociation scales (CADSS in
+-- docs/clinical/sedation-dissociation-scales.md): only distress, an observation, alerts.
 -- Alert id "dissociation_distress".
 function lib.dissociation(x, visit)
   if x == "distressing" then

@@ -13,8 +13,8 @@ local lib = require "lib"
 
 local fmt = string.format
 
--- Source: REFERENCE.md "vitals cadence in published cohorts": every 15 min after
--- the infusion (Emory) [S]; "sedation practice": every 5-15 min until fit for
+-- Source: docs/clinical/monitoring-cadence.md: published cohorts, every 15 min after
+-- the infusion (Emory) [S]; sedation practice: every 5-15 min until fit for
 -- discharge (ASA moderate sedation 2018) [S].
 local EVERY, GRACE = "15m", "5m"
 local OVERDUE = { priority = "medium", escalate = "5m", latching = true }
@@ -23,10 +23,10 @@ return v.phase "observation" {
   title = "Observation after the infusion",
   help = "Vitals, sedation and dissociation every 15 minutes. The patient can go to the discharge assessment once "
          .. "the observation time has passed, BP is back near baseline and sedation and dissociation have resolved.",
-  -- Source: REFERENCE.md "observation time": no guideline number for IV racemic
-  -- ketamine; use a clinic default (e.g. 60 min) and a score gate. Durations are
-  -- literals, so this is the floor; the gate also applies param observation_minutes
-  -- (range 60..240), which a clinic can raise per visit.
+  -- Source: docs/clinical/discharge-criteria.md, "Observation time": no guideline
+  -- number for IV racemic ketamine; a clinic default (60 min) and the gate's checks.
+  -- Durations are literals, so this is the floor; the gate also applies param
+  -- observation_minutes (range 60..240), which a clinic can raise per visit.
   duration = { min = "60m" },
   items = {
     v.vitals "vitals" {
@@ -34,7 +34,7 @@ return v.phase "observation" {
       fields = { "sbp", "dbp", "hr", "spo2", "rr" },
       every = EVERY, grace = GRACE, overdue = OVERDUE,
     },
-    -- Scales as in infusion.lua. Source: REFERENCE.md "Other scales", MOAA/S.
+    -- Scales as in infusion.lua. Source: docs/clinical/sedation-dissociation-scales.md.
     v.choice "moaas" {
       title = "Sedation (MOAA/S, 5 alert .. 0 no response)",
       help = "5 responds readily to name; 4 lethargic response to name; 3 only to a loud or repeated name; "
@@ -91,8 +91,8 @@ return v.phase "observation" {
     },
 
     -- Systolic BP back within bp_recovery_pct of the baseline before leaving.
-    -- Source: REFERENCE.md modified Aldrete (Aldrete 1995) [P/S], circulation
-    -- "within 20%" of baseline scores 2; "discharge: back to baseline" [W].
+    -- Source: docs/clinical/discharge-criteria.md: modified Aldrete (Aldrete 1995) [P/S],
+    -- circulation "within 20%" of baseline scores 2; discharge "back to baseline" [W].
     v.rule "bp_not_recovered" {
       on = "vitals",
       check = function(x, visit)
@@ -107,8 +107,8 @@ return v.phase "observation" {
     },
   },
 
-  -- Source: REFERENCE.md Esketamine REMS: monitor until sedation, dissociation and
-  -- respiratory depression have resolved [P]; "observation time" (param
+  -- Source: docs/clinical/esketamine-rems.md: monitor until sedation, dissociation and
+  -- respiratory depression have resolved [P]; docs/clinical/discharge-criteria.md (param
   -- observation_minutes); MOAA/S 5 = alert (param moaas_recovered).
   gate = function(visit)
     local missing = {}

@@ -3,7 +3,7 @@
 -- Four phases (one file each): screening, infusion, observation, discharge.
 -- lib.lua holds the alert checks shared by infusion and observation.
 -- Every clinical threshold is a parameter below, with its source in
--- shared/clinical/REFERENCE.md; the phase files name the parameters they use.
+-- docs/clinical/ (README.md lists them all); the phase files name the parameters they use.
 -- Scenarios for `vigil simulate` are in scenarios/.
 
 local v = require "vigil"
@@ -25,27 +25,27 @@ return v.protocol "ketamine_iv" {
     "American Society of Anesthesiologists. Practice guidelines for moderate procedural sedation and analgesia, 2018",
     "Royal College of Physicians. National Early Warning Score (NEWS) 2, 2017",
     "Kroenke K, Spitzer RL, Williams JB. The PHQ-9. J Gen Intern Med 2001;16:606-613",
-    "shared/clinical/REFERENCE.md (vigil): the table each parameter below cites",
+    "docs/clinical/README.md (vigil): each parameter below, its source, strength and caveats",
   },
   -- Alerts latch until acknowledged and re-notify after 5 minutes unacknowledged;
   -- a checkpoint is overdue 5 minutes after its due time.
-  -- Source: REFERENCE.md "Alarms": latching is the clinic's configuration;
+  -- Source: docs/clinical/alarms.md: latching is the clinic's configuration;
   -- "escalate rather than repeat".
   defaults = { grace = "5m", escalate = "5m", latching = true, overdue_priority = "medium" },
 
   params = {
     -- The visit ------------------------------------------------------------
-    -- Source: REFERENCE.md "baseline measures": weight (the dose is mg/kg).
+    -- Source: docs/clinical/ketamine-dosing.md, "Weight" (the dose is mg/kg).
     v.param "weight" {
       title = "Body weight today", unit = "kg", range = { 30, 250 },
-      source = "REFERENCE.md baseline measures: weight, the dose is mg/kg",
+      source = "docs/clinical/ketamine-dosing.md: baseline weight, the dose is mg/kg",
     },
-    -- Source: REFERENCE.md "usual dose": 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].
+    -- Source: docs/clinical/ketamine-dosing.md: 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].
     v.param "dose_mg_per_kg" {
       title = "Ordered dose per kg", default = 0.5, unit = "mg/kg", range = { 0.1, 1.0 },
-      source = "REFERENCE.md usual dose: 0.5 mg/kg over 40 min (Sanacora 2017)",
+      source = "docs/clinical/ketamine-dosing.md: 0.5 mg/kg over 40 min (Sanacora 2017)",
     },
-    -- Source: none in REFERENCE.md. A calculation-check tolerance, not a clinical
+    -- Source: none (docs/clinical/ketamine-dosing.md). A calculation check, not a clinical
     -- limit: 10% catches a wrong weight or a decimal slip; the clinic sets its own.
     v.param "dose_tolerance_pct" {
       title = "Allowed difference between drawn and calculated dose", default = 10, unit = "%", range = { 0, 25 },
@@ -53,116 +53,116 @@ return v.protocol "ketamine_iv" {
     },
 
     -- Blood pressure ----------------------------------------------------------
-    -- Source: REFERENCE.md "marked hypertension flag": SBP >= 180 or DBP >= 110;
+    -- Source: docs/clinical/vitals-limits.md, "Pre-dose hold": SBP >= 180 or DBP >= 110;
     -- esketamine label data [P/S]; Del Sant 2020 [S]. Hold before dosing.
     v.param "sbp_hold" {
       title = "Pre-dose hold: systolic at or above", default = 180, unit = "mm[Hg]", range = { 120, 220 },
-      source = "REFERENCE.md marked hypertension flag (esketamine label data; Del Sant 2020)",
+      source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     v.param "dbp_hold" {
       title = "Pre-dose hold: diastolic at or above", default = 110, unit = "mm[Hg]", range = { 70, 140 },
-      source = "REFERENCE.md marked hypertension flag (esketamine label data; Del Sant 2020)",
+      source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
-    -- Source: REFERENCE.md Esketamine REMS: pre-dose BP above about 140/90, weigh
+    -- Source: docs/clinical/vitals-limits.md: Spravato pre-dose BP above about 140/90, weigh
     -- risk against benefit [S].
     v.param "sbp_caution" {
       title = "Pre-dose caution: systolic above", default = 140, unit = "mm[Hg]", range = { 100, 200 },
-      source = "REFERENCE.md Esketamine REMS: pre-dose BP above about 140/90",
+      source = "docs/clinical/vitals-limits.md: Spravato pre-dose BP above about 140/90",
     },
     v.param "dbp_caution" {
       title = "Pre-dose caution: diastolic above", default = 90, unit = "mm[Hg]", range = { 60, 130 },
-      source = "REFERENCE.md Esketamine REMS: pre-dose BP above about 140/90",
+      source = "docs/clinical/vitals-limits.md: Spravato pre-dose BP above about 140/90",
     },
-    -- Source: REFERENCE.md "marked hypertension flag": SBP >= 180 or DBP >= 110
+    -- Source: docs/clinical/vitals-limits.md, "Marked hypertension": SBP >= 180 or DBP >= 110
     -- (esketamine label data [P/S]; Del Sant 2020 [S]); confirmed on a second reading
-    -- as in "shape of real stop rules" [W].
+    -- as in one clinic's stop rule [W].
     v.param "sbp_alert" {
       title = "Marked hypertension: systolic at or above", default = 180, unit = "mm[Hg]", range = { 140, 220 },
-      source = "REFERENCE.md marked hypertension flag (esketamine label data; Del Sant 2020)",
+      source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     v.param "dbp_alert" {
       title = "Marked hypertension: diastolic at or above", default = 110, unit = "mm[Hg]", range = { 90, 140 },
-      source = "REFERENCE.md marked hypertension flag (esketamine label data; Del Sant 2020)",
+      source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
-    -- Source: REFERENCE.md "shape of real stop rules": "> 200/120 once" [W], one
-    -- academic clinic's rule.
+    -- Source: docs/clinical/vitals-limits.md, "Severe hypertension": "> 200/120 once" [W],
+    -- one academic clinic's rule.
     v.param "sbp_severe" {
       title = "Severe hypertension, one reading: systolic above", default = 200, unit = "mm[Hg]",
       range = { 160, 260 },
-      source = "REFERENCE.md shape of real stop rules: > 200/120 once (one clinic's rule, [W])",
+      source = "docs/clinical/vitals-limits.md: > 200/120 once (one clinic's rule, [W])",
     },
     v.param "dbp_severe" {
       title = "Severe hypertension, one reading: diastolic above", default = 120, unit = "mm[Hg]",
       range = { 100, 160 },
-      source = "REFERENCE.md shape of real stop rules: > 200/120 once (one clinic's rule, [W])",
+      source = "docs/clinical/vitals-limits.md: > 200/120 once (one clinic's rule, [W])",
     },
-    -- Source: REFERENCE.md "marked hypertension flag": rise >= 40 systolic / >= 25
+    -- Source: docs/clinical/vitals-limits.md, "Rise from baseline": >= 40 systolic / >= 25
     -- diastolic from baseline (esketamine label data [P/S]; Del Sant 2020 [S]).
     v.param "sbp_rise" {
       title = "Rise from baseline: systolic at least", default = 40, unit = "mm[Hg]", range = { 10, 80 },
-      source = "REFERENCE.md marked hypertension flag: rise >= 40 systolic",
+      source = "docs/clinical/vitals-limits.md: rise >= 40 systolic (esketamine label data)",
     },
     v.param "dbp_rise" {
       title = "Rise from baseline: diastolic at least", default = 25, unit = "mm[Hg]", range = { 10, 60 },
-      source = "REFERENCE.md marked hypertension flag: rise >= 25 diastolic",
+      source = "docs/clinical/vitals-limits.md: rise >= 25 diastolic (esketamine label data)",
     },
-    -- Source: REFERENCE.md modified Aldrete, circulation "within 20%" of baseline
-    -- scores 2 (Aldrete 1995) [P/S]; "discharge: back to baseline" [W].
+    -- Source: docs/clinical/discharge-criteria.md: modified Aldrete circulation "within 20%"
+    -- of baseline scores 2 (Aldrete 1995) [P/S]; discharge "back to baseline" [W].
     v.param "bp_recovery_pct" {
       title = "Leave observation when systolic is within this much of baseline", default = 20, unit = "%",
       range = { 5, 50 },
-      source = "REFERENCE.md modified Aldrete: circulation within 20% of baseline",
+      source = "docs/clinical/discharge-criteria.md: modified Aldrete circulation within 20% of baseline",
     },
 
     -- Heart rate, oxygenation, breathing --------------------------------------
-    -- Source: REFERENCE.md "shape of real stop rules": HR > 120 sustained 5 min [W].
+    -- Source: docs/clinical/vitals-limits.md, "Tachycardia": HR > 120 sustained 5 min [W].
     v.param "hr_max" {
       title = "Tachycardia: heart rate above (sustained 5 min)", default = 120, unit = "/min", range = { 90, 180 },
-      source = "REFERENCE.md shape of real stop rules: HR > 120 sustained 5 min (one clinic's rule, [W])",
+      source = "docs/clinical/vitals-limits.md: HR > 120 sustained 5 min (one clinic's rule, [W])",
     },
-    -- Source: REFERENCE.md NEWS2 SpO2 scale 1: <= 91% scores 3 [P]; modified Aldrete
+    -- Source: docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 <= 91% scores 3 [P]; Aldrete
     -- SpO2 "> 92% on room air" scores 2 [P/S]. Alert below 92%.
     v.param "spo2_min" {
       title = "Low SpO2: below", default = 92, unit = "%", range = { 85, 96 },
-      source = "REFERENCE.md NEWS2 SpO2 scale 1 (<= 91 scores 3); modified Aldrete SpO2 band",
+      source = "docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 (<= 91 scores 3); Aldrete SpO2 band",
     },
-    -- Source: REFERENCE.md NEWS2 respiration: 9-11 /min scores 1, <= 8 scores 3 [P].
+    -- Source: docs/clinical/vitals-limits.md: NEWS2 9-11 /min scores 1, <= 8 scores 3 [P].
     -- No source gives 10 itself: alerting below 10 is a deliberately early choice
     -- inside the 9-11 band for a sedated patient; 9 would match the NEWS2 3-point
     -- band exactly. Clinic to review.
     v.param "rr_min" {
       title = "Slow breathing: respiratory rate below", default = 10, unit = "/min", range = { 6, 12 },
-      source = "REFERENCE.md NEWS2 respiration bands (9-11 scores 1, <= 8 scores 3); 10 is a clinic choice",
+      source = "docs/clinical/vitals-limits.md: NEWS2 bands (9-11 scores 1, <= 8 scores 3); 10 is a clinic choice",
     },
 
     -- Sedation --------------------------------------------------------------
-    -- Source: REFERENCE.md "Other scales", MOAA/S 5 (alert) .. 0 (no response);
+    -- Source: docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 (alert) .. 0 (none);
     -- "sedation practice" (ASA moderate sedation 2018) [S]. 2 = responds only to
     -- prodding or shaking, deeper than the light sedation expected at 0.5 mg/kg.
     -- The cut-off is a clinic choice on that scale.
     v.param "moaas_alert" {
       title = "Deep sedation: MOAA/S at or below", default = 2, unit = "{score}", range = { 1, 4 },
-      source = "REFERENCE.md MOAA/S scale; ASA moderate sedation 2018 (cut-off: clinic choice)",
+      source = "docs/clinical/sedation-dissociation-scales.md: MOAA/S; ASA 2018 (cut-off: clinic choice)",
     },
-    -- Source: REFERENCE.md MOAA/S 5 = alert; Esketamine REMS: monitor until
+    -- Source: docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 = alert; Spravato: until
     -- sedation has resolved [P].
     v.param "moaas_recovered" {
       title = "Sedation resolved: MOAA/S at least", default = 5, unit = "{score}", range = { 3, 5 },
-      source = "REFERENCE.md MOAA/S 5 = alert; Spravato REMS: until sedation has resolved",
+      source = "docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 = alert; Spravato: until resolved",
     },
 
     -- Observation and discharge ---------------------------------------------
-    -- Source: REFERENCE.md "observation time": no guideline number for IV racemic
+    -- Source: docs/clinical/discharge-criteria.md, "Observation time": no guideline for IV racemic
     -- ketamine; clinic default (e.g. 60 min), UNCONFIRMED, made a parameter. It cannot
     -- go below the observation phase's literal minimum of 60 minutes.
     v.param "observation_minutes" {
       title = "Minimum observation after the infusion", default = 60, unit = "min", range = { 60, 240 },
-      source = "REFERENCE.md observation time: clinic default, no guideline number (UNCONFIRMED)",
+      source = "docs/clinical/discharge-criteria.md: clinic default, no guideline number (UNCONFIRMED)",
     },
-    -- Source: REFERENCE.md modified Aldrete (Aldrete 1995) [P/S]: >= 9 fit to leave.
+    -- Source: docs/clinical/discharge-criteria.md: modified Aldrete (1995) [P/S], >= 9 fit to leave.
     v.param "aldrete_min" {
       title = "Modified Aldrete needed to leave", default = 9, unit = "{score}", range = { 7, 10 },
-      source = "REFERENCE.md modified Aldrete (Aldrete 1995): >= 9 fit to leave phase I recovery",
+      source = "docs/clinical/discharge-criteria.md: modified Aldrete (1995) >= 9 fit to leave phase I recovery",
     },
   },
 

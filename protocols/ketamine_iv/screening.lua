@@ -15,7 +15,7 @@ local fmt = string.format
 
 -- A yes/no contraindication. "yes" blocks leaving screening: the infusion should
 -- not start unless a clinician reviews it and overrides the gate with a reason.
--- Source: REFERENCE.md "contraindications to screen": ketamine label; Spravato
+-- Source: docs/clinical/screening.md, "Contraindications": ketamine label; Spravato
 -- label [P]; ACEP 2011 [S].
 local function contraindication(id, title)
   return v.choice(id) {
@@ -31,7 +31,7 @@ local function contraindication(id, title)
 end
 
 -- PHQ-9: nine items 0-3, its severity bands and the item 9 flag come from the
--- scoring library. Source: REFERENCE.md "Other scales", PHQ-9.
+-- scoring library. Source: docs/clinical/phq9.md.
 local PHQ9 = scores.phq9_fields
 
 return v.phase "screening" {
@@ -47,7 +47,7 @@ return v.phase "screening" {
     contraindication("ci_psychosis", "psychosis or schizophrenia"),
     contraindication("ci_hypersensitivity", "hypersensitivity to ketamine"),
 
-    -- Source: REFERENCE.md "contraindications to screen" (pregnancy, breastfeeding).
+    -- Source: docs/clinical/screening.md, "Contraindications" (pregnancy, breastfeeding).
     v.choice "pregnancy" {
       title = "Pregnancy or breastfeeding",
       options = { "neither", "pregnant", "breastfeeding", "not applicable" },
@@ -58,7 +58,7 @@ return v.phase "screening" {
       end,
     },
 
-    -- Source: REFERENCE.md "needs careful evaluation": Spravato label [P]; baseline
+    -- Source: docs/clinical/screening.md, "Substance use": Spravato label [P]; baseline
     -- urine toxicology if suspected (Sanacora summary [W]).
     v.choice "substance_use" {
       title = "History of substance use disorder, including alcohol",
@@ -74,15 +74,15 @@ return v.phase "screening" {
       end,
     },
 
-    -- Optional: only for clinics that ask patients to fast. REFERENCE.md gives no
-    -- fasting figure for IV ketamine, so there is no rule on it.
+    -- Optional: only for clinics that ask patients to fast. No source we hold gives a
+    -- fasting figure for IV ketamine (docs/clinical/screening.md), so no rule on it.
     v.number "fasting_hours" {
       title = "Hours since last meal (if your clinic asks patients to fast)",
       unit = "h", range = { 0, 48 }, required = false,
     },
 
-    -- Source: REFERENCE.md Esketamine REMS "confirm a ride before dosing" [P][S];
-    -- "discharge: released to a responsible adult" [W]. The gate needs it true.
+    -- Source: docs/clinical/discharge-criteria.md: Spravato "confirm a ride before
+    -- dosing" [P][S]; released to a responsible adult [W]. The gate needs it true.
     v.check "ride_confirmed" {
       title = "A responsible adult will take the patient home (patient will not drive today)",
     },
@@ -110,7 +110,7 @@ return v.phase "screening" {
       help = "Nine items, each 0 (not at all) to 3 (nearly every day). Item 9: thoughts of being better off dead "
              .. "or of self-harm.",
       fields = PHQ9,
-      -- Source: REFERENCE.md "Other scales", PHQ-9: any non-zero item 9 needs
+      -- Source: docs/clinical/phq9.md, "Item 9": any non-zero item 9 needs
       -- same-day follow-up regardless of the total.
       rule = function(x)
         local phq9 = scores.phq9(x)
@@ -127,7 +127,7 @@ return v.phase "screening" {
 
   rules = {
     -- Hold for marked hypertension before dosing.
-    -- Source: REFERENCE.md "marked hypertension flag": esketamine label data [P/S];
+    -- Source: docs/clinical/vitals-limits.md, "Pre-dose hold": esketamine label data [P/S];
     -- Del Sant 2020 [S] (params sbp_hold, dbp_hold).
     v.rule "bp_hold" {
       on = "baseline",
@@ -141,7 +141,7 @@ return v.phase "screening" {
     },
 
     -- Pre-dose BP above about 140/90: weigh risk against benefit.
-    -- Source: REFERENCE.md Esketamine REMS, pre-dose BP [S] (params sbp_caution, dbp_caution).
+    -- Source: docs/clinical/vitals-limits.md, Spravato pre-dose BP [S] (params sbp_caution, dbp_caution).
     v.rule "bp_caution" {
       on = "baseline",
       check = function(x, visit)
@@ -155,7 +155,7 @@ return v.phase "screening" {
     },
 
     -- Dose = weight x mg/kg, within a tolerance.
-    -- Source: REFERENCE.md "usual dose": 0.5 mg/kg IV over 40 min, Sanacora 2017 [S]
+    -- Source: docs/clinical/ketamine-dosing.md: 0.5 mg/kg IV over 40 min, Sanacora 2017 [S]
     -- (params weight, dose_mg_per_kg, dose_tolerance_pct).
     v.rule "dose_calc" {
       on = "dose",
