@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "protocol_diff.h"
-#include "protocol_version.h"
+#include "author/protocol_diff.h"
+#include "lang/protocol_version.h"
 
 static void add_problem(void *ud, const char *where, const char *message) {
   buf_printf(ud, "%s: %s\n", where, message);

@@ -20,14 +20,14 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "api.h"
+#include "api/api.h"
 #include "cli.h"
-#include "config.h"
-#include "engine.h"
-#include "protocol_version.h"
-#include "users.h"
-#include "http.h"
-#include "plugin_host.h"
+#include "config/config.h"
+#include "engine/inspect.h"
+#include "lang/protocol_version.h"
+#include "auth/users.h"
+#include "http/http.h"
+#include "host/plugin_host.h"
 #include "vigil/vigil.h"
 
 typedef struct server_ctx {

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "scenario.h"
+#include "author/scenario.h"
 #include "vigil/vigil.h"
 
 typedef struct timeline {

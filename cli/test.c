@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "coverage.h"
-#include "spec.h"
+#include "author/coverage.h"
+#include "author/spec.h"
 
 typedef struct tap {
   int n, failed;

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
-#include "store.h"
-#include "users.h"
+#include "config/config.h"
+#include "store/store.h"
+#include "auth/users.h"
 #include "vigil/vigil.h"
 
 static int64_t now_ms(void) {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "export.h"
 
 /* The form's answers that are an item's latest value, and the item. */

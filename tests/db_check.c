@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/store.h"
 
 static int bad(db_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int bad(db_report *r, const char *fmt, ...) {

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "vigil/vigil.h"
 #include "vigil_binary.h"
 

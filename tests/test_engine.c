@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "heap.h"
+#include "base/heap.h"
 #include "vigil/vigil.h"
 
 #define T0 1767600000000LL

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "event.h"
+#include "store/event.h"
 
 static char *read_doc(void) {
   FILE *f = fopen("docs/events.md", "r");

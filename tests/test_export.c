@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "export.h"
-#include "scenario.h"
+#include "author/scenario.h"
 #include "vigil_binary.h"
 #include "vigil/vigil.h"
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "plugin_host.h"
+#include "host/plugin_host.h"
 #include "vigil/vigil.h"
 
 #define T0 1767600000000LL

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "engine.h"
+#include "engine/inspect.h"
 #include "protocol_copy.h"
 
 /* Every key of the table on top of L is annotated in text as

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "engine.h"
-#include "plugin_host.h"
+#include "engine/inspect.h"
+#include "host/plugin_host.h"
 #include "vigil/vigil.h"
 
 #define T0 1767600000000LL
@@ -172,7 +172,7 @@ static void test_loads_refuses_and_undoes(void **state) {
   assert_int_equal(running, 2);
   assert_int_equal(failed, 4);
   /* Only the running plugins' subscriptions are on the bus. */
-  assert_int_equal(f->e->n_subs, 2);
+  assert_int_equal(engine_subscriber_count(f->e), 2);
   assert_non_null(strstr(f->log, "missing: refused"));
   assert_non_null(strstr(f->log, "signature 'vigil-plugin:1:ptr4:long4:size4:le'"));
   assert_non_null(strstr(f->log, "newer than this vigil's"));
@@ -225,7 +225,7 @@ static void test_loads_refuses_and_undoes(void **state) {
 
   /* Stopping runs the close callbacks while the store is still open. */
   plugin_host_close(f->h);
-  assert_int_equal(f->e->n_subs, 0);
+  assert_int_equal(engine_subscriber_count(f->e), 0);
   assert_string_not_equal(kv(f, "recorder", "closed"), "");
 }
 
@@ -376,7 +376,7 @@ static void test_lua_site_plugins_refused(void **state) {
   plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 0);
   assert_int_equal(failed, 4);
-  assert_int_equal(f->e->n_subs, 0);
+  assert_int_equal(engine_subscriber_count(f->e), 0);
   assert_non_null(strstr(f->log, "uses_io.lua:1: unknown global 'io'"));
   assert_non_null(strstr(f->log, "'nothing.*' matches no event type"));
   assert_non_null(strstr(f->log, "no_table.lua: should return { on = "));
@@ -487,7 +487,7 @@ static void test_site_filter_refused(void **state) {
   plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 1);
   assert_int_equal(failed, 2);
-  assert_int_equal(f->e->n_subs, 1); /* old_abi's only */
+  assert_int_equal(engine_subscriber_count(f->e), 1); /* old_abi's only */
   json_t *rec = plugin_status(f, "recorder");
   assert_string_equal(json_string_value(json_object_get(rec, "state")), "failed");
   assert_non_null(strstr(json_string_value(json_object_get(rec, "error")), "syntax.lua:3:"));

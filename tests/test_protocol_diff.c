@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "protocol_copy.h"
-#include "protocol_diff.h"
-#include "protocol_version.h"
+#include "author/protocol_diff.h"
+#include "lang/protocol_version.h"
 #include "vigil/vigil.h"
 
 /* A clinic's next version: a threshold raised, checkpoints spaced out, a

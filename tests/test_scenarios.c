@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "scenario.h"
+#include "author/scenario.h"
 #include "vigil/vigil.h"
 
 #define T0 1767600000000LL /* 2026-01-05T08:00:00Z */

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "sandbox.h"
+#include "lang/sandbox.h"
 #include "vigil/vigil.h"
 
 static void every_scale_at_every_boundary(void **state) {

@@ -28,12 +28,12 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "api.h"
-#include "engine.h"
+#include "api/api.h"
+#include "engine/inspect.h"
 #include "faulty_vfs.h"
-#include "http.h"
+#include "http/http.h"
 #include "http_client.h"
-#include "users.h"
+#include "auth/users.h"
 #include "vigil/vigil.h"
 
 /* Two phases; a high alert when the systolic is above the visit's limit; the

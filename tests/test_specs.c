@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "coverage.h"
+#include "author/coverage.h"
 #include "protocol_copy.h"
-#include "spec.h"
+#include "author/spec.h"
 
 #define BP_SPEC "protocols/ketamine_iv/specs/blood_pressure_spec.lua"
 

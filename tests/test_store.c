@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "vigil/vigil.h"
 
 #define T0 1767600000000LL

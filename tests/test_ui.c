@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "api.h"
-#include "http.h"
+#include "api/api.h"
+#include "http/http.h"
 #include "http_client.h"
-#include "ui.h"
+#include "api/ui.h"
 #include "vigil/vigil.h"
 
 typedef struct fixture {

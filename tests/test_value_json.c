@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "intern.h"
-#include "value_convert.h"
+#include "base/buf.h"
+#include "base/intern.h"
+#include "lang/value_convert.h"
 
 static int setup(void **state) {
   (void)state;

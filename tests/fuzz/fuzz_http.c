@@ -32,10 +32,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "api.h"
-#include "engine.h"
-#include "http.h"
-#include "users.h"
+#include "api/api.h"
+#include "engine/inspect.h"
+#include "http/http.h"
+#include "auth/users.h"
 #include "vigil/vigil.h"
 
 /* Sessions are checked on the wall clock (api_users.c), whatever the engine's. */

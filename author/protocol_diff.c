@@ -1,0 +1,622 @@
+/* protocol_diff.c: what changed between two versions of a protocol, in the
+ * terms a clinical reviewer uses (`vigil protocol diff`).
+ *
+ * Both versions are loaded and compiled; the comparison is of what they
+ * declare (params, phases, items, schedules, rules, gates, hooks), not of
+ * their text, so moving a file or reformatting says nothing while a changed
+ * default says "sbp_alert: default 180 -> 190 mm[Hg]". Rule, gate and hook
+ * code is compared as text without comments and spacing; helper files (lib.lua)
+ * are compared line by line, and each change is named by the function it is in.
+ */
+#include "author/protocol_diff.h"
+
+#include <lauxlib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+
+typedef struct differ {
+  const protocol *a, *b;
+  diff_line_fn fn;
+  void *ud;
+  int changes;
+  const char *section; /* printed before its first line */
+} differ;
+
+static void say(differ *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(differ *d, const char *fmt, ...) {
+  if (d->section) {
+    d->fn(d->ud, d->section);
+    d->section = NULL;
+  }
+  char line[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  d->fn(d->ud, line);
+  d->changes++;
+}
+
+static int same_str(const char *x, const char *y) { return (!x && !y) || (x && y && !strcmp(x, y)); }
+
+/* "1h30m" for a duration in ms; "none" for -1. */
+static const char *dur(char *out, size_t n, int64_t ms) {
+  if (ms < 0) return snprintf(out, n, "none"), out;
+  if (ms == 0) return snprintf(out, n, "0s"), out;
+  size_t used = 0;
+  static const struct {
+    int64_t ms;
+    char unit;
+  } units[] = {{86400000, 'd'}, {3600000, 'h'}, {60000, 'm'}, {1000, 's'}};
+  out[0] = '\0';
+  for (size_t i = 0; i < 4 && used < n; i++)
+    if (ms >= units[i].ms) {
+      used += (size_t)snprintf(out + used, n - used, "%lld%c", (long long)(ms / units[i].ms), units[i].unit);
+      ms %= units[i].ms;
+    }
+  return out;
+}
+
+static const char *range_text(char *out, size_t n, int has, double lo, double hi) {
+  if (!has)
+    snprintf(out, n, "none");
+  else
+    snprintf(out, n, "%g..%g", lo, hi);
+  return out;
+}
+
+static void options_text(buf *b, const char **o, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    buf_printf(b, "%s\"%s\"", i ? ", " : "", o[i]);
+}
+
+static int same_options(const char **x, uint32_t nx, const char **y, uint32_t ny) {
+  if (nx != ny) return 0;
+  for (uint32_t i = 0; i < nx; i++)
+    if (strcmp(x[i], y[i])) return 0;
+  return 1;
+}
+
+/* A score field's points as a form shows them: "2 (moves 4 extremities), 1, 0". */
+static void points_text(buf *b, const score_point *p, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    buf_printf(b, "%s%g", i ? ", " : "", p[i].value);
+    if (p[i].label) buf_printf(b, " (%s)", p[i].label);
+  }
+}
+
+static int same_points(const field_spec *x, const field_spec *y) {
+  if (x->n_points != y->n_points) return 0;
+  for (uint32_t i = 0; i < x->n_points; i++)
+    if (x->points[i].value != y->points[i].value || !same_str(x->points[i].label, y->points[i].label)) return 0;
+  return 1;
+}
+
+/* ---- code -------------------------------------------------------------------- */
+
+/* The path of a source file relative to its protocol's folder. */
+static const char *relative(const protocol *p, const char *path) {
+  size_t n = strlen(p->sb->dir);
+  if (!strncmp(path, p->sb->dir, n) && path[n] == '/') return path + n + 1;
+  return path;
+}
+
+static const source_file *source_of(const protocol *p, const char *path) {
+  for (uint32_t i = 0; i < p->n_sources; i++)
+    if (!strcmp(p->sources[i].path, path)) return &p->sources[i];
+  return NULL;
+}
+
+/* The code of a function (by registry ref) without comments or spacing, and
+ * where it is ("infusion.lua:67-73"). Empty when there is no function. */
+static void function_code(const protocol *p, int ref, buf *code, char *where, size_t wn) {
+  where[0] = '\0';
+  if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
+  lua_State *L = p->sb->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  lua_Debug ar;
+  if (!lua_isfunction(L, -1) || !lua_getinfo(L, ">S", &ar) || ar.source[0] != '@') {
+    lua_settop(L, lua_gettop(L) - (lua_isfunction(L, -1) ? 1 : 0));
+    return;
+  }
+  const source_file *f = source_of(p, ar.source + 1);
+  snprintf(where, wn, "%s:%d-%d", relative(p, ar.source + 1), ar.linedefined, ar.lastlinedefined);
+  if (!f) return;
+  int line = 1;
+  for (const char *s = f->text; *s; s++) {
+    if (line >= ar.linedefined && line <= ar.lastlinedefined) {
+      if (s[0] == '-' && s[1] == '-') { /* a comment: to the end of the line */
+        while (s[1] && s[1] != '\n')
+          s++;
+        continue;
+      }
+      if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') buf_putc(code, *s);
+    }
+    if (*s == '\n') line++;
+  }
+}
+
+/* Compares two functions; says what changed as "<what>: code changed (where)". */
+static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
+  buf x, y;
+  buf_init(&x);
+  buf_init(&y);
+  char wa[512], wb[512];
+  function_code(d->a, ref_a, &x, wa, sizeof wa);
+  function_code(d->b, ref_b, &y, wb, sizeof wb);
+  int has_a = ref_a != LUA_NOREF && ref_a != LUA_REFNIL, has_b = ref_b != LUA_NOREF && ref_b != LUA_REFNIL;
+  if (has_a && !has_b)
+    say(d, "  ~ %s: removed (was %s)", what, wa);
+  else if (!has_a && has_b)
+    say(d, "  ~ %s: added (%s)", what, wb);
+  else if (has_a && !same_str(x.p ? x.p : "", y.p ? y.p : ""))
+    say(d, "  ~ %s: code changed (%s, was %s)", what, wb, wa);
+  buf_free(&x);
+  buf_free(&y);
+}
+
+/* ---- params ------------------------------------------------------------------ */
+
+static const param_spec *find_param(const protocol *p, const char *name) {
+  for (uint32_t i = 0; i < p->n_params; i++)
+    if (!strcmp(p->params[i].name, name)) return &p->params[i];
+  return NULL;
+}
+
+static void value_text(buf *b, val v) {
+  if (v.type == VAL_NIL)
+    buf_puts(b, "none (required)");
+  else if (v.type == VAL_NUMBER)
+    buf_printf(b, "%g", v.u.num);
+  else
+    val_to_json(b, v);
+}
+
+static void diff_params(differ *d) {
+  d->section = "Parameters (thresholds and per-visit values):";
+  for (uint32_t i = 0; i < d->b->n_params; i++) {
+    const param_spec *y = &d->b->params[i], *x = find_param(d->a, y->name);
+    buf b;
+    buf_init(&b);
+    if (!x) {
+      value_text(&b, y->def);
+      say(d, "  + %s \"%s\": default %s%s%s", y->name, y->title ? y->title : y->name, b.p, y->unit ? " " : "",
+          y->unit ? y->unit : "");
+      buf_free(&b);
+      continue;
+    }
+    buf xa, ya;
+    buf_init(&xa);
+    buf_init(&ya);
+    value_text(&xa, x->def);
+    value_text(&ya, y->def);
+    if (strcmp(xa.p, ya.p))
+      say(d, "  ~ %s \"%s\": default %s -> %s%s%s", y->name, y->title ? y->title : y->name, xa.p, ya.p,
+          y->unit ? " " : "", y->unit ? y->unit : "");
+    char r1[64], r2[64];
+    if (x->has_range != y->has_range || (y->has_range && (x->lo != y->lo || x->hi != y->hi)))
+      say(d, "  ~ %s: allowed range %s -> %s", y->name, range_text(r1, sizeof r1, x->has_range, x->lo, x->hi),
+          range_text(r2, sizeof r2, y->has_range, y->lo, y->hi));
+    if (!same_str(x->unit, y->unit))
+      say(d, "  ~ %s: unit %s -> %s", y->name, x->unit ? x->unit : "none", y->unit ? y->unit : "none");
+    if (x->kind != y->kind)
+      say(d, "  ~ %s: kind %s -> %s", y->name, field_kind_name(x->kind), field_kind_name(y->kind));
+    if (!same_str(x->title, y->title))
+      say(d, "  ~ %s: title \"%s\" -> \"%s\"", y->name, x->title ? x->title : "", y->title ? y->title : "");
+    if (!same_options(x->options, x->n_options, y->options, y->n_options)) {
+      buf_reset(&b);
+      options_text(&b, y->options, y->n_options);
+      say(d, "  ~ %s: options now %s", y->name, b.p ? b.p : "none");
+    }
+    buf_free(&xa);
+    buf_free(&ya);
+    buf_free(&b);
+  }
+  for (uint32_t i = 0; i < d->a->n_params; i++)
+    if (!find_param(d->b, d->a->params[i].name))
+      say(d, "  - %s \"%s\"", d->a->params[i].name, d->a->params[i].title ? d->a->params[i].title : "");
+}
+
+/* ---- phases, items, rules ------------------------------------------------------ */
+
+static const phase_spec *find_phase(const protocol *p, const char *id, uint32_t *index) {
+  for (uint32_t i = 0; i < p->n_phases; i++)
+    if (!strcmp(p->phases[i].id, id)) {
+      if (index) *index = i;
+      return &p->phases[i];
+    }
+  return NULL;
+}
+
+static void schedule_text(buf *b, const item_spec *it) {
+  char t[64];
+  if (!it->scheduled) {
+    buf_puts(b, "not scheduled");
+    return;
+  }
+  const schedule *s = &it->sched;
+  if (s->every) {
+    buf_printf(b, "every %s", dur(t, sizeof t, s->every));
+    if (s->at != s->every) buf_printf(b, " from %s", dur(t, sizeof t, s->at));
+  } else {
+    buf_printf(b, "at %s", dur(t, sizeof t, s->at));
+  }
+  if (s->count > 0 && s->every) buf_printf(b, ", %d times", s->count);
+  if (s->until >= 0) buf_printf(b, " until %s", dur(t, sizeof t, s->until));
+  buf_printf(b, ", overdue after %s", dur(t, sizeof t, s->grace));
+}
+
+static const field_spec *find_field(const item_spec *it, const char *name) {
+  for (uint32_t i = 0; i < it->n_fields; i++)
+    if (!strcmp(it->fields[i].name, name)) return &it->fields[i];
+  return NULL;
+}
+
+static void diff_fields(differ *d, const char *q, const item_spec *x, const item_spec *y) {
+  char r1[64], r2[64];
+  for (uint32_t i = 0; i < y->n_fields; i++) {
+    const field_spec *fy = &y->fields[i], *fx = find_field(x, fy->name);
+    const char *label = y->scalar ? "" : fy->name;
+    const char *sep = y->scalar ? "" : " ";
+    if (!fx) {
+      if (!fy->computed) say(d, "  ~ %s: field %s added", q, fy->name);
+      continue;
+    }
+    if (fx->has_range != fy->has_range || (fy->has_range && (fx->lo != fy->lo || fx->hi != fy->hi)))
+      say(d, "  ~ %s:%s%s range %s -> %s", q, sep, label, range_text(r1, sizeof r1, fx->has_range, fx->lo, fx->hi),
+          range_text(r2, sizeof r2, fy->has_range, fy->lo, fy->hi));
+    if (!same_str(fx->unit, fy->unit))
+      say(d, "  ~ %s:%s%s unit %s -> %s", q, sep, label, fx->unit ? fx->unit : "none", fy->unit ? fy->unit : "none");
+    if (!same_options(fx->options, fx->n_options, fy->options, fy->n_options)) {
+      buf b;
+      buf_init(&b);
+      options_text(&b, fy->options, fy->n_options);
+      say(d, "  ~ %s:%s%s options now %s", q, sep, label, b.p ? b.p : "none");
+      buf_free(&b);
+    }
+    if (!same_points(fx, fy)) {
+      buf b;
+      buf_init(&b);
+      points_text(&b, fy->points, fy->n_points);
+      say(d, "  ~ %s:%s%s points now %s", q, sep, label, b.p ? b.p : "any in its range");
+      buf_free(&b);
+    }
+    if (!same_str(fx->title, fy->title))
+      say(d, "  ~ %s:%s%s now called \"%s\"", q, sep, label, fy->title ? fy->title : fy->name);
+    if (fx->required != fy->required)
+      say(d, "  ~ %s:%s%s %s", q, sep, label, fy->required ? "now required" : "now optional");
+  }
+  for (uint32_t i = 0; i < x->n_fields; i++)
+    if (!find_field(y, x->fields[i].name) && !x->fields[i].computed)
+      say(d, "  ~ %s: field %s removed", q, x->fields[i].name);
+}
+
+static void diff_item(differ *d, const item_spec *x, const item_spec *y) {
+  const char *q = y->qid;
+  if (x->kind != y->kind) say(d, "  ~ %s: kind %s -> %s", q, item_kind_name(x->kind), item_kind_name(y->kind));
+  if (!same_str(x->title, y->title)) say(d, "  ~ %s: title \"%s\" -> \"%s\"", q, x->title, y->title);
+  if (x->required != y->required) say(d, "  ~ %s: %s", q, y->required ? "now required" : "now optional");
+  buf sx, sy;
+  buf_init(&sx);
+  buf_init(&sy);
+  schedule_text(&sx, x);
+  schedule_text(&sy, y);
+  if (strcmp(sx.p, sy.p)) say(d, "  ~ %s: schedule %s -> %s", q, sx.p, sy.p);
+  buf_free(&sx);
+  buf_free(&sy);
+  char t1[64], t2[64];
+  if (x->overdue_priority != y->overdue_priority)
+    say(d, "  ~ %s: overdue alert priority %s -> %s", q, priority_name(x->overdue_priority),
+        priority_name(y->overdue_priority));
+  if (x->overdue_escalate != y->overdue_escalate)
+    say(d, "  ~ %s: overdue alert escalates after %s -> %s", q, dur(t1, sizeof t1, x->overdue_escalate),
+        dur(t2, sizeof t2, y->overdue_escalate));
+  if (x->kind == y->kind) diff_fields(d, q, x, y);
+  char what[600];
+  snprintf(what, sizeof what, "%s: condition (when)", q);
+  compare_code(d, what, x->when_ref, y->when_ref);
+  snprintf(what, sizeof what, "%s: score computation", q);
+  compare_code(d, what, x->compute_ref, y->compute_ref);
+}
+
+static const item_spec *find_item(const protocol *p, const char *qid) {
+  for (uint32_t i = 0; i < p->n_items; i++)
+    if (!strcmp(p->items[i].qid, qid)) return &p->items[i];
+  return NULL;
+}
+
+static const rule_spec *find_rule(const phase_spec *ph, const char *id) {
+  for (uint32_t i = 0; ph && i < ph->n_rules; i++)
+    if (!strcmp(ph->rules[i].id, id)) return &ph->rules[i];
+  return NULL;
+}
+
+static void rule_on(buf *b, const protocol *p, const rule_spec *r) {
+  for (uint32_t i = 0; i < r->n_on; i++)
+    buf_printf(b, "%s%s", i ? ", " : "", p->items[r->on[i]].qid);
+}
+
+static void diff_phases(differ *d) {
+  char t1[64], t2[64];
+  d->section = "Phases:";
+  for (uint32_t i = 0; i < d->b->n_phases; i++) {
+    const phase_spec *y = &d->b->phases[i];
+    uint32_t ai;
+    const phase_spec *x = find_phase(d->a, y->id, &ai);
+    if (!x) {
+      say(d, "  + %s \"%s\" (phase %u of %u)", y->id, y->title ? y->title : y->id, i + 1, d->b->n_phases);
+      continue;
+    }
+    if (ai != i) say(d, "  ~ %s: now phase %u (was %u)", y->id, i + 1, ai + 1);
+    if (!same_str(x->title, y->title)) say(d, "  ~ %s: title \"%s\" -> \"%s\"", y->id, x->title, y->title);
+    if (x->min != y->min)
+      say(d, "  ~ %s: minimum duration %s -> %s", y->id, dur(t1, sizeof t1, x->min), dur(t2, sizeof t2, y->min));
+    if (x->max != y->max)
+      say(d, "  ~ %s: maximum duration %s -> %s", y->id, dur(t1, sizeof t1, x->max), dur(t2, sizeof t2, y->max));
+    char what[300];
+    snprintf(what, sizeof what, "%s: gate", y->id);
+    compare_code(d, what, x->gate_ref, y->gate_ref);
+  }
+  for (uint32_t i = 0; i < d->a->n_phases; i++)
+    if (!find_phase(d->b, d->a->phases[i].id, NULL)) say(d, "  - %s", d->a->phases[i].id);
+
+  d->section = "Items:";
+  for (uint32_t i = 0; i < d->b->n_items; i++) {
+    const item_spec *y = &d->b->items[i], *x = find_item(d->a, y->qid);
+    if (!x) {
+      buf s;
+      buf_init(&s);
+      schedule_text(&s, y);
+      say(d, "  + %s: %s \"%s\"%s, %s", y->qid, item_kind_name(y->kind), y->title ? y->title : y->id,
+          y->required ? "" : " (optional)", s.p);
+      buf_free(&s);
+    } else {
+      diff_item(d, x, y);
+    }
+  }
+  for (uint32_t i = 0; i < d->a->n_items; i++)
+    if (!find_item(d->b, d->a->items[i].qid))
+      say(d, "  - %s: %s \"%s\"", d->a->items[i].qid, item_kind_name(d->a->items[i].kind), d->a->items[i].title);
+
+  d->section = "Rules:";
+  for (uint32_t i = 0; i < d->b->n_phases; i++) {
+    const phase_spec *py = &d->b->phases[i], *px = find_phase(d->a, py->id, NULL);
+    for (uint32_t j = 0; j < py->n_rules; j++) {
+      const rule_spec *y = &py->rules[j], *x = find_rule(px, y->id);
+      buf on;
+      buf_init(&on);
+      rule_on(&on, d->b, y);
+      if (!x) {
+        say(d, "  + %s.%s (on %s, %s)", py->id, y->id, on.p, relative(d->b, y->where));
+      } else {
+        buf was;
+        buf_init(&was);
+        rule_on(&was, d->a, x);
+        if (strcmp(on.p, was.p)) say(d, "  ~ %s.%s: runs on %s (was %s)", py->id, y->id, on.p, was.p);
+        buf_free(&was);
+        char what[300];
+        snprintf(what, sizeof what, "%s.%s", py->id, y->id);
+        compare_code(d, what, x->fn_ref, y->fn_ref);
+      }
+      buf_free(&on);
+    }
+    for (uint32_t j = 0; px && j < px->n_rules; j++)
+      if (!find_rule(py, px->rules[j].id)) say(d, "  - %s.%s", px->id, px->rules[j].id);
+  }
+  for (uint32_t i = 0; i < d->a->n_phases; i++)
+    if (!find_phase(d->b, d->a->phases[i].id, NULL))
+      for (uint32_t j = 0; j < d->a->phases[i].n_rules; j++)
+        say(d, "  - %s.%s", d->a->phases[i].id, d->a->phases[i].rules[j].id);
+}
+
+/* ---- hooks, defaults, helper files ------------------------------------------- */
+
+static void diff_protocol(differ *d) {
+  char t1[64], t2[64];
+  d->section = "Protocol:";
+  if (!same_str(d->a->title, d->b->title)) say(d, "  ~ title \"%s\" -> \"%s\"", d->a->title, d->b->title);
+  if (d->a->escalate != d->b->escalate)
+    say(d, "  ~ unacknowledged alerts escalate after %s -> %s", dur(t1, sizeof t1, d->a->escalate),
+        dur(t2, sizeof t2, d->b->escalate));
+  if (d->a->latching != d->b->latching)
+    say(d, "  ~ alerts %s", d->b->latching ? "now latch until acknowledged" : "no longer latch by default");
+  static const char *hooks[HOOK_COUNT] = {"on.alert", "on.phase_enter", "on.phase_exit", "on.overdue"};
+  for (int h = 0; h < HOOK_COUNT; h++)
+    compare_code(d, hooks[h], d->a->hooks[h], d->b->hooks[h]);
+}
+
+/* A declaration on a line: v.rule "bp_high" -> "rule bp_high"; 0 if none. */
+static int declaration(const char *line, char *out, size_t n) {
+  for (const char *v = strstr(line, "v."); v; v = strstr(v + 2, "v.")) {
+    if (v > line && (v[-1] == '_' || (v[-1] >= 'a' && v[-1] <= 'z'))) continue;
+    const char *k = v + 2;
+    size_t klen = strspn(k, "abcdefghijklmnopqrstuvwxyz_");
+    const char *q = k + klen;
+    while (*q == ' ' || *q == '(')
+      q++;
+    if (!klen || *q != '"') continue;
+    size_t ilen = strcspn(q + 1, "\"");
+    int item = strncmp(k, "rule", klen) && strncmp(k, "phase", klen) && strncmp(k, "param", klen) &&
+               strncmp(k, "protocol", klen);
+    snprintf(out, n, "%s %.*s", item ? "item" : "", (int)ilen, q + 1);
+    if (!item) snprintf(out, n, "%.*s %.*s", (int)klen, k, (int)ilen, q + 1);
+    return 1;
+  }
+  return 0;
+}
+
+/* What a changed line belongs to: the nearest named function or declaration
+ * at or above it ("function lib.bp_high", "rule bp_high", "param sbp_alert"). */
+static void enclosing_function(char **lines, int line, char *out, size_t n) {
+  const char *role = NULL; /* "gate", "check", "when"...: the option holding an anonymous function */
+  for (int l = line; l >= 0; l--) {
+    char decl[200];
+    if (declaration(lines[l], decl, sizeof decl)) {
+      /* A gate belongs to its phase, declared above the phase's rules. */
+      if (role && !strcmp(role, "gate") && strncmp(decl, "phase ", 6)) continue;
+      /* "the gate of phase screening" says more than "phase screening"; a
+       * rule's check is just the rule. */
+      if (role && !strcmp(role, "gate"))
+        snprintf(out, n, "the gate of %s", decl);
+      else
+        snprintf(out, n, "%s", decl);
+      return;
+    }
+    static const char *roles[] = {"gate", "check", "rule", "when", "compute"};
+    for (size_t r = 0; !role && r < sizeof roles / sizeof *roles; r++) {
+      const char *at = strstr(lines[l], roles[r]);
+      if (!at) continue;
+      const char *q = at + strlen(roles[r]);
+      while (*q == ' ')
+        q++;
+      if (*q == '=' && strstr(q, "function")) role = roles[r];
+    }
+    if (role) continue;
+    const char *f = strstr(lines[l], "function");
+    if (!f || (f > lines[l] && (f[-1] == '_' || (f[-1] >= 'a' && f[-1] <= 'z')))) continue;
+    const char *name = f + 8;
+    while (*name == ' ')
+      name++;
+    size_t len = strcspn(name, "( ");
+    if (len == 0) continue; /* an anonymous function: what holds it is above */
+    snprintf(out, n, "function %.*s", (int)len, name);
+    return;
+  }
+  snprintf(out, n, "top-level code (line %d)", line + 1);
+}
+
+/* A comment or blank line belongs to the code below it (a rule's source
+ * comment to that rule): the line to name a change at l by. */
+static int comment_owner(char **lines, int n, int l) {
+  for (int k = l; k < n; k++) {
+    const char *s = lines[k] + strspn(lines[k], " \t");
+    if (*s && strncmp(s, "--", 2)) return k;
+  }
+  return l;
+}
+
+/* Splits text into lines (pointers into a copy; caller frees both). */
+static char **split_lines(const char *text, int *n, char **copy) {
+  *copy = strdup(text);
+  int cap = 64;
+  char **lines = malloc((size_t)cap * sizeof *lines);
+  *n = 0;
+  if (!*copy || !lines) return lines;
+  for (char *s = *copy; s;) {
+    if (*n == cap) {
+      char **grown = realloc(lines, (size_t)(cap *= 2) * sizeof *lines);
+      if (!grown) break;
+      lines = grown;
+    }
+    lines[(*n)++] = s;
+    s = strchr(s, '\n');
+    if (s) *s++ = '\0';
+  }
+  return lines;
+}
+
+#define MAX_DIFF_LINES 4000
+
+/* Names the functions of a helper file whose lines changed (an LCS of lines). */
+static void diff_file(differ *d, const char *rel, const char *ta, const char *tb) {
+  char *ca, *cb;
+  int na, nb;
+  char **la = split_lines(ta, &na, &ca), **lb = split_lines(tb, &nb, &cb);
+  if (na > MAX_DIFF_LINES || nb > MAX_DIFF_LINES || !la || !lb) {
+    say(d, "  ~ %s: changed", rel);
+    goto out;
+  }
+  /* lcs[i][j]: the longest common subsequence of la[i..] and lb[j..]. */
+  uint16_t *lcs = calloc((size_t)(na + 1) * (size_t)(nb + 1), sizeof *lcs);
+  if (!lcs) {
+    say(d, "  ~ %s: changed", rel);
+    goto out;
+  }
+#define LCS(i, j) lcs[(size_t)(i) * (size_t)(nb + 1) + (size_t)(j)]
+  for (int i = na - 1; i >= 0; i--)
+    for (int j = nb - 1; j >= 0; j--)
+      LCS(i, j) = !strcmp(la[i], lb[j])           ? LCS(i + 1, j + 1) + 1
+                  : LCS(i + 1, j) > LCS(i, j + 1) ? LCS(i + 1, j)
+                                                  : LCS(i, j + 1);
+  /* Walk it; every line only in b (or only in a) is a change, named by its function in b (or a). */
+  char names[16][256];
+  int n_names = 0, i = 0, j = 0;
+  while (i < na || j < nb) {
+    char name[256];
+    if (i < na && j < nb && !strcmp(la[i], lb[j])) {
+      i++, j++;
+      continue;
+    }
+    if (j < nb && (i == na || LCS(i, j + 1) >= LCS(i + 1, j))) {
+      enclosing_function(lb, comment_owner(lb, nb, j), name, sizeof name);
+      j++;
+    } else {
+      enclosing_function(la, comment_owner(la, na, i), name, sizeof name);
+      i++;
+    }
+    int seen = 0;
+    for (int k = 0; k < n_names && !seen; k++)
+      seen = !strcmp(names[k], name);
+    if (!seen && n_names < 16) snprintf(names[n_names++], sizeof names[0], "%s", name);
+  }
+#undef LCS
+  free(lcs);
+  buf b;
+  buf_init(&b);
+  for (int k = 0; k < n_names; k++)
+    buf_printf(&b, "%s%s", k ? ", " : "", names[k]);
+  say(d, "  ~ %s: changed in %s", rel, b.p ? b.p : "?");
+  buf_free(&b);
+out:
+  free(la);
+  free(lb);
+  free(ca);
+  free(cb);
+}
+
+static const source_file *source_by_rel(const protocol *p, const char *rel) {
+  for (uint32_t i = 0; i < p->n_sources; i++)
+    if (!strcmp(relative(p, p->sources[i].path), rel)) return &p->sources[i];
+  return NULL;
+}
+
+static void diff_files(differ *d) {
+  d->section = "Files (the code behind the rules; review these changes too):";
+  for (uint32_t i = 0; i < d->b->n_sources; i++) {
+    const char *rel = relative(d->b, d->b->sources[i].path);
+    const source_file *x = source_by_rel(d->a, rel);
+    if (!x)
+      say(d, "  + %s", rel);
+    else if (strcmp(x->text, d->b->sources[i].text))
+      diff_file(d, rel, x->text, d->b->sources[i].text);
+  }
+  for (uint32_t i = 0; i < d->a->n_sources; i++) {
+    const char *rel = relative(d->a, d->a->sources[i].path);
+    if (!source_by_rel(d->b, rel)) say(d, "  - %s", rel);
+  }
+}
+
+int protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
+  differ d = {.a = a, .b = b, .fn = fn, .ud = ud};
+  char head[512];
+  snprintf(head, sizeof head, "%s -> %s", a->ref, b->ref);
+  fn(ud, head);
+  if (!strcmp(a->sha256, b->sha256)) {
+    fn(ud, "  identical (the same sources, the same sha256)");
+    return 0;
+  }
+  if (strcmp(a->id, b->id)) {
+    snprintf(head, sizeof head, "  note: different protocols (%s, %s)", a->id, b->id);
+    fn(ud, head);
+  }
+  diff_protocol(&d);
+  diff_params(&d);
+  diff_phases(&d);
+  diff_files(&d);
+  if (!d.changes) fn(ud, "  no change a reviewer would see (comments or layout only)");
+  return d.changes;
+}

@@ -1,0 +1,983 @@
+/* audit.c: the audit trail read back from a store file.
+ *
+ * Each row of the SQLite store's events table carries the previous row's
+ * hash and its own, SHA-256 over that and the event's canonical JSON
+ * (store_row_hash). verify walks the chain from seq 1 and names the first
+ * row that is wrong and how; show prints one visit's history for a person;
+ * export writes a time range for other systems.
+ *
+ * All three open the file read-only and without the engine's flock, and read
+ * inside one transaction: in WAL mode that is one snapshot, so the rows and
+ * the head in meta (written in the same transaction as the rows) agree even
+ * while an engine goes on appending. */
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "lang/protocol.h"
+#include "store/store.h"
+#include "vigil/vigil.h"
+
+/* The newest store schema this file knows how to read (store_sqlite.c's
+ * migrations). A newer file may have moved what the chain covers. */
+
+static int say(char *msg, size_t msglen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int say(char *msg, size_t msglen, int code, const char *fmt, ...) {
+  if (msg && msglen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+/* SQLite's failure as a VIGIL_E* code and a sentence. */
+static int db_error(sqlite3 *db, const char *path, const char *doing, char *msg, size_t msglen) {
+  int rc = db ? sqlite3_extended_errcode(db) : SQLITE_NOMEM;
+  const char *why = db ? sqlite3_errmsg(db) : "out of memory";
+  switch (rc & 0xff) {
+  case SQLITE_NOMEM: return say(msg, msglen, VIGIL_ENOMEM, "%s: out of memory", doing);
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return say(msg, msglen, VIGIL_ECORRUPT, "%s: %s is damaged or is not a vigil database (%s)", doing, path, why);
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED: return say(msg, msglen, VIGIL_EBUSY, "%s: %s is busy (%s)", doing, path, why);
+  case SQLITE_ERROR:
+    /* The file said it is a vigil store (its schema version), yet a table
+     * or column the store creates is gone: someone altered the schema. */
+    if (!strncmp(why, "no such", 7))
+      return say(msg, msglen, VIGIL_ECORRUPT, "%s: the tables of %s were altered (%s)", doing, path, why);
+    return say(msg, msglen, VIGIL_EIO, "%s: %s (%s)", doing, why, path);
+  default: return say(msg, msglen, VIGIL_EIO, "%s: %s (%s)", doing, why, path);
+  }
+}
+
+/* ---- Opening a store to read --------------------------------------------- */
+
+typedef struct reader {
+  sqlite3 *db;
+  const char *path;
+  char *msg;
+  size_t msglen;
+} reader;
+
+static void reader_close(reader *r) {
+  if (!r->db) return;
+  sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL); /* ends the read snapshot; nothing was written */
+  sqlite3_close(r->db);
+  r->db = NULL;
+}
+
+static int reader_fail(reader *r, const char *doing) { return db_error(r->db, r->path, doing, r->msg, r->msglen); }
+
+/* file: URI of a path, for SQLite's URI parameters: what a URI gives a
+ * meaning to (% ? #) percent-encoded. NULL when out of memory. */
+static char *file_uri(const char *path, const char *params) {
+  buf b;
+  buf_init(&b);
+  buf_puts(&b, "file:");
+  for (const char *p = path; *p; p++)
+    if (*p == '%' || *p == '?' || *p == '#')
+      buf_printf(&b, "%%%02X", (unsigned char)*p);
+    else
+      buf_putc(&b, *p);
+  buf_printf(&b, "?%s", params);
+  return buf_take(&b);
+}
+
+/* Starts the read transaction every query of the call shares, and checks
+ * that the file is a vigil store this code can read. The first read is
+ * where SQLite finds out whether it can read the file at all. */
+static int begin_read(reader *r) {
+  sqlite3_stmt *st = NULL;
+  int rc = 0;
+  sqlite3_extended_result_codes(r->db, 1);
+  /* A running engine holds the write lock only for the length of a commit. */
+  sqlite3_busy_timeout(r->db, 5000);
+  if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+    rc = reader_fail(r, "cannot read the database");
+  } else {
+    int version = sqlite3_column_int(st, 0);
+    if (version > STORE_SQLITE_SCHEMA)
+      rc = say(r->msg, r->msglen, VIGIL_ENEWER,
+               "%s was written by a newer vigil (schema %d; this vigil reads up to %d): audit it with that vigil",
+               r->path, version, STORE_SQLITE_SCHEMA);
+    else if (version < 1)
+      rc = say(r->msg, r->msglen, VIGIL_EINVAL, "%s is not a vigil database (it has no event log)", r->path);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Opens the store read-only: no journal, no migration, no change to the
+ * head or state, no lock that would stop an engine. */
+static int reader_open(reader *r, const char *path, char *msg, size_t msglen) {
+  *r = (reader){.path = path, .msg = msg, .msglen = msglen};
+  if (!path) return say(msg, msglen, VIGIL_EINVAL, "no database given");
+  struct stat st;
+  if (stat(path, &st) < 0)
+    return say(msg, msglen, errno == ENOENT ? VIGIL_ENOENT : VIGIL_EIO, "cannot open %s: %s", path, strerror(errno));
+  if (!S_ISREG(st.st_mode)) return say(msg, msglen, VIGIL_EINVAL, "%s is not a file", path);
+  int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+               ? begin_read(r)
+               : reader_fail(r, "cannot open the database");
+  int code = r->db ? sqlite3_extended_errcode(r->db) & 0xff : SQLITE_OK;
+  if (rc < 0 && (code == SQLITE_READONLY || code == SQLITE_CANTOPEN)) {
+    /* A write-ahead-log store in a folder we cannot write to (an archive,
+     * read-only media): SQLite cannot make the -shm file readers share.
+     * With no -wal file holding commits, nothing can be writing it, and it
+     * can be read as immutable. */
+    reader_close(r);
+    buf wal;
+    buf_init(&wal);
+    buf_printf(&wal, "%s-wal", path);
+    int wal_holds_commits = wal.p && stat(wal.p, &st) == 0 && st.st_size > 0;
+    buf_free(&wal);
+    if (wal_holds_commits)
+      return say(msg, msglen, VIGIL_EIO,
+                 "cannot read %s: its write-ahead log (%s-wal) holds events, and its folder cannot be written: copy "
+                 "the database and its -wal file to a folder that can be",
+                 path, path);
+    char *uri = file_uri(path, "immutable=1");
+    if (!uri) return say(msg, msglen, VIGIL_ENOMEM, "out of memory");
+    rc = sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) == SQLITE_OK
+             ? begin_read(r)
+             : reader_fail(r, "cannot open the database");
+    free(uri);
+  }
+  if (rc < 0) reader_close(r);
+  return rc;
+}
+
+static int prepare(reader *r, const char *sql, sqlite3_stmt **st) {
+  if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) == SQLITE_OK) return 0;
+  return reader_fail(r, "cannot read the database");
+}
+
+/* A meta value; "" when the key is absent (*present says which). */
+static int read_meta(reader *r, const char *key, char *out, size_t outlen, int *present) {
+  sqlite3_stmt *st;
+  int rc = prepare(r, "SELECT value FROM meta WHERE key = ?", &st);
+  if (rc < 0) return rc;
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  out[0] = '\0';
+  *present = 0;
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    const char *v = (const char *)sqlite3_column_text(st, 0);
+    snprintf(out, outlen, "%s", v ? v : "");
+    *present = 1;
+  }
+  sqlite3_finalize(st);
+  return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : reader_fail(r, "cannot read the database");
+}
+
+/* A decimal number that is all of s. */
+static int parse_u64(const char *s, uint64_t *out) {
+  if (!*s) return -1;
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(s, &end, 10);
+  if (*end || errno || *s == '-') return -1;
+  *out = x;
+  return 0;
+}
+
+/* ---- One row ------------------------------------------------------------- */
+
+typedef struct row {
+  int64_t seq;
+  int64_t time;
+  int64_t visit;
+  const char *type;
+  const char *body;
+  size_t body_len;
+  const char *prev;
+  const char *hash;
+} row;
+
+/* Rows of SELECT seq, time, visit, type, body, prev, hash. */
+static void row_read(sqlite3_stmt *st, row *w) {
+  w->seq = sqlite3_column_int64(st, 0);
+  w->time = sqlite3_column_int64(st, 1);
+  w->visit = sqlite3_column_int64(st, 2);
+  w->type = (const char *)sqlite3_column_text(st, 3);
+  w->body = (const char *)sqlite3_column_text(st, 4);
+  w->body_len = (size_t)sqlite3_column_bytes(st, 4);
+  w->prev = (const char *)sqlite3_column_text(st, 5);
+  w->hash = (const char *)sqlite3_column_text(st, 6);
+  if (!w->type) w->type = "";
+  if (!w->body) w->body = "";
+  if (!w->prev) w->prev = "";
+  if (!w->hash) w->hash = "";
+}
+
+/* The fields of an event's body that the row's columns repeat. */
+typedef struct body_fields {
+  json_t *json; /* the parsed body; the caller releases it */
+  int64_t seq;
+  int64_t visit;
+  const char *time; /* ISO UTC, as event_to_json writes it */
+  const char *type;
+  const char *actor;
+  json_t *data;
+} body_fields;
+
+/* 0, or -1 when the body is not an event's JSON. */
+static int body_parse(const char *body, size_t len, body_fields *f) {
+  memset(f, 0, sizeof *f);
+  /* Texts may hold NUL (a rule's message is any Lua string). */
+  f->json = json_loadb(body, len, JSON_PRESERVE_ORDER | JSON_ALLOW_NUL, NULL);
+  json_t *seq = json_object_get(f->json, "seq"), *visit = json_object_get(f->json, "visit");
+  f->time = json_string_value(json_object_get(f->json, "time"));
+  f->type = json_string_value(json_object_get(f->json, "type"));
+  f->actor = json_string_value(json_object_get(f->json, "actor"));
+  f->data = json_object_get(f->json, "data");
+  if (!json_is_integer(seq) || !json_is_integer(visit) || !f->time || !f->type || !f->actor || !json_is_object(f->data))
+    return -1;
+  f->seq = json_integer_value(seq);
+  f->visit = json_integer_value(visit);
+  return 0;
+}
+
+static void iso_time(char out[32], int64_t ms) {
+  buf b;
+  buf_init(&b);
+  buf_iso_time(&b, ms);
+  snprintf(out, 32, "%s", b.p ? b.p : "");
+  buf_free(&b);
+}
+
+/* ---- Verify ---------------------------------------------------------------- */
+
+typedef struct verdict {
+  uint64_t first_bad;
+  char *msg;
+  size_t msglen;
+} verdict;
+
+static int tampered(verdict *v, uint64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int tampered(verdict *v, uint64_t seq, const char *fmt, ...) {
+  v->first_bad = seq;
+  if (v->msg && v->msglen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->msg, v->msglen, fmt, ap);
+    va_end(ap);
+  }
+  return VIGIL_ECORRUPT;
+}
+
+/* The position of another row whose body says it is event seq, or 0. The
+ * canonical body starts with {"seq":N, so a prefix comparison finds it. */
+static int64_t row_claiming(reader *r, int64_t seq, int64_t except) {
+  char prefix[48];
+  int n = snprintf(prefix, sizeof prefix, "{\"seq\":%lld,", (long long)seq);
+  sqlite3_stmt *st;
+  if (prepare(r, "SELECT seq FROM events WHERE substr(body, 1, ?1) = ?2 AND seq != ?3 ORDER BY seq LIMIT 1", &st) < 0)
+    return 0;
+  sqlite3_bind_int(st, 1, n);
+  sqlite3_bind_text(st, 2, prefix, n, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, except);
+  int64_t at = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return at;
+}
+
+/* The stored hash of the row at position seq; -1 if there is none. */
+static int row_hash_at(reader *r, int64_t seq, char out[65]) {
+  sqlite3_stmt *st;
+  if (prepare(r, "SELECT hash FROM events WHERE seq = ?", &st) < 0) return -1;
+  sqlite3_bind_int64(st, 1, seq);
+  int found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0);
+  if (found) snprintf(out, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  return found ? 0 : -1;
+}
+
+typedef struct chain {
+  row_hasher *hasher;
+  int64_t expected;   /* the seq the next row must have */
+  char last_hash[65]; /* the previous row's stored hash ("" before the first) */
+  uint64_t max_alert; /* the highest alert id raised in the log, and where */
+  int64_t max_alert_seq;
+} chain;
+
+/* Checks one row against the chain so far; 0 when it links on. */
+static int check_row(reader *r, chain *c, const row *w, verdict *v) {
+  unsigned long long s = (unsigned long long)w->seq;
+  if (w->seq < c->expected) {
+    /* The store's primary key forbids this; a rebuilt table does not. */
+    if (w->seq < 1)
+      return tampered(v, 1, "an event was inserted before event 1 (with sequence number %lld)", (long long)w->seq);
+    return tampered(v, s, "an event was inserted at %llu (a second row with that sequence number)", s);
+  }
+  if (w->seq > c->expected) {
+    unsigned long long want = (unsigned long long)c->expected;
+    int64_t moved = row_claiming(r, c->expected, 0);
+    if (moved)
+      return tampered(v, want, "event %llu is out of order: it was moved to position %lld", want, (long long)moved);
+    if (s - want == 1) return tampered(v, want, "event %llu is missing (deleted)", want);
+    return tampered(v, want, "events %llu to %llu are missing (deleted)", want, s - 1);
+  }
+
+  body_fields f;
+  int rc = 0;
+  if (body_parse(w->body, w->body_len, &f) < 0) {
+    rc = tampered(v, s, "event %llu was edited: its body is no longer an event's JSON", s);
+  } else if (f.seq != w->seq) {
+    unsigned long long b = (unsigned long long)f.seq;
+    if (f.seq < w->seq) {
+      /* Positions before this one all chained, position b too. Either rows
+       * were inserted from b on and the real event b moved up here intact
+       * (its own hash still holds), or event b was copied over this row. */
+      char hash[65], at_b[65];
+      int intact = row_hash(c->hasher, w->prev, w->body, w->body_len, hash) == 0 && !strcmp(hash, w->hash);
+      if (!hash[0])
+        rc = say(v->msg, v->msglen, VIGIL_ENOMEM, "cannot compute a hash");
+      else if (!intact || (row_hash_at(r, f.seq, at_b) == 0 && !strcmp(at_b, w->hash)))
+        rc = tampered(v, s, "event %llu was edited: it was overwritten with a copy of event %llu", s, b);
+      else
+        rc = tampered(v, b, "an event was inserted at %llu: the event that had sequence number %llu is now at %llu", b,
+                      b, s);
+    } else {
+      int64_t at = row_claiming(r, w->seq, w->seq);
+      if (at)
+        rc = tampered(v, s, "event %llu is out of order: it is at position %lld, and position %llu holds event %llu", s,
+                      (long long)at, s, b);
+      else if (row_claiming(r, f.seq, w->seq) == f.seq)
+        rc = tampered(v, s, "event %llu was edited: it was overwritten with a copy of event %llu", s, b);
+      else
+        rc = tampered(v, s, "event %llu is missing (deleted, and the events after it renumbered to hide the gap)", s);
+    }
+  } else {
+    char when[32];
+    iso_time(when, w->time);
+    /* The columns are not hashed; the body is. Where they differ, a column was edited. */
+    if (f.visit != w->visit)
+      rc = tampered(v, s, "event %llu was edited: its visit column says %lld but its hashed body says %lld", s,
+                    (long long)w->visit, (long long)f.visit);
+    else if (strcmp(f.type, w->type))
+      rc = tampered(v, s, "event %llu was edited: its type column says %s but its hashed body says %s", s, w->type,
+                    f.type);
+    else if (strcmp(f.time, when))
+      rc =
+          tampered(v, s, "event %llu was edited: its time column says %s but its hashed body says %s", s, when, f.time);
+  }
+  if (rc == 0) {
+    char hash[65];
+    if (row_hash(c->hasher, w->prev, w->body, w->body_len, hash) < 0)
+      rc = say(v->msg, v->msglen, VIGIL_ENOMEM, "cannot compute a hash");
+    else if (strcmp(hash, w->hash))
+      rc = tampered(v, s, "event %llu was edited: its body no longer matches its hash", s);
+    else if (strcmp(w->prev, c->last_hash)) {
+      /* The row is consistent with itself, so its prev is what was hashed
+       * when it was written: the row before it changed its hash. */
+      if (s == 1)
+        rc = tampered(v, 1, "event 1 was edited: it links to an event before the first");
+      else
+        rc = tampered(v, s - 1,
+                      "event %llu was edited and its hash recomputed: event %llu still links to its earlier hash",
+                      s - 1, s);
+    }
+  }
+  if (rc == 0 && !strcmp(f.type, "alert.raised")) {
+    json_t *id = json_object_get(f.data, "alert");
+    if (json_is_integer(id) && (uint64_t)json_integer_value(id) > c->max_alert) {
+      c->max_alert = (uint64_t)json_integer_value(id);
+      c->max_alert_seq = w->seq;
+    }
+  }
+  json_decref(f.json);
+  if (rc < 0) return rc;
+  snprintf(c->last_hash, sizeof c->last_hash, "%s", w->hash);
+  c->expected++;
+  return 0;
+}
+
+/* The head in meta is written with the rows: it must name the last one. */
+static int check_head(reader *r, const chain *c, verdict *v) {
+  char seq_text[32], hash[80];
+  int has_seq, has_hash, rc;
+  if ((rc = read_meta(r, "head_seq", seq_text, sizeof seq_text, &has_seq)) < 0 ||
+      (rc = read_meta(r, "head_hash", hash, sizeof hash, &has_hash)) < 0)
+    return rc;
+  unsigned long long last = (unsigned long long)(c->expected - 1);
+  if (!has_seq && !has_hash) {
+    if (last == 0) return 0; /* a store that never held an event */
+    return tampered(v, last, "the log's head (head_seq and head_hash in meta) is missing: it was deleted");
+  }
+  uint64_t head;
+  if (!has_seq || parse_u64(seq_text, &head) < 0)
+    return tampered(v, last, "the log's head was edited: head_seq is '%s'", seq_text);
+  if (head > last) {
+    if (last == 0)
+      return tampered(v, 1, "the log is empty but its head says %llu: every event was deleted",
+                      (unsigned long long)head);
+    return tampered(v, last + 1, "the log ends at %llu but its head says %llu: the last events were deleted", last,
+                    (unsigned long long)head);
+  }
+  if (head < last)
+    return tampered(v, head + 1, "an event was inserted at %llu: the log goes on past its head (%llu)",
+                    (unsigned long long)head + 1, (unsigned long long)head);
+  if (strcmp(hash, c->last_hash))
+    return tampered(v, last,
+                    "event %llu does not match the head's hash: it was edited and its hash recomputed, or the events "
+                    "after it were deleted and the head rewritten",
+                    last);
+  return 0;
+}
+
+/* Runs a query whose first row, if any, is a problem: (number, number). */
+static int first_problem(reader *r, const char *sql, int64_t *a, int64_t *b, int *found) {
+  sqlite3_stmt *st;
+  int rc = prepare(r, sql, &st);
+  if (rc < 0) return rc;
+  int step = sqlite3_step(st);
+  *found = step == SQLITE_ROW;
+  if (*found) {
+    *a = sqlite3_column_int64(st, 0);
+    *b = sqlite3_column_count(st) > 1 ? sqlite3_column_int64(st, 1) : 0;
+  }
+  sqlite3_finalize(st);
+  return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : reader_fail(r, "cannot read the database");
+}
+
+/* The store keeps derived state in the same transactions as the rows: the
+ * highest alert id, and each visit's status (which recovery trusts to find
+ * open visits). Deleting the last events and rewriting the head leaves a
+ * chain that is whole, but these still remember what was there. */
+static int check_derived(reader *r, const chain *c, verdict *v) {
+  unsigned long long next = (unsigned long long)c->expected; /* one past the last event */
+  char text[32];
+  int present, found, rc;
+  int64_t a, b;
+  uint64_t alerts = 0;
+  if ((rc = read_meta(r, "alerts", text, sizeof text, &present)) < 0) return rc;
+  if (present && parse_u64(text, &alerts) < 0)
+    return tampered(v, next - 1, "the log's head was edited: its alert count is '%s'", text);
+  if (alerts > c->max_alert)
+    return tampered(v, next,
+                    "alert %llu was raised but the log has no event for it: the last events were deleted and the head "
+                    "rewritten",
+                    (unsigned long long)alerts);
+  if (alerts < c->max_alert)
+    return tampered(v, (uint64_t)c->max_alert_seq,
+                    "the log's head was edited: it counts %llu alerts but event %lld raised alert %llu",
+                    (unsigned long long)alerts, (long long)c->max_alert_seq, (unsigned long long)c->max_alert);
+
+  if ((rc = first_problem(r,
+                          "SELECT id FROM visits v WHERE NOT EXISTS (SELECT 1 FROM events e "
+                          "WHERE e.visit = v.id AND e.type = 'visit.started') ORDER BY id LIMIT 1",
+                          &a, &b, &found)) < 0)
+    return rc;
+  if (found)
+    return tampered(v, next,
+                    "visit %lld was started but the log has no event for it: the last events were deleted and the head "
+                    "rewritten",
+                    (long long)a);
+  if ((rc = first_problem(
+           r,
+           "SELECT id FROM visits v WHERE status = 'closed' AND NOT EXISTS (SELECT 1 FROM events e "
+           "WHERE e.visit = v.id AND e.type IN ('visit.discharged', 'visit.aborted')) ORDER BY id LIMIT 1",
+           &a, &b, &found)) < 0)
+    return rc;
+  if (found)
+    return tampered(v, next,
+                    "visit %lld was closed but the log has no discharge or abort for it: the last events were deleted "
+                    "and the head rewritten",
+                    (long long)a);
+  if ((rc = first_problem(r,
+                          "SELECT seq, visit FROM events e WHERE type = 'visit.started' AND NOT EXISTS "
+                          "(SELECT 1 FROM visits v WHERE v.id = e.visit) ORDER BY seq LIMIT 1",
+                          &a, &b, &found)) < 0)
+    return rc;
+  if (found)
+    return tampered(v, (uint64_t)a,
+                    "visit %lld's status row was deleted (a restart would not resume it; it started at event %lld)",
+                    (long long)b, (long long)a);
+  if ((rc = first_problem(r,
+                          "SELECT e.seq, e.visit FROM events e JOIN visits v ON v.id = e.visit "
+                          "WHERE e.type IN ('visit.discharged', 'visit.aborted') AND v.status != 'closed' "
+                          "ORDER BY e.seq LIMIT 1",
+                          &a, &b, &found)) < 0)
+    return rc;
+  if (found)
+    return tampered(v, (uint64_t)a, "visit %lld's status was edited: it ended at event %lld but is marked open",
+                    (long long)b, (long long)a);
+  return 0;
+}
+
+/* A protocol version's fingerprint from its stored files ({path, text},
+ * paths within the protocol folder), as protocol.c computes it when loading.
+ * 0, or -1 when the files are not such a list. */
+static int fingerprint_files(json_t *files, char out[65]) {
+  size_t n = json_array_size(files);
+  if (!json_is_array(files)) return -1;
+  source_file *src = calloc(n ? n : 1, sizeof *src);
+  if (!src) return -1;
+  for (size_t i = 0; i < n; i++) {
+    json_t *f = json_array_get(files, i), *text = json_object_get(f, "text");
+    /* Borrowed, read only: protocol_fingerprint never writes them. */
+    src[i].path = (char *)json_string_value(json_object_get(f, "path"));
+    src[i].text = (char *)json_string_value(text);
+    src[i].len = json_string_length(text);
+    if (!src[i].path || !src[i].text) {
+      free(src);
+      return -1;
+    }
+  }
+  protocol_fingerprint(src, (uint32_t)n, NULL, out);
+  free(src);
+  return 0;
+}
+
+/* The first visit.started event that names a protocol version, or 0. */
+static int64_t first_visit_on(reader *r, const char *sha256) {
+  char needle[96];
+  snprintf(needle, sizeof needle, "\"sha256\":\"%s\"", sha256);
+  sqlite3_stmt *st;
+  if (prepare(r, "SELECT seq FROM events WHERE type = 'visit.started' AND instr(body, ?) > 0 ORDER BY seq LIMIT 1",
+              &st) < 0)
+    return 0;
+  sqlite3_bind_text(st, 1, needle, -1, SQLITE_STATIC);
+  int64_t seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return seq;
+}
+
+/* A visit resumes after a restart on the protocol sources stored with it,
+ * so those sources are part of the record: each must still match the
+ * fingerprint its visits name, and none may be missing. */
+static int check_protocols(reader *r, verdict *v) {
+  sqlite3_stmt *st;
+  int rc = prepare(r, "SELECT sha256, ref, files FROM protocols ORDER BY stored_at, sha256", &st);
+  if (rc < 0) return rc;
+  int step = SQLITE_DONE;
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *sha = (const char *)sqlite3_column_text(st, 0), *ref = (const char *)sqlite3_column_text(st, 1);
+    const char *text = (const char *)sqlite3_column_text(st, 2);
+    json_t *files = text ? json_loads(text, 0, NULL) : NULL;
+    char actual[65];
+    if (!sha) sha = "";
+    if (fingerprint_files(files, actual) < 0 || strcmp(actual, sha)) {
+      char short_sha[13];
+      snprintf(short_sha, sizeof short_sha, "%s", sha);
+      rc = tampered(v, (uint64_t)first_visit_on(r, sha),
+                    "the stored sources of protocol %s (fingerprint %s...) were edited: they no longer match their "
+                    "fingerprint",
+                    ref ? ref : "?", short_sha);
+    }
+    json_decref(files);
+  }
+  if (rc == 0 && step != SQLITE_DONE) rc = reader_fail(r, "cannot read the database");
+  sqlite3_finalize(st);
+  if (rc < 0) return rc;
+  int64_t seq, unused;
+  int found;
+  if ((rc = first_problem(
+           r,
+           "SELECT seq, 0 FROM events e WHERE type = 'visit.started' AND NOT EXISTS (SELECT 1 FROM "
+           "protocols p WHERE instr(e.body, '\"sha256\":\"' || p.sha256 || '\"') > 0) ORDER BY seq LIMIT 1",
+           &seq, &unused, &found)) < 0)
+    return rc;
+  if (found)
+    return tampered(v, (uint64_t)seq,
+                    "the protocol version of the visit started at event %lld was deleted from the store (a restart "
+                    "could not resume it)",
+                    (long long)seq);
+  return 0;
+}
+
+int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg, size_t msglen) {
+  if (events) *events = 0;
+  if (first_bad_seq) *first_bad_seq = 0;
+  reader r;
+  int rc = reader_open(&r, db_path, msg, msglen);
+  if (rc < 0) return rc;
+  verdict v = {.msg = msg, .msglen = msglen};
+  chain c = {.expected = 1, .hasher = row_hasher_new()};
+  sqlite3_stmt *st;
+  if (!c.hasher) {
+    rc = say(msg, msglen, VIGIL_ENOMEM, "out of memory");
+    goto done;
+  }
+  if ((rc = prepare(&r, "SELECT seq, time, visit, type, body, prev, hash FROM events ORDER BY seq", &st)) < 0)
+    goto done;
+  int step = SQLITE_DONE;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    row w;
+    row_read(st, &w);
+    if ((rc = check_row(&r, &c, &w, &v)) < 0) break;
+  }
+  if (rc == 0 && step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the events");
+  sqlite3_finalize(st);
+  if (rc == 0) rc = check_head(&r, &c, &v);
+  if (rc == 0) rc = check_derived(&r, &c, &v);
+  if (rc == 0) rc = check_protocols(&r, &v);
+  if (rc == 0) {
+    /* The chain covers what the rows say; SQLite's own check covers the
+     * pages under them (and the indexes that show and export use). */
+    sqlite3_stmt *ic;
+    if ((rc = prepare(&r, "PRAGMA quick_check(1)", &ic)) == 0) {
+      step = sqlite3_step(ic);
+      const char *res = step == SQLITE_ROW ? (const char *)sqlite3_column_text(ic, 0) : NULL;
+      if (step != SQLITE_ROW)
+        rc = reader_fail(&r, "cannot check the database file");
+      else if (!res || strcmp(res, "ok"))
+        rc = tampered(&v, 0, "the database file is damaged: %s", res ? res : "?");
+      sqlite3_finalize(ic);
+    }
+  }
+  if (rc == 0) {
+    unsigned long long n = (unsigned long long)(c.expected - 1);
+    say(msg, msglen, 0, "%llu event%s, chain intact", n, n == 1 ? "" : "s");
+    if (events) *events = n;
+  }
+  if (rc == VIGIL_ECORRUPT && first_bad_seq) *first_bad_seq = v.first_bad;
+done:
+  row_hasher_free(c.hasher);
+  reader_close(&r);
+  return rc;
+}
+
+/* ---- Writing out --------------------------------------------------------- */
+
+typedef struct out {
+  vigil_audit_write_fn write;
+  void *ud;
+  buf b;
+  int failed;
+} out;
+
+/* Hands what is buffered to the writer. */
+static void out_flush(out *o) {
+  if (!o->failed && o->b.oom) o->failed = VIGIL_ENOMEM;
+  if (!o->failed && o->b.len && o->write(o->ud, o->b.p, o->b.len)) o->failed = VIGIL_EIO;
+  buf_reset(&o->b);
+}
+
+static int out_finish(out *o, char *msg, size_t msglen) {
+  out_flush(o);
+  buf_free(&o->b);
+  if (o->failed == VIGIL_ENOMEM) return say(msg, msglen, VIGIL_ENOMEM, "out of memory");
+  if (o->failed) return say(msg, msglen, VIGIL_EIO, "the output could not be written");
+  return 0;
+}
+
+/* ---- Show: a visit's history for a person ---------------------------------- */
+
+/* A string that reads plainly without quotes: a word, an id, a number. */
+static int is_plain_word(const char *s) {
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("_.:-@/", *s)))
+      return 0;
+  return 1;
+}
+
+static void put_text(buf *b, const char *s) {
+  if (is_plain_word(s))
+    buf_puts(b, s);
+  else
+    buf_json_string(b, s);
+}
+
+/* A value as a nurse would say it: 35, yes, "two words", sbp 184, dbp 104. */
+static void put_value(buf *b, json_t *x) {
+  const char *key;
+  json_t *y;
+  size_t i, n = 0;
+  switch (json_typeof(x)) {
+  case JSON_NULL: buf_puts(b, "(none)"); break;
+  case JSON_TRUE: buf_puts(b, "yes"); break;
+  case JSON_FALSE: buf_puts(b, "no"); break;
+  case JSON_INTEGER: buf_printf(b, "%lld", (long long)json_integer_value(x)); break;
+  case JSON_REAL: buf_json_number(b, json_real_value(x)); break;
+  case JSON_STRING: put_text(b, json_string_value(x)); break;
+  case JSON_OBJECT:
+    json_object_foreach(x, key, y) {
+      buf_printf(b, "%s%s ", n++ ? ", " : "", key);
+      put_value(b, y);
+    }
+    if (!n) buf_puts(b, "(empty)");
+    break;
+  case JSON_ARRAY:
+    buf_putc(b, '[');
+    json_array_foreach(x, i, y) {
+      if (i) buf_puts(b, ", ");
+      put_value(b, y);
+    }
+    buf_putc(b, ']');
+    break;
+  }
+}
+
+static const char *text_of(json_t *data, const char *key) {
+  const char *s = json_string_value(json_object_get(data, key));
+  return s ? s : "?";
+}
+
+static long long number_of(json_t *data, const char *key) {
+  json_t *x = json_object_get(data, key);
+  return json_is_integer(x) ? (long long)json_integer_value(x) : json_is_real(x) ? (long long)json_real_value(x) : 0;
+}
+
+static void put_reason(buf *b, json_t *data) {
+  const char *reason = json_string_value(json_object_get(data, "reason"));
+  if (reason) buf_printf(b, " (reason: %s)", reason);
+}
+
+/* A list of texts joined with "; ". */
+static void put_list(buf *b, json_t *list) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(list, i, x) {
+    if (i) buf_puts(b, "; ");
+    if (json_is_string(x))
+      buf_puts(b, json_string_value(x));
+    else
+      put_value(b, x);
+  }
+}
+
+static void put_clock(buf *b, const char *fmt, int64_t ms, int utc) {
+  time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  struct tm tm;
+  char text[64];
+  if (utc)
+    gmtime_r(&secs, &tm);
+  else
+    localtime_r(&secs, &tm);
+  if (!strftime(text, sizeof text, fmt, &tm)) text[0] = '\0';
+  buf_puts(b, text);
+}
+
+/* What an event did, in words; the data are the type's (docs/events.md). */
+static void put_what(buf *b, const char *type, json_t *d) {
+  if (!strcmp(type, "visit.started")) {
+    buf_printf(b, "started the visit: patient %s, protocol %s, first phase %s", text_of(d, "patient"),
+               text_of(d, "protocol"), text_of(d, "phase"));
+    json_t *params = json_object_get(d, "params");
+    if (json_object_size(params)) {
+      buf_puts(b, ", params: ");
+      put_value(b, params);
+    }
+  } else if (!strcmp(type, "phase.entered")) {
+    buf_printf(b, "entered phase %s (from %s)", text_of(d, "phase"), text_of(d, "from"));
+  } else if (!strcmp(type, "phase.minimum_reached")) {
+    buf_printf(b, "phase %s reached its minimum duration", text_of(d, "phase"));
+  } else if (!strcmp(type, "item.recorded")) {
+    const char *item;
+    json_t *x;
+    size_t n = 0;
+    buf_puts(b, "recorded ");
+    json_object_foreach(json_object_get(d, "values"), item, x) {
+      buf_printf(b, "%s%s: ", n++ ? "; " : "", item);
+      put_value(b, x);
+    }
+  } else if (!strcmp(type, "item.amended")) {
+    /* Both values, always: an amendment never hides what was there. */
+    buf_printf(b, "amended %s: ", text_of(d, "item"));
+    put_value(b, json_object_get(d, "previous"));
+    buf_puts(b, " \xe2\x86\x92 ");
+    put_value(b, json_object_get(d, "value"));
+    put_reason(b, d);
+  } else if (!strcmp(type, "item.skipped")) {
+    buf_printf(b, "skipped %s", text_of(d, "item"));
+    if (json_object_get(d, "occurrence")) buf_printf(b, " (due time %lld only)", number_of(d, "occurrence") + 1);
+    put_reason(b, d);
+  } else if (!strcmp(type, "item.overdue")) {
+    buf_printf(b, "%s is overdue (due ", text_of(d, "item"));
+    put_clock(b, "%H:%M:%S UTC", number_of(d, "due"), 1);
+    buf_printf(b, ", due time %lld)", number_of(d, "occurrence") + 1);
+  } else if (!strcmp(type, "item.not_applicable")) {
+    buf_printf(b, "%s did not apply at due time %lld (due ", text_of(d, "item"), number_of(d, "occurrence") + 1);
+    put_clock(b, "%H:%M:%S UTC", number_of(d, "due"), 1);
+    buf_puts(b, "): its condition did not hold, so it was not overdue");
+  } else if (!strcmp(type, "gate.blocked")) {
+    buf_printf(b, "gate blocked leaving phase %s: ", text_of(d, "phase"));
+    put_list(b, json_object_get(d, "reasons"));
+  } else if (!strcmp(type, "gate.overridden")) {
+    buf_printf(b, "overrode the gate of phase %s", text_of(d, "phase"));
+    put_reason(b, d);
+    if (json_array_size(json_object_get(d, "reasons"))) {
+      buf_puts(b, "; it did not hold: ");
+      put_list(b, json_object_get(d, "reasons"));
+    }
+  } else if (!strcmp(type, "alert.raised")) {
+    buf_printf(b, "raised alert %lld (%s, %s): %s", number_of(d, "alert"), text_of(d, "priority"), text_of(d, "rule"),
+               text_of(d, "message"));
+  } else if (!strcmp(type, "alert.acknowledged")) {
+    buf_printf(b, "acknowledged alert %lld", number_of(d, "alert"));
+    put_reason(b, d);
+  } else if (!strcmp(type, "alert.escalated")) {
+    buf_printf(b, "escalated alert %lld to level %lld (priority %s)", number_of(d, "alert"), number_of(d, "level"),
+               text_of(d, "priority"));
+  } else if (!strcmp(type, "alert.resolved")) {
+    buf_printf(b, "alert %lld resolved (its cause cleared)", number_of(d, "alert"));
+  } else if (!strcmp(type, "block.set")) {
+    buf_printf(b, "rule %s holds the phase: %s", text_of(d, "rule"), text_of(d, "reason"));
+  } else if (!strcmp(type, "block.cleared")) {
+    buf_printf(b, "rule %s no longer holds the phase", text_of(d, "rule"));
+  } else if (!strcmp(type, "note.added")) {
+    buf_printf(b, "note from rule %s: %s", text_of(d, "rule"), text_of(d, "message"));
+  } else if (!strcmp(type, "visit.discharged")) {
+    buf_printf(b, "discharged the patient (from phase %s)", text_of(d, "phase"));
+  } else if (!strcmp(type, "visit.aborted")) {
+    buf_puts(b, "aborted the visit");
+    put_reason(b, d);
+  } else {
+    /* A type this vigil does not describe: say it as it is stored. */
+    buf_printf(b, "%s: ", type);
+    put_value(b, d);
+  }
+}
+
+int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn write, void *ud, char *msg,
+                     size_t msglen) {
+  if (!write) return say(msg, msglen, VIGIL_EINVAL, "no writer given");
+  reader r;
+  int rc = reader_open(&r, db_path, msg, msglen);
+  if (rc < 0) return rc;
+  sqlite3_stmt *st;
+  if ((rc = prepare(&r, "SELECT seq, time, visit, type, body, prev, hash FROM events WHERE visit = ? ORDER BY seq",
+                    &st)) < 0) {
+    reader_close(&r);
+    return rc;
+  }
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)visit);
+  tzset(); /* the local times follow TZ as it is now */
+  out o = {.write = write, .ud = ud};
+  buf_init(&o.b);
+  uint64_t n = 0;
+  int step = SQLITE_DONE;
+  while (!o.failed && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    row w;
+    row_read(st, &w);
+    body_fields f;
+    int readable = body_parse(w.body, w.body_len, &f) == 0;
+    if (n++ == 0) {
+      buf_printf(&o.b, "Visit %llu", (unsigned long long)visit);
+      if (readable && !strcmp(f.type, "visit.started"))
+        buf_printf(&o.b, ": patient %s, protocol %s", text_of(f.data, "patient"), text_of(f.data, "protocol"));
+      buf_puts(&o.b, "\nTimes are UTC, then local (");
+      put_clock(&o.b, "%Z", w.time, 0);
+      buf_puts(&o.b, "). An amendment shows the earlier value, then the new one.\n\n");
+      buf_printf(&o.b, "%6s  %-19s  %-23s  %-16s  %s\n", "seq", "UTC", "local", "who", "what");
+    }
+    buf_printf(&o.b, "%6lld  ", (long long)w.seq);
+    put_clock(&o.b, "%Y-%m-%d %H:%M:%S", w.time, 1);
+    buf_puts(&o.b, "  ");
+    size_t at = o.b.len;
+    put_clock(&o.b, "%Y-%m-%d %H:%M:%S %Z", w.time, 0);
+    while (o.b.len < at + 23) buf_putc(&o.b, ' ');
+    buf_printf(&o.b, "  %-16s  ", readable ? f.actor : "?");
+    if (readable)
+      put_what(&o.b, w.type, f.data);
+    else
+      buf_puts(&o.b, "(this event's stored body cannot be read: run vigil audit verify)");
+    buf_putc(&o.b, '\n');
+    json_decref(f.json);
+    out_flush(&o);
+  }
+  if (!o.failed && step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the events");
+  sqlite3_finalize(st);
+  reader_close(&r);
+  int orc = out_finish(&o, msg, msglen);
+  if (rc < 0) return rc;
+  if (orc < 0) return orc;
+  if (n == 0)
+    return say(msg, msglen, VIGIL_ENOENT, "visit %llu has no events in %s", (unsigned long long)visit, db_path);
+  return 0;
+}
+
+/* ---- Export ---------------------------------------------------------------- */
+
+/* The data object's text exactly as stored: canonical bodies end with
+ * ,"data":{...}} and no string can hold `,"` unescaped, so the first
+ * ,"data": is the key. NULL when the body is not canonical. */
+static const char *stored_data(const char *body, size_t len, size_t *n) {
+  const char *key = strstr(body, ",\"data\":");
+  if (!key || len < 2 || body[len - 1] != '}') return NULL;
+  const char *start = key + 8;
+  if (start >= body + len - 1) return NULL;
+  *n = (size_t)(body + len - 1 - start);
+  return start;
+}
+
+static void put_csv_row(buf *b, const row *w) {
+  char when[32];
+  iso_time(when, w->time);
+  buf_printf(b, "%lld,%s,%lld,", (long long)w->seq, when, (long long)w->visit);
+  buf_csv_field(b, w->type, strlen(w->type));
+  buf_putc(b, ',');
+  body_fields f;
+  size_t n = 0;
+  const char *data = NULL;
+  if (body_parse(w->body, w->body_len, &f) == 0) {
+    buf_csv_field(b, f.actor, strlen(f.actor));
+    data = stored_data(w->body, w->body_len, &n);
+    if (!data) {
+      char *text = json_dumps(f.data, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+      if (text) buf_csv_field(b, text, strlen(text));
+      free(text);
+    }
+  }
+  buf_putc(b, ',');
+  if (data) buf_csv_field(b, data, n);
+  json_decref(f.json);
+  buf_puts(b, "\r\n");
+}
+
+int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms, int64_t to_ms,
+                       vigil_audit_write_fn write, void *ud, char *msg, size_t msglen) {
+  int csv = format && !strcmp(format, "csv");
+  if (!csv && !(format && !strcmp(format, "jsonl")))
+    return say(msg, msglen, VIGIL_EINVAL, "the export format is csv or jsonl, not '%s'", format ? format : "");
+  if (!write) return say(msg, msglen, VIGIL_EINVAL, "no writer given");
+  reader r;
+  int rc = reader_open(&r, db_path, msg, msglen);
+  if (rc < 0) return rc;
+  sqlite3_stmt *st;
+  if ((rc = prepare(&r,
+                    "SELECT seq, time, visit, type, body, prev, hash FROM events "
+                    "WHERE time >= ?1 AND time < ?2 ORDER BY seq",
+                    &st)) < 0) {
+    reader_close(&r);
+    return rc;
+  }
+  sqlite3_bind_int64(st, 1, from_ms);
+  sqlite3_bind_int64(st, 2, to_ms);
+  out o = {.write = write, .ud = ud};
+  buf_init(&o.b);
+  if (csv) buf_puts(&o.b, "seq,time,visit,type,actor,data\r\n");
+  int step = SQLITE_DONE;
+  while (!o.failed && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    row w;
+    row_read(st, &w);
+    if (csv)
+      put_csv_row(&o.b, &w);
+    else {
+      buf_put(&o.b, w.body, w.body_len);
+      buf_putc(&o.b, '\n');
+    }
+    /* Large exports go out in pieces rather than all in memory. */
+    if (o.b.len >= 64 * 1024) out_flush(&o);
+  }
+  if (!o.failed && step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the events");
+  sqlite3_finalize(st);
+  reader_close(&r);
+  int orc = out_finish(&o, msg, msglen);
+  return rc < 0 ? rc : orc;
+}

@@ -1,0 +1,75 @@
+/* heap.c: an indexed binary min-heap of deadlines. */
+#include "base/heap.h"
+
+#include <stdlib.h>
+
+static int less(const heap_entry *a, const heap_entry *b) {
+  return a->due < b->due || (a->due == b->due && a->tie < b->tie);
+}
+
+static void place(heap *h, uint32_t i, heap_entry *e) {
+  h->v[i] = e;
+  e->index = i;
+}
+
+static void up(heap *h, uint32_t i) {
+  heap_entry *e = h->v[i];
+  while (i > 0) {
+    uint32_t parent = (i - 1) / 2;
+    if (!less(e, h->v[parent])) break;
+    place(h, i, h->v[parent]);
+    i = parent;
+  }
+  place(h, i, e);
+}
+
+static void down(heap *h, uint32_t i) {
+  heap_entry *e = h->v[i];
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= h->n) break;
+    if (c + 1 < h->n && less(h->v[c + 1], h->v[c])) c++;
+    if (!less(h->v[c], e)) break;
+    place(h, i, h->v[c]);
+    i = c;
+  }
+  place(h, i, e);
+}
+
+int heap_set(heap *h, heap_entry *e, int64_t due) {
+  if (e->index != HEAP_NONE) {
+    int64_t old = e->due;
+    e->due = due;
+    if (due < old) up(h, e->index);
+    else if (due > old) down(h, e->index);
+    return 0;
+  }
+  if (h->n == h->cap) {
+    uint32_t cap = h->cap ? h->cap * 2 : 64;
+    heap_entry **v = realloc(h->v, cap * sizeof *v);
+    if (!v) return -1;
+    h->v = v;
+    h->cap = cap;
+  }
+  e->due = due;
+  place(h, h->n++, e);
+  up(h, e->index);
+  return 0;
+}
+
+void heap_remove(heap *h, heap_entry *e) {
+  uint32_t i = e->index;
+  if (i == HEAP_NONE) return;
+  e->index = HEAP_NONE;
+  heap_entry *last = h->v[--h->n];
+  if (i == h->n) return;
+  place(h, i, last);
+  down(h, i);
+  up(h, last->index);
+}
+
+void heap_free(heap *h) {
+  free(h->v);
+  h->v = NULL;
+  h->n = h->cap = 0;
+}

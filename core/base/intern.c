@@ -1,0 +1,83 @@
+/* intern.c: interned strings, in one open-addressing hash set. */
+#include "base/intern.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vigil/vigil.h"
+
+#define VIGIL_KEY_DEF_(k) const char *K_##k;
+VIGIL_KEYS(VIGIL_KEY_DEF_)
+#undef VIGIL_KEY_DEF_
+
+static struct {
+  char **slots;
+  size_t cap, count;
+  int users;
+} table;
+
+static uint64_t hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  return h;
+}
+
+static char **lookup(const char *s, size_t n) {
+  size_t mask = table.cap - 1;
+  for (size_t i = hash(s, n) & mask;; i = (i + 1) & mask) {
+    char *x = table.slots[i];
+    if (!x || (strncmp(x, s, n) == 0 && x[n] == '\0')) return &table.slots[i];
+  }
+}
+
+static int grow(void) {
+  size_t cap = table.cap ? table.cap * 2 : 1024;
+  char **old = table.slots;
+  size_t oldcap = table.cap;
+  table.slots = calloc(cap, sizeof *table.slots);
+  if (!table.slots) {
+    table.slots = old;
+    return -1;
+  }
+  table.cap = cap;
+  for (size_t i = 0; i < oldcap; i++)
+    if (old[i]) *lookup(old[i], strlen(old[i])) = old[i];
+  free(old);
+  return 0;
+}
+
+const char *intern_find(const char *s, size_t n) {
+  if (!table.cap) return NULL;
+  return *lookup(s, n);
+}
+
+const char *intern_n(const char *s, size_t n) {
+  if ((table.count + 1) * 2 > table.cap && grow() < 0) return NULL;
+  char **slot = lookup(s, n);
+  if (*slot) return *slot;
+  char *copy = malloc(n + 1);
+  if (!copy) return NULL;
+  memcpy(copy, s, n);
+  copy[n] = '\0';
+  *slot = copy;
+  table.count++;
+  return copy;
+}
+
+const char *intern(const char *s) { return intern_n(s, strlen(s)); }
+
+int intern_retain(void) {
+  if (table.users++ > 0) return 0;
+#define VIGIL_KEY_INIT_(k) if (!(K_##k = intern(#k))) return VIGIL_ENOMEM;
+  VIGIL_KEYS(VIGIL_KEY_INIT_)
+#undef VIGIL_KEY_INIT_
+  return 0;
+}
+
+void intern_release(void) {
+  if (--table.users > 0) return;
+  for (size_t i = 0; i < table.cap; i++) free(table.slots[i]);
+  free(table.slots);
+  memset(&table, 0, sizeof table);
+}

@@ -1,0 +1,405 @@
+/* engine.c: the engine object: its life, its events (emitted, made durable,
+ * published), batching, and the protocols it has loaded. The commands that
+ * change visits are in commands.c; what a nurse enters is checked in entry.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "engine.h"
+#include "base/intern.h"
+
+/* ---- errors and logging -------------------------------------------------- */
+
+int engine_fail(vigil_engine *e, int code, const char *about, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
+  va_end(ap);
+  /* Copied, not interned: the field may come from a caller's bad input. */
+  snprintf(e->errfield, sizeof e->errfield, "%s", about ? about : "");
+  return code;
+}
+
+const char *vigil_engine_errmsg(const vigil_engine *e) { return e->errmsg; }
+const char *vigil_engine_errfield(const vigil_engine *e) { return e->errfield[0] ? e->errfield : NULL; }
+
+void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (e->opts.log) {
+    e->opts.log(e->opts.log_ud, level, msg);
+    return;
+  }
+  static const char *names[] = {"error", "warn", "info"};
+  fprintf(stderr, "vigil: %s: %s\n", names[level], msg);
+}
+
+void vigil_free(void *p) { free(p); }
+
+/* ---- life ---------------------------------------------------------------- */
+
+int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
+  *out = NULL;
+  if (intern_retain() < 0) return VIGIL_ENOMEM;
+  vigil_engine *e = calloc(1, sizeof *e);
+  if (!e) {
+    intern_release();
+    return VIGIL_ENOMEM;
+  }
+  if (opts) e->opts = *opts;
+  e->next_sub = 1;
+  if (e->opts.clock == VIGIL_CLOCK_SIMULATED) {
+    e->sim_now = e->opts.sim_start_ms;
+  } else {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    e->wall_base = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    e->hr_base = uv_hrtime();
+    e->loop = e->opts.loop ? e->opts.loop : uv_default_loop();
+  }
+  int rc = 0;
+  char err[1024];
+  if (e->opts.db_path && e->opts.read_only) {
+    e->store = store_sqlite_read(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
+  } else if (e->opts.db_path) {
+    e->store = store_sqlite_open(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
+  } else if (!(e->store = store_memory_open())) {
+    rc = VIGIL_ENOMEM;
+    snprintf(err, sizeof err, "out of memory");
+  }
+  if (rc == 0) rc = engine_recover(e, err, sizeof err);
+  if (rc < 0) {
+    /* The engine is returned for its error message; it can only be freed. */
+    engine_fail(e, rc, NULL, "%s", err);
+    *out = e;
+    return rc;
+  }
+  *out = e;
+  return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h) { free(h); }
+
+void vigil_engine_free(vigil_engine *e) {
+  if (!e) return;
+  if (e->uv_timer) {
+    uv_close((uv_handle_t *)e->uv_timer, on_timer_closed);
+    uv_run(e->loop, UV_RUN_NOWAIT); /* lets the close callback free the handle */
+  }
+  for (uint64_t i = 0; i < e->n_visits; i++)
+    visit_free(e->visits[i]);
+  free(e->visits);
+  free(e->alerts);
+  heap_free(&e->deadlines);
+  if (e->store) e->store->ops->close(e->store);
+  for (size_t i = 0; i < e->n_pending; i++) {
+    val_release(e->pending[i]->data);
+    free(e->pending[i]);
+  }
+  free(e->pending);
+  for (uint32_t i = 0; i < e->n_protocols; i++)
+    protocol_free(e->protocols[i]);
+  free(e->protocols);
+  free(e->subs);
+  free(e);
+  intern_release();
+}
+
+static int has_pending(const vigil_engine *e, uint64_t id) {
+  for (size_t i = 0; i < e->n_pending; i++)
+    if (e->pending[i]->visit == id) return 1;
+  return 0;
+}
+
+/* Remembers that visit id is closed and in memory; the oldest closed visit
+ * beyond ENGINE_CLOSED_KEPT leaves memory (the log still holds it). Only
+ * called where no caller holds that visit: when another one is folded, or
+ * once a closing is durable. */
+static void keep_closed(vigil_engine *e, uint64_t id) {
+  uint64_t old = e->closed[e->closed_next];
+  e->closed[e->closed_next] = id;
+  e->closed_next = (e->closed_next + 1) % ENGINE_CLOSED_KEPT;
+  if (!old || old == id) return;
+  for (uint32_t i = 0; i < ENGINE_CLOSED_KEPT; i++)
+    if (e->closed[i] == old) return; /* read again since: kept */
+  visit *v = e->visits[old - 1];
+  if (v && v->status != VISIT_ACTIVE && !has_pending(e, old)) engine_drop_visit(e, v);
+}
+
+visit *engine_visit(vigil_engine *e, uint64_t id) {
+  if (id < 1 || id > e->n_visits) return NULL;
+  if (!e->visits[id - 1] && id <= e->durable_visits) {
+    visit *v = engine_fold_visit(e, id);
+    e->visits[id - 1] = v;
+    if (v && v->status != VISIT_ACTIVE) keep_closed(e, id);
+  }
+  return e->visits[id - 1];
+}
+
+void engine_drop_visit(vigil_engine *e, visit *v) {
+  for (uint32_t i = 0; i < v->n_alerts; i++)
+    if (v->alerts[i]->id <= e->cap_alerts && e->alerts[v->alerts[i]->id - 1] == v->alerts[i])
+      e->alerts[v->alerts[i]->id - 1] = NULL;
+  heap_remove(&e->deadlines, &v->timer);
+  if (e->visits[v->id - 1] == v) e->visits[v->id - 1] = NULL;
+  visit_free(v);
+}
+
+int engine_grow_visits(vigil_engine *e, uint64_t n) {
+  if (n <= e->cap_visits) return 0;
+  uint64_t cap = e->cap_visits ? e->cap_visits : 256;
+  while (cap < n)
+    cap *= 2;
+  visit **vs = realloc(e->visits, cap * sizeof *vs);
+  if (!vs) return VIGIL_ENOMEM;
+  memset(vs + e->cap_visits, 0, (cap - e->cap_visits) * sizeof *vs);
+  e->visits = vs;
+  e->cap_visits = cap;
+  return 0;
+}
+
+int engine_grow_alerts(vigil_engine *e, uint64_t n) {
+  if (n <= e->cap_alerts) return 0;
+  uint64_t cap = e->cap_alerts ? e->cap_alerts : 256;
+  while (cap < n)
+    cap *= 2;
+  alert **x = realloc(e->alerts, cap * sizeof *x);
+  if (!x) return VIGIL_ENOMEM;
+  memset(x + e->cap_alerts, 0, (cap - e->cap_alerts) * sizeof *x);
+  e->alerts = x;
+  e->cap_alerts = cap;
+  return 0;
+}
+
+/* ---- events: emit, store, publish ---------------------------------------- */
+
+vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data) {
+  if (!val_ok(data)) return NULL;
+  if (e->n_pending == e->cap_pending) {
+    size_t cap = e->cap_pending ? e->cap_pending * 2 : 64;
+    vigil_event **p = realloc(e->pending, cap * sizeof *p);
+    if (!p) {
+      val_release(data);
+      return NULL;
+    }
+    e->pending = p;
+    e->cap_pending = cap;
+  }
+  vigil_event *ev = malloc(sizeof *ev);
+  if (!ev) {
+    val_release(data);
+    return NULL;
+  }
+  ev->seq = ++e->seq;
+  ev->time = engine_now(e);
+  ev->visit = v ? v->id : 0;
+  ev->actor = actor;
+  ev->data = data;
+  ev->type = (uint16_t)type;
+  e->pending[e->n_pending++] = ev;
+  if (v) visit_apply(e, v, ev);
+  return ev;
+}
+
+static void free_event(vigil_event *ev) {
+  val_release(ev->data);
+  free(ev);
+}
+
+static int flush(vigil_engine *e) {
+  if (e->publishing) return 0; /* the loop below picks up what hooks emit */
+  e->publishing = 1;
+  int rc = 0;
+  char err[1024];
+  /* The first round holds the caller's events: its result is the caller's.
+   * Later rounds hold what hooks added after hearing them; if those cannot
+   * be stored, the caller's events are durable all the same. */
+  for (int round = 0; e->n_pending > 0; round++) {
+    size_t n = e->n_pending;
+    vigil_event **batch = malloc(n * sizeof *batch);
+    int failed = 0;
+    if (!batch) {
+      failed = VIGIL_ENOMEM;
+      snprintf(err, sizeof err, "out of memory committing events");
+    } else {
+      memcpy(batch, e->pending, n * sizeof *batch);
+      failed = e->store->ops->append(e->store, batch, n, err, sizeof err);
+    }
+    if (failed < 0) {
+      free(batch);
+      engine_log(e, VIGIL_LOG_ERROR, "%s%s", round ? "events added by hooks were not recorded: " : "", err);
+      if (round == 0) rc = engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
+      engine_rollback(e);
+      /* With the real clock, deadlines whose events could not be stored are
+       * due again at once: wait before trying, longer each time. */
+      e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
+      e->retry_at = engine_now(e) + e->retry_ms;
+      break;
+    }
+    e->retry_ms = 0;
+    e->n_pending = 0;
+    e->durable_seq = batch[n - 1]->seq;
+    e->durable_visits = e->n_visits;
+    e->durable_alerts = e->n_alerts;
+    e->stats.events += n;
+    /* Durable: now subscribers and hooks may hear of it. */
+    for (size_t i = 0; i < n; i++) {
+      bus_publish(e, batch[i]);
+      eval_hooks(e, batch[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+      if (batch[i]->type == EV_VISIT_DISCHARGED || batch[i]->type == EV_VISIT_ABORTED) keep_closed(e, batch[i]->visit);
+    if (!e->store->keeps_events)
+      for (size_t i = 0; i < n; i++)
+        free_event(batch[i]);
+    free(batch);
+  }
+  e->publishing = 0;
+  clock_arm(e);
+  return rc;
+}
+
+void vigil_engine_begin(vigil_engine *e) { e->batch++; }
+
+int vigil_engine_commit(vigil_engine *e) {
+  if (e->batch > 0) e->batch--;
+  return e->batch ? 0 : flush(e);
+}
+
+int engine_done(vigil_engine *e, visit *v) {
+  if (v) schedule_visit(e, v);
+  return e->batch ? 0 : flush(e);
+}
+
+int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud) {
+  char err[1024];
+  int rc = e->store->ops->scan(e->store, after, 0, (store_event_fn)fn, ud, err, sizeof err);
+  return rc < 0 ? engine_fail(e, rc, NULL, "%s", err) : 0;
+}
+
+void vigil_engine_stats(const vigil_engine *e, vigil_stats *out) {
+  *out = e->stats;
+  out->visits_active = out->alerts_active = 0;
+  for (uint64_t i = 0; i < e->n_visits; i++)
+    out->visits_active += e->visits[i] && e->visits[i]->status == VISIT_ACTIVE;
+  for (uint64_t i = 0; i < e->n_alerts; i++)
+    out->alerts_active += e->alerts[i] && alert_is_open(e->alerts[i]);
+  out->lua_bytes = 0;
+  for (uint32_t i = 0; i < e->n_protocols; i++)
+    out->lua_bytes += e->protocols[i]->sb->used;
+}
+
+/* ---- protocols ------------------------------------------------------------ */
+
+typedef struct problem_sink {
+  buf b;
+  int n;
+} problem_sink;
+
+static void collect_problem(void *ud, const char *where, const char *message) {
+  problem_sink *s = ud;
+  if (s->n++) buf_putc(&s->b, '\n');
+  buf_printf(&s->b, "%s: %s", where, message);
+}
+
+int vigil_engine_load(vigil_engine *e, const char *path, const char **ref) {
+  problem_sink sink = {.n = 0};
+  buf_init(&sink.b);
+  protocol *p = protocol_load(path, e->opts.lua_memory_cap, e->opts.lua_instruction_budget, collect_problem, &sink);
+  if (!p) {
+    int rc = engine_fail(e, VIGIL_EPROTOCOL, NULL, "%s", sink.b.p ? sink.b.p : "cannot load the protocol");
+    buf_free(&sink.b);
+    return rc;
+  }
+  buf_free(&sink.b);
+  for (uint32_t i = 0; i < e->n_protocols; i++) {
+    protocol *q = e->protocols[i];
+    if (strcmp(q->ref, p->ref) != 0) continue;
+    int same = !strcmp(q->sha256, p->sha256);
+    protocol_free(p);
+    if (!same)
+      return engine_fail(e, VIGIL_EEXIST, NULL,
+                         "%s is loaded already with other content: a changed protocol needs a new version", q->ref);
+    if (ref) *ref = q->ref;
+    return 0;
+  }
+  if (engine_add_protocol(e, p) < 0) return engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory loading %s", path);
+  if (ref) *ref = p->ref;
+  return 0;
+}
+
+int engine_add_protocol(vigil_engine *e, protocol *p) {
+  protocol **ps = realloc(e->protocols, (e->n_protocols + 1) * sizeof *ps);
+  if (ps) e->protocols = ps;
+  if (!ps || view_install(e, p) < 0) {
+    protocol_free(p);
+    return VIGIL_ENOMEM;
+  }
+  e->protocols[e->n_protocols++] = p;
+  return 0;
+}
+
+static void count_problem(void *ud, const char *where, const char *message) {
+  void **args = ud;
+  int *n = args[0];
+  vigil_problem_fn fn = (vigil_problem_fn)(uintptr_t)args[1];
+  (*n)++;
+  if (fn) fn(args[2], where, message);
+}
+
+int vigil_lint_identify(const char *path, vigil_problem_fn fn, void *ud, char *ref, size_t reflen, char sha256[65]) {
+  if (intern_retain() < 0) return VIGIL_ENOMEM;
+  int n = 0;
+  void *args[3] = {&n, (void *)(uintptr_t)fn, ud};
+  protocol *p = protocol_load(path, 0, 0, count_problem, args);
+  if (p && ref) snprintf(ref, reflen, "%s", p->ref);
+  if (p && sha256) memcpy(sha256, p->sha256, 65);
+  protocol_free(p);
+  intern_release();
+  return n;
+}
+
+int vigil_lint(const char *path, vigil_problem_fn fn, void *ud) {
+  return vigil_lint_identify(path, fn, ud, NULL, 0, NULL);
+}
+
+/* Compares two MAJOR.MINOR.PATCH versions (vigil.lua checked their form). */
+int vigil_version_compare(const char *a, const char *b) {
+  for (int i = 0; i < 3; i++) {
+    char *ea, *eb;
+    unsigned long x = strtoul(a, &ea, 10), y = strtoul(b, &eb, 10);
+    if (x != y) return x < y ? -1 : 1;
+    a = *ea ? ea + 1 : ea;
+    b = *eb ? eb + 1 : eb;
+  }
+  return 0;
+}
+
+void vigil_engine_protocols(vigil_engine *e, vigil_protocol_fn fn, void *ud) {
+  for (uint32_t i = 0; i < e->n_protocols; i++) {
+    const protocol *p = e->protocols[i];
+    fn(ud, p->ref, p->id, p->version, p->sha256);
+  }
+}
+
+protocol *engine_find_protocol(vigil_engine *e, const char *ref) {
+  protocol *found = NULL;
+  for (uint32_t i = 0; i < e->n_protocols; i++) {
+    protocol *p = e->protocols[i];
+    if (!strcmp(p->ref, ref)) return p;
+    /* A bare id is the highest version loaded, whatever the loading order
+     * (recovery loads old stored versions too). */
+    if (!strcmp(p->id, ref) && (!found || vigil_version_compare(p->version, found->version) > 0)) found = p;
+  }
+  return found;
+}
+
+store *engine_store(vigil_engine *e) { return e->store; }
+uint32_t engine_protocol_count(const vigil_engine *e) { return e->n_protocols; }
+protocol *engine_protocol(vigil_engine *e, uint32_t i) { return i < e->n_protocols ? e->protocols[i] : NULL; }
+uint32_t engine_subscriber_count(const vigil_engine *e) { return e->n_subs; }

@@ -1,0 +1,261 @@
+/* engine.h: the engine's internal model, shared by the files of core/engine/
+ * and private to them (the rooms above read engine/inspect.h).
+ *
+ * The path of every change, for a nurse's entry and a timer alike:
+ *   command (engine.c) -> protocol rules (evaluate.c) -> events (emit)
+ *   -> applied to the visit's state (visit.c, the fold) -> deadlines re-armed
+ *   (schedule.c) -> at commit: stored (store), then published to subscribers
+ *   and the protocol's hooks (bus.c).
+ */
+#ifndef VIGIL_ENGINE_H
+#define VIGIL_ENGINE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "store/event.h"
+#include "base/heap.h"
+#include "lang/protocol.h"
+#include "store/store.h"
+#include "base/value.h"
+#include "engine/inspect.h"
+#include "vigil/vigil.h"
+
+typedef struct visit visit;
+
+typedef struct reading {
+  int64_t at;
+  val v;
+  const char *actor; /* interned */
+} reading;
+
+typedef struct item_state {
+  reading *r;
+  uint32_t n, cap;
+  uint32_t sat;     /* occurrences dealt with: satisfied by a reading, or skipped */
+  uint32_t overdue; /* occurrences marked overdue */
+  uint32_t passed;  /* occurrences passed over because `when` did not hold at their deadline */
+  uint8_t skipped_for_good; /* the skip below covers the whole item, not one occurrence */
+  char *skipped;    /* the reason of the latest skip that no reading has followed */
+} item_state;
+
+typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK } alert_source;
+
+#define ALERT_MAX_LEVEL 3
+
+typedef struct alert {
+  uint64_t id;
+  visit *visit;
+  const char *rule; /* interned: the rule (or item) that raised it */
+  const char *key;  /* interned de-duplication key; NULL for per-reading alerts */
+  char *message;
+  int32_t item; /* for overdue alerts, else -1 */
+  alert_source source;
+  priority prio;
+  uint8_t level, latching, acked, cleared;
+  int64_t raised_at, acked_at, cleared_at, escalated_at, escalate_ms;
+  const char *acked_by;
+} alert;
+
+typedef struct block {
+  const char *key; /* interned */
+  char *reason;
+} block;
+
+typedef enum visit_status { VISIT_ACTIVE, VISIT_DISCHARGED, VISIT_ABORTED } visit_status;
+
+struct visit {
+  heap_entry timer; /* first: the heap hands back this pointer */
+  uint64_t id;
+  protocol *p;
+  char *patient;
+  char *location; /* the chair or bay, NULL if not given */
+  visit_status status;
+  uint16_t phase;
+  uint8_t min_reached, max_alerted;
+  int64_t started_at, phase_at, ended_at;
+  val params;        /* record of every declared param */
+  item_state *items; /* one per protocol item */
+  alert **alerts;
+  uint32_t n_alerts, cap_alerts;
+  block *blocks;
+  uint32_t n_blocks;
+  uint64_t last_seq;
+};
+
+typedef struct subscriber {
+  int id;
+  uint64_t types; /* bit per event type */
+  vigil_event_fn fn;
+  void *ud;
+} subscriber;
+
+#define ENGINE_CLOSED_KEPT 256
+
+struct vigil_engine {
+  vigil_options opts;
+  /* clock */
+  int64_t sim_now;
+  int64_t wall_base;
+  uint64_t hr_base;
+  uv_loop_t *loop;
+  uv_timer_t *uv_timer;
+  /* protocols, visits, alerts (visits and alerts by id - 1) */
+  protocol **protocols;
+  uint32_t n_protocols;
+  visit **visits;
+  uint64_t n_visits, cap_visits;
+  alert **alerts;
+  uint64_t n_alerts, cap_alerts;
+  /* The closed visits in memory, oldest first (a ring): a closed visit is
+   * folded again from the log when asked for, so only the last
+   * ENGINE_CLOSED_KEPT of them stay. */
+  uint64_t closed[ENGINE_CLOSED_KEPT];
+  uint32_t closed_next;
+  heap deadlines;
+  /* events: the current batch, and where they become durable */
+  uint64_t seq;
+  vigil_event **pending;
+  size_t n_pending, cap_pending;
+  struct store *store;
+  uint64_t durable_seq, durable_visits, durable_alerts; /* what the store holds */
+  int64_t retry_ms, retry_at; /* after a failed commit: back off the real clock's timer */
+  int batch;
+  int publishing;
+  int hook_depth;
+  /* the hook bus */
+  subscriber *subs;
+  uint32_t n_subs;
+  int next_sub;
+  /* Lua calls */
+  visit *cur;
+  /* errors and counters */
+  char errmsg[2048];
+  char errfield[256]; /* empty: none */
+  vigil_stats stats;
+};
+
+/* engine.c */
+int engine_fail(vigil_engine *e, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int64_t engine_now(const vigil_engine *e);
+/* Creates an event for v, applies it to v's state and queues it for commit.
+ * data is moved into the event. Returns the event or NULL (out of memory). */
+vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data);
+/* Re-arms v's deadline and, outside a batch, commits: how every command ends. */
+int engine_done(vigil_engine *e, visit *v);
+/* The engine's store, for what lives beside the log (store.h's key-value
+ * table: users and sessions, plugins' state). */
+
+/* A visit by id; a closed one that is not in memory is folded from the store. */
+visit *engine_visit(vigil_engine *e, uint64_t id);
+/* Frees a visit and forgets its alerts and deadline. */
+void engine_drop_visit(vigil_engine *e, visit *v);
+int engine_grow_visits(vigil_engine *e, uint64_t n);
+int engine_grow_alerts(vigil_engine *e, uint64_t n);
+
+/* recover.c: state from the log */
+/* Rebuilds every open visit from the store at start, re-arms deadlines and
+ * fires those that passed. */
+int engine_recover(vigil_engine *e, char *err, size_t errlen);
+/* Folds one visit from the store (NULL if it has no events). */
+visit *engine_fold_visit(vigil_engine *e, uint64_t id);
+/* After a failed append: forget what was not made durable. */
+void engine_rollback(vigil_engine *e);
+/* The loaded version with this fingerprint, loading it from the store if needed. */
+protocol *engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen);
+int engine_add_protocol(vigil_engine *e, protocol *p);
+void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* entry.c: what a nurse enters, checked */
+int entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out);
+/* One item's value from the inputs that name it (actor: who enters it). */
+int entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigil_input *in, size_t n,
+                      const char *actor, val *out);
+/* JSON {"item": value, "vitals": {"sbp": 120}} as inputs that point into it. */
+int entry_inputs_from_json(vigil_engine *e, const char *item, const json_t *x, vigil_input *in, size_t cap, size_t *n);
+json_t *entry_parse_json(vigil_engine *e, const char *text, const char *about, int *rc);
+
+/* visit.c: state and the fold */
+visit *visit_new(vigil_engine *e, uint64_t id, protocol *p);
+void visit_free(visit *v);
+void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev);
+const reading *visit_latest(const visit *v, int item);
+alert *visit_find_alert(const visit *v, const char *key);
+int alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
+val visit_param(const visit *v, const char *name);
+
+/* schedule.c: deadlines */
+void schedule_visit(vigil_engine *e, visit *v);
+/* Handles every deadline of v that is due at engine time, in order. */
+void visit_tick(vigil_engine *e, visit *v);
+/* The occurrence of a scheduled item that is next due, or -1. */
+int64_t item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence);
+/* A repeating item (`every`): a skip covers one of its occurrences. */
+static inline int item_repeats(const item_spec *it) { return it->scheduled && it->sched.every > 0; }
+/* The occurrence of a repeating item that a skip at `at` covers: the latest
+ * one due by then (with any earlier one still open, as a late reading would
+ * cover them), else the next one. -1 when none is left. */
+int64_t item_skip_occurrence(const visit *v, const item_spec *it, int64_t at);
+void clock_arm(vigil_engine *e);
+
+/* evaluate.c: calls into the protocol's Lua */
+typedef enum outcome_kind { OUT_ALERT, OUT_BLOCK, OUT_NOTE } outcome_kind;
+typedef struct outcome {
+  outcome_kind kind;
+  priority prio;
+  char *message;
+  const char *id; /* interned, optional */
+  int latching;   /* -1: the protocol's default */
+  int per_reading;
+  int64_t escalate; /* -1: the default */
+} outcome;
+typedef struct outcomes {
+  outcome v[16];
+  int n;
+  int failed; /* the call raised an error */
+  char error[1024];
+} outcomes;
+
+void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items);
+/* Scores computed from other items follow them: the engine records a new
+ * total when one of their sources changed and the total did. */
+void eval_scores(vigil_engine *e, visit *v, const int *changed, int n);
+int eval_when(vigil_engine *e, visit *v, const item_spec *it);
+/* 1: the gate holds; 0: it does not, with the reason in reason. */
+int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len);
+int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err, size_t errlen);
+/* Where a call into the protocol failed, "file:line" into pos: the error's
+ * own position when it names one of the protocol's files, else `where` (the
+ * declaration of what failed). Returns the error's message without it. */
+const char *eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len);
+void eval_hooks(vigil_engine *e, const vigil_event *ev);
+void outcomes_free(outcomes *o);
+
+/* alerts.c: raising, resolving, escalating */
+const char *priority_atom(priority p); /* interned "high", "medium", "low" */
+const char *alert_source_name(alert_source s); /* interned "rule", "overdue", ... */
+const char *alert_state_name(const alert *a);  /* "active", "acknowledged", "resolved", "closed" */
+alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
+                   const char *message, int latching, int64_t escalate, int32_t item);
+void resolve_alert(vigil_engine *e, alert *a);
+/* Applies what a rule returned: raises new alerts, sets blocks and notes,
+ * and resolves what the rule no longer says. */
+void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src, int resolve_missing);
+
+/* view.c: the read-only `visit` seen by Lua */
+int view_install(vigil_engine *e, protocol *p);
+
+/* bus.c */
+void bus_publish(vigil_engine *e, const vigil_event *ev);
+
+/* visit_json.c: `,"location":"..."` (null when not said), in a visit and its summary. */
+void location_field(buf *b, const visit *v);
+/* visit_json.c: `,"range":[lo,hi],"options":[...]` of a field or param, when it has them. */
+void limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options);
+
+/* gate.c: what stops a visit from leaving its phase */
+int gate_reasons(vigil_engine *e, visit *v, val *reasons);
+
+#endif

@@ -1,0 +1,392 @@
+/* evaluate.c: every call from the engine into a protocol's Lua.
+ *
+ * Each call runs under the sandbox's budget with `visit` bound to one visit.
+ * A call that fails never stops the engine: it becomes a technical alert
+ * naming the rule and the file:line where it failed, and the visit goes on. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "base/intern.h"
+#include "lang/value_convert.h"
+
+void outcomes_free(outcomes *o) {
+  for (int i = 0; i < o->n; i++) free(o->v[i].message);
+  o->n = 0;
+}
+
+static int bind_call(vigil_engine *e, visit *v, int fn_ref) {
+  lua_State *L = v->p->sb->L;
+  e->cur = v;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref);
+  return lua_type(L, -1) == LUA_TFUNCTION;
+}
+
+static void push_view(visit *v) { lua_rawgeti(v->p->sb->L, LUA_REGISTRYINDEX, v->p->view_ref); }
+
+/* t[key] without metamethods: what a rule returned is data, and reading it
+ * must not run protocol code outside the budget. */
+static int rawfield(lua_State *L, int idx, const char *key) {
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, key);
+  return lua_rawget(L, idx);
+}
+
+#define MAX_MESSAGE 1000 /* what a rule may say, in bytes */
+
+/* Reads one outcome table at idx. */
+static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t errlen) {
+  memset(o, 0, sizeof *o);
+  o->latching = -1;
+  o->escalate = -1;
+  rawfield(L, idx, "outcome");
+  const char *kind = lua_tostring(L, -1);
+  int rc = 0;
+  if (!kind) rc = -1;
+  else if (!strcmp(kind, "alert")) o->kind = OUT_ALERT;
+  else if (!strcmp(kind, "block")) o->kind = OUT_BLOCK;
+  else if (!strcmp(kind, "note")) o->kind = OUT_NOTE;
+  else rc = -1;
+  lua_pop(L, 1);
+  if (rc < 0) {
+    snprintf(err, errlen, "returned a table that is not an outcome (use v.alert.*, v.block or v.note)");
+    return -1;
+  }
+  rawfield(L, idx, o->kind == OUT_BLOCK ? "reason" : "message");
+  size_t len = 0;
+  const char *text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : "";
+  o->message = strndup(text, len > MAX_MESSAGE ? MAX_MESSAGE : len);
+  lua_pop(L, 1);
+  rawfield(L, idx, "id");
+  if (lua_type(L, -1) == LUA_TSTRING) o->id = intern(lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (o->kind == OUT_ALERT) {
+    rawfield(L, idx, "priority");
+    priority_parse(lua_tostring(L, -1), &o->prio);
+    rawfield(L, idx, "latching");
+    if (!lua_isnil(L, -1)) o->latching = lua_toboolean(L, -1);
+    rawfield(L, idx, "scope");
+    const char *scope = lua_tostring(L, -1);
+    if (scope && !strcmp(scope, "reading")) o->per_reading = 1;
+    else if (scope && strcmp(scope, "condition")) rc = -1;
+    rawfield(L, idx, "escalate"); /* ms: v.alert.* parsed the duration */
+    /* A table made by hand may hold anything: a week at most, or refused
+     * (casting a huge or NaN double to an integer is undefined). */
+    double escalate = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : -1;
+    int bad_escalate = lua_isnumber(L, -1) && !(escalate >= 0 && escalate <= 7 * 86400000.0);
+    if (lua_isnumber(L, -1) && !bad_escalate) o->escalate = (int64_t)escalate;
+    lua_pop(L, 4);
+    if (rc < 0) snprintf(err, errlen, "alert scope must be \"condition\" or \"reading\"");
+    if (rc == 0 && bad_escalate) {
+      rc = -1;
+      snprintf(err, errlen, "alert escalate must be a duration of at most 7 days");
+    }
+  }
+  if (!o->message) rc = -1;
+  return rc;
+}
+
+/* Reads what a rule returned (at the top of the stack) into o. */
+static int read_outcomes(lua_State *L, outcomes *o) {
+  int top = lua_gettop(L);
+  if (lua_isnil(L, top) || (lua_isboolean(L, top) && !lua_toboolean(L, top))) return 0;
+  if (!lua_istable(L, top)) {
+    snprintf(o->error, sizeof o->error, "returned a %s, not an outcome", luaL_typename(L, top));
+    return -1;
+  }
+  rawfield(L, top, "outcome");
+  int single = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (single) {
+    if (read_outcome(L, top, &o->v[0], o->error, sizeof o->error) < 0) {
+      free(o->v[0].message);
+      return -1;
+    }
+    o->n = 1;
+    return 0;
+  }
+  lua_Integer n = (lua_Integer)lua_rawlen(L, top);
+  for (lua_Integer i = 1; i <= n && o->n < (int)(sizeof o->v / sizeof o->v[0]); i++) {
+    lua_rawgeti(L, top, i);
+    int rc = lua_istable(L, -1) ? read_outcome(L, lua_gettop(L), &o->v[o->n], o->error, sizeof o->error) : -1;
+    lua_pop(L, 1);
+    if (rc < 0) {
+      free(o->v[o->n].message);
+      if (!o->error[0]) snprintf(o->error, sizeof o->error, "returned a list with something that is not an outcome");
+      return -1;
+    }
+    o->n++;
+  }
+  return 0;
+}
+
+static void technical_alert(vigil_engine *e, visit *v, const char *rule, const char *what, const char *where,
+                            const char *error) {
+  char key[600], msg[2000];
+  snprintf(key, sizeof key, "%s!error", rule);
+  const char *k = intern(key);
+  if (visit_find_alert(v, k)) return;
+  /* A Lua error carries file:line already; a bad return value does not. */
+  if (where && !strchr(error, ':'))
+    snprintf(msg, sizeof msg, "%s '%s' failed at %s: %s", what, rule, where, error);
+  else
+    snprintf(msg, sizeof msg, "%s '%s' failed: %s", what, rule, error);
+  engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s", (unsigned long long)v->id, msg);
+  raise_alert(e, v, SRC_TECHNICAL, rule, k, PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1);
+}
+
+static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
+  sandbox *sb = v->p->sb;
+  lua_State *L = sb->L;
+  outcomes o = {.n = 0};
+  if (!bind_call(e, v, r->fn_ref)) {
+    lua_pop(L, 1);
+    return;
+  }
+  val_push_lua(L, x);
+  push_view(v);
+  e->stats.lua_calls++;
+  r->runs++;
+  if (sandbox_call(sb, 2, 1, o.error, sizeof o.error) != LUA_OK) {
+    technical_alert(e, v, r->id, "rule", r->where, o.error);
+    return;
+  }
+  int rc = read_outcomes(L, &o);
+  if (rc == 0 && o.n > 0) r->fired++;
+  lua_pop(L, 1);
+  if (rc < 0) {
+    outcomes_free(&o);
+    technical_alert(e, v, r->id, "rule", r->where, o.error);
+    return;
+  }
+  apply_outcomes(e, v, r->id, &o, SRC_RULE, 1);
+  outcomes_free(&o);
+}
+
+void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  for (uint32_t i = 0; i < ph->n_rules; i++) {
+    rule_spec *r = &ph->rules[i];
+    int trigger = -1;
+    for (uint32_t j = 0; j < r->n_on && trigger < 0; j++)
+      for (int k = 0; k < n_items; k++)
+        if (r->on[j] == items[k]) trigger = items[k];
+    if (trigger < 0) continue;
+    const reading *rd = visit_latest(v, trigger);
+    if (!rd) continue;
+    run_rule(e, v, r, rd->v);
+    if (v->status != VISIT_ACTIVE) return;
+  }
+}
+
+int eval_when(vigil_engine *e, visit *v, const item_spec *it) {
+  if (it->when_ref == LUA_NOREF) return 1;
+  sandbox *sb = v->p->sb;
+  char err[1024];
+  bind_call(e, v, it->when_ref);
+  push_view(v);
+  e->stats.lua_calls++;
+  if (sandbox_call(sb, 1, 1, err, sizeof err) != LUA_OK) {
+    /* When in doubt the item applies: a missed check is worse than an extra one. */
+    technical_alert(e, v, it->id, "condition of item", it->where, err);
+    return 1;
+  }
+  int applies = lua_toboolean(sb->L, -1);
+  lua_pop(sb->L, 1);
+  return applies;
+}
+
+int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  if (ph->gate_ref == LUA_NOREF) return 1;
+  sandbox *sb = v->p->sb;
+  lua_State *L = sb->L;
+  char err[1024];
+  bind_call(e, v, ph->gate_ref);
+  push_view(v);
+  e->stats.lua_calls++;
+  if (sandbox_call(sb, 1, 2, err, sizeof err) != LUA_OK) {
+    snprintf(reason, len, "the gate could not be checked: %s", err);
+    return 0;
+  }
+  int ok = lua_toboolean(L, -2) && lua_type(L, -2) == LUA_TBOOLEAN;
+  if (!ok) {
+    const char *why = lua_tostring(L, -1);
+    snprintf(reason, len, "%s", why ? why : "the phase's gate is not met");
+  }
+  lua_pop(L, 2);
+  return ok;
+}
+
+/* Lua shortens a long chunk name to "..." and its end. */
+static int names_source(const protocol *p, const char *file, size_t len) {
+  int tail = len > 3 && !strncmp(file, "...", 3);
+  for (uint32_t i = 0; i < p->n_sources; i++) {
+    const char *path = p->sources[i].path;
+    size_t n = strlen(path);
+    if (tail ? n >= len - 3 && !memcmp(path + n - (len - 3), file + 3, len - 3) : n == len && !memcmp(path, file, len))
+      return 1;
+  }
+  return 0;
+}
+
+const char *eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len) {
+  /* "file:line: message", as Lua puts it: the first ':' followed by digits and ": ". */
+  for (const char *c = strchr(error, ':'); c && !memchr(error, '\n', (size_t)(c - error)); c = strchr(c + 1, ':')) {
+    const char *d = c + 1;
+    while (*d >= '0' && *d <= '9') d++;
+    if (d == c + 1 || d[0] != ':' || d[1] != ' ') continue;
+    if (!names_source(p, error, (size_t)(c - error))) break; /* vigil's own code (a library): not the author's line */
+    snprintf(pos, len, "%.*s", (int)(d - error), error);
+    return d + 2;
+  }
+  snprintf(pos, len, "%s", where ? where : p->ref);
+  return error;
+}
+
+int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err,
+                 size_t errlen) {
+  if (it->compute_ref == LUA_NOREF) {
+    double sum = 0;
+    for (uint32_t i = 0; i < record.u.o->n; i++)
+      if (val_fields(record)[i].v.type == VAL_NUMBER) sum += val_fields(record)[i].v.u.num;
+    *total = sum;
+    return 0;
+  }
+  sandbox *sb = v->p->sb;
+  bind_call(e, v, it->compute_ref);
+  val_push_lua(sb->L, record);
+  push_view(v);
+  e->stats.lua_calls++;
+  if (sandbox_call(sb, 2, 1, err, errlen) != LUA_OK) return -1;
+  int isnum;
+  *total = lua_tonumberx(sb->L, -1, &isnum);
+  lua_pop(sb->L, 1);
+  if (!isnum) {
+    snprintf(err, errlen, "compute of score '%s' did not return a number", it->id);
+    return -1;
+  }
+  return 0;
+}
+
+void eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  for (uint16_t j = 0; j < ph->n_items; j++) {
+    const item_spec *it = &v->p->items[ph->first_item + j];
+    int trigger = -1;
+    for (uint32_t k = 0; k < it->n_from && trigger < 0; k++)
+      for (int c = 0; c < n; c++)
+        if (it->from[k] == changed[c]) trigger = changed[c];
+    const reading *src = trigger >= 0 ? visit_latest(v, trigger) : NULL;
+    if (!src) continue;
+    double total;
+    char err[1024];
+    if (eval_compute(e, v, it, src->v, &total, err, sizeof err) < 0) {
+      technical_alert(e, v, it->id, "score", it->where, err);
+      continue;
+    }
+    const reading *last = visit_latest(v, it->index);
+    val *was = last ? val_get(last->v, K_total) : NULL;
+    if (was && was->type == VAL_NUMBER && was->u.num == total) continue;
+    val values = val_recordv(1, it->id, val_recordv(1, K_total, val_num(total)));
+    if (!emit(e, v, EV_ITEM_RECORDED, K_vigil, val_recordv(2, K_phase, val_atom(ph->id), K_values, values))) return;
+    int self = it->index;
+    eval_rules(e, v, &self, 1);
+  }
+}
+
+/* ---- protocol hooks ------------------------------------------------------ */
+
+static void run_hook(vigil_engine *e, visit *v, int hook, const char *name, int nargs) {
+  sandbox *sb = v->p->sb;
+  lua_State *L = sb->L;
+  outcomes o = {.n = 0};
+  /* stack: args...; put the function below them and the view after. */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, v->p->hooks[hook]);
+  lua_insert(L, -nargs - 1);
+  push_view(v);
+  e->cur = v;
+  e->stats.lua_calls++;
+  const char *rule = intern(name);
+  if (sandbox_call(sb, nargs + 1, 1, o.error, sizeof o.error) != LUA_OK) {
+    technical_alert(e, v, rule, "hook", NULL, o.error);
+    return;
+  }
+  int rc = read_outcomes(L, &o);
+  lua_pop(L, 1);
+  if (rc < 0) {
+    outcomes_free(&o);
+    technical_alert(e, v, rule, "hook", NULL, o.error);
+    return;
+  }
+  /* Hooks may add notes and alerts; they cannot block a phase. */
+  for (int i = 0; i < o.n; i++)
+    if (o.v[i].kind == OUT_BLOCK) o.v[i].kind = OUT_NOTE;
+  apply_outcomes(e, v, rule, &o, SRC_HOOK, 0);
+  outcomes_free(&o);
+}
+
+static const char *data_text(const vigil_event *ev, const char *key) {
+  val *x = val_get(ev->data, key);
+  return x ? val_text(*x) : NULL;
+}
+
+void eval_hooks(vigil_engine *e, const vigil_event *ev) {
+  visit *v = engine_visit(e, ev->visit);
+  if (!v || e->hook_depth >= 3) return;
+  protocol *p = v->p;
+  lua_State *L = p->sb->L;
+  e->hook_depth++;
+  switch ((event_type)ev->type) {
+  case EV_ALERT_RAISED:
+    if (p->hooks[HOOK_ALERT] != LUA_NOREF && !(val_get(ev->data, K_source) &&
+                                                val_text(*val_get(ev->data, K_source)) == K_hook)) {
+      lua_createtable(L, 0, 6);
+      val *id = val_get(ev->data, K_alert);
+      lua_pushinteger(L, id ? (lua_Integer)id->u.num : 0);
+      lua_setfield(L, -2, "id");
+      static const char *keys[] = {"rule", "priority", "message", "source", "item"};
+      for (int i = 0; i < 5; i++) {
+        const char *s = data_text(ev, intern(keys[i]));
+        if (s) lua_pushstring(L, s), lua_setfield(L, -2, keys[i]);
+      }
+      run_hook(e, v, HOOK_ALERT, "hook:alert", 1);
+    }
+    break;
+  case EV_PHASE_ENTERED: {
+    const char *from = data_text(ev, K_from), *to = data_text(ev, K_phase);
+    if (from && p->hooks[HOOK_PHASE_EXIT] != LUA_NOREF) {
+      lua_pushstring(L, from);
+      run_hook(e, v, HOOK_PHASE_EXIT, "hook:phase_exit", 1);
+    }
+    if (to && p->hooks[HOOK_PHASE_ENTER] != LUA_NOREF) {
+      lua_pushstring(L, to);
+      run_hook(e, v, HOOK_PHASE_ENTER, "hook:phase_enter", 1);
+    }
+    break;
+  }
+  case EV_VISIT_STARTED:
+    if (p->hooks[HOOK_PHASE_ENTER] != LUA_NOREF) {
+      lua_pushstring(L, p->phases[0].id);
+      run_hook(e, v, HOOK_PHASE_ENTER, "hook:phase_enter", 1);
+    }
+    break;
+  case EV_VISIT_DISCHARGED:
+    if (p->hooks[HOOK_PHASE_EXIT] != LUA_NOREF) {
+      lua_pushstring(L, data_text(ev, K_phase) ? data_text(ev, K_phase) : "");
+      run_hook(e, v, HOOK_PHASE_EXIT, "hook:phase_exit", 1);
+    }
+    break;
+  case EV_ITEM_OVERDUE:
+    if (p->hooks[HOOK_OVERDUE] != LUA_NOREF) {
+      const char *item = data_text(ev, K_item);
+      lua_pushstring(L, item ? item : "");
+      run_hook(e, v, HOOK_OVERDUE, "hook:overdue", 1);
+    }
+    break;
+  default: break;
+  }
+  e->hook_depth--;
+}

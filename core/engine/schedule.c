@@ -1,0 +1,219 @@
+/* schedule.c: when things are due for a visit, and what happens when they are.
+ *
+ * Nothing here is stored: a visit's deadlines are computed from its state
+ * (phase entry time, the schedule of each item, alerts), so after a restart
+ * folding the log is enough to re-arm them all. What a deadline decides is an
+ * event (overdue, or not applicable when the item's `when` did not hold), so
+ * a restart never decides it again on a later state. Each visit has one entry
+ * in the engine's deadline heap, at the earliest of its deadlines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "base/intern.h"
+
+typedef enum deadline_kind { DL_NONE, DL_OVERDUE, DL_MINIMUM, DL_MAXIMUM, DL_ESCALATE } deadline_kind;
+
+typedef struct deadline {
+  int64_t at;
+  deadline_kind kind;
+  const item_spec *item;
+  uint32_t occurrence;
+  alert *alert;
+} deadline;
+
+static uint32_t max3(uint32_t a, uint32_t b, uint32_t c) {
+  uint32_t m = a > b ? a : b;
+  return m > c ? m : c;
+}
+
+/* The first occurrence not yet dealt with (recorded, skipped, or passed over
+ * because it did not apply). */
+static uint32_t first_open(const item_state *s) { return s->sat > s->passed ? s->sat : s->passed; }
+
+int64_t item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence) {
+  const item_state *s = &v->items[it->index];
+  if (!it->scheduled || it->phase != v->phase || s->skipped_for_good) return -1;
+  uint32_t k = first_open(s);
+  int64_t due = schedule_due(&it->sched, k);
+  if (due < 0) return -1;
+  if (occurrence) *occurrence = k;
+  return v->phase_at + due;
+}
+
+int64_t item_skip_occurrence(const visit *v, const item_spec *it, int64_t at) {
+  uint32_t k = first_open(&v->items[it->index]);
+  if (schedule_due(&it->sched, k) < 0) return -1;
+  int64_t due;
+  /* Not the next one when it is only within its grace, as a reading would:
+   * a skip says why one checkpoint was not done, not the one after. */
+  while ((due = schedule_due(&it->sched, k + 1)) >= 0 && v->phase_at + due <= at) k++;
+  return k;
+}
+
+static void consider(deadline *best, int64_t at, deadline_kind kind) {
+  if (at < best->at) {
+    best->at = at;
+    best->kind = kind;
+  }
+}
+
+static deadline next_deadline(visit *v) {
+  deadline best = {.at = INT64_MAX, .kind = DL_NONE};
+  if (v->status != VISIT_ACTIVE) return best;
+  const protocol *p = v->p;
+  const phase_spec *ph = &p->phases[v->phase];
+  for (uint16_t j = 0; j < ph->n_items; j++) {
+    const item_spec *it = &p->items[ph->first_item + j];
+    const item_state *s = &v->items[it->index];
+    if (!it->scheduled || s->skipped_for_good) continue;
+    uint32_t k = max3(s->sat, s->overdue, s->passed);
+    int64_t due = schedule_due(&it->sched, k);
+    if (due < 0) continue;
+    int64_t at = v->phase_at + due + it->sched.grace;
+    if (at < best.at) {
+      consider(&best, at, DL_OVERDUE);
+      best.item = it;
+      best.occurrence = k;
+    }
+  }
+  if (!v->min_reached && ph->min >= 0) consider(&best, v->phase_at + ph->min, DL_MINIMUM);
+  if (!v->max_alerted && ph->max >= 0) consider(&best, v->phase_at + ph->max, DL_MAXIMUM);
+  for (uint32_t i = 0; i < v->n_alerts; i++) {
+    alert *a = v->alerts[i];
+    if (a->acked || a->cleared || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;
+    int64_t at = (a->escalated_at ? a->escalated_at : a->raised_at) + a->escalate_ms;
+    if (at < best.at) {
+      consider(&best, at, DL_ESCALATE);
+      best.alert = a;
+    }
+  }
+  return best;
+}
+
+void schedule_visit(vigil_engine *e, visit *v) {
+  int64_t at = next_deadline(v).at;
+  if (at == INT64_MAX) heap_remove(&e->deadlines, &v->timer);
+  else if (heap_set(&e->deadlines, &v->timer, at) < 0) engine_log(e, VIGIL_LOG_ERROR, "out of memory arming a deadline");
+}
+
+static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t now) {
+  const item_spec *it = d->item;
+  int64_t due = d->at - it->sched.grace;
+  if (!eval_when(e, v, it)) {
+    /* It does not apply now: nothing is overdue. Said in an event, as is
+     * every decision, for the fold to pass this occurrence over (visit.c). */
+    emit(e, v, EV_ITEM_NOT_APPLICABLE, K_vigil,
+         val_recordv(3, K_item, val_atom(it->qid), K_occurrence, val_num(d->occurrence), K_due, val_num((double)due)));
+    return;
+  }
+  val data = val_recordv(4, K_item, val_atom(it->qid), K_occurrence, val_num(d->occurrence), K_due, val_num((double)due),
+                         K_late_ms, val_num((double)(now - d->at)));
+  if (!emit(e, v, EV_ITEM_OVERDUE, K_vigil, data)) return;
+  char msg[700];
+  const char *k = it->overdue_key;
+  if (visit_find_alert(v, k)) return; /* still unresolved from an earlier occurrence */
+  snprintf(msg, sizeof msg, "%s overdue: due %lld min into %s", it->title, (long long)((due - v->phase_at) / 60000),
+           v->p->phases[v->phase].title);
+  raise_alert(e, v, SRC_OVERDUE, it->qid, k, it->overdue_priority, msg, it->overdue_latching, it->overdue_escalate,
+              it->index);
+}
+
+static void fire_maximum(vigil_engine *e, visit *v) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  char key[300], msg[600];
+  snprintf(key, sizeof key, "duration:%s", ph->id);
+  snprintf(msg, sizeof msg, "%s has passed its maximum duration of %lld min", ph->title, (long long)(ph->max / 60000));
+  raise_alert(e, v, SRC_PHASE, ph->id, intern(key), PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1);
+}
+
+static void fire_escalation(vigil_engine *e, visit *v, alert *a) {
+  priority prio = a->prio == PRIORITY_HIGH ? PRIORITY_HIGH : (priority)(a->prio + 1);
+  val data = val_recordv(3, K_alert, val_num((double)a->id), K_level, val_num(a->level + 1), K_priority,
+                         val_atom(priority_atom(prio)));
+  emit(e, v, EV_ALERT_ESCALATED, K_vigil, data);
+}
+
+void visit_tick(vigil_engine *e, visit *v) {
+  int64_t now = engine_now(e);
+  /* Bounded: each step moves some deadline forward, but a protocol bug must
+   * not hang the engine. */
+  for (int guard = 0; guard < 10000; guard++) {
+    deadline d = next_deadline(v);
+    if (d.kind == DL_NONE || d.at > now) break;
+    switch (d.kind) {
+    case DL_OVERDUE: fire_overdue(e, v, &d, now); break;
+    case DL_MINIMUM:
+      emit(e, v, EV_PHASE_MINIMUM_REACHED, K_vigil,
+           val_recordv(1, K_phase, val_atom(v->p->phases[v->phase].id)));
+      break;
+    case DL_MAXIMUM: fire_maximum(e, v); break;
+    case DL_ESCALATE: fire_escalation(e, v, d.alert); break;
+    case DL_NONE: break;
+    }
+  }
+  schedule_visit(e, v);
+}
+
+/* ---- the clocks ---------------------------------------------------------- */
+
+int64_t engine_now(const vigil_engine *e) {
+  if (e->opts.clock == VIGIL_CLOCK_SIMULATED) return e->sim_now;
+  /* Wall time at start plus monotonic time since: deadlines do not move when
+   * the system clock is stepped. */
+  return e->wall_base + (int64_t)((uv_hrtime() - e->hr_base) / 1000000u);
+}
+
+static void fire_due(vigil_engine *e) {
+  int64_t now = engine_now(e);
+  heap_entry *h;
+  while ((h = heap_min(&e->deadlines)) && h->due <= now) visit_tick(e, (visit *)h);
+}
+
+static void on_timer(uv_timer_t *t) {
+  vigil_engine *e = t->data;
+  fire_due(e);
+  vigil_engine_commit(e);
+}
+
+void clock_arm(vigil_engine *e) {
+  if (e->opts.clock != VIGIL_CLOCK_REAL || !e->loop) return;
+  heap_entry *h = heap_min(&e->deadlines);
+  if (!h) {
+    if (e->uv_timer) uv_timer_stop(e->uv_timer);
+    return;
+  }
+  if (!e->uv_timer) {
+    if (!(e->uv_timer = malloc(sizeof *e->uv_timer))) return;
+    uv_timer_init(e->loop, e->uv_timer);
+    e->uv_timer->data = e;
+  }
+  int64_t at = h->due;
+  if (e->retry_ms && at < e->retry_at) at = e->retry_at; /* the store failed: give it time */
+  int64_t delay = at - engine_now(e);
+  uv_timer_start(e->uv_timer, on_timer, delay > 0 ? (uint64_t)delay : 0, 0);
+}
+
+int64_t vigil_engine_now(const vigil_engine *e) { return engine_now(e); }
+
+int64_t vigil_engine_next_deadline(const vigil_engine *e) {
+  heap_entry *h = heap_min(&e->deadlines);
+  return h ? h->due : INT64_MAX;
+}
+
+int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
+  if (e->opts.clock != VIGIL_CLOCK_SIMULATED)
+    return engine_fail(e, VIGIL_ECLOCK, NULL, "time can be moved only on the simulated clock");
+  if (to < e->sim_now) return engine_fail(e, VIGIL_EINVAL, NULL, "the simulated clock cannot go back");
+  heap_entry *h;
+  int rc = 0;
+  while ((h = heap_min(&e->deadlines)) && h->due <= to) {
+    e->sim_now = h->due;
+    visit_tick(e, (visit *)h);
+    /* Each deadline's events are durable, and heard, at their own time. */
+    if (!e->batch && (rc = vigil_engine_commit(e)) < 0) return rc;
+  }
+  e->sim_now = to;
+  return e->batch ? 0 : vigil_engine_commit(e);
+}

@@ -1,0 +1,176 @@
+/* view.c: `visit`, the read-only view of one visit that rules, gates and
+ * hooks receive.
+ *
+ * One table per protocol state, made once: its functions read whichever
+ * visit the engine is evaluating (engine->cur), so a call allocates nothing
+ * for the view itself and no visit can see another's data. */
+#include <lauxlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "base/intern.h"
+#include "lang/value_convert.h"
+
+static vigil_engine *engine_of(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
+
+static visit *current(lua_State *L) {
+  visit *v = engine_of(L)->cur;
+  if (!v) luaL_error(L, "the visit view is used outside a call");
+  return v;
+}
+
+static int item_arg(lua_State *L, visit *v, int idx) {
+  const char *ref = luaL_checkstring(L, idx);
+  int item = protocol_find_item(v->p, ref, v->phase);
+  if (item < 0) luaL_error(L, "unknown item '%s'", ref);
+  return item;
+}
+
+static int l_value(lua_State *L) {
+  visit *v = current(L);
+  const reading *r = visit_latest(v, item_arg(L, v, 1));
+  if (r) val_push_lua(L, r->v);
+  else lua_pushnil(L);
+  return 1;
+}
+
+static int l_first(lua_State *L) {
+  visit *v = current(L);
+  const item_state *s = &v->items[item_arg(L, v, 1)];
+  if (s->n) val_push_lua(L, s->r[0].v);
+  else lua_pushnil(L);
+  return 1;
+}
+
+static int l_last(lua_State *L) {
+  visit *v = current(L);
+  const item_state *s = &v->items[item_arg(L, v, 1)];
+  lua_Integer n = luaL_optinteger(L, 2, 1);
+  if (n < 0) n = 0;
+  if ((uint32_t)n > s->n) n = s->n;
+  lua_createtable(L, (int)n, 0);
+  for (lua_Integer i = 0; i < n; i++) {
+    val_push_lua(L, s->r[s->n - 1 - i].v);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static int l_count(lua_State *L) {
+  visit *v = current(L);
+  lua_pushinteger(L, v->items[item_arg(L, v, 1)].n);
+  return 1;
+}
+
+static int l_done(lua_State *L) {
+  visit *v = current(L);
+  const item_state *s = &v->items[item_arg(L, v, 1)];
+  lua_Integer need = 1;
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "count");
+    need = luaL_optinteger(L, -1, 1);
+    lua_pop(L, 1);
+  }
+  lua_pushboolean(L, (lua_Integer)s->n >= need);
+  return 1;
+}
+
+static int l_skipped(lua_State *L) {
+  visit *v = current(L);
+  const item_state *s = &v->items[item_arg(L, v, 1)];
+  if (s->skipped) lua_pushstring(L, s->skipped);
+  else lua_pushnil(L);
+  return 1;
+}
+
+/* held(ref, predicate, "5m"): the predicate held on every reading of the
+ * unbroken run that ends with the latest one, and that run began at least
+ * the duration ago. */
+static int l_held(lua_State *L) {
+  visit *v = current(L);
+  const item_state *s = &v->items[item_arg(L, v, 1)];
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  const char *d = luaL_checkstring(L, 3);
+  /* lang.parse_duration, upvalue 2 */
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_pushstring(L, d);
+  lua_call(L, 1, 2);
+  if (lua_isnil(L, -2)) return luaL_error(L, "%s", lua_tostring(L, -1));
+  int64_t need = (int64_t)lua_tointeger(L, -2);
+  lua_pop(L, 2);
+  int64_t since = -1;
+  for (uint32_t i = s->n; i-- > 0;) {
+    lua_pushvalue(L, 2);
+    val_push_lua(L, s->r[i].v);
+    lua_call(L, 1, 1);
+    int ok = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!ok) break;
+    since = s->r[i].at;
+  }
+  lua_pushboolean(L, since >= 0 && engine_now(engine_of(L)) - since >= need);
+  return 1;
+}
+
+static int l_param(lua_State *L) {
+  visit *v = current(L);
+  const char *name = luaL_checkstring(L, 1);
+  int i = protocol_find_param(v->p, name);
+  if (i < 0) return luaL_error(L, "unknown param '%s'", name);
+  val_push_lua(L, visit_param(v, v->p->params[i].name));
+  return 1;
+}
+
+static int l_phase(lua_State *L) {
+  visit *v = current(L);
+  lua_pushstring(L, v->p->phases[v->phase].id);
+  return 1;
+}
+
+static int l_elapsed(lua_State *L) {
+  visit *v = current(L);
+  lua_pushinteger(L, engine_now(engine_of(L)) - v->started_at);
+  return 1;
+}
+
+static int l_phase_elapsed(lua_State *L) {
+  visit *v = current(L);
+  lua_pushinteger(L, engine_now(engine_of(L)) - v->phase_at);
+  return 1;
+}
+
+static int l_now(lua_State *L) {
+  lua_pushinteger(L, engine_now(engine_of(L)));
+  return 1;
+}
+
+static int l_id(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)current(L)->id);
+  return 1;
+}
+
+int view_install(vigil_engine *e, protocol *p) {
+  static const luaL_Reg fns[] = {{"value", l_value},     {"first", l_first},   {"last", l_last},
+                                 {"count", l_count},     {"done", l_done},     {"skipped", l_skipped},
+                                 {"held", l_held},       {"param", l_param},   {"phase", l_phase},
+                                 {"elapsed", l_elapsed}, {"phase_elapsed", l_phase_elapsed},
+                                 {"now", l_now},         {"id", l_id},         {NULL, NULL}};
+  lua_State *L = p->sb->L;
+  sandbox_push_lang(p->sb);
+  int lang = lua_gettop(L);
+  lua_getfield(L, lang, "readonly");
+  lua_newtable(L);
+  lua_pushlightuserdata(L, e);
+  lua_getfield(L, lang, "parse_duration");
+  luaL_setfuncs(L, fns, 2);
+  lua_pushstring(L, "visit");
+  lua_call(L, 2, 1);
+  p->view_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  /* v.now(): the engine clock, never the OS clock. */
+  lua_getfield(L, lang, "api");
+  lua_pushlightuserdata(L, e);
+  lua_pushcclosure(L, l_now, 1);
+  lua_setfield(L, -2, "now");
+  lua_settop(L, lang - 1);
+  return p->view_ref == LUA_REFNIL ? VIGIL_ENOMEM : 0;
+}

@@ -1,0 +1,335 @@
+/* visit.c: a visit's state, and the fold that is its only way to change.
+ *
+ * visit_apply() takes one event and updates the state. It never calls Lua and
+ * never decides anything: every decision was made when the event was emitted
+ * and is in its data, so replaying the log rebuilds exactly the same state. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "base/intern.h"
+
+visit *visit_new(vigil_engine *e, uint64_t id, protocol *p) {
+  (void)e;
+  visit *v = calloc(1, sizeof *v);
+  if (!v) return NULL;
+  v->items = calloc(p->n_items ? p->n_items : 1, sizeof *v->items);
+  if (!v->items) {
+    free(v);
+    return NULL;
+  }
+  v->id = id;
+  v->p = p;
+  v->timer.index = HEAP_NONE;
+  v->timer.tie = id;
+  return v;
+}
+
+void visit_free(visit *v) {
+  if (!v) return;
+  for (uint32_t i = 0; i < v->p->n_items; i++) {
+    item_state *s = &v->items[i];
+    for (uint32_t j = 0; j < s->n; j++) val_release(s->r[j].v);
+    free(s->r);
+    free(s->skipped);
+  }
+  free(v->items);
+  for (uint32_t i = 0; i < v->n_alerts; i++) {
+    free(v->alerts[i]->message);
+    free(v->alerts[i]);
+  }
+  free(v->alerts);
+  for (uint32_t i = 0; i < v->n_blocks; i++) free(v->blocks[i].reason);
+  free(v->blocks);
+  val_release(v->params);
+  free(v->patient);
+  free(v->location);
+  free(v);
+}
+
+const reading *visit_latest(const visit *v, int item) {
+  if (item < 0) return NULL;
+  const item_state *s = &v->items[item];
+  return s->n ? &s->r[s->n - 1] : NULL;
+}
+
+/* Shown to the nurse until closed: a condition alert closes when its cause
+ * has cleared and it was acknowledged (or does not latch); a per-reading
+ * alert (no key: a finding about one reading) closes when acknowledged. */
+int alert_is_open(const alert *a) {
+  if (!a->key) return !a->acked;
+  return !(a->cleared && (a->acked || !a->latching));
+}
+
+const char *alert_state_name(const alert *a) {
+  return !alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active";
+}
+
+alert *visit_find_alert(const visit *v, const char *key) {
+  for (uint32_t i = v->n_alerts; i-- > 0;) {
+    alert *a = v->alerts[i];
+    if (a->key == key && !a->cleared) return a;
+  }
+  return NULL;
+}
+
+val visit_param(const visit *v, const char *name) {
+  val *x = val_get(v->params, name);
+  return x ? *x : VAL_NIL_;
+}
+
+static const char *text_of(val data, const char *key) {
+  val *x = val_get(data, key);
+  return x ? val_text(*x) : NULL;
+}
+
+static double num_of(val data, const char *key, double dflt) {
+  val *x = val_get(data, key);
+  return x && x->type == VAL_NUMBER ? x->u.num : dflt;
+}
+
+static int find_phase(const protocol *p, const char *id) {
+  for (uint32_t i = 0; id && i < p->n_phases; i++)
+    if (!strcmp(p->phases[i].id, id)) return (int)i;
+  return -1;
+}
+
+/* An item of the current phase by its interned id: what every entry names. */
+static int phase_item(const visit *v, const char *id) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  for (uint16_t j = 0; j < ph->n_items; j++)
+    if (v->p->items[ph->first_item + j].id == id) return ph->first_item + j;
+  return protocol_find_item(v->p, id, v->phase);
+}
+
+static void add_reading(visit *v, int item, int64_t at, val value, const char *actor) {
+  item_state *s = &v->items[item];
+  if (s->n == s->cap) {
+    uint32_t cap = s->cap ? s->cap * 2 : 1; /* most items are recorded once */
+    reading *r = realloc(s->r, cap * sizeof *r);
+    if (!r) return;
+    s->r = r;
+    s->cap = cap;
+  }
+  s->r[s->n++] = (reading){.at = at, .v = val_retain(value), .actor = actor};
+  free(s->skipped);
+  s->skipped = NULL;
+  s->skipped_for_good = 0;
+  /* A reading satisfies every occurrence already due, and the next one if it
+   * falls due within the grace (a reading taken a little early). */
+  const item_spec *it = &v->p->items[item];
+  if (it->scheduled && it->phase == v->phase) {
+    int64_t due;
+    while ((due = schedule_due(&it->sched, s->sat)) >= 0 && (v->phase_at + due <= at || v->phase_at + due < at + it->sched.grace))
+      s->sat++;
+  }
+}
+
+/* A skip with an occurrence covers that one of a repeating item (and any
+ * earlier one still open, as a late reading would); the next is due as usual.
+ * Without one it covers the whole item. */
+static void skip_item(visit *v, int item, val data) {
+  item_state *s = &v->items[item];
+  const char *reason = text_of(data, K_reason);
+  char *r = strdup(reason ? reason : "");
+  if (!r) return;
+  free(s->skipped);
+  s->skipped = r;
+  val *occurrence = val_get(data, K_occurrence);
+  s->skipped_for_good = !occurrence;
+  double k = occurrence && occurrence->type == VAL_NUMBER ? occurrence->u.num : -1;
+  if (k + 1 > s->sat && k < UINT32_MAX) s->sat = (uint32_t)k + 1;
+}
+
+static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
+  alert *a = calloc(1, sizeof *a);
+  if (!a) return;
+  val d = ev->data;
+  a->id = (uint64_t)num_of(d, K_alert, 0);
+  a->visit = v;
+  a->rule = text_of(d, K_rule) ? intern(text_of(d, K_rule)) : NULL;
+  a->key = text_of(d, K_key) ? intern(text_of(d, K_key)) : NULL;
+  a->message = strdup(text_of(d, K_message) ? text_of(d, K_message) : "");
+  const char *src = text_of(d, K_source);
+  for (int i = SRC_RULE; src && i <= SRC_HOOK; i++)
+    if (!strcmp(src, alert_source_name((alert_source)i))) a->source = (alert_source)i;
+  if (priority_parse(text_of(d, K_priority), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
+  const char *item = text_of(d, K_item);
+  a->item = item ? protocol_find_item(v->p, item, -1) : -1;
+  val *l = val_get(d, K_latching);
+  a->latching = (uint8_t)(l && l->type == VAL_BOOL ? l->u.b : 1);
+  a->escalate_ms = (int64_t)num_of(d, K_escalate_ms, 0);
+  a->raised_at = ev->time;
+  if (!a->message) {
+    free(a);
+    return;
+  }
+  if (v->n_alerts == v->cap_alerts) {
+    uint32_t cap = v->cap_alerts ? v->cap_alerts * 2 : 2;
+    alert **x = realloc(v->alerts, cap * sizeof *x);
+    if (!x) goto fail;
+    v->alerts = x;
+    v->cap_alerts = cap;
+  }
+  if (engine_grow_alerts(e, a->id) < 0) goto fail;
+  v->alerts[v->n_alerts++] = a;
+  e->alerts[a->id - 1] = a;
+  if (a->id > e->n_alerts) e->n_alerts = a->id;
+  if (a->source == SRC_PHASE) v->max_alerted = 1;
+  return;
+fail:
+  free(a->message);
+  free(a);
+}
+
+static alert *alert_of(vigil_engine *e, val data) {
+  uint64_t id = (uint64_t)num_of(data, K_alert, 0);
+  return id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
+}
+
+static void set_block(visit *v, const char *key, const char *reason) {
+  for (uint32_t i = 0; i < v->n_blocks; i++) {
+    if (v->blocks[i].key != key) continue;
+    char *r = strdup(reason);
+    if (!r) return;
+    free(v->blocks[i].reason);
+    v->blocks[i].reason = r;
+    return;
+  }
+  block *b = realloc(v->blocks, (v->n_blocks + 1) * sizeof *b);
+  if (!b) return;
+  v->blocks = b;
+  if ((b[v->n_blocks].reason = strdup(reason))) b[v->n_blocks++].key = key;
+}
+
+static void clear_block(visit *v, const char *key) {
+  for (uint32_t i = 0; i < v->n_blocks; i++) {
+    if (v->blocks[i].key != key) continue;
+    free(v->blocks[i].reason);
+    v->blocks[i] = v->blocks[--v->n_blocks];
+    return;
+  }
+}
+
+static void enter_phase(visit *v, int phase, int64_t at) {
+  v->phase = (uint16_t)phase;
+  v->phase_at = at;
+  v->min_reached = v->max_alerted = 0;
+  /* Blocks belong to the rules of the phase that set them. */
+  for (uint32_t i = 0; i < v->n_blocks; i++) free(v->blocks[i].reason);
+  v->n_blocks = 0;
+}
+
+void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
+  val d = ev->data;
+  v->last_seq = ev->seq;
+  switch ((event_type)ev->type) {
+  case EV_VISIT_STARTED: {
+    v->started_at = ev->time;
+    v->status = VISIT_ACTIVE;
+    const char *patient = text_of(d, K_patient);
+    v->patient = strdup(patient ? patient : "");
+    const char *location = text_of(d, K_location);
+    v->location = location ? strdup(location) : NULL;
+    val *params = val_get(d, K_params);
+    v->params = params ? val_retain(*params) : VAL_NIL_;
+    enter_phase(v, 0, ev->time);
+    break;
+  }
+  case EV_PHASE_ENTERED: {
+    int ph = find_phase(v->p, text_of(d, K_phase));
+    if (ph >= 0) enter_phase(v, ph, ev->time);
+    break;
+  }
+  case EV_PHASE_MINIMUM_REACHED: v->min_reached = 1; break;
+  case EV_ITEM_RECORDED: {
+    val *values = val_get(d, K_values);
+    if (!values || values->type != VAL_RECORD) break;
+    for (uint32_t i = 0; i < values->u.o->n; i++) {
+      field *f = &val_fields(*values)[i];
+      int item = phase_item(v, f->key);
+      if (item >= 0) add_reading(v, item, ev->time, f->v, ev->actor);
+    }
+    break;
+  }
+  case EV_ITEM_AMENDED: {
+    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
+    val *value = val_get(d, K_value);
+    if (item < 0 || !value || !v->items[item].n) break;
+    reading *r = &v->items[item].r[v->items[item].n - 1];
+    val_release(r->v);
+    r->v = val_retain(*value);
+    break;
+  }
+  case EV_ITEM_SKIPPED: {
+    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
+    if (item >= 0) skip_item(v, item, d);
+    break;
+  }
+  case EV_ITEM_OVERDUE: {
+    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
+    if (item >= 0) v->items[item].overdue = (uint32_t)num_of(d, K_occurrence, 0) + 1;
+    break;
+  }
+  case EV_ITEM_NOT_APPLICABLE: {
+    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
+    uint32_t next = (uint32_t)num_of(d, K_occurrence, 0) + 1;
+    if (item >= 0 && next > v->items[item].passed) v->items[item].passed = next;
+    break;
+  }
+  case EV_ALERT_RAISED: add_alert(e, v, ev); break;
+  case EV_ALERT_ACKNOWLEDGED: {
+    alert *a = alert_of(e, d);
+    if (!a) break;
+    a->acked = 1;
+    a->acked_at = ev->time;
+    a->acked_by = ev->actor;
+    break;
+  }
+  case EV_ALERT_ESCALATED: {
+    alert *a = alert_of(e, d);
+    if (!a) break;
+    a->level = (uint8_t)num_of(d, K_level, a->level + 1);
+    priority_parse(text_of(d, K_priority), &a->prio);
+    a->escalated_at = ev->time;
+    break;
+  }
+  case EV_ALERT_RESOLVED: {
+    alert *a = alert_of(e, d);
+    if (!a) break;
+    a->cleared = 1;
+    a->cleared_at = ev->time;
+    break;
+  }
+  case EV_BLOCK_SET: {
+    const char *rule = text_of(d, K_rule), *reason = text_of(d, K_reason);
+    if (rule && reason) set_block(v, intern(rule), reason);
+    break;
+  }
+  case EV_BLOCK_CLEARED: {
+    const char *rule = text_of(d, K_rule);
+    if (rule) clear_block(v, intern(rule));
+    break;
+  }
+  case EV_VISIT_DISCHARGED:
+    v->status = VISIT_DISCHARGED;
+    v->ended_at = ev->time;
+    break;
+  case EV_VISIT_ABORTED:
+    v->status = VISIT_ABORTED;
+    v->ended_at = ev->time;
+    break;
+  case EV_GATE_BLOCKED:
+  case EV_GATE_OVERRIDDEN:
+  case EV_NOTE_ADDED:
+  case EV_ENGINE_STARTED: /* site events: never a visit's */
+  case EV_SESSION_STARTED:
+  case EV_SESSION_ENDED:
+  case EV_AUTH_FAILED:
+  case EV_USER_CREATED:
+  case EV_USER_CHANGED:
+  case EV_PROTOCOL_UPLOADED:
+  case EV_PROTOCOL_APPROVED:
+  case EV_COUNT: break;
+  }
+}

@@ -1,0 +1,751 @@
+/* plugin_host.c: loads the configured plugins and runs them on the hook bus.
+ *
+ * Every plugin, C or Lua, goes through the same vigil_api table: a Lua site
+ * plugin is a built-in init function (plugin_lua.c) given the file. Each
+ * subscription is one engine subscription whose callback here times the
+ * plugin's call, counts its failures and slow calls, and hands it the
+ * event as a vigil_plugin_event with the event's JSON (built once per
+ * event, however many plugins hear it). */
+#define _GNU_SOURCE
+#include "host/plugin_host.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "engine/inspect.h"
+#include "plugin_filter.h"
+#include "plugin_lua.h"
+
+#define DEFAULT_SLOW_MS 100
+#define MAX_KEY 256
+
+typedef struct host_sub {
+  vigil_plugin *p;
+  int id; /* the engine's subscription */
+  char *pattern;
+  vigil_plugin_event_fn fn;
+  void *ud;
+} host_sub;
+
+typedef struct close_cb {
+  void (*fn)(void *ud);
+  void *ud;
+} close_cb;
+
+/* What a plugin holds of a site's filter: vigil closes those it leaves open. */
+struct vigil_filter {
+  vigil_plugin *p;
+  char *name;
+  plugin_filter *impl;
+};
+
+typedef struct metric {
+  char *name, *type, *help, *labels;
+  double value;
+} metric;
+
+struct vigil_plugin {
+  plugin_host *h;
+  char *name, *path, *settings, *ns;
+  const char *kind; /* "c" or "lua" */
+  void *dl;
+  const vigil_plugin_def *def;
+  int initializing, running;
+  char *error; /* why it was refused */
+  host_sub **subs;
+  size_t n_subs;
+  close_cb *closes;
+  size_t n_closes;
+  char *(*status_fn)(void *ud);
+  void *status_ud;
+  metric *metrics;
+  size_t n_metrics;
+  vigil_filter **filters;
+  size_t n_filters;
+  uint64_t calls, failures, slow;
+  double max_ms;
+};
+
+struct plugin_host {
+  vigil_engine *e;
+  uv_loop_t *loop;
+  char *dir; /* the plugin folder */
+  uint64_t slow_ns;
+  plugin_log_fn log;
+  void *log_ud;
+  vigil_plugin **plugins;
+  size_t n;
+  int closed;
+  /* The JSON of the event being published, shared by its subscribers. */
+  uint64_t json_seq;
+  char *json;
+};
+
+static const vigil_api api_table;
+
+/* ---- logging ------------------------------------------------------------------- */
+
+static void host_log(plugin_host *h, vigil_log_level level, const vigil_plugin *p, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void host_log(plugin_host *h, vigil_log_level level, const vigil_plugin *p, const char *fmt, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (h->log)
+    h->log(h->log_ud, level, p ? p->name : NULL, msg);
+  else
+    fprintf(stderr, "vigil: %s%s%s%s\n", p ? "plugin " : "", p ? p->name : "", p ? ": " : "", msg);
+}
+
+/* ---- events as plugins see them -------------------------------------------------- */
+
+static void fill_event(vigil_plugin_event *pe, const vigil_event *ev, const char *json) {
+  *pe = (vigil_plugin_event){.size = sizeof *pe,
+                             .schema = VIGIL_EVENT_SCHEMA,
+                             .seq = vigil_event_seq(ev),
+                             .time_ms = vigil_event_time(ev),
+                             .visit = vigil_event_visit(ev),
+                             .type = vigil_event_type(ev),
+                             .actor = vigil_event_actor(ev),
+                             .json = json,
+                             .json_len = strlen(json)};
+}
+
+/* Runs one plugin callback, timed; its failure is the plugin's, counted and
+ * reported, and never the bus's. */
+static int call_plugin(vigil_plugin *p, vigil_plugin_event_fn fn, void *ud, const vigil_plugin_event *pe) {
+  plugin_host *h = p->h;
+  uint64_t t0 = uv_hrtime();
+  int rc = fn(ud, pe);
+  uint64_t ns = uv_hrtime() - t0;
+  double ms = (double)ns / 1e6;
+  p->calls++;
+  if (ms > p->max_ms) p->max_ms = ms;
+  if (ns > h->slow_ns) {
+    p->slow++;
+    host_log(h, VIGIL_LOG_WARN, p, "took %.1f ms on event %llu (%s): callbacks must not block the loop", ms,
+             (unsigned long long)pe->seq, pe->type);
+  }
+  if (rc != 0) {
+    p->failures++;
+    host_log(h, VIGIL_LOG_WARN, p, "failed (%d) on event %llu (%s)", rc, (unsigned long long)pe->seq, pe->type);
+  }
+  return rc;
+}
+
+static int on_bus_event(void *ud, const vigil_event *ev) {
+  host_sub *s = ud;
+  plugin_host *h = s->p->h;
+  if (!h->json || h->json_seq != vigil_event_seq(ev)) {
+    free(h->json);
+    h->json = vigil_event_json(h->e, ev);
+    h->json_seq = vigil_event_seq(ev);
+    if (!h->json) {
+      s->p->failures++;
+      host_log(h, VIGIL_LOG_ERROR, s->p, "out of memory: event %llu not delivered",
+               (unsigned long long)vigil_event_seq(ev));
+      return 0;
+    }
+  }
+  vigil_plugin_event pe;
+  fill_event(&pe, ev, h->json);
+  call_plugin(s->p, s->fn, s->ud, &pe);
+  return 0; /* counted here, not again by the bus */
+}
+
+/* ---- the API table -------------------------------------------------------------------- */
+
+static const char *api_name(vigil_plugin *p) { return p->name; }
+static const char *api_settings(vigil_plugin *p) { return p->settings; }
+
+static int api_subscribe(vigil_plugin *p, const char *pattern, vigil_plugin_event_fn fn, void *ud) {
+  if (!p->initializing) {
+    host_log(p->h, VIGIL_LOG_ERROR, p, "subscribes after init: refused (subscriptions are made during init only)");
+    return VIGIL_ESTATE;
+  }
+  if (!pattern || !fn) return VIGIL_EINVAL;
+  host_sub *s = calloc(1, sizeof *s);
+  host_sub **grown = realloc(p->subs, (p->n_subs + 1) * sizeof *grown);
+  if (!s || !grown || !(s->pattern = strdup(pattern))) {
+    if (s) free(s->pattern);
+    free(s);
+    if (grown) p->subs = grown;
+    return VIGIL_ENOMEM;
+  }
+  p->subs = grown;
+  *s = (host_sub){.p = p, .pattern = s->pattern, .fn = fn, .ud = ud};
+  int id = vigil_engine_subscribe(p->h->e, pattern, on_bus_event, s);
+  if (id < 0) {
+    host_log(p->h, VIGIL_LOG_ERROR, p, "%s", vigil_engine_errmsg(p->h->e));
+    free(s->pattern);
+    free(s);
+    return id;
+  }
+  s->id = id;
+  p->subs[p->n_subs++] = s;
+  return 0;
+}
+
+static int api_on_close(vigil_plugin *p, void (*fn)(void *ud), void *ud) {
+  if (!p->initializing) return VIGIL_ESTATE;
+  if (!fn) return VIGIL_EINVAL;
+  close_cb *grown = realloc(p->closes, (p->n_closes + 1) * sizeof *grown);
+  if (!grown) return VIGIL_ENOMEM;
+  p->closes = grown;
+  p->closes[p->n_closes++] = (close_cb){fn, ud};
+  return 0;
+}
+
+static void api_log(vigil_plugin *p, vigil_plugin_log_level level, const char *message) {
+  vigil_log_level l = level == VIGIL_PLUGIN_LOG_ERROR  ? VIGIL_LOG_ERROR
+                      : level == VIGIL_PLUGIN_LOG_WARN ? VIGIL_LOG_WARN
+                                                       : VIGIL_LOG_INFO;
+  host_log(p->h, l, p, "%s", message ? message : "");
+}
+
+static void *api_loop(vigil_plugin *p) { return p->h->loop; }
+static int64_t api_now_ms(vigil_plugin *p) { return vigil_engine_now(p->h->e); }
+static uint64_t api_last_seq(vigil_plugin *p) { return vigil_query_last_seq(p->h->e); }
+
+typedef struct replay {
+  vigil_plugin *p;
+  vigil_plugin_event_fn fn;
+  void *ud;
+  int oom;
+} replay;
+
+static int on_stored_event(void *ud, const vigil_event *ev) {
+  replay *r = ud;
+  char *json = vigil_event_json(r->p->h->e, ev);
+  if (!json) {
+    r->oom = 1;
+    return 1;
+  }
+  vigil_plugin_event pe;
+  fill_event(&pe, ev, json);
+  int stop = r->fn(r->ud, &pe);
+  free(json);
+  return stop;
+}
+
+static int api_events_after(vigil_plugin *p, uint64_t after, vigil_plugin_event_fn fn, void *ud) {
+  if (!fn) return VIGIL_EINVAL;
+  replay r = {p, fn, ud, 0};
+  int rc = vigil_engine_events(p->h->e, after, on_stored_event, &r);
+  if (rc < 0) host_log(p->h, VIGIL_LOG_ERROR, p, "cannot read the event log: %s", vigil_engine_errmsg(p->h->e));
+  return rc < 0 ? rc : r.oom ? VIGIL_ENOMEM : 0;
+}
+
+static int check_key(vigil_plugin *p, const char *key) {
+  if (key && *key && strlen(key) <= MAX_KEY) return 0;
+  host_log(p->h, VIGIL_LOG_ERROR, p, "a key must be 1 to %d bytes of text", MAX_KEY);
+  return VIGIL_EINVAL;
+}
+
+static int api_kv_put(vigil_plugin *p, const char *key, const void *value, size_t len) {
+  if (check_key(p, key) < 0) return VIGIL_EINVAL;
+  store *s = engine_store(p->h->e);
+  char err[512];
+  int rc = s->ops->kv_put(s, p->ns, key, value, len, err, sizeof err);
+  if (rc < 0) host_log(p->h, VIGIL_LOG_ERROR, p, "cannot store %s: %s", key, err);
+  return rc;
+}
+
+static int api_kv_get(vigil_plugin *p, const char *key, void **value, size_t *len) {
+  if (check_key(p, key) < 0 || !value || !len) return VIGIL_EINVAL;
+  store *s = engine_store(p->h->e);
+  char err[512];
+  int rc = s->ops->kv_get(s, p->ns, key, value, len, err, sizeof err);
+  if (rc < 0 && rc != VIGIL_ENOENT) host_log(p->h, VIGIL_LOG_ERROR, p, "cannot read %s: %s", key, err);
+  return rc;
+}
+
+static int api_kv_scan(vigil_plugin *p, vigil_plugin_kv_fn fn, void *ud) {
+  if (!fn) return VIGIL_EINVAL;
+  store *s = engine_store(p->h->e);
+  char err[512];
+  int rc = s->ops->kv_scan(s, p->ns, fn, ud, err, sizeof err);
+  if (rc < 0) host_log(p->h, VIGIL_LOG_ERROR, p, "cannot read its keys: %s", err);
+  return rc;
+}
+
+static void api_free(void *ptr) { free(ptr); }
+
+static int api_on_status(vigil_plugin *p, char *(*fn)(void *ud), void *ud) {
+  if (!p->initializing) return VIGIL_ESTATE;
+  if (!fn) return VIGIL_EINVAL;
+  p->status_fn = fn;
+  p->status_ud = ud;
+  return 0;
+}
+
+static int is_metric_name(const char *s) {
+  if (!s || !*s || strlen(s) > 64) return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+  return 1;
+}
+
+/* Label pairs as Prometheus reads them: name="value",... with no newline. */
+static int is_label_text(const char *s) {
+  if (!s) return 1;
+  if (strlen(s) > 512) return 0;
+  for (; *s; s++)
+    if (*s == '\n' || *s == '}' || *s == '{') return 0;
+  return 1;
+}
+
+static int api_metric_set(vigil_plugin *p, const char *name, const char *type, const char *help, const char *labels,
+                          double value) {
+  if (!is_metric_name(name) || !type || (strcmp(type, "gauge") && strcmp(type, "counter")) || !is_label_text(labels)) {
+    host_log(p->h, VIGIL_LOG_ERROR, p, "metric %s refused: name [a-z0-9_], type gauge or counter, labels k=\"v\"",
+             name ? name : "(null)");
+    return VIGIL_EINVAL;
+  }
+  if (!labels) labels = "";
+  for (size_t i = 0; i < p->n_metrics; i++) {
+    metric *m = &p->metrics[i];
+    if (!strcmp(m->name, name) && !strcmp(m->labels, labels)) {
+      m->value = value;
+      return 0;
+    }
+  }
+  metric *grown = realloc(p->metrics, (p->n_metrics + 1) * sizeof *grown);
+  if (!grown) return VIGIL_ENOMEM;
+  p->metrics = grown;
+  metric m = {strdup(name), strdup(type), strdup(help ? help : name), strdup(labels), value};
+  if (!m.name || !m.type || !m.help || !m.labels) {
+    free(m.name), free(m.type), free(m.help), free(m.labels);
+    return VIGIL_ENOMEM;
+  }
+  for (char *c = m.help; *c; c++)
+    if (*c == '\n') *c = ' ';
+  p->metrics[p->n_metrics++] = m;
+  return 0;
+}
+
+static int api_type_matches(vigil_plugin *p, const char *pattern, const char *type) {
+  return pattern && type ? bus_pattern_match(pattern, type) : VIGIL_EINVAL;
+}
+
+static void api_alert_counts(vigil_plugin *p, uint64_t active[3], uint64_t open[3]) {
+  vigil_query_counts c;
+  vigil_query_count(p->h->e, &c);
+  for (int i = 0; i < 3; i++) {
+    if (active) active[i] = c.alerts_active[i];
+    if (open) open[i] = c.alerts_open[i];
+  }
+}
+
+static int api_filter_open(vigil_plugin *p, const char *name, vigil_filter **out, char *err, size_t errlen) {
+  if (!out || !err || !errlen) return VIGIL_EINVAL;
+  *out = NULL;
+  if (!p->initializing) {
+    snprintf(err, errlen, "filters are opened during init only");
+    return VIGIL_ESTATE;
+  }
+  vigil_filter *f = calloc(1, sizeof *f);
+  vigil_filter **grown = f ? realloc(p->filters, (p->n_filters + 1) * sizeof *grown) : NULL;
+  if (grown) p->filters = grown;
+  if (!grown || !(f->name = strdup(name ? name : ""))) {
+    free(f);
+    snprintf(err, errlen, "out of memory");
+    return VIGIL_ENOMEM;
+  }
+  int rc = plugin_filter_open(p->h->e, p->h->dir, name, &f->impl, err, errlen);
+  if (rc < 0) {
+    free(f->name);
+    free(f);
+    return rc;
+  }
+  f->p = p;
+  p->filters[p->n_filters++] = f;
+  *out = f;
+  return 0;
+}
+
+/* A failing predicate is the plugin's failure: logged where and why, and counted. */
+static int api_filter_test(vigil_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen) {
+  if (!f || !ev) return -1;
+  char why[1024];
+  int rc = plugin_filter_test(f->impl, ev, why, sizeof why);
+  if (rc < 0) {
+    f->p->failures++;
+    host_log(f->p->h, VIGIL_LOG_WARN, f->p, "filter %s on event %llu (%s): %s", f->name, (unsigned long long)ev->seq,
+             ev->type, why);
+    if (err && errlen) snprintf(err, errlen, "%s", why);
+  }
+  return rc;
+}
+
+static void api_filter_close(vigil_filter *f) {
+  if (!f) return;
+  vigil_plugin *p = f->p;
+  for (size_t i = 0; i < p->n_filters; i++)
+    if (p->filters[i] == f) {
+      p->filters[i] = p->filters[--p->n_filters];
+      break;
+    }
+  plugin_filter_close(f->impl);
+  free(f->name);
+  free(f);
+}
+
+static const vigil_api api_table = {
+    .abi_major = VIGIL_PLUGIN_ABI_MAJOR,
+    .abi_minor = VIGIL_PLUGIN_ABI_MINOR,
+    .size = sizeof(vigil_api),
+    .name = api_name,
+    .settings = api_settings,
+    .subscribe = api_subscribe,
+    .on_close = api_on_close,
+    .log = api_log,
+    .loop = api_loop,
+    .now_ms = api_now_ms,
+    .last_seq = api_last_seq,
+    .events_after = api_events_after,
+    .kv_put = api_kv_put,
+    .kv_get = api_kv_get,
+    .kv_scan = api_kv_scan,
+    .free = api_free,
+    .on_status = api_on_status,
+    .metric_set = api_metric_set,
+    .type_matches = api_type_matches,
+    .alert_counts = api_alert_counts,
+    .filter_open = api_filter_open,
+    .filter_test = api_filter_test,
+    .filter_close = api_filter_close,
+};
+
+/* ---- loading -------------------------------------------------------------------------- */
+
+static void undo(vigil_plugin *p) {
+  /* Close callbacks first, newest first: they may still use what they registered. */
+  for (size_t i = p->n_closes; i-- > 0;)
+    p->closes[i].fn(p->closes[i].ud);
+  p->n_closes = 0;
+  while (p->n_filters)
+    api_filter_close(p->filters[p->n_filters - 1]);
+  for (size_t i = 0; i < p->n_subs; i++) {
+    vigil_engine_unsubscribe(p->h->e, p->subs[i]->id);
+    free(p->subs[i]->pattern);
+    free(p->subs[i]);
+  }
+  p->n_subs = 0;
+  p->status_fn = NULL;
+  for (size_t i = 0; i < p->n_metrics; i++)
+    free(p->metrics[i].name), free(p->metrics[i].type), free(p->metrics[i].help), free(p->metrics[i].labels);
+  p->n_metrics = 0;
+}
+
+static void refuse(vigil_plugin *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(vigil_plugin *p, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  free(p->error);
+  p->error = strdup(msg);
+  host_log(p->h, VIGIL_LOG_ERROR, p, "refused: %s", msg);
+}
+
+/* A Lua site plugin is a plugin whose init is plugin_lua_init. */
+static const vigil_plugin_def lua_def = {VIGIL_PLUGIN_ABI_MAJOR, VIGIL_PLUGIN_ABI_MINOR, VIGIL_PLUGIN_SIGNATURE,
+                                         VIGIL_VERSION_STRING, plugin_lua_init};
+
+const char *plugin_path(const vigil_plugin *p) { return p->path; }
+
+/* Reads the entry of a shared object and checks it before running any of it. */
+static const vigil_plugin_def *open_shared(vigil_plugin *p) {
+  dlerror();
+  /* Never unmapped, even by dlclose: the libraries a plugin brings (libcurl,
+   * OpenSSL, libmosquitto) leave exit handlers and thread-local destructors
+   * behind that would then point at nothing when the process ends. */
+  p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (!p->dl) {
+    refuse(p, "cannot load %s: %s", p->path, dlerror());
+    return NULL;
+  }
+  const vigil_plugin_def *d = dlsym(p->dl, "vigil_plugin_entry");
+  if (!d) {
+    refuse(p, "%s has no vigil_plugin_entry: not a vigil plugin (see docs/plugins.md)", p->path);
+    return NULL;
+  }
+  if (d->abi_major != VIGIL_PLUGIN_ABI_MAJOR) {
+    refuse(p, "%s was built for plugin ABI %u.%u; this vigil has %d.%d", p->path, d->abi_major, d->abi_minor,
+           VIGIL_PLUGIN_ABI_MAJOR, VIGIL_PLUGIN_ABI_MINOR);
+    return NULL;
+  }
+  if (d->abi_minor > VIGIL_PLUGIN_ABI_MINOR) {
+    refuse(p, "%s needs plugin ABI %u.%u, newer than this vigil's %d.%d: upgrade vigil", p->path, d->abi_major,
+           d->abi_minor, VIGIL_PLUGIN_ABI_MAJOR, VIGIL_PLUGIN_ABI_MINOR);
+    return NULL;
+  }
+  if (!d->signature || strcmp(d->signature, VIGIL_PLUGIN_SIGNATURE)) {
+    refuse(p, "%s was built with signature '%s', this vigil has '%s': rebuild it here", p->path,
+           d->signature ? d->signature : "(none)", VIGIL_PLUGIN_SIGNATURE);
+    return NULL;
+  }
+  if (!d->init) {
+    refuse(p, "%s has no init function", p->path);
+    return NULL;
+  }
+  return d;
+}
+
+static void load_one(plugin_host *h, vigil_plugin *p, const char *dir) {
+  struct stat st;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.so", dir, p->name);
+  const vigil_plugin_def *d = NULL;
+  if (stat(path, &st) == 0) {
+    p->kind = "c";
+    p->path = strdup(path);
+    if (p->path) d = open_shared(p);
+  } else {
+    snprintf(path, sizeof path, "%s/%s.lua", dir, p->name);
+    if (stat(path, &st) != 0) {
+      refuse(p, "neither %s/%s.so nor %s/%s.lua exists", dir, p->name, dir, p->name);
+      return;
+    }
+    p->kind = "lua";
+    p->path = strdup(path);
+    d = &lua_def;
+  }
+  if (!p->path) refuse(p, "out of memory");
+  if (!d) return;
+  p->def = d;
+  char *err = NULL;
+  p->initializing = 1;
+  int rc = d->init(p, &api_table, &err);
+  p->initializing = 0;
+  if (rc != 0) {
+    refuse(p, "init failed (%s): %s", rc < 0 ? vigil_err_name(rc) : "error", err ? err : "(no reason given)");
+    undo(p);
+  } else {
+    p->running = 1;
+    host_log(h, VIGIL_LOG_INFO, p, "loaded %s %s (%s), %zu subscription%s", p->kind, d->version ? d->version : "",
+             p->path, p->n_subs, p->n_subs == 1 ? "" : "s");
+  }
+  free(err);
+}
+
+static int valid_name(const char *s) {
+  if (!*s || strlen(s) > 64) return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-')) return 0;
+  return 1;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return VIGIL_EINVAL;
+}
+
+int plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, size_t errlen) {
+  *out = NULL;
+  json_t *cfg = NULL;
+  if (o->plugins_json) {
+    json_error_t je;
+    cfg = json_loads(o->plugins_json, 0, &je);
+    if (!cfg || !json_is_object(cfg)) {
+      json_decref(cfg);
+      return fail(err, errlen, "plugins: want a table of plugin names and their settings");
+    }
+  }
+  size_t n = cfg ? json_object_size(cfg) : 0;
+  const char **names = n ? calloc(n, sizeof *names) : NULL;
+  size_t k = 0;
+  const char *key;
+  json_t *value;
+  int rc = 0;
+  json_object_foreach(cfg, key, value) {
+    if (!valid_name(key))
+      rc = fail(err, errlen, "plugins: '%s' is not a plugin name (letters a-z, digits, '_' and '-')", key);
+    else if (!json_is_object(value) && !json_is_true(value))
+      rc = fail(err, errlen, "plugins.%s: want a table of settings (or true)", key);
+    if (rc < 0) break;
+    if (names) names[k++] = key;
+  }
+  if (rc == 0 && n && !o->dir)
+    rc = fail(err, errlen, "plugins are named but no plugin_dir is set: plugins load only from that folder");
+  if (rc < 0) {
+    free(names);
+    json_decref(cfg);
+    return rc;
+  }
+  plugin_host *h = calloc(1, sizeof *h);
+  if (!h || (n && (!names || !(h->plugins = calloc(n, sizeof *h->plugins))))) {
+    free(h);
+    free(names);
+    json_decref(cfg);
+    return fail(err, errlen, "out of memory");
+  }
+  h->e = o->engine;
+  h->loop = o->loop;
+  if (o->dir && !(h->dir = strdup(o->dir))) {
+    free(h->plugins);
+    free(h);
+    free(names);
+    json_decref(cfg);
+    return fail(err, errlen, "out of memory");
+  }
+  h->slow_ns = (o->slow_ms ? o->slow_ms : DEFAULT_SLOW_MS) * 1000000ull;
+  h->log = o->log;
+  h->log_ud = o->log_ud;
+  if (n) qsort(names, n, sizeof *names, by_name);
+  for (size_t i = 0; i < n; i++) {
+    vigil_plugin *p = calloc(1, sizeof *p);
+    if (!p) break;
+    h->plugins[h->n++] = p;
+    p->h = h;
+    p->kind = "c";
+    json_t *s = json_object_get(cfg, names[i]);
+    p->name = strdup(names[i]);
+    p->settings = json_is_object(s) ? json_dumps(s, JSON_COMPACT) : strdup("{}");
+    size_t nslen = strlen(names[i]) + sizeof "plugin.";
+    if ((p->ns = malloc(nslen))) snprintf(p->ns, nslen, "plugin.%s", names[i]);
+    if (!p->name || !p->settings || !p->ns) {
+      if (!p->name) p->name = strdup("?");
+      refuse(p, "out of memory");
+      continue;
+    }
+    load_one(h, p, o->dir);
+  }
+  free(names);
+  json_decref(cfg);
+  *out = h;
+  return 0;
+}
+
+void plugin_host_counts(const plugin_host *h, unsigned *running, unsigned *failed) {
+  *running = *failed = 0;
+  for (size_t i = 0; h && i < h->n; i++)
+    h->plugins[i]->running ? (*running)++ : (*failed)++;
+}
+
+void plugin_host_close(plugin_host *h) {
+  if (!h || h->closed) return;
+  h->closed = 1;
+  for (size_t i = h->n; i-- > 0;) {
+    vigil_plugin *p = h->plugins[i];
+    if (p->running) undo(p);
+    p->running = 0;
+  }
+}
+
+void plugin_host_free(plugin_host *h) {
+  if (!h) return;
+  plugin_host_close(h);
+  for (size_t i = 0; i < h->n; i++) {
+    vigil_plugin *p = h->plugins[i];
+    undo(p);
+    if (p->dl) dlclose(p->dl);
+    free(p->subs);
+    free(p->closes);
+    free(p->metrics);
+    free(p->filters);
+    free(p->name), free(p->path), free(p->settings), free(p->ns), free(p->error);
+    free(p);
+  }
+  free(h->plugins);
+  free(h->dir);
+  free(h->json);
+  free(h);
+}
+
+/* ---- what the server shows ---------------------------------------------------------- */
+
+char *plugin_host_status_json(plugin_host *h) {
+  json_t *list = json_array();
+  for (size_t i = 0; h && list && i < h->n; i++) {
+    vigil_plugin *p = h->plugins[i];
+    json_t *subs = json_array();
+    for (size_t j = 0; subs && j < p->n_subs; j++)
+      json_array_append_new(subs, json_string(p->subs[j]->pattern));
+    json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:o*, s:I, s:I, s:I, s:f}", "name", p->name, "kind", p->kind,
+                          "path", p->path, "version", p->def ? p->def->version : NULL, "state",
+                          p->running  ? "running"
+                          : h->closed ? "closed"
+                                      : "failed",
+                          "subscriptions", subs, "calls", (json_int_t)p->calls, "failures", (json_int_t)p->failures,
+                          "slow_calls", (json_int_t)p->slow, "max_call_ms", p->max_ms);
+    if (o && p->error) json_object_set_new(o, "error", json_string(p->error));
+    if (o && p->running && p->status_fn) {
+      char *text = p->status_fn(p->status_ud);
+      json_t *st = text ? json_loads(text, 0, NULL) : NULL;
+      free(text);
+      json_object_set_new(o, "status", st ? st : json_null());
+    }
+    json_array_append_new(list, o);
+  }
+  json_t *doc = list ? json_pack("{s:o}", "plugins", list) : NULL;
+  char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+  json_decref(doc);
+  return text;
+}
+
+static void head(buf *b, const char *name, const char *type, const char *help) {
+  buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *plugin_host_metrics_text(plugin_host *h) {
+  if (!h || !h->n) return strdup("");
+  buf b;
+  buf_init(&b);
+  static const struct {
+    const char *name, *type, *help;
+  } own[] = {
+      {"vigil_plugin_up", "gauge", "1 while the plugin runs, 0 when it was refused."},
+      {"vigil_plugin_calls_total", "counter", "Events handed to the plugin."},
+      {"vigil_plugin_failures_total", "counter", "Plugin callbacks that reported a failure."},
+      {"vigil_plugin_slow_calls_total", "counter", "Plugin callbacks that took longer than the slow threshold."},
+  };
+  for (size_t m = 0; m < sizeof own / sizeof *own; m++) {
+    head(&b, own[m].name, own[m].type, own[m].help);
+    for (size_t i = 0; i < h->n; i++) {
+      vigil_plugin *p = h->plugins[i];
+      uint64_t v = m == 0 ? (uint64_t)p->running : m == 1 ? p->calls : m == 2 ? p->failures : p->slow;
+      buf_printf(&b, "%s{plugin=\"%s\"} %llu\n", own[m].name, p->name, (unsigned long long)v);
+    }
+  }
+  /* The plugins' own, grouped by name (a name's HELP and TYPE once). */
+  for (size_t i = 0; i < h->n; i++) {
+    for (size_t j = 0; j < h->plugins[i]->n_metrics; j++) {
+      const metric *m = &h->plugins[i]->metrics[j];
+      int seen = 0;
+      for (size_t i2 = 0; i2 <= i && !seen; i2++)
+        for (size_t j2 = 0; j2 < (i2 == i ? j : h->plugins[i2]->n_metrics) && !seen; j2++)
+          seen = !strcmp(h->plugins[i2]->metrics[j2].name, m->name);
+      if (seen) continue;
+      char full[96];
+      snprintf(full, sizeof full, "vigil_plugin_%s", m->name);
+      head(&b, full, m->type, m->help);
+      for (size_t i2 = i; i2 < h->n; i2++)
+        for (size_t j2 = 0; j2 < h->plugins[i2]->n_metrics; j2++) {
+          const metric *x = &h->plugins[i2]->metrics[j2];
+          if (strcmp(x->name, m->name)) continue;
+          buf_printf(&b, "%s{plugin=\"%s\"%s%s} %.17g\n", full, h->plugins[i2]->name, *x->labels ? "," : "", x->labels,
+                     x->value);
+        }
+    }
+  }
+  return buf_take(&b);
+}

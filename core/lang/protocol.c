@@ -1,0 +1,765 @@
+/* protocol.c: loading a protocol version into its sandbox and compiling the
+ * normalised declarations into C structures. */
+#include "lang/protocol.h"
+
+#include <lauxlib.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/intern.h"
+
+typedef struct problem {
+  char *file, *message;
+  long line;
+} problem;
+
+typedef struct problems {
+  problem *v;
+  size_t n, cap;
+} problems;
+
+static void problems_add(problems *ps, const char *where, const char *message) {
+  if (ps->n == ps->cap) {
+    size_t cap = ps->cap ? ps->cap * 2 : 8;
+    problem *v = realloc(ps->v, cap * sizeof *v);
+    if (!v) return;
+    ps->v = v;
+    ps->cap = cap;
+  }
+  problem *p = &ps->v[ps->n];
+  const char *colon = strrchr(where, ':');
+  p->file = colon ? strndup(where, (size_t)(colon - where)) : strdup(where);
+  p->line = colon ? strtol(colon + 1, NULL, 10) : 0;
+  p->message = strdup(message);
+  if (p->file && p->message) ps->n++;
+  else {
+    free(p->file);
+    free(p->message);
+  }
+}
+
+/* A Lua error is "file:line: message" when it has a position. */
+static void problems_add_error(problems *ps, const char *msg, const char *fallback_file) {
+  const char *s = msg;
+  while ((s = strchr(s, ':'))) {
+    const char *d = s + 1;
+    while (*d >= '0' && *d <= '9') d++;
+    if (d > s + 1 && d[0] == ':' && d[1] == ' ') {
+      char where[1024];
+      snprintf(where, sizeof where, "%.*s", (int)(d - msg), msg);
+      problems_add(ps, where, d + 2);
+      return;
+    }
+    s++;
+  }
+  char where[1024];
+  snprintf(where, sizeof where, "%s:1", fallback_file);
+  problems_add(ps, where, msg);
+}
+
+static int problem_cmp(const void *a, const void *b) {
+  const problem *x = a, *y = b;
+  int c = strcmp(x->file, y->file);
+  if (c) return c;
+  return (x->line > y->line) - (x->line < y->line);
+}
+
+static void problems_report(problems *ps, problem_fn fn, void *ud) {
+  if (ps->n > 1) qsort(ps->v, ps->n, sizeof *ps->v, problem_cmp);
+  for (size_t i = 0; i < ps->n; i++) {
+    char where[1100];
+    snprintf(where, sizeof where, "%s:%ld", ps->v[i].file, ps->v[i].line);
+    /* The same problem found twice (at declaration and at compile) is said once. */
+    if (i && problem_cmp(&ps->v[i], &ps->v[i - 1]) == 0 && !strcmp(ps->v[i].message, ps->v[i - 1].message))
+      continue;
+    if (fn) fn(ud, where, ps->v[i].message);
+  }
+}
+
+static void problems_free(problems *ps) {
+  for (size_t i = 0; i < ps->n; i++) {
+    free(ps->v[i].file);
+    free(ps->v[i].message);
+  }
+  free(ps->v);
+}
+
+/* ---- reading the normalised Lua table ----------------------------------- */
+
+static char *get_str(lua_State *L, int idx, const char *key) {
+  lua_getfield(L, idx, key);
+  char *s = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+  lua_pop(L, 1);
+  return s;
+}
+
+static const char *get_interned(lua_State *L, int idx, const char *key) {
+  lua_getfield(L, idx, key);
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? intern(lua_tostring(L, -1)) : NULL;
+  lua_pop(L, 1);
+  return s;
+}
+
+static int64_t get_int(lua_State *L, int idx, const char *key, int64_t dflt) {
+  lua_getfield(L, idx, key);
+  int64_t x = lua_isnumber(L, -1) ? (int64_t)lua_tonumber(L, -1) : dflt;
+  lua_pop(L, 1);
+  return x;
+}
+
+static int get_num(lua_State *L, int idx, const char *key, double *out) {
+  lua_getfield(L, idx, key);
+  int ok = lua_isnumber(L, -1);
+  if (ok) *out = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return ok;
+}
+
+static int get_bool(lua_State *L, int idx, const char *key, int dflt) {
+  lua_getfield(L, idx, key);
+  int x = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return x;
+}
+
+static int get_ref(lua_State *L, int idx, const char *key) {
+  lua_getfield(L, idx, key);
+  if (lua_type(L, -1) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return LUA_NOREF;
+  }
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static size_t get_len(lua_State *L, int idx, const char *key) {
+  lua_getfield(L, idx, key);
+  size_t n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+  lua_pop(L, 1);
+  return n;
+}
+
+static const char **get_options(lua_State *L, int idx, uint32_t *n) {
+  *n = 0;
+  lua_getfield(L, idx, "options");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  size_t len = lua_rawlen(L, -1);
+  const char **v = calloc(len ? len : 1, sizeof *v);
+  size_t k = 0;
+  for (size_t i = 0; v && i < len; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    if (lua_type(L, -1) == LUA_TSTRING) v[k++] = intern(lua_tostring(L, -1)); /* vigil.lua checked them */
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  *n = v ? (uint32_t)k : 0;
+  return v;
+}
+
+/* A score field's points: { {value = 2, label = "..."}, ... } (vigil.lua
+ * checked them). */
+static score_point *get_points(lua_State *L, int idx, uint32_t *n) {
+  *n = 0;
+  lua_getfield(L, idx, "points");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  size_t len = lua_rawlen(L, -1);
+  score_point *v = calloc(len ? len : 1, sizeof *v);
+  int t = lua_gettop(L);
+  for (size_t i = 0; v && i < len; i++) {
+    lua_rawgeti(L, t, (lua_Integer)i + 1);
+    get_num(L, t + 1, "value", &v[i].value);
+    v[i].label = get_str(L, t + 1, "label");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  *n = v ? (uint32_t)len : 0;
+  return v;
+}
+
+static field_kind parse_field_kind(const char *s) {
+  if (!s) return FIELD_TEXT;
+  if (!strcmp(s, "number")) return FIELD_NUMBER;
+  if (!strcmp(s, "choice")) return FIELD_CHOICE;
+  if (!strcmp(s, "check")) return FIELD_CHECK;
+  return FIELD_TEXT;
+}
+
+static const char *const item_kinds[] = {"check", "number", "choice", "text", "vitals", "score", "signature"};
+static const char *const field_kinds[] = {"check", "number", "choice", "text"};
+
+const char *item_kind_name(item_kind k) { return item_kinds[k]; }
+const char *field_kind_name(field_kind k) { return field_kinds[k]; }
+
+static item_kind parse_item_kind(const char *s) {
+  for (int i = 0; i < (int)(sizeof item_kinds / sizeof *item_kinds); i++)
+    if (!strcmp(s, item_kinds[i])) return (item_kind)i;
+  return KIND_TEXT;
+}
+
+const char *priority_name(priority p) {
+  return p == PRIORITY_HIGH ? "high" : p == PRIORITY_MEDIUM ? "medium" : "low";
+}
+
+int priority_parse(const char *s, priority *out) {
+  if (!s) return -1;
+  if (!strcmp(s, "high")) *out = PRIORITY_HIGH;
+  else if (!strcmp(s, "medium")) *out = PRIORITY_MEDIUM;
+  else if (!strcmp(s, "low")) *out = PRIORITY_LOW;
+  else return -1;
+  return 0;
+}
+
+static void read_field(lua_State *L, int idx, field_spec *f) {
+  f->name = get_interned(L, idx, "name");
+  f->title = get_str(L, idx, "title");
+  f->unit = get_str(L, idx, "unit");
+  f->loinc = get_str(L, idx, "loinc");
+  char *kind = get_str(L, idx, "kind");
+  f->kind = parse_field_kind(kind);
+  free(kind);
+  f->has_range = get_num(L, idx, "lo", &f->lo) && get_num(L, idx, "hi", &f->hi);
+  f->options = get_options(L, idx, &f->n_options);
+  f->points = get_points(L, idx, &f->n_points);
+  f->required = (uint8_t)get_bool(L, idx, "required", 1);
+  f->computed = (uint8_t)get_bool(L, idx, "computed", 0);
+}
+
+static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t phase) {
+  it->id = get_interned(L, idx, "id");
+  char qid[512];
+  snprintf(qid, sizeof qid, "%s.%s", p->phases[phase].id, it->id);
+  it->qid = intern(qid);
+  char key[600];
+  snprintf(key, sizeof key, "overdue:%s", it->qid);
+  it->overdue_key = intern(key);
+  it->title = get_str(L, idx, "title");
+  it->help = get_str(L, idx, "help");
+  it->where = get_str(L, idx, "where");
+  it->meaning = get_str(L, idx, "meaning");
+  char *kind = get_str(L, idx, "kind");
+  it->kind = parse_item_kind(kind ? kind : "text");
+  free(kind);
+  it->phase = phase;
+  it->required = (uint8_t)get_bool(L, idx, "required", 1);
+  it->when_ref = get_ref(L, idx, "when");
+  it->compute_ref = get_ref(L, idx, "compute");
+  it->of_item = -1;
+
+  lua_getfield(L, idx, "fields");
+  it->n_fields = (uint32_t)lua_rawlen(L, -1);
+  it->fields = calloc(it->n_fields ? it->n_fields : 1, sizeof *it->fields);
+  if (!it->fields) return -1;
+  for (uint32_t i = 0; i < it->n_fields; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    read_field(L, lua_gettop(L), &it->fields[i]);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  it->scalar = (uint8_t)get_bool(L, idx, "scalar", 0);
+  for (uint32_t i = 0; i < it->n_fields; i++) {
+    char q[512];
+    snprintf(q, sizeof q, "%s.%s", it->id, it->fields[i].name);
+    it->fields[i].qname = it->scalar ? it->id : intern(q);
+  }
+
+  lua_getfield(L, idx, "schedule");
+  if (lua_istable(L, -1)) {
+    int s = lua_gettop(L);
+    it->scheduled = 1;
+    it->sched.at = get_int(L, s, "at", 0);
+    it->sched.every = get_int(L, s, "every", 0);
+    it->sched.grace = get_int(L, s, "grace", 0);
+    it->sched.until = get_int(L, s, "until", -1);
+    it->sched.count = (int32_t)get_int(L, s, "count", -1);
+  }
+  lua_pop(L, 1);
+
+  lua_getfield(L, idx, "overdue");
+  int o = lua_gettop(L);
+  char *prio = get_str(L, o, "priority");
+  if (priority_parse(prio, &it->overdue_priority) < 0) it->overdue_priority = PRIORITY_MEDIUM;
+  free(prio);
+  it->overdue_escalate = get_int(L, o, "escalate", p->escalate);
+  it->overdue_latching = get_bool(L, o, "latching", p->latching);
+  lua_pop(L, 1);
+  return 0;
+}
+
+static int read_rule(protocol *p, lua_State *L, int idx, rule_spec *r, uint16_t phase, problems *ps) {
+  r->id = get_interned(L, idx, "id");
+  r->where = get_str(L, idx, "where");
+  lua_getfield(L, idx, "check");
+  r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_getfield(L, idx, "on");
+  r->n_on = (uint32_t)lua_rawlen(L, -1);
+  r->on = calloc(r->n_on ? r->n_on : 1, sizeof *r->on);
+  if (!r->on) return -1;
+  for (uint32_t i = 0; i < r->n_on; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    int item = protocol_find_item(p, lua_tostring(L, -1), phase);
+    if (item < 0) problems_add(ps, r->where ? r->where : "?:0", "rule refers to an unknown item");
+    r->on[i] = (uint16_t)(item < 0 ? 0 : item);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+static int read_param(lua_State *L, int idx, param_spec *pa) {
+  pa->name = get_interned(L, idx, "name");
+  pa->title = get_str(L, idx, "title");
+  pa->unit = get_str(L, idx, "unit");
+  char *kind = get_str(L, idx, "kind");
+  pa->kind = parse_field_kind(kind);
+  free(kind);
+  pa->has_range = get_num(L, idx, "lo", &pa->lo) && get_num(L, idx, "hi", &pa->hi);
+  pa->options = get_options(L, idx, &pa->n_options);
+  pa->required = (uint8_t)get_bool(L, idx, "required", 1);
+  lua_getfield(L, idx, "default");
+  switch (lua_type(L, -1)) {
+  case LUA_TNUMBER: pa->def = val_num(lua_tonumber(L, -1)); break;
+  case LUA_TBOOLEAN: pa->def = val_bool(lua_toboolean(L, -1)); break;
+  case LUA_TSTRING: pa->def = val_cstring(lua_tostring(L, -1)); break;
+  default: pa->def = VAL_NIL_;
+  }
+  lua_pop(L, 1);
+  return val_ok(pa->def) ? 0 : -1;
+}
+
+/* Copies the normalised tree at idx into p. */
+static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
+  p->id = get_str(L, idx, "id");
+  p->version = get_str(L, idx, "version");
+  p->title = get_str(L, idx, "title");
+  p->description = get_str(L, idx, "description");
+  p->latching = get_bool(L, idx, "latching", 1);
+  p->escalate = get_int(L, idx, "escalate", 0);
+  if (!p->id || !p->version) return -1;
+  size_t n = strlen(p->id) + strlen(p->version) + 2;
+  if (!(p->ref = malloc(n))) return -1;
+  snprintf(p->ref, n, "%s@%s", p->id, p->version);
+
+  p->n_params = (uint32_t)get_len(L, idx, "params");
+  p->params = calloc(p->n_params ? p->n_params : 1, sizeof *p->params);
+  if (!p->params) return -1;
+  lua_getfield(L, idx, "params");
+  for (uint32_t i = 0; i < p->n_params; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    int rc = read_param(L, lua_gettop(L), &p->params[i]);
+    lua_pop(L, 1);
+    if (rc < 0) return -1;
+  }
+  lua_pop(L, 1);
+
+  /* Phases first (names), then their items, so references resolve. */
+  lua_getfield(L, idx, "phases");
+  int phs = lua_gettop(L);
+  p->n_phases = (uint32_t)lua_rawlen(L, phs);
+  p->phases = calloc(p->n_phases ? p->n_phases : 1, sizeof *p->phases);
+  if (!p->phases) return -1;
+  for (uint32_t i = 0; i < p->n_phases; i++) {
+    lua_rawgeti(L, phs, (lua_Integer)i + 1);
+    int ph = lua_gettop(L);
+    phase_spec *s = &p->phases[i];
+    s->id = get_interned(L, ph, "id");
+    s->title = get_str(L, ph, "title");
+    s->help = get_str(L, ph, "help");
+    s->where = get_str(L, ph, "where");
+    s->min = get_int(L, ph, "min", -1);
+    s->max = get_int(L, ph, "max", -1);
+    s->gate_ref = get_ref(L, ph, "gate");
+    s->first_item = (uint16_t)p->n_items;
+    s->n_items = (uint16_t)get_len(L, ph, "items");
+    p->n_items += s->n_items;
+    lua_pop(L, 1);
+  }
+  p->items = calloc(p->n_items ? p->n_items : 1, sizeof *p->items);
+  if (!p->items) return -1;
+  for (uint32_t i = 0; i < p->n_phases; i++) {
+    phase_spec *s = &p->phases[i];
+    lua_rawgeti(L, phs, (lua_Integer)i + 1);
+    lua_getfield(L, -1, "items");
+    for (uint16_t j = 0; j < s->n_items; j++) {
+      item_spec *it = &p->items[s->first_item + j];
+      it->index = (uint16_t)(s->first_item + j);
+      lua_rawgeti(L, -1, j + 1);
+      int rc = read_item(p, L, lua_gettop(L), it, (uint16_t)i);
+      lua_pop(L, 1);
+      if (rc < 0) return -1;
+      if (it->scheduled) it->sched_slot = s->n_scheduled++;
+    }
+    lua_pop(L, 2);
+    if (s->n_scheduled > p->max_scheduled) p->max_scheduled = s->n_scheduled;
+  }
+  /* Rules and signatures need every item to exist. */
+  for (uint32_t i = 0; i < p->n_phases; i++) {
+    phase_spec *s = &p->phases[i];
+    lua_rawgeti(L, phs, (lua_Integer)i + 1);
+    lua_getfield(L, -1, "rules");
+    s->n_rules = (uint32_t)lua_rawlen(L, -1);
+    s->rules = calloc(s->n_rules ? s->n_rules : 1, sizeof *s->rules);
+    if (!s->rules) return -1;
+    for (uint32_t j = 0; j < s->n_rules; j++) {
+      lua_rawgeti(L, -1, (lua_Integer)j + 1);
+      int rc = read_rule(p, L, lua_gettop(L), &s->rules[j], (uint16_t)i, ps);
+      lua_pop(L, 1);
+      if (rc < 0) return -1;
+    }
+    lua_getfield(L, -2, "items");
+    for (uint16_t j = 0; j < s->n_items; j++) {
+      item_spec *it = &p->items[s->first_item + j];
+      lua_rawgeti(L, -1, j + 1);
+      if (it->kind == KIND_SIGNATURE) {
+        lua_getfield(L, -1, "of");
+        it->of_item = protocol_find_item(p, lua_tostring(L, -1), (int)i);
+        lua_pop(L, 1);
+      }
+      lua_getfield(L, -1, "from");
+      if (lua_istable(L, -1)) {
+        it->n_from = (uint32_t)lua_rawlen(L, -1);
+        if (!(it->from = calloc(it->n_from, sizeof *it->from))) return -1;
+        for (uint32_t k = 0; k < it->n_from; k++) {
+          lua_rawgeti(L, -1, (lua_Integer)k + 1);
+          int src = protocol_find_item(p, lua_tostring(L, -1), (int)i);
+          it->from[k] = (uint16_t)(src < 0 ? it->index : src); /* vigil.lua checked them */
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+
+  static const char *hooks[HOOK_COUNT] = {"alert", "phase_enter", "phase_exit", "overdue"};
+  lua_getfield(L, idx, "hooks");
+  for (int i = 0; i < HOOK_COUNT; i++) p->hooks[i] = get_ref(L, lua_gettop(L), hooks[i]);
+  lua_pop(L, 1);
+  return 0;
+}
+
+static int fingerprint(protocol *p, lua_State *L) {
+  /* The files the protocol read, as the sandbox recorded them. */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, p->sb->sandbox_ref);
+  lua_getfield(L, -1, "sources");
+  lua_call(L, 0, 1);
+  p->n_sources = (uint32_t)lua_rawlen(L, -1);
+  p->sources = calloc(p->n_sources ? p->n_sources : 1, sizeof *p->sources);
+  if (!p->sources) return -1;
+  for (uint32_t i = 0; i < p->n_sources; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    p->sources[i].path = get_str(L, -1, "path");
+    lua_getfield(L, -1, "text");
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    p->sources[i].text = malloc(len + 1);
+    if (p->sources[i].text) {
+      memcpy(p->sources[i].text, text, len + 1);
+      p->sources[i].len = len;
+    }
+    lua_pop(L, 2);
+    if (!p->sources[i].path || !p->sources[i].text) return -1;
+  }
+  lua_pop(L, 2);
+  protocol_fingerprint(p->sources, p->n_sources, p->sb->dir, p->sha256);
+  return 0;
+}
+
+/* The path of a file within its protocol folder. */
+static const char *relative(const char *path, const char *dir) {
+  size_t n = dir ? strlen(dir) : 0;
+  return n && !strncmp(path, dir, n) && path[n] == '/' ? path + n + 1 : path;
+}
+
+void protocol_fingerprint(const source_file *files, uint32_t n, const char *dir, char out[65]) {
+  /* Sorted by path, so the fingerprint does not depend on require order;
+   * paths within the folder, so the same files elsewhere are the same version. */
+  const source_file **order = malloc((n ? n : 1) * sizeof *order);
+  if (!order) {
+    out[0] = '\0';
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) order[i] = &files[i];
+  for (uint32_t i = 1; i < n; i++)
+    for (uint32_t j = i; j > 0 && strcmp(relative(order[j - 1]->path, dir), relative(order[j]->path, dir)) > 0; j--) {
+      const source_file *t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  for (uint32_t i = 0; i < n; i++) {
+    char len[32];
+    int m = snprintf(len, sizeof len, "%zu", order[i]->len);
+    const char *rel = relative(order[i]->path, dir);
+    crypto_hash_sha256_update(&st, (const unsigned char *)rel, strlen(rel) + 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)len, (unsigned long long)m + 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)order[i]->text, order[i]->len);
+  }
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&st, h);
+  sodium_bin2hex(out, 65, h, sizeof h);
+  free(order);
+}
+
+static void collect_problems(lua_State *L, problems *ps) {
+  /* lang.problems(): the problems found while declaring */
+  lua_getfield(L, -1, "problems");
+  lua_call(L, 0, 1);
+  size_t n = lua_rawlen(L, -1);
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i);
+    lua_getfield(L, -1, "where");
+    lua_getfield(L, -2, "message");
+    problems_add(ps, lua_tostring(L, -2), lua_tostring(L, -1));
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+}
+
+static protocol *load(const char *dir, const char *main_file, source_file *files, uint32_t n_files, size_t mem_cap,
+                      uint64_t budget, problem_fn fn, void *ud);
+
+protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, problem_fn fn, void *ud) {
+  char dir[4096], main_file[1024];
+  struct stat st;
+  if (stat(path, &st) < 0) {
+    char where[4200];
+    snprintf(where, sizeof where, "%s:0", path);
+    if (fn) fn(ud, where, "no such file or folder");
+    return NULL;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    snprintf(dir, sizeof dir, "%s", path);
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') dir[--n] = '\0';
+    snprintf(main_file, sizeof main_file, "protocol.lua");
+  } else {
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    snprintf(main_file, sizeof main_file, "%s", slash ? slash + 1 : path);
+  }
+  return load(dir, main_file, NULL, 0, mem_cap, budget, fn, ud);
+}
+
+protocol *protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
+                               problem_fn fn, void *ud) {
+  /* The main file is the one that is not required by another: protocol.lua,
+   * or a single-file protocol's own name. */
+  const char *main_file = n ? files[0].path : "protocol.lua";
+  for (uint32_t i = 0; i < n; i++)
+    if (!strcmp(files[i].path, "protocol.lua")) main_file = "protocol.lua";
+  return load(dir, main_file, files, n, mem_cap, budget, fn, ud);
+}
+
+static protocol *load(const char *dir, const char *main_file, source_file *files, uint32_t n_files, size_t mem_cap,
+                      uint64_t budget, problem_fn fn, void *ud) {
+  problems ps = {0};
+  char err[2048];
+  char main_path[5200];
+  snprintf(main_path, sizeof main_path, "%s/%s", dir, main_file);
+
+  protocol *p = calloc(1, sizeof *p);
+  if (!p) {
+    source_files_free(files, n_files);
+    return NULL;
+  }
+  p->stored = files;
+  p->n_stored = n_files;
+  p->view_ref = LUA_NOREF;
+  for (int i = 0; i < HOOK_COUNT; i++) p->hooks[i] = LUA_NOREF;
+  p->sb = sandbox_open(dir, files, n_files, mem_cap, budget, err, sizeof err);
+  if (!p->sb) {
+    problems_add_error(&ps, err, main_path);
+    goto fail;
+  }
+  lua_State *L = p->sb->L;
+
+  /* 1. Run the protocol's body: it declares. */
+  p->sb->loading = 1;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, p->sb->sandbox_ref);
+  lua_getfield(L, -1, "run_main");
+  lua_pushstring(L, main_file);
+  int rc = sandbox_call(p->sb, 1, 1, err, sizeof err);
+  p->sb->loading = 0;
+  sandbox_push_lang(p->sb);
+  if (rc != LUA_OK) {
+    problems_add_error(&ps, err, main_path);
+    collect_problems(L, &ps);
+    lua_settop(L, 0);
+    goto fail;
+  }
+  /* 2. Check and normalise: lang.compile(root, sources) */
+  lua_getfield(L, -1, "compile");
+  lua_pushvalue(L, -3);
+  lua_getfield(L, -5, "sources");
+  lua_call(L, 0, 1);
+  if (sandbox_call(p->sb, 2, 2, err, sizeof err) != LUA_OK) {
+    problems_add_error(&ps, err, main_path);
+    lua_settop(L, 0);
+    goto fail;
+  }
+  lua_pop(L, 1); /* the problems list: lang.problems() has them all */
+  int norm = lua_gettop(L);
+  lua_pushvalue(L, norm - 1); /* lang */
+  collect_problems(L, &ps);
+  lua_pop(L, 1);
+  if (ps.n > 0 || lua_isnil(L, norm)) goto fail_clear;
+  /* 3. Into C. */
+  if (compile(p, L, norm, &ps) < 0) {
+    problems_add(&ps, main_path, "out of memory while compiling the protocol");
+    goto fail_clear;
+  }
+  if (ps.n > 0) goto fail_clear;
+  lua_settop(L, 0);
+  if (fingerprint(p, L) < 0) {
+    problems_add(&ps, main_path, "out of memory while reading the sources");
+    goto fail;
+  }
+  p->ref_atom = intern(p->ref);
+  p->sha_atom = intern(p->sha256);
+  uint32_t n_defaults = 0;
+  for (uint32_t i = 0; i < p->n_params; i++) n_defaults += p->params[i].def.type != VAL_NIL;
+  p->defaults = val_record(n_defaults);
+  for (uint32_t i = 0, k = 0; val_ok(p->defaults) && i < p->n_params; i++)
+    if (p->params[i].def.type != VAL_NIL)
+      val_fields(p->defaults)[k++] = (field){.key = p->params[i].name, .v = val_retain(p->params[i].def)};
+  if (!p->ref_atom || !p->sha_atom || !val_ok(p->defaults)) {
+    problems_add(&ps, main_path, "out of memory");
+    goto fail;
+  }
+  problems_free(&ps);
+  return p;
+fail_clear:
+  lua_settop(L, 0);
+fail:
+  problems_report(&ps, fn, ud);
+  if (ps.n == 0 && fn) {
+    char where[5300];
+    snprintf(where, sizeof where, "%s:0", main_path);
+    fn(ud, where, "the protocol could not be loaded");
+  }
+  problems_free(&ps);
+  protocol_free(p);
+  return NULL;
+}
+
+static void free_fields(field_spec *f, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    free(f[i].title);
+    free(f[i].unit);
+    free(f[i].loinc);
+    free(f[i].options);
+    for (uint32_t k = 0; k < f[i].n_points; k++) free(f[i].points[k].label);
+    free(f[i].points);
+  }
+  free(f);
+}
+
+void protocol_free(protocol *p) {
+  if (!p) return;
+  for (uint32_t i = 0; i < p->n_items; i++) {
+    item_spec *it = &p->items[i];
+    free(it->title);
+    free(it->help);
+    free(it->where);
+    free(it->meaning);
+    free(it->from);
+    free_fields(it->fields, it->n_fields);
+  }
+  free(p->items);
+  for (uint32_t i = 0; i < p->n_phases; i++) {
+    phase_spec *s = &p->phases[i];
+    for (uint32_t j = 0; j < s->n_rules; j++) {
+      free(s->rules[j].where);
+      free(s->rules[j].on);
+    }
+    free(s->rules);
+    free(s->title);
+    free(s->help);
+    free(s->where);
+  }
+  free(p->phases);
+  for (uint32_t i = 0; i < p->n_params; i++) {
+    free(p->params[i].title);
+    free(p->params[i].unit);
+    free(p->params[i].options);
+    val_release(p->params[i].def);
+  }
+  free(p->params);
+  val_release(p->defaults);
+  for (uint32_t i = 0; i < p->n_sources; i++) {
+    free(p->sources[i].path);
+    free(p->sources[i].text);
+  }
+  free(p->sources);
+  sandbox_close(p->sb);
+  source_files_free(p->stored, p->n_stored);
+  free(p->id);
+  free(p->version);
+  free(p->ref);
+  free(p->title);
+  free(p->description);
+  free(p);
+}
+
+void source_files_free(source_file *files, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    free(files[i].path);
+    free(files[i].text);
+  }
+  free(files);
+}
+
+int protocol_find_item(const protocol *p, const char *ref, int phase) {
+  if (!ref) return -1;
+  const char *dot = strchr(ref, '.');
+  if (dot) {
+    const char *q = intern_find(ref, strlen(ref));
+    for (uint32_t i = 0; q && i < p->n_items; i++)
+      if (p->items[i].qid == q) return (int)i;
+    return -1;
+  }
+  const char *id = intern_find(ref, strlen(ref));
+  if (!id) return -1;
+  if (phase >= 0) {
+    const phase_spec *s = &p->phases[phase];
+    for (uint16_t j = 0; j < s->n_items; j++)
+      if (p->items[s->first_item + j].id == id) return s->first_item + j;
+  }
+  int found = -1;
+  for (uint32_t i = 0; i < p->n_items; i++) {
+    if (p->items[i].id != id) continue;
+    if (found >= 0) return -1; /* ambiguous: lint says "write phase.item" */
+    found = (int)i;
+  }
+  return found;
+}
+
+int protocol_find_param(const protocol *p, const char *name) {
+  for (uint32_t i = 0; i < p->n_params; i++)
+    if (!strcmp(p->params[i].name, name)) return (int)i;
+  return -1;
+}
+
+const field_spec *item_find_field(const item_spec *it, const char *name) {
+  for (uint32_t i = 0; i < it->n_fields; i++)
+    if (it->fields[i].name == name || !strcmp(it->fields[i].name, name)) return &it->fields[i];
+  return NULL;
+}
+
+int64_t schedule_due(const schedule *s, uint32_t k) {
+  if (s->count >= 0 && (int64_t)k >= s->count) return -1;
+  if (k > 0 && s->every <= 0) return -1;
+  int64_t due = s->at + (int64_t)k * s->every;
+  if (s->until >= 0 && due > s->until) return -1;
+  return due;
+}

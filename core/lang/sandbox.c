@@ -1,0 +1,263 @@
+/* sandbox.c: one Lua state for one protocol version. */
+#include "lang/sandbox.h"
+
+#include <lauxlib.h>
+#include <limits.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "lang/embedded_lua.h"
+#include "lang/protocol.h"
+
+#define HOOK_EVERY 1000         /* instructions between budget checks */
+#define MAX_SOURCE (1u << 20)   /* a protocol file larger than 1 MiB is refused */
+
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  sandbox *sb = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    sb->used -= old;
+    free(ptr);
+    return NULL;
+  }
+  if (nsize > old && sb->used + (nsize - old) > sb->cap) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (!p) return NULL;
+  sb->used = sb->used - old + nsize;
+  if (sb->used > sb->peak) sb->peak = sb->used;
+  return p;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+  sandbox *sb;
+  lua_getallocf(L, (void **)&sb);
+  if (ar->event != LUA_HOOKCOUNT) {
+    if (sb->trace) sb->trace(sb->trace_ud, L, ar);
+    return;
+  }
+  sb->spent += HOOK_EVERY;
+  /* Instructions do not count time spent inside C functions (a long string
+   * search repeated in a loop), so the wall clock is checked here too. */
+  int over_time = uv_hrtime() > sb->deadline;
+  if (sb->spent > sb->budget || over_time) {
+    /* From now on fire on every instruction: a pcall in the protocol catches
+     * this error once, and the very next instruction raises it again. */
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    /* Where the protocol was: the innermost frame of its own files (a
+     * library wrapper of sandbox.lua may be the one interrupted). */
+    lua_Debug d;
+    int found = 0;
+    for (int level = 0; !found && lua_getstack(L, level, &d); level++) {
+      lua_getinfo(L, "Sl", &d);
+      if (d.source[0] == '@' && d.currentline > 0) {
+        lua_pushfstring(L, "%s:%d: ", d.source + 1, d.currentline);
+        found = 1;
+      }
+    }
+    if (!found) lua_pushliteral(L, "");
+    if (over_time) lua_pushfstring(L, "time limit of %d ms exceeded (an endless loop?)", (int)(SANDBOX_TIME_LIMIT_NS / 1000000));
+    else lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
+    lua_concat(L, 2);
+    lua_error(L);
+  }
+}
+
+/* host.read_source(relative path) -> text, chunkname | nil, message */
+static int read_source(lua_State *L) {
+  sandbox *sb = lua_touserdata(L, lua_upvalueindex(1));
+  const char *rel = luaL_checkstring(L, 1);
+  if (!sb->loading) {
+    lua_pushnil(L);
+    lua_pushstring(L, "files can be required only while the protocol loads");
+    return 2;
+  }
+  if (rel[0] == '/' || strstr(rel, "..")) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "'%s' is outside the protocol folder", rel);
+    return 2;
+  }
+  if (sb->files) {
+    for (uint32_t i = 0; i < sb->n_files; i++) {
+      if (strcmp(sb->files[i].path, rel) != 0) continue;
+      lua_pushlstring(L, sb->files[i].text, sb->files[i].len);
+      lua_pushfstring(L, "%s/%s", sb->dir, rel);
+      return 2;
+    }
+    lua_pushnil(L);
+    lua_pushfstring(L, "no file %s in the stored protocol", rel);
+    return 2;
+  }
+  char path[4096];
+  int n = strcmp(sb->dir, ".") == 0 ? snprintf(path, sizeof path, "%s", rel)
+                                    : snprintf(path, sizeof path, "%s/%s", sb->dir, rel);
+  if (n < 0 || (size_t)n >= sizeof path) return luaL_error(L, "path too long");
+  /* The file must really be inside the folder: no link out of it. */
+  char real[PATH_MAX];
+  size_t dl = strlen(sb->realdir);
+  if (!realpath(path, real) || strncmp(real, sb->realdir, dl) != 0 || real[dl] != '/') {
+    lua_pushnil(L);
+    lua_pushfstring(L, "no file %s in the protocol folder", rel);
+    return 2;
+  }
+  FILE *f = fopen(real, "rb");
+  if (!f) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "no file %s in the protocol folder", rel);
+    return 2;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  size_t total = 0, got;
+  char chunk[8192];
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    total += got;
+    if (total > MAX_SOURCE) break;
+    luaL_addlstring(&b, chunk, got);
+  }
+  fclose(f);
+  if (total > MAX_SOURCE) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s is larger than 1 MiB", path);
+    return 2;
+  }
+  luaL_pushresult(&b);
+  lua_pushstring(L, path);
+  return 2;
+}
+
+/* host.embedded(name) -> the text of a library compiled into vigil. */
+static int embedded_source(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (strcmp(name, "scores") != 0) return luaL_error(L, "no embedded library '%s'", name);
+  lua_pushlstring(L, scores_lua_src, scores_lua_len);
+  return 1;
+}
+
+void sandbox_open_libs(lua_State *L) {
+  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},     {LUA_STRLIBNAME, luaopen_string},
+                                  {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_DBLIBNAME, luaopen_debug},
+                                  {NULL, NULL}};
+  for (const luaL_Reg *lib = libs; lib->func; lib++) {
+    luaL_requiref(L, lib->name, lib->func, 1);
+    lua_pop(L, 1);
+  }
+}
+
+/* Runs an embedded chunk with the values on the stack as its arguments and
+ * leaves its one result. */
+static int run_embedded(sandbox *sb, const char *name, const char *src, size_t len, int nargs, char *err,
+                        size_t errlen) {
+  lua_State *L = sb->L;
+  if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) {
+    snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    lua_pop(L, nargs + 1);
+    return -1;
+  }
+  lua_insert(L, -nargs - 1);
+  if (sandbox_call(sb, nargs, 1, err, errlen) != LUA_OK) return -1;
+  return 0;
+}
+
+sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_files, size_t cap, uint64_t budget,
+                      char *err, size_t errlen) {
+  sandbox *sb = calloc(1, sizeof *sb);
+  if (!sb || !(sb->dir = strdup(dir))) {
+    free(sb);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  sb->files = files;
+  sb->n_files = n_files;
+  if (!files && !realpath(dir, sb->realdir)) {
+    snprintf(err, errlen, "%s: no such folder", dir);
+    sandbox_close(sb);
+    return NULL;
+  }
+  sb->cap = cap ? cap : SANDBOX_DEFAULT_CAP;
+  sb->budget = budget ? budget : SANDBOX_DEFAULT_BUDGET;
+  sb->lang_ref = sb->sandbox_ref = LUA_NOREF;
+  sb->L = lua_newstate(sandbox_alloc, sb);
+  if (!sb->L) {
+    snprintf(err, errlen, "cannot create a Lua state: out of memory");
+    sandbox_close(sb);
+    return NULL;
+  }
+  lua_State *L = sb->L;
+  /* Rules make many short-lived tables (each reading they look at). */
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  /* Only these libraries exist in the state at all; io, os, package and
+   * coroutine are never opened. debug is needed by the trusted language code
+   * (for file:line of declarations) and removed before protocol code runs. */
+  sandbox_open_libs(L);
+
+  lua_newtable(L); /* host for vigil.lua */
+  lua_getglobal(L, "debug");
+  lua_getfield(L, -1, "getinfo");
+  lua_setfield(L, -3, "getinfo");
+  lua_pop(L, 1);
+  if (run_embedded(sb, "=vigil.lua", vigil_lua_src, vigil_lua_len, 1, err, errlen) < 0) goto fail;
+  lua_pushvalue(L, -1);
+  sb->lang_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  lua_newtable(L); /* host for sandbox.lua */
+  lua_pushlightuserdata(L, sb);
+  lua_pushcclosure(L, read_source, 1);
+  lua_setfield(L, -2, "read_source");
+  lua_pushcfunction(L, embedded_source);
+  lua_setfield(L, -2, "embedded");
+  lua_insert(L, -2); /* host, lang */
+  if (run_embedded(sb, "=sandbox.lua", sandbox_lua_src, sandbox_lua_len, 2, err, errlen) < 0) goto fail;
+  sb->sandbox_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  /* No trace of debug is left where anything could reach it. */
+  lua_pushnil(L);
+  lua_setglobal(L, "debug");
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushnil(L);
+  lua_setfield(L, -2, LUA_DBLIBNAME);
+  lua_pop(L, 1);
+  return sb;
+fail:
+  sandbox_close(sb);
+  return NULL;
+}
+
+void sandbox_close(sandbox *sb) {
+  if (!sb) return;
+  if (sb->L) lua_close(sb->L);
+  free(sb->dir);
+  free(sb);
+}
+
+int sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen) {
+  lua_State *L = sb->L;
+  sb->spent = 0;
+  sb->deadline = uv_hrtime() + SANDBOX_TIME_LIMIT_NS;
+  sb->calls++;
+  lua_sethook(L, budget_hook, LUA_MASKCOUNT | (sb->trace ? LUA_MASKLINE | LUA_MASKCALL : 0), HOOK_EVERY);
+  int rc = lua_pcall(L, nargs, nresults, 0);
+  lua_sethook(L, NULL, 0, 0);
+  if (rc == LUA_OK) return rc;
+  if (rc == LUA_ERRMEM) {
+    snprintf(err, errlen, "memory cap of %zu MiB reached", sb->cap >> 20);
+  } else {
+    const char *msg = lua_tostring(L, -1);
+    snprintf(err, errlen, "%s", msg ? msg : "(error object is not a string)");
+  }
+  lua_pop(L, 1);
+  /* Give back what a failed call left behind (a memory bomb's tables). */
+  lua_gc(L, LUA_GCCOLLECT);
+  return rc;
+}
+
+void sandbox_push_lang(sandbox *sb) { lua_rawgeti(sb->L, LUA_REGISTRYINDEX, sb->lang_ref); }
+
+void sandbox_push_env(sandbox *sb) {
+  lua_rawgeti(sb->L, LUA_REGISTRYINDEX, sb->sandbox_ref);
+  lua_getfield(sb->L, -1, "env");
+  lua_remove(sb->L, -2);
+}

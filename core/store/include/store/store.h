@@ -1,0 +1,92 @@
+/* store.h: where events become durable.
+ *
+ * The engine talks to its store only through this table of functions, so a
+ * PostgreSQL store can be added without touching anything above it. Two
+ * stores exist: store_memory.c (events kept in RAM, for simulations and the
+ * in-memory benchmark) and store_sqlite.c (one SQLite file per site). */
+#ifndef VIGIL_STORE_H
+#define VIGIL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lang/protocol.h"
+#include "vigil/vigil.h"
+
+typedef struct store store;
+
+/* Called for each stored event in order; non-zero stops the scan. The event
+ * is the store's: valid only during the call. */
+typedef int (*store_event_fn)(void *ud, const vigil_event *ev);
+
+/* Called for each key of a namespace; non-zero stops the scan. */
+typedef int (*store_kv_fn)(void *ud, const char *key, const void *value, size_t len);
+
+typedef struct store_ops {
+  /* Makes events durable, all or none, in one transaction. 0, or a negative
+   * VIGIL_E* code with a sentence in err. */
+  int (*append)(store *s, vigil_event *const *evs, size_t n, char *err, size_t errlen);
+  /* Every event with seq > after (of one visit, when visit != 0), in order. */
+  int (*scan)(store *s, uint64_t after, uint64_t visit, store_event_fn fn, void *ud, char *err, size_t errlen);
+  /* Keeps a protocol version's sources, once (idempotent). */
+  int (*put_protocol)(store *s, const protocol *p, char *err, size_t errlen);
+  /* The sources of the version with this fingerprint; the caller frees them
+   * with source_files_free (protocol.h). */
+  int (*get_protocol)(store *s, const char *sha256, char **dir, source_file **files, uint32_t *n, char *err,
+                      size_t errlen);
+  /* Every event of the visits that are neither discharged nor aborted, in
+   * order: what recovery folds. */
+  int (*scan_open)(store *s, store_event_fn fn, void *ud, char *err, size_t errlen);
+  /* What the log holds: last seq, visits and alerts so far, and whether the
+   * previous run stopped without closing the store. */
+  int (*summary)(store *s, uint64_t *last_seq, uint64_t *visits, uint64_t *alerts, int *unclean, char *err,
+                 size_t errlen);
+  void (*close)(store *s);
+
+  /* A small durable key-value table beside the log, for what is not an event:
+   * users and sessions (server/users.c), plugins' cursors and dead letters.
+   * Namespaces keep owners apart ("user", "session", "plugin.webhook").
+   * kv_put is its own transaction, durable on return; value NULL deletes. */
+  int (*kv_put)(store *s, const char *ns, const char *key, const void *value, size_t len, char *err, size_t errlen);
+  /* A malloc'd copy of the value (NUL-terminated beyond len), or VIGIL_ENOENT. */
+  int (*kv_get)(store *s, const char *ns, const char *key, void **value, size_t *len, char *err, size_t errlen);
+  /* Every key of ns in key order; non-zero from fn stops the scan. */
+  int (*kv_scan)(store *s, const char *ns, store_kv_fn fn, void *ud, char *err, size_t errlen);
+} store_ops;
+
+struct store {
+  const store_ops *ops;
+  /* The memory store keeps the events it is given; others copy them, and
+   * the engine frees its own once they are published. */
+  int keeps_events;
+};
+
+store *store_memory_open(void);
+/* Opens (and creates, and migrates) the database at path. NULL on failure,
+ * with the code in *rc and one sentence in err. vfs: a SQLite VFS name for
+ * fault-injection tests, or NULL. */
+/* The schema version this vigil writes (PRAGMA user_version); a file with a
+ * higher one is refused. */
+#define STORE_SQLITE_SCHEMA 2
+store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+/* The same file for reading only, beside a running engine: one moment of
+ * the log, nothing written (appends fail). */
+store *store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+/* Appends one site event (vigil_site_event's types; visit 0) after what the
+ * store holds: for a tool working on the database of a stopped server
+ * (vigil user). */
+int store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
+                     char *err, size_t errlen);
+/* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
+ * "" for the first row) followed by the row's body. audit.c checks it. A
+ * hasher is made once and used for row after row (row_hash.c); row_hash
+ * returns 0, or -1 (out empty) if the digest failed. store_row_hash is the
+ * same for one row, without a hasher to keep. */
+typedef struct row_hasher row_hasher;
+row_hasher *row_hasher_new(void);
+void row_hasher_free(row_hasher *h);
+int row_hash(row_hasher *h, const char *prev, const char *body, size_t len, char out[65]);
+void store_row_hash(const char *prev, const char *body, size_t len, char out[65]);
+
+
+#endif

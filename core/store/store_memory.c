@@ -1,0 +1,165 @@
+/* store_memory.c: events kept in RAM, never on disk.
+ *
+ * For simulations, tests and the in-memory benchmark: nothing survives the
+ * process, so there is nothing to recover and no protocol to keep. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/event.h"
+#include "store/store.h"
+
+typedef struct kv_entry {
+  char *ns, *key;
+  void *value;
+  size_t len;
+} kv_entry;
+
+typedef struct memory_store {
+  store base;
+  vigil_event **log;
+  size_t n, cap;
+  kv_entry *kv; /* unordered; a simulation keeps a handful */
+  size_t n_kv;
+} memory_store;
+
+static int mem_append(store *s, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
+  memory_store *m = (memory_store *)s;
+  if (m->n + n > m->cap) {
+    size_t cap = m->cap ? m->cap : 1024;
+    while (cap < m->n + n) cap *= 2;
+    vigil_event **log = realloc(m->log, cap * sizeof *log);
+    if (!log) return VIGIL_ENOMEM;
+    m->log = log;
+    m->cap = cap;
+  }
+  memcpy(m->log + m->n, evs, n * sizeof *evs);
+  m->n += n;
+  return 0;
+}
+
+static int mem_scan(store *s, uint64_t after, uint64_t visit, store_event_fn fn, void *ud, char *err, size_t errlen) {
+  memory_store *m = (memory_store *)s;
+  for (size_t i = 0; i < m->n; i++) {
+    const vigil_event *ev = m->log[i];
+    if (ev->seq <= after || (visit && ev->visit != visit)) continue;
+    if (fn(ud, ev)) break;
+  }
+  return 0;
+}
+
+static int mem_put_protocol(store *s, const protocol *p, char *err, size_t errlen) { return 0; }
+
+static int mem_get_protocol(store *s, const char *sha256, char **dir, source_file **files, uint32_t *n, char *err,
+                            size_t errlen) {
+  return VIGIL_ENOENT;
+}
+
+static int mem_scan_open(store *s, store_event_fn fn, void *ud, char *err, size_t errlen) { return 0; }
+
+static int mem_summary(store *s, uint64_t *last_seq, uint64_t *visits, uint64_t *alerts, int *unclean, char *err,
+                       size_t errlen) {
+  *last_seq = *visits = *alerts = 0;
+  *unclean = 0;
+  return 0;
+}
+
+static kv_entry *kv_find(memory_store *m, const char *ns, const char *key) {
+  for (size_t i = 0; i < m->n_kv; i++)
+    if (!strcmp(m->kv[i].ns, ns) && !strcmp(m->kv[i].key, key)) return &m->kv[i];
+  return NULL;
+}
+
+static void *copy_value(const void *value, size_t len) {
+  char *v = malloc(len + 1);
+  if (!v) return NULL;
+  if (len) memcpy(v, value, len);
+  v[len] = 0;
+  return v;
+}
+
+static void kv_entry_free(kv_entry *e) {
+  free(e->ns);
+  free(e->key);
+  free(e->value);
+}
+
+static int mem_kv_put(store *s, const char *ns, const char *key, const void *value, size_t len, char *err,
+                      size_t errlen) {
+  memory_store *m = (memory_store *)s;
+  kv_entry *e = kv_find(m, ns, key);
+  if (!value) {
+    if (e) {
+      kv_entry_free(e);
+      *e = m->kv[--m->n_kv];
+    }
+    return 0;
+  }
+  void *v = copy_value(value, len);
+  if (!v) return VIGIL_ENOMEM;
+  if (!e) {
+    kv_entry *kv = realloc(m->kv, (m->n_kv + 1) * sizeof *kv);
+    char *n = strdup(ns), *k = strdup(key);
+    if (kv) m->kv = kv;
+    if (!kv || !n || !k) {
+      free(v), free(n), free(k);
+      return VIGIL_ENOMEM;
+    }
+    e = &m->kv[m->n_kv++];
+    *e = (kv_entry){n, k, NULL, 0};
+  }
+  free(e->value);
+  e->value = v;
+  e->len = len;
+  return 0;
+}
+
+static int mem_kv_get(store *s, const char *ns, const char *key, void **value, size_t *len, char *err,
+                      size_t errlen) {
+  kv_entry *e = kv_find((memory_store *)s, ns, key);
+  if (!e) return VIGIL_ENOENT;
+  if (!(*value = copy_value(e->value, e->len))) return VIGIL_ENOMEM;
+  *len = e->len;
+  return 0;
+}
+
+static int by_key(const void *a, const void *b) {
+  return strcmp((*(const kv_entry *const *)a)->key, (*(const kv_entry *const *)b)->key);
+}
+
+static int mem_kv_scan(store *s, const char *ns, store_kv_fn fn, void *ud, char *err, size_t errlen) {
+  memory_store *m = (memory_store *)s;
+  size_t n = 0;
+  kv_entry **keys = malloc((m->n_kv + 1) * sizeof *keys);
+  if (!keys) return VIGIL_ENOMEM;
+  for (size_t i = 0; i < m->n_kv; i++)
+    if (!strcmp(m->kv[i].ns, ns)) keys[n++] = &m->kv[i];
+  qsort(keys, n, sizeof *keys, by_key);
+  for (size_t i = 0; i < n; i++)
+    if (fn(ud, keys[i]->key, keys[i]->value, keys[i]->len)) break;
+  free(keys);
+  return 0;
+}
+
+static void mem_close(store *s) {
+  memory_store *m = (memory_store *)s;
+  for (size_t i = 0; i < m->n_kv; i++)
+    kv_entry_free(&m->kv[i]);
+  free(m->kv);
+  for (size_t i = 0; i < m->n; i++) {
+    val_release(m->log[i]->data);
+    free(m->log[i]);
+  }
+  free(m->log);
+  free(m);
+}
+
+static const store_ops memory_ops = {mem_append, mem_scan,  mem_put_protocol, mem_get_protocol, mem_scan_open,
+                                     mem_summary, mem_close, mem_kv_put,       mem_kv_get,       mem_kv_scan};
+
+store *store_memory_open(void) {
+  memory_store *m = calloc(1, sizeof *m);
+  if (!m) return NULL;
+  m->base.ops = &memory_ops;
+  m->base.keeps_events = 1;
+  return &m->base;
+}

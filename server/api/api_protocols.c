@@ -1,0 +1,517 @@
+/* api_protocols.c: protocol versions on a server.
+ *
+ *   GET  /api/v1/protocols                every version loaded, each with its approval
+ *   GET  /api/v1/protocols/{ref}          one: "id@version", or "id" (the newest approved)
+ *   POST /api/v1/protocols/lint           (author) {files}: its problems and its specs' results, nothing kept
+ *   POST /api/v1/protocols                (author) {files}: a new version, linted and tested, kept and
+ *                                         loaded, not yet usable
+ *   POST /api/v1/protocols/{ref}/approve  (admin, a signature) {password}: new visits may start on it
+ *
+ * A version is usable for new visits once approved. The versions in the
+ * configured protocol folders are approved by their installation (whoever
+ * put them there); an uploaded one waits for an admin. Approvals are kept in
+ * the store's key-value table (namespace "approval", by fingerprint) and
+ * recorded as protocol.approved events; uploads are kept as folders beside
+ * the database (api_options.uploads_dir), which vigil serve loads at start,
+ * and recorded as protocol.uploaded events. A version (id@version) is
+ * immutable: uploading other sources under the same version is refused. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api_internal.h"
+#include "author/spec.h"
+#include "store/store.h"
+
+#define MAX_FILES 64
+#define MAX_REPORTED 100 /* problems or failed checks in one answer */
+
+/* ---- approvals ------------------------------------------------------------------ */
+
+typedef struct approval {
+  char sha256[65];
+  char by[USER_NAME_MAX + 1];
+  int64_t at_ms;
+} approval;
+
+static int load_approval(void *ud, const char *key, const void *value, size_t len) {
+  api *a = ud;
+  json_t *j = json_loadb(value, len, 0, NULL);
+  approval *grown = j ? realloc(a->approvals, (a->n_approvals + 1) * sizeof *grown) : NULL;
+  if (grown && strlen(key) == 64) {
+    a->approvals = grown;
+    approval *x = &a->approvals[a->n_approvals++];
+    snprintf(x->sha256, sizeof x->sha256, "%s", key);
+    snprintf(x->by, sizeof x->by, "%s", json_string_value(json_object_get(j, "by")) ?: "?");
+    x->at_ms = json_integer_value(json_object_get(j, "at_ms"));
+  } else if (grown) {
+    a->approvals = grown;
+  }
+  json_decref(j);
+  return 0;
+}
+
+static void remove_tree(const char *dir);
+
+/* What a crash left half-written in the uploads folder goes. */
+static void sweep_incoming(const char *uploads) {
+  DIR *d = uploads ? opendir(uploads) : NULL;
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (strncmp(de->d_name, ".incoming-", 10)) continue;
+    char path[4608];
+    snprintf(path, sizeof path, "%s/%s", uploads, de->d_name);
+    remove_tree(path);
+  }
+  if (d) closedir(d);
+}
+
+int api_load_approvals(api *a, char *err, size_t errlen) {
+  sweep_incoming(a->uploads_dir);
+  return a->store ? a->store->ops->kv_scan(a->store, "approval", load_approval, a, err, errlen) : 0;
+}
+
+static const approval *approval_of(const api *a, const char *sha256) {
+  for (size_t i = 0; i < a->n_approvals; i++)
+    if (!strcmp(a->approvals[i].sha256, sha256)) return &a->approvals[i];
+  return NULL;
+}
+
+static int installed(const api *a, const char *ref) {
+  for (size_t i = 0; i < a->n_refs; i++)
+    if (!strcmp(a->refs[i], ref)) return 1;
+  return 0;
+}
+
+static int is_approved(const api *a, const char *ref, const char *sha256) {
+  return installed(a, ref) || approval_of(a, sha256);
+}
+
+/* ---- which version ----------------------------------------------------------------- */
+
+typedef struct lookup {
+  const api *a;
+  const char *want; /* "id@version" or "id" */
+  int approved_only;
+  char ref[256], version[64], sha256[65];
+  int found;
+} lookup;
+
+static void consider(void *ud, const char *ref, const char *id, const char *version, const char *sha256) {
+  lookup *l = ud;
+  if (strchr(l->want, '@') ? strcmp(ref, l->want) != 0 : strcmp(id, l->want) != 0) return;
+  if (l->approved_only && !is_approved(l->a, ref, sha256)) return;
+  if (l->found && vigil_version_compare(version, l->version) <= 0) return;
+  snprintf(l->ref, sizeof l->ref, "%s", ref);
+  snprintf(l->version, sizeof l->version, "%s", version);
+  memcpy(l->sha256, sha256, 65);
+  l->found = 1;
+}
+
+/* The loaded version `want` names (a bare id: its newest, approved when
+ * approved_only); 0 if none. */
+static int find(api *a, const char *want, int approved_only, lookup *out) {
+  *out = (lookup){.a = a, .want = want, .approved_only = approved_only};
+  vigil_engine_protocols(a->e, consider, out);
+  return out->found;
+}
+
+const char *api_startable_ref(api *a, http_request *req, const char *want, char *out, size_t len) {
+  lookup l;
+  if (find(a, want, 1, &l)) {
+    snprintf(out, len, "%s", l.ref);
+    return out;
+  }
+  if (find(a, want, 0, &l)) {
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s is not approved yet: an admin approves a version before visits start on it", l.ref);
+    http_respond_error(req, 409, "not_approved", msg, "protocol");
+    return NULL;
+  }
+  return want; /* the engine says it is unknown */
+}
+
+/* ---- the list ------------------------------------------------------------------------ */
+
+static json_t *approval_json(const api *a, const char *ref, const char *sha256) {
+  if (installed(a, ref)) return json_pack("{s:s}", "by", "installation");
+  const approval *x = approval_of(a, sha256);
+  return x ? json_pack("{s:s, s:I}", "by", x->by, "at_ms", (json_int_t)x->at_ms) : json_null();
+}
+
+/* Every loaded version as JSON, each with "approved" (null: waiting). */
+static json_t *protocols_json(api *a) {
+  char *text = vigil_query_protocols_json(a->e);
+  json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+  free(text);
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(j, "protocols"), i, p) {
+    const char *ref = json_string_value(json_object_get(p, "ref")), *sha = json_string_value(json_object_get(p, "sha256"));
+    json_object_set_new(p, "approved", approval_json(a, ref ? ref : "", sha ? sha : ""));
+  }
+  return j;
+}
+
+void api_get_protocols(api *a, http_request *req) {
+  json_t *j = protocols_json(a);
+  api_reply_free(req, j ? 200 : 503, j ? json_dumps(j, JSON_COMPACT) : NULL, NULL);
+  json_decref(j);
+}
+
+/* One version's JSON (borrowed from list), or NULL. */
+static json_t *entry_of(json_t *list, const char *ref) {
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(list, "protocols"), i, p) {
+    if (!strcmp(json_string_value(json_object_get(p, "ref")) ?: "", ref)) return p;
+  }
+  return NULL;
+}
+
+static void get_protocol(api *a, http_request *req, const char *want) {
+  lookup l;
+  if (!find(a, want, 1, &l) && !find(a, want, 0, &l)) {
+    http_respond_error(req, 404, "not_found", "no such protocol version", NULL);
+    return;
+  }
+  json_t *list = protocols_json(a);
+  json_t *p = entry_of(list, l.ref);
+  api_reply_free(req, p ? 200 : 503, p ? json_dumps(p, JSON_COMPACT) : NULL, NULL);
+  json_decref(list);
+}
+
+/* ---- uploads: files into a folder ------------------------------------------------------ */
+
+/* A file's path within the protocol's folder: relative, no "..", plain
+ * characters, a .lua file. */
+static int path_ok(const char *path) {
+  size_t n = strlen(path);
+  if (n == 0 || n > 200 || path[0] == '/' || n < 5 || strcmp(path + n - 4, ".lua")) return 0;
+  for (const char *p = path; *p; p++)
+    if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.' || *p == '/')) return 0;
+  return !strstr(path, "..") && !strstr(path, "//");
+}
+
+static int write_file(const char *dir, const char *path, const char *text, size_t len) {
+  char full[4096];
+  snprintf(full, sizeof full, "%s/%s", dir, path);
+  for (char *slash = strchr(full + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    if (mkdir(full, 0750) < 0 && errno != EEXIST) return -1;
+    *slash = '/';
+  }
+  FILE *f = fopen(full, "wb");
+  if (!f) return -1;
+  int ok = fwrite(text, 1, len, f) == len;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      remove_tree(path);
+    else
+      unlink(path);
+  }
+  if (d) closedir(d);
+  rmdir(dir);
+}
+
+/* The files of the body into a fresh folder under the uploads folder; its
+ * path in dir. 0, or -1 after answering. */
+static int unpack(api *a, http_request *req, json_t *files, char *dir, size_t len) {
+  if (!json_is_object(files) || json_object_size(files) == 0 || json_object_size(files) > MAX_FILES) {
+    http_respond_error(req, 422, "invalid_field",
+                       "files is an object of path: Lua text, with protocol.lua and at most 64 files", "files");
+    return -1;
+  }
+  if (!json_is_string(json_object_get(files, "protocol.lua"))) {
+    http_respond_error(req, 422, "invalid_field", "files needs protocol.lua", "files");
+    return -1;
+  }
+  const char *path;
+  json_t *text;
+  json_object_foreach(files, path, text) {
+    if (!path_ok(path) || !json_is_string(text)) {
+      char msg[400];
+      snprintf(msg, sizeof msg, "'%.200s': a file is a relative path of letters, digits, '_', '-', '.' and '/' "
+                                "ending in .lua, and its text", path);
+      http_respond_error(req, 422, "invalid_field", msg, "files");
+      return -1;
+    }
+  }
+  if (!a->uploads_dir || (mkdir(a->uploads_dir, 0750) < 0 && errno != EEXIST)) {
+    http_respond_error(req, 503, "io_error", "the uploads folder cannot be made", NULL);
+    return -1;
+  }
+  snprintf(dir, len, "%s/.incoming-XXXXXX", a->uploads_dir);
+  if (!mkdtemp(dir)) {
+    http_respond_error(req, 503, "io_error", "cannot make a folder for the upload", NULL);
+    return -1;
+  }
+  json_object_foreach(files, path, text) {
+    if (write_file(dir, path, json_string_value(text), json_string_length(text)) < 0) {
+      remove_tree(dir);
+      http_respond_error(req, 503, "io_error", "cannot write the upload", NULL);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- checks: lint, then specs ---------------------------------------------------------- */
+
+typedef struct report {
+  const char *dir; /* stripped from the places named */
+  json_t *problems, *failures;
+  int checks, failed;
+} report;
+
+static const char *relative(const report *r, const char *where) {
+  size_t n = strlen(r->dir);
+  return where && !strncmp(where, r->dir, n) && where[n] == '/' ? where + n + 1 : where ? where : "";
+}
+
+static void on_problem(void *ud, const char *where, const char *message) {
+  report *r = ud;
+  if (json_array_size(r->problems) < MAX_REPORTED)
+    json_array_append_new(r->problems, json_pack("{s:s, s:s}", "where", relative(r, where), "message", message));
+}
+
+static void on_check(void *ud, const spec_result *res) {
+  report *r = ud;
+  r->checks++;
+  if (res->ok) return;
+  r->failed++;
+  if (json_array_size(r->failures) >= MAX_REPORTED) return;
+  json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "spec", res->spec ? res->spec : "", "check", res->name ? res->name : "",
+                        "where", relative(r, res->where), "message", res->message ? res->message : "");
+  if (res->expected) json_object_set_new(f, "expected", json_string(res->expected));
+  if (res->actual) json_object_set_new(f, "actual", json_string(res->actual));
+  json_array_append_new(r->failures, f);
+}
+
+/* Lints the folder and, when clean, runs its *_spec.lua files. 0 when all
+ * is well (ref and sha256 filled in), 1 when something failed (in r). */
+static int check_folder(const char *dir, json_t *files, report *r, char *ref, size_t reflen, char sha256[65]) {
+  *r = (report){.dir = dir, .problems = json_array(), .failures = json_array()};
+  int n = vigil_lint_identify(dir, on_problem, r, ref, reflen, sha256);
+  if (n != 0) {
+    if (n < 0) on_problem(r, "protocol.lua", "the protocol cannot be checked (out of memory)");
+    return 1;
+  }
+  const char *path;
+  json_t *text;
+  json_object_foreach(files, path, text) {
+    size_t len = strlen(path);
+    if (len < 9 || strcmp(path + len - 9, "_spec.lua")) continue;
+    char full[4096], err[512];
+    snprintf(full, sizeof full, "%s/%s", dir, path);
+    if (spec_run_file(dir, full, on_check, r, NULL, err, sizeof err) < 0) {
+      r->failed++;
+      json_array_append_new(r->failures, json_pack("{s:s, s:s}", "where", path, "message", err));
+    }
+  }
+  return r->failed ? 1 : 0;
+}
+
+static json_t *report_json(const report *r) {
+  return json_pack("{s:O, s:{s:i, s:i, s:O}}", "problems", r->problems, "specs", "checks", r->checks, "failed",
+                   r->failed, "failures", r->failures);
+}
+
+static void report_free(report *r) {
+  json_decref(r->problems);
+  json_decref(r->failures);
+}
+
+/* Refuses a report with problems or failed specs: 422, with the report. */
+static void refuse(http_request *req, const report *r) {
+  json_t *extra = report_json(r);
+  char *body = http_error_json(json_array_size(r->problems) ? "protocol_invalid" : "specs_failed",
+                               json_array_size(r->problems) ? "the protocol has problems (see problems)"
+                                                            : "some of the protocol's specs fail (see specs.failures)",
+                               "files", extra);
+  api_reply_free(req, 422, body, NULL);
+  json_decref(extra);
+}
+
+/* ---- the handlers ------------------------------------------------------------------------ */
+
+static void post_lint(api *a, http_request *req) {
+  if (!api_user(a, req, PERM_AUTHOR)) return;
+  json_t *body = api_body_object(req);
+  if (!body) return;
+  char dir[4096], ref[256] = "", sha[65] = "";
+  json_t *files = json_object_get(body, "files");
+  if (unpack(a, req, files, dir, sizeof dir) == 0) {
+    report r;
+    check_folder(dir, files, &r, ref, sizeof ref, sha);
+    json_t *out = report_json(&r);
+    if (ref[0]) json_object_set_new(out, "ref", json_string(ref)), json_object_set_new(out, "sha256", json_string(sha));
+    api_reply_free(req, 200, json_dumps(out, JSON_COMPACT), NULL);
+    json_decref(out);
+    report_free(&r);
+    remove_tree(dir);
+  }
+  json_decref(body);
+}
+
+static void post_protocol(api *a, http_request *req) {
+  const user *who = api_user(a, req, PERM_AUTHOR);
+  if (!who) return;
+  json_t *body = api_body_object(req);
+  if (!body) return;
+  char dir[4096], ref[256] = "", sha[65] = "";
+  json_t *files = json_object_get(body, "files");
+  if (unpack(a, req, files, dir, sizeof dir) < 0) {
+    json_decref(body);
+    return;
+  }
+  report r;
+  lookup l;
+  char final[4400];
+  if (check_folder(dir, files, &r, ref, sizeof ref, sha)) {
+    refuse(req, &r);
+  } else if (find(a, ref, 0, &l) && !strcmp(l.sha256, sha)) {
+    /* The same sources again: nothing new. */
+    get_protocol(a, req, ref);
+  } else if (find(a, ref, 0, &l) || (snprintf(final, sizeof final, "%s/%s", a->uploads_dir, ref),
+                                      access(final, F_OK) == 0)) {
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s exists with other sources: a version never changes once published; give this one "
+                              "a new version",
+             ref);
+    http_respond_error(req, 409, "version_exists", msg, "files");
+  } else if (rename(dir, final) < 0) {
+    http_respond_error(req, 503, "io_error", "cannot keep the upload", NULL);
+  } else if (vigil_engine_load(a->e, final, NULL) < 0) {
+    http_respond_error(req, 422, "protocol_invalid", vigil_engine_errmsg(a->e), "files");
+    remove_tree(final);
+  } else {
+    json_t *fields = json_pack("{s:s, s:s, s:i}", "ref", ref, "sha256", sha, "spec_checks", r.checks);
+    api_site_event(a, "protocol.uploaded", who->name, fields);
+    json_t *list = protocols_json(a);
+    json_t *p = json_deep_copy(entry_of(list, ref));
+    json_decref(list);
+    json_object_set_new(p, "specs", json_pack("{s:i, s:i}", "checks", r.checks, "failed", 0));
+    api_hold(a, req, 201, json_dumps(p, JSON_COMPACT), NULL);
+    json_decref(p);
+  }
+  report_free(&r);
+  remove_tree(dir); /* gone already when it was kept */
+  json_decref(body);
+}
+
+typedef struct approving {
+  char ref[256], sha256[65], by[USER_NAME_MAX + 1];
+} approving;
+
+static void approve_checked(api *a, http_request *req, int ok, void *ctx) {
+  approving *x = ctx;
+  if (req && !ok) {
+    api_site_event(a, "auth.failed", "vigil", json_pack("{s:s, s:s}", "user", x->by, "reason", "bad_signature_password"));
+    api_hold(a, req, 401,
+             http_error_json("bad_password", "the password does not match: approving is a signature", "password", NULL),
+             NULL);
+  } else if (req) {
+    char err[512];
+    approval rec = {.at_ms = api_wall_ms()};
+    memcpy(rec.sha256, x->sha256, 65);
+    snprintf(rec.by, sizeof rec.by, "%s", x->by);
+    json_t *j = json_pack("{s:s, s:s, s:I}", "ref", x->ref, "by", x->by, "at_ms", (json_int_t)rec.at_ms);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    store *s = a->store;
+    approval *grown = realloc(a->approvals, (a->n_approvals + 1) * sizeof *grown);
+    if (grown) a->approvals = grown;
+    if (!text || !grown || s->ops->kv_put(s, "approval", x->sha256, text, strlen(text), err, sizeof err) < 0) {
+      http_respond_error(req, 503, "io_error", "the approval could not be kept", NULL);
+    } else {
+      a->approvals[a->n_approvals++] = rec;
+      api_site_event(a, "protocol.approved", x->by, json_pack("{s:s, s:s}", "ref", x->ref, "sha256", x->sha256));
+      json_t *list = protocols_json(a);
+      api_hold(a, req, 200, json_dumps(entry_of(list, x->ref), JSON_COMPACT), NULL);
+      json_decref(list);
+    }
+    free(text);
+  }
+  free(x);
+}
+
+static void post_approve(api *a, http_request *req, const char *want) {
+  const user *who = api_user(a, req, PERM_APPROVE);
+  if (!who) return;
+  lookup l;
+  if (!strchr(want, '@') || !find(a, want, 0, &l)) {
+    http_respond_error(req, 404, "not_found", "no such protocol version (approve names id@version)", NULL);
+    return;
+  }
+  if (is_approved(a, l.ref, l.sha256)) {
+    http_respond_error(req, 409, "wrong_state", "that version is approved already", NULL);
+    return;
+  }
+  json_t *body = api_body_object(req);
+  if (!body) return;
+  const char *password;
+  approving *x = NULL;
+  if (api_member_string(req, body, "password", 0, &password) == 0) {
+    if (!password)
+      http_respond_error(req, 401, "password_required", "approving is a signature: give your password again",
+                         "password");
+    else if (!(x = calloc(1, sizeof *x)))
+      http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    else {
+      snprintf(x->ref, sizeof x->ref, "%s", l.ref);
+      memcpy(x->sha256, l.sha256, 65);
+      snprintf(x->by, sizeof x->by, "%s", who->name);
+      api_check_password(a, req, who, password, approve_checked, x);
+    }
+  }
+  json_decref(body);
+}
+
+static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
+
+int api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
+  if (!is(seg[0], len[0], "protocols")) return 0;
+  const char *m = http_request_method(req);
+  int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
+  char want[256];
+  if (n >= 2) {
+    if (len[1] >= sizeof want) return 0;
+    memcpy(want, seg[1], len[1]);
+    want[len[1]] = '\0';
+  }
+  if (n == 1 && get) {
+    if (api_user(a, req, PERM_READ_CLINICAL)) api_get_protocols(a, req);
+  } else if (n == 1 && post) {
+    post_protocol(a, req);
+  } else if (n == 2 && post && !strcmp(want, "lint")) {
+    post_lint(a, req);
+  } else if (n == 2 && get) {
+    if (api_user(a, req, PERM_READ_CLINICAL)) get_protocol(a, req, want);
+  } else if (n == 3 && post && is(seg[2], len[2], "approve")) {
+    post_approve(a, req, want);
+  } else if (n <= 3) {
+    char extra[64];
+    snprintf(extra, sizeof extra, "Allow: %s\r\n", n == 1 ? "GET, HEAD, POST" : n == 2 ? "GET, HEAD, POST" : "POST");
+    api_reply_free(req, 405, http_error_json("method_not_allowed", "method not allowed here", NULL, NULL), extra);
+  } else {
+    return 0;
+  }
+  return 1;
+}

@@ -1,0 +1,78 @@
+/* api.h: vigil's JSON API under /api/v1, on the HTTP server of http.h.
+ *
+ * Reads answer at once. Writes arriving in one turn of the loop run inside
+ * one engine batch; their answers are held until the batch's commit (once per
+ * turn, from a uv_check handle) and then sent, or all turned into 503 if the
+ * commit failed: nothing is acknowledged before it is durable. A read that
+ * arrives while a batch is open waits for the commit too, so no client ever
+ * sees what is not yet durable. docs/http.md describes every endpoint. */
+#ifndef VIGIL_API_H
+#define VIGIL_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http/http.h"
+#include "vigil/vigil.h"
+
+typedef struct api api;
+struct users;
+struct store;
+
+typedef struct api_options {
+  vigil_engine *engine;
+  uv_loop_t *loop;
+  /* "id@version" of each protocol loaded from the protocols folder: a visit
+   * started with a bare "id" gets that version (not one loaded back from the
+   * store for an old visit). */
+  const char *const *refs;
+  size_t n_refs;
+  /* The event stream (stream.h): heartbeat interval, and how far behind a
+   * subscriber may fall before it is dropped; 0: the defaults. */
+  uint64_t stream_heartbeat_ms;
+  size_t stream_max_queued;
+  /* Plugins (core/plugin_host.h): their JSON for GET /api/v1/plugins and
+   * their lines of GET /metrics, both malloc'd; NULL: no plugins. */
+  char *(*plugins_status)(void *ud);
+  char *(*plugins_metrics)(void *ud);
+  void *plugins_ud;
+  /* Who may sign in (users.h; the api does not own it), and how long a
+   * sign-in lasts after its last use (0: 12 hours). */
+  struct users *users;
+  int64_t session_ttl_ms;
+  /* The engine runs on the simulated clock, which an admin may advance. */
+  int simulated_clock;
+  /* The engine's store (core/store.h), for approvals of protocol versions,
+   * and the folder uploaded versions are kept in; NULL: no uploads. */
+  struct store *store;
+  const char *uploads_dir;
+} api_options;
+
+/* Upper bounds (seconds) of the commit latency histogram's buckets. */
+#define API_COMMIT_BUCKETS 12
+extern const double api_commit_bounds[API_COMMIT_BUCKETS];
+
+typedef struct api_stats {
+  uint64_t requests, commits, commit_failures;
+  uint64_t commit_ns_total, commit_ns_max;
+  uint64_t commit_buckets[API_COMMIT_BUCKETS]; /* commits that took at most each bound (not cumulative) */
+  unsigned subscribers;                        /* event streams open now */
+  uint64_t streams_opened, streams_dropped;
+} api_stats;
+
+int api_new(const api_options *o, api **out);
+
+/* The handler to give http_options (ud: the api). */
+void api_handle(void *ud, http_request *req);
+
+/* Commits what is open now and answers what waits on it. */
+void api_flush(api *a);
+
+void api_stats_get(const api *a, api_stats *out);
+
+/* Flushes, ends the event streams, closes the api's handles and frees it;
+ * done(ud) once closed. */
+void api_close(api *a, void (*done)(void *ud), void *ud);
+
+#endif

@@ -1,0 +1,46 @@
+/* stream.h: the live event stream, GET /api/v1/events/stream, as
+ * Server-Sent Events.
+ *
+ * Each event goes out as `id: SEQ` and `data: {the event's JSON}`. A
+ * subscriber starts after a sequence number (Last-Event-ID, or ?after=; by
+ * default: from now on) and first gets what the durable log holds after it,
+ * a chunk at a time as it reads, then live events as they become durable: it
+ * misses nothing and gets nothing twice, across server restarts too. Filters:
+ * ?types=alert.*,visit.discharged and ?visit=ID. A comment line goes out as a
+ * heartbeat; a subscriber that falls too far behind is dropped with an
+ * `event: dropped` saying why, so no subscriber can make memory grow without
+ * bound. */
+#ifndef VIGIL_STREAM_H
+#define VIGIL_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http/http.h"
+#include "vigil/vigil.h"
+
+typedef struct streams streams;
+
+typedef struct streams_options {
+  uint64_t heartbeat_ms; /* 0: 15 s */
+  size_t max_queued;     /* bytes a subscriber may be behind before it is dropped; 0: 1 MiB */
+} streams_options;
+
+int streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out);
+
+/* Answers req with a stream (or an error). */
+void streams_open(streams *s, http_request *req);
+
+unsigned streams_count(const streams *s);
+
+typedef struct streams_stats {
+  unsigned subscribers;
+  uint64_t opened, dropped;
+} streams_stats;
+void streams_stats_get(const streams *s, streams_stats *out);
+
+/* Ends every stream and closes the timers; done(ud) once closed, then s is freed. */
+void streams_close(streams *s, void (*done)(void *ud), void *ud);
+
+#endif

@@ -1,0 +1,321 @@
+/* users.c: users, sessions and API tokens over the store's key-value table
+ * (users.h). Namespaces: "user" (key: the name), "session" (key: the hex
+ * SHA-256 of the token; API tokens are sessions that do not expire). */
+#include "auth/users.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "vigil/vigil.h"
+
+typedef struct session {
+  char key[65];       /* hex SHA-256 of the token */
+  char user[USER_NAME_MAX + 1];
+  int64_t expires_ms; /* 0: an API token, until revoked */
+  int64_t ttl_ms;
+  int64_t written_ms; /* when expires_ms was last made durable */
+} session;
+
+struct users {
+  store *s;
+  user *list; /* by name */
+  size_t n;
+  session *sessions;
+  size_t n_sessions;
+};
+
+/* ---- names and passwords ------------------------------------------------------- */
+
+int users_name_valid(const char *name) {
+  size_t n = name ? strlen(name) : 0;
+  if (n == 0 || n > USER_NAME_MAX || !isalnum((unsigned char)name[0])) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    if (!(islower(c) || isdigit(c) || c == '.' || c == '_' || c == '-')) return 0;
+  }
+  return strcmp(name, "vigil") != 0; /* the engine's own name in the log */
+}
+
+const char *users_password_problem(const char *password) {
+  size_t n = password ? strlen(password) : 0;
+  if (n < USER_PASSWORD_MIN) return "a password has at least 10 characters";
+  if (n > USER_PASSWORD_MAX) return "a password has at most 256 characters";
+  return NULL;
+}
+
+int users_hash_password(const char *password, char out[USER_HASH_MAX]) {
+  _Static_assert(USER_HASH_MAX >= crypto_pwhash_STRBYTES, "room for an argon2id hash");
+  if (sodium_init() < 0) return VIGIL_ENOMEM;
+  /* libsodium's interactive limits: 64 MiB and about a tenth of a second,
+   * what its documentation recommends for an online sign-in. */
+  return crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                           crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
+             ? 0
+             : VIGIL_ENOMEM;
+}
+
+int users_password_matches(const char *hash, const char *password) {
+  if (sodium_init() < 0 || !hash[0]) return 0;
+  return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+/* ---- persistence ------------------------------------------------------------------- */
+
+static int put_user(users *u, const user *x, char *err, size_t errlen) {
+  json_t *j = json_pack("{s:s, s:s, s:b, s:I}", "role", role_name(x->role), "hash", x->hash, "disabled", x->disabled,
+                        "created_ms", (json_int_t)x->created_ms);
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (!text) return VIGIL_ENOMEM;
+  int rc = u->s->ops->kv_put(u->s, "user", x->name, text, strlen(text), err, errlen);
+  free(text);
+  return rc;
+}
+
+static int put_session(users *u, const session *x, char *err, size_t errlen) {
+  json_t *j = json_pack("{s:s, s:I, s:I}", "user", x->user, "expires_ms", (json_int_t)x->expires_ms, "ttl_ms",
+                        (json_int_t)x->ttl_ms);
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (!text) return VIGIL_ENOMEM;
+  int rc = u->s->ops->kv_put(u->s, "session", x->key, text, strlen(text), err, errlen);
+  free(text);
+  return rc;
+}
+
+typedef struct loading {
+  users *u;
+  int rc;
+} loading;
+
+static int load_user(void *ud, const char *key, const void *value, size_t len) {
+  loading *l = ud;
+  json_t *j = json_loadb(value, len, 0, NULL);
+  int r = role_parse(json_string_value(json_object_get(j, "role")));
+  const char *hash = json_string_value(json_object_get(j, "hash"));
+  user *grown = realloc(l->u->list, (l->u->n + 1) * sizeof *grown);
+  if (grown) l->u->list = grown;
+  if (!grown || !j) {
+    json_decref(j);
+    l->rc = VIGIL_ENOMEM;
+    return 1;
+  }
+  if (r >= 0 && hash && strlen(hash) < USER_HASH_MAX && strlen(key) <= USER_NAME_MAX) {
+    user *x = &l->u->list[l->u->n++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->name, sizeof x->name, "%s", key);
+    snprintf(x->hash, sizeof x->hash, "%s", hash);
+    x->role = (role)r;
+    x->disabled = json_is_true(json_object_get(j, "disabled"));
+    x->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+  }
+  json_decref(j);
+  return 0;
+}
+
+static int load_session(void *ud, const char *key, const void *value, size_t len) {
+  loading *l = ud;
+  json_t *j = json_loadb(value, len, 0, NULL);
+  session *grown = realloc(l->u->sessions, (l->u->n_sessions + 1) * sizeof *grown);
+  if (grown) l->u->sessions = grown;
+  if (!grown || !j) {
+    json_decref(j);
+    l->rc = VIGIL_ENOMEM;
+    return 1;
+  }
+  const char *name = json_string_value(json_object_get(j, "user"));
+  if (name && strlen(name) <= USER_NAME_MAX && strlen(key) == 64) {
+    session *x = &l->u->sessions[l->u->n_sessions++];
+    snprintf(x->key, sizeof x->key, "%s", key);
+    snprintf(x->user, sizeof x->user, "%s", name);
+    x->expires_ms = json_integer_value(json_object_get(j, "expires_ms"));
+    x->ttl_ms = json_integer_value(json_object_get(j, "ttl_ms"));
+    x->written_ms = x->expires_ms - x->ttl_ms;
+  }
+  json_decref(j);
+  return 0;
+}
+
+int users_open(store *s, users **out, char *err, size_t errlen) {
+  *out = NULL;
+  if (sodium_init() < 0) return VIGIL_ENOMEM;
+  users *u = calloc(1, sizeof *u);
+  if (!u) return VIGIL_ENOMEM;
+  u->s = s;
+  loading l = {u, 0};
+  int rc = s->ops->kv_scan(s, "user", load_user, &l, err, errlen);
+  if (rc == 0) rc = s->ops->kv_scan(s, "session", load_session, &l, err, errlen);
+  if (rc == 0) rc = l.rc;
+  if (rc < 0) {
+    users_close(u);
+    return rc;
+  }
+  *out = u;
+  return 0;
+}
+
+void users_close(users *u) {
+  if (!u) return;
+  free(u->list);
+  free(u->sessions);
+  free(u);
+}
+
+/* ---- users ----------------------------------------------------------------------------- */
+
+size_t users_count(const users *u) { return u->n; }
+const user *users_at(const users *u, size_t i) { return i < u->n ? &u->list[i] : NULL; }
+
+const user *users_find(const users *u, const char *name) {
+  for (size_t i = 0; name && i < u->n; i++)
+    if (!strcmp(u->list[i].name, name)) return &u->list[i];
+  return NULL;
+}
+
+static user *find_mut(users *u, const char *name) { return (user *)users_find(u, name); }
+
+static int no_user(const char *name, char *err, size_t errlen) {
+  snprintf(err, errlen, "no user '%s'", name);
+  return VIGIL_ENOENT;
+}
+
+int users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen) {
+  if (!users_name_valid(name)) {
+    snprintf(err, errlen, "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+    return VIGIL_EINVAL;
+  }
+  if (users_find(u, name)) {
+    snprintf(err, errlen, "user '%s' exists already", name);
+    return VIGIL_EEXIST;
+  }
+  user x = {.role = r, .created_ms = now_ms};
+  snprintf(x.name, sizeof x.name, "%s", name);
+  snprintf(x.hash, sizeof x.hash, "%s", hash);
+  user *grown = realloc(u->list, (u->n + 1) * sizeof *grown);
+  if (!grown) return VIGIL_ENOMEM;
+  u->list = grown;
+  int rc = put_user(u, &x, err, errlen);
+  if (rc < 0) return rc;
+  size_t at = 0; /* keep the name order */
+  while (at < u->n && strcmp(u->list[at].name, name) < 0) at++;
+  memmove(&u->list[at + 1], &u->list[at], (u->n - at) * sizeof *u->list);
+  u->list[at] = x;
+  u->n++;
+  return 0;
+}
+
+int users_set_hash(users *u, const char *name, const char *hash, char *err, size_t errlen) {
+  user *x = find_mut(u, name);
+  if (!x) return no_user(name, err, errlen);
+  user changed = *x;
+  snprintf(changed.hash, sizeof changed.hash, "%s", hash);
+  int rc = put_user(u, &changed, err, errlen);
+  if (rc == 0) *x = changed;
+  return rc;
+}
+
+int users_set_disabled(users *u, const char *name, int disabled, char *err, size_t errlen) {
+  user *x = find_mut(u, name);
+  if (!x) return no_user(name, err, errlen);
+  user changed = *x;
+  changed.disabled = !!disabled;
+  int rc = put_user(u, &changed, err, errlen);
+  if (rc < 0) return rc;
+  *x = changed;
+  /* A disabled user's sessions and tokens end with it. */
+  for (size_t i = 0; disabled && i < u->n_sessions;) {
+    if (!strcmp(u->sessions[i].user, name) &&
+        u->s->ops->kv_put(u->s, "session", u->sessions[i].key, NULL, 0, err, errlen) == 0)
+      u->sessions[i] = u->sessions[--u->n_sessions];
+    else
+      i++;
+  }
+  return 0;
+}
+
+/* ---- sessions ---------------------------------------------------------------------------- */
+
+static void token_key(const char *token, char key[65]) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, (const unsigned char *)token, strlen(token));
+  sodium_bin2hex(key, 65, digest, sizeof digest);
+}
+
+static session *find_session(users *u, const char *token) {
+  if (!token || strlen(token) != USER_TOKEN_LEN) return NULL;
+  char key[65];
+  token_key(token, key);
+  for (size_t i = 0; i < u->n_sessions; i++)
+    if (sodium_memcmp(u->sessions[i].key, key, 64) == 0) return &u->sessions[i];
+  return NULL;
+}
+
+static void drop_session(users *u, session *x) {
+  char err[256];
+  if (u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, sizeof err) == 0)
+    *x = u->sessions[--u->n_sessions];
+}
+
+int users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms, char out[USER_TOKEN_LEN + 1],
+                      char *err, size_t errlen) {
+  const user *who = users_find(u, name);
+  if (!who) return no_user(name, err, errlen);
+  /* Sessions that ended while nobody looked go first. */
+  for (size_t i = 0; i < u->n_sessions;) {
+    session *x = &u->sessions[i];
+    if (x->expires_ms && x->expires_ms <= now_ms && u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, errlen) == 0)
+      *x = u->sessions[--u->n_sessions];
+    else
+      i++;
+  }
+  session *grown = realloc(u->sessions, (u->n_sessions + 1) * sizeof *grown);
+  if (!grown) return VIGIL_ENOMEM;
+  u->sessions = grown;
+  unsigned char random[32];
+  randombytes_buf(random, sizeof random);
+  sodium_bin2base64(out, USER_TOKEN_LEN + 1, random, sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  session x = {.expires_ms = ttl_ms ? now_ms + ttl_ms : 0, .ttl_ms = ttl_ms, .written_ms = now_ms};
+  token_key(out, x.key);
+  snprintf(x.user, sizeof x.user, "%s", name);
+  int rc = put_session(u, &x, err, errlen);
+  if (rc < 0) {
+    sodium_memzero(out, USER_TOKEN_LEN + 1);
+    return rc;
+  }
+  u->sessions[u->n_sessions++] = x;
+  return 0;
+}
+
+const user *users_session_check(users *u, const char *token, int64_t now_ms) {
+  session *x = find_session(u, token);
+  if (!x) return NULL;
+  const user *who = users_find(u, x->user);
+  if (!who || who->disabled || (x->expires_ms && x->expires_ms <= now_ms)) {
+    drop_session(u, x);
+    return NULL;
+  }
+  /* Extend the session; make that durable only now and then, so a read is
+   * not a write. A restart forgets at most a tenth of its life. */
+  if (x->ttl_ms) {
+    x->expires_ms = now_ms + x->ttl_ms;
+    char err[256];
+    if (now_ms - x->written_ms > x->ttl_ms / 10 && put_session(u, x, err, sizeof err) == 0) x->written_ms = now_ms;
+  }
+  return who;
+}
+
+int users_session_end(users *u, const char *token, char *err, size_t errlen) {
+  session *x = find_session(u, token);
+  if (!x) {
+    snprintf(err, errlen, "no such session");
+    return VIGIL_ENOENT;
+  }
+  int rc = u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, errlen);
+  if (rc == 0) *x = u->sessions[--u->n_sessions];
+  return rc;
+}

@@ -1,0 +1,1157 @@
+/* http.c: HTTP/1.1 connections on libuv, parsed by http-parser.
+ *
+ * The life of a connection: bytes are fed to its parser; each complete
+ * request joins the connection's queue and goes to the handler; answers are
+ * written in queue order, whatever order the handler gives them in. The
+ * parser pauses when too many requests wait (pipelining cannot grow memory
+ * without bound) and resumes as answers are written. A connection that must
+ * close (Connection: close, a malformed request, a limit, a timeout) answers
+ * what it has, shuts down its side, and reads and drops whatever the client
+ * still sends for a moment before closing: a close with unread data would
+ * reset the connection and could destroy the answer before the client reads
+ * it (the "lingering close" of Apache and nginx).
+ *
+ * Memory: a connection is freed when both its handles (socket and timer) are
+ * closed. A request that went to the handler and is not yet answered
+ * outlives its connection if need be: it is then an orphan, freed when
+ * answered. */
+#define _GNU_SOURCE /* strcasecmp, gmtime_r */
+#include "http/http.h"
+
+#include <http_parser.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define LINGER_MS 2000
+#define CLOSE_GRACE_MS 5000
+#define MAX_HEADERS 100
+#define MAX_CONNECTIONS 1024
+#define READ_BUF 65536
+
+typedef struct hbuf {
+  char *p;
+  size_t len, cap;
+} hbuf;
+
+typedef struct header {
+  hbuf name, value;
+} header;
+
+typedef struct conn conn;
+
+/* A response ready to go, with the uv_write_t that sends it. */
+typedef struct wreq {
+  uv_write_t w;
+  conn *c;
+  size_t len;
+  char data[];
+} wreq;
+
+struct http_request {
+  conn *conn; /* NULL: its connection closed before the answer */
+  http_server *srv;
+  http_request *next;
+  uint64_t id;
+  uint64_t started_ns;
+  char method[16];
+  int head; /* HEAD: the answer goes without its body */
+  hbuf url, body;
+  char *path, *query;
+  header *headers;
+  unsigned n_headers, cap_headers;
+  int keep_alive;
+  int close;      /* the connection closes after this answer */
+  int dispatched; /* handed to the handler (or answered by the server itself) */
+  int answered;
+  wreq *out;     /* the answer, waiting for its turn */
+  int streaming; /* a streamed answer is under way: it holds the connection */
+  http_stream_closed_fn stream_closed;
+  void *stream_ud;
+  char remote[64];
+};
+
+struct conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_shutdown_t shutdown;
+  http_server *srv;
+  http_parser parser;
+  http_request *cur;         /* being received */
+  uint64_t cur_started;      /* loop time of its first byte */
+  size_t head_bytes;         /* of cur's request line and headers, as counted by us */
+  int last_was_value;        /* header callbacks: a new field starts a new header */
+  http_request *head, *tail; /* complete, waiting for their answers to be written */
+  unsigned queued, writing;
+  char *stash; /* bytes received but not parsed while the parser is paused */
+  size_t stash_len;
+  int paused;       /* too many requests wait: the parser and reading are stopped */
+  int stop_parsing; /* no more requests on this connection: close once answered */
+  int err_status;   /* set by a parser callback that refused the request */
+  const char *err_code, *err_msg;
+  int in_dispatch, reading, shutting, eof, closing, handles;
+  char remote[64];
+  conn *prev, *next;
+};
+
+struct http_server {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  uv_timer_t close_timer;
+  http_options o;
+  http_parser_settings settings;
+  conn *conns;
+  unsigned n_conns;
+  uint64_t next_id;
+  int port;
+  int closing, listener_open, close_timer_open;
+  void (*done)(void *ud);
+  void *done_ud;
+  char rbuf[READ_BUF];
+  int rbuf_busy;
+};
+
+/* ---- small buffers -------------------------------------------------------- */
+
+static int hbuf_put(hbuf *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) return -1;
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+static const char *hbuf_str(const hbuf *b) { return b->p ? b->p : ""; }
+
+/* ---- status texts and errors ---------------------------------------------- */
+
+const char *http_status_text(int status) {
+  switch (status) {
+  case 100:
+    return "Continue";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 204:
+    return "No Content";
+  case 304:
+    return "Not Modified";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 411:
+    return "Length Required";
+  case 413:
+    return "Content Too Large";
+  case 415:
+    return "Unsupported Media Type";
+  case 422:
+    return "Unprocessable Content";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0. */
+static size_t utf8_seq(const unsigned char *s) {
+  if (s[0] < 0x80) return 1;
+  size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+int http_utf8_valid(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = utf8_seq(p);
+    if (!n) return 0;
+    p += n;
+  }
+  return 1;
+}
+
+/* A JSON string of s, whose invalid bytes (from the network) become '?'. */
+static json_t *clean_string(const char *s) {
+  if (http_utf8_valid(s)) return json_string(s);
+  char *copy = strdup(s);
+  if (!copy) return NULL;
+  for (unsigned char *p = (unsigned char *)copy; *p;) {
+    size_t n = utf8_seq(p);
+    if (!n)
+      *p++ = '?';
+    else
+      p += n;
+  }
+  json_t *j = json_string(copy);
+  free(copy);
+  return j;
+}
+
+char *http_error_json(const char *code, const char *message, const char *field, void *extra) {
+  json_t *err = json_pack("{s:s, s:o, s:o}", "code", code, "message", clean_string(message ? message : ""), "field",
+                          field ? clean_string(field) : json_null());
+  if (!err) return NULL;
+  if (extra) json_object_update(err, (json_t *)extra);
+  json_t *top = json_pack("{s:o}", "error", err);
+  char *text = top ? json_dumps(top, JSON_COMPACT) : NULL;
+  json_decref(top);
+  return text;
+}
+
+void http_respond_error(http_request *req, int status, const char *code, const char *message, const char *field) {
+  char *body = http_error_json(code, message, field, NULL);
+  static const char fallback[] =
+      "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"field\":null}}";
+  if (body)
+    http_respond(req, status, "application/json", body, strlen(body), NULL);
+  else
+    http_respond(req, 503, "application/json", fallback, sizeof fallback - 1, NULL);
+  free(body);
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+const char *http_request_method(const http_request *r) { return r->method; }
+const char *http_request_path(const http_request *r) { return r->path ? r->path : ""; }
+const char *http_request_query(const http_request *r) { return r->query ? r->query : ""; }
+uint64_t http_request_id(const http_request *r) { return r->id; }
+const char *http_request_remote(const http_request *r) { return r->remote; }
+
+const char *http_request_body(const http_request *r, size_t *len) {
+  if (len) *len = r->body.len;
+  return hbuf_str(&r->body);
+}
+
+const char *http_request_header(const http_request *r, const char *name) {
+  for (unsigned i = 0; i < r->n_headers; i++)
+    if (!strcasecmp(hbuf_str(&r->headers[i].name), name)) return hbuf_str(&r->headers[i].value);
+  return NULL;
+}
+
+static int hexval(int ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+/* Decodes s[0..n) (application/x-www-form-urlencoded) into out. */
+static int decode(const char *s, size_t n, char *out, size_t outlen) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    int ch = (unsigned char)s[i];
+    if (ch == '+')
+      ch = ' ';
+    else if (ch == '%') {
+      if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) return -2;
+      ch = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+      if (ch == 0) return -2;
+      i += 2;
+    }
+    if (k + 1 >= outlen) return -2;
+    out[k++] = (char)ch;
+  }
+  out[k] = '\0';
+  return (int)k;
+}
+
+int http_query_param(const char *query, const char *name, char *out, size_t outlen) {
+  size_t nlen = strlen(name);
+  const char *p = query ? query : "";
+  while (*p) {
+    const char *end = strchr(p, '&');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    const char *eq = memchr(p, '=', len);
+    size_t klen = eq ? (size_t)(eq - p) : len;
+    char key[64];
+    if (klen < sizeof key && decode(p, klen, key, sizeof key) >= 0 && strlen(key) == nlen && !memcmp(key, name, nlen)) {
+      if (!eq) return outlen ? (out[0] = '\0', 0) : -2;
+      return decode(eq + 1, len - klen - 1, out, outlen);
+    }
+    p += len;
+    if (*p == '&') p++;
+  }
+  return -1;
+}
+
+static void request_free(http_request *r) {
+  if (!r) return;
+  free(r->url.p);
+  free(r->body.p);
+  for (unsigned i = 0; i < r->n_headers; i++) {
+    free(r->headers[i].name.p);
+    free(r->headers[i].value.p);
+  }
+  free(r->headers);
+  free(r->path);
+  free(r->query);
+  free(r->out);
+  free(r);
+}
+
+static http_request *request_new(conn *c) {
+  http_request *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->conn = c;
+  r->srv = c->srv;
+  r->id = ++c->srv->next_id;
+  r->started_ns = uv_hrtime();
+  r->keep_alive = 1;
+  memcpy(r->remote, c->remote, sizeof r->remote);
+  return r;
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static void conn_close(conn *c);
+static void flush(conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
+static void feed(conn *c, const char *data, size_t len);
+static void dispatch(conn *c);
+static void maybe_finish(http_server *s);
+
+static void enqueue(conn *c, http_request *r) {
+  r->next = NULL;
+  if (c->tail)
+    c->tail->next = r;
+  else
+    c->head = r;
+  c->tail = r;
+  c->queued++;
+}
+
+static int has_unanswered(const conn *c) {
+  for (const http_request *r = c->head; r; r = r->next)
+    if (!r->answered) return 1;
+  return 0;
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* One timer per connection, for whichever deadline matters now. */
+static void arm_timer(conn *c) {
+  if (c->closing || c->shutting) return;
+  http_server *s = c->srv;
+  uint64_t now = uv_now(s->loop);
+  if (c->cur) {
+    uint64_t due = c->cur_started + s->o.request_timeout_ms;
+    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+  } else if (has_unanswered(c)) {
+    uv_timer_stop(&c->timer); /* the server is the one working */
+  } else {
+    uv_timer_start(&c->timer, on_timer, s->o.idle_timeout_ms, 0);
+  }
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  conn *c = h->data;
+  if (--c->handles > 0) return;
+  http_server *s = c->srv;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->n_conns--;
+  free(c->stash);
+  free(c);
+  maybe_finish(s);
+}
+
+static void conn_close(conn *c) {
+  if (c->closing) return;
+  c->closing = 1;
+  request_free(c->cur);
+  c->cur = NULL;
+  http_request *stream = NULL;
+  for (http_request *r = c->head, *next; r; r = next) {
+    next = r->next;
+    if (r->streaming) stream = r;
+    if (r->dispatched && !r->answered)
+      r->conn = NULL; /* answered later, and then freed */
+    else
+      request_free(r);
+  }
+  c->head = c->tail = NULL;
+  c->queued = 0;
+  /* Its owner learns that the stream is over (and then ends it). */
+  if (stream && stream->stream_closed) stream->stream_closed(stream->stream_ud, stream);
+  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  conn *c = req->data;
+  if (c->closing) return;
+  if (status < 0 || c->eof) {
+    conn_close(c);
+    return;
+  }
+  /* Read and drop what the client still sends, for a moment. */
+  if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
+  uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+}
+
+static void begin_shutdown(conn *c) {
+  if (c->shutting || c->closing) return;
+  c->shutting = 1;
+  c->shutdown.data = c;
+  /* A client that reads nothing would hold the shutdown forever: it has
+   * the idle timeout to take what is queued. */
+  uv_timer_start(&c->timer, on_timer, c->srv->o.idle_timeout_ms, 0);
+  if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) conn_close(c);
+}
+
+static void on_write(uv_write_t *w, int status);
+
+static void flush(conn *c) {
+  if (c->in_dispatch || c->closing) return;
+  while (c->head && c->head->answered) {
+    http_request *r = c->head;
+    c->head = r->next;
+    if (!c->head) c->tail = NULL;
+    c->queued--;
+    int close_after = r->close;
+    wreq *w = r->out;
+    r->out = NULL;
+    request_free(r);
+    if (w) {
+      uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+      if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
+        free(w);
+        conn_close(c);
+        return;
+      }
+      c->writing++;
+    }
+    if (close_after) {
+      /* Whatever was received after this request is not answered. */
+      c->stop_parsing = 1;
+      for (http_request *q = c->head, *next; q; q = next) {
+        next = q->next;
+        if (q->dispatched && !q->answered)
+          q->conn = NULL;
+        else
+          request_free(q);
+      }
+      c->head = c->tail = NULL;
+      c->queued = 0;
+      request_free(c->cur);
+      c->cur = NULL;
+    }
+  }
+  if (c->stop_parsing && !c->head && !c->cur) {
+    begin_shutdown(c);
+    return;
+  }
+  arm_timer(c);
+}
+
+static void resume(conn *c);
+
+static void on_write(uv_write_t *w, int status) {
+  wreq *wr = (wreq *)w;
+  conn *c = wr->c;
+  free(wr);
+  c->writing--;
+  if (c->closing) return;
+  if (status < 0) {
+    conn_close(c);
+    return;
+  }
+  if (c->paused && c->queued + c->writing < c->srv->o.max_pipeline)
+    resume(c);
+  else
+    arm_timer(c);
+}
+
+/* A complete answer into w: status line, headers, body. */
+static wreq *build_response(http_request *r, int status, const char *content_type, const char *body, size_t len,
+                            const char *extra) {
+  char date[64];
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  const char *connection = r->close || r->srv->closing ? "Connection: close\r\n"
+                           : r->keep_alive == 2        ? "Connection: keep-alive\r\n"
+                                                       : "";
+  /* no-store unless the caller says otherwise (the app's files are cached
+   * and revalidated: server/ui.c). */
+  const char *cache = extra && strstr(extra, "Cache-Control:") ? "" : "Cache-Control: no-store\r\n";
+  char head[1024];
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: vigil\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                   "%sX-Content-Type-Options: nosniff\r\n%s",
+                   status, http_status_text(status), date, content_type ? content_type : "application/json", len,
+                   cache, connection);
+  if (n < 0 || (size_t)n >= sizeof head) return NULL;
+  size_t extra_len = extra ? strlen(extra) : 0;
+  /* A 304 has no body; its Content-Length is that of the file it stands for. */
+  size_t body_len = r->head || status == 304 ? 0 : len;
+  wreq *w = malloc(sizeof *w + (size_t)n + extra_len + 2 + body_len);
+  if (!w) return NULL;
+  char *p = w->data;
+  memcpy(p, head, (size_t)n);
+  p += n;
+  if (extra_len) memcpy(p, extra, extra_len);
+  p += extra_len;
+  memcpy(p, "\r\n", 2);
+  p += 2;
+  if (body_len) memcpy(p, body, body_len);
+  w->len = (size_t)n + extra_len + 2 + body_len;
+  w->c = r->conn;
+  return w;
+}
+
+void http_respond(http_request *r, int status, const char *content_type, const char *body, size_t len,
+                  const char *extra_headers) {
+  if (!r || r->answered) return;
+  r->answered = 1;
+  http_server *s = r->srv;
+  if (s->o.log) s->o.log(s->o.log_ud, r, status, len, (double)(uv_hrtime() - r->started_ns) / 1e6);
+  conn *c = r->conn;
+  if (!c) {
+    request_free(r);
+    return;
+  }
+  r->out = build_response(r, status, content_type, body, len, extra_headers);
+  if (!r->out) {
+    /* Out of memory: the client sees the connection close, not a wrong answer. */
+    conn_close(c);
+    return;
+  }
+  flush(c);
+}
+
+/* The server's own answer to a request it refuses (malformed, too large,
+ * too slow): the connection closes after it. */
+static void refuse(conn *c, int status, const char *code, const char *message) {
+  http_request *r = c->cur;
+  c->cur = NULL;
+  if (!r && !(r = request_new(c))) {
+    conn_close(c);
+    return;
+  }
+  r->dispatched = 1;
+  r->close = 1;
+  r->keep_alive = 0;
+  enqueue(c, r);
+  c->stop_parsing = 1;
+  free(c->stash);
+  c->stash = NULL;
+  c->stash_len = 0;
+  http_respond_error(r, status, code, message, NULL);
+}
+
+/* ---- parser callbacks --------------------------------------------------------- */
+
+static int head_limit(conn *c, size_t n) {
+  c->head_bytes += n;
+  if (c->head_bytes <= c->srv->o.max_head_bytes) return 0;
+  c->err_status = 431;
+  c->err_code = "headers_too_large";
+  c->err_msg = "the request line and headers are larger than the limit";
+  return -1;
+}
+
+static int oom(conn *c) {
+  c->err_status = 503;
+  c->err_code = "out_of_memory";
+  c->err_msg = "out of memory";
+  return -1;
+}
+
+static int on_message_begin(http_parser *p) {
+  conn *c = p->data;
+  request_free(c->cur);
+  if (!(c->cur = request_new(c))) return oom(c);
+  c->cur_started = uv_now(c->srv->loop);
+  c->head_bytes = 0;
+  c->last_was_value = 0;
+  arm_timer(c);
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+  conn *c = p->data;
+  if (head_limit(c, len) < 0) return -1;
+  return hbuf_put(&c->cur->url, at, len) < 0 ? oom(c) : 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+  conn *c = p->data;
+  http_request *r = c->cur;
+  if (head_limit(c, len + 4) < 0) return -1; /* ": " and CRLF */
+  if (c->last_was_value || r->n_headers == 0) {
+    if (r->n_headers == MAX_HEADERS) {
+      c->err_status = 431;
+      c->err_code = "headers_too_large";
+      c->err_msg = "too many header fields";
+      return -1;
+    }
+    if (r->n_headers == r->cap_headers) {
+      unsigned cap = r->cap_headers ? r->cap_headers * 2 : 8;
+      header *h = realloc(r->headers, cap * sizeof *h);
+      if (!h) return oom(c);
+      r->headers = h;
+      r->cap_headers = cap;
+    }
+    memset(&r->headers[r->n_headers++], 0, sizeof(header));
+    c->last_was_value = 0;
+  }
+  return hbuf_put(&r->headers[r->n_headers - 1].name, at, len) < 0 ? oom(c) : 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+  conn *c = p->data;
+  http_request *r = c->cur;
+  if (head_limit(c, len) < 0) return -1;
+  c->last_was_value = 1;
+  return hbuf_put(&r->headers[r->n_headers - 1].value, at, len) < 0 ? oom(c) : 0;
+}
+
+static char *dup_part(const char *s, size_t off, size_t len) {
+  char *out = malloc(len + 1);
+  if (!out) return NULL;
+  memcpy(out, s + off, len);
+  out[len] = '\0';
+  return out;
+}
+
+static int on_headers_complete(http_parser *p) {
+  conn *c = p->data;
+  http_request *r = c->cur;
+  http_server *s = c->srv;
+  snprintf(r->method, sizeof r->method, "%s", http_method_str((enum http_method)p->method));
+  r->head = p->method == HTTP_HEAD;
+  if (p->http_major != 1) {
+    /* HTTP/0.9 (no version at all) and anything after 1.1 are not spoken here. */
+    c->err_status = 505;
+    c->err_code = "http_version_not_supported";
+    c->err_msg = "only HTTP/1.1 and HTTP/1.0 are served";
+    return -1;
+  }
+  r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
+  /* An HTTP/1.0 client that asked for keep-alive is told it got it. */
+  if (r->keep_alive && p->http_major == 1 && p->http_minor == 0) r->keep_alive = 2;
+  struct http_parser_url u;
+  http_parser_url_init(&u);
+  if (http_parser_parse_url(hbuf_str(&r->url), r->url.len, p->method == HTTP_CONNECT, &u) != 0) {
+    c->err_status = 400;
+    c->err_code = "bad_request";
+    c->err_msg = "the request target is not a valid URL";
+    return -1;
+  }
+  const char *url = hbuf_str(&r->url);
+  r->path = (u.field_set & (1 << UF_PATH)) ? dup_part(url, u.field_data[UF_PATH].off, u.field_data[UF_PATH].len)
+                                           : dup_part("/", 0, 1);
+  r->query = (u.field_set & (1 << UF_QUERY)) ? dup_part(url, u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len)
+                                             : dup_part("", 0, 0);
+  if (!r->path || !r->query) return oom(c);
+  if (p->content_length != ULLONG_MAX && p->content_length > s->o.max_body_bytes) {
+    c->err_status = 413;
+    c->err_code = "body_too_large";
+    c->err_msg = "the request body is larger than the limit";
+    return -1;
+  }
+  /* A client waiting for leave to send its body gets it, unless an answer
+   * before this one is still due (it sends after its own timeout then). */
+  const char *expect = http_request_header(r, "Expect");
+  if (expect && !strcasecmp(expect, "100-continue") && !c->head && c->writing == 0) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    wreq *w = malloc(sizeof *w + sizeof cont);
+    if (w) {
+      memcpy(w->data, cont, sizeof cont - 1);
+      w->len = sizeof cont - 1;
+      w->c = c;
+      uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+      if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0)
+        free(w);
+      else
+        c->writing++;
+    }
+  }
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  conn *c = p->data;
+  http_request *r = c->cur;
+  if (r->body.len + len > c->srv->o.max_body_bytes) {
+    c->err_status = 413;
+    c->err_code = "body_too_large";
+    c->err_msg = "the request body is larger than the limit";
+    return -1;
+  }
+  return hbuf_put(&r->body, at, len) < 0 ? oom(c) : 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  conn *c = p->data;
+  http_request *r = c->cur;
+  c->cur = NULL;
+  if (!r->body.p && hbuf_put(&r->body, "", 0) < 0) {
+    request_free(r);
+    return oom(c);
+  }
+  enqueue(c, r);
+  /* No more requests after one that closes; no more than the pipeline holds. */
+  if (!r->keep_alive) {
+    r->close = 1;
+    c->stop_parsing = 1;
+    http_parser_pause(p, 1);
+  } else if (c->queued + c->writing >= c->srv->o.max_pipeline) {
+    c->paused = 1;
+    http_parser_pause(p, 1);
+  }
+  return 0;
+}
+
+/* ---- reading and feeding ---------------------------------------------------- */
+
+static int stash(conn *c, const char *data, size_t len) {
+  char *p = realloc(c->stash, c->stash_len + len);
+  if (!p) return -1;
+  memcpy(p + c->stash_len, data, len);
+  c->stash = p;
+  c->stash_len += len;
+  return 0;
+}
+
+static void feed(conn *c, const char *data, size_t len) {
+  http_server *s = c->srv;
+  while (len > 0 && !c->closing && !c->stop_parsing) {
+    if (c->paused) {
+      if (stash(c, data, len) < 0) conn_close(c);
+      return;
+    }
+    size_t n = http_parser_execute(&c->parser, &s->settings, data, len);
+    enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
+    if (err == HPE_PAUSED) {
+      data += n;
+      len -= n;
+      continue; /* stashed above, or dropped after a closing request */
+    }
+    if (err != HPE_OK) {
+      if (c->err_status)
+        refuse(c, c->err_status, c->err_code, c->err_msg);
+      else if (err == HPE_HEADER_OVERFLOW)
+        refuse(c, 431, "headers_too_large", "the request line and headers are larger than the limit");
+      else {
+        char msg[160];
+        snprintf(msg, sizeof msg, "malformed request: %s", http_errno_description(err));
+        refuse(c, 400, "bad_request", msg);
+      }
+      return;
+    }
+    if (n < len && c->parser.upgrade) {
+      /* Another protocol follows (Upgrade, CONNECT): not ours. */
+      c->stop_parsing = 1;
+      return;
+    }
+    break;
+  }
+}
+
+/* Hands every new complete request to the handler, in order. */
+static void dispatch(conn *c) {
+  http_server *s = c->srv;
+  c->in_dispatch++;
+  for (;;) {
+    http_request *r = c->head;
+    while (r && r->dispatched)
+      r = r->next;
+    if (!r || c->closing) break;
+    r->dispatched = 1;
+    s->o.handler(s->o.handler_ud, r);
+  }
+  c->in_dispatch--;
+  flush(c);
+}
+
+static void resume(conn *c) {
+  c->paused = 0;
+  http_parser_pause(&c->parser, 0);
+  char *data = c->stash;
+  size_t len = c->stash_len;
+  c->stash = NULL;
+  c->stash_len = 0;
+  if (len) feed(c, data, len);
+  free(data);
+  if (c->closing) return;
+  if (c->eof && !c->paused) {
+    /* The client half-closed while we were paused: what it sent is parsed. */
+    request_free(c->cur);
+    c->cur = NULL;
+    c->stop_parsing = 1;
+  }
+  dispatch(c);
+  if (c->closing) return;
+  if (!c->paused && !c->reading && !c->eof) {
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
+  }
+  arm_timer(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  conn *c = h->data;
+  http_server *s = c->srv;
+  if (s->rbuf_busy) {
+    *b = uv_buf_init(NULL, 0);
+    return;
+  }
+  s->rbuf_busy = 1;
+  *b = uv_buf_init(s->rbuf, sizeof s->rbuf);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
+  conn *c = stream->data;
+  http_server *s = c->srv;
+  if (b->base == s->rbuf) s->rbuf_busy = 0;
+  if (c->closing) return;
+  if (nread < 0) {
+    c->eof = 1;
+    uv_read_stop(stream);
+    c->reading = 0;
+    if (nread != UV_EOF || c->shutting) {
+      conn_close(c);
+      return;
+    }
+    /* The client is done sending: answer what it asked for, then close. A
+     * request it did not finish is dropped. */
+    if (c->paused) return; /* what is stashed is parsed first (resume) */
+    if (c->head && c->head->streaming) {
+      conn_close(c); /* the subscriber left */
+      return;
+    }
+    request_free(c->cur);
+    c->cur = NULL;
+    c->stop_parsing = 1;
+    if (!c->head && !c->writing)
+      conn_close(c);
+    else
+      flush(c);
+    return;
+  }
+  if (nread == 0) return;
+  if (c->shutting || c->stop_parsing) return; /* lingering: dropped */
+  feed(c, b->base, (size_t)nread);
+  if (c->closing) return;
+  dispatch(c);
+  if (c->closing) return;
+  if (c->paused && c->reading) {
+    uv_read_stop(stream);
+    c->reading = 0;
+  }
+}
+
+static void on_timer(uv_timer_t *t) {
+  conn *c = t->data;
+  if (c->closing) return;
+  if (c->shutting) {
+    conn_close(c);
+  } else if (c->cur) {
+    refuse(c, 408, "request_timeout", "the request was not complete in time");
+  } else if (!has_unanswered(c)) {
+    conn_close(c); /* idle */
+  }
+}
+
+static void on_connection(uv_stream_t *listener, int status) {
+  http_server *s = listener->data;
+  if (status < 0 || s->closing) return;
+  conn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->srv = s;
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->handles = 2;
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->n_conns++;
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 || s->n_conns > MAX_CONNECTIONS) {
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  struct sockaddr_storage addr;
+  int len = sizeof addr;
+  snprintf(c->remote, sizeof c->remote, "?");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &len) == 0) {
+    char ip[48] = "?";
+    int port = 0;
+    if (addr.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&addr, ip, sizeof ip);
+      port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+      snprintf(c->remote, sizeof c->remote, "[%s]:%d", ip, port);
+    } else {
+      uv_ip4_name((struct sockaddr_in *)&addr, ip, sizeof ip);
+      port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
+      snprintf(c->remote, sizeof c->remote, "%s:%d", ip, port);
+    }
+  }
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+    conn_close(c);
+    return;
+  }
+  c->reading = 1;
+  arm_timer(c);
+}
+
+/* ---- the server ------------------------------------------------------------- */
+
+static void free_server(uv_handle_t *h) {
+  http_server *s = h->data;
+  void (*done)(void *) = s->done;
+  void *ud = s->done_ud;
+  free(s);
+  if (done) done(ud);
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+  http_server *s = h->data;
+  s->listener_open = 0;
+  maybe_finish(s);
+}
+
+static void maybe_finish(http_server *s) {
+  if (!s->closing || s->listener_open || s->conns) return;
+  if (s->close_timer_open) {
+    s->close_timer_open = 0;
+    uv_close((uv_handle_t *)&s->close_timer, free_server);
+  }
+}
+
+static void on_close_grace(uv_timer_t *t) {
+  http_server *s = t->data;
+  for (conn *c = s->conns; c; c = c->next)
+    conn_close(c);
+}
+
+int http_server_start(uv_loop_t *loop, const http_options *opts, http_server **out, char *err, size_t errlen) {
+  *out = NULL;
+  http_server *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, errlen, "out of memory");
+    return UV_ENOMEM;
+  }
+  s->loop = loop;
+  s->o = *opts;
+  if (!s->o.host) s->o.host = "127.0.0.1";
+  if (!s->o.max_head_bytes) s->o.max_head_bytes = 16 * 1024;
+  if (!s->o.max_body_bytes) s->o.max_body_bytes = 1024 * 1024;
+  if (!s->o.idle_timeout_ms) s->o.idle_timeout_ms = 30000;
+  if (!s->o.request_timeout_ms) s->o.request_timeout_ms = 10000;
+  if (!s->o.max_pipeline) s->o.max_pipeline = 16;
+  s->settings.on_message_begin = on_message_begin;
+  s->settings.on_url = on_url;
+  s->settings.on_header_field = on_header_field;
+  s->settings.on_header_value = on_header_value;
+  s->settings.on_headers_complete = on_headers_complete;
+  s->settings.on_body = on_body;
+  s->settings.on_message_complete = on_message_complete;
+  /* The parser's own count covers every byte of the head, separators too;
+   * ours (head_limit) is the same limit counted from the callbacks. */
+  http_parser_set_max_header_size((uint32_t)s->o.max_head_bytes);
+
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+  } addr;
+  int rc = strchr(s->o.host, ':') ? uv_ip6_addr(s->o.host, s->o.port, &addr.in6)
+                                  : uv_ip4_addr(s->o.host, s->o.port, &addr.in4);
+  if (rc < 0) {
+    snprintf(err, errlen, "%s is not an IP address", s->o.host);
+    free(s);
+    return rc;
+  }
+  uv_tcp_init(loop, &s->listener);
+  uv_timer_init(loop, &s->close_timer);
+  s->listener.data = s->close_timer.data = s;
+  s->listener_open = s->close_timer_open = 1;
+  s->closing = 1; /* until listening: a failure below only closes the handles */
+  if ((rc = uv_tcp_bind(&s->listener, &addr.sa, 0)) < 0 ||
+      (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) < 0) {
+    snprintf(err, errlen, "cannot listen on %s port %d: %s", s->o.host, s->o.port, uv_strerror(rc));
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    return rc;
+  }
+  s->closing = 0;
+  struct sockaddr_storage bound;
+  int len = sizeof bound;
+  if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len) == 0)
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+  *out = s;
+  return 0;
+}
+
+int http_server_port(const http_server *s) { return s->port; }
+
+void http_server_close(http_server *s, void (*done)(void *ud), void *ud) {
+  if (s->closing) return;
+  s->closing = 1;
+  s->done = done;
+  s->done_ud = ud;
+  uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+  uv_timer_start(&s->close_timer, on_close_grace, CLOSE_GRACE_MS, 0);
+  for (conn *c = s->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->closing) continue;
+    if (!c->head && !c->writing) {
+      conn_close(c);
+      continue;
+    }
+    request_free(c->cur);
+    c->cur = NULL;
+    c->stop_parsing = 1;
+    free(c->stash);
+    c->stash = NULL;
+    c->stash_len = 0;
+    if (c->head && c->head->streaming && c->head->stream_closed) {
+      c->head->stream_closed(c->head->stream_ud, c->head); /* its owner ends it */
+      continue;
+    }
+    flush(c);
+  }
+}
+
+/* ---- streamed answers ------------------------------------------------------------ */
+
+static int conn_write(conn *c, const char *data, size_t len) {
+  wreq *w = malloc(sizeof *w + len);
+  if (!w) return UV_ENOMEM;
+  memcpy(w->data, data, len);
+  w->len = len;
+  w->c = c;
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+  int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+  if (rc < 0) {
+    free(w);
+    return rc;
+  }
+  c->writing++;
+  return 0;
+}
+
+int http_stream_begin(http_request *r, int status, const char *content_type, const char *extra_headers,
+                      http_stream_closed_fn closed, void *ud) {
+  conn *c = r->conn;
+  if (r->answered || r->streaming) return UV_EINVAL;
+  if (!c || c->closing || c->shutting) return UV_ENOTCONN;
+  if (c->head != r) return UV_EBUSY;
+  http_server *s = r->srv;
+  if (s->o.log) s->o.log(s->o.log_ud, r, status, 0, (double)(uv_hrtime() - r->started_ns) / 1e6);
+  char date[64];
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  char head[2048];
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: vigil\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+                   "X-Content-Type-Options: nosniff\r\nConnection: close\r\n%s\r\n",
+                   status, http_status_text(status), date, content_type, extra_headers ? extra_headers : "");
+  if (n < 0 || (size_t)n >= sizeof head) return UV_EINVAL;
+  /* The answer ends when the connection does: nothing more is read as
+   * requests, and what was pipelined behind this one is not answered. */
+  for (http_request *q = r->next, *next; q; q = next) {
+    next = q->next;
+    if (q->dispatched && !q->answered)
+      q->conn = NULL;
+    else
+      request_free(q);
+  }
+  r->next = NULL;
+  c->tail = r;
+  c->queued = 1;
+  c->stop_parsing = 1;
+  request_free(c->cur);
+  c->cur = NULL;
+  free(c->stash);
+  c->stash = NULL;
+  c->stash_len = 0;
+  r->streaming = 1;
+  r->stream_closed = closed;
+  r->stream_ud = ud;
+  uv_timer_stop(&c->timer);
+  int rc = conn_write(c, head, (size_t)n);
+  if (rc < 0) {
+    conn_close(c); /* tells the owner */
+    return 0;
+  }
+  return 0;
+}
+
+int http_stream_write(http_request *r, const char *data, size_t len) {
+  conn *c = r->conn;
+  if (!r->streaming || !c || c->closing || c->shutting) return UV_ENOTCONN;
+  if (r->head) return 0;
+  int rc = conn_write(c, data, len);
+  if (rc < 0) conn_close(c);
+  return rc;
+}
+
+size_t http_stream_queued(const http_request *r) {
+  conn *c = r->conn;
+  return c && !c->closing ? uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) : 0;
+}
+
+void http_stream_end(http_request *r) {
+  conn *c = r->conn;
+  if (!c) {
+    request_free(r); /* its connection is gone already */
+    return;
+  }
+  r->answered = 1;
+  r->streaming = 0;
+  r->stream_closed = NULL;
+  /* It is the head of its connection's queue, and the last. */
+  c->head = r->next;
+  if (!c->head) c->tail = NULL;
+  c->queued--;
+  request_free(r);
+  c->stop_parsing = 1;
+  flush(c);
+}
