@@ -38,9 +38,9 @@ struct spec_coverage {
   cov_file *last; /* the file of the last traced line: lines come in runs */
 };
 
-spec_coverage *coverage_new(void) { return calloc(1, sizeof(spec_coverage)); }
+spec_coverage *vigil__coverage_new(void) { return calloc(1, sizeof(spec_coverage)); }
 
-void coverage_free(spec_coverage *c) {
+void vigil__coverage_free(spec_coverage *c) {
   if (!c) return;
   for (int i = 0; i < c->n_files; i++) {
     free(c->files[i].path);
@@ -196,9 +196,9 @@ static int on_item(void *ud, const vigil_event *ev) {
   return 0;
 }
 
-void coverage_attach(spec_coverage *c, vigil_engine *e) {
-  for (uint32_t i = 0; i < engine_protocol_count(e); i++) {
-    protocol *p = engine_protocol(e, i);
+void vigil__coverage_attach(spec_coverage *c, vigil_engine *e) {
+  for (uint32_t i = 0; i < vigil__engine_protocol_count(e); i++) {
+    protocol *p = vigil__engine_protocol(e, i);
     if (!protocol_of(c, p)) continue;
     lua_State *L = p->sb->L;
     for (uint32_t ph = 0; ph < p->n_phases; ph++) {
@@ -219,9 +219,9 @@ void coverage_attach(spec_coverage *c, vigil_engine *e) {
   vigil_engine_subscribe(e, "item.skipped", on_item, c);
 }
 
-void coverage_detach(spec_coverage *c, vigil_engine *e) {
-  for (uint32_t i = 0; i < engine_protocol_count(e); i++) {
-    protocol *p = engine_protocol(e, i);
+void vigil__coverage_detach(spec_coverage *c, vigil_engine *e) {
+  for (uint32_t i = 0; i < vigil__engine_protocol_count(e); i++) {
+    protocol *p = vigil__engine_protocol(e, i);
     p->sb->trace = NULL;
     p->sb->trace_ud = NULL;
     cov_protocol *cp = protocol_of(c, p);
@@ -241,13 +241,13 @@ void coverage_detach(spec_coverage *c, vigil_engine *e) {
 
 static void emit_line(coverage_line_fn fn, void *ud, buf *b) {
   fn(ud, b->p ? b->p : "");
-  buf_reset(b);
+  vigil__buf_reset(b);
 }
 
-int coverage_report(const spec_coverage *c, coverage_line_fn fn, void *ud) {
+int vigil__coverage_report(const spec_coverage *c, coverage_line_fn fn, void *ud) {
   int missed = 0;
   buf b;
-  buf_init(&b);
+  vigil__buf_init(&b);
   for (int i = 0; i < c->n_protocols; i++) {
     const cov_protocol *p = &c->protocols[i];
     uint32_t ran = 0, fired = 0, recorded = 0;
@@ -255,22 +255,23 @@ int coverage_report(const spec_coverage *c, coverage_line_fn fn, void *ud) {
       ran += p->rules[j].runs > 0, fired += p->rules[j].fired > 0;
     for (uint32_t j = 0; j < p->n_items; j++)
       recorded += p->items[j].runs > 0;
-    buf_printf(&b, "coverage of %s", p->ref);
+    vigil__buf_printf(&b, "coverage of %s", p->ref);
     emit_line(fn, ud, &b);
-    buf_printf(&b, "rules: %u of %u ran, %u of them returned an alert, block or note", ran, p->n_rules, fired);
+    vigil__buf_printf(&b, "rules: %u of %u ran, %u of them returned an alert, block or note", ran, p->n_rules, fired);
     emit_line(fn, ud, &b);
     for (uint32_t j = 0; j < p->n_rules; j++) {
       const cov_entry *r = &p->rules[j];
       if (r->runs && r->fired) continue;
-      buf_printf(&b, "  rule %s (%s): %s", r->name, r->where, r->runs ? "ran, never returned an outcome" : "never ran");
+      vigil__buf_printf(&b, "  rule %s (%s): %s", r->name, r->where,
+                        r->runs ? "ran, never returned an outcome" : "never ran");
       emit_line(fn, ud, &b);
       missed++;
     }
-    buf_printf(&b, "items: %u of %u recorded or skipped", recorded, p->n_items);
+    vigil__buf_printf(&b, "items: %u of %u recorded or skipped", recorded, p->n_items);
     emit_line(fn, ud, &b);
     for (uint32_t j = 0; j < p->n_items; j++) {
       if (p->items[j].runs) continue;
-      buf_printf(&b, "  item %s (%s): never recorded", p->items[j].name, p->items[j].where);
+      vigil__buf_printf(&b, "  item %s (%s): never recorded", p->items[j].name, p->items[j].where);
       emit_line(fn, ud, &b);
       missed++;
     }
@@ -281,7 +282,7 @@ int coverage_report(const spec_coverage *c, coverage_line_fn fn, void *ud) {
       code += (c->files[i].lines[l] & LINE_CODE) != 0;
       run += (c->files[i].lines[l] & (LINE_CODE | LINE_RAN)) == (LINE_CODE | LINE_RAN);
     }
-  buf_printf(&b, "lines: %d of %d lines of rules, gates, hooks and their helpers ran", run, code);
+  vigil__buf_printf(&b, "lines: %d of %d lines of rules, gates, hooks and their helpers ran", run, code);
   emit_line(fn, ud, &b);
   for (int i = 0; i < c->n_files; i++) {
     const cov_file *f = &c->files[i];
@@ -292,14 +293,14 @@ int coverage_report(const spec_coverage *c, coverage_line_fn fn, void *ud) {
       for (int k = l + 1; k < f->n && !(f->lines[k] & LINE_RAN); k++)
         if (f->lines[k] & LINE_CODE) end = k;
       if (end > l)
-        buf_printf(&b, "  %s:%d-%d: never ran", f->path, l, end);
+        vigil__buf_printf(&b, "  %s:%d-%d: never ran", f->path, l, end);
       else
-        buf_printf(&b, "  %s:%d: never ran", f->path, l);
+        vigil__buf_printf(&b, "  %s:%d: never ran", f->path, l);
       emit_line(fn, ud, &b);
       missed++;
       l = end;
     }
   }
-  buf_free(&b);
+  vigil__buf_free(&b);
   return missed;
 }

@@ -1,4 +1,4 @@
-/* protocol_diff.c: what changed between two versions of a protocol, in the
+/* vigil__protocol_diff.c: what changed between two versions of a protocol, in the
  * terms a clinical reviewer uses (`vigil protocol diff`).
  *
  * Both versions are loaded and compiled; the comparison is of what they
@@ -71,7 +71,7 @@ static const char *range_text(char *out, size_t n, int has, double lo, double hi
 
 static void options_text(buf *b, const char **o, uint32_t n) {
   for (uint32_t i = 0; i < n; i++)
-    buf_printf(b, "%s\"%s\"", i ? ", " : "", o[i]);
+    vigil__buf_printf(b, "%s\"%s\"", i ? ", " : "", o[i]);
 }
 
 static int same_options(const char **x, uint32_t nx, const char **y, uint32_t ny) {
@@ -84,8 +84,8 @@ static int same_options(const char **x, uint32_t nx, const char **y, uint32_t ny
 /* A score field's points as a form shows them: "2 (moves 4 extremities), 1, 0". */
 static void points_text(buf *b, const score_point *p, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
-    buf_printf(b, "%s%g", i ? ", " : "", p[i].value);
-    if (p[i].label) buf_printf(b, " (%s)", p[i].label);
+    vigil__buf_printf(b, "%s%g", i ? ", " : "", p[i].value);
+    if (p[i].label) vigil__buf_printf(b, " (%s)", p[i].label);
   }
 }
 
@@ -134,7 +134,7 @@ static void function_code(const protocol *p, int ref, buf *code, char *where, si
           s++;
         continue;
       }
-      if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') buf_putc(code, *s);
+      if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') vigil__buf_putc(code, *s);
     }
     if (*s == '\n') line++;
   }
@@ -143,8 +143,8 @@ static void function_code(const protocol *p, int ref, buf *code, char *where, si
 /* Compares two functions; says what changed as "<what>: code changed (where)". */
 static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
   buf x, y;
-  buf_init(&x);
-  buf_init(&y);
+  vigil__buf_init(&x);
+  vigil__buf_init(&y);
   char wa[512], wb[512];
   function_code(d->a, ref_a, &x, wa, sizeof wa);
   function_code(d->b, ref_b, &y, wb, sizeof wb);
@@ -155,8 +155,8 @@ static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
     say(d, "  ~ %s: added (%s)", what, wb);
   else if (has_a && !same_str(x.p ? x.p : "", y.p ? y.p : ""))
     say(d, "  ~ %s: code changed (%s, was %s)", what, wb, wa);
-  buf_free(&x);
-  buf_free(&y);
+  vigil__buf_free(&x);
+  vigil__buf_free(&y);
 }
 
 /* ---- params ------------------------------------------------------------------ */
@@ -169,11 +169,11 @@ static const param_spec *find_param(const protocol *p, const char *name) {
 
 static void value_text(buf *b, val v) {
   if (v.type == VAL_NIL)
-    buf_puts(b, "none (required)");
+    vigil__buf_puts(b, "none (required)");
   else if (v.type == VAL_NUMBER)
-    buf_printf(b, "%g", v.u.num);
+    vigil__buf_printf(b, "%g", v.u.num);
   else
-    val_to_json(b, v);
+    vigil__val_to_json(b, v);
 }
 
 static void diff_params(differ *d) {
@@ -181,17 +181,17 @@ static void diff_params(differ *d) {
   for (uint32_t i = 0; i < d->b->n_params; i++) {
     const param_spec *y = &d->b->params[i], *x = find_param(d->a, y->name);
     buf b;
-    buf_init(&b);
+    vigil__buf_init(&b);
     if (!x) {
       value_text(&b, y->def);
       say(d, "  + %s \"%s\": default %s%s%s", y->name, y->title ? y->title : y->name, b.p, y->unit ? " " : "",
           y->unit ? y->unit : "");
-      buf_free(&b);
+      vigil__buf_free(&b);
       continue;
     }
     buf xa, ya;
-    buf_init(&xa);
-    buf_init(&ya);
+    vigil__buf_init(&xa);
+    vigil__buf_init(&ya);
     value_text(&xa, x->def);
     value_text(&ya, y->def);
     if (strcmp(xa.p, ya.p))
@@ -204,17 +204,17 @@ static void diff_params(differ *d) {
     if (!same_str(x->unit, y->unit))
       say(d, "  ~ %s: unit %s -> %s", y->name, x->unit ? x->unit : "none", y->unit ? y->unit : "none");
     if (x->kind != y->kind)
-      say(d, "  ~ %s: kind %s -> %s", y->name, field_kind_name(x->kind), field_kind_name(y->kind));
+      say(d, "  ~ %s: kind %s -> %s", y->name, vigil__field_kind_name(x->kind), vigil__field_kind_name(y->kind));
     if (!same_str(x->title, y->title))
       say(d, "  ~ %s: title \"%s\" -> \"%s\"", y->name, x->title ? x->title : "", y->title ? y->title : "");
     if (!same_options(x->options, x->n_options, y->options, y->n_options)) {
-      buf_reset(&b);
+      vigil__buf_reset(&b);
       options_text(&b, y->options, y->n_options);
       say(d, "  ~ %s: options now %s", y->name, b.p ? b.p : "none");
     }
-    buf_free(&xa);
-    buf_free(&ya);
-    buf_free(&b);
+    vigil__buf_free(&xa);
+    vigil__buf_free(&ya);
+    vigil__buf_free(&b);
   }
   for (uint32_t i = 0; i < d->a->n_params; i++)
     if (!find_param(d->b, d->a->params[i].name))
@@ -235,19 +235,19 @@ static const phase_spec *find_phase(const protocol *p, const char *id, uint32_t 
 static void schedule_text(buf *b, const item_spec *it) {
   char t[64];
   if (!it->scheduled) {
-    buf_puts(b, "not scheduled");
+    vigil__buf_puts(b, "not scheduled");
     return;
   }
   const schedule *s = &it->sched;
   if (s->every) {
-    buf_printf(b, "every %s", dur(t, sizeof t, s->every));
-    if (s->at != s->every) buf_printf(b, " from %s", dur(t, sizeof t, s->at));
+    vigil__buf_printf(b, "every %s", dur(t, sizeof t, s->every));
+    if (s->at != s->every) vigil__buf_printf(b, " from %s", dur(t, sizeof t, s->at));
   } else {
-    buf_printf(b, "at %s", dur(t, sizeof t, s->at));
+    vigil__buf_printf(b, "at %s", dur(t, sizeof t, s->at));
   }
-  if (s->count > 0 && s->every) buf_printf(b, ", %d times", s->count);
-  if (s->until >= 0) buf_printf(b, " until %s", dur(t, sizeof t, s->until));
-  buf_printf(b, ", overdue after %s", dur(t, sizeof t, s->grace));
+  if (s->count > 0 && s->every) vigil__buf_printf(b, ", %d times", s->count);
+  if (s->until >= 0) vigil__buf_printf(b, " until %s", dur(t, sizeof t, s->until));
+  vigil__buf_printf(b, ", overdue after %s", dur(t, sizeof t, s->grace));
 }
 
 static const field_spec *find_field(const item_spec *it, const char *name) {
@@ -273,17 +273,17 @@ static void diff_fields(differ *d, const char *q, const item_spec *x, const item
       say(d, "  ~ %s:%s%s unit %s -> %s", q, sep, label, fx->unit ? fx->unit : "none", fy->unit ? fy->unit : "none");
     if (!same_options(fx->options, fx->n_options, fy->options, fy->n_options)) {
       buf b;
-      buf_init(&b);
+      vigil__buf_init(&b);
       options_text(&b, fy->options, fy->n_options);
       say(d, "  ~ %s:%s%s options now %s", q, sep, label, b.p ? b.p : "none");
-      buf_free(&b);
+      vigil__buf_free(&b);
     }
     if (!same_points(fx, fy)) {
       buf b;
-      buf_init(&b);
+      vigil__buf_init(&b);
       points_text(&b, fy->points, fy->n_points);
       say(d, "  ~ %s:%s%s points now %s", q, sep, label, b.p ? b.p : "any in its range");
-      buf_free(&b);
+      vigil__buf_free(&b);
     }
     if (!same_str(fx->title, fy->title))
       say(d, "  ~ %s:%s%s now called \"%s\"", q, sep, label, fy->title ? fy->title : fy->name);
@@ -297,21 +297,22 @@ static void diff_fields(differ *d, const char *q, const item_spec *x, const item
 
 static void diff_item(differ *d, const item_spec *x, const item_spec *y) {
   const char *q = y->qid;
-  if (x->kind != y->kind) say(d, "  ~ %s: kind %s -> %s", q, item_kind_name(x->kind), item_kind_name(y->kind));
+  if (x->kind != y->kind)
+    say(d, "  ~ %s: kind %s -> %s", q, vigil__item_kind_name(x->kind), vigil__item_kind_name(y->kind));
   if (!same_str(x->title, y->title)) say(d, "  ~ %s: title \"%s\" -> \"%s\"", q, x->title, y->title);
   if (x->required != y->required) say(d, "  ~ %s: %s", q, y->required ? "now required" : "now optional");
   buf sx, sy;
-  buf_init(&sx);
-  buf_init(&sy);
+  vigil__buf_init(&sx);
+  vigil__buf_init(&sy);
   schedule_text(&sx, x);
   schedule_text(&sy, y);
   if (strcmp(sx.p, sy.p)) say(d, "  ~ %s: schedule %s -> %s", q, sx.p, sy.p);
-  buf_free(&sx);
-  buf_free(&sy);
+  vigil__buf_free(&sx);
+  vigil__buf_free(&sy);
   char t1[64], t2[64];
   if (x->overdue_priority != y->overdue_priority)
-    say(d, "  ~ %s: overdue alert priority %s -> %s", q, priority_name(x->overdue_priority),
-        priority_name(y->overdue_priority));
+    say(d, "  ~ %s: overdue alert priority %s -> %s", q, vigil__priority_name(x->overdue_priority),
+        vigil__priority_name(y->overdue_priority));
   if (x->overdue_escalate != y->overdue_escalate)
     say(d, "  ~ %s: overdue alert escalates after %s -> %s", q, dur(t1, sizeof t1, x->overdue_escalate),
         dur(t2, sizeof t2, y->overdue_escalate));
@@ -337,7 +338,7 @@ static const rule_spec *find_rule(const phase_spec *ph, const char *id) {
 
 static void rule_on(buf *b, const protocol *p, const rule_spec *r) {
   for (uint32_t i = 0; i < r->n_on; i++)
-    buf_printf(b, "%s%s", i ? ", " : "", p->items[r->on[i]].qid);
+    vigil__buf_printf(b, "%s%s", i ? ", " : "", p->items[r->on[i]].qid);
 }
 
 static void diff_phases(differ *d) {
@@ -369,18 +370,18 @@ static void diff_phases(differ *d) {
     const item_spec *y = &d->b->items[i], *x = find_item(d->a, y->qid);
     if (!x) {
       buf s;
-      buf_init(&s);
+      vigil__buf_init(&s);
       schedule_text(&s, y);
-      say(d, "  + %s: %s \"%s\"%s, %s", y->qid, item_kind_name(y->kind), y->title ? y->title : y->id,
+      say(d, "  + %s: %s \"%s\"%s, %s", y->qid, vigil__item_kind_name(y->kind), y->title ? y->title : y->id,
           y->required ? "" : " (optional)", s.p);
-      buf_free(&s);
+      vigil__buf_free(&s);
     } else {
       diff_item(d, x, y);
     }
   }
   for (uint32_t i = 0; i < d->a->n_items; i++)
     if (!find_item(d->b, d->a->items[i].qid))
-      say(d, "  - %s: %s \"%s\"", d->a->items[i].qid, item_kind_name(d->a->items[i].kind), d->a->items[i].title);
+      say(d, "  - %s: %s \"%s\"", d->a->items[i].qid, vigil__item_kind_name(d->a->items[i].kind), d->a->items[i].title);
 
   d->section = "Rules:";
   for (uint32_t i = 0; i < d->b->n_phases; i++) {
@@ -388,21 +389,21 @@ static void diff_phases(differ *d) {
     for (uint32_t j = 0; j < py->n_rules; j++) {
       const rule_spec *y = &py->rules[j], *x = find_rule(px, y->id);
       buf on;
-      buf_init(&on);
+      vigil__buf_init(&on);
       rule_on(&on, d->b, y);
       if (!x) {
         say(d, "  + %s.%s (on %s, %s)", py->id, y->id, on.p, relative(d->b, y->where));
       } else {
         buf was;
-        buf_init(&was);
+        vigil__buf_init(&was);
         rule_on(&was, d->a, x);
         if (strcmp(on.p, was.p)) say(d, "  ~ %s.%s: runs on %s (was %s)", py->id, y->id, on.p, was.p);
-        buf_free(&was);
+        vigil__buf_free(&was);
         char what[300];
         snprintf(what, sizeof what, "%s.%s", py->id, y->id);
         compare_code(d, what, x->fn_ref, y->fn_ref);
       }
-      buf_free(&on);
+      vigil__buf_free(&on);
     }
     for (uint32_t j = 0; px && j < px->n_rules; j++)
       if (!find_rule(py, px->rules[j].id)) say(d, "  - %s.%s", px->id, px->rules[j].id);
@@ -566,11 +567,11 @@ static void diff_file(differ *d, const char *rel, const char *ta, const char *tb
 #undef LCS
   free(lcs);
   buf b;
-  buf_init(&b);
+  vigil__buf_init(&b);
   for (int k = 0; k < n_names; k++)
-    buf_printf(&b, "%s%s", k ? ", " : "", names[k]);
+    vigil__buf_printf(&b, "%s%s", k ? ", " : "", names[k]);
   say(d, "  ~ %s: changed in %s", rel, b.p ? b.p : "?");
-  buf_free(&b);
+  vigil__buf_free(&b);
 out:
   free(la);
   free(lb);
@@ -600,7 +601,7 @@ static void diff_files(differ *d) {
   }
 }
 
-int protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
+int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
   differ d = {.a = a, .b = b, .fn = fn, .ud = ud};
   char head[512];
   snprintf(head, sizeof head, "%s -> %s", a->ref, b->ref);

@@ -36,12 +36,12 @@ static int64_t duration_ms(const char *s, int *ok) {
 static char *to_json(lua_State *L, int idx) {
   val v;
   char err[256];
-  if (val_from_lua(L, idx, &v, err, sizeof err) < 0) return NULL;
+  if (vigil__val_from_lua(L, idx, &v, err, sizeof err) < 0) return NULL;
   buf b;
-  buf_init(&b);
-  val_to_json(&b, v);
-  val_release(v);
-  return buf_take(&b);
+  vigil__buf_init(&b);
+  vigil__val_to_json(&b, v);
+  vigil__val_release(v);
+  return vigil__buf_take(&b);
 }
 
 static const char *field_str(lua_State *L, int idx, const char *key) {
@@ -73,12 +73,12 @@ static int ack_rule(vigil_engine *e, uint64_t visit, const char *actor, const ch
   return vigil_alert_ack(e, id, actor, NULL);
 }
 
-int scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const char *actor, buf *desc) {
+int vigil__scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const char *actor, buf *desc) {
   lua_getfield(L, step, "record");
   if (lua_istable(L, -1)) {
     char *json = to_json(L, -1);
     lua_pop(L, 1);
-    buf_printf(desc, "record %s", json ? json : "?");
+    vigil__buf_printf(desc, "record %s", json ? json : "?");
     int rc = json ? vigil_visit_record_json(e, visit, actor, json) : VIGIL_EINVAL;
     free(json);
     return rc;
@@ -86,7 +86,7 @@ int scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const
   lua_pop(L, 1);
   const char *s;
   if ((s = field_str(L, step, "ack"))) {
-    buf_printf(desc, "acknowledge %s", s);
+    vigil__buf_printf(desc, "acknowledge %s", s);
     return ack_rule(e, visit, actor, s);
   }
   lua_getfield(L, step, "amend");
@@ -96,7 +96,7 @@ int scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const
     lua_getfield(L, t, "value");
     char *json = to_json(L, -1);
     lua_pop(L, 2);
-    buf_printf(desc, "amend %s to %s (%s)", item ? item : "?", json ? json : "?", reason ? reason : "");
+    vigil__buf_printf(desc, "amend %s to %s (%s)", item ? item : "?", json ? json : "?", reason ? reason : "");
     int rc = json ? vigil_visit_amend_json(e, visit, actor, item, json, reason) : VIGIL_EINVAL;
     free(json);
     return rc;
@@ -107,7 +107,7 @@ int scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const
     int t = lua_gettop(L);
     const char *item = field_str(L, t, "item"), *reason = field_str(L, t, "reason");
     lua_pop(L, 1);
-    buf_printf(desc, "skip %s (%s)", item ? item : "?", reason ? reason : "");
+    vigil__buf_printf(desc, "skip %s (%s)", item ? item : "?", reason ? reason : "");
     return vigil_visit_skip(e, visit, actor, item, reason);
   }
   lua_pop(L, 1);
@@ -117,22 +117,22 @@ int scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const
   int discharge = lua_toboolean(L, -1);
   lua_pop(L, 2);
   if (advance) {
-    buf_puts(desc, "leave the phase");
+    vigil__buf_puts(desc, "leave the phase");
     return vigil_visit_advance(e, visit, actor);
   }
   if (discharge) {
-    buf_puts(desc, "discharge");
+    vigil__buf_puts(desc, "discharge");
     return vigil_visit_discharge(e, visit, actor);
   }
   if ((s = field_str(L, step, "override"))) {
-    buf_printf(desc, "override the gate (%s)", s);
+    vigil__buf_printf(desc, "override the gate (%s)", s);
     return vigil_visit_override(e, visit, actor, s);
   }
   if ((s = field_str(L, step, "abort"))) {
-    buf_printf(desc, "abort (%s)", s);
+    vigil__buf_printf(desc, "abort (%s)", s);
     return vigil_visit_abort(e, visit, actor, s);
   }
-  buf_puts(desc, "(a step that does nothing)");
+  vigil__buf_puts(desc, "(a step that does nothing)");
   return VIGIL_EINVAL;
 }
 
@@ -147,8 +147,8 @@ static int step_cmp(const void *a, const void *b) {
   return x->index - y->index; /* same time: file order */
 }
 
-int scenario_run(vigil_engine *e, const char *protocol, const char *path, scenario_step_fn fn, void *ud,
-                 uint64_t *visit_out, char *err, size_t errlen) {
+int vigil__scenario_run(vigil_engine *e, const char *protocol, const char *path, scenario_step_fn fn, void *ud,
+                        uint64_t *visit_out, char *err, size_t errlen) {
   lua_State *L = luaL_newstate();
   if (!L) {
     snprintf(err, errlen, "out of memory");
@@ -215,10 +215,10 @@ int scenario_run(vigil_engine *e, const char *protocol, const char *path, scenar
     int t = lua_gettop(L);
     const char *who = field_str(L, t, "actor");
     buf desc;
-    buf_init(&desc);
-    int src = scenario_step(e, L, t, visit, who ? who : actor, &desc);
+    vigil__buf_init(&desc);
+    int src = vigil__scenario_step(e, L, t, visit, who ? who : actor, &desc);
     if (fn) fn(ud, steps[i].at, desc.p ? desc.p : "", src, src < 0 ? vigil_engine_errmsg(e) : NULL);
-    buf_free(&desc);
+    vigil__buf_free(&desc);
     lua_settop(L, st);
     end = steps[i].at;
   }

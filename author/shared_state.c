@@ -42,7 +42,8 @@ static uint64_t mix(uint64_t x) {
 
 static uint64_t bytes_hash(const char *s, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
   return h;
 }
 
@@ -160,13 +161,15 @@ static int walk_protocol(lua_State *L) {
   w->known = lua_gettop(L);
   for (uint32_t ph = 0; ph < p->n_phases; ph++) {
     push_ref(L, p->phases[ph].gate_ref, w);
-    for (uint32_t r = 0; r < p->phases[ph].n_rules; r++) push_ref(L, p->phases[ph].rules[r].fn_ref, w);
+    for (uint32_t r = 0; r < p->phases[ph].n_rules; r++)
+      push_ref(L, p->phases[ph].rules[r].fn_ref, w);
   }
   for (uint32_t it = 0; it < p->n_items; it++) {
     push_ref(L, p->items[it].when_ref, w);
     push_ref(L, p->items[it].compute_ref, w);
   }
-  for (int h = 0; h < HOOK_COUNT; h++) push_ref(L, p->hooks[h], w);
+  for (int h = 0; h < HOOK_COUNT; h++)
+    push_ref(L, p->hooks[h], w);
   /* Hashing finds more functions of the protocol's files: the queue grows
    * while it is walked. */
   for (lua_Integer q = 1; q <= w->n_queued; q++) {
@@ -198,26 +201,26 @@ static int walk_protocol(lua_State *L) {
   return 0;
 }
 
-int shared_state_take(vigil_engine *e, shared_state *out) {
+int vigil__shared_state_take(vigil_engine *e, shared_state *out) {
   *out = (shared_state){0};
-  for (uint32_t i = 0; i < engine_protocol_count(e); i++) {
-    lua_State *L = engine_protocol(e, i)->sb->L;
+  for (uint32_t i = 0; i < vigil__engine_protocol_count(e); i++) {
+    lua_State *L = vigil__engine_protocol(e, i)->sb->L;
     walk w = {.L = L, .out = out};
     int top = lua_gettop(L);
     lua_pushcfunction(L, walk_protocol);
     lua_pushlightuserdata(L, &w);
-    lua_pushlightuserdata(L, engine_protocol(e, i));
+    lua_pushlightuserdata(L, vigil__engine_protocol(e, i));
     int rc = lua_pcall(L, 2, 0, 0);
     lua_settop(L, top);
     if (rc != LUA_OK) {
-      shared_state_free(out);
+      vigil__shared_state_free(out);
       return VIGIL_ENOMEM;
     }
   }
   return 0;
 }
 
-const state_root *shared_state_changed(const shared_state *before, const shared_state *after) {
+const state_root *vigil__shared_state_changed(const shared_state *before, const shared_state *after) {
   for (size_t i = 0; i < before->n; i++)
     for (size_t j = 0; j < after->n; j++)
       if (after->roots[j].id == before->roots[i].id) {
@@ -227,7 +230,7 @@ const state_root *shared_state_changed(const shared_state *before, const shared_
   return NULL;
 }
 
-void shared_state_free(shared_state *s) {
+void vigil__shared_state_free(shared_state *s) {
   free(s->roots);
   *s = (shared_state){0};
 }

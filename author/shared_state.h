@@ -32,10 +32,10 @@ typedef struct shared_state {
 
 /* Fingerprints the code of every protocol the engine holds. 0, or
  * VIGIL_ENOMEM. */
-int shared_state_take(vigil_engine *e, shared_state *out);
+int vigil__shared_state_take(vigil_engine *e, shared_state *out);
 /* The first upvalue of before whose value is not the same in after; NULL
  * when none changed. */
-const state_root *shared_state_changed(const shared_state *before, const shared_state *after);
-void shared_state_free(shared_state *s);
+const state_root *vigil__shared_state_changed(const shared_state *before, const shared_state *after);
+void vigil__shared_state_free(shared_state *s);
 
 #endif

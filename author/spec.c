@@ -1,7 +1,7 @@
 /* spec.c: protocol tests in simulated time, the C side.
  *
  * The runner's logic (reading a spec, matching expectations against events,
- * wording failures) is Lua, in core/lua/spec.lua, in a plain state of its own:
+ * wording failures) is Lua, in core/lang/lua/spec.lua, in a plain state of its own:
  * a spec is its author's own test file, not protocol code, so it needs no
  * sandbox beyond an instruction budget. This file hands that state the engine
  * (host.start, host.step, ...) and gives each result back to C. */
@@ -44,7 +44,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
 static int push_json_text(lua_State *L, const char *text) {
   json_t *j = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
   if (!j) return 0;
-  lua_json_push(L, j);
+  vigil__lua_json_push(L, j);
   json_decref(j);
   return 1;
 }
@@ -75,16 +75,16 @@ static int host_start(lua_State *L) {
   if (lua_istable(L, 3)) {
     val v;
     char err[256];
-    if (val_from_lua(L, 3, &v, err, sizeof err) < 0) {
+    if (vigil__val_from_lua(L, 3, &v, err, sizeof err) < 0) {
       lua_pushnil(L);
       lua_pushfstring(L, "params: %s", err);
       return 2;
     }
     buf b;
-    buf_init(&b);
-    val_to_json(&b, v);
-    val_release(v);
-    params = buf_take(&b);
+    vigil__buf_init(&b);
+    vigil__val_to_json(&b, v);
+    vigil__val_release(v);
+    params = vigil__buf_take(&b);
   }
   uint64_t visit = 0;
   int64_t t0 = vigil_engine_now(r->e);
@@ -114,12 +114,12 @@ static int host_step(lua_State *L) {
   const char *actor = luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   buf desc;
-  buf_init(&desc);
-  int rc = scenario_step(r->e, L, 3, visit, actor, &desc);
+  vigil__buf_init(&desc);
+  int rc = vigil__scenario_step(r->e, L, 3, visit, actor, &desc);
   lua_settop(L, 3);
   lua_pushboolean(L, rc >= 0);
   lua_pushstring(L, desc.p ? desc.p : "");
-  buf_free(&desc);
+  vigil__buf_free(&desc);
   if (rc >= 0) return 2;
   lua_pushstring(L, vigil_engine_errmsg(r->e));
   return 3;
@@ -172,15 +172,15 @@ static lua_State *runner_state(spec_run *r, char *err, size_t errlen) {
     return NULL;
   }
   r->L = L;
-  sandbox_open_libs(L);
+  vigil__sandbox_open_libs(L);
   lua_newtable(L);
   r->events_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  if (luaL_loadbufferx(L, spec_lua_src, spec_lua_len, "=spec.lua", "t") != LUA_OK) {
+  if (luaL_loadbufferx(L, vigil__spec_lua_src, vigil__spec_lua_len, "=spec.lua", "t") != LUA_OK) {
     snprintf(err, errlen, "%s", lua_tostring(L, -1));
     return NULL;
   }
   /* The protocol language, for durations and file:line (as protocols read them). */
-  if (luaL_loadbufferx(L, vigil_lua_src, vigil_lua_len, "=vigil.lua", "t") != LUA_OK) {
+  if (luaL_loadbufferx(L, vigil__vigil_lua_src, vigil__vigil_lua_len, "=vigil.lua", "t") != LUA_OK) {
     snprintf(err, errlen, "%s", lua_tostring(L, -1));
     return NULL;
   }
@@ -211,8 +211,8 @@ static lua_State *runner_state(spec_run *r, char *err, size_t errlen) {
  * visit into the next. One failed check when that happened. */
 static void state_kept(spec_run *r, const char *path, const shared_state *before) {
   shared_state after;
-  if (shared_state_take(r->e, &after) < 0) return;
-  const state_root *c = shared_state_changed(before, &after);
+  if (vigil__shared_state_take(r->e, &after) < 0) return;
+  const state_root *c = vigil__shared_state_changed(before, &after);
   if (c) {
     char msg[1024];
     snprintf(msg, sizeof msg,
@@ -221,16 +221,16 @@ static void state_kept(spec_run *r, const char *path, const shared_state *before
              "visit, and a restart does not rebuild it. Keep what a visit needs in the visit (visit.value, "
              "visit.last, visit.count, visit.held)",
              c->name, c->where);
-    spec_result res = {.ok = 0, .spec = path, .name = "the protocol keeps nothing between visits", .where = c->where,
-                       .message = msg};
+    spec_result res = {
+        .ok = 0, .spec = path, .name = "the protocol keeps nothing between visits", .where = c->where, .message = msg};
     r->failed++;
     if (r->fn) r->fn(r->ud, &res);
   }
-  shared_state_free(&after);
+  vigil__shared_state_free(&after);
 }
 
-int spec_run_file(const char *protocol, const char *path, spec_result_fn fn, void *ud, spec_coverage *cov, char *err,
-                  size_t errlen) {
+int vigil__spec_run_file(const char *protocol, const char *path, spec_result_fn fn, void *ud, spec_coverage *cov,
+                         char *err, size_t errlen) {
   spec_run r = {.fn = fn, .ud = ud};
   vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = SPEC_T0};
   int rc = vigil_engine_new(&opts, &r.e);
@@ -244,7 +244,7 @@ int spec_run_file(const char *protocol, const char *path, spec_result_fn fn, voi
     vigil_engine_free(r.e);
     return rc;
   }
-  if (cov) coverage_attach(cov, r.e);
+  if (cov) vigil__coverage_attach(cov, r.e);
   lua_State *L = runner_state(&r, err, errlen);
   if (!L) {
     rc = VIGIL_ENOMEM;
@@ -252,7 +252,7 @@ int spec_run_file(const char *protocol, const char *path, spec_result_fn fn, voi
   }
   vigil_engine_subscribe(r.e, "*", on_event, &r);
   shared_state before = {0};
-  int watched = shared_state_take(r.e, &before) == 0;
+  int watched = vigil__shared_state_take(r.e, &before) == 0;
   lua_getfield(L, -1, "run_file");
   lua_pushstring(L, path);
   lua_pushlightuserdata(L, &r);
@@ -265,10 +265,10 @@ int spec_run_file(const char *protocol, const char *path, spec_result_fn fn, voi
     if (fn) fn(ud, &res);
   }
   if (watched) state_kept(&r, path, &before);
-  shared_state_free(&before);
+  vigil__shared_state_free(&before);
   rc = r.failed;
 out:
-  if (cov) coverage_detach(cov, r.e);
+  if (cov) vigil__coverage_detach(cov, r.e);
   if (r.L) lua_close(r.L);
   vigil_engine_free(r.e);
   return rc;

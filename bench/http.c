@@ -105,8 +105,8 @@ static int format_request(char *out, size_t cap, const char *method, const char 
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                  method, path, port, token, strlen(body), body);
   else
-    n = snprintf(out, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n", method,
-                 path, port, token);
+    n = snprintf(out, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n", method, path,
+                 port, token);
   if (n < 0 || (size_t)n >= cap) die("request too long");
   return n;
 }
@@ -181,7 +181,8 @@ static void start_server(void) {
   free(abs);
   /* The nurse the benchmark signs in as. */
   char cmd[16384];
-  snprintf(cmd, sizeof cmd, "echo 'bench password 1' | '%s' user add bench.http --role nurse --password-stdin --db '%s' >/dev/null",
+  snprintf(cmd, sizeof cmd,
+           "echo 'bench password 1' | '%s' user add bench.http --role nurse --password-stdin --db '%s' >/dev/null",
            opt.vigil, db);
   if (system(cmd) != 0) die("cannot create the bench user: %s", cmd);
   server = fork();
@@ -277,7 +278,8 @@ static void run_wrk(const char *script, int first, int ctl) {
   char out[65536];
   size_t len = 0;
   ssize_t r;
-  while ((r = read(pfd[0], out + len, sizeof out - 1 - len)) > 0 || (r < 0 && errno == EINTR)) len += r > 0 ? (size_t)r : 0;
+  while ((r = read(pfd[0], out + len, sizeof out - 1 - len)) > 0 || (r < 0 && errno == EINTR))
+    len += r > 0 ? (size_t)r : 0;
   close(pfd[0]);
   out[len] = 0;
   int st;
@@ -400,13 +402,15 @@ static void run_alerts(int first_visit, int ctl) {
   int w = dial();
   set_nonblock(w);
   struct pollfd *pf = calloc((size_t)S + 1, sizeof *pf);
-  for (int j = 0; j < S; j++) pf[j] = (struct pollfd){.fd = subs[j].fd, .events = POLLIN};
+  for (int j = 0; j < S; j++)
+    pf[j] = (struct pollfd){.fd = subs[j].fd, .events = POLLIN};
   pf[S] = (struct pollfd){.fd = w, .events = POLLIN};
   /* Wait for every stream to be open (headers read), as the server counts it. */
   double t_open = bench_seconds();
   for (;;) {
     int all = 1;
-    for (int j = 0; j < S; j++) all &= subs[j].headers_done;
+    for (int j = 0; j < S; j++)
+      all &= subs[j].headers_done;
     if (all && metric(ctl, "vigil_stream_subscribers") >= S) break;
     if (bench_seconds() - t_open > 10) die("subscribers not all open after 10 s");
     poll(pf, (nfds_t)S, 100);
@@ -424,7 +428,8 @@ static void run_alerts(int first_visit, int ctl) {
   for (;;) {
     double now = bench_seconds();
     int arrived_all = 1;
-    for (int j = 0; j < S; j++) arrived_all &= subs[j].got >= K || subs[j].dropped;
+    for (int j = 0; j < S; j++)
+      arrived_all &= subs[j].got >= K || subs[j].dropped;
     if (answered == K && (arrived_all || now - last_resp > 5)) break;
     if (now - t0 > K / opt.rate + 30) break;
     if (!outstanding && sent < K && now >= t0 + sent / opt.rate) {
@@ -448,7 +453,8 @@ static void run_alerts(int first_visit, int ctl) {
     /* The writer first: its answer's time is not delayed by reading 100 streams. */
     if (pf[S].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t r;
-      while ((r = read(w, wbuf + wlen, sizeof wbuf - wlen)) > 0) wlen += (size_t)r;
+      while ((r = read(w, wbuf + wlen, sizeof wbuf - wlen)) > 0)
+        wlen += (size_t)r;
       double mono = bench_seconds();
       if (r == 0) die("the server closed the writer's connection");
       int st;
@@ -488,7 +494,8 @@ static void run_alerts(int first_visit, int ctl) {
    * subscriber, and from the event's own time (server clock). */
   bench_samples from_resp = {0}, from_send = {0}, from_event = {0}, resp_lat = {0};
   int missing = 0, dropped = 0, early = 0;
-  for (int j = 0; j < S; j++) dropped += subs[j].dropped;
+  for (int j = 0; j < S; j++)
+    dropped += subs[j].dropped;
   for (int k = 0; k < answered; k++) {
     bench_samples_add(&resp_lat, t_resp[k] - t_send[k]);
     if (arrive_visit[k] && arrive_visit[k] != visit_of[k]) mismatched++;
@@ -521,7 +528,8 @@ static void run_alerts(int first_visit, int ctl) {
   bench_samples_free(&from_send);
   bench_samples_free(&from_event);
   bench_samples_free(&resp_lat);
-  for (int j = 0; j < S; j++) close(subs[j].fd), free(subs[j].buf);
+  for (int j = 0; j < S; j++)
+    close(subs[j].fd), free(subs[j].buf);
   close(w);
   free(subs), free(pf), free(t_send), free(t_resp), free(visit_of);
   free(arrive_mono), free(event_delay), free(arrive_visit), free(alert_seq);
@@ -530,10 +538,9 @@ static void run_alerts(int first_visit, int ctl) {
 /* ---- main ----------------------------------------------------------------- */
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: vigil-http-bench [--vigil PATH] [--wrk PATH] [--scripts DIR] [--protocol DIR]\n"
-          "         [--seconds S] [--threads T] [--connections C] [--visits N]\n"
-          "         [--subscribers S] [--alerts K] [--rate R] [--no-wrk]\n");
+  fprintf(stderr, "usage: vigil-http-bench [--vigil PATH] [--wrk PATH] [--scripts DIR] [--protocol DIR]\n"
+                  "         [--seconds S] [--threads T] [--connections C] [--visits N]\n"
+                  "         [--subscribers S] [--alerts K] [--rate R] [--no-wrk]\n");
   exit(2);
 }
 
@@ -542,19 +549,32 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (strcmp(a, name) == 0 && v && ++i)
-    if (ARG("--vigil")) opt.vigil = v;
-    else if (ARG("--wrk")) opt.wrk = v;
-    else if (ARG("--scripts")) opt.scripts = v;
-    else if (ARG("--protocol")) opt.protocol = v;
-    else if (ARG("--seconds")) opt.seconds = atof(v);
-    else if (ARG("--threads")) opt.threads = atoi(v);
-    else if (ARG("--connections")) opt.connections = atoi(v);
-    else if (ARG("--visits")) opt.visits = atoi(v);
-    else if (ARG("--subscribers")) opt.subscribers = atoi(v);
-    else if (ARG("--alerts")) opt.alerts = atoi(v);
-    else if (ARG("--rate")) opt.rate = atof(v);
-    else if (strcmp(a, "--no-wrk") == 0) opt.skip_wrk = 1;
-    else usage();
+    if (ARG("--vigil"))
+      opt.vigil = v;
+    else if (ARG("--wrk"))
+      opt.wrk = v;
+    else if (ARG("--scripts"))
+      opt.scripts = v;
+    else if (ARG("--protocol"))
+      opt.protocol = v;
+    else if (ARG("--seconds"))
+      opt.seconds = atof(v);
+    else if (ARG("--threads"))
+      opt.threads = atoi(v);
+    else if (ARG("--connections"))
+      opt.connections = atoi(v);
+    else if (ARG("--visits"))
+      opt.visits = atoi(v);
+    else if (ARG("--subscribers"))
+      opt.subscribers = atoi(v);
+    else if (ARG("--alerts"))
+      opt.alerts = atoi(v);
+    else if (ARG("--rate"))
+      opt.rate = atof(v);
+    else if (strcmp(a, "--no-wrk") == 0)
+      opt.skip_wrk = 1;
+    else
+      usage();
 #undef ARG
   }
   if (opt.visits < 1 || opt.subscribers < 1 || opt.alerts < 1 || opt.rate <= 0 || opt.seconds <= 0 || opt.seconds > 600)
@@ -565,7 +585,8 @@ int main(int argc, char **argv) {
   start_server();
   int ctl = dial();
   int st;
-  char *session = http(ctl, "POST", "/api/v1/session", "{\"user\":\"bench.http\",\"password\":\"bench password 1\"}", &st);
+  char *session =
+      http(ctl, "POST", "/api/v1/session", "{\"user\":\"bench.http\",\"password\":\"bench password 1\"}", &st);
   const char *tok = strstr(session, "\"token\":\"");
   if (st != 200 || !tok) die("sign-in: %d %s", st, session);
   snprintf(token, sizeof token, "%.43s", tok + 9);
@@ -582,8 +603,8 @@ int main(int argc, char **argv) {
     if (!id || atoi(id + 5) != i + 1) die("start visit: unexpected id in %.80s", r);
     free(r);
   }
-  printf("{\"bench\":\"http\",\"what\":\"setup\",\"port\":%d,\"visits_started\":%d,\"seconds\":%.3f,\"wrk\":%s}\n", port,
-         2 * opt.visits, bench_seconds() - t, have_wrk() && !opt.skip_wrk ? "true" : "false");
+  printf("{\"bench\":\"http\",\"what\":\"setup\",\"port\":%d,\"visits_started\":%d,\"seconds\":%.3f,\"wrk\":%s}\n",
+         port, 2 * opt.visits, bench_seconds() - t, have_wrk() && !opt.skip_wrk ? "true" : "false");
   fflush(stdout);
   if (!opt.skip_wrk && have_wrk()) {
     run_wrk("http_get.lua", 1, ctl);

@@ -103,8 +103,10 @@ int bench_rmtree(const char *dir) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
     struct stat st;
-    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc |= bench_rmtree(path);
-    else rc |= unlink(path);
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      rc |= bench_rmtree(path);
+    else
+      rc |= unlink(path);
   }
   closedir(d);
   return rmdir(dir) < 0 || rc ? -1 : 0;
@@ -164,17 +166,18 @@ static int cf_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
 static int cf_truncate(sqlite3_file *f, sqlite3_int64 size) { return REAL(f)->pMethods->xTruncate(REAL(f), size); }
 static int cf_sync(sqlite3_file *f, int flags) {
   count_file *cf = (count_file *)f;
-  if (cf->kind == KIND_WAL) io.syncs_wal++;
-  else if (cf->kind == KIND_DB) io.syncs_db++;
-  else io.syncs_other++;
+  if (cf->kind == KIND_WAL)
+    io.syncs_wal++;
+  else if (cf->kind == KIND_DB)
+    io.syncs_db++;
+  else
+    io.syncs_other++;
   return cf->real->pMethods->xSync(cf->real, flags);
 }
 static int cf_file_size(sqlite3_file *f, sqlite3_int64 *size) { return REAL(f)->pMethods->xFileSize(REAL(f), size); }
 static int cf_lock(sqlite3_file *f, int lock) { return REAL(f)->pMethods->xLock(REAL(f), lock); }
 static int cf_unlock(sqlite3_file *f, int lock) { return REAL(f)->pMethods->xUnlock(REAL(f), lock); }
-static int cf_check_reserved(sqlite3_file *f, int *out) {
-  return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
-}
+static int cf_check_reserved(sqlite3_file *f, int *out) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out); }
 static int cf_file_control(sqlite3_file *f, int op, void *arg) {
   return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
 }
@@ -196,10 +199,25 @@ static int cf_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p) {
 }
 
 static const sqlite3_io_methods count_methods = {
-    3,           cf_close,     cf_read,         cf_write,         cf_truncate,       cf_sync,
-    cf_file_size, cf_lock,     cf_unlock,       cf_check_reserved, cf_file_control,   cf_sector_size,
-    cf_device_characteristics, cf_shm_map,      cf_shm_lock,       cf_shm_barrier,    cf_shm_unmap,
-    cf_fetch,    cf_unfetch,
+    3,
+    cf_close,
+    cf_read,
+    cf_write,
+    cf_truncate,
+    cf_sync,
+    cf_file_size,
+    cf_lock,
+    cf_unlock,
+    cf_check_reserved,
+    cf_file_control,
+    cf_sector_size,
+    cf_device_characteristics,
+    cf_shm_map,
+    cf_shm_lock,
+    cf_shm_barrier,
+    cf_shm_unmap,
+    cf_fetch,
+    cf_unfetch,
 };
 
 static int cv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags) {

@@ -15,11 +15,8 @@ int64_t wl_start_ms(uint64_t i, uint64_t n) { return (int64_t)(i * WL_SPREAD_MS 
 
 wl_screening wl_screening_of(uint32_t sid) {
   uint32_t h = wl_mix32(sid * 4u);
-  return (wl_screening){.consent = 1,
-                        .contraindication = 0,
-                        .iv_access = 1,
-                        .npo_hours = 6 + h % 6,
-                        .baseline_sbp = 100 + (h >> 8) % 70};
+  return (wl_screening){
+      .consent = 1, .contraindication = 0, .iv_access = 1, .npo_hours = 6 + h % 6, .baseline_sbp = 100 + (h >> 8) % 70};
 }
 
 wl_vitals wl_vitals_of(uint32_t sid, uint32_t k) {

@@ -7,11 +7,11 @@
 #include <stdint.h>
 
 #define WL_MINUTE_MS 60000
-#define WL_SPREAD_MS 3600000     /* all visit starts fall within the first hour */
-#define WL_CHECKPOINTS 3         /* vitals at +15, +30, +45 min */
+#define WL_SPREAD_MS 3600000 /* all visit starts fall within the first hour */
+#define WL_CHECKPOINTS 3     /* vitals at +15, +30, +45 min */
 #define WL_CHECKPOINT_EVERY_MS (15 * WL_MINUTE_MS)
 #define WL_OBSERVATION_END_MS (165 * WL_MINUTE_MS)
-#define WL_EVENTS_PER_VISIT 7    /* start, screening, 3 checkpoints, observation end, decision */
+#define WL_EVENTS_PER_VISIT 7 /* start, screening, 3 checkpoints, observation end, decision */
 
 typedef struct wl_screening {
   int consent, contraindication, iv_access;

@@ -59,8 +59,8 @@ int cmd_export(int argc, char **argv) {
     return 1;
   }
   char *out = NULL, err[1024];
-  rc = !strcmp(what, "fhir") ? export_fhir(e, (uint64_t)visit, &out, err, sizeof err)
-                             : export_rems(e, (uint64_t)visit, csv, &out, err, sizeof err);
+  rc = !strcmp(what, "fhir") ? vigil__export_fhir(e, (uint64_t)visit, &out, err, sizeof err)
+                             : vigil__export_rems(e, (uint64_t)visit, csv, &out, err, sizeof err);
   vigil_engine_free(e);
   if (rc < 0) {
     fprintf(stderr, "vigil export %s: visit %llu: %s\n", what, visit, err);

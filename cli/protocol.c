@@ -12,7 +12,7 @@
 #include "lang/protocol_version.h"
 
 static void add_problem(void *ud, const char *where, const char *message) {
-  buf_printf(ud, "%s: %s\n", where, message);
+  vigil__buf_printf(ud, "%s: %s\n", where, message);
 }
 
 static void print_line(void *ud, const char *line) {
@@ -43,18 +43,18 @@ int cmd_protocol(int argc, char **argv) {
     return 2;
   }
   buf problems;
-  buf_init(&problems);
-  protocol *pa = protocol_version_load(a, db, add_problem, &problems);
-  protocol *pb = pa ? protocol_version_load(b, db, add_problem, &problems) : NULL;
+  vigil__buf_init(&problems);
+  protocol *pa = vigil__protocol_version_load(a, db, add_problem, &problems);
+  protocol *pb = pa ? vigil__protocol_version_load(b, db, add_problem, &problems) : NULL;
   int rc = 2;
   if (pa && pb) {
-    protocol_diff(pa, pb, print_line, NULL);
+    vigil__protocol_diff(pa, pb, print_line, NULL);
     rc = 0;
   } else {
     fprintf(stderr, "%s", problems.p ? problems.p : "vigil protocol diff: cannot load\n");
   }
-  protocol_free(pa);
-  protocol_free(pb);
-  buf_free(&problems);
+  vigil__protocol_free(pa);
+  vigil__protocol_free(pb);
+  vigil__buf_free(&problems);
   return rc;
 }

@@ -82,15 +82,16 @@ static void plugin_log(void *ud, vigil_log_level level, const char *plugin, cons
   log_line(names[level], msg, plugin ? json_pack("{s:s}", "plugin", plugin) : json_pack("{s:s}", "from", "plugins"));
 }
 
-static char *plugins_status(void *ud) { return plugin_host_status_json(ud); }
-static char *plugins_metrics(void *ud) { return plugin_host_metrics_text(ud); }
+static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(ud); }
+static char *plugins_metrics(void *ud) { return vigil__plugin_host_metrics_text(ud); }
 
 static void request_log(void *ud, const http_request *req, int status, size_t bytes, double ms) {
-  json_t *f = json_pack("{s:I, s:s, s:o, s:o, s:i, s:I, s:f}", "request", (json_int_t)http_request_id(req), "remote",
-                        http_request_remote(req), "method", safe_string(http_request_method(req), 16), "path",
-                        safe_string(http_request_path(req), 256), "status", status, "bytes", (json_int_t)bytes, "ms",
-                        (double)((int64_t)(ms * 1000)) / 1000);
-  const char *query = http_request_query(req);
+  json_t *f =
+      json_pack("{s:I, s:s, s:o, s:o, s:i, s:I, s:f}", "request", (json_int_t)vigil__http_request_id(req), "remote",
+                vigil__http_request_remote(req), "method", safe_string(vigil__http_request_method(req), 16), "path",
+                safe_string(vigil__http_request_path(req), 256), "status", status, "bytes", (json_int_t)bytes, "ms",
+                (double)((int64_t)(ms * 1000)) / 1000);
+  const char *query = vigil__http_request_query(req);
   if (f && *query) json_object_set_new(f, "query", safe_string(query, 256));
   log_line(status >= 500 ? "error" : "info", "request", f);
 }
@@ -197,7 +198,7 @@ static void on_http_closed(void *ud) {
   server_ctx *s = ud;
   s->http = NULL;
   /* Every answer is out; a batch still open (there should be none) commits. */
-  api_close(s->api, on_api_closed, s);
+  vigil__api_close(s->api, on_api_closed, s);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -205,7 +206,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   if (s->stopping) return;
   s->stopping = 1;
   log_line("info", "stopping", json_pack("{s:s}", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"));
-  http_server_close(s->http, on_http_closed, s);
+  vigil__http_server_close(s->http, on_http_closed, s);
 }
 
 /* ---- the command -------------------------------------------------------------------- */
@@ -259,7 +260,7 @@ typedef struct settings {
   int allow_simulated;
   uint64_t idle_ms, request_ms, heartbeat_ms;
   uint64_t session_ms;
-  uint64_t escalate_ms; /* site.escalate_after */
+  uint64_t escalate_ms;               /* site.escalate_after */
   int64_t escalate_by_priority_ms[3]; /* site.escalate_after = { low, medium, high } */
   const char *idle_flag, *request_flag, *heartbeat_flag;
   const char *plugin_dir; /* from vigil.conf; NULL: no plugins */
@@ -299,15 +300,15 @@ static int parse_flags(int argc, char **argv, settings *st) {
 }
 
 /* A timeout: the flag if given, else vigil.conf's setting, else dflt. */
-static int timeout_setting(const config *c, const char *key, const char *flag, const char *flag_name,
-                           uint64_t dflt, uint64_t *out) {
+static int timeout_setting(const config *c, const char *key, const char *flag, const char *flag_name, uint64_t dflt,
+                           uint64_t *out) {
   char err[512];
   if (flag) {
     if (parse_seconds(flag, out) == 0) return 0;
     fprintf(stderr, "vigil serve: %s wants a number of seconds (at most 86400), not '%s'\n", flag_name, flag);
     return -1;
   }
-  if (config_seconds(c, key, 86400, dflt, out, err, sizeof err) == 0) return 0;
+  if (vigil__config_seconds(c, key, 86400, dflt, out, err, sizeof err) == 0) return 0;
   fprintf(stderr, "vigil serve: %s\n", err);
   return -1;
 }
@@ -345,21 +346,25 @@ static int escalation_settings(json_t *esc, settings *st) {
  * the longest an unacknowledged alert waits before it escalates. */
 static int site_settings(const config *c, settings *st) {
   char where[4200];
-  json_t *site = config_get(c, "site");
+  json_t *site = vigil__config_get(c, "site");
   if (!site) return 0;
-  config_where(c, "site", where, sizeof where);
+  vigil__config_where(c, "site", where, sizeof where);
   json_t *tz = json_object_get(site, "timezone"), *esc = json_object_get(site, "escalate_after");
   const char *name = json_string_value(tz);
   char zone[4200];
   if (name) snprintf(zone, sizeof zone, "/usr/share/zoneinfo/%s", name);
   if (!json_is_object(site) || (tz && (!name || !*name || strstr(name, "..") || access(zone, R_OK) != 0))) {
-    fprintf(stderr, "vigil serve: %s: site is { name = \"...\", timezone = \"Europe/London\", escalate_after = 300 }; "
-                    "the time zone is an IANA name (in /usr/share/zoneinfo)\n", where);
+    fprintf(stderr,
+            "vigil serve: %s: site is { name = \"...\", timezone = \"Europe/London\", escalate_after = 300 }; "
+            "the time zone is an IANA name (in /usr/share/zoneinfo)\n",
+            where);
     return -1;
   }
   if (esc && escalation_settings(esc, st) < 0) {
-    fprintf(stderr, "vigil serve: %s: site.escalate_after is a number of seconds (more than 0, at most 86400), or "
-                    "one per priority: { high = 60, medium = 300, low = 900 }\n", where);
+    fprintf(stderr,
+            "vigil serve: %s: site.escalate_after is a number of seconds (more than 0, at most 86400), or "
+            "one per priority: { high = 60, medium = 300, low = 900 }\n",
+            where);
     return -1;
   }
   if (name) {
@@ -375,45 +380,45 @@ static config *read_settings(settings *st) {
   config *c = NULL;
   char err[4200];
   const char *path = st->config ? st->config : "vigil.conf";
-  int rc = config_load(path, &c, err, sizeof err);
+  int rc = vigil__config_load(path, &c, err, sizeof err);
   if (rc == VIGIL_ENOENT && !st->config)
-    c = config_empty();
+    c = vigil__config_empty();
   else if (rc < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
     return NULL;
   }
   const char *db, *listen;
-  if (!c || config_string(c, "database", "./var/vigil.db", &db, err, sizeof err) < 0 ||
-      config_string(c, "listen", "127.0.0.1:8080", &listen, err, sizeof err) < 0 ||
+  if (!c || vigil__config_string(c, "database", "./var/vigil.db", &db, err, sizeof err) < 0 ||
+      vigil__config_string(c, "listen", "127.0.0.1:8080", &listen, err, sizeof err) < 0 ||
       timeout_setting(c, "idle_timeout", st->idle_flag, "--idle-timeout", 30000, &st->idle_ms) < 0 ||
       timeout_setting(c, "request_timeout", st->request_flag, "--request-timeout", 10000, &st->request_ms) < 0 ||
       timeout_setting(c, "stream_heartbeat", st->heartbeat_flag, "--stream-heartbeat", 15000, &st->heartbeat_ms) < 0 ||
-      config_duration(c, "session_hours", "hours", 3600000, 24 * 30, 12 * 3600000ULL, &st->session_ms, err,
-                      sizeof err) < 0) {
+      vigil__config_duration(c, "session_hours", "hours", 3600000, 24 * 30, 12 * 3600000ULL, &st->session_ms, err,
+                             sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
-    config_free(c);
+    vigil__config_free(c);
     return NULL;
   }
   if (!st->db) st->db = db;
   if (!st->listen) st->listen = listen;
-  json_t *p = config_get(c, "protocols");
+  json_t *p = vigil__config_get(c, "protocols");
   if (p && !json_is_string(p) && !json_is_array(p)) {
     fprintf(stderr, "vigil serve: %s: protocols is a folder or a list of folders\n",
-            config_where(c, "protocols", err, sizeof err));
-    config_free(c);
+            vigil__config_where(c, "protocols", err, sizeof err));
+    vigil__config_free(c);
     return NULL;
   }
   st->protocols = p;
   if (site_settings(c, st) < 0) {
-    config_free(c);
+    vigil__config_free(c);
     return NULL;
   }
-  if (config_string(c, "plugin_dir", NULL, &st->plugin_dir, err, sizeof err) < 0) {
+  if (vigil__config_string(c, "plugin_dir", NULL, &st->plugin_dir, err, sizeof err) < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
-    config_free(c);
+    vigil__config_free(c);
     return NULL;
   }
-  st->plugins_json = config_json(c, "plugins");
+  st->plugins_json = vigil__config_json(c, "plugins");
   return c;
 }
 
@@ -444,9 +449,10 @@ static int first_admin(server_ctx *s) {
   sodium_bin2base64(password, sizeof password, random, sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   struct timeval tv;
   gettimeofday(&tv, NULL);
-  int rc = users_hash_password(password, hash);
-  if (rc == 0) rc = users_add(s->users, "admin", ROLE_ADMIN, hash, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, err,
-                              sizeof err);
+  int rc = vigil__users_hash_password(password, hash);
+  if (rc == 0)
+    rc = vigil__users_add(s->users, "admin", ROLE_ADMIN, hash, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, err,
+                          sizeof err);
   if (rc == 0) rc = vigil_site_event(s->e, "user.created", "vigil", "{\"user\":\"admin\",\"role\":\"admin\"}");
   if (rc < 0) {
     fprintf(stderr, "vigil serve: cannot create the first admin: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
@@ -511,12 +517,12 @@ static int serve(settings *st) {
     goto out;
   }
   char err[512];
-  if ((rc = users_open(engine_store(s.e), &s.users, err, sizeof err)) < 0) {
+  if ((rc = vigil__users_open(vigil__engine_store(s.e), &s.users, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s: %s\n", db, err);
     exit_code = 1;
     goto out;
   }
-  if (users_count(s.users) == 0 && first_admin(&s) < 0) {
+  if (vigil__users_count(s.users) == 0 && first_admin(&s) < 0) {
     exit_code = 1;
     goto out;
   }
@@ -525,7 +531,7 @@ static int serve(settings *st) {
     goto out;
   }
   char uploads[4200];
-  protocol_uploads_dir(db, uploads, sizeof uploads);
+  vigil__protocol_uploads_dir(db, uploads, sizeof uploads);
   if (load_uploads(s.e, uploads) < 0) {
     exit_code = 1;
     goto out;
@@ -533,7 +539,7 @@ static int serve(settings *st) {
   plugin_host_options po = {
       .engine = s.e, .loop = &s.loop, .dir = st->plugin_dir, .plugins_json = st->plugins_json, .log = plugin_log};
   char perr[512];
-  if (plugin_host_new(&po, &s.plugins, perr, sizeof perr) < 0) {
+  if (vigil__plugin_host_new(&po, &s.plugins, perr, sizeof perr) < 0) {
     fprintf(stderr, "vigil serve: %s\n", perr);
     exit_code = 2;
     goto out;
@@ -549,9 +555,9 @@ static int serve(settings *st) {
                     .users = s.users,
                     .session_ttl_ms = (int64_t)st->session_ms,
                     .simulated_clock = kind == VIGIL_CLOCK_SIMULATED,
-                    .store = engine_store(s.e),
+                    .store = vigil__engine_store(s.e),
                     .uploads_dir = uploads};
-  if (api_new(&ao, &s.api) < 0) {
+  if (vigil__api_new(&ao, &s.api) < 0) {
     fprintf(stderr, "vigil serve: out of memory\n");
     exit_code = 1;
     goto out;
@@ -560,13 +566,13 @@ static int serve(settings *st) {
                      .port = port,
                      .idle_timeout_ms = idle_ms,
                      .request_timeout_ms = request_ms,
-                     .handler = api_handle,
+                     .handler = vigil__api_handle,
                      .handler_ud = s.api,
                      .log = request_log};
-  if ((rc = http_server_start(&s.loop, &ho, &s.http, err, sizeof err)) < 0) {
+  if ((rc = vigil__http_server_start(&s.loop, &ho, &s.http, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
     log_line("error", "cannot listen", json_pack("{s:s}", "error", err));
-    api_close(s.api, NULL, NULL);
+    vigil__api_close(s.api, NULL, NULL);
     s.api = NULL;
     exit_code = 1;
     goto out;
@@ -580,9 +586,9 @@ static int serve(settings *st) {
   for (size_t i = 0; i < n_refs; i++)
     json_array_append_new(loaded, json_string(refs[i]));
   log_line("info", "listening",
-           json_pack("{s:s, s:i, s:s, s:s, s:o, s:I, s:I}", "host", host, "port", http_server_port(s.http), "db", db,
-                     "clock", clock, "protocols", loaded, "idle_timeout_ms", (json_int_t)idle_ms, "request_timeout_ms",
-                     (json_int_t)request_ms));
+           json_pack("{s:s, s:i, s:s, s:s, s:o, s:I, s:I}", "host", host, "port", vigil__http_server_port(s.http), "db",
+                     db, "clock", clock, "protocols", loaded, "idle_timeout_ms", (json_int_t)idle_ms,
+                     "request_timeout_ms", (json_int_t)request_ms));
   if (!is_loopback(host))
     log_line("warn", "listening beyond loopback without TLS: put a TLS-terminating proxy in front", NULL);
   if (kind == VIGIL_CLOCK_SIMULATED)
@@ -591,12 +597,12 @@ static int serve(settings *st) {
   log_line("info", "stopped", NULL);
 
 out:
-  plugin_host_close(s.plugins); /* the plugins' last words may use the store */
-  users_close(s.users);
+  vigil__plugin_host_close(s.plugins); /* the plugins' last words may use the store */
+  vigil__users_close(s.users);
   vigil_engine_free(s.e); /* closes its timer: runs the loop once */
   uv_run(&s.loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&s.loop) != 0) log_line("warn", "handles left open at exit", NULL);
-  plugin_host_free(s.plugins); /* unloaded once their handles are closed */
+  vigil__plugin_host_free(s.plugins); /* unloaded once their handles are closed */
   for (size_t i = 0; i < n_refs; i++)
     free(refs[i]);
   free(refs);
@@ -610,6 +616,6 @@ int cmd_serve(int argc, char **argv) {
   if (!conf) return 2;
   int exit_code = serve(&st);
   free(st.plugins_json);
-  config_free(conf);
+  vigil__config_free(conf);
   return exit_code;
 }

@@ -82,8 +82,10 @@ static void summary(char *out, size_t n, const char *type, json_t *d) {
       if (w < 0 || (size_t)w >= sizeof v - used) break;
       used += (size_t)w;
     }
-    if (!strcmp(type, "gate.blocked")) snprintf(out, n, "%s: %s", str(d, "phase"), v);
-    else snprintf(out, n, "%s: %s (was: %s)", str(d, "phase"), str(d, "reason"), v);
+    if (!strcmp(type, "gate.blocked"))
+      snprintf(out, n, "%s: %s", str(d, "phase"), v);
+    else
+      snprintf(out, n, "%s: %s (was: %s)", str(d, "phase"), str(d, "reason"), v);
   } else if (!strcmp(type, "alert.raised")) {
     snprintf(out, n, "#%lld %s [%s] %s", num(d, "alert"), str(d, "priority"), str(d, "rule"), str(d, "message"));
   } else if (!strcmp(type, "alert.escalated")) {
@@ -145,10 +147,14 @@ int cmd_simulate(int argc, char **argv) {
   const char *protocol = NULL, *scenario = NULL, *start = "2026-01-05T08:00:00Z";
   int json = 0;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--scenario") && i + 1 < argc) scenario = argv[++i];
-    else if (!strcmp(argv[i], "--start") && i + 1 < argc) start = argv[++i];
-    else if (!strcmp(argv[i], "--json")) json = 1;
-    else if (argv[i][0] != '-' && !protocol) protocol = argv[i];
+    if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
+      scenario = argv[++i];
+    else if (!strcmp(argv[i], "--start") && i + 1 < argc)
+      start = argv[++i];
+    else if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (argv[i][0] != '-' && !protocol)
+      protocol = argv[i];
     else {
       fprintf(stderr, "vigil simulate: unexpected '%s'\n", argv[i]);
       return 2;
@@ -180,7 +186,7 @@ int cmd_simulate(int argc, char **argv) {
   vigil_engine_subscribe(e, "*", print_event, &t);
   char err[2048];
   uint64_t visit = 0;
-  rc = scenario_run(e, ref, scenario, print_step, &t, &visit, err, sizeof err);
+  rc = vigil__scenario_run(e, ref, scenario, print_step, &t, &visit, err, sizeof err);
   if (rc < 0) fprintf(stderr, "vigil simulate: %s\n", err);
   vigil_engine_free(e);
   return rc < 0 ? 1 : 0;

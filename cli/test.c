@@ -129,7 +129,7 @@ int cmd_test(int argc, char **argv) {
       return 2;
     }
   }
-  spec_coverage *cov = coverage ? coverage_new() : NULL;
+  spec_coverage *cov = coverage ? vigil__coverage_new() : NULL;
   tap t = {0};
   printf("TAP version 13\n");
   for (int i = 1; i < argc && rc == 0; i++) {
@@ -164,7 +164,7 @@ int cmd_test(int argc, char **argv) {
       else
         protocol_of_spec(paths[k], dir, sizeof dir);
       printf("# %s (protocol %s)\n", paths[k], dir);
-      if (spec_run_file(dir, paths[k], print_result, &t, cov, err, sizeof err) < 0) {
+      if (vigil__spec_run_file(dir, paths[k], print_result, &t, cov, err, sizeof err) < 0) {
         fprintf(stderr, "vigil test: %s\n", err);
         printf("Bail out! %s does not load\n", dir);
         rc = 2;
@@ -172,12 +172,12 @@ int cmd_test(int argc, char **argv) {
     }
   }
   if (rc == 0) printf("1..%d\n", t.n);
-  if (cov && rc == 0) coverage_report(cov, print_comment, NULL);
+  if (cov && rc == 0) vigil__coverage_report(cov, print_comment, NULL);
   if (rc == 0) fprintf(stderr, "vigil test: %d of %d checks passed\n", t.n - t.failed, t.n);
   for (int i = 0; i < n_paths; i++)
     free(paths[i]);
   free(paths);
   free((void *)t.spec);
-  coverage_free(cov);
+  vigil__coverage_free(cov);
   return rc ? rc : t.failed ? 1 : 0;
 }

@@ -33,9 +33,9 @@ static const char *database(const char *flag, const char *conf_path, config **co
   if (flag) return flag;
   char err[4200];
   const char *db = "./var/vigil.db";
-  int rc = config_load(conf_path ? conf_path : "vigil.conf", conf, err, sizeof err);
+  int rc = vigil__config_load(conf_path ? conf_path : "vigil.conf", conf, err, sizeof err);
   if (rc == 0) {
-    if (config_string(*conf, "database", db, &db, err, sizeof err) < 0) {
+    if (vigil__config_string(*conf, "database", db, &db, err, sizeof err) < 0) {
       fprintf(stderr, "vigil user: %s\n", err);
       return NULL;
     }
@@ -55,7 +55,8 @@ static char *read_password(void) {
     free(line);
     return NULL;
   }
-  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    line[--n] = '\0';
   return line;
 }
 
@@ -87,15 +88,17 @@ static int open_db(const char *db, session_ctx *c) {
     *slash = '\0';
     mkdir(dir, 0750);
   }
-  if (!(c->s = store_sqlite_open(db, NULL, &rc, err, sizeof err))) {
+  if (!(c->s = vigil__store_sqlite_open(db, NULL, &rc, err, sizeof err))) {
     if (rc == VIGIL_EBUSY)
-      fprintf(stderr, "vigil user: %s is in use: vigil serve is running. Manage users through it (an admin: "
-                      "POST /api/v1/users, see docs/http.md) or stop it first.\n", db);
+      fprintf(stderr,
+              "vigil user: %s is in use: vigil serve is running. Manage users through it (an admin: "
+              "POST /api/v1/users, see docs/http.md) or stop it first.\n",
+              db);
     else
       fprintf(stderr, "vigil user: %s\n", err);
     return -1;
   }
-  if ((rc = users_open(c->s, &c->u, err, sizeof err)) < 0) {
+  if ((rc = vigil__users_open(c->s, &c->u, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil user: %s\n", err);
     c->s->ops->close(c->s);
     return -1;
@@ -105,7 +108,7 @@ static int open_db(const char *db, session_ctx *c) {
 }
 
 static void close_db(session_ctx *c) {
-  users_close(c->u);
+  vigil__users_close(c->u);
   c->s->ops->close(c->s);
 }
 
@@ -113,7 +116,7 @@ static int record(session_ctx *c, const char *type, json_t *fields) {
   char *text = json_dumps(fields, JSON_COMPACT);
   json_decref(fields);
   char err[1024];
-  int rc = text ? store_site_event(c->s, type, c->actor, text, now_ms(), err, sizeof err) : VIGIL_ENOMEM;
+  int rc = text ? vigil__store_site_event(c->s, type, c->actor, text, now_ms(), err, sizeof err) : VIGIL_ENOMEM;
   free(text);
   if (rc < 0) fprintf(stderr, "vigil user: the change is made but its event could not be recorded: %s\n", err);
   return rc;
@@ -132,8 +135,8 @@ static char *new_password(int from_stdin, int *generated) {
     fprintf(stderr, "vigil user: --password-stdin: no password on standard input\n");
     return NULL;
   }
-  if (users_password_problem(p)) {
-    fprintf(stderr, "vigil user: %s\n", users_password_problem(p));
+  if (vigil__users_password_problem(p)) {
+    fprintf(stderr, "vigil user: %s\n", vigil__users_password_problem(p));
     free(p);
     return NULL;
   }
@@ -147,18 +150,19 @@ static int apply_password(session_ctx *c, const char *name, int create, role r, 
   char *password = new_password(from_stdin, &generated);
   if (!password) return 2;
   char hash[USER_HASH_MAX], err[1024];
-  int rc = users_hash_password(password, hash);
+  int rc = vigil__users_hash_password(password, hash);
   if (rc == 0)
-    rc = create ? users_add(c->u, name, r, hash, now_ms(), err, sizeof err) : users_set_hash(c->u, name, hash, err, sizeof err);
+    rc = create ? vigil__users_add(c->u, name, r, hash, now_ms(), err, sizeof err)
+                : vigil__users_set_hash(c->u, name, hash, err, sizeof err);
   if (rc < 0) {
     fprintf(stderr, "vigil user: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
   } else {
     if (create)
-      record(c, "user.created", json_pack("{s:s, s:s}", "user", name, "role", role_name(r)));
+      record(c, "user.created", json_pack("{s:s, s:s}", "user", name, "role", vigil__role_name(r)));
     else
       record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "password_changed", 1));
     if (create)
-      printf("user %s (%s) added", name, role_name(r));
+      printf("user %s (%s) added", name, vigil__role_name(r));
     else
       printf("password of %s changed", name);
     if (generated) printf("; %spassword, shown once: %s", create ? "" : "new ", password);
@@ -170,17 +174,17 @@ static int apply_password(session_ctx *c, const char *name, int create, role r, 
 }
 
 static int user_add(session_ctx *c, const char *name, const char *r, int from_stdin) {
-  int role_id = role_parse(r);
+  int role_id = vigil__role_parse(r);
   if (role_id < 0) {
     fprintf(stderr, "vigil user: --role is nurse, clinician, admin or integrator\n");
     return 2;
   }
-  if (!users_name_valid(name)) {
+  if (!vigil__users_name_valid(name)) {
     fprintf(stderr, "vigil user: a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or "
                     "digit\n");
     return 2;
   }
-  if (users_find(c->u, name)) {
+  if (vigil__users_find(c->u, name)) {
     fprintf(stderr, "vigil user: user '%s' exists already\n", name);
     return 1;
   }
@@ -189,21 +193,21 @@ static int user_add(session_ctx *c, const char *name, const char *r, int from_st
 
 static int user_list(session_ctx *c) {
   printf("%-24s %-11s %-8s %s\n", "NAME", "ROLE", "STATE", "CREATED (UTC)");
-  for (size_t i = 0; i < users_count(c->u); i++) {
-    const user *u = users_at(c->u, i);
+  for (size_t i = 0; i < vigil__users_count(c->u); i++) {
+    const user *u = vigil__users_at(c->u, i);
     time_t t = (time_t)(u->created_ms / 1000);
     struct tm tm;
     char when[32];
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    printf("%-24s %-11s %-8s %s\n", u->name, role_name(u->role), u->disabled ? "disabled" : "active", when);
+    printf("%-24s %-11s %-8s %s\n", u->name, vigil__role_name(u->role), u->disabled ? "disabled" : "active", when);
   }
   return 0;
 }
 
 static int user_disable(session_ctx *c, const char *name, int disabled) {
   char err[1024];
-  int rc = users_set_disabled(c->u, name, disabled, err, sizeof err);
+  int rc = vigil__users_set_disabled(c->u, name, disabled, err, sizeof err);
   if (rc < 0) {
     fprintf(stderr, "vigil user: %s\n", err);
     return 1;
@@ -214,7 +218,7 @@ static int user_disable(session_ctx *c, const char *name, int disabled) {
 }
 
 static int user_passwd(session_ctx *c, const char *name, int from_stdin) {
-  if (!users_find(c->u, name)) {
+  if (!vigil__users_find(c->u, name)) {
     fprintf(stderr, "vigil user: no user '%s'\n", name);
     return 1;
   }
@@ -222,13 +226,13 @@ static int user_passwd(session_ctx *c, const char *name, int from_stdin) {
 }
 
 static int user_token(session_ctx *c, const char *name) {
-  const user *u = users_find(c->u, name);
+  const user *u = vigil__users_find(c->u, name);
   if (!u || u->role != ROLE_INTEGRATOR || u->disabled) {
     fprintf(stderr, "vigil user: API tokens are for active integrator users; '%s' is not one\n", name);
     return 1;
   }
   char token[USER_TOKEN_LEN + 1], err[1024];
-  if (users_session_new(c->u, name, now_ms(), 0, token, err, sizeof err) < 0) {
+  if (vigil__users_session_new(c->u, name, now_ms(), 0, token, err, sizeof err) < 0) {
     fprintf(stderr, "vigil user: %s\n", err);
     return 1;
   }
@@ -269,7 +273,7 @@ int cmd_user(int argc, char **argv) {
   const char *db = database(db_flag, conf_path, &conf);
   session_ctx c = {0};
   if (!db || sodium_init() < 0 || open_db(db, &c) < 0) {
-    config_free(conf);
+    vigil__config_free(conf);
     return 1;
   }
   int rc;
@@ -284,6 +288,6 @@ int cmd_user(int argc, char **argv) {
   else
     rc = user_token(&c, name);
   close_db(&c);
-  config_free(conf);
+  vigil__config_free(conf);
   return rc;
 }

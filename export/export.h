@@ -20,12 +20,12 @@
 
 /* The FHIR R4 Bundle (type "collection") of one visit, as JSON; docs/fhir.md
  * says what goes where. */
-int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen);
+int vigil__export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen);
 
 /* The REMS Patient Monitoring Form data of one esketamine session: a JSON
  * object, or (csv != 0) a CSV header line and one row (RFC 4180, CRLF);
  * docs/rems.md names each field and the protocol item it comes from. */
-int export_rems(vigil_engine *e, uint64_t visit, int csv, char **out, char *err, size_t errlen);
+int vigil__export_rems(vigil_engine *e, uint64_t visit, int csv, char **out, char *err, size_t errlen);
 
 /* ---- shared by the exporters (visit_record.c) ----------------------------- */
 
@@ -36,21 +36,21 @@ typedef struct visit_record {
   json_t *protocol; /* the protocol's entry in vigil_query_protocols_json */
 } visit_record;
 
-int visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen);
-void visit_record_free(visit_record *r);
+int vigil__visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen);
+void vigil__visit_record_free(visit_record *r);
 
 /* The item "phase.item" in r->visit (NULL if the protocol has none). */
-json_t *visit_record_item(const visit_record *r, const char *qid);
+json_t *vigil__visit_record_item(const visit_record *r, const char *qid);
 
 /* The time of the first event of `type` whose data field `key` equals
  * `value` (key NULL: any), as the event's ISO text; NULL if none. */
-const char *visit_record_event_time(const visit_record *r, const char *type, const char *key, const char *value);
+const char *vigil__visit_record_event_time(const visit_record *r, const char *type, const char *key, const char *value);
 
 /* o's string member key, or "" when absent or not a string. */
-const char *export_str(json_t *o, const char *key);
+const char *vigil__export_str(json_t *o, const char *key);
 
 /* Milliseconds since the epoch of an ISO UTC time "2026-01-05T08:00:00.000Z";
  * -1 if it is not one. */
-int64_t export_parse_time(const char *iso);
+int64_t vigil__export_parse_time(const char *iso);
 
 #endif

@@ -23,8 +23,7 @@
 #include "export.h"
 
 /* Code systems and codes FHIR R4 defines. LOINC codes of single vitals come
- * from the protocol (vigil.lua's vitals fields, REFERENCE.md "FHIR codes for
- * vitals"); the panels and the second SpO2 code are what the FHIR vital signs
+ * from the protocol (vigil.lua's vitals fields, docs/clinical/fhir-vitals-codes.md); the panels and the second SpO2 code are what the FHIR vital signs
  * profile asks for, from the same table. */
 #define LOINC "http://loinc.org"
 #define UCUM "http://unitsofmeasure.org"
@@ -122,8 +121,8 @@ static json_t *reference(const char *url, const char *display) {
 static int is_group(const char *kind) { return !strcmp(kind, "vitals") || !strcmp(kind, "score"); }
 
 static const char *title_of(json_t *o) {
-  const char *t = export_str(o, "title");
-  return *t ? t : export_str(o, o && json_object_get(o, "name") ? "name" : "id");
+  const char *t = vigil__export_str(o, "title");
+  return *t ? t : vigil__export_str(o, o && json_object_get(o, "name") ? "name" : "id");
 }
 
 /* ---- the entries, amendments applied -------------------------------------------- */
@@ -136,25 +135,25 @@ static json_t *fold_entries(const visit_record *r) {
   size_t i;
   json_t *ev;
   json_array_foreach(r->events, i, ev) {
-    const char *type = export_str(ev, "type");
+    const char *type = vigil__export_str(ev, "type");
     json_t *d = json_object_get(ev, "data");
     if (!strcmp(type, "item.recorded")) {
-      const char *phase = export_str(d, "phase"), *key;
+      const char *phase = vigil__export_str(d, "phase"), *key;
       json_t *value;
       json_object_foreach(json_object_get(d, "values"), key, value) {
         char qid[256];
         snprintf(qid, sizeof qid, "%s.%s", phase, key);
-        json_t *item = visit_record_item(r, qid);
+        json_t *item = vigil__visit_record_item(r, qid);
         if (!item) continue;
         json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O}", "qid", qid, "phase", phase, "item",
-                                             key, "kind", export_str(item, "kind"), "value", value, "time",
+                                             key, "kind", vigil__export_str(item, "kind"), "value", value, "time",
                                              json_object_get(ev, "time"), "actor", json_object_get(ev, "actor")));
       }
     } else if (!strcmp(type, "item.amended")) {
-      const char *qid = export_str(d, "item");
+      const char *qid = vigil__export_str(d, "item");
       for (size_t k = json_array_size(out); k-- > 0;) {
         json_t *rec = json_array_get(out, k);
-        if (strcmp(export_str(rec, "qid"), qid) != 0) continue;
+        if (strcmp(vigil__export_str(rec, "qid"), qid) != 0) continue;
         json_object_set_new(rec, "amended",
                             json_pack("{s:O, s:O, s:O, s:O}", "previous", json_object_get(rec, "value"), "reason",
                                       json_object_get(d, "reason"), "time", json_object_get(ev, "time"), "actor",
@@ -189,13 +188,13 @@ static void answer_options(json_t *q, json_t *options) {
 /* A field of a vitals or score item as a question of its group. */
 static json_t *field_question(const char *qid, const char *item_kind, json_t *field) {
   char link[320];
-  const char *name = export_str(field, "name"), *kind = export_str(field, "kind");
+  const char *name = vigil__export_str(field, "name"), *kind = vigil__export_str(field, "kind");
   snprintf(link, sizeof link, "%s.%s", qid, name);
   const char *type = !strcmp(kind, "check") ? "boolean" : !strcmp(kind, "choice") ? "choice" : "decimal";
   if (!strcmp(item_kind, "score") && strcmp(name, "total") != 0) type = "integer";
   json_t *q = json_pack("{s:s, s:s, s:s}", "linkId", link, "text", title_of(field), "type", type);
-  if (*export_str(field, "loinc"))
-    json_object_set_new(q, "code", json_pack("[o]", coding(LOINC, export_str(field, "loinc"), title_of(field))));
+  if (*vigil__export_str(field, "loinc"))
+    json_object_set_new(q, "code", json_pack("[o]", coding(LOINC, vigil__export_str(field, "loinc"), title_of(field))));
   if (json_is_true(json_object_get(field, "required"))) json_object_set_new(q, "required", json_true());
   if (!strcmp(name, "total") && !strcmp(item_kind, "score")) json_object_set_new(q, "readOnly", json_true());
   answer_options(q, json_object_get(field, "options"));
@@ -204,8 +203,8 @@ static json_t *field_question(const char *qid, const char *item_kind, json_t *fi
 
 static json_t *item_question(json_t *item, const char *phase) {
   char qid[256];
-  const char *kind = export_str(item, "kind");
-  snprintf(qid, sizeof qid, "%s.%s", phase, export_str(item, "id"));
+  const char *kind = vigil__export_str(item, "kind");
+  snprintf(qid, sizeof qid, "%s.%s", phase, vigil__export_str(item, "id"));
   /* Every item repeats: vigil keeps each new entry of an item beside the
    * earlier ones (a re-scored Aldrete, a vitals round). */
   json_t *q = json_pack("{s:s, s:s, s:s, s:b, s:b}", "linkId", qid, "text", title_of(item), "type", question_type(kind),
@@ -226,27 +225,27 @@ static json_t *item_question(json_t *item, const char *phase) {
 static void questionnaire(fhir *f) {
   const visit_record *r = f->r;
   char canonical[256];
-  snprintf(canonical, sizeof canonical, VIGIL_PROTOCOL_URL "%s", export_str(r->protocol, "id"));
-  json_t *q =
-      json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s, s:s, s:s}", "resourceType", "Questionnaire", "url", canonical,
-                "identifier", "system", VIGIL_PROTOCOL_SHA256, "value", export_str(r->protocol, "sha256"), "version",
-                export_str(r->protocol, "version"), "title", title_of(r->protocol), "status", "active");
-  if (*export_str(r->protocol, "description"))
-    json_object_set_new(q, "description", json_string(export_str(r->protocol, "description")));
+  snprintf(canonical, sizeof canonical, VIGIL_PROTOCOL_URL "%s", vigil__export_str(r->protocol, "id"));
+  json_t *q = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s, s:s, s:s}", "resourceType", "Questionnaire", "url", canonical,
+                        "identifier", "system", VIGIL_PROTOCOL_SHA256, "value",
+                        vigil__export_str(r->protocol, "sha256"), "version", vigil__export_str(r->protocol, "version"),
+                        "title", title_of(r->protocol), "status", "active");
+  if (*vigil__export_str(r->protocol, "description"))
+    json_object_set_new(q, "description", json_string(vigil__export_str(r->protocol, "description")));
   json_t *groups = json_array();
   size_t i, j;
   json_t *ph, *it;
   json_array_foreach(json_object_get(r->visit, "phases"), i, ph) {
     json_t *items = json_array();
     json_array_foreach(json_object_get(ph, "items"), j, it) {
-      json_array_append_new(items, item_question(it, export_str(ph, "id")));
+      json_array_append_new(items, item_question(it, vigil__export_str(ph, "id")));
     }
-    json_array_append_new(groups, json_pack("{s:s, s:s, s:s, s:o}", "linkId", export_str(ph, "id"), "text",
+    json_array_append_new(groups, json_pack("{s:s, s:s, s:s, s:o}", "linkId", vigil__export_str(ph, "id"), "text",
                                             title_of(ph), "type", "group", "item", items));
   }
   json_object_set_new(q, "item", groups);
   /* One protocol version, one Questionnaire: its id depends on nothing else. */
-  add_in(f, export_str(r->protocol, "sha256"), "questionnaire", q, NULL);
+  add_in(f, vigil__export_str(r->protocol, "sha256"), "questionnaire", q, NULL);
 }
 
 /* ---- QuestionnaireResponse -------------------------------------------------------------- */
@@ -264,12 +263,12 @@ static json_t *answer(json_t *v, int integer) {
 
 /* One recording of a vitals or score item: a group with its fields. */
 static json_t *group_answer(json_t *rec, json_t *item) {
-  const char *qid = export_str(rec, "qid"), *kind = export_str(item, "kind");
+  const char *qid = vigil__export_str(rec, "qid"), *kind = vigil__export_str(item, "kind");
   json_t *children = json_array(), *value = json_object_get(rec, "value");
   size_t i;
   json_t *fl;
   json_array_foreach(json_object_get(item, "fields"), i, fl) {
-    const char *name = export_str(fl, "name");
+    const char *name = vigil__export_str(fl, "name");
     json_t *a = answer(json_object_get(value, name), !strcmp(kind, "score") && strcmp(name, "total") != 0);
     if (!a) continue;
     char link[320];
@@ -286,32 +285,32 @@ static const char *response_status(const char *visit_status) {
 }
 
 static const char *last_event_time(const visit_record *r) {
-  return export_str(json_array_get(r->events, json_array_size(r->events) - 1), "time");
+  return vigil__export_str(json_array_get(r->events, json_array_size(r->events) - 1), "time");
 }
 
 static void response(fhir *f) {
   const visit_record *r = f->r;
   char canonical[256], visit_id[32];
-  snprintf(canonical, sizeof canonical, VIGIL_PROTOCOL_URL "%s|%s", export_str(r->protocol, "id"),
-           export_str(r->protocol, "version"));
+  snprintf(canonical, sizeof canonical, VIGIL_PROTOCOL_URL "%s|%s", vigil__export_str(r->protocol, "id"),
+           vigil__export_str(r->protocol, "version"));
   snprintf(visit_id, sizeof visit_id, "%lld", (long long)json_integer_value(json_object_get(r->visit, "id")));
-  json_t *qr =
-      json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:O, s:s}", "resourceType", "QuestionnaireResponse", "identifier",
-                "system", VIGIL_VISIT, "value", visit_id, "questionnaire", canonical, "status",
-                response_status(export_str(r->visit, "status")), "subject", f->subject, "authored", last_event_time(r));
+  json_t *qr = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:O, s:s}", "resourceType", "QuestionnaireResponse",
+                         "identifier", "system", VIGIL_VISIT, "value", visit_id, "questionnaire", canonical, "status",
+                         response_status(vigil__export_str(r->visit, "status")), "subject", f->subject, "authored",
+                         last_event_time(r));
   json_t *groups = json_array();
   size_t i, j, k;
   json_t *ph, *it, *rec;
   json_array_foreach(json_object_get(r->visit, "phases"), i, ph) {
-    const char *phase = export_str(ph, "id");
+    const char *phase = vigil__export_str(ph, "id");
     json_t *items = json_array();
     json_array_foreach(json_object_get(ph, "items"), j, it) {
       char qid[256];
-      snprintf(qid, sizeof qid, "%s.%s", phase, export_str(it, "id"));
-      int group = is_group(export_str(it, "kind"));
+      snprintf(qid, sizeof qid, "%s.%s", phase, vigil__export_str(it, "id"));
+      int group = is_group(vigil__export_str(it, "kind"));
       json_t *answers = json_array();
       json_array_foreach(f->recordings, k, rec) {
-        if (strcmp(export_str(rec, "qid"), qid) != 0) continue;
+        if (strcmp(vigil__export_str(rec, "qid"), qid) != 0) continue;
         if (group) {
           json_array_append_new(items, group_answer(rec, it));
         } else {
@@ -343,8 +342,8 @@ static json_t *observation(fhir *f, json_t *rec, json_t *code) {
   json_t *o = json_pack("{s:s, s:s, s:[{s:[o]}], s:o, s:O, s:O, s:[o], s:[o]}", "resourceType", "Observation", "status",
                         json_object_get(rec, "amended") ? "amended" : "final", "category", "coding",
                         coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs"), "code", code, "subject", f->subject,
-                        "effectiveDateTime", json_object_get(rec, "time"), "performer", who(export_str(rec, "actor")),
-                        "derivedFrom", reference(f->response, NULL));
+                        "effectiveDateTime", json_object_get(rec, "time"), "performer",
+                        who(vigil__export_str(rec, "actor")), "derivedFrom", reference(f->response, NULL));
   return o;
 }
 
@@ -352,7 +351,7 @@ static json_t *field_named(json_t *item, const char *loinc) {
   size_t i;
   json_t *fl;
   json_array_foreach(json_object_get(item, "fields"), i, fl) {
-    if (!strcmp(export_str(fl, "loinc"), loinc)) return fl;
+    if (!strcmp(vigil__export_str(fl, "loinc"), loinc)) return fl;
   }
   return NULL;
 }
@@ -364,25 +363,25 @@ static void vitals_observations(fhir *f, json_t *rec, size_t n, json_t *item) {
   json_t *value = json_object_get(rec, "value"), *members = json_array();
   char role[320], url[64];
   json_t *sys = field_named(item, LOINC_SYSTOLIC), *dia = field_named(item, LOINC_DIASTOLIC);
-  json_t *sv = sys ? json_object_get(value, export_str(sys, "name")) : NULL;
-  json_t *dv = dia ? json_object_get(value, export_str(dia, "name")) : NULL;
+  json_t *sv = sys ? json_object_get(value, vigil__export_str(sys, "name")) : NULL;
+  json_t *dv = dia ? json_object_get(value, vigil__export_str(dia, "name")) : NULL;
   int panel = json_is_number(sv) && json_is_number(dv);
   if (panel) {
     json_t *o = observation(f, rec, concept(coding(LOINC, LOINC_BP_PANEL, "Blood pressure panel"), "Blood pressure"));
     json_object_set_new(o, "component",
                         json_pack("[{s:o, s:o}, {s:o, s:o}]", "code",
                                   concept(coding(LOINC, LOINC_SYSTOLIC, title_of(sys)), NULL), "valueQuantity",
-                                  quantity(json_number_value(sv), export_str(sys, "unit")), "code",
+                                  quantity(json_number_value(sv), vigil__export_str(sys, "unit")), "code",
                                   concept(coding(LOINC, LOINC_DIASTOLIC, title_of(dia)), NULL), "valueQuantity",
-                                  quantity(json_number_value(dv), export_str(dia, "unit"))));
-    snprintf(role, sizeof role, "observation:%zu:%s:bp", n, export_str(rec, "qid"));
+                                  quantity(json_number_value(dv), vigil__export_str(dia, "unit"))));
+    snprintf(role, sizeof role, "observation:%zu:%s:bp", n, vigil__export_str(rec, "qid"));
     add(f, role, o, url);
     json_array_append_new(members, reference(url, "Blood pressure"));
   }
   size_t i;
   json_t *fl;
   json_array_foreach(json_object_get(item, "fields"), i, fl) {
-    const char *loinc = export_str(fl, "loinc"), *name = export_str(fl, "name");
+    const char *loinc = vigil__export_str(fl, "loinc"), *name = vigil__export_str(fl, "name");
     json_t *x = json_object_get(value, name);
     if (!*loinc || !json_is_number(x)) continue;
     if (panel && (!strcmp(loinc, LOINC_SYSTOLIC) || !strcmp(loinc, LOINC_DIASTOLIC))) continue;
@@ -391,8 +390,8 @@ static void vitals_observations(fhir *f, json_t *rec, size_t n, json_t *item) {
       json_array_append_new(json_object_get(code, "coding"),
                             coding(LOINC, LOINC_SPO2_ARTERIAL, "Oxygen saturation in Arterial blood"));
     json_t *o = observation(f, rec, code);
-    json_object_set_new(o, "valueQuantity", quantity(json_number_value(x), export_str(fl, "unit")));
-    snprintf(role, sizeof role, "observation:%zu:%s:%s", n, export_str(rec, "qid"), name);
+    json_object_set_new(o, "valueQuantity", quantity(json_number_value(x), vigil__export_str(fl, "unit")));
+    snprintf(role, sizeof role, "observation:%zu:%s:%s", n, vigil__export_str(rec, "qid"), name);
     add(f, role, o, url);
     json_array_append_new(members, reference(url, title_of(fl)));
   }
@@ -402,7 +401,7 @@ static void vitals_observations(fhir *f, json_t *rec, size_t n, json_t *item) {
   }
   json_t *o = observation(f, rec, concept(coding(LOINC, LOINC_VITALS_PANEL, "Vital signs panel"), title_of(item)));
   json_object_set_new(o, "hasMember", members);
-  snprintf(role, sizeof role, "observation:%zu:%s:panel", n, export_str(rec, "qid"));
+  snprintf(role, sizeof role, "observation:%zu:%s:panel", n, vigil__export_str(rec, "qid"));
   add(f, role, o, NULL);
 }
 
@@ -410,8 +409,8 @@ static void observations(fhir *f) {
   size_t i;
   json_t *rec;
   json_array_foreach(f->recordings, i, rec) {
-    if (strcmp(export_str(rec, "kind"), "vitals") != 0) continue;
-    json_t *item = visit_record_item(f->r, export_str(rec, "qid"));
+    if (strcmp(vigil__export_str(rec, "kind"), "vitals") != 0) continue;
+    json_t *item = vigil__visit_record_item(f->r, vigil__export_str(rec, "qid"));
     if (item) vitals_observations(f, rec, i, item);
   }
 }
@@ -426,21 +425,23 @@ static void detected_issues(fhir *f) {
   size_t i;
   json_t *a;
   json_array_foreach(json_object_get(f->r->visit, "alerts"), i, a) {
-    const char *rule = export_str(a, "rule");
-    json_t *ext = json_pack("[{s:s, s:s}, {s:s, s:I}]", "url", VIGIL_ALERT_STATE, "valueCode", export_str(a, "state"),
-                            "url", VIGIL_ALERT_LEVEL, "valueInteger", json_integer_value(json_object_get(a, "level")));
-    if (*export_str(a, "resolved_at"))
-      json_array_append_new(
-          ext, json_pack("{s:s, s:s}", "url", VIGIL_ALERT_RESOLVED, "valueDateTime", export_str(a, "resolved_at")));
-    json_t *d = json_pack("{s:s, s:o, s:s, s:o, s:s, s:O, s:s, s:o, s:s}", "resourceType", "DetectedIssue", "extension",
-                          ext, "status", "final", "code",
-                          concept(coding(VIGIL_RULE, *rule ? rule : "unknown", NULL), *rule ? rule : NULL), "severity",
-                          severity(export_str(a, "priority")), "patient", f->subject, "identifiedDateTime",
-                          export_str(a, "raised_at"), "author", who("vigil"), "detail", export_str(a, "message"));
+    const char *rule = vigil__export_str(a, "rule");
+    json_t *ext =
+        json_pack("[{s:s, s:s}, {s:s, s:I}]", "url", VIGIL_ALERT_STATE, "valueCode", vigil__export_str(a, "state"),
+                  "url", VIGIL_ALERT_LEVEL, "valueInteger", json_integer_value(json_object_get(a, "level")));
+    if (*vigil__export_str(a, "resolved_at"))
+      json_array_append_new(ext, json_pack("{s:s, s:s}", "url", VIGIL_ALERT_RESOLVED, "valueDateTime",
+                                           vigil__export_str(a, "resolved_at")));
+    json_t *d = json_pack(
+        "{s:s, s:o, s:s, s:o, s:s, s:O, s:s, s:o, s:s}", "resourceType", "DetectedIssue", "extension", ext, "status",
+        "final", "code", concept(coding(VIGIL_RULE, *rule ? rule : "unknown", NULL), *rule ? rule : NULL), "severity",
+        severity(vigil__export_str(a, "priority")), "patient", f->subject, "identifiedDateTime",
+        vigil__export_str(a, "raised_at"), "author", who("vigil"), "detail", vigil__export_str(a, "message"));
     if (json_is_true(json_object_get(a, "acknowledged")))
       json_object_set_new(d, "mitigation",
                           json_pack("[{s:{s:s}, s:s, s:o}]", "action", "text", "Alert acknowledged", "date",
-                                    export_str(a, "acknowledged_at"), "author", who(export_str(a, "acknowledged_by"))));
+                                    vigil__export_str(a, "acknowledged_at"), "author",
+                                    who(vigil__export_str(a, "acknowledged_by"))));
     char role[64];
     snprintf(role, sizeof role, "alert:%lld", (long long)json_integer_value(json_object_get(a, "id")));
     add(f, role, d, NULL);
@@ -467,41 +468,43 @@ static void provenances(fhir *f) {
   char role[320], text[1024];
   /* Signature items: a second person verifies another's entry. */
   json_array_foreach(f->recordings, i, rec) {
-    if (strcmp(export_str(rec, "kind"), "signature") != 0 || !json_is_true(json_object_get(rec, "value"))) continue;
-    json_t *item = visit_record_item(f->r, export_str(rec, "qid"));
-    snprintf(text, sizeof text, "%s (%s)", export_str(item, "meaning"), export_str(item, "of"));
-    snprintf(role, sizeof role, "signature:%zu:%s", i, export_str(rec, "qid"));
-    provenance(f, role, export_str(rec, "time"), export_str(rec, "actor"), "verifier", "1.2.840.10065.1.12.1.5",
-               "Verification Signature", text, who(export_str(item, "of")));
+    if (strcmp(vigil__export_str(rec, "kind"), "signature") != 0 || !json_is_true(json_object_get(rec, "value")))
+      continue;
+    json_t *item = vigil__visit_record_item(f->r, vigil__export_str(rec, "qid"));
+    snprintf(text, sizeof text, "%s (%s)", vigil__export_str(item, "meaning"), vigil__export_str(item, "of"));
+    snprintf(role, sizeof role, "signature:%zu:%s", i, vigil__export_str(rec, "qid"));
+    provenance(f, role, vigil__export_str(rec, "time"), vigil__export_str(rec, "actor"), "verifier",
+               "1.2.840.10065.1.12.1.5", "Verification Signature", text, who(vigil__export_str(item, "of")));
   }
   /* A clinician's decisions: leaving a phase against its gate, and discharge. */
   json_array_foreach(f->r->events, i, ev) {
-    const char *type = export_str(ev, "type");
+    const char *type = vigil__export_str(ev, "type");
     json_t *d = json_object_get(ev, "data");
     if (!strcmp(type, "gate.overridden"))
-      snprintf(text, sizeof text, "Gate of phase %s overridden: %s", export_str(d, "phase"), export_str(d, "reason"));
+      snprintf(text, sizeof text, "Gate of phase %s overridden: %s", vigil__export_str(d, "phase"),
+               vigil__export_str(d, "reason"));
     else if (!strcmp(type, "visit.discharged"))
-      snprintf(text, sizeof text, "Discharged from phase %s", export_str(d, "phase"));
+      snprintf(text, sizeof text, "Discharged from phase %s", vigil__export_str(d, "phase"));
     else
       continue;
     snprintf(role, sizeof role, "event:%lld", (long long)json_integer_value(json_object_get(ev, "seq")));
-    provenance(f, role, export_str(ev, "time"), export_str(ev, "actor"), "author", "1.2.840.10065.1.12.1.1",
-               "Author's Signature", text, NULL);
+    provenance(f, role, vigil__export_str(ev, "time"), vigil__export_str(ev, "actor"), "author",
+               "1.2.840.10065.1.12.1.1", "Author's Signature", text, NULL);
   }
 }
 
 /* ---- the Bundle ------------------------------------------------------------------------------------ */
 
-int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen) {
+int vigil__export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen) {
   *out = NULL;
   if (sodium_init() < 0) {
     snprintf(err, errlen, "libsodium could not start");
     return VIGIL_ENOMEM;
   }
   visit_record r;
-  int rc = visit_record_load(e, visit, &r, err, errlen);
+  int rc = vigil__visit_record_load(e, visit, &r, err, errlen);
   if (rc < 0) return rc;
-  const char *patient = export_str(r.visit, "patient");
+  const char *patient = vigil__export_str(r.visit, "patient");
   fhir f = {.r = &r, .entries = json_array(), .recordings = fold_entries(&r)};
   f.subject =
       json_pack("{s:{s:s, s:s}, s:s}", "identifier", "system", VIGIL_PATIENT, "value", patient, "display", patient);
@@ -512,7 +515,7 @@ int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t e
     json_decref(f.entries);
     json_decref(f.subject);
     json_decref(f.recordings);
-    visit_record_free(&r);
+    vigil__visit_record_free(&r);
     snprintf(err, errlen, "the visit's start could not be read");
     return VIGIL_EIO;
   }
@@ -534,7 +537,7 @@ int export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t e
   json_decref(f.subject);
   json_decref(f.recordings);
   free(f.seed);
-  visit_record_free(&r);
+  vigil__visit_record_free(&r);
   if (!*out) {
     snprintf(err, errlen, "out of memory");
     return VIGIL_ENOMEM;

@@ -1,8 +1,8 @@
 /* rems.c: the data of the Spravato REMS Patient Monitoring Form for one
  * session, as JSON or as one CSV row.
  *
- * The form's questions (shared/clinical/REFERENCE.md, "Esketamine (Spravato)
- * REMS", the Patient Monitoring Form [S reproducing P]) are answered from the
+ * The form's questions (docs/clinical/esketamine-rems.md, "The Patient Monitoring
+ * Form") are answered from the
  * items of the session's protocol named below: protocols/esketamine_rems
  * records all of them, and a clinic's own version of it keeps them by keeping
  * their ids. A visit of a protocol without them is refused with the list of
@@ -77,7 +77,7 @@ static int64_t minutes_between(int64_t from, int64_t to) { return (to - from + 3
 
 /* Whole minutes from dosing to `iso`, or JSON null when either is unknown. */
 static json_t *minutes_after(int64_t dosed, const char *iso) {
-  int64_t t = export_parse_time(iso);
+  int64_t t = vigil__export_parse_time(iso);
   return dosed >= 0 && t >= 0 ? json_integer(minutes_between(dosed, t)) : json_null();
 }
 
@@ -96,13 +96,13 @@ static json_t *form(const visit_record *r, char *err, size_t errlen) {
     needed[n++] = PRESSURES[i].item;
   needed[n++] = DOSED_ITEM;
   for (size_t i = 0; i < n; i++) {
-    if (visit_record_item(r, needed[i])) continue;
+    if (vigil__visit_record_item(r, needed[i])) continue;
     int w = snprintf(absent + used, sizeof absent - used, "%s%s", used ? ", " : "", needed[i]);
     if (w > 0 && (size_t)w < sizeof absent - used) used += (size_t)w;
   }
   if (used) {
     snprintf(err, errlen, "protocol %s does not record the REMS form's items (missing: %s)",
-             export_str(r->visit, "protocol"), absent);
+             vigil__export_str(r->visit, "protocol"), absent);
     return NULL;
   }
 
@@ -111,38 +111,38 @@ static json_t *form(const visit_record *r, char *err, size_t errlen) {
                         json_object_get(r->visit, "protocol"), "status", json_object_get(r->visit, "status"));
   json_t *gaps = json_array();
   char date[11];
-  snprintf(date, sizeof date, "%s", export_str(r->visit, "started_at"));
+  snprintf(date, sizeof date, "%s", vigil__export_str(r->visit, "started_at"));
   json_object_set_new(f, "session_date", json_string(date));
 
-  json_t *dosed_item = visit_record_item(r, DOSED_ITEM);
+  json_t *dosed_item = vigil__visit_record_item(r, DOSED_ITEM);
   const char *dosed_at =
-      json_is_true(json_object_get(dosed_item, "value")) ? export_str(dosed_item, "recorded_at") : "";
-  int64_t dosed = *dosed_at ? export_parse_time(dosed_at) : -1;
+      json_is_true(json_object_get(dosed_item, "value")) ? vigil__export_str(dosed_item, "recorded_at") : "";
+  int64_t dosed = *dosed_at ? vigil__export_parse_time(dosed_at) : -1;
   json_object_set_new(f, "dosed_at", *dosed_at ? json_string(dosed_at) : json_null());
   if (!*dosed_at) missing(gaps, "dosed_at");
 
   for (size_t i = 0; i < sizeof ANSWERS / sizeof *ANSWERS; i++) {
-    json_t *v = json_object_get(visit_record_item(r, ANSWERS[i].item), "value");
+    json_t *v = json_object_get(vigil__visit_record_item(r, ANSWERS[i].item), "value");
     json_object_set_new(f, ANSWERS[i].field, v ? json_incref(v) : json_null());
     if (!v) missing(gaps, ANSWERS[i].field);
   }
   for (size_t i = 0; i < sizeof PRESSURES / sizeof *PRESSURES; i++) {
-    json_t *item = visit_record_item(r, PRESSURES[i].item), *v = json_object_get(item, "value");
+    json_t *item = vigil__visit_record_item(r, PRESSURES[i].item), *v = json_object_get(item, "value");
     if (!v) {
       json_object_set_new(f, PRESSURES[i].field, json_null());
       missing(gaps, PRESSURES[i].field);
       continue;
     }
     json_t *bp = json_pack("{s:O, s:O, s:s}", "sbp", json_object_get(v, "sbp"), "dbp", json_object_get(v, "dbp"), "at",
-                           export_str(item, "recorded_at"));
-    json_object_set_new(bp, "minutes_after_dosing", minutes_after(dosed, export_str(item, "recorded_at")));
+                           vigil__export_str(item, "recorded_at"));
+    json_object_set_new(bp, "minutes_after_dosing", minutes_after(dosed, vigil__export_str(item, "recorded_at")));
     json_object_set_new(f, PRESSURES[i].field, bp);
   }
 
-  const char *ready = visit_record_event_time(r, "phase.entered", "phase", LEAVING_PHASE);
+  const char *ready = vigil__visit_record_event_time(r, "phase.entered", "phase", LEAVING_PHASE);
   json_object_set_new(f, "ready_to_leave_minutes_after_dosing", ready ? minutes_after(dosed, ready) : json_null());
   if (!ready) missing(gaps, "ready_to_leave_minutes_after_dosing");
-  const char *ended = export_str(r->visit, "ended_at");
+  const char *ended = vigil__export_str(r->visit, "ended_at");
   json_object_set_new(f, "total_minutes_monitored", *ended ? minutes_after(dosed, ended) : json_null());
   if (!*ended) missing(gaps, "total_minutes_monitored");
 
@@ -183,32 +183,32 @@ static void column_text(json_t *f, const char *column, buf *row) {
       used += (size_t)w;
     }
   }
-  buf_csv_field(row, text, strlen(text));
+  vigil__buf_csv_field(row, text, strlen(text));
 }
 
-int export_rems(vigil_engine *e, uint64_t visit, int csv, char **out, char *err, size_t errlen) {
+int vigil__export_rems(vigil_engine *e, uint64_t visit, int csv, char **out, char *err, size_t errlen) {
   *out = NULL;
   visit_record r;
-  int rc = visit_record_load(e, visit, &r, err, errlen);
+  int rc = vigil__visit_record_load(e, visit, &r, err, errlen);
   if (rc < 0) return rc;
   json_t *f = form(&r, err, errlen);
-  visit_record_free(&r);
+  vigil__visit_record_free(&r);
   if (!f) return VIGIL_EPROTOCOL;
   if (!csv) {
     *out = json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   } else {
     buf c;
-    buf_init(&c);
+    vigil__buf_init(&c);
     size_t n = sizeof COLUMNS / sizeof *COLUMNS;
     for (size_t i = 0; i < n; i++) {
-      buf_csv_field(&c, COLUMNS[i], strlen(COLUMNS[i]));
-      buf_puts(&c, i + 1 < n ? "," : "\r\n");
+      vigil__buf_csv_field(&c, COLUMNS[i], strlen(COLUMNS[i]));
+      vigil__buf_puts(&c, i + 1 < n ? "," : "\r\n");
     }
     for (size_t i = 0; i < n; i++) {
       column_text(f, COLUMNS[i], &c);
-      buf_puts(&c, i + 1 < n ? "," : "\r\n");
+      vigil__buf_puts(&c, i + 1 < n ? "," : "\r\n");
     }
-    *out = buf_take(&c);
+    *out = vigil__buf_take(&c);
   }
   json_decref(f);
   if (!*out) {

@@ -21,12 +21,12 @@ static json_t *parse(char *text) {
   return j;
 }
 
-int visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen) {
+int vigil__visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   const char *status;
   if (vigil_query_visit_status(e, visit, &status) < 0) return fail(VIGIL_ENOENT, err, errlen, "no such visit", NULL);
   if (!(r->visit = parse(vigil_visit_json(e, visit)))) {
-    visit_record_free(r);
+    vigil__visit_record_free(r);
     return fail(VIGIL_ENOMEM, err, errlen, "the visit could not be read", vigil_engine_errmsg(e));
   }
   /* Its events, page by page, from the durable log. */
@@ -36,7 +36,7 @@ int visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *er
     json_t *page = parse(vigil_query_events_json(e, after, visit, EVENTS_PAGE));
     if (!page || !r->events) {
       json_decref(page);
-      visit_record_free(r);
+      vigil__visit_record_free(r);
       return fail(VIGIL_EIO, err, errlen, "the visit's events could not be read", vigil_engine_errmsg(e));
     }
     json_array_extend(r->events, json_object_get(page, "events"));
@@ -51,27 +51,27 @@ int visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *er
   size_t i;
   json_t *p;
   json_array_foreach(json_object_get(all, "protocols"), i, p) {
-    if (ref && !strcmp(ref, export_str(p, "ref"))) {
+    if (ref && !strcmp(ref, vigil__export_str(p, "ref"))) {
       r->protocol = json_incref(p);
       break;
     }
   }
   json_decref(all);
   if (!r->protocol) {
-    visit_record_free(r);
+    vigil__visit_record_free(r);
     return fail(VIGIL_EIO, err, errlen, "the visit's protocol is not loaded", ref);
   }
   return 0;
 }
 
-void visit_record_free(visit_record *r) {
+void vigil__visit_record_free(visit_record *r) {
   json_decref(r->visit);
   json_decref(r->events);
   json_decref(r->protocol);
   memset(r, 0, sizeof *r);
 }
 
-json_t *visit_record_item(const visit_record *r, const char *qid) {
+json_t *vigil__visit_record_item(const visit_record *r, const char *qid) {
   const char *dot = strchr(qid, '.');
   if (!dot) return NULL;
   size_t n = (size_t)(dot - qid);
@@ -81,29 +81,30 @@ json_t *visit_record_item(const visit_record *r, const char *qid) {
     const char *id = json_string_value(json_object_get(ph, "id"));
     if (!id || strlen(id) != n || strncmp(id, qid, n) != 0) continue;
     json_array_foreach(json_object_get(ph, "items"), j, it) {
-      if (!strcmp(export_str(it, "id"), dot + 1)) return it;
+      if (!strcmp(vigil__export_str(it, "id"), dot + 1)) return it;
     }
   }
   return NULL;
 }
 
-const char *visit_record_event_time(const visit_record *r, const char *type, const char *key, const char *value) {
+const char *vigil__visit_record_event_time(const visit_record *r, const char *type, const char *key,
+                                           const char *value) {
   size_t i;
   json_t *ev;
   json_array_foreach(r->events, i, ev) {
-    if (strcmp(export_str(ev, "type"), type) != 0) continue;
+    if (strcmp(vigil__export_str(ev, "type"), type) != 0) continue;
     const char *got = key ? json_string_value(json_object_get(json_object_get(ev, "data"), key)) : NULL;
     if (!key || (got && !strcmp(got, value))) return json_string_value(json_object_get(ev, "time"));
   }
   return NULL;
 }
 
-const char *export_str(json_t *o, const char *key) {
+const char *vigil__export_str(json_t *o, const char *key) {
   const char *s = json_string_value(json_object_get(o, key));
   return s ? s : "";
 }
 
-int64_t export_parse_time(const char *iso) {
+int64_t vigil__export_parse_time(const char *iso) {
   struct tm tm = {0};
   int ms = 0, n = 0;
   if (!iso ||

@@ -71,7 +71,7 @@ static int check_chain(sqlite3 *db, uint64_t after, const char *after_hash, db_r
       res = bad(r, "row %llu: prev is %s, the previous row's hash is %s", (unsigned long long)seq, text(st, 5), prev);
       break;
     }
-    store_row_hash(prev, body, (size_t)len, hash);
+    vigil__store_row_hash(prev, body, (size_t)len, hash);
     if (strcmp(text(st, 6), hash) != 0) {
       res = bad(r, "row %llu: hash is %s, sha256(prev || body) is %s", (unsigned long long)seq, text(st, 6), hash);
       break;

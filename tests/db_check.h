@@ -4,7 +4,7 @@
  *   - PRAGMA integrity_check is "ok";
  *   - the events' seqs are 1, 2, 3, ... without a gap;
  *   - the hash chain holds: each row's prev is the hash of the row before it
- *     ("" for the first) and its hash is store_row_hash(prev, body);
+ *     ("" for the first) and its hash is vigil__store_row_hash(prev, body);
  *   - the store's own bookkeeping agrees with the log: meta head_seq and
  *     head_hash name the last row, meta alerts the highest alert id raised,
  *     and the visits table has one row per visit.started, closed exactly

@@ -148,7 +148,7 @@ int hc_read(hc_conn *c, hc_response *r, int timeout_ms) {
       char cl[32];
       size_t body_len = hc_header(r, "Content-Length", cl, sizeof cl) ? strtoul(cl, NULL, 10) : 0;
       if (r->status == 204 || r->status == 304) body_len = 0; /* never a body, whatever Content-Length says */
-      if (r->status == 100) { /* an interim answer: the real one follows */
+      if (r->status == 100) {                                 /* an interim answer: the real one follows */
         hc_response_free(r);
         consume(c, head_len);
         continue;

@@ -69,8 +69,10 @@ int serve_setup(serve_process *s, const char *protocol_lua) {
   }
   /* The nurse the tests act as, made as an installer would. */
   char cmd[8800];
-  snprintf(cmd, sizeof cmd, "echo '" SERVE_PASSWORD "' | '%s' user add " SERVE_USER
-           " --role nurse --password-stdin --db '%s/vigil.db' >/dev/null", s->vigil, s->root);
+  snprintf(cmd, sizeof cmd,
+           "echo '" SERVE_PASSWORD "' | '%s' user add " SERVE_USER
+           " --role nurse --password-stdin --db '%s/vigil.db' >/dev/null",
+           s->vigil, s->root);
   if (system(cmd) != 0) {
     fprintf(stderr, "%s failed\n", cmd);
     return -1;

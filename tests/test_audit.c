@@ -58,7 +58,8 @@ static void copy_file(const char *from, const char *to) {
   assert_non_null(out);
   char chunk[65536];
   size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, in)) > 0) assert_int_equal(fwrite(chunk, 1, n, out), n);
+  while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
+    assert_int_equal(fwrite(chunk, 1, n, out), n);
   fclose(in);
   assert_int_equal(fclose(out), 0);
 }
@@ -127,7 +128,7 @@ static char *sql_text(const char *path, const char *fmt, ...) {
 static void rewrite_row(const char *path, long long seq, const char *body) {
   char *prev = sql_text(path, "SELECT prev FROM events WHERE seq = %lld", seq);
   char hash[65];
-  store_row_hash(prev, body, strlen(body), hash);
+  vigil__store_row_hash(prev, body, strlen(body), hash);
   sqlite3 *db;
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -382,7 +383,7 @@ static void an_inserted_row_is_found(void **state) {
            "{\"seq\":%lld,\"time\":\"%s\",\"visit\":%llu,\"type\":\"note.added\",\"actor\":\"nurse:eve\","
            "\"data\":{\"rule\":\"x\",\"message\":\"patient consented verbally\"}}",
            k, iso, (unsigned long long)fx.visit_a);
-  store_row_hash(prev, body, strlen(body), hash);
+  vigil__store_row_hash(prev, body, strlen(body), hash);
   sql(path,
       "INSERT INTO events (seq, time, visit, type, body, prev, hash) VALUES (%lld, %lld, %llu, 'note.added', '%s', "
       "'%s', '%s')",
@@ -399,7 +400,7 @@ static void an_inserted_row_is_found(void **state) {
            "{\"seq\":%llu,\"time\":\"2026-01-05T08:30:00.000Z\",\"visit\":%llu,\"type\":\"note.added\","
            "\"actor\":\"nurse:eve\",\"data\":{\"rule\":\"x\",\"message\":\"all fine\"}}",
            n + 1, (unsigned long long)fx.visit_a);
-  store_row_hash(prev, body, strlen(body), hash);
+  vigil__store_row_hash(prev, body, strlen(body), hash);
   sql(path, "INSERT INTO events VALUES (%llu, %lld, %llu, 'note.added', '%s', '%s', '%s')", n + 1, T0 + 30 * MINUTE,
       (unsigned long long)fx.visit_a, body, prev, hash);
   char want[64];
@@ -536,7 +537,8 @@ static void files_that_cannot_be_checked_say_why(void **state) {
 
   snprintf(path, sizeof path, "%s/garbage.db", fx.root);
   FILE *f = fopen(path, "w");
-  for (int i = 0; i < 300; i++) fputs("this is not a database at all\n", f);
+  for (int i = 0; i < 300; i++)
+    fputs("this is not a database at all\n", f);
   fclose(f);
   assert_int_equal(vigil_audit_verify(path, NULL, &bad, msg, sizeof msg), VIGIL_ECORRUPT);
   assert_int_equal(bad, 0);
@@ -659,7 +661,8 @@ static int csv_parse(const char *s, csv_row *rows, int max) {
         }
         s++;
       } else {
-        while (*s && *s != ',' && *s != '\r' && *s != '\n') collect(&f, s++, 1);
+        while (*s && *s != ',' && *s != '\r' && *s != '\n')
+          collect(&f, s++, 1);
       }
       assert_true(r->n < 8);
       r->field[r->n++] = f.p;
@@ -708,7 +711,8 @@ static void export_csv_reads_back(void **state) {
   }
   assert_true(found_remark);
   for (int i = 0; i < n; i++)
-    for (int j = 0; j < rows[i].n; j++) free(rows[i].field[j]);
+    for (int j = 0; j < rows[i].n; j++)
+      free(rows[i].field[j]);
   free(t.p);
 }
 
@@ -728,7 +732,7 @@ static void export_jsonl_is_the_stored_events(void **state) {
     assert_string_equal(line, stored); /* byte for byte: what the hash covers */
     free(stored);
     char next[65];
-    store_row_hash(chained, line, strlen(line), next);
+    vigil__store_row_hash(chained, line, strlen(line), next);
     memcpy(chained, next, sizeof chained);
   }
   assert_int_equal(lines, fx.events);
@@ -746,7 +750,8 @@ static void export_jsonl_is_the_stored_events(void **state) {
                            T0 + 5 * MINUTE, T0 + 15 * MINUTE);
   assert_true(want > 0 && want < (long long)fx.events);
   long long got = 0;
-  for (char *c = t.p; c && *c; c++) got += *c == '\n';
+  for (char *c = t.p; c && *c; c++)
+    got += *c == '\n';
   assert_int_equal(got, want);
   assert_non_null(strstr(t.p, "\"time\":\"2026-01-05T08:05:00.000Z\""));
   assert_null(strstr(t.p, "\"time\":\"2026-01-05T08:15:00.000Z\""));
@@ -771,7 +776,8 @@ static char *slurp(const char *path, size_t *len) {
   collect(&t, "", 0);
   char chunk[4096];
   size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) collect(&t, chunk, n);
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    collect(&t, chunk, n);
   fclose(f);
   if (len) *len = t.len;
   return t.p;
@@ -828,10 +834,12 @@ static void the_command_exits_by_what_it_found(void **state) {
   assert_int_equal(n1, n2);
   assert_memory_equal(a, b, n1);
   long long rows = 0;
-  for (char *c = a; *c; c++) rows += *c == '\n';
+  for (char *c = a; *c; c++)
+    rows += *c == '\n';
   /* The remark's line break is inside a quoted field: count rows by CRLF. */
   long long crlf = 0;
-  for (char *c = a; c[0] && c[1]; c++) crlf += c[0] == '\r' && c[1] == '\n';
+  for (char *c = a; c[0] && c[1]; c++)
+    crlf += c[0] == '\r' && c[1] == '\n';
   long long want_rows = sql_int(fx.pristine, "SELECT COUNT(*) FROM events WHERE time >= %lld AND time < %lld",
                                 T0 + 5 * MINUTE, T0 + 15 * MINUTE);
   assert_int_equal(crlf, want_rows + 1);
@@ -843,7 +851,8 @@ static void the_command_exits_by_what_it_found(void **state) {
   assert_int_equal(run(cmd), 0);
   said = slurp(out, NULL);
   rows = 0;
-  for (char *c = said; *c; c++) rows += *c == '\n';
+  for (char *c = said; *c; c++)
+    rows += *c == '\n';
   assert_int_equal(rows, (long long)fx.events);
   free(said);
   snprintf(cmd, sizeof cmd, "%s audit export --format xml --db %s 2> /dev/null", vigil, fx.pristine);

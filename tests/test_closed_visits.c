@@ -19,14 +19,13 @@
 #define T0 1700000000000LL
 #define VISITS (ENGINE_CLOSED_KEPT + 44)
 
-static const char PROTOCOL[] = "local v = require 'vigil'\n"
-                               "return v.protocol 'short' { version = '1.0.0', phases = {\n"
-                               "  v.phase 'only' { items = { v.check 'done' {}, v.text 'notes' { required = false } } },\n"
-                               "} }\n";
+static const char PROTOCOL[] =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'short' { version = '1.0.0', phases = {\n"
+    "  v.phase 'only' { items = { v.check 'done' {}, v.text 'notes' { required = false } } },\n"
+    "} }\n";
 
-static void quiet(void *ud, vigil_log_level level, const char *msg) {
-  (void)ud, (void)level, (void)msg;
-}
+static void quiet(void *ud, vigil_log_level level, const char *msg) { (void)ud, (void)level, (void)msg; }
 
 static uint64_t in_memory(const vigil_engine *e, int closed) {
   uint64_t n = 0;

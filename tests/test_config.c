@@ -42,7 +42,7 @@ static void refused(const char *text, int line, const char *want) {
   write_conf(text);
   config *c = NULL;
   char err[512], where[96];
-  assert_int_equal(config_load(path, &c, err, sizeof err), VIGIL_EINVAL);
+  assert_int_equal(vigil__config_load(path, &c, err, sizeof err), VIGIL_EINVAL);
   assert_null(c);
   if (line > 0) {
     snprintf(where, sizeof where, "%s:%d:", path, line);
@@ -62,42 +62,41 @@ static void settings_come_back_as_written(void **state) {
              "plugins = { webhook = { endpoints = { { url = hook .. \"hook\", secret = \"s\", retry = true } } } }\n");
   config *c;
   char err[512];
-  assert_int_equal(config_load(path, &c, err, sizeof err), 0);
+  assert_int_equal(vigil__config_load(path, &c, err, sizeof err), 0);
   const char *s;
-  assert_int_equal(config_string(c, "listen", "x", &s, err, sizeof err), 0);
+  assert_int_equal(vigil__config_string(c, "listen", "x", &s, err, sizeof err), 0);
   assert_string_equal(s, "127.0.0.1:9090");
-  assert_int_equal(config_string(c, "site", "dflt", &s, err, sizeof err), 0);
+  assert_int_equal(vigil__config_string(c, "site", "dflt", &s, err, sizeof err), 0);
   assert_string_equal(s, "dflt");
   uint64_t ms;
-  assert_int_equal(config_seconds(c, "idle_timeout", 60, 1, &ms, err, sizeof err), 0);
+  assert_int_equal(vigil__config_seconds(c, "idle_timeout", 60, 1, &ms, err, sizeof err), 0);
   assert_int_equal(ms, 2500);
-  assert_int_equal(json_array_size(config_get(c, "protocols")), 2);
-  char *plugins = config_json(c, "plugins");
-  assert_string_equal(plugins,
-                      "{\"webhook\":{\"endpoints\":[{\"retry\":true,\"secret\":\"s\","
-                      "\"url\":\"http://127.0.0.1:9000/hook\"}]}}");
+  assert_int_equal(json_array_size(vigil__config_get(c, "protocols")), 2);
+  char *plugins = vigil__config_json(c, "plugins");
+  assert_string_equal(plugins, "{\"webhook\":{\"endpoints\":[{\"retry\":true,\"secret\":\"s\","
+                               "\"url\":\"http://127.0.0.1:9000/hook\"}]}}");
   free(plugins);
-  assert_null(config_json(c, "plugin_dir"));
+  assert_null(vigil__config_json(c, "plugin_dir"));
   char where[128], want[128];
   snprintf(want, sizeof want, "%s:5", path);
-  assert_string_equal(config_where(c, "protocols", where, sizeof where), want);
-  config_free(c);
+  assert_string_equal(vigil__config_where(c, "protocols", where, sizeof where), want);
+  vigil__config_free(c);
 }
 
 static void wrong_types_name_their_line(void **state) {
   write_conf("listen = 8080\nidle_timeout = -1\n");
   config *c;
   char err[512], want[128];
-  assert_int_equal(config_load(path, &c, err, sizeof err), 0);
+  assert_int_equal(vigil__config_load(path, &c, err, sizeof err), 0);
   const char *s;
-  assert_int_equal(config_string(c, "listen", "x", &s, err, sizeof err), VIGIL_EINVAL);
+  assert_int_equal(vigil__config_string(c, "listen", "x", &s, err, sizeof err), VIGIL_EINVAL);
   snprintf(want, sizeof want, "%s:1: listen must be text", path);
   assert_non_null(strstr(err, want));
   uint64_t ms;
-  assert_int_equal(config_seconds(c, "idle_timeout", 60, 1, &ms, err, sizeof err), VIGIL_EINVAL);
+  assert_int_equal(vigil__config_seconds(c, "idle_timeout", 60, 1, &ms, err, sizeof err), VIGIL_EINVAL);
   snprintf(want, sizeof want, "%s:2: idle_timeout is a number of seconds", path);
   assert_non_null(strstr(err, want));
-  config_free(c);
+  vigil__config_free(c);
 }
 
 static void mistakes_are_refused_with_file_and_line(void **state) {
@@ -116,13 +115,13 @@ static void mistakes_are_refused_with_file_and_line(void **state) {
 static void a_missing_file_is_told_apart(void **state) {
   config *c;
   char err[512];
-  assert_int_equal(config_load("/nonexistent/vigil.conf", &c, err, sizeof err), VIGIL_ENOENT);
+  assert_int_equal(vigil__config_load("/nonexistent/vigil.conf", &c, err, sizeof err), VIGIL_ENOENT);
   assert_non_null(strstr(err, "/nonexistent/vigil.conf"));
-  c = config_empty();
+  c = vigil__config_empty();
   const char *s;
-  assert_int_equal(config_string(c, "listen", "127.0.0.1:8080", &s, err, sizeof err), 0);
+  assert_int_equal(vigil__config_string(c, "listen", "127.0.0.1:8080", &s, err, sizeof err), 0);
   assert_string_equal(s, "127.0.0.1:8080");
-  config_free(c);
+  vigil__config_free(c);
 }
 
 int main(void) {

@@ -145,23 +145,24 @@ static void heap_orders_and_removes(void **state) {
   heap_entry e[200];
   for (int i = 0; i < 200; i++) {
     e[i] = (heap_entry){.index = HEAP_NONE, .tie = (uint64_t)i};
-    assert_int_equal(heap_set(&h, &e[i], (i * 7919) % 1000), 0);
+    assert_int_equal(vigil__heap_set(&h, &e[i], (i * 7919) % 1000), 0);
   }
-  for (int i = 0; i < 200; i += 3) heap_remove(&h, &e[i]);
-  heap_set(&h, &e[1], -5); /* moves up */
-  heap_set(&h, &e[2], 5000); /* moves down */
+  for (int i = 0; i < 200; i += 3)
+    vigil__heap_remove(&h, &e[i]);
+  vigil__heap_set(&h, &e[1], -5);   /* moves up */
+  vigil__heap_set(&h, &e[2], 5000); /* moves down */
   int64_t last = INT64_MIN;
   uint32_t n = 0;
   heap_entry *m;
   while ((m = heap_min(&h))) {
     assert_true(m->due >= last);
     last = m->due;
-    heap_remove(&h, m);
+    vigil__heap_remove(&h, m);
     n++;
   }
   assert_int_equal(n, 200 - 67);
   assert_int_equal(last, 5000);
-  heap_free(&h);
+  vigil__heap_free(&h);
 }
 
 static void params_are_checked(void **state) {
@@ -186,16 +187,16 @@ static void bad_values_record_nothing(void **state) {
   uint64_t id = start(f);
   size_t before = n_events(f);
   const char *bad[] = {
-      "{\"dose\": 500}",                              /* outside the plausible range */
-      "{\"dose\": \"ten\"}",                          /* wrong type */
-      "{\"consent\": true, \"dose\": -1}",            /* all or nothing */
-      "{\"mood\": \"great\"}",                        /* not an option */
-      "{\"vitals\": {\"sbp\": 120}}",                 /* hr missing */
+      "{\"dose\": 500}",                                    /* outside the plausible range */
+      "{\"dose\": \"ten\"}",                                /* wrong type */
+      "{\"consent\": true, \"dose\": -1}",                  /* all or nothing */
+      "{\"mood\": \"great\"}",                              /* not an option */
+      "{\"vitals\": {\"sbp\": 120}}",                       /* hr missing */
       "{\"vitals\": {\"sbp\": 120, \"hr\": 70, \"x\": 1}}", /* unknown field */
-      "{\"nope\": 1}",                                /* unknown item */
-      "{\"aldrete\": {\"a\": 1, \"b\": 1}}",          /* an item of a later phase */
-      "[1, 2]",                                       /* not an object */
-      "{\"dose\": ",                                  /* not JSON */
+      "{\"nope\": 1}",                                      /* unknown item */
+      "{\"aldrete\": {\"a\": 1, \"b\": 1}}",                /* an item of a later phase */
+      "[1, 2]",                                             /* not an object */
+      "{\"dose\": ",                                        /* not JSON */
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     int rc = vigil_visit_record_json(f->e, id, "nurse:ana", bad[i]);
@@ -253,10 +254,10 @@ static void gate_lists_every_reason_and_override_is_recorded(void **state) {
   vigil_engine_advance_to(f->e, T0 + 30 * MINUTE);
   assert_string_equal(type_back(f, 0), "phase.minimum_reached");
   record_ok(f, id, "nurse:ana", "{\"aldrete\": {\"a\": 2, \"b\": 2}}");
-  assert_int_equal(json_integer_value(json_object_get(
-                       json_object_get(json_object_get(json_object_get(event_back(f, 0), "data"), "values"), "aldrete"),
-                       "total")),
-                   4);
+  assert_int_equal(
+      json_integer_value(json_object_get(
+          json_object_get(json_object_get(json_object_get(event_back(f, 0), "data"), "values"), "aldrete"), "total")),
+      4);
   assert_int_equal(vigil_visit_discharge(f->e, id, "nurse:ana"), 0);
   assert_string_equal(type_back(f, 0), "visit.discharged");
   assert_int_equal(vigil_visit_record_json(f->e, id, "nurse:ana", "{\"consent\": true}"), VIGIL_ESTATE);
@@ -341,13 +342,14 @@ static void signature_and_its_entry_cannot_come_together(void **state) {
 static void per_reading_alerts_close_when_acknowledged(void **state) {
   fixture *f = *state;
   char dir[64];
-  write_protocol("local v = require 'vigil'\n"
-                 "return v.protocol 'readings' { version = '1.0.0',\n"
-                 "  on = { alert = function(a) if a.rule == 'sbp' then return v.alert.low('hook: ' .. a.message) end end },\n"
-                 "  phases = { v.phase 'p' { items = { v.vitals 'vitals' { fields = { 'sbp' } } },\n"
-                 "    rules = { v.rule 'sbp' { on = 'vitals', check = function(x)\n"
-                 "      if x.sbp > 160 then return v.alert.medium('SBP ' .. x.sbp, { scope = 'reading' }) end end } } } } }\n",
-                 dir);
+  write_protocol(
+      "local v = require 'vigil'\n"
+      "return v.protocol 'readings' { version = '1.0.0',\n"
+      "  on = { alert = function(a) if a.rule == 'sbp' then return v.alert.low('hook: ' .. a.message) end end },\n"
+      "  phases = { v.phase 'p' { items = { v.vitals 'vitals' { fields = { 'sbp' } } },\n"
+      "    rules = { v.rule 'sbp' { on = 'vitals', check = function(x)\n"
+      "      if x.sbp > 160 then return v.alert.medium('SBP ' .. x.sbp, { scope = 'reading' }) end end } } } } }\n",
+      dir);
   assert_int_equal(vigil_engine_load(f->e, dir, NULL), 0);
   uint64_t id;
   assert_int_equal(vigil_visit_start(f->e, "readings", "chair", "nurse", NULL, &id), 0);
@@ -358,7 +360,8 @@ static void per_reading_alerts_close_when_acknowledged(void **state) {
   vigil_stats st;
   vigil_engine_stats(f->e, &st);
   assert_int_equal(st.alerts_active, 4);
-  for (uint64_t a = 1; a <= 4; a++) assert_int_equal(vigil_alert_ack(f->e, a, "nurse", NULL), 0);
+  for (uint64_t a = 1; a <= 4; a++)
+    assert_int_equal(vigil_alert_ack(f->e, a, "nurse", NULL), 0);
   vigil_engine_stats(f->e, &st);
   assert_int_equal(st.alerts_active, 0); /* a finding ends when acknowledged */
   char cmd[128];
@@ -386,7 +389,8 @@ static json_t *item_of(json_t *state, const char *id) {
   json_t *ph, *it;
   json_array_foreach(json_object_get(state, "phases"), i, ph) {
     if (strcmp(json_string_value(json_object_get(ph, "id")), phase)) continue;
-    json_array_foreach(json_object_get(ph, "items"), j, it) if (!strcmp(json_string_value(json_object_get(it, "id")), id)) return it;
+    json_array_foreach(json_object_get(ph, "items"), j,
+                       it) if (!strcmp(json_string_value(json_object_get(it, "id")), id)) return it;
   }
   fail_msg("no item %s in phase %s", id, phase);
   return NULL;
@@ -573,9 +577,9 @@ static void failing_score_compute_is_refused_at_its_protocol_line(void **state) 
     const char *says;
   } cases[] = {
       {"{\"ald\": {\"a\": 0, \"b\": 2}}", 5, "attempt to perform arithmetic on a nil value (field 'nope')"},
-      {"{\"ald\": {\"a\": 1, \"b\": 0}}", 4, "no total for one"},          /* no position: the declaration's */
+      {"{\"ald\": {\"a\": 1, \"b\": 0}}", 4, "no total for one"}, /* no position: the declaration's */
       {"{\"ald\": {\"a\": 1, \"b\": 1}}", 4, "did not return a number"},
-      {"{\"ald\": {\"a\": 1, \"b\": 2}}", 8, "news2: "},                   /* from the library, at the caller */
+      {"{\"ald\": {\"a\": 1, \"b\": 2}}", 8, "news2: "}, /* from the library, at the caller */
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     assert_int_equal(vigil_visit_record_json(f->e, id, "nurse", cases[i].entry), VIGIL_EPROTOCOL);

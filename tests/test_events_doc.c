@@ -58,7 +58,7 @@ static void test_every_type_documented_with_an_example(void **state) {
   char *doc = read_doc();
   assert_non_null(strstr(doc, "schema 1"));
   for (int t = 0; t < EV_COUNT; t++) {
-    const char *type = event_type_name((event_type)t);
+    const char *type = vigil__event_type_name((event_type)t);
     char *row = table_row(doc, type);
     if (!row) fail_msg("docs/events.md: %s is not in the table of types", type);
     json_t *ex = example(doc, type);

@@ -58,13 +58,13 @@ static vigil_engine *run_scenario(const char *protocol, const char *scenario, co
   const char *ref;
   if (vigil_engine_load(e, dir, &ref) < 0) fail_msg("%s", vigil_engine_errmsg(e));
   snprintf(path, sizeof path, "%s/scenarios/%s.lua", dir, scenario);
-  if (scenario_run(e, ref, path, NULL, NULL, visit, err, sizeof err) < 0) fail_msg("%s: %s", scenario, err);
+  if (vigil__scenario_run(e, ref, path, NULL, NULL, visit, err, sizeof err) < 0) fail_msg("%s: %s", scenario, err);
   return e;
 }
 
 static char *fhir_of(vigil_engine *e, uint64_t visit) {
   char *out = NULL, err[1024];
-  if (export_fhir(e, visit, &out, err, sizeof err) < 0) fail_msg("export_fhir: %s", err);
+  if (vigil__export_fhir(e, visit, &out, err, sizeof err) < 0) fail_msg("export_fhir: %s", err);
   return out;
 }
 
@@ -72,7 +72,7 @@ static int has_coding(json_t *concept, const char *system, const char *code) {
   size_t i;
   json_t *c;
   json_array_foreach(json_object_get(concept, "coding"), i, c) {
-    if (!strcmp(export_str(c, "system"), system) && !strcmp(export_str(c, "code"), code)) return 1;
+    if (!strcmp(vigil__export_str(c, "system"), system) && !strcmp(vigil__export_str(c, "code"), code)) return 1;
   }
   return 0;
 }
@@ -83,7 +83,7 @@ static int count_code(json_t *bundle, const char *type, const char *loinc) {
   json_t *en;
   json_array_foreach(json_object_get(bundle, "entry"), i, en) {
     json_t *r = json_object_get(en, "resource");
-    if (strcmp(export_str(r, "resourceType"), type) != 0) continue;
+    if (strcmp(vigil__export_str(r, "resourceType"), type) != 0) continue;
     if (!loinc || has_coding(json_object_get(r, "code"), "http://loinc.org", loinc)) n++;
   }
   return n;
@@ -94,7 +94,7 @@ static json_t *first_of(json_t *bundle, const char *type) {
   json_t *en;
   json_array_foreach(json_object_get(bundle, "entry"), i, en) {
     json_t *r = json_object_get(en, "resource");
-    if (!strcmp(export_str(r, "resourceType"), type)) return r;
+    if (!strcmp(vigil__export_str(r, "resourceType"), type)) return r;
   }
   return NULL;
 }
@@ -113,7 +113,7 @@ static void references_resolve(json_t *bundle, json_t *node) {
     size_t i;
     json_t *en;
     int found = 0;
-    json_array_foreach(json_object_get(bundle, "entry"), i, en) found |= !strcmp(export_str(en, "fullUrl"), ref);
+    json_array_foreach(json_object_get(bundle, "entry"), i, en) found |= !strcmp(vigil__export_str(en, "fullUrl"), ref);
     if (!found) fail_msg("reference %s names no entry of the Bundle", ref);
   }
   const char *k;
@@ -125,8 +125,8 @@ static void check_bundle(const expected *x, const char *text) {
   json_error_t jerr;
   json_t *b = json_loads(text, 0, &jerr);
   if (!b) fail_msg("%s/%s: not JSON: %s", x->protocol, x->scenario, jerr.text);
-  assert_string_equal(export_str(b, "resourceType"), "Bundle");
-  assert_string_equal(export_str(b, "type"), "collection");
+  assert_string_equal(vigil__export_str(b, "resourceType"), "Bundle");
+  assert_string_equal(vigil__export_str(b, "type"), "collection");
 
   /* The protocol version, and the entries that answer it. */
   json_t *q = first_of(b, "Questionnaire"), *qr = first_of(b, "QuestionnaireResponse");
@@ -134,11 +134,11 @@ static void check_bundle(const expected *x, const char *text) {
   assert_non_null(qr);
   char canonical[128];
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s", x->protocol);
-  assert_string_equal(export_str(q, "url"), canonical);
-  assert_string_equal(export_str(q, "version"), "1.0.0");
+  assert_string_equal(vigil__export_str(q, "url"), canonical);
+  assert_string_equal(vigil__export_str(q, "version"), "1.0.0");
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s|1.0.0", x->protocol);
-  assert_string_equal(export_str(qr, "questionnaire"), canonical);
-  assert_string_equal(export_str(qr, "status"), "completed");
+  assert_string_equal(vigil__export_str(qr, "questionnaire"), canonical);
+  assert_string_equal(vigil__export_str(qr, "status"), "completed");
 
   /* Vitals: a blood pressure panel per reading, its parts in mm[Hg]; SpO2
    * under both codes the vital signs profile names; a vital-signs panel. */
@@ -159,8 +159,8 @@ static void check_bundle(const expected *x, const char *text) {
     assert_true(has_coding(json_object_get(sys, "code"), "http://loinc.org", "8480-6"));
     json_t *qty = json_object_get(sys, "valueQuantity");
     assert_true(json_is_integer(json_object_get(qty, "value"))); /* 130, not 130.0 */
-    assert_string_equal(export_str(qty, "system"), "http://unitsofmeasure.org");
-    assert_string_equal(export_str(qty, "code"), "mm[Hg]");
+    assert_string_equal(vigil__export_str(qty, "system"), "http://unitsofmeasure.org");
+    assert_string_equal(vigil__export_str(qty, "code"), "mm[Hg]");
   }
 
   /* Alerts, with their acknowledgement; signatures. */
@@ -168,7 +168,7 @@ static void check_bundle(const expected *x, const char *text) {
   int mitigated = 0;
   json_array_foreach(json_object_get(b, "entry"), i, en) {
     json_t *r = json_object_get(en, "resource");
-    mitigated += !strcmp(export_str(r, "resourceType"), "DetectedIssue") && json_object_get(r, "mitigation");
+    mitigated += !strcmp(vigil__export_str(r, "resourceType"), "DetectedIssue") && json_object_get(r, "mitigation");
   }
   assert_int_equal(mitigated, x->acknowledged);
   assert_int_equal(count_code(b, "Provenance", NULL), x->signatures);
@@ -190,7 +190,7 @@ static void write_out(const expected *x, const char *text) {
 /* The id of the first resource of that type. */
 static void id_of(const char *bundle_text, const char *type, char *out, size_t n) {
   json_t *b = json_loads(bundle_text, 0, NULL);
-  snprintf(out, n, "%s", export_str(first_of(b, type), "id"));
+  snprintf(out, n, "%s", vigil__export_str(first_of(b, type), "id"));
   json_decref(b);
 }
 
@@ -235,15 +235,16 @@ static void a_signature_is_a_provenance(void **state) {
   int seen = 0;
   json_array_foreach(json_object_get(b, "entry"), i, en) {
     json_t *r = json_object_get(en, "resource");
-    if (strcmp(export_str(r, "resourceType"), "Provenance") != 0) continue;
+    if (strcmp(vigil__export_str(r, "resourceType"), "Provenance") != 0) continue;
     json_t *sig = json_array_get(json_object_get(r, "signature"), 0);
-    if (strcmp(export_str(json_array_get(json_object_get(sig, "type"), 0), "code"), "1.2.840.10065.1.12.1.5") != 0)
+    if (strcmp(vigil__export_str(json_array_get(json_object_get(sig, "type"), 0), "code"), "1.2.840.10065.1.12.1.5") !=
+        0)
       continue;
     seen++;
-    assert_string_equal(export_str(json_object_get(sig, "who"), "display"), "nurse:ben");
-    assert_string_equal(export_str(r, "recorded"), "2026-01-05T08:05:00.000Z");
+    assert_string_equal(vigil__export_str(json_object_get(sig, "who"), "display"), "nurse:ben");
+    assert_string_equal(vigil__export_str(r, "recorded"), "2026-01-05T08:05:00.000Z");
     json_t *what = json_object_get(json_array_get(json_object_get(r, "entity"), 0), "what");
-    assert_string_equal(export_str(what, "display"), "screening.dose");
+    assert_string_equal(vigil__export_str(what, "display"), "screening.dose");
   }
   assert_int_equal(seen, 1);
   json_decref(b);
@@ -264,9 +265,9 @@ static void amendments_and_acknowledgements(void **state) {
   json_t *qr = first_of(b, "QuestionnaireResponse");
   json_array_foreach(json_object_get(qr, "item"), i, group) {
     json_array_foreach(json_object_get(group, "item"), j, item) {
-      if (strcmp(export_str(item, "linkId"), "discharge.sedation_occurred") != 0) continue;
+      if (strcmp(vigil__export_str(item, "linkId"), "discharge.sedation_occurred") != 0) continue;
       json_t *a;
-      json_array_foreach(json_object_get(item, "answer"), k, a) answer = export_str(a, "valueString");
+      json_array_foreach(json_object_get(item, "answer"), k, a) answer = vigil__export_str(a, "valueString");
     }
   }
   assert_non_null(answer);
@@ -276,10 +277,10 @@ static void amendments_and_acknowledgements(void **state) {
     json_t *r = json_object_get(en, "resource");
     if (!has_coding(json_object_get(r, "code"), "urn:vigil:rule", "sedation_answer")) continue;
     found = 1;
-    assert_string_equal(export_str(r, "severity"), "low");
+    assert_string_equal(vigil__export_str(r, "severity"), "low");
     json_t *m = json_array_get(json_object_get(r, "mitigation"), 0);
-    assert_string_equal(export_str(m, "date"), "2026-01-05T10:34:00.000Z");
-    assert_string_equal(export_str(json_object_get(m, "author"), "display"), "nurse:ben");
+    assert_string_equal(vigil__export_str(m, "date"), "2026-01-05T10:34:00.000Z");
+    assert_string_equal(vigil__export_str(json_object_get(m, "author"), "display"), "nurse:ben");
   }
   assert_true(found);
   json_decref(b);
@@ -291,7 +292,7 @@ static void amendments_and_acknowledgements(void **state) {
 
 static json_t *rems_of(vigil_engine *e, uint64_t visit) {
   char *out = NULL, err[1024];
-  if (export_rems(e, visit, 0, &out, err, sizeof err) < 0) fail_msg("export_rems: %s", err);
+  if (vigil__export_rems(e, visit, 0, &out, err, sizeof err) < 0) fail_msg("export_rems: %s", err);
   json_t *j = json_loads(out, 0, NULL);
   free(out);
   assert_non_null(j);
@@ -302,14 +303,14 @@ static void rems_form_of_a_session(void **state) {
   uint64_t visit;
   vigil_engine *e = run_scenario("esketamine_rems", "uneventful", NULL, &visit);
   json_t *f = rems_of(e, visit);
-  assert_string_equal(export_str(f, "dose"), "56 mg");
-  assert_string_equal(export_str(f, "lot_number"), "EKA2211");
-  assert_string_equal(export_str(f, "benzodiazepines"), "no");
-  assert_string_equal(export_str(f, "maois"), "no");
-  assert_string_equal(export_str(f, "session_date"), "2026-01-05");
-  assert_string_equal(export_str(f, "dosed_at"), "2026-01-05T08:10:00.000Z");
-  assert_string_equal(export_str(f, "vitals_acceptable_before_dosing"), "yes");
-  assert_string_equal(export_str(f, "vitals_acceptable_before_leaving"), "yes");
+  assert_string_equal(vigil__export_str(f, "dose"), "56 mg");
+  assert_string_equal(vigil__export_str(f, "lot_number"), "EKA2211");
+  assert_string_equal(vigil__export_str(f, "benzodiazepines"), "no");
+  assert_string_equal(vigil__export_str(f, "maois"), "no");
+  assert_string_equal(vigil__export_str(f, "session_date"), "2026-01-05");
+  assert_string_equal(vigil__export_str(f, "dosed_at"), "2026-01-05T08:10:00.000Z");
+  assert_string_equal(vigil__export_str(f, "vitals_acceptable_before_dosing"), "yes");
+  assert_string_equal(vigil__export_str(f, "vitals_acceptable_before_leaving"), "yes");
   json_t *bp = json_object_get(f, "bp_at_40_minutes");
   assert_int_equal(json_number_value(json_object_get(bp, "sbp")), 142);
   assert_int_equal(json_number_value(json_object_get(bp, "dbp")), 88);
@@ -318,13 +319,13 @@ static void rems_form_of_a_session(void **state) {
   assert_int_equal(json_number_value(json_object_get(json_object_get(f, "bp_before_leaving"), "sbp")), 126);
   assert_int_equal(json_integer_value(json_object_get(f, "ready_to_leave_minutes_after_dosing")), 121);
   assert_int_equal(json_integer_value(json_object_get(f, "total_minutes_monitored")), 125);
-  assert_string_equal(export_str(f, "sedation_occurred"), "yes");
-  assert_string_equal(export_str(f, "respiratory_depression_occurred"), "no");
+  assert_string_equal(vigil__export_str(f, "sedation_occurred"), "yes");
+  assert_string_equal(vigil__export_str(f, "respiratory_depression_occurred"), "no");
   assert_int_equal(json_array_size(json_object_get(f, "missing")), 0);
   json_decref(f);
 
   char *csv = NULL, err[256];
-  assert_int_equal(export_rems(e, visit, 1, &csv, err, sizeof err), 0);
+  assert_int_equal(vigil__export_rems(e, visit, 1, &csv, err, sizeof err), 0);
   assert_string_equal(csv, "visit,patient,protocol,status,session_date,dosed_at,benzodiazepines,"
                            "non_benzodiazepine_hypnotics,psychostimulants,maois,dose,lot_number,"
                            "vitals_acceptable_before_dosing,bp_before_dosing,bp_at_40_minutes,"
@@ -350,8 +351,8 @@ static void rems_form_late_and_unfinished(void **state) {
   assert_int_equal(vigil_visit_start(e, "esketamine_rems", "room-9", "nurse:ana", NULL, &open), 0);
   assert_int_equal(vigil_visit_record_json(e, open, "nurse:ana", "{\"comed_maoi\":\"yes\"}"), 0);
   f = rems_of(e, open);
-  assert_string_equal(export_str(f, "status"), "active");
-  assert_string_equal(export_str(f, "maois"), "yes");
+  assert_string_equal(vigil__export_str(f, "status"), "active");
+  assert_string_equal(vigil__export_str(f, "maois"), "yes");
   assert_true(json_is_null(json_object_get(f, "total_minutes_monitored")));
   json_t *gaps = json_object_get(f, "missing");
   assert_int_equal(json_array_size(gaps), 16); /* 17 answers and times, MAOIs given */
@@ -364,12 +365,12 @@ static void rems_form_refuses_other_protocols(void **state) {
   uint64_t visit;
   vigil_engine *e = run_scenario("ketamine_iv", "uneventful", NULL, &visit);
   char *out = NULL, err[1024];
-  assert_int_equal(export_rems(e, visit, 0, &out, err, sizeof err), VIGIL_EPROTOCOL);
+  assert_int_equal(vigil__export_rems(e, visit, 0, &out, err, sizeof err), VIGIL_EPROTOCOL);
   assert_null(out);
   if (!strstr(err, "ketamine_iv@1.0.0 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
     fail_msg("said: %s", err);
-  assert_int_equal(export_rems(e, 99, 0, &out, err, sizeof err), VIGIL_ENOENT);
-  assert_int_equal(export_fhir(e, 99, &out, err, sizeof err), VIGIL_ENOENT);
+  assert_int_equal(vigil__export_rems(e, 99, 0, &out, err, sizeof err), VIGIL_ENOENT);
+  assert_int_equal(vigil__export_fhir(e, 99, &out, err, sizeof err), VIGIL_ENOENT);
   vigil_engine_free(e);
 }
 
@@ -408,7 +409,7 @@ static void the_command(void **state) {
   uint64_t visit, open_visit;
   vigil_engine *e = run_scenario("esketamine_rems", "hypertension_at_40", db, &visit);
   char *bundle = fhir_of(e, visit), *csv = NULL, err[256];
-  assert_int_equal(export_rems(e, visit, 1, &csv, err, sizeof err), 0);
+  assert_int_equal(vigil__export_rems(e, visit, 1, &csv, err, sizeof err), 0);
   /* A visit still open, its deadlines long past by the real clock: exporting
    * shows the log, it does not act on it. */
   if (vigil_visit_start(e, "esketamine_rems", "MRN-OPEN", "nurse:a", NULL, &open_visit) < 0)

@@ -608,8 +608,8 @@ static void a_hooks_failure_does_not_undo_the_command(void **state) {
   int injected = 1, succeeded = 0, refused = 0;
   for (int n = 1; injected && n < 100; n++) {
     unlink(d->db);
-    vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db,
-                       .db_vfs = FAULTY_VFS_NAME, .log = quiet};
+    vigil_options o = {
+        .clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db, .db_vfs = FAULTY_VFS_NAME, .log = quiet};
     vigil_engine *e;
     assert_int_equal(vigil_engine_new(&o, &e), 0);
     assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
@@ -622,8 +622,8 @@ static void a_hooks_failure_does_not_undo_the_command(void **state) {
     char *state_text = vigil_visit_json(e, id);
     int has_alert = strstr(state_text, "SBP high") != NULL;
     vigil_free(state_text);
-    if ((rc == 0) != has_alert) fail_msg("write %d failed: the command said %d but the alert %s", n, rc,
-                                         has_alert ? "exists" : "does not");
+    if ((rc == 0) != has_alert)
+      fail_msg("write %d failed: the command said %d but the alert %s", n, rc, has_alert ? "exists" : "does not");
     succeeded += rc == 0 && injected;
     refused += rc < 0;
     vigil_engine_free(e);

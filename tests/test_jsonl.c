@@ -64,9 +64,9 @@ static int setup(void **state) {
 }
 
 static void stop_host(fixture *f) {
-  plugin_host_close(f->h);
+  vigil__plugin_host_close(f->h);
   uv_run(&f->loop, UV_RUN_DEFAULT);
-  plugin_host_free(f->h);
+  vigil__plugin_host_free(f->h);
   f->h = NULL;
 }
 
@@ -88,9 +88,9 @@ static void start_host(fixture *f, const char *extra) {
   snprintf(json, sizeof json, "{\"jsonl\": {\"path\": \"%s\", \"start\": \"beginning\"%s}}", f->file, extra);
   plugin_host_options o = {.engine = f->e, .loop = &f->loop, .dir = f->plugins, .plugins_json = json};
   char err[256];
-  assert_int_equal(plugin_host_new(&o, &f->h, err, sizeof err), 0);
+  assert_int_equal(vigil__plugin_host_new(&o, &f->h, err, sizeof err), 0);
   unsigned running, failed;
-  plugin_host_counts(f->h, &running, &failed);
+  vigil__plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 1);
 }
 

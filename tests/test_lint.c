@@ -114,12 +114,14 @@ typedef struct fixture {
 
 static void chomp(char *s) {
   size_t n = strlen(s);
-  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ')) s[--n] = '\0';
+  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+    s[--n] = '\0';
 }
 
 /* "[file:]line: text" */
 static int parse_expect(const char *s, expect *x) {
-  while (*s == ' ') s++;
+  while (*s == ' ')
+    s++;
   const char *colon = strchr(s, ':');
   if (!colon) return -1;
   snprintf(x->file, sizeof x->file, "protocol.lua");
@@ -131,7 +133,8 @@ static int parse_expect(const char *s, expect *x) {
   }
   x->line = strtol(s, NULL, 10);
   s = colon + 1;
-  while (*s == ' ') s++;
+  while (*s == ' ')
+    s++;
   if (x->line <= 0 || !*s) return -1;
   snprintf(x->text, sizeof x->text, "%s", s);
   return 0;
@@ -275,8 +278,7 @@ static int run_lint(const char *vigil, const char *path, char *out, size_t len) 
   size_t used = 0;
   ssize_t got;
   char sink[512];
-  while ((got = read(fd[0], used + 1 < len ? out + used : sink,
-                     used + 1 < len ? len - used - 1 : sizeof sink)) > 0)
+  while ((got = read(fd[0], used + 1 < len ? out + used : sink, used + 1 < len ? len - used - 1 : sizeof sink)) > 0)
     if (used + 1 < len) used += (size_t)got;
   out[used] = '\0';
   close(fd[0]);
@@ -357,7 +359,7 @@ int main(void) {
   static char *good[] = {"protocols/ketamine_iv", "protocols/esketamine_rems", "bench/workload"};
   size_t n = 0, cap = (size_t)n_fixtures + 2 + sizeof good / sizeof *good;
   struct CMUnitTest *tests = calloc(cap, sizeof *tests);
-  char (*names)[300] = calloc(cap, sizeof *names);
+  char(*names)[300] = calloc(cap, sizeof *names);
   if (!tests || !names) return 1;
   tests[n++] = (struct CMUnitTest){.name = "corpus present", .test_func = test_corpus_present};
   for (int i = 0; i < n_fixtures; i++) {
@@ -372,7 +374,8 @@ int main(void) {
   tests[n++] = (struct CMUnitTest){.name = "cli: vigil lint exit status", .test_func = test_cli};
 
   int failed = _cmocka_run_group_tests("lint", tests, n, NULL, NULL);
-  for (int i = 0; i < n_fixtures; i++) free(fixtures[i]);
+  for (int i = 0; i < n_fixtures; i++)
+    free(fixtures[i]);
   free(tests);
   free(names);
   return failed;

@@ -56,12 +56,12 @@ static void annotations_are_complete(void **state) {
   vigil_engine *e;
   assert_int_equal(vigil_engine_new(NULL, &e), 0);
   if (vigil_engine_load(e, "protocols/ketamine_iv", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
-  protocol *p = engine_find_protocol(e, "ketamine_iv");
+  protocol *p = vigil__engine_find_protocol(e, "ketamine_iv");
   assert_non_null(p);
   lua_State *L = p->sb->L;
   char *vigil = protocol_copy_read(files[0]), *scores = protocol_copy_read(files[1]);
 
-  sandbox_push_env(p->sb);
+  vigil__sandbox_push_env(p->sb);
   lua_getfield(L, -1, "require");
   lua_pushstring(L, "vigil");
   lua_call(L, 1, 1);

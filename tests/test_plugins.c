@@ -90,11 +90,11 @@ static int setup(void **state) {
 }
 
 static void close_all(fixture *f) {
-  plugin_host_close(f->h);
+  vigil__plugin_host_close(f->h);
   vigil_engine_free(f->e);
   f->e = NULL;
   uv_run(&f->loop, UV_RUN_DEFAULT);
-  plugin_host_free(f->h);
+  vigil__plugin_host_free(f->h);
   f->h = NULL;
 }
 
@@ -118,7 +118,7 @@ static int start_host(fixture *f, const char *plugins_json, uint64_t slow_ms) {
                            .log = capture_log,
                            .log_ud = f};
   char err[512];
-  int rc = plugin_host_new(&o, &f->h, err, sizeof err);
+  int rc = vigil__plugin_host_new(&o, &f->h, err, sizeof err);
   if (rc < 0) snprintf(f->log, sizeof f->log, "%s", err);
   return rc;
 }
@@ -128,7 +128,7 @@ static const char *kv(fixture *f, const char *plugin, const char *key) {
   static char out[256];
   char ns[64], err[256];
   snprintf(ns, sizeof ns, "plugin.%s", plugin);
-  store *s = engine_store(f->e);
+  store *s = vigil__engine_store(f->e);
   void *v;
   size_t len;
   out[0] = '\0';
@@ -148,7 +148,7 @@ static uint64_t visit_with_alert(fixture *f) {
 }
 
 static json_t *plugin_status(fixture *f, const char *name) {
-  char *text = plugin_host_status_json(f->h);
+  char *text = vigil__plugin_host_status_json(f->h);
   json_t *doc = json_loads(text, 0, NULL);
   free(text);
   json_t *list = json_object_get(doc, "plugins"), *p, *found = NULL;
@@ -168,11 +168,11 @@ static void test_loads_refuses_and_undoes(void **state) {
                               0),
                    0);
   unsigned running, failed;
-  plugin_host_counts(f->h, &running, &failed);
+  vigil__plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 2);
   assert_int_equal(failed, 4);
   /* Only the running plugins' subscriptions are on the bus. */
-  assert_int_equal(engine_subscriber_count(f->e), 2);
+  assert_int_equal(vigil__engine_subscriber_count(f->e), 2);
   assert_non_null(strstr(f->log, "missing: refused"));
   assert_non_null(strstr(f->log, "signature 'vigil-plugin:1:ptr4:long4:size4:le'"));
   assert_non_null(strstr(f->log, "newer than this vigil's"));
@@ -215,7 +215,7 @@ static void test_loads_refuses_and_undoes(void **state) {
   assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "status"), "heard")),
                    json_integer_value(json_object_get(rec, "calls")));
   json_decref(rec);
-  char *metrics = plugin_host_metrics_text(f->h);
+  char *metrics = vigil__plugin_host_metrics_text(f->h);
   assert_non_null(strstr(metrics, "vigil_plugin_up{plugin=\"recorder\"} 1\n"));
   assert_non_null(strstr(metrics, "vigil_plugin_up{plugin=\"bad_init\"} 0\n"));
   assert_non_null(strstr(metrics, "# TYPE vigil_plugin_recorder_events counter\n"));
@@ -224,8 +224,8 @@ static void test_loads_refuses_and_undoes(void **state) {
   free(metrics);
 
   /* Stopping runs the close callbacks while the store is still open. */
-  plugin_host_close(f->h);
-  assert_int_equal(engine_subscriber_count(f->e), 0);
+  vigil__plugin_host_close(f->h);
+  assert_int_equal(vigil__engine_subscriber_count(f->e), 0);
   assert_string_not_equal(kv(f, "recorder", "closed"), "");
 }
 
@@ -249,7 +249,7 @@ static void test_failing_and_slow_callbacks(void **state) {
   json_decref(b);
   assert_non_null(strstr(f->log, "recorder: failed (-1) on event"));
   assert_non_null(strstr(f->log, "(item.recorded): callbacks must not block the loop"));
-  char *metrics = plugin_host_metrics_text(f->h);
+  char *metrics = vigil__plugin_host_metrics_text(f->h);
   assert_non_null(strstr(metrics, "vigil_plugin_failures_total{plugin=\"recorder\"} 1\n"));
   assert_non_null(strstr(metrics, "vigil_plugin_slow_calls_total{plugin=\"recorder\"} "));
   free(metrics);
@@ -280,14 +280,14 @@ static void test_configuration_errors(void **state) {
   /* No folder, no plugins: naming one is an error, naming none is fine. */
   plugin_host_options o = {.engine = f->e, .loop = &f->loop, .plugins_json = "{\"recorder\": {}}"};
   char err[256];
-  assert_int_equal(plugin_host_new(&o, &f->h, err, sizeof err), VIGIL_EINVAL);
+  assert_int_equal(vigil__plugin_host_new(&o, &f->h, err, sizeof err), VIGIL_EINVAL);
   assert_non_null(strstr(err, "no plugin_dir"));
   o.plugins_json = NULL;
-  assert_int_equal(plugin_host_new(&o, &f->h, err, sizeof err), 0);
+  assert_int_equal(vigil__plugin_host_new(&o, &f->h, err, sizeof err), 0);
   unsigned running, failed;
-  plugin_host_counts(f->h, &running, &failed);
+  vigil__plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running + failed, 0);
-  char *metrics = plugin_host_metrics_text(f->h);
+  char *metrics = vigil__plugin_host_metrics_text(f->h);
   assert_string_equal(metrics, "");
   free(metrics);
 }
@@ -327,7 +327,7 @@ static void test_lua_site_plugin(void **state) {
   write_plugin(f, "site", SITE_LUA);
   assert_int_equal(start_host(f, "{\"site\": {\"fail_on_start\": true, \"loop\": true}, \"recorder\": {}}", 0), 0);
   unsigned running, failed;
-  plugin_host_counts(f->h, &running, &failed);
+  vigil__plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 2);
   json_t *site = plugin_status(f, "site");
   assert_string_equal(json_string_value(json_object_get(site, "kind")), "lua");
@@ -347,7 +347,7 @@ static void test_lua_site_plugin(void **state) {
   assert_string_equal(kv(f, "site", "last_alert"), want);
   assert_string_equal(kv(f, "site", "seen"), "1");
   assert_non_null(strstr(f->log, "site: high alert in visit 1: SBP high"));
-  char *metrics = plugin_host_metrics_text(f->h);
+  char *metrics = vigil__plugin_host_metrics_text(f->h);
   assert_non_null(strstr(metrics, "vigil_plugin_alerts_by_priority{plugin=\"site\",priority=\"high\"} 1\n"));
   free(metrics);
   /* Its error and its endless loop each failed one call, with where and why. */
@@ -373,10 +373,10 @@ static void test_lua_site_plugins_refused(void **state) {
   write_plugin(f, "syntax", "return { on = \n");
   assert_int_equal(start_host(f, "{\"uses_io\": {}, \"bad_pattern\": {}, \"no_table\": {}, \"syntax\": {}}", 0), 0);
   unsigned running, failed;
-  plugin_host_counts(f->h, &running, &failed);
+  vigil__plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 0);
   assert_int_equal(failed, 4);
-  assert_int_equal(engine_subscriber_count(f->e), 0);
+  assert_int_equal(vigil__engine_subscriber_count(f->e), 0);
   assert_non_null(strstr(f->log, "uses_io.lua:1: unknown global 'io'"));
   assert_non_null(strstr(f->log, "'nothing.*' matches no event type"));
   assert_non_null(strstr(f->log, "no_table.lua: should return { on = "));
@@ -428,10 +428,11 @@ static const char *answer(fixture *f, const char *plugin, const char *what, uint
 static void test_site_filter(void **state) {
   fixture *f = *state;
   write_plugin(f, "room2", ROOM2_LUA);
-  const char *cfg = "{\"recorder\": {\"where\": \"room2\"}, \"recorder_b\": {\"where\": \"room2\", \"leave_open\": true}}";
+  const char *cfg =
+      "{\"recorder\": {\"where\": \"room2\"}, \"recorder_b\": {\"where\": \"room2\", \"leave_open\": true}}";
   assert_int_equal(start_host(f, cfg, 0), 0);
   unsigned running, failed;
-  plugin_host_counts(f->h, &running, &failed);
+  vigil__plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 2);
   uint64_t before = vigil_query_last_seq(f->e);
   uint64_t a = start_in(f, "chair-1", "Room 2 / chair 1", 190);
@@ -454,7 +455,7 @@ static void test_site_filter(void **state) {
   json_t *rec = plugin_status(f, "recorder");
   assert_int_equal(json_integer_value(json_object_get(rec, "failures")), 1);
   json_decref(rec);
-  char *metrics = plugin_host_metrics_text(f->h);
+  char *metrics = vigil__plugin_host_metrics_text(f->h);
   assert_non_null(strstr(metrics, "vigil_plugin_failures_total{plugin=\"recorder\"} 1\n"));
   free(metrics);
 
@@ -484,10 +485,10 @@ static void test_site_filter_refused(void **state) {
                               0),
                    0);
   unsigned running, failed;
-  plugin_host_counts(f->h, &running, &failed);
+  vigil__plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 1);
   assert_int_equal(failed, 2);
-  assert_int_equal(engine_subscriber_count(f->e), 1); /* old_abi's only */
+  assert_int_equal(vigil__engine_subscriber_count(f->e), 1); /* old_abi's only */
   json_t *rec = plugin_status(f, "recorder");
   assert_string_equal(json_string_value(json_object_get(rec, "state")), "failed");
   assert_non_null(strstr(json_string_value(json_object_get(rec, "error")), "syntax.lua:3:"));
@@ -497,11 +498,11 @@ static void test_site_filter_refused(void **state) {
   close_all(f);
   f->log_len = 0;
   open_engine(f);
-  assert_int_equal(start_host(f, "{\"recorder\": {\"where\": \"number\"}, \"recorder_b\": {\"where\": \"uses_os\"}}", 0),
-                   0);
+  assert_int_equal(
+      start_host(f, "{\"recorder\": {\"where\": \"number\"}, \"recorder_b\": {\"where\": \"uses_os\"}}", 0), 0);
   assert_non_null(strstr(f->log, "number.lua:1: should return function(event, visit)"));
   assert_non_null(strstr(f->log, "uses_os.lua:1: unknown global 'os'"));
-  plugin_host_counts(f->h, &running, &failed);
+  vigil__plugin_host_counts(f->h, &running, &failed);
   assert_int_equal(running, 0);
 }
 

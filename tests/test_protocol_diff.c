@@ -109,10 +109,10 @@ static void check_report(const char *text) {
 static void folders(void **state) {
   char dir[64];
   protocol_copy("protocols/ketamine_iv", dir, NEXT, sizeof NEXT / sizeof *NEXT);
-  protocol *a = protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
-  protocol *b = protocol_version_load(dir, NULL, no_problem, NULL);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
   lines out = {0};
-  int changes = protocol_diff(a, b, collect, &out);
+  int changes = vigil__protocol_diff(a, b, collect, &out);
   check_report(out.text);
   assert_int_equal(changes, 15);
   /* The gate's code changed too, with where it is now and was. */
@@ -123,12 +123,12 @@ static void folders(void **state) {
 
   /* A version against itself. */
   lines same = {0};
-  assert_int_equal(protocol_diff(a, a, collect, &same), 0);
+  assert_int_equal(vigil__protocol_diff(a, a, collect, &same), 0);
   assert_string_equal(same.text,
                       "ketamine_iv@1.0.0 -> ketamine_iv@1.0.0\n  identical (the same sources, the same sha256)\n");
   free(same.text);
-  protocol_free(a);
-  protocol_free(b);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
   protocol_copy_remove(dir);
 }
 
@@ -143,22 +143,22 @@ static void score_forms(void **state) {
   };
   char dir[64];
   protocol_copy("protocols/ketamine_iv", dir, bare, sizeof bare / sizeof *bare);
-  protocol *a = protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
-  protocol *b = protocol_version_load(dir, NULL, no_problem, NULL);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
   lines out = {0};
-  protocol_diff(a, b, collect, &out);
+  vigil__protocol_diff(a, b, collect, &out);
   has_line(out.text, "  ~ discharge.aldrete: activity points now 0, 1, 2");
   has_line(out.text, "  ~ discharge.aldrete: activity now called \"activity\"");
   has_line(out.text, "  ~ discharge.aldrete: spo2 points now 0, 1, 2");
   free(out.text);
   /* And the other way: the form's words, shown as they now read. */
   lines back = {0};
-  protocol_diff(b, a, collect, &back);
+  vigil__protocol_diff(b, a, collect, &back);
   has_line(back.text, "  ~ discharge.aldrete: activity points now 2 (moves 4 extremities), 1 (moves 2 extremities), "
                       "0 (moves none)");
   free(back.text);
-  protocol_free(a);
-  protocol_free(b);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
   protocol_copy_remove(dir);
 }
 
@@ -180,19 +180,19 @@ static void stored_versions(void **state) {
   vigil_engine_free(e);
   protocol_copy_remove(dir); /* only the store has 1.1.0 now */
 
-  protocol *a = protocol_version_load("ketamine_iv@1.0.0", db, no_problem, NULL);
-  protocol *b = protocol_version_load("ketamine_iv@1.1.0", db, no_problem, NULL);
+  protocol *a = vigil__protocol_version_load("ketamine_iv@1.0.0", db, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load("ketamine_iv@1.1.0", db, no_problem, NULL);
   lines out = {0};
-  int changes = protocol_diff(a, b, collect, &out);
+  int changes = vigil__protocol_diff(a, b, collect, &out);
   if (changes != 15) fail_msg("%d changes:\n%s", changes, out.text);
   has_line(out.text, "  ~ sbp_alert \"Marked hypertension: systolic at or above\": default 180 -> 190 mm[Hg]");
   has_line(out.text, "  ~ lib.lua: changed in function lib.bp_rise");
   free(out.text);
   /* By fingerprint too. */
-  protocol *by_sha = protocol_version_load(b->sha256, db, no_problem, NULL);
+  protocol *by_sha = vigil__protocol_version_load(b->sha256, db, no_problem, NULL);
   assert_non_null(by_sha);
   assert_string_equal(by_sha->ref, "ketamine_iv@1.1.0");
-  protocol_free(by_sha);
+  vigil__protocol_free(by_sha);
 
   /* An upload waiting for approval, which no visit has used: 1.1.0 -> 1.2.0. */
   const protocol_edit next[] = {{"protocol.lua", "version = \"1.0.0\"", "version = \"1.2.0\""},
@@ -203,21 +203,21 @@ static void stored_versions(void **state) {
   snprintf(upload, sizeof upload, "%s/ketamine_iv@1.2.0", uploads);
   assert_int_equal(mkdir(uploads, 0750), 0);
   assert_int_equal(rename(dir, upload), 0);
-  protocol *c = protocol_version_load("ketamine_iv@1.2.0", db, no_problem, NULL);
+  protocol *c = vigil__protocol_version_load("ketamine_iv@1.2.0", db, no_problem, NULL);
   assert_non_null(c);
   lines up = {0};
-  protocol_diff(a, c, collect, &up);
+  vigil__protocol_diff(a, c, collect, &up);
   has_line(up.text, "ketamine_iv@1.0.0 -> ketamine_iv@1.2.0");
   has_line(up.text, "  ~ aldrete_min \"Modified Aldrete needed to leave\": default 9 -> 10 {score}");
   free(up.text);
-  protocol_free(c);
-  protocol_free(a);
-  protocol_free(b);
+  vigil__protocol_free(c);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
 
   char problem[512] = "";
-  assert_null(protocol_version_load("ketamine_iv@9.9.9", db, keep_problem, problem));
+  assert_null(vigil__protocol_version_load("ketamine_iv@9.9.9", db, keep_problem, problem));
   assert_non_null(strstr(problem, "no stored protocol version ketamine_iv@9.9.9"));
-  assert_null(protocol_version_load("ketamine_iv@1.0.0", NULL, keep_problem, problem));
+  assert_null(vigil__protocol_version_load("ketamine_iv@1.0.0", NULL, keep_problem, problem));
   assert_non_null(strstr(problem, "no such protocol folder or file"));
 
   protocol_copy_remove(upload);

@@ -68,46 +68,46 @@ typedef struct attack {
 
 static const attack attacks[] = {
     /* fixture                   kind        expected text                                   known bug */
-    {"os_execute",               TECHNICAL,  "unknown global 'os'"},
-    {"io_open",                  TECHNICAL,  "unknown global 'io'"},
-    {"require_parent",           TECHNICAL,  "bad module name \"../../x\""},
-    {"require_os",               TECHNICAL,  "files can be required only while the protocol loads"},
-    {"load_bytecode",            TECHNICAL,  "attempt to load a binary chunk"},
-    {"string_dump",              TECHNICAL,  "(field 'dump')"},
-    {"string_method_dump",       TECHNICAL,  "(field 'dump')"},
-    {"debug_getinfo",            TECHNICAL,  "unknown global 'debug'"},
-    {"string_metatable",         TECHNICAL,  "attempt to index a boolean value"},
-    {"rawset_g",                 TECHNICAL,  "unknown global 'rawset'"},
-    {"global_write",             TECHNICAL,  "cannot set global 'threshold'"},
-    {"pcall_loop",               TECHNICAL,  "an endless loop?"},
-    {"string_rep_bomb",          TECHNICAL,  "memory cap"},
-    {"table_bomb",               TECHNICAL,  "memory cap|an endless loop?"},
-    {"deep_recursion",           TECHNICAL,  "stack overflow|memory cap"},
-    {"collectgarbage",           TECHNICAL,  "unknown global 'collectgarbage'"},
-    {"setmetatable_vigil",       TECHNICAL,  "cannot change a protected metatable"},
-    {"setmetatable_string",      TECHNICAL,  "cannot change a protected metatable"},
-    {"string_upper",             TECHNICAL,  "string is read-only (tried to set 'upper')"},
-    {"pairs_raw_table",          TECHNICAL,  "attempt to index a nil value (local 'raw')"},
-    {"gc_finalizer",             TECHNICAL,  "__gc is not allowed"},
-    {"close_loop",               TECHNICAL,  "an endless loop?"},
-    {"string_rep_empty",         RULE_ALERT, "stopped: rep gave 0 bytes"},
-    {"table_move_range",         TECHNICAL,  "table.move: "},
-    {"table_concat_len",         TECHNICAL,  "table.concat: "},
-    {"table_remove_len",         TECHNICAL,  "table.remove: "},
-    {"load_require_os",          LOAD_ERROR, "no file os.lua in the protocol folder"},
-    {"load_string_dump",         LOAD_ERROR, "(field 'dump')"},
-    {"load_pcall_loop",          LOAD_ERROR, "an endless loop?"},
-    {"load_gc_finalizer",        LOAD_ERROR, "__gc is not allowed"},
+    {"os_execute", TECHNICAL, "unknown global 'os'"},
+    {"io_open", TECHNICAL, "unknown global 'io'"},
+    {"require_parent", TECHNICAL, "bad module name \"../../x\""},
+    {"require_os", TECHNICAL, "files can be required only while the protocol loads"},
+    {"load_bytecode", TECHNICAL, "attempt to load a binary chunk"},
+    {"string_dump", TECHNICAL, "(field 'dump')"},
+    {"string_method_dump", TECHNICAL, "(field 'dump')"},
+    {"debug_getinfo", TECHNICAL, "unknown global 'debug'"},
+    {"string_metatable", TECHNICAL, "attempt to index a boolean value"},
+    {"rawset_g", TECHNICAL, "unknown global 'rawset'"},
+    {"global_write", TECHNICAL, "cannot set global 'threshold'"},
+    {"pcall_loop", TECHNICAL, "an endless loop?"},
+    {"string_rep_bomb", TECHNICAL, "memory cap"},
+    {"table_bomb", TECHNICAL, "memory cap|an endless loop?"},
+    {"deep_recursion", TECHNICAL, "stack overflow|memory cap"},
+    {"collectgarbage", TECHNICAL, "unknown global 'collectgarbage'"},
+    {"setmetatable_vigil", TECHNICAL, "cannot change a protected metatable"},
+    {"setmetatable_string", TECHNICAL, "cannot change a protected metatable"},
+    {"string_upper", TECHNICAL, "string is read-only (tried to set 'upper')"},
+    {"pairs_raw_table", TECHNICAL, "attempt to index a nil value (local 'raw')"},
+    {"gc_finalizer", TECHNICAL, "__gc is not allowed"},
+    {"close_loop", TECHNICAL, "an endless loop?"},
+    {"string_rep_empty", RULE_ALERT, "stopped: rep gave 0 bytes"},
+    {"table_move_range", TECHNICAL, "table.move: "},
+    {"table_concat_len", TECHNICAL, "table.concat: "},
+    {"table_remove_len", TECHNICAL, "table.remove: "},
+    {"load_require_os", LOAD_ERROR, "no file os.lua in the protocol folder"},
+    {"load_string_dump", LOAD_ERROR, "(field 'dump')"},
+    {"load_pcall_loop", LOAD_ERROR, "an endless loop?"},
+    {"load_gc_finalizer", LOAD_ERROR, "__gc is not allowed"},
     /* What a rule returns is read as data, without running its metamethods. */
-    {"return_index_error",       TECHNICAL,  "not an outcome",                                 NULL, 1},
-    {"return_index_loop",        TECHNICAL,  "not an outcome",                                 NULL, 1},
-    {"return_huge_escalate",     TECHNICAL,  "escalate must be a duration of at most 7 days",  NULL, 1},
+    {"return_index_error", TECHNICAL, "not an outcome", NULL, 1},
+    {"return_index_loop", TECHNICAL, "not an outcome", NULL, 1},
+    {"return_huge_escalate", TECHNICAL, "escalate must be a duration of at most 7 days", NULL, 1},
     /* Time spent inside C: bounded patterns, and the wall clock per call. */
-    {"pattern_backtracking",     TECHNICAL,  "too costly",                                     NULL, 1},
-    {"pattern_quadratic",        TECHNICAL,  "too costly",                                     NULL, 1},
-    {"c_call_loop",              TECHNICAL,  "time limit of",                                     NULL, 1},
-    {"param_options",            LOAD_ERROR, "options are only for choice params",             NULL, 1},
-    {"vitals_options",           LOAD_ERROR, "is read-only",                                   NULL, 1},
+    {"pattern_backtracking", TECHNICAL, "too costly", NULL, 1},
+    {"pattern_quadratic", TECHNICAL, "too costly", NULL, 1},
+    {"c_call_loop", TECHNICAL, "time limit of", NULL, 1},
+    {"param_options", LOAD_ERROR, "options are only for choice params", NULL, 1},
+    {"vitals_options", LOAD_ERROR, "is read-only", NULL, 1},
 };
 #define N_ATTACKS (sizeof attacks / sizeof *attacks)
 
@@ -125,8 +125,10 @@ static void note(result *r, int hard, const char *fmt, ...) {
   va_start(ap, fmt);
   if (used < sizeof r->why - 1) vsnprintf(r->why + used, sizeof r->why - used, fmt, ap);
   va_end(ap);
-  if (hard) r->failed = 1;
-  else r->mismatch = 1;
+  if (hard)
+    r->failed = 1;
+  else
+    r->mismatch = 1;
 }
 
 /* ---- the alerts an engine raised ----------------------------------------- */
@@ -256,7 +258,8 @@ static void check_engine_goes_on(vigil_engine *e, capture *c, result *r) {
   int raised = 0;
   for (int i = 0; i < c->n; i++) {
     if (c->v[i].visit != visit) continue;
-    if (!strcmp(c->v[i].source, "technical")) note(r, 1, "the bench visit has a technical alert: %s\n", c->v[i].message);
+    if (!strcmp(c->v[i].source, "technical"))
+      note(r, 1, "the bench visit has a technical alert: %s\n", c->v[i].message);
     raised |= !strcmp(c->v[i].source, "rule") && !strcmp(c->v[i].rule, "vitals") &&
               strstr(c->v[i].message, "Systolic or SpO2 out of range");
   }
@@ -289,8 +292,10 @@ static void run_attack(const attack *a, result *r) {
   int rc = vigil_engine_load(e, dir, &ref);
   if (a->kind == LOAD_ERROR) {
     const char *msg = vigil_engine_errmsg(e);
-    if (rc == 0) note(r, 1, "%s loaded: the load-time attack got through\n", dir);
-    else if (rc != VIGIL_EPROTOCOL) note(r, 1, "load returned %s, not EPROTOCOL: %s\n", vigil_err_name(rc), msg);
+    if (rc == 0)
+      note(r, 1, "%s loaded: the load-time attack got through\n", dir);
+    else if (rc != VIGIL_EPROTOCOL)
+      note(r, 1, "load returned %s, not EPROTOCOL: %s\n", vigil_err_name(rc), msg);
     else {
       if (!names_place(msg, dir)) note(r, 1, "the load problem names no %s/protocol.lua:LINE: %s\n", dir, msg);
       if (!holds(msg, a->expect)) note(r, 0, "the load problem does not say \"%s\": %s\n", a->expect, msg);
@@ -312,7 +317,8 @@ static void run_attack(const attack *a, result *r) {
         if (s->visit != visit || strcmp(s->rule, "attack") != 0) continue;
         if (a->kind == TECHNICAL && !strcmp(s->source, "technical")) {
           found = 1;
-          if (!strstr(s->message, "rule 'attack'")) note(r, 1, "the technical alert does not name the rule: %s\n", s->message);
+          if (!strstr(s->message, "rule 'attack'"))
+            note(r, 1, "the technical alert does not name the rule: %s\n", s->message);
           if (!names_place(s->message, dir)) note(r, 1, "the technical alert names no file:line: %s\n", s->message);
           right |= holds(s->message, a->expect);
         } else if (a->kind == RULE_ALERT && !strcmp(s->source, "rule")) {
@@ -320,12 +326,13 @@ static void run_attack(const attack *a, result *r) {
           right |= holds(s->message, a->expect);
         }
       }
-      if (!found) note(r, 1, "no %s alert from rule 'attack'; alerts:%s\n", a->kind == TECHNICAL ? "technical" : "rule", all);
-      else if (!right) note(r, 0, "no alert from rule 'attack' says \"%s\"; alerts:%s\n", a->expect, all);
+      if (!found)
+        note(r, 1, "no %s alert from rule 'attack'; alerts:%s\n", a->kind == TECHNICAL ? "technical" : "rule", all);
+      else if (!right)
+        note(r, 0, "no alert from rule 'attack' says \"%s\"; alerts:%s\n", a->expect, all);
       json_t *root;
       json_t *item = visit_item(e, visit, "attack", &root);
-      if (strcmp(text_of(root, "status"), "active") ||
-          json_integer_value(json_object_get(item, "count")) != 1)
+      if (strcmp(text_of(root, "status"), "active") || json_integer_value(json_object_get(item, "count")) != 1)
         note(r, 1, "the attack visit is not active with its value recorded\n");
       json_decref(root);
     }
@@ -354,7 +361,8 @@ static void run_isolated(const attack *a, result *r) {
     /* cmocka catches these to fail a test and go on with the next: in the
      * child, a crash must end the child. */
     static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE, SIGALRM};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], SIG_DFL);
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+      signal(sigs[i], SIG_DFL);
     close(fd[0]);
     alarm(CHILD_SECONDS);
     result mine = {.failed = 0};
@@ -366,7 +374,8 @@ static void run_isolated(const attack *a, result *r) {
   result got;
   size_t have = 0;
   ssize_t n;
-  while (have < sizeof got && (n = read(fd[0], (char *)&got + have, sizeof got - have)) > 0) have += (size_t)n;
+  while (have < sizeof got && (n = read(fd[0], (char *)&got + have, sizeof got - have)) > 0)
+    have += (size_t)n;
   close(fd[0]);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -385,8 +394,10 @@ static void run_isolated(const attack *a, result *r) {
 static void test_attack(void **state) {
   const attack *a = *state;
   result r = {.failed = 0};
-  if (a->isolate) run_isolated(a, &r);
-  else run_attack(a, &r);
+  if (a->isolate)
+    run_isolated(a, &r);
+  else
+    run_attack(a, &r);
   if (!r.failed && !r.mismatch) {
     if (a->known_bug) print_message("NOTE %s: passes now; remove its known-bug mark (%s)\n", a->name, a->known_bug);
     return;
@@ -412,7 +423,8 @@ static void test_every_fixture_has_a_row(void **state) {
     if (ent->d_name[0] == '.') continue;
     n++;
     size_t i = 0;
-    while (i < N_ATTACKS && strcmp(attacks[i].name, ent->d_name)) i++;
+    while (i < N_ATTACKS && strcmp(attacks[i].name, ent->d_name))
+      i++;
     if (i == N_ATTACKS) {
       strncat(orphans, " ", sizeof orphans - strlen(orphans) - 1);
       strncat(orphans, ent->d_name, sizeof orphans - strlen(orphans) - 1);
@@ -427,7 +439,7 @@ int main(void) {
   struct CMUnitTest tests[N_ATTACKS + 1];
   tests[0] = (struct CMUnitTest){.name = "every fixture has a row", .test_func = test_every_fixture_has_a_row};
   for (size_t i = 0; i < N_ATTACKS; i++)
-    tests[i + 1] = (struct CMUnitTest){.name = attacks[i].name, .test_func = test_attack,
-                                       .initial_state = (void *)&attacks[i]};
+    tests[i + 1] =
+        (struct CMUnitTest){.name = attacks[i].name, .test_func = test_attack, .initial_state = (void *)&attacks[i]};
   return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 1, NULL, NULL);
 }

@@ -73,9 +73,10 @@ static void run_in(const char *protocol, const char *scenario, const char **expe
   char path[256], err[1024];
   snprintf(path, sizeof path, "%s/scenarios/%s.lua", protocol, scenario);
   uint64_t visit;
-  if (scenario_run(e, ref, path, on_step, s, &visit, err, sizeof err) < 0) fail_msg("%s: %s", scenario, err);
+  if (vigil__scenario_run(e, ref, path, on_step, s, &visit, err, sizeof err) < 0) fail_msg("%s: %s", scenario, err);
   int n = 0;
-  while (expected[n]) n++;
+  while (expected[n])
+    n++;
   for (int i = 0; i < s->n || i < n; i++) {
     const char *got = i < s->n ? s->lines[i] : "(nothing)";
     const char *want = i < n ? expected[i] : "(nothing)";
@@ -96,39 +97,35 @@ static void uneventful(void **state) {
 }
 
 static void hypertensive_episode(void **state) {
-  const char *expected[] = {
-      "30 alert.raised bp_high medium rule",  /* first reading at the flag: confirm it */
-      "30 alert.raised bp_rise medium rule",  /* +54 systolic from baseline */
-      "31 alert.acknowledged 2",
-      "34 alert.raised bp_high high rule",    /* confirmed on the second reading */
-      "34 alert.resolved 1",                  /* the unconfirmed one gives way */
-      "35 alert.acknowledged 3",
-      "40 alert.resolved 3",                  /* BP below the flag again */
-      "50 alert.resolved 2",                  /* back within 40 of baseline */
-      "66 block.set bp_not_recovered",        /* observation: not yet near baseline */
-      "81 block.cleared bp_not_recovered",
-      "115 visit.discharged ",
-      NULL};
+  const char *expected[] = {"30 alert.raised bp_high medium rule", /* first reading at the flag: confirm it */
+                            "30 alert.raised bp_rise medium rule", /* +54 systolic from baseline */
+                            "31 alert.acknowledged 2",
+                            "34 alert.raised bp_high high rule", /* confirmed on the second reading */
+                            "34 alert.resolved 1",               /* the unconfirmed one gives way */
+                            "35 alert.acknowledged 3",
+                            "40 alert.resolved 3",           /* BP below the flag again */
+                            "50 alert.resolved 2",           /* back within 40 of baseline */
+                            "66 block.set bp_not_recovered", /* observation: not yet near baseline */
+                            "81 block.cleared bp_not_recovered",
+                            "115 visit.discharged ",
+                            NULL};
   run("hypertensive_episode", expected, 0);
 }
 
 static void missed_checkpoint(void **state) {
-  const char *expected[] = {
-      "25 item.overdue infusion.vitals",       /* due at 20, grace 5 */
-      "25 alert.raised infusion.vitals medium overdue",
-      "30 alert.escalated 1 high",             /* unacknowledged for 5 minutes */
-      "32 alert.resolved 1",                   /* recorded late */
-      "33 alert.acknowledged 1",               /* latching: stays until acknowledged */
-      "115 visit.discharged ",
-      NULL};
+  const char *expected[] = {"25 item.overdue infusion.vitals", /* due at 20, grace 5 */
+                            "25 alert.raised infusion.vitals medium overdue",
+                            "30 alert.escalated 1 high", /* unacknowledged for 5 minutes */
+                            "32 alert.resolved 1",       /* recorded late */
+                            "33 alert.acknowledged 1",   /* latching: stays until acknowledged */
+                            "115 visit.discharged ",
+                            NULL};
   run("missed_checkpoint", expected, 0);
 }
 
 static void not_fit_for_discharge(void **state) {
-  const char *expected[] = {
-      "115 gate.blocked discharge",            /* Aldrete 8 and no responsible adult */
-      "131 visit.discharged ",
-      NULL};
+  const char *expected[] = {"115 gate.blocked discharge", /* Aldrete 8 and no responsible adult */
+                            "131 visit.discharged ", NULL};
   run("not_fit_for_discharge", expected, 1);
 }
 
@@ -142,53 +139,50 @@ static void rems_uneventful(void **state) {
 }
 
 static void rems_hypertension_at_40(void **state) {
-  const char *expected[] = {
-      "2 alert.raised bp_caution low rule",   /* pre-dose 146/88: above the 140/90 guide */
-      "3 alert.acknowledged 1",
-      "4 alert.resolved 1",                   /* predose left */
-      "56 alert.raised bp_high high rule",    /* 188/104 at the 40-minute check */
-      "56 alert.raised bp_rise medium rule",  /* +42 systolic from the pre-dose reading */
-      "58 alert.acknowledged 2",
-      "58 alert.acknowledged 3",
-      "70 alert.resolved 2",
-      "70 alert.resolved 3",
-      "140 visit.discharged ",
-      NULL};
+  const char *expected[] = {"2 alert.raised bp_caution low rule", /* pre-dose 146/88: above the 140/90 guide */
+                            "3 alert.acknowledged 1",
+                            "4 alert.resolved 1",                  /* predose left */
+                            "56 alert.raised bp_high high rule",   /* 188/104 at the 40-minute check */
+                            "56 alert.raised bp_rise medium rule", /* +42 systolic from the pre-dose reading */
+                            "58 alert.acknowledged 2",
+                            "58 alert.acknowledged 3",
+                            "70 alert.resolved 2",
+                            "70 alert.resolved 3",
+                            "140 visit.discharged ",
+                            NULL};
   run_in(REMS, "hypertension_at_40", expected, 0);
 }
 
 static void rems_prolonged_sedation(void **state) {
-  const char *expected[] = {
-      "0 alert.raised comed_benzodiazepine low rule",
-      "1 alert.acknowledged 1",
-      "2 alert.resolved 1",
-      "29 alert.raised respiration high rule", /* SpO2 90% */
-      "29 alert.raised respiration high rule", /* RR 9 */
-      "29 alert.raised sedation_deep medium rule",
-      "30 alert.acknowledged 3",
-      "30 alert.acknowledged 2",
-      "30 alert.acknowledged 4",
-      "44 alert.resolved 2",
-      "44 alert.resolved 3",
-      "44 alert.resolved 4",
-      "134 gate.blocked monitoring",           /* two hours, but MOAA/S 4 */
-      "152 alert.raised sedation_answer low rule", /* the form's "no" against the records */
-      "153 alert.resolved 5",                  /* amended to "yes" */
-      "154 alert.acknowledged 5",
-      "155 visit.discharged ",
-      NULL};
+  const char *expected[] = {"0 alert.raised comed_benzodiazepine low rule",
+                            "1 alert.acknowledged 1",
+                            "2 alert.resolved 1",
+                            "29 alert.raised respiration high rule", /* SpO2 90% */
+                            "29 alert.raised respiration high rule", /* RR 9 */
+                            "29 alert.raised sedation_deep medium rule",
+                            "30 alert.acknowledged 3",
+                            "30 alert.acknowledged 2",
+                            "30 alert.acknowledged 4",
+                            "44 alert.resolved 2",
+                            "44 alert.resolved 3",
+                            "44 alert.resolved 4",
+                            "134 gate.blocked monitoring",               /* two hours, but MOAA/S 4 */
+                            "152 alert.raised sedation_answer low rule", /* the form's "no" against the records */
+                            "153 alert.resolved 5",                      /* amended to "yes" */
+                            "154 alert.acknowledged 5",
+                            "155 visit.discharged ",
+                            NULL};
   run_in(REMS, "prolonged_sedation", expected, 1);
 }
 
 static void rems_missed_bp_check(void **state) {
-  const char *expected[] = {
-      "60 item.overdue monitoring.bp_40m",     /* due at 50, 10 minutes' grace */
-      "60 alert.raised monitoring.bp_40m medium overdue",
-      "65 alert.escalated 1 high",
-      "66 alert.resolved 1",
-      "67 alert.acknowledged 1",
-      "135 visit.discharged ",
-      NULL};
+  const char *expected[] = {"60 item.overdue monitoring.bp_40m", /* due at 50, 10 minutes' grace */
+                            "60 alert.raised monitoring.bp_40m medium overdue",
+                            "65 alert.escalated 1 high",
+                            "66 alert.resolved 1",
+                            "67 alert.acknowledged 1",
+                            "135 visit.discharged ",
+                            NULL};
   run_in(REMS, "missed_bp_check", expected, 0);
 }
 

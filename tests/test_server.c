@@ -74,9 +74,7 @@ static const char *PROTOCOL =
 /* ---- who asks: a token per user, signed in once per server ------------------------ */
 
 static int auth_port; /* the server tokens are for */
-static struct {
-  char user[32], token[64];
-} tokens[8];
+static struct { char user[32], token[64]; } tokens[8];
 static int n_tokens;
 
 static void forget_tokens(int port) {
@@ -198,8 +196,8 @@ static int setup(void **state) {
       {ACTOR, "nurse"}, {CLINICIAN, "clinician"}, {ADMIN, "admin"}, {INTEGRATOR, "integrator"}};
   for (size_t i = 0; i < sizeof people / sizeof *people; i++) {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "echo '%s' | '%s' user add %s --role %s --password-stdin --db '%s' >/dev/null",
-             PASSWORD, s->vigil, people[i][0], people[i][1], s->db);
+    snprintf(cmd, sizeof cmd, "echo '%s' | '%s' user add %s --role %s --password-stdin --db '%s' >/dev/null", PASSWORD,
+             s->vigil, people[i][0], people[i][1], s->db);
     if (system(cmd) != 0) fail_msg("%s failed", cmd);
   }
   forget_tokens(0);
@@ -647,8 +645,8 @@ static void event_types_after(server *s, uint64_t after, char *out, size_t len) 
   size_t i, n = 0;
   json_t *ev;
   out[0] = '\0';
-  json_array_foreach(json_object_get(r.json, "events"), i, ev) n += (size_t)snprintf(
-      out + n, n < len ? len - n : 0, "%s%s", n ? " " : "", str_at(ev, "type"));
+  json_array_foreach(json_object_get(r.json, "events"), i, ev) n +=
+      (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? " " : "", str_at(ev, "type"));
   json_decref(r.json);
 }
 
@@ -732,9 +730,8 @@ static void test_users_and_roles(void **state) {
   for (int i = 0; i < 5; i++)
     expect_error(call(s, "POST", "/api/v1/session", NOBODY, "{\"user\": \"doc.b\", \"password\": \"guess\"}"), 401,
                  "bad_credentials", NULL);
-  expect_error(call(s, "POST", "/api/v1/session", NOBODY,
-                    "{\"user\": \"doc.b\", \"password\": \"" PASSWORD "\"}"),
-               429, "too_many_attempts", NULL);
+  expect_error(call(s, "POST", "/api/v1/session", NOBODY, "{\"user\": \"doc.b\", \"password\": \"" PASSWORD "\"}"), 429,
+               "too_many_attempts", NULL);
   char types[2048];
   event_types_after(s, before, types, sizeof types);
   assert_string_equal(types, "user.created session.started user.changed auth.failed auth.failed auth.failed "
@@ -914,19 +911,22 @@ static void test_protocol_versions(void **state) {
 static void test_site_day_and_escalation(void **state) {
   server *s = *state;
   s->simulated = 1;
-  write_conf(s, "site = { name = 'Test clinic', timezone = 'Europe/London', escalate_after = { high = 120, low = 900 } }\n");
+  write_conf(
+      s, "site = { name = 'Test clinic', timezone = 'Europe/London', escalate_after = { high = 120, low = 900 } }\n");
   start(s, NULL);
   uint64_t id = start_visit(s, "MRN-T");
   /* Where a patient sits is said at the start, and shown. */
-  reply c = call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"MRN-C\", \"location\": \"Chair 3\"}");
+  reply c = call(s, "POST", "/api/v1/visits", ACTOR,
+                 "{\"protocol\": \"api_test\", \"patient\": \"MRN-C\", \"location\": \"Chair 3\"}");
   expect(&c, 201);
   assert_string_equal(str_at(c.json, "location"), "Chair 3");
   json_decref(c.json);
   c = call(s, "GET", "/api/v1/visits?patient=MRN-C", NULL, NULL);
   assert_string_equal(str_at(json_array_get(json_object_get(c.json, "visits"), 0), "location"), "Chair 3");
   json_decref(c.json);
-  expect_error(call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"X\", \"location\": \"\"}"),
-               422, "invalid_argument", "location");
+  expect_error(
+      call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"X\", \"location\": \"\"}"),
+      422, "invalid_argument", "location");
   reply r = visit_cmd(s, id, "entries", "{\"consent\": true, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
   expect(&r, 200);
   json_decref(r.json);
@@ -1047,15 +1047,13 @@ static void test_bad_input(void **state) {
   assert_int_equal(raw_exchange(s, req, (size_t)n, &closed, NULL, 0), 431);
   free(req);
   /* A body over 1 MiB: 413 as soon as its length is known, or as it grows. */
-  const char *huge =
-      "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
+  const char *huge = "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
   assert_int_equal(raw_exchange(s, huge, strlen(huge), &closed, body, sizeof body), 413);
   assert_non_null(strstr(body, "body_too_large"));
   assert_true(closed);
   size_t chunk = 256 * 1024;
   char *chunked = malloc(5 * (chunk + 32) + 256);
-  n = sprintf(chunked,
-              "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  n = sprintf(chunked, "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 5; i++) {
     n += sprintf(chunked + n, "%zx\r\n", chunk);
     memset(chunked + n, ' ', chunk);
@@ -1104,8 +1102,8 @@ static void test_bad_input(void **state) {
   expect_error(visit_cmd(s, id, "advance", NULL), 409, "gate_not_met", "gate");
   expect_error(call(s, "POST", "/api/v1/visits", NOBODY, "{}"), 401, "unauthenticated", NULL);
   expect_error(call(s, "GET", "/api/v1/visits", NOBODY, NULL), 401, "unauthenticated", NULL);
-  expect_error(call(s, "POST", "/api/v1/session", NOBODY, "{\"user\": 1, \"password\": \"x\"}"), 422,
-               "invalid_field", "user");
+  expect_error(call(s, "POST", "/api/v1/session", NOBODY, "{\"user\": 1, \"password\": \"x\"}"), 422, "invalid_field",
+               "user");
   expect_error(call(s, "GET", "/api/v1/visits?status=%C3%28", NULL, NULL), 400, "invalid_query", "status");
   reply r = call(s, "DELETE", "/api/v1/visits/1", NULL, NULL);
   expect(&r, 405);
@@ -1223,8 +1221,9 @@ static void test_keep_alive(void **state) {
   char *many = malloc(cap);
   for (int i = 0; i < 60; i++) {
     char one[256];
-    snprintf(one, sizeof one, "GET /api/v1/visits?limit=1&after=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
-             i, auth_token(NULL));
+    snprintf(one, sizeof one,
+             "GET /api/v1/visits?limit=1&after=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", i,
+             auth_token(NULL));
     memcpy(many + used, one, strlen(one));
     used += strlen(one);
   }
@@ -1371,7 +1370,8 @@ static void open_stream(hc_conn *c, int port, const char *query, const char *las
   snprintf(req, sizeof req,
            "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
            "Authorization: Bearer %s\r\n%s%s%s\r\n",
-           query, auth_token(INTEGRATOR), last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "", last_event_id ? "\r\n" : "");
+           query, auth_token(INTEGRATOR), last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "",
+           last_event_id ? "\r\n" : "");
   assert_int_equal(hc_send_str(c, req), 0);
   hc_response r;
   assert_int_equal(hc_read(c, &r, 10000), 0);
@@ -1632,22 +1632,22 @@ static int inproc_setup_with(void **state, size_t stream_max_queued) {
   if (vigil_engine_load(p->e, p->protocol, &ref) < 0) fail_msg("%s", vigil_engine_errmsg(p->e));
   /* A signed-in nurse, made directly: no password is ever checked here. */
   char err[256], token[USER_TOKEN_LEN + 1];
-  assert_int_equal(users_open(engine_store(p->e), &p->users, err, sizeof err), 0);
-  assert_int_equal(users_add(p->users, ACTOR, ROLE_NURSE, "-", 0, err, sizeof err), 0);
-  assert_int_equal(users_session_new(p->users, ACTOR, api_wall_ms_for_tests(), 3600000, token, err, sizeof err), 0);
+  assert_int_equal(vigil__users_open(vigil__engine_store(p->e), &p->users, err, sizeof err), 0);
+  assert_int_equal(vigil__users_add(p->users, ACTOR, ROLE_NURSE, "-", 0, err, sizeof err), 0);
+  assert_int_equal(vigil__users_session_new(p->users, ACTOR, api_wall_ms_for_tests(), 3600000, token, err, sizeof err),
+                   0);
   forget_tokens(0);
   remember_token(ACTOR, token);
-  api_options ao = {
-      .engine = p->e,
-      .loop = &p->loop,
-      .refs = &ref, /* installed: approved */
-      .n_refs = 1,
-      .stream_max_queued = p->stream_max_queued,
-      .users = p->users};
-  assert_int_equal(api_new(&ao, &p->api), 0);
-  http_options ho = {.handler = api_handle, .handler_ud = p->api};
-  if (http_server_start(&p->loop, &ho, &p->http, err, sizeof err) < 0) fail_msg("%s", err);
-  p->port = http_server_port(p->http);
+  api_options ao = {.engine = p->e,
+                    .loop = &p->loop,
+                    .refs = &ref, /* installed: approved */
+                    .n_refs = 1,
+                    .stream_max_queued = p->stream_max_queued,
+                    .users = p->users};
+  assert_int_equal(vigil__api_new(&ao, &p->api), 0);
+  http_options ho = {.handler = vigil__api_handle, .handler_ud = p->api};
+  if (vigil__http_server_start(&p->loop, &ho, &p->http, err, sizeof err) < 0) fail_msg("%s", err);
+  p->port = vigil__http_server_port(p->http);
   auth_port = p->port;
   hc_set_pump(pump, p);
   *state = p;
@@ -1663,14 +1663,14 @@ static int inproc_teardown(void **state) {
   inproc *p = *state;
   faulty_vfs_clear();
   int closed = 0;
-  http_server_close(p->http, on_closed, &closed);
+  vigil__http_server_close(p->http, on_closed, &closed);
   while (closed < 1)
     pump(p);
-  api_close(p->api, on_closed, &closed);
+  vigil__api_close(p->api, on_closed, &closed);
   while (closed < 2)
     pump(p);
   hc_set_pump(NULL, NULL);
-  users_close(p->users);
+  vigil__users_close(p->users);
   vigil_engine_free(p->e);
   uv_close((uv_handle_t *)&p->guard, NULL);
   uv_run(&p->loop, UV_RUN_DEFAULT);
@@ -1722,7 +1722,7 @@ static void test_group_commit(void **state) {
   for (int i = 0; i < 4; i++)
     ids[i] = inproc_start_visit(p, &c[i]);
   api_stats before;
-  api_stats_get(p->api, &before);
+  vigil__api_stats_get(p->api, &before);
   char *reqs[4];
   for (int i = 0; i < 4; i++) {
     char path[64];
@@ -1732,7 +1732,7 @@ static void test_group_commit(void **state) {
   hc_response out[4];
   send_all_then_read(p, c, reqs, 4, out);
   api_stats after;
-  api_stats_get(p->api, &after);
+  vigil__api_stats_get(p->api, &after);
   for (int i = 0; i < 4; i++) {
     assert_int_equal(out[i].status, 200);
     assert_non_null(strstr(out[i].body, "\"value\":80"));
@@ -1758,7 +1758,7 @@ static void test_group_commit(void **state) {
     hc_response_free(&out[i]);
     free(reqs[i]);
   }
-  api_stats_get(p->api, &after);
+  vigil__api_stats_get(p->api, &after);
   assert_int_equal(after.commit_failures, 1);
   for (int i = 0; i < 4; i++) {
     char path[64];
@@ -1883,7 +1883,7 @@ static void test_slow_subscriber_dropped(void **state) {
     reply r = call_on(&c, "POST", path, ACTOR, body);
     expect(&r, 200);
     json_decref(r.json);
-    api_stats_get(p->api, &st);
+    vigil__api_stats_get(p->api, &st);
     if (st.streams_dropped) break;
   }
   free(body);

@@ -52,7 +52,7 @@ static void bundled_specs_pass(void **state) {
     char path[256], err[1024];
     snprintf(path, sizeof path, "protocols/ketamine_iv/specs/%s_spec.lua", files[i]);
     results *rs = calloc(1, sizeof *rs);
-    int rc = spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err);
+    int rc = vigil__spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err);
     if (rc != 0) fail_msg("%s: %d failed; first: %s: %s", path, rc, rs->where[0], rs->message[0]);
     assert_true(rs->n > 5);
     free(rs);
@@ -72,7 +72,7 @@ static void state_kept_between_visits_fails(void **state) {
     snprintf(spec, sizeof spec, "tests/protocols/stateful/specs/twice_spec.lua"); /* the same visits for both */
     snprintf(file, sizeof file, "%s/protocol.lua", cases[i][0]);
     results *rs = calloc(1, sizeof *rs);
-    assert_int_equal(spec_run_file(cases[i][0], spec, collect, rs, NULL, err, sizeof err), 1);
+    assert_int_equal(vigil__spec_run_file(cases[i][0], spec, collect, rs, NULL, err, sizeof err), 1);
     /* The function's first line: the rule for the counter, which is declared
      * on the line above the one that counts. */
     int line = line_of(file, cases[i][1]) - (i == 0 ? 1 : 0);
@@ -95,7 +95,7 @@ static void changed_threshold_fails_at_the_expectation(void **state) {
 
   results *rs = calloc(1, sizeof *rs);
   char err[1024];
-  int rc = spec_run_file(dir, BP_SPEC, collect, rs, NULL, err, sizeof err);
+  int rc = vigil__spec_run_file(dir, BP_SPEC, collect, rs, NULL, err, sizeof err);
   assert_true(rc > 0);
   assert_int_equal(rc, rs->failed);
   char want[256];
@@ -112,7 +112,7 @@ static void changed_threshold_fails_at_the_expectation(void **state) {
                                         "BP 188/112 is at or above 190/110"));
   /* The protocol unchanged, the same spec passes. */
   results *ok = calloc(1, sizeof *ok);
-  assert_int_equal(spec_run_file("protocols/ketamine_iv", BP_SPEC, collect, ok, NULL, err, sizeof err), 0);
+  assert_int_equal(vigil__spec_run_file("protocols/ketamine_iv", BP_SPEC, collect, ok, NULL, err, sizeof err), 0);
   free(ok);
   free(rs);
 
@@ -123,7 +123,7 @@ static void malformed_spec_points_at_the_line(void **state) {
   results *rs = calloc(1, sizeof *rs);
   char err[1024];
   const char *path = "tests/specs/malformed_spec.lua";
-  assert_int_equal(spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 2);
+  assert_int_equal(vigil__spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 2);
   char want[128];
   snprintf(want, sizeof want, "%s:%d", path, line_of(path, "expect \"0m\" { alrt"));
   assert_string_equal(rs->where[0], want);
@@ -134,21 +134,22 @@ static void malformed_spec_points_at_the_line(void **state) {
   memset(rs, 0, sizeof *rs);
 
   path = "tests/specs/refused_spec.lua";
-  assert_int_equal(spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 1);
+  assert_int_equal(vigil__spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 1);
   snprintf(want, sizeof want, "%s:%d", path, line_of(path, "at \"1m\" { advance = true }"));
   assert_string_equal(rs->where[0], want);
   assert_non_null(strstr(rs->message[0], "the step was refused: Screening before dosing: the gate is not met"));
 
   path = "tests/specs/syntax_error_spec.lua";
   memset(rs, 0, sizeof *rs);
-  assert_int_equal(spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 1);
+  assert_int_equal(vigil__spec_run_file("protocols/ketamine_iv", path, collect, rs, NULL, err, sizeof err), 1);
   snprintf(want, sizeof want, "%s:%d", path, line_of(path, "  expect \"1m\""));
   assert_string_equal(rs->where[0], want);
   assert_non_null(strstr(rs->message[0], "'}' expected"));
   free(rs);
 
   /* A protocol that does not load is an error, not a failed check. */
-  assert_true(spec_run_file("tests/protocols/broken/syntax_error", path, collect, NULL, NULL, err, sizeof err) < 0);
+  assert_true(vigil__spec_run_file("tests/protocols/broken/syntax_error", path, collect, NULL, NULL, err, sizeof err) <
+              0);
   assert_non_null(strstr(err, "syntax_error/protocol.lua:"));
 }
 
@@ -163,14 +164,14 @@ static void count_lines(void *ud, const char *line) {
 }
 
 static void coverage_names_what_no_spec_reached(void **state) {
-  spec_coverage *cov = coverage_new();
+  spec_coverage *cov = vigil__coverage_new();
   char err[1024];
   /* Only the uneventful visit: no rule fires, no branch of an alert is taken. */
-  assert_int_equal(spec_run_file("protocols/ketamine_iv", "protocols/ketamine_iv/specs/uneventful_spec.lua", NULL, NULL,
-                                 cov, err, sizeof err),
+  assert_int_equal(vigil__spec_run_file("protocols/ketamine_iv", "protocols/ketamine_iv/specs/uneventful_spec.lua",
+                                        NULL, NULL, cov, err, sizeof err),
                    0);
   char *text = calloc(1, 1);
-  int missed = coverage_report(cov, count_lines, &text);
+  int missed = vigil__coverage_report(cov, count_lines, &text);
   assert_true(missed > 10);
   assert_non_null(strstr(text, "coverage of ketamine_iv@1.0.0\n"));
   assert_non_null(strstr(text, "rule infusion.bp_high (protocols/ketamine_iv/infusion.lua:"));
@@ -186,16 +187,16 @@ static void coverage_names_what_no_spec_reached(void **state) {
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char path[256];
     snprintf(path, sizeof path, "protocols/ketamine_iv/specs/%s_spec.lua", files[i]);
-    assert_int_equal(spec_run_file("protocols/ketamine_iv", path, NULL, NULL, cov, err, sizeof err), 0);
+    assert_int_equal(vigil__spec_run_file("protocols/ketamine_iv", path, NULL, NULL, cov, err, sizeof err), 0);
   }
   text = calloc(1, 1);
-  coverage_report(cov, count_lines, &text);
+  vigil__coverage_report(cov, count_lines, &text);
   if (!strstr(text, "rules: 25 of 25 ran, 25 of them returned an alert, block or note\nitems: 25 of 25 recorded or "
                     "skipped\nlines: ") ||
       strstr(text, "never"))
     fail_msg("%s", text);
   free(text);
-  coverage_free(cov);
+  vigil__coverage_free(cov);
 }
 
 int main(void) {

@@ -22,14 +22,15 @@
 #define T0 1767600000000LL
 #define MINUTE 60000LL
 
-static const char *PROTOCOL = "local v = require 'vigil'\n"
-                              "return v.protocol 'durable' { version = '1.0.0', phases = {\n"
-                              "  v.phase 'one' { items = {\n"
-                              "    v.check 'consent' {},\n"
-                              "    v.vitals 'vitals' { fields = { 'sbp' }, at = '10m', every = '10m', grace = '5m',\n"
-                              "      rule = function(x) if x.sbp > 160 then return v.alert.high('SBP high') end end },\n"
-                              "  } },\n"
-                              "  v.phase 'two' { items = { v.check 'done' {} } } } }\n";
+static const char *PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'durable' { version = '1.0.0', phases = {\n"
+    "  v.phase 'one' { items = {\n"
+    "    v.check 'consent' {},\n"
+    "    v.vitals 'vitals' { fields = { 'sbp' }, at = '10m', every = '10m', grace = '5m',\n"
+    "      rule = function(x) if x.sbp > 160 then return v.alert.high('SBP high') end end },\n"
+    "  } },\n"
+    "  v.phase 'two' { items = { v.check 'done' {} } } } }\n";
 
 typedef struct dirs {
   char root[64], protocol[128], db[128];
@@ -189,7 +190,8 @@ static void types_since_start(vigil_engine *e, char *out, size_t len) {
   for (int i = 0; i < s.n; i++)
     if (!strcmp(s.types[i], "engine.started")) from = i + 1;
   out[0] = '\0';
-  for (int i = from; i < s.n; i++) snprintf(out + strlen(out), len - strlen(out), "%s%s", i > from ? " " : "", s.types[i]);
+  for (int i = from; i < s.n; i++)
+    snprintf(out + strlen(out), len - strlen(out), "%s%s", i > from ? " " : "", s.types[i]);
 }
 
 /* Closes e and opens the store again at `at`: visit a must fold to the state
@@ -269,7 +271,8 @@ static void one_process_at_a_time(void **state) {
 static void damaged_and_newer_files_are_refused(void **state) {
   dirs *d = *state;
   FILE *f = fopen(d->db, "w");
-  for (int i = 0; i < 1000; i++) fputs("not a database ", f);
+  for (int i = 0; i < 1000; i++)
+    fputs("not a database ", f);
   fclose(f);
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db};
   vigil_engine *e;
@@ -338,17 +341,17 @@ static void kv_round_trip(store *s) {
 
 static void the_key_value_table_keeps_what_it_is_given(void **state) {
   dirs *d = *state;
-  store *m = store_memory_open();
+  store *m = vigil__store_memory_open();
   kv_round_trip(m);
   m->ops->close(m);
 
   char err[256];
   int rc;
-  store *s = store_sqlite_open(d->db, NULL, &rc, err, sizeof err);
+  store *s = vigil__store_sqlite_open(d->db, NULL, &rc, err, sizeof err);
   assert_non_null(s);
   kv_round_trip(s);
   s->ops->close(s);
-  s = store_sqlite_open(d->db, NULL, &rc, err, sizeof err); /* and after a restart */
+  s = vigil__store_sqlite_open(d->db, NULL, &rc, err, sizeof err); /* and after a restart */
   assert_non_null(s);
   void *value;
   size_t len;
@@ -372,7 +375,7 @@ static void a_schema_1_file_is_migrated(void **state) {
   sqlite3_close(db);
   char err[256];
   int rc;
-  store *s = store_sqlite_open(d->db, NULL, &rc, err, sizeof err);
+  store *s = vigil__store_sqlite_open(d->db, NULL, &rc, err, sizeof err);
   assert_non_null(s);
   assert_int_equal(s->ops->kv_put(s, "user", "ana", "v", 1, err, sizeof err), 0);
   s->ops->close(s);
@@ -393,8 +396,8 @@ int main(void) {
       T(one_process_at_a_time),
       T(damaged_and_newer_files_are_refused),
       T(a_log_cut_at_its_end_is_refused),
-    T(the_key_value_table_keeps_what_it_is_given),
-    T(a_schema_1_file_is_migrated),
+      T(the_key_value_table_keeps_what_it_is_given),
+      T(a_schema_1_file_is_migrated),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

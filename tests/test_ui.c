@@ -1,5 +1,5 @@
 /* test_ui.c: the nurse workstation's files as the server's router serves
- * them (server/ui.c behind api_handle), over a real loopback socket with the
+ * them (server/ui.c behind vigil__api_handle), over a real loopback socket with the
  * engine in this process: index at "/", content types, revalidation with
  * ETag and 304, 404 for what is not a file, 405 for writes, and the API,
  * /metrics and /healthz never shadowed by the app. What the app does in a
@@ -45,12 +45,12 @@ static int setup(void **state) {
   vigil_options o = {.clock = VIGIL_CLOCK_REAL, .loop = &f->loop};
   assert_int_equal(vigil_engine_new(&o, &f->e), 0);
   api_options ao = {.engine = f->e, .loop = &f->loop};
-  assert_int_equal(api_new(&ao, &f->api), 0);
-  http_options ho = {.handler = api_handle, .handler_ud = f->api};
+  assert_int_equal(vigil__api_new(&ao, &f->api), 0);
+  http_options ho = {.handler = vigil__api_handle, .handler_ud = f->api};
   char err[256];
-  if (http_server_start(&f->loop, &ho, &f->http, err, sizeof err) < 0) fail_msg("%s", err);
+  if (vigil__http_server_start(&f->loop, &ho, &f->http, err, sizeof err) < 0) fail_msg("%s", err);
   hc_set_pump(pump, f);
-  assert_int_equal(hc_connect(&f->conn, http_server_port(f->http)), 0);
+  assert_int_equal(hc_connect(&f->conn, vigil__http_server_port(f->http)), 0);
   *state = f;
   return 0;
 }
@@ -61,10 +61,10 @@ static int teardown(void **state) {
   fixture *f = *state;
   hc_close(&f->conn);
   int closed = 0;
-  http_server_close(f->http, on_closed, &closed);
+  vigil__http_server_close(f->http, on_closed, &closed);
   while (closed < 1)
     pump(f);
-  api_close(f->api, on_closed, &closed);
+  vigil__api_close(f->api, on_closed, &closed);
   while (closed < 2)
     pump(f);
   hc_set_pump(NULL, NULL);
@@ -187,13 +187,13 @@ static void test_api_not_shadowed(void **state) {
   expect_header(&r, "Content-Type", "application/json");
   hc_response_free(&r);
 
-  assert_false(ui_owns("/api/v1/visits"));
-  assert_false(ui_owns("/api"));
-  assert_false(ui_owns("/metrics"));
-  assert_false(ui_owns("/healthz"));
-  assert_true(ui_owns("/"));
-  assert_true(ui_owns("/apiary.js"));
-  assert_true(ui_owns("/metrics.js"));
+  assert_false(vigil__ui_owns("/api/v1/visits"));
+  assert_false(vigil__ui_owns("/api"));
+  assert_false(vigil__ui_owns("/metrics"));
+  assert_false(vigil__ui_owns("/healthz"));
+  assert_true(vigil__ui_owns("/"));
+  assert_true(vigil__ui_owns("/apiary.js"));
+  assert_true(vigil__ui_owns("/metrics.js"));
 }
 
 int main(void) {

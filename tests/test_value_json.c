@@ -1,5 +1,5 @@
-/* test_value_json.c: val_parse_json (core/value_json.c), which recovery uses
- * to read stored events back, gives what jansson + val_from_json gave for
+/* test_value_json.c: vigil__val_parse_json (core/value_json.c), which recovery uses
+ * to read stored events back, gives what jansson + vigil__val_from_json gave for
  * every text, and refuses what jansson refuses. */
 #include <jansson.h>
 #include <setjmp.h>
@@ -17,22 +17,22 @@
 
 static int setup(void **state) {
   (void)state;
-  return intern_retain();
+  return vigil__intern_retain();
 }
 
 static int teardown(void **state) {
   (void)state;
-  intern_release();
+  vigil__intern_release();
   return 0;
 }
 
 /* A val's canonical JSON (malloc'd), the val released. */
 static char *canonical(val v) {
   buf b;
-  buf_init(&b);
-  val_to_json(&b, v);
-  val_release(v);
-  buf_putc(&b, '\0');
+  vigil__buf_init(&b);
+  vigil__val_to_json(&b, v);
+  vigil__val_release(v);
+  vigil__buf_putc(&b, '\0');
   return b.p;
 }
 
@@ -42,7 +42,7 @@ static char *by_jansson(const char *text) {
   json_t *j = json_loads(text, JSON_PRESERVE_ORDER | JSON_DECODE_ANY, &e);
   val v;
   char err[200];
-  if (!j || val_from_json(j, &v, err, sizeof err) < 0) {
+  if (!j || vigil__val_from_json(j, &v, err, sizeof err) < 0) {
     json_decref(j);
     return NULL;
   }
@@ -53,7 +53,7 @@ static char *by_jansson(const char *text) {
 static char *by_parser(const char *text) {
   val v;
   char err[200] = "";
-  if (val_parse_json(text, strlen(text), &v, err, sizeof err) < 0) {
+  if (vigil__val_parse_json(text, strlen(text), &v, err, sizeof err) < 0) {
     assert_true(err[0] != '\0');
     return NULL;
   }
@@ -95,20 +95,48 @@ static void strings_decode_the_same(void **state) {
 static void bad_text_is_refused_by_both(void **state) {
   (void)state;
   const char *bad[] = {
-      "",           "   ",         "{",          "[1,]",       "{\"a\":1,}",  "{\"a\" 1}",   "{a:1}",
-      "[1 2]",      "01",          "1.",         ".5",         "-",           "1e",          "+1",
-      "NaN",        "Infinity",    "tru",        "nul",        "\"abc",       "\"a\\x\"",    "\"\\u12\"",
-      "\"\\ud800\"", "\"\\udc00\"", "\"\x01\"",   "\"\xc3\"",   "\"\xed\xa0\x80\"", "\"\xff\"", "1 2",
-      "[1] x",      "\"\\u0000\"",
+      "",
+      "   ",
+      "{",
+      "[1,]",
+      "{\"a\":1,}",
+      "{\"a\" 1}",
+      "{a:1}",
+      "[1 2]",
+      "01",
+      "1.",
+      ".5",
+      "-",
+      "1e",
+      "+1",
+      "NaN",
+      "Infinity",
+      "tru",
+      "nul",
+      "\"abc",
+      "\"a\\x\"",
+      "\"\\u12\"",
+      "\"\\ud800\"",
+      "\"\\udc00\"",
+      "\"\x01\"",
+      "\"\xc3\"",
+      "\"\xed\xa0\x80\"",
+      "\"\xff\"",
+      "1 2",
+      "[1] x",
+      "\"\\u0000\"",
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) both_refuse(bad[i]);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    both_refuse(bad[i]);
 }
 
 static void nesting_has_a_limit(void **state) {
   (void)state;
   char deep[64] = "";
-  for (int i = 0; i < 20; i++) strcat(deep, "[");
-  for (int i = 0; i < 20; i++) strcat(deep, "]");
+  for (int i = 0; i < 20; i++)
+    strcat(deep, "[");
+  for (int i = 0; i < 20; i++)
+    strcat(deep, "]");
   assert_null(by_parser(deep));
   assert_null(by_jansson(deep));
   same("[[[[[[1]]]]]]");

@@ -596,10 +596,11 @@ static void test_where_routes_one_rooms_high_alerts(void **state) {
   site_folder(f, dir, sizeof dir);
   site_file(dir, "room2_high", ROOM2_LUA);
   receiver_up(&f->rc);
-  configure_site(f, dir,
-                 "    { name = 'ward', url = 'http://127.0.0.1:%d/ward', secret = '" SECRET_ALL "', types = 'alert.*' },\n"
-                 "    { name = 'pager', url = 'http://127.0.0.1:%d/pager', secret = '" SECRET_ALL "', types = 'alert.*',\n"
-                 "      where = 'room2_high' },\n");
+  configure_site(
+      f, dir,
+      "    { name = 'ward', url = 'http://127.0.0.1:%d/ward', secret = '" SECRET_ALL "', types = 'alert.*' },\n"
+      "    { name = 'pager', url = 'http://127.0.0.1:%d/pager', secret = '" SECRET_ALL "', types = 'alert.*',\n"
+      "      where = 'room2_high' },\n");
   assert_int_equal(serve_start(&f->s), 0);
   int room2[64] = {0};
   uint64_t a = start_visit_in(f, "p-1", "Room 2 / chair 1"), b = start_visit_in(f, "p-2", "Room 3 / chair 1");
@@ -642,16 +643,18 @@ static void test_where_failure_sends_or_dead_letters(void **state) {
   fixture *f = *state;
   char dir[128];
   site_folder(f, dir, sizeof dir);
-  site_file(dir, "strict", "return function(event, visit)\n"
-                           "  if visit.patient == 'boom' then error('no route for this patient') end\n"
-                           "  return false\n"
-                           "end\n");
+  site_file(dir, "strict",
+            "return function(event, visit)\n"
+            "  if visit.patient == 'boom' then error('no route for this patient') end\n"
+            "  return false\n"
+            "end\n");
   receiver_up(&f->rc);
-  configure_site(f, dir,
-                 "    { name = 'sent', url = 'http://127.0.0.1:%d/sent', secret = '" SECRET_ALL "', types = 'alert.raised',\n"
-                 "      where = 'strict' },\n"
-                 "    { name = 'kept', url = 'http://127.0.0.1:%d/kept', secret = '" SECRET_ALL "', types = 'alert.raised',\n"
-                 "      where = 'strict', where_error = 'dead_letter' },\n");
+  configure_site(
+      f, dir,
+      "    { name = 'sent', url = 'http://127.0.0.1:%d/sent', secret = '" SECRET_ALL "', types = 'alert.raised',\n"
+      "      where = 'strict' },\n"
+      "    { name = 'kept', url = 'http://127.0.0.1:%d/kept', secret = '" SECRET_ALL "', types = 'alert.raised',\n"
+      "      where = 'strict', where_error = 'dead_letter' },\n");
   assert_int_equal(serve_start(&f->s), 0);
   uint64_t calm = start_visit_in(f, "calm", "Room 1"), boom = start_visit_in(f, "boom", "Room 1");
   record(f, calm, 190);
@@ -662,9 +665,8 @@ static void test_where_failure_sends_or_dead_letters(void **state) {
   json_int_t dead = 0;
   while (hc_now_ms() < deadline && (distinct_at(&f->rc, "/sent") < 1 || dead < 1)) {
     json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
-    dead = json_integer_value(
-        json_object_get(json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "status"),
-                        "dead_letters_total"));
+    dead = json_integer_value(json_object_get(
+        json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "status"), "dead_letters_total"));
     json_decref(st);
     usleep(20000);
   }
@@ -701,8 +703,8 @@ static void test_broken_where_refused(void **state) {
   char dir[128];
   site_folder(f, dir, sizeof dir);
   site_file(dir, "broken", "return function(event, visit)\n  return event.data.priority ==\nend\n");
-  configure_site(f, dir,
-                 "    { name = 'pager', url = 'http://127.0.0.1:%d/', secret = '" SECRET_ALL "', where = 'broken' },\n");
+  configure_site(
+      f, dir, "    { name = 'pager', url = 'http://127.0.0.1:%d/', secret = '" SECRET_ALL "', where = 'broken' },\n");
   assert_int_equal(serve_start(&f->s), 0);
   json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
   json_t *p = json_array_get(json_object_get(st, "plugins"), 0);

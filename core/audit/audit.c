@@ -2,7 +2,7 @@
  *
  * Each row of the SQLite store's events table carries the previous row's
  * hash and its own, SHA-256 over that and the event's canonical JSON
- * (store_row_hash). verify walks the chain from seq 1 and names the first
+ * (vigil__store_row_hash). verify walks the chain from seq 1 and names the first
  * row that is wrong and how; show prints one visit's history for a person;
  * export writes a time range for other systems.
  *
@@ -45,19 +45,22 @@ static int db_error(sqlite3 *db, const char *path, const char *doing, char *msg,
   int rc = db ? sqlite3_extended_errcode(db) : SQLITE_NOMEM;
   const char *why = db ? sqlite3_errmsg(db) : "out of memory";
   switch (rc & 0xff) {
-  case SQLITE_NOMEM: return say(msg, msglen, VIGIL_ENOMEM, "%s: out of memory", doing);
+  case SQLITE_NOMEM:
+    return say(msg, msglen, VIGIL_ENOMEM, "%s: out of memory", doing);
   case SQLITE_CORRUPT:
   case SQLITE_NOTADB:
     return say(msg, msglen, VIGIL_ECORRUPT, "%s: %s is damaged or is not a vigil database (%s)", doing, path, why);
   case SQLITE_BUSY:
-  case SQLITE_LOCKED: return say(msg, msglen, VIGIL_EBUSY, "%s: %s is busy (%s)", doing, path, why);
+  case SQLITE_LOCKED:
+    return say(msg, msglen, VIGIL_EBUSY, "%s: %s is busy (%s)", doing, path, why);
   case SQLITE_ERROR:
     /* The file said it is a vigil store (its schema version), yet a table
      * or column the store creates is gone: someone altered the schema. */
     if (!strncmp(why, "no such", 7))
       return say(msg, msglen, VIGIL_ECORRUPT, "%s: the tables of %s were altered (%s)", doing, path, why);
     return say(msg, msglen, VIGIL_EIO, "%s: %s (%s)", doing, why, path);
-  default: return say(msg, msglen, VIGIL_EIO, "%s: %s (%s)", doing, why, path);
+  default:
+    return say(msg, msglen, VIGIL_EIO, "%s: %s (%s)", doing, why, path);
   }
 }
 
@@ -83,15 +86,15 @@ static int reader_fail(reader *r, const char *doing) { return db_error(r->db, r-
  * meaning to (% ? #) percent-encoded. NULL when out of memory. */
 static char *file_uri(const char *path, const char *params) {
   buf b;
-  buf_init(&b);
-  buf_puts(&b, "file:");
+  vigil__buf_init(&b);
+  vigil__buf_puts(&b, "file:");
   for (const char *p = path; *p; p++)
     if (*p == '%' || *p == '?' || *p == '#')
-      buf_printf(&b, "%%%02X", (unsigned char)*p);
+      vigil__buf_printf(&b, "%%%02X", (unsigned char)*p);
     else
-      buf_putc(&b, *p);
-  buf_printf(&b, "?%s", params);
-  return buf_take(&b);
+      vigil__buf_putc(&b, *p);
+  vigil__buf_printf(&b, "?%s", params);
+  return vigil__buf_take(&b);
 }
 
 /* Starts the read transaction every query of the call shares, and checks
@@ -139,10 +142,10 @@ static int reader_open(reader *r, const char *path, char *msg, size_t msglen) {
      * can be read as immutable. */
     reader_close(r);
     buf wal;
-    buf_init(&wal);
-    buf_printf(&wal, "%s-wal", path);
+    vigil__buf_init(&wal);
+    vigil__buf_printf(&wal, "%s-wal", path);
     int wal_holds_commits = wal.p && stat(wal.p, &st) == 0 && st.st_size > 0;
-    buf_free(&wal);
+    vigil__buf_free(&wal);
     if (wal_holds_commits)
       return say(msg, msglen, VIGIL_EIO,
                  "cannot read %s: its write-ahead log (%s-wal) holds events, and its folder cannot be written: copy "
@@ -227,7 +230,7 @@ typedef struct body_fields {
   json_t *json; /* the parsed body; the caller releases it */
   int64_t seq;
   int64_t visit;
-  const char *time; /* ISO UTC, as event_to_json writes it */
+  const char *time; /* ISO UTC, as vigil__event_to_json writes it */
   const char *type;
   const char *actor;
   json_t *data;
@@ -252,10 +255,10 @@ static int body_parse(const char *body, size_t len, body_fields *f) {
 
 static void iso_time(char out[32], int64_t ms) {
   buf b;
-  buf_init(&b);
-  buf_iso_time(&b, ms);
+  vigil__buf_init(&b);
+  vigil__buf_iso_time(&b, ms);
   snprintf(out, 32, "%s", b.p ? b.p : "");
-  buf_free(&b);
+  vigil__buf_free(&b);
 }
 
 /* ---- Verify ---------------------------------------------------------------- */
@@ -342,7 +345,7 @@ static int check_row(reader *r, chain *c, const row *w, verdict *v) {
        * were inserted from b on and the real event b moved up here intact
        * (its own hash still holds), or event b was copied over this row. */
       char hash[65], at_b[65];
-      int intact = row_hash(c->hasher, w->prev, w->body, w->body_len, hash) == 0 && !strcmp(hash, w->hash);
+      int intact = vigil__row_hash(c->hasher, w->prev, w->body, w->body_len, hash) == 0 && !strcmp(hash, w->hash);
       if (!hash[0])
         rc = say(v->msg, v->msglen, VIGIL_ENOMEM, "cannot compute a hash");
       else if (!intact || (row_hash_at(r, f.seq, at_b) == 0 && !strcmp(at_b, w->hash)))
@@ -376,7 +379,7 @@ static int check_row(reader *r, chain *c, const row *w, verdict *v) {
   }
   if (rc == 0) {
     char hash[65];
-    if (row_hash(c->hasher, w->prev, w->body, w->body_len, hash) < 0)
+    if (vigil__row_hash(c->hasher, w->prev, w->body, w->body_len, hash) < 0)
       rc = say(v->msg, v->msglen, VIGIL_ENOMEM, "cannot compute a hash");
     else if (strcmp(hash, w->hash))
       rc = tampered(v, s, "event %llu was edited: its body no longer matches its hash", s);
@@ -528,7 +531,7 @@ static int fingerprint_files(json_t *files, char out[65]) {
   if (!src) return -1;
   for (size_t i = 0; i < n; i++) {
     json_t *f = json_array_get(files, i), *text = json_object_get(f, "text");
-    /* Borrowed, read only: protocol_fingerprint never writes them. */
+    /* Borrowed, read only: vigil__protocol_fingerprint never writes them. */
     src[i].path = (char *)json_string_value(json_object_get(f, "path"));
     src[i].text = (char *)json_string_value(text);
     src[i].len = json_string_length(text);
@@ -537,7 +540,7 @@ static int fingerprint_files(json_t *files, char out[65]) {
       return -1;
     }
   }
-  protocol_fingerprint(src, (uint32_t)n, NULL, out);
+  vigil__protocol_fingerprint(src, (uint32_t)n, NULL, out);
   free(src);
   return 0;
 }
@@ -606,7 +609,7 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   int rc = reader_open(&r, db_path, msg, msglen);
   if (rc < 0) return rc;
   verdict v = {.msg = msg, .msglen = msglen};
-  chain c = {.expected = 1, .hasher = row_hasher_new()};
+  chain c = {.expected = 1, .hasher = vigil__row_hasher_new()};
   sqlite3_stmt *st;
   if (!c.hasher) {
     rc = say(msg, msglen, VIGIL_ENOMEM, "out of memory");
@@ -646,7 +649,7 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   }
   if (rc == VIGIL_ECORRUPT && first_bad_seq) *first_bad_seq = v.first_bad;
 done:
-  row_hasher_free(c.hasher);
+  vigil__row_hasher_free(c.hasher);
   reader_close(&r);
   return rc;
 }
@@ -664,12 +667,12 @@ typedef struct out {
 static void out_flush(out *o) {
   if (!o->failed && o->b.oom) o->failed = VIGIL_ENOMEM;
   if (!o->failed && o->b.len && o->write(o->ud, o->b.p, o->b.len)) o->failed = VIGIL_EIO;
-  buf_reset(&o->b);
+  vigil__buf_reset(&o->b);
 }
 
 static int out_finish(out *o, char *msg, size_t msglen) {
   out_flush(o);
-  buf_free(&o->b);
+  vigil__buf_free(&o->b);
   if (o->failed == VIGIL_ENOMEM) return say(msg, msglen, VIGIL_ENOMEM, "out of memory");
   if (o->failed) return say(msg, msglen, VIGIL_EIO, "the output could not be written");
   return 0;
@@ -688,9 +691,9 @@ static int is_plain_word(const char *s) {
 
 static void put_text(buf *b, const char *s) {
   if (is_plain_word(s))
-    buf_puts(b, s);
+    vigil__buf_puts(b, s);
   else
-    buf_json_string(b, s);
+    vigil__buf_json_string(b, s);
 }
 
 /* A value as a nurse would say it: 35, yes, "two words", sbp 184, dbp 104. */
@@ -699,26 +702,38 @@ static void put_value(buf *b, json_t *x) {
   json_t *y;
   size_t i, n = 0;
   switch (json_typeof(x)) {
-  case JSON_NULL: buf_puts(b, "(none)"); break;
-  case JSON_TRUE: buf_puts(b, "yes"); break;
-  case JSON_FALSE: buf_puts(b, "no"); break;
-  case JSON_INTEGER: buf_printf(b, "%lld", (long long)json_integer_value(x)); break;
-  case JSON_REAL: buf_json_number(b, json_real_value(x)); break;
-  case JSON_STRING: put_text(b, json_string_value(x)); break;
+  case JSON_NULL:
+    vigil__buf_puts(b, "(none)");
+    break;
+  case JSON_TRUE:
+    vigil__buf_puts(b, "yes");
+    break;
+  case JSON_FALSE:
+    vigil__buf_puts(b, "no");
+    break;
+  case JSON_INTEGER:
+    vigil__buf_printf(b, "%lld", (long long)json_integer_value(x));
+    break;
+  case JSON_REAL:
+    vigil__buf_json_number(b, json_real_value(x));
+    break;
+  case JSON_STRING:
+    put_text(b, json_string_value(x));
+    break;
   case JSON_OBJECT:
     json_object_foreach(x, key, y) {
-      buf_printf(b, "%s%s ", n++ ? ", " : "", key);
+      vigil__buf_printf(b, "%s%s ", n++ ? ", " : "", key);
       put_value(b, y);
     }
-    if (!n) buf_puts(b, "(empty)");
+    if (!n) vigil__buf_puts(b, "(empty)");
     break;
   case JSON_ARRAY:
-    buf_putc(b, '[');
+    vigil__buf_putc(b, '[');
     json_array_foreach(x, i, y) {
-      if (i) buf_puts(b, ", ");
+      if (i) vigil__buf_puts(b, ", ");
       put_value(b, y);
     }
-    buf_putc(b, ']');
+    vigil__buf_putc(b, ']');
     break;
   }
 }
@@ -735,7 +750,7 @@ static long long number_of(json_t *data, const char *key) {
 
 static void put_reason(buf *b, json_t *data) {
   const char *reason = json_string_value(json_object_get(data, "reason"));
-  if (reason) buf_printf(b, " (reason: %s)", reason);
+  if (reason) vigil__buf_printf(b, " (reason: %s)", reason);
 }
 
 /* A list of texts joined with "; ". */
@@ -743,9 +758,9 @@ static void put_list(buf *b, json_t *list) {
   size_t i;
   json_t *x;
   json_array_foreach(list, i, x) {
-    if (i) buf_puts(b, "; ");
+    if (i) vigil__buf_puts(b, "; ");
     if (json_is_string(x))
-      buf_puts(b, json_string_value(x));
+      vigil__buf_puts(b, json_string_value(x));
     else
       put_value(b, x);
   }
@@ -760,86 +775,86 @@ static void put_clock(buf *b, const char *fmt, int64_t ms, int utc) {
   else
     localtime_r(&secs, &tm);
   if (!strftime(text, sizeof text, fmt, &tm)) text[0] = '\0';
-  buf_puts(b, text);
+  vigil__buf_puts(b, text);
 }
 
 /* What an event did, in words; the data are the type's (docs/events.md). */
 static void put_what(buf *b, const char *type, json_t *d) {
   if (!strcmp(type, "visit.started")) {
-    buf_printf(b, "started the visit: patient %s, protocol %s, first phase %s", text_of(d, "patient"),
-               text_of(d, "protocol"), text_of(d, "phase"));
+    vigil__buf_printf(b, "started the visit: patient %s, protocol %s, first phase %s", text_of(d, "patient"),
+                      text_of(d, "protocol"), text_of(d, "phase"));
     json_t *params = json_object_get(d, "params");
     if (json_object_size(params)) {
-      buf_puts(b, ", params: ");
+      vigil__buf_puts(b, ", params: ");
       put_value(b, params);
     }
   } else if (!strcmp(type, "phase.entered")) {
-    buf_printf(b, "entered phase %s (from %s)", text_of(d, "phase"), text_of(d, "from"));
+    vigil__buf_printf(b, "entered phase %s (from %s)", text_of(d, "phase"), text_of(d, "from"));
   } else if (!strcmp(type, "phase.minimum_reached")) {
-    buf_printf(b, "phase %s reached its minimum duration", text_of(d, "phase"));
+    vigil__buf_printf(b, "phase %s reached its minimum duration", text_of(d, "phase"));
   } else if (!strcmp(type, "item.recorded")) {
     const char *item;
     json_t *x;
     size_t n = 0;
-    buf_puts(b, "recorded ");
+    vigil__buf_puts(b, "recorded ");
     json_object_foreach(json_object_get(d, "values"), item, x) {
-      buf_printf(b, "%s%s: ", n++ ? "; " : "", item);
+      vigil__buf_printf(b, "%s%s: ", n++ ? "; " : "", item);
       put_value(b, x);
     }
   } else if (!strcmp(type, "item.amended")) {
     /* Both values, always: an amendment never hides what was there. */
-    buf_printf(b, "amended %s: ", text_of(d, "item"));
+    vigil__buf_printf(b, "amended %s: ", text_of(d, "item"));
     put_value(b, json_object_get(d, "previous"));
-    buf_puts(b, " \xe2\x86\x92 ");
+    vigil__buf_puts(b, " \xe2\x86\x92 ");
     put_value(b, json_object_get(d, "value"));
     put_reason(b, d);
   } else if (!strcmp(type, "item.skipped")) {
-    buf_printf(b, "skipped %s", text_of(d, "item"));
-    if (json_object_get(d, "occurrence")) buf_printf(b, " (due time %lld only)", number_of(d, "occurrence") + 1);
+    vigil__buf_printf(b, "skipped %s", text_of(d, "item"));
+    if (json_object_get(d, "occurrence")) vigil__buf_printf(b, " (due time %lld only)", number_of(d, "occurrence") + 1);
     put_reason(b, d);
   } else if (!strcmp(type, "item.overdue")) {
-    buf_printf(b, "%s is overdue (due ", text_of(d, "item"));
+    vigil__buf_printf(b, "%s is overdue (due ", text_of(d, "item"));
     put_clock(b, "%H:%M:%S UTC", number_of(d, "due"), 1);
-    buf_printf(b, ", due time %lld)", number_of(d, "occurrence") + 1);
+    vigil__buf_printf(b, ", due time %lld)", number_of(d, "occurrence") + 1);
   } else if (!strcmp(type, "item.not_applicable")) {
-    buf_printf(b, "%s did not apply at due time %lld (due ", text_of(d, "item"), number_of(d, "occurrence") + 1);
+    vigil__buf_printf(b, "%s did not apply at due time %lld (due ", text_of(d, "item"), number_of(d, "occurrence") + 1);
     put_clock(b, "%H:%M:%S UTC", number_of(d, "due"), 1);
-    buf_puts(b, "): its condition did not hold, so it was not overdue");
+    vigil__buf_puts(b, "): its condition did not hold, so it was not overdue");
   } else if (!strcmp(type, "gate.blocked")) {
-    buf_printf(b, "gate blocked leaving phase %s: ", text_of(d, "phase"));
+    vigil__buf_printf(b, "gate blocked leaving phase %s: ", text_of(d, "phase"));
     put_list(b, json_object_get(d, "reasons"));
   } else if (!strcmp(type, "gate.overridden")) {
-    buf_printf(b, "overrode the gate of phase %s", text_of(d, "phase"));
+    vigil__buf_printf(b, "overrode the gate of phase %s", text_of(d, "phase"));
     put_reason(b, d);
     if (json_array_size(json_object_get(d, "reasons"))) {
-      buf_puts(b, "; it did not hold: ");
+      vigil__buf_puts(b, "; it did not hold: ");
       put_list(b, json_object_get(d, "reasons"));
     }
   } else if (!strcmp(type, "alert.raised")) {
-    buf_printf(b, "raised alert %lld (%s, %s): %s", number_of(d, "alert"), text_of(d, "priority"), text_of(d, "rule"),
-               text_of(d, "message"));
+    vigil__buf_printf(b, "raised alert %lld (%s, %s): %s", number_of(d, "alert"), text_of(d, "priority"),
+                      text_of(d, "rule"), text_of(d, "message"));
   } else if (!strcmp(type, "alert.acknowledged")) {
-    buf_printf(b, "acknowledged alert %lld", number_of(d, "alert"));
+    vigil__buf_printf(b, "acknowledged alert %lld", number_of(d, "alert"));
     put_reason(b, d);
   } else if (!strcmp(type, "alert.escalated")) {
-    buf_printf(b, "escalated alert %lld to level %lld (priority %s)", number_of(d, "alert"), number_of(d, "level"),
-               text_of(d, "priority"));
+    vigil__buf_printf(b, "escalated alert %lld to level %lld (priority %s)", number_of(d, "alert"),
+                      number_of(d, "level"), text_of(d, "priority"));
   } else if (!strcmp(type, "alert.resolved")) {
-    buf_printf(b, "alert %lld resolved (its cause cleared)", number_of(d, "alert"));
+    vigil__buf_printf(b, "alert %lld resolved (its cause cleared)", number_of(d, "alert"));
   } else if (!strcmp(type, "block.set")) {
-    buf_printf(b, "rule %s holds the phase: %s", text_of(d, "rule"), text_of(d, "reason"));
+    vigil__buf_printf(b, "rule %s holds the phase: %s", text_of(d, "rule"), text_of(d, "reason"));
   } else if (!strcmp(type, "block.cleared")) {
-    buf_printf(b, "rule %s no longer holds the phase", text_of(d, "rule"));
+    vigil__buf_printf(b, "rule %s no longer holds the phase", text_of(d, "rule"));
   } else if (!strcmp(type, "note.added")) {
-    buf_printf(b, "note from rule %s: %s", text_of(d, "rule"), text_of(d, "message"));
+    vigil__buf_printf(b, "note from rule %s: %s", text_of(d, "rule"), text_of(d, "message"));
   } else if (!strcmp(type, "visit.discharged")) {
-    buf_printf(b, "discharged the patient (from phase %s)", text_of(d, "phase"));
+    vigil__buf_printf(b, "discharged the patient (from phase %s)", text_of(d, "phase"));
   } else if (!strcmp(type, "visit.aborted")) {
-    buf_puts(b, "aborted the visit");
+    vigil__buf_puts(b, "aborted the visit");
     put_reason(b, d);
   } else {
     /* A type this vigil does not describe: say it as it is stored. */
-    buf_printf(b, "%s: ", type);
+    vigil__buf_printf(b, "%s: ", type);
     put_value(b, d);
   }
 }
@@ -859,7 +874,7 @@ int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn w
   sqlite3_bind_int64(st, 1, (sqlite3_int64)visit);
   tzset(); /* the local times follow TZ as it is now */
   out o = {.write = write, .ud = ud};
-  buf_init(&o.b);
+  vigil__buf_init(&o.b);
   uint64_t n = 0;
   int step = SQLITE_DONE;
   while (!o.failed && (step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -868,26 +883,27 @@ int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn w
     body_fields f;
     int readable = body_parse(w.body, w.body_len, &f) == 0;
     if (n++ == 0) {
-      buf_printf(&o.b, "Visit %llu", (unsigned long long)visit);
+      vigil__buf_printf(&o.b, "Visit %llu", (unsigned long long)visit);
       if (readable && !strcmp(f.type, "visit.started"))
-        buf_printf(&o.b, ": patient %s, protocol %s", text_of(f.data, "patient"), text_of(f.data, "protocol"));
-      buf_puts(&o.b, "\nTimes are UTC, then local (");
+        vigil__buf_printf(&o.b, ": patient %s, protocol %s", text_of(f.data, "patient"), text_of(f.data, "protocol"));
+      vigil__buf_puts(&o.b, "\nTimes are UTC, then local (");
       put_clock(&o.b, "%Z", w.time, 0);
-      buf_puts(&o.b, "). An amendment shows the earlier value, then the new one.\n\n");
-      buf_printf(&o.b, "%6s  %-19s  %-23s  %-16s  %s\n", "seq", "UTC", "local", "who", "what");
+      vigil__buf_puts(&o.b, "). An amendment shows the earlier value, then the new one.\n\n");
+      vigil__buf_printf(&o.b, "%6s  %-19s  %-23s  %-16s  %s\n", "seq", "UTC", "local", "who", "what");
     }
-    buf_printf(&o.b, "%6lld  ", (long long)w.seq);
+    vigil__buf_printf(&o.b, "%6lld  ", (long long)w.seq);
     put_clock(&o.b, "%Y-%m-%d %H:%M:%S", w.time, 1);
-    buf_puts(&o.b, "  ");
+    vigil__buf_puts(&o.b, "  ");
     size_t at = o.b.len;
     put_clock(&o.b, "%Y-%m-%d %H:%M:%S %Z", w.time, 0);
-    while (o.b.len < at + 23) buf_putc(&o.b, ' ');
-    buf_printf(&o.b, "  %-16s  ", readable ? f.actor : "?");
+    while (o.b.len < at + 23)
+      vigil__buf_putc(&o.b, ' ');
+    vigil__buf_printf(&o.b, "  %-16s  ", readable ? f.actor : "?");
     if (readable)
       put_what(&o.b, w.type, f.data);
     else
-      buf_puts(&o.b, "(this event's stored body cannot be read: run vigil audit verify)");
-    buf_putc(&o.b, '\n');
+      vigil__buf_puts(&o.b, "(this event's stored body cannot be read: run vigil audit verify)");
+    vigil__buf_putc(&o.b, '\n');
     json_decref(f.json);
     out_flush(&o);
   }
@@ -919,25 +935,25 @@ static const char *stored_data(const char *body, size_t len, size_t *n) {
 static void put_csv_row(buf *b, const row *w) {
   char when[32];
   iso_time(when, w->time);
-  buf_printf(b, "%lld,%s,%lld,", (long long)w->seq, when, (long long)w->visit);
-  buf_csv_field(b, w->type, strlen(w->type));
-  buf_putc(b, ',');
+  vigil__buf_printf(b, "%lld,%s,%lld,", (long long)w->seq, when, (long long)w->visit);
+  vigil__buf_csv_field(b, w->type, strlen(w->type));
+  vigil__buf_putc(b, ',');
   body_fields f;
   size_t n = 0;
   const char *data = NULL;
   if (body_parse(w->body, w->body_len, &f) == 0) {
-    buf_csv_field(b, f.actor, strlen(f.actor));
+    vigil__buf_csv_field(b, f.actor, strlen(f.actor));
     data = stored_data(w->body, w->body_len, &n);
     if (!data) {
       char *text = json_dumps(f.data, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-      if (text) buf_csv_field(b, text, strlen(text));
+      if (text) vigil__buf_csv_field(b, text, strlen(text));
       free(text);
     }
   }
-  buf_putc(b, ',');
-  if (data) buf_csv_field(b, data, n);
+  vigil__buf_putc(b, ',');
+  if (data) vigil__buf_csv_field(b, data, n);
   json_decref(f.json);
-  buf_puts(b, "\r\n");
+  vigil__buf_puts(b, "\r\n");
 }
 
 int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms, int64_t to_ms,
@@ -960,8 +976,8 @@ int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms,
   sqlite3_bind_int64(st, 1, from_ms);
   sqlite3_bind_int64(st, 2, to_ms);
   out o = {.write = write, .ud = ud};
-  buf_init(&o.b);
-  if (csv) buf_puts(&o.b, "seq,time,visit,type,actor,data\r\n");
+  vigil__buf_init(&o.b);
+  if (csv) vigil__buf_puts(&o.b, "seq,time,visit,type,actor,data\r\n");
   int step = SQLITE_DONE;
   while (!o.failed && (step = sqlite3_step(st)) == SQLITE_ROW) {
     row w;
@@ -969,8 +985,8 @@ int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms,
     if (csv)
       put_csv_row(&o.b, &w);
     else {
-      buf_put(&o.b, w.body, w.body_len);
-      buf_putc(&o.b, '\n');
+      vigil__buf_put(&o.b, w.body, w.body_len);
+      vigil__buf_putc(&o.b, '\n');
     }
     /* Large exports go out in pieces rather than all in memory. */
     if (o.b.len >= 64 * 1024) out_flush(&o);

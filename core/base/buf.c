@@ -7,14 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-void buf_init(buf *b) { memset(b, 0, sizeof *b); }
+void vigil__buf_init(buf *b) { memset(b, 0, sizeof *b); }
 
-void buf_free(buf *b) {
+void vigil__buf_free(buf *b) {
   free(b->p);
-  buf_init(b);
+  vigil__buf_init(b);
 }
 
-void buf_reset(buf *b) {
+void vigil__buf_reset(buf *b) {
   b->len = 0;
   if (b->p) b->p[0] = '\0';
 }
@@ -23,7 +23,8 @@ static int buf_reserve(buf *b, size_t extra) {
   if (b->oom) return -1;
   if (b->len + extra + 1 <= b->cap) return 0;
   size_t cap = b->cap ? b->cap : 64;
-  while (cap < b->len + extra + 1) cap *= 2;
+  while (cap < b->len + extra + 1)
+    cap *= 2;
   char *p = realloc(b->p, cap);
   if (!p) {
     b->oom = 1;
@@ -34,28 +35,28 @@ static int buf_reserve(buf *b, size_t extra) {
   return 0;
 }
 
-char *buf_take(buf *b) {
+char *vigil__buf_take(buf *b) {
   if (b->oom || buf_reserve(b, 0) < 0) {
-    buf_free(b);
+    vigil__buf_free(b);
     return NULL;
   }
   char *p = b->p;
-  buf_init(b);
+  vigil__buf_init(b);
   return p;
 }
 
-void buf_put(buf *b, const char *s, size_t n) {
+void vigil__buf_put(buf *b, const char *s, size_t n) {
   if (buf_reserve(b, n) < 0) return;
   memcpy(b->p + b->len, s, n);
   b->len += n;
   b->p[b->len] = '\0';
 }
 
-void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+void vigil__buf_puts(buf *b, const char *s) { vigil__buf_put(b, s, strlen(s)); }
 
-void buf_putc(buf *b, char c) { buf_put(b, &c, 1); }
+void vigil__buf_putc(buf *b, char c) { vigil__buf_put(b, &c, 1); }
 
-void buf_vprintf(buf *b, const char *fmt, va_list ap) {
+void vigil__buf_vprintf(buf *b, const char *fmt, va_list ap) {
   va_list aq;
   va_copy(aq, ap);
   char small[256];
@@ -63,7 +64,7 @@ void buf_vprintf(buf *b, const char *fmt, va_list ap) {
   va_end(aq);
   if (n < 0) return;
   if ((size_t)n < sizeof small) {
-    buf_put(b, small, (size_t)n);
+    vigil__buf_put(b, small, (size_t)n);
     return;
   }
   if (buf_reserve(b, (size_t)n) < 0) return;
@@ -71,71 +72,83 @@ void buf_vprintf(buf *b, const char *fmt, va_list ap) {
   b->len += (size_t)n;
 }
 
-void buf_printf(buf *b, const char *fmt, ...) {
+void vigil__buf_printf(buf *b, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  buf_vprintf(b, fmt, ap);
+  vigil__buf_vprintf(b, fmt, ap);
   va_end(ap);
 }
 
-void buf_json_string_n(buf *b, const char *s, size_t n) {
+void vigil__buf_json_string_n(buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
-  buf_putc(b, '"');
+  vigil__buf_putc(b, '"');
   size_t run = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    buf_put(b, s + run, i - run);
+    vigil__buf_put(b, s + run, i - run);
     run = i + 1;
     switch (c) {
-    case '"': buf_put(b, "\\\"", 2); break;
-    case '\\': buf_put(b, "\\\\", 2); break;
-    case '\n': buf_put(b, "\\n", 2); break;
-    case '\r': buf_put(b, "\\r", 2); break;
-    case '\t': buf_put(b, "\\t", 2); break;
+    case '"':
+      vigil__buf_put(b, "\\\"", 2);
+      break;
+    case '\\':
+      vigil__buf_put(b, "\\\\", 2);
+      break;
+    case '\n':
+      vigil__buf_put(b, "\\n", 2);
+      break;
+    case '\r':
+      vigil__buf_put(b, "\\r", 2);
+      break;
+    case '\t':
+      vigil__buf_put(b, "\\t", 2);
+      break;
     default: {
       char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      buf_put(b, u, 6);
+      vigil__buf_put(b, u, 6);
     }
     }
   }
-  buf_put(b, s + run, n - run);
-  buf_putc(b, '"');
+  vigil__buf_put(b, s + run, n - run);
+  vigil__buf_putc(b, '"');
 }
 
-void buf_json_string(buf *b, const char *s) { buf_json_string_n(b, s, strlen(s)); }
+void vigil__buf_json_string(buf *b, const char *s) { vigil__buf_json_string_n(b, s, strlen(s)); }
 
-void buf_json_number(buf *b, double x) {
+void vigil__buf_json_number(buf *b, double x) {
   if (!isfinite(x)) {
-    buf_puts(b, "null");
+    vigil__buf_puts(b, "null");
     return;
   }
   if (x == (double)(int64_t)x && fabs(x) < 1e15) {
-    buf_put_int(b, (long long)x);
+    vigil__buf_put_int(b, (long long)x);
     return;
   }
   /* Shortest of %.15g and %.17g that reads back as the same double. */
   char s[32];
   snprintf(s, sizeof s, "%.15g", x);
   if (strtod(s, NULL) != x) snprintf(s, sizeof s, "%.17g", x);
-  buf_puts(b, s);
+  vigil__buf_puts(b, s);
 }
 
-void buf_put_int(buf *b, long long x) {
+void vigil__buf_put_int(buf *b, long long x) {
   char s[24], *p = s + sizeof s;
   /* Through unsigned, so that LLONG_MIN negates. */
   unsigned long long u = x < 0 ? 0ull - (unsigned long long)x : (unsigned long long)x;
-  do *--p = (char)('0' + u % 10);
+  do
+    *--p = (char)('0' + u % 10);
   while ((u /= 10) > 0);
   if (x < 0) *--p = '-';
-  buf_put(b, p, (size_t)(s + sizeof s - p));
+  vigil__buf_put(b, p, (size_t)(s + sizeof s - p));
 }
 
 static void put_digits(char *p, int value, int width) {
-  for (int i = width - 1; i >= 0; i--, value /= 10) p[i] = (char)('0' + value % 10);
+  for (int i = width - 1; i >= 0; i--, value /= 10)
+    p[i] = (char)('0' + value % 10);
 }
 
-void buf_iso_time(buf *b, int64_t ms) {
+void vigil__buf_iso_time(buf *b, int64_t ms) {
   /* Every event carries one; consecutive events mostly share their second,
    * so the calendar part is kept from the last call. */
   static _Thread_local int64_t last_secs = INT64_MIN;
@@ -154,24 +167,24 @@ void buf_iso_time(buf *b, int64_t ms) {
     last_secs = secs;
   }
   put_digits(text + 20, (int)(ms - secs * 1000), 3);
-  buf_put(b, text, sizeof text);
+  vigil__buf_put(b, text, sizeof text);
 }
 
 /* One CSV field, quoted when it holds a comma, a quote or a line break
  * (RFC 4180): quotes inside are doubled. */
-void buf_csv_field(buf *b, const char *s, size_t n) {
+void vigil__buf_csv_field(buf *b, const char *s, size_t n) {
   if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
-    buf_put(b, s, n);
+    vigil__buf_put(b, s, n);
     return;
   }
-  buf_putc(b, '"');
+  vigil__buf_putc(b, '"');
   size_t run = 0;
   for (size_t i = 0; i < n; i++)
     if (s[i] == '"') {
-      buf_put(b, s + run, i + 1 - run);
-      buf_putc(b, '"');
+      vigil__buf_put(b, s + run, i + 1 - run);
+      vigil__buf_putc(b, '"');
       run = i + 1;
     }
-  buf_put(b, s + run, n - run);
-  buf_putc(b, '"');
+  vigil__buf_put(b, s + run, n - run);
+  vigil__buf_putc(b, '"');
 }

@@ -36,12 +36,14 @@ static void down(heap *h, uint32_t i) {
   place(h, i, e);
 }
 
-int heap_set(heap *h, heap_entry *e, int64_t due) {
+int vigil__heap_set(heap *h, heap_entry *e, int64_t due) {
   if (e->index != HEAP_NONE) {
     int64_t old = e->due;
     e->due = due;
-    if (due < old) up(h, e->index);
-    else if (due > old) down(h, e->index);
+    if (due < old)
+      up(h, e->index);
+    else if (due > old)
+      down(h, e->index);
     return 0;
   }
   if (h->n == h->cap) {
@@ -57,7 +59,7 @@ int heap_set(heap *h, heap_entry *e, int64_t due) {
   return 0;
 }
 
-void heap_remove(heap *h, heap_entry *e) {
+void vigil__heap_remove(heap *h, heap_entry *e) {
   uint32_t i = e->index;
   if (i == HEAP_NONE) return;
   e->index = HEAP_NONE;
@@ -68,7 +70,7 @@ void heap_remove(heap *h, heap_entry *e) {
   up(h, last->index);
 }
 
-void heap_free(heap *h) {
+void vigil__heap_free(heap *h) {
   free(h->v);
   h->v = NULL;
   h->n = h->cap = 0;

@@ -7,9 +7,7 @@
 
 #include "vigil/vigil.h"
 
-#define VIGIL_KEY_DEF_(k) const char *K_##k;
-VIGIL_KEYS(VIGIL_KEY_DEF_)
-#undef VIGIL_KEY_DEF_
+struct vigil__keys vigil__keys;
 
 static struct {
   char **slots;
@@ -19,7 +17,8 @@ static struct {
 
 static uint64_t hash(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
   return h;
 }
 
@@ -47,14 +46,15 @@ static int grow(void) {
   return 0;
 }
 
-const char *intern_find(const char *s, size_t n) {
+const char *vigil__intern_find(const char *s, size_t n) {
   if (!table.cap) return NULL;
   return *lookup(s, n);
 }
 
-const char *intern_n(const char *s, size_t n) {
+const char *vigil__intern_n(const char *s, size_t n) {
   if ((table.count + 1) * 2 > table.cap && grow() < 0) return NULL;
   char **slot = lookup(s, n);
+  // cppcheck-suppress identicalInnerCondition ; a false finding: *slot is the table's slot for s, not a condition above
   if (*slot) return *slot;
   char *copy = malloc(n + 1);
   if (!copy) return NULL;
@@ -65,19 +65,21 @@ const char *intern_n(const char *s, size_t n) {
   return copy;
 }
 
-const char *intern(const char *s) { return intern_n(s, strlen(s)); }
+const char *vigil__intern(const char *s) { return vigil__intern_n(s, strlen(s)); }
 
-int intern_retain(void) {
+int vigil__intern_retain(void) {
   if (table.users++ > 0) return 0;
-#define VIGIL_KEY_INIT_(k) if (!(K_##k = intern(#k))) return VIGIL_ENOMEM;
+#define VIGIL_KEY_INIT_(k)                                                                                             \
+  if (!(vigil__keys.k = vigil__intern(#k))) return VIGIL_ENOMEM;
   VIGIL_KEYS(VIGIL_KEY_INIT_)
 #undef VIGIL_KEY_INIT_
   return 0;
 }
 
-void intern_release(void) {
+void vigil__intern_release(void) {
   if (--table.users > 0) return;
-  for (size_t i = 0; i < table.cap; i++) free(table.slots[i]);
+  for (size_t i = 0; i < table.cap; i++)
+    free(table.slots[i]);
   free(table.slots);
   memset(&table, 0, sizeof table);
 }

@@ -21,7 +21,8 @@ int vigil_time_parse(const char *s, int64_t *ms) {
       for (p++; *p >= '0' && *p <= '9'; p++, digits++)
         if (digits < 3) frac = frac * 10 + (*p - '0');
       if (!digits) return -1;
-      for (; digits < 3; digits++) frac *= 10;
+      for (; digits < 3; digits++)
+        frac *= 10;
     }
   }
   int64_t offset = 0;

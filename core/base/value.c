@@ -13,9 +13,9 @@ static obj *obj_new(uint32_t n, size_t payload) {
   return o;
 }
 
-int val_ok(val v) { return !val_is_obj(v) || v.u.o != NULL; }
+int vigil__val_ok(val v) { return !val_is_obj(v) || v.u.o != NULL; }
 
-val val_string(const char *s, size_t n) {
+val vigil__val_string(const char *s, size_t n) {
   obj *o = obj_new((uint32_t)n, n + 1);
   if (!o) return (val){.type = VAL_STRING, .u.o = NULL};
   memcpy(o + 1, s, n);
@@ -23,58 +23,58 @@ val val_string(const char *s, size_t n) {
   return (val){.type = VAL_STRING, .u.o = o};
 }
 
-val val_cstring(const char *s) { return val_string(s, strlen(s)); }
+val vigil__val_cstring(const char *s) { return vigil__val_string(s, strlen(s)); }
 
-val val_record(uint32_t n) {
+val vigil__val_record(uint32_t n) {
   obj *o = obj_new(n, n * sizeof(field));
   val v = {.type = VAL_RECORD, .u.o = o};
   if (o) memset(val_fields(v), 0, n * sizeof(field));
   return v;
 }
 
-val val_recordv(uint32_t n, ...) {
-  val r = val_record(n);
+val vigil__val_recordv(uint32_t n, ...) {
+  val r = vigil__val_record(n);
   va_list ap;
   va_start(ap, n);
   for (uint32_t i = 0; i < n; i++) {
     const char *k = va_arg(ap, const char *);
     val v = va_arg(ap, val);
-    if (val_ok(r)) {
+    if (vigil__val_ok(r)) {
       val_fields(r)[i].key = k;
       val_fields(r)[i].v = v;
     } else {
-      val_release(v);
+      vigil__val_release(v);
     }
   }
   va_end(ap);
   return r;
 }
 
-val val_list(uint32_t n) {
+val vigil__val_list(uint32_t n) {
   obj *o = obj_new(n, n * sizeof(val));
   val v = {.type = VAL_LIST, .u.o = o};
   if (o) memset(val_items(v), 0, n * sizeof(val));
   return v;
 }
 
-val val_retain(val v) {
+val vigil__val_retain(val v) {
   if (val_is_obj(v) && v.u.o) v.u.o->refs++;
   return v;
 }
 
-void val_release(val v) {
+void vigil__val_release(val v) {
   if (!val_is_obj(v) || !v.u.o || --v.u.o->refs > 0) return;
   if (v.type == VAL_RECORD) {
     for (uint32_t i = 0; i < v.u.o->n; i++)
-      val_release(val_fields(v)[i].v);
+      vigil__val_release(val_fields(v)[i].v);
   } else if (v.type == VAL_LIST) {
     for (uint32_t i = 0; i < v.u.o->n; i++)
-      val_release(val_items(v)[i]);
+      vigil__val_release(val_items(v)[i]);
   }
   free(v.u.o);
 }
 
-val *val_get(val rec, const char *key) {
+val *vigil__val_get(val rec, const char *key) {
   if (rec.type != VAL_RECORD || !rec.u.o) return NULL;
   field *f = val_fields(rec);
   for (uint32_t i = 0; i < rec.u.o->n; i++)
@@ -82,40 +82,40 @@ val *val_get(val rec, const char *key) {
   return NULL;
 }
 
-void val_to_json(buf *b, val v) {
+void vigil__val_to_json(buf *b, val v) {
   switch (v.type) {
   case VAL_NIL:
-    buf_puts(b, "null");
+    vigil__buf_puts(b, "null");
     return;
   case VAL_BOOL:
-    buf_puts(b, v.u.b ? "true" : "false");
+    vigil__buf_puts(b, v.u.b ? "true" : "false");
     return;
   case VAL_NUMBER:
-    buf_json_number(b, v.u.num);
+    vigil__buf_json_number(b, v.u.num);
     return;
   case VAL_ATOM:
-    buf_json_string(b, v.u.s);
+    vigil__buf_json_string(b, v.u.s);
     return;
   case VAL_STRING:
-    buf_json_string_n(b, val_str(v), v.u.o->n);
+    vigil__buf_json_string_n(b, val_str(v), v.u.o->n);
     return;
   case VAL_RECORD:
-    buf_putc(b, '{');
+    vigil__buf_putc(b, '{');
     for (uint32_t i = 0; i < v.u.o->n; i++) {
-      if (i) buf_putc(b, ',');
-      buf_json_string(b, val_fields(v)[i].key);
-      buf_putc(b, ':');
-      val_to_json(b, val_fields(v)[i].v);
+      if (i) vigil__buf_putc(b, ',');
+      vigil__buf_json_string(b, val_fields(v)[i].key);
+      vigil__buf_putc(b, ':');
+      vigil__val_to_json(b, val_fields(v)[i].v);
     }
-    buf_putc(b, '}');
+    vigil__buf_putc(b, '}');
     return;
   case VAL_LIST:
-    buf_putc(b, '[');
+    vigil__buf_putc(b, '[');
     for (uint32_t i = 0; i < v.u.o->n; i++) {
-      if (i) buf_putc(b, ',');
-      val_to_json(b, val_items(v)[i]);
+      if (i) vigil__buf_putc(b, ',');
+      vigil__val_to_json(b, val_items(v)[i]);
     }
-    buf_putc(b, ']');
+    vigil__buf_putc(b, ']');
     return;
   }
 }

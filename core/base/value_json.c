@@ -4,7 +4,7 @@
  * through jansson (a json_t tree with a hash table per object, then a val
  * built from it) that was three quarters of the time to recover 5,000 visits
  * (callgrind, vigil-bench M5). This parser builds the val as it reads and
- * gives the same values as json_loads + val_from_json: numbers as doubles
+ * gives the same values as json_loads + vigil__val_from_json: numbers as doubles
  * (strtod, correctly rounded, as jansson's integers converted), strings as
  * UTF-8 (escapes decoded, surrogate pairs joined), object keys interned in
  * order. It refuses what jansson refuses: anything but one JSON value with
@@ -35,7 +35,8 @@ static int fail(parser *ps, const char *what) {
 }
 
 static void skip_ws(parser *ps) {
-  while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')) ps->p++;
+  while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+    ps->p++;
 }
 
 static int hex4(parser *ps, unsigned *out) {
@@ -44,10 +45,14 @@ static int hex4(parser *ps, unsigned *out) {
   for (int i = 0; i < 4; i++) {
     char c = *ps->p++;
     v <<= 4;
-    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-    else return fail(ps, "bad \\u escape");
+    if (c >= '0' && c <= '9')
+      v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      v |= (unsigned)(c - 'A' + 10);
+    else
+      return fail(ps, "bad \\u escape");
   }
   *out = v;
   return 0;
@@ -56,14 +61,16 @@ static int hex4(parser *ps, unsigned *out) {
 static void put_utf8(buf *b, unsigned cp) {
   char u[4];
   size_t n;
-  if (cp < 0x80) u[0] = (char)cp, n = 1;
-  else if (cp < 0x800) u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+  if (cp < 0x80)
+    u[0] = (char)cp, n = 1;
+  else if (cp < 0x800)
+    u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
   else if (cp < 0x10000)
     u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3f)), u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
   else
     u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3f)), u[2] = (char)(0x80 | (cp >> 6 & 0x3f)),
     u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-  buf_put(b, u, n);
+  vigil__buf_put(b, u, n);
 }
 
 /* The length of the valid UTF-8 sequence at p (1-4), or 0. */
@@ -85,7 +92,7 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
 
 /* A string (ps->p at its opening quote), decoded into ps->text. */
 static int string(parser *ps) {
-  buf_reset(&ps->text);
+  vigil__buf_reset(&ps->text);
   ps->p++;
   const char *run = ps->p;
   for (;;) {
@@ -103,19 +110,35 @@ static int string(parser *ps) {
       ps->p++;
       continue;
     }
-    buf_put(&ps->text, run, (size_t)(ps->p - run));
+    vigil__buf_put(&ps->text, run, (size_t)(ps->p - run));
     if (ps->end - ps->p < 2) return fail(ps, "unterminated string");
     char e = ps->p[1];
     ps->p += 2;
     switch (e) {
-    case '"': buf_putc(&ps->text, '"'); break;
-    case '\\': buf_putc(&ps->text, '\\'); break;
-    case '/': buf_putc(&ps->text, '/'); break;
-    case 'b': buf_putc(&ps->text, '\b'); break;
-    case 'f': buf_putc(&ps->text, '\f'); break;
-    case 'n': buf_putc(&ps->text, '\n'); break;
-    case 'r': buf_putc(&ps->text, '\r'); break;
-    case 't': buf_putc(&ps->text, '\t'); break;
+    case '"':
+      vigil__buf_putc(&ps->text, '"');
+      break;
+    case '\\':
+      vigil__buf_putc(&ps->text, '\\');
+      break;
+    case '/':
+      vigil__buf_putc(&ps->text, '/');
+      break;
+    case 'b':
+      vigil__buf_putc(&ps->text, '\b');
+      break;
+    case 'f':
+      vigil__buf_putc(&ps->text, '\f');
+      break;
+    case 'n':
+      vigil__buf_putc(&ps->text, '\n');
+      break;
+    case 'r':
+      vigil__buf_putc(&ps->text, '\r');
+      break;
+    case 't':
+      vigil__buf_putc(&ps->text, '\t');
+      break;
     case 'u': {
       unsigned cp, lo;
       if (hex4(ps, &cp) < 0) return -1;
@@ -131,11 +154,12 @@ static int string(parser *ps) {
       put_utf8(&ps->text, cp);
       break;
     }
-    default: return fail(ps, "bad escape in a string");
+    default:
+      return fail(ps, "bad escape in a string");
     }
     run = ps->p;
   }
-  buf_put(&ps->text, run, (size_t)(ps->p - run));
+  vigil__buf_put(&ps->text, run, (size_t)(ps->p - run));
   ps->p++;
   if (ps->text.oom) return fail(ps, "out of memory");
   return 0;
@@ -145,19 +169,24 @@ static int string(parser *ps) {
 static int number(parser *ps, val *out) {
   const char *s = ps->p, *q = s;
   if (q < ps->end && *q == '-') q++;
-  if (q < ps->end && *q == '0') q++;
+  if (q < ps->end && *q == '0')
+    q++;
   else if (q < ps->end && *q >= '1' && *q <= '9')
-    while (q < ps->end && *q >= '0' && *q <= '9') q++;
-  else return fail(ps, "bad number");
+    while (q < ps->end && *q >= '0' && *q <= '9')
+      q++;
+  else
+    return fail(ps, "bad number");
   if (q < ps->end && *q == '.') {
     if (++q >= ps->end || *q < '0' || *q > '9') return fail(ps, "bad number");
-    while (q < ps->end && *q >= '0' && *q <= '9') q++;
+    while (q < ps->end && *q >= '0' && *q <= '9')
+      q++;
   }
   if (q < ps->end && (*q == 'e' || *q == 'E')) {
     q++;
     if (q < ps->end && (*q == '+' || *q == '-')) q++;
     if (q >= ps->end || *q < '0' || *q > '9') return fail(ps, "bad number");
-    while (q < ps->end && *q >= '0' && *q <= '9') q++;
+    while (q < ps->end && *q >= '0' && *q <= '9')
+      q++;
   }
   size_t n = (size_t)(q - s);
   /* Whole numbers of up to 15 digits (seq, visit, times, most readings) are
@@ -165,7 +194,8 @@ static int number(parser *ps, val *out) {
   size_t digits = n - (*s == '-');
   if (digits <= 15 && !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n)) {
     int64_t x = 0;
-    for (const char *d = s + (*s == '-'); d < q; d++) x = x * 10 + (*d - '0');
+    for (const char *d = s + (*s == '-'); d < q; d++)
+      x = x * 10 + (*d - '0');
     *out = val_num(*s == '-' ? -(double)x : (double)x);
     ps->p = q;
     return 0;
@@ -202,7 +232,7 @@ static int gather_add(parser *ps, gather *g, const char *key, val v) {
     size_t cap = g->cap ? 2 * g->cap : 8;
     field *f = realloc(g->f, cap * sizeof *f);
     if (!f) {
-      val_release(v);
+      vigil__val_release(v);
       return fail(ps, "out of memory");
     }
     g->f = f;
@@ -213,7 +243,8 @@ static int gather_add(parser *ps, gather *g, const char *key, val v) {
 }
 
 static void gather_release(gather *g) {
-  for (size_t i = 0; i < g->n; i++) val_release(g->f[i].v);
+  for (size_t i = 0; i < g->n; i++)
+    vigil__val_release(g->f[i].v);
   free(g->f);
 }
 
@@ -222,7 +253,8 @@ static int container(parser *ps, val *out, int depth, int object) {
   gather g = {NULL, 0, 0};
   ps->p++;
   skip_ws(ps);
-  if (ps->p < ps->end && *ps->p == close) ps->p++;
+  if (ps->p < ps->end && *ps->p == close)
+    ps->p++;
   else
     for (;;) {
       const char *key = NULL;
@@ -230,7 +262,7 @@ static int container(parser *ps, val *out, int depth, int object) {
         if (ps->p >= ps->end || *ps->p != '"') goto bad;
         if (string(ps) < 0) goto fail;
         if (memchr(ps->text.p ? ps->text.p : "", '\0', ps->text.len)) goto bad;
-        if (!(key = intern_n(ps->text.p ? ps->text.p : "", ps->text.len))) {
+        if (!(key = vigil__intern_n(ps->text.p ? ps->text.p : "", ps->text.len))) {
           fail(ps, "out of memory");
           goto fail;
         }
@@ -252,14 +284,16 @@ static int container(parser *ps, val *out, int depth, int object) {
       }
       goto bad;
     }
-  *out = object ? val_record((uint32_t)g.n) : val_list((uint32_t)g.n);
-  if (!val_ok(*out)) {
+  *out = object ? vigil__val_record((uint32_t)g.n) : vigil__val_list((uint32_t)g.n);
+  if (!vigil__val_ok(*out)) {
     fail(ps, "out of memory");
     goto fail;
   }
   for (size_t i = 0; i < g.n; i++) {
-    if (object) val_fields(*out)[i] = g.f[i];
-    else val_items(*out)[i] = g.f[i].v;
+    if (object)
+      val_fields(*out)[i] = g.f[i];
+    else
+      val_items(*out)[i] = g.f[i].v;
   }
   free(g.f);
   return 0;
@@ -274,33 +308,39 @@ static int value(parser *ps, val *out, int depth) {
   if (depth >= MAX_DEPTH) return fail(ps, "value nested too deeply");
   if (ps->p >= ps->end) return fail(ps, "unexpected end");
   switch (*ps->p) {
-  case '{': return container(ps, out, depth, 1);
-  case '[': return container(ps, out, depth, 0);
+  case '{':
+    return container(ps, out, depth, 1);
+  case '[':
+    return container(ps, out, depth, 0);
   case '"':
     if (string(ps) < 0) return -1;
-    *out = val_string(ps->text.p ? ps->text.p : "", ps->text.len);
-    return val_ok(*out) ? 0 : fail(ps, "out of memory");
-  case 't': return literal(ps, "true", val_bool(1), out);
-  case 'f': return literal(ps, "false", val_bool(0), out);
-  case 'n': return literal(ps, "null", VAL_NIL_, out);
-  default: return number(ps, out);
+    *out = vigil__val_string(ps->text.p ? ps->text.p : "", ps->text.len);
+    return vigil__val_ok(*out) ? 0 : fail(ps, "out of memory");
+  case 't':
+    return literal(ps, "true", val_bool(1), out);
+  case 'f':
+    return literal(ps, "false", val_bool(0), out);
+  case 'n':
+    return literal(ps, "null", VAL_NIL_, out);
+  default:
+    return number(ps, out);
   }
 }
 
-int val_parse_json(const char *text, size_t len, val *out, char *err, size_t errlen) {
+int vigil__val_parse_json(const char *text, size_t len, val *out, char *err, size_t errlen) {
   parser ps = {.start = text, .p = text, .end = text + len, .err = err, .errlen = errlen};
-  buf_init(&ps.text);
+  vigil__buf_init(&ps.text);
   *out = VAL_NIL_;
   skip_ws(&ps);
   int rc = value(&ps, out, 0);
   if (rc == 0) {
     skip_ws(&ps);
     if (ps.p != ps.end) {
-      val_release(*out);
+      vigil__val_release(*out);
       *out = VAL_NIL_;
       rc = fail(&ps, "text after the value");
     }
   }
-  buf_free(&ps.text);
+  vigil__buf_free(&ps.text);
   return rc;
 }

@@ -17,29 +17,29 @@
 
 typedef struct alert_log {
   int64_t from, to;
-  json_t *rows;           /* in raise order */
-  json_t *by_id;          /* "id" -> row (borrowed from rows) */
-  char **patients;        /* by visit id */
+  json_t *rows;    /* in raise order */
+  json_t *by_id;   /* "id" -> row (borrowed from rows) */
+  char **patients; /* by visit id */
   uint64_t n_patients;
   int oom;
 } alert_log;
 
 static const char *text_of(val data, const char *key) {
-  val *x = val_get(data, key);
+  val *x = vigil__val_get(data, key);
   return x ? val_text(*x) : NULL;
 }
 
 static double num_of(val data, const char *key) {
-  val *x = val_get(data, key);
+  val *x = vigil__val_get(data, key);
   return x && x->type == VAL_NUMBER ? x->u.num : 0;
 }
 
 static json_t *iso(int64_t ms) {
   buf b;
-  buf_init(&b);
-  buf_iso_time(&b, ms);
+  vigil__buf_init(&b);
+  vigil__buf_iso_time(&b, ms);
   json_t *s = b.oom ? NULL : json_stringn(b.p, b.len);
-  buf_free(&b);
+  vigil__buf_free(&b);
   return s;
 }
 
@@ -63,22 +63,22 @@ static int on_event(void *ud, const vigil_event *ev) {
   alert_log *l = ud;
   val d = ev->data;
   if (ev->type == EV_VISIT_STARTED) {
-    remember_patient(l, ev->visit, text_of(d, K_patient));
+    remember_patient(l, ev->visit, text_of(d, K(patient)));
     return l->oom;
   }
   if (ev->type != EV_ALERT_RAISED && ev->type != EV_ALERT_ESCALATED && ev->type != EV_ALERT_ACKNOWLEDGED &&
       ev->type != EV_ALERT_RESOLVED)
     return 0;
   char id[24];
-  snprintf(id, sizeof id, "%.0f", num_of(d, K_alert));
+  snprintf(id, sizeof id, "%.0f", num_of(d, K(alert)));
   if (ev->type == EV_ALERT_RAISED) {
     if (ev->time < l->from || ev->time >= l->to) return 0;
     const char *patient = ev->visit < l->n_patients ? l->patients[ev->visit] : NULL;
-    json_t *row = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:[]}", "id", (json_int_t)num_of(d, K_alert),
-                            "visit", (json_int_t)ev->visit, "patient", patient ? patient : "", "rule",
-                            text_of(d, K_rule) ?: "", "priority", text_of(d, K_priority) ?: "", "source",
-                            text_of(d, K_source) ?: "", "message", text_of(d, K_message) ?: "", "raised_at",
-                            iso(ev->time), "raised_by", ev->actor ? ev->actor : "", "escalations");
+    json_t *row = json_pack(
+        "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:[]}", "id", (json_int_t)num_of(d, K(alert)), "visit",
+        (json_int_t)ev->visit, "patient", patient ? patient : "", "rule", text_of(d, K(rule)) ?: "", "priority",
+        text_of(d, K(priority)) ?: "", "source", text_of(d, K(source)) ?: "", "message", text_of(d, K(message)) ?: "",
+        "raised_at", iso(ev->time), "raised_by", ev->actor ? ev->actor : "", "escalations");
     if (!row || json_array_append_new(l->rows, row) < 0 || json_object_set(l->by_id, id, row) < 0) l->oom = 1;
     return l->oom;
   }
@@ -86,12 +86,12 @@ static int on_event(void *ud, const vigil_event *ev) {
   if (!row) return 0; /* raised before the period */
   if (ev->type == EV_ALERT_ESCALATED) {
     json_array_append_new(json_object_get(row, "escalations"),
-                          json_pack("{s:o, s:I, s:s}", "at", iso(ev->time), "level", (json_int_t)num_of(d, K_level),
-                                    "priority", text_of(d, K_priority) ?: ""));
+                          json_pack("{s:o, s:I, s:s}", "at", iso(ev->time), "level", (json_int_t)num_of(d, K(level)),
+                                    "priority", text_of(d, K(priority)) ?: ""));
   } else if (ev->type == EV_ALERT_ACKNOWLEDGED) {
     json_object_set_new(row, "acknowledged_at", iso(ev->time));
     json_object_set_new(row, "acknowledged_by", json_string(ev->actor ? ev->actor : ""));
-    if (text_of(d, K_reason)) json_object_set_new(row, "acknowledged_reason", json_string(text_of(d, K_reason)));
+    if (text_of(d, K(reason))) json_object_set_new(row, "acknowledged_reason", json_string(text_of(d, K(reason))));
   } else {
     json_object_set_new(row, "resolved_at", iso(ev->time));
     json_object_set_new(row, "resolved_by", json_string(ev->actor ? ev->actor : ""));
@@ -109,7 +109,7 @@ char *vigil_query_alert_log_json(vigil_engine *e, int64_t from_ms, int64_t to_ms
     out = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
   }
-  if (!out) engine_fail(e, rc < 0 ? rc : VIGIL_ENOMEM, NULL, "%s", rc < 0 ? err : "out of memory");
+  if (!out) vigil__engine_fail(e, rc < 0 ? rc : VIGIL_ENOMEM, NULL, "%s", rc < 0 ? err : "out of memory");
   for (uint64_t i = 0; i < l.n_patients; i++)
     free(l.patients[i]);
   free(l.patients);

@@ -1,7 +1,7 @@
 /* alerts.c: raising, de-duplicating, resolving and escalating alerts, and
  * turning what a rule returned into events.
  *
- * Alarm semantics follow IEC 60601-1-8 as REFERENCE.md quotes it: an alert
+ * Alarm semantics follow IEC 60601-1-8 as docs/clinical/alarms.md summarises it: an alert
  * is raised once per cause (de-duplicated by key while its cause holds),
  * acknowledging silences only that alert, latching alerts stay until
  * acknowledged even after their cause clears, and unacknowledged alerts
@@ -12,65 +12,69 @@
 #include "engine.h"
 #include "base/intern.h"
 
-const char *priority_atom(priority p) { return p == PRIORITY_HIGH ? K_high : p == PRIORITY_MEDIUM ? K_medium : K_low; }
+const char *vigil__priority_atom(priority p) {
+  return p == PRIORITY_HIGH ? K(high) : p == PRIORITY_MEDIUM ? K(medium) : K(low);
+}
 
-const char *alert_source_name(alert_source s) {
-  const char *atoms[] = {K_rule, K_overdue, K_phase, K_technical, K_hook};
+const char *vigil__alert_source_name(alert_source s) {
+  const char *atoms[] = {K(rule), K(overdue), K(phase), K(technical), K(hook)};
   return atoms[s];
 }
 
-alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
-                   const char *message, int latching, int64_t escalate, int32_t item) {
+alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
+                          const char *message, int latching, int64_t escalate, int32_t item) {
   uint64_t id = e->n_alerts + 1;
   /* The site's escalation is the longest an alert may wait: a protocol may
    * escalate sooner, never later nor not at all. Recorded in the event, so
    * that a replay escalates the same way whatever the site says later. */
   /* escalate_by_priority_ms is in the order of priority (low, medium, high). */
-  int64_t site = e->opts.escalate_by_priority_ms[prio] > 0 ? e->opts.escalate_by_priority_ms[prio] : e->opts.escalate_ms;
+  int64_t site =
+      e->opts.escalate_by_priority_ms[prio] > 0 ? e->opts.escalate_by_priority_ms[prio] : e->opts.escalate_ms;
   if (site > 0 && (escalate <= 0 || escalate > site)) escalate = site;
   field f[9] = {
-      {K_alert, val_num((double)id)},
-      {K_rule, val_atom(rule)},
-      {K_key, val_atom(key)},
-      {K_priority, val_atom(priority_atom(prio))},
-      {K_message, val_cstring(message)},
-      {K_source, val_atom(alert_source_name(src))},
-      {K_latching, val_bool(latching)},
-      {K_escalate_ms, val_num((double)escalate)},
-      {K_item, item >= 0 ? val_atom(v->p->items[item].qid) : VAL_NIL_},
+      {K(alert), val_num((double)id)},
+      {K(rule), val_atom(rule)},
+      {K(key), val_atom(key)},
+      {K(priority), val_atom(vigil__priority_atom(prio))},
+      {K(message), vigil__val_cstring(message)},
+      {K(source), val_atom(vigil__alert_source_name(src))},
+      {K(latching), val_bool(latching)},
+      {K(escalate_ms), val_num((double)escalate)},
+      {K(item), item >= 0 ? val_atom(v->p->items[item].qid) : VAL_NIL_},
   };
   /* Absent fields (no key for a per-reading alert, no item) are left out. */
   uint32_t n = 0;
-  for (int i = 0; i < 9; i++) n += f[i].v.type != VAL_NIL;
-  val data = val_record(n);
-  if (!val_ok(data) || !val_ok(f[4].v)) {
-    val_release(data);
-    val_release(f[4].v);
+  for (int i = 0; i < 9; i++)
+    n += f[i].v.type != VAL_NIL;
+  val data = vigil__val_record(n);
+  if (!vigil__val_ok(data) || !vigil__val_ok(f[4].v)) {
+    vigil__val_release(data);
+    vigil__val_release(f[4].v);
     return NULL;
   }
   for (int i = 0, k = 0; i < 9; i++)
     if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
-  if (!emit(e, v, EV_ALERT_RAISED, K_vigil, data)) return NULL;
+  if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL;
   return id <= e->n_alerts ? e->alerts[id - 1] : NULL;
 }
 
-void resolve_alert(vigil_engine *e, alert *a) {
+void vigil__resolve_alert(vigil_engine *e, alert *a) {
   if (a->cleared) return;
-  emit(e, a->visit, EV_ALERT_RESOLVED, K_vigil, val_recordv(1, K_alert, val_num((double)a->id)));
+  vigil__emit(e, a->visit, EV_ALERT_RESOLVED, K(vigil), vigil__val_recordv(1, K(alert), val_num((double)a->id)));
 }
 
 static const char *outcome_key(const char *rule, const outcome *o) {
   if (!o->id) return rule;
   char key[600];
   snprintf(key, sizeof key, "%s/%s", rule, o->id);
-  return intern(key);
+  return vigil__intern(key);
 }
 
-void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src,
-                    int resolve_missing) {
+void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src,
+                           int resolve_missing) {
   const char *said[16];
   int n_said = 0;
-  const char *actor = K_vigil;
+  const char *actor = K(vigil);
   for (int i = 0; i < o->n; i++) {
     outcome *x = &o->v[i];
     const char *key = outcome_key(rule, x);
@@ -82,11 +86,12 @@ void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, al
        * findings, each its own, ended by acknowledgement. */
       if (x->per_reading || src == SRC_HOOK) {
         /* Its own finding: never de-duplicated, never resolved by later readings. */
-        raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1);
+        vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1);
         break;
       }
       said[n_said++] = key;
-      if (!visit_find_alert(v, key)) raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1);
+      if (!vigil__visit_find_alert(v, key))
+        vigil__raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1);
       break;
     }
     case OUT_BLOCK: {
@@ -95,11 +100,13 @@ void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, al
       for (uint32_t b = 0; b < v->n_blocks; b++)
         if (v->blocks[b].key == key && !strcmp(v->blocks[b].reason, x->message)) same = 1;
       if (!same)
-        emit(e, v, EV_BLOCK_SET, actor, val_recordv(2, K_rule, val_atom(key), K_reason, val_cstring(x->message)));
+        vigil__emit(e, v, EV_BLOCK_SET, actor,
+                    vigil__val_recordv(2, K(rule), val_atom(key), K(reason), vigil__val_cstring(x->message)));
       break;
     }
     case OUT_NOTE:
-      emit(e, v, EV_NOTE_ADDED, actor, val_recordv(2, K_rule, val_atom(rule), K_message, val_cstring(x->message)));
+      vigil__emit(e, v, EV_NOTE_ADDED, actor,
+                  vigil__val_recordv(2, K(rule), val_atom(rule), K(message), vigil__val_cstring(x->message)));
       break;
     }
   }
@@ -110,8 +117,9 @@ void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, al
     alert *a = v->alerts[i];
     if (a->rule != rule || !a->key || a->cleared || (a->source != src && a->source != SRC_TECHNICAL)) continue;
     int still = 0;
-    for (int j = 0; j < n_said; j++) still |= said[j] == a->key;
-    if (!still) resolve_alert(e, a);
+    for (int j = 0; j < n_said; j++)
+      still |= said[j] == a->key;
+    if (!still) vigil__resolve_alert(e, a);
   }
   const char *lift[16];
   int n_lift = 0;
@@ -120,8 +128,10 @@ void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, al
     const char *key = v->blocks[b].key;
     if (strncmp(key, rule, n) != 0 || (key[n] != '\0' && key[n] != '/')) continue;
     int still = 0;
-    for (int j = 0; j < n_said; j++) still |= said[j] == key;
+    for (int j = 0; j < n_said; j++)
+      still |= said[j] == key;
     if (!still) lift[n_lift++] = key;
   }
-  for (int i = 0; i < n_lift; i++) emit(e, v, EV_BLOCK_CLEARED, actor, val_recordv(1, K_rule, val_atom(lift[i])));
+  for (int i = 0; i < n_lift; i++)
+    vigil__emit(e, v, EV_BLOCK_CLEARED, actor, vigil__val_recordv(1, K(rule), val_atom(lift[i])));
 }

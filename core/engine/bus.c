@@ -15,25 +15,26 @@ static int pattern_types(const char *pattern, uint64_t *types) {
   size_t n = strlen(pattern);
   int prefix = n >= 2 && !strcmp(pattern + n - 2, ".*");
   for (int t = 0; t < EV_COUNT; t++) {
-    const char *name = event_type_name((event_type)t);
+    const char *name = vigil__event_type_name((event_type)t);
     if (prefix ? (!strncmp(name, pattern, n - 1)) : !strcmp(name, pattern)) *types |= 1ull << t;
   }
   return *types ? 0 : -1;
 }
 
-int bus_pattern_match(const char *pattern, const char *type) {
+int vigil__bus_pattern_match(const char *pattern, const char *type) {
   uint64_t types;
   if (pattern_types(pattern, &types) < 0) return VIGIL_EINVAL;
-  int t = event_type_parse(type);
+  int t = vigil__event_type_parse(type);
   return t >= 0 && (types >> t & 1);
 }
 
 int vigil_engine_subscribe(vigil_engine *e, const char *pattern, vigil_event_fn fn, void *ud) {
   uint64_t types;
-  if (!pattern || !fn) return engine_fail(e, VIGIL_EINVAL, "pattern", "a subscription needs a pattern and a function");
+  if (!pattern || !fn)
+    return vigil__engine_fail(e, VIGIL_EINVAL, "pattern", "a subscription needs a pattern and a function");
   if (pattern_types(pattern, &types) < 0)
-    return engine_fail(e, VIGIL_EINVAL, "pattern", "'%s' matches no event type (try \"*\", \"alert.*\" or \"item.overdue\")",
-                       pattern);
+    return vigil__engine_fail(e, VIGIL_EINVAL, "pattern",
+                              "'%s' matches no event type (try \"*\", \"alert.*\" or \"item.overdue\")", pattern);
   subscriber *s = realloc(e->subs, (e->n_subs + 1) * sizeof *s);
   if (!s) return VIGIL_ENOMEM;
   e->subs = s;
@@ -48,10 +49,10 @@ int vigil_engine_unsubscribe(vigil_engine *e, int id) {
     e->n_subs--;
     return 0;
   }
-  return engine_fail(e, VIGIL_ENOENT, "subscription", "no subscription %d", id);
+  return vigil__engine_fail(e, VIGIL_ENOENT, "subscription", "no subscription %d", id);
 }
 
-void bus_publish(vigil_engine *e, const vigil_event *ev) {
+void vigil__bus_publish(vigil_engine *e, const vigil_event *ev) {
   uint64_t bit = 1ull << ev->type;
   for (uint32_t i = 0; i < e->n_subs; i++) {
     subscriber *s = &e->subs[i];
@@ -59,8 +60,8 @@ void bus_publish(vigil_engine *e, const vigil_event *ev) {
     int rc = s->fn(s->ud, ev);
     if (rc != 0) {
       e->stats.subscriber_failures++;
-      engine_log(e, VIGIL_LOG_WARN, "subscriber %d failed (%d) on event %llu (%s)", s->id, rc,
-                 (unsigned long long)ev->seq, event_type_name((event_type)ev->type));
+      vigil__engine_log(e, VIGIL_LOG_WARN, "subscriber %d failed (%d) on event %llu (%s)", s->id, rc,
+                        (unsigned long long)ev->seq, vigil__event_type_name((event_type)ev->type));
     }
   }
 }

@@ -14,18 +14,18 @@
 #include "lang/value_convert.h"
 
 static visit *active_visit(vigil_engine *e, uint64_t id, int *rc) {
-  visit *v = engine_visit(e, id);
+  visit *v = vigil__engine_visit(e, id);
   if (!v)
-    *rc = engine_fail(e, VIGIL_ENOENT, "visit", "no visit %llu", (unsigned long long)id);
+    *rc = vigil__engine_fail(e, VIGIL_ENOENT, "visit", "no visit %llu", (unsigned long long)id);
   else if (v->status != VISIT_ACTIVE)
-    *rc = engine_fail(e, VIGIL_ESTATE, "visit", "visit %llu is %s", (unsigned long long)id,
-                      v->status == VISIT_DISCHARGED ? "discharged" : "aborted");
+    *rc = vigil__engine_fail(e, VIGIL_ESTATE, "visit", "visit %llu is %s", (unsigned long long)id,
+                             v->status == VISIT_DISCHARGED ? "discharged" : "aborted");
   else
     return v;
   return NULL;
 }
 
-static const char *actor_of(const char *actor) { return intern(actor && *actor ? actor : "unknown"); }
+static const char *actor_of(const char *actor) { return vigil__intern(actor && *actor ? actor : "unknown"); }
 
 /* ---- commands -------------------------------------------------------------- */
 
@@ -41,7 +41,7 @@ static int check_param(vigil_engine *e, const param_spec *pa, const json_t *j, v
     in.type = VIGIL_INPUT_STRING;
     in.string = json_string_value(j);
   } else {
-    return engine_fail(e, VIGIL_EVALUE, pa->name, "param %s has the wrong type", pa->name);
+    return vigil__engine_fail(e, VIGIL_EVALUE, pa->name, "param %s has the wrong type", pa->name);
   }
   field_spec f = {.name = pa->name,
                   .kind = pa->kind,
@@ -51,7 +51,7 @@ static int check_param(vigil_engine *e, const param_spec *pa, const json_t *j, v
                   .options = pa->options,
                   .n_options = pa->n_options,
                   .unit = pa->unit};
-  return entry_check_scalar(e, pa->name, &f, &in, out);
+  return vigil__entry_check_scalar(e, pa->name, &f, &in, out);
 }
 
 int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, const char *params_json,
@@ -59,28 +59,28 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
   return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
 }
 
-int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
-                         const char *actor, const char *params_json, uint64_t *visit_id) {
-  protocol *p = ref ? engine_find_protocol(e, ref) : NULL;
-  if (!p) return engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
-  if (!patient || !*patient) return engine_fail(e, VIGIL_EINVAL, "patient", "a visit needs a patient reference");
+int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,
+                         const char *params_json, uint64_t *visit_id) {
+  protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
+  if (!p) return vigil__engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
+  if (!patient || !*patient) return vigil__engine_fail(e, VIGIL_EINVAL, "patient", "a visit needs a patient reference");
   if (location && (!*location || strlen(location) > 64))
-    return engine_fail(e, VIGIL_EINVAL, "location", "a location (chair or bay) has 1 to 64 characters");
+    return vigil__engine_fail(e, VIGIL_EINVAL, "location", "a location (chair or bay) has 1 to 64 characters");
   json_t *j = NULL;
   if (params_json && *params_json) {
     json_error_t jerr;
     j = json_loads(params_json, JSON_PRESERVE_ORDER, &jerr);
     if (!j || !json_is_object(j)) {
-      int rc =
-          engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object (%s)", j ? "not an object" : jerr.text);
+      int rc = vigil__engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object (%s)",
+                                  j ? "not an object" : jerr.text);
       json_decref(j);
       return rc;
     }
     const char *k;
     json_t *x;
     json_object_foreach(j, k, x) {
-      if (protocol_find_param(p, k) < 0) {
-        int rc = engine_fail(e, VIGIL_EVALUE, k, "%s has no param '%s'", p->ref, k);
+      if (vigil__protocol_find_param(p, k) < 0) {
+        int rc = vigil__engine_fail(e, VIGIL_EVALUE, k, "%s has no param '%s'", p->ref, k);
         json_decref(j);
         return rc;
       }
@@ -90,8 +90,8 @@ int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, 
   int all_defaults = !j;
   for (uint32_t i = 0; all_defaults && i < p->n_params; i++)
     all_defaults = p->params[i].def.type != VAL_NIL;
-  val params = all_defaults ? val_retain(p->defaults) : val_record(p->n_params);
-  int rc = val_ok(params) ? 0 : VIGIL_ENOMEM;
+  val params = all_defaults ? vigil__val_retain(p->defaults) : vigil__val_record(p->n_params);
+  int rc = vigil__val_ok(params) ? 0 : VIGIL_ENOMEM;
   uint32_t n = all_defaults ? p->n_params : 0;
   for (uint32_t i = 0; i < p->n_params && rc == 0 && !all_defaults; i++) {
     const param_spec *pa = &p->params[i];
@@ -100,9 +100,9 @@ int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, 
     if (x && !json_is_null(x))
       rc = check_param(e, pa, x, &value);
     else if (pa->def.type != VAL_NIL)
-      value = val_retain(pa->def);
+      value = vigil__val_retain(pa->def);
     else if (pa->required)
-      rc = engine_fail(e, VIGIL_EVALUE, pa->name, "param %s is required", pa->name);
+      rc = vigil__engine_fail(e, VIGIL_EVALUE, pa->name, "param %s is required", pa->name);
     if (rc == 0 && value.type != VAL_NIL) {
       val_fields(params)[n].key = pa->name;
       val_fields(params)[n++].v = value;
@@ -110,7 +110,7 @@ int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, 
   }
   json_decref(j);
   if (rc < 0) {
-    val_release(params);
+    vigil__val_release(params);
     return rc;
   }
   if (!all_defaults) params.u.o->n = n;
@@ -118,36 +118,38 @@ int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, 
   /* The version's sources are kept before any visit depends on them. */
   char err[1024];
   if (!p->stored_in_log && (rc = e->store->ops->put_protocol(e->store, p, err, sizeof err)) < 0) {
-    val_release(params);
-    return engine_fail(e, rc, NULL, "%s", err);
+    vigil__val_release(params);
+    return vigil__engine_fail(e, rc, NULL, "%s", err);
   }
   p->stored_in_log = 1;
-  if (engine_grow_visits(e, e->n_visits + 1) < 0) {
-    val_release(params);
+  if (vigil__engine_grow_visits(e, e->n_visits + 1) < 0) {
+    vigil__val_release(params);
     return VIGIL_ENOMEM;
   }
-  visit *v = visit_new(e, e->n_visits + 1, p);
+  visit *v = vigil__visit_new(e, e->n_visits + 1, p);
   if (!v) {
-    val_release(params);
+    vigil__val_release(params);
     return VIGIL_ENOMEM;
   }
   e->visits[e->n_visits++] = v;
-  val data = location ? val_recordv(6, K_protocol, val_atom(p->ref_atom), K_sha256, val_atom(p->sha_atom), K_patient,
-                                    val_cstring(patient), K_location, val_cstring(location), K_params, params, K_phase,
-                                    val_atom(p->phases[0].id))
-                      : val_recordv(5, K_protocol, val_atom(p->ref_atom), K_sha256, val_atom(p->sha_atom), K_patient,
-                                    val_cstring(patient), K_params, params, K_phase, val_atom(p->phases[0].id));
-  if (!emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
+  val data =
+      location
+          ? vigil__val_recordv(6, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
+                               vigil__val_cstring(patient), K(location), vigil__val_cstring(location), K(params),
+                               params, K(phase), val_atom(p->phases[0].id))
+          : vigil__val_recordv(5, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
+                               vigil__val_cstring(patient), K(params), params, K(phase), val_atom(p->phases[0].id));
+  if (!vigil__emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
   if (visit_id) *visit_id = v->id;
-  return engine_done(e, v);
+  return vigil__engine_done(e, v);
 }
 
 /* Resolves the overdue alert of an item that is no longer overdue. */
 static void resolve_overdue(vigil_engine *e, visit *v, int item) {
   const item_state *s = &v->items[item];
   if (s->overdue == 0 || (s->overdue > s->sat && !s->skipped_for_good)) return;
-  alert *a = visit_find_alert(v, v->p->items[item].overdue_key);
-  if (a) resolve_alert(e, a);
+  alert *a = vigil__visit_find_alert(v, v->p->items[item].overdue_key);
+  if (a) vigil__resolve_alert(e, a);
 }
 
 int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *items, size_t n) {
@@ -155,7 +157,7 @@ int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *item
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
   for (size_t i = 0; i < n; i++) {
-    int item = protocol_find_item(v->p, items[i], v->phase);
+    int item = vigil__protocol_find_item(v->p, items[i], v->phase);
     if (item >= 0 && v->p->items[item].kind == KIND_SIGNATURE) return 1;
   }
   return 0;
@@ -165,7 +167,7 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
-  if (n == 0) return engine_fail(e, VIGIL_EINVAL, NULL, "nothing to record");
+  if (n == 0) return vigil__engine_fail(e, VIGIL_EINVAL, NULL, "nothing to record");
   const protocol *p = v->p;
   const char *who = actor_of(actor);
   /* Group the inputs by item, keeping the order items were first named in. */
@@ -176,19 +178,19 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
   int *which = n <= 16 ? which_small : malloc(n * sizeof *which);
   if (!which) return VIGIL_ENOMEM;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    int item = protocol_find_item(p, in[i].item, v->phase);
+    int item = vigil__protocol_find_item(p, in[i].item, v->phase);
     if (item < 0)
-      rc = engine_fail(e, VIGIL_ENOENT, in[i].item, "%s has no item '%s'", p->ref, in[i].item ? in[i].item : "");
+      rc = vigil__engine_fail(e, VIGIL_ENOENT, in[i].item, "%s has no item '%s'", p->ref, in[i].item ? in[i].item : "");
     else if (p->items[item].phase != v->phase)
-      rc = engine_fail(e, VIGIL_ESTATE, in[i].item, "%s belongs to phase %s; the visit is in %s", in[i].item,
-                       p->phases[p->items[item].phase].id, p->phases[v->phase].id);
+      rc = vigil__engine_fail(e, VIGIL_ESTATE, in[i].item, "%s belongs to phase %s; the visit is in %s", in[i].item,
+                              p->phases[p->items[item].phase].id, p->phases[v->phase].id);
     which[i] = item;
     int known = 0;
     for (int k = 0; k < n_items; k++)
       known |= items[k] == item;
     if (rc == 0 && !known) {
       if (n_items == 64)
-        rc = engine_fail(e, VIGIL_EINVAL, NULL, "too many items in one entry");
+        rc = vigil__engine_fail(e, VIGIL_EINVAL, NULL, "too many items in one entry");
       else
         items[n_items++] = item;
     }
@@ -199,8 +201,9 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
     const item_spec *it = &p->items[items[k]];
     for (int m = 0; it->kind == KIND_SIGNATURE && m < n_items && rc == 0; m++)
       if (items[m] == it->of_item)
-        rc = engine_fail(e, VIGIL_EVALUE, it->id, "%s confirms %s already recorded: record %s first, then a second person signs",
-                         it->title, p->items[it->of_item].title, p->items[it->of_item].title);
+        rc = vigil__engine_fail(e, VIGIL_EVALUE, it->id,
+                                "%s confirms %s already recorded: record %s first, then a second person signs",
+                                it->title, p->items[it->of_item].title, p->items[it->of_item].title);
   }
   /* One order for every entry: the protocol's, whatever order they came in. */
   for (int k = 1; k < n_items; k++)
@@ -209,8 +212,8 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
       items[m] = items[m - 1];
       items[m - 1] = t;
     }
-  val values = rc == 0 ? val_record((uint32_t)n_items) : VAL_NIL_;
-  if (rc == 0 && !val_ok(values)) rc = VIGIL_ENOMEM;
+  val values = rc == 0 ? vigil__val_record((uint32_t)n_items) : VAL_NIL_;
+  if (rc == 0 && !vigil__val_ok(values)) rc = VIGIL_ENOMEM;
   vigil_input *group = rc != 0 ? NULL : n <= 16 ? group_small : malloc(n * sizeof *group);
   if (rc == 0 && !group) rc = VIGIL_ENOMEM;
   for (int k = 0; k < n_items && rc == 0; k++) {
@@ -219,39 +222,39 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
       if (which[i] == items[k]) group[m++] = in[i];
     const item_spec *it = &p->items[items[k]];
     val_fields(values)[k].key = it->id;
-    rc = entry_build_value(e, v, it, group, m, who, &val_fields(values)[k].v);
+    rc = vigil__entry_build_value(e, v, it, group, m, who, &val_fields(values)[k].v);
   }
   if (group != group_small) free(group);
   if (which != which_small) free(which);
   if (rc < 0) {
-    val_release(values);
+    vigil__val_release(values);
     return rc;
   }
-  val data = val_recordv(2, K_phase, val_atom(p->phases[v->phase].id), K_values, values);
-  if (!emit(e, v, EV_ITEM_RECORDED, who, data)) return VIGIL_ENOMEM;
+  val data = vigil__val_recordv(2, K(phase), val_atom(p->phases[v->phase].id), K(values), values);
+  if (!vigil__emit(e, v, EV_ITEM_RECORDED, who, data)) return VIGIL_ENOMEM;
   for (int k = 0; k < n_items; k++)
     resolve_overdue(e, v, items[k]);
-  eval_rules(e, v, items, n_items);
-  eval_scores(e, v, items, n_items);
-  return engine_done(e, v);
+  vigil__eval_rules(e, v, items, n_items);
+  vigil__eval_scores(e, v, items, n_items);
+  return vigil__engine_done(e, v);
 }
 
 #define MAX_INPUTS 256
 
 int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, const char *json) {
   int rc = 0;
-  json_t *j = entry_parse_json(e, json, "values", &rc);
+  json_t *j = vigil__entry_parse_json(e, json, "values", &rc);
   if (!j) return rc;
   if (!json_is_object(j)) {
     json_decref(j);
-    return engine_fail(e, VIGIL_EINVAL, "values", "an entry is a JSON object of item: value");
+    return vigil__engine_fail(e, VIGIL_EINVAL, "values", "an entry is a JSON object of item: value");
   }
   vigil_input in[MAX_INPUTS];
   size_t n = 0;
   const char *k;
   json_t *x;
   json_object_foreach(j, k, x) {
-    if ((rc = entry_inputs_from_json(e, k, x, in, MAX_INPUTS, &n)) < 0) break;
+    if ((rc = vigil__entry_inputs_from_json(e, k, x, in, MAX_INPUTS, &n)) < 0) break;
   }
   if (rc == 0) rc = vigil_visit_record(e, id, actor, in, n);
   json_decref(j);
@@ -259,8 +262,8 @@ int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, con
 }
 
 static int item_of(vigil_engine *e, visit *v, const char *ref, int *rc) {
-  int item = protocol_find_item(v->p, ref, v->phase);
-  if (item < 0) *rc = engine_fail(e, VIGIL_ENOENT, "item", "%s has no item '%s'", v->p->ref, ref ? ref : "");
+  int item = vigil__protocol_find_item(v->p, ref, v->phase);
+  if (item < 0) *rc = vigil__engine_fail(e, VIGIL_ENOENT, "item", "%s has no item '%s'", v->p->ref, ref ? ref : "");
   return item;
 }
 
@@ -272,27 +275,27 @@ int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, cons
   int item = item_of(e, v, ref, &rc);
   if (item < 0) return rc;
   const item_spec *it = &v->p->items[item];
-  const reading *last = visit_latest(v, item);
-  if (!last) return engine_fail(e, VIGIL_ESTATE, "item", "%s has no value to amend", it->title);
-  if (!reason || !*reason) return engine_fail(e, VIGIL_EINVAL, "reason", "an amendment needs a reason");
-  json_t *j = entry_parse_json(e, value_json, "value", &rc);
+  const reading *last = vigil__visit_latest(v, item);
+  if (!last) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no value to amend", it->title);
+  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "an amendment needs a reason");
+  json_t *j = vigil__entry_parse_json(e, value_json, "value", &rc);
   if (!j) return rc;
   vigil_input in[64];
   size_t n = 0;
   val value = VAL_NIL_;
   const char *who = actor_of(actor);
-  if ((rc = entry_inputs_from_json(e, it->id, j, in, 64, &n)) == 0)
-    rc = entry_build_value(e, v, it, in, n, last->actor, &value);
+  if ((rc = vigil__entry_inputs_from_json(e, it->id, j, in, 64, &n)) == 0)
+    rc = vigil__entry_build_value(e, v, it, in, n, last->actor, &value);
   json_decref(j);
   if (rc < 0) return rc;
-  val data = val_recordv(4, K_item, val_atom(it->qid), K_value, value, K_previous, val_retain(last->v), K_reason,
-                         val_cstring(reason));
-  if (!emit(e, v, EV_ITEM_AMENDED, who, data)) return VIGIL_ENOMEM;
+  val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(value), value, K(previous), vigil__val_retain(last->v),
+                                K(reason), vigil__val_cstring(reason));
+  if (!vigil__emit(e, v, EV_ITEM_AMENDED, who, data)) return VIGIL_ENOMEM;
   if (it->phase == v->phase) {
-    eval_rules(e, v, &item, 1);
-    eval_scores(e, v, &item, 1);
+    vigil__eval_rules(e, v, &item, 1);
+    vigil__eval_scores(e, v, &item, 1);
   }
-  return engine_done(e, v);
+  return vigil__engine_done(e, v);
 }
 
 int vigil_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason) {
@@ -303,24 +306,24 @@ int vigil_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char
   if (item < 0) return rc;
   const item_spec *it = &v->p->items[item];
   if (it->phase != v->phase)
-    return engine_fail(e, VIGIL_ESTATE, "item", "%s is not in the visit's current phase", it->title);
-  if (!reason || !*reason) return engine_fail(e, VIGIL_EINVAL, "reason", "skipping an item needs a reason");
+    return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is not in the visit's current phase", it->title);
+  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "skipping an item needs a reason");
   val data;
   if (item_repeats(it)) {
     /* One occurrence, the one due now: the next ones are due as usual (a
      * checkpoint missed is not the end of monitoring). */
-    int64_t occurrence = item_skip_occurrence(v, it, engine_now(e));
+    int64_t occurrence = vigil__item_skip_occurrence(v, it, vigil__engine_now(e));
     if (occurrence < 0)
-      return engine_fail(e, VIGIL_ESTATE, "item", "%s has no due time left to skip", it->title);
-    data = val_recordv(3, K_item, val_atom(it->qid), K_occurrence, val_num((double)occurrence), K_reason,
-                       val_cstring(reason));
+      return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no due time left to skip", it->title);
+    data = vigil__val_recordv(3, K(item), val_atom(it->qid), K(occurrence), val_num((double)occurrence), K(reason),
+                              vigil__val_cstring(reason));
   } else {
-    if (v->items[item].skipped) return engine_fail(e, VIGIL_ESTATE, "item", "%s is skipped already", it->title);
-    data = val_recordv(2, K_item, val_atom(it->qid), K_reason, val_cstring(reason));
+    if (v->items[item].skipped) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is skipped already", it->title);
+    data = vigil__val_recordv(2, K(item), val_atom(it->qid), K(reason), vigil__val_cstring(reason));
   }
-  if (!emit(e, v, EV_ITEM_SKIPPED, actor_of(actor), data)) return VIGIL_ENOMEM;
+  if (!vigil__emit(e, v, EV_ITEM_SKIPPED, actor_of(actor), data)) return VIGIL_ENOMEM;
   resolve_overdue(e, v, item);
-  return engine_done(e, v);
+  return vigil__engine_done(e, v);
 }
 
 /* What belonged to the phase being left can no longer clear by itself (its
@@ -333,11 +336,14 @@ static void resolve_phase_alerts(vigil_engine *e, visit *v) {
     alert *a = v->alerts[i];
     if (!a->key || a->cleared) continue;
     int mine = 0;
-    if (a->source == SRC_OVERDUE) mine = a->item >= 0 && v->p->items[a->item].phase == v->phase;
-    else if (a->source == SRC_PHASE) mine = a->rule == ph->id;
+    if (a->source == SRC_OVERDUE)
+      mine = a->item >= 0 && v->p->items[a->item].phase == v->phase;
+    else if (a->source == SRC_PHASE)
+      mine = a->rule == ph->id;
     else if (a->source == SRC_RULE || a->source == SRC_TECHNICAL)
-      for (uint32_t r = 0; r < ph->n_rules && !mine; r++) mine = ph->rules[r].id == a->rule;
-    if (mine) resolve_alert(e, a);
+      for (uint32_t r = 0; r < ph->n_rules && !mine; r++)
+        mine = ph->rules[r].id == a->rule;
+    if (mine) vigil__resolve_alert(e, a);
   }
 }
 
@@ -345,11 +351,12 @@ static void leave_phase(vigil_engine *e, visit *v, const char *who) {
   const protocol *p = v->p;
   resolve_phase_alerts(e, v);
   if (v->phase + 1u >= p->n_phases) {
-    emit(e, v, EV_VISIT_DISCHARGED, who, val_recordv(1, K_phase, val_atom(p->phases[v->phase].id)));
+    vigil__emit(e, v, EV_VISIT_DISCHARGED, who, vigil__val_recordv(1, K(phase), val_atom(p->phases[v->phase].id)));
     return;
   }
-  emit(e, v, EV_PHASE_ENTERED, who,
-       val_recordv(2, K_phase, val_atom(p->phases[v->phase + 1].id), K_from, val_atom(p->phases[v->phase].id)));
+  vigil__emit(
+      e, v, EV_PHASE_ENTERED, who,
+      vigil__val_recordv(2, K(phase), val_atom(p->phases[v->phase + 1].id), K(from), val_atom(p->phases[v->phase].id)));
 }
 
 int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
@@ -358,26 +365,26 @@ int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   if (!v) return rc;
   const char *who = actor_of(actor);
   val reasons;
-  int n = gate_reasons(e, v, &reasons);
+  int n = vigil__gate_reasons(e, v, &reasons);
   if (n < 0) return VIGIL_ENOMEM;
   if (n == 0) {
-    val_release(reasons);
+    vigil__val_release(reasons);
     leave_phase(e, v, who);
-    return engine_done(e, v);
+    return vigil__engine_done(e, v);
   }
   buf b;
-  buf_init(&b);
+  vigil__buf_init(&b);
   for (uint32_t i = 0; i < val_len(reasons); i++)
-    buf_printf(&b, "%s%s", i ? "; " : "", val_str(val_items(reasons)[i]));
+    vigil__buf_printf(&b, "%s%s", i ? "; " : "", val_str(val_items(reasons)[i]));
   const phase_spec *ph = &v->p->phases[v->phase]; /* the protocol's: outlives v */
-  emit(e, v, EV_GATE_BLOCKED, who, val_recordv(2, K_phase, val_atom(ph->id), K_reasons, reasons));
+  vigil__emit(e, v, EV_GATE_BLOCKED, who, vigil__val_recordv(2, K(phase), val_atom(ph->id), K(reasons), reasons));
   /* The refusal is the answer, whether or not its record could be stored.
    * (A failed commit folds v again: v must not be used after this.) */
-  int stored = engine_done(e, v);
+  int stored = vigil__engine_done(e, v);
   char why[600] = "";
   if (stored < 0) snprintf(why, sizeof why, " (the refusal itself was not recorded: %s)", vigil_engine_errmsg(e));
-  rc = engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s%s", ph->title, b.p ? b.p : "", why);
-  buf_free(&b);
+  rc = vigil__engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s%s", ph->title, b.p ? b.p : "", why);
+  vigil__buf_free(&b);
   return rc;
 }
 
@@ -385,14 +392,15 @@ int vigil_visit_override(vigil_engine *e, uint64_t id, const char *actor, const 
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
-  if (!reason || !*reason) return engine_fail(e, VIGIL_EINVAL, "reason", "overriding a gate needs a reason");
+  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "overriding a gate needs a reason");
   const char *who = actor_of(actor);
   val reasons;
-  if (gate_reasons(e, v, &reasons) < 0) return VIGIL_ENOMEM;
-  emit(e, v, EV_GATE_OVERRIDDEN, who,
-       val_recordv(3, K_phase, val_atom(v->p->phases[v->phase].id), K_reason, val_cstring(reason), K_reasons, reasons));
+  if (vigil__gate_reasons(e, v, &reasons) < 0) return VIGIL_ENOMEM;
+  vigil__emit(e, v, EV_GATE_OVERRIDDEN, who,
+              vigil__val_recordv(3, K(phase), val_atom(v->p->phases[v->phase].id), K(reason),
+                                 vigil__val_cstring(reason), K(reasons), reasons));
   leave_phase(e, v, who);
-  return engine_done(e, v);
+  return vigil__engine_done(e, v);
 }
 
 int vigil_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) {
@@ -400,8 +408,8 @@ int vigil_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) {
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
   if (v->phase + 1u < v->p->n_phases)
-    return engine_fail(e, VIGIL_ESTATE, "phase", "the visit is in %s; discharge is from the last phase, %s",
-                       v->p->phases[v->phase].title, v->p->phases[v->p->n_phases - 1].title);
+    return vigil__engine_fail(e, VIGIL_ESTATE, "phase", "the visit is in %s; discharge is from the last phase, %s",
+                              v->p->phases[v->phase].title, v->p->phases[v->p->n_phases - 1].title);
   return vigil_visit_advance(e, id, actor);
 }
 
@@ -409,38 +417,41 @@ int vigil_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const cha
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
-  if (!reason || !*reason) return engine_fail(e, VIGIL_EINVAL, "reason", "aborting a visit needs a reason");
-  if (!emit(e, v, EV_VISIT_ABORTED, actor_of(actor), val_recordv(1, K_reason, val_cstring(reason))))
+  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "aborting a visit needs a reason");
+  if (!vigil__emit(e, v, EV_VISIT_ABORTED, actor_of(actor),
+                   vigil__val_recordv(1, K(reason), vigil__val_cstring(reason))))
     return VIGIL_ENOMEM;
-  return engine_done(e, v);
+  return vigil__engine_done(e, v);
 }
 
 int vigil_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
   alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
-  if (!a) return engine_fail(e, VIGIL_ENOENT, "alert", "no alert %llu", (unsigned long long)id);
+  if (!a) return vigil__engine_fail(e, VIGIL_ENOENT, "alert", "no alert %llu", (unsigned long long)id);
   if (a->acked)
-    return engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is acknowledged already", (unsigned long long)id);
-  if (!alert_is_open(a)) return engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is resolved", (unsigned long long)id);
-  val data = reason && *reason ? val_recordv(2, K_alert, val_num((double)id), K_reason, val_cstring(reason))
-                               : val_recordv(1, K_alert, val_num((double)id));
-  if (!emit(e, a->visit, EV_ALERT_ACKNOWLEDGED, actor_of(actor), data)) return VIGIL_ENOMEM;
-  return engine_done(e, a->visit);
+    return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is acknowledged already", (unsigned long long)id);
+  if (!vigil__alert_is_open(a))
+    return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is resolved", (unsigned long long)id);
+  val data = reason && *reason
+                 ? vigil__val_recordv(2, K(alert), val_num((double)id), K(reason), vigil__val_cstring(reason))
+                 : vigil__val_recordv(1, K(alert), val_num((double)id));
+  if (!vigil__emit(e, a->visit, EV_ALERT_ACKNOWLEDGED, actor_of(actor), data)) return VIGIL_ENOMEM;
+  return vigil__engine_done(e, a->visit);
 }
 
 /* A site event's type and data from their names and JSON; 0, or a negative
  * code with a sentence in err. */
 static int site_event_data(const char *type, const char *fields_json, int *t, val *data, char *err, size_t errlen) {
-  *t = event_type_parse(type ? type : "");
+  *t = vigil__event_type_parse(type ? type : "");
   if (*t < EV_SESSION_STARTED || *t > EV_PROTOCOL_APPROVED) { /* the site events, in event.h's order */
     snprintf(err, errlen, "'%s' is not a site event", type ? type : "");
     return VIGIL_EINVAL;
   }
   if (!fields_json) {
-    *data = val_record(0);
-    return val_ok(*data) ? 0 : VIGIL_ENOMEM;
+    *data = vigil__val_record(0);
+    return vigil__val_ok(*data) ? 0 : VIGIL_ENOMEM;
   }
   json_t *j = json_loads(fields_json, 0, NULL);
-  int rc = json_is_object(j) ? val_from_json(j, data, err, errlen) : VIGIL_EINVAL;
+  int rc = json_is_object(j) ? vigil__val_from_json(j, data, err, errlen) : VIGIL_EINVAL;
   if (!json_is_object(j)) snprintf(err, errlen, "a site event's fields are a JSON object");
   json_decref(j);
   return rc < 0 ? VIGIL_EINVAL : 0;
@@ -451,13 +462,13 @@ int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const
   int t;
   val data;
   int rc = site_event_data(type, fields_json, &t, &data, err, sizeof err);
-  if (rc < 0) return engine_fail(e, rc, "type", "%s", err);
-  if (!emit(e, NULL, (event_type)t, actor_of(actor), data)) return VIGIL_ENOMEM;
-  return engine_done(e, NULL);
+  if (rc < 0) return vigil__engine_fail(e, rc, "type", "%s", err);
+  if (!vigil__emit(e, NULL, (event_type)t, actor_of(actor), data)) return VIGIL_ENOMEM;
+  return vigil__engine_done(e, NULL);
 }
 
-int store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
-                     char *err, size_t errlen) {
+int vigil__store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
+                            char *err, size_t errlen) {
   uint64_t last, visits, alerts;
   int unclean, t;
   vigil_event ev = {.time = time_ms, .actor = actor_of(actor)};
@@ -472,6 +483,6 @@ int store_site_event(store *s, const char *type, const char *actor, const char *
   ev.type = (uint16_t)t;
   vigil_event *one = &ev;
   rc = s->ops->append(s, &one, 1, err, errlen);
-  val_release(ev.data);
+  vigil__val_release(ev.data);
   return rc;
 }

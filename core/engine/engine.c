@@ -12,7 +12,7 @@
 
 /* ---- errors and logging -------------------------------------------------- */
 
-int engine_fail(vigil_engine *e, int code, const char *about, const char *fmt, ...) {
+int vigil__engine_fail(vigil_engine *e, int code, const char *about, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
@@ -25,7 +25,7 @@ int engine_fail(vigil_engine *e, int code, const char *about, const char *fmt, .
 const char *vigil_engine_errmsg(const vigil_engine *e) { return e->errmsg; }
 const char *vigil_engine_errfield(const vigil_engine *e) { return e->errfield[0] ? e->errfield : NULL; }
 
-void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) {
+void vigil__engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) {
   char msg[2048];
   va_list ap;
   va_start(ap, fmt);
@@ -45,10 +45,10 @@ void vigil_free(void *p) { free(p); }
 
 int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   *out = NULL;
-  if (intern_retain() < 0) return VIGIL_ENOMEM;
+  if (vigil__intern_retain() < 0) return VIGIL_ENOMEM;
   vigil_engine *e = calloc(1, sizeof *e);
   if (!e) {
-    intern_release();
+    vigil__intern_release();
     return VIGIL_ENOMEM;
   }
   if (opts) e->opts = *opts;
@@ -65,17 +65,17 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   int rc = 0;
   char err[1024];
   if (e->opts.db_path && e->opts.read_only) {
-    e->store = store_sqlite_read(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
+    e->store = vigil__store_sqlite_read(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
   } else if (e->opts.db_path) {
-    e->store = store_sqlite_open(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
-  } else if (!(e->store = store_memory_open())) {
+    e->store = vigil__store_sqlite_open(e->opts.db_path, e->opts.db_vfs, &rc, err, sizeof err);
+  } else if (!(e->store = vigil__store_memory_open())) {
     rc = VIGIL_ENOMEM;
     snprintf(err, sizeof err, "out of memory");
   }
-  if (rc == 0) rc = engine_recover(e, err, sizeof err);
+  if (rc == 0) rc = vigil__engine_recover(e, err, sizeof err);
   if (rc < 0) {
     /* The engine is returned for its error message; it can only be freed. */
-    engine_fail(e, rc, NULL, "%s", err);
+    vigil__engine_fail(e, rc, NULL, "%s", err);
     *out = e;
     return rc;
   }
@@ -92,22 +92,22 @@ void vigil_engine_free(vigil_engine *e) {
     uv_run(e->loop, UV_RUN_NOWAIT); /* lets the close callback free the handle */
   }
   for (uint64_t i = 0; i < e->n_visits; i++)
-    visit_free(e->visits[i]);
+    vigil__visit_free(e->visits[i]);
   free(e->visits);
   free(e->alerts);
-  heap_free(&e->deadlines);
+  vigil__heap_free(&e->deadlines);
   if (e->store) e->store->ops->close(e->store);
   for (size_t i = 0; i < e->n_pending; i++) {
-    val_release(e->pending[i]->data);
+    vigil__val_release(e->pending[i]->data);
     free(e->pending[i]);
   }
   free(e->pending);
   for (uint32_t i = 0; i < e->n_protocols; i++)
-    protocol_free(e->protocols[i]);
+    vigil__protocol_free(e->protocols[i]);
   free(e->protocols);
   free(e->subs);
   free(e);
-  intern_release();
+  vigil__intern_release();
 }
 
 static int has_pending(const vigil_engine *e, uint64_t id) {
@@ -128,29 +128,29 @@ static void keep_closed(vigil_engine *e, uint64_t id) {
   for (uint32_t i = 0; i < ENGINE_CLOSED_KEPT; i++)
     if (e->closed[i] == old) return; /* read again since: kept */
   visit *v = e->visits[old - 1];
-  if (v && v->status != VISIT_ACTIVE && !has_pending(e, old)) engine_drop_visit(e, v);
+  if (v && v->status != VISIT_ACTIVE && !has_pending(e, old)) vigil__engine_drop_visit(e, v);
 }
 
-visit *engine_visit(vigil_engine *e, uint64_t id) {
+visit *vigil__engine_visit(vigil_engine *e, uint64_t id) {
   if (id < 1 || id > e->n_visits) return NULL;
   if (!e->visits[id - 1] && id <= e->durable_visits) {
-    visit *v = engine_fold_visit(e, id);
+    visit *v = vigil__engine_fold_visit(e, id);
     e->visits[id - 1] = v;
     if (v && v->status != VISIT_ACTIVE) keep_closed(e, id);
   }
   return e->visits[id - 1];
 }
 
-void engine_drop_visit(vigil_engine *e, visit *v) {
+void vigil__engine_drop_visit(vigil_engine *e, visit *v) {
   for (uint32_t i = 0; i < v->n_alerts; i++)
     if (v->alerts[i]->id <= e->cap_alerts && e->alerts[v->alerts[i]->id - 1] == v->alerts[i])
       e->alerts[v->alerts[i]->id - 1] = NULL;
-  heap_remove(&e->deadlines, &v->timer);
+  vigil__heap_remove(&e->deadlines, &v->timer);
   if (e->visits[v->id - 1] == v) e->visits[v->id - 1] = NULL;
-  visit_free(v);
+  vigil__visit_free(v);
 }
 
-int engine_grow_visits(vigil_engine *e, uint64_t n) {
+int vigil__engine_grow_visits(vigil_engine *e, uint64_t n) {
   if (n <= e->cap_visits) return 0;
   uint64_t cap = e->cap_visits ? e->cap_visits : 256;
   while (cap < n)
@@ -163,7 +163,7 @@ int engine_grow_visits(vigil_engine *e, uint64_t n) {
   return 0;
 }
 
-int engine_grow_alerts(vigil_engine *e, uint64_t n) {
+int vigil__engine_grow_alerts(vigil_engine *e, uint64_t n) {
   if (n <= e->cap_alerts) return 0;
   uint64_t cap = e->cap_alerts ? e->cap_alerts : 256;
   while (cap < n)
@@ -178,13 +178,13 @@ int engine_grow_alerts(vigil_engine *e, uint64_t n) {
 
 /* ---- events: emit, store, publish ---------------------------------------- */
 
-vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data) {
-  if (!val_ok(data)) return NULL;
+vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data) {
+  if (!vigil__val_ok(data)) return NULL;
   if (e->n_pending == e->cap_pending) {
     size_t cap = e->cap_pending ? e->cap_pending * 2 : 64;
     vigil_event **p = realloc(e->pending, cap * sizeof *p);
     if (!p) {
-      val_release(data);
+      vigil__val_release(data);
       return NULL;
     }
     e->pending = p;
@@ -192,22 +192,22 @@ vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor,
   }
   vigil_event *ev = malloc(sizeof *ev);
   if (!ev) {
-    val_release(data);
+    vigil__val_release(data);
     return NULL;
   }
   ev->seq = ++e->seq;
-  ev->time = engine_now(e);
+  ev->time = vigil__engine_now(e);
   ev->visit = v ? v->id : 0;
   ev->actor = actor;
   ev->data = data;
   ev->type = (uint16_t)type;
   e->pending[e->n_pending++] = ev;
-  if (v) visit_apply(e, v, ev);
+  if (v) vigil__visit_apply(e, v, ev);
   return ev;
 }
 
 static void free_event(vigil_event *ev) {
-  val_release(ev->data);
+  vigil__val_release(ev->data);
   free(ev);
 }
 
@@ -232,13 +232,13 @@ static int flush(vigil_engine *e) {
     }
     if (failed < 0) {
       free(batch);
-      engine_log(e, VIGIL_LOG_ERROR, "%s%s", round ? "events added by hooks were not recorded: " : "", err);
-      if (round == 0) rc = engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
-      engine_rollback(e);
+      vigil__engine_log(e, VIGIL_LOG_ERROR, "%s%s", round ? "events added by hooks were not recorded: " : "", err);
+      if (round == 0) rc = vigil__engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
+      vigil__engine_rollback(e);
       /* With the real clock, deadlines whose events could not be stored are
        * due again at once: wait before trying, longer each time. */
       e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
-      e->retry_at = engine_now(e) + e->retry_ms;
+      e->retry_at = vigil__engine_now(e) + e->retry_ms;
       break;
     }
     e->retry_ms = 0;
@@ -249,8 +249,8 @@ static int flush(vigil_engine *e) {
     e->stats.events += n;
     /* Durable: now subscribers and hooks may hear of it. */
     for (size_t i = 0; i < n; i++) {
-      bus_publish(e, batch[i]);
-      eval_hooks(e, batch[i]);
+      vigil__bus_publish(e, batch[i]);
+      vigil__eval_hooks(e, batch[i]);
     }
     for (size_t i = 0; i < n; i++)
       if (batch[i]->type == EV_VISIT_DISCHARGED || batch[i]->type == EV_VISIT_ABORTED) keep_closed(e, batch[i]->visit);
@@ -260,7 +260,7 @@ static int flush(vigil_engine *e) {
     free(batch);
   }
   e->publishing = 0;
-  clock_arm(e);
+  vigil__clock_arm(e);
   return rc;
 }
 
@@ -271,15 +271,15 @@ int vigil_engine_commit(vigil_engine *e) {
   return e->batch ? 0 : flush(e);
 }
 
-int engine_done(vigil_engine *e, visit *v) {
-  if (v) schedule_visit(e, v);
+int vigil__engine_done(vigil_engine *e, visit *v) {
+  if (v) vigil__schedule_visit(e, v);
   return e->batch ? 0 : flush(e);
 }
 
 int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud) {
   char err[1024];
   int rc = e->store->ops->scan(e->store, after, 0, (store_event_fn)fn, ud, err, sizeof err);
-  return rc < 0 ? engine_fail(e, rc, NULL, "%s", err) : 0;
+  return rc < 0 ? vigil__engine_fail(e, rc, NULL, "%s", err) : 0;
 }
 
 void vigil_engine_stats(const vigil_engine *e, vigil_stats *out) {
@@ -288,7 +288,7 @@ void vigil_engine_stats(const vigil_engine *e, vigil_stats *out) {
   for (uint64_t i = 0; i < e->n_visits; i++)
     out->visits_active += e->visits[i] && e->visits[i]->status == VISIT_ACTIVE;
   for (uint64_t i = 0; i < e->n_alerts; i++)
-    out->alerts_active += e->alerts[i] && alert_is_open(e->alerts[i]);
+    out->alerts_active += e->alerts[i] && vigil__alert_is_open(e->alerts[i]);
   out->lua_bytes = 0;
   for (uint32_t i = 0; i < e->n_protocols; i++)
     out->lua_bytes += e->protocols[i]->sb->used;
@@ -303,41 +303,44 @@ typedef struct problem_sink {
 
 static void collect_problem(void *ud, const char *where, const char *message) {
   problem_sink *s = ud;
-  if (s->n++) buf_putc(&s->b, '\n');
-  buf_printf(&s->b, "%s: %s", where, message);
+  if (s->n++) vigil__buf_putc(&s->b, '\n');
+  vigil__buf_printf(&s->b, "%s: %s", where, message);
 }
 
 int vigil_engine_load(vigil_engine *e, const char *path, const char **ref) {
   problem_sink sink = {.n = 0};
-  buf_init(&sink.b);
-  protocol *p = protocol_load(path, e->opts.lua_memory_cap, e->opts.lua_instruction_budget, collect_problem, &sink);
+  vigil__buf_init(&sink.b);
+  protocol *p =
+      vigil__protocol_load(path, e->opts.lua_memory_cap, e->opts.lua_instruction_budget, collect_problem, &sink);
   if (!p) {
-    int rc = engine_fail(e, VIGIL_EPROTOCOL, NULL, "%s", sink.b.p ? sink.b.p : "cannot load the protocol");
-    buf_free(&sink.b);
+    int rc = vigil__engine_fail(e, VIGIL_EPROTOCOL, NULL, "%s", sink.b.p ? sink.b.p : "cannot load the protocol");
+    vigil__buf_free(&sink.b);
     return rc;
   }
-  buf_free(&sink.b);
+  vigil__buf_free(&sink.b);
   for (uint32_t i = 0; i < e->n_protocols; i++) {
     protocol *q = e->protocols[i];
     if (strcmp(q->ref, p->ref) != 0) continue;
     int same = !strcmp(q->sha256, p->sha256);
-    protocol_free(p);
+    vigil__protocol_free(p);
     if (!same)
-      return engine_fail(e, VIGIL_EEXIST, NULL,
-                         "%s is loaded already with other content: a changed protocol needs a new version", q->ref);
+      return vigil__engine_fail(e, VIGIL_EEXIST, NULL,
+                                "%s is loaded already with other content: a changed protocol needs a new version",
+                                q->ref);
     if (ref) *ref = q->ref;
     return 0;
   }
-  if (engine_add_protocol(e, p) < 0) return engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory loading %s", path);
+  if (vigil__engine_add_protocol(e, p) < 0)
+    return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory loading %s", path);
   if (ref) *ref = p->ref;
   return 0;
 }
 
-int engine_add_protocol(vigil_engine *e, protocol *p) {
+int vigil__engine_add_protocol(vigil_engine *e, protocol *p) {
   protocol **ps = realloc(e->protocols, (e->n_protocols + 1) * sizeof *ps);
   if (ps) e->protocols = ps;
-  if (!ps || view_install(e, p) < 0) {
-    protocol_free(p);
+  if (!ps || vigil__view_install(e, p) < 0) {
+    vigil__protocol_free(p);
     return VIGIL_ENOMEM;
   }
   e->protocols[e->n_protocols++] = p;
@@ -353,14 +356,14 @@ static void count_problem(void *ud, const char *where, const char *message) {
 }
 
 int vigil_lint_identify(const char *path, vigil_problem_fn fn, void *ud, char *ref, size_t reflen, char sha256[65]) {
-  if (intern_retain() < 0) return VIGIL_ENOMEM;
+  if (vigil__intern_retain() < 0) return VIGIL_ENOMEM;
   int n = 0;
   void *args[3] = {&n, (void *)(uintptr_t)fn, ud};
-  protocol *p = protocol_load(path, 0, 0, count_problem, args);
+  protocol *p = vigil__protocol_load(path, 0, 0, count_problem, args);
   if (p && ref) snprintf(ref, reflen, "%s", p->ref);
   if (p && sha256) memcpy(sha256, p->sha256, 65);
-  protocol_free(p);
-  intern_release();
+  vigil__protocol_free(p);
+  vigil__intern_release();
   return n;
 }
 
@@ -387,7 +390,7 @@ void vigil_engine_protocols(vigil_engine *e, vigil_protocol_fn fn, void *ud) {
   }
 }
 
-protocol *engine_find_protocol(vigil_engine *e, const char *ref) {
+protocol *vigil__engine_find_protocol(vigil_engine *e, const char *ref) {
   protocol *found = NULL;
   for (uint32_t i = 0; i < e->n_protocols; i++) {
     protocol *p = e->protocols[i];
@@ -399,7 +402,7 @@ protocol *engine_find_protocol(vigil_engine *e, const char *ref) {
   return found;
 }
 
-store *engine_store(vigil_engine *e) { return e->store; }
-uint32_t engine_protocol_count(const vigil_engine *e) { return e->n_protocols; }
-protocol *engine_protocol(vigil_engine *e, uint32_t i) { return i < e->n_protocols ? e->protocols[i] : NULL; }
-uint32_t engine_subscriber_count(const vigil_engine *e) { return e->n_subs; }
+store *vigil__engine_store(vigil_engine *e) { return e->store; }
+uint32_t vigil__engine_protocol_count(const vigil_engine *e) { return e->n_protocols; }
+protocol *vigil__engine_protocol(vigil_engine *e, uint32_t i) { return i < e->n_protocols ? e->protocols[i] : NULL; }
+uint32_t vigil__engine_subscriber_count(const vigil_engine *e) { return e->n_subs; }

@@ -33,11 +33,11 @@ typedef struct reading {
 typedef struct item_state {
   reading *r;
   uint32_t n, cap;
-  uint32_t sat;     /* occurrences dealt with: satisfied by a reading, or skipped */
-  uint32_t overdue; /* occurrences marked overdue */
-  uint32_t passed;  /* occurrences passed over because `when` did not hold at their deadline */
+  uint32_t sat;             /* occurrences dealt with: satisfied by a reading, or skipped */
+  uint32_t overdue;         /* occurrences marked overdue */
+  uint32_t passed;          /* occurrences passed over because `when` did not hold at their deadline */
   uint8_t skipped_for_good; /* the skip below covers the whole item, not one occurrence */
-  char *skipped;    /* the reason of the latest skip that no reading has followed */
+  char *skipped;            /* the reason of the latest skip that no reading has followed */
 } item_state;
 
 typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK } alert_source;
@@ -120,7 +120,7 @@ struct vigil_engine {
   size_t n_pending, cap_pending;
   struct store *store;
   uint64_t durable_seq, durable_visits, durable_alerts; /* what the store holds */
-  int64_t retry_ms, retry_at; /* after a failed commit: back off the real clock's timer */
+  int64_t retry_ms, retry_at;                           /* after a failed commit: back off the real clock's timer */
   int batch;
   int publishing;
   int hook_depth;
@@ -137,68 +137,70 @@ struct vigil_engine {
 };
 
 /* engine.c */
-int engine_fail(vigil_engine *e, int code, const char *field, const char *fmt, ...)
+int vigil__engine_fail(vigil_engine *e, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-int64_t engine_now(const vigil_engine *e);
+int64_t vigil__engine_now(const vigil_engine *e);
 /* Creates an event for v, applies it to v's state and queues it for commit.
  * data is moved into the event. Returns the event or NULL (out of memory). */
-vigil_event *emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data);
+vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data);
 /* Re-arms v's deadline and, outside a batch, commits: how every command ends. */
-int engine_done(vigil_engine *e, visit *v);
+int vigil__engine_done(vigil_engine *e, visit *v);
 /* The engine's store, for what lives beside the log (store.h's key-value
  * table: users and sessions, plugins' state). */
 
 /* A visit by id; a closed one that is not in memory is folded from the store. */
-visit *engine_visit(vigil_engine *e, uint64_t id);
+visit *vigil__engine_visit(vigil_engine *e, uint64_t id);
 /* Frees a visit and forgets its alerts and deadline. */
-void engine_drop_visit(vigil_engine *e, visit *v);
-int engine_grow_visits(vigil_engine *e, uint64_t n);
-int engine_grow_alerts(vigil_engine *e, uint64_t n);
+void vigil__engine_drop_visit(vigil_engine *e, visit *v);
+int vigil__engine_grow_visits(vigil_engine *e, uint64_t n);
+int vigil__engine_grow_alerts(vigil_engine *e, uint64_t n);
 
 /* recover.c: state from the log */
 /* Rebuilds every open visit from the store at start, re-arms deadlines and
  * fires those that passed. */
-int engine_recover(vigil_engine *e, char *err, size_t errlen);
+int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen);
 /* Folds one visit from the store (NULL if it has no events). */
-visit *engine_fold_visit(vigil_engine *e, uint64_t id);
+visit *vigil__engine_fold_visit(vigil_engine *e, uint64_t id);
 /* After a failed append: forget what was not made durable. */
-void engine_rollback(vigil_engine *e);
+void vigil__engine_rollback(vigil_engine *e);
 /* The loaded version with this fingerprint, loading it from the store if needed. */
-protocol *engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen);
-int engine_add_protocol(vigil_engine *e, protocol *p);
-void engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen);
+int vigil__engine_add_protocol(vigil_engine *e, protocol *p);
+void vigil__engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* entry.c: what a nurse enters, checked */
-int entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out);
+int vigil__entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out);
 /* One item's value from the inputs that name it (actor: who enters it). */
-int entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigil_input *in, size_t n,
-                      const char *actor, val *out);
+int vigil__entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigil_input *in, size_t n,
+                             const char *actor, val *out);
 /* JSON {"item": value, "vitals": {"sbp": 120}} as inputs that point into it. */
-int entry_inputs_from_json(vigil_engine *e, const char *item, const json_t *x, vigil_input *in, size_t cap, size_t *n);
-json_t *entry_parse_json(vigil_engine *e, const char *text, const char *about, int *rc);
+int vigil__entry_inputs_from_json(vigil_engine *e, const char *item, const json_t *x, vigil_input *in, size_t cap,
+                                  size_t *n);
+json_t *vigil__entry_parse_json(vigil_engine *e, const char *text, const char *about, int *rc);
 
 /* visit.c: state and the fold */
-visit *visit_new(vigil_engine *e, uint64_t id, protocol *p);
-void visit_free(visit *v);
-void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev);
-const reading *visit_latest(const visit *v, int item);
-alert *visit_find_alert(const visit *v, const char *key);
-int alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
-val visit_param(const visit *v, const char *name);
+visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p);
+void vigil__visit_free(visit *v);
+void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev);
+const reading *vigil__visit_latest(const visit *v, int item);
+alert *vigil__visit_find_alert(const visit *v, const char *key);
+int vigil__alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
+val vigil__visit_param(const visit *v, const char *name);
 
 /* schedule.c: deadlines */
-void schedule_visit(vigil_engine *e, visit *v);
+void vigil__schedule_visit(vigil_engine *e, visit *v);
 /* Handles every deadline of v that is due at engine time, in order. */
-void visit_tick(vigil_engine *e, visit *v);
+void vigil__visit_tick(vigil_engine *e, visit *v);
 /* The occurrence of a scheduled item that is next due, or -1. */
-int64_t item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence);
+int64_t vigil__item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence);
 /* A repeating item (`every`): a skip covers one of its occurrences. */
 static inline int item_repeats(const item_spec *it) { return it->scheduled && it->sched.every > 0; }
 /* The occurrence of a repeating item that a skip at `at` covers: the latest
  * one due by then (with any earlier one still open, as a late reading would
  * cover them), else the next one. -1 when none is left. */
-int64_t item_skip_occurrence(const visit *v, const item_spec *it, int64_t at);
-void clock_arm(vigil_engine *e);
+int64_t vigil__item_skip_occurrence(const visit *v, const item_spec *it, int64_t at);
+void vigil__clock_arm(vigil_engine *e);
 
 /* evaluate.c: calls into the protocol's Lua */
 typedef enum outcome_kind { OUT_ALERT, OUT_BLOCK, OUT_NOTE } outcome_kind;
@@ -218,44 +220,46 @@ typedef struct outcomes {
   char error[1024];
 } outcomes;
 
-void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items);
+void vigil__eval_rules(vigil_engine *e, visit *v, const int *items, int n_items);
 /* Scores computed from other items follow them: the engine records a new
  * total when one of their sources changed and the total did. */
-void eval_scores(vigil_engine *e, visit *v, const int *changed, int n);
-int eval_when(vigil_engine *e, visit *v, const item_spec *it);
+void vigil__eval_scores(vigil_engine *e, visit *v, const int *changed, int n);
+int vigil__eval_when(vigil_engine *e, visit *v, const item_spec *it);
 /* 1: the gate holds; 0: it does not, with the reason in reason. */
-int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len);
-int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err, size_t errlen);
+int vigil__eval_gate(vigil_engine *e, visit *v, char *reason, size_t len);
+int vigil__eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err,
+                        size_t errlen);
 /* Where a call into the protocol failed, "file:line" into pos: the error's
  * own position when it names one of the protocol's files, else `where` (the
  * declaration of what failed). Returns the error's message without it. */
-const char *eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len);
-void eval_hooks(vigil_engine *e, const vigil_event *ev);
-void outcomes_free(outcomes *o);
+const char *vigil__eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len);
+void vigil__eval_hooks(vigil_engine *e, const vigil_event *ev);
+void vigil__outcomes_free(outcomes *o);
 
 /* alerts.c: raising, resolving, escalating */
-const char *priority_atom(priority p); /* interned "high", "medium", "low" */
-const char *alert_source_name(alert_source s); /* interned "rule", "overdue", ... */
-const char *alert_state_name(const alert *a);  /* "active", "acknowledged", "resolved", "closed" */
-alert *raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
-                   const char *message, int latching, int64_t escalate, int32_t item);
-void resolve_alert(vigil_engine *e, alert *a);
+const char *vigil__priority_atom(priority p);         /* interned "high", "medium", "low" */
+const char *vigil__alert_source_name(alert_source s); /* interned "rule", "overdue", ... */
+const char *vigil__alert_state_name(const alert *a);  /* "active", "acknowledged", "resolved", "closed" */
+alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
+                          const char *message, int latching, int64_t escalate, int32_t item);
+void vigil__resolve_alert(vigil_engine *e, alert *a);
 /* Applies what a rule returned: raises new alerts, sets blocks and notes,
  * and resolves what the rule no longer says. */
-void apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src, int resolve_missing);
+void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src,
+                           int resolve_missing);
 
 /* view.c: the read-only `visit` seen by Lua */
-int view_install(vigil_engine *e, protocol *p);
+int vigil__view_install(vigil_engine *e, protocol *p);
 
 /* bus.c */
-void bus_publish(vigil_engine *e, const vigil_event *ev);
+void vigil__bus_publish(vigil_engine *e, const vigil_event *ev);
 
 /* visit_json.c: `,"location":"..."` (null when not said), in a visit and its summary. */
-void location_field(buf *b, const visit *v);
+void vigil__location_field(buf *b, const visit *v);
 /* visit_json.c: `,"range":[lo,hi],"options":[...]` of a field or param, when it has them. */
-void limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options);
+void vigil__limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options);
 
 /* gate.c: what stops a visit from leaving its phase */
-int gate_reasons(vigil_engine *e, visit *v, val *reasons);
+int vigil__gate_reasons(vigil_engine *e, visit *v, val *reasons);
 
 #endif

@@ -18,27 +18,29 @@ static int is_point(const field_spec *f, double x) {
 }
 
 /* Checks one value against its field; what names it in messages. */
-int entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out) {
+int vigil__entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out) {
   switch (f->kind) {
   case FIELD_NUMBER:
     if (in->type != VIGIL_INPUT_NUMBER || !isfinite(in->number))
-      return engine_fail(e, VIGIL_EVALUE, what, "%s must be a number", what);
+      return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s must be a number", what);
     if (f->has_range && (in->number < f->lo || in->number > f->hi))
-      return engine_fail(e, VIGIL_EVALUE, what, "%s: %g is outside the plausible range %g-%g%s%s", what, in->number,
-                         f->lo, f->hi, f->unit ? " " : "", f->unit ? f->unit : "");
+      return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s: %g is outside the plausible range %g-%g%s%s", what,
+                                in->number, f->lo, f->hi, f->unit ? " " : "", f->unit ? f->unit : "");
     if (f->n_points && !is_point(f, in->number)) {
       buf b;
-      buf_init(&b);
-      for (uint32_t i = 0; i < f->n_points; i++) buf_printf(&b, "%s%g", i ? ", " : "", f->points[i].value);
-      int rc = engine_fail(e, VIGIL_EVALUE, what, "%s: %g is not one of its points (%s)", what, in->number,
-                           b.p ? b.p : "");
-      buf_free(&b);
+      vigil__buf_init(&b);
+      for (uint32_t i = 0; i < f->n_points; i++)
+        vigil__buf_printf(&b, "%s%g", i ? ", " : "", f->points[i].value);
+      int rc = vigil__engine_fail(e, VIGIL_EVALUE, what, "%s: %g is not one of its points (%s)", what, in->number,
+                                  b.p ? b.p : "");
+      vigil__buf_free(&b);
       return rc;
     }
     *out = val_num(in->number);
     return 0;
   case FIELD_CHECK:
-    if (in->type != VIGIL_INPUT_BOOL) return engine_fail(e, VIGIL_EVALUE, what, "%s must be true or false", what);
+    if (in->type != VIGIL_INPUT_BOOL)
+      return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s must be true or false", what);
     *out = val_bool(in->boolean);
     return 0;
   case FIELD_CHOICE:
@@ -50,83 +52,85 @@ int entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, c
         }
     {
       buf b;
-      buf_init(&b);
+      vigil__buf_init(&b);
       for (uint32_t i = 0; i < f->n_options; i++)
-        buf_printf(&b, "%s%s", i ? ", " : "", f->options[i]);
-      int rc = engine_fail(e, VIGIL_EVALUE, what, "%s must be one of: %s", what, b.p ? b.p : "");
-      buf_free(&b);
+        vigil__buf_printf(&b, "%s%s", i ? ", " : "", f->options[i]);
+      int rc = vigil__engine_fail(e, VIGIL_EVALUE, what, "%s must be one of: %s", what, b.p ? b.p : "");
+      vigil__buf_free(&b);
       return rc;
     }
   case FIELD_TEXT:
-    if (in->type != VIGIL_INPUT_STRING) return engine_fail(e, VIGIL_EVALUE, what, "%s must be text", what);
-    *out = val_cstring(in->string);
-    return val_ok(*out) ? 0 : VIGIL_ENOMEM;
+    if (in->type != VIGIL_INPUT_STRING) return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s must be text", what);
+    *out = vigil__val_cstring(in->string);
+    return vigil__val_ok(*out) ? 0 : VIGIL_ENOMEM;
   }
   return VIGIL_EINVAL;
 }
 
 /* Builds one item's value from the inputs that name it, validated. */
-int entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigil_input *in, size_t n,
-                      const char *actor, val *out) {
+int vigil__entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigil_input *in, size_t n,
+                             const char *actor, val *out) {
   *out = VAL_NIL_;
   if (it->n_from)
-    return engine_fail(e, VIGIL_EVALUE, it->id, "%s is computed from %s; it is not entered", it->title,
-                       v->p->items[it->from[0]].title);
+    return vigil__engine_fail(e, VIGIL_EVALUE, it->id, "%s is computed from %s; it is not entered", it->title,
+                              v->p->items[it->from[0]].title);
   if (it->scalar) {
-    if (n != 1 || in[0].field) return engine_fail(e, VIGIL_EVALUE, it->id, "%s takes one value, not fields", it->id);
-    int rc = entry_check_scalar(e, it->fields[0].qname, &it->fields[0], &in[0], out);
+    if (n != 1 || in[0].field)
+      return vigil__engine_fail(e, VIGIL_EVALUE, it->id, "%s takes one value, not fields", it->id);
+    int rc = vigil__entry_check_scalar(e, it->fields[0].qname, &it->fields[0], &in[0], out);
     if (rc < 0) return rc;
     if (it->kind == KIND_SIGNATURE) {
-      const reading *of = visit_latest(v, it->of_item);
+      const reading *of = vigil__visit_latest(v, it->of_item);
       if (!of)
-        return engine_fail(e, VIGIL_ESTATE, it->id, "%s: there is nothing to confirm yet (%s is not recorded)",
-                           it->title, v->p->items[it->of_item].title);
+        return vigil__engine_fail(e, VIGIL_ESTATE, it->id, "%s: there is nothing to confirm yet (%s is not recorded)",
+                                  it->title, v->p->items[it->of_item].title);
       if (of->actor == actor)
-        return engine_fail(e, VIGIL_EVALUE, it->id,
-                           "%s must be confirmed by a second person, not by %s who recorded %s", it->title, actor,
-                           v->p->items[it->of_item].title);
+        return vigil__engine_fail(e, VIGIL_EVALUE, it->id,
+                                  "%s must be confirmed by a second person, not by %s who recorded %s", it->title,
+                                  actor, v->p->items[it->of_item].title);
     }
     return 0;
   }
-  val rec = val_record(it->n_fields);
-  if (!val_ok(rec)) return VIGIL_ENOMEM;
+  val rec = vigil__val_record(it->n_fields);
+  if (!vigil__val_ok(rec)) return VIGIL_ENOMEM;
   uint32_t used = 0;
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    const field_spec *f = in[i].field ? item_find_field(it, in[i].field) : NULL;
+    const field_spec *f = in[i].field ? vigil__item_find_field(it, in[i].field) : NULL;
     if (!f || f->computed) {
-      rc = engine_fail(e, VIGIL_EVALUE, it->id, "%s has no field '%s'", it->id, in[i].field ? in[i].field : "");
+      rc = vigil__engine_fail(e, VIGIL_EVALUE, it->id, "%s has no field '%s'", it->id, in[i].field ? in[i].field : "");
       break;
     }
     for (uint32_t j = 0; j < used; j++)
-      if (val_fields(rec)[j].key == f->name) rc = engine_fail(e, VIGIL_EVALUE, f->qname, "%s is given twice", f->qname);
-    if (rc == 0 && (rc = entry_check_scalar(e, f->qname, f, &in[i], &val_fields(rec)[used].v)) == 0)
+      if (val_fields(rec)[j].key == f->name)
+        rc = vigil__engine_fail(e, VIGIL_EVALUE, f->qname, "%s is given twice", f->qname);
+    if (rc == 0 && (rc = vigil__entry_check_scalar(e, f->qname, f, &in[i], &val_fields(rec)[used].v)) == 0)
       val_fields(rec)[used++].key = f->name;
   }
   for (uint32_t j = 0; j < it->n_fields && rc == 0; j++) {
     const field_spec *f = &it->fields[j];
-    if (!f->required || f->computed || val_get(rec, f->name)) continue;
-    rc = engine_fail(e, VIGIL_EVALUE, f->qname, "%s: %s is missing", it->title, f->title ? f->title : f->name);
+    if (!f->required || f->computed || vigil__val_get(rec, f->name)) continue;
+    rc = vigil__engine_fail(e, VIGIL_EVALUE, f->qname, "%s: %s is missing", it->title, f->title ? f->title : f->name);
   }
   if (rc == 0 && it->kind == KIND_SCORE) {
     double total;
     char err[1024];
     rec.u.o->n = used;
-    if (eval_compute(e, v, it, rec, &total, err, sizeof err) < 0) {
+    if (vigil__eval_compute(e, v, it, rec, &total, err, sizeof err) < 0) {
       /* The protocol's fault, not the nurse's: said as the author reads any
        * protocol error, at its file:line. */
       char where[1100];
-      const char *why = eval_error_where(v->p, err, it->where, where, sizeof where);
-      rc = engine_fail(e, VIGIL_EPROTOCOL, it->id, "%s: score '%s' could not be computed: %s (nothing was recorded)",
-                       where, it->id, why);
+      const char *why = vigil__eval_error_where(v->p, err, it->where, where, sizeof where);
+      rc = vigil__engine_fail(e, VIGIL_EPROTOCOL, it->id,
+                              "%s: score '%s' could not be computed: %s (nothing was recorded)", where, it->id, why);
     } else {
-      val_fields(rec)[used].key = K_total;
+      val_fields(rec)[used].key = K(total);
       val_fields(rec)[used++].v = val_num(total);
     }
   }
   rec.u.o->n = used;
   if (rc < 0) {
-    val_release(rec);
+    vigil__val_release(rec);
     return rc;
   }
   /* Fields in the order the protocol declares them, whatever the input's. */
@@ -144,22 +148,23 @@ int entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigi
 }
 
 /* JSON {"item": value, "vitals": {"sbp": 120}} -> inputs pointing into j. */
-int entry_inputs_from_json(vigil_engine *e, const char *item, const json_t *x, vigil_input *in, size_t cap, size_t *n) {
+int vigil__entry_inputs_from_json(vigil_engine *e, const char *item, const json_t *x, vigil_input *in, size_t cap,
+                                  size_t *n) {
   if (json_is_object(x)) {
     const char *k;
     json_t *f;
     json_object_foreach((json_t *)x, k, f) {
-      if (*n == cap) return engine_fail(e, VIGIL_EINVAL, item, "too many values in one entry");
+      if (*n == cap) return vigil__engine_fail(e, VIGIL_EINVAL, item, "too many values in one entry");
       if (json_is_object(f) || json_is_array(f))
-        return engine_fail(e, VIGIL_EVALUE, item, "%s.%s must be a single value", item, k);
+        return vigil__engine_fail(e, VIGIL_EVALUE, item, "%s.%s must be a single value", item, k);
       vigil_input *i = &in[(*n)++];
-      if (entry_inputs_from_json(e, item, f, i, 1, &(size_t){0}) < 0) return VIGIL_EVALUE;
+      if (vigil__entry_inputs_from_json(e, item, f, i, 1, &(size_t){0}) < 0) return VIGIL_EVALUE;
       i->item = item;
       i->field = k;
     }
     return 0;
   }
-  if (*n == cap) return engine_fail(e, VIGIL_EINVAL, item, "too many values in one entry");
+  if (*n == cap) return vigil__engine_fail(e, VIGIL_EINVAL, item, "too many values in one entry");
   vigil_input *i = &in[(*n)++];
   memset(i, 0, sizeof *i);
   i->item = item;
@@ -173,15 +178,15 @@ int entry_inputs_from_json(vigil_engine *e, const char *item, const json_t *x, v
     i->type = VIGIL_INPUT_STRING;
     i->string = json_string_value(x);
   } else {
-    return engine_fail(e, VIGIL_EVALUE, item, "%s: a value must be a number, true/false, text or an object of fields",
-                       item);
+    return vigil__engine_fail(e, VIGIL_EVALUE, item,
+                              "%s: a value must be a number, true/false, text or an object of fields", item);
   }
   return 0;
 }
 
-json_t *entry_parse_json(vigil_engine *e, const char *text, const char *about, int *rc) {
+json_t *vigil__entry_parse_json(vigil_engine *e, const char *text, const char *about, int *rc) {
   json_error_t jerr;
   json_t *j = text ? json_loads(text, JSON_DECODE_ANY | JSON_PRESERVE_ORDER, &jerr) : NULL;
-  if (!j) *rc = engine_fail(e, VIGIL_EINVAL, about, "invalid JSON: %s", text ? jerr.text : "none given");
+  if (!j) *rc = vigil__engine_fail(e, VIGIL_EINVAL, about, "invalid JSON: %s", text ? jerr.text : "none given");
   return j;
 }

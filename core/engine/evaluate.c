@@ -12,8 +12,9 @@
 #include "base/intern.h"
 #include "lang/value_convert.h"
 
-void outcomes_free(outcomes *o) {
-  for (int i = 0; i < o->n; i++) free(o->v[i].message);
+void vigil__outcomes_free(outcomes *o) {
+  for (int i = 0; i < o->n; i++)
+    free(o->v[i].message);
   o->n = 0;
 }
 
@@ -44,11 +45,16 @@ static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t err
   rawfield(L, idx, "outcome");
   const char *kind = lua_tostring(L, -1);
   int rc = 0;
-  if (!kind) rc = -1;
-  else if (!strcmp(kind, "alert")) o->kind = OUT_ALERT;
-  else if (!strcmp(kind, "block")) o->kind = OUT_BLOCK;
-  else if (!strcmp(kind, "note")) o->kind = OUT_NOTE;
-  else rc = -1;
+  if (!kind)
+    rc = -1;
+  else if (!strcmp(kind, "alert"))
+    o->kind = OUT_ALERT;
+  else if (!strcmp(kind, "block"))
+    o->kind = OUT_BLOCK;
+  else if (!strcmp(kind, "note"))
+    o->kind = OUT_NOTE;
+  else
+    rc = -1;
   lua_pop(L, 1);
   if (rc < 0) {
     snprintf(err, errlen, "returned a table that is not an outcome (use v.alert.*, v.block or v.note)");
@@ -60,17 +66,19 @@ static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t err
   o->message = strndup(text, len > MAX_MESSAGE ? MAX_MESSAGE : len);
   lua_pop(L, 1);
   rawfield(L, idx, "id");
-  if (lua_type(L, -1) == LUA_TSTRING) o->id = intern(lua_tostring(L, -1));
+  if (lua_type(L, -1) == LUA_TSTRING) o->id = vigil__intern(lua_tostring(L, -1));
   lua_pop(L, 1);
   if (o->kind == OUT_ALERT) {
     rawfield(L, idx, "priority");
-    priority_parse(lua_tostring(L, -1), &o->prio);
+    vigil__priority_parse(lua_tostring(L, -1), &o->prio);
     rawfield(L, idx, "latching");
     if (!lua_isnil(L, -1)) o->latching = lua_toboolean(L, -1);
     rawfield(L, idx, "scope");
     const char *scope = lua_tostring(L, -1);
-    if (scope && !strcmp(scope, "reading")) o->per_reading = 1;
-    else if (scope && strcmp(scope, "condition")) rc = -1;
+    if (scope && !strcmp(scope, "reading"))
+      o->per_reading = 1;
+    else if (scope && strcmp(scope, "condition"))
+      rc = -1;
     rawfield(L, idx, "escalate"); /* ms: v.alert.* parsed the duration */
     /* A table made by hand may hold anything: a week at most, or refused
      * (casting a huge or NaN double to an integer is undefined). */
@@ -126,15 +134,15 @@ static void technical_alert(vigil_engine *e, visit *v, const char *rule, const c
                             const char *error) {
   char key[600], msg[2000];
   snprintf(key, sizeof key, "%s!error", rule);
-  const char *k = intern(key);
-  if (visit_find_alert(v, k)) return;
+  const char *k = vigil__intern(key);
+  if (vigil__visit_find_alert(v, k)) return;
   /* A Lua error carries file:line already; a bad return value does not. */
   if (where && !strchr(error, ':'))
     snprintf(msg, sizeof msg, "%s '%s' failed at %s: %s", what, rule, where, error);
   else
     snprintf(msg, sizeof msg, "%s '%s' failed: %s", what, rule, error);
-  engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s", (unsigned long long)v->id, msg);
-  raise_alert(e, v, SRC_TECHNICAL, rule, k, PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1);
+  vigil__engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s", (unsigned long long)v->id, msg);
+  vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1);
 }
 
 static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
@@ -145,11 +153,11 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
     lua_pop(L, 1);
     return;
   }
-  val_push_lua(L, x);
+  vigil__val_push_lua(L, x);
   push_view(v);
   e->stats.lua_calls++;
   r->runs++;
-  if (sandbox_call(sb, 2, 1, o.error, sizeof o.error) != LUA_OK) {
+  if (vigil__sandbox_call(sb, 2, 1, o.error, sizeof o.error) != LUA_OK) {
     technical_alert(e, v, r->id, "rule", r->where, o.error);
     return;
   }
@@ -157,15 +165,15 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
   if (rc == 0 && o.n > 0) r->fired++;
   lua_pop(L, 1);
   if (rc < 0) {
-    outcomes_free(&o);
+    vigil__outcomes_free(&o);
     technical_alert(e, v, r->id, "rule", r->where, o.error);
     return;
   }
-  apply_outcomes(e, v, r->id, &o, SRC_RULE, 1);
-  outcomes_free(&o);
+  vigil__apply_outcomes(e, v, r->id, &o, SRC_RULE, 1);
+  vigil__outcomes_free(&o);
 }
 
-void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items) {
+void vigil__eval_rules(vigil_engine *e, visit *v, const int *items, int n_items) {
   const phase_spec *ph = &v->p->phases[v->phase];
   for (uint32_t i = 0; i < ph->n_rules; i++) {
     rule_spec *r = &ph->rules[i];
@@ -174,21 +182,21 @@ void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items) {
       for (int k = 0; k < n_items; k++)
         if (r->on[j] == items[k]) trigger = items[k];
     if (trigger < 0) continue;
-    const reading *rd = visit_latest(v, trigger);
+    const reading *rd = vigil__visit_latest(v, trigger);
     if (!rd) continue;
     run_rule(e, v, r, rd->v);
     if (v->status != VISIT_ACTIVE) return;
   }
 }
 
-int eval_when(vigil_engine *e, visit *v, const item_spec *it) {
+int vigil__eval_when(vigil_engine *e, visit *v, const item_spec *it) {
   if (it->when_ref == LUA_NOREF) return 1;
   sandbox *sb = v->p->sb;
   char err[1024];
   bind_call(e, v, it->when_ref);
   push_view(v);
   e->stats.lua_calls++;
-  if (sandbox_call(sb, 1, 1, err, sizeof err) != LUA_OK) {
+  if (vigil__sandbox_call(sb, 1, 1, err, sizeof err) != LUA_OK) {
     /* When in doubt the item applies: a missed check is worse than an extra one. */
     technical_alert(e, v, it->id, "condition of item", it->where, err);
     return 1;
@@ -198,7 +206,7 @@ int eval_when(vigil_engine *e, visit *v, const item_spec *it) {
   return applies;
 }
 
-int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
+int vigil__eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
   const phase_spec *ph = &v->p->phases[v->phase];
   if (ph->gate_ref == LUA_NOREF) return 1;
   sandbox *sb = v->p->sb;
@@ -207,7 +215,7 @@ int eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
   bind_call(e, v, ph->gate_ref);
   push_view(v);
   e->stats.lua_calls++;
-  if (sandbox_call(sb, 1, 2, err, sizeof err) != LUA_OK) {
+  if (vigil__sandbox_call(sb, 1, 2, err, sizeof err) != LUA_OK) {
     snprintf(reason, len, "the gate could not be checked: %s", err);
     return 0;
   }
@@ -232,11 +240,12 @@ static int names_source(const protocol *p, const char *file, size_t len) {
   return 0;
 }
 
-const char *eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len) {
+const char *vigil__eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len) {
   /* "file:line: message", as Lua puts it: the first ':' followed by digits and ": ". */
   for (const char *c = strchr(error, ':'); c && !memchr(error, '\n', (size_t)(c - error)); c = strchr(c + 1, ':')) {
     const char *d = c + 1;
-    while (*d >= '0' && *d <= '9') d++;
+    while (*d >= '0' && *d <= '9')
+      d++;
     if (d == c + 1 || d[0] != ':' || d[1] != ' ') continue;
     if (!names_source(p, error, (size_t)(c - error))) break; /* vigil's own code (a library): not the author's line */
     snprintf(pos, len, "%.*s", (int)(d - error), error);
@@ -246,8 +255,8 @@ const char *eval_error_where(const protocol *p, const char *error, const char *w
   return error;
 }
 
-int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err,
-                 size_t errlen) {
+int vigil__eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err,
+                        size_t errlen) {
   if (it->compute_ref == LUA_NOREF) {
     double sum = 0;
     for (uint32_t i = 0; i < record.u.o->n; i++)
@@ -257,10 +266,10 @@ int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, dou
   }
   sandbox *sb = v->p->sb;
   bind_call(e, v, it->compute_ref);
-  val_push_lua(sb->L, record);
+  vigil__val_push_lua(sb->L, record);
   push_view(v);
   e->stats.lua_calls++;
-  if (sandbox_call(sb, 2, 1, err, errlen) != LUA_OK) return -1;
+  if (vigil__sandbox_call(sb, 2, 1, err, errlen) != LUA_OK) return -1;
   int isnum;
   *total = lua_tonumberx(sb->L, -1, &isnum);
   lua_pop(sb->L, 1);
@@ -271,7 +280,7 @@ int eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, dou
   return 0;
 }
 
-void eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
+void vigil__eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
   const phase_spec *ph = &v->p->phases[v->phase];
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &v->p->items[ph->first_item + j];
@@ -279,21 +288,23 @@ void eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
     for (uint32_t k = 0; k < it->n_from && trigger < 0; k++)
       for (int c = 0; c < n; c++)
         if (it->from[k] == changed[c]) trigger = changed[c];
-    const reading *src = trigger >= 0 ? visit_latest(v, trigger) : NULL;
+    const reading *src = trigger >= 0 ? vigil__visit_latest(v, trigger) : NULL;
     if (!src) continue;
     double total;
     char err[1024];
-    if (eval_compute(e, v, it, src->v, &total, err, sizeof err) < 0) {
+    if (vigil__eval_compute(e, v, it, src->v, &total, err, sizeof err) < 0) {
       technical_alert(e, v, it->id, "score", it->where, err);
       continue;
     }
-    const reading *last = visit_latest(v, it->index);
-    val *was = last ? val_get(last->v, K_total) : NULL;
+    const reading *last = vigil__visit_latest(v, it->index);
+    val *was = last ? vigil__val_get(last->v, K(total)) : NULL;
     if (was && was->type == VAL_NUMBER && was->u.num == total) continue;
-    val values = val_recordv(1, it->id, val_recordv(1, K_total, val_num(total)));
-    if (!emit(e, v, EV_ITEM_RECORDED, K_vigil, val_recordv(2, K_phase, val_atom(ph->id), K_values, values))) return;
+    val values = vigil__val_recordv(1, it->id, vigil__val_recordv(1, K(total), val_num(total)));
+    if (!vigil__emit(e, v, EV_ITEM_RECORDED, K(vigil),
+                     vigil__val_recordv(2, K(phase), val_atom(ph->id), K(values), values)))
+      return;
     int self = it->index;
-    eval_rules(e, v, &self, 1);
+    vigil__eval_rules(e, v, &self, 1);
   }
 }
 
@@ -309,54 +320,54 @@ static void run_hook(vigil_engine *e, visit *v, int hook, const char *name, int 
   push_view(v);
   e->cur = v;
   e->stats.lua_calls++;
-  const char *rule = intern(name);
-  if (sandbox_call(sb, nargs + 1, 1, o.error, sizeof o.error) != LUA_OK) {
+  const char *rule = vigil__intern(name);
+  if (vigil__sandbox_call(sb, nargs + 1, 1, o.error, sizeof o.error) != LUA_OK) {
     technical_alert(e, v, rule, "hook", NULL, o.error);
     return;
   }
   int rc = read_outcomes(L, &o);
   lua_pop(L, 1);
   if (rc < 0) {
-    outcomes_free(&o);
+    vigil__outcomes_free(&o);
     technical_alert(e, v, rule, "hook", NULL, o.error);
     return;
   }
   /* Hooks may add notes and alerts; they cannot block a phase. */
   for (int i = 0; i < o.n; i++)
     if (o.v[i].kind == OUT_BLOCK) o.v[i].kind = OUT_NOTE;
-  apply_outcomes(e, v, rule, &o, SRC_HOOK, 0);
-  outcomes_free(&o);
+  vigil__apply_outcomes(e, v, rule, &o, SRC_HOOK, 0);
+  vigil__outcomes_free(&o);
 }
 
 static const char *data_text(const vigil_event *ev, const char *key) {
-  val *x = val_get(ev->data, key);
+  val *x = vigil__val_get(ev->data, key);
   return x ? val_text(*x) : NULL;
 }
 
-void eval_hooks(vigil_engine *e, const vigil_event *ev) {
-  visit *v = engine_visit(e, ev->visit);
+void vigil__eval_hooks(vigil_engine *e, const vigil_event *ev) {
+  visit *v = vigil__engine_visit(e, ev->visit);
   if (!v || e->hook_depth >= 3) return;
   protocol *p = v->p;
   lua_State *L = p->sb->L;
   e->hook_depth++;
   switch ((event_type)ev->type) {
   case EV_ALERT_RAISED:
-    if (p->hooks[HOOK_ALERT] != LUA_NOREF && !(val_get(ev->data, K_source) &&
-                                                val_text(*val_get(ev->data, K_source)) == K_hook)) {
+    if (p->hooks[HOOK_ALERT] != LUA_NOREF &&
+        !(vigil__val_get(ev->data, K(source)) && val_text(*vigil__val_get(ev->data, K(source))) == K(hook))) {
       lua_createtable(L, 0, 6);
-      val *id = val_get(ev->data, K_alert);
+      val *id = vigil__val_get(ev->data, K(alert));
       lua_pushinteger(L, id ? (lua_Integer)id->u.num : 0);
       lua_setfield(L, -2, "id");
       static const char *keys[] = {"rule", "priority", "message", "source", "item"};
       for (int i = 0; i < 5; i++) {
-        const char *s = data_text(ev, intern(keys[i]));
+        const char *s = data_text(ev, vigil__intern(keys[i]));
         if (s) lua_pushstring(L, s), lua_setfield(L, -2, keys[i]);
       }
       run_hook(e, v, HOOK_ALERT, "hook:alert", 1);
     }
     break;
   case EV_PHASE_ENTERED: {
-    const char *from = data_text(ev, K_from), *to = data_text(ev, K_phase);
+    const char *from = data_text(ev, K(from)), *to = data_text(ev, K(phase));
     if (from && p->hooks[HOOK_PHASE_EXIT] != LUA_NOREF) {
       lua_pushstring(L, from);
       run_hook(e, v, HOOK_PHASE_EXIT, "hook:phase_exit", 1);
@@ -375,18 +386,19 @@ void eval_hooks(vigil_engine *e, const vigil_event *ev) {
     break;
   case EV_VISIT_DISCHARGED:
     if (p->hooks[HOOK_PHASE_EXIT] != LUA_NOREF) {
-      lua_pushstring(L, data_text(ev, K_phase) ? data_text(ev, K_phase) : "");
+      lua_pushstring(L, data_text(ev, K(phase)) ? data_text(ev, K(phase)) : "");
       run_hook(e, v, HOOK_PHASE_EXIT, "hook:phase_exit", 1);
     }
     break;
   case EV_ITEM_OVERDUE:
     if (p->hooks[HOOK_OVERDUE] != LUA_NOREF) {
-      const char *item = data_text(ev, K_item);
+      const char *item = data_text(ev, K(item));
       lua_pushstring(L, item ? item : "");
       run_hook(e, v, HOOK_OVERDUE, "hook:overdue", 1);
     }
     break;
-  default: break;
+  default:
+    break;
   }
   e->hook_depth--;
 }

@@ -21,34 +21,34 @@ static void add(reasons *r, const char *text) {
 
 /* The reasons as a list value (taking their text). */
 static int to_list(reasons *r, val *out) {
-  *out = val_list(r->n);
-  int ok = val_ok(*out);
+  *out = vigil__val_list(r->n);
+  int ok = vigil__val_ok(*out);
   for (uint32_t i = 0; i < r->n; i++) {
     if (ok) {
-      val s = val_cstring(r->text[i]);
-      ok = val_ok(s);
+      val s = vigil__val_cstring(r->text[i]);
+      ok = vigil__val_ok(s);
       val_items(*out)[i] = ok ? s : VAL_NIL_;
     }
     free(r->text[i]);
   }
-  if (!ok) val_release(*out);
+  if (!ok) vigil__val_release(*out);
   return ok ? (int)r->n : -1;
 }
 
-int gate_reasons(vigil_engine *e, visit *v, val *list) {
+int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
   const protocol *p = v->p;
   const phase_spec *ph = &p->phases[v->phase];
-  int64_t now = engine_now(e);
+  int64_t now = vigil__engine_now(e);
   reasons r = {.n = 0};
   char text[1200];
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &p->items[ph->first_item + j];
     const item_state *s = &v->items[it->index];
     if (!it->required || s->skipped_for_good) continue;
-    if (!eval_when(e, v, it)) continue;
+    if (!vigil__eval_when(e, v, it)) continue;
     if (it->scheduled) {
       /* A skipped occurrence is dealt with; the next one is due as usual. */
-      int64_t due = item_next_due(v, it, NULL);
+      int64_t due = vigil__item_next_due(v, it, NULL);
       if (due >= 0 && due <= now) {
         snprintf(text, sizeof text, "%s is %s", it->title, s->overdue > s->sat ? "overdue" : "due");
         add(&r, text);
@@ -66,7 +66,8 @@ int gate_reasons(vigil_engine *e, visit *v, val *list) {
     snprintf(text, sizeof text, "minimum time in %s not reached (%lld min left)", ph->title, (long long)left);
     add(&r, text);
   }
-  for (uint32_t i = 0; i < v->n_blocks; i++) add(&r, v->blocks[i].reason);
-  if (!eval_gate(e, v, text, sizeof text)) add(&r, text);
+  for (uint32_t i = 0; i < v->n_blocks; i++)
+    add(&r, v->blocks[i].reason);
+  if (!vigil__eval_gate(e, v, text, sizeof text)) add(&r, text);
   return to_list(&r, list);
 }

@@ -2,7 +2,7 @@
  * has loaded, its visits and alerts filtered and paged, and pages of the
  * durable event log. Nothing here emits an event or changes a visit; the
  * only side effect is that listing closed visits folds them back from the
- * store (engine_visit keeps them in memory from then on). */
+ * store (vigil__engine_visit keeps them in memory from then on). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,82 +16,83 @@ static uint32_t page_limit(uint32_t limit) {
 }
 
 static char *done(vigil_engine *e, buf *b) {
-  char *s = buf_take(b);
-  if (!s) engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory");
+  char *s = vigil__buf_take(b);
+  if (!s) vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory");
   return s;
 }
 
 static void time_field(buf *b, const char *name, int64_t ms) {
-  buf_printf(b, ",\"%s\":\"", name);
-  buf_iso_time(b, ms);
-  buf_putc(b, '"');
+  vigil__buf_printf(b, ",\"%s\":\"", name);
+  vigil__buf_iso_time(b, ms);
+  vigil__buf_putc(b, '"');
 }
 
 static void next_field(buf *b, int more, uint64_t last) {
   if (more)
-    buf_printf(b, "],\"next\":%llu}", (unsigned long long)last);
+    vigil__buf_printf(b, "],\"next\":%llu}", (unsigned long long)last);
   else
-    buf_puts(b, "],\"next\":null}");
+    vigil__buf_puts(b, "],\"next\":null}");
 }
 
 /* ---- protocols ------------------------------------------------------------- */
 
-
 static void param_json(buf *b, const param_spec *pa) {
-  buf_puts(b, "{\"name\":");
-  buf_json_string(b, pa->name);
-  buf_puts(b, ",\"title\":");
-  buf_json_string(b, pa->title ? pa->title : pa->name);
-  buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", field_kind_name(pa->kind), pa->required ? "true" : "false");
-  if (pa->unit) buf_puts(b, ",\"unit\":"), buf_json_string(b, pa->unit);
-  limits_json(b, pa->has_range, pa->lo, pa->hi, pa->options, pa->n_options);
-  if (pa->def.type != VAL_NIL) buf_puts(b, ",\"default\":"), val_to_json(b, pa->def);
-  buf_putc(b, '}');
+  vigil__buf_puts(b, "{\"name\":");
+  vigil__buf_json_string(b, pa->name);
+  vigil__buf_puts(b, ",\"title\":");
+  vigil__buf_json_string(b, pa->title ? pa->title : pa->name);
+  vigil__buf_printf(b, ",\"kind\":\"%s\",\"required\":%s", vigil__field_kind_name(pa->kind),
+                    pa->required ? "true" : "false");
+  if (pa->unit) vigil__buf_puts(b, ",\"unit\":"), vigil__buf_json_string(b, pa->unit);
+  vigil__limits_json(b, pa->has_range, pa->lo, pa->hi, pa->options, pa->n_options);
+  if (pa->def.type != VAL_NIL) vigil__buf_puts(b, ",\"default\":"), vigil__val_to_json(b, pa->def);
+  vigil__buf_putc(b, '}');
 }
 
 char *vigil_query_protocols_json(vigil_engine *e) {
   buf b;
-  buf_init(&b);
-  buf_puts(&b, "{\"protocols\":[");
+  vigil__buf_init(&b);
+  vigil__buf_puts(&b, "{\"protocols\":[");
   for (uint32_t i = 0; i < e->n_protocols; i++) {
     const protocol *p = e->protocols[i];
-    if (i) buf_putc(&b, ',');
-    buf_puts(&b, "{\"id\":");
-    buf_json_string(&b, p->id);
-    buf_puts(&b, ",\"version\":");
-    buf_json_string(&b, p->version);
-    buf_puts(&b, ",\"ref\":");
-    buf_json_string(&b, p->ref);
-    buf_puts(&b, ",\"title\":");
-    buf_json_string(&b, p->title ? p->title : p->id);
-    if (p->description) buf_puts(&b, ",\"description\":"), buf_json_string(&b, p->description);
+    if (i) vigil__buf_putc(&b, ',');
+    vigil__buf_puts(&b, "{\"id\":");
+    vigil__buf_json_string(&b, p->id);
+    vigil__buf_puts(&b, ",\"version\":");
+    vigil__buf_json_string(&b, p->version);
+    vigil__buf_puts(&b, ",\"ref\":");
+    vigil__buf_json_string(&b, p->ref);
+    vigil__buf_puts(&b, ",\"title\":");
+    vigil__buf_json_string(&b, p->title ? p->title : p->id);
+    if (p->description) vigil__buf_puts(&b, ",\"description\":"), vigil__buf_json_string(&b, p->description);
     /* "store": loaded back from the log for the visits that started on it. */
-    buf_printf(&b, ",\"sha256\":\"%s\",\"source\":\"%s\",\"default\":%s", p->sha256, p->stored ? "store" : "disk",
-               engine_find_protocol(e, p->id) == p ? "true" : "false");
-    buf_puts(&b, ",\"phases\":[");
+    vigil__buf_printf(&b, ",\"sha256\":\"%s\",\"source\":\"%s\",\"default\":%s", p->sha256,
+                      p->stored ? "store" : "disk", vigil__engine_find_protocol(e, p->id) == p ? "true" : "false");
+    vigil__buf_puts(&b, ",\"phases\":[");
     for (uint32_t k = 0; k < p->n_phases; k++) {
       const phase_spec *ph = &p->phases[k];
-      buf_puts(&b, k ? ",{\"id\":" : "{\"id\":");
-      buf_json_string(&b, ph->id);
-      buf_puts(&b, ",\"title\":");
-      buf_json_string(&b, ph->title ? ph->title : ph->id);
-      buf_puts(&b, ",\"items\":[");
+      vigil__buf_puts(&b, k ? ",{\"id\":" : "{\"id\":");
+      vigil__buf_json_string(&b, ph->id);
+      vigil__buf_puts(&b, ",\"title\":");
+      vigil__buf_json_string(&b, ph->title ? ph->title : ph->id);
+      vigil__buf_puts(&b, ",\"items\":[");
       for (uint16_t j = 0; j < ph->n_items; j++) {
         const item_spec *it = &p->items[ph->first_item + j];
-        buf_puts(&b, j ? ",{\"id\":" : "{\"id\":");
-        buf_json_string(&b, it->id);
-        buf_printf(&b, ",\"kind\":\"%s\",\"required\":%s}", item_kind_name(it->kind), it->required ? "true" : "false");
+        vigil__buf_puts(&b, j ? ",{\"id\":" : "{\"id\":");
+        vigil__buf_json_string(&b, it->id);
+        vigil__buf_printf(&b, ",\"kind\":\"%s\",\"required\":%s}", vigil__item_kind_name(it->kind),
+                          it->required ? "true" : "false");
       }
-      buf_puts(&b, "]}");
+      vigil__buf_puts(&b, "]}");
     }
-    buf_puts(&b, "],\"params\":[");
+    vigil__buf_puts(&b, "],\"params\":[");
     for (uint32_t k = 0; k < p->n_params; k++) {
-      if (k) buf_putc(&b, ',');
+      if (k) vigil__buf_putc(&b, ',');
       param_json(&b, &p->params[k]);
     }
-    buf_puts(&b, "]}");
+    vigil__buf_puts(&b, "]}");
   }
-  buf_puts(&b, "]}");
+  vigil__buf_puts(&b, "]}");
   return done(e, &b);
 }
 
@@ -102,19 +103,19 @@ static const char *status_name(visit_status s) {
 }
 
 /* Raised and not acknowledged, and not closed. */
-static int alert_is_active(const alert *a) { return alert_is_open(a) && !a->acked; }
+static int alert_is_active(const alert *a) { return vigil__alert_is_open(a) && !a->acked; }
 
 static void visit_summary(buf *b, const visit *v) {
   const protocol *p = v->p;
-  buf_printf(b, "{\"id\":%llu,\"patient\":", (unsigned long long)v->id);
-  buf_json_string(b, v->patient ? v->patient : "");
-  location_field(b, v);
-  buf_puts(b, ",\"protocol\":");
-  buf_json_string(b, p->ref);
-  buf_printf(b, ",\"status\":\"%s\",\"phase\":", status_name(v->status));
-  buf_json_string(b, p->phases[v->phase].id);
-  buf_puts(b, ",\"phase_title\":");
-  buf_json_string(b, p->phases[v->phase].title ? p->phases[v->phase].title : p->phases[v->phase].id);
+  vigil__buf_printf(b, "{\"id\":%llu,\"patient\":", (unsigned long long)v->id);
+  vigil__buf_json_string(b, v->patient ? v->patient : "");
+  vigil__location_field(b, v);
+  vigil__buf_puts(b, ",\"protocol\":");
+  vigil__buf_json_string(b, p->ref);
+  vigil__buf_printf(b, ",\"status\":\"%s\",\"phase\":", status_name(v->status));
+  vigil__buf_json_string(b, p->phases[v->phase].id);
+  vigil__buf_puts(b, ",\"phase_title\":");
+  vigil__buf_json_string(b, p->phases[v->phase].title ? p->phases[v->phase].title : p->phases[v->phase].id);
   time_field(b, "started_at", v->started_at);
   time_field(b, "phase_started_at", v->phase_at);
   if (v->status != VISIT_ACTIVE) time_field(b, "ended_at", v->ended_at);
@@ -122,18 +123,18 @@ static void visit_summary(buf *b, const visit *v) {
   int highest = -1;
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     const alert *a = v->alerts[i];
-    if (!alert_is_open(a)) continue;
+    if (!vigil__alert_is_open(a)) continue;
     open++;
     if (alert_is_active(a)) {
       active++;
       if ((int)a->prio > highest) highest = (int)a->prio;
     }
   }
-  buf_printf(b, ",\"alerts\":{\"active\":%u,\"open\":%u,\"highest\":", active, open);
+  vigil__buf_printf(b, ",\"alerts\":{\"active\":%u,\"open\":%u,\"highest\":", active, open);
   if (highest < 0)
-    buf_puts(b, "null}");
+    vigil__buf_puts(b, "null}");
   else
-    buf_printf(b, "\"%s\"}", priority_name((priority)highest));
+    vigil__buf_printf(b, "\"%s\"}", vigil__priority_name((priority)highest));
   uint32_t overdue = 0;
   if (v->status == VISIT_ACTIVE) {
     const phase_spec *ph = &p->phases[v->phase];
@@ -142,7 +143,7 @@ static void visit_summary(buf *b, const visit *v) {
       overdue += s->overdue > s->sat && !s->skipped_for_good;
     }
   }
-  buf_printf(b, ",\"overdue\":%u}", overdue);
+  vigil__buf_printf(b, ",\"overdue\":%u}", overdue);
 }
 
 static int protocol_matches(const protocol *p, const char *ref) {
@@ -153,7 +154,7 @@ static int alerts_match(const visit *v, const char *which) {
   if (!which) return 1;
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     const alert *a = v->alerts[i];
-    if (!strcmp(which, "active") ? alert_is_active(a) : alert_is_open(a)) return 1;
+    if (!strcmp(which, "active") ? alert_is_active(a) : vigil__alert_is_open(a)) return 1;
   }
   return 0;
 }
@@ -166,24 +167,24 @@ char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
   int want_discharged = !strcmp(status, "discharged") || !strcmp(status, "closed") || !strcmp(status, "all");
   int want_aborted = !strcmp(status, "aborted") || !strcmp(status, "closed") || !strcmp(status, "all");
   if (!want_active && !want_discharged && !want_aborted) {
-    engine_fail(e, VIGIL_EINVAL, "status", "status is one of active, discharged, aborted, closed, all; not '%s'",
-                status);
+    vigil__engine_fail(e, VIGIL_EINVAL, "status", "status is one of active, discharged, aborted, closed, all; not '%s'",
+                       status);
     return NULL;
   }
   if (f->alerts && strcmp(f->alerts, "active") != 0 && strcmp(f->alerts, "open") != 0) {
-    engine_fail(e, VIGIL_EINVAL, "alerts", "alerts is active or open; not '%s'", f->alerts);
+    vigil__engine_fail(e, VIGIL_EINVAL, "alerts", "alerts is active or open; not '%s'", f->alerts);
     return NULL;
   }
   uint32_t limit = page_limit(f->limit), n = 0;
   uint64_t last = 0;
   int more = 0;
   buf b;
-  buf_init(&b);
-  buf_puts(&b, "{\"visits\":[");
+  vigil__buf_init(&b);
+  vigil__buf_puts(&b, "{\"visits\":[");
   for (uint64_t id = f->after + 1; id <= e->n_visits; id++) {
     /* Active visits are all in memory; a closed one may have to be folded. */
     visit *v = e->visits[id - 1];
-    if (!v && (want_discharged || want_aborted)) v = engine_visit(e, id);
+    if (!v && (want_discharged || want_aborted)) v = vigil__engine_visit(e, id);
     if (!v) continue;
     if (v->status == VISIT_ACTIVE ? !want_active : v->status == VISIT_DISCHARGED ? !want_discharged : !want_aborted)
       continue;
@@ -196,7 +197,7 @@ char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
       more = 1;
       break;
     }
-    if (n++) buf_putc(&b, ',');
+    if (n++) vigil__buf_putc(&b, ',');
     visit_summary(&b, v);
     last = id;
   }
@@ -205,8 +206,8 @@ char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
 }
 
 int vigil_query_visit_status(vigil_engine *e, uint64_t id, const char **status) {
-  visit *v = engine_visit(e, id);
-  if (!v) return engine_fail(e, VIGIL_ENOENT, "visit", "no visit %llu", (unsigned long long)id);
+  visit *v = vigil__engine_visit(e, id);
+  if (!v) return vigil__engine_fail(e, VIGIL_ENOENT, "visit", "no visit %llu", (unsigned long long)id);
   if (status) *status = status_name(v->status);
   return 0;
 }
@@ -214,30 +215,31 @@ int vigil_query_visit_status(vigil_engine *e, uint64_t id, const char **status) 
 /* ---- alerts ------------------------------------------------------------------ */
 
 static void alert_row(buf *b, const alert *a) {
-  buf_printf(b, "{\"id\":%llu,\"visit\":%llu,\"patient\":", (unsigned long long)a->id,
-             (unsigned long long)a->visit->id);
-  buf_json_string(b, a->visit->patient ? a->visit->patient : "");
-  buf_puts(b, ",\"rule\":");
-  buf_json_string(b, a->rule ? a->rule : "");
-  buf_printf(b, ",\"priority\":\"%s\",\"level\":%d,\"source\":\"%s\",\"message\":", priority_name(a->prio), a->level,
-             alert_source_name(a->source));
-  buf_json_string(b, a->message ? a->message : "");
-  buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", alert_state_name(a), a->acked ? "true" : "false",
-             a->latching ? "true" : "false");
+  vigil__buf_printf(b, "{\"id\":%llu,\"visit\":%llu,\"patient\":", (unsigned long long)a->id,
+                    (unsigned long long)a->visit->id);
+  vigil__buf_json_string(b, a->visit->patient ? a->visit->patient : "");
+  vigil__buf_puts(b, ",\"rule\":");
+  vigil__buf_json_string(b, a->rule ? a->rule : "");
+  vigil__buf_printf(b,
+                    ",\"priority\":\"%s\",\"level\":%d,\"source\":\"%s\",\"message\":", vigil__priority_name(a->prio),
+                    a->level, vigil__alert_source_name(a->source));
+  vigil__buf_json_string(b, a->message ? a->message : "");
+  vigil__buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", vigil__alert_state_name(a),
+                    a->acked ? "true" : "false", a->latching ? "true" : "false");
   time_field(b, "raised_at", a->raised_at);
   if (a->level > 0) time_field(b, "escalated_at", a->escalated_at);
   if (a->acked) {
     time_field(b, "acknowledged_at", a->acked_at);
-    buf_puts(b, ",\"acknowledged_by\":");
-    buf_json_string(b, a->acked_by ? a->acked_by : "");
+    vigil__buf_puts(b, ",\"acknowledged_by\":");
+    vigil__buf_json_string(b, a->acked_by ? a->acked_by : "");
   }
   if (a->cleared) time_field(b, "resolved_at", a->cleared_at);
-  buf_putc(b, '}');
+  vigil__buf_putc(b, '}');
 }
 
 static int alert_wanted(const alert *a, const char *state) {
   if (!strcmp(state, "all")) return 1;
-  if (!strcmp(state, "open")) return alert_is_open(a);
+  if (!strcmp(state, "open")) return vigil__alert_is_open(a);
   return alert_is_active(a);
 }
 
@@ -246,24 +248,24 @@ char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f) {
   if (!f) f = &none;
   const char *state = f->state ? f->state : "active";
   if (strcmp(state, "active") != 0 && strcmp(state, "open") != 0 && strcmp(state, "all") != 0) {
-    engine_fail(e, VIGIL_EINVAL, "state", "state is one of active, open, all; not '%s'", state);
+    vigil__engine_fail(e, VIGIL_EINVAL, "state", "state is one of active, open, all; not '%s'", state);
     return NULL;
   }
   if (!strcmp(state, "all") && !f->visit) {
-    engine_fail(e, VIGIL_EINVAL, "state", "state=all needs a visit");
+    vigil__engine_fail(e, VIGIL_EINVAL, "state", "state=all needs a visit");
     return NULL;
   }
   visit *only = NULL;
-  if (f->visit && !(only = engine_visit(e, f->visit))) {
-    engine_fail(e, VIGIL_ENOENT, "visit", "no visit %llu", (unsigned long long)f->visit);
+  if (f->visit && !(only = vigil__engine_visit(e, f->visit))) {
+    vigil__engine_fail(e, VIGIL_ENOENT, "visit", "no visit %llu", (unsigned long long)f->visit);
     return NULL;
   }
   uint32_t limit = page_limit(f->limit), n = 0;
   uint64_t last = 0;
   int more = 0;
   buf b;
-  buf_init(&b);
-  buf_puts(&b, "{\"alerts\":[");
+  vigil__buf_init(&b);
+  vigil__buf_puts(&b, "{\"alerts\":[");
   /* Alert ids grow with time, in one visit as across visits. */
   uint64_t count = only ? only->n_alerts : e->n_alerts;
   for (uint64_t i = 0; i < count; i++) {
@@ -273,7 +275,7 @@ char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f) {
       more = 1;
       break;
     }
-    if (n++) buf_putc(&b, ',');
+    if (n++) vigil__buf_putc(&b, ',');
     alert_row(&b, a);
     last = a->id;
   }
@@ -283,7 +285,7 @@ char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f) {
 
 int vigil_query_alert_visit(vigil_engine *e, uint64_t id, uint64_t *visit_id) {
   const alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
-  if (!a) return engine_fail(e, VIGIL_ENOENT, "alert", "no alert %llu", (unsigned long long)id);
+  if (!a) return vigil__engine_fail(e, VIGIL_ENOENT, "alert", "no alert %llu", (unsigned long long)id);
   *visit_id = a->visit->id;
   return 0;
 }
@@ -303,27 +305,27 @@ static int page_event(void *ud, const vigil_event *ev) {
     pg->more = 1;
     return 1; /* stops the scan */
   }
-  if (pg->n++) buf_putc(pg->b, ',');
-  event_to_json(pg->b, ev);
+  if (pg->n++) vigil__buf_putc(pg->b, ',');
+  vigil__event_to_json(pg->b, ev);
   pg->last = ev->seq;
   return 0;
 }
 
 char *vigil_query_events_json(vigil_engine *e, uint64_t after, uint64_t visit_id, uint32_t limit) {
   buf b;
-  buf_init(&b);
-  buf_puts(&b, "{\"events\":[");
+  vigil__buf_init(&b);
+  vigil__buf_puts(&b, "{\"events\":[");
   page pg = {.b = &b, .limit = page_limit(limit)};
   char err[1024];
   int rc = e->store->ops->scan(e->store, after, visit_id, page_event, &pg, err, sizeof err);
   if (rc < 0) {
-    buf_free(&b);
-    engine_fail(e, rc, NULL, "%s", err);
+    vigil__buf_free(&b);
+    vigil__engine_fail(e, rc, NULL, "%s", err);
     return NULL;
   }
   /* A feed never ends: next is where to go on from, with or without more. */
-  buf_printf(&b, "],\"next\":%llu,\"more\":%s,\"last_seq\":%llu}", (unsigned long long)(pg.n ? pg.last : after),
-             pg.more ? "true" : "false", (unsigned long long)e->durable_seq);
+  vigil__buf_printf(&b, "],\"next\":%llu,\"more\":%s,\"last_seq\":%llu}", (unsigned long long)(pg.n ? pg.last : after),
+                    pg.more ? "true" : "false", (unsigned long long)e->durable_seq);
   return done(e, &b);
 }
 
@@ -338,7 +340,7 @@ void vigil_query_count(const vigil_engine *e, vigil_query_counts *out) {
     out->visits_active += v->status == VISIT_ACTIVE;
     for (uint32_t k = 0; k < v->n_alerts; k++) {
       const alert *a = v->alerts[k];
-      if (!alert_is_open(a) || a->prio > PRIORITY_HIGH) continue;
+      if (!vigil__alert_is_open(a) || a->prio > PRIORITY_HIGH) continue;
       out->alerts_open[a->prio]++;
       out->alerts_active[a->prio] += !a->acked;
     }

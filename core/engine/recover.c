@@ -14,10 +14,10 @@
 
 static void ignore_problem(void *ud, const char *where, const char *message) {
   buf *b = ud;
-  buf_printf(b, "%s%s: %s", b->len ? "; " : "", where, message);
+  vigil__buf_printf(b, "%s%s: %s", b->len ? "; " : "", where, message);
 }
 
-protocol *engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen) {
+protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen) {
   for (uint32_t i = 0; i < e->n_protocols; i++)
     if (!strcmp(e->protocols[i]->sha256, sha256)) return e->protocols[i];
   char *dir;
@@ -25,26 +25,27 @@ protocol *engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err,
   uint32_t n;
   if (e->store->ops->get_protocol(e->store, sha256, &dir, &files, &n, err, errlen) < 0) return NULL;
   buf problems;
-  buf_init(&problems);
-  protocol *p = protocol_load_stored(dir, files, n, e->opts.lua_memory_cap, e->opts.lua_instruction_budget,
-                                     ignore_problem, &problems);
-  if (!p) snprintf(err, errlen, "the stored protocol %s does not load: %s", sha256, problems.p ? problems.p : "");
+  vigil__buf_init(&problems);
+  protocol *p = vigil__protocol_load_stored(dir, files, n, e->opts.lua_memory_cap, e->opts.lua_instruction_budget,
+                                            ignore_problem, &problems);
+  if (!p)
+    snprintf(err, errlen, "the stored protocol %s does not load: %s", sha256, problems.p ? problems.p : "");
   else if (strcmp(p->sha256, sha256) != 0) {
     snprintf(err, errlen, "the stored protocol %s does not match its fingerprint", sha256);
-    protocol_free(p);
+    vigil__protocol_free(p);
     p = NULL;
-  } else if (engine_add_protocol(e, p) < 0) {
+  } else if (vigil__engine_add_protocol(e, p) < 0) {
     snprintf(err, errlen, "out of memory");
     p = NULL;
   }
-  buf_free(&problems);
+  vigil__buf_free(&problems);
   free(dir);
   return p;
 }
 
 typedef struct fold {
   vigil_engine *e;
-  visit *only;      /* folding one visit */
+  visit *only; /* folding one visit */
   uint64_t only_id;
   uint64_t count;
   int rc;
@@ -58,44 +59,47 @@ static int fold_event(void *ud, const vigil_event *ev) {
   if (!ev->visit) return 0;
   visit *v = f->only_id ? f->only : e->visits[ev->visit - 1];
   if (!v) {
-    val *sha = val_get(ev->data, K_sha256);
+    val *sha = vigil__val_get(ev->data, K(sha256));
     if (ev->type != EV_VISIT_STARTED || !sha || !val_text(*sha)) {
       f->rc = VIGIL_ECORRUPT;
       snprintf(f->err, sizeof f->err, "visit %llu has events before its start", (unsigned long long)ev->visit);
       return 1;
     }
-    protocol *p = engine_protocol_by_sha(e, val_text(*sha), f->err, sizeof f->err);
-    if (!p || !(v = visit_new(e, ev->visit, p))) {
+    protocol *p = vigil__engine_protocol_by_sha(e, val_text(*sha), f->err, sizeof f->err);
+    if (!p || !(v = vigil__visit_new(e, ev->visit, p))) {
       f->rc = p ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
       return 1;
     }
-    if (f->only_id) f->only = v;
-    else e->visits[ev->visit - 1] = v;
+    if (f->only_id)
+      f->only = v;
+    else
+      e->visits[ev->visit - 1] = v;
     f->count++;
   }
-  visit_apply(e, v, ev);
+  vigil__visit_apply(e, v, ev);
   return 0;
 }
 
-visit *engine_fold_visit(vigil_engine *e, uint64_t id) {
+visit *vigil__engine_fold_visit(vigil_engine *e, uint64_t id) {
   fold f = {.e = e, .only_id = id};
   char err[1024];
   int rc = e->store->ops->scan(e->store, 0, id, fold_event, &f, err, sizeof err);
   if (rc < 0 || f.rc < 0) {
-    engine_log(e, VIGIL_LOG_ERROR, "cannot rebuild visit %llu: %s", (unsigned long long)id, rc < 0 ? err : f.err);
-    if (f.only) visit_free(f.only);
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "cannot rebuild visit %llu: %s", (unsigned long long)id,
+                      rc < 0 ? err : f.err);
+    if (f.only) vigil__visit_free(f.only);
     return NULL;
   }
   return f.only;
 }
 
-int engine_recover(vigil_engine *e, char *err, size_t errlen) {
+int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen) {
   uint64_t last_seq, visits, alerts;
   int unclean;
   int rc = e->store->ops->summary(e->store, &last_seq, &visits, &alerts, &unclean, err, errlen);
   if (rc < 0) return rc;
   e->seq = e->durable_seq = last_seq;
-  if (engine_grow_visits(e, visits) < 0 || engine_grow_alerts(e, alerts) < 0) {
+  if (vigil__engine_grow_visits(e, visits) < 0 || vigil__engine_grow_alerts(e, alerts) < 0) {
     snprintf(err, errlen, "out of memory");
     return VIGIL_ENOMEM;
   }
@@ -111,53 +115,56 @@ int engine_recover(vigil_engine *e, char *err, size_t errlen) {
   }
   if (rc < 0) return rc;
   for (uint64_t i = 0; i < e->n_visits; i++)
-    if (e->visits[i]) schedule_visit(e, e->visits[i]);
+    if (e->visits[i]) vigil__schedule_visit(e, e->visits[i]);
   /* A reader shows the log as it is: it says nothing and decides nothing. */
   if (e->opts.read_only) return 0;
   /* Say that the engine started, and how the last run ended. */
-  val data = val_recordv(3, intern("unclean"), val_bool(unclean), intern("visits"), val_num((double)f.count),
-                         K_version, val_atom(intern(VIGIL_VERSION_STRING)));
-  if (!emit(e, NULL, EV_ENGINE_STARTED, K_vigil, data)) return VIGIL_ENOMEM;
+  val data = vigil__val_recordv(3, vigil__intern("unclean"), val_bool(unclean), vigil__intern("visits"),
+                                val_num((double)f.count), K(version), val_atom(vigil__intern(VIGIL_VERSION_STRING)));
+  if (!vigil__emit(e, NULL, EV_ENGINE_STARTED, K(vigil), data)) return VIGIL_ENOMEM;
   if ((rc = vigil_engine_commit(e)) < 0) {
     snprintf(err, errlen, "%s", vigil_engine_errmsg(e));
     return rc;
   }
-  engine_log(e, VIGIL_LOG_INFO, "recovered %llu open visits from %llu events%s", (unsigned long long)f.count,
-             (unsigned long long)last_seq, unclean ? " after an unclean stop" : "");
+  vigil__engine_log(e, VIGIL_LOG_INFO, "recovered %llu open visits from %llu events%s", (unsigned long long)f.count,
+                    (unsigned long long)last_seq, unclean ? " after an unclean stop" : "");
   /* What fell due while the engine was down fires now, in order. */
   heap_entry *h;
-  int64_t now = engine_now(e);
-  while ((h = heap_min(&e->deadlines)) && h->due <= now) visit_tick(e, (visit *)h);
+  int64_t now = vigil__engine_now(e);
+  while ((h = heap_min(&e->deadlines)) && h->due <= now)
+    vigil__visit_tick(e, (visit *)h);
   return vigil_engine_commit(e) < 0 ? (snprintf(err, errlen, "%s", vigil_engine_errmsg(e)), VIGIL_EIO) : 0;
 }
 
-void engine_rollback(vigil_engine *e) {
+void vigil__engine_rollback(vigil_engine *e) {
   /* The visits the lost events touched, folded again from what is durable. */
   uint64_t *touched = malloc((e->n_pending + 1) * sizeof *touched);
   size_t n = 0;
   for (size_t i = 0; i < e->n_pending; i++) {
     vigil_event *ev = e->pending[i];
     int seen = 0;
-    for (size_t j = 0; j < n && touched; j++) seen |= touched[j] == ev->visit;
+    for (size_t j = 0; j < n && touched; j++)
+      seen |= touched[j] == ev->visit;
     if (touched && !seen && ev->visit) touched[n++] = ev->visit;
-    val_release(ev->data);
+    vigil__val_release(ev->data);
     free(ev);
   }
   e->n_pending = 0;
   for (size_t i = 0; i < n; i++) {
     visit *v = touched[i] <= e->n_visits ? e->visits[touched[i] - 1] : NULL;
-    if (v) engine_drop_visit(e, v);
+    if (v) vigil__engine_drop_visit(e, v);
   }
   /* Alerts raised in the lost events never existed. */
-  for (uint64_t id = e->durable_alerts + 1; id <= e->n_alerts; id++) e->alerts[id - 1] = NULL;
+  for (uint64_t id = e->durable_alerts + 1; id <= e->n_alerts; id++)
+    e->alerts[id - 1] = NULL;
   e->seq = e->durable_seq;
   e->n_visits = e->durable_visits;
   e->n_alerts = e->durable_alerts;
   for (size_t i = 0; i < n; i++) {
     if (touched[i] > e->durable_visits) continue;
-    visit *v = engine_fold_visit(e, touched[i]);
+    visit *v = vigil__engine_fold_visit(e, touched[i]);
     e->visits[touched[i] - 1] = v;
-    if (v) schedule_visit(e, v);
+    if (v) vigil__schedule_visit(e, v);
   }
   free(touched);
 }

@@ -32,23 +32,24 @@ static uint32_t max3(uint32_t a, uint32_t b, uint32_t c) {
  * because it did not apply). */
 static uint32_t first_open(const item_state *s) { return s->sat > s->passed ? s->sat : s->passed; }
 
-int64_t item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence) {
+int64_t vigil__item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence) {
   const item_state *s = &v->items[it->index];
   if (!it->scheduled || it->phase != v->phase || s->skipped_for_good) return -1;
   uint32_t k = first_open(s);
-  int64_t due = schedule_due(&it->sched, k);
+  int64_t due = vigil__schedule_due(&it->sched, k);
   if (due < 0) return -1;
   if (occurrence) *occurrence = k;
   return v->phase_at + due;
 }
 
-int64_t item_skip_occurrence(const visit *v, const item_spec *it, int64_t at) {
+int64_t vigil__item_skip_occurrence(const visit *v, const item_spec *it, int64_t at) {
   uint32_t k = first_open(&v->items[it->index]);
-  if (schedule_due(&it->sched, k) < 0) return -1;
+  if (vigil__schedule_due(&it->sched, k) < 0) return -1;
   int64_t due;
   /* Not the next one when it is only within its grace, as a reading would:
    * a skip says why one checkpoint was not done, not the one after. */
-  while ((due = schedule_due(&it->sched, k + 1)) >= 0 && v->phase_at + due <= at) k++;
+  while ((due = vigil__schedule_due(&it->sched, k + 1)) >= 0 && v->phase_at + due <= at)
+    k++;
   return k;
 }
 
@@ -69,7 +70,7 @@ static deadline next_deadline(visit *v) {
     const item_state *s = &v->items[it->index];
     if (!it->scheduled || s->skipped_for_good) continue;
     uint32_t k = max3(s->sat, s->overdue, s->passed);
-    int64_t due = schedule_due(&it->sched, k);
+    int64_t due = vigil__schedule_due(&it->sched, k);
     if (due < 0) continue;
     int64_t at = v->phase_at + due + it->sched.grace;
     if (at < best.at) {
@@ -92,32 +93,35 @@ static deadline next_deadline(visit *v) {
   return best;
 }
 
-void schedule_visit(vigil_engine *e, visit *v) {
+void vigil__schedule_visit(vigil_engine *e, visit *v) {
   int64_t at = next_deadline(v).at;
-  if (at == INT64_MAX) heap_remove(&e->deadlines, &v->timer);
-  else if (heap_set(&e->deadlines, &v->timer, at) < 0) engine_log(e, VIGIL_LOG_ERROR, "out of memory arming a deadline");
+  if (at == INT64_MAX)
+    vigil__heap_remove(&e->deadlines, &v->timer);
+  else if (vigil__heap_set(&e->deadlines, &v->timer, at) < 0)
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory arming a deadline");
 }
 
 static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t now) {
   const item_spec *it = d->item;
   int64_t due = d->at - it->sched.grace;
-  if (!eval_when(e, v, it)) {
+  if (!vigil__eval_when(e, v, it)) {
     /* It does not apply now: nothing is overdue. Said in an event, as is
      * every decision, for the fold to pass this occurrence over (visit.c). */
-    emit(e, v, EV_ITEM_NOT_APPLICABLE, K_vigil,
-         val_recordv(3, K_item, val_atom(it->qid), K_occurrence, val_num(d->occurrence), K_due, val_num((double)due)));
+    vigil__emit(e, v, EV_ITEM_NOT_APPLICABLE, K(vigil),
+                vigil__val_recordv(3, K(item), val_atom(it->qid), K(occurrence), val_num(d->occurrence), K(due),
+                                   val_num((double)due)));
     return;
   }
-  val data = val_recordv(4, K_item, val_atom(it->qid), K_occurrence, val_num(d->occurrence), K_due, val_num((double)due),
-                         K_late_ms, val_num((double)(now - d->at)));
-  if (!emit(e, v, EV_ITEM_OVERDUE, K_vigil, data)) return;
+  val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(occurrence), val_num(d->occurrence), K(due),
+                                val_num((double)due), K(late_ms), val_num((double)(now - d->at)));
+  if (!vigil__emit(e, v, EV_ITEM_OVERDUE, K(vigil), data)) return;
   char msg[700];
   const char *k = it->overdue_key;
-  if (visit_find_alert(v, k)) return; /* still unresolved from an earlier occurrence */
+  if (vigil__visit_find_alert(v, k)) return; /* still unresolved from an earlier occurrence */
   snprintf(msg, sizeof msg, "%s overdue: due %lld min into %s", it->title, (long long)((due - v->phase_at) / 60000),
            v->p->phases[v->phase].title);
-  raise_alert(e, v, SRC_OVERDUE, it->qid, k, it->overdue_priority, msg, it->overdue_latching, it->overdue_escalate,
-              it->index);
+  vigil__raise_alert(e, v, SRC_OVERDUE, it->qid, k, it->overdue_priority, msg, it->overdue_latching,
+                     it->overdue_escalate, it->index);
 }
 
 static void fire_maximum(vigil_engine *e, visit *v) {
@@ -125,40 +129,48 @@ static void fire_maximum(vigil_engine *e, visit *v) {
   char key[300], msg[600];
   snprintf(key, sizeof key, "duration:%s", ph->id);
   snprintf(msg, sizeof msg, "%s has passed its maximum duration of %lld min", ph->title, (long long)(ph->max / 60000));
-  raise_alert(e, v, SRC_PHASE, ph->id, intern(key), PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1);
+  vigil__raise_alert(e, v, SRC_PHASE, ph->id, vigil__intern(key), PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate,
+                     -1);
 }
 
 static void fire_escalation(vigil_engine *e, visit *v, alert *a) {
   priority prio = a->prio == PRIORITY_HIGH ? PRIORITY_HIGH : (priority)(a->prio + 1);
-  val data = val_recordv(3, K_alert, val_num((double)a->id), K_level, val_num(a->level + 1), K_priority,
-                         val_atom(priority_atom(prio)));
-  emit(e, v, EV_ALERT_ESCALATED, K_vigil, data);
+  val data = vigil__val_recordv(3, K(alert), val_num((double)a->id), K(level), val_num(a->level + 1), K(priority),
+                                val_atom(vigil__priority_atom(prio)));
+  vigil__emit(e, v, EV_ALERT_ESCALATED, K(vigil), data);
 }
 
-void visit_tick(vigil_engine *e, visit *v) {
-  int64_t now = engine_now(e);
+void vigil__visit_tick(vigil_engine *e, visit *v) {
+  int64_t now = vigil__engine_now(e);
   /* Bounded: each step moves some deadline forward, but a protocol bug must
    * not hang the engine. */
   for (int guard = 0; guard < 10000; guard++) {
     deadline d = next_deadline(v);
     if (d.kind == DL_NONE || d.at > now) break;
     switch (d.kind) {
-    case DL_OVERDUE: fire_overdue(e, v, &d, now); break;
-    case DL_MINIMUM:
-      emit(e, v, EV_PHASE_MINIMUM_REACHED, K_vigil,
-           val_recordv(1, K_phase, val_atom(v->p->phases[v->phase].id)));
+    case DL_OVERDUE:
+      fire_overdue(e, v, &d, now);
       break;
-    case DL_MAXIMUM: fire_maximum(e, v); break;
-    case DL_ESCALATE: fire_escalation(e, v, d.alert); break;
-    case DL_NONE: break;
+    case DL_MINIMUM:
+      vigil__emit(e, v, EV_PHASE_MINIMUM_REACHED, K(vigil),
+                  vigil__val_recordv(1, K(phase), val_atom(v->p->phases[v->phase].id)));
+      break;
+    case DL_MAXIMUM:
+      fire_maximum(e, v);
+      break;
+    case DL_ESCALATE:
+      fire_escalation(e, v, d.alert);
+      break;
+    case DL_NONE:
+      break;
     }
   }
-  schedule_visit(e, v);
+  vigil__schedule_visit(e, v);
 }
 
 /* ---- the clocks ---------------------------------------------------------- */
 
-int64_t engine_now(const vigil_engine *e) {
+int64_t vigil__engine_now(const vigil_engine *e) {
   if (e->opts.clock == VIGIL_CLOCK_SIMULATED) return e->sim_now;
   /* Wall time at start plus monotonic time since: deadlines do not move when
    * the system clock is stepped. */
@@ -166,9 +178,10 @@ int64_t engine_now(const vigil_engine *e) {
 }
 
 static void fire_due(vigil_engine *e) {
-  int64_t now = engine_now(e);
+  int64_t now = vigil__engine_now(e);
   heap_entry *h;
-  while ((h = heap_min(&e->deadlines)) && h->due <= now) visit_tick(e, (visit *)h);
+  while ((h = heap_min(&e->deadlines)) && h->due <= now)
+    vigil__visit_tick(e, (visit *)h);
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -177,7 +190,7 @@ static void on_timer(uv_timer_t *t) {
   vigil_engine_commit(e);
 }
 
-void clock_arm(vigil_engine *e) {
+void vigil__clock_arm(vigil_engine *e) {
   if (e->opts.clock != VIGIL_CLOCK_REAL || !e->loop) return;
   heap_entry *h = heap_min(&e->deadlines);
   if (!h) {
@@ -191,11 +204,11 @@ void clock_arm(vigil_engine *e) {
   }
   int64_t at = h->due;
   if (e->retry_ms && at < e->retry_at) at = e->retry_at; /* the store failed: give it time */
-  int64_t delay = at - engine_now(e);
+  int64_t delay = at - vigil__engine_now(e);
   uv_timer_start(e->uv_timer, on_timer, delay > 0 ? (uint64_t)delay : 0, 0);
 }
 
-int64_t vigil_engine_now(const vigil_engine *e) { return engine_now(e); }
+int64_t vigil_engine_now(const vigil_engine *e) { return vigil__engine_now(e); }
 
 int64_t vigil_engine_next_deadline(const vigil_engine *e) {
   heap_entry *h = heap_min(&e->deadlines);
@@ -204,13 +217,13 @@ int64_t vigil_engine_next_deadline(const vigil_engine *e) {
 
 int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
   if (e->opts.clock != VIGIL_CLOCK_SIMULATED)
-    return engine_fail(e, VIGIL_ECLOCK, NULL, "time can be moved only on the simulated clock");
-  if (to < e->sim_now) return engine_fail(e, VIGIL_EINVAL, NULL, "the simulated clock cannot go back");
+    return vigil__engine_fail(e, VIGIL_ECLOCK, NULL, "time can be moved only on the simulated clock");
+  if (to < e->sim_now) return vigil__engine_fail(e, VIGIL_EINVAL, NULL, "the simulated clock cannot go back");
   heap_entry *h;
   int rc = 0;
   while ((h = heap_min(&e->deadlines)) && h->due <= to) {
     e->sim_now = h->due;
-    visit_tick(e, (visit *)h);
+    vigil__visit_tick(e, (visit *)h);
     /* Each deadline's events are durable, and heard, at their own time. */
     if (!e->batch && (rc = vigil_engine_commit(e)) < 0) return rc;
   }

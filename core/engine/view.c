@@ -21,24 +21,28 @@ static visit *current(lua_State *L) {
 
 static int item_arg(lua_State *L, visit *v, int idx) {
   const char *ref = luaL_checkstring(L, idx);
-  int item = protocol_find_item(v->p, ref, v->phase);
+  int item = vigil__protocol_find_item(v->p, ref, v->phase);
   if (item < 0) luaL_error(L, "unknown item '%s'", ref);
   return item;
 }
 
 static int l_value(lua_State *L) {
   visit *v = current(L);
-  const reading *r = visit_latest(v, item_arg(L, v, 1));
-  if (r) val_push_lua(L, r->v);
-  else lua_pushnil(L);
+  const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
+  if (r)
+    vigil__val_push_lua(L, r->v);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
 static int l_first(lua_State *L) {
   visit *v = current(L);
   const item_state *s = &v->items[item_arg(L, v, 1)];
-  if (s->n) val_push_lua(L, s->r[0].v);
-  else lua_pushnil(L);
+  if (s->n)
+    vigil__val_push_lua(L, s->r[0].v);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -50,7 +54,7 @@ static int l_last(lua_State *L) {
   if ((uint32_t)n > s->n) n = s->n;
   lua_createtable(L, (int)n, 0);
   for (lua_Integer i = 0; i < n; i++) {
-    val_push_lua(L, s->r[s->n - 1 - i].v);
+    vigil__val_push_lua(L, s->r[s->n - 1 - i].v);
     lua_rawseti(L, -2, i + 1);
   }
   return 1;
@@ -78,8 +82,10 @@ static int l_done(lua_State *L) {
 static int l_skipped(lua_State *L) {
   visit *v = current(L);
   const item_state *s = &v->items[item_arg(L, v, 1)];
-  if (s->skipped) lua_pushstring(L, s->skipped);
-  else lua_pushnil(L);
+  if (s->skipped)
+    lua_pushstring(L, s->skipped);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -101,23 +107,23 @@ static int l_held(lua_State *L) {
   int64_t since = -1;
   for (uint32_t i = s->n; i-- > 0;) {
     lua_pushvalue(L, 2);
-    val_push_lua(L, s->r[i].v);
+    vigil__val_push_lua(L, s->r[i].v);
     lua_call(L, 1, 1);
     int ok = lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (!ok) break;
     since = s->r[i].at;
   }
-  lua_pushboolean(L, since >= 0 && engine_now(engine_of(L)) - since >= need);
+  lua_pushboolean(L, since >= 0 && vigil__engine_now(engine_of(L)) - since >= need);
   return 1;
 }
 
 static int l_param(lua_State *L) {
   visit *v = current(L);
   const char *name = luaL_checkstring(L, 1);
-  int i = protocol_find_param(v->p, name);
+  int i = vigil__protocol_find_param(v->p, name);
   if (i < 0) return luaL_error(L, "unknown param '%s'", name);
-  val_push_lua(L, visit_param(v, v->p->params[i].name));
+  vigil__val_push_lua(L, vigil__visit_param(v, v->p->params[i].name));
   return 1;
 }
 
@@ -129,18 +135,18 @@ static int l_phase(lua_State *L) {
 
 static int l_elapsed(lua_State *L) {
   visit *v = current(L);
-  lua_pushinteger(L, engine_now(engine_of(L)) - v->started_at);
+  lua_pushinteger(L, vigil__engine_now(engine_of(L)) - v->started_at);
   return 1;
 }
 
 static int l_phase_elapsed(lua_State *L) {
   visit *v = current(L);
-  lua_pushinteger(L, engine_now(engine_of(L)) - v->phase_at);
+  lua_pushinteger(L, vigil__engine_now(engine_of(L)) - v->phase_at);
   return 1;
 }
 
 static int l_now(lua_State *L) {
-  lua_pushinteger(L, engine_now(engine_of(L)));
+  lua_pushinteger(L, vigil__engine_now(engine_of(L)));
   return 1;
 }
 
@@ -149,14 +155,23 @@ static int l_id(lua_State *L) {
   return 1;
 }
 
-int view_install(vigil_engine *e, protocol *p) {
-  static const luaL_Reg fns[] = {{"value", l_value},     {"first", l_first},   {"last", l_last},
-                                 {"count", l_count},     {"done", l_done},     {"skipped", l_skipped},
-                                 {"held", l_held},       {"param", l_param},   {"phase", l_phase},
-                                 {"elapsed", l_elapsed}, {"phase_elapsed", l_phase_elapsed},
-                                 {"now", l_now},         {"id", l_id},         {NULL, NULL}};
+int vigil__view_install(vigil_engine *e, protocol *p) {
+  static const luaL_Reg fns[] = {{"value", l_value},
+                                 {"first", l_first},
+                                 {"last", l_last},
+                                 {"count", l_count},
+                                 {"done", l_done},
+                                 {"skipped", l_skipped},
+                                 {"held", l_held},
+                                 {"param", l_param},
+                                 {"phase", l_phase},
+                                 {"elapsed", l_elapsed},
+                                 {"phase_elapsed", l_phase_elapsed},
+                                 {"now", l_now},
+                                 {"id", l_id},
+                                 {NULL, NULL}};
   lua_State *L = p->sb->L;
-  sandbox_push_lang(p->sb);
+  vigil__sandbox_push_lang(p->sb);
   int lang = lua_gettop(L);
   lua_getfield(L, lang, "readonly");
   lua_newtable(L);

@@ -1,6 +1,6 @@
 /* visit.c: a visit's state, and the fold that is its only way to change.
  *
- * visit_apply() takes one event and updates the state. It never calls Lua and
+ * vigil__visit_apply() takes one event and updates the state. It never calls Lua and
  * never decides anything: every decision was made when the event was emitted
  * and is in its data, so replaying the log rebuilds exactly the same state. */
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "engine.h"
 #include "base/intern.h"
 
-visit *visit_new(vigil_engine *e, uint64_t id, protocol *p) {
+visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p) {
   (void)e;
   visit *v = calloc(1, sizeof *v);
   if (!v) return NULL;
@@ -25,11 +25,12 @@ visit *visit_new(vigil_engine *e, uint64_t id, protocol *p) {
   return v;
 }
 
-void visit_free(visit *v) {
+void vigil__visit_free(visit *v) {
   if (!v) return;
   for (uint32_t i = 0; i < v->p->n_items; i++) {
     item_state *s = &v->items[i];
-    for (uint32_t j = 0; j < s->n; j++) val_release(s->r[j].v);
+    for (uint32_t j = 0; j < s->n; j++)
+      vigil__val_release(s->r[j].v);
     free(s->r);
     free(s->skipped);
   }
@@ -39,15 +40,16 @@ void visit_free(visit *v) {
     free(v->alerts[i]);
   }
   free(v->alerts);
-  for (uint32_t i = 0; i < v->n_blocks; i++) free(v->blocks[i].reason);
+  for (uint32_t i = 0; i < v->n_blocks; i++)
+    free(v->blocks[i].reason);
   free(v->blocks);
-  val_release(v->params);
+  vigil__val_release(v->params);
   free(v->patient);
   free(v->location);
   free(v);
 }
 
-const reading *visit_latest(const visit *v, int item) {
+const reading *vigil__visit_latest(const visit *v, int item) {
   if (item < 0) return NULL;
   const item_state *s = &v->items[item];
   return s->n ? &s->r[s->n - 1] : NULL;
@@ -56,16 +58,16 @@ const reading *visit_latest(const visit *v, int item) {
 /* Shown to the nurse until closed: a condition alert closes when its cause
  * has cleared and it was acknowledged (or does not latch); a per-reading
  * alert (no key: a finding about one reading) closes when acknowledged. */
-int alert_is_open(const alert *a) {
+int vigil__alert_is_open(const alert *a) {
   if (!a->key) return !a->acked;
   return !(a->cleared && (a->acked || !a->latching));
 }
 
-const char *alert_state_name(const alert *a) {
-  return !alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active";
+const char *vigil__alert_state_name(const alert *a) {
+  return !vigil__alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active";
 }
 
-alert *visit_find_alert(const visit *v, const char *key) {
+alert *vigil__visit_find_alert(const visit *v, const char *key) {
   for (uint32_t i = v->n_alerts; i-- > 0;) {
     alert *a = v->alerts[i];
     if (a->key == key && !a->cleared) return a;
@@ -73,18 +75,18 @@ alert *visit_find_alert(const visit *v, const char *key) {
   return NULL;
 }
 
-val visit_param(const visit *v, const char *name) {
-  val *x = val_get(v->params, name);
+val vigil__visit_param(const visit *v, const char *name) {
+  val *x = vigil__val_get(v->params, name);
   return x ? *x : VAL_NIL_;
 }
 
 static const char *text_of(val data, const char *key) {
-  val *x = val_get(data, key);
+  val *x = vigil__val_get(data, key);
   return x ? val_text(*x) : NULL;
 }
 
 static double num_of(val data, const char *key, double dflt) {
-  val *x = val_get(data, key);
+  val *x = vigil__val_get(data, key);
   return x && x->type == VAL_NUMBER ? x->u.num : dflt;
 }
 
@@ -99,7 +101,7 @@ static int phase_item(const visit *v, const char *id) {
   const phase_spec *ph = &v->p->phases[v->phase];
   for (uint16_t j = 0; j < ph->n_items; j++)
     if (v->p->items[ph->first_item + j].id == id) return ph->first_item + j;
-  return protocol_find_item(v->p, id, v->phase);
+  return vigil__protocol_find_item(v->p, id, v->phase);
 }
 
 static void add_reading(visit *v, int item, int64_t at, val value, const char *actor) {
@@ -111,7 +113,7 @@ static void add_reading(visit *v, int item, int64_t at, val value, const char *a
     s->r = r;
     s->cap = cap;
   }
-  s->r[s->n++] = (reading){.at = at, .v = val_retain(value), .actor = actor};
+  s->r[s->n++] = (reading){.at = at, .v = vigil__val_retain(value), .actor = actor};
   free(s->skipped);
   s->skipped = NULL;
   s->skipped_for_good = 0;
@@ -120,7 +122,8 @@ static void add_reading(visit *v, int item, int64_t at, val value, const char *a
   const item_spec *it = &v->p->items[item];
   if (it->scheduled && it->phase == v->phase) {
     int64_t due;
-    while ((due = schedule_due(&it->sched, s->sat)) >= 0 && (v->phase_at + due <= at || v->phase_at + due < at + it->sched.grace))
+    while ((due = vigil__schedule_due(&it->sched, s->sat)) >= 0 &&
+           (v->phase_at + due <= at || v->phase_at + due < at + it->sched.grace))
       s->sat++;
   }
 }
@@ -130,12 +133,12 @@ static void add_reading(visit *v, int item, int64_t at, val value, const char *a
  * Without one it covers the whole item. */
 static void skip_item(visit *v, int item, val data) {
   item_state *s = &v->items[item];
-  const char *reason = text_of(data, K_reason);
+  const char *reason = text_of(data, K(reason));
   char *r = strdup(reason ? reason : "");
   if (!r) return;
   free(s->skipped);
   s->skipped = r;
-  val *occurrence = val_get(data, K_occurrence);
+  val *occurrence = vigil__val_get(data, K(occurrence));
   s->skipped_for_good = !occurrence;
   double k = occurrence && occurrence->type == VAL_NUMBER ? occurrence->u.num : -1;
   if (k + 1 > s->sat && k < UINT32_MAX) s->sat = (uint32_t)k + 1;
@@ -145,20 +148,20 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   alert *a = calloc(1, sizeof *a);
   if (!a) return;
   val d = ev->data;
-  a->id = (uint64_t)num_of(d, K_alert, 0);
+  a->id = (uint64_t)num_of(d, K(alert), 0);
   a->visit = v;
-  a->rule = text_of(d, K_rule) ? intern(text_of(d, K_rule)) : NULL;
-  a->key = text_of(d, K_key) ? intern(text_of(d, K_key)) : NULL;
-  a->message = strdup(text_of(d, K_message) ? text_of(d, K_message) : "");
-  const char *src = text_of(d, K_source);
+  a->rule = text_of(d, K(rule)) ? vigil__intern(text_of(d, K(rule))) : NULL;
+  a->key = text_of(d, K(key)) ? vigil__intern(text_of(d, K(key))) : NULL;
+  a->message = strdup(text_of(d, K(message)) ? text_of(d, K(message)) : "");
+  const char *src = text_of(d, K(source));
   for (int i = SRC_RULE; src && i <= SRC_HOOK; i++)
-    if (!strcmp(src, alert_source_name((alert_source)i))) a->source = (alert_source)i;
-  if (priority_parse(text_of(d, K_priority), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
-  const char *item = text_of(d, K_item);
-  a->item = item ? protocol_find_item(v->p, item, -1) : -1;
-  val *l = val_get(d, K_latching);
+    if (!strcmp(src, vigil__alert_source_name((alert_source)i))) a->source = (alert_source)i;
+  if (vigil__priority_parse(text_of(d, K(priority)), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
+  const char *item = text_of(d, K(item));
+  a->item = item ? vigil__protocol_find_item(v->p, item, -1) : -1;
+  val *l = vigil__val_get(d, K(latching));
   a->latching = (uint8_t)(l && l->type == VAL_BOOL ? l->u.b : 1);
-  a->escalate_ms = (int64_t)num_of(d, K_escalate_ms, 0);
+  a->escalate_ms = (int64_t)num_of(d, K(escalate_ms), 0);
   a->raised_at = ev->time;
   if (!a->message) {
     free(a);
@@ -171,7 +174,7 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
     v->alerts = x;
     v->cap_alerts = cap;
   }
-  if (engine_grow_alerts(e, a->id) < 0) goto fail;
+  if (vigil__engine_grow_alerts(e, a->id) < 0) goto fail;
   v->alerts[v->n_alerts++] = a;
   e->alerts[a->id - 1] = a;
   if (a->id > e->n_alerts) e->n_alerts = a->id;
@@ -183,7 +186,7 @@ fail:
 }
 
 static alert *alert_of(vigil_engine *e, val data) {
-  uint64_t id = (uint64_t)num_of(data, K_alert, 0);
+  uint64_t id = (uint64_t)num_of(data, K(alert), 0);
   return id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
 }
 
@@ -216,34 +219,37 @@ static void enter_phase(visit *v, int phase, int64_t at) {
   v->phase_at = at;
   v->min_reached = v->max_alerted = 0;
   /* Blocks belong to the rules of the phase that set them. */
-  for (uint32_t i = 0; i < v->n_blocks; i++) free(v->blocks[i].reason);
+  for (uint32_t i = 0; i < v->n_blocks; i++)
+    free(v->blocks[i].reason);
   v->n_blocks = 0;
 }
 
-void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
+void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   val d = ev->data;
   v->last_seq = ev->seq;
   switch ((event_type)ev->type) {
   case EV_VISIT_STARTED: {
     v->started_at = ev->time;
     v->status = VISIT_ACTIVE;
-    const char *patient = text_of(d, K_patient);
+    const char *patient = text_of(d, K(patient));
     v->patient = strdup(patient ? patient : "");
-    const char *location = text_of(d, K_location);
+    const char *location = text_of(d, K(location));
     v->location = location ? strdup(location) : NULL;
-    val *params = val_get(d, K_params);
-    v->params = params ? val_retain(*params) : VAL_NIL_;
+    val *params = vigil__val_get(d, K(params));
+    v->params = params ? vigil__val_retain(*params) : VAL_NIL_;
     enter_phase(v, 0, ev->time);
     break;
   }
   case EV_PHASE_ENTERED: {
-    int ph = find_phase(v->p, text_of(d, K_phase));
+    int ph = find_phase(v->p, text_of(d, K(phase)));
     if (ph >= 0) enter_phase(v, ph, ev->time);
     break;
   }
-  case EV_PHASE_MINIMUM_REACHED: v->min_reached = 1; break;
+  case EV_PHASE_MINIMUM_REACHED:
+    v->min_reached = 1;
+    break;
   case EV_ITEM_RECORDED: {
-    val *values = val_get(d, K_values);
+    val *values = vigil__val_get(d, K(values));
     if (!values || values->type != VAL_RECORD) break;
     for (uint32_t i = 0; i < values->u.o->n; i++) {
       field *f = &val_fields(*values)[i];
@@ -253,31 +259,33 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_ITEM_AMENDED: {
-    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
-    val *value = val_get(d, K_value);
+    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
+    val *value = vigil__val_get(d, K(value));
     if (item < 0 || !value || !v->items[item].n) break;
     reading *r = &v->items[item].r[v->items[item].n - 1];
-    val_release(r->v);
-    r->v = val_retain(*value);
+    vigil__val_release(r->v);
+    r->v = vigil__val_retain(*value);
     break;
   }
   case EV_ITEM_SKIPPED: {
-    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
+    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
     if (item >= 0) skip_item(v, item, d);
     break;
   }
   case EV_ITEM_OVERDUE: {
-    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
-    if (item >= 0) v->items[item].overdue = (uint32_t)num_of(d, K_occurrence, 0) + 1;
+    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
+    if (item >= 0) v->items[item].overdue = (uint32_t)num_of(d, K(occurrence), 0) + 1;
     break;
   }
   case EV_ITEM_NOT_APPLICABLE: {
-    int item = protocol_find_item(v->p, text_of(d, K_item), -1);
-    uint32_t next = (uint32_t)num_of(d, K_occurrence, 0) + 1;
+    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
+    uint32_t next = (uint32_t)num_of(d, K(occurrence), 0) + 1;
     if (item >= 0 && next > v->items[item].passed) v->items[item].passed = next;
     break;
   }
-  case EV_ALERT_RAISED: add_alert(e, v, ev); break;
+  case EV_ALERT_RAISED:
+    add_alert(e, v, ev);
+    break;
   case EV_ALERT_ACKNOWLEDGED: {
     alert *a = alert_of(e, d);
     if (!a) break;
@@ -289,8 +297,8 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_ALERT_ESCALATED: {
     alert *a = alert_of(e, d);
     if (!a) break;
-    a->level = (uint8_t)num_of(d, K_level, a->level + 1);
-    priority_parse(text_of(d, K_priority), &a->prio);
+    a->level = (uint8_t)num_of(d, K(level), a->level + 1);
+    vigil__priority_parse(text_of(d, K(priority)), &a->prio);
     a->escalated_at = ev->time;
     break;
   }
@@ -302,13 +310,13 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_BLOCK_SET: {
-    const char *rule = text_of(d, K_rule), *reason = text_of(d, K_reason);
-    if (rule && reason) set_block(v, intern(rule), reason);
+    const char *rule = text_of(d, K(rule)), *reason = text_of(d, K(reason));
+    if (rule && reason) set_block(v, vigil__intern(rule), reason);
     break;
   }
   case EV_BLOCK_CLEARED: {
-    const char *rule = text_of(d, K_rule);
-    if (rule) clear_block(v, intern(rule));
+    const char *rule = text_of(d, K(rule));
+    if (rule) clear_block(v, vigil__intern(rule));
     break;
   }
   case EV_VISIT_DISCHARGED:
@@ -330,6 +338,7 @@ void visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_USER_CHANGED:
   case EV_PROTOCOL_UPLOADED:
   case EV_PROTOCOL_APPROVED:
-  case EV_COUNT: break;
+  case EV_COUNT:
+    break;
   }
 }

@@ -13,14 +13,14 @@
 #include "store/event.h"
 #include "base/intern.h"
 
-void visit_at_clear(visit_at *v) {
+void vigil__visit_at_clear(visit_at *v) {
   free(v->patient), free(v->location), free(v->protocol), free(v->phase);
   *v = (visit_at){0};
 }
 
 /* Replaces *slot with the text of data's key (NULL when absent). 0, or -1 out of memory. */
 static int take(char **slot, val data, const char *key) {
-  val *x = val_get(data, key);
+  val *x = vigil__val_get(data, key);
   const char *text = x ? val_text(*x) : NULL;
   char *copy = text ? strdup(text) : NULL;
   if (text && !copy) return -1;
@@ -43,14 +43,21 @@ static int fold_one(void *ud, const vigil_event *ev) {
   int rc = 0;
   switch ((event_type)ev->type) {
   case EV_VISIT_STARTED:
-    rc = take(&v->patient, ev->data, K_patient) | take(&v->location, ev->data, K_location) |
-         take(&v->protocol, ev->data, K_protocol) | take(&v->phase, ev->data, K_phase);
+    rc = take(&v->patient, ev->data, K(patient)) | take(&v->location, ev->data, K(location)) |
+         take(&v->protocol, ev->data, K(protocol)) | take(&v->phase, ev->data, K(phase));
     v->status = "active";
     break;
-  case EV_PHASE_ENTERED: rc = take(&v->phase, ev->data, K_phase); break;
-  case EV_VISIT_DISCHARGED: v->status = "discharged"; break;
-  case EV_VISIT_ABORTED: v->status = "aborted"; break;
-  default: break;
+  case EV_PHASE_ENTERED:
+    rc = take(&v->phase, ev->data, K(phase));
+    break;
+  case EV_VISIT_DISCHARGED:
+    v->status = "discharged";
+    break;
+  case EV_VISIT_ABORTED:
+    v->status = "aborted";
+    break;
+  default:
+    break;
   }
   if (rc < 0) {
     f->oom = 1;
@@ -59,21 +66,23 @@ static int fold_one(void *ud, const vigil_event *ev) {
   return 0;
 }
 
-int visit_at_read(vigil_engine *e, visit_at *v, uint64_t id, uint64_t seq, char *err, size_t errlen) {
+int vigil__visit_at_read(vigil_engine *e, visit_at *v, uint64_t id, uint64_t seq, char *err, size_t errlen) {
   if (v->id == id && v->upto == seq) return 0;
   if (v->id != id || v->upto > seq) {
-    visit_at_clear(v);
+    vigil__visit_at_clear(v);
     v->id = id;
   }
   fold_to f = {v, seq, 0};
-  store *s = engine_store(e);
+  store *s = vigil__engine_store(e);
   int rc = s->ops->scan(s, v->upto, id, fold_one, &f, err, errlen);
   if (rc == 0 && f.oom) {
     snprintf(err, errlen, "out of memory");
     rc = VIGIL_ENOMEM;
   }
   /* The fold stops at seq: the next call for a later event goes on from here. */
-  if (rc == 0) v->upto = seq;
-  else visit_at_clear(v);
+  if (rc == 0)
+    v->upto = seq;
+  else
+    vigil__visit_at_clear(v);
   return rc;
 }

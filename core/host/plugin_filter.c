@@ -47,8 +47,8 @@ static int valid_name(const char *s) {
   return 1;
 }
 
-int plugin_filter_open(vigil_engine *e, const char *dir, const char *name, plugin_filter **out, char *err,
-                       size_t errlen) {
+int vigil__plugin_filter_open(vigil_engine *e, const char *dir, const char *name, plugin_filter **out, char *err,
+                              size_t errlen) {
   *out = NULL;
   if (!valid_name(name)) {
     snprintf(err, errlen, "'%s' is not a filter name (a-z, digits, '_' and '-': the file plugin_dir/NAME.lua)",
@@ -66,24 +66,24 @@ int plugin_filter_open(vigil_engine *e, const char *dir, const char *name, plugi
   struct stat st;
   if (stat(f->path, &st) != 0 || !S_ISREG(st.st_mode)) {
     snprintf(err, errlen, "%s: no such file", f->path);
-    plugin_filter_close(f);
+    vigil__plugin_filter_close(f);
     return VIGIL_ENOENT;
   }
-  if (!(f->sb = sandbox_open(dir, NULL, 0, LUA_PLUGIN_CAP, LUA_PLUGIN_BUDGET, err, errlen))) {
-    plugin_filter_close(f);
+  if (!(f->sb = vigil__sandbox_open(dir, NULL, 0, LUA_PLUGIN_CAP, LUA_PLUGIN_BUDGET, err, errlen))) {
+    vigil__plugin_filter_close(f);
     return VIGIL_EINVAL;
   }
   lua_State *L = f->sb->L;
   char rel[80];
   snprintf(rel, sizeof rel, "%s.lua", name);
-  if (plugin_lua_run(f->sb, rel, err, errlen) != LUA_OK) {
-    plugin_filter_close(f);
+  if (vigil__plugin_lua_run(f->sb, rel, err, errlen) != LUA_OK) {
+    vigil__plugin_filter_close(f);
     return VIGIL_EINVAL;
   }
   if (!lua_isfunction(L, -1)) {
     snprintf(err, errlen, "%s:1: should return function(event, visit) ... end, not a %s", f->path,
              luaL_typename(L, -1));
-    plugin_filter_close(f);
+    vigil__plugin_filter_close(f);
     return VIGIL_EINVAL;
   }
   f->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -103,7 +103,7 @@ static const visit_at *visit_of(plugin_filter *f, const vigil_plugin_event *ev, 
     if (f->used[i] < f->used[slot]) slot = i;
   }
   f->used[slot] = ++f->uses;
-  if (visit_at_read(f->e, &f->visits[slot], ev->visit, ev->seq, err, errlen) < 0) return NULL;
+  if (vigil__visit_at_read(f->e, &f->visits[slot], ev->visit, ev->seq, err, errlen) < 0) return NULL;
   return &f->visits[slot];
 }
 
@@ -124,9 +124,9 @@ static void set_text(lua_State *L, const char *key, const char *value) {
 static int run_predicate(lua_State *L) {
   test_call *c = lua_touserdata(L, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->f->fn_ref);
-  lua_json_push(L, c->event);
+  vigil__lua_json_push(L, c->event);
   if (c->visit) {
-    sandbox_push_lang(c->f->sb);
+    vigil__sandbox_push_lang(c->f->sb);
     lua_getfield(L, -1, "readonly");
     lua_remove(L, -2);
     lua_createtable(L, 0, 6);
@@ -146,7 +146,7 @@ static int run_predicate(lua_State *L) {
   return 1;
 }
 
-int plugin_filter_test(plugin_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen) {
+int vigil__plugin_filter_test(plugin_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen) {
   const visit_at *v = NULL;
   if (ev->visit && !(v = visit_of(f, ev, err, errlen))) return -1;
   json_t *event = json_loadb(ev->json, ev->json_len, 0, NULL);
@@ -158,7 +158,7 @@ int plugin_filter_test(plugin_filter *f, const vigil_plugin_event *ev, char *err
   lua_State *L = f->sb->L;
   lua_pushcfunction(L, run_predicate); /* a light C function: allocates nothing */
   lua_pushlightuserdata(L, &c);
-  int rc = sandbox_call(f->sb, 1, 1, err, errlen);
+  int rc = vigil__sandbox_call(f->sb, 1, 1, err, errlen);
   json_decref(event);
   if (rc != LUA_OK) return -1;
   int yes = lua_toboolean(L, -1);
@@ -166,13 +166,13 @@ int plugin_filter_test(plugin_filter *f, const vigil_plugin_event *ev, char *err
   return yes;
 }
 
-const char *plugin_filter_path(const plugin_filter *f) { return f->path; }
+const char *vigil__plugin_filter_path(const plugin_filter *f) { return f->path; }
 
-void plugin_filter_close(plugin_filter *f) {
+void vigil__plugin_filter_close(plugin_filter *f) {
   if (!f) return;
   for (size_t i = 0; i < VISITS_KEPT; i++)
-    visit_at_clear(&f->visits[i]);
-  sandbox_close(f->sb);
+    vigil__visit_at_clear(&f->visits[i]);
+  vigil__sandbox_close(f->sb);
   free(f->path);
   free(f);
 }

@@ -16,14 +16,14 @@ typedef struct plugin_filter plugin_filter;
  * keeps the function it returns. 0; or VIGIL_ENOENT (no such file) or
  * VIGIL_EINVAL (it does not load, fails, or returns no function) with
  * "file:line: message" in err. */
-int plugin_filter_open(vigil_engine *e, const char *dir, const char *name, plugin_filter **out, char *err,
-                       size_t errlen);
+int vigil__plugin_filter_open(vigil_engine *e, const char *dir, const char *name, plugin_filter **out, char *err,
+                              size_t errlen);
 /* Calls the predicate with the event as a table and its visit as it was at
  * that event (visit_at.h; nil for a site event). 1 (a true value), 0 (false
  * or nil), or -1 with "file:line: message" in err. */
-int plugin_filter_test(plugin_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen);
+int vigil__plugin_filter_test(plugin_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen);
 /* The file it was read from. */
-const char *plugin_filter_path(const plugin_filter *f);
-void plugin_filter_close(plugin_filter *f);
+const char *vigil__plugin_filter_path(const plugin_filter *f);
+void vigil__plugin_filter_close(plugin_filter *f);
 
 #endif

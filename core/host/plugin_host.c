@@ -254,7 +254,7 @@ static int check_key(vigil_plugin *p, const char *key) {
 
 static int api_kv_put(vigil_plugin *p, const char *key, const void *value, size_t len) {
   if (check_key(p, key) < 0) return VIGIL_EINVAL;
-  store *s = engine_store(p->h->e);
+  store *s = vigil__engine_store(p->h->e);
   char err[512];
   int rc = s->ops->kv_put(s, p->ns, key, value, len, err, sizeof err);
   if (rc < 0) host_log(p->h, VIGIL_LOG_ERROR, p, "cannot store %s: %s", key, err);
@@ -263,7 +263,7 @@ static int api_kv_put(vigil_plugin *p, const char *key, const void *value, size_
 
 static int api_kv_get(vigil_plugin *p, const char *key, void **value, size_t *len) {
   if (check_key(p, key) < 0 || !value || !len) return VIGIL_EINVAL;
-  store *s = engine_store(p->h->e);
+  store *s = vigil__engine_store(p->h->e);
   char err[512];
   int rc = s->ops->kv_get(s, p->ns, key, value, len, err, sizeof err);
   if (rc < 0 && rc != VIGIL_ENOENT) host_log(p->h, VIGIL_LOG_ERROR, p, "cannot read %s: %s", key, err);
@@ -272,7 +272,7 @@ static int api_kv_get(vigil_plugin *p, const char *key, void **value, size_t *le
 
 static int api_kv_scan(vigil_plugin *p, vigil_plugin_kv_fn fn, void *ud) {
   if (!fn) return VIGIL_EINVAL;
-  store *s = engine_store(p->h->e);
+  store *s = vigil__engine_store(p->h->e);
   char err[512];
   int rc = s->ops->kv_scan(s, p->ns, fn, ud, err, sizeof err);
   if (rc < 0) host_log(p->h, VIGIL_LOG_ERROR, p, "cannot read its keys: %s", err);
@@ -335,7 +335,7 @@ static int api_metric_set(vigil_plugin *p, const char *name, const char *type, c
 }
 
 static int api_type_matches(vigil_plugin *p, const char *pattern, const char *type) {
-  return pattern && type ? bus_pattern_match(pattern, type) : VIGIL_EINVAL;
+  return pattern && type ? vigil__bus_pattern_match(pattern, type) : VIGIL_EINVAL;
 }
 
 static void api_alert_counts(vigil_plugin *p, uint64_t active[3], uint64_t open[3]) {
@@ -362,7 +362,7 @@ static int api_filter_open(vigil_plugin *p, const char *name, vigil_filter **out
     snprintf(err, errlen, "out of memory");
     return VIGIL_ENOMEM;
   }
-  int rc = plugin_filter_open(p->h->e, p->h->dir, name, &f->impl, err, errlen);
+  int rc = vigil__plugin_filter_open(p->h->e, p->h->dir, name, &f->impl, err, errlen);
   if (rc < 0) {
     free(f->name);
     free(f);
@@ -378,7 +378,7 @@ static int api_filter_open(vigil_plugin *p, const char *name, vigil_filter **out
 static int api_filter_test(vigil_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen) {
   if (!f || !ev) return -1;
   char why[1024];
-  int rc = plugin_filter_test(f->impl, ev, why, sizeof why);
+  int rc = vigil__plugin_filter_test(f->impl, ev, why, sizeof why);
   if (rc < 0) {
     f->p->failures++;
     host_log(f->p->h, VIGIL_LOG_WARN, f->p, "filter %s on event %llu (%s): %s", f->name, (unsigned long long)ev->seq,
@@ -396,7 +396,7 @@ static void api_filter_close(vigil_filter *f) {
       p->filters[i] = p->filters[--p->n_filters];
       break;
     }
-  plugin_filter_close(f->impl);
+  vigil__plugin_filter_close(f->impl);
   free(f->name);
   free(f);
 }
@@ -460,11 +460,11 @@ static void refuse(vigil_plugin *p, const char *fmt, ...) {
   host_log(p->h, VIGIL_LOG_ERROR, p, "refused: %s", msg);
 }
 
-/* A Lua site plugin is a plugin whose init is plugin_lua_init. */
+/* A Lua site plugin is a plugin whose init is vigil__plugin_lua_init. */
 static const vigil_plugin_def lua_def = {VIGIL_PLUGIN_ABI_MAJOR, VIGIL_PLUGIN_ABI_MINOR, VIGIL_PLUGIN_SIGNATURE,
-                                         VIGIL_VERSION_STRING, plugin_lua_init};
+                                         VIGIL_VERSION_STRING, vigil__plugin_lua_init};
 
-const char *plugin_path(const vigil_plugin *p) { return p->path; }
+const char *vigil__plugin_path(const vigil_plugin *p) { return p->path; }
 
 /* Reads the entry of a shared object and checks it before running any of it. */
 static const vigil_plugin_def *open_shared(vigil_plugin *p) {
@@ -559,7 +559,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
   return VIGIL_EINVAL;
 }
 
-int plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, size_t errlen) {
+int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, size_t errlen) {
   *out = NULL;
   json_t *cfg = NULL;
   if (o->plugins_json) {
@@ -635,13 +635,13 @@ int plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, 
   return 0;
 }
 
-void plugin_host_counts(const plugin_host *h, unsigned *running, unsigned *failed) {
+void vigil__plugin_host_counts(const plugin_host *h, unsigned *running, unsigned *failed) {
   *running = *failed = 0;
   for (size_t i = 0; h && i < h->n; i++)
     h->plugins[i]->running ? (*running)++ : (*failed)++;
 }
 
-void plugin_host_close(plugin_host *h) {
+void vigil__plugin_host_close(plugin_host *h) {
   if (!h || h->closed) return;
   h->closed = 1;
   for (size_t i = h->n; i-- > 0;) {
@@ -651,9 +651,9 @@ void plugin_host_close(plugin_host *h) {
   }
 }
 
-void plugin_host_free(plugin_host *h) {
+void vigil__plugin_host_free(plugin_host *h) {
   if (!h) return;
-  plugin_host_close(h);
+  vigil__plugin_host_close(h);
   for (size_t i = 0; i < h->n; i++) {
     vigil_plugin *p = h->plugins[i];
     undo(p);
@@ -673,7 +673,7 @@ void plugin_host_free(plugin_host *h) {
 
 /* ---- what the server shows ---------------------------------------------------------- */
 
-char *plugin_host_status_json(plugin_host *h) {
+char *vigil__plugin_host_status_json(plugin_host *h) {
   json_t *list = json_array();
   for (size_t i = 0; h && list && i < h->n; i++) {
     vigil_plugin *p = h->plugins[i];
@@ -703,13 +703,13 @@ char *plugin_host_status_json(plugin_host *h) {
 }
 
 static void head(buf *b, const char *name, const char *type, const char *help) {
-  buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+  vigil__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-char *plugin_host_metrics_text(plugin_host *h) {
+char *vigil__plugin_host_metrics_text(plugin_host *h) {
   if (!h || !h->n) return strdup("");
   buf b;
-  buf_init(&b);
+  vigil__buf_init(&b);
   static const struct {
     const char *name, *type, *help;
   } own[] = {
@@ -723,7 +723,7 @@ char *plugin_host_metrics_text(plugin_host *h) {
     for (size_t i = 0; i < h->n; i++) {
       vigil_plugin *p = h->plugins[i];
       uint64_t v = m == 0 ? (uint64_t)p->running : m == 1 ? p->calls : m == 2 ? p->failures : p->slow;
-      buf_printf(&b, "%s{plugin=\"%s\"} %llu\n", own[m].name, p->name, (unsigned long long)v);
+      vigil__buf_printf(&b, "%s{plugin=\"%s\"} %llu\n", own[m].name, p->name, (unsigned long long)v);
     }
   }
   /* The plugins' own, grouped by name (a name's HELP and TYPE once). */
@@ -742,10 +742,10 @@ char *plugin_host_metrics_text(plugin_host *h) {
         for (size_t j2 = 0; j2 < h->plugins[i2]->n_metrics; j2++) {
           const metric *x = &h->plugins[i2]->metrics[j2];
           if (strcmp(x->name, m->name)) continue;
-          buf_printf(&b, "%s{plugin=\"%s\"%s%s} %.17g\n", full, h->plugins[i2]->name, *x->labels ? "," : "", x->labels,
-                     x->value);
+          vigil__buf_printf(&b, "%s{plugin=\"%s\"%s%s} %.17g\n", full, h->plugins[i2]->name, *x->labels ? "," : "",
+                            x->labels, x->value);
         }
     }
   }
-  return buf_take(&b);
+  return vigil__buf_take(&b);
 }

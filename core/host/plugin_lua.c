@@ -96,7 +96,7 @@ static int ctx_count(lua_State *L) {
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     /* Labels in key order, so that the same labels are the same series. */
-    const char *keys[16];
+    const char *keys[16] = {0};
     int n = 0;
     lua_pushnil(L);
     while (lua_next(L, 2)) {
@@ -168,7 +168,7 @@ static void push_ctx(lua_plugin *lp) {
   lua_pushlightuserdata(L, lp);
   luaL_setfuncs(L, fns, 1);
   json_t *s = json_loads(lp->api->settings(lp->p), 0, NULL);
-  lua_json_push(L, s);
+  vigil__lua_json_push(L, s);
   json_decref(s);
   lua_setfield(L, -2, "settings");
 }
@@ -182,11 +182,11 @@ static int on_event(void *ud, const vigil_plugin_event *ev) {
   json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
   if (!j) return -1;
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->fn_ref);
-  lua_json_push(L, j);
+  vigil__lua_json_push(L, j);
   json_decref(j);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ctx_ref);
   char err[1024];
-  if (sandbox_call(lp->sb, 2, 0, err, sizeof err) != LUA_OK) {
+  if (vigil__sandbox_call(lp->sb, 2, 0, err, sizeof err) != LUA_OK) {
     char msg[1200];
     snprintf(msg, sizeof msg, "on %s (event %llu): %s", ev->type, (unsigned long long)ev->seq, err);
     lp->api->log(lp->p, VIGIL_PLUGIN_LOG_WARN, msg);
@@ -203,11 +203,11 @@ static void on_close(void *ud) {
   for (size_t i = 0; i < lp->n_counters; i++)
     free(lp->counters[i].name), free(lp->counters[i].labels);
   free(lp->counters);
-  sandbox_close(lp->sb);
+  vigil__sandbox_close(lp->sb);
   free(lp);
 }
 
-int plugin_lua_run(sandbox *sb, const char *file, char *err, size_t errlen) {
+int vigil__plugin_lua_run(sandbox *sb, const char *file, char *err, size_t errlen) {
   lua_State *L = sb->L;
   /* Its body runs once, and may require files of its folder only then. */
   sb->loading = 1;
@@ -215,7 +215,7 @@ int plugin_lua_run(sandbox *sb, const char *file, char *err, size_t errlen) {
   lua_getfield(L, -1, "run_main");
   lua_remove(L, -2);
   lua_pushstring(L, file);
-  int rc = sandbox_call(sb, 1, 1, err, errlen);
+  int rc = vigil__sandbox_call(sb, 1, 1, err, errlen);
   sb->loading = 0;
   return rc;
 }
@@ -225,16 +225,16 @@ static int refuse(char **err, const char *what) {
   return VIGIL_EINVAL;
 }
 
-int plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
+int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
   char dir[4096], file[4096], msg[1024];
-  snprintf(dir, sizeof dir, "%s", plugin_path(p));
-  snprintf(file, sizeof file, "%s", plugin_path(p));
+  snprintf(dir, sizeof dir, "%s", vigil__plugin_path(p));
+  snprintf(file, sizeof file, "%s", vigil__plugin_path(p));
   lua_plugin *lp = calloc(1, sizeof *lp);
   if (!lp) return VIGIL_ENOMEM;
   lp->p = p;
   lp->api = api;
   lp->ctx_ref = LUA_NOREF;
-  lp->sb = sandbox_open(dirname(dir), NULL, 0, LUA_PLUGIN_CAP, LUA_PLUGIN_BUDGET, msg, sizeof msg);
+  lp->sb = vigil__sandbox_open(dirname(dir), NULL, 0, LUA_PLUGIN_CAP, LUA_PLUGIN_BUDGET, msg, sizeof msg);
   if (!lp->sb) {
     free(lp);
     return refuse(err, msg);
@@ -245,11 +245,11 @@ int plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
     return rc;
   }
   lua_State *L = lp->sb->L;
-  if (plugin_lua_run(lp->sb, basename(file), msg, sizeof msg) != LUA_OK) return refuse(err, msg);
+  if (vigil__plugin_lua_run(lp->sb, basename(file), msg, sizeof msg) != LUA_OK) return refuse(err, msg);
   int decl = lua_gettop(L);
   if (!lua_istable(L, decl) || (lua_getfield(L, decl, "on"), !lua_istable(L, -1))) {
     snprintf(msg, sizeof msg, "%s: should return { on = { [\"alert.raised\"] = function(event, ctx) ... end } }",
-             plugin_path(p));
+             vigil__plugin_path(p));
     lua_settop(L, 0);
     return refuse(err, msg);
   }
@@ -258,7 +258,7 @@ int plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
   lua_pushnil(L);
   while (lua_next(L, decl + 1)) {
     if (lua_type(L, -2) != LUA_TSTRING || !lua_isfunction(L, -1)) {
-      snprintf(msg, sizeof msg, "%s: on: each entry is [\"pattern\"] = function(event, ctx)", plugin_path(p));
+      snprintf(msg, sizeof msg, "%s: on: each entry is [\"pattern\"] = function(event, ctx)", vigil__plugin_path(p));
       lua_settop(L, 0);
       return refuse(err, msg);
     }
@@ -277,7 +277,7 @@ int plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
     const char *pattern = lua_tostring(L, -2);
     if ((rc = api->subscribe(p, pattern, on_event, s)) < 0) {
       snprintf(msg, sizeof msg, "%s: on: '%s' matches no event type (try \"*\", \"alert.*\" or \"item.overdue\")",
-               plugin_path(p), pattern);
+               vigil__plugin_path(p), pattern);
       lua_settop(L, 0);
       return refuse(err, msg);
     }

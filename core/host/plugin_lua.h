@@ -14,10 +14,10 @@ struct sandbox;
 /* Runs the body of file (a name in the sandbox's folder) once, as a site
  * plugin's or filter's, and leaves its one result on the stack. LUA_OK, or
  * the Lua status with "file:line: message" in err. */
-int plugin_lua_run(struct sandbox *sb, const char *file, char *err, size_t errlen);
+int vigil__plugin_lua_run(struct sandbox *sb, const char *file, char *err, size_t errlen);
 
-/* Runs the plugin's file (plugin_path(p)) in a sandbox and subscribes what
+/* Runs the plugin's file (vigil__plugin_path(p)) in a sandbox and subscribes what
  * it returns under `on`. */
-int plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err);
+int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err);
 
 #endif

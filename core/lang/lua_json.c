@@ -4,7 +4,7 @@
 #include <lauxlib.h>
 
 /* Pushes a JSON value as the Lua value it reads as (null: nil). */
-void lua_json_push(lua_State *L, json_t *j) {
+void vigil__lua_json_push(lua_State *L, json_t *j) {
   luaL_checkstack(L, 4, "JSON too deep");
   switch (json_typeof(j)) {
   case JSON_OBJECT: {
@@ -12,7 +12,7 @@ void lua_json_push(lua_State *L, json_t *j) {
     const char *k;
     json_t *x;
     json_object_foreach(j, k, x) {
-      lua_json_push(L, x);
+      vigil__lua_json_push(L, x);
       lua_setfield(L, -2, k);
     }
     break;
@@ -22,7 +22,7 @@ void lua_json_push(lua_State *L, json_t *j) {
     size_t i;
     json_t *x;
     json_array_foreach(j, i, x) {
-      lua_json_push(L, x);
+      vigil__lua_json_push(L, x);
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     break;

@@ -34,7 +34,8 @@ static void problems_add(problems *ps, const char *where, const char *message) {
   p->file = colon ? strndup(where, (size_t)(colon - where)) : strdup(where);
   p->line = colon ? strtol(colon + 1, NULL, 10) : 0;
   p->message = strdup(message);
-  if (p->file && p->message) ps->n++;
+  if (p->file && p->message)
+    ps->n++;
   else {
     free(p->file);
     free(p->message);
@@ -46,7 +47,8 @@ static void problems_add_error(problems *ps, const char *msg, const char *fallba
   const char *s = msg;
   while ((s = strchr(s, ':'))) {
     const char *d = s + 1;
-    while (*d >= '0' && *d <= '9') d++;
+    while (*d >= '0' && *d <= '9')
+      d++;
     if (d > s + 1 && d[0] == ':' && d[1] == ' ') {
       char where[1024];
       snprintf(where, sizeof where, "%.*s", (int)(d - msg), msg);
@@ -73,8 +75,7 @@ static void problems_report(problems *ps, problem_fn fn, void *ud) {
     char where[1100];
     snprintf(where, sizeof where, "%s:%ld", ps->v[i].file, ps->v[i].line);
     /* The same problem found twice (at declaration and at compile) is said once. */
-    if (i && problem_cmp(&ps->v[i], &ps->v[i - 1]) == 0 && !strcmp(ps->v[i].message, ps->v[i - 1].message))
-      continue;
+    if (i && problem_cmp(&ps->v[i], &ps->v[i - 1]) == 0 && !strcmp(ps->v[i].message, ps->v[i - 1].message)) continue;
     if (fn) fn(ud, where, ps->v[i].message);
   }
 }
@@ -98,7 +99,7 @@ static char *get_str(lua_State *L, int idx, const char *key) {
 
 static const char *get_interned(lua_State *L, int idx, const char *key) {
   lua_getfield(L, idx, key);
-  const char *s = lua_type(L, -1) == LUA_TSTRING ? intern(lua_tostring(L, -1)) : NULL;
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? vigil__intern(lua_tostring(L, -1)) : NULL;
   lua_pop(L, 1);
   return s;
 }
@@ -153,7 +154,7 @@ static const char **get_options(lua_State *L, int idx, uint32_t *n) {
   size_t k = 0;
   for (size_t i = 0; v && i < len; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
-    if (lua_type(L, -1) == LUA_TSTRING) v[k++] = intern(lua_tostring(L, -1)); /* vigil.lua checked them */
+    if (lua_type(L, -1) == LUA_TSTRING) v[k++] = vigil__intern(lua_tostring(L, -1)); /* vigil.lua checked them */
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -195,8 +196,8 @@ static field_kind parse_field_kind(const char *s) {
 static const char *const item_kinds[] = {"check", "number", "choice", "text", "vitals", "score", "signature"};
 static const char *const field_kinds[] = {"check", "number", "choice", "text"};
 
-const char *item_kind_name(item_kind k) { return item_kinds[k]; }
-const char *field_kind_name(field_kind k) { return field_kinds[k]; }
+const char *vigil__item_kind_name(item_kind k) { return item_kinds[k]; }
+const char *vigil__field_kind_name(field_kind k) { return field_kinds[k]; }
 
 static item_kind parse_item_kind(const char *s) {
   for (int i = 0; i < (int)(sizeof item_kinds / sizeof *item_kinds); i++)
@@ -204,16 +205,20 @@ static item_kind parse_item_kind(const char *s) {
   return KIND_TEXT;
 }
 
-const char *priority_name(priority p) {
+const char *vigil__priority_name(priority p) {
   return p == PRIORITY_HIGH ? "high" : p == PRIORITY_MEDIUM ? "medium" : "low";
 }
 
-int priority_parse(const char *s, priority *out) {
+int vigil__priority_parse(const char *s, priority *out) {
   if (!s) return -1;
-  if (!strcmp(s, "high")) *out = PRIORITY_HIGH;
-  else if (!strcmp(s, "medium")) *out = PRIORITY_MEDIUM;
-  else if (!strcmp(s, "low")) *out = PRIORITY_LOW;
-  else return -1;
+  if (!strcmp(s, "high"))
+    *out = PRIORITY_HIGH;
+  else if (!strcmp(s, "medium"))
+    *out = PRIORITY_MEDIUM;
+  else if (!strcmp(s, "low"))
+    *out = PRIORITY_LOW;
+  else
+    return -1;
   return 0;
 }
 
@@ -236,10 +241,10 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   it->id = get_interned(L, idx, "id");
   char qid[512];
   snprintf(qid, sizeof qid, "%s.%s", p->phases[phase].id, it->id);
-  it->qid = intern(qid);
+  it->qid = vigil__intern(qid);
   char key[600];
   snprintf(key, sizeof key, "overdue:%s", it->qid);
-  it->overdue_key = intern(key);
+  it->overdue_key = vigil__intern(key);
   it->title = get_str(L, idx, "title");
   it->help = get_str(L, idx, "help");
   it->where = get_str(L, idx, "where");
@@ -267,7 +272,7 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   for (uint32_t i = 0; i < it->n_fields; i++) {
     char q[512];
     snprintf(q, sizeof q, "%s.%s", it->id, it->fields[i].name);
-    it->fields[i].qname = it->scalar ? it->id : intern(q);
+    it->fields[i].qname = it->scalar ? it->id : vigil__intern(q);
   }
 
   lua_getfield(L, idx, "schedule");
@@ -285,7 +290,7 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   lua_getfield(L, idx, "overdue");
   int o = lua_gettop(L);
   char *prio = get_str(L, o, "priority");
-  if (priority_parse(prio, &it->overdue_priority) < 0) it->overdue_priority = PRIORITY_MEDIUM;
+  if (vigil__priority_parse(prio, &it->overdue_priority) < 0) it->overdue_priority = PRIORITY_MEDIUM;
   free(prio);
   it->overdue_escalate = get_int(L, o, "escalate", p->escalate);
   it->overdue_latching = get_bool(L, o, "latching", p->latching);
@@ -304,7 +309,7 @@ static int read_rule(protocol *p, lua_State *L, int idx, rule_spec *r, uint16_t 
   if (!r->on) return -1;
   for (uint32_t i = 0; i < r->n_on; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
-    int item = protocol_find_item(p, lua_tostring(L, -1), phase);
+    int item = vigil__protocol_find_item(p, lua_tostring(L, -1), phase);
     if (item < 0) problems_add(ps, r->where ? r->where : "?:0", "rule refers to an unknown item");
     r->on[i] = (uint16_t)(item < 0 ? 0 : item);
     lua_pop(L, 1);
@@ -325,13 +330,20 @@ static int read_param(lua_State *L, int idx, param_spec *pa) {
   pa->required = (uint8_t)get_bool(L, idx, "required", 1);
   lua_getfield(L, idx, "default");
   switch (lua_type(L, -1)) {
-  case LUA_TNUMBER: pa->def = val_num(lua_tonumber(L, -1)); break;
-  case LUA_TBOOLEAN: pa->def = val_bool(lua_toboolean(L, -1)); break;
-  case LUA_TSTRING: pa->def = val_cstring(lua_tostring(L, -1)); break;
-  default: pa->def = VAL_NIL_;
+  case LUA_TNUMBER:
+    pa->def = val_num(lua_tonumber(L, -1));
+    break;
+  case LUA_TBOOLEAN:
+    pa->def = val_bool(lua_toboolean(L, -1));
+    break;
+  case LUA_TSTRING:
+    pa->def = vigil__val_cstring(lua_tostring(L, -1));
+    break;
+  default:
+    pa->def = VAL_NIL_;
   }
   lua_pop(L, 1);
-  return val_ok(pa->def) ? 0 : -1;
+  return vigil__val_ok(pa->def) ? 0 : -1;
 }
 
 /* Copies the normalised tree at idx into p. */
@@ -419,7 +431,7 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
       lua_rawgeti(L, -1, j + 1);
       if (it->kind == KIND_SIGNATURE) {
         lua_getfield(L, -1, "of");
-        it->of_item = protocol_find_item(p, lua_tostring(L, -1), (int)i);
+        it->of_item = vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i);
         lua_pop(L, 1);
       }
       lua_getfield(L, -1, "from");
@@ -428,7 +440,7 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
         if (!(it->from = calloc(it->n_from, sizeof *it->from))) return -1;
         for (uint32_t k = 0; k < it->n_from; k++) {
           lua_rawgeti(L, -1, (lua_Integer)k + 1);
-          int src = protocol_find_item(p, lua_tostring(L, -1), (int)i);
+          int src = vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i);
           it->from[k] = (uint16_t)(src < 0 ? it->index : src); /* vigil.lua checked them */
           lua_pop(L, 1);
         }
@@ -441,7 +453,8 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
 
   static const char *hooks[HOOK_COUNT] = {"alert", "phase_enter", "phase_exit", "overdue"};
   lua_getfield(L, idx, "hooks");
-  for (int i = 0; i < HOOK_COUNT; i++) p->hooks[i] = get_ref(L, lua_gettop(L), hooks[i]);
+  for (int i = 0; i < HOOK_COUNT; i++)
+    p->hooks[i] = get_ref(L, lua_gettop(L), hooks[i]);
   lua_pop(L, 1);
   return 0;
 }
@@ -469,7 +482,7 @@ static int fingerprint(protocol *p, lua_State *L) {
     if (!p->sources[i].path || !p->sources[i].text) return -1;
   }
   lua_pop(L, 2);
-  protocol_fingerprint(p->sources, p->n_sources, p->sb->dir, p->sha256);
+  vigil__protocol_fingerprint(p->sources, p->n_sources, p->sb->dir, p->sha256);
   return 0;
 }
 
@@ -479,7 +492,7 @@ static const char *relative(const char *path, const char *dir) {
   return n && !strncmp(path, dir, n) && path[n] == '/' ? path + n + 1 : path;
 }
 
-void protocol_fingerprint(const source_file *files, uint32_t n, const char *dir, char out[65]) {
+void vigil__protocol_fingerprint(const source_file *files, uint32_t n, const char *dir, char out[65]) {
   /* Sorted by path, so the fingerprint does not depend on require order;
    * paths within the folder, so the same files elsewhere are the same version. */
   const source_file **order = malloc((n ? n : 1) * sizeof *order);
@@ -487,7 +500,8 @@ void protocol_fingerprint(const source_file *files, uint32_t n, const char *dir,
     out[0] = '\0';
     return;
   }
-  for (uint32_t i = 0; i < n; i++) order[i] = &files[i];
+  for (uint32_t i = 0; i < n; i++)
+    order[i] = &files[i];
   for (uint32_t i = 1; i < n; i++)
     for (uint32_t j = i; j > 0 && strcmp(relative(order[j - 1]->path, dir), relative(order[j]->path, dir)) > 0; j--) {
       const source_file *t = order[j];
@@ -528,7 +542,7 @@ static void collect_problems(lua_State *L, problems *ps) {
 static protocol *load(const char *dir, const char *main_file, source_file *files, uint32_t n_files, size_t mem_cap,
                       uint64_t budget, problem_fn fn, void *ud);
 
-protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, problem_fn fn, void *ud) {
+protocol *vigil__protocol_load(const char *path, size_t mem_cap, uint64_t budget, problem_fn fn, void *ud) {
   char dir[4096], main_file[1024];
   struct stat st;
   if (stat(path, &st) < 0) {
@@ -540,7 +554,8 @@ protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, probl
   if (S_ISDIR(st.st_mode)) {
     snprintf(dir, sizeof dir, "%s", path);
     size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/') dir[--n] = '\0';
+    while (n > 1 && dir[n - 1] == '/')
+      dir[--n] = '\0';
     snprintf(main_file, sizeof main_file, "protocol.lua");
   } else {
     const char *slash = strrchr(path, '/');
@@ -550,8 +565,8 @@ protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, probl
   return load(dir, main_file, NULL, 0, mem_cap, budget, fn, ud);
 }
 
-protocol *protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
-                               problem_fn fn, void *ud) {
+protocol *vigil__protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
+                                      problem_fn fn, void *ud) {
   /* The main file is the one that is not required by another: protocol.lua,
    * or a single-file protocol's own name. */
   const char *main_file = n ? files[0].path : "protocol.lua";
@@ -569,14 +584,15 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
 
   protocol *p = calloc(1, sizeof *p);
   if (!p) {
-    source_files_free(files, n_files);
+    vigil__source_files_free(files, n_files);
     return NULL;
   }
   p->stored = files;
   p->n_stored = n_files;
   p->view_ref = LUA_NOREF;
-  for (int i = 0; i < HOOK_COUNT; i++) p->hooks[i] = LUA_NOREF;
-  p->sb = sandbox_open(dir, files, n_files, mem_cap, budget, err, sizeof err);
+  for (int i = 0; i < HOOK_COUNT; i++)
+    p->hooks[i] = LUA_NOREF;
+  p->sb = vigil__sandbox_open(dir, files, n_files, mem_cap, budget, err, sizeof err);
   if (!p->sb) {
     problems_add_error(&ps, err, main_path);
     goto fail;
@@ -588,9 +604,9 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
   lua_rawgeti(L, LUA_REGISTRYINDEX, p->sb->sandbox_ref);
   lua_getfield(L, -1, "run_main");
   lua_pushstring(L, main_file);
-  int rc = sandbox_call(p->sb, 1, 1, err, sizeof err);
+  int rc = vigil__sandbox_call(p->sb, 1, 1, err, sizeof err);
   p->sb->loading = 0;
-  sandbox_push_lang(p->sb);
+  vigil__sandbox_push_lang(p->sb);
   if (rc != LUA_OK) {
     problems_add_error(&ps, err, main_path);
     collect_problems(L, &ps);
@@ -602,7 +618,7 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
   lua_pushvalue(L, -3);
   lua_getfield(L, -5, "sources");
   lua_call(L, 0, 1);
-  if (sandbox_call(p->sb, 2, 2, err, sizeof err) != LUA_OK) {
+  if (vigil__sandbox_call(p->sb, 2, 2, err, sizeof err) != LUA_OK) {
     problems_add_error(&ps, err, main_path);
     lua_settop(L, 0);
     goto fail;
@@ -624,15 +640,16 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
     problems_add(&ps, main_path, "out of memory while reading the sources");
     goto fail;
   }
-  p->ref_atom = intern(p->ref);
-  p->sha_atom = intern(p->sha256);
+  p->ref_atom = vigil__intern(p->ref);
+  p->sha_atom = vigil__intern(p->sha256);
   uint32_t n_defaults = 0;
-  for (uint32_t i = 0; i < p->n_params; i++) n_defaults += p->params[i].def.type != VAL_NIL;
-  p->defaults = val_record(n_defaults);
-  for (uint32_t i = 0, k = 0; val_ok(p->defaults) && i < p->n_params; i++)
+  for (uint32_t i = 0; i < p->n_params; i++)
+    n_defaults += p->params[i].def.type != VAL_NIL;
+  p->defaults = vigil__val_record(n_defaults);
+  for (uint32_t i = 0, k = 0; vigil__val_ok(p->defaults) && i < p->n_params; i++)
     if (p->params[i].def.type != VAL_NIL)
-      val_fields(p->defaults)[k++] = (field){.key = p->params[i].name, .v = val_retain(p->params[i].def)};
-  if (!p->ref_atom || !p->sha_atom || !val_ok(p->defaults)) {
+      val_fields(p->defaults)[k++] = (field){.key = p->params[i].name, .v = vigil__val_retain(p->params[i].def)};
+  if (!p->ref_atom || !p->sha_atom || !vigil__val_ok(p->defaults)) {
     problems_add(&ps, main_path, "out of memory");
     goto fail;
   }
@@ -648,7 +665,7 @@ fail:
     fn(ud, where, "the protocol could not be loaded");
   }
   problems_free(&ps);
-  protocol_free(p);
+  vigil__protocol_free(p);
   return NULL;
 }
 
@@ -658,13 +675,14 @@ static void free_fields(field_spec *f, uint32_t n) {
     free(f[i].unit);
     free(f[i].loinc);
     free(f[i].options);
-    for (uint32_t k = 0; k < f[i].n_points; k++) free(f[i].points[k].label);
+    for (uint32_t k = 0; k < f[i].n_points; k++)
+      free(f[i].points[k].label);
     free(f[i].points);
   }
   free(f);
 }
 
-void protocol_free(protocol *p) {
+void vigil__protocol_free(protocol *p) {
   if (!p) return;
   for (uint32_t i = 0; i < p->n_items; i++) {
     item_spec *it = &p->items[i];
@@ -692,17 +710,17 @@ void protocol_free(protocol *p) {
     free(p->params[i].title);
     free(p->params[i].unit);
     free(p->params[i].options);
-    val_release(p->params[i].def);
+    vigil__val_release(p->params[i].def);
   }
   free(p->params);
-  val_release(p->defaults);
+  vigil__val_release(p->defaults);
   for (uint32_t i = 0; i < p->n_sources; i++) {
     free(p->sources[i].path);
     free(p->sources[i].text);
   }
   free(p->sources);
-  sandbox_close(p->sb);
-  source_files_free(p->stored, p->n_stored);
+  vigil__sandbox_close(p->sb);
+  vigil__source_files_free(p->stored, p->n_stored);
   free(p->id);
   free(p->version);
   free(p->ref);
@@ -711,7 +729,7 @@ void protocol_free(protocol *p) {
   free(p);
 }
 
-void source_files_free(source_file *files, uint32_t n) {
+void vigil__source_files_free(source_file *files, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     free(files[i].path);
     free(files[i].text);
@@ -719,16 +737,16 @@ void source_files_free(source_file *files, uint32_t n) {
   free(files);
 }
 
-int protocol_find_item(const protocol *p, const char *ref, int phase) {
+int vigil__protocol_find_item(const protocol *p, const char *ref, int phase) {
   if (!ref) return -1;
   const char *dot = strchr(ref, '.');
   if (dot) {
-    const char *q = intern_find(ref, strlen(ref));
+    const char *q = vigil__intern_find(ref, strlen(ref));
     for (uint32_t i = 0; q && i < p->n_items; i++)
       if (p->items[i].qid == q) return (int)i;
     return -1;
   }
-  const char *id = intern_find(ref, strlen(ref));
+  const char *id = vigil__intern_find(ref, strlen(ref));
   if (!id) return -1;
   if (phase >= 0) {
     const phase_spec *s = &p->phases[phase];
@@ -744,19 +762,19 @@ int protocol_find_item(const protocol *p, const char *ref, int phase) {
   return found;
 }
 
-int protocol_find_param(const protocol *p, const char *name) {
+int vigil__protocol_find_param(const protocol *p, const char *name) {
   for (uint32_t i = 0; i < p->n_params; i++)
     if (!strcmp(p->params[i].name, name)) return (int)i;
   return -1;
 }
 
-const field_spec *item_find_field(const item_spec *it, const char *name) {
+const field_spec *vigil__item_find_field(const item_spec *it, const char *name) {
   for (uint32_t i = 0; i < it->n_fields; i++)
     if (it->fields[i].name == name || !strcmp(it->fields[i].name, name)) return &it->fields[i];
   return NULL;
 }
 
-int64_t schedule_due(const schedule *s, uint32_t k) {
+int64_t vigil__schedule_due(const schedule *s, uint32_t k) {
   if (s->count >= 0 && (int64_t)k >= s->count) return -1;
   if (k > 0 && s->every <= 0) return -1;
   int64_t due = s->at + (int64_t)k * s->every;

@@ -49,10 +49,10 @@ static protocol *load_stored(const char *db_path, const char *name, problem_fn f
   }
   json_decref(files);
   if (ok) {
-    /* protocol_load_stored takes the files, also when it fails. */
-    p = protocol_load_stored((const char *)sqlite3_column_text(st, 0), sf, (uint32_t)n, 0, 0, fn, ud);
+    /* vigil__protocol_load_stored takes the files, also when it fails. */
+    p = vigil__protocol_load_stored((const char *)sqlite3_column_text(st, 0), sf, (uint32_t)n, 0, 0, fn, ud);
   } else {
-    if (sf) source_files_free(sf, (uint32_t)n);
+    if (sf) vigil__source_files_free(sf, (uint32_t)n);
     problem(fn, ud, db_path, "the stored sources of %s cannot be read", name);
   }
 out:
@@ -63,7 +63,7 @@ out:
 
 /* An upload waiting for approval: vigil serve keeps it as the folder
  * protocol_uploads/<id@version> beside the database (server/api_protocols.c). */
-void protocol_uploads_dir(const char *db, char *out, size_t n) {
+void vigil__protocol_uploads_dir(const char *db, char *out, size_t n) {
   const char *slash = strrchr(db, '/');
   if (slash)
     snprintf(out, n, "%.*s/protocol_uploads", (int)(slash - db), db);
@@ -74,17 +74,17 @@ void protocol_uploads_dir(const char *db, char *out, size_t n) {
 static int upload_folder(const char *db, const char *ref, char *out, size_t n) {
   if (strchr(ref, '/') || strstr(ref, "..") || !strchr(ref, '@')) return 0;
   char dir[4096];
-  protocol_uploads_dir(db, dir, sizeof dir);
+  vigil__protocol_uploads_dir(db, dir, sizeof dir);
   int len = snprintf(out, n, "%s/%s", dir, ref);
   struct stat sb;
   return len > 0 && (size_t)len < n && stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-protocol *protocol_version_load(const char *what, const char *db, problem_fn fn, void *ud) {
+protocol *vigil__protocol_version_load(const char *what, const char *db, problem_fn fn, void *ud) {
   struct stat sb;
   char upload[4096];
-  if (stat(what, &sb) == 0) return protocol_load(what, 0, 0, fn, ud);
-  if (db && upload_folder(db, what, upload, sizeof upload)) return protocol_load(upload, 0, 0, fn, ud);
+  if (stat(what, &sb) == 0) return vigil__protocol_load(what, 0, 0, fn, ud);
+  if (db && upload_folder(db, what, upload, sizeof upload)) return vigil__protocol_load(upload, 0, 0, fn, ud);
   if (db) return load_stored(db, what, fn, ud);
   problem(fn, ud, what, "no such protocol folder or file (a stored version needs --db %s)", "DB");
   return NULL;

@@ -12,8 +12,8 @@
 #include "lang/embedded_lua.h"
 #include "lang/protocol.h"
 
-#define HOOK_EVERY 1000         /* instructions between budget checks */
-#define MAX_SOURCE (1u << 20)   /* a protocol file larger than 1 MiB is refused */
+#define HOOK_EVERY 1000       /* instructions between budget checks */
+#define MAX_SOURCE (1u << 20) /* a protocol file larger than 1 MiB is refused */
 
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   sandbox *sb = ud;
@@ -58,8 +58,10 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
       }
     }
     if (!found) lua_pushliteral(L, "");
-    if (over_time) lua_pushfstring(L, "time limit of %d ms exceeded (an endless loop?)", (int)(SANDBOX_TIME_LIMIT_NS / 1000000));
-    else lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
+    if (over_time)
+      lua_pushfstring(L, "time limit of %d ms exceeded (an endless loop?)", (int)(SANDBOX_TIME_LIMIT_NS / 1000000));
+    else
+      lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
     lua_concat(L, 2);
     lua_error(L);
   }
@@ -132,14 +134,17 @@ static int read_source(lua_State *L) {
 static int embedded_source(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   if (strcmp(name, "scores") != 0) return luaL_error(L, "no embedded library '%s'", name);
-  lua_pushlstring(L, scores_lua_src, scores_lua_len);
+  lua_pushlstring(L, vigil__scores_lua_src, vigil__scores_lua_len);
   return 1;
 }
 
-void sandbox_open_libs(lua_State *L) {
-  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},     {LUA_STRLIBNAME, luaopen_string},
-                                  {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
-                                  {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_DBLIBNAME, luaopen_debug},
+void vigil__sandbox_open_libs(lua_State *L) {
+  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
+                                  {LUA_STRLIBNAME, luaopen_string},
+                                  {LUA_TABLIBNAME, luaopen_table},
+                                  {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_UTF8LIBNAME, luaopen_utf8},
+                                  {LUA_DBLIBNAME, luaopen_debug},
                                   {NULL, NULL}};
   for (const luaL_Reg *lib = libs; lib->func; lib++) {
     luaL_requiref(L, lib->name, lib->func, 1);
@@ -158,12 +163,12 @@ static int run_embedded(sandbox *sb, const char *name, const char *src, size_t l
     return -1;
   }
   lua_insert(L, -nargs - 1);
-  if (sandbox_call(sb, nargs, 1, err, errlen) != LUA_OK) return -1;
+  if (vigil__sandbox_call(sb, nargs, 1, err, errlen) != LUA_OK) return -1;
   return 0;
 }
 
-sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_files, size_t cap, uint64_t budget,
-                      char *err, size_t errlen) {
+sandbox *vigil__sandbox_open(const char *dir, const source_file *files, uint32_t n_files, size_t cap, uint64_t budget,
+                             char *err, size_t errlen) {
   sandbox *sb = calloc(1, sizeof *sb);
   if (!sb || !(sb->dir = strdup(dir))) {
     free(sb);
@@ -174,7 +179,7 @@ sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_file
   sb->n_files = n_files;
   if (!files && !realpath(dir, sb->realdir)) {
     snprintf(err, errlen, "%s: no such folder", dir);
-    sandbox_close(sb);
+    vigil__sandbox_close(sb);
     return NULL;
   }
   sb->cap = cap ? cap : SANDBOX_DEFAULT_CAP;
@@ -183,7 +188,7 @@ sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_file
   sb->L = lua_newstate(sandbox_alloc, sb);
   if (!sb->L) {
     snprintf(err, errlen, "cannot create a Lua state: out of memory");
-    sandbox_close(sb);
+    vigil__sandbox_close(sb);
     return NULL;
   }
   lua_State *L = sb->L;
@@ -192,14 +197,14 @@ sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_file
   /* Only these libraries exist in the state at all; io, os, package and
    * coroutine are never opened. debug is needed by the trusted language code
    * (for file:line of declarations) and removed before protocol code runs. */
-  sandbox_open_libs(L);
+  vigil__sandbox_open_libs(L);
 
   lua_newtable(L); /* host for vigil.lua */
   lua_getglobal(L, "debug");
   lua_getfield(L, -1, "getinfo");
   lua_setfield(L, -3, "getinfo");
   lua_pop(L, 1);
-  if (run_embedded(sb, "=vigil.lua", vigil_lua_src, vigil_lua_len, 1, err, errlen) < 0) goto fail;
+  if (run_embedded(sb, "=vigil.lua", vigil__vigil_lua_src, vigil__vigil_lua_len, 1, err, errlen) < 0) goto fail;
   lua_pushvalue(L, -1);
   sb->lang_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
@@ -210,7 +215,7 @@ sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_file
   lua_pushcfunction(L, embedded_source);
   lua_setfield(L, -2, "embedded");
   lua_insert(L, -2); /* host, lang */
-  if (run_embedded(sb, "=sandbox.lua", sandbox_lua_src, sandbox_lua_len, 2, err, errlen) < 0) goto fail;
+  if (run_embedded(sb, "=sandbox.lua", vigil__sandbox_lua_src, vigil__sandbox_lua_len, 2, err, errlen) < 0) goto fail;
   sb->sandbox_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
   /* No trace of debug is left where anything could reach it. */
@@ -222,18 +227,18 @@ sandbox *sandbox_open(const char *dir, const source_file *files, uint32_t n_file
   lua_pop(L, 1);
   return sb;
 fail:
-  sandbox_close(sb);
+  vigil__sandbox_close(sb);
   return NULL;
 }
 
-void sandbox_close(sandbox *sb) {
+void vigil__sandbox_close(sandbox *sb) {
   if (!sb) return;
   if (sb->L) lua_close(sb->L);
   free(sb->dir);
   free(sb);
 }
 
-int sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen) {
+int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen) {
   lua_State *L = sb->L;
   sb->spent = 0;
   sb->deadline = uv_hrtime() + SANDBOX_TIME_LIMIT_NS;
@@ -254,9 +259,9 @@ int sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen)
   return rc;
 }
 
-void sandbox_push_lang(sandbox *sb) { lua_rawgeti(sb->L, LUA_REGISTRYINDEX, sb->lang_ref); }
+void vigil__sandbox_push_lang(sandbox *sb) { lua_rawgeti(sb->L, LUA_REGISTRYINDEX, sb->lang_ref); }
 
-void sandbox_push_env(sandbox *sb) {
+void vigil__sandbox_push_env(sandbox *sb) {
   lua_rawgeti(sb->L, LUA_REGISTRYINDEX, sb->sandbox_ref);
   lua_getfield(sb->L, -1, "env");
   lua_remove(sb->L, -2);

@@ -9,24 +9,34 @@
 
 #define MAX_DEPTH 16
 
-void val_push_lua(lua_State *L, val v) {
+void vigil__val_push_lua(lua_State *L, val v) {
   switch (v.type) {
-  case VAL_NIL: lua_pushnil(L); return;
-  case VAL_BOOL: lua_pushboolean(L, v.u.b); return;
-  case VAL_NUMBER: lua_pushnumber(L, v.u.num); return;
-  case VAL_ATOM: lua_pushstring(L, v.u.s); return;
-  case VAL_STRING: lua_pushlstring(L, val_str(v), v.u.o->n); return;
+  case VAL_NIL:
+    lua_pushnil(L);
+    return;
+  case VAL_BOOL:
+    lua_pushboolean(L, v.u.b);
+    return;
+  case VAL_NUMBER:
+    lua_pushnumber(L, v.u.num);
+    return;
+  case VAL_ATOM:
+    lua_pushstring(L, v.u.s);
+    return;
+  case VAL_STRING:
+    lua_pushlstring(L, val_str(v), v.u.o->n);
+    return;
   case VAL_RECORD:
     lua_createtable(L, 0, (int)v.u.o->n);
     for (uint32_t i = 0; i < v.u.o->n; i++) {
-      val_push_lua(L, val_fields(v)[i].v);
+      vigil__val_push_lua(L, val_fields(v)[i].v);
       lua_setfield(L, -2, val_fields(v)[i].key);
     }
     return;
   case VAL_LIST:
     lua_createtable(L, (int)v.u.o->n, 0);
     for (uint32_t i = 0; i < v.u.o->n; i++) {
-      val_push_lua(L, val_items(v)[i]);
+      vigil__val_push_lua(L, val_items(v)[i]);
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return;
@@ -36,18 +46,27 @@ void val_push_lua(lua_State *L, val v) {
 static int from_lua(lua_State *L, int idx, val *out, char *err, size_t errlen, int depth) {
   idx = lua_absindex(L, idx);
   switch (lua_type(L, idx)) {
-  case LUA_TNIL: *out = VAL_NIL_; return 0;
-  case LUA_TBOOLEAN: *out = val_bool(lua_toboolean(L, idx)); return 0;
-  case LUA_TNUMBER: *out = val_num(lua_tonumber(L, idx)); return 0;
+  case LUA_TNIL:
+    *out = VAL_NIL_;
+    return 0;
+  case LUA_TBOOLEAN:
+    *out = val_bool(lua_toboolean(L, idx));
+    return 0;
+  case LUA_TNUMBER:
+    *out = val_num(lua_tonumber(L, idx));
+    return 0;
   case LUA_TSTRING: {
     size_t n;
     const char *s = lua_tolstring(L, idx, &n);
-    *out = val_string(s, n);
-    if (!val_ok(*out)) goto nomem;
+    *out = vigil__val_string(s, n);
+    if (!vigil__val_ok(*out)) goto nomem;
     return 0;
   }
-  case LUA_TTABLE: break;
-  default: snprintf(err, errlen, "a %s cannot be a value", luaL_typename(L, idx)); return -1;
+  case LUA_TTABLE:
+    break;
+  default:
+    snprintf(err, errlen, "a %s cannot be a value", luaL_typename(L, idx));
+    return -1;
   }
   if (depth >= MAX_DEPTH) {
     snprintf(err, errlen, "value nested too deeply");
@@ -61,40 +80,40 @@ static int from_lua(lua_State *L, int idx, val *out, char *err, size_t errlen, i
     count++;
   }
   if (len > 0 && (lua_Integer)count == len) {
-    val list = val_list(count);
-    if (!val_ok(list)) goto nomem;
+    val list = vigil__val_list(count);
+    if (!vigil__val_ok(list)) goto nomem;
     for (lua_Integer i = 1; i <= len; i++) {
       lua_rawgeti(L, idx, i);
       int rc = from_lua(L, -1, &val_items(list)[i - 1], err, errlen, depth + 1);
       lua_pop(L, 1);
       if (rc < 0) {
-        val_release(list);
+        vigil__val_release(list);
         return -1;
       }
     }
     *out = list;
     return 0;
   }
-  val rec = val_record(count);
-  if (!val_ok(rec)) goto nomem;
+  val rec = vigil__val_record(count);
+  if (!vigil__val_ok(rec)) goto nomem;
   uint32_t i = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING) {
       lua_pop(L, 2);
-      val_release(rec);
+      vigil__val_release(rec);
       snprintf(err, errlen, "a record's keys must be strings");
       return -1;
     }
     size_t kn;
     const char *k = lua_tolstring(L, -2, &kn);
     field *f = &val_fields(rec)[i++];
-    f->key = intern_n(k, kn);
+    f->key = vigil__intern_n(k, kn);
     int rc = f->key ? from_lua(L, -1, &f->v, err, errlen, depth + 1) : -1;
     lua_pop(L, 1);
     if (rc < 0) {
       lua_pop(L, 1);
-      val_release(rec);
+      vigil__val_release(rec);
       if (!f->key) goto nomem;
       return -1;
     }
@@ -106,7 +125,7 @@ nomem:
   return -1;
 }
 
-int val_from_lua(lua_State *L, int idx, val *out, char *err, size_t errlen) {
+int vigil__val_from_lua(lua_State *L, int idx, val *out, char *err, size_t errlen) {
   return from_lua(L, idx, out, err, errlen, 0);
 }
 
@@ -116,22 +135,32 @@ static int from_json(const json_t *j, val *out, char *err, size_t errlen, int de
     return -1;
   }
   switch (json_typeof(j)) {
-  case JSON_NULL: *out = VAL_NIL_; return 0;
-  case JSON_TRUE: *out = val_bool(1); return 0;
-  case JSON_FALSE: *out = val_bool(0); return 0;
-  case JSON_INTEGER: *out = val_num((double)json_integer_value(j)); return 0;
-  case JSON_REAL: *out = val_num(json_real_value(j)); return 0;
+  case JSON_NULL:
+    *out = VAL_NIL_;
+    return 0;
+  case JSON_TRUE:
+    *out = val_bool(1);
+    return 0;
+  case JSON_FALSE:
+    *out = val_bool(0);
+    return 0;
+  case JSON_INTEGER:
+    *out = val_num((double)json_integer_value(j));
+    return 0;
+  case JSON_REAL:
+    *out = val_num(json_real_value(j));
+    return 0;
   case JSON_STRING:
-    *out = val_string(json_string_value(j), json_string_length(j));
+    *out = vigil__val_string(json_string_value(j), json_string_length(j));
     break;
   case JSON_ARRAY: {
     size_t n = json_array_size(j);
-    *out = val_list((uint32_t)n);
-    if (!val_ok(*out)) break;
+    *out = vigil__val_list((uint32_t)n);
+    if (!vigil__val_ok(*out)) break;
     for (size_t i = 0; i < n; i++) {
       if (from_json(json_array_get(j, i), &val_items(*out)[i], err, errlen, depth + 1) < 0) {
         /* Nil, not the freed list: the caller releases what holds it. */
-        val_release(*out);
+        vigil__val_release(*out);
         *out = VAL_NIL_;
         return -1;
       }
@@ -139,21 +168,21 @@ static int from_json(const json_t *j, val *out, char *err, size_t errlen, int de
     return 0;
   }
   case JSON_OBJECT: {
-    *out = val_record((uint32_t)json_object_size(j));
-    if (!val_ok(*out)) break;
+    *out = vigil__val_record((uint32_t)json_object_size(j));
+    if (!vigil__val_ok(*out)) break;
     const char *k;
     json_t *x;
     uint32_t i = 0;
     json_object_foreach((json_t *)j, k, x) {
       field *f = &val_fields(*out)[i++];
-      if (!(f->key = intern(k))) {
-        val_release(*out);
+      if (!(f->key = vigil__intern(k))) {
+        vigil__val_release(*out);
         *out = VAL_NIL_;
         snprintf(err, errlen, "out of memory");
         return -1;
       }
       if (from_json(x, &f->v, err, errlen, depth + 1) < 0) {
-        val_release(*out);
+        vigil__val_release(*out);
         *out = VAL_NIL_;
         return -1;
       }
@@ -161,13 +190,13 @@ static int from_json(const json_t *j, val *out, char *err, size_t errlen, int de
     return 0;
   }
   }
-  if (!val_ok(*out)) {
+  if (!vigil__val_ok(*out)) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
   return 0;
 }
 
-int val_from_json(const json_t *j, val *out, char *err, size_t errlen) {
+int vigil__val_from_json(const json_t *j, val *out, char *err, size_t errlen) {
   return from_json(j, out, err, errlen, 0);
 }

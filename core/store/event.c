@@ -15,55 +15,57 @@ static const char *const names[EV_COUNT] = {
 #undef VIGIL_EVENT_NAME_
 };
 
-const char *event_type_name(event_type t) { return t < EV_COUNT ? names[t] : "unknown"; }
+const char *vigil__event_type_name(event_type t) { return t < EV_COUNT ? names[t] : "unknown"; }
 
-int event_type_parse(const char *s) {
+int vigil__event_type_parse(const char *s) {
   for (int i = 0; i < EV_COUNT; i++)
     if (!strcmp(names[i], s)) return i;
   return -1;
 }
 
-void event_to_json(buf *b, const struct vigil_event *ev) {
+void vigil__event_to_json(buf *b, const struct vigil_event *ev) {
   /* Every durable event goes through here: no printf. */
-  buf_puts(b, "{\"seq\":");
-  buf_put_int(b, (long long)ev->seq);
-  buf_puts(b, ",\"time\":\"");
-  buf_iso_time(b, ev->time);
-  buf_puts(b, "\",\"visit\":");
-  buf_put_int(b, (long long)ev->visit);
-  buf_puts(b, ",\"type\":\"");
-  buf_puts(b, names[ev->type]);
-  buf_puts(b, "\",\"actor\":");
-  buf_json_string(b, ev->actor ? ev->actor : "");
-  buf_puts(b, ",\"data\":");
-  val_to_json(b, ev->data);
-  buf_putc(b, '}');
+  vigil__buf_puts(b, "{\"seq\":");
+  vigil__buf_put_int(b, (long long)ev->seq);
+  vigil__buf_puts(b, ",\"time\":\"");
+  vigil__buf_iso_time(b, ev->time);
+  vigil__buf_puts(b, "\",\"visit\":");
+  vigil__buf_put_int(b, (long long)ev->visit);
+  vigil__buf_puts(b, ",\"type\":\"");
+  vigil__buf_puts(b, names[ev->type]);
+  vigil__buf_puts(b, "\",\"actor\":");
+  vigil__buf_json_string(b, ev->actor ? ev->actor : "");
+  vigil__buf_puts(b, ",\"data\":");
+  vigil__val_to_json(b, ev->data);
+  vigil__buf_putc(b, '}');
 }
 
-int event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
-                   const char *body, char *err, size_t errlen) {
-  int t = type ? event_type_parse(type) : -1;
+int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
+                          const char *body, char *err, size_t errlen) {
+  int t = type ? vigil__event_type_parse(type) : -1;
   /* Straight to a val (value_json.c): recovery parses every open visit's events. */
   char why[200] = "";
   val row = VAL_NIL_;
-  int parsed = body && val_parse_json(body, strlen(body), &row, why, sizeof why) == 0;
-  const char *data_key = intern("data");
-  val *data = parsed && row.type == VAL_RECORD && data_key ? val_get(row, data_key) : NULL;
-  val *actor = parsed && row.type == VAL_RECORD ? val_get(row, K_actor) : NULL;
+  int parsed = body && vigil__val_parse_json(body, strlen(body), &row, why, sizeof why) == 0;
+  const char *data_key = vigil__intern("data");
+  val *data = parsed && row.type == VAL_RECORD && data_key ? vigil__val_get(row, data_key) : NULL;
+  val *actor = parsed && row.type == VAL_RECORD ? vigil__val_get(row, K(actor)) : NULL;
   const char *actor_text = actor && actor->type == VAL_STRING ? val_str(*actor) : NULL;
   if (t < 0 || !data || !actor_text) {
     snprintf(err, errlen, "event %llu cannot be read (%s)", (unsigned long long)seq,
-             t < 0 ? "unknown type" : parsed ? "no data or actor" : why);
-    val_release(row);
+             t < 0    ? "unknown type"
+             : parsed ? "no data or actor"
+                      : why);
+    vigil__val_release(row);
     return -1;
   }
   ev->seq = seq;
   ev->time = time;
   ev->visit = visit;
   ev->type = (uint16_t)t;
-  ev->actor = intern(actor_text);
-  ev->data = val_retain(*data);
-  val_release(row);
+  ev->actor = vigil__intern(actor_text);
+  ev->data = vigil__val_retain(*data);
+  vigil__val_release(row);
   if (!ev->actor) snprintf(err, errlen, "out of memory");
   return ev->actor ? 0 : -1;
 }
@@ -71,13 +73,13 @@ int event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t 
 uint64_t vigil_event_seq(const vigil_event *ev) { return ev->seq; }
 int64_t vigil_event_time(const vigil_event *ev) { return ev->time; }
 uint64_t vigil_event_visit(const vigil_event *ev) { return ev->visit; }
-const char *vigil_event_type(const vigil_event *ev) { return event_type_name((event_type)ev->type); }
+const char *vigil_event_type(const vigil_event *ev) { return vigil__event_type_name((event_type)ev->type); }
 const char *vigil_event_actor(const vigil_event *ev) { return ev->actor; }
 
 char *vigil_event_json(const vigil_engine *e, const vigil_event *ev) {
   (void)e;
   buf b;
-  buf_init(&b);
-  event_to_json(&b, ev);
-  return buf_take(&b);
+  vigil__buf_init(&b);
+  vigil__event_to_json(&b, ev);
+  return vigil__buf_take(&b);
 }

@@ -1,4 +1,4 @@
-/* row_hash.c: the hash chain's row hash (store.h), with OpenSSL's SHA-256.
+/* vigil__row_hash.c: the hash chain's row hash (store.h), with OpenSSL's SHA-256.
  *
  * Every event row written and every row an audit checks is hashed, so the
  * hash is on the commit path of every durable event: with libsodium's
@@ -18,26 +18,26 @@ struct row_hasher {
   EVP_MD_CTX *ctx;
 };
 
-row_hasher *row_hasher_new(void) {
+row_hasher *vigil__row_hasher_new(void) {
   row_hasher *h = calloc(1, sizeof *h);
   if (!h) return NULL;
   h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
   h->ctx = EVP_MD_CTX_new();
   if (!h->md || !h->ctx) {
-    row_hasher_free(h);
+    vigil__row_hasher_free(h);
     return NULL;
   }
   return h;
 }
 
-void row_hasher_free(row_hasher *h) {
+void vigil__row_hasher_free(row_hasher *h) {
   if (!h) return;
   EVP_MD_CTX_free(h->ctx);
   EVP_MD_free(h->md);
   free(h);
 }
 
-int row_hash(row_hasher *h, const char *prev, const char *body, size_t len, char out[65]) {
+int vigil__row_hash(row_hasher *h, const char *prev, const char *body, size_t len, char out[65]) {
   static const char hex[] = "0123456789abcdef";
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
@@ -54,8 +54,8 @@ int row_hash(row_hasher *h, const char *prev, const char *body, size_t len, char
   return 0;
 }
 
-void store_row_hash(const char *prev, const char *body, size_t len, char out[65]) {
-  row_hasher *h = row_hasher_new();
-  if (!h || row_hash(h, prev, body, len, out) < 0) out[0] = '\0';
-  row_hasher_free(h);
+void vigil__store_row_hash(const char *prev, const char *body, size_t len, char out[65]) {
+  row_hasher *h = vigil__row_hasher_new();
+  if (!h || vigil__row_hash(h, prev, body, len, out) < 0) out[0] = '\0';
+  vigil__row_hasher_free(h);
 }

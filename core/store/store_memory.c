@@ -26,7 +26,8 @@ static int mem_append(store *s, vigil_event *const *evs, size_t n, char *err, si
   memory_store *m = (memory_store *)s;
   if (m->n + n > m->cap) {
     size_t cap = m->cap ? m->cap : 1024;
-    while (cap < m->n + n) cap *= 2;
+    while (cap < m->n + n)
+      cap *= 2;
     vigil_event **log = realloc(m->log, cap * sizeof *log);
     if (!log) return VIGIL_ENOMEM;
     m->log = log;
@@ -105,7 +106,9 @@ static int mem_kv_put(store *s, const char *ns, const char *key, const void *val
       return VIGIL_ENOMEM;
     }
     e = &m->kv[m->n_kv++];
+    /* n and k belong to the entry from here on (freed with the store). */
     *e = (kv_entry){n, k, NULL, 0};
+    // cppcheck-suppress memleak ; a false finding: n and k are in m->kv now
   }
   free(e->value);
   e->value = v;
@@ -113,8 +116,7 @@ static int mem_kv_put(store *s, const char *ns, const char *key, const void *val
   return 0;
 }
 
-static int mem_kv_get(store *s, const char *ns, const char *key, void **value, size_t *len, char *err,
-                      size_t errlen) {
+static int mem_kv_get(store *s, const char *ns, const char *key, void **value, size_t *len, char *err, size_t errlen) {
   kv_entry *e = kv_find((memory_store *)s, ns, key);
   if (!e) return VIGIL_ENOENT;
   if (!(*value = copy_value(e->value, e->len))) return VIGIL_ENOMEM;
@@ -146,17 +148,17 @@ static void mem_close(store *s) {
     kv_entry_free(&m->kv[i]);
   free(m->kv);
   for (size_t i = 0; i < m->n; i++) {
-    val_release(m->log[i]->data);
+    vigil__val_release(m->log[i]->data);
     free(m->log[i]);
   }
   free(m->log);
   free(m);
 }
 
-static const store_ops memory_ops = {mem_append, mem_scan,  mem_put_protocol, mem_get_protocol, mem_scan_open,
+static const store_ops memory_ops = {mem_append,  mem_scan,  mem_put_protocol, mem_get_protocol, mem_scan_open,
                                      mem_summary, mem_close, mem_kv_put,       mem_kv_get,       mem_kv_scan};
 
-store *store_memory_open(void) {
+store *vigil__store_memory_open(void) {
   memory_store *m = calloc(1, sizeof *m);
   if (!m) return NULL;
   m->base.ops = &memory_ops;

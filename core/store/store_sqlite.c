@@ -30,42 +30,43 @@ static const char *const migrations[] = {
      * protocol versions in use, and the store's own state. */
     "CREATE TABLE events ("
     "  seq INTEGER PRIMARY KEY,"
-    "  time INTEGER NOT NULL,"   /* ms since the epoch, UTC */
-    "  visit INTEGER NOT NULL,"  /* 0 for the engine's own events */
+    "  time INTEGER NOT NULL,"  /* ms since the epoch, UTC */
+    "  visit INTEGER NOT NULL," /* 0 for the engine's own events */
     "  type TEXT NOT NULL,"
-    "  body TEXT NOT NULL,"      /* the event, canonical JSON (docs/events.md) */
-    "  prev TEXT NOT NULL,"      /* the previous row's hash, '' for the first */
-    "  hash TEXT NOT NULL"       /* sha256(prev || body), hex */
+    "  body TEXT NOT NULL," /* the event, canonical JSON (docs/events.md) */
+    "  prev TEXT NOT NULL," /* the previous row's hash, '' for the first */
+    "  hash TEXT NOT NULL"  /* sha256(prev || body), hex */
     ");"
     "CREATE INDEX events_visit ON events(visit, seq);"
     "CREATE INDEX events_time ON events(time);"
     "CREATE TABLE visits (id INTEGER PRIMARY KEY, status TEXT NOT NULL);"
     "CREATE TABLE protocols ("
     "  sha256 TEXT PRIMARY KEY, ref TEXT NOT NULL, dir TEXT NOT NULL,"
-    "  files TEXT NOT NULL,"     /* JSON [{path, text}], paths within dir */
+    "  files TEXT NOT NULL," /* JSON [{path, text}], paths within dir */
     "  stored_at INTEGER NOT NULL);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     /* 2: the key-value table (store.h): users, sessions, plugins' state. */
     "CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION STORE_SQLITE_SCHEMA
+_Static_assert(sizeof migrations / sizeof *migrations == SCHEMA_VERSION, "one migration per schema version");
 _Static_assert(sizeof migrations / sizeof *migrations == STORE_SQLITE_SCHEMA, "one migration per schema version");
 
 typedef struct sqlite_store {
   store base;
   sqlite3 *db;
   int lock_fd;
-  int read_only; /* a reader (store_sqlite_read): appends are refused */
+  int read_only; /* a reader (vigil__store_sqlite_read): appends are refused */
   char *path;
-  char head[65];       /* hash of the last row */
+  char head[65]; /* hash of the last row */
   uint64_t head_seq;
-  uint64_t max_alert;  /* highest alert id in the log */
+  uint64_t max_alert; /* highest alert id in the log */
   sqlite3_stmt *insert, *visit_start, *visit_end, *set_meta;
   row_hasher *hasher;
   uint64_t failed_commits; /* appends that failed, ever (meta failed_commits) */
-  int opened; /* fully open: closing marks the store stopped */
-  int held;   /* in held_files */
-  dev_t dev;  /* the file's identity */
+  int opened;              /* fully open: closing marks the store stopped */
+  int held;                /* in held_files */
+  dev_t dev;               /* the file's identity */
   ino_t ino;
 } sqlite_store;
 
@@ -125,14 +126,18 @@ static int db_fail(sqlite_store *s, const char *doing, char *err, size_t errlen)
   int rc = sqlite3_extended_errcode(s->db);
   const char *why = sqlite3_errmsg(s->db);
   switch (rc & 0xff) {
-  case SQLITE_FULL: return fail(VIGIL_EIO, err, errlen, "%s: the disk is full (%s)", doing, s->path);
-  case SQLITE_IOERR: return fail(VIGIL_EIO, err, errlen, "%s: input/output error on %s (%s)", doing, s->path, why);
+  case SQLITE_FULL:
+    return fail(VIGIL_EIO, err, errlen, "%s: the disk is full (%s)", doing, s->path);
+  case SQLITE_IOERR:
+    return fail(VIGIL_EIO, err, errlen, "%s: input/output error on %s (%s)", doing, s->path, why);
   case SQLITE_BUSY:
-  case SQLITE_LOCKED: return fail(VIGIL_EBUSY, err, errlen, "%s: %s is busy (%s)", doing, s->path, why);
+  case SQLITE_LOCKED:
+    return fail(VIGIL_EBUSY, err, errlen, "%s: %s is busy (%s)", doing, s->path, why);
   case SQLITE_CORRUPT:
   case SQLITE_NOTADB:
     return fail(VIGIL_ECORRUPT, err, errlen, "%s: %s is damaged or is not a vigil database", doing, s->path);
-  default: return fail(VIGIL_EIO, err, errlen, "%s: %s (%s)", doing, why, s->path);
+  default:
+    return fail(VIGIL_EIO, err, errlen, "%s: %s (%s)", doing, why, s->path);
   }
 }
 
@@ -187,17 +192,17 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
   memcpy(head, s->head, sizeof head);
   uint64_t max_alert = s->max_alert;
   buf b;
-  buf_init(&b);
+  vigil__buf_init(&b);
   for (size_t i = 0; i < n && rc == 0; i++) {
     const vigil_event *ev = evs[i];
-    buf_reset(&b);
-    event_to_json(&b, ev);
+    vigil__buf_reset(&b);
+    vigil__event_to_json(&b, ev);
     if (b.oom) {
       rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory encoding event %llu", (unsigned long long)ev->seq);
       break;
     }
     char hash[65];
-    if (row_hash(s->hasher, head, b.p, b.len, hash) < 0) {
+    if (vigil__row_hash(s->hasher, head, b.p, b.len, hash) < 0) {
       rc = fail(VIGIL_EIO, err, errlen, "cannot hash event %llu", (unsigned long long)ev->seq);
       break;
     }
@@ -206,7 +211,7 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
     sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
     sqlite3_bind_int64(st, 2, ev->time);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->visit);
-    sqlite3_bind_text(st, 4, event_type_name((event_type)ev->type), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, vigil__event_type_name((event_type)ev->type), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, b.p, (int)b.len, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, head, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
@@ -217,19 +222,21 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
     memcpy(head, hash, sizeof head);
     /* The visits' status, for recovery to find the open ones quickly. */
     sqlite3_stmt *vs = NULL;
-    if (ev->type == EV_VISIT_STARTED) vs = s->visit_start;
-    else if (ev->type == EV_VISIT_DISCHARGED || ev->type == EV_VISIT_ABORTED) vs = s->visit_end;
+    if (ev->type == EV_VISIT_STARTED)
+      vs = s->visit_start;
+    else if (ev->type == EV_VISIT_DISCHARGED || ev->type == EV_VISIT_ABORTED)
+      vs = s->visit_end;
     if (vs) {
       sqlite3_reset(vs);
       sqlite3_bind_int64(vs, 1, (sqlite3_int64)ev->visit);
       if (sqlite3_step(vs) != SQLITE_DONE) rc = db_fail(s, "cannot write events", err, errlen);
     }
     if (ev->type == EV_ALERT_RAISED) {
-      val *id = val_get(ev->data, K_alert);
+      val *id = vigil__val_get(ev->data, K(alert));
       if (id && id->type == VAL_NUMBER && (uint64_t)id->u.num > max_alert) max_alert = (uint64_t)id->u.num;
     }
   }
-  buf_free(&b);
+  vigil__buf_free(&b);
   char num[32];
   if (rc == 0) {
     snprintf(num, sizeof num, "%llu", (unsigned long long)evs[n - 1]->seq);
@@ -265,14 +272,14 @@ static int scan_query(sqlite_store *s, sqlite3_stmt *st, store_event_fn fn, void
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     vigil_event ev;
     const char *body = (const char *)sqlite3_column_text(st, 4);
-    if (event_from_row(&ev, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                       (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3), body, err,
-                       errlen) < 0) {
+    if (vigil__event_from_row(&ev, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                              (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3), body,
+                              err, errlen) < 0) {
       sqlite3_finalize(st);
       return VIGIL_ECORRUPT;
     }
     int stop = fn(ud, &ev);
-    val_release(ev.data);
+    vigil__val_release(ev.data);
     if (stop) break;
   }
   int ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
@@ -281,8 +288,7 @@ static int scan_query(sqlite_store *s, sqlite3_stmt *st, store_event_fn fn, void
   return ok ? 0 : VIGIL_EIO;
 }
 
-static int sq_scan(store *base, uint64_t after, uint64_t visit, store_event_fn fn, void *ud, char *err,
-                   size_t errlen) {
+static int sq_scan(store *base, uint64_t after, uint64_t visit, store_event_fn fn, void *ud, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_stmt *st;
   const char *sql = visit ? "SELECT seq, time, visit, type, body FROM events WHERE visit = ?2 AND seq > ?1 ORDER BY seq"
@@ -363,7 +369,8 @@ static int sq_get_protocol(store *base, const char *sha256, char **dir, source_f
   }
   for (size_t i = 0; i < count; i++) {
     json_t *x = json_array_get(files, i);
-    f[i].path = strdup(json_string_value(json_object_get(x, "path")) ? json_string_value(json_object_get(x, "path")) : "");
+    f[i].path =
+        strdup(json_string_value(json_object_get(x, "path")) ? json_string_value(json_object_get(x, "path")) : "");
     json_t *t = json_object_get(x, "text");
     f[i].len = json_string_length(t);
     f[i].text = malloc(f[i].len + 1);
@@ -403,7 +410,7 @@ static void sq_close(store *base) {
   }
   if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
   release_held(s);
-  row_hasher_free(s->hasher);
+  vigil__row_hasher_free(s->hasher);
   free(s->path);
   free(s);
 }
@@ -412,8 +419,8 @@ static int sq_kv_put(store *base, const char *ns, const char *key, const void *v
                      size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_stmt *st;
-  const char *sql = value ? "INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)"
-                        : "DELETE FROM kv WHERE ns = ? AND key = ?";
+  const char *sql =
+      value ? "INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)" : "DELETE FROM kv WHERE ns = ? AND key = ?";
   if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, "cannot write", err, errlen);
   sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -467,7 +474,7 @@ static int sq_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, cha
   return rc;
 }
 
-static const store_ops sqlite_ops = {sq_append, sq_scan,    sq_put_protocol, sq_get_protocol, sq_scan_open,
+static const store_ops sqlite_ops = {sq_append,  sq_scan,  sq_put_protocol, sq_get_protocol, sq_scan_open,
                                      sq_summary, sq_close, sq_kv_put,       sq_kv_get,       sq_kv_scan};
 
 /* Brings the schema up to this vigil's; a reader changes nothing and needs
@@ -493,6 +500,8 @@ static int migrate(sqlite_store *s, char *err, size_t errlen) {
     char set[64];
     snprintf(set, sizeof set, "PRAGMA user_version = %d", v + 1);
     if (exec(s, "BEGIN", "cannot migrate", err, errlen) < 0) return VIGIL_EIO;
+    /* v < SCHEMA_VERSION, the number of migrations (asserted at the array). */
+    // cppcheck-suppress arrayIndexOutOfBounds
     if (sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, set, NULL, NULL, NULL) != SQLITE_OK) {
       int rc = db_fail(s, "cannot migrate the database", err, errlen);
@@ -510,7 +519,7 @@ static int migrate(sqlite_store *s, char *err, size_t errlen) {
  * moment of the log however much an engine appends meanwhile. */
 static store *open_store(const char *path, const char *vfs, int read_only, int *rc, char *err, size_t errlen) {
   sqlite_store *s = calloc(1, sizeof *s);
-  if (!s || !(s->path = strdup(path)) || !(s->hasher = row_hasher_new())) {
+  if (!s || !(s->path = strdup(path)) || !(s->hasher = vigil__row_hasher_new())) {
     if (s) free(s->path);
     free(s);
     *rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
@@ -569,7 +578,8 @@ static store *open_store(const char *path, const char *vfs, int read_only, int *
   sqlite3_extended_result_codes(s->db, 1);
   char mode[16] = "";
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+  if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
     snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
   sqlite3_finalize(st);
   if (strcmp(mode, "wal") != 0) {
@@ -581,14 +591,15 @@ static store *open_store(const char *path, const char *vfs, int read_only, int *
   if ((*rc = exec(s, "PRAGMA synchronous = FULL", "cannot open the database", err, errlen)) < 0) goto fail;
 schema:
   if ((*rc = migrate(s, err, errlen)) < 0) goto fail;
-  if (!read_only && (sqlite3_prepare_v2(s->db, "INSERT INTO events (seq, time, visit, type, body, prev, hash) VALUES (?,?,?,?,?,?,?)",
-                         -1, &s->insert, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO visits (id, status) VALUES (?, 'active')", -1, &s->visit_start,
-                         NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->db, "UPDATE visits SET status = 'closed' WHERE id = ?", -1, &s->visit_end, NULL) !=
-          SQLITE_OK ||
-      sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &s->set_meta, NULL) !=
-          SQLITE_OK)) {
+  if (!read_only &&
+      (sqlite3_prepare_v2(s->db, "INSERT INTO events (seq, time, visit, type, body, prev, hash) VALUES (?,?,?,?,?,?,?)",
+                          -1, &s->insert, NULL) != SQLITE_OK ||
+       sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO visits (id, status) VALUES (?, 'active')", -1, &s->visit_start,
+                          NULL) != SQLITE_OK ||
+       sqlite3_prepare_v2(s->db, "UPDATE visits SET status = 'closed' WHERE id = ?", -1, &s->visit_end, NULL) !=
+           SQLITE_OK ||
+       sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &s->set_meta, NULL) !=
+           SQLITE_OK)) {
     *rc = db_fail(s, "cannot open the database", err, errlen);
     goto fail;
   }
@@ -640,10 +651,10 @@ fail:
   return NULL;
 }
 
-store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
+store *vigil__store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
   return open_store(path, vfs, 0, rc, err, errlen);
 }
 
-store *store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
+store *vigil__store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
   return open_store(path, vfs, 1, rc, err, errlen);
 }

@@ -26,19 +26,19 @@ extern "C" {
 #define VIGIL_VERSION_STRING "0.1.0"
 
 /* Error codes: one list, from which vigil_strerror and vigil_err_name come. */
-#define VIGIL_ERRNO_MAP(X)                                                  \
-  X(NOMEM, -1, "out of memory")                                             \
-  X(INVAL, -2, "invalid argument")                                          \
-  X(NOENT, -3, "not found")                                                 \
-  X(PROTOCOL, -4, "protocol error")                                         \
-  X(VALUE, -5, "value refused")                                             \
-  X(STATE, -6, "not allowed in the visit's current state")                  \
-  X(GATE, -7, "phase gate not met")                                         \
-  X(IO, -8, "input/output error")                                           \
-  X(EXIST, -9, "already exists")                                            \
-  X(CLOCK, -10, "needs the simulated clock")                                \
-  X(BUSY, -11, "in use by another process")                                 \
-  X(CORRUPT, -12, "damaged or not a vigil database")                        \
+#define VIGIL_ERRNO_MAP(X)                                                                                             \
+  X(NOMEM, -1, "out of memory")                                                                                        \
+  X(INVAL, -2, "invalid argument")                                                                                     \
+  X(NOENT, -3, "not found")                                                                                            \
+  X(PROTOCOL, -4, "protocol error")                                                                                    \
+  X(VALUE, -5, "value refused")                                                                                        \
+  X(STATE, -6, "not allowed in the visit's current state")                                                             \
+  X(GATE, -7, "phase gate not met")                                                                                    \
+  X(IO, -8, "input/output error")                                                                                      \
+  X(EXIST, -9, "already exists")                                                                                       \
+  X(CLOCK, -10, "needs the simulated clock")                                                                           \
+  X(BUSY, -11, "in use by another process")                                                                            \
+  X(CORRUPT, -12, "damaged or not a vigil database")                                                                   \
   X(NEWER, -13, "written by a newer version of vigil")
 
 enum {
@@ -56,27 +56,23 @@ typedef struct vigil_engine vigil_engine;
 typedef struct vigil_event vigil_event;
 
 typedef enum vigil_clock_kind {
-  VIGIL_CLOCK_REAL = 0,      /* UTC wall time, libuv timers */
-  VIGIL_CLOCK_SIMULATED = 1  /* jumps from deadline to deadline */
+  VIGIL_CLOCK_REAL = 0,     /* UTC wall time, libuv timers */
+  VIGIL_CLOCK_SIMULATED = 1 /* jumps from deadline to deadline */
 } vigil_clock_kind;
 
-typedef enum vigil_log_level {
-  VIGIL_LOG_ERROR = 0,
-  VIGIL_LOG_WARN = 1,
-  VIGIL_LOG_INFO = 2
-} vigil_log_level;
+typedef enum vigil_log_level { VIGIL_LOG_ERROR = 0, VIGIL_LOG_WARN = 1, VIGIL_LOG_INFO = 2 } vigil_log_level;
 
 typedef void (*vigil_log_fn)(void *ud, vigil_log_level level, const char *msg);
 
 typedef struct vigil_options {
   vigil_clock_kind clock;
-  int64_t sim_start_ms;          /* simulated clock: start time, ms since epoch (UTC) */
-  void *loop;                    /* real clock: a uv_loop_t*, or NULL for the default loop */
-  size_t lua_memory_cap;         /* per protocol version; 0: 32 MiB */
+  int64_t sim_start_ms;            /* simulated clock: start time, ms since epoch (UTC) */
+  void *loop;                      /* real clock: a uv_loop_t*, or NULL for the default loop */
+  size_t lua_memory_cap;           /* per protocol version; 0: 32 MiB */
   uint64_t lua_instruction_budget; /* per call into Lua; 0: 10 million */
-  const char *db_path;           /* the event store (SQLite); NULL: events in memory only */
-  const char *db_vfs;            /* a SQLite VFS name (fault-injection tests); NULL: default */
-  vigil_log_fn log;              /* NULL: stderr */
+  const char *db_path;             /* the event store (SQLite); NULL: events in memory only */
+  const char *db_vfs;              /* a SQLite VFS name (fault-injection tests); NULL: default */
+  vigil_log_fn log;                /* NULL: stderr */
   void *log_ud;
   /* The site's escalation: the longest an unacknowledged alert waits before
    * it escalates a level (ms), whatever its protocol says (a protocol may
@@ -112,8 +108,7 @@ int vigil_engine_load(vigil_engine *e, const char *path, const char **ref);
 
 /* The versions loaded now, in load order: fn(ud, "id@version", id,
  * version, sha256) for each. */
-typedef void (*vigil_protocol_fn)(void *ud, const char *ref, const char *id, const char *version,
-                                  const char *sha256);
+typedef void (*vigil_protocol_fn)(void *ud, const char *ref, const char *id, const char *version, const char *sha256);
 void vigil_engine_protocols(vigil_engine *e, vigil_protocol_fn fn, void *ud);
 /* "2026-01-05", "2026-01-05T08:00[:00[.250]]" then "Z", "+01:00", "-0500"
  * or nothing (UTC); a space may stand for the T. 0 with ms since the epoch,
@@ -136,11 +131,7 @@ int vigil_lint_identify(const char *path, vigil_problem_fn fn, void *ud, char *r
 /* One value in a record command. item names the item ("phase.item" or the
  * item of the visit's current phase); field names a field of a vitals or
  * score item and is NULL for single-value items. */
-typedef enum vigil_input_type {
-  VIGIL_INPUT_NUMBER,
-  VIGIL_INPUT_BOOL,
-  VIGIL_INPUT_STRING
-} vigil_input_type;
+typedef enum vigil_input_type { VIGIL_INPUT_NUMBER, VIGIL_INPUT_BOOL, VIGIL_INPUT_STRING } vigil_input_type;
 
 typedef struct vigil_input {
   const char *item;
@@ -162,8 +153,7 @@ int vigil_visit_start_at(vigil_engine *e, const char *protocol, const char *pati
 
 /* Records one or more items of the current phase as one entry: all are
  * validated first, and nothing is recorded if any is refused. */
-int vigil_visit_record(vigil_engine *e, uint64_t visit, const char *actor, const vigil_input *in,
-                       size_t n);
+int vigil_visit_record(vigil_engine *e, uint64_t visit, const char *actor, const vigil_input *in, size_t n);
 /* The same, from a JSON object {"item": value, "vitals": {"sbp": 120, ...}}. */
 int vigil_visit_record_json(vigil_engine *e, uint64_t visit, const char *actor, const char *json);
 
@@ -174,10 +164,9 @@ int vigil_visit_record_json(vigil_engine *e, uint64_t visit, const char *actor, 
 int vigil_visit_items_sign(vigil_engine *e, uint64_t visit, const char *const *items, size_t n);
 
 /* Replaces the latest value of an item; the old value stays in the history. */
-int vigil_visit_amend_json(vigil_engine *e, uint64_t visit, const char *actor, const char *item,
-                           const char *value_json, const char *reason);
-int vigil_visit_skip(vigil_engine *e, uint64_t visit, const char *actor, const char *item,
-                     const char *reason);
+int vigil_visit_amend_json(vigil_engine *e, uint64_t visit, const char *actor, const char *item, const char *value_json,
+                           const char *reason);
+int vigil_visit_skip(vigil_engine *e, uint64_t visit, const char *actor, const char *item, const char *reason);
 
 /* Leaves the current phase if its gate holds (VIGIL_EGATE otherwise, with the
  * reasons in errmsg, and a gate.blocked event). Leaving the last phase
@@ -198,7 +187,7 @@ void vigil_free(void *p);
 
 /* ---- Time ---------------------------------------------------------------- */
 
-int64_t vigil_engine_now(const vigil_engine *e);      /* ms since epoch (UTC) */
+int64_t vigil_engine_now(const vigil_engine *e);           /* ms since epoch (UTC) */
 int64_t vigil_engine_next_deadline(const vigil_engine *e); /* INT64_MAX if none */
 /* Simulated clock: moves time to `to`, firing every deadline on the way in
  * order, each at its own time. */

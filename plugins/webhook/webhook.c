@@ -54,7 +54,7 @@ typedef struct endpoint {
   vigil_filter *where; /* NULL: every event of its types */
   char *where_name;
   int where_dead_letter; /* a failing predicate dead-letters the event (else it is sent) */
-  uint64_t cursor; /* every event up to here is delivered, dead-lettered or not for this endpoint */
+  uint64_t cursor;       /* every event up to here is delivered, dead-lettered or not for this endpoint */
   /* The event at the head of the line, once read from the log. */
   int have_head;
   uint64_t head_seq, head_visit;
@@ -358,7 +358,8 @@ static void pump(endpoint *ep) {
     if (w->closing || ep->in_flight || ep->next_try_ms) return;
     if (!ep->have_head) {
       head_search s = {ep, ep->cursor};
-      if (w->api->events_after(w->p, ep->cursor, find_head, &s) < 0) return; /* logged by vigil; the next event retries */
+      if (w->api->events_after(w->p, ep->cursor, find_head, &s) < 0)
+        return; /* logged by vigil; the next event retries */
       if (!ep->have_head) {
         /* Nothing for this endpoint up to the end of the log. */
         if (s.scanned > ep->cursor) ep->cursor = s.scanned;
@@ -514,8 +515,8 @@ static int read_where(webhook *w, json_t *e, size_t i, endpoint *ep, char **err)
   json_t *where = json_object_get(e, "where"), *policy = json_object_get(e, "where_error");
   if (!where && !policy) return 0;
   if (!json_is_string(where))
-    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where names a Lua file of plugin_dir, without .lua",
-                  i + 1, ep->name);
+    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where names a Lua file of plugin_dir, without .lua", i + 1,
+                  ep->name);
   const char *on_error = policy ? json_string_value(policy) : "send";
   if (!on_error || (strcmp(on_error, "send") && strcmp(on_error, "dead_letter")))
     return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where_error is \"send\" (the default) or \"dead_letter\"",

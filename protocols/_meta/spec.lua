@@ -1,5 +1,5 @@
 ---@meta
--- LuaCATS annotations of the spec language (`vigil test`, core/lua/spec.lua):
+-- LuaCATS annotations of the spec language (`vigil test`, core/lang/lua/spec.lua):
 -- the globals a *_spec.lua file has. Never loaded by vigil. (The language
 -- server shows them in protocol files too, where they do not exist.)
 

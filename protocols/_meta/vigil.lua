@@ -1,5 +1,5 @@
 ---@meta vigil
--- LuaCATS annotations of the protocol language (core/lua/vigil.lua), for
+-- LuaCATS annotations of the protocol language (core/lang/lua/vigil.lua), for
 -- editors with the Lua language server: completion, hover help and checks in
 -- protocol files. Never loaded by vigil. protocols/.luarc.json points the
 -- server here; docs/protocols.md is the full reference.

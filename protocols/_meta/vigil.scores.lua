@@ -1,5 +1,5 @@
 ---@meta vigil.scores
--- LuaCATS annotations of the scoring library (core/lua/scores.lua),
+-- LuaCATS annotations of the scoring library (core/lang/lua/scores.lua),
 -- `local scores = require "vigil.scores"`. Never loaded by vigil.
 
 ---@class vigil.scores.Band

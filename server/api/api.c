@@ -20,33 +20,34 @@
 #include "stream.h"
 #include "api/ui.h"
 
-const double api_commit_bounds[API_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
-                                                      0.05,   0.1,   0.25,  0.5,   1,    2.5};
+const double vigil__api_commit_bounds[API_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+                                                             0.05,   0.1,   0.25,  0.5,   1,    2.5};
 
 /* ---- answers ---------------------------------------------------------------- */
 
-void api_reply(http_request *req, int status, char *body, const char *extra) {
+void vigil__api_reply(http_request *req, int status, char *body, const char *extra) {
   if (!body) {
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
-  http_respond(req, status, "application/json", body, strlen(body), extra);
+  vigil__http_respond(req, status, "application/json", body, strlen(body), extra);
 }
 
-void api_reply_free(http_request *req, int status, char *body, const char *extra) {
-  api_reply(req, status, body, extra);
+void vigil__api_reply_free(http_request *req, int status, char *body, const char *extra) {
+  vigil__api_reply(req, status, body, extra);
   free(body);
 }
 
 /* An answer to a write: held until the batch commits. */
-void api_hold(api *a, http_request *req, int status, char *body, const char *extra) {
+void vigil__api_hold(api *a, http_request *req, int status, char *body, const char *extra) {
   if (a->n_held == a->cap_held) {
     size_t cap = a->cap_held ? a->cap_held * 2 : 16;
     held *h = realloc(a->held, cap * sizeof *h);
     if (!h) {
       /* Cannot wait for the commit: say it is not known to be recorded. */
       free(body);
-      http_respond_error(req, 503, "out_of_memory", "out of memory; the command may or may not be recorded", NULL);
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory; the command may or may not be recorded",
+                                NULL);
       return;
     }
     a->held = h;
@@ -98,7 +99,7 @@ static error_kind engine_error_kind(int rc, const char *field, const char *resou
 }
 
 /* The reasons a visit's gate does not hold, as a JSON array (or NULL). */
-static json_t *gate_reasons(api *a, uint64_t visit) {
+static json_t *vigil__gate_reasons(api *a, uint64_t visit) {
   char *text = vigil_visit_json(a->e, visit);
   json_t *v = text ? json_loads(text, 0, NULL) : NULL;
   vigil_free(text);
@@ -113,15 +114,15 @@ static char *engine_error_json(api *a, int rc, const char *resource, uint64_t vi
   const char *field = vigil_engine_errfield(a->e);
   error_kind k = engine_error_kind(rc, field, resource);
   *status = k.status;
-  /* Copied: gate_reasons calls into the engine, which may reset them. */
+  /* Copied: vigil__gate_reasons calls into the engine, which may reset them. */
   char *msg = strdup(vigil_engine_errmsg(a->e));
   char *fld = field ? strdup(field) : NULL;
   json_t *extra = NULL;
   if (rc == VIGIL_EGATE && visit) {
-    json_t *reasons = gate_reasons(a, visit);
+    json_t *reasons = vigil__gate_reasons(a, visit);
     if (reasons) extra = json_pack("{s:o}", "reasons", reasons);
   }
-  char *body = http_error_json(k.code, msg ? msg : vigil_strerror(rc), fld, extra);
+  char *body = vigil__http_error_json(k.code, msg ? msg : vigil_strerror(rc), fld, extra);
   json_decref(extra);
   free(msg);
   free(fld);
@@ -131,7 +132,7 @@ static char *engine_error_json(api *a, int rc, const char *resource, uint64_t vi
 static void fail_engine(api *a, http_request *req, int rc, const char *resource) {
   int status;
   char *body = engine_error_json(a, rc, resource, 0, &status);
-  api_reply_free(req, status, body, NULL);
+  vigil__api_reply_free(req, status, body, NULL);
 }
 
 /* ---- requests' pieces ---------------------------------------------------- */
@@ -151,7 +152,7 @@ static uint64_t parse_id(const char *s, size_t n) {
  * answering 400. */
 static int query_u64(http_request *req, const char *name, uint64_t dflt, uint64_t *out) {
   char v[32];
-  int n = http_query_param(http_request_query(req), name, v, sizeof v);
+  int n = vigil__http_query_param(vigil__http_request_query(req), name, v, sizeof v);
   if (n == -1) {
     *out = dflt;
     return 0;
@@ -165,7 +166,7 @@ static int query_u64(http_request *req, const char *name, uint64_t dflt, uint64_
   if (!ok) {
     char msg[128];
     snprintf(msg, sizeof msg, "%s must be a whole number", name);
-    http_respond_error(req, 400, "invalid_query", msg, name);
+    vigil__http_respond_error(req, 400, "invalid_query", msg, name);
     return -1;
   }
   *out = x;
@@ -175,33 +176,33 @@ static int query_u64(http_request *req, const char *name, uint64_t dflt, uint64_
 /* A query parameter as text: 1 (present, in out), 0 (absent), -1 after
  * answering 400. */
 static int query_text(http_request *req, const char *name, char *out, size_t len) {
-  int n = http_query_param(http_request_query(req), name, out, len);
+  int n = vigil__http_query_param(vigil__http_request_query(req), name, out, len);
   if (n == -1) return 0;
   if (n < 0) {
     char msg[128];
     snprintf(msg, sizeof msg, "%s is badly encoded or too long", name);
-    http_respond_error(req, 400, "invalid_query", msg, name);
+    vigil__http_respond_error(req, 400, "invalid_query", msg, name);
     return -1;
   }
   return 1;
 }
 
 /* The body as a JSON object ({} when empty); NULL after answering 400. */
-json_t *api_body_object(http_request *req) {
+json_t *vigil__api_body_object(http_request *req) {
   size_t len;
-  const char *text = http_request_body(req, &len);
+  const char *text = vigil__http_request_body(req, &len);
   if (len == 0) return json_object();
   json_error_t jerr;
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!j) {
     char msg[256];
     snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
-    http_respond_error(req, 400, "invalid_json", msg, NULL);
+    vigil__http_respond_error(req, 400, "invalid_json", msg, NULL);
     return NULL;
   }
   if (!json_is_object(j)) {
     json_decref(j);
-    http_respond_error(req, 400, "invalid_json", "the body must be a JSON object", NULL);
+    vigil__http_respond_error(req, 400, "invalid_json", "the body must be a JSON object", NULL);
     return NULL;
   }
   return j;
@@ -209,7 +210,7 @@ json_t *api_body_object(http_request *req) {
 
 /* A member that must be a string (or may be absent): 0, or -1 after
  * answering 422. */
-int api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
+int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
   json_t *x = json_object_get(body, name);
   *out = NULL;
   if (!x || json_is_null(x)) {
@@ -220,7 +221,7 @@ int api_member_string(http_request *req, json_t *body, const char *name, int req
   }
   char msg[128];
   snprintf(msg, sizeof msg, "%s must be %s", name, required ? "a string" : "a string when given");
-  http_respond_error(req, 422, "invalid_field", msg, name);
+  vigil__http_respond_error(req, 422, "invalid_field", msg, name);
   return -1;
 }
 
@@ -238,7 +239,7 @@ static void commit_and_answer(api *a) {
   a->stats.commit_ns_total += ns;
   if (ns > a->stats.commit_ns_max) a->stats.commit_ns_max = ns;
   for (int i = 0; i < API_COMMIT_BUCKETS; i++)
-    if ((double)ns / 1e9 <= api_commit_bounds[i]) {
+    if ((double)ns / 1e9 <= vigil__api_commit_bounds[i]) {
       a->stats.commit_buckets[i]++;
       break;
     }
@@ -247,7 +248,7 @@ static void commit_and_answer(api *a) {
     a->stats.commit_failures++;
     char msg[2300];
     snprintf(msg, sizeof msg, "the commit failed: %s", vigil_engine_errmsg(a->e));
-    failure = http_error_json("commit_failed", msg, NULL, NULL);
+    failure = vigil__http_error_json("commit_failed", msg, NULL, NULL);
   }
   /* The lists are taken first: answering may not add to them, but a read
    * routed below must find the batch closed and answer at once. */
@@ -261,9 +262,9 @@ static void commit_and_answer(api *a) {
   a->n_reads = a->cap_reads = 0;
   for (size_t i = 0; i < n; i++) {
     if (rc < 0)
-      api_reply(hs[i].req, 503, failure, NULL);
+      vigil__api_reply(hs[i].req, 503, failure, NULL);
     else
-      api_reply(hs[i].req, hs[i].status, hs[i].body, hs[i].extra);
+      vigil__api_reply(hs[i].req, hs[i].status, hs[i].body, hs[i].extra);
     free(hs[i].body);
     free(hs[i].extra);
   }
@@ -280,14 +281,14 @@ static void on_check(uv_check_t *h) {
   commit_and_answer(a);
 }
 
-void api_open_batch(api *a) {
+void vigil__api_open_batch(api *a) {
   if (a->batch) return;
   vigil_engine_begin(a->e);
   a->batch = 1;
   uv_check_start(&a->check, on_check);
 }
 
-void api_flush(api *a) {
+void vigil__api_flush(api *a) {
   uv_check_stop(&a->check);
   commit_and_answer(a);
 }
@@ -303,14 +304,14 @@ static void get_health(api *a, http_request *req) {
            "\"events_this_run\":%llu,\"commits\":%llu,\"commit_failures\":%llu,\"subscribers\":%u}",
            VIGIL_VERSION_STRING, (double)(uv_hrtime() - a->started) / 1e9, (unsigned long long)st.visits_active,
            (unsigned long long)st.alerts_active, (unsigned long long)st.events, (unsigned long long)a->stats.commits,
-           (unsigned long long)a->stats.commit_failures, a->streams ? streams_count(a->streams) : 0);
-  http_respond(req, 200, "application/json", body, strlen(body), NULL);
+           (unsigned long long)a->stats.commit_failures, a->streams ? vigil__streams_count(a->streams) : 0);
+  vigil__http_respond(req, 200, "application/json", body, strlen(body), NULL);
 }
 
 static void get_metrics(api *a, http_request *req) {
   api_stats st;
-  api_stats_get(a, &st);
-  char *text = metrics_text(a->e, &st, (double)(uv_hrtime() - a->started) / 1e9);
+  vigil__api_stats_get(a, &st);
+  char *text = vigil__metrics_text(a->e, &st, (double)(uv_hrtime() - a->started) / 1e9);
   char *more = text && a->plugins_metrics ? a->plugins_metrics(a->plugins_ud) : NULL;
   if (more && *more) {
     char *both = malloc(strlen(text) + strlen(more) + 1);
@@ -320,21 +321,21 @@ static void get_metrics(api *a, http_request *req) {
   }
   free(more);
   if (!text) {
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
-  http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), NULL);
+  vigil__http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), NULL);
   free(text);
 }
 
 static void get_plugins(api *a, http_request *req) {
-  api_reply_free(req, 200, a->plugins_status ? a->plugins_status(a->plugins_ud) : strdup("{\"plugins\":[]}"), NULL);
+  vigil__api_reply_free(req, 200, a->plugins_status ? a->plugins_status(a->plugins_ud) : strdup("{\"plugins\":[]}"),
+                        NULL);
 }
 
 static void get_openapi(http_request *req) {
-  http_respond(req, 200, "application/json", vigil_openapi_json, vigil_openapi_json_len, NULL);
+  vigil__http_respond(req, 200, "application/json", vigil_openapi_json, vigil_openapi_json_len, NULL);
 }
-
 
 static int64_t local_midnight_ms(int64_t now_ms) {
   time_t t = (time_t)(now_ms / 1000);
@@ -363,7 +364,7 @@ static void get_visits(api *a, http_request *req) {
   char today[8];
   if ((rc = query_text(req, "today", today, sizeof today)) < 0) return;
   if (rc && strcmp(today, "true") && strcmp(today, "false")) {
-    http_respond_error(req, 400, "invalid_query", "today is true or false", "today");
+    vigil__http_respond_error(req, 400, "invalid_query", "today is true or false", "today");
     return;
   }
   /* Today begins at midnight in the site's time zone (vigil.conf's
@@ -376,34 +377,34 @@ static void get_visits(api *a, http_request *req) {
   if (!body) {
     /* A filter the engine refused names its field; running out of memory does not. */
     if (vigil_engine_errfield(a->e))
-      http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), vigil_engine_errfield(a->e));
+      vigil__http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), vigil_engine_errfield(a->e));
     else
       fail_engine(a, req, VIGIL_ENOMEM, NULL);
     return;
   }
-  api_reply_free(req, 200, body, NULL);
+  vigil__api_reply_free(req, 200, body, NULL);
 }
 
 static void get_visit(api *a, http_request *req, uint64_t id) {
   char *body = vigil_visit_json(a->e, id);
   if (body)
-    api_reply_free(req, 200, body, NULL);
+    vigil__api_reply_free(req, 200, body, NULL);
   else if (vigil_query_visit_status(a->e, id, NULL) < 0)
     fail_engine(a, req, VIGIL_ENOENT, "visit");
   else
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
 }
 
 /* The visit as a FHIR R4 Bundle (export/fhir.c). */
 static void get_fhir(api *a, http_request *req, uint64_t id) {
   char *body = NULL, err[256];
-  int rc = export_fhir(a->e, id, &body, err, sizeof err);
+  int rc = vigil__export_fhir(a->e, id, &body, err, sizeof err);
   if (rc == VIGIL_ENOENT) {
     fail_engine(a, req, VIGIL_ENOENT, "visit");
   } else if (rc < 0) {
-    http_respond_error(req, 503, "export_failed", err, NULL);
+    vigil__http_respond_error(req, 503, "export_failed", err, NULL);
   } else {
-    http_respond(req, 200, "application/fhir+json", body, strlen(body), NULL);
+    vigil__http_respond(req, 200, "application/fhir+json", body, strlen(body), NULL);
     free(body);
   }
 }
@@ -415,18 +416,18 @@ static void get_rems(api *a, http_request *req, uint64_t id) {
   if (query_text(req, "format", format, sizeof format) < 0) return;
   int csv = !strcmp(format, "csv");
   if (!csv && strcmp(format, "json")) {
-    http_respond_error(req, 400, "invalid_query", "format is json or csv", "format");
+    vigil__http_respond_error(req, 400, "invalid_query", "format is json or csv", "format");
     return;
   }
-  int rc = export_rems(a->e, id, csv, &body, err, sizeof err);
+  int rc = vigil__export_rems(a->e, id, csv, &body, err, sizeof err);
   if (rc == VIGIL_ENOENT)
     fail_engine(a, req, VIGIL_ENOENT, "visit");
   else if (rc == VIGIL_EPROTOCOL)
-    http_respond_error(req, 422, "not_exportable", err, NULL);
+    vigil__http_respond_error(req, 422, "not_exportable", err, NULL);
   else if (rc < 0)
-    http_respond_error(req, 503, "export_failed", err, NULL);
+    vigil__http_respond_error(req, 503, "export_failed", err, NULL);
   else {
-    http_respond(req, 200, csv ? "text/csv; charset=utf-8" : "application/json", body, strlen(body), NULL);
+    vigil__http_respond(req, 200, csv ? "text/csv; charset=utf-8" : "application/json", body, strlen(body), NULL);
     free(body);
   }
 }
@@ -449,15 +450,15 @@ static void get_alerts(api *a, http_request *req, uint64_t visit) {
       if (visit)
         fail_engine(a, req, VIGIL_ENOENT, "visit");
       else
-        http_respond_error(req, 404, "not_found", vigil_engine_errmsg(a->e), "visit");
+        vigil__http_respond_error(req, 404, "not_found", vigil_engine_errmsg(a->e), "visit");
     } else if (field) {
-      http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), field);
+      vigil__http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), field);
     } else {
       fail_engine(a, req, VIGIL_ENOMEM, NULL);
     }
     return;
   }
-  api_reply_free(req, 200, body, NULL);
+  vigil__api_reply_free(req, 200, body, NULL);
 }
 
 /* A query parameter that is an ISO time: 0 (absent: *ms = dflt), or -1 after answering 400. */
@@ -471,7 +472,7 @@ static int query_time(http_request *req, const char *name, int64_t dflt, int64_t
   if (vigil_time_parse(text, ms) == 0) return 0;
   char msg[160];
   snprintf(msg, sizeof msg, "%s is a time such as 2026-01-05, 2026-01-05T08:00Z or 2026-01-05T09:00+01:00", name);
-  http_respond_error(req, 400, "invalid_query", msg, name);
+  vigil__http_respond_error(req, 400, "invalid_query", msg, name);
   return -1;
 }
 
@@ -481,14 +482,14 @@ static void get_alert_log(api *a, http_request *req) {
   int64_t now = vigil_engine_now(a->e), from, to;
   if (query_time(req, "from", local_midnight_ms(now), &from) < 0 || query_time(req, "to", now + 1, &to) < 0) return;
   if (to <= from) {
-    http_respond_error(req, 400, "invalid_query", "to comes after from", "to");
+    vigil__http_respond_error(req, 400, "invalid_query", "to comes after from", "to");
     return;
   }
   char *body = vigil_query_alert_log_json(a->e, from, to);
   if (!body)
     fail_engine(a, req, VIGIL_EIO, NULL);
   else
-    api_reply_free(req, 200, body, NULL);
+    vigil__api_reply_free(req, 200, body, NULL);
 }
 
 static void get_events(api *a, http_request *req, uint64_t visit) {
@@ -505,10 +506,10 @@ static void get_events(api *a, http_request *req, uint64_t visit) {
   if (!body) {
     int status;
     char *err = engine_error_json(a, VIGIL_EIO, NULL, 0, &status);
-    api_reply_free(req, status, err, NULL);
+    vigil__api_reply_free(req, status, err, NULL);
     return;
   }
-  api_reply_free(req, 200, body, NULL);
+  vigil__api_reply_free(req, 200, body, NULL);
 }
 
 /* ---- the test clock ------------------------------------------------------------ */
@@ -518,13 +519,13 @@ static void clock_reply(api *a, http_request *req, int later) {
   snprintf(body, sizeof body, "{\"now_ms\":%lld,\"simulated\":%s}", (long long)vigil_engine_now(a->e),
            a->simulated_clock ? "true" : "false");
   if (later)
-    api_hold(a, req, 200, strdup(body), NULL);
+    vigil__api_hold(a, req, 200, strdup(body), NULL);
   else
-    http_respond(req, 200, "application/json", body, strlen(body), NULL);
+    vigil__http_respond(req, 200, "application/json", body, strlen(body), NULL);
 }
 
 static void get_clock(api *a, http_request *req) {
-  if (api_user(a, req, PERM_READ_EVENTS)) clock_reply(a, req, 0);
+  if (vigil__api_user(a, req, PERM_READ_EVENTS)) clock_reply(a, req, 0);
 }
 
 #define MAX_ADVANCE_MS (7 * 86400000LL)
@@ -550,23 +551,24 @@ static int64_t parse_duration(const char *s) {
 /* Moves the simulated clock forward, firing every deadline on the way, in
  * one batch: the answer comes once all of it is durable. */
 static void post_clock(api *a, http_request *req) {
-  if (!api_user(a, req, PERM_CLOCK)) return;
+  if (!vigil__api_user(a, req, PERM_CLOCK)) return;
   if (!a->simulated_clock) {
-    http_respond_error(req, 409, "needs_simulated_clock",
-                       "this server runs on the real clock (vigil serve --clock=simulated --allow-simulated-clock)",
-                       NULL);
+    vigil__http_respond_error(
+        req, 409, "needs_simulated_clock",
+        "this server runs on the real clock (vigil serve --clock=simulated --allow-simulated-clock)", NULL);
     return;
   }
-  json_t *body = api_body_object(req);
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *by;
-  if (api_member_string(req, body, "advance", 1, &by) == 0) {
+  if (vigil__api_member_string(req, body, "advance", 1, &by) == 0) {
     int64_t ms = parse_duration(by);
     if (ms <= 0 || ms > MAX_ADVANCE_MS) {
-      http_respond_error(req, 422, "invalid_field", "advance is a duration such as \"30m\", \"2h\" or \"1h30m\" (at most 7 days)",
-                         "advance");
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "advance is a duration such as \"30m\", \"2h\" or \"1h30m\" (at most 7 days)",
+                                "advance");
     } else {
-      api_open_batch(a);
+      vigil__api_open_batch(a);
       int rc = vigil_engine_advance_to(a->e, vigil_engine_now(a->e) + ms);
       if (rc < 0)
         fail_engine(a, req, rc, NULL);
@@ -621,14 +623,14 @@ static int parse_write(http_request *req, write_request *w) {
   json_t *body = w->body;
   switch (w->cmd) {
   case CMD_START: {
-    if (api_member_string(req, body, "protocol", 1, &w->s1) < 0 ||
-        api_member_string(req, body, "patient", 1, &w->s2) < 0 ||
-        api_member_string(req, body, "location", 0, &w->s3) < 0)
+    if (vigil__api_member_string(req, body, "protocol", 1, &w->s1) < 0 ||
+        vigil__api_member_string(req, body, "patient", 1, &w->s2) < 0 ||
+        vigil__api_member_string(req, body, "location", 0, &w->s3) < 0)
       return -1;
     json_t *params = json_object_get(body, "params");
     if (params && !json_is_null(params)) {
       if (!json_is_object(params)) {
-        http_respond_error(req, 422, "invalid_field", "params must be an object of name: value", "params");
+        vigil__http_respond_error(req, 422, "invalid_field", "params must be an object of name: value", "params");
         return -1;
       }
       w->text = json_dumps(params, JSON_COMPACT);
@@ -641,8 +643,8 @@ static int parse_write(http_request *req, write_request *w) {
     json_object_del(values, "password");
     if (json_object_size(values) == 0) {
       json_decref(values);
-      http_respond_error(req, 422, "invalid_field", "an entry is a JSON object of item: value, with at least one item",
-                         NULL);
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "an entry is a JSON object of item: value, with at least one item", NULL);
       return -1;
     }
     w->text = json_dumps(values, JSON_COMPACT);
@@ -650,25 +652,27 @@ static int parse_write(http_request *req, write_request *w) {
     return 0;
   }
   case CMD_AMEND: {
-    if (api_member_string(req, body, "item", 1, &w->s1) < 0 || api_member_string(req, body, "reason", 1, &w->s2) < 0)
+    if (vigil__api_member_string(req, body, "item", 1, &w->s1) < 0 ||
+        vigil__api_member_string(req, body, "reason", 1, &w->s2) < 0)
       return -1;
     json_t *value = json_object_get(body, "value");
     if (!value) {
-      http_respond_error(req, 422, "invalid_field", "value is required", "value");
+      vigil__http_respond_error(req, 422, "invalid_field", "value is required", "value");
       return -1;
     }
     w->text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
     return 0;
   }
   case CMD_SKIP:
-    return api_member_string(req, body, "item", 1, &w->s1) < 0 || api_member_string(req, body, "reason", 1, &w->s2) < 0
+    return vigil__api_member_string(req, body, "item", 1, &w->s1) < 0 ||
+                   vigil__api_member_string(req, body, "reason", 1, &w->s2) < 0
                ? -1
                : 0;
   case CMD_OVERRIDE:
   case CMD_ABORT:
-    return api_member_string(req, body, "reason", 1, &w->s2);
+    return vigil__api_member_string(req, body, "reason", 1, &w->s2);
   case CMD_ACK:
-    return api_member_string(req, body, "reason", 0, &w->s2);
+    return vigil__api_member_string(req, body, "reason", 0, &w->s2);
   case CMD_ADVANCE:
   case CMD_DISCHARGE:
     return 0;
@@ -710,14 +714,14 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
 
 /* Runs a checked command in this turn's batch; its answer waits for the commit. */
 static void run_write(api *a, http_request *req, write_request *w) {
-  api_open_batch(a);
+  vigil__api_open_batch(a);
   uint64_t id = w->id, visit = id;
   const char *actor = w->actor, *s1 = w->s1, *s2 = w->s2, *text = w->text;
   int rc = 0;
   switch (w->cmd) {
   case CMD_START: {
     char ref[256];
-    const char *startable = api_startable_ref(a, req, s1, ref, sizeof ref);
+    const char *startable = vigil__api_startable_ref(a, req, s1, ref, sizeof ref);
     if (!startable) return; /* answered: not approved */
     rc = vigil_visit_start_at(a->e, startable, s2, w->s3, actor, text, &visit);
     break;
@@ -750,9 +754,12 @@ static void run_write(api *a, http_request *req, write_request *w) {
   }
   if (rc < 0) {
     int status;
-    char *err =
-        engine_error_json(a, rc, w->cmd == CMD_ACK ? "alert" : w->cmd == CMD_START ? NULL : "visit", visit, &status);
-    api_hold(a, req, status, err, NULL);
+    char *err = engine_error_json(a, rc,
+                                  w->cmd == CMD_ACK     ? "alert"
+                                  : w->cmd == CMD_START ? NULL
+                                                        : "visit",
+                                  visit, &status);
+    vigil__api_hold(a, req, status, err, NULL);
     return;
   }
   /* The visit as this command left it. */
@@ -765,9 +772,9 @@ static void run_write(api *a, http_request *req, write_request *w) {
   if (w->cmd == CMD_START) {
     char location[96];
     snprintf(location, sizeof location, "Location: /api/v1/visits/%llu\r\n", (unsigned long long)visit);
-    api_hold(a, req, 201, state, location);
+    vigil__api_hold(a, req, 201, state, location);
   } else {
-    api_hold(a, req, 200, state, NULL);
+    vigil__api_hold(a, req, 200, state, NULL);
   }
 }
 
@@ -776,34 +783,34 @@ static void signed_write(api *a, http_request *req, int ok, void *ctx) {
   if (req && ok) {
     run_write(a, req, w);
   } else if (req) {
-    api_site_event(a, "auth.failed", "vigil",
-                   json_pack("{s:s, s:s}", "user", w->actor, "reason", "bad_signature_password"));
-    api_hold(a, req, 401,
-             http_error_json("bad_password", "the password does not match: this step is a signature", "password",
-                             NULL),
-             NULL);
+    vigil__api_site_event(a, "auth.failed", "vigil",
+                          json_pack("{s:s, s:s}", "user", w->actor, "reason", "bad_signature_password"));
+    vigil__api_hold(a, req, 401,
+                    vigil__http_error_json("bad_password", "the password does not match: this step is a signature",
+                                           "password", NULL),
+                    NULL);
   }
   write_request_free(w);
 }
 
 static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
-  const user *who = api_whoami(a, req);
+  const user *who = vigil__api_whoami(a, req);
   if (!who) return;
   write_request *w = calloc(1, sizeof *w);
   if (!w) {
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
   w->cmd = cmd;
   w->id = id;
   snprintf(w->actor, sizeof w->actor, "%s", who->name);
-  if (!(w->body = api_body_object(req)) || parse_write(req, w) < 0) {
+  if (!(w->body = vigil__api_body_object(req)) || parse_write(req, w) < 0) {
     write_request_free(w);
     return;
   }
   int signs;
   permission p = permission_of(a, w, &signs);
-  if (!api_allowed(req, who, p)) {
+  if (!vigil__api_allowed(req, who, p)) {
     write_request_free(w);
     return;
   }
@@ -814,17 +821,17 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
   }
   /* A signature: the signer types their password again. */
   const char *password;
-  if (api_member_string(req, w->body, "password", 0, &password) < 0) {
+  if (vigil__api_member_string(req, w->body, "password", 0, &password) < 0) {
     write_request_free(w);
     return;
   }
   if (!password) {
-    http_respond_error(req, 401, "password_required", "this step is a signature: give your password again",
-                       "password");
+    vigil__http_respond_error(req, 401, "password_required", "this step is a signature: give your password again",
+                              "password");
     write_request_free(w);
     return;
   }
-  api_check_password(a, req, who, password, signed_write, w);
+  vigil__api_check_password(a, req, who, password, signed_write, w);
 }
 
 /* ---- routing ------------------------------------------------------------------ */
@@ -833,16 +840,16 @@ static void method_not_allowed(http_request *req, const char *allow) {
   char extra[64], msg[96];
   snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
   snprintf(msg, sizeof msg, "this resource allows %s", allow);
-  char *body = http_error_json("method_not_allowed", msg, NULL, NULL);
+  char *body = vigil__http_error_json("method_not_allowed", msg, NULL, NULL);
   if (!body) {
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
-  http_respond(req, 405, "application/json", body, strlen(body), extra);
+  vigil__http_respond(req, 405, "application/json", body, strlen(body), extra);
   free(body);
 }
 
-static void not_found(http_request *req) { http_respond_error(req, 404, "not_found", "no such resource", NULL); }
+static void not_found(http_request *req) { vigil__http_respond_error(req, 404, "not_found", "no such resource", NULL); }
 
 /* Up to 4 path segments after /api/v1/; -1 if the path is not one. */
 static int segments(const char *path, const char *seg[4], size_t len[4]) {
@@ -869,16 +876,16 @@ static int segments(const char *path, const char *seg[4], size_t len[4]) {
 static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
 
 static void route(api *a, http_request *req) {
-  const char *m = http_request_method(req);
+  const char *m = vigil__http_request_method(req);
   int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
-  const char *path = http_request_path(req);
+  const char *path = vigil__http_request_path(req);
   /* Reads wait while a batch is open: nothing not yet durable is shown. */
   if (get && a->batch) {
     if (a->n_reads == a->cap_reads) {
       size_t cap = a->cap_reads ? a->cap_reads * 2 : 16;
       http_request **r = realloc(a->reads, cap * sizeof *r);
       if (!r) {
-        http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+        vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
         return;
       }
       a->reads = r;
@@ -901,8 +908,8 @@ static void route(api *a, http_request *req) {
       method_not_allowed(req, "GET, HEAD");
     return;
   }
-  if (ui_owns(path)) {
-    ui_serve(req);
+  if (vigil__ui_owns(path)) {
+    vigil__ui_serve(req);
     return;
   }
   const char *seg[4];
@@ -915,12 +922,12 @@ static void route(api *a, http_request *req) {
   if (n == 2 && is(seg[0], len[0], "events") && is(seg[1], len[1], "stream")) {
     if (strcmp(m, "GET"))
       method_not_allowed(req, "GET");
-    else if (api_user(a, req, PERM_READ_EVENTS))
-      streams_open(a->streams, req);
+    else if (vigil__api_user(a, req, PERM_READ_EVENTS))
+      vigil__streams_open(a->streams, req);
     return;
   }
-  if (api_route_users(a, req, seg, len, n)) return;
-  if (api_route_protocols(a, req, seg, len, n)) return;
+  if (vigil__api_route_users(a, req, seg, len, n)) return;
+  if (vigil__api_route_protocols(a, req, seg, len, n)) return;
   if (n == 1 && is(seg[0], len[0], "clock")) {
     if (get)
       get_clock(a, req);
@@ -930,9 +937,8 @@ static void route(api *a, http_request *req) {
       method_not_allowed(req, "GET, HEAD, POST");
     return;
   }
-  if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") ||
-                 is(seg[0], len[0], "events") || is(seg[0], len[0], "alerts") ||
-                 is(seg[0], len[0], "plugins"))) {
+  if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") || is(seg[0], len[0], "events") ||
+                 is(seg[0], len[0], "alerts") || is(seg[0], len[0], "plugins"))) {
     if (!get) {
       method_not_allowed(req, "GET, HEAD");
       return;
@@ -942,10 +948,10 @@ static void route(api *a, http_request *req) {
     else if (is(seg[0], len[0], "openapi.json"))
       get_openapi(req);
     else if (is(seg[0], len[0], "events")) {
-      if (api_user(a, req, PERM_READ_EVENTS)) get_events(a, req, 0);
+      if (vigil__api_user(a, req, PERM_READ_EVENTS)) get_events(a, req, 0);
     } else if (is(seg[0], len[0], "plugins")) {
-      if (api_user(a, req, PERM_READ_EVENTS)) get_plugins(a, req);
-    } else if (!api_user(a, req, PERM_READ_CLINICAL))
+      if (vigil__api_user(a, req, PERM_READ_EVENTS)) get_plugins(a, req);
+    } else if (!vigil__api_user(a, req, PERM_READ_CLINICAL))
       return;
     else
       get_alerts(a, req, 0);
@@ -953,7 +959,7 @@ static void route(api *a, http_request *req) {
   }
   if (is(seg[0], len[0], "visits")) {
     if (n == 1) {
-      if (get && api_user(a, req, PERM_READ_CLINICAL))
+      if (get && vigil__api_user(a, req, PERM_READ_CLINICAL))
         get_visits(a, req);
       else if (get)
         return;
@@ -969,7 +975,7 @@ static void route(api *a, http_request *req) {
       return;
     }
     if (n == 2) {
-      if (get && api_user(a, req, PERM_READ_CLINICAL))
+      if (get && vigil__api_user(a, req, PERM_READ_CLINICAL))
         get_visit(a, req, id);
       else if (get)
         return;
@@ -986,7 +992,7 @@ static void route(api *a, http_request *req) {
       /* The FHIR Bundle and the REMS form are exports: integrators may have
        * them (roles.c). */
       permission p = is(seg[2], len[2], "events") ? PERM_READ_EVENTS : export ? PERM_EXPORT : PERM_READ_CLINICAL;
-      if (!api_user(a, req, p)) return;
+      if (!vigil__api_user(a, req, p)) return;
       if (is(seg[2], len[2], "events"))
         get_events(a, req, id);
       else if (is(seg[2], len[2], "fhir"))
@@ -1013,7 +1019,7 @@ static void route(api *a, http_request *req) {
   if (is(seg[0], len[0], "alerts") && n == 2 && is(seg[1], len[1], "log")) {
     if (!get)
       method_not_allowed(req, "GET, HEAD");
-    else if (api_user(a, req, PERM_READ_CLINICAL))
+    else if (vigil__api_user(a, req, PERM_READ_CLINICAL))
       get_alert_log(a, req);
     return;
   }
@@ -1032,7 +1038,7 @@ static void route(api *a, http_request *req) {
   not_found(req);
 }
 
-void api_handle(void *ud, http_request *req) {
+void vigil__api_handle(void *ud, http_request *req) {
   api *a = ud;
   a->stats.requests++;
   route(a, req);
@@ -1046,12 +1052,12 @@ static void api_free_parts(api *a) {
   for (size_t i = 0; i < a->n_refs; i++)
     free(a->refs[i]);
   free(a->refs);
-  limiter_free(a->failed_by_name);
-  limiter_free(a->failed_by_address);
+  vigil__limiter_free(a->failed_by_name);
+  vigil__limiter_free(a->failed_by_address);
   free(a);
 }
 
-int api_new(const api_options *o, api **out) {
+int vigil__api_new(const api_options *o, api **out) {
   api *a = calloc(1, sizeof *a);
   if (!a) return VIGIL_ENOMEM;
   a->e = o->engine;
@@ -1065,13 +1071,15 @@ int api_new(const api_options *o, api **out) {
   a->simulated_clock = o->simulated_clock;
   a->store = o->store;
   char err[256];
-  int ok = (!o->uploads_dir || (a->uploads_dir = strdup(o->uploads_dir))) && api_load_approvals(a, err, sizeof err) == 0 && (a->failed_by_name = limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
-           (a->failed_by_address = limiter_new(FAILURES_PER_ADDRESS, FAILURE_WINDOW_MS)) &&
+  int ok = (!o->uploads_dir || (a->uploads_dir = strdup(o->uploads_dir))) &&
+           vigil__api_load_approvals(a, err, sizeof err) == 0 &&
+           (a->failed_by_name = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
+           (a->failed_by_address = vigil__limiter_new(FAILURES_PER_ADDRESS, FAILURE_WINDOW_MS)) &&
            (!o->n_refs || (a->refs = calloc(o->n_refs, sizeof *a->refs)));
   for (size_t i = 0; ok && i < o->n_refs; i++)
     ok = (a->refs[a->n_refs++] = strdup(o->refs[i])) != NULL;
   streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms, .max_queued = o->stream_max_queued};
-  if (!ok || streams_new(a->e, a->loop, &so, &a->streams) < 0) {
+  if (!ok || vigil__streams_new(a->e, a->loop, &so, &a->streams) < 0) {
     api_free_parts(a);
     return VIGIL_ENOMEM;
   }
@@ -1081,10 +1089,10 @@ int api_new(const api_options *o, api **out) {
   return 0;
 }
 
-void api_stats_get(const api *a, api_stats *out) {
+void vigil__api_stats_get(const api *a, api_stats *out) {
   *out = a->stats;
   streams_stats ss = {0};
-  if (a->streams) streams_stats_get(a->streams, &ss);
+  if (a->streams) vigil__streams_stats_get(a->streams, &ss);
   out->subscribers = ss.subscribers;
   out->streams_opened = ss.opened;
   out->streams_dropped = ss.dropped;
@@ -1097,22 +1105,22 @@ static void api_free(api *a) {
   if (done) done(ud);
 }
 
-void api_part_done(api *a) {
+void vigil__api_part_done(api *a) {
   if (--a->closing == 0) api_free(a);
 }
 
-static void on_part_closed(void *ud) { api_part_done(ud); }
+static void on_part_closed(void *ud) { vigil__api_part_done(ud); }
 
-static void on_check_closed(uv_handle_t *h) { api_part_done(h->data); }
+static void on_check_closed(uv_handle_t *h) { vigil__api_part_done(h->data); }
 
-void api_close(api *a, void (*done)(void *ud), void *ud) {
-  api_flush(a);
+void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
+  vigil__api_flush(a);
   a->closed = done;
   a->closed_ud = ud;
   a->shutting = 1;
   a->closing = 2 + (int)a->checking; /* the handles, and each password check still running */
   streams *st = a->streams;
   a->streams = NULL;
-  streams_close(st, on_part_closed, a);
+  vigil__streams_close(st, on_part_closed, a);
   uv_close((uv_handle_t *)&a->check, on_check_closed);
 }

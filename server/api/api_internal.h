@@ -37,13 +37,13 @@ struct api {
   api_stats stats;
   uint64_t started;
   streams *streams;
-  users *users;           /* who may sign in (users.h) */
+  users *users;                                /* who may sign in (users.h) */
   limiter *failed_by_name, *failed_by_address; /* limiter.h */
   int64_t session_ttl_ms;
-  int simulated_clock;     /* the test clock may be advanced (POST /clock) */
-  unsigned checking;       /* password checks running off the loop */
-  int shutting;            /* api_close was called */
-  int closing; /* handles (the check handle, the streams) and checks still to finish */
+  int simulated_clock; /* the test clock may be advanced (POST /clock) */
+  unsigned checking;   /* password checks running off the loop */
+  int shutting;        /* vigil__api_close was called */
+  int closing;         /* handles (the check handle, the streams) and checks still to finish */
   void (*closed)(void *ud);
   void *closed_ud;
   struct store *store;        /* the engine's: approvals beside the log */
@@ -56,53 +56,53 @@ struct api {
 };
 
 /* Answers at once with a JSON body (NULL body: 503 out of memory). */
-void api_reply(http_request *req, int status, char *body, const char *extra);
-void api_reply_free(http_request *req, int status, char *body, const char *extra);
+void vigil__api_reply(http_request *req, int status, char *body, const char *extra);
+void vigil__api_reply_free(http_request *req, int status, char *body, const char *extra);
 /* An answer to a write: held until the batch commits (api.h). */
-void api_hold(api *a, http_request *req, int status, char *body, const char *extra);
+void vigil__api_hold(api *a, http_request *req, int status, char *body, const char *extra);
 /* Opens this turn's batch: what is emitted now commits with it. */
-void api_open_batch(api *a);
+void vigil__api_open_batch(api *a);
 /* The body as a JSON object ({} when empty); NULL after answering 400. */
-json_t *api_body_object(http_request *req);
+json_t *vigil__api_body_object(http_request *req);
 /* A member that must be a string (or may be absent): 0, or -1 after
  * answering 422. */
-int api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out);
+int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out);
 
 /* ---- who is asking (api_users.c) ---- */
 
 /* The signed-in user of req if their role may do p; else NULL after
  * answering 401 (not signed in) or 403 (not allowed). */
-const user *api_user(api *a, http_request *req, permission p);
+const user *vigil__api_user(api *a, http_request *req, permission p);
 /* The same in two steps: who it is (NULL after a 401), then whether they
  * may (0 after a 403). */
-const user *api_whoami(api *a, http_request *req);
-int api_allowed(http_request *req, const user *who, permission p);
+const user *vigil__api_whoami(api *a, http_request *req);
+int vigil__api_allowed(http_request *req, const user *who, permission p);
 /* Records a site event (vigil_site_event) in this turn's batch; takes fields. */
-void api_site_event(api *a, const char *type, const char *actor, json_t *fields);
+void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *fields);
 /* Routes /api/v1/session, /users, /tokens; 0 if the path is none of them. */
-int api_route_users(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
+int vigil__api_route_users(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
 
 /* Checks password against who's hash off the loop (argon2id is slow on
  * purpose), then calls done on the loop: ok is 1 when it matches. */
 typedef void (*api_password_fn)(api *a, http_request *req, int ok, void *ctx);
-void api_check_password(api *a, http_request *req, const user *who, const char *password, api_password_fn done,
-                        void *ctx);
+void vigil__api_check_password(api *a, http_request *req, const user *who, const char *password, api_password_fn done,
+                               void *ctx);
 
 /* ---- protocol versions (api_protocols.c) ---- */
 
 /* Reads the approvals kept in the store. */
-int api_load_approvals(api *a, char *err, size_t errlen);
+int vigil__api_load_approvals(api *a, char *err, size_t errlen);
 /* Routes /api/v1/protocols...; 0 if the path is none of them. */
-int api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
+int vigil__api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
 /* The version a new visit of `want` ("id" or "id@version") starts on: an
  * approved one (into buf), or `want` itself when none is loaded (the
  * engine then says so); NULL after answering 409 when it is not approved. */
-const char *api_startable_ref(api *a, http_request *req, const char *want, char *buf, size_t len);
+const char *vigil__api_startable_ref(api *a, http_request *req, const char *want, char *buf, size_t len);
 
 /* One part of a closing api is done (a handle, a password check). */
-void api_part_done(api *a);
+void vigil__api_part_done(api *a);
 
 /* Wall-clock time in ms: sessions expire by it even under the simulated clock. */
-int64_t api_wall_ms(void);
+int64_t vigil__api_wall_ms(void);
 
 #endif

@@ -72,7 +72,7 @@ static void sweep_incoming(const char *uploads) {
   if (d) closedir(d);
 }
 
-int api_load_approvals(api *a, char *err, size_t errlen) {
+int vigil__api_load_approvals(api *a, char *err, size_t errlen) {
   sweep_incoming(a->uploads_dir);
   return a->store ? a->store->ops->kv_scan(a->store, "approval", load_approval, a, err, errlen) : 0;
 }
@@ -122,7 +122,7 @@ static int find(api *a, const char *want, int approved_only, lookup *out) {
   return out->found;
 }
 
-const char *api_startable_ref(api *a, http_request *req, const char *want, char *out, size_t len) {
+const char *vigil__api_startable_ref(api *a, http_request *req, const char *want, char *out, size_t len) {
   lookup l;
   if (find(a, want, 1, &l)) {
     snprintf(out, len, "%s", l.ref);
@@ -131,7 +131,7 @@ const char *api_startable_ref(api *a, http_request *req, const char *want, char 
   if (find(a, want, 0, &l)) {
     char msg[400];
     snprintf(msg, sizeof msg, "%s is not approved yet: an admin approves a version before visits start on it", l.ref);
-    http_respond_error(req, 409, "not_approved", msg, "protocol");
+    vigil__http_respond_error(req, 409, "not_approved", msg, "protocol");
     return NULL;
   }
   return want; /* the engine says it is unknown */
@@ -153,15 +153,16 @@ static json_t *protocols_json(api *a) {
   size_t i;
   json_t *p;
   json_array_foreach(json_object_get(j, "protocols"), i, p) {
-    const char *ref = json_string_value(json_object_get(p, "ref")), *sha = json_string_value(json_object_get(p, "sha256"));
+    const char *ref = json_string_value(json_object_get(p, "ref")),
+               *sha = json_string_value(json_object_get(p, "sha256"));
     json_object_set_new(p, "approved", approval_json(a, ref ? ref : "", sha ? sha : ""));
   }
   return j;
 }
 
-void api_get_protocols(api *a, http_request *req) {
+void vigil__api_get_protocols(api *a, http_request *req) {
   json_t *j = protocols_json(a);
-  api_reply_free(req, j ? 200 : 503, j ? json_dumps(j, JSON_COMPACT) : NULL, NULL);
+  vigil__api_reply_free(req, j ? 200 : 503, j ? json_dumps(j, JSON_COMPACT) : NULL, NULL);
   json_decref(j);
 }
 
@@ -178,12 +179,12 @@ static json_t *entry_of(json_t *list, const char *ref) {
 static void get_protocol(api *a, http_request *req, const char *want) {
   lookup l;
   if (!find(a, want, 1, &l) && !find(a, want, 0, &l)) {
-    http_respond_error(req, 404, "not_found", "no such protocol version", NULL);
+    vigil__http_respond_error(req, 404, "not_found", "no such protocol version", NULL);
     return;
   }
   json_t *list = protocols_json(a);
   json_t *p = entry_of(list, l.ref);
-  api_reply_free(req, p ? 200 : 503, p ? json_dumps(p, JSON_COMPACT) : NULL, NULL);
+  vigil__api_reply_free(req, p ? 200 : 503, p ? json_dumps(p, JSON_COMPACT) : NULL, NULL);
   json_decref(list);
 }
 
@@ -234,12 +235,12 @@ static void remove_tree(const char *dir) {
  * path in dir. 0, or -1 after answering. */
 static int unpack(api *a, http_request *req, json_t *files, char *dir, size_t len) {
   if (!json_is_object(files) || json_object_size(files) == 0 || json_object_size(files) > MAX_FILES) {
-    http_respond_error(req, 422, "invalid_field",
-                       "files is an object of path: Lua text, with protocol.lua and at most 64 files", "files");
+    vigil__http_respond_error(req, 422, "invalid_field",
+                              "files is an object of path: Lua text, with protocol.lua and at most 64 files", "files");
     return -1;
   }
   if (!json_is_string(json_object_get(files, "protocol.lua"))) {
-    http_respond_error(req, 422, "invalid_field", "files needs protocol.lua", "files");
+    vigil__http_respond_error(req, 422, "invalid_field", "files needs protocol.lua", "files");
     return -1;
   }
   const char *path;
@@ -247,25 +248,27 @@ static int unpack(api *a, http_request *req, json_t *files, char *dir, size_t le
   json_object_foreach(files, path, text) {
     if (!path_ok(path) || !json_is_string(text)) {
       char msg[400];
-      snprintf(msg, sizeof msg, "'%.200s': a file is a relative path of letters, digits, '_', '-', '.' and '/' "
-                                "ending in .lua, and its text", path);
-      http_respond_error(req, 422, "invalid_field", msg, "files");
+      snprintf(msg, sizeof msg,
+               "'%.200s': a file is a relative path of letters, digits, '_', '-', '.' and '/' "
+               "ending in .lua, and its text",
+               path);
+      vigil__http_respond_error(req, 422, "invalid_field", msg, "files");
       return -1;
     }
   }
   if (!a->uploads_dir || (mkdir(a->uploads_dir, 0750) < 0 && errno != EEXIST)) {
-    http_respond_error(req, 503, "io_error", "the uploads folder cannot be made", NULL);
+    vigil__http_respond_error(req, 503, "io_error", "the uploads folder cannot be made", NULL);
     return -1;
   }
   snprintf(dir, len, "%s/.incoming-XXXXXX", a->uploads_dir);
   if (!mkdtemp(dir)) {
-    http_respond_error(req, 503, "io_error", "cannot make a folder for the upload", NULL);
+    vigil__http_respond_error(req, 503, "io_error", "cannot make a folder for the upload", NULL);
     return -1;
   }
   json_object_foreach(files, path, text) {
     if (write_file(dir, path, json_string_value(text), json_string_length(text)) < 0) {
       remove_tree(dir);
-      http_respond_error(req, 503, "io_error", "cannot write the upload", NULL);
+      vigil__http_respond_error(req, 503, "io_error", "cannot write the upload", NULL);
       return -1;
     }
   }
@@ -320,7 +323,7 @@ static int check_folder(const char *dir, json_t *files, report *r, char *ref, si
     if (len < 9 || strcmp(path + len - 9, "_spec.lua")) continue;
     char full[4096], err[512];
     snprintf(full, sizeof full, "%s/%s", dir, path);
-    if (spec_run_file(dir, full, on_check, r, NULL, err, sizeof err) < 0) {
+    if (vigil__spec_run_file(dir, full, on_check, r, NULL, err, sizeof err) < 0) {
       r->failed++;
       json_array_append_new(r->failures, json_pack("{s:s, s:s}", "where", path, "message", err));
     }
@@ -341,19 +344,20 @@ static void report_free(report *r) {
 /* Refuses a report with problems or failed specs: 422, with the report. */
 static void refuse(http_request *req, const report *r) {
   json_t *extra = report_json(r);
-  char *body = http_error_json(json_array_size(r->problems) ? "protocol_invalid" : "specs_failed",
-                               json_array_size(r->problems) ? "the protocol has problems (see problems)"
-                                                            : "some of the protocol's specs fail (see specs.failures)",
-                               "files", extra);
-  api_reply_free(req, 422, body, NULL);
+  char *body =
+      vigil__http_error_json(json_array_size(r->problems) ? "protocol_invalid" : "specs_failed",
+                             json_array_size(r->problems) ? "the protocol has problems (see problems)"
+                                                          : "some of the protocol's specs fail (see specs.failures)",
+                             "files", extra);
+  vigil__api_reply_free(req, 422, body, NULL);
   json_decref(extra);
 }
 
 /* ---- the handlers ------------------------------------------------------------------------ */
 
 static void post_lint(api *a, http_request *req) {
-  if (!api_user(a, req, PERM_AUTHOR)) return;
-  json_t *body = api_body_object(req);
+  if (!vigil__api_user(a, req, PERM_AUTHOR)) return;
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   char dir[4096], ref[256] = "", sha[65] = "";
   json_t *files = json_object_get(body, "files");
@@ -362,7 +366,7 @@ static void post_lint(api *a, http_request *req) {
     check_folder(dir, files, &r, ref, sizeof ref, sha);
     json_t *out = report_json(&r);
     if (ref[0]) json_object_set_new(out, "ref", json_string(ref)), json_object_set_new(out, "sha256", json_string(sha));
-    api_reply_free(req, 200, json_dumps(out, JSON_COMPACT), NULL);
+    vigil__api_reply_free(req, 200, json_dumps(out, JSON_COMPACT), NULL);
     json_decref(out);
     report_free(&r);
     remove_tree(dir);
@@ -371,9 +375,9 @@ static void post_lint(api *a, http_request *req) {
 }
 
 static void post_protocol(api *a, http_request *req) {
-  const user *who = api_user(a, req, PERM_AUTHOR);
+  const user *who = vigil__api_user(a, req, PERM_AUTHOR);
   if (!who) return;
-  json_t *body = api_body_object(req);
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   char dir[4096], ref[256] = "", sha[65] = "";
   json_t *files = json_object_get(body, "files");
@@ -389,26 +393,27 @@ static void post_protocol(api *a, http_request *req) {
   } else if (find(a, ref, 0, &l) && !strcmp(l.sha256, sha)) {
     /* The same sources again: nothing new. */
     get_protocol(a, req, ref);
-  } else if (find(a, ref, 0, &l) || (snprintf(final, sizeof final, "%s/%s", a->uploads_dir, ref),
-                                      access(final, F_OK) == 0)) {
+  } else if (find(a, ref, 0, &l) ||
+             (snprintf(final, sizeof final, "%s/%s", a->uploads_dir, ref), access(final, F_OK) == 0)) {
     char msg[400];
-    snprintf(msg, sizeof msg, "%s exists with other sources: a version never changes once published; give this one "
-                              "a new version",
+    snprintf(msg, sizeof msg,
+             "%s exists with other sources: a version never changes once published; give this one "
+             "a new version",
              ref);
-    http_respond_error(req, 409, "version_exists", msg, "files");
+    vigil__http_respond_error(req, 409, "version_exists", msg, "files");
   } else if (rename(dir, final) < 0) {
-    http_respond_error(req, 503, "io_error", "cannot keep the upload", NULL);
+    vigil__http_respond_error(req, 503, "io_error", "cannot keep the upload", NULL);
   } else if (vigil_engine_load(a->e, final, NULL) < 0) {
-    http_respond_error(req, 422, "protocol_invalid", vigil_engine_errmsg(a->e), "files");
+    vigil__http_respond_error(req, 422, "protocol_invalid", vigil_engine_errmsg(a->e), "files");
     remove_tree(final);
   } else {
     json_t *fields = json_pack("{s:s, s:s, s:i}", "ref", ref, "sha256", sha, "spec_checks", r.checks);
-    api_site_event(a, "protocol.uploaded", who->name, fields);
+    vigil__api_site_event(a, "protocol.uploaded", who->name, fields);
     json_t *list = protocols_json(a);
     json_t *p = json_deep_copy(entry_of(list, ref));
     json_decref(list);
     json_object_set_new(p, "specs", json_pack("{s:i, s:i}", "checks", r.checks, "failed", 0));
-    api_hold(a, req, 201, json_dumps(p, JSON_COMPACT), NULL);
+    vigil__api_hold(a, req, 201, json_dumps(p, JSON_COMPACT), NULL);
     json_decref(p);
   }
   report_free(&r);
@@ -423,13 +428,15 @@ typedef struct approving {
 static void approve_checked(api *a, http_request *req, int ok, void *ctx) {
   approving *x = ctx;
   if (req && !ok) {
-    api_site_event(a, "auth.failed", "vigil", json_pack("{s:s, s:s}", "user", x->by, "reason", "bad_signature_password"));
-    api_hold(a, req, 401,
-             http_error_json("bad_password", "the password does not match: approving is a signature", "password", NULL),
-             NULL);
+    vigil__api_site_event(a, "auth.failed", "vigil",
+                          json_pack("{s:s, s:s}", "user", x->by, "reason", "bad_signature_password"));
+    vigil__api_hold(a, req, 401,
+                    vigil__http_error_json("bad_password", "the password does not match: approving is a signature",
+                                           "password", NULL),
+                    NULL);
   } else if (req) {
     char err[512];
-    approval rec = {.at_ms = api_wall_ms()};
+    approval rec = {.at_ms = vigil__api_wall_ms()};
     memcpy(rec.sha256, x->sha256, 65);
     snprintf(rec.by, sizeof rec.by, "%s", x->by);
     json_t *j = json_pack("{s:s, s:s, s:I}", "ref", x->ref, "by", x->by, "at_ms", (json_int_t)rec.at_ms);
@@ -439,12 +446,12 @@ static void approve_checked(api *a, http_request *req, int ok, void *ctx) {
     approval *grown = realloc(a->approvals, (a->n_approvals + 1) * sizeof *grown);
     if (grown) a->approvals = grown;
     if (!text || !grown || s->ops->kv_put(s, "approval", x->sha256, text, strlen(text), err, sizeof err) < 0) {
-      http_respond_error(req, 503, "io_error", "the approval could not be kept", NULL);
+      vigil__http_respond_error(req, 503, "io_error", "the approval could not be kept", NULL);
     } else {
       a->approvals[a->n_approvals++] = rec;
-      api_site_event(a, "protocol.approved", x->by, json_pack("{s:s, s:s}", "ref", x->ref, "sha256", x->sha256));
+      vigil__api_site_event(a, "protocol.approved", x->by, json_pack("{s:s, s:s}", "ref", x->ref, "sha256", x->sha256));
       json_t *list = protocols_json(a);
-      api_hold(a, req, 200, json_dumps(entry_of(list, x->ref), JSON_COMPACT), NULL);
+      vigil__api_hold(a, req, 200, json_dumps(entry_of(list, x->ref), JSON_COMPACT), NULL);
       json_decref(list);
     }
     free(text);
@@ -453,32 +460,32 @@ static void approve_checked(api *a, http_request *req, int ok, void *ctx) {
 }
 
 static void post_approve(api *a, http_request *req, const char *want) {
-  const user *who = api_user(a, req, PERM_APPROVE);
+  const user *who = vigil__api_user(a, req, PERM_APPROVE);
   if (!who) return;
   lookup l;
   if (!strchr(want, '@') || !find(a, want, 0, &l)) {
-    http_respond_error(req, 404, "not_found", "no such protocol version (approve names id@version)", NULL);
+    vigil__http_respond_error(req, 404, "not_found", "no such protocol version (approve names id@version)", NULL);
     return;
   }
   if (is_approved(a, l.ref, l.sha256)) {
-    http_respond_error(req, 409, "wrong_state", "that version is approved already", NULL);
+    vigil__http_respond_error(req, 409, "wrong_state", "that version is approved already", NULL);
     return;
   }
-  json_t *body = api_body_object(req);
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *password;
   approving *x = NULL;
-  if (api_member_string(req, body, "password", 0, &password) == 0) {
+  if (vigil__api_member_string(req, body, "password", 0, &password) == 0) {
     if (!password)
-      http_respond_error(req, 401, "password_required", "approving is a signature: give your password again",
-                         "password");
+      vigil__http_respond_error(req, 401, "password_required", "approving is a signature: give your password again",
+                                "password");
     else if (!(x = calloc(1, sizeof *x)))
-      http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     else {
       snprintf(x->ref, sizeof x->ref, "%s", l.ref);
       memcpy(x->sha256, l.sha256, 65);
       snprintf(x->by, sizeof x->by, "%s", who->name);
-      api_check_password(a, req, who, password, approve_checked, x);
+      vigil__api_check_password(a, req, who, password, approve_checked, x);
     }
   }
   json_decref(body);
@@ -486,9 +493,9 @@ static void post_approve(api *a, http_request *req, const char *want) {
 
 static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
 
-int api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
+int vigil__api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
   if (!is(seg[0], len[0], "protocols")) return 0;
-  const char *m = http_request_method(req);
+  const char *m = vigil__http_request_method(req);
   int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
   char want[256];
   if (n >= 2) {
@@ -497,19 +504,20 @@ int api_route_protocols(api *a, http_request *req, const char *const *seg, const
     want[len[1]] = '\0';
   }
   if (n == 1 && get) {
-    if (api_user(a, req, PERM_READ_CLINICAL)) api_get_protocols(a, req);
+    if (vigil__api_user(a, req, PERM_READ_CLINICAL)) vigil__api_get_protocols(a, req);
   } else if (n == 1 && post) {
     post_protocol(a, req);
   } else if (n == 2 && post && !strcmp(want, "lint")) {
     post_lint(a, req);
   } else if (n == 2 && get) {
-    if (api_user(a, req, PERM_READ_CLINICAL)) get_protocol(a, req, want);
+    if (vigil__api_user(a, req, PERM_READ_CLINICAL)) get_protocol(a, req, want);
   } else if (n == 3 && post && is(seg[2], len[2], "approve")) {
     post_approve(a, req, want);
   } else if (n <= 3) {
     char extra[64];
     snprintf(extra, sizeof extra, "Allow: %s\r\n", n == 1 ? "GET, HEAD, POST" : n == 2 ? "GET, HEAD, POST" : "POST");
-    api_reply_free(req, 405, http_error_json("method_not_allowed", "method not allowed here", NULL, NULL), extra);
+    vigil__api_reply_free(req, 405, vigil__http_error_json("method_not_allowed", "method not allowed here", NULL, NULL),
+                          extra);
   } else {
     return 0;
   }

@@ -25,7 +25,7 @@
 
 #define COOKIE "vigil_session"
 
-int64_t api_wall_ms(void) {
+int64_t vigil__api_wall_ms(void) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
@@ -35,14 +35,15 @@ int64_t api_wall_ms(void) {
 
 /* The token of a request: "Authorization: Bearer T", else the cookie. */
 static const char *token_of(http_request *req, char *buf, size_t len) {
-  const char *auth = http_request_header(req, "Authorization");
+  const char *auth = vigil__http_request_header(req, "Authorization");
   if (auth && !strncasecmp(auth, "Bearer ", 7)) {
     snprintf(buf, len, "%s", auth + 7);
     return buf;
   }
-  const char *cookies = http_request_header(req, "Cookie");
+  const char *cookies = vigil__http_request_header(req, "Cookie");
   for (const char *p = cookies; p && *p;) {
-    while (*p == ' ' || *p == ';') p++;
+    while (*p == ' ' || *p == ';')
+      p++;
     size_t n = strcspn(p, ";");
     if (n > sizeof COOKIE && !strncmp(p, COOKIE "=", sizeof COOKIE)) {
       size_t v = n - sizeof COOKIE;
@@ -70,28 +71,29 @@ static const char *const WHAT[PERM_COUNT] = {
     [PERM_CLOCK] = "move the test clock",
 };
 
-const user *api_whoami(api *a, http_request *req) {
+const user *vigil__api_whoami(api *a, http_request *req) {
   char buf[128];
   const char *token = token_of(req, buf, sizeof buf);
-  const user *who = token ? users_session_check(a->users, token, api_wall_ms()) : NULL;
+  const user *who = token ? vigil__users_session_check(a->users, token, vigil__api_wall_ms()) : NULL;
   if (!who)
-    http_respond_error(req, 401, "unauthenticated",
-                       token ? "the session has ended: sign in again" : "sign in first (POST /api/v1/session)", NULL);
+    vigil__http_respond_error(req, 401, "unauthenticated",
+                              token ? "the session has ended: sign in again" : "sign in first (POST /api/v1/session)",
+                              NULL);
   return who;
 }
 
-int api_allowed(http_request *req, const user *who, permission p) {
-  if (role_may(who->role, p)) return 1;
+int vigil__api_allowed(http_request *req, const user *who, permission p) {
+  if (vigil__role_may(who->role, p)) return 1;
   char msg[160];
   snprintf(msg, sizeof msg, "a%s %s may not %s", who->role == ROLE_ADMIN || who->role == ROLE_INTEGRATOR ? "n" : "",
-           role_name(who->role), WHAT[p]);
-  http_respond_error(req, 403, "forbidden", msg, NULL);
+           vigil__role_name(who->role), WHAT[p]);
+  vigil__http_respond_error(req, 403, "forbidden", msg, NULL);
   return 0;
 }
 
-const user *api_user(api *a, http_request *req, permission p) {
-  const user *who = api_whoami(a, req);
-  return who && api_allowed(req, who, p) ? who : NULL;
+const user *vigil__api_user(api *a, http_request *req, permission p) {
+  const user *who = vigil__api_whoami(a, req);
+  return who && vigil__api_allowed(req, who, p) ? who : NULL;
 }
 
 /* ---- passwords, off the loop ----------------------------------------------------- */
@@ -110,10 +112,10 @@ typedef struct password_check {
 static void check_work(uv_work_t *w) {
   password_check *c = w->data;
   if (c->hash[0]) {
-    c->ok = users_password_matches(c->hash, c->password);
+    c->ok = vigil__users_password_matches(c->hash, c->password);
   } else { /* no such user: spend the same time, so timing tells nothing */
     char scratch[USER_HASH_MAX];
-    users_hash_password(c->password, scratch);
+    vigil__users_hash_password(c->password, scratch);
     c->ok = 0;
   }
 }
@@ -123,9 +125,9 @@ static void check_done(uv_work_t *w, int status) {
   api *a = c->a;
   a->checking--;
   if (a->shutting) { /* nothing may be held any more */
-    http_respond_error(c->req, 503, "shutting_down", "the server is stopping; nothing was recorded", NULL);
+    vigil__http_respond_error(c->req, 503, "shutting_down", "the server is stopping; nothing was recorded", NULL);
     c->done(a, NULL, 0, c->ctx); /* lets the caller free its context */
-    api_part_done(a);
+    vigil__api_part_done(a);
   } else {
     c->done(a, c->req, status == 0 && c->ok, c->ctx);
   }
@@ -134,15 +136,15 @@ static void check_done(uv_work_t *w, int status) {
   free(c);
 }
 
-void api_check_password(api *a, http_request *req, const user *who, const char *password, api_password_fn done,
-                        void *ctx) {
+void vigil__api_check_password(api *a, http_request *req, const user *who, const char *password, api_password_fn done,
+                               void *ctx) {
   password_check *c = calloc(1, sizeof *c);
   if (c && !(c->password = strdup(password))) {
     free(c);
     c = NULL;
   }
   if (!c) {
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     done(a, NULL, 0, ctx);
     return;
   }
@@ -158,7 +160,7 @@ void api_check_password(api *a, http_request *req, const user *who, const char *
     a->checking--;
     free(c->password);
     free(c);
-    http_respond_error(req, 503, "busy", "cannot check the password now", NULL);
+    vigil__http_respond_error(req, 503, "busy", "cannot check the password now", NULL);
     done(a, NULL, 0, ctx);
   }
 }
@@ -167,13 +169,13 @@ void api_check_password(api *a, http_request *req, const user *who, const char *
 
 /* The address of a client without its port: what failures are counted by. */
 static void address_of(http_request *req, char *out, size_t len) {
-  snprintf(out, len, "%s", http_request_remote(req));
+  snprintf(out, len, "%s", vigil__http_request_remote(req));
   char *colon = strrchr(out, ':');
   if (colon) *colon = '\0';
 }
 
-void api_site_event(api *a, const char *type, const char *actor, json_t *fields) {
-  api_open_batch(a);
+void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *fields) {
+  vigil__api_open_batch(a);
   char *text = fields ? json_dumps(fields, JSON_COMPACT) : NULL;
   vigil_site_event(a->e, type, actor, text);
   free(text);
@@ -181,14 +183,15 @@ void api_site_event(api *a, const char *type, const char *actor, json_t *fields)
 }
 
 static json_t *user_json(const user *u) {
-  return json_pack("{s:s, s:s, s:b, s:I}", "name", u->name, "role", role_name(u->role), "disabled", u->disabled,
+  return json_pack("{s:s, s:s, s:b, s:I}", "name", u->name, "role", vigil__role_name(u->role), "disabled", u->disabled,
                    "created_ms", (json_int_t)u->created_ms);
 }
 
 static json_t *permissions_json(role r) {
   json_t *list = json_array();
   for (int p = 0; p < PERM_COUNT; p++)
-    if (role_may(r, (permission)p)) json_array_append_new(list, json_string(permission_name((permission)p)));
+    if (vigil__role_may(r, (permission)p))
+      json_array_append_new(list, json_string(vigil__permission_name((permission)p)));
   return list;
 }
 
@@ -205,95 +208,98 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
     free(l);
     return;
   }
-  const user *who = users_find(a->users, l->name);
-  int64_t now = api_wall_ms();
+  const user *who = vigil__users_find(a->users, l->name);
+  int64_t now = vigil__api_wall_ms();
   char token[USER_TOKEN_LEN + 1], err[512];
   if (!ok || !who || who->disabled) {
-    limiter_fail(a->failed_by_name, l->name, now);
-    limiter_fail(a->failed_by_address, l->address, now);
-    api_site_event(a, "auth.failed", "vigil",
-               json_pack("{s:s, s:s, s:s}", "user", l->name, "remote", l->address, "reason",
-                         who && who->disabled && ok ? "disabled" : "bad_credentials"));
-    api_hold(a, req, 401, http_error_json("bad_credentials", "wrong user name or password", NULL, NULL), NULL);
+    vigil__limiter_fail(a->failed_by_name, l->name, now);
+    vigil__limiter_fail(a->failed_by_address, l->address, now);
+    vigil__api_site_event(a, "auth.failed", "vigil",
+                          json_pack("{s:s, s:s, s:s}", "user", l->name, "remote", l->address, "reason",
+                                    who && who->disabled && ok ? "disabled" : "bad_credentials"));
+    vigil__api_hold(a, req, 401, vigil__http_error_json("bad_credentials", "wrong user name or password", NULL, NULL),
+                    NULL);
     free(l);
     return;
   }
-  limiter_clear(a->failed_by_name, l->name);
-  int rc = users_session_new(a->users, who->name, now, a->session_ttl_ms, token, err, sizeof err);
+  vigil__limiter_clear(a->failed_by_name, l->name);
+  int rc = vigil__users_session_new(a->users, who->name, now, a->session_ttl_ms, token, err, sizeof err);
   if (rc < 0) {
-    http_respond_error(req, 503, "io_error", err, NULL);
+    vigil__http_respond_error(req, 503, "io_error", err, NULL);
     free(l);
     return;
   }
-  api_site_event(a, "session.started", who->name,
-             json_pack("{s:s, s:s, s:s}", "user", who->name, "role", role_name(who->role), "remote", l->address));
+  vigil__api_site_event(
+      a, "session.started", who->name,
+      json_pack("{s:s, s:s, s:s}", "user", who->name, "role", vigil__role_name(who->role), "remote", l->address));
   json_t *body = json_pack("{s:o, s:o, s:s, s:I}", "user", user_json(who), "permissions", permissions_json(who->role),
                            "token", token, "expires_in_s", (json_int_t)(a->session_ttl_ms / 1000));
   char cookie[256];
   snprintf(cookie, sizeof cookie, "Set-Cookie: " COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld\r\n",
            token, (long long)(a->session_ttl_ms / 1000));
-  api_hold(a, req, 200, json_dumps(body, JSON_COMPACT), cookie);
+  vigil__api_hold(a, req, 200, json_dumps(body, JSON_COMPACT), cookie);
   json_decref(body);
   sodium_memzero(token, sizeof token);
   free(l);
 }
 
 static void post_session(api *a, http_request *req) {
-  json_t *body = api_body_object(req);
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name, *password;
-  if (api_member_string(req, body, "user", 1, &name) < 0 || api_member_string(req, body, "password", 1, &password) < 0) {
+  if (vigil__api_member_string(req, body, "user", 1, &name) < 0 ||
+      vigil__api_member_string(req, body, "password", 1, &password) < 0) {
     json_decref(body);
     return;
   }
   login *l = calloc(1, sizeof *l);
   if (!l) {
     json_decref(body);
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
   snprintf(l->name, sizeof l->name, "%s", name);
   address_of(req, l->address, sizeof l->address);
-  int64_t now = api_wall_ms();
-  int64_t wait = limiter_wait(a->failed_by_name, l->name, now);
-  int64_t wait2 = limiter_wait(a->failed_by_address, l->address, now);
+  int64_t now = vigil__api_wall_ms();
+  int64_t wait = vigil__limiter_wait(a->failed_by_name, l->name, now);
+  int64_t wait2 = vigil__limiter_wait(a->failed_by_address, l->address, now);
   if (wait2 > wait) wait = wait2;
   if (wait > 0) {
     char extra[64], msg[160];
     long long s = (wait + 999) / 1000;
     snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", s);
     snprintf(msg, sizeof msg, "too many failed sign-ins: try again in %lld s", s);
-    char *err = http_error_json("too_many_attempts", msg, NULL, NULL);
-    api_reply_free(req, 429, err, extra);
+    char *err = vigil__http_error_json("too_many_attempts", msg, NULL, NULL);
+    vigil__api_reply_free(req, 429, err, extra);
     json_decref(body);
     free(l);
     return;
   }
-  api_check_password(a, req, users_find(a->users, l->name), password, login_checked, l);
+  vigil__api_check_password(a, req, vigil__users_find(a->users, l->name), password, login_checked, l);
   json_decref(body);
 }
 
 static void get_session(api *a, http_request *req) {
-  const user *who = api_user(a, req, PERM_READ_EVENTS);
+  const user *who = vigil__api_user(a, req, PERM_READ_EVENTS);
   if (!who) return;
   json_t *body = json_pack("{s:o, s:o}", "user", user_json(who), "permissions", permissions_json(who->role));
-  api_reply_free(req, 200, json_dumps(body, JSON_COMPACT), NULL);
+  vigil__api_reply_free(req, 200, json_dumps(body, JSON_COMPACT), NULL);
   json_decref(body);
 }
 
 static void delete_session(api *a, http_request *req) {
-  const user *who = api_user(a, req, PERM_READ_EVENTS);
+  const user *who = vigil__api_user(a, req, PERM_READ_EVENTS);
   if (!who) return;
   char buf[128], err[256], name[USER_NAME_MAX + 1];
   snprintf(name, sizeof name, "%s", who->name);
-  int rc = users_session_end(a->users, token_of(req, buf, sizeof buf), err, sizeof err);
+  int rc = vigil__users_session_end(a->users, token_of(req, buf, sizeof buf), err, sizeof err);
   if (rc < 0) {
-    http_respond_error(req, 503, "io_error", err, NULL);
+    vigil__http_respond_error(req, 503, "io_error", err, NULL);
     return;
   }
-  api_site_event(a, "session.ended", name, json_pack("{s:s}", "user", name));
-  api_hold(a, req, 200, strdup("{\"signed_out\":true}"),
-           "Set-Cookie: " COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
+  vigil__api_site_event(a, "session.ended", name, json_pack("{s:s}", "user", name));
+  vigil__api_hold(a, req, 200, strdup("{\"signed_out\":true}"),
+                  "Set-Cookie: " COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
 }
 
 /* ---- passwords and users ----------------------------------------------------------------- */
@@ -315,7 +321,7 @@ typedef struct user_change {
 
 static void hash_work(uv_work_t *w) {
   user_change *c = w->data;
-  c->rc = users_hash_password(c->password, c->hash);
+  c->rc = vigil__users_hash_password(c->password, c->hash);
 }
 
 static void user_change_free(user_change *c) {
@@ -329,33 +335,41 @@ static void hash_done(uv_work_t *w, int status) {
   api *a = c->a;
   a->checking--;
   if (a->shutting) {
-    http_respond_error(c->req, 503, "shutting_down", "the server is stopping; nothing was changed", NULL);
+    vigil__http_respond_error(c->req, 503, "shutting_down", "the server is stopping; nothing was changed", NULL);
     user_change_free(c);
-    api_part_done(a);
+    vigil__api_part_done(a);
     return;
   }
   char err[512];
   int rc = status < 0 ? VIGIL_ENOMEM : c->rc;
   if (rc == 0)
-    rc = c->create ? users_add(a->users, c->name, c->role, c->hash, api_wall_ms(), err, sizeof err)
-                   : users_set_hash(a->users, c->name, c->hash, err, sizeof err);
+    rc = c->create ? vigil__users_add(a->users, c->name, c->role, c->hash, vigil__api_wall_ms(), err, sizeof err)
+                   : vigil__users_set_hash(a->users, c->name, c->hash, err, sizeof err);
   else
     snprintf(err, sizeof err, "out of memory");
   if (rc < 0) {
-    http_respond_error(c->req, rc == VIGIL_EEXIST ? 409 : rc == VIGIL_EINVAL ? 422 : rc == VIGIL_ENOENT ? 404 : 503,
-                       rc == VIGIL_EEXIST ? "already_exists" : rc == VIGIL_EINVAL ? "invalid_field" : rc == VIGIL_ENOENT ? "not_found" : "io_error",
-                       err, rc == VIGIL_EINVAL ? "name" : NULL);
+    vigil__http_respond_error(c->req,
+                              rc == VIGIL_EEXIST   ? 409
+                              : rc == VIGIL_EINVAL ? 422
+                              : rc == VIGIL_ENOENT ? 404
+                                                   : 503,
+                              rc == VIGIL_EEXIST   ? "already_exists"
+                              : rc == VIGIL_EINVAL ? "invalid_field"
+                              : rc == VIGIL_ENOENT ? "not_found"
+                                                   : "io_error",
+                              err, rc == VIGIL_EINVAL ? "name" : NULL);
     user_change_free(c);
     return;
   }
-  const user *u = users_find(a->users, c->name);
+  const user *u = vigil__users_find(a->users, c->name);
   if (c->create)
-    api_site_event(a, "user.created", c->actor, json_pack("{s:s, s:s}", "user", c->name, "role", role_name(c->role)));
+    vigil__api_site_event(a, "user.created", c->actor,
+                          json_pack("{s:s, s:s}", "user", c->name, "role", vigil__role_name(c->role)));
   else
-    api_site_event(a, "user.changed", c->actor, json_pack("{s:s, s:b}", "user", c->name, "password_changed", 1));
+    vigil__api_site_event(a, "user.changed", c->actor, json_pack("{s:s, s:b}", "user", c->name, "password_changed", 1));
   json_t *body = json_pack("{s:o}", "user", user_json(u));
   if (c->generated) json_object_set_new(body, "password", json_string(c->password));
-  api_hold(a, c->req, c->create ? 201 : 200, json_dumps(body, JSON_COMPACT), NULL);
+  vigil__api_hold(a, c->req, c->create ? 201 : 200, json_dumps(body, JSON_COMPACT), NULL);
   json_decref(body);
   user_change_free(c);
 }
@@ -369,8 +383,8 @@ static void change_password(api *a, http_request *req, const char *actor, const 
     randombytes_buf(random, sizeof random);
     sodium_bin2base64(generated, sizeof generated, random, sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     password = generated;
-  } else if (users_password_problem(password)) {
-    http_respond_error(req, 422, "invalid_field", users_password_problem(password), "password");
+  } else if (vigil__users_password_problem(password)) {
+    vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(password), "password");
     return;
   }
   user_change *c = calloc(1, sizeof *c);
@@ -380,7 +394,7 @@ static void change_password(api *a, http_request *req, const char *actor, const 
   }
   sodium_memzero(generated, sizeof generated);
   if (!c) {
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
   c->a = a;
@@ -395,7 +409,7 @@ static void change_password(api *a, http_request *req, const char *actor, const 
   if (uv_queue_work(a->loop, &c->work, hash_work, hash_done) < 0) {
     a->checking--;
     user_change_free(c);
-    http_respond_error(req, 503, "busy", "cannot hash the password now", NULL);
+    vigil__http_respond_error(req, 503, "busy", "cannot hash the password now", NULL);
   }
 }
 
@@ -407,7 +421,7 @@ typedef struct own_password {
 static void own_password_checked(api *a, http_request *req, int ok, void *ctx) {
   own_password *o = ctx;
   if (req && !ok)
-    http_respond_error(req, 401, "bad_password", "the current password is wrong", "password");
+    vigil__http_respond_error(req, 401, "bad_password", "the current password is wrong", "password");
   else if (req)
     change_password(a, req, o->name, o->name, 0, ROLE_NURSE, o->new_password);
   sodium_memzero(o->new_password, strlen(o->new_password));
@@ -416,96 +430,98 @@ static void own_password_checked(api *a, http_request *req, int ok, void *ctx) {
 }
 
 static void post_own_password(api *a, http_request *req) {
-  const user *who = api_user(a, req, PERM_READ_EVENTS);
+  const user *who = vigil__api_user(a, req, PERM_READ_EVENTS);
   if (!who) return;
-  json_t *body = api_body_object(req);
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *current, *next;
-  if (api_member_string(req, body, "password", 1, &current) == 0 &&
-      api_member_string(req, body, "new_password", 1, &next) == 0) {
-    own_password *o = users_password_problem(next) ? NULL : calloc(1, sizeof *o);
-    if (users_password_problem(next)) {
-      http_respond_error(req, 422, "invalid_field", users_password_problem(next), "new_password");
+  if (vigil__api_member_string(req, body, "password", 1, &current) == 0 &&
+      vigil__api_member_string(req, body, "new_password", 1, &next) == 0) {
+    own_password *o = vigil__users_password_problem(next) ? NULL : calloc(1, sizeof *o);
+    if (vigil__users_password_problem(next)) {
+      vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(next), "new_password");
     } else if (o && (o->new_password = strdup(next))) {
       snprintf(o->name, sizeof o->name, "%s", who->name);
-      api_check_password(a, req, who, current, own_password_checked, o);
+      vigil__api_check_password(a, req, who, current, own_password_checked, o);
     } else {
       free(o);
-      http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     }
   }
   json_decref(body);
 }
 
 static void get_users(api *a, http_request *req) {
-  if (!api_user(a, req, PERM_USERS)) return;
+  if (!vigil__api_user(a, req, PERM_USERS)) return;
   json_t *list = json_array();
-  for (size_t i = 0; i < users_count(a->users); i++)
-    json_array_append_new(list, user_json(users_at(a->users, i)));
+  for (size_t i = 0; i < vigil__users_count(a->users); i++)
+    json_array_append_new(list, user_json(vigil__users_at(a->users, i)));
   json_t *body = json_pack("{s:o}", "users", list);
-  api_reply_free(req, 200, json_dumps(body, JSON_COMPACT), NULL);
+  vigil__api_reply_free(req, 200, json_dumps(body, JSON_COMPACT), NULL);
   json_decref(body);
 }
 
 static void post_users(api *a, http_request *req) {
-  const user *admin = api_user(a, req, PERM_USERS);
+  const user *admin = vigil__api_user(a, req, PERM_USERS);
   if (!admin) return;
-  json_t *body = api_body_object(req);
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name, *r, *password;
-  if (api_member_string(req, body, "name", 1, &name) == 0 && api_member_string(req, body, "role", 1, &r) == 0 &&
-      api_member_string(req, body, "password", 0, &password) == 0) {
-    if (!users_name_valid(name))
-      http_respond_error(req, 422, "invalid_field",
-                         "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit",
-                         "name");
-    else if (role_parse(r) < 0)
-      http_respond_error(req, 422, "invalid_field", "role is nurse, clinician, admin or integrator", "role");
-    else if (users_find(a->users, name))
-      http_respond_error(req, 409, "already_exists", "that user exists already", "name");
+  if (vigil__api_member_string(req, body, "name", 1, &name) == 0 &&
+      vigil__api_member_string(req, body, "role", 1, &r) == 0 &&
+      vigil__api_member_string(req, body, "password", 0, &password) == 0) {
+    if (!vigil__users_name_valid(name))
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit",
+                                "name");
+    else if (vigil__role_parse(r) < 0)
+      vigil__http_respond_error(req, 422, "invalid_field", "role is nurse, clinician, admin or integrator", "role");
+    else if (vigil__users_find(a->users, name))
+      vigil__http_respond_error(req, 409, "already_exists", "that user exists already", "name");
     else
-      change_password(a, req, admin->name, name, 1, (role)role_parse(r), password);
+      change_password(a, req, admin->name, name, 1, (role)vigil__role_parse(r), password);
   }
   json_decref(body);
 }
 
 static void post_user(api *a, http_request *req, const char *name) {
-  const user *admin = api_user(a, req, PERM_USERS);
+  const user *admin = vigil__api_user(a, req, PERM_USERS);
   if (!admin) return;
-  const user *u = users_find(a->users, name);
+  const user *u = vigil__users_find(a->users, name);
   if (!u) {
-    http_respond_error(req, 404, "not_found", "no such user", NULL);
+    vigil__http_respond_error(req, 404, "not_found", "no such user", NULL);
     return;
   }
-  json_t *body = api_body_object(req);
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   json_t *disabled = json_object_get(body, "disabled");
   const char *password;
-  if (api_member_string(req, body, "password", 0, &password) < 0) {
+  if (vigil__api_member_string(req, body, "password", 0, &password) < 0) {
     json_decref(body);
     return;
   }
   if (disabled && !json_is_boolean(disabled)) {
-    http_respond_error(req, 422, "invalid_field", "disabled is true or false", "disabled");
-  } else if (password && users_password_problem(password)) { /* before anything changes */
-    http_respond_error(req, 422, "invalid_field", users_password_problem(password), "password");
+    vigil__http_respond_error(req, 422, "invalid_field", "disabled is true or false", "disabled");
+  } else if (password && vigil__users_password_problem(password)) { /* before anything changes */
+    vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(password), "password");
   } else if (!disabled && !password) {
-    http_respond_error(req, 422, "invalid_field", "nothing to change: give disabled or password", NULL);
+    vigil__http_respond_error(req, 422, "invalid_field", "nothing to change: give disabled or password", NULL);
   } else if (disabled && !strcmp(name, admin->name) && json_is_true(disabled)) {
-    http_respond_error(req, 409, "wrong_state", "an admin cannot disable themself", "disabled");
+    vigil__http_respond_error(req, 409, "wrong_state", "an admin cannot disable themself", "disabled");
   } else if (disabled) {
     char err[512], actor[USER_NAME_MAX + 1];
     snprintf(actor, sizeof actor, "%s", admin->name);
-    int rc = users_set_disabled(a->users, name, json_is_true(disabled), err, sizeof err);
+    int rc = vigil__users_set_disabled(a->users, name, json_is_true(disabled), err, sizeof err);
     if (rc < 0) {
-      http_respond_error(req, 503, "io_error", err, NULL);
+      vigil__http_respond_error(req, 503, "io_error", err, NULL);
     } else {
-      api_site_event(a, "user.changed", actor, json_pack("{s:s, s:b}", "user", name, "disabled", json_is_true(disabled)));
+      vigil__api_site_event(a, "user.changed", actor,
+                            json_pack("{s:s, s:b}", "user", name, "disabled", json_is_true(disabled)));
       if (password) {
         change_password(a, req, actor, name, 0, ROLE_NURSE, password);
       } else {
-        json_t *out = json_pack("{s:o}", "user", user_json(users_find(a->users, name)));
-        api_hold(a, req, 200, json_dumps(out, JSON_COMPACT), NULL);
+        json_t *out = json_pack("{s:o}", "user", user_json(vigil__users_find(a->users, name)));
+        vigil__api_hold(a, req, 200, json_dumps(out, JSON_COMPACT), NULL);
         json_decref(out);
       }
     }
@@ -516,24 +532,24 @@ static void post_user(api *a, http_request *req, const char *name) {
 }
 
 static void post_tokens(api *a, http_request *req) {
-  const user *admin = api_user(a, req, PERM_USERS);
+  const user *admin = vigil__api_user(a, req, PERM_USERS);
   if (!admin) return;
-  json_t *body = api_body_object(req);
+  json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name;
-  if (api_member_string(req, body, "user", 1, &name) == 0) {
-    const user *u = users_find(a->users, name);
+  if (vigil__api_member_string(req, body, "user", 1, &name) == 0) {
+    const user *u = vigil__users_find(a->users, name);
     char token[USER_TOKEN_LEN + 1], err[512];
     if (!u)
-      http_respond_error(req, 422, "unknown_reference", "no such user", "user");
+      vigil__http_respond_error(req, 422, "unknown_reference", "no such user", "user");
     else if (u->role != ROLE_INTEGRATOR || u->disabled)
-      http_respond_error(req, 422, "invalid_field", "API tokens are for active integrator users only", "user");
-    else if (users_session_new(a->users, name, api_wall_ms(), 0, token, err, sizeof err) < 0)
-      http_respond_error(req, 503, "io_error", err, NULL);
+      vigil__http_respond_error(req, 422, "invalid_field", "API tokens are for active integrator users only", "user");
+    else if (vigil__users_session_new(a->users, name, vigil__api_wall_ms(), 0, token, err, sizeof err) < 0)
+      vigil__http_respond_error(req, 503, "io_error", err, NULL);
     else {
-      api_site_event(a, "user.changed", admin->name, json_pack("{s:s, s:b}", "user", name, "token_issued", 1));
+      vigil__api_site_event(a, "user.changed", admin->name, json_pack("{s:s, s:b}", "user", name, "token_issued", 1));
       json_t *out = json_pack("{s:s, s:s}", "user", name, "token", token);
-      api_hold(a, req, 201, json_dumps(out, JSON_COMPACT), NULL);
+      vigil__api_hold(a, req, 201, json_dumps(out, JSON_COMPACT), NULL);
       json_decref(out);
       sodium_memzero(token, sizeof token);
     }
@@ -548,12 +564,12 @@ static int is(const char *s, size_t n, const char *word) { return strlen(word) =
 static void not_allowed(http_request *req, const char *allow) {
   char extra[64];
   snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-  char *body = http_error_json("method_not_allowed", "method not allowed here", NULL, NULL);
-  api_reply_free(req, 405, body, extra);
+  char *body = vigil__http_error_json("method_not_allowed", "method not allowed here", NULL, NULL);
+  vigil__api_reply_free(req, 405, body, extra);
 }
 
-int api_route_users(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
-  const char *m = http_request_method(req);
+int vigil__api_route_users(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
+  const char *m = vigil__http_request_method(req);
   int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST"), del = !strcmp(m, "DELETE");
   if (is(seg[0], len[0], "session")) {
     if (n == 1 && post)

@@ -48,7 +48,7 @@ static void head(out *o, const char *name, const char *type, const char *help) {
   put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-char *metrics_text(vigil_engine *e, const api_stats *st, double uptime_s) {
+char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s) {
   static const char *prio[3] = {"low", "medium", "high"};
   vigil_query_counts c;
   vigil_query_count(e, &c);
@@ -78,7 +78,7 @@ char *metrics_text(vigil_engine *e, const api_stats *st, double uptime_s) {
   uint64_t cumulative = 0;
   for (int i = 0; i < API_COMMIT_BUCKETS; i++) {
     cumulative += st->commit_buckets[i];
-    put(&o, "vigil_commit_duration_seconds_bucket{le=\"%g\"} %llu\n", api_commit_bounds[i],
+    put(&o, "vigil_commit_duration_seconds_bucket{le=\"%g\"} %llu\n", vigil__api_commit_bounds[i],
         (unsigned long long)cumulative);
   }
   put(&o, "vigil_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)st->commits);

@@ -6,6 +6,6 @@
 #include "vigil/vigil.h"
 
 /* The exposition text (malloc'd), or NULL when out of memory. */
-char *metrics_text(vigil_engine *e, const api_stats *st, double uptime_s);
+char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s);
 
 #endif

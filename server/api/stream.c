@@ -116,7 +116,7 @@ static void stream_end(stream *st) {
     s->list = st->next;
   if (st->next) st->next->prev = st->prev;
   s->n--;
-  http_stream_end(st->req);
+  vigil__http_stream_end(st->req);
   free(st->types);
   free(st);
 }
@@ -133,7 +133,7 @@ static void on_closed(void *ud, http_request *req) {
 /* 0, or -1 when the client is gone: st is then ended (freed). */
 static int stream_write(stream *st, const char *data, size_t len) {
   st->busy = 1;
-  http_stream_write(st->req, data, len);
+  vigil__http_stream_write(st->req, data, len);
   st->busy = 0;
   if (!st->gone) return 0;
   stream_end(st);
@@ -177,7 +177,7 @@ static int collect(void *ud, const vigil_event *ev) {
 static int replay(stream *st) {
   streams *s = st->owner;
   while (!st->live) {
-    if (http_stream_queued(st->req) > s->o.max_queued / 4) return 0; /* it reads on: the pump comes back */
+    if (vigil__http_stream_queued(st->req) > s->o.max_queued / 4) return 0; /* it reads on: the pump comes back */
     chunk c = {.st = st};
     int rc = vigil_engine_events(s->e, st->last, collect, &c);
     if (rc < 0 || c.b.oom) {
@@ -214,7 +214,7 @@ static int on_event(void *ud, const vigil_event *ev) {
     if (!st->live || seq <= st->last) continue;
     st->last = seq;
     if (!wanted(st, ev)) continue;
-    if (http_stream_queued(st->req) > s->o.max_queued) {
+    if (vigil__http_stream_queued(st->req) > s->o.max_queued) {
       drop(st, "the subscriber fell too far behind; reconnect with Last-Event-ID to resume");
       continue;
     }
@@ -239,7 +239,7 @@ static void on_heartbeat(uv_timer_t *t) {
   static const char beat[] = ": heartbeat\n\n";
   for (stream *st = s->list, *next; st; st = next) {
     next = st->next;
-    if (http_stream_queued(st->req) > s->o.max_queued)
+    if (vigil__http_stream_queued(st->req) > s->o.max_queued)
       drop(st, "the subscriber fell too far behind; reconnect with Last-Event-ID to resume");
     else
       stream_write(st, beat, sizeof beat - 1);
@@ -261,49 +261,49 @@ static int parse_u64(const char *v, uint64_t *out) {
   return 0;
 }
 
-void streams_open(streams *s, http_request *req) {
+void vigil__streams_open(streams *s, http_request *req) {
   if (s->closing) {
-    http_respond_error(req, 503, "stopping", "the server is stopping", NULL);
+    vigil__http_respond_error(req, 503, "stopping", "the server is stopping", NULL);
     return;
   }
-  const char *query = http_request_query(req);
+  const char *query = vigil__http_request_query(req);
   char v[520];
   uint64_t after = vigil_query_last_seq(s->e), visit = 0;
   /* A reconnecting EventSource sends Last-Event-ID: it wins over ?after=. */
-  const char *last_id = http_request_header(req, "Last-Event-ID");
+  const char *last_id = vigil__http_request_header(req, "Last-Event-ID");
   int n;
   if (last_id && *last_id) {
     if (parse_u64(last_id, &after) < 0) {
-      http_respond_error(req, 400, "invalid_header", "Last-Event-ID must be an event's sequence number",
-                         "Last-Event-ID");
+      vigil__http_respond_error(req, 400, "invalid_header", "Last-Event-ID must be an event's sequence number",
+                                "Last-Event-ID");
       return;
     }
-  } else if ((n = http_query_param(query, "after", v, sizeof v)) != -1) {
+  } else if ((n = vigil__http_query_param(query, "after", v, sizeof v)) != -1) {
     if (n < 0 || parse_u64(v, &after) < 0) {
-      http_respond_error(req, 400, "invalid_query", "after must be a whole number", "after");
+      vigil__http_respond_error(req, 400, "invalid_query", "after must be a whole number", "after");
       return;
     }
   }
-  if ((n = http_query_param(query, "visit", v, sizeof v)) != -1 && (n < 0 || parse_u64(v, &visit) < 0)) {
-    http_respond_error(req, 400, "invalid_query", "visit must be a visit's id", "visit");
+  if ((n = vigil__http_query_param(query, "visit", v, sizeof v)) != -1 && (n < 0 || parse_u64(v, &visit) < 0)) {
+    vigil__http_respond_error(req, 400, "invalid_query", "visit must be a visit's id", "visit");
     return;
   }
   char *types = NULL;
-  if ((n = http_query_param(query, "types", v, sizeof v)) != -1) {
+  if ((n = vigil__http_query_param(query, "types", v, sizeof v)) != -1) {
     if (n < 0 || !types_valid(v)) {
-      http_respond_error(req, 400, "invalid_query", "types is a list of event types, prefix.* or *, comma-separated",
-                         "types");
+      vigil__http_respond_error(req, 400, "invalid_query",
+                                "types is a list of event types, prefix.* or *, comma-separated", "types");
       return;
     }
     if (!(types = strdup(v))) {
-      http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
       return;
     }
   }
   stream *st = calloc(1, sizeof *st);
   if (!st) {
     free(types);
-    http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
   st->owner = s;
@@ -312,15 +312,16 @@ void streams_open(streams *s, http_request *req) {
   st->visit = visit;
   st->types = types;
   st->busy = 1;
-  int rc = http_stream_begin(req, 200, "text/event-stream; charset=utf-8", "X-Accel-Buffering: no\r\n", on_closed, st);
+  int rc = vigil__http_stream_begin(req, 200, "text/event-stream; charset=utf-8", "X-Accel-Buffering: no\r\n",
+                                    on_closed, st);
   if (rc < 0) {
     free(types);
     free(st);
     if (rc == UV_EBUSY)
-      http_respond_error(req, 400, "bad_request", "an event stream cannot wait behind other requests on its connection",
-                         NULL);
+      vigil__http_respond_error(req, 400, "bad_request",
+                                "an event stream cannot wait behind other requests on its connection", NULL);
     else
-      http_respond_error(req, 503, "unavailable", "the connection is closing", NULL);
+      vigil__http_respond_error(req, 503, "unavailable", "the connection is closing", NULL);
     return;
   }
   st->next = s->list;
@@ -340,7 +341,7 @@ void streams_open(streams *s, http_request *req) {
 
 /* ---- the set of streams ------------------------------------------------------------- */
 
-int streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out) {
+int vigil__streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out) {
   streams *s = calloc(1, sizeof *s);
   if (!s) return VIGIL_ENOMEM;
   s->e = e;
@@ -362,9 +363,9 @@ int streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, stre
   return 0;
 }
 
-unsigned streams_count(const streams *s) { return s->n; }
+unsigned vigil__streams_count(const streams *s) { return s->n; }
 
-void streams_stats_get(const streams *s, streams_stats *out) {
+void vigil__streams_stats_get(const streams *s, streams_stats *out) {
   out->subscribers = s->n;
   out->opened = s->opened;
   out->dropped = s->dropped;
@@ -379,7 +380,7 @@ static void on_timer_closed(uv_handle_t *h) {
   if (done) done(ud);
 }
 
-void streams_close(streams *s, void (*done)(void *ud), void *ud) {
+void vigil__streams_close(streams *s, void (*done)(void *ud), void *ud) {
   s->closing = 1;
   s->done = done;
   s->done_ud = ud;

@@ -27,20 +27,20 @@ typedef struct streams_options {
   size_t max_queued;     /* bytes a subscriber may be behind before it is dropped; 0: 1 MiB */
 } streams_options;
 
-int streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out);
+int vigil__streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out);
 
 /* Answers req with a stream (or an error). */
-void streams_open(streams *s, http_request *req);
+void vigil__streams_open(streams *s, http_request *req);
 
-unsigned streams_count(const streams *s);
+unsigned vigil__streams_count(const streams *s);
 
 typedef struct streams_stats {
   unsigned subscribers;
   uint64_t opened, dropped;
 } streams_stats;
-void streams_stats_get(const streams *s, streams_stats *out);
+void vigil__streams_stats_get(const streams *s, streams_stats *out);
 
 /* Ends every stream and closes the timers; done(ud) once closed, then s is freed. */
-void streams_close(streams *s, void (*done)(void *ud), void *ud);
+void vigil__streams_close(streams *s, void (*done)(void *ud), void *ud);
 
 #endif

@@ -21,7 +21,7 @@
   "form-action 'self'; frame-ancestors 'none'\r\n"                                                                     \
   "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
 
-int ui_owns(const char *path) {
+int vigil__ui_owns(const char *path) {
   if (!strcmp(path, "/metrics") || !strcmp(path, "/healthz")) return 0;
   return strcmp(path, "/api") != 0 && strncmp(path, "/api/", 5) != 0;
 }
@@ -67,26 +67,26 @@ static int etag_matches(const char *header, const char *etag) {
   return 0;
 }
 
-void ui_serve(http_request *req) {
-  const char *m = http_request_method(req);
+void vigil__ui_serve(http_request *req) {
+  const char *m = vigil__http_request_method(req);
   if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
-    char *body = http_error_json("method_not_allowed", "the workstation's files allow GET, HEAD", NULL, NULL);
+    char *body = vigil__http_error_json("method_not_allowed", "the workstation's files allow GET, HEAD", NULL, NULL);
     if (!body) {
-      http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
       return;
     }
-    http_respond(req, 405, "application/json", body, strlen(body), "Allow: GET, HEAD\r\n");
+    vigil__http_respond(req, 405, "application/json", body, strlen(body), "Allow: GET, HEAD\r\n");
     free(body);
     return;
   }
-  const ui_asset *a = find(http_request_path(req));
+  const ui_asset *a = find(vigil__http_request_path(req));
   if (!a) {
-    http_respond_error(req, 404, "not_found", "no such page or file", NULL);
+    vigil__http_respond_error(req, 404, "not_found", "no such page or file", NULL);
     return;
   }
   char extra[512];
   snprintf(extra, sizeof extra, "ETag: %s\r\nCache-Control: no-cache\r\n" SECURITY_HEADERS, a->etag);
   /* A 304 carries the Content-Length of the file it stands for, and no body. */
-  int status = etag_matches(http_request_header(req, "If-None-Match"), a->etag) ? 304 : 200;
-  http_respond(req, status, content_type(a->path), a->data, a->len, extra);
+  int status = etag_matches(vigil__http_request_header(req, "If-None-Match"), a->etag) ? 304 : 200;
+  vigil__http_respond(req, status, content_type(a->path), a->data, a->len, extra);
 }

@@ -20,7 +20,7 @@ struct limiter {
   slot slots[SLOTS];
 };
 
-limiter *limiter_new(unsigned max, int64_t window_ms) {
+limiter *vigil__limiter_new(unsigned max, int64_t window_ms) {
   limiter *l = calloc(1, sizeof *l);
   if (!l) return NULL;
   l->max = max < 1 ? 1 : max > MAX_FAILURES ? MAX_FAILURES : max;
@@ -28,12 +28,13 @@ limiter *limiter_new(unsigned max, int64_t window_ms) {
   return l;
 }
 
-void limiter_free(limiter *l) { free(l); }
+void vigil__limiter_free(limiter *l) { free(l); }
 
 /* Drops the failures that left the window. */
 static void expire(limiter *l, slot *s, int64_t now_ms) {
   unsigned k = 0;
-  while (k < s->n && s->at[k] <= now_ms - l->window_ms) k++;
+  while (k < s->n && s->at[k] <= now_ms - l->window_ms)
+    k++;
   memmove(s->at, s->at + k, (s->n - k) * sizeof *s->at);
   s->n -= k;
 }
@@ -44,14 +45,14 @@ static slot *find(limiter *l, const char *key) {
   return NULL;
 }
 
-int64_t limiter_wait(limiter *l, const char *key, int64_t now_ms) {
+int64_t vigil__limiter_wait(limiter *l, const char *key, int64_t now_ms) {
   slot *s = find(l, key);
   if (!s) return 0;
   expire(l, s, now_ms);
   return s->n >= l->max ? s->at[s->n - l->max] + l->window_ms - now_ms : 0;
 }
 
-void limiter_fail(limiter *l, const char *key, int64_t now_ms) {
+void vigil__limiter_fail(limiter *l, const char *key, int64_t now_ms) {
   slot *s = find(l, key);
   if (!s) { /* a free slot, else the one failed longest ago */
     s = &l->slots[0];
@@ -68,7 +69,7 @@ void limiter_fail(limiter *l, const char *key, int64_t now_ms) {
   s->at[s->n++] = now_ms;
 }
 
-void limiter_clear(limiter *l, const char *key) {
+void vigil__limiter_clear(limiter *l, const char *key) {
   slot *s = find(l, key);
   if (s) s->n = 0;
 }

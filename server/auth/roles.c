@@ -22,14 +22,14 @@ static const unsigned char MAY[ROLE_COUNT][PERM_COUNT] = {
     [ROLE_INTEGRATOR] = {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0},
 };
 
-const char *role_name(role r) { return r >= 0 && r < ROLE_COUNT ? ROLE_NAMES[r] : "?"; }
+const char *vigil__role_name(role r) { return r >= 0 && r < ROLE_COUNT ? ROLE_NAMES[r] : "?"; }
 
-int role_parse(const char *s) {
+int vigil__role_parse(const char *s) {
   for (int i = 0; s && i < ROLE_COUNT; i++)
     if (!strcmp(s, ROLE_NAMES[i])) return i;
   return -1;
 }
 
-int role_may(role r, permission p) { return r >= 0 && r < ROLE_COUNT && p >= 0 && p < PERM_COUNT && MAY[r][p]; }
+int vigil__role_may(role r, permission p) { return r >= 0 && r < ROLE_COUNT && p >= 0 && p < PERM_COUNT && MAY[r][p]; }
 
-const char *permission_name(permission p) { return p >= 0 && p < PERM_COUNT ? PERMISSION_NAMES[p] : "?"; }
+const char *vigil__permission_name(permission p) { return p >= 0 && p < PERM_COUNT ? PERMISSION_NAMES[p] : "?"; }

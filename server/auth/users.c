@@ -14,7 +14,7 @@
 #include "vigil/vigil.h"
 
 typedef struct session {
-  char key[65];       /* hex SHA-256 of the token */
+  char key[65]; /* hex SHA-256 of the token */
   char user[USER_NAME_MAX + 1];
   int64_t expires_ms; /* 0: an API token, until revoked */
   int64_t ttl_ms;
@@ -31,7 +31,7 @@ struct users {
 
 /* ---- names and passwords ------------------------------------------------------- */
 
-int users_name_valid(const char *name) {
+int vigil__users_name_valid(const char *name) {
   size_t n = name ? strlen(name) : 0;
   if (n == 0 || n > USER_NAME_MAX || !isalnum((unsigned char)name[0])) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -41,14 +41,14 @@ int users_name_valid(const char *name) {
   return strcmp(name, "vigil") != 0; /* the engine's own name in the log */
 }
 
-const char *users_password_problem(const char *password) {
+const char *vigil__users_password_problem(const char *password) {
   size_t n = password ? strlen(password) : 0;
   if (n < USER_PASSWORD_MIN) return "a password has at least 10 characters";
   if (n > USER_PASSWORD_MAX) return "a password has at most 256 characters";
   return NULL;
 }
 
-int users_hash_password(const char *password, char out[USER_HASH_MAX]) {
+int vigil__users_hash_password(const char *password, char out[USER_HASH_MAX]) {
   _Static_assert(USER_HASH_MAX >= crypto_pwhash_STRBYTES, "room for an argon2id hash");
   if (sodium_init() < 0) return VIGIL_ENOMEM;
   /* libsodium's interactive limits: 64 MiB and about a tenth of a second,
@@ -59,7 +59,7 @@ int users_hash_password(const char *password, char out[USER_HASH_MAX]) {
              : VIGIL_ENOMEM;
 }
 
-int users_password_matches(const char *hash, const char *password) {
+int vigil__users_password_matches(const char *hash, const char *password) {
   if (sodium_init() < 0 || !hash[0]) return 0;
   return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }
@@ -67,8 +67,8 @@ int users_password_matches(const char *hash, const char *password) {
 /* ---- persistence ------------------------------------------------------------------- */
 
 static int put_user(users *u, const user *x, char *err, size_t errlen) {
-  json_t *j = json_pack("{s:s, s:s, s:b, s:I}", "role", role_name(x->role), "hash", x->hash, "disabled", x->disabled,
-                        "created_ms", (json_int_t)x->created_ms);
+  json_t *j = json_pack("{s:s, s:s, s:b, s:I}", "role", vigil__role_name(x->role), "hash", x->hash, "disabled",
+                        x->disabled, "created_ms", (json_int_t)x->created_ms);
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
   if (!text) return VIGIL_ENOMEM;
@@ -96,7 +96,7 @@ typedef struct loading {
 static int load_user(void *ud, const char *key, const void *value, size_t len) {
   loading *l = ud;
   json_t *j = json_loadb(value, len, 0, NULL);
-  int r = role_parse(json_string_value(json_object_get(j, "role")));
+  int r = vigil__role_parse(json_string_value(json_object_get(j, "role")));
   const char *hash = json_string_value(json_object_get(j, "hash"));
   user *grown = realloc(l->u->list, (l->u->n + 1) * sizeof *grown);
   if (grown) l->u->list = grown;
@@ -141,7 +141,7 @@ static int load_session(void *ud, const char *key, const void *value, size_t len
   return 0;
 }
 
-int users_open(store *s, users **out, char *err, size_t errlen) {
+int vigil__users_open(store *s, users **out, char *err, size_t errlen) {
   *out = NULL;
   if (sodium_init() < 0) return VIGIL_ENOMEM;
   users *u = calloc(1, sizeof *u);
@@ -152,14 +152,14 @@ int users_open(store *s, users **out, char *err, size_t errlen) {
   if (rc == 0) rc = s->ops->kv_scan(s, "session", load_session, &l, err, errlen);
   if (rc == 0) rc = l.rc;
   if (rc < 0) {
-    users_close(u);
+    vigil__users_close(u);
     return rc;
   }
   *out = u;
   return 0;
 }
 
-void users_close(users *u) {
+void vigil__users_close(users *u) {
   if (!u) return;
   free(u->list);
   free(u->sessions);
@@ -168,28 +168,28 @@ void users_close(users *u) {
 
 /* ---- users ----------------------------------------------------------------------------- */
 
-size_t users_count(const users *u) { return u->n; }
-const user *users_at(const users *u, size_t i) { return i < u->n ? &u->list[i] : NULL; }
+size_t vigil__users_count(const users *u) { return u->n; }
+const user *vigil__users_at(const users *u, size_t i) { return i < u->n ? &u->list[i] : NULL; }
 
-const user *users_find(const users *u, const char *name) {
+const user *vigil__users_find(const users *u, const char *name) {
   for (size_t i = 0; name && i < u->n; i++)
     if (!strcmp(u->list[i].name, name)) return &u->list[i];
   return NULL;
 }
 
-static user *find_mut(users *u, const char *name) { return (user *)users_find(u, name); }
+static user *find_mut(users *u, const char *name) { return (user *)vigil__users_find(u, name); }
 
 static int no_user(const char *name, char *err, size_t errlen) {
   snprintf(err, errlen, "no user '%s'", name);
   return VIGIL_ENOENT;
 }
 
-int users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen) {
-  if (!users_name_valid(name)) {
+int vigil__users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen) {
+  if (!vigil__users_name_valid(name)) {
     snprintf(err, errlen, "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
     return VIGIL_EINVAL;
   }
-  if (users_find(u, name)) {
+  if (vigil__users_find(u, name)) {
     snprintf(err, errlen, "user '%s' exists already", name);
     return VIGIL_EEXIST;
   }
@@ -202,14 +202,15 @@ int users_add(users *u, const char *name, role r, const char *hash, int64_t now_
   int rc = put_user(u, &x, err, errlen);
   if (rc < 0) return rc;
   size_t at = 0; /* keep the name order */
-  while (at < u->n && strcmp(u->list[at].name, name) < 0) at++;
+  while (at < u->n && strcmp(u->list[at].name, name) < 0)
+    at++;
   memmove(&u->list[at + 1], &u->list[at], (u->n - at) * sizeof *u->list);
   u->list[at] = x;
   u->n++;
   return 0;
 }
 
-int users_set_hash(users *u, const char *name, const char *hash, char *err, size_t errlen) {
+int vigil__users_set_hash(users *u, const char *name, const char *hash, char *err, size_t errlen) {
   user *x = find_mut(u, name);
   if (!x) return no_user(name, err, errlen);
   user changed = *x;
@@ -219,7 +220,7 @@ int users_set_hash(users *u, const char *name, const char *hash, char *err, size
   return rc;
 }
 
-int users_set_disabled(users *u, const char *name, int disabled, char *err, size_t errlen) {
+int vigil__users_set_disabled(users *u, const char *name, int disabled, char *err, size_t errlen) {
   user *x = find_mut(u, name);
   if (!x) return no_user(name, err, errlen);
   user changed = *x;
@@ -257,18 +258,18 @@ static session *find_session(users *u, const char *token) {
 
 static void drop_session(users *u, session *x) {
   char err[256];
-  if (u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, sizeof err) == 0)
-    *x = u->sessions[--u->n_sessions];
+  if (u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, sizeof err) == 0) *x = u->sessions[--u->n_sessions];
 }
 
-int users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms, char out[USER_TOKEN_LEN + 1],
-                      char *err, size_t errlen) {
-  const user *who = users_find(u, name);
+int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms, char out[USER_TOKEN_LEN + 1],
+                             char *err, size_t errlen) {
+  const user *who = vigil__users_find(u, name);
   if (!who) return no_user(name, err, errlen);
   /* Sessions that ended while nobody looked go first. */
   for (size_t i = 0; i < u->n_sessions;) {
     session *x = &u->sessions[i];
-    if (x->expires_ms && x->expires_ms <= now_ms && u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, errlen) == 0)
+    if (x->expires_ms && x->expires_ms <= now_ms &&
+        u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, errlen) == 0)
       *x = u->sessions[--u->n_sessions];
     else
       i++;
@@ -291,10 +292,10 @@ int users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms
   return 0;
 }
 
-const user *users_session_check(users *u, const char *token, int64_t now_ms) {
+const user *vigil__users_session_check(users *u, const char *token, int64_t now_ms) {
   session *x = find_session(u, token);
   if (!x) return NULL;
-  const user *who = users_find(u, x->user);
+  const user *who = vigil__users_find(u, x->user);
   if (!who || who->disabled || (x->expires_ms && x->expires_ms <= now_ms)) {
     drop_session(u, x);
     return NULL;
@@ -309,7 +310,7 @@ const user *users_session_check(users *u, const char *token, int64_t now_ms) {
   return who;
 }
 
-int users_session_end(users *u, const char *token, char *err, size_t errlen) {
+int vigil__users_session_end(users *u, const char *token, char *err, size_t errlen) {
   session *x = find_session(u, token);
   if (!x) {
     snprintf(err, errlen, "no such session");

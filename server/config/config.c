@@ -14,20 +14,20 @@
 
 /* The settings vigil reads; docs/config.md says what each means. */
 static const char *const KNOWN[] = {
-    "listen",          /* "HOST:PORT" */
-    "database",        /* the SQLite file */
-    "protocols",       /* a folder, or a list of folders */
-    "site",            /* { name, timezone } */
-    "idle_timeout",    /* seconds */
-    "request_timeout", /* seconds */
+    "listen",           /* "HOST:PORT" */
+    "database",         /* the SQLite file */
+    "protocols",        /* a folder, or a list of folders */
+    "site",             /* { name, timezone } */
+    "idle_timeout",     /* seconds */
+    "request_timeout",  /* seconds */
     "stream_heartbeat", /* seconds */
-    "session_hours",   /* how long a sign-in lasts */
-    "plugin_dir",      /* where C plugins may be loaded from; none by default */
-    "plugins",         /* { name = { settings } } */
+    "session_hours",    /* how long a sign-in lasts */
+    "plugin_dir",       /* where C plugins may be loaded from; none by default */
+    "plugins",          /* { name = { settings } } */
 };
 
-#define MAX_BYTES (1u << 20)   /* the file */
-#define MAX_MEMORY (8u << 20)  /* what running it may allocate */
+#define MAX_BYTES (1u << 20)  /* the file */
+#define MAX_MEMORY (8u << 20) /* what running it may allocate */
 #define MAX_INSTRUCTIONS 10000000
 #define MAX_DEPTH 16
 
@@ -63,8 +63,7 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 
 static void count_hook(lua_State *L, lua_Debug *ar) {
   lua_getinfo(L, "Sl", ar);
-  lua_pushfstring(L, "%s:%d: the file runs too long: it should only assign settings", ar->short_src,
-                  ar->currentline);
+  lua_pushfstring(L, "%s:%d: the file runs too long: it should only assign settings", ar->short_src, ar->currentline);
   lua_error(L);
 }
 
@@ -101,7 +100,8 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
 /* The Lua value at idx as JSON; NULL with a sentence in why. */
 static json_t *to_json(lua_State *L, int idx, int depth, char *why, size_t whylen) {
   switch (lua_type(L, idx)) {
-  case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+  case LUA_TBOOLEAN:
+    return json_boolean(lua_toboolean(L, idx));
   case LUA_TSTRING: {
     size_t n;
     const char *s = lua_tolstring(L, idx, &n);
@@ -182,9 +182,9 @@ static int by_line(const void *a, const void *b) {
   return (x->line > y->line) - (x->line < y->line);
 }
 
-config *config_empty(void) { return calloc(1, sizeof(config)); }
+config *vigil__config_empty(void) { return calloc(1, sizeof(config)); }
 
-void config_free(config *c) {
+void vigil__config_free(config *c) {
   if (!c) return;
   for (size_t i = 0; i < c->n; i++) {
     free(c->settings[i].key);
@@ -280,13 +280,13 @@ static int collect(lua_State *L, config *c, char *err, size_t errlen) {
   return 0;
 }
 
-int config_load(const char *path, config **out, char *err, size_t errlen) {
+int vigil__config_load(const char *path, config **out, char *err, size_t errlen) {
   *out = NULL;
   int rc = 0;
   size_t len = 0;
   char *text = read_file(path, &len, err, errlen, &rc);
   if (!text) return rc;
-  config *c = config_empty();
+  config *c = vigil__config_empty();
   limited mem = {0};
   lua_State *L = lua_newstate(limited_alloc, &mem);
   if (!c || !L || !(c->path = strdup(path))) {
@@ -298,7 +298,7 @@ int config_load(const char *path, config **out, char *err, size_t errlen) {
   free(text);
   if (rc < 0) {
     if (rc == VIGIL_ENOMEM) snprintf(err, errlen, "%s: out of memory", path);
-    config_free(c);
+    vigil__config_free(c);
     return rc;
   }
   *out = c;
@@ -311,12 +311,12 @@ static const setting *find(const config *c, const char *key) {
   return NULL;
 }
 
-json_t *config_get(const config *c, const char *key) {
+json_t *vigil__config_get(const config *c, const char *key) {
   const setting *s = find(c, key);
   return s ? s->value : NULL;
 }
 
-const char *config_where(const config *c, const char *key, char *buf, size_t len) {
+const char *vigil__config_where(const config *c, const char *key, char *buf, size_t len) {
   const setting *s = find(c, key);
   if (s)
     snprintf(buf, len, "%s:%d", c->path, s->line);
@@ -325,24 +325,25 @@ const char *config_where(const config *c, const char *key, char *buf, size_t len
   return buf;
 }
 
-int config_string(const config *c, const char *key, const char *dflt, const char **out, char *err, size_t errlen) {
-  json_t *v = config_get(c, key);
+int vigil__config_string(const config *c, const char *key, const char *dflt, const char **out, char *err,
+                         size_t errlen) {
+  json_t *v = vigil__config_get(c, key);
   if (!v) {
     *out = dflt;
     return 0;
   }
   if (!json_is_string(v)) {
     char where[4200];
-    return fail(err, errlen, VIGIL_EINVAL, "%s: %s must be text (in quotes)", config_where(c, key, where, sizeof where),
-                key);
+    return fail(err, errlen, VIGIL_EINVAL, "%s: %s must be text (in quotes)",
+                vigil__config_where(c, key, where, sizeof where), key);
   }
   *out = json_string_value(v);
   return 0;
 }
 
-int config_duration(const config *c, const char *key, const char *unit, uint64_t unit_ms, double max,
-                    uint64_t dflt_ms, uint64_t *out_ms, char *err, size_t errlen) {
-  json_t *v = config_get(c, key);
+int vigil__config_duration(const config *c, const char *key, const char *unit, uint64_t unit_ms, double max,
+                           uint64_t dflt_ms, uint64_t *out_ms, char *err, size_t errlen) {
+  json_t *v = vigil__config_get(c, key);
   if (!v) {
     *out_ms = dflt_ms;
     return 0;
@@ -351,18 +352,18 @@ int config_duration(const config *c, const char *key, const char *unit, uint64_t
   if (!json_is_number(v) || !(x > 0) || x > max || (uint64_t)(x * (double)unit_ms) == 0) {
     char where[4200];
     return fail(err, errlen, VIGIL_EINVAL, "%s: %s is a number of %s, more than 0 and at most %g",
-                config_where(c, key, where, sizeof where), key, unit, max);
+                vigil__config_where(c, key, where, sizeof where), key, unit, max);
   }
   *out_ms = (uint64_t)(x * (double)unit_ms);
   return 0;
 }
 
-int config_seconds(const config *c, const char *key, double max, uint64_t dflt_ms, uint64_t *out_ms, char *err,
-                   size_t errlen) {
-  return config_duration(c, key, "seconds", 1000, max, dflt_ms, out_ms, err, errlen);
+int vigil__config_seconds(const config *c, const char *key, double max, uint64_t dflt_ms, uint64_t *out_ms, char *err,
+                          size_t errlen) {
+  return vigil__config_duration(c, key, "seconds", 1000, max, dflt_ms, out_ms, err, errlen);
 }
 
-char *config_json(const config *c, const char *key) {
-  json_t *v = config_get(c, key);
+char *vigil__config_json(const config *c, const char *key) {
+  json_t *v = vigil__config_get(c, key);
   return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 }

@@ -137,7 +137,7 @@ static const char *hbuf_str(const hbuf *b) { return b->p ? b->p : ""; }
 
 /* ---- status texts and errors ---------------------------------------------- */
 
-const char *http_status_text(int status) {
+const char *vigil__http_status_text(int status) {
   switch (status) {
   case 100:
     return "Continue";
@@ -195,7 +195,7 @@ static size_t utf8_seq(const unsigned char *s) {
   return n;
 }
 
-int http_utf8_valid(const char *s) {
+int vigil__http_utf8_valid(const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p;) {
     size_t n = utf8_seq(p);
     if (!n) return 0;
@@ -206,7 +206,7 @@ int http_utf8_valid(const char *s) {
 
 /* A JSON string of s, whose invalid bytes (from the network) become '?'. */
 static json_t *clean_string(const char *s) {
-  if (http_utf8_valid(s)) return json_string(s);
+  if (vigil__http_utf8_valid(s)) return json_string(s);
   char *copy = strdup(s);
   if (!copy) return NULL;
   for (unsigned char *p = (unsigned char *)copy; *p;) {
@@ -221,7 +221,7 @@ static json_t *clean_string(const char *s) {
   return j;
 }
 
-char *http_error_json(const char *code, const char *message, const char *field, void *extra) {
+char *vigil__http_error_json(const char *code, const char *message, const char *field, void *extra) {
   json_t *err = json_pack("{s:s, s:o, s:o}", "code", code, "message", clean_string(message ? message : ""), "field",
                           field ? clean_string(field) : json_null());
   if (!err) return NULL;
@@ -232,31 +232,32 @@ char *http_error_json(const char *code, const char *message, const char *field, 
   return text;
 }
 
-void http_respond_error(http_request *req, int status, const char *code, const char *message, const char *field) {
-  char *body = http_error_json(code, message, field, NULL);
+void vigil__http_respond_error(http_request *req, int status, const char *code, const char *message,
+                               const char *field) {
+  char *body = vigil__http_error_json(code, message, field, NULL);
   static const char fallback[] =
       "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"field\":null}}";
   if (body)
-    http_respond(req, status, "application/json", body, strlen(body), NULL);
+    vigil__http_respond(req, status, "application/json", body, strlen(body), NULL);
   else
-    http_respond(req, 503, "application/json", fallback, sizeof fallback - 1, NULL);
+    vigil__http_respond(req, 503, "application/json", fallback, sizeof fallback - 1, NULL);
   free(body);
 }
 
 /* ---- requests ------------------------------------------------------------- */
 
-const char *http_request_method(const http_request *r) { return r->method; }
-const char *http_request_path(const http_request *r) { return r->path ? r->path : ""; }
-const char *http_request_query(const http_request *r) { return r->query ? r->query : ""; }
-uint64_t http_request_id(const http_request *r) { return r->id; }
-const char *http_request_remote(const http_request *r) { return r->remote; }
+const char *vigil__http_request_method(const http_request *r) { return r->method; }
+const char *vigil__http_request_path(const http_request *r) { return r->path ? r->path : ""; }
+const char *vigil__http_request_query(const http_request *r) { return r->query ? r->query : ""; }
+uint64_t vigil__http_request_id(const http_request *r) { return r->id; }
+const char *vigil__http_request_remote(const http_request *r) { return r->remote; }
 
-const char *http_request_body(const http_request *r, size_t *len) {
+const char *vigil__http_request_body(const http_request *r, size_t *len) {
   if (len) *len = r->body.len;
   return hbuf_str(&r->body);
 }
 
-const char *http_request_header(const http_request *r, const char *name) {
+const char *vigil__http_request_header(const http_request *r, const char *name) {
   for (unsigned i = 0; i < r->n_headers; i++)
     if (!strcasecmp(hbuf_str(&r->headers[i].name), name)) return hbuf_str(&r->headers[i].value);
   return NULL;
@@ -289,7 +290,7 @@ static int decode(const char *s, size_t n, char *out, size_t outlen) {
   return (int)k;
 }
 
-int http_query_param(const char *query, const char *name, char *out, size_t outlen) {
+int vigil__http_query_param(const char *query, const char *name, char *out, size_t outlen) {
   size_t nlen = strlen(name);
   const char *p = query ? query : "";
   while (*p) {
@@ -518,7 +519,7 @@ static wreq *build_response(http_request *r, int status, const char *content_typ
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: vigil\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                    "%sX-Content-Type-Options: nosniff\r\n%s",
-                   status, http_status_text(status), date, content_type ? content_type : "application/json", len,
+                   status, vigil__http_status_text(status), date, content_type ? content_type : "application/json", len,
                    cache, connection);
   if (n < 0 || (size_t)n >= sizeof head) return NULL;
   size_t extra_len = extra ? strlen(extra) : 0;
@@ -539,8 +540,8 @@ static wreq *build_response(http_request *r, int status, const char *content_typ
   return w;
 }
 
-void http_respond(http_request *r, int status, const char *content_type, const char *body, size_t len,
-                  const char *extra_headers) {
+void vigil__http_respond(http_request *r, int status, const char *content_type, const char *body, size_t len,
+                         const char *extra_headers) {
   if (!r || r->answered) return;
   r->answered = 1;
   http_server *s = r->srv;
@@ -576,7 +577,7 @@ static void refuse(conn *c, int status, const char *code, const char *message) {
   free(c->stash);
   c->stash = NULL;
   c->stash_len = 0;
-  http_respond_error(r, status, code, message, NULL);
+  vigil__http_respond_error(r, status, code, message, NULL);
 }
 
 /* ---- parser callbacks --------------------------------------------------------- */
@@ -692,7 +693,7 @@ static int on_headers_complete(http_parser *p) {
   }
   /* A client waiting for leave to send its body gets it, unless an answer
    * before this one is still due (it sends after its own timeout then). */
-  const char *expect = http_request_header(r, "Expect");
+  const char *expect = vigil__http_request_header(r, "Expect");
   if (expect && !strcasecmp(expect, "100-continue") && !c->head && c->writing == 0) {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     wreq *w = malloc(sizeof *w + sizeof cont);
@@ -968,7 +969,7 @@ static void on_close_grace(uv_timer_t *t) {
     conn_close(c);
 }
 
-int http_server_start(uv_loop_t *loop, const http_options *opts, http_server **out, char *err, size_t errlen) {
+int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_server **out, char *err, size_t errlen) {
   *out = NULL;
   http_server *s = calloc(1, sizeof *s);
   if (!s) {
@@ -1027,9 +1028,9 @@ int http_server_start(uv_loop_t *loop, const http_options *opts, http_server **o
   return 0;
 }
 
-int http_server_port(const http_server *s) { return s->port; }
+int vigil__http_server_port(const http_server *s) { return s->port; }
 
-void http_server_close(http_server *s, void (*done)(void *ud), void *ud) {
+void vigil__http_server_close(http_server *s, void (*done)(void *ud), void *ud) {
   if (s->closing) return;
   s->closing = 1;
   s->done = done;
@@ -1075,8 +1076,8 @@ static int conn_write(conn *c, const char *data, size_t len) {
   return 0;
 }
 
-int http_stream_begin(http_request *r, int status, const char *content_type, const char *extra_headers,
-                      http_stream_closed_fn closed, void *ud) {
+int vigil__http_stream_begin(http_request *r, int status, const char *content_type, const char *extra_headers,
+                             http_stream_closed_fn closed, void *ud) {
   conn *c = r->conn;
   if (r->answered || r->streaming) return UV_EINVAL;
   if (!c || c->closing || c->shutting) return UV_ENOTCONN;
@@ -1092,7 +1093,7 @@ int http_stream_begin(http_request *r, int status, const char *content_type, con
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: vigil\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
                    "X-Content-Type-Options: nosniff\r\nConnection: close\r\n%s\r\n",
-                   status, http_status_text(status), date, content_type, extra_headers ? extra_headers : "");
+                   status, vigil__http_status_text(status), date, content_type, extra_headers ? extra_headers : "");
   if (n < 0 || (size_t)n >= sizeof head) return UV_EINVAL;
   /* The answer ends when the connection does: nothing more is read as
    * requests, and what was pipelined behind this one is not answered. */
@@ -1124,7 +1125,7 @@ int http_stream_begin(http_request *r, int status, const char *content_type, con
   return 0;
 }
 
-int http_stream_write(http_request *r, const char *data, size_t len) {
+int vigil__http_stream_write(http_request *r, const char *data, size_t len) {
   conn *c = r->conn;
   if (!r->streaming || !c || c->closing || c->shutting) return UV_ENOTCONN;
   if (r->head) return 0;
@@ -1133,12 +1134,12 @@ int http_stream_write(http_request *r, const char *data, size_t len) {
   return rc;
 }
 
-size_t http_stream_queued(const http_request *r) {
+size_t vigil__http_stream_queued(const http_request *r) {
   conn *c = r->conn;
   return c && !c->closing ? uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) : 0;
 }
 
-void http_stream_end(http_request *r) {
+void vigil__http_stream_end(http_request *r) {
   conn *c = r->conn;
   if (!c) {
     request_free(r); /* its connection is gone already */

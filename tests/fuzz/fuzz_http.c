@@ -82,10 +82,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (vigil_engine_load(F.e, VIGIL_SOURCE_DIR "/protocols/ketamine_iv", &ref) < 0)
     die("protocols/ketamine_iv", vigil_engine_errmsg(F.e));
   char err[256];
-  if (users_open(engine_store(F.e), &F.users, err, sizeof err) < 0) die("users", err);
+  if (vigil__users_open(vigil__engine_store(F.e), &F.users, err, sizeof err) < 0) die("users", err);
   for (int i = 0; i < N_USERS; i++) {
-    if (users_add(F.users, USER_NAMES[i], USER_ROLES[i], "-", 0, err, sizeof err) < 0 ||
-        users_session_new(F.users, USER_NAMES[i], wall_ms(), 24 * 3600 * 1000, F.token[i], err, sizeof err) < 0)
+    if (vigil__users_add(F.users, USER_NAMES[i], USER_ROLES[i], "-", 0, err, sizeof err) < 0 ||
+        vigil__users_session_new(F.users, USER_NAMES[i], wall_ms(), 24 * 3600 * 1000, F.token[i], err, sizeof err) < 0)
       die(USER_NAMES[i], err);
     snprintf(F.marker[i], sizeof F.marker[i], "@%s@", USER_NAMES[i]);
   }
@@ -98,14 +98,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                     .n_refs = 1,
                     .users = F.users,
                     .simulated_clock = 1,
-                    .store = engine_store(F.e),
+                    .store = vigil__engine_store(F.e),
                     .uploads_dir = F.uploads};
-  if (api_new(&ao, &F.api) < 0) die("api_new", "out of memory");
+  if (vigil__api_new(&ao, &F.api) < 0) die("api_new", "out of memory");
   /* Short timeouts: an input that leaves a request unfinished ends with the
    * client's half-close anyway, but one the server waits on must not stall
    * the fuzzer for long. */
-  http_options ho = {.handler = api_handle, .handler_ud = F.api, .idle_timeout_ms = 2000, .request_timeout_ms = 2000};
-  if (http_server_start(&F.loop, &ho, &F.http, err, sizeof err) < 0) die("http_server_start", err);
+  http_options ho = {
+      .handler = vigil__api_handle, .handler_ud = F.api, .idle_timeout_ms = 2000, .request_timeout_ms = 2000};
+  if (vigil__http_server_start(&F.loop, &ho, &F.http, err, sizeof err) < 0) die("http_server_start", err);
   return 0;
 }
 
@@ -236,13 +237,14 @@ static char *with_tokens(const uint8_t *data, size_t size, size_t *out_len) {
 static void keep_signed_in(void) {
   char err[256];
   for (int i = 0; i < N_USERS; i++) {
-    const user *u = users_find(F.users, USER_NAMES[i]);
+    const user *u = vigil__users_find(F.users, USER_NAMES[i]);
     if (!u) die("a user is gone", USER_NAMES[i]);
-    if (strcmp(u->hash, "-") && users_set_hash(F.users, USER_NAMES[i], "-", err, sizeof err) < 0)
+    if (strcmp(u->hash, "-") && vigil__users_set_hash(F.users, USER_NAMES[i], "-", err, sizeof err) < 0)
       die(USER_NAMES[i], err);
-    if (u->disabled && users_set_disabled(F.users, USER_NAMES[i], 0, err, sizeof err) < 0) die(USER_NAMES[i], err);
-    if (!users_session_check(F.users, F.token[i], wall_ms()) &&
-        users_session_new(F.users, USER_NAMES[i], wall_ms(), 24 * 3600 * 1000, F.token[i], err, sizeof err) < 0)
+    if (u->disabled && vigil__users_set_disabled(F.users, USER_NAMES[i], 0, err, sizeof err) < 0)
+      die(USER_NAMES[i], err);
+    if (!vigil__users_session_check(F.users, F.token[i], wall_ms()) &&
+        vigil__users_session_new(F.users, USER_NAMES[i], wall_ms(), 24 * 3600 * 1000, F.token[i], err, sizeof err) < 0)
       die(USER_NAMES[i], err);
   }
 }
@@ -255,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.tcp.data = c.connect.data = &c;
   uv_tcp_init(&F.loop, &c.tcp);
   struct sockaddr_in addr;
-  uv_ip4_addr("127.0.0.1", http_server_port(F.http), &addr);
+  uv_ip4_addr("127.0.0.1", vigil__http_server_port(F.http), &addr);
   if (uv_tcp_connect(&c.connect, &c.tcp, (const struct sockaddr *)&addr, on_connect) < 0) die("uv_tcp_connect", NULL);
   /* Until the server has answered everything and closed. */
   while (!c.closed)

@@ -78,7 +78,7 @@ typedef struct replay {
 /* kv_put is not for an events_after callback: the answers are kept first. */
 static int replay_one(void *ud, const vigil_plugin_event *ev) {
   replay *rp = ud;
-  char (*keys)[32] = realloc(rp->keys, (rp->n + 1) * sizeof *keys);
+  char(*keys)[32] = realloc(rp->keys, (rp->n + 1) * sizeof *keys);
   long *answers = realloc(rp->answers, (rp->n + 1) * sizeof *answers);
   if (keys) rp->keys = keys;
   if (answers) rp->answers = answers;

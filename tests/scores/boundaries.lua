@@ -1,4 +1,4 @@
--- boundaries.lua: every scale of the scoring library (core/lua/scores.lua) at
+-- boundaries.lua: every scale of the scoring library (core/lang/lua/scores.lua) at
 -- every band boundary, run inside a protocol sandbox by tests/test_scores.c.
 -- Each check names its line on failure; the file returns how many ran.
 local s = require "vigil.scores"

@@ -15,17 +15,17 @@
 #include "author/spec.h"
 #include "vigil/vigil.h"
 
-spec_coverage *coverage_new(void);
-void coverage_free(spec_coverage *c);
+spec_coverage *vigil__coverage_new(void);
+void vigil__coverage_free(spec_coverage *c);
 
 /* Starts tracing every protocol loaded in e (before any visit starts), and
  * stops, keeping what was reached; e must still be alive at detach. */
-void coverage_attach(spec_coverage *c, vigil_engine *e);
-void coverage_detach(spec_coverage *c, vigil_engine *e);
+void vigil__coverage_attach(spec_coverage *c, vigil_engine *e);
+void vigil__coverage_detach(spec_coverage *c, vigil_engine *e);
 
 /* The report, one line at a time ("rules: 21 of 24 ran; ..."). Returns how
  * many rules, items and line ranges no spec reached. */
 typedef void (*coverage_line_fn)(void *ud, const char *line);
-int coverage_report(const spec_coverage *c, coverage_line_fn fn, void *ud);
+int vigil__coverage_report(const spec_coverage *c, coverage_line_fn fn, void *ud);
 
 #endif

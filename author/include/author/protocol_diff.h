@@ -1,4 +1,4 @@
-/* protocol_diff.h: what changed between two protocol versions, in clinical
+/* vigil__protocol_diff.h: what changed between two protocol versions, in clinical
  * terms (`vigil protocol diff`): params and their defaults and ranges, phases
  * and their durations and gates, items and their schedules, fields, ranges
  * and options, rules and what they run on, hooks, and the helper code behind
@@ -13,6 +13,6 @@ typedef void (*diff_line_fn)(void *ud, const char *line);
 /* Calls fn with each line of the report, from version a to version b:
  * a heading "id@1.0.0 -> id@1.1.0", then sections ("Parameters ...:") with
  * lines "  + added", "  - removed", "  ~ changed". Returns how many changes. */
-int protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
+int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
 
 #endif

@@ -21,12 +21,12 @@ typedef void (*scenario_step_fn)(void *ud, int64_t at, const char *step, int rc,
 /* Runs the scenario at path on e (a simulated-clock engine with the protocol
  * loaded). Returns 0, or a negative error with a message in err (a scenario
  * that cannot be read). */
-int scenario_run(vigil_engine *e, const char *protocol, const char *path, scenario_step_fn fn, void *ud,
-                 uint64_t *visit, char *err, size_t errlen);
+int vigil__scenario_run(vigil_engine *e, const char *protocol, const char *path, scenario_step_fn fn, void *ud,
+                        uint64_t *visit, char *err, size_t errlen);
 
 /* Performs one step (the table at index step of L: record, ack, amend, skip,
  * advance, discharge, override or abort) on visit, as actor; describes it in
  * desc ("record {...}"). Returns the command's result. Specs (spec.c) share it. */
-int scenario_step(vigil_engine *e, struct lua_State *L, int step, uint64_t visit, const char *actor, buf *desc);
+int vigil__scenario_step(vigil_engine *e, struct lua_State *L, int step, uint64_t visit, const char *actor, buf *desc);
 
 #endif

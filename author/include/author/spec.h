@@ -3,7 +3,7 @@
  * A spec file (`*_spec.lua`, docs/protocols.md "Testing a protocol") is a
  * scenario with expectations: timed steps a nurse takes, and what the engine
  * must do (an alert from a rule at a time, an item overdue, a gate blocked
- * with a reason, no other alerts). The runner (core/lua/spec.lua) starts each
+ * with a reason, no other alerts). The runner (core/lang/lua/spec.lua) starts each
  * spec's visit on a fresh simulated-clock engine with the protocol loaded,
  * performs the steps, and reports every expectation as a result that points
  * at the spec's file:line.
@@ -32,7 +32,7 @@ typedef struct spec_coverage spec_coverage;
  * cov (may be NULL) gathers what the specs reached. Returns the number of
  * failed checks, or a negative error with a message in err (the protocol
  * does not load, out of memory). */
-int spec_run_file(const char *protocol, const char *path, spec_result_fn fn, void *ud, spec_coverage *cov, char *err,
-                  size_t errlen);
+int vigil__spec_run_file(const char *protocol, const char *path, spec_result_fn fn, void *ud, spec_coverage *cov,
+                         char *err, size_t errlen);
 
 #endif

@@ -3,7 +3,7 @@
 -- Compiled into the vigil binary like vigil.lua and run inside the protocol's
 -- sandbox, so rules, gates and `compute` functions can call it. Every scale
 -- keeps its bands as data (tables below, each with its source in
--- shared/clinical/REFERENCE.md); functions only look values up in them. A
+-- docs/clinical/README.md, "Bands in the scoring library"); functions only look values up in them. A
 -- clinic that uses another variant passes its own bands (scores.band and each
 -- scale's `bands` option) instead of editing numbers in code.
 --
@@ -81,7 +81,7 @@ local function item_fields(n, lo, hi)
 end
 
 ---------------------------------------------------------------------------
--- NEWS2. Source: REFERENCE.md "NEWS2 (Royal College of Physicians, 2017)" [P]:
+-- NEWS2. Source: docs/clinical/news2.md "NEWS2 (Royal College of Physicians, 2017)" [P]:
 -- the parameter table, total 0-20, the response bands, SpO2 scale 2 for
 -- hypercapnic respiratory failure (a clinician's choice), temperature to 0.1 C.
 -- Adults 16+, not in pregnancy.
@@ -149,7 +149,7 @@ function scores.news2(x, opts)
 end
 
 ---------------------------------------------------------------------------
--- Modified Aldrete. Source: REFERENCE.md "Modified Aldrete (Aldrete 1995)"
+-- Modified Aldrete. Source: docs/clinical/discharge-criteria.md "Modified Aldrete (Aldrete 1995)"
 -- [P/S]: five items 0-2, total 0-10, >= 9 fit to leave phase I recovery;
 -- variants (circulation in mmHg rather than %; SpO2 cut-offs) kept as data.
 ---------------------------------------------------------------------------
@@ -161,7 +161,7 @@ local ALDRETE = {
   consciousness = { { "fully awake", 2 }, { "arousable on calling", 1 }, { "not responding", 0 } },
   -- Circulation, % variant: BP within 20% of baseline 2, 20-49% 1, >= 50% 0.
   circulation_pct = { { max = 20, points = 2 }, { max = 49, points = 1 }, { points = 0 } },
-  -- Circulation, mmHg variant: REFERENCE.md names the variant but not its
+  -- Circulation, mmHg variant: docs/clinical/discharge-criteria.md names the variant but not its
   -- numbers. UNCONFIRMED: the widely printed form, within 20 mmHg of baseline
   -- 2, 20-50 mmHg 1, more than 50 mmHg 0. Check against your own form.
   circulation_mmhg = { { max = 20, points = 2 }, { max = 50, points = 1 }, { points = 0 } },
@@ -206,7 +206,7 @@ end
 
 -- For `v.score "aldrete" { fields = scores.aldrete_fields }` when the nurse
 -- enters points: the five items in the order of the published form, each
--- point with its meaning (REFERENCE.md table; circulation in the % variant).
+-- point with its meaning (docs/clinical/discharge-criteria.md table; circulation in the % variant).
 scores.aldrete_fields = {
   described("activity", "Activity", ALDRETE.activity),
   described("respiration", "Respiration", ALDRETE.respiration),
@@ -259,7 +259,7 @@ function scores.aldrete(x)
 end
 
 ---------------------------------------------------------------------------
--- PADSS. Source: REFERENCE.md "PADSS (Chung)" [S]: five items 0-2, total
+-- PADSS. Source: docs/clinical/discharge-criteria.md "PADSS (Chung)" [S]: five items 0-2, total
 -- 0-10, >= 9 plus an accompanying adult = fit for discharge home; the
 -- modified PADSS (Marshall & Chung 1999) drops intake/output and splits
 -- ambulation, nausea, pain, bleeding; items that do not apply (bleeding in a
@@ -322,7 +322,7 @@ function scores.padss(x, opts)
 end
 
 ---------------------------------------------------------------------------
--- PHQ-9 and GAD-7. Source: REFERENCE.md "Other scales": PHQ-9 9 items 0-3,
+-- PHQ-9 and GAD-7. Source: docs/clinical/phq9.md: PHQ-9 9 items 0-3,
 -- total 0-27, 0-4 minimal, 5-9 mild, 10-14 moderate, 15-19 moderately severe,
 -- 20-27 severe; any non-zero item 9 needs same-day follow-up regardless of the
 -- total. GAD-7 7 items 0-3, total 0-21, bands at 5, 10, 15.
@@ -333,7 +333,7 @@ scores.phq9_bands = { { min = 0, name = "minimal" }, { min = 5, name = "mild" },
 -- instruments as published (Kroenke, Spitzer & Williams 2001, J Gen Intern Med
 -- 16:606; Spitzer et al. 2006, Arch Intern Med 166:1092), "no permission
 -- required to reproduce, translate, display or distribute" (Pfizer). Not in
--- REFERENCE.md, which gives the scoring: a clinic checks the wording against
+-- docs/clinical/phq9.md, which gives the scoring: a clinic checks the wording against
 -- the form it uses.
 local PHQ_ANSWERS = { { "not at all", 0 }, { "several days", 1 }, { "more than half the days", 2 },
                       { "nearly every day", 3 } }
@@ -363,7 +363,7 @@ function scores.phq9(x)
   return { total = total, band = named_band(total, scores.phq9_bands), item9 = x.q9 > 0 }
 end
 
--- Names for GAD-7's bands at 5, 10 and 15 (REFERENCE.md gives the cut points).
+-- Names for GAD-7's bands at 5, 10 and 15 (docs/clinical/phq9.md gives the cut points).
 scores.gad7_bands = { { min = 0, name = "minimal" }, { min = 5, name = "mild" }, { min = 10, name = "moderate" },
                       { min = 15, name = "severe" } }
 scores.gad7_fields = questionnaire({
@@ -386,7 +386,7 @@ end
 -- Choice scales: MOAA/S and RASS, for `v.choice` items. Options are the
 -- levels as text (what the nurse picks); level(answer) gives the number.
 ---------------------------------------------------------------------------
--- Source: REFERENCE.md "Other scales": MOAA/S 5 (alert) to 0 (no response to
+-- Source: docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 (alert) to 0 (no response to
 -- a painful stimulus); 0 = loss of consciousness. The wording of 4 to 1 as in
 -- protocols/ketamine_iv/infusion.lua.
 scores.moaas = {
@@ -403,7 +403,7 @@ scores.moaas = {
   unconscious = 0,
 }
 
--- Source: REFERENCE.md "Other scales": RASS +4 combative to -5 unarousable;
+-- Source: docs/clinical/sedation-dissociation-scales.md: RASS +4 combative to -5 unarousable;
 -- 0 alert and calm. The labels between are the scale's own terms (Sessler CN
 -- et al., Am J Respir Crit Care Med 2002;166:1338-44).
 scores.rass = {
@@ -440,9 +440,9 @@ scores.rass.help = help_of(scores.rass)
 
 ---------------------------------------------------------------------------
 -- CADSS (Clinician-Administered Dissociative States Scale). Source:
--- REFERENCE.md "Other scales": 23 items 0-4, total 0-92, no validated
+-- docs/clinical/sedation-dissociation-scales.md: 23 items 0-4, total 0-92, no validated
 -- cut-off: track change from baseline; copyrighted, so structure only.
--- Subscales: REFERENCE.md names none. UNCONFIRMED: the grouping most papers
+-- Subscales: docs/clinical/sedation-dissociation-scales.md names none. UNCONFIRMED: the grouping most papers
 -- report (Bremner et al., J Trauma Stress 1998;11:125-136): depersonalization
 -- 3-7, 20, 21; derealization 1, 2, 8-13, 16-19; amnesia 14, 15, 22, 23.
 -- Check it against your licensed form before relying on a subscale.

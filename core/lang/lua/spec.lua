@@ -21,10 +21,10 @@
 -- host.step(visit, actor, step)        -> ok, description, error message
 -- host.state(visit)                    -> the visit as vigil_visit_json, decoded
 -- host.events()                        -> every event so far, decoded
--- lang is the protocol language (core/lua/vigil.lua), loaded in this state
+-- lang is the protocol language (core/lang/lua/vigil.lua), loaded in this state
 -- for its duration parser and its file:line finder.
 
-local host, lang = ...        -- lang: core/lua/vigil.lua, for durations and file:line
+local host, lang = ...        -- lang: core/lang/lua/vigil.lua, for durations and file:line
 local loadfile = loadfile
 local fmt = string.format
 local where, duration = lang.where, lang.parse_duration

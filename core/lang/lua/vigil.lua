@@ -82,7 +82,7 @@ lang.parse_duration = parse_duration
 ---------------------------------------------------------------------------
 -- Vitals fields. Ranges are *plausible* ranges for catching typing errors,
 -- not alarm limits (those are protocol parameters). LOINC codes and UCUM
--- units from shared/clinical/REFERENCE.md ("FHIR codes for vitals").
+-- units from docs/clinical/fhir-vitals-codes.md.
 ---------------------------------------------------------------------------
 local VITALS = {
   sbp  = { title = "Systolic BP", unit = "mm[Hg]", range = { 40, 300 }, loinc = "8480-6" },

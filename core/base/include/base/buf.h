@@ -12,28 +12,28 @@ typedef struct buf {
   int oom; /* an allocation failed: the content is truncated */
 } buf;
 
-void buf_init(buf *b);
-void buf_free(buf *b);
+void vigil__buf_init(buf *b);
+void vigil__buf_free(buf *b);
 /* Hands the NUL-terminated content to the caller (NULL after an allocation failure). */
-char *buf_take(buf *b);
-void buf_reset(buf *b);
-void buf_put(buf *b, const char *s, size_t n);
-void buf_puts(buf *b, const char *s);
-void buf_putc(buf *b, char c);
-void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_vprintf(buf *b, const char *fmt, va_list ap);
+char *vigil__buf_take(buf *b);
+void vigil__buf_reset(buf *b);
+void vigil__buf_put(buf *b, const char *s, size_t n);
+void vigil__buf_puts(buf *b, const char *s);
+void vigil__buf_putc(buf *b, char c);
+void vigil__buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vigil__buf_vprintf(buf *b, const char *fmt, va_list ap);
 
 /* JSON pieces. */
-void buf_json_string(buf *b, const char *s);
-void buf_json_string_n(buf *b, const char *s, size_t n);
-void buf_json_number(buf *b, double x);
+void vigil__buf_json_string(buf *b, const char *s);
+void vigil__buf_json_string_n(buf *b, const char *s, size_t n);
+void vigil__buf_json_number(buf *b, double x);
 /* A whole number in decimal, without printf: every event row has several. */
-void buf_put_int(buf *b, long long x);
+void vigil__buf_put_int(buf *b, long long x);
 /* 2026-11-21T08:00:00.000Z */
-void buf_iso_time(buf *b, int64_t ms);
+void vigil__buf_iso_time(buf *b, int64_t ms);
 
 /* One CSV field (RFC 4180), quoted when it holds a comma, a quote or a line
  * break; quotes inside are doubled. */
-void buf_csv_field(buf *b, const char *s, size_t n);
+void vigil__buf_csv_field(buf *b, const char *s, size_t n);
 
 #endif

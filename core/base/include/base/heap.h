@@ -15,8 +15,8 @@
 
 typedef struct heap_entry {
   int64_t due;
-  uint64_t tie;    /* visits due at the same time fire in start order */
-  uint32_t index;  /* position in the heap, HEAP_NONE when not in it */
+  uint64_t tie;   /* visits due at the same time fire in start order */
+  uint32_t index; /* position in the heap, HEAP_NONE when not in it */
 } heap_entry;
 
 typedef struct heap {
@@ -25,9 +25,9 @@ typedef struct heap {
 } heap;
 
 /* Puts e in the heap at e->due, or moves it there if it is in already. */
-int heap_set(heap *h, heap_entry *e, int64_t due);
-void heap_remove(heap *h, heap_entry *e);
+int vigil__heap_set(heap *h, heap_entry *e, int64_t due);
+void vigil__heap_remove(heap *h, heap_entry *e);
 static inline heap_entry *heap_min(const heap *h) { return h->n ? h->v[0] : NULL; }
-void heap_free(heap *h);
+void vigil__heap_free(heap *h);
 
 #endif

@@ -10,24 +10,27 @@
 #include <stddef.h>
 
 /* Returns the one copy of s, or NULL when out of memory. */
-const char *intern(const char *s);
-const char *intern_n(const char *s, size_t n);
+const char *vigil__intern(const char *s);
+const char *vigil__intern_n(const char *s, size_t n);
 /* Returns the interned copy if s was interned already, else NULL (never allocates). */
-const char *intern_find(const char *s, size_t n);
+const char *vigil__intern_find(const char *s, size_t n);
 
-int intern_retain(void);  /* one per engine; 0 or VIGIL_ENOMEM */
-void intern_release(void);
+int vigil__intern_retain(void); /* one per engine; 0 or VIGIL_ENOMEM */
+void vigil__intern_release(void);
 
-/* Keys of event data, interned once: K_item is the string "item". */
-#define VIGIL_KEYS(X)                                                                            \
-  X(actor) X(alert) X(at) X(by) X(due) X(escalate_ms) X(from) X(item) X(key) X(latching)         \
-  X(level) X(message) X(occurrence) X(params) X(patient) X(phase) X(previous) X(priority)        \
-  X(protocol) X(reason) X(reasons) X(rule) X(scope) X(sha256) X(source) X(total) X(value)        \
-  X(values) X(version) X(late_ms) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical)    \
-  X(hook) X(location)
+/* Keys of event data, interned once: K(item) is the interned string "item". */
+/* clang-format 14 reflows this list differently on each pass. */
+// clang-format off
+#define VIGIL_KEYS(X) \
+  X(actor) X(alert) X(at) X(by) X(due) X(escalate_ms) X(from) X(item) X(key) X(latching) X(level) \
+  X(message) X(occurrence) X(params) X(patient) X(phase) X(previous) X(priority) X(protocol) \
+  X(reason) X(reasons) X(rule) X(scope) X(sha256) X(source) X(total) X(value) X(values) X(version) \
+  X(late_ms) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical) X(hook) X(location)
+// clang-format on
 
-#define VIGIL_KEY_DECL_(k) extern const char *K_##k;
-VIGIL_KEYS(VIGIL_KEY_DECL_)
+#define VIGIL_KEY_DECL_(k) const char *k;
+extern struct vigil__keys { VIGIL_KEYS(VIGIL_KEY_DECL_) } vigil__keys;
 #undef VIGIL_KEY_DECL_
+#define K(k) (vigil__keys.k)
 
 #endif

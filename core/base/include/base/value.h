@@ -56,22 +56,22 @@ static inline uint32_t val_len(val v) { return val_is_obj(v) ? v.u.o->n : 0; }
 
 /* A record from n (const char *interned_key, val) pairs; the values are
  * moved into it (released if the record cannot be made). */
-val val_recordv(uint32_t n, ...);
+val vigil__val_recordv(uint32_t n, ...);
 
 /* Constructors return VAL_NIL with .u.o == NULL when out of memory. */
-val val_string(const char *s, size_t n);
-val val_cstring(const char *s);
+val vigil__val_string(const char *s, size_t n);
+val vigil__val_cstring(const char *s);
 /* A record with n fields, keys NULL and values nil: fill them before sharing. */
-val val_record(uint32_t n);
-val val_list(uint32_t n);
-int val_ok(val v); /* not an allocation failure */
+val vigil__val_record(uint32_t n);
+val vigil__val_list(uint32_t n);
+int vigil__val_ok(val v); /* not an allocation failure */
 
-val val_retain(val v);
-void val_release(val v);
+val vigil__val_retain(val v);
+void vigil__val_release(val v);
 
 /* The field of a record (key interned), or NULL. */
-val *val_get(val rec, const char *key);
+val *vigil__val_get(val rec, const char *key);
 
-void val_to_json(buf *b, val v);
+void vigil__val_to_json(buf *b, val v);
 
 #endif

@@ -7,8 +7,8 @@
 #include "base/value.h"
 
 /* Parses JSON text (len bytes) into a val, the same as json_loads and
- * val_from_json (lang/value_convert.h) but without a json_t in between (value_json.c). Returns 0,
+ * vigil__val_from_json (lang/value_convert.h) but without a json_t in between (value_json.c). Returns 0,
  * or -1 with a reason in err and *out nil. */
-int val_parse_json(const char *text, size_t len, val *out, char *err, size_t errlen);
+int vigil__val_parse_json(const char *text, size_t len, val *out, char *err, size_t errlen);
 
 #endif

@@ -14,8 +14,8 @@
 #include "vigil/vigil.h"
 
 typedef struct visit_at {
-  uint64_t id;   /* the visit (0: none held) */
-  uint64_t upto; /* the last of its events folded in */
+  uint64_t id;                                 /* the visit (0: none held) */
+  uint64_t upto;                               /* the last of its events folded in */
   char *patient, *location, *protocol, *phase; /* NULL when not (yet) known */
   const char *status;                          /* "active", "discharged", "aborted"; NULL before visit.started */
 } visit_at;
@@ -23,7 +23,7 @@ typedef struct visit_at {
 /* Brings *v to visit `id` as it was just after its event `seq`: continues
  * from where v is when it holds the same visit at an earlier event, else
  * folds the visit's events afresh. 0, or a negative code with err. */
-int visit_at_read(vigil_engine *e, visit_at *v, uint64_t id, uint64_t seq, char *err, size_t errlen);
-void visit_at_clear(visit_at *v);
+int vigil__visit_at_read(vigil_engine *e, visit_at *v, uint64_t id, uint64_t seq, char *err, size_t errlen);
+void vigil__visit_at_clear(visit_at *v);
 
 #endif

@@ -34,23 +34,23 @@ typedef struct plugin_host_options {
  * a sentence in err) only when the configuration itself is wrong: not an
  * object, a name that is not [a-z0-9_-], plugins without a folder. A plugin
  * that is missing or refused is logged and shown as failed in the status. */
-int plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, size_t errlen);
+int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, size_t errlen);
 
 /* How many plugins run, and how many were refused. */
-void plugin_host_counts(const plugin_host *h, unsigned *running, unsigned *failed);
+void vigil__plugin_host_counts(const plugin_host *h, unsigned *running, unsigned *failed);
 
 /* Runs every plugin's close callbacks and ends their subscriptions; call it
  * before the engine is freed. */
-void plugin_host_close(plugin_host *h);
+void vigil__plugin_host_close(plugin_host *h);
 /* Unloads the plugins; call it once the loop has closed their handles. */
-void plugin_host_free(plugin_host *h);
+void vigil__plugin_host_free(plugin_host *h);
 
 /* The file a plugin was loaded from (for plugin_lua.c). */
-const char *plugin_path(const vigil_plugin *p);
+const char *vigil__plugin_path(const vigil_plugin *p);
 
 /* {"plugins": [...]} for GET /api/v1/plugins (malloc'd), or NULL. */
-char *plugin_host_status_json(plugin_host *h);
+char *vigil__plugin_host_status_json(plugin_host *h);
 /* Their lines of GET /metrics, Prometheus text (malloc'd), or NULL. */
-char *plugin_host_metrics_text(plugin_host *h);
+char *vigil__plugin_host_metrics_text(plugin_host *h);
 
 #endif

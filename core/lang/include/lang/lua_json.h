@@ -7,6 +7,6 @@
 #include <lua.h>
 
 /* Pushes j: objects and arrays as tables, null as nil. */
-void lua_json_push(lua_State *L, json_t *j);
+void vigil__lua_json_push(lua_State *L, json_t *j);
 
 #endif

@@ -1,6 +1,6 @@
 /* protocol.h: a loaded protocol version, compiled into C structures.
  *
- * The Lua side (core/lua/vigil.lua) checks the declarations and normalises
+ * The Lua side (core/lang/lua/vigil.lua) checks the declarations and normalises
  * them; protocol.c copies the result into these structures once, so that the
  * engine's hot paths (validating a value, computing a due time) never touch
  * Lua. Only rules, gates, `when`, `compute` and hooks stay Lua functions,
@@ -14,7 +14,15 @@
 #include "lang/sandbox.h"
 #include "base/value.h"
 
-typedef enum item_kind { KIND_CHECK, KIND_NUMBER, KIND_CHOICE, KIND_TEXT, KIND_VITALS, KIND_SCORE, KIND_SIGNATURE } item_kind;
+typedef enum item_kind {
+  KIND_CHECK,
+  KIND_NUMBER,
+  KIND_CHOICE,
+  KIND_TEXT,
+  KIND_VITALS,
+  KIND_SCORE,
+  KIND_SIGNATURE
+} item_kind;
 typedef enum field_kind { FIELD_CHECK, FIELD_NUMBER, FIELD_CHOICE, FIELD_TEXT } field_kind;
 typedef enum priority { PRIORITY_LOW, PRIORITY_MEDIUM, PRIORITY_HIGH } priority;
 
@@ -34,7 +42,7 @@ typedef struct field_spec {
   double lo, hi;
   const char **options; /* interned */
   uint32_t n_options;
-  score_point *points;  /* a score field's allowed points, in the form's order */
+  score_point *points; /* a score field's allowed points, in the form's order */
   uint32_t n_points;
   uint8_t required, computed;
 } field_spec;
@@ -42,13 +50,13 @@ typedef struct field_spec {
 typedef struct schedule {
   int64_t at, every; /* every == 0: once */
   int64_t grace;
-  int64_t until;     /* -1: until the phase ends */
-  int32_t count;     /* -1: unbounded */
+  int64_t until; /* -1: until the phase ends */
+  int32_t count; /* -1: unbounded */
 } schedule;
 
 typedef struct item_spec {
-  const char *id;   /* interned */
-  const char *qid;  /* "phase.item", interned */
+  const char *id;          /* interned */
+  const char *qid;         /* "phase.item", interned */
   const char *overdue_key; /* "overdue:phase.item", interned: its overdue alert's key */
   char *title, *help, *where, *meaning;
   item_kind kind;
@@ -59,7 +67,7 @@ typedef struct item_spec {
   uint32_t n_fields;
   schedule sched;
   int32_t of_item; /* signature: the item it confirms, -1 otherwise */
-  uint16_t *from;   /* a computed score: the items it is computed from */
+  uint16_t *from;  /* a computed score: the items it is computed from */
   uint32_t n_from;
   priority overdue_priority;
   int overdue_latching;
@@ -108,11 +116,11 @@ typedef struct source_file {
 
 typedef struct protocol {
   char *id, *version, *ref, *title, *description;
-  source_file *stored;    /* the sources it was loaded from, when not the disk */
+  source_file *stored; /* the sources it was loaded from, when not the disk */
   uint32_t n_stored;
-  char sha256[65]; /* hex SHA-256 of the sources: the version's fingerprint */
+  char sha256[65];                 /* hex SHA-256 of the sources: the version's fingerprint */
   const char *ref_atom, *sha_atom; /* the same, interned, for events */
-  val defaults;    /* record of every param with a default, shared by visits that give none */
+  val defaults;                    /* record of every param with a default, shared by visits that give none */
   source_file *sources;
   uint32_t n_sources;
   sandbox *sb;
@@ -123,43 +131,43 @@ typedef struct protocol {
   param_spec *params;
   uint32_t n_params;
   int hooks[HOOK_COUNT];
-  int64_t escalate; /* default escalation interval, 0: none */
-  int latching;     /* default latching */
+  int64_t escalate;       /* default escalation interval, 0: none */
+  int latching;           /* default latching */
   uint32_t max_scheduled; /* most scheduled items in one phase */
-  int view_ref;     /* the `visit` view table handed to Lua */
-  int stored_in_log; /* the engine's store keeps its sources already */
+  int view_ref;           /* the `visit` view table handed to Lua */
+  int stored_in_log;      /* the engine's store keeps its sources already */
 } protocol;
 
 typedef void (*problem_fn)(void *ud, const char *where, const char *message);
 
-void source_files_free(source_file *files, uint32_t n);
+void vigil__source_files_free(source_file *files, uint32_t n);
 /* A version's fingerprint: hex SHA-256 over the files sorted by their path
  * within dir, each as path, NUL, length in decimal, NUL, text. dir may be
  * NULL when the paths are relative already. */
-void protocol_fingerprint(const source_file *files, uint32_t n, const char *dir, char out[65]);
+void vigil__protocol_fingerprint(const source_file *files, uint32_t n, const char *dir, char out[65]);
 
 /* Loads and compiles the protocol at path (a folder with protocol.lua, or a
  * file). Every problem goes to fn; returns NULL if there was any. */
-protocol *protocol_load(const char *path, size_t mem_cap, uint64_t budget, problem_fn fn, void *ud);
+protocol *vigil__protocol_load(const char *path, size_t mem_cap, uint64_t budget, problem_fn fn, void *ud);
 /* The same from stored sources (paths relative to dir; protocol.lua first
  * among them is the main file). The protocol takes the files. */
-protocol *protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
-                               problem_fn fn, void *ud);
-void protocol_free(protocol *p);
+protocol *vigil__protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
+                                      problem_fn fn, void *ud);
+void vigil__protocol_free(protocol *p);
 
 /* Resolves an item reference ("item" or "phase.item") as seen from a phase
  * (-1 for none). Returns the item index or -1. */
-int protocol_find_item(const protocol *p, const char *ref, int phase);
-int protocol_find_param(const protocol *p, const char *name);
-const field_spec *item_find_field(const item_spec *it, const char *name);
+int vigil__protocol_find_item(const protocol *p, const char *ref, int phase);
+int vigil__protocol_find_param(const protocol *p, const char *name);
+const field_spec *vigil__item_find_field(const item_spec *it, const char *name);
 
-const char *priority_name(priority p);
-const char *item_kind_name(item_kind k);   /* "vitals" */
-const char *field_kind_name(field_kind k); /* "number" */
-int priority_parse(const char *s, priority *out);
+const char *vigil__priority_name(priority p);
+const char *vigil__item_kind_name(item_kind k);   /* "vitals" */
+const char *vigil__field_kind_name(field_kind k); /* "number" */
+int vigil__priority_parse(const char *s, priority *out);
 
 /* The due time of occurrence k of a scheduled item, relative to phase entry,
  * or -1 when there is no such occurrence. */
-int64_t schedule_due(const schedule *s, uint32_t k);
+int64_t vigil__schedule_due(const schedule *s, uint32_t k);
 
 #endif

@@ -11,11 +11,11 @@
  * approval beside it (protocol_uploads/<id@version>, as vigil serve keeps
  * them), else the newest stored version whose ref ("id@version") or sha256
  * is `what`. Problems go to fn, as
- * protocol_load reports them; NULL if it cannot be loaded. */
-protocol *protocol_version_load(const char *what, const char *db, problem_fn fn, void *ud);
+ * vigil__protocol_load reports them; NULL if it cannot be loaded. */
+protocol *vigil__protocol_version_load(const char *what, const char *db, problem_fn fn, void *ud);
 
 /* Where a server keeps uploaded versions: protocol_uploads beside the
  * database db. */
-void protocol_uploads_dir(const char *db, char *out, size_t n);
+void vigil__protocol_uploads_dir(const char *db, char *out, size_t n);
 
 #endif

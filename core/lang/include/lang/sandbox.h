@@ -3,8 +3,8 @@
  * The state has a memory cap (its own allocator), an instruction budget on
  * every call into it (a count hook that, once tripped, fires on every
  * instruction so that pcall cannot swallow it), an allow-listed read-only
- * global environment (core/lua/sandbox.lua) and the protocol language
- * (core/lua/vigil.lua). Protocol files are read only from the protocol's own
+ * global environment (core/lang/lua/sandbox.lua) and the protocol language
+ * (core/lang/lua/vigil.lua). Protocol files are read only from the protocol's own
  * folder, only while it loads, and only as text.
  */
 #ifndef VIGIL_SANDBOX_H
@@ -17,12 +17,12 @@
 typedef struct sandbox {
   lua_State *L;
   size_t used, cap, peak;
-  uint64_t budget;       /* instructions per call */
-  uint64_t spent;        /* in the current call */
-  uint64_t deadline;     /* uv_hrtime() when the current call must stop */
-  int loading;           /* files may be read */
-  char *dir;             /* the protocol folder, as given */
-  char realdir[4096];    /* the same, resolved: files must be inside it */
+  uint64_t budget;                 /* instructions per call */
+  uint64_t spent;                  /* in the current call */
+  uint64_t deadline;               /* uv_hrtime() when the current call must stop */
+  int loading;                     /* files may be read */
+  char *dir;                       /* the protocol folder, as given */
+  char realdir[4096];              /* the same, resolved: files must be inside it */
   const struct source_file *files; /* the stored sources, or NULL: the disk */
   uint32_t n_files;
   int lang_ref, sandbox_ref; /* registry refs of the two embedded modules */
@@ -43,21 +43,21 @@ struct source_file;
 /* Opens a sandbox for the protocol in dir. With files (n of them, paths
  * relative to dir) the protocol's files are read from those, not the disk:
  * a stored version runs exactly as it was. Returns NULL with a message in err. */
-sandbox *sandbox_open(const char *dir, const struct source_file *files, uint32_t n, size_t cap, uint64_t budget,
-                      char *err, size_t errlen);
-void sandbox_close(sandbox *sb);
+sandbox *vigil__sandbox_open(const char *dir, const struct source_file *files, uint32_t n, size_t cap, uint64_t budget,
+                             char *err, size_t errlen);
+void vigil__sandbox_close(sandbox *sb);
 
 /* lua_pcall under the budget. On error, returns the Lua status and leaves a
  * message ("file:line: what", or what the cap or budget stopped) in err. */
-int sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen);
+int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen);
 
 /* Opens the libraries a protocol state starts from (base, string, table,
  * math, utf8, and debug for the trusted language code); the spec runner's
  * state (spec.c) starts from the same. */
-void sandbox_open_libs(lua_State *L);
+void vigil__sandbox_open_libs(lua_State *L);
 
 /* Pushes the table of the embedded language (vigil.lua's `lang`) or of the sandbox. */
-void sandbox_push_lang(sandbox *sb);
-void sandbox_push_env(sandbox *sb);
+void vigil__sandbox_push_lang(sandbox *sb);
+void vigil__sandbox_push_env(sandbox *sb);
 
 #endif

@@ -10,9 +10,9 @@
 #include "base/value_json.h"
 
 /* Pushes v onto the Lua stack (records become tables keyed by field name). */
-void val_push_lua(lua_State *L, val v);
+void vigil__val_push_lua(lua_State *L, val v);
 /* Converts the Lua value at idx. Returns 0, or -1 with a reason in err. */
-int val_from_lua(lua_State *L, int idx, val *out, char *err, size_t errlen);
+int vigil__val_from_lua(lua_State *L, int idx, val *out, char *err, size_t errlen);
 /* Converts parsed JSON. Returns 0, or -1 with a reason in err. */
-int val_from_json(const json_t *j, val *out, char *err, size_t errlen);
+int vigil__val_from_json(const json_t *j, val *out, char *err, size_t errlen);
 #endif

@@ -12,59 +12,59 @@
 #include "base/buf.h"
 #include "base/value.h"
 
-#define VIGIL_EVENT_TYPES(X)                                     \
-  X(VISIT_STARTED, "visit.started")                              \
-  X(PHASE_ENTERED, "phase.entered")                              \
-  X(PHASE_MINIMUM_REACHED, "phase.minimum_reached")              \
-  X(ITEM_RECORDED, "item.recorded")                              \
-  X(ITEM_AMENDED, "item.amended")                                \
-  X(ITEM_SKIPPED, "item.skipped")                                \
-  X(ITEM_OVERDUE, "item.overdue")                                \
-  X(ITEM_NOT_APPLICABLE, "item.not_applicable")                  \
-  X(GATE_BLOCKED, "gate.blocked")                                \
-  X(GATE_OVERRIDDEN, "gate.overridden")                          \
-  X(ALERT_RAISED, "alert.raised")                                \
-  X(ALERT_ACKNOWLEDGED, "alert.acknowledged")                    \
-  X(ALERT_ESCALATED, "alert.escalated")                          \
-  X(ALERT_RESOLVED, "alert.resolved")                            \
-  X(BLOCK_SET, "block.set")                                      \
-  X(BLOCK_CLEARED, "block.cleared")                              \
-  X(NOTE_ADDED, "note.added")                                    \
-  X(VISIT_DISCHARGED, "visit.discharged")                        \
-  X(VISIT_ABORTED, "visit.aborted")                              \
-  X(ENGINE_STARTED, "engine.started")                            \
-  X(SESSION_STARTED, "session.started")                          \
-  X(SESSION_ENDED, "session.ended")                              \
-  X(AUTH_FAILED, "auth.failed")                                  \
-  X(USER_CREATED, "user.created")                                \
-  X(USER_CHANGED, "user.changed")                                \
-  X(PROTOCOL_UPLOADED, "protocol.uploaded")                      \
+#define VIGIL_EVENT_TYPES(X)                                                                                           \
+  X(VISIT_STARTED, "visit.started")                                                                                    \
+  X(PHASE_ENTERED, "phase.entered")                                                                                    \
+  X(PHASE_MINIMUM_REACHED, "phase.minimum_reached")                                                                    \
+  X(ITEM_RECORDED, "item.recorded")                                                                                    \
+  X(ITEM_AMENDED, "item.amended")                                                                                      \
+  X(ITEM_SKIPPED, "item.skipped")                                                                                      \
+  X(ITEM_OVERDUE, "item.overdue")                                                                                      \
+  X(ITEM_NOT_APPLICABLE, "item.not_applicable")                                                                        \
+  X(GATE_BLOCKED, "gate.blocked")                                                                                      \
+  X(GATE_OVERRIDDEN, "gate.overridden")                                                                                \
+  X(ALERT_RAISED, "alert.raised")                                                                                      \
+  X(ALERT_ACKNOWLEDGED, "alert.acknowledged")                                                                          \
+  X(ALERT_ESCALATED, "alert.escalated")                                                                                \
+  X(ALERT_RESOLVED, "alert.resolved")                                                                                  \
+  X(BLOCK_SET, "block.set")                                                                                            \
+  X(BLOCK_CLEARED, "block.cleared")                                                                                    \
+  X(NOTE_ADDED, "note.added")                                                                                          \
+  X(VISIT_DISCHARGED, "visit.discharged")                                                                              \
+  X(VISIT_ABORTED, "visit.aborted")                                                                                    \
+  X(ENGINE_STARTED, "engine.started")                                                                                  \
+  X(SESSION_STARTED, "session.started")                                                                                \
+  X(SESSION_ENDED, "session.ended")                                                                                    \
+  X(AUTH_FAILED, "auth.failed")                                                                                        \
+  X(USER_CREATED, "user.created")                                                                                      \
+  X(USER_CHANGED, "user.changed")                                                                                      \
+  X(PROTOCOL_UPLOADED, "protocol.uploaded")                                                                            \
   X(PROTOCOL_APPROVED, "protocol.approved")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,
   VIGIL_EVENT_TYPES(VIGIL_EVENT_ENUM_)
 #undef VIGIL_EVENT_ENUM_
-  EV_COUNT
+      EV_COUNT
 } event_type;
 
 struct vigil_event {
   uint64_t seq;
-  int64_t time;      /* ms since epoch, UTC */
+  int64_t time; /* ms since epoch, UTC */
   uint64_t visit;
   const char *actor; /* interned */
   val data;          /* a record */
   uint16_t type;
 };
 
-const char *event_type_name(event_type t);
+const char *vigil__event_type_name(event_type t);
 /* -1 if s names no type. */
-int event_type_parse(const char *s);
+int vigil__event_type_parse(const char *s);
 /* The canonical JSON of an event: the store keeps it and hashes it. */
-void event_to_json(buf *b, const struct vigil_event *ev);
+void vigil__event_to_json(buf *b, const struct vigil_event *ev);
 /* An event from a stored row (its data parsed from body). Returns 0, or -1
  * with a reason in err. The caller releases ev->data. */
-int event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
-                   const char *body, char *err, size_t errlen);
+int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
+                          const char *body, char *err, size_t errlen);
 
 #endif

@@ -31,7 +31,7 @@ typedef struct store_ops {
   /* Keeps a protocol version's sources, once (idempotent). */
   int (*put_protocol)(store *s, const protocol *p, char *err, size_t errlen);
   /* The sources of the version with this fingerprint; the caller frees them
-   * with source_files_free (protocol.h). */
+   * with vigil__source_files_free (protocol.h). */
   int (*get_protocol)(store *s, const char *sha256, char **dir, source_file **files, uint32_t *n, char *err,
                       size_t errlen);
   /* Every event of the visits that are neither discharged nor aborted, in
@@ -61,32 +61,31 @@ struct store {
   int keeps_events;
 };
 
-store *store_memory_open(void);
+store *vigil__store_memory_open(void);
 /* Opens (and creates, and migrates) the database at path. NULL on failure,
  * with the code in *rc and one sentence in err. vfs: a SQLite VFS name for
  * fault-injection tests, or NULL. */
 /* The schema version this vigil writes (PRAGMA user_version); a file with a
  * higher one is refused. */
 #define STORE_SQLITE_SCHEMA 2
-store *store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+store *vigil__store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
 /* The same file for reading only, beside a running engine: one moment of
  * the log, nothing written (appends fail). */
-store *store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+store *vigil__store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
 /* Appends one site event (vigil_site_event's types; visit 0) after what the
  * store holds: for a tool working on the database of a stopped server
  * (vigil user). */
-int store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
-                     char *err, size_t errlen);
+int vigil__store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
+                            char *err, size_t errlen);
 /* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
  * "" for the first row) followed by the row's body. audit.c checks it. A
- * hasher is made once and used for row after row (row_hash.c); row_hash
- * returns 0, or -1 (out empty) if the digest failed. store_row_hash is the
+ * hasher is made once and used for row after row (vigil__row_hash.c); vigil__row_hash
+ * returns 0, or -1 (out empty) if the digest failed. vigil__store_row_hash is the
  * same for one row, without a hasher to keep. */
 typedef struct row_hasher row_hasher;
-row_hasher *row_hasher_new(void);
-void row_hasher_free(row_hasher *h);
-int row_hash(row_hasher *h, const char *prev, const char *body, size_t len, char out[65]);
-void store_row_hash(const char *prev, const char *body, size_t len, char out[65]);
-
+row_hasher *vigil__row_hasher_new(void);
+void vigil__row_hasher_free(row_hasher *h);
+int vigil__row_hash(row_hasher *h, const char *prev, const char *body, size_t len, char out[65]);
+void vigil__store_row_hash(const char *prev, const char *body, size_t len, char out[65]);
 
 #endif

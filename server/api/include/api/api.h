@@ -51,7 +51,7 @@ typedef struct api_options {
 
 /* Upper bounds (seconds) of the commit latency histogram's buckets. */
 #define API_COMMIT_BUCKETS 12
-extern const double api_commit_bounds[API_COMMIT_BUCKETS];
+extern const double vigil__api_commit_bounds[API_COMMIT_BUCKETS];
 
 typedef struct api_stats {
   uint64_t requests, commits, commit_failures;
@@ -61,18 +61,18 @@ typedef struct api_stats {
   uint64_t streams_opened, streams_dropped;
 } api_stats;
 
-int api_new(const api_options *o, api **out);
+int vigil__api_new(const api_options *o, api **out);
 
 /* The handler to give http_options (ud: the api). */
-void api_handle(void *ud, http_request *req);
+void vigil__api_handle(void *ud, http_request *req);
 
 /* Commits what is open now and answers what waits on it. */
-void api_flush(api *a);
+void vigil__api_flush(api *a);
 
-void api_stats_get(const api *a, api_stats *out);
+void vigil__api_stats_get(const api *a, api_stats *out);
 
 /* Flushes, ends the event streams, closes the api's handles and frees it;
  * done(ud) once closed. */
-void api_close(api *a, void (*done)(void *ud), void *ud);
+void vigil__api_close(api *a, void (*done)(void *ud), void *ud);
 
 #endif

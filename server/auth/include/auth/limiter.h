@@ -12,12 +12,12 @@
 
 typedef struct limiter limiter;
 
-limiter *limiter_new(unsigned max, int64_t window_ms);
-void limiter_free(limiter *l);
+limiter *vigil__limiter_new(unsigned max, int64_t window_ms);
+void vigil__limiter_free(limiter *l);
 /* 0 if key may try now, else the ms until it may. */
-int64_t limiter_wait(limiter *l, const char *key, int64_t now_ms);
-void limiter_fail(limiter *l, const char *key, int64_t now_ms);
+int64_t vigil__limiter_wait(limiter *l, const char *key, int64_t now_ms);
+void vigil__limiter_fail(limiter *l, const char *key, int64_t now_ms);
 /* A success forgets the key's failures. */
-void limiter_clear(limiter *l, const char *key);
+void vigil__limiter_clear(limiter *l, const char *key);
 
 #endif

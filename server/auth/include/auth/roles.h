@@ -22,11 +22,11 @@ typedef enum permission {
   PERM_COUNT
 } permission;
 
-const char *role_name(role r);
+const char *vigil__role_name(role r);
 /* -1 if s names no role. */
-int role_parse(const char *s);
-int role_may(role r, permission p);
+int vigil__role_parse(const char *s);
+int vigil__role_may(role r, permission p);
 /* "record", as errors name a permission. */
-const char *permission_name(permission p);
+const char *vigil__permission_name(permission p);
 
 #endif

@@ -35,39 +35,39 @@ typedef struct user {
 typedef struct users users;
 
 /* Reads every user and live session of the store. */
-int users_open(struct store *s, users **out, char *err, size_t errlen);
-void users_close(users *u);
+int vigil__users_open(struct store *s, users **out, char *err, size_t errlen);
+void vigil__users_close(users *u);
 
-size_t users_count(const users *u);
-const user *users_at(const users *u, size_t i); /* in name order */
-const user *users_find(const users *u, const char *name);
+size_t vigil__users_count(const users *u);
+const user *vigil__users_at(const users *u, size_t i); /* in name order */
+const user *vigil__users_find(const users *u, const char *name);
 
 /* A name is 1 to 64 of [a-z0-9._-], starting with a letter or digit. */
-int users_name_valid(const char *name);
+int vigil__users_name_valid(const char *name);
 /* NULL when the password is acceptable, else why not (one sentence). */
-const char *users_password_problem(const char *password);
+const char *vigil__users_password_problem(const char *password);
 
 /* The argon2id hash of password (slow on purpose: call it off the loop). */
-int users_hash_password(const char *password, char out[USER_HASH_MAX]);
+int vigil__users_hash_password(const char *password, char out[USER_HASH_MAX]);
 /* 1 when password matches hash (slow on purpose too). */
-int users_password_matches(const char *hash, const char *password);
+int vigil__users_password_matches(const char *hash, const char *password);
 
-/* Adds a user with a hash from users_hash_password; VIGIL_EEXIST when the
+/* Adds a user with a hash from vigil__users_hash_password; VIGIL_EEXIST when the
  * name is taken. Durable on return. */
-int users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen);
-int users_set_hash(users *u, const char *name, const char *hash, char *err, size_t errlen);
+int vigil__users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen);
+int vigil__users_set_hash(users *u, const char *name, const char *hash, char *err, size_t errlen);
 /* Disabling ends the user's sessions and tokens at once. */
-int users_set_disabled(users *u, const char *name, int disabled, char *err, size_t errlen);
+int vigil__users_set_disabled(users *u, const char *name, int disabled, char *err, size_t errlen);
 
 /* A new sign-in for name that lasts ttl_ms after its last use (a
  * long-lived API token when ttl_ms is 0). The token goes to out, once: only
  * its hash is kept. */
-int users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms, char out[USER_TOKEN_LEN + 1],
-                      char *err, size_t errlen);
+int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms, char out[USER_TOKEN_LEN + 1],
+                             char *err, size_t errlen);
 /* The user a token signs in, or NULL (unknown, expired, user disabled).
  * Extends a session's life (writing it at most once per tenth of it). */
-const user *users_session_check(users *u, const char *token, int64_t now_ms);
+const user *vigil__users_session_check(users *u, const char *token, int64_t now_ms);
 /* Ends a session or revokes a token. */
-int users_session_end(users *u, const char *token, char *err, size_t errlen);
+int vigil__users_session_end(users *u, const char *token, char *err, size_t errlen);
 
 #endif

@@ -10,7 +10,7 @@
  *
  * After it runs, each top-level setting is kept as JSON with the line that
  * set it, so that a wrong type is reported as file:line too and plugins
- * receive their settings as JSON text (config_json). Unknown top-level
+ * receive their settings as JSON text (vigil__config_json). Unknown top-level
  * names are refused: a misspelt setting must not be silently ignored. */
 #ifndef VIGIL_CONFIG_H
 #define VIGIL_CONFIG_H
@@ -23,27 +23,28 @@ typedef struct config config;
 
 /* Loads path. 0, or a negative VIGIL_E* code with "file:line: message" in
  * err (VIGIL_ENOENT when the file does not exist). */
-int config_load(const char *path, config **out, char *err, size_t errlen);
+int vigil__config_load(const char *path, config **out, char *err, size_t errlen);
 /* An empty configuration: every setting at its default. */
-config *config_empty(void);
-void config_free(config *c);
+config *vigil__config_empty(void);
+void vigil__config_free(config *c);
 
 /* A top-level setting (borrowed), or NULL when the file does not set it. */
-json_t *config_get(const config *c, const char *key);
+json_t *vigil__config_get(const config *c, const char *key);
 /* A string setting, or dflt when absent. Returns -1 with "file:line: key
  * must be text" in err when it is there but is not a string. */
-int config_string(const config *c, const char *key, const char *dflt, const char **out, char *err, size_t errlen);
+int vigil__config_string(const config *c, const char *key, const char *dflt, const char **out, char *err,
+                         size_t errlen);
 /* A number of units of unit_ms each (0 < n <= max; unit names them in the
  * error: "hours"), or dflt_ms when absent, as milliseconds. */
-int config_duration(const config *c, const char *key, const char *unit, uint64_t unit_ms, double max,
-                    uint64_t dflt_ms, uint64_t *out_ms, char *err, size_t errlen);
+int vigil__config_duration(const config *c, const char *key, const char *unit, uint64_t unit_ms, double max,
+                           uint64_t dflt_ms, uint64_t *out_ms, char *err, size_t errlen);
 /* A number of seconds (0 < n <= max), or dflt when absent, as milliseconds. */
-int config_seconds(const config *c, const char *key, double max, uint64_t dflt_ms, uint64_t *out_ms, char *err,
-                   size_t errlen);
+int vigil__config_seconds(const config *c, const char *key, double max, uint64_t dflt_ms, uint64_t *out_ms, char *err,
+                          size_t errlen);
 /* A setting's value as JSON text (malloc'd), or NULL when absent: how a
  * plugin receives its settings. */
-char *config_json(const config *c, const char *key);
+char *vigil__config_json(const config *c, const char *key);
 /* "vigil.conf:12", where key was set (or the file's name). */
-const char *config_where(const config *c, const char *key, char *buf, size_t len);
+const char *vigil__config_where(const config *c, const char *key, char *buf, size_t len);
 
 #endif

@@ -6,7 +6,7 @@
  * pipelined requests in the order they came.
  *
  * The server knows nothing of vigil: it hands every complete request to one
- * handler, which answers it with http_respond(), at once or later (a write
+ * handler, which answers it with vigil__http_respond(), at once or later (a write
  * waits for its group commit). Every request is answered exactly once; the
  * request stays valid until then, even if its client has gone away (the
  * answer is then dropped).
@@ -30,7 +30,7 @@ typedef void (*http_log_fn)(void *ud, const http_request *req, int status, size_
 
 typedef struct http_options {
   const char *host;            /* NULL: 127.0.0.1 */
-  int port;                    /* 0: any free port (see http_server_port) */
+  int port;                    /* 0: any free port (see vigil__http_server_port) */
   size_t max_head_bytes;       /* request line and headers; 0: 16 KiB (more: 431) */
   size_t max_body_bytes;       /* 0: 1 MiB (more: 413) */
   uint64_t idle_timeout_ms;    /* a connection with nothing to do; 0: 30 s */
@@ -44,69 +44,69 @@ typedef struct http_options {
 
 /* Binds and listens. On failure returns a negative libuv error with a
  * sentence in err. */
-int http_server_start(uv_loop_t *loop, const http_options *opts, http_server **out, char *err, size_t errlen);
+int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_server **out, char *err, size_t errlen);
 
 /* The port the server listens on. */
-int http_server_port(const http_server *s);
+int vigil__http_server_port(const http_server *s);
 
 /* Stops accepting. Idle connections close at once; the others once the
  * answers of the requests they sent are written (a request still being
  * received is dropped); whatever is left after 5 s is closed anyway. Then
  * done(ud) is called and the server is freed. */
-void http_server_close(http_server *s, void (*done)(void *ud), void *ud);
+void vigil__http_server_close(http_server *s, void (*done)(void *ud), void *ud);
 
 /* ---- requests ------------------------------------------------------------ */
 
-const char *http_request_method(const http_request *r); /* "GET"; HEAD is answered as GET without the body */
-const char *http_request_path(const http_request *r);   /* "/api/v1/visits", without the query */
-const char *http_request_query(const http_request *r);  /* "status=active" (raw), or "" */
+const char *vigil__http_request_method(const http_request *r); /* "GET"; HEAD is answered as GET without the body */
+const char *vigil__http_request_path(const http_request *r);   /* "/api/v1/visits", without the query */
+const char *vigil__http_request_query(const http_request *r);  /* "status=active" (raw), or "" */
 /* A header's value (name without regard to case), or NULL. */
-const char *http_request_header(const http_request *r, const char *name);
-const char *http_request_body(const http_request *r, size_t *len); /* NUL-terminated */
-uint64_t http_request_id(const http_request *r);                   /* per server, from 1 */
-const char *http_request_remote(const http_request *r);            /* "127.0.0.1:53422" */
+const char *vigil__http_request_header(const http_request *r, const char *name);
+const char *vigil__http_request_body(const http_request *r, size_t *len); /* NUL-terminated */
+uint64_t vigil__http_request_id(const http_request *r);                   /* per server, from 1 */
+const char *vigil__http_request_remote(const http_request *r);            /* "127.0.0.1:53422" */
 
 /* A query parameter, percent-decoded, into out (NUL-terminated). Returns its
  * length, -1 if absent, -2 if it does not fit or is badly encoded. */
-int http_query_param(const char *query, const char *name, char *out, size_t outlen);
+int vigil__http_query_param(const char *query, const char *name, char *out, size_t outlen);
 
 /* Answers req. extra_headers: NULL or complete lines ("Location: /x\r\n").
  * The body is copied. */
-void http_respond(http_request *req, int status, const char *content_type, const char *body, size_t len,
-                  const char *extra_headers);
+void vigil__http_respond(http_request *req, int status, const char *content_type, const char *body, size_t len,
+                         const char *extra_headers);
 
 /* Answers with {"error": {"code": code, "message": message, "field": field}}
  * (field: null when NULL). */
-void http_respond_error(http_request *req, int status, const char *code, const char *message, const char *field);
+void vigil__http_respond_error(http_request *req, int status, const char *code, const char *message, const char *field);
 
 /* The JSON text of that error object, malloc'd; extra (may be NULL) is a
  * JSON object whose members are added to "error" (it is not taken). */
-char *http_error_json(const char *code, const char *message, const char *field, void *extra /* json_t* */);
+char *vigil__http_error_json(const char *code, const char *message, const char *field, void *extra /* json_t* */);
 
-const char *http_status_text(int status);
+const char *vigil__http_status_text(int status);
 
 /* Whether s is valid UTF-8 (what comes from headers is not checked). */
-int http_utf8_valid(const char *s);
+int vigil__http_utf8_valid(const char *s);
 
 /* ---- streamed answers (Server-Sent Events) ------------------------------- */
 
 /* Called once when a stream is over from the server's side: the client went
- * away, or the server is closing. The owner then calls http_stream_end (at
+ * away, or the server is closing. The owner then calls vigil__http_stream_end (at
  * once or later) and writes no more. */
 typedef void (*http_stream_closed_fn)(void *ud, http_request *req);
 
 /* Answers req with a head now and a body written piece by piece until
- * http_stream_end; the connection closes after it and takes no more
+ * vigil__http_stream_end; the connection closes after it and takes no more
  * requests. req must be the oldest unanswered request of its connection
  * (UV_EBUSY otherwise) and its client still there (UV_ENOTCONN); on an
- * error req is not answered yet (answer it with http_respond). */
-int http_stream_begin(http_request *req, int status, const char *content_type, const char *extra_headers,
-                      http_stream_closed_fn closed, void *ud);
+ * error req is not answered yet (answer it with vigil__http_respond). */
+int vigil__http_stream_begin(http_request *req, int status, const char *content_type, const char *extra_headers,
+                             http_stream_closed_fn closed, void *ud);
 /* Queues data; < 0 when the client is gone. */
-int http_stream_write(http_request *req, const char *data, size_t len);
+int vigil__http_stream_write(http_request *req, const char *data, size_t len);
 /* Bytes written but not yet taken by the kernel: how far behind the client is. */
-size_t http_stream_queued(const http_request *req);
+size_t vigil__http_stream_queued(const http_request *req);
 /* Ends the stream; req is freed. */
-void http_stream_end(http_request *req);
+void vigil__http_stream_end(http_request *req);
 
 #endif
