@@ -267,30 +267,47 @@ typedef struct settings {
   char *plugins_json;     /* vigil.conf's `plugins`, as JSON (malloc'd) */
 } settings;
 
+/* The value of a flag: the next argument, or what followed '=' (inl). */
+static const char *flag_value(int *i, int inl, const char *next) {
+  if (!inl) (*i)++;
+  return next;
+}
+
 static int parse_flags(int argc, char **argv, settings *st) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    /* --name=value is --name value, for every flag that takes a value. */
+    char name[32];
+    int inl = 0;
+    const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+    if (eq && (size_t)(eq - a) < sizeof name && strncmp(a, "--clock=", 8) != 0) {
+      memcpy(name, a, (size_t)(eq - a));
+      name[eq - a] = '\0';
+      a = name;
+      next = eq + 1;
+      inl = 1;
+    }
     if (!strcmp(a, "--config") && next)
-      st->config = argv[++i];
+      st->config = flag_value(&i, inl, next);
     else if (!strcmp(a, "--db") && next)
-      st->db = argv[++i];
+      st->db = flag_value(&i, inl, next);
     else if (!strcmp(a, "--listen") && next)
-      st->listen = argv[++i];
+      st->listen = flag_value(&i, inl, next);
     else if (!strcmp(a, "--protocols") && next)
-      st->protocol_flag = argv[++i];
+      st->protocol_flag = flag_value(&i, inl, next);
     else if (!strcmp(a, "--clock") && next)
-      st->clock = argv[++i];
+      st->clock = flag_value(&i, inl, next);
     else if (!strncmp(a, "--clock=", 8))
       st->clock = a + 8;
-    else if (!strcmp(a, "--allow-simulated-clock"))
+    else if (!strcmp(a, "--allow-simulated-clock") && !inl)
       st->allow_simulated = 1;
     else if (!strcmp(a, "--idle-timeout") && next)
-      st->idle_flag = argv[++i];
+      st->idle_flag = flag_value(&i, inl, next);
     else if (!strcmp(a, "--request-timeout") && next)
-      st->request_flag = argv[++i];
+      st->request_flag = flag_value(&i, inl, next);
     else if (!strcmp(a, "--stream-heartbeat") && next)
-      st->heartbeat_flag = argv[++i];
+      st->heartbeat_flag = flag_value(&i, inl, next);
     else {
       fprintf(stderr, "vigil serve: unexpected '%s' (see vigil help serve)\n", a);
       return -1;

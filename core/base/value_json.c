@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "base/value_json.h"
 
 #define MAX_DEPTH 16
@@ -73,23 +74,6 @@ static void put_utf8(buf *b, unsigned cp) {
   vigil__buf_put(b, u, n);
 }
 
-/* The length of the valid UTF-8 sequence at p (1-4), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
-  unsigned c = p[0];
-  size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-  if (!n || (size_t)(end - p) < n) return 0;
-  for (size_t i = 1; i < n; i++)
-    if ((p[i] & 0xc0) != 0x80) return 0;
-  if (n == 3) {
-    unsigned cp = (c & 0x0f) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
-    if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  } else if (n == 4) {
-    unsigned cp = (c & 0x07) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
-    if (cp < 0x10000 || cp > 0x10ffff) return 0;
-  }
-  return n;
-}
-
 /* A string (ps->p at its opening quote), decoded into ps->text. */
 static int string(parser *ps) {
   vigil__buf_reset(&ps->text);
@@ -101,7 +85,7 @@ static int string(parser *ps) {
     if (c == '"') break;
     if (c < 0x20) return fail(ps, "control character in a string");
     if (c >= 0x80) {
-      size_t n = utf8_len((const unsigned char *)ps->p, (const unsigned char *)ps->end);
+      size_t n = vigil__utf8_seq((const unsigned char *)ps->p, (size_t)(ps->end - ps->p));
       if (!n) return fail(ps, "invalid UTF-8 in a string");
       ps->p += n;
       continue;

@@ -278,18 +278,28 @@ static void commit_and_answer(api *a) {
 static void on_check(uv_check_t *h) {
   api *a = h->data;
   uv_check_stop(h);
+  uv_idle_stop(&a->idle);
   commit_and_answer(a);
 }
+
+/* Does nothing: while it is active the loop polls without blocking, so that
+ * the check handle runs this turn. */
+static void on_idle(uv_idle_t *h) { (void)h; }
 
 void vigil__api_open_batch(api *a) {
   if (a->batch) return;
   vigil_engine_begin(a->e);
   a->batch = 1;
   uv_check_start(&a->check, on_check);
+  /* A batch opened outside the poll phase (a request parsed after a write
+   * completed, in libuv's pending phase) would otherwise wait in poll for
+   * an unrelated event: a 17th pipelined write answered seconds late. */
+  uv_idle_start(&a->idle, on_idle);
 }
 
 void vigil__api_flush(api *a) {
   uv_check_stop(&a->check);
+  uv_idle_stop(&a->idle);
   commit_and_answer(a);
 }
 
@@ -1085,6 +1095,8 @@ int vigil__api_new(const api_options *o, api **out) {
   }
   uv_check_init(a->loop, &a->check);
   a->check.data = a;
+  uv_idle_init(a->loop, &a->idle);
+  a->idle.data = a;
   *out = a;
   return 0;
 }
@@ -1118,9 +1130,10 @@ void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
   a->closed = done;
   a->closed_ud = ud;
   a->shutting = 1;
-  a->closing = 2 + (int)a->checking; /* the handles, and each password check still running */
+  a->closing = 3 + (int)a->checking; /* the handles, and each password check still running */
   streams *st = a->streams;
   a->streams = NULL;
   vigil__streams_close(st, on_part_closed, a);
   uv_close((uv_handle_t *)&a->check, on_check_closed);
+  uv_close((uv_handle_t *)&a->idle, on_check_closed);
 }

@@ -27,6 +27,7 @@ struct api {
   vigil_engine *e;
   uv_loop_t *loop;
   uv_check_t check;
+  uv_idle_t idle; /* active with check: the loop must not block in poll while a batch is open */
   char **refs;
   size_t n_refs;
   int batch; /* a batch is open: writes are held, reads wait */

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/event.h"
+
 #define CHUNK 256
 #define PUMP_MS 10
 
@@ -104,6 +106,25 @@ static int types_valid(const char *t) {
   for (const char *p = t; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_' || *p == '*' || *p == ',')) return 0;
   return 1;
+}
+
+/* The first pattern of t that matches no event type (into out), or 0 when
+ * every one matches some: a misspelt type would otherwise be a stream that
+ * stays silent forever. */
+static int unknown_type(const char *t, char *out, size_t outlen) {
+  for (const char *p = t; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    int known = 0;
+    for (int i = 0; n && i < EV_COUNT && !known; i++)
+      known = pattern_matches(p, n, vigil__event_type_name((event_type)i));
+    if (!known) {
+      snprintf(out, outlen, "%.*s", (int)(n < 200 ? n : 200), p);
+      return 1;
+    }
+    p += n + (comma ? 1 : 0);
+  }
+  return 0;
 }
 
 /* ---- life of a stream ------------------------------------------------------------ */
@@ -295,10 +316,29 @@ void vigil__streams_open(streams *s, http_request *req) {
                                 "types is a list of event types, prefix.* or *, comma-separated", "types");
       return;
     }
+    char bad[210];
+    if (unknown_type(v, bad, sizeof bad)) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "'%s' matches no event type (docs/events.md lists them)", bad);
+      vigil__http_respond_error(req, 422, "unknown_type", msg, "types");
+      return;
+    }
     if (!(types = strdup(v))) {
       vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
       return;
     }
+  }
+  /* A resume point past the end of the log would wait, silently, for events
+   * that are not coming (the log was restored from an older backup, or the
+   * number is made up). */
+  uint64_t last = vigil_query_last_seq(s->e);
+  if (after > last) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s %llu is ahead of the event log, whose last event is %llu",
+             last_id && *last_id ? "Last-Event-ID" : "after", (unsigned long long)after, (unsigned long long)last);
+    vigil__http_respond_error(req, 409, "ahead_of_log", msg, last_id && *last_id ? "Last-Event-ID" : "after");
+    free(types);
+    return;
   }
   stream *st = calloc(1, sizeof *st);
   if (!st) {

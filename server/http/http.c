@@ -27,6 +27,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/utf8.h"
+
 #define LINGER_MS 2000
 #define CLOSE_GRACE_MS 5000
 #define MAX_HEADERS 100
@@ -92,7 +94,7 @@ struct conn {
   int paused;       /* too many requests wait: the parser and reading are stopped */
   int stop_parsing; /* no more requests on this connection: close once answered */
   int err_status;   /* set by a parser callback that refused the request */
-  const char *err_code, *err_msg;
+  const char *err_code, *err_msg, *err_field;
   int in_dispatch, reading, shutting, eof, closing, handles;
   char remote[64];
   conn *prev, *next;
@@ -186,31 +188,16 @@ const char *vigil__http_status_text(int status) {
   }
 }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0. */
-static size_t utf8_seq(const unsigned char *s) {
-  if (s[0] < 0x80) return 1;
-  size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xc0) != 0x80) return 0;
-  return n;
-}
-
-int vigil__http_utf8_valid(const char *s) {
-  for (const unsigned char *p = (const unsigned char *)s; *p;) {
-    size_t n = utf8_seq(p);
-    if (!n) return 0;
-    p += n;
-  }
-  return 1;
-}
+int vigil__http_utf8_valid(const char *s) { return vigil__utf8_valid(s); }
 
 /* A JSON string of s, whose invalid bytes (from the network) become '?'. */
 static json_t *clean_string(const char *s) {
   if (vigil__http_utf8_valid(s)) return json_string(s);
   char *copy = strdup(s);
   if (!copy) return NULL;
+  unsigned char *end = (unsigned char *)copy + strlen(copy);
   for (unsigned char *p = (unsigned char *)copy; *p;) {
-    size_t n = utf8_seq(p);
+    size_t n = vigil__utf8_seq(p, (size_t)(end - p));
     if (!n)
       *p++ = '?';
     else
@@ -287,7 +274,8 @@ static int decode(const char *s, size_t n, char *out, size_t outlen) {
     out[k++] = (char)ch;
   }
   out[k] = '\0';
-  return (int)k;
+  /* Decoded bytes that are not UTF-8 are refused as badly encoded. */
+  return vigil__utf8_valid_n(out, k) ? (int)k : -2;
 }
 
 int vigil__http_query_param(const char *query, const char *name, char *out, size_t outlen) {
@@ -562,7 +550,7 @@ void vigil__http_respond(http_request *r, int status, const char *content_type, 
 
 /* The server's own answer to a request it refuses (malformed, too large,
  * too slow): the connection closes after it. */
-static void refuse(conn *c, int status, const char *code, const char *message) {
+static void refuse(conn *c, int status, const char *code, const char *message, const char *field) {
   http_request *r = c->cur;
   c->cur = NULL;
   if (!r && !(r = request_new(c))) {
@@ -577,7 +565,7 @@ static void refuse(conn *c, int status, const char *code, const char *message) {
   free(c->stash);
   c->stash = NULL;
   c->stash_len = 0;
-  vigil__http_respond_error(r, status, code, message, NULL);
+  vigil__http_respond_error(r, status, code, message, field);
 }
 
 /* ---- parser callbacks --------------------------------------------------------- */
@@ -667,6 +655,19 @@ static int on_headers_complete(http_parser *p) {
     c->err_code = "http_version_not_supported";
     c->err_msg = "only HTTP/1.1 and HTTP/1.0 are served";
     return -1;
+  }
+  /* RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host. */
+  if (p->http_minor >= 1) {
+    unsigned hosts = 0;
+    for (unsigned i = 0; i < r->n_headers; i++)
+      if (!strcasecmp(hbuf_str(&r->headers[i].name), "Host")) hosts++;
+    if (hosts != 1) {
+      c->err_status = 400;
+      c->err_code = "bad_request";
+      c->err_msg = hosts ? "more than one Host header" : "an HTTP/1.1 request needs a Host header";
+      c->err_field = "Host";
+      return -1;
+    }
   }
   r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
   /* An HTTP/1.0 client that asked for keep-alive is told it got it. */
@@ -771,13 +772,13 @@ static void feed(conn *c, const char *data, size_t len) {
     }
     if (err != HPE_OK) {
       if (c->err_status)
-        refuse(c, c->err_status, c->err_code, c->err_msg);
+        refuse(c, c->err_status, c->err_code, c->err_msg, c->err_field);
       else if (err == HPE_HEADER_OVERFLOW)
-        refuse(c, 431, "headers_too_large", "the request line and headers are larger than the limit");
+        refuse(c, 431, "headers_too_large", "the request line and headers are larger than the limit", NULL);
       else {
         char msg[160];
         snprintf(msg, sizeof msg, "malformed request: %s", http_errno_description(err));
-        refuse(c, 400, "bad_request", msg);
+        refuse(c, 400, "bad_request", msg, NULL);
       }
       return;
     }
@@ -888,7 +889,7 @@ static void on_timer(uv_timer_t *t) {
   if (c->shutting) {
     conn_close(c);
   } else if (c->cur) {
-    refuse(c, 408, "request_timeout", "the request was not complete in time");
+    refuse(c, 408, "request_timeout", "the request was not complete in time", NULL);
   } else if (!has_unanswered(c)) {
     conn_close(c); /* idle */
   }

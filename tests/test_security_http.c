@@ -1,0 +1,288 @@
+/* test_security_http.c: the controls of docs/security.md on availability
+ * and input, each against a real `vigil serve` (serve_process.c).
+ *
+ * Every test here failed before its control was built: a 17th pipelined
+ * write that waited for an unrelated timer, query parameters with overlong
+ * or surrogate UTF-8 answered 503, HTTP/1.1 without Host served, an event
+ * stream resumed past the end of the log that stayed silent, ?types= with a
+ * misspelt type, --db=PATH refused, a rule that burns time holding every
+ * client for 2 s, an upload whose specs burn time holding everyone for as
+ * long as they ran. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "serve_process.h"
+
+/* One phase; a rule on x that burns time in C (a pattern search the
+ * instruction count does not see) when x is 999. */
+static const char *PROTOCOL = "local v = require 'vigil'\n"
+                              "return v.protocol 'sec_test' {\n"
+                              "  version = '1.0.0',\n"
+                              "  phases = {\n"
+                              "    v.phase 'only' { items = {\n"
+                              "      v.number 'x' { unit = '1', range = { 0, 1000 },\n"
+                              "        rule = function(x)\n"
+                              "          if x == 999 then\n"
+                              "            local s = string.rep('a', 3000)\n"
+                              "            while true do s:find('a*b') end\n"
+                              "          end\n"
+                              "        end },\n"
+                              "      v.text 'note' { required = false },\n"
+                              "    } },\n"
+                              "  },\n"
+                              "}\n";
+
+#define AUTHOR "doc.b" /* a clinician: may upload protocol versions */
+
+static int setup(void **state) {
+  serve_process *s = calloc(1, sizeof *s);
+  if (serve_setup(s, PROTOCOL) < 0) return -1;
+  char cmd[8800];
+  snprintf(cmd, sizeof cmd,
+           "echo '" SERVE_PASSWORD "' | '%s' user add " AUTHOR " --role clinician --password-stdin --db '%s/vigil.db' "
+           ">/dev/null",
+           s->vigil, s->root);
+  if (system(cmd) != 0) return -1;
+  *state = s;
+  return 0;
+}
+
+static int teardown(void **state) {
+  serve_process *s = *state;
+  serve_cleanup(s);
+  free(s);
+  return 0;
+}
+
+static void start(serve_process *s, const char *extra_conf) {
+  serve_configure(s, extra_conf ? extra_conf : "");
+  if (serve_start(s) < 0) fail_msg("vigil serve did not start");
+  s->token[0] = '\0';
+  /* Signs in once: serve_request keeps the token. */
+  assert_int_equal(serve_request(s, "GET", "/api/v1/visits", NULL, NULL), 200);
+}
+
+/* The error object of an answer: its code and field must be these. */
+static void expect_error(int status, const char *body, int want_status, const char *code, const char *field) {
+  if (status != want_status) fail_msg("expected %d %s, got %d: %s", want_status, code, status, body ? body : "");
+  json_t *j = json_loads(body, 0, NULL);
+  json_t *err = json_object_get(j, "error");
+  if (!err) fail_msg("not an error: %s", body);
+  assert_string_equal(json_string_value(json_object_get(err, "code")), code);
+  json_t *f = json_object_get(err, "field");
+  if (field) {
+    if (!json_is_string(f) || strcmp(json_string_value(f), field)) fail_msg("expected field %s: %s", field, body);
+  } else if (!json_is_null(f)) {
+    fail_msg("expected no field: %s", body);
+  }
+  json_decref(j);
+}
+
+/* ---- pipelining ----------------------------------------------------------------- */
+
+/* More writes back to back than the pipeline holds (16): all answered in
+ * order, at once. Before: the 17th waited in the loop's poll for an
+ * unrelated timer (the stream heartbeat, an idle timeout): seconds. */
+static void test_pipelined_writes(void **state) {
+  serve_process *s = *state;
+  start(s, "stream_heartbeat = 30\nidle_timeout = 60");
+  enum { N = 40 };
+  size_t total = 0;
+  char *all = NULL;
+  for (int i = 0; i < N; i++) {
+    char body[96];
+    snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"P%d\"}", i);
+    char *one = hc_format("POST", "/api/v1/visits", s->token, body);
+    size_t n = strlen(one);
+    all = realloc(all, total + n + 1);
+    memcpy(all + total, one, n + 1);
+    total += n;
+    free(one);
+  }
+  hc_conn c;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  double t0 = hc_now_ms();
+  assert_int_equal(hc_send(&c, all, total), 0);
+  free(all);
+  for (int i = 0; i < N; i++) {
+    hc_response r;
+    if (hc_read(&c, &r, 10000) < 0) fail_msg("pipelined write %d: no answer", i + 1);
+    assert_int_equal(r.status, 201);
+    char want[32];
+    snprintf(want, sizeof want, "\"P%d\"", i);
+    if (!strstr(r.body, want)) fail_msg("answer %d out of order: %s", i + 1, r.body);
+    hc_response_free(&r);
+  }
+  double ms = hc_now_ms() - t0;
+  hc_close(&c);
+  if (ms > 2000) fail_msg("%d pipelined writes took %.0f ms", N, ms);
+  serve_stop(s, 0);
+}
+
+/* ---- input ------------------------------------------------------------------------ */
+
+/* Query parameters that decode to ill-formed UTF-8: 400 naming the
+ * parameter (before: 503 out of memory). */
+static void test_query_utf8(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  static const char *const bad[] = {"%ED%A0%80", "%E0%80%80", "%F4%90%80%80", "%C0%AF", "%F5%80%80%80", "%FF", "%80"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char path[128], *body;
+    snprintf(path, sizeof path, "/api/v1/visits?patient=%s", bad[i]);
+    int status = serve_request(s, "GET", path, NULL, &body);
+    expect_error(status, body, 400, "invalid_query", "patient");
+    free(body);
+  }
+  /* Well-formed text at the edges still passes: U+10FFFF, U+FFFD, U+0800. */
+  static const char *const good[] = {"%F4%8F%BF%BF", "%EF%BF%BD", "%E0%A0%80", "%C3%A9"};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/visits?patient=%s", good[i]);
+    assert_int_equal(serve_request(s, "GET", path, NULL, NULL), 200);
+  }
+  serve_stop(s, 0);
+}
+
+/* RFC 9112 section 3.2: HTTP/1.1 without Host, or with two, is 400. */
+static void test_host_required(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  static const char *const reqs[] = {"GET /healthz HTTP/1.1\r\n\r\n",
+                                     "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"};
+  for (size_t i = 0; i < 2; i++) {
+    hc_conn c;
+    hc_response r;
+    assert_int_equal(hc_connect(&c, s->port), 0);
+    assert_int_equal(hc_send_str(&c, reqs[i]), 0);
+    assert_int_equal(hc_read(&c, &r, 5000), 0);
+    expect_error(r.status, r.body, 400, "bad_request", "Host");
+    hc_response_free(&r);
+    hc_close(&c);
+  }
+  /* HTTP/1.0 has no Host to require. */
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, "GET /healthz HTTP/1.0\r\n\r\n"), 0);
+  assert_int_equal(hc_read(&c, &r, 5000), 0);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&c);
+  serve_stop(s, 0);
+}
+
+/* An event stream request; its response head read into r. */
+static void open_stream(serve_process *s, hc_conn *c, const char *query, const char *last_id, hc_response *r) {
+  char req[600];
+  snprintf(req, sizeof req, "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n%s%s%s\r\n",
+           query, s->token, last_id ? "Last-Event-ID: " : "", last_id ? last_id : "", last_id ? "\r\n" : "");
+  assert_int_equal(hc_connect(c, s->port), 0);
+  assert_int_equal(hc_send_str(c, req), 0);
+  assert_int_equal(hc_read(c, r, 5000), 0);
+}
+
+/* A resume point past the log is refused, naming the last seq (before:
+ * 200, then nothing, forever); ?types= naming no event type is 422
+ * (before: a stream that never sends anything). */
+static void test_stream_resume_and_types(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  assert_true(serve_start_visit(s, "sec_test", "A") > 0);
+  char *body;
+  assert_int_equal(serve_request(s, "GET", "/api/v1/events?limit=1000", NULL, &body), 200);
+  json_t *j = json_loads(body, 0, NULL);
+  free(body);
+  json_t *events = json_object_get(j, "events");
+  json_int_t last = json_integer_value(json_object_get(json_array_get(events, json_array_size(events) - 1), "seq"));
+  json_decref(j);
+  assert_true(last > 0);
+  char want[64];
+  snprintf(want, sizeof want, "last event is %lld", (long long)last);
+
+  hc_conn c;
+  hc_response r;
+  open_stream(s, &c, "", "99999", &r);
+  expect_error(r.status, r.body, 409, "ahead_of_log", "Last-Event-ID");
+  if (!strstr(r.body, want)) fail_msg("the message does not name the last seq %lld: %s", (long long)last, r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  open_stream(s, &c, "?after=99999", NULL, &r);
+  expect_error(r.status, r.body, 409, "ahead_of_log", "after");
+  hc_response_free(&r);
+  hc_close(&c);
+  /* At the last seq exactly it is a live stream. */
+  char seq[32];
+  snprintf(seq, sizeof seq, "%lld", (long long)last);
+  open_stream(s, &c, "", seq, &r);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&c);
+
+  open_stream(s, &c, "?types=visit.strated", NULL, &r);
+  expect_error(r.status, r.body, 422, "unknown_type", "types");
+  assert_non_null(strstr(r.body, "visit.strated"));
+  hc_response_free(&r);
+  hc_close(&c);
+  open_stream(s, &c, "?types=alert.*,nosuch.*", NULL, &r);
+  expect_error(r.status, r.body, 422, "unknown_type", "types");
+  hc_response_free(&r);
+  hc_close(&c);
+  open_stream(s, &c, "?types=alert.*,visit.started", NULL, &r);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&c);
+  serve_stop(s, 0);
+}
+
+/* --db=PATH is --db PATH (before: "unexpected '--db=...'", exit 1). */
+static void test_flag_with_equals(void **state) {
+  serve_process *s = *state;
+  serve_configure(s, "");
+  char db[256], log[256], cmd[9000];
+  snprintf(db, sizeof db, "%s/other.db", s->root);
+  snprintf(log, sizeof log, "%s/flags.log", s->root);
+  snprintf(cmd, sizeof cmd,
+           "timeout 10 '%s' serve --config='%s' --db='%s' --listen=127.0.0.1:0 --clock=simulated "
+           "--allow-simulated-clock --idle-timeout=5 >/dev/null 2>'%s' & pid=$!; "
+           "for i in $(seq 100); do grep -q '\"listening\"' '%s' && break; sleep 0.1; done; kill $pid; wait $pid",
+           s->vigil, s->conf, db, log, log);
+  if (system(cmd) < 0) fail_msg("cannot run %s", cmd);
+  FILE *f = fopen(log, "r");
+  assert_non_null(f);
+  char text[8192] = "";
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  char want[300];
+  snprintf(want, sizeof want, "\"db\":\"%s\"", db);
+  if (!strstr(text, "\"listening\"") || !strstr(text, want)) fail_msg("--db=PATH was not taken:\n%s", text);
+  struct stat st;
+  assert_int_equal(stat(db, &st), 0);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_pipelined_writes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_query_utf8, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_host_required, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream_resume_and_types, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
