@@ -6,6 +6,7 @@
  * accepting, let the current commit finish and its answers go out, end the
  * event streams, close, and exit 0. */
 #define _GNU_SOURCE /* gmtime_r */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -263,9 +264,33 @@ typedef struct settings {
   uint64_t escalate_ms;               /* site.escalate_after */
   int64_t escalate_by_priority_ms[3]; /* site.escalate_after = { low, medium, high } */
   const char *idle_flag, *request_flag, *heartbeat_flag;
-  const char *plugin_dir; /* from vigil.conf; NULL: no plugins */
-  char *plugins_json;     /* vigil.conf's `plugins`, as JSON (malloc'd) */
+  const char *plugin_dir;          /* from vigil.conf; NULL: no plugins */
+  char *plugins_json;              /* vigil.conf's `plugins`, as JSON (malloc'd) */
+  const char *trusted_proxies[32]; /* vigil.conf's trusted_proxies (borrowed from it) */
+  size_t n_trusted_proxies;
 } settings;
+
+/* trusted_proxies = { "10.0.0.5", "::1" }: the reverse proxies whose
+ * X-Forwarded-For is believed; numeric addresses only. */
+static int proxy_settings(const config *c, settings *st) {
+  json_t *p = vigil__config_get(c, "trusted_proxies"), *x;
+  char where[4200];
+  size_t i;
+  if (!p) return 0;
+  if (json_is_array(p) && json_array_size(p) <= sizeof st->trusted_proxies / sizeof *st->trusted_proxies) {
+    json_array_foreach(p, i, x) {
+      unsigned char bin[16];
+      const char *ip = json_string_value(x);
+      if (!ip || (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1)) break;
+      st->trusted_proxies[st->n_trusted_proxies++] = ip;
+    }
+    if (i == json_array_size(p)) return 0;
+  }
+  fprintf(stderr,
+          "vigil serve: %s: trusted_proxies is a list of at most 32 numeric IP addresses, e.g. { \"10.0.0.5\" }\n",
+          vigil__config_where(c, "trusted_proxies", where, sizeof where));
+  return -1;
+}
 
 /* The value of a flag: the next argument, or what followed '=' (inl). */
 static const char *flag_value(int *i, int inl, const char *next) {
@@ -435,6 +460,10 @@ static config *read_settings(settings *st) {
     vigil__config_free(c);
     return NULL;
   }
+  if (proxy_settings(c, st) < 0) {
+    vigil__config_free(c);
+    return NULL;
+  }
   st->plugins_json = vigil__config_json(c, "plugins");
   return c;
 }
@@ -573,7 +602,9 @@ static int serve(settings *st) {
                     .session_ttl_ms = (int64_t)st->session_ms,
                     .simulated_clock = kind == VIGIL_CLOCK_SIMULATED,
                     .store = vigil__engine_store(s.e),
-                    .uploads_dir = uploads};
+                    .uploads_dir = uploads,
+                    .trusted_proxies = st->trusted_proxies,
+                    .n_trusted_proxies = st->n_trusted_proxies};
   if (vigil__api_new(&ao, &s.api) < 0) {
     fprintf(stderr, "vigil serve: out of memory\n");
     exit_code = 1;

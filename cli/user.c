@@ -153,7 +153,7 @@ static int apply_password(session_ctx *c, const char *name, int create, role r, 
   int rc = vigil__users_hash_password(password, hash);
   if (rc == 0)
     rc = create ? vigil__users_add(c->u, name, r, hash, now_ms(), err, sizeof err)
-                : vigil__users_set_hash(c->u, name, hash, err, sizeof err);
+                : vigil__users_set_hash(c->u, name, hash, NULL, err, sizeof err);
   if (rc < 0) {
     fprintf(stderr, "vigil user: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
   } else {

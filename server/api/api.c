@@ -841,7 +841,7 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
     write_request_free(w);
     return;
   }
-  vigil__api_check_password(a, req, who, password, signed_write, w);
+  vigil__api_check_password(a, req, who->name, who, password, signed_write, w);
 }
 
 /* ---- routing ------------------------------------------------------------------ */
@@ -922,6 +922,7 @@ static void route(api *a, http_request *req) {
     vigil__ui_serve(req);
     return;
   }
+  if (!vigil__api_same_site(a, req)) return;
   const char *seg[4];
   size_t len[4];
   int n = segments(path, seg, len);
@@ -1062,6 +1063,9 @@ static void api_free_parts(api *a) {
   for (size_t i = 0; i < a->n_refs; i++)
     free(a->refs[i]);
   free(a->refs);
+  for (size_t i = 0; i < a->n_trusted_proxies; i++)
+    free(a->trusted_proxies[i]);
+  free(a->trusted_proxies);
   vigil__limiter_free(a->failed_by_name);
   vigil__limiter_free(a->failed_by_address);
   free(a);
@@ -1088,6 +1092,9 @@ int vigil__api_new(const api_options *o, api **out) {
            (!o->n_refs || (a->refs = calloc(o->n_refs, sizeof *a->refs)));
   for (size_t i = 0; ok && i < o->n_refs; i++)
     ok = (a->refs[a->n_refs++] = strdup(o->refs[i])) != NULL;
+  if (ok && o->n_trusted_proxies) ok = (a->trusted_proxies = calloc(o->n_trusted_proxies, sizeof(char *))) != NULL;
+  for (size_t i = 0; ok && i < o->n_trusted_proxies; i++)
+    ok = (a->trusted_proxies[a->n_trusted_proxies++] = strdup(o->trusted_proxies[i])) != NULL;
   streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms, .max_queued = o->stream_max_queued};
   if (!ok || vigil__streams_new(a->e, a->loop, &so, &a->streams) < 0) {
     api_free_parts(a);

@@ -10,8 +10,9 @@
 #include "stream.h"
 #include "auth/users.h"
 
-/* Failed sign-ins allowed within the window, per user name and per client
- * address (several workstations may share one address behind a proxy). */
+/* Failed password checks (sign-in, change, signature, approval) allowed
+ * within the window, per user name and per client address (the address
+ * X-Forwarded-For gives when the request comes from a trusted proxy). */
 #define FAILURES_PER_NAME 5
 #define FAILURES_PER_ADDRESS 20
 #define FAILURE_WINDOW_MS (15 * 60 * 1000)
@@ -40,6 +41,8 @@ struct api {
   streams *streams;
   users *users;                                /* who may sign in (users.h) */
   limiter *failed_by_name, *failed_by_address; /* limiter.h */
+  char **trusted_proxies;                      /* whose X-Forwarded-For is believed */
+  size_t n_trusted_proxies;
   int64_t session_ttl_ms;
   int simulated_clock; /* the test clock may be advanced (POST /clock) */
   unsigned checking;   /* password checks running off the loop */
@@ -84,10 +87,20 @@ void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *
 int vigil__api_route_users(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
 
 /* Checks password against who's hash off the loop (argon2id is slow on
- * purpose), then calls done on the loop: ok is 1 when it matches. */
+ * purpose), then calls done on the loop: ok is 1 when it matches. Every
+ * check counts toward the limits per name (the name given, who may be
+ * NULL) and per client address: past them it answers 429 at once and calls
+ * done with req NULL (as when it cannot answer), so done only frees ctx. */
 typedef void (*api_password_fn)(api *a, http_request *req, int ok, void *ctx);
-void vigil__api_check_password(api *a, http_request *req, const user *who, const char *password, api_password_fn done,
-                               void *ctx);
+void vigil__api_check_password(api *a, http_request *req, const char *name, const user *who, const char *password,
+                               api_password_fn done, void *ctx);
+/* The client's address without its port: X-Forwarded-For's nearest entry
+ * not itself a trusted proxy when the peer is one, else the peer. */
+void vigil__api_client_address(api *a, http_request *req, char *out, size_t len);
+/* A cookie-authenticated request that changes state must come from the
+ * site's own pages: 1 when it may go on, else 0 after answering 403
+ * (cross_site_refused) and recording an auth.failed event. */
+int vigil__api_same_site(api *a, http_request *req);
 
 /* ---- protocol versions (api_protocols.c) ---- */
 

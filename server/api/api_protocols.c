@@ -485,7 +485,7 @@ static void post_approve(api *a, http_request *req, const char *want) {
       snprintf(x->ref, sizeof x->ref, "%s", l.ref);
       memcpy(x->sha256, l.sha256, 65);
       snprintf(x->by, sizeof x->by, "%s", who->name);
-      vigil__api_check_password(a, req, who, password, approve_checked, x);
+      vigil__api_check_password(a, req, who->name, who, password, approve_checked, x);
     }
   }
   json_decref(body);

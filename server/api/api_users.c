@@ -102,6 +102,8 @@ typedef struct password_check {
   uv_work_t work;
   api *a;
   http_request *req;
+  char name[USER_NAME_MAX + 1]; /* what the failures count by */
+  char address[64];
   char hash[USER_HASH_MAX];
   char *password;
   int ok;
@@ -129,15 +131,44 @@ static void check_done(uv_work_t *w, int status) {
     c->done(a, NULL, 0, c->ctx); /* lets the caller free its context */
     vigil__api_part_done(a);
   } else {
-    c->done(a, c->req, status == 0 && c->ok, c->ctx);
+    int ok = status == 0 && c->ok;
+    int64_t now = vigil__api_wall_ms();
+    if (ok) { /* a success forgets the name's failures, not the address's */
+      vigil__limiter_clear(a->failed_by_name, c->name);
+    } else {
+      vigil__limiter_fail(a->failed_by_name, c->name, now);
+      vigil__limiter_fail(a->failed_by_address, c->address, now);
+    }
+    c->done(a, c->req, ok, c->ctx);
   }
   sodium_memzero(c->password, strlen(c->password));
   free(c->password);
   free(c);
 }
 
-void vigil__api_check_password(api *a, http_request *req, const user *who, const char *password, api_password_fn done,
-                               void *ctx) {
+/* Past the limits: 429 with Retry-After, nothing checked. 1 when refused. */
+static int too_many(api *a, http_request *req, const char *name, const char *address) {
+  int64_t now = vigil__api_wall_ms();
+  int64_t wait = vigil__limiter_wait(a->failed_by_name, name, now);
+  int64_t wait2 = vigil__limiter_wait(a->failed_by_address, address, now);
+  if (wait2 > wait) wait = wait2;
+  if (wait <= 0) return 0;
+  char extra[64], msg[160];
+  long long s = (wait + 999) / 1000;
+  snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", s);
+  snprintf(msg, sizeof msg, "too many wrong passwords: try again in %lld s", s);
+  vigil__api_reply_free(req, 429, vigil__http_error_json("too_many_attempts", msg, NULL, NULL), extra);
+  return 1;
+}
+
+void vigil__api_check_password(api *a, http_request *req, const char *name, const user *who, const char *password,
+                               api_password_fn done, void *ctx) {
+  char address[64];
+  vigil__api_client_address(a, req, address, sizeof address);
+  if (too_many(a, req, name, address)) {
+    done(a, NULL, 0, ctx);
+    return;
+  }
   password_check *c = calloc(1, sizeof *c);
   if (c && !(c->password = strdup(password))) {
     free(c);
@@ -153,6 +184,8 @@ void vigil__api_check_password(api *a, http_request *req, const user *who, const
   c->done = done;
   c->ctx = ctx;
   c->work.data = c;
+  snprintf(c->name, sizeof c->name, "%s", name);
+  snprintf(c->address, sizeof c->address, "%s", address);
   if (who && !who->disabled) snprintf(c->hash, sizeof c->hash, "%s", who->hash);
   a->checking++;
   int rc = uv_queue_work(a->loop, &c->work, check_work, check_done);
@@ -165,13 +198,112 @@ void vigil__api_check_password(api *a, http_request *req, const user *who, const
   }
 }
 
+static void bare_address(const char *from, size_t n, char *out, size_t len);
+static int trusted(const api *a, const char *address);
+
+/* ---- cross-site requests ----------------------------------------------------------- */
+
+/* The host[:port] of an absolute http(s) URL (Origin, Referer), or "". */
+static void authority_of(const char *url, char *out, size_t len) {
+  out[0] = '\0';
+  const char *p = NULL;
+  if (!strncasecmp(url, "http://", 7))
+    p = url + 7;
+  else if (!strncasecmp(url, "https://", 8))
+    p = url + 8;
+  if (p) snprintf(out, len, "%.*s", (int)strcspn(p, "/?#"), p);
+}
+
+/* The host the browser addressed: the Host header, or X-Forwarded-Host
+ * when a trusted proxy passed it on. */
+static const char *host_of(api *a, http_request *req, char *buf, size_t len) {
+  char peer[64];
+  snprintf(peer, sizeof peer, "%s", vigil__http_request_remote(req));
+  char *colon = strrchr(peer, ':');
+  if (colon) *colon = '\0';
+  bare_address(peer, strlen(peer), buf, len);
+  const char *fwd = trusted(a, buf) ? vigil__http_request_header(req, "X-Forwarded-Host") : NULL;
+  if (fwd) { /* the first: the one the client sent */
+    bare_address(fwd, strcspn(fwd, ","), buf, len);
+    return buf;
+  }
+  return vigil__http_request_header(req, "Host");
+}
+
+int vigil__api_same_site(api *a, http_request *req) {
+  const char *m = vigil__http_request_method(req);
+  if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS")) return 1;
+  const char *auth = vigil__http_request_header(req, "Authorization");
+  if (auth && !strncasecmp(auth, "Bearer ", 7)) return 1; /* no browser sends it by itself */
+  char token[128];
+  if (!token_of(req, token, sizeof token)) return 1; /* no cookie: nothing to ride on */
+  sodium_memzero(token, sizeof token);
+  const char *origin = vigil__http_request_header(req, "Origin");
+  const char *referer = vigil__http_request_header(req, "Referer");
+  const char *from = origin && strcmp(origin, "null") ? origin : !origin ? referer : NULL;
+  char authority[256], hostbuf[256];
+  authority_of(from ? from : "", authority, sizeof authority);
+  const char *host = host_of(a, req, hostbuf, sizeof hostbuf);
+  const char *type = vigil__http_request_header(req, "Content-Type");
+  int json = type && !strncasecmp(type, "application/json", 16) && (!type[16] || type[16] == ';' || type[16] == ' ');
+  int custom = vigil__http_request_header(req, "X-Requested-With") != NULL;
+  const char *why = NULL;
+  if (!authority[0] || !host || strcasecmp(authority, host))
+    why = "a request signed in by the session cookie must come from this site's own pages (Origin or Referer)";
+  else if (!json && !custom)
+    why = "a request signed in by the session cookie must send JSON (Content-Type: application/json) or the "
+          "X-Requested-With header";
+  if (!why) return 1;
+  char address[64];
+  vigil__api_client_address(a, req, address, sizeof address);
+  json_t *fields = json_pack("{s:s, s:s, s:s, s:s, s:s}", "user", "", "reason", "cross_site", "remote", address,
+                             "origin", from ? from : "", "path", vigil__http_request_path(req));
+  const user *who = vigil__users_session_check(a->users, token_of(req, token, sizeof token), vigil__api_wall_ms());
+  if (who) json_object_set_new(fields, "user", json_string(who->name));
+  sodium_memzero(token, sizeof token);
+  vigil__api_site_event(a, "auth.failed", "vigil", fields);
+  vigil__api_hold(a, req, 403, vigil__http_error_json("cross_site_refused", why, NULL, NULL), NULL);
+  return 0;
+}
+
 /* ---- site events ------------------------------------------------------------------ */
 
-/* The address of a client without its port: what failures are counted by. */
-static void address_of(http_request *req, char *out, size_t len) {
-  snprintf(out, len, "%s", vigil__http_request_remote(req));
-  char *colon = strrchr(out, ':');
+/* An address without brackets or surrounding spaces: "[::1]" -> "::1". */
+static void bare_address(const char *from, size_t n, char *out, size_t len) {
+  while (n && (*from == ' ' || *from == '\t'))
+    from++, n--;
+  while (n && (from[n - 1] == ' ' || from[n - 1] == '\t'))
+    n--;
+  if (n >= 2 && from[0] == '[' && from[n - 1] == ']') from++, n -= 2;
+  snprintf(out, len, "%.*s", (int)n, from);
+}
+
+static int trusted(const api *a, const char *address) {
+  for (size_t i = 0; i < a->n_trusted_proxies; i++)
+    if (!strcmp(a->trusted_proxies[i], address)) return 1;
+  return 0;
+}
+
+void vigil__api_client_address(api *a, http_request *req, char *out, size_t len) {
+  char peer[64];
+  snprintf(peer, sizeof peer, "%s", vigil__http_request_remote(req));
+  char *colon = strrchr(peer, ':'); /* the port */
   if (colon) *colon = '\0';
+  bare_address(peer, strlen(peer), out, len);
+  /* Each proxy appends the address it heard from: read from the right,
+   * past the trusted ones; the first other is the client. */
+  const char *xff = trusted(a, out) ? vigil__http_request_header(req, "X-Forwarded-For") : NULL;
+  for (size_t end = xff ? strlen(xff) : 0; end > 0;) {
+    size_t start = end;
+    while (start > 0 && xff[start - 1] != ',')
+      start--;
+    char hop[64];
+    bare_address(xff + start, end - start, hop, sizeof hop);
+    if (!hop[0]) break;
+    snprintf(out, len, "%s", hop);
+    if (!trusted(a, hop)) break;
+    end = start ? start - 1 : 0;
+  }
 }
 
 void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *fields) {
@@ -211,9 +343,7 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
   const user *who = vigil__users_find(a->users, l->name);
   int64_t now = vigil__api_wall_ms();
   char token[USER_TOKEN_LEN + 1], err[512];
-  if (!ok || !who || who->disabled) {
-    vigil__limiter_fail(a->failed_by_name, l->name, now);
-    vigil__limiter_fail(a->failed_by_address, l->address, now);
+  if (!ok || !who || who->disabled) { /* counted by vigil__api_check_password */
     vigil__api_site_event(a, "auth.failed", "vigil",
                           json_pack("{s:s, s:s, s:s}", "user", l->name, "remote", l->address, "reason",
                                     who && who->disabled && ok ? "disabled" : "bad_credentials"));
@@ -222,7 +352,6 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
     free(l);
     return;
   }
-  vigil__limiter_clear(a->failed_by_name, l->name);
   int rc = vigil__users_session_new(a->users, who->name, now, a->session_ttl_ms, token, err, sizeof err);
   if (rc < 0) {
     vigil__http_respond_error(req, 503, "io_error", err, NULL);
@@ -259,23 +388,8 @@ static void post_session(api *a, http_request *req) {
     return;
   }
   snprintf(l->name, sizeof l->name, "%s", name);
-  address_of(req, l->address, sizeof l->address);
-  int64_t now = vigil__api_wall_ms();
-  int64_t wait = vigil__limiter_wait(a->failed_by_name, l->name, now);
-  int64_t wait2 = vigil__limiter_wait(a->failed_by_address, l->address, now);
-  if (wait2 > wait) wait = wait2;
-  if (wait > 0) {
-    char extra[64], msg[160];
-    long long s = (wait + 999) / 1000;
-    snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", s);
-    snprintf(msg, sizeof msg, "too many failed sign-ins: try again in %lld s", s);
-    char *err = vigil__http_error_json("too_many_attempts", msg, NULL, NULL);
-    vigil__api_reply_free(req, 429, err, extra);
-    json_decref(body);
-    free(l);
-    return;
-  }
-  vigil__api_check_password(a, req, vigil__users_find(a->users, l->name), password, login_checked, l);
+  vigil__api_client_address(a, req, l->address, sizeof l->address);
+  vigil__api_check_password(a, req, l->name, vigil__users_find(a->users, l->name), password, login_checked, l);
   json_decref(body);
 }
 
@@ -340,11 +454,12 @@ static void hash_done(uv_work_t *w, int status) {
     vigil__api_part_done(a);
     return;
   }
-  char err[512];
+  char err[512], token[128];
   int rc = status < 0 ? VIGIL_ENOMEM : c->rc;
   if (rc == 0)
     rc = c->create ? vigil__users_add(a->users, c->name, c->role, c->hash, vigil__api_wall_ms(), err, sizeof err)
-                   : vigil__users_set_hash(a->users, c->name, c->hash, err, sizeof err);
+                   : vigil__users_set_hash(a->users, c->name, c->hash, token_of(c->req, token, sizeof token), err,
+                                           sizeof err);
   else
     snprintf(err, sizeof err, "out of memory");
   if (rc < 0) {
@@ -420,9 +535,12 @@ typedef struct own_password {
 
 static void own_password_checked(api *a, http_request *req, int ok, void *ctx) {
   own_password *o = ctx;
-  if (req && !ok)
-    vigil__http_respond_error(req, 401, "bad_password", "the current password is wrong", "password");
-  else if (req)
+  if (req && !ok) {
+    vigil__api_site_event(a, "auth.failed", "vigil",
+                          json_pack("{s:s, s:s}", "user", o->name, "reason", "bad_password"));
+    vigil__api_hold(a, req, 401,
+                    vigil__http_error_json("bad_password", "the current password is wrong", "password", NULL), NULL);
+  } else if (req)
     change_password(a, req, o->name, o->name, 0, ROLE_NURSE, o->new_password);
   sodium_memzero(o->new_password, strlen(o->new_password));
   free(o->new_password);
@@ -442,7 +560,7 @@ static void post_own_password(api *a, http_request *req) {
       vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(next), "new_password");
     } else if (o && (o->new_password = strdup(next))) {
       snprintf(o->name, sizeof o->name, "%s", who->name);
-      vigil__api_check_password(a, req, who, current, own_password_checked, o);
+      vigil__api_check_password(a, req, who->name, who, current, own_password_checked, o);
     } else {
       free(o);
       vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);

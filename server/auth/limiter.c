@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define SLOTS 1024
-#define MAX_FAILURES 16
+#define MAX_FAILURES 32 /* the highest max a limiter may have (api_internal.h's are 5 and 20) */
 
 typedef struct slot {
   char key[80];

@@ -210,14 +210,36 @@ int vigil__users_add(users *u, const char *name, role r, const char *hash, int64
   return 0;
 }
 
-int vigil__users_set_hash(users *u, const char *name, const char *hash, char *err, size_t errlen) {
+static void token_key(const char *token, char key[65]);
+
+/* Ends name's sessions and tokens but the one whose key is keep (NULL:
+ * all): what a new password or a disabled user means. */
+static int end_sessions(users *u, const char *name, const char *keep, char *err, size_t errlen) {
+  for (size_t i = 0; i < u->n_sessions;) {
+    session *x = &u->sessions[i];
+    if (strcmp(x->user, name) || (keep && !strcmp(x->key, keep))) {
+      i++;
+      continue;
+    }
+    int rc = u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, errlen);
+    if (rc < 0) return rc;
+    *x = u->sessions[--u->n_sessions];
+  }
+  return 0;
+}
+
+int vigil__users_set_hash(users *u, const char *name, const char *hash, const char *keep_token, char *err,
+                          size_t errlen) {
   user *x = find_mut(u, name);
   if (!x) return no_user(name, err, errlen);
   user changed = *x;
   snprintf(changed.hash, sizeof changed.hash, "%s", hash);
   int rc = put_user(u, &changed, err, errlen);
-  if (rc == 0) *x = changed;
-  return rc;
+  if (rc < 0) return rc;
+  *x = changed;
+  char keep[65];
+  if (keep_token && strlen(keep_token) == USER_TOKEN_LEN) token_key(keep_token, keep);
+  return end_sessions(u, name, keep_token && strlen(keep_token) == USER_TOKEN_LEN ? keep : NULL, err, errlen);
 }
 
 int vigil__users_set_disabled(users *u, const char *name, int disabled, char *err, size_t errlen) {
@@ -229,14 +251,7 @@ int vigil__users_set_disabled(users *u, const char *name, int disabled, char *er
   if (rc < 0) return rc;
   *x = changed;
   /* A disabled user's sessions and tokens end with it. */
-  for (size_t i = 0; disabled && i < u->n_sessions;) {
-    if (!strcmp(u->sessions[i].user, name) &&
-        u->s->ops->kv_put(u->s, "session", u->sessions[i].key, NULL, 0, err, errlen) == 0)
-      u->sessions[i] = u->sessions[--u->n_sessions];
-    else
-      i++;
-  }
-  return 0;
+  return disabled ? end_sessions(u, name, NULL, err, errlen) : 0;
 }
 
 /* ---- sessions ---------------------------------------------------------------------------- */

@@ -22,6 +22,7 @@ static const char *const KNOWN[] = {
     "request_timeout",  /* seconds */
     "stream_heartbeat", /* seconds */
     "session_hours",    /* how long a sign-in lasts */
+    "trusted_proxies",  /* addresses whose X-Forwarded-For is believed */
     "plugin_dir",       /* where C plugins may be loaded from; none by default */
     "plugins",          /* { name = { settings } } */
 };

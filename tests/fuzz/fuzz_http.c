@@ -99,7 +99,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                     .users = F.users,
                     .simulated_clock = 1,
                     .store = vigil__engine_store(F.e),
-                    .uploads_dir = F.uploads};
+                    .uploads_dir = F.uploads,
+                    /* the fuzzer's own address: X-Forwarded-For is parsed */
+                    .trusted_proxies = (const char *const[]){"127.0.0.1"},
+                    .n_trusted_proxies = 1};
   if (vigil__api_new(&ao, &F.api) < 0) die("api_new", "out of memory");
   /* Short timeouts: an input that leaves a request unfinished ends with the
    * client's half-close anyway, but one the server waits on must not stall
@@ -239,7 +242,7 @@ static void keep_signed_in(void) {
   for (int i = 0; i < N_USERS; i++) {
     const user *u = vigil__users_find(F.users, USER_NAMES[i]);
     if (!u) die("a user is gone", USER_NAMES[i]);
-    if (strcmp(u->hash, "-") && vigil__users_set_hash(F.users, USER_NAMES[i], "-", err, sizeof err) < 0)
+    if (strcmp(u->hash, "-") && vigil__users_set_hash(F.users, USER_NAMES[i], "-", NULL, err, sizeof err) < 0)
       die(USER_NAMES[i], err);
     if (u->disabled && vigil__users_set_disabled(F.users, USER_NAMES[i], 0, err, sizeof err) < 0)
       die(USER_NAMES[i], err);

@@ -15,7 +15,9 @@ export class ApiError extends Error {
 }
 
 export async function call(method, path, body) {
-  const headers = { Accept: "application/json" };
+  // X-Requested-With: what the server wants of a cookie-signed request that
+  // changes something (no other site's form can send it).
+  const headers = { Accept: "application/json", "X-Requested-With": "vigil" };
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

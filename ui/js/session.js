@@ -33,7 +33,7 @@ export function onUnauthenticated() {
 }
 
 async function request(method, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", "X-Requested-With": "vigil" } };
   if (body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

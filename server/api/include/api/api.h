@@ -47,6 +47,10 @@ typedef struct api_options {
    * and the folder uploaded versions are kept in; NULL: no uploads. */
   struct store *store;
   const char *uploads_dir;
+  /* The addresses of the reverse proxies in front (vigil.conf's
+   * trusted_proxies): only from them is X-Forwarded-For believed. */
+  const char *const *trusted_proxies;
+  size_t n_trusted_proxies;
 } api_options;
 
 /* Upper bounds (seconds) of the commit latency histogram's buckets. */

@@ -55,7 +55,10 @@ int vigil__users_password_matches(const char *hash, const char *password);
 /* Adds a user with a hash from vigil__users_hash_password; VIGIL_EEXIST when the
  * name is taken. Durable on return. */
 int vigil__users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen);
-int vigil__users_set_hash(users *u, const char *name, const char *hash, char *err, size_t errlen);
+/* A new password ends the user's sessions and API tokens, all but the one
+ * of keep_token (the session that changed it; NULL: all). */
+int vigil__users_set_hash(users *u, const char *name, const char *hash, const char *keep_token, char *err,
+                          size_t errlen);
 /* Disabling ends the user's sessions and tokens at once. */
 int vigil__users_set_disabled(users *u, const char *name, int disabled, char *err, size_t errlen);
 

@@ -1,0 +1,303 @@
+/* test_security.c: the sign-in and session controls of docs/security.md,
+ * each against a real `vigil serve` on loopback (serve_process.c), with
+ * requests written by hand where a browser's headers matter.
+ *
+ *   - cross_site: a cookie-signed POST from another origin, or without JSON
+ *     or X-Requested-With, is refused (403 cross_site_refused, an
+ *     auth.failed event) and changes nothing; the site's own page passes;
+ *   - password_change_ends_sessions: a new password (one's own, or set by
+ *     an admin) ends the user's other sessions;
+ *   - every_password_check_counts: wrong passwords on /session/password,
+ *     on a signature and on sign-in count toward one limit per user, which
+ *     locks no other user;
+ *   - address_limit_and_proxies: 20 failures from one address (not 16)
+ *     close it; X-Forwarded-For is believed only from trusted_proxies. */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "serve_process.h"
+
+static const char *PROTOCOL = "local v = require 'vigil'\n"
+                              "return v.protocol 'sec' {\n"
+                              "  version = '1.0.0',\n"
+                              "  phases = { v.phase 'one' { items = { v.check 'done' { required = false } } } },\n"
+                              "}\n";
+
+#define ADMIN "admin.x"
+#define OTHER "nurse.b"
+
+/* ---- requests written out ---------------------------------------------------------- */
+
+typedef struct answer {
+  int status;
+  char body[2048];
+  char head[2048];
+} answer;
+
+/* One request with exactly these extra header lines ("Name: value\r\n"...). */
+static answer raw(serve_process *s, const char *method, const char *path, const char *headers, const char *body) {
+  answer out = {0};
+  char *req = NULL;
+  if (asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: %zu\r\n\r\n%s", method, path, s->port,
+               headers ? headers : "", body ? strlen(body) : 0, body ? body : "") < 0)
+    fail_msg("out of memory");
+  hc_conn c;
+  hc_response r;
+  if (hc_connect(&c, s->port) < 0 || hc_send_str(&c, req) < 0 || hc_read(&c, &r, 20000) < 0)
+    fail_msg("%s %s: no answer", method, path);
+  hc_close(&c);
+  free(req);
+  out.status = r.status;
+  snprintf(out.body, sizeof out.body, "%s", r.body);
+  snprintf(out.head, sizeof out.head, "%s", r.head);
+  hc_response_free(&r);
+  return out;
+}
+
+static void expect(answer a, int status, const char *code) {
+  if (a.status != status) fail_msg("expected %d, got %d: %s", status, a.status, a.body);
+  if (code && !strstr(a.body, code)) fail_msg("expected %s: %s", code, a.body);
+}
+
+/* Signs name in (from X-Forwarded-For xff when not NULL): the status, the token in out. */
+static int sign_in(serve_process *s, const char *name, const char *password, const char *xff, char out[64]) {
+  char body[256], headers[128] = "";
+  snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"%s\"}", name, password);
+  if (xff) snprintf(headers, sizeof headers, "X-Forwarded-For: %s\r\n", xff);
+  answer a = raw(s, "POST", "/api/v1/session", headers, body);
+  const char *t = strstr(a.body, "\"token\":\"");
+  if (out) snprintf(out, 64, "%.43s", t ? t + 9 : "");
+  return a.status;
+}
+
+static answer bearer(serve_process *s, const char *method, const char *path, const char *token, const char *body) {
+  char headers[160];
+  snprintf(headers, sizeof headers, "Authorization: Bearer %s\r\nContent-Type: application/json\r\n", token);
+  return raw(s, method, path, headers, body);
+}
+
+static void add_user(serve_process *s, const char *name, const char *role) {
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd,
+           "echo '" SERVE_PASSWORD "' | '%s' user add %s --role %s --password-stdin --db '%s/vigil.db' >/dev/null",
+           s->vigil, name, role, s->root);
+  if (system(cmd) != 0) fail_msg("%s failed", cmd);
+}
+
+static int setup(void **state) {
+  serve_process *s = calloc(1, sizeof *s);
+  if (serve_setup(s, PROTOCOL) < 0) return -1;
+  add_user(s, ADMIN, "admin");
+  add_user(s, OTHER, "nurse");
+  serve_configure(s, "");
+  *state = s;
+  return 0;
+}
+
+static int teardown(void **state) {
+  serve_cleanup(*state);
+  free(*state);
+  return 0;
+}
+
+/* ---- cross-site requests ----------------------------------------------------------- */
+
+static void cross_site(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(serve_start(s), 0);
+  char admin[64], headers[512], origin[64];
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
+  snprintf(origin, sizeof origin, "http://127.0.0.1:%d", s->port);
+  const char *evil = "{\"name\": \"evil\", \"role\": \"admin\", \"password\": \"evil evil evil\"}";
+
+  /* The attack of the review: a form on another site posting text/plain with the admin's cookie. */
+  snprintf(headers, sizeof headers,
+           "Cookie: vigil_session=%s\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n", admin);
+  expect(raw(s, "POST", "/api/v1/users", headers, evil), 403, "cross_site_refused");
+  /* Another origin with JSON and the custom header: still another site. */
+  snprintf(headers, sizeof headers,
+           "Cookie: vigil_session=%s\r\nOrigin: http://evil.example\r\nContent-Type: application/json\r\n"
+           "X-Requested-With: x\r\n",
+           admin);
+  expect(raw(s, "POST", "/api/v1/users", headers, evil), 403, "cross_site_refused");
+  /* The right origin, but a body a form can send without asking (text/plain, no custom header). */
+  snprintf(headers, sizeof headers, "Cookie: vigil_session=%s\r\nOrigin: %s\r\nContent-Type: text/plain\r\n", admin,
+           origin);
+  expect(raw(s, "POST", "/api/v1/users", headers, evil), 403, "cross_site_refused");
+  /* Neither Origin nor Referer: where it comes from is unknown. */
+  snprintf(headers, sizeof headers, "Cookie: vigil_session=%s\r\nContent-Type: application/json\r\n", admin);
+  expect(raw(s, "POST", "/api/v1/users", headers, evil), 403, "cross_site_refused");
+  /* A look-alike host: evil.example's page naming our port in its own name. */
+  snprintf(headers, sizeof headers,
+           "Cookie: vigil_session=%s\r\nOrigin: http://127.0.0.1:%d.evil.example\r\nContent-Type: application/json\r\n",
+           admin, s->port);
+  expect(raw(s, "POST", "/api/v1/users", headers, evil), 403, "cross_site_refused");
+  /* Signing out is a change too. */
+  snprintf(headers, sizeof headers, "Cookie: vigil_session=%s\r\nOrigin: http://evil.example\r\n", admin);
+  expect(raw(s, "DELETE", "/api/v1/session", headers, NULL), 403, "cross_site_refused");
+
+  /* Nothing was created, and each refusal is an event. */
+  answer list = bearer(s, "GET", "/api/v1/users", admin, NULL);
+  expect(list, 200, NULL);
+  assert_null(strstr(list.body, "\"evil\""));
+  answer events = bearer(s, "GET", "/api/v1/events?limit=1000", admin, NULL);
+  int refusals = 0;
+  for (const char *p = events.body; (p = strstr(p, "\"reason\":\"cross_site\"")); p++)
+    refusals++;
+  assert_int_equal(refusals, 6);
+  assert_non_null(strstr(events.body, "\"origin\":\"http://evil.example\""));
+
+  /* The site's own page: same origin (or same-origin Referer) and JSON, or the custom header. */
+  snprintf(headers, sizeof headers,
+           "Cookie: vigil_session=%s\r\nOrigin: %s\r\nContent-Type: application/json; charset=utf-8\r\n", admin,
+           origin);
+  expect(raw(s, "POST", "/api/v1/users", headers, "{\"name\": \"ana\", \"role\": \"nurse\"}"), 201, NULL);
+  snprintf(
+      headers, sizeof headers,
+      "Cookie: vigil_session=%s\r\nReferer: %s/ui/users\r\nContent-Type: text/plain\r\nX-Requested-With: vigil\r\n",
+      admin, origin);
+  expect(raw(s, "POST", "/api/v1/users", headers, "{\"name\": \"ben\", \"role\": \"nurse\"}"), 201, NULL);
+  /* A Bearer token is not sent by a browser on its own: no origin needed. */
+  expect(raw(s, "POST", "/api/v1/users", NULL, NULL), 401, "unauthenticated");
+  snprintf(headers, sizeof headers, "Authorization: Bearer %s\r\nOrigin: http://evil.example\r\n", admin);
+  expect(raw(s, "POST", "/api/v1/users", headers, "{\"name\": \"cy\", \"role\": \"nurse\"}"), 201, NULL);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
+/* ---- sessions end with a new password ---------------------------------------------- */
+
+static void password_change_ends_sessions(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(serve_start(s), 0);
+  char here[64], there[64], admin[64];
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, here), 200);
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, there), 200);
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
+  expect(bearer(s, "GET", "/api/v1/session", there, NULL), 200, NULL);
+  /* Her own change: the session that made it stays, the other ends. */
+  expect(bearer(s, "POST", "/api/v1/session/password", here,
+                "{\"password\": \"" SERVE_PASSWORD "\", \"new_password\": \"a new long password\"}"),
+         200, NULL);
+  expect(bearer(s, "GET", "/api/v1/session", here, NULL), 200, NULL);
+  expect(bearer(s, "GET", "/api/v1/session", there, NULL), 401, "unauthenticated");
+  assert_int_equal(sign_in(s, OTHER, "a new long password", NULL, there), 200);
+  /* An admin's reset: every session of hers ends; the admin's own stays. */
+  expect(bearer(s, "POST", "/api/v1/users/" OTHER, admin, "{\"password\": \"reset by the admin\"}"), 200, NULL);
+  expect(bearer(s, "GET", "/api/v1/session", here, NULL), 401, "unauthenticated");
+  expect(bearer(s, "GET", "/api/v1/session", there, NULL), 401, "unauthenticated");
+  expect(bearer(s, "GET", "/api/v1/session", admin, NULL), 200, NULL);
+  /* And they stay ended across a restart (they were deleted from the store). */
+  assert_int_equal(serve_stop(s, 0), 0);
+  assert_int_equal(serve_start(s), 0);
+  expect(bearer(s, "GET", "/api/v1/session", there, NULL), 401, "unauthenticated");
+  expect(bearer(s, "GET", "/api/v1/session", admin, NULL), 200, NULL);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
+/* ---- one limit for every password check ---------------------------------------------- */
+
+static void every_password_check_counts(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(serve_start(s), 0);
+  char nurse[64];
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, nurse), 200);
+  uint64_t visit = serve_start_visit(s, "sec", "P-1"); /* as nurse.a */
+  assert_true(visit > 0);
+  char discharge[64];
+  snprintf(discharge, sizeof discharge, "/api/v1/visits/%llu/discharge", (unsigned long long)visit);
+  /* Five wrong guesses of nurse.b's password, by three doors. */
+  for (int i = 0; i < 2; i++)
+    expect(bearer(s, "POST", "/api/v1/session/password", nurse,
+                  "{\"password\": \"guess guess guess\", \"new_password\": \"whatever else here\"}"),
+           401, "bad_password");
+  for (int i = 0; i < 2; i++)
+    expect(bearer(s, "POST", discharge, nurse, "{\"password\": \"guess guess guess\"}"), 401, "bad_password");
+  assert_int_equal(sign_in(s, OTHER, "guess guess guess", NULL, NULL), 401);
+  /* The sixth check is refused before the password is looked at, at every door. */
+  answer a = bearer(s, "POST", discharge, nurse, "{\"password\": \"" SERVE_PASSWORD "\"}");
+  expect(a, 429, "too_many_attempts");
+  assert_non_null(strcasestr(a.head, "Retry-After:"));
+  expect(bearer(s, "POST", "/api/v1/session/password", nurse,
+                "{\"password\": \"" SERVE_PASSWORD "\", \"new_password\": \"whatever else here\"}"),
+         429, "too_many_attempts");
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, NULL), 429);
+  /* Her open session still reads, and another user from the same address is not locked out. */
+  expect(bearer(s, "GET", "/api/v1/session", nurse, NULL), 200, NULL);
+  assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, NULL, NULL), 200);
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, NULL), 200);
+  /* Every wrong password is an auth.failed event. */
+  char admin[64];
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
+  answer ev = bearer(s, "GET", "/api/v1/events?limit=1000", admin, NULL);
+  int failed = 0;
+  for (const char *p = ev.body; (p = strstr(p, "\"type\":\"auth.failed\"")); p++)
+    failed++;
+  assert_int_equal(failed, 5);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
+/* ---- the address limit, and proxies --------------------------------------------------- */
+
+/* n failed sign-ins of names nobody has, from xff (NULL: the peer). */
+static void fail_sign_ins(serve_process *s, int n, const char *xff) {
+  for (int i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "nobody.%d", i);
+    int st = sign_in(s, name, "guess guess guess", xff, NULL);
+    if (st != 401) fail_msg("failure %d: %d", i + 1, st);
+  }
+}
+
+static void address_limit_and_proxies(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(serve_start(s), 0);
+  /* 16 failures (each a different name) do not close the address: the documented limit is 20. */
+  fail_sign_ins(s, 16, NULL);
+  assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, NULL, NULL), 200);
+  /* X-Forwarded-For from a peer that is no trusted proxy is not believed: a
+   * new made-up address per try does not escape the limit. */
+  for (int i = 0; i < 4; i++) {
+    char fake[32];
+    snprintf(fake, sizeof fake, "10.9.9.%d", i);
+    assert_int_equal(sign_in(s, "nobody.x", "guess guess guess", fake, NULL), 401);
+  }
+  assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, "10.1.1.1", NULL), 429);
+  assert_int_equal(serve_stop(s, 0), 0);
+
+  /* Behind a proxy: each workstation is its own address, so one that guesses locks out only itself. */
+  serve_configure(s, "trusted_proxies = { \"127.0.0.1\", \"::1\" }");
+  assert_int_equal(serve_start(s), 0);
+  fail_sign_ins(s, 20, "10.0.0.1");
+  assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, "10.0.0.1", NULL), 429);
+  assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, "10.0.0.2", NULL), 200);
+  /* The client's own X-Forwarded-For entry before the proxy's is not believed either. */
+  assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, "10.0.0.7, 10.0.0.1", NULL), 429);
+  assert_int_equal(serve_stop(s, 0), 0);
+
+  /* A wrong setting is refused with its line. */
+  serve_configure(s, "trusted_proxies = { \"proxy.local\" }");
+  assert_int_not_equal(serve_start(s), 0);
+  char *log = serve_log(s);
+  assert_non_null(strstr(log, "vigil.conf:5: trusted_proxies is a list of at most 32 numeric IP addresses"));
+  free(log);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(cross_site, setup, teardown),
+      cmocka_unit_test_setup_teardown(password_change_ends_sessions, setup, teardown),
+      cmocka_unit_test_setup_teardown(every_password_check_counts, setup, teardown),
+      cmocka_unit_test_setup_teardown(address_limit_and_proxies, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
