@@ -261,6 +261,7 @@ typedef struct settings {
   int allow_simulated;
   uint64_t idle_ms, request_ms, heartbeat_ms;
   uint64_t session_ms;
+  uint64_t rule_time_limit_ms;        /* vigil.conf rule_time_limit_ms */
   uint64_t escalate_ms;               /* site.escalate_after */
   int64_t escalate_by_priority_ms[3]; /* site.escalate_after = { low, medium, high } */
   const char *idle_flag, *request_flag, *heartbeat_flag;
@@ -436,6 +437,8 @@ static config *read_settings(settings *st) {
       timeout_setting(c, "request_timeout", st->request_flag, "--request-timeout", 10000, &st->request_ms) < 0 ||
       timeout_setting(c, "stream_heartbeat", st->heartbeat_flag, "--stream-heartbeat", 15000, &st->heartbeat_ms) < 0 ||
       vigil__config_duration(c, "session_hours", "hours", 3600000, 24 * 30, 12 * 3600000ULL, &st->session_ms, err,
+                             sizeof err) < 0 ||
+      vigil__config_duration(c, "rule_time_limit_ms", "milliseconds", 1, 2000, 50, &st->rule_time_limit_ms, err,
                              sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     vigil__config_free(c);
@@ -552,6 +555,7 @@ static int serve(settings *st) {
                         .db_path = db,
                         .log = on_engine_log,
                         .escalate_ms = (int64_t)st->escalate_ms,
+                        .lua_time_limit_ms = (uint32_t)st->rule_time_limit_ms,
                         .escalate_by_priority_ms = {st->escalate_by_priority_ms[0], st->escalate_by_priority_ms[1],
                                                     st->escalate_by_priority_ms[2]}};
   int exit_code = 0;

@@ -210,6 +210,16 @@ static int names_place(const char *s, const char *dir) {
   return 0;
 }
 
+/* A technical alert names protocol.lua:LINE by its path in the protocol's
+ * folder, never where the server keeps it (docs/security.md). */
+static int names_relative_place(const char *s, const char *dir) {
+  const char *file = "protocol.lua:";
+  if (strstr(s, dir)) return 0;
+  for (const char *p = strstr(s, file); p; p = strstr(p + 1, file))
+    if (strtol(p + strlen(file), NULL, 10) > 0) return 1;
+  return 0;
+}
+
 static void quiet(void *ud, vigil_log_level level, const char *msg) {
   (void)ud;
   (void)level;
@@ -319,7 +329,8 @@ static void run_attack(const attack *a, result *r) {
           found = 1;
           if (!strstr(s->message, "rule 'attack'"))
             note(r, 1, "the technical alert does not name the rule: %s\n", s->message);
-          if (!names_place(s->message, dir)) note(r, 1, "the technical alert names no file:line: %s\n", s->message);
+          if (!names_relative_place(s->message, dir))
+            note(r, 1, "the technical alert names no protocol.lua:LINE (without the server's path): %s\n", s->message);
           right |= holds(s->message, a->expect);
         } else if (a->kind == RULE_ALERT && !strcmp(s->source, "rule")) {
           found = 1;

@@ -37,7 +37,7 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
                               "      v.number 'x' { unit = '1', range = { 0, 1000 },\n"
                               "        rule = function(x)\n"
                               "          if x == 999 then\n"
-                              "            local s = string.rep('a', 3000)\n"
+                              "            local s = string.rep('a', 500)\n"
                               "            while true do s:find('a*b') end\n"
                               "          end\n"
                               "        end },\n"
@@ -249,6 +249,51 @@ static void test_stream_resume_and_types(void **state) {
   serve_stop(s, 0);
 }
 
+/* The first alert of visit as JSON (borrowed from *list, to be freed). */
+static json_t *first_alert(serve_process *s, uint64_t visit, json_t **list) {
+  char path[96], *body;
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/alerts", (unsigned long long)visit);
+  assert_int_equal(serve_request(s, "GET", path, NULL, &body), 200);
+  *list = json_loads(body, 0, NULL);
+  free(body);
+  json_t *a = json_array_get(json_object_get(*list, "alerts"), 0);
+  if (!a) fail_msg("visit %llu has no alert", (unsigned long long)visit);
+  return a;
+}
+
+/* A rule that burns time on the serving path is stopped at the site's
+ * limit (rule_time_limit_ms, 50 by default), not after 2 s: the technical
+ * alert says the limit and the time taken, and names the protocol's file
+ * relative to its folder, never the server's path. */
+static void test_rule_time_limit(void **state) {
+  serve_process *s = *state;
+  const int limits[] = {50, 150};
+  for (int k = 0; k < 2; k++) {
+    char conf[64];
+    snprintf(conf, sizeof conf, k ? "rule_time_limit_ms = %d" : "-- default: %d", limits[k]);
+    start(s, conf);
+    uint64_t visit = serve_start_visit(s, "sec_test", "R");
+    assert_true(visit > 0);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)visit);
+    double t0 = hc_now_ms();
+    assert_int_equal(serve_request(s, "POST", path, "{\"x\": 999}", NULL), 200);
+    double ms = hc_now_ms() - t0;
+    if (ms > limits[k] + 700) fail_msg("a rule that burns time held the write %.0f ms (limit %d ms)", ms, limits[k]);
+    json_t *list;
+    json_t *a = first_alert(s, visit, &list);
+    const char *msg = json_string_value(json_object_get(a, "message"));
+    assert_non_null(msg);
+    char want[64];
+    snprintf(want, sizeof want, "time limit of %d ms exceeded: stopped after ", limits[k]);
+    if (!strstr(msg, want)) fail_msg("the technical alert does not say the limit and the time: %s", msg);
+    if (strstr(msg, s->root)) fail_msg("the alert shows a server path: %s", msg);
+    if (!strstr(msg, "protocol.lua:")) fail_msg("the alert does not name the protocol's file: %s", msg);
+    json_decref(list);
+    serve_stop(s, 0);
+  }
+}
+
 /* --db=PATH is --db PATH (before: "unexpected '--db=...'", exit 1). */
 static void test_flag_with_equals(void **state) {
   serve_process *s = *state;
@@ -283,6 +328,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_host_required, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_resume_and_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rule_time_limit, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,6 +344,8 @@ int vigil__engine_add_protocol(vigil_engine *e, protocol *p) {
     return VIGIL_ENOMEM;
   }
   e->protocols[e->n_protocols++] = p;
+  /* Loaded: from now on its calls serve visits, under the site's time limit. */
+  if (p->sb) p->sb->time_limit_ns = (uint64_t)e->opts.lua_time_limit_ms * 1000000u;
   return 0;
 }
 

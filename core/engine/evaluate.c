@@ -142,6 +142,20 @@ static void technical_alert(vigil_engine *e, visit *v, const char *rule, const c
   else
     snprintf(msg, sizeof msg, "%s '%s' failed: %s", what, rule, error);
   vigil__engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s", (unsigned long long)v->id, msg);
+  /* Staff see the protocol's files by their path in its folder, never
+   * where the server keeps them (the log above keeps the whole path). */
+  const char *dir = v->p->sb ? v->p->sb->dir : NULL;
+  size_t dl = dir ? strlen(dir) : 0;
+  if (dl && strcmp(dir, ".") != 0) {
+    char *out = msg;
+    for (const char *in = msg; *in;) {
+      if (!strncmp(in, dir, dl) && in[dl] == '/')
+        in += dl + 1;
+      else
+        *out++ = *in++;
+    }
+    *out = '\0';
+  }
   vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1);
 }
 

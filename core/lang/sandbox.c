@@ -41,7 +41,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
   sb->spent += HOOK_EVERY;
   /* Instructions do not count time spent inside C functions (a long string
    * search repeated in a loop), so the wall clock is checked here too. */
-  int over_time = uv_hrtime() > sb->deadline;
+  uint64_t now = uv_hrtime();
+  int over_time = now > sb->deadline;
   if (sb->spent > sb->budget || over_time) {
     /* From now on fire on every instruction: a pcall in the protocol catches
      * this error once, and the very next instruction raises it again. */
@@ -58,9 +59,13 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
       }
     }
     if (!found) lua_pushliteral(L, "");
-    if (over_time)
-      lua_pushfstring(L, "time limit of %d ms exceeded (an endless loop?)", (int)(SANDBOX_TIME_LIMIT_NS / 1000000));
-    else
+    if (over_time) {
+      /* The limit and what the call took when stopped, as the technical alert says. */
+      char took[96];
+      snprintf(took, sizeof took, "time limit of %.0f ms exceeded: stopped after %.1f ms",
+               (double)(sb->deadline - sb->started) / 1e6, (double)(now - sb->started) / 1e6);
+      lua_pushfstring(L, "%s (an endless loop?)", took);
+    } else
       lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
     lua_concat(L, 2);
     lua_error(L);
@@ -241,7 +246,8 @@ void vigil__sandbox_close(sandbox *sb) {
 int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen) {
   lua_State *L = sb->L;
   sb->spent = 0;
-  sb->deadline = uv_hrtime() + SANDBOX_TIME_LIMIT_NS;
+  sb->started = uv_hrtime();
+  sb->deadline = sb->started + (sb->time_limit_ns ? sb->time_limit_ns : SANDBOX_TIME_LIMIT_NS);
   sb->calls++;
   lua_sethook(L, budget_hook, LUA_MASKCOUNT | (sb->trace ? LUA_MASKLINE | LUA_MASKCALL : 0), HOOK_EVERY);
   int rc = lua_pcall(L, nargs, nresults, 0);

@@ -70,6 +70,11 @@ typedef struct vigil_options {
   void *loop;                      /* real clock: a uv_loop_t*, or NULL for the default loop */
   size_t lua_memory_cap;           /* per protocol version; 0: 32 MiB */
   uint64_t lua_instruction_budget; /* per call into Lua; 0: 10 million */
+  /* Wall time per call into a loaded protocol's Lua (rules, conditions,
+   * scores, hooks), ms; 0: 2000. A call stopped by it is a technical alert
+   * that says the limit and the time taken. vigil serve sets the site's
+   * (vigil.conf rule_time_limit_ms, 50 by default): a live ward cannot wait. */
+  uint32_t lua_time_limit_ms;
   const char *db_path;             /* the event store (SQLite); NULL: events in memory only */
   const char *db_vfs;              /* a SQLite VFS name (fault-injection tests); NULL: default */
   vigil_log_fn log;                /* NULL: stderr */

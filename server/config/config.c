@@ -25,6 +25,8 @@ static const char *const KNOWN[] = {
     "trusted_proxies",  /* addresses whose X-Forwarded-For is believed */
     "plugin_dir",       /* where C plugins may be loaded from; none by default */
     "plugins",          /* { name = { settings } } */
+    /* The security controls (docs/security.md): */
+    "rule_time_limit_ms", /* one call into a protocol while serving */
 };
 
 #define MAX_BYTES (1u << 20)  /* the file */

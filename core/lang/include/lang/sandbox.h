@@ -20,6 +20,8 @@ typedef struct sandbox {
   uint64_t budget;                 /* instructions per call */
   uint64_t spent;                  /* in the current call */
   uint64_t deadline;               /* uv_hrtime() when the current call must stop */
+  uint64_t started;                /* uv_hrtime() when the current call began */
+  uint64_t time_limit_ns;          /* per call; 0: SANDBOX_TIME_LIMIT_NS (the engine sets the site's) */
   int loading;                     /* files may be read */
   char *dir;                       /* the protocol folder, as given */
   char realdir[4096];              /* the same, resolved: files must be inside it */
@@ -35,7 +37,9 @@ typedef struct sandbox {
 
 #define SANDBOX_DEFAULT_CAP ((size_t)32 << 20)
 #define SANDBOX_DEFAULT_BUDGET 10000000ull
-/* A rule takes microseconds; a call still running after this is stopped. */
+/* A rule takes microseconds; a call still running after this is stopped
+ * (unless time_limit_ns says otherwise: a serving engine's protocols have
+ * the site's limit, tens of milliseconds, vigil_options.lua_time_limit_ms). */
 #define SANDBOX_TIME_LIMIT_NS (2000ull * 1000000ull)
 
 struct source_file;
