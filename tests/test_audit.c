@@ -716,6 +716,32 @@ static void export_csv_reads_back(void **state) {
   free(t.p);
 }
 
+/* A cell that starts like a formula is exported as text (OWASP, CSV injection). */
+static void export_csv_has_no_formulas(void **state) {
+  (void)state;
+  char db[160], path[160], msg[512];
+  snprintf(db, sizeof db, "%s/formula.db", fx.root);
+  snprintf(path, sizeof path, "%s/protocol.lua", fx.root);
+  vigil_engine *e = engine_at(db, T0);
+  ok(e, vigil_engine_load(e, path, NULL));
+  uint64_t a;
+  ok(e, vigil_visit_start(e, "sedation", "chair-1", "=HYPERLINK(\"http://evil.example\")", NULL, &a));
+  ok(e, vigil_visit_record_json(e, a, "@SUM(1+1)", "{\"consent\": true}"));
+  vigil_engine_free(e);
+  text t = {0};
+  assert_int_equal(vigil_audit_export(db, "csv", INT64_MIN, INT64_MAX, collect, &t, msg, sizeof msg), 0);
+  if (!strstr(t.p, ",\"'=HYPERLINK(\"\"http://evil.example\"\")\",") || !strstr(t.p, ",\"'@SUM(1+1)\","))
+    fail_msg("a live formula in the export:\n%s", t.p);
+  csv_row rows[8] = {0};
+  int n = csv_parse(t.p, rows, 8);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < rows[i].n; j++) {
+      if (strchr("=+-@\t\r", rows[i].field[j][0]) && rows[i].field[j][0]) fail_msg("cell '%s'", rows[i].field[j]);
+      free(rows[i].field[j]);
+    }
+  free(t.p);
+}
+
 static void export_jsonl_is_the_stored_events(void **state) {
   (void)state;
   text t = {0};
@@ -889,6 +915,7 @@ int main(void) {
       cmocka_unit_test(verify_works_while_an_engine_runs),
       cmocka_unit_test(show_tells_a_visits_history),
       cmocka_unit_test(export_csv_reads_back),
+      cmocka_unit_test(export_csv_has_no_formulas),
       cmocka_unit_test(export_jsonl_is_the_stored_events),
       cmocka_unit_test(the_command_exits_by_what_it_found),
   };

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "export.h"
 #include "author/scenario.h"
 #include "vigil_binary.h"
@@ -471,15 +472,55 @@ static void the_command(void **state) {
   sh(cmd);
 }
 
+/* Every CSV vigil writes goes through vigil__buf_csv_field: a cell a
+ * spreadsheet would run as a formula comes out as quoted text (OWASP). */
+static void csv_cells_are_never_formulas(void **state) {
+  (void)state;
+  static const char *const cases[][2] = {
+      {"=1+1", "\"'=1+1\""},
+      {"+1", "\"'+1\""},
+      {"-1+2", "\"'-1+2\""},
+      {"@SUM(A1)", "\"'@SUM(A1)\""},
+      {"\tx", "\"'\tx\""},
+      {"\rx", "\"'\rx\""},
+      {"=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+      {"-5", "-5"}, /* a number stays a number */
+      {"-37.5", "-37.5"},
+      {"a=b", "a=b"},
+      {"", ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    buf b;
+    vigil__buf_init(&b);
+    vigil__buf_csv_field(&b, cases[i][0], strlen(cases[i][0]));
+    char *got = vigil__buf_take(&b);
+    if (strcmp(got, cases[i][1])) fail_msg("'%s' became '%s', not '%s'", cases[i][0], got, cases[i][1]);
+    free(got);
+  }
+  /* The REMS form of the review: a patient "=1+1". */
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  const char *ref;
+  if (vigil_engine_load(e, "protocols/esketamine_rems", &ref) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  uint64_t visit;
+  if (vigil_visit_start(e, ref, "=1+1", "nurse:ana", NULL, &visit) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  char *csv = NULL, err[256];
+  assert_int_equal(vigil__export_rems(e, visit, 1, &csv, err, sizeof err), 0);
+  if (!strstr(csv, "\r\n1,\"'=1+1\",esketamine_rems@")) fail_msg("the patient is a live formula: %s", csv);
+  free(csv);
+  json_t *f = rems_of(e, visit); /* the JSON form keeps the name as it is */
+  assert_string_equal(vigil__export_str(f, "patient"), "=1+1");
+  json_decref(f);
+  vigil_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(fhir_bundles_of_every_scenario),
-      cmocka_unit_test(a_signature_is_a_provenance),
-      cmocka_unit_test(amendments_and_acknowledgements),
-      cmocka_unit_test(rems_form_of_a_session),
-      cmocka_unit_test(rems_form_late_and_unfinished),
-      cmocka_unit_test(rems_form_refuses_other_protocols),
-      cmocka_unit_test(the_command),
+      cmocka_unit_test(fhir_bundles_of_every_scenario),  cmocka_unit_test(a_signature_is_a_provenance),
+      cmocka_unit_test(amendments_and_acknowledgements), cmocka_unit_test(rems_form_of_a_session),
+      cmocka_unit_test(rems_form_late_and_unfinished),   cmocka_unit_test(rems_form_refuses_other_protocols),
+      cmocka_unit_test(csv_cells_are_never_formulas),    cmocka_unit_test(the_command),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,12 +172,30 @@ void vigil__buf_iso_time(buf *b, int64_t ms) {
 
 /* One CSV field, quoted when it holds a comma, a quote or a line break
  * (RFC 4180): quotes inside are doubled. */
+/* A plain decimal number ("-5", "37.5"): a spreadsheet reads it as a number,
+ * never as a formula, so a leading minus stays. */
+static int plain_number(const char *s, size_t n) {
+  size_t i = s[0] == '-' ? 1 : 0, digits = 0, dots = 0;
+  for (; i < n; i++)
+    if (s[i] >= '0' && s[i] <= '9')
+      digits++;
+    else if (s[i] == '.' && !dots++)
+      continue;
+    else
+      return 0;
+  return digits > 0;
+}
+
 void vigil__buf_csv_field(buf *b, const char *s, size_t n) {
-  if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
+  /* A cell a spreadsheet would run as a formula (OWASP, CSV injection):
+   * a quote first makes it text, and the field is quoted. */
+  int formula = n && s[0] && strchr("=+-@\t\r", s[0]) && !plain_number(s, n);
+  if (!formula && !memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
     vigil__buf_put(b, s, n);
     return;
   }
   vigil__buf_putc(b, '"');
+  if (formula) vigil__buf_putc(b, '\'');
   size_t run = 0;
   for (size_t i = 0; i < n; i++)
     if (s[i] == '"') {

@@ -33,7 +33,10 @@ void vigil__buf_put_int(buf *b, long long x);
 void vigil__buf_iso_time(buf *b, int64_t ms);
 
 /* One CSV field (RFC 4180), quoted when it holds a comma, a quote or a line
- * break; quotes inside are doubled. */
+ * break; quotes inside are doubled. A field a spreadsheet would take for a
+ * formula (first character = + - @, tab or CR, and not a plain number such
+ * as -5) gets a ' in front and quotes, as OWASP recommends: every CSV vigil
+ * writes goes through here. */
 void vigil__buf_csv_field(buf *b, const char *s, size_t n);
 
 #endif
