@@ -67,6 +67,24 @@ int vigil__entry_check_scalar(vigil_engine *e, const char *what, const field_spe
   return VIGIL_EINVAL;
 }
 
+/* A systolic pressure below the diastolic one is no reading: the two were
+ * most likely typed into each other's field. Refused at entry, before any
+ * rule or score reads it (docs/safety.md, H9). Equal values pass: a narrow
+ * pulse pressure is rare but real. */
+static int swapped_bp(vigil_engine *e, const item_spec *it, const field *f, uint32_t n) {
+  const field *sbp = NULL, *dbp = NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!strcmp(f[i].key, "sbp")) sbp = &f[i];
+    if (!strcmp(f[i].key, "dbp")) dbp = &f[i];
+  }
+  if (!sbp || !dbp || sbp->v.type != VAL_NUMBER || dbp->v.type != VAL_NUMBER || sbp->v.u.num >= dbp->v.u.num) return 0;
+  const field_spec *fs = vigil__item_find_field(it, "sbp");
+  const char *what = fs ? fs->qname : "sbp";
+  return vigil__engine_fail(e, VIGIL_EVALUE, what,
+                            "%s: systolic %g is below diastolic %g: swapped? (nothing was recorded)", what,
+                            sbp->v.u.num, dbp->v.u.num);
+}
+
 /* Builds one item's value from the inputs that name it, validated. */
 int vigil__entry_build_value(vigil_engine *e, visit *v, const item_spec *it, const vigil_input *in, size_t n,
                              const char *actor, val *out) {
@@ -112,6 +130,7 @@ int vigil__entry_build_value(vigil_engine *e, visit *v, const item_spec *it, con
     if (!f->required || f->computed || vigil__val_get(rec, f->name)) continue;
     rc = vigil__engine_fail(e, VIGIL_EVALUE, f->qname, "%s: %s is missing", it->title, f->title ? f->title : f->name);
   }
+  if (rc == 0 && it->kind == KIND_VITALS) rc = swapped_bp(e, it, val_fields(rec), used);
   if (rc == 0 && it->kind == KIND_SCORE) {
     double total;
     char err[1024];

@@ -18,7 +18,13 @@ void vigil__val_push_lua(lua_State *L, val v) {
     lua_pushboolean(L, v.u.b);
     return;
   case VAL_NUMBER:
-    lua_pushnumber(L, v.u.num);
+    /* A whole number is a Lua integer: JSON and the store keep every number
+     * as a double, and a protocol checking math.type(x) == "integer" (points
+     * of a score) must see 2 as 2, not 2.0. */
+    if (v.u.num >= -9007199254740992.0 && v.u.num <= 9007199254740992.0 && v.u.num == (double)(lua_Integer)v.u.num)
+      lua_pushinteger(L, (lua_Integer)v.u.num);
+    else
+      lua_pushnumber(L, v.u.num);
     return;
   case VAL_ATOM:
     lua_pushstring(L, v.u.s);

@@ -73,9 +73,11 @@ local scores = {}
 ---@return vigil.scores.Band|nil
 function scores.band(value, bands, step) end
 
---- NEWS2 from a full set of vitals; opts.scale = 2 for SpO2 scale 2.
+--- NEWS2 from a full set of vitals; opts.scale = 2 for SpO2 scale 2. A value outside
+--- opts.plausible (default scores.news2_bands.plausible), not a finite number, or an o2 that
+--- is not a boolean raises an error naming the field.
 ---@param x vigil.scores.News2Input
----@param opts? { scale?: 1|2 }
+---@param opts? { scale?: 1|2, plausible?: table<string, number[]> }
 ---@return vigil.scores.News2
 function scores.news2(x, opts) end
 

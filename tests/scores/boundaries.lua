@@ -73,6 +73,21 @@ fails(function() s.news2({ rr = 16, spo2 = 97, sbp = 120, hr = 70, consciousness
       "o2 (on supplemental oxygen", "news2 without the oxygen flag")
 fails(function() news2({ consciousness = "asleep" }) end, "consciousness must be", "news2 unknown ACVPU")
 fails(function() news2({}, { scale = 3 }) end, "scale must be 1 or 2", "news2 scale 3")
+-- Nonsense is refused with its field named, never scored (docs/safety.md H9).
+fails(function() news2({ spo2 = 150 }) end, "spo2 150 is outside the plausible range 0-100", "news2 SpO2 150")
+fails(function() news2({ rr = -5 }) end, "rr -5 is outside the plausible range", "news2 RR -5")
+fails(function() news2({ hr = 0 / 0 }) end, "hr must be a number", "news2 HR NaN")
+fails(function() news2({ sbp = math.huge }) end, "sbp must be a number", "news2 SBP infinite")
+fails(function() news2({ temp = 98.6 }) end, "temp 98.6 is outside the plausible range 25-45 C", "news2 Fahrenheit")
+fails(function() news2({ sbp = "120" }) end, "sbp must be a number (got \"120\")", "news2 SBP as text")
+fails(function() news2({ o2 = "yes" }) end, "o2 (on supplemental oxygen) must be true or false (got \"yes\")",
+      "news2 o2 as text")
+fails(function() news2({ o2 = 1 }) end, "must be true or false", "news2 o2 as a number")
+eq(news2({ rr = 0 }).parts.rr, 3, "news2 apnoea (RR 0) still scores")
+eq(news2({ spo2 = 100, temp = 45 }).total, 2, "news2 at the top of the plausible ranges")
+eq(news2({ temp = 98.6 }, { plausible = { rr = { 0, 80 }, spo2 = { 0, 100 }, sbp = { 20, 300 }, hr = { 0, 300 },
+                                           temp = { 25, 110 } } }).parts.temp, 2,
+   "news2 plausible ranges are data a protocol can replace")
 
 -- Modified Aldrete ---------------------------------------------------------
 local function aldrete(over)
@@ -87,6 +102,16 @@ eq(aldrete({ activity = "moves 2 extremities", respiration = "apnoeic", consciou
    "aldrete from the options")
 fails(function() aldrete({ activity = "walks" }) end, "is not one of: moves 4 extremities", "aldrete bad option")
 fails(function() aldrete({ spo2 = 3 }) end, "spo2 must be 0, 1 or 2", "aldrete points out of range")
+-- Entered points arrive as JSON numbers: 2.0 is 2 (docs/safety.md H9).
+eq(aldrete({ activity = 2.0, respiration = 2.0, circulation = 2.0, consciousness = 2.0, spo2 = 1.0 }).fit, true,
+   "aldrete points as floats")
+eq(aldrete({ activity = 2.0 }).parts.activity, 2, "aldrete 2.0 reads as the integer 2")
+eq(math.type(aldrete({ activity = 2.0 }).total), "integer", "aldrete total is an integer")
+fails(function() aldrete({ spo2 = 1.5 }) end, "spo2 must be 0, 1 or 2 (got 1.5)", "aldrete half points")
+fails(function() aldrete({ spo2 = 0 / 0 }) end, "spo2 must be 0, 1 or 2", "aldrete NaN")
+fails(function() aldrete({ spo2 = true }) end, "spo2 must be 0, 1 or 2", "aldrete wrong type")
+fails(function() s.aldrete_spo2(150, false) end, "spo2 150 is outside the plausible range", "aldrete_spo2 150")
+fails(function() s.aldrete_circulation(0 / 0, 120) end, "bp must be a number", "aldrete_circulation NaN")
 for _, c in ipairs({ { 100, 2 }, { 120, 2 }, { 80, 2 }, { 121, 1 }, { 79, 1 }, { 149, 1 }, { 150, 0 }, { 50, 0 } }) do
   eq(s.aldrete_circulation(c[1], 100), c[2], fmt("aldrete circulation %d vs 100 (%%)", c[1]))
 end
@@ -106,6 +131,10 @@ for _, c in ipairs({ { 0, 2 }, { 20, 2 }, { 21, 1 }, { 40, 1 }, { 41, 0 }, { -25
 end
 local M = { vital_signs = 2, ambulation = 2, nausea_vomiting = 2, pain = 2, bleeding = 1 }
 eq(s.padss(M, { escort = true }).total, 9, "modified padss 9")
+eq(s.padss({ vital_signs = 2.0, ambulation = 2.0, nausea_vomiting = 2.0, pain = 2.0, bleeding = 1.0 },
+           { escort = true }).fit, true, "modified padss points as floats")
+fails(function() s.padss({ vital_signs = 2, ambulation = 2, nausea_vomiting = 2, pain = 2, bleeding = 0.5 }) end,
+      "bleeding must be 0, 1 or 2", "padss half points")
 eq(s.padss(M, { escort = true }).fit, true, "modified padss 9 with an escort is fit")
 eq(s.padss(M, { escort = false }).fit, false, "modified padss 9 without an escort is not fit")
 M.pain = 1
@@ -151,6 +180,8 @@ eq(s.phq9(only9).band, "minimal", "phq9 item 9 alone: minimal total")
 eq(s.phq9(only9).item9, true, "phq9 item 9 alone is flagged")
 fails(function() local x = answers(9, 0, 3) x.q4 = 4 s.phq9(x) end, "q4 must be 0-3", "phq9 answer out of range")
 fails(function() local x = answers(9, 0, 3) x.q2 = nil s.phq9(x) end, "q2 must be a whole number", "phq9 missing")
+do local x = answers(9, 0, 3) x.q9 = 1.0 eq(s.phq9(x).item9, true, "phq9 item 9 as a float") end
+fails(function() local x = answers(9, 0, 3) x.q3 = 1.5 s.phq9(x) end, "q3 must be a whole number", "phq9 half")
 for _, c in ipairs({ { 0, "minimal" }, { 4, "minimal" }, { 5, "mild" }, { 9, "mild" }, { 10, "moderate" },
                      { 14, "moderate" }, { 15, "severe" }, { 21, "severe" } }) do
   local r = s.gad7(answers(7, c[1], 3))

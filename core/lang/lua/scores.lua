@@ -43,14 +43,37 @@ local function need(x, name, what)
   return x
 end
 
+-- A whole number however it arrived: 2, 2.0 (JSON gives every number as a
+-- float) or nil when x is not a whole number at all.
+local function whole(x)
+  if type(x) ~= "number" then return nil end
+  return math.tointeger(x)
+end
+
+-- A measured value, refused unless it is a finite number within the scale's
+-- plausible range lo..hi (a typing slip such as SpO2 150, RR -5, NaN or a
+-- temperature in Fahrenheit is refused, never scored).
+-- level is the error level of the protocol code that called the library.
+local function measured(x, name, what, range, unit, level)
+  if type(x) ~= "number" or x ~= x or x == math.huge or x == -math.huge then
+    error(fmt("%s: %s must be a number (got %s)", what, name,
+              type(x) == "string" and ('"' .. x .. '"') or tostring(x)), level)
+  end
+  if range and (x < range[1] or x > range[2]) then
+    error(fmt("%s: %s %s is outside the plausible range %s-%s%s", what, name, tostring(x), tostring(range[1]),
+              tostring(range[2]), unit and (" " .. unit) or ""), level)
+  end
+  return x
+end
+
 -- Sums whole-number answers of items 1..n ("q1".."qn"), each within lo..hi.
 local function sum_items(x, n, lo, hi, what)
   if type(x) ~= "table" then error(what .. ": needs a table of answers q1..q" .. n, 3) end
   local total = 0
   for i = 1, n do
-    local a = x["q" .. i]
-    if math.type(a) ~= "integer" and not (type(a) == "number" and a == math.floor(a)) then
-      error(fmt("%s: q%d must be a whole number %d-%d (got %s)", what, i, lo, hi, tostring(a)), 3)
+    local a = whole(x["q" .. i])
+    if a == nil then
+      error(fmt("%s: q%d must be a whole number %d-%d (got %s)", what, i, lo, hi, tostring(x["q" .. i])), 3)
     end
     if a < lo or a > hi then error(fmt("%s: q%d must be %d-%d (got %s)", what, i, lo, hi, tostring(a)), 3) end
     total = total + a
@@ -110,6 +133,12 @@ local NEWS2 = {
   -- low-medium, urgent ward review; 5-6 medium, urgent response; >= 7 high, emergency.
   response = { { min = 0, name = "routine" }, { min = 1, name = "low" }, { min = 5, name = "medium" },
                { min = 7, name = "high" } },
+  -- What a reading can be at all, not alarm limits: a value outside is a
+  -- slip (SpO2 150, RR -5, 98.6 typed as Celsius), refused with its field
+  -- named rather than scored. Wider than the entry's plausible ranges in
+  -- vigil.lua (an apnoeic RR 0 still scores); opts.plausible replaces them.
+  plausible = { rr = { 0, 80 }, spo2 = { 0, 100 }, sbp = { 20, 300 }, hr = { 0, 300 }, temp = { 25, 45 } },
+  units = { rr = "/min", spo2 = "%", sbp = "mmHg", hr = "/min", temp = "C" },
 }
 scores.news2_bands = NEWS2
 
@@ -122,15 +151,25 @@ function scores.news2(x, opts)
   local scale = opts.scale or 1
   if scale ~= 1 and scale ~= 2 then error("news2: scale must be 1 or 2", 2) end
   local what = "news2"
-  local on_o2 = need(x.o2, "o2 (on supplemental oxygen: true or false)", what) == true
+  if type(x) ~= "table" then error("news2: needs a vitals reading { rr, spo2, o2, sbp, hr, consciousness, temp }", 2) end
+  local plausible = opts.plausible or NEWS2.plausible
+  local function reading(name)
+    return measured(need(x[name], name, what), name, what, plausible[name], NEWS2.units[name], 4)
+  end
+  local o2 = need(x.o2, "o2 (on supplemental oxygen: true or false)", what)
+  if type(o2) ~= "boolean" then
+    error(fmt("news2: o2 (on supplemental oxygen) must be true or false (got %s)",
+              type(o2) == "string" and ('"' .. o2 .. '"') or tostring(o2)), 2)
+  end
+  local on_o2 = o2
   local parts = {
-    rr = scores.band(need(x.rr, "rr", what), NEWS2.rr).points,
+    rr = scores.band(reading("rr"), NEWS2.rr).points,
     o2 = on_o2 and NEWS2.o2.oxygen or NEWS2.o2.air,
-    sbp = scores.band(need(x.sbp, "sbp", what), NEWS2.sbp).points,
-    hr = scores.band(need(x.hr, "hr", what), NEWS2.hr).points,
-    temp = scores.band(need(x.temp, "temp", what), NEWS2.temp, NEWS2.temp_step).points,
+    sbp = scores.band(reading("sbp"), NEWS2.sbp).points,
+    hr = scores.band(reading("hr"), NEWS2.hr).points,
+    temp = scores.band(reading("temp"), NEWS2.temp, NEWS2.temp_step).points,
   }
-  local spo2 = need(x.spo2, "spo2", what)
+  local spo2 = reading("spo2")
   if scale == 1 then parts.spo2 = scores.band(spo2, NEWS2.spo2_scale1).points
   elseif on_o2 then parts.spo2 = scores.band(spo2, NEWS2.spo2_scale2_on_o2).points
   else parts.spo2 = scores.band(spo2, NEWS2.spo2_scale2).points end
@@ -224,6 +263,8 @@ function scores.aldrete_circulation(bp, baseline, opts)
   if type(bp) ~= "number" or type(baseline) ~= "number" or baseline <= 0 then
     error("aldrete_circulation: needs the BP now and the baseline BP, as numbers", 2)
   end
+  measured(bp, "bp", "aldrete_circulation", NEWS2.plausible.sbp, "mmHg", 3)
+  measured(baseline, "baseline", "aldrete_circulation", NEWS2.plausible.sbp, "mmHg", 3)
   local variant = opts.variant or "pct"
   if variant == "pct" then
     return scores.band(math.abs(bp - baseline) / baseline * 100, opts.bands or ALDRETE.circulation_pct).points
@@ -236,6 +277,7 @@ end
 --- SpO2 points from the reading and whether the patient is on oxygen.
 function scores.aldrete_spo2(spo2, on_o2)
   if type(spo2) ~= "number" then error("aldrete_spo2: needs the SpO2 as a number", 2) end
+  measured(spo2, "spo2", "aldrete_spo2", NEWS2.plausible.spo2, "%", 3)
   if not on_o2 and spo2 > ALDRETE.spo2_air_above then return 2 end
   if spo2 > ALDRETE.spo2_o2_above then return 1 end
   return 0
@@ -248,9 +290,9 @@ function scores.aldrete(x)
   local parts, total = {}, 0
   for _, k in ipairs({ "activity", "respiration", "circulation", "consciousness", "spo2" }) do
     local a = need(x[k], k, "aldrete")
-    local p = a
+    local p = whole(a)
     if type(a) == "string" and ALDRETE[k] then p = choice_points(ALDRETE[k], a, "aldrete " .. k) end
-    if math.type(p) ~= "integer" or p < 0 or p > 2 then
+    if p == nil or p < 0 or p > 2 then
       error(fmt("aldrete: %s must be 0, 1 or 2 (got %s)", k, tostring(a)), 2)
     end
     parts[k], total = p, total + p
@@ -307,10 +349,11 @@ function scores.padss(x, opts)
       if a ~= nil then error(fmt("padss: %s is declared not applicable but has a value", k), 2) end
       if na[k] == "max" then parts[k], total, counted = 2, total + 2, counted + 1 else prorate = true end
     else
-      if math.type(a) ~= "integer" or a < 0 or a > 2 then
+      local p = whole(a)
+      if p == nil or p < 0 or p > 2 then
         error(fmt("padss: %s must be 0, 1 or 2, or declared not applicable (got %s)", k, tostring(a)), 2)
       end
-      parts[k], total, counted = a, total + a, counted + 1
+      parts[k], total, counted = p, total + p, counted + 1
     end
   end
   if prorate then
@@ -360,7 +403,7 @@ scores.phq9_fields = questionnaire({
 --- PHQ-9 from { q1 .. q9 }: { total, band, item9 = true when q9 > 0 }.
 function scores.phq9(x)
   local total = sum_items(x, 9, 0, 3, "phq9")
-  return { total = total, band = named_band(total, scores.phq9_bands), item9 = x.q9 > 0 }
+  return { total = total, band = named_band(total, scores.phq9_bands), item9 = whole(x.q9) > 0 }
 end
 
 -- Names for GAD-7's bands at 5, 10 and 15 (docs/clinical/phq9.md gives the cut points).
@@ -461,7 +504,7 @@ function scores.cadss(x, baseline)
   local sub = {}
   for name, items in pairs(scores.cadss_subscales) do
     local s = 0
-    for _, i in ipairs(items) do s = s + x["q" .. i] end
+    for _, i in ipairs(items) do s = s + whole(x["q" .. i]) end
     sub[name] = s
   end
   local r = { total = total, subscales = sub }
