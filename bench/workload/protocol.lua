@@ -36,6 +36,7 @@ return v.protocol "bench_infusion" {
       },
       gate = function(visit)
         local x = visit.value("vitals")
+        if x == nil then return false, "no vitals recorded" end
         if x.sbp <= visit.param("sbp_max") and x.spo2 >= visit.param("spo2_min") then return true end
         return false, "last vitals out of range"
       end,

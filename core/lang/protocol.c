@@ -669,6 +669,36 @@ fail:
   return NULL;
 }
 
+/* Lint only: runs every rule, gate, `when` and `compute` of p against the
+ * synthetic visits of lang.exercise_cases (vigil.lua), each case under its own
+ * budget, and reports what failed. The number of problems found. */
+int vigil__protocol_exercise(protocol *p, problem_fn fn, void *ud) {
+  problems ps = {0};
+  lua_State *L = p->sb->L;
+  char err[2048];
+  const char *main_path = p->n_sources ? p->sources[0].path : p->ref;
+  vigil__sandbox_push_lang(p->sb);
+  int lang = lua_gettop(L);
+  lua_getfield(L, lang, "exercise_cases");
+  if (vigil__sandbox_call(p->sb, 0, 1, err, sizeof err) != LUA_OK) {
+    problems_add_error(&ps, err, main_path);
+  } else {
+    int cases = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, cases);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, cases, i);
+      if (vigil__sandbox_call(p->sb, 0, 0, err, sizeof err) != LUA_OK) problems_add_error(&ps, err, main_path);
+    }
+  }
+  lua_settop(L, lang);
+  collect_problems(L, &ps);
+  lua_settop(L, lang - 1);
+  size_t found = ps.n;
+  problems_report(&ps, fn, ud);
+  problems_free(&ps);
+  return (int)found;
+}
+
 static void free_fields(field_spec *f, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     free(f[i].title);

@@ -244,7 +244,15 @@ local ENV = setmetatable({}, {
 base._G = ENV
 
 -- Text chunks only: crafted bytecode can crash the VM.
+-- An error in the loaded text names the protocol file and the line of the
+-- load that compiled it, then the line within the text:
+-- "protocol.lua:12: calc:1: attempt to ..." (docs/safety.md, H7).
 base.load = function(chunk, name, _, env)
+  local at = lang.where(2) -- "file:line" of load's caller, the whole path
+  if at ~= "?:0" and (name == nil or type(name) == "string") then
+    local label = name and name:gsub("^[=@]", "") or "loaded text"
+    name = "@" .. at .. ": " .. label
+  end
   return load(chunk, name, "t", env or ENV)
 end
 

@@ -27,6 +27,10 @@ local function where(level)
   if not info then return "?:0" end
   local src = info.source
   if src:sub(1, 1) == "@" then src = src:sub(2) end
+  -- Text compiled with load: its chunk is "file:line: name" (sandbox.lua),
+  -- and the file's line of that load is where a reader looks.
+  local outer = smatch(src, "^(.-:%d+): ")
+  if outer then return outer end
   return src .. ":" .. (info.currentline or 0)
 end
 
@@ -153,7 +157,27 @@ local function alert_of(priority)
              latching = opts.latching, scope = opts.scope, escalate = escalate }
   end
 end
-api.alert = readonly({ high = alert_of("high"), medium = alert_of("medium"), low = alert_of("low") }, "vigil.alert")
+-- v.alert is a table of three constructors. Calling it, or a priority it
+-- does not have, says so in words (and lint finds both before they run).
+local ALERT_HELP = "v.alert.high(\"...\"), v.alert.medium(\"...\") or v.alert.low(\"...\")"
+local alerts = { high = alert_of("high"), medium = alert_of("medium"), low = alert_of("low") }
+api.alert = setmetatable({}, {
+  __index = function(_, k)
+    local x = alerts[k]
+    if x == nil then
+      error(string.format("there is no alert priority '%s': write %s", tostring(k), ALERT_HELP), 2)
+    end
+    return x
+  end,
+  __newindex = function(_, k)
+    error(string.format("vigil.alert is read-only (tried to set '%s')", tostring(k)), 2)
+  end,
+  __call = function()
+    error("an alert needs its priority: write " .. ALERT_HELP .. ", not v.alert(\"...\")", 2)
+  end,
+  __pairs = function() return next, alerts, nil end,
+  __metatable = false,
+})
 function api.block(reason, opts)
   if type(reason) ~= "string" then error("a block needs a reason", 2) end
   return { outcome = "block", reason = reason, id = opts and opts.id }
@@ -610,11 +634,57 @@ end
 -- Find those statically so that a misspelt reference fails lint, not a nurse.
 local REF_FUNCS = { value = true, first = true, last = true, count = true, done = true, held = true,
                     readings = true, skipped = true }
+-- The names a file gives the module (local v = require "vigil"), and every
+-- name it then reads from it: v.alret, v.alert.urgent(...) and v.alert("...")
+-- fail lint at their line, not at run time in the branch that needs them.
+local function module_aliases(text)
+  local aliases = {}
+  for name in sgmatch(text, "local%s+([%a_][%w_]*)%s*=%s*require%s*%(?%s*[\"']vigil[\"']") do aliases[name] = true end
+  return aliases
+end
+
+local function known_names()
+  local names = {}
+  for k in pairs(api) do names[#names + 1] = k end
+  if api.now == nil then names[#names + 1] = "now" end
+  table.sort(names)
+  return names
+end
+
+local function scan_module_use(path, n, code, aliases)
+  for alias in pairs(aliases) do
+    -- Each use: the alias not preceded by a name character or a dot.
+    for pre, name, rest in sgmatch(code, "()" .. alias .. "%s*%.%s*([%a_][%w_]*)([^\n]*)") do
+      local before = pre > 1 and code:sub(pre - 1, pre - 1) or ""
+      if not smatch(before, "[%w_%.]") then
+        local at = path .. ":" .. n
+        local said = false
+        for _, q in ipairs(problems) do
+          said = said or (q.where == at and q.message:find("'vigil." .. name .. "'", 1, true) ~= nil)
+        end
+        if api[name] == nil and name ~= "now" and not said then
+          problem(at, "'%s.%s' is not part of the protocol language (it has: %s)", alias, name,
+                  table.concat(known_names(), ", "))
+        elseif name == "alert" then
+          local prio = smatch(rest, "^%s*%.%s*([%a_][%w_]*)")
+          if prio and not PRIORITIES[prio] then
+            problem(at, "there is no alert priority '%s': write %s", prio, ALERT_HELP)
+          elseif not prio and smatch(rest, "^%s*[%(\"'{]") then
+            problem(at, "an alert needs its priority: write %s, not %s.alert(\"...\")", ALERT_HELP, alias)
+          end
+        end
+      end
+    end
+  end
+end
+
 local function scan_references(path, text)
   local n = 0
+  local aliases = module_aliases(text)
   for line in sgmatch(text .. "\n", "([^\n]*)\n") do
     n = n + 1
     local code = sgsub(line, "%-%-.*$", "")
+    scan_module_use(path, n, code, aliases)
     for fn, ref in sgmatch(code, "[%.:]%s*([%a_]+)%s*%(%s*[\"']([^\"']+)[\"']") do
       if REF_FUNCS[fn] then
         compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ref, where = path .. ":" .. n }
@@ -622,6 +692,8 @@ local function scan_references(path, text)
     end
   end
 end
+
+local last_compiled -- the tree lang.compile returned, for lang.exercise
 
 function lang.compile(root, sources)
   declaring = false
@@ -690,7 +762,369 @@ function lang.compile(root, sources)
   for _, src in ipairs(sources or {}) do scan_references(src.path, src.text) end
   resolve_refs(p)
   if #problems > 0 then return nil, problems end
+  last_compiled = p
   return p, problems
+end
+
+
+---------------------------------------------------------------------------
+-- Exercise (lint only): every rule, gate, `when` and `compute` of the last
+-- compiled protocol is run against synthetic visits (each value at the low
+-- and the high end of its range, each option of every choice, and the first
+-- reading of a phase with nothing else recorded and optional fields left
+-- out), through a view that behaves as the engine's. A rule that fails, reads
+-- a field its item does not have, or returns something that is not an
+-- outcome is a problem at its file:line, said in words (docs/safety.md, H7).
+---------------------------------------------------------------------------
+local EXERCISE_START = 1767225600000 -- synthetic visits start at 2026-01-01T00:00Z
+
+-- Lua's own messages, in words a nurse educator reads.
+local function in_words(msg)
+  local function name(n) return n and ("'" .. n .. "'") or "a value" end
+  local rules = {
+    { "attempt to index a nil value %((%w+) '([^']+)'%)", function(_, n)
+      return string.format("%s has no value here (nothing recorded yet?) but is read as a reading", name(n)) end },
+    { "attempt to index a nil value", function() return "reads from a value that is missing here (nothing recorded yet?)" end },
+    { "attempt to perform arithmetic on a nil value %((%w+) '([^']+)'%)", function(_, n)
+      return string.format("calculates with %s, which has no value here", name(n)) end },
+    { "attempt to perform arithmetic on a (%w+) value %((%w+) '([^']+)'%)", function(t, _, n)
+      return string.format("calculates with %s, which is %s, not a number", name(n), t) end },
+    { "attempt to compare (%w+) with (%w+)", function(a, b)
+      if a == "nil" or b == "nil" then return "compares a value that is missing here with a " .. (a == "nil" and b or a) end
+      return string.format("compares a %s with a %s", a, b) end },
+    { "attempt to call a nil value %((%w+) '([^']+)'%)", function(_, n)
+      return string.format("calls %s, which does not exist", name(n)) end },
+    { "attempt to call a (%w+) value", function(t) return string.format("calls a %s as if it were a function", t) end },
+    { "attempt to concatenate a nil value %((%w+) '([^']+)'%)", function(_, n)
+      return string.format("puts %s into text, but it has no value here", name(n)) end },
+  }
+  for _, r in ipairs(rules) do
+    local a, b, c = smatch(msg, r[1])
+    if a then return r[2](a, b, c) .. " (Lua: " .. msg .. ")" end
+  end
+  return msg
+end
+
+-- "file:line: message" -> where, message (nil when it has no position).
+local function split_error(err)
+  local at, msg = smatch(tostring(err), "^(.-:%d+): (.*)$")
+  return at, msg
+end
+
+-- The innermost frame of the protocol's own files from level up (a library
+-- compiled into vigil, "=vigil/scores.lua", is not where the author looks),
+-- with the whole file name (an error message shortens it to "...").
+local function protocol_where(level)
+  for l = level + 1, 60 do
+    local info = getinfo(l, "Sl")
+    if not info then break end
+    if info.source:sub(1, 1) == "@" and (info.currentline or 0) > 0 then
+      local src = info.source:sub(2)
+      return smatch(src, "^(.-:%d+): ") or (src .. ":" .. info.currentline)
+    end
+  end
+  return nil
+end
+
+-- xpcall's handler: the message without its position, and where in the
+-- protocol it was raised.
+local function failure(err)
+  local _, msg = split_error(err)
+  return { message = msg or tostring(err), where = protocol_where(2) }
+end
+
+local function sample(f, variant, k)
+  if f.computed then return nil end
+  if f.kind == "number" then
+    local lo, hi = f.lo or 1, f.hi or 100
+    if f.points then
+      lo, hi = math.huge, -math.huge
+      for _, pt in ipairs(f.points) do lo, hi = math.min(lo, pt.value), math.max(hi, pt.value) end
+    end
+    return variant == "high" and hi or lo
+  elseif f.kind == "check" then
+    return variant == "high"
+  elseif f.kind == "choice" then
+    local opts = f.options or {}
+    if #opts == 0 then return nil end
+    return opts[(k - 1) % #opts + 1]
+  end
+  return "text"
+end
+
+local FIELD_KIND_WORDS = { vitals = "vitals", score = "score" }
+-- What the exercise said already: each function's first failure only, each
+-- misread field once; .field is set while a case read a field that is not there.
+local exercise_said = {}
+
+-- A reading of a record item, read through a view that reports fields the
+-- item does not have, where the protocol reads them.
+local function reading_proxy(rec, it)
+  local names = {}
+  for _, f in ipairs(it.fields or {}) do names[f.name] = true end
+  return setmetatable({}, {
+    __index = function(_, k)
+      local x = rec[k]
+      if x == nil and type(k) == "string" and not names[k] then
+        local list = {}
+        for _, f in ipairs(it.fields or {}) do list[#list + 1] = f.name end
+        local at = protocol_where(2) or where(2)
+        exercise_said.field = true
+        if exercise_said[at .. "\0" .. k] then return nil end
+        exercise_said[at .. "\0" .. k] = true
+        problem(at, "reads '%s' of %s '%s', which has no field '%s' (its fields: %s)", k,
+                FIELD_KIND_WORDS[it.kind] or it.kind, it.id, k, table.concat(list, ", "))
+      end
+      return x
+    end,
+    __newindex = rec,
+    __pairs = function() return next, rec, nil end,
+    __len = function() return #rec end,
+  })
+end
+
+local function make_value(it, variant, k, missing)
+  if it.scalar then return sample(it.fields[1], variant, k) end
+  local rec, total = {}, 0
+  for _, f in ipairs(it.fields or {}) do
+    if not (missing and f.required == false) then
+      local x = sample(f, variant, k)
+      rec[f.name] = x
+      if type(x) == "number" then total = total + x end
+    end
+  end
+  if it.kind == "score" then rec.total = total end
+  return rec
+end
+
+local function wrap(it, x)
+  if type(x) == "table" and not it.scalar then return reading_proxy(x, it) end
+  return x
+end
+
+-- The synthetic visit: state[qid] = { readings }, at phase index `at`.
+local function synthetic_view(p, at, state, now)
+  local qids, by_name = {}, {}
+  for _, ph in ipairs(p.phases) do
+    for _, it in ipairs(ph.items) do
+      qids[ph.id .. "." .. it.id] = it
+      by_name[it.id] = by_name[it.id] == nil and it or false
+    end
+  end
+  local cur = p.phases[at]
+  local function item(ref)
+    if type(ref) ~= "string" then error("an item is named by a string, \"item\" or \"phase.item\"", 3) end
+    local it = qids[ref] or qids[cur.id .. "." .. ref] or by_name[ref]
+    if not it then error(string.format("unknown item '%s'", ref), 3) end
+    return it, state[it.phase .. "." .. it.id] or {}
+  end
+  local view = {}
+  function view.value(ref) local it, rs = item(ref) return rs[#rs] and wrap(it, rs[#rs].v) end
+  function view.first(ref) local it, rs = item(ref) return rs[1] and wrap(it, rs[1].v) end
+  function view.last(ref, n)
+    local it, rs = item(ref)
+    n = math.min(math.max(n or 1, 0), #rs)
+    local out = {}
+    for i = 1, n do out[i] = wrap(it, rs[#rs + 1 - i].v) end
+    return out
+  end
+  function view.count(ref) local _, rs = item(ref) return #rs end
+  function view.done(ref, opts)
+    local _, rs = item(ref)
+    return #rs >= ((type(opts) == "table" and opts.count) or 1)
+  end
+  function view.skipped(ref) item(ref) return nil end
+  function view.held(ref, pred, d)
+    local it, rs = item(ref)
+    if type(pred) ~= "function" then error("held needs a predicate function", 2) end
+    local ms, err = parse_duration(d)
+    if not ms then error(err, 2) end
+    for i = #rs, 1, -1 do
+      if not pred(wrap(it, rs[i].v)) then return false end
+    end
+    return #rs > 0
+  end
+  function view.observed_at(ref) local _, rs = item(ref) return rs[#rs] and rs[#rs].at end
+  function view.age(ref) local _, rs = item(ref) return rs[#rs] and (now - rs[#rs].at) end
+  function view.param(name)
+    for _, pa in ipairs(p.params) do
+      if pa.name == name then
+        if pa.default ~= nil then return pa.default end
+        if pa.kind == "number" then return pa.lo or 1 end
+        if pa.kind == "check" then return true end
+        if pa.kind == "choice" then return pa.options and pa.options[1] end
+        return "text"
+      end
+    end
+    error(string.format("unknown param '%s'", tostring(name)), 2)
+  end
+  function view.phase() return cur.id end
+  function view.elapsed() return now - EXERCISE_START end
+  function view.phase_elapsed() return 15 * 60000 end
+  function view.now() return now end
+  function view.id() return 1 end
+  return readonly(view, "visit")
+end
+
+-- Is r what a rule may return? nil, false, an outcome or a list of them.
+local OUTCOMES = { alert = true, block = true, note = true }
+local function bad_outcome(r)
+  if r == nil or r == false then return nil end
+  local function one(o)
+    return type(o) == "table" and OUTCOMES[rawget(o, "outcome")] and
+           type(rawget(o, o.outcome == "block" and "reason" or "message")) == "string"
+  end
+  if type(r) ~= "table" then
+    return string.format("returns %s %s, not an outcome: return v.alert.high(\"...\"), v.block(\"...\"), v.note(\"...\") or nothing",
+                         type(r) == "string" and "the text" or "the " .. type(r), type(r) == "string" and ('"' .. r .. '"') or tostring(r))
+  end
+  if rawget(r, "outcome") ~= nil then
+    return not one(r) and "returns a table that is not an outcome (use v.alert.*, v.block or v.note)" or nil
+  end
+  for i = 1, #r do
+    if not one(r[i]) then return "returns a list with something that is not an outcome (use v.alert.*, v.block or v.note)" end
+  end
+  return nil
+end
+
+-- The cases to run: { label, fn } where fn() raises on a failure; the C side
+-- calls each under its own budget.
+function lang.exercise_cases()
+  local p = last_compiled
+  if not p then return {} end
+  local cases = {}
+  local max_opts = 1
+  for _, ph in ipairs(p.phases) do
+    for _, it in ipairs(ph.items) do
+      for _, f in ipairs(it.fields or {}) do
+        if f.kind == "choice" and f.options then max_opts = math.max(max_opts, #f.options) end
+      end
+    end
+  end
+  local variants = { { "low", 1, "every value at the low end of its range" },
+                     { "high", 1, "every value at the high end of its range" } }
+  for k = 2, math.min(max_opts, 12) do
+    variants[#variants + 1] = { k % 2 == 0 and "high" or "low", k, string.format("option %d of each choice", k) }
+  end
+  -- A visit at phase `at`: earlier phases all recorded; this phase's items
+  -- all recorded (full) or only `only` (its first reading, optional fields
+  -- left out); the clock 15 minutes into the phase.
+  local function state_for(at, variant, k, only)
+    local state, now = {}, EXERCISE_START + at * 3600000
+    for i = 1, at do
+      for _, it in ipairs(p.phases[i].items) do
+        local qid = p.phases[i].id .. "." .. it.id
+        if i < at or not only then
+          state[qid] = { { v = make_value(it, variant, k, false), at = now - 10 * 60000 },
+                         { v = make_value(it, variant, k, false), at = now - 5 * 60000 } }
+        elseif only[it] then
+          state[qid] = { { v = make_value(it, variant, k, true), at = now - 60000 } }
+        end
+      end
+    end
+    return state, now
+  end
+  local function scenarios(at, only)
+    local out = {}
+    for _, v in ipairs(variants) do
+      local st, now = state_for(at, v[1], v[2], nil)
+      out[#out + 1] = { "everything recorded, " .. v[3], st, now }
+    end
+    if only then
+      local st, now = state_for(at, "low", 1, only)
+      out[#out + 1] = { "it is the first reading of the phase (optional fields left out)", st, now }
+    else
+      local st, now = state_for(at, "low", 1, {})
+      out[#out + 1] = { "nothing is recorded yet in the phase", st, now }
+    end
+    return out
+  end
+  local function run(fn, what, at, scenario, args, check)
+    cases[#cases + 1] = function()
+      local key = (what.where or "") .. "\0" .. what.name
+      if exercise_said[key] then return end
+      exercise_said.field = false
+      local view = synthetic_view(p, at, scenario[2], scenario[3])
+      local a = args(view, scenario[2])
+      local res = table.pack(xpcall(fn, failure, table.unpack(a, 1, a.n)))
+      if not res[1] then
+        exercise_said[key] = true
+        -- A field that is not there was said already, where it is read.
+        if exercise_said.field then return end
+        local f = type(res[2]) == "table" and res[2] or { message = tostring(res[2]) }
+        problem(f.where or what.where or "?:0", "%s fails when %s: %s", what.name, scenario[1], in_words(f.message))
+        return
+      end
+      local complaint = check(res)
+      if complaint then
+        exercise_said[key] = true
+        problem(what.where or "?:0", "%s %s (when %s)", what.name, complaint, scenario[1])
+      end
+    end
+  end
+  for at, ph in ipairs(p.phases) do
+    local items = {}
+    for _, it in ipairs(ph.items) do items[it.id] = it items[ph.id .. "." .. it.id] = it end
+    for _, r in ipairs(ph.rules) do
+      local only = {}
+      for _, ref in ipairs(r.on) do
+        local it = items[ref]
+        if it then only[it] = true end
+      end
+      for _, sc in ipairs(scenarios(at, only)) do
+        for _, ref in ipairs(r.on) do
+          local it = items[ref]
+          if it then
+            run(r.check, { name = string.format("rule '%s'", r.id), where = r.where }, at, sc, function(view, state)
+              local rs = state[ph.id .. "." .. it.id]
+              return table.pack(rs and rs[#rs] and wrap(it, rs[#rs].v), view)
+            end, function(res) return bad_outcome(res[2]) end)
+          end
+        end
+      end
+    end
+    if ph.gate then
+      for _, sc in ipairs(scenarios(at, nil)) do
+        run(ph.gate, { name = string.format("the gate of phase '%s'", ph.id), where = ph.where }, at, sc,
+            function(view) return table.pack(view) end, function(res)
+              if type(res[2]) ~= "boolean" then
+                return string.format("returns %s, not true or false: the phase could never be left", tostring(res[2]))
+              end
+            end)
+      end
+    end
+    for _, it in ipairs(ph.items) do
+      if it.when then
+        for _, sc in ipairs(scenarios(at, nil)) do
+          run(it.when, { name = string.format("the condition (when) of item '%s'", it.id), where = it.where }, at, sc,
+              function(view) return table.pack(view) end, function() return nil end)
+        end
+      end
+      if it.compute then
+        for _, sc in ipairs(scenarios(at, nil)) do
+          run(it.compute, { name = string.format("compute of score '%s'", it.id), where = it.where }, at, sc,
+              function(view, state)
+                local src = it
+                if it.from then src = items[it.from[1]] or it end
+                local rs = state[src.phase .. "." .. src.id]
+                local x = rs and rs[#rs] and rs[#rs].v or make_value(src, "low", 1, false)
+                if type(x) == "table" and not src.scalar then
+                  local copy = {}
+                  for key, val in pairs(x) do copy[key] = val end
+                  if src == it then copy.total = nil end
+                  x = reading_proxy(copy, src)
+                end
+                return table.pack(x, view)
+              end, function(res)
+                if type(res[2]) ~= "number" then
+                  return string.format("returns %s, not a number", tostring(res[2]))
+                end
+              end)
+        end
+      end
+    end
+  end
+  return cases
 end
 
 function lang.problems() return problems end

@@ -154,6 +154,10 @@ protocol *vigil__protocol_load(const char *path, size_t mem_cap, uint64_t budget
 protocol *vigil__protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
                                       problem_fn fn, void *ud);
 void vigil__protocol_free(protocol *p);
+/* Lint only: runs every rule, gate, `when` and `compute` against synthetic
+ * visits (lang.exercise_cases in vigil.lua); reports each failure as
+ * file:line: message. The number of problems. */
+int vigil__protocol_exercise(protocol *p, problem_fn fn, void *ud);
 
 /* Resolves an item reference ("item" or "phase.item") as seen from a phase
  * (-1 for none). Returns the item index or -1. */
