@@ -902,7 +902,9 @@ local function wrap(it, x)
   return x
 end
 
--- The synthetic visit: state[qid] = { readings }, at phase index `at`.
+-- The synthetic visit: state[qid] = { readings }, at phase index `at`. Its
+-- functions are those of the engine's view (core/engine/view.c), no more: a
+-- name the real view lacks must fail here as it would in a visit.
 local function synthetic_view(p, at, state, now)
   local qids, by_name = {}, {}
   for _, ph in ipairs(p.phases) do
@@ -944,8 +946,6 @@ local function synthetic_view(p, at, state, now)
     end
     return #rs > 0
   end
-  function view.observed_at(ref) local _, rs = item(ref) return rs[#rs] and rs[#rs].at end
-  function view.age(ref) local _, rs = item(ref) return rs[#rs] and (now - rs[#rs].at) end
   function view.param(name)
     for _, pa in ipairs(p.params) do
       if pa.name == name then
