@@ -262,6 +262,8 @@ typedef struct settings {
   uint64_t idle_ms, request_ms, heartbeat_ms;
   uint64_t session_ms;
   uint64_t rule_time_limit_ms;        /* vigil.conf rule_time_limit_ms */
+  uint64_t upload_check_ms;           /* vigil.conf upload_check_seconds */
+  uint64_t upload_check_mb;           /* vigil.conf upload_check_memory_mb */
   uint64_t escalate_ms;               /* site.escalate_after */
   int64_t escalate_by_priority_ms[3]; /* site.escalate_after = { low, medium, high } */
   const char *idle_flag, *request_flag, *heartbeat_flag;
@@ -439,7 +441,10 @@ static config *read_settings(settings *st) {
       vigil__config_duration(c, "session_hours", "hours", 3600000, 24 * 30, 12 * 3600000ULL, &st->session_ms, err,
                              sizeof err) < 0 ||
       vigil__config_duration(c, "rule_time_limit_ms", "milliseconds", 1, 2000, 50, &st->rule_time_limit_ms, err,
-                             sizeof err) < 0) {
+                             sizeof err) < 0 ||
+      vigil__config_seconds(c, "upload_check_seconds", 3600, 30000, &st->upload_check_ms, err, sizeof err) < 0 ||
+      vigil__config_duration(c, "upload_check_memory_mb", "MiB", 1, 65536, 512, &st->upload_check_mb, err, sizeof err) <
+          0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     vigil__config_free(c);
     return NULL;
@@ -607,6 +612,8 @@ static int serve(settings *st) {
                     .simulated_clock = kind == VIGIL_CLOCK_SIMULATED,
                     .store = vigil__engine_store(s.e),
                     .uploads_dir = uploads,
+                    .upload_check_ms = st->upload_check_ms,
+                    .upload_check_memory = (size_t)st->upload_check_mb << 20,
                     .trusted_proxies = st->trusted_proxies,
                     .n_trusted_proxies = st->n_trusted_proxies};
   if (vigil__api_new(&ao, &s.api) < 0) {

@@ -76,6 +76,22 @@ static void start(serve_process *s, const char *extra_conf) {
   assert_int_equal(serve_request(s, "GET", "/api/v1/visits", NULL, NULL), 200);
 }
 
+/* A session token of user (signed in now). */
+static void sign_in(serve_process *s, const char *user, char *token, size_t len) {
+  hc_conn c;
+  hc_response r;
+  char body[200];
+  snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"" SERVE_PASSWORD "\"}", user);
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/session", NULL, body, &r), 0);
+  hc_close(&c);
+  if (r.status != 200) fail_msg("sign-in of %s: %d %s", user, r.status, r.body);
+  const char *t = strstr(r.body, "\"token\":\"");
+  assert_non_null(t);
+  snprintf(token, len, "%.43s", t + 9);
+  hc_response_free(&r);
+}
+
 /* The error object of an answer: its code and field must be these. */
 static void expect_error(int status, const char *body, int want_status, const char *code, const char *field) {
   if (status != want_status) fail_msg("expected %d %s, got %d: %s", want_status, code, status, body ? body : "");
@@ -294,6 +310,85 @@ static void test_rule_time_limit(void **state) {
   }
 }
 
+/* The body of an upload: PROTOCOL as version, with a spec of `steps`
+ * entries that each make the rule burn time (2 s per call in a spec run). */
+static char *burning_upload(const char *version, int steps) {
+  char *lua = strdup(PROTOCOL);
+  char *at = strstr(lua, "'1.0.0'");
+  memcpy(at + 1, version, 5);
+  char spec[4096];
+  int n = snprintf(spec, sizeof spec, "return {\n  spec 'burns' {\n");
+  for (int i = 0; i < steps; i++)
+    n += snprintf(spec + n, sizeof spec - (size_t)n, "    at '%dm' { record = { x = 999 } },\n", i + 1);
+  snprintf(spec + n, sizeof spec - (size_t)n, "  },\n}\n");
+  json_t *j = json_pack("{s:{s:s, s:s}}", "files", "protocol.lua", lua, "burn_spec.lua", spec);
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  free(lua);
+  return text;
+}
+
+/* Checking an upload (lint and specs) runs off the loop, in a child process
+ * with a wall-time limit: other clients are answered meanwhile, and the
+ * upload is refused once it runs past upload_check_seconds. Before: 10
+ * spec steps whose rule burns 2 s each held /healthz for 20 s. */
+static void test_upload_off_loop(void **state) {
+  serve_process *s = *state;
+  start(s, "upload_check_seconds = 3");
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  static const char *const paths[] = {"/api/v1/protocols/lint", "/api/v1/protocols"};
+  for (int k = 0; k < 2; k++) {
+    char *body = burning_upload("1.1.0", 10);
+    char *req = hc_format("POST", paths[k], token, body);
+    free(body);
+    hc_conn up;
+    assert_int_equal(hc_connect(&up, s->port), 0);
+    double t0 = hc_now_ms();
+    assert_int_equal(hc_send_str(&up, req), 0);
+    free(req);
+    /* Others are served while it is checked. */
+    usleep(300000);
+    for (int i = 0; i < 5; i++) {
+      double h0 = hc_now_ms();
+      hc_conn c;
+      hc_response r;
+      assert_int_equal(hc_connect(&c, s->port), 0);
+      assert_int_equal(hc_request(&c, "GET", "/healthz", NULL, NULL, &r), 0);
+      assert_int_equal(r.status, 200);
+      hc_response_free(&r);
+      hc_close(&c);
+      double ms = hc_now_ms() - h0;
+      if (ms > 500) fail_msg("/healthz waited %.0f ms while %s was checked", ms, paths[k]);
+      usleep(200000);
+    }
+    hc_response r;
+    assert_int_equal(hc_read(&up, &r, 15000), 0);
+    double ms = hc_now_ms() - t0;
+    expect_error(r.status, r.body, 422, "checks_too_long", "files");
+    if (ms > 6000) fail_msg("the check was stopped after %.0f ms (limit 3 s)", ms);
+    hc_response_free(&r);
+    hc_close(&up);
+  }
+  /* Nothing was kept; a version whose specs pass within the limit is. */
+  char *body;
+  assert_int_equal(serve_request(s, "GET", "/api/v1/protocols/sec_test@1.1.0", NULL, &body), 404);
+  free(body);
+  char *ok = burning_upload("1.2.0", 0);
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols/lint", token, ok, &r), 0);
+  if (r.status != 200 || !strstr(r.body, "\"ref\":\"sec_test@1.2.0\"")) fail_msg("lint: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols", token, ok, &r), 0);
+  if (r.status != 201) fail_msg("upload: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  free(ok);
+  serve_stop(s, 0);
+}
+
 /* --db=PATH is --db PATH (before: "unexpected '--db=...'", exit 1). */
 static void test_flag_with_equals(void **state) {
   serve_process *s = *state;
@@ -329,6 +424,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stream_resume_and_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_time_limit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upload_off_loop, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1083,6 +1083,8 @@ int vigil__api_new(const api_options *o, api **out) {
   a->users = o->users;
   a->session_ttl_ms = o->session_ttl_ms > 0 ? o->session_ttl_ms : 12 * 3600 * 1000LL;
   a->simulated_clock = o->simulated_clock;
+  a->upload_check_ms = o->upload_check_ms ? o->upload_check_ms : 30000;
+  a->upload_check_memory = o->upload_check_memory ? o->upload_check_memory : (size_t)512 << 20;
   a->store = o->store;
   char err[256];
   int ok = (!o->uploads_dir || (a->uploads_dir = strdup(o->uploads_dir))) &&
@@ -1137,7 +1139,8 @@ void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
   a->closed = done;
   a->closed_ud = ud;
   a->shutting = 1;
-  a->closing = 3 + (int)a->checking; /* the handles, and each password check still running */
+  a->closing = 3 + (int)a->checking; /* the handles, and each password check or upload check still running */
+  vigil__api_stop_uploads(a);
   streams *st = a->streams;
   a->streams = NULL;
   vigil__streams_close(st, on_part_closed, a);

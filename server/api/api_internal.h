@@ -50,8 +50,12 @@ struct api {
   int closing;         /* handles (the check handle, the streams) and checks still to finish */
   void (*closed)(void *ud);
   void *closed_ud;
-  struct store *store;        /* the engine's: approvals beside the log */
-  char *uploads_dir;          /* where uploaded protocol versions are kept */
+  struct store *store;          /* the engine's: approvals beside the log */
+  char *uploads_dir;            /* where uploaded protocol versions are kept */
+  uint64_t upload_check_ms;     /* wall and CPU time of checking one upload */
+  size_t upload_check_memory;   /* memory of that check, beyond the server's */
+  struct upload_check *uploads; /* checks running in child processes (api_protocols.c) */
+  unsigned n_uploads;
   struct approval *approvals; /* of uploaded versions (api_protocols.c) */
   size_t n_approvals;
   char *(*plugins_status)(void *ud);
@@ -112,6 +116,9 @@ int vigil__api_route_protocols(api *a, http_request *req, const char *const *seg
  * approved one (into buf), or `want` itself when none is loaded (the
  * engine then says so); NULL after answering 409 when it is not approved. */
 const char *vigil__api_startable_ref(api *a, http_request *req, const char *want, char *buf, size_t len);
+
+/* Stops the uploads being checked: each is answered 503 once its child is gone. */
+void vigil__api_stop_uploads(api *a);
 
 /* One part of a closing api is done (a handle, a password check). */
 void vigil__api_part_done(api *a);

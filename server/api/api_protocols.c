@@ -23,6 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api_internal.h"
@@ -353,44 +357,295 @@ static void refuse(http_request *req, const report *r) {
   json_decref(extra);
 }
 
+/* ---- checks off the loop ------------------------------------------------------------------ */
+
+/* Lint and specs run the candidate's Lua, which may burn time or memory by
+ * mistake or on purpose: they run in a child process (fork, no exec: the
+ * same code), with a CPU and a memory limit of its own, killed when it runs
+ * past the wall-time limit. The loop answers everyone else meanwhile; the
+ * child's report comes back as JSON on a pipe. */
+
+#define MAX_UPLOAD_CHECKS 4 /* at once; more: 503 busy */
+
+typedef struct upload_check {
+  api *a;
+  http_request *req;
+  int lint; /* POST /protocols/lint: the report is the answer */
+  json_t *body;
+  char dir[4096];
+  char actor[USER_NAME_MAX + 1];
+  pid_t pid;
+  uv_pipe_t pipe;
+  uv_timer_t timer;
+  char *out;
+  size_t len, cap;
+  int timed_out, handles;
+  uint64_t started;
+  struct upload_check *prev, *next;
+} upload_check;
+
+static void keep_upload(api *a, http_request *req, const char *actor, const char *dir, json_t *files, report *r,
+                        const char *ref, const char *sha);
+
+/* The child: checks, writes the report, and exits without running anything
+ * of the server's (no atexit, no flush of the parent's buffers). */
+static void child_check(const char *dir, json_t *files, int fd, uint64_t limit_ms, size_t memory) {
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGPIPE, SIG_IGN);
+  /* Nothing of the server's: only the pipe stays open. */
+  if (fd != 3) {
+    dup2(fd, 3);
+    fd = 3;
+  }
+  close_range(4, ~0u, 0);
+  struct rlimit cpu = {(rlim_t)(limit_ms / 1000 + 1), (rlim_t)(limit_ms / 1000 + 2)};
+  setrlimit(RLIMIT_CPU, &cpu);
+  /* Memory: what the server uses already, and this much more. */
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  unsigned long kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmData:", 7)) kb = strtoul(line + 7, NULL, 10);
+  if (f) fclose(f);
+  if (kb) {
+    struct rlimit mem = {(rlim_t)kb * 1024 + memory, (rlim_t)kb * 1024 + memory};
+    setrlimit(RLIMIT_DATA, &mem);
+  }
+  report r;
+  char ref[256] = "", sha[65] = "";
+  check_folder(dir, files, &r, ref, sizeof ref, sha);
+  json_t *out = report_json(&r);
+  if (out && ref[0])
+    json_object_set_new(out, "ref", json_string(ref)), json_object_set_new(out, "sha256", json_string(sha));
+  char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+  int ok = text != NULL;
+  for (size_t done = 0, n = text ? strlen(text) : 0; ok && done < n;) {
+    ssize_t w = write(fd, text + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    ok = w > 0;
+    done += w > 0 ? (size_t)w : 0;
+  }
+  _exit(ok ? 0 : 1);
+}
+
+static void check_free(upload_check *c) {
+  api *a = c->a;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    a->uploads = c->next;
+  if (c->next) c->next->prev = c->prev;
+  a->n_uploads--;
+  remove_tree(c->dir); /* gone already when it was kept */
+  json_decref(c->body);
+  free(c->out);
+  free(c);
+}
+
+static void check_answer(upload_check *c) {
+  api *a = c->a;
+  http_request *req = c->req;
+  int status = 0;
+  while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  a->checking--;
+  double secs = (double)(uv_hrtime() - c->started) / 1e9;
+  json_t *got = c->out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? json_loadb(c->out, c->len, 0, NULL) : NULL;
+  json_t *files = json_object_get(c->body, "files");
+  if (a->shutting) {
+    vigil__http_respond_error(req, 503, "shutting_down", "the server is stopping; nothing was kept", NULL);
+  } else if (c->timed_out || (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU))) {
+    char msg[300];
+    snprintf(msg, sizeof msg,
+             "checking this version (lint and specs) took longer than the limit of %.0f s, and was stopped "
+             "after %.1f s: a rule or spec that burns time? Nothing was kept",
+             (double)a->upload_check_ms / 1000, secs);
+    vigil__http_respond_error(req, 422, "checks_too_long", msg, "files");
+  } else if (!got) {
+    char msg[300];
+    snprintf(msg, sizeof msg,
+             "checking this version stopped (%s %d) before it finished: its memory limit, or a crash; "
+             "nothing was kept",
+             WIFSIGNALED(status) ? "signal" : "exit status",
+             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    vigil__http_respond_error(req, 422, "checks_stopped", msg, "files");
+  } else {
+    report r = {.dir = c->dir, .problems = json_incref(json_object_get(got, "problems"))};
+    json_t *specs = json_object_get(got, "specs");
+    r.failures = json_incref(json_object_get(specs, "failures"));
+    if (!r.problems) r.problems = json_array();
+    if (!r.failures) r.failures = json_array();
+    r.checks = (int)json_integer_value(json_object_get(specs, "checks"));
+    r.failed = (int)json_integer_value(json_object_get(specs, "failed"));
+    if (c->lint) {
+      vigil__api_reply_free(req, 200, json_dumps(got, JSON_COMPACT), NULL);
+    } else if (json_array_size(r.problems) || r.failed || !json_is_string(json_object_get(got, "ref"))) {
+      if (!json_array_size(r.problems) && !r.failed)
+        json_array_append_new(r.problems, json_pack("{s:s, s:s}", "where", "protocol.lua", "message",
+                                                    "the protocol has no id and version"));
+      refuse(req, &r);
+    } else {
+      keep_upload(a, req, c->actor, c->dir, files, &r, json_string_value(json_object_get(got, "ref")),
+                  json_string_value(json_object_get(got, "sha256")));
+    }
+    report_free(&r);
+  }
+  json_decref(got);
+  if (a->shutting) vigil__api_part_done(a);
+}
+
+static void on_check_handle_closed(uv_handle_t *h) {
+  upload_check *c = h->data;
+  if (--c->handles > 0) return;
+  api *a = c->a;
+  int shutting = a->shutting;
+  check_answer(c);
+  /* a may be freed by now when it was shutting (the last part done). */
+  if (!shutting)
+    check_free(c);
+  else {
+    remove_tree(c->dir);
+    json_decref(c->body);
+    free(c->out);
+    free(c);
+  }
+}
+
+static void check_finished(upload_check *c) {
+  uv_timer_stop(&c->timer);
+  uv_close((uv_handle_t *)&c->pipe, on_check_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_check_handle_closed);
+}
+
+static void on_check_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  upload_check *c = h->data;
+  if (c->cap - c->len < 65536) {
+    size_t cap = c->cap ? c->cap * 2 : 65536;
+    char *p = realloc(c->out, cap);
+    if (!p) {
+      *b = uv_buf_init(NULL, 0);
+      return;
+    }
+    c->out = p;
+    c->cap = cap;
+  }
+  *b = uv_buf_init(c->out + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void on_check_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  upload_check *c = s->data;
+  (void)b;
+  if (n > 0) c->len += (size_t)n;
+  if (n < 0) {
+    uv_read_stop(s);
+    check_finished(c);
+  }
+}
+
+static void on_check_timeout(uv_timer_t *t) {
+  upload_check *c = t->data;
+  c->timed_out = 1;
+  kill(c->pid, SIGKILL); /* the pipe's end follows */
+}
+
+void vigil__api_stop_uploads(api *a) {
+  for (upload_check *c = a->uploads; c; c = c->next)
+    kill(c->pid, SIGKILL);
+  /* They are answered (503) as their pipes end; a must not be freed before. */
+  for (upload_check *c = a->uploads, *next; c; c = next) {
+    next = c->next;
+    c->prev = c->next = NULL;
+  }
+  a->uploads = NULL;
+}
+
+/* Unpacks the body's files and starts checking them in a child process. */
+static void start_check(api *a, http_request *req, const char *actor, int lint) {
+  json_t *body = vigil__api_body_object(req);
+  if (!body) return;
+  if (a->n_uploads >= MAX_UPLOAD_CHECKS) {
+    json_decref(body);
+    vigil__api_reply_free(
+        req, 503, vigil__http_error_json("busy", "other versions are being checked; try again shortly", NULL, NULL),
+        "Retry-After: 5\r\n");
+    return;
+  }
+  upload_check *c = calloc(1, sizeof *c);
+  if (!c) {
+    json_decref(body);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  c->a = a;
+  c->req = req;
+  c->lint = lint;
+  c->body = body;
+  snprintf(c->actor, sizeof c->actor, "%s", actor);
+  json_t *files = json_object_get(body, "files");
+  if (unpack(a, req, files, c->dir, sizeof c->dir) < 0) {
+    json_decref(body);
+    free(c);
+    return;
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    remove_tree(c->dir);
+    json_decref(body);
+    free(c);
+    vigil__http_respond_error(req, 503, "busy", "cannot check the version now (no pipe)", NULL);
+    return;
+  }
+  c->started = uv_hrtime();
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child_check(c->dir, files, fds[1], a->upload_check_ms, a->upload_check_memory);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    remove_tree(c->dir);
+    json_decref(body);
+    free(c);
+    vigil__http_respond_error(req, 503, "busy", "cannot check the version now (no process)", NULL);
+    return;
+  }
+  c->pid = pid;
+  uv_pipe_init(a->loop, &c->pipe, 0);
+  uv_pipe_open(&c->pipe, fds[0]);
+  uv_timer_init(a->loop, &c->timer);
+  c->pipe.data = c->timer.data = c;
+  c->handles = 2;
+  c->next = a->uploads;
+  if (a->uploads) a->uploads->prev = c;
+  a->uploads = c;
+  a->n_uploads++;
+  a->checking++;
+  uv_timer_start(&c->timer, on_check_timeout, a->upload_check_ms, 0);
+  uv_read_start((uv_stream_t *)&c->pipe, on_check_alloc, on_check_read);
+}
+
 /* ---- the handlers ------------------------------------------------------------------------ */
 
 static void post_lint(api *a, http_request *req) {
-  if (!vigil__api_user(a, req, PERM_AUTHOR)) return;
-  json_t *body = vigil__api_body_object(req);
-  if (!body) return;
-  char dir[4096], ref[256] = "", sha[65] = "";
-  json_t *files = json_object_get(body, "files");
-  if (unpack(a, req, files, dir, sizeof dir) == 0) {
-    report r;
-    check_folder(dir, files, &r, ref, sizeof ref, sha);
-    json_t *out = report_json(&r);
-    if (ref[0]) json_object_set_new(out, "ref", json_string(ref)), json_object_set_new(out, "sha256", json_string(sha));
-    vigil__api_reply_free(req, 200, json_dumps(out, JSON_COMPACT), NULL);
-    json_decref(out);
-    report_free(&r);
-    remove_tree(dir);
-  }
-  json_decref(body);
+  const user *who = vigil__api_user(a, req, PERM_AUTHOR);
+  if (who) start_check(a, req, who->name, 1);
 }
 
 static void post_protocol(api *a, http_request *req) {
   const user *who = vigil__api_user(a, req, PERM_AUTHOR);
-  if (!who) return;
-  json_t *body = vigil__api_body_object(req);
-  if (!body) return;
-  char dir[4096], ref[256] = "", sha[65] = "";
-  json_t *files = json_object_get(body, "files");
-  if (unpack(a, req, files, dir, sizeof dir) < 0) {
-    json_decref(body);
-    return;
-  }
-  report r;
+  if (who) start_check(a, req, who->name, 0);
+}
+
+/* A checked upload with no problem and every spec passing: kept, loaded,
+ * not yet usable. */
+static void keep_upload(api *a, http_request *req, const char *actor, const char *dir, json_t *files, report *r,
+                        const char *ref, const char *sha) {
+  (void)files;
   lookup l;
   char final[4400];
-  if (check_folder(dir, files, &r, ref, sizeof ref, sha)) {
-    refuse(req, &r);
-  } else if (find(a, ref, 0, &l) && !strcmp(l.sha256, sha)) {
+  if (find(a, ref, 0, &l) && !strcmp(l.sha256, sha)) {
     /* The same sources again: nothing new. */
     get_protocol(a, req, ref);
   } else if (find(a, ref, 0, &l) ||
@@ -407,18 +662,15 @@ static void post_protocol(api *a, http_request *req) {
     vigil__http_respond_error(req, 422, "protocol_invalid", vigil_engine_errmsg(a->e), "files");
     remove_tree(final);
   } else {
-    json_t *fields = json_pack("{s:s, s:s, s:i}", "ref", ref, "sha256", sha, "spec_checks", r.checks);
-    vigil__api_site_event(a, "protocol.uploaded", who->name, fields);
+    json_t *fields = json_pack("{s:s, s:s, s:i}", "ref", ref, "sha256", sha, "spec_checks", r->checks);
+    vigil__api_site_event(a, "protocol.uploaded", actor, fields);
     json_t *list = protocols_json(a);
     json_t *p = json_deep_copy(entry_of(list, ref));
     json_decref(list);
-    json_object_set_new(p, "specs", json_pack("{s:i, s:i}", "checks", r.checks, "failed", 0));
+    json_object_set_new(p, "specs", json_pack("{s:i, s:i}", "checks", r->checks, "failed", 0));
     vigil__api_hold(a, req, 201, json_dumps(p, JSON_COMPACT), NULL);
     json_decref(p);
   }
-  report_free(&r);
-  remove_tree(dir); /* gone already when it was kept */
-  json_decref(body);
 }
 
 typedef struct approving {

@@ -100,6 +100,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                     .simulated_clock = 1,
                     .store = vigil__engine_store(F.e),
                     .uploads_dir = F.uploads,
+                    /* an upload is checked in a child process: a short limit keeps a slow one brief */
+                    .upload_check_ms = 3000,
                     /* the fuzzer's own address: X-Forwarded-For is parsed */
                     .trusted_proxies = (const char *const[]){"127.0.0.1"},
                     .n_trusted_proxies = 1};

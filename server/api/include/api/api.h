@@ -47,6 +47,11 @@ typedef struct api_options {
    * and the folder uploaded versions are kept in; NULL: no uploads. */
   struct store *store;
   const char *uploads_dir;
+  /* Limits of checking an uploaded version (lint and specs run in a child
+   * process, off the loop): wall and CPU time (0: 30 s) and memory (0:
+   * 512 MiB more than the server's own). */
+  uint64_t upload_check_ms;
+  size_t upload_check_memory;
   /* The addresses of the reverse proxies in front (vigil.conf's
    * trusted_proxies): only from them is X-Forwarded-For believed. */
   const char *const *trusted_proxies;
