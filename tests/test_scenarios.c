@@ -115,9 +115,9 @@ static void hypertensive_episode(void **state) {
 static void missed_checkpoint(void **state) {
   const char *expected[] = {"25 item.overdue infusion.vitals", /* due at 20, grace 5 */
                             "25 alert.raised infusion.vitals medium overdue",
-                            "30 alert.escalated 1 high", /* unacknowledged for 5 minutes */
-                            "32 alert.resolved 1",       /* recorded late */
-                            "33 alert.acknowledged 1",   /* latching: stays until acknowledged */
+                            "30 alert.escalated 1 medium", /* unacknowledged for 5 minutes: one level up */
+                            "32 alert.resolved 1",         /* recorded late */
+                            "33 alert.acknowledged 1",     /* latching: stays until acknowledged */
                             "115 visit.discharged ",
                             NULL};
   run("missed_checkpoint", expected, 0);
@@ -178,7 +178,7 @@ static void rems_prolonged_sedation(void **state) {
 static void rems_missed_bp_check(void **state) {
   const char *expected[] = {"60 item.overdue monitoring.bp_40m", /* due at 50, 10 minutes' grace */
                             "60 alert.raised monitoring.bp_40m medium overdue",
-                            "65 alert.escalated 1 high",
+                            "65 alert.escalated 1 medium",
                             "66 alert.resolved 1",
                             "67 alert.acknowledged 1",
                             "135 visit.discharged ",

@@ -22,7 +22,7 @@ const char *vigil__alert_source_name(alert_source s) {
 }
 
 alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
-                          const char *message, int latching, int64_t escalate, int32_t item) {
+                          const char *message, int latching, int64_t escalate, int32_t item, const alert_more *more) {
   uint64_t id = e->n_alerts + 1;
   /* The site's escalation is the longest an alert may wait: a protocol may
    * escalate sooner, never later nor not at all. Recorded in the event, so
@@ -31,7 +31,18 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
   int64_t site =
       e->opts.escalate_by_priority_ms[prio] > 0 ? e->opts.escalate_by_priority_ms[prio] : e->opts.escalate_ms;
   if (site > 0 && (escalate <= 0 || escalate > site)) escalate = site;
-  field f[9] = {
+  val items = VAL_NIL_;
+  if (more && more->n_items > 1) {
+    items = vigil__val_list((uint32_t)more->n_items);
+    if (!vigil__val_ok(items)) return NULL;
+    for (int i = 0; i < more->n_items; i++)
+      val_items(items)[i] = val_atom(v->p->items[more->items[i]].qid);
+  }
+  val value = !more              ? VAL_NIL_
+              : more->value_text ? val_atom(more->value_text)
+              : more->has_value  ? val_num(more->value)
+                                 : VAL_NIL_;
+  field f[12] = {
       {K(alert), val_num((double)id)},
       {K(rule), val_atom(rule)},
       {K(key), val_atom(key)},
@@ -41,21 +52,36 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
       {K(latching), val_bool(latching)},
       {K(escalate_ms), val_num((double)escalate)},
       {K(item), item >= 0 ? val_atom(v->p->items[item].qid) : VAL_NIL_},
+      {K(items), items},
+      {K(value), value},
+      {K(follows), more && more->follows ? val_num((double)more->follows) : VAL_NIL_},
   };
   /* Absent fields (no key for a per-reading alert, no item) are left out. */
   uint32_t n = 0;
-  for (int i = 0; i < 9; i++)
+  for (int i = 0; i < 12; i++)
     n += f[i].v.type != VAL_NIL;
   val data = vigil__val_record(n);
   if (!vigil__val_ok(data) || !vigil__val_ok(f[4].v)) {
     vigil__val_release(data);
     vigil__val_release(f[4].v);
+    vigil__val_release(items);
     return NULL;
   }
-  for (int i = 0, k = 0; i < 9; i++)
+  for (int i = 0, k = 0; i < 12; i++)
     if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
   if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL;
   return id <= e->n_alerts ? e->alerts[id - 1] : NULL;
+}
+
+alert *vigil__overdue_alert(const visit *v, int item) {
+  for (uint32_t i = v->n_alerts; i-- > 0;) {
+    alert *a = v->alerts[i];
+    if (a->source != SRC_OVERDUE || a->cleared) continue;
+    if (a->item == item) return a;
+    for (uint32_t j = 0; j < a->n_items; j++)
+      if (a->items[j] == item) return a;
+  }
+  return NULL;
 }
 
 void vigil__resolve_alert(vigil_engine *e, alert *a) {
@@ -68,6 +94,33 @@ static const char *outcome_key(const char *rule, const outcome *o) {
   char key[600];
   snprintf(key, sizeof key, "%s/%s", rule, o->id);
   return vigil__intern(key);
+}
+
+static const rule_spec *rule_of(const visit *v, const char *rule) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  for (uint32_t i = 0; i < ph->n_rules; i++)
+    if (ph->rules[i].id == rule) return &ph->rules[i];
+  return NULL;
+}
+
+/* H1 (docs/safety.md): whether what a rule says now is worse than what was
+ * last announced for the same cause, whose alert `was` is acknowledged. Worse
+ * is a higher priority; a value further past the last announced one, in the
+ * direction the rule declares (`worse`), by at least its margin; or a finding
+ * (a text value) not announced before while the condition held. */
+static int worse_than_announced(const visit *v, const char *rule, const char *key, const alert *was, const outcome *x) {
+  if (x->prio > was->prio) return 1;
+  if (x->value_text) {
+    for (uint32_t i = 0; i < v->n_alerts; i++) {
+      const alert *a = v->alerts[i];
+      if (a->key == key && !a->cleared && a->value_text == x->value_text) return 0;
+    }
+    return 1;
+  }
+  const rule_spec *r = rule_of(v, rule);
+  if (!x->has_value || !was->has_value || was->value_text || !r || !r->worse) return 0;
+  double past = r->worse > 0 ? x->value - was->value : was->value - x->value;
+  return past > 0 && past >= r->margin;
 }
 
 void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src,
@@ -86,12 +139,20 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes
        * findings, each its own, ended by acknowledgement. */
       if (x->per_reading || src == SRC_HOOK) {
         /* Its own finding: never de-duplicated, never resolved by later readings. */
-        vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1);
+        vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, NULL);
         break;
       }
       said[n_said++] = key;
-      if (!vigil__visit_find_alert(v, key))
-        vigil__raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1);
+      alert_more more = {.has_value = x->has_value, .value = x->value, .value_text = x->value_text};
+      alert *was = vigil__visit_find_alert(v, key);
+      if (!was)
+        vigil__raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1, &more);
+      else if (was->acked && worse_than_announced(v, rule, key, was, x)) {
+        /* Acknowledging covered the condition as it was, not a worse one
+         * (IEC 60601-1-8): announced again, active, with what is seen now. */
+        more.follows = was->id;
+        vigil__raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1, &more);
+      }
       break;
     }
     case OUT_BLOCK: {

@@ -144,12 +144,21 @@ int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, 
   return vigil__engine_done(e, v);
 }
 
-/* Resolves the overdue alert of an item that is no longer overdue. */
+static int still_overdue(const visit *v, int item) {
+  const item_state *s = &v->items[item];
+  return s->overdue > s->sat && !s->skipped_for_good;
+}
+
+/* Resolves the overdue alert of an item that is no longer overdue, once
+ * every item of its checkpoint (one alert for them all) is no longer either. */
 static void resolve_overdue(vigil_engine *e, visit *v, int item) {
   const item_state *s = &v->items[item];
-  if (s->overdue == 0 || (s->overdue > s->sat && !s->skipped_for_good)) return;
-  alert *a = vigil__visit_find_alert(v, v->p->items[item].overdue_key);
-  if (a) vigil__resolve_alert(e, a);
+  if (s->overdue == 0 || still_overdue(v, item)) return;
+  alert *a = vigil__overdue_alert(v, item);
+  if (!a) return;
+  for (uint32_t i = 0; i < a->n_items; i++)
+    if (still_overdue(v, a->items[i])) return;
+  vigil__resolve_alert(e, a);
 }
 
 int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *items, size_t n) {

@@ -50,7 +50,15 @@ typedef struct alert {
   const char *rule; /* interned: the rule (or item) that raised it */
   const char *key;  /* interned de-duplication key; NULL for per-reading alerts */
   char *message;
-  int32_t item; /* for overdue alerts, else -1 */
+  int32_t item;    /* for overdue alerts (the first item of a checkpoint's), else -1 */
+  uint16_t *items; /* an overdue alert's items, all due at one checkpoint */
+  uint32_t n_items;
+  /* What a rule's alert is about, as the rule said it (a number, or a finding
+   * as text): the engine tells a worse reading or a new finding by it. */
+  uint8_t has_value;
+  double value;
+  const char *value_text; /* interned */
+  uint64_t follows;       /* the acknowledged alert of the same cause this one announces again, 0: none */
   alert_source source;
   priority prio;
   uint8_t level, latching, acked, cleared;
@@ -212,6 +220,9 @@ typedef struct outcome {
   int latching;   /* -1: the protocol's default */
   int per_reading;
   int64_t escalate; /* -1: the default */
+  int has_value;    /* value: a number; value_text: a finding */
+  double value;
+  const char *value_text; /* interned */
 } outcome;
 typedef struct outcomes {
   outcome v[16];
@@ -240,8 +251,20 @@ void vigil__outcomes_free(outcomes *o);
 const char *vigil__priority_atom(priority p);         /* interned "high", "medium", "low" */
 const char *vigil__alert_source_name(alert_source s); /* interned "rule", "overdue", ... */
 const char *vigil__alert_state_name(const alert *a);  /* "active", "acknowledged", "resolved", "closed" */
+/* What else an alert.raised may say: the rule's value, the alert it
+ * announces again, the items of a checkpoint (n_items > 1). */
+typedef struct alert_more {
+  int has_value;
+  double value;
+  const char *value_text;
+  uint64_t follows;
+  const int *items;
+  int n_items;
+} alert_more;
 alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
-                          const char *message, int latching, int64_t escalate, int32_t item);
+                          const char *message, int latching, int64_t escalate, int32_t item, const alert_more *more);
+/* The open overdue alert (not resolved) that covers an item, or NULL. */
+alert *vigil__overdue_alert(const visit *v, int item);
 void vigil__resolve_alert(vigil_engine *e, alert *a);
 /* Applies what a rule returned: raises new alerts, sets blocks and notes,
  * and resolves what the rule no longer says. */

@@ -79,6 +79,20 @@ static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t err
       o->per_reading = 1;
     else if (scope && strcmp(scope, "condition"))
       rc = -1;
+    rawfield(L, idx, "value"); /* what the alert is about: a number, or a finding as text */
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+      o->has_value = 1;
+      o->value = lua_tonumber(L, -1);
+      if (o->value != o->value) o->has_value = 0; /* NaN compares with nothing */
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
+      size_t vlen = 0;
+      const char *t = lua_tolstring(L, -1, &vlen);
+      if (vlen <= MAX_MESSAGE) {
+        o->has_value = 1;
+        o->value_text = vigil__intern(t);
+      }
+    }
+    lua_pop(L, 1);
     rawfield(L, idx, "escalate"); /* ms: v.alert.* parsed the duration */
     /* A table made by hand may hold anything: a week at most, or refused
      * (casting a huge or NaN double to an integer is undefined). */
@@ -130,8 +144,10 @@ static int read_outcomes(lua_State *L, outcomes *o) {
   return 0;
 }
 
+/* prio: the highest priority of what failed (H6 in docs/safety.md): a rule's
+ * failure is as urgent as the alert it can no longer raise. */
 static void technical_alert(vigil_engine *e, visit *v, const char *rule, const char *what, const char *where,
-                            const char *error) {
+                            const char *error, priority prio) {
   char key[600], msg[2000];
   snprintf(key, sizeof key, "%s!error", rule);
   const char *k = vigil__intern(key);
@@ -156,7 +172,7 @@ static void technical_alert(vigil_engine *e, visit *v, const char *rule, const c
     }
     *out = '\0';
   }
-  vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1);
+  vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, prio, msg, v->p->latching, v->p->escalate, -1, NULL);
 }
 
 static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
@@ -172,7 +188,7 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
   e->stats.lua_calls++;
   r->runs++;
   if (vigil__sandbox_call(sb, 2, 1, o.error, sizeof o.error) != LUA_OK) {
-    technical_alert(e, v, r->id, "rule", r->where, o.error);
+    technical_alert(e, v, r->id, "rule", r->where, o.error, r->priority);
     return;
   }
   int rc = read_outcomes(L, &o);
@@ -180,7 +196,7 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
   lua_pop(L, 1);
   if (rc < 0) {
     vigil__outcomes_free(&o);
-    technical_alert(e, v, r->id, "rule", r->where, o.error);
+    technical_alert(e, v, r->id, "rule", r->where, o.error, r->priority);
     return;
   }
   vigil__apply_outcomes(e, v, r->id, &o, SRC_RULE, 1);
@@ -212,7 +228,7 @@ int vigil__eval_when(vigil_engine *e, visit *v, const item_spec *it) {
   e->stats.lua_calls++;
   if (vigil__sandbox_call(sb, 1, 1, err, sizeof err) != LUA_OK) {
     /* When in doubt the item applies: a missed check is worse than an extra one. */
-    technical_alert(e, v, it->id, "condition of item", it->where, err);
+    technical_alert(e, v, it->id, "condition of item", it->where, err, PRIORITY_MEDIUM);
     return 1;
   }
   int applies = lua_toboolean(sb->L, -1);
@@ -294,6 +310,17 @@ int vigil__eval_compute(vigil_engine *e, visit *v, const item_spec *it, val reco
   return 0;
 }
 
+/* A score that cannot be computed silences the rules that read it: its
+ * technical alert takes the highest priority among them (medium when none). */
+static priority score_priority(const phase_spec *ph, int item) {
+  int found = 0;
+  priority prio = PRIORITY_MEDIUM;
+  for (uint32_t i = 0; i < ph->n_rules; i++)
+    for (uint32_t j = 0; j < ph->rules[i].n_on; j++)
+      if (ph->rules[i].on[j] == item && (!found++ || ph->rules[i].priority > prio)) prio = ph->rules[i].priority;
+  return prio;
+}
+
 void vigil__eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
   const phase_spec *ph = &v->p->phases[v->phase];
   for (uint16_t j = 0; j < ph->n_items; j++) {
@@ -307,7 +334,7 @@ void vigil__eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
     double total;
     char err[1024];
     if (vigil__eval_compute(e, v, it, src->v, &total, err, sizeof err) < 0) {
-      technical_alert(e, v, it->id, "score", it->where, err);
+      technical_alert(e, v, it->id, "score", it->where, err, score_priority(ph, it->index));
       continue;
     }
     const reading *last = vigil__visit_latest(v, it->index);
@@ -336,14 +363,14 @@ static void run_hook(vigil_engine *e, visit *v, int hook, const char *name, int 
   e->stats.lua_calls++;
   const char *rule = vigil__intern(name);
   if (vigil__sandbox_call(sb, nargs + 1, 1, o.error, sizeof o.error) != LUA_OK) {
-    technical_alert(e, v, rule, "hook", NULL, o.error);
+    technical_alert(e, v, rule, "hook", NULL, o.error, PRIORITY_MEDIUM);
     return;
   }
   int rc = read_outcomes(L, &o);
   lua_pop(L, 1);
   if (rc < 0) {
     vigil__outcomes_free(&o);
-    technical_alert(e, v, rule, "hook", NULL, o.error);
+    technical_alert(e, v, rule, "hook", NULL, o.error, PRIORITY_MEDIUM);
     return;
   }
   /* Hooks may add notes and alerts; they cannot block a phase. */

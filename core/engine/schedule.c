@@ -101,27 +101,79 @@ void vigil__schedule_visit(vigil_engine *e, visit *v) {
     vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory arming a deadline");
 }
 
+/* The overdue deadline of an item, as next_deadline() computes it (-1: none). */
+static int64_t overdue_at(const visit *v, const item_spec *it, uint32_t *occurrence) {
+  const item_state *s = &v->items[it->index];
+  if (!it->scheduled || s->skipped_for_good) return -1;
+  uint32_t k = max3(s->sat, s->overdue, s->passed);
+  int64_t due = vigil__schedule_due(&it->sched, k);
+  if (due < 0) return -1;
+  *occurrence = k;
+  return v->phase_at + due + it->sched.grace;
+}
+
+/* Every item of the phase whose overdue deadline is d->at goes overdue (or is
+ * passed over when its `when` does not hold) now. The items due at one
+ * checkpoint that go overdue together are one alert (H2 in docs/safety.md):
+ * one banner, one acknowledgement, one escalation, at the highest priority,
+ * the shortest escalation and latching if any of theirs is. */
 static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t now) {
-  const item_spec *it = d->item;
-  int64_t due = d->at - it->sched.grace;
-  if (!vigil__eval_when(e, v, it)) {
-    /* It does not apply now: nothing is overdue. Said in an event, as is
-     * every decision, for the fold to pass this occurrence over (visit.c). */
-    vigil__emit(e, v, EV_ITEM_NOT_APPLICABLE, K(vigil),
-                vigil__val_recordv(3, K(item), val_atom(it->qid), K(occurrence), val_num(d->occurrence), K(due),
-                                   val_num((double)due)));
+  const phase_spec *ph = &v->p->phases[v->phase];
+  int group[256];
+  int n = 0;
+  for (uint16_t j = 0; j < ph->n_items; j++) {
+    const item_spec *it = &v->p->items[ph->first_item + j];
+    uint32_t k = 0;
+    if (overdue_at(v, it, &k) != d->at) continue;
+    int64_t due = d->at - it->sched.grace;
+    if (!vigil__eval_when(e, v, it)) {
+      /* It does not apply now: nothing is overdue. Said in an event, as is
+       * every decision, for the fold to pass this occurrence over (visit.c). */
+      vigil__emit(
+          e, v, EV_ITEM_NOT_APPLICABLE, K(vigil),
+          vigil__val_recordv(3, K(item), val_atom(it->qid), K(occurrence), val_num(k), K(due), val_num((double)due)));
+      continue;
+    }
+    val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(occurrence), val_num(k), K(due),
+                                  val_num((double)due), K(late_ms), val_num((double)(now - d->at)));
+    if (!vigil__emit(e, v, EV_ITEM_OVERDUE, K(vigil), data)) return;
+    /* still unresolved from an earlier occurrence: that alert stands for it */
+    if (!vigil__overdue_alert(v, it->index) && n < (int)(sizeof group / sizeof group[0])) group[n++] = it->index;
+  }
+  if (n == 0) return;
+  const item_spec *first = &v->p->items[group[0]];
+  int64_t due = d->at - first->sched.grace;
+  long long minutes = (long long)((due - v->phase_at) / 60000);
+  if (n == 1) {
+    char msg[700];
+    snprintf(msg, sizeof msg, "%s overdue: due %lld min into %s", first->title, minutes, ph->title);
+    vigil__raise_alert(e, v, SRC_OVERDUE, first->qid, first->overdue_key, first->overdue_priority, msg,
+                       first->overdue_latching, first->overdue_escalate, first->index, NULL);
     return;
   }
-  val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(occurrence), val_num(d->occurrence), K(due),
-                                val_num((double)due), K(late_ms), val_num((double)(now - d->at)));
-  if (!vigil__emit(e, v, EV_ITEM_OVERDUE, K(vigil), data)) return;
-  char msg[700];
-  const char *k = it->overdue_key;
-  if (vigil__visit_find_alert(v, k)) return; /* still unresolved from an earlier occurrence */
-  snprintf(msg, sizeof msg, "%s overdue: due %lld min into %s", it->title, (long long)((due - v->phase_at) / 60000),
-           v->p->phases[v->phase].title);
-  vigil__raise_alert(e, v, SRC_OVERDUE, it->qid, k, it->overdue_priority, msg, it->overdue_latching,
-                     it->overdue_escalate, it->index);
+  buf msg, key;
+  vigil__buf_init(&msg);
+  vigil__buf_init(&key);
+  vigil__buf_printf(&msg, "Checkpoint at %lld min into %s overdue: ", minutes, ph->title);
+  vigil__buf_puts(&key, first->overdue_key);
+  priority prio = first->overdue_priority;
+  int latching = first->overdue_latching;
+  int64_t escalate = first->overdue_escalate;
+  for (int i = 0; i < n; i++) {
+    const item_spec *it = &v->p->items[group[i]];
+    vigil__buf_printf(&msg, "%s%s", i ? ", " : "", it->title);
+    if (i) vigil__buf_printf(&key, "+%s", it->id);
+    if (it->overdue_priority > prio) prio = it->overdue_priority;
+    latching |= it->overdue_latching;
+    if (it->overdue_escalate > 0 && (escalate <= 0 || it->overdue_escalate < escalate)) escalate = it->overdue_escalate;
+  }
+  alert_more more = {.items = group, .n_items = n};
+  char *m = vigil__buf_take(&msg), *k = vigil__buf_take(&key);
+  if (m && k)
+    vigil__raise_alert(e, v, SRC_OVERDUE, first->qid, vigil__intern(k), prio, m, latching, escalate, first->index,
+                       &more);
+  free(m);
+  free(k);
 }
 
 static void fire_maximum(vigil_engine *e, visit *v) {
@@ -130,11 +182,14 @@ static void fire_maximum(vigil_engine *e, visit *v) {
   snprintf(key, sizeof key, "duration:%s", ph->id);
   snprintf(msg, sizeof msg, "%s has passed its maximum duration of %lld min", ph->title, (long long)(ph->max / 60000));
   vigil__raise_alert(e, v, SRC_PHASE, ph->id, vigil__intern(key), PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate,
-                     -1);
+                     -1, NULL);
 }
 
+/* Escalation re-notifies and raises the level (who is told); it raises the
+ * priority a step only when the protocol says so (escalation_raises_priority). */
 static void fire_escalation(vigil_engine *e, visit *v, alert *a) {
-  priority prio = a->prio == PRIORITY_HIGH ? PRIORITY_HIGH : (priority)(a->prio + 1);
+  priority prio = a->prio;
+  if (v->p->escalation_raises_priority && prio < PRIORITY_HIGH) prio = (priority)(prio + 1);
   val data = vigil__val_recordv(3, K(alert), val_num((double)a->id), K(level), val_num(a->level + 1), K(priority),
                                 val_atom(vigil__priority_atom(prio)));
   vigil__emit(e, v, EV_ALERT_ESCALATED, K(vigil), data);

@@ -37,6 +37,7 @@ void vigil__visit_free(visit *v) {
   free(v->items);
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     free(v->alerts[i]->message);
+    free(v->alerts[i]->items);
     free(v->alerts[i]);
   }
   free(v->alerts);
@@ -163,7 +164,25 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   a->latching = (uint8_t)(l && l->type == VAL_BOOL ? l->u.b : 1);
   a->escalate_ms = (int64_t)num_of(d, K(escalate_ms), 0);
   a->raised_at = ev->time;
+  val *value = vigil__val_get(d, K(value));
+  if (value && value->type == VAL_NUMBER) {
+    a->has_value = 1;
+    a->value = value->u.num;
+  } else if (value && val_text(*value)) {
+    a->has_value = 1;
+    a->value_text = vigil__intern(val_text(*value));
+  }
+  a->follows = (uint64_t)num_of(d, K(follows), 0);
+  val *items = vigil__val_get(d, K(items));
+  if (items && items->type == VAL_LIST && items->u.o->n > 0 && (a->items = calloc(items->u.o->n, sizeof *a->items))) {
+    for (uint32_t i = 0; i < items->u.o->n; i++) {
+      const char *qid = val_text(val_items(*items)[i]);
+      int it = qid ? vigil__protocol_find_item(v->p, qid, -1) : -1;
+      if (it >= 0) a->items[a->n_items++] = (uint16_t)it;
+    }
+  }
   if (!a->message) {
+    free(a->items);
     free(a);
     return;
   }
@@ -181,6 +200,7 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   if (a->source == SRC_PHASE) v->max_alerted = 1;
   return;
 fail:
+  free(a->items);
   free(a->message);
   free(a);
 }

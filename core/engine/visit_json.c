@@ -30,6 +30,7 @@ static void alert_json(buf *b, const alert *a) {
     vigil__buf_json_string(b, a->acked_by ? a->acked_by : "");
   }
   if (a->cleared) time_field(b, "resolved_at", a->cleared_at);
+  if (a->follows) vigil__buf_printf(b, ",\"follows\":%llu", (unsigned long long)a->follows);
   vigil__buf_putc(b, '}');
 }
 

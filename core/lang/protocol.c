@@ -303,6 +303,13 @@ static int read_rule(protocol *p, lua_State *L, int idx, rule_spec *r, uint16_t 
   r->where = get_str(L, idx, "where");
   lua_getfield(L, idx, "check");
   r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  char *prio = get_str(L, idx, "priority");
+  if (vigil__priority_parse(prio, &r->priority) < 0) r->priority = PRIORITY_HIGH; /* unknown: the highest */
+  free(prio);
+  char *worse = get_str(L, idx, "worse");
+  r->worse = !worse ? 0 : !strcmp(worse, "higher") ? 1 : !strcmp(worse, "lower") ? -1 : 0;
+  free(worse);
+  if (!get_num(L, idx, "margin", &r->margin)) r->margin = 0;
   lua_getfield(L, idx, "on");
   r->n_on = (uint32_t)lua_rawlen(L, -1);
   r->on = calloc(r->n_on ? r->n_on : 1, sizeof *r->on);
@@ -354,6 +361,7 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
   p->description = get_str(L, idx, "description");
   p->latching = get_bool(L, idx, "latching", 1);
   p->escalate = get_int(L, idx, "escalate", 0);
+  p->escalation_raises_priority = get_bool(L, idx, "escalation_raises_priority", 0);
   if (!p->id || !p->version) return -1;
   size_t n = strlen(p->id) + strlen(p->version) + 2;
   if (!(p->ref = malloc(n))) return -1;

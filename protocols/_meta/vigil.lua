@@ -17,6 +17,7 @@
 ---@field latching? boolean Stays until acknowledged after the cause clears (default: the protocol's).
 ---@field escalate? vigil.Duration Re-notified one level up when unacknowledged this long ("0s": never).
 ---@field scope? "condition"|"reading" "condition" (default): one alert while it holds; "reading": each reading is its own finding.
+---@field value? number|string What the alert is about: a number (compared with the rule's `worse`) or a finding as text.
 
 ---@class vigil.Alerts
 local Alerts = {}
@@ -145,6 +146,8 @@ function Visit.id() end
 ---@field on vigil.ItemRef|vigil.ItemRef[] Runs when any of these is recorded or amended.
 ---@field check vigil.Check
 ---@field title? string
+---@field priority? vigil.Priority The highest priority it raises: its technical alert's if it fails (default "high").
+---@field worse? "higher"|"lower"|{ higher: number }|{ lower: number } How its alerts' value gets worse, and the margin to announce again after an acknowledgement.
 
 ---@class vigil.PhaseSpec
 ---@field title? string
@@ -170,6 +173,7 @@ function Visit.id() end
 ---@field escalate? vigil.Duration
 ---@field overdue_priority? vigil.Priority
 ---@field latching? boolean
+---@field escalation_raises_priority? boolean An escalation also raises the priority one step (default false: only the level).
 
 ---@class vigil.Hooks
 ---@field alert? fun(alert: { id: integer, rule: string, priority: vigil.Priority, message: string, source: string, item?: string }, visit: vigil.Visit): vigil.Outcome|vigil.Outcome[]|nil

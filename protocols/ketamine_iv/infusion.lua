@@ -6,7 +6,10 @@
 -- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, hr_high
 -- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, sedation_deep
 -- ("sedation_deep", "sedation_unresponsive"), dissociation_distress.
--- The alert logic and its parameters are in lib.lua and protocol.lua.
+-- The alert logic and its parameters are in lib.lua and protocol.lua. Each rule
+-- declares the highest priority it raises (the priority of its technical alert if
+-- it fails: docs/safety.md, H6) and, for vitals, how a reading is worse than the
+-- one last announced (lib.worse: docs/safety.md, H1).
 
 local v = require "vigil"
 local lib = require "lib"
@@ -65,6 +68,7 @@ return v.phase "infusion" {
     -- second reading, or > 200/120 once (params sbp_alert, dbp_alert, sbp_severe, dbp_severe).
     v.rule "bp_high" {
       on = "vitals",
+      priority = "high", worse = lib.worse.bp,
       check = function(x, visit)
         local previous = (visit.last("infusion.vitals", 2) or {})[2]
         return lib.bp_high(x, previous, visit)
@@ -75,6 +79,7 @@ return v.phase "infusion" {
     -- diastolic from baseline (params sbp_rise, dbp_rise).
     v.rule "bp_rise" {
       on = "vitals",
+      priority = "medium", worse = lib.worse.bp,
       check = function(x, visit) return lib.bp_rise(x, visit) end,
     },
 
@@ -82,6 +87,7 @@ return v.phase "infusion" {
     -- (param hr_max; the 5 minutes is the literal below).
     v.rule "hr_high" {
       on = "vitals",
+      priority = "medium", worse = lib.worse.hr,
       check = function(x, visit)
         local max = visit.param("hr_max")
         local sustained = visit.held("infusion.vitals", function(r) return r.hr > max end, "5m")
@@ -92,21 +98,25 @@ return v.phase "infusion" {
     -- Source: see params spo2_min and rr_min in protocol.lua.
     v.rule "spo2_low" {
       on = "vitals",
+      priority = "high", worse = lib.worse.spo2,
       check = function(x, visit) return lib.spo2_low(x, visit) end,
     },
     v.rule "rr_low" {
       on = "vitals",
+      priority = "high", worse = lib.worse.rr,
       check = function(x, visit) return lib.rr_low(x, visit) end,
     },
 
     -- Source: see param moaas_alert in protocol.lua.
     v.rule "sedation_deep" {
       on = "moaas",
+      priority = "high", worse = lib.worse.moaas,
       check = function(x, visit) return lib.sedation(x, visit) end,
     },
 
     v.rule "dissociation_distress" {
       on = "dissociation",
+      priority = "low",
       check = function(x, visit) return lib.dissociation(x, visit) end,
     },
   },

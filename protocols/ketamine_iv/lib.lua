@@ -43,24 +43,29 @@ end
 -- before `x` (nil when there is none).
 --   alert ids: "bp_high" (high), "bp_high_unconfirmed" (medium, not latching: it
 --   clears on the next reading, whatever that shows).
+--   The alerts' value is how far the reading is past the flag, in mmHg (the larger of
+--   systolic and diastolic), for the rule's `worse` margin.
 function lib.bp_high(x, previous, visit)
   local severe_s, severe_d = visit.param("sbp_severe"), visit.param("dbp_severe")
+  local past = math.max(x.sbp - visit.param("sbp_alert"), x.dbp - visit.param("dbp_alert"))
   if x.sbp > severe_s or x.dbp > severe_d then
     return v.alert.high(fmt("BP %s is above %g/%g: tell the clinician now.%s", bp(x), severe_s, severe_d,
-                            infusion_hint(visit, "Consider stopping the infusion.")), { id = "bp_high" })
+                            infusion_hint(visit, "Consider stopping the infusion.")), { id = "bp_high", value = past })
   end
   if not at_flag(x, visit) then return nil end
   local flag = fmt("%g/%g", visit.param("sbp_alert"), visit.param("dbp_alert"))
   if previous and at_flag(previous, visit) then
     return v.alert.high(fmt("BP at or above %s on two readings in a row (%s, then %s): tell the clinician.%s",
                             flag, bp(previous), bp(x),
-                            infusion_hint(visit, "Consider pausing or stopping the infusion.")), { id = "bp_high" })
+                            infusion_hint(visit, "Consider pausing or stopping the infusion.")),
+                        { id = "bp_high", value = past })
   end
   return v.alert.medium(fmt("BP %s is at or above %s: repeat the reading in 5 minutes to confirm.", bp(x), flag),
                         { id = "bp_high_unconfirmed", latching = false })
 end
 
--- Rise from the pre-dose baseline (sbp_rise / dbp_rise). Alert id "bp_rise".
+-- Rise from the pre-dose baseline (sbp_rise / dbp_rise). Alert id "bp_rise"; its
+-- value is how far the rise is past its limit, in mmHg (the larger of the two).
 function lib.bp_rise(x, visit)
   local b = lib.baseline(visit)
   if not b then return nil end
@@ -69,7 +74,7 @@ function lib.bp_rise(x, visit)
   if ds >= lim_s or dd >= lim_d then
     return v.alert.medium(fmt("BP %s is %+g/%+g mmHg from the baseline %s (flag: +%g systolic or +%g diastolic): "
                               .. "repeat the reading and tell the clinician.", bp(x), ds, dd, bp(b), lim_s, lim_d),
-                          { id = "bp_rise" })
+                          { id = "bp_rise", value = math.max(ds - lim_s, dd - lim_d) })
   end
   return nil
 end
@@ -82,7 +87,8 @@ function lib.hr_high(x, sustained, visit)
   local max = visit.param("hr_max")
   if sustained then
     return v.alert.medium(fmt("Heart rate above %g for at least 5 minutes (now %g/min): tell the clinician.%s",
-                              max, x.hr, infusion_hint(visit, "Consider pausing the infusion.")), { id = "hr_high" })
+                              max, x.hr, infusion_hint(visit, "Consider pausing the infusion.")),
+                          { id = "hr_high", value = x.hr })
   end
   if x.hr > max then
     return v.alert.low(fmt("Heart rate %g/min is above %g: repeat in 5 minutes (flagged if sustained).", x.hr, max),
@@ -96,7 +102,8 @@ function lib.spo2_low(x, visit)
   local min = visit.param("spo2_min")
   if x.spo2 < min then
     return v.alert.high(fmt("SpO2 %g%% is below %g%%: assess the airway and check the probe; call the clinician.%s",
-                            x.spo2, min, infusion_hint(visit, "Consider stopping the infusion.")), { id = "spo2_low" })
+                            x.spo2, min, infusion_hint(visit, "Consider stopping the infusion.")),
+                        { id = "spo2_low", value = x.spo2 })
   end
   return nil
 end
@@ -107,7 +114,7 @@ function lib.rr_low(x, visit)
   if x.rr < min then
     return v.alert.high(fmt("Respiratory rate %g/min is below %g: stimulate, assess the airway and SpO2; "
                             .. "call the clinician.%s", x.rr, min,
-                            infusion_hint(visit, "Consider stopping the infusion.")), { id = "rr_low" })
+                            infusion_hint(visit, "Consider stopping the infusion.")), { id = "rr_low", value = x.rr })
   end
   return nil
 end
@@ -127,7 +134,8 @@ function lib.sedation(level_text, visit)
   if level <= limit then
     return v.alert.medium(fmt("MOAA/S %g (at or below %g): deeper sedation than expected. Watch airway and SpO2 "
                               .. "closely; tell the clinician.%s", level, limit,
-                              infusion_hint(visit, "Consider pausing the infusion.")), { id = "sedation_deep" })
+                              infusion_hint(visit, "Consider pausing the infusion.")),
+                          { id = "sedation_deep", value = level })
   end
   return nil
 end
@@ -143,6 +151,27 @@ function lib.dissociation(x, visit)
   end
   return nil
 end
+
+-- After an alert is acknowledged, a reading that still meets its condition is
+-- announced again (active, with the new value) when it is worse than the one last
+-- announced by at least these margins (each rule's `worse`, in the units of its
+-- alerts' value; a higher priority is always announced again). The margins sit
+-- just beyond the measurement's own noise, so that a real deterioration is never
+-- silent and a re-measurement of the same state does not alarm again
+-- (docs/safety.md, H1):
+--   SpO2 3 points: a pulse oximeter's stated accuracy is within about 3 points
+--     (ISO 80601-2-61 accuracy as Arms <= 4%, devices commonly state 2-3%).
+--   RR 2/min: a manual count over 30-60 s is off by 1-2 breaths.
+--   BP 10 mmHg past the flag: repeated cuff readings differ by about 5-8 mmHg.
+--   HR 10/min: beat-to-beat and movement variation of a few beats.
+--   MOAA/S 1 step: each step of the scale is a clinically different state.
+lib.worse = {
+  spo2 = { lower = 3 },
+  rr = { lower = 2 },
+  bp = { higher = 10 },
+  hr = { higher = 10 },
+  moaas = { lower = 1 },
+}
 
 -- Whole minutes, for messages.
 function lib.minutes(ms)

@@ -56,6 +56,7 @@ return v.phase "observation" {
     -- is still confirmed by the next one.
     v.rule "bp_high" {
       on = "vitals",
+      priority = "high", worse = lib.worse.bp,
       check = function(x, visit)
         local previous = (visit.last("observation.vitals", 2) or {})[2] or visit.value("infusion.vitals")
         return lib.bp_high(x, previous, visit)
@@ -63,10 +64,12 @@ return v.phase "observation" {
     },
     v.rule "bp_rise" {
       on = "vitals",
+      priority = "medium", worse = lib.worse.bp,
       check = function(x, visit) return lib.bp_rise(x, visit) end,
     },
     v.rule "hr_high" {
       on = "vitals",
+      priority = "medium", worse = lib.worse.hr,
       check = function(x, visit)
         local max = visit.param("hr_max")
         local sustained = visit.held("observation.vitals", function(r) return r.hr > max end, "5m")
@@ -75,18 +78,22 @@ return v.phase "observation" {
     },
     v.rule "spo2_low" {
       on = "vitals",
+      priority = "high", worse = lib.worse.spo2,
       check = function(x, visit) return lib.spo2_low(x, visit) end,
     },
     v.rule "rr_low" {
       on = "vitals",
+      priority = "high", worse = lib.worse.rr,
       check = function(x, visit) return lib.rr_low(x, visit) end,
     },
     v.rule "sedation_deep" {
       on = "moaas",
+      priority = "high", worse = lib.worse.moaas,
       check = function(x, visit) return lib.sedation(x, visit) end,
     },
     v.rule "dissociation_distress" {
       on = "dissociation",
+      priority = "low",
       check = function(x, visit) return lib.dissociation(x, visit) end,
     },
 

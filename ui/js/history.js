@@ -53,11 +53,11 @@ export function describe(visit, ev, alerts) {
     case "gate.overridden":
       return `Gate of ${phaseTitle(visit, d.phase)} overridden. Reason: ${d.reason}. Overridden: ${(d.reasons || []).join("; ")}`;
     case "alert.raised":
-      return `Alert (${d.priority}): ${d.message}`;
+      return `Alert (${d.priority})${d.follows ? ", worse since acknowledged" : ""}: ${d.message}`;
     case "alert.acknowledged":
       return `Acknowledged ${alert(d.alert)}${d.reason ? ". Reason: " + d.reason : ""}`;
     case "alert.escalated":
-      return `Escalated to ${d.priority} (level ${d.level}): ${alert(d.alert)}`;
+      return `Escalated to level ${d.level} (${d.priority}): ${alert(d.alert)}`;
     case "alert.resolved":
       return `Cause cleared: ${alert(d.alert)}`;
     case "block.set":

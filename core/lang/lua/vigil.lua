@@ -153,8 +153,13 @@ local function alert_of(priority)
       escalate, err = parse_duration(opts.escalate)
       if not escalate then error("escalate: " .. err, 2) end
     end
+    -- value: what the alert is about (a number, or a finding as text), for the
+    -- engine to tell a worse reading or a new finding after an acknowledgement.
+    if opts.value ~= nil and type(opts.value) ~= "number" and type(opts.value) ~= "string" then
+      error("alert value must be a number or a string", 2)
+    end
     return { outcome = "alert", priority = priority, message = message, id = opts.id,
-             latching = opts.latching, scope = opts.scope, escalate = escalate }
+             latching = opts.latching, scope = opts.scope, escalate = escalate, value = opts.value }
   end
 end
 -- v.alert is a table of three constructors. Calling it, or a priority it
@@ -501,7 +506,7 @@ end
 
 local function compile_rule(node, phase)
   local spec = node.spec
-  check_keys(node, spec, set({ "on", "check", "title" }))
+  check_keys(node, spec, set({ "on", "check", "title", "priority", "worse" }))
   local on = spec.on
   if type(on) == "string" then on = { on } end
   if type(on) ~= "table" or #on == 0 then
@@ -514,7 +519,40 @@ local function compile_rule(node, phase)
   if type(spec.check) ~= "function" then
     bad(node, "rule '%s' needs check = function(x, visit) ... end", tostring(node.id))
   end
-  return { id = node.id, on = on, check = spec.check, where = node.where, title = spec.title }
+  -- priority: the highest the rule raises (its technical alert's priority when
+  -- it fails); high when not said.
+  local priority = spec.priority or "high"
+  if not PRIORITIES[priority] then
+    bad(node, "rule '%s': priority must be high, medium or low", tostring(node.id))
+    priority = "high"
+  end
+  -- worse: which way the alerts' value worsens, and by how much a reading must
+  -- be further past the last one announced to be announced again after an
+  -- acknowledgement: "higher" / "lower" (any amount), { higher = N } / { lower = N }.
+  local worse, margin = spec.worse, 0
+  if type(worse) == "table" then
+    local n = 0
+    for k, x in pairs(worse) do
+      n = n + 1
+      if (k ~= "higher" and k ~= "lower") or type(x) ~= "number" or x < 0 or x ~= x then
+        bad(node, "rule '%s': worse must be \"higher\", \"lower\", { higher = N } or { lower = N } (N >= 0)",
+            tostring(node.id))
+      else
+        worse, margin = k, x
+      end
+    end
+    if n ~= 1 then
+      bad(node, "rule '%s': worse must say one direction, higher or lower", tostring(node.id))
+      worse = nil
+    end
+    if type(worse) == "table" then worse = nil end
+  elseif worse ~= nil and worse ~= "higher" and worse ~= "lower" then
+    bad(node, "rule '%s': worse must be \"higher\", \"lower\", { higher = N } or { lower = N } (N >= 0)",
+        tostring(node.id))
+    worse = nil
+  end
+  return { id = node.id, on = on, check = spec.check, where = node.where, title = spec.title,
+           priority = priority, worse = worse, margin = margin }
 end
 
 local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace" })
@@ -719,8 +757,15 @@ function lang.compile(root, sources)
 
   local defaults = spec.defaults or {}
   if type(defaults) ~= "table" then bad(root, "defaults must be a table") defaults = {} end
-  check_keys(root, defaults, set({ "grace", "escalate", "overdue_priority", "latching" }))
+  check_keys(root, defaults, set({ "grace", "escalate", "overdue_priority", "latching",
+                                   "escalation_raises_priority" }))
   p.latching = defaults.latching ~= false
+  -- Escalation tells more people; it raises an alert's priority only when the
+  -- protocol says so.
+  if defaults.escalation_raises_priority ~= nil and type(defaults.escalation_raises_priority) ~= "boolean" then
+    bad(root, "defaults.escalation_raises_priority must be true or false")
+  end
+  p.escalation_raises_priority = defaults.escalation_raises_priority == true
   p.escalate = duration(root, "defaults.escalate", defaults.escalate or DEFAULT_ESCALATE)
 
   local pseen = {}

@@ -8,7 +8,7 @@
 --         for monitoring.bp_40m (MEDIUM, latching) and the protocol's on.overdue note
 --         "Check 'monitoring.bp_40m' overdue in phase monitoring, 60 minutes into the
 --         session."
---   65    still unacknowledged: the overdue alert ESCALATES (to high).
+--   65    still unacknowledged: the overdue alert ESCALATES (one level up, still MEDIUM).
 --   66    BP recorded late, 136/84: the overdue alert RESOLVES; 67 acknowledged.
 --   131   advance -> ready to leave; 135 discharged.
 -- Alerts: the overdue alert for monitoring.bp_40m only (MEDIUM at 60, escalated 65,

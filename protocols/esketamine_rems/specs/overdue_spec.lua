@@ -15,7 +15,7 @@ return {
     expect "60m" { overdue = "monitoring.bp_40m" },
     expect "60m" { alert = "monitoring.bp_40m", source = "overdue", priority = "medium" },
     expect "60m" { note = "Check 'monitoring.bp_40m' overdue in phase monitoring, 60 minutes into the session." },
-    expect "65m" { escalated = "monitoring.bp_40m", priority = "high", level = 1 },
+    expect "65m" { escalated = "monitoring.bp_40m", priority = "medium", level = 1 },
     at "66m" { record = { bp_40m = bp(136, 84) } },
     expect "66m" { resolved = "monitoring.bp_40m" },
     at "67m" { ack = "bp_40m" },
@@ -36,8 +36,9 @@ return {
     expect "30m" { note = "Check 'monitoring.moaas' overdue" },
     expect "30m" { note = "Check 'monitoring.dissociation' overdue" },
     at "32m" { record = { respiration = { spo2 = 98, rr = 14 }, moaas = "5", dissociation = "none" } },
+    -- One alert for the three items of the check (H2 in docs/safety.md).
+    expect "30m" { alert = "monitoring.respiration", source = "overdue", message = "Checkpoint at 15 min" },
+    expect "30m" { no_alert = "monitoring.moaas" },
     expect "32m" { resolved = "monitoring.respiration" },
-    expect "32m" { resolved = "monitoring.moaas" },
-    expect "32m" { resolved = "monitoring.dissociation" },
   },
 }

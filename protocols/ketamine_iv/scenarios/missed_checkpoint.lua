@@ -13,7 +13,7 @@
 --           * the protocol's on.overdue hook adds a note: "Checkpoint 'vitals' overdue
 --             in phase infusion, 25 minutes into the visit."
 --   30    the overdue alert, still unacknowledged, ESCALATES (re-notified at a higher
---         level, 5 minutes after it was raised). moaas and dissociation for the
+--         level, 5 minutes after it was raised; its priority stays MEDIUM). moaas and dissociation for the
 --         30-minute checkpoint recorded on time.
 --   32    vitals recorded late (138/86): satisfies the 20 and the 30 checkpoints
 --         (a reading at t satisfies every due time up to t + 5m). No clinical alert.

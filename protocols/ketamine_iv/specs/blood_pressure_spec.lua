@@ -69,7 +69,7 @@ return {
     at "30m" { record = { vitals = vitals(179, 109), moaas = "5", dissociation = "none" } },
     expect "30m" { no_alert = "bp_high" },
     expect "30m" { resolved = "bp_high" },
-    expect "30m" { escalated = "bp_rise", priority = "high" },
+    expect "30m" { escalated = "bp_rise", priority = "medium" },
   },
 
   spec "A high reading just before observation is confirmed by the first observation reading" {
@@ -86,8 +86,8 @@ return {
     expect "66m" { alert = "bp_high", id = "bp_high", priority = "high", message = "(150/112, then 160/110)" },
     expect "66m" { alert = "bp_rise", message = "+30/+30" },
     expect "66m" { block = "bp_not_recovered", reason = "Systolic 160" },
-    -- Unacknowledged for 5 minutes: re-notified, one level up.
+    -- Unacknowledged for 5 minutes: re-notified, one level up (the priority stays).
     expect "71m" { escalated = "bp_high", priority = "high", level = 1 },
-    expect "71m" { escalated = "bp_rise", priority = "high" },
+    expect "71m" { escalated = "bp_rise", priority = "medium" },
   },
 }

@@ -1,7 +1,9 @@
 -- Checkpoints: a scheduled item turns overdue 5 minutes after its due time,
 -- raises one medium overdue alert (latching) that escalates after 5 minutes
--- unacknowledged, resolves when the item is recorded, and the protocol's
--- on.overdue hook adds a note. (scenarios/missed_checkpoint.lua.)
+-- unacknowledged (one level up, who is told; the priority stays medium),
+-- resolves when the item is recorded, and the protocol's on.overdue hook adds a
+-- note. The items of one checkpoint that go overdue together are one alert
+-- (H2 in docs/safety.md). (scenarios/missed_checkpoint.lua.)
 local visit = require "visit"
 local vitals = visit.vitals
 
@@ -16,7 +18,7 @@ return spec "A missed vitals checkpoint is overdue at 25m and escalates at 30m" 
   expect "25m" { alert = "vitals", source = "overdue", priority = "medium" },
   expect "25m" { note = "Checkpoint 'infusion.vitals' overdue in phase infusion, 25 minutes into the visit." },
   expect "25m" { no_alert = "moaas" },
-  expect "30m" { escalated = "vitals", priority = "high", level = 1 },
+  expect "30m" { escalated = "vitals", priority = "medium", level = 1 },
   at "30m" { record = { moaas = "4", dissociation = "present" } },
   at "32m" { record = { vitals = vitals(138, 86) } },
   expect "32m" { resolved = "vitals" },
@@ -31,12 +33,14 @@ return spec "A missed vitals checkpoint is overdue at 25m and escalates at 30m" 
   expect "71m" { overdue = "observation.vitals" },
   expect "71m" { overdue = "observation.moaas" },
   expect "71m" { overdue = "observation.dissociation" },
-  expect "71m" { alert = "vitals", source = "overdue" },
-  expect "71m" { alert = "moaas", source = "overdue" },
-  expect "71m" { alert = "dissociation", source = "overdue" },
-  at "72m" { record = { vitals = vitals(128, 80), moaas = "5", dissociation = "none" } },
-  expect "72m" { resolved = "vitals" },
-  expect "72m" { resolved = "moaas" },
-  expect "72m" { resolved = "dissociation" },
+  -- One alert for the checkpoint, not one per item.
+  expect "71m" { alert = "vitals", source = "overdue",
+                 message = "Checkpoint at 15 min into Observation after the infusion overdue: Vitals, Sedation" },
+  expect "71m" { no_alert = "moaas" },
+  expect "71m" { no_alert = "dissociation" },
+  -- It stays until every item of the checkpoint is recorded (resolved at 73m, not 72m).
+  at "72m" { record = { vitals = vitals(128, 80) } },
+  at "73m" { record = { moaas = "5", dissociation = "none" } },
+  expect "73m" { resolved = "vitals" },
   run_until = "80m",
 }

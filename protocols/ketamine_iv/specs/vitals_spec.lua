@@ -62,8 +62,9 @@ return {
     expect "31m" { alert = "sedation_deep", id = "sedation_unresponsive", priority = "high",
                    message = "no response to a painful stimulus" },
     expect "31m" { resolved = "sedation_deep", id = "sedation_deep" },
-    expect "25m" { escalated = "dissociation_distress", priority = "medium" },
-    expect "30m" { escalated = "dissociation_distress", priority = "high", level = 2 },
+    -- Escalation tells more people; the priority stays the rule's (low).
+    expect "25m" { escalated = "dissociation_distress", priority = "low" },
+    expect "30m" { escalated = "dissociation_distress", priority = "low", level = 2 },
     expect "36m" { escalated = "sedation_deep", id = "sedation_unresponsive", priority = "high", level = 1 },
   },
 

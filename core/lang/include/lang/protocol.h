@@ -81,6 +81,9 @@ typedef struct rule_spec {
   int fn_ref;
   uint16_t *on; /* item indexes */
   uint32_t n_on;
+  priority priority;    /* the highest it raises (declared; high when not): its technical alert's */
+  int8_t worse;         /* which way its alerts' value worsens: 1 higher, -1 lower, 0 not said */
+  double margin;        /* how much further past the last announced value is worse */
   uint64_t runs, fired; /* calls, and calls that returned an outcome (spec coverage) */
 } rule_spec;
 
@@ -131,11 +134,12 @@ typedef struct protocol {
   param_spec *params;
   uint32_t n_params;
   int hooks[HOOK_COUNT];
-  int64_t escalate;       /* default escalation interval, 0: none */
-  int latching;           /* default latching */
-  uint32_t max_scheduled; /* most scheduled items in one phase */
-  int view_ref;           /* the `visit` view table handed to Lua */
-  int stored_in_log;      /* the engine's store keeps its sources already */
+  int64_t escalate;               /* default escalation interval, 0: none */
+  int latching;                   /* default latching */
+  int escalation_raises_priority; /* escalation also raises the priority a step (default: only the level) */
+  uint32_t max_scheduled;         /* most scheduled items in one phase */
+  int view_ref;                   /* the `visit` view table handed to Lua */
+  int stored_in_log;              /* the engine's store keeps its sources already */
 } protocol;
 
 typedef void (*problem_fn)(void *ud, const char *where, const char *message);

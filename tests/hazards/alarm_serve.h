@@ -1,0 +1,231 @@
+/* alarm_serve.h: what the alarm hazards' tests (H1, H2, H6 in docs/safety.md)
+ * share: a real `vigil serve` on a simulated clock (moved only by an admin's
+ * POST /api/v1/clock), a nurse, a clinician who can override a gate and an
+ * admin, and the calls the tests make over HTTP. Header only: each hazard
+ * program includes it beside ../serve_process.c and ../http_client.c. */
+#ifndef VIGIL_HAZARDS_ALARM_SERVE_H
+#define VIGIL_HAZARDS_ALARM_SERVE_H
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_client.h"
+#include "serve_process.h"
+
+#define ALARM_CLINICIAN "dr.b"
+#define ALARM_ADMIN "admin.c"
+
+typedef struct alarm_serve {
+  serve_process s;
+  char clinician_token[64], admin_token[64];
+} alarm_serve;
+
+static inline int alarm_user(alarm_serve *a, const char *name, const char *role) {
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd,
+           "echo '" SERVE_PASSWORD "' | '%s' user add %s --role %s --password-stdin --db '%s/vigil.db' >/dev/null",
+           a->s.vigil, name, role, a->s.root);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A server with these protocols (folders, copied in as they are: the
+ * bundled ones under protocols/ with "@name", or written from Lua text
+ * otherwise), on the simulated clock. 0, or -1 with a message printed. */
+static inline int alarm_start(alarm_serve *a, const char *const *protocols, size_t n) {
+  memset(a, 0, sizeof *a);
+  if (serve_setup(&a->s, "") < 0) return -1;
+  if (alarm_user(a, ALARM_CLINICIAN, "clinician") < 0 || alarm_user(a, ALARM_ADMIN, "admin") < 0) return -1;
+  char list[4096] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    char dir[300], cmd[5000];
+    snprintf(dir, sizeof dir, "%s/p%zu", a->s.root, i);
+    mkdir(dir, 0700);
+    if (protocols[i][0] == '@') {
+      /* a copy of a bundled protocol, as a clinic would take it */
+      snprintf(cmd, sizeof cmd, "cp protocols/%s/*.lua '%s'/", protocols[i] + 1, dir);
+      if (system(cmd) != 0) return -1;
+    } else {
+      snprintf(cmd, sizeof cmd, "%s/protocol.lua", dir);
+      FILE *f = fopen(cmd, "w");
+      if (!f) return -1;
+      fputs(protocols[i], f);
+      fclose(f);
+    }
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s\"%s\"", i ? ", " : "", dir);
+  }
+  FILE *f = fopen(a->s.conf, "w");
+  if (!f) return -1;
+  fprintf(f, "listen = \"127.0.0.1:0\"\ndatabase = \"%s/vigil.db\"\nprotocols = { %s }\nplugin_dir = \"%s\"\n",
+          a->s.root, list, a->s.plugins);
+  fclose(f);
+  /* serve_start() with the simulated clock: deadlines fire only when the test moves time. */
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    int fd = open(a->s.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(fd, 2);
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    execl(a->s.vigil, a->s.vigil, "serve", "--config", a->s.conf, "--clock=simulated", "--allow-simulated-clock",
+          (char *)NULL);
+    _exit(127);
+  }
+  a->s.pid = pid;
+  for (int i = 0; i < 3000 && !a->s.port; i++) {
+    char *text = serve_log(&a->s);
+    const char *line = text ? strstr(text, "\"msg\":\"listening\"") : NULL;
+    const char *port = line ? strstr(line, "\"port\":") : NULL;
+    if (port) a->s.port = atoi(port + 7);
+    free(text);
+    int status;
+    if (!a->s.port && waitpid(pid, &status, WNOHANG) == pid) {
+      a->s.pid = 0;
+      break;
+    }
+    if (!a->s.port) usleep(10000);
+  }
+  if (!a->s.port) {
+    char *text = serve_log(&a->s);
+    fprintf(stderr, "vigil serve did not start:\n%s\n", text ? text : "");
+    free(text);
+    return -1;
+  }
+  return 0;
+}
+
+static inline const char *alarm_token(alarm_serve *a, const char *user, char *token) {
+  if (token[0]) return token;
+  hc_conn c;
+  hc_response r;
+  char body[200];
+  snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"" SERVE_PASSWORD "\"}", user);
+  if (hc_connect(&c, a->s.port) < 0) return NULL;
+  int rc = hc_request(&c, "POST", "/api/v1/session", NULL, body, &r);
+  hc_close(&c);
+  if (rc < 0) return NULL;
+  const char *t = r.status == 200 ? strstr(r.body, "\"token\":\"") : NULL;
+  if (t) snprintf(token, 64, "%.43s", t + 9);
+  hc_response_free(&r);
+  return token[0] ? token : NULL;
+}
+
+/* One request as `who` (NULL: the nurse): the status, the body parsed into *out when given. */
+static inline int alarm_call(alarm_serve *a, const char *who, const char *method, const char *path, const char *body,
+                             json_t **out) {
+  if (out) *out = NULL;
+  char *text = NULL;
+  int status;
+  if (!who) {
+    status = serve_request(&a->s, method, path, body, &text);
+  } else {
+    const char *token = alarm_token(a, who, !strcmp(who, ALARM_ADMIN) ? a->admin_token : a->clinician_token);
+    hc_conn c;
+    hc_response r;
+    if (!token || hc_connect(&c, a->s.port) < 0) return -1;
+    status = hc_request(&c, method, path, token, body, &r) == 0 ? r.status : -1;
+    if (status >= 0) {
+      text = strdup(r.body);
+      hc_response_free(&r);
+    }
+    hc_close(&c);
+  }
+  if (out && text) *out = json_loads(text, 0, NULL);
+  if (status >= 400) fprintf(stderr, "%s %s: %d %s\n", method, path, status, text ? text : "");
+  free(text);
+  return status;
+}
+
+static inline uint64_t alarm_visit(alarm_serve *a, const char *protocol, const char *params_json) {
+  char body[512];
+  snprintf(body, sizeof body, "{\"protocol\": \"%s\", \"patient\": \"MRN-H\", \"params\": %s}", protocol,
+           params_json ? params_json : "{}");
+  json_t *r;
+  if (alarm_call(a, NULL, "POST", "/api/v1/visits", body, &r) != 201) return 0;
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
+  json_decref(r);
+  return id;
+}
+
+/* POST /visits/{id}/{what} as who (NULL: the nurse): the status. */
+static inline int alarm_cmd(alarm_serve *a, const char *who, uint64_t visit, const char *what, const char *body) {
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/%s", (unsigned long long)visit, what);
+  return alarm_call(a, who, "POST", path, body, NULL);
+}
+
+static inline int alarm_record(alarm_serve *a, uint64_t visit, const char *entry) {
+  return alarm_cmd(a, NULL, visit, "entries", entry);
+}
+
+/* The clinician leaves the phase though its gate does not hold (a signature). */
+static inline int alarm_override(alarm_serve *a, uint64_t visit) {
+  return alarm_cmd(a, ALARM_CLINICIAN, visit, "override",
+                   "{\"reason\": \"clinician review\", \"password\": \"" SERVE_PASSWORD "\"}");
+}
+
+static inline int alarm_advance_clock(alarm_serve *a, const char *by) {
+  char body[64];
+  snprintf(body, sizeof body, "{\"advance\": \"%s\"}", by);
+  return alarm_call(a, ALARM_ADMIN, "POST", "/api/v1/clock", body, NULL);
+}
+
+static inline int alarm_ack(alarm_serve *a, uint64_t alert) {
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)alert);
+  return alarm_call(a, NULL, "POST", path, "{\"reason\": \"seen\"}", NULL);
+}
+
+/* The visit's alerts (GET /visits/{id}), a new reference. */
+static inline json_t *alarm_alerts(alarm_serve *a, uint64_t visit) {
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)visit);
+  json_t *v;
+  if (alarm_call(a, NULL, "GET", path, NULL, &v) != 200 || !v) return json_array();
+  json_t *alerts = json_incref(json_object_get(v, "alerts"));
+  json_decref(v);
+  return alerts ? alerts : json_array();
+}
+
+/* How many of the visit's alerts are in `state` ("active", "acknowledged", ...; NULL: any). */
+static inline size_t alarm_count(alarm_serve *a, uint64_t visit, const char *state) {
+  json_t *alerts = alarm_alerts(a, visit), *x;
+  size_t i, n = 0;
+  json_array_foreach(alerts, i, x) {
+    if (!state || !strcmp(json_string_value(json_object_get(x, "state")), state)) n++;
+  }
+  json_decref(alerts);
+  return n;
+}
+
+/* The newest alert of the visit from rule (any state), a new reference, or NULL. */
+static inline json_t *alarm_latest(alarm_serve *a, uint64_t visit, const char *rule) {
+  json_t *alerts = alarm_alerts(a, visit), *x, *found = NULL;
+  size_t i;
+  json_array_foreach(alerts, i, x) {
+    if (!strcmp(json_string_value(json_object_get(x, "rule")), rule)) found = x;
+  }
+  if (found) json_incref(found);
+  json_decref(alerts);
+  return found;
+}
+
+static inline const char *alarm_str(const json_t *alert, const char *key) {
+  const char *s = json_string_value(json_object_get(alert, key));
+  return s ? s : "";
+}
+
+static inline uint64_t alarm_id(const json_t *alert) {
+  return (uint64_t)json_integer_value(json_object_get(alert, "id"));
+}
+
+#endif
