@@ -23,8 +23,8 @@
 #include "export.h"
 
 /* Code systems and codes FHIR R4 defines. LOINC codes of single vitals come
- * from the protocol (vigil.lua's vitals fields, docs/clinical/fhir-vitals-codes.md); the panels and the second SpO2 code are what the FHIR vital signs
- * profile asks for, from the same table. */
+ * from the protocol (vigil.lua's vitals fields, docs/clinical/fhir-vitals-codes.md); the panels and the second SpO2
+ * code are what the FHIR vital signs profile asks for, from the same table. */
 #define LOINC "http://loinc.org"
 #define UCUM "http://unitsofmeasure.org"
 #define OBSERVATION_CATEGORY "http://terminology.hl7.org/CodeSystem/observation-category"
