@@ -399,6 +399,19 @@ static void diff_phases(differ *d) {
         rule_on(&was, d->a, x);
         if (strcmp(on.p, was.p)) say(d, "  ~ %s.%s: runs on %s (was %s)", py->id, y->id, on.p, was.p);
         vigil__buf_free(&was);
+        if (x->priority != y->priority)
+          say(d, "  ~ %s.%s: priority (its technical alert's) %s -> %s", py->id, y->id,
+              vigil__priority_name(x->priority), vigil__priority_name(y->priority));
+        if (x->worse != y->worse || x->margin != y->margin)
+          say(d, "  ~ %s.%s: worse %s by %g -> %s by %g (announced again after an acknowledgement)", py->id, y->id,
+              x->worse > 0   ? "higher"
+              : x->worse < 0 ? "lower"
+                             : "(not said)",
+              x->margin,
+              y->worse > 0   ? "higher"
+              : y->worse < 0 ? "lower"
+                             : "(not said)",
+              y->margin);
         char what[300];
         snprintf(what, sizeof what, "%s.%s", py->id, y->id);
         compare_code(d, what, x->fn_ref, y->fn_ref);

@@ -101,7 +101,7 @@ static void check_report(const char *text) {
   has_line(text, "Files (the code behind the rules; review these changes too):");
   has_line(text, "  ~ lib.lua: changed in function lib.bp_rise");
   has_line(text, "  ~ screening.lua: changed in item cssrs, item fasting_hours, the gate of phase screening");
-  has_line(text, "  ~ infusion.lua: changed in top-level code (line 20)");
+  has_line(text, "  ~ infusion.lua: changed in top-level code (line 23)");
   has_line(text, "  ~ observation.lua: changed in phase observation, item vitals, rule fever");
   has_line(text, "  ~ protocol.lua: changed in protocol ketamine_iv, param sbp_alert");
 }
@@ -157,6 +157,31 @@ static void score_forms(void **state) {
   has_line(back.text, "  ~ discharge.aldrete: activity points now 2 (moves 4 extremities), 1 (moves 2 extremities), "
                       "0 (moves none)");
   free(back.text);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+}
+
+/* What a rule declares for its alerts (docs/safety.md, H1 and H6) is clinical
+ * content: a margin loosened, a rule's priority lowered. */
+static void alert_declarations(void **state) {
+  static const protocol_edit loosened[] = {
+      {"protocol.lua", "version = \"1.0.0\"", "version = \"1.0.2\""},
+      {"lib.lua", "spo2 = { lower = 3 },", "spo2 = { lower = 5 },"},
+      {"infusion.lua", "      priority = \"low\",\n", "      priority = \"medium\",\n"},
+  };
+  char dir[64];
+  protocol_copy("protocols/ketamine_iv", dir, loosened, sizeof loosened / sizeof *loosened);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  lines out = {0};
+  vigil__protocol_diff(a, b, collect, &out);
+  has_line(out.text,
+           "  ~ infusion.spo2_low: worse lower by 3 -> lower by 5 (announced again after an acknowledgement)");
+  has_line(out.text,
+           "  ~ observation.spo2_low: worse lower by 3 -> lower by 5 (announced again after an acknowledgement)");
+  has_line(out.text, "  ~ infusion.dissociation_distress: priority (its technical alert's) low -> medium");
+  free(out.text);
   vigil__protocol_free(a);
   vigil__protocol_free(b);
   protocol_copy_remove(dir);
@@ -235,6 +260,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(folders),
       cmocka_unit_test(score_forms),
+      cmocka_unit_test(alert_declarations),
       cmocka_unit_test(stored_versions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -322,18 +322,21 @@ describe("the nurse workstation", () => {
     const vitalsCard = card(nurse, "Vitals");
     await vitalsCard.locator(".badge-overdue").waitFor();
     await clinician.locator("table.board tr", { hasText: "MRN-0042" }).locator(".badge-overdue").waitFor();
-    await clinician.locator("#alarms .alarm-medium", { hasText: "Vitals overdue" }).waitFor();
+    // One alert for the checkpoint's three items, not one each (docs/safety.md, H2).
+    await clinician.locator("#alarms .alarm-medium", { hasText: "Checkpoint at 10 min into" }).filter({ hasText: "Vitals, Sedation" }).waitFor();
+    assert.equal(await clinician.locator("#alarms .alarm", { hasText: "overdue" }).count(), 1);
     // The alarm sound, once switched on, sounds for the alerts above low (the
     // other visit's unacknowledged low alert has escalated meanwhile)...
     assert.equal(await clinician.evaluate(() => document.body.dataset.alarmSound), "");
     await clinician.getByRole("button", { name: "Alarm sound off" }).click();
     await clinician.getByRole("button", { name: "Alarm sound on" }).waitFor();
     assert.match(await clinician.evaluate(() => document.body.dataset.alarmSound), /^(medium|high)$/);
-    // ...and unacknowledged for its escalation interval, the alert goes one step up, to high.
+    // ...and unacknowledged for its escalation interval, the alert goes one level up (who is
+    // told) and stays medium: the protocol does not ask escalation to raise the priority (H1).
     await moveClock("5m");
-    await clinician.locator("#alarms .alarm-high", { hasText: "Vitals overdue" }).filter({ hasText: "escalated" }).waitFor();
-    await nurse.locator(".visit-alerts .alarm-high", { hasText: "Vitals overdue" }).waitFor();
-    await clinician.waitForFunction(() => document.body.dataset.alarmSound === "high");
+    await clinician.locator("#alarms .alarm-medium", { hasText: "Checkpoint at 10 min into" }).filter({ hasText: "escalated" }).waitFor();
+    await nurse.locator(".visit-alerts .alarm-medium", { hasText: "Checkpoint at 10 min into" }).waitFor();
+    await clinician.waitForFunction(() => document.body.dataset.alarmSound === "medium");
     // Pausing each alert's sound silences it, and every banner stays.
     const banners = clinician.locator("#alarms .alarm");
     const loud = clinician.locator("#alarms .alarm-high, #alarms .alarm-medium");
@@ -433,7 +436,7 @@ describe("the nurse workstation", () => {
     assert.match(text, /Discharge: nurse\.kim/);
     // Every alert with who acknowledged it, the escalated ones marked.
     assert.match(text, /Baseline BP 158\/95 is above 140\/90.*\tnurse\.kim/);
-    assert.match(text, /Vitals overdue.*\tnurse\.kim, \d\d:\d\d\t1×/);
+    assert.match(text, /Checkpoint at 10 min into .*overdue: Vitals, .*\tnurse\.kim, \d\d:\d\d\t1×/);
     await nurse.screenshot({ path: join(shots, "summary.png"), fullPage: true });
     await nurse.emulateMedia({ media: "screen" });
   });
