@@ -75,9 +75,9 @@ typedef struct vigil_options {
    * that says the limit and the time taken. vigil serve sets the site's
    * (vigil.conf rule_time_limit_ms, 50 by default): a live ward cannot wait. */
   uint32_t lua_time_limit_ms;
-  const char *db_path;             /* the event store (SQLite); NULL: events in memory only */
-  const char *db_vfs;              /* a SQLite VFS name (fault-injection tests); NULL: default */
-  vigil_log_fn log;                /* NULL: stderr */
+  const char *db_path; /* the event store (SQLite); NULL: events in memory only */
+  const char *db_vfs;  /* a SQLite VFS name (fault-injection tests); NULL: default */
+  vigil_log_fn log;    /* NULL: stderr */
   void *log_ud;
   /* The site's escalation: the longest an unacknowledged alert waits before
    * it escalates a level (ms), whatever its protocol says (a protocol may
