@@ -801,6 +801,13 @@ static void put_what(buf *b, const char *type, json_t *d) {
       vigil__buf_printf(b, "%s%s: ", n++ ? "; " : "", item);
       put_value(b, x);
     }
+    /* A signature says what it attested, as the signer saw it. */
+    json_object_foreach(json_object_get(d, "attests"), item, x) {
+      vigil__buf_printf(b, "; %s attests ", item);
+      put_value(b, x);
+    }
+  } else if (!strcmp(type, "signature.voided")) {
+    vigil__buf_printf(b, "signature %s void: %s", text_of(d, "item"), text_of(d, "reason"));
   } else if (!strcmp(type, "item.amended")) {
     /* Both values, always: an amendment never hides what was there. */
     vigil__buf_printf(b, "amended %s: ", text_of(d, "item"));

@@ -114,6 +114,11 @@ int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, 
     return rc;
   }
   if (!all_defaults) params.u.o->n = n;
+  /* Limits that contradict each other (marked hypertension above severe). */
+  if ((rc = vigil__params_check_relations(e, p, params)) < 0) {
+    vigil__val_release(params);
+    return rc;
+  }
 
   /* The version's sources are kept before any visit depends on them. */
   char err[1024];
@@ -239,8 +244,28 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
     vigil__val_release(values);
     return rc;
   }
-  val data = vigil__val_recordv(2, K(phase), val_atom(p->phases[v->phase].id), K(values), values);
+  /* A signature records what it attests, as the signer sees it now. */
+  int n_sigs = 0;
+  for (int k = 0; k < n_items; k++)
+    n_sigs += p->items[items[k]].kind == KIND_SIGNATURE;
+  val attests = n_sigs ? vigil__val_record((uint32_t)n_sigs) : VAL_NIL_;
+  if (n_sigs && !vigil__val_ok(attests)) rc = VIGIL_ENOMEM;
+  for (int k = 0, m = 0; k < n_items && rc == 0; k++) {
+    const item_spec *it = &p->items[items[k]];
+    if (it->kind != KIND_SIGNATURE) continue;
+    val_fields(attests)[m].key = it->id;
+    rc = vigil__signature_attests(e, v, it, &val_fields(attests)[m++].v);
+  }
+  if (rc < 0) {
+    vigil__val_release(values);
+    vigil__val_release(attests);
+    return rc;
+  }
+  val data =
+      n_sigs ? vigil__val_recordv(3, K(phase), val_atom(p->phases[v->phase].id), K(values), values, K(attests), attests)
+             : vigil__val_recordv(2, K(phase), val_atom(p->phases[v->phase].id), K(values), values);
   if (!vigil__emit(e, v, EV_ITEM_RECORDED, who, data)) return VIGIL_ENOMEM;
+  vigil__signatures_review(e, v, who);
   for (int k = 0; k < n_items; k++)
     resolve_overdue(e, v, items[k]);
   vigil__eval_rules(e, v, items, n_items);
@@ -300,6 +325,7 @@ int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, cons
   val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(value), value, K(previous), vigil__val_retain(last->v),
                                 K(reason), vigil__val_cstring(reason));
   if (!vigil__emit(e, v, EV_ITEM_AMENDED, who, data)) return VIGIL_ENOMEM;
+  vigil__signatures_review(e, v, who);
   if (it->phase == v->phase) {
     vigil__eval_rules(e, v, &item, 1);
     vigil__eval_scores(e, v, &item, 1);

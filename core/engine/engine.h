@@ -71,6 +71,20 @@ typedef struct block {
   char *reason;
 } block;
 
+/* A signature item's state beside its readings: what it attested when it was
+ * signed (the values the signer saw), and why it is void, if a value it
+ * attests changed since (signature.c). */
+typedef struct signature_state {
+  val attests;       /* record {items: {qid: value}, params: {name: value}, calculation: text}; nil: unsigned */
+  char *void_reason; /* NULL: the signature stands */
+} signature_state;
+
+/* Who recorded or amended an item: nobody of them may sign for it. */
+typedef struct hand {
+  int32_t item;
+  const char *actor; /* interned */
+} hand;
+
 typedef enum visit_status { VISIT_ACTIVE, VISIT_DISCHARGED, VISIT_ABORTED } visit_status;
 
 struct visit {
@@ -89,6 +103,9 @@ struct visit {
   uint32_t n_alerts, cap_alerts;
   block *blocks;
   uint32_t n_blocks;
+  signature_state *sigs; /* one per protocol item, made at the first signature */
+  hand *hands;
+  uint32_t n_hands;
   uint64_t last_seq;
 };
 
@@ -245,6 +262,8 @@ int vigil__eval_compute(vigil_engine *e, visit *v, const item_spec *it, val reco
  * declaration of what failed). Returns the error's message without it. */
 const char *vigil__eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len);
 void vigil__eval_hooks(vigil_engine *e, const vigil_event *ev);
+/* Calls fn_ref(visit), which returns text (a signature's calculation). */
+int vigil__eval_text(vigil_engine *e, visit *v, int fn_ref, char *out, size_t len, char *err, size_t errlen);
 void vigil__outcomes_free(outcomes *o);
 
 /* alerts.c: raising, resolving, escalating */
@@ -281,6 +300,26 @@ void vigil__bus_publish(vigil_engine *e, const vigil_event *ev);
 void vigil__location_field(buf *b, const visit *v);
 /* visit_json.c: `,"range":[lo,hi],"options":[...]` of a field or param, when it has them. */
 void vigil__limits_json(buf *b, int has_range, double lo, double hi, const char *const *options, uint32_t n_options);
+
+/* signature.c: what a signature attests, who may sign, and voiding */
+/* What signing sig now would attest: {items, params, calculation}. */
+int vigil__signature_attests(vigil_engine *e, visit *v, const item_spec *sig, val *out);
+/* 0 when actor may sign sig: they recorded or amended none of what it attests. */
+int vigil__signature_check_signer(vigil_engine *e, visit *v, const item_spec *sig, const char *actor);
+/* After a value changed: voids (an event) each standing signature whose
+ * attested values are no longer the visit's. */
+void vigil__signatures_review(vigil_engine *e, visit *v, const char *who);
+/* Why sig (an item index) is void, or NULL when it stands or is unsigned. */
+const char *vigil__signature_void(const visit *v, int item);
+
+/* prescription.c: params as a prescription (H5) */
+int vigil__val_same(val a, val b);
+/* 0 when the params (a record) keep every `less_than` of p; else the error, naming both. */
+int vigil__params_check_relations(vigil_engine *e, const protocol *p, val params);
+/* `,"changed_params":[...]`: every param whose value is not its default. */
+void vigil__changed_params_field(buf *b, const visit *v);
+/* text with each {param} replaced by the visit's value (into out), or text itself. */
+const char *vigil__visit_text(const visit *v, const char *text, char *out, size_t len);
 
 /* gate.c: what stops a visit from leaving its phase */
 int vigil__gate_reasons(vigil_engine *e, visit *v, val *reasons);

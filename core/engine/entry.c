@@ -102,10 +102,7 @@ int vigil__entry_build_value(vigil_engine *e, visit *v, const item_spec *it, con
       if (!of)
         return vigil__engine_fail(e, VIGIL_ESTATE, it->id, "%s: there is nothing to confirm yet (%s is not recorded)",
                                   it->title, v->p->items[it->of_item].title);
-      if (of->actor == actor)
-        return vigil__engine_fail(e, VIGIL_EVALUE, it->id,
-                                  "%s must be confirmed by a second person, not by %s who recorded %s", it->title,
-                                  actor, v->p->items[it->of_item].title);
+      if ((rc = vigil__signature_check_signer(e, v, it, actor)) < 0) return rc;
     }
     return 0;
   }

@@ -443,3 +443,19 @@ void vigil__eval_hooks(vigil_engine *e, const vigil_event *ev) {
   }
   e->hook_depth--;
 }
+
+int vigil__eval_text(vigil_engine *e, visit *v, int fn_ref, char *out, size_t len, char *err, size_t errlen) {
+  sandbox *sb = v->p->sb;
+  bind_call(e, v, fn_ref);
+  push_view(v);
+  e->stats.lua_calls++;
+  if (vigil__sandbox_call(sb, 1, 1, err, errlen) != LUA_OK) return -1;
+  const char *text = lua_type(sb->L, -1) == LUA_TSTRING ? lua_tostring(sb->L, -1) : NULL;
+  if (text) snprintf(out, len, "%s", text);
+  lua_pop(sb->L, 1);
+  if (!text) {
+    snprintf(err, errlen, "did not return text");
+    return -1;
+  }
+  return 0;
+}

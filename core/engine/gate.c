@@ -40,9 +40,10 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
   const phase_spec *ph = &p->phases[v->phase];
   int64_t now = vigil__engine_now(e);
   reasons r = {.n = 0};
-  char text[1200];
+  char text[1200], title[1024];
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &p->items[ph->first_item + j];
+    const char *it_title = vigil__visit_text(v, it->title, title, sizeof title); /* {param}: the visit's value */
     const item_state *s = &v->items[it->index];
     if (!it->required || s->skipped_for_good) continue;
     if (!vigil__eval_when(e, v, it)) continue;
@@ -50,20 +51,25 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
       /* A skipped occurrence is dealt with; the next one is due as usual. */
       int64_t due = vigil__item_next_due(v, it, NULL);
       if (due >= 0 && due <= now) {
-        snprintf(text, sizeof text, "%s is %s", it->title, s->overdue > s->sat ? "overdue" : "due");
+        snprintf(text, sizeof text, "%s is %s", it_title, s->overdue > s->sat ? "overdue" : "due");
         add(&r, text);
       } else if (!s->n && !s->skipped && due < 0) {
-        snprintf(text, sizeof text, "%s not recorded", it->title);
+        snprintf(text, sizeof text, "%s not recorded", it_title);
         add(&r, text);
       }
     } else if (!s->n) {
-      snprintf(text, sizeof text, "%s not recorded", it->title);
+      snprintf(text, sizeof text, "%s not recorded", it_title);
+      add(&r, text);
+    } else if (vigil__signature_void(v, it->index)) {
+      snprintf(text, sizeof text, "%s is void (%s): a second person signs again", it_title,
+               vigil__signature_void(v, it->index));
       add(&r, text);
     }
   }
   if (ph->min >= 0 && now - v->phase_at < ph->min) {
     int64_t left = (ph->min - (now - v->phase_at) + 59999) / 60000;
-    snprintf(text, sizeof text, "minimum time in %s not reached (%lld min left)", ph->title, (long long)left);
+    snprintf(text, sizeof text, "minimum time in %s not reached (%lld min left)",
+             vigil__visit_text(v, ph->title, title, sizeof title), (long long)left);
     add(&r, text);
   }
   for (uint32_t i = 0; i < v->n_blocks; i++)

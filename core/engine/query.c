@@ -46,6 +46,12 @@ static void param_json(buf *b, const param_spec *pa) {
   if (pa->unit) vigil__buf_puts(b, ",\"unit\":"), vigil__buf_json_string(b, pa->unit);
   vigil__limits_json(b, pa->has_range, pa->lo, pa->hi, pa->options, pa->n_options);
   if (pa->def.type != VAL_NIL) vigil__buf_puts(b, ",\"default\":"), vigil__val_to_json(b, pa->def);
+  if (pa->prescribed) vigil__buf_puts(b, ",\"prescribed\":true");
+  for (uint32_t i = 0; i < pa->n_less_than; i++) {
+    vigil__buf_puts(b, i ? "," : ",\"less_than\":[");
+    vigil__buf_json_string(b, pa->less_than[i]);
+    if (i + 1 == pa->n_less_than) vigil__buf_putc(b, ']');
+  }
   vigil__buf_putc(b, '}');
 }
 
@@ -115,10 +121,14 @@ static void visit_summary(buf *b, const visit *v) {
   vigil__buf_printf(b, ",\"status\":\"%s\",\"phase\":", status_name(v->status));
   vigil__buf_json_string(b, p->phases[v->phase].id);
   vigil__buf_puts(b, ",\"phase_title\":");
-  vigil__buf_json_string(b, p->phases[v->phase].title ? p->phases[v->phase].title : p->phases[v->phase].id);
+  char title[1024];
+  vigil__buf_json_string(b, p->phases[v->phase].title
+                                ? vigil__visit_text(v, p->phases[v->phase].title, title, sizeof title)
+                                : p->phases[v->phase].id);
   time_field(b, "started_at", v->started_at);
   time_field(b, "phase_started_at", v->phase_at);
   if (v->status != VISIT_ACTIVE) time_field(b, "ended_at", v->ended_at);
+  vigil__changed_params_field(b, v);
   uint32_t active = 0, open = 0;
   int highest = -1;
   for (uint32_t i = 0; i < v->n_alerts; i++) {

@@ -28,7 +28,8 @@ static int item_arg(lua_State *L, visit *v, int idx) {
 
 static int l_value(lua_State *L) {
   visit *v = current(L);
-  const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
+  int item = item_arg(L, v, 1);
+  const reading *r = vigil__signature_void(v, item) ? NULL : vigil__visit_latest(v, item); /* a void signature: none */
   if (r)
     vigil__val_push_lua(L, r->v);
   else
@@ -75,7 +76,7 @@ static int l_done(lua_State *L) {
     need = luaL_optinteger(L, -1, 1);
     lua_pop(L, 1);
   }
-  lua_pushboolean(L, (lua_Integer)s->n >= need);
+  lua_pushboolean(L, (lua_Integer)s->n >= need && !vigil__signature_void(v, (int)(s - v->items)));
   return 1;
 }
 

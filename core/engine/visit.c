@@ -44,6 +44,12 @@ void vigil__visit_free(visit *v) {
   for (uint32_t i = 0; i < v->n_blocks; i++)
     free(v->blocks[i].reason);
   free(v->blocks);
+  for (uint32_t i = 0; v->sigs && i < v->p->n_items; i++) {
+    vigil__val_release(v->sigs[i].attests);
+    free(v->sigs[i].void_reason);
+  }
+  free(v->sigs);
+  free(v->hands);
   vigil__val_release(v->params);
   free(v->patient);
   free(v->location);
@@ -234,6 +240,26 @@ static void clear_block(visit *v, const char *key) {
   }
 }
 
+/* Someone recorded or amended an item (signature.c: they may not sign for it). */
+static void add_hand(visit *v, int item, const char *actor) {
+  for (uint32_t i = 0; i < v->n_hands; i++)
+    if (v->hands[i].item == item && v->hands[i].actor == actor) return;
+  hand *h = realloc(v->hands, (v->n_hands + 1) * sizeof *h);
+  if (!h) return;
+  v->hands = h;
+  h[v->n_hands++] = (hand){.item = item, .actor = actor};
+}
+
+/* A signature recorded: what it attests (the event's `attests`), standing. */
+static void sign_item(visit *v, int item, val attests) {
+  if (!v->sigs && !(v->sigs = calloc(v->p->n_items, sizeof *v->sigs))) return;
+  signature_state *s = &v->sigs[item];
+  vigil__val_release(s->attests);
+  s->attests = vigil__val_retain(attests);
+  free(s->void_reason);
+  s->void_reason = NULL;
+}
+
 static void enter_phase(visit *v, int phase, int64_t at) {
   v->phase = (uint16_t)phase;
   v->phase_at = at;
@@ -274,7 +300,14 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     for (uint32_t i = 0; i < values->u.o->n; i++) {
       field *f = &val_fields(*values)[i];
       int item = phase_item(v, f->key);
-      if (item >= 0) add_reading(v, item, ev->time, f->v, ev->actor);
+      if (item < 0) continue;
+      add_reading(v, item, ev->time, f->v, ev->actor);
+      add_hand(v, item, ev->actor);
+    }
+    val *attests = vigil__val_get(d, K(attests));
+    for (uint32_t i = 0; attests && attests->type == VAL_RECORD && i < attests->u.o->n; i++) {
+      int item = phase_item(v, val_fields(*attests)[i].key);
+      if (item >= 0 && v->p->items[item].kind == KIND_SIGNATURE) sign_item(v, item, val_fields(*attests)[i].v);
     }
     break;
   }
@@ -285,6 +318,15 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     reading *r = &v->items[item].r[v->items[item].n - 1];
     vigil__val_release(r->v);
     r->v = vigil__val_retain(*value);
+    add_hand(v, item, ev->actor);
+    break;
+  }
+  case EV_SIGNATURE_VOIDED: {
+    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
+    const char *reason = text_of(d, K(reason));
+    if (item < 0 || !v->sigs || v->sigs[item].attests.type == VAL_NIL) break;
+    free(v->sigs[item].void_reason);
+    v->sigs[item].void_reason = strdup(reason ? reason : "a value it attests changed");
     break;
   }
   case EV_ITEM_SKIPPED: {

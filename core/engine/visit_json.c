@@ -78,7 +78,8 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
   vigil__buf_puts(b, "{\"id\":");
   vigil__buf_json_string(b, it->id);
   vigil__buf_printf(b, ",\"kind\":\"%s\",\"title\":", vigil__item_kind_name(it->kind));
-  vigil__buf_json_string(b, it->title ? it->title : it->id);
+  char title[1024];
+  vigil__buf_json_string(b, it->title ? vigil__visit_text(v, it->title, title, sizeof title) : it->id);
   vigil__buf_printf(b, ",\"required\":%s,\"count\":%u", it->required ? "true" : "false", s->n);
   if (current) vigil__buf_printf(b, ",\"applies\":%s", vigil__eval_when(e, v, it) ? "true" : "false");
   if (s->n) {
@@ -93,6 +94,32 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
     vigil__buf_json_string(b, v->p->items[it->of_item].qid);
     vigil__buf_puts(b, ",\"meaning\":");
     vigil__buf_json_string(b, it->meaning ? it->meaning : "");
+    /* What it attests: as signed, and (in the current phase) what signing now
+     * would attest, the values and the calculation the signer sees. */
+    vigil__buf_puts(b, ",\"attest_params\":[");
+    for (uint32_t i = 0; i < it->n_attest_params; i++) {
+      int pa = vigil__protocol_find_param(v->p, it->attest_params[i]);
+      vigil__buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+      vigil__buf_json_string(b, it->attest_params[i]);
+      if (pa >= 0 && v->p->params[pa].title)
+        vigil__buf_puts(b, ",\"title\":"), vigil__buf_json_string(b, v->p->params[pa].title);
+      if (pa >= 0 && v->p->params[pa].unit)
+        vigil__buf_puts(b, ",\"unit\":"), vigil__buf_json_string(b, v->p->params[pa].unit);
+      vigil__buf_putc(b, '}');
+    }
+    vigil__buf_putc(b, ']');
+    const signature_state *sg = v->sigs ? &v->sigs[it->index] : NULL;
+    if (sg && sg->attests.type != VAL_NIL) {
+      vigil__buf_puts(b, ",\"attests\":");
+      vigil__val_to_json(b, sg->attests);
+      if (sg->void_reason) vigil__buf_puts(b, ",\"void\":"), vigil__buf_json_string(b, sg->void_reason);
+    }
+    val now;
+    if (current && vigil__visit_latest(v, it->of_item) && vigil__signature_attests(e, v, it, &now) == 0) {
+      vigil__buf_puts(b, ",\"to_attest\":");
+      vigil__val_to_json(b, now);
+      vigil__val_release(now);
+    }
   }
   if (s->skipped) {
     vigil__buf_puts(b, ",\"skipped\":");
@@ -143,6 +170,7 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
   if (v->status != VISIT_ACTIVE) time_field(&b, "ended_at", v->ended_at);
   vigil__buf_puts(&b, ",\"params\":");
   vigil__val_to_json(&b, v->params);
+  vigil__changed_params_field(&b, v);
   if (v->status == VISIT_ACTIVE) {
     val reasons;
     int n = vigil__gate_reasons(e, v, &reasons);
@@ -157,7 +185,8 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
     vigil__buf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
     vigil__buf_json_string(&b, ph->id);
     vigil__buf_puts(&b, ",\"title\":");
-    vigil__buf_json_string(&b, ph->title ? ph->title : ph->id);
+    char title[1024];
+    vigil__buf_json_string(&b, ph->title ? vigil__visit_text(v, ph->title, title, sizeof title) : ph->id);
     vigil__buf_puts(&b, ",\"items\":[");
     for (uint16_t j = 0; j < ph->n_items; j++) {
       if (j) vigil__buf_putc(&b, ',');

@@ -142,9 +142,10 @@ static size_t get_len(lua_State *L, int idx, const char *key) {
   return n;
 }
 
-static const char **get_options(lua_State *L, int idx, uint32_t *n) {
+/* A list of names under key (interned); NULL and 0 when absent. */
+static const char **get_names(lua_State *L, int idx, const char *key, uint32_t *n) {
   *n = 0;
-  lua_getfield(L, idx, "options");
+  lua_getfield(L, idx, key);
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
     return NULL;
@@ -161,6 +162,8 @@ static const char **get_options(lua_State *L, int idx, uint32_t *n) {
   *n = v ? (uint32_t)k : 0;
   return v;
 }
+
+static const char **get_options(lua_State *L, int idx, uint32_t *n) { return get_names(L, idx, "options", n); }
 
 /* A score field's points: { {value = 2, label = "..."}, ... } (vigil.lua
  * checked them). */
@@ -256,6 +259,8 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   it->required = (uint8_t)get_bool(L, idx, "required", 1);
   it->when_ref = get_ref(L, idx, "when");
   it->compute_ref = get_ref(L, idx, "compute");
+  it->calc_ref = get_ref(L, idx, "calculation");
+  it->attest_params = get_names(L, idx, "params", &it->n_attest_params);
   it->of_item = -1;
 
   lua_getfield(L, idx, "fields");
@@ -335,6 +340,8 @@ static int read_param(lua_State *L, int idx, param_spec *pa) {
   pa->has_range = get_num(L, idx, "lo", &pa->lo) && get_num(L, idx, "hi", &pa->hi);
   pa->options = get_options(L, idx, &pa->n_options);
   pa->required = (uint8_t)get_bool(L, idx, "required", 1);
+  pa->prescribed = (uint8_t)get_bool(L, idx, "prescribed", 0);
+  pa->less_than = get_names(L, idx, "less_than", &pa->n_less_than);
   lua_getfield(L, idx, "default");
   switch (lua_type(L, -1)) {
   case LUA_TNUMBER:
@@ -729,6 +736,7 @@ void vigil__protocol_free(protocol *p) {
     free(it->where);
     free(it->meaning);
     free(it->from);
+    free(it->attest_params);
     free_fields(it->fields, it->n_fields);
   }
   free(p->items);
@@ -748,6 +756,7 @@ void vigil__protocol_free(protocol *p) {
     free(p->params[i].title);
     free(p->params[i].unit);
     free(p->params[i].options);
+    free(p->params[i].less_than);
     vigil__val_release(p->params[i].def);
   }
   free(p->params);

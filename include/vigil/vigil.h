@@ -155,6 +155,10 @@ int vigil_visit_start(vigil_engine *e, const char *protocol, const char *patient
  * characters; NULL: not said), shown with the visit. */
 int vigil_visit_start_at(vigil_engine *e, const char *protocol, const char *patient, const char *location,
                          const char *actor, const char *params_json, uint64_t *visit_id);
+/* 1 when params_json sets a param that protocol marks `prescribed` to
+ * anything but its default (its name into name): only a clinician may start
+ * such a visit (docs/safety.md, H5). 0 otherwise. */
+int vigil_protocol_prescribed(vigil_engine *e, const char *protocol, const char *params_json, char *name, size_t len);
 
 /* Records one or more items of the current phase as one entry: all are
  * validated first, and nothing is recorded if any is refused. */

@@ -141,6 +141,9 @@ function Visit.id() end
 ---@class vigil.SignatureSpec: vigil.ItemSpec
 ---@field of vigil.ItemRef The entry a second person confirms.
 ---@field meaning? string What the signature means ("dose double-checked against weight and order").
+---@field params? string|string[] Visit params it attests too (recorded with it; a change voids it).
+---@field calculation? fun(visit: vigil.Visit): string What the signer checks, shown and recorded with the signature.
+---@field options? string[] A signature with an outcome: the signer chooses one (e.g. an assessment's result).
 
 ---@class vigil.RuleSpec
 ---@field on vigil.ItemRef|vigil.ItemRef[] Runs when any of these is recorded or amended.
@@ -167,6 +170,8 @@ function Visit.id() end
 ---@field required? boolean
 ---@field options? string[] For choice params.
 ---@field source? string Where the number comes from (a docs/clinical/ page, a guideline).
+---@field prescribed? boolean Part of the prescription: only a clinician sets another value than the default.
+---@field less_than? string|string[] Params this one must be less than (checked on defaults and on a visit's values).
 
 ---@class vigil.Defaults
 ---@field grace? vigil.Duration

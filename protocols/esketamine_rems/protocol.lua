@@ -32,15 +32,20 @@ return v.protocol "esketamine_rems" {
   -- "escalate rather than repeat".
   defaults = { grace = "5m", escalate = "5m", latching = true, overdue_priority = "medium" },
 
+  -- Every param is part of the prescription (prescribed = true): only a clinician starts
+  -- a visit with another value than the default here. less_than declares the relations
+  -- a visit's values must keep (docs/safety.md, H5).
   params = {
     -- Blood pressure before dosing --------------------------------------------
     -- Source: docs/clinical/esketamine-rems.md: "Pre-dose BP above about 140 systolic or
     -- 90 diastolic: weigh risk against benefit" [S].
     v.param "sbp_caution" {
+      prescribed = true, less_than = "sbp_alert",
       title = "Pre-dose guide: systolic above", default = 140, unit = "mm[Hg]", range = { 110, 180 },
       source = "docs/clinical/esketamine-rems.md: pre-dose BP above about 140/90, weigh risk against benefit",
     },
     v.param "dbp_caution" {
+      prescribed = true, less_than = "dbp_alert",
       title = "Pre-dose guide: diastolic above", default = 90, unit = "mm[Hg]", range = { 60, 120 },
       source = "docs/clinical/esketamine-rems.md: pre-dose BP above about 140/90, weigh risk against benefit",
     },
@@ -49,20 +54,24 @@ return v.protocol "esketamine_rems" {
     -- checklist (a prescriber may override with a reason); after dosing it alerts,
     -- and before leaving it holds the discharge.
     v.param "sbp_alert" {
+      prescribed = true,
       title = "Marked hypertension: systolic at or above", default = 180, unit = "mm[Hg]", range = { 140, 220 },
       source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     v.param "dbp_alert" {
+      prescribed = true,
       title = "Marked hypertension: diastolic at or above", default = 110, unit = "mm[Hg]", range = { 90, 140 },
       source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     -- Source: docs/clinical/vitals-limits.md, "Rise from baseline": >= 40 systolic / >= 25
     -- diastolic from baseline (esketamine label data [P/S]; Del Sant 2020 [S]).
     v.param "sbp_rise" {
+      prescribed = true,
       title = "Rise from the pre-dose reading: systolic at least", default = 40, unit = "mm[Hg]", range = { 10, 80 },
       source = "docs/clinical/vitals-limits.md: rise >= 40 systolic (esketamine label data)",
     },
     v.param "dbp_rise" {
+      prescribed = true,
       title = "Rise from the pre-dose reading: diastolic at least", default = 25, unit = "mm[Hg]", range = { 10, 60 },
       source = "docs/clinical/vitals-limits.md: rise >= 25 diastolic (esketamine label data)",
     },
@@ -71,6 +80,7 @@ return v.protocol "esketamine_rems" {
     -- Source: docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 <= 91% scores 3 [P]; Aldrete
     -- SpO2 "> 92% on room air" scores 2 [P/S]. Alert below 92%.
     v.param "spo2_min" {
+      prescribed = true,
       title = "Respiratory depression: SpO2 below", default = 92, unit = "%", range = { 85, 96 },
       source = "docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 (<= 91 scores 3); Aldrete SpO2 band",
     },
@@ -78,6 +88,7 @@ return v.protocol "esketamine_rems" {
     -- Alerting below 10 is a deliberately early choice inside the 9-11 band (the
     -- same choice as ketamine_iv); clinic to review.
     v.param "rr_min" {
+      prescribed = true,
       title = "Respiratory depression: respiratory rate below", default = 10, unit = "/min", range = { 6, 12 },
       source = "docs/clinical/vitals-limits.md: NEWS2 bands (9-11 scores 1, <= 8 scores 3); 10 is a clinic choice",
     },
@@ -87,12 +98,14 @@ return v.protocol "esketamine_rems" {
     -- "sedation practice" (ASA moderate sedation 2018) [S]. 2 = responds only to
     -- prodding or shaking. The cut-off is a clinic choice on that scale.
     v.param "moaas_alert" {
+      prescribed = true, less_than = "moaas_recovered",
       title = "Deep sedation: MOAA/S at or below", default = 2, unit = "{score}", range = { 1, 4 },
       source = "docs/clinical/sedation-dissociation-scales.md: MOAA/S; ASA 2018 (cut-off: clinic choice)",
     },
     -- Source: docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 = alert; Spravato: until
     -- sedation has resolved [P].
     v.param "moaas_recovered" {
+      prescribed = true,
       title = "Sedation resolved: MOAA/S at least", default = 5, unit = "{score}", range = { 3, 5 },
       source = "docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 = alert; Spravato: until resolved",
     },
@@ -102,6 +115,7 @@ return v.protocol "esketamine_rems" {
     -- The monitoring phase's literal minimum is 2 hours, the REMS floor; a clinic
     -- can raise it per visit here, never lower it.
     v.param "monitoring_minutes" {
+      prescribed = true,
       title = "Minimum monitoring after dosing", default = 120, unit = "min", range = { 120, 360 },
       source = "docs/clinical/esketamine-rems.md: Spravato label, monitor at least 2 h after dosing",
     },

@@ -24,7 +24,7 @@ local EVERY, GRACE = "10m", "5m"
 local OVERDUE = { priority = "medium", escalate = "5m", latching = true }
 
 return v.phase "infusion" {
-  title = "Infusion (0.5 mg/kg over 40 minutes)",
+  title = "Infusion ({dose_mg_per_kg} mg/kg over 40 minutes)",
   help = "Vitals, sedation and dissociation every 10 minutes. Record an extra vitals reading whenever an alert asks "
          .. "for a confirmation reading.",
   -- Source: docs/clinical/ketamine-dosing.md: 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].

@@ -33,6 +33,9 @@ return v.protocol "ketamine_iv" {
   -- "escalate rather than repeat".
   defaults = { grace = "5m", escalate = "5m", latching = true, overdue_priority = "medium" },
 
+  -- Every param but the weight is part of the prescription (prescribed = true): only a
+  -- clinician starts a visit with another value than the default here. less_than
+  -- declares the relations a visit's values must keep (docs/safety.md, H5).
   params = {
     -- The visit ------------------------------------------------------------
     -- Source: docs/clinical/ketamine-dosing.md, "Weight" (the dose is mg/kg).
@@ -42,12 +45,14 @@ return v.protocol "ketamine_iv" {
     },
     -- Source: docs/clinical/ketamine-dosing.md: 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].
     v.param "dose_mg_per_kg" {
+      prescribed = true,
       title = "Ordered dose per kg", default = 0.5, unit = "mg/kg", range = { 0.1, 1.0 },
       source = "docs/clinical/ketamine-dosing.md: 0.5 mg/kg over 40 min (Sanacora 2017)",
     },
     -- Source: none (docs/clinical/ketamine-dosing.md). A calculation check, not a clinical
     -- limit: 10% catches a wrong weight or a decimal slip; the clinic sets its own.
     v.param "dose_tolerance_pct" {
+      prescribed = true,
       title = "Allowed difference between drawn and calculated dose", default = 10, unit = "%", range = { 0, 25 },
       source = "no clinical source: dose calculation check, clinic choice",
     },
@@ -56,20 +61,24 @@ return v.protocol "ketamine_iv" {
     -- Source: docs/clinical/vitals-limits.md, "Pre-dose hold": SBP >= 180 or DBP >= 110;
     -- esketamine label data [P/S]; Del Sant 2020 [S]. Hold before dosing.
     v.param "sbp_hold" {
+      prescribed = true,
       title = "Pre-dose hold: systolic at or above", default = 180, unit = "mm[Hg]", range = { 120, 220 },
       source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     v.param "dbp_hold" {
+      prescribed = true,
       title = "Pre-dose hold: diastolic at or above", default = 110, unit = "mm[Hg]", range = { 70, 140 },
       source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     -- Source: docs/clinical/vitals-limits.md: Spravato pre-dose BP above about 140/90, weigh
     -- risk against benefit [S].
     v.param "sbp_caution" {
+      prescribed = true, less_than = "sbp_hold",
       title = "Pre-dose caution: systolic above", default = 140, unit = "mm[Hg]", range = { 100, 200 },
       source = "docs/clinical/vitals-limits.md: Spravato pre-dose BP above about 140/90",
     },
     v.param "dbp_caution" {
+      prescribed = true, less_than = "dbp_hold",
       title = "Pre-dose caution: diastolic above", default = 90, unit = "mm[Hg]", range = { 60, 130 },
       source = "docs/clinical/vitals-limits.md: Spravato pre-dose BP above about 140/90",
     },
@@ -77,21 +86,25 @@ return v.protocol "ketamine_iv" {
     -- (esketamine label data [P/S]; Del Sant 2020 [S]); confirmed on a second reading
     -- as in one clinic's stop rule [W].
     v.param "sbp_alert" {
+      prescribed = true, less_than = "sbp_severe",
       title = "Marked hypertension: systolic at or above", default = 180, unit = "mm[Hg]", range = { 140, 220 },
       source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     v.param "dbp_alert" {
+      prescribed = true, less_than = "dbp_severe",
       title = "Marked hypertension: diastolic at or above", default = 110, unit = "mm[Hg]", range = { 90, 140 },
       source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     -- Source: docs/clinical/vitals-limits.md, "Severe hypertension": "> 200/120 once" [W],
     -- one academic clinic's rule.
     v.param "sbp_severe" {
+      prescribed = true,
       title = "Severe hypertension, one reading: systolic above", default = 200, unit = "mm[Hg]",
       range = { 160, 260 },
       source = "docs/clinical/vitals-limits.md: > 200/120 once (one clinic's rule, [W])",
     },
     v.param "dbp_severe" {
+      prescribed = true,
       title = "Severe hypertension, one reading: diastolic above", default = 120, unit = "mm[Hg]",
       range = { 100, 160 },
       source = "docs/clinical/vitals-limits.md: > 200/120 once (one clinic's rule, [W])",
@@ -99,16 +112,19 @@ return v.protocol "ketamine_iv" {
     -- Source: docs/clinical/vitals-limits.md, "Rise from baseline": >= 40 systolic / >= 25
     -- diastolic from baseline (esketamine label data [P/S]; Del Sant 2020 [S]).
     v.param "sbp_rise" {
+      prescribed = true,
       title = "Rise from baseline: systolic at least", default = 40, unit = "mm[Hg]", range = { 10, 80 },
       source = "docs/clinical/vitals-limits.md: rise >= 40 systolic (esketamine label data)",
     },
     v.param "dbp_rise" {
+      prescribed = true,
       title = "Rise from baseline: diastolic at least", default = 25, unit = "mm[Hg]", range = { 10, 60 },
       source = "docs/clinical/vitals-limits.md: rise >= 25 diastolic (esketamine label data)",
     },
     -- Source: docs/clinical/discharge-criteria.md: modified Aldrete circulation "within 20%"
     -- of baseline scores 2 (Aldrete 1995) [P/S]; discharge "back to baseline" [W].
     v.param "bp_recovery_pct" {
+      prescribed = true,
       title = "Leave observation when systolic is within this much of baseline", default = 20, unit = "%",
       range = { 5, 50 },
       source = "docs/clinical/discharge-criteria.md: modified Aldrete circulation within 20% of baseline",
@@ -117,12 +133,14 @@ return v.protocol "ketamine_iv" {
     -- Heart rate, oxygenation, breathing --------------------------------------
     -- Source: docs/clinical/vitals-limits.md, "Tachycardia": HR > 120 sustained 5 min [W].
     v.param "hr_max" {
+      prescribed = true,
       title = "Tachycardia: heart rate above (sustained 5 min)", default = 120, unit = "/min", range = { 90, 180 },
       source = "docs/clinical/vitals-limits.md: HR > 120 sustained 5 min (one clinic's rule, [W])",
     },
     -- Source: docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 <= 91% scores 3 [P]; Aldrete
     -- SpO2 "> 92% on room air" scores 2 [P/S]. Alert below 92%.
     v.param "spo2_min" {
+      prescribed = true,
       title = "Low SpO2: below", default = 92, unit = "%", range = { 85, 96 },
       source = "docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 (<= 91 scores 3); Aldrete SpO2 band",
     },
@@ -131,6 +149,7 @@ return v.protocol "ketamine_iv" {
     -- inside the 9-11 band for a sedated patient; 9 would match the NEWS2 3-point
     -- band exactly. Clinic to review.
     v.param "rr_min" {
+      prescribed = true,
       title = "Slow breathing: respiratory rate below", default = 10, unit = "/min", range = { 6, 12 },
       source = "docs/clinical/vitals-limits.md: NEWS2 bands (9-11 scores 1, <= 8 scores 3); 10 is a clinic choice",
     },
@@ -141,12 +160,14 @@ return v.protocol "ketamine_iv" {
     -- prodding or shaking, deeper than the light sedation expected at 0.5 mg/kg.
     -- The cut-off is a clinic choice on that scale.
     v.param "moaas_alert" {
+      prescribed = true, less_than = "moaas_recovered",
       title = "Deep sedation: MOAA/S at or below", default = 2, unit = "{score}", range = { 1, 4 },
       source = "docs/clinical/sedation-dissociation-scales.md: MOAA/S; ASA 2018 (cut-off: clinic choice)",
     },
     -- Source: docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 = alert; Spravato: until
     -- sedation has resolved [P].
     v.param "moaas_recovered" {
+      prescribed = true,
       title = "Sedation resolved: MOAA/S at least", default = 5, unit = "{score}", range = { 3, 5 },
       source = "docs/clinical/sedation-dissociation-scales.md: MOAA/S 5 = alert; Spravato: until resolved",
     },
@@ -156,11 +177,13 @@ return v.protocol "ketamine_iv" {
     -- ketamine; clinic default (e.g. 60 min), UNCONFIRMED, made a parameter. It cannot
     -- go below the observation phase's literal minimum of 60 minutes.
     v.param "observation_minutes" {
+      prescribed = true,
       title = "Minimum observation after the infusion", default = 60, unit = "min", range = { 60, 240 },
       source = "docs/clinical/discharge-criteria.md: clinic default, no guideline number (UNCONFIRMED)",
     },
     -- Source: docs/clinical/discharge-criteria.md: modified Aldrete (1995) [P/S], >= 9 fit to leave.
     v.param "aldrete_min" {
+      prescribed = true,
       title = "Modified Aldrete needed to leave", default = 9, unit = "{score}", range = { 7, 10 },
       source = "docs/clinical/discharge-criteria.md: modified Aldrete (1995) >= 9 fit to leave phase I recovery",
     },

@@ -96,12 +96,21 @@ return v.phase "screening" {
     -- Weight-based dose (weight and mg/kg are visit parameters).
     v.number "dose" {
       title = "Ketamine dose drawn up",
-      help = "Weight x mg/kg for this visit (usually 0.5 mg/kg over 40 minutes).",
+      help = "Weight x mg/kg for this visit: {weight} kg x {dose_mg_per_kg} mg/kg, over 40 minutes.",
       unit = "mg", range = { 5, 250 },
     },
+    -- The signature records the dose, the weight and the order it attests, with
+    -- the calculation the signer sees; a change to any of them voids it
+    -- (docs/safety.md, H3).
     v.signature "dose_check" {
       title = "Dose double-checked by a second person",
       of = "dose",
+      params = { "weight", "dose_mg_per_kg" },
+      calculation = function(visit)
+        local weight, per_kg = visit.param("weight"), visit.param("dose_mg_per_kg")
+        return fmt("%g kg x %g mg/kg = %g mg; drawn up %g mg", weight, per_kg, weight * per_kg,
+                   visit.value("dose"))
+      end,
       meaning = "dose double-checked against weight and order",
     },
 

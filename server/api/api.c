@@ -619,6 +619,7 @@ typedef struct write_request {
   const char *s1, *s2, *s3; /* in body */
   char *text;
   char actor[USER_NAME_MAX + 1];
+  int may_prescribe; /* the author's role may set prescribed params */
 } write_request;
 
 static void write_request_free(write_request *w) {
@@ -651,6 +652,7 @@ static int parse_write(http_request *req, write_request *w) {
     /* A signature's password travels beside the values, never into them. */
     json_t *values = json_deep_copy(body);
     json_object_del(values, "password");
+    json_object_del(values, "attests"); /* what the signer was shown: checked in run_write */
     if (json_object_size(values) == 0) {
       json_decref(values);
       vigil__http_respond_error(req, 422, "invalid_field",
@@ -722,6 +724,41 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
   }
 }
 
+/* A signature sent with what its signer was shown ({"attests": {item: what
+ * the visit's to_attest said}}): 1 if that is no longer what it would attest
+ * (a value changed while the dialog was open), with the item's id in which. */
+static const char *text_at(json_t *o, const char *key) {
+  const char *t = json_string_value(json_object_get(o, key));
+  return t ? t : "";
+}
+
+static int attests_moved(api *a, uint64_t id, json_t *shown, char *which, size_t len) {
+  char *text = vigil_visit_json(a->e, id);
+  json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+  free(text);
+  const char *k;
+  json_t *x;
+  int moved = 0;
+  json_object_foreach(shown, k, x) {
+    json_t *now = NULL;
+    size_t i, j;
+    json_t *ph, *it;
+    json_array_foreach(json_object_get(v, "phases"), i, ph) {
+      if (strcmp(text_at(ph, "id"), text_at(v, "phase"))) continue;
+      json_array_foreach(json_object_get(ph, "items"), j, it) {
+        if (!strcmp(text_at(it, "id"), k)) now = json_object_get(it, "to_attest");
+      }
+    }
+    if (!now || !json_equal(now, x)) {
+      snprintf(which, len, "%s", k);
+      moved = 1;
+      break;
+    }
+  }
+  json_decref(v);
+  return moved;
+}
+
 /* Runs a checked command in this turn's batch; its answer waits for the commit. */
 static void run_write(api *a, http_request *req, write_request *w) {
   vigil__api_open_batch(a);
@@ -733,12 +770,33 @@ static void run_write(api *a, http_request *req, write_request *w) {
     char ref[256];
     const char *startable = vigil__api_startable_ref(a, req, s1, ref, sizeof ref);
     if (!startable) return; /* answered: not approved */
+    /* A dose or an alarm limit other than the protocol's is a prescription. */
+    char name[128], msg[400];
+    if (!w->may_prescribe && vigil_protocol_prescribed(a->e, startable, text, name, sizeof name)) {
+      snprintf(msg, sizeof msg,
+               "%s is prescribed: only a clinician sets it to anything but the protocol's default (a nurse starts "
+               "the visit with the default, or a clinician starts it)",
+               name);
+      vigil__http_respond_error(req, 403, "forbidden", msg, name);
+      return;
+    }
     rc = vigil_visit_start_at(a->e, startable, s2, w->s3, actor, text, &visit);
     break;
   }
-  case CMD_RECORD:
+  case CMD_RECORD: {
+    /* A signature on values that changed since the signer saw them is refused. */
+    json_t *shown = json_object_get(w->body, "attests");
+    char which[128];
+    if (json_is_object(shown) && attests_moved(a, id, shown, which, sizeof which)) {
+      vigil__http_respond_error(req, 409, "attests_changed",
+                                "what this signature attests changed since it was shown: look at the values again "
+                                "and sign what is there now",
+                                which);
+      return;
+    }
     rc = vigil_visit_record_json(a->e, id, actor, text ? text : "{}");
     break;
+  }
   case CMD_AMEND:
     rc = vigil_visit_amend_json(a->e, id, actor, s1, text ? text : "null", s2);
     break;
@@ -814,6 +872,7 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
   w->cmd = cmd;
   w->id = id;
   snprintf(w->actor, sizeof w->actor, "%s", who->name);
+  w->may_prescribe = vigil__role_may(who->role, PERM_PRESCRIBE);
   if (!(w->body = vigil__api_body_object(req)) || parse_write(req, w) < 0) {
     write_request_free(w);
     return;

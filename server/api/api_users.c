@@ -65,6 +65,7 @@ static const char *const WHAT[PERM_COUNT] = {
     [PERM_DISCHARGE] = "discharge or abort a visit",
     [PERM_SIGN] = "sign (a second person's confirmation)",
     [PERM_OVERRIDE] = "override a phase gate",
+    [PERM_PRESCRIBE] = "set a prescribed param (a dose or an alarm limit) other than the protocol's default",
     [PERM_AUTHOR] = "upload protocol versions",
     [PERM_APPROVE] = "approve protocol versions",
     [PERM_USERS] = "manage users and tokens",

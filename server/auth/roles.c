@@ -6,20 +6,22 @@
 static const char *const ROLE_NAMES[ROLE_COUNT] = {"nurse", "clinician", "admin", "integrator"};
 
 static const char *const PERMISSION_NAMES[PERM_COUNT] = {
-    "read", "read_events", "export", "record", "discharge", "sign", "override", "author", "approve", "users", "clock",
+    "read",     "read_events", "export",  "record", "discharge", "sign",
+    "override", "author",      "approve", "users",  "clock",     "prescribe",
 };
 
 /* Nurses step through checklists, acknowledge alerts and discharge;
- * clinicians do the same and also sign, override gates and upload new
- * protocol versions; admins manage the site (users, protocol versions and
+ * clinicians do the same and also sign, override gates, prescribe (set a
+ * dose or an alarm limit other than the protocol's) and upload new protocol
+ * versions; admins manage the site (users, protocol versions and
  * their approval, the test clock) and read, but enter no clinical data;
  * integrators read the event feed and exports only. */
 static const unsigned char MAY[ROLE_COUNT][PERM_COUNT] = {
-    /*                 read ev  exp rec dis sign ovr auth appr usr clk */
-    [ROLE_NURSE] = /**/ {1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
-    [ROLE_CLINICIAN] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0},
-    [ROLE_ADMIN] = /**/ {1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
-    [ROLE_INTEGRATOR] = {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+    /*                 read ev  exp rec dis sign ovr auth appr usr clk rx */
+    [ROLE_NURSE] = /**/ {1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0},
+    [ROLE_CLINICIAN] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1},
+    [ROLE_ADMIN] = /**/ {1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0},
+    [ROLE_INTEGRATOR] = {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 };
 
 const char *vigil__role_name(role r) { return r >= 0 && r < ROLE_COUNT ? ROLE_NAMES[r] : "?"; }

@@ -70,3 +70,13 @@ export function priorityRank(p) {
 export function priorityLabel(p) {
   return { high: "High priority", medium: "Medium priority", low: "Low priority" }[p] || p;
 }
+
+// What a signature attests ({items, params, calculation}: the values the
+// signer saw, with the calculation), in one line.
+export function attested(a) {
+  if (!a) return "";
+  const parts = Object.entries(a.items || {})
+    .map(([k, v]) => `${k.split(".").pop()} ${value(v)}`)
+    .concat(Object.entries(a.params || {}).map(([k, v]) => `${k} ${value(v)}`));
+  return parts.join(", ") + (a.calculation ? ` (${a.calculation})` : "");
+}

@@ -1,7 +1,7 @@
 // history.js: a visit's events, paged in from the log, told as sentences
 // for the history list and the discharge summary.
 import { all } from "./api.js";
-import { value } from "./format.js";
+import { attested, value } from "./format.js";
 
 export function events(visitId) {
   return all(`/visits/${visitId}/events`, "events");
@@ -39,7 +39,12 @@ export function describe(visit, ev, alerts) {
     case "phase.minimum_reached":
       return `Minimum time in ${phaseTitle(visit, d.phase)} reached`;
     case "item.recorded":
-      return Object.entries(d.values || {}).map(([k, v]) => `${itemTitle(visit, k, d.phase)}: ${value(v)}`).join("; ");
+      return Object.entries(d.values || {})
+        .map(([k, v]) => `${itemTitle(visit, k, d.phase)}: ${value(v)}`)
+        .concat(Object.entries(d.attests || {}).map(([k, a]) => `${itemTitle(visit, k, d.phase)} attests ${attested(a)}`))
+        .join("; ");
+    case "signature.voided":
+      return `${itemTitle(visit, d.item)} void: ${d.reason}`;
     case "item.amended":
       return `${itemTitle(visit, d.item)} amended from ${value(d.previous)} to ${value(d.value)}. Reason: ${d.reason}`;
     case "item.skipped":

@@ -263,7 +263,7 @@ local ITEM_OPTIONS = {
   text = set(COMMON),
   vitals = set({ "fields", "optional", table.unpack(COMMON) }),
   score = set({ "fields", "compute", "from", table.unpack(COMMON) }),
-  signature = set({ "of", "meaning", table.unpack(COMMON) }),
+  signature = set({ "of", "meaning", "params", "calculation", "options", table.unpack(COMMON) }),
 }
 
 local function func(node, field, f)
@@ -408,6 +408,14 @@ local function score_fields(node, spec)
   return fields
 end
 
+-- A title or help may quote a param as {name}: the visit shows its value.
+local function placeholders(node, text)
+  if type(text) ~= "string" then return end
+  for name in sgmatch(text, "{([%a_][%w_]*)}") do
+    compile_ctx.param_refs[#compile_ctx.param_refs + 1] = { name = name, where = node.where }
+  end
+end
+
 local function compile_item(node, phase, defaults)
   local spec, kind = node.spec, node.kind
   check_keys(node, spec, ITEM_OPTIONS[kind])
@@ -415,6 +423,8 @@ local function compile_item(node, phase, defaults)
                phase = phase.id }
   it.required = spec.required
   if it.required == nil then it.required = kind ~= "text" end
+  placeholders(node, it.title)
+  placeholders(node, it.help)
   it.when = func(node, "when", spec.when)
   it.rule = func(node, "rule", spec.rule)
   it.compute = func(node, "compute", spec.compute)
@@ -451,6 +461,9 @@ local function compile_item(node, phase, defaults)
       f.kind, f.options = "choice", options_list(node, spec.options)
     elseif kind == "text" then
       f.kind = "text"
+    elseif kind == "signature" and spec.options ~= nil then
+      -- A signature with an outcome: the signer chooses one (an assessment).
+      f.kind, f.options = "choice", options_list(node, spec.options)
     else -- check, signature
       f.kind = "check"
     end
@@ -466,6 +479,24 @@ local function compile_item(node, phase, defaults)
       compile_ctx.refs[#compile_ctx.refs + 1] = { ref = spec.of, where = node.where, phase = phase.id }
     end
     it.meaning = spec.meaning or "confirmed by a second person"
+    -- What the signature attests besides the item it confirms: visit params
+    -- (recorded with it), and a calculation the signer sees and signs.
+    local params = spec.params
+    if type(params) == "string" then params = { params } end
+    if params ~= nil and type(params) ~= "table" then
+      bad(node, "signature '%s': params must name the visit params it attests", tostring(node.id))
+      params = {}
+    end
+    it.params = {}
+    for _, name in ipairs(params or {}) do
+      if type(name) ~= "string" then
+        bad(node, "signature '%s': params must be names of params", tostring(node.id))
+      else
+        compile_ctx.param_refs[#compile_ctx.param_refs + 1] = { name = name, where = node.where }
+        it.params[#it.params + 1] = name
+      end
+    end
+    it.calculation = func(node, "calculation", spec.calculation)
   end
 
   -- Schedule: `at` is the first due time from phase entry, `every` repeats,
@@ -568,6 +599,8 @@ local function compile_phase(node, defaults)
   ph.max = duration(node, "duration.max", d.max)
   if ph.min and ph.max and ph.min > ph.max then bad(node, "duration.min is longer than duration.max") end
   ph.gate = func(node, "gate", spec.gate)
+  placeholders(node, ph.title)
+  placeholders(node, ph.help)
   local phase_defaults = setmetatable({ grace = spec.grace }, { __index = defaults })
 
   local seen = {}
@@ -610,9 +643,24 @@ local PARAM_KINDS = { number = true, choice = true, text = true, check = true }
 
 local function compile_param(node)
   local spec = node.spec
-  check_keys(node, spec, set({ "kind", "title", "unit", "range", "default", "required", "options", "source" }))
+  check_keys(node, spec, set({ "kind", "title", "unit", "range", "default", "required", "options", "source",
+                               "prescribed", "less_than" }))
   local p = { name = node.id, where = node.where, title = spec.title or node.id, unit = spec.unit,
               default = spec.default, options = spec.options, source = spec.source }
+  -- Part of the prescription (a dose, an alarm limit): only a clinician sets
+  -- it to anything but its default when a visit starts.
+  if spec.prescribed ~= nil and type(spec.prescribed) ~= "boolean" then
+    bad(node, "prescribed must be true or false")
+  end
+  p.prescribed = spec.prescribed == true
+  -- Relations: this param must be less than each of those (sbp_alert < sbp_severe).
+  local lt = spec.less_than
+  if type(lt) == "string" then lt = { lt } end
+  if lt ~= nil and type(lt) ~= "table" then bad(node, "less_than must name params") lt = {} end
+  p.less_than = {}
+  for _, other in ipairs(lt or {}) do
+    if type(other) ~= "string" then bad(node, "less_than must name params") else p.less_than[#p.less_than + 1] = other end
+  end
   local kind = spec.kind
   if kind == nil then
     local t = type(spec.default)
@@ -735,7 +783,7 @@ local last_compiled -- the tree lang.compile returned, for lang.exercise
 
 function lang.compile(root, sources)
   declaring = false
-  compile_ctx = { refs = {} }
+  compile_ctx = { refs = {}, param_refs = {} }
   if type(root) ~= "table" or root.tag ~= "protocol" then
     if not (type(root) == "table" and root.tag == "invalid") then
       problem((sources and sources[1] and sources[1].path or "?") .. ":1",
@@ -778,6 +826,24 @@ function lang.compile(root, sources)
       bad(root, "params must be declared with v.param \"name\" { ... }")
     end
   end
+  -- Relations between params, checked here on the defaults (and by the
+  -- engine on a visit's values when it starts).
+  local by_name = {}
+  for _, pa in ipairs(p.params) do by_name[pa.name] = pa end
+  for _, pa in ipairs(p.params) do
+    for _, other in ipairs(pa.less_than) do
+      local o = by_name[other]
+      if not o then
+        problem(pa.where, "param '%s': less_than names no param '%s'", pa.name, other)
+      elseif pa.kind ~= "number" or o.kind ~= "number" then
+        problem(pa.where, "param '%s': less_than relates numbers only ('%s' is not one)", pa.name,
+                pa.kind ~= "number" and pa.name or other)
+      elseif type(pa.default) == "number" and type(o.default) == "number" and not (pa.default < o.default) then
+        problem(pa.where, "param '%s' (default %s) must be less than '%s' (default %s)", pa.name,
+                tostring(pa.default), other, tostring(o.default))
+      end
+    end
+  end
 
   if type(spec.phases) ~= "table" or #spec.phases == 0 then
     bad(root, "protocol '%s' needs phases = { v.phase \"...\" { ... }, ... }", tostring(root.id))
@@ -806,6 +872,9 @@ function lang.compile(root, sources)
 
   for _, src in ipairs(sources or {}) do scan_references(src.path, src.text) end
   resolve_refs(p)
+  for _, r in ipairs(compile_ctx.param_refs) do
+    if not pseen[r.name] then problem(r.where, "unknown param '%s'", r.name) end
+  end
   if #problems > 0 then return nil, problems end
   last_compiled = p
   return p, problems

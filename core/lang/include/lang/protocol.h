@@ -67,7 +67,12 @@ typedef struct item_spec {
   uint32_t n_fields;
   schedule sched;
   int32_t of_item; /* signature: the item it confirms, -1 otherwise */
-  uint16_t *from;  /* a computed score: the items it is computed from */
+  /* signature: the visit params it attests besides of_item (interned names),
+   * and the calculation the signer sees (LUA_NOREF when none) */
+  const char **attest_params;
+  uint32_t n_attest_params;
+  int calc_ref;
+  uint16_t *from; /* a computed score: the items it is computed from */
   uint32_t n_from;
   priority overdue_priority;
   int overdue_latching;
@@ -107,6 +112,9 @@ typedef struct param_spec {
   const char **options;
   uint32_t n_options;
   uint8_t required;
+  uint8_t prescribed;     /* part of the prescription: only a clinician changes it */
+  const char **less_than; /* relations: this param < each of these (interned names) */
+  uint32_t n_less_than;
   val def;
 } param_spec;
 

@@ -39,7 +39,8 @@
   X(USER_CREATED, "user.created")                                                                                      \
   X(USER_CHANGED, "user.changed")                                                                                      \
   X(PROTOCOL_UPLOADED, "protocol.uploaded")                                                                            \
-  X(PROTOCOL_APPROVED, "protocol.approved")
+  X(PROTOCOL_APPROVED, "protocol.approved")                                                                            \
+  X(SIGNATURE_VOIDED, "signature.voided")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,

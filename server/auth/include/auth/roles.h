@@ -19,6 +19,7 @@ typedef enum permission {
   PERM_APPROVE,       /* approve a protocol version (a signature): visits may start on it */
   PERM_USERS,         /* create, disable, reset users; issue API tokens */
   PERM_CLOCK,         /* advance the simulated test clock */
+  PERM_PRESCRIBE,     /* start a visit with a prescribed param other than its default (docs/safety.md, H5) */
   PERM_COUNT
 } permission;
 

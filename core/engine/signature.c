@@ -1,0 +1,126 @@
+/* signature.c: what a signature attests, and what becomes of it when that
+ * changes (hazard H3 in docs/safety.md).
+ *
+ * A signature records the values it attests: the item it confirms (`of`), the
+ * visit params it names (`params`) and its calculation, as the signer saw
+ * them. Whenever a value changes afterwards (an amendment, a new reading) the
+ * engine compares the visit with what was signed and voids every signature
+ * whose values are no longer the visit's: a `signature.voided` event, after
+ * which the gate holds until someone signs again. Nobody who recorded or
+ * amended an attested item may sign for it. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "base/intern.h"
+
+/* The JSON of a value, as a reason says it. */
+static char *json_of(val x) {
+  buf b;
+  vigil__buf_init(&b);
+  vigil__val_to_json(&b, x);
+  return vigil__buf_take(&b);
+}
+
+int vigil__signature_attests(vigil_engine *e, visit *v, const item_spec *sig, val *out) {
+  *out = VAL_NIL_;
+  const reading *of = vigil__visit_latest(v, sig->of_item);
+  val items = vigil__val_recordv(1, v->p->items[sig->of_item].qid, of ? vigil__val_retain(of->v) : VAL_NIL_);
+  val params = vigil__val_record(sig->n_attest_params);
+  if (!vigil__val_ok(items) || !vigil__val_ok(params)) {
+    vigil__val_release(items);
+    vigil__val_release(params);
+    return VIGIL_ENOMEM;
+  }
+  for (uint32_t i = 0; i < sig->n_attest_params; i++) {
+    val_fields(params)[i].key = sig->attest_params[i];
+    val_fields(params)[i].v = vigil__val_retain(vigil__visit_param(v, sig->attest_params[i]));
+  }
+  val calc = VAL_NIL_;
+  if (sig->calc_ref != LUA_NOREF && of) {
+    char text[1000], err[1024];
+    if (vigil__eval_text(e, v, sig->calc_ref, text, sizeof text, err, sizeof err) < 0) {
+      vigil__val_release(items);
+      vigil__val_release(params);
+      char where[1100];
+      const char *why = vigil__eval_error_where(v->p, err, sig->where, where, sizeof where);
+      return vigil__engine_fail(e, VIGIL_EPROTOCOL, sig->id,
+                                "%s: the calculation of '%s' failed: %s (nothing was signed)", where, sig->id, why);
+    }
+    calc = vigil__val_cstring(text);
+  }
+  *out = calc.type != VAL_NIL ? vigil__val_recordv(3, K(items), items, K(params), params, K(calculation), calc)
+                              : vigil__val_recordv(2, K(items), items, K(params), params);
+  return vigil__val_ok(*out) ? 0 : VIGIL_ENOMEM;
+}
+
+int vigil__signature_check_signer(vigil_engine *e, visit *v, const item_spec *sig, const char *actor) {
+  const char *who = vigil__intern(actor && *actor ? actor : "unknown");
+  for (uint32_t i = 0; i < v->n_hands; i++) {
+    const hand *h = &v->hands[i];
+    if (h->item != sig->of_item || h->actor != who) continue;
+    const reading *of = vigil__visit_latest(v, sig->of_item);
+    return vigil__engine_fail(e, VIGIL_EVALUE, sig->id, "%s must be confirmed by a second person, not by %s who %s %s",
+                              sig->title, who, of && of->actor == who ? "recorded" : "amended",
+                              v->p->items[sig->of_item].title);
+  }
+  return 0;
+}
+
+const char *vigil__signature_void(const visit *v, int item) {
+  if (!v->sigs || item < 0) return NULL;
+  const signature_state *s = &v->sigs[item];
+  return s->attests.type != VAL_NIL ? s->void_reason : NULL;
+}
+
+/* The first attested value that is no longer the visit's: what, was, now. */
+static int changed(const visit *v, const signature_state *s, const char **what, val *was, val *now) {
+  val *items = vigil__val_get(s->attests, K(items));
+  for (uint32_t i = 0; items && i < val_len(*items); i++) {
+    const field *f = &val_fields(*items)[i];
+    int item = vigil__protocol_find_item(v->p, f->key, -1);
+    const reading *r = vigil__visit_latest(v, item);
+    val cur = r ? r->v : VAL_NIL_;
+    if (!vigil__val_same(cur, f->v)) {
+      *what = item >= 0 && v->p->items[item].title ? v->p->items[item].title : f->key;
+      *was = f->v;
+      *now = cur;
+      return 1;
+    }
+  }
+  val *params = vigil__val_get(s->attests, K(params));
+  for (uint32_t i = 0; params && i < val_len(*params); i++) {
+    const field *f = &val_fields(*params)[i];
+    val cur = vigil__visit_param(v, f->key);
+    if (!vigil__val_same(cur, f->v)) {
+      int pa = vigil__protocol_find_param(v->p, f->key);
+      *what = pa >= 0 && v->p->params[pa].title ? v->p->params[pa].title : f->key;
+      *was = f->v;
+      *now = cur;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+void vigil__signatures_review(vigil_engine *e, visit *v, const char *who) {
+  if (!v->sigs) return;
+  for (uint32_t i = 0; i < v->p->n_items; i++) {
+    const signature_state *s = &v->sigs[i];
+    if (s->attests.type == VAL_NIL || s->void_reason) continue;
+    const char *what;
+    val was, now;
+    if (!changed(v, s, &what, &was, &now)) continue;
+    const item_spec *sig = &v->p->items[i];
+    char *a = json_of(was), *b = json_of(now);
+    char reason[1200];
+    snprintf(reason, sizeof reason, "%s changed from %s to %s after it was signed", what, a ? a : "?", b ? b : "?");
+    free(a);
+    free(b);
+    vigil__emit(e, v, EV_SIGNATURE_VOIDED, who,
+                vigil__val_recordv(4, K(item), val_atom(sig->qid), K(attested), vigil__val_retain(s->attests), K(value),
+                                   vigil__val_retain(now), K(reason), vigil__val_cstring(reason)));
+  }
+}
