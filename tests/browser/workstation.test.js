@@ -196,6 +196,8 @@ describe("the nurse workstation", () => {
     await nurse.getByLabel(/Patient reference/).fill("MRN-0042");
     await nurse.getByLabel("Chair or bay").fill("Chair 1");
     await nurse.getByLabel(/Body weight today/).fill("72");
+    // The dose per kg is prescribed: a nurse cannot change it (H5).
+    assert.equal(await nurse.getByLabel(/Ordered dose per kg/).isDisabled(), true);
     await assert.match(await nurse.locator("#dose-check").innerText(), /Calculated dose: 36 mg \(72 kg × 0.5 mg\/kg\)/);
     await nurse.getByRole("button", { name: "Start the visit" }).click();
     await nurse.getByRole("heading", { name: "Patient MRN-0042" }).waitFor();
@@ -203,8 +205,19 @@ describe("the nurse workstation", () => {
     await clinician.locator("table.board tbody tr", { hasText: "MRN-0042" }).waitFor();
     const other = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-0107", location: "Chair 4", params: { weight: 80 } });
     await api("dr.osei", "POST", `/visits/${other.id}/entries`, { baseline: { sbp: 146, dbp: 92, hr: 70, spo2: 97, rr: 12 } });
-    await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-0311", location: "Bay 2", params: { weight: 64 } });
+    // A clinician prescribes 0.6 mg/kg (H5): the board row's tooltip says what differs from the protocol.
+    const rx = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-0311", location: "Bay 2", params: { weight: 64, dose_mg_per_kg: 0.6 } });
     await clinician.locator("table.board tbody tr", { hasText: "MRN-0311" }).waitFor();
+    assert.match(await clinician.locator("table.board tbody tr", { hasText: "MRN-0311" }).getAttribute("title"),
+      /Changed from the protocol: Ordered dose per kg: 0\.6 mg\/kg \(protocol: 0\.5\)/);
+    assert.equal(await clinician.locator("table.board tbody tr", { hasText: "MRN-0042" }).getAttribute("title"), null);
+    // The visit page and the printed summary say it too, and the infusion's title quotes the dose set.
+    await clinician.goto(`${server.url}/#/visit/${rx.id}`);
+    assert.match(await clinician.locator(".visit-head .changed-params").innerText(), /Ordered dose per kg: 0\.6 mg\/kg \(protocol: 0\.5\)/);
+    await clinician.locator(".stepper li", { hasText: "Infusion (0.6 mg/kg over 40 minutes)" }).waitFor();
+    await clinician.goto(`${server.url}/#/visit/${rx.id}/summary`);
+    assert.match(await clinician.locator(".summary dd.changed-params").innerText(), /Ordered dose per kg: 0\.6 mg\/kg \(protocol: 0\.5\) \(set by dr\.osei\)/);
+    await clinician.goto(server.url + "/#/board");
     // Each row says where the patient sits.
     assert.match(await clinician.locator("table.board tbody tr", { hasText: "MRN-0042" }).innerText(), /Chair 1/);
     assert.match(await clinician.locator("table.board tbody tr", { hasText: "MRN-0311" }).innerText(), /Bay 2/);
@@ -253,8 +266,23 @@ describe("the nurse workstation", () => {
     const visitUrl = nurse.url();
     await clinician.goto(visitUrl);
     await card(clinician, check).getByRole("button", { name: "Sign…" }).click();
+    // The dialog shows exactly what is attested, with the calculation (H3).
+    const attests = clinician.locator("dialog dl.attests");
+    assert.match(await attests.innerText(), /Ketamine dose drawn up\s+36 mg/);
+    assert.match(await attests.innerText(), /Body weight today\s+72 kg/);
+    assert.match(await attests.innerText(), /72 kg x 0\.5 mg\/kg = 36 mg; drawn up 36 mg/);
     await signDialog(clinician, "Sign");
     await card(nurse, check).locator(".last", { hasText: "dr.osei" }).waitFor();
+    // The nurse amends the dose: the signature is void and the clinician signs again what is there now.
+    await card(nurse, "Ketamine dose drawn up").getByRole("button", { name: "Amend…" }).click();
+    await nurse.locator("dialog").getByLabel("Ketamine dose drawn up").fill("37");
+    await nurse.locator("dialog").getByLabel("Reason for the correction").fill("redrawn");
+    await nurse.locator("dialog").getByRole("button", { name: "Save the correction" }).click();
+    await card(nurse, check).locator(".last.void", { hasText: "changed from 36 to 37" }).waitFor();
+    await card(clinician, check).getByRole("button", { name: "Sign again…" }).click();
+    assert.match(await attests.innerText(), /drawn up 37 mg/);
+    await signDialog(clinician, "Sign");
+    await card(nurse, check).locator(".last", { hasText: "Signed" }).waitFor();
     await clinician.goto(server.url + "/#/board");
     const phq = card(nurse, "PHQ-9 (patient's answers, last 2 weeks)");
     // Each question is asked in the form's words, each answer with its meaning.
@@ -432,7 +460,10 @@ describe("the nurse workstation", () => {
     assert.equal(await nurse.getByRole("heading", { name: "Alerts" }).isVisible(), true);
     const text = await nurse.locator(".summary").innerText();
     assert.match(text, /nurse\.kim/);
-    assert.match(text, /Dose double-checked by a second person: dr\.osei/);
+    // Each signature with what it attested, and the one voided by the amendment (H3).
+    assert.match(text, /Dose double-checked by a second person, attesting dose 37, weight 72, dose_mg_per_kg 0\.5 \(72 kg x 0\.5 mg\/kg = 36 mg; drawn up 37 mg\): dr\.osei/);
+    assert.match(text, /Dose double-checked by a second person void: Ketamine dose drawn up changed from 36 to 37 after it was signed: nurse\.kim/);
+    assert.match(text, /Changed from the protocol\s+nothing/);
     assert.match(text, /Discharge: nurse\.kim/);
     // Every alert with who acknowledged it, the escalated ones marked.
     assert.match(text, /Baseline BP 158\/95 is above 140\/90.*\tnurse\.kim/);

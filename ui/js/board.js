@@ -4,7 +4,7 @@
 // colour. Rows with an overdue item or an alert come first.
 import { all, get } from "./api.js";
 import { h, clear } from "./dom.js";
-import { duration, priorityLabel, priorityRank } from "./format.js";
+import { changedParam, duration, priorityLabel, priorityRank } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
@@ -68,7 +68,9 @@ function draw() {
   for (const r of sorted) {
     const v = r.visit;
     const protocol = v.protocol.split("@");
-    body.append(h("tr", { dataset: { visit: v.id }, class: v.alerts && v.alerts.highest ? `row-${v.alerts.highest}` : "" },
+    // The row's tooltip says what differs from the protocol (a clinician's prescription).
+    const changed = v.changed_params && v.changed_params.length ? `Changed from the protocol: ${v.changed_params.map(changedParam).join("; ")}` : null;
+    body.append(h("tr", { dataset: { visit: v.id }, title: changed, class: v.alerts && v.alerts.highest ? `row-${v.alerts.highest}` : "" },
       h("td", { class: "location" }, v.location || h("span", { class: "muted" }, "—")),
       h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient)),
       h("td", {}, r.title, h("span", { class: "muted" }, ` v${protocol[1]}`)),

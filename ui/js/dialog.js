@@ -8,7 +8,8 @@ import { h, clear, uid } from "./dom.js";
 // required, hint, value, autocomplete, input (a ready element)}].
 // action(values) runs on submit; its result resolves the promise. Escape or
 // Cancel resolves null.
-export function ask({ title, text, fields, submit, danger, action }) {
+// detail: an element shown under the text (what a signature attests).
+export function ask({ title, text, detail, fields, submit, danger, action }) {
   const dlg = document.getElementById("dialog");
   clear(dlg);
   const errors = {};
@@ -17,6 +18,7 @@ export function ask({ title, text, fields, submit, danger, action }) {
   const form = h("form", { method: "dialog", class: "dialog-form" },
     h("h2", { id: "dialog-title" }, title),
     text ? h("p", {}, text) : null,
+    detail || null,
     fields.map((f) => {
       const id = uid("dlg");
       const errId = id + "-err";

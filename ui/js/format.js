@@ -71,6 +71,13 @@ export function priorityLabel(p) {
   return { high: "High priority", medium: "Medium priority", low: "Low priority" }[p] || p;
 }
 
+// A changed param ({name, title, unit, value, default}) in words:
+// "Ordered dose per kg: 1 mg/kg (protocol: 0.5)".
+export function changedParam(c) {
+  const u = unit(c.unit);
+  return `${c.title || c.name}: ${value(c.value)}${u ? ` ${u}` : ""} (protocol: ${value(c.default)})`;
+}
+
 // What a signature attests ({items, params, calculation}: the values the
 // signer saw, with the calculation), in one line.
 export function attested(a) {

@@ -7,12 +7,16 @@ import { unit } from "./format.js";
 import { startable } from "./protocols.js";
 import { clearErrors, showError, errorSlot } from "./errors.js";
 import { showError as pageError } from "./dialog.js";
+import { can } from "./session.js";
 
 function paramInput(p) {
   const id = uid("param");
   const hintId = id + "-hint";
   const errId = id + "-err";
-  const hint = [p.range ? `${p.range[0]}\u2013${p.range[1]}` : null, unit(p.unit), p.default !== undefined ? `default ${p.default}` : null]
+  // A prescribed param (a dose, an alarm limit) is a clinician's to change.
+  const locked = p.prescribed && !can("prescribe");
+  const hint = [p.range ? `${p.range[0]}\u2013${p.range[1]}` : null, unit(p.unit), p.default !== undefined ? `default ${p.default}` : null,
+    p.prescribed ? (locked ? "\u00b7 prescribed: only a clinician changes it" : "\u00b7 prescribed") : null]
     .filter(Boolean).join(" ");
   let input;
   if (p.options) {
@@ -27,6 +31,7 @@ function paramInput(p) {
       value: p.default !== undefined ? String(p.default) : "", dataset: { field: p.name } });
   }
   input.setAttribute("aria-describedby", `${hintId} ${errId}`);
+  if (locked) input.disabled = true;
   return h("div", { class: "field" },
     h("label", { for: id }, p.title || p.name, p.required && p.default === undefined ? h("span", { class: "req" }, " (required)") : null),
     h("p", { class: "hint", id: hintId }, hint),

@@ -6,14 +6,14 @@
 // typing survives the refresh.
 import { get, post } from "./api.js";
 import { h, add, clear, announce } from "./dom.js";
-import { clockTime, dateTime, duration, priorityLabel, unit, value as show } from "./format.js";
+import { attested, changedParam, clockTime, dateTime, duration, priorityLabel, unit, value as show } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { ask, showError as pageError } from "./dialog.js";
 import { clearErrors, showError, errorSlot } from "./errors.js";
 import { controls, read, fill } from "./inputs.js";
 import { chart, table, vitalsReadings } from "./chart.js";
-import { events as loadEvents, describe, alertMessages } from "./history.js";
+import { events as loadEvents, describe, alertMessages, itemTitle } from "./history.js";
 import { can } from "./session.js";
 import { acknowledge } from "./alarms.js";
 import { title as protocolTitle } from "./protocols.js";
@@ -79,6 +79,11 @@ function header(v) {
       h("h1", {}, `Patient ${v.patient}`, v.location ? h("span", { class: "muted" }, ` · ${v.location}`) : null),
       h("p", {}, `${state.title} `, h("span", { class: "muted" }, `(${v.protocol})`), " \u00b7 started ", dateTime(v.started_at),
         " \u00b7 ", h("span", { class: `status status-${v.status}` }, v.status))),
+    // What differs from the protocol's defaults (a clinician's prescription): always in view.
+    v.changed_params && v.changed_params.length
+      ? h("div", { class: "changed-params", role: "note" }, h("strong", {}, "Changed from the protocol: "),
+          v.changed_params.map(changedParam).join("; "))
+      : null,
     h("ol", { class: "stepper", "aria-label": "Phases" }, phases.map((p, i) =>
       h("li", { class: i < current || v.status === "discharged" ? "done" : i === current ? "current" : "", "aria-current": i === current && v.status === "active" ? "step" : null },
         p.title))),
@@ -193,7 +198,9 @@ function dueBadge(it) {
 function lastValue(it) {
   if (!it.count) return null;
   const u = it.kind === "number" && it.fields[0] ? unit(it.fields[0].unit) : "";
-  return h("p", { class: "last" }, it.kind === "signature" ? "Signed" : show(it.value) + (u ? ` ${u}` : ""),
+  const what = it.kind !== "signature" ? show(it.value) + (u ? ` ${u}` : "")
+    : it.void ? `Void: ${it.void}` : `Signed${it.value !== true ? `: ${show(it.value)}` : ""}${it.attests ? ` (${attested(it.attests)})` : ""}`;
+  return h("p", { class: it.void ? "last void" : "last" }, what,
     h("span", { class: "muted" }, ` \u00b7 ${it.recorded_by}, ${clockTime(it.recorded_at)}`, it.count > 1 ? ` \u00b7 ${it.count} entries` : ""));
 }
 
@@ -223,13 +230,41 @@ async function skip(it) {
   });
 }
 
+// What a signature attests, as the visit says it would record it now: the
+// confirmed value, the params, the calculation. Sent back with the signature,
+// so that a value changed while the dialog is open refuses it.
+function attestList(it) {
+  const a = it.to_attest || {};
+  const rows = [];
+  for (const [ref, x] of Object.entries(a.items || {})) {
+    const [p, i] = ref.split(".");
+    const item = (state.visit.phases.find((ph) => ph.id === p) || { items: [] }).items.find((y) => y.id === i);
+    const u = item && item.kind === "number" && item.fields[0] ? unit(item.fields[0].unit) : "";
+    rows.push([itemTitle(state.visit, ref), `${show(x)}${u ? ` ${u}` : ""}`]);
+  }
+  for (const [name, x] of Object.entries(a.params || {})) {
+    const p = (it.attest_params || []).find((q) => q.name === name) || {};
+    const u = unit(p.unit);
+    rows.push([p.title || name, `${show(x)}${u ? ` ${u}` : ""}`]);
+  }
+  if (a.calculation) rows.push(["Calculation", a.calculation]);
+  return h("dl", { class: "attests" }, rows.map(([k, x]) => [h("dt", {}, k), h("dd", {}, x)]));
+}
+
 async function sign(it) {
+  const choice = it.fields[0] && it.fields[0].kind === "choice" ? it.fields[0] : null;
+  const outcome = choice ? h("select", { name: "outcome", required: true },
+    h("option", { value: "" }, "Choose\u2026"), choice.options.map((o) => h("option", { value: o }, o))) : null;
   await ask({
     title: it.title,
-    text: "You sign as the second person: not the one who recorded what is checked.",
-    fields: password(),
+    text: `You sign that ${it.meaning || "you confirmed this"}, as the second person: not the one who recorded or amended it. You attest:`,
+    detail: attestList(it),
+    fields: [...(outcome ? [{ name: "outcome", label: "Outcome", input: outcome }] : []), ...password()],
     submit: "Sign",
-    action: (vals) => command("entries", withPassword({ [it.id]: true }, vals)),
+    action: (vals) => {
+      if (outcome && !vals.outcome) throw Object.assign(new Error("Choose the outcome"), { field: "outcome" });
+      return command("entries", { ...withPassword({ [it.id]: outcome ? vals.outcome : true }, vals), attests: { [it.id]: it.to_attest } });
+    },
   });
 }
 
@@ -245,8 +280,8 @@ function itemCard(it, phaseId, current) {
   }
   const buttons = h("div", { class: "item-actions" });
   if (current && it.kind === "signature") {
-    if (!it.count && can("sign")) buttons.append(h("button", { type: "button", class: "primary", onclick: () => sign(it) }, "Sign\u2026"));
-    else if (!it.count) card.append(h("p", { class: "hint" }, "A clinician signs this as the second person."));
+    if ((!it.count || it.void) && can("sign")) buttons.append(h("button", { type: "button", class: "primary", onclick: () => sign(it) }, it.void ? "Sign again\u2026" : "Sign\u2026"));
+    else if (!it.count || it.void) card.append(h("p", { class: "hint" }, "A clinician signs this as the second person."));
   } else if (current && can("record")) {
     // Done and not scheduled again: the controls wait behind "Record again",
     // so that what is still to do stands out.
