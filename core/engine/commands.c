@@ -369,7 +369,7 @@ static void resolve_phase_alerts(vigil_engine *e, visit *v) {
   const phase_spec *ph = &v->p->phases[v->phase];
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     alert *a = v->alerts[i];
-    if (!a->key || a->cleared) continue;
+    if (!a->key || a->cleared || a->carry) continue; /* a carried alert outlives its phase (H4) */
     int mine = 0;
     if (a->source == SRC_OVERDUE)
       mine = a->item >= 0 && v->p->items[a->item].phase == v->phase;
@@ -466,11 +466,22 @@ int vigil_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char 
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is acknowledged already", (unsigned long long)id);
   if (!vigil__alert_is_open(a))
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is resolved", (unsigned long long)id);
+  if (a->carry && (!reason || !*reason))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
+                              "alert %llu stays until it is assessed: acknowledging it needs a clinician's reason",
+                              (unsigned long long)id);
   val data = reason && *reason
                  ? vigil__val_recordv(2, K(alert), val_num((double)id), K(reason), vigil__val_cstring(reason))
                  : vigil__val_recordv(1, K(alert), val_num((double)id));
   if (!vigil__emit(e, a->visit, EV_ALERT_ACKNOWLEDGED, actor_of(actor), data)) return VIGIL_ENOMEM;
+  /* A carried alert closes by a clinician's acknowledgement with a reason. */
+  if (a->carry) vigil__resolve_alert(e, a);
   return vigil__engine_done(e, a->visit);
+}
+
+int vigil_alert_carried(vigil_engine *e, uint64_t id) {
+  alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
+  return a && a->carry;
 }
 
 /* A site event's type and data from their names and JSON; 0, or a negative

@@ -62,6 +62,7 @@ typedef struct alert {
   alert_source source;
   priority prio;
   uint8_t level, latching, acked, cleared;
+  uint8_t carry; /* its rule carries it across phases (docs/safety.md, H4) */
   int64_t raised_at, acked_at, cleared_at, escalated_at, escalate_ms;
   const char *acked_by;
 } alert;

@@ -187,6 +187,11 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
       if (it >= 0) a->items[a->n_items++] = (uint16_t)it;
     }
   }
+  /* A carried rule's alert (the protocol's `carry`): rules run in the phase
+   * the visit is in when it is raised. */
+  const phase_spec *ph = &v->p->phases[v->phase];
+  for (uint32_t r = 0; a->source == SRC_RULE && r < ph->n_rules; r++)
+    if (ph->rules[r].id == a->rule) a->carry = ph->rules[r].carry;
   if (!a->message) {
     free(a->items);
     free(a);

@@ -23,6 +23,7 @@ static void alert_json(buf *b, const alert *a) {
   vigil__buf_json_string(b, a->message);
   vigil__buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", vigil__alert_state_name(a),
                     a->acked ? "true" : "false", a->latching ? "true" : "false");
+  if (a->carry) vigil__buf_puts(b, ",\"carried\":true");
   time_field(b, "raised_at", a->raised_at);
   if (a->acked) {
     time_field(b, "acknowledged_at", a->acked_at);

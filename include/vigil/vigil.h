@@ -189,6 +189,10 @@ int vigil_visit_abort(vigil_engine *e, uint64_t visit, const char *actor, const 
 
 /* Acknowledges one alert; it silences only that alert. */
 int vigil_alert_ack(vigil_engine *e, uint64_t alert, const char *actor, const char *reason);
+/* 1 if alert id is carried (its rule's `carry`: a self-harm risk): it closes
+ * only when its rule no longer says it or when a clinician acknowledges it
+ * with a reason (docs/safety.md, H4). */
+int vigil_alert_carried(vigil_engine *e, uint64_t id);
 
 /* The visit's whole state as JSON (malloc'd; free with vigil_free), or NULL. */
 char *vigil_visit_json(vigil_engine *e, uint64_t visit);

@@ -151,6 +151,7 @@ function Visit.id() end
 ---@field title? string
 ---@field priority? vigil.Priority The highest priority it raises: its technical alert's if it fails (default "high").
 ---@field worse? "higher"|"lower"|{ higher: number }|{ lower: number } How its alerts' value gets worse, and the margin to announce again after an acknowledgement.
+---@field carry? boolean Its alerts outlive the phase: closed by the rule or a clinician's acknowledgement with a reason.
 
 ---@class vigil.PhaseSpec
 ---@field title? string

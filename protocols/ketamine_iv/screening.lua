@@ -4,8 +4,8 @@
 --
 -- Rule ids: ci_hypertension, ci_vascular, ci_psychosis, ci_hypersensitivity,
 -- pregnancy (blocks); substance_use (low alert); bp_hold (block); bp_caution (low
--- alert); dose_calc (medium alert "dose_calc" + block); phq9 (note, and high alert
--- "phq9_item9").
+-- alert); dose_calc (medium alert "dose_calc" + block); phq9 (note); self_harm (carried
+-- high alert "phq9_item9" until the suicide-risk assessment; block on a high outcome).
 
 local v = require "vigil"
 local scores = require "vigil.scores"
@@ -119,22 +119,49 @@ return v.phase "screening" {
       help = "Nine items, each 0 (not at all) to 3 (nearly every day). Item 9: thoughts of being better off dead "
              .. "or of self-harm.",
       fields = PHQ9,
-      -- Source: docs/clinical/phq9.md, "Item 9": any non-zero item 9 needs
-      -- same-day follow-up regardless of the total.
       rule = function(x)
         local phq9 = scores.phq9(x)
-        local out = { v.note(fmt("PHQ-9 total %g: %s.", phq9.total, phq9.band)) }
-        if phq9.item9 then
-          out[#out + 1] = v.alert.high(fmt("PHQ-9 item 9 scored %g (thoughts of death or self-harm): same-day "
-                                           .. "follow-up by the clinician, whatever the total.", x.q9),
-                                       { id = "phq9_item9" })
-        end
-        return out
+        return v.note(fmt("PHQ-9 total %g: %s.", phq9.total, phq9.band))
       end,
+    },
+
+    -- Source: docs/clinical/phq9.md, "Item 9": any non-zero item 9 needs same-day
+    -- follow-up regardless of the total. Here the follow-up comes before dosing: a
+    -- clinician (a signature: a nurse cannot record it) assesses the suicide risk and
+    -- records the outcome; until then the checklist holds (docs/safety.md, H4).
+    v.signature "suicide_risk" {
+      title = "Suicide-risk assessment by a clinician (PHQ-9 item 9 above 0)",
+      of = "phq9",
+      options = { "low: proceed", "moderate: proceed with a safety plan", "high: do not dose today" },
+      when = function(visit)
+        local x = visit.value("phq9")
+        return x ~= nil and x.q9 > 0
+      end,
+      meaning = "suicide risk assessed by a clinician after a positive PHQ-9 item 9",
     },
   },
 
   rules = {
+    -- A positive item 9 raises a high alert that is carried: it does not close when
+    -- the visit moves on, only when the assessment is recorded or a clinician
+    -- acknowledges it with a reason. A "high" outcome holds the checklist.
+    v.rule "self_harm" {
+      on = { "phq9", "suicide_risk" },
+      carry = true,
+      check = function(_, visit)
+        local x, assessed = visit.value("phq9"), visit.value("suicide_risk")
+        if x == nil or x.q9 == 0 then return nil end
+        if assessed == nil then
+          return v.alert.high(fmt("PHQ-9 item 9 scored %g (thoughts of death or self-harm): a clinician assesses "
+                                  .. "the suicide risk before dosing, whatever the total.", x.q9),
+                              { id = "phq9_item9", latching = false })
+        end
+        if assessed == "high: do not dose today" then
+          return v.block("Suicide-risk assessment: high. Do not dose today.")
+        end
+      end,
+    },
+
     -- Hold for marked hypertension before dosing.
     -- Source: docs/clinical/vitals-limits.md, "Pre-dose hold": esketamine label data [P/S];
     -- Del Sant 2020 [S] (params sbp_hold, dbp_hold).

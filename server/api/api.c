@@ -704,6 +704,13 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
     return PERM_DISCHARGE;
   case CMD_ABORT:
     return PERM_DISCHARGE;
+  case CMD_AMEND:
+    /* Amending a signature item (its outcome) is a signature too. */
+    if (vigil_visit_items_sign(a->e, w->id, &w->s1, 1) == 1) {
+      *signs = 1;
+      return PERM_SIGN;
+    }
+    return PERM_RECORD;
   case CMD_RECORD: {
     /* Recording a signature item is a signature. */
     const char *names[64];
@@ -880,6 +887,16 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
   int signs;
   permission p = permission_of(a, w, &signs);
   if (!vigil__api_allowed(req, who, p)) {
+    write_request_free(w);
+    return;
+  }
+  /* A carried alert (a self-harm risk) waits for a clinician's assessment:
+   * only a clinician acknowledges it, with a reason (docs/safety.md, H4). */
+  if (cmd == CMD_ACK && vigil_alert_carried(a->e, id) && !vigil__role_may(who->role, PERM_SIGN)) {
+    vigil__http_respond_error(req, 403, "forbidden",
+                              "this alert stays until a clinician assesses it: only a clinician acknowledges it, "
+                              "with a reason",
+                              "alert");
     write_request_free(w);
     return;
   }

@@ -3,7 +3,7 @@
 // alert and who acknowledged it, and the signatures.
 import { get } from "./api.js";
 import { h, clear } from "./dom.js";
-import { dateTime, clockTime, priorityLabel, value as show } from "./format.js";
+import { attested, changedParam, dateTime, clockTime, priorityLabel, value as show } from "./format.js";
 import { table, vitalsReadings } from "./chart.js";
 import { events as loadEvents, describe, itemTitle, alertMessages } from "./history.js";
 import { title as protocolTitle } from "./protocols.js";
@@ -22,6 +22,12 @@ function alertRows(v, events) {
   return [...rows.values()];
 }
 
+// A carried alert (a self-harm risk, H4): closed only by its assessment or a clinician.
+function carried(v, a) {
+  const x = (v.alerts || []).find((y) => y.id === a.raised.data.alert);
+  return x && x.carried;
+}
+
 function signatures(v, events) {
   const out = [];
   for (const ev of events) {
@@ -30,8 +36,13 @@ function signatures(v, events) {
       for (const k of Object.keys(d.values || {})) {
         const ph = v.phases.find((p) => p.id === d.phase);
         const it = ph && ph.items.find((x) => x.id === k);
-        if (it && it.kind === "signature") out.push([ev, `${it.title}`]);
+        if (it && it.kind === "signature") {
+          const a = d.attests && d.attests[k];
+          const outcome = d.values[k] !== true ? `: ${show(d.values[k])}` : "";
+          out.push([ev, `${it.title}${outcome}${a ? `, attesting ${attested(a)}` : ""}`]);
+        }
       }
+    if (ev.type === "signature.voided") out.push([ev, `${itemTitle(v, d.item)} void: ${d.reason}`]);
     if (ev.type === "gate.overridden") out.push([ev, `Override of the ${d.phase} gate: ${d.reason}`]);
     if (ev.type === "visit.discharged") out.push([ev, "Discharge"]);
     if (ev.type === "visit.aborted") out.push([ev, `Visit stopped: ${d.reason}`]);
@@ -70,7 +81,10 @@ export async function render(main, id) {
       h("dt", {}, "Visit"), h("dd", {}, String(v.id)),
       h("dt", {}, "Started"), h("dd", {}, dateTime(v.started_at), " by ", events[0] ? events[0].actor : ""),
       h("dt", {}, "Status"), h("dd", {}, v.status, end ? ` ${dateTime(end.time)} by ${end.actor}` : ""),
-      h("dt", {}, "Weight"), h("dd", {}, v.params && v.params.weight !== undefined ? `${v.params.weight} kg` : "\u2014")),
+      h("dt", {}, "Weight"), h("dd", {}, v.params && v.params.weight !== undefined ? `${v.params.weight} kg` : "\u2014"),
+      h("dt", {}, "Changed from the protocol"),
+      h("dd", { class: "changed-params" }, v.changed_params && v.changed_params.length
+        ? `${v.changed_params.map(changedParam).join("; ")} (set by ${events[0] ? events[0].actor : ""})` : "nothing")),
     h("h2", {}, "Phases"),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Time"), h("th", { scope: "col" }, "Phase"), h("th", { scope: "col" }, "By"))),
       h("tbody", {}, phasesEntered.map((e) => h("tr", {}, h("td", {}, dateTime(e.time)),
@@ -86,7 +100,7 @@ export async function render(main, id) {
           h("tbody", {}, alerts.map((a) => h("tr", {},
             h("td", {}, clockTime(a.raised.time)),
             h("td", {}, h("span", { class: `badge alarm-${a.raised.data.priority}` }, priorityLabel(a.raised.data.priority))),
-            h("td", {}, a.raised.data.message),
+            h("td", {}, a.raised.data.message, carried(v, a) ? h("strong", {}, ` (carried until a clinician's assessment; ${a.resolved ? `closed ${clockTime(a.resolved.time)}` : "still open"})`) : null),
             h("td", {}, a.ack ? `${a.ack.actor}, ${clockTime(a.ack.time)}${a.ack.data.reason ? ` (${a.ack.data.reason})` : ""}` : "not acknowledged"),
             h("td", {}, a.escalations ? `${a.escalations}\u00d7` : "")))))
       : h("p", {}, "No alerts."),

@@ -537,7 +537,11 @@ end
 
 local function compile_rule(node, phase)
   local spec = node.spec
-  check_keys(node, spec, set({ "on", "check", "title", "priority", "worse" }))
+  check_keys(node, spec, set({ "on", "check", "title", "priority", "worse", "carry" }))
+  -- carry: the rule's alerts outlive its phase (a self-harm risk): they close
+  -- when the rule no longer says them, or when a clinician acknowledges them
+  -- with a reason; never because the visit moved on.
+  if spec.carry ~= nil and type(spec.carry) ~= "boolean" then bad(node, "carry must be true or false") end
   local on = spec.on
   if type(on) == "string" then on = { on } end
   if type(on) ~= "table" or #on == 0 then
@@ -583,7 +587,7 @@ local function compile_rule(node, phase)
     worse = nil
   end
   return { id = node.id, on = on, check = spec.check, where = node.where, title = spec.title,
-           priority = priority, worse = worse, margin = margin }
+           priority = priority, worse = worse, margin = margin, carry = spec.carry == true }
 end
 
 local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace" })

@@ -1,6 +1,7 @@
 -- Screening: contraindications block (rules ci_*, pregnancy), substance use
 -- alerts low, the dose is checked against weight x mg/kg (dose_calc), PHQ-9
--- gives its band as a note and item 9 alerts high, and the gate needs consent
+-- gives its band as a note, item 9 alerts high (carried) and holds screening until a
+-- clinician's suicide-risk assessment (self_harm), and the gate needs consent
 -- and a confirmed ride. A clinician can override the gate with a reason.
 local visit = require "visit"
 
@@ -62,6 +63,25 @@ return {
     at "2m" { amend = { item = "phq9", reason = "corrected",
                         value = { q1 = 3, q2 = 3, q3 = 3, q4 = 3, q5 = 3, q6 = 2, q7 = 2, q8 = 0, q9 = 0 } } },
     expect "2m" { note = "PHQ-9 total 19: moderately severe." },
+  },
+
+  spec "A positive item 9 holds screening until a clinician assesses the suicide risk" {
+    params = { weight = 70 },
+    no_other = { "alerts", "blocks" },
+    at "0m" { record = { consent = true, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
+                         ci_hypersensitivity = "no", pregnancy = "neither", substance_use = "no",
+                         ride_confirmed = true, baseline = visit.vitals(130, 80), dose = 35 } },
+    at "1m" { actor = "nurse:ben", record = { dose_check = true } },
+    at "2m" { record = { phq9 = { q1 = 1, q2 = 1, q3 = 1, q4 = 1, q5 = 0, q6 = 0, q7 = 0, q8 = 0, q9 = 2 } } },
+    expect "2m" { alert = "phq9_item9", priority = "high", message = "a clinician assesses the suicide risk" },
+    at "3m" { advance = true },
+    expect "3m" { gate_blocked = "screening", reason = "Suicide-risk assessment by a clinician" },
+    at "4m" { actor = "dr:kim", record = { suicide_risk = "high: do not dose today" } },
+    expect "4m" { resolved = "phq9_item9" },
+    expect "4m" { block = "self_harm", reason = "Do not dose today" },
+    at "5m" { actor = "dr:kim", amend = { item = "suicide_risk", value = "moderate: proceed with a safety plan",
+                        reason = "reassessed with the psychiatrist" } },
+    expect "5m" { unblocked = "self_harm" },
   },
 
   spec "Screening cannot be left without consent and a confirmed ride" {

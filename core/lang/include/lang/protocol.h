@@ -90,6 +90,7 @@ typedef struct rule_spec {
   int8_t worse;         /* which way its alerts' value worsens: 1 higher, -1 lower, 0 not said */
   double margin;        /* how much further past the last announced value is worse */
   uint64_t runs, fired; /* calls, and calls that returned an outcome (spec coverage) */
+  uint8_t carry;        /* its alerts outlive the phase: closed by the rule or a clinician's acknowledgement */
 } rule_spec;
 
 typedef struct phase_spec {
