@@ -207,9 +207,12 @@ static json_t *item_question(json_t *item, const char *phase) {
   snprintf(qid, sizeof qid, "%s.%s", phase, vigil__export_str(item, "id"));
   /* Every item repeats: vigil keeps each new entry of an item beside the
    * earlier ones (a re-scored Aldrete, a vitals round). */
+  json_t *fields = json_object_get(item, "fields");
+  /* A signature with an outcome (options) is answered with one of them. */
+  if (!strcmp(kind, "signature") && json_array_size(json_object_get(json_array_get(fields, 0), "options")))
+    kind = "choice";
   json_t *q = json_pack("{s:s, s:s, s:s, s:b, s:b}", "linkId", qid, "text", title_of(item), "type", question_type(kind),
                         "required", json_is_true(json_object_get(item, "required")), "repeats", 1);
-  json_t *fields = json_object_get(item, "fields");
   if (is_group(kind)) {
     json_t *children = json_array();
     size_t i;
@@ -468,7 +471,9 @@ static void provenances(fhir *f) {
   char role[320], text[1024];
   /* Signature items: a second person verifies another's entry. */
   json_array_foreach(f->recordings, i, rec) {
-    if (strcmp(vigil__export_str(rec, "kind"), "signature") != 0 || !json_is_true(json_object_get(rec, "value")))
+    json_t *signed_value = json_object_get(rec, "value"); /* true, or a signature's outcome */
+    if (strcmp(vigil__export_str(rec, "kind"), "signature") != 0 ||
+        !(json_is_true(signed_value) || json_is_string(signed_value)))
       continue;
     json_t *item = vigil__visit_record_item(f->r, vigil__export_str(rec, "qid"));
     snprintf(text, sizeof text, "%s (%s)", vigil__export_str(item, "meaning"), vigil__export_str(item, "of"));
