@@ -86,6 +86,12 @@ static void plugin_log(void *ud, vigil_log_level level, const char *plugin, cons
 static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(ud); }
 static char *plugins_metrics(void *ud) { return vigil__plugin_host_metrics_text(ud); }
 
+/* The HTTP server cannot accept connections (out of file descriptors). */
+static void http_notice(void *ud, const char *message) {
+  (void)ud;
+  log_line("error", message, NULL);
+}
+
 static void request_log(void *ud, const http_request *req, int status, size_t bytes, double ms) {
   json_t *f =
       json_pack("{s:I, s:s, s:o, s:o, s:i, s:I, s:f}", "request", (json_int_t)vigil__http_request_id(req), "remote",
@@ -264,6 +270,8 @@ typedef struct settings {
   uint64_t rule_time_limit_ms;        /* vigil.conf rule_time_limit_ms */
   uint64_t upload_check_ms;           /* vigil.conf upload_check_seconds */
   uint64_t upload_check_mb;           /* vigil.conf upload_check_memory_mb */
+  uint64_t max_connections;           /* vigil.conf max_connections */
+  uint64_t connections_per_address;   /* vigil.conf connections_per_address */
   uint64_t escalate_ms;               /* site.escalate_after */
   int64_t escalate_by_priority_ms[3]; /* site.escalate_after = { low, medium, high } */
   const char *idle_flag, *request_flag, *heartbeat_flag;
@@ -444,7 +452,11 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_seconds(c, "upload_check_seconds", 3600, 30000, &st->upload_check_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "upload_check_memory_mb", "MiB", 1, 65536, 512, &st->upload_check_mb, err, sizeof err) <
-          0) {
+          0 ||
+      vigil__config_duration(c, "max_connections", "connections", 1, 100000, 1024, &st->max_connections, err,
+                             sizeof err) < 0 ||
+      vigil__config_duration(c, "connections_per_address", "connections", 1, 100000, 64, &st->connections_per_address,
+                             err, sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     vigil__config_free(c);
     return NULL;
@@ -627,7 +639,12 @@ static int serve(settings *st) {
                      .request_timeout_ms = request_ms,
                      .handler = vigil__api_handle,
                      .handler_ud = s.api,
-                     .log = request_log};
+                     .log = request_log,
+                     .max_connections = (unsigned)st->max_connections,
+                     .max_connections_per_address = (unsigned)st->connections_per_address,
+                     .unlimited = st->trusted_proxies,
+                     .n_unlimited = st->n_trusted_proxies,
+                     .notice = http_notice};
   if ((rc = vigil__http_server_start(&s.loop, &ho, &s.http, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
     log_line("error", "cannot listen", json_pack("{s:s}", "error", err));

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -389,6 +390,90 @@ static void test_upload_off_loop(void **state) {
   serve_stop(s, 0);
 }
 
+/* GET /metrics as text (malloc'd). */
+__attribute__((noinline)) static char *metrics(serve_process *s) {
+  char *body = NULL;
+  int status = serve_request(s, "GET", "/metrics", NULL, &body);
+  if (status != 200) fail_msg("GET /metrics: %d", status);
+  return body;
+}
+
+/* One address may hold connections_per_address connections; the next is
+ * answered 503 and closed, and /metrics counts it. */
+static void test_connections_per_address(void **state) {
+  serve_process *s = *state;
+  start(s, "connections_per_address = 3");
+  hc_conn c[3];
+  for (int i = 0; i < 3; i++) {
+    hc_response r;
+    assert_int_equal(hc_connect(&c[i], s->port), 0);
+    assert_int_equal(hc_request(&c[i], "GET", "/healthz", NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    hc_response_free(&r);
+  }
+  hc_conn extra;
+  hc_response r;
+  assert_int_equal(hc_connect(&extra, s->port), 0);
+  hc_send_str(&extra, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert_int_equal(hc_read(&extra, &r, 5000), 0);
+  expect_error(r.status, r.body, 503, "too_many_connections", NULL);
+  hc_response_free(&r);
+  assert_true(hc_wait_closed(&extra, 5000));
+  hc_close(&extra);
+  /* The three still work; one closed makes room. */
+  assert_int_equal(hc_request(&c[0], "GET", "/metrics", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  if (!strstr(r.body, "vigil_http_connections_refused_total{limit=\"per_address\"} 1\n"))
+    fail_msg("/metrics does not count the refusal:\n%s", r.body);
+  hc_response_free(&r);
+  hc_close(&c[2]);
+  usleep(100000);
+  assert_int_equal(hc_connect(&extra, s->port), 0);
+  assert_int_equal(hc_request(&extra, "GET", "/healthz", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&extra);
+  hc_close(&c[0]);
+  hc_close(&c[1]);
+  serve_stop(s, 0);
+}
+
+/* Out of file descriptors: the server logs it and /metrics says so
+ * (before: connections were dropped without a word). */
+static void test_descriptors_exhausted(void **state) {
+  serve_process *s = *state;
+  serve_configure(s, "connections_per_address = 1000");
+  struct rlimit old, low;
+  getrlimit(RLIMIT_NOFILE, &old);
+  low = old;
+  low.rlim_cur = 128; /* the server's own (store, loop, listener) and some clients */
+  setrlimit(RLIMIT_NOFILE, &low);
+  int started = serve_start(s);
+  setrlimit(RLIMIT_NOFILE, &old);
+  assert_int_equal(started, 0);
+  enum { N = 160 };
+  hc_conn c[N];
+  int n = 0;
+  for (; n < N; n++) {
+    if (hc_connect(&c[n], s->port) < 0) break;
+    hc_send_str(&c[n], "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  usleep(300000);
+  for (int i = 0; i < n; i++)
+    hc_close(&c[i]);
+  usleep(300000);
+  char *text = metrics(s);
+  const char *key = "vigil_http_connections_refused_total{limit=\"descriptors\"} ";
+  const char *at = strstr(text, key);
+  int refused = at ? atoi(at + strlen(key)) : 0;
+  if (refused < 1) fail_msg("no refusal for want of descriptors counted:\n%s", text);
+  free(text);
+  char *log = serve_log(s);
+  if (!strstr(log, "cannot accept connections: too many open files")) fail_msg("nothing logged:\n%s", log);
+  free(log);
+  serve_stop(s, 0);
+}
+
 /* --db=PATH is --db PATH (before: "unexpected '--db=...'", exit 1). */
 static void test_flag_with_equals(void **state) {
   serve_process *s = *state;
@@ -425,6 +510,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_time_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upload_off_loop, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connections_per_address, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_descriptors_exhausted, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,9 +26,11 @@ static const char *const KNOWN[] = {
     "plugin_dir",       /* where C plugins may be loaded from; none by default */
     "plugins",          /* { name = { settings } } */
     /* The security controls (docs/security.md): */
-    "rule_time_limit_ms",     /* one call into a protocol while serving */
-    "upload_check_seconds",   /* wall and CPU time of checking an uploaded version */
-    "upload_check_memory_mb", /* memory of that check */
+    "rule_time_limit_ms",      /* one call into a protocol while serving */
+    "upload_check_seconds",    /* wall and CPU time of checking an uploaded version */
+    "upload_check_memory_mb",  /* memory of that check */
+    "max_connections",         /* open at once */
+    "connections_per_address", /* open at once from one client address */
 };
 
 #define MAX_BYTES (1u << 20)  /* the file */

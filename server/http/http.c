@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "base/utf8.h"
@@ -32,8 +33,8 @@
 #define LINGER_MS 2000
 #define CLOSE_GRACE_MS 5000
 #define MAX_HEADERS 100
-#define MAX_CONNECTIONS 1024
 #define READ_BUF 65536
+#define FD_RESERVE 32 /* descriptors kept for the store, uploads and plugins */
 
 typedef struct hbuf {
   char *p;
@@ -97,6 +98,7 @@ struct conn {
   const char *err_code, *err_msg, *err_field;
   int in_dispatch, reading, shutting, eof, closing, handles;
   char remote[64];
+  char ip[48]; /* the client's address, without the port */
   conn *prev, *next;
 };
 
@@ -115,6 +117,9 @@ struct http_server {
   void *done_ud;
   char rbuf[READ_BUF];
   int rbuf_busy;
+  http_stats stats;
+  uint64_t last_notice; /* loop time of the last descriptor notice */
+  uint64_t fd_limit;    /* RLIMIT_NOFILE at the start */
 };
 
 /* ---- small buffers -------------------------------------------------------- */
@@ -895,9 +900,41 @@ static void on_timer(uv_timer_t *t) {
   }
 }
 
+/* Connections from ip already open (c itself not counted). */
+static unsigned from_address(const http_server *s, const conn *c) {
+  unsigned n = 0;
+  for (const conn *x = s->conns; x; x = x->next)
+    if (x != c && !x->closing && !strcmp(x->ip, c->ip)) n++;
+  return n;
+}
+
+static int unlimited(const http_server *s, const char *ip) {
+  for (size_t i = 0; i < s->o.n_unlimited; i++)
+    if (!strcmp(s->o.unlimited[i], ip)) return 1;
+  return 0;
+}
+
+/* Tells the site (at most every 10 s) that connections are refused for want of descriptors. */
+static void descriptor_notice(http_server *s, const char *why) {
+  s->stats.descriptors_exhausted = 1;
+  uint64_t now = uv_now(s->loop);
+  if (!s->o.notice || (s->last_notice && now - s->last_notice < 10000)) return;
+  s->last_notice = now;
+  char msg[300];
+  snprintf(msg, sizeof msg,
+           "cannot accept connections: %s (%u open, file limit %llu; raise the process's file limit, ulimit -n)", why,
+           s->n_conns, (unsigned long long)s->fd_limit);
+  s->o.notice(s->o.notice_ud, msg);
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
   http_server *s = listener->data;
-  if (status < 0 || s->closing) return;
+  if (status < 0) {
+    s->stats.accept_failures++;
+    if (status == UV_EMFILE || status == UV_ENFILE) descriptor_notice(s, uv_strerror(status));
+    return;
+  }
+  if (s->closing) return;
   conn *c = calloc(1, sizeof *c);
   if (!c) return;
   c->srv = s;
@@ -909,10 +946,27 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->n_conns++;
-  if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 || s->n_conns > MAX_CONNECTIONS) {
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
     conn_close(c);
     return;
   }
+  if (s->n_conns > s->o.max_connections) {
+    s->stats.refused_total++;
+    conn_close(c);
+    return;
+  }
+  /* Descriptors are handed out lowest first: one this high means nearly
+   * all are taken. The last ones are kept for the store (a commit that
+   * cannot open its journal loses writes), uploads and plugins; libuv
+   * itself drops connections it cannot accept without a word. */
+  uv_os_fd_t fd;
+  if (s->fd_limit && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 && (uint64_t)fd + FD_RESERVE >= s->fd_limit) {
+    s->stats.refused_descriptors++;
+    descriptor_notice(s, "too many open files");
+    conn_close(c);
+    return;
+  }
+  s->stats.descriptors_exhausted = 0;
   uv_tcp_nodelay(&c->tcp, 1);
   struct sockaddr_storage addr;
   int len = sizeof addr;
@@ -929,9 +983,16 @@ static void on_connection(uv_stream_t *listener, int status) {
       port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
       snprintf(c->remote, sizeof c->remote, "%s:%d", ip, port);
     }
+    snprintf(c->ip, sizeof c->ip, "%s", ip);
   }
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
+  /* One address may not take every connection (a site's setting). */
+  if (c->ip[0] && !unlimited(s, c->ip) && from_address(s, c) >= s->o.max_connections_per_address) {
+    s->stats.refused_per_address++;
+    refuse(c, 503, "too_many_connections", "too many connections from this address; close some and try again", NULL);
+    return;
+  }
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
     conn_close(c);
     return;
@@ -985,6 +1046,10 @@ int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_ser
   if (!s->o.idle_timeout_ms) s->o.idle_timeout_ms = 30000;
   if (!s->o.request_timeout_ms) s->o.request_timeout_ms = 10000;
   if (!s->o.max_pipeline) s->o.max_pipeline = 16;
+  if (!s->o.max_connections) s->o.max_connections = 1024;
+  if (!s->o.max_connections_per_address) s->o.max_connections_per_address = 64;
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) s->fd_limit = nofile.rlim_cur;
   s->settings.on_message_begin = on_message_begin;
   s->settings.on_url = on_url;
   s->settings.on_header_field = on_header_field;
@@ -1030,6 +1095,13 @@ int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_ser
 }
 
 int vigil__http_server_port(const http_server *s) { return s->port; }
+
+void vigil__http_server_stats(const http_server *s, http_stats *out) {
+  *out = s->stats;
+  out->connections = s->n_conns;
+}
+
+http_server *vigil__http_request_server(const http_request *r) { return r->srv; }
 
 void vigil__http_server_close(http_server *s, void (*done)(void *ud), void *ud) {
   if (s->closing) return;

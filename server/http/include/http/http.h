@@ -40,7 +40,29 @@ typedef struct http_options {
   void *handler_ud;
   http_log_fn log; /* NULL: none */
   void *log_ud;
+  unsigned max_connections;             /* open at once; 0: 1024 (more are closed at once) */
+  unsigned max_connections_per_address; /* from one client address; 0: 64 (more: 503, closed) */
+  const char *const *unlimited;         /* addresses without the per-address limit (trusted proxies) */
+  size_t n_unlimited;
+  /* Called (at most every 10 s) when connections cannot be accepted: the
+   * process is out of file descriptors. NULL: none. */
+  void (*notice)(void *ud, const char *message);
+  void *notice_ud;
 } http_options;
+
+/* What /metrics says of the connections. */
+typedef struct http_stats {
+  unsigned connections;         /* open now */
+  uint64_t refused_per_address; /* over max_connections_per_address */
+  uint64_t refused_total;       /* over max_connections */
+  uint64_t refused_descriptors; /* file descriptors nearly exhausted (a reserve is kept for the store) */
+  uint64_t accept_failures;     /* accept() failed: out of file descriptors (EMFILE, ENFILE) or memory */
+  int descriptors_exhausted;    /* the last connection was refused, or not accepted, for want of descriptors */
+} http_stats;
+
+void vigil__http_server_stats(const http_server *s, http_stats *out);
+/* The server a request came to. */
+http_server *vigil__http_request_server(const http_request *r);
 
 /* Binds and listens. On failure returns a negative libuv error with a
  * sentence in err. */
