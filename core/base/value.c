@@ -15,6 +15,18 @@ static obj *obj_new(uint32_t n, size_t payload) {
 
 int vigil__val_ok(val v) { return !val_is_obj(v) || v.u.o != NULL; }
 
+int vigil__val_whole(val v) {
+  if (!vigil__val_ok(v)) return 0;
+  if (v.type == VAL_RECORD) {
+    for (uint32_t i = 0; i < v.u.o->n; i++)
+      if (!val_fields(v)[i].key || !vigil__val_whole(val_fields(v)[i].v)) return 0;
+  } else if (v.type == VAL_LIST) {
+    for (uint32_t i = 0; i < v.u.o->n; i++)
+      if (!vigil__val_whole(val_items(v)[i])) return 0;
+  }
+  return 1;
+}
+
 val vigil__val_string(const char *s, size_t n) {
   obj *o = obj_new((uint32_t)n, n + 1);
   if (!o) return (val){.type = VAL_STRING, .u.o = NULL};
@@ -34,11 +46,15 @@ val vigil__val_record(uint32_t n) {
 
 val vigil__val_recordv(uint32_t n, ...) {
   val r = vigil__val_record(n);
+  /* A field that failed (a value or a key that could not be made) fails the
+   * whole record: a record is never missing part of what it was given. */
+  int whole = vigil__val_ok(r);
   va_list ap;
   va_start(ap, n);
   for (uint32_t i = 0; i < n; i++) {
     const char *k = va_arg(ap, const char *);
     val v = va_arg(ap, val);
+    whole = whole && k && vigil__val_ok(v);
     if (vigil__val_ok(r)) {
       val_fields(r)[i].key = k;
       val_fields(r)[i].v = v;
@@ -47,7 +63,9 @@ val vigil__val_recordv(uint32_t n, ...) {
     }
   }
   va_end(ap);
-  return r;
+  if (whole) return r;
+  vigil__val_release(r);
+  return (val){.type = VAL_RECORD, .u.o = NULL};
 }
 
 val vigil__val_list(uint32_t n) {

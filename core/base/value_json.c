@@ -20,6 +20,7 @@
 #include "base/intern.h"
 #include "base/utf8.h"
 #include "base/value_json.h"
+#include "vigil/vigil.h"
 
 #define MAX_DEPTH 16
 
@@ -28,9 +29,11 @@ typedef struct parser {
   char *err;
   size_t errlen;
   buf text; /* a string being decoded */
+  int oom;  /* a failure was memory, not the text */
 } parser;
 
 static int fail(parser *ps, const char *what) {
+  if (!strcmp(what, "out of memory")) ps->oom = 1;
   snprintf(ps->err, ps->errlen, "%s at offset %ld", what, (long)(ps->p - ps->start));
   return -1;
 }
@@ -326,5 +329,5 @@ int vigil__val_parse_json(const char *text, size_t len, val *out, char *err, siz
     }
   }
   vigil__buf_free(&ps.text);
-  return rc;
+  return rc < 0 && ps.oom ? VIGIL_ENOMEM : rc;
 }

@@ -59,8 +59,8 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
   return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
 }
 
-int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,
-                         const char *params_json, uint64_t *visit_id) {
+int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
+                              const char *actor, const char *params_json, uint64_t *visit_id) {
   protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
   if (!p) return vigil__engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
   if (!patient || !*patient) return vigil__engine_fail(e, VIGIL_EINVAL, "patient", "a visit needs a patient reference");
@@ -177,7 +177,7 @@ int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *item
   return 0;
 }
 
-int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {
+int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -301,8 +301,8 @@ static int item_of(vigil_engine *e, visit *v, const char *ref, int *rc) {
   return item;
 }
 
-int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *value_json,
-                           const char *reason) {
+int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
+                                const char *value_json, const char *reason) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -333,7 +333,7 @@ int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, cons
   return vigil__engine_done(e, v);
 }
 
-int vigil_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason) {
+int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -394,7 +394,7 @@ static void leave_phase(vigil_engine *e, visit *v, const char *who) {
       vigil__val_recordv(2, K(phase), val_atom(p->phases[v->phase + 1].id), K(from), val_atom(p->phases[v->phase].id)));
 }
 
-int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
+int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -423,7 +423,7 @@ int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   return rc;
 }
 
-int vigil_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -438,7 +438,7 @@ int vigil_visit_override(vigil_engine *e, uint64_t id, const char *actor, const 
   return vigil__engine_done(e, v);
 }
 
-int vigil_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) {
+int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -448,7 +448,7 @@ int vigil_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) {
   return vigil_visit_advance(e, id, actor);
 }
 
-int vigil_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -459,7 +459,7 @@ int vigil_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const cha
   return vigil__engine_done(e, v);
 }
 
-int vigil_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
   alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
   if (!a) return vigil__engine_fail(e, VIGIL_ENOENT, "alert", "no alert %llu", (unsigned long long)id);
   if (a->acked)
@@ -503,7 +503,7 @@ static int site_event_data(const char *type, const char *fields_json, int *t, va
   return rc < 0 ? VIGIL_EINVAL : 0;
 }
 
-int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
+int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
   char err[256];
   int t;
   val data;

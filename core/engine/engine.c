@@ -22,8 +22,11 @@ int vigil__engine_fail(vigil_engine *e, int code, const char *about, const char 
   return code;
 }
 
-const char *vigil_engine_errmsg(const vigil_engine *e) { return e->errmsg; }
-const char *vigil_engine_errfield(const vigil_engine *e) { return e->errfield[0] ? e->errfield : NULL; }
+/* Why the last vigil_engine_new of this thread failed (it returns no engine). */
+static _Thread_local char start_error[1024];
+
+const char *vigil_engine_errmsg(const vigil_engine *e) { return e ? e->errmsg : start_error; }
+const char *vigil_engine_errfield(const vigil_engine *e) { return e && e->errfield[0] ? e->errfield : NULL; }
 
 void vigil__engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) {
   char msg[2048];
@@ -49,6 +52,7 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   vigil_engine *e = calloc(1, sizeof *e);
   if (!e) {
     vigil__intern_release();
+    snprintf(start_error, sizeof start_error, "out of memory");
     return VIGIL_ENOMEM;
   }
   if (opts) e->opts = *opts;
@@ -74,9 +78,10 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   }
   if (rc == 0) rc = vigil__engine_recover(e, err, sizeof err);
   if (rc < 0) {
-    /* The engine is returned for its error message; it can only be freed. */
-    vigil__engine_fail(e, rc, NULL, "%s", err);
-    *out = e;
+    /* Nothing is left to free: the message stays readable through
+     * vigil_engine_errmsg(NULL) until the next failed start on this thread. */
+    snprintf(start_error, sizeof start_error, "%s", err);
+    vigil_engine_free(e);
     return rc;
   }
   *out = e;
@@ -133,8 +138,9 @@ static void keep_closed(vigil_engine *e, uint64_t id) {
 
 visit *vigil__engine_visit(vigil_engine *e, uint64_t id) {
   if (id < 1 || id > e->n_visits) return NULL;
-  if (!e->visits[id - 1] && id <= e->durable_visits) {
-    visit *v = vigil__engine_fold_visit(e, id);
+  if (!e->visits[id - 1]) {
+    /* Closed and left memory, or not folded again after an undo. */
+    visit *v = vigil__engine_refold(e, id, e->n_pending);
     e->visits[id - 1] = v;
     if (v && v->status != VISIT_ACTIVE) keep_closed(e, id);
   }
@@ -179,12 +185,19 @@ int vigil__engine_grow_alerts(vigil_engine *e, uint64_t n) {
 /* ---- events: emit, store, publish ---------------------------------------- */
 
 vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data) {
-  if (!vigil__val_ok(data)) return NULL;
+  /* An event that cannot be made fails the whole command (command.c): the
+   * caller need not check, though it may stop early. */
+  if (!vigil__val_whole(data) || !actor) { /* actor: NULL when it could not be interned */
+    vigil__val_release(data);
+    e->oom = 1;
+    return NULL;
+  }
   if (e->n_pending == e->cap_pending) {
     size_t cap = e->cap_pending ? e->cap_pending * 2 : 64;
     vigil_event **p = realloc(e->pending, cap * sizeof *p);
     if (!p) {
       vigil__val_release(data);
+      e->oom = 1;
       return NULL;
     }
     e->pending = p;
@@ -193,6 +206,7 @@ vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char 
   vigil_event *ev = malloc(sizeof *ev);
   if (!ev) {
     vigil__val_release(data);
+    e->oom = 1;
     return NULL;
   }
   ev->seq = ++e->seq;
@@ -221,9 +235,15 @@ static int flush(vigil_engine *e) {
    * be stored, the caller's events are durable all the same. */
   for (int round = 0; e->n_pending > 0; round++) {
     size_t n = e->n_pending;
-    vigil_event **batch = malloc(n * sizeof *batch);
+    vigil_event **batch = e->oom ? NULL : malloc(n * sizeof *batch);
     int failed = 0;
-    if (!batch) {
+    if (e->oom) {
+      /* Something emitted outside a command (a hook) lost an event: none of
+       * it is stored, as for a failed commit. */
+      e->oom = 0;
+      failed = VIGIL_ENOMEM;
+      snprintf(err, sizeof err, "out of memory making events");
+    } else if (!batch) {
       failed = VIGIL_ENOMEM;
       snprintf(err, sizeof err, "out of memory committing events");
     } else {

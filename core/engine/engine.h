@@ -150,6 +150,11 @@ struct vigil_engine {
   int batch;
   int publishing;
   int hook_depth;
+  /* A command is all or nothing (command.c). oom: an event could not be made,
+   * or not applied in full, since the command began: it fails and its events
+   * are undone. command_depth: commands calling commands count once. */
+  int oom;
+  int command_depth;
   /* the hook bus */
   subscriber *subs;
   uint32_t n_subs;
@@ -161,6 +166,21 @@ struct vigil_engine {
   char errfield[256]; /* empty: none */
   vigil_stats stats;
 };
+
+/* commands.c: what each command does; command.c makes each all or nothing
+ * and gives it its public name (vigil_visit_record is vigil__cmd_visit_record). */
+int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
+                              const char *actor, const char *params_json, uint64_t *visit_id);
+int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n);
+int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
+                                const char *value_json, const char *reason);
+int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason);
+int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor);
+int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor);
+int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json);
 
 /* engine.c */
 int vigil__engine_fail(vigil_engine *e, int code, const char *field, const char *fmt, ...)
@@ -185,10 +205,20 @@ int vigil__engine_grow_alerts(vigil_engine *e, uint64_t n);
 /* Rebuilds every open visit from the store at start, re-arms deadlines and
  * fires those that passed. */
 int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen);
-/* Folds one visit from the store (NULL if it has no events). */
-visit *vigil__engine_fold_visit(vigil_engine *e, uint64_t id);
 /* After a failed append: forget what was not made durable. */
 void vigil__engine_rollback(vigil_engine *e);
+/* Where the engine stands between two commands: undoing to a mark forgets
+ * every event emitted since (not yet durable) and folds the visits they
+ * touched again, from the log and the events still pending before the mark. */
+typedef struct engine_mark {
+  size_t n_pending;
+  uint64_t seq, n_visits, n_alerts;
+} engine_mark;
+engine_mark vigil__engine_mark(const vigil_engine *e);
+/* Visit id as the log and the first n_kept pending events make it; NULL when
+ * it cannot be folded now (logged; vigil__engine_visit tries again). */
+visit *vigil__engine_refold(vigil_engine *e, uint64_t id, size_t n_kept);
+void vigil__engine_undo(vigil_engine *e, const engine_mark *m);
 /* The loaded version with this fingerprint, loading it from the store if needed. */
 protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen);
 int vigil__engine_add_protocol(vigil_engine *e, protocol *p);
@@ -217,7 +247,7 @@ val vigil__visit_param(const visit *v, const char *name);
 /* schedule.c: deadlines */
 void vigil__schedule_visit(vigil_engine *e, visit *v);
 /* Handles every deadline of v that is due at engine time, in order. */
-void vigil__visit_tick(vigil_engine *e, visit *v);
+int vigil__visit_tick(vigil_engine *e, visit *v); /* 0, or VIGIL_ENOMEM with its events undone */
 /* The occurrence of a scheduled item that is next due, or -1. */
 int64_t vigil__item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence);
 /* A repeating item (`every`): a skip covers one of its occurrences. */

@@ -77,20 +77,14 @@ static int fold_event(void *ud, const vigil_event *ev) {
     f->count++;
   }
   vigil__visit_apply(e, v, ev);
-  return 0;
-}
-
-visit *vigil__engine_fold_visit(vigil_engine *e, uint64_t id) {
-  fold f = {.e = e, .only_id = id};
-  char err[1024];
-  int rc = e->store->ops->scan(e->store, 0, id, fold_event, &f, err, sizeof err);
-  if (rc < 0 || f.rc < 0) {
-    vigil__engine_log(e, VIGIL_LOG_ERROR, "cannot rebuild visit %llu: %s", (unsigned long long)id,
-                      rc < 0 ? err : f.err);
-    if (f.only) vigil__visit_free(f.only);
-    return NULL;
+  if (e->oom) {
+    /* The visit would be missing part of this event: the fold fails. */
+    e->oom = 0;
+    f->rc = VIGIL_ENOMEM;
+    snprintf(f->err, sizeof f->err, "out of memory applying event %llu", (unsigned long long)ev->seq);
+    return 1;
   }
-  return f.only;
+  return 0;
 }
 
 int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen) {
@@ -132,39 +126,70 @@ int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen) {
   heap_entry *h;
   int64_t now = vigil__engine_now(e);
   while ((h = heap_min(&e->deadlines)) && h->due <= now)
-    vigil__visit_tick(e, (visit *)h);
-  return vigil_engine_commit(e) < 0 ? (snprintf(err, errlen, "%s", vigil_engine_errmsg(e)), VIGIL_EIO) : 0;
+    if (vigil__visit_tick(e, (visit *)h) < 0) {
+      snprintf(err, errlen, "out of memory firing the deadlines that passed");
+      return VIGIL_ENOMEM;
+    }
+  if ((rc = vigil_engine_commit(e)) < 0) snprintf(err, errlen, "%s", vigil_engine_errmsg(e));
+  return rc;
+}
+
+engine_mark vigil__engine_mark(const vigil_engine *e) {
+  return (engine_mark){.n_pending = e->n_pending, .seq = e->seq, .n_visits = e->n_visits, .n_alerts = e->n_alerts};
+}
+
+visit *vigil__engine_refold(vigil_engine *e, uint64_t id, size_t n_kept) {
+  fold f = {.e = e, .only_id = id};
+  char err[1024];
+  int rc = id <= e->durable_visits ? e->store->ops->scan(e->store, 0, id, fold_event, &f, err, sizeof err) : 0;
+  for (size_t i = 0; rc == 0 && f.rc == 0 && i < n_kept; i++)
+    if (e->pending[i]->visit == id) fold_event(&f, e->pending[i]);
+  if (rc < 0 || f.rc < 0) {
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "cannot rebuild visit %llu: %s", (unsigned long long)id,
+                      rc < 0 ? err : f.err);
+    if (f.only) vigil__visit_free(f.only);
+    return NULL;
+  }
+  return f.only;
+}
+
+void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
+  if (m->n_pending > e->n_pending) return; /* committed meanwhile: nothing of the command is pending */
+  /* The visits the lost events touched leave memory (without allocating:
+   * this runs when memory is short), and alerts raised since never existed. */
+  for (size_t i = m->n_pending; i < e->n_pending; i++) {
+    uint64_t id = e->pending[i]->visit;
+    visit *v = id && id <= e->n_visits ? e->visits[id - 1] : NULL;
+    if (v) vigil__engine_drop_visit(e, v);
+  }
+  for (uint64_t id = m->n_alerts + 1; id <= e->n_alerts; id++)
+    e->alerts[id - 1] = NULL;
+  for (uint64_t id = m->n_visits + 1; id <= e->n_visits; id++)
+    if (e->visits[id - 1]) vigil__engine_drop_visit(e, e->visits[id - 1]); /* made, its start not emitted */
+  e->seq = m->seq;
+  e->n_visits = m->n_visits;
+  e->n_alerts = m->n_alerts;
+  /* Each touched visit folded again (once: a folded one is in e->visits). */
+  for (size_t i = m->n_pending; i < e->n_pending; i++) {
+    uint64_t id = e->pending[i]->visit;
+    if (!id || id > e->n_visits || e->visits[id - 1]) continue;
+    int oom = e->oom;
+    e->oom = 0;
+    visit *v = vigil__engine_refold(e, id, m->n_pending);
+    e->oom = oom;
+    e->visits[id - 1] = v;
+    if (v) vigil__schedule_visit(e, v);
+  }
+  for (size_t i = m->n_pending; i < e->n_pending; i++) {
+    vigil__val_release(e->pending[i]->data);
+    free(e->pending[i]);
+  }
+  e->n_pending = m->n_pending;
 }
 
 void vigil__engine_rollback(vigil_engine *e) {
-  /* The visits the lost events touched, folded again from what is durable. */
-  uint64_t *touched = malloc((e->n_pending + 1) * sizeof *touched);
-  size_t n = 0;
-  for (size_t i = 0; i < e->n_pending; i++) {
-    vigil_event *ev = e->pending[i];
-    int seen = 0;
-    for (size_t j = 0; j < n && touched; j++)
-      seen |= touched[j] == ev->visit;
-    if (touched && !seen && ev->visit) touched[n++] = ev->visit;
-    vigil__val_release(ev->data);
-    free(ev);
-  }
-  e->n_pending = 0;
-  for (size_t i = 0; i < n; i++) {
-    visit *v = touched[i] <= e->n_visits ? e->visits[touched[i] - 1] : NULL;
-    if (v) vigil__engine_drop_visit(e, v);
-  }
-  /* Alerts raised in the lost events never existed. */
-  for (uint64_t id = e->durable_alerts + 1; id <= e->n_alerts; id++)
-    e->alerts[id - 1] = NULL;
-  e->seq = e->durable_seq;
-  e->n_visits = e->durable_visits;
-  e->n_alerts = e->durable_alerts;
-  for (size_t i = 0; i < n; i++) {
-    if (touched[i] > e->durable_visits) continue;
-    visit *v = vigil__engine_fold_visit(e, touched[i]);
-    e->visits[touched[i] - 1] = v;
-    if (v) vigil__schedule_visit(e, v);
-  }
-  free(touched);
+  /* Everything not durable goes: the mark of the last commit. */
+  engine_mark durable = {
+      .n_pending = 0, .seq = e->durable_seq, .n_visits = e->durable_visits, .n_alerts = e->durable_alerts};
+  vigil__engine_undo(e, &durable);
 }

@@ -195,11 +195,15 @@ static void fire_escalation(vigil_engine *e, visit *v, alert *a) {
   vigil__emit(e, v, EV_ALERT_ESCALATED, K(vigil), data);
 }
 
-void vigil__visit_tick(vigil_engine *e, visit *v) {
+int vigil__visit_tick(vigil_engine *e, visit *v) {
   int64_t now = vigil__engine_now(e);
+  /* A deadline's firing is all or nothing, as a command is (command.c). */
+  engine_mark mark = vigil__engine_mark(e);
+  int oom = e->oom;
+  e->oom = 0;
   /* Bounded: each step moves some deadline forward, but a protocol bug must
    * not hang the engine. */
-  for (int guard = 0; guard < 10000; guard++) {
+  for (int guard = 0; guard < 10000 && !e->oom; guard++) {
     deadline d = next_deadline(v);
     if (d.kind == DL_NONE || d.at > now) break;
     switch (d.kind) {
@@ -220,7 +224,16 @@ void vigil__visit_tick(vigil_engine *e, visit *v) {
       break;
     }
   }
+  if (e->oom) {
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory firing a deadline of visit %llu: tried again later",
+                      (unsigned long long)v->id);
+    vigil__engine_undo(e, &mark); /* v is folded again: do not touch it */
+    e->oom = oom;
+    return VIGIL_ENOMEM;
+  }
+  e->oom = oom;
   vigil__schedule_visit(e, v);
+  return 0;
 }
 
 /* ---- the clocks ---------------------------------------------------------- */
@@ -236,7 +249,13 @@ static void fire_due(vigil_engine *e) {
   int64_t now = vigil__engine_now(e);
   heap_entry *h;
   while ((h = heap_min(&e->deadlines)) && h->due <= now)
-    vigil__visit_tick(e, (visit *)h);
+    if (vigil__visit_tick(e, (visit *)h) < 0) {
+      /* Out of memory: the same deadline is due again at once; wait as after
+       * a failed commit. */
+      e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
+      e->retry_at = now + e->retry_ms;
+      break;
+    }
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -278,7 +297,8 @@ int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
   int rc = 0;
   while ((h = heap_min(&e->deadlines)) && h->due <= to) {
     e->sim_now = h->due;
-    vigil__visit_tick(e, (visit *)h);
+    if ((rc = vigil__visit_tick(e, (visit *)h)) < 0)
+      return vigil__engine_fail(e, rc, NULL, "out of memory firing a deadline; nothing of it was recorded");
     /* Each deadline's events are durable, and heard, at their own time. */
     if (!e->batch && (rc = vigil_engine_commit(e)) < 0) return rc;
   }

@@ -111,12 +111,14 @@ static int phase_item(const visit *v, const char *id) {
   return vigil__protocol_find_item(v->p, id, v->phase);
 }
 
-static void add_reading(visit *v, int item, int64_t at, val value, const char *actor) {
+/* Each of these returns 0, or -1 when memory ran out and the visit misses
+ * part of the event (vigil__visit_apply then fails the command: e->oom). */
+static int add_reading(visit *v, int item, int64_t at, val value, const char *actor) {
   item_state *s = &v->items[item];
   if (s->n == s->cap) {
     uint32_t cap = s->cap ? s->cap * 2 : 1; /* most items are recorded once */
     reading *r = realloc(s->r, cap * sizeof *r);
-    if (!r) return;
+    if (!r) return -1;
     s->r = r;
     s->cap = cap;
   }
@@ -133,27 +135,29 @@ static void add_reading(visit *v, int item, int64_t at, val value, const char *a
            (v->phase_at + due <= at || v->phase_at + due < at + it->sched.grace))
       s->sat++;
   }
+  return 0;
 }
 
 /* A skip with an occurrence covers that one of a repeating item (and any
  * earlier one still open, as a late reading would); the next is due as usual.
  * Without one it covers the whole item. */
-static void skip_item(visit *v, int item, val data) {
+static int skip_item(visit *v, int item, val data) {
   item_state *s = &v->items[item];
   const char *reason = text_of(data, K(reason));
   char *r = strdup(reason ? reason : "");
-  if (!r) return;
+  if (!r) return -1;
   free(s->skipped);
   s->skipped = r;
   val *occurrence = vigil__val_get(data, K(occurrence));
   s->skipped_for_good = !occurrence;
   double k = occurrence && occurrence->type == VAL_NUMBER ? occurrence->u.num : -1;
   if (k + 1 > s->sat && k < UINT32_MAX) s->sat = (uint32_t)k + 1;
+  return 0;
 }
 
-static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
+static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   alert *a = calloc(1, sizeof *a);
-  if (!a) return;
+  if (!a) return -1;
   val d = ev->data;
   a->id = (uint64_t)num_of(d, K(alert), 0);
   a->visit = v;
@@ -177,10 +181,12 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   } else if (value && val_text(*value)) {
     a->has_value = 1;
     a->value_text = vigil__intern(val_text(*value));
+    if (!a->value_text) goto fail;
   }
   a->follows = (uint64_t)num_of(d, K(follows), 0);
   val *items = vigil__val_get(d, K(items));
-  if (items && items->type == VAL_LIST && items->u.o->n > 0 && (a->items = calloc(items->u.o->n, sizeof *a->items))) {
+  if (items && items->type == VAL_LIST && items->u.o->n > 0) {
+    if (!(a->items = calloc(items->u.o->n, sizeof *a->items))) goto fail;
     for (uint32_t i = 0; i < items->u.o->n; i++) {
       const char *qid = val_text(val_items(*items)[i]);
       int it = qid ? vigil__protocol_find_item(v->p, qid, -1) : -1;
@@ -192,11 +198,7 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   const phase_spec *ph = &v->p->phases[v->phase];
   for (uint32_t r = 0; a->source == SRC_RULE && r < ph->n_rules; r++)
     if (ph->rules[r].id == a->rule) a->carry = ph->rules[r].carry;
-  if (!a->message) {
-    free(a->items);
-    free(a);
-    return;
-  }
+  if (!a->message || (text_of(d, K(rule)) && !a->rule) || (text_of(d, K(key)) && !a->key)) goto fail;
   if (v->n_alerts == v->cap_alerts) {
     uint32_t cap = v->cap_alerts ? v->cap_alerts * 2 : 2;
     alert **x = realloc(v->alerts, cap * sizeof *x);
@@ -209,11 +211,12 @@ static void add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   e->alerts[a->id - 1] = a;
   if (a->id > e->n_alerts) e->n_alerts = a->id;
   if (a->source == SRC_PHASE) v->max_alerted = 1;
-  return;
+  return 0;
 fail:
   free(a->items);
   free(a->message);
   free(a);
+  return -1;
 }
 
 static alert *alert_of(vigil_engine *e, val data) {
@@ -221,19 +224,22 @@ static alert *alert_of(vigil_engine *e, val data) {
   return id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
 }
 
-static void set_block(visit *v, const char *key, const char *reason) {
+static int set_block(visit *v, const char *key, const char *reason) {
+  if (!key) return -1; /* the rule's name could not be interned */
   for (uint32_t i = 0; i < v->n_blocks; i++) {
     if (v->blocks[i].key != key) continue;
     char *r = strdup(reason);
-    if (!r) return;
+    if (!r) return -1;
     free(v->blocks[i].reason);
     v->blocks[i].reason = r;
-    return;
+    return 0;
   }
   block *b = realloc(v->blocks, (v->n_blocks + 1) * sizeof *b);
-  if (!b) return;
+  if (!b) return -1;
   v->blocks = b;
-  if ((b[v->n_blocks].reason = strdup(reason))) b[v->n_blocks++].key = key;
+  if (!(b[v->n_blocks].reason = strdup(reason))) return -1;
+  b[v->n_blocks++].key = key;
+  return 0;
 }
 
 static void clear_block(visit *v, const char *key) {
@@ -246,23 +252,25 @@ static void clear_block(visit *v, const char *key) {
 }
 
 /* Someone recorded or amended an item (signature.c: they may not sign for it). */
-static void add_hand(visit *v, int item, const char *actor) {
+static int add_hand(visit *v, int item, const char *actor) {
   for (uint32_t i = 0; i < v->n_hands; i++)
-    if (v->hands[i].item == item && v->hands[i].actor == actor) return;
+    if (v->hands[i].item == item && v->hands[i].actor == actor) return 0;
   hand *h = realloc(v->hands, (v->n_hands + 1) * sizeof *h);
-  if (!h) return;
+  if (!h) return -1;
   v->hands = h;
   h[v->n_hands++] = (hand){.item = item, .actor = actor};
+  return 0;
 }
 
 /* A signature recorded: what it attests (the event's `attests`), standing. */
-static void sign_item(visit *v, int item, val attests) {
-  if (!v->sigs && !(v->sigs = calloc(v->p->n_items, sizeof *v->sigs))) return;
+static int sign_item(visit *v, int item, val attests) {
+  if (!v->sigs && !(v->sigs = calloc(v->p->n_items, sizeof *v->sigs))) return -1;
   signature_state *s = &v->sigs[item];
   vigil__val_release(s->attests);
   s->attests = vigil__val_retain(attests);
   free(s->void_reason);
   s->void_reason = NULL;
+  return 0;
 }
 
 static void enter_phase(visit *v, int phase, int64_t at) {
@@ -286,6 +294,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     v->patient = strdup(patient ? patient : "");
     const char *location = text_of(d, K(location));
     v->location = location ? strdup(location) : NULL;
+    if (!v->patient || (location && !v->location)) e->oom = 1;
     val *params = vigil__val_get(d, K(params));
     v->params = params ? vigil__val_retain(*params) : VAL_NIL_;
     enter_phase(v, 0, ev->time);
@@ -306,13 +315,14 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
       field *f = &val_fields(*values)[i];
       int item = phase_item(v, f->key);
       if (item < 0) continue;
-      add_reading(v, item, ev->time, f->v, ev->actor);
-      add_hand(v, item, ev->actor);
+      if (add_reading(v, item, ev->time, f->v, ev->actor) < 0) e->oom = 1;
+      if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
     }
     val *attests = vigil__val_get(d, K(attests));
     for (uint32_t i = 0; attests && attests->type == VAL_RECORD && i < attests->u.o->n; i++) {
       int item = phase_item(v, val_fields(*attests)[i].key);
-      if (item >= 0 && v->p->items[item].kind == KIND_SIGNATURE) sign_item(v, item, val_fields(*attests)[i].v);
+      if (item >= 0 && v->p->items[item].kind == KIND_SIGNATURE && sign_item(v, item, val_fields(*attests)[i].v) < 0)
+        e->oom = 1;
     }
     break;
   }
@@ -323,7 +333,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     reading *r = &v->items[item].r[v->items[item].n - 1];
     vigil__val_release(r->v);
     r->v = vigil__val_retain(*value);
-    add_hand(v, item, ev->actor);
+    if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
     break;
   }
   case EV_SIGNATURE_VOIDED: {
@@ -332,11 +342,12 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     if (item < 0 || !v->sigs || v->sigs[item].attests.type == VAL_NIL) break;
     free(v->sigs[item].void_reason);
     v->sigs[item].void_reason = strdup(reason ? reason : "a value it attests changed");
+    if (!v->sigs[item].void_reason) e->oom = 1; /* the signature would stand: the command fails instead */
     break;
   }
   case EV_ITEM_SKIPPED: {
     int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
-    if (item >= 0) skip_item(v, item, d);
+    if (item >= 0 && skip_item(v, item, d) < 0) e->oom = 1;
     break;
   }
   case EV_ITEM_OVERDUE: {
@@ -351,7 +362,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_ALERT_RAISED:
-    add_alert(e, v, ev);
+    if (add_alert(e, v, ev) < 0) e->oom = 1;
     break;
   case EV_ALERT_ACKNOWLEDGED: {
     alert *a = alert_of(e, d);
@@ -378,12 +389,12 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   }
   case EV_BLOCK_SET: {
     const char *rule = text_of(d, K(rule)), *reason = text_of(d, K(reason));
-    if (rule && reason) set_block(v, vigil__intern(rule), reason);
+    if (rule && reason && set_block(v, vigil__intern(rule), reason) < 0) e->oom = 1;
     break;
   }
   case EV_BLOCK_CLEARED: {
     const char *rule = text_of(d, K(rule));
-    if (rule) clear_block(v, vigil__intern(rule));
+    if (rule) clear_block(v, vigil__intern_find(rule, strlen(rule))); /* never allocates */
     break;
   }
   case EV_VISIT_DISCHARGED:

@@ -46,8 +46,14 @@ int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, ui
   /* Straight to a val (value_json.c): recovery parses every open visit's events. */
   char why[200] = "";
   val row = VAL_NIL_;
-  int parsed = body && vigil__val_parse_json(body, strlen(body), &row, why, sizeof why) == 0;
+  int prc = body ? vigil__val_parse_json(body, strlen(body), &row, why, sizeof why) : -1;
+  int parsed = prc == 0;
   const char *data_key = vigil__intern("data");
+  if (prc == VIGIL_ENOMEM || (parsed && !data_key)) {
+    snprintf(err, errlen, "out of memory reading event %llu", (unsigned long long)seq);
+    vigil__val_release(row);
+    return VIGIL_ENOMEM;
+  }
   val *data = parsed && row.type == VAL_RECORD && data_key ? vigil__val_get(row, data_key) : NULL;
   val *actor = parsed && row.type == VAL_RECORD ? vigil__val_get(row, K(actor)) : NULL;
   const char *actor_text = actor && actor->type == VAL_STRING ? val_str(*actor) : NULL;
@@ -66,8 +72,8 @@ int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, ui
   ev->actor = vigil__intern(actor_text);
   ev->data = vigil__val_retain(*data);
   vigil__val_release(row);
-  if (!ev->actor) snprintf(err, errlen, "out of memory");
-  return ev->actor ? 0 : -1;
+  if (!ev->actor) snprintf(err, errlen, "out of memory reading event %llu", (unsigned long long)seq);
+  return ev->actor ? 0 : VIGIL_ENOMEM;
 }
 
 uint64_t vigil_event_seq(const vigil_event *ev) { return ev->seq; }

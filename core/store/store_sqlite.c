@@ -272,11 +272,12 @@ static int scan_query(sqlite_store *s, sqlite3_stmt *st, store_event_fn fn, void
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     vigil_event ev;
     const char *body = (const char *)sqlite3_column_text(st, 4);
-    if (vigil__event_from_row(&ev, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                              (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3), body,
-                              err, errlen) < 0) {
+    int bad = vigil__event_from_row(&ev, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                                    (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3),
+                                    body, err, errlen);
+    if (bad < 0) {
       sqlite3_finalize(st);
-      return VIGIL_ECORRUPT;
+      return bad == VIGIL_ENOMEM ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
     }
     int stop = fn(ud, &ev);
     vigil__val_release(ev.data);
@@ -558,11 +559,16 @@ static store *open_store(const char *path, const char *vfs, int read_only, int *
     goto fail;
   }
   held_file *h = NULL;
-  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0 || fstat(s->lock_fd, &file) < 0 || !(h = malloc(sizeof *h))) {
+  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0 || fstat(s->lock_fd, &file) < 0) {
     int e = errno;
     pthread_mutex_unlock(&held_mutex);
     *rc = e == EWOULDBLOCK ? fail(VIGIL_EBUSY, err, errlen, "%s is in use by another vigil process", path)
                            : fail(VIGIL_EIO, err, errlen, "cannot lock %s: %s", path, strerror(e));
+    goto fail;
+  }
+  if (!(h = malloc(sizeof *h))) {
+    pthread_mutex_unlock(&held_mutex);
+    *rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
     goto fail;
   }
   *h = (held_file){file.st_dev, file.st_ino, held_files};

@@ -95,11 +95,14 @@ typedef struct vigil_options {
 /* Creates an engine. opts may be NULL (real clock, default limits, events in
  * memory). With opts->db_path the engine opens (or creates) that store and
  * recovers every open visit from it: protocols as they were stored, state as
- * the fold of the log, deadlines re-armed and those that passed fired. */
+ * the fold of the log, deadlines re-armed and those that passed fired. On
+ * failure *out is NULL, nothing is left to free, and vigil_engine_errmsg(NULL)
+ * says why (until the next failed start on the same thread). */
 int vigil_engine_new(const vigil_options *opts, vigil_engine **out);
 void vigil_engine_free(vigil_engine *e);
 
-/* The message of the last failed call, and the field it concerns (or NULL). */
+/* The message of the last failed call, and the field it concerns (or NULL).
+ * With e NULL: why the last vigil_engine_new failed. */
 const char *vigil_engine_errmsg(const vigil_engine *e);
 const char *vigil_engine_errfield(const vigil_engine *e);
 

@@ -64,7 +64,8 @@ val vigil__val_cstring(const char *s);
 /* A record with n fields, keys NULL and values nil: fill them before sharing. */
 val vigil__val_record(uint32_t n);
 val vigil__val_list(uint32_t n);
-int vigil__val_ok(val v); /* not an allocation failure */
+int vigil__val_ok(val v);    /* not an allocation failure */
+int vigil__val_whole(val v); /* nor any value or key inside it */
 
 val vigil__val_retain(val v);
 void vigil__val_release(val v);

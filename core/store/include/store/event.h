@@ -64,7 +64,8 @@ int vigil__event_type_parse(const char *s);
 /* The canonical JSON of an event: the store keeps it and hashes it. */
 void vigil__event_to_json(buf *b, const struct vigil_event *ev);
 /* An event from a stored row (its data parsed from body). Returns 0, or -1
- * with a reason in err. The caller releases ev->data. */
+ * with a reason in err (VIGIL_ENOMEM when memory ran out: the row may be
+ * fine). The caller releases ev->data. */
 int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
                           const char *body, char *err, size_t errlen);
 

@@ -1,0 +1,75 @@
+/* command.c: every command is all or nothing.
+ *
+ * A command emits its events one by one and folds each into its visit as it
+ * goes (commands.c). When memory runs out part way, an event could not be
+ * made or a visit could not take all of one (e->oom): the command then fails
+ * with VIGIL_ENOMEM, the events it emitted are undone and the visits they
+ * touched are folded again, so the engine holds exactly the fold of its log
+ * and of the events still pending from earlier commands of the batch. A
+ * command that fails for another reason keeps what it chose to record (a
+ * refused gate records gate.blocked). These are the commands' public faces;
+ * a command calling another counts once. */
+#include "engine.h"
+
+static void command_begin(vigil_engine *e, engine_mark *m) {
+  if (e->command_depth++ > 0) return;
+  *m = vigil__engine_mark(e);
+  e->oom = 0;
+}
+
+static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
+  if (--e->command_depth > 0) return rc;
+  if (!e->oom) return rc;
+  e->oom = 0;
+  vigil__engine_undo(e, m);
+  return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory; nothing of this command was recorded");
+}
+
+#define COMMAND(call)                                                                                                  \
+  do {                                                                                                                 \
+    engine_mark mark;                                                                                                  \
+    command_begin(e, &mark);                                                                                           \
+    return command_end(e, &mark, call);                                                                                \
+  } while (0)
+
+int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,
+                         const char *params_json, uint64_t *visit_id) {
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, visit_id));
+}
+
+int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {
+  COMMAND(vigil__cmd_visit_record(e, id, actor, in, n));
+}
+
+int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *value_json,
+                           const char *reason) {
+  COMMAND(vigil__cmd_visit_amend_json(e, id, actor, ref, value_json, reason));
+}
+
+int vigil_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason) {
+  COMMAND(vigil__cmd_visit_skip(e, id, actor, ref, reason));
+}
+
+int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
+  COMMAND(vigil__cmd_visit_advance(e, id, actor));
+}
+
+int vigil_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+  COMMAND(vigil__cmd_visit_override(e, id, actor, reason));
+}
+
+int vigil_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) {
+  COMMAND(vigil__cmd_visit_discharge(e, id, actor));
+}
+
+int vigil_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+  COMMAND(vigil__cmd_visit_abort(e, id, actor, reason));
+}
+
+int vigil_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+  COMMAND(vigil__cmd_alert_ack(e, id, actor, reason));
+}
+
+int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
+  COMMAND(vigil__cmd_site_event(e, type, actor, fields_json));
+}

@@ -1,0 +1,297 @@
+/* test_oom.c: out of memory, at every allocation (SQLite's way of testing it).
+ *
+ * The program is linked with --wrap=malloc,calloc,realloc,strdup,strndup
+ * (tests/CMakeLists.txt): every allocation made by vigil's own code (the
+ * rooms are static libraries, so their calls resolve here; Lua's come through
+ * the sandbox's allocator, which calls realloc) passes through the wrappers
+ * below, which can fail the Nth one. For each step of a visit of the bundled
+ * protocol, and for the start of an engine that folds a log, the test fails
+ * allocation 1, 2, 3, ... until the step no longer allocates that many times,
+ * and checks each time that
+ *   - the call failed cleanly: it returned 0 or VIGIL_ENOMEM (nothing else),
+ *   - what the engine holds equals the fold of its log: a read-only engine
+ *     on the same store (another fold of the same events) shows the same
+ *     visit, byte for byte,
+ *   - nothing leaked (AddressSanitizer's leak check, valgrind).
+ * Allocations inside shared libraries (SQLite, jansson, libuv) are not
+ * wrapped: SQLite's own OOM handling is SQLite's, tested by SQLite.
+ *
+ * Under valgrind (VIGIL_TEST_SLOW) every 7th N is tried, to keep the run short. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vigil/vigil.h"
+
+/* ---- the allocator hook ---------------------------------------------------- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+
+static long countdown = -1; /* fail when it reaches 0; -1: never */
+static long failed;         /* allocations failed since armed */
+
+static int fail_now(void) {
+  if (countdown < 0) return 0;
+  if (countdown-- == 0) {
+    failed++;
+    return 1; /* this one only: the next allocation succeeds again ("transient" failure) */
+  }
+  return 0;
+}
+
+void *__wrap_malloc(size_t n) { return fail_now() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t size) { return fail_now() ? NULL : __real_calloc(n, size); }
+void *__wrap_realloc(void *p, size_t n) {
+  /* Shrinking and freeing cannot fail in a real allocator either. */
+  if (n == 0 || !p) return fail_now() && n ? NULL : __real_realloc(p, n);
+  return fail_now() ? NULL : __real_realloc(p, n);
+}
+char *__wrap_strdup(const char *s) { return fail_now() ? NULL : __real_strdup(s); }
+char *__wrap_strndup(const char *s, size_t n) { return fail_now() ? NULL : __real_strndup(s, n); }
+
+static void arm(long n) {
+  failed = 0;
+  countdown = n - 1;
+}
+static void disarm(void) { countdown = -1; }
+
+/* ---- a visit of the bundled protocol, step by step --------------------------- */
+
+#define MINUTE 60000LL
+static const int64_t T0 = 1767600000000LL; /* 2026-01-05T08:00:00Z */
+
+typedef struct fixture {
+  char dir[64], db[96];
+  vigil_engine *e;
+  uint64_t visit;
+} fixture;
+
+typedef int (*step_fn)(fixture *f);
+
+static int record(fixture *f, const char *actor, const char *json) {
+  return vigil_visit_record_json(f->e, f->visit, actor, json);
+}
+
+static int s_start(fixture *f) {
+  return vigil_visit_start(f->e, "ketamine_iv", "chair-1", "nurse:ana", "{\"weight\":70}", &f->visit);
+}
+static int s_screening(fixture *f) {
+  return record(f, "nurse:ana",
+                "{\"consent\":true,\"ci_hypertension\":\"no\",\"ci_vascular\":\"no\",\"ci_psychosis\":\"no\","
+                "\"ci_hypersensitivity\":\"no\",\"pregnancy\":\"neither\",\"substance_use\":\"no\","
+                "\"ride_confirmed\":true,\"fasting_hours\":3}");
+}
+static int s_baseline(fixture *f) {
+  return record(f, "nurse:ana", "{\"baseline\":{\"sbp\":128,\"dbp\":80,\"hr\":72,\"spo2\":98,\"rr\":14}}");
+}
+static int s_dose(fixture *f) { return record(f, "nurse:ana", "{\"dose\":35}"); }
+static int s_dose_check(fixture *f) { return record(f, "nurse:ben", "{\"dose_check\":true}"); }
+static int s_phq9(fixture *f) {
+  return record(f, "nurse:ana",
+                "{\"phq9\":{\"q1\":2,\"q2\":2,\"q3\":1,\"q4\":2,\"q5\":1,\"q6\":1,\"q7\":1,\"q8\":0,\"q9\":0}}");
+}
+static int s_advance(fixture *f) { return vigil_visit_advance(f->e, f->visit, "nurse:ana"); }
+static int s_infusion_started(fixture *f) { return record(f, "nurse:ana", "{\"infusion_started\":true}"); }
+static int s_late(fixture *f) { return vigil_engine_advance_to(f->e, vigil_engine_now(f->e) + 45 * MINUTE); }
+static int s_low_spo2(fixture *f) {
+  return record(f, "nurse:ana",
+                "{\"vitals\":{\"sbp\":134,\"dbp\":84,\"hr\":76,\"spo2\":88,\"rr\":14},\"moaas\":\"5\","
+                "\"dissociation\":\"present\"}");
+}
+static int s_ack_all(fixture *f) {
+  /* The active alerts' ids from the alert list (part of the step: a failed
+   * allocation there fails the step as cleanly as one in the ack). */
+  vigil_alert_filter q = {.visit = f->visit};
+  char *list = vigil_query_alerts_json(f->e, &q);
+  if (!list) return VIGIL_ENOMEM;
+  int rc = 0;
+  for (const char *p = list; rc == 0 && (p = strstr(p, "{\"id\":")); p++)
+    rc = vigil_alert_ack(f->e, strtoull(p + 6, NULL, 10), "nurse:ana", "seen");
+  vigil_free(list);
+  return rc;
+}
+static int s_skip(fixture *f) { return vigil_visit_skip(f->e, f->visit, "nurse:ana", "moaas", "patient asleep"); }
+static int s_amend(fixture *f) {
+  return vigil_visit_amend_json(f->e, f->visit, "nurse:ana", "infusion_started", "true", "typed twice");
+}
+static int s_abort(fixture *f) { return vigil_visit_abort(f->e, f->visit, "nurse:ana", "patient left"); }
+
+static const struct {
+  const char *name;
+  step_fn fn;
+} steps[] = {
+    {"start", s_start},           {"screening", s_screening},
+    {"baseline", s_baseline},     {"dose", s_dose},
+    {"dose_check", s_dose_check}, {"phq9", s_phq9},
+    {"advance", s_advance},       {"infusion_started", s_infusion_started},
+    {"deadlines", s_late},        {"low_spo2", s_low_spo2},
+    {"ack", s_ack_all},           {"skip", s_skip},
+    {"amend", s_amend},           {"abort", s_abort},
+};
+#define N_STEPS (sizeof steps / sizeof *steps)
+
+static void open_engine(fixture *f, int64_t at) {
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = at, .db_path = f->db};
+  assert_int_equal(vigil_engine_new(&o, &f->e), 0);
+}
+
+static void setup_dir(fixture *f) {
+  memset(f, 0, sizeof *f);
+  strcpy(f->dir, "/tmp/vigil-oom-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->db, sizeof f->db, "%s/vigil.db", f->dir);
+}
+
+static void remove_dir(fixture *f) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* The visit as the engine holds it, and as a read-only engine folds it from
+ * the same store: equal, or the test fails naming the step and N. */
+static void assert_state_is_fold(fixture *f, const char *step, long n) {
+  char *held = f->visit ? vigil_visit_json(f->e, f->visit) : NULL;
+  vigil_options o = {
+      .clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = vigil_engine_now(f->e), .db_path = f->db, .read_only = 1};
+  vigil_engine *r = NULL;
+  int rc = vigil_engine_new(&o, &r);
+  if (rc != 0) fail_msg("%s, allocation %ld failed: the store cannot be folded again: %s", step, n, vigil_strerror(rc));
+  char *folded = f->visit ? vigil_visit_json(r, f->visit) : NULL;
+  if ((held == NULL) != (folded == NULL) || (held && strcmp(held, folded))) {
+    size_t at = 0;
+    while (held && folded && held[at] && held[at] == folded[at])
+      at++;
+    size_t from = at > 60 ? at - 60 : 0;
+    fail_msg("%s, allocation %ld failed: the engine and the fold of its log differ at byte %zu:\n  held:   "
+             "...%.160s\n  folded: ...%.160s",
+             step, n, at, held ? held + from : "(no visit)", folded ? folded + from : "(no visit)");
+  }
+  vigil_free(held);
+  vigil_free(folded);
+  vigil_engine_free(r);
+}
+
+static long stride(void) { return getenv("VIGIL_TEST_SLOW") ? 7 : 1; }
+
+/* Step k with its Nth allocation failing, for every N. */
+static void fail_step(size_t k) {
+  long tried = 0;
+  for (long n = 1;; n += stride()) {
+    fixture f;
+    setup_dir(&f);
+    open_engine(&f, T0);
+    assert_int_equal(vigil_engine_load(f.e, "protocols/ketamine_iv", NULL), 0);
+    for (size_t i = 0; i < k; i++)
+      if (steps[i].fn(&f) != 0)
+        fail_msg("step %s failed with nothing injected: %s", steps[i].name, vigil_engine_errmsg(f.e));
+    arm(n);
+    int rc = steps[k].fn(&f);
+    long injected = failed;
+    disarm();
+    if (rc != 0 && rc != VIGIL_ENOMEM)
+      fail_msg("%s, allocation %ld failed: returned %s (%s), not ENOMEM", steps[k].name, n, vigil_err_name(rc),
+               vigil_engine_errmsg(f.e));
+    if (!injected && rc != 0) fail_msg("%s failed with nothing injected: %s", steps[k].name, vigil_engine_errmsg(f.e));
+    assert_state_is_fold(&f, steps[k].name, n);
+    /* The engine goes on: the same step now succeeds (or, when it was done
+     * before the failure hit, says why it cannot be done twice). */
+    if (injected && rc == VIGIL_ENOMEM) {
+      int again = steps[k].fn(&f);
+      if (again != 0)
+        fail_msg("%s after allocation %ld failed: retrying gives %s (%s)", steps[k].name, n, vigil_err_name(again),
+                 vigil_engine_errmsg(f.e));
+      assert_state_is_fold(&f, steps[k].name, n);
+    }
+    vigil_engine_free(f.e);
+    remove_dir(&f);
+    tried++;
+    if (!injected) break; /* the step made fewer than n allocations: every one was failed once */
+  }
+  print_message("%s: %ld allocations failed one by one\n", steps[k].name, tried - 1);
+}
+
+#define STEP_TEST(k)                                                                                                   \
+  static void test_step_##k(void **state) {                                                                            \
+    (void)state;                                                                                                       \
+    fail_step(k);                                                                                                      \
+  }
+STEP_TEST(0)
+STEP_TEST(1)
+STEP_TEST(2)
+STEP_TEST(3)
+STEP_TEST(4)
+STEP_TEST(5)
+STEP_TEST(6)
+STEP_TEST(7)
+STEP_TEST(8)
+STEP_TEST(9)
+STEP_TEST(10)
+STEP_TEST(11)
+STEP_TEST(12)
+STEP_TEST(13)
+_Static_assert(N_STEPS == 14, "one STEP_TEST per step");
+
+/* Starting an engine on a store with visits in it (the fold at start, the
+ * protocols read back from the store): fails cleanly at every allocation,
+ * leaves nothing to free, and a later start succeeds. */
+static void test_start_and_fold(void **state) {
+  (void)state;
+  fixture f;
+  setup_dir(&f);
+  open_engine(&f, T0);
+  assert_int_equal(vigil_engine_load(f.e, "protocols/ketamine_iv", NULL), 0);
+  for (size_t i = 0; i < 10; i++)
+    assert_int_equal(steps[i].fn(&f), 0);
+  int64_t at = vigil_engine_now(f.e);
+  char *before = vigil_visit_json(f.e, f.visit);
+  vigil_engine_free(f.e);
+  long tried = 0;
+  for (long n = 1;; n += stride()) {
+    vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = at, .db_path = f.db};
+    vigil_engine *e = (vigil_engine *)1;
+    arm(n);
+    int rc = vigil_engine_new(&o, &e);
+    long injected = failed;
+    disarm();
+    if (rc == 0) {
+      char *after = vigil_visit_json(e, f.visit);
+      if (!after || strcmp(before, after))
+        fail_msg("start with allocation %ld failing: the visit is\n  %s\nnot\n  %s", n, after ? after : "(none)",
+                 before);
+      vigil_free(after);
+      vigil_engine_free(e);
+    } else {
+      if (rc != VIGIL_ENOMEM)
+        fail_msg("start, allocation %ld failed: %s (%s), not ENOMEM", n, vigil_err_name(rc), vigil_engine_errmsg(NULL));
+      if (e != NULL) fail_msg("start, allocation %ld failed: *out is not NULL", n);
+    }
+    tried++;
+    if (!injected) break;
+  }
+  print_message("start: %ld allocations failed one by one\n", tried - 1);
+  vigil_free(before);
+  remove_dir(&f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_step_0),  cmocka_unit_test(test_step_1),  cmocka_unit_test(test_step_2),
+      cmocka_unit_test(test_step_3),  cmocka_unit_test(test_step_4),  cmocka_unit_test(test_step_5),
+      cmocka_unit_test(test_step_6),  cmocka_unit_test(test_step_7),  cmocka_unit_test(test_step_8),
+      cmocka_unit_test(test_step_9),  cmocka_unit_test(test_step_10), cmocka_unit_test(test_step_11),
+      cmocka_unit_test(test_step_12), cmocka_unit_test(test_step_13), cmocka_unit_test(test_start_and_fold),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
