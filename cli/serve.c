@@ -578,12 +578,21 @@ static int serve(settings *st) {
   int exit_code = 0;
   char **refs = NULL;
   size_t n_refs = 0;
+  char err[512];
+  /* A restart trusts the derived tables: an edit of one (a visit's status,
+   * an approval, a user) would silently change what it resumes. */
+  struct stat dbst;
+  if (stat(db, &dbst) == 0 && vigil_audit_check_state(db, err, sizeof err) == VIGIL_ECORRUPT) {
+    fprintf(stderr, "vigil serve: %s: %s; not starting (vigil audit verify says the same)\n", db, err);
+    log_line("error", "the database does not match its log", json_pack("{s:s}", "error", err));
+    exit_code = 1;
+    goto out;
+  }
   if ((rc = vigil_engine_new(&opts, &s.e)) < 0) {
     fprintf(stderr, "vigil serve: %s: %s\n", db, vigil_engine_errmsg(s.e));
     exit_code = 1;
     goto out;
   }
-  char err[512];
   if ((rc = vigil__users_open(vigil__engine_store(s.e), &s.users, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s: %s\n", db, err);
     exit_code = 1;

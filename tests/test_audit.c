@@ -494,6 +494,78 @@ static void derived_state_and_protocols_are_checked(void **state) {
   assert_non_null(strstr(msg, "were altered"));
 }
 
+/* Verify folds the log and compares every derived table with what the fold
+ * gives: visits' status, approvals, users; naming the first difference. */
+static void every_derived_table_is_folded(void **state) {
+  (void)state;
+  /* The edit of the review: a status no fold gives. */
+  const char *path = fresh_copy();
+  sql(path, "UPDATE visits SET status = 'x' WHERE id = %llu", (unsigned long long)fx.visit_c);
+  long long started_c = sql_int(path, "SELECT seq FROM events WHERE type = 'visit.started' AND visit = %llu",
+                                (unsigned long long)fx.visit_c);
+  char says[160];
+  snprintf(says, sizeof says, "visit %llu's status is 'x' but its events make it 'active'",
+           (unsigned long long)fx.visit_c);
+  expect_tampered(path, (uint64_t)started_c, says);
+  fresh_copy(); /* a closed one: the check of an end marked open names it first */
+  sql(path, "UPDATE visits SET status = 'x' WHERE id = %llu", (unsigned long long)fx.visit_b);
+  expect_tampered(path, (uint64_t)sql_int(path, "SELECT seq FROM events WHERE type = 'visit.aborted'"),
+                  "status was edited");
+
+  /* A store with an approval and users, as a server leaves it. */
+  char db[160], copy[160], proto[160];
+  snprintf(db, sizeof db, "%s/fold.db", fx.root);
+  snprintf(copy, sizeof copy, "%s/fold-copy.db", fx.root);
+  snprintf(proto, sizeof proto, "%s/protocol.lua", fx.root);
+  vigil_engine *e = engine_at(db, T0);
+  ok(e, vigil_engine_load(e, proto, NULL));
+  static const char sha[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  ok(e, vigil_site_event(e, "user.created", "vigil", "{\"user\":\"ana\",\"role\":\"admin\"}"));
+  ok(e, vigil_site_event(e, "user.created", "ana", "{\"user\":\"ben\",\"role\":\"nurse\"}"));
+  ok(e, vigil_site_event(e, "user.changed", "ana", "{\"user\":\"ben\",\"disabled\":true}"));
+  ok(e, vigil_site_event(e, "protocol.approved", "ana",
+                         "{\"ref\":\"sedation@2.0.0\",\"sha256\":\""
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                         "\"}"));
+  vigil_engine_free(e);
+  /* The users' rows are the server's (users.c); the approval's the store derived from its event. */
+  sql(db, "INSERT INTO kv VALUES ('user', 'ana', '{\"role\":\"admin\",\"hash\":\"h\",\"disabled\":false}'), "
+          "('user', 'ben', '{\"role\":\"nurse\",\"hash\":\"h\",\"disabled\":true}')");
+  char *approval = sql_text(db, "SELECT CAST(value AS TEXT) FROM kv WHERE ns = 'approval' AND key = '%s'", sha);
+  assert_non_null(strstr(approval, "\"ref\":\"sedation@2.0.0\",\"by\":\"ana\""));
+  free(approval);
+  expect_intact(db);
+  long long approved = sql_int(db, "SELECT seq FROM events WHERE type = 'protocol.approved'");
+  long long disabled = sql_int(db, "SELECT seq FROM events WHERE type = 'user.changed'");
+  static const struct {
+    const char *sql;
+    int first_bad; /* 1: the approval's event, 2: the disabling's, 0: none */
+    const char *says;
+  } edits[] = {
+      {"DELETE FROM kv WHERE ns = 'approval'", 1, "approved sedation@2.0.0 (by ana) but the approvals table"},
+      {"UPDATE kv SET value = replace(value, '\"ana\"', '\"eve\"') WHERE ns = 'approval'", 1,
+       "approved sedation@2.0.0 (by ana)"},
+      {"INSERT INTO kv VALUES ('approval', 'ffff', '{\"ref\":\"evil@1.0.0\",\"by\":\"ana\",\"at_ms\":1}')", 0,
+       "protocol evil@1.0.0 (fingerprint ffff...) is approved but the log has no protocol.approved event"},
+      {"INSERT INTO kv VALUES ('user', 'mallory', '{\"role\":\"admin\",\"hash\":\"h\",\"disabled\":false}')", 0,
+       "user mallory (role admin) is in the users table but the log has no user.created"},
+      {"UPDATE kv SET value = replace(value, 'nurse', 'admin') WHERE ns = 'user' AND key = 'ben'", 0,
+       "user ben (role admin) is in the users table"},
+      {"UPDATE kv SET value = replace(value, 'true', 'false') WHERE ns = 'user' AND key = 'ben'", 2,
+       "user ben is enabled in the users table but the log makes them disabled"},
+      {"DELETE FROM kv WHERE ns = 'user' AND key = 'ana'", -1, "created user ana, who is missing from the users table"},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+    copy_file(db, copy);
+    sql(copy, "%s", edits[i].sql);
+    long long at = edits[i].first_bad == 1   ? approved
+                   : edits[i].first_bad == 2 ? disabled
+                   : edits[i].first_bad < 0  ? sql_int(copy, "SELECT MIN(seq) FROM events WHERE type = 'user.created'")
+                                             : 0;
+    expect_tampered(copy, (uint64_t)at, edits[i].says);
+  }
+}
+
 /* The tamper test of the issue: the sqlite3 program, as anyone with the file would. */
 static void the_sqlite3_program_cannot_hide_edits(void **state) {
   (void)state;
@@ -910,6 +982,7 @@ int main(void) {
       cmocka_unit_test(an_edited_column_is_found),
       cmocka_unit_test(a_deletion_hidden_by_renumbering_is_found),
       cmocka_unit_test(derived_state_and_protocols_are_checked),
+      cmocka_unit_test(every_derived_table_is_folded),
       cmocka_unit_test(the_sqlite3_program_cannot_hide_edits),
       cmocka_unit_test(files_that_cannot_be_checked_say_why),
       cmocka_unit_test(verify_works_while_an_engine_runs),

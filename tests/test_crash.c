@@ -6,7 +6,9 @@
  * start, record vitals (some raise alerts), advance, are discharged or
  * aborted, alerts are acknowledged, time moves and deadlines fire; commands
  * run one by one or in batches of varying size (vigil_engine_begin/commit:
- * one transaction each, group commit). The child reports on a pipe (one
+ * one transaction each, group commit); protocol versions are approved (a
+ * site event whose approval row the store writes in the same transaction;
+ * verify after each kill finds neither without the other). The child reports on a pipe (one
  * write() per message, atomic):
  *   - EV seq fnv: an event it heard from the bus (published only once
  *     durable), with a hash of its canonical JSON;
@@ -319,6 +321,17 @@ static int one_command(load *l, uint64_t tag) {
       check(l, "ack", rc);
       if (rc < 0) drop_alert(l, a);
     }
+    return 0;
+  }
+  if (r < 85) {
+    /* An approval of a protocol version: the store writes its row in the
+     * event's own transaction, so that verify (after every kill) finds
+     * neither without the other. */
+    char sha[65], fields[160];
+    uint64_t x = rng_next(&l->rng);
+    snprintf(sha, sizeof sha, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, x, tag, x ^ tag, l->now);
+    snprintf(fields, sizeof fields, "{\"ref\":\"crash@1.%" PRIu64 ".0\",\"sha256\":\"%s\"}", tag, sha);
+    check(l, "approve", vigil_site_event(e, "protocol.approved", "admin.a", fields));
     return 0;
   }
   l->now += 1000 * (int64_t)(1 + below(&l->rng, 90));

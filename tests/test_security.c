@@ -11,7 +11,10 @@
  *     on a signature and on sign-in count toward one limit per user, which
  *     locks no other user;
  *   - address_limit_and_proxies: 20 failures from one address (not 16)
- *     close it; X-Forwarded-For is believed only from trusted_proxies. */
+ *     close it; X-Forwarded-For is believed only from trusted_proxies;
+ *   - an_edited_status_stops_the_start: a visit's status edited in the
+ *     database (it would vanish from the board) stops vigil serve, with
+ *     the message `vigil audit verify` gives. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <setjmp.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "http_client.h"
 #include "serve_process.h"
@@ -292,12 +296,46 @@ static void address_limit_and_proxies(void **state) {
   free(log);
 }
 
+/* ---- derived state checked at start ------------------------------------------------- */
+
+static void an_edited_status_stops_the_start(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(serve_start(s), 0);
+  assert_true(serve_start_visit(s, "sec", "P-1") > 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+  char db[128], cmd[9000], out[1024] = "";
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h, "UPDATE visits SET status = 'x' WHERE id = 1", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(h);
+  const char *says = "visit 1's status is 'x' but its events make it 'active'";
+  assert_int_not_equal(serve_start(s), 0);
+  char *log = serve_log(s);
+  if (!strstr(log, says) || !strstr(log, "not starting")) fail_msg("the log does not say why: %s", log);
+  free(log);
+  snprintf(cmd, sizeof cmd, "'%s' audit verify '%s' 2>&1", s->vigil, db);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = '\0';
+  assert_int_not_equal(pclose(p), 0);
+  if (!strstr(out, says)) fail_msg("vigil audit verify says otherwise: %s", out);
+  /* Put back as the log says, it starts. */
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h, "UPDATE visits SET status = 'active' WHERE id = 1", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(h);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(cross_site, setup, teardown),
       cmocka_unit_test_setup_teardown(password_change_ends_sessions, setup, teardown),
       cmocka_unit_test_setup_teardown(every_password_check_counts, setup, teardown),
       cmocka_unit_test_setup_teardown(address_limit_and_proxies, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_edited_status_stops_the_start, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

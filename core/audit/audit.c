@@ -521,6 +521,130 @@ static int check_derived(reader *r, const chain *c, verdict *v) {
   return 0;
 }
 
+/* A query whose first row, if any, is a difference: up to four text columns
+ * (NULL as ""), and the seq of the event it concerns in column 0. */
+typedef struct difference {
+  int found;
+  int64_t seq;
+  char text[4][160];
+} difference;
+
+static int first_difference(reader *r, const char *sql, difference *d) {
+  sqlite3_stmt *st;
+  int rc = prepare(r, sql, &st);
+  if (rc < 0) return rc;
+  int step = sqlite3_step(st);
+  memset(d, 0, sizeof *d);
+  d->found = step == SQLITE_ROW;
+  for (int i = 0; d->found && i < 5 && i < sqlite3_column_count(st); i++) {
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    if (i == 0)
+      d->seq = sqlite3_column_int64(st, 0);
+    else
+      snprintf(d->text[i - 1], sizeof d->text[i - 1], "%s", t ? t : "");
+  }
+  sqlite3_finalize(st);
+  return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : reader_fail(r, "cannot read the database");
+}
+
+/* What a fold of the log gives, against the tables derived from it in the
+ * events' own transactions: each visit's status, the approvals of protocol
+ * versions (check_users does the users). A
+ * restart trusts these tables (an edited status drops a visit and its
+ * alerts from the board), so an edit of one is an edit of the record. */
+static int check_fold(reader *r, verdict *v) {
+  difference d;
+  int rc;
+  /* Visits: 'closed' once discharged or aborted, else 'active'. */
+  if ((rc = first_difference(r,
+                             "SELECT (SELECT MIN(seq) FROM events e WHERE e.visit = f.id), f.id, f.status, f.want "
+                             "FROM (SELECT v.id, v.status, CASE WHEN EXISTS (SELECT 1 FROM events e WHERE "
+                             "e.visit = v.id AND e.type IN ('visit.discharged', 'visit.aborted')) THEN 'closed' "
+                             "ELSE 'active' END AS want FROM visits v) f WHERE f.status IS NOT f.want "
+                             "ORDER BY f.id LIMIT 1",
+                             &d)) < 0)
+    return rc;
+  if (d.found)
+    return tampered(v, (uint64_t)d.seq,
+                    "the derived state was edited: visit %s's status is '%s' but its events make it '%s' (a restart "
+                    "would %s it)",
+                    d.text[0], d.text[1], d.text[2], !strcmp(d.text[2], "active") ? "not resume" : "resume");
+  /* Approvals: one row per protocol.approved event, with its ref and approver. */
+  if ((rc = first_difference(
+           r,
+           "SELECT e.seq, json_extract(e.body, '$.data.sha256'), json_extract(e.body, '$.data.ref'), "
+           "json_extract(e.body, '$.actor') FROM events e WHERE e.type = 'protocol.approved' AND NOT EXISTS "
+           "(SELECT 1 FROM kv WHERE kv.ns = 'approval' AND kv.key = json_extract(e.body, '$.data.sha256') AND "
+           "json_extract(CAST(kv.value AS TEXT), '$.ref') IS json_extract(e.body, '$.data.ref') AND "
+           "json_extract(CAST(kv.value AS TEXT), '$.by') IS json_extract(e.body, '$.actor')) ORDER BY e.seq LIMIT 1",
+           &d)) < 0)
+    return rc;
+  if (d.found)
+    return tampered(v, (uint64_t)d.seq,
+                    "the derived state was edited: event %lld approved %s (by %s) but the approvals table has no such "
+                    "approval",
+                    (long long)d.seq, d.text[1], d.text[2]);
+  if ((rc = first_difference(r,
+                             "SELECT 0, kv.key, json_extract(CAST(kv.value AS TEXT), '$.ref') FROM kv WHERE kv.ns = "
+                             "'approval' AND NOT EXISTS (SELECT 1 FROM events e WHERE e.type = 'protocol.approved' "
+                             "AND json_extract(e.body, '$.data.sha256') = kv.key) ORDER BY kv.key LIMIT 1",
+                             &d)) < 0)
+    return rc;
+  if (d.found)
+    return tampered(v, 0,
+                    "the derived state was edited: protocol %s (fingerprint %.12s...) is approved but the log has no "
+                    "protocol.approved event for it",
+                    d.text[1], d.text[0]);
+  return 0;
+}
+
+/* Users: each made by a user.created event with its role, each event's user
+ * there, disabled as the user's last user.changed says. Not checked at
+ * start: a user's row is written in its own transaction before its event
+ * (server/auth/users.c), so a crash between them is not an edit. */
+static int check_users(reader *r, verdict *v) {
+  difference d;
+  int rc;
+  if ((rc = first_difference(r,
+                             "SELECT 0, kv.key, json_extract(CAST(kv.value AS TEXT), '$.role') FROM kv WHERE kv.ns = "
+                             "'user' AND NOT EXISTS (SELECT 1 FROM events e WHERE e.type = 'user.created' AND "
+                             "json_extract(e.body, '$.data.user') = kv.key AND json_extract(e.body, '$.data.role') IS "
+                             "json_extract(CAST(kv.value AS TEXT), '$.role')) ORDER BY kv.key LIMIT 1",
+                             &d)) < 0)
+    return rc;
+  if (d.found)
+    return tampered(v, 0,
+                    "the derived state was edited: user %s (role %s) is in the users table but the log has no "
+                    "user.created event for them with that role",
+                    d.text[0], d.text[1]);
+  if ((rc = first_difference(r,
+                             "SELECT e.seq, json_extract(e.body, '$.data.user') FROM events e WHERE e.type = "
+                             "'user.created' AND NOT EXISTS (SELECT 1 FROM kv WHERE kv.ns = 'user' AND kv.key = "
+                             "json_extract(e.body, '$.data.user')) ORDER BY e.seq LIMIT 1",
+                             &d)) < 0)
+    return rc;
+  if (d.found)
+    return tampered(v, (uint64_t)d.seq,
+                    "the derived state was edited: event %lld created user %s, who is missing from the users table",
+                    (long long)d.seq, d.text[0]);
+  if ((rc = first_difference(
+           r,
+           "SELECT COALESCE(f.last, 0), f.name, f.has, COALESCE((SELECT CASE WHEN json_extract(e.body, "
+           "'$.data.disabled') THEN 'disabled' ELSE 'enabled' END FROM events e WHERE e.seq = f.last), 'enabled') "
+           "AS want FROM (SELECT kv.key AS name, CASE WHEN json_extract(CAST(kv.value AS TEXT), '$.disabled') "
+           "THEN 'disabled' ELSE 'enabled' END AS has, (SELECT MAX(e.seq) FROM events e WHERE e.type = "
+           "'user.changed' AND json_extract(e.body, '$.data.user') = kv.key AND json_type(e.body, "
+           "'$.data.disabled') IS NOT NULL) AS last FROM kv WHERE kv.ns = 'user') f WHERE f.has IS NOT want "
+           "ORDER BY f.name LIMIT 1",
+           &d)) < 0)
+    return rc;
+  if (d.found)
+    return tampered(v, (uint64_t)d.seq,
+                    "the derived state was edited: user %s is %s in the users table but the log makes them %s",
+                    d.text[0], d.text[1], !strcmp(d.text[1], "enabled") ? "disabled" : "enabled");
+  return 0;
+}
+
 /* A protocol version's fingerprint from its stored files ({path, text},
  * paths within the protocol folder), as protocol.c computes it when loading.
  * 0, or -1 when the files are not such a list. */
@@ -627,6 +751,8 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   sqlite3_finalize(st);
   if (rc == 0) rc = check_head(&r, &c, &v);
   if (rc == 0) rc = check_derived(&r, &c, &v);
+  if (rc == 0) rc = check_fold(&r, &v);
+  if (rc == 0) rc = check_users(&r, &v);
   if (rc == 0) rc = check_protocols(&r, &v);
   if (rc == 0) {
     /* The chain covers what the rows say; SQLite's own check covers the
@@ -650,6 +776,36 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   if (rc == VIGIL_ECORRUPT && first_bad_seq) *first_bad_seq = v.first_bad;
 done:
   vigil__row_hasher_free(c.hasher);
+  reader_close(&r);
+  return rc;
+}
+
+int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen) {
+  reader r;
+  int rc = reader_open(&r, db_path, msg, msglen);
+  if (rc < 0) return rc;
+  verdict v = {.msg = msg, .msglen = msglen};
+  chain c = {.expected = 1};
+  sqlite3_stmt *st;
+  /* What the walk of the chain would have found: the last seq, and the
+   * highest alert raised and where. */
+  if ((rc = prepare(&r,
+                    "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), a.seq, a.id FROM (SELECT seq, "
+                    "CAST(json_extract(body, '$.data.alert') AS INTEGER) AS id FROM events WHERE type = "
+                    "'alert.raised' UNION ALL SELECT 0, 0) a ORDER BY a.id DESC, a.seq LIMIT 1",
+                    &st)) == 0) {
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      c.expected = sqlite3_column_int64(st, 0) + 1;
+      c.max_alert_seq = sqlite3_column_int64(st, 1);
+      c.max_alert = (uint64_t)sqlite3_column_int64(st, 2);
+    } else {
+      rc = reader_fail(&r, "cannot read the events");
+    }
+    sqlite3_finalize(st);
+  }
+  if (rc == 0) rc = check_derived(&r, &c, &v);
+  if (rc == 0) rc = check_fold(&r, &v);
+  if (rc == 0) say(msg, msglen, 0, "the derived state matches the log");
   reader_close(&r);
   return rc;
 }

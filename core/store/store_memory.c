@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/intern.h"
 #include "store/event.h"
 #include "store/store.h"
 
@@ -22,8 +24,34 @@ typedef struct memory_store {
   size_t n_kv;
 } memory_store;
 
+static int mem_kv_put(store *s, const char *ns, const char *key, const void *value, size_t len, char *err,
+                      size_t errlen);
+
+/* A protocol.approved event's approval row, as store_sqlite.c derives it. */
+static int approval_row(store *s, const vigil_event *ev, char *err, size_t errlen) {
+  const val *ref = vigil__val_get(ev->data, K(ref)), *sha = vigil__val_get(ev->data, K(sha256));
+  const char *r = ref ? val_text(*ref) : NULL, *h = sha ? val_text(*sha) : NULL;
+  if (!r || !h) return 0;
+  buf b;
+  vigil__buf_init(&b);
+  vigil__buf_puts(&b, "{\"ref\":");
+  vigil__buf_json_string(&b, r);
+  vigil__buf_puts(&b, ",\"by\":");
+  vigil__buf_json_string(&b, ev->actor ? ev->actor : "");
+  vigil__buf_puts(&b, ",\"at_ms\":");
+  vigil__buf_put_int(&b, ev->time);
+  vigil__buf_putc(&b, '}');
+  int rc = b.oom ? VIGIL_ENOMEM : mem_kv_put(s, "approval", h, b.p, b.len, err, errlen);
+  vigil__buf_free(&b);
+  return rc;
+}
+
 static int mem_append(store *s, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   memory_store *m = (memory_store *)s;
+  for (size_t i = 0; i < n; i++) {
+    int rc = evs[i]->type == EV_PROTOCOL_APPROVED ? approval_row(s, evs[i], err, errlen) : 0;
+    if (rc < 0) return rc;
+  }
   if (m->n + n > m->cap) {
     size_t cap = m->cap ? m->cap : 1024;
     while (cap < m->n + n)

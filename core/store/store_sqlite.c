@@ -183,6 +183,32 @@ static void cover_failed_frames(sqlite_store *s) {
   sqlite3_reset(s->set_meta);
 }
 
+/* A protocol.approved event's approval row (namespace "approval", by
+ * fingerprint: {ref, by, at_ms}), written in the event's own transaction so
+ * that neither can exist without the other. 0, or -1. */
+static int approval_row(sqlite_store *s, const vigil_event *ev, buf *b) {
+  const val *ref = vigil__val_get(ev->data, K(ref)), *sha = vigil__val_get(ev->data, K(sha256));
+  const char *r = ref ? val_text(*ref) : NULL, *h = sha ? val_text(*sha) : NULL;
+  if (!r || !h) return 0; /* not an approval vigil wrote: nothing derives from it */
+  vigil__buf_reset(b);
+  vigil__buf_puts(b, "{\"ref\":");
+  vigil__buf_json_string(b, r);
+  vigil__buf_puts(b, ",\"by\":");
+  vigil__buf_json_string(b, ev->actor ? ev->actor : "");
+  vigil__buf_puts(b, ",\"at_ms\":");
+  vigil__buf_put_int(b, ev->time);
+  vigil__buf_putc(b, '}');
+  sqlite3_stmt *st;
+  if (b->oom || sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO kv (ns, key, value) VALUES ('approval', ?, ?)", -1,
+                                   &st, NULL) != SQLITE_OK)
+    return -1;
+  sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+  sqlite3_bind_blob64(st, 2, b->p, b->len, SQLITE_STATIC);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+  sqlite3_finalize(st);
+  return rc;
+}
+
 static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
   if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->path);
@@ -231,6 +257,8 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
       sqlite3_bind_int64(vs, 1, (sqlite3_int64)ev->visit);
       if (sqlite3_step(vs) != SQLITE_DONE) rc = db_fail(s, "cannot write events", err, errlen);
     }
+    if (rc == 0 && ev->type == EV_PROTOCOL_APPROVED && approval_row(s, ev, &b) < 0)
+      rc = db_fail(s, "cannot write events", err, errlen);
     if (ev->type == EV_ALERT_RAISED) {
       val *id = vigil__val_get(ev->data, K(alert));
       if (id && id->type == VAL_NUMBER && (uint64_t)id->u.num > max_alert) max_alert = (uint64_t)id->u.num;

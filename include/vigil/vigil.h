@@ -277,6 +277,13 @@ typedef int (*vigil_audit_write_fn)(void *ud, const char *text, size_t len);
  * events and first_bad_seq may be NULL. */
 int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg, size_t msglen);
 
+/* The tables a restart trusts (visits' status, the alert count, approvals)
+ * against what a fold of the log gives, without walking the hash
+ * chain: what vigil serve checks before it starts. 0 when they match;
+ * VIGIL_ECORRUPT with the same message vigil_audit_verify gives for the
+ * first difference; another negative code when the file cannot be read. */
+int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen);
+
 /* One visit's history for a person: each event with its sequence number,
  * time (UTC and local, by TZ), who, and what; amendments show the old value
  * and the new one and the reason. VIGIL_ENOENT if the visit has no events. */

@@ -246,6 +246,9 @@ static void commit_and_answer(api *a) {
   char *failure = NULL;
   if (rc < 0) {
     a->stats.commit_failures++;
+    /* Approvals of this batch were not kept: forget them (api_protocols.c). */
+    char aerr[256];
+    vigil__api_reload_approvals(a, aerr, sizeof aerr);
     char msg[2300];
     snprintf(msg, sizeof msg, "the commit failed: %s", vigil_engine_errmsg(a->e));
     failure = vigil__http_error_json("commit_failed", msg, NULL, NULL);

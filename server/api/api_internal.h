@@ -110,6 +110,9 @@ int vigil__api_same_site(api *a, http_request *req);
 
 /* Reads the approvals kept in the store. */
 int vigil__api_load_approvals(api *a, char *err, size_t errlen);
+/* The same without sweeping the uploads folder: after a failed commit, the
+ * approvals it held are forgotten. */
+int vigil__api_reload_approvals(api *a, char *err, size_t errlen);
 /* Routes /api/v1/protocols...; 0 if the path is none of them. */
 int vigil__api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
 /* The version a new visit of `want` ("id" or "id@version") starts on: an

@@ -10,8 +10,9 @@
  * A version is usable for new visits once approved. The versions in the
  * configured protocol folders are approved by their installation (whoever
  * put them there); an uploaded one waits for an admin. Approvals are kept in
- * the store's key-value table (namespace "approval", by fingerprint) and
- * recorded as protocol.approved events; uploads are kept as folders beside
+ * the store's key-value table (namespace "approval", by fingerprint), a
+ * row the store derives from the protocol.approved event in the event's own
+ * transaction; uploads are kept as folders beside
  * the database (api_options.uploads_dir), which vigil serve loads at start,
  * and recorded as protocol.uploaded events. A version (id@version) is
  * immutable: uploading other sources under the same version is refused. */
@@ -78,6 +79,13 @@ static void sweep_incoming(const char *uploads) {
 
 int vigil__api_load_approvals(api *a, char *err, size_t errlen) {
   sweep_incoming(a->uploads_dir);
+  return vigil__api_reload_approvals(a, err, errlen);
+}
+
+int vigil__api_reload_approvals(api *a, char *err, size_t errlen) {
+  free(a->approvals);
+  a->approvals = NULL;
+  a->n_approvals = 0;
   return a->store ? a->store->ops->kv_scan(a->store, "approval", load_approval, a, err, errlen) : 0;
 }
 
@@ -687,26 +695,23 @@ static void approve_checked(api *a, http_request *req, int ok, void *ctx) {
                                            "password", NULL),
                     NULL);
   } else if (req) {
-    char err[512];
-    approval rec = {.at_ms = vigil__api_wall_ms()};
+    /* The approval's row is derived from its event by the store, in the
+     * batch's one transaction (store_sqlite.c): neither without the other.
+     * Kept here at once for the answer; a failed commit reloads them. */
+    approval rec = {.at_ms = vigil_engine_now(a->e)};
     memcpy(rec.sha256, x->sha256, 65);
     snprintf(rec.by, sizeof rec.by, "%s", x->by);
-    json_t *j = json_pack("{s:s, s:s, s:I}", "ref", x->ref, "by", x->by, "at_ms", (json_int_t)rec.at_ms);
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    store *s = a->store;
     approval *grown = realloc(a->approvals, (a->n_approvals + 1) * sizeof *grown);
-    if (grown) a->approvals = grown;
-    if (!text || !grown || s->ops->kv_put(s, "approval", x->sha256, text, strlen(text), err, sizeof err) < 0) {
-      vigil__http_respond_error(req, 503, "io_error", "the approval could not be kept", NULL);
+    if (!grown) {
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory: nothing was approved", NULL);
     } else {
+      a->approvals = grown;
       a->approvals[a->n_approvals++] = rec;
       vigil__api_site_event(a, "protocol.approved", x->by, json_pack("{s:s, s:s}", "ref", x->ref, "sha256", x->sha256));
       json_t *list = protocols_json(a);
       vigil__api_hold(a, req, 200, json_dumps(entry_of(list, x->ref), JSON_COMPACT), NULL);
       json_decref(list);
     }
-    free(text);
   }
   free(x);
 }

@@ -26,7 +26,7 @@ void vigil__intern_release(void);
   X(message) X(occurrence) X(params) X(patient) X(phase) X(previous) X(priority) X(protocol) \
   X(reason) X(reasons) X(rule) X(scope) X(sha256) X(source) X(total) X(value) X(values) X(version) \
   X(late_ms) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical) X(hook) X(location) \
-  X(follows) X(items) X(attests) X(calculation) X(attested)
+  X(follows) X(items) X(attests) X(calculation) X(attested) X(ref)
 // clang-format on
 
 #define VIGIL_KEY_DECL_(k) const char *k;
