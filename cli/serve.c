@@ -267,6 +267,7 @@ typedef struct settings {
   int allow_simulated;
   uint64_t idle_ms, request_ms, heartbeat_ms;
   uint64_t session_ms;
+  uint64_t alarm_pause_ms;
   uint64_t rule_time_limit_ms;        /* vigil.conf rule_time_limit_ms */
   uint64_t upload_check_ms;           /* vigil.conf upload_check_seconds */
   uint64_t upload_check_mb;           /* vigil.conf upload_check_memory_mb */
@@ -450,6 +451,7 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_duration(c, "rule_time_limit_ms", "milliseconds", 1, 2000, 50, &st->rule_time_limit_ms, err,
                              sizeof err) < 0 ||
+      vigil__config_seconds(c, "alarm_pause", 600, 120000, &st->alarm_pause_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "upload_check_seconds", 3600, 30000, &st->upload_check_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "upload_check_memory_mb", "MiB", 1, 65536, 512, &st->upload_check_mb, err, sizeof err) <
           0 ||
@@ -630,6 +632,7 @@ static int serve(settings *st) {
                     .plugins_ud = s.plugins,
                     .users = s.users,
                     .session_ttl_ms = (int64_t)st->session_ms,
+                    .alarm_pause_ms = (int64_t)st->alarm_pause_ms,
                     .simulated_clock = kind == VIGIL_CLOCK_SIMULATED,
                     .store = vigil__engine_store(s.e),
                     .uploads_dir = uploads,

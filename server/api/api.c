@@ -1188,6 +1188,7 @@ int vigil__api_new(const api_options *o, api **out) {
   a->plugins_ud = o->plugins_ud;
   a->users = o->users;
   a->session_ttl_ms = o->session_ttl_ms > 0 ? o->session_ttl_ms : 12 * 3600 * 1000LL;
+  a->alarm_pause_ms = o->alarm_pause_ms > 0 ? o->alarm_pause_ms : 120 * 1000LL;
   a->simulated_clock = o->simulated_clock;
   a->upload_check_ms = o->upload_check_ms ? o->upload_check_ms : 30000;
   a->upload_check_memory = o->upload_check_memory ? o->upload_check_memory : (size_t)512 << 20;

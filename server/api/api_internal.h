@@ -44,6 +44,8 @@ struct api {
   char **trusted_proxies;                      /* whose X-Forwarded-For is believed */
   size_t n_trusted_proxies;
   int64_t session_ttl_ms;
+  /* The workstation's audio pause (api.h). */
+  int64_t alarm_pause_ms;
   int simulated_clock; /* the test clock may be advanced (POST /clock) */
   unsigned checking;   /* password checks running off the loop */
   int shutting;        /* vigil__api_close was called */

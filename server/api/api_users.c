@@ -1,7 +1,7 @@
 /* api_users.c: signing in and out, users, API tokens, and who is asking.
  *
  *   POST   /api/v1/session            {user, password} -> a session (cookie and token)
- *   GET    /api/v1/session            who I am, and what I may do
+ *   GET    /api/v1/session            who I am, and what I may do (renews the cookie)
  *   DELETE /api/v1/session            sign out
  *   POST   /api/v1/session/password   {password, new_password}: change my own
  *   GET    /api/v1/users              (admin) every user
@@ -55,6 +55,21 @@ static const char *token_of(http_request *req, char *buf, size_t len) {
     p += n;
   }
   return NULL;
+}
+
+/* The session cookie's header line for token, lasting max_age_s. Set at
+ * sign-in and renewed by GET /api/v1/session, so that the cookie slides with
+ * the session instead of ending a fixed time after the sign-in. */
+static void session_cookie(char *out, size_t len, const char *token, long long max_age_s) {
+  snprintf(out, len, "Set-Cookie: " COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld\r\n", token,
+           max_age_s);
+}
+
+/* The session's lifetime and the workstation's settings, in every answer
+ * that names a session. */
+static void session_fields(api *a, json_t *body) {
+  json_object_set_new(body, "expires_in_s", json_integer((json_int_t)(a->session_ttl_ms / 1000)));
+  json_object_set_new(body, "alarm_pause_s", json_integer((json_int_t)(a->alarm_pause_ms / 1000)));
 }
 
 static const char *const WHAT[PERM_COUNT] = {
@@ -362,11 +377,11 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
   vigil__api_site_event(
       a, "session.started", who->name,
       json_pack("{s:s, s:s, s:s}", "user", who->name, "role", vigil__role_name(who->role), "remote", l->address));
-  json_t *body = json_pack("{s:o, s:o, s:s, s:I}", "user", user_json(who), "permissions", permissions_json(who->role),
-                           "token", token, "expires_in_s", (json_int_t)(a->session_ttl_ms / 1000));
+  json_t *body =
+      json_pack("{s:o, s:o, s:s}", "user", user_json(who), "permissions", permissions_json(who->role), "token", token);
+  session_fields(a, body);
   char cookie[256];
-  snprintf(cookie, sizeof cookie, "Set-Cookie: " COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld\r\n",
-           token, (long long)(a->session_ttl_ms / 1000));
+  session_cookie(cookie, sizeof cookie, token, (long long)(a->session_ttl_ms / 1000));
   vigil__api_hold(a, req, 200, json_dumps(body, JSON_COMPACT), cookie);
   json_decref(body);
   sodium_memzero(token, sizeof token);
@@ -398,7 +413,17 @@ static void get_session(api *a, http_request *req) {
   const user *who = vigil__api_user(a, req, PERM_READ_EVENTS);
   if (!who) return;
   json_t *body = json_pack("{s:o, s:o}", "user", user_json(who), "permissions", permissions_json(who->role));
-  vigil__api_reply_free(req, 200, json_dumps(body, JSON_COMPACT), NULL);
+  session_fields(a, body);
+  /* The check above slid the session: a cookie that came with the request
+   * slides with it (a Bearer token has no cookie to renew). */
+  char buf[128], cookie[256] = "";
+  const char *auth = vigil__http_request_header(req, "Authorization");
+  const char *token = token_of(req, buf, sizeof buf);
+  if (token && !(auth && !strncasecmp(auth, "Bearer ", 7)))
+    session_cookie(cookie, sizeof cookie, token, (long long)(a->session_ttl_ms / 1000));
+  vigil__api_reply_free(req, 200, json_dumps(body, JSON_COMPACT), cookie[0] ? cookie : NULL);
+  sodium_memzero(buf, sizeof buf);
+  sodium_memzero(cookie, sizeof cookie);
   json_decref(body);
 }
 

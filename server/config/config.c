@@ -23,6 +23,7 @@ static const char *const KNOWN[] = {
     "stream_heartbeat", /* seconds */
     "session_hours",    /* how long a sign-in lasts */
     "trusted_proxies",  /* addresses whose X-Forwarded-For is believed */
+    "alarm_pause",      /* seconds the workstation's "Pause sound" lasts */
     "plugin_dir",       /* where C plugins may be loaded from; none by default */
     "plugins",          /* { name = { settings } } */
     /* The security controls (docs/security.md): */

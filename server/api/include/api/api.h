@@ -41,6 +41,9 @@ typedef struct api_options {
    * sign-in lasts after its last use (0: 12 hours). */
   struct users *users;
   int64_t session_ttl_ms;
+  /* How long the workstation's "Pause sound" silences an alarm before it
+   * sounds again (0: 2 minutes); told to the page with the session. */
+  int64_t alarm_pause_ms;
   /* The engine runs on the simulated clock, which an admin may advance. */
   int simulated_clock;
   /* The engine's store (core/store.h), for approvals of protocol versions,
