@@ -1,20 +1,32 @@
 // alarms.js: a banner for every alert not yet acknowledged, on every screen,
 // in the IEC 60601-1-8 colours (high red and flashing fast, medium yellow
 // and flashing slowly, low cyan and steady), each naming its patient and
-// cause, each acknowledged on its own. An optional sound for high and
-// medium alerts can be paused per alert: the banner stays until the alert
-// is acknowledged.
+// cause, each acknowledged on its own. The banners stay in view while the
+// page scrolls (app.css: .alarms is sticky).
+//
+// Sound is on from the start: high and medium alerts sound IEC 60601-1-8
+// burst patterns through Web Audio. A browser lets a page play sound only
+// after a click on it: until then the header asks for one, and the first
+// click or key anywhere allows it. The sound can only be paused, never
+// switched off: per alert, or all at once, each time for the site's
+// alarm_pause (2 minutes by default, vigil.conf); then it sounds again. The
+// banner stays until the alert is acknowledged.
 import { all, post } from "./api.js";
 import { h, clear, announce } from "./dom.js";
 import { clockTime, priorityLabel, priorityRank } from "./format.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
+import { alarmPauseMs } from "./session.js";
 
 let alerts = [];
-const paused = new Set(); // alert ids whose sound is paused
-let soundOn = false;
+// alert id -> {until: when its pause ends (Date.now() ms), priority: the
+// alert's then}. A pause covers the alerts there were when it began: one
+// raised since sounds, and so does one that has escalated since.
+const paused = new Map();
+let pausedAll = 0; // when the header's pause of every alert ends (0: none)
 let audio = null;
 let soundTimer = null;
+let playing = ""; // the pattern the timer plays: "high", "medium" or ""
 let known = new Set(); // alert ids already announced
 const changeListeners = [];
 
@@ -31,6 +43,10 @@ async function load() {
       known.add(a.id);
       announce(`${priorityLabel(a.priority)} alert, patient ${a.patient}: ${a.message}`);
     }
+  for (const [id, p] of [...paused]) {
+    const a = alerts.find((x) => x.id === id);
+    if (!a || priorityRank(a.priority) > priorityRank(p.priority)) paused.delete(id);
+  }
   render();
   updateSound();
   for (const fn of changeListeners) fn(alerts);
@@ -47,11 +63,33 @@ export async function acknowledge(id) {
   await load();
 }
 
+// How long a pause still lasts, in ms (0 when it is over).
+function left(until) {
+  return Math.max(0, until - Date.now());
+}
+
+function pauseLabel(until) {
+  const ms = left(until);
+  return ms > 0 ? `Sound paused, ${clock(ms)} left` : "";
+}
+
+// "2 min", "90 s": how long a pause lasts.
+function span(ms) {
+  const s = Math.round(ms / 1000);
+  return s % 60 === 0 ? `${s / 60} min` : `${s} s`;
+}
+
+function clock(ms) {
+  const s = Math.ceil(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
 function render() {
   const root = document.getElementById("alarms");
   clear(root);
   for (const a of alerts) {
-    const isPaused = paused.has(a.id);
+    const until = until_(a.id);
+    const isPaused = left(until) > 0;
     root.append(
       h("div", { class: `alarm alarm-${a.priority}`, role: a.priority === "high" ? "alert" : "status", dataset: { alert: a.id, priority: a.priority } },
         h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
@@ -59,70 +97,165 @@ function render() {
           h("a", { href: `#/visit/${a.visit}` }, `Patient ${a.patient}`), ": ", a.message,
           h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`,
             a.level ? `, escalated ${a.level}\u00d7` : "", a.state === "resolved" ? ", cause cleared" : "")),
-        a.priority !== "low" && soundOn
-          ? h("button", { type: "button", class: "quiet", "aria-pressed": isPaused ? "true" : "false", onclick: () => togglePause(a.id) },
-              isPaused ? "Sound paused" : "Pause sound")
+        a.priority !== "low"
+          ? h("button", { type: "button", class: "quiet pause", "aria-pressed": isPaused ? "true" : "false", dataset: { until: isPaused ? until : "" },
+              onclick: () => togglePause(a.id) },
+              isPaused ? pauseLabel(until) : `Pause sound for ${span(alarmPauseMs())}`)
           : null,
         h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id) }, "Acknowledge")));
   }
+  // What scrolls into view (a field being focused) stops below the banners.
+  document.documentElement.style.scrollPaddingTop = `${root.offsetHeight}px`;
+  drawToggle();
+}
+
+function until_(id) {
+  const p = paused.get(id);
+  return p ? p.until : 0;
+}
+
+function pause(a, until) {
+  paused.set(a.id, { until, priority: a.priority });
 }
 
 function togglePause(id) {
-  if (paused.has(id)) paused.delete(id);
-  else paused.add(id);
+  const a = alerts.find((x) => x.id === id);
+  if (left(until_(id)) > 0) paused.delete(id);
+  else if (a) pause(a, Date.now() + alarmPauseMs());
   render();
   updateSound();
 }
 
-// The loudest alert that may sound: "high", "medium" or "".
+// The header's button: asks for the click the browser needs, or pauses
+// every alert's sound for the site's pause (and resumes it).
+function drawToggle() {
+  const b = document.getElementById("sound-toggle");
+  if (!b) return;
+  const blocked = !audio || audio.state !== "running";
+  const isPaused = left(pausedAll) > 0;
+  b.classList.toggle("sound-blocked", blocked);
+  b.setAttribute("aria-pressed", String(!blocked && isPaused));
+  b.textContent = blocked ? "Click to allow alarm sound"
+    : isPaused ? `All sound paused, ${clock(left(pausedAll))} left`
+      : "Pause all sound";
+  document.body.dataset.audio = blocked ? "blocked" : "running";
+}
+
+export function toggleAll() {
+  if (!audio || audio.state !== "running") {
+    unlock();
+    return;
+  }
+  if (left(pausedAll) > 0) {
+    for (const [id, p] of [...paused]) if (p.until === pausedAll) paused.delete(id);
+    pausedAll = 0;
+  } else {
+    pausedAll = Date.now() + alarmPauseMs();
+    for (const a of alerts) if (a.priority !== "low") pause(a, pausedAll);
+  }
+  render();
+  updateSound();
+}
+
+// The loudest alert that sounds now: "high", "medium" or "".
 function sounding() {
-  if (!soundOn) return "";
   let best = "";
   for (const a of alerts)
-    if (!paused.has(a.id) && a.state === "active" && priorityRank(a.priority) > priorityRank(best) && a.priority !== "low") best = a.priority;
+    if (!(left(until_(a.id)) > 0) && a.state === "active" && a.priority !== "low" && priorityRank(a.priority) > priorityRank(best)) best = a.priority;
   return best;
 }
 
-// Short tone bursts after IEC 60601-1-8's pattern: high five pulses
-// (3 + 2) every few seconds, medium three pulses, spaced further apart.
-function beep(pattern) {
-  if (!audio) return;
-  const t0 = audio.currentTime;
-  pattern.forEach((at, i) => {
+// IEC 60601-1-8 (table 3) auditory alarm signals. Each pulse lasts td, with
+// a rise and a fall of 20 % of td; ts is the silence between pulses.
+//   high: 10 pulses, 3 + 2, a pause, 3 + 2 (td 150 ms, ts 100 ms; the pause
+//   between the 3rd and the 4th pulse 2 ts + td; between the 5th and the
+//   6th 0.7 s); the burst again 3 s after its last pulse.
+//   medium: 3 pulses (td 200 ms, ts 200 ms); again 6 s after its last.
+// The tone is a fundamental with four harmonics (the standard asks for at
+// least four within 15 dB of it): high 880 Hz, medium 660 Hz.
+function burst(td, gaps) {
+  const at = [0];
+  for (const g of gaps) at.push(at[at.length - 1] + td + g);
+  return at;
+}
+export const PATTERNS = {
+  high: { td: 0.15, hz: 880, at: burst(0.15, [0.1, 0.1, 0.35, 0.1, 0.7, 0.1, 0.1, 0.35, 0.1]), interburst: 3 },
+  medium: { td: 0.2, hz: 660, at: burst(0.2, [0.2, 0.2]), interburst: 6 },
+};
+
+let wave = null;
+function play(level) {
+  if (!audio || audio.state !== "running") return;
+  const p = PATTERNS[level];
+  if (!wave) wave = audio.createPeriodicWave(new Float32Array([0, 0, 0, 0, 0, 0]), new Float32Array([0, 1, 0.6, 0.45, 0.35, 0.3]));
+  const t0 = audio.currentTime + 0.05;
+  const rise = p.td * 0.2;
+  for (const at of p.at) {
     const o = audio.createOscillator();
     const g = audio.createGain();
-    o.frequency.value = pattern.length > 3 ? 880 : 660;
-    g.gain.setValueAtTime(0.0001, t0 + at);
-    g.gain.exponentialRampToValueAtTime(0.2, t0 + at + 0.02);
-    g.gain.exponentialRampToValueAtTime(0.0001, t0 + at + 0.15);
+    o.setPeriodicWave(wave);
+    o.frequency.value = p.hz;
+    const t = t0 + at;
+    g.gain.setValueAtTime(0, t);
+    g.gain.linearRampToValueAtTime(0.25, t + rise);
+    g.gain.setValueAtTime(0.25, t + p.td - rise);
+    g.gain.linearRampToValueAtTime(0, t + p.td);
     o.connect(g).connect(audio.destination);
-    o.start(t0 + at);
-    o.stop(t0 + at + 0.16);
-    void i;
-  });
+    o.start(t);
+    o.stop(t + p.td);
+  }
 }
 
 function updateSound() {
   const level = sounding();
   document.body.dataset.alarmSound = level;
+  const audible = audio && audio.state === "running" ? level : "";
+  if (audible === playing) return;
   if (soundTimer) clearInterval(soundTimer);
   soundTimer = null;
-  if (!level) return;
-  const play = level === "high" ? () => beep([0, 0.25, 0.5, 1.0, 1.25]) : () => beep([0, 0.4, 0.8]);
-  play();
-  soundTimer = setInterval(play, level === "high" ? 5000 : 10000);
+  playing = audible;
+  if (!audible) return;
+  const p = PATTERNS[audible];
+  play(audible);
+  soundTimer = setInterval(() => play(audible), (p.at[p.at.length - 1] + p.td + p.interburst) * 1000);
 }
 
-export function setSound(on) {
-  soundOn = on;
-  if (on && !audio && window.AudioContext) audio = new AudioContext();
-  render();
-  updateSound();
+// The browser's autoplay rule: an AudioContext made before the page is
+// clicked stays suspended until the first click or key on the page.
+function unlock() {
+  if (!audio && window.AudioContext) {
+    audio = new AudioContext();
+    audio.addEventListener("statechange", () => {
+      render();
+      updateSound();
+    });
+  }
+  if (audio && audio.state === "suspended") audio.resume().catch(() => {});
+  drawToggle();
 }
+for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlock, { capture: true });
 
-export function isSoundOn() {
-  return soundOn;
-}
+// Pauses end on their own: once a second the countdowns move on and an
+// ended pause lets the sound back.
+setInterval(() => {
+  for (const b of document.querySelectorAll("#alarms button.pause[data-until]")) {
+    const until = Number(b.dataset.until);
+    if (until && left(until) > 0) b.textContent = pauseLabel(until);
+  }
+  let ended = false;
+  for (const [id, p] of paused) if (!(left(p.until) > 0)) {
+    paused.delete(id);
+    ended = true;
+  }
+  if (pausedAll && !(left(pausedAll) > 0)) {
+    pausedAll = 0;
+    ended = true;
+  }
+  if (ended) {
+    render();
+    updateSound();
+  } else drawToggle();
+}, 1000);
 
 let timer = null;
 export function start() {
@@ -138,6 +271,10 @@ export function start() {
 export function stop() {
   alerts = [];
   known = new Set();
+  paused.clear();
+  pausedAll = 0;
   render();
   updateSound();
 }
+
+unlock();

@@ -13,6 +13,8 @@ import * as visit from "./visit.js";
 import * as summary from "./summary.js";
 import * as users from "./users.js";
 import * as adminProtocols from "./admin_protocols.js";
+import * as expiry from "./expiry.js";
+import * as drafts from "./drafts.js";
 import { ask, showError } from "./dialog.js";
 import { dateTime } from "./format.js";
 
@@ -28,10 +30,13 @@ function route() {
   visit.stop();
   if (!session.current()) {
     document.getElementById("top").hidden = true;
+    const why = session.endReason() === "expired"
+      ? "Your sign-in ended after a time without use. What you had typed is kept: sign in again to carry on."
+      : "";
     signin.render(main, () => {
       started();
       navigate(location.hash && location.hash !== "#/signin" ? location.hash : "#/board");
-    });
+    }, why);
     return;
   }
   const hash = location.hash || "#/board";
@@ -133,18 +138,16 @@ clock.onTick(() => {
 });
 
 document.getElementById("sign-out").addEventListener("click", async () => {
+  // Signing out on purpose leaves nothing typed behind for the next user.
+  drafts.clearAll();
   await session.signOut();
   location.hash = "#/signin";
 });
 
-const soundButton = document.getElementById("sound-toggle");
-soundButton.addEventListener("click", () => {
-  alarms.setSound(!alarms.isSoundOn());
-  soundButton.setAttribute("aria-pressed", String(alarms.isSoundOn()));
-  soundButton.textContent = alarms.isSoundOn() ? "Alarm sound on" : "Alarm sound off";
-});
+document.getElementById("sound-toggle").addEventListener("click", alarms.toggleAll);
 
 window.addEventListener("hashchange", route);
+expiry.start();
 
 session.restore().then((u) => {
   if (u) started();

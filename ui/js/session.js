@@ -1,8 +1,17 @@
 // session.js: who is signed in. The server keeps the session in an HttpOnly
-// cookie (POST/GET/DELETE /api/v1/session): this module only remembers the
-// user it answered with and what that user's role may do.
+// cookie (POST/GET/DELETE /api/v1/session): this module remembers the user
+// it answered with, what that user's role may do, and when the cookie ends.
+// The session lasts session_hours after its last use; the cookie is renewed
+// by GET /api/v1/session, which this module calls when the user types or
+// clicks (at most every RENEW_MS) and when asked to ("Stay signed in").
 const listeners = [];
 let user = null;
+let ttlMs = 0; // how long the sign-in lasts without use
+let expiresAt = 0; // when the cookie ends unless renewed (Date.now() ms)
+let renewedAt = 0;
+let renewing = null;
+let pauseMs = 120000; // the site's alarm_pause
+let ended = ""; // why the last session ended: "expired", "" otherwise
 // What the role may do, as the server lists it ("record", "sign",
 // "override", "discharge", "users", "clock", ...). The server enforces it;
 // the app only leaves out what would be refused.
@@ -20,7 +29,38 @@ export function onChange(fn) {
   listeners.push(fn);
 }
 
+// The session's lifetime and the site's settings from an answer that names
+// the session.
+function lifetime(json) {
+  ttlMs = (json.expires_in_s || 0) * 1000;
+  renewedAt = Date.now();
+  expiresAt = ttlMs ? renewedAt + ttlMs : 0;
+  if (json.alarm_pause_s > 0) pauseMs = json.alarm_pause_s * 1000;
+}
+
+// How long the sign-in still lasts without use (Infinity: no limit known).
+export function expiresIn() {
+  return user && expiresAt ? expiresAt - Date.now() : Infinity;
+}
+
+// How long the sign-in lasts from its last use.
+export function lifetimeMs() {
+  return ttlMs;
+}
+
+export function alarmPauseMs() {
+  return pauseMs;
+}
+
+// Why the last session ended ("expired"), once.
+export function endReason() {
+  const r = ended;
+  ended = "";
+  return r;
+}
+
 function set(u, perms) {
+  if (u) ended = "";
   user = u;
   permissions = perms || [];
   for (const fn of listeners) fn(user);
@@ -31,6 +71,35 @@ function set(u, perms) {
 export function onUnauthenticated() {
   if (user) set(null);
 }
+
+// The cookie has ended (its time ran out without use): signed out here too.
+export function expired() {
+  if (!user) return;
+  ended = "expired";
+  set(null);
+}
+
+// Renews the session and its cookie; resolves to whether it still holds.
+export function renew() {
+  if (!user) return Promise.resolve(false);
+  if (!renewing)
+    renewing = request("GET").then((r) => {
+      if (r.status === 200) lifetime(r.json);
+      else if (r.status === 401) onUnauthenticated();
+      return r.status === 200;
+    }).catch(() => false).finally(() => {
+      renewing = null;
+    });
+  return renewing;
+}
+
+// Typing or clicking is use: it renews the cookie (not more often than
+// this, nor than a sixth of the session's life).
+const RENEW_MS = 60000;
+function used() {
+  if (user && expiresAt && Date.now() - renewedAt > Math.min(RENEW_MS, ttlMs / 6) && expiresIn() > 0) renew();
+}
+for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, used, { capture: true, passive: true });
 
 async function request(method, body) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json", "X-Requested-With": "vigil" } };
@@ -46,8 +115,10 @@ async function request(method, body) {
 // The user of the session cookie, if it is still valid.
 export async function restore() {
   const r = await request("GET");
-  if (r.status === 200) set(r.json.user, r.json.permissions);
-  else set(null);
+  if (r.status === 200) {
+    lifetime(r.json);
+    set(r.json.user, r.json.permissions);
+  } else set(null);
   return user;
 }
 
@@ -62,6 +133,7 @@ export async function signIn(name, password) {
     err.field = e.field;
     throw err;
   }
+  lifetime(r.json);
   set(r.json.user, r.json.permissions);
   return user;
 }

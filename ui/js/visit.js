@@ -3,10 +3,11 @@
 // overdue badges, the server's refusals next to the field), the vitals
 // chart, the earlier phases' values (amendable with a reason), and the
 // history of every event. Kept live from the event stream; what a nurse is
-// typing survives the refresh.
+// typing survives the refresh, and a sign-in that ends (drafts.js). A card
+// whose entry raised an alert still open says so under its value.
 import { get, post } from "./api.js";
 import { h, add, clear, announce } from "./dom.js";
-import { attested, changedParam, clockTime, dateTime, duration, priorityLabel, unit, value as show } from "./format.js";
+import { attested, changedParam, clockTime, dateTime, duration, priorityLabel, priorityRank, unit, value as show } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { ask, showError as pageError } from "./dialog.js";
@@ -17,8 +18,9 @@ import { events as loadEvents, describe, alertMessages, itemTitle } from "./hist
 import { can } from "./session.js";
 import { acknowledge } from "./alarms.js";
 import { title as protocolTitle } from "./protocols.js";
+import * as drafts from "./drafts.js";
 
-let state = null; // {id, visit, events, title, root, loadedAt}
+let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored}
 let unsubscribe = null;
 let pending = null;
 let loads = 0; // loads started: only the newest one draws
@@ -268,11 +270,52 @@ async function sign(it) {
   });
 }
 
+// ---- alerts an entry raised --------------------------------------------------------
+
+// "phase.item" -> the open alerts its entries raised. A rule's alert is
+// raised in the step of the entry it looked at: its alert.raised follows
+// that entry's item.recorded (or item.amended) in the log, with only other
+// alerts, notes and holds of that step between them, within a moment of it
+// (the engine stamps each event as it is made).
+const SAME_STEP_MS = 1000;
+function alertsByItem(v) {
+  const open = new Map((v.alerts || []).filter((a) => a.state !== "closed").map((a) => [a.id, a]));
+  const out = new Map();
+  let refs = [];
+  let at = null;
+  for (const ev of state.events) {
+    if (ev.type === "item.recorded") {
+      refs = Object.keys(ev.data.values || {}).map((id) => `${ev.data.phase}.${id}`);
+      at = Date.parse(ev.time);
+    } else if (ev.type === "item.amended") {
+      refs = [ev.data.item];
+      at = Date.parse(ev.time);
+    } else if (ev.type === "alert.raised") {
+      const a = open.get(ev.data.alert);
+      if (a && ev.data.source === "rule" && at !== null && Date.parse(ev.time) - at <= SAME_STEP_MS)
+        for (const ref of refs) out.set(ref, [...(out.get(ref) || []), a]);
+    } else if (!/^(alert|note|block)\./.test(ev.type)) {
+      refs = [];
+    }
+  }
+  return out;
+}
+
+function flags(raised) {
+  if (!raised || !raised.length) return null;
+  return h("ul", { class: "plain item-flags" }, raised.map((a) =>
+    h("li", { class: `item-flag flag-${a.priority}`, dataset: { alert: a.id } },
+      h("span", { class: "alarm-priority" }, `${priorityLabel(a.priority)} alert`), " from this entry: ", a.message,
+      a.acknowledged ? h("span", { class: "muted" }, " (acknowledged)") : null)));
+}
+
 function itemCard(it, phaseId, current) {
   const required = it.required ? h("span", { class: "tag tag-required" }, "Required") : h("span", { class: "tag" }, "Optional");
   const head = h("div", { class: "item-head" }, h("h3", { id: `item-${it.id}` }, it.title), required, current ? dueBadge(it) : null);
-  const card = h("form", { class: `item card ${it.overdue ? "item-overdue" : ""} ${it.count ? "item-done" : ""}`, novalidate: true,
-    "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it));
+  const raised = state.raisedBy.get(`${phaseId}.${it.id}`);
+  const top = raised && raised.length ? raised.reduce((p, a) => (priorityRank(a.priority) > priorityRank(p) ? a.priority : p), "") : "";
+  const card = h("form", { class: `item card ${it.overdue ? "item-overdue" : ""} ${it.count ? "item-done" : ""} ${top ? `item-alert item-alert-${top}` : ""}`, novalidate: true,
+    "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it), flags(raised));
   if (current && it.applies === false) {
     card.classList.add("item-na");
     card.append(h("p", { class: "muted" }, "Does not apply to this visit."));
@@ -342,7 +385,20 @@ function emptyIfRecorded(it, value) {
   }
   const total = card.querySelector("output");
   if (total) total.textContent = "";
+  state.restored.delete(it.id);
+  const note = card.querySelector(".draft-note");
+  if (note) note.remove();
+  saveDraft();
 }
+
+// What is typed on the checklist goes to the tab's storage as it is typed.
+function saveDraft() {
+  if (state && state.visit && state.root) drafts.save(state.id, snapshot().values);
+}
+for (const type of ["input", "change"])
+  document.addEventListener(type, (e) => {
+    if (state && state.root && e.target instanceof Element && e.target.closest(".checklist")) saveDraft();
+  });
 
 function checklist(v) {
   const phase = v.phases.find((p) => p.id === v.phase);
@@ -399,6 +455,11 @@ function restore(snap, v) {
     const it = phase && phase.items.find((x) => x.id === id);
     if (card && it) {
       fill(it, card, val);
+      // Typed before the page was drawn anew from nothing (a sign-in, a
+      // reload): not recorded yet, and the card says so.
+      if (state.restored.has(id))
+        card.querySelector(".item-head").after(h("p", { class: "draft-note", role: "note" },
+          "Typed before you signed in again: not recorded yet. Check it, then Record."));
       const entry = card.querySelector(".entry");
       if (entry && entry.hidden) {
         entry.hidden = false;
@@ -417,6 +478,17 @@ function draw() {
   if (!state || !state.visit) return;
   const v = state.visit;
   const snap = snapshot();
+  if (!state.drafted) {
+    // The first drawing: what was typed and not recorded before comes back.
+    state.drafted = true;
+    for (const [id, val] of Object.entries(drafts.load(state.id)))
+      if (!(id in snap.values)) {
+        snap.values[id] = val;
+        state.restored.add(id);
+      }
+  }
+  for (const id of [...state.restored]) if (!(id in snap.values)) state.restored.delete(id);
+  state.raisedBy = alertsByItem(v);
   const readings = vitalsReadings(v, state.events);
   const root = clear(state.root);
   add(root, header(v), alertsSection(v),
@@ -445,7 +517,7 @@ function tick() {
 
 export function render(main, id) {
   stop();
-  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now() };
+  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now(), drafted: false, restored: new Set(), raisedBy: new Map() };
   clear(main).append(h("p", {}, "Loading\u2026"));
   unsubscribe = subscribe((ev) => {
     if (state && ev.visit === state.id) refresh();

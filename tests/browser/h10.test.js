@@ -1,0 +1,333 @@
+// h10.test.js: hazard H10 of docs/safety.md in Debian's chromium (headless,
+// driven by playwright-core) against real `vigil serve`s: alarms off screen,
+// sound off, sessions ending mid-entry. Each step fails without its control:
+//   - the alarm banners stay in view while the nurse is far down the page,
+//     and the card whose value raised them says so;
+//   - the sound is on from the start, the browser's autoplay rule met by the
+//     first click, in IEC 60601-1-8 bursts (high 10 pulses, medium 3);
+//   - "Pause sound" lasts the site's alarm_pause, then the alarm sounds again;
+//   - the session cookie slides with the session while the nurse works, a
+//     warning comes before it ends, and what she typed survives signing in
+//     again.
+// The browser runs with the autoplay rule of a desktop chromium (sound only
+// after the page is clicked), and a script put in before the app's records
+// every tone the app schedules (Web Audio's OscillatorNode.start and stop).
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startServer, chromiumPath } from "./serve.js";
+
+const exe = chromiumPath();
+if (!exe) {
+  console.log("SKIP: no chromium (scripts/install-deps installs Debian's)");
+  process.exit(77);
+}
+
+const USERS = {
+  "nurse.kim": { role: "nurse", password: "correct horse nurse" },
+  "dr.osei": { role: "clinician", password: "correct horse clinician" },
+};
+// The alarms' server pauses sound for 6 s (alarm_pause); the sessions'
+// server lets a sign-in last 21.6 s without use (session_hours = 0.006),
+// and keeps the default pause (2 minutes).
+const PAUSE_S = 6;
+const SESSION_S = 21;
+
+let browser, confDir, alarmsServer, sessionServer;
+const problems = [];
+
+async function page(server, viewport = { width: 1024, height: 768 }) {
+  const ctx = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC", reducedMotion: "reduce" });
+  ctx.setDefaultTimeout(30000);
+  await ctx.addInitScript(() => {
+    // Every tone the page schedules: when it was scheduled (performance.now),
+    // its start and stop on the audio clock, its frequency and waveform.
+    window.__tones = [];
+    const start = OscillatorNode.prototype.start;
+    const stop = OscillatorNode.prototype.stop;
+    OscillatorNode.prototype.start = function (when) {
+      this.__tone = { made: performance.now(), start: when, hz: this.frequency.value, type: this.type };
+      window.__tones.push(this.__tone);
+      return start.call(this, when);
+    };
+    OscillatorNode.prototype.stop = function (when) {
+      if (this.__tone) this.__tone.stop = when;
+      return stop.call(this, when);
+    };
+  });
+  const p = await ctx.newPage();
+  p.server = server;
+  p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  p.on("console", (m) => {
+    if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
+      problems.push(`console: ${m.text()}`);
+  });
+  return p;
+}
+
+async function signIn(p, name, landing = "Board") {
+  await p.getByLabel("User name").fill(name);
+  await p.getByLabel("Password").fill(USERS[name].password);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  if (landing) await p.getByRole("heading", { name: landing }).first().waitFor();
+}
+
+// The API as one user of one server, with a Bearer token.
+const tokens = new Map();
+async function api(server, user, method, path, body) {
+  const k = server.url + user;
+  if (!tokens.has(k)) {
+    const r = await fetch(server.url + "/api/v1/session", { method: "POST", body: JSON.stringify({ user, password: USERS[user].password }) });
+    tokens.set(k, (await r.json()).token);
+  }
+  const r = await fetch(server.url + "/api/v1" + path, { method, headers: { Authorization: `Bearer ${tokens.get(k)}` }, body: body && JSON.stringify(body) });
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.clone().text()}`);
+  return r.json();
+}
+
+function card(p, title) {
+  return p.locator("form.item", { has: p.getByRole("heading", { name: title, exact: true }) });
+}
+
+// The groups of tones scheduled after `since` (performance.now() of the
+// page), one group a burst (the app schedules a burst's tones at once).
+async function bursts(p, since) {
+  const tones = await p.evaluate(() => window.__tones);
+  const groups = [];
+  for (const t of tones.filter((x) => x.made > since)) {
+    const g = groups.find((x) => Math.abs(x[0].made - t.made) < 5);
+    if (g) g.push(t);
+    else groups.push([t]);
+  }
+  return groups.map((g) => g.sort((a, b) => a.start - b.start));
+}
+
+async function waitForBurst(p, since, pulses) {
+  const end = Date.now() + 30000;
+  for (;;) {
+    const b = (await bursts(p, since)).find((g) => g.length === pulses);
+    if (b) return b;
+    if (Date.now() > end) throw new Error(`no burst of ${pulses} pulses; scheduled: ${JSON.stringify((await bursts(p, since)).map((g) => g.length))}`);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
+
+const near = (x, lo, hi, what) => assert.ok(x >= lo - 1e-6 && x <= hi + 1e-6, `${what}: ${x.toFixed(3)} s is not within ${lo}..${hi} s`);
+
+// IEC 60601-1-8 table 3. td: a pulse's duration; ts: the silence from the
+// end of one pulse to the start of the next.
+function checkHigh(b) {
+  assert.equal(b.length, 10, "a high priority burst has 10 pulses");
+  const td = b.map((t) => t.stop - t.start);
+  const ts = b.slice(1).map((t, i) => t.start - b[i].stop);
+  for (const d of td) near(d, 0.075, 0.2, "high priority pulse duration");
+  for (const i of [0, 1, 3, 5, 6, 8]) near(ts[i], 0.05, 0.125, `high priority spacing after pulse ${i + 1}`);
+  // 3 + 2: between the 3rd and the 4th (and the 8th and 9th) 2 ts + td.
+  for (const i of [2, 7]) near(ts[i], 2 * ts[0] + td[0] - 0.001, 2 * ts[0] + td[0] + 0.001, `high priority spacing after pulse ${i + 1}`);
+  near(ts[4], 0.35, 1.3, "high priority spacing between the 5th and the 6th pulse");
+  // Harmonics: a waveform of the app's own (not a plain sine).
+  for (const t of b) assert.equal(t.type, "custom", "the pulses carry harmonics");
+}
+
+function checkMedium(b) {
+  assert.equal(b.length, 3, "a medium priority burst has 3 pulses");
+  for (const t of b) near(t.stop - t.start, 0.125, 0.25, "medium priority pulse duration");
+  for (let i = 1; i < 3; i++) near(b[i].start - b[i - 1].stop, 0.125, 0.25, "medium priority spacing");
+  for (const t of b) assert.equal(t.type, "custom", "the pulses carry harmonics");
+}
+
+// A ketamine visit in its infusion phase (baseline recorded, the screening
+// gate overridden by the clinician): its "Vitals" card is far down the page.
+async function infusionVisit(server, patient) {
+  const v = await api(server, "dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, location: "Chair 3", params: { weight: 70 } });
+  await api(server, "dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
+  await api(server, "dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+  return v.id;
+}
+
+let failed = false;
+function step(name, fn) {
+  it(name, async (t) => {
+    if (failed) return t.skip("an earlier step failed");
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+}
+
+before(async () => {
+  confDir = mkdtempSync(join(tmpdir(), "vigil-h10-"));
+  writeFileSync(join(confDir, "alarms.conf"), `alarm_pause = ${PAUSE_S}\n`);
+  writeFileSync(join(confDir, "session.conf"), "session_hours = 0.006\n");
+  alarmsServer = await startServer({ users: USERS, extraArgs: ["--config", join(confDir, "alarms.conf")] });
+  sessionServer = await startServer({ users: USERS, extraArgs: ["--config", join(confDir, "session.conf")] });
+  browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox", "--autoplay-policy=document-user-activation-required"] });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (alarmsServer) await alarmsServer.stop();
+  if (sessionServer) await sessionServer.stop();
+  if (confDir) rmSync(confDir, { recursive: true, force: true });
+});
+
+describe("H10: alarms in view and heard, sessions that do not end mid-entry", () => {
+  let nurse, visitId;
+
+  step("sound is on from the start: the first click on the page allows it", async () => {
+    nurse = await page(alarmsServer);
+    await nurse.goto(alarmsServer.url + "/");
+    await nurse.getByLabel("User name").waitFor();
+    assert.equal(await nurse.evaluate(() => document.body.dataset.audio), "blocked");
+    await signIn(nurse, "nurse.kim");
+    await nurse.waitForFunction(() => document.body.dataset.audio === "running");
+    // A reload (the session goes on): no click yet, so the header asks for one...
+    await nurse.reload();
+    await nurse.getByRole("heading", { name: "Board" }).waitFor();
+    assert.equal(await nurse.evaluate(() => document.body.dataset.audio), "blocked");
+    await nurse.getByRole("button", { name: "Click to allow alarm sound" }).waitFor();
+    // ...and any click on the page gives it.
+    await nurse.getByRole("heading", { name: "Board" }).click();
+    await nurse.waitForFunction(() => document.body.dataset.audio === "running");
+    await nurse.getByRole("button", { name: "Pause all sound" }).waitFor();
+  });
+
+  step("the alerts of an entry far down the page are in view, the card flags the value, and they sound as IEC high", async () => {
+    visitId = await infusionVisit(alarmsServer, "MRN-H10A");
+    await nurse.goto(`${alarmsServer.url}/#/visit/${visitId}`);
+    const vitals = card(nurse, "Vitals");
+    await vitals.waitFor();
+    await vitals.evaluate((el) => el.scrollIntoView({ block: "end" }));
+    const values = { "Systolic BP": 210, "Diastolic BP": 125, "Heart rate": 80, "SpO₂": 98, "Respiratory rate": 14 };
+    for (const [label, x] of Object.entries(values)) await vitals.getByLabel(label, { exact: true }).fill(String(x));
+    const since = await nurse.evaluate(() => performance.now());
+    await vitals.getByRole("button", { name: "Record" }).click();
+    const high = nurse.locator("#alarms .alarm-high", { hasText: "MRN-H10A" });
+    const medium = nurse.locator("#alarms .alarm-medium", { hasText: "MRN-H10A" });
+    await high.waitFor();
+    await medium.waitFor();
+    // The nurse is still far down the page, and both banners are on screen, on top.
+    const scrolled = await nurse.evaluate(() => window.scrollY);
+    const natural = await nurse.evaluate(() => document.getElementById("top").offsetHeight + document.getElementById("alarms").offsetHeight);
+    assert.ok(scrolled > natural, `the page is scrolled (${scrolled} px) past where the banners sit (${natural} px)`);
+    for (const banner of [high, medium]) {
+      const box = await banner.boundingBox();
+      assert.ok(box && box.y >= 0 && box.y + box.height <= 768, `banner in the viewport: ${JSON.stringify(box)}`);
+      const onTop = await banner.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return el.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+      });
+      assert.ok(onTop, "nothing covers the banner");
+    }
+    // The card of the value says which alerts it raised, in their colours.
+    await vitals.locator(".item-flag.flag-high", { hasText: "210/125" }).waitFor();
+    await vitals.locator(".item-flag.flag-medium", { hasText: "210/125" }).waitFor();
+    assert.match(await vitals.getAttribute("class"), /item-alert-high/);
+    // The high priority burst: 10 pulses, 3 + 2, a pause, 3 + 2.
+    assert.equal(await nurse.evaluate(() => document.body.dataset.alarmSound), "high");
+    checkHigh(await waitForBurst(nurse, since, 10));
+  });
+
+  step("Pause sound lasts the site's alarm_pause, then the alarm sounds again", async () => {
+    const high = nurse.locator("#alarms .alarm-high", { hasText: "MRN-H10A" });
+    const pause = high.getByRole("button", { name: `Pause sound for ${PAUSE_S} s` });
+    const since = await nurse.evaluate(() => performance.now());
+    const t0 = Date.now();
+    await pause.click();
+    // The medium alert still sounds, with its own burst of 3.
+    await nurse.waitForFunction(() => document.body.dataset.alarmSound === "medium");
+    checkMedium(await waitForBurst(nurse, since, 3));
+    await high.locator('button[aria-pressed="true"]', { hasText: "Sound paused" }).waitFor();
+    // Nobody touches it: after the pause the high alarm sounds again.
+    await nurse.waitForFunction(() => document.body.dataset.alarmSound === "high", null, { timeout: (PAUSE_S + 10) * 1000 });
+    const took = (Date.now() - t0) / 1000;
+    assert.ok(took >= PAUSE_S - 0.5, `the pause lasted ${took} s, not less than ${PAUSE_S} s`);
+    await high.getByRole("button", { name: `Pause sound for ${PAUSE_S} s` }).waitFor();
+    // Pausing every alarm at once is limited the same way, and covers only
+    // the alerts there are: one raised during the pause sounds at once.
+    const other = await infusionVisit(alarmsServer, "MRN-H10C");
+    const t1 = Date.now();
+    await nurse.getByRole("button", { name: "Pause all sound" }).click();
+    await nurse.waitForFunction(() => document.body.dataset.alarmSound === "");
+    await nurse.getByRole("button", { name: /All sound paused/ }).waitFor();
+    await api(alarmsServer, "dr.osei", "POST", `/visits/${other}/entries`, { vitals: { sbp: 165, dbp: 90, hr: 72, spo2: 98, rr: 14 } });
+    await nurse.locator("#alarms .alarm-medium", { hasText: "MRN-H10C" }).waitFor();
+    await nurse.waitForFunction(() => document.body.dataset.alarmSound === "medium" &&
+      document.querySelectorAll('#alarms button.pause[aria-pressed="true"]').length === 2);
+    assert.ok((Date.now() - t1) / 1000 < PAUSE_S, "the new alert sounded within the pause");
+    await nurse.waitForFunction(() => document.body.dataset.alarmSound === "high", null, { timeout: (PAUSE_S + 10) * 1000 });
+    assert.ok((Date.now() - t1) / 1000 >= PAUSE_S - 0.5);
+    // The banners stayed all along.
+    assert.equal(await nurse.locator("#alarms .alarm", { hasText: "MRN-H10A" }).count(), 2);
+  });
+
+  let sNurse, sVisit, cookieAtSignIn;
+  const cookie = async () => (await sNurse.context().cookies()).find((c) => c.name === "vigil_session");
+  const systolic = () => card(sNurse, "Baseline vitals before dosing").getByLabel("Systolic BP", { exact: true });
+
+  step("the session cookie slides with the session while the nurse types", async () => {
+    sNurse = await page(sessionServer);
+    const v = await api(sessionServer, "dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-H10B", params: { weight: 70 } });
+    sVisit = v.id;
+    await sNurse.goto(`${sessionServer.url}/#/visit/${sVisit}`);
+    await signIn(sNurse, "nurse.kim", "Patient MRN-H10B");
+    // The site's default pause, told to the page: 2 minutes.
+    assert.equal(await sNurse.evaluate(() => fetch("/api/v1/session").then((r) => r.json()).then((j) => j.alarm_pause_s)), 120);
+    cookieAtSignIn = await cookie();
+    assert.ok(cookieAtSignIn && cookieAtSignIn.expires > 0, "the sign-in sets a cookie with an end");
+    // She types for longer than a sign-in lasts without use.
+    await systolic().click();
+    const end = Date.now() + (SESSION_S + 6) * 1000;
+    while (Date.now() < end) {
+      await sNurse.keyboard.type("1");
+      await sNurse.keyboard.press("Backspace");
+      await new Promise((ok) => setTimeout(ok, 2000));
+    }
+    await sNurse.keyboard.type("152");
+    assert.equal(await sNurse.locator("#signin-user").count(), 0, "still signed in");
+    const now = await cookie();
+    assert.ok(now, "the cookie is still there");
+    assert.ok(now.expires > cookieAtSignIn.expires + 5, `the cookie's end moved on (${cookieAtSignIn.expires} -> ${now.expires})`);
+    assert.equal(await sNurse.locator("#session-warning").count(), 0);
+  });
+
+  step("a warning comes before the sign-in ends, and staying signed in renews it", async () => {
+    const warning = sNurse.locator("#session-warning");
+    await warning.waitFor({ timeout: (SESSION_S + 10) * 1000 });
+    assert.match(await warning.innerText(), /Your sign-in ends in 0:0\d unless you use it/);
+    const before = (await cookie()).expires;
+    await warning.getByRole("button", { name: "Stay signed in" }).click();
+    await warning.waitFor({ state: "detached" });
+    assert.ok((await cookie()).expires > before + 2, "the cookie was renewed");
+    assert.equal(await systolic().inputValue(), "152");
+  });
+
+  step("what was typed survives the end of the sign-in and comes back after signing in again", async () => {
+    // Nobody uses the page: the warning, then the sign-in form, saying why.
+    await sNurse.locator("#signin-user").waitFor({ timeout: (SESSION_S + 15) * 1000 });
+    assert.match(await sNurse.locator("#signin-note").innerText(), /What you had typed is kept/);
+    await signIn(sNurse, "nurse.kim", "Patient MRN-H10B");
+    const c = card(sNurse, "Baseline vitals before dosing");
+    await c.locator(".draft-note", { hasText: "not recorded yet" }).waitFor();
+    assert.equal(await systolic().inputValue(), "152");
+    // Recorded, the draft is gone: a reload shows an empty card.
+    const values = { "Diastolic BP": 84, "Heart rate": 70, "SpO₂": 98, "Respiratory rate": 14 };
+    for (const [label, x] of Object.entries(values)) await c.getByLabel(label, { exact: true }).fill(String(x));
+    await c.getByRole("button", { name: "Record" }).click();
+    await c.locator(".last", { hasText: "152" }).waitFor();
+    await sNurse.reload();
+    await card(sNurse, "Baseline vitals before dosing").locator(".last").waitFor();
+    assert.equal(await systolic().inputValue(), "");
+    assert.equal(await sNurse.locator(".draft-note").count(), 0);
+  });
+
+  it("had no script errors", () => {
+    assert.deepEqual(problems, []);
+  });
+});
