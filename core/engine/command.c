@@ -41,6 +41,12 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
   COMMAND(vigil__cmd_visit_record(e, id, actor, in, n));
 }
 
+/* The same with an entry's observed_at (a late entry; -1: now). */
+int vigil__visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
+                           int64_t observed_at) {
+  COMMAND(vigil__cmd_visit_record_at(e, id, actor, in, n, observed_at));
+}
+
 int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *value_json,
                            const char *reason) {
   COMMAND(vigil__cmd_visit_amend_json(e, id, actor, ref, value_json, reason));

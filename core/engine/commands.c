@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "base/intern.h"
@@ -177,11 +178,24 @@ int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *item
   return 0;
 }
 
-int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {
+/* observed_at < 0: observed now. Otherwise a late entry: observed then, in
+ * the past and not before the visit started (docs/safety.md, H8). */
+int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
+                               int64_t observed_at) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
   if (n == 0) return vigil__engine_fail(e, VIGIL_EINVAL, NULL, "nothing to record");
+  if (observed_at >= 0) {
+    int64_t now = vigil__engine_now(e);
+    if (observed_at > now)
+      return vigil__engine_fail(e, VIGIL_EVALUE, "observed_at",
+                                "observed_at is in the future: an entry can be late, never early");
+    if (observed_at < v->started_at)
+      return vigil__engine_fail(e, VIGIL_EVALUE, "observed_at",
+                                "observed_at is before the visit started: record it in the visit it belongs to");
+    if (observed_at == now) observed_at = -1;
+  }
   const protocol *p = v->p;
   const char *who = actor_of(actor);
   /* Group the inputs by item, keeping the order items were first named in. */
@@ -261,9 +275,18 @@ int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, con
     vigil__val_release(attests);
     return rc;
   }
-  val data =
-      n_sigs ? vigil__val_recordv(3, K(phase), val_atom(p->phases[v->phase].id), K(values), values, K(attests), attests)
-             : vigil__val_recordv(2, K(phase), val_atom(p->phases[v->phase].id), K(values), values);
+  /* phase, values, and attests (a signature) and observed_at (a late entry) when there are. */
+  val data = vigil__val_record(2 + (n_sigs > 0) + (observed_at >= 0));
+  if (!vigil__val_ok(data)) {
+    vigil__val_release(values);
+    vigil__val_release(attests);
+    return VIGIL_ENOMEM;
+  }
+  uint32_t nf = 0;
+  val_fields(data)[nf++] = (field){.key = K(phase), .v = val_atom(p->phases[v->phase].id)};
+  val_fields(data)[nf++] = (field){.key = K(values), .v = values};
+  if (n_sigs) val_fields(data)[nf++] = (field){.key = K(attests), .v = attests};
+  if (observed_at >= 0) val_fields(data)[nf++] = (field){.key = K(observed_at), .v = val_num((double)observed_at)};
   if (!vigil__emit(e, v, EV_ITEM_RECORDED, who, data)) return VIGIL_ENOMEM;
   vigil__signatures_review(e, v, who);
   for (int k = 0; k < n_items; k++)
@@ -273,7 +296,39 @@ int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, con
   return vigil__engine_done(e, v);
 }
 
+int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {
+  return vigil__cmd_visit_record_at(e, id, actor, in, n, -1);
+}
+
 #define MAX_INPUTS 256
+
+/* "2026-01-05T14:30:00Z" or "...00.000Z" (UTC, as the API writes times), or
+ * milliseconds since the epoch: ms, or -1. */
+static int64_t parse_time(const json_t *x) {
+  if (json_is_integer(x)) return json_integer_value(x) >= 0 ? (int64_t)json_integer_value(x) : -1;
+  const char *s = json_string_value(x);
+  if (!s) return -1;
+  struct tm tm = {0};
+  int ms = 0, used = 0;
+  if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+             &used) != 6)
+    return -1;
+  s += used;
+  if (s[0] == '.' && s[1] >= '0' && s[1] <= '9') {
+    int digits = 0;
+    for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+      if (digits < 3) ms = ms * 10 + (*s - '0');
+    for (; digits < 3; digits++)
+      ms *= 10;
+  }
+  if (strcmp(s, "Z") || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60)
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  time_t t = timegm(&tm);
+  return t < 0 ? -1 : (int64_t)t * 1000 + ms;
+}
 
 int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, const char *json) {
   int rc = 0;
@@ -287,10 +342,18 @@ int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, con
   size_t n = 0;
   const char *k;
   json_t *x;
+  /* "observed_at": when a late entry was observed; not an item. */
+  int64_t observed_at = -1;
+  json_t *obs = json_object_get(j, "observed_at");
+  if (obs && (observed_at = parse_time(obs)) < 0)
+    rc = vigil__engine_fail(e, VIGIL_EVALUE, "observed_at",
+                            "observed_at must be a time such as \"2026-01-05T14:30:00Z\" (UTC)");
   json_object_foreach(j, k, x) {
+    if (rc < 0) break;
+    if (!strcmp(k, "observed_at")) continue;
     if ((rc = vigil__entry_inputs_from_json(e, k, x, in, MAX_INPUTS, &n)) < 0) break;
   }
-  if (rc == 0) rc = vigil_visit_record(e, id, actor, in, n);
+  if (rc == 0) rc = vigil__visit_record_at(e, id, actor, in, n, observed_at);
   json_decref(j);
   return rc;
 }

@@ -25,9 +25,10 @@
 typedef struct visit visit;
 
 typedef struct reading {
-  int64_t at;
+  int64_t at; /* when it was observed: rules, charts and schedules use this */
   val v;
-  const char *actor; /* interned */
+  const char *actor;   /* interned */
+  int64_t recorded_at; /* when it was entered: later than at for a late entry */
 } reading;
 
 typedef struct item_state {
@@ -172,6 +173,11 @@ struct vigil_engine {
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
                               const char *actor, const char *params_json, uint64_t *visit_id);
 int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n);
+int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
+                               int64_t observed_at);
+/* vigil__cmd_visit_record_at as one all-or-nothing command (command.c). */
+int vigil__visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
+                           int64_t observed_at);
 int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
                                 const char *value_json, const char *reason);
 int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason);

@@ -119,6 +119,28 @@ static int l_held(lua_State *L) {
   return 1;
 }
 
+/* observed_at(ref): when the latest reading was observed (ms since the
+ * epoch; a late entry's own time), or nil. age(ref): how long ago, in ms. */
+static int l_observed_at(lua_State *L) {
+  visit *v = current(L);
+  const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
+  if (r)
+    lua_pushinteger(L, r->at);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+static int l_age(lua_State *L) {
+  visit *v = current(L);
+  const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
+  if (r)
+    lua_pushinteger(L, vigil__engine_now(engine_of(L)) - r->at);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
 static int l_param(lua_State *L) {
   visit *v = current(L);
   const char *name = luaL_checkstring(L, 1);
@@ -164,6 +186,8 @@ int vigil__view_install(vigil_engine *e, protocol *p) {
                                  {"done", l_done},
                                  {"skipped", l_skipped},
                                  {"held", l_held},
+                                 {"observed_at", l_observed_at},
+                                 {"age", l_age},
                                  {"param", l_param},
                                  {"phase", l_phase},
                                  {"elapsed", l_elapsed},

@@ -113,7 +113,7 @@ static int phase_item(const visit *v, const char *id) {
 
 /* Each of these returns 0, or -1 when memory ran out and the visit misses
  * part of the event (vigil__visit_apply then fails the command: e->oom). */
-static int add_reading(visit *v, int item, int64_t at, val value, const char *actor) {
+static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val value, const char *actor) {
   item_state *s = &v->items[item];
   if (s->n == s->cap) {
     uint32_t cap = s->cap ? s->cap * 2 : 1; /* most items are recorded once */
@@ -122,7 +122,14 @@ static int add_reading(visit *v, int item, int64_t at, val value, const char *ac
     s->r = r;
     s->cap = cap;
   }
-  s->r[s->n++] = (reading){.at = at, .v = vigil__val_retain(value), .actor = actor};
+  /* In the order they were observed: a late entry goes before the readings
+   * observed after it (the latest is the one observed last). */
+  uint32_t k = s->n;
+  while (k > 0 && s->r[k - 1].at > at)
+    k--;
+  memmove(&s->r[k + 1], &s->r[k], (s->n - k) * sizeof *s->r);
+  s->n++;
+  s->r[k] = (reading){.at = at, .v = vigil__val_retain(value), .actor = actor, .recorded_at = recorded_at};
   free(s->skipped);
   s->skipped = NULL;
   s->skipped_for_good = 0;
@@ -311,11 +318,13 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_ITEM_RECORDED: {
     val *values = vigil__val_get(d, K(values));
     if (!values || values->type != VAL_RECORD) break;
+    /* A late entry says when it was observed (commands.c checked it). */
+    int64_t at = (int64_t)num_of(d, K(observed_at), (double)ev->time);
     for (uint32_t i = 0; i < values->u.o->n; i++) {
       field *f = &val_fields(*values)[i];
       int item = phase_item(v, f->key);
       if (item < 0) continue;
-      if (add_reading(v, item, ev->time, f->v, ev->actor) < 0) e->oom = 1;
+      if (add_reading(v, item, at, ev->time, f->v, ev->actor) < 0) e->oom = 1;
       if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
     }
     val *attests = vigil__val_get(d, K(attests));

@@ -86,7 +86,11 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
   if (s->n) {
     vigil__buf_puts(b, ",\"value\":");
     vigil__val_to_json(b, s->r[s->n - 1].v);
-    time_field(b, "recorded_at", s->r[s->n - 1].at);
+    /* A late entry: observed earlier than it was typed, and said so. */
+    const reading *r = &s->r[s->n - 1];
+    time_field(b, "recorded_at", r->recorded_at ? r->recorded_at : r->at);
+    time_field(b, "observed_at", r->at);
+    if (r->recorded_at > r->at) vigil__buf_puts(b, ",\"late\":true");
     vigil__buf_puts(b, ",\"recorded_by\":");
     vigil__buf_json_string(b, s->r[s->n - 1].actor);
   }

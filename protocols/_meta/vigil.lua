@@ -72,6 +72,16 @@ function Visit.skipped(ref) end
 ---@param duration vigil.Duration
 ---@return boolean
 function Visit.held(ref, predicate, duration) end
+--- When the latest reading was observed, ms since the epoch (UTC): a late entry's own observed_at,
+--- else when it was recorded. nil if never recorded.
+---@param ref vigil.ItemRef
+---@return integer|nil
+function Visit.observed_at(ref) end
+--- How long ago the latest reading was observed, in ms (visit.now() - visit.observed_at(ref)); nil
+--- if never recorded.
+---@param ref vigil.ItemRef
+---@return integer|nil
+function Visit.age(ref) end
 --- A parameter of this visit (its value or the protocol's default).
 ---@param name string
 ---@return any

@@ -1064,6 +1064,8 @@ local function synthetic_view(p, at, state, now)
     end
     return #rs > 0
   end
+  function view.observed_at(ref) local _, rs = item(ref) return rs[#rs] and rs[#rs].at end
+  function view.age(ref) local _, rs = item(ref) return rs[#rs] and (now - rs[#rs].at) end
   function view.param(name)
     for _, pa in ipairs(p.params) do
       if pa.name == name then

@@ -25,8 +25,8 @@ void vigil__intern_release(void);
   X(actor) X(alert) X(at) X(by) X(due) X(escalate_ms) X(from) X(item) X(key) X(latching) X(level) \
   X(message) X(occurrence) X(params) X(patient) X(phase) X(previous) X(priority) X(protocol) \
   X(reason) X(reasons) X(rule) X(scope) X(sha256) X(source) X(total) X(value) X(values) X(version) \
-  X(late_ms) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical) X(hook) X(location) \
-  X(follows) X(items) X(attests) X(calculation) X(attested) X(ref)
+  X(late_ms) X(observed_at) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical) X(hook) \
+  X(location) X(follows) X(items) X(attests) X(calculation) X(attested) X(ref)
 // clang-format on
 
 #define VIGIL_KEY_DECL_(k) const char *k;
