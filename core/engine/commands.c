@@ -406,6 +406,15 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
   if (it->phase != v->phase)
     return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is not in the visit's current phase", it->title);
   if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "skipping an item needs a reason");
+  /* A signature is a second person's check (the dose double-check, the
+   * suicide-risk assessment): no one skips it for them. Going on without it
+   * is a clinician's gate override, with a reason and a password. Found by
+   * an independent try: a nurse alone skipped both and discharged. */
+  if (it->kind == KIND_SIGNATURE)
+    return vigil__engine_fail(e, VIGIL_EVALUE, "item",
+                              "%s is a signature: it cannot be skipped; a second person signs, or a clinician "
+                              "overrides the gate with a reason",
+                              it->title);
   val data;
   if (item_repeats(it)) {
     /* One occurrence, the one due now: the next ones are due as usual (a

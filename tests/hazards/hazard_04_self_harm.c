@@ -78,6 +78,12 @@ static void test_item9_holds_until_assessed_and_the_alert_is_carried(void **stat
   assert_int_equal(as(&s, &nurse, "POST", path, "{\"reason\": \"seen\"}", &r), 403);
   assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "field")), "alert");
   json_decref(r);
+  /* Nor skip it, nor the dose double-check (an independent try did both and
+   * discharged the patient without a clinician). */
+  assert_int_equal(
+      visit_do(&s, &nurse, id, "skip", "{\"item\": \"suicide_risk\", \"reason\": \"clinician busy\"}", NULL), 422);
+  assert_int_equal(
+      visit_do(&s, &nurse, id, "skip", "{\"item\": \"dose_check\", \"reason\": \"no second person\"}", NULL), 422);
 
   /* A clinician overrides the gate: the visit moves on, the alert does not close. */
   assert_int_equal(
