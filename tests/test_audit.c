@@ -41,6 +41,8 @@ static const char *PROTOCOL =
 /* A remark and an actor that CSV must quote. */
 #define REMARK "Calm, said \"fine\"\nthen slept"
 #define ACTOR_WITH_COMMA "Doe, Jane \"JD\""
+/* A client's text that would forge a line and drive the auditor's terminal. */
+#define FORGED_TAIL "\x1b[2K\r\n    99  2026-01-05 08:00:00  dr:fake  signed: all fine\x07"
 
 static struct fixture {
   char root[64];
@@ -216,7 +218,9 @@ static int group_setup(void **state) {
   vigil_engine_advance_to(e, T0 + 20 * MINUTE);
   ok(e, vigil_visit_advance(e, a, "nurse:ana"));
   /* The last event closes a visit: the derived visit status remembers it. */
-  ok(e, vigil_visit_abort(e, b, "nurse:ana", "patient left"));
+  /* Its reason carries a forged line and terminal escapes after the words
+   * (an independent review): show must print them as text. */
+  ok(e, vigil_visit_abort(e, b, "nurse:ana", "patient left" FORGED_TAIL));
   vigil_engine_free(e);
 
   fx.visit_a = a;
@@ -698,7 +702,13 @@ static void show_tells_a_visits_history(void **state) {
   free(t.p);
   t = (text){0};
   assert_int_equal(vigil_audit_show(fx.pristine, fx.visit_b, collect, &t, msg, sizeof msg), 0);
-  if (!strstr(t.p, "aborted the visit (reason: patient left)")) fail_msg("no abort:\n%s", t.p);
+  if (!strstr(t.p, "aborted the visit (reason: patient left")) fail_msg("no abort:\n%s", t.p);
+  /* Client text never reaches the terminal raw: no control character but the
+   * line ends show writes itself, and the forged line stays inside its line. */
+  for (const char *p = t.p; *p; p++)
+    if (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f)
+      fail_msg("a raw control character 0x%02x in show:\n%s", *p, t.p);
+  if (!strstr(t.p, "patient left\\x1b[2K\\r\\n    99")) fail_msg("the forged tail is not escaped:\n%s", t.p);
   free(t.p);
 
   t = (text){0};

@@ -845,6 +845,39 @@ static int is_plain_word(const char *s) {
   return 1;
 }
 
+/* Client text printed as it came (a reason, a patient) may hold control
+ * characters: a line feed would forge a line of the history, an escape
+ * sequence would drive the auditor's terminal. Every control character in
+ * b from `from` on is written as \xHH (\n, \r, \t as such) instead. */
+static void escape_controls(buf *b, size_t from) {
+  if (b->oom || b->len <= from) return;
+  size_t n = b->len - from, bad = 0;
+  for (size_t i = from; i < b->len; i++)
+    bad += (unsigned char)b->p[i] < 0x20 || b->p[i] == 0x7f;
+  if (!bad) return;
+  char *copy = malloc(n);
+  if (!copy) {
+    b->oom = 1;
+    return;
+  }
+  memcpy(copy, b->p + from, n);
+  b->len = from;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)copy[i];
+    if (c == '\n')
+      vigil__buf_puts(b, "\\n");
+    else if (c == '\r')
+      vigil__buf_puts(b, "\\r");
+    else if (c == '\t')
+      vigil__buf_puts(b, "\\t");
+    else if (c < 0x20 || c == 0x7f)
+      vigil__buf_printf(b, "\\x%02x", c);
+    else
+      vigil__buf_putc(b, (char)c);
+  }
+  free(copy);
+}
+
 static void put_text(buf *b, const char *s) {
   if (is_plain_word(s))
     vigil__buf_puts(b, s);
@@ -1046,14 +1079,17 @@ int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn w
     body_fields f;
     int readable = body_parse(w.body, w.body_len, &f) == 0;
     if (n++ == 0) {
+      size_t head = o.b.len;
       vigil__buf_printf(&o.b, "Visit %llu", (unsigned long long)visit);
       if (readable && !strcmp(f.type, "visit.started"))
         vigil__buf_printf(&o.b, ": patient %s, protocol %s", text_of(f.data, "patient"), text_of(f.data, "protocol"));
+      escape_controls(&o.b, head);
       vigil__buf_puts(&o.b, "\nTimes are UTC, then local (");
       put_clock(&o.b, "%Z", w.time, 0);
       vigil__buf_puts(&o.b, "). An amendment shows the earlier value, then the new one.\n\n");
       vigil__buf_printf(&o.b, "%6s  %-19s  %-23s  %-16s  %s\n", "seq", "UTC", "local", "who", "what");
     }
+    size_t line = o.b.len;
     vigil__buf_printf(&o.b, "%6lld  ", (long long)w.seq);
     put_clock(&o.b, "%Y-%m-%d %H:%M:%S", w.time, 1);
     vigil__buf_puts(&o.b, "  ");
@@ -1066,6 +1102,7 @@ int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn w
       put_what(&o.b, w.type, f.data);
     else
       vigil__buf_puts(&o.b, "(this event's stored body cannot be read: run vigil audit verify)");
+    escape_controls(&o.b, line);
     vigil__buf_putc(&o.b, '\n');
     json_decref(f.json);
     out_flush(&o);
