@@ -447,7 +447,13 @@ static void test_descriptors_exhausted(void **state) {
   getrlimit(RLIMIT_NOFILE, &old);
   low = old;
   low.rlim_cur = 128; /* the server's own (store, loop, listener) and some clients */
-  setrlimit(RLIMIT_NOFILE, &low);
+  /* Under valgrind (make valgrind sets VIGIL_TEST_SLOW) the tool keeps the
+   * descriptor limit to itself: the server would not get 128, so this check
+   * says it is skipped rather than failing for the tool's sake. */
+  if (getenv("VIGIL_TEST_SLOW") || setrlimit(RLIMIT_NOFILE, &low) < 0) {
+    print_message("skipped: the descriptor limit cannot be lowered here (valgrind)\n");
+    skip();
+  }
   int started = serve_start(s);
   setrlimit(RLIMIT_NOFILE, &old);
   assert_int_equal(started, 0);
