@@ -89,7 +89,12 @@ async function api(server, user, method, path, body) {
 }
 
 function card(p, title) {
-  return p.locator("form.item", { has: p.getByRole("heading", { name: title, exact: true }) });
+  return p.locator(".item", { has: p.getByRole("heading", { name: title, exact: true }) });
+}
+
+// The phase's one Record button (it records every item typed on the form).
+async function record(p) {
+  await p.locator(".checklist").getByRole("button", { name: "Record", exact: true }).click();
 }
 
 // The groups of tones scheduled after `since` (performance.now() of the
@@ -207,7 +212,7 @@ describe("H10: alarms in view and heard, sessions that do not end mid-entry", ()
     const values = { "Systolic BP": 210, "Diastolic BP": 125, "Heart rate": 80, "SpO₂": 98, "Respiratory rate": 14 };
     for (const [label, x] of Object.entries(values)) await vitals.getByLabel(label, { exact: true }).fill(String(x));
     const since = await nurse.evaluate(() => performance.now());
-    await vitals.getByRole("button", { name: "Record" }).click();
+    await record(nurse);
     const high = nurse.locator("#alarms .alarm-high", { hasText: "MRN-H10A" });
     const medium = nurse.locator("#alarms .alarm-medium", { hasText: "MRN-H10A" });
     await high.waitFor();
@@ -319,7 +324,7 @@ describe("H10: alarms in view and heard, sessions that do not end mid-entry", ()
     // Recorded, the draft is gone: a reload shows an empty card.
     const values = { "Diastolic BP": 84, "Heart rate": 70, "SpO₂": 98, "Respiratory rate": 14 };
     for (const [label, x] of Object.entries(values)) await c.getByLabel(label, { exact: true }).fill(String(x));
-    await c.getByRole("button", { name: "Record" }).click();
+    await record(sNurse);
     await c.locator(".last", { hasText: "152" }).waitFor();
     await sNurse.reload();
     await card(sNurse, "Baseline vitals before dosing").locator(".last").waitFor();

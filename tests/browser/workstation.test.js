@@ -88,16 +88,34 @@ async function moveClock(by) {
   await dlg.waitFor({ state: "hidden" });
 }
 
-// One checkpoint: vitals, sedation and dissociation, each recorded.
+// One checkpoint: vitals, sedation and dissociation typed on the phase's
+// one form and recorded with one Record, as one entry.
 async function checkpoint(p, bp, moaas, dissociation) {
   const values = { "Systolic BP": bp.sbp, "Diastolic BP": bp.dbp, "Heart rate": bp.hr, "SpO₂": 98, "Respiratory rate": 14 };
-  await recorded(card(p, "Vitals"), () => vitals(p, "Vitals", values));
-  await choose(p, "Sedation (MOAA/S, 5 alert .. 0 no response)", moaas);
-  await choose(p, "Dissociation (as observed)", dissociation);
+  const cards = ["Vitals", "Sedation (MOAA/S, 5 alert .. 0 no response)", "Dissociation (as observed)"].map((t) => card(p, t));
+  const before = await Promise.all(cards.map(entries));
+  const saves = await entryEvents(p);
+  for (const [label, x] of Object.entries(values)) await cards[0].getByLabel(label, { exact: true }).fill(String(x));
+  await cards[1].getByText(moaas, { exact: true }).click();
+  await cards[2].getByText(dissociation, { exact: true }).click();
+  await record(p);
+  for (let i = 0; i < cards.length; i++) await shown(cards[i], before[i]);
+  // One save: the three items are one entry in the history.
+  assert.equal(await entryEvents(p), saves + 1);
+}
+
+// The phase's one Record button.
+async function record(p) {
+  await p.locator(".checklist").getByRole("button", { name: "Record", exact: true }).click();
+}
+
+// How many entries (item.recorded) the visit's history lists.
+async function entryEvents(p) {
+  return p.locator(".history li.ev-item-recorded").count();
 }
 
 function card(p, title) {
-  return p.locator("form.item", { has: p.getByRole("heading", { name: title, exact: true }) });
+  return p.locator(".item", { has: p.getByRole("heading", { name: title, exact: true }) });
 }
 
 // How many entries an item's card shows: its last value says "· N entries"
@@ -115,6 +133,11 @@ async function entries(c) {
 async function recorded(c, act) {
   const before = await entries(c);
   await act();
+  await shown(c, before);
+}
+
+// Waits until the card shows more than `before` entries.
+async function shown(c, before) {
   const end = Date.now() + 30000;
   while ((await entries(c)) <= before) {
     if (Date.now() > end) throw new Error(`no new entry shown after recording; the card reads: ${await c.innerText()}`);
@@ -137,14 +160,14 @@ async function choose(p, title, option) {
   const c = card(p, title);
   await recorded(c, async () => {
     await c.getByText(option, { exact: true }).click();
-    await c.getByRole("button", { name: "Record" }).click();
+    await record(p);
   });
 }
 
 async function vitals(p, title, v) {
   const c = card(p, title);
   for (const [label, x] of Object.entries(v)) await c.getByLabel(label, { exact: true }).fill(String(x));
-  await c.getByRole("button", { name: "Record" }).click();
+  await record(p);
 }
 
 // The steps build on each other: after a failure the rest are skipped, so
@@ -225,16 +248,38 @@ describe("the nurse workstation", () => {
 
   step("refuses a bad value next to its field, and records nothing", async () => {
     const c = card(nurse, "Baseline vitals before dosing");
+    // Typed with another item on the same form: one value refused records
+    // neither, and both stay as typed.
+    const consent = card(nurse, "Informed consent for today's infusion signed");
+    await consent.getByText("Yes", { exact: true }).click();
     await vitals(nurse, "Baseline vitals before dosing", { "Systolic BP": 1200, "Diastolic BP": 95, "Heart rate": 72, "SpO₂": 98 });
     await c.locator('.error[data-error-for="baseline.sbp"]').waitFor();
     assert.match(await c.locator('.error[data-error-for="baseline.sbp"]').innerText(), /outside the plausible range 40-300/);
     assert.equal(await c.getByLabel("Systolic BP", { exact: true }).getAttribute("aria-invalid"), "true");
     assert.equal(await c.locator(".last").count(), 0);
+    assert.equal(await consent.locator(".last").count(), 0);
+    assert.equal(await consent.getByLabel("Yes", { exact: true }).isChecked(), true);
   });
 
   step("raises an alert on a high baseline blood pressure, live on the board and the visit", async () => {
+    // The obs were taken 3 minutes before they are typed (H8): the nurse sets
+    // the time they were observed; the entry is marked late, with both times.
+    const observed = nurse.locator(".checklist").getByLabel("Observed at");
+    const typedAt = await observed.inputValue();
+    await moveClock("5m");
+    await nurse.waitForFunction((b) => document.getElementById("observed-at").value !== b, typedAt);
+    const [hh, mm] = (await observed.inputValue()).split(":").map(Number);
+    const t = (hh * 60 + mm - 3 + 1440) % 1440;
+    const at = `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}`;
+    await observed.fill(at);
+    assert.match(await nurse.locator(".checklist .observed-hint").innerText(), /A late entry: observed 3 min \d\d s ago/);
     await vitals(nurse, "Baseline vitals before dosing", { "Systolic BP": 158, "Respiratory rate": 14 });
-    await card(nurse, "Baseline vitals before dosing").locator(".last").waitFor();
+    const late = card(nurse, "Baseline vitals before dosing").locator(".last .late-mark");
+    await late.waitFor();
+    assert.match(await late.innerText(), new RegExp(`^Late entry: observed ${at}, entered \\d\\d:\\d\\d \\(3 min \\d\\d s late\\)$`));
+    await nurse.locator(".history li", { hasText: `(late entry: observed ${at})` }).waitFor();
+    // The next entry is observed now again.
+    assert.match(await nurse.locator(".checklist .observed-hint").innerText(), /^Now\./);
     const banner = nurse.locator(".visit-alerts .alarm", { hasText: "Baseline BP 158/95 is above 140/90" });
     await banner.waitFor();
     assert.equal(await banner.getAttribute("class").then((c) => c.includes("alarm-low")), true);
@@ -250,16 +295,30 @@ describe("the nurse workstation", () => {
   });
 
   step("records the rest of screening, with the dose signed by a second person", async () => {
-    await choose(nurse, "Informed consent for today's infusion signed", "Yes");
-    for (const t of ["uncontrolled hypertension", "psychosis or schizophrenia", "hypersensitivity to ketamine", "History of substance use disorder, including alcohol"])
-      await choose(nurse, t, "no");
-    await choose(nurse, "aneurysmal vascular disease, arteriovenous malformation or prior intracerebral haemorrhage", "no");
-    await choose(nurse, "Pregnancy or breastfeeding", "not applicable");
-    await choose(nurse, "A responsible adult will take the patient home (patient will not drive today)", "Yes");
+    // The rest of screening is typed on the phase's one form and saved with
+    // one Record: one entry, every card showing its value.
+    const answers = [
+      ["Informed consent for today's infusion signed", "Yes"],
+      ["uncontrolled hypertension", "no"],
+      ["psychosis or schizophrenia", "no"],
+      ["hypersensitivity to ketamine", "no"],
+      ["History of substance use disorder, including alcohol", "no"],
+      ["aneurysmal vascular disease, arteriovenous malformation or prior intracerebral haemorrhage", "no"],
+      ["Pregnancy or breastfeeding", "not applicable"],
+      ["A responsible adult will take the patient home (patient will not drive today)", "Yes"],
+    ];
+    const saves = await entryEvents(nurse);
+    for (const [t, option] of answers) {
+      const c = card(nurse, t);
+      // Consent went with the baseline vitals above (the refused entry kept it).
+      if (!(await c.locator(".last").count())) await c.getByText(option, { exact: true }).click();
+    }
     const dose = card(nurse, "Ketamine dose drawn up");
     await dose.getByLabel("Ketamine dose drawn up").fill("36");
-    await dose.getByRole("button", { name: "Record" }).click();
+    await record(nurse);
     await dose.locator(".last").waitFor();
+    for (const [t, option] of answers) assert.match(await card(nurse, t).locator(".last").innerText(), new RegExp(`^${option}`, "i"));
+    assert.equal(await entryEvents(nurse), saves + 1);
     // A nurse records the dose; a clinician, the second person, signs it at their own screen.
     const check = "Dose double-checked by a second person";
     assert.equal(await card(nurse, check).getByRole("button", { name: "Sign…" }).count(), 0);
@@ -288,7 +347,7 @@ describe("the nurse workstation", () => {
     // Each question is asked in the form's words, each answer with its meaning.
     await phq.getByRole("group", { name: "9. Thoughts that you would be better off dead" }).getByText("nearly every day").waitFor();
     for (let q = 1; q <= 9; q++) await phq.getByRole("group", { name: new RegExp(`^${q}\\. `) }).getByText("0", { exact: true }).click();
-    await phq.getByRole("button", { name: "Record" }).click();
+    await record(nurse);
     await phq.locator(".last").waitFor();
     await gateOpen(nurse);
     await nurse.screenshot({ path: join(shots, "visit.png"), fullPage: true });
@@ -430,7 +489,7 @@ describe("the nurse workstation", () => {
     for (const f of ["Activity", "Respiration", "Circulation", "Consciousness", "SpO2"])
       await aldrete.getByRole("group", { name: f }).getByText("2", { exact: true }).click();
     await aldrete.screenshot({ path: join(shots, "score.png") });
-    await aldrete.getByRole("button", { name: "Record" }).click();
+    await record(nurse);
     await aldrete.locator(".last").waitFor();
     for (const t of ["Responsible adult present to take the patient home", "Told not to drive or operate machinery for 24 hours", "Written discharge instructions given"])
       await choose(nurse, t, "Yes");

@@ -87,3 +87,9 @@ export function attested(a) {
     .concat(Object.entries(a.params || {}).map(([k, v]) => `${k} ${value(v)}`));
   return parts.join(", ") + (a.calculation ? ` (${a.calculation})` : "");
 }
+
+// A late entry (observed before it was typed) in words: "Late entry:
+// observed 14:30, entered 14:40 (10 min 00 s late)".
+export function lateEntry(observed, recorded) {
+  return `Late entry: observed ${clockTime(observed)}, entered ${clockTime(recorded)} (${duration(Date.parse(recorded) - Date.parse(observed))} late)`;
+}

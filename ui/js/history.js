@@ -1,7 +1,7 @@
 // history.js: a visit's events, paged in from the log, told as sentences
 // for the history list and the discharge summary.
 import { all } from "./api.js";
-import { attested, value } from "./format.js";
+import { attested, clockTime, value } from "./format.js";
 
 export function events(visitId) {
   return all(`/visits/${visitId}/events`, "events");
@@ -42,7 +42,7 @@ export function describe(visit, ev, alerts) {
       return Object.entries(d.values || {})
         .map(([k, v]) => `${itemTitle(visit, k, d.phase)}: ${value(v)}`)
         .concat(Object.entries(d.attests || {}).map(([k, a]) => `${itemTitle(visit, k, d.phase)} attests ${attested(a)}`))
-        .join("; ");
+        .join("; ") + (d.observed_at !== undefined ? ` (late entry: observed ${clockTime(d.observed_at)})` : "");
     case "signature.voided":
       return `${itemTitle(visit, d.item)} void: ${d.reason}`;
     case "item.amended":

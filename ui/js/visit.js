@@ -7,7 +7,7 @@
 // whose entry raised an alert still open says so under its value.
 import { get, post } from "./api.js";
 import { h, add, clear, announce } from "./dom.js";
-import { attested, changedParam, clockTime, dateTime, duration, priorityLabel, priorityRank, unit, value as show } from "./format.js";
+import { attested, changedParam, clockTime, dateTime, duration, lateEntry, priorityLabel, priorityRank, unit, value as show } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { ask, showError as pageError } from "./dialog.js";
@@ -203,7 +203,8 @@ function lastValue(it) {
   const what = it.kind !== "signature" ? show(it.value) + (u ? ` ${u}` : "")
     : it.void ? `Void: ${it.void}` : `Signed${it.value !== true ? `: ${show(it.value)}` : ""}${it.attests ? ` (${attested(it.attests)})` : ""}`;
   return h("p", { class: it.void ? "last void" : "last" }, what,
-    h("span", { class: "muted" }, ` \u00b7 ${it.recorded_by}, ${clockTime(it.recorded_at)}`, it.count > 1 ? ` \u00b7 ${it.count} entries` : ""));
+    h("span", { class: "muted" }, ` \u00b7 ${it.recorded_by}, ${clockTime(it.late ? it.observed_at : it.recorded_at)}`, it.count > 1 ? ` \u00b7 ${it.count} entries` : ""),
+    it.late ? [" ", h("span", { class: "late-mark" }, lateEntry(it.observed_at, it.recorded_at))] : null);
 }
 
 async function amend(it, phaseId) {
@@ -309,13 +310,17 @@ function flags(raised) {
       a.acknowledged ? h("span", { class: "muted" }, " (acknowledged)") : null)));
 }
 
+// An item: its title, last value, the alerts its entry raised, and (in the
+// current phase) its controls. The current phase's items are one form with
+// one Record (checklistForm): a checkpoint's vitals, sedation and
+// dissociation are typed and recorded together.
 function itemCard(it, phaseId, current) {
   const required = it.required ? h("span", { class: "tag tag-required" }, "Required") : h("span", { class: "tag" }, "Optional");
   const head = h("div", { class: "item-head" }, h("h3", { id: `item-${it.id}` }, it.title), required, current ? dueBadge(it) : null);
   const raised = state.raisedBy.get(`${phaseId}.${it.id}`);
   const top = raised && raised.length ? raised.reduce((p, a) => (priorityRank(a.priority) > priorityRank(p) ? a.priority : p), "") : "";
-  const card = h("form", { class: `item card ${it.overdue ? "item-overdue" : ""} ${it.count ? "item-done" : ""} ${top ? `item-alert item-alert-${top}` : ""}`, novalidate: true,
-    "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it), flags(raised));
+  const card = h("div", { class: `item card ${it.overdue ? "item-overdue" : ""} ${it.count ? "item-done" : ""} ${top ? `item-alert item-alert-${top}` : ""}`,
+    role: "group", "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it), flags(raised));
   if (current && it.applies === false) {
     card.classList.add("item-na");
     card.append(h("p", { class: "muted" }, "Does not apply to this visit."));
@@ -330,11 +335,9 @@ function itemCard(it, phaseId, current) {
     // so that what is still to do stands out.
     const collapsed = it.count > 0 && !it.due_at;
     const entry = h("div", { class: "entry", hidden: collapsed }, controls(it),
-      h("div", { class: "item-actions" },
-        h("button", { type: "submit", class: "primary" }, "Record"),
-        // Once done, only a checkpoint still to come can be "not done": the
-        // server then covers the one due now, and the next stays due.
-        it.count && !it.due_at ? null : h("button", { type: "button", class: "quiet", onclick: () => skip(it) }, "Not done\u2026")));
+      // Once done, only a checkpoint still to come can be "not done": the
+      // server then covers the one due now, and the next stays due.
+      it.count && !it.due_at ? null : h("div", { class: "item-actions" }, h("button", { type: "button", class: "quiet", onclick: () => skip(it) }, "Not done\u2026")));
     add(card, entry);
     if (collapsed) {
       const again = h("button", { type: "button", class: "quiet", "aria-expanded": "false", onclick: () => {
@@ -347,37 +350,115 @@ function itemCard(it, phaseId, current) {
     }
   }
   if (it.count && it.kind !== "signature" && can("record")) buttons.append(h("button", { type: "button", class: "quiet", onclick: () => amend(it, phaseId) }, "Amend\u2026"));
-  card.append(errorSlot(h, "", `item-${it.id}-err`), buttons);
-  card.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearErrors(card);
-    const value = read(it, card);
-    if (value === undefined) {
-      showError(card, { message: "Nothing entered yet", field: it.id });
-      return;
-    }
-    const button = card.querySelector("button[type=submit]");
-    button.disabled = true;
-    try {
-      await command("entries", { [it.id]: value });
-      announce(`${it.title} recorded`);
-      emptyIfRecorded(it, value);
-    } catch (err) {
-      showError(card, err);
-    } finally {
-      button.disabled = false;
-    }
-  });
+  if (buttons.childNodes.length) card.append(buttons);
   return card;
 }
 
-// Once an entry is recorded its card starts empty again. The page may have
+// ---- one Record for the phase's items --------------------------------------------
+
+// "HH:MM" of a time, in the browser's zone (what <input type=time> holds).
+function hhmm(ms) {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+// The observed time the form says, in ms, or null for "now": the field left
+// as it was (it follows the clock) or set to the current minute. A time of
+// day later than now is yesterday's (a visit over midnight).
+function observedAt(form) {
+  const input = form.querySelector("input[data-field=observed_at]");
+  if (!input || !input.dataset.touched || !input.value || input.value === hhmm(now())) return null;
+  const [hh, mm] = input.value.split(":").map(Number);
+  const d = new Date(now());
+  d.setHours(hh, mm, 0, 0);
+  let at = d.getTime();
+  if (at > now()) at -= 24 * 3600 * 1000;
+  return at;
+}
+
+function observedHint(form) {
+  const hint = form.querySelector(".observed-hint");
+  if (!hint) return;
+  const at = observedAt(form);
+  hint.textContent = at === null ? "Now. Set the time the values were taken if that was earlier: the entry is then marked late."
+    : `A late entry: observed ${duration(now() - at)} ago. Rules, the chart and the checkpoints use this time.`;
+  hint.classList.toggle("late-mark", at !== null);
+}
+
+function recordBar() {
+  const input = h("input", { id: "observed-at", type: "time", step: 60, value: hhmm(now()), dataset: { field: "observed_at" },
+    "aria-describedby": "observed-hint observed-err" });
+  input.addEventListener("input", () => {
+    input.dataset.touched = "1";
+    observedHint(input.form);
+  });
+  const box = h("div", { class: "record-bar" },
+    h("div", { class: "field observed" }, h("label", { for: "observed-at" }, "Observed at"), input,
+      h("p", { class: "hint observed-hint", id: "observed-hint" }),
+      errorSlot(h, "observed_at", "observed-err")),
+    h("div", { class: "item-actions" }, h("button", { type: "submit", class: "primary big", id: "record" }, "Record")),
+    errorSlot(h, "", "record-err"));
+  return box;
+}
+
+// Every item of the form with something entered: {item id: value}.
+function entered(phase, form) {
+  const out = {};
+  for (const it of phase.items) {
+    if (it.kind === "signature" || it.applies === false) continue;
+    const card = form.querySelector(`.item[data-item="${CSS.escape(it.id)}"]`);
+    const value = card && read(it, card);
+    if (value !== undefined) out[it.id] = value;
+  }
+  return out;
+}
+
+async function recordAll(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const phase = state.visit.phases.find((p) => p.id === state.visit.phase);
+  clearErrors(form);
+  const values = entered(phase, form);
+  const ids = Object.keys(values);
+  if (!ids.length) {
+    showError(form, { message: "Nothing entered yet: type or choose the values to record, then Record." });
+    return;
+  }
+  const at = observedAt(form);
+  const body = at === null ? { ...values } : { ...values, observed_at: new Date(at).toISOString() };
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    await command("entries", body);
+    const titles = ids.map((id) => phase.items.find((x) => x.id === id).title);
+    announce(`Recorded: ${titles.join(", ")}${at === null ? "" : " (late entry)"}`);
+    for (const id of ids) emptyIfRecorded(phase.items.find((x) => x.id === id), values[id]);
+    resetObserved();
+  } catch (err) {
+    // Nothing was recorded: what was typed stays, the refusal at its field.
+    showError(form, err);
+  } finally {
+    const b = state && state.root && state.root.querySelector(".checklist button[type=submit]");
+    if (b) b.disabled = false;
+    button.disabled = false;
+  }
+}
+
+function resetObserved() {
+  const input = state && state.root && state.root.querySelector(".checklist input[data-field=observed_at]");
+  if (!input) return;
+  delete input.dataset.touched;
+  input.value = hhmm(now());
+  observedHint(input.form);
+}
+
+// Once an entry is recorded its item starts empty again. The page may have
 // been drawn again while the entry was on its way (what was typed carried
-// over), so the card to empty is the one on the page now, and only while it
+// over), so the item to empty is the one on the page now, and only while it
 // still holds what was recorded: what the nurse typed since stays.
 function emptyIfRecorded(it, value) {
   if (!state || !state.root) return;
-  const card = state.root.querySelector(`.checklist form.item[data-item="${CSS.escape(it.id)}"]`);
+  const card = state.root.querySelector(`.checklist .item[data-item="${CSS.escape(it.id)}"]`);
   if (!card || JSON.stringify(read(it, card)) !== JSON.stringify(value)) return;
   for (const el of card.querySelectorAll("input, textarea")) {
     if (el.type === "radio") el.checked = false;
@@ -403,9 +484,14 @@ for (const type of ["input", "change"])
 function checklist(v) {
   const phase = v.phases.find((p) => p.id === v.phase);
   if (!phase || v.status !== "active") return null;
-  return h("section", { class: "checklist", "aria-labelledby": "cl-title" },
-    h("h2", { id: "cl-title" }, phase.title),
-    phase.items.map((it) => itemCard(it, phase.id, true)));
+  const recordable = can("record") && phase.items.some((it) => it.kind !== "signature" && it.applies !== false);
+  const form = h("form", { class: "checklist-form", novalidate: true, "aria-labelledby": "cl-title" },
+    phase.items.map((it) => itemCard(it, phase.id, true)),
+    recordable ? recordBar() : null);
+  form.addEventListener("submit", recordAll);
+  const section = h("section", { class: "checklist", "aria-labelledby": "cl-title" }, h("h2", { id: "cl-title" }, phase.title), form);
+  observedHint(form);
+  return section;
 }
 
 function earlier(v) {
@@ -436,12 +522,15 @@ function snapshot() {
   const out = { values: {}, focus: null };
   if (!state.root || !state.visit) return out;
   const phase = state.visit.phases.find((p) => p.id === state.visit.phase);
-  for (const card of state.root.querySelectorAll(".checklist form.item")) {
+  for (const card of state.root.querySelectorAll(".checklist .item[data-item]")) {
     const it = phase && phase.items.find((x) => x.id === card.dataset.item);
     if (!it) continue;
     const v = read(it, card);
     if (v !== undefined) out.values[it.id] = v;
   }
+  // An observed time the nurse set stays set across a redraw.
+  const observed = state.root.querySelector(".checklist input[data-field=observed_at]");
+  if (observed && observed.dataset.touched) out.observed = observed.value;
   const active = document.activeElement;
   // By the field it enters, not its id: ids are made anew at every draw.
   if (active && state.root.contains(active)) out.focus = (active.dataset && active.dataset.field) || active.id || null;
@@ -451,7 +540,7 @@ function snapshot() {
 function restore(snap, v) {
   const phase = v.phases.find((p) => p.id === v.phase);
   for (const [id, val] of Object.entries(snap.values)) {
-    const card = state.root.querySelector(`.checklist form.item[data-item="${CSS.escape(id)}"]`);
+    const card = state.root.querySelector(`.checklist .item[data-item="${CSS.escape(id)}"]`);
     const it = phase && phase.items.find((x) => x.id === id);
     if (card && it) {
       fill(it, card, val);
@@ -467,6 +556,12 @@ function restore(snap, v) {
         if (again) again.remove();
       }
     }
+  }
+  const observed = state.root.querySelector(".checklist input[data-field=observed_at]");
+  if (observed && snap.observed !== undefined) {
+    observed.value = snap.observed;
+    observed.dataset.touched = "1";
+    observedHint(observed.form);
   }
   if (snap.focus) {
     const el = state.root.querySelector(`[data-field="${CSS.escape(snap.focus)}"]`) || document.getElementById(snap.focus);
@@ -507,6 +602,10 @@ function tick() {
     state.loadedAt = now(); // once, until that load starts
     refresh();
   }
+  // The observed time follows the clock until the nurse sets it.
+  const observed = state.root.querySelector(".checklist input[data-field=observed_at]");
+  if (observed && !observed.dataset.touched && document.activeElement !== observed) observed.value = hhmm(now());
+  if (observed) observedHint(observed.form);
   for (const b of state.root.querySelectorAll(".checklist .badge[data-due]")) {
     if (b.classList.contains("badge-overdue")) continue;
     const left = Number(b.dataset.due) - now();
