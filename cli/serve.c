@@ -29,6 +29,7 @@
 #include "auth/users.h"
 #include "http/http.h"
 #include "host/plugin_host.h"
+#include "store/store.h"
 #include "vigil/vigil.h"
 
 typedef struct server_ctx {
@@ -327,7 +328,7 @@ static int parse_flags(int argc, char **argv, settings *st) {
     }
     if (!strcmp(a, "--config") && next)
       st->config = flag_value(&i, inl, next);
-    else if (!strcmp(a, "--db") && next)
+    else if ((!strcmp(a, "--store") || !strcmp(a, "--db")) && next)
       st->db = flag_value(&i, inl, next);
     else if (!strcmp(a, "--listen") && next)
       st->listen = flag_value(&i, inl, next);
@@ -535,8 +536,21 @@ static int first_admin(server_ctx *s) {
   return 0;
 }
 
+/* The store as it may be shown: a PostgreSQL URI without its password. */
+static void store_shown(const char *db, char *out, size_t n) {
+  snprintf(out, n, "%s", db);
+  if (!vigil__store_is_pg(db)) return;
+  char *who = strstr(out, "://") + 3, *at = strchr(who, '@'), *colon = strchr(who, ':');
+  if (at && colon && colon < at) snprintf(colon, n - (size_t)(colon - out), ":***%s", strchr(db + (at - out), '@'));
+  char *pw = strstr(out, "password=");
+  if (pw) snprintf(pw, n - (size_t)(pw - out), "password=***");
+}
+
 static int serve(settings *st) {
-  const char *db = st->db, *listen = st->listen, *clock = st->clock;
+  const char *listen = st->listen, *clock = st->clock;
+  char db[4200];
+  store_shown(st->db, db, sizeof db); /* db names the store in messages; st->db opens it */
+  int pg = vigil__store_is_pg(st->db);
   uint64_t idle_ms = st->idle_ms, request_ms = st->request_ms, heartbeat_ms = st->heartbeat_ms;
   char host[256];
   int port;
@@ -557,7 +571,8 @@ static int serve(settings *st) {
     fprintf(stderr, "vigil serve: --clock is real or simulated, not '%s'\n", clock);
     return 2;
   }
-  if (ensure_parent(db) < 0) return 1;
+  /* Uploads wait in a folder beside a SQLite file; with PostgreSQL, in ./var. */
+  if (ensure_parent(pg ? "var/vigil" : st->db) < 0) return 1;
   signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is a write error, not a death */
 
   server_ctx s = {0};
@@ -571,7 +586,7 @@ static int serve(settings *st) {
   vigil_options opts = {.clock = kind,
                         .sim_start_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
                         .loop = &s.loop,
-                        .db_path = db,
+                        .db_path = st->db,
                         .log = on_engine_log,
                         .escalate_ms = (int64_t)st->escalate_ms,
                         .lua_time_limit_ms = (uint32_t)st->rule_time_limit_ms,
@@ -584,7 +599,7 @@ static int serve(settings *st) {
   /* A restart trusts the derived tables: an edit of one (a visit's status,
    * an approval, a user) would silently change what it resumes. */
   struct stat dbst;
-  if (stat(db, &dbst) == 0 && vigil_audit_check_state(db, err, sizeof err) == VIGIL_ECORRUPT) {
+  if (!pg && stat(st->db, &dbst) == 0 && vigil_audit_check_state(st->db, err, sizeof err) == VIGIL_ECORRUPT) {
     fprintf(stderr, "vigil serve: %s: %s; not starting (vigil audit verify says the same)\n", db, err);
     log_line("error", "the database does not match its log", json_pack("{s:s}", "error", err));
     exit_code = 1;
@@ -609,7 +624,7 @@ static int serve(settings *st) {
     goto out;
   }
   char uploads[4200];
-  vigil__protocol_uploads_dir(db, uploads, sizeof uploads);
+  vigil__protocol_uploads_dir(pg ? "var/vigil" : st->db, uploads, sizeof uploads);
   if (load_uploads(s.e, uploads) < 0) {
     exit_code = 1;
     goto out;

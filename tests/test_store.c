@@ -1,8 +1,14 @@
-/* test_store.c: the SQLite store. Visits survive a restart exactly, on the
+/* test_store.c: the SQLite and the PostgreSQL stores, each test run against
+ * both (two groups, the same tests). Visits survive a restart exactly, on the
  * protocol version they started with; deadlines that passed while the engine
- * was down fire at start; a second process, a damaged file and a newer file
- * are each refused with one clear sentence. The key-value table beside the
- * log keeps what it is given, in both stores. */
+ * was down fire at start; a log cut at its end and a newer schema are each
+ * refused with one clear sentence, as are (SQLite) a second process and a
+ * damaged file. The key-value table beside the log keeps what it is given, in
+ * every store. PostgreSQL only: sites sharing one database each have their
+ * own gapless seq and hash chain; a second writer of a site writes nothing;
+ * PostgreSQL killed and restarted under a running engine fails the command in
+ * flight cleanly and the next one goes through. The PostgreSQL group runs on
+ * a throw-away cluster (pg_cluster.c), one fresh database per test. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +20,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
+
+#include "pg_cluster.h"
 
 #include "store/store.h"
 #include "vigil/vigil.h"
@@ -33,8 +42,42 @@ static const char *PROTOCOL =
     "  v.phase 'two' { items = { v.check 'done' {} } } } }\n";
 
 typedef struct dirs {
-  char root[64], protocol[128], db[128];
+  char root[64], protocol[128], db[256]; /* db: a file, or a PostgreSQL URI */
 } dirs;
+
+static int pg;             /* the group running: 0 SQLite, 1 PostgreSQL */
+static pg_cluster cluster; /* PostgreSQL's, for its whole group */
+static int databases;      /* made in it so far */
+
+/* Runs one SQL statement on the test's database, whichever store it is. */
+static void sql(const dirs *d, const char *sqlite_text, const char *pg_text) {
+  if (!pg) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sqlite_text, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    return;
+  }
+  PGconn *c = PQconnectdb(d->db);
+  PGresult *r = PQexec(c, pg_text);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+    fail_msg("%s: %s", pg_text, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+}
+
+static int pg_group_setup(void **state) {
+  (void)state;
+  pg = 1;
+  return pg_cluster_start(&cluster);
+}
+
+static int pg_group_teardown(void **state) {
+  (void)state;
+  pg_cluster_cleanup(&cluster);
+  pg = 0;
+  return 0;
+}
 
 static int setup(void **state) {
   dirs *d = calloc(1, sizeof *d);
@@ -43,6 +86,10 @@ static int setup(void **state) {
   snprintf(d->protocol, sizeof d->protocol, "%s/durable", d->root);
   snprintf(d->db, sizeof d->db, "%s/vigil.db", d->root);
   char path[200];
+  if (pg) {
+    snprintf(path, sizeof path, "store%d", ++databases);
+    assert_int_equal(pg_cluster_createdb(&cluster, path, d->db, sizeof d->db), 0);
+  }
   snprintf(path, sizeof path, "mkdir -p %s", d->protocol);
   assert_int_equal(system(path), 0);
   snprintf(path, sizeof path, "%s/protocol.lua", d->protocol);
@@ -270,22 +317,21 @@ static void one_process_at_a_time(void **state) {
 
 static void damaged_and_newer_files_are_refused(void **state) {
   dirs *d = *state;
-  FILE *f = fopen(d->db, "w");
-  for (int i = 0; i < 1000; i++)
-    fputs("not a database ", f);
-  fclose(f);
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db};
   vigil_engine *e;
-  assert_int_equal(vigil_engine_new(&o, &e), VIGIL_ECORRUPT);
-  vigil_engine_free(e);
-  unlink(d->db);
+  if (!pg) {
+    FILE *f = fopen(d->db, "w");
+    for (int i = 0; i < 1000; i++)
+      fputs("not a database ", f);
+    fclose(f);
+    assert_int_equal(vigil_engine_new(&o, &e), VIGIL_ECORRUPT);
+    vigil_engine_free(e);
+    unlink(d->db);
+  }
 
   e = open_at(d, T0);
   vigil_engine_free(e);
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
-  sqlite3_close(db);
+  sql(d, "PRAGMA user_version = 99", "UPDATE vigil_schema SET version = 99");
   assert_int_equal(vigil_engine_new(&o, &e), VIGIL_ENEWER);
   assert_non_null(strstr(vigil_engine_errmsg(e), "newer vigil"));
   vigil_engine_free(e);
@@ -299,14 +345,12 @@ static void a_log_cut_at_its_end_is_refused(void **state) {
   assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
   assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true}"), 0);
   vigil_engine_free(e);
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "DELETE FROM events WHERE seq = (SELECT MAX(seq) FROM events)", NULL, NULL, NULL),
-                   SQLITE_OK);
-  sqlite3_close(db);
+  sql(d, "DELETE FROM events WHERE seq = (SELECT MAX(seq) FROM events)",
+      "DELETE FROM vigil_events WHERE seq = (SELECT MAX(seq) FROM vigil_events)");
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = d->db};
   assert_int_equal(vigil_engine_new(&o, &e), VIGIL_ECORRUPT);
-  assert_non_null(strstr(vigil_engine_errmsg(e), "vigil audit verify"));
+  assert_non_null(strstr(vigil_engine_errmsg(e), "the event log ends at"));
+  if (!pg) assert_non_null(strstr(vigil_engine_errmsg(e), "vigil audit verify"));
   vigil_engine_free(e);
 }
 
@@ -347,11 +391,11 @@ static void the_key_value_table_keeps_what_it_is_given(void **state) {
 
   char err[256];
   int rc;
-  store *s = vigil__store_sqlite_open(d->db, NULL, &rc, err, sizeof err);
+  store *s = vigil__store_open(d->db, NULL, NULL, 0, &rc, err, sizeof err);
   assert_non_null(s);
   kv_round_trip(s);
   s->ops->close(s);
-  s = vigil__store_sqlite_open(d->db, NULL, &rc, err, sizeof err); /* and after a restart */
+  s = vigil__store_open(d->db, NULL, NULL, 0, &rc, err, sizeof err); /* and after a restart */
   assert_non_null(s);
   void *value;
   size_t len;
@@ -386,9 +430,132 @@ static void a_schema_1_file_is_migrated(void **state) {
   vigil_engine_free(e);
 }
 
+/* ---- PostgreSQL: sites that share one database ------------------------------ */
+
+static vigil_engine *open_site(dirs *d, const char *site, int64_t now) {
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = now, .db_path = d->db, .site = site};
+  vigil_engine *e;
+  if (vigil_engine_new(&o, &e) < 0) fail_msg("open %s: %s", site, vigil_engine_errmsg(e));
+  if (vigil_engine_load(e, d->protocol, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  return e;
+}
+
+/* Each site's rows, in seq order: seq gapless from 1, each row's prev the
+ * hash of the site's row before it ('' for its first) and its hash
+ * sha256(prev || body). Returns the number of rows of site. */
+static int check_chain(const dirs *d, const char *site) {
+  PGconn *c = PQconnectdb(d->db);
+  const char *p[] = {site};
+  PGresult *r = PQexecParams(c, "SELECT seq, body, prev, hash FROM vigil_events WHERE site = $1 ORDER BY seq", 1, NULL,
+                             p, NULL, NULL, 0);
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  char prev[65] = "";
+  int n = PQntuples(r);
+  for (int i = 0; i < n; i++) {
+    char hash[65];
+    assert_int_equal(atoll(PQgetvalue(r, i, 0)), i + 1);
+    assert_string_equal(PQgetvalue(r, i, 2), prev);
+    vigil__store_row_hash(prev, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), hash);
+    assert_string_equal(PQgetvalue(r, i, 3), hash);
+    memcpy(prev, hash, sizeof prev);
+  }
+  PQclear(r);
+  PQfinish(c);
+  return n;
+}
+
+static int count_events(void *ud, const vigil_event *ev) {
+  (void)ev;
+  ++*(int *)ud;
+  return 0;
+}
+
+static void sites_have_their_own_seq_and_chain(void **state) {
+  dirs *d = *state;
+  vigil_engine *a = open_site(d, "north", T0), *b = open_site(d, "south", T0);
+  uint64_t va, vb, vb2;
+  assert_int_equal(vigil_visit_start(a, "durable", "chair-1", "nurse:ana", NULL, &va), 0);
+  assert_int_equal(vigil_visit_start(b, "durable", "chair-1", "nurse:bo", NULL, &vb), 0);
+  assert_int_equal(vigil_visit_start(b, "durable", "chair-2", "nurse:bo", NULL, &vb2), 0);
+  assert_int_equal(va, 1); /* visit ids count per site */
+  assert_int_equal(vb, 1);
+  assert_int_equal(vb2, 2);
+  assert_int_equal(vigil_visit_record_json(a, va, "nurse:ana", "{\"consent\": true}"), 0);
+  assert_int_equal(vigil_visit_record_json(b, vb, "nurse:bo", "{\"consent\": true}"), 0);
+  int na = 0, nb = 0;
+  assert_int_equal(vigil_engine_events(a, 0, count_events, &na), 0);
+  assert_int_equal(vigil_engine_events(b, 0, count_events, &nb), 0);
+  vigil_engine_free(a);
+  vigil_engine_free(b);
+  assert_int_equal(check_chain(d, "north"), na);
+  assert_int_equal(check_chain(d, "south"), nb);
+  assert_true(nb > na);
+  /* Each comes back as it was, on its own log. */
+  a = open_site(d, "north", T0 + MINUTE);
+  json_t *j = state_json(a, va);
+  assert_string_equal(json_string_value(json_object_get(j, "patient")), "chair-1");
+  json_decref(j);
+  assert_int_equal(vigil_query_visit_status(a, 2, NULL), VIGIL_ENOENT);
+  vigil_engine_free(a);
+}
+
+/* Two engines on one site (what two nodes that both believe they own it
+ * would be): the one behind writes nothing, the other goes on. */
+static void a_second_writer_of_a_site_writes_nothing(void **state) {
+  dirs *d = *state;
+  vigil_engine *a = open_site(d, "north", T0), *b = open_site(d, "north", T0);
+  uint64_t va, vb;
+  assert_int_equal(vigil_visit_start(a, "durable", "chair-1", "nurse:ana", NULL, &va), 0);
+  assert_int_equal(vigil_visit_start(b, "durable", "chair-2", "nurse:bo", NULL, &vb), VIGIL_EBUSY);
+  assert_non_null(strstr(vigil_engine_errmsg(b), "another node writes this site"));
+  assert_int_equal(vigil_visit_record_json(a, va, "nurse:ana", "{\"consent\": true}"), 0);
+  vigil_engine_free(b);
+  int n = 0;
+  assert_int_equal(vigil_engine_events(a, 0, count_events, &n), 0);
+  vigil_engine_free(a);
+  assert_int_equal(check_chain(d, "north"), n);
+  PGconn *c = PQconnectdb(d->db);
+  PGresult *r = PQexec(c, "SELECT count(*) FROM vigil_events WHERE body LIKE '%chair-2%'");
+  assert_string_equal(PQgetvalue(r, 0, 0), "0");
+  PQclear(r);
+  PQfinish(c);
+}
+
+/* PostgreSQL dies under a running engine: the command then fails cleanly
+ * (nothing acknowledged), and once it is back the engine reconnects and
+ * goes on; a restart of the engine finds exactly what was acknowledged. */
+static void postgresql_restarted_under_a_running_engine(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_site(d, "north", T0);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(pg_cluster_stop(&cluster, 1), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true}"), VIGIL_EIO);
+  assert_non_null(strstr(vigil_engine_errmsg(e), "cannot reach PostgreSQL"));
+  assert_int_equal(pg_cluster_restart(&cluster), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"vitals\": {\"sbp\": 120}}"), 0);
+  json_t *before = state_json(e, a);
+  vigil_engine_free(e);
+  e = open_site(d, "north", T0);
+  json_t *after = state_json(e, a);
+  assert_true(json_equal(before, after));
+  json_decref(before);
+  json_decref(after);
+  vigil_engine_free(e);
+  check_chain(d, "north");
+  /* The refused entry is not there; the one after the restart is, once. */
+  PGconn *c = PQconnectdb(d->db);
+  PGresult *r = PQexec(c, "SELECT string_agg(body, ' ') FROM vigil_events WHERE type = 'item.recorded'");
+  assert_null(strstr(PQgetvalue(r, 0, 0), "consent"));
+  assert_non_null(strstr(PQgetvalue(r, 0, 0), "sbp"));
+  assert_null(strstr(strstr(PQgetvalue(r, 0, 0), "sbp") + 3, "sbp"));
+  PQclear(r);
+  PQfinish(c);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-  const struct CMUnitTest tests[] = {
+  const struct CMUnitTest sqlite_tests[] = {
       T(visits_survive_a_restart_exactly),
       T(deadlines_that_passed_fire_at_start),
       T(an_occurrence_that_did_not_apply_stays_so_after_a_restart),
@@ -399,5 +566,18 @@ int main(void) {
       T(the_key_value_table_keeps_what_it_is_given),
       T(a_schema_1_file_is_migrated),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  const struct CMUnitTest pg_tests[] = {
+      T(visits_survive_a_restart_exactly),
+      T(deadlines_that_passed_fire_at_start),
+      T(an_occurrence_that_did_not_apply_stays_so_after_a_restart),
+      T(a_skipped_checkpoint_folds_the_same_after_a_restart),
+      T(damaged_and_newer_files_are_refused),
+      T(a_log_cut_at_its_end_is_refused),
+      T(the_key_value_table_keeps_what_it_is_given),
+      T(sites_have_their_own_seq_and_chain),
+      T(a_second_writer_of_a_site_writes_nothing),
+      T(postgresql_restarted_under_a_running_engine),
+  };
+  int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
+  return failed + cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup, pg_group_teardown);
 }

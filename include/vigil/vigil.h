@@ -75,9 +75,12 @@ typedef struct vigil_options {
    * that says the limit and the time taken. vigil serve sets the site's
    * (vigil.conf rule_time_limit_ms, 50 by default): a live ward cannot wait. */
   uint32_t lua_time_limit_ms;
-  const char *db_path; /* the event store (SQLite); NULL: events in memory only */
-  const char *db_vfs;  /* a SQLite VFS name (fault-injection tests); NULL: default */
-  vigil_log_fn log;    /* NULL: stderr */
+  /* The event store: a SQLite file's path, or a PostgreSQL URI
+   * (postgresql://...) for a store many sites and nodes share; NULL: events
+   * in memory only. */
+  const char *db_path;
+  const char *db_vfs; /* a SQLite VFS name (fault-injection tests); NULL: default */
+  vigil_log_fn log;   /* NULL: stderr */
   void *log_ud;
   /* The site's escalation: the longest an unacknowledged alert waits before
    * it escalates a level (ms), whatever its protocol says (a protocol may
@@ -90,6 +93,9 @@ typedef struct vigil_options {
    * moment of the log, recovered but not acted on (no engine.started, no
    * deadline fired); every command fails (VIGIL_ESTATE). */
   int read_only;
+  /* In a PostgreSQL store, the site whose log this engine keeps; NULL:
+   * "default". A SQLite store holds one site: this is not used. */
+  const char *site;
 } vigil_options;
 
 /* Creates an engine. opts may be NULL (real clock, default limits, events in

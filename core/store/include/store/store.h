@@ -1,9 +1,11 @@
 /* store.h: where events become durable.
  *
  * The engine talks to its store only through this table of functions, so a
- * PostgreSQL store can be added without touching anything above it. Two
+ * PostgreSQL store could be added without touching anything above it. Three
  * stores exist: store_memory.c (events kept in RAM, for simulations and the
- * in-memory benchmark) and store_sqlite.c (one SQLite file per site). */
+ * in-memory benchmark), store_sqlite.c (one SQLite file per site) and
+ * store_pg.c (one PostgreSQL database for many sites and vigil nodes, each
+ * store one site's log in it). */
 #ifndef VIGIL_STORE_H
 #define VIGIL_STORE_H
 
@@ -72,6 +74,19 @@ store *vigil__store_sqlite_open(const char *path, const char *vfs, int *rc, char
 /* The same file for reading only, beside a running engine: one moment of
  * the log, nothing written (appends fail). */
 store *vigil__store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+/* PostgreSQL: the schema version this vigil writes (table vigil_schema). */
+#define STORE_PG_SCHEMA 1
+/* Whether uri is a PostgreSQL connection URI (postgresql://, postgres://). */
+int vigil__store_is_pg(const char *uri);
+/* Opens (and migrates) site's log in the PostgreSQL database at uri (libpq's
+ * URI; several hosts allowed); site NULL or "" is "default". read_only: a
+ * reader beside running nodes, one moment of the log. NULL on failure, with
+ * the code in *rc and one sentence in err. */
+store *vigil__store_pg_open(const char *uri, const char *site, int read_only, int *rc, char *err, size_t errlen);
+/* A SQLite path or a PostgreSQL URI, as vigil serve --store takes it:
+ * vigil__store_sqlite_open/_read or vigil__store_pg_open. */
+store *vigil__store_open(const char *where, const char *site, const char *vfs, int read_only, int *rc, char *err,
+                         size_t errlen);
 /* Appends one site event (vigil_site_event's types; visit 0) after what the
  * store holds: for a tool working on the database of a stopped server
  * (vigil user). */

@@ -1,0 +1,707 @@
+/* store_pg.c: the event log of one site in a PostgreSQL database that many
+ * sites (and many vigil nodes) share.
+ *
+ * One schema holds every site: the sites' heads, the events with a gapless
+ * seq per site and the hash chain per site (each row carries the hash of the
+ * site's row before it and its own, as in store_sqlite.c), the visits'
+ * status, the protocol versions' sources, and the key-value table (users,
+ * sessions, plugins' state) that every node shares. Schema changes are
+ * numbered migrations, applied under an advisory lock so that two nodes
+ * starting together migrate once.
+ *
+ * An append is one transaction: the site's head moves from the seq and hash
+ * this store last wrote to the batch's last ones (zero rows updated: someone
+ * else wrote the site's log since; nothing of the batch is written), the
+ * rows go in with one INSERT, and COMMIT returns only once PostgreSQL has
+ * made the transaction durable (synchronous_commit, docs/deploy.md). When
+ * the connection breaks at COMMIT, the outcome is asked of the database
+ * after reconnecting: the head says whether the batch is in. */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/intern.h"
+#include "store/event.h"
+#include "store/store.h"
+
+/* Numbered migrations: index i takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    /* 1: the sites' heads, the event log, the visits' status, the protocol
+     * versions in use, the key-value table. */
+    "CREATE TABLE vigil_sites ("
+    "  site text PRIMARY KEY,"
+    "  head_seq bigint NOT NULL DEFAULT 0,"
+    "  head_hash text NOT NULL DEFAULT '',"
+    "  alerts bigint NOT NULL DEFAULT 0,"  /* the highest alert id in the site's log */
+    "  state text NOT NULL DEFAULT 'new'," /* running while a store has it open, else stopped */
+    "  previous_stop text NOT NULL DEFAULT 'clean',"
+    "  failed_commits bigint NOT NULL DEFAULT 0);"
+    "CREATE TABLE vigil_events ("
+    "  site text NOT NULL REFERENCES vigil_sites (site),"
+    "  seq bigint NOT NULL,"
+    "  time bigint NOT NULL,"  /* ms since the epoch, UTC */
+    "  visit bigint NOT NULL," /* 0 for the site's own events */
+    "  type text NOT NULL,"
+    "  body text NOT NULL," /* the event, canonical JSON (docs/events.md) */
+    "  prev text NOT NULL," /* the site's previous row's hash, '' for the first */
+    "  hash text NOT NULL," /* sha256(prev || body), hex */
+    "  PRIMARY KEY (site, seq));"
+    "CREATE INDEX vigil_events_visit ON vigil_events (site, visit, seq);"
+    "CREATE INDEX vigil_events_time ON vigil_events (site, time);"
+    "CREATE TABLE vigil_visits (site text NOT NULL, id bigint NOT NULL, status text NOT NULL, PRIMARY KEY (site, id));"
+    "CREATE TABLE vigil_protocols ("
+    "  sha256 text PRIMARY KEY, ref text NOT NULL, dir text NOT NULL,"
+    "  files text NOT NULL," /* JSON [{path, text}], paths within dir */
+    "  stored_at bigint NOT NULL);"
+    "CREATE TABLE vigil_kv (ns text NOT NULL, key text NOT NULL, value bytea NOT NULL, PRIMARY KEY (ns, key));",
+};
+#define SCHEMA_VERSION STORE_PG_SCHEMA
+_Static_assert(sizeof migrations / sizeof *migrations == STORE_PG_SCHEMA, "one migration per schema version");
+
+/* The advisory lock that makes migrations one at a time ("vigl"). */
+#define MIGRATION_LOCK "1986618732"
+
+typedef struct pg_store {
+  store base;
+  PGconn *c;
+  char *uri, *site;
+  char where[300]; /* "site S of HOST:PORT/DB", for messages */
+  int read_only;
+  int in_read;   /* a reader's transaction is open */
+  char head[65]; /* hash of the site's last row */
+  uint64_t head_seq;
+  uint64_t max_alert;
+  row_hasher *hasher;
+  int opened;
+} pg_store;
+
+static int fail(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(int code, char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* The first line of libpq's message. */
+static void first_line(const char *msg, char *out, size_t n) {
+  snprintf(out, n, "%s", msg && *msg ? msg : "no answer");
+  out[strcspn(out, "\n")] = '\0';
+}
+
+/* A failed result (or a broken connection) as a VIGIL_E* code and a sentence
+ * for people; clears r. */
+static int db_fail(pg_store *s, PGresult *r, const char *doing, char *err, size_t errlen) {
+  char why[400];
+  const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  first_line(r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(s->c), why, sizeof why);
+  PQclear(r);
+  if (PQstatus(s->c) != CONNECTION_OK || !r || !strncmp(state ? state : "08", "08", 2) || !strncmp(state, "57P", 3))
+    return fail(VIGIL_EIO, err, errlen, "%s: cannot reach PostgreSQL for %s (%s)", doing, s->where, why);
+  if (!strcmp(state, "53100"))
+    return fail(VIGIL_EIO, err, errlen, "%s: PostgreSQL's disk is full (%s)", doing, s->where);
+  if (!strncmp(state, "53", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
+    return fail(VIGIL_EBUSY, err, errlen, "%s: PostgreSQL is busy (%s: %s)", doing, s->where, why);
+  if (!strcmp(state, "23505"))
+    return fail(VIGIL_EBUSY, err, errlen, "%s: another writer wrote %s's log meanwhile (%s)", doing, s->site, why);
+  return fail(VIGIL_EIO, err, errlen, "%s: %s (%s)", doing, why, s->where);
+}
+
+/* Reconnects once when the connection broke (PostgreSQL restarted, a
+ * failover): the next operation may then succeed. */
+static void reconnect(pg_store *s) {
+  if (PQstatus(s->c) != CONNECTION_OK) PQreset(s->c);
+}
+
+/* Runs a statement with text parameters; the result, or NULL after
+ * db_fail. */
+static PGresult *run(pg_store *s, const char *sql, int n, const char *const *params, ExecStatusType want,
+                     const char *doing, int *rc, char *err, size_t errlen) {
+  PGresult *r = PQexecParams(s->c, sql, n, NULL, params, NULL, NULL, 0);
+  if (r && PQresultStatus(r) == want) return r;
+  *rc = db_fail(s, r, doing, err, errlen);
+  return NULL;
+}
+
+/* A statement without parameters whose rows, if any, are not wanted. */
+static int exec(pg_store *s, const char *sql, const char *doing, char *err, size_t errlen) {
+  PGresult *r = PQexec(s->c, sql);
+  if (r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)) {
+    PQclear(r);
+    return 0;
+  }
+  return db_fail(s, r, doing, err, errlen);
+}
+
+static void rollback(pg_store *s) {
+  if (PQstatus(s->c) == CONNECTION_OK && PQtransactionStatus(s->c) != PQTRANS_IDLE) PQclear(PQexec(s->c, "ROLLBACK"));
+}
+
+/* An element of a PostgreSQL array literal: "text" with " and \ escaped. */
+static void array_text(buf *b, const char *p, size_t len) {
+  vigil__buf_putc(b, b->len && b->p[b->len - 1] != '{' ? ',' : '{');
+  vigil__buf_putc(b, '"');
+  for (size_t i = 0; i < len; i++) {
+    if (p[i] == '"' || p[i] == '\\') vigil__buf_putc(b, '\\');
+    vigil__buf_putc(b, p[i]);
+  }
+  vigil__buf_putc(b, '"');
+}
+
+static void array_int(buf *b, long long x) {
+  vigil__buf_putc(b, b->len && b->p[b->len - 1] != '{' ? ',' : '{');
+  vigil__buf_put_int(b, x);
+}
+
+static void array_end(buf *b) {
+  if (!b->len) vigil__buf_putc(b, '{');
+  vigil__buf_putc(b, '}');
+  vigil__buf_putc(b, '\0');
+}
+
+/* The approval row of a protocol.approved event ({ref, by, at_ms}, as
+ * store_sqlite.c writes it), in the event's transaction. */
+static int approval_row(pg_store *s, const vigil_event *ev, buf *b, char *err, size_t errlen) {
+  const val *ref = vigil__val_get(ev->data, K(ref)), *sha = vigil__val_get(ev->data, K(sha256));
+  const char *r = ref ? val_text(*ref) : NULL, *h = sha ? val_text(*sha) : NULL;
+  if (!r || !h) return 0;
+  vigil__buf_reset(b);
+  vigil__buf_puts(b, "{\"ref\":");
+  vigil__buf_json_string(b, r);
+  vigil__buf_puts(b, ",\"by\":");
+  vigil__buf_json_string(b, ev->actor ? ev->actor : "");
+  vigil__buf_puts(b, ",\"at_ms\":");
+  vigil__buf_put_int(b, ev->time);
+  vigil__buf_putc(b, '}');
+  if (b->oom) return fail(VIGIL_ENOMEM, err, errlen, "out of memory");
+  const char *p[2] = {h, b->p};
+  int lens[2] = {0, (int)b->len}, fmts[2] = {0, 1};
+  PGresult *res = PQexecParams(s->c,
+                               "INSERT INTO vigil_kv (ns, key, value) VALUES ('approval', $1, $2) "
+                               "ON CONFLICT (ns, key) DO UPDATE SET value = EXCLUDED.value",
+                               2, NULL, p, lens, fmts, 0);
+  if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+    PQclear(res);
+    return 0;
+  }
+  return db_fail(s, res, "cannot write events", err, errlen);
+}
+
+/* Reads the site's head from the database. */
+static int read_head(pg_store *s, uint64_t *seq, char hash[65], uint64_t *alerts, char *err, size_t errlen) {
+  int rc = 0;
+  const char *p[1] = {s->site};
+  PGresult *r = run(s, "SELECT head_seq, head_hash, alerts FROM vigil_sites WHERE site = $1", 1, p, PGRES_TUPLES_OK,
+                    "cannot read the site's head", &rc, err, errlen);
+  if (!r) return rc;
+  if (PQntuples(r) != 1) {
+    PQclear(r);
+    return fail(VIGIL_ENOENT, err, errlen, "%s has no row in vigil_sites", s->where);
+  }
+  *seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+  snprintf(hash, 65, "%s", PQgetvalue(r, 0, 1));
+  if (alerts) *alerts = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+  PQclear(r);
+  return 0;
+}
+
+/* Everything of one append but BEGIN and COMMIT. */
+static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head[65], uint64_t *max_alert, char *err,
+                       size_t errlen) {
+  buf seqs, times, visits, types, bodies, prevs, hashes, b;
+  buf *all[] = {&seqs, &times, &visits, &types, &bodies, &prevs, &hashes, &b};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+    vigil__buf_init(all[i]);
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const vigil_event *ev = evs[i];
+    vigil__buf_reset(&b);
+    vigil__event_to_json(&b, ev);
+    char hash[65];
+    if (b.oom)
+      rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory encoding event %llu", (unsigned long long)ev->seq);
+    else if (vigil__row_hash(s->hasher, head, b.p, b.len, hash) < 0)
+      rc = fail(VIGIL_EIO, err, errlen, "cannot hash event %llu", (unsigned long long)ev->seq);
+    if (rc < 0) break;
+    const char *type = vigil__event_type_name((event_type)ev->type);
+    array_int(&seqs, (long long)ev->seq);
+    array_int(&times, ev->time);
+    array_int(&visits, (long long)ev->visit);
+    array_text(&types, type, strlen(type));
+    array_text(&bodies, b.p, b.len);
+    array_text(&prevs, head, strlen(head));
+    array_text(&hashes, hash, 64);
+    memcpy(head, hash, 65);
+    if (ev->type == EV_ALERT_RAISED) {
+      val *id = vigil__val_get(ev->data, K(alert));
+      if (id && id->type == VAL_NUMBER && (uint64_t)id->u.num > *max_alert) *max_alert = (uint64_t)id->u.num;
+    }
+  }
+  for (size_t i = 0; i < 7 && rc == 0; i++) {
+    array_end(all[i]);
+    if (all[i]->oom) rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory writing events");
+  }
+  char prev_seq[32], last_seq[32], alerts[32];
+  snprintf(prev_seq, sizeof prev_seq, "%llu", (unsigned long long)s->head_seq);
+  snprintf(last_seq, sizeof last_seq, "%llu", (unsigned long long)evs[n - 1]->seq);
+  snprintf(alerts, sizeof alerts, "%llu", (unsigned long long)*max_alert);
+  /* The head moves first: zero rows means the log moved on without us. */
+  if (rc == 0) {
+    const char *p[] = {s->site, last_seq, head, alerts, prev_seq, s->head};
+    PGresult *r = run(s,
+                      "UPDATE vigil_sites SET head_seq = $2, head_hash = $3, alerts = GREATEST(alerts, $4::bigint) "
+                      "WHERE site = $1 AND head_seq = $5 AND head_hash = $6",
+                      6, p, PGRES_COMMAND_OK, "cannot write events", &rc, err, errlen);
+    if (r && strcmp(PQcmdTuples(r), "1") != 0)
+      rc =
+          fail(VIGIL_EBUSY, err, errlen,
+               "cannot write events: %s's log no longer ends at %s (another node writes this site)", s->site, prev_seq);
+    PQclear(r);
+  }
+  if (rc == 0) {
+    const char *p[] = {s->site, seqs.p, times.p, visits.p, types.p, bodies.p, prevs.p, hashes.p};
+    PQclear(run(s,
+                "INSERT INTO vigil_events (site, seq, time, visit, type, body, prev, hash) "
+                "SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], "
+                "$7::text[], $8::text[])",
+                8, p, PGRES_COMMAND_OK, "cannot write events", &rc, err, errlen));
+  }
+  /* The visits' status, for recovery to find the open ones quickly; the
+   * approvals' rows. */
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const vigil_event *ev = evs[i];
+    char id[32];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)ev->visit);
+    const char *p[] = {s->site, id};
+    if (ev->type == EV_VISIT_STARTED)
+      PQclear(run(s, "INSERT INTO vigil_visits (site, id, status) VALUES ($1, $2, 'active') ON CONFLICT DO NOTHING", 2,
+                  p, PGRES_COMMAND_OK, "cannot write events", &rc, err, errlen));
+    else if (ev->type == EV_VISIT_DISCHARGED || ev->type == EV_VISIT_ABORTED)
+      PQclear(run(s, "UPDATE vigil_visits SET status = 'closed' WHERE site = $1 AND id = $2", 2, p, PGRES_COMMAND_OK,
+                  "cannot write events", &rc, err, errlen));
+    else if (ev->type == EV_PROTOCOL_APPROVED)
+      rc = approval_row(s, ev, &b, err, errlen);
+  }
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+    vigil__buf_free(all[i]);
+  return rc;
+}
+
+static int pg_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->where);
+  if (n == 0) return 0;
+  /* Gapless: the batch follows the head, one by one. */
+  for (size_t i = 0; i < n; i++)
+    if (evs[i]->seq != s->head_seq + 1 + i)
+      return fail(VIGIL_EINVAL, err, errlen, "event %llu does not follow %llu in %s's log",
+                  (unsigned long long)evs[i]->seq, (unsigned long long)(s->head_seq + i), s->site);
+  reconnect(s);
+  int rc = exec(s, "BEGIN", "cannot write events", err, errlen);
+  if (rc < 0) return rc;
+  char head[65];
+  memcpy(head, s->head, sizeof head);
+  uint64_t max_alert = s->max_alert;
+  rc = append_rows(s, evs, n, head, &max_alert, err, errlen);
+  if (rc < 0) {
+    rollback(s);
+    return rc;
+  }
+  PGresult *r = PQexec(s->c, "COMMIT");
+  if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+    rc = db_fail(s, r, "cannot commit events", err, errlen);
+    /* The answer to COMMIT was lost: whether it happened, the site's head
+     * says (once the database can be reached again). */
+    reconnect(s);
+    uint64_t seq;
+    char hash[65];
+    char why[512];
+    if (PQstatus(s->c) == CONNECTION_OK && read_head(s, &seq, hash, NULL, why, sizeof why) == 0) {
+      if (seq == evs[n - 1]->seq && !strcmp(hash, head)) rc = 0; /* it did */
+    } else if (rc == 0)
+      rc = VIGIL_EIO;
+    if (rc < 0) {
+      rollback(s);
+      return rc;
+    }
+  } else
+    PQclear(r);
+  memcpy(s->head, head, sizeof head);
+  s->head_seq = evs[n - 1]->seq;
+  s->max_alert = max_alert;
+  return 0;
+}
+
+/* Runs a query whose rows are (seq, time, visit, type, body) and hands each
+ * to fn. All rows are read first: fn may use the store (a protocol's
+ * sources). */
+static int scan_query(pg_store *s, const char *sql, int n, const char *const *params, store_event_fn fn, void *ud,
+                      char *err, size_t errlen) {
+  reconnect(s);
+  int rc = 0;
+  PGresult *r = run(s, sql, n, params, PGRES_TUPLES_OK, "cannot read events", &rc, err, errlen);
+  if (!r) return rc;
+  int rows = PQntuples(r);
+  for (int i = 0; i < rows; i++) {
+    vigil_event ev;
+    int bad = vigil__event_from_row(&ev, strtoull(PQgetvalue(r, i, 0), NULL, 10),
+                                    strtoll(PQgetvalue(r, i, 1), NULL, 10), strtoull(PQgetvalue(r, i, 2), NULL, 10),
+                                    PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), err, errlen);
+    if (bad < 0) {
+      rc = bad == VIGIL_ENOMEM ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
+      break;
+    }
+    int stop = fn(ud, &ev);
+    vigil__val_release(ev.data);
+    if (stop) break;
+  }
+  PQclear(r);
+  return rc;
+}
+
+static int pg_scan(store *base, uint64_t after, uint64_t visit, store_event_fn fn, void *ud, char *err, size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  char a[32], v[32];
+  snprintf(a, sizeof a, "%llu", (unsigned long long)after);
+  snprintf(v, sizeof v, "%llu", (unsigned long long)visit);
+  const char *p[] = {s->site, a, v};
+  if (visit)
+    return scan_query(s,
+                      "SELECT seq, time, visit, type, body FROM vigil_events "
+                      "WHERE site = $1 AND visit = $3 AND seq > $2 ORDER BY seq",
+                      3, p, fn, ud, err, errlen);
+  return scan_query(s,
+                    "SELECT seq, time, visit, type, body FROM vigil_events WHERE site = $1 AND seq > $2 ORDER BY seq",
+                    2, p, fn, ud, err, errlen);
+}
+
+static int pg_scan_open(store *base, store_event_fn fn, void *ud, char *err, size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  const char *p[] = {s->site};
+  return scan_query(s,
+                    "SELECT e.seq, e.time, e.visit, e.type, e.body FROM vigil_events e "
+                    "JOIN vigil_visits v ON v.site = e.site AND v.id = e.visit "
+                    "WHERE e.site = $1 AND v.status = 'active' ORDER BY e.seq",
+                    1, p, fn, ud, err, errlen);
+}
+
+static int pg_put_protocol(store *base, const protocol *p, char *err, size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  json_t *files = json_array();
+  size_t dirlen = strlen(p->sb->dir);
+  for (uint32_t i = 0; i < p->n_sources; i++) {
+    const char *rel = p->sources[i].path;
+    if (!strncmp(rel, p->sb->dir, dirlen) && rel[dirlen] == '/') rel += dirlen + 1;
+    json_array_append_new(files, json_pack("{s:s, s:s%}", "path", rel, "text", p->sources[i].text, p->sources[i].len));
+  }
+  char *text = json_dumps(files, JSON_COMPACT);
+  json_decref(files);
+  if (!text) return fail(VIGIL_ENOMEM, err, errlen, "out of memory storing %s", p->ref);
+  reconnect(s);
+  int rc = 0;
+  const char *params[] = {p->sha256, p->ref, p->sb->dir, text};
+  PQclear(run(s,
+              "INSERT INTO vigil_protocols (sha256, ref, dir, files, stored_at) "
+              "VALUES ($1, $2, $3, $4, (extract(epoch FROM now()) * 1000)::bigint) ON CONFLICT DO NOTHING",
+              4, params, PGRES_COMMAND_OK, "cannot store the protocol", &rc, err, errlen));
+  free(text);
+  return rc;
+}
+
+static int pg_get_protocol(store *base, const char *sha256, char **dir, source_file **out, uint32_t *n, char *err,
+                           size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  *out = NULL;
+  *n = 0;
+  *dir = NULL;
+  reconnect(s);
+  int rc = 0;
+  const char *p[] = {sha256};
+  PGresult *r = run(s, "SELECT dir, files FROM vigil_protocols WHERE sha256 = $1", 1, p, PGRES_TUPLES_OK,
+                    "cannot read the protocol", &rc, err, errlen);
+  if (!r) return rc;
+  if (PQntuples(r) != 1) {
+    PQclear(r);
+    return fail(VIGIL_ENOENT, err, errlen, "protocol version %s is not in %s", sha256, s->where);
+  }
+  json_t *files = json_loads(PQgetvalue(r, 0, 1), 0, NULL);
+  *dir = strdup(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  size_t count = json_array_size(files);
+  source_file *f = calloc(count ? count : 1, sizeof *f);
+  if (!files || !f || !*dir) {
+    json_decref(files);
+    free(f);
+    free(*dir);
+    *dir = NULL;
+    return fail(VIGIL_ECORRUPT, err, errlen, "the stored sources of %s cannot be read", sha256);
+  }
+  for (size_t i = 0; i < count; i++) {
+    json_t *x = json_array_get(files, i);
+    const char *path = json_string_value(json_object_get(x, "path"));
+    f[i].path = strdup(path ? path : "");
+    json_t *t = json_object_get(x, "text");
+    f[i].len = json_string_length(t);
+    f[i].text = malloc(f[i].len + 1);
+    if (f[i].text) memcpy(f[i].text, json_string_value(t) ? json_string_value(t) : "", f[i].len + 1);
+  }
+  json_decref(files);
+  *out = f;
+  *n = (uint32_t)count;
+  return 0;
+}
+
+static int pg_summary(store *base, uint64_t *last_seq, uint64_t *visits, uint64_t *alerts, int *unclean, char *err,
+                      size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  *last_seq = s->head_seq;
+  *alerts = s->max_alert;
+  reconnect(s);
+  int rc = 0;
+  const char *p[] = {s->site};
+  PGresult *r = run(s,
+                    "SELECT (SELECT COALESCE(MAX(id), 0) FROM vigil_visits WHERE site = $1), "
+                    "(SELECT previous_stop FROM vigil_sites WHERE site = $1)",
+                    1, p, PGRES_TUPLES_OK, "cannot read the store", &rc, err, errlen);
+  if (!r) return rc;
+  *visits = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+  *unclean = !strcmp(PQgetvalue(r, 0, 1), "unclean");
+  PQclear(r);
+  return 0;
+}
+
+static void set_state(pg_store *s, const char *state) {
+  const char *p[] = {s->site, state};
+  PQclear(PQexecParams(s->c, "UPDATE vigil_sites SET state = $2 WHERE site = $1", 2, NULL, p, NULL, NULL, 0));
+}
+
+static void pg_close(store *base) {
+  pg_store *s = (pg_store *)base;
+  if (s->c) {
+    if (s->opened && PQstatus(s->c) == CONNECTION_OK) set_state(s, "stopped");
+    PQfinish(s->c);
+  }
+  vigil__row_hasher_free(s->hasher);
+  free(s->uri);
+  free(s->site);
+  free(s);
+}
+
+static int pg_kv_put(store *base, const char *ns, const char *key, const void *value, size_t len, char *err,
+                     size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->where);
+  reconnect(s);
+  const char *p[] = {ns, key, value ? (len ? value : "") : NULL};
+  int lens[] = {0, 0, (int)len}, fmts[] = {0, 0, 1};
+  PGresult *r = PQexecParams(s->c,
+                             value ? "INSERT INTO vigil_kv (ns, key, value) VALUES ($1, $2, $3) "
+                                     "ON CONFLICT (ns, key) DO UPDATE SET value = EXCLUDED.value"
+                                   : "DELETE FROM vigil_kv WHERE ns = $1 AND key = $2",
+                             value ? 3 : 2, NULL, p, lens, fmts, 0);
+  if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+    PQclear(r);
+    return 0;
+  }
+  return db_fail(s, r, "cannot write", err, errlen);
+}
+
+/* A malloc'd copy of a binary column, NUL-terminated beyond its length. */
+static void *column_copy(PGresult *r, int row, int col, size_t *len) {
+  size_t n = (size_t)PQgetlength(r, row, col);
+  char *v = malloc(n + 1);
+  if (!v) return NULL;
+  if (n) memcpy(v, PQgetvalue(r, row, col), n);
+  v[n] = 0;
+  *len = n;
+  return v;
+}
+
+static int pg_kv_get(store *base, const char *ns, const char *key, void **value, size_t *len, char *err,
+                     size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  reconnect(s);
+  const char *p[] = {ns, key};
+  PGresult *r = PQexecParams(s->c, "SELECT value FROM vigil_kv WHERE ns = $1 AND key = $2", 2, NULL, p, NULL, NULL, 1);
+  if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) return db_fail(s, r, "cannot read", err, errlen);
+  int rc = PQntuples(r) == 1 ? ((*value = column_copy(r, 0, 0, len)) ? 0 : VIGIL_ENOMEM) : VIGIL_ENOENT;
+  PQclear(r);
+  return rc;
+}
+
+static int pg_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, char *err, size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  reconnect(s);
+  const char *p[] = {ns};
+  /* Binary results; keys compared as bytes, as SQLite orders them. */
+  PGresult *r = PQexecParams(s->c, "SELECT key, value FROM vigil_kv WHERE ns = $1 ORDER BY key COLLATE \"C\"", 1, NULL,
+                             p, NULL, NULL, 1);
+  if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) return db_fail(s, r, "cannot read", err, errlen);
+  int rows = PQntuples(r);
+  for (int i = 0; i < rows; i++) {
+    size_t klen = (size_t)PQgetlength(r, i, 0);
+    char *key = malloc(klen + 1);
+    if (!key) {
+      PQclear(r);
+      return fail(VIGIL_ENOMEM, err, errlen, "out of memory");
+    }
+    memcpy(key, PQgetvalue(r, i, 0), klen);
+    key[klen] = '\0';
+    int stop = fn(ud, key, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+    free(key);
+    if (stop) break;
+  }
+  PQclear(r);
+  return 0;
+}
+
+static const store_ops pg_ops = {pg_append,  pg_scan,  pg_put_protocol, pg_get_protocol, pg_scan_open,
+                                 pg_summary, pg_close, pg_kv_put,       pg_kv_get,       pg_kv_scan};
+
+/* Brings the schema up to this vigil's, one migration at a time under the
+ * advisory lock; a reader changes nothing and needs it current already. */
+static int migrate(pg_store *s, char *err, size_t errlen) {
+  int rc = 0;
+  if (!s->read_only && ((rc = exec(s, "BEGIN", "cannot migrate the database", err, errlen)) < 0 ||
+                        (rc = exec(s, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", "cannot migrate the database",
+                                   err, errlen)) < 0 ||
+                        (rc = exec(s, "CREATE TABLE IF NOT EXISTS vigil_schema (version integer NOT NULL)",
+                                   "cannot migrate the database", err, errlen)) < 0))
+    goto out;
+  PGresult *r = PQexec(s->c, "SELECT COALESCE(MAX(version), 0) FROM vigil_schema");
+  if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (s->read_only && state && !strcmp(state, "42P01")) { /* no such table */
+      PQclear(r);
+      rc = fail(VIGIL_ENOENT, err, errlen, "%s holds no vigil schema", s->where);
+    } else
+      rc = db_fail(s, r, "cannot open the database", err, errlen);
+    goto out;
+  }
+  int version = atoi(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  if (version > SCHEMA_VERSION) {
+    rc = fail(VIGIL_ENEWER, err, errlen,
+              "%s was written by a newer vigil (schema %d; this vigil knows up to %d): upgrade vigil to open it",
+              s->where, version, SCHEMA_VERSION);
+    goto out;
+  }
+  if (s->read_only) {
+    if (version < SCHEMA_VERSION)
+      rc = fail(VIGIL_EINVAL, err, errlen,
+                "%s was written by an older vigil (schema %d; this vigil writes %d): start vigil serve on it once to "
+                "upgrade it, then read it",
+                s->where, version, SCHEMA_VERSION);
+    return rc;
+  }
+  for (int v = version; v < SCHEMA_VERSION && rc == 0; v++) {
+    char set[96];
+    snprintf(set, sizeof set, "DELETE FROM vigil_schema; INSERT INTO vigil_schema VALUES (%d)", v + 1);
+    // cppcheck-suppress arrayIndexOutOfBounds
+    if ((rc = exec(s, migrations[v], "cannot migrate the database", err, errlen)) == 0)
+      rc = exec(s, set, "cannot migrate the database", err, errlen);
+  }
+  if (rc == 0) rc = exec(s, "COMMIT", "cannot migrate the database", err, errlen);
+out:
+  if (rc < 0) rollback(s);
+  return rc;
+}
+
+int vigil__store_is_pg(const char *uri) {
+  return uri && (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11));
+}
+
+/* HOST:PORT/DB of a connection, for messages (never the password). */
+static void describe(pg_store *s) {
+  const char *host = PQhost(s->c), *port = PQport(s->c), *db = PQdb(s->c);
+  snprintf(s->where, sizeof s->where, "site %s of PostgreSQL %s:%s/%s", s->site, host && *host ? host : "local",
+           port ? port : "", db ? db : "");
+}
+
+store *vigil__store_pg_open(const char *uri, const char *site, int read_only, int *rc, char *err, size_t errlen) {
+  pg_store *s = calloc(1, sizeof *s);
+  if (!site || !*site) site = "default";
+  if (!s || !(s->uri = strdup(uri)) || !(s->site = strdup(site)) || !(s->hasher = vigil__row_hasher_new())) {
+    if (s) {
+      free(s->uri);
+      free(s->site);
+    }
+    free(s);
+    *rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
+    return NULL;
+  }
+  s->base.ops = &pg_ops;
+  s->read_only = read_only;
+  s->c = PQconnectdb(uri);
+  if (!s->c) {
+    *rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
+    goto fail;
+  }
+  describe(s);
+  if (PQstatus(s->c) != CONNECTION_OK) {
+    char why[400];
+    first_line(PQerrorMessage(s->c), why, sizeof why);
+    *rc = fail(VIGIL_EIO, err, errlen, "cannot connect to PostgreSQL for %s: %s", s->where, why);
+    goto fail;
+  }
+  PQclear(PQexec(s->c, "SET client_min_messages = warning"));
+  if ((*rc = migrate(s, err, errlen)) < 0) goto fail;
+  const char *p[] = {s->site};
+  if (read_only) {
+    /* One moment of the log for the reader's whole life. */
+    if ((*rc = exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot read the database", err, errlen)) < 0)
+      goto fail;
+    s->in_read = 1;
+  } else {
+    PGresult *r = run(s, "INSERT INTO vigil_sites (site) VALUES ($1) ON CONFLICT DO NOTHING", 1, p, PGRES_COMMAND_OK,
+                      "cannot open the database", rc, err, errlen);
+    if (!r) goto fail;
+    PQclear(r);
+  }
+  /* Where the site's chain ends: its head, and the last row must agree. */
+  *rc = read_head(s, &s->head_seq, s->head, &s->max_alert, err, errlen);
+  if (*rc == VIGIL_ENOENT && read_only) {
+    *rc = 0; /* a site never written: an empty log */
+  } else if (*rc < 0)
+    goto fail;
+  PGresult *r = run(s, "SELECT seq, hash FROM vigil_events WHERE site = $1 ORDER BY seq DESC LIMIT 1", 1, p,
+                    PGRES_TUPLES_OK, "cannot open the database", rc, err, errlen);
+  if (!r) goto fail;
+  int has_row = PQntuples(r) == 1;
+  uint64_t last_seq = has_row ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+  int same = has_row ? !strcmp(PQgetvalue(r, 0, 1), s->head) : s->head[0] == '\0';
+  PQclear(r);
+  if (last_seq != s->head_seq || !same) {
+    *rc = fail(VIGIL_ECORRUPT, err, errlen, "%s: the event log ends at %llu but its head says %llu%s", s->where,
+               (unsigned long long)last_seq, (unsigned long long)s->head_seq, same ? "" : " (a different hash)");
+    goto fail;
+  }
+  if (read_only) {
+    *rc = 0;
+    return &s->base;
+  }
+  r = run(s,
+          "UPDATE vigil_sites SET previous_stop = CASE WHEN state = 'running' THEN 'unclean' ELSE 'clean' END, "
+          "state = 'running' WHERE site = $1",
+          1, p, PGRES_COMMAND_OK, "cannot open the database", rc, err, errlen);
+  if (!r) goto fail;
+  PQclear(r);
+  *rc = 0;
+  s->opened = 1;
+  return &s->base;
+fail:
+  pg_close(&s->base);
+  return NULL;
+}
+
+store *vigil__store_open(const char *where, const char *site, const char *vfs, int read_only, int *rc, char *err,
+                         size_t errlen) {
+  if (vigil__store_is_pg(where)) return vigil__store_pg_open(where, site, read_only, rc, err, errlen);
+  return read_only ? vigil__store_sqlite_read(where, vfs, rc, err, errlen)
+                   : vigil__store_sqlite_open(where, vfs, rc, err, errlen);
+}
