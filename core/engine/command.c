@@ -76,6 +76,14 @@ int vigil_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char 
   COMMAND(vigil__cmd_alert_ack(e, id, actor, reason));
 }
 
+int vigil_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, uint64_t *course_id) {
+  COMMAND(vigil__cmd_course_start(e, ref, patient, actor, course_id));
+}
+
+int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+  COMMAND(vigil__cmd_course_close(e, id, actor, reason));
+}
+
 int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
   COMMAND(vigil__cmd_site_event(e, type, actor, fields_json));
 }

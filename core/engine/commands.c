@@ -146,6 +146,7 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
           : vigil__val_recordv(5, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
                                vigil__val_cstring(patient), K(params), params, K(phase), val_atom(p->phases[0].id));
   if (!vigil__emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
+  if ((rc = vigil__course_join(e, v, actor_of(actor))) < 0) return rc;
   if (visit_id) *visit_id = v->id;
   return vigil__engine_done(e, v);
 }

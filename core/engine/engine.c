@@ -99,6 +99,7 @@ void vigil_engine_free(vigil_engine *e) {
     vigil__visit_free(e->visits[i]);
   free(e->visits);
   free(e->alerts);
+  vigil__courses_free(e);
   vigil__heap_free(&e->deadlines);
   if (e->store) e->store->ops->close(e->store);
   for (size_t i = 0; i < e->n_pending; i++) {
@@ -291,6 +292,7 @@ int vigil_engine_commit(vigil_engine *e) {
 }
 
 int vigil__engine_done(vigil_engine *e, visit *v) {
+  if (v) vigil__course_sync(e, v);
   if (v) vigil__schedule_visit(e, v);
   return e->batch ? 0 : flush(e);
 }

@@ -111,6 +111,36 @@ struct visit {
   uint64_t last_seq;
 };
 
+/* A patient's course (course.c): the run of sessions their visits make on
+ * a protocol that declares a course, folded from the course.* events. */
+typedef struct course_session {
+  uint64_t visit;
+  int64_t at;           /* when its visit started */
+  const char *protocol; /* the visit's "id@version", interned */
+  double *values;       /* one per measure of the course's protocol; NAN: none yet */
+  int64_t *measured_at; /* when each was measured */
+} course_session;
+
+typedef struct course {
+  uint64_t id;
+  protocol *p;         /* the version that started it: its course_spec rules the course */
+  const char *patient; /* interned */
+  uint8_t closed;
+  int64_t started_at, closed_at;
+  char *close_reason;
+  const char *closed_by; /* interned */
+  course_session *sessions;
+  uint32_t n_sessions, cap_sessions;
+} course;
+
+/* Which course a visit is a session of: in visit order (sessions join at
+ * their visit's start, and visit ids grow). */
+typedef struct course_link {
+  uint64_t visit;
+  course *c;
+  uint32_t session; /* 0-based */
+} course_link;
+
 typedef struct subscriber {
   int id;
   uint64_t types; /* bit per event type */
@@ -141,6 +171,13 @@ struct vigil_engine {
   uint64_t closed[ENGINE_CLOSED_KEPT];
   uint32_t closed_next;
   heap deadlines;
+  /* patients' courses, by id - 1 (never dropped: they are few and small),
+   * and each session's link from its visit */
+  course **courses;
+  uint64_t n_courses, cap_courses;
+  course_link *links;
+  uint64_t n_links, cap_links;
+  int courses_stale; /* an undo could not fold them again: folded at their next use */
   /* events: the current batch, and where they become durable */
   uint64_t seq;
   vigil_event **pending;
@@ -187,6 +224,9 @@ int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor);
 int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json);
+int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor,
+                            uint64_t *course_id);
+int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 
 /* engine.c */
 int vigil__engine_fail(vigil_engine *e, int code, const char *field, const char *fmt, ...)
@@ -357,6 +397,26 @@ int vigil__params_check_relations(vigil_engine *e, const protocol *p, val params
 void vigil__changed_params_field(buf *b, const visit *v);
 /* text with each {param} replaced by the visit's value (into out), or text itself. */
 const char *vigil__visit_text(const visit *v, const char *text, char *out, size_t len);
+
+/* course.c: patients' courses */
+/* Applies one course.* event to the courses: 0, VIGIL_ENOMEM (e->oom set) or
+ * VIGIL_ECORRUPT (an event that does not fit, logged). */
+int vigil__course_apply(vigil_engine *e, const vigil_event *ev);
+/* Folds every course from the store's course events and the first n_kept
+ * pending events (at start, and after an undo dropped course events). */
+int vigil__courses_fold(vigil_engine *e, size_t n_kept, char *err, size_t errlen);
+void vigil__courses_free(vigil_engine *e);
+/* A visit that just started joins its patient's open course on a protocol
+ * that names its own, or starts one when its protocol declares a course. */
+int vigil__course_join(vigil_engine *e, visit *v, const char *actor);
+/* Emits course.measured for each measure whose value in visit v changed. */
+void vigil__course_sync(vigil_engine *e, visit *v);
+/* The course visit id is a session of (and its 0-based number), or NULL. */
+course *vigil__course_of_visit(const vigil_engine *e, uint64_t vid, uint32_t *session);
+/* `,"course":{...}` of a visit's JSON (nothing when it is in none). */
+void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v);
+/* Pushes visit.course()'s table for the visit being evaluated (nil: none). */
+int vigil__course_push_view(lua_State *L, vigil_engine *e, const visit *v);
 
 /* gate.c: what stops a visit from leaving its phase */
 int vigil__gate_reasons(vigil_engine *e, visit *v, val *reasons);

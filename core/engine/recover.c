@@ -100,6 +100,8 @@ int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen) {
   e->n_visits = e->durable_visits = visits;
   e->n_alerts = e->durable_alerts = alerts;
   if (last_seq == 0) return 0; /* a new store: nothing to recover, nothing to say */
+  /* The patients' courses first: a visit's rules may read its course. */
+  if ((rc = vigil__courses_fold(e, 0, err, errlen)) < 0) return rc;
 
   fold f = {.e = e};
   rc = e->store->ops->scan_open(e->store, fold_event, &f, err, errlen);
@@ -155,6 +157,10 @@ visit *vigil__engine_refold(vigil_engine *e, uint64_t id, size_t n_kept) {
 
 void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
   if (m->n_pending > e->n_pending) return; /* committed meanwhile: nothing of the command is pending */
+  int courses = 0;                         /* a course event is undone: the courses are folded again */
+  for (size_t i = m->n_pending; i < e->n_pending; i++)
+    courses |=
+        !e->pending[i]->visit && e->pending[i]->type >= EV_COURSE_STARTED && e->pending[i]->type <= EV_COURSE_CLOSED;
   /* The visits the lost events touched leave memory (without allocating:
    * this runs when memory is short), and alerts raised since never existed. */
   for (size_t i = m->n_pending; i < e->n_pending; i++) {
@@ -179,6 +185,17 @@ void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
     e->oom = oom;
     e->visits[id - 1] = v;
     if (v) vigil__schedule_visit(e, v);
+  }
+  if (courses) {
+    char err[1024];
+    int oom = e->oom;
+    if (vigil__courses_fold(e, m->n_pending, err, sizeof err) < 0) {
+      vigil__engine_log(e, VIGIL_LOG_ERROR, "cannot rebuild the courses: %s", err);
+      e->courses_stale = 1;
+    } else {
+      e->courses_stale = 0;
+    }
+    e->oom = oom;
   }
   for (size_t i = m->n_pending; i < e->n_pending; i++) {
     vigil__val_release(e->pending[i]->data);

@@ -173,6 +173,12 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* course(): the visit's course as a table (course.c), or nil. */
+static int l_course(lua_State *L) {
+  visit *v = current(L);
+  return vigil__course_push_view(L, engine_of(L), v);
+}
+
 static int l_id(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)current(L)->id);
   return 1;
@@ -194,6 +200,7 @@ int vigil__view_install(vigil_engine *e, protocol *p) {
                                  {"phase_elapsed", l_phase_elapsed},
                                  {"now", l_now},
                                  {"id", l_id},
+                                 {"course", l_course},
                                  {NULL, NULL}};
   lua_State *L = p->sb->L;
   vigil__sandbox_push_lang(p->sb);

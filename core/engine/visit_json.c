@@ -176,6 +176,7 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
   vigil__buf_puts(&b, ",\"params\":");
   vigil__val_to_json(&b, v->params);
   vigil__changed_params_field(&b, v);
+  vigil__course_visit_field(e, &b, v);
   if (v->status == VISIT_ACTIVE) {
     val reasons;
     int n = vigil__gate_reasons(e, v, &reasons);

@@ -361,6 +361,42 @@ static int read_param(lua_State *L, int idx, param_spec *pa) {
   return vigil__val_ok(pa->def) ? 0 : -1;
 }
 
+/* The course (v.course) at idx, as vigil.lua normalised it. */
+static int read_course(protocol *p, lua_State *L, int idx) {
+  course_spec *c = calloc(1, sizeof *c);
+  if (!c) return -1;
+  p->course = c;
+  c->visits = get_names(L, idx, "visits", &c->n_visits);
+  c->sessions = (int32_t)get_int(L, idx, "sessions", 1);
+  c->within = get_int(L, idx, "within", 0);
+  c->min_interval = get_int(L, idx, "min_interval", 0);
+  c->interval = get_int(L, idx, "interval", 0);
+  c->grace = get_int(L, idx, "grace", 0);
+  c->maintenance_interval = get_int(L, idx, "maintenance_interval", 0);
+  c->maintenance_max = get_int(L, idx, "maintenance_max", 0);
+  c->where = get_str(L, idx, "where");
+  c->response_measure = get_interned(L, idx, "response_measure");
+  get_num(L, idx, "response_fall_pct", &c->response_fall_pct);
+  c->remission_measure = get_interned(L, idx, "remission_measure");
+  get_num(L, idx, "remission_below", &c->remission_below);
+  c->n_measures = (uint32_t)get_len(L, idx, "measures");
+  if (!(c->measures = calloc(c->n_measures ? c->n_measures : 1, sizeof *c->measures))) return -1;
+  lua_getfield(L, idx, "measures");
+  for (uint32_t i = 0; i < c->n_measures; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    int m = lua_gettop(L);
+    course_measure *x = &c->measures[i];
+    x->name = get_interned(L, m, "name");
+    x->item = get_interned(L, m, "item");
+    x->field = get_interned(L, m, "field");
+    x->param = get_interned(L, m, "param");
+    lua_pop(L, 1);
+    if (!x->name) return -1;
+  }
+  lua_pop(L, 1);
+  return c->visits || c->n_visits == 0 ? 0 : -1;
+}
+
 /* Copies the normalised tree at idx into p. */
 static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
   p->id = get_str(L, idx, "id");
@@ -465,6 +501,10 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     }
     lua_pop(L, 3);
   }
+  lua_pop(L, 1);
+
+  lua_getfield(L, idx, "course");
+  if (lua_istable(L, -1) && read_course(p, L, lua_gettop(L)) < 0) return -1;
   lua_pop(L, 1);
 
   static const char *hooks[HOOK_COUNT] = {"alert", "phase_enter", "phase_exit", "overdue"};
@@ -753,6 +793,12 @@ void vigil__protocol_free(protocol *p) {
     free(s->where);
   }
   free(p->phases);
+  if (p->course) {
+    free(p->course->visits);
+    free(p->course->measures);
+    free(p->course->where);
+    free(p->course);
+  }
   for (uint32_t i = 0; i < p->n_params; i++) {
     free(p->params[i].title);
     free(p->params[i].unit);

@@ -183,8 +183,19 @@ static void mem_close(store *s) {
   free(m);
 }
 
-static const store_ops memory_ops = {mem_append,  mem_scan,  mem_put_protocol, mem_get_protocol, mem_scan_open,
-                                     mem_summary, mem_close, mem_kv_put,       mem_kv_get,       mem_kv_scan};
+static int mem_scan_courses(store *s, store_event_fn fn, void *ud, char *err, size_t errlen) {
+  memory_store *m = (memory_store *)s;
+  for (size_t i = 0; i < m->n; i++) {
+    const vigil_event *ev = m->log[i];
+    if (ev->visit || strncmp(vigil__event_type_name((event_type)ev->type), "course.", 7) != 0) continue;
+    if (fn(ud, ev)) break;
+  }
+  return 0;
+}
+
+static const store_ops memory_ops = {mem_append,    mem_scan,    mem_put_protocol, mem_get_protocol,
+                                     mem_scan_open, mem_summary, mem_close,        mem_kv_put,
+                                     mem_kv_get,    mem_kv_scan, mem_scan_courses};
 
 store *vigil__store_memory_open(void) {
   memory_store *m = calloc(1, sizeof *m);

@@ -560,8 +560,18 @@ static int pg_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, cha
   return 0;
 }
 
-static const store_ops pg_ops = {pg_append,  pg_scan,  pg_put_protocol, pg_get_protocol, pg_scan_open,
-                                 pg_summary, pg_close, pg_kv_put,       pg_kv_get,       pg_kv_scan};
+static int pg_scan_courses(store *base, store_event_fn fn, void *ud, char *err, size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  const char *p[] = {s->site};
+  /* The site's own events (visit 0) of the course types. */
+  return scan_query(s,
+                    "SELECT seq, time, visit, type, body FROM vigil_events "
+                    "WHERE site = $1 AND visit = 0 AND type LIKE 'course.%' ORDER BY seq",
+                    1, p, fn, ud, err, errlen);
+}
+
+static const store_ops pg_ops = {pg_append, pg_scan,   pg_put_protocol, pg_get_protocol, pg_scan_open,   pg_summary,
+                                 pg_close,  pg_kv_put, pg_kv_get,       pg_kv_scan,      pg_scan_courses};
 
 /* Brings the schema up to this vigil's, one migration at a time under the
  * advisory lock; a reader changes nothing and needs it current already. */

@@ -503,8 +503,18 @@ static int sq_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, cha
   return rc;
 }
 
-static const store_ops sqlite_ops = {sq_append,  sq_scan,  sq_put_protocol, sq_get_protocol, sq_scan_open,
-                                     sq_summary, sq_close, sq_kv_put,       sq_kv_get,       sq_kv_scan};
+static int sq_scan_courses(store *base, store_event_fn fn, void *ud, char *err, size_t errlen) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st;
+  /* Site events (the events_visit index), of the course types. */
+  const char *sql = "SELECT seq, time, visit, type, body FROM events "
+                    "WHERE visit = 0 AND type LIKE 'course.%' ORDER BY seq";
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, "cannot read events", err, errlen);
+  return scan_query(s, st, fn, ud, err, errlen);
+}
+
+static const store_ops sqlite_ops = {sq_append, sq_scan,   sq_put_protocol, sq_get_protocol, sq_scan_open,   sq_summary,
+                                     sq_close,  sq_kv_put, sq_kv_get,       sq_kv_scan,      sq_scan_courses};
 
 /* Brings the schema up to this vigil's; a reader changes nothing and needs
  * it current already. */

@@ -303,6 +303,23 @@ int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn w
 int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms, int64_t to_ms,
                        vigil_audit_write_fn write, void *ud, char *msg, size_t msglen);
 
+/* ---- Courses ------------------------------------------------------------- */
+
+/* A patient's treatment course (docs/protocols.md, "Courses"): a visit on a
+ * protocol that declares a course joins the patient's open course as its
+ * next session, or starts one. vigil_course_start starts one before the
+ * first visit (VIGIL_EEXIST when the patient has one open on that protocol
+ * already; VIGIL_EINVAL when the protocol declares no course);
+ * vigil_course_close closes one with a reason (VIGIL_ESTATE: closed already). */
+int vigil_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, uint64_t *course_id);
+int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+/* {"patient", "courses": [...]} (docs/http.md); NULL with VIGIL_ENOENT when
+ * the patient has no course. */
+char *vigil_patient_json(vigil_engine *e, const char *patient);
+/* {"patients": [...]}: each open course whose next session is due before
+ * until_ms, or (overdue_only) whose next session is past due and its grace. */
+char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_only);
+
 /* ---- Queries ------------------------------------------------------------- */
 
 /* Read-only views over a running engine, for the HTTP server and tools.

@@ -101,6 +101,21 @@ function Visit.now() end
 --- The visit's id.
 ---@return integer
 function Visit.id() end
+--- The patient's treatment course this visit is a session of, or nil when its
+--- protocol declares none (docs/protocols.md, "Courses").
+---@return vigil.Course?
+function Visit.course() end
+
+---@class vigil.Course The course as this visit's session sees it.
+---@field id integer
+---@field session integer This visit's session number (1, 2, ...).
+---@field sessions integer The induction series (the course's `sessions`).
+---@field stage "induction"|"maintenance"
+---@field min_interval integer The course's minimum interval between sessions, ms.
+---@field last_at? integer When the previous session started (ms since the epoch); nil at the first.
+---@field days_since_last? number Days from the previous session's start to this one's; nil at the first.
+---@field previous fun(measure: string): number? The measure at the last earlier session that has it.
+---@field first fun(measure: string): number? The measure at the first session that has it (the baseline).
 
 ---@alias vigil.Check fun(x: any, visit: vigil.Visit): vigil.Outcome|vigil.Outcome[]|nil
 ---@alias vigil.Gate fun(visit: vigil.Visit): boolean, string?
@@ -206,6 +221,24 @@ function Visit.id() end
 ---@field params? vigil.Declaration[]
 ---@field phases vigil.Declaration[]
 ---@field on? vigil.Hooks
+---@field course? vigil.Declaration The course its visits make: v.course { ... }.
+
+---@class vigil.CourseMeasure
+---@field item? string "phase.item": the item's value, or its `field`.
+---@field field? string A field of the item ("total" of a score).
+---@field param? string Or a param of the visit (the dose).
+
+---@class vigil.CourseSpec
+---@field visits? string[] The protocol ids whose visits join the course (default: this protocol).
+---@field sessions integer The induction series: how many sessions.
+---@field within vigil.Duration The time the induction series should take.
+---@field min_interval vigil.Duration The shortest time between two sessions.
+---@field interval vigil.Duration The usual time between two induction sessions: the next is due this long after the last.
+---@field grace vigil.Duration How long after a due session the course is overdue.
+---@field maintenance? { interval: vigil.Duration, max_interval?: vigil.Duration } After the induction series.
+---@field measures? table<string, vigil.CourseMeasure> What each session measures, by name.
+---@field response? { measure: string, fall_pct: number } A response: the latest value this much (%) below the first.
+---@field remission? { measure: string, below: number } A remission: the latest value below this.
 
 ---@class vigil
 ---@field alert vigil.Alerts
@@ -226,6 +259,11 @@ function vigil.phase(id) end
 ---@param id string
 ---@return fun(spec: vigil.RuleSpec): vigil.Declaration
 function vigil.rule(id) end
+
+--- Declares the course of the protocol's visits: `course = v.course { sessions = 6, within = "21d", ... }`.
+---@param spec vigil.CourseSpec
+---@return vigil.Declaration
+function vigil.course(spec) end
 
 --- Declares a parameter: `v.param "sbp_alert" { default = 180, unit = "mm[Hg]", source = "..." }`.
 ---@param name string

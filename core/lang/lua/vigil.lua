@@ -136,6 +136,16 @@ local api = {
   rule = declarer("rule"),
   param = declarer("param"),
 }
+-- v.course { ... }: the treatment course a protocol's visits make together
+-- (compile_course below).
+function api.course(spec)
+  local at = where(2)
+  if type(spec) ~= "table" then
+    problem(at, "course needs a table of options: v.course { sessions = 6, ... }")
+    spec = {}
+  end
+  return { tag = "course", id = "course", where = at, spec = spec }
+end
 for _, kind in ipairs(ITEM_KINDS) do api[kind] = declarer("item", { kind = kind }) end
 
 -- Outcomes, returned by rules and gates at run time.
@@ -690,7 +700,131 @@ local function compile_param(node)
 end
 
 local PROTOCOL_OPTIONS = set({ "version", "title", "description", "sources", "params", "phases", "on",
-                               "defaults" })
+                               "defaults", "course" })
+
+-- The course (docs/protocols.md, "Courses"): the series of sessions a
+-- patient's visits make, the intervals between them, what follows the
+-- induction series, and the measures taken from each visit. Every number is
+-- protocol data: the engine has none of its own.
+local COURSE_OPTIONS = set({ "visits", "sessions", "within", "min_interval", "interval", "maintenance", "grace",
+                             "measures", "response", "remission" })
+local function positive_duration(node, field, value, required)
+  if value == nil then
+    if required then bad(node, "course: %s is required (a duration such as \"2d\")", field) end
+    return nil
+  end
+  local ms = duration(node, "course: " .. field, value)
+  if ms and ms <= 0 then bad(node, "course: %s must be longer than 0", field) return nil end
+  return ms
+end
+local function compile_course(node, p)
+  local spec = node.spec
+  for k in pairs(spec) do
+    if type(k) ~= "number" and not COURSE_OPTIONS[k] then bad(node, "unknown option '%s' for the course", tostring(k)) end
+  end
+  local c = { where = node.where, visits = {}, measures = {} }
+  local vs = spec.visits
+  if vs == nil then vs = { p.id } end
+  if type(vs) == "string" then vs = { vs } end
+  if type(vs) ~= "table" or #vs == 0 then
+    bad(node, "course: visits must name the protocols whose visits join it, { \"%s\", ... }", tostring(p.id))
+    vs = {}
+  end
+  for _, id in ipairs(vs) do
+    if type(id) ~= "string" or not smatch(id, "^[%a_][%w_]*$") then
+      bad(node, "course: visits must be protocol ids, got %s", tostring(id))
+    else
+      c.visits[#c.visits + 1] = id
+    end
+  end
+  if type(spec.sessions) ~= "number" or spec.sessions < 1 or spec.sessions % 1 ~= 0 then
+    bad(node, "course: sessions must be a whole number of sessions, at least 1 (the induction series)")
+  else
+    c.sessions = spec.sessions
+  end
+  c.within = positive_duration(node, "within", spec.within, true)
+  c.min_interval = positive_duration(node, "min_interval", spec.min_interval, true)
+  c.interval = positive_duration(node, "interval", spec.interval, true)
+  c.grace = positive_duration(node, "grace", spec.grace, true)
+  if c.min_interval and c.interval and c.min_interval > c.interval then
+    bad(node, "course: min_interval must not be longer than interval")
+  end
+  if c.interval and c.within and c.sessions and c.sessions > 1 and c.interval * (c.sessions - 1) > c.within then
+    bad(node, "course: %d sessions every interval do not fit within", c.sessions)
+  end
+  local m = spec.maintenance
+  if m ~= nil then
+    if type(m) ~= "table" then
+      bad(node, "course: maintenance must be { interval = \"4w\" }")
+    else
+      for k in pairs(m) do
+        if k ~= "interval" and k ~= "max_interval" then bad(node, "unknown option '%s' for the course's maintenance", tostring(k)) end
+      end
+      c.maintenance_interval = positive_duration(node, "maintenance.interval", m.interval, true)
+      c.maintenance_max = positive_duration(node, "maintenance.max_interval", m.max_interval, false)
+      if c.maintenance_max and c.maintenance_interval and c.maintenance_max < c.maintenance_interval then
+        bad(node, "course: maintenance.max_interval must not be shorter than maintenance.interval")
+      end
+    end
+  end
+  local names = {}
+  if spec.measures ~= nil and type(spec.measures) ~= "table" then bad(node, "course: measures must be a table") end
+  local keys = {}
+  for k in pairs(type(spec.measures) == "table" and spec.measures or {}) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, name in ipairs(keys) do
+    local ms = spec.measures[name]
+    if type(name) ~= "string" or not smatch(name, "^[%a_][%w_]*$") then
+      bad(node, "course: a measure's name must be an identifier, got %s", tostring(name))
+    elseif type(ms) ~= "table" or (ms.item == nil) == (ms.param == nil) then
+      bad(node, "course: measure '%s' must be { item = \"phase.item\", field = \"total\" } or { param = \"name\" }", name)
+    else
+      for k in pairs(ms) do
+        if k ~= "item" and k ~= "field" and k ~= "param" then
+          bad(node, "unknown option '%s' for the course's measure '%s'", tostring(k), name)
+        end
+      end
+      local x = { name = name, item = ms.item, field = ms.field, param = ms.param }
+      if ms.item ~= nil then
+        if type(ms.item) ~= "string" or not smatch(ms.item, "^[%w_]+%.[%w_]+$") then
+          bad(node, "course: measure '%s' names its item as \"phase.item\"", name)
+        else
+          compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ms.item, where = node.where, measure = x }
+        end
+        if ms.field ~= nil and type(ms.field) ~= "string" then bad(node, "course: measure '%s': field must be a name", name) end
+      else
+        if type(ms.param) ~= "string" then
+          bad(node, "course: measure '%s' names its param", name)
+        else
+          compile_ctx.param_refs[#compile_ctx.param_refs + 1] = { name = ms.param, where = node.where }
+        end
+      end
+      c.measures[#c.measures + 1] = x
+      names[name] = true
+    end
+  end
+  c.measure_names = names
+  local function threshold(key, num_key, text)
+    local t = spec[key]
+    if t == nil then return end
+    if type(t) ~= "table" or type(t.measure) ~= "string" or type(t[num_key]) ~= "number" then
+      bad(node, "course: %s must be { measure = \"name\", %s = N } (%s)", key, num_key, text)
+      return
+    end
+    for k in pairs(t) do
+      if k ~= "measure" and k ~= num_key then bad(node, "unknown option '%s' for the course's %s", tostring(k), key) end
+    end
+    if not names[t.measure] then bad(node, "course: %s names no measure '%s'", key, t.measure) return end
+    c[key .. "_measure"] = t.measure
+    c[key .. "_" .. num_key] = t[num_key]
+  end
+  threshold("response", "fall_pct", "the fall from the first session's value, in %, that is a response")
+  threshold("remission", "below", "a value below this is a remission")
+  if c.response_fall_pct and (c.response_fall_pct <= 0 or c.response_fall_pct > 100) then
+    bad(node, "course: response.fall_pct must be above 0 and at most 100")
+  end
+  return c
+end
 local HOOKS = set({ "alert", "phase_enter", "phase_exit", "overdue" })
 
 -- Item references are "item" (the phase's own, else the only one of that
@@ -704,11 +838,30 @@ local function resolve_refs(p)
       by_name[it.id] = (by_name[it.id] or 0) + 1
     end
   end
+  -- visit.course().first("phq9") names a course measure, not an item.
+  local measures = p.course and p.course.measure_names or {}
   for _, r in ipairs(compile_ctx.refs) do
     local ph, name = smatch(r.ref, "^([%w_]+)%.([%w_]+)$")
-    if ph then
+    if not r.measure and not r.phase and measures[r.ref] then
+      -- a measure
+    elseif ph then
       if not (by_phase[ph] and by_phase[ph][name]) then
         problem(r.where, "unknown item '%s'", r.ref)
+      elseif r.measure then
+        local it
+        for _, x in ipairs(p.phases) do
+          if x.id == ph then for _, y in ipairs(x.items) do if y.id == name then it = y end end end
+        end
+        local m, found = r.measure, false
+        for _, f in ipairs(it.fields or {}) do
+          if f.name == (m.field or (it.scalar and f.name)) then found = f end
+        end
+        if not found then
+          problem(r.where, "course: measure '%s': item '%s' has no %s", m.name, r.ref,
+                  m.field and ("field '" .. m.field .. "'") or "single value (name a field: field = \"total\")")
+        elseif found.kind ~= "number" then
+          problem(r.where, "course: measure '%s': %s is not a number", m.name, r.ref)
+        end
       end
     elseif not ((r.phase and by_phase[r.phase] and by_phase[r.phase][r.ref]) or by_name[r.ref] == 1) then
       if (by_name[r.ref] or 0) > 1 then
@@ -861,6 +1014,14 @@ function lang.compile(root, sources)
       elseif not (type(ph) == "table" and ph.tag == "invalid") then
         bad(root, "phases must be declared with v.phase \"id\" { ... }")
       end
+    end
+  end
+
+  if spec.course ~= nil then
+    if type(spec.course) == "table" and spec.course.tag == "course" then
+      p.course = compile_course(spec.course, p)
+    else
+      bad(root, "course must be declared with v.course { ... }")
     end
   end
 
@@ -1023,6 +1184,7 @@ end
 -- The synthetic visit: state[qid] = { readings }, at phase index `at`. Its
 -- functions are those of the engine's view (core/engine/view.c), no more: a
 -- name the real view lacks must fail here as it would in a visit.
+local exercise_course_n = 0
 local function synthetic_view(p, at, state, now)
   local qids, by_name = {}, {}
   for _, ph in ipairs(p.phases) do
@@ -1077,6 +1239,27 @@ local function synthetic_view(p, at, state, now)
       end
     end
     error(string.format("unknown param '%s'", tostring(name)), 2)
+  end
+  -- The course as the engine gives it (view.c): alternately a first session
+  -- (nothing before it) and a third one, so that a rule meets both.
+  function view.course()
+    local c = p.course
+    if not c then return nil end
+    exercise_course_n = exercise_course_n + 1
+    local first = exercise_course_n % 2 == 1
+    local function measure(name)
+      if type(name) ~= "string" or not c.measure_names[name] then
+        error(string.format("unknown course measure '%s'", tostring(name)), 2)
+      end
+      if first then return nil end
+      for _, m in ipairs(c.measures) do
+        if m.name == name then return m.param and view.param(m.param) or 10 end
+      end
+    end
+    return readonly({ id = 1, session = first and 1 or 3, sessions = c.sessions,
+                      stage = "induction", previous = measure, first = measure, min_interval = c.min_interval,
+                      days_since_last = (not first) and 3.5 or nil,
+                      last_at = (not first) and (now - 3.5 * 86400000) or nil }, "course")
   end
   function view.phase() return cur.id end
   function view.elapsed() return now - EXERCISE_START end

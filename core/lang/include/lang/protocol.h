@@ -121,6 +121,32 @@ typedef struct param_spec {
 
 enum { HOOK_ALERT, HOOK_PHASE_ENTER, HOOK_PHASE_EXIT, HOOK_OVERDUE, HOOK_COUNT };
 
+/* One measure of a course: a number taken from each session's visit, from
+ * an item (its field, or its single value) or from a param. */
+typedef struct course_measure {
+  const char *name;  /* interned */
+  const char *item;  /* "phase.item", interned; NULL for a param */
+  const char *field; /* interned; NULL: the item's single value */
+  const char *param; /* interned; NULL for an item */
+} course_measure;
+
+/* A protocol's course (v.course): the series its visits make for one
+ * patient. Durations in ms; 0: not declared. */
+typedef struct course_spec {
+  const char **visits; /* interned protocol ids whose visits join the course */
+  uint32_t n_visits;
+  int32_t sessions; /* the induction series */
+  int64_t within, min_interval, interval, grace;
+  int64_t maintenance_interval, maintenance_max; /* 0: no maintenance */
+  course_measure *measures;
+  uint32_t n_measures;
+  const char *response_measure; /* interned, NULL: no response computed */
+  double response_fall_pct;
+  const char *remission_measure; /* interned, NULL: no remission computed */
+  double remission_below;
+  char *where; /* "file:line" of the declaration */
+} course_spec;
+
 typedef struct source_file {
   char *path, *text;
   size_t len;
@@ -148,6 +174,7 @@ typedef struct protocol {
   int escalation_raises_priority; /* escalation also raises the priority a step (default: only the level) */
   uint32_t max_scheduled;         /* most scheduled items in one phase */
   int view_ref;                   /* the `visit` view table handed to Lua */
+  course_spec *course;            /* its visits' course, NULL when it declares none */
   int stored_in_log;              /* the engine's store keeps its sources already */
 } protocol;
 

@@ -40,7 +40,11 @@
   X(USER_CHANGED, "user.changed")                                                                                      \
   X(PROTOCOL_UPLOADED, "protocol.uploaded")                                                                            \
   X(PROTOCOL_APPROVED, "protocol.approved")                                                                            \
-  X(SIGNATURE_VOIDED, "signature.voided")
+  X(SIGNATURE_VOIDED, "signature.voided")                                                                              \
+  X(COURSE_STARTED, "course.started")                                                                                  \
+  X(COURSE_SESSION_ADDED, "course.session_added")                                                                      \
+  X(COURSE_MEASURED, "course.measured")                                                                                \
+  X(COURSE_CLOSED, "course.closed")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,

@@ -54,6 +54,11 @@ typedef struct store_ops {
   int (*kv_get)(store *s, const char *ns, const char *key, void **value, size_t *len, char *err, size_t errlen);
   /* Every key of ns in key order; non-zero from fn stops the scan. */
   int (*kv_scan)(store *s, const char *ns, store_kv_fn fn, void *ud, char *err, size_t errlen);
+
+  /* Every course event (type "course.*", site events: visit 0), in order:
+   * what the engine folds into its patients' courses at start and after an
+   * undo (core/engine/course.c). */
+  int (*scan_courses)(store *s, store_event_fn fn, void *ud, char *err, size_t errlen);
 } store_ops;
 
 struct store {

@@ -1,0 +1,704 @@
+/* course.c: a patient's treatment course, as a fold of course.* events.
+ *
+ * A protocol may declare a course (v.course in vigil.lua): the induction
+ * series, the intervals between sessions, maintenance, and the measures
+ * taken from each session's visit. A visit of a patient on a protocol that
+ * an open course of theirs names joins it as its next session; with none
+ * open, a visit whose protocol declares a course starts one. Course events
+ * are site events (visit 0) that name their course, so that the courses are
+ * folded at start from the store's course events alone (scan_courses), the
+ * closed visits staying in the log. Every threshold (intervals, grace, the
+ * response's fall, the remission's cut-off) is the protocol's data. */
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "base/intern.h"
+
+#define DAY_MS 86400000.0
+
+static const char *text_of(val d, const char *key) {
+  const val *x = vigil__val_get(d, key);
+  return x ? val_text(*x) : NULL;
+}
+
+static int num_of(val d, const char *key, double *out) {
+  const val *x = vigil__val_get(d, key);
+  if (!x || x->type != VAL_NUMBER) return 0;
+  *out = x->u.num;
+  return 1;
+}
+
+static course *course_by_id(const vigil_engine *e, double id) {
+  if (!(id >= 1) || id > (double)e->n_courses) return NULL;
+  return e->courses[(uint64_t)id - 1];
+}
+
+static int measure_index(const course *c, const char *name) {
+  const course_spec *cs = c->p->course;
+  for (uint32_t i = 0; name && i < cs->n_measures; i++)
+    if (!strcmp(cs->measures[i].name, name)) return (int)i;
+  return -1;
+}
+
+static void course_free(course *c) {
+  if (!c) return;
+  for (uint32_t i = 0; i < c->n_sessions; i++) {
+    free(c->sessions[i].values);
+    free(c->sessions[i].measured_at);
+  }
+  free(c->sessions);
+  free(c->close_reason);
+  free(c);
+}
+
+void vigil__courses_free(vigil_engine *e) {
+  for (uint64_t i = 0; i < e->n_courses; i++)
+    course_free(e->courses[i]);
+  free(e->courses);
+  free(e->links);
+  e->courses = NULL;
+  e->links = NULL;
+  e->n_courses = e->cap_courses = e->n_links = e->cap_links = 0;
+}
+
+static int corrupt(vigil_engine *e, const vigil_event *ev, const char *what) {
+  vigil__engine_log(e, VIGIL_LOG_ERROR, "course event %llu does not fit the courses: %s", (unsigned long long)ev->seq,
+                    what);
+  return VIGIL_ECORRUPT;
+}
+
+static int oom(vigil_engine *e) {
+  e->oom = 1;
+  return VIGIL_ENOMEM;
+}
+
+int vigil__course_apply(vigil_engine *e, const vigil_event *ev) {
+  val d = ev->data;
+  double id = 0;
+  num_of(d, K(course), &id);
+  switch (ev->type) {
+  case EV_COURSE_STARTED: {
+    const char *sha = text_of(d, K(sha256)), *patient = text_of(d, K(patient));
+    if (id != (double)(e->n_courses + 1) || !sha || !patient) return corrupt(e, ev, "a start out of order");
+    char err[1024];
+    protocol *p = vigil__engine_protocol_by_sha(e, sha, err, sizeof err);
+    if (!p || !p->course) return corrupt(e, ev, p ? "its protocol declares no course" : err);
+    if (e->n_courses == e->cap_courses) {
+      uint64_t cap = e->cap_courses ? e->cap_courses * 2 : 64;
+      course **cs = realloc(e->courses, cap * sizeof *cs);
+      if (!cs) return oom(e);
+      e->courses = cs;
+      e->cap_courses = cap;
+    }
+    course *c = calloc(1, sizeof *c);
+    const char *pat = vigil__intern(patient);
+    if (!c || !pat) {
+      free(c);
+      return oom(e);
+    }
+    c->id = e->n_courses + 1;
+    c->p = p;
+    c->patient = pat;
+    c->started_at = ev->time;
+    e->courses[e->n_courses++] = c;
+    return 0;
+  }
+  case EV_COURSE_SESSION_ADDED: {
+    course *c = course_by_id(e, id);
+    double vid = 0, number = 0;
+    const char *ref = text_of(d, K(protocol));
+    if (!c || c->closed || !num_of(d, K(visit), &vid) || !num_of(d, K(session), &number) ||
+        number != (double)(c->n_sessions + 1) || (e->n_links && (double)e->links[e->n_links - 1].visit >= vid))
+      return corrupt(e, ev, "a session that does not follow its course's last");
+    if (c->n_sessions == c->cap_sessions) {
+      uint32_t cap = c->cap_sessions ? c->cap_sessions * 2 : 8;
+      course_session *ss = realloc(c->sessions, cap * sizeof *ss);
+      if (!ss) return oom(e);
+      c->sessions = ss;
+      c->cap_sessions = cap;
+    }
+    if (e->n_links == e->cap_links) {
+      uint64_t cap = e->cap_links ? e->cap_links * 2 : 256;
+      course_link *ls = realloc(e->links, cap * sizeof *ls);
+      if (!ls) return oom(e);
+      e->links = ls;
+      e->cap_links = cap;
+    }
+    uint32_t nm = c->p->course->n_measures;
+    course_session s = {.visit = (uint64_t)vid,
+                        .at = ev->time,
+                        .protocol = ref ? vigil__intern(ref) : NULL,
+                        .values = malloc((nm ? nm : 1) * sizeof(double)),
+                        .measured_at = calloc(nm ? nm : 1, sizeof(int64_t))};
+    if (!s.values || !s.measured_at || (ref && !s.protocol)) {
+      free(s.values);
+      free(s.measured_at);
+      return oom(e);
+    }
+    for (uint32_t i = 0; i < nm; i++)
+      s.values[i] = NAN;
+    c->sessions[c->n_sessions] = s;
+    e->links[e->n_links++] = (course_link){.visit = s.visit, .c = c, .session = c->n_sessions};
+    c->n_sessions++;
+    return 0;
+  }
+  case EV_COURSE_MEASURED: {
+    course *c = course_by_id(e, id);
+    double number = 0;
+    int m = c ? measure_index(c, text_of(d, K(measure))) : -1;
+    if (!c || m < 0 || !num_of(d, K(session), &number) || !(number >= 1) || number > (double)c->n_sessions)
+      return corrupt(e, ev, "a measure of no session");
+    course_session *s = &c->sessions[(uint32_t)number - 1];
+    double x = NAN;
+    num_of(d, K(value), &x); /* null: the value was taken back */
+    s->values[m] = x;
+    s->measured_at[m] = ev->time;
+    return 0;
+  }
+  case EV_COURSE_CLOSED: {
+    course *c = course_by_id(e, id);
+    if (!c || c->closed) return corrupt(e, ev, "a close of no open course");
+    const char *reason = text_of(d, K(reason));
+    char *r = reason ? strdup(reason) : NULL;
+    if (reason && !r) return oom(e);
+    c->closed = 1;
+    c->closed_at = ev->time;
+    c->close_reason = r;
+    c->closed_by = ev->actor;
+    return 0;
+  }
+  default:
+    return 0;
+  }
+}
+
+typedef struct course_fold {
+  vigil_engine *e;
+  int rc;
+} course_fold;
+
+static int fold_one(void *ud, const vigil_event *ev) {
+  course_fold *f = ud;
+  int rc = vigil__course_apply(f->e, ev);
+  if (rc < 0) f->rc = rc;
+  return rc < 0;
+}
+
+int vigil__courses_fold(vigil_engine *e, size_t n_kept, char *err, size_t errlen) {
+  vigil__courses_free(e);
+  course_fold f = {.e = e};
+  int oom_was = e->oom;
+  e->oom = 0;
+  int rc = e->store->ops->scan_courses(e->store, fold_one, &f, err, errlen);
+  for (size_t i = 0; rc == 0 && f.rc == 0 && i < n_kept; i++)
+    if (!e->pending[i]->visit && e->pending[i]->type >= EV_COURSE_STARTED && e->pending[i]->type <= EV_COURSE_CLOSED)
+      fold_one(&f, e->pending[i]);
+  e->oom = oom_was;
+  if (rc == 0 && f.rc < 0) {
+    rc = f.rc;
+    snprintf(err, errlen, "%s",
+             f.rc == VIGIL_ENOMEM ? "out of memory folding the courses"
+                                  : "the course events do not fold (see the log)");
+  }
+  return rc;
+}
+
+/* After an undo that could not fold the courses again (out of memory),
+ * they are folded at their next use. */
+static void ready(vigil_engine *e) {
+  if (!e->courses_stale) return;
+  char err[1024];
+  int oom = e->oom;
+  if (vigil__courses_fold(e, e->n_pending, err, sizeof err) == 0) e->courses_stale = 0;
+  e->oom = oom;
+}
+
+course *vigil__course_of_visit(const vigil_engine *e, uint64_t vid, uint32_t *session) {
+  uint64_t lo = 0, hi = e->n_links;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (e->links[mid].visit < vid)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == e->n_links || e->links[lo].visit != vid) return NULL;
+  if (session) *session = e->links[lo].session;
+  return e->links[lo].c;
+}
+
+static int names_protocol(const course *c, const char *id) {
+  const course_spec *cs = c->p->course;
+  for (uint32_t i = 0; i < cs->n_visits; i++)
+    if (!strcmp(cs->visits[i], id)) return 1;
+  return 0;
+}
+
+/* The patient's open course that names protocol id (the latest), or NULL. */
+static course *open_course(const vigil_engine *e, const char *patient, const char *id) {
+  const char *pat = vigil__intern_find(patient, strlen(patient));
+  if (!pat) return NULL; /* no course has named this patient */
+  for (uint64_t i = e->n_courses; i-- > 0;) {
+    course *c = e->courses[i];
+    if (c->patient == pat && !c->closed && names_protocol(c, id)) return c;
+  }
+  return NULL;
+}
+
+/* Emits course.started for patient on p: the new course, or NULL. */
+static course *start_course(vigil_engine *e, protocol *p, const char *patient, const char *actor) {
+  char err[1024];
+  int rc;
+  if (!p->stored_in_log && (rc = e->store->ops->put_protocol(e->store, p, err, sizeof err)) < 0) {
+    vigil__engine_fail(e, rc, NULL, "%s", err);
+    return NULL;
+  }
+  p->stored_in_log = 1;
+  uint64_t id = e->n_courses + 1;
+  val data = vigil__val_recordv(4, K(course), val_num((double)id), K(patient), vigil__val_cstring(patient), K(protocol),
+                                val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom));
+  vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_STARTED, actor, data);
+  if (!ev || vigil__course_apply(e, ev) < 0) {
+    e->oom = 1;
+    return NULL;
+  }
+  return e->courses[id - 1];
+}
+
+int vigil__course_join(vigil_engine *e, visit *v, const char *actor) {
+  ready(e);
+  if (e->oom || !v->patient) return oom(e); /* the visit did not take its start in full */
+  course *c = open_course(e, v->patient, v->p->id);
+  if (!c && v->p->course && names_protocol(&(course){.p = v->p}, v->p->id))
+    c = start_course(e, v->p, v->patient, actor);
+  else if (!c)
+    return 0; /* no course names its protocol */
+  if (!c) return e->oom ? VIGIL_ENOMEM : VIGIL_EIO;
+  val data = vigil__val_recordv(4, K(course), val_num((double)c->id), K(session), val_num((double)c->n_sessions + 1),
+                                K(visit), val_num((double)v->id), K(protocol), val_atom(v->p->ref_atom));
+  vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_SESSION_ADDED, actor, data);
+  if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  return 0;
+}
+
+/* The value of measure m in visit v: its item's latest reading (a field of
+ * it, or its single value) or its param; NAN when there is none. */
+static double visit_measure(const visit *v, const course_measure *m) {
+  val x = VAL_NIL_;
+  if (m->param) {
+    if (vigil__protocol_find_param(v->p, m->param) < 0) return NAN;
+    x = vigil__visit_param(v, m->param);
+  } else {
+    int item = vigil__protocol_find_item(v->p, m->item, -1);
+    const reading *r = item >= 0 ? vigil__visit_latest(v, item) : NULL;
+    if (!r) return NAN;
+    x = r->v;
+    if (x.type == VAL_RECORD) {
+      const val *f = m->field ? vigil__val_get(x, m->field) : NULL;
+      x = f ? *f : VAL_NIL_;
+    }
+  }
+  return x.type == VAL_NUMBER ? x.u.num : NAN;
+}
+
+void vigil__course_sync(vigil_engine *e, visit *v) {
+  ready(e);
+  uint32_t n;
+  course *c = v ? vigil__course_of_visit(e, v->id, &n) : NULL;
+  if (!c || c->closed) return;
+  const course_spec *cs = c->p->course;
+  for (uint32_t i = 0; i < cs->n_measures && !e->oom; i++) {
+    double now = visit_measure(v, &cs->measures[i]), was = c->sessions[n].values[i];
+    if ((isnan(now) && isnan(was)) || now == was) continue;
+    val data = vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1), K(visit),
+                                  val_num((double)v->id), K(measure), val_atom(cs->measures[i].name), K(value),
+                                  isnan(now) ? VAL_NIL_ : val_num(now));
+    vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_MEASURED, K(vigil), data);
+    if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
+  }
+}
+
+/* ---- what is computed from a course -------------------------------------- */
+
+/* The value of measure m at the first session that has one (from: 0) or
+ * the last before session `before`; NAN when none. *at: its session. */
+static double first_value(const course *c, int m, uint32_t *at) {
+  for (uint32_t i = 0; i < c->n_sessions; i++)
+    if (!isnan(c->sessions[i].values[m])) {
+      if (at) *at = i;
+      return c->sessions[i].values[m];
+    }
+  return NAN;
+}
+
+static double last_value_before(const course *c, int m, uint32_t before, uint32_t *at) {
+  for (uint32_t i = before; i-- > 0;)
+    if (!isnan(c->sessions[i].values[m])) {
+      if (at) *at = i;
+      return c->sessions[i].values[m];
+    }
+  return NAN;
+}
+
+/* 1 response, 0 none (yet), -1 cannot say (fewer than two values, or a
+ * baseline of 0). A response: the latest value has fallen from the first by
+ * at least the protocol's fall_pct. */
+static int response_of(const course *c) {
+  const course_spec *cs = c->p->course;
+  int m = measure_index(c, cs->response_measure);
+  if (m < 0) return -1;
+  uint32_t a = 0, b = 0;
+  double first = first_value(c, m, &a), last = last_value_before(c, m, c->n_sessions, &b);
+  if (isnan(first) || isnan(last) || a == b || first <= 0) return -1;
+  return (first - last) / first * 100.0 >= cs->response_fall_pct;
+}
+
+/* 1 remission (the latest value below the protocol's cut-off), 0 not, -1 no value. */
+static int remission_of(const course *c) {
+  const course_spec *cs = c->p->course;
+  int m = measure_index(c, cs->remission_measure);
+  if (m < 0) return -1;
+  double last = last_value_before(c, m, c->n_sessions, NULL);
+  if (isnan(last)) return -1;
+  return last < cs->remission_below;
+}
+
+/* When the next session is due (ms), or -1 (closed, or nothing follows):
+ * the usual interval after the last session through the induction series,
+ * then the maintenance interval when the protocol declares one. */
+static int64_t next_due(const course *c) {
+  const course_spec *cs = c->p->course;
+  if (c->closed || c->n_sessions == 0) return -1;
+  int64_t last = c->sessions[c->n_sessions - 1].at;
+  if (c->n_sessions < (uint32_t)cs->sessions) return last + cs->interval;
+  return cs->maintenance_interval ? last + cs->maintenance_interval : -1;
+}
+
+static const char *stage_of(const course *c) {
+  if (c->closed) return "closed";
+  return c->n_sessions < (uint32_t)c->p->course->sessions ? "induction" : "maintenance";
+}
+
+/* ---- visit.course() ------------------------------------------------------ */
+
+/* previous(name) / first(name): upvalues 1 the engine, 2 the course id, 3
+ * the session (0-based) the view is for, 4: 1 for first. */
+static int l_course_measure(lua_State *L) {
+  vigil_engine *e = lua_touserdata(L, lua_upvalueindex(1));
+  course *c = course_by_id(e, (double)lua_tointeger(L, lua_upvalueindex(2)));
+  uint32_t session = (uint32_t)lua_tointeger(L, lua_upvalueindex(3));
+  int first = lua_toboolean(L, lua_upvalueindex(4));
+  const char *name = luaL_checkstring(L, 1);
+  int m = c ? measure_index(c, name) : -1;
+  if (m < 0) return luaL_error(L, "unknown course measure '%s'", name);
+  double x = first ? first_value(c, m, NULL) : last_value_before(c, m, session, NULL);
+  if (isnan(x))
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, x);
+  return 1;
+}
+
+int vigil__course_push_view(lua_State *L, vigil_engine *e, const visit *v) {
+  ready(e);
+  uint32_t n;
+  course *c = vigil__course_of_visit(e, v->id, &n);
+  if (!c) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const course_spec *cs = c->p->course;
+  lua_createtable(L, 0, 10);
+  lua_pushinteger(L, (lua_Integer)c->id);
+  lua_setfield(L, -2, "id");
+  lua_pushinteger(L, (lua_Integer)n + 1);
+  lua_setfield(L, -2, "session");
+  lua_pushinteger(L, cs->sessions);
+  lua_setfield(L, -2, "sessions");
+  lua_pushstring(L, n + 1 <= (uint32_t)cs->sessions ? "induction" : "maintenance");
+  lua_setfield(L, -2, "stage");
+  lua_pushinteger(L, cs->min_interval);
+  lua_setfield(L, -2, "min_interval");
+  if (n > 0) {
+    int64_t last = c->sessions[n - 1].at;
+    lua_pushinteger(L, last);
+    lua_setfield(L, -2, "last_at");
+    lua_pushnumber(L, (double)(c->sessions[n].at - last) / DAY_MS);
+    lua_setfield(L, -2, "days_since_last");
+  }
+  for (int first = 0; first < 2; first++) {
+    lua_pushlightuserdata(L, e);
+    lua_pushinteger(L, (lua_Integer)c->id);
+    lua_pushinteger(L, n);
+    lua_pushboolean(L, first);
+    lua_pushcclosure(L, l_course_measure, 4);
+    lua_setfield(L, -2, first ? "first" : "previous");
+  }
+  return 1;
+}
+
+/* ---- JSON ------------------------------------------------------------------- */
+
+static void json_time_or_null(buf *b, int64_t ms) {
+  if (ms < 0) {
+    vigil__buf_puts(b, "null");
+    return;
+  }
+  vigil__buf_putc(b, '"');
+  vigil__buf_iso_time(b, ms);
+  vigil__buf_putc(b, '"');
+}
+
+static void json_tristate(buf *b, int x) { vigil__buf_puts(b, x < 0 ? "null" : x ? "true" : "false"); }
+
+void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v) {
+  ready(e);
+  uint32_t n;
+  course *c = vigil__course_of_visit(e, v->id, &n);
+  if (!c) return;
+  const course_spec *cs = c->p->course;
+  vigil__buf_puts(b, ",\"course\":{\"id\":");
+  vigil__buf_put_int(b, (long long)c->id);
+  vigil__buf_puts(b, ",\"session\":");
+  vigil__buf_put_int(b, (long long)n + 1);
+  vigil__buf_puts(b, ",\"sessions\":");
+  vigil__buf_put_int(b, cs->sessions);
+  vigil__buf_puts(b, ",\"stage\":");
+  vigil__buf_json_string(b, n + 1 <= (uint32_t)cs->sessions ? "induction" : "maintenance");
+  vigil__buf_puts(b, ",\"new\":");
+  vigil__buf_puts(b, n == 0 ? "true" : "false");
+  vigil__buf_puts(b, ",\"previous\":");
+  if (n == 0) {
+    vigil__buf_puts(b, "null");
+  } else {
+    const course_session *s = &c->sessions[n - 1];
+    vigil__buf_puts(b, "{\"visit\":");
+    vigil__buf_put_int(b, (long long)s->visit);
+    vigil__buf_puts(b, ",\"at\":");
+    json_time_or_null(b, s->at);
+    vigil__buf_puts(b, ",\"measures\":{");
+    for (uint32_t i = 0, k = 0; i < cs->n_measures; i++) {
+      if (isnan(s->values[i])) continue;
+      if (k++) vigil__buf_putc(b, ',');
+      vigil__buf_json_string(b, cs->measures[i].name);
+      vigil__buf_putc(b, ':');
+      vigil__buf_json_number(b, s->values[i]);
+    }
+    vigil__buf_puts(b, "}}");
+  }
+  vigil__buf_putc(b, '}');
+}
+
+static const char *visit_status_name(vigil_engine *e, uint64_t id) {
+  const char *status = NULL;
+  return vigil_query_visit_status(e, id, &status) == 0 && status ? status : "unknown";
+}
+
+static void course_json(vigil_engine *e, buf *b, const course *c) {
+  const course_spec *cs = c->p->course;
+  vigil__buf_puts(b, "{\"id\":");
+  vigil__buf_put_int(b, (long long)c->id);
+  vigil__buf_puts(b, ",\"protocol\":");
+  vigil__buf_json_string(b, c->p->ref);
+  vigil__buf_puts(b, ",\"status\":");
+  vigil__buf_json_string(b, c->closed ? "closed" : "open");
+  vigil__buf_puts(b, ",\"stage\":");
+  vigil__buf_json_string(b, stage_of(c));
+  vigil__buf_puts(b, ",\"started_at\":");
+  json_time_or_null(b, c->started_at);
+  vigil__buf_puts(b, ",\"plan\":{\"sessions\":");
+  vigil__buf_put_int(b, cs->sessions);
+  vigil__buf_puts(b, ",\"within_days\":");
+  vigil__buf_json_number(b, (double)cs->within / DAY_MS);
+  vigil__buf_puts(b, ",\"min_interval_days\":");
+  vigil__buf_json_number(b, (double)cs->min_interval / DAY_MS);
+  vigil__buf_puts(b, ",\"interval_days\":");
+  vigil__buf_json_number(b, (double)cs->interval / DAY_MS);
+  vigil__buf_puts(b, ",\"maintenance_interval_days\":");
+  if (cs->maintenance_interval)
+    vigil__buf_json_number(b, (double)cs->maintenance_interval / DAY_MS);
+  else
+    vigil__buf_puts(b, "null");
+  vigil__buf_puts(b, ",\"grace_days\":");
+  vigil__buf_json_number(b, (double)cs->grace / DAY_MS);
+  vigil__buf_puts(b, "},\"sessions\":[");
+  for (uint32_t i = 0; i < c->n_sessions; i++) {
+    const course_session *s = &c->sessions[i];
+    if (i) vigil__buf_putc(b, ',');
+    vigil__buf_puts(b, "{\"number\":");
+    vigil__buf_put_int(b, (long long)i + 1);
+    vigil__buf_puts(b, ",\"visit\":");
+    vigil__buf_put_int(b, (long long)s->visit);
+    vigil__buf_puts(b, ",\"protocol\":");
+    vigil__buf_json_string(b, s->protocol ? s->protocol : "");
+    vigil__buf_puts(b, ",\"started_at\":");
+    json_time_or_null(b, s->at);
+    vigil__buf_puts(b, ",\"days_since_last\":");
+    if (i)
+      vigil__buf_json_number(b, (double)(s->at - c->sessions[i - 1].at) / DAY_MS);
+    else
+      vigil__buf_puts(b, "null");
+    vigil__buf_puts(b, ",\"status\":");
+    vigil__buf_json_string(b, visit_status_name(e, s->visit));
+    vigil__buf_putc(b, '}');
+  }
+  vigil__buf_puts(b, "],\"measures\":{");
+  for (uint32_t m = 0; m < cs->n_measures; m++) {
+    if (m) vigil__buf_putc(b, ',');
+    vigil__buf_json_string(b, cs->measures[m].name);
+    vigil__buf_puts(b, ":[");
+    for (uint32_t i = 0, k = 0; i < c->n_sessions; i++) {
+      const course_session *s = &c->sessions[i];
+      if (isnan(s->values[m])) continue;
+      if (k++) vigil__buf_putc(b, ',');
+      vigil__buf_puts(b, "{\"session\":");
+      vigil__buf_put_int(b, (long long)i + 1);
+      vigil__buf_puts(b, ",\"visit\":");
+      vigil__buf_put_int(b, (long long)s->visit);
+      vigil__buf_puts(b, ",\"at\":");
+      json_time_or_null(b, s->measured_at[m]);
+      vigil__buf_puts(b, ",\"value\":");
+      vigil__buf_json_number(b, s->values[m]);
+      vigil__buf_putc(b, '}');
+    }
+    vigil__buf_putc(b, ']');
+  }
+  vigil__buf_puts(b, "},\"response\":");
+  json_tristate(b, response_of(c));
+  vigil__buf_puts(b, ",\"remission\":");
+  json_tristate(b, remission_of(c));
+  vigil__buf_puts(b, ",\"thresholds\":{\"response_fall_pct\":");
+  if (cs->response_measure)
+    vigil__buf_json_number(b, cs->response_fall_pct);
+  else
+    vigil__buf_puts(b, "null");
+  vigil__buf_puts(b, ",\"remission_below\":");
+  if (cs->remission_measure)
+    vigil__buf_json_number(b, cs->remission_below);
+  else
+    vigil__buf_puts(b, "null");
+  vigil__buf_puts(b, "},\"next_due\":");
+  int64_t due = next_due(c);
+  json_time_or_null(b, due);
+  vigil__buf_puts(b, ",\"overdue\":");
+  vigil__buf_puts(b, due >= 0 && vigil__engine_now(e) > due + cs->grace ? "true" : "false");
+  if (c->closed) {
+    vigil__buf_puts(b, ",\"closed\":{\"at\":");
+    json_time_or_null(b, c->closed_at);
+    vigil__buf_puts(b, ",\"by\":");
+    vigil__buf_json_string(b, c->closed_by ? c->closed_by : "");
+    vigil__buf_puts(b, ",\"reason\":");
+    vigil__buf_json_string(b, c->close_reason ? c->close_reason : "");
+    vigil__buf_putc(b, '}');
+  }
+  vigil__buf_putc(b, '}');
+}
+
+char *vigil_patient_json(vigil_engine *e, const char *patient) {
+  ready(e);
+  const char *pat = patient ? vigil__intern_find(patient, strlen(patient)) : NULL;
+  int found = 0;
+  for (uint64_t i = 0; pat && i < e->n_courses; i++)
+    found |= e->courses[i]->patient == pat;
+  if (!found) {
+    vigil__engine_fail(e, VIGIL_ENOENT, "patient", "no course for patient %s", patient ? patient : "(none)");
+    return NULL;
+  }
+  buf b;
+  vigil__buf_init(&b);
+  vigil__buf_puts(&b, "{\"patient\":");
+  vigil__buf_json_string(&b, patient);
+  vigil__buf_puts(&b, ",\"courses\":[");
+  for (uint64_t i = 0, k = 0; i < e->n_courses; i++) {
+    if (e->courses[i]->patient != pat) continue;
+    if (k++) vigil__buf_putc(&b, ',');
+    course_json(e, &b, e->courses[i]);
+  }
+  vigil__buf_puts(&b, "]}");
+  if (b.oom) {
+    vigil__buf_free(&b);
+    vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  return vigil__buf_take(&b);
+}
+
+char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_only) {
+  ready(e);
+  int64_t now = vigil__engine_now(e);
+  buf b;
+  vigil__buf_init(&b);
+  vigil__buf_puts(&b, "{\"patients\":[");
+  for (uint64_t i = 0, k = 0; i < e->n_courses; i++) {
+    const course *c = e->courses[i];
+    int64_t due = next_due(c);
+    if (due < 0) continue;
+    int overdue = now > due + c->p->course->grace;
+    if (overdue_only ? !overdue : due >= until_ms) continue;
+    if (k++) vigil__buf_putc(&b, ',');
+    vigil__buf_puts(&b, "{\"patient\":");
+    vigil__buf_json_string(&b, c->patient);
+    vigil__buf_puts(&b, ",\"course\":");
+    vigil__buf_put_int(&b, (long long)c->id);
+    vigil__buf_puts(&b, ",\"protocol\":");
+    vigil__buf_json_string(&b, c->p->ref);
+    vigil__buf_puts(&b, ",\"stage\":");
+    vigil__buf_json_string(&b, stage_of(c));
+    vigil__buf_puts(&b, ",\"sessions\":");
+    vigil__buf_put_int(&b, c->n_sessions);
+    vigil__buf_puts(&b, ",\"last_session_at\":");
+    json_time_or_null(&b, c->sessions[c->n_sessions - 1].at);
+    vigil__buf_puts(&b, ",\"next_due\":");
+    json_time_or_null(&b, due);
+    vigil__buf_puts(&b, ",\"overdue\":");
+    vigil__buf_puts(&b, overdue ? "true" : "false");
+    vigil__buf_putc(&b, '}');
+  }
+  vigil__buf_puts(&b, "]}");
+  if (b.oom) {
+    vigil__buf_free(&b);
+    vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  return vigil__buf_take(&b);
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor,
+                            uint64_t *course_id) {
+  ready(e);
+  protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
+  if (!p) return vigil__engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
+  if (!p->course) return vigil__engine_fail(e, VIGIL_EINVAL, "protocol", "%s declares no course", p->ref);
+  if (!patient || !*patient)
+    return vigil__engine_fail(e, VIGIL_EINVAL, "patient", "a course needs a patient reference");
+  course *open = open_course(e, patient, p->id);
+  if (open)
+    return vigil__engine_fail(e, VIGIL_EEXIST, "patient",
+                              "patient %s has course %llu open on %s already: close it before starting another",
+                              patient, (unsigned long long)open->id, open->p->ref);
+  course *c = start_course(e, p, patient, vigil__intern(actor && *actor ? actor : "unknown"));
+  if (!c) return e->oom ? VIGIL_ENOMEM : VIGIL_EIO;
+  if (course_id) *course_id = c->id;
+  return vigil__engine_done(e, NULL);
+}
+
+int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+  ready(e);
+  course *c = course_by_id(e, (double)id);
+  if (!c) return vigil__engine_fail(e, VIGIL_ENOENT, "course", "no course %llu", (unsigned long long)id);
+  if (c->closed)
+    return vigil__engine_fail(e, VIGIL_ESTATE, "course", "course %llu is closed already", (unsigned long long)id);
+  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "closing a course needs a reason");
+  if (strlen(reason) > 1000)
+    return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "a reason has at most 1000 characters");
+  val data = vigil__val_recordv(2, K(course), val_num((double)id), K(reason), vigil__val_cstring(reason));
+  vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_CLOSED, vigil__intern(actor && *actor ? actor : "unknown"), data);
+  if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  return vigil__engine_done(e, NULL);
+}

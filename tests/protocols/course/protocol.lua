@@ -1,0 +1,49 @@
+-- A small visit protocol with a course, for test_course.c: three induction
+-- sessions two days apart (at least one day apart), then maintenance every
+-- 14 days; PHQ-9 and the dose measured at each session.
+local v = require "vigil"
+
+local fmt = string.format
+
+return v.protocol "course_test" {
+  version = "1.0.0",
+  title = "Course test",
+  params = {
+    v.param "dose" { title = "Dose", default = 0.5, unit = "mg/kg", range = { 0.1, 1.0 } },
+  },
+  course = v.course {
+    sessions = 3, within = "10d", min_interval = "1d", interval = "2d", grace = "1d",
+    maintenance = { interval = "14d" },
+    measures = { phq9 = { item = "session.phq9" }, dose = { param = "dose" } },
+    response = { measure = "phq9", fall_pct = 50 },
+    remission = { measure = "phq9", below = 5 },
+  },
+  phases = {
+    v.phase "session" {
+      items = {
+        v.check "consent" {
+          title = "Consent",
+          -- Sooner than the course's minimum interval: a clinician decides.
+          rule = function(_, visit)
+            local c = visit.course()
+            if c and c.days_since_last and c.days_since_last * 86400000 < c.min_interval then
+              return v.block(fmt("Session %d comes %.1f days after the last one: a clinician decides.", c.session,
+                                 c.days_since_last))
+            end
+          end,
+        },
+        v.number "phq9" {
+          title = "PHQ-9 total", unit = "{score}", range = { 0, 27 },
+          rule = function(x, visit)
+            local c = visit.course()
+            local before, first = c and c.previous("phq9"), c and c.first("phq9")
+            if before then
+              return v.note(fmt("PHQ-9 %d at session %d of %d (previous %d, first %d)", x, c.session, c.sessions,
+                                before, first))
+            end
+          end,
+        },
+      },
+    },
+  },
+}

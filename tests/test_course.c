@@ -1,0 +1,261 @@
+/* test_course.c: a patient's treatment course (core/engine/course.c).
+ *
+ * Visits of one patient on a protocol that declares a course join it as its
+ * sessions, numbered; the course measures each session (PHQ-9 from an item,
+ * the dose from a param); rules see the course through visit.course(); the
+ * response and remission follow the protocol's thresholds; a closed course
+ * leaves the next visit to start a new one; a second open course on the same
+ * protocol is refused; and the courses are the fold of the log: an engine
+ * started again on the same store shows the same. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vigil/vigil.h"
+
+#define T0 1767600000000LL /* 2026-01-05T08:00:00Z */
+#define HOUR 3600000LL
+#define DAY (24 * HOUR)
+#define FIXTURE "tests/protocols/course"
+
+static void quiet(void *ud, vigil_log_level level, const char *msg) { (void)ud, (void)level, (void)msg; }
+
+typedef struct fixture {
+  char dir[64], db[128];
+  vigil_engine *e;
+} fixture;
+
+static void open_engine(fixture *f, int64_t at) {
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = at, .db_path = f->db, .log = quiet};
+  if (vigil_engine_new(&o, &f->e) < 0) fail_msg("%s", vigil_engine_errmsg(NULL));
+  if (vigil_engine_load(f->e, FIXTURE, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/vigil-course-XXXXXX");
+  if (!mkdtemp(f->dir)) return -1;
+  snprintf(f->db, sizeof f->db, "%s/vigil.db", f->dir);
+  open_engine(f, T0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  vigil_engine_free(f->e);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  if (system(cmd) != 0) return -1;
+  free(f);
+  return 0;
+}
+
+static json_t *parse(char *text) {
+  if (!text) fail_msg("no JSON");
+  json_error_t err;
+  json_t *j = json_loads(text, 0, &err);
+  if (!j) fail_msg("bad JSON (%s): %s", err.text, text);
+  vigil_free(text);
+  return j;
+}
+
+static json_t *visit_of(vigil_engine *e, uint64_t id) { return parse(vigil_visit_json(e, id)); }
+
+static json_t *patient_of(vigil_engine *e, const char *patient) {
+  char *s = vigil_patient_json(e, patient);
+  if (!s) fail_msg("patient %s: %s", patient, vigil_engine_errmsg(e));
+  return parse(s);
+}
+
+/* A session: a visit started at engine time, PHQ-9 recorded, discharged. */
+static uint64_t session(vigil_engine *e, const char *patient, int phq9, const char *params) {
+  uint64_t id;
+  if (vigil_visit_start(e, "course_test", patient, "nurse:ana", params, &id) < 0)
+    fail_msg("start: %s", vigil_engine_errmsg(e));
+  char entry[64];
+  snprintf(entry, sizeof entry, "{\"consent\": true, \"phq9\": %d}", phq9);
+  if (vigil_visit_record_json(e, id, "nurse:ana", entry) < 0) fail_msg("record: %s", vigil_engine_errmsg(e));
+  return id;
+}
+
+static void discharge(vigil_engine *e, uint64_t id) {
+  if (vigil_visit_discharge(e, id, "nurse:ana") < 0) fail_msg("discharge: %s", vigil_engine_errmsg(e));
+}
+
+static double num(json_t *j, const char *path) {
+  json_t *x = json_object_get(j, path);
+  if (!json_is_number(x)) fail_msg("%s is not a number", path);
+  return json_number_value(x);
+}
+
+/* Six sessions of one patient: numbered in order, PHQ-9 and the dose per
+ * session, the previous session's values in the visit, the response and the
+ * remission by the protocol's thresholds, and the next session's due time. */
+static void sessions_measures_response_remission(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  int phq9[] = {20, 16, 11, 9, 6, 4};
+  uint64_t ids[6];
+  for (int i = 0; i < 6; i++) {
+    ids[i] = session(e, "MRN-1", phq9[i], i == 2 ? "{\"dose\": 0.6}" : NULL);
+    json_t *v = visit_of(e, ids[i]);
+    json_t *c = json_object_get(v, "course");
+    assert_non_null(c);
+    assert_int_equal((int)num(c, "id"), 1);
+    assert_int_equal((int)num(c, "session"), i + 1);
+    assert_int_equal((int)num(c, "sessions"), 3);
+    assert_string_equal(json_string_value(json_object_get(c, "stage")), i < 3 ? "induction" : "maintenance");
+    assert_true(json_is_true(json_object_get(c, "new")) == (i == 0));
+    if (i > 0) {
+      json_t *prev = json_object_get(json_object_get(c, "previous"), "measures");
+      assert_int_equal((int)num(prev, "phq9"), phq9[i - 1]);
+      assert_true(num(prev, "dose") == (i - 1 == 2 ? 0.6 : 0.5));
+    } else {
+      assert_true(json_is_null(json_object_get(c, "previous")));
+    }
+    json_decref(v);
+    discharge(e, ids[i]);
+    if (i == 1) {
+      /* After two sessions: a fall of 20 %, no response yet, no remission. */
+      json_t *p = patient_of(e, "MRN-1");
+      json_t *c0 = json_array_get(json_object_get(p, "courses"), 0);
+      assert_true(json_is_false(json_object_get(c0, "response")));
+      assert_true(json_is_false(json_object_get(c0, "remission")));
+      json_decref(p);
+    }
+    if (i == 3) {
+      /* 20 -> 9: a fall of 55 %, a response (50 %); 9 is no remission (< 5). */
+      json_t *p = patient_of(e, "MRN-1");
+      json_t *c0 = json_array_get(json_object_get(p, "courses"), 0);
+      assert_true(json_is_true(json_object_get(c0, "response")));
+      assert_true(json_is_false(json_object_get(c0, "remission")));
+      json_decref(p);
+    }
+    vigil_engine_advance_to(e, T0 + (i + 1) * 2 * DAY);
+  }
+  json_t *p = patient_of(e, "MRN-1");
+  assert_string_equal(json_string_value(json_object_get(p, "patient")), "MRN-1");
+  json_t *courses = json_object_get(p, "courses");
+  assert_int_equal(json_array_size(courses), 1);
+  json_t *c = json_array_get(courses, 0);
+  assert_string_equal(json_string_value(json_object_get(c, "protocol")), "course_test@1.0.0");
+  assert_string_equal(json_string_value(json_object_get(c, "status")), "open");
+  json_t *sessions = json_object_get(c, "sessions");
+  assert_int_equal(json_array_size(sessions), 6);
+  for (int i = 0; i < 6; i++) {
+    json_t *s = json_array_get(sessions, (size_t)i);
+    assert_int_equal((int)num(s, "number"), i + 1);
+    assert_int_equal((uint64_t)num(s, "visit"), ids[i]);
+    assert_string_equal(json_string_value(json_object_get(s, "status")), "discharged");
+  }
+  json_t *trend = json_object_get(json_object_get(c, "measures"), "phq9");
+  assert_int_equal(json_array_size(trend), 6);
+  for (int i = 0; i < 6; i++)
+    assert_int_equal((int)num(json_array_get(trend, (size_t)i), "value"), phq9[i]);
+  assert_true(json_is_true(json_object_get(c, "response")));
+  assert_true(json_is_true(json_object_get(c, "remission"))); /* 4 < 5 */
+  /* Maintenance: the last session (day 10) + 14 days. */
+  assert_string_equal(json_string_value(json_object_get(c, "next_due")), "2026-01-29T08:00:00.000Z");
+  json_decref(p);
+}
+
+/* Rules see the course: the previous and first session's PHQ-9 in a note,
+ * and a session sooner than the minimum interval holds the phase. */
+static void rules_see_the_course(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  uint64_t a = session(e, "MRN-2", 18, NULL);
+  discharge(e, a);
+  vigil_engine_advance_to(e, T0 + 12 * HOUR); /* half a day later: too soon */
+  uint64_t b = session(e, "MRN-2", 14, NULL);
+  json_t *v = visit_of(e, b);
+  json_t *gate = json_object_get(v, "gate");
+  assert_true(json_is_false(json_object_get(gate, "ok")));
+  const char *reason = json_string_value(json_array_get(json_object_get(gate, "reasons"), 0));
+  assert_non_null(reason);
+  assert_non_null(strstr(reason, "Session 2 comes 0.5 days after the last one"));
+  json_decref(v);
+  char *events = vigil_query_events_json(e, 0, b, 0);
+  assert_non_null(strstr(events, "PHQ-9 14 at session 2 of 3 (previous 18, first 18)"));
+  vigil_free(events);
+}
+
+/* A closed course: the next visit starts a new one; two open courses on one
+ * protocol for one patient are refused. */
+static void closed_course_and_a_second_open_one(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  uint64_t course;
+  assert_int_equal(vigil_course_start(e, "course_test", "MRN-3", "dr:kim", &course), 0);
+  assert_int_equal(vigil_course_start(e, "course_test", "MRN-3", "dr:kim", NULL), VIGIL_EEXIST);
+  uint64_t a = session(e, "MRN-3", 10, NULL);
+  json_t *v = visit_of(e, a);
+  assert_int_equal((uint64_t)num(json_object_get(v, "course"), "id"), course);
+  json_decref(v);
+  discharge(e, a);
+  assert_int_equal(vigil_course_close(e, course, "dr:kim", ""), VIGIL_EINVAL);
+  assert_int_equal(vigil_course_close(e, course + 99, "dr:kim", "moved"), VIGIL_ENOENT);
+  assert_int_equal(vigil_course_close(e, course, "dr:kim", "moved away"), 0);
+  assert_int_equal(vigil_course_close(e, course, "dr:kim", "moved away"), VIGIL_ESTATE);
+  vigil_engine_advance_to(e, T0 + 5 * DAY);
+  uint64_t b = session(e, "MRN-3", 12, NULL);
+  v = visit_of(e, b);
+  json_t *c = json_object_get(v, "course");
+  assert_true(num(c, "id") > (double)course);
+  assert_int_equal((int)num(c, "session"), 1);
+  assert_true(json_is_true(json_object_get(c, "new")));
+  json_decref(v);
+  json_t *p = patient_of(e, "MRN-3");
+  json_t *first = json_array_get(json_object_get(p, "courses"), 0);
+  assert_string_equal(json_string_value(json_object_get(first, "status")), "closed");
+  json_t *closed = json_object_get(first, "closed");
+  assert_string_equal(json_string_value(json_object_get(closed, "by")), "dr:kim");
+  assert_string_equal(json_string_value(json_object_get(closed, "reason")), "moved away");
+  assert_true(json_is_null(json_object_get(first, "next_due")));
+  json_decref(p);
+  assert_null(vigil_patient_json(e, "nobody"));
+}
+
+/* The courses are the fold of the log: a new engine on the same store shows
+ * each patient's courses exactly as the one that wrote it. */
+static void courses_fold_from_the_log(void **state) {
+  fixture *f = *state;
+  sessions_measures_response_remission(state);
+  closed_course_and_a_second_open_one(state);
+  char *before1 = vigil_patient_json(f->e, "MRN-1"), *before3 = vigil_patient_json(f->e, "MRN-3");
+  int64_t now = T0 + 12 * DAY;
+  vigil_engine_advance_to(f->e, now);
+  vigil_engine_free(f->e);
+  open_engine(f, now);
+  char *after1 = vigil_patient_json(f->e, "MRN-1"), *after3 = vigil_patient_json(f->e, "MRN-3");
+  assert_non_null(after1);
+  assert_string_equal(before1, after1);
+  assert_string_equal(before3, after3);
+  /* And a session after the restart joins the same course as its seventh. */
+  uint64_t id = session(f->e, "MRN-1", 3, NULL);
+  json_t *v = visit_of(f->e, id);
+  assert_int_equal((int)num(json_object_get(v, "course"), "session"), 7);
+  json_decref(v);
+  vigil_free(before1);
+  vigil_free(before3);
+  vigil_free(after1);
+  vigil_free(after3);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
+      cmocka_unit_test_setup_teardown(rules_see_the_course, setup, teardown),
+      cmocka_unit_test_setup_teardown(closed_course_and_a_second_open_one, setup, teardown),
+      cmocka_unit_test_setup_teardown(courses_fold_from_the_log, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
