@@ -627,6 +627,12 @@ char *vigil_patient_json(vigil_engine *e, const char *patient) {
   return vigil__buf_take(&b);
 }
 
+const char *vigil_course_patient(vigil_engine *e, uint64_t id) {
+  ready(e);
+  course *c = course_by_id(e, (double)id);
+  return c ? c->patient : NULL;
+}
+
 char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_only) {
   ready(e);
   int64_t now = vigil__engine_now(e);

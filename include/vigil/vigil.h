@@ -316,6 +316,8 @@ int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const ch
 /* {"patient", "courses": [...]} (docs/http.md); NULL with VIGIL_ENOENT when
  * the patient has no course. */
 char *vigil_patient_json(vigil_engine *e, const char *patient);
+/* The patient of course id, or NULL when there is no such course. */
+const char *vigil_course_patient(vigil_engine *e, uint64_t id);
 /* {"patients": [...]}: each open course whose next session is due before
  * until_ms, or (overdue_only) whose next session is past due and its grace. */
 char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_only);

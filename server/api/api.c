@@ -410,6 +410,8 @@ static void get_visits(api *a, http_request *req) {
   /* Today begins at midnight in the site's time zone (vigil.conf's
    * site.timezone: vigil serve sets TZ), by the engine's clock. */
   if (rc && !strcmp(today, "true")) f.started_from = local_midnight_ms(vigil_engine_now(a->e));
+  /* A patient's visits: all of them, closed too, unless a status is asked. */
+  if (!f.status && f.patient) f.status = "all";
   if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
   f.after = after;
   f.limit = limit > 1000 ? 1000 : (uint32_t)limit;
@@ -423,6 +425,41 @@ static void get_visits(api *a, http_request *req) {
     return;
   }
   vigil__api_reply_free(req, 200, body, NULL);
+}
+
+/* A patient's courses (core/engine/course.c). */
+static void get_patient(api *a, http_request *req, const char *seg, size_t len) {
+  char patient[256];
+  if (len >= sizeof patient) {
+    vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
+    return;
+  }
+  memcpy(patient, seg, len);
+  patient[len] = 0;
+  char *body = vigil_patient_json(a->e, patient);
+  if (body)
+    vigil__api_reply_free(req, 200, body, NULL);
+  else
+    fail_engine(a, req, vigil_engine_errfield(a->e) ? VIGIL_ENOENT : VIGIL_ENOMEM, "patient");
+}
+
+/* Who is due: ?due=today (a next session due before tomorrow's midnight,
+ * site time) or ?due=overdue (past due and its grace). */
+static void get_patients(api *a, http_request *req) {
+  char due[16];
+  int rc = query_text(req, "due", due, sizeof due);
+  if (rc < 0) return;
+  if (rc == 0 || (strcmp(due, "today") && strcmp(due, "overdue"))) {
+    vigil__http_respond_error(req, 400, "invalid_query", "due is today or overdue", "due");
+    return;
+  }
+  int64_t now = vigil_engine_now(a->e);
+  int64_t until = local_midnight_ms(local_midnight_ms(now) + 36 * 3600000LL); /* tomorrow's midnight */
+  char *body = vigil_patients_due_json(a->e, until, !strcmp(due, "overdue"));
+  if (body)
+    vigil__api_reply_free(req, 200, body, NULL);
+  else
+    fail_engine(a, req, VIGIL_ENOMEM, NULL);
 }
 
 static void get_visit(api *a, http_request *req, uint64_t id) {
@@ -630,7 +667,9 @@ typedef enum command {
   CMD_OVERRIDE,
   CMD_DISCHARGE,
   CMD_ABORT,
-  CMD_ACK
+  CMD_ACK,
+  CMD_COURSE_START,
+  CMD_COURSE_CLOSE
 } command;
 
 static const struct {
@@ -715,6 +754,13 @@ static int parse_write(http_request *req, write_request *w) {
     return vigil__api_member_string(req, body, "reason", 1, &w->s2);
   case CMD_ACK:
     return vigil__api_member_string(req, body, "reason", 0, &w->s2);
+  case CMD_COURSE_START:
+    return vigil__api_member_string(req, body, "protocol", 1, &w->s1) < 0 ||
+                   vigil__api_member_string(req, body, "patient", 1, &w->s2) < 0
+               ? -1
+               : 0;
+  case CMD_COURSE_CLOSE:
+    return vigil__api_member_string(req, body, "reason", 1, &w->s2);
   case CMD_ADVANCE:
   case CMD_DISCHARGE:
     return 0;
@@ -733,6 +779,7 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
     *signs = 1;
     return PERM_DISCHARGE;
   case CMD_ABORT:
+  case CMD_COURSE_CLOSE: /* stopping a course is stopping its visits to come */
     return PERM_DISCHARGE;
   case CMD_AMEND:
     /* Amending a signature item (its outcome) is a signature too. */
@@ -856,6 +903,30 @@ static void run_write(api *a, http_request *req, write_request *w) {
     rc = vigil_alert_ack(a->e, id, actor, s2);
     if (rc == 0) rc = vigil_query_alert_visit(a->e, id, &visit);
     break;
+  case CMD_COURSE_START:
+    rc = vigil_course_start(a->e, s1, s2, actor, &id);
+    break;
+  case CMD_COURSE_CLOSE:
+    rc = vigil_course_close(a->e, id, actor, s2);
+    break;
+  }
+  if (w->cmd == CMD_COURSE_START || w->cmd == CMD_COURSE_CLOSE) {
+    /* The patient's courses as the command left them. */
+    int status = 200;
+    const char *patient = rc == 0 ? vigil_course_patient(a->e, id) : NULL;
+    char *body = patient ? vigil_patient_json(a->e, patient) : NULL;
+    if (rc < 0)
+      body = engine_error_json(a, rc, w->cmd == CMD_COURSE_CLOSE ? "course" : NULL, 0, &status);
+    else if (!body)
+      body = strdup("{}");
+    char location[96];
+    snprintf(location, sizeof location, "Location: /api/v1/courses/%llu\r\n", (unsigned long long)id);
+    vigil__api_hold(a, req,
+                    rc < 0                       ? status
+                    : w->cmd == CMD_COURSE_START ? 201
+                                                 : 200,
+                    body, rc == 0 && w->cmd == CMD_COURSE_START ? location : NULL);
+    return;
   }
   if (rc < 0) {
     int status;
@@ -1132,6 +1203,36 @@ static void route(api *a, http_request *req) {
       not_found(req);
       return;
     }
+  }
+  if (is(seg[0], len[0], "patients") && n <= 2) {
+    if (!get)
+      method_not_allowed(req, "GET, HEAD");
+    else if (!vigil__api_user(a, req, PERM_READ_CLINICAL))
+      return;
+    else if (n == 1)
+      get_patients(a, req);
+    else
+      get_patient(a, req, seg[1], len[1]);
+    return;
+  }
+  if (is(seg[0], len[0], "courses") && n == 1) {
+    if (post)
+      write_command(a, req, CMD_COURSE_START, 0);
+    else
+      method_not_allowed(req, "POST");
+    return;
+  }
+  if (is(seg[0], len[0], "courses") && n == 3 && is(seg[2], len[2], "close")) {
+    uint64_t id = parse_id(seg[1], len[1]);
+    if (!id) {
+      not_found(req);
+      return;
+    }
+    if (post)
+      write_command(a, req, CMD_COURSE_CLOSE, id);
+    else
+      method_not_allowed(req, "POST");
+    return;
   }
   if (is(seg[0], len[0], "alerts") && n == 2 && is(seg[1], len[1], "log")) {
     if (!get)
