@@ -130,6 +130,11 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
     vigil__buf_puts(b, ",\"skipped\":");
     vigil__buf_json_string(b, s->skipped);
   }
+  /* The item's schedule, in every phase: a flowsheet's rows, and how old a
+   * value may be before it is stale (every + grace). */
+  if (it->scheduled)
+    vigil__buf_printf(b, ",\"schedule\":{\"at_ms\":%lld,\"every_ms\":%lld,\"grace_ms\":%lld}", (long long)it->sched.at,
+                      (long long)it->sched.every, (long long)it->sched.grace);
   if (current && it->scheduled) {
     int64_t due = vigil__item_next_due(v, it, NULL);
     if (due >= 0) {

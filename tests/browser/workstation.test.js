@@ -104,6 +104,19 @@ async function checkpoint(p, bp, moaas, dissociation) {
   assert.equal(await entryEvents(p), saves + 1);
 }
 
+// A flowsheet table as {row label: [cell texts]}, the header row as "Time".
+async function grid(p, selector) {
+  await p.locator(selector).first().waitFor();
+  return p.locator(selector).first().evaluate((t) => {
+    const out = {};
+    for (const tr of t.querySelectorAll("tr")) {
+      const [head, ...cells] = [...tr.children].map((c) => c.innerText.trim().replace(/\s+/g, " "));
+      out[head] = cells;
+    }
+    return out;
+  });
+}
+
 // The phase's one Record button.
 async function record(p) {
   await p.locator(".checklist").getByRole("button", { name: "Record", exact: true }).click();
@@ -457,6 +470,16 @@ describe("the nurse workstation", () => {
     await checkpoint(nurse, { sbp: 140, dbp: 86, hr: 78 }, "5", "none");
     await choose(nurse, "Infusion finished and pump stopped", "Yes");
     await gateOpen(nurse);
+    // The flowsheet: a row per field, a column per entry at its observed
+    // time, the missed 10-minute checkpoint as a gap, the alerts of an entry
+    // in its column.
+    const sheet = await grid(nurse, ".visit-side .flowsheet");
+    assert.deepEqual(sheet["Systolic BP (mmHg)"].filter((x) => x), ["158", "missed", "150", "146", "140"]);
+    assert.deepEqual(sheet["Sedation (MOAA/S, 5 alert .. 0 no response)"].filter((x) => x), ["missed", "4", "5", "5"]);
+    assert.deepEqual(sheet["Dissociation (as observed)"].filter((x) => x), ["missed", "present", "present", "none"]);
+    assert.match(sheet.Time[0], /Screening before dosing late, entered \d\d:\d\d/);
+    assert.deepEqual(sheet.Time.filter((t) => /due$/.test(t)).map((t) => t.replace(/^\d\d:\d\d /, "")), ["Infusion due"]);
+    assert.match(sheet.Alerts[0], /Low/);
     await nurse.screenshot({ path: join(shots, "visit.png"), fullPage: true });
     await nurse.getByRole("button", { name: /Next phase: Observation/ }).click();
     await nurse.getByRole("heading", { name: "Observation after the infusion", level: 2 }).waitFor();
@@ -523,6 +546,14 @@ describe("the nurse workstation", () => {
     // Every alert with who acknowledged it, the escalated ones marked.
     assert.match(text, /Baseline BP 158\/95 is above 140\/90.*\tnurse\.kim/);
     assert.match(text, /Checkpoint at 10 min into .*overdue: Vitals, .*\tnurse\.kim, \d\d:\d\d\t1×/);
+    // The flowsheet printed, split into tables that fit the page, each with
+    // its row labels: the missed checkpoint and the check not done in it.
+    const printed = await nurse.locator(".summary table.flowsheet").allInnerTexts();
+    assert.equal(printed.length, 2);
+    for (const t of printed) assert.match(t, /Systolic BP/);
+    assert.match(printed.join("\n"), /missed/);
+    assert.match(printed.join("\n"), /not done/);
+    assert.match(printed.join("\n"), /Modified Aldrete score/);
     await nurse.screenshot({ path: join(shots, "summary.png"), fullPage: true });
     await nurse.emulateMedia({ media: "screen" });
   });

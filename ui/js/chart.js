@@ -15,7 +15,10 @@ export function vitalsReadings(visit, events) {
     if (ev.type === "item.recorded") {
       for (const [id, v] of Object.entries(ev.data.values || {})) {
         const ref = id.includes(".") ? id : `${ev.data.phase}.${id}`;
-        if (vitals.has(ref)) out.push({ time: Date.parse(ev.time), iso: ev.time, item: ref, actor: ev.actor, value: v });
+        // A late entry at the time it was observed (docs/safety.md, H8).
+        const late = ev.data.observed_at !== undefined;
+        const iso = late ? new Date(ev.data.observed_at).toISOString() : ev.time;
+        if (vitals.has(ref)) out.push({ time: Date.parse(iso), iso, item: ref, actor: ev.actor, value: v, late });
       }
     } else if (ev.type === "item.amended" && vitals.has(ev.data.item)) {
       for (let i = out.length - 1; i >= 0; i--)
@@ -25,7 +28,7 @@ export function vitalsReadings(visit, events) {
         }
     }
   }
-  return out;
+  return out.sort((a, b) => a.time - b.time);
 }
 
 const SERIES = [
@@ -80,5 +83,5 @@ export function table(readings, caption) {
     h("tbody", {}, readings.map((r) => h("tr", {},
       h("td", {}, clockTime(r.iso)), h("td", {}, r.item.replace(".", " \u203a ")),
       keys.map((k) => h("td", { class: "num" }, r.value[k] === undefined ? "" : String(r.value[k]))),
-      h("td", {}, r.actor, r.amended ? " (amended)" : "")))));
+      h("td", {}, r.actor, r.amended ? " (amended)" : "", r.late ? " (late entry)" : "")))));
 }

@@ -5,6 +5,7 @@ import { get } from "./api.js";
 import { h, clear } from "./dom.js";
 import { attested, changedParam, dateTime, clockTime, priorityLabel, value as show } from "./format.js";
 import { table, vitalsReadings } from "./chart.js";
+import { flowsheetPrint } from "./flowsheet.js";
 import { events as loadEvents, describe, itemTitle, alertMessages } from "./history.js";
 import { title as protocolTitle } from "./protocols.js";
 
@@ -89,6 +90,8 @@ export async function render(main, id) {
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Time"), h("th", { scope: "col" }, "Phase"), h("th", { scope: "col" }, "By"))),
       h("tbody", {}, phasesEntered.map((e) => h("tr", {}, h("td", {}, dateTime(e.time)),
         h("td", {}, (v.phases.find((p) => p.id === e.data.phase) || { title: e.data.phase }).title), h("td", {}, e.actor))))),
+    h("h2", {}, "Flowsheet"),
+    flowsheetPrint(v, events),
     h("h2", {}, "Vitals"),
     readings.length ? table(readings, "Every vitals reading") : h("p", {}, "None recorded."),
     h("h2", {}, "Checklist"),

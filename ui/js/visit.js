@@ -14,6 +14,7 @@ import { ask, showError as pageError } from "./dialog.js";
 import { clearErrors, showError, errorSlot } from "./errors.js";
 import { controls, read, fill } from "./inputs.js";
 import { chart, table, vitalsReadings } from "./chart.js";
+import { flowsheetView } from "./flowsheet.js";
 import { events as loadEvents, describe, alertMessages, itemTitle } from "./history.js";
 import { can } from "./session.js";
 import { acknowledge } from "./alarms.js";
@@ -592,6 +593,7 @@ function draw() {
       h("div", { class: "visit-side" },
         h("section", { class: "card", "aria-labelledby": "vc-title" }, h("h2", { id: "vc-title" }, "Vitals"), chart(readings),
           readings.length ? h("details", {}, h("summary", {}, "Readings as a table"), table(readings, "Vitals readings")) : null),
+        h("section", { class: "card flowsheet-card", "aria-labelledby": "fs-title" }, h("h2", { id: "fs-title" }, "Flowsheet"), flowsheetView(v, state.events)),
         historySection())));
   restore(snap, v);
 }
