@@ -330,6 +330,10 @@ describe("the nurse workstation", () => {
     await dose.getByLabel("Ketamine dose drawn up").fill("36");
     await record(nurse);
     await dose.locator(".last").waitFor();
+    // The board says who waits for a signature.
+    await admin.goto(server.url + "/#/board");
+    const waiting = admin.locator("table.board tr", { hasText: "MRN-0042" }).locator("td.waiting");
+    await waiting.getByText("Clinician to sign: Dose double-checked by a second person", { exact: true }).waitFor();
     for (const [t, option] of answers) assert.match(await card(nurse, t).locator(".last").innerText(), new RegExp(`^${option}`, "i"));
     assert.equal(await entryEvents(nurse), saves + 1);
     // A nurse records the dose; a clinician, the second person, signs it at their own screen.
@@ -355,6 +359,7 @@ describe("the nurse workstation", () => {
     assert.match(await attests.innerText(), /drawn up 37 mg/);
     await signDialog(clinician, "Sign");
     await card(nurse, check).locator(".last", { hasText: "Signed" }).waitFor();
+    await waiting.getByText("\u2014", { exact: true }).waitFor();
     await clinician.goto(server.url + "/#/board");
     const phq = card(nurse, "PHQ-9 (patient's answers, last 2 weeks)");
     // Each question is asked in the form's words, each answer with its meaning.
@@ -418,10 +423,27 @@ describe("the nurse workstation", () => {
   });
 
   step("marks a missed checkpoint overdue when simulated time passes it, and escalates it", async () => {
-    await moveClock("16m");
+    const row = clinician.locator("table.board tr", { hasText: "MRN-0042" });
+    // The board says what the server says: past its due time and within the
+    // grace the checkpoint is due now (counting up), not overdue.
+    await moveClock("10m");
+    await moveClock("30s");
+    await row.locator("td.due .badge-now", { hasText: /^Due now, 30 s ago$/ }).waitFor();
+    assert.equal(await row.locator("td.due .badge-overdue").count(), 0);
+    await moveClock("6m");
     const vitalsCard = card(nurse, "Vitals");
     await vitalsCard.locator(".badge-overdue").waitFor();
-    await clinician.locator("table.board tr", { hasText: "MRN-0042" }).locator(".badge-overdue").waitFor();
+    await row.locator(".badge-overdue").waitFor();
+    // Overdue counts up on the server's clock with no event to redraw it.
+    const overdue = row.locator("td.due .badge-overdue");
+    const m = /^Overdue (\d+) min/.exec(await overdue.innerText());
+    assert.ok(m, await overdue.innerText());
+    await moveClock("1m");
+    await row.locator("td.due .badge-overdue", { hasText: new RegExp(`^Overdue ${Number(m[1]) + 1} min`) }).waitFor();
+    // The last vitals, the baseline's, with their age: stale, older than the
+    // infusion's interval and grace (10 + 5 min); the visit says so too.
+    assert.match(await row.locator("td.last-vitals").innerText(), /^BP 158\/95, .* stale: \d+ min \d\d s old$/);
+    await nurse.locator(".stale-note li", { hasText: "Latest vitals (Baseline vitals before dosing)" }).locator(".age.stale").waitFor();
     // One alert for the checkpoint's three items, not one each (docs/safety.md, H2).
     await clinician.locator("#alarms .alarm-medium", { hasText: "Checkpoint at 10 min into" }).filter({ hasText: "Vitals, Sedation" }).waitFor();
     assert.equal(await clinician.locator("#alarms .alarm", { hasText: "overdue" }).count(), 1);

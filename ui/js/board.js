@@ -1,10 +1,13 @@
 // board.js: every active visit at a glance, kept live from the event
 // stream: patient, protocol and version, phase and time in it, the next due
-// item with a countdown on the server's clock, and the highest alert in its
+// item as the server judges it (a countdown, then "due now" counting up
+// through the grace, then "overdue" counting up once the server says so),
+// the last vitals with their age (stale past the protocol's interval and
+// grace), a signature someone waits for, and the highest alert in its
 // colour. Rows with an overdue item or an alert come first.
 import { all, get } from "./api.js";
 import { h, clear } from "./dom.js";
-import { changedParam, duration, priorityLabel, priorityRank } from "./format.js";
+import { ageBadge, changedParam, duration, observedMs, priorityLabel, priorityRank, refreshAges, staleAfter, value as show } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
@@ -43,13 +46,55 @@ function urgency(r) {
 function dueCell(r) {
   const due = r.detail && nextDue(r.detail);
   if (!due) return h("td", { class: "due" }, "\u2014");
-  const left = due.due - now();
-  const overdue = due.overdue || left < 0;
-  return h("td", { class: "due", dataset: { due: due.due } },
-    h("span", { class: "due-item" }, due.title), " ",
-    overdue
-      ? h("span", { class: "badge badge-overdue" }, "Overdue ", duration(-left))
-      : h("span", { class: "badge badge-due" }, "in ", h("span", { class: "countdown" }, duration(left))));
+  return h("td", { class: "due", dataset: { due: due.due, overdue: due.overdue ? "1" : "" } },
+    h("span", { class: "due-item" }, due.title), " ", dueBadge(due.due, due.overdue));
+}
+
+// Red only when the server says overdue (the grace has run out); between
+// the due time and then it is due now, counting up; both count on.
+function dueBadge(due, overdue) {
+  const left = due - now();
+  if (overdue) return h("span", { class: "badge badge-overdue" }, `Overdue ${duration(Math.max(0, -left))}`);
+  if (left <= 0) return h("span", { class: "badge badge-now" }, `Due now, ${duration(-left)} ago`);
+  return h("span", { class: "badge badge-due" }, "in ", h("span", { class: "countdown" }, duration(left)));
+}
+
+// The latest vitals of the visit (by the time they were observed), and
+// when they go stale: the interval and grace of the vitals the current
+// phase schedules, else of their own item.
+export function lastVitals(detail) {
+  let best = null;
+  let scheduled = null;
+  for (const p of detail.phases)
+    for (const it of p.items) {
+      if (it.kind !== "vitals") continue;
+      if (p.id === detail.phase && staleAfter(it) !== null) scheduled = it;
+      const at = observedMs(it);
+      if (at !== null && (!best || at > best.at)) best = { item: it, at };
+    }
+  if (best) best.limit = staleAfter(scheduled) ?? staleAfter(best.item);
+  return best;
+}
+
+function vitalsCell(r) {
+  const last = r.detail && lastVitals(r.detail);
+  if (!last) return h("td", { class: "last-vitals" }, h("span", { class: "muted" }, "none yet"));
+  return h("td", { class: "last-vitals" }, h("span", { class: "vitals-value" }, show(last.item.value)), " ",
+    ageBadge(h, last.at, last.limit ?? null, now()));
+}
+
+// Signatures the current phase waits for: the item they confirm is
+// recorded and nobody has signed it (or a change voided the signature).
+export function awaitingSignatures(detail) {
+  const phase = detail.phases.find((p) => p.id === detail.phase);
+  return (phase ? phase.items : []).filter((it) => it.kind === "signature" && it.applies !== false && it.to_attest && (!it.count || it.void));
+}
+
+function waitingCell(r) {
+  const waits = r.detail ? awaitingSignatures(r.detail) : [];
+  if (!waits.length) return h("td", { class: "waiting" }, h("span", { class: "muted" }, "\u2014"));
+  return h("td", { class: "waiting" }, waits.map((it) =>
+    h("span", { class: "badge badge-sign" }, `Clinician to sign: ${it.title}${it.void ? " (again: void)" : ""}`)));
 }
 
 function alertCell(v) {
@@ -64,7 +109,7 @@ function draw() {
   const body = clear(table.tBodies[0]);
   const sorted = [...rows].sort((a, b) => urgency(b) - urgency(a) || a.visit.id - b.visit.id);
   if (!sorted.length)
-    body.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No active visits. ", can("record") ? h("a", { href: "#/start" }, "Start a visit") : null)));
+    body.append(h("tr", {}, h("td", { colspan: 9, class: "empty" }, "No active visits. ", can("record") ? h("a", { href: "#/start" }, "Start a visit") : null)));
   for (const r of sorted) {
     const v = r.visit;
     const protocol = v.protocol.split("@");
@@ -77,19 +122,22 @@ function draw() {
       h("td", { class: "phase" }, v.phase_title || v.phase),
       h("td", { class: "in-phase", dataset: { since: Date.parse(v.phase_started_at) } }, duration(now() - Date.parse(v.phase_started_at))),
       dueCell(r),
+      vitalsCell(r),
+      waitingCell(r),
       alertCell(v)));
   }
 }
 
-// Once a second: countdowns and times in phase move on the server's clock.
+// Once a second: countdowns, due and overdue times, times in phase and the
+// vitals' ages move on the server's clock.
 function tick() {
   if (stopped || !table) return;
   for (const td of table.querySelectorAll("td.in-phase")) td.textContent = duration(now() - Number(td.dataset.since));
   for (const td of table.querySelectorAll("td.due[data-due]")) {
-    const left = Number(td.dataset.due) - now();
-    const cd = td.querySelector(".countdown");
-    if (cd && left >= 0) cd.textContent = duration(left);
+    const badge = td.querySelector(".badge");
+    if (badge) badge.replaceWith(dueBadge(Number(td.dataset.due), td.dataset.overdue === "1"));
   }
+  refreshAges(table, now());
 }
 
 let unsubscribe = null;
@@ -100,7 +148,7 @@ export function render(main) {
   table = h("table", { class: "board" },
     h("caption", {}, "Active visits"),
     h("thead", {}, h("tr", {},
-      ["Chair / bay", "Patient", "Protocol", "Phase", "Time in phase", "Next due", "Alert"].map((c) => h("th", { scope: "col" }, c)))),
+      ["Chair / bay", "Patient", "Protocol", "Phase", "Time in phase", "Next due", "Last vitals", "Waiting for", "Alert"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}));
   clear(main).append(h("h1", {}, "Board"), table);
   unsubscribe = subscribe((ev) => {

@@ -93,3 +93,41 @@ export function attested(a) {
 export function lateEntry(observed, recorded) {
   return `Late entry: observed ${clockTime(observed)}, entered ${clockTime(recorded)} (${duration(Date.parse(recorded) - Date.parse(observed))} late)`;
 }
+
+// When a scheduled item's latest value goes stale: older than its interval
+// plus its grace (the protocol's schedule, in the visit's JSON). null for an
+// item without a repeating schedule (its value never goes stale).
+export function staleAfter(item) {
+  const s = item && item.schedule;
+  return s && s.every_ms > 0 ? s.every_ms + s.grace_ms : null;
+}
+
+// The time an item's latest value was observed, in ms (a late entry's
+// observed time), or null.
+export function observedMs(item) {
+  if (!item || !item.count) return null;
+  const t = Date.parse(item.observed_at || item.recorded_at);
+  return Number.isFinite(t) ? t : null;
+}
+
+// A value's age in words, and whether it is stale: an element that
+// refreshAges() keeps counting.
+export function ageBadge(h, at, limit, nowMs) {
+  const el = h("span", { class: "age", dataset: { at, limit: limit === null ? "" : limit } });
+  setAge(el, nowMs);
+  return el;
+}
+
+function setAge(el, nowMs) {
+  const age = Math.max(0, nowMs - Number(el.dataset.at));
+  const limit = el.dataset.limit === "" ? null : Number(el.dataset.limit);
+  const stale = limit !== null && age > limit;
+  el.textContent = stale ? `stale: ${duration(age)} old` : `${duration(age)} ago`;
+  el.classList.toggle("stale", stale);
+  el.title = limit === null ? "" : `stale once older than ${duration(limit)} (the protocol's interval and grace)`;
+}
+
+// Every age on the page, on the clock's tick.
+export function refreshAges(root, nowMs) {
+  for (const el of root.querySelectorAll(".age[data-at]")) setAge(el, nowMs);
+}

@@ -7,7 +7,7 @@
 // whose entry raised an alert still open says so under its value.
 import { get, post } from "./api.js";
 import { h, add, clear, announce } from "./dom.js";
-import { attested, changedParam, clockTime, dateTime, duration, lateEntry, priorityLabel, priorityRank, unit, value as show } from "./format.js";
+import { ageBadge, attested, changedParam, clockTime, dateTime, duration, lateEntry, observedMs, priorityLabel, priorityRank, refreshAges, staleAfter, unit, value as show } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { ask, showError as pageError } from "./dialog.js";
@@ -15,6 +15,7 @@ import { clearErrors, showError, errorSlot } from "./errors.js";
 import { controls, read, fill } from "./inputs.js";
 import { chart, table, vitalsReadings } from "./chart.js";
 import { flowsheetView } from "./flowsheet.js";
+import { lastVitals } from "./board.js";
 import { events as loadEvents, describe, alertMessages, itemTitle } from "./history.js";
 import { can } from "./session.js";
 import { acknowledge } from "./alarms.js";
@@ -198,14 +199,17 @@ function dueBadge(it) {
     left <= 0 ? "Due now" : `Due in ${duration(left)}`);
 }
 
-function lastValue(it) {
+// current: an item of the current phase, whose value goes stale past its
+// interval and grace (the age says so, counting).
+function lastValue(it, current) {
   if (!it.count) return null;
   const u = it.kind === "number" && it.fields[0] ? unit(it.fields[0].unit) : "";
   const what = it.kind !== "signature" ? show(it.value) + (u ? ` ${u}` : "")
     : it.void ? `Void: ${it.void}` : `Signed${it.value !== true ? `: ${show(it.value)}` : ""}${it.attests ? ` (${attested(it.attests)})` : ""}`;
   return h("p", { class: it.void ? "last void" : "last" }, what,
     h("span", { class: "muted" }, ` \u00b7 ${it.recorded_by}, ${clockTime(it.late ? it.observed_at : it.recorded_at)}`, it.count > 1 ? ` \u00b7 ${it.count} entries` : ""),
-    it.late ? [" ", h("span", { class: "late-mark" }, lateEntry(it.observed_at, it.recorded_at))] : null);
+    it.late ? [" ", h("span", { class: "late-mark" }, lateEntry(it.observed_at, it.recorded_at))] : null,
+    current && staleAfter(it) !== null && it.kind !== "signature" ? [" \u00b7 ", ageBadge(h, observedMs(it), staleAfter(it), now())] : null);
 }
 
 async function amend(it, phaseId) {
@@ -321,7 +325,7 @@ function itemCard(it, phaseId, current) {
   const raised = state.raisedBy.get(`${phaseId}.${it.id}`);
   const top = raised && raised.length ? raised.reduce((p, a) => (priorityRank(a.priority) > priorityRank(p) ? a.priority : p), "") : "";
   const card = h("div", { class: `item card ${it.overdue ? "item-overdue" : ""} ${it.count ? "item-done" : ""} ${top ? `item-alert item-alert-${top}` : ""}`,
-    role: "group", "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it), flags(raised));
+    role: "group", "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it, current), flags(raised));
   if (current && it.applies === false) {
     card.classList.add("item-na");
     card.append(h("p", { class: "muted" }, "Does not apply to this visit."));
@@ -593,13 +597,30 @@ function draw() {
       h("div", { class: "visit-side" },
         h("section", { class: "card", "aria-labelledby": "vc-title" }, h("h2", { id: "vc-title" }, "Vitals"), chart(readings),
           readings.length ? h("details", {}, h("summary", {}, "Readings as a table"), table(readings, "Vitals readings")) : null),
-        h("section", { class: "card flowsheet-card", "aria-labelledby": "fs-title" }, h("h2", { id: "fs-title" }, "Flowsheet"), flowsheetView(v, state.events)),
+        h("section", { class: "card flowsheet-card", "aria-labelledby": "fs-title" }, h("h2", { id: "fs-title" }, "Flowsheet"), staleNote(v), flowsheetView(v, state.events)),
         historySection())));
   restore(snap, v);
 }
 
+// Above the flowsheet: how old the latest vitals (any vitals item: in an
+// infusion before its first checkpoint, the baseline) and the current
+// phase's other scheduled values are, stale past their interval and grace.
+function staleNote(v) {
+  const phase = v.phases.find((p) => p.id === v.phase);
+  if (!phase || v.status !== "active") return null;
+  const rows = [];
+  const vitals = lastVitals(v);
+  if (vitals) rows.push([`Latest vitals (${vitals.item.title})`, vitals.at, vitals.limit ?? null]);
+  for (const it of phase.items)
+    if (it.kind !== "vitals" && it.kind !== "signature" && staleAfter(it) !== null && observedMs(it) !== null) rows.push([it.title, observedMs(it), staleAfter(it)]);
+  if (!rows.length) return null;
+  return h("ul", { class: "plain stale-note" }, rows.map(([title, at, limit]) =>
+    h("li", {}, `${title}: observed ${clockTime(new Date(at).toISOString())}, `, ageBadge(h, at, limit, now()))));
+}
+
 function tick() {
   if (!state || !state.root) return;
+  refreshAges(state.root, now());
   if (now() - state.loadedAt >= STALE_MS) {
     state.loadedAt = now(); // once, until that load starts
     refresh();
