@@ -7,9 +7,11 @@
  *     auth.failed event) and changes nothing; the site's own page passes;
  *   - password_change_ends_sessions: a new password (one's own, or set by
  *     an admin) ends the user's other sessions;
- *   - every_password_check_counts: wrong passwords on /session/password,
- *     on a signature and on sign-in count toward one limit per user, which
- *     locks no other user;
+ *   - every_password_check_counts: wrong passwords on /session/password
+ *     and on a signature count toward one limit per user, which closes
+ *     sign-in too and locks no other user;
+ *   - a_stranger_cannot_lock_out_signatures: wrong sign-ins of a name (and
+ *     of the address) do not stop that user's signatures in her session;
  *   - address_limit_and_proxies: 20 failures from one address (not 16)
  *     close it; X-Forwarded-For is believed only from trusted_proxies;
  *   - an_edited_status_stops_the_start: a visit's status edited in the
@@ -219,15 +221,14 @@ static void every_password_check_counts(void **state) {
   assert_true(visit > 0);
   char discharge[64];
   snprintf(discharge, sizeof discharge, "/api/v1/visits/%llu/discharge", (unsigned long long)visit);
-  /* Five wrong guesses of nurse.b's password, by three doors. */
-  for (int i = 0; i < 2; i++)
+  /* Five wrong guesses of nurse.b's password within her session, by two doors. */
+  for (int i = 0; i < 3; i++)
     expect(bearer(s, "POST", "/api/v1/session/password", nurse,
                   "{\"password\": \"guess guess guess\", \"new_password\": \"whatever else here\"}"),
            401, "bad_password");
   for (int i = 0; i < 2; i++)
     expect(bearer(s, "POST", discharge, nurse, "{\"password\": \"guess guess guess\"}"), 401, "bad_password");
-  assert_int_equal(sign_in(s, OTHER, "guess guess guess", NULL, NULL), 401);
-  /* The sixth check is refused before the password is looked at, at every door. */
+  /* The sixth check is refused before the password is looked at, at every door (sign-in too). */
   answer a = bearer(s, "POST", discharge, nurse, "{\"password\": \"" SERVE_PASSWORD "\"}");
   expect(a, 429, "too_many_attempts");
   assert_non_null(strcasestr(a.head, "Retry-After:"));
@@ -247,6 +248,49 @@ static void every_password_check_counts(void **state) {
   for (const char *p = ev.body; (p = strstr(p, "\"type\":\"auth.failed\"")); p++)
     failed++;
   assert_int_equal(failed, 5);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
+/* ---- a stranger cannot lock a signed-in user out (S5) --------------------------------- */
+
+static void fail_sign_ins(serve_process *s, int n, const char *xff);
+
+/* Five wrong sign-ins of a clinician's name by someone else (from another
+ * workstation, or the same address) close sign-in for that name, not the
+ * signatures she gives within the session she has: only failures within
+ * her own sessions stop those. Before: her next signature was 429 for 15
+ * minutes. */
+static void a_stranger_cannot_lock_out_signatures(void **state) {
+  serve_process *s = *state;
+  serve_configure(s, "trusted_proxies = { \"127.0.0.1\", \"::1\" }");
+  assert_int_equal(serve_start(s), 0);
+  char nurse[64];
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, "10.0.0.5", nurse), 200);
+  uint64_t visit = serve_start_visit(s, "sec", "P-1");
+  assert_true(visit > 0);
+  char discharge[64];
+  snprintf(discharge, sizeof discharge, "/api/v1/visits/%llu/discharge", (unsigned long long)visit);
+  /* A stranger at another workstation, then 20 more from hers (the address limit too). */
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(sign_in(s, OTHER, "guess guess guess", "10.0.0.9", NULL), 401);
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, "10.0.0.9", NULL), 429);
+  fail_sign_ins(s, 20, "10.0.0.5");
+  assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, "10.0.0.5", NULL), 429);
+  /* Her signature, from her session at her workstation, goes through. */
+  char headers[200];
+  snprintf(headers, sizeof headers,
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\nX-Forwarded-For: 10.0.0.5\r\n", nurse);
+  answer a = raw(s, "POST", discharge, headers, "{\"password\": \"guess guess guess\"}");
+  expect(a, 401, "bad_password");
+  a = raw(s, "POST", discharge, headers, "{\"password\": \"" SERVE_PASSWORD "\"}");
+  if (a.status == 429) fail_msg("a stranger's wrong sign-ins stopped her signature: %s", a.body);
+  expect(a, 200, NULL);
+  /* Her own wrong passwords still count: five within her sessions close signatures too. */
+  uint64_t second = serve_start_visit(s, "sec", "P-2");
+  snprintf(discharge, sizeof discharge, "/api/v1/visits/%llu/discharge", (unsigned long long)second);
+  for (int i = 0; i < 5; i++)
+    expect(raw(s, "POST", discharge, headers, "{\"password\": \"guess guess guess\"}"), 401, "bad_password");
+  expect(raw(s, "POST", discharge, headers, "{\"password\": \"" SERVE_PASSWORD "\"}"), 429, "too_many_attempts");
   assert_int_equal(serve_stop(s, 0), 0);
 }
 
@@ -334,6 +378,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(cross_site, setup, teardown),
       cmocka_unit_test_setup_teardown(password_change_ends_sessions, setup, teardown),
       cmocka_unit_test_setup_teardown(every_password_check_counts, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_stranger_cannot_lock_out_signatures, setup, teardown),
       cmocka_unit_test_setup_teardown(address_limit_and_proxies, setup, teardown),
       cmocka_unit_test_setup_teardown(an_edited_status_stops_the_start, setup, teardown),
   };

@@ -175,19 +175,36 @@ static void test_query_utf8(void **state) {
   serve_stop(s, 0);
 }
 
-/* RFC 9112 section 3.2: HTTP/1.1 without Host, or with two, is 400. */
+/* RFC 9112 section 3.2: HTTP/1.1 without Host, or with two, or an empty
+ * one, is 400; so are two Origin (or Referer, Authorization) headers, of
+ * which the same-site check used to believe the first. */
 static void test_host_required(void **state) {
   serve_process *s = *state;
   start(s, NULL);
-  static const char *const reqs[] = {"GET /healthz HTTP/1.1\r\n\r\n",
-                                     "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"};
-  for (size_t i = 0; i < 2; i++) {
+  static const struct {
+    const char *req, *field;
+  } reqs[] = {
+      {"GET /healthz HTTP/1.1\r\n\r\n", "Host"},
+      {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "Host"},
+      {"GET /healthz HTTP/1.1\r\nHost:\r\n\r\n", "Host"},
+      {"GET /healthz HTTP/1.1\r\nHost:   \r\n\r\n", "Host"},
+      {"GET /healthz HTTP/1.0\r\nHost: \r\n\r\n", "Host"},
+      {"POST /api/v1/visits HTTP/1.1\r\nHost: a\r\nOrigin: http://a\r\nOrigin: http://evil.example\r\n"
+       "Content-Length: 0\r\n\r\n",
+       "Origin"},
+      {"POST /api/v1/visits HTTP/1.1\r\nHost: a\r\nReferer: http://a/\r\nReferer: http://evil.example/\r\n"
+       "Content-Length: 0\r\n\r\n",
+       "Referer"},
+      {"GET /api/v1/visits HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n\r\n",
+       "Authorization"},
+  };
+  for (size_t i = 0; i < sizeof reqs / sizeof *reqs; i++) {
     hc_conn c;
     hc_response r;
     assert_int_equal(hc_connect(&c, s->port), 0);
-    assert_int_equal(hc_send_str(&c, reqs[i]), 0);
+    assert_int_equal(hc_send_str(&c, reqs[i].req), 0);
     assert_int_equal(hc_read(&c, &r, 5000), 0);
-    expect_error(r.status, r.body, 400, "bad_request", "Host");
+    expect_error(r.status, r.body, 400, "bad_request", reqs[i].field);
     hc_response_free(&r);
     hc_close(&c);
   }
@@ -390,6 +407,87 @@ static void test_upload_off_loop(void **state) {
   serve_stop(s, 0);
 }
 
+/* A lint answer names the protocol's files by their place in the upload
+ * (protocol.lua:3), never where the server checks it: neither the whole
+ * folder in a message nor the end of it that Lua keeps of a long chunk name
+ * ("...ploads/.incoming-Xy12/protocol.lua:3"). Before: both were shown. */
+static void test_lint_paths_relative(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  static const char *const bodies[] = {
+      /* a syntax error, an error while loading, an error in a spec */
+      "{\"files\": {\"protocol.lua\": \"local v = require 'vigil'\\nreturn v.protocol 'p' {\\n  version = \"}}",
+      "{\"files\": {\"protocol.lua\": \"local v = require 'vigil'\\nlocal x = nil\\nreturn x.y\\n\"}}",
+      "{\"files\": {\"protocol.lua\": \"local v = require 'vigil'\\nreturn v.protocol 'p' { version = '1.0.0', "
+      "phases = { v.phase 'a' { items = { v.check 'c' {} } } } }\\n\", \"a_spec.lua\": \"local x = nil\\nreturn "
+      "x.y\\n\"}}",
+  };
+  for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+    hc_conn c;
+    hc_response r;
+    assert_int_equal(hc_connect(&c, s->port), 0);
+    assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols/lint", token, bodies[i], &r), 0);
+    hc_close(&c);
+    if (!strstr(r.body, "protocol.lua:") && !strstr(r.body, "a_spec.lua:"))
+      fail_msg("lint %zu names no file:line: %d %s", i, r.status, r.body);
+    if (strstr(r.body, "incoming") || strstr(r.body, "protocol_uploads") || strstr(r.body, s->root) ||
+        strstr(r.body, "...") || strstr(r.body, "/tmp"))
+      fail_msg("lint %zu shows where the server keeps the upload: %s", i, r.body);
+    hc_response_free(&r);
+  }
+  serve_stop(s, 0);
+}
+
+/* Free text has a documented maximum length (docs/http.md): over it is 422
+ * too_long naming the field and its limit, counted in characters, and
+ * nothing is recorded. Before: a 900 KB patient name was kept. */
+static void test_text_limits(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  /* 200 characters of two bytes each pass; 201 do not. */
+  char name[1024] = "", body[2048], *answer;
+  for (int i = 0; i < 200; i++)
+    strcat(name, "\xc3\xa9");
+  snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%s\"}", name);
+  int status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+  if (status != 201) fail_msg("a 200-character patient: %d %s", status, answer);
+  free(answer);
+  snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%sx\"}", name);
+  status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+  expect_error(status, answer, 422, "too_long", "patient");
+  if (!strstr(answer, "\"limit\":200")) fail_msg("no limit: %s", answer);
+  free(answer);
+  assert_int_equal(serve_request(s, "GET", "/api/v1/visits", NULL, &answer), 200);
+  if (strstr(answer, "x\"")) fail_msg("the long patient was kept: %s", answer);
+  free(answer);
+  /* A reason of 1001 characters; a note (an entry's text) of 4001. */
+  char *big = malloc(4100), *req = malloc(4300);
+  memset(big, 'a', 4001);
+  big[1001] = '\0';
+  snprintf(req, 4300, "{\"reason\": \"%s\"}", big);
+  status = serve_request(s, "POST", "/api/v1/visits/1/abort", req, &answer);
+  expect_error(status, answer, 422, "too_long", "reason");
+  if (!strstr(answer, "\"limit\":1000")) fail_msg("no limit: %s", answer);
+  free(answer);
+  memset(big, 'a', 4001);
+  big[4001] = '\0';
+  snprintf(req, 4300, "{\"note\": \"%s\"}", big);
+  status = serve_request(s, "POST", "/api/v1/visits/1/entries", req, &answer);
+  expect_error(status, answer, 422, "too_long", "note");
+  if (!strstr(answer, "\"limit\":4000")) fail_msg("no limit: %s", answer);
+  free(answer);
+  big[4000] = '\0';
+  snprintf(req, 4300, "{\"note\": \"%s\"}", big);
+  status = serve_request(s, "POST", "/api/v1/visits/1/entries", req, &answer);
+  if (status != 200) fail_msg("a 4000-character note: %d %s", status, answer);
+  free(answer);
+  free(big);
+  free(req);
+  serve_stop(s, 0);
+}
+
 /* GET /metrics as text (malloc'd). */
 __attribute__((noinline)) static char *metrics(serve_process *s) {
   char *body = NULL;
@@ -512,6 +610,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_pipelined_writes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_query_utf8, setup, teardown),
       cmocka_unit_test_setup_teardown(test_host_required, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_text_limits, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lint_paths_relative, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_resume_and_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_time_limit, setup, teardown),

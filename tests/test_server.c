@@ -1870,7 +1870,7 @@ static void test_slow_subscriber_dropped(void **state) {
   hc_conn c;
   open_conns(p, &c, 1);
   uint64_t id = inproc_start_visit(p, &c);
-  size_t big = 100 * 1000;
+  size_t big = 4000; /* the longest text an entry may have (docs/http.md) */
   char *body = malloc(big + 64);
   int n = sprintf(body, "{\"comment\": \"");
   memset(body + n, 'x', big);
@@ -1879,7 +1879,7 @@ static void test_slow_subscriber_dropped(void **state) {
   snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)id);
   api_stats st;
   int sent = 0;
-  for (; sent < 200; sent++) {
+  for (; sent < 3000; sent++) {
     reply r = call_on(&c, "POST", path, ACTOR, body);
     expect(&r, 200);
     json_decref(r.json);
@@ -1889,9 +1889,10 @@ static void test_slow_subscriber_dropped(void **state) {
   free(body);
   assert_int_equal(st.streams_dropped, 1);
   assert_int_equal(st.subscribers, 0);
-  /* It was dropped long before everything was sent to it. */
-  print_message("dropped after %d entries of 100 kB\n", sent + 1);
-  assert_true(sent < 100);
+  /* It was dropped long before everything was sent to it (what the kernel
+   * holds for the socket, about 3 MB on loopback, comes first). */
+  print_message("dropped after %d entries of 4 kB\n", sent + 1);
+  assert_true(sent < 1500);
   /* When it reads at last, it learns why, and the stream ends. */
   hc_sse ev;
   int dropped = 0;

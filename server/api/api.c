@@ -208,16 +208,69 @@ json_t *vigil__api_body_object(http_request *req) {
   return j;
 }
 
+/* The longest a free-text member may be, in characters (code points);
+ * docs/http.md "Maximum lengths" lists the same. A member not named here
+ * has API_TEXT_MAX. */
+static const struct {
+  const char *name;
+  size_t max;
+} text_limits[] = {
+    {"patient", 200}, {"location", 64}, {"reason", 1000}, {"protocol", 200}, {"item", 200},
+    {"user", 64},     {"name", 64},     {"role", 32},     {"password", 256}, {"new_password", 256},
+};
+
+size_t vigil__api_text_limit(const char *name) {
+  for (size_t i = 0; i < sizeof text_limits / sizeof *text_limits; i++)
+    if (!strcmp(text_limits[i].name, name)) return text_limits[i].max;
+  return API_TEXT_MAX;
+}
+
+/* Characters (code points) of valid UTF-8 text of len bytes. */
+static size_t utf8_chars(const char *s, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    n += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return n;
+}
+
+void vigil__api_too_long(http_request *req, const char *field, size_t max) {
+  char msg[200];
+  snprintf(msg, sizeof msg, "%s is longer than %zu characters", field, max);
+  json_t *extra = json_pack("{s:I}", "limit", (json_int_t)max);
+  vigil__api_reply_free(req, 422, extra ? vigil__http_error_json("too_long", msg, field, extra) : NULL, NULL);
+  json_decref(extra);
+}
+
+int vigil__api_texts_within(http_request *req, json_t *x, const char *field, size_t max) {
+  if (json_is_string(x)) {
+    if (utf8_chars(json_string_value(x), json_string_length(x)) <= max) return 0;
+    vigil__api_too_long(req, field, max);
+    return -1;
+  }
+  for (void *it = json_object_iter(x); it; it = json_object_iter_next(x, it))
+    if (vigil__api_texts_within(req, json_object_iter_value(it), field, max) < 0) return -1;
+  for (size_t i = 0; i < json_array_size(x); i++)
+    if (vigil__api_texts_within(req, json_array_get(x, i), field, max) < 0) return -1;
+  return 0;
+}
+
 /* A member that must be a string (or may be absent): 0, or -1 after
- * answering 422. */
+ * answering 422 (a string longer than its limit: too_long, with the limit). */
 int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
   json_t *x = json_object_get(body, name);
   *out = NULL;
   if (!x || json_is_null(x)) {
     if (!required) return 0;
   } else if (json_is_string(x)) {
-    *out = json_string_value(x);
-    if (strlen(*out) == json_string_length(x)) return 0;
+    if (strlen(json_string_value(x)) == json_string_length(x)) {
+      size_t max = vigil__api_text_limit(name);
+      if (utf8_chars(json_string_value(x), json_string_length(x)) > max) {
+        vigil__api_too_long(req, name, max);
+        return -1;
+      }
+      *out = json_string_value(x);
+      return 0;
+    }
   }
   char msg[128];
   snprintf(msg, sizeof msg, "%s must be %s", name, required ? "a string" : "a string when given");
@@ -728,6 +781,15 @@ static int parse_write(http_request *req, write_request *w) {
                                 "an entry is a JSON object of item: value, with at least one item", NULL);
       return -1;
     }
+    /* Each item's texts (a note, a choice, a vitals member) within the limit. */
+    const char *item;
+    json_t *value;
+    json_object_foreach(values, item, value) {
+      if (vigil__api_texts_within(req, value, item, API_TEXT_MAX) < 0) {
+        json_decref(values);
+        return -1;
+      }
+    }
     w->text = json_dumps(values, JSON_COMPACT);
     json_decref(values);
     return 0;
@@ -741,6 +803,7 @@ static int parse_write(http_request *req, write_request *w) {
       vigil__http_respond_error(req, 422, "invalid_field", "value is required", "value");
       return -1;
     }
+    if (vigil__api_texts_within(req, value, "value", API_TEXT_MAX) < 0) return -1;
     w->text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
     return 0;
   }
@@ -1018,7 +1081,7 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
     write_request_free(w);
     return;
   }
-  vigil__api_check_password(a, req, who->name, who, password, signed_write, w);
+  vigil__api_check_password(a, req, who->name, who, 1, password, signed_write, w);
 }
 
 /* ---- routing ------------------------------------------------------------------ */
@@ -1275,6 +1338,7 @@ static void api_free_parts(api *a) {
   free(a->trusted_proxies);
   vigil__limiter_free(a->failed_by_name);
   vigil__limiter_free(a->failed_by_address);
+  vigil__limiter_free(a->failed_step_up);
   free(a);
 }
 
@@ -1299,6 +1363,7 @@ int vigil__api_new(const api_options *o, api **out) {
            vigil__api_load_approvals(a, err, sizeof err) == 0 &&
            (a->failed_by_name = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
            (a->failed_by_address = vigil__limiter_new(FAILURES_PER_ADDRESS, FAILURE_WINDOW_MS)) &&
+           (a->failed_step_up = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
            (!o->n_refs || (a->refs = calloc(o->n_refs, sizeof *a->refs)));
   for (size_t i = 0; ok && i < o->n_refs; i++)
     ok = (a->refs[a->n_refs++] = strdup(o->refs[i])) != NULL;

@@ -41,6 +41,7 @@ struct api {
   streams *streams;
   users *users;                                /* who may sign in (users.h) */
   limiter *failed_by_name, *failed_by_address; /* limiter.h */
+  limiter *failed_step_up;                     /* per name, within the user's own sessions */
   char **trusted_proxies;                      /* whose X-Forwarded-For is believed */
   size_t n_trusted_proxies;
   int64_t session_ttl_ms;
@@ -75,8 +76,19 @@ void vigil__api_open_batch(api *a);
 /* The body as a JSON object ({} when empty); NULL after answering 400. */
 json_t *vigil__api_body_object(http_request *req);
 /* A member that must be a string (or may be absent): 0, or -1 after
- * answering 422. */
+ * answering 422 (longer than vigil__api_text_limit(name): too_long). */
 int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out);
+
+/* The longest free text a request may send, in characters (code points):
+ * an entry's text, or a member without a limit of its own. */
+#define API_TEXT_MAX 4000
+/* The limit of a member by its name (patient 200, reason 1000...: api.c). */
+size_t vigil__api_text_limit(const char *name);
+/* Answers 422 too_long naming field and its limit. */
+void vigil__api_too_long(http_request *req, const char *field, size_t max);
+/* Every string in x (and in its members, at any depth) within max
+ * characters: 0, or -1 after answering 422 too_long naming field. */
+int vigil__api_texts_within(http_request *req, json_t *x, const char *field, size_t max);
 
 /* ---- who is asking (api_users.c) ---- */
 
@@ -94,12 +106,16 @@ int vigil__api_route_users(api *a, http_request *req, const char *const *seg, co
 
 /* Checks password against who's hash off the loop (argon2id is slow on
  * purpose), then calls done on the loop: ok is 1 when it matches. Every
- * check counts toward the limits per name (the name given, who may be
- * NULL) and per client address: past them it answers 429 at once and calls
+ * failure counts toward the limits per name (the name given, who may be
+ * NULL) and per client address. A sign-in (step_up 0) is stopped by those;
+ * a check asked for within who's own session (step_up 1: a signature, an
+ * approval, a password change) is stopped only by the failures of such
+ * checks of that name, which a stranger without the session cannot make
+ * (docs/security.md, S5). Past a limit it answers 429 at once and calls
  * done with req NULL (as when it cannot answer), so done only frees ctx. */
 typedef void (*api_password_fn)(api *a, http_request *req, int ok, void *ctx);
-void vigil__api_check_password(api *a, http_request *req, const char *name, const user *who, const char *password,
-                               api_password_fn done, void *ctx);
+void vigil__api_check_password(api *a, http_request *req, const char *name, const user *who, int step_up,
+                               const char *password, api_password_fn done, void *ctx);
 /* The client's address without its port: X-Forwarded-For's nearest entry
  * not itself a trusted proxy when the peer is one, else the peer. */
 void vigil__api_client_address(api *a, http_request *req, char *out, size_t len);

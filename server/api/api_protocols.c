@@ -295,15 +295,43 @@ typedef struct report {
   int checks, failed;
 } report;
 
-static const char *relative(const report *r, const char *where) {
-  size_t n = strlen(r->dir);
-  return where && !strncmp(where, r->dir, n) && where[n] == '/' ? where + n + 1 : where ? where : "";
+/* text without the folder the upload is checked in: "DIR/protocol.lua:3"
+ * becomes "protocol.lua:3", and so does Lua's shortened form of a long
+ * chunk name, "...END-OF-DIR/protocol.lua:3" (luaO_chunkid), so that no
+ * fragment of where the server keeps uploads reaches the client. A JSON
+ * string (null when out of memory, which json_pack then refuses). */
+static json_t *relative(const report *r, const char *text) {
+  const char *dir = r->dir;
+  size_t dl = strlen(dir);
+  if (!text) text = "";
+  char *out = malloc(strlen(text) + 1), *o = out;
+  if (!out) return NULL;
+  for (const char *in = text; *in;) {
+    if (dl && !strncmp(in, dir, dl) && in[dl] == '/') {
+      in += dl + 1;
+      continue;
+    }
+    size_t k = 0;
+    if (!strncmp(in, "...", 3))
+      for (k = dl; k > 0; k--)
+        if (!strncmp(in + 3, dir + dl - k, k) && in[3 + k] == '/') break;
+    if (k) {
+      in += 3 + k + 1;
+      continue;
+    }
+    *o++ = *in++;
+  }
+  *o = '\0';
+  json_t *j = json_string(out);
+  free(out);
+  return j;
 }
 
 static void on_problem(void *ud, const char *where, const char *message) {
   report *r = ud;
   if (json_array_size(r->problems) < MAX_REPORTED)
-    json_array_append_new(r->problems, json_pack("{s:s, s:s}", "where", relative(r, where), "message", message));
+    json_array_append_new(r->problems,
+                          json_pack("{s:o, s:o}", "where", relative(r, where), "message", relative(r, message)));
 }
 
 static void on_check(void *ud, const spec_result *res) {
@@ -312,10 +340,10 @@ static void on_check(void *ud, const spec_result *res) {
   if (res->ok) return;
   r->failed++;
   if (json_array_size(r->failures) >= MAX_REPORTED) return;
-  json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "spec", res->spec ? res->spec : "", "check", res->name ? res->name : "",
-                        "where", relative(r, res->where), "message", res->message ? res->message : "");
-  if (res->expected) json_object_set_new(f, "expected", json_string(res->expected));
-  if (res->actual) json_object_set_new(f, "actual", json_string(res->actual));
+  json_t *f = json_pack("{s:o, s:o, s:o, s:o}", "spec", relative(r, res->spec), "check", relative(r, res->name),
+                        "where", relative(r, res->where), "message", relative(r, res->message));
+  if (res->expected) json_object_set_new(f, "expected", relative(r, res->expected));
+  if (res->actual) json_object_set_new(f, "actual", relative(r, res->actual));
   json_array_append_new(r->failures, f);
 }
 
@@ -337,7 +365,7 @@ static int check_folder(const char *dir, json_t *files, report *r, char *ref, si
     snprintf(full, sizeof full, "%s/%s", dir, path);
     if (vigil__spec_run_file(dir, full, on_check, r, NULL, err, sizeof err) < 0) {
       r->failed++;
-      json_array_append_new(r->failures, json_pack("{s:s, s:s}", "where", path, "message", err));
+      json_array_append_new(r->failures, json_pack("{s:s, s:o}", "where", path, "message", relative(r, err)));
     }
   }
   return r->failed ? 1 : 0;
@@ -742,7 +770,7 @@ static void post_approve(api *a, http_request *req, const char *want) {
       snprintf(x->ref, sizeof x->ref, "%s", l.ref);
       memcpy(x->sha256, l.sha256, 65);
       snprintf(x->by, sizeof x->by, "%s", who->name);
-      vigil__api_check_password(a, req, who->name, who, password, approve_checked, x);
+      vigil__api_check_password(a, req, who->name, who, 1, password, approve_checked, x);
     }
   }
   json_decref(body);

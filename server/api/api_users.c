@@ -123,6 +123,7 @@ typedef struct password_check {
   char hash[USER_HASH_MAX];
   char *password;
   int ok;
+  int step_up; /* within who's own session */
   api_password_fn done;
   void *ctx;
 } password_check;
@@ -149,9 +150,10 @@ static void check_done(uv_work_t *w, int status) {
   } else {
     int ok = status == 0 && c->ok;
     int64_t now = vigil__api_wall_ms();
-    if (ok) { /* a success forgets the name's failures, not the address's */
-      vigil__limiter_clear(a->failed_by_name, c->name);
+    if (ok) { /* a success forgets the name's failures at its door, not the address's */
+      vigil__limiter_clear(c->step_up ? a->failed_step_up : a->failed_by_name, c->name);
     } else {
+      if (c->step_up) vigil__limiter_fail(a->failed_step_up, c->name, now);
       vigil__limiter_fail(a->failed_by_name, c->name, now);
       vigil__limiter_fail(a->failed_by_address, c->address, now);
     }
@@ -163,10 +165,13 @@ static void check_done(uv_work_t *w, int status) {
 }
 
 /* Past the limits: 429 with Retry-After, nothing checked. 1 when refused. */
-static int too_many(api *a, http_request *req, const char *name, const char *address) {
+static int too_many(api *a, http_request *req, const char *name, const char *address, int step_up) {
   int64_t now = vigil__api_wall_ms();
-  int64_t wait = vigil__limiter_wait(a->failed_by_name, name, now);
-  int64_t wait2 = vigil__limiter_wait(a->failed_by_address, address, now);
+  /* Within the user's own session only that session's kind of failures
+   * count: wrong sign-ins by anyone who knows the name (or from the same
+   * address) must not stop a clinician's signatures mid-visit. */
+  int64_t wait = vigil__limiter_wait(step_up ? a->failed_step_up : a->failed_by_name, name, now);
+  int64_t wait2 = step_up ? 0 : vigil__limiter_wait(a->failed_by_address, address, now);
   if (wait2 > wait) wait = wait2;
   if (wait <= 0) return 0;
   char extra[64], msg[160];
@@ -177,11 +182,11 @@ static int too_many(api *a, http_request *req, const char *name, const char *add
   return 1;
 }
 
-void vigil__api_check_password(api *a, http_request *req, const char *name, const user *who, const char *password,
-                               api_password_fn done, void *ctx) {
+void vigil__api_check_password(api *a, http_request *req, const char *name, const user *who, int step_up,
+                               const char *password, api_password_fn done, void *ctx) {
   char address[64];
   vigil__api_client_address(a, req, address, sizeof address);
-  if (too_many(a, req, name, address)) {
+  if (too_many(a, req, name, address, step_up)) {
     done(a, NULL, 0, ctx);
     return;
   }
@@ -199,6 +204,7 @@ void vigil__api_check_password(api *a, http_request *req, const char *name, cons
   c->req = req;
   c->done = done;
   c->ctx = ctx;
+  c->step_up = step_up;
   c->work.data = c;
   snprintf(c->name, sizeof c->name, "%s", name);
   snprintf(c->address, sizeof c->address, "%s", address);
@@ -405,7 +411,7 @@ static void post_session(api *a, http_request *req) {
   }
   snprintf(l->name, sizeof l->name, "%s", name);
   vigil__api_client_address(a, req, l->address, sizeof l->address);
-  vigil__api_check_password(a, req, l->name, vigil__users_find(a->users, l->name), password, login_checked, l);
+  vigil__api_check_password(a, req, l->name, vigil__users_find(a->users, l->name), 0, password, login_checked, l);
   json_decref(body);
 }
 
@@ -586,7 +592,7 @@ static void post_own_password(api *a, http_request *req) {
       vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(next), "new_password");
     } else if (o && (o->new_password = strdup(next))) {
       snprintf(o->name, sizeof o->name, "%s", who->name);
-      vigil__api_check_password(a, req, who->name, who, current, own_password_checked, o);
+      vigil__api_check_password(a, req, who->name, who, 1, current, own_password_checked, o);
     } else {
       free(o);
       vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);

@@ -661,16 +661,35 @@ static int on_headers_complete(http_parser *p) {
     c->err_msg = "only HTTP/1.1 and HTTP/1.0 are served";
     return -1;
   }
-  /* RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host. */
-  if (p->http_minor >= 1) {
-    unsigned hosts = 0;
+  /* RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host, and
+   * a request to this server names it (an empty Host is for a target
+   * without an authority, which no route here is). Origin and Referer
+   * decide whether a cookie-signed change is same-site, Authorization who
+   * asks: two of one would let the first and the last disagree. */
+  static const char *const once[] = {"Host", "Origin", "Referer", "Authorization"};
+  for (size_t k = 0; k < sizeof once / sizeof *once; k++) {
+    unsigned seen = 0, empty = 0;
     for (unsigned i = 0; i < r->n_headers; i++)
-      if (!strcasecmp(hbuf_str(&r->headers[i].name), "Host")) hosts++;
-    if (hosts != 1) {
+      if (!strcasecmp(hbuf_str(&r->headers[i].name), once[k])) {
+        const char *v = hbuf_str(&r->headers[i].value);
+        seen++;
+        empty |= v[strspn(v, " \t")] == '\0';
+      }
+    const char *why = NULL;
+    if (seen > 1)
+      why = k == 0   ? "more than one Host header"
+            : k == 1 ? "more than one Origin header"
+            : k == 2 ? "more than one Referer header"
+                     : "more than one Authorization header";
+    else if (k == 0 && empty)
+      why = "the Host header is empty";
+    else if (k == 0 && !seen && p->http_minor >= 1)
+      why = "an HTTP/1.1 request needs a Host header";
+    if (why) {
       c->err_status = 400;
       c->err_code = "bad_request";
-      c->err_msg = hosts ? "more than one Host header" : "an HTTP/1.1 request needs a Host header";
-      c->err_field = "Host";
+      c->err_msg = why;
+      c->err_field = once[k];
       return -1;
     }
   }

@@ -101,6 +101,41 @@ local function guard_pattern(fname, subject, pattern)
     error(string.format("%s: pattern with %d repetitions is too costly on %d characters", fname, q, #subject), 3)
   end
 end
+-- tostring of a table, a function (or anything else that is neither a number,
+-- a string, a boolean nor nil) says where it is in memory ("table: 0x55d4..."),
+-- and an address defeats the server's address-space randomisation. A
+-- protocol sees its kind only ("table", "function"), or what its __tostring
+-- says; string.format's %s shows the same and its %p is refused. (Before the
+-- pattern functions are wrapped: these patterns are linear, and an error here
+-- must not go through string.format again.)
+local raw_tostring, raw_gsub, raw_gmatch = tostring, string.gsub, string.gmatch
+local function safe_tostring(x)
+  local kind = type(x)
+  local s = raw_tostring(x)
+  if kind ~= "table" and kind ~= "function" and kind ~= "userdata" and kind ~= "thread" then return s end
+  s = raw_gsub(s, ": 0x%x+", "")
+  s = raw_gsub(s, ": %(nil%)", "")
+  return (raw_gsub(s, ": %x%x%x%x%x%x+$", ""))
+end
+local raw_format = string.format
+string.format = function(fmt, ...)
+  if type(fmt) == "string" then
+    for conv in raw_gmatch(fmt, "%%[-+ #0]*%d*%.?%d*(.)") do
+      if conv == "p" then
+        error("bad argument #1 to 'format' (%p is not available in a protocol: it shows where a value is in memory)", 2)
+      end
+    end
+  end
+  local args = table.pack(...)
+  for i = 1, args.n do
+    local kind = type(args[i])
+    if kind == "table" or kind == "function" or kind == "userdata" or kind == "thread" then
+      args[i] = safe_tostring(args[i])
+    end
+  end
+  return check(2, pcall(raw_format, fmt, table.unpack(args, 1, args.n)))
+end
+
 for _, fname in ipairs({ "find", "match", "gmatch", "gsub" }) do
   local f = string[fname]
   string[fname] = function(s, p, ...)
@@ -195,6 +230,7 @@ local TABLE = {
 
 local base = {}
 for _, k in ipairs(ALLOWED) do base[k] = _G[k] end
+base.tostring = safe_tostring
 local OVERRIDE = { table = TABLE }
 for name, deny in pairs(LIBS) do
   local copy = {}
@@ -232,12 +268,12 @@ end
 -- writing one is an error (protocols keep their state in locals). Known names
 -- are found in `base` directly, so the common path is a plain table lookup.
 setmetatable(base, { __index = function(_, k)
-  error(string.format("unknown global '%s'", tostring(k)), 2)
+  error(string.format("unknown global '%s'", safe_tostring(k)), 2)
 end, __metatable = false })
 local ENV = setmetatable({}, {
   __index = base,
   __newindex = function(_, k)
-    error(string.format("cannot set global '%s': globals are frozen (use a local)", tostring(k)), 2)
+    error(string.format("cannot set global '%s': globals are frozen (use a local)", safe_tostring(k)), 2)
   end,
   __metatable = false,
 })
@@ -284,7 +320,7 @@ base.require = function(name)
   end
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") and not name:match("^[%a_][%w_.]*[%w_]$")
      or name:find("..", 1, true) then
-    error(string.format("require: bad module name %q", tostring(name)), 2)
+    error(string.format("require: bad module name %q", safe_tostring(name)), 2)
   end
   local m = loaded[name]
   if m == LOADING then error(string.format("require \"%s\": circular require", name), 2) end
