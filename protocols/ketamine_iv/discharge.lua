@@ -2,10 +2,12 @@
 -- no-driving advice and written instructions. Leaving this phase discharges the
 -- visit; the gate lists everything still missing.
 --
--- No rules: the decision is the gate's (param aldrete_min).
+-- The decision is the gate's (param aldrete_min); one rule, aldrete_restates, checks
+-- the points that restate a measurement against the last vitals (docs/safety.md, H12).
 
 local v = require "vigil"
 local scores = require "vigil.scores"
+local lib = require "lib"
 
 local fmt = string.format
 
@@ -28,6 +30,24 @@ return v.phase "discharge" {
     v.check "responsible_adult" { title = "Responsible adult present to take the patient home" },
     v.check "no_driving_advice" { title = "Told not to drive or operate machinery for 24 hours" },
     v.check "written_instructions" { title = "Written discharge instructions given" },
+  },
+
+  rules = {
+    -- Aldrete's SpO2 and respiration restate measurements: points the last vitals
+    -- contradict (SpO2 2 after a reading of 80%) are a high alert, which holds the
+    -- discharge (an open high alert holds every phase) until the score is amended or
+    -- a clinician overrides (mapping: lib.aldrete_restates).
+    v.rule "aldrete_restates" {
+      on = "aldrete",
+      priority = "high",
+      check = function(x, visit)
+        local last = visit.value("observation.vitals") or visit.value("infusion.vitals")
+        local why = lib.aldrete_contradictions(x, last, visit)
+        if why == nil then return nil end
+        why = fmt("Modified Aldrete contradicts the last vitals: %s. Score what you observe, or amend.", why)
+        return v.alert.high(why, { id = "aldrete_restates", latching = false })
+      end,
+    },
   },
 
   -- Source: docs/clinical/discharge-criteria.md: modified Aldrete >= 9 fit to leave phase I

@@ -10,6 +10,7 @@
 -- what was seen and what to consider; the decision stays with the clinician.
 
 local v = require "vigil"
+local scores = require "vigil.scores"
 
 local lib = {}
 
@@ -172,6 +173,39 @@ lib.worse = {
   hr = { higher = 10 },
   moaas = { lower = 1 },
 }
+
+-- Aldrete points that restate a measurement (docs/safety.md, H12): for each such field
+-- of the score, the vitals field it restates and the most points the last reading of
+-- it allows. A score above that contradicts the chart.
+--   spo2: the score's own bands (scores.aldrete_spo2 on room air, the most it gives:
+--     above 92% 2, above 90% 1, else 0).
+--   respiration: below the slow-breathing limit (param rr_min) breathing is at best
+--     "shallow or limited" (1 point), never "breathes deeply and coughs freely" (2).
+lib.aldrete_restates = {
+  { field = "spo2", reading = "spo2", what = "SpO2 %g%%",
+    most = function(spo2) return scores.aldrete_spo2(spo2, false) end },
+  { field = "respiration", reading = "rr", what = "respiratory rate %g/min",
+    most = function(rr, visit) if rr < visit.param("rr_min") then return 1 end return 2 end },
+}
+
+-- The Aldrete points (x) that the last vitals (last, nil when none) contradict, as
+-- one sentence, or nil.
+function lib.aldrete_contradictions(x, last, visit)
+  if last == nil then return nil end
+  local found = {}
+  for _, m in ipairs(lib.aldrete_restates) do
+    local points, reading = tonumber(x[m.field]), last[m.reading]
+    if points ~= nil and reading ~= nil then
+      local most = m.most(reading, visit)
+      if points > most then
+        found[#found + 1] = fmt("%s %g points, but the last " .. m.what .. " allows at most %g", m.field, points,
+                                reading, most)
+      end
+    end
+  end
+  if #found == 0 then return nil end
+  return table.concat(found, "; ")
+end
 
 -- Whole minutes, for messages.
 function lib.minutes(ms)
