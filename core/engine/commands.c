@@ -416,6 +416,18 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
                               "%s is a signature: it cannot be skipped; a second person signs, or a clinician "
                               "overrides the gate with a reason",
                               it->title);
+  /* H13 (docs/safety.md, F2): what the protocol says may not be skipped (a
+   * screening answer that dosing rests on) is recorded, or the gate is a
+   * clinician's to override; an answer already recorded is amended, never
+   * turned into "not done" (its rule's hold stays with the answer). */
+  if (!it->skippable)
+    return vigil__engine_fail(e, VIGIL_EVALUE, "item",
+                              "%s cannot be skipped: record it; going on without it is a clinician's gate "
+                              "override with a reason",
+                              it->title);
+  if (!item_repeats(it) && v->items[item].n)
+    return vigil__engine_fail(e, VIGIL_ESTATE, "item",
+                              "%s is recorded already: amend it with a reason rather than skip it", it->title);
   val data;
   if (item_repeats(it)) {
     /* One occurrence, the one due now: the next ones are due as usual (a

@@ -131,6 +131,7 @@ function Visit.course() end
 ---@field title? string Shown to the nurse (default: the id).
 ---@field help? string
 ---@field required? boolean Must be recorded or skipped before leaving the phase (default true, text false).
+---@field skippable? boolean false: a skip is refused, the item is recorded or a clinician overrides the gate (default true; signatures never).
 ---@field when? fun(visit: vigil.Visit): boolean The item applies only when this holds.
 ---@field at? vigil.Duration First due time, from phase entry.
 ---@field every? vigil.Duration Repeats.

@@ -21,6 +21,7 @@ local function contraindication(id, title)
   return v.choice(id) {
     title = title,
     options = { "no", "yes" },
+    skippable = false,
     rule = function(x)
       if x == "yes" then
         return v.block(fmt("Contraindication: %s. Do not start without a clinician's review (override with a reason).",
@@ -39,7 +40,9 @@ return v.phase "screening" {
   help = "Complete before the infusion starts. A contraindication, a blood pressure above the hold limit or a dose "
          .. "that does not match the weight stops the checklist until it is resolved or a clinician overrides.",
   items = {
-    v.check "consent" { title = "Informed consent for today's infusion signed" },
+    -- What dosing rests on cannot be skipped (skippable = false, docs/safety.md H13):
+    -- it is answered, or a clinician overrides the gate with a reason.
+    v.check "consent" { title = "Informed consent for today's infusion signed", skippable = false },
 
     contraindication("ci_hypertension", "uncontrolled hypertension"),
     contraindication("ci_vascular", "aneurysmal vascular disease, arteriovenous malformation or prior intracerebral "
@@ -51,6 +54,7 @@ return v.phase "screening" {
     v.choice "pregnancy" {
       title = "Pregnancy or breastfeeding",
       options = { "neither", "pregnant", "breastfeeding", "not applicable" },
+      skippable = false,
       rule = function(x)
         if x == "pregnant" or x == "breastfeeding" then
           return v.block(fmt("Patient is %s: do not start without a clinician's review (override with a reason).", x))
@@ -63,6 +67,7 @@ return v.phase "screening" {
     v.choice "substance_use" {
       title = "History of substance use disorder, including alcohol",
       options = { "no", "yes" },
+      skippable = false,
       rule = function(x)
         if x == "yes" then
           return {
@@ -85,19 +90,21 @@ return v.phase "screening" {
     -- dosing" [P][S]; released to a responsible adult [W]. The gate needs it true.
     v.check "ride_confirmed" {
       title = "A responsible adult will take the patient home (patient will not drive today)",
+      skippable = false,
     },
 
     v.vitals "baseline" {
       title = "Baseline vitals before dosing",
       help = "Seated, after 5 minutes' rest. If above the hold limit, rest and repeat: the latest reading counts.",
       fields = { "sbp", "dbp", "hr", "spo2", "rr" },
+      skippable = false,
     },
 
     -- Weight-based dose (weight and mg/kg are visit parameters).
     v.number "dose" {
       title = "Ketamine dose drawn up",
       help = "Weight x mg/kg for this visit: {weight} kg x {dose_mg_per_kg} mg/kg, over 40 minutes.",
-      unit = "mg", range = { 5, 250 },
+      unit = "mg", range = { 5, 250 }, skippable = false,
     },
     -- The signature records the dose, the weight and the order it attests, with
     -- the calculation the signer sees; a change to any of them voids it
@@ -119,6 +126,7 @@ return v.phase "screening" {
       help = "Nine items, each 0 (not at all) to 3 (nearly every day). Item 9: thoughts of being better off dead "
              .. "or of self-harm.",
       fields = PHQ9,
+      skippable = false,
       rule = function(x)
         local phq9 = scores.phq9(x)
         return v.note(fmt("PHQ-9 total %g: %s.", phq9.total, phq9.band))

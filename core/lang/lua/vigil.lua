@@ -264,8 +264,8 @@ end
 
 local function set(list) local s = {} for _, k in ipairs(list) do s[k] = true end return s end
 
-local COMMON = { "title", "help", "required", "when", "at", "every", "grace", "count", "until", "rule",
-                 "overdue", "alert" }
+local COMMON = { "title", "help", "required", "skippable", "when", "at", "every", "grace", "count", "until",
+                 "rule", "overdue", "alert" }
 local ITEM_OPTIONS = {
   check = set(COMMON),
   number = set({ "unit", "range", "decimals", table.unpack(COMMON) }),
@@ -433,6 +433,15 @@ local function compile_item(node, phase, defaults)
                phase = phase.id }
   it.required = spec.required
   if it.required == nil then it.required = kind ~= "text" end
+  -- skippable = false: "not done" is no answer for it (docs/safety.md, H13); a
+  -- signature is never skippable (a second person's check).
+  if spec.skippable ~= nil and type(spec.skippable) ~= "boolean" then
+    bad(node, "skippable must be true or false")
+  elseif spec.skippable == false and spec.required == false then
+    bad(node, "item '%s' is optional (required = false) and not skippable (skippable = false): an optional item "
+              .. "needs no skip; drop one of them", tostring(node.id))
+  end
+  it.skippable = spec.skippable ~= false and kind ~= "signature"
   placeholders(node, it.title)
   placeholders(node, it.help)
   it.when = func(node, "when", spec.when)
