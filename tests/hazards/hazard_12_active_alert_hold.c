@@ -40,7 +40,7 @@ static int teardown(void **state) {
 }
 
 #define OBS(spo2, rr)                                                                                                  \
-  "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": " #spo2 ", \"rr\": " #rr "},"                         \
+  "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": " #spo2 ", \"rr\": " #rr "},"                        \
   " \"moaas\": \"5\", \"dissociation\": \"none\"}"
 
 /* POST /visits/{id}/{what} as who: the status, and the error's message in msg. */

@@ -87,9 +87,9 @@ static void screening_items_cannot_be_skipped(void **state) {
   char msg[1024], reasons[4096];
   uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
   assert_true(id > 0);
-  const char *items[] = {"consent",         "ci_hypertension", "ci_vascular", "ci_psychosis",
-                         "ci_hypersensitivity", "pregnancy",   "substance_use", "ride_confirmed",
-                         "baseline",        "dose",            "phq9"};
+  const char *items[] = {"consent",   "ci_hypertension", "ci_vascular",    "ci_psychosis", "ci_hypersensitivity",
+                         "pregnancy", "substance_use",   "ride_confirmed", "baseline",     "dose",
+                         "phq9"};
   for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
     assert_int_equal(skip_item(a, id, items[i], msg, sizeof msg), 422);
     assert_non_null(strstr(msg, "cannot be skipped"));

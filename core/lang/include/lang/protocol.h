@@ -62,7 +62,7 @@ typedef struct item_spec {
   item_kind kind;
   uint16_t phase, index; /* index in protocol->items */
   uint8_t required, scalar, scheduled;
-  uint8_t skippable; /* 0: a skip is refused (`skippable = false`; signatures) */
+  uint8_t skippable;         /* 0: a skip is refused (`skippable = false`; signatures) */
   int when_ref, compute_ref; /* LUA_NOREF when absent */
   field_spec *fields;
   uint32_t n_fields;
