@@ -216,7 +216,8 @@ static int group_setup(void **state) {
   ok(e, vigil_visit_start(e, "sedation", "chair-3", "nurse:dan", NULL, &c));
   assert_int_equal(vigil_visit_advance(e, c, "nurse:dan"), VIGIL_EGATE); /* a gate.blocked event */
   vigil_engine_advance_to(e, T0 + 20 * MINUTE);
-  ok(e, vigil_visit_advance(e, a, "nurse:ana"));
+  /* The acknowledged SBP alert still holds (docs/safety.md, H12): a clinician overrides. */
+  ok(e, vigil_visit_override(e, a, "dr:cho", "reviewed, BP treated"));
   /* The last event closes a visit: the derived visit status remembers it. */
   /* Its reason carries a forged line and terminal escapes after the words
    * (an independent review): show must print them as text. */

@@ -39,8 +39,9 @@ static const protocol_edit NEXT[] = {
      "      unit = \"h\", range = { 0, 48 }, required = false,\n"
      "    },\n",
      ""},
-    {"screening.lua", "    v.check \"consent\" { title = \"Informed consent for today's infusion signed\" },\n",
-     "    v.check \"consent\" { title = \"Informed consent for today's infusion signed\" },\n"
+    {"screening.lua",
+     "    v.check \"consent\" { title = \"Informed consent for today's infusion signed\", skippable = false },\n",
+     "    v.check \"consent\" { title = \"Informed consent for today's infusion signed\", skippable = false },\n"
      "    v.check \"cssrs\" { title = \"C-SSRS screener done\" },\n"},
     {"screening.lua", "\"informed consent not confirmed\"", "\"informed consent not confirmed (signed form)\""},
 };

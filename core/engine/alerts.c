@@ -42,7 +42,7 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
               : more->value_text ? val_atom(more->value_text)
               : more->has_value  ? val_num(more->value)
                                  : VAL_NIL_;
-  field f[12] = {
+  field f[13] = {
       {K(alert), val_num((double)id)},
       {K(rule), val_atom(rule)},
       {K(key), val_atom(key)},
@@ -55,10 +55,11 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
       {K(items), items},
       {K(value), value},
       {K(follows), more && more->follows ? val_num((double)more->follows) : VAL_NIL_},
+      {K(phase), more && more->phase ? val_atom(more->phase) : VAL_NIL_},
   };
   /* Absent fields (no key for a per-reading alert, no item) are left out. */
   uint32_t n = 0;
-  for (int i = 0; i < 12; i++)
+  for (int i = 0; i < 13; i++)
     n += f[i].v.type != VAL_NIL;
   val data = vigil__val_record(n);
   if (!vigil__val_ok(data) || !vigil__val_ok(f[4].v)) {
@@ -67,7 +68,7 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
     vigil__val_release(items);
     return NULL;
   }
-  for (int i = 0, k = 0; i < 12; i++)
+  for (int i = 0, k = 0; i < 13; i++)
     if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
   if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL;
   return id <= e->n_alerts ? e->alerts[id - 1] : NULL;
@@ -96,8 +97,8 @@ static const char *outcome_key(const char *rule, const outcome *o) {
   return vigil__intern(key);
 }
 
-static const rule_spec *rule_of(const visit *v, const char *rule) {
-  const phase_spec *ph = &v->p->phases[v->phase];
+static const rule_spec *rule_of(const visit *v, int phase, const char *rule) {
+  const phase_spec *ph = &v->p->phases[phase];
   for (uint32_t i = 0; i < ph->n_rules; i++)
     if (ph->rules[i].id == rule) return &ph->rules[i];
   return NULL;
@@ -108,29 +109,53 @@ static const rule_spec *rule_of(const visit *v, const char *rule) {
  * is a higher priority; a value further past the last announced one, in the
  * direction the rule declares (`worse`), by at least its margin; or a finding
  * (a text value) not announced before while the condition held. */
-static int worse_than_announced(const visit *v, const char *rule, const char *key, const alert *was, const outcome *x) {
+static int worse_than_announced(const visit *v, int phase, const char *rule, const char *key, const alert *was,
+                                const outcome *x) {
   if (x->prio > was->prio) return 1;
   if (x->value_text) {
     for (uint32_t i = 0; i < v->n_alerts; i++) {
       const alert *a = v->alerts[i];
-      if (a->key == key && !a->cleared && a->value_text == x->value_text) return 0;
+      if (a->key == key && a->phase == phase && !a->cleared && a->value_text == x->value_text) return 0;
     }
     return 1;
   }
-  const rule_spec *r = rule_of(v, rule);
+  const rule_spec *r = rule_of(v, phase, rule);
   if (!x->has_value || !was->has_value || was->value_text || !r || !r->worse) return 0;
   double past = r->worse > 0 ? x->value - was->value : was->value - x->value;
   return past > 0 && past >= r->margin;
 }
 
-void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src,
-                           int resolve_missing) {
+/* The open alert of this cause raised by a rule of phase (the same rule id
+ * may be in two phases: infusion's and observation's bp_high). */
+static alert *find_alert(const visit *v, int phase, const char *key) {
+  for (uint32_t i = v->n_alerts; i-- > 0;) {
+    alert *a = v->alerts[i];
+    if (a->key == key && !a->cleared && a->phase == phase) return a;
+  }
+  return NULL;
+}
+
+void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rule, outcomes *o, alert_source src,
+                           int resolve_missing, int assessed) {
   const char *said[16];
   int n_said = 0;
   const char *actor = K(vigil);
+  /* A rule of a phase the visit has left (an amendment, F4): its alerts say
+   * so, and its blocks are its own beside those of the current phase's rule
+   * of the same id ("screening:dose_calc"). */
+  const char *past = phase != v->phase ? v->p->phases[phase].id : NULL;
+  const char *brule = rule;
+  if (past) {
+    char b[600];
+    snprintf(b, sizeof b, "%s:%s", past, rule);
+    if (!(brule = vigil__intern(b))) {
+      e->oom = 1;
+      return;
+    }
+  }
   for (int i = 0; i < o->n; i++) {
     outcome *x = &o->v[i];
-    const char *key = outcome_key(rule, x);
+    const char *key = outcome_key(x->kind == OUT_BLOCK ? brule : rule, x);
     switch (x->kind) {
     case OUT_ALERT: {
       int latching = x->latching >= 0 ? x->latching : v->p->latching;
@@ -143,11 +168,11 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes
         break;
       }
       said[n_said++] = key;
-      alert_more more = {.has_value = x->has_value, .value = x->value, .value_text = x->value_text};
-      alert *was = vigil__visit_find_alert(v, key);
+      alert_more more = {.has_value = x->has_value, .value = x->value, .value_text = x->value_text, .phase = past};
+      alert *was = find_alert(v, phase, key);
       if (!was)
         vigil__raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1, &more);
-      else if (was->acked && worse_than_announced(v, rule, key, was, x)) {
+      else if (was->acked && worse_than_announced(v, phase, rule, key, was, x)) {
         /* Acknowledging covered the condition as it was, not a worse one
          * (IEC 60601-1-8): announced again, active, with what is seen now. */
         more.follows = was->id;
@@ -173,10 +198,17 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes
   }
   if (!resolve_missing) return;
   /* What the rule no longer says has cleared: its condition alerts resolve
-   * (a technical alert too, now that the rule runs again) and its blocks lift. */
+   * (a technical alert too, now that the rule runs again) and its blocks lift.
+   * A carried alert closes so only when the rule ran on a signature (the
+   * assessment it asked for), never because an amendment of what raised it
+   * made the rule quiet (F5: a nurse amending item 9 back to 0); otherwise a
+   * clinician's acknowledgement with a reason closes it. */
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     alert *a = v->alerts[i];
-    if (a->rule != rule || !a->key || a->cleared || (a->source != src && a->source != SRC_TECHNICAL)) continue;
+    if (a->rule != rule || a->phase != phase || !a->key || a->cleared ||
+        (a->source != src && a->source != SRC_TECHNICAL))
+      continue;
+    if (a->carry && a->source == SRC_RULE && !assessed) continue;
     int still = 0;
     for (int j = 0; j < n_said; j++)
       still |= said[j] == a->key;
@@ -184,10 +216,10 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes
   }
   const char *lift[16];
   int n_lift = 0;
-  size_t n = strlen(rule);
+  size_t n = strlen(brule);
   for (uint32_t b = 0; b < v->n_blocks && n_lift < 16; b++) {
     const char *key = v->blocks[b].key;
-    if (strncmp(key, rule, n) != 0 || (key[n] != '\0' && key[n] != '/')) continue;
+    if (strncmp(key, brule, n) != 0 || (key[n] != '\0' && key[n] != '/')) continue;
     int still = 0;
     for (int j = 0; j < n_said; j++)
       still |= said[j] == key;

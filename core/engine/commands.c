@@ -156,16 +156,23 @@ static int still_overdue(const visit *v, int item) {
   return s->overdue > s->sat && !s->skipped_for_good;
 }
 
-/* Resolves the overdue alert of an item that is no longer overdue, once
- * every item of its checkpoint (one alert for them all) is no longer either. */
+/* Resolves the overdue alerts of an item that is no longer overdue (an
+ * acknowledged one and the one that announced the next missed checkpoint
+ * again, F6), each once every item of its checkpoint (one alert for them
+ * all) is no longer either. */
 static void resolve_overdue(vigil_engine *e, visit *v, int item) {
   const item_state *s = &v->items[item];
   if (s->overdue == 0 || still_overdue(v, item)) return;
-  alert *a = vigil__overdue_alert(v, item);
-  if (!a) return;
-  for (uint32_t i = 0; i < a->n_items; i++)
-    if (still_overdue(v, a->items[i])) return;
-  vigil__resolve_alert(e, a);
+  for (uint32_t i = 0; i < v->n_alerts; i++) {
+    alert *a = v->alerts[i];
+    if (a->source != SRC_OVERDUE || a->cleared) continue;
+    int mine = a->item == item, done = 1;
+    for (uint32_t j = 0; j < a->n_items; j++) {
+      mine |= a->items[j] == item;
+      done &= !still_overdue(v, a->items[j]);
+    }
+    if (mine && done) vigil__resolve_alert(e, a);
+  }
 }
 
 int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *items, size_t n) {
@@ -390,10 +397,11 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
                                 K(reason), vigil__val_cstring(reason));
   if (!vigil__emit(e, v, EV_ITEM_AMENDED, who, data)) return VIGIL_ENOMEM;
   vigil__signatures_review(e, v, who);
-  if (it->phase == v->phase) {
-    vigil__eval_rules(e, v, &item, 1);
-    vigil__eval_scores(e, v, &item, 1);
-  }
+  /* F4 (docs/safety.md, H4): an amendment runs the rules of the item's own
+   * phase, also one the visit has left: what they raise or block applies now
+   * (carried: that phase's rules run again only on its next amendment). */
+  vigil__eval_rules_of(e, v, it->phase, &item, 1);
+  if (it->phase == v->phase) vigil__eval_scores(e, v, &item, 1);
   return vigil__engine_done(e, v);
 }
 
@@ -460,7 +468,7 @@ static void resolve_phase_alerts(vigil_engine *e, visit *v) {
       mine = a->item >= 0 && v->p->items[a->item].phase == v->phase;
     else if (a->source == SRC_PHASE)
       mine = a->rule == ph->id;
-    else if (a->source == SRC_RULE || a->source == SRC_TECHNICAL)
+    else if ((a->source == SRC_RULE || a->source == SRC_TECHNICAL) && a->phase == v->phase)
       for (uint32_t r = 0; r < ph->n_rules && !mine; r++)
         mine = ph->rules[r].id == a->rule;
     if (mine) vigil__resolve_alert(e, a);

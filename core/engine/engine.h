@@ -63,7 +63,8 @@ typedef struct alert {
   alert_source source;
   priority prio;
   uint8_t level, latching, acked, cleared;
-  uint8_t carry; /* its rule carries it across phases (docs/safety.md, H4) */
+  uint8_t carry;  /* its rule carries it across phases (docs/safety.md, H4), or an earlier phase's rule raised it */
+  uint16_t phase; /* the phase whose rule raised it (an amendment runs a left phase's rules: F4) */
   int64_t raised_at, acked_at, cleared_at, escalated_at, escalate_ms;
   const char *acked_by;
 } alert;
@@ -199,6 +200,7 @@ struct vigil_engine {
   int next_sub;
   /* Lua calls */
   visit *cur;
+  uint16_t view_phase1; /* 1 + the phase whose rule runs when it is not the visit's (an amendment); 0: the visit's */
   /* errors and counters */
   char errmsg[2048];
   char errfield[256]; /* empty: none */
@@ -326,6 +328,9 @@ typedef struct outcomes {
 } outcomes;
 
 void vigil__eval_rules(vigil_engine *e, visit *v, const int *items, int n_items);
+/* The rules of phase (the visit's, or one it has left: an amendment of that
+ * phase's item, F4 in docs/safety.md) on the items that changed. */
+void vigil__eval_rules_of(vigil_engine *e, visit *v, int phase, const int *items, int n_items);
 /* Scores computed from other items follow them: the engine records a new
  * total when one of their sources changed and the total did. */
 void vigil__eval_scores(vigil_engine *e, visit *v, const int *changed, int n);
@@ -356,16 +361,18 @@ typedef struct alert_more {
   uint64_t follows;
   const int *items;
   int n_items;
+  const char *phase; /* raised by a rule of this phase, which the visit has left (an amendment); NULL: the visit's */
 } alert_more;
 alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                           const char *message, int latching, int64_t escalate, int32_t item, const alert_more *more);
 /* The open overdue alert (not resolved) that covers an item, or NULL. */
 alert *vigil__overdue_alert(const visit *v, int item);
 void vigil__resolve_alert(vigil_engine *e, alert *a);
-/* Applies what a rule returned: raises new alerts, sets blocks and notes,
- * and resolves what the rule no longer says. */
-void vigil__apply_outcomes(vigil_engine *e, visit *v, const char *rule, outcomes *o, alert_source src,
-                           int resolve_missing);
+/* Applies what a rule of phase returned: raises new alerts, sets blocks and
+ * notes, and resolves what the rule no longer says (a carried alert only when
+ * the rule ran on a signature: assessed, F5 in docs/safety.md). */
+void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rule, outcomes *o, alert_source src,
+                           int resolve_missing, int assessed);
 
 /* view.c: the read-only `visit` seen by Lua */
 int vigil__view_install(vigil_engine *e, protocol *p);

@@ -146,12 +146,13 @@ static int read_outcomes(lua_State *L, outcomes *o) {
 
 /* prio: the highest priority of what failed (H6 in docs/safety.md): a rule's
  * failure is as urgent as the alert it can no longer raise. */
-static void technical_alert(vigil_engine *e, visit *v, const char *rule, const char *what, const char *where,
-                            const char *error, priority prio) {
+static void technical_alert_of(vigil_engine *e, visit *v, int phase, const char *rule, const char *what,
+                               const char *where, const char *error, priority prio) {
   char key[600], msg[2000];
   snprintf(key, sizeof key, "%s!error", rule);
   const char *k = vigil__intern(key);
-  if (vigil__visit_find_alert(v, k)) return;
+  for (uint32_t i = 0; i < v->n_alerts; i++)
+    if (v->alerts[i]->key == k && !v->alerts[i]->cleared && v->alerts[i]->phase == phase) return;
   /* A Lua error carries file:line already; a bad return value does not. */
   if (where && !strchr(error, ':'))
     snprintf(msg, sizeof msg, "%s '%s' failed at %s: %s", what, rule, where, error);
@@ -172,10 +173,19 @@ static void technical_alert(vigil_engine *e, visit *v, const char *rule, const c
     }
     *out = '\0';
   }
-  vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, prio, msg, v->p->latching, v->p->escalate, -1, NULL);
+  alert_more more = {.phase = phase != v->phase ? v->p->phases[phase].id : NULL};
+  vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, prio, msg, v->p->latching, v->p->escalate, -1, &more);
 }
 
-static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
+static void technical_alert(vigil_engine *e, visit *v, const char *rule, const char *what, const char *where,
+                            const char *error, priority prio) {
+  technical_alert_of(e, v, v->phase, rule, what, where, error, prio);
+}
+
+/* phase: the rule's (an amendment runs the rules of a phase the visit has
+ * left: its item references are that phase's); assessed: it runs on a
+ * signature's recording. */
+static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x, int phase, int assessed) {
   sandbox *sb = v->p->sb;
   lua_State *L = sb->L;
   outcomes o = {.n = 0};
@@ -187,8 +197,11 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
   push_view(v);
   e->stats.lua_calls++;
   r->runs++;
-  if (vigil__sandbox_call(sb, 2, 1, o.error, sizeof o.error) != LUA_OK) {
-    technical_alert(e, v, r->id, "rule", r->where, o.error, r->priority);
+  e->view_phase1 = phase != v->phase ? (uint16_t)(phase + 1) : 0;
+  int called = vigil__sandbox_call(sb, 2, 1, o.error, sizeof o.error);
+  e->view_phase1 = 0;
+  if (called != LUA_OK) {
+    technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, r->priority);
     return;
   }
   int rc = read_outcomes(L, &o);
@@ -196,15 +209,19 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x) {
   lua_pop(L, 1);
   if (rc < 0) {
     vigil__outcomes_free(&o);
-    technical_alert(e, v, r->id, "rule", r->where, o.error, r->priority);
+    technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, r->priority);
     return;
   }
-  vigil__apply_outcomes(e, v, r->id, &o, SRC_RULE, 1);
+  vigil__apply_outcomes(e, v, phase, r->id, &o, SRC_RULE, 1, assessed);
   vigil__outcomes_free(&o);
 }
 
 void vigil__eval_rules(vigil_engine *e, visit *v, const int *items, int n_items) {
-  const phase_spec *ph = &v->p->phases[v->phase];
+  vigil__eval_rules_of(e, v, v->phase, items, n_items);
+}
+
+void vigil__eval_rules_of(vigil_engine *e, visit *v, int phase, const int *items, int n_items) {
+  const phase_spec *ph = &v->p->phases[phase];
   for (uint32_t i = 0; i < ph->n_rules; i++) {
     rule_spec *r = &ph->rules[i];
     int trigger = -1;
@@ -214,7 +231,7 @@ void vigil__eval_rules(vigil_engine *e, visit *v, const int *items, int n_items)
     if (trigger < 0) continue;
     const reading *rd = vigil__visit_latest(v, trigger);
     if (!rd) continue;
-    run_rule(e, v, r, rd->v);
+    run_rule(e, v, r, rd->v, phase, v->p->items[trigger].kind == KIND_SIGNATURE);
     if (v->status != VISIT_ACTIVE) return;
   }
 }
@@ -376,7 +393,7 @@ static void run_hook(vigil_engine *e, visit *v, int hook, const char *name, int 
   /* Hooks may add notes and alerts; they cannot block a phase. */
   for (int i = 0; i < o.n; i++)
     if (o.v[i].kind == OUT_BLOCK) o.v[i].kind = OUT_NOTE;
-  vigil__apply_outcomes(e, v, rule, &o, SRC_HOOK, 0);
+  vigil__apply_outcomes(e, v, v->phase, rule, &o, SRC_HOOK, 0, 0);
   vigil__outcomes_free(&o);
 }
 

@@ -74,6 +74,7 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
   }
   for (uint32_t i = 0; i < v->n_blocks; i++)
     add(&r, v->blocks[i].reason);
+  if (!vigil__eval_gate(e, v, text, sizeof text)) add(&r, text);
   /* An open high alert holds the phase (H12 in docs/safety.md): one nobody
    * acknowledged, and one acknowledged whose condition still holds, since an
    * acknowledgement silences an alarm, it does not end its condition. The way
@@ -82,9 +83,11 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
     const alert *a = v->alerts[i];
     if (a->prio != PRIORITY_HIGH || !vigil__alert_is_open(a)) continue;
     snprintf(text, sizeof text, "high alert %llu %s: %s", (unsigned long long)a->id,
-             a->acked ? "acknowledged, its condition still holds" : "not acknowledged", a->message);
+             a->acked     ? "acknowledged, its condition still holds"
+             : a->cleared ? "not acknowledged (cleared since)"
+                          : "not acknowledged",
+             a->message);
     add(&r, text);
   }
-  if (!vigil__eval_gate(e, v, text, sizeof text)) add(&r, text);
   return to_list(&r, list);
 }

@@ -121,6 +121,7 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
   const phase_spec *ph = &v->p->phases[v->phase];
   int group[256];
   int n = 0;
+  uint64_t follows = 0; /* the acknowledged overdue alert this one announces again */
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &v->p->items[ph->first_item + j];
     uint32_t k = 0;
@@ -137,37 +138,48 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
     val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(occurrence), val_num(k), K(due),
                                   val_num((double)due), K(late_ms), val_num((double)(now - d->at)));
     if (!vigil__emit(e, v, EV_ITEM_OVERDUE, K(vigil), data)) return;
-    /* still unresolved from an earlier occurrence: that alert stands for it */
-    if (!vigil__overdue_alert(v, it->index) && n < (int)(sizeof group / sizeof group[0])) group[n++] = it->index;
+    /* Still unresolved from an earlier occurrence: that alert stands for it,
+     * unless it was acknowledged. An acknowledgement covers the checkpoints
+     * missed so far, not the next one (F6 in docs/safety.md: an hour without
+     * monitoring after one acknowledgement raised nothing). */
+    alert *open = vigil__overdue_alert(v, it->index);
+    if ((!open || open->acked) && n < (int)(sizeof group / sizeof group[0])) {
+      group[n++] = it->index;
+      if (open && !follows) follows = open->id;
+    }
   }
   if (n == 0) return;
   const item_spec *first = &v->p->items[group[0]];
   int64_t due = d->at - first->sched.grace;
   long long minutes = (long long)((due - v->phase_at) / 60000);
+  /* Titles that quote a param ({dose_mg_per_kg}) say the visit's value (F8). */
+  char phase_title[1024], title[1024];
+  const char *ph_title = vigil__visit_text(v, ph->title, phase_title, sizeof phase_title);
+  alert_more more = {.items = group, .n_items = n, .follows = follows};
   if (n == 1) {
-    char msg[700];
-    snprintf(msg, sizeof msg, "%s overdue: due %lld min into %s", first->title, minutes, ph->title);
+    char msg[2200];
+    snprintf(msg, sizeof msg, "%s overdue: due %lld min into %s",
+             vigil__visit_text(v, first->title, title, sizeof title), minutes, ph_title);
     vigil__raise_alert(e, v, SRC_OVERDUE, first->qid, first->overdue_key, first->overdue_priority, msg,
-                       first->overdue_latching, first->overdue_escalate, first->index, NULL);
+                       first->overdue_latching, first->overdue_escalate, first->index, &more);
     return;
   }
   buf msg, key;
   vigil__buf_init(&msg);
   vigil__buf_init(&key);
-  vigil__buf_printf(&msg, "Checkpoint at %lld min into %s overdue: ", minutes, ph->title);
+  vigil__buf_printf(&msg, "Checkpoint at %lld min into %s overdue: ", minutes, ph_title);
   vigil__buf_puts(&key, first->overdue_key);
   priority prio = first->overdue_priority;
   int latching = first->overdue_latching;
   int64_t escalate = first->overdue_escalate;
   for (int i = 0; i < n; i++) {
     const item_spec *it = &v->p->items[group[i]];
-    vigil__buf_printf(&msg, "%s%s", i ? ", " : "", it->title);
+    vigil__buf_printf(&msg, "%s%s", i ? ", " : "", vigil__visit_text(v, it->title, title, sizeof title));
     if (i) vigil__buf_printf(&key, "+%s", it->id);
     if (it->overdue_priority > prio) prio = it->overdue_priority;
     latching |= it->overdue_latching;
     if (it->overdue_escalate > 0 && (escalate <= 0 || it->overdue_escalate < escalate)) escalate = it->overdue_escalate;
   }
-  alert_more more = {.items = group, .n_items = n};
   char *m = vigil__buf_take(&msg), *k = vigil__buf_take(&key);
   if (m && k)
     vigil__raise_alert(e, v, SRC_OVERDUE, first->qid, vigil__intern(k), prio, m, latching, escalate, first->index,
@@ -178,9 +190,11 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
 
 static void fire_maximum(vigil_engine *e, visit *v) {
   const phase_spec *ph = &v->p->phases[v->phase];
-  char key[300], msg[600];
+  char key[300], msg[1200];
   snprintf(key, sizeof key, "duration:%s", ph->id);
-  snprintf(msg, sizeof msg, "%s has passed its maximum duration of %lld min", ph->title, (long long)(ph->max / 60000));
+  char title[1024];
+  snprintf(msg, sizeof msg, "%s has passed its maximum duration of %lld min",
+           vigil__visit_text(v, ph->title, title, sizeof title), (long long)(ph->max / 60000));
   vigil__raise_alert(e, v, SRC_PHASE, ph->id, vigil__intern(key), PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate,
                      -1, NULL);
 }

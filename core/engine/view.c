@@ -21,7 +21,8 @@ static visit *current(lua_State *L) {
 
 static int item_arg(lua_State *L, visit *v, int idx) {
   const char *ref = luaL_checkstring(L, idx);
-  int item = vigil__protocol_find_item(v->p, ref, v->phase);
+  uint16_t ph1 = engine_of(L)->view_phase1; /* a rule of a phase the visit has left: its references are that phase's */
+  int item = vigil__protocol_find_item(v->p, ref, ph1 ? ph1 - 1 : v->phase);
   if (item < 0) luaL_error(L, "unknown item '%s'", ref);
   return item;
 }

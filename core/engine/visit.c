@@ -201,10 +201,15 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
     }
   }
   /* A carried rule's alert (the protocol's `carry`): rules run in the phase
-   * the visit is in when it is raised. */
-  const phase_spec *ph = &v->p->phases[v->phase];
+   * the visit is in when it is raised, or in the one the event names (an
+   * amendment ran the rules of a phase the visit has left: such an alert is
+   * carried, as nothing of that phase runs again by itself; F4). */
+  int from = find_phase(v->p, text_of(d, K(phase)));
+  a->phase = from >= 0 ? (uint16_t)from : v->phase;
+  const phase_spec *ph = &v->p->phases[a->phase];
   for (uint32_t r = 0; a->source == SRC_RULE && r < ph->n_rules; r++)
     if (ph->rules[r].id == a->rule) a->carry = ph->rules[r].carry;
+  if (a->phase != v->phase) a->carry = 1;
   if (!a->message || (text_of(d, K(rule)) && !a->rule) || (text_of(d, K(key)) && !a->key)) goto fail;
   if (v->n_alerts == v->cap_alerts) {
     uint32_t cap = v->cap_alerts ? v->cap_alerts * 2 : 2;

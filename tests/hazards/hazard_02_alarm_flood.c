@@ -100,9 +100,49 @@ static void one_late_checkpoint_is_one_alert(void **state) {
   json_decref(late);
 }
 
+/* F6 of the independent try: after the one grouped overdue alert was
+ * acknowledged, 30 more minutes without monitoring raised nothing. The next
+ * missed checkpoint is announced again; F8: the infusion's title quotes the
+ * dose, and the alert says its value, not "{dose_mg_per_kg}". */
+static void an_acknowledged_overdue_alert_does_not_silence_the_next_checkpoint(void **state) {
+  alarm_serve *a = *state;
+  uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
+  assert_true(id > 0);
+  assert_int_equal(alarm_override(a, id), 200);
+  assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
+  assert_int_equal(alarm_advance_clock(a, "15m"), 200); /* the 10-minute checkpoint is late */
+  json_t *first = alarm_latest(a, id, "infusion.vitals");
+  assert_non_null(first);
+  assert_non_null(strstr(alarm_str(first, "message"), "into Infusion (0.5 mg/kg over 40 minutes) overdue"));
+  assert_null(strstr(alarm_str(first, "message"), "{"));
+  assert_int_equal(alarm_ack(a, alarm_id(first)), 200);
+  assert_int_equal(alarm_count(a, id, "active"), 0);
+
+  /* Nothing recorded: the 20-minute checkpoint is late too, and announced. */
+  assert_int_equal(alarm_advance_clock(a, "10m"), 200);
+  json_t *next = alarm_latest(a, id, "infusion.vitals");
+  assert_non_null(next);
+  assert_true(alarm_id(next) != alarm_id(first));
+  assert_string_equal(alarm_str(next, "state"), "active");
+  assert_non_null(strstr(alarm_str(next, "message"), "Checkpoint at 20 min"));
+  assert_int_equal(json_integer_value(json_object_get(next, "follows")), (json_int_t)alarm_id(first));
+  assert_int_equal(alarm_count(a, id, "active"), 1);
+
+  /* Recording the checkpoint's items resolves both. */
+  assert_int_equal(alarm_record(a, id,
+                                "{\"vitals\": {\"sbp\": 124, \"dbp\": 78, \"hr\": 76, \"spo2\": 98, \"rr\": 14},"
+                                " \"moaas\": \"5\", \"dissociation\": \"none\"}"),
+                   200);
+  assert_int_equal(alarm_count(a, id, "active"), 0);
+  assert_int_equal(alarm_count(a, id, "acknowledged"), 0);
+  json_decref(first);
+  json_decref(next);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(one_late_checkpoint_is_one_alert),
+      cmocka_unit_test(an_acknowledged_overdue_alert_does_not_silence_the_next_checkpoint),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -149,10 +149,99 @@ static void test_the_assessment_closes_the_alert_and_a_high_outcome_holds(void *
   serve_cleanup(&s);
 }
 
+#define PHQ9_WITH(q9)                                                                                                  \
+  "{\"item\": \"phq9\", \"reason\": \"the patient corrected an answer\", \"value\": {\"q1\": 2, \"q2\": 2,"            \
+  " \"q3\": 1, \"q4\": 1, \"q5\": 0, \"q6\": 1, \"q7\": 1, \"q8\": 0, \"q9\": " #q9 "}}"
+
+/* F5 of the independent try: a nurse's amendment of item 9 back to 0 closed
+ * the carried alert. It stays until a clinician assesses or acknowledges. */
+static void test_an_amendment_does_not_close_the_carried_alert(void **state) {
+  (void)state;
+  serve_process s;
+  assert_int_equal(people_serve(&s), 0);
+  person nurse = {NURSE, ""}, doc = {CLINICIAN, ""};
+  char path[64];
+
+  json_int_t id = screened(&s, &nurse, &doc, SCREENING_WITH(2));
+  json_t *v = visit_get(&s, &nurse, id);
+  json_int_t alert = json_integer_value(json_object_get(self_harm_alert(v), "id"));
+  json_decref(v);
+  assert_int_equal(visit_do(&s, &nurse, id, "amend", PHQ9_WITH(0), NULL), 200);
+  v = visit_get(&s, &nurse, id);
+  assert_string_equal(state_of(self_harm_alert(v)), "active");
+  char *reasons = gate_reasons(v);
+  assert_non_null(strstr(reasons, "not acknowledged: PHQ-9 item 9 scored 2"));
+  free(reasons);
+  json_decref(v);
+  assert_int_equal(visit_do(&s, &nurse, id, "advance", "{}", NULL), 409);
+  /* The clinician closes it, with a reason. */
+  snprintf(path, sizeof path, "/api/v1/alerts/%lld/ack", (long long)alert);
+  assert_int_equal(as(&s, &doc, "POST", path, "{\"reason\": \"spoke with the patient: no current thoughts\"}", NULL),
+                   200);
+  assert_int_equal(visit_do(&s, &nurse, id, "advance", "{}", NULL), 200);
+  serve_cleanup(&s);
+}
+
+/* F4 of the independent try: amendments after screening ran no screening
+ * rule. Item 9 amended 0 -> 3 in the infusion raises the carried self-harm
+ * alert; the dose amended to 70 mg raises the dose alert and holds. */
+static void test_amendments_after_screening_run_its_rules(void **state) {
+  (void)state;
+  serve_process s;
+  assert_int_equal(people_serve(&s), 0);
+  person nurse = {NURSE, ""}, doc = {CLINICIAN, ""};
+  json_t *r;
+
+  json_int_t id = screened(&s, &nurse, &doc, SCREENING_WITH(0));
+  assert_int_equal(visit_do(&s, &nurse, id, "advance", "{}", &r), 200);
+  assert_string_equal(json_string_value(json_object_get(r, "phase")), "infusion");
+  json_decref(r);
+
+  assert_int_equal(visit_do(&s, &nurse, id, "amend", PHQ9_WITH(3), NULL), 200);
+  json_t *v = visit_get(&s, &nurse, id);
+  json_t *a = self_harm_alert(v);
+  assert_non_null(a);
+  assert_string_equal(state_of(a), "active");
+  assert_string_equal(json_string_value(json_object_get(a, "priority")), "high");
+  assert_true(json_is_true(json_object_get(a, "carried")));
+  char *reasons = gate_reasons(v);
+  assert_non_null(strstr(reasons, "PHQ-9 item 9 scored 3"));
+  free(reasons);
+  json_decref(v);
+
+  assert_int_equal(
+      visit_do(&s, &nurse, id, "amend", "{\"item\": \"dose\", \"value\": 70, \"reason\": \"redrawn\"}", NULL), 200);
+  v = visit_get(&s, &nurse, id);
+  size_t i;
+  json_t *x, *dose = NULL;
+  json_array_foreach(json_object_get(v, "alerts"), i, x) {
+    if (!strcmp(json_string_value(json_object_get(x, "rule")), "dose_calc")) dose = x;
+  }
+  assert_non_null(dose);
+  assert_string_equal(state_of(dose), "active");
+  assert_non_null(strstr(json_string_value(json_object_get(dose, "message")), "Dose 70 mg differs from 35 mg"));
+  reasons = gate_reasons(v);
+  assert_non_null(strstr(reasons, "Dose 70 mg differs from 35 mg"));
+  free(reasons);
+  json_decref(v);
+
+  /* Amended back, the dose's hold lifts (its alert, carried, stays for a clinician). */
+  assert_int_equal(visit_do(&s, &nurse, id, "amend", "{\"item\": \"dose\", \"value\": 35, \"reason\": \"typo\"}", NULL),
+                   200);
+  v = visit_get(&s, &nurse, id);
+  reasons = gate_reasons(v);
+  assert_null(strstr(reasons, "Dose 70 mg differs"));
+  free(reasons);
+  json_decref(v);
+  serve_cleanup(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item9_holds_until_assessed_and_the_alert_is_carried),
       cmocka_unit_test(test_the_assessment_closes_the_alert_and_a_high_outcome_holds),
+      cmocka_unit_test(test_an_amendment_does_not_close_the_carried_alert),
+      cmocka_unit_test(test_amendments_after_screening_run_its_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,13 @@ return {
     expect "131m" { gate_blocked = "monitoring", reason = "respiratory depression not resolved (SpO2 92%, RR 9/min)" },
     at "132m" { record = { respiration = { spo2 = 97, rr = 12 } } },
     expect "132m" { resolved = "respiration", id = "rr_low" },
+    -- Resolved, the three high alerts still hold the phase until someone has seen
+    -- them (an unacknowledged high alert holds: docs/safety.md, H12).
+    at "132m" { advance = true },
+    expect "132m" { gate_blocked = "monitoring", reason = "high alert 2 not acknowledged (cleared since): SpO2 91%" },
+    at "133m" { ack = "respiration" },
+    at "133m" { ack = "respiration" },
+    at "133m" { ack = "respiration" },
     at "133m" { advance = true },
     expect "133m" { entered = "discharge" },
   },

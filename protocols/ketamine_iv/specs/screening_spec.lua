@@ -59,10 +59,12 @@ return {
     at "1m" { amend = { item = "phq9", reason = "read back to the patient",
                         value = { q1 = 3, q2 = 3, q3 = 3, q4 = 3, q5 = 3, q6 = 3, q7 = 2, q8 = 0, q9 = 0 } } },
     expect "1m" { note = "PHQ-9 total 20: severe." },
-    expect "1m" { resolved = "phq9_item9" },
     at "2m" { amend = { item = "phq9", reason = "corrected",
                         value = { q1 = 3, q2 = 3, q3 = 3, q4 = 3, q5 = 3, q6 = 2, q7 = 2, q8 = 0, q9 = 0 } } },
     expect "2m" { note = "PHQ-9 total 19: moderately severe." },
+    -- Item 9 amended back to 0 does not close the carried alert (docs/safety.md, H4 and
+    -- F5): the assessment or a clinician's acknowledgement with a reason does.
+    expect "2m" { gate = "blocked", reason = "not acknowledged: PHQ-9 item 9 scored 1" },
   },
 
   spec "A positive item 9 holds screening until a clinician assesses the suicide risk" {
