@@ -23,6 +23,7 @@
 
 #include "api/api.h"
 #include "cli.h"
+#include "cluster.h"
 #include "config/config.h"
 #include "engine/inspect.h"
 #include "lang/protocol_version.h"
@@ -41,6 +42,8 @@ typedef struct server_ctx {
   http_server *http;
   plugin_host *plugins;
   int stopping;
+  cluster_node *cluster; /* a node of a cluster on PostgreSQL: its site's lease */
+  int lost;              /* the site was taken by another node */
 } server_ctx;
 
 /* ---- logging: one JSON object per line ------------------------------------- */
@@ -217,6 +220,15 @@ static void on_signal(uv_signal_t *h, int signum) {
   vigil__http_server_close(s->http, on_http_closed, s);
 }
 
+/* Another node has the site now (cluster.c): this one stops. */
+static void on_site_lost(void *ud) {
+  server_ctx *s = ud;
+  s->lost = 1;
+  if (s->stopping) return;
+  s->stopping = 1;
+  vigil__http_server_close(s->http, on_http_closed, s);
+}
+
 /* ---- the command -------------------------------------------------------------------- */
 
 static int parse_listen(const char *s, char *host, size_t hostlen, int *port) {
@@ -281,6 +293,8 @@ typedef struct settings {
   char *plugins_json;              /* vigil.conf's `plugins`, as JSON (malloc'd) */
   const char *trusted_proxies[32]; /* vigil.conf's trusted_proxies (borrowed from it) */
   size_t n_trusted_proxies;
+  const char *node, *advertise, *sites; /* a node of a cluster (--node, --advertise, --sites) */
+  uint64_t lease_ms;                    /* vigil.conf lease_time */
 } settings;
 
 /* trusted_proxies = { "10.0.0.5", "::1" }: the reverse proxies whose
@@ -330,6 +344,12 @@ static int parse_flags(int argc, char **argv, settings *st) {
       st->config = flag_value(&i, inl, next);
     else if ((!strcmp(a, "--store") || !strcmp(a, "--db")) && next)
       st->db = flag_value(&i, inl, next);
+    else if (!strcmp(a, "--node") && next)
+      st->node = flag_value(&i, inl, next);
+    else if (!strcmp(a, "--advertise") && next)
+      st->advertise = flag_value(&i, inl, next);
+    else if (!strcmp(a, "--sites") && next)
+      st->sites = flag_value(&i, inl, next);
     else if (!strcmp(a, "--listen") && next)
       st->listen = flag_value(&i, inl, next);
     else if (!strcmp(a, "--protocols") && next)
@@ -453,6 +473,7 @@ static config *read_settings(settings *st) {
       vigil__config_duration(c, "rule_time_limit_ms", "milliseconds", 1, 2000, 50, &st->rule_time_limit_ms, err,
                              sizeof err) < 0 ||
       vigil__config_seconds(c, "alarm_pause", 600, 120000, &st->alarm_pause_ms, err, sizeof err) < 0 ||
+      vigil__config_seconds(c, "lease_time", 300, 10000, &st->lease_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "upload_check_seconds", 3600, 30000, &st->upload_check_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "upload_check_memory_mb", "MiB", 1, 65536, 512, &st->upload_check_mb, err, sizeof err) <
           0 ||
@@ -466,6 +487,17 @@ static config *read_settings(settings *st) {
   }
   if (!st->db) st->db = db;
   if (!st->listen) st->listen = listen;
+  const char *node, *advertise, *sites;
+  if (vigil__config_string(c, "node", NULL, &node, err, sizeof err) < 0 ||
+      vigil__config_string(c, "advertise", NULL, &advertise, err, sizeof err) < 0 ||
+      vigil__config_string(c, "sites", NULL, &sites, err, sizeof err) < 0) {
+    fprintf(stderr, "vigil serve: %s\n", err);
+    vigil__config_free(c);
+    return NULL;
+  }
+  if (!st->node) st->node = node;
+  if (!st->advertise) st->advertise = advertise;
+  if (!st->sites) st->sites = sites;
   json_t *p = vigil__config_get(c, "protocols");
   if (p && !json_is_string(p) && !json_is_array(p)) {
     fprintf(stderr, "vigil serve: %s: protocols is a folder or a list of folders\n",
@@ -536,6 +568,36 @@ static int first_admin(server_ctx *s) {
   return 0;
 }
 
+/* --node NAME --advertise URL --sites a,b: a PostgreSQL store, a name, site
+ * names of letters, digits, '-' and '_'; the advertised URL defaults to
+ * http://LISTEN. 0, or -1 after saying why. */
+static int cluster_settings(settings *st, int pg, char *advertise, size_t n) {
+  if (!pg) {
+    fprintf(stderr, "vigil serve: --node makes this process a node of a cluster, which needs a PostgreSQL store "
+                    "(--store postgresql://...), not a SQLite file\n");
+    return -1;
+  }
+  if (!st->sites || !*st->sites) st->sites = "default";
+  const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+  size_t len = strlen(st->sites);
+  int bad = !*st->node || strlen(st->node) > 64 || strspn(st->node, ok) != strlen(st->node) || len > 1000 ||
+            st->sites[0] == ',' || st->sites[len - 1] == ',' || strstr(st->sites, ",,");
+  for (const char *p = st->sites; !bad && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+    bad = strcspn(p, ",") > 64 || strspn(p, ok) < strcspn(p, ",");
+  if (bad) {
+    fprintf(stderr, "vigil serve: --node is a name and --sites a list of site names (letters, digits, '-', '_'; at "
+                    "most 64 each), e.g. --node vigil-1 --sites north,south\n");
+    return -1;
+  }
+  if (st->advertise)
+    snprintf(advertise, n, "%s", st->advertise);
+  else
+    snprintf(advertise, n, "http://%s", st->listen);
+  size_t al = strlen(advertise);
+  if (al && advertise[al - 1] == '/') advertise[al - 1] = '\0';
+  return 0;
+}
+
 /* The store as it may be shown: a PostgreSQL URI without its password. */
 static void store_shown(const char *db, char *out, size_t n) {
   snprintf(out, n, "%s", db);
@@ -571,6 +633,8 @@ static int serve(settings *st) {
     fprintf(stderr, "vigil serve: --clock is real or simulated, not '%s'\n", clock);
     return 2;
   }
+  char advertise[600];
+  if (st->node && cluster_settings(st, pg, advertise, sizeof advertise) < 0) return 2;
   /* Uploads wait in a folder beside a SQLite file; with PostgreSQL, in ./var. */
   if (ensure_parent(pg ? "var/vigil" : st->db) < 0) return 1;
   signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is a write error, not a death */
@@ -605,7 +669,16 @@ static int serve(settings *st) {
     exit_code = 1;
     goto out;
   }
-  if ((rc = vigil_engine_new(&opts, &s.e)) < 0) {
+  char site[80];
+  if (st->node) {
+    opts.node = st->node;
+    opts.advertise = advertise;
+    opts.lease_ms = (int64_t)st->lease_ms;
+    if ((rc = vigil__cluster_claim(&opts, st->sites, site, sizeof site, &s.e, log_line)) != 0) {
+      exit_code = rc > 0 ? 0 : 1;
+      goto out;
+    }
+  } else if ((rc = vigil_engine_new(&opts, &s.e)) < 0) {
     fprintf(stderr, "vigil serve: %s: %s\n", db, vigil_engine_errmsg(s.e));
     exit_code = 1;
     goto out;
@@ -696,10 +769,18 @@ static int serve(settings *st) {
     log_line("warn", "listening beyond loopback without TLS: put a TLS-terminating proxy in front", NULL);
   if (kind == VIGIL_CLOCK_SIMULATED)
     log_line("warn", "simulated clock: time moves only when an admin advances it (POST /api/v1/clock)", NULL);
+  if (st->node &&
+      !(s.cluster = vigil__cluster_start(&s.loop, s.e, (int64_t)st->lease_ms, on_site_lost, &s, log_line))) {
+    fprintf(stderr, "vigil serve: cannot keep the site's lease (out of memory)\n");
+    exit_code = 1;
+    goto out;
+  }
   uv_run(&s.loop, UV_RUN_DEFAULT);
   log_line("info", "stopped", NULL);
+  if (s.lost) exit_code = 3;
 
 out:
+  vigil__cluster_stop(s.cluster);
   vigil__plugin_host_close(s.plugins); /* the plugins' last words may use the store */
   vigil__users_close(s.users);
   vigil_engine_free(s.e); /* closes its timer: runs the loop once */

@@ -84,11 +84,11 @@ static int open_db(const char *db, session_ctx *c) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", db);
   char *slash = strrchr(dir, '/');
-  if (slash && slash != dir) { /* the database's folder, as vigil serve makes it */
+  if (slash && slash != dir && !vigil__store_is_pg(db)) { /* the database's folder, as vigil serve makes it */
     *slash = '\0';
     mkdir(dir, 0750);
   }
-  if (!(c->s = vigil__store_sqlite_open(db, NULL, &rc, err, sizeof err))) {
+  if (!(c->s = vigil__store_open(db, NULL, NULL, 0, &rc, err, sizeof err))) {
     if (rc == VIGIL_EBUSY)
       fprintf(stderr,
               "vigil user: %s is in use: vigil serve is running. Manage users through it (an admin: "

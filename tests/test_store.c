@@ -25,6 +25,7 @@
 
 #include "pg_cluster.h"
 
+#include "engine/inspect.h"
 #include "store/store.h"
 #include "vigil/vigil.h"
 
@@ -499,24 +500,110 @@ static void sites_have_their_own_seq_and_chain(void **state) {
   vigil_engine_free(a);
 }
 
-/* Two engines on one site (what two nodes that both believe they own it
- * would be): the one behind writes nothing, the other goes on. */
-static void a_second_writer_of_a_site_writes_nothing(void **state) {
+/* Two engines on one site without leases (what two processes given the
+ * same site would be): the later one claimed the site with a new epoch, so
+ * the earlier one writes nothing more, and the later one goes on. */
+static void a_second_writer_of_a_site_fences_the_first(void **state) {
   dirs *d = *state;
   vigil_engine *a = open_site(d, "north", T0), *b = open_site(d, "north", T0);
   uint64_t va, vb;
-  assert_int_equal(vigil_visit_start(a, "durable", "chair-1", "nurse:ana", NULL, &va), 0);
-  assert_int_equal(vigil_visit_start(b, "durable", "chair-2", "nurse:bo", NULL, &vb), VIGIL_EBUSY);
-  assert_non_null(strstr(vigil_engine_errmsg(b), "another node writes this site"));
-  assert_int_equal(vigil_visit_record_json(a, va, "nurse:ana", "{\"consent\": true}"), 0);
-  vigil_engine_free(b);
-  int n = 0;
-  assert_int_equal(vigil_engine_events(a, 0, count_events, &n), 0);
+  assert_int_equal(vigil_visit_start(a, "durable", "chair-1", "nurse:ana", NULL, &va), VIGIL_EBUSY);
+  assert_non_null(strstr(vigil_engine_errmsg(a), "fenced"));
+  assert_int_equal(vigil_visit_start(b, "durable", "chair-2", "nurse:bo", NULL, &vb), 0);
+  assert_int_equal(vigil_visit_record_json(b, vb, "nurse:bo", "{\"consent\": true}"), 0);
   vigil_engine_free(a);
+  int n = 0;
+  assert_int_equal(vigil_engine_events(b, 0, count_events, &n), 0);
+  vigil_engine_free(b);
   assert_int_equal(check_chain(d, "north"), n);
   PGconn *c = PQconnectdb(d->db);
-  PGresult *r = PQexec(c, "SELECT count(*) FROM vigil_events WHERE body LIKE '%chair-2%'");
+  PGresult *r = PQexec(c, "SELECT count(*) FROM vigil_events WHERE body LIKE '%chair-1%'");
   assert_string_equal(PQgetvalue(r, 0, 0), "0");
+  PQclear(r);
+  PQfinish(c);
+}
+
+static vigil_engine *open_node(dirs *d, const char *site, const char *node, int64_t lease_ms, int *rc) {
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
+                     .sim_start_ms = T0,
+                     .db_path = d->db,
+                     .site = site,
+                     .node = node,
+                     .advertise = "http://127.0.0.1:1/",
+                     .lease_ms = lease_ms};
+  vigil_engine *e = NULL;
+  *rc = vigil_engine_new(&o, &e);
+  if (*rc == 0 && vigil_engine_load(e, d->protocol, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  return e;
+}
+
+/* Leases: a site held by a live node is refused to another, naming the
+ * owner; once the lease runs out (the database's clock) another node takes
+ * it with a new epoch, and from then on the old owner's writes are refused
+ * in their own transaction (fencing) and its renewal says the site is lost;
+ * a renewed lease keeps the site; a clean stop gives it up at once. */
+static void a_lease_fences_the_node_that_lost_it(void **state) {
+  dirs *d = *state;
+  int rc;
+  vigil_engine *a = open_node(d, "north", "n1", 1000, &rc), *b;
+  assert_int_equal(rc, 0);
+  uint64_t va;
+  assert_int_equal(vigil_visit_start(a, "durable", "chair-1", "nurse:ana", NULL, &va), 0);
+  b = open_node(d, "north", "n2", 1000, &rc);
+  assert_int_equal(rc, VIGIL_EBUSY);
+  assert_non_null(strstr(vigil_engine_errmsg(NULL), "owned by node n1"));
+  /* Renewed, n1 keeps it past its first second. */
+  char err[512];
+  for (int i = 0; i < 4; i++) {
+    usleep(400000);
+    assert_int_equal(vigil__store_renew(vigil__engine_store(a), err, sizeof err), 0);
+  }
+  b = open_node(d, "north", "n2", 1000, &rc);
+  assert_int_equal(rc, VIGIL_EBUSY);
+  /* n1 stops renewing (stopped, cut off): n2 takes the site after the lease. */
+  usleep(1300000);
+  /* The claim alone (a new epoch, nothing written yet) fences n1. */
+  store_site n2 = {"north", "n2", "http://127.0.0.1:2/", 1000};
+  store *claimed = vigil__store_open(d->db, &n2, NULL, 0, &rc, err, sizeof err);
+  assert_non_null(claimed);
+  assert_int_equal(vigil_visit_record_json(a, va, "nurse:ana", "{\"consent\": true}"), VIGIL_EBUSY);
+  assert_non_null(strstr(vigil_engine_errmsg(a), "fenced"));
+  assert_int_equal(vigil__store_renew(vigil__engine_store(a), err, sizeof err), VIGIL_EBUSY);
+  claimed->ops->close(claimed);
+  b = open_node(d, "north", "n2", 1000, &rc);
+  assert_int_equal(rc, 0);
+  json_t *j = state_json(b, va); /* folded from the log */
+  assert_string_equal(json_string_value(json_object_get(j, "patient")), "chair-1");
+  json_decref(j);
+  assert_int_equal(vigil_visit_record_json(b, va, "nurse:bo", "{\"consent\": true}"), 0);
+  vigil_engine_free(a); /* fenced: gives nothing up */
+  int n = 0;
+  assert_int_equal(vigil_engine_events(b, 0, count_events, &n), 0);
+  assert_int_equal(check_chain(d, "north"), n);
+  vigil_engine_free(b); /* a clean stop: n3 need not wait */
+  vigil_engine *c = open_node(d, "north", "n3", 1000, &rc);
+  assert_int_equal(rc, 0);
+  vigil_engine_free(c);
+}
+
+/* A deadline's firing is an event the store takes once: item.overdue for
+ * one item and occurrence a second time is refused, whoever writes it. */
+static void a_deadline_fired_twice_is_refused(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_site(d, "north", T0);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  vigil_engine_advance_to(e, T0 + 16 * MINUTE); /* the 10-minute vitals are overdue at 15 */
+  vigil_engine_free(e);
+  PGconn *c = PQconnectdb(d->db);
+  PGresult *r = PQexec(c, "INSERT INTO vigil_events (site, seq, time, visit, type, body, prev, hash) "
+                          "SELECT site, seq + 1000, time, visit, type, body, '', '' FROM vigil_events "
+                          "WHERE type = 'item.overdue'");
+  assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+  assert_non_null(strstr(PQresultErrorMessage(r), "vigil_overdue_once"));
+  PQclear(r);
+  r = PQexec(c, "SELECT count(*) FROM vigil_events WHERE type = 'item.overdue'");
+  assert_string_equal(PQgetvalue(r, 0, 0), "1");
   PQclear(r);
   PQfinish(c);
 }
@@ -575,7 +662,9 @@ int main(void) {
       T(a_log_cut_at_its_end_is_refused),
       T(the_key_value_table_keeps_what_it_is_given),
       T(sites_have_their_own_seq_and_chain),
-      T(a_second_writer_of_a_site_writes_nothing),
+      T(a_second_writer_of_a_site_fences_the_first),
+      T(a_lease_fences_the_node_that_lost_it),
+      T(a_deadline_fired_twice_is_refused),
       T(postgresql_restarted_under_a_running_engine),
   };
   int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);

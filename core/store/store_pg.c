@@ -58,6 +58,18 @@ static const char *const migrations[] = {
     "  files text NOT NULL," /* JSON [{path, text}], paths within dir */
     "  stored_at bigint NOT NULL);"
     "CREATE TABLE vigil_kv (ns text NOT NULL, key text NOT NULL, value bytea NOT NULL, PRIMARY KEY (ns, key));",
+    /* 2: a site's lease: the node that owns it, the epoch its appends are
+     * fenced with, until when (the database's clock), where the node answers;
+     * and a deadline fired twice refused (item.overdue per item and
+     * occurrence, alert.escalated per alert and level). */
+    "ALTER TABLE vigil_sites ADD COLUMN owner text, ADD COLUMN epoch bigint NOT NULL DEFAULT 0,"
+    "  ADD COLUMN lease_until timestamptz, ADD COLUMN advertise text, ADD COLUMN taken_at timestamptz;"
+    "CREATE UNIQUE INDEX vigil_overdue_once ON vigil_events"
+    "  (site, visit, ((body::jsonb) -> 'data' ->> 'item'), ((body::jsonb) -> 'data' ->> 'occurrence'))"
+    "  WHERE type = 'item.overdue';"
+    "CREATE UNIQUE INDEX vigil_escalated_once ON vigil_events"
+    "  (site, ((body::jsonb) -> 'data' ->> 'alert'), ((body::jsonb) -> 'data' ->> 'level'))"
+    "  WHERE type = 'alert.escalated';",
 };
 #define SCHEMA_VERSION STORE_PG_SCHEMA
 _Static_assert(sizeof migrations / sizeof *migrations == STORE_PG_SCHEMA, "one migration per schema version");
@@ -71,8 +83,13 @@ typedef struct pg_store {
   char *uri, *site;
   char where[300]; /* "site S of HOST:PORT/DB", for messages */
   int read_only;
-  int in_read;   /* a reader's transaction is open */
-  char head[65]; /* hash of the site's last row */
+  int in_read; /* a reader's transaction is open */
+  char *node;  /* the lease's owner; NULL: a store without a lease (one node) */
+  char *advertise;
+  int64_t lease_ms;
+  char epoch[24]; /* the site's epoch when this store claimed it: every append is fenced by it */
+  int fenced;     /* the site was taken: nothing more is written */
+  char head[65];  /* hash of the site's last row */
   uint64_t head_seq;
   uint64_t max_alert;
   row_hasher *hasher;
@@ -97,16 +114,21 @@ static void first_line(const char *msg, char *out, size_t n) {
 /* A failed result (or a broken connection) as a VIGIL_E* code and a sentence
  * for people; clears r. */
 static int db_fail(pg_store *s, PGresult *r, const char *doing, char *err, size_t errlen) {
-  char why[400];
-  const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  char why[400], state[8] = "08000", constraint[64] = "";
+  const char *x = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  if (x) snprintf(state, sizeof state, "%s", x);
+  x = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
+  if (x) snprintf(constraint, sizeof constraint, "%s", x);
   first_line(r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(s->c), why, sizeof why);
   PQclear(r);
-  if (PQstatus(s->c) != CONNECTION_OK || !r || !strncmp(state ? state : "08", "08", 2) || !strncmp(state, "57P", 3))
+  if (PQstatus(s->c) != CONNECTION_OK || !strncmp(state, "08", 2) || !strncmp(state, "57P", 3))
     return fail(VIGIL_EIO, err, errlen, "%s: cannot reach PostgreSQL for %s (%s)", doing, s->where, why);
   if (!strcmp(state, "53100"))
     return fail(VIGIL_EIO, err, errlen, "%s: PostgreSQL's disk is full (%s)", doing, s->where);
   if (!strncmp(state, "53", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
     return fail(VIGIL_EBUSY, err, errlen, "%s: PostgreSQL is busy (%s: %s)", doing, s->where, why);
+  if (!strcmp(state, "23505") && strstr(constraint, "_once"))
+    return fail(VIGIL_EBUSY, err, errlen, "%s: a deadline of %s fired twice (%s): refused", doing, s->site, constraint);
   if (!strcmp(state, "23505"))
     return fail(VIGIL_EBUSY, err, errlen, "%s: another writer wrote %s's log meanwhile (%s)", doing, s->site, why);
   return fail(VIGIL_EIO, err, errlen, "%s: %s (%s)", doing, why, s->where);
@@ -250,17 +272,21 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
   snprintf(prev_seq, sizeof prev_seq, "%llu", (unsigned long long)s->head_seq);
   snprintf(last_seq, sizeof last_seq, "%llu", (unsigned long long)evs[n - 1]->seq);
   snprintf(alerts, sizeof alerts, "%llu", (unsigned long long)*max_alert);
-  /* The head moves first: zero rows means the log moved on without us. */
+  /* The head moves first, fenced by the epoch this store claimed the site
+   * with: zero rows means the site was claimed since (or its log moved on
+   * without us), and nothing of the batch is written. */
   if (rc == 0) {
-    const char *p[] = {s->site, last_seq, head, alerts, prev_seq, s->head};
+    const char *p[] = {s->site, last_seq, head, alerts, prev_seq, s->head, s->epoch};
     PGresult *r = run(s,
                       "UPDATE vigil_sites SET head_seq = $2, head_hash = $3, alerts = GREATEST(alerts, $4::bigint) "
-                      "WHERE site = $1 AND head_seq = $5 AND head_hash = $6",
-                      6, p, PGRES_COMMAND_OK, "cannot write events", &rc, err, errlen);
-    if (r && strcmp(PQcmdTuples(r), "1") != 0)
-      rc =
-          fail(VIGIL_EBUSY, err, errlen,
-               "cannot write events: %s's log no longer ends at %s (another node writes this site)", s->site, prev_seq);
+                      "WHERE site = $1 AND head_seq = $5 AND head_hash = $6 AND epoch = $7",
+                      7, p, PGRES_COMMAND_OK, "cannot write events", &rc, err, errlen);
+    if (r && strcmp(PQcmdTuples(r), "1") != 0) {
+      s->fenced = 1;
+      rc = fail(VIGIL_EBUSY, err, errlen,
+                "cannot write events: %s was taken by another node (fenced: this node's epoch %s is past)", s->site,
+                s->epoch);
+    }
     PQclear(r);
   }
   if (rc == 0) {
@@ -295,6 +321,9 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
 static int pg_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   pg_store *s = (pg_store *)base;
   if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->where);
+  if (s->fenced)
+    return fail(VIGIL_EBUSY, err, errlen, "cannot write events: %s was taken by another node (fenced at epoch %s)",
+                s->site, s->epoch);
   if (n == 0) return 0;
   /* Gapless: the batch follows the head, one by one. */
   for (size_t i = 0; i < n; i++)
@@ -483,12 +512,23 @@ static void set_state(pg_store *s, const char *state) {
 static void pg_close(store *base) {
   pg_store *s = (pg_store *)base;
   if (s->c) {
-    if (s->opened && PQstatus(s->c) == CONNECTION_OK) set_state(s, "stopped");
+    if (s->opened && !s->fenced && PQstatus(s->c) == CONNECTION_OK) {
+      set_state(s, "stopped");
+      /* A clean stop gives the site up at once: another node may claim it
+       * without waiting for the lease to run out. */
+      const char *p[] = {s->site, s->epoch};
+      if (s->node)
+        PQclear(PQexecParams(s->c,
+                             "UPDATE vigil_sites SET owner = NULL, lease_until = NULL WHERE site = $1 AND epoch = $2",
+                             2, NULL, p, NULL, NULL, 0));
+    }
     PQfinish(s->c);
   }
   vigil__row_hasher_free(s->hasher);
   free(s->uri);
   free(s->site);
+  free(s->node);
+  free(s->advertise);
   free(s);
 }
 
@@ -633,18 +673,115 @@ static void describe(pg_store *s) {
            port ? port : "", db ? db : "");
 }
 
-store *vigil__store_pg_open(const char *uri, const char *site, int read_only, int *rc, char *err, size_t errlen) {
+/* Claims the site's lease: a new epoch, for this node (or for no node: a
+ * store without a lease), if the site has no owner, is this node's, or its
+ * lease ran out by the database's clock. */
+static int claim(pg_store *s, char *err, size_t errlen) {
+  char lease[32];
+  snprintf(lease, sizeof lease, "%lld", (long long)s->lease_ms);
+  const char *p[] = {s->site, s->node, s->advertise, lease};
+  int rc = 0;
+  PGresult *r =
+      run(s,
+          "UPDATE vigil_sites SET owner = $2, advertise = $3, epoch = epoch + 1, taken_at = clock_timestamp(), "
+          "lease_until = CASE WHEN $2::text IS NULL THEN NULL "
+          "  ELSE clock_timestamp() + $4::bigint * interval '1 millisecond' END "
+          "WHERE site = $1 AND (owner IS NULL OR owner = $2 OR lease_until < clock_timestamp()) "
+          "RETURNING epoch",
+          4, p, PGRES_TUPLES_OK, "cannot claim the site", &rc, err, errlen);
+  if (!r) return rc;
+  if (PQntuples(r) == 1) {
+    snprintf(s->epoch, sizeof s->epoch, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+  }
+  PQclear(r);
+  r = run(s,
+          "SELECT owner, COALESCE(advertise, ''), "
+          "(extract(epoch FROM lease_until - clock_timestamp()) * 1000)::bigint FROM vigil_sites WHERE site = $1",
+          1, p, PGRES_TUPLES_OK, "cannot claim the site", &rc, err, errlen);
+  if (!r) return rc;
+  rc = fail(VIGIL_EBUSY, err, errlen, "site %s is owned by node %s (%s) for another %s ms", s->site,
+            PQntuples(r) ? PQgetvalue(r, 0, 0) : "?", PQntuples(r) ? PQgetvalue(r, 0, 1) : "",
+            PQntuples(r) ? PQgetvalue(r, 0, 2) : "?");
+  PQclear(r);
+  return rc;
+}
+
+int vigil__store_renew(store *base, char *err, size_t errlen) {
+  if (base->ops != &pg_ops) return 0;
+  pg_store *s = (pg_store *)base;
+  if (!s->node) return 0;
+  if (s->fenced)
+    return fail(VIGIL_EBUSY, err, errlen, "site %s was taken by another node (epoch %s is past)", s->site, s->epoch);
+  reconnect(s);
+  char lease[32];
+  snprintf(lease, sizeof lease, "%lld", (long long)s->lease_ms);
+  const char *p[] = {s->site, s->node, s->epoch, lease};
+  int rc = 0;
+  PGresult *r = run(s,
+                    "UPDATE vigil_sites SET lease_until = clock_timestamp() + $4::bigint * interval '1 millisecond' "
+                    "WHERE site = $1 AND owner = $2 AND epoch = $3",
+                    4, p, PGRES_COMMAND_OK, "cannot renew the lease", &rc, err, errlen);
+  if (!r) return rc;
+  if (strcmp(PQcmdTuples(r), "1") != 0) {
+    s->fenced = 1;
+    rc = fail(VIGIL_EBUSY, err, errlen, "site %s was taken by another node (epoch %s is past)", s->site, s->epoch);
+  }
+  PQclear(r);
+  return rc;
+}
+
+char *vigil__store_sites_json(store *base, char *err, size_t errlen) {
+  if (base->ops != &pg_ops) return NULL;
+  pg_store *s = (pg_store *)base;
+  reconnect(s);
+  int rc = 0;
+  PGresult *r = run(s,
+                    "SELECT COALESCE(json_agg(json_build_object('site', site, 'owner', owner, 'advertise', advertise, "
+                    "'epoch', epoch, 'head_seq', head_seq, 'lease_ms', "
+                    "(extract(epoch FROM lease_until - clock_timestamp()) * 1000)::bigint, 'taken_ms', "
+                    "(extract(epoch FROM taken_at) * 1000)::bigint) ORDER BY site), '[]')::text FROM vigil_sites",
+                    0, NULL, PGRES_TUPLES_OK, "cannot read the sites", &rc, err, errlen);
+  if (!r) return NULL;
+  char *out = strdup(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return out;
+}
+
+char *vigil__store_site_owner(store *base, const char *site) {
+  if (base->ops != &pg_ops) return NULL;
+  pg_store *s = (pg_store *)base;
+  reconnect(s);
+  const char *p[] = {site};
+  PGresult *r = PQexecParams(s->c,
+                             "SELECT advertise FROM vigil_sites WHERE site = $1 AND owner IS NOT NULL "
+                             "AND advertise IS NOT NULL AND lease_until > clock_timestamp()",
+                             1, NULL, p, NULL, NULL, 0);
+  char *out = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+  PQclear(r);
+  return out;
+}
+
+store *vigil__store_pg_open(const char *uri, const store_site *where, int read_only, int *rc, char *err,
+                            size_t errlen) {
   pg_store *s = calloc(1, sizeof *s);
-  if (!site || !*site) site = "default";
-  if (!s || !(s->uri = strdup(uri)) || !(s->site = strdup(site)) || !(s->hasher = vigil__row_hasher_new())) {
+  const char *site = where && where->site && *where->site ? where->site : "default";
+  const char *node = where && where->node && *where->node ? where->node : NULL;
+  const char *advertise = where && where->advertise ? where->advertise : NULL;
+  if (!s || !(s->uri = strdup(uri)) || !(s->site = strdup(site)) || !(s->hasher = vigil__row_hasher_new()) ||
+      (node && !(s->node = strdup(node))) || (advertise && !(s->advertise = strdup(advertise)))) {
     if (s) {
       free(s->uri);
       free(s->site);
+      free(s->node);
+      vigil__row_hasher_free(s->hasher);
     }
     free(s);
     *rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
     return NULL;
   }
+  s->lease_ms = where && where->lease_ms > 0 ? where->lease_ms : 10000;
   s->base.ops = &pg_ops;
   s->read_only = read_only;
   s->c = PQconnectdb(uri);
@@ -672,6 +809,9 @@ store *vigil__store_pg_open(const char *uri, const char *site, int read_only, in
                       "cannot open the database", rc, err, errlen);
     if (!r) goto fail;
     PQclear(r);
+    /* The site is this store's from its claim on: the head read below is
+     * the one its appends follow. */
+    if ((*rc = claim(s, err, errlen)) < 0) goto fail;
   }
   /* Where the site's chain ends: its head, and the last row must agree. */
   *rc = read_head(s, &s->head_seq, s->head, &s->max_alert, err, errlen);
@@ -709,7 +849,7 @@ fail:
   return NULL;
 }
 
-store *vigil__store_open(const char *where, const char *site, const char *vfs, int read_only, int *rc, char *err,
+store *vigil__store_open(const char *where, const store_site *site, const char *vfs, int read_only, int *rc, char *err,
                          size_t errlen) {
   if (vigil__store_is_pg(where)) return vigil__store_pg_open(where, site, read_only, rc, err, errlen);
   return read_only ? vigil__store_sqlite_read(where, vfs, rc, err, errlen)

@@ -96,6 +96,13 @@ typedef struct vigil_options {
   /* In a PostgreSQL store, the site whose log this engine keeps; NULL:
    * "default". A SQLite store holds one site: this is not used. */
   const char *site;
+  /* PostgreSQL: the node that claims the site's lease (NULL: no lease; the
+   * engine is the site's only writer), the URL where it answers, and the
+   * lease's length in ms (0: 10 s). A site another node holds is refused
+   * (VIGIL_EBUSY); once another node claims it, this engine's commands fail
+   * (VIGIL_EBUSY: fenced) and nothing more of it is written. */
+  const char *node, *advertise;
+  int64_t lease_ms;
 } vigil_options;
 
 /* Creates an engine. opts may be NULL (real clock, default limits, events in

@@ -15,7 +15,7 @@
 /* The settings vigil reads; docs/config.md says what each means. */
 static const char *const KNOWN[] = {
     "listen",           /* "HOST:PORT" */
-    "database",         /* the SQLite file */
+    "database",         /* the SQLite file, or a PostgreSQL URI */
     "protocols",        /* a folder, or a list of folders */
     "site",             /* { name, timezone } */
     "idle_timeout",     /* seconds */
@@ -32,6 +32,11 @@ static const char *const KNOWN[] = {
     "upload_check_memory_mb",  /* memory of that check */
     "max_connections",         /* open at once */
     "connections_per_address", /* open at once from one client address */
+    /* A node of a cluster on PostgreSQL (docs/deploy.md): */
+    "node",       /* its name */
+    "advertise",  /* the URL where it answers */
+    "sites",      /* "a,b": the sites it may own */
+    "lease_time", /* seconds a site's lease lasts unrenewed */
 };
 
 #define MAX_BYTES (1u << 20)  /* the file */

@@ -80,18 +80,40 @@ store *vigil__store_sqlite_open(const char *path, const char *vfs, int *rc, char
  * the log, nothing written (appends fail). */
 store *vigil__store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
 /* PostgreSQL: the schema version this vigil writes (table vigil_schema). */
-#define STORE_PG_SCHEMA 1
+#define STORE_PG_SCHEMA 2
 /* Whether uri is a PostgreSQL connection URI (postgresql://, postgres://). */
 int vigil__store_is_pg(const char *uri);
-/* Opens (and migrates) site's log in the PostgreSQL database at uri (libpq's
- * URI; several hosts allowed); site NULL or "" is "default". read_only: a
- * reader beside running nodes, one moment of the log. NULL on failure, with
- * the code in *rc and one sentence in err. */
-store *vigil__store_pg_open(const char *uri, const char *site, int read_only, int *rc, char *err, size_t errlen);
+/* Which site of a shared (PostgreSQL) store, and as which node. */
+typedef struct store_site {
+  const char *site; /* NULL or "": "default" */
+  /* The node that claims the site's lease (NULL: none: one node, as with
+   * SQLite), the URL where it answers, and the lease's length (ms). */
+  const char *node, *advertise;
+  int64_t lease_ms;
+} store_site;
+/* Opens (and migrates) a site's log in the PostgreSQL database at uri
+ * (libpq's URI; several hosts allowed). A writer claims the site first: its
+ * lease row takes a new epoch, and every append is fenced by it (a store
+ * whose site was claimed since writes nothing: VIGIL_EBUSY). A site whose
+ * lease another node holds and has not let expire is refused (VIGIL_EBUSY,
+ * naming the owner). read_only: a reader beside running nodes, one moment
+ * of the log, no claim. NULL on failure, with the code in *rc and one
+ * sentence in err. */
+store *vigil__store_pg_open(const char *uri, const store_site *where, int read_only, int *rc, char *err, size_t errlen);
 /* A SQLite path or a PostgreSQL URI, as vigil serve --store takes it:
  * vigil__store_sqlite_open/_read or vigil__store_pg_open. */
-store *vigil__store_open(const char *where, const char *site, const char *vfs, int read_only, int *rc, char *err,
+store *vigil__store_open(const char *where, const store_site *site, const char *vfs, int read_only, int *rc, char *err,
                          size_t errlen);
+/* Renews the lease of a store opened with a node: 0, VIGIL_EBUSY when the
+ * site was taken (the store is fenced from then on), or VIGIL_EIO when
+ * PostgreSQL cannot be reached. 0 for a store without a lease. */
+int vigil__store_renew(store *s, char *err, size_t errlen);
+/* Every site's lease as JSON: [{site, owner, advertise, epoch, lease_ms
+ * (left, by the database's clock; negative: expired), head_seq}], malloc'd;
+ * NULL for a store without sites. */
+char *vigil__store_sites_json(store *s, char *err, size_t errlen);
+/* The advertised URL of the node that owns site (malloc'd), or NULL. */
+char *vigil__store_site_owner(store *s, const char *site);
 /* Appends one site event (vigil_site_event's types; visit 0) after what the
  * store holds: for a tool working on the database of a stopped server
  * (vigil user). */
