@@ -87,8 +87,32 @@ static void plugin_log(void *ud, vigil_log_level level, const char *plugin, cons
   log_line(names[level], msg, plugin ? json_pack("{s:s}", "plugin", plugin) : json_pack("{s:s}", "from", "plugins"));
 }
 
-static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(ud); }
-static char *plugins_metrics(void *ud) { return vigil__plugin_host_metrics_text(ud); }
+static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(((server_ctx *)ud)->plugins); }
+
+/* The plugins' metrics, then a node's lease's (cluster.c). */
+static char *plugins_metrics(void *ud) {
+  server_ctx *s = ud;
+  char *text = vigil__plugin_host_metrics_text(s->plugins);
+  if (!s->cluster) return text;
+  uint64_t renewals, failures;
+  vigil__cluster_counts(s->cluster, &renewals, &failures);
+  char more[512];
+  int n = snprintf(more, sizeof more,
+                   "# HELP vigil_lease_renewals_total Renewals of this node's site lease.\n"
+                   "# TYPE vigil_lease_renewals_total counter\nvigil_lease_renewals_total %llu\n"
+                   "# HELP vigil_lease_renewal_failures_total Renewals that failed (PostgreSQL unreachable, or the "
+                   "site taken).\n"
+                   "# TYPE vigil_lease_renewal_failures_total counter\nvigil_lease_renewal_failures_total %llu\n",
+                   (unsigned long long)renewals, (unsigned long long)failures);
+  size_t len = text ? strlen(text) : 0;
+  char *both = malloc(len + (size_t)n + 1);
+  if (both) {
+    memcpy(both, text ? text : "", len);
+    memcpy(both + len, more, (size_t)n + 1);
+  }
+  free(text);
+  return both;
+}
 
 /* The HTTP server cannot accept connections (out of file descriptors). */
 static void http_notice(void *ud, const char *message) {
@@ -717,7 +741,7 @@ static int serve(settings *st) {
                     .stream_heartbeat_ms = heartbeat_ms,
                     .plugins_status = plugins_status,
                     .plugins_metrics = plugins_metrics,
-                    .plugins_ud = s.plugins,
+                    .plugins_ud = &s,
                     .users = s.users,
                     .session_ttl_ms = (int64_t)st->session_ms,
                     .alarm_pause_ms = (int64_t)st->alarm_pause_ms,
@@ -727,7 +751,9 @@ static int serve(settings *st) {
                     .upload_check_ms = st->upload_check_ms,
                     .upload_check_memory = (size_t)st->upload_check_mb << 20,
                     .trusted_proxies = st->trusted_proxies,
-                    .n_trusted_proxies = st->n_trusted_proxies};
+                    .n_trusted_proxies = st->n_trusted_proxies,
+                    .node = st->node,
+                    .site = st->node ? site : NULL};
   if (vigil__api_new(&ao, &s.api) < 0) {
     fprintf(stderr, "vigil serve: out of memory\n");
     exit_code = 1;

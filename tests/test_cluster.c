@@ -10,7 +10,8 @@
  * (SIGSTOP) until n1, started again as a standby, takes site b; an entry
  * sent to n2 before it is continued (SIGCONT) is refused or never answered,
  * never written (fencing), and n2 ends with status 3 (it gave the site up);
- * the entry goes through on n1. PostgreSQL killed and restarted: the
+ * the entry goes through on n1. GET /api/v1/cluster names each site's owner
+ * and epoch; ?site= of another node's site is answered 307 at its owner. PostgreSQL killed and restarted: the
  * command during the outage is refused (503), the nodes go on; PostgreSQL
  * down for longer than the lease: each node stops on its own (status 3)
  * before its lease can end. */
@@ -193,6 +194,38 @@ static void takeover_and_fencing(void **state) {
   char *body = NULL;
   assert_int_equal(serve_request(&n3, "GET", "/api/v1/visits/1", NULL, &body), 200);
   free(body);
+  /* Any node tells who owns what; a request about another node's site is
+   * sent to its owner. */
+  assert_int_equal(serve_request(&n3, "GET", "/api/v1/cluster", NULL, &body), 200);
+  json_t *cl = json_loads(body, 0, NULL);
+  free(body);
+  assert_string_equal(json_string_value(json_object_get(cl, "site")), "a");
+  json_t *sites = json_object_get(cl, "sites"), *x;
+  size_t i;
+  int seen = 0;
+  json_array_foreach(sites, i, x) {
+    const char *name = json_string_value(json_object_get(x, "site"));
+    const char *owner = json_string_value(json_object_get(x, "owner"));
+    if (!strcmp(name, "a")) seen += !strcmp(owner, "n3") && json_integer_value(json_object_get(x, "epoch")) == 2;
+    if (!strcmp(name, "b")) seen += !strcmp(owner, "n2") && json_integer_value(json_object_get(x, "lease_ms")) > 0;
+  }
+  assert_int_equal(seen, 2);
+  json_decref(cl);
+  assert_int_equal(serve_request(&n3, "GET", "/metrics", NULL, &body), 200);
+  const char *renewals = strstr(body, "\nvigil_lease_renewals_total ");
+  assert_non_null(renewals);
+  assert_true(atoi(renewals + strlen("\nvigil_lease_renewals_total ")) > 0);
+  free(body);
+  hc_conn hc;
+  hc_response moved;
+  assert_int_equal(hc_connect(&hc, n3.port), 0);
+  assert_int_equal(hc_request(&hc, "GET", "/api/v1/visits/1?site=b", n3.token, NULL, &moved), 0);
+  char location[256];
+  assert_int_equal(moved.status, 307);
+  assert_non_null(hc_header(&moved, "Location", location, sizeof location));
+  assert_string_equal(location, "http://127.0.0.1:1/n2/api/v1/visits/1?site=b");
+  hc_response_free(&moved);
+  hc_close(&hc);
 
   /* Every acknowledged reading is there (one more if n1 died between its
    * commit and its answer); the checkpoint fired once, late. */
@@ -267,16 +300,16 @@ static void takeover_and_fencing(void **state) {
   assert_int_equal(pg_cluster_stop(&pgc, 1), 0);
   down = now_ms();
   serve_process *owners[] = {&n1, &n3};
-  for (int i = 0; i < 2; i++) {
+  for (int k = 0; k < 2; k++) {
     status = 0;
-    while (waitpid(owners[i]->pid, &status, WNOHANG) == 0 && now_ms() < down + (LEASE_S + 5) * 1000)
+    while (waitpid(owners[k]->pid, &status, WNOHANG) == 0 && now_ms() < down + (LEASE_S + 5) * 1000)
       usleep(20000);
     double gone = now_ms() - down;
     fprintf(stderr, "# a node without PostgreSQL stopped after %.0f ms\n", gone);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 3);
     assert_true(gone < LEASE_S * 1000);
-    owners[i]->pid = 0;
+    owners[k]->pid = 0;
   }
 
   serve_cleanup(&n1);

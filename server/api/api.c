@@ -1170,6 +1170,7 @@ static void route(api *a, http_request *req) {
     not_found(req);
     return;
   }
+  if (vigil__api_route_cluster(a, req, seg, len, n)) return;
   if (n == 2 && is(seg[0], len[0], "events") && is(seg[1], len[1], "stream")) {
     if (strcmp(m, "GET"))
       method_not_allowed(req, "GET");
@@ -1358,6 +1359,8 @@ int vigil__api_new(const api_options *o, api **out) {
   a->upload_check_ms = o->upload_check_ms ? o->upload_check_ms : 30000;
   a->upload_check_memory = o->upload_check_memory ? o->upload_check_memory : (size_t)512 << 20;
   a->store = o->store;
+  a->node = o->node;
+  a->site = o->site;
   char err[256];
   int ok = (!o->uploads_dir || (a->uploads_dir = strdup(o->uploads_dir))) &&
            vigil__api_load_approvals(a, err, sizeof err) == 0 &&

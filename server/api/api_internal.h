@@ -54,6 +54,7 @@ struct api {
   void (*closed)(void *ud);
   void *closed_ud;
   struct store *store;          /* the engine's: approvals beside the log */
+  const char *node, *site;      /* a node of a cluster: its name and site (api_options); NULL: not one */
   char *uploads_dir;            /* where uploaded protocol versions are kept */
   uint64_t upload_check_ms;     /* wall and CPU time of checking one upload */
   size_t upload_check_memory;   /* memory of that check, beyond the server's */
@@ -103,6 +104,9 @@ int vigil__api_allowed(http_request *req, const user *who, permission p);
 void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *fields);
 /* Routes /api/v1/session, /users, /tokens; 0 if the path is none of them. */
 int vigil__api_route_users(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
+/* GET /api/v1/cluster, and 307 to the owner for ?site= of another node's
+ * site (api_cluster.c). 1 if it answered. */
+int vigil__api_route_cluster(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
 
 /* Checks password against who's hash off the loop (argon2id is slow on
  * purpose), then calls done on the loop: ok is 1 when it matches. Every

@@ -59,6 +59,9 @@ typedef struct api_options {
    * trusted_proxies): only from them is X-Forwarded-For believed. */
   const char *const *trusted_proxies;
   size_t n_trusted_proxies;
+  /* A node of a cluster on PostgreSQL: its name and the site it owns
+   * (borrowed: they outlive the api); NULL: a single server. */
+  const char *node, *site;
 } api_options;
 
 /* Upper bounds (seconds) of the commit latency histogram's buckets. */
