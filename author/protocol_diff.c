@@ -203,6 +203,9 @@ static void diff_params(differ *d) {
           range_text(r2, sizeof r2, y->has_range, y->lo, y->hi));
     if (!same_str(x->unit, y->unit))
       say(d, "  ~ %s: unit %s -> %s", y->name, x->unit ? x->unit : "none", y->unit ? y->unit : "none");
+    if (x->prescribed != y->prescribed)
+      say(d, "  ~ %s: prescribed %s -> %s%s", y->name, x->prescribed ? "yes" : "no", y->prescribed ? "yes" : "no",
+          y->prescribed ? " (only a clinician changes it)" : " (a nurse may now change it)");
     if (x->kind != y->kind)
       say(d, "  ~ %s: kind %s -> %s", y->name, vigil__field_kind_name(x->kind), vigil__field_kind_name(y->kind));
     if (!same_str(x->title, y->title))
@@ -633,4 +636,64 @@ int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, 
   diff_files(&d);
   if (!d.changes) fn(ud, "  no change a reviewer would see (comments or layout only)");
   return d.changes;
+}
+
+/* ---- the prescription (docs/safety.md, F7) ------------------------------------------ */
+
+static int same_prescription(const param_spec *x, const param_spec *y) {
+  buf xa, ya;
+  vigil__buf_init(&xa);
+  vigil__buf_init(&ya);
+  value_text(&xa, x->def);
+  value_text(&ya, y->def);
+  int same = xa.p && ya.p && !strcmp(xa.p, ya.p) && x->prescribed == y->prescribed && x->has_range == y->has_range &&
+             (!x->has_range || (x->lo == y->lo && x->hi == y->hi)) && same_str(x->unit, y->unit);
+  vigil__buf_free(&xa);
+  vigil__buf_free(&ya);
+  return same;
+}
+
+static void prescribed_line(diff_line_fn fn, void *ud, const char *sign, const param_spec *x, const param_spec *y) {
+  const param_spec *p = y ? y : x;
+  buf b, r;
+  vigil__buf_init(&b);
+  vigil__buf_init(&r);
+  char r1[64], r2[64];
+  if (x && y) {
+    buf xa;
+    vigil__buf_init(&xa);
+    value_text(&xa, x->def);
+    value_text(&r, y->def);
+    vigil__buf_printf(&b, "%s %s \"%s\": default %s -> %s%s%s, allowed %s -> %s, prescribed %s -> %s", sign, p->name,
+                      p->title ? p->title : p->name, xa.p, r.p, p->unit ? " " : "", p->unit ? p->unit : "",
+                      range_text(r1, sizeof r1, x->has_range, x->lo, x->hi),
+                      range_text(r2, sizeof r2, y->has_range, y->lo, y->hi), x->prescribed ? "yes" : "no",
+                      y->prescribed ? "yes" : "no");
+    vigil__buf_free(&xa);
+  } else {
+    value_text(&r, p->def);
+    vigil__buf_printf(&b, "%s %s \"%s\": default %s%s%s, allowed %s", sign, p->name, p->title ? p->title : p->name, r.p,
+                      p->unit ? " " : "", p->unit ? p->unit : "",
+                      range_text(r1, sizeof r1, p->has_range, p->lo, p->hi));
+  }
+  if (b.p) fn(ud, b.p);
+  vigil__buf_free(&b);
+  vigil__buf_free(&r);
+}
+
+int vigil__protocol_prescribed_changes(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
+  int n = 0;
+  for (uint32_t i = 0; i < b->n_params; i++) {
+    const param_spec *y = &b->params[i], *x = a ? find_param(a, y->name) : NULL;
+    if (!(y->prescribed || (x && x->prescribed))) continue;
+    if (x && same_prescription(x, y)) continue;
+    prescribed_line(fn, ud, x ? "~" : "+", x, y);
+    n++;
+  }
+  for (uint32_t i = 0; a && i < a->n_params; i++)
+    if (a->params[i].prescribed && !find_param(b, a->params[i].name)) {
+      prescribed_line(fn, ud, "-", &a->params[i], NULL);
+      n++;
+    }
+  return n;
 }

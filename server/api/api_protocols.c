@@ -5,7 +5,10 @@
  *   POST /api/v1/protocols/lint           (author) {files}: its problems and its specs' results, nothing kept
  *   POST /api/v1/protocols                (author) {files}: a new version, linted and tested, kept and
  *                                         loaded, not yet usable
- *   POST /api/v1/protocols/{ref}/approve  (admin, a signature) {password}: new visits may start on it
+ *   GET  /api/v1/protocols/{ref}/diff     what the version changes from the newest approved one of its id,
+ *                                         in clinical terms, and the prescription's changes
+ *   POST /api/v1/protocols/{ref}/approve  (admin, a signature) {password, confirm_prescribed}: new visits
+ *                                         may start on it; changes to the prescription need confirming
  *
  * A version is usable for new visits once approved. The versions in the
  * configured protocol folders are approved by their installation (whoever
@@ -31,7 +34,9 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "author/protocol_diff.h"
 #include "author/spec.h"
+#include "engine/inspect.h"
 #include "store/store.h"
 
 #define MAX_FILES 64
@@ -198,6 +203,40 @@ static void get_protocol(api *a, http_request *req, const char *want) {
   json_t *p = entry_of(list, l.ref);
   vigil__api_reply_free(req, p ? 200 : 503, p ? json_dumps(p, JSON_COMPACT) : NULL, NULL);
   json_decref(list);
+}
+
+/* ---- the clinical diff an approval shows (docs/safety.md, F7) ---------------------------- */
+
+static void add_line(void *ud, const char *line) { json_array_append_new(ud, json_string(line)); }
+
+/* {"ref", "against" (the newest approved version of the same id, or null),
+ * "lines" (vigil protocol diff's report), "prescribed" (the prescription's
+ * changes, each a line)}; NULL when out of memory. */
+static json_t *diff_json(api *a, const lookup *l) {
+  char id[256];
+  snprintf(id, sizeof id, "%s", l->ref);
+  char *at = strchr(id, '@');
+  if (at) *at = '\0';
+  lookup base;
+  int has_base = find(a, id, 1, &base) && strcmp(base.ref, l->ref);
+  protocol *pb = vigil__engine_find_protocol(a->e, l->ref);
+  protocol *pa = has_base ? vigil__engine_find_protocol(a->e, base.ref) : NULL;
+  json_t *lines = json_array(), *prescribed = json_array();
+  if (pb && pa) vigil__protocol_diff(pa, pb, add_line, lines);
+  if (pb) vigil__protocol_prescribed_changes(pa, pb, add_line, prescribed);
+  return json_pack("{s:s, s:o, s:o, s:o}", "ref", l->ref, "against", pa ? json_string(base.ref) : json_null(), "lines",
+                   lines, "prescribed", prescribed);
+}
+
+static void get_diff(api *a, http_request *req, const char *want) {
+  lookup l;
+  if (!find(a, want, 1, &l) && !find(a, want, 0, &l)) {
+    vigil__http_respond_error(req, 404, "not_found", "no such protocol version", NULL);
+    return;
+  }
+  json_t *j = diff_json(a, &l);
+  vigil__api_reply_free(req, j ? 200 : 503, j ? json_dumps(j, JSON_COMPACT) : NULL, NULL);
+  json_decref(j);
 }
 
 /* ---- uploads: files into a folder ------------------------------------------------------ */
@@ -758,6 +797,38 @@ static void post_approve(api *a, http_request *req, const char *want) {
   }
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
+  /* A version that changes the prescription (a prescribed param's default,
+   * range or mark) is approved only with those changes confirmed: the
+   * approver has seen them (docs/safety.md, F7). */
+  json_t *diff = diff_json(a, &l);
+  json_t *changes = json_object_get(diff, "prescribed");
+  json_t *confirm = json_object_get(body, "confirm_prescribed");
+  if (!diff) {
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory: nothing was approved", NULL);
+    json_decref(body);
+    return;
+  }
+  if (confirm && !json_is_boolean(confirm)) {
+    vigil__http_respond_error(req, 422, "value_refused", "confirm_prescribed is true or false", "confirm_prescribed");
+    json_decref(diff);
+    json_decref(body);
+    return;
+  }
+  if (json_array_size(changes) && !json_is_true(confirm)) {
+    json_t *extra = json_pack("{s:O}", "reasons", changes);
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "this version changes the prescription (%zu prescribed param%s): confirm the changes "
+             "(confirm_prescribed: true) to approve it",
+             json_array_size(changes), json_array_size(changes) == 1 ? "" : "s");
+    vigil__api_reply_free(req, 422, vigil__http_error_json("confirmation_required", msg, "confirm_prescribed", extra),
+                          NULL);
+    json_decref(extra);
+    json_decref(diff);
+    json_decref(body);
+    return;
+  }
+  json_decref(diff);
   const char *password;
   approving *x = NULL;
   if (vigil__api_member_string(req, body, "password", 0, &password) == 0) {
@@ -798,9 +869,14 @@ int vigil__api_route_protocols(api *a, http_request *req, const char *const *seg
     if (vigil__api_user(a, req, PERM_READ_CLINICAL)) get_protocol(a, req, want);
   } else if (n == 3 && post && is(seg[2], len[2], "approve")) {
     post_approve(a, req, want);
+  } else if (n == 3 && get && is(seg[2], len[2], "diff")) {
+    if (vigil__api_user(a, req, PERM_READ_CLINICAL)) get_diff(a, req, want);
   } else if (n <= 3) {
     char extra[64];
-    snprintf(extra, sizeof extra, "Allow: %s\r\n", n == 1 ? "GET, HEAD, POST" : n == 2 ? "GET, HEAD, POST" : "POST");
+    snprintf(extra, sizeof extra, "Allow: %s\r\n",
+             n == 1 || n == 2             ? "GET, HEAD, POST"
+             : is(seg[2], len[2], "diff") ? "GET, HEAD"
+                                          : "POST");
     vigil__api_reply_free(req, 405, vigil__http_error_json("method_not_allowed", "method not allowed here", NULL, NULL),
                           extra);
   } else {

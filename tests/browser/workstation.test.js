@@ -67,13 +67,21 @@ return v.protocol "demo_check" {
 }
 `;
 
+// The same demo at 1.1.0 with a prescribed param: a change to the prescription.
+const DEMO_PROTOCOL_RX = DEMO_PROTOCOL.replace('"1.0.0"', '"1.1.0"').replace("  phases =",
+  '  params = { v.param "dose" { prescribed = true, title = "Dose", default = 2, unit = "mg", range = { 1, 4 }, source = "test" } },\n  phases =');
+
 // The API as one user, with a Bearer token: for the other visits on the board.
 const tokens = {};
-async function api(user, method, path, body) {
+async function token(user) {
   if (!tokens[user]) {
     const r = await fetch(server.url + "/api/v1/session", { method: "POST", body: JSON.stringify({ user, password: USERS[user].password }) });
     tokens[user] = (await r.json()).token;
   }
+  return tokens[user];
+}
+async function api(user, method, path, body) {
+  await token(user);
   const r = await fetch(server.url + "/api/v1" + path, { method, headers: { Authorization: `Bearer ${tokens[user]}` }, body: body && JSON.stringify(body) });
   assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.clone().text()}`);
   return r.json();
@@ -420,6 +428,29 @@ describe("the nurse workstation", () => {
     await signDialog(admin, "Sign the approval");
     await row.getByText("Approved by admin.lee").waitFor();
     assert.equal(await admin.locator("table.protocols-table tr", { hasText: "ketamine_iv" }).getByRole("button").count(), 0);
+    // A version that changes the prescription (F7): the approval shows the
+    // clinical diff and the prescribed param's change, and is refused until
+    // the approver confirms it, by the server too.
+    await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL_RX } });
+    const refused = await fetch(server.url + "/api/v1/protocols/demo_check@1.1.0/approve", { method: "POST",
+      headers: { Authorization: `Bearer ${await token("admin.lee")}` }, body: JSON.stringify({ password: USERS["admin.lee"].password }) });
+    assert.equal(refused.status, 422);
+    const why = (await refused.json()).error;
+    assert.equal(why.code, "confirmation_required");
+    assert.deepEqual(why.reasons, ['+ dose "Dose": default 2 mg, allowed 1..4']);
+    await admin.getByRole("link", { name: "Users" }).click();
+    await admin.getByRole("link", { name: "Protocols" }).click();
+    const rx = admin.locator("table.protocols-table tr", { hasText: "1.1.0" });
+    await rx.getByRole("button", { name: "Approve…" }).click();
+    const dlg = admin.locator("dialog");
+    assert.match(await dlg.locator(".prescribed-changes").innerText(), /It changes the prescription \(1\):\s+\+ dose "Dose": default 2 mg, allowed 1\.\.4/);
+    assert.match(await dlg.locator("pre.diff").innerText(), /demo_check@1\.0\.0 -> demo_check@1\.1\.0/);
+    await dlg.getByLabel(/password/i).fill(USERS["admin.lee"].password);
+    await dlg.getByRole("button", { name: "Sign the approval", exact: true }).click();
+    await dlg.locator(".error", { hasText: "Confirm the changes to the prescription first" }).waitFor();
+    await dlg.getByLabel("I have checked each change to the prescription above").check();
+    await signDialog(admin, "Sign the approval");
+    await rx.getByText("Approved by admin.lee").waitFor();
   });
 
   step("marks a missed checkpoint overdue when simulated time passes it, and escalates it", async () => {
@@ -564,6 +595,8 @@ describe("the nurse workstation", () => {
     assert.match(text, /Dose double-checked by a second person, attesting dose 37, weight 72, dose_mg_per_kg 0\.5 \(72 kg x 0\.5 mg\/kg = 36 mg; drawn up 37 mg\): dr\.osei/);
     assert.match(text, /Dose double-checked by a second person void: Ketamine dose drawn up changed from 36 to 37 after it was signed: nurse\.kim/);
     assert.match(text, /Changed from the protocol\s+nothing/);
+    // Values with their units: the dose drawn up prints in mg.
+    assert.match(text, /Ketamine dose drawn up\s+37 mg\s+nurse\.kim/);
     assert.match(text, /Discharge: nurse\.kim/);
     // Every alert with who acknowledged it, the escalated ones marked.
     assert.match(text, /Baseline BP 158\/95 is above 140\/90.*\tnurse\.kim/);

@@ -1,8 +1,11 @@
 // admin_protocols.js: the protocol versions the server holds, for an admin:
 // which are approved (by their installation, or by whom and when) and which
 // wait; approving one is a signature (the password again) after which new
-// visits may start on it.
-import { post } from "./api.js";
+// visits may start on it. The approval shows what the version changes from
+// the newest approved one of its protocol, in clinical terms (vigil protocol
+// diff), and asks the approver to confirm each change to the prescription
+// (docs/safety.md, F7).
+import { get, post } from "./api.js";
 import { h, clear } from "./dom.js";
 import { dateTime } from "./format.js";
 import { load } from "./protocols.js";
@@ -14,13 +17,44 @@ function approval(p) {
   return `Approved by ${p.approved.by}, ${dateTime(new Date(p.approved.at_ms).toISOString())}`;
 }
 
+// The clinical diff as a block: the prescription's changes first, each to
+// be confirmed, then the whole report.
+function diffDetail(d) {
+  return h("div", { class: "protocol-diff" },
+    d.prescribed.length
+      ? h("div", { class: "prescribed-changes", role: "note" },
+          h("p", {}, h("strong", {}, `It changes the prescription (${d.prescribed.length}):`)),
+          h("ul", {}, d.prescribed.map((l) => h("li", {}, l.trim()))))
+      : h("p", {}, "It changes no prescribed param."),
+    d.against
+      ? h("details", { open: d.lines.length <= 40 }, h("summary", {}, `Every change from ${d.against} (the newest approved)`),
+          h("pre", { class: "diff", tabindex: "0" }, d.lines.join("\n")))
+      : h("p", {}, `No approved version of ${d.ref.split("@")[0]} before it: everything in it is new.`));
+}
+
 async function approve(main, p) {
+  let d;
+  try {
+    d = await get(`/protocols/${p.ref}/diff`);
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  const confirm = d.prescribed.length ? h("input", { type: "checkbox", name: "confirm_prescribed" }) : null;
   await ask({
     title: `Approve ${p.title} ${p.version}`,
     text: `Fingerprint ${p.sha256}. Once approved, new visits on ${p.id} start on it.`,
-    fields: [{ name: "password", label: "Your password (asked again to sign)", type: "password", required: true, autocomplete: "current-password" }],
+    detail: diffDetail(d),
+    fields: [
+      ...(confirm ? [{ name: "confirm_prescribed", label: "I have checked each change to the prescription above", input: confirm }] : []),
+      { name: "password", label: "Your password (asked again to sign)", type: "password", required: true, autocomplete: "current-password" },
+    ],
     submit: "Sign the approval",
-    action: (v) => post(`/protocols/${p.ref}/approve`, { password: v.password }),
+    action: (v) => {
+      if (confirm && !confirm.checked)
+        throw Object.assign(new Error("Confirm the changes to the prescription first"), { field: "confirm_prescribed" });
+      return post(`/protocols/${p.ref}/approve`, { password: v.password, ...(confirm ? { confirm_prescribed: true } : {}) });
+    },
   });
   draw(main);
 }

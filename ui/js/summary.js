@@ -3,11 +3,17 @@
 // alert and who acknowledged it, and the signatures.
 import { get } from "./api.js";
 import { h, clear } from "./dom.js";
-import { attested, changedParam, dateTime, clockTime, priorityLabel, value as show } from "./format.js";
+import { attested, changedParam, dateTime, clockTime, priorityLabel, unit, value as show } from "./format.js";
 import { table, vitalsReadings } from "./chart.js";
 import { flowsheetPrint } from "./flowsheet.js";
 import { events as loadEvents, describe, itemTitle, alertMessages } from "./history.js";
 import { title as protocolTitle } from "./protocols.js";
+
+// A value with its unit ("37 mg", not "37"): a number item's field unit.
+function withUnit(it) {
+  const u = it.kind === "number" && it.fields[0] ? unit(it.fields[0].unit) : "";
+  return `${show(it.value)}${u ? ` ${u}` : ""}`;
+}
 
 function alertRows(v, events) {
   const rows = new Map();
@@ -96,7 +102,7 @@ export async function render(main, id) {
     readings.length ? table(readings, "Every vitals reading") : h("p", {}, "None recorded."),
     h("h2", {}, "Checklist"),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "By"), h("th", { scope: "col" }, "Time"))),
-      h("tbody", {}, recorded.map(([p, it]) => h("tr", {}, h("td", {}, itemTitle(v, `${p.id}.${it.id}`)), h("td", {}, show(it.value)), h("td", {}, it.recorded_by), h("td", {}, clockTime(it.recorded_at)))))),
+      h("tbody", {}, recorded.map(([p, it]) => h("tr", {}, h("td", {}, itemTitle(v, `${p.id}.${it.id}`)), h("td", {}, withUnit(it)), h("td", {}, it.recorded_by), h("td", {}, clockTime(it.recorded_at)))))),
     h("h2", {}, "Alerts"),
     alerts.length
       ? h("table", { class: "alerts-table" }, h("thead", {}, h("tr", {}, ["Raised", "Priority", "Alert", "Acknowledged", "Escalated"].map((c) => h("th", { scope: "col" }, c)))),

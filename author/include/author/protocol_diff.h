@@ -15,4 +15,12 @@ typedef void (*diff_line_fn)(void *ud, const char *line);
  * lines "  + added", "  - removed", "  ~ changed". Returns how many changes. */
 int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
 
+/* The prescription's changes from a to b (a NULL: a first version): every
+ * param prescribed in either that is added, removed, or whose default,
+ * allowed range, unit or prescribed mark differs, one line each ("~ name
+ * \"title\": default 0.5 -> 1 mg/kg, allowed 0.1..1 -> 0.1..2, prescribed
+ * yes -> no"). Approving a version needs them confirmed (docs/safety.md, F7).
+ * Returns how many. */
+int vigil__protocol_prescribed_changes(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
+
 #endif
