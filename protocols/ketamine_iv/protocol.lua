@@ -5,12 +5,18 @@
 -- Every clinical threshold is a parameter below, with its source in
 -- docs/clinical/ (README.md lists them all); the phase files name the parameters they use.
 -- Scenarios for `vigil simulate` are in scenarios/.
+--
+-- Changes:
+--   1.1.0  screening answers cannot be skipped (skippable = false); the discharge rule
+--          aldrete_restates checks the Aldrete's SpO2 and respiration points against the
+--          last vitals (docs/safety.md, H12 and H13). The engine of the same release holds
+--          every phase on an open high alert and runs screening's rules on later amendments.
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.0.0",
+  version = "1.1.0",
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
