@@ -3,13 +3,17 @@
  * PHQ-9 trend at GET /api/v1/patients/{patient}, a patient's visits listed
  * with every status, a second open course refused (409), a course closed with
  * a reason (and a nurse's close without one refused), an unknown patient 404
- * and a bad due filter 400. */
+ * and a bad due filter 400; a missed session's course alert (listed, escalated,
+ * acknowledged, closed by a visit, rescheduled, stopped), a non-response after
+ * the induction series, and a missed session's deadline across restarts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -133,7 +137,231 @@ static void course_over_http(void **state) {
   serve_cleanup(&s);
 }
 
+/* The same course in seconds, for "no one is lost" in short real time:
+ * three sessions 2 s apart (grace 1 s), maintenance every hour, alerts
+ * escalating after 2 s. */
+static const char FAST[] =
+    "local v = require \"vigil\"\n"
+    "return v.protocol \"course_fast\" {\n"
+    "  version = \"1.0.0\",\n"
+    "  title = \"Course in seconds\",\n"
+    "  defaults = { escalate = \"2s\" },\n"
+    "  course = v.course {\n"
+    "    sessions = 3, within = \"1h\", min_interval = \"1s\", interval = \"2s\", grace = \"1s\",\n"
+    "    maintenance = { interval = \"1h\" },\n"
+    "    measures = { phq9 = { item = \"session.phq9\" } },\n"
+    "    response = { measure = \"phq9\", fall_pct = 50 },\n"
+    "    remission = { measure = \"phq9\", below = 5 },\n"
+    "  },\n"
+    "  phases = {\n"
+    "    v.phase \"session\" {\n"
+    "      items = { v.number \"phq9\" { title = \"PHQ-9 total\", unit = \"{score}\", range = { 0, 27 } } },\n"
+    "    },\n"
+    "  },\n"
+    "}\n";
+
+/* The course alerts of one patient: rule, state (of the open ones, or all). */
+static json_t *course_alerts(serve_process *s, const char *patient) {
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/patients/%s", patient);
+  json_t *p = get(s, path, 200);
+  json_t *a = json_incref(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "alerts"));
+  json_decref(p);
+  return a;
+}
+
+/* The alerts GET /api/v1/alerts lists (active and acknowledged) for patient. */
+static json_t *listed(serve_process *s, const char *patient) {
+  json_t *all = get(s, "/api/v1/alerts?state=open", 200), *mine = json_array();
+  size_t i;
+  json_t *a;
+  json_array_foreach(json_object_get(all, "alerts"), i, a) {
+    if (!strcmp(json_string_value(json_object_get(a, "patient")) ?: "", patient)) json_array_append(mine, a);
+  }
+  json_decref(all);
+  return mine;
+}
+
+/* Waits (real time) until the patient's course has n alerts: 0, or -1. */
+static int wait_alerts(serve_process *s, const char *patient, size_t n, int max_ms) {
+  for (int t = 0; t < max_ms; t += 100) {
+    json_t *a = course_alerts(s, patient);
+    size_t k = json_array_size(a);
+    json_decref(a);
+    if (k >= n) return 0;
+    usleep(100000);
+  }
+  return -1;
+}
+
+static uint64_t session(serve_process *s, const char *patient, int phq9) {
+  uint64_t id = serve_start_visit(s, "course_fast", patient);
+  assert_true(id > 0);
+  char path[96], body[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)id);
+  snprintf(body, sizeof body, "{\"phq9\": %d}", phq9);
+  assert_int_equal(serve_request(s, "POST", path, body, NULL), 200);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/abort", (unsigned long long)id);
+  assert_int_equal(serve_request(s, "POST", path, "{\"reason\": \"test\"}", NULL), 200);
+  return id;
+}
+
+static const char *text_at(json_t *array, size_t i, const char *key) {
+  return json_string_value(json_object_get(json_array_get(array, i), key)) ?: "";
+}
+
+/* No one is lost: a missed session raises a course alert for the patient
+ * (no visit), listed by GET /api/v1/alerts, escalated, acknowledged, closed
+ * by the next visit; closed as rescheduled (missing the new date raises it
+ * again) and as stopped (the course closes); bad closes refused. */
+static void missed_session_over_http(void **state) {
+  (void)state;
+  serve_process s;
+  if (serve_setup(&s, FAST) < 0) fail();
+  serve_configure(&s, "");
+  if (serve_start(&s) < 0) fail();
+  session(&s, "MRN-L", 20);
+  /* Due 2 s after the session, grace 1 s: the alert comes at 3 s. */
+  assert_int_equal(wait_alerts(&s, "MRN-L", 1, 8000), 0);
+  json_t *mine = listed(&s, "MRN-L");
+  assert_int_equal(json_array_size(mine), 1);
+  json_t *a = json_array_get(mine, 0);
+  assert_true(json_is_null(json_object_get(a, "visit")));
+  assert_string_equal(text_at(mine, 0, "source"), "course");
+  assert_string_equal(text_at(mine, 0, "rule"), "missed_session");
+  assert_non_null(strstr(text_at(mine, 0, "message"), "call the patient"));
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(a, "id"));
+  json_decref(mine);
+  /* Unacknowledged, it escalates after the protocol's 2 s. */
+  int level = 0;
+  for (int t = 0; t < 60 && level < 1; t++) {
+    usleep(100000);
+    mine = listed(&s, "MRN-L");
+    level = (int)json_integer_value(json_object_get(json_array_get(mine, 0), "level"));
+    json_decref(mine);
+  }
+  assert_true(level >= 1);
+  char path[96], *text = NULL;
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)id);
+  assert_int_equal(serve_request(&s, "POST", path, "{}", &text), 200);
+  assert_non_null(strstr(text, "\"acknowledged\""));
+  free(text);
+  /* The patient comes: the alert closes (listed no more). */
+  session(&s, "MRN-L", 18);
+  mine = listed(&s, "MRN-L");
+  assert_int_equal(json_array_size(mine), 0);
+  json_decref(mine);
+  json_t *all = course_alerts(&s, "MRN-L");
+  assert_string_equal(text_at(all, 0, "state"), "closed");
+  json_decref(all);
+
+  /* Missed again: closed as rescheduled, with who and why and a new date. */
+  assert_int_equal(wait_alerts(&s, "MRN-L", 2, 8000), 0);
+  all = course_alerts(&s, "MRN-L");
+  id = (uint64_t)json_integer_value(json_object_get(json_array_get(all, 1), "id"));
+  assert_int_equal((int)json_integer_value(json_object_get(json_array_get(all, 1), "session")), 3);
+  json_decref(all);
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/close", (unsigned long long)id);
+  assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"bored\", \"why\": \"x\"}", NULL), 422);
+  assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"rescheduled\"}", NULL), 422);
+  assert_int_equal(
+      serve_request(&s, "POST", path, "{\"reason\": \"rescheduled\", \"why\": \"x\", \"due\": \"2001-01-01\"}", NULL),
+      422);
+  assert_int_equal(
+      serve_request(&s, "POST", path, "{\"reason\": \"rescheduled\", \"why\": \"x\", \"due\": \"soon\"}", NULL), 422);
+  assert_int_equal(
+      serve_request(&s, "POST", "/api/v1/alerts/999/close", "{\"reason\": \"stopped\", \"why\": \"x\"}", NULL), 404);
+  time_t soon = time(NULL) + 2;
+  char when[32], body[256];
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&soon));
+  snprintf(body, sizeof body, "{\"reason\": \"rescheduled\", \"why\": \"phoned: ill, comes later\", \"due\": \"%s\"}",
+           when);
+  assert_int_equal(serve_request(&s, "POST", path, body, &text), 200);
+  json_t *p = json_loads(text, 0, NULL);
+  free(text);
+  json_t *c = json_array_get(json_object_get(p, "courses"), 0);
+  assert_int_equal(strncmp(json_string_value(json_object_get(c, "next_due")) ?: "", when, 19), 0);
+  json_decref(p);
+  assert_int_equal(serve_request(&s, "POST", path, body, NULL), 409); /* closed already */
+  /* The new date passes too: raised again. */
+  assert_int_equal(wait_alerts(&s, "MRN-L", 3, 8000), 0);
+  all = course_alerts(&s, "MRN-L");
+  id = (uint64_t)json_integer_value(json_object_get(json_array_get(all, 2), "id"));
+  json_decref(all);
+  /* Stopped: the alert and the course close. */
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/close", (unsigned long long)id);
+  assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"stopped\", \"why\": \"moved away\"}", &text), 200);
+  assert_non_null(strstr(text, "\"status\":\"closed\""));
+  assert_non_null(strstr(text, "stopped: moved away"));
+  free(text);
+  mine = listed(&s, "MRN-L");
+  assert_int_equal(json_array_size(mine), 0);
+  json_decref(mine);
+  /* The alert log names the patient of each course alert. */
+  json_t *log = get(&s, "/api/v1/alerts/log", 200);
+  size_t i, n = 0;
+  json_t *row;
+  json_array_foreach(json_object_get(log, "alerts"), i, row) {
+    n += !strcmp(json_string_value(json_object_get(row, "patient")) ?: "", "MRN-L");
+  }
+  assert_int_equal(n, 3);
+  json_decref(log);
+  serve_cleanup(&s);
+}
+
+/* A non-response after the induction series, and a missed session's
+ * deadline across restarts: armed from the log, fired once, late. */
+static void non_response_and_restart(void **state) {
+  (void)state;
+  serve_process s;
+  if (serve_setup(&s, FAST) < 0) fail();
+  serve_configure(&s, "");
+  if (serve_start(&s) < 0) fail();
+  session(&s, "MRN-N", 20);
+  session(&s, "MRN-N", 18);
+  json_t *all = course_alerts(&s, "MRN-N");
+  assert_int_equal(json_array_size(all), 0);
+  json_decref(all);
+  session(&s, "MRN-N", 14); /* 20 -> 14: a fall of 30 %, not the protocol's 50 % */
+  all = course_alerts(&s, "MRN-N");
+  assert_int_equal(json_array_size(all), 1);
+  assert_string_equal(text_at(all, 0, "rule"), "non_response");
+  assert_non_null(strstr(text_at(all, 0, "message"), "the clinician decides"));
+  json_decref(all);
+
+  /* A restart past a due time fires it once, with its lateness. */
+  session(&s, "MRN-R", 20);
+  assert_int_equal(serve_stop(&s, 0), 0);
+  sleep(4); /* due at 2 s, grace 1 s: missed while down */
+  if (serve_start(&s) < 0) fail();
+  all = course_alerts(&s, "MRN-R");
+  assert_int_equal(json_array_size(all), 1);
+  assert_string_equal(text_at(all, 0, "rule"), "missed_session");
+  assert_true(json_integer_value(json_object_get(json_array_get(all, 0), "late_ms")) > 0);
+  json_decref(all);
+  json_t *log = get(&s, "/api/v1/alerts/log", 200);
+  size_t i;
+  json_t *row;
+  int n = 0;
+  json_array_foreach(json_object_get(log, "alerts"), i, row) {
+    if (strcmp(json_string_value(json_object_get(row, "patient")) ?: "", "MRN-R") != 0) continue;
+    n++;
+  }
+  json_decref(log);
+  assert_int_equal(n, 1);
+  char *text = serve_log(&s);
+  assert_non_null(strstr(text, "recovered"));
+  free(text);
+  assert_int_equal(serve_stop(&s, 0), 0);
+  if (serve_start(&s) < 0) fail();
+  all = course_alerts(&s, "MRN-R");
+  assert_int_equal(json_array_size(all), 1); /* not raised again */
+  json_decref(all);
+  serve_cleanup(&s);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(course_over_http)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(course_over_http), cmocka_unit_test(missed_session_over_http),
+                                     cmocka_unit_test(non_response_and_restart)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

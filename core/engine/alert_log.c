@@ -73,7 +73,10 @@ static int on_event(void *ud, const vigil_event *ev) {
   snprintf(id, sizeof id, "%.0f", num_of(d, K(alert)));
   if (ev->type == EV_ALERT_RAISED) {
     if (ev->time < l->from || ev->time >= l->to) return 0;
-    const char *patient = ev->visit < l->n_patients ? l->patients[ev->visit] : NULL;
+    /* A course alert (of no visit) names its patient. */
+    const char *patient = !ev->visit                  ? text_of(d, K(patient))
+                          : ev->visit < l->n_patients ? l->patients[ev->visit]
+                                                      : NULL;
     json_t *row = json_pack(
         "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:[]}", "id", (json_int_t)num_of(d, K(alert)), "visit",
         (json_int_t)ev->visit, "patient", patient ? patient : "", "rule", text_of(d, K(rule)) ?: "", "priority",

@@ -17,7 +17,7 @@ const char *vigil__priority_atom(priority p) {
 }
 
 const char *vigil__alert_source_name(alert_source s) {
-  const char *atoms[] = {K(rule), K(overdue), K(phase), K(technical), K(hook)};
+  const char *atoms[] = {K(rule), K(overdue), K(phase), K(technical), K(hook), K(course)};
   return atoms[s];
 }
 

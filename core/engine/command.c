@@ -84,6 +84,11 @@ int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const ch
   COMMAND(vigil__cmd_course_close(e, id, actor, reason));
 }
 
+int vigil_course_alert_close(vigil_engine *e, uint64_t alert_id, const char *actor, const char *reason, const char *why,
+                             int64_t due_ms) {
+  COMMAND(vigil__cmd_course_alert_close(e, alert_id, actor, reason, why, due_ms));
+}
+
 int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
   COMMAND(vigil__cmd_site_event(e, type, actor, fields_json));
 }

@@ -566,7 +566,10 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
   val data = reason && *reason
                  ? vigil__val_recordv(2, K(alert), val_num((double)id), K(reason), vigil__val_cstring(reason))
                  : vigil__val_recordv(1, K(alert), val_num((double)id));
-  if (!vigil__emit(e, a->visit, EV_ALERT_ACKNOWLEDGED, actor_of(actor), data)) return VIGIL_ENOMEM;
+  vigil_event *ev = vigil__emit(e, a->visit, EV_ALERT_ACKNOWLEDGED, actor_of(actor), data);
+  if (!ev) return VIGIL_ENOMEM;
+  /* A course alert's acknowledgement is a site event its course folds. */
+  if (!a->visit && vigil__course_apply(e, ev) < 0) return VIGIL_ENOMEM;
   /* A carried alert closes by a clinician's acknowledgement with a reason. */
   if (a->carry) vigil__resolve_alert(e, a);
   return vigil__engine_done(e, a->visit);

@@ -44,8 +44,16 @@ static int measure_index(const course *c, const char *name) {
   return -1;
 }
 
-static void course_free(course *c) {
+static void course_free(vigil_engine *e, course *c) {
   if (!c) return;
+  vigil__heap_remove(&e->course_deadlines, &c->timer);
+  for (uint32_t i = 0; i < c->n_alerts; i++) {
+    alert *a = c->alerts[i];
+    if (a->id <= e->cap_alerts && e->alerts[a->id - 1] == a) e->alerts[a->id - 1] = NULL;
+    free(a->message);
+    free(a);
+  }
+  free(c->alerts);
   for (uint32_t i = 0; i < c->n_sessions; i++) {
     free(c->sessions[i].values);
     free(c->sessions[i].measured_at);
@@ -57,7 +65,7 @@ static void course_free(course *c) {
 
 void vigil__courses_free(vigil_engine *e) {
   for (uint64_t i = 0; i < e->n_courses; i++)
-    course_free(e->courses[i]);
+    course_free(e, e->courses[i]);
   free(e->courses);
   free(e->links);
   e->courses = NULL;
@@ -76,10 +84,107 @@ static int oom(vigil_engine *e) {
   return VIGIL_ENOMEM;
 }
 
-int vigil__course_apply(vigil_engine *e, const vigil_event *ev) {
+/* The course alerts' rules (below, "course alerts"). */
+#define RULE_MISSED "missed_session"
+#define RULE_NON_RESPONSE "non_response"
+static int resolve_course_alert(vigil_engine *e, alert *a, const char *actor, const char *reason, const char *why,
+                                int64_t due, uint64_t visit_id);
+static void review_response(vigil_engine *e, course *c);
+
+/* A course alert from its alert.raised (a site event naming its course). */
+static int add_course_alert(vigil_engine *e, course *c, const vigil_event *ev) {
+  val d = ev->data;
+  double id = 0, x = 0;
+  const char *rule = text_of(d, K(rule)), *key = text_of(d, K(key)), *message = text_of(d, K(message));
+  if (!num_of(d, K(alert), &id) || !(id >= 1) || !rule || !key) return corrupt(e, ev, "a course alert without its id");
+  if (c->n_alerts == c->cap_alerts) {
+    uint32_t cap = c->cap_alerts ? c->cap_alerts * 2 : 4;
+    alert **as = realloc(c->alerts, cap * sizeof *as);
+    if (!as) return oom(e);
+    c->alerts = as;
+    c->cap_alerts = cap;
+  }
+  alert *a = calloc(1, sizeof *a);
+  if (!a || vigil__engine_grow_alerts(e, (uint64_t)id) < 0) {
+    free(a);
+    return oom(e);
+  }
+  a->id = (uint64_t)id;
+  a->course = c;
+  a->rule = vigil__intern(rule);
+  a->key = vigil__intern(key);
+  a->message = strdup(message ? message : "");
+  a->item = -1;
+  a->source = SRC_COURSE;
+  if (vigil__priority_parse(text_of(d, K(priority)), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
+  if (num_of(d, K(escalate_ms), &x)) a->escalate_ms = (int64_t)x;
+  if (num_of(d, K(value), &x)) {
+    a->has_value = 1;
+    a->value = x;
+  }
+  if (num_of(d, K(late_ms), &x)) a->late_ms = (int64_t)x;
+  a->raised_at = ev->time;
+  if (!a->rule || !a->key || !a->message) {
+    free(a->message);
+    free(a);
+    return oom(e);
+  }
+  c->alerts[c->n_alerts++] = a;
+  e->alerts[a->id - 1] = a;
+  if (a->id > e->n_alerts) e->n_alerts = a->id;
+  return 0;
+}
+
+/* The course alert an acknowledgement, escalation or closing names. */
+static alert *course_alert_of(const vigil_engine *e, val d) {
+  double id = 0;
+  if (!num_of(d, K(alert), &id) || !(id >= 1) || id > (double)e->n_alerts) return NULL;
+  alert *a = e->alerts[(uint64_t)id - 1];
+  return a && a->course ? a : NULL;
+}
+
+static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
   val d = ev->data;
   double id = 0;
   num_of(d, K(course), &id);
+  switch (ev->type) {
+  case EV_ALERT_RAISED: {
+    course *c = course_by_id(e, id);
+    if (!c) return corrupt(e, ev, "an alert of no course");
+    *touched = c;
+    return add_course_alert(e, c, ev);
+  }
+  case EV_ALERT_ACKNOWLEDGED:
+  case EV_ALERT_ESCALATED:
+  case EV_ALERT_RESOLVED: {
+    alert *a = course_alert_of(e, d);
+    if (!a) return corrupt(e, ev, "a change to no course alert");
+    *touched = a->course;
+    double x = 0;
+    if (ev->type == EV_ALERT_ACKNOWLEDGED) {
+      a->acked = 1;
+      a->acked_at = ev->time;
+      a->acked_by = ev->actor;
+    } else if (ev->type == EV_ALERT_ESCALATED) {
+      a->level = (uint8_t)(num_of(d, K(level), &x) ? x : a->level + 1);
+      vigil__priority_parse(text_of(d, K(priority)), &a->prio);
+      a->escalated_at = ev->time;
+    } else {
+      a->cleared = 1;
+      a->cleared_at = ev->time;
+      /* Rescheduled: the session is due on the date said, until the next one. */
+      const char *reason = text_of(d, K(reason));
+      if (reason && !strcmp(reason, "rescheduled") && num_of(d, K(due), &x)) {
+        a->course->resched_to = (int64_t)x;
+        a->course->resched_sessions = a->course->n_sessions;
+      }
+    }
+    return 0;
+  }
+  default:
+    break;
+  }
+  if (ev->type >= EV_COURSE_SESSION_ADDED && ev->type <= EV_COURSE_CLOSED) *touched = course_by_id(e, id);
   switch (ev->type) {
   case EV_COURSE_STARTED: {
     const char *sha = text_of(d, K(sha256)), *patient = text_of(d, K(patient));
@@ -101,6 +206,8 @@ int vigil__course_apply(vigil_engine *e, const vigil_event *ev) {
       return oom(e);
     }
     c->id = e->n_courses + 1;
+    c->timer.index = HEAP_NONE;
+    c->timer.tie = c->id;
     c->p = p;
     c->patient = pat;
     c->started_at = ev->time;
@@ -176,6 +283,14 @@ int vigil__course_apply(vigil_engine *e, const vigil_event *ev) {
   }
 }
 
+int vigil__course_apply(vigil_engine *e, const vigil_event *ev) {
+  course *touched = NULL;
+  int rc = apply_one(e, ev, &touched);
+  if (rc == 0 && !touched && ev->type == EV_COURSE_STARTED && e->n_courses) touched = e->courses[e->n_courses - 1];
+  if (rc == 0 && touched) vigil__schedule_course(e, touched);
+  return rc;
+}
+
 typedef struct course_fold {
   vigil_engine *e;
   int rc;
@@ -195,8 +310,7 @@ int vigil__courses_fold(vigil_engine *e, size_t n_kept, char *err, size_t errlen
   e->oom = 0;
   int rc = e->store->ops->scan_courses(e->store, fold_one, &f, err, errlen);
   for (size_t i = 0; rc == 0 && f.rc == 0 && i < n_kept; i++)
-    if (!e->pending[i]->visit && e->pending[i]->type >= EV_COURSE_STARTED && e->pending[i]->type <= EV_COURSE_CLOSED)
-      fold_one(&f, e->pending[i]);
+    if (vigil__is_course_event(e->pending[i])) fold_one(&f, e->pending[i]);
   e->oom = oom_was;
   if (rc == 0 && f.rc < 0) {
     rc = f.rc;
@@ -282,6 +396,11 @@ int vigil__course_join(vigil_engine *e, visit *v, const char *actor) {
                                 K(visit), val_num((double)v->id), K(protocol), val_atom(v->p->ref_atom));
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_SESSION_ADDED, actor, data);
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  /* The patient came: a missed session's alert closes. */
+  for (uint32_t i = 0; i < c->n_alerts; i++)
+    if (!c->alerts[i]->cleared && !strcmp(c->alerts[i]->rule, RULE_MISSED) &&
+        resolve_course_alert(e, c->alerts[i], actor, "visit", NULL, 0, v->id) < 0)
+      return VIGIL_ENOMEM;
   return 0;
 }
 
@@ -320,6 +439,7 @@ void vigil__course_sync(vigil_engine *e, visit *v) {
     vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_MEASURED, K(vigil), data);
     if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
   }
+  if (!e->oom) review_response(e, c);
 }
 
 /* ---- what is computed from a course -------------------------------------- */
@@ -373,6 +493,7 @@ static int remission_of(const course *c) {
 static int64_t next_due(const course *c) {
   const course_spec *cs = c->p->course;
   if (c->closed || c->n_sessions == 0) return -1;
+  if (c->resched_to && c->resched_sessions == c->n_sessions) return c->resched_to;
   int64_t last = c->sessions[c->n_sessions - 1].at;
   if (c->n_sessions < (uint32_t)cs->sessions) return last + cs->interval;
   return cs->maintenance_interval ? last + cs->maintenance_interval : -1;
@@ -381,6 +502,213 @@ static int64_t next_due(const course *c) {
 static const char *stage_of(const course *c) {
   if (c->closed) return "closed";
   return c->n_sessions < (uint32_t)c->p->course->sessions ? "induction" : "maintenance";
+}
+
+/* ---- course alerts: no one is lost ---------------------------------------- */
+
+/* A course alert is raised for the patient, of no visit: a site event
+ * (alert.raised naming its course) that the courses fold like their own.
+ * missed_session: the next session passed its due time and the course's
+ * grace with no visit; non_response: the induction series ended without the
+ * protocol's response. Both are the course protocol's data (its intervals,
+ * grace, response threshold and escalation), and close by a visit of the
+ * course, by a reason (rescheduled, stopped) or by the course's close. */
+static alert *course_alert(const course *c, const char *rule, int open_only) {
+  for (uint32_t i = c->n_alerts; i-- > 0;)
+    if (!strcmp(c->alerts[i]->rule, rule) && !(open_only && c->alerts[i]->cleared)) return c->alerts[i];
+  return NULL;
+}
+
+/* The missed-session alert raised for the session due at `due`, if any. */
+static int missed_raised(const course *c, int64_t due) {
+  for (uint32_t i = 0; i < c->n_alerts; i++)
+    if (!strcmp(c->alerts[i]->rule, RULE_MISSED) && c->alerts[i]->has_value && (int64_t)c->alerts[i]->value == due)
+      return 1;
+  return 0;
+}
+
+typedef enum { CDL_NONE, CDL_MISSED, CDL_ESCALATE } course_deadline_kind;
+
+typedef struct course_deadline {
+  int64_t at, due;
+  course_deadline_kind kind;
+  alert *a;
+} course_deadline;
+
+/* The course's earliest deadline, from its data alone (so that a restart
+ * arms it again from the fold). */
+static course_deadline next_course_deadline(const course *c) {
+  course_deadline d = {.at = INT64_MAX, .kind = CDL_NONE};
+  if (c->closed) return d;
+  int64_t due = next_due(c);
+  if (due >= 0 && !missed_raised(c, due)) {
+    d.at = due + c->p->course->grace;
+    d.due = due;
+    d.kind = CDL_MISSED;
+  }
+  for (uint32_t i = 0; i < c->n_alerts; i++) {
+    alert *a = c->alerts[i];
+    if (a->acked || a->cleared || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;
+    int64_t at = (a->escalated_at ? a->escalated_at : a->raised_at) + a->escalate_ms;
+    if (at < d.at) d = (course_deadline){.at = at, .kind = CDL_ESCALATE, .a = a};
+  }
+  return d;
+}
+
+void vigil__schedule_course(vigil_engine *e, course *c) {
+  int64_t at = next_course_deadline(c).at;
+  if (at == INT64_MAX)
+    vigil__heap_remove(&e->course_deadlines, &c->timer);
+  else if (vigil__heap_set(&e->course_deadlines, &c->timer, at) < 0)
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory arming a course's deadline");
+}
+
+static void fmt_day(char *out, size_t len, int64_t ms) {
+  buf b;
+  vigil__buf_init(&b);
+  vigil__buf_iso_time(&b, ms);
+  snprintf(out, len, "%.10s", b.p ? b.p : "?");
+  vigil__buf_free(&b);
+}
+
+/* Emits a course alert: it, or NULL (out of memory: e->oom). */
+static alert *raise_course_alert(vigil_engine *e, course *c, const char *rule, priority prio, const char *message,
+                                 int64_t due, int64_t late_ms) {
+  uint64_t id = e->n_alerts + 1;
+  /* The protocol's escalation, never later than the site's (as alerts.c). */
+  int64_t escalate = c->p->escalate;
+  int64_t site =
+      e->opts.escalate_by_priority_ms[prio] > 0 ? e->opts.escalate_by_priority_ms[prio] : e->opts.escalate_ms;
+  if (site > 0 && (escalate <= 0 || escalate > site)) escalate = site;
+  field f[11] = {
+      {K(alert), val_num((double)id)},
+      {K(course), val_num((double)c->id)},
+      {K(patient), val_atom(c->patient)},
+      {K(rule), val_atom(vigil__intern(rule))},
+      {K(key), val_atom(vigil__intern(rule))},
+      {K(priority), val_atom(vigil__priority_atom(prio))},
+      {K(message), vigil__val_cstring(message)},
+      {K(source), val_atom(K(course))},
+      {K(latching), val_bool(0)},
+      {K(escalate_ms), val_num((double)escalate)},
+      {K(value), due >= 0 ? val_num((double)due) : VAL_NIL_},
+  };
+  uint32_t n = due >= 0 ? 11 : 10;
+  val data = vigil__val_record(n + (late_ms >= 0));
+  if (!vigil__val_ok(data) || !vigil__val_ok(f[6].v) || f[3].v.type != VAL_ATOM || f[4].v.type != VAL_ATOM) {
+    vigil__val_release(data);
+    vigil__val_release(f[6].v);
+    e->oom = 1;
+    return NULL;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    val_fields(data)[i] = f[i];
+  if (late_ms >= 0) val_fields(data)[n] = (field){K(late_ms), val_num((double)late_ms)};
+  vigil_event *ev = vigil__emit(e, NULL, EV_ALERT_RAISED, K(vigil), data);
+  if (!ev || vigil__course_apply(e, ev) < 0) {
+    e->oom = 1;
+    return NULL;
+  }
+  return e->alerts[id - 1];
+}
+
+/* Closes a course alert: why it closed (a visit, rescheduled, stopped, the
+ * course's close, a response), who closed it and what they said. */
+static int resolve_course_alert(vigil_engine *e, alert *a, const char *actor, const char *reason, const char *why,
+                                int64_t due, uint64_t visit_id) {
+  field f[6] = {
+      {K(alert), val_num((double)a->id)},
+      {K(course), val_num((double)a->course->id)},
+      {K(reason), val_atom(vigil__intern(reason))},
+      {K(why), why ? vigil__val_cstring(why) : VAL_NIL_},
+      {K(due), due > 0 ? val_num((double)due) : VAL_NIL_},
+      {K(visit), visit_id ? val_num((double)visit_id) : VAL_NIL_},
+  };
+  uint32_t n = 0;
+  for (int i = 0; i < 6; i++)
+    n += f[i].v.type != VAL_NIL;
+  val data = vigil__val_record(n);
+  if (!vigil__val_ok(data) || f[2].v.type != VAL_ATOM || (why && !vigil__val_ok(f[3].v))) {
+    vigil__val_release(data);
+    vigil__val_release(f[3].v);
+    return oom(e);
+  }
+  for (int i = 0, k = 0; i < 6; i++)
+    if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
+  vigil_event *ev = vigil__emit(e, NULL, EV_ALERT_RESOLVED, actor, data);
+  if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  return 0;
+}
+
+static void fire_missed(vigil_engine *e, course *c, int64_t due, int64_t now) {
+  const course_spec *cs = c->p->course;
+  char day[16], msg[700];
+  fmt_day(day, sizeof day, due);
+  snprintf(msg, sizeof msg,
+           "Session %u of patient %s's course on %s was due %s and has not happened (grace %g d): "
+           "call the patient",
+           c->n_sessions + 1, c->patient, c->p->id, day, (double)cs->grace / DAY_MS);
+  raise_course_alert(e, c, RULE_MISSED, PRIORITY_MEDIUM, msg, due, now - (due + cs->grace));
+}
+
+static void fire_course_escalation(vigil_engine *e, course *c, alert *a) {
+  priority prio = a->prio;
+  if (c->p->escalation_raises_priority && prio < PRIORITY_HIGH) prio = (priority)(prio + 1);
+  val data = vigil__val_recordv(4, K(alert), val_num((double)a->id), K(course), val_num((double)c->id), K(level),
+                                val_num(a->level + 1), K(priority), val_atom(vigil__priority_atom(prio)));
+  vigil_event *ev = vigil__emit(e, NULL, EV_ALERT_ESCALATED, K(vigil), data);
+  if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
+}
+
+int vigil__course_tick(vigil_engine *e, course *c) {
+  int64_t now = vigil__engine_now(e);
+  uint64_t id = c->id;
+  /* All or nothing, as a visit's deadline (schedule.c). */
+  engine_mark mark = vigil__engine_mark(e);
+  int oom_was = e->oom;
+  e->oom = 0;
+  for (int guard = 0; guard < 1000 && !e->oom; guard++) {
+    course_deadline d = next_course_deadline(c);
+    if (d.kind == CDL_NONE || d.at > now) break;
+    if (d.kind == CDL_MISSED)
+      fire_missed(e, c, d.due, now);
+    else
+      fire_course_escalation(e, c, d.a);
+  }
+  if (e->oom) {
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory firing a deadline of course %llu: tried again later",
+                      (unsigned long long)id);
+    vigil__engine_undo(e, &mark); /* the courses are folded again: c is gone */
+    e->oom = oom_was;
+    return VIGIL_ENOMEM;
+  }
+  e->oom = oom_was;
+  vigil__schedule_course(e, c);
+  return 0;
+}
+
+/* After a session's measure: the induction series ended (its last session
+ * measured) without the protocol's response, a non-response alert for the
+ * clinician; a response seen later closes it. */
+static void review_response(vigil_engine *e, course *c) {
+  const course_spec *cs = c->p->course;
+  int m = measure_index(c, cs->response_measure);
+  if (m < 0 || c->closed || c->n_sessions < (uint32_t)cs->sessions) return;
+  uint32_t at = 0;
+  double first = first_value(c, m, &at), end = c->sessions[cs->sessions - 1].values[m];
+  if (isnan(first) || isnan(end) || at >= (uint32_t)cs->sessions - 1 || first <= 0) return;
+  double fall = (first - end) / first * 100.0;
+  alert *was = course_alert(c, RULE_NON_RESPONSE, 0);
+  if (fall < cs->response_fall_pct && !was) {
+    char msg[700];
+    snprintf(msg, sizeof msg,
+             "No response after the induction series of patient %s (%d sessions): %s %g at the first session, %g "
+             "at the last (a fall of %.0f %%; a response is a fall of %g %% or more): the clinician decides what next",
+             c->patient, cs->sessions, cs->measures[m].name, first, end, fall, cs->response_fall_pct);
+    raise_course_alert(e, c, RULE_NON_RESPONSE, PRIORITY_MEDIUM, msg, -1, -1);
+  } else if (fall >= cs->response_fall_pct && was && !was->cleared) {
+    resolve_course_alert(e, was, K(vigil), "response", NULL, 0, 0);
+  }
 }
 
 /* ---- visit.course() ------------------------------------------------------ */
@@ -498,6 +826,16 @@ static const char *visit_status_name(vigil_engine *e, uint64_t id) {
   return vigil_query_visit_status(e, id, &status) == 0 && status ? status : "unknown";
 }
 
+/* The session a course alert is about: the one missed, or the last of the
+ * induction series for a non-response. */
+static uint32_t course_alert_session(const course *c, const alert *a) {
+  if (strcmp(a->rule, RULE_MISSED) != 0) return (uint32_t)c->p->course->sessions;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < c->n_sessions; i++)
+    n += c->sessions[i].at < a->raised_at;
+  return n + 1;
+}
+
 static void course_json(vigil_engine *e, buf *b, const course *c) {
   const course_spec *cs = c->p->course;
   vigil__buf_puts(b, "{\"id\":");
@@ -586,6 +924,33 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
   json_time_or_null(b, due);
   vigil__buf_puts(b, ",\"overdue\":");
   vigil__buf_puts(b, due >= 0 && vigil__engine_now(e) > due + cs->grace ? "true" : "false");
+  vigil__buf_puts(b, ",\"alerts\":[");
+  for (uint32_t i = 0; i < c->n_alerts; i++) {
+    const alert *a = c->alerts[i];
+    if (i) vigil__buf_putc(b, ',');
+    vigil__buf_puts(b, "{\"id\":");
+    vigil__buf_put_int(b, (long long)a->id);
+    vigil__buf_puts(b, ",\"rule\":");
+    vigil__buf_json_string(b, a->rule);
+    vigil__buf_puts(b, ",\"priority\":");
+    vigil__buf_json_string(b, vigil__priority_atom(a->prio));
+    vigil__buf_puts(b, ",\"level\":");
+    vigil__buf_put_int(b, a->level);
+    vigil__buf_puts(b, ",\"state\":");
+    vigil__buf_json_string(b, vigil__alert_state_name(a));
+    vigil__buf_puts(b, ",\"message\":");
+    vigil__buf_json_string(b, a->message);
+    vigil__buf_puts(b, ",\"raised_at\":");
+    json_time_or_null(b, a->raised_at);
+    vigil__buf_puts(b, ",\"due\":");
+    json_time_or_null(b, a->has_value ? (int64_t)a->value : -1);
+    vigil__buf_puts(b, ",\"late_ms\":");
+    vigil__buf_put_int(b, (long long)a->late_ms);
+    vigil__buf_puts(b, ",\"session\":");
+    vigil__buf_put_int(b, (long long)course_alert_session(c, a));
+    vigil__buf_putc(b, '}');
+  }
+  vigil__buf_putc(b, ']');
   if (c->closed) {
     vigil__buf_puts(b, ",\"closed\":{\"at\":");
     json_time_or_null(b, c->closed_at);
@@ -694,6 +1059,17 @@ int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patien
   return vigil__engine_done(e, NULL);
 }
 
+/* Closes c: its open alerts first (the course's close ends them), then the course. */
+static int close_course(vigil_engine *e, course *c, const char *who, const char *reason) {
+  for (uint32_t i = 0; i < c->n_alerts; i++)
+    if (!c->alerts[i]->cleared && resolve_course_alert(e, c->alerts[i], who, "course_closed", NULL, 0, 0) < 0)
+      return VIGIL_ENOMEM;
+  val data = vigil__val_recordv(2, K(course), val_num((double)c->id), K(reason), vigil__val_cstring(reason));
+  vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_CLOSED, who, data);
+  if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  return 0;
+}
+
 int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
   ready(e);
   course *c = course_by_id(e, (double)id);
@@ -703,8 +1079,46 @@ int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, con
   if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "closing a course needs a reason");
   if (strlen(reason) > 1000)
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "a reason has at most 1000 characters");
-  val data = vigil__val_recordv(2, K(course), val_num((double)id), K(reason), vigil__val_cstring(reason));
-  vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_CLOSED, vigil__intern(actor && *actor ? actor : "unknown"), data);
-  if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  if (close_course(e, c, vigil__intern(actor && *actor ? actor : "unknown"), reason) < 0) return oom(e);
   return vigil__engine_done(e, NULL);
+}
+
+int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason, const char *why,
+                                  int64_t due) {
+  ready(e);
+  alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
+  if (!a) return vigil__engine_fail(e, VIGIL_ENOENT, "alert", "no alert %llu", (unsigned long long)id);
+  if (!a->course)
+    return vigil__engine_fail(
+        e, VIGIL_ESTATE, "alert",
+        "alert %llu is a visit's: it closes with its cause or by acknowledgement, not by a reason",
+        (unsigned long long)id);
+  if (a->cleared)
+    return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is closed already", (unsigned long long)id);
+  int stopped = reason && !strcmp(reason, "stopped");
+  if (!reason || (!stopped && strcmp(reason, "rescheduled") != 0))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "reason is rescheduled or stopped; not '%s'",
+                              reason ? reason : "");
+  if (!why || !*why) return vigil__engine_fail(e, VIGIL_EINVAL, "why", "closing a course alert needs a why");
+  if (strlen(why) > 1000) return vigil__engine_fail(e, VIGIL_EINVAL, "why", "why has at most 1000 characters");
+  if (stopped) {
+    if (due > 0) return vigil__engine_fail(e, VIGIL_EINVAL, "due", "a stopped course has no session due");
+  } else if (due <= vigil__engine_now(e)) {
+    return vigil__engine_fail(e, VIGIL_EINVAL, "due", "rescheduled needs the new due time, in the future");
+  }
+  const char *who = vigil__intern(actor && *actor ? actor : "unknown");
+  course *c = a->course;
+  if (resolve_course_alert(e, a, who, reason, why, stopped ? 0 : due, 0) < 0) return oom(e);
+  if (stopped) {
+    char text[1100];
+    snprintf(text, sizeof text, "stopped: %s", why);
+    if (close_course(e, c, who, text) < 0) return oom(e);
+  }
+  return vigil__engine_done(e, NULL);
+}
+
+uint64_t vigil_alert_course(vigil_engine *e, uint64_t id) {
+  ready(e);
+  const alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
+  return a && a->course ? a->course->id : 0;
 }

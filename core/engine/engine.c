@@ -101,6 +101,7 @@ void vigil_engine_free(vigil_engine *e) {
   free(e->alerts);
   vigil__courses_free(e);
   vigil__heap_free(&e->deadlines);
+  vigil__heap_free(&e->course_deadlines);
   if (e->store) e->store->ops->close(e->store);
   for (size_t i = 0; i < e->n_pending; i++) {
     vigil__val_release(e->pending[i]->data);

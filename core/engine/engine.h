@@ -41,15 +41,19 @@ typedef struct item_state {
   char *skipped;            /* the reason of the latest skip that no reading has followed */
 } item_state;
 
-typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK } alert_source;
+/* SRC_COURSE: a patient's course alert (course.c), of no visit. */
+typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK, SRC_COURSE } alert_source;
 
 #define ALERT_MAX_LEVEL 3
 
+struct course;
+
 typedef struct alert {
   uint64_t id;
-  visit *visit;
-  const char *rule; /* interned: the rule (or item) that raised it */
-  const char *key;  /* interned de-duplication key; NULL for per-reading alerts */
+  visit *visit;          /* NULL for a course alert */
+  struct course *course; /* a course alert's course (course.c), else NULL */
+  const char *rule;      /* interned: the rule (or item) that raised it */
+  const char *key;       /* interned de-duplication key; NULL for per-reading alerts */
   char *message;
   int32_t item;    /* for overdue alerts (the first item of a checkpoint's), else -1 */
   uint16_t *items; /* an overdue alert's items, all due at one checkpoint */
@@ -66,6 +70,7 @@ typedef struct alert {
   uint8_t carry;  /* its rule carries it across phases (docs/safety.md, H4), or an earlier phase's rule raised it */
   uint16_t phase; /* the phase whose rule raised it (an amendment runs a left phase's rules: F4) */
   int64_t raised_at, acked_at, cleared_at, escalated_at, escalate_ms;
+  int64_t late_ms; /* a course alert's deadline passed this long before it fired (a restart) */
   const char *acked_by;
 } alert;
 
@@ -123,6 +128,7 @@ typedef struct course_session {
 } course_session;
 
 typedef struct course {
+  heap_entry timer; /* first: e->course_deadlines hands back this pointer */
   uint64_t id;
   protocol *p;         /* the version that started it: its course_spec rules the course */
   const char *patient; /* interned */
@@ -132,6 +138,12 @@ typedef struct course {
   const char *closed_by; /* interned */
   course_session *sessions;
   uint32_t n_sessions, cap_sessions;
+  alert **alerts; /* its course alerts (a missed session, no response), oldest first */
+  uint32_t n_alerts, cap_alerts;
+  /* A missed session's alert closed as rescheduled: the session is due at
+   * resched_to while the course has resched_sessions sessions. */
+  int64_t resched_to;
+  uint32_t resched_sessions;
 } course;
 
 /* Which course a visit is a session of: in visit order (sessions join at
@@ -178,7 +190,8 @@ struct vigil_engine {
   uint64_t n_courses, cap_courses;
   course_link *links;
   uint64_t n_links, cap_links;
-  int courses_stale; /* an undo could not fold them again: folded at their next use */
+  int courses_stale;     /* an undo could not fold them again: folded at their next use */
+  heap course_deadlines; /* one entry per open course with anything due */
   /* events: the current batch, and where they become durable */
   uint64_t seq;
   vigil_event **pending;
@@ -424,6 +437,24 @@ course *vigil__course_of_visit(const vigil_engine *e, uint64_t vid, uint32_t *se
 void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v);
 /* Pushes visit.course()'s table for the visit being evaluated (nil: none). */
 int vigil__course_push_view(lua_State *L, vigil_engine *e, const visit *v);
+
+/* Whether ev is a course's: a course.* event, or an alert event of no visit
+ * (a course alert). scan_courses gives exactly these. */
+static inline int vigil__is_course_event(const vigil_event *ev) {
+  return !ev->visit && ((ev->type >= EV_COURSE_STARTED && ev->type <= EV_COURSE_CLOSED) ||
+                        (ev->type >= EV_ALERT_RAISED && ev->type <= EV_ALERT_RESOLVED));
+}
+/* Arms course c's deadline (its next session's, past the grace; its alerts'
+ * escalations), or takes it off. */
+void vigil__schedule_course(vigil_engine *e, course *c);
+/* Handles every deadline of c due at engine time: 0, or VIGIL_ENOMEM with
+ * its events undone (c is folded again: do not touch it). */
+int vigil__course_tick(vigil_engine *e, course *c);
+int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason,
+                                  const char *why, int64_t due);
+/* The earliest deadline of a visit or a course, and its firing. */
+heap_entry *vigil__deadline_min(const vigil_engine *e);
+int vigil__deadline_tick(vigil_engine *e, heap_entry *h);
 
 /* gate.c: what stops a visit from leaving its phase */
 int vigil__gate_reasons(vigil_engine *e, visit *v, val *reasons);

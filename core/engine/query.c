@@ -225,9 +225,16 @@ int vigil_query_visit_status(vigil_engine *e, uint64_t id, const char **status) 
 /* ---- alerts ------------------------------------------------------------------ */
 
 static void alert_row(buf *b, const alert *a) {
-  vigil__buf_printf(b, "{\"id\":%llu,\"visit\":%llu,\"patient\":", (unsigned long long)a->id,
-                    (unsigned long long)a->visit->id);
-  vigil__buf_json_string(b, a->visit->patient ? a->visit->patient : "");
+  /* A course alert is the patient's, of no visit (course.c). */
+  if (a->course) {
+    vigil__buf_printf(b, "{\"id\":%llu,\"visit\":null,\"course\":%llu,\"patient\":", (unsigned long long)a->id,
+                      (unsigned long long)a->course->id);
+    vigil__buf_json_string(b, a->course->patient);
+  } else {
+    vigil__buf_printf(b, "{\"id\":%llu,\"visit\":%llu,\"patient\":", (unsigned long long)a->id,
+                      (unsigned long long)a->visit->id);
+    vigil__buf_json_string(b, a->visit->patient ? a->visit->patient : "");
+  }
   vigil__buf_puts(b, ",\"rule\":");
   vigil__buf_json_string(b, a->rule ? a->rule : "");
   vigil__buf_printf(b,
@@ -297,7 +304,7 @@ char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f) {
 int vigil_query_alert_visit(vigil_engine *e, uint64_t id, uint64_t *visit_id) {
   const alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
   if (!a) return vigil__engine_fail(e, VIGIL_ENOENT, "alert", "no alert %llu", (unsigned long long)id);
-  *visit_id = a->visit->id;
+  *visit_id = a->visit ? a->visit->id : 0; /* 0: a course alert */
   return 0;
 }
 

@@ -127,8 +127,8 @@ int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen) {
   /* What fell due while the engine was down fires now, in order. */
   heap_entry *h;
   int64_t now = vigil__engine_now(e);
-  while ((h = heap_min(&e->deadlines)) && h->due <= now)
-    if (vigil__visit_tick(e, (visit *)h) < 0) {
+  while ((h = vigil__deadline_min(e)) && h->due <= now)
+    if (vigil__deadline_tick(e, h) < 0) {
       snprintf(err, errlen, "out of memory firing the deadlines that passed");
       return VIGIL_ENOMEM;
     }
@@ -159,8 +159,7 @@ void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
   if (m->n_pending > e->n_pending) return; /* committed meanwhile: nothing of the command is pending */
   int courses = 0;                         /* a course event is undone: the courses are folded again */
   for (size_t i = m->n_pending; i < e->n_pending; i++)
-    courses |=
-        !e->pending[i]->visit && e->pending[i]->type >= EV_COURSE_STARTED && e->pending[i]->type <= EV_COURSE_CLOSED;
+    courses |= vigil__is_course_event(e->pending[i]);
   /* The visits the lost events touched leave memory (without allocating:
    * this runs when memory is short), and alerts raised since never existed. */
   for (size_t i = m->n_pending; i < e->n_pending; i++) {

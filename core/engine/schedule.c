@@ -259,11 +259,21 @@ int64_t vigil__engine_now(const vigil_engine *e) {
   return e->wall_base + (int64_t)((uv_hrtime() - e->hr_base) / 1000000u);
 }
 
+/* Visits and courses have a heap each; the earliest of both fires first. */
+heap_entry *vigil__deadline_min(const vigil_engine *e) {
+  heap_entry *v = heap_min(&e->deadlines), *c = heap_min(&e->course_deadlines);
+  return c && (!v || c->due < v->due) ? c : v;
+}
+
+int vigil__deadline_tick(vigil_engine *e, heap_entry *h) {
+  return h == heap_min(&e->course_deadlines) ? vigil__course_tick(e, (course *)h) : vigil__visit_tick(e, (visit *)h);
+}
+
 static void fire_due(vigil_engine *e) {
   int64_t now = vigil__engine_now(e);
   heap_entry *h;
-  while ((h = heap_min(&e->deadlines)) && h->due <= now)
-    if (vigil__visit_tick(e, (visit *)h) < 0) {
+  while ((h = vigil__deadline_min(e)) && h->due <= now)
+    if (vigil__deadline_tick(e, h) < 0) {
       /* Out of memory: the same deadline is due again at once; wait as after
        * a failed commit. */
       e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
@@ -280,7 +290,7 @@ static void on_timer(uv_timer_t *t) {
 
 void vigil__clock_arm(vigil_engine *e) {
   if (e->opts.clock != VIGIL_CLOCK_REAL || !e->loop) return;
-  heap_entry *h = heap_min(&e->deadlines);
+  heap_entry *h = vigil__deadline_min(e);
   if (!h) {
     if (e->uv_timer) uv_timer_stop(e->uv_timer);
     return;
@@ -299,7 +309,7 @@ void vigil__clock_arm(vigil_engine *e) {
 int64_t vigil_engine_now(const vigil_engine *e) { return vigil__engine_now(e); }
 
 int64_t vigil_engine_next_deadline(const vigil_engine *e) {
-  heap_entry *h = heap_min(&e->deadlines);
+  heap_entry *h = vigil__deadline_min(e);
   return h ? h->due : INT64_MAX;
 }
 
@@ -309,9 +319,9 @@ int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
   if (to < e->sim_now) return vigil__engine_fail(e, VIGIL_EINVAL, NULL, "the simulated clock cannot go back");
   heap_entry *h;
   int rc = 0;
-  while ((h = heap_min(&e->deadlines)) && h->due <= to) {
+  while ((h = vigil__deadline_min(e)) && h->due <= to) {
     e->sim_now = h->due;
-    if ((rc = vigil__visit_tick(e, (visit *)h)) < 0)
+    if ((rc = vigil__deadline_tick(e, h)) < 0)
       return vigil__engine_fail(e, rc, NULL, "out of memory firing a deadline; nothing of it was recorded");
     /* Each deadline's events are durable, and heard, at their own time. */
     if (!e->batch && (rc = vigil_engine_commit(e)) < 0) return rc;

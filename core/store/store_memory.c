@@ -187,7 +187,8 @@ static int mem_scan_courses(store *s, store_event_fn fn, void *ud, char *err, si
   memory_store *m = (memory_store *)s;
   for (size_t i = 0; i < m->n; i++) {
     const vigil_event *ev = m->log[i];
-    if (ev->visit || strncmp(vigil__event_type_name((event_type)ev->type), "course.", 7) != 0) continue;
+    const char *type = vigil__event_type_name((event_type)ev->type);
+    if (ev->visit || (strncmp(type, "course.", 7) != 0 && strncmp(type, "alert.", 6) != 0)) continue;
     if (fn(ud, ev)) break;
   }
   return 0;

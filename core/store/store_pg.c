@@ -603,10 +603,11 @@ static int pg_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, cha
 static int pg_scan_courses(store *base, store_event_fn fn, void *ud, char *err, size_t errlen) {
   pg_store *s = (pg_store *)base;
   const char *p[] = {s->site};
-  /* The site's own events (visit 0) of the course types. */
+  /* The site's own events (visit 0) of the course types, and the course
+   * alerts' (alert events of no visit). */
   return scan_query(s,
                     "SELECT seq, time, visit, type, body FROM vigil_events "
-                    "WHERE site = $1 AND visit = 0 AND type LIKE 'course.%' ORDER BY seq",
+                    "WHERE site = $1 AND visit = 0 AND (type LIKE 'course.%' OR type LIKE 'alert.%') ORDER BY seq",
                     1, p, fn, ud, err, errlen);
 }
 

@@ -506,9 +506,10 @@ static int sq_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, cha
 static int sq_scan_courses(store *base, store_event_fn fn, void *ud, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_stmt *st;
-  /* Site events (the events_visit index), of the course types. */
+  /* Site events (the events_visit index), of the course types, and the
+   * course alerts' (alert events of no visit). */
   const char *sql = "SELECT seq, time, visit, type, body FROM events "
-                    "WHERE visit = 0 AND type LIKE 'course.%' ORDER BY seq";
+                    "WHERE visit = 0 AND (type LIKE 'course.%' OR type LIKE 'alert.%') ORDER BY seq";
   if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, "cannot read events", err, errlen);
   return scan_query(s, st, fn, ud, err, errlen);
 }

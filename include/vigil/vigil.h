@@ -320,6 +320,14 @@ int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms,
  * vigil_course_close closes one with a reason (VIGIL_ESTATE: closed already). */
 int vigil_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, uint64_t *course_id);
 int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+/* Closes a course alert (a missed session, a non-response) with a reason:
+ * "rescheduled" (the session is due at due_ms, in the future: missing that
+ * raises the alert again) or "stopped" (the course closes too), and why, in
+ * words. VIGIL_ESTATE: a visit's alert, or closed already. */
+int vigil_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason, const char *why,
+                             int64_t due_ms);
+/* The course a course alert is of, or 0 (a visit's alert, or none). */
+uint64_t vigil_alert_course(vigil_engine *e, uint64_t alert);
 /* {"patient", "courses": [...]} (docs/http.md); NULL with VIGIL_ENOENT when
  * the patient has no course. */
 char *vigil_patient_json(vigil_engine *e, const char *patient);

@@ -722,7 +722,8 @@ typedef enum command {
   CMD_ABORT,
   CMD_ACK,
   CMD_COURSE_START,
-  CMD_COURSE_CLOSE
+  CMD_COURSE_CLOSE,
+  CMD_ALERT_CLOSE /* a course alert, with a reason */
 } command;
 
 static const struct {
@@ -824,6 +825,13 @@ static int parse_write(http_request *req, write_request *w) {
                : 0;
   case CMD_COURSE_CLOSE:
     return vigil__api_member_string(req, body, "reason", 1, &w->s2);
+  case CMD_ALERT_CLOSE:
+    /* reason: rescheduled or stopped; why: in words; due: when, rescheduled */
+    return vigil__api_member_string(req, body, "reason", 1, &w->s1) < 0 ||
+                   vigil__api_member_string(req, body, "why", 1, &w->s2) < 0 ||
+                   vigil__api_member_string(req, body, "due", 0, &w->s3) < 0
+               ? -1
+               : 0;
   case CMD_ADVANCE:
   case CMD_DISCHARGE:
     return 0;
@@ -844,6 +852,8 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
   case CMD_ABORT:
   case CMD_COURSE_CLOSE: /* stopping a course is stopping its visits to come */
     return PERM_DISCHARGE;
+  case CMD_ALERT_CLOSE: /* stopped closes the course; a new date is anyone's who records */
+    return w->s1 && !strcmp(w->s1, "stopped") ? PERM_DISCHARGE : PERM_RECORD;
   case CMD_AMEND:
     /* Amending a signature item (its outcome) is a signature too. */
     if (vigil_visit_items_sign(a->e, w->id, &w->s1, 1) == 1) {
@@ -972,6 +982,30 @@ static void run_write(api *a, http_request *req, write_request *w) {
   case CMD_COURSE_CLOSE:
     rc = vigil_course_close(a->e, id, actor, s2);
     break;
+  case CMD_ALERT_CLOSE: {
+    int64_t due = 0;
+    if (w->s3 && vigil_time_parse(w->s3, &due) < 0) {
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "due is a time such as \"2026-03-02T09:00:00Z\" or \"2026-03-02\"", "due");
+      return;
+    }
+    rc = vigil_course_alert_close(a->e, id, actor, w->s1, s2, w->s3 ? due : 0);
+    break;
+  }
+  }
+  /* A course alert's acknowledgement or closing answers with its patient's
+   * courses (it is of no visit). */
+  if ((w->cmd == CMD_ACK && rc == 0 && !visit) || w->cmd == CMD_ALERT_CLOSE) {
+    uint64_t course = vigil_alert_course(a->e, id);
+    int status = 200;
+    const char *patient = rc == 0 && course ? vigil_course_patient(a->e, course) : NULL;
+    char *body = patient ? vigil_patient_json(a->e, patient) : NULL;
+    if (rc < 0)
+      body = engine_error_json(a, rc, "alert", 0, &status);
+    else if (!body)
+      body = strdup("{}");
+    vigil__api_hold(a, req, rc < 0 ? status : 200, body, NULL);
+    return;
   }
   if (w->cmd == CMD_COURSE_START || w->cmd == CMD_COURSE_CLOSE) {
     /* The patient's courses as the command left them. */
@@ -1305,14 +1339,14 @@ static void route(api *a, http_request *req) {
       get_alert_log(a, req);
     return;
   }
-  if (is(seg[0], len[0], "alerts") && n == 3 && is(seg[2], len[2], "ack")) {
+  if (is(seg[0], len[0], "alerts") && n == 3 && (is(seg[2], len[2], "ack") || is(seg[2], len[2], "close"))) {
     uint64_t id = parse_id(seg[1], len[1]);
     if (!id) {
       not_found(req);
       return;
     }
     if (post)
-      write_command(a, req, CMD_ACK, id);
+      write_command(a, req, is(seg[2], len[2], "ack") ? CMD_ACK : CMD_ALERT_CLOSE, id);
     else
       method_not_allowed(req, "POST");
     return;

@@ -55,7 +55,8 @@ typedef struct store_ops {
   /* Every key of ns in key order; non-zero from fn stops the scan. */
   int (*kv_scan)(store *s, const char *ns, store_kv_fn fn, void *ud, char *err, size_t errlen);
 
-  /* Every course event (type "course.*", site events: visit 0), in order:
+  /* Every course event (type "course.*", and "alert.*" of a course alert;
+   * site events: visit 0), in order:
    * what the engine folds into its patients' courses at start and after an
    * undo (core/engine/course.c). */
   int (*scan_courses)(store *s, store_event_fn fn, void *ud, char *err, size_t errlen);
