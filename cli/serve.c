@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,64 @@ static int parse_seconds(const char *s, uint64_t *ms) {
 }
 
 /* Creates the database's folder (one level) if it is missing. */
+/* ---- the hash chain at start (docs/security.md, S2) ------------------------ */
+
+/* The event verified last, kept beside the database in DB-verified ("SEQ
+ * HASH"), so that each start walks only the events written since. */
+static void checkpoint_path(const char *db, char *out, size_t n) { snprintf(out, n, "%s-verified", db); }
+
+static void read_checkpoint(const char *db, uint64_t *seq, char hash[65]) {
+  char path[4200], text[128] = "";
+  checkpoint_path(db, path, sizeof path);
+  *seq = 0;
+  hash[0] = '\0';
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  unsigned long long s;
+  char h[65];
+  if (sscanf(text, "%llu %64[0-9a-f]", &s, h) == 2 && strlen(h) == 64) {
+    *seq = s;
+    snprintf(hash, 65, "%s", h);
+  }
+}
+
+/* Written whole or not at all (a temporary file renamed over it). */
+static void write_checkpoint(const char *db, uint64_t seq, const char *hash) {
+  char path[4200], tmp[4220];
+  checkpoint_path(db, path, sizeof path);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return;
+  int ok = fprintf(f, "%llu %s\n", (unsigned long long)seq, hash) > 0;
+  ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+  if (fclose(f) != 0 || !ok || rename(tmp, path) < 0) unlink(tmp);
+}
+
+/* The chain from the event verified at the last start (or from the first)
+ * to the head: 0 when intact (the checkpoint moves to the head), -1 after
+ * saying why not when it is broken. A file that cannot be read is left to
+ * the engine, which says why. */
+static int verify_chain_at_start(const char *db) {
+  uint64_t from, head;
+  char from_hash[65], head_hash[65], err[1024];
+  read_checkpoint(db, &from, from_hash);
+  int rc = vigil_audit_verify_since(db, from, from_hash, &head, head_hash, err, sizeof err);
+  if (rc == VIGIL_ECORRUPT) {
+    fprintf(stderr, "vigil serve: %s: the hash chain is broken: %s; not starting (vigil audit verify tells more)\n", db,
+            err);
+    log_line("error", "the hash chain is broken", json_pack("{s:s}", "error", err));
+    return -1;
+  }
+  if (rc == 0) {
+    log_line("info", "hash chain verified", json_pack("{s:s, s:I}", "checked", err, "head", (json_int_t)head));
+    if (head != from || strcmp(head_hash, from_hash)) write_checkpoint(db, head, head_hash);
+  }
+  return 0;
+}
+
 static int ensure_parent(const char *db) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", db);
@@ -687,6 +746,11 @@ static int serve(settings *st) {
   /* A restart trusts the derived tables: an edit of one (a visit's status,
    * an approval, a user) would silently change what it resumes. */
   struct stat dbst;
+  /* The hash chain, from the event verified at the last start (S2). */
+  if (!pg && stat(st->db, &dbst) == 0 && verify_chain_at_start(st->db) < 0) {
+    exit_code = 1;
+    goto out;
+  }
   if (!pg && stat(st->db, &dbst) == 0 && vigil_audit_check_state(st->db, err, sizeof err) == VIGIL_ECORRUPT) {
     fprintf(stderr, "vigil serve: %s: %s; not starting (vigil audit verify says the same)\n", db, err);
     log_line("error", "the database does not match its log", json_pack("{s:s}", "error", err));

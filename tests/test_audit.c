@@ -980,6 +980,86 @@ static void the_command_exits_by_what_it_found(void **state) {
   assert_int_equal(run(cmd), 2); /* no subcommand: the usage */
 }
 
+/* ---- Anchors (docs/security.md, S4) ------------------------------------------------ */
+
+/* Rewrites the chain from event k to the head, as someone with write access
+ * who knows how rows are hashed would: event k's body changed, and every
+ * hash from there recomputed, the head too. */
+static void rewrite_chain_from(const char *path, long long k, const char *what, const char *with) {
+  char *body = sql_text(path, "SELECT body FROM events WHERE seq = %lld", k);
+  char *forged = replace(body, what, with);
+  rewrite_row(path, k, forged);
+  free(body);
+  free(forged);
+  for (long long seq = k + 1; seq <= (long long)fx.events; seq++) {
+    char *prev = sql_text(path, "SELECT hash FROM events WHERE seq = %lld", seq - 1);
+    sql(path, "UPDATE events SET prev = '%s' WHERE seq = %lld", prev, seq);
+    free(prev);
+    body = sql_text(path, "SELECT body FROM events WHERE seq = %lld", seq);
+    rewrite_row(path, seq, body);
+    free(body);
+  }
+  char *head = sql_text(path, "SELECT hash FROM events WHERE seq = %llu", (unsigned long long)fx.events);
+  sql(path, "UPDATE meta SET value = '%s' WHERE key = 'head_hash'", head);
+  free(head);
+}
+
+/* An anchor (the head, signed with a key kept outside the database) finds
+ * a rewrite of the whole chain, which verify alone cannot: every hash
+ * holds. A forged anchor, or one checked with another key, is refused. */
+static void an_anchor_finds_a_rewritten_chain(void **state) {
+  (void)state;
+  char vigil[PATH_MAX], cmd[PATH_MAX * 4], out[160], key[160], anchor[160];
+  if (find_vigil(vigil, sizeof vigil) < 0) skip();
+  snprintf(out, sizeof out, "%s/anchor-out.txt", fx.root);
+  snprintf(key, sizeof key, "%s/site.key", fx.root);
+  snprintf(anchor, sizeof anchor, "%s/anchor.json", fx.root);
+  const char *path = fresh_copy();
+  snprintf(cmd, sizeof cmd, "%s audit keygen %s > %s", vigil, key, out);
+  assert_int_equal(run(cmd), 0);
+  assert_int_equal(run(cmd), 1); /* a key is never overwritten */
+  snprintf(cmd, sizeof cmd, "%s audit anchor %s --key %s > %s", vigil, path, key, anchor);
+  assert_int_equal(run(cmd), 0);
+  char *said = slurp(anchor, NULL);
+  char want[96];
+  snprintf(want, sizeof want, "\"seq\":%llu,", (unsigned long long)fx.events);
+  if (!strstr(said, want) || !strstr(said, "\"signature\":\"")) fail_msg("anchor: %s", said);
+  free(said);
+  snprintf(cmd, sizeof cmd, "%s audit verify %s --anchor %s --public-key %s.pub > %s", vigil, path, anchor, key, out);
+  assert_int_equal(run(cmd), 0);
+  said = slurp(out, NULL);
+  if (!strstr(said, "ok: ") || !strstr(said, "as anchored at")) fail_msg("verify said: %s", said);
+  free(said);
+
+  /* The chain rewritten from event 3 on: verify alone finds nothing... */
+  long long k = sql_int(path, "SELECT MIN(seq) FROM events WHERE seq >= 3 AND body LIKE '%%\"nurse:ana\"%%'");
+  rewrite_chain_from(path, k, "\"nurse:ana\"", "\"nurse:eve\"");
+  snprintf(cmd, sizeof cmd, "%s audit verify %s > %s", vigil, path, out);
+  assert_int_equal(run(cmd), 0);
+  /* ...the anchor does. */
+  snprintf(cmd, sizeof cmd, "%s audit verify %s --anchor %s --public-key %s.pub > %s", vigil, path, anchor, key, out);
+  assert_int_equal(run(cmd), 1);
+  said = slurp(out, NULL);
+  snprintf(want, sizeof want, "TAMPERED at event %llu", (unsigned long long)fx.events);
+  if (!strstr(said, want) || !strstr(said, "no longer holds the head anchored"))
+    fail_msg("verify --anchor said: %s", said);
+  free(said);
+
+  /* An anchor signed again by someone else, or checked with another key, is refused. */
+  char other[160];
+  snprintf(other, sizeof other, "%s/other.key", fx.root);
+  snprintf(cmd, sizeof cmd, "%s audit keygen %s > /dev/null && %s audit anchor %s --key %s > %s", vigil, other, vigil,
+           path, other, anchor);
+  assert_int_equal(run(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s audit verify %s --anchor %s --public-key %s.pub 2> %s", vigil, path, anchor, key, out);
+  assert_int_equal(run(cmd), 2);
+  said = slurp(out, NULL);
+  if (!strstr(said, "does not match the site's public key")) fail_msg("verify said: %s", said);
+  free(said);
+  snprintf(cmd, sizeof cmd, "%s audit verify %s --anchor %s 2> /dev/null", vigil, path, anchor);
+  assert_int_equal(run(cmd), 2); /* without the public key */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(an_untouched_store_verifies),
@@ -1002,6 +1082,7 @@ int main(void) {
       cmocka_unit_test(export_csv_has_no_formulas),
       cmocka_unit_test(export_jsonl_is_the_stored_events),
       cmocka_unit_test(the_command_exits_by_what_it_found),
+      cmocka_unit_test(an_anchor_finds_a_rewritten_chain),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

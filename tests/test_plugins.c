@@ -218,8 +218,8 @@ static void test_loads_refuses_and_undoes(void **state) {
   char *metrics = vigil__plugin_host_metrics_text(f->h);
   assert_non_null(strstr(metrics, "vigil_plugin_up{plugin=\"recorder\"} 1\n"));
   assert_non_null(strstr(metrics, "vigil_plugin_up{plugin=\"bad_init\"} 0\n"));
-  assert_non_null(strstr(metrics, "# TYPE vigil_plugin_recorder_events counter\n"));
-  assert_non_null(strstr(metrics, "vigil_plugin_recorder_events{plugin=\"recorder\"} "));
+  assert_non_null(strstr(metrics, "# TYPE vigil_plugin_recorder_events_total counter\n"));
+  assert_non_null(strstr(metrics, "vigil_plugin_recorder_events_total{plugin=\"recorder\"} "));
   assert_null(strstr(metrics, "bad_metric"));
   free(metrics);
 
@@ -301,6 +301,7 @@ static const char *SITE_LUA = "local seen = 0\n"
                               "    [\"alert.raised\"] = function(event, ctx)\n"
                               "      seen = seen + 1\n"
                               "      ctx.count('alerts_by_priority', { priority = event.data.priority })\n"
+                              "      ctx.count('events')\n"
                               "      ctx.put('last_alert', tostring(event.seq))\n"
                               "      ctx.put('seen', tostring(seen))\n"
                               "      if event.data.priority == 'high' then\n"
@@ -322,13 +323,69 @@ static void write_plugin(fixture *f, const char *name, const char *text) {
   write_file(path, text);
 }
 
+/* /metrics as Prometheus reads it: each family's TYPE once, before its
+ * samples, no sample of an undeclared family; and promtool check metrics
+ * passes where promtool is installed (the prometheus package,
+ * scripts/install-deps). Before: a plugin's calls_total was written as a
+ * second vigil_plugin_calls_total family, which promtool refuses. */
+static void expect_valid_exposition(const char *metrics) {
+  char families[64][128];
+  size_t n = 0;
+  const char *line = metrics;
+  while (*line) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    char name[128] = "";
+    if (!strncmp(line, "# TYPE ", 7)) {
+      snprintf(name, sizeof name, "%.*s", (int)strcspn(line + 7, " "), line + 7);
+      for (size_t i = 0; i < n; i++)
+        if (!strcmp(families[i], name)) fail_msg("family %s declared twice:\n%s", name, metrics);
+      assert_true(n < 64);
+      snprintf(families[n++], sizeof families[0], "%s", name);
+    } else if (line[0] != '#' && len) {
+      snprintf(name, sizeof name, "%.*s", (int)strcspn(line, "{ "), line);
+      int declared = 0;
+      for (size_t i = 0; i < n; i++)
+        declared |= !strcmp(families[i], name);
+      if (!declared) fail_msg("sample of undeclared family %s:\n%s", name, metrics);
+    }
+    line += len + (end ? 1 : 0);
+  }
+  if (system("command -v promtool > /dev/null 2>&1") != 0) {
+    print_message("promtool is not installed (the prometheus package): its check is skipped\n");
+    return;
+  }
+  char out[4096] = "", cmd[128];
+  char path[] = "/tmp/vigil-promtool-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  snprintf(cmd, sizeof cmd, "promtool check metrics > %s 2>&1", path);
+  FILE *p = popen(cmd, "w");
+  assert_non_null(p);
+  fputs(metrics, p);
+  int rc = pclose(p);
+  FILE *o = fopen(path, "r");
+  size_t got = o ? fread(out, 1, sizeof out - 1, o) : 0;
+  out[got] = '\0';
+  if (o) fclose(o);
+  unlink(path);
+  if (rc != 0) fail_msg("promtool check metrics refuses: %s", out);
+}
+
+/* A site plugin whose metric, prefixed with its name, is one of the host's own families. */
+static const char *CALLS_LUA =
+    "return { on = { [\"alert.raised\"] = function(event, ctx) ctx.count('calls_total') end } }\n";
+
 static void test_lua_site_plugin(void **state) {
   fixture *f = *state;
   write_plugin(f, "site", SITE_LUA);
-  assert_int_equal(start_host(f, "{\"site\": {\"fail_on_start\": true, \"loop\": true}, \"recorder\": {}}", 0), 0);
+  write_plugin(f, "slow", CALLS_LUA);
+  assert_int_equal(
+      start_host(f, "{\"site\": {\"fail_on_start\": true, \"loop\": true}, \"recorder\": {}, \"slow\": {}}", 0), 0);
   unsigned running, failed;
   vigil__plugin_host_counts(f->h, &running, &failed);
-  assert_int_equal(running, 2);
+  assert_int_equal(running, 3);
   json_t *site = plugin_status(f, "site");
   assert_string_equal(json_string_value(json_object_get(site, "kind")), "lua");
   assert_int_equal(json_array_size(json_object_get(site, "subscriptions")), 3);
@@ -348,11 +405,19 @@ static void test_lua_site_plugin(void **state) {
   assert_string_equal(kv(f, "site", "seen"), "1");
   assert_non_null(strstr(f->log, "site: high alert in visit 1: SBP high"));
   char *metrics = vigil__plugin_host_metrics_text(f->h);
-  assert_non_null(strstr(metrics, "vigil_plugin_alerts_by_priority{plugin=\"site\",priority=\"high\"} 1\n"));
+  assert_non_null(strstr(metrics, "vigil_plugin_site_alerts_by_priority_total{plugin=\"site\",priority=\"high\"} 1\n"));
+  /* Names two plugins, or a plugin and the host, both use are each their own. */
+  assert_non_null(strstr(metrics, "vigil_plugin_site_events_total{plugin=\"site\"} 1\n"));
+  assert_non_null(strstr(metrics, "# TYPE vigil_plugin_recorder_events_total counter\n"));
+  assert_non_null(strstr(metrics, "# TYPE vigil_plugin_recorder_calls_total counter\n"));
+  assert_non_null(strstr(metrics, "vigil_plugin_recorder_calls_total{plugin=\"recorder\"} "));
+  /* A plugin whose metric would be one of the host's families is refused it. */
+  assert_non_null(strstr(f->log, "metric calls_total refused: vigil_plugin_slow_calls_total is the host's own"));
+  expect_valid_exposition(metrics);
   free(metrics);
   /* Its error and its endless loop each failed one call, with where and why. */
   assert_non_null(strstr(f->log, "site: on visit.started (event"));
-  assert_non_null(strstr(f->log, "site.lua:14: told to fail"));
+  assert_non_null(strstr(f->log, "site.lua:15: told to fail"));
   assert_non_null(strstr(f->log, "instruction budget"));
   site = plugin_status(f, "site");
   assert_int_equal(json_integer_value(json_object_get(site, "failures")), 2);

@@ -16,7 +16,10 @@
  *     close it; X-Forwarded-For is believed only from trusted_proxies;
  *   - an_edited_status_stops_the_start: a visit's status edited in the
  *     database (it would vanish from the board) stops vigil serve, with
- *     the message `vigil audit verify` gives. */
+ *     the message `vigil audit verify` gives;
+ *   - an_edited_event_stops_the_start: an event edited in the database
+ *     (the hash chain broken) stops vigil serve, naming the event; the
+ *     start checks from the event it verified last. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <setjmp.h>
@@ -373,6 +376,77 @@ static void an_edited_status_stops_the_start(void **state) {
   assert_int_equal(serve_stop(s, 0), 0);
 }
 
+/* ---- the hash chain checked at start (S2) --------------------------------------------- */
+
+static void exec_sql(const char *db, const char *sql) {
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+  sqlite3_close(h);
+}
+
+/* The start refuses, and its log says why and where. */
+static void expect_no_start(serve_process *s, const char *says) {
+  assert_int_not_equal(serve_start(s), 0);
+  char *log = serve_log(s);
+  if (!strstr(log, "the hash chain is broken") || !strstr(log, says) || !strstr(log, "not starting"))
+    fail_msg("the log does not say '%s': %s", says, log);
+  free(log);
+}
+
+/* An event edited in the database (the chain broken) stops vigil serve,
+ * naming the event, as `vigil audit verify` would. The start walks only
+ * the events after the one it verified last (kept in DB-verified), and that
+ * one must still be there with the same hash. Before: it started without a
+ * word. */
+static void an_edited_event_stops_the_start(void **state) {
+  serve_process *s = *state;
+  char db[128], checkpoint[160], text[128] = "";
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  snprintf(checkpoint, sizeof checkpoint, "%s-verified", db);
+  assert_int_equal(serve_start(s), 0);
+  assert_true(serve_start_visit(s, "sec", "P-1") > 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+  /* The start verified the users' events: the checkpoint is before the visit's. */
+  FILE *f = fopen(checkpoint, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(text, sizeof text, f));
+  fclose(f);
+  unsigned long long verified = strtoull(text, NULL, 10);
+  assert_true(verified > 0);
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(h, "SELECT seq FROM events WHERE type = 'visit.started'", -1, &st, NULL), 0);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  long long started = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  assert_true(started > (long long)verified);
+
+  /* The patient of the visit changed in its event: refused, naming it. */
+  char sql[256], says[128];
+  snprintf(sql, sizeof sql, "UPDATE events SET body = replace(body, 'P-1', 'P-9') WHERE seq = %lld", started);
+  exec_sql(db, sql);
+  snprintf(says, sizeof says, "event %lld was edited", started);
+  expect_no_start(s, says);
+  snprintf(sql, sizeof sql, "UPDATE events SET body = replace(body, 'P-9', 'P-1') WHERE seq = %lld", started);
+  exec_sql(db, sql);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+
+  /* Now the checkpoint is the head, the visit's start or past it; the event it names is checked too. */
+  f = fopen(checkpoint, "r");
+  assert_non_null(fgets(text, sizeof text, f));
+  fclose(f);
+  verified = strtoull(text, NULL, 10);
+  assert_true((long long)verified >= started);
+  snprintf(sql, sizeof sql, "UPDATE events SET hash = printf('%%064d', 0) WHERE seq = %llu", verified);
+  exec_sql(db, sql);
+  snprintf(says, sizeof says, "event %llu was edited", verified);
+  expect_no_start(s, says);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(cross_site, setup, teardown),
@@ -381,6 +455,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_stranger_cannot_lock_out_signatures, setup, teardown),
       cmocka_unit_test_setup_teardown(address_limit_and_proxies, setup, teardown),
       cmocka_unit_test_setup_teardown(an_edited_status_stops_the_start, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_edited_event_stops_the_start, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

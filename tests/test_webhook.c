@@ -634,6 +634,39 @@ static void test_where_routes_one_rooms_high_alerts(void **state) {
   assert_int_equal(json_integer_value(json_object_get(pager, "where_errors")), 0);
   assert_int_equal(json_integer_value(json_object_get(p, "failures")), 0);
   json_decref(st);
+
+  /* Events neither endpoint wants (visits, entries) come after their last
+   * alert: each endpoint's backlog is the same figure in /api/v1/plugins and
+   * /metrics, and it is 0, since nothing is left to send. Before: the
+   * status counted every event after the cursor (tens), /metrics 0. */
+  uint64_t d = start_visit_in(f, "p-4", "Room 4 / chair 1");
+  record(f, d, 120);
+  record(f, d, 121);
+  usleep(300000);
+  st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+  json_t *m = call(f, "GET", "/metrics", NULL, 200);
+  json_t *eps =
+      json_object_get(json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "status"), "endpoints");
+  for (size_t i = 0; i < 2; i++) {
+    json_t *ep = json_array_get(eps, i);
+    const char *name = json_string_value(json_object_get(ep, "name"));
+    char want[160];
+    snprintf(want, sizeof want, "vigil_plugin_webhook_backlog_events{plugin=\"webhook\",endpoint=\"%s\"} %lld\n", name,
+             (long long)json_integer_value(json_object_get(ep, "backlog")));
+    if (!strstr(json_string_value(m), want)) fail_msg("/metrics does not say %s:\n%s", want, json_string_value(m));
+    assert_int_equal(json_integer_value(json_object_get(ep, "backlog")), 0);
+  }
+  /* The whole of /metrics, the server's and the plugin's, as Prometheus reads it. */
+  if (system("command -v promtool > /dev/null 2>&1") == 0) {
+    FILE *pt = popen("promtool check metrics > /dev/null 2>&1", "w");
+    assert_non_null(pt);
+    fputs(json_string_value(m), pt);
+    if (pclose(pt) != 0) fail_msg("promtool check metrics refuses /metrics:\n%s", json_string_value(m));
+  } else {
+    print_message("promtool is not installed (the prometheus package): its check is skipped\n");
+  }
+  json_decref(m);
+  json_decref(st);
   assert_int_equal(serve_stop(&f->s, 0), 0);
 }
 

@@ -780,6 +780,155 @@ done:
   return rc;
 }
 
+int vigil_audit_verify_since(const char *db_path, uint64_t from_seq, const char *from_hash, uint64_t *head_seq,
+                             char head_hash[65], char *msg, size_t msglen) {
+  if (head_seq) *head_seq = 0;
+  if (head_hash) head_hash[0] = '\0';
+  reader r;
+  int rc = reader_open(&r, db_path, msg, msglen);
+  if (rc < 0) return rc;
+  verdict v = {.msg = msg, .msglen = msglen};
+  chain c = {.expected = (int64_t)from_seq + 1, .hasher = vigil__row_hasher_new()};
+  sqlite3_stmt *st = NULL;
+  if (!c.hasher) {
+    rc = say(msg, msglen, VIGIL_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (from_seq) {
+    /* The row verified last time must still be there, with the hash it had
+     * then, and still be consistent with itself. */
+    unsigned long long n = (unsigned long long)from_seq;
+    if ((rc = prepare(&r, "SELECT prev, body, hash FROM events WHERE seq = ?", &st)) < 0) goto done;
+    sqlite3_bind_int64(st, 1, (int64_t)from_seq);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+      const char *prev = (const char *)sqlite3_column_text(st, 0), *hash = (const char *)sqlite3_column_text(st, 2);
+      const char *body = (const char *)sqlite3_column_text(st, 1);
+      size_t len = (size_t)sqlite3_column_bytes(st, 1);
+      char again[65];
+      if (!prev || !hash || !body || vigil__row_hash(c.hasher, prev, body, len, again) < 0 || strcmp(again, hash))
+        rc = tampered(&v, n, "event %llu was edited: its body no longer matches its hash", n);
+      else if (strcmp(hash, from_hash))
+        rc = tampered(&v, n,
+                      "event %llu is not the event verified before (its hash was %.16s..., it is %.16s...): the log "
+                      "was rewritten up to it",
+                      n, from_hash, hash);
+      else
+        snprintf(c.last_hash, sizeof c.last_hash, "%s", hash);
+    } else if (step == SQLITE_DONE) {
+      rc = tampered(&v, n, "event %llu, verified before, is missing: events were deleted", n);
+    } else {
+      rc = reader_fail(&r, "cannot read the events");
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc < 0) goto done;
+  }
+  if ((rc = prepare(&r, "SELECT seq, time, visit, type, body, prev, hash FROM events WHERE seq > ? ORDER BY seq",
+                    &st)) < 0)
+    goto done;
+  sqlite3_bind_int64(st, 1, (int64_t)from_seq);
+  int step = SQLITE_DONE;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    row w;
+    row_read(st, &w);
+    if ((rc = check_row(&r, &c, &w, &v)) < 0) break;
+  }
+  if (rc == 0 && step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the events");
+  sqlite3_finalize(st);
+  if (rc == 0) rc = check_head(&r, &c, &v);
+  if (rc == 0) {
+    unsigned long long n = (unsigned long long)(c.expected - 1) - from_seq;
+    say(msg, msglen, 0, "%llu event%s after event %llu, chain intact", n, n == 1 ? "" : "s",
+        (unsigned long long)from_seq);
+    if (head_seq) *head_seq = (uint64_t)(c.expected - 1);
+    if (head_hash) snprintf(head_hash, 65, "%s", c.last_hash);
+  }
+done:
+  vigil__row_hasher_free(c.hasher);
+  reader_close(&r);
+  return rc;
+}
+
+/* ---- Anchors ----------------------------------------------------------------- */
+
+/* What an anchor's signature covers: its version, the head and the time. */
+static void anchor_message(char *out, size_t n, uint64_t seq, const char *hash, const char *time) {
+  snprintf(out, n, "vigil anchor 1\nseq %llu\nhash %s\ntime %s\n", (unsigned long long)seq, hash, time);
+}
+
+int vigil_audit_anchor(const char *db_path, const unsigned char secret_key[64], char **anchor, char *msg,
+                       size_t msglen) {
+  *anchor = NULL;
+  if (sodium_init() < 0) return say(msg, msglen, VIGIL_ENOMEM, "libsodium cannot start");
+  /* An anchor vouches for the chain up to the head: the whole log is
+   * verified first, else a broken chain would be signed as good. */
+  uint64_t events = 0, bad = 0;
+  int rc = vigil_audit_verify(db_path, &events, &bad, msg, msglen);
+  if (rc < 0) return rc;
+  uint64_t head;
+  char hash[65], err[256];
+  if ((rc = vigil_audit_verify_since(db_path, 0, "", &head, hash, err, sizeof err)) < 0)
+    return say(msg, msglen, rc, "%s", err);
+  if (head == 0) return say(msg, msglen, VIGIL_EINVAL, "%s holds no event to anchor", db_path);
+  char when[32], text[256], sig_hex[2 * crypto_sign_BYTES + 1], pk_hex[2 * crypto_sign_PUBLICKEYBYTES + 1];
+  iso_time(when, (int64_t)time(NULL) * 1000);
+  anchor_message(text, sizeof text, head, hash, when);
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), secret_key);
+  sodium_bin2hex(sig_hex, sizeof sig_hex, sig, sizeof sig);
+  /* The public key is the second half of libsodium's secret key. */
+  sodium_bin2hex(pk_hex, sizeof pk_hex, secret_key + 32, crypto_sign_PUBLICKEYBYTES);
+  json_t *j = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s}", "vigil_anchor", 1, "seq", (json_int_t)head, "hash", hash,
+                        "time", when, "public_key", pk_hex, "signature", sig_hex);
+  *anchor = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (!*anchor) return say(msg, msglen, VIGIL_ENOMEM, "out of memory");
+  return say(msg, msglen, 0, "event %llu, hash %s", (unsigned long long)head, hash);
+}
+
+int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const unsigned char public_key[32],
+                              uint64_t *first_bad_seq, char *msg, size_t msglen) {
+  if (first_bad_seq) *first_bad_seq = 0;
+  if (sodium_init() < 0) return say(msg, msglen, VIGIL_ENOMEM, "libsodium cannot start");
+  json_t *j = json_loads(anchor, 0, NULL);
+  json_t *seq = json_object_get(j, "seq");
+  const char *hash = json_string_value(json_object_get(j, "hash"));
+  const char *when = json_string_value(json_object_get(j, "time"));
+  const char *sig_hex = json_string_value(json_object_get(j, "signature"));
+  unsigned char sig[crypto_sign_BYTES];
+  size_t sig_len = 0;
+  int rc = 0;
+  if (!json_is_integer(seq) || json_integer_value(seq) < 1 || !hash || strlen(hash) != 64 || !when || !sig_hex ||
+      sodium_hex2bin(sig, sizeof sig, sig_hex, strlen(sig_hex), NULL, &sig_len, NULL) != 0 || sig_len != sizeof sig) {
+    rc = say(msg, msglen, VIGIL_EINVAL, "not a vigil anchor (vigil audit anchor writes one)");
+  } else {
+    char text[256];
+    anchor_message(text, sizeof text, (uint64_t)json_integer_value(seq), hash, when);
+    if (crypto_sign_verify_detached(sig, (const unsigned char *)text, strlen(text), public_key) != 0) {
+      rc = say(msg, msglen, VIGIL_EINVAL,
+               "the anchor's signature does not match the site's public key: it was altered, or made with another key");
+    } else {
+      uint64_t head;
+      char err[1024];
+      rc = vigil_audit_verify_since(db_path, (uint64_t)json_integer_value(seq), hash, &head, NULL, err, sizeof err);
+      unsigned long long s = (unsigned long long)json_integer_value(seq);
+      if (rc == VIGIL_ECORRUPT) {
+        if (first_bad_seq) *first_bad_seq = s;
+        rc = say(msg, msglen, VIGIL_ECORRUPT, "the log no longer holds the head anchored at %s (event %llu): %s", when,
+                 s, err);
+      } else if (rc == 0) {
+        say(msg, msglen, 0, "the log holds event %llu as anchored at %s, and the chain from it to event %llu is intact",
+            s, when, (unsigned long long)head);
+      } else {
+        say(msg, msglen, rc, "%s", err);
+      }
+    }
+  }
+  json_decref(j);
+  return rc;
+}
+
 int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen) {
   reader r;
   int rc = reader_open(&r, db_path, msg, msglen);

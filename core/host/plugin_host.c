@@ -305,6 +305,30 @@ static int is_label_text(const char *s) {
   return 1;
 }
 
+/* The families the host writes for every plugin (vigil__plugin_host_metrics_text). */
+typedef struct host_metric {
+  const char *name, *type, *help;
+} host_metric;
+static const host_metric host_metrics[] = {
+    {"vigil_plugin_up", "gauge", "1 while the plugin runs, 0 when it was refused."},
+    {"vigil_plugin_calls_total", "counter", "Events handed to the plugin."},
+    {"vigil_plugin_failures_total", "counter", "Plugin callbacks that reported a failure."},
+    {"vigil_plugin_slow_calls_total", "counter", "Plugin callbacks that took longer than the slow threshold."},
+};
+
+/* A plugin's metric as /metrics names it: vigil_plugin_<plugin>_<name>,
+ * the plugin's name with anything but [a-z0-9_] as '_', so that no two
+ * plugins (nor a plugin and the host) write the same family. */
+static void full_metric_name(const vigil_plugin *p, const char *name, char *out, size_t len) {
+  size_t n = (size_t)snprintf(out, len, "vigil_plugin_");
+  for (const char *c = p->name; *c && n + 1 < len; c++)
+    out[n++] = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? *c
+               : *c >= 'A' && *c <= 'Z'                             ? *c - 'A' + 'a'
+                                                                    : '_';
+  out[n] = '\0';
+  snprintf(out + n, len - n, "_%s", name);
+}
+
 static int api_metric_set(vigil_plugin *p, const char *name, const char *type, const char *help, const char *labels,
                           double value) {
   if (!is_metric_name(name) || !type || (strcmp(type, "gauge") && strcmp(type, "counter")) || !is_label_text(labels)) {
@@ -313,17 +337,45 @@ static int api_metric_set(vigil_plugin *p, const char *name, const char *type, c
     return VIGIL_EINVAL;
   }
   if (!labels) labels = "";
+  /* Prometheus's naming: a counter ends in _total, a gauge does not. */
+  size_t len = strlen(name);
+  int total = len >= 6 && !strcmp(name + len - 6, "_total");
+  if (total && !strcmp(type, "gauge")) {
+    host_log(p->h, VIGIL_LOG_ERROR, p, "metric %s refused: a gauge's name does not end in _total", name);
+    return VIGIL_EINVAL;
+  }
+  char full[160];
+  full_metric_name(p, name, full, sizeof full);
+  if (!total && !strcmp(type, "counter")) snprintf(full + strlen(full), sizeof full - strlen(full), "_total");
   for (size_t i = 0; i < p->n_metrics; i++) {
     metric *m = &p->metrics[i];
-    if (!strcmp(m->name, name) && !strcmp(m->labels, labels)) {
+    if (!strcmp(m->name, full) && !strcmp(m->labels, labels) && !strcmp(m->type, type)) {
       m->value = value;
       return 0;
     }
   }
+  /* One family, one type, one plugin: Prometheus (promtool check metrics)
+   * refuses a family written twice. */
+  const char *clash = NULL;
+  for (size_t i = 0; !clash && i < sizeof host_metrics / sizeof *host_metrics; i++)
+    if (!strcmp(host_metrics[i].name, full)) clash = "the host's own";
+  for (size_t i = 0; !clash && i < p->h->n; i++)
+    for (size_t j = 0; !clash && j < p->h->plugins[i]->n_metrics; j++) {
+      const metric *m = &p->h->plugins[i]->metrics[j];
+      if (strcmp(m->name, full)) continue;
+      if (p->h->plugins[i] != p)
+        clash = "another plugin's";
+      else if (strcmp(m->type, type))
+        clash = "a metric of another type of this plugin's";
+    }
+  if (clash) {
+    host_log(p->h, VIGIL_LOG_ERROR, p, "metric %s refused: %s is %s", name, full, clash);
+    return VIGIL_EINVAL;
+  }
   metric *grown = realloc(p->metrics, (p->n_metrics + 1) * sizeof *grown);
   if (!grown) return VIGIL_ENOMEM;
   p->metrics = grown;
-  metric m = {strdup(name), strdup(type), strdup(help ? help : name), strdup(labels), value};
+  metric m = {strdup(full), strdup(type), strdup(help ? help : name), strdup(labels), value};
   if (!m.name || !m.type || !m.help || !m.labels) {
     free(m.name), free(m.type), free(m.help), free(m.labels);
     return VIGIL_ENOMEM;
@@ -710,15 +762,8 @@ char *vigil__plugin_host_metrics_text(plugin_host *h) {
   if (!h || !h->n) return strdup("");
   buf b;
   vigil__buf_init(&b);
-  static const struct {
-    const char *name, *type, *help;
-  } own[] = {
-      {"vigil_plugin_up", "gauge", "1 while the plugin runs, 0 when it was refused."},
-      {"vigil_plugin_calls_total", "counter", "Events handed to the plugin."},
-      {"vigil_plugin_failures_total", "counter", "Plugin callbacks that reported a failure."},
-      {"vigil_plugin_slow_calls_total", "counter", "Plugin callbacks that took longer than the slow threshold."},
-  };
-  for (size_t m = 0; m < sizeof own / sizeof *own; m++) {
+  const host_metric *own = host_metrics;
+  for (size_t m = 0; m < sizeof host_metrics / sizeof *host_metrics; m++) {
     head(&b, own[m].name, own[m].type, own[m].help);
     for (size_t i = 0; i < h->n; i++) {
       vigil_plugin *p = h->plugins[i];
@@ -735,8 +780,7 @@ char *vigil__plugin_host_metrics_text(plugin_host *h) {
         for (size_t j2 = 0; j2 < (i2 == i ? j : h->plugins[i2]->n_metrics) && !seen; j2++)
           seen = !strcmp(h->plugins[i2]->metrics[j2].name, m->name);
       if (seen) continue;
-      char full[96];
-      snprintf(full, sizeof full, "vigil_plugin_%s", m->name);
+      const char *full = m->name; /* vigil_plugin_<plugin>_<name>: one plugin's */
       head(&b, full, m->type, m->help);
       for (size_t i2 = i; i2 < h->n; i2++)
         for (size_t j2 = 0; j2 < h->plugins[i2]->n_metrics; j2++) {

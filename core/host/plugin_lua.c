@@ -133,7 +133,8 @@ static int ctx_count(lua_State *L) {
   }
   c->value += 1;
   if (lp->api->metric_set(lp->p, name, "counter", "Counted by a site plugin.", *labels ? labels : NULL, c->value) < 0)
-    return luaL_error(L, "count: '%s' is not a metric name ([a-z0-9_])", name);
+    return luaL_error(
+        L, "count: metric '%s' refused: its name is not [a-z0-9_], or /metrics has it already (the log says)", name);
   return 0;
 }
 

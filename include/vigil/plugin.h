@@ -151,7 +151,9 @@ typedef struct vigil_api {
    * init. */
   int (*on_status)(vigil_plugin *p, char *(*fn)(void *ud), void *ud);
   /* Sets a gauge or counter that GET /metrics shows as
-   * vigil_plugin_<name>{plugin="<plugin>"[,labels]} value. name: [a-z0-9_];
+   * vigil_plugin_<plugin>_<name>{plugin="<plugin>"[,labels]} value (a
+   * counter's name gains _total when it lacks it; a gauge's must not end in
+   * _total; a name that would be another's family is refused). name: [a-z0-9_];
    * labels: NULL or Prometheus label pairs ("endpoint=\"ehr\""); type:
    * "gauge" or "counter". help is shown once per name. */
   int (*metric_set)(vigil_plugin *p, const char *name, const char *type, const char *help, const char *labels,

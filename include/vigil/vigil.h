@@ -290,6 +290,34 @@ typedef int (*vigil_audit_write_fn)(void *ud, const char *text, size_t len);
  * events and first_bad_seq may be NULL. */
 int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg, size_t msglen);
 
+/* The hash chain from a point verified before: the row at from_seq must
+ * still have from_hash (and match it), and every row after it must chain
+ * on to the store's head, as vigil_audit_verify checks them (from_seq 0:
+ * every row). Rows before from_seq are not read: what vigil serve checks at
+ * start, from the head it verified at its last start, so that a big log
+ * does not make the start slow. 0 with the head in *head_seq and head_hash;
+ * VIGIL_ECORRUPT with the message and the first bad seq's sentence as
+ * vigil_audit_verify gives it; another negative code when the file cannot
+ * be read. head_seq and head_hash may be NULL. */
+int vigil_audit_verify_since(const char *db_path, uint64_t from_seq, const char *from_hash, uint64_t *head_seq,
+                             char head_hash[65], char *msg, size_t msglen);
+
+/* An anchor of the log's head: after verifying the whole log, one line of
+ * JSON (*anchor, freed with free) naming the head's seq and hash and the
+ * time, signed with the site's Ed25519 key (libsodium's 64-byte secret
+ * key, kept outside the database). Kept elsewhere, it lets a later verify
+ * find a rewrite of the whole chain. 0; VIGIL_ECORRUPT when the log does
+ * not verify (msg as vigil_audit_verify); another negative code. */
+int vigil_audit_anchor(const char *db_path, const unsigned char secret_key[64], char **anchor, char *msg,
+                       size_t msglen);
+/* Checks an anchor: signed by public_key, and the log still holds its
+ * head (the same hash at the same seq) with an intact chain from there to
+ * today's head. 0; VIGIL_ECORRUPT (first_bad_seq: the anchored seq) when
+ * the log no longer holds it; VIGIL_EINVAL when the anchor is not one or
+ * its signature does not match; another negative code. */
+int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const unsigned char public_key[32],
+                              uint64_t *first_bad_seq, char *msg, size_t msglen);
+
 /* The tables a restart trusts (visits' status, the alert count, approvals)
  * against what a fold of the log gives, without walking the hash
  * chain: what vigil serve checks before it starts. 0 when they match;

@@ -71,11 +71,11 @@ static void save_cursor(jsonl *j) {
 }
 
 static void publish_metrics(jsonl *j) {
-  j->api->metric_set(j->p, "jsonl_lines_total", "counter", "Lines appended, this run.", NULL, (double)j->lines);
-  j->api->metric_set(j->p, "jsonl_rotations_total", "counter", "Files rotated, this run.", NULL, (double)j->rotations);
-  j->api->metric_set(j->p, "jsonl_write_errors_total", "counter", "Lines that could not be written, this run.", NULL,
+  j->api->metric_set(j->p, "lines_total", "counter", "Lines appended, this run.", NULL, (double)j->lines);
+  j->api->metric_set(j->p, "rotations_total", "counter", "Files rotated, this run.", NULL, (double)j->rotations);
+  j->api->metric_set(j->p, "write_errors_total", "counter", "Lines that could not be written, this run.", NULL,
                      (double)j->errors);
-  j->api->metric_set(j->p, "jsonl_last_seq", "gauge", "The seq of the last line written.", NULL, (double)j->last);
+  j->api->metric_set(j->p, "last_seq", "gauge", "The seq of the last line written.", NULL, (double)j->last);
 }
 
 /* Opens the file, cuts a torn last line, and learns the last seq in it. */

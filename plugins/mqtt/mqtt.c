@@ -100,17 +100,16 @@ static int wanted(const mqtt *q, const char *type) {
 }
 
 static void publish_metrics(mqtt *q) {
-  q->api->metric_set(q->p, "mqtt_connected", "gauge", "1 while connected to the broker.", NULL, q->connected);
-  q->api->metric_set(q->p, "mqtt_published_total", "counter", "Messages handed to the broker, this run.", NULL,
+  q->api->metric_set(q->p, "connected", "gauge", "1 while connected to the broker.", NULL, q->connected);
+  q->api->metric_set(q->p, "published_total", "counter", "Messages handed to the broker, this run.", NULL,
                      (double)q->published);
-  q->api->metric_set(q->p, "mqtt_acknowledged_total", "counter", "Messages the broker acknowledged, this run.", NULL,
+  q->api->metric_set(q->p, "acknowledged_total", "counter", "Messages the broker acknowledged, this run.", NULL,
                      (double)q->acked);
-  q->api->metric_set(q->p, "mqtt_reconnects_total", "counter", "Connections lost and tried again, this run.", NULL,
+  q->api->metric_set(q->p, "reconnects_total", "counter", "Connections lost and tried again, this run.", NULL,
                      (double)q->reconnects);
   uint64_t last = q->api->last_seq(q->p);
-  q->api->metric_set(q->p, "mqtt_backlog_events", "gauge",
-                     "Events after the cursor (an upper bound of what is unsent).", NULL,
-                     (double)(last > q->cursor ? last - q->cursor : 0));
+  q->api->metric_set(q->p, "backlog_events", "gauge", "Events after the cursor (an upper bound of what is unsent).",
+                     NULL, (double)(last > q->cursor ? last - q->cursor : 0));
 }
 
 static void save_cursor(mqtt *q) {

@@ -55,6 +55,7 @@ typedef struct endpoint {
   char *where_name;
   int where_dead_letter; /* a failing predicate dead-letters the event (else it is sent) */
   uint64_t cursor;       /* every event up to here is delivered, dead-lettered or not for this endpoint */
+  uint64_t backlog;      /* events after the cursor when last published: /metrics and the status show this one figure */
   /* The event at the head of the line, once read from the log. */
   int have_head;
   uint64_t head_seq, head_visit;
@@ -186,17 +187,18 @@ static void publish_metrics(endpoint *ep) {
   char labels[160];
   snprintf(labels, sizeof labels, "endpoint=\"%s\"", ep->name);
   uint64_t last = w->api->last_seq(w->p);
-  w->api->metric_set(w->p, "webhook_delivered_total", "counter", "Events delivered (a 2xx answer), this run.", labels,
+  ep->backlog = last > ep->cursor ? last - ep->cursor : 0;
+  w->api->metric_set(w->p, "delivered_total", "counter", "Events delivered (a 2xx answer), this run.", labels,
                      (double)ep->delivered);
-  w->api->metric_set(w->p, "webhook_failed_attempts_total", "counter",
-                     "Sends that failed and will be retried, this run.", labels, (double)ep->failed);
-  w->api->metric_set(w->p, "webhook_dead_letters", "gauge", "Events given up on after the retry period (stored).",
-                     labels, (double)ep->dead);
-  w->api->metric_set(w->p, "webhook_backlog_events", "gauge",
+  w->api->metric_set(w->p, "failed_attempts_total", "counter", "Sends that failed and will be retried, this run.",
+                     labels, (double)ep->failed);
+  w->api->metric_set(w->p, "dead_letters", "gauge", "Events given up on after the retry period (stored).", labels,
+                     (double)ep->dead);
+  w->api->metric_set(w->p, "backlog_events", "gauge",
                      "Events after the endpoint's cursor (an upper bound of what it still has to send).", labels,
-                     (double)(last > ep->cursor ? last - ep->cursor : 0));
-  w->api->metric_set(w->p, "webhook_retry_attempts", "gauge", "Failed attempts of the event at the head of the line.",
-                     labels, (double)ep->attempts);
+                     (double)ep->backlog);
+  w->api->metric_set(w->p, "retry_attempts", "gauge", "Failed attempts of the event at the head of the line.", labels,
+                     (double)ep->attempts);
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
@@ -383,6 +385,15 @@ static int on_event(void *ud, const vigil_plugin_event *ev) {
   return 0;
 }
 
+/* Every other event: the cursor moves past it when nothing is waiting, so
+ * that a filtered endpoint's backlog counts what it still has to send, and
+ * the figure published is fresh (one figure for /metrics and the status). */
+static int on_other_event(void *ud, const vigil_plugin_event *ev) {
+  endpoint *ep = ud;
+  if (!wanted(ep, ev->type) && ev->seq > ep->cursor) pump(ep);
+  return 0;
+}
+
 /* ---- status ------------------------------------------------------------------------ */
 
 /* The URL as the status shows it: without user:password@ or ?query, where
@@ -400,7 +411,6 @@ static void shown_url(const char *url, char *out, size_t len) {
 static char *status(void *ud) {
   webhook *w = ud;
   json_t *eps = json_array(), *dead = json_array();
-  uint64_t last = w->api->last_seq(w->p);
   for (size_t i = 0; i < w->n_eps; i++) {
     endpoint *ep = &w->eps[i];
     json_t *types = json_array();
@@ -408,11 +418,10 @@ static char *status(void *ud) {
       json_array_append_new(types, json_string(ep->types[t]));
     char url[512];
     shown_url(ep->url, url, sizeof url);
-    json_t *o =
-        json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:i, s:I, s:I, s:I}", "name", ep->name, "url", url, "types", types,
-                  "cursor", (json_int_t)ep->cursor, "backlog", (json_int_t)(last > ep->cursor ? last - ep->cursor : 0),
-                  "in_flight", ep->in_flight, "attempts", (int)ep->attempts, "delivered", (json_int_t)ep->delivered,
-                  "failed_attempts", (json_int_t)ep->failed, "dead_letters", (json_int_t)ep->dead);
+    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:i, s:I, s:I, s:I}", "name", ep->name, "url", url, "types",
+                          types, "cursor", (json_int_t)ep->cursor, "backlog", (json_int_t)ep->backlog, "in_flight",
+                          ep->in_flight, "attempts", (int)ep->attempts, "delivered", (json_int_t)ep->delivered,
+                          "failed_attempts", (json_int_t)ep->failed, "dead_letters", (json_int_t)ep->dead);
     if (o && ep->where_name) {
       json_object_set_new(o, "where", json_string(ep->where_name));
       json_object_set_new(o, "where_error", json_string(ep->where_dead_letter ? "dead_letter" : "send"));
@@ -633,6 +642,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
       if ((rc = api->subscribe(p, ep->types[t], on_event, ep)) < 0)
         refuse(err, "plugins.webhook.endpoints[%zu] (%s): '%s' matches no event type (try \"*\", \"alert.*\")", i + 1,
                ep->name, ep->types[t]);
+    if (rc == 0) rc = api->subscribe(p, "*", on_other_event, ep);
     publish_metrics(ep);
   }
   if (rc == 0) rc = api->on_status(p, status, w);
