@@ -288,7 +288,9 @@ describe("the nurse workstation", () => {
     const observed = nurse.locator(".checklist").getByLabel("Observed at");
     const typedAt = await observed.inputValue();
     await moveClock("5m");
-    await nurse.waitForFunction((b) => document.getElementById("observed-at").value !== b, typedAt);
+    // The page hears of the move at its next clock sync (every 15 s; a
+    // browser may run a page's timers less often when it is not in front).
+    await nurse.waitForFunction((b) => document.getElementById("observed-at").value !== b, typedAt, { timeout: 90000 });
     const [hh, mm] = (await observed.inputValue()).split(":").map(Number);
     const t = (hh * 60 + mm - 3 + 1440) % 1440;
     const at = `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}`;
@@ -385,6 +387,15 @@ describe("the nurse workstation", () => {
         .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !(el.tagName === "BUTTON" && el.textContent.trim()))
         .map((el) => el.outerHTML.slice(0, 80)));
     assert.deepEqual(unlabelled, []);
+    // A box that scrolls by itself (the history, the flowsheet) is reached
+    // by the keyboard, so that it scrolls without a mouse.
+    const stuck = await nurse.evaluate(() =>
+      [...document.querySelectorAll("main *")].filter((el) => {
+        const o = getComputedStyle(el);
+        const scrolls = (/(auto|scroll)/.test(o.overflowY) && el.scrollHeight > el.clientHeight) || (/(auto|scroll)/.test(o.overflowX) && el.scrollWidth > el.clientWidth);
+        return scrolls && el.tabIndex < 0 && !el.querySelector("a, button, input, select, textarea, [tabindex]");
+      }).map((el) => el.className));
+    assert.deepEqual(stuck, []);
     const negative = await nurse.evaluate(() => document.querySelectorAll("main [tabindex]:not([tabindex='0']):not([tabindex='-1'])").length);
     assert.equal(negative, 0);
     // Touch targets: no button smaller than 44 px either way.

@@ -514,7 +514,9 @@ function historySection() {
   const alerts = alertMessages(state.events);
   return h("section", { class: "history", "aria-labelledby": "hist-title" },
     h("h2", { id: "hist-title" }, "History"),
-    h("ol", { class: "timeline", reversed: true }, evs.map((ev) =>
+    // It scrolls in its own box: focusable, so that a keyboard scrolls it too
+    // (axe: scrollable-region-focusable).
+    h("ol", { class: "timeline", reversed: true, tabindex: "0", "aria-labelledby": "hist-title" }, evs.map((ev) =>
       h("li", { class: `ev ev-${ev.type.replace(".", "-")}` },
         h("time", { datetime: ev.time }, clockTime(ev.time)), " ",
         h("span", { class: "actor" }, ev.actor), " ",
