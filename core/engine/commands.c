@@ -382,7 +382,10 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
   const item_spec *it = &v->p->items[item];
   const reading *last = vigil__visit_latest(v, item);
   if (!last) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no value to amend", it->title);
-  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "an amendment needs a reason");
+  if (!vigil__reason_ok(reason))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
+                              "an amendment needs a reason (at least %d characters that are not blank)",
+                              VIGIL__REASON_MIN);
   json_t *j = vigil__entry_parse_json(e, value_json, "value", &rc);
   if (!j) return rc;
   vigil_input in[64];
@@ -414,7 +417,10 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
   const item_spec *it = &v->p->items[item];
   if (it->phase != v->phase)
     return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is not in the visit's current phase", it->title);
-  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "skipping an item needs a reason");
+  if (!vigil__reason_ok(reason))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
+                              "skipping an item needs a reason (at least %d characters that are not blank)",
+                              VIGIL__REASON_MIN);
   /* A signature is a second person's check (the dose double-check, the
    * suicide-risk assessment): no one skips it for them. Going on without it
    * is a clinician's gate override, with a reason and a password. Found by
@@ -520,7 +526,10 @@ int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, c
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
-  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "overriding a gate needs a reason");
+  if (!vigil__reason_ok(reason))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
+                              "overriding a gate needs a reason (at least %d characters that are not blank)",
+                              VIGIL__REASON_MIN);
   const char *who = actor_of(actor);
   val reasons;
   if (vigil__gate_reasons(e, v, &reasons) < 0) return VIGIL_ENOMEM;
@@ -545,7 +554,10 @@ int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, cons
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
-  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "aborting a visit needs a reason");
+  if (!vigil__reason_ok(reason))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
+                              "aborting a visit needs a reason (at least %d characters that are not blank)",
+                              VIGIL__REASON_MIN);
   if (!vigil__emit(e, v, EV_VISIT_ABORTED, actor_of(actor),
                    vigil__val_recordv(1, K(reason), vigil__val_cstring(reason))))
     return VIGIL_ENOMEM;

@@ -22,6 +22,18 @@ int vigil__engine_fail(vigil_engine *e, int code, const char *about, const char 
   return code;
 }
 
+int vigil__reason_ok(const char *reason) {
+  if (!reason) return 0;
+  int shown = 0, alnum = 0;
+  for (const unsigned char *c = (const unsigned char *)reason; *c; c++) {
+    if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r' || *c == '\f' || *c == '\v') continue;
+    shown++;
+    /* Bytes of UTF-8 letters count as letters: a reason in another script. */
+    if ((*c >= '0' && *c <= '9') || ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z') || *c >= 0x80) alnum = 1;
+  }
+  return shown >= VIGIL__REASON_MIN && alnum;
+}
+
 /* Why the last vigil_engine_new of this thread failed (it returns no engine). */
 static _Thread_local char start_error[1024];
 
