@@ -186,6 +186,22 @@ int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *item
   return 0;
 }
 
+/* Whether a block of v was set by a rule that reads item (its own rule, or a
+ * rule of its phase whose `on` names it). */
+static int holds_by_rule(const visit *v, int item) {
+  const item_spec *it = &v->p->items[item];
+  const phase_spec *ph = &v->p->phases[it->phase];
+  for (uint32_t b = 0; b < v->n_blocks; b++) {
+    if (!strcmp(v->blocks[b].key, it->id)) return 1;
+    for (uint32_t r = 0; r < ph->n_rules; r++) {
+      if (strcmp(ph->rules[r].id, v->blocks[b].key)) continue;
+      for (uint32_t o = 0; o < ph->rules[r].n_on; o++)
+        if (ph->rules[r].on[o] == item) return 1;
+    }
+  }
+  return 0;
+}
+
 /* observed_at < 0: observed now. Otherwise a late entry: observed then, in
  * the past and not before the visit started (docs/safety.md, H8). */
 int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
@@ -262,6 +278,39 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   }
   if (group != group_small) free(group);
   if (which != which_small) free(which);
+  if (rc < 0) {
+    vigil__val_release(values);
+    return rc;
+  }
+  /* G1 (docs/safety.md): a recorded answer that holds (its rule's block is
+   * set: a contraindication "yes"), or a clinician's signature that stands
+   * (the suicide-risk assessment), is changed by an amendment with a reason,
+   * in the history as one; a plain entry would replace it and lift its hold
+   * unseen. Vitals and scheduled items are exempt: their repeated readings are
+   * the point (the latest counts). A signature that is unsigned or void is
+   * signed again by an entry (H3). */
+  for (int k = 0; k < n_items && rc == 0; k++) {
+    const item_spec *it = &p->items[items[k]];
+    const reading *last = vigil__visit_latest(v, items[k]);
+    if (!last || it->scheduled || it->kind == KIND_VITALS) continue;
+    if (it->kind == KIND_SIGNATURE ? v->sigs[items[k]].attests.type == VAL_NIL || v->sigs[items[k]].void_reason
+                                   : !holds_by_rule(v, items[k]))
+      continue;
+    buf was, now;
+    vigil__buf_init(&was);
+    vigil__buf_init(&now);
+    vigil__val_to_json(&was, last->v);
+    vigil__val_to_json(&now, val_fields(values)[k].v);
+    if (!was.p || !now.p)
+      rc = VIGIL_ENOMEM;
+    else if (strcmp(was.p, now.p))
+      rc = vigil__engine_fail(e, VIGIL_ESTATE, it->id,
+                              "%s is recorded already (%s): a changed value is an amendment with a reason "
+                              "(POST /api/v1/visits/%llu/amend), not a new entry",
+                              it->title, was.p, (unsigned long long)v->id);
+    vigil__buf_free(&was);
+    vigil__buf_free(&now);
+  }
   if (rc < 0) {
     vigil__val_release(values);
     return rc;

@@ -24,9 +24,10 @@ return {
     session.predose(nil, nil, true),
     at "2m" { record = { pregnancy = "pregnant" } },
     expect "2m" { block = "pregnancy", reason = "Patient is pregnant" },
-    at "3m" { record = { pregnancy = "breastfeeding" } },
+    -- An answer that holds is changed by an amendment with a reason (docs/safety.md, G1).
+    at "3m" { amend = { item = "pregnancy", value = "breastfeeding", reason = "not pregnant: breastfeeding" } },
     expect "3m" { block = "pregnancy", reason = "Patient is breastfeeding" },
-    at "4m" { record = { pregnancy = "neither" } },
+    at "4m" { amend = { item = "pregnancy", value = "neither", reason = "weaned last month" } },
     expect "4m" { unblocked = "pregnancy" },
   },
 
