@@ -130,6 +130,14 @@ static void course_over_http(void **state) {
   free(text);
   assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"again\"}", NULL), 409);
   json_decref(get(&s, "/api/v1/patients/nobody", 404));
+  /* The patient in the path is percent-decoded; a + stays a +. */
+  assert_int_equal(
+      serve_request(&s, "POST", "/api/v1/courses", "{\"protocol\": \"course_test\", \"patient\": \"MRN 8/b+c\"}", NULL),
+      201);
+  p = get(&s, "/api/v1/patients/MRN%208%2Fb+c", 200);
+  assert_string_equal(json_string_value(json_object_get(p, "patient")), "MRN 8/b+c");
+  json_decref(p);
+  json_decref(get(&s, "/api/v1/patients/MRN%2", 404));
   json_decref(get(&s, "/api/v1/patients?due=someday", 400));
   json_t *due = get(&s, "/api/v1/patients?due=overdue", 200);
   assert_int_equal(json_array_size(json_object_get(due, "patients")), 0); /* closed: due no more */

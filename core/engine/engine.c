@@ -110,8 +110,8 @@ void vigil_engine_free(vigil_engine *e) {
   for (uint64_t i = 0; i < e->n_visits; i++)
     vigil__visit_free(e->visits[i]);
   free(e->visits);
+  vigil__courses_free(e); /* before the alerts: it forgets its course alerts there */
   free(e->alerts);
-  vigil__courses_free(e);
   vigil__heap_free(&e->deadlines);
   vigil__heap_free(&e->course_deadlines);
   if (e->store) e->store->ops->close(e->store);

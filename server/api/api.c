@@ -482,13 +482,24 @@ static void get_visits(api *a, http_request *req) {
 
 /* A patient's courses (core/engine/course.c). */
 static void get_patient(api *a, http_request *req, const char *seg, size_t len) {
-  char patient[256];
-  if (len >= sizeof patient) {
+  /* The path segment is percent-decoded ("MRN%207" is patient "MRN 7"), as
+   * a query's value is, but a + stays a + in a path. */
+  char patient[256], query[3 * 256 + 4] = "p=";
+  size_t k = 2;
+  for (size_t i = 0; i < len && k + 4 < sizeof query; i++) {
+    const char *esc = seg[i] == '+' ? "%2B" : seg[i] == '&' ? "%26" : NULL;
+    if (esc) {
+      memcpy(query + k, esc, 3);
+      k += 3;
+    } else {
+      query[k++] = seg[i];
+    }
+  }
+  query[k] = 0;
+  if (len >= sizeof patient || vigil__http_query_param(query, "p", patient, sizeof patient) < 0) {
     vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
     return;
   }
-  memcpy(patient, seg, len);
-  patient[len] = 0;
   char *body = vigil_patient_json(a->e, patient);
   if (body)
     vigil__api_reply_free(req, 200, body, NULL);
