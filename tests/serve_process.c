@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,6 +95,8 @@ int serve_start(serve_process *s) {
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
+    /* A test that fails (or is killed) half way must not leave its server running. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 2);
     int null = open("/dev/null", O_RDWR);
@@ -125,6 +128,11 @@ int serve_start(serve_process *s) {
       break;
     }
     usleep(10000);
+  }
+  if (s->pid > 0) { /* still starting after 30 s: do not leave it behind */
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
   }
   char *text = serve_log(s);
   fprintf(stderr, "vigil serve did not start:\n%s\n", text);
