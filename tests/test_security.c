@@ -343,6 +343,213 @@ static void address_limit_and_proxies(void **state) {
   free(log);
 }
 
+/* ---- concurrent guesses (T1) --------------------------------------------------------- */
+
+/* n sign-ins sent at once on n connections (name i, password i), then every
+ * answer read: their statuses in st. */
+static void burst(serve_process *s, int n, const char *const *names, const char *const *passwords, int *st) {
+  hc_conn *c = calloc((size_t)n, sizeof *c);
+  assert_non_null(c);
+  for (int i = 0; i < n; i++) {
+    char body[256], *req = NULL;
+    snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"%s\"}", names[i], passwords[i]);
+    if (asprintf(&req,
+                 "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n%s",
+                 s->port, strlen(body), body) < 0)
+      fail_msg("out of memory");
+    if (hc_connect(&c[i], s->port) < 0 || hc_send_str(&c[i], req) < 0) fail_msg("sign-in %d not sent", i);
+    free(req);
+  }
+  for (int i = 0; i < n; i++) {
+    hc_response r;
+    if (hc_read(&c[i], &r, 60000) < 0) fail_msg("sign-in %d: no answer", i);
+    st[i] = r.status;
+    hc_response_free(&r);
+    hc_close(&c[i]);
+  }
+  free(c);
+}
+
+static int count(const int *st, int n, int status) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    k += st[i] == status;
+  return k;
+}
+
+/* A guess counts from when it is admitted, not when its check ends: 12
+ * wrong sign-ins of one name sent at once are 5 checks and 7 refusals; of
+ * different names from one address the 21st is refused though the 14th to
+ * 20th are still being checked. Before: every one was checked. */
+static void concurrent_guesses_meet_the_limits(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(serve_start(s), 0);
+  const char *names[16], *passwords[16];
+  char made_up[16][32];
+  int st[16];
+  for (int i = 0; i < 16; i++) {
+    names[i] = OTHER;
+    passwords[i] = "guess guess guess";
+  }
+  burst(s, 12, names, passwords, st);
+  if (count(st, 12, 401) != 5 || count(st, 12, 429) != 7)
+    fail_msg("12 concurrent guesses of a name: %d checked (401), %d refused (429); expected 5 and 7",
+             count(st, 12, 401), count(st, 12, 429));
+  /* Different names from the address, 8 at once (the sign-in lane's room per address, T2), twice:
+   * 5 + 8 + 7 = 20 checked, the 21st refused. */
+  for (int i = 0; i < 16; i++) {
+    snprintf(made_up[i], sizeof made_up[i], "nobody.%d", i);
+    names[i] = made_up[i];
+  }
+  burst(s, 8, names, passwords, st);
+  assert_int_equal(count(st, 8, 401), 8);
+  burst(s, 8, names + 8, passwords, st);
+  if (count(st, 8, 401) != 7 || count(st, 8, 429) != 1)
+    fail_msg(
+        "8 concurrent guesses from an address with 13 before: %d checked (401), %d refused (429); expected 7 and 1",
+        count(st, 8, 401), count(st, 8, 429));
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
+/* A right password sent beside four wrong ones of the same name does not
+ * forget them: one more wrong closes the name. Before: the success cleared
+ * the failures that ended before it, so a burst could go on for ever. */
+static void a_success_keeps_the_failures_in_flight(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(serve_start(s), 0);
+  const char *names[5] = {OTHER, OTHER, OTHER, OTHER, OTHER};
+  const char *passwords[5] = {"guess guess guess", "guess guess guess", "guess guess guess", "guess guess guess",
+                              SERVE_PASSWORD};
+  int st[5];
+  burst(s, 5, names, passwords, st);
+  assert_int_equal(count(st, 5, 401), 4);
+  assert_int_equal(count(st, 5, 200), 1);
+  assert_int_equal(sign_in(s, OTHER, "guess guess guess", NULL, NULL), 401);
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, NULL), 429);
+  /* Failures that had ended before a success are forgotten by it, as before. */
+  assert_int_equal(sign_in(s, ADMIN, "guess guess guess", NULL, NULL), 401);
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, NULL), 200);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(sign_in(s, ADMIN, "guess guess guess", NULL, NULL), 401);
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, NULL), 200);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
+/* A sign-in from another site's page (its browser sends Origin, or a
+ * Referer) is refused 403 before the password is looked at, so a hostile
+ * page can neither sign in nor spend the name's or the address's guesses.
+ * Before: 200 with the right password, 401 counted with a wrong one. */
+static void a_cross_site_sign_in_is_refused(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(serve_start(s), 0);
+  char good[128], here[128];
+  snprintf(good, sizeof good, "{\"user\": \"%s\", \"password\": \"%s\"}", OTHER, SERVE_PASSWORD);
+  expect(raw(s, "POST", "/api/v1/session", "Origin: http://evil.example\r\nContent-Type: text/plain\r\n", good), 403,
+         "cross_site_refused");
+  expect(raw(s, "POST", "/api/v1/session", "Origin: http://evil.example\r\nContent-Type: application/json\r\n", good),
+         403, "cross_site_refused");
+  expect(raw(s, "POST", "/api/v1/session", "Referer: http://evil.example/x\r\n", good), 403, "cross_site_refused");
+  expect(raw(s, "POST", "/api/v1/session", "Origin: null\r\nContent-Type: application/json\r\n", good), 403,
+         "cross_site_refused");
+  /* From this site's own page, but not JSON (a form): refused too. */
+  snprintf(here, sizeof here, "Origin: http://127.0.0.1:%d\r\nContent-Type: text/plain\r\n", s->port);
+  expect(raw(s, "POST", "/api/v1/session", here, good), 403, "cross_site_refused");
+  /* Six wrong ones from another site: none checked, so none counted. */
+  for (int i = 0; i < 6; i++)
+    expect(raw(s, "POST", "/api/v1/session", "Origin: http://evil.example\r\nContent-Type: text/plain\r\n",
+               "{\"user\": \"" OTHER "\", \"password\": \"guess guess guess\"}"),
+           403, "cross_site_refused");
+  /* The workstation's own sign-in (same origin, JSON) and an API client's (neither header) go through. */
+  snprintf(here, sizeof here, "Origin: http://127.0.0.1:%d\r\nContent-Type: application/json\r\n", s->port);
+  expect(raw(s, "POST", "/api/v1/session", here, good), 200, NULL);
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, NULL), 200);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
+/* ---- a flood of sign-ins does not delay a signature (T2) ------------------------------ */
+
+/* Sends n wrong sign-ins at once, sign-in i from X-Forwarded-For xff(i), on c[i]. */
+static void send_sign_ins(serve_process *s, hc_conn *c, int n, int distinct_addresses) {
+  for (int i = 0; i < n; i++) {
+    char *req = NULL, body[128];
+    snprintf(body, sizeof body, "{\"user\": \"nobody.%d\", \"password\": \"guess guess guess\"}", i);
+    if (asprintf(&req,
+                 "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Forwarded-For: 10.1.%d.%d\r\n"
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                 s->port, distinct_addresses ? i / 200 : 250, distinct_addresses ? i % 200 + 1 : 1, strlen(body),
+                 body) < 0)
+      fail_msg("out of memory");
+    if (hc_connect(&c[i], s->port) < 0 || hc_send_str(&c[i], req) < 0) fail_msg("sign-in %d not sent", i);
+    free(req);
+  }
+}
+
+/* Reads the n answers on c: how many had status. */
+static int read_all(hc_conn *c, int n, int status, double *last_ms) {
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    hc_response r;
+    if (hc_read(&c[i], &r, 120000) < 0) fail_msg("sign-in %d: no answer", i);
+    if (r.status != 401 && r.status != 503) fail_msg("sign-in %d: %d %s", i, r.status, r.body);
+    if (r.status == 503 && !strstr(r.body, "\"busy\"")) fail_msg("sign-in %d: %s", i, r.body);
+    k += r.status == status;
+    hc_response_free(&r);
+    hc_close(&c[i]);
+  }
+  if (last_ms) *last_ms = hc_now_ms();
+  return k;
+}
+
+/* 40 wrong sign-ins from 40 addresses at once, then a clinician's signature
+ * within her session: the signature waits for at most a check or two, not
+ * for the flood (which has its own lane of two checks at a time and 32
+ * waiting: the rest 503 busy, unchecked). Before: the signature waited
+ * behind every sign-in of the flood. */
+static void a_flood_of_sign_ins_does_not_delay_a_signature(void **state) {
+  serve_process *s = *state;
+  serve_configure(s, "trusted_proxies = { \"127.0.0.1\", \"::1\" }");
+  assert_int_equal(serve_start(s), 0);
+  char nurse[64];
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, "10.0.0.5", nurse), 200);
+  uint64_t visit = serve_start_visit(s, "sec", "P-1");
+  assert_true(visit > 0);
+  char discharge[64], headers[200], *req = NULL;
+  snprintf(discharge, sizeof discharge, "/api/v1/visits/%llu/discharge", (unsigned long long)visit);
+  snprintf(headers, sizeof headers,
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\nX-Forwarded-For: 10.0.0.5\r\n", nurse);
+  const char *body = "{\"password\": \"" SERVE_PASSWORD "\"}";
+  if (asprintf(&req, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: %zu\r\n\r\n%s", discharge, s->port,
+               headers, strlen(body), body) < 0)
+    fail_msg("out of memory");
+  enum { N = 40 };
+  hc_conn flood[N], sig;
+  double t0 = hc_now_ms();
+  send_sign_ins(s, flood, N, 1);
+  if (hc_connect(&sig, s->port) < 0 || hc_send_str(&sig, req) < 0) fail_msg("signature not sent");
+  double t1 = hc_now_ms();
+  hc_response r;
+  if (hc_read(&sig, &r, 120000) < 0) fail_msg("signature: no answer");
+  double signed_ms = hc_now_ms() - t1;
+  if (r.status != 200) fail_msg("signature: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&sig);
+  free(req);
+  double end;
+  int busy = read_all(flood, N, 503, &end);
+  double flood_ms = end - t0;
+  printf("signature %.0f ms; the flood %.0f ms, %d of %d busy\n", signed_ms, flood_ms, busy, N);
+  if (signed_ms * 3 > flood_ms)
+    fail_msg("the signature took %.0f ms, the flood of sign-ins %.0f ms: it waited behind the flood", signed_ms,
+             flood_ms);
+  assert_true(busy >= 1 && busy <= N - 2 - 32);
+  /* From one address: 8 at most in the lane, the rest busy. */
+  hc_conn one[12];
+  send_sign_ins(s, one, 12, 0);
+  assert_int_equal(read_all(one, 12, 503, NULL), 4);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
 /* ---- derived state checked at start ------------------------------------------------- */
 
 static void an_edited_status_stops_the_start(void **state) {
@@ -456,6 +663,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(address_limit_and_proxies, setup, teardown),
       cmocka_unit_test_setup_teardown(an_edited_status_stops_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(an_edited_event_stops_the_start, setup, teardown),
+      cmocka_unit_test_setup_teardown(concurrent_guesses_meet_the_limits, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_success_keeps_the_failures_in_flight, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_cross_site_sign_in_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_flood_of_sign_ins_does_not_delay_a_signature, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,10 +47,11 @@ struct api {
   int64_t session_ttl_ms;
   /* The workstation's audio pause (api.h). */
   int64_t alarm_pause_ms;
-  int simulated_clock; /* the test clock may be advanced (POST /clock) */
-  unsigned checking;   /* password checks running off the loop */
-  int shutting;        /* vigil__api_close was called */
-  int closing;         /* handles (the check handle, the streams) and checks still to finish */
+  int simulated_clock;             /* the test clock may be advanced (POST /clock) */
+  unsigned checking;               /* password checks running off the loop */
+  struct password_check *sign_ins; /* the sign-in lane: checks running or waiting, oldest first */
+  int shutting;                    /* vigil__api_close was called */
+  int closing;                     /* handles (the check handle, the streams) and checks still to finish */
   void (*closed)(void *ud);
   void *closed_ud;
   struct store *store;          /* the engine's: approvals beside the log */

@@ -123,10 +123,72 @@ typedef struct password_check {
   char hash[USER_HASH_MAX];
   char *password;
   int ok;
-  int step_up; /* within who's own session */
+  int step_up;                              /* within who's own session */
+  uint64_t by_name, by_address, by_step_up; /* the attempt's tickets (limiter.h) */
   api_password_fn done;
   void *ctx;
+  int running;                 /* a sign-in handed to the thread pool */
+  struct password_check *next; /* in a->sign_ins */
 } password_check;
+
+/* Sign-ins (anyone can send them) have their own lane, so that a stranger's
+ * flood cannot delay a password asked again within a session (a signature
+ * mid-visit), which goes straight to libuv's pool of 4 threads: at most
+ * SIGN_INS_RUNNING sign-ins are in the pool at once, the rest wait here in
+ * order, at most SIGN_INS_WAITING of them and SIGN_INS_PER_ADDRESS (running
+ * or waiting) from one address; past that a sign-in is 503 busy, unchecked
+ * and uncounted. Each check holds ~64 MiB (argon2id), so this bounds memory
+ * too. */
+#define SIGN_INS_RUNNING 2
+#define SIGN_INS_WAITING 32
+#define SIGN_INS_PER_ADDRESS 8
+
+static void check_work(uv_work_t *w);
+static void check_done(uv_work_t *w, int status);
+static void free_check(password_check *c);
+
+/* Hands waiting sign-ins to the pool while fewer than SIGN_INS_RUNNING run. */
+static void pump_sign_ins(api *a) {
+  unsigned running = 0;
+  for (password_check *c = a->sign_ins; c; c = c->next)
+    running += c->running;
+  for (password_check *c = a->sign_ins; c && running < SIGN_INS_RUNNING; c = c->next) {
+    if (c->running) continue;
+    c->running = 1;
+    running++;
+    /* Stopping: answered 503 unchecked. check_done pumps the rest itself. */
+    if (a->shutting || uv_queue_work(a->loop, &c->work, check_work, check_done) < 0) {
+      check_done(&c->work, UV_ECANCELED);
+      return;
+    }
+  }
+}
+
+static void leave_lane(api *a, password_check *c) {
+  for (password_check **p = &a->sign_ins; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      return;
+    }
+}
+
+/* 1 when the lane has room for a sign-in from address (else answered 503). */
+static int lane_has_room(api *a, http_request *req, const char *address) {
+  unsigned waiting = 0, from = 0;
+  for (password_check *c = a->sign_ins; c; c = c->next) {
+    waiting += !c->running;
+    from += !strcmp(c->address, address);
+  }
+  if (waiting < SIGN_INS_WAITING && from < SIGN_INS_PER_ADDRESS) return 1;
+  vigil__api_reply_free(req, 503,
+                        vigil__http_error_json("busy",
+                                               from >= SIGN_INS_PER_ADDRESS
+                                                   ? "too many sign-ins from this address are being checked: try again"
+                                                   : "too many sign-ins are being checked: try again",
+                                               NULL, NULL),
+                        "Retry-After: 1\r\n");
+  return 0;
+}
 
 static void check_work(uv_work_t *w) {
   password_check *c = w->data;
@@ -139,6 +201,16 @@ static void check_work(uv_work_t *w) {
   }
 }
 
+/* The attempt was counted when it was admitted (too_many): a failure stays
+ * counted, a success stops counting and forgets the name's failures at its
+ * door that had ended before it was admitted, never those in flight beside
+ * it nor the address's. */
+static void settle(api *a, password_check *c, int ok, int checked) {
+  if (c->step_up) vigil__limiter_settle(a->failed_step_up, c->name, c->by_step_up, ok, checked);
+  vigil__limiter_settle(a->failed_by_name, c->name, c->by_name, ok, checked && !c->step_up);
+  vigil__limiter_settle(a->failed_by_address, c->address, c->by_address, ok, 0);
+}
+
 static void check_done(uv_work_t *w, int status) {
   password_check *c = w->data;
   api *a = c->a;
@@ -149,16 +221,17 @@ static void check_done(uv_work_t *w, int status) {
     vigil__api_part_done(a);
   } else {
     int ok = status == 0 && c->ok;
-    int64_t now = vigil__api_wall_ms();
-    if (ok) { /* a success forgets the name's failures at its door, not the address's */
-      vigil__limiter_clear(c->step_up ? a->failed_step_up : a->failed_by_name, c->name);
-    } else {
-      if (c->step_up) vigil__limiter_fail(a->failed_step_up, c->name, now);
-      vigil__limiter_fail(a->failed_by_name, c->name, now);
-      vigil__limiter_fail(a->failed_by_address, c->address, now);
-    }
+    settle(a, c, ok, 1);
     c->done(a, c->req, ok, c->ctx);
   }
+  if (!c->step_up) {
+    leave_lane(a, c);
+    pump_sign_ins(a); /* when shutting, each waiting one is answered 503 above in turn */
+  }
+  free_check(c);
+}
+
+static void free_check(password_check *c) {
   sodium_memzero(c->password, strlen(c->password));
   free(c->password);
   free(c);
@@ -186,7 +259,7 @@ void vigil__api_check_password(api *a, http_request *req, const char *name, cons
                                const char *password, api_password_fn done, void *ctx) {
   char address[64];
   vigil__api_client_address(a, req, address, sizeof address);
-  if (too_many(a, req, name, address, step_up)) {
+  if (too_many(a, req, name, address, step_up) || (!step_up && !lane_has_room(a, req, address))) {
     done(a, NULL, 0, ctx);
     return;
   }
@@ -209,12 +282,25 @@ void vigil__api_check_password(api *a, http_request *req, const char *name, cons
   snprintf(c->name, sizeof c->name, "%s", name);
   snprintf(c->address, sizeof c->address, "%s", address);
   if (who && !who->disabled) snprintf(c->hash, sizeof c->hash, "%s", who->hash);
+  /* Counted from now on, so that concurrent guesses meet the limits too. */
+  int64_t now = vigil__api_wall_ms();
+  if (step_up) c->by_step_up = vigil__limiter_admit(a->failed_step_up, c->name, now);
+  c->by_name = vigil__limiter_admit(a->failed_by_name, c->name, now);
+  c->by_address = vigil__limiter_admit(a->failed_by_address, c->address, now);
   a->checking++;
+  if (!step_up) { /* in the sign-in lane, behind the sign-ins before it */
+    password_check **tail = &a->sign_ins;
+    while (*tail)
+      tail = &(*tail)->next;
+    *tail = c;
+    pump_sign_ins(a);
+    return;
+  }
   int rc = uv_queue_work(a->loop, &c->work, check_work, check_done);
   if (rc < 0) {
     a->checking--;
-    free(c->password);
-    free(c);
+    settle(a, c, 1, 0); /* never checked: not an attempt */
+    free_check(c);
     vigil__http_respond_error(req, 503, "busy", "cannot check the password now", NULL);
     done(a, NULL, 0, ctx);
   }
@@ -258,10 +344,14 @@ int vigil__api_same_site(api *a, http_request *req) {
   const char *auth = vigil__http_request_header(req, "Authorization");
   if (auth && !strncasecmp(auth, "Bearer ", 7)) return 1; /* no browser sends it by itself */
   char token[128];
-  if (!token_of(req, token, sizeof token)) return 1; /* no cookie: nothing to ride on */
-  sodium_memzero(token, sizeof token);
   const char *origin = vigil__http_request_header(req, "Origin");
   const char *referer = vigil__http_request_header(req, "Referer");
+  /* A sign-in has no cookie to ride on, but another site's page could still
+   * spend guesses of a name or an address (and check passwords): from a
+   * browser (which sends Origin or Referer), it must come from this site too. */
+  int sign_in = !strcmp(m, "POST") && !strcmp(vigil__http_request_path(req), "/api/v1/session") && (origin || referer);
+  if (!token_of(req, token, sizeof token) && !sign_in) return 1; /* no cookie: nothing to ride on */
+  sodium_memzero(token, sizeof token);
   const char *from = origin && strcmp(origin, "null") ? origin : !origin ? referer : NULL;
   char authority[256], hostbuf[256];
   authority_of(from ? from : "", authority, sizeof authority);
@@ -271,10 +361,14 @@ int vigil__api_same_site(api *a, http_request *req) {
   int custom = vigil__http_request_header(req, "X-Requested-With") != NULL;
   const char *why = NULL;
   if (!authority[0] || !host || strcasecmp(authority, host))
-    why = "a request signed in by the session cookie must come from this site's own pages (Origin or Referer)";
+    why = sign_in
+              ? "a sign-in from a browser must come from this site's own pages (Origin or Referer)"
+              : "a request signed in by the session cookie must come from this site's own pages (Origin or Referer)";
   else if (!json && !custom)
-    why = "a request signed in by the session cookie must send JSON (Content-Type: application/json) or the "
-          "X-Requested-With header";
+    why = sign_in ? "a sign-in from a browser must send JSON (Content-Type: application/json) or the "
+                    "X-Requested-With header"
+                  : "a request signed in by the session cookie must send JSON (Content-Type: application/json) or the "
+                    "X-Requested-With header";
   if (!why) return 1;
   char address[64];
   vigil__api_client_address(a, req, address, sizeof address);

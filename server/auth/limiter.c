@@ -1,4 +1,4 @@
-/* limiter.c: failures per key in a sliding window (limiter.h). */
+/* limiter.c: attempts per key in a sliding window (limiter.h). */
 #include "auth/limiter.h"
 
 #include <stdio.h>
@@ -10,13 +10,16 @@
 
 typedef struct slot {
   char key[80];
-  int64_t at[MAX_FAILURES]; /* the failures within the window, oldest first */
+  int64_t at[MAX_FAILURES];   /* the attempts within the window, oldest first */
+  uint64_t id[MAX_FAILURES];  /* each one's ticket */
+  uint64_t end[MAX_FAILURES]; /* when a failure ended (l->seq), 0 while in flight */
   unsigned n;
 } slot;
 
 struct limiter {
   unsigned max;
   int64_t window_ms;
+  uint64_t seq; /* tickets and ends, in the order they happened */
   slot slots[SLOTS];
 };
 
@@ -30,13 +33,17 @@ limiter *vigil__limiter_new(unsigned max, int64_t window_ms) {
 
 void vigil__limiter_free(limiter *l) { free(l); }
 
-/* Drops the failures that left the window. */
+static void drop(slot *s, unsigned k) {
+  memmove(s->at + k, s->at + k + 1, (s->n - k - 1) * sizeof *s->at);
+  memmove(s->id + k, s->id + k + 1, (s->n - k - 1) * sizeof *s->id);
+  memmove(s->end + k, s->end + k + 1, (s->n - k - 1) * sizeof *s->end);
+  s->n--;
+}
+
+/* Drops the attempts that left the window. */
 static void expire(limiter *l, slot *s, int64_t now_ms) {
-  unsigned k = 0;
-  while (k < s->n && s->at[k] <= now_ms - l->window_ms)
-    k++;
-  memmove(s->at, s->at + k, (s->n - k) * sizeof *s->at);
-  s->n -= k;
+  while (s->n && s->at[0] <= now_ms - l->window_ms)
+    drop(s, 0);
 }
 
 static slot *find(limiter *l, const char *key) {
@@ -49,12 +56,14 @@ int64_t vigil__limiter_wait(limiter *l, const char *key, int64_t now_ms) {
   slot *s = find(l, key);
   if (!s) return 0;
   expire(l, s, now_ms);
-  return s->n >= l->max ? s->at[s->n - l->max] + l->window_ms - now_ms : 0;
+  if (s->n < l->max) return 0;
+  int64_t wait = s->at[s->n - l->max] + l->window_ms - now_ms;
+  return wait > 0 ? wait : 1;
 }
 
-void vigil__limiter_fail(limiter *l, const char *key, int64_t now_ms) {
+uint64_t vigil__limiter_admit(limiter *l, const char *key, int64_t now_ms) {
   slot *s = find(l, key);
-  if (!s) { /* a free slot, else the one failed longest ago */
+  if (!s) { /* a free slot, else the one whose last attempt is oldest */
     s = &l->slots[0];
     for (unsigned i = 0; i < SLOTS && s->n; i++)
       if (!l->slots[i].n || l->slots[i].at[l->slots[i].n - 1] < s->at[s->n - 1]) s = &l->slots[i];
@@ -62,14 +71,29 @@ void vigil__limiter_fail(limiter *l, const char *key, int64_t now_ms) {
     snprintf(s->key, sizeof s->key, "%s", key);
   }
   expire(l, s, now_ms);
-  if (s->n == MAX_FAILURES) {
-    memmove(s->at, s->at + 1, (MAX_FAILURES - 1) * sizeof *s->at);
-    s->n--;
-  }
-  s->at[s->n++] = now_ms;
+  if (s->n == MAX_FAILURES) drop(s, 0);
+  s->at[s->n] = now_ms;
+  s->id[s->n] = ++l->seq;
+  s->end[s->n] = 0;
+  return s->id[s->n++];
 }
 
-void vigil__limiter_clear(limiter *l, const char *key) {
+void vigil__limiter_fail(limiter *l, const char *key, int64_t now_ms) {
+  vigil__limiter_settle(l, key, vigil__limiter_admit(l, key, now_ms), 0, 0);
+}
+
+void vigil__limiter_settle(limiter *l, const char *key, uint64_t ticket, int ok, int forget_earlier) {
   slot *s = find(l, key);
-  if (s) s->n = 0;
+  if (!s) return; /* its slot went to another key, or it left the window */
+  for (unsigned k = 0; k < s->n; k++)
+    if (s->id[k] == ticket) {
+      if (ok)
+        drop(s, k);
+      else
+        s->end[k] = ++l->seq;
+      break;
+    }
+  if (ok && forget_earlier) /* the failures that had ended when this attempt was admitted */
+    for (unsigned k = s->n; k-- > 0;)
+      if (s->end[k] && s->end[k] < ticket) drop(s, k);
 }
