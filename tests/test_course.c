@@ -181,11 +181,145 @@ static void rules_see_the_course(void **state) {
   assert_true(json_is_false(json_object_get(gate, "ok")));
   const char *reason = json_string_value(json_array_get(json_object_get(gate, "reasons"), 0));
   assert_non_null(reason);
-  assert_non_null(strstr(reason, "Session 2 comes 0.5 days after the last one"));
+  assert_non_null(strstr(reason, "session 2 comes 0.50 days after session 1"));
+  assert_non_null(strstr(reason, "minimum interval is 1 days"));
   json_decref(v);
   char *events = vigil_query_events_json(e, 0, b, 0);
   assert_non_null(strstr(events, "PHQ-9 14 at session 2 of 3 (previous 18, first 18)"));
   vigil_free(events);
+}
+
+static const char *str(json_t *j, const char *key) { return json_string_value(json_object_get(j, key)); }
+
+static json_t *course_of(vigil_engine *e, const char *patient) {
+  json_t *p = patient_of(e, patient);
+  json_t *c = json_incref(json_array_get(json_object_get(p, "courses"), 0));
+  json_decref(p);
+  return c;
+}
+
+/* G9 (docs/safety.md): one open session of a course at a time. A second
+ * visit of the patient while one is open is refused naming it, unless a
+ * clinician gives a reason, which the course keeps. */
+static void one_open_session_at_a_time(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  uint64_t a, b, c;
+  assert_int_equal(vigil_visit_start(e, "course_test", "MRN-4", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(vigil_visit_start(e, "course_test", "MRN-4", "nurse:bo", NULL, &b), VIGIL_EEXIST);
+  char want[64];
+  snprintf(want, sizeof want, "has visit %llu open (session 1 of course", (unsigned long long)a);
+  assert_non_null(strstr(vigil_engine_errmsg(e), want));
+  assert_int_equal(vigil_visit_start_override(e, "course_test", "MRN-4", NULL, "dr:kim", NULL, " . ", &b),
+                   VIGIL_EINVAL);
+  json_t *co = course_of(e, "MRN-4");
+  assert_int_equal(json_array_size(json_object_get(co, "sessions")), 1); /* nothing of the refusals */
+  json_decref(co);
+  /* Another patient is not held by MRN-4's visit. */
+  assert_int_equal(vigil_visit_start(e, "course_test", "MRN-5", "nurse:bo", NULL, &c), 0);
+  /* A clinician's reason: the second session starts, beside the first. */
+  assert_int_equal(vigil_visit_start_override(e, "course_test", "MRN-4", NULL, "dr:kim", NULL,
+                                              "first visit was opened on the wrong chair", &b),
+                   0);
+  char *events = vigil_query_events_json(e, 0, 0, 0);
+  assert_non_null(strstr(events, "first visit was opened on the wrong chair"));
+  vigil_free(events);
+  /* Ended (aborted or discharged), the visit holds no more. */
+  assert_int_equal(vigil_visit_abort(e, a, "nurse:ana", "wrong chair"), 0);
+  assert_int_equal(vigil_visit_start(e, "course_test", "MRN-4", "nurse:ana", NULL, &c), VIGIL_EEXIST);
+  snprintf(want, sizeof want, "has visit %llu open (session 2 of course", (unsigned long long)b);
+  assert_non_null(strstr(vigil_engine_errmsg(e), want));
+  assert_int_equal(vigil_visit_abort(e, b, "nurse:ana", "patient unwell today"), 0);
+  assert_int_equal(vigil_visit_start(e, "course_test", "MRN-4", "nurse:ana", NULL, &c), 0);
+}
+
+/* G9: the course's minimum interval since the last completed session holds
+ * a session's first gate, until it has passed or a clinician overrides; an
+ * aborted session is no dose given and holds nothing. */
+static void minimum_interval_holds_the_first_gate(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  uint64_t a = session(e, "MRN-6", 18, NULL);
+  discharge(e, a);
+  vigil_engine_advance_to(e, T0 + 6 * HOUR);
+  uint64_t b = session(e, "MRN-6", 16, NULL);
+  assert_int_equal(vigil_visit_advance(e, b, "nurse:ana"), VIGIL_EGATE);
+  assert_non_null(strstr(vigil_engine_errmsg(e), "session 2 comes 0.25 days after session 1"));
+  assert_non_null(strstr(vigil_engine_errmsg(e), "it holds until 2026-01-06T08:00:00"));
+  /* Aborted: it counts for nothing, and the next session is held as well. */
+  assert_int_equal(vigil_visit_abort(e, b, "nurse:ana", "came too soon"), 0);
+  vigil_engine_advance_to(e, T0 + 12 * HOUR);
+  uint64_t c = session(e, "MRN-6", 15, NULL);
+  json_t *v = visit_of(e, c);
+  json_t *gate = json_object_get(v, "gate");
+  assert_true(json_is_false(json_object_get(gate, "ok")));
+  assert_non_null(strstr(json_string_value(json_array_get(json_object_get(gate, "reasons"), 0)),
+                         "session 3 comes 0.50 days after session 1"));
+  json_decref(v);
+  /* The interval passes: the gate holds no more. */
+  vigil_engine_advance_to(e, T0 + DAY + 1000);
+  discharge(e, c);
+  /* A clinician overrides with a reason: the way past. */
+  vigil_engine_advance_to(e, T0 + 30 * HOUR);
+  uint64_t d = session(e, "MRN-6", 14, NULL);
+  assert_int_equal(vigil_visit_advance(e, d, "nurse:ana"), VIGIL_EGATE);
+  assert_int_equal(vigil_visit_override(e, d, "dr:kim", "protocol deviation agreed with the psychiatrist"), 0);
+  char *events = vigil_query_events_json(e, 0, d, 0);
+  assert_non_null(strstr(events, "minimum interval"));
+  vigil_free(events);
+}
+
+/* G9: an aborted session keeps its number but counts toward nothing (the
+ * series, the measures, the interval); response and remission read the
+ * sessions that completed, not two screenings with no infusion between. */
+static void aborted_sessions_count_for_nothing(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  /* Two same-day screenings, PHQ-9 17 then 8, no infusion given. */
+  uint64_t a = session(e, "MRN-8", 17, "{\"dose\": 0.7}");
+  assert_int_equal(vigil_visit_abort(e, a, "nurse:ana", "blood pressure too high today"), 0);
+  uint64_t b = session(e, "MRN-8", 8, NULL);
+  json_t *c = course_of(e, "MRN-8");
+  assert_true(json_is_null(json_object_get(c, "response")));
+  assert_true(json_is_null(json_object_get(c, "remission")));
+  json_t *s1 = json_array_get(json_object_get(c, "sessions"), 0);
+  assert_int_equal((int)num(s1, "number"), 1);
+  assert_true(json_is_false(json_object_get(s1, "counts")));
+  json_t *doses = json_object_get(json_object_get(c, "measures"), "dose");
+  assert_int_equal(json_array_size(doses), 1); /* session 2's, not the aborted 0.7 */
+  assert_true(num(json_array_get(doses, 0), "value") == 0.5);
+  json_decref(c);
+  /* The visit's course: no previous session, session 2 the series' first. */
+  json_t *v = visit_of(e, b);
+  json_t *vc = json_object_get(v, "course");
+  assert_int_equal((int)num(vc, "session"), 2);
+  assert_true(json_is_null(json_object_get(vc, "previous")));
+  json_decref(v);
+  discharge(e, b);
+  /* Session 3, completed: 8 -> 3 from completed sessions only. */
+  vigil_engine_advance_to(e, T0 + 2 * DAY);
+  uint64_t d = session(e, "MRN-8", 3, NULL);
+  c = course_of(e, "MRN-8");
+  assert_true(json_is_null(json_object_get(c, "response"))); /* session 3 has not completed */
+  json_decref(c);
+  discharge(e, d);
+  c = course_of(e, "MRN-8");
+  assert_true(json_is_true(json_object_get(c, "response")));  /* 8 -> 3 */
+  assert_true(json_is_true(json_object_get(c, "remission"))); /* 3 < 5 */
+  /* Three sessions, one aborted: the series (3) is not over. */
+  assert_string_equal(str(c, "stage"), "induction");
+  assert_string_equal(str(c, "next_due"), "2026-01-09T08:00:00.000Z");
+  char *before = json_dumps(c, JSON_SORT_KEYS);
+  json_decref(c);
+  /* The same after a restart: the ends are in the log. */
+  vigil_engine_free(f->e);
+  open_engine(f, T0 + 2 * DAY);
+  c = course_of(f->e, "MRN-8");
+  char *after = json_dumps(c, JSON_SORT_KEYS);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  json_decref(c);
 }
 
 /* A closed course: the next visit starts a new one; two open courses on one
@@ -255,6 +389,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
       cmocka_unit_test_setup_teardown(rules_see_the_course, setup, teardown),
       cmocka_unit_test_setup_teardown(closed_course_and_a_second_open_one, setup, teardown),
+      cmocka_unit_test_setup_teardown(one_open_session_at_a_time, setup, teardown),
+      cmocka_unit_test_setup_teardown(minimum_interval_holds_the_first_gate, setup, teardown),
+      cmocka_unit_test_setup_teardown(aborted_sessions_count_for_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(courses_fold_from_the_log, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,7 +22,7 @@
 
 static const char PROTOCOL[] =
     "-- A small visit protocol with a course, for test_course.c: three induction\n"
-    "-- sessions two days apart (at least one day apart), then maintenance every\n"
+    "-- sessions two days apart (at least one second apart), then maintenance every\n"
     "-- 14 days; PHQ-9 and the dose measured at each session.\n"
     "local v = require \"vigil\"\n"
     "\n"
@@ -35,7 +35,7 @@ static const char PROTOCOL[] =
     "    v.param \"dose\" { title = \"Dose\", default = 0.5, unit = \"mg/kg\", range = { 0.1, 1.0 } },\n"
     "  },\n"
     "  course = v.course {\n"
-    "    sessions = 3, within = \"10d\", min_interval = \"1d\", interval = \"2d\", grace = \"1d\",\n"
+    "    sessions = 3, within = \"10d\", min_interval = \"1s\", interval = \"2d\", grace = \"1d\",\n"
     "    maintenance = { interval = \"14d\" },\n"
     "    measures = { phq9 = { item = \"session.phq9\" }, dose = { param = \"dose\" } },\n"
     "    response = { measure = \"phq9\", fall_pct = 50 },\n"
@@ -44,18 +44,9 @@ static const char PROTOCOL[] =
     "  phases = {\n"
     "    v.phase \"session\" {\n"
     "      items = {\n"
-    "        v.check \"consent\" {\n"
-    "          title = \"Consent\",\n"
-    "          -- Sooner than the course's minimum interval: a clinician decides.\n"
-    "          rule = function(_, visit)\n"
-    "            local c = visit.course()\n"
-    "            if c and c.days_since_last and c.days_since_last * 86400000 < c.min_interval then\n"
-    "              return v.block(fmt(\"Session %d comes %.1f days after the last one: a clinician decides.\", "
-    "c.session,\n"
-    "                                 c.days_since_last))\n"
-    "            end\n"
-    "          end,\n"
-    "        },\n"
+    "        -- Sooner than the course's minimum interval since the last completed\n"
+    "        -- session, the engine holds this first phase for a clinician itself.\n"
+    "        v.check \"consent\" { title = \"Consent\" },\n"
     "        v.number \"phq9\" {\n"
     "          title = \"PHQ-9 total\", unit = \"{score}\", range = { 0, 27 },\n"
     "          rule = function(x, visit)\n"
@@ -73,6 +64,20 @@ static const char PROTOCOL[] =
     "  },\n"
     "}\n"
     "\n";
+
+/* Discharges a visit (a signature: the nurse's password), waiting up to 3 s
+ * while the course's minimum interval holds its gate (G9): the status. */
+static int discharge(serve_process *s, uint64_t id) {
+  char path[96];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/discharge", (unsigned long long)id);
+  int status = 0;
+  for (int t = 0; t < 30; t++) {
+    status = serve_request(s, "POST", path, "{\"password\": \"" SERVE_PASSWORD "\"}", NULL);
+    if (status != 409) break;
+    usleep(100000);
+  }
+  return status;
+}
 
 static json_t *get(serve_process *s, const char *path, int want) {
   char *text;
@@ -98,8 +103,29 @@ static void course_over_http(void **state) {
     snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)ids[i]);
     snprintf(body, sizeof body, "{\"consent\": true, \"phq9\": %d}", phq9[i]);
     assert_int_equal(serve_request(&s, "POST", path, body, NULL), 200);
-    snprintf(path, sizeof path, "/api/v1/visits/%llu/abort", (unsigned long long)ids[i]);
-    assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"test\"}", NULL), 200);
+    if (i == 0) {
+      /* G9: a second visit while this one is open is refused, naming it; a
+       * nurse may not override that (a clinician's signed decision). */
+      char *text = NULL, want[64];
+      assert_int_equal(
+          serve_request(&s, "POST", "/api/v1/visits", "{\"protocol\": \"course_test\", \"patient\": \"MRN-7\"}", &text),
+          409);
+      snprintf(want, sizeof want, "has visit %llu open", (unsigned long long)ids[0]);
+      assert_non_null(strstr(text, want));
+      assert_non_null(strstr(text, "already_exists"));
+      free(text);
+      assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
+                                     "{\"protocol\": \"course_test\", \"patient\": \"MRN-7\", "
+                                     "\"override_reason\": \"second chair\", \"password\": \"" SERVE_PASSWORD "\"}",
+                                     NULL),
+                       403);
+      assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
+                                     "{\"protocol\": \"course_test\", \"patient\": \"MRN-7\", "
+                                     "\"override_reason\": 7}",
+                                     NULL),
+                       422);
+    }
+    assert_int_equal(discharge(&s, ids[i]), 200);
   }
   json_t *p = get(&s, "/api/v1/patients/MRN-7", 200);
   json_t *c = json_array_get(json_object_get(p, "courses"), 0);
@@ -209,8 +235,7 @@ static uint64_t session(serve_process *s, const char *patient, int phq9) {
   snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)id);
   snprintf(body, sizeof body, "{\"phq9\": %d}", phq9);
   assert_int_equal(serve_request(s, "POST", path, body, NULL), 200);
-  snprintf(path, sizeof path, "/api/v1/visits/%llu/abort", (unsigned long long)id);
-  assert_int_equal(serve_request(s, "POST", path, "{\"reason\": \"test\"}", NULL), 200);
+  assert_int_equal(discharge(s, id), 200);
   return id;
 }
 

@@ -34,7 +34,13 @@ static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
 
 int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,
                          const char *params_json, uint64_t *visit_id) {
-  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, visit_id));
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, NULL, visit_id));
+}
+
+int vigil_visit_start_override(vigil_engine *e, const char *ref, const char *patient, const char *location,
+                               const char *actor, const char *params_json, const char *override_reason,
+                               uint64_t *visit_id) {
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, override_reason, visit_id));
 }
 
 int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {

@@ -61,7 +61,8 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
 }
 
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
-                              const char *actor, const char *params_json, uint64_t *visit_id) {
+                              const char *actor, const char *params_json, const char *override_reason,
+                              uint64_t *visit_id) {
   protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
   if (!p) return vigil__engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
   if (!patient || !*patient) return vigil__engine_fail(e, VIGIL_EINVAL, "patient", "a visit needs a patient reference");
@@ -121,6 +122,13 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
     return rc;
   }
 
+  /* One open session of a course at a time (docs/safety.md G9). */
+  uint64_t concurrent = 0;
+  if ((rc = vigil__course_check_start(e, p, patient, override_reason, &concurrent)) < 0) {
+    vigil__val_release(params);
+    return rc;
+  }
+
   /* The version's sources are kept before any visit depends on them. */
   char err[1024];
   if (!p->stored_in_log && (rc = e->store->ops->put_protocol(e->store, p, err, sizeof err)) < 0) {
@@ -146,7 +154,7 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
           : vigil__val_recordv(5, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
                                vigil__val_cstring(patient), K(params), params, K(phase), val_atom(p->phases[0].id));
   if (!vigil__emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
-  if ((rc = vigil__course_join(e, v, actor_of(actor))) < 0) return rc;
+  if ((rc = vigil__course_join(e, v, actor_of(actor), override_reason, concurrent)) < 0) return rc;
   if (visit_id) *visit_id = v->id;
   return vigil__engine_done(e, v);
 }
@@ -535,6 +543,7 @@ static void leave_phase(vigil_engine *e, visit *v, const char *who) {
   resolve_phase_alerts(e, v);
   if (v->phase + 1u >= p->n_phases) {
     vigil__emit(e, v, EV_VISIT_DISCHARGED, who, vigil__val_recordv(1, K(phase), val_atom(p->phases[v->phase].id)));
+    vigil__course_session_end(e, v, 0);
     return;
   }
   vigil__emit(
@@ -610,6 +619,7 @@ int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, cons
   if (!vigil__emit(e, v, EV_VISIT_ABORTED, actor_of(actor),
                    vigil__val_recordv(1, K(reason), vigil__val_cstring(reason))))
     return VIGIL_ENOMEM;
+  if (vigil__course_session_end(e, v, 1) < 0) return VIGIL_ENOMEM;
   return vigil__engine_done(e, v);
 }
 

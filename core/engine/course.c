@@ -266,6 +266,17 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     s->measured_at[m] = ev->time;
     return 0;
   }
+  case EV_COURSE_SESSION_ENDED: {
+    course *c = course_by_id(e, id);
+    double number = 0;
+    const char *status = text_of(d, K(status));
+    int aborted = status && !strcmp(status, "aborted");
+    if (!c || !num_of(d, K(session), &number) || !(number >= 1) || number > (double)c->n_sessions || !status ||
+        (!aborted && strcmp(status, "completed") != 0) || c->sessions[(uint32_t)number - 1].ended != SESSION_OPEN)
+      return corrupt(e, ev, "an end of no open session");
+    c->sessions[(uint32_t)number - 1].ended = aborted ? SESSION_ABORTED : SESSION_COMPLETED;
+    return 0;
+  }
   case EV_COURSE_CLOSED: {
     course *c = course_by_id(e, id);
     if (!c || c->closed) return corrupt(e, ev, "a close of no open course");
@@ -383,7 +394,7 @@ static course *start_course(vigil_engine *e, protocol *p, const char *patient, c
   return e->courses[id - 1];
 }
 
-int vigil__course_join(vigil_engine *e, visit *v, const char *actor) {
+int vigil__course_join(vigil_engine *e, visit *v, const char *actor, const char *override_reason, uint64_t concurrent) {
   ready(e);
   if (e->oom || !v->patient) return oom(e); /* the visit did not take its start in full */
   course *c = open_course(e, v->patient, v->p->id);
@@ -392,8 +403,14 @@ int vigil__course_join(vigil_engine *e, visit *v, const char *actor) {
   else if (!c)
     return 0; /* no course names its protocol */
   if (!c) return e->oom ? VIGIL_ENOMEM : VIGIL_EIO;
-  val data = vigil__val_recordv(4, K(course), val_num((double)c->id), K(session), val_num((double)c->n_sessions + 1),
-                                K(visit), val_num((double)v->id), K(protocol), val_atom(v->p->ref_atom));
+  /* A session begun beside an open one says who decided it and why. */
+  val data =
+      concurrent
+          ? vigil__val_recordv(6, K(course), val_num((double)c->id), K(session), val_num((double)c->n_sessions + 1),
+                               K(visit), val_num((double)v->id), K(protocol), val_atom(v->p->ref_atom), K(concurrent),
+                               val_num((double)concurrent), K(override), vigil__val_cstring(override_reason))
+          : vigil__val_recordv(4, K(course), val_num((double)c->id), K(session), val_num((double)c->n_sessions + 1),
+                               K(visit), val_num((double)v->id), K(protocol), val_atom(v->p->ref_atom));
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_SESSION_ADDED, actor, data);
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
   /* The patient came: a missed session's alert closes. */
@@ -402,6 +419,95 @@ int vigil__course_join(vigil_engine *e, visit *v, const char *actor) {
         resolve_course_alert(e, c->alerts[i], actor, "visit", NULL, 0, v->id) < 0)
       return VIGIL_ENOMEM;
   return 0;
+}
+
+/* ---- one session at a time (docs/safety.md G9) ---------------------------- */
+
+/* Whether session s's visit is still open: no course.session_ended, and the
+ * visit not ended (a log from before course.session_ended existed). */
+static int session_open(vigil_engine *e, const course_session *s) {
+  if (s->ended != SESSION_OPEN) return 0;
+  const visit *v = vigil__engine_visit(e, s->visit);
+  return v && v->status == VISIT_ACTIVE;
+}
+
+int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *patient, const char *override_reason,
+                              uint64_t *concurrent) {
+  ready(e);
+  *concurrent = 0;
+  const char *pat = vigil__intern_find(patient, strlen(patient));
+  if (!pat) return 0; /* no course has named this patient */
+  /* Every course of the patient that names the protocol, open or closed:
+   * a closed course's visit still running is a session still running. */
+  for (uint64_t i = e->n_courses; i-- > 0;) {
+    course *c = e->courses[i];
+    if (c->patient != pat || !names_protocol(c, p->id)) continue;
+    for (uint32_t k = c->n_sessions; k-- > 0;) {
+      const course_session *s = &c->sessions[k];
+      if (!session_open(e, s)) continue;
+      if (override_reason) {
+        if (!vigil__reason_ok(override_reason))
+          return vigil__engine_fail(e, VIGIL_EINVAL, "override_reason",
+                                    "starting a visit beside an open one needs a reason (at least %d characters that "
+                                    "are not blank)",
+                                    VIGIL__REASON_MIN);
+        *concurrent = s->visit;
+        return 0;
+      }
+      return vigil__engine_fail(e, VIGIL_EEXIST, "patient",
+                                "patient %s has visit %llu open (session %u of course %llu, %s): discharge or abort "
+                                "it first, or a clinician starts this visit with override_reason",
+                                patient, (unsigned long long)s->visit, k + 1, (unsigned long long)c->id,
+                                s->protocol ? s->protocol : c->p->ref);
+    }
+  }
+  return 0;
+}
+
+int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
+  ready(e);
+  uint32_t n;
+  course *c = v ? vigil__course_of_visit(e, v->id, &n) : NULL;
+  if (!c || c->sessions[n].ended != SESSION_OPEN) return 0;
+  val data =
+      vigil__val_recordv(4, K(course), val_num((double)c->id), K(session), val_num((double)n + 1), K(visit),
+                         val_num((double)v->id), K(status), vigil__val_cstring(aborted ? "aborted" : "completed"));
+  vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_SESSION_ENDED, K(vigil), data);
+  if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  /* The series' last session completed: its response is reviewed. */
+  review_response(e, c);
+  return e->oom ? VIGIL_ENOMEM : 0;
+}
+
+int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
+  ready(e);
+  uint32_t n;
+  course *c = v->phase == 0 ? vigil__course_of_visit(e, v->id, &n) : NULL;
+  if (!c) return 0;
+  const course_spec *cs = c->p->course;
+  if (cs->min_interval <= 0) return 0;
+  /* The latest dose given: the last session, other than this one, that completed. */
+  const course_session *last = NULL;
+  uint32_t number = 0;
+  for (uint32_t i = 0; i < c->n_sessions; i++) {
+    const course_session *s = &c->sessions[i];
+    if (i == n || s->ended != SESSION_COMPLETED || (last && s->at <= last->at)) continue;
+    last = s;
+    number = i + 1;
+  }
+  if (!last) return 0;
+  int64_t now = vigil__engine_now(e), since = now - last->at;
+  if (since >= cs->min_interval) return 0;
+  buf b;
+  vigil__buf_init(&b);
+  vigil__buf_iso_time(&b, last->at + cs->min_interval);
+  snprintf(text, len,
+           "session %u comes %.2f days after session %u (visit %llu), the last completed, and the course's minimum "
+           "interval is %g days: it holds until %s, or a clinician overrides with a reason",
+           n + 1, (double)since / DAY_MS, number, (unsigned long long)last->visit, (double)cs->min_interval / DAY_MS,
+           b.p ? b.p : "?");
+  vigil__buf_free(&b);
+  return 1;
 }
 
 /* The value of measure m in visit v: its item's latest reading (a field of
@@ -446,18 +552,22 @@ void vigil__course_sync(vigil_engine *e, visit *v) {
 
 /* The value of measure m at the first session that has one (from: 0) or
  * the last before session `before`; NAN when none. *at: its session. */
-static double first_value(const course *c, int m, uint32_t *at) {
+static int counts(const course_session *s, int completed_only) {
+  return completed_only ? s->ended == SESSION_COMPLETED : s->ended != SESSION_ABORTED;
+}
+
+static double first_value(const course *c, int m, uint32_t *at, int completed_only) {
   for (uint32_t i = 0; i < c->n_sessions; i++)
-    if (!isnan(c->sessions[i].values[m])) {
+    if (counts(&c->sessions[i], completed_only) && !isnan(c->sessions[i].values[m])) {
       if (at) *at = i;
       return c->sessions[i].values[m];
     }
   return NAN;
 }
 
-static double last_value_before(const course *c, int m, uint32_t before, uint32_t *at) {
+static double last_value_before(const course *c, int m, uint32_t before, uint32_t *at, int completed_only) {
   for (uint32_t i = before; i-- > 0;)
-    if (!isnan(c->sessions[i].values[m])) {
+    if (counts(&c->sessions[i], completed_only) && !isnan(c->sessions[i].values[m])) {
       if (at) *at = i;
       return c->sessions[i].values[m];
     }
@@ -466,13 +576,14 @@ static double last_value_before(const course *c, int m, uint32_t before, uint32_
 
 /* 1 response, 0 none (yet), -1 cannot say (fewer than two values, or a
  * baseline of 0). A response: the latest value has fallen from the first by
- * at least the protocol's fall_pct. */
+ * at least the protocol's fall_pct, both of sessions that completed (two
+ * screenings with no infusion between them are no response: G9). */
 static int response_of(const course *c) {
   const course_spec *cs = c->p->course;
   int m = measure_index(c, cs->response_measure);
   if (m < 0) return -1;
   uint32_t a = 0, b = 0;
-  double first = first_value(c, m, &a), last = last_value_before(c, m, c->n_sessions, &b);
+  double first = first_value(c, m, &a, 1), last = last_value_before(c, m, c->n_sessions, &b, 1);
   if (isnan(first) || isnan(last) || a == b || first <= 0) return -1;
   return (first - last) / first * 100.0 >= cs->response_fall_pct;
 }
@@ -482,7 +593,7 @@ static int remission_of(const course *c) {
   const course_spec *cs = c->p->course;
   int m = measure_index(c, cs->remission_measure);
   if (m < 0) return -1;
-  double last = last_value_before(c, m, c->n_sessions, NULL);
+  double last = last_value_before(c, m, c->n_sessions, NULL, 1);
   if (isnan(last)) return -1;
   return last < cs->remission_below;
 }
@@ -490,18 +601,36 @@ static int remission_of(const course *c) {
 /* When the next session is due (ms), or -1 (closed, or nothing follows):
  * the usual interval after the last session through the induction series,
  * then the maintenance interval when the protocol declares one. */
+/* How many of the first n sessions count toward the series (not aborted). */
+static uint32_t counted(const course *c, uint32_t n) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n && i < c->n_sessions; i++)
+    k += c->sessions[i].ended != SESSION_ABORTED;
+  return k;
+}
+
+/* The last of the first n sessions that counts (not aborted), or NULL. */
+static const course_session *last_counted(const course *c, uint32_t n) {
+  for (uint32_t i = n < c->n_sessions ? n : c->n_sessions; i-- > 0;)
+    if (c->sessions[i].ended != SESSION_ABORTED) return &c->sessions[i];
+  return NULL;
+}
+
 static int64_t next_due(const course *c) {
   const course_spec *cs = c->p->course;
   if (c->closed || c->n_sessions == 0) return -1;
   if (c->resched_to && c->resched_sessions == c->n_sessions) return c->resched_to;
-  int64_t last = c->sessions[c->n_sessions - 1].at;
-  if (c->n_sessions < (uint32_t)cs->sessions) return last + cs->interval;
+  /* An aborted session is not one given: the interval runs from the last
+   * that counts (from the course's start when none does). */
+  const course_session *s = last_counted(c, c->n_sessions);
+  int64_t last = s ? s->at : c->started_at;
+  if (counted(c, c->n_sessions) < (uint32_t)cs->sessions) return last + cs->interval;
   return cs->maintenance_interval ? last + cs->maintenance_interval : -1;
 }
 
 static const char *stage_of(const course *c) {
   if (c->closed) return "closed";
-  return c->n_sessions < (uint32_t)c->p->course->sessions ? "induction" : "maintenance";
+  return counted(c, c->n_sessions) < (uint32_t)c->p->course->sessions ? "induction" : "maintenance";
 }
 
 /* ---- course alerts: no one is lost ---------------------------------------- */
@@ -693,10 +822,18 @@ int vigil__course_tick(vigil_engine *e, course *c) {
 static void review_response(vigil_engine *e, course *c) {
   const course_spec *cs = c->p->course;
   int m = measure_index(c, cs->response_measure);
-  if (m < 0 || c->closed || c->n_sessions < (uint32_t)cs->sessions) return;
+  if (m < 0 || c->closed) return;
+  /* The series' last session: the sessions-th that completed. */
+  uint32_t last = 0, k = 0;
+  for (uint32_t i = 0; i < c->n_sessions && k < (uint32_t)cs->sessions; i++)
+    if (c->sessions[i].ended == SESSION_COMPLETED) {
+      k++;
+      last = i;
+    }
+  if (k < (uint32_t)cs->sessions) return;
   uint32_t at = 0;
-  double first = first_value(c, m, &at), end = c->sessions[cs->sessions - 1].values[m];
-  if (isnan(first) || isnan(end) || at >= (uint32_t)cs->sessions - 1 || first <= 0) return;
+  double first = first_value(c, m, &at, 1), end = c->sessions[last].values[m];
+  if (isnan(first) || isnan(end) || at >= last || first <= 0) return;
   double fall = (first - end) / first * 100.0;
   alert *was = course_alert(c, RULE_NON_RESPONSE, 0);
   if (fall < cs->response_fall_pct && !was) {
@@ -723,7 +860,7 @@ static int l_course_measure(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   int m = c ? measure_index(c, name) : -1;
   if (m < 0) return luaL_error(L, "unknown course measure '%s'", name);
-  double x = first ? first_value(c, m, NULL) : last_value_before(c, m, session, NULL);
+  double x = first ? first_value(c, m, NULL, 0) : last_value_before(c, m, session, NULL, 0);
   if (isnan(x))
     lua_pushnil(L);
   else
@@ -747,12 +884,13 @@ int vigil__course_push_view(lua_State *L, vigil_engine *e, const visit *v) {
   lua_setfield(L, -2, "session");
   lua_pushinteger(L, cs->sessions);
   lua_setfield(L, -2, "sessions");
-  lua_pushstring(L, n + 1 <= (uint32_t)cs->sessions ? "induction" : "maintenance");
+  lua_pushstring(L, counted(c, n) + 1 <= (uint32_t)cs->sessions ? "induction" : "maintenance");
   lua_setfield(L, -2, "stage");
   lua_pushinteger(L, cs->min_interval);
   lua_setfield(L, -2, "min_interval");
-  if (n > 0) {
-    int64_t last = c->sessions[n - 1].at;
+  const course_session *prev = last_counted(c, n); /* an aborted session is not the last */
+  if (prev) {
+    int64_t last = prev->at;
     lua_pushinteger(L, last);
     lua_setfield(L, -2, "last_at");
     lua_pushnumber(L, (double)(c->sessions[n].at - last) / DAY_MS);
@@ -796,14 +934,14 @@ void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v) {
   vigil__buf_puts(b, ",\"sessions\":");
   vigil__buf_put_int(b, cs->sessions);
   vigil__buf_puts(b, ",\"stage\":");
-  vigil__buf_json_string(b, n + 1 <= (uint32_t)cs->sessions ? "induction" : "maintenance");
+  vigil__buf_json_string(b, counted(c, n) + 1 <= (uint32_t)cs->sessions ? "induction" : "maintenance");
   vigil__buf_puts(b, ",\"new\":");
   vigil__buf_puts(b, n == 0 ? "true" : "false");
   vigil__buf_puts(b, ",\"previous\":");
-  if (n == 0) {
+  const course_session *s = last_counted(c, n);
+  if (!s) {
     vigil__buf_puts(b, "null");
   } else {
-    const course_session *s = &c->sessions[n - 1];
     vigil__buf_puts(b, "{\"visit\":");
     vigil__buf_put_int(b, (long long)s->visit);
     vigil__buf_puts(b, ",\"at\":");
@@ -876,12 +1014,15 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     vigil__buf_puts(b, ",\"started_at\":");
     json_time_or_null(b, s->at);
     vigil__buf_puts(b, ",\"days_since_last\":");
-    if (i)
-      vigil__buf_json_number(b, (double)(s->at - c->sessions[i - 1].at) / DAY_MS);
+    const course_session *before = last_counted(c, i);
+    if (before)
+      vigil__buf_json_number(b, (double)(s->at - before->at) / DAY_MS);
     else
       vigil__buf_puts(b, "null");
     vigil__buf_puts(b, ",\"status\":");
     vigil__buf_json_string(b, visit_status_name(e, s->visit));
+    vigil__buf_puts(b, ",\"counts\":");
+    vigil__buf_puts(b, s->ended == SESSION_ABORTED ? "false" : "true");
     vigil__buf_putc(b, '}');
   }
   vigil__buf_puts(b, "],\"measures\":{");
@@ -891,7 +1032,7 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     vigil__buf_puts(b, ":[");
     for (uint32_t i = 0, k = 0; i < c->n_sessions; i++) {
       const course_session *s = &c->sessions[i];
-      if (isnan(s->values[m])) continue;
+      if (isnan(s->values[m]) || s->ended == SESSION_ABORTED) continue; /* an aborted session measures nothing */
       if (k++) vigil__buf_putc(b, ',');
       vigil__buf_puts(b, "{\"session\":");
       vigil__buf_put_int(b, (long long)i + 1);

@@ -125,7 +125,14 @@ typedef struct course_session {
   const char *protocol; /* the visit's "id@version", interned */
   double *values;       /* one per measure of the course's protocol; NAN: none yet */
   int64_t *measured_at; /* when each was measured */
+  /* How its visit ended (course.session_ended): SESSION_OPEN while it runs.
+   * An aborted session keeps its number but counts toward nothing (the
+   * series, the measures, the intervals); response and remission read the
+   * sessions that completed (docs/safety.md G9). */
+  uint8_t ended;
 } course_session;
+
+enum { SESSION_OPEN, SESSION_COMPLETED, SESSION_ABORTED };
 
 typedef struct course {
   heap_entry timer; /* first: e->course_deadlines hands back this pointer */
@@ -223,7 +230,8 @@ struct vigil_engine {
 /* commands.c: what each command does; command.c makes each all or nothing
  * and gives it its public name (vigil_visit_record is vigil__cmd_visit_record). */
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
-                              const char *actor, const char *params_json, uint64_t *visit_id);
+                              const char *actor, const char *params_json, const char *override_reason,
+                              uint64_t *visit_id);
 int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n);
 int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
                                int64_t observed_at);
@@ -433,7 +441,17 @@ int vigil__courses_fold(vigil_engine *e, size_t n_kept, char *err, size_t errlen
 void vigil__courses_free(vigil_engine *e);
 /* A visit that just started joins its patient's open course on a protocol
  * that names its own, or starts one when its protocol declares a course. */
-int vigil__course_join(vigil_engine *e, visit *v, const char *actor);
+int vigil__course_join(vigil_engine *e, visit *v, const char *actor, const char *override_reason, uint64_t concurrent);
+/* Before a visit of patient on p starts: 0, or fails (VIGIL_EEXIST naming
+ * it) when the patient has a visit open on a protocol of the same course,
+ * unless override_reason (a clinician's) is given; *concurrent: that visit. */
+int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *patient, const char *override_reason,
+                              uint64_t *concurrent);
+/* A session's visit was discharged (aborted: 0) or aborted (1): course.session_ended. */
+int vigil__course_session_end(vigil_engine *e, visit *v, int aborted);
+/* 1 with the reason in text when the course's minimum interval since its
+ * last completed session holds visit v's first gate, else 0. */
+int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len);
 /* Emits course.measured for each measure whose value in visit v changed. */
 void vigil__course_sync(vigil_engine *e, visit *v);
 /* The course visit id is a session of (and its 0-based number), or NULL. */

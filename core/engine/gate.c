@@ -75,6 +75,8 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
   for (uint32_t i = 0; i < v->n_blocks; i++)
     add(&r, v->blocks[i].reason);
   if (!vigil__eval_gate(e, v, text, sizeof text)) add(&r, text);
+  /* Sooner than the course's minimum interval (docs/safety.md G9). */
+  if (vigil__course_gate(e, v, text, sizeof text)) add(&r, text);
   /* An open high alert holds the phase (H12 in docs/safety.md): one nobody
    * acknowledged, and one acknowledged whose condition still holds, since an
    * acknowledgement silences an alarm, it does not end its condition. The way

@@ -433,6 +433,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_COURSE_STARTED: /* a patient's course: course.c folds them */
   case EV_COURSE_SESSION_ADDED:
   case EV_COURSE_MEASURED:
+  case EV_COURSE_SESSION_ENDED:
   case EV_COURSE_CLOSED:
   case EV_COUNT:
     break;

@@ -171,6 +171,12 @@ int vigil_visit_start(vigil_engine *e, const char *protocol, const char *patient
  * characters; NULL: not said), shown with the visit. */
 int vigil_visit_start_at(vigil_engine *e, const char *protocol, const char *patient, const char *location,
                          const char *actor, const char *params_json, uint64_t *visit_id);
+/* The same, with a clinician's reason to start it although the patient has
+ * a visit open on a protocol of the same course (refused without one:
+ * VIGIL_EEXIST naming that visit; docs/safety.md G9). NULL: no override. */
+int vigil_visit_start_override(vigil_engine *e, const char *protocol, const char *patient, const char *location,
+                               const char *actor, const char *params_json, const char *override_reason,
+                               uint64_t *visit_id);
 /* 1 when params_json sets a param that protocol marks `prescribed` to
  * anything but its default (its name into name): only a clinician may start
  * such a visit (docs/safety.md, H5). 0 otherwise. */

@@ -750,7 +750,8 @@ typedef struct write_request {
   command cmd;
   uint64_t id;
   json_t *body;
-  const char *s1, *s2, *s3; /* in body */
+  const char *s1, *s2, *s3;    /* in body */
+  const char *override_reason; /* a start beside an open session of the course (G9) */
   char *text;
   char actor[USER_NAME_MAX + 1];
   int may_prescribe; /* the author's role may set prescribed params */
@@ -770,7 +771,8 @@ static int parse_write(http_request *req, write_request *w) {
   case CMD_START: {
     if (vigil__api_member_string(req, body, "protocol", 1, &w->s1) < 0 ||
         vigil__api_member_string(req, body, "patient", 1, &w->s2) < 0 ||
-        vigil__api_member_string(req, body, "location", 0, &w->s3) < 0)
+        vigil__api_member_string(req, body, "location", 0, &w->s3) < 0 ||
+        vigil__api_member_string(req, body, "override_reason", 0, &w->override_reason) < 0)
       return -1;
     json_t *params = json_object_get(body, "params");
     if (params && !json_is_null(params)) {
@@ -857,6 +859,13 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
   case CMD_OVERRIDE:
     *signs = 1;
     return PERM_OVERRIDE;
+  case CMD_START:
+    /* Beside the patient's open session: a clinician's signed override. */
+    if (w->override_reason) {
+      *signs = 1;
+      return PERM_OVERRIDE;
+    }
+    return PERM_RECORD;
   case CMD_DISCHARGE:
     *signs = 1;
     return PERM_DISCHARGE;
@@ -948,7 +957,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
       vigil__http_respond_error(req, 403, "forbidden", msg, name);
       return;
     }
-    rc = vigil_visit_start_at(a->e, startable, s2, w->s3, actor, text, &visit);
+    rc = vigil_visit_start_override(a->e, startable, s2, w->s3, actor, text, w->override_reason, &visit);
     break;
   }
   case CMD_RECORD: {

@@ -21,17 +21,9 @@ return v.protocol "course_test" {
   phases = {
     v.phase "session" {
       items = {
-        v.check "consent" {
-          title = "Consent",
-          -- Sooner than the course's minimum interval: a clinician decides.
-          rule = function(_, visit)
-            local c = visit.course()
-            if c and c.days_since_last and c.days_since_last * 86400000 < c.min_interval then
-              return v.block(fmt("Session %d comes %.1f days after the last one: a clinician decides.", c.session,
-                                 c.days_since_last))
-            end
-          end,
-        },
+        -- Sooner than the course's minimum interval since the last completed
+        -- session, the engine holds this first phase for a clinician itself.
+        v.check "consent" { title = "Consent" },
         v.number "phq9" {
           title = "PHQ-9 total", unit = "{score}", range = { 0, 27 },
           rule = function(x, visit)

@@ -44,6 +44,7 @@
   X(COURSE_STARTED, "course.started")                                                                                  \
   X(COURSE_SESSION_ADDED, "course.session_added")                                                                      \
   X(COURSE_MEASURED, "course.measured")                                                                                \
+  X(COURSE_SESSION_ENDED, "course.session_ended")                                                                      \
   X(COURSE_CLOSED, "course.closed")
 
 typedef enum event_type {
