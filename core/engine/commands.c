@@ -237,13 +237,26 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   vigil_input group_small[16];
   int *which = n <= 16 ? which_small : malloc(n * sizeof *which);
   if (!which) return VIGIL_ENOMEM;
+  /* G5 (docs/safety.md): a signature of a phase the visit has left that a
+   * change voided is signed again from here, on its own entry; its event
+   * names the signature's phase. */
+  int past = -1;
   for (size_t i = 0; i < n && rc == 0; i++) {
     int item = vigil__protocol_find_item(p, in[i].item, v->phase);
     if (item < 0)
       rc = vigil__engine_fail(e, VIGIL_ENOENT, in[i].item, "%s has no item '%s'", p->ref, in[i].item ? in[i].item : "");
-    else if (p->items[item].phase != v->phase)
-      rc = vigil__engine_fail(e, VIGIL_ESTATE, in[i].item, "%s belongs to phase %s; the visit is in %s", in[i].item,
-                              p->phases[p->items[item].phase].id, p->phases[v->phase].id);
+    else if (p->items[item].phase < v->phase && p->items[item].kind == KIND_SIGNATURE &&
+             vigil__signature_void(v, item)) {
+      if (n > 1 || (past >= 0 && past != item))
+        rc = vigil__engine_fail(e, VIGIL_EINVAL, in[i].item, "%s of phase %s is signed again on its own: send it alone",
+                                p->items[item].title, p->phases[p->items[item].phase].id);
+      past = item;
+    } else if (p->items[item].phase != v->phase)
+      rc = vigil__engine_fail(e, VIGIL_ESTATE, in[i].item, "%s belongs to phase %s; the visit is in %s%s", in[i].item,
+                              p->phases[p->items[item].phase].id, p->phases[v->phase].id,
+                              p->items[item].kind == KIND_SIGNATURE && p->items[item].phase < v->phase
+                                  ? " (a signature of a past phase is signed again only when a change voided it)"
+                                  : "");
     which[i] = item;
     int known = 0;
     for (int k = 0; k < n_items; k++)
@@ -348,7 +361,8 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     return VIGIL_ENOMEM;
   }
   uint32_t nf = 0;
-  val_fields(data)[nf++] = (field){.key = K(phase), .v = val_atom(p->phases[v->phase].id)};
+  int phase = past >= 0 ? p->items[past].phase : v->phase;
+  val_fields(data)[nf++] = (field){.key = K(phase), .v = val_atom(p->phases[phase].id)};
   val_fields(data)[nf++] = (field){.key = K(values), .v = values};
   if (n_sigs) val_fields(data)[nf++] = (field){.key = K(attests), .v = attests};
   if (observed_at >= 0) val_fields(data)[nf++] = (field){.key = K(observed_at), .v = val_num((double)observed_at)};
@@ -356,8 +370,10 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   vigil__signatures_review(e, v, who);
   for (int k = 0; k < n_items; k++)
     resolve_overdue(e, v, items[k]);
-  vigil__eval_rules(e, v, items, n_items);
-  vigil__eval_scores(e, v, items, n_items);
+  /* A past phase's signature runs that phase's rules (the suicide-risk
+   * assessment closes or keeps its carried alert, H4). */
+  vigil__eval_rules_of(e, v, phase, items, n_items);
+  if (phase == v->phase) vigil__eval_scores(e, v, items, n_items);
   return vigil__engine_done(e, v);
 }
 

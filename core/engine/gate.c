@@ -66,6 +66,19 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
       add(&r, text);
     }
   }
+  /* G5 (docs/safety.md): a signature of a phase the visit has left that a
+   * change voided (the dose amended in the infusion) holds this phase too,
+   * and the discharge, until someone signs it again from here. */
+  for (uint32_t i = 0; i < p->n_items; i++) {
+    const item_spec *it = &p->items[i];
+    const char *why = it->phase < v->phase && it->kind == KIND_SIGNATURE ? vigil__signature_void(v, (int)i) : NULL;
+    if (!why) continue;
+    char phase_title[512];
+    snprintf(text, sizeof text, "%s (%s) is void: %s; a clinician signs it again (entry %s)",
+             vigil__visit_text(v, it->title, title, sizeof title),
+             vigil__visit_text(v, p->phases[it->phase].title, phase_title, sizeof phase_title), why, it->qid);
+    add(&r, text);
+  }
   if (ph->min >= 0 && now - v->phase_at < ph->min) {
     int64_t left = (ph->min - (now - v->phase_at) + 59999) / 60000;
     snprintf(text, sizeof text, "minimum time in %s not reached (%lld min left)",

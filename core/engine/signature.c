@@ -41,7 +41,12 @@ int vigil__signature_attests(vigil_engine *e, visit *v, const item_spec *sig, va
   val calc = VAL_NIL_;
   if (sig->calc_ref != LUA_NOREF && of) {
     char text[1000], err[1024];
-    if (vigil__eval_text(e, v, sig->calc_ref, text, sizeof text, err, sizeof err) < 0) {
+    /* A signature of a past phase (signed again, G5): its references are that phase's. */
+    uint16_t ph1 = e->view_phase1;
+    if (sig->phase != v->phase) e->view_phase1 = (uint16_t)(sig->phase + 1);
+    int got = vigil__eval_text(e, v, sig->calc_ref, text, sizeof text, err, sizeof err);
+    e->view_phase1 = ph1;
+    if (got < 0) {
       vigil__val_release(items);
       vigil__val_release(params);
       char where[1100];
@@ -76,7 +81,8 @@ const char *vigil__signature_void(const visit *v, int item) {
 }
 
 /* The first attested value that is no longer the visit's: what, was, now. */
-static int changed(const visit *v, const signature_state *s, const char **what, val *was, val *now) {
+static int changed(const visit *v, const signature_state *s, const char **what, const char **unit, val *was, val *now) {
+  *unit = NULL;
   val *items = vigil__val_get(s->attests, K(items));
   for (uint32_t i = 0; items && i < val_len(*items); i++) {
     const field *f = &val_fields(*items)[i];
@@ -85,6 +91,9 @@ static int changed(const visit *v, const signature_state *s, const char **what, 
     val cur = r ? r->v : VAL_NIL_;
     if (!vigil__val_same(cur, f->v)) {
       *what = item >= 0 && v->p->items[item].title ? v->p->items[item].title : f->key;
+      /* A number's unit, so that the reason says "43 mg" (G5). */
+      if (item >= 0 && v->p->items[item].scalar && v->p->items[item].n_fields == 1)
+        *unit = v->p->items[item].fields[0].unit;
       *was = f->v;
       *now = cur;
       return 1;
@@ -97,6 +106,7 @@ static int changed(const visit *v, const signature_state *s, const char **what, 
     if (!vigil__val_same(cur, f->v)) {
       int pa = vigil__protocol_find_param(v->p, f->key);
       *what = pa >= 0 && v->p->params[pa].title ? v->p->params[pa].title : f->key;
+      if (pa >= 0) *unit = v->p->params[pa].unit;
       *was = f->v;
       *now = cur;
       return 1;
@@ -110,13 +120,15 @@ void vigil__signatures_review(vigil_engine *e, visit *v, const char *who) {
   for (uint32_t i = 0; i < v->p->n_items; i++) {
     const signature_state *s = &v->sigs[i];
     if (s->attests.type == VAL_NIL || s->void_reason) continue;
-    const char *what;
+    const char *what, *unit;
     val was, now;
-    if (!changed(v, s, &what, &was, &now)) continue;
+    if (!changed(v, s, &what, &unit, &was, &now)) continue;
     const item_spec *sig = &v->p->items[i];
     char *a = json_of(was), *b = json_of(now);
     char reason[1200];
-    snprintf(reason, sizeof reason, "%s changed from %s to %s after it was signed", what, a ? a : "?", b ? b : "?");
+    int u = unit && *unit && was.type == VAL_NUMBER && now.type == VAL_NUMBER;
+    snprintf(reason, sizeof reason, "%s changed from %s%s%s to %s%s%s after it was signed", what, a ? a : "?",
+             u ? " " : "", u ? unit : "", b ? b : "?", u ? " " : "", u ? unit : "");
     free(a);
     free(b);
     vigil__emit(e, v, EV_SIGNATURE_VOIDED, who,

@@ -111,6 +111,21 @@ static int phase_item(const visit *v, const char *id) {
   return vigil__protocol_find_item(v->p, id, v->phase);
 }
 
+/* The item id of phase ph (the phase an entry names, G5: a void signature of
+ * a past phase signed again from a later one), or -1. */
+static int item_of_phase(const visit *v, int ph, const char *id) {
+  const phase_spec *s = &v->p->phases[ph];
+  for (uint16_t j = 0; j < s->n_items; j++)
+    if (v->p->items[s->first_item + j].id == id) return s->first_item + j;
+  return -1;
+}
+
+static int phase_index(const visit *v, const char *id) {
+  for (uint32_t i = 0; id && i < v->p->n_phases; i++)
+    if (!strcmp(v->p->phases[i].id, id)) return (int)i;
+  return -1;
+}
+
 /* Each of these returns 0, or -1 when memory ran out and the visit misses
  * part of the event (vigil__visit_apply then fails the command: e->oom). */
 static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val value, const char *actor) {
@@ -325,16 +340,20 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     if (!values || values->type != VAL_RECORD) break;
     /* A late entry says when it was observed (commands.c checked it). */
     int64_t at = (int64_t)num_of(d, K(observed_at), (double)ev->time);
+    /* An entry of a phase the visit has left (a void signature signed again). */
+    int ph = phase_index(v, text_of(d, K(phase)));
+    ph = ph >= 0 && ph != v->phase ? ph : -1;
     for (uint32_t i = 0; i < values->u.o->n; i++) {
       field *f = &val_fields(*values)[i];
-      int item = phase_item(v, f->key);
+      int item = ph >= 0 ? item_of_phase(v, ph, f->key) : phase_item(v, f->key);
       if (item < 0) continue;
       if (add_reading(v, item, at, ev->time, f->v, ev->actor) < 0) e->oom = 1;
       if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
     }
     val *attests = vigil__val_get(d, K(attests));
     for (uint32_t i = 0; attests && attests->type == VAL_RECORD && i < attests->u.o->n; i++) {
-      int item = phase_item(v, val_fields(*attests)[i].key);
+      const char *key = val_fields(*attests)[i].key;
+      int item = ph >= 0 ? item_of_phase(v, ph, key) : phase_item(v, key);
       if (item >= 0 && v->p->items[item].kind == KIND_SIGNATURE && sign_item(v, item, val_fields(*attests)[i].v) < 0)
         e->oom = 1;
     }

@@ -120,7 +120,10 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
       if (sg->void_reason) vigil__buf_puts(b, ",\"void\":"), vigil__buf_json_string(b, sg->void_reason);
     }
     val now;
-    if (current && vigil__visit_latest(v, it->of_item) && vigil__signature_attests(e, v, it, &now) == 0) {
+    /* A void signature of a phase the visit has left is signed again (G5). */
+    int signable = current || (v->status == VISIT_ACTIVE && it->phase < v->phase && sg && sg->void_reason &&
+                               sg->attests.type != VAL_NIL);
+    if (signable && vigil__visit_latest(v, it->of_item) && vigil__signature_attests(e, v, it, &now) == 0) {
       vigil__buf_puts(b, ",\"to_attest\":");
       vigil__val_to_json(b, now);
       vigil__val_release(now);

@@ -921,9 +921,13 @@ static int attests_moved(api *a, uint64_t id, json_t *shown, char *which, size_t
     size_t i, j;
     json_t *ph, *it;
     json_array_foreach(json_object_get(v, "phases"), i, ph) {
-      if (strcmp(text_at(ph, "id"), text_at(v, "phase"))) continue;
+      /* An item of the current phase, or phase.item (a past phase's void signature, G5). */
+      size_t pl = strlen(text_at(ph, "id"));
+      int current = !strcmp(text_at(ph, "id"), text_at(v, "phase"));
+      int qualified = !strncmp(k, text_at(ph, "id"), pl) && k[pl] == '.';
+      if (!current && !qualified) continue;
       json_array_foreach(json_object_get(ph, "items"), j, it) {
-        if (!strcmp(text_at(it, "id"), k)) now = json_object_get(it, "to_attest");
+        if (!strcmp(text_at(it, "id"), qualified ? k + pl + 1 : k)) now = json_object_get(it, "to_attest");
       }
     }
     if (!now || !json_equal(now, x)) {

@@ -364,7 +364,7 @@ describe("the nurse workstation", () => {
     await nurse.locator("dialog").getByLabel("Ketamine dose drawn up").fill("37");
     await nurse.locator("dialog").getByLabel("Reason for the correction").fill("redrawn");
     await nurse.locator("dialog").getByRole("button", { name: "Save the correction" }).click();
-    await card(nurse, check).locator(".last.void", { hasText: "changed from 36 to 37" }).waitFor();
+    await card(nurse, check).locator(".last.void", { hasText: "changed from 36 mg to 37 mg" }).waitFor();
     await card(clinician, check).getByRole("button", { name: "Sign again…" }).click();
     assert.match(await attests.innerText(), /drawn up 37 mg/);
     await signDialog(clinician, "Sign");
@@ -604,7 +604,7 @@ describe("the nurse workstation", () => {
     assert.match(text, /nurse\.kim/);
     // Each signature with what it attested, and the one voided by the amendment (H3).
     assert.match(text, /Dose double-checked by a second person, attesting dose 37, weight 72, dose_mg_per_kg 0\.5 \(72 kg x 0\.5 mg\/kg = 36 mg; drawn up 37 mg\): dr\.osei/);
-    assert.match(text, /Dose double-checked by a second person void: Ketamine dose drawn up changed from 36 to 37 after it was signed: nurse\.kim/);
+    assert.match(text, /Dose double-checked by a second person void: Ketamine dose drawn up changed from 36 mg to 37 mg after it was signed: nurse\.kim/);
     assert.match(text, /Changed from the protocol\s+nothing/);
     // Values with their units: the dose drawn up prints in mg.
     assert.match(text, /Ketamine dose drawn up\s+37 mg\s+nurse\.kim/);

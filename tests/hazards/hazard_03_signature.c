@@ -67,7 +67,7 @@ static void test_a_changed_dose_voids_its_double_check(void **state) {
                    200);
   const char *why = json_string_value(json_object_get(visit_item(r, "screening", "dose_check"), "void"));
   assert_non_null(why);
-  assert_non_null(strstr(why, "from 35 to 38"));
+  assert_non_null(strstr(why, "from 35 mg to 38 mg"));
   assert_false(json_is_true(json_object_get(json_object_get(r, "gate"), "ok")));
   char *reasons = gate_reasons(r);
   assert_non_null(strstr(reasons, "Dose double-checked by a second person is void"));
