@@ -369,6 +369,7 @@ typedef struct settings {
   uint64_t upload_check_mb;           /* vigil.conf upload_check_memory_mb */
   uint64_t max_connections;           /* vigil.conf max_connections */
   uint64_t connections_per_address;   /* vigil.conf connections_per_address */
+  uint64_t refusal_window_ms;         /* vigil.conf refusal_window_seconds */
   uint64_t escalate_ms;               /* site.escalate_after */
   int64_t escalate_by_priority_ms[3]; /* site.escalate_after = { low, medium, high } */
   const char *idle_flag, *request_flag, *heartbeat_flag;
@@ -558,6 +559,7 @@ static config *read_settings(settings *st) {
       vigil__config_seconds(c, "alarm_pause", 600, 120000, &st->alarm_pause_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "lease_time", 300, 10000, &st->lease_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "upload_check_seconds", 3600, 30000, &st->upload_check_ms, err, sizeof err) < 0 ||
+      vigil__config_seconds(c, "refusal_window_seconds", 3600, 60000, &st->refusal_window_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "upload_check_memory_mb", "MiB", 1, 65536, 512, &st->upload_check_mb, err, sizeof err) <
           0 ||
       vigil__config_duration(c, "max_connections", "connections", 1, 100000, 1024, &st->max_connections, err,
@@ -816,6 +818,7 @@ static int serve(settings *st) {
                     .upload_check_memory = (size_t)st->upload_check_mb << 20,
                     .trusted_proxies = st->trusted_proxies,
                     .n_trusted_proxies = st->n_trusted_proxies,
+                    .refusal_window_ms = (int64_t)st->refusal_window_ms,
                     .node = st->node,
                     .site = st->node ? site : NULL};
   if (vigil__api_new(&ao, &s.api) < 0) {

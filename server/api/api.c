@@ -1419,6 +1419,7 @@ int vigil__api_new(const api_options *o, api **out) {
   a->store = o->store;
   a->node = o->node;
   a->site = o->site;
+  a->refusal_window_ms = o->refusal_window_ms > 0 ? o->refusal_window_ms : 60000;
   char err[256];
   int ok = (!o->uploads_dir || (a->uploads_dir = strdup(o->uploads_dir))) &&
            vigil__api_load_approvals(a, err, sizeof err) == 0 &&
@@ -1440,6 +1441,8 @@ int vigil__api_new(const api_options *o, api **out) {
   a->check.data = a;
   uv_idle_init(a->loop, &a->idle);
   a->idle.data = a;
+  uv_timer_init(a->loop, &a->refusal_timer);
+  a->refusal_timer.data = a;
   *out = a;
   return 0;
 }
@@ -1469,15 +1472,17 @@ static void on_part_closed(void *ud) { vigil__api_part_done(ud); }
 static void on_check_closed(uv_handle_t *h) { vigil__api_part_done(h->data); }
 
 void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
+  vigil__api_refusals_flush(a, 1); /* what the windows still hold, recorded before the last commit */
   vigil__api_flush(a);
   a->closed = done;
   a->closed_ud = ud;
   a->shutting = 1;
-  a->closing = 3 + (int)a->checking; /* the handles, and each password check or upload check still running */
+  a->closing = 4 + (int)a->checking; /* the handles, and each password check or upload check still running */
   vigil__api_stop_uploads(a);
   streams *st = a->streams;
   a->streams = NULL;
   vigil__streams_close(st, on_part_closed, a);
   uv_close((uv_handle_t *)&a->check, on_check_closed);
   uv_close((uv_handle_t *)&a->idle, on_check_closed);
+  uv_close((uv_handle_t *)&a->refusal_timer, on_check_closed);
 }

@@ -24,6 +24,23 @@ typedef struct held {
   char *extra;
 } held;
 
+/* Refused requests recorded as auth.failed events (api_users.c): the
+ * first refusal of an address and reason in a window is an event at once,
+ * the rest of the window one event more, with their count. Keys past
+ * API_REFUSAL_KEYS share one more entry, so that the events of a window
+ * are bounded whatever the number of addresses. */
+#define API_REFUSAL_KEYS 64
+#define API_REFUSAL_PATH_MAX 256 /* bytes of a path (or an origin) kept in the event */
+typedef struct api_refusal {
+  int used;
+  char address[64], reason[32];
+  char user[USER_NAME_MAX + 1];
+  char origin[API_REFUSAL_PATH_MAX + 1], path[API_REFUSAL_PATH_MAX + 1];
+  size_t path_bytes;                          /* the whole path's length */
+  int64_t window_start_ms, first_ms, last_ms; /* first and last of the pending ones */
+  uint64_t pending;                           /* refusals since the window's first, not yet recorded */
+} api_refusal;
+
 struct api {
   vigil_engine *e;
   uv_loop_t *loop;
@@ -66,6 +83,9 @@ struct api {
   char *(*plugins_status)(void *ud);
   char *(*plugins_metrics)(void *ud);
   void *plugins_ud;
+  api_refusal refusals[API_REFUSAL_KEYS + 1]; /* the last: addresses past the others */
+  int64_t refusal_window_ms;
+  uv_timer_t refusal_timer; /* records a window's pending refusals when it ends */
 };
 
 /* Answers at once with a JSON body (NULL body: 503 out of memory). */
@@ -101,6 +121,13 @@ const user *vigil__api_user(api *a, http_request *req, permission p);
  * may (0 after a 403). */
 const user *vigil__api_whoami(api *a, http_request *req);
 int vigil__api_allowed(http_request *req, const user *who, permission p);
+/* Records a refusal of req (reason: "cross_site") as auth.failed, coalesced
+ * per address and reason per window (struct api_refusal); user and origin
+ * may be NULL. 1 when an event was recorded now (in this turn's batch),
+ * 0 when it was counted for the window's event. */
+int vigil__api_refused(api *a, http_request *req, const char *reason, const char *user, const char *origin);
+/* Records the refusals still pending: those whose window ended, or all. */
+void vigil__api_refusals_flush(api *a, int all);
 /* Records a site event (vigil_site_event) in this turn's batch; takes fields. */
 void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *fields);
 /* Routes /api/v1/session, /users, /tokens; 0 if the path is none of them. */

@@ -91,6 +91,7 @@ const user *vigil__api_whoami(api *a, http_request *req) {
   char buf[128];
   const char *token = token_of(req, buf, sizeof buf);
   const user *who = token ? vigil__users_session_check(a->users, token, vigil__api_wall_ms()) : NULL;
+  if (!who) a->stats.refused_unauthenticated++;
   if (!who)
     vigil__http_respond_error(req, 401, "unauthenticated",
                               token ? "the session has ended: sign in again" : "sign in first (POST /api/v1/session)",
@@ -221,6 +222,7 @@ static void check_done(uv_work_t *w, int status) {
     vigil__api_part_done(a);
   } else {
     int ok = status == 0 && c->ok;
+    if (!ok) a->stats.refused_bad_password++;
     settle(a, c, ok, 1);
     c->done(a, c->req, ok, c->ctx);
   }
@@ -247,6 +249,7 @@ static int too_many(api *a, http_request *req, const char *name, const char *add
   int64_t wait2 = step_up ? 0 : vigil__limiter_wait(a->failed_by_address, address, now);
   if (wait2 > wait) wait = wait2;
   if (wait <= 0) return 0;
+  a->stats.refused_too_many++;
   char extra[64], msg[160];
   long long s = (wait + 999) / 1000;
   snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", s);
@@ -370,15 +373,112 @@ int vigil__api_same_site(api *a, http_request *req) {
                   : "a request signed in by the session cookie must send JSON (Content-Type: application/json) or the "
                     "X-Requested-With header";
   if (!why) return 1;
+  const user *who = vigil__users_session_check(a->users, token_of(req, token, sizeof token), vigil__api_wall_ms());
+  sodium_memzero(token, sizeof token);
+  char *err = vigil__http_error_json("cross_site_refused", why, NULL, NULL);
+  if (vigil__api_refused(a, req, "cross_site", who ? who->name : NULL, from))
+    vigil__api_hold(a, req, 403, err, NULL); /* after its event */
+  else
+    vigil__api_reply_free(req, 403, err, NULL); /* counted, recorded with its window */
+  return 0;
+}
+
+/* ---- refusals, coalesced ----------------------------------------------------------- */
+
+/* At most API_REFUSAL_PATH_MAX bytes of text, cut before a UTF-8 sequence. */
+static void capped(char *out, const char *text) {
+  size_t n = strlen(text);
+  if (n > API_REFUSAL_PATH_MAX) {
+    n = API_REFUSAL_PATH_MAX;
+    while (n && ((unsigned char)text[n] & 0xC0) == 0x80)
+      n--;
+  }
+  memcpy(out, text, n);
+  out[n] = '\0';
+}
+
+static void record_refusal(api *a, const api_refusal *r, uint64_t count, int64_t first_ms, int64_t last_ms) {
+  json_t *fields = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "user", r->user, "reason", r->reason, "remote",
+                             r->address, "origin", r->origin, "path", r->path, "count", (json_int_t)count, "first_ms",
+                             (json_int_t)first_ms, "last_ms", (json_int_t)last_ms);
+  if (fields && r->path_bytes > strlen(r->path)) {
+    json_object_set_new(fields, "path_truncated", json_true());
+    json_object_set_new(fields, "path_bytes", json_integer((json_int_t)r->path_bytes));
+  }
+  if (fields && r == &a->refusals[API_REFUSAL_KEYS]) /* from addresses past the table: remote is the first */
+    json_object_set_new(fields, "many_addresses", json_true());
+  vigil__api_site_event(a, "auth.failed", "vigil", fields);
+}
+
+static void note(api_refusal *r, http_request *req, const char *name, const char *origin) {
+  snprintf(r->user, sizeof r->user, "%s", name ? name : "");
+  capped(r->origin, origin ? origin : "");
+  const char *path = vigil__http_request_path(req);
+  capped(r->path, path);
+  r->path_bytes = strlen(path);
+}
+
+static void on_refusal_tick(uv_timer_t *t) { vigil__api_refusals_flush(t->data, 0); }
+
+void vigil__api_refusals_flush(api *a, int all) {
+  int64_t now = vigil__api_wall_ms();
+  int left = 0;
+  for (size_t i = 0; i <= API_REFUSAL_KEYS; i++) {
+    api_refusal *r = &a->refusals[i];
+    if (!r->used) continue;
+    if (!all && now < r->window_start_ms + a->refusal_window_ms) {
+      left = 1;
+      continue;
+    }
+    if (r->pending) record_refusal(a, r, r->pending, r->first_ms, r->last_ms);
+    r->used = 0;
+  }
+  if (!left) uv_timer_stop(&a->refusal_timer);
+}
+
+int vigil__api_refused(api *a, http_request *req, const char *reason, const char *name, const char *origin) {
+  if (!strcmp(reason, "cross_site")) a->stats.refused_cross_site++;
   char address[64];
   vigil__api_client_address(a, req, address, sizeof address);
-  json_t *fields = json_pack("{s:s, s:s, s:s, s:s, s:s}", "user", "", "reason", "cross_site", "remote", address,
-                             "origin", from ? from : "", "path", vigil__http_request_path(req));
-  const user *who = vigil__users_session_check(a->users, token_of(req, token, sizeof token), vigil__api_wall_ms());
-  if (who) json_object_set_new(fields, "user", json_string(who->name));
-  sodium_memzero(token, sizeof token);
-  vigil__api_site_event(a, "auth.failed", "vigil", fields);
-  vigil__api_hold(a, req, 403, vigil__http_error_json("cross_site_refused", why, NULL, NULL), NULL);
+  int64_t now = vigil__api_wall_ms();
+  api_refusal *r = NULL, *free_one = NULL;
+  for (size_t i = 0; i < API_REFUSAL_KEYS && !r; i++) {
+    api_refusal *x = &a->refusals[i];
+    if (x->used && now >= x->window_start_ms + a->refusal_window_ms) { /* its window ended: record what it holds */
+      if (x->pending) record_refusal(a, x, x->pending, x->first_ms, x->last_ms);
+      x->used = 0;
+    }
+    if (!x->used) {
+      if (!free_one) free_one = x;
+    } else if (!strcmp(x->address, address) && !strcmp(x->reason, reason))
+      r = x;
+  }
+  api_refusal *other = &a->refusals[API_REFUSAL_KEYS];
+  if (!r && !free_one && other->used && now >= other->window_start_ms + a->refusal_window_ms) {
+    if (other->pending) record_refusal(a, other, other->pending, other->first_ms, other->last_ms);
+    other->used = 0;
+  }
+  if (!r && !free_one && other->used) r = other;
+  if (!r) { /* the window's first refusal of this key: recorded at once */
+    r = free_one ? free_one : other;
+    memset(r, 0, sizeof *r);
+    r->used = 1;
+    snprintf(r->address, sizeof r->address, "%s", address);
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+    r->window_start_ms = now;
+    note(r, req, name, origin);
+    record_refusal(a, r, 1, now, now);
+    if (!uv_is_active((uv_handle_t *)&a->refusal_timer)) {
+      uint64_t tick = a->refusal_window_ms < 1000 ? (uint64_t)a->refusal_window_ms : 1000;
+      uv_timer_start(&a->refusal_timer, on_refusal_tick, tick, tick);
+    }
+    return 1;
+  }
+  if (!r->pending++) { /* the first of the rest of the window: what it names is kept */
+    note(r, req, name, origin);
+    r->first_ms = now;
+  }
+  r->last_ms = now;
   return 0;
 }
 

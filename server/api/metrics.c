@@ -90,6 +90,13 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
   put(&o, "vigil_stream_dropped_total %llu\n", (unsigned long long)st->streams_dropped);
   head(&o, "vigil_subscriber_failures_total", "counter", "Engine subscribers that reported a failure.");
   put(&o, "vigil_subscriber_failures_total %llu\n", (unsigned long long)es.subscriber_failures);
+  head(&o, "vigil_http_refusals_total", "counter",
+       "Requests refused for who sent them, every one (auth.failed events coalesce them), by reason.");
+  put(&o, "vigil_http_refusals_total{reason=\"cross_site\"} %llu\n", (unsigned long long)st->refused_cross_site);
+  put(&o, "vigil_http_refusals_total{reason=\"unauthenticated\"} %llu\n",
+      (unsigned long long)st->refused_unauthenticated);
+  put(&o, "vigil_http_refusals_total{reason=\"bad_password\"} %llu\n", (unsigned long long)st->refused_bad_password);
+  put(&o, "vigil_http_refusals_total{reason=\"too_many_attempts\"} %llu\n", (unsigned long long)st->refused_too_many);
   head(&o, "vigil_lua_bytes", "gauge", "Memory held by the protocols' Lua states.");
   put(&o, "vigil_lua_bytes %zu\n", es.lua_bytes);
   if (o.oom) {

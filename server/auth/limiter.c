@@ -63,10 +63,25 @@ int64_t vigil__limiter_wait(limiter *l, const char *key, int64_t now_ms) {
 
 uint64_t vigil__limiter_admit(limiter *l, const char *key, int64_t now_ms) {
   slot *s = find(l, key);
-  if (!s) { /* a free slot, else the one whose last attempt is oldest */
-    s = &l->slots[0];
-    for (unsigned i = 0; i < SLOTS && s->n; i++)
-      if (!l->slots[i].n || l->slots[i].at[l->slots[i].n - 1] < s->at[s->n - 1]) s = &l->slots[i];
+  if (!s) {
+    /* A free slot, else the one whose last attempt is oldest among those
+     * not at the limit: a flood of new keys must not evict a name it is
+     * locking (else rotating keys would reset a victim's failures). Only
+     * when every slot is at its limit does the one ending soonest go. */
+    slot *idle = NULL, *locked = NULL;
+    for (unsigned i = 0; i < SLOTS; i++) {
+      slot *x = &l->slots[i];
+      if (x->n) expire(l, x, now_ms);
+      if (!x->n) {
+        idle = x;
+        break;
+      }
+      if (x->n < l->max) {
+        if (!idle || x->at[x->n - 1] < idle->at[idle->n - 1]) idle = x;
+      } else if (!locked || x->at[x->n - l->max] < locked->at[locked->n - l->max])
+        locked = x;
+    }
+    s = idle ? idle : locked;
     s->n = 0;
     snprintf(s->key, sizeof s->key, "%s", key);
   }

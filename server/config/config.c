@@ -32,6 +32,7 @@ static const char *const KNOWN[] = {
     "upload_check_memory_mb",  /* memory of that check */
     "max_connections",         /* open at once */
     "connections_per_address", /* open at once from one client address */
+    "refusal_window_seconds",  /* refused requests of one address and reason: one auth.failed event per window */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
     "node",       /* its name */
     "advertise",  /* the URL where it answers */

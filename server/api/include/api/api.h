@@ -59,6 +59,9 @@ typedef struct api_options {
    * trusted_proxies): only from them is X-Forwarded-For believed. */
   const char *const *trusted_proxies;
   size_t n_trusted_proxies;
+  /* Refusals of one address and reason (cross-site requests) within this
+   * window are one auth.failed event, besides the first (0: 60 s). */
+  int64_t refusal_window_ms;
   /* A node of a cluster on PostgreSQL: its name and the site it owns
    * (borrowed: they outlive the api); NULL: a single server. */
   const char *node, *site;
@@ -74,6 +77,9 @@ typedef struct api_stats {
   uint64_t commit_buckets[API_COMMIT_BUCKETS]; /* commits that took at most each bound (not cumulative) */
   unsigned subscribers;                        /* event streams open now */
   uint64_t streams_opened, streams_dropped;
+  /* Requests refused for who sent them (every one, recorded or coalesced):
+   * cross-site, not signed in, a wrong password, past the guessing limits. */
+  uint64_t refused_cross_site, refused_unauthenticated, refused_bad_password, refused_too_many;
 } api_stats;
 
 int vigil__api_new(const api_options *o, api **out);

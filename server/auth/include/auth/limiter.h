@@ -4,9 +4,12 @@
  * sliding window from the moment they are admitted, not when they end, so
  * that a burst of concurrent guesses meets the limit too: once a key has
  * `max` attempts within it (failed, or still in flight), it is refused until
- * the oldest leaves the window. An attempt that succeeds stops counting. A fixed-size table: when it is
- * full, the key whose last failure is oldest makes room, so a flood of new
- * keys cannot grow memory. */
+ * the oldest leaves the window. An attempt that succeeds stops counting.
+ * A fixed-size table (1024 keys), so a flood of new keys cannot grow
+ * memory: when it is full, the key whose last attempt is oldest among those
+ * *not* at their limit makes room, so that rotating keys cannot evict (and
+ * so reset) a key being limited; only when every key is at its limit does
+ * the one whose limit ends soonest go. */
 #ifndef VIGIL_LIMITER_H
 #define VIGIL_LIMITER_H
 
