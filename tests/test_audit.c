@@ -42,6 +42,11 @@ static const char *PROTOCOL =
 #define REMARK "Calm, said \"fine\"\nthen slept"
 #define ACTOR_WITH_COMMA "Doe, Jane \"JD\""
 /* A client's text that would forge a line and drive the auditor's terminal. */
+/* A right-to-left override and a zero-width space (T8 of the second review). */
+#define BIDI_TAIL                                                                                                      \
+  "\xe2\x80\xae"                                                                                                       \
+  "gnirts"                                                                                                             \
+  "\xe2\x80\x8b"
 #define FORGED_TAIL "\x1b[2K\r\n    99  2026-01-05 08:00:00  dr:fake  signed: all fine\x07"
 
 static struct fixture {
@@ -221,7 +226,7 @@ static int group_setup(void **state) {
   /* The last event closes a visit: the derived visit status remembers it. */
   /* Its reason carries a forged line and terminal escapes after the words
    * (an independent review): show must print them as text. */
-  ok(e, vigil_visit_abort(e, b, "nurse:ana", "patient left" FORGED_TAIL));
+  ok(e, vigil_visit_abort(e, b, "nurse:ana", "patient left" FORGED_TAIL BIDI_TAIL));
   vigil_engine_free(e);
 
   fx.visit_a = a;
@@ -710,6 +715,9 @@ static void show_tells_a_visits_history(void **state) {
     if (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f)
       fail_msg("a raw control character 0x%02x in show:\n%s", *p, t.p);
   if (!strstr(t.p, "patient left\\x1b[2K\\r\\n    99")) fail_msg("the forged tail is not escaped:\n%s", t.p);
+  /* Nor one that shows as nothing or turns the line around (stored before they were refused). */
+  if (strstr(t.p, "\xe2\x80\xae") || strstr(t.p, "\xe2\x80\x8b")) fail_msg("a raw U+202E or U+200B in show:\n%s", t.p);
+  if (!strstr(t.p, "\\u{202E}gnirts\\u{200B}")) fail_msg("the bidi tail is not escaped:\n%s", t.p);
   free(t.p);
 
   t = (text){0};

@@ -288,6 +288,12 @@ static void overdue_escalates_then_resolves(void **state) {
   /* escalation raised its level, not its priority (the protocol does not ask for it) */
   assert_string_equal(json_string_value(json_object_get(a, "priority")), "medium");
   json_decref(s);
+  /* A reason given must say something (T7): not blank, nor invisible (U+200B, U+202E). */
+  assert_int_equal(vigil_alert_ack(f->e, 1, "nurse:ana", " \t "), VIGIL_EINVAL);
+  assert_int_equal(vigil_alert_ack(f->e, 1, "nurse:ana", "\xe2\x80\x8b"), VIGIL_EINVAL);
+  assert_int_equal(vigil_alert_ack(f->e, 1, "nurse:ana", "\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\xae\xe2\x80\x8b"),
+                   VIGIL_EINVAL);
+  assert_int_equal(vigil_alert_ack(f->e, 1, "nurse:ana", "ok\xe2\x80\x8b"), VIGIL_EINVAL);
   assert_int_equal(vigil_alert_ack(f->e, 1, "nurse:ana", "was with another patient"), 0);
   assert_int_equal(vigil_alert_ack(f->e, 1, "nurse:ana", NULL), VIGIL_ESTATE);
   s = state_of(f, id);

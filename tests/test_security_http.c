@@ -604,6 +604,50 @@ static void test_flag_with_equals(void **state) {
   assert_int_equal(stat(db, &st), 0);
 }
 
+/* ---- patient identifiers (T8) ------------------------------------------------------- */
+
+/* A patient of spaces only, or with a control, bidi or invisible character,
+ * is refused (422 invalid_field, field patient) at visit start, course start
+ * and in the patient's path, and nothing is kept; an ordinary one (with a
+ * space, in another script) is taken. Before: "   ", ESC, CR/LF, U+202E and
+ * U+200B were all stored. */
+static void test_patient_ids(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  static const char *const bad[] = {
+      "   ",         "\\t",         "\\u00a0\\u3000",     "MRN\\u001b[2K7", "MRN\\r\\n7",  "MRN\\u0007",
+      "MRN\\u202e7", "MRN\\u200b7", "\\u2066MRN7\\u2069", "MRN\\ufeff7",    "MRN\\u00857",
+  };
+  char body[256], *answer;
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%s\"}", bad[i]);
+    int status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+    expect_error(status, answer, 422, "invalid_field", "patient");
+    free(answer);
+    status = serve_request(s, "POST", "/api/v1/courses", body, &answer);
+    expect_error(status, answer, 422, "invalid_field", "patient");
+    free(answer);
+  }
+  int status = serve_request(s, "GET", "/api/v1/patients/MRN%E2%80%AE7", NULL, &answer);
+  expect_error(status, answer, 422, "invalid_field", "patient");
+  free(answer);
+  status = serve_request(s, "GET", "/api/v1/patients/%20%20", NULL, &answer);
+  expect_error(status, answer, 422, "invalid_field", "patient");
+  free(answer);
+  assert_int_equal(serve_request(s, "GET", "/api/v1/visits", NULL, &answer), 200);
+  if (strstr(answer, "MRN")) fail_msg("a refused patient was kept: %s", answer);
+  free(answer);
+  /* Ordinary identifiers pass. */
+  status = serve_request(s, "POST", "/api/v1/visits", "{\"protocol\": \"sec_test\", \"patient\": \"MRN 7\"}", &answer);
+  if (status != 201) fail_msg("MRN 7: %d %s", status, answer);
+  free(answer);
+  status = serve_request(s, "POST", "/api/v1/visits",
+                         "{\"protocol\": \"sec_test\", \"patient\": \"\\u0645\\u0631\\u064a\\u0645 12\"}", &answer);
+  if (status != 201) fail_msg("a name in Arabic script: %d %s", status, answer);
+  free(answer);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -618,6 +662,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_upload_off_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connections_per_address, setup, teardown),
       cmocka_unit_test_setup_teardown(test_descriptors_exhausted, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_patient_ids, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

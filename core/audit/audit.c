@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "lang/protocol.h"
 #include "store/store.h"
 #include "vigil/vigil.h"
@@ -997,12 +998,20 @@ static int is_plain_word(const char *s) {
 /* Client text printed as it came (a reason, a patient) may hold control
  * characters: a line feed would forge a line of the history, an escape
  * sequence would drive the auditor's terminal. Every control character in
- * b from `from` on is written as \xHH (\n, \r, \t as such) instead. */
+ * b from `from` on is written as \xHH (\n, \r, \t as such) instead; a
+ * character that shows as nothing or turns the text around (U+200B,
+ * U+202E: data stored before T8 refused them) as \u{HHHH}, and a byte that
+ * is not UTF-8 as \xHH. */
+static int shown_as_is(const unsigned char *p, size_t avail, size_t *n) {
+  uint32_t cp = vigil__utf8_decode(p, avail, n);
+  return *n && !vigil__unicode_control(cp) && !vigil__unicode_invisible(cp);
+}
+
 static void escape_controls(buf *b, size_t from) {
   if (b->oom || b->len <= from) return;
-  size_t n = b->len - from, bad = 0;
-  for (size_t i = from; i < b->len; i++)
-    bad += (unsigned char)b->p[i] < 0x20 || b->p[i] == 0x7f;
+  size_t n = b->len - from, bad = 0, k;
+  for (size_t i = from; i < b->len; i += k ? k : 1)
+    bad += !shown_as_is((const unsigned char *)b->p + i, b->len - i, &k);
   if (!bad) return;
   char *copy = malloc(n);
   if (!copy) {
@@ -1011,18 +1020,22 @@ static void escape_controls(buf *b, size_t from) {
   }
   memcpy(copy, b->p + from, n);
   b->len = from;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)copy[i];
-    if (c == '\n')
+  for (size_t i = 0; i < n; i += k ? k : 1) {
+    const unsigned char *p = (const unsigned char *)copy + i;
+    if (shown_as_is(p, n - i, &k)) {
+      vigil__buf_put(b, (const char *)p, k);
+      continue;
+    }
+    if (k > 1) /* a well-formed character that shows as nothing, or C1 */
+      vigil__buf_printf(b, "\\u{%04X}", (unsigned)vigil__utf8_decode(p, n - i, &k));
+    else if (*p == '\n')
       vigil__buf_puts(b, "\\n");
-    else if (c == '\r')
+    else if (*p == '\r')
       vigil__buf_puts(b, "\\r");
-    else if (c == '\t')
+    else if (*p == '\t')
       vigil__buf_puts(b, "\\t");
-    else if (c < 0x20 || c == 0x7f)
-      vigil__buf_printf(b, "\\x%02x", c);
     else
-      vigil__buf_putc(b, (char)c);
+      vigil__buf_printf(b, "\\x%02x", *p);
   }
   free(copy);
 }

@@ -646,10 +646,17 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is acknowledged already", (unsigned long long)id);
   if (!vigil__alert_is_open(a))
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is resolved", (unsigned long long)id);
-  if (a->carry && (!reason || !*reason))
+  if (a->carry && !vigil__reason_ok(reason))
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
-                              "alert %llu stays until it is assessed: acknowledging it needs a clinician's reason",
-                              (unsigned long long)id);
+                              "alert %llu stays until it is assessed: acknowledging it needs a clinician's reason "
+                              "(at least %d characters that are not blank, one a letter or digit)",
+                              (unsigned long long)id, VIGIL__REASON_MIN);
+  /* A reason given says something, as an override's does (T7): not blank nor invisible. */
+  if (reason && *reason && !vigil__reason_ok(reason))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
+                              "a reason, when given, needs at least %d characters that are not blank, one a letter "
+                              "or digit (or leave it out)",
+                              VIGIL__REASON_MIN);
   val data = reason && *reason
                  ? vigil__val_recordv(2, K(alert), val_num((double)id), K(reason), vigil__val_cstring(reason))
                  : vigil__val_recordv(1, K(alert), val_num((double)id));

@@ -9,6 +9,7 @@
 
 #include "engine.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 
 /* ---- errors and logging -------------------------------------------------- */
 
@@ -25,11 +26,16 @@ int vigil__engine_fail(vigil_engine *e, int code, const char *about, const char 
 int vigil__reason_ok(const char *reason) {
   if (!reason) return 0;
   int shown = 0, alnum = 0;
-  for (const unsigned char *c = (const unsigned char *)reason; *c; c++) {
-    if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r' || *c == '\f' || *c == '\v') continue;
+  for (const unsigned char *c = (const unsigned char *)reason; *c;) {
+    size_t n;
+    uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &n);
+    if (!n) cp = *c, n = 1; /* not UTF-8 (the API refuses it): a byte */
+    c += n;
+    /* Blank, control or invisible (U+200B, U+202E...: T7) characters say nothing. */
+    if (vigil__unicode_space(cp) || vigil__unicode_control(cp) || vigil__unicode_invisible(cp)) continue;
     shown++;
-    /* Bytes of UTF-8 letters count as letters: a reason in another script. */
-    if ((*c >= '0' && *c <= '9') || ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z') || *c >= 0x80) alnum = 1;
+    /* Letters of other scripts count as letters: a reason in another script. */
+    if ((cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') || cp >= 0x80) alnum = 1;
   }
   return shown >= VIGIL__REASON_MIN && alnum;
 }

@@ -17,6 +17,7 @@
 #include "export.h"
 #include "metrics.h"
 #include "api_internal.h"
+#include "base/utf8.h"
 #include "stream.h"
 #include "api/ui.h"
 
@@ -256,6 +257,22 @@ int vigil__api_texts_within(http_request *req, json_t *x, const char *field, siz
 
 /* A member that must be a string (or may be absent): 0, or -1 after
  * answering 422 (a string longer than its limit: too_long, with the limit). */
+const char *vigil__api_patient_problem(const char *patient) {
+  int shown = 0;
+  for (const unsigned char *c = (const unsigned char *)patient; *c;) {
+    size_t n;
+    uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &n);
+    if (!n) return "the patient is not UTF-8";
+    c += n;
+    if (vigil__unicode_control(cp))
+      return "the patient may not contain control characters (line breaks, tabs, escapes)";
+    if (vigil__unicode_invisible(cp))
+      return "the patient may not contain invisible or direction-changing characters (such as U+200B, U+202E)";
+    shown += !vigil__unicode_space(cp);
+  }
+  return shown ? NULL : "the patient is blank";
+}
+
 int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
   json_t *x = json_object_get(body, name);
   *out = NULL;
@@ -266,6 +283,12 @@ int vigil__api_member_string(http_request *req, json_t *body, const char *name, 
       size_t max = vigil__api_text_limit(name);
       if (utf8_chars(json_string_value(x), json_string_length(x)) > max) {
         vigil__api_too_long(req, name, max);
+        return -1;
+      }
+      /* A patient identifier must read as what it is (T8). */
+      const char *problem = !strcmp(name, "patient") ? vigil__api_patient_problem(json_string_value(x)) : NULL;
+      if (problem) {
+        vigil__http_respond_error(req, 422, "invalid_field", problem, name);
         return -1;
       }
       *out = json_string_value(x);
@@ -498,6 +521,11 @@ static void get_patient(api *a, http_request *req, const char *seg, size_t len) 
   query[k] = 0;
   if (len >= sizeof patient || vigil__http_query_param(query, "p", patient, sizeof patient) < 0) {
     vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
+    return;
+  }
+  const char *problem = vigil__api_patient_problem(patient);
+  if (problem) {
+    vigil__http_respond_error(req, 422, "invalid_field", problem, "patient");
     return;
   }
   char *body = vigil_patient_json(a->e, patient);

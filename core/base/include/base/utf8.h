@@ -8,6 +8,7 @@
 #define VIGIL_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The length (1 to 4) of the well-formed sequence at p, of which avail
  * bytes may be read; 0 if it is not one. */
@@ -16,5 +17,19 @@ size_t vigil__utf8_seq(const unsigned char *p, size_t avail);
 int vigil__utf8_valid_n(const char *s, size_t n);
 /* Whether the NUL-terminated s is well-formed UTF-8. */
 int vigil__utf8_valid(const char *s);
+/* The code point of the well-formed sequence at p and its length in *len;
+ * 0 with *len 0 if it is not one. */
+uint32_t vigil__utf8_decode(const unsigned char *p, size_t avail, size_t *len);
+
+/* What a person cannot see in a name or a reason (docs/security.md T7, T8):
+ * a control character (C0, DEL, C1); an invisible one, i.e. a format
+ * character (Unicode's Cf: the bidi controls U+202A..U+202E and
+ * U+2066..U+2069, the zero widths U+200B..U+200F and U+2060..U+2064,
+ * U+FEFF, the soft hyphen, tags...) or one shown as nothing (variation
+ * selectors, fillers, U+034F); white space beyond ASCII's (U+00A0,
+ * U+2000..U+200A, U+2028, U+3000...). */
+int vigil__unicode_control(uint32_t cp);
+int vigil__unicode_invisible(uint32_t cp);
+int vigil__unicode_space(uint32_t cp);
 
 #endif
