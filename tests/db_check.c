@@ -124,8 +124,10 @@ static int check_bookkeeping(sqlite3 *db, uint64_t after, db_report *r) {
              (unsigned long long)after);
   snprintf(sql, sizeof sql,
            "SELECT COUNT(*) FROM ("
-           " SELECT s.visit AS id, CASE WHEN EXISTS (SELECT 1 FROM events c WHERE c.visit = s.visit AND c.type IN"
-           "   ('visit.discharged', 'visit.aborted')) THEN 'closed' ELSE 'active' END AS status"
+           " SELECT s.visit AS id, CASE WHEN EXISTS (SELECT 1 FROM events c WHERE c.visit = s.visit AND"
+           "   (c.type = 'visit.discharged' OR (c.type = 'visit.aborted' AND"
+           "    COALESCE(json_array_length(c.body, '$.data.alerts'), 0) = 0) OR (c.type = 'alert.acknowledged' AND"
+           "    json_extract(c.body, '$.data.alerts_left') = 0))) THEN 'closed' ELSE 'active' END AS status"
            " FROM events s WHERE s.type = 'visit.started'%s"
            " EXCEPT SELECT id, status FROM visits)",
            which);

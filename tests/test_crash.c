@@ -237,7 +237,8 @@ static void catch_up(load *l) {
   const char *sql[] = {
       "SELECT COALESCE(MAX(seq), 0) FROM events",
       "SELECT v.id, EXISTS (SELECT 1 FROM events e WHERE e.visit = v.id AND e.type = 'phase.entered') "
-      "FROM visits v WHERE v.status = 'active'",
+      "FROM visits v WHERE v.status = 'active' AND NOT EXISTS (SELECT 1 FROM events e WHERE e.visit = v.id AND "
+      "e.type = 'visit.aborted')", /* aborted with active alerts: still folded at start (G3), not open */
       "SELECT json_extract(body, '$.data.alert') FROM events WHERE type = 'alert.raised' AND visit IN "
       "(SELECT id FROM visits WHERE status = 'active') EXCEPT SELECT json_extract(body, '$.data.alert') FROM events "
       "WHERE type IN ('alert.acknowledged', 'alert.resolved') AND visit IN (SELECT id FROM visits WHERE status = "
@@ -573,7 +574,8 @@ static size_t open_visits(open_visit **out) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(db,
                          "SELECT v.id, NOT EXISTS (SELECT 1 FROM events e WHERE e.visit = v.id AND "
-                         "e.type = 'phase.entered') FROM visits v WHERE v.status = 'active' ORDER BY v.id",
+                         "e.type = 'phase.entered') FROM visits v WHERE v.status = 'active' AND NOT EXISTS "
+                         "(SELECT 1 FROM events e WHERE e.visit = v.id AND e.type = 'visit.aborted') ORDER BY v.id",
                          -1, &st, NULL) != SQLITE_OK) {
     /* Killed before the first start committed the schema, or while it
      * switched the file to WAL (db_check saw it): there is nothing yet. */

@@ -27,6 +27,15 @@
 #include "store/store.h"
 #include "vigil/vigil.h"
 
+/* The events that end a visit for recovery, as store/event.h's
+ * vigil__event_ends_visit says (e: the events table): a discharge, an abort
+ * that left no active alert, the acknowledgement of an aborted visit's last
+ * active alert (G3 in docs/safety.md). */
+#define AUDIT_ENDS_VISIT                                                                                               \
+  "(e.type = 'visit.discharged' OR (e.type = 'visit.aborted' AND "                                                     \
+  "COALESCE(json_array_length(e.body, '$.data.alerts'), 0) = 0) OR (e.type = 'alert.acknowledged' AND "                \
+  "json_extract(e.body, '$.data.alerts_left') = 0))"
+
 /* The newest store schema this file knows how to read (store_sqlite.c's
  * migrations). A newer file may have moved what the chain covers. */
 
@@ -490,11 +499,10 @@ static int check_derived(reader *r, const chain *c, verdict *v) {
                     "visit %lld was started but the log has no event for it: the last events were deleted and the head "
                     "rewritten",
                     (long long)a);
-  if ((rc = first_problem(
-           r,
-           "SELECT id FROM visits v WHERE status = 'closed' AND NOT EXISTS (SELECT 1 FROM events e "
-           "WHERE e.visit = v.id AND e.type IN ('visit.discharged', 'visit.aborted')) ORDER BY id LIMIT 1",
-           &a, &b, &found)) < 0)
+  if ((rc = first_problem(r,
+                          "SELECT id FROM visits v WHERE status = 'closed' AND NOT EXISTS (SELECT 1 FROM events e "
+                          "WHERE e.visit = v.id AND " AUDIT_ENDS_VISIT ") ORDER BY id LIMIT 1",
+                          &a, &b, &found)) < 0)
     return rc;
   if (found)
     return tampered(v, next,
@@ -512,7 +520,7 @@ static int check_derived(reader *r, const chain *c, verdict *v) {
                     (long long)b, (long long)a);
   if ((rc = first_problem(r,
                           "SELECT e.seq, e.visit FROM events e JOIN visits v ON v.id = e.visit "
-                          "WHERE e.type IN ('visit.discharged', 'visit.aborted') AND v.status != 'closed' "
+                          "WHERE " AUDIT_ENDS_VISIT " AND v.status != 'closed' "
                           "ORDER BY e.seq LIMIT 1",
                           &a, &b, &found)) < 0)
     return rc;
@@ -556,11 +564,12 @@ static int first_difference(reader *r, const char *sql, difference *d) {
 static int check_fold(reader *r, verdict *v) {
   difference d;
   int rc;
-  /* Visits: 'closed' once discharged or aborted, else 'active'. */
+  /* Visits: 'closed' once discharged, or aborted with no active alert left
+   * (AUDIT_ENDS_VISIT), else 'active'. */
   if ((rc = first_difference(r,
                              "SELECT (SELECT MIN(seq) FROM events e WHERE e.visit = f.id), f.id, f.status, f.want "
                              "FROM (SELECT v.id, v.status, CASE WHEN EXISTS (SELECT 1 FROM events e WHERE "
-                             "e.visit = v.id AND e.type IN ('visit.discharged', 'visit.aborted')) THEN 'closed' "
+                             "e.visit = v.id AND " AUDIT_ENDS_VISIT ") THEN 'closed' "
                              "ELSE 'active' END AS want FROM visits v) f WHERE f.status IS NOT f.want "
                              "ORDER BY f.id LIMIT 1",
                              &d)) < 0)

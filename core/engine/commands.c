@@ -632,9 +632,19 @@ int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, cons
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
                               "aborting a visit needs a reason (at least %d characters that are not blank)",
                               VIGIL__REASON_MIN);
-  if (!vigil__emit(e, v, EV_VISIT_ABORTED, actor_of(actor),
-                   vigil__val_recordv(1, K(reason), vigil__val_cstring(reason))))
-    return VIGIL_ENOMEM;
+  /* G3 (docs/safety.md): the active alerts the visit still has are named in
+   * the abort; they escalate until acknowledged, the visit stays listed with
+   * them, and the store folds it at start until the last is acknowledged. */
+  uint32_t n_active = 0;
+  for (uint32_t i = 0; i < v->n_alerts; i++)
+    n_active += vigil__alert_is_active(v->alerts[i]);
+  val alerts = n_active ? vigil__val_list(n_active) : VAL_NIL_;
+  if (n_active && !vigil__val_ok(alerts)) return VIGIL_ENOMEM;
+  for (uint32_t i = 0, k = 0; n_active && i < v->n_alerts; i++)
+    if (vigil__alert_is_active(v->alerts[i])) val_items(alerts)[k++] = val_num((double)v->alerts[i]->id);
+  val data = n_active ? vigil__val_recordv(2, K(reason), vigil__val_cstring(reason), K(alerts), alerts)
+                      : vigil__val_recordv(1, K(reason), vigil__val_cstring(reason));
+  if (!vigil__emit(e, v, EV_VISIT_ABORTED, actor_of(actor), data)) return VIGIL_ENOMEM;
   if (vigil__course_session_end(e, v, 1) < 0) return VIGIL_ENOMEM;
   return vigil__engine_done(e, v);
 }
@@ -657,9 +667,21 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
                               "a reason, when given, needs at least %d characters that are not blank, one a letter "
                               "or digit (or leave it out)",
                               VIGIL__REASON_MIN);
-  val data = reason && *reason
-                 ? vigil__val_recordv(2, K(alert), val_num((double)id), K(reason), vigil__val_cstring(reason))
-                 : vigil__val_recordv(1, K(alert), val_num((double)id));
+  /* An aborted visit is watched for its active alerts (G3): the event says
+   * how many are left after this one, 0 ending the watch (the store's). */
+  int left = -1;
+  if (a->visit && a->visit->status == VISIT_ABORTED) {
+    left = 0;
+    for (uint32_t i = 0; i < a->visit->n_alerts; i++)
+      left += a->visit->alerts[i] != a && vigil__alert_is_active(a->visit->alerts[i]);
+  }
+  int has_reason = reason && *reason;
+  val data = vigil__val_record((uint32_t)(1 + has_reason + (left >= 0)));
+  if (!vigil__val_ok(data)) return VIGIL_ENOMEM;
+  uint32_t nf = 0;
+  val_fields(data)[nf++] = (field){.key = K(alert), .v = val_num((double)id)};
+  if (has_reason) val_fields(data)[nf++] = (field){.key = K(reason), .v = vigil__val_cstring(reason)};
+  if (left >= 0) val_fields(data)[nf++] = (field){.key = K(alerts_left), .v = val_num((double)left)};
   vigil_event *ev = vigil__emit(e, a->visit, EV_ALERT_ACKNOWLEDGED, actor_of(actor), data);
   if (!ev) return VIGIL_ENOMEM;
   /* A course alert's acknowledgement is a site event its course folds. */
@@ -667,6 +689,22 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
   /* A carried alert closes by a clinician's acknowledgement with a reason. */
   if (a->carry) vigil__resolve_alert(e, a);
   return vigil__engine_done(e, a->visit);
+}
+
+int vigil_visit_open_high_alerts(vigil_engine *e, uint64_t id, char *text, size_t len) {
+  visit *v = vigil__engine_visit(e, id);
+  int n = 0;
+  size_t used = 0;
+  if (len) text[0] = '\0';
+  for (uint32_t i = 0; v && i < v->n_alerts; i++) {
+    const alert *a = v->alerts[i];
+    if (a->prio != PRIORITY_HIGH || !vigil__alert_is_open(a)) continue;
+    if (used < len)
+      used += (size_t)snprintf(text + used, len - used, "%salert %llu: %s", n ? "; " : "", (unsigned long long)a->id,
+                               a->message ? a->message : "");
+    n++;
+  }
+  return n;
 }
 
 int vigil_alert_carried(vigil_engine *e, uint64_t id) {

@@ -152,6 +152,9 @@ static void keep_closed(vigil_engine *e, uint64_t id) {
   for (uint32_t i = 0; i < ENGINE_CLOSED_KEPT; i++)
     if (e->closed[i] == old) return; /* read again since: kept */
   visit *v = e->visits[old - 1];
+  /* An aborted visit with active alerts stays: they escalate and are listed (G3). */
+  for (uint32_t i = 0; v && i < v->n_alerts; i++)
+    if (vigil__alert_is_active(v->alerts[i])) return;
   if (v && v->status != VISIT_ACTIVE && !has_pending(e, old)) vigil__engine_drop_visit(e, v);
 }
 

@@ -172,7 +172,11 @@ static int alerts_match(const visit *v, const char *which) {
 char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
   vigil_visit_filter none = {0};
   if (!f) f = &none;
-  const char *status = f->status ? f->status : "active";
+  /* Asked for the visits with alerts, without a status: every visit that has
+   * them, an aborted one too (its alerts escalate until acknowledged: G3 in
+   * docs/safety.md). */
+  int want_alerts_active = f->alerts && !strcmp(f->alerts, "active");
+  const char *status = f->status ? f->status : want_alerts_active ? "all" : "active";
   int want_active = !strcmp(status, "active") || !strcmp(status, "all");
   int want_discharged = !strcmp(status, "discharged") || !strcmp(status, "closed") || !strcmp(status, "all");
   int want_aborted = !strcmp(status, "aborted") || !strcmp(status, "closed") || !strcmp(status, "all");
@@ -194,7 +198,8 @@ char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
   for (uint64_t id = f->after + 1; id <= e->n_visits; id++) {
     /* Active visits are all in memory; a closed one may have to be folded. */
     visit *v = e->visits[id - 1];
-    if (!v && (want_discharged || want_aborted)) v = vigil__engine_visit(e, id);
+    /* A closed visit with active alerts is in memory (engine.c, keep_closed). */
+    if (!v && (want_discharged || want_aborted) && !want_alerts_active) v = vigil__engine_visit(e, id);
     if (!v) continue;
     if (v->status == VISIT_ACTIVE ? !want_active : v->status == VISIT_DISCHARGED ? !want_discharged : !want_aborted)
       continue;

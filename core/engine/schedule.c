@@ -62,6 +62,9 @@ static void consider(deadline *best, int64_t at, deadline_kind kind) {
 
 static deadline next_deadline(visit *v) {
   deadline best = {.at = INT64_MAX, .kind = DL_NONE};
+  /* An aborted visit's active alerts escalate until acknowledged (G3 in
+   * docs/safety.md): the patient is still there; nothing else is due. */
+  if (v->status == VISIT_ABORTED) goto escalations;
   if (v->status != VISIT_ACTIVE) return best;
   const protocol *p = v->p;
   const phase_spec *ph = &p->phases[v->phase];
@@ -81,6 +84,7 @@ static deadline next_deadline(visit *v) {
   }
   if (!v->min_reached && ph->min >= 0) consider(&best, v->phase_at + ph->min, DL_MINIMUM);
   if (!v->max_alerted && ph->max >= 0) consider(&best, v->phase_at + ph->max, DL_MAXIMUM);
+escalations:
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     alert *a = v->alerts[i];
     if (a->acked || a->cleared || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;

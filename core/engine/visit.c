@@ -70,6 +70,8 @@ int vigil__alert_is_open(const alert *a) {
   return !(a->cleared && (a->acked || !a->latching));
 }
 
+int vigil__alert_is_active(const alert *a) { return vigil__alert_is_open(a) && !a->acked; }
+
 const char *vigil__alert_state_name(const alert *a) {
   return !vigil__alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active";
 }

@@ -23,6 +23,19 @@ int vigil__event_type_parse(const char *s) {
   return -1;
 }
 
+int vigil__event_ends_visit(const struct vigil_event *ev) {
+  if (ev->type == EV_VISIT_DISCHARGED) return 1;
+  if (ev->type == EV_VISIT_ABORTED) {
+    val *alerts = vigil__val_get(ev->data, K(alerts));
+    return !alerts || alerts->type != VAL_LIST || alerts->u.o->n == 0;
+  }
+  if (ev->type == EV_ALERT_ACKNOWLEDGED && ev->visit) {
+    val *left = vigil__val_get(ev->data, K(alerts_left));
+    return left && left->type == VAL_NUMBER && left->u.num == 0;
+  }
+  return 0;
+}
+
 void vigil__event_to_json(buf *b, const struct vigil_event *ev) {
   /* Every durable event goes through here: no printf. */
   vigil__buf_puts(b, "{\"seq\":");

@@ -307,7 +307,7 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
     if (ev->type == EV_VISIT_STARTED)
       PQclear(run(s, "INSERT INTO vigil_visits (site, id, status) VALUES ($1, $2, 'active') ON CONFLICT DO NOTHING", 2,
                   p, PGRES_COMMAND_OK, "cannot write events", &rc, err, errlen));
-    else if (ev->type == EV_VISIT_DISCHARGED || ev->type == EV_VISIT_ABORTED)
+    else if (vigil__event_ends_visit(ev))
       PQclear(run(s, "UPDATE vigil_visits SET status = 'closed' WHERE site = $1 AND id = $2", 2, p, PGRES_COMMAND_OK,
                   "cannot write events", &rc, err, errlen));
     else if (ev->type == EV_PROTOCOL_APPROVED)

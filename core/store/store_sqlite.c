@@ -250,7 +250,7 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
     sqlite3_stmt *vs = NULL;
     if (ev->type == EV_VISIT_STARTED)
       vs = s->visit_start;
-    else if (ev->type == EV_VISIT_DISCHARGED || ev->type == EV_VISIT_ABORTED)
+    else if (vigil__event_ends_visit(ev))
       vs = s->visit_end;
     if (vs) {
       sqlite3_reset(vs);

@@ -208,6 +208,11 @@ int vigil_visit_override(vigil_engine *e, uint64_t visit, const char *actor, con
 /* Leaves the last phase (VIGIL_ESTATE in an earlier phase). */
 int vigil_visit_discharge(vigil_engine *e, uint64_t visit, const char *actor);
 int vigil_visit_abort(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
+/* How many open high alerts the visit has (H12: not acknowledged, or
+ * acknowledged while their condition holds), listed into text ("alert 13:
+ * SpO2 80% ..."); 0 when none or no such visit. A server lets only a
+ * clinician abort such a visit (G3 in docs/safety.md). */
+int vigil_visit_open_high_alerts(vigil_engine *e, uint64_t visit, char *text, size_t len);
 
 /* Acknowledges one alert; it silences only that alert. */
 int vigil_alert_ack(vigil_engine *e, uint64_t alert, const char *actor, const char *reason);

@@ -1140,6 +1140,22 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
     write_request_free(w);
     return;
   }
+  /* G3 (docs/safety.md): aborting a visit with an open high alert ends its
+   * monitoring while the patient may be deteriorating: a clinician's
+   * decision, signed with their password; a nurse is told to call one. */
+  if (cmd == CMD_ABORT) {
+    char which[700], msg[900];
+    int n = vigil_visit_open_high_alerts(a->e, id, which, sizeof which);
+    if (n > 0 && !vigil__role_may(who->role, PERM_OVERRIDE)) {
+      snprintf(msg, sizeof msg,
+               "the visit has %d open high alert%s (%s): only a clinician aborts it, with a reason and their password",
+               n, n == 1 ? "" : "s", which);
+      vigil__http_respond_error(req, 409, "wrong_state", msg, "visit");
+      write_request_free(w);
+      return;
+    }
+    if (n > 0) signs = 1;
+  }
   /* A carried alert (a self-harm risk) waits for a clinician's assessment:
    * only a clinician acknowledges it, with a reason (docs/safety.md, H4). */
   if (cmd == CMD_ACK && vigil_alert_carried(a->e, id) && !vigil__role_may(who->role, PERM_SIGN)) {

@@ -31,7 +31,9 @@ export function nextDue(detail) {
 }
 
 async function load() {
-  const list = await all("/visits?status=active", "visits");
+  // An aborted visit whose alerts are not all acknowledged stays on the
+  // board: they escalate until someone does (docs/safety.md, G3).
+  const list = [...await all("/visits?status=active", "visits"), ...await all("/visits?status=aborted&alerts=active", "visits")];
   const details = await Promise.all(list.map((v) => get(`/visits/${v.id}`).catch(() => null)));
   const titles = await Promise.all(list.map((v) => title(v.protocol).catch(() => v.protocol)));
   rows = list.map((v, i) => ({ visit: v, detail: details[i], title: titles[i] }));
@@ -119,7 +121,7 @@ function draw() {
       h("td", { class: "location" }, v.location || h("span", { class: "muted" }, "—")),
       h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient)),
       h("td", {}, r.title, h("span", { class: "muted" }, ` v${protocol[1]}`)),
-      h("td", { class: "phase" }, v.phase_title || v.phase),
+      h("td", { class: "phase" }, v.phase_title || v.phase, v.status === "aborted" ? h("span", { class: "badge badge-overdue" }, " aborted") : null),
       h("td", { class: "in-phase", dataset: { since: Date.parse(v.phase_started_at) } }, duration(now() - Date.parse(v.phase_started_at))),
       dueCell(r),
       vitalsCell(r),

@@ -27,7 +27,8 @@ void vigil__intern_release(void);
   X(reason) X(reasons) X(rule) X(scope) X(sha256) X(source) X(total) X(value) X(values) X(version) \
   X(late_ms) X(observed_at) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical) X(hook) \
   X(location) X(follows) X(items) X(attests) X(calculation) X(attested) X(ref) \
-  X(course) X(session) X(visit) X(measure) X(why) X(status) X(override) X(concurrent)
+  X(course) X(session) X(visit) X(measure) X(why) X(status) X(override) X(concurrent) X(alerts) X(alerts_left) \
+  X(carry) X(amended)
 // clang-format on
 
 #define VIGIL_KEY_DECL_(k) const char *k;

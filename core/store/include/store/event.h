@@ -66,6 +66,12 @@ struct vigil_event {
 const char *vigil__event_type_name(event_type t);
 /* -1 if s names no type. */
 int vigil__event_type_parse(const char *s);
+/* Whether ev ends its visit for recovery (the store's status 'closed'): a
+ * discharge, an abort that leaves no active alert (`alerts`, G3 in
+ * docs/safety.md), or the acknowledgement of an aborted visit's last active
+ * alert (`alerts_left` 0). An aborted visit with active alerts is folded at
+ * start, for its alerts to escalate until acknowledged. */
+int vigil__event_ends_visit(const struct vigil_event *ev);
 /* The canonical JSON of an event: the store keeps it and hashes it. */
 void vigil__event_to_json(buf *b, const struct vigil_event *ev);
 /* An event from a stored row (its data parsed from body). Returns 0, or -1
