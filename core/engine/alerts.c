@@ -7,7 +7,9 @@
  * acknowledged even after their cause clears, and unacknowledged alerts
  * escalate rather than repeat. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "base/intern.h"
@@ -42,7 +44,7 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
               : more->value_text ? val_atom(more->value_text)
               : more->has_value  ? val_num(more->value)
                                  : VAL_NIL_;
-  field f[13] = {
+  field f[14] = {
       {K(alert), val_num((double)id)},
       {K(rule), val_atom(rule)},
       {K(key), val_atom(key)},
@@ -56,10 +58,11 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
       {K(value), value},
       {K(follows), more && more->follows ? val_num((double)more->follows) : VAL_NIL_},
       {K(phase), more && more->phase ? val_atom(more->phase) : VAL_NIL_},
+      {K(carry), more && more->carry ? val_bool(1) : VAL_NIL_},
   };
   /* Absent fields (no key for a per-reading alert, no item) are left out. */
   uint32_t n = 0;
-  for (int i = 0; i < 13; i++)
+  for (int i = 0; i < 14; i++)
     n += f[i].v.type != VAL_NIL;
   val data = vigil__val_record(n);
   if (!vigil__val_ok(data) || !vigil__val_ok(f[4].v)) {
@@ -68,7 +71,7 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
     vigil__val_release(items);
     return NULL;
   }
-  for (int i = 0, k = 0; i < 13; i++)
+  for (int i = 0, k = 0; i < 14; i++)
     if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
   if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL;
   return id <= e->n_alerts ? e->alerts[id - 1] : NULL;
@@ -88,6 +91,23 @@ alert *vigil__overdue_alert(const visit *v, int item) {
 void vigil__resolve_alert(vigil_engine *e, alert *a) {
   if (a->cleared) return;
   vigil__emit(e, a->visit, EV_ALERT_RESOLVED, K(vigil), vigil__val_recordv(1, K(alert), val_num((double)a->id)));
+}
+
+/* G4: x's message says when its reading was observed and entered. */
+static void late_message(vigil_engine *e, outcome *x) {
+  char out[1200];
+  char seen[32], typed[32];
+  time_t t1 = (time_t)(e->late_at / 1000), t2 = (time_t)(vigil__engine_now(e) / 1000);
+  struct tm a, b;
+  gmtime_r(&t1, &a);
+  gmtime_r(&t2, &b);
+  strftime(seen, sizeof seen, "%H:%M:%S", &a);
+  strftime(typed, sizeof typed, "%H:%M:%S", &b);
+  snprintf(out, sizeof out, "%s [observed at %s UTC, entered late at %s]", x->message, seen, typed);
+  char *copy = strdup(out);
+  if (!copy) return;
+  free(x->message);
+  x->message = copy;
 }
 
 static const char *outcome_key(const char *rule, const outcome *o) {
@@ -156,10 +176,20 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
   for (int i = 0; i < o->n; i++) {
     outcome *x = &o->v[i];
     const char *key = outcome_key(x->kind == OUT_BLOCK ? brule : rule, x);
+    /* A late entry (G4): its alerts say when the reading was observed. */
+    if (e->late_at && x->kind == OUT_ALERT) late_message(e, x);
     switch (x->kind) {
     case OUT_ALERT: {
       int latching = x->latching >= 0 ? x->latching : v->p->latching;
       int64_t escalate = x->escalate >= 0 ? x->escalate : v->p->escalate;
+      if (e->late_findings && src == SRC_RULE && !x->per_reading) {
+        /* A reading older than the newest: a finding about it, unless the
+         * same cause is on screen, not acknowledged, already. */
+        alert *was = find_alert(v, phase, key);
+        if (!was || was->acked)
+          vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, NULL);
+        break;
+      }
       /* A hook never runs again to say its cause cleared: its alerts are
        * findings, each its own, ended by acknowledgement. */
       if (x->per_reading || src == SRC_HOOK) {
@@ -181,6 +211,7 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
       break;
     }
     case OUT_BLOCK: {
+      if (e->late_findings) break; /* the current state is the newest reading's (G4) */
       said[n_said++] = key;
       int same = 0;
       for (uint32_t b = 0; b < v->n_blocks; b++)
@@ -196,7 +227,7 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
       break;
     }
   }
-  if (!resolve_missing) return;
+  if (!resolve_missing || e->late_findings) return;
   /* What the rule no longer says has cleared: its condition alerts resolve
    * (a technical alert too, now that the rule runs again) and its blocks lift.
    * A carried alert closes so only when the rule ran on a signature (the

@@ -210,6 +210,41 @@ static int holds_by_rule(const visit *v, int item) {
   return 0;
 }
 
+/* G4 (docs/safety.md): a late entry's readings are judged by the rules. When
+ * each is the newest of its item, as any entry (its alerts say when it was
+ * observed). When one is not (a reading observed before the newest one), the
+ * rules judge it as they would have at its time: the view holds the readings
+ * observed up to it and its time is then; what they say is a finding about
+ * that reading (an alert to acknowledge, naming when it was observed), and
+ * the current state, which the newest reading gives, is left as it is (no
+ * block set or lifted, nothing resolved). */
+static void judge_late_entry(vigil_engine *e, visit *v, int phase, const int *items, int n_items, int64_t observed_at,
+                             int64_t entered_at) {
+  uint32_t kept[64];
+  int late = 0;
+  for (int k = 0; k < n_items; k++) {
+    item_state *s = &v->items[items[k]];
+    kept[k] = s->n;
+    /* The reading this entry added: observed then, entered now. */
+    for (uint32_t i = s->n; i-- > 0;)
+      if (s->r[i].at == observed_at && s->r[i].recorded_at == entered_at) {
+        if (i + 1 < s->n) {
+          s->n = i + 1; /* the view ends at it */
+          late = 1;
+        }
+        break;
+      }
+  }
+  e->late_at = observed_at;
+  e->late_findings = late;
+  e->view_now = late ? observed_at : 0;
+  vigil__eval_rules_of(e, v, phase, items, n_items);
+  e->late_at = e->view_now = 0;
+  e->late_findings = 0;
+  for (int k = 0; k < n_items; k++)
+    v->items[items[k]].n = kept[k];
+}
+
 /* observed_at < 0: observed now. Otherwise a late entry: observed then, in
  * the past and not before the visit started (docs/safety.md, H8). */
 int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
@@ -366,13 +401,18 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   val_fields(data)[nf++] = (field){.key = K(values), .v = values};
   if (n_sigs) val_fields(data)[nf++] = (field){.key = K(attests), .v = attests};
   if (observed_at >= 0) val_fields(data)[nf++] = (field){.key = K(observed_at), .v = val_num((double)observed_at)};
-  if (!vigil__emit(e, v, EV_ITEM_RECORDED, who, data)) return VIGIL_ENOMEM;
+  vigil_event *ev = vigil__emit(e, v, EV_ITEM_RECORDED, who, data);
+  if (!ev) return VIGIL_ENOMEM;
   vigil__signatures_review(e, v, who);
   for (int k = 0; k < n_items; k++)
     resolve_overdue(e, v, items[k]);
   /* A past phase's signature runs that phase's rules (the suicide-risk
-   * assessment closes or keeps its carried alert, H4). */
-  vigil__eval_rules_of(e, v, phase, items, n_items);
+   * assessment closes or keeps its carried alert, H4); a late entry's are
+   * judged as of its time (G4). */
+  if (observed_at >= 0)
+    judge_late_entry(e, v, phase, items, n_items, observed_at, ev->time);
+  else
+    vigil__eval_rules_of(e, v, phase, items, n_items);
   if (phase == v->phase) vigil__eval_scores(e, v, items, n_items);
   return vigil__engine_done(e, v);
 }
@@ -445,6 +485,32 @@ static int item_of(vigil_engine *e, visit *v, const char *ref, int *rc) {
   return item;
 }
 
+/* G6 (docs/safety.md): an amendment never silently resolves a high alert.
+ * Each that the amended value made its rule quiet is announced again as a
+ * carried alert that follows it (active, high, escalating, holding the gate
+ * as H12 says), saying the reading was amended, by whom and why: only a
+ * clinician's acknowledgement with a reason closes it, as for a carried
+ * alert an amendment of an earlier phase raises (F4). */
+static void carry_amended_alerts(vigil_engine *e, visit *v, const item_spec *it, const uint64_t *ids, uint32_t n,
+                                 const char *who, const char *reason) {
+  for (uint32_t k = 0; k < n; k++) {
+    alert *a = ids[k] <= e->n_alerts ? e->alerts[ids[k] - 1] : NULL;
+    if (!a || !a->cleared || a->visit != v) continue;
+    char msg[2600];
+    snprintf(msg, sizeof msg,
+             "%s [the reading that raised it was amended since (%s, by %s: \"%s\"): it stays until a clinician "
+             "acknowledges it with a reason]",
+             a->message, it->title, who, reason);
+    alert_more more = {.has_value = a->has_value,
+                       .value = a->value,
+                       .value_text = a->value_text,
+                       .follows = a->id,
+                       .phase = a->phase != v->phase ? v->p->phases[a->phase].id : NULL,
+                       .carry = 1};
+    vigil__raise_alert(e, v, SRC_RULE, a->rule, a->key, PRIORITY_HIGH, msg, 1, a->escalate_ms, -1, &more);
+  }
+}
+
 int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
                                 const char *value_json, const char *reason) {
   int rc = 0;
@@ -473,10 +539,25 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
                                 K(reason), vigil__val_cstring(reason));
   if (!vigil__emit(e, v, EV_ITEM_AMENDED, who, data)) return VIGIL_ENOMEM;
   vigil__signatures_review(e, v, who);
+  /* G6: the high alerts open before the amendment, of the rules it runs,
+   * when it corrects an observation of the patient (vitals, a number, a
+   * choice, a check). A score restates observations: its amendment is how a
+   * contradiction is put right (H12's Aldrete), and a signature's outcome is
+   * an assessment, which closes what it assesses (H4). */
+  uint64_t open_high[64];
+  uint32_t n_open = 0;
+  int observation = it->kind != KIND_SCORE && it->kind != KIND_SIGNATURE;
+  for (uint32_t i = 0; observation && i < v->n_alerts && n_open < 64; i++) {
+    const alert *a = v->alerts[i];
+    if (a->prio == PRIORITY_HIGH && a->source == SRC_RULE && a->key && !a->cleared && !a->carry &&
+        a->phase == it->phase)
+      open_high[n_open++] = a->id;
+  }
   /* F4 (docs/safety.md, H4): an amendment runs the rules of the item's own
    * phase, also one the visit has left: what they raise or block applies now
    * (carried: that phase's rules run again only on its next amendment). */
   vigil__eval_rules_of(e, v, it->phase, &item, 1);
+  carry_amended_alerts(e, v, it, open_high, n_open, who, reason);
   if (it->phase == v->phase) vigil__eval_scores(e, v, &item, 1);
   return vigil__engine_done(e, v);
 }

@@ -233,6 +233,7 @@ vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char 
   }
   ev->seq = ++e->seq;
   ev->time = vigil__engine_now(e);
+  e->time_floor = ev->time;
   ev->visit = v ? v->id : 0;
   ev->actor = actor;
   ev->data = data;

@@ -173,6 +173,7 @@ typedef struct subscriber {
 struct vigil_engine {
   vigil_options opts;
   /* clock */
+  int64_t time_floor; /* the newest event time folded or emitted: time never goes back before it (G11) */
   int64_t sim_now;
   int64_t wall_base;
   uint64_t hr_base;
@@ -221,6 +222,14 @@ struct vigil_engine {
   /* Lua calls */
   visit *cur;
   uint16_t view_phase1; /* 1 + the phase whose rule runs when it is not the visit's (an amendment); 0: the visit's */
+  /* A late entry's rules (G4 in docs/safety.md): late_at, when its readings
+   * were observed (0: not a late entry), named in the alerts they raise;
+   * late_findings, its reading is not the newest: what the rules say is a
+   * finding about that reading (an alert to acknowledge), never a change of
+   * the current state (no block, nothing resolved); view_now, the time the
+   * view's rules see then (the observed time; 0: the engine's). */
+  int64_t late_at, view_now;
+  int late_findings;
   /* errors and counters */
   char errmsg[2048];
   char errfield[256]; /* empty: none */
@@ -390,6 +399,7 @@ typedef struct alert_more {
   const int *items;
   int n_items;
   const char *phase; /* raised by a rule of this phase, which the visit has left (an amendment); NULL: the visit's */
+  int carry;         /* carried whatever its rule says: a high alert an amendment would have resolved (G6) */
 } alert_more;
 alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                           const char *message, int latching, int64_t escalate, int32_t item, const alert_more *more);

@@ -56,6 +56,7 @@ typedef struct fold {
 static int fold_event(void *ud, const vigil_event *ev) {
   fold *f = ud;
   vigil_engine *e = f->e;
+  if (ev->time > e->time_floor) e->time_floor = ev->time;
   if (!ev->visit) return 0;
   visit *v = f->only_id ? f->only : e->visits[ev->visit - 1];
   if (!v) {
@@ -87,6 +88,12 @@ static int fold_event(void *ud, const vigil_event *ev) {
   return 0;
 }
 
+static int note_time(void *ud, const vigil_event *ev) {
+  vigil_engine *e = ud;
+  if (ev->time > e->time_floor) e->time_floor = ev->time;
+  return 0;
+}
+
 int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen) {
   uint64_t last_seq, visits, alerts;
   int unclean;
@@ -100,6 +107,18 @@ int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen) {
   e->n_visits = e->durable_visits = visits;
   e->n_alerts = e->durable_alerts = alerts;
   if (last_seq == 0) return 0; /* a new store: nothing to recover, nothing to say */
+  /* G11 (docs/safety.md): time resumes no earlier than the newest event (the
+   * last one, and every one folded below): a simulated clock started from
+   * wall time, or a real one set back, would otherwise stamp new readings
+   * older than stored ones and restart the phases' timers. */
+  if ((rc = e->store->ops->scan(e->store, last_seq - 1, 0, note_time, e, err, errlen)) < 0) return rc;
+  int64_t clock = e->opts.clock == VIGIL_CLOCK_SIMULATED ? e->sim_now : vigil__engine_now(e);
+  if (clock < e->time_floor) {
+    vigil__engine_log(
+        e, VIGIL_LOG_WARN, "the %s clock is %lld s behind the newest stored event: time resumes from that event",
+        e->opts.clock == VIGIL_CLOCK_SIMULATED ? "simulated" : "system", (long long)((e->time_floor - clock) / 1000));
+    if (e->opts.clock == VIGIL_CLOCK_SIMULATED) e->sim_now = e->time_floor;
+  }
   /* The patients' courses first: a visit's rules may read its course. */
   if ((rc = vigil__courses_fold(e, 0, err, errlen)) < 0) return rc;
 
@@ -110,6 +129,7 @@ int vigil__engine_recover(vigil_engine *e, char *err, size_t errlen) {
     snprintf(err, errlen, "%s", f.err);
   }
   if (rc < 0) return rc;
+  if (e->opts.clock == VIGIL_CLOCK_SIMULATED && e->sim_now < e->time_floor) e->sim_now = e->time_floor;
   for (uint64_t i = 0; i < e->n_visits; i++)
     if (e->visits[i]) vigil__schedule_visit(e, e->visits[i]);
   /* A reader shows the log as it is: it says nothing and decides nothing. */

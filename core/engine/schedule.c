@@ -257,10 +257,14 @@ int vigil__visit_tick(vigil_engine *e, visit *v) {
 /* ---- the clocks ---------------------------------------------------------- */
 
 int64_t vigil__engine_now(const vigil_engine *e) {
-  if (e->opts.clock == VIGIL_CLOCK_SIMULATED) return e->sim_now;
+  if (e->opts.clock == VIGIL_CLOCK_SIMULATED) return e->sim_now > e->time_floor ? e->sim_now : e->time_floor;
   /* Wall time at start plus monotonic time since: deadlines do not move when
-   * the system clock is stepped. */
-  return e->wall_base + (int64_t)((uv_hrtime() - e->hr_base) / 1000000u);
+   * the system clock is stepped. Never before the newest event the engine
+   * folded or made (G11 in docs/safety.md): a clock set back between two
+   * runs would make new readings older than stored ones; time then stands
+   * at that event until the clock passes it. */
+  int64_t now = e->wall_base + (int64_t)((uv_hrtime() - e->hr_base) / 1000000u);
+  return now > e->time_floor ? now : e->time_floor;
 }
 
 /* Visits and courses have a heap each; the earliest of both fires first. */

@@ -13,6 +13,10 @@
 
 static vigil_engine *engine_of(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
 
+/* The time rules see: the engine's, or a late reading's while the rules
+ * judge it as of then (G4 in docs/safety.md). */
+static int64_t view_now(const vigil_engine *e) { return e->view_now ? e->view_now : vigil__engine_now(e); }
+
 static visit *current(lua_State *L) {
   visit *v = engine_of(L)->cur;
   if (!v) luaL_error(L, "the visit view is used outside a call");
@@ -116,7 +120,7 @@ static int l_held(lua_State *L) {
     if (!ok) break;
     since = s->r[i].at;
   }
-  lua_pushboolean(L, since >= 0 && vigil__engine_now(engine_of(L)) - since >= need);
+  lua_pushboolean(L, since >= 0 && view_now(engine_of(L)) - since >= need);
   return 1;
 }
 
@@ -136,7 +140,7 @@ static int l_age(lua_State *L) {
   visit *v = current(L);
   const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
   if (r)
-    lua_pushinteger(L, vigil__engine_now(engine_of(L)) - r->at);
+    lua_pushinteger(L, view_now(engine_of(L)) - r->at);
   else
     lua_pushnil(L);
   return 1;
@@ -159,18 +163,18 @@ static int l_phase(lua_State *L) {
 
 static int l_elapsed(lua_State *L) {
   visit *v = current(L);
-  lua_pushinteger(L, vigil__engine_now(engine_of(L)) - v->started_at);
+  lua_pushinteger(L, view_now(engine_of(L)) - v->started_at);
   return 1;
 }
 
 static int l_phase_elapsed(lua_State *L) {
   visit *v = current(L);
-  lua_pushinteger(L, vigil__engine_now(engine_of(L)) - v->phase_at);
+  lua_pushinteger(L, view_now(engine_of(L)) - v->phase_at);
   return 1;
 }
 
 static int l_now(lua_State *L) {
-  lua_pushinteger(L, vigil__engine_now(engine_of(L)));
+  lua_pushinteger(L, view_now(engine_of(L)));
   return 1;
 }
 

@@ -227,6 +227,8 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   for (uint32_t r = 0; a->source == SRC_RULE && r < ph->n_rules; r++)
     if (ph->rules[r].id == a->rule) a->carry = ph->rules[r].carry;
   if (a->phase != v->phase) a->carry = 1;
+  val *carry = vigil__val_get(d, K(carry)); /* an amendment would have resolved it (G6) */
+  if (carry && carry->type == VAL_BOOL && carry->u.b) a->carry = 1;
   if (!a->message || (text_of(d, K(rule)) && !a->rule) || (text_of(d, K(key)) && !a->key)) goto fail;
   if (v->n_alerts == v->cap_alerts) {
     uint32_t cap = v->cap_alerts ? v->cap_alerts * 2 : 2;
