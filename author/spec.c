@@ -140,6 +140,16 @@ static int host_events(lua_State *L) {
   return 1;
 }
 
+/* host.patient(patient) -> the patient's courses, decoded, or nil (none). */
+static int host_patient(lua_State *L) {
+  spec_run *r = run_of(L);
+  char *text = vigil_patient_json(r->e, luaL_checkstring(L, 1));
+  int n = push_json_text(L, text);
+  vigil_free(text);
+  if (!n) lua_pushnil(L);
+  return 1;
+}
+
 static const char *opt_field(lua_State *L, int t, const char *k) {
   lua_getfield(L, t, k);
   const char *s = lua_tostring(L, -1);
@@ -194,7 +204,8 @@ static lua_State *runner_state(spec_run *r, char *err, size_t errlen) {
     return NULL;
   }
   static const luaL_Reg host[] = {{"start", host_start}, {"advance_to", host_advance_to}, {"step", host_step},
-                                  {"state", host_state}, {"events", host_events},         {NULL, NULL}};
+                                  {"state", host_state}, {"events", host_events},         {"patient", host_patient},
+                                  {NULL, NULL}};
   lua_newtable(L);
   lua_pushlightuserdata(L, r);
   luaL_setfuncs(L, host, 1);

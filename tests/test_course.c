@@ -139,6 +139,13 @@ static void sessions_measures_response_remission(void **state) {
       assert_true(json_is_false(json_object_get(c0, "remission")));
       json_decref(p);
     }
+    if (i == 3) {
+      /* The first maintenance session (day 6): the next is due 14 days later. */
+      json_t *p = patient_of(e, "MRN-1");
+      json_t *c0 = json_array_get(json_object_get(p, "courses"), 0);
+      assert_string_equal(json_string_value(json_object_get(c0, "next_due")), "2026-01-25T08:00:00.000Z");
+      json_decref(p);
+    }
     vigil_engine_advance_to(e, T0 + (i + 1) * 2 * DAY);
   }
   json_t *p = patient_of(e, "MRN-1");
@@ -162,8 +169,9 @@ static void sessions_measures_response_remission(void **state) {
     assert_int_equal((int)num(json_array_get(trend, (size_t)i), "value"), phq9[i]);
   assert_true(json_is_true(json_object_get(c, "response")));
   assert_true(json_is_true(json_object_get(c, "remission"))); /* 4 < 5 */
-  /* Maintenance: the last session (day 10) + 14 days. */
-  assert_string_equal(json_string_value(json_object_get(c, "next_due")), "2026-01-29T08:00:00.000Z");
+  /* Maintenance: 14 days apart for two sessions (days 6, 8), then up to 28
+   * days: the last session (day 10) + 28 days. */
+  assert_string_equal(json_string_value(json_object_get(c, "next_due")), "2026-02-12T08:00:00.000Z");
   json_decref(p);
 }
 
@@ -322,6 +330,43 @@ static void aborted_sessions_count_for_nothing(void **state) {
   json_decref(c);
 }
 
+/* `within`: an induction series not complete within its window raises a
+ * course alert for the clinician (once, after the missed session's), which
+ * closes when the series completes. */
+static void series_not_complete_within_its_window(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  discharge(e, session(e, "MRN-9", 20, NULL));
+  vigil_engine_advance_to(e, T0 + 2 * DAY);
+  discharge(e, session(e, "MRN-9", 18, NULL));
+  vigil_engine_advance_to(e, T0 + 10 * DAY - 1000); /* within 10 days: no such alert yet */
+  json_t *c = course_of(e, "MRN-9");
+  json_t *alerts = json_object_get(c, "alerts");
+  assert_int_equal(json_array_size(alerts), 1);
+  assert_string_equal(str(json_array_get(alerts, 0), "rule"), "missed_session");
+  assert_string_equal(str(json_array_get(alerts, 0), "priority"), "high"); /* the protocol's priorities */
+  json_decref(c);
+  vigil_engine_advance_to(e, T0 + 10 * DAY + HOUR);
+  c = course_of(e, "MRN-9");
+  alerts = json_object_get(c, "alerts");
+  assert_int_equal(json_array_size(alerts), 2);
+  json_t *late = json_array_get(alerts, 1);
+  assert_string_equal(str(late, "rule"), "series_incomplete");
+  assert_string_equal(str(late, "state"), "active");
+  assert_string_equal(str(late, "priority"), "low");
+  assert_non_null(strstr(str(late, "message"), "not complete within 10 days of its first session (2026-01-05): 2 of "
+                                               "3 sessions completed"));
+  json_decref(c);
+  vigil_engine_advance_to(e, T0 + 11 * DAY);
+  discharge(e, session(e, "MRN-9", 15, NULL));
+  c = course_of(e, "MRN-9");
+  alerts = json_object_get(c, "alerts");
+  assert_int_equal(json_array_size(alerts), 3); /* raised once; then 20 -> 15 is no response */
+  assert_string_equal(str(json_array_get(alerts, 1), "state"), "closed");
+  assert_string_equal(str(json_array_get(alerts, 2), "rule"), "non_response");
+  json_decref(c);
+}
+
 /* A closed course: the next visit starts a new one; two open courses on one
  * protocol for one patient are refused. */
 static void closed_course_and_a_second_open_one(void **state) {
@@ -392,6 +437,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(one_open_session_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(minimum_interval_holds_the_first_gate, setup, teardown),
       cmocka_unit_test_setup_teardown(aborted_sessions_count_for_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(series_not_complete_within_its_window, setup, teardown),
       cmocka_unit_test_setup_teardown(courses_fold_from_the_log, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

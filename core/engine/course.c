@@ -87,9 +87,12 @@ static int oom(vigil_engine *e) {
 /* The course alerts' rules (below, "course alerts"). */
 #define RULE_MISSED "missed_session"
 #define RULE_NON_RESPONSE "non_response"
+#define RULE_SERIES "series_incomplete"
 static int resolve_course_alert(vigil_engine *e, alert *a, const char *actor, const char *reason, const char *why,
                                 int64_t due, uint64_t visit_id);
 static void review_response(vigil_engine *e, course *c);
+static alert *course_alert(const course *c, const char *rule, int open_only);
+static uint32_t completed(const course *c);
 
 /* A course alert from its alert.raised (a site event naming its course). */
 static int add_course_alert(vigil_engine *e, course *c, const vigil_event *ev) {
@@ -474,8 +477,13 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
                          val_num((double)v->id), K(status), vigil__val_cstring(aborted ? "aborted" : "completed"));
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_SESSION_ENDED, K(vigil), data);
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
-  /* The series' last session completed: its response is reviewed. */
+  /* The series' last session completed: its response is reviewed, and a
+   * series that was late is complete now. */
   review_response(e, c);
+  alert *late = course_alert(c, RULE_SERIES, 1);
+  if (late && completed(c) >= (uint32_t)c->p->course->sessions &&
+      resolve_course_alert(e, late, K(vigil), "series_complete", NULL, 0, 0) < 0)
+    return VIGIL_ENOMEM;
   return e->oom ? VIGIL_ENOMEM : 0;
 }
 
@@ -624,8 +632,15 @@ static int64_t next_due(const course *c) {
    * that counts (from the course's start when none does). */
   const course_session *s = last_counted(c, c->n_sessions);
   int64_t last = s ? s->at : c->started_at;
-  if (counted(c, c->n_sessions) < (uint32_t)cs->sessions) return last + cs->interval;
-  return cs->maintenance_interval ? last + cs->maintenance_interval : -1;
+  uint32_t n = counted(c, c->n_sessions);
+  if (n < (uint32_t)cs->sessions) return last + cs->interval;
+  if (!cs->maintenance_interval) return -1;
+  /* Maintenance: `interval` apart for its first `sessions`, then up to
+   * max_interval apart (esketamine's label: weekly in weeks 5-8, then every
+   * one or two weeks). */
+  if (cs->maintenance_max && n - (uint32_t)cs->sessions >= (uint32_t)cs->maintenance_sessions)
+    return last + cs->maintenance_max;
+  return last + cs->maintenance_interval;
 }
 
 static const char *stage_of(const course *c) {
@@ -656,7 +671,25 @@ static int missed_raised(const course *c, int64_t due) {
   return 0;
 }
 
-typedef enum { CDL_NONE, CDL_MISSED, CDL_ESCALATE } course_deadline_kind;
+typedef enum { CDL_NONE, CDL_MISSED, CDL_ESCALATE, CDL_WITHIN } course_deadline_kind;
+
+/* How many sessions completed. */
+static uint32_t completed(const course *c) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < c->n_sessions; i++)
+    k += c->sessions[i].ended == SESSION_COMPLETED;
+  return k;
+}
+
+/* When the induction series should be complete (`within` from its first
+ * session that counts), or -1: none, complete, or its alert raised. */
+static int64_t series_deadline(const course *c) {
+  const course_spec *cs = c->p->course;
+  if (cs->within <= 0 || completed(c) >= (uint32_t)cs->sessions || course_alert(c, RULE_SERIES, 0)) return -1;
+  for (uint32_t i = 0; i < c->n_sessions; i++)
+    if (c->sessions[i].ended != SESSION_ABORTED) return c->sessions[i].at + cs->within;
+  return -1;
+}
 
 typedef struct course_deadline {
   int64_t at, due;
@@ -675,6 +708,8 @@ static course_deadline next_course_deadline(const course *c) {
     d.due = due;
     d.kind = CDL_MISSED;
   }
+  int64_t series = series_deadline(c);
+  if (series >= 0 && series < d.at) d = (course_deadline){.at = series, .due = series, .kind = CDL_WITHIN};
   for (uint32_t i = 0; i < c->n_alerts; i++) {
     alert *a = c->alerts[i];
     if (a->acked || a->cleared || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;
@@ -690,6 +725,14 @@ void vigil__schedule_course(vigil_engine *e, course *c) {
     vigil__heap_remove(&e->course_deadlines, &c->timer);
   else if (vigil__heap_set(&e->course_deadlines, &c->timer, at) < 0)
     vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory arming a course's deadline");
+}
+
+/* A course alert's priority, the protocol's (vigil.lua gives medium when it
+ * says none; a protocol compiled before priorities existed has none). */
+static priority prio_of(const char *name) {
+  priority p = PRIORITY_MEDIUM;
+  if (name) vigil__priority_parse(name, &p);
+  return p;
 }
 
 static void fmt_day(char *out, size_t len, int64_t ms) {
@@ -777,7 +820,19 @@ static void fire_missed(vigil_engine *e, course *c, int64_t due, int64_t now) {
            "Session %u of patient %s's course on %s was due %s and has not happened (grace %g d): "
            "call the patient",
            c->n_sessions + 1, c->patient, c->p->id, day, (double)cs->grace / DAY_MS);
-  raise_course_alert(e, c, RULE_MISSED, PRIORITY_MEDIUM, msg, due, now - (due + cs->grace));
+  raise_course_alert(e, c, RULE_MISSED, prio_of(cs->priority_missed), msg, due, now - (due + cs->grace));
+}
+
+/* The induction series is not complete within the protocol's `within`. */
+static void fire_within(vigil_engine *e, course *c, int64_t at, int64_t now) {
+  const course_spec *cs = c->p->course;
+  char day[16], msg[700];
+  fmt_day(day, sizeof day, at - cs->within);
+  snprintf(msg, sizeof msg,
+           "The induction series of patient %s's course on %s is not complete within %g days of its first session "
+           "(%s): %u of %d sessions completed: the clinician decides what next",
+           c->patient, c->p->id, (double)cs->within / DAY_MS, day, completed(c), cs->sessions);
+  raise_course_alert(e, c, RULE_SERIES, prio_of(cs->priority_series), msg, -1, now - at);
 }
 
 static void fire_course_escalation(vigil_engine *e, course *c, alert *a) {
@@ -801,6 +856,8 @@ int vigil__course_tick(vigil_engine *e, course *c) {
     if (d.kind == CDL_NONE || d.at > now) break;
     if (d.kind == CDL_MISSED)
       fire_missed(e, c, d.due, now);
+    else if (d.kind == CDL_WITHIN)
+      fire_within(e, c, d.at, now);
     else
       fire_course_escalation(e, c, d.a);
   }
@@ -842,7 +899,7 @@ static void review_response(vigil_engine *e, course *c) {
              "No response after the induction series of patient %s (%d sessions): %s %g at the first session, %g "
              "at the last (a fall of %.0f %%; a response is a fall of %g %% or more): the clinician decides what next",
              c->patient, cs->sessions, cs->measures[m].name, first, end, fall, cs->response_fall_pct);
-    raise_course_alert(e, c, RULE_NON_RESPONSE, PRIORITY_MEDIUM, msg, -1, -1);
+    raise_course_alert(e, c, RULE_NON_RESPONSE, prio_of(cs->priority_non_response), msg, -1, -1);
   } else if (fall >= cs->response_fall_pct && was && !was->cleared) {
     resolve_course_alert(e, was, K(vigil), "response", NULL, 0, 0);
   }
@@ -997,6 +1054,13 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
   vigil__buf_puts(b, ",\"maintenance_interval_days\":");
   if (cs->maintenance_interval)
     vigil__buf_json_number(b, (double)cs->maintenance_interval / DAY_MS);
+  else
+    vigil__buf_puts(b, "null");
+  vigil__buf_puts(b, ",\"maintenance_sessions\":");
+  vigil__buf_put_int(b, cs->maintenance_sessions);
+  vigil__buf_puts(b, ",\"maintenance_max_interval_days\":");
+  if (cs->maintenance_max)
+    vigil__buf_json_number(b, (double)cs->maintenance_max / DAY_MS);
   else
     vigil__buf_puts(b, "null");
   vigil__buf_puts(b, ",\"grace_days\":");

@@ -375,6 +375,10 @@ static int read_course(protocol *p, lua_State *L, int idx) {
   c->grace = get_int(L, idx, "grace", 0);
   c->maintenance_interval = get_int(L, idx, "maintenance_interval", 0);
   c->maintenance_max = get_int(L, idx, "maintenance_max", 0);
+  c->maintenance_sessions = (int32_t)get_int(L, idx, "maintenance_sessions", 0);
+  c->priority_missed = get_interned(L, idx, "priority_missed_session");
+  c->priority_non_response = get_interned(L, idx, "priority_non_response");
+  c->priority_series = get_interned(L, idx, "priority_series_incomplete");
   c->where = get_str(L, idx, "where");
   c->response_measure = get_interned(L, idx, "response_measure");
   get_num(L, idx, "response_fall_pct", &c->response_fall_pct);

@@ -7,11 +7,15 @@
 -- said otherwise; README.md lists them all); the phase files name the parameters
 -- they use. The items the REMS Patient Monitoring Form asks for are listed in
 -- docs/rems.md (`vigil export rems VISIT`). Scenarios are in scenarios/.
+--
+-- Changes:
+--   1.1.0  the treatment course of the label's section 2 (induction twice weekly in weeks 1-4,
+--          weekly in weeks 5-8, then every one or two weeks; docs/clinical/course.md).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.0.0",
+  version = "1.1.0",
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -119,6 +123,21 @@ return v.protocol "esketamine_rems" {
       title = "Minimum monitoring after dosing", default = 120, unit = "min", range = { 120, 360 },
       source = "docs/clinical/esketamine-rems.md: Spravato label, monitor at least 2 h after dosing",
     },
+  },
+
+  -- The treatment course: Spravato prescribing information (Janssen), section 2
+  -- (dosage for treatment-resistant depression). Each number and its source:
+  -- docs/clinical/course.md, "Esketamine (Spravato)".
+  course = v.course {
+    -- Induction, weeks 1-4: twice a week, 8 sessions [P: label section 2].
+    sessions = 8, within = "28d", interval = "4d",
+    -- UNCONFIRMED: clinic default, review (the label gives no minimum interval).
+    min_interval = "1d",
+    -- UNCONFIRMED: clinic default, review.
+    grace = "2d",
+    -- Maintenance, weeks 5-8: once a week (4 sessions); week 9 on: every 2 weeks or
+    -- once a week, individualised: due at most 2 weeks apart [P: label section 2].
+    maintenance = { interval = "7d", sessions = 4, max_interval = "14d" },
   },
 
   phases = {

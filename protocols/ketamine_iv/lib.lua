@@ -212,4 +212,26 @@ function lib.minutes(ms)
   return math.floor(ms / 60000)
 end
 
+-- The course's PHQ-9 response and remission (docs/clinical/course.md,
+-- "Response and remission"): a fall of 50 % or more from the course's first
+-- session; a total below 5.
+lib.RESPONSE_FALL_PCT = 50
+lib.REMISSION_BELOW = 5
+
+-- A note at discharge: today's PHQ-9 total against the course's first
+-- session's, from the second session on (nil at the first, or without both).
+function lib.course_response_note(visit)
+  local c = visit.course()
+  local first = c and c.session > 1 and c.first("phq9")
+  local today = visit.value("screening.phq9")
+  today = today and today.total
+  if not first or not today or first <= 0 then return nil end
+  local fall = (first - today) / first * 100
+  local verdict = fall >= lib.RESPONSE_FALL_PCT and "a response" or "no response yet"
+  if today < lib.REMISSION_BELOW then verdict = verdict .. ", in remission" end
+  return v.note(string.format("Course session %d: PHQ-9 %g today, %g at the first session: a fall of %.0f %% "
+                              .. "(%s; a response is a fall of %g %% or more).", c.session, today, first, fall,
+                              verdict, lib.RESPONSE_FALL_PCT))
+end
+
 return lib

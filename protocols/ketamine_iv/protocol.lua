@@ -11,12 +11,14 @@
 --          aldrete_restates checks the Aldrete's SpO2 and respiration points against the
 --          last vitals (docs/safety.md, H12 and H13). The engine of the same release holds
 --          every phase on an open high alert and runs screening's rules on later amendments.
+--   1.2.0  the treatment course (the acute series, then maintenance; docs/clinical/course.md), a dose
+--          change from the last session's alerts the clinician, discharge notes the PHQ-9 response.
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.1.0",
+  version = "1.2.0",
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -193,6 +195,37 @@ return v.protocol "ketamine_iv" {
       title = "Modified Aldrete needed to leave", default = 9, unit = "{score}", range = { 7, 10 },
       source = "docs/clinical/discharge-criteria.md: modified Aldrete (1995) >= 9 fit to leave phase I recovery",
     },
+
+    -- The course -------------------------------------------------------------
+    -- UNCONFIRMED: clinic default, review. Source: docs/clinical/course.md, "Dose change".
+    v.param "dose_change_pct" {
+      prescribed = true,
+      title = "Dose change from the last session that alerts the clinician", default = 25, unit = "%",
+      range = { 5, 100 },
+      source = "docs/clinical/course.md: clinic default (UNCONFIRMED), no published figure",
+    },
+  },
+
+  -- The treatment course: the acute series, then maintenance. Each number and
+  -- its source: docs/clinical/course.md.
+  course = v.course {
+    -- Source: docs/clinical/course.md, "Acute series": about six infusions over
+    -- 2-3 weeks at 2-3 a week (Sanacora 2017 consensus [S]).
+    sessions = 6, within = "21d", interval = "3d",
+    -- UNCONFIRMED: clinic default, review (no published minimum interval).
+    min_interval = "1d",
+    -- UNCONFIRMED: clinic default, review (docs/clinical/course.md, "Grace").
+    grace = "2d",
+    -- UNCONFIRMED: clinic default, review (no consensus maintenance schedule).
+    maintenance = { interval = "14d" },
+    measures = {
+      phq9 = { item = "screening.phq9", field = "total" },
+      dose = { item = "screening.dose" },
+      dose_mg_per_kg = { param = "dose_mg_per_kg" },
+    },
+    -- Source: docs/clinical/course.md, "Response and remission" (PHQ-9).
+    response = { measure = "phq9", fall_pct = lib.RESPONSE_FALL_PCT },
+    remission = { measure = "phq9", below = lib.REMISSION_BELOW },
   },
 
   phases = {
@@ -203,6 +236,12 @@ return v.protocol "ketamine_iv" {
   },
 
   on = {
+    -- Discharge shows the course's PHQ-9 response: today's total against the
+    -- first session's (docs/clinical/course.md, "Response and remission").
+    phase_enter = function(phase, visit)
+      if phase ~= "discharge" then return nil end
+      return lib.course_response_note(visit)
+    end,
     -- A note in the record for every overdue checkpoint, with when it happened, so
     -- that the REMS-style record shows gaps in monitoring. (The overdue alert
     -- itself is raised by the engine.)

@@ -214,6 +214,22 @@ return v.phase "screening" {
         end
       end,
     },
+
+    -- A dose that differs from the last session's by more than dose_change_pct:
+    -- the clinician confirms the change (docs/clinical/course.md, "Dose change").
+    v.rule "dose_change" {
+      on = "dose",
+      check = function(x, visit)
+        local c = visit.course()
+        local before = c and c.previous("dose")
+        local limit = visit.param("dose_change_pct")
+        if before and before > 0 and math.abs(x - before) / before * 100 > limit then
+          return v.alert.medium(fmt("Dose %g mg differs from the last session's %g mg by %.0f %% (more than %g %%): "
+                                    .. "the clinician confirms the change.", x, before,
+                                    math.abs(x - before) / before * 100, limit), { id = "dose_change" })
+        end
+      end,
+    },
   },
 
   gate = function(visit)

@@ -16,8 +16,10 @@
 #include "hazard_people.h"
 
 static json_int_t start(serve_process *s, person *who, const char *params, int expect, json_t **out) {
+  /* A patient of its own per visit (one open session of a course: G9). */
+  static int n;
   char body[512];
-  snprintf(body, sizeof body, "{\"protocol\": \"ketamine_iv\", \"patient\": \"H5\", \"params\": %s}", params);
+  snprintf(body, sizeof body, "{\"protocol\": \"ketamine_iv\", \"patient\": \"H5-%d\", \"params\": %s}", ++n, params);
   json_t *r = NULL;
   assert_int_equal(as(s, who, "POST", "/api/v1/visits", body, &r), expect);
   json_int_t id = json_integer_value(json_object_get(r, "id"));

@@ -21,6 +21,7 @@
 -- host.step(visit, actor, step)        -> ok, description, error message
 -- host.state(visit)                    -> the visit as vigil_visit_json, decoded
 -- host.events()                        -> every event so far, decoded
+-- host.patient(patient)                 -> the patient's courses (vigil_patient_json), decoded, or nil
 -- lang is the protocol language (core/lang/lua/vigil.lua), loaded in this state
 -- for its duration parser and its file:line finder.
 
@@ -70,7 +71,10 @@ local EVENT_KINDS = {
   note = "note.added", gate_blocked = "gate.blocked", overridden = "gate.overridden", entered = "phase.entered",
   discharged = "visit.discharged", aborted = "visit.aborted", refused = "refused", no_alert = "alert.raised",
 }
-local STATE_KINDS = { phase = true, status = true, gate = true }
+local STATE_KINDS = { phase = true, status = true, gate = true, course = true }
+-- What a course expectation may say about the patient's latest course.
+local COURSE_FIELDS = { sessions = "number", completed = "number", counted = "number", response = "boolean",
+                        remission = "boolean", stage = "string", status = "string", overdue = "boolean" }
 local OPTIONS = { priority = true, id = true, message = true, source = true, reason = true, rule = true,
                   level = true, error = true }
 -- The categories `no_other` can close, and the event type of each.
@@ -162,6 +166,13 @@ local function describe(x)
   elseif k == "phase" then return fmt("the visit in phase %s %s", x.phase, t)
   elseif k == "status" then return fmt("the visit %s %s", x.status, t)
   elseif k == "gate" then return fmt("the gate %s%s %s", x.gate, opt, t)
+  elseif k == "course" then
+    local parts = {}
+    for name in pairs(COURSE_FIELDS) do
+      if x.course[name] ~= nil then parts[#parts + 1] = fmt("%s %s", name, tostring(x.course[name])) end
+    end
+    table.sort(parts)
+    return fmt("the course with %s %s", table.concat(parts, ", "), t)
   end
   return k
 end
@@ -233,7 +244,7 @@ local function flatten(list, out, problems, spec_where)
 end
 
 local ACTION_KEYS = { record = true, ack = true, amend = true, skip = true, advance = true, discharge = true,
-                      override = true, abort = true, actor = true }
+                      override = true, abort = true, actor = true, start = true }
 
 -- Checks one expectation's table; returns its kind or nil, message.
 local function classify(x)
@@ -253,6 +264,21 @@ local function classify(x)
   if not kind then return nil, "an expectation needs what to expect, e.g. { alert = \"rule\" }" end
   if STATE_KINDS[kind] and x.lo ~= x.hi then
     return nil, fmt("%s is checked at one time, not over a window", kind)
+  end
+  if kind == "course" then
+    if type(x.body.course) ~= "table" or next(x.body.course) == nil then
+      return nil, "course takes a table of what to check, e.g. { course = { sessions = 6, response = true } }"
+    end
+    for k, v in pairs(x.body.course) do
+      if not COURSE_FIELDS[k] then
+        local known = {}
+        for name in pairs(COURSE_FIELDS) do known[#known + 1] = name end
+        table.sort(known)
+        return nil, fmt("unknown course field '%s' (%s)", tostring(k), table.concat(known, ", "))
+      elseif type(v) ~= COURSE_FIELDS[k] then
+        return nil, fmt("course field %s is a %s", k, COURSE_FIELDS[k])
+      end
+    end
   end
   return kind
 end
@@ -309,6 +335,8 @@ local function family_of(kind)
   return t
 end
 
+local spec_count = 0
+
 local function run_spec(s, report)
   local problems, nodes = {}, {}
   local body = s.body
@@ -336,7 +364,7 @@ local function run_spec(s, report)
     else
       for k in pairs(n.body) do
         if not ACTION_KEYS[k] then
-          problems[#problems + 1] = { where = n.where, message = fmt("unknown step '%s' (record, ack, amend, skip, "
+          problems[#problems + 1] = { where = n.where, message = fmt("unknown step '%s' (start, record, ack, amend, skip, "
                                                                   .. "advance, discharge, override, abort)", tostring(k)) }
         end
       end
@@ -353,12 +381,19 @@ local function run_spec(s, report)
     return
   end
 
-  local visit, t0 = host.start(body.patient or "spec", body.actor or "nurse", body.params)
+  -- Specs of one file share an engine: each has a patient of its own, so that
+  -- their visits are not sessions of one course.
+  spec_count = spec_count + 1
+  local patient = body.patient or (spec_count == 1 and "spec" or fmt("spec %d", spec_count))
+  local visit, t0 = host.start(patient, body.actor or "nurse", body.params)
   if not visit then
     report { ok = false, spec = s.title, name = "visit starts", where = s.where,
              message = "the visit cannot start: " .. tostring(t0) }
     return
   end
+  -- A course spec starts the patient's next session with `start`: the
+  -- steps after it (and state expectations) are about the newest visit.
+  local visits = { [visit] = true }
 
   -- Steps and state checks in time order; same time: file order.
   local order = {}
@@ -372,11 +407,30 @@ local function run_spec(s, report)
     local n = o.n
     if n.node == "at" then
       host.advance_to(t0 + n.lo)
-      local ok, desc, err = host.step(visit, n.body.actor or body.actor or "nurse", n.body)
+      local actor = n.body.actor or body.actor or "nurse"
+      local ok, desc, err = true, nil, nil
+      local step = n.body
+      if step.start ~= nil then
+        local params = type(step.start) == "table" and step.start.params or body.params
+        local id, why = host.start(patient, actor, params)
+        if id then
+          visit, visits[id] = id, true
+        else
+          ok, desc, err = false, "start the next session", why
+        end
+        step = {}
+        for k, x in pairs(n.body) do if k ~= "start" and k ~= "actor" then step[k] = x end end
+      end
+      if ok and next(step) ~= nil then ok, desc, err = host.step(visit, actor, step) end
       if not ok then
         refusals[#refusals + 1] = { time = t0 + n.lo, type = "refused", node = n,
                                     data = { step = desc, error = err } }
       end
+      last = math.max(last, n.lo)
+    elseif n.kind == "course" then
+      host.advance_to(t0 + n.lo)
+      local p = host.patient(patient)
+      state_results[n] = p and p.courses and p.courses[#p.courses] or false
       last = math.max(last, n.lo)
     elseif STATE_KINDS[n.kind] then
       host.advance_to(t0 + n.lo)
@@ -388,10 +442,16 @@ local function run_spec(s, report)
   end
   host.advance_to(t0 + math.max(last, run_until or 0))
 
-  -- This visit's events, each alert event knowing the alert it is about.
-  local events, raised = {}, {}
+  -- The spec's visits' events, and its patient's course events (site events
+  -- naming a course: each spec runs on an engine of its own), each alert
+  -- event knowing the alert it is about.
+  local events, raised, courses = {}, {}, {}
   for _, ev in ipairs(host.events()) do
-    if ev.visit == visit then
+    local d = ev.data or {}
+    if ev.type == "course.started" and d.patient == patient then courses[d.course] = true end
+    local of_course = ev.visit == 0 and d.course ~= nil and courses[d.course] and
+                      (ev.type:match("^course%.") or ev.type:match("^alert%."))
+    if visits[ev.visit] or of_course then
       if ev.type == "alert.raised" then raised[ev.data.alert] = ev.data
       elseif ev.type:match("^alert%.") then ev.raised = raised[ev.data.alert] end
       events[#events + 1] = ev
@@ -412,7 +472,26 @@ local function run_spec(s, report)
       if STATE_KINDS[n.kind] then
         local st = state_results[n]
         local ok, actual
-        if n.kind == "phase" then
+        if n.kind == "course" then
+          ok = st ~= false
+          local got = {}
+          if st then
+            local completed, counted = 0, 0
+            for _, x in ipairs(st.sessions or {}) do
+              if x.status == "discharged" then completed = completed + 1 end
+              if x.counts ~= false then counted = counted + 1 end
+            end
+            local fields = { sessions = #(st.sessions or {}), completed = completed, counted = counted,
+                             response = st.response, remission = st.remission, stage = st.stage, status = st.status,
+                             overdue = st.overdue }
+            for k, want in pairs(x.course) do
+              if fields[k] ~= want then ok = false end
+              got[#got + 1] = fmt("%s %s", k, tostring(fields[k]))
+            end
+            table.sort(got)
+          end
+          actual = st and ("the course with " .. table.concat(got, ", ")) or "no course for the patient"
+        elseif n.kind == "phase" then
           ok, actual = st.phase == x.phase and st.status == "active", fmt("in phase %s (%s)", st.phase, st.status)
         elseif n.kind == "status" then
           ok, actual = st.status == x.status, fmt("%s, in phase %s", st.status, st.phase)

@@ -715,7 +715,7 @@ local PROTOCOL_OPTIONS = set({ "version", "title", "description", "sources", "pa
 -- patient's visits make, the intervals between them, what follows the
 -- induction series, and the measures taken from each visit. Every number is
 -- protocol data: the engine has none of its own.
-local COURSE_OPTIONS = set({ "visits", "sessions", "within", "min_interval", "interval", "maintenance", "grace",
+local COURSE_OPTIONS = set({ "visits", "sessions", "within", "min_interval", "interval", "maintenance", "grace", "priorities",
                              "measures", "response", "remission" })
 local function positive_duration(node, field, value, required)
   if value == nil then
@@ -767,12 +767,21 @@ local function compile_course(node, p)
       bad(node, "course: maintenance must be { interval = \"4w\" }")
     else
       for k in pairs(m) do
-        if k ~= "interval" and k ~= "max_interval" then bad(node, "unknown option '%s' for the course's maintenance", tostring(k)) end
+        if k ~= "interval" and k ~= "max_interval" and k ~= "sessions" then bad(node, "unknown option '%s' for the course's maintenance", tostring(k)) end
       end
       c.maintenance_interval = positive_duration(node, "maintenance.interval", m.interval, true)
       c.maintenance_max = positive_duration(node, "maintenance.max_interval", m.max_interval, false)
       if c.maintenance_max and c.maintenance_interval and c.maintenance_max < c.maintenance_interval then
         bad(node, "course: maintenance.max_interval must not be shorter than maintenance.interval")
+      end
+      if m.sessions ~= nil then
+        if type(m.sessions) ~= "number" or m.sessions < 1 or m.sessions % 1 ~= 0 then
+          bad(node, "course: maintenance.sessions must be a whole number of sessions, at least 1")
+        elseif not m.max_interval then
+          bad(node, "course: maintenance.sessions says how many sessions come before max_interval, which is missing")
+        else
+          c.maintenance_sessions = m.sessions
+        end
       end
     end
   end
@@ -831,6 +840,25 @@ local function compile_course(node, p)
   threshold("remission", "below", "a value below this is a remission")
   if c.response_fall_pct and (c.response_fall_pct <= 0 or c.response_fall_pct > 100) then
     bad(node, "course: response.fall_pct must be above 0 and at most 100")
+  end
+  -- The course alerts' priorities: the protocol's, medium unless it says.
+  local COURSE_ALERTS = { missed_session = true, non_response = true, series_incomplete = true }
+  c.priority_missed_session, c.priority_non_response, c.priority_series_incomplete = "medium", "medium", "medium"
+  if spec.priorities ~= nil then
+    if type(spec.priorities) ~= "table" then
+      bad(node, "course: priorities must be { missed_session = \"high\", non_response = ..., series_incomplete = ... }")
+    else
+      for k, x in pairs(spec.priorities) do
+        if not COURSE_ALERTS[k] then
+          bad(node, "course: priorities: unknown course alert '%s' (missed_session, non_response, series_incomplete)",
+              tostring(k))
+        elseif x ~= "high" and x ~= "medium" and x ~= "low" then
+          bad(node, "course: priorities.%s must be \"high\", \"medium\" or \"low\"", k)
+        else
+          c["priority_" .. k] = x
+        end
+      end
+    end
   end
   return c
 end

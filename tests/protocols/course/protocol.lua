@@ -1,6 +1,6 @@
 -- A small visit protocol with a course, for test_course.c: three induction
 -- sessions two days apart (at least one day apart), then maintenance every
--- 14 days; PHQ-9 and the dose measured at each session.
+-- 14 days for two sessions, then every 28 days; PHQ-9 and the dose measured at each session.
 local v = require "vigil"
 
 local fmt = string.format
@@ -13,7 +13,8 @@ return v.protocol "course_test" {
   },
   course = v.course {
     sessions = 3, within = "10d", min_interval = "1d", interval = "2d", grace = "1d",
-    maintenance = { interval = "14d" },
+    maintenance = { interval = "14d", sessions = 2, max_interval = "28d" },
+    priorities = { missed_session = "high", series_incomplete = "low" },
     measures = { phq9 = { item = "session.phq9" }, dose = { param = "dose" } },
     response = { measure = "phq9", fall_pct = 50 },
     remission = { measure = "phq9", below = 5 },

@@ -139,6 +139,9 @@ typedef struct course_spec {
   int32_t sessions; /* the induction series */
   int64_t within, min_interval, interval, grace;
   int64_t maintenance_interval, maintenance_max; /* 0: no maintenance */
+  int32_t maintenance_sessions; /* maintenance sessions due `interval` apart before max_interval applies */
+  /* The course alerts' priorities ("high", "medium", "low"; interned). */
+  const char *priority_missed, *priority_non_response, *priority_series;
   course_measure *measures;
   uint32_t n_measures;
   const char *response_measure; /* interned, NULL: no response computed */
