@@ -284,6 +284,55 @@ static int parse_seconds(const char *s, uint64_t *ms) {
 }
 
 /* Creates the database's folder (one level) if it is missing. */
+/* ---- users at start (docs/security.md, T6) ---------------------------------- */
+
+typedef struct log_users {
+  user_record *list;
+  size_t n, cap;
+  int oom;
+} log_users;
+
+static void log_user(void *ud, const char *name, const char *role_name, int disabled) {
+  log_users *l = ud;
+  int r = vigil__role_parse(role_name);
+  if (r < 0 || strlen(name) > USER_NAME_MAX) return;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    user_record *grown = realloc(l->list, cap * sizeof *grown);
+    if (!grown) {
+      l->oom = 1;
+      return;
+    }
+    l->list = grown;
+    l->cap = cap;
+  }
+  user_record *x = &l->list[l->n++];
+  snprintf(x->name, sizeof x->name, "%s", name);
+  x->role = (role)r;
+  x->disabled = disabled;
+}
+
+static void user_note(void *ud, const char *sentence) {
+  (void)ud;
+  log_line("warn", sentence, NULL);
+}
+
+/* The users' roles and states are the log's: a role edited in the users
+ * table stops the start, as an edited chain does. */
+static int users_from_log(const char *path, users *u, const char *shown) {
+  log_users l = {0};
+  char err[1024];
+  int rc = vigil_audit_users(path, log_user, &l, err, sizeof err);
+  if (rc == 0 && l.oom) rc = VIGIL_ENOMEM, snprintf(err, sizeof err, "out of memory");
+  if (rc == 0) rc = vigil__users_reconcile(u, l.list, l.n, user_note, NULL, err, sizeof err);
+  free(l.list);
+  if (rc == 0) return 0;
+  fprintf(stderr, "vigil serve: %s: %s; not starting%s\n", shown, err,
+          rc == VIGIL_ECORRUPT ? " (vigil audit verify says the same)" : "");
+  log_line("error", "the database does not match its log", json_pack("{s:s}", "error", err));
+  return -1;
+}
+
 /* ---- the hash chain at start (docs/security.md, S2) ------------------------ */
 
 /* The event verified last, kept beside the database in DB-verified ("SEQ
@@ -370,6 +419,7 @@ typedef struct settings {
   uint64_t max_connections;           /* vigil.conf max_connections */
   uint64_t connections_per_address;   /* vigil.conf connections_per_address */
   uint64_t refusal_window_ms;         /* vigil.conf refusal_window_seconds */
+  int secure_cookies;                 /* vigil.conf secure_cookies */
   uint64_t escalate_ms;               /* site.escalate_after */
   int64_t escalate_by_priority_ms[3]; /* site.escalate_after = { low, medium, high } */
   const char *idle_flag, *request_flag, *heartbeat_flag;
@@ -377,6 +427,8 @@ typedef struct settings {
   char *plugins_json;              /* vigil.conf's `plugins`, as JSON (malloc'd) */
   const char *trusted_proxies[32]; /* vigil.conf's trusted_proxies (borrowed from it) */
   size_t n_trusted_proxies;
+  const char *server_names[32 + 5]; /* vigil.conf's server_names (borrowed), then the ones always answered */
+  size_t n_server_names;
   const char *node, *advertise, *sites; /* a node of a cluster (--node, --advertise, --sites) */
   uint64_t lease_ms;                    /* vigil.conf lease_time */
 } settings;
@@ -400,6 +452,29 @@ static int proxy_settings(const config *c, settings *st) {
   fprintf(stderr,
           "vigil serve: %s: trusted_proxies is a list of at most 32 numeric IP addresses, e.g. { \"10.0.0.5\" }\n",
           vigil__config_where(c, "trusted_proxies", where, sizeof where));
+  return -1;
+}
+
+/* server_names = { "vigil.clinic.example" }: the names (Host) this server
+ * answers to besides localhost, 127.0.0.1, [::1], the listen address and the
+ * advertised URL's host; another is 421 (DNS rebinding: docs/security.md T9). */
+static int server_name_settings(const config *c, settings *st) {
+  json_t *p = vigil__config_get(c, "server_names"), *x;
+  char where[4200];
+  size_t i;
+  if (!p) return 0;
+  if (json_is_array(p) && json_array_size(p) <= 32) {
+    json_array_foreach(p, i, x) {
+      const char *name = json_string_value(x);
+      if (!name || !name[0] || strlen(name) > 253 || name[strcspn(name, " \t/:@")]) break;
+      st->server_names[st->n_server_names++] = name;
+    }
+    if (i == json_array_size(p)) return 0;
+  }
+  fprintf(stderr,
+          "vigil serve: %s: server_names is a list of at most 32 host names or addresses, without a port, e.g. { "
+          "\"vigil.clinic.example\" }\n",
+          vigil__config_where(c, "server_names", where, sizeof where));
   return -1;
 }
 
@@ -600,7 +675,16 @@ static config *read_settings(settings *st) {
     vigil__config_free(c);
     return NULL;
   }
-  if (proxy_settings(c, st) < 0) {
+  json_t *secure = vigil__config_get(c, "secure_cookies");
+  if (secure && !json_is_boolean(secure)) {
+    char where[4200];
+    fprintf(stderr, "vigil serve: %s: secure_cookies is true or false\n",
+            vigil__config_where(c, "secure_cookies", where, sizeof where));
+    vigil__config_free(c);
+    return NULL;
+  }
+  st->secure_cookies = json_is_true(secure);
+  if (proxy_settings(c, st) < 0 || server_name_settings(c, st) < 0) {
     vigil__config_free(c);
     return NULL;
   }
@@ -720,6 +804,22 @@ static int serve(settings *st) {
   }
   char advertise[600];
   if (st->node && cluster_settings(st, pg, advertise, sizeof advertise) < 0) return 2;
+  /* The names always answered: this machine's own, the listen address and
+   * the advertised URL's host (a cluster's nodes are reached by it). */
+  char listen_name[260], advertised_name[600] = "";
+  if (strchr(host, ':'))
+    snprintf(listen_name, sizeof listen_name, "[%s]", host);
+  else
+    snprintf(listen_name, sizeof listen_name, "%s", host);
+  if (st->node) {
+    const char *a = strstr(advertise, "://");
+    a = a ? a + 3 : advertise;
+    size_t n = a[0] == '[' ? strcspn(a, "]") + 1 : strcspn(a, ":/");
+    snprintf(advertised_name, sizeof advertised_name, "%.*s", (int)n, a);
+  }
+  const char *always[] = {"localhost", "127.0.0.1", "[::1]", listen_name, advertised_name};
+  for (size_t i = 0; i < sizeof always / sizeof *always; i++)
+    if (always[i][0]) st->server_names[st->n_server_names++] = always[i];
   /* Uploads wait in a folder beside a SQLite file; with PostgreSQL, in ./var. */
   if (ensure_parent(pg ? "var/vigil" : st->db) < 0) return 1;
   signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is a write error, not a death */
@@ -778,6 +878,10 @@ static int serve(settings *st) {
     exit_code = 1;
     goto out;
   }
+  if (!pg && users_from_log(st->db, s.users, db) < 0) { /* T6: a role edited in the table is not believed */
+    exit_code = 1;
+    goto out;
+  }
   if (vigil__users_count(s.users) == 0 && first_admin(&s) < 0) {
     exit_code = 1;
     goto out;
@@ -819,6 +923,7 @@ static int serve(settings *st) {
                     .trusted_proxies = st->trusted_proxies,
                     .n_trusted_proxies = st->n_trusted_proxies,
                     .refusal_window_ms = (int64_t)st->refusal_window_ms,
+                    .secure_cookies = st->secure_cookies,
                     .node = st->node,
                     .site = st->node ? site : NULL};
   if (vigil__api_new(&ao, &s.api) < 0) {
@@ -837,7 +942,10 @@ static int serve(settings *st) {
                      .max_connections_per_address = (unsigned)st->connections_per_address,
                      .unlimited = st->trusted_proxies,
                      .n_unlimited = st->n_trusted_proxies,
-                     .notice = http_notice};
+                     .notice = http_notice,
+                     .server_names = st->server_names,
+                     .n_server_names = st->n_server_names,
+                     .any_address_literal = !strcmp(host, "0.0.0.0") || !strcmp(host, "::")};
   if ((rc = vigil__http_server_start(&s.loop, &ho, &s.http, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
     log_line("error", "cannot listen", json_pack("{s:s}", "error", err));

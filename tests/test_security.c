@@ -773,6 +773,50 @@ static void an_edited_event_stops_the_start(void **state) {
   expect_no_start(s, says);
 }
 
+/* ---- users' roles are the log's (T6) ---------------------------------------------------- */
+
+/* A role edited in the users table (nurse -> admin) stops vigil serve with
+ * the message vigil audit verify gives; a user row inserted by hand (no
+ * user.created event) is not believed (its sign-in fails) and a user
+ * re-enabled in the table stays disabled, as the log says. Before: the edited
+ * role was believed, and its session could create an admin. */
+static void an_edited_role_stops_the_start(void **state) {
+  serve_process *s = *state;
+  char db[128], admin[64];
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
+  expect(bearer(s, "POST", "/api/v1/users", admin, "{\"name\": \"gone.c\", \"role\": \"nurse\"}"), 201, NULL);
+  expect(bearer(s, "POST", "/api/v1/users/gone.c", admin, "{\"disabled\": true}"), 200, NULL);
+  assert_int_equal(serve_stop(s, 0), 0);
+  exec_sql(db, "UPDATE kv SET value = CAST(replace(CAST(value AS TEXT), '\"role\":\"nurse\"', '\"role\":\"admin\"') AS "
+               "BLOB) WHERE ns = 'user' AND key = '" OTHER "'");
+  const char *says = "user " OTHER " is admin in the users table but the log created them nurse";
+  assert_int_not_equal(serve_start(s), 0);
+  char *log = serve_log(s);
+  if (!strstr(log, says) || !strstr(log, "not starting")) fail_msg("the log does not say why: %s", log);
+  free(log);
+  /* Put back, it starts; a row inserted by hand (an admin of the attacker's password) and a
+   * user re-enabled in the table are not believed. */
+  exec_sql(db, "UPDATE kv SET value = CAST(replace(CAST(value AS TEXT), '\"role\":\"admin\"', '\"role\":\"nurse\"') AS "
+               "BLOB) WHERE ns = 'user' AND key = '" OTHER "'");
+  exec_sql(db,
+           "INSERT INTO kv (ns, key, value) SELECT 'user', 'mallory', value FROM kv WHERE ns = 'user' AND key = '" ADMIN
+           "'");
+  exec_sql(db, "UPDATE kv SET value = CAST(replace(CAST(value AS TEXT), '\"disabled\":true', '\"disabled\":false') AS "
+               "BLOB) WHERE ns = 'user' AND key = 'gone.c'");
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(sign_in(s, "mallory", SERVE_PASSWORD, NULL, NULL), 401);
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
+  answer list = bearer(s, "GET", "/api/v1/users", admin, NULL);
+  assert_null(strstr(list.body, "mallory"));
+  assert_non_null(strstr(list.body, "\"name\":\"gone.c\",\"role\":\"nurse\",\"disabled\":true"));
+  log = serve_log(s);
+  if (!strstr(log, "user mallory is in the users table but the log never created them")) fail_msg("%s", log);
+  free(log);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(cross_site, setup, teardown),
@@ -787,6 +831,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_cross_site_sign_in_is_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(a_flood_of_sign_ins_does_not_delay_a_signature, setup, teardown),
       cmocka_unit_test_setup_teardown(a_flood_of_refusals_is_coalesced, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_edited_role_stops_the_start, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

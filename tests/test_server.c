@@ -1032,7 +1032,7 @@ static void test_bad_input(void **state) {
   /* Headers over 16 KiB: 431. */
   size_t big = 20000;
   char *req = malloc(big + 256);
-  int n = sprintf(req, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+  int n = sprintf(req, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ");
   memset(req + n, 'a', big);
   n += (int)big;
   n += sprintf(req + n, "\r\n\r\n");
@@ -1047,13 +1047,13 @@ static void test_bad_input(void **state) {
   assert_int_equal(raw_exchange(s, req, (size_t)n, &closed, NULL, 0), 431);
   free(req);
   /* A body over 1 MiB: 413 as soon as its length is known, or as it grows. */
-  const char *huge = "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
+  const char *huge = "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n{\"a\":";
   assert_int_equal(raw_exchange(s, huge, strlen(huge), &closed, body, sizeof body), 413);
   assert_non_null(strstr(body, "body_too_large"));
   assert_true(closed);
   size_t chunk = 256 * 1024;
   char *chunked = malloc(5 * (chunk + 32) + 256);
-  n = sprintf(chunked, "POST /api/v1/visits HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  n = sprintf(chunked, "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 5; i++) {
     n += sprintf(chunked + n, "%zx\r\n", chunk);
     memset(chunked + n, ' ', chunk);
@@ -1127,7 +1127,7 @@ static void test_slow_client(void **state) {
   /* A client that sends half a request and stops... */
   hc_conn slow;
   assert_int_equal(hc_connect(&slow, s->port), 0);
-  hc_send_str(&slow, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Wait");
+  hc_send_str(&slow, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Wait");
   double t0 = hc_now_ms();
   /* ...while another is served normally. */
   hc_conn other;
@@ -1222,7 +1222,7 @@ static void test_keep_alive(void **state) {
   for (int i = 0; i < 60; i++) {
     char one[256];
     snprintf(one, sizeof one,
-             "GET /api/v1/visits?limit=1&after=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", i,
+             "GET /api/v1/visits?limit=1&after=%d HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", i,
              auth_token(NULL));
     memcpy(many + used, one, strlen(one));
     used += strlen(one);
@@ -1238,7 +1238,7 @@ static void test_keep_alive(void **state) {
   }
 
   /* Connection: close is honoured. */
-  assert_int_equal(hc_send_str(&c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0);
+  assert_int_equal(hc_send_str(&c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), 0);
   assert_int_equal(hc_read(&c, &resp, 10000), 0);
   char value[64];
   assert_non_null(hc_header(&resp, "Connection", value, sizeof value));
@@ -1268,7 +1268,7 @@ static void test_keep_alive(void **state) {
 
   /* HEAD: the headers of GET, no body. */
   assert_int_equal(hc_connect(&c, s->port), 0);
-  assert_int_equal(hc_send_str(&c, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+  assert_int_equal(hc_send_str(&c, "HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
                    0);
   /* hc_read would wait for the announced body: read the head by hand. */
   char head[1024] = "";
@@ -1375,7 +1375,7 @@ static void open_stream(hc_conn *c, int port, const char *query, const char *las
   if (hc_connect(c, port) < 0) fail_msg("cannot connect");
   char req[512];
   snprintf(req, sizeof req,
-           "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+           "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
            "Authorization: Bearer %s\r\n%s%s%s\r\n",
            query, auth_token(INTEGRATOR), last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "",
            last_event_id ? "\r\n" : "");
@@ -1520,8 +1520,8 @@ static void test_stream(void **state) {
   assert_int_equal(hc_connect(&piped, s->port), 0);
   char two[512];
   snprintf(two, sizeof two,
-           "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
-           "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+           "GET /api/v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n"
+           "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
            auth_token(NULL));
   assert_int_equal(hc_send_str(&piped, two), 0);
   hc_response head;
@@ -1867,7 +1867,7 @@ static void test_slow_subscriber_dropped(void **state) {
   hc_conn slow;
   assert_int_equal(hc_connect_rcvbuf(&slow, p->port, 4096), 0);
   char req[256];
-  snprintf(req, sizeof req, "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+  snprintf(req, sizeof req, "GET /api/v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n",
            auth_token(NULL));
   assert_int_equal(hc_send_str(&slow, req), 0);
   hc_response head;

@@ -939,6 +939,32 @@ int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const uns
   return rc;
 }
 
+int vigil_audit_users(const char *db_path, void (*fn)(void *ud, const char *name, const char *role, int disabled),
+                      void *ud, char *msg, size_t msglen) {
+  reader r;
+  int rc = reader_open(&r, db_path, msg, msglen);
+  if (rc < 0) return rc;
+  sqlite3_stmt *st;
+  if ((rc = prepare(&r,
+                    "SELECT json_extract(c.body, '$.data.user'), json_extract(c.body, '$.data.role'), COALESCE((SELECT "
+                    "json_extract(e.body, '$.data.disabled') FROM events e WHERE e.type = 'user.changed' AND "
+                    "json_extract(e.body, '$.data.user') = json_extract(c.body, '$.data.user') AND "
+                    "json_type(e.body, '$.data.disabled') IS NOT NULL ORDER BY e.seq DESC LIMIT 1), 0) FROM events c "
+                    "WHERE c.type = 'user.created' ORDER BY c.seq",
+                    &st)) == 0) {
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(st, 0), *role = (const char *)sqlite3_column_text(st, 1);
+      if (name && role) fn(ud, name, role, sqlite3_column_int(st, 2) != 0);
+    }
+    if (step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the events");
+    sqlite3_finalize(st);
+  }
+  if (rc == 0) say(msg, msglen, 0, "users read from the log");
+  reader_close(&r);
+  return rc;
+}
+
 int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen) {
   reader r;
   int rc = reader_open(&r, db_path, msg, msglen);

@@ -336,6 +336,14 @@ int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const uns
  * first difference; another negative code when the file cannot be read. */
 int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen);
 
+/* The users as the log makes them: fn(ud, name, role, disabled) for each
+ * user.created event's user (its role), disabled as the user's last
+ * user.changed with `disabled` says. What vigil serve believes of users'
+ * roles and states at start (docs/security.md T6); the users table keeps
+ * only their password hashes. 0, or a negative code with a sentence. */
+int vigil_audit_users(const char *db_path, void (*fn)(void *ud, const char *name, const char *role, int disabled),
+                      void *ud, char *msg, size_t msglen);
+
 /* One visit's history for a person: each event with its sequence number,
  * time (UTC and local, by TZ), who, and what; amendments show the old value
  * and the new one and the reason. VIGIL_ENOENT if the visit has no events. */

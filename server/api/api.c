@@ -188,6 +188,8 @@ static int query_text(http_request *req, const char *name, char *out, size_t len
   return 1;
 }
 
+static size_t utf8_chars(const char *s, size_t len);
+
 /* The body as a JSON object ({} when empty); NULL after answering 400. */
 json_t *vigil__api_body_object(http_request *req) {
   size_t len;
@@ -196,8 +198,19 @@ json_t *vigil__api_body_object(http_request *req) {
   json_error_t jerr;
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!j) {
+    /* In our words, not the parser library's (T10: its text named its own flags). */
+    enum json_error_code code = json_error_code(&jerr);
+    const char *why = code == json_error_null_character           ? "a string holds \\u0000, which is not allowed"
+                      : code == json_error_duplicate_key          ? "a member appears twice in one object"
+                      : code == json_error_invalid_utf8           ? "the text is not UTF-8"
+                      : code == json_error_stack_overflow         ? "arrays and objects are nested too deep"
+                      : code == json_error_numeric_overflow       ? "a number is too large"
+                      : code == json_error_premature_end_of_input ? "the body ends too soon"
+                      : code == json_error_end_of_input_expected  ? "something follows the JSON value"
+                      : code == json_error_out_of_memory          ? "out of memory"
+                                                                  : "this is not JSON";
     char msg[256];
-    snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+    snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, why);
     vigil__http_respond_error(req, 400, "invalid_json", msg, NULL);
     return NULL;
   }
@@ -205,6 +218,23 @@ json_t *vigil__api_body_object(http_request *req) {
     json_decref(j);
     vigil__http_respond_error(req, 400, "invalid_json", "the body must be a JSON object", NULL);
     return NULL;
+  }
+  /* Every text of a body has a limit (docs/http.md, Maximum lengths): one
+   * not named there, API_TEXT_MAX, whatever its member; a protocol upload's
+   * files are the exception (their own limits: api_protocols.c). */
+  if (strncmp(vigil__http_request_path(req), "/api/v1/protocols", 17)) {
+    for (void *it = json_object_iter(j); it; it = json_object_iter_next(j, it)) {
+      const char *name = json_object_iter_key(it);
+      if (utf8_chars(name, strlen(name)) > API_NAME_MAX) {
+        json_decref(j);
+        vigil__api_too_long(req, "(a member's name)", API_NAME_MAX);
+        return NULL;
+      }
+      if (vigil__api_texts_within(req, json_object_iter_value(it), name, API_TEXT_MAX) < 0) {
+        json_decref(j);
+        return NULL;
+      }
+    }
   }
   return j;
 }
@@ -1464,6 +1494,7 @@ int vigil__api_new(const api_options *o, api **out) {
   a->node = o->node;
   a->site = o->site;
   a->refusal_window_ms = o->refusal_window_ms > 0 ? o->refusal_window_ms : 60000;
+  a->secure_cookies = o->secure_cookies;
   char err[256];
   int ok = (!o->uploads_dir || (a->uploads_dir = strdup(o->uploads_dir))) &&
            vigil__api_load_approvals(a, err, sizeof err) == 0 &&

@@ -85,6 +85,7 @@ struct api {
   void *plugins_ud;
   api_refusal refusals[API_REFUSAL_KEYS + 1]; /* the last: addresses past the others */
   int64_t refusal_window_ms;
+  int secure_cookies;       /* the session cookie says Secure (served over TLS by the proxy in front) */
   uv_timer_t refusal_timer; /* records a window's pending refusals when it ends */
 };
 
@@ -108,6 +109,8 @@ const char *vigil__api_patient_problem(const char *patient);
 /* The longest free text a request may send, in characters (code points):
  * an entry's text, or a member without a limit of its own. */
 #define API_TEXT_MAX 4000
+/* The longest name of a body's member, in characters. */
+#define API_NAME_MAX 200
 /* The limit of a member by its name (patient 200, reason 1000...: api.c). */
 size_t vigil__api_text_limit(const char *name);
 /* Answers 422 too_long naming field and its limit. */

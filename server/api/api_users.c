@@ -60,9 +60,9 @@ static const char *token_of(http_request *req, char *buf, size_t len) {
 /* The session cookie's header line for token, lasting max_age_s. Set at
  * sign-in and renewed by GET /api/v1/session, so that the cookie slides with
  * the session instead of ending a fixed time after the sign-in. */
-static void session_cookie(char *out, size_t len, const char *token, long long max_age_s) {
-  snprintf(out, len, "Set-Cookie: " COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld\r\n", token,
-           max_age_s);
+static void session_cookie(api *a, char *out, size_t len, const char *token, long long max_age_s) {
+  snprintf(out, len, "Set-Cookie: " COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s\r\n", token,
+           max_age_s, a->secure_cookies ? "; Secure" : "");
 }
 
 /* The session's lifetime and the workstation's settings, in every answer
@@ -581,7 +581,7 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
       json_pack("{s:o, s:o, s:s}", "user", user_json(who), "permissions", permissions_json(who->role), "token", token);
   session_fields(a, body);
   char cookie[256];
-  session_cookie(cookie, sizeof cookie, token, (long long)(a->session_ttl_ms / 1000));
+  session_cookie(a, cookie, sizeof cookie, token, (long long)(a->session_ttl_ms / 1000));
   vigil__api_hold(a, req, 200, json_dumps(body, JSON_COMPACT), cookie);
   json_decref(body);
   sodium_memzero(token, sizeof token);
@@ -620,7 +620,7 @@ static void get_session(api *a, http_request *req) {
   const char *auth = vigil__http_request_header(req, "Authorization");
   const char *token = token_of(req, buf, sizeof buf);
   if (token && !(auth && !strncasecmp(auth, "Bearer ", 7)))
-    session_cookie(cookie, sizeof cookie, token, (long long)(a->session_ttl_ms / 1000));
+    session_cookie(a, cookie, sizeof cookie, token, (long long)(a->session_ttl_ms / 1000));
   vigil__api_reply_free(req, 200, json_dumps(body, JSON_COMPACT), cookie[0] ? cookie : NULL);
   sodium_memzero(buf, sizeof buf);
   sodium_memzero(cookie, sizeof cookie);
@@ -639,7 +639,9 @@ static void delete_session(api *a, http_request *req) {
   }
   vigil__api_site_event(a, "session.ended", name, json_pack("{s:s}", "user", name));
   vigil__api_hold(a, req, 200, strdup("{\"signed_out\":true}"),
-                  "Set-Cookie: " COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
+                  a->secure_cookies ? "Set-Cookie: " COOKIE
+                                      "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure\r\n"
+                                    : "Set-Cookie: " COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
 }
 
 /* ---- passwords and users ----------------------------------------------------------------- */

@@ -179,6 +179,43 @@ const user *vigil__users_find(const users *u, const char *name) {
 
 static user *find_mut(users *u, const char *name) { return (user *)vigil__users_find(u, name); }
 
+int vigil__users_reconcile(users *u, const user_record *log, size_t n, void (*note)(void *ud, const char *sentence),
+                           void *ud, char *err, size_t errlen) {
+  for (size_t i = 0; i < u->n; i++) {
+    const user_record *r = NULL;
+    for (size_t k = 0; k < n && !r; k++)
+      if (!strcmp(log[k].name, u->list[i].name)) r = &log[k];
+    if (r && r->role != u->list[i].role) {
+      snprintf(err, errlen,
+               "the derived state was edited: user %s is %s in the users table but the log created them %s", r->name,
+               vigil__role_name(u->list[i].role), vigil__role_name(r->role));
+      return VIGIL_ECORRUPT;
+    }
+  }
+  char sentence[256];
+  for (size_t i = u->n; i-- > 0;) {
+    user *x = &u->list[i];
+    const user_record *r = NULL;
+    for (size_t k = 0; k < n && !r; k++)
+      if (!strcmp(log[k].name, x->name)) r = &log[k];
+    if (!r) {
+      snprintf(sentence, sizeof sentence,
+               "user %s is in the users table but the log never created them: not believed (vigil audit verify "
+               "names it)",
+               x->name);
+      note(ud, sentence);
+      memmove(x, x + 1, (u->n - i - 1) * sizeof *x);
+      u->n--;
+    } else if (!r->disabled != !x->disabled) {
+      snprintf(sentence, sizeof sentence, "user %s is %s in the users table, %s by the log: the log's is believed",
+               x->name, x->disabled ? "disabled" : "enabled", r->disabled ? "disabled" : "enabled");
+      note(ud, sentence);
+      x->disabled = r->disabled;
+    }
+  }
+  return 0;
+}
+
 static int no_user(const char *name, char *err, size_t errlen) {
   snprintf(err, errlen, "no user '%s'", name);
   return VIGIL_ENOENT;

@@ -23,6 +23,8 @@ static const char *const KNOWN[] = {
     "stream_heartbeat", /* seconds */
     "session_hours",    /* how long a sign-in lasts */
     "trusted_proxies",  /* addresses whose X-Forwarded-For is believed */
+    "server_names",     /* the names (Host) answered besides the local ones */
+    "secure_cookies",   /* the session cookie says Secure (HTTPS at the proxy) */
     "alarm_pause",      /* seconds the workstation's "Pause sound" lasts */
     "plugin_dir",       /* where C plugins may be loaded from; none by default */
     "plugins",          /* { name = { settings } } */

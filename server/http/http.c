@@ -88,6 +88,9 @@ struct conn {
   uint64_t cur_started;      /* loop time of its first byte */
   size_t head_bytes;         /* of cur's request line and headers, as counted by us */
   int last_was_value;        /* header callbacks: a new field starts a new header */
+  int value_ended;           /* the last header value ended at a line's end (then another is obs-fold) */
+  int value_at_end;          /* ... or at the end of what was fed: the next byte says */
+  const char *fed_end;       /* the end of what feed() hands the parser now */
   http_request *head, *tail; /* complete, waiting for their answers to be written */
   unsigned queued, writing;
   char *stash; /* bytes received but not parsed while the parser is paused */
@@ -597,7 +600,7 @@ static int on_message_begin(http_parser *p) {
   if (!(c->cur = request_new(c))) return oom(c);
   c->cur_started = uv_now(c->srv->loop);
   c->head_bytes = 0;
-  c->last_was_value = 0;
+  c->last_was_value = c->value_ended = c->value_at_end = 0;
   arm_timer(c);
   return 0;
 }
@@ -608,9 +611,18 @@ static int on_url(http_parser *p, const char *at, size_t len) {
   return hbuf_put(&c->cur->url, at, len) < 0 ? oom(c) : 0;
 }
 
+static int bad_head(conn *c, const char *why, const char *field) {
+  c->err_status = 400;
+  c->err_code = "bad_request";
+  c->err_msg = why;
+  c->err_field = field;
+  return -1;
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
   http_request *r = c->cur;
+  c->value_ended = c->value_at_end = 0;
   if (head_limit(c, len + 4) < 0) return -1; /* ": " and CRLF */
   if (c->last_was_value || r->n_headers == 0) {
     if (r->n_headers == MAX_HEADERS) {
@@ -636,7 +648,15 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
   http_request *r = c->cur;
   if (head_limit(c, len) < 0) return -1;
+  /* A second piece of one value after its line ended is a continuation
+   * line (obs-fold, RFC 9112 section 5.2): refused, as a proxy in front
+   * may read it otherwise. A value cut by the end of what was fed goes on
+   * with the next bytes (feed() looks at the first). */
+  if (c->last_was_value && c->value_ended)
+    return bad_head(c, "a header line continued on the next line (obs-fold)", NULL);
   c->last_was_value = 1;
+  c->value_at_end = at + len >= c->fed_end;
+  c->value_ended = !c->value_at_end && (at[len] == '\r' || at[len] == '\n');
   return hbuf_put(&r->headers[r->n_headers - 1].value, at, len) < 0 ? oom(c) : 0;
 }
 
@@ -646,6 +666,31 @@ static char *dup_part(const char *s, size_t off, size_t len) {
   memcpy(out, s + off, len);
   out[len] = '\0';
   return out;
+}
+
+/* Whether host (a Host header: name or address, and maybe a port) is one of
+ * the server's names. */
+static int known_host(const http_server *s, const char *host) {
+  size_t n = strlen(host);
+  if (host[0] == '[') { /* [v6]:port */
+    const char *close = strchr(host, ']');
+    n = close ? (size_t)(close - host) + 1 : n;
+  } else {
+    const char *colon = strrchr(host, ':');
+    if (colon) n = (size_t)(colon - host);
+  }
+  for (size_t i = 0; i < s->o.n_server_names; i++)
+    if (strlen(s->o.server_names[i]) == n && !strncasecmp(s->o.server_names[i], host, n)) return 1;
+  if (!s->o.any_address_literal) return 0;
+  char addr[64];
+  unsigned char bin[16];
+  if (host[0] == '[' && n >= 2 && n - 2 < sizeof addr) {
+    snprintf(addr, sizeof addr, "%.*s", (int)(n - 2), host + 1);
+    return uv_inet_pton(AF_INET6, addr, bin) == 0;
+  }
+  if (n >= sizeof addr) return 0;
+  snprintf(addr, sizeof addr, "%.*s", (int)n, host);
+  return uv_inet_pton(AF_INET, addr, bin) == 0;
 }
 
 static int on_headers_complete(http_parser *p) {
@@ -693,6 +738,23 @@ static int on_headers_complete(http_parser *p) {
       return -1;
     }
   }
+  /* RFC 9112: no white space between a field's name and its colon (the
+   * parser keeps it in the name: "Host : evil"); a body's framing is
+   * Content-Length or chunked, never both, and no other coding. */
+  unsigned te = 0;
+  for (unsigned i = 0; i < r->n_headers; i++) {
+    const char *name = hbuf_str(&r->headers[i].name);
+    if (name[strcspn(name, " \t")]) return bad_head(c, "white space in a header's name (before its colon)", NULL);
+    if (strcasecmp(name, "Transfer-Encoding")) continue;
+    const char *v = hbuf_str(&r->headers[i].value);
+    size_t from = strspn(v, " \t"), n = strlen(v);
+    while (n > from && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+      n--;
+    if (++te > 1 || n - from != 7 || strncasecmp(v + from, "chunked", 7))
+      return bad_head(c, "Transfer-Encoding may only be chunked, once", "Transfer-Encoding");
+  }
+  if (te && vigil__http_request_header(r, "Content-Length"))
+    return bad_head(c, "both Content-Length and Transfer-Encoding", "Transfer-Encoding");
   r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
   /* An HTTP/1.0 client that asked for keep-alive is told it got it. */
   if (r->keep_alive && p->http_major == 1 && p->http_minor == 0) r->keep_alive = 2;
@@ -710,6 +772,22 @@ static int on_headers_complete(http_parser *p) {
   r->query = (u.field_set & (1 << UF_QUERY)) ? dup_part(url, u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len)
                                              : dup_part("", 0, 0);
   if (!r->path || !r->query) return oom(c);
+  const char *host = vigil__http_request_header(r, "Host");
+  /* An absolute-form target names the server itself: it must be the Host's. */
+  if (u.field_set & (1 << UF_HOST)) {
+    size_t start = u.field_data[UF_HOST].off, end = start + u.field_data[UF_HOST].len;
+    if (start > 0 && url[start - 1] == '[') start--, end++; /* an IPv6 address's brackets */
+    if (u.field_set & (1 << UF_PORT)) end = u.field_data[UF_PORT].off + u.field_data[UF_PORT].len;
+    if (!host || strlen(host) != end - start || strncasecmp(host, url + start, end - start))
+      return bad_head(c, "the request target names another host than the Host header", "Host");
+  }
+  if (host && s->o.server_names && !known_host(s, host)) {
+    c->err_status = 421;
+    c->err_code = "misdirected_request";
+    c->err_msg = "this server does not answer to that name (Host): see server_names in vigil.conf";
+    c->err_field = "Host";
+    return -1;
+  }
   if (p->content_length != ULLONG_MAX && p->content_length > s->o.max_body_bytes) {
     c->err_status = 413;
     c->err_code = "body_too_large";
@@ -787,6 +865,10 @@ static void feed(conn *c, const char *data, size_t len) {
       if (stash(c, data, len) < 0) conn_close(c);
       return;
     }
+    /* A header value cut at the end of the last bytes: had its line ended? */
+    if (c->value_at_end) c->value_ended = data[0] == '\r' || data[0] == '\n';
+    c->value_at_end = 0;
+    c->fed_end = data + len;
     size_t n = http_parser_execute(&c->parser, &s->settings, data, len);
     enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
     if (err == HPE_PAUSED) {

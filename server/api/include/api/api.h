@@ -62,6 +62,9 @@ typedef struct api_options {
   /* Refusals of one address and reason (cross-site requests) within this
    * window are one auth.failed event, besides the first (0: 60 s). */
   int64_t refusal_window_ms;
+  /* The session cookie carries Secure (vigil.conf secure_cookies): the
+   * browser reaches the server over HTTPS, through the proxy in front. */
+  int secure_cookies;
   /* A node of a cluster on PostgreSQL: its name and the site it owns
    * (borrowed: they outlive the api); NULL: a single server. */
   const char *node, *site;

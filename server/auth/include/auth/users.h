@@ -73,4 +73,20 @@ const user *vigil__users_session_check(users *u, const char *token, int64_t now_
 /* Ends a session or revokes a token. */
 int vigil__users_session_end(users *u, const char *token, char *err, size_t errlen);
 
+/* One user as the log makes them (user.created, user.changed). */
+typedef struct user_record {
+  char name[USER_NAME_MAX + 1];
+  role role;
+  int disabled;
+} user_record;
+
+/* Makes the users what the log says (docs/security.md T6): a user whose
+ * role differs from their user.created event's is an edit of the database:
+ * VIGIL_ECORRUPT with a sentence in err, and nothing changes. Otherwise a
+ * user the log does not know (a row written before its event, which a crash
+ * kept from the log, or one inserted by hand) is forgotten, and one whose
+ * disabled state differs takes the log's; note(ud, sentence) tells each. */
+int vigil__users_reconcile(users *u, const user_record *log, size_t n, void (*note)(void *ud, const char *sentence),
+                           void *ud, char *err, size_t errlen);
+
 #endif

@@ -48,6 +48,14 @@ typedef struct http_options {
    * process is out of file descriptors. NULL: none. */
   void (*notice)(void *ud, const char *message);
   void *notice_ud;
+  /* The names this server answers to: a request whose Host (without its
+   * port) names another is 421 misdirected_request, against DNS rebinding
+   * (vigil.conf server_names). NULL: any. With any_address_literal, a Host
+   * that is an IP address is taken too (listening on every address: an
+   * address cannot be rebound). */
+  const char *const *server_names;
+  size_t n_server_names;
+  int any_address_literal;
 } http_options;
 
 /* What /metrics says of the connections. */
