@@ -1268,8 +1268,10 @@ static void test_keep_alive(void **state) {
 
   /* HEAD: the headers of GET, no body. */
   assert_int_equal(hc_connect(&c, s->port), 0);
-  assert_int_equal(hc_send_str(&c, "HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
-                   0);
+  assert_int_equal(
+      hc_send_str(&c,
+                  "HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+      0);
   /* hc_read would wait for the announced body: read the head by hand. */
   char head[1024] = "";
   size_t got = 0;
