@@ -119,9 +119,22 @@ static int host_step(lua_State *L) {
   lua_settop(L, 3);
   lua_pushboolean(L, rc >= 0);
   lua_pushstring(L, desc.p ? desc.p : "");
+  if (rc >= 0) {
+    vigil__buf_free(&desc);
+    return 2;
+  }
+  /* The reason, always (G7: an acknowledgement of no open alert said nothing). */
+  const char *why = vigil_engine_errmsg(r->e);
+  if (rc == VIGIL_ENOENT && desc.p && !strncmp(desc.p, "acknowledge ", 12))
+    lua_pushfstring(L,
+                    "no alert of %s is there to acknowledge (none was raised, it is acknowledged already, or it "
+                    "closed)",
+                    desc.p + 12);
+  else if (!why || !*why)
+    lua_pushstring(L, vigil_strerror(rc));
+  else
+    lua_pushstring(L, why);
   vigil__buf_free(&desc);
-  if (rc >= 0) return 2;
-  lua_pushstring(L, vigil_engine_errmsg(r->e));
   return 3;
 }
 

@@ -39,12 +39,12 @@ typedef struct expected {
 static const expected SCENARIOS[] = {
     {"ketamine_iv", "uneventful", 9, 9, 0, 0, 2},
     {"ketamine_iv", "hypertensive_episode", 10, 10, 3, 2, 2},
-    {"ketamine_iv", "missed_checkpoint", 8, 8, 1, 1, 2},
+    {"ketamine_iv", "missed_checkpoint", 8, 8, 1, 1, 3}, /* + the override of the missed checkpoint (G8) */
     {"ketamine_iv", "not_fit_for_discharge", 9, 9, 0, 0, 2},
     {"esketamine_rems", "uneventful", 3, 9, 0, 0, 1},
     {"esketamine_rems", "hypertension_at_40", 5, 9, 3, 3, 1},
     {"esketamine_rems", "prolonged_sedation", 3, 10, 5, 5, 1},
-    {"esketamine_rems", "missed_bp_check", 3, 9, 1, 1, 1},
+    {"esketamine_rems", "missed_bp_check", 3, 9, 1, 1, 2}, /* + the override of the missed BP (G8) */
 };
 
 static void quiet(void *ud, vigil_log_level level, const char *msg) {}

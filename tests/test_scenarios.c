@@ -118,9 +118,10 @@ static void missed_checkpoint(void **state) {
                             "30 alert.escalated 1 medium", /* unacknowledged for 5 minutes: one level up */
                             "32 alert.resolved 1",         /* recorded late */
                             "33 alert.acknowledged 1",     /* latching: stays until acknowledged */
+                            "51 gate.blocked infusion",    /* the 20-minute vitals were missed (G8) */
                             "115 visit.discharged ",
                             NULL};
-  run("missed_checkpoint", expected, 0);
+  run("missed_checkpoint", expected, 1);
 }
 
 static void not_fit_for_discharge(void **state) {
@@ -181,9 +182,10 @@ static void rems_missed_bp_check(void **state) {
                             "65 alert.escalated 1 medium",
                             "66 alert.resolved 1",
                             "67 alert.acknowledged 1",
+                            "131 gate.blocked monitoring", /* the 40-minute BP was missed (G8) */
                             "135 visit.discharged ",
                             NULL};
-  run_in(REMS, "missed_bp_check", expected, 0);
+  run_in(REMS, "missed_bp_check", expected, 1);
 }
 
 int main(void) {

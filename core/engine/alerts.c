@@ -207,6 +207,13 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
          * (IEC 60601-1-8): announced again, active, with what is seen now. */
         more.follows = was->id;
         vigil__raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1, &more);
+      } else if (was->acked && strcmp(was->message, x->message)) {
+        /* Not worse, still so: the gate quotes what is seen now (G7). */
+        char *now = strdup(x->message);
+        if (now) {
+          free(was->latest);
+          was->latest = now;
+        }
       }
       break;
     }

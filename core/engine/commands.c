@@ -276,6 +276,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
    * change voided is signed again from here, on its own entry; its event
    * names the signature's phase. */
   int past = -1;
+  char tb[512], tb2[512]; /* titles, {param} filled (G7) */
   for (size_t i = 0; i < n && rc == 0; i++) {
     int item = vigil__protocol_find_item(p, in[i].item, v->phase);
     if (item < 0)
@@ -284,7 +285,8 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
              vigil__signature_void(v, item)) {
       if (n > 1 || (past >= 0 && past != item))
         rc = vigil__engine_fail(e, VIGIL_EINVAL, in[i].item, "%s of phase %s is signed again on its own: send it alone",
-                                p->items[item].title, p->phases[p->items[item].phase].id);
+                                vigil__visit_text(v, p->items[item].title, tb, sizeof tb),
+                                p->phases[p->items[item].phase].id);
       past = item;
     } else if (p->items[item].phase != v->phase)
       rc = vigil__engine_fail(e, VIGIL_ESTATE, in[i].item, "%s belongs to phase %s; the visit is in %s%s", in[i].item,
@@ -308,10 +310,12 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   for (int k = 0; k < n_items && rc == 0; k++) {
     const item_spec *it = &p->items[items[k]];
     for (int m = 0; it->kind == KIND_SIGNATURE && m < n_items && rc == 0; m++)
-      if (items[m] == it->of_item)
+      if (items[m] == it->of_item) {
+        const char *of = vigil__visit_text(v, p->items[it->of_item].title, tb2, sizeof tb2);
         rc = vigil__engine_fail(e, VIGIL_EVALUE, it->id,
                                 "%s confirms %s already recorded: record %s first, then a second person signs",
-                                it->title, p->items[it->of_item].title, p->items[it->of_item].title);
+                                vigil__visit_text(v, it->title, tb, sizeof tb), of, of);
+      }
   }
   /* One order for every entry: the protocol's, whatever order they came in. */
   for (int k = 1; k < n_items; k++)
@@ -363,7 +367,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
       rc = vigil__engine_fail(e, VIGIL_ESTATE, it->id,
                               "%s is recorded already (%s): a changed value is an amendment with a reason "
                               "(POST /api/v1/visits/%llu/amend), not a new entry",
-                              it->title, was.p, (unsigned long long)v->id);
+                              vigil__visit_text(v, it->title, tb, sizeof tb), was.p, (unsigned long long)v->id);
     vigil__buf_free(&was);
     vigil__buf_free(&now);
   }
@@ -519,8 +523,10 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
   int item = item_of(e, v, ref, &rc);
   if (item < 0) return rc;
   const item_spec *it = &v->p->items[item];
+  char tb[512]; /* the item's title, {param} filled (G7) */
+  const char *title = vigil__visit_text(v, it->title, tb, sizeof tb);
   const reading *last = vigil__visit_latest(v, item);
-  if (!last) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no value to amend", it->title);
+  if (!last) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no value to amend", title);
   if (!vigil__reason_ok(reason))
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
                               "an amendment needs a reason (at least %d characters that are not blank)",
@@ -569,8 +575,10 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
   int item = item_of(e, v, ref, &rc);
   if (item < 0) return rc;
   const item_spec *it = &v->p->items[item];
+  char tb[512]; /* the item's title, {param} filled (G7) */
+  const char *title = vigil__visit_text(v, it->title, tb, sizeof tb);
   if (it->phase != v->phase)
-    return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is not in the visit's current phase", it->title);
+    return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is not in the visit's current phase", title);
   if (!vigil__reason_ok(reason))
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
                               "skipping an item needs a reason (at least %d characters that are not blank)",
@@ -583,7 +591,7 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
     return vigil__engine_fail(e, VIGIL_EVALUE, "item",
                               "%s is a signature: it cannot be skipped; a second person signs, or a clinician "
                               "overrides the gate with a reason",
-                              it->title);
+                              title);
   /* H13 (docs/safety.md, F2): what the protocol says may not be skipped (a
    * screening answer that dosing rests on) is recorded, or the gate is a
    * clinician's to override; an answer already recorded is amended, never
@@ -592,21 +600,20 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
     return vigil__engine_fail(e, VIGIL_EVALUE, "item",
                               "%s cannot be skipped: record it; going on without it is a clinician's gate "
                               "override with a reason",
-                              it->title);
+                              title);
   if (!item_repeats(it) && v->items[item].n)
     return vigil__engine_fail(e, VIGIL_ESTATE, "item",
-                              "%s is recorded already: amend it with a reason rather than skip it", it->title);
+                              "%s is recorded already: amend it with a reason rather than skip it", title);
   val data;
   if (item_repeats(it)) {
     /* One occurrence, the one due now: the next ones are due as usual (a
      * checkpoint missed is not the end of monitoring). */
     int64_t occurrence = vigil__item_skip_occurrence(v, it, vigil__engine_now(e));
-    if (occurrence < 0)
-      return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no due time left to skip", it->title);
+    if (occurrence < 0) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no due time left to skip", title);
     data = vigil__val_recordv(3, K(item), val_atom(it->qid), K(occurrence), val_num((double)occurrence), K(reason),
                               vigil__val_cstring(reason));
   } else {
-    if (v->items[item].skipped) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is skipped already", it->title);
+    if (v->items[item].skipped) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is skipped already", title);
     data = vigil__val_recordv(2, K(item), val_atom(it->qid), K(reason), vigil__val_cstring(reason));
   }
   if (!vigil__emit(e, v, EV_ITEM_SKIPPED, actor_of(actor), data)) return VIGIL_ENOMEM;
@@ -666,13 +673,15 @@ int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   for (uint32_t i = 0; i < val_len(reasons); i++)
     vigil__buf_printf(&b, "%s%s", i ? "; " : "", val_str(val_items(reasons)[i]));
   const phase_spec *ph = &v->p->phases[v->phase]; /* the protocol's: outlives v */
+  char title[512];                                /* {param}: the visit's value (G7), taken while v is there */
+  const char *ph_title = vigil__visit_text(v, ph->title, title, sizeof title);
   vigil__emit(e, v, EV_GATE_BLOCKED, who, vigil__val_recordv(2, K(phase), val_atom(ph->id), K(reasons), reasons));
   /* The refusal is the answer, whether or not its record could be stored.
    * (A failed commit folds v again: v must not be used after this.) */
   int stored = vigil__engine_done(e, v);
   char why[600] = "";
   if (stored < 0) snprintf(why, sizeof why, " (the refusal itself was not recorded: %s)", vigil_engine_errmsg(e));
-  rc = vigil__engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s%s", ph->title, b.p ? b.p : "", why);
+  rc = vigil__engine_fail(e, VIGIL_EGATE, "gate", "%s: the gate is not met: %s%s", ph_title, b.p ? b.p : "", why);
   vigil__buf_free(&b);
   return rc;
 }
@@ -699,9 +708,11 @@ int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) 
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
+  char t1[512], t2[512];
   if (v->phase + 1u < v->p->n_phases)
     return vigil__engine_fail(e, VIGIL_ESTATE, "phase", "the visit is in %s; discharge is from the last phase, %s",
-                              v->p->phases[v->phase].title, v->p->phases[v->p->n_phases - 1].title);
+                              vigil__visit_text(v, v->p->phases[v->phase].title, t1, sizeof t1),
+                              vigil__visit_text(v, v->p->phases[v->p->n_phases - 1].title, t2, sizeof t2));
   return vigil_visit_advance(e, id, actor);
 }
 

@@ -39,6 +39,8 @@ typedef struct item_state {
   uint32_t passed;          /* occurrences passed over because `when` did not hold at their deadline */
   uint8_t skipped_for_good; /* the skip below covers the whole item, not one occurrence */
   char *skipped;            /* the reason of the latest skip that no reading has followed */
+  uint32_t *missed;         /* occurrences that went overdue and were since neither recorded (observed */
+  uint32_t n_missed;        /* within their grace) nor skipped: a missed checkpoint (G8) */
 } item_state;
 
 /* SRC_COURSE: a patient's course alert (course.c), of no visit. */
@@ -55,6 +57,7 @@ typedef struct alert {
   const char *rule;      /* interned: the rule (or item) that raised it */
   const char *key;       /* interned de-duplication key; NULL for per-reading alerts */
   char *message;
+  char *latest;    /* what its rule says now of an acknowledged alert's cause, not worse (G7); memory only */
   int32_t item;    /* for overdue alerts (the first item of a checkpoint's), else -1 */
   uint16_t *items; /* an overdue alert's items, all due at one checkpoint */
   uint32_t n_items;

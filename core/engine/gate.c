@@ -79,6 +79,38 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
              vigil__visit_text(v, p->phases[it->phase].title, phase_title, sizeof phase_title), why, it->qid);
     add(&r, text);
   }
+  /* G8 (docs/safety.md): with `missed = "hold"`, a checkpoint that went
+   * overdue and was never recorded (observed within its grace) nor skipped
+   * with a reason holds the gate, each named by its time. The way past is a
+   * late entry with its observed time, or a clinician's override. */
+  for (uint16_t j = 0; ph->hold_missed && j < ph->n_items; j++) {
+    const item_spec *it = &p->items[ph->first_item + j];
+    const item_state *s = &v->items[it->index];
+    if (!it->scheduled || !s->n_missed) continue;
+    uint32_t ks[64] = {0}, n = 0;
+    for (uint32_t m = 0; m < s->n_missed && n < 64; m++) {
+      uint32_t k = s->missed[m], at = n;
+      while (at > 0 && ks[at - 1] > k) /* in time order */
+        ks[at] = ks[at - 1], at--;
+      ks[at] = k;
+      n++;
+    }
+    int len = snprintf(text, sizeof text, "%s missed at ", vigil__visit_text(v, it->title, title, sizeof title));
+    for (uint32_t m = 0; m < n && len > 0 && (size_t)len < sizeof text - 64; m++) {
+      int64_t due = vigil__schedule_due(&it->sched, ks[m]);
+      len += snprintf(text + len, sizeof text - (size_t)len, "%s%lld",
+                      m == 0       ? ""
+                      : m + 1 == n ? " and "
+                                   : ", ",
+                      (long long)(due / 60000));
+    }
+    if (len > 0 && (size_t)len < sizeof text)
+      snprintf(text + len, sizeof text - (size_t)len,
+               " min (never recorded nor skipped): record %s late with the time %s observed, or a clinician "
+               "overrides with a reason",
+               n > 1 ? "them" : "it", n > 1 ? "each was" : "it was");
+    add(&r, text);
+  }
   if (ph->min >= 0 && now - v->phase_at < ph->min) {
     int64_t left = (ph->min - (now - v->phase_at) + 59999) / 60000;
     snprintf(text, sizeof text, "minimum time in %s not reached (%lld min left)",
@@ -101,7 +133,7 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
              a->acked     ? "acknowledged, its condition still holds"
              : a->cleared ? "not acknowledged (cleared since)"
                           : "not acknowledged",
-             a->message);
+             a->acked && a->latest ? a->latest : a->message);
     add(&r, text);
   }
   return to_list(&r, list);

@@ -248,6 +248,7 @@ static void alert_row(buf *b, const alert *a) {
   vigil__buf_json_string(b, a->message ? a->message : "");
   vigil__buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", vigil__alert_state_name(a),
                     a->acked ? "true" : "false", a->latching ? "true" : "false");
+  if (a->carry) vigil__buf_puts(b, ",\"carried\":true"); /* as GET /visits/{id} says it (G7) */
   time_field(b, "raised_at", a->raised_at);
   if (a->level > 0) time_field(b, "escalated_at", a->escalated_at);
   if (a->acked) {

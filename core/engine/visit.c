@@ -33,10 +33,12 @@ void vigil__visit_free(visit *v) {
       vigil__val_release(s->r[j].v);
     free(s->r);
     free(s->skipped);
+    free(s->missed);
   }
   free(v->items);
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     free(v->alerts[i]->message);
+    free(v->alerts[i]->latest);
     free(v->alerts[i]->items);
     free(v->alerts[i]);
   }
@@ -155,6 +157,15 @@ static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val 
   const item_spec *it = &v->p->items[item];
   if (it->scheduled && it->phase == v->phase) {
     int64_t due;
+    /* A reading observed within a missed checkpoint's grace (a late entry
+     * with its observed time) makes it good (G8). */
+    for (uint32_t j = 0; j < s->n_missed;) {
+      due = vigil__schedule_due(&it->sched, s->missed[j]);
+      if (due >= 0 && at > v->phase_at + due - it->sched.grace && at <= v->phase_at + due + it->sched.grace)
+        s->missed[j] = s->missed[--s->n_missed];
+      else
+        j++;
+    }
     while ((due = vigil__schedule_due(&it->sched, s->sat)) >= 0 &&
            (v->phase_at + due <= at || v->phase_at + due < at + it->sched.grace))
       s->sat++;
@@ -176,6 +187,13 @@ static int skip_item(visit *v, int item, val data) {
   s->skipped_for_good = !occurrence;
   double k = occurrence && occurrence->type == VAL_NUMBER ? occurrence->u.num : -1;
   if (k + 1 > s->sat && k < UINT32_MAX) s->sat = (uint32_t)k + 1;
+  /* A skip with its reason deals with the checkpoint it names, missed or not. */
+  for (uint32_t j = 0; j < s->n_missed;) {
+    if (s->skipped_for_good || (k >= 0 && s->missed[j] == (uint32_t)k))
+      s->missed[j] = s->missed[--s->n_missed];
+    else
+      j++;
+  }
   return 0;
 }
 
@@ -389,7 +407,18 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   }
   case EV_ITEM_OVERDUE: {
     int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
-    if (item >= 0) v->items[item].overdue = (uint32_t)num_of(d, K(occurrence), 0) + 1;
+    if (item < 0) break;
+    item_state *s = &v->items[item];
+    uint32_t k = (uint32_t)num_of(d, K(occurrence), 0);
+    s->overdue = k + 1;
+    /* Missed until it is recorded late or skipped (G8). */
+    uint32_t *m = realloc(s->missed, (s->n_missed + 1) * sizeof *m);
+    if (!m) {
+      e->oom = 1;
+      break;
+    }
+    s->missed = m;
+    s->missed[s->n_missed++] = k;
     break;
   }
   case EV_ITEM_NOT_APPLICABLE: {

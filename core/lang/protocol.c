@@ -445,6 +445,7 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     s->min = get_int(L, ph, "min", -1);
     s->max = get_int(L, ph, "max", -1);
     s->gate_ref = get_ref(L, ph, "gate");
+    s->hold_missed = (uint8_t)get_bool(L, ph, "hold_missed", 0);
     s->first_item = (uint16_t)p->n_items;
     s->n_items = (uint16_t)get_len(L, ph, "items");
     p->n_items += s->n_items;

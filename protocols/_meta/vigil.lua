@@ -187,6 +187,7 @@ function Visit.course() end
 ---@field rules? vigil.Declaration[]
 ---@field gate? vigil.Gate true to leave; otherwise false, "why".
 ---@field grace? vigil.Duration Default grace of this phase's scheduled items.
+---@field missed? "alert"|"hold" "hold": a missed checkpoint (overdue, never recorded nor skipped) holds the gate until recorded late or overridden (default "alert").
 
 ---@class vigil.ParamSpec
 ---@field kind? "number"|"choice"|"text"|"check" Inferred from default when absent.

@@ -26,7 +26,7 @@ return v.phase "monitoring" {
          .. "depression have resolved.",
   -- Source: docs/clinical/esketamine-rems.md: "Monitor at least 2 h after dosing" [P].
   -- The literal floor; the gate also applies param monitoring_minutes (>= 120).
-  duration = { min = "2h" },
+  duration = { min = "2h" }, missed = "hold", -- missed checkpoints: docs/clinical/monitoring-cadence.md
   items = {
     -- Source: docs/clinical/esketamine-rems.md: "BP before dosing, at about 40 min after
     -- dosing, then as clinically warranted" [P]. "About": 10 minutes' grace, a

@@ -15,7 +15,7 @@
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.1.0",
+  version = "1.1.0", -- 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "

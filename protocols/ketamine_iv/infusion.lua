@@ -28,7 +28,7 @@ return v.phase "infusion" {
   help = "Vitals, sedation and dissociation every 10 minutes. Record an extra vitals reading whenever an alert asks "
          .. "for a confirmation reading.",
   -- Source: docs/clinical/ketamine-dosing.md: 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].
-  duration = { min = "40m" },
+  duration = { min = "40m" }, missed = "hold", -- missed checkpoints: docs/clinical/monitoring-cadence.md
   items = {
     v.check "infusion_started" { title = "Infusion started (pump running)" },
 

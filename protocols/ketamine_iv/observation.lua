@@ -27,7 +27,7 @@ return v.phase "observation" {
   -- number for IV racemic ketamine; a clinic default (60 min) and the gate's checks.
   -- Durations are literals, so this is the floor; the gate also applies param
   -- observation_minutes (range 60..240), which a clinic can raise per visit.
-  duration = { min = "60m" },
+  duration = { min = "60m" }, missed = "hold", -- missed checkpoints: docs/clinical/monitoring-cadence.md
   items = {
     v.vitals "vitals" {
       title = "Vitals",

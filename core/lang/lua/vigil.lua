@@ -609,7 +609,7 @@ local function compile_rule(node, phase)
            priority = priority, worse = worse, margin = margin, carry = spec.carry == true }
 end
 
-local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace" })
+local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace", "missed" })
 
 local function compile_phase(node, defaults)
   local spec = node.spec
@@ -622,6 +622,14 @@ local function compile_phase(node, defaults)
   ph.max = duration(node, "duration.max", d.max)
   if ph.min and ph.max and ph.min > ph.max then bad(node, "duration.min is longer than duration.max") end
   ph.gate = func(node, "gate", spec.gate)
+  -- What a missed checkpoint does (G8 in docs/safety.md): "alert" (its overdue
+  -- alert only) or "hold" (also the gate, until it is recorded late or a
+  -- clinician overrides with a reason).
+  if spec.missed ~= nil and spec.missed ~= "alert" and spec.missed ~= "hold" then
+    bad(node, "missed must be \"hold\" (a missed checkpoint holds the gate) or \"alert\" (it only raises its overdue "
+              .. "alert), not %s", tostring(spec.missed))
+  end
+  ph.hold_missed = spec.missed == "hold"
   placeholders(node, ph.title)
   placeholders(node, ph.help)
   local phase_defaults = setmetatable({ grace = spec.grace }, { __index = defaults })

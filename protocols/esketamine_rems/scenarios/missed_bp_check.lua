@@ -10,7 +10,9 @@
 --         session."
 --   65    still unacknowledged: the overdue alert ESCALATES (one level up, still MEDIUM).
 --   66    BP recorded late, 136/84: the overdue alert RESOLVES; 67 acknowledged.
---   131   advance -> ready to leave; 135 discharged.
+--   131   advance refused: the BP at 40 min was missed (recorded at 66, outside its grace;
+--         monitoring declares missed = "hold", docs/safety.md G8); the clinician overrides
+--         with a reason -> ready to leave; 135 discharged.
 -- Alerts: the overdue alert for monitoring.bp_40m only (MEDIUM at 60, escalated 65,
 -- resolved 66, acknowledged 67). Overdue marks: monitoring.bp_40m, due at 50.
 -- REMS form: the 40-minute BP reads 136/84 taken 56 minutes after dosing.
@@ -43,7 +45,8 @@ return {
     { at = "100m", record = { respiration = { spo2 = 98, rr = 14 }, moaas = "5", dissociation = "none" } },
     { at = "115m", record = { respiration = { spo2 = 98, rr = 14 }, moaas = "5", dissociation = "none" } },
     { at = "130m", record = { respiration = { spo2 = 98, rr = 14 }, moaas = "5", dissociation = "none" } },
-    { at = "131m", advance = true },
+    { at = "131m", advance = true },   -- refused: the 40-minute BP was missed (G8)
+    { at = "131m", actor = "dr:kim", override = "40-minute BP taken at 66 minutes, normal: reviewed" },
 
     { at = "133m", record = { bp_before_leaving = { sbp = 124, dbp = 78, hr = 68 }, sedation_occurred = "yes",
                               dissociation_occurred = "yes", respiratory_depression_occurred = "no",

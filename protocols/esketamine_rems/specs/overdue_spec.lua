@@ -20,7 +20,11 @@ return {
     expect "66m" { resolved = "monitoring.bp_40m" },
     at "67m" { ack = "bp_40m" },
     expect "67m" { acknowledged = "monitoring.bp_40m" },
+    -- The 40-minute reading was taken late, outside its grace: missed, it holds
+    -- the gate (missed = "hold", docs/safety.md G8) until a clinician overrides.
     at "131m" { advance = true },
+    expect "131m" { gate_blocked = "monitoring", reason = "Blood pressure at 40 minutes missed at 40 min" },
+    at "131m" { actor = "dr:kim", override = "40-minute BP taken at 66 minutes, normal: reviewed" },
     expect "131m" { entered = "discharge" },
   },
 

@@ -20,7 +20,9 @@
 --         The overdue alert is latching: it stays until acknowledged.
 --   33    nurse acknowledges it (ack = "vitals": this assumes the overdue alert is
 --         keyed by the item id; the infusion phase has no rule named "vitals").
---   40, 50  on time. Infusion gate at 51 passes: 3 vitals readings (32, 40, 50).
+--   40, 50  on time. Infusion gate at 51 holds: the 20-minute vitals were missed (recorded
+--         at 32, outside its grace; the infusion declares missed = "hold", docs/safety.md G8);
+--         the clinician overrides with a reason. 3 vitals readings (32, 40, 50).
 --   112   advance to discharge; 115 discharged.
 -- Alerts: the overdue alert for infusion.vitals only (MEDIUM at 25, escalated at 30,
 -- acknowledged at 33). Overdue marks: infusion.vitals checkpoint due 20, overdue at 25.
@@ -53,7 +55,8 @@ return {
                              moaas = "4", dissociation = "present" } },
     { at = "50m", record = { vitals = { sbp = 134, dbp = 84, hr = 74, spo2 = 98, rr = 14 },
                              moaas = "5", dissociation = "present", infusion_stopped = true } },
-    { at = "51m", advance = true },
+    { at = "51m", advance = true },   -- refused: the 20-minute vitals were missed (G8)
+    { at = "51m", actor = "dr:kim", override = "20-minute vitals missed (cuff), readings since normal: reviewed" },
 
     -- Observation (entered at 51m)
     { at = "66m", record = { vitals = { sbp = 130, dbp = 82, hr = 72, spo2 = 98, rr = 14 },

@@ -26,7 +26,11 @@ return spec "A missed vitals checkpoint is overdue at 25m and escalates at 30m" 
   expect "33m" { acknowledged = "vitals" },
   at "40m" { record = { vitals = vitals(140, 88), moaas = "4", dissociation = "present" } },
   at "50m" { record = { vitals = vitals(134, 84), moaas = "5", dissociation = "present", infusion_stopped = true } },
+  -- The checkpoint missed at 20m (10 min into the infusion) holds the gate
+  -- (missed = "hold", docs/safety.md G8): a clinician overrides with a reason.
   at "51m" { advance = true },
+  expect "51m" { gate_blocked = "infusion", reason = "Vitals missed at 10 min (never recorded nor skipped)" },
+  at "51m" { actor = "dr:kim", override = "vitals at 10 min missed, later readings normal: reviewed" },
   expect "51m" { entered = "observation" },
   -- Observation checkpoints are due every 15 minutes from 51m: the first at 66m.
   expect "70m" { phase = "observation" },
