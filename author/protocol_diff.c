@@ -10,6 +10,7 @@
  */
 #include "author/protocol_diff.h"
 
+#include <dirent.h>
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -157,6 +158,24 @@ static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
     say(d, "  ~ %s: code changed (%s, was %s)", what, wb, wa);
   vigil__buf_free(&x);
   vigil__buf_free(&y);
+}
+
+/* The priorities a function's code raises (v.alert.high(...), ...), as "high, low",
+ * "" when none: a demotion in the code is named, not only "code changed" (G10). */
+static void code_priorities(const protocol *p, int ref, char *out, size_t n) {
+  buf code;
+  vigil__buf_init(&code);
+  char where[512];
+  function_code(p, ref, &code, where, sizeof where);
+  static const char *names[] = {"high", "medium", "low"};
+  size_t o = 0;
+  out[0] = '\0';
+  for (int i = 0; i < 3 && code.p; i++) {
+    char pat[32];
+    snprintf(pat, sizeof pat, "alert.%s(", names[i]);
+    if (strstr(code.p, pat) && o < n) o += (size_t)snprintf(out + o, n - o, "%s%s", o ? ", " : "", names[i]);
+  }
+  vigil__buf_free(&code);
 }
 
 /* ---- params ------------------------------------------------------------------ */
@@ -415,6 +434,12 @@ static void diff_phases(differ *d) {
               : y->worse < 0 ? "lower"
                              : "(not said)",
               y->margin);
+        char pa[64], pb[64];
+        code_priorities(d->a, x->fn_ref, pa, sizeof pa);
+        code_priorities(d->b, y->fn_ref, pb, sizeof pb);
+        if (strcmp(pa, pb))
+          say(d, "  ~ %s.%s: the alerts its code raises are %s (were %s)", py->id, y->id, *pb ? pb : "none",
+              *pa ? pa : "none");
         char what[300];
         snprintf(what, sizeof what, "%s.%s", py->id, y->id);
         compare_code(d, what, x->fn_ref, y->fn_ref);
@@ -441,6 +466,9 @@ static void diff_protocol(differ *d) {
         dur(t2, sizeof t2, d->b->escalate));
   if (d->a->latching != d->b->latching)
     say(d, "  ~ alerts %s", d->b->latching ? "now latch until acknowledged" : "no longer latch by default");
+  /* A course: the series its visits make (sessions, their interval, the response). */
+  if (!d->a->course && d->b->course) say(d, "  + course (its visits make a series of sessions: review it)");
+  if (d->a->course && !d->b->course) say(d, "  - course (its visits no longer make a series)");
   static const char *hooks[HOOK_COUNT] = {"on.alert", "on.phase_enter", "on.phase_exit", "on.overdue"};
   for (int h = 0; h < HOOK_COUNT; h++)
     compare_code(d, hooks[h], d->a->hooks[h], d->b->hooks[h]);
@@ -601,6 +629,57 @@ static const source_file *source_by_rel(const protocol *p, const char *rel) {
   return NULL;
 }
 
+/* The specs of a protocol's folder (specs/ *_spec.lua, sorted): -1 when the
+ * folder cannot be read (a version known only from the store). */
+static int spec_names(const protocol *p, char names[][128], int max) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/specs", p->sb && p->sb->dir ? p->sb->dir : "");
+  DIR *dir = opendir(path);
+  if (!dir) {
+    snprintf(path, sizeof path, "%s/protocol.lua", p->sb && p->sb->dir ? p->sb->dir : "");
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    fclose(f);
+    return 0; /* the folder is there, without specs/ */
+  }
+  int n = 0;
+  struct dirent *de;
+  while ((de = readdir(dir)) && n < max) {
+    size_t len = strlen(de->d_name);
+    if (len < 9 || len >= 128 || strcmp(de->d_name + len - 9, "_spec.lua")) continue;
+    int at = n++;
+    while (at > 0 && strcmp(names[at - 1], de->d_name) > 0) {
+      memcpy(names[at], names[at - 1], 128);
+      at--;
+    }
+    snprintf(names[at], 128, "%s", de->d_name);
+  }
+  closedir(dir);
+  return n;
+}
+
+/* Specs added and removed, and a version without any (G10): what shows that
+ * the version does what it says. */
+static void diff_specs(differ *d) {
+  static char na[64][128], nb[64][128];
+  int a = spec_names(d->a, na, 64), b = spec_names(d->b, nb, 64);
+  d->section = "Specs (what shows the version does what it says):";
+  if (b == 0) say(d, "  ! %s has no specs (specs/*_spec.lua): nothing shows it works", d->b->ref);
+  if (a < 0 || b < 0) return;
+  for (int i = 0; i < b; i++) {
+    int found = 0;
+    for (int j = 0; j < a; j++)
+      found |= !strcmp(nb[i], na[j]);
+    if (!found) say(d, "  + specs/%s", nb[i]);
+  }
+  for (int j = 0; j < a; j++) {
+    int found = 0;
+    for (int i = 0; i < b; i++)
+      found |= !strcmp(nb[i], na[j]);
+    if (!found) say(d, "  - specs/%s (removed)", na[j]);
+  }
+}
+
 static void diff_files(differ *d) {
   d->section = "Files (the code behind the rules; review these changes too):";
   for (uint32_t i = 0; i < d->b->n_sources; i++) {
@@ -633,6 +712,7 @@ int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, 
   diff_protocol(&d);
   diff_params(&d);
   diff_phases(&d);
+  diff_specs(&d);
   diff_files(&d);
   if (!d.changes) fn(ud, "  no change a reviewer would see (comments or layout only)");
   return d.changes;

@@ -115,7 +115,7 @@ static void folders(void **state) {
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   check_report(out.text);
-  assert_int_equal(changes, 15);
+  assert_int_equal(changes, 24); /* 15, and the copy's specs: none (1) and each removed (8), G10 */
   /* The gate's code changed too, with where it is now and was. */
   assert_non_null(strstr(out.text, "  ~ screening: gate: code changed (screening.lua:"));
   /* Nothing else: the unchanged rules and items are not listed. */
@@ -183,6 +183,61 @@ static void alert_declarations(void **state) {
            "  ~ observation.spo2_low: worse lower by 3 -> lower by 5 (announced again after an acknowledgement)");
   has_line(out.text, "  ~ infusion.dissociation_distress: priority (its technical alert's) low -> medium");
   free(out.text);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+}
+
+/* G10 (docs/safety.md): what a reviewer missed: a rule's alert demoted in its
+ * code (high to low, its declared priority unchanged), a course added or
+ * removed, and the specs a version came without. */
+static void demotions_courses_and_specs(void **state) {
+  static const protocol_edit demoted[] = {
+      {"protocol.lua", "version = \"1.2.0\"", "version = \"1.2.3\""},
+      {"screening.lua", "return v.alert.high(fmt(\"PHQ-9 item 9 scored",
+       "return v.alert.low(fmt(\"PHQ-9 item 9 scored"},
+  };
+  char dir[64];
+  protocol_copy("protocols/ketamine_iv", dir, demoted, sizeof demoted / sizeof *demoted);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  lines out = {0};
+  vigil__protocol_diff(a, b, collect, &out);
+  has_line(out.text, "  ~ screening.self_harm: the alerts its code raises are low (were high)");
+  /* The copy has no specs/: each removed spec is named, and the lack of any. */
+  has_line(out.text, "Specs (what shows the version does what it says):");
+  has_line(out.text, "  ! ketamine_iv@1.2.3 has no specs (specs/*_spec.lua): nothing shows it works");
+  has_line(out.text, "  - specs/discharge_spec.lua (removed)");
+  free(out.text);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+
+  vigil__protocol_free(a);
+
+  /* A protocol whose next version drops its course, and back. */
+  static const protocol_edit no_course[] = {
+      {"protocol.lua", "version = \"1.0.0\"", "version = \"1.0.1\""},
+      {"protocol.lua",
+       "  course = v.course {\n"
+       "    sessions = 3, within = \"10d\", min_interval = \"1d\", interval = \"2d\", grace = \"1d\",\n"
+       "    maintenance = { interval = \"14d\", sessions = 2, max_interval = \"28d\" },\n"
+       "    priorities = { missed_session = \"high\", series_incomplete = \"low\" },\n"
+       "    measures = { phq9 = { item = \"session.phq9\" }, dose = { param = \"dose\" } },\n"
+       "    response = { measure = \"phq9\", fall_pct = 50 },\n"
+       "    remission = { measure = \"phq9\", below = 5 },\n"
+       "  },\n",
+       ""},
+  };
+  protocol_copy("tests/protocols/course", dir, no_course, sizeof no_course / sizeof *no_course);
+  a = vigil__protocol_version_load("tests/protocols/course", NULL, no_problem, NULL);
+  b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  lines gone = {0}, back = {0};
+  vigil__protocol_diff(a, b, collect, &gone);
+  has_line(gone.text, "  - course (its visits no longer make a series)");
+  vigil__protocol_diff(b, a, collect, &back);
+  has_line(back.text, "  + course (its visits make a series of sessions: review it)");
+  free(gone.text);
+  free(back.text);
   vigil__protocol_free(a);
   vigil__protocol_free(b);
   protocol_copy_remove(dir);
@@ -262,6 +317,7 @@ int main(void) {
       cmocka_unit_test(folders),
       cmocka_unit_test(score_forms),
       cmocka_unit_test(alert_declarations),
+      cmocka_unit_test(demotions_courses_and_specs),
       cmocka_unit_test(stored_versions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
