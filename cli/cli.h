@@ -11,4 +11,11 @@ int cmd_simulate(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 
+/* The specs of a protocol folder, run for vigil serve's start (test.c). */
+#include <stddef.h>
+
+#include "author/spec.h"
+int vigil__cli_protocol_specs(const char *dir, spec_result_fn fn, void *ud, int *checks, int *failed, int *files,
+                              char *err, size_t errlen);
+
 #endif

@@ -47,12 +47,15 @@ static const struct command {
     {"serve",
      "vigil serve [--config FILE] [--store DB] [--listen HOST:PORT] [--protocols DIR] [--idle-timeout S]\n"
      "  [--request-timeout S] [--stream-heartbeat S] [--clock=simulated --allow-simulated-clock]\n"
-     "  [--node NAME [--advertise URL] [--sites a,b]]",
+     "  [--allow-untested] [--node NAME [--advertise URL] [--sites a,b]]",
      "Serve the JSON API (docs/http.md) on HOST:PORT (default 127.0.0.1:8080) over the event store DB (default\n"
      "      ./var/vigil.db, creating ./var; --db is the same; a postgresql:// URI is a PostgreSQL store), with\n"
      "      every protocol in DIR (default protocols/: each subfolder holding a protocol.lua). Settings come from\n"
      "      FILE (default ./vigil.conf, see docs/config.md); flags override it.\n"
      "      The first start on a database without users creates the user admin and prints its password once.\n"
+     "      Each protocol of the folders must pass its specs (vigil test): a protocol whose specs fail or that\n"
+     "      has none stops the start with file:line messages, unless --allow-untested, which serves it marked\n"
+     "      untested in GET /api/v1/protocols and says so loudly in the log (docs/safety.md, G10).\n"
      "      --node: a node of a cluster on PostgreSQL that owns one of the sites (docs/deploy.md).\n"
      "      Logs JSON lines to stderr; SIGTERM/SIGINT stop it cleanly.",
      cmd_serve},

@@ -136,9 +136,67 @@ static void request_log(void *ud, const http_request *req, int status, size_t by
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* The protocols of the folders are served only when their specs pass (G10,
+ * docs/safety.md): --allow-untested serves one whose specs fail or that has
+ * none, said loudly at start and marked in GET /api/v1/protocols. */
+typedef struct spec_gate {
+  int allow;   /* --allow-untested */
+  char **refs; /* "id@version" of each version served untested */
+  size_t n;
+} spec_gate;
+
+static void spec_failure(void *ud, const spec_result *r) {
+  (void)ud;
+  if (r->ok) return;
+  fprintf(stderr, "%s: %s", r->where ? r->where : "?", r->message ? r->message : "failed");
+  if (r->spec) fprintf(stderr, " (spec '%s')", r->spec);
+  fputc('\n', stderr);
+}
+
+/* Runs the specs of the version ref, loaded from the folder dir: 0 when
+ * they pass (or --allow-untested serves it marked), -1 to refuse the
+ * start, each failure as file:line on stderr. The bundled specs take about
+ * 0.3 s of CPU (measured for docs/safety.md), so they run here, before
+ * the server listens, rather than in the background. */
+static int check_specs(const char *dir, const char *ref, spec_gate *g) {
+  int checks = 0, failed = 0, files = 0;
+  char err[2048] = "";
+  int rc = vigil__cli_protocol_specs(dir, spec_failure, NULL, &checks, &failed, &files, err, sizeof err);
+  if (rc == 0 && checks > 0 && failed == 0) return 0;
+  char why[2400];
+  if (rc < 0)
+    snprintf(why, sizeof why, "its specs do not run: %s", err);
+  else if (failed)
+    snprintf(why, sizeof why, "%d of its %d spec checks fail", failed, checks);
+  else
+    snprintf(why, sizeof why, "it has no specs (%s in the folder or its specs/): nothing shows it works",
+             files ? "its *_spec.lua files make no check" : "no *_spec.lua file");
+  if (!g->allow) {
+    fprintf(stderr,
+            "%s/protocol.lua:1: %s: %s\nvigil serve: refusing to start on a protocol whose specs fail or that has "
+            "none (docs/safety.md, G10): fix them (vigil test %s), or start with --allow-untested\n",
+            dir, ref, why, dir);
+    return -1;
+  }
+  char **grown = realloc(g->refs, (g->n + 1) * sizeof *grown);
+  if (!grown || !(grown[g->n] = strdup(ref))) {
+    if (grown) g->refs = grown;
+    return -1;
+  }
+  g->refs = grown;
+  g->n++;
+  fprintf(stderr, "vigil serve: WARNING: %s is served UNTESTED (--allow-untested): %s\n", ref, why);
+  log_line(
+      "error", "UNTESTED protocol served (--allow-untested): its specs fail or it has none",
+      json_pack("{s:s, s:s, s:s, s:i, s:i}", "ref", ref, "path", dir, "why", why, "checks", checks, "failed", failed));
+  return 0;
+}
+
 /* Loads DIR itself if it holds protocol.lua, else every subfolder that does,
- * in name order. Each loaded "id@version" is added to refs. */
-static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char ***refs, size_t *n_refs) {
+ * in name order, each only when its specs pass (check_specs). Each loaded
+ * "id@version" is added to refs. */
+static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char ***refs, size_t *n_refs,
+                          spec_gate *g) {
   char path[4096];
   struct stat st;
   snprintf(path, sizeof path, "%s/protocol.lua", dir);
@@ -183,6 +241,8 @@ static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char
     const char *ref;
     if (rc == 0 && vigil_engine_load(e, names[i], &ref) < 0) {
       fprintf(stderr, "vigil serve: %s does not load:\n%s\n", names[i], vigil_engine_errmsg(e));
+      rc = -1;
+    } else if (rc == 0 && check_specs(names[i], ref, g) < 0) {
       rc = -1;
     } else if (rc == 0 && grown) {
       (*refs)[(*n_refs)++] = strdup(ref);
@@ -410,6 +470,7 @@ typedef struct settings {
   const char *protocol_flag; /* --protocols */
   json_t *protocols;         /* from vigil.conf: a folder or a list */
   int allow_simulated;
+  spec_gate specs; /* --allow-untested, and the versions served untested */
   uint64_t idle_ms, request_ms, heartbeat_ms;
   uint64_t session_ms;
   uint64_t alarm_pause_ms;
@@ -519,6 +580,8 @@ static int parse_flags(int argc, char **argv, settings *st) {
       st->clock = a + 8;
     else if (!strcmp(a, "--allow-simulated-clock") && !inl)
       st->allow_simulated = 1;
+    else if (!strcmp(a, "--allow-untested") && !inl)
+      st->specs.allow = 1;
     else if (!strcmp(a, "--idle-timeout") && next)
       st->idle_flag = flag_value(&i, inl, next);
     else if (!strcmp(a, "--request-timeout") && next)
@@ -693,10 +756,11 @@ static config *read_settings(settings *st) {
 }
 
 /* Loads the protocols of --protocols, else of vigil.conf, else of ./protocols. */
-static int load_all_protocols(vigil_engine *e, const settings *st, char ***refs, size_t *n_refs) {
-  if (st->protocol_flag) return load_protocols(e, st->protocol_flag, 1, refs, n_refs);
-  if (!st->protocols) return load_protocols(e, "protocols", 0, refs, n_refs);
-  if (json_is_string(st->protocols)) return load_protocols(e, json_string_value(st->protocols), 1, refs, n_refs);
+static int load_all_protocols(vigil_engine *e, settings *st, char ***refs, size_t *n_refs) {
+  if (st->protocol_flag) return load_protocols(e, st->protocol_flag, 1, refs, n_refs, &st->specs);
+  if (!st->protocols) return load_protocols(e, "protocols", 0, refs, n_refs, &st->specs);
+  if (json_is_string(st->protocols))
+    return load_protocols(e, json_string_value(st->protocols), 1, refs, n_refs, &st->specs);
   size_t i;
   json_t *dir;
   json_array_foreach(st->protocols, i, dir) {
@@ -704,7 +768,7 @@ static int load_all_protocols(vigil_engine *e, const settings *st, char ***refs,
       fprintf(stderr, "vigil serve: protocols: item %zu is not a folder name\n", i + 1);
       return -1;
     }
-    if (load_protocols(e, json_string_value(dir), 1, refs, n_refs) < 0) return -1;
+    if (load_protocols(e, json_string_value(dir), 1, refs, n_refs, &st->specs) < 0) return -1;
   }
   return 0;
 }
@@ -908,6 +972,8 @@ static int serve(settings *st) {
                     .loop = &s.loop,
                     .refs = (const char *const *)refs,
                     .n_refs = n_refs,
+                    .untested = (const char *const *)st->specs.refs,
+                    .n_untested = st->specs.n,
                     .stream_heartbeat_ms = heartbeat_ms,
                     .plugins_status = plugins_status,
                     .plugins_metrics = plugins_metrics,
@@ -968,6 +1034,9 @@ static int serve(settings *st) {
                      "request_timeout_ms", (json_int_t)request_ms));
   if (!is_loopback(host))
     log_line("warn", "listening beyond loopback without TLS: put a TLS-terminating proxy in front", NULL);
+  for (size_t i = 0; i < st->specs.n; i++)
+    log_line("error", "serving an UNTESTED protocol version (--allow-untested): its specs fail or it has none",
+             json_pack("{s:s}", "ref", st->specs.refs[i]));
   if (kind == VIGIL_CLOCK_SIMULATED)
     log_line("warn", "simulated clock: time moves only when an admin advances it (POST /api/v1/clock)", NULL);
   if (st->node &&
@@ -991,6 +1060,9 @@ out:
   for (size_t i = 0; i < n_refs; i++)
     free(refs[i]);
   free(refs);
+  for (size_t i = 0; i < st->specs.n; i++)
+    free(st->specs.refs[i]);
+  free(st->specs.refs);
   return exit_code;
 }
 

@@ -109,6 +109,42 @@ static void protocol_of_spec(const char *spec, char *out, size_t n) {
     snprintf(out, n, ".");
 }
 
+typedef struct spec_counter {
+  spec_result_fn fn;
+  void *ud;
+  int checks, failed;
+} spec_counter;
+
+static void count_result(void *ud, const spec_result *r) {
+  spec_counter *c = ud;
+  c->checks++;
+  c->failed += !r->ok;
+  if (c->fn) c->fn(c->ud, r);
+}
+
+/* Runs the specs of the protocol folder dir (its *_spec.lua files and those
+ * of its specs/ folder) for vigil serve's start (G10, docs/safety.md): fn
+ * hears every check; *checks and *failed count them, and *files the spec
+ * files. -1 when one does not load (the message in err). */
+int vigil__cli_protocol_specs(const char *dir, spec_result_fn fn, void *ud, int *checks, int *failed, int *files,
+                              char *err, size_t errlen) {
+  char **paths = NULL, sub[4200];
+  int n = 0, rc = 0;
+  snprintf(sub, sizeof sub, "%s/specs", dir);
+  collect(dir, &paths, &n);
+  collect(sub, &paths, &n);
+  *files = n;
+  spec_counter c = {fn, ud, 0, 0};
+  for (int k = 0; k < n && rc == 0; k++)
+    if (vigil__spec_run_file(dir, paths[k], count_result, &c, NULL, err, errlen) < 0) rc = -1;
+  *checks = c.checks;
+  *failed = c.failed;
+  for (int k = 0; k < n; k++)
+    free(paths[k]);
+  free(paths);
+  return rc;
+}
+
 static void print_comment(void *ud, const char *line) {
   (void)ud;
   printf("# %s\n", line);

@@ -16,7 +16,8 @@ typedef struct serve_process {
   pid_t pid;
   int port;
   off_t log_from;
-  char token[64]; /* SERVE_USER's session, once signed in */
+  int exit_status; /* of a server that stopped while starting; -1 */
+  char token[64];  /* SERVE_USER's session, once signed in */
 } serve_process;
 
 /* The nurse every serve_process has (made before its first start), and
@@ -29,8 +30,13 @@ typedef struct serve_process {
 int serve_setup(serve_process *s, const char *protocol_lua);
 /* Writes vigil.conf: listen, database and protocols, then extra (Lua). */
 void serve_configure(serve_process *s, const char *extra_lua);
-/* Starts it and waits until it listens. 0, or -1 (the log is printed). */
+/* Starts it and waits until it listens. 0, or -1 (the log is printed).
+ * With --allow-untested: the tests' protocols have no specs. */
 int serve_start(serve_process *s);
+/* The same with these flags (NULL-terminated, may be NULL) after
+ * `serve --config CONF` instead; one that stops while starting leaves its
+ * exit status in s->exit_status. */
+int serve_start_args(serve_process *s, const char *const *args);
 /* SIGTERM (or SIGKILL when hard) and waits: the exit status, or -1. */
 int serve_stop(serve_process *s, int hard);
 /* Stops it if running and removes the folder. */

@@ -237,14 +237,15 @@ static void start(server *s, const char *idle_timeout) {
       char cmd[8192];
       snprintf(cmd, sizeof cmd,
                "exec %s '%s' serve --config '%s' --db '%s' --protocols '%s' --listen 127.0.0.1:0 "
-               "--request-timeout 1 --stream-heartbeat 1 --idle-timeout %s %s",
+               "--request-timeout 1 --stream-heartbeat 1 --idle-timeout %s --allow-untested %s",
                wrapper, s->vigil, s->conf, s->db, s->protocols, idle,
                s->simulated ? "--clock=simulated --allow-simulated-clock" : "");
       execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     }
     execl(s->vigil, s->vigil, "serve", "--config", s->conf, "--db", s->db, "--protocols", s->protocols, "--listen",
           "127.0.0.1:0", "--request-timeout", "1", "--stream-heartbeat", "1", "--idle-timeout", idle,
-          s->simulated ? "--clock=simulated" : (char *)NULL, "--allow-simulated-clock", (char *)NULL);
+          "--allow-untested", s->simulated ? "--clock=simulated" : (char *)NULL, "--allow-simulated-clock",
+          (char *)NULL);
     _exit(127);
   }
   s->pid = pid;
@@ -824,7 +825,9 @@ static char *upload_body(const char *version, const char *comment) {
   memcpy(v + 1, version, 5);
   char *text = NULL;
   assert_true(asprintf(&text, "-- %s\n%s", comment, lua) > 0);
-  json_t *body = json_pack("{s:{s:s}}", "files", "protocol.lua", text);
+  /* A version comes with its specs (G10: one without is refused). */
+  json_t *body = json_pack("{s:{s:s, s:s}}", "files", "protocol.lua", text, "specs/starts_spec.lua",
+                           "return spec 'starts' { expect '0m' { phase = 'baseline' } }\n");
   char *out = json_dumps(body, JSON_COMPACT);
   json_decref(body);
   free(text);
@@ -843,6 +846,13 @@ static void test_protocol_versions(void **state) {
   server *s = *state;
   start(s, NULL);
   char *v11 = upload_body("1.1.0", "the next version");
+  /* G10 (docs/safety.md): the same version without its specs is refused, not kept. */
+  json_t *bare = json_loads(v11, 0, NULL);
+  json_object_del(json_object_get(bare, "files"), "specs/starts_spec.lua");
+  char *untested = json_dumps(bare, JSON_COMPACT);
+  json_decref(bare);
+  expect_error(call(s, "POST", "/api/v1/protocols", CLINICIAN, untested), 422, "specs_missing", "files");
+  free(untested);
   /* Only authors upload; a new version is kept, loaded, and not yet usable. */
   expect_error(call(s, "POST", "/api/v1/protocols", ACTOR, v11), 403, "forbidden", NULL);
   reply r = call(s, "POST", "/api/v1/protocols", CLINICIAN, v11);
@@ -1354,7 +1364,7 @@ static void test_restart(void **state) {
     dup2(null, 1);
     dup2(null, 2);
     execl(s->vigil, s->vigil, "serve", "--db", s->db, "--protocols", s->protocols, "--listen", "127.0.0.1:0",
-          (char *)NULL);
+          "--allow-untested", (char *)NULL);
     _exit(127);
   }
   int status;

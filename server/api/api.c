@@ -1466,6 +1466,9 @@ static void api_free_parts(api *a) {
   for (size_t i = 0; i < a->n_refs; i++)
     free(a->refs[i]);
   free(a->refs);
+  for (size_t i = 0; i < a->n_untested; i++)
+    free(a->untested[i]);
+  free(a->untested);
   for (size_t i = 0; i < a->n_trusted_proxies; i++)
     free(a->trusted_proxies[i]);
   free(a->trusted_proxies);
@@ -1504,6 +1507,9 @@ int vigil__api_new(const api_options *o, api **out) {
            (!o->n_refs || (a->refs = calloc(o->n_refs, sizeof *a->refs)));
   for (size_t i = 0; ok && i < o->n_refs; i++)
     ok = (a->refs[a->n_refs++] = strdup(o->refs[i])) != NULL;
+  if (ok && o->n_untested) ok = (a->untested = calloc(o->n_untested, sizeof *a->untested)) != NULL;
+  for (size_t i = 0; ok && i < o->n_untested; i++)
+    ok = (a->untested[a->n_untested++] = strdup(o->untested[i])) != NULL;
   if (ok && o->n_trusted_proxies) ok = (a->trusted_proxies = calloc(o->n_trusted_proxies, sizeof(char *))) != NULL;
   for (size_t i = 0; ok && i < o->n_trusted_proxies; i++)
     ok = (a->trusted_proxies[a->n_trusted_proxies++] = strdup(o->trusted_proxies[i])) != NULL;

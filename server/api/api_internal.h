@@ -48,6 +48,8 @@ struct api {
   uv_idle_t idle; /* active with check: the loop must not block in poll while a batch is open */
   char **refs;
   size_t n_refs;
+  char **untested; /* served with --allow-untested (api_options) */
+  size_t n_untested;
   int batch; /* a batch is open: writes are held, reads wait */
   held *held;
   size_t n_held, cap_held;

@@ -173,6 +173,9 @@ static json_t *protocols_json(api *a) {
     const char *ref = json_string_value(json_object_get(p, "ref")),
                *sha = json_string_value(json_object_get(p, "sha256"));
     json_object_set_new(p, "approved", approval_json(a, ref ? ref : "", sha ? sha : ""));
+    /* Served though its specs fail or it has none (G10: --allow-untested). */
+    for (size_t k = 0; ref && k < a->n_untested; k++)
+      if (!strcmp(a->untested[k], ref)) json_object_set_new(p, "untested", json_true());
   }
   return j;
 }
@@ -420,16 +423,55 @@ static void report_free(report *r) {
   json_decref(r->failures);
 }
 
-/* Refuses a report with problems or failed specs: 422, with the report. */
-static void refuse(http_request *req, const report *r) {
-  json_t *extra = report_json(r);
-  char *body =
-      vigil__http_error_json(json_array_size(r->problems) ? "protocol_invalid" : "specs_failed",
-                             json_array_size(r->problems) ? "the protocol has problems (see problems)"
-                                                          : "some of the protocol's specs fail (see specs.failures)",
-                             "files", extra);
-  vigil__api_reply_free(req, 422, body, NULL);
+/* 1 when an upload of the checked files is refused, with the error body of
+ * its 422 in *body (NULL when out of memory); 0 when it is kept. Refused:
+ * problems (protocol_invalid) or failed specs (specs_failed), with the
+ * report; or no spec making a check at all (specs_missing, G10 in
+ * docs/safety.md): a version comes with the specs that show it does what it
+ * says, and one without (a version that had specs, uploaded again without
+ * its specs/) is not put before an admin for approval. */
+static int refusal(const report *r, json_t *files, char **body) {
+  *body = NULL;
+  if (json_array_size(r->problems) || r->failed) {
+    json_t *extra = report_json(r);
+    *body =
+        vigil__http_error_json(json_array_size(r->problems) ? "protocol_invalid" : "specs_failed",
+                               json_array_size(r->problems) ? "the protocol has problems (see problems)"
+                                                            : "some of the protocol's specs fail (see specs.failures)",
+                               "files", extra);
+    json_decref(extra);
+    return 1;
+  }
+  if (r->checks > 0) return 0;
+  /* Name the files: the specs that make no check, or every file uploaded. */
+  json_t *specs = json_array(), *names = json_array();
+  const char *path;
+  json_t *text;
+  json_object_foreach(files, path, text) {
+    size_t len = strlen(path);
+    json_array_append_new(len >= 9 && !strcmp(path + len - 9, "_spec.lua") ? specs : names, json_string(path));
+  }
+  char msg[1024];
+  size_t n = 0;
+  json_t *listed = json_array_size(specs) ? specs : names;
+  for (size_t i = 0; i < json_array_size(listed) && n < 600; i++)
+    n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s", i ? ", " : "", json_string_value(json_array_get(listed, i)));
+  char list[700];
+  snprintf(list, sizeof list, "%s%s", msg, n >= 600 ? ", ..." : "");
+  if (json_array_size(specs))
+    snprintf(msg, sizeof msg,
+             "this version's specs (%s) make no check: a version comes with specs that show it works "
+             "(expect steps in files ending in _spec.lua); nothing was kept",
+             list);
+  else
+    snprintf(msg, sizeof msg,
+             "this version has no specs: none of its files (%s) ends in _spec.lua; upload it with the specs that "
+             "show it works (such as specs/gates_spec.lua); nothing was kept",
+             list);
+  json_t *extra = json_pack("{s:o, s:o}", "spec_files", specs, "files", names);
+  *body = vigil__http_error_json("specs_missing", msg, "files", extra);
   json_decref(extra);
+  return 1;
 }
 
 /* ---- checks off the loop ------------------------------------------------------------------ */
@@ -553,13 +595,23 @@ static void check_answer(upload_check *c) {
     if (!r.failures) r.failures = json_array();
     r.checks = (int)json_integer_value(json_object_get(specs, "checks"));
     r.failed = (int)json_integer_value(json_object_get(specs, "failed"));
+    if (!json_array_size(r.problems) && !r.failed && !json_is_string(json_object_get(got, "ref")))
+      json_array_append_new(r.problems, json_pack("{s:s, s:s}", "where", "protocol.lua", "message",
+                                                  "the protocol has no id and version"));
+    char *refused;
+    int refuses = refusal(&r, files, &refused);
     if (c->lint) {
+      /* The report, and what an upload of the same files would be answered:
+       * its error (422), null when it would be kept. */
+      json_t *err = refused ? json_loads(refused, 0, NULL) : NULL;
+      json_object_set(got, "refused", err ? json_object_get(err, "error") : json_null());
+      json_decref(err);
+      free(refused);
       vigil__api_reply_free(req, 200, json_dumps(got, JSON_COMPACT), NULL);
-    } else if (json_array_size(r.problems) || r.failed || !json_is_string(json_object_get(got, "ref"))) {
-      if (!json_array_size(r.problems) && !r.failed)
-        json_array_append_new(r.problems, json_pack("{s:s, s:s}", "where", "protocol.lua", "message",
-                                                    "the protocol has no id and version"));
-      refuse(req, &r);
+    } else if (refuses && !refused) {
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory: nothing was kept", NULL);
+    } else if (refuses) {
+      vigil__api_reply_free(req, 422, refused, NULL);
     } else {
       keep_upload(a, req, c->actor, c->dir, files, &r, json_string_value(json_object_get(got, "ref")),
                   json_string_value(json_object_get(got, "sha256")));

@@ -52,11 +52,16 @@ async function signIn(p, name) {
 }
 
 // A signature's dialog: the password again (once the server has users).
+// It waits for the dialog to be open with its button: a dialog that opens
+// after a request (the approval's diff) was still closed, holding the last
+// dialog's fields, when its password was looked for; none was typed, and
+// the required field kept it open (docs/safety.md, G10).
 async function signDialog(p, button) {
-  const dlg = p.locator("dialog");
+  const dlg = p.locator("dialog[open]");
+  await dlg.getByRole("button", { name: button, exact: true }).waitFor();
   if (await dlg.getByLabel(/password/i).count()) await dlg.getByLabel(/password/i).fill(USERS[await whoIs(p)].password);
   await dlg.getByRole("button", { name: button, exact: true }).click();
-  await dlg.waitFor({ state: "hidden" });
+  await p.locator("dialog").waitFor({ state: "hidden" });
 }
 
 const DEMO_PROTOCOL = `local v = require "vigil"
@@ -66,6 +71,9 @@ return v.protocol "demo_check" {
   phases = { v.phase "only" { items = { v.check "done" { title = "Done" } } } },
 }
 `;
+
+// A version comes with its specs (docs/safety.md G10: an upload without any is refused).
+const DEMO_SPEC = "return spec 'starts' { expect '0m' { phase = 'only' } }\n";
 
 // The same demo at 1.1.0 with a prescribed param: a change to the prescription.
 const DEMO_PROTOCOL_RX = DEMO_PROTOCOL.replace('"1.0.0"', '"1.1.0"').replace("  phases =",
@@ -431,7 +439,7 @@ describe("the nurse workstation", () => {
     assert.equal(await nurse.getByRole("link", { name: "Protocols" }).isVisible(), false);
     // A clinician uploads a new protocol version; visits cannot start on it
     // until an admin approves it, signing with the password.
-    await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL } });
+    await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL, "specs/starts_spec.lua": DEMO_SPEC } });
     await admin.getByRole("link", { name: "Protocols" }).click();
     const row = admin.locator("table.protocols-table tr", { hasText: "Demo checklist" });
     await row.getByText("Waiting for approval").waitFor();
@@ -442,7 +450,7 @@ describe("the nurse workstation", () => {
     // A version that changes the prescription (F7): the approval shows the
     // clinical diff and the prescribed param's change, and is refused until
     // the approver confirms it, by the server too.
-    await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL_RX } });
+    await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL_RX, "specs/starts_spec.lua": DEMO_SPEC } });
     const refused = await fetch(server.url + "/api/v1/protocols/demo_check@1.1.0/approve", { method: "POST",
       headers: { Authorization: `Bearer ${await token("admin.lee")}` }, body: JSON.stringify({ password: USERS["admin.lee"].password }) });
     assert.equal(refused.status, 422);

@@ -36,6 +36,11 @@ static inline int alarm_user(alarm_serve *a, const char *name, const char *role)
   return system(cmd) == 0 ? 0 : -1;
 }
 
+/* serve_start()'s flags with the simulated clock: deadlines fire only when
+ * the test moves time (the protocols are copied without their specs). */
+static const char *const alarm_serve_args[] = {"--allow-untested", "--clock=simulated", "--allow-simulated-clock",
+                                               NULL};
+
 /* A server with these protocols (folders, copied in as they are: the
  * bundled ones under protocols/ with "@name", or written from Lua text
  * otherwise), on the simulated clock. 0, or -1 with a message printed. */
@@ -67,40 +72,7 @@ static inline int alarm_start(alarm_serve *a, const char *const *protocols, size
   fprintf(f, "listen = \"127.0.0.1:0\"\ndatabase = \"%s/vigil.db\"\nprotocols = { %s }\nplugin_dir = \"%s\"\n",
           a->s.root, list, a->s.plugins);
   fclose(f);
-  /* serve_start() with the simulated clock: deadlines fire only when the test moves time. */
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    int fd = open(a->s.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(fd, 2);
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    execl(a->s.vigil, a->s.vigil, "serve", "--config", a->s.conf, "--clock=simulated", "--allow-simulated-clock",
-          (char *)NULL);
-    _exit(127);
-  }
-  a->s.pid = pid;
-  for (int i = 0; i < 3000 && !a->s.port; i++) {
-    char *text = serve_log(&a->s);
-    const char *line = text ? strstr(text, "\"msg\":\"listening\"") : NULL;
-    const char *port = line ? strstr(line, "\"port\":") : NULL;
-    if (port) a->s.port = atoi(port + 7);
-    free(text);
-    int status;
-    if (!a->s.port && waitpid(pid, &status, WNOHANG) == pid) {
-      a->s.pid = 0;
-      break;
-    }
-    if (!a->s.port) usleep(10000);
-  }
-  if (!a->s.port) {
-    char *text = serve_log(&a->s);
-    fprintf(stderr, "vigil serve did not start:\n%s\n", text ? text : "");
-    free(text);
-    return -1;
-  }
-  return 0;
+  return serve_start_args(&a->s, alarm_serve_args);
 }
 
 static inline const char *alarm_token(alarm_serve *a, const char *user, char *token) {

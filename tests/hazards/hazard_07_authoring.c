@@ -67,6 +67,9 @@ static int teardown(void **state) {
 static int upload(fixture *f, const char *path, const char *lua, json_t **out) {
   json_t *files = json_object();
   json_object_set_new(files, "protocol.lua", json_string(lua));
+  /* A version comes with its specs (G10: one without is refused). */
+  json_object_set_new(files, "specs/starts_spec.lua",
+                      json_string("return spec 'starts' { expect '0m' { phase = 'one' } }\n"));
   json_t *body = json_pack("{s:o}", "files", files);
   char *text = json_dumps(body, 0);
   json_decref(body);

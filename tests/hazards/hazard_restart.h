@@ -10,42 +10,8 @@
  * outlive the restart. 0, or -1 with the log printed. */
 static inline int alarm_restart(alarm_serve *a) {
   if (serve_stop(&a->s, 0) < 0) return -1;
-  struct stat st;
-  a->s.log_from = stat(a->s.log, &st) == 0 ? st.st_size : 0;
   a->s.port = 0;
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    int fd = open(a->s.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(fd, 2);
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    execl(a->s.vigil, a->s.vigil, "serve", "--config", a->s.conf, "--clock=simulated", "--allow-simulated-clock",
-          (char *)NULL);
-    _exit(127);
-  }
-  a->s.pid = pid;
-  for (int i = 0; i < 3000 && !a->s.port; i++) {
-    char *text = serve_log(&a->s);
-    const char *line = text ? strstr(text, "\"msg\":\"listening\"") : NULL;
-    const char *port = line ? strstr(line, "\"port\":") : NULL;
-    if (port) a->s.port = atoi(port + 7);
-    free(text);
-    int status;
-    if (!a->s.port && waitpid(pid, &status, WNOHANG) == pid) {
-      a->s.pid = 0;
-      break;
-    }
-    if (!a->s.port) usleep(10000);
-  }
-  if (!a->s.port) {
-    char *text = serve_log(&a->s);
-    fprintf(stderr, "vigil serve did not start again:\n%s\n", text ? text : "");
-    free(text);
-    return -1;
-  }
-  return 0;
+  return serve_start_args(&a->s, alarm_serve_args);
 }
 
 /* The engine's time (GET /api/v1/clock), ms; -1 when not answered. */

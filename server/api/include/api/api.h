@@ -28,6 +28,10 @@ typedef struct api_options {
    * store for an old visit). */
   const char *const *refs;
   size_t n_refs;
+  /* "id@version" of each version served though its specs fail or it has
+   * none (vigil serve --allow-untested): marked "untested" in the list. */
+  const char *const *untested;
+  size_t n_untested;
   /* The event stream (stream.h): heartbeat interval, and how far behind a
    * subscriber may fall before it is dropped; 0: the defaults. */
   uint64_t stream_heartbeat_ms;
