@@ -155,6 +155,22 @@ static alert *find_alert(const visit *v, int phase, const char *key) {
   return NULL;
 }
 
+/* K1: b, set by signature sig, stays after a change that made its rule quiet;
+ * its reason says what set it, what changed and how it is lifted. */
+static void keep_signed_block(vigil_engine *e, visit *v, const block *b, int32_t sig) {
+  const item_spec *it = &v->p->items[sig];
+  const char *why = vigil__signature_void(v, sig);
+  char text[2600];
+  snprintf(text, sizeof text,
+           "%s [kept: set by the signed %s%s%s; a change since does not lift it: a clinician signs it again "
+           "(entry %s) or overrides the gate with a reason]",
+           b->reason, it->title, why ? ", now void: " : "", why ? why : "", it->qid);
+  const char *key = b->key; /* b moves when the event is applied */
+  vigil__emit(e, v, EV_BLOCK_SET, K(vigil),
+              vigil__val_recordv(3, K(rule), val_atom(key), K(reason), vigil__val_cstring(text), K(signature),
+                                 val_atom(it->qid)));
+}
+
 void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rule, outcomes *o, alert_source src,
                            int resolve_missing, int assessed) {
   const char *said[16];
@@ -222,10 +238,17 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
       said[n_said++] = key;
       int same = 0;
       for (uint32_t b = 0; b < v->n_blocks; b++)
-        if (v->blocks[b].key == key && !strcmp(v->blocks[b].reason, x->message)) same = 1;
+        if (v->blocks[b].key == key && !strcmp(v->blocks[b].reason, x->message) &&
+            (!assessed || v->blocks[b].signature == assessed - 1))
+          same = 1;
+      /* K1: a block a signature set (a clinician's "high: do not dose
+       * today") says so, and only a signature lifts it. */
       if (!same)
         vigil__emit(e, v, EV_BLOCK_SET, actor,
-                    vigil__val_recordv(2, K(rule), val_atom(key), K(reason), vigil__val_cstring(x->message)));
+                    assessed
+                        ? vigil__val_recordv(3, K(rule), val_atom(key), K(reason), vigil__val_cstring(x->message),
+                                             K(signature), val_atom(v->p->items[assessed - 1].qid))
+                        : vigil__val_recordv(2, K(rule), val_atom(key), K(reason), vigil__val_cstring(x->message)));
       break;
     }
     case OUT_NOTE:
@@ -261,7 +284,18 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
     int still = 0;
     for (int j = 0; j < n_said; j++)
       still |= said[j] == key;
-    if (!still) lift[n_lift++] = key;
+    if (still) continue;
+    int32_t sig = v->blocks[b].signature;
+    if (sig >= 0 && !assessed) {
+      /* K1 (docs/safety.md): a hold that a signature set (a clinician's
+       * assessment) is the clinician's: an amendment or entry of another
+       * item (PHQ-9 item 9 amended to 0) that makes the rule quiet does not
+       * lift it. It stays, saying why, until a signature makes the rule
+       * quiet (signed again) or a clinician overrides the gate. */
+      if (!strstr(v->blocks[b].reason, "[kept:")) keep_signed_block(e, v, &v->blocks[b], sig);
+      continue;
+    }
+    lift[n_lift++] = key;
   }
   for (int i = 0; i < n_lift; i++)
     vigil__emit(e, v, EV_BLOCK_CLEARED, actor, vigil__val_recordv(1, K(rule), val_atom(lift[i])));

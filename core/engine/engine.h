@@ -80,6 +80,8 @@ typedef struct alert {
 typedef struct block {
   const char *key; /* interned */
   char *reason;
+  int32_t signature; /* the signature item whose recording set it (a clinician's "high: do not dose
+                        today"), else -1: only a signature lifts it, never an amendment (K1) */
 } block;
 
 /* A signature item's state beside its readings: what it attested when it was

@@ -184,7 +184,7 @@ static void technical_alert(vigil_engine *e, visit *v, const char *rule, const c
 
 /* phase: the rule's (an amendment runs the rules of a phase the visit has
  * left: its item references are that phase's); assessed: it runs on a
- * signature's recording. */
+ * signature's recording (1 + the signature item, else 0). */
 static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x, int phase, int assessed) {
   sandbox *sb = v->p->sb;
   lua_State *L = sb->L;
@@ -231,7 +231,7 @@ void vigil__eval_rules_of(vigil_engine *e, visit *v, int phase, const int *items
     if (trigger < 0) continue;
     const reading *rd = vigil__visit_latest(v, trigger);
     if (!rd) continue;
-    run_rule(e, v, r, rd->v, phase, v->p->items[trigger].kind == KIND_SIGNATURE);
+    run_rule(e, v, r, rd->v, phase, v->p->items[trigger].kind == KIND_SIGNATURE ? trigger + 1 : 0);
     if (v->status != VISIT_ACTIVE) return;
   }
 }

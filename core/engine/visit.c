@@ -273,7 +273,7 @@ static alert *alert_of(vigil_engine *e, val data) {
   return id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
 }
 
-static int set_block(visit *v, const char *key, const char *reason) {
+static int set_block(visit *v, const char *key, const char *reason, int32_t signature) {
   if (!key) return -1; /* the rule's name could not be interned */
   for (uint32_t i = 0; i < v->n_blocks; i++) {
     if (v->blocks[i].key != key) continue;
@@ -281,12 +281,14 @@ static int set_block(visit *v, const char *key, const char *reason) {
     if (!r) return -1;
     free(v->blocks[i].reason);
     v->blocks[i].reason = r;
+    if (signature >= 0) v->blocks[i].signature = signature;
     return 0;
   }
   block *b = realloc(v->blocks, (v->n_blocks + 1) * sizeof *b);
   if (!b) return -1;
   v->blocks = b;
   if (!(b[v->n_blocks].reason = strdup(reason))) return -1;
+  b[v->n_blocks].signature = signature;
   b[v->n_blocks++].key = key;
   return 0;
 }
@@ -454,8 +456,9 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_BLOCK_SET: {
-    const char *rule = text_of(d, K(rule)), *reason = text_of(d, K(reason));
-    if (rule && reason && set_block(v, vigil__intern(rule), reason) < 0) e->oom = 1;
+    const char *rule = text_of(d, K(rule)), *reason = text_of(d, K(reason)), *sig = text_of(d, K(signature));
+    int32_t signature = sig ? vigil__protocol_find_item(v->p, sig, -1) : -1; /* K1: set by a signature */
+    if (rule && reason && set_block(v, vigil__intern(rule), reason, signature) < 0) e->oom = 1;
     break;
   }
   case EV_BLOCK_CLEARED: {

@@ -28,7 +28,7 @@ void vigil__intern_release(void);
   X(late_ms) X(observed_at) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical) X(hook) \
   X(location) X(follows) X(items) X(attests) X(calculation) X(attested) X(ref) \
   X(course) X(session) X(visit) X(measure) X(why) X(status) X(override) X(concurrent) X(alerts) X(alerts_left) \
-  X(carry) X(amended)
+  X(carry) X(amended) X(signature)
 // clang-format on
 
 #define VIGIL_KEY_DECL_(k) const char *k;
