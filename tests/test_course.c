@@ -429,6 +429,59 @@ static void courses_fold_from_the_log(void **state) {
   vigil_free(after3);
 }
 
+/* K3: a closed course does not reset the minimum interval (the patient's
+ * last completed session on the protocol, of any course, holds the new
+ * course's first gate); closing a course that is not complete, or within
+ * the interval, is a clinician's; the new course shows the previous one's
+ * baseline. K2: a patient spelled like an existing one but for letter case
+ * is refused (VIGIL_EEXIST on new_patient) unless the start says it is new,
+ * which its visit.started keeps. */
+static void a_new_course_keeps_the_interval_and_the_baseline(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  char why[400];
+  uint64_t a = session(e, "MRN-30", 16, NULL);
+  json_t *v = visit_of(e, a);
+  uint64_t course = (uint64_t)num(json_object_get(v, "course"), "id");
+  json_decref(v);
+  assert_int_equal(vigil_course_close_needs_clinician(e, course, why, sizeof why), 1); /* a session open */
+  discharge(e, a);
+  assert_int_equal(vigil_course_close_needs_clinician(e, course, why, sizeof why), 1);
+  assert_non_null(strstr(why, "not complete (1 of its 3 sessions completed)"));
+  vigil_engine_advance_to(e, T0 + 2 * HOUR);
+  assert_int_equal(vigil_course_close(e, course, "dr:kim", "restart course"), 0);
+  uint64_t b = session(e, "MRN-30", 8, NULL);
+  v = visit_of(e, b);
+  json_t *c = json_object_get(v, "course");
+  assert_true(num(c, "id") > (double)course);
+  assert_int_equal((int)num(c, "session"), 1);
+  json_t *pc = json_object_get(c, "previous_course");
+  assert_int_equal((uint64_t)num(pc, "id"), course);
+  assert_int_equal((int)num(json_object_get(pc, "first"), "phq9"), 16);
+  json_decref(v);
+  assert_int_equal(vigil_visit_advance(e, b, "nurse:ana"), VIGIL_EGATE);
+  char want[80];
+  snprintf(want, sizeof want, "after session 1 of course %llu", (unsigned long long)course);
+  assert_non_null(strstr(vigil_engine_errmsg(e), want));
+  assert_non_null(strstr(vigil_engine_errmsg(e), "it holds until 2026-01-06T08:00:00"));
+  json_t *p = patient_of(e, "MRN-30");
+  pc = json_object_get(json_array_get(json_object_get(p, "courses"), 1), "previous_course");
+  assert_int_equal((int)num(json_object_get(pc, "first"), "phq9"), 16);
+  json_decref(p);
+
+  /* K2: another spelling of MRN-30 is MRN-30, unless said to be new. */
+  uint64_t x;
+  assert_int_equal(vigil_visit_start(e, "course_test", "mrn-30", "nurse:ana", NULL, &x), VIGIL_EEXIST);
+  assert_string_equal(vigil_engine_errfield(e), "new_patient");
+  assert_non_null(strstr(vigil_engine_errmsg(e), "existing patient MRN-30"));
+  assert_int_equal(vigil_visit_start(e, "course_test", "Mrn-30", "nurse:ana", NULL, &x), VIGIL_EEXIST);
+  assert_int_equal(vigil_visit_start_ex(e, "course_test", "mrn-30", NULL, "nurse:ana", NULL, NULL, 1, &x), 0);
+  char *events = vigil_query_events_json(e, 0, x, 0);
+  assert_non_null(strstr(events, "\"new_patient\":true"));
+  vigil_free(events);
+  assert_null(vigil_patient_json(e, "mrn-31")); /* nothing of the refusals */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
@@ -439,6 +492,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(aborted_sessions_count_for_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(series_not_complete_within_its_window, setup, teardown),
       cmocka_unit_test_setup_teardown(courses_fold_from_the_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_new_course_keeps_the_interval_and_the_baseline, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

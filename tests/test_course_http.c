@@ -18,7 +18,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "http_client.h"
 #include "serve_process.h"
+
+#define CLINICIAN "dr.c"
 
 static const char PROTOCOL[] =
     "-- A small visit protocol with a course, for test_course.c: three induction\n"
@@ -79,6 +82,41 @@ static int discharge(serve_process *s, uint64_t id) {
   return status;
 }
 
+/* Adds the clinician the tests sign as (before the server starts). */
+static void add_clinician(serve_process *s) {
+  char cmd[8800];
+  snprintf(cmd, sizeof cmd,
+           "echo '" SERVE_PASSWORD "' | '%s' user add " CLINICIAN " --role clinician --password-stdin --db "
+           "'%s/vigil.db' >/dev/null",
+           s->vigil, s->root);
+  if (system(cmd) != 0) fail_msg("%s failed", cmd);
+}
+
+/* One request as the clinician (signed in now): the status, the body in *out. */
+static int as_clinician(serve_process *s, const char *method, const char *path, const char *body, char **out) {
+  hc_conn c;
+  hc_response r;
+  char token[64] = "";
+  if (out) *out = NULL;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/session", NULL,
+                              "{\"user\": \"" CLINICIAN "\", \"password\": \"" SERVE_PASSWORD "\"}", &r),
+                   0);
+  hc_close(&c);
+  const char *t = r.status == 200 ? strstr(r.body, "\"token\":\"") : NULL;
+  if (!t) fail_msg("sign-in of " CLINICIAN ": %d %s", r.status, r.body);
+  snprintf(token, sizeof token, "%.43s", t + 9);
+  hc_response_free(&r);
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  int status = hc_request(&c, method, path, token, body, &r) == 0 ? r.status : -1;
+  hc_close(&c);
+  if (status >= 0) {
+    if (out) *out = strdup(r.body);
+    hc_response_free(&r);
+  }
+  return status;
+}
+
 static json_t *get(serve_process *s, const char *path, int want) {
   char *text;
   int status = serve_request(s, "GET", path, NULL, &text);
@@ -92,6 +130,7 @@ static void course_over_http(void **state) {
   (void)state;
   serve_process s;
   if (serve_setup(&s, PROTOCOL) < 0) fail();
+  add_clinician(&s);
   serve_configure(&s, "");
   if (serve_start(&s) < 0) fail();
   int phq9[] = {20, 9};
@@ -151,10 +190,18 @@ static void course_over_http(void **state) {
   snprintf(path, sizeof path, "/api/v1/courses/%llu/close", (unsigned long long)course);
   assert_int_equal(serve_request(&s, "POST", path, "{}", NULL), 422);
   assert_int_equal(serve_request(&s, "POST", "/api/v1/courses/999/close", "{\"reason\": \"x\"}", NULL), 404);
-  assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"patient moved away\"}", &text), 200);
+  /* K3: two of its three sessions: not complete, a clinician's close, signed. */
+  assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"patient moved away\"}", &text), 403);
+  assert_non_null(strstr(text, "not complete (2 of its 3 sessions completed)"));
+  free(text);
+  assert_int_equal(as_clinician(&s, "POST", path, "{\"reason\": \"patient moved away\"}", NULL), 401);
+  assert_int_equal(as_clinician(&s, "POST", path,
+                                "{\"reason\": \"patient moved away\", \"password\": \"" SERVE_PASSWORD "\"}", &text),
+                   200);
   assert_non_null(strstr(text, "patient moved away"));
   free(text);
-  assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"again\"}", NULL), 409);
+  assert_int_equal(
+      as_clinician(&s, "POST", path, "{\"reason\": \"again\", \"password\": \"" SERVE_PASSWORD "\"}", NULL), 409);
   json_decref(get(&s, "/api/v1/patients/nobody", 404));
   /* The patient in the path is percent-decoded; a + stays a +. */
   assert_int_equal(
@@ -251,6 +298,7 @@ static void missed_session_over_http(void **state) {
   (void)state;
   serve_process s;
   if (serve_setup(&s, FAST) < 0) fail();
+  add_clinician(&s);
   serve_configure(&s, "");
   if (serve_start(&s) < 0) fail();
   session(&s, "MRN-L", 20);
@@ -323,7 +371,14 @@ static void missed_session_over_http(void **state) {
   json_decref(all);
   /* Stopped: the alert and the course close. */
   snprintf(path, sizeof path, "/api/v1/alerts/%llu/close", (unsigned long long)id);
-  assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"stopped\", \"why\": \"moved away\"}", &text), 200);
+  /* K3: stopping an incomplete course is a clinician's, signed. */
+  assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"stopped\", \"why\": \"moved away\"}", &text), 403);
+  assert_non_null(strstr(text, "not complete"));
+  free(text);
+  assert_int_equal(
+      as_clinician(&s, "POST", path,
+                   "{\"reason\": \"stopped\", \"why\": \"moved away\", \"password\": \"" SERVE_PASSWORD "\"}", &text),
+      200);
   assert_non_null(strstr(text, "\"status\":\"closed\""));
   assert_non_null(strstr(text, "stopped: moved away"));
   free(text);
@@ -393,8 +448,83 @@ static void non_response_and_restart(void **state) {
   serve_cleanup(&s);
 }
 
+/* K2: a patient with white space around it is 422; one spelled like an
+ * existing patient but for letter case is 409 similar_patient naming them,
+ * unless the start says new_patient. K9b: a nurse reschedules a missed
+ * session within the course's longest interval from its last session (422
+ * on due beyond it); beyond it a clinician does, signed. */
+static void spelling_and_reschedule_over_http(void **state) {
+  (void)state;
+  serve_process s;
+  if (serve_setup(&s, FAST) < 0) fail();
+  add_clinician(&s);
+  serve_configure(&s, "");
+  if (serve_start(&s) < 0) fail();
+  uint64_t first = serve_start_visit(&s, "course_fast", "MRN-S");
+  assert_true(first > 0);
+  char *text = NULL;
+  const char *padded[] = {"{\"protocol\": \"course_fast\", \"patient\": \" MRN-S\"}",
+                          "{\"protocol\": \"course_fast\", \"patient\": \"MRN-S \"}",
+                          "{\"protocol\": \"course_fast\", \"patient\": \"MRN-S\\u00a0\"}"};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(serve_request(&s, "POST", "/api/v1/visits", padded[i], &text), 422);
+    assert_non_null(strstr(text, "\"field\":\"patient\""));
+    assert_non_null(strstr(text, "white space"));
+    free(text);
+  }
+  assert_int_equal(
+      serve_request(&s, "POST", "/api/v1/visits", "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\"}", &text),
+      409);
+  assert_non_null(strstr(text, "similar_patient"));
+  assert_non_null(strstr(text, "existing patient MRN-S"));
+  free(text);
+  assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
+                                 "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": 1}", NULL),
+                   422);
+  assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
+                                 "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": true}",
+                                 &text),
+                   201);
+  free(text);
+  /* The exact spelling is still held by its open visit. */
+  assert_int_equal(
+      serve_request(&s, "POST", "/api/v1/visits", "{\"protocol\": \"course_fast\", \"patient\": \"MRN-S\"}", &text),
+      409);
+  assert_non_null(strstr(text, "already_exists"));
+  free(text);
+
+  session(&s, "MRN-Q", 20);
+  assert_int_equal(wait_alerts(&s, "MRN-Q", 1, 8000), 0);
+  json_t *all = course_alerts(&s, "MRN-Q");
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(json_array_get(all, 0), "id"));
+  json_decref(all);
+  char path[96];
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/close", (unsigned long long)id);
+  const char *far = "{\"reason\": \"rescheduled\", \"why\": \"phoned: away\", \"due\": \"2029-01-01\"}";
+  assert_int_equal(serve_request(&s, "POST", path, far, &text), 422);
+  assert_non_null(strstr(text, "\"field\":\"due\""));
+  assert_non_null(strstr(text, "maintenance interval"));
+  free(text);
+  all = course_alerts(&s, "MRN-Q");
+  assert_string_equal(text_at(all, 0, "state"), "active"); /* nothing recorded */
+  json_decref(all);
+  assert_int_equal(as_clinician(&s, "POST", path, far, NULL), 401);
+  assert_int_equal(as_clinician(&s, "POST", path,
+                                "{\"reason\": \"rescheduled\", \"why\": \"phoned: away\", \"due\": \"2029-01-01\", "
+                                "\"password\": \"" SERVE_PASSWORD "\"}",
+                                &text),
+                   200);
+  json_t *p = json_loads(text, 0, NULL);
+  free(text);
+  json_t *c = json_array_get(json_object_get(p, "courses"), 0);
+  assert_int_equal(strncmp(json_string_value(json_object_get(c, "next_due")) ?: "", "2029-01-01", 10), 0);
+  json_decref(p);
+  serve_cleanup(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(course_over_http), cmocka_unit_test(missed_session_over_http),
-                                     cmocka_unit_test(non_response_and_restart)};
+                                     cmocka_unit_test(non_response_and_restart),
+                                     cmocka_unit_test(spelling_and_reschedule_over_http)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,13 +34,19 @@ static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
 
 int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,
                          const char *params_json, uint64_t *visit_id) {
-  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, NULL, visit_id));
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, NULL, 0, visit_id));
 }
 
 int vigil_visit_start_override(vigil_engine *e, const char *ref, const char *patient, const char *location,
                                const char *actor, const char *params_json, const char *override_reason,
                                uint64_t *visit_id) {
-  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, override_reason, visit_id));
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, override_reason, 0, visit_id));
+}
+
+int vigil_visit_start_ex(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,
+                         const char *params_json, const char *override_reason, int new_patient, uint64_t *visit_id) {
+  COMMAND(
+      vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, override_reason, new_patient, visit_id));
 }
 
 int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {

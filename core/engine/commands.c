@@ -60,8 +60,38 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
   return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
 }
 
+/* Whether a and b are equal but for ASCII letter case, and not equal. */
+static int same_but_case(const char *a, const char *b) {
+  if (!strcmp(a, b)) return 0;
+  for (; *a && *b; a++, b++) {
+    unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+    if (x >= 'A' && x <= 'Z') x = (unsigned char)(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = (unsigned char)(y - 'A' + 'a');
+    if (x != y) return 0;
+  }
+  return !*a && !*b;
+}
+
+/* An existing patient (of a course, or of a visit the engine holds) whose
+ * reference equals patient but for letter case, or NULL (K2): none when
+ * patient itself is known. */
+static const char *similar_patient(const vigil_engine *e, const char *patient) {
+  /* A patient known by this exact spelling is that patient. */
+  const char *exact = vigil__intern_find(patient, strlen(patient));
+  for (uint64_t i = 0; exact && i < e->n_courses; i++)
+    if (e->courses[i]->patient == exact) return NULL;
+  for (uint64_t i = 0; i < e->n_visits; i++)
+    if (e->visits[i] && e->visits[i]->patient && !strcmp(e->visits[i]->patient, patient)) return NULL;
+  for (uint64_t i = 0; i < e->n_courses; i++)
+    if (same_but_case(e->courses[i]->patient, patient)) return e->courses[i]->patient;
+  for (uint64_t i = 0; i < e->n_visits; i++)
+    if (e->visits[i] && e->visits[i]->patient && same_but_case(e->visits[i]->patient, patient))
+      return e->visits[i]->patient;
+  return NULL;
+}
+
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
-                              const char *actor, const char *params_json, const char *override_reason,
+                              const char *actor, const char *params_json, const char *override_reason, int new_patient,
                               uint64_t *visit_id) {
   protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
   if (!p) return vigil__engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
@@ -122,6 +152,17 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
     return rc;
   }
 
+  /* A reference spelled like an existing patient's is that patient, unless
+   * the start says it is a new one (docs/safety.md K2). */
+  const char *like = new_patient ? NULL : similar_patient(e, patient);
+  if (like) {
+    vigil__val_release(params);
+    return vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",
+                              "patient %s is spelled like existing patient %s (letter case aside): start the visit for "
+                              "%s, or say new_patient: true if this is another patient",
+                              patient, like, like);
+  }
+
   /* One open session of a course at a time (docs/safety.md G9). */
   uint64_t concurrent = 0;
   if ((rc = vigil__course_check_start(e, p, patient, override_reason, &concurrent)) < 0) {
@@ -146,11 +187,21 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
     return VIGIL_ENOMEM;
   }
   e->visits[e->n_visits++] = v;
+  /* new_patient: the start said so although the patient is spelled like
+   * another (K2), kept with it. */
   val data =
-      location
+      location && new_patient
+          ? vigil__val_recordv(7, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
+                               vigil__val_cstring(patient), K(location), vigil__val_cstring(location), K(params),
+                               params, K(phase), val_atom(p->phases[0].id), K(new_patient), val_bool(1))
+      : location
           ? vigil__val_recordv(6, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
                                vigil__val_cstring(patient), K(location), vigil__val_cstring(location), K(params),
                                params, K(phase), val_atom(p->phases[0].id))
+      : new_patient
+          ? vigil__val_recordv(6, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
+                               vigil__val_cstring(patient), K(params), params, K(phase), val_atom(p->phases[0].id),
+                               K(new_patient), val_bool(1))
           : vigil__val_recordv(5, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
                                vigil__val_cstring(patient), K(params), params, K(phase), val_atom(p->phases[0].id));
   if (!vigil__emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;

@@ -487,6 +487,25 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   return e->oom ? VIGIL_ENOMEM : 0;
 }
 
+/* The patient's last completed session on any course that names protocol
+ * id, other than visit `not` (a new course does not reset the interval: K3). */
+static const course_session *last_completed_of(const vigil_engine *e, const char *patient, const char *id, uint64_t not,
+                                               const course **of, uint32_t *number) {
+  const course_session *last = NULL;
+  for (uint64_t k = 0; k < e->n_courses; k++) {
+    const course *c = e->courses[k];
+    if (c->patient != patient || !names_protocol(c, id)) continue;
+    for (uint32_t i = 0; i < c->n_sessions; i++) {
+      const course_session *s = &c->sessions[i];
+      if (s->visit == not || s->ended != SESSION_COMPLETED || (last && s->at <= last->at)) continue;
+      last = s;
+      if (of) *of = c;
+      if (number) *number = i + 1;
+    }
+  }
+  return last;
+}
+
 int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   ready(e);
   uint32_t n;
@@ -494,26 +513,24 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   if (!c) return 0;
   const course_spec *cs = c->p->course;
   if (cs->min_interval <= 0) return 0;
-  /* The latest dose given: the last session, other than this one, that completed. */
-  const course_session *last = NULL;
+  /* The latest dose given: the patient's last session, other than this one,
+   * that completed, on this course or an earlier one of the same protocol. */
+  const course *of = NULL;
   uint32_t number = 0;
-  for (uint32_t i = 0; i < c->n_sessions; i++) {
-    const course_session *s = &c->sessions[i];
-    if (i == n || s->ended != SESSION_COMPLETED || (last && s->at <= last->at)) continue;
-    last = s;
-    number = i + 1;
-  }
+  const course_session *last = last_completed_of(e, c->patient, v->p->id, v->id, &of, &number);
   if (!last) return 0;
   int64_t now = vigil__engine_now(e), since = now - last->at;
   if (since >= cs->min_interval) return 0;
   buf b;
   vigil__buf_init(&b);
   vigil__buf_iso_time(&b, last->at + cs->min_interval);
+  char other[64] = "";
+  if (of != c) snprintf(other, sizeof other, " of course %llu", (unsigned long long)of->id);
   snprintf(text, len,
-           "session %u comes %.2f days after session %u (visit %llu), the last completed, and the course's minimum "
+           "session %u comes %.2f days after session %u%s (visit %llu), the last completed, and the course's minimum "
            "interval is %g days: it holds until %s, or a clinician overrides with a reason",
-           n + 1, (double)since / DAY_MS, number, (unsigned long long)last->visit, (double)cs->min_interval / DAY_MS,
-           b.p ? b.p : "?");
+           n + 1, (double)since / DAY_MS, number, other, (unsigned long long)last->visit,
+           (double)cs->min_interval / DAY_MS, b.p ? b.p : "?");
   vigil__buf_free(&b);
   return 1;
 }
@@ -978,6 +995,45 @@ static void json_time_or_null(buf *b, int64_t ms) {
 
 static void json_tristate(buf *b, int x) { vigil__buf_puts(b, x < 0 ? "null" : x ? "true" : "false"); }
 
+/* `"previous_course":{...}` or null: the patient's course before c on the
+ * same protocol, with the first and the last values of its completed
+ * sessions (a new course keeps the earlier baseline in sight: K3). */
+static void previous_course_json(const vigil_engine *e, buf *b, const course *c) {
+  const course *pc = NULL;
+  for (uint64_t k = c->id - 1; k-- > 0;) {
+    const course *x = e->courses[k];
+    if (x->patient == c->patient && names_protocol(x, c->p->id)) {
+      pc = x;
+      break;
+    }
+  }
+  vigil__buf_puts(b, ",\"previous_course\":");
+  if (!pc) {
+    vigil__buf_puts(b, "null");
+    return;
+  }
+  const course_spec *cs = pc->p->course;
+  vigil__buf_puts(b, "{\"id\":");
+  vigil__buf_put_int(b, (long long)pc->id);
+  vigil__buf_puts(b, ",\"protocol\":");
+  vigil__buf_json_string(b, pc->p->ref);
+  vigil__buf_puts(b, ",\"completed\":");
+  vigil__buf_put_int(b, (long long)completed(pc));
+  for (int last = 0; last < 2; last++) {
+    vigil__buf_puts(b, last ? ",\"last\":{" : ",\"first\":{");
+    for (uint32_t m = 0, k = 0; m < cs->n_measures; m++) {
+      double x = last ? last_value_before(pc, (int)m, pc->n_sessions, NULL, 1) : first_value(pc, (int)m, NULL, 1);
+      if (isnan(x)) continue;
+      if (k++) vigil__buf_putc(b, ',');
+      vigil__buf_json_string(b, cs->measures[m].name);
+      vigil__buf_putc(b, ':');
+      vigil__buf_json_number(b, x);
+    }
+    vigil__buf_putc(b, '}');
+  }
+  vigil__buf_putc(b, '}');
+}
+
 void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v) {
   ready(e);
   uint32_t n;
@@ -1013,6 +1069,7 @@ void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v) {
     }
     vigil__buf_puts(b, "}}");
   }
+  if (n == 0) previous_course_json(e, b, c);
   vigil__buf_putc(b, '}');
 }
 
@@ -1043,6 +1100,7 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
   vigil__buf_json_string(b, stage_of(c));
   vigil__buf_puts(b, ",\"started_at\":");
   json_time_or_null(b, c->started_at);
+  previous_course_json(e, b, c);
   vigil__buf_puts(b, ",\"plan\":{\"sessions\":");
   vigil__buf_put_int(b, cs->sessions);
   vigil__buf_puts(b, ",\"within_days\":");
@@ -1273,6 +1331,65 @@ static int close_course(vigil_engine *e, course *c, const char *who, const char 
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_CLOSED, who, data);
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
   return 0;
+}
+
+int vigil_course_close_needs_clinician(vigil_engine *e, uint64_t id, char *why, size_t len) {
+  ready(e);
+  course *c = course_by_id(e, (double)id);
+  if (!c || c->closed) return 0; /* the command says what is wrong */
+  const course_spec *cs = c->p->course;
+  uint32_t done = completed(c);
+  if (done < (uint32_t)cs->sessions) {
+    snprintf(why, len,
+             "course %llu is not complete (%u of its %d sessions completed): only a clinician closes it, with a reason "
+             "and their password",
+             (unsigned long long)c->id, done, cs->sessions);
+    return 1;
+  }
+  for (uint32_t i = 0; i < c->n_sessions; i++)
+    if (session_open(e, &c->sessions[i])) {
+      snprintf(why, len,
+               "course %llu has session %u open (visit %llu): only a clinician closes it, with a reason "
+               "and their password",
+               (unsigned long long)c->id, i + 1, (unsigned long long)c->sessions[i].visit);
+      return 1;
+    }
+  const course_session *last = last_completed_of(e, c->patient, c->p->id, 0, NULL, NULL);
+  if (last && cs->min_interval > 0 && vigil__engine_now(e) - last->at < cs->min_interval) {
+    snprintf(why, len,
+             "course %llu had a session (visit %llu) within its minimum interval of %g days: only a clinician closes "
+             "it, with a reason and their password",
+             (unsigned long long)c->id, (unsigned long long)last->visit, (double)cs->min_interval / DAY_MS);
+    return 1;
+  }
+  return 0;
+}
+
+int64_t vigil_course_reschedule_limit(vigil_engine *e, uint64_t alert_id, char *why, size_t len) {
+  ready(e);
+  const alert *a = alert_id >= 1 && alert_id <= e->n_alerts ? e->alerts[alert_id - 1] : NULL;
+  const course *c = a ? a->course : NULL;
+  if (!c) return -1;
+  const course_spec *cs = c->p->course;
+  /* The longest interval the course allows between two sessions: the
+   * maintenance's max_interval, else its interval, else the series'. */
+  int64_t span = cs->maintenance_max        ? cs->maintenance_max
+                 : cs->maintenance_interval ? cs->maintenance_interval
+                                            : cs->interval;
+  const char *name = cs->maintenance_max        ? "maintenance max_interval"
+                     : cs->maintenance_interval ? "maintenance interval"
+                                                : "interval";
+  const course_session *s = last_counted(c, c->n_sessions);
+  int64_t from = s ? s->at : c->started_at, limit = from + span;
+  buf b;
+  vigil__buf_init(&b);
+  vigil__buf_iso_time(&b, limit);
+  snprintf(why, len,
+           "due is later than %s, the course's %s (%g days) after its last session: a nurse reschedules within it, a "
+           "clinician beyond it with their password",
+           b.p ? b.p : "?", name, (double)span / DAY_MS);
+  vigil__buf_free(&b);
+  return limit;
 }
 
 int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {

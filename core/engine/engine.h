@@ -244,7 +244,7 @@ struct vigil_engine {
 /* commands.c: what each command does; command.c makes each all or nothing
  * and gives it its public name (vigil_visit_record is vigil__cmd_visit_record). */
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
-                              const char *actor, const char *params_json, const char *override_reason,
+                              const char *actor, const char *params_json, const char *override_reason, int new_patient,
                               uint64_t *visit_id);
 int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n);
 int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,

@@ -177,6 +177,13 @@ int vigil_visit_start_at(vigil_engine *e, const char *protocol, const char *pati
 int vigil_visit_start_override(vigil_engine *e, const char *protocol, const char *patient, const char *location,
                                const char *actor, const char *params_json, const char *override_reason,
                                uint64_t *visit_id);
+/* The same, with new_patient 1 when the start says the patient is new
+ * although their reference equals an existing patient's but for letter
+ * case (refused without it: VIGIL_EEXIST on field new_patient naming the
+ * existing patient; docs/safety.md K2). */
+int vigil_visit_start_ex(vigil_engine *e, const char *protocol, const char *patient, const char *location,
+                         const char *actor, const char *params_json, const char *override_reason, int new_patient,
+                         uint64_t *visit_id);
 /* 1 when params_json sets a param that protocol marks `prescribed` to
  * anything but its default (its name into name): only a clinician may start
  * such a visit (docs/safety.md, H5). 0 otherwise. */
@@ -367,6 +374,14 @@ int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms,
  * vigil_course_close closes one with a reason (VIGIL_ESTATE: closed already). */
 int vigil_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, uint64_t *course_id);
 int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+/* 1 with why when closing course id is a clinician's (docs/safety.md K3):
+ * its series is not complete, a session is open, or the patient's last
+ * completed session is within the minimum interval. 0 otherwise. */
+int vigil_course_close_needs_clinician(vigil_engine *e, uint64_t id, char *why, size_t len);
+/* The latest due time a missed session of course alert `alert` may be
+ * rescheduled to without a clinician (K9b), with why it is the limit; -1
+ * when the alert is no course's. */
+int64_t vigil_course_reschedule_limit(vigil_engine *e, uint64_t alert, char *why, size_t len);
 /* Closes a course alert (a missed session, a non-response) with a reason:
  * "rescheduled" (the session is due at due_ms, in the future: missing that
  * raises the alert again) or "stopped" (the course closes too), and why, in

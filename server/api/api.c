@@ -81,6 +81,8 @@ static error_kind engine_error_kind(int rc, const char *field, const char *resou
   case VIGIL_EGATE:
     return (error_kind){409, "gate_not_met"};
   case VIGIL_EEXIST:
+    /* K2: the patient is spelled like an existing one (send new_patient). */
+    if (field && !strcmp(field, "new_patient")) return (error_kind){409, "similar_patient"};
     return (error_kind){409, "already_exists"};
   case VIGIL_ECLOCK:
     return (error_kind){409, "needs_simulated_clock"};
@@ -303,6 +305,20 @@ const char *vigil__api_patient_problem(const char *patient) {
   return shown ? NULL : "the patient is blank";
 }
 
+/* 1 when patient begins or ends with white space (K2). */
+static int patient_padded(const char *patient) {
+  uint32_t first = 0, last = 0;
+  for (const unsigned char *c = (const unsigned char *)patient; *c;) {
+    size_t n;
+    uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &n);
+    if (!n) return 0;
+    if (c == (const unsigned char *)patient) first = cp;
+    last = cp;
+    c += n;
+  }
+  return vigil__unicode_space(first) || vigil__unicode_space(last);
+}
+
 int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
   json_t *x = json_object_get(body, name);
   *out = NULL;
@@ -315,8 +331,11 @@ int vigil__api_member_string(http_request *req, json_t *body, const char *name, 
         vigil__api_too_long(req, name, max);
         return -1;
       }
-      /* A patient identifier must read as what it is (T8). */
+      /* A patient identifier must read as what it is (T8), without white
+       * space around it that would make it another patient (K2). */
       const char *problem = !strcmp(name, "patient") ? vigil__api_patient_problem(json_string_value(x)) : NULL;
+      if (!problem && !strcmp(name, "patient") && patient_padded(json_string_value(x)))
+        problem = "the patient may not begin or end with white space";
       if (problem) {
         vigil__http_respond_error(req, 422, "invalid_field", problem, name);
         return -1;
@@ -810,6 +829,7 @@ typedef struct write_request {
   json_t *body;
   const char *s1, *s2, *s3;    /* in body */
   const char *override_reason; /* a start beside an open session of the course (G9) */
+  int new_patient;             /* a start says the patient is not a similar existing one (K2) */
   char *text;
   char actor[USER_NAME_MAX + 1];
   int may_prescribe; /* the author's role may set prescribed params */
@@ -832,6 +852,12 @@ static int parse_write(http_request *req, write_request *w) {
         vigil__api_member_string(req, body, "location", 0, &w->s3) < 0 ||
         vigil__api_member_string(req, body, "override_reason", 0, &w->override_reason) < 0)
       return -1;
+    json_t *np = json_object_get(body, "new_patient");
+    if (np && !json_is_null(np) && !json_is_boolean(np)) {
+      vigil__http_respond_error(req, 422, "invalid_field", "new_patient must be true or false", "new_patient");
+      return -1;
+    }
+    w->new_patient = json_is_true(np);
     json_t *params = json_object_get(body, "params");
     if (params && !json_is_null(params)) {
       if (!json_is_object(params)) {
@@ -928,7 +954,7 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
     *signs = 1;
     return PERM_DISCHARGE;
   case CMD_ABORT:
-  case CMD_COURSE_CLOSE: /* stopping a course is stopping its visits to come */
+  case CMD_COURSE_CLOSE: /* stopping a course is stopping its visits to come (K3: a clinician's unless complete) */
     return PERM_DISCHARGE;
   case CMD_ALERT_CLOSE: /* stopped closes the course; a new date is anyone's who records */
     return w->s1 && !strcmp(w->s1, "stopped") ? PERM_DISCHARGE : PERM_RECORD;
@@ -1019,7 +1045,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
       vigil__http_respond_error(req, 403, "forbidden", msg, name);
       return;
     }
-    rc = vigil_visit_start_override(a->e, startable, s2, w->s3, actor, text, w->override_reason, &visit);
+    rc = vigil_visit_start_ex(a->e, startable, s2, w->s3, actor, text, w->override_reason, w->new_patient, &visit);
     break;
   }
   case CMD_RECORD: {
@@ -1185,6 +1211,35 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
       return;
     }
     if (n > 0) signs = 1;
+  }
+  /* K3 (docs/safety.md): closing a course that is not complete, or within
+   * the minimum interval of its last session, lets the next visit begin a
+   * new course: a clinician's decision, signed with their password. */
+  if (cmd == CMD_COURSE_CLOSE || (cmd == CMD_ALERT_CLOSE && w->s1 && !strcmp(w->s1, "stopped"))) {
+    char why[400];
+    uint64_t course = cmd == CMD_COURSE_CLOSE ? id : vigil_alert_course(a->e, id);
+    if (course && vigil_course_close_needs_clinician(a->e, course, why, sizeof why)) {
+      if (!vigil__role_may(who->role, PERM_OVERRIDE)) {
+        vigil__http_respond_error(req, 403, "forbidden", why, "course");
+        write_request_free(w);
+        return;
+      }
+      signs = 1;
+    }
+  }
+  /* K9b: a missed session is rescheduled within the course's longest
+   * interval from its last session; beyond it, by a clinician who signs. */
+  if (cmd == CMD_ALERT_CLOSE && w->s1 && !strcmp(w->s1, "rescheduled") && w->s3) {
+    char why[400];
+    int64_t due = 0, limit = vigil_course_reschedule_limit(a->e, id, why, sizeof why);
+    if (limit >= 0 && vigil_time_parse(w->s3, &due) == 0 && due > limit) {
+      if (!vigil__role_may(who->role, PERM_OVERRIDE)) {
+        vigil__http_respond_error(req, 422, "invalid_field", why, "due");
+        write_request_free(w);
+        return;
+      }
+      signs = 1;
+    }
   }
   /* A carried alert (a self-harm risk) waits for a clinician's assessment:
    * only a clinician acknowledges it, with a reason (docs/safety.md, H4). */
