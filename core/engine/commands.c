@@ -270,7 +270,7 @@ static int holds_by_rule(const visit *v, int item) {
  * the current state, which the newest reading gives, is left as it is (no
  * block set or lifted, nothing resolved). */
 static void judge_late_entry(vigil_engine *e, visit *v, int phase, const int *items, int n_items, int64_t observed_at,
-                             int64_t entered_at) {
+                             int64_t entered_at, int findings) {
   uint32_t kept[64];
   int late = 0;
   for (int k = 0; k < n_items; k++) {
@@ -286,6 +286,9 @@ static void judge_late_entry(vigil_engine *e, visit *v, int phase, const int *it
         break;
       }
   }
+  /* findings: a reading of a phase the visit has left (K4) is a finding about
+   * that reading too, whether or not it is the newest of its item. */
+  late |= findings;
   e->late_at = observed_at;
   e->late_findings = late;
   e->view_now = late ? observed_at : 0;
@@ -296,8 +299,26 @@ static void judge_late_entry(vigil_engine *e, visit *v, int phase, const int *it
     v->items[items[k]].n = kept[k];
 }
 
+/* "14:30:05" of a time in ms (UTC). */
+static const char *hms(int64_t ms, char *out, size_t len) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, len, "%H:%M:%S", &tm);
+  return out;
+}
+
+/* The phase the visit was in at `at` (a phase it has entered), or -1. */
+static int phase_at_time(const visit *v, int64_t at) {
+  for (int ph = v->phase; ph >= 0; ph--)
+    if (v->phase_start[ph] && v->phase_start[ph] <= at) return ph;
+  return -1;
+}
+
 /* observed_at < 0: observed now. Otherwise a late entry: observed then, in
- * the past and not before the visit started (docs/safety.md, H8). */
+ * the past and not before the visit started (docs/safety.md, H8). A late
+ * entry of a past phase's item (phase-qualified, observation.vitals) is taken
+ * when it was observed while the visit was in that phase (K4). */
 int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
                                int64_t observed_at) {
   int rc = 0;
@@ -327,7 +348,9 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
    * change voided is signed again from here, on its own entry; its event
    * names the signature's phase. */
   int past = -1;
+  int late_phase = -1;    /* K4: the phase the visit has left whose items this late entry records */
   char tb[512], tb2[512]; /* titles, {param} filled (G7) */
+  char t1[16], t2[16];
   for (size_t i = 0; i < n && rc == 0; i++) {
     int item = vigil__protocol_find_item(p, in[i].item, v->phase);
     if (item < 0)
@@ -339,6 +362,22 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
                                 vigil__visit_text(v, p->items[item].title, tb, sizeof tb),
                                 p->phases[p->items[item].phase].id);
       past = item;
+    } else if (p->items[item].phase < v->phase && p->items[item].kind != KIND_SIGNATURE && observed_at >= 0 &&
+               phase_at_time(v, observed_at) == p->items[item].phase) {
+      /* K4: a reading of a phase the visit has left, observed while it was
+       * in it: a late entry of that phase, judged by its rules (G4). */
+      if (late_phase >= 0 && late_phase != p->items[item].phase)
+        rc = vigil__engine_fail(e, VIGIL_EINVAL, in[i].item, "one late entry records the items of one phase");
+      late_phase = p->items[item].phase;
+    } else if (p->items[item].phase < v->phase && p->items[item].kind != KIND_SIGNATURE) {
+      int ph = p->items[item].phase;
+      rc = vigil__engine_fail(
+          e, VIGIL_ESTATE, in[i].item,
+          "%s belongs to phase %s; the visit is in %s: a reading observed during %s (from %s to %s UTC) is recorded "
+          "late with the time it was observed (observed_at)%s",
+          in[i].item, p->phases[ph].id, p->phases[v->phase].id, p->phases[ph].id,
+          hms(v->phase_start[ph], t1, sizeof t1), hms(v->phase_start[ph + 1], t2, sizeof t2),
+          observed_at >= 0 ? "; this one's observed_at is outside that phase" : "");
     } else if (p->items[item].phase != v->phase)
       rc = vigil__engine_fail(e, VIGIL_ESTATE, in[i].item, "%s belongs to phase %s; the visit is in %s%s", in[i].item,
                               p->phases[p->items[item].phase].id, p->phases[v->phase].id,
@@ -355,6 +394,26 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
       else
         items[n_items++] = item;
     }
+  }
+  /* K4: a late entry of a past phase records that phase's items alone; and
+   * an entry of this phase observed before it started belongs to an earlier
+   * one: refused, so that it never meets this phase's gate. */
+  for (int k = 0; k < n_items && rc == 0 && late_phase >= 0; k++)
+    if (p->items[items[k]].phase != late_phase)
+      rc = vigil__engine_fail(e, VIGIL_EINVAL, p->items[items[k]].qid,
+                              "a late entry of phase %s records that phase's items alone: send %s on its own",
+                              p->phases[late_phase].id, p->items[items[k]].qid);
+  if (rc == 0 && observed_at >= 0 && late_phase < 0 && past < 0 && observed_at < v->phase_at) {
+    int ph = phase_at_time(v, observed_at);
+    int there = ph >= 0 && n_items > 0 ? vigil__protocol_find_item(p, p->items[items[0]].id, ph) : -1;
+    rc = vigil__engine_fail(e, VIGIL_EVALUE, "observed_at",
+                            "observed_at %s UTC is before phase %s started (%s UTC): a reading of then belongs to "
+                            "phase %s%s%s%s and never counts for this one",
+                            hms(observed_at, t1, sizeof t1), p->phases[v->phase].id, hms(v->phase_at, t2, sizeof t2),
+                            ph >= 0 ? p->phases[ph].id : "?",
+                            there >= 0 && p->items[there].phase == ph ? " (record it as " : "",
+                            there >= 0 && p->items[there].phase == ph ? p->items[there].qid : "",
+                            there >= 0 && p->items[there].phase == ph ? ")" : "");
   }
   /* A signature confirms an entry already made, by someone else: not one
    * made in the same breath (the signer would confirm their own value). */
@@ -451,7 +510,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     return VIGIL_ENOMEM;
   }
   uint32_t nf = 0;
-  int phase = past >= 0 ? p->items[past].phase : v->phase;
+  int phase = past >= 0 ? p->items[past].phase : late_phase >= 0 ? late_phase : v->phase;
   val_fields(data)[nf++] = (field){.key = K(phase), .v = val_atom(p->phases[phase].id)};
   val_fields(data)[nf++] = (field){.key = K(values), .v = values};
   if (n_sigs) val_fields(data)[nf++] = (field){.key = K(attests), .v = attests};
@@ -465,7 +524,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
    * assessment closes or keeps its carried alert, H4); a late entry's are
    * judged as of its time (G4). */
   if (observed_at >= 0)
-    judge_late_entry(e, v, phase, items, n_items, observed_at, ev->time);
+    judge_late_entry(e, v, phase, items, n_items, observed_at, ev->time, late_phase >= 0);
   else
     vigil__eval_rules_of(e, v, phase, items, n_items);
   if (phase == v->phase) vigil__eval_scores(e, v, items, n_items);

@@ -110,8 +110,9 @@ struct visit {
   uint16_t phase;
   uint8_t min_reached, max_alerted;
   int64_t started_at, phase_at, ended_at;
-  val params;        /* record of every declared param */
-  item_state *items; /* one per protocol item */
+  int64_t *phase_start; /* when each phase was entered (0: not yet): a past phase's time window (K4) */
+  val params;           /* record of every declared param */
+  item_state *items;    /* one per protocol item */
   alert **alerts;
   uint32_t n_alerts, cap_alerts;
   block *blocks;

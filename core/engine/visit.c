@@ -14,7 +14,10 @@ visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p) {
   visit *v = calloc(1, sizeof *v);
   if (!v) return NULL;
   v->items = calloc(p->n_items ? p->n_items : 1, sizeof *v->items);
-  if (!v->items) {
+  v->phase_start = calloc(p->n_phases ? p->n_phases : 1, sizeof *v->phase_start);
+  if (!v->items || !v->phase_start) {
+    free(v->items);
+    free(v->phase_start);
     free(v);
     return NULL;
   }
@@ -36,6 +39,7 @@ void vigil__visit_free(visit *v) {
     free(s->missed);
   }
   free(v->items);
+  free(v->phase_start);
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     free(v->alerts[i]->message);
     free(v->alerts[i]->latest);
@@ -327,6 +331,7 @@ static int sign_item(visit *v, int item, val attests) {
 static void enter_phase(visit *v, int phase, int64_t at) {
   v->phase = (uint16_t)phase;
   v->phase_at = at;
+  v->phase_start[phase] = at;
   v->min_reached = v->max_alerted = 0;
   /* Blocks belong to the rules of the phase that set them. */
   for (uint32_t i = 0; i < v->n_blocks; i++)
