@@ -377,6 +377,30 @@ static void user_note(void *ud, const char *sentence) {
   log_line("warn", sentence, NULL);
 }
 
+/* A users table row whose role is none of the roles, or not the one the log
+ * created the user with: verify's TAMPERED, in its words (U8). */
+typedef struct row_check {
+  const log_users *log;
+  char *err;
+  size_t errlen;
+  int bad;
+} row_check;
+
+static void check_row(void *ud, const char *name, const char *role_name) {
+  row_check *c = ud;
+  if (c->bad) return;
+  int r = vigil__role_parse(role_name);
+  const user_record *logged = NULL;
+  for (size_t k = 0; k < c->log->n && !logged; k++)
+    if (!strcmp(c->log->list[k].name, name)) logged = &c->log->list[k];
+  if (r >= 0 && (!logged || logged->role == (role)r)) return; /* a row the log never made: T6 notes it */
+  snprintf(c->err, c->errlen,
+           "the derived state was edited: user %s (role %s) is in the users table but the log has no user.created "
+           "event for them with that role",
+           name, role_name ? role_name : "none");
+  c->bad = 1;
+}
+
 /* The users' roles and states are the log's: a role edited in the users
  * table stops the start, as an edited chain does. */
 static int users_from_log(const char *path, users *u, const char *shown) {
@@ -384,6 +408,10 @@ static int users_from_log(const char *path, users *u, const char *shown) {
   char err[1024];
   int rc = vigil_audit_users(path, log_user, &l, err, sizeof err);
   if (rc == 0 && l.oom) rc = VIGIL_ENOMEM, snprintf(err, sizeof err, "out of memory");
+  char bad_row[512];
+  row_check rows = {.log = &l, .err = bad_row, .errlen = sizeof bad_row};
+  if (rc == 0) rc = vigil_audit_user_rows(path, check_row, &rows, err, sizeof err);
+  if (rc == 0 && rows.bad) rc = VIGIL_ECORRUPT, snprintf(err, sizeof err, "%s", bad_row);
   if (rc == 0) rc = vigil__users_reconcile(u, l.list, l.n, user_note, NULL, err, sizeof err);
   free(l.list);
   if (rc == 0) return 0;

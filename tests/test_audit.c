@@ -46,7 +46,8 @@ static const char *PROTOCOL =
 #define BIDI_TAIL                                                                                                      \
   "\xe2\x80\xae"                                                                                                       \
   "gnirts"                                                                                                             \
-  "\xe2\x80\x8b"
+  "\xe2\x80\x8b"                                                                                                       \
+  "\xe2\x80\xa8" /* and a line separator (U7 of the third review) */
 #define FORGED_TAIL "\x1b[2K\r\n    99  2026-01-05 08:00:00  dr:fake  signed: all fine\x07"
 
 static struct fixture {
@@ -716,8 +717,9 @@ static void show_tells_a_visits_history(void **state) {
       fail_msg("a raw control character 0x%02x in show:\n%s", *p, t.p);
   if (!strstr(t.p, "patient left\\x1b[2K\\r\\n    99")) fail_msg("the forged tail is not escaped:\n%s", t.p);
   /* Nor one that shows as nothing or turns the line around (stored before they were refused). */
-  if (strstr(t.p, "\xe2\x80\xae") || strstr(t.p, "\xe2\x80\x8b")) fail_msg("a raw U+202E or U+200B in show:\n%s", t.p);
-  if (!strstr(t.p, "\\u{202E}gnirts\\u{200B}")) fail_msg("the bidi tail is not escaped:\n%s", t.p);
+  if (strstr(t.p, "\xe2\x80\xae") || strstr(t.p, "\xe2\x80\x8b") || strstr(t.p, "\xe2\x80\xa8"))
+    fail_msg("a raw U+202E, U+200B or U+2028 in show:\n%s", t.p);
+  if (!strstr(t.p, "\\u{202E}gnirts\\u{200B}\\u{2028}")) fail_msg("the bidi tail is not escaped:\n%s", t.p);
   free(t.p);
 
   t = (text){0};

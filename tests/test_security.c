@@ -791,7 +791,8 @@ static void an_edited_role_stops_the_start(void **state) {
   assert_int_equal(serve_stop(s, 0), 0);
   exec_sql(db, "UPDATE kv SET value = CAST(replace(CAST(value AS TEXT), '\"role\":\"nurse\"', '\"role\":\"admin\"') AS "
                "BLOB) WHERE ns = 'user' AND key = '" OTHER "'");
-  const char *says = "user " OTHER " is admin in the users table but the log created them nurse";
+  const char *says = "user " OTHER " (role admin) is in the users table but the log has no user.created event for "
+                     "them with that role";
   assert_int_not_equal(serve_start(s), 0);
   char *log = serve_log(s);
   if (!strstr(log, says) || !strstr(log, "not starting")) fail_msg("the log does not say why: %s", log);
@@ -817,6 +818,43 @@ static void an_edited_role_stops_the_start(void **state) {
   assert_int_equal(serve_stop(s, 0), 0);
 }
 
+/* U8 of the third review: a role that is none of the roles ("Admin") is
+ * what verify calls TAMPERED; it stops the start as an edited role does. */
+static void a_role_of_no_role_stops_the_start(void **state) {
+  serve_process *s = *state;
+  char db[128];
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+  static const char *const edits[][3] = {
+      {"'\"role\":\"nurse\"', '\"role\":\"Admin\"'", "user " OTHER " (role Admin) is in the users table",
+       "'\"role\":\"Admin\"', '\"role\":\"nurse\"'"},
+      {"'\"role\":\"nurse\"', '\"rank\":\"nurse\"'", "user " OTHER " (role none) is in the users table",
+       "'\"rank\":\"nurse\"', '\"role\":\"nurse\"'"},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE kv SET value = CAST(replace(CAST(value AS TEXT), %s) AS BLOB) WHERE ns = 'user' AND key = '" OTHER
+             "'",
+             edits[i][0]);
+    exec_sql(db, sql);
+    assert_int_not_equal(serve_start(s), 0);
+    char *log = serve_log(s);
+    if (!strstr(log, edits[i][1]) || !strstr(log, "but the log has no user.created event for them with that role") ||
+        !strstr(log, "not starting"))
+      fail_msg("the log does not say why: %s", log);
+    free(log);
+    snprintf(sql, sizeof sql,
+             "UPDATE kv SET value = CAST(replace(CAST(value AS TEXT), %s) AS BLOB) WHERE ns = 'user' AND key = '" OTHER
+             "'",
+             edits[i][2]);
+    exec_sql(db, sql); /* put back, it starts */
+    assert_int_equal(serve_start(s), 0);
+    assert_int_equal(serve_stop(s, 0), 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(cross_site, setup, teardown),
@@ -832,6 +870,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_flood_of_sign_ins_does_not_delay_a_signature, setup, teardown),
       cmocka_unit_test_setup_teardown(a_flood_of_refusals_is_coalesced, setup, teardown),
       cmocka_unit_test_setup_teardown(an_edited_role_stops_the_start, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_role_of_no_role_stops_the_start, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -659,6 +659,60 @@ static void test_patient_ids(void **state) {
   assert_int_equal(serve_stop(s, 0), 0);
 }
 
+/* U6, U7 of the third review: one check for the identifiers shown to staff
+ * (patient, location): separators, noncharacters, private use, U+FFFD, a
+ * combining mark first and the blank-looking are 422 naming the field. */
+static void test_shown_identifiers(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  static const char *const bad[] = {
+      "MRN\\u20281",     "MRN\\u20291",
+      "\\u2800",         "\\u2800\\u2800 ",
+      "\\u0301\\u0301",  "\\u0301MRN",
+      "MRN\\ue0001",     "MRN\\ufffe",
+      "MRN\\uffff",      "MRN\\ufdd0",
+      "MRN\\ufffd",      "MRN\\udbff\\udffd",
+      "\\u3164",         "",
+      "MRN\\u001b[31m1",
+  };
+  char body[256], *answer;
+  int status;
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%s\"}", bad[i]);
+    status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+    if (status != 422) fail_msg("patient %s: %d %s", bad[i], status, answer);
+    expect_error(status, answer, 422, "invalid_field", "patient");
+    free(answer);
+    snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"MRN 70\", \"location\": \"%s\"}", bad[i]);
+    status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+    if (status != 422) fail_msg("location %s: %d %s", bad[i], status, answer);
+    expect_error(status, answer, 422, "invalid_field", "location");
+    free(answer);
+  }
+  static const char *const bad_location[] = {"Bay\\n2", "Bay\\u202e3", "\\u200b", "  ", "Bay\\u20284"};
+  for (size_t i = 0; i < sizeof bad_location / sizeof *bad_location; i++) {
+    snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"MRN 70\", \"location\": \"%s\"}",
+             bad_location[i]);
+    status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+    if (status != 422) fail_msg("location %s: %d %s", bad_location[i], status, answer);
+    expect_error(status, answer, 422, "invalid_field", "location");
+    free(answer);
+  }
+  status = serve_request(s, "GET", "/api/v1/patients/MRN%E2%80%A81", NULL, &answer);
+  expect_error(status, answer, 422, "invalid_field", "patient");
+  free(answer);
+  assert_int_equal(serve_request(s, "GET", "/api/v1/visits", NULL, &answer), 200);
+  if (strstr(answer, "MRN")) fail_msg("a refused visit was kept: %s", answer);
+  free(answer);
+  /* A name with an accent made of a combining mark, a location, pass. */
+  status =
+      serve_request(s, "POST", "/api/v1/visits",
+                    "{\"protocol\": \"sec_test\", \"patient\": \"Jose\\u0301 71\", \"location\": \"Bay 1\"}", &answer);
+  if (status != 201) fail_msg("Jose\\u0301 71 in Bay 1: %d %s", status, answer);
+  free(answer);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
 /* ---- strict framing and the server's names (T9) ------------------------------------- */
 
 /* Sends the parts of one request (a pause between them, so that each is a
@@ -793,6 +847,73 @@ static void test_minor_findings(void **state) {
   serve_stop(s, 0);
 }
 
+/* U9 of the third review: a role that may not use a route at all hears 403
+ * before anything about its body; Host's port is the listen port; 421 says
+ * Misdirected Request; an overflowing chunk size is named; the version is
+ * HTTP/1.1 or HTTP/1.0 exactly. */
+static void test_third_review_minor(void **state) {
+  serve_process *s = *state;
+  char cmd[8800];
+  snprintf(cmd, sizeof cmd,
+           "echo '" SERVE_PASSWORD "' | '%s' user add adm.c --role admin --password-stdin --db '%s/vigil.db' "
+           ">/dev/null",
+           s->vigil, s->root);
+  assert_int_equal(system(cmd), 0);
+  start(s, NULL);
+  char token[64];
+  sign_in(s, "adm.c", token, sizeof token);
+  static const char *const paths[] = {"/api/v1/visits/1/abort", "/api/v1/courses", "/api/v1/visits",
+                                      "/api/v1/visits/1/override"};
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+    hc_conn c;
+    hc_response r;
+    assert_int_equal(hc_connect(&c, s->port), 0);
+    assert_int_equal(hc_request(&c, "POST", paths[i], token, "{}", &r), 0);
+    hc_close(&c);
+    if (r.status != 403) fail_msg("an admin's POST %s {}: %d %s", paths[i], r.status, r.body);
+    hc_response_free(&r);
+  }
+  char req[512], body[2048];
+  snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", s->port);
+  assert_int_equal(send_one(s, req, body, sizeof body), 200);
+  snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: localhost:%d\r\n\r\n", s->port == 1 ? 2 : 1);
+  assert_int_equal(send_one(s, req, body, sizeof body), 421);
+  snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: [::1]:%d\r\n\r\n", s->port + 1);
+  assert_int_equal(send_one(s, req, body, sizeof body), 421);
+  assert_int_equal(send_one(s, "GET /healthz HTTP/1.1\r\nHost: localhost:\r\n\r\n", body, sizeof body), 421);
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, "GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n"), 0);
+  assert_int_equal(hc_read(&c, &r, 5000), 0);
+  if (r.status != 421 || strncmp(r.head, "HTTP/1.1 421 Misdirected Request", 32)) fail_msg("%s", r.head);
+  hc_response_free(&r);
+  hc_close(&c);
+  assert_int_equal(send_one(s,
+                            "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "1ffffffffffffffff\r\n",
+                            body, sizeof body),
+                   400);
+  if (!strstr(body, "chunk size") || strstr(body, "content-length")) fail_msg("%s", body);
+  static const char *const versions[] = {
+      "GET /healthz HTTX/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /healthz HXXP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /healthz HTTP/1.2\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /healthz HTTP/1.9\r\nHost: 127.0.0.1\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof versions / sizeof *versions; i++) {
+    int status = send_one(s, versions[i], body, sizeof body);
+    if (status != 400 && status != 505) fail_msg("%s: %d %s", versions[i], status, body);
+  }
+  /* Cut by a read anywhere in its version, a right request line is taken. */
+  const char *const parts[] = {"GET /healthz HT", "TP/1.", "1\r\nHost: 127.0.0.1\r\n\r\n"};
+  assert_int_equal(send_parts(s, parts, 3, body, sizeof body), 200);
+  const char *const bad_parts[] = {"GET /healthz", " HTTX", "/1.1\r\nHost: 127.0.0.1\r\n\r\n"};
+  assert_int_equal(send_parts(s, bad_parts, 3, body, sizeof body), 400);
+  assert_int_equal(send_one(s, "GET /healthz HTTP/1.0\r\n\r\n", body, sizeof body), 200);
+  serve_stop(s, 0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -808,8 +929,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_connections_per_address, setup, teardown),
       cmocka_unit_test_setup_teardown(test_descriptors_exhausted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_patient_ids, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_shown_identifiers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_http_framing_and_host, setup, teardown),
       cmocka_unit_test_setup_teardown(test_minor_findings, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_third_review_minor, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -965,6 +965,29 @@ int vigil_audit_users(const char *db_path, void (*fn)(void *ud, const char *name
   return rc;
 }
 
+int vigil_audit_user_rows(const char *db_path, void (*fn)(void *ud, const char *name, const char *role), void *ud,
+                          char *msg, size_t msglen) {
+  reader r;
+  int rc = reader_open(&r, db_path, msg, msglen);
+  if (rc < 0) return rc;
+  sqlite3_stmt *st;
+  if ((rc = prepare(&r,
+                    "SELECT kv.key, json_extract(CAST(kv.value AS TEXT), '$.role') FROM kv WHERE kv.ns = 'user' ORDER "
+                    "BY kv.key",
+                    &st)) == 0) {
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(st, 0);
+      if (name) fn(ud, name, (const char *)sqlite3_column_text(st, 1));
+    }
+    if (step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the users table");
+    sqlite3_finalize(st);
+  }
+  if (rc == 0) say(msg, msglen, 0, "users table read");
+  reader_close(&r);
+  return rc;
+}
+
 int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen) {
   reader r;
   int rc = reader_open(&r, db_path, msg, msglen);
@@ -1035,11 +1058,12 @@ static int is_plain_word(const char *s) {
  * sequence would drive the auditor's terminal. Every control character in
  * b from `from` on is written as \xHH (\n, \r, \t as such) instead; a
  * character that shows as nothing or turns the text around (U+200B,
- * U+202E: data stored before T8 refused them) as \u{HHHH}, and a byte that
+ * U+202E: data stored before T8 refused them) and a line or paragraph
+ * separator (U+2028, U+2029: before U7) as \u{HHHH}, and a byte that
  * is not UTF-8 as \xHH. */
 static int shown_as_is(const unsigned char *p, size_t avail, size_t *n) {
   uint32_t cp = vigil__utf8_decode(p, avail, n);
-  return *n && !vigil__unicode_control(cp) && !vigil__unicode_invisible(cp);
+  return *n && !vigil__unicode_control(cp) && !vigil__unicode_invisible(cp) && cp != 0x2028 && cp != 0x2029;
 }
 
 static void escape_controls(buf *b, size_t from) {

@@ -350,6 +350,11 @@ int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen);
  * only their password hashes. 0, or a negative code with a sentence. */
 int vigil_audit_users(const char *db_path, void (*fn)(void *ud, const char *name, const char *role, int disabled),
                       void *ud, char *msg, size_t msglen);
+/* The users table's rows as stored: fn(ud, name, role) for each (role NULL
+ * when the row has none), so that vigil serve finds at start a row whose
+ * role is none the log gave (docs/security.md U8). 0, or a negative code. */
+int vigil_audit_user_rows(const char *db_path, void (*fn)(void *ud, const char *name, const char *role), void *ud,
+                          char *msg, size_t msglen);
 
 /* One visit's history for a person: each event with its sequence number,
  * time (UTC and local, by TZ), who, and what; amendments show the old value

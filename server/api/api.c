@@ -287,22 +287,15 @@ int vigil__api_texts_within(http_request *req, json_t *x, const char *field, siz
   return 0;
 }
 
-/* A member that must be a string (or may be absent): 0, or -1 after
- * answering 422 (a string longer than its limit: too_long, with the limit). */
-const char *vigil__api_patient_problem(const char *patient) {
-  int shown = 0;
-  for (const unsigned char *c = (const unsigned char *)patient; *c;) {
-    size_t n;
-    uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &n);
-    if (!n) return "the patient is not UTF-8";
-    c += n;
-    if (vigil__unicode_control(cp))
-      return "the patient may not contain control characters (line breaks, tabs, escapes)";
-    if (vigil__unicode_invisible(cp))
-      return "the patient may not contain invisible or direction-changing characters (such as U+200B, U+202E)";
-    shown += !vigil__unicode_space(cp);
-  }
-  return shown ? NULL : "the patient is blank";
+/* A text shown to staff as an identifier (patient, location: U6, U7) that
+ * does not read as what it is: 422 invalid_field naming it; 0 if it reads. */
+static int shown_id_refused(http_request *req, const char *field, const char *s) {
+  const char *problem = vigil__unicode_id_problem(s);
+  if (!problem) return 0;
+  char msg[160];
+  snprintf(msg, sizeof msg, "the %s %s", field, problem);
+  vigil__http_respond_error(req, 422, "invalid_field", msg, field);
+  return -1;
 }
 
 /* 1 when patient begins or ends with white space (K2). */
@@ -319,6 +312,8 @@ static int patient_padded(const char *patient) {
   return vigil__unicode_space(first) || vigil__unicode_space(last);
 }
 
+/* A member that must be a string (or may be absent): 0, or -1 after
+ * answering 422 (a string longer than its limit: too_long, with the limit). */
 int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
   json_t *x = json_object_get(body, name);
   *out = NULL;
@@ -331,13 +326,14 @@ int vigil__api_member_string(http_request *req, json_t *body, const char *name, 
         vigil__api_too_long(req, name, max);
         return -1;
       }
-      /* A patient identifier must read as what it is (T8), without white
-       * space around it that would make it another patient (K2). */
-      const char *problem = !strcmp(name, "patient") ? vigil__api_patient_problem(json_string_value(x)) : NULL;
-      if (!problem && !strcmp(name, "patient") && patient_padded(json_string_value(x)))
-        problem = "the patient may not begin or end with white space";
-      if (problem) {
-        vigil__http_respond_error(req, 422, "invalid_field", problem, name);
+      /* An identifier shown to staff must read as what it is (T8, U6, U7), a
+       * patient without white space around it that would make it another
+       * patient (K2). */
+      if ((!strcmp(name, "patient") || !strcmp(name, "location")) &&
+          shown_id_refused(req, name, json_string_value(x)) < 0)
+        return -1;
+      if (!strcmp(name, "patient") && patient_padded(json_string_value(x))) {
+        vigil__http_respond_error(req, 422, "invalid_field", "the patient may not begin or end with white space", name);
         return -1;
       }
       *out = json_string_value(x);
@@ -572,11 +568,7 @@ static void get_patient(api *a, http_request *req, const char *seg, size_t len) 
     vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
     return;
   }
-  const char *problem = vigil__api_patient_problem(patient);
-  if (problem) {
-    vigil__http_respond_error(req, 422, "invalid_field", problem, "patient");
-    return;
-  }
+  if (shown_id_refused(req, "patient", patient) < 0) return;
   char *body = vigil_patient_json(a->e, patient);
   if (body)
     vigil__api_reply_free(req, 200, body, NULL);
@@ -1174,9 +1166,26 @@ static void signed_write(api *a, http_request *req, int ok, void *ctx) {
   write_request_free(w);
 }
 
+/* The weakest permission any form of cmd needs (permission_of, by its body):
+ * a role without it may not use the route at all, so hears 403 before
+ * anything about its body (U9 of the third review). */
+static permission least_permission(command cmd) {
+  switch (cmd) {
+  case CMD_OVERRIDE:
+    return PERM_OVERRIDE;
+  case CMD_DISCHARGE:
+  case CMD_ABORT:
+  case CMD_COURSE_CLOSE:
+    return PERM_DISCHARGE;
+  default:
+    return PERM_RECORD;
+  }
+}
+
 static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
   const user *who = vigil__api_whoami(a, req);
   if (!who) return;
+  if (!vigil__api_allowed(req, who, least_permission(cmd))) return;
   write_request *w = calloc(1, sizeof *w);
   if (!w) {
     vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);

@@ -104,10 +104,6 @@ json_t *vigil__api_body_object(http_request *req);
  * answering 422 (longer than vigil__api_text_limit(name): too_long). */
 int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out);
 
-/* Why patient cannot be a patient identifier (blank, or holding a control,
- * bidi or invisible character: T8), or NULL when it can. */
-const char *vigil__api_patient_problem(const char *patient);
-
 /* The longest free text a request may send, in characters (code points):
  * an entry's text, or a member without a limit of its own. */
 #define API_TEXT_MAX 4000

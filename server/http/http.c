@@ -91,6 +91,10 @@ struct conn {
   int value_ended;           /* the last header value ended at a line's end (then another is obs-fold) */
   int value_at_end;          /* ... or at the end of what was fed: the next byte says */
   const char *fed_end;       /* the end of what feed() hands the parser now */
+  char version[12];          /* the request line after the target (" HTTP/1.1"), which the parser reads loosely */
+  unsigned version_n;        /* bytes of it kept */
+  int version_open;          /* the request line goes on past what was fed */
+  int in_body;               /* cur's headers are complete */
   http_request *head, *tail; /* complete, waiting for their answers to be written */
   unsigned queued, writing;
   char *stash; /* bytes received but not parsed while the parser is paused */
@@ -179,6 +183,8 @@ const char *vigil__http_status_text(int status) {
     return "Content Too Large";
   case 415:
     return "Unsupported Media Type";
+  case 421:
+    return "Misdirected Request";
   case 422:
     return "Unprocessable Content";
   case 431:
@@ -600,14 +606,30 @@ static int on_message_begin(http_parser *p) {
   if (!(c->cur = request_new(c))) return oom(c);
   c->cur_started = uv_now(c->srv->loop);
   c->head_bytes = 0;
+  c->version_n = 0;
+  c->version_open = c->in_body = 0;
   c->last_was_value = c->value_ended = c->value_at_end = 0;
   arm_timer(c);
   return 0;
 }
 
+/* Keeps the bytes of the request line after its target, up to its end. */
+static void keep_version(conn *c, const char *at, const char *end) {
+  while (c->version_open && at < end) {
+    if (*at == '\r' || *at == '\n' || c->version_n == sizeof c->version - 1)
+      c->version_open = 0;
+    else
+      c->version[c->version_n++] = *at++;
+  }
+  c->version[c->version_n] = '\0';
+}
+
 static int on_url(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
   if (head_limit(c, len) < 0) return -1;
+  c->version_n = 0;
+  c->version_open = 1;
+  keep_version(c, at + len, c->fed_end);
   return hbuf_put(&c->cur->url, at, len) < 0 ? oom(c) : 0;
 }
 
@@ -679,6 +701,13 @@ static int known_host(const http_server *s, const char *host) {
     const char *colon = strrchr(host, ':');
     if (colon) n = (size_t)(colon - host);
   }
+  /* A port, when the Host gives one, is the one listened on (U9). */
+  if (host[n] == ':') {
+    const char *port = host + n + 1;
+    if (!*port || strlen(port) > 5 || port[strspn(port, "0123456789")] || atoi(port) != s->port) return 0;
+  } else if (host[n]) {
+    return 0;
+  }
   for (size_t i = 0; i < s->o.n_server_names; i++)
     if (strlen(s->o.server_names[i]) == n && !strncasecmp(s->o.server_names[i], host, n)) return 1;
   if (!s->o.any_address_literal) return 0;
@@ -697,9 +726,15 @@ static int on_headers_complete(http_parser *p) {
   conn *c = p->data;
   http_request *r = c->cur;
   http_server *s = c->srv;
+  c->in_body = 1;
   snprintf(r->method, sizeof r->method, "%s", http_method_str((enum http_method)p->method));
   r->head = p->method == HTTP_HEAD;
-  if (p->http_major != 1) {
+  /* The parser takes any three characters after the H of HTTP: RFC 9112
+   * section 2.3's name is exact ("HTTX/1.1" is not a request), and its
+   * versions here are 1.0 and 1.1 (U9). */
+  if (p->http_major == 1 && strncmp(c->version, " HTTP/1.", 8) != 0)
+    return bad_head(c, "the request line does not end in HTTP/1.1 or HTTP/1.0", NULL);
+  if (p->http_major != 1 || p->http_minor > 1) {
     /* HTTP/0.9 (no version at all) and anything after 1.1 are not spoken here. */
     c->err_status = 505;
     c->err_code = "http_version_not_supported";
@@ -869,6 +904,7 @@ static void feed(conn *c, const char *data, size_t len) {
     if (c->value_at_end) c->value_ended = data[0] == '\r' || data[0] == '\n';
     c->value_at_end = 0;
     c->fed_end = data + len;
+    keep_version(c, data, data + len); /* the request line's end, cut by the last read */
     size_t n = http_parser_execute(&c->parser, &s->settings, data, len);
     enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
     if (err == HPE_PAUSED) {
@@ -879,6 +915,9 @@ static void feed(conn *c, const char *data, size_t len) {
     if (err != HPE_OK) {
       if (c->err_status)
         refuse(c, c->err_status, c->err_code, c->err_msg, c->err_field);
+      else if (err == HPE_INVALID_CONTENT_LENGTH && c->in_body)
+        /* The parser names the header for a chunk size past 2^64 too. */
+        refuse(c, 400, "bad_request", "a chunk size is too large", NULL);
       else if (err == HPE_HEADER_OVERFLOW)
         refuse(c, 431, "headers_too_large", "the request line and headers are larger than the limit", NULL);
       else {

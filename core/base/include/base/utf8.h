@@ -31,5 +31,17 @@ uint32_t vigil__utf8_decode(const unsigned char *p, size_t avail, size_t *len);
 int vigil__unicode_control(uint32_t cp);
 int vigil__unicode_invisible(uint32_t cp);
 int vigil__unicode_space(uint32_t cp);
+/* A combining mark (Unicode's Mn, Me, Mc in the blocks of combining marks and
+ * the scripts' vowel signs most used), which shows only on what precedes it. */
+int vigil__unicode_combining(uint32_t cp);
+
+/* Why s cannot be an identifier shown to staff (a patient, a location:
+ * docs/security.md U6, U7), as words following its name ("is blank",
+ * "may not contain ..."), or NULL if it can: not UTF-8; a control,
+ * format or bidi character, a line or paragraph separator (U+2028,
+ * U+2029), a noncharacter (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF), a private-use
+ * character or U+FFFD; a combining mark first; nothing shown but white
+ * space, fillers and the Braille blank U+2800. */
+const char *vigil__unicode_id_problem(const char *s);
 
 #endif
