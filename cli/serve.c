@@ -408,7 +408,7 @@ static int users_from_log(const char *path, users *u, const char *shown) {
   char err[1024];
   int rc = vigil_audit_users(path, log_user, &l, err, sizeof err);
   if (rc == 0 && l.oom) rc = VIGIL_ENOMEM, snprintf(err, sizeof err, "out of memory");
-  char bad_row[512];
+  char bad_row[512] = "";
   row_check rows = {.log = &l, .err = bad_row, .errlen = sizeof bad_row};
   if (rc == 0) rc = vigil_audit_user_rows(path, check_row, &rows, err, sizeof err);
   if (rc == 0 && rows.bad) rc = VIGIL_ECORRUPT, snprintf(err, sizeof err, "%s", bad_row);
