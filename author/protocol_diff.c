@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "lang/rule_code.h"
 
 typedef struct differ {
   const protocol *a, *b;
@@ -106,49 +107,14 @@ static const char *relative(const protocol *p, const char *path) {
   return path;
 }
 
-static const source_file *source_of(const protocol *p, const char *path) {
-  for (uint32_t i = 0; i < p->n_sources; i++)
-    if (!strcmp(p->sources[i].path, path)) return &p->sources[i];
-  return NULL;
-}
-
-/* The code of a function (by registry ref) without comments or spacing, and
- * where it is ("infusion.lua:67-73"). Empty when there is no function. */
-static void function_code(const protocol *p, int ref, buf *code, char *where, size_t wn) {
-  where[0] = '\0';
-  if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
-  lua_State *L = p->sb->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-  lua_Debug ar;
-  if (!lua_isfunction(L, -1) || !lua_getinfo(L, ">S", &ar) || ar.source[0] != '@') {
-    lua_settop(L, lua_gettop(L) - (lua_isfunction(L, -1) ? 1 : 0));
-    return;
-  }
-  const source_file *f = source_of(p, ar.source + 1);
-  snprintf(where, wn, "%s:%d-%d", relative(p, ar.source + 1), ar.linedefined, ar.lastlinedefined);
-  if (!f) return;
-  int line = 1;
-  for (const char *s = f->text; *s; s++) {
-    if (line >= ar.linedefined && line <= ar.lastlinedefined) {
-      if (s[0] == '-' && s[1] == '-') { /* a comment: to the end of the line */
-        while (s[1] && s[1] != '\n')
-          s++;
-        continue;
-      }
-      if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') vigil__buf_putc(code, *s);
-    }
-    if (*s == '\n') line++;
-  }
-}
-
 /* Compares two functions; says what changed as "<what>: code changed (where)". */
 static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
   buf x, y;
   vigil__buf_init(&x);
   vigil__buf_init(&y);
   char wa[512], wb[512];
-  function_code(d->a, ref_a, &x, wa, sizeof wa);
-  function_code(d->b, ref_b, &y, wb, sizeof wb);
+  vigil__function_code(d->a, ref_a, &x, wa, sizeof wa);
+  vigil__function_code(d->b, ref_b, &y, wb, sizeof wb);
   int has_a = ref_a != LUA_NOREF && ref_a != LUA_REFNIL, has_b = ref_b != LUA_NOREF && ref_b != LUA_REFNIL;
   if (has_a && !has_b)
     say(d, "  ~ %s: removed (was %s)", what, wa);
@@ -160,22 +126,19 @@ static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
   vigil__buf_free(&y);
 }
 
-/* The priorities a function's code raises (v.alert.high(...), ...), as "high, low",
- * "" when none: a demotion in the code is named, not only "code changed" (G10). */
+/* The priorities a function's code raises (v.alert.high(...), ...), also
+ * through the helpers it calls (lib.spo2_low), as "high, low", "" when none:
+ * a demotion in the code is named, not only "code changed" (G10). The
+ * analysis is the engine's and lint's (lang/rule_code.h). */
 static void code_priorities(const protocol *p, int ref, char *out, size_t n) {
-  buf code;
-  vigil__buf_init(&code);
-  char where[512];
-  function_code(p, ref, &code, where, sizeof where);
+  code_raises cr;
+  vigil__code_raises(p, ref, &cr);
   static const char *names[] = {"high", "medium", "low"};
   size_t o = 0;
   out[0] = '\0';
-  for (int i = 0; i < 3 && code.p; i++) {
-    char pat[32];
-    snprintf(pat, sizeof pat, "alert.%s(", names[i]);
-    if (strstr(code.p, pat) && o < n) o += (size_t)snprintf(out + o, n - o, "%s%s", o ? ", " : "", names[i]);
-  }
-  vigil__buf_free(&code);
+  for (int i = 0; i < 3; i++)
+    if ((cr.priorities & (1u << (PRIORITY_HIGH - i))) && o < n)
+      o += (size_t)snprintf(out + o, n - o, "%s%s", o ? ", " : "", names[i]);
 }
 
 /* ---- params ------------------------------------------------------------------ */
@@ -696,6 +659,161 @@ static void diff_files(differ *d) {
   }
 }
 
+/* ---- safety controls removed or weakened (G10, K6) --------------------------------- */
+
+typedef struct weak {
+  diff_line_fn fn;
+  void *ud;
+  int n;
+} weak;
+
+static void weak_say(weak *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void weak_say(weak *w, const char *fmt, ...) {
+  char line[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  w->fn(w->ud, line);
+  w->n++;
+}
+
+static int has_fn(int ref) { return ref != LUA_NOREF && ref != LUA_REFNIL; }
+
+static void weakened_items(weak *w, const protocol *a, const protocol *b) {
+  char t1[64], t2[64];
+  for (uint32_t i = 0; i < a->n_items; i++) {
+    const item_spec *x = &a->items[i], *y = find_item(b, x->qid);
+    const char *q = x->qid;
+    if (x->kind == KIND_SIGNATURE) {
+      const char *of = x->of_item >= 0 ? a->items[x->of_item].qid : "?";
+      if (!y || y->kind != KIND_SIGNATURE) {
+        weak_say(w, "%s: signature removed (a second person signed %s%s%s)", q, of, x->meaning ? ": " : "",
+                 x->meaning ? x->meaning : "");
+        continue;
+      }
+      const char *of_y = y->of_item >= 0 ? b->items[y->of_item].qid : "?";
+      if (strcmp(of, of_y)) weak_say(w, "%s: the signature now confirms %s (was %s)", q, of_y, of);
+      if (!same_str(x->meaning, y->meaning))
+        weak_say(w, "%s: what the signer attests changed: \"%s\" -> \"%s\"", q, x->meaning ? x->meaning : "",
+                 y->meaning ? y->meaning : "(nothing said)");
+      for (uint32_t k = 0; k < x->n_attest_params; k++) {
+        int kept = 0;
+        for (uint32_t m = 0; m < y->n_attest_params; m++)
+          kept |= x->attest_params[k] == y->attest_params[m] || !strcmp(x->attest_params[k], y->attest_params[m]);
+        if (!kept) weak_say(w, "%s: the signer no longer attests %s", q, x->attest_params[k]);
+      }
+      if (has_fn(x->calc_ref) && !has_fn(y->calc_ref)) weak_say(w, "%s: the signer no longer sees the calculation", q);
+      continue;
+    }
+    if (!y) {
+      if (!x->skippable) weak_say(w, "%s: removed (it could not be skipped)", q);
+      continue;
+    }
+    if (!x->skippable && y->skippable) weak_say(w, "item %s: may now be skipped (skippable = false removed)", q);
+    if (x->required && !y->required) weak_say(w, "item %s: now optional (was required)", q);
+    if (x->scheduled && (!y->scheduled || (y->sched.every > x->sched.every && x->sched.every)))
+      weak_say(w, "item %s: checked less often (every %s -> %s)", q, dur(t1, sizeof t1, x->sched.every),
+               y->scheduled && y->sched.every ? dur(t2, sizeof t2, y->sched.every) : "not scheduled");
+    if (x->scheduled && y->scheduled && y->sched.grace > x->sched.grace)
+      weak_say(w, "item %s: overdue later (after %s -> %s)", q, dur(t1, sizeof t1, x->sched.grace),
+               dur(t2, sizeof t2, y->sched.grace));
+    if (y->overdue_priority < x->overdue_priority)
+      weak_say(w, "item %s: its overdue alert's priority lowered %s -> %s", q,
+               vigil__priority_name(x->overdue_priority), vigil__priority_name(y->overdue_priority));
+  }
+}
+
+static void on_text(buf *b, const protocol *p, const rule_spec *r, const protocol *other, const rule_spec *o) {
+  for (uint32_t i = 0; i < r->n_on; i++) {
+    int kept = 0;
+    for (uint32_t k = 0; o && k < o->n_on; k++)
+      kept |= !strcmp(p->items[r->on[i]].qid, other->items[o->on[k]].qid);
+    if (!kept) vigil__buf_printf(b, "%s%s", b->len ? ", " : "", p->items[r->on[i]].qid);
+  }
+}
+
+static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
+  char t1[64], t2[64];
+  for (uint32_t i = 0; i < a->n_phases; i++) {
+    const phase_spec *x = &a->phases[i], *y = find_phase(b, x->id, NULL);
+    if (y) {
+      if (x->hold_missed && !y->hold_missed)
+        weak_say(w, "phase %s: a missed checkpoint no longer holds the gate (missed = \"hold\" removed)", x->id);
+      if (x->min > 0 && y->min < x->min)
+        weak_say(w, "phase %s: minimum time shortened %s -> %s", x->id, dur(t1, sizeof t1, x->min),
+                 y->min > 0 ? dur(t2, sizeof t2, y->min) : "none");
+      if (has_fn(x->gate_ref) && !has_fn(y->gate_ref)) {
+        buf code;
+        vigil__buf_init(&code);
+        char where[512];
+        vigil__function_code(a, x->gate_ref, &code, where, sizeof where);
+        weak_say(w, "phase %s: its gate condition removed (was %s)", x->id, where);
+        vigil__buf_free(&code);
+      }
+    } else if (has_fn(x->gate_ref) || x->hold_missed || x->n_rules) {
+      weak_say(w, "phase %s: removed with its gate and rules", x->id);
+      continue;
+    }
+    for (uint32_t j = 0; j < x->n_rules; j++) {
+      const rule_spec *rx = &x->rules[j], *ry = find_rule(y, rx->id);
+      code_raises cx, cy;
+      vigil__code_raises(a, rx->fn_ref, &cx);
+      int hx = vigil__code_raises_highest(&cx);
+      if (!ry) {
+        weak_say(w, "rule %s.%s: removed (it %s)", x->id, rx->id,
+                 cx.blocks ? "held the gate"
+                 : hx >= 0 ? "raised alerts"
+                           : "ran on each entry");
+        continue;
+      }
+      vigil__code_raises(b, ry->fn_ref, &cy);
+      int hy = vigil__code_raises_highest(&cy);
+      if (rx->carry && !ry->carry)
+        weak_say(w, "rule %s.%s: its alerts no longer outlive the phase (carry = true removed)", x->id, rx->id);
+      if (cx.blocks && !cy.blocks)
+        weak_say(w, "rule %s.%s: no longer holds the gate (its block removed)", x->id, rx->id);
+      buf gone;
+      vigil__buf_init(&gone);
+      on_text(&gone, a, rx, b, ry);
+      if (gone.len) weak_say(w, "rule %s.%s: no longer runs on %s", x->id, rx->id, gone.p);
+      vigil__buf_free(&gone);
+      if (ry->priority < rx->priority)
+        weak_say(w, "rule %s.%s: priority lowered %s -> %s", x->id, rx->id, vigil__priority_name(rx->priority),
+                 vigil__priority_name(ry->priority));
+      unsigned lost = cx.priorities & ~cy.priorities;
+      if (hy < hx && !(cx.blocks && !cy.blocks))
+        weak_say(w, "rule %s.%s: the highest alert its code raises lowered %s -> %s", x->id, rx->id,
+                 vigil__priority_name((priority)hx), hy >= 0 ? vigil__priority_name((priority)hy) : "none");
+      else if (lost & (1u << PRIORITY_HIGH))
+        weak_say(w, "rule %s.%s: its code no longer raises a high alert", x->id, rx->id);
+    }
+  }
+}
+
+int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
+  weak w = {.fn = fn, .ud = ud};
+  if (!a || !b) return 0;
+  char t1[64], t2[64];
+  if (a->escalate > 0 && (b->escalate <= 0 || b->escalate > a->escalate))
+    weak_say(&w, "unacknowledged alerts escalate later (after %s -> %s)", dur(t1, sizeof t1, a->escalate),
+             b->escalate > 0 ? dur(t2, sizeof t2, b->escalate) : "never");
+  if (a->latching && !b->latching) weak_say(&w, "alerts no longer latch until acknowledged by default");
+  weakened_items(&w, a, b);
+  weakened_phases(&w, a, b);
+  return w.n;
+}
+
+static void weak_line(void *ud, const char *line) {
+  differ *d = ud;
+  say(d, "  ! %s", line);
+}
+
+static void diff_weakened(differ *d) {
+  d->section = "Safety controls removed or weakened (approving needs them confirmed):";
+  vigil__protocol_weakened(d->a, d->b, weak_line, d);
+}
+
 int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
   differ d = {.a = a, .b = b, .fn = fn, .ud = ud};
   char head[512];
@@ -709,6 +827,7 @@ int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, 
     snprintf(head, sizeof head, "  note: different protocols (%s, %s)", a->id, b->id);
     fn(ud, head);
   }
+  diff_weakened(&d);
   diff_protocol(&d);
   diff_params(&d);
   diff_phases(&d);

@@ -646,6 +646,79 @@ static void real_clock_fires_deadlines(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* K5 (docs/safety.md): a rule that fails raises its technical alert at the
+ * highest priority its code can raise, also through a helper of another file,
+ * when it declares a lower one (lint refuses that declaration; a version the
+ * engine loads anyway is not let fail quietly). A rule whose code raises only
+ * low keeps its declared low. */
+static void failing_rule_is_as_urgent_as_its_code(void **state) {
+  (void)state;
+  char dir[64];
+  write_protocol("local v = require 'vigil'\n"
+                 "local lib = require 'lib'\n"
+                 "return v.protocol 'k5' {\n"
+                 "  version = '1.0.0',\n"
+                 "  phases = { v.phase 'one' {\n"
+                 "    items = { v.vitals 'vitals' { fields = { 'spo2', 'hr' } } },\n"
+                 "    rules = {\n"
+                 "      v.rule 'spo2_low' { on = 'vitals', priority = 'low',\n"
+                 "        check = function(x, visit) return lib.spo2_low(x) end },\n"
+                 "      v.rule 'hr_note' { on = 'vitals', priority = 'low',\n"
+                 "        check = function(x, visit) return lib.hr_note(x) end },\n"
+                 "    },\n"
+                 "  } },\n"
+                 "}\n",
+                 dir);
+  char path[128];
+  snprintf(path, sizeof path, "%s/lib.lua", dir);
+  FILE *lf = fopen(path, "w");
+  assert_non_null(lf);
+  fputs("local v = require 'vigil'\n"
+        "local lib = {}\n"
+        "local function tachy(x) return x.hr > 100 end\n"
+        "function lib.spo2_low(x)\n"
+        "  if x.spo2 < 80 and tachy(x) then local t = nil; return v.alert.low(t.what) end\n"
+        "  if x.spo2 < 90 then return v.alert.high('SpO2 low') end\n"
+        "end\n"
+        "function lib.hr_note(x)\n"
+        "  if x.spo2 < 80 and x.hr > 100 then local t = nil; return v.alert.low(t.what) end\n"
+        "end\n"
+        "return lib\n",
+        lf);
+  fclose(lf);
+  fixture f = {0};
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+  assert_int_equal(vigil_engine_new(&opts, &f.e), 0);
+  if (vigil_engine_load(f.e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f.e));
+  f.log = json_array();
+  vigil_engine_subscribe(f.e, "*", count_event, &f);
+  uint64_t id;
+  if (vigil_visit_start(f.e, "k5", "chair-1", "nurse:ana", "{}", &id) < 0) fail_msg("%s", vigil_engine_errmsg(f.e));
+  record_ok(&f, id, "nurse:ana", "{\"vitals\": {\"spo2\": 78, \"hr\": 110}}");
+  int high = 0, low = 0;
+  size_t i;
+  json_t *ev;
+  json_array_foreach(f.log, i, ev) {
+    if (strcmp(json_string_value(json_object_get(ev, "type")), "alert.raised")) continue;
+    json_t *d = json_object_get(ev, "data");
+    const char *src = json_string_value(json_object_get(d, "source"));
+    const char *rule = json_string_value(json_object_get(d, "rule"));
+    const char *prio = json_string_value(json_object_get(d, "priority"));
+    if (!src || strcmp(src, "technical") || !rule || !prio) continue;
+    if (!strcmp(rule, "spo2_low")) high += !strcmp(prio, "high");
+    if (!strcmp(rule, "hr_note")) low += !strcmp(prio, "low");
+  }
+  if (high != 1 || low != 1) {
+    char *all = json_dumps(f.log, JSON_COMPACT);
+    fail_msg("want spo2_low's technical alert high and hr_note's low: %s", all);
+  }
+  vigil_engine_free(f.e);
+  json_decref(f.log);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -670,6 +743,7 @@ int main(void) {
       T(computed_score_follows_its_source),
       T(failing_score_compute_is_refused_at_its_protocol_line),
       cmocka_unit_test(real_clock_fires_deadlines),
+      cmocka_unit_test(failing_rule_is_as_urgent_as_its_code),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,8 @@ static const protocol_edit NEXT[] = {
 /* What the reviewer must read, each line exactly. */
 static const char *EXPECTED[] = {
     "ketamine_iv@1.2.0 -> ketamine_iv@1.3.0",
+    "Safety controls removed or weakened (approving needs them confirmed):",
+    "  ! item infusion.vitals: checked less often (every 10m -> 15m)",
     "Parameters (thresholds and per-visit values):",
     "  ~ sbp_alert \"Marked hypertension: systolic at or above\": default 180 -> 190 mm[Hg]",
     "Phases:",
@@ -115,7 +117,7 @@ static void folders(void **state) {
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   check_report(out.text);
-  assert_int_equal(changes, 24); /* 15, and the copy's specs: none (1) and each removed (8), G10 */
+  assert_int_equal(changes, 27); /* 15, the copy's specs: none (1) and each removed (8), G10; 3 checked less often */
   /* The gate's code changed too, with where it is now and was. */
   assert_non_null(strstr(out.text, "  ~ screening: gate: code changed (screening.lua:"));
   /* Nothing else: the unchanged rules and items are not listed. */
@@ -243,6 +245,65 @@ static void demotions_courses_and_specs(void **state) {
   protocol_copy_remove(dir);
 }
 
+/* K6 (docs/safety.md): the safety controls a version removes or weakens are
+ * named in clinical words, each, under their own heading, and the same lines
+ * are what an approval must confirm (vigil__protocol_weakened). */
+static void weakened_controls(void **state) {
+  static const protocol_edit weakened[] = {
+      {"protocol.lua", "version = \"1.2.0\"", "version = \"1.2.1\""},
+      {"screening.lua", "unit = \"mg\", range = { 5, 250 }, skippable = false,", "unit = \"mg\", range = { 5, 250 },"},
+      {"screening.lua", "      carry = true,\n", ""},
+      {"screening.lua", "          return v.block(\"Suicide-risk assessment: high. Do not dose today.\")\n",
+       "          return v.note(\"Suicide-risk assessment: high. Do not dose today.\")\n"},
+      {"screening.lua", "      params = { \"weight\", \"dose_mg_per_kg\" },\n", "      params = { \"weight\" },\n"},
+      {"screening.lua", "meaning = \"dose double-checked against weight and order\"", "meaning = \"dose seen\""},
+      {"infusion.lua", "duration = { min = \"40m\" }, missed = \"hold\",", "duration = { min = \"20m\" },"},
+      {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,",
+       "      priority = \"low\", worse = lib.worse.spo2,"},
+      {"lib.lua", "    return v.alert.high(fmt(\"SpO2 %g%% is below",
+       "    return v.alert.medium(fmt(\"SpO2 %g%% is below"},
+  };
+  char dir[64];
+  protocol_copy("protocols/ketamine_iv", dir, weakened, sizeof weakened / sizeof *weakened);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  assert_non_null(b);
+  lines out = {0}, only = {0};
+  vigil__protocol_diff(a, b, collect, &out);
+  has_line(out.text, "Safety controls removed or weakened (approving needs them confirmed):");
+  has_line(out.text, "  ! item screening.dose: may now be skipped (skippable = false removed)");
+  has_line(out.text, "  ! rule screening.self_harm: its alerts no longer outlive the phase (carry = true removed)");
+  has_line(out.text, "  ! rule screening.self_harm: no longer holds the gate (its block removed)");
+  has_line(out.text, "  ! screening.dose_check: the signer no longer attests dose_mg_per_kg");
+  has_line(out.text, "  ! screening.dose_check: what the signer attests changed: \"dose double-checked against weight "
+                     "and order\" -> \"dose seen\"");
+  has_line(out.text, "  ! phase infusion: a missed checkpoint no longer holds the gate (missed = \"hold\" removed)");
+  has_line(out.text, "  ! phase infusion: minimum time shortened 40m -> 20m");
+  has_line(out.text, "  ! rule infusion.spo2_low: priority lowered high -> low");
+  has_line(out.text, "  ! rule infusion.spo2_low: the highest alert its code raises lowered high -> medium");
+  /* The demotion inside the shared helper (lib.lua) is named at the rule too. */
+  has_line(out.text, "  ~ infusion.spo2_low: the alerts its code raises are medium (were high)");
+  int n = vigil__protocol_weakened(a, b, collect, &only);
+  /* observation.spo2_low shares lib.spo2_low: its code no longer raises high either. */
+  has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
+  if (n != 10) fail_msg("%d weakened:\n%s", n, only.text);
+  lines none = {0};
+  assert_int_equal(vigil__protocol_weakened(a, a, collect, &none), 0);
+  /* And back: restoring the controls weakens nothing; what a signer attests
+   * changed is named either way (a change of a signature's requirement). */
+  lines back = {0};
+  if (vigil__protocol_weakened(b, a, collect, &back) != 1) fail_msg("restoring weakens:\n%s", back.text);
+  has_line(back.text, "screening.dose_check: what the signer attests changed: \"dose seen\" -> \"dose double-checked "
+                      "against weight and order\"");
+  free(out.text);
+  free(only.text);
+  free(none.text);
+  free(back.text);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+}
+
 /* The versions visits started on, read back from the store. */
 static void stored_versions(void **state) {
   /* A server's folder: the store, and the uploads kept beside it. */
@@ -265,7 +326,7 @@ static void stored_versions(void **state) {
   protocol *b = vigil__protocol_version_load("ketamine_iv@1.3.0", db, no_problem, NULL);
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
-  if (changes != 15) fail_msg("%d changes:\n%s", changes, out.text);
+  if (changes != 18) fail_msg("%d changes:\n%s", changes, out.text);
   has_line(out.text, "  ~ sbp_alert \"Marked hypertension: systolic at or above\": default 180 -> 190 mm[Hg]");
   has_line(out.text, "  ~ lib.lua: changed in function lib.bp_rise");
   free(out.text);
@@ -318,6 +379,7 @@ int main(void) {
       cmocka_unit_test(score_forms),
       cmocka_unit_test(alert_declarations),
       cmocka_unit_test(demotions_courses_and_specs),
+      cmocka_unit_test(weakened_controls),
       cmocka_unit_test(stored_versions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -911,6 +911,42 @@ static void test_protocol_versions(void **state) {
   event_types_after(s, 0, types, sizeof types);
   assert_non_null(strstr(types, "protocol.uploaded"));
   assert_non_null(strstr(types, "protocol.approved"));
+  /* K6: a version that removes a safety control (here the baseline's gate) is
+   * approved only with it confirmed (confirm_weakened), as the prescription. */
+  char *lua = strdup(PROTOCOL);
+  memcpy(strstr(lua, "'1.0.0'") + 1, "1.2.0", 5);
+  char *gate = strstr(lua, "      gate = function(visit)"), *end = strstr(gate, "      end },\n") + 13;
+  memmove(gate, "    },\n", 7);
+  memmove(gate + 7, end, strlen(end) + 1);
+  json_t *body = json_pack("{s:{s:s, s:s}}", "files", "protocol.lua", lua, "specs/starts_spec.lua",
+                           "return spec 'starts' { expect '0m' { phase = 'baseline' } }\n");
+  char *v12 = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  free(lua);
+  r = call(s, "POST", "/api/v1/protocols", CLINICIAN, v12);
+  expect(&r, 201);
+  json_decref(r.json);
+  r = call(s, "GET", "/api/v1/protocols/api_test@1.2.0/diff", CLINICIAN, NULL);
+  expect(&r, 200);
+  json_t *weakened = json_object_get(r.json, "weakened");
+  assert_int_equal(json_array_size(weakened), 1);
+  assert_string_equal(json_string_value(json_array_get(weakened, 0)),
+                      "phase baseline: its gate condition removed (was protocol.lua:17-21)");
+  json_decref(r.json);
+  const char *approve12 = "/api/v1/protocols/api_test@1.2.0/approve";
+  r = call(s, "POST", approve12, ADMIN, "{\"password\": \"" PASSWORD "\"}");
+  expect(&r, 422);
+  json_t *err = json_object_get(r.json, "error");
+  assert_string_equal(str_at(err, "code"), "confirmation_required");
+  assert_string_equal(str_at(err, "field"), "confirm_weakened");
+  assert_int_equal(json_array_size(json_object_get(err, "reasons")), 1);
+  json_decref(r.json);
+  expect_error(call(s, "POST", approve12, ADMIN, "{\"password\": \"" PASSWORD "\", \"confirm_weakened\": \"yes\"}"),
+               422, "value_refused", "confirm_weakened");
+  r = call(s, "POST", approve12, ADMIN, "{\"password\": \"" PASSWORD "\", \"confirm_weakened\": true}");
+  expect(&r, 200);
+  json_decref(r.json);
+  free(v12);
   free(v11);
   free(other);
   stop_clean(s);

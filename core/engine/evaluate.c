@@ -201,7 +201,7 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x, int phase, 
   int called = vigil__sandbox_call(sb, 2, 1, o.error, sizeof o.error);
   e->view_phase1 = 0;
   if (called != LUA_OK) {
-    technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, r->priority);
+    technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, vigil__rule_fail_priority(r));
     return;
   }
   int rc = read_outcomes(L, &o);
@@ -209,7 +209,7 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x, int phase, 
   lua_pop(L, 1);
   if (rc < 0) {
     vigil__outcomes_free(&o);
-    technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, r->priority);
+    technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, vigil__rule_fail_priority(r));
     return;
   }
   vigil__apply_outcomes(e, v, phase, r->id, &o, SRC_RULE, 1, assessed);
@@ -334,7 +334,8 @@ static priority score_priority(const phase_spec *ph, int item) {
   priority prio = PRIORITY_MEDIUM;
   for (uint32_t i = 0; i < ph->n_rules; i++)
     for (uint32_t j = 0; j < ph->rules[i].n_on; j++)
-      if (ph->rules[i].on[j] == item && (!found++ || ph->rules[i].priority > prio)) prio = ph->rules[i].priority;
+      if (ph->rules[i].on[j] == item && (!found++ || vigil__rule_fail_priority(&ph->rules[i]) > prio))
+        prio = vigil__rule_fail_priority(&ph->rules[i]);
   return prio;
 }
 

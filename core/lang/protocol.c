@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "base/intern.h"
+#include "lang/rule_code.h"
 
 typedef struct problem {
   char *file, *message;
@@ -702,6 +703,14 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
     problems_add(&ps, main_path, "out of memory while reading the sources");
     goto fail;
   }
+  /* What each rule's code raises: a failing rule's technical alert is never
+   * below it (H6), whatever the rule declares (lint refuses the declaration). */
+  for (uint32_t i = 0; i < p->n_phases; i++)
+    for (uint32_t j = 0; j < p->phases[i].n_rules; j++) {
+      code_raises cr;
+      vigil__code_raises(p, p->phases[i].rules[j].fn_ref, &cr);
+      p->phases[i].rules[j].code_priority = (int8_t)vigil__code_raises_highest(&cr);
+    }
   p->ref_atom = vigil__intern(p->ref);
   p->sha_atom = vigil__intern(p->sha256);
   uint32_t n_defaults = 0;
@@ -731,6 +740,8 @@ fail:
   return NULL;
 }
 
+static const char *main_path_of(const protocol *p) { return p->n_sources ? p->sources[0].path : p->ref; }
+
 /* Lint only: runs every rule, gate, `when` and `compute` of p against the
  * synthetic visits of lang.exercise_cases (vigil.lua), each case under its own
  * budget, and reports what failed. The number of problems found. */
@@ -738,7 +749,29 @@ int vigil__protocol_exercise(protocol *p, problem_fn fn, void *ud) {
   problems ps = {0};
   lua_State *L = p->sb->L;
   char err[2048];
-  const char *main_path = p->n_sources ? p->sources[0].path : p->ref;
+  /* A rule's declared priority is its technical alert's when it fails (H6):
+   * never below what its code raises (a demoted stop rule would fail quietly). */
+  for (uint32_t i = 0; i < p->n_phases; i++)
+    for (uint32_t j = 0; j < p->phases[i].n_rules; j++) {
+      const rule_spec *r = &p->phases[i].rules[j];
+      code_raises cr;
+      vigil__code_raises(p, r->fn_ref, &cr);
+      int highest = vigil__code_raises_highest(&cr);
+      if (highest <= (int)r->priority) continue;
+      const char *dir = p->sb->dir;
+      size_t dl = dir ? strlen(dir) : 0;
+      snprintf(err, sizeof err,
+               "rule '%s': priority = \"%s\" is lower than what its code raises (%s, %s): a failing rule's technical "
+               "alert takes its priority; declare priority = \"%s\"",
+               r->id, vigil__priority_name(r->priority),
+               cr.blocks                  ? "v.block, which holds the gate"
+               : highest == PRIORITY_HIGH ? "v.alert.high"
+                                          : "v.alert.medium",
+               dl && !strncmp(cr.where, dir, dl) && cr.where[dl] == '/' ? cr.where + dl + 1 : cr.where,
+               vigil__priority_name((priority)highest));
+      problems_add(&ps, r->where ? r->where : main_path_of(p), err);
+    }
+  const char *main_path = main_path_of(p);
   vigil__sandbox_push_lang(p->sb);
   int lang = lua_gettop(L);
   lua_getfield(L, lang, "exercise_cases");

@@ -8,7 +8,8 @@
  *   GET  /api/v1/protocols/{ref}/diff     what the version changes from the newest approved one of its id,
  *                                         in clinical terms, and the prescription's changes
  *   POST /api/v1/protocols/{ref}/approve  (admin, a signature) {password, confirm_prescribed}: new visits
- *                                         may start on it; changes to the prescription need confirming
+ *                                         may start on it; changes to the prescription need confirming,
+ *                                         and safety controls removed or weakened confirm_weakened
  *
  * A version is usable for new visits once approved. The versions in the
  * configured protocol folders are approved by their installation (whoever
@@ -224,11 +225,12 @@ static json_t *diff_json(api *a, const lookup *l) {
   int has_base = find(a, id, 1, &base) && strcmp(base.ref, l->ref);
   protocol *pb = vigil__engine_find_protocol(a->e, l->ref);
   protocol *pa = has_base ? vigil__engine_find_protocol(a->e, base.ref) : NULL;
-  json_t *lines = json_array(), *prescribed = json_array();
+  json_t *lines = json_array(), *prescribed = json_array(), *weakened = json_array();
   if (pb && pa) vigil__protocol_diff(pa, pb, add_line, lines);
   if (pb) vigil__protocol_prescribed_changes(pa, pb, add_line, prescribed);
-  return json_pack("{s:s, s:o, s:o, s:o}", "ref", l->ref, "against", pa ? json_string(base.ref) : json_null(), "lines",
-                   lines, "prescribed", prescribed);
+  if (pb && pa) vigil__protocol_weakened(pa, pb, add_line, weakened);
+  return json_pack("{s:s, s:o, s:o, s:o, s:o}", "ref", l->ref, "against", pa ? json_string(base.ref) : json_null(),
+                   "lines", lines, "prescribed", prescribed, "weakened", weakened);
 }
 
 static void get_diff(api *a, http_request *req, const char *want) {
@@ -874,6 +876,29 @@ static void post_approve(api *a, http_request *req, const char *want) {
              "(confirm_prescribed: true) to approve it",
              json_array_size(changes), json_array_size(changes) == 1 ? "" : "s");
     vigil__api_reply_free(req, 422, vigil__http_error_json("confirmation_required", msg, "confirm_prescribed", extra),
+                          NULL);
+    json_decref(extra);
+    json_decref(diff);
+    json_decref(body);
+    return;
+  }
+  /* The same for the safety controls it removes or weakens (K6). */
+  json_t *weakened = json_object_get(diff, "weakened");
+  json_t *confirm_w = json_object_get(body, "confirm_weakened");
+  if (confirm_w && !json_is_boolean(confirm_w)) {
+    vigil__http_respond_error(req, 422, "value_refused", "confirm_weakened is true or false", "confirm_weakened");
+    json_decref(diff);
+    json_decref(body);
+    return;
+  }
+  if (json_array_size(weakened) && !json_is_true(confirm_w)) {
+    json_t *extra = json_pack("{s:O}", "reasons", weakened);
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "this version removes or weakens %zu safety control%s: confirm them (confirm_weakened: true) to "
+             "approve it",
+             json_array_size(weakened), json_array_size(weakened) == 1 ? "" : "s");
+    vigil__api_reply_free(req, 422, vigil__http_error_json("confirmation_required", msg, "confirm_weakened", extra),
                           NULL);
     json_decref(extra);
     json_decref(diff);

@@ -6,7 +6,8 @@
  * reads the baseline, which is missing after the clinician overrode the
  * screening gate (the tester's case), fails on the first infusion reading.
  * Its technical alert is high: the priority the rule declares, or high when it
- * declares none; a rule that declares low gets a low one. Fails without the
+ * declares none; a rule that declares low gets a low one, unless its code
+ * raises higher (K5: then what its code raises). Fails without the
  * control (evaluate.c, technical_alert's priority). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,10 @@ static const char *STOP =
     "  local b = visit.value('screening.baseline')\n"
     "  if x.sbp - b.sbp >= 40 then return v.alert.high('SBP rose 40 from baseline: stop the infusion') end\n"
     "end\n"
+    "local function note(x, visit)\n"
+    "  local b = visit.value('screening.baseline')\n"
+    "  if x.sbp - b.sbp >= 20 then return v.alert.low('SBP rose 20 from baseline') end\n"
+    "end\n"
     "return v.protocol 'stop' {\n"
     "  version = '1.0.0',\n"
     "  phases = {\n"
@@ -35,7 +40,8 @@ static const char *STOP =
     "      rules = {\n"
     "        v.rule 'stop_declared' { on = 'vitals', priority = 'high', check = rise },\n"
     "        v.rule 'stop_undeclared' { on = 'vitals', check = rise },\n"
-    "        v.rule 'note_low' { on = 'vitals', priority = 'low', check = rise },\n"
+    "        v.rule 'note_low' { on = 'vitals', priority = 'low', check = note },\n"
+    "        v.rule 'stop_demoted' { on = 'vitals', priority = 'low', check = rise },\n"
     "      },\n"
     "    },\n"
     "  },\n"
@@ -82,6 +88,11 @@ static void failing_stop_rule_alerts_at_its_own_priority(void **state) {
   assert_string_equal(alarm_str(undeclared, "priority"), "high");
   /* Declared low: low (a note's rule does not page as a stop rule). */
   assert_string_equal(alarm_str(low, "priority"), "low");
+  /* Declared low but its code raises high (K5): high, what its code raises. */
+  json_t *demoted = alarm_latest(a, id, "stop_demoted");
+  assert_non_null(demoted);
+  assert_string_equal(alarm_str(demoted, "priority"), "high");
+  json_decref(demoted);
   json_decref(declared);
   json_decref(undeclared);
   json_decref(low);

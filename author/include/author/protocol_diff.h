@@ -23,4 +23,12 @@ int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, 
  * Returns how many. */
 int vigil__protocol_prescribed_changes(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
 
+/* The safety controls b removes or weakens from a, one line each in clinical
+ * words ("item screening.dose: may now be skipped (skippable = false
+ * removed)"): skippable = false, carry = true, missed = "hold", signatures
+ * (what they confirm and attest), a rule's block or its items, a gate, a
+ * phase's minimum time, priorities lowered. Approving a version needs them
+ * confirmed (docs/safety.md, K6). Returns how many. */
+int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
+
 #endif

@@ -92,7 +92,15 @@ typedef struct rule_spec {
   double margin;        /* how much further past the last announced value is worse */
   uint64_t runs, fired; /* calls, and calls that returned an outcome (spec coverage) */
   uint8_t carry;        /* its alerts outlive the phase: closed by the rule or a clinician's acknowledgement */
+  int8_t
+      code_priority; /* the highest its code (and the helpers it calls) raises, a block high; -1 none (rule_code.h) */
 } rule_spec;
+
+/* The priority of a failing rule's technical alert (H6): its declared one, or
+ * higher when its code raises higher. */
+static inline priority vigil__rule_fail_priority(const rule_spec *r) {
+  return r->code_priority > (int)r->priority ? (priority)r->code_priority : r->priority;
+}
 
 typedef struct phase_spec {
   const char *id; /* interned */
