@@ -27,6 +27,7 @@
 #include "cluster.h"
 #include "config/config.h"
 #include "engine/inspect.h"
+#include "engine/site.h"
 #include "lang/protocol_version.h"
 #include "auth/users.h"
 #include "http/http.h"
@@ -815,7 +816,10 @@ static int first_admin(server_ctx *s) {
   if (rc == 0)
     rc = vigil__users_add(s->users, "admin", ROLE_ADMIN, hash, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, err,
                           sizeof err);
-  if (rc == 0) rc = vigil_site_event(s->e, "user.created", "vigil", "{\"user\":\"admin\",\"role\":\"admin\"}");
+  if (rc == 0) /* the user's row goes with its event, in one transaction */
+    rc = vigil__site_event_writes(s->e, "user.created", "vigil", "{\"user\":\"admin\",\"role\":\"admin\"}",
+                                  vigil__users_take_writes(s->users));
+  vigil__users_settle(s->users, rc == 0);
   if (rc < 0) {
     fprintf(stderr, "vigil serve: cannot create the first admin: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
     return -1;

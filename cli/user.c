@@ -116,9 +116,15 @@ static int record(session_ctx *c, const char *type, json_t *fields) {
   char *text = json_dumps(fields, JSON_COMPACT);
   json_decref(fields);
   char err[1024];
-  int rc = text ? vigil__store_site_event(c->s, type, c->actor, text, now_ms(), err, sizeof err) : VIGIL_ENOMEM;
+  /* The change's rows go with its event, in one transaction: both or neither. */
+  store_kv_write *writes = vigil__users_take_writes(c->u);
+  int rc = text ? vigil__store_site_event_writes(c->s, type, c->actor, text, now_ms(), writes, err, sizeof err)
+                : VIGIL_ENOMEM;
+  if (!text) vigil__kv_writes_free(writes);
   free(text);
-  if (rc < 0) fprintf(stderr, "vigil user: the change is made but its event could not be recorded: %s\n", err);
+  vigil__users_settle(c->u, rc == 0);
+  if (rc < 0)
+    fprintf(stderr, "vigil user: nothing was changed: %s\n", rc == VIGIL_ENOMEM && !text ? "out of memory" : err);
   return rc;
 }
 
@@ -156,11 +162,10 @@ static int apply_password(session_ctx *c, const char *name, int create, role r, 
                 : vigil__users_set_hash(c->u, name, hash, NULL, err, sizeof err);
   if (rc < 0) {
     fprintf(stderr, "vigil user: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
-  } else {
-    if (create)
-      record(c, "user.created", json_pack("{s:s, s:s}", "user", name, "role", vigil__role_name(r)));
-    else
-      record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "password_changed", 1));
+  } else if ((rc = create
+                       ? record(c, "user.created", json_pack("{s:s, s:s}", "user", name, "role", vigil__role_name(r)))
+                       : record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "password_changed", 1))) ==
+             0) {
     if (create)
       printf("user %s (%s) added", name, vigil__role_name(r));
     else
@@ -212,7 +217,7 @@ static int user_disable(session_ctx *c, const char *name, int disabled) {
     fprintf(stderr, "vigil user: %s\n", err);
     return 1;
   }
-  record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "disabled", disabled));
+  if (record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "disabled", disabled)) < 0) return 1;
   printf("user %s %s\n", name, disabled ? "disabled: their sessions and tokens have ended" : "enabled");
   return 0;
 }
@@ -236,7 +241,10 @@ static int user_token(session_ctx *c, const char *name) {
     fprintf(stderr, "vigil user: %s\n", err);
     return 1;
   }
-  record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "token_issued", 1));
+  if (record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "token_issued", 1)) < 0) {
+    sodium_memzero(token, sizeof token);
+    return 1;
+  }
   printf("API token for %s, shown once (send it as \"Authorization: Bearer TOKEN\"):\n%s\n", name, token);
   sodium_memzero(token, sizeof token);
   return 0;

@@ -30,6 +30,7 @@
 
 #include "api/api.h"
 #include "engine/inspect.h"
+#include "engine/site.h"
 #include "faulty_vfs.h"
 #include "http/http.h"
 #include "http_client.h"
@@ -1691,6 +1692,12 @@ static int inproc_setup_with(void **state, size_t stream_max_queued) {
   assert_int_equal(vigil__users_add(p->users, ACTOR, ROLE_NURSE, "-", 0, err, sizeof err), 0);
   assert_int_equal(vigil__users_session_new(p->users, ACTOR, api_wall_ms_for_tests(), 3600000, token, err, sizeof err),
                    0);
+  /* Their rows go with the user's event, as the server's own changes do. */
+  assert_int_equal(vigil__site_event_writes(p->e, "user.created", "vigil",
+                                            "{\"user\":\"" ACTOR "\",\"role\":\"nurse\"}",
+                                            vigil__users_take_writes(p->users)),
+                   0);
+  vigil__users_settle(p->users, 1);
   forget_tokens(0);
   remember_token(ACTOR, token);
   api_options ao = {.engine = p->e,
@@ -1843,6 +1850,94 @@ static void test_group_commit(void **state) {
     hc_close(&c[k]);
 }
 
+/* How many rows of the kv table and events of the log name key (plain SQLite, beside the engine). */
+static int db_count(const char *db, const char *query, const char *key) {
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(h, query, -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return n;
+}
+
+/* A user's creation and an API token (a session) are written with their
+ * events, in one transaction (docs/security.md T6): whichever write of it
+ * fails, either the answer is 201 and the row and the event are both there,
+ * or it is 503 and neither is, and the server forgot the change too (the
+ * user is not listed; the same name can be created after). */
+static void test_user_rows_go_with_their_events(void **state) {
+  inproc *p = *state;
+  char err[256], token[USER_TOKEN_LEN + 1];
+  assert_int_equal(vigil__users_add(p->users, "admin.f", ROLE_ADMIN, "-", 0, err, sizeof err), 0);
+  assert_int_equal(vigil__users_add(p->users, "int.f", ROLE_INTEGRATOR, "-", 0, err, sizeof err), 0);
+  assert_int_equal(
+      vigil__users_session_new(p->users, "admin.f", api_wall_ms_for_tests(), 3600000, token, err, sizeof err), 0);
+  assert_int_equal(vigil__site_event_writes(p->e, "user.created", "vigil", "{\"user\":\"admin.f\",\"role\":\"admin\"}",
+                                            vigil__users_take_writes(p->users)),
+                   0);
+  vigil__users_settle(p->users, 1);
+  remember_token("admin.f", token);
+  hc_conn c;
+  assert_int_equal(hc_connect(&c, p->port), 0);
+  const char *user_rows = "SELECT count(*) FROM kv WHERE ns = 'user' AND key = ?1";
+  const char *user_events = "SELECT count(*) FROM events WHERE type = 'user.created' AND "
+                            "json_extract(body, '$.data.user') = ?1";
+  const char *token_rows = "SELECT count(*) FROM kv WHERE ns = 'session' AND json_extract(CAST(value AS TEXT), "
+                           "'$.user') = ?1";
+  const char *token_events = "SELECT count(*) FROM events WHERE type = 'user.changed' AND "
+                             "json_extract(body, '$.data.user') = ?1 AND json_extract(body, '$.data.token_issued')";
+  int refused = 0, created = 0, tokens_given = 0;
+  for (int n = 1; n <= 200 && created < 3; n++) {
+    char name[32], body[128];
+    snprintf(name, sizeof name, "fault.%d", n);
+    snprintf(body, sizeof body, "{\"name\": \"%s\", \"role\": \"nurse\", \"password\": \"%s\"}", name, PASSWORD);
+    faulty_vfs_arm(FAULTY_WRITE, n, SQLITE_IOERR_WRITE, 0);
+    reply r = call_on(&c, "POST", "/api/v1/users", "admin.f", body);
+    faulty_vfs_clear();
+    if (r.status != 201 && r.status != 503) fail_msg("fault at write %d: %d %s", n, r.status, r.text);
+    int kept = r.status == 201;
+    refused += !kept;
+    created += kept;
+    json_decref(r.json);
+    if (db_count(p->db, user_rows, name) != kept || db_count(p->db, user_events, name) != kept)
+      fail_msg("fault at write %d: answered %d, but %d user rows and %d user.created events", n, kept ? 201 : 503,
+               db_count(p->db, user_rows, name), db_count(p->db, user_events, name));
+    r = call_on(&c, "GET", "/api/v1/users", "admin.f", NULL);
+    expect(&r, 200);
+    int listed = 0;
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(r.json, "users"), i, u) listed |= !strcmp(str_at(u, "name"), name);
+    if (listed != kept) fail_msg("fault at write %d: the server's users are not the store's", n);
+    json_decref(r.json);
+    if (!kept) { /* forgotten: the name is free */
+      faulty_vfs_clear();
+      r = call_on(&c, "POST", "/api/v1/users", "admin.f", body);
+      expect(&r, 201);
+      json_decref(r.json);
+      assert_int_equal(db_count(p->db, user_rows, name), 1);
+    }
+    /* An API token: a session made with its event. */
+    faulty_vfs_arm(FAULTY_WRITE, n, SQLITE_IOERR_WRITE, 0);
+    r = call_on(&c, "POST", "/api/v1/tokens", "admin.f", "{\"user\": \"int.f\"}");
+    faulty_vfs_clear();
+    if (r.status != 201 && r.status != 503) fail_msg("token, fault at write %d: %d %s", n, r.status, r.text);
+    tokens_given += r.status == 201;
+    json_decref(r.json);
+    if (db_count(p->db, token_rows, "int.f") != tokens_given || db_count(p->db, token_events, "int.f") != tokens_given)
+      fail_msg("token, fault at write %d: %d given, %d session rows, %d events", n, tokens_given,
+               db_count(p->db, token_rows, "int.f"), db_count(p->db, token_events, "int.f"));
+  }
+  /* The faults did fall on the commits (every write of one, in turn), and then past them. */
+  assert_true(refused > 0);
+  assert_true(created > 0);
+  hc_close(&c);
+}
+
 /* A read waits for an open batch: it never shows what is not durable. */
 static void test_read_waits_for_commit(void **state) {
   inproc *p = *state;
@@ -1984,6 +2079,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stream_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit, inproc_setup, inproc_teardown),
       cmocka_unit_test_setup_teardown(test_read_waits_for_commit, inproc_setup, inproc_teardown),
+      cmocka_unit_test_setup_teardown(test_user_rows_go_with_their_events, inproc_setup, inproc_teardown),
       cmocka_unit_test_setup_teardown(test_client_gone_before_commit, inproc_setup, inproc_teardown),
       cmocka_unit_test_setup_teardown(test_slow_subscriber_dropped, inproc_setup_small_streams, inproc_teardown),
   };

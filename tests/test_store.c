@@ -4,11 +4,13 @@
  * was down fire at start; a log cut at its end and a newer schema are each
  * refused with one clear sentence, as are (SQLite) a second process and a
  * damaged file. The key-value table beside the log keeps what it is given, in
- * every store. PostgreSQL only: sites sharing one database each have their
- * own gapless seq and hash chain; a second writer of a site writes nothing;
- * PostgreSQL killed and restarted under a running engine fails the command in
- * flight cleanly and the next one goes through. The PostgreSQL group runs on
- * a throw-away cluster (pg_cluster.c), one fresh database per test. */
+ * every store, and the rows an event carries (a user's, a session's) are
+ * written in its transaction: a failure between them keeps neither.
+ * PostgreSQL only: sites sharing one database each have their own gapless
+ * seq and hash chain; a second writer of a site writes nothing; PostgreSQL
+ * killed and restarted under a running engine fails the command in flight
+ * cleanly and the next one goes through. The PostgreSQL group runs on a
+ * throw-away cluster (pg_cluster.c), one fresh database per test. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -406,6 +408,76 @@ static void the_key_value_table_keeps_what_it_is_given(void **state) {
   s->ops->close(s);
 }
 
+static int kv_has(store *s, const char *ns, const char *key, const char *want) {
+  char err[256];
+  void *value;
+  size_t len;
+  int rc = s->ops->kv_get(s, ns, key, &value, &len, err, sizeof err);
+  if (rc == VIGIL_ENOENT) return 0;
+  assert_int_equal(rc, 0);
+  int same = want && len == strlen(want) && !memcmp(value, want, len);
+  free(value);
+  return same ? 1 : -1;
+}
+
+static uint64_t last_seq(store *s) {
+  uint64_t last, visits, alerts;
+  int unclean;
+  char err[256];
+  assert_int_equal(s->ops->summary(s, &last, &visits, &alerts, &unclean, err, sizeof err), 0);
+  return last;
+}
+
+/* A user's or a session's row goes with its event, in the event's own
+ * transaction (docs/security.md T6): when the append fails after the row
+ * was written, neither is kept; a deletion goes the same way. */
+static void an_events_rows_are_written_in_its_transaction(void **state) {
+  dirs *d = *state;
+  char err[512];
+  int rc;
+  store *s = vigil__store_open(d->db, NULL, NULL, 0, &rc, err, sizeof err);
+  assert_non_null(s);
+  uint64_t before = last_seq(s);
+  store_kv_write *w = NULL;
+  assert_int_equal(vigil__kv_write_add(&w, "user", "ana", "row of ana", 10), 0);
+  assert_int_equal(vigil__kv_write_add(&w, "session", "k1", "row of k1", 9), 0);
+  assert_int_equal(vigil__store_site_event_writes(s, "user.created", "vigil", "{\"user\":\"ana\",\"role\":\"nurse\"}",
+                                                  T0, w, err, sizeof err),
+                   0);
+  assert_int_equal(last_seq(s), before + 1);
+  assert_int_equal(kv_has(s, "user", "ana", "row of ana"), 1);
+  assert_int_equal(kv_has(s, "session", "k1", "row of k1"), 1);
+
+  /* The store fails between the rows and the commit: the event carries a
+   * good row, then one the table refuses (no namespace). */
+  w = NULL;
+  assert_int_equal(vigil__kv_write_add(&w, "user", "bo", "row of bo", 9), 0);
+  assert_int_equal(vigil__kv_write_add(&w, "session", "k1", NULL, 0), 0);
+  store_kv_write *bad = calloc(1, sizeof *bad);
+  bad->key = strdup("broken");
+  bad->value = strdup("x");
+  bad->len = 1;
+  w->next->next = bad;
+  assert_true(vigil__store_site_event_writes(s, "user.created", "vigil", "{\"user\":\"bo\",\"role\":\"nurse\"}", T0, w,
+                                             err, sizeof err) < 0);
+  assert_int_equal(last_seq(s), before + 1);                    /* no event */
+  assert_int_equal(kv_has(s, "user", "bo", NULL), 0);           /* and no row */
+  assert_int_equal(kv_has(s, "session", "k1", "row of k1"), 1); /* nor a deletion */
+  s->ops->close(s);
+
+  /* After a restart the same; the store goes on. */
+  s = vigil__store_open(d->db, NULL, NULL, 0, &rc, err, sizeof err);
+  assert_non_null(s);
+  assert_int_equal(kv_has(s, "user", "bo", NULL), 0);
+  w = NULL;
+  assert_int_equal(vigil__kv_write_add(&w, "session", "k1", NULL, 0), 0);
+  assert_int_equal(
+      vigil__store_site_event_writes(s, "session.ended", "ana", "{\"user\":\"ana\"}", T0, w, err, sizeof err), 0);
+  assert_int_equal(last_seq(s), before + 2);
+  assert_int_equal(kv_has(s, "session", "k1", NULL), 0);
+  s->ops->close(s);
+}
+
 static void a_schema_1_file_is_migrated(void **state) {
   dirs *d = *state;
   vigil_engine *e = open_at(d, T0);
@@ -651,6 +723,7 @@ int main(void) {
       T(damaged_and_newer_files_are_refused),
       T(a_log_cut_at_its_end_is_refused),
       T(the_key_value_table_keeps_what_it_is_given),
+      T(an_events_rows_are_written_in_its_transaction),
       T(a_schema_1_file_is_migrated),
   };
   const struct CMUnitTest pg_tests[] = {
@@ -661,6 +734,7 @@ int main(void) {
       T(damaged_and_newer_files_are_refused),
       T(a_log_cut_at_its_end_is_refused),
       T(the_key_value_table_keeps_what_it_is_given),
+      T(an_events_rows_are_written_in_its_transaction),
       T(sites_have_their_own_seq_and_chain),
       T(a_second_writer_of_a_site_fences_the_first),
       T(a_lease_fences_the_node_that_lost_it),

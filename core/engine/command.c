@@ -102,5 +102,10 @@ int vigil_course_alert_close(vigil_engine *e, uint64_t alert_id, const char *act
 }
 
 int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
-  COMMAND(vigil__cmd_site_event(e, type, actor, fields_json));
+  COMMAND(vigil__cmd_site_event(e, type, actor, fields_json, NULL));
+}
+
+int vigil__site_event_writes(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
+                             store_kv_write *writes) {
+  COMMAND(vigil__cmd_site_event(e, type, actor, fields_json, writes));
 }

@@ -933,32 +933,52 @@ static int site_event_data(const char *type, const char *fields_json, int *t, va
   return rc < 0 ? VIGIL_EINVAL : 0;
 }
 
-int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
+int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
+                          store_kv_write *writes) {
   char err[256];
   int t;
   val data;
   int rc = site_event_data(type, fields_json, &t, &data, err, sizeof err);
-  if (rc < 0) return vigil__engine_fail(e, rc, "type", "%s", err);
-  if (!vigil__emit(e, NULL, (event_type)t, actor_of(actor), data)) return VIGIL_ENOMEM;
+  if (rc < 0) {
+    vigil__kv_writes_free(writes);
+    return vigil__engine_fail(e, rc, "type", "%s", err);
+  }
+  vigil_event *ev = vigil__emit(e, NULL, (event_type)t, actor_of(actor), data);
+  if (!ev) {
+    vigil__kv_writes_free(writes);
+    return VIGIL_ENOMEM;
+  }
+  ev->kv = writes; /* the store writes them in the event's transaction */
   return vigil__engine_done(e, NULL);
 }
 
 int vigil__store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
                             char *err, size_t errlen) {
+  return vigil__store_site_event_writes(s, type, actor, fields_json, time_ms, NULL, err, errlen);
+}
+
+int vigil__store_site_event_writes(store *s, const char *type, const char *actor, const char *fields_json,
+                                   int64_t time_ms, store_kv_write *writes, char *err, size_t errlen) {
   uint64_t last, visits, alerts;
   int unclean, t;
   vigil_event ev = {.time = time_ms, .actor = actor_of(actor)};
   if (s->keeps_events) { /* it would keep this stack event */
+    vigil__kv_writes_free(writes);
     snprintf(err, errlen, "site events are appended to a database, not to the memory store");
     return VIGIL_EINVAL;
   }
   int rc = s->ops->summary(s, &last, &visits, &alerts, &unclean, err, errlen);
   if (rc == 0) rc = site_event_data(type, fields_json, &t, &ev.data, err, errlen);
-  if (rc < 0) return rc;
+  if (rc < 0) {
+    vigil__kv_writes_free(writes);
+    return rc;
+  }
   ev.seq = last + 1;
   ev.type = (uint16_t)t;
+  ev.kv = writes;
   vigil_event *one = &ev;
   rc = s->ops->append(s, &one, 1, err, errlen);
   vigil__val_release(ev.data);
+  vigil__kv_writes_free(ev.kv);
   return rc;
 }

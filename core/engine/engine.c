@@ -134,6 +134,7 @@ void vigil_engine_free(vigil_engine *e) {
   if (e->store) e->store->ops->close(e->store);
   for (size_t i = 0; i < e->n_pending; i++) {
     vigil__val_release(e->pending[i]->data);
+    vigil__kv_writes_free(e->pending[i]->kv);
     free(e->pending[i]);
   }
   free(e->pending);
@@ -249,6 +250,7 @@ vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char 
   ev->actor = actor;
   ev->data = data;
   ev->type = (uint16_t)type;
+  ev->kv = NULL;
   e->pending[e->n_pending++] = ev;
   if (v) vigil__visit_apply(e, v, ev);
   return ev;
@@ -256,6 +258,7 @@ vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char 
 
 static void free_event(vigil_event *ev) {
   vigil__val_release(ev->data);
+  vigil__kv_writes_free(ev->kv);
   free(ev);
 }
 

@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "base/value.h"
 #include "engine/inspect.h"
+#include "engine/site.h"
 #include "vigil/vigil.h"
 
 typedef struct visit visit;
@@ -261,7 +262,9 @@ int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, c
 int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor);
 int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
-int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json);
+/* writes: key-value rows the event carries (store_kv_write), taken. */
+int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
+                          store_kv_write *writes);
 int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor,
                             uint64_t *course_id);
 int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);

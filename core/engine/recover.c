@@ -218,6 +218,7 @@ void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
   }
   for (size_t i = m->n_pending; i < e->n_pending; i++) {
     vigil__val_release(e->pending[i]->data);
+    vigil__kv_writes_free(e->pending[i]->kv);
     free(e->pending[i]);
   }
   e->n_pending = m->n_pending;

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/intern.h"
@@ -82,6 +83,7 @@ int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, ui
   ev->time = time;
   ev->visit = visit;
   ev->type = (uint16_t)t;
+  ev->kv = NULL;
   ev->actor = vigil__intern(actor_text);
   ev->data = vigil__val_retain(*data);
   vigil__val_release(row);
@@ -101,4 +103,37 @@ char *vigil_event_json(const vigil_engine *e, const vigil_event *ev) {
   vigil__buf_init(&b);
   vigil__event_to_json(&b, ev);
   return vigil__buf_take(&b);
+}
+
+int vigil__kv_write_add(store_kv_write **list, const char *ns, const char *key, const void *value, size_t len) {
+  store_kv_write *w = calloc(1, sizeof *w);
+  if (w) {
+    w->ns = strdup(ns);
+    w->key = strdup(key);
+    w->value = value ? malloc(len + 1) : NULL;
+    w->len = value ? len : 0;
+  }
+  if (!w || !w->ns || !w->key || (value && !w->value)) {
+    vigil__kv_writes_free(w);
+    return VIGIL_ENOMEM;
+  }
+  if (value) {
+    if (len) memcpy(w->value, value, len);
+    ((char *)w->value)[len] = '\0';
+  }
+  while (*list)
+    list = &(*list)->next;
+  *list = w;
+  return 0;
+}
+
+void vigil__kv_writes_free(store_kv_write *w) {
+  while (w) {
+    store_kv_write *next = w->next;
+    free(w->ns);
+    free(w->key);
+    free(w->value);
+    free(w);
+    w = next;
+  }
 }

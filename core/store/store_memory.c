@@ -50,6 +50,8 @@ static int mem_append(store *s, vigil_event *const *evs, size_t n, char *err, si
   memory_store *m = (memory_store *)s;
   for (size_t i = 0; i < n; i++) {
     int rc = evs[i]->type == EV_PROTOCOL_APPROVED ? approval_row(s, evs[i], err, errlen) : 0;
+    for (const store_kv_write *w = evs[i]->kv; w && rc == 0; w = w->next)
+      rc = mem_kv_put(s, w->ns, w->key, w->value, w->len, err, errlen);
     if (rc < 0) return rc;
   }
   if (m->n + n > m->cap) {
@@ -177,6 +179,7 @@ static void mem_close(store *s) {
   free(m->kv);
   for (size_t i = 0; i < m->n; i++) {
     vigil__val_release(m->log[i]->data);
+    vigil__kv_writes_free(m->log[i]->kv);
     free(m->log[i]);
   }
   free(m->log);

@@ -233,6 +233,9 @@ static int read_head(pg_store *s, uint64_t *seq, char hash[65], uint64_t *alerts
 }
 
 /* Everything of one append but BEGIN and COMMIT. */
+static int kv_write(pg_store *s, const char *ns, const char *key, const void *value, size_t len, char *err,
+                    size_t errlen);
+
 static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head[65], uint64_t *max_alert, char *err,
                        size_t errlen) {
   buf seqs, times, visits, types, bodies, prevs, hashes, b;
@@ -312,6 +315,10 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
                   "cannot write events", &rc, err, errlen));
     else if (ev->type == EV_PROTOCOL_APPROVED)
       rc = approval_row(s, ev, &b, err, errlen);
+    /* The key-value rows the event carries (a user's, a session's): in its
+     * transaction, so that neither is kept without the other. */
+    for (const store_kv_write *w = ev->kv; w && rc == 0; w = w->next)
+      rc = kv_write(s, w->ns, w->key, w->value, w->len, err, errlen);
   }
   for (size_t i = 0; i < sizeof all / sizeof *all; i++)
     vigil__buf_free(all[i]);
@@ -532,11 +539,8 @@ static void pg_close(store *base) {
   free(s);
 }
 
-static int pg_kv_put(store *base, const char *ns, const char *key, const void *value, size_t len, char *err,
-                     size_t errlen) {
-  pg_store *s = (pg_store *)base;
-  if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->where);
-  reconnect(s);
+static int kv_write(pg_store *s, const char *ns, const char *key, const void *value, size_t len, char *err,
+                    size_t errlen) {
   const char *p[] = {ns, key, value ? (len ? value : "") : NULL};
   int lens[] = {0, 0, (int)len}, fmts[] = {0, 0, 1};
   PGresult *r = PQexecParams(s->c,
@@ -549,6 +553,14 @@ static int pg_kv_put(store *base, const char *ns, const char *key, const void *v
     return 0;
   }
   return db_fail(s, r, "cannot write", err, errlen);
+}
+
+static int pg_kv_put(store *base, const char *ns, const char *key, const void *value, size_t len, char *err,
+                     size_t errlen) {
+  pg_store *s = (pg_store *)base;
+  if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->where);
+  reconnect(s);
+  return kv_write(s, ns, key, value, len, err, errlen);
 }
 
 /* A malloc'd copy of a binary column, NUL-terminated beyond its length. */

@@ -209,6 +209,9 @@ static int approval_row(sqlite_store *s, const vigil_event *ev, buf *b) {
   return rc;
 }
 
+static int sq_kv_put(store *base, const char *ns, const char *key, const void *value, size_t len, char *err,
+                     size_t errlen);
+
 static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
   if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->path);
@@ -259,6 +262,10 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
     }
     if (rc == 0 && ev->type == EV_PROTOCOL_APPROVED && approval_row(s, ev, &b) < 0)
       rc = db_fail(s, "cannot write events", err, errlen);
+    /* The key-value rows the event carries (a user's, a session's): in its
+     * transaction, so that neither is kept without the other. */
+    for (const store_kv_write *w = ev->kv; w && rc == 0; w = w->next)
+      rc = sq_kv_put(base, w->ns, w->key, w->value, w->len, err, errlen);
     if (ev->type == EV_ALERT_RAISED) {
       val *id = vigil__val_get(ev->data, K(alert));
       if (id && id->type == VAL_NUMBER && (uint64_t)id->u.num > max_alert) max_alert = (uint64_t)id->u.num;

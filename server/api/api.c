@@ -365,6 +365,10 @@ static void commit_and_answer(api *a) {
       break;
     }
   char *failure = NULL;
+  /* Users and sessions changed in this batch stay changed only if their
+   * events (which carry their rows) were kept. */
+  if (a->users) vigil__users_settle(a->users, rc == 0 && !a->users_lost);
+  a->users_lost = 0;
   if (rc < 0) {
     a->stats.commit_failures++;
     /* Approvals of this batch were not kept: forget them (api_protocols.c). */

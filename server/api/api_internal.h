@@ -59,6 +59,7 @@ struct api {
   uint64_t started;
   streams *streams;
   users *users;                                /* who may sign in (users.h) */
+  int users_lost;                              /* a change of users could not be given to its event: not kept */
   limiter *failed_by_name, *failed_by_address; /* limiter.h */
   limiter *failed_step_up;                     /* per name, within the user's own sessions */
   char **trusted_proxies;                      /* whose X-Forwarded-For is believed */

@@ -22,6 +22,7 @@
 #include <sys/time.h>
 
 #include "api_internal.h"
+#include "engine/site.h"
 
 #define COOKIE "vigil_session"
 
@@ -525,7 +526,10 @@ void vigil__api_client_address(api *a, http_request *req, char *out, size_t len)
 void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *fields) {
   vigil__api_open_batch(a);
   char *text = fields ? json_dumps(fields, JSON_COMPACT) : NULL;
-  vigil_site_event(a->e, type, actor, text);
+  /* The users' and sessions' rows of the change this event records go
+   * with it, in its transaction (users.h; docs/security.md T6). */
+  struct store_kv_write *writes = a->users ? vigil__users_take_writes(a->users) : NULL;
+  if (vigil__site_event_writes(a->e, type, actor, text, writes) < 0 && writes) a->users_lost = 1;
   free(text);
   json_decref(fields);
 }

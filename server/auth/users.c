@@ -1,6 +1,9 @@
 /* users.c: users, sessions and API tokens over the store's key-value table
  * (users.h). Namespaces: "user" (key: the name), "session" (key: the hex
- * SHA-256 of the token; API tokens are sessions that do not expire). */
+ * SHA-256 of the token; API tokens are sessions that do not expire). A change
+ * that has an event does not write its rows itself: they wait in u->writes
+ * for the event that carries them (vigil__users_take_writes), and the store
+ * writes both in one transaction. */
 #include "auth/users.h"
 
 #include <ctype.h>
@@ -27,6 +30,14 @@ struct users {
   size_t n;
   session *sessions;
   size_t n_sessions;
+  store_kv_write *writes; /* rows of changes whose event has not taken them */
+  /* The users and sessions as they were before the first change not yet
+   * settled (vigil__users_settle): what a failed commit brings back. */
+  int saved;
+  user *saved_list;
+  size_t saved_n;
+  session *saved_sessions;
+  size_t saved_n_sessions;
 };
 
 /* ---- names and passwords ------------------------------------------------------- */
@@ -66,26 +77,91 @@ int vigil__users_password_matches(const char *hash, const char *password) {
 
 /* ---- persistence ------------------------------------------------------------------- */
 
-static int put_user(users *u, const user *x, char *err, size_t errlen) {
+/* Copies the users and sessions before the first change of a batch. */
+static int save(users *u) {
+  if (u->saved) return 0;
+  user *l = u->n ? malloc(u->n * sizeof *l) : NULL;
+  session *ss = u->n_sessions ? malloc(u->n_sessions * sizeof *ss) : NULL;
+  if ((u->n && !l) || (u->n_sessions && !ss)) {
+    free(l);
+    free(ss);
+    return VIGIL_ENOMEM;
+  }
+  if (l) memcpy(l, u->list, u->n * sizeof *l);
+  if (ss) memcpy(ss, u->sessions, u->n_sessions * sizeof *ss);
+  u->saved_list = l;
+  u->saved_n = u->n;
+  u->saved_sessions = ss;
+  u->saved_n_sessions = u->n_sessions;
+  u->saved = 1;
+  return 0;
+}
+
+/* A row for the event that will carry the change (value NULL: delete). */
+static int queue(users *u, const char *ns, const char *key, const char *text, char *err, size_t errlen) {
+  int rc = vigil__kv_write_add(&u->writes, ns, key, text, text ? strlen(text) : 0);
+  if (rc < 0) snprintf(err, errlen, "out of memory");
+  return rc;
+}
+
+static char *user_text(const user *x) {
   json_t *j = json_pack("{s:s, s:s, s:b, s:I}", "role", vigil__role_name(x->role), "hash", x->hash, "disabled",
                         x->disabled, "created_ms", (json_int_t)x->created_ms);
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
-  if (!text) return VIGIL_ENOMEM;
-  int rc = u->s->ops->kv_put(u->s, "user", x->name, text, strlen(text), err, errlen);
+  return text;
+}
+
+static int put_user(users *u, const user *x, char *err, size_t errlen) {
+  char *text = user_text(x);
+  int rc = text ? queue(u, "user", x->name, text, err, errlen) : VIGIL_ENOMEM;
   free(text);
   return rc;
 }
 
-static int put_session(users *u, const session *x, char *err, size_t errlen) {
+static char *session_text(const session *x) {
   json_t *j = json_pack("{s:s, s:I, s:I}", "user", x->user, "expires_ms", (json_int_t)x->expires_ms, "ttl_ms",
                         (json_int_t)x->ttl_ms);
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
-  if (!text) return VIGIL_ENOMEM;
-  int rc = u->s->ops->kv_put(u->s, "session", x->key, text, strlen(text), err, errlen);
+  return text;
+}
+
+/* A session's row with its event (queued: a new session), or at once (a
+ * session's life extended: no event). */
+static int put_session(users *u, const session *x, int with_event, char *err, size_t errlen) {
+  char *text = session_text(x);
+  int rc = !text        ? VIGIL_ENOMEM
+           : with_event ? queue(u, "session", x->key, text, err, errlen)
+                        : u->s->ops->kv_put(u->s, "session", x->key, text, strlen(text), err, errlen);
   free(text);
   return rc;
+}
+
+store_kv_write *vigil__users_take_writes(users *u) {
+  store_kv_write *w = u->writes;
+  u->writes = NULL;
+  return w;
+}
+
+void vigil__users_settle(users *u, int kept) {
+  vigil__kv_writes_free(u->writes); /* a change no event took is not kept */
+  u->writes = NULL;
+  if (!u->saved) return;
+  if (!kept) {
+    free(u->list);
+    free(u->sessions);
+    u->list = u->saved_list;
+    u->n = u->saved_n;
+    u->sessions = u->saved_sessions;
+    u->n_sessions = u->saved_n_sessions;
+  } else {
+    free(u->saved_list);
+    free(u->saved_sessions);
+  }
+  u->saved_list = NULL;
+  u->saved_sessions = NULL;
+  u->saved = 0;
 }
 
 typedef struct loading {
@@ -161,6 +237,7 @@ int vigil__users_open(store *s, users **out, char *err, size_t errlen) {
 
 void vigil__users_close(users *u) {
   if (!u) return;
+  vigil__users_settle(u, 1);
   free(u->list);
   free(u->sessions);
   free(u);
@@ -233,10 +310,11 @@ int vigil__users_add(users *u, const char *name, role r, const char *hash, int64
   user x = {.role = r, .created_ms = now_ms};
   snprintf(x.name, sizeof x.name, "%s", name);
   snprintf(x.hash, sizeof x.hash, "%s", hash);
-  user *grown = realloc(u->list, (u->n + 1) * sizeof *grown);
+  int rc = save(u);
+  user *grown = rc == 0 ? realloc(u->list, (u->n + 1) * sizeof *grown) : NULL;
   if (!grown) return VIGIL_ENOMEM;
   u->list = grown;
-  int rc = put_user(u, &x, err, errlen);
+  rc = put_user(u, &x, err, errlen);
   if (rc < 0) return rc;
   size_t at = 0; /* keep the name order */
   while (at < u->n && strcmp(u->list[at].name, name) < 0)
@@ -258,7 +336,7 @@ static int end_sessions(users *u, const char *name, const char *keep, char *err,
       i++;
       continue;
     }
-    int rc = u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, errlen);
+    int rc = queue(u, "session", x->key, NULL, err, errlen);
     if (rc < 0) return rc;
     *x = u->sessions[--u->n_sessions];
   }
@@ -271,7 +349,8 @@ int vigil__users_set_hash(users *u, const char *name, const char *hash, const ch
   if (!x) return no_user(name, err, errlen);
   user changed = *x;
   snprintf(changed.hash, sizeof changed.hash, "%s", hash);
-  int rc = put_user(u, &changed, err, errlen);
+  int rc = save(u);
+  if (rc == 0) rc = put_user(u, &changed, err, errlen);
   if (rc < 0) return rc;
   *x = changed;
   char keep[65];
@@ -284,7 +363,8 @@ int vigil__users_set_disabled(users *u, const char *name, int disabled, char *er
   if (!x) return no_user(name, err, errlen);
   user changed = *x;
   changed.disabled = !!disabled;
-  int rc = put_user(u, &changed, err, errlen);
+  int rc = save(u);
+  if (rc == 0) rc = put_user(u, &changed, err, errlen);
   if (rc < 0) return rc;
   *x = changed;
   /* A disabled user's sessions and tokens end with it. */
@@ -317,11 +397,12 @@ int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t
                              char *err, size_t errlen) {
   const user *who = vigil__users_find(u, name);
   if (!who) return no_user(name, err, errlen);
-  /* Sessions that ended while nobody looked go first. */
+  if (save(u) < 0) return VIGIL_ENOMEM;
+  /* Sessions that ended while nobody looked go first (with the new one's
+   * event). */
   for (size_t i = 0; i < u->n_sessions;) {
     session *x = &u->sessions[i];
-    if (x->expires_ms && x->expires_ms <= now_ms &&
-        u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, errlen) == 0)
+    if (x->expires_ms && x->expires_ms <= now_ms && queue(u, "session", x->key, NULL, err, errlen) == 0)
       *x = u->sessions[--u->n_sessions];
     else
       i++;
@@ -335,7 +416,7 @@ int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t
   session x = {.expires_ms = ttl_ms ? now_ms + ttl_ms : 0, .ttl_ms = ttl_ms, .written_ms = now_ms};
   token_key(out, x.key);
   snprintf(x.user, sizeof x.user, "%s", name);
-  int rc = put_session(u, &x, err, errlen);
+  int rc = put_session(u, &x, 1, err, errlen);
   if (rc < 0) {
     sodium_memzero(out, USER_TOKEN_LEN + 1);
     return rc;
@@ -357,7 +438,7 @@ const user *vigil__users_session_check(users *u, const char *token, int64_t now_
   if (x->ttl_ms) {
     x->expires_ms = now_ms + x->ttl_ms;
     char err[256];
-    if (now_ms - x->written_ms > x->ttl_ms / 10 && put_session(u, x, err, sizeof err) == 0) x->written_ms = now_ms;
+    if (now_ms - x->written_ms > x->ttl_ms / 10 && put_session(u, x, 0, err, sizeof err) == 0) x->written_ms = now_ms;
   }
   return who;
 }
@@ -368,7 +449,8 @@ int vigil__users_session_end(users *u, const char *token, char *err, size_t errl
     snprintf(err, errlen, "no such session");
     return VIGIL_ENOENT;
   }
-  int rc = u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, errlen);
+  int rc = save(u);
+  if (rc == 0) rc = queue(u, "session", x->key, NULL, err, errlen);
   if (rc == 0) *x = u->sessions[--u->n_sessions];
   return rc;
 }

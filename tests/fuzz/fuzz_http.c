@@ -89,6 +89,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
       die(USER_NAMES[i], err);
     snprintf(F.marker[i], sizeof F.marker[i], "@%s@", USER_NAMES[i]);
   }
+  vigil__users_settle(F.users, 1); /* in memory only: no events, no rows */
   snprintf(F.uploads, sizeof F.uploads, "/tmp/vigil-fuzz-XXXXXX");
   if (!mkdtemp(F.uploads)) die("mkdtemp", F.uploads);
   atexit(remove_uploads);
@@ -252,6 +253,7 @@ static void keep_signed_in(void) {
         vigil__users_session_new(F.users, USER_NAMES[i], wall_ms(), 24 * 3600 * 1000, F.token[i], err, sizeof err) < 0)
       die(USER_NAMES[i], err);
   }
+  vigil__users_settle(F.users, 1); /* in memory only: no events, no rows */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

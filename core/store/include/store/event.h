@@ -54,6 +54,18 @@ typedef enum event_type {
       EV_COUNT
 } event_type;
 
+/* A write of the store's key-value table that belongs to an event (a user's
+ * row with a user.created, a session's with session.started): the store
+ * makes it in the event's own transaction, so neither is durable without the
+ * other (docs/security.md T6). value NULL deletes the key. A list, owned by
+ * the event that carries it; not part of the event's JSON nor of its hash. */
+typedef struct store_kv_write {
+  struct store_kv_write *next;
+  char *ns, *key;
+  void *value; /* NULL: delete */
+  size_t len;
+} store_kv_write;
+
 struct vigil_event {
   uint64_t seq;
   int64_t time; /* ms since epoch, UTC */
@@ -61,7 +73,13 @@ struct vigil_event {
   const char *actor; /* interned */
   val data;          /* a record */
   uint16_t type;
+  store_kv_write *kv; /* written with the event (NULL: none) */
 };
+
+/* A new write of ns/key (value NULL: a deletion), appended to *list in
+ * order; 0 or VIGIL_ENOMEM (the list unchanged). */
+int vigil__kv_write_add(store_kv_write **list, const char *ns, const char *key, const void *value, size_t len);
+void vigil__kv_writes_free(store_kv_write *w);
 
 const char *vigil__event_type_name(event_type t);
 /* -1 if s names no type. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "lang/protocol.h"
+#include "store/event.h"
 #include "vigil/vigil.h"
 
 typedef struct store store;
@@ -48,7 +49,9 @@ typedef struct store_ops {
   /* A small durable key-value table beside the log, for what is not an event:
    * users and sessions (server/users.c), plugins' cursors and dead letters.
    * Namespaces keep owners apart ("user", "session", "plugin.webhook").
-   * kv_put is its own transaction, durable on return; value NULL deletes. */
+   * kv_put is its own transaction, durable on return; value NULL deletes. A
+   * row that changes with an event (a user's, a session's) is written by
+   * append instead, in the event's transaction (vigil_event's kv). */
   int (*kv_put)(store *s, const char *ns, const char *key, const void *value, size_t len, char *err, size_t errlen);
   /* A malloc'd copy of the value (NUL-terminated beyond len), or VIGIL_ENOENT. */
   int (*kv_get)(store *s, const char *ns, const char *key, void **value, size_t *len, char *err, size_t errlen);
@@ -120,6 +123,10 @@ char *vigil__store_site_owner(store *s, const char *site);
  * (vigil user). */
 int vigil__store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
                             char *err, size_t errlen);
+/* The same with the key-value rows the event carries (taken: freed), written
+ * in its transaction (a user's row with its user.created: vigil user). */
+int vigil__store_site_event_writes(store *s, const char *type, const char *actor, const char *fields_json,
+                                   int64_t time_ms, store_kv_write *writes, char *err, size_t errlen);
 /* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
  * "" for the first row) followed by the row's body. audit.c checks it. A
  * hasher is made once and used for row after row (vigil__row_hash.c); vigil__row_hash

@@ -3,7 +3,13 @@
  * Users, sign-in sessions and integrators' API tokens live in the store's
  * key-value table (store.h), so they survive restarts with the log; the
  * process keeps them in memory too, since every request is checked against
- * them. Passwords are kept only as argon2id hashes (libsodium's
+ * them. A change that has an event (a user created, changed or disabled, a
+ * password set, a session started or ended, a token issued) changes the
+ * memory at once and leaves its rows for that event to carry: the caller
+ * hands vigil__users_take_writes() to the event (vigil__site_event_writes,
+ * vigil__store_site_event_writes), which the store writes with the rows in
+ * one transaction, then calls vigil__users_settle() with whether it was
+ * kept. Only a session's extended life is written on its own. Passwords are kept only as argon2id hashes (libsodium's
  * crypto_pwhash_str); tokens only as the SHA-256 of the token, so neither
  * the database nor a backup of it lets anyone sign in.
  *
@@ -53,7 +59,7 @@ int vigil__users_hash_password(const char *password, char out[USER_HASH_MAX]);
 int vigil__users_password_matches(const char *hash, const char *password);
 
 /* Adds a user with a hash from vigil__users_hash_password; VIGIL_EEXIST when the
- * name is taken. Durable on return. */
+ * name is taken. Durable with the event that takes its writes. */
 int vigil__users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen);
 /* A new password ends the user's sessions and API tokens, all but the one
  * of keep_token (the session that changed it; NULL: all). */
@@ -72,6 +78,14 @@ int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t
 const user *vigil__users_session_check(users *u, const char *token, int64_t now_ms);
 /* Ends a session or revokes a token. */
 int vigil__users_session_end(users *u, const char *token, char *err, size_t errlen);
+
+/* The rows of the changes made since the last call, for their event to
+ * carry (the caller owns the list; NULL: none). */
+struct store_kv_write *vigil__users_take_writes(users *u);
+/* After the event's commit: kept 0 (it failed) brings the users and
+ * sessions back to what they were before the first change since the last
+ * settle; rows no event took are dropped either way. */
+void vigil__users_settle(users *u, int kept);
 
 /* One user as the log makes them (user.created, user.changed). */
 typedef struct user_record {

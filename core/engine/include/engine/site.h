@@ -1,0 +1,18 @@
+/* site.h: a site event that carries rows of the store's key-value table.
+ * Kept apart from inspect.h so that the server's files can record one
+ * without seeing the store's types. */
+#ifndef VIGIL_ENGINE_SITE_H
+#define VIGIL_ENGINE_SITE_H
+
+#include "vigil/vigil.h"
+
+struct store_kv_write; /* store/event.h */
+
+/* vigil_site_event with the key-value rows the event carries (writes,
+ * taken: freed whatever happens): the store writes them in the event's own
+ * transaction, so a user's or a session's row is never kept without its
+ * event nor the event without it (docs/security.md T6). */
+int vigil__site_event_writes(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
+                             struct store_kv_write *writes);
+
+#endif
