@@ -7,8 +7,9 @@
  * aborted, alerts are acknowledged, time moves and deadlines fire; commands
  * run one by one or in batches of varying size (vigil_engine_begin/commit:
  * one transaction each, group commit); protocol versions are approved (a
- * site event whose approval row the store writes in the same transaction;
- * verify after each kill finds neither without the other). The child reports on a pipe (one
+ * site event whose approval row the store writes in the same transaction)
+ * and users created (a site event carrying the user's row, written in its
+ * transaction); verify after each kill finds neither without the other. The child reports on a pipe (one
  * write() per message, atomic):
  *   - EV seq fnv: an event it heard from the bus (published only once
  *     durable), with a hash of its canonical JSON;
@@ -60,6 +61,8 @@
 #include <sqlite3.h>
 
 #include "db_check.h"
+#include "engine/site.h"
+#include "store/event.h"
 #include "vigil/vigil.h"
 
 #define T0 1767600000000LL
@@ -333,6 +336,17 @@ static int one_command(load *l, uint64_t tag) {
     snprintf(sha, sizeof sha, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, x, tag, x ^ tag, l->now);
     snprintf(fields, sizeof fields, "{\"ref\":\"crash@1.%" PRIu64 ".0\",\"sha256\":\"%s\"}", tag, sha);
     check(l, "approve", vigil_site_event(e, "protocol.approved", "admin.a", fields));
+    /* A user's creation: its row goes with its event, in its transaction
+     * (vigil__site_event_writes), so that verify finds neither without the
+     * other either. */
+    char name[48], row[128];
+    snprintf(name, sizeof name, "u%016" PRIx64, x);
+    snprintf(fields, sizeof fields, "{\"user\":\"%s\",\"role\":\"nurse\"}", name);
+    snprintf(row, sizeof row, "{\"role\":\"nurse\",\"hash\":\"-\",\"disabled\":false,\"created_ms\":%" PRId64 "}",
+             l->now);
+    store_kv_write *w = NULL;
+    if (vigil__kv_write_add(&w, "user", name, row, strlen(row)) < 0) child_die("user row", e, VIGIL_ENOMEM);
+    check(l, "user", vigil__site_event_writes(e, "user.created", "admin.a", fields, w));
     return 0;
   }
   l->now += 1000 * (int64_t)(1 + below(&l->rng, 90));

@@ -1007,6 +1007,48 @@ static void test_site_day_and_escalation(void **state) {
   assert_string_equal(str_at(al, "acknowledged_by"), ACTOR);
   assert_string_equal(str_at(al, "acknowledged_reason"), "repeated, cuff too small");
   json_decref(r.json);
+  /* A page at a time (limit, after, next), as the other lists: three more
+   * alerts, read two by two, are the whole log in order, each page's alerts
+   * with their whole life. */
+  for (int k = 0; k < 3; k++) {
+    char patient[16];
+    snprintf(patient, sizeof patient, "MRN-P%d", k);
+    uint64_t more = start_visit(s, patient);
+    r = visit_cmd(s, more, "entries", "{\"consent\": true, \"vitals\": {\"sbp\": 175, \"hr\": 80}}");
+    expect(&r, 200);
+    json_decref(r.json);
+  }
+  r = call(s, "GET", "/api/v1/alerts/log", NULL, NULL);
+  expect(&r, 200);
+  json_t *whole = json_incref(json_object_get(r.json, "alerts"));
+  assert_true(json_is_null(json_object_get(r.json, "next")));
+  json_decref(r.json);
+  assert_true(json_array_size(whole) >= 4);
+  size_t seen = 0;
+  long long after = 0;
+  for (int page = 0;; page++) {
+    char q[96];
+    snprintf(q, sizeof q, "/api/v1/alerts/log?limit=2&after=%lld", after);
+    r = call(s, "GET", q, NULL, NULL);
+    expect(&r, 200);
+    json_t *rows = json_object_get(r.json, "alerts");
+    assert_true(json_array_size(rows) <= 2);
+    for (size_t k = 0; k < json_array_size(rows); k++, seen++)
+      assert_true(json_equal(json_array_get(rows, k), json_array_get(whole, seen)));
+    json_t *next = json_object_get(r.json, "next");
+    if (json_is_null(next)) {
+      json_decref(r.json);
+      break;
+    }
+    assert_int_equal(json_array_size(rows), 2);
+    assert_int_equal(json_integer_value(next), json_integer_value(json_object_get(json_array_get(rows, 1), "id")));
+    after = json_integer_value(next);
+    json_decref(r.json);
+    assert_true(page < 10);
+  }
+  assert_int_equal(seen, json_array_size(whole));
+  json_decref(whole);
+  expect_error(call(s, "GET", "/api/v1/alerts/log?limit=many", NULL, NULL), 400, "invalid_query", "limit");
   expect_error(call(s, "GET", "/api/v1/alerts/log?from=yesterday", NULL, NULL), 400, "invalid_query", "from");
   r = call(s, "GET", "/api/v1/alerts/log?from=2020-01-01&to=2020-01-02", NULL, NULL);
   expect(&r, 200);

@@ -609,9 +609,9 @@ static int check_fold(reader *r, verdict *v) {
 }
 
 /* Users: each made by a user.created event with its role, each event's user
- * there, disabled as the user's last user.changed says. Not checked at
- * start: a user's row is written in its own transaction before its event
- * (server/auth/users.c), so a crash between them is not an edit. */
+ * there, disabled as the user's last user.changed says. A user's row is
+ * written in its event's transaction (server/auth/users.c), so a difference
+ * is an edit; vigil serve's start makes the users the log's (T6). */
 static int check_users(reader *r, verdict *v) {
   difference d;
   int rc;

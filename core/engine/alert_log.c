@@ -6,7 +6,8 @@
  * covers closed visits too and reads the same after any restart. One pass
  * over the stored events: visit.started gives each visit's patient; an
  * alert.raised within the period opens a row; later alert.* events of that
- * alert fill it in, whenever they happened. */
+ * alert fill it in, whenever they happened. A page holds `limit` alerts of
+ * ids above `after`, in raise order; `next` is the `after` of the next page. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 
 typedef struct alert_log {
   int64_t from, to;
+  uint64_t after; /* only alerts with a greater id */
+  uint32_t limit, n;
+  int more;        /* an alert of the page after this one exists */
   json_t *rows;    /* in raise order */
   json_t *by_id;   /* "id" -> row (borrowed from rows) */
   char **patients; /* by visit id */
@@ -72,7 +76,12 @@ static int on_event(void *ud, const vigil_event *ev) {
   char id[24];
   snprintf(id, sizeof id, "%.0f", num_of(d, K(alert)));
   if (ev->type == EV_ALERT_RAISED) {
-    if (ev->time < l->from || ev->time >= l->to) return 0;
+    if (ev->time < l->from || ev->time >= l->to || num_of(d, K(alert)) <= (double)l->after) return 0;
+    if (l->n == l->limit) { /* the page is full: its later events still fill it in */
+      l->more = 1;
+      return 0;
+    }
+    l->n++;
     /* A course alert (of no visit) names its patient. */
     const char *patient = !ev->visit                  ? text_of(d, K(patient))
                           : ev->visit < l->n_patients ? l->patients[ev->visit]
@@ -102,13 +111,22 @@ static int on_event(void *ud, const vigil_event *ev) {
   return 0;
 }
 
-char *vigil_query_alert_log_json(vigil_engine *e, int64_t from_ms, int64_t to_ms) {
-  alert_log l = {.from = from_ms, .to = to_ms, .rows = json_array(), .by_id = json_object()};
+char *vigil_query_alert_log_json(vigil_engine *e, int64_t from_ms, int64_t to_ms, uint64_t after, uint32_t limit) {
+  alert_log l = {.from = from_ms,
+                 .to = to_ms,
+                 .after = after,
+                 .limit = limit == 0     ? 100
+                          : limit > 1000 ? 1000
+                                         : limit,
+                 .rows = json_array(),
+                 .by_id = json_object()};
   char err[1024];
   int rc = l.rows && l.by_id ? e->store->ops->scan(e->store, 0, 0, on_event, &l, err, sizeof err) : VIGIL_ENOMEM;
   char *out = NULL;
   if (rc == 0 && !l.oom) {
-    json_t *body = json_pack("{s:o, s:o, s:O}", "from", iso(from_ms), "to", iso(to_ms), "alerts", l.rows);
+    json_t *last = json_array_get(l.rows, json_array_size(l.rows) - 1);
+    json_t *body = json_pack("{s:o, s:o, s:O, s:o}", "from", iso(from_ms), "to", iso(to_ms), "alerts", l.rows, "next",
+                             l.more && last ? json_copy(json_object_get(last, "id")) : json_null());
     out = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
   }

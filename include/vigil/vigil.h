@@ -447,11 +447,13 @@ typedef struct vigil_alert_filter {
  * patient. VIGIL_ENOENT for an unknown visit. */
 char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f);
 
-/* The alert log: {"from", "to", "alerts": [...]}, every alert raised with
- * from_ms <= time < to_ms, in every visit (closed ones too), each with its
- * raise, every escalation, its acknowledgement (who, when, why) and its
- * resolution, read from the event log. NULL on failure (vigil_engine_errmsg). */
-char *vigil_query_alert_log_json(vigil_engine *e, int64_t from_ms, int64_t to_ms);
+/* The alert log: {"from", "to", "alerts": [...], "next": id or null}, the
+ * alerts raised with from_ms <= time < to_ms and an id above after, in every
+ * visit (closed ones too), at most limit of them (0: 100; at most 1000) in
+ * raise order, each with its raise, every escalation, its acknowledgement
+ * (who, when, why) and its resolution, read from the event log; next is the
+ * after of the next page (null: none). NULL on failure (vigil_engine_errmsg). */
+char *vigil_query_alert_log_json(vigil_engine *e, int64_t from_ms, int64_t to_ms, uint64_t after, uint32_t limit);
 
 /* The visit an alert belongs to (VIGIL_ENOENT if no such alert is known). */
 int vigil_query_alert_visit(vigil_engine *e, uint64_t alert, uint64_t *visit);

@@ -690,16 +690,20 @@ static int query_time(http_request *req, const char *name, int64_t dflt, int64_t
   return -1;
 }
 
-/* Every alert raised from `from` (default: today's midnight, site time) to
- * `to` (default: now), with its whole life. */
+/* The alerts raised from `from` (default: today's midnight, site time) to
+ * `to` (default: now), with their whole life, `limit` (100, at most 1000)
+ * after the alert `after`. */
 static void get_alert_log(api *a, http_request *req) {
   int64_t now = vigil_engine_now(a->e), from, to;
+  uint64_t after, limit;
   if (query_time(req, "from", local_midnight_ms(now), &from) < 0 || query_time(req, "to", now + 1, &to) < 0) return;
   if (to <= from) {
     vigil__http_respond_error(req, 400, "invalid_query", "to comes after from", "to");
     return;
   }
-  char *body = vigil_query_alert_log_json(a->e, from, to);
+  /* A page at a time, as the other lists (docs/security.md T10). */
+  if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
+  char *body = vigil_query_alert_log_json(a->e, from, to, after, limit > 1000 ? 1000 : (uint32_t)limit);
   if (!body)
     fail_engine(a, req, VIGIL_EIO, NULL);
   else
