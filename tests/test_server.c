@@ -973,7 +973,7 @@ static void test_site_day_and_escalation(void **state) {
   json_decref(c.json);
   expect_error(
       call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"X\", \"location\": \"\"}"),
-      422, "invalid_argument", "location");
+      422, "invalid_field", "location");
   reply r = visit_cmd(s, id, "entries", "{\"consent\": true, \"vitals\": {\"sbp\": 170, \"hr\": 80}}");
   expect(&r, 200);
   json_decref(r.json);
