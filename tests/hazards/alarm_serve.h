@@ -75,6 +75,27 @@ static inline int alarm_start(alarm_serve *a, const char *const *protocols, size
   return serve_start_args(&a->s, alarm_serve_args);
 }
 
+/* cmocka setup and teardown of a test on the bundled ketamine_iv: one
+ * server per test, so that no test sees another's visits. */
+static inline int alarm_setup_ketamine(void **state) {
+  alarm_serve *a = calloc(1, sizeof *a);
+  const char *protocols[] = {"@ketamine_iv"};
+  if (!a || alarm_start(a, protocols, 1) < 0) {
+    if (a) serve_cleanup(&a->s);
+    free(a);
+    return -1;
+  }
+  *state = a;
+  return 0;
+}
+
+static inline int alarm_teardown(void **state) {
+  alarm_serve *a = *state;
+  serve_cleanup(&a->s);
+  free(a);
+  return 0;
+}
+
 static inline const char *alarm_token(alarm_serve *a, const char *user, char *token) {
   if (token[0]) return token;
   hc_conn c;

@@ -16,25 +16,6 @@
 
 #include "alarm_serve.h"
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
-static int teardown(void **state) {
-  alarm_serve *a = *state;
-  serve_cleanup(&a->s);
-  free(a);
-  return 0;
-}
-
 /* The events of the visit of one type. */
 static size_t count_events(alarm_serve *a, uint64_t visit, const char *type) {
   char path[128];
@@ -144,5 +125,5 @@ int main(void) {
       cmocka_unit_test(one_late_checkpoint_is_one_alert),
       cmocka_unit_test(an_acknowledged_overdue_alert_does_not_silence_the_next_checkpoint),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, alarm_setup_ketamine, alarm_teardown);
 }

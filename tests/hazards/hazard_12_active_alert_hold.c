@@ -20,25 +20,6 @@
 
 #include "alarm_serve.h"
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
-static int teardown(void **state) {
-  alarm_serve *a = *state;
-  serve_cleanup(&a->s);
-  free(a);
-  return 0;
-}
-
 #define OBS(spo2, rr)                                                                                                  \
   "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": " #spo2 ", \"rr\": " #rr "},"                        \
   " \"moaas\": \"5\", \"dissociation\": \"none\"}"
@@ -164,8 +145,9 @@ static void an_aldrete_that_contradicts_the_vitals_holds_the_discharge(void **st
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(active_high_alerts_hold_the_phase, setup, teardown),
-      cmocka_unit_test_setup_teardown(an_aldrete_that_contradicts_the_vitals_holds_the_discharge, setup, teardown),
+      cmocka_unit_test_setup_teardown(active_high_alerts_hold_the_phase, alarm_setup_ketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(an_aldrete_that_contradicts_the_vitals_holds_the_discharge, alarm_setup_ketamine,
+                                      alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

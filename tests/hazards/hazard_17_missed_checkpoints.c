@@ -58,25 +58,6 @@ static uint64_t infusion_with_gaps(alarm_serve *a, int64_t *phase_at) {
   return id;
 }
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
-static int teardown(void **state) {
-  alarm_serve *a = *state;
-  serve_cleanup(&a->s);
-  free(a);
-  return 0;
-}
-
 static void missed_checkpoints_hold_the_infusion(void **state) {
   alarm_serve *a = *state;
   int64_t phase_at = 0;
@@ -119,7 +100,7 @@ static void missed_checkpoints_hold_the_infusion(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(missed_checkpoints_hold_the_infusion, setup, teardown),
+      cmocka_unit_test_setup_teardown(missed_checkpoints_hold_the_infusion, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,25 +17,6 @@
 
 #include "alarm_serve.h"
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
-static int teardown(void **state) {
-  alarm_serve *a = *state;
-  serve_cleanup(&a->s);
-  free(a);
-  return 0;
-}
-
 /* The first alert of a list answer whose message has what, a new reference. */
 static json_t *listed(alarm_serve *a, const char *path, const char *what) {
   json_t *r, *x, *found = NULL;
@@ -108,7 +89,7 @@ static void what_is_shown_is_filled_in_and_current(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(what_is_shown_is_filled_in_and_current, setup, teardown),
+      cmocka_unit_test_setup_teardown(what_is_shown_is_filled_in_and_current, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

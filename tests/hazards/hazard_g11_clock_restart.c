@@ -19,25 +19,6 @@
 
 #include "hazard_restart.h"
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
-static int teardown(void **state) {
-  alarm_serve *a = *state;
-  serve_cleanup(&a->s);
-  free(a);
-  return 0;
-}
-
 /* The times of the visit's events, in seq order, as ms; their count. */
 static size_t event_times(alarm_serve *a, uint64_t visit, long long *out, size_t cap) {
   char path[128];
@@ -103,7 +84,7 @@ static void the_clock_resumes_after_the_stored_events(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(the_clock_resumes_after_the_stored_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(the_clock_resumes_after_the_stored_events, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

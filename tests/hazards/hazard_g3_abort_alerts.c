@@ -20,25 +20,6 @@
 
 #include "hazard_restart.h"
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
-static int teardown(void **state) {
-  alarm_serve *a = *state;
-  serve_cleanup(&a->s);
-  free(a);
-  return 0;
-}
-
 static int level_of(alarm_serve *a, uint64_t visit, const char *rule) {
   json_t *x = alarm_latest(a, visit, rule);
   int level = x ? (int)json_integer_value(json_object_get(x, "level")) : -1;
@@ -123,8 +104,8 @@ static void a_nurse_aborts_a_visit_without_high_alerts(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(aborted_alerts_escalate_until_acknowledged, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_nurse_aborts_a_visit_without_high_alerts, setup, teardown),
+      cmocka_unit_test_setup_teardown(aborted_alerts_escalate_until_acknowledged, alarm_setup_ketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_nurse_aborts_a_visit_without_high_alerts, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

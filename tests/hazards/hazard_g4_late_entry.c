@@ -19,25 +19,6 @@
 
 #include "hazard_restart.h"
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
-static int teardown(void **state) {
-  alarm_serve *a = *state;
-  serve_cleanup(&a->s);
-  free(a);
-  return 0;
-}
-
 #define VITALS(sbp, dbp, spo2, rr)                                                                                     \
   "{\"sbp\": " #sbp ", \"dbp\": " #dbp ", \"hr\": 72, \"spo2\": " #spo2 ", \"rr\": " #rr "}"
 
@@ -143,8 +124,8 @@ static void a_late_normal_reading_resolves_nothing(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(a_late_entry_is_judged_by_the_rules, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_late_normal_reading_resolves_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_late_entry_is_judged_by_the_rules, alarm_setup_ketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_late_normal_reading_resolves_nothing, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

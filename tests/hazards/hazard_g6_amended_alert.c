@@ -20,25 +20,6 @@
 
 #include "alarm_serve.h"
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
-static int teardown(void **state) {
-  alarm_serve *a = *state;
-  serve_cleanup(&a->s);
-  free(a);
-  return 0;
-}
-
 #define VITALS(spo2, rr) "{\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": " #spo2 ", \"rr\": " #rr "}"
 
 static void an_amendment_does_not_resolve_a_high_alert(void **state) {
@@ -101,7 +82,7 @@ static void an_amendment_does_not_resolve_a_high_alert(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(an_amendment_does_not_resolve_a_high_alert, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_amendment_does_not_resolve_a_high_alert, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
