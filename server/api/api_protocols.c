@@ -806,6 +806,28 @@ typedef struct approving {
   char ref[256], sha256[65], by[USER_NAME_MAX + 1];
 } approving;
 
+/* A list of changes that an approval must confirm with `member: true`: 1 when
+ * the request is refused (422, answered here), 0 when it may go on. `what`
+ * is the message's start, with %zu for the count and %s for its plural. */
+static int confirmation_refused(http_request *req, json_t *body, const char *member, json_t *list, const char *what) {
+  json_t *confirm = json_object_get(body, member);
+  char msg[256];
+  if (confirm && !json_is_boolean(confirm)) {
+    snprintf(msg, sizeof msg, "%s is true or false", member);
+    vigil__http_respond_error(req, 422, "value_refused", msg, member);
+    return 1;
+  }
+  if (!json_array_size(list) || json_is_true(confirm)) return 0;
+  char head[160];
+  size_t n = json_array_size(list);
+  snprintf(head, sizeof head, what, n, n == 1 ? "" : "s");
+  snprintf(msg, sizeof msg, "this version %s (%s: true) to approve it", head, member);
+  json_t *extra = json_pack("{s:O}", "reasons", list);
+  vigil__api_reply_free(req, 422, vigil__http_error_json("confirmation_required", msg, member, extra), NULL);
+  json_decref(extra);
+  return 1;
+}
+
 static void approve_checked(api *a, http_request *req, int ok, void *ctx) {
   approving *x = ctx;
   if (req && !ok) {
@@ -856,51 +878,17 @@ static void post_approve(api *a, http_request *req, const char *want) {
    * approver has seen them (docs/safety.md, F7). */
   json_t *diff = diff_json(a, &l);
   json_t *changes = json_object_get(diff, "prescribed");
-  json_t *confirm = json_object_get(body, "confirm_prescribed");
   if (!diff) {
     vigil__http_respond_error(req, 503, "out_of_memory", "out of memory: nothing was approved", NULL);
     json_decref(body);
     return;
   }
-  if (confirm && !json_is_boolean(confirm)) {
-    vigil__http_respond_error(req, 422, "value_refused", "confirm_prescribed is true or false", "confirm_prescribed");
-    json_decref(diff);
-    json_decref(body);
-    return;
-  }
-  if (json_array_size(changes) && !json_is_true(confirm)) {
-    json_t *extra = json_pack("{s:O}", "reasons", changes);
-    char msg[256];
-    snprintf(msg, sizeof msg,
-             "this version changes the prescription (%zu prescribed param%s): confirm the changes "
-             "(confirm_prescribed: true) to approve it",
-             json_array_size(changes), json_array_size(changes) == 1 ? "" : "s");
-    vigil__api_reply_free(req, 422, vigil__http_error_json("confirmation_required", msg, "confirm_prescribed", extra),
-                          NULL);
-    json_decref(extra);
-    json_decref(diff);
-    json_decref(body);
-    return;
-  }
-  /* The same for the safety controls it removes or weakens (K6). */
-  json_t *weakened = json_object_get(diff, "weakened");
-  json_t *confirm_w = json_object_get(body, "confirm_weakened");
-  if (confirm_w && !json_is_boolean(confirm_w)) {
-    vigil__http_respond_error(req, 422, "value_refused", "confirm_weakened is true or false", "confirm_weakened");
-    json_decref(diff);
-    json_decref(body);
-    return;
-  }
-  if (json_array_size(weakened) && !json_is_true(confirm_w)) {
-    json_t *extra = json_pack("{s:O}", "reasons", weakened);
-    char msg[256];
-    snprintf(msg, sizeof msg,
-             "this version removes or weakens %zu safety control%s: confirm them (confirm_weakened: true) to "
-             "approve it",
-             json_array_size(weakened), json_array_size(weakened) == 1 ? "" : "s");
-    vigil__api_reply_free(req, 422, vigil__http_error_json("confirmation_required", msg, "confirm_weakened", extra),
-                          NULL);
-    json_decref(extra);
+  /* The changes to the prescription, and the safety controls it removes or
+   * weakens (K6), each need their own confirmation. */
+  if (confirmation_refused(req, body, "confirm_prescribed", changes,
+                           "changes the prescription (%zu prescribed param%s): confirm the changes") ||
+      confirmation_refused(req, body, "confirm_weakened", json_object_get(diff, "weakened"),
+                           "removes or weakens %zu safety control%s: confirm them")) {
     json_decref(diff);
     json_decref(body);
     return;
