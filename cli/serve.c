@@ -508,6 +508,8 @@ typedef struct settings {
   uint64_t upload_check_mb;           /* vigil.conf upload_check_memory_mb */
   uint64_t max_connections;           /* vigil.conf max_connections */
   uint64_t connections_per_address;   /* vigil.conf connections_per_address */
+  uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
+  uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
   uint64_t refusal_window_ms;         /* vigil.conf refusal_window_seconds */
   int secure_cookies;                 /* vigil.conf secure_cookies */
   uint64_t escalate_ms;               /* site.escalate_after */
@@ -732,7 +734,10 @@ static config *read_settings(settings *st) {
       vigil__config_duration(c, "max_connections", "connections", 1, 100000, 1024, &st->max_connections, err,
                              sizeof err) < 0 ||
       vigil__config_duration(c, "connections_per_address", "connections", 1, 100000, 64, &st->connections_per_address,
-                             err, sizeof err) < 0) {
+                             err, sizeof err) < 0 ||
+      vigil__config_duration(c, "crowded_connections", "connections", 1, 100000, 0, &st->crowded_connections, err,
+                             sizeof err) < 0 ||
+      vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     vigil__config_free(c);
     return NULL;
@@ -1038,6 +1043,8 @@ static int serve(settings *st) {
                      .log = request_log,
                      .max_connections = (unsigned)st->max_connections,
                      .max_connections_per_address = (unsigned)st->connections_per_address,
+                     .crowded_connections = (unsigned)st->crowded_connections,
+                     .crowded_idle_timeout_ms = st->crowded_idle_ms,
                      .unlimited = st->trusted_proxies,
                      .n_unlimited = st->n_trusted_proxies,
                      .notice = http_notice,

@@ -547,6 +547,72 @@ static void test_connections_per_address(void **state) {
   serve_stop(s, 0);
 }
 
+/* U4: at max_connections the connection idle longest is closed so a
+ * newcomer is served; with none idle the newcomer is 503
+ * too_many_connections (before: closed at once, a reset to the client);
+ * and once crowded_connections are open an idle one closes after
+ * crowded_idle_timeout, not the idle timeout (30 s). */
+static void test_connections_at_the_limit(void **state) {
+  serve_process *s = *state;
+  hc_response r;
+  /* Crowded: 2 idle connections stay; the third makes all three close soon. */
+  start(s, "crowded_connections = 3\ncrowded_idle_timeout = 1");
+  hc_conn q[3];
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(hc_connect(&q[i], s->port), 0);
+  if (hc_wait_closed(&q[0], 1800)) fail_msg("an idle connection closed before the server was crowded");
+  assert_int_equal(hc_connect(&q[2], s->port), 0);
+  for (int i = 0; i < 3; i++) {
+    if (!hc_wait_closed(&q[i], 4000)) fail_msg("idle connection %d still open while crowded", i);
+    hc_close(&q[i]);
+  }
+  serve_stop(s, 0);
+
+  start(s, "max_connections = 4");
+  hc_conn c[4];
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(hc_connect(&c[i], s->port), 0);
+    usleep(20000);
+  }
+  usleep(100000);
+  /* A fifth is served; the oldest idle one made room. */
+  hc_conn extra;
+  assert_int_equal(hc_connect(&extra, s->port), 0);
+  if (hc_request(&extra, "GET", "/healthz", NULL, NULL, &r) != 0) fail_msg("the fifth connection was not answered");
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  if (!hc_wait_closed(&c[0], 2000)) fail_msg("the oldest idle connection was not closed");
+  hc_close(&c[0]);
+  /* None idle: each of the four has a request under way. */
+  for (int i = 1; i < 4; i++)
+    hc_send_str(&c[i], "GET /healthz HTTP/1.1\r\n");
+  hc_send_str(&extra, "GET /healthz HTTP/1.1\r\n");
+  usleep(100000);
+  hc_conn late;
+  assert_int_equal(hc_connect(&late, s->port), 0);
+  hc_send_str(&late, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  if (hc_read(&late, &r, 5000) != 0) fail_msg("no answer at the limit with none idle (a reset?)");
+  expect_error(r.status, r.body, 503, "too_many_connections", NULL);
+  hc_response_free(&r);
+  hc_close(&late);
+  /* The requests under way go on. */
+  for (int i = 1; i < 4; i++) {
+    hc_send_str(&c[i], "Host: 127.0.0.1\r\n\r\n");
+    assert_int_equal(hc_read(&c[i], &r, 5000), 0);
+    assert_int_equal(r.status, 200);
+    hc_response_free(&r);
+    hc_close(&c[i]);
+  }
+  hc_close(&extra);
+  usleep(100000);
+  char *text = metrics(s);
+  if (!strstr(text, "vigil_http_connections_closed_idle_total 1\n") ||
+      !strstr(text, "vigil_http_connections_refused_total{limit=\"total\"} 1\n"))
+    fail_msg("/metrics does not count them:\n%s", text);
+  free(text);
+  serve_stop(s, 0);
+}
+
 /* Out of file descriptors: the server logs it and /metrics says so
  * (before: connections were dropped without a word). */
 static void test_descriptors_exhausted(void **state) {
@@ -927,6 +993,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rule_time_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upload_off_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connections_per_address, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connections_at_the_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_descriptors_exhausted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_patient_ids, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shown_identifiers, setup, teardown),

@@ -462,7 +462,7 @@ static void get_metrics(api *a, http_request *req) {
    * not be accepted (out of file descriptors). */
   http_stats hs;
   vigil__http_server_stats(vigil__http_request_server(req), &hs);
-  char conns[1400];
+  char conns[1700];
   snprintf(conns, sizeof conns,
            "# HELP vigil_http_connections Connections open now.\n# TYPE vigil_http_connections gauge\n"
            "vigil_http_connections %u\n"
@@ -471,14 +471,17 @@ static void get_metrics(api *a, http_request *req) {
            "vigil_http_connections_refused_total{limit=\"per_address\"} %llu\n"
            "vigil_http_connections_refused_total{limit=\"total\"} %llu\n"
            "vigil_http_connections_refused_total{limit=\"descriptors\"} %llu\n"
+           "# HELP vigil_http_connections_closed_idle_total Idle connections closed at max_connections to make room "
+           "for a new one.\n# TYPE vigil_http_connections_closed_idle_total counter\n"
+           "vigil_http_connections_closed_idle_total %llu\n"
            "# HELP vigil_http_accept_failures_total Connections the server could not accept (out of file "
            "descriptors or memory).\n# TYPE vigil_http_accept_failures_total counter\n"
            "vigil_http_accept_failures_total %llu\n"
            "# HELP vigil_http_descriptors_exhausted 1 when the last accept failed for want of file descriptors.\n"
            "# TYPE vigil_http_descriptors_exhausted gauge\nvigil_http_descriptors_exhausted %d\n",
            hs.connections, (unsigned long long)hs.refused_per_address, (unsigned long long)hs.refused_total,
-           (unsigned long long)hs.refused_descriptors, (unsigned long long)hs.accept_failures,
-           hs.descriptors_exhausted);
+           (unsigned long long)hs.refused_descriptors, (unsigned long long)hs.closed_idle,
+           (unsigned long long)hs.accept_failures, hs.descriptors_exhausted);
   if (text) {
     char *both = malloc(strlen(text) + strlen(conns) + 1);
     if (both) strcat(strcpy(both, text), conns);

@@ -34,6 +34,8 @@ static const char *const KNOWN[] = {
     "upload_check_memory_mb",  /* memory of that check */
     "max_connections",         /* open at once */
     "connections_per_address", /* open at once from one client address */
+    "crowded_connections",     /* open at once from which idle ones are closed sooner */
+    "crowded_idle_timeout",    /* seconds: the idle timeout then */
     "refusal_window_seconds",  /* refused requests of one address and reason: one auth.failed event per window */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
     "node",       /* its name */

@@ -104,6 +104,7 @@ struct conn {
   int err_status;   /* set by a parser callback that refused the request */
   const char *err_code, *err_msg, *err_field;
   int in_dispatch, reading, shutting, eof, closing, handles;
+  uint64_t idle_since; /* loop time it last had nothing to do (arm_timer) */
   char remote[64];
   char ip[48]; /* the client's address, without the port */
   conn *prev, *next;
@@ -117,6 +118,8 @@ struct http_server {
   http_parser_settings settings;
   conn *conns;
   unsigned n_conns;
+  unsigned n_closing; /* of n_conns, closed and waiting for their handles */
+  int crowded;        /* open connections reached crowded_connections: idle ones get the short timeout */
   uint64_t next_id;
   int port;
   int closing, listener_open, close_timer_open;
@@ -377,7 +380,28 @@ static void arm_timer(conn *c) {
   } else if (has_unanswered(c)) {
     uv_timer_stop(&c->timer); /* the server is the one working */
   } else {
-    uv_timer_start(&c->timer, on_timer, s->o.idle_timeout_ms, 0);
+    c->idle_since = now;
+    uint64_t idle = s->o.idle_timeout_ms;
+    if (s->crowded && s->o.crowded_idle_timeout_ms < idle) idle = s->o.crowded_idle_timeout_ms;
+    uv_timer_start(&c->timer, on_timer, idle, 0);
+  }
+}
+
+/* Idle: open, not closing, nothing received and nothing to answer. */
+static int conn_idle(const conn *c) { return !c->closing && !c->shutting && !c->cur && !c->head; }
+
+/* Open connections reached crowded_connections (or left it): an idle one
+ * keeps the short idle timeout from when it became idle. */
+static void set_crowded(http_server *s) {
+  int crowded = s->n_conns - s->n_closing >= s->o.crowded_connections;
+  if (crowded == s->crowded) return;
+  s->crowded = crowded;
+  if (!crowded) return;
+  uint64_t now = uv_now(s->loop);
+  for (conn *c = s->conns; c; c = c->next) {
+    if (!conn_idle(c) || !c->reading) continue;
+    uint64_t due = c->idle_since + s->o.crowded_idle_timeout_ms;
+    if (due < c->idle_since + s->o.idle_timeout_ms) uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
   }
 }
 
@@ -391,14 +415,17 @@ static void on_handle_closed(uv_handle_t *h) {
     s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->n_conns--;
+  s->n_closing--;
   free(c->stash);
   free(c);
+  set_crowded(s);
   maybe_finish(s);
 }
 
 static void conn_close(conn *c) {
   if (c->closing) return;
   c->closing = 1;
+  c->srv->n_closing++;
   request_free(c->cur);
   c->cur = NULL;
   http_request *stream = NULL;
@@ -1090,11 +1117,6 @@ static void on_connection(uv_stream_t *listener, int status) {
     conn_close(c);
     return;
   }
-  if (s->n_conns > s->o.max_connections) {
-    s->stats.refused_total++;
-    conn_close(c);
-    return;
-  }
   /* Descriptors are handed out lowest first: one this high means nearly
    * all are taken. The last ones are kept for the store (a commit that
    * cannot open its journal loses writes), uploads and plugins; libuv
@@ -1133,6 +1155,26 @@ static void on_connection(uv_stream_t *listener, int status) {
     refuse(c, 503, "too_many_connections", "too many connections from this address; close some and try again", NULL);
     return;
   }
+  /* At the limit the one idle longest makes room (a client that holds
+   * connections it does not use cannot keep others out); with none idle
+   * the newcomer is told why below. */
+  int full = s->n_conns - s->n_closing > s->o.max_connections;
+  if (full) {
+    conn *oldest = NULL;
+    for (conn *x = s->conns; x; x = x->next)
+      if (x != c && x->reading && conn_idle(x) && (!oldest || x->idle_since <= oldest->idle_since)) oldest = x;
+    if (oldest) {
+      s->stats.closed_idle++;
+      conn_close(oldest);
+      full = 0;
+    }
+  }
+  if (full) {
+    s->stats.refused_total++;
+    refuse(c, 503, "too_many_connections", "the server has too many connections open; try again shortly", NULL);
+    return;
+  }
+  set_crowded(s);
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
     conn_close(c);
     return;
@@ -1188,6 +1230,8 @@ int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_ser
   if (!s->o.max_pipeline) s->o.max_pipeline = 16;
   if (!s->o.max_connections) s->o.max_connections = 1024;
   if (!s->o.max_connections_per_address) s->o.max_connections_per_address = 64;
+  if (!s->o.crowded_connections) s->o.crowded_connections = s->o.max_connections - s->o.max_connections / 4;
+  if (!s->o.crowded_idle_timeout_ms) s->o.crowded_idle_timeout_ms = 5000;
   struct rlimit nofile;
   if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) s->fd_limit = nofile.rlim_cur;
   s->settings.on_message_begin = on_message_begin;

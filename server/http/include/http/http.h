@@ -40,8 +40,10 @@ typedef struct http_options {
   void *handler_ud;
   http_log_fn log; /* NULL: none */
   void *log_ud;
-  unsigned max_connections;             /* open at once; 0: 1024 (more are closed at once) */
+  unsigned max_connections;             /* open at once; 0: 1024 (then the one idle longest is closed, or 503) */
   unsigned max_connections_per_address; /* from one client address; 0: 64 (more: 503, closed) */
+  unsigned crowded_connections;         /* open at once from which idle ones close sooner; 0: 3/4 of max */
+  uint64_t crowded_idle_timeout_ms;     /* the idle timeout then; 0: 5 s */
   const char *const *unlimited;         /* addresses without the per-address limit (trusted proxies) */
   size_t n_unlimited;
   /* Called (at most every 10 s) when connections cannot be accepted: the
@@ -62,7 +64,8 @@ typedef struct http_options {
 typedef struct http_stats {
   unsigned connections;         /* open now */
   uint64_t refused_per_address; /* over max_connections_per_address */
-  uint64_t refused_total;       /* over max_connections */
+  uint64_t refused_total;       /* over max_connections, none idle to close */
+  uint64_t closed_idle;         /* idle ones closed at max_connections to make room */
   uint64_t refused_descriptors; /* file descriptors nearly exhausted (a reserve is kept for the store) */
   uint64_t accept_failures;     /* accept() failed: out of file descriptors (EMFILE, ENFILE) or memory */
   int descriptors_exhausted;    /* the last connection was refused, or not accepted, for want of descriptors */
