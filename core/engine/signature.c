@@ -119,7 +119,7 @@ void vigil__signatures_review(vigil_engine *e, visit *v, const char *who) {
   if (!v->sigs) return;
   for (uint32_t i = 0; i < v->p->n_items; i++) {
     const signature_state *s = &v->sigs[i];
-    if (s->attests.type == VAL_NIL || s->void_reason) continue;
+    if (s->attests.type == VAL_NIL) continue;
     const char *what, *unit;
     val was, now;
     if (!changed(v, s, &what, &unit, &was, &now)) continue;
@@ -131,6 +131,9 @@ void vigil__signatures_review(vigil_engine *e, visit *v, const char *who) {
              u ? " " : "", u ? unit : "", b ? b : "?", u ? " " : "", u ? unit : "");
     free(a);
     free(b);
+    /* K9a: a void signature's reason names the latest change (40 -> 80 -> 41:
+     * from the signed value to the current one), voided again when it moves. */
+    if (s->void_reason && !strcmp(s->void_reason, reason)) continue;
     vigil__emit(e, v, EV_SIGNATURE_VOIDED, who,
                 vigil__val_recordv(4, K(item), val_atom(sig->qid), K(attested), vigil__val_retain(s->attests), K(value),
                                    vigil__val_retain(now), K(reason), vigil__val_cstring(reason)));
