@@ -740,6 +740,9 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
     if (y) {
       if (x->hold_missed && !y->hold_missed)
         weak_say(w, "phase %s: a missed checkpoint no longer holds the gate (missed = \"hold\" removed)", x->id);
+      if (y->unmonitored_after > x->unmonitored_after)
+        weak_say(w, "phase %s: monitoring is called undocumented later (unmonitored_after %u -> %u missed checkpoints)",
+                 x->id, x->unmonitored_after, y->unmonitored_after);
       if (x->min > 0 && y->min < x->min)
         weak_say(w, "phase %s: minimum time shortened %s -> %s", x->id, dur(t1, sizeof t1, x->min),
                  y->min > 0 ? dur(t2, sizeof t2, y->min) : "none");

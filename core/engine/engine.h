@@ -121,8 +121,20 @@ struct visit {
   signature_state *sigs; /* one per protocol item, made at the first signature */
   hand *hands;
   uint32_t n_hands;
+  /* K8: checkpoints of the current phase missed in a row since its last entry
+   * (a reading or a skip), the due time of the latest of them, when the phase
+   * was last documented, and the entry that resumed a stopped schedule (the
+   * checkpoints before it are passed over, not made overdue one by one). */
+  uint32_t missed_run;
+  int64_t missed_run_due, documented_at, resumed_at;
   uint64_t last_seq;
 };
+
+/* K8: the schedule of the visit's phase stopped after its missed checkpoints. */
+static inline int vigil__unmonitored(const visit *v) {
+  uint32_t after = v->p->phases[v->phase].unmonitored_after;
+  return after > 0 && v->missed_run >= after;
+}
 
 /* A patient's course (course.c): the run of sessions their visits make on
  * a protocol that declares a course, folded from the course.* events. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "base/intern.h"
@@ -60,6 +61,19 @@ static void consider(deadline *best, int64_t at, deadline_kind kind) {
   }
 }
 
+/* The occurrence of an item that goes overdue next. After a stopped schedule
+ * (K8) the checkpoints before the entry that resumed it are passed over: the
+ * one high alert said they were not documented. */
+static uint32_t next_overdue(const visit *v, const item_spec *it) {
+  const item_state *s = &v->items[it->index];
+  uint32_t k = max3(s->sat, s->overdue, s->passed);
+  int64_t due;
+  while (v->resumed_at && (due = vigil__schedule_due(&it->sched, k)) >= 0 &&
+         v->phase_at + due + it->sched.grace <= v->resumed_at && k < UINT32_MAX)
+    k++;
+  return k;
+}
+
 static deadline next_deadline(visit *v) {
   deadline best = {.at = INT64_MAX, .kind = DL_NONE};
   /* An aborted visit's active alerts escalate until acknowledged (G3 in
@@ -71,8 +85,8 @@ static deadline next_deadline(visit *v) {
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &p->items[ph->first_item + j];
     const item_state *s = &v->items[it->index];
-    if (!it->scheduled || s->skipped_for_good) continue;
-    uint32_t k = max3(s->sat, s->overdue, s->passed);
+    if (!it->scheduled || s->skipped_for_good || vigil__unmonitored(v)) continue;
+    uint32_t k = next_overdue(v, it);
     int64_t due = vigil__schedule_due(&it->sched, k);
     if (due < 0) continue;
     int64_t at = v->phase_at + due + it->sched.grace;
@@ -109,11 +123,33 @@ void vigil__schedule_visit(vigil_engine *e, visit *v) {
 static int64_t overdue_at(const visit *v, const item_spec *it, uint32_t *occurrence) {
   const item_state *s = &v->items[it->index];
   if (!it->scheduled || s->skipped_for_good) return -1;
-  uint32_t k = max3(s->sat, s->overdue, s->passed);
+  uint32_t k = next_overdue(v, it);
   int64_t due = vigil__schedule_due(&it->sched, k);
   if (due < 0) return -1;
   *occurrence = k;
   return v->phase_at + due + it->sched.grace;
+}
+
+/* K8 in docs/safety.md: the phase's checkpoints were missed unmonitored_after
+ * times in a row. An abandoned visit would write overdue events and alerts
+ * every few minutes for ever; instead its schedule stops (next_deadline) and
+ * one high alert says so, escalating as alerts do, until an entry resumes it. */
+static void fire_unmonitored(vigil_engine *e, visit *v) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  char key[300], msg[1600], title[1024], since[32];
+  time_t t = (time_t)(v->documented_at / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(since, sizeof since, "%Y-%m-%d %H:%M", &tm);
+  snprintf(key, sizeof key, "unmonitored:%s", ph->id);
+  const char *k = vigil__intern(key);
+  for (uint32_t i = 0; i < v->n_alerts; i++)
+    if (v->alerts[i]->key == k && !v->alerts[i]->acked && !v->alerts[i]->cleared) return; /* still on screen */
+  snprintf(msg, sizeof msg,
+           "No readings recorded since %s UTC (%s: %u checkpoints missed in a row): monitoring stopped being "
+           "documented; its overdue alerts stop until the next entry",
+           since, vigil__visit_text(v, ph->title, title, sizeof title), v->missed_run);
+  vigil__raise_alert(e, v, SRC_PHASE, ph->id, k, PRIORITY_HIGH, msg, v->p->latching, v->p->escalate, -1, NULL);
 }
 
 /* Every item of the phase whose overdue deadline is d->at goes overdue (or is
@@ -126,6 +162,7 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
   int group[256];
   int n = 0;
   uint64_t follows = 0; /* the acknowledged overdue alert this one announces again */
+  int stopped = 0;      /* this checkpoint is the last the schedule makes overdue (K8) */
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &v->p->items[ph->first_item + j];
     uint32_t k = 0;
@@ -142,6 +179,7 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
     val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(occurrence), val_num(k), K(due),
                                   val_num((double)due), K(late_ms), val_num((double)(now - d->at)));
     if (!vigil__emit(e, v, EV_ITEM_OVERDUE, K(vigil), data)) return;
+    if (vigil__unmonitored(v)) stopped = 1;
     /* Still unresolved from an earlier occurrence: that alert stands for it,
      * unless it was acknowledged. An acknowledgement covers the checkpoints
      * missed so far, not the next one (F6 in docs/safety.md: an hour without
@@ -152,6 +190,7 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
       if (open && !follows) follows = open->id;
     }
   }
+  if (stopped) fire_unmonitored(e, v);
   if (n == 0) return;
   const item_spec *first = &v->p->items[group[0]];
   int64_t due = d->at - first->sched.grace;

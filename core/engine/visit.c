@@ -333,10 +333,22 @@ static void enter_phase(visit *v, int phase, int64_t at) {
   v->phase_at = at;
   v->phase_start[phase] = at;
   v->min_reached = v->max_alerted = 0;
+  v->missed_run = 0;
+  v->missed_run_due = -1;
+  v->documented_at = at;
+  v->resumed_at = 0;
   /* Blocks belong to the rules of the phase that set them. */
   for (uint32_t i = 0; i < v->n_blocks; i++)
     free(v->blocks[i].reason);
   v->n_blocks = 0;
+}
+
+/* K8: an entry documents the phase; one after a stopped schedule resumes it. */
+static void documented(visit *v, int64_t at) {
+  if (vigil__unmonitored(v)) v->resumed_at = at;
+  v->missed_run = 0;
+  v->missed_run_due = -1;
+  v->documented_at = at;
 }
 
 void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
@@ -386,6 +398,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
       if (item >= 0 && v->p->items[item].kind == KIND_SIGNATURE && sign_item(v, item, val_fields(*attests)[i].v) < 0)
         e->oom = 1;
     }
+    documented(v, ev->time);
     break;
   }
   case EV_ITEM_AMENDED: {
@@ -410,6 +423,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_ITEM_SKIPPED: {
     int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
     if (item >= 0 && skip_item(v, item, d) < 0) e->oom = 1;
+    documented(v, ev->time);
     break;
   }
   case EV_ITEM_OVERDUE: {
@@ -418,6 +432,13 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     item_state *s = &v->items[item];
     uint32_t k = (uint32_t)num_of(d, K(occurrence), 0);
     s->overdue = k + 1;
+    /* One more checkpoint missed in a row (K8): the items due at one time
+     * count once. */
+    int64_t due = (int64_t)num_of(d, K(due), 0);
+    if (due != v->missed_run_due) {
+      v->missed_run++;
+      v->missed_run_due = due;
+    }
     /* Missed until it is recorded late or skipped (G8). */
     uint32_t *m = realloc(s->missed, (s->n_missed + 1) * sizeof *m);
     if (!m) {

@@ -447,6 +447,7 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     s->max = get_int(L, ph, "max", -1);
     s->gate_ref = get_ref(L, ph, "gate");
     s->hold_missed = (uint8_t)get_bool(L, ph, "hold_missed", 0);
+    s->unmonitored_after = (uint32_t)get_int(L, ph, "unmonitored_after", 6);
     s->first_item = (uint16_t)p->n_items;
     s->n_items = (uint16_t)get_len(L, ph, "items");
     p->n_items += s->n_items;

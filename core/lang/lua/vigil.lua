@@ -609,7 +609,8 @@ local function compile_rule(node, phase)
            priority = priority, worse = worse, margin = margin, carry = spec.carry == true }
 end
 
-local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace", "missed" })
+local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace", "missed",
+                             "unmonitored_after" })
 
 local function compile_phase(node, defaults)
   local spec = node.spec
@@ -630,6 +631,16 @@ local function compile_phase(node, defaults)
               .. "alert), not %s", tostring(spec.missed))
   end
   ph.hold_missed = spec.missed == "hold"
+  -- K8 in docs/safety.md: after this many checkpoints missed in a row the
+  -- schedule stops making overdue alerts for the phase and one high alert says
+  -- that monitoring stopped being documented; an entry resumes it.
+  local after = spec.unmonitored_after
+  if after ~= nil and (math.type(after) ~= "integer" or after < 1) then
+    bad(node, "unmonitored_after must be a whole number of checkpoints, at least 1 (default 6), not %s",
+        tostring(after))
+    after = nil
+  end
+  ph.unmonitored_after = after or 6
   placeholders(node, ph.title)
   placeholders(node, ph.help)
   local phase_defaults = setmetatable({ grace = spec.grace }, { __index = defaults })

@@ -108,6 +108,7 @@ typedef struct phase_spec {
   int64_t min, max; /* -1: none */
   int gate_ref;
   uint8_t hold_missed;          /* `missed = "hold"`: a missed checkpoint holds the gate (G8) */
+  uint32_t unmonitored_after;   /* missed checkpoints in a row after which its schedule stops (K8) */
   uint16_t first_item, n_items; /* items[first_item .. first_item + n_items) */
   uint16_t n_scheduled;
   rule_spec *rules;
