@@ -1,9 +1,11 @@
 /* export.c: vigil export fhir|rems VISIT [--db DB] [--csv]
+ *           vigil export course COURSE [--db DB]
  *
  * Reads the event store as it is, also while `vigil serve` runs on it (a
  * read-only engine: nothing recorded, no deadline fired), and prints one
  * visit's record in a format others file: a FHIR R4 Bundle, or the Spravato
- * REMS Patient Monitoring Form's data as JSON or CSV. Exit 0, 1 on failure,
+ * REMS Patient Monitoring Form's data as JSON or CSV; or a patient's
+ * treatment course as a FHIR R4 Bundle. Exit 0, 1 on failure,
  * 2 on bad usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,8 @@
 #define DEFAULT_DB "./var/vigil.db"
 
 static const char USAGE[] = "usage: vigil export fhir VISIT [--db DB]\n"
-                            "       vigil export rems VISIT [--csv] [--db DB]\n";
+                            "       vigil export rems VISIT [--csv] [--db DB]\n"
+                            "       vigil export course COURSE [--db DB]\n";
 
 /* The engine's warnings and errors go to stderr; its news (a recovery's
  * summary) is not what someone exporting a record asked for. */
@@ -26,8 +29,8 @@ static void log_problems(void *ud, vigil_log_level level, const char *msg) {
 }
 
 int cmd_export(int argc, char **argv) {
-  if (argc < 2 || (strcmp(argv[1], "fhir") != 0 && strcmp(argv[1], "rems") != 0)) {
-    fprintf(stderr, "vigil export: fhir or rems?\n%s", USAGE);
+  if (argc < 2 || (strcmp(argv[1], "fhir") != 0 && strcmp(argv[1], "rems") != 0 && strcmp(argv[1], "course") != 0)) {
+    fprintf(stderr, "vigil export: fhir, rems or course?\n%s", USAGE);
     return 2;
   }
   const char *what = argv[1], *db = DEFAULT_DB, *visit_arg = NULL;
@@ -46,8 +49,9 @@ int cmd_export(int argc, char **argv) {
   }
   char *end = NULL;
   unsigned long long visit = visit_arg ? strtoull(visit_arg, &end, 10) : 0;
+  int course = !strcmp(what, "course");
   if (!visit_arg || !*visit_arg || *end || visit_arg[0] == '-' || visit == 0) {
-    fprintf(stderr, "vigil export %s: which visit? (a number)\n%s", what, USAGE);
+    fprintf(stderr, "vigil export %s: which %s? (a number)\n%s", what, course ? "course" : "visit", USAGE);
     return 2;
   }
   vigil_options opts = {.db_path = db, .log = log_problems, .read_only = 1};
@@ -59,11 +63,12 @@ int cmd_export(int argc, char **argv) {
     return 1;
   }
   char *out = NULL, err[1024];
-  rc = !strcmp(what, "fhir") ? vigil__export_fhir(e, (uint64_t)visit, &out, err, sizeof err)
-                             : vigil__export_rems(e, (uint64_t)visit, csv, &out, err, sizeof err);
+  rc = course                  ? vigil__export_course_fhir(e, (uint64_t)visit, &out, err, sizeof err)
+       : !strcmp(what, "fhir") ? vigil__export_fhir(e, (uint64_t)visit, &out, err, sizeof err)
+                               : vigil__export_rems(e, (uint64_t)visit, csv, &out, err, sizeof err);
   vigil_engine_free(e);
   if (rc < 0) {
-    fprintf(stderr, "vigil export %s: visit %llu: %s\n", what, visit, err);
+    fprintf(stderr, "vigil export %s: %s %llu: %s\n", what, course ? "course" : "visit", visit, err);
     return 1;
   }
   size_t n = strlen(out);

@@ -39,10 +39,12 @@ static const struct command {
      "        data) or jsonl (each event's stored JSON). Times: 2026-01-05, 2026-01-05T08:00:00Z, or with an\n"
      "        offset (2026-01-05T09:00:00+01:00); no zone means UTC. See docs/audit.md.",
      cmd_audit},
-    {"export", "vigil export fhir VISIT [--db DB]\n  vigil export rems VISIT [--csv] [--db DB]",
+    {"export",
+     "vigil export fhir VISIT [--db DB]\n  vigil export rems VISIT [--csv] [--db DB]\n  vigil export course COURSE "
+     "[--db DB]",
      "One visit's record from the event store DB (default ./var/vigil.db; not while a server holds it): fhir, a FHIR\n"
      "      R4 Bundle (docs/fhir.md); rems, the Spravato REMS Patient Monitoring Form's data as JSON or CSV\n"
-     "      (docs/rems.md).",
+     "      (docs/rems.md); course, a patient's treatment course as a FHIR R4 Bundle (docs/fhir.md, \"The course\").",
      cmd_export},
     {"serve",
      "vigil serve [--config FILE] [--store DB] [--listen HOST:PORT] [--protocols DIR] [--idle-timeout S]\n"

@@ -22,6 +22,12 @@
  * says what goes where. */
 int vigil__export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen);
 
+/* A patient's treatment course as a FHIR R4 Bundle (type "collection"):
+ * EpisodeOfCare, CarePlan, an Encounter per session, the PHQ-9 totals as
+ * Observations, each session's REMS form (course_fhir.c); VIGIL_ENOENT for
+ * an unknown course. docs/fhir.md says what goes where. */
+int vigil__export_course_fhir(vigil_engine *e, uint64_t course, char **out, char *err, size_t errlen);
+
 /* The REMS Patient Monitoring Form data of one esketamine session: a JSON
  * object, or (csv != 0) a CSV header line and one row (RFC 4180, CRLF);
  * docs/rems.md names each field and the protocol item it comes from. */
@@ -45,6 +51,10 @@ json_t *vigil__visit_record_item(const visit_record *r, const char *qid);
 /* The time of the first event of `type` whose data field `key` equals
  * `value` (key NULL: any), as the event's ISO text; NULL if none. */
 const char *vigil__visit_record_event_time(const visit_record *r, const char *type, const char *key, const char *value);
+
+/* "urn:uuid:..." in url and its bare id, named by role within seed: the
+ * name-based UUIDs of the Bundles' resources (fhir.c). */
+void vigil__export_uuid(const char *seed, const char *role, char url[64], char id[40]);
 
 /* o's string member key, or "" when absent or not a string. */
 const char *vigil__export_str(json_t *o, const char *key);

@@ -77,6 +77,8 @@ static void uuid_of(const char *seed, const char *role, char out[64], char id[40
   snprintf(out, 64, "urn:uuid:%s", id);
 }
 
+void vigil__export_uuid(const char *seed, const char *role, char url[64], char id[40]) { uuid_of(seed, role, url, id); }
+
 /* Adds resource (taking it) under the id named by role within seed; url (may
  * be NULL) receives its fullUrl. */
 static void add_in(fhir *f, const char *seed, const char *role, json_t *resource, char url[64]) {

@@ -2,7 +2,7 @@
  * `vigil serve` (tests/protocols/course's protocol): the sessions and the
  * PHQ-9 trend at GET /api/v1/patients/{patient}, a patient's visits listed
  * with every status, a second open course refused (409), a course closed with
- * a reason (and a nurse's close without one refused), an unknown patient 404
+ * a reason (and a nurse's close without one refused), its FHIR Bundle, an unknown patient 404
  * and a bad due filter 400; a missed session's course alert (listed, escalated,
  * acknowledged, closed by a visit, rescheduled, stopped), a non-response after
  * the induction series, and a missed session's deadline across restarts. */
@@ -187,6 +187,18 @@ static void course_over_http(void **state) {
   assert_non_null(strstr(text, "already_exists"));
   free(text);
   char path[64];
+  /* The course as a FHIR Bundle: its episode, plan and PHQ-9 totals. */
+  snprintf(path, sizeof path, "/api/v1/courses/%llu/fhir", (unsigned long long)course);
+  json_t *bundle = get(&s, path, 200);
+  text = json_dumps(bundle, JSON_COMPACT);
+  assert_non_null(strstr(text, "\"resourceType\":\"EpisodeOfCare\""));
+  assert_non_null(strstr(text, "\"resourceType\":\"CarePlan\""));
+  assert_non_null(strstr(text, "\"code\":\"44261-6\""));
+  assert_non_null(strstr(text, "\"valueInteger\":9"));
+  free(text);
+  json_decref(bundle);
+  json_decref(get(&s, "/api/v1/courses/999/fhir", 404));
+  assert_int_equal(serve_request(&s, "POST", path, "{}", NULL), 405);
   snprintf(path, sizeof path, "/api/v1/courses/%llu/close", (unsigned long long)course);
   assert_int_equal(serve_request(&s, "POST", path, "{}", NULL), 422);
   assert_int_equal(serve_request(&s, "POST", "/api/v1/courses/999/close", "{\"reason\": \"x\"}", NULL), 404);

@@ -516,12 +516,177 @@ static void csv_cells_are_never_formulas(void **state) {
   vigil_engine_free(e);
 }
 
+/* ---- a patient's course ---------------------------------------------------- */
+
+#define DAY_MS (24 * 3600000LL)
+
+/* Two sessions of the bundled scenario `uneventful`, four days apart, for its
+ * patient: their course. Returns the engine; *course its id. */
+static vigil_engine *two_sessions(const char *protocol, const char *db, uint64_t *course, json_t **patient) {
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = db, .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  char dir[256], path[512], err[1024];
+  snprintf(dir, sizeof dir, "protocols/%s", protocol);
+  snprintf(path, sizeof path, "%s/scenarios/uneventful.lua", dir);
+  const char *ref;
+  if (vigil_engine_load(e, dir, &ref) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  uint64_t visit;
+  for (int i = 0; i < 2; i++) {
+    if (i) vigil_engine_advance_to(e, vigil_engine_now(e) + 4 * DAY_MS);
+    if (vigil__scenario_run(e, ref, path, NULL, NULL, &visit, err, sizeof err) < 0)
+      fail_msg("session %d: %s", i + 1, err);
+  }
+  char *text = vigil_visit_json(e, visit);
+  json_t *v = json_loads(text, 0, NULL);
+  vigil_free(text);
+  char *pj = vigil_patient_json(e, vigil__export_str(v, "patient"));
+  json_decref(v);
+  if (!pj) fail_msg("no course: %s", vigil_engine_errmsg(e));
+  *patient = json_loads(pj, 0, NULL);
+  vigil_free(pj);
+  json_t *c = json_array_get(json_object_get(*patient, "courses"), 0);
+  assert_int_equal(json_array_size(json_object_get(c, "sessions")), 2);
+  *course = (uint64_t)json_integer_value(json_object_get(c, "id"));
+  return e;
+}
+
+static char *course_fhir_of(vigil_engine *e, uint64_t course) {
+  char *out = NULL, err[1024];
+  if (vigil__export_course_fhir(e, course, &out, err, sizeof err) < 0) fail_msg("export_course_fhir: %s", err);
+  return out;
+}
+
+static int count_type(json_t *b, const char *type) { return count_code(b, type, NULL); }
+
+static void write_course(const char *protocol, const char *text) {
+  expected x = {.protocol = "course", .scenario = protocol};
+  write_out(&x, text);
+}
+
+/* The course as EpisodeOfCare + CarePlan: an Encounter per session part of
+ * the episode, the PHQ-9 totals as Observations (LOINC 44261-6) with the
+ * course's values, the plan's activities (each session and the next due);
+ * the esketamine course's sessions carry their REMS form. */
+static void course_bundles(void **state) {
+  (void)state;
+  static const char *const PROTOCOLS[] = {"ketamine_iv", "esketamine_rems"};
+  char vigil[PATH_MAX], dir[] = "/tmp/vigil-export-course-XXXXXX", db[PATH_MAX], out[PATH_MAX], cmd[4 * PATH_MAX];
+  int cli = find_vigil(vigil, sizeof vigil) == 0;
+  assert_non_null(mkdtemp(dir));
+  snprintf(out, sizeof out, "%s/out", dir);
+  for (size_t k = 0; k < 2; k++) {
+    uint64_t course;
+    json_t *patient;
+    snprintf(db, sizeof db, "%s/%s.db", dir, PROTOCOLS[k]);
+    vigil_engine *e = two_sessions(PROTOCOLS[k], db, &course, &patient);
+    char *a = course_fhir_of(e, course), *again = course_fhir_of(e, course);
+    assert_string_equal(a, again); /* a function of the record alone */
+    if (cli) {                     /* the same bytes from `vigil export course`, reading the file */
+      snprintf(cmd, sizeof cmd, "%s export course %llu --db %s > %s", vigil, (unsigned long long)course, db, out);
+      assert_int_equal(sh(cmd), 0);
+      char *got = slurp(out);
+      size_t len = strlen(got);
+      assert_true(len > 0 && got[len - 1] == '\n');
+      got[len - 1] = '\0';
+      assert_string_equal(got, a);
+      free(got);
+      snprintf(cmd, sizeof cmd, "%s export course %llu --db %s 2>%s", vigil, (unsigned long long)course + 100, db, out);
+      assert_int_equal(sh(cmd), 1);
+      got = slurp(out);
+      if (!strstr(got, "no such course")) fail_msg("vigil export course said: %s", got);
+      free(got);
+    }
+    write_course(PROTOCOLS[k], a);
+    json_t *b = json_loads(a, 0, NULL);
+    assert_non_null(b);
+    assert_string_equal(vigil__export_str(b, "type"), "collection");
+    references_resolve(b, json_object_get(b, "entry"));
+    assert_int_equal(count_type(b, "EpisodeOfCare"), 1);
+    assert_int_equal(count_type(b, "CarePlan"), 1);
+    assert_int_equal(count_type(b, "Encounter"), 2);
+    json_t *ep = first_of(b, "EpisodeOfCare"), *plan = first_of(b, "CarePlan");
+    assert_string_equal(vigil__export_str(ep, "status"), "active");
+    assert_string_equal(vigil__export_str(plan, "status"), "active");
+    /* Two sessions done, the third due. */
+    json_t *acts = json_object_get(plan, "activity");
+    assert_int_equal(json_array_size(acts), 3);
+    assert_string_equal(vigil__export_str(json_object_get(json_array_get(acts, 0), "detail"), "status"), "completed");
+    assert_string_equal(vigil__export_str(json_object_get(json_array_get(acts, 2), "detail"), "status"), "scheduled");
+    json_t *c = json_array_get(json_object_get(patient, "courses"), 0);
+    assert_string_equal(
+        vigil__export_str(json_object_get(json_object_get(json_array_get(acts, 2), "detail"), "scheduledPeriod"),
+                          "start"),
+        vigil__export_str(c, "next_due"));
+    /* Each session's Encounter is of the episode. */
+    char episode[80];
+    size_t i;
+    json_t *en;
+    json_array_foreach(json_object_get(b, "entry"), i, en) {
+      if (json_object_get(en, "resource") == ep)
+        snprintf(episode, sizeof episode, "%s", vigil__export_str(en, "fullUrl"));
+    }
+    json_array_foreach(json_object_get(b, "entry"), i, en) {
+      json_t *r = json_object_get(en, "resource");
+      if (strcmp(vigil__export_str(r, "resourceType"), "Encounter")) continue;
+      assert_string_equal(vigil__export_str(r, "status"), "finished");
+      assert_string_equal(vigil__export_str(json_array_get(json_object_get(r, "episodeOfCare"), 0), "reference"),
+                          episode);
+    }
+    /* The PHQ-9 totals, as the course measured them. */
+    json_t *phq9 = json_object_get(json_object_get(c, "measures"), "phq9");
+    assert_int_equal(count_code(b, "Observation", "44261-6"), (int)json_array_size(phq9));
+    int n = 0;
+    json_array_foreach(json_object_get(b, "entry"), i, en) {
+      json_t *r = json_object_get(en, "resource");
+      if (!has_coding(json_object_get(r, "code"), "http://loinc.org", "44261-6")) continue;
+      double want = json_number_value(json_object_get(json_array_get(phq9, (size_t)n), "value"));
+      assert_true(json_is_integer(json_object_get(r, "valueInteger")));
+      assert_int_equal(json_integer_value(json_object_get(r, "valueInteger")), (json_int_t)want);
+      assert_non_null(json_object_get(r, "encounter"));
+      n++;
+    }
+    /* The REMS forms: the esketamine sessions', complete, each of its Encounter. */
+    int forms = 0;
+    json_array_foreach(json_object_get(b, "entry"), i, en) {
+      json_t *r = json_object_get(en, "resource");
+      if (strcmp(vigil__export_str(r, "questionnaire"), "urn:vigil:rems-patient-monitoring-form")) continue;
+      forms++;
+      assert_string_equal(vigil__export_str(r, "status"), "completed");
+      assert_non_null(json_object_get(r, "encounter"));
+      if (!strstr(a, "\"linkId\":\"bp_at_40_minutes.sbp\"")) fail_msg("no BP at 40 minutes: %s", a);
+    }
+    if (k == 0) {
+      assert_int_equal((int)json_array_size(phq9), 2); /* ketamine_iv measures PHQ-9 at every session */
+      assert_int_equal(forms, 0);
+    } else {
+      assert_int_equal(forms, 2);
+    }
+    json_decref(b);
+    json_decref(patient);
+    free(a);
+    free(again);
+    /* An unknown course. */
+    char *none = NULL, err[256];
+    assert_int_equal(vigil__export_course_fhir(e, course + 100, &none, err, sizeof err), VIGIL_ENOENT);
+    assert_null(none);
+    vigil_engine_free(e);
+  }
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(sh(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(fhir_bundles_of_every_scenario),  cmocka_unit_test(a_signature_is_a_provenance),
-      cmocka_unit_test(amendments_and_acknowledgements), cmocka_unit_test(rems_form_of_a_session),
-      cmocka_unit_test(rems_form_late_and_unfinished),   cmocka_unit_test(rems_form_refuses_other_protocols),
-      cmocka_unit_test(csv_cells_are_never_formulas),    cmocka_unit_test(the_command),
+      cmocka_unit_test(fhir_bundles_of_every_scenario),
+      cmocka_unit_test(a_signature_is_a_provenance),
+      cmocka_unit_test(amendments_and_acknowledgements),
+      cmocka_unit_test(rems_form_of_a_session),
+      cmocka_unit_test(rems_form_late_and_unfinished),
+      cmocka_unit_test(rems_form_refuses_other_protocols),
+      cmocka_unit_test(csv_cells_are_never_formulas),
+      cmocka_unit_test(the_command),
+      cmocka_unit_test(course_bundles),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -626,6 +626,20 @@ static void get_fhir(api *a, http_request *req, uint64_t id) {
   }
 }
 
+/* A patient's treatment course as a FHIR R4 Bundle (export/course_fhir.c). */
+static void get_course_fhir(api *a, http_request *req, uint64_t id) {
+  char *body = NULL, err[256];
+  int rc = vigil__export_course_fhir(a->e, id, &body, err, sizeof err);
+  if (rc == VIGIL_ENOENT) {
+    vigil__http_respond_error(req, 404, "not_found", "no such course", "course");
+  } else if (rc < 0) {
+    vigil__http_respond_error(req, 503, "export_failed", err, NULL);
+  } else {
+    vigil__http_respond(req, 200, "application/fhir+json", body, strlen(body), NULL);
+    free(body);
+  }
+}
+
 /* An esketamine session's REMS Patient Monitoring Form data
  * (export/rems.c): JSON, or ?format=csv. */
 static void get_rems(api *a, http_request *req, uint64_t id) {
@@ -1491,6 +1505,16 @@ static void route(api *a, http_request *req) {
       write_command(a, req, CMD_COURSE_START, 0);
     else
       method_not_allowed(req, "POST");
+    return;
+  }
+  if (is(seg[0], len[0], "courses") && n == 3 && is(seg[2], len[2], "fhir")) {
+    uint64_t id = parse_id(seg[1], len[1]);
+    if (!id)
+      not_found(req);
+    else if (!get)
+      method_not_allowed(req, "GET, HEAD");
+    else if (vigil__api_user(a, req, PERM_EXPORT))
+      get_course_fhir(a, req, id);
     return;
   }
   if (is(seg[0], len[0], "courses") && n == 3 && is(seg[2], len[2], "close")) {

