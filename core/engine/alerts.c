@@ -90,7 +90,14 @@ alert *vigil__overdue_alert(const visit *v, int item) {
 
 void vigil__resolve_alert(vigil_engine *e, alert *a) {
   if (a->cleared) return;
-  vigil__emit(e, a->visit, EV_ALERT_RESOLVED, K(vigil), vigil__val_recordv(1, K(alert), val_num((double)a->id)));
+  /* G6: an alert an amendment resolves says so, and stays until acknowledged
+   * (visit.c), whatever its priority. */
+  if (e->resolved_by && a->source == SRC_RULE)
+    vigil__emit(
+        e, a->visit, EV_ALERT_RESOLVED, K(vigil),
+        vigil__val_recordv(2, K(alert), val_num((double)a->id), K(amended), vigil__val_cstring(e->resolved_by)));
+  else
+    vigil__emit(e, a->visit, EV_ALERT_RESOLVED, K(vigil), vigil__val_recordv(1, K(alert), val_num((double)a->id)));
 }
 
 /* G4: x's message says when its reading was observed and entered. */
@@ -155,6 +162,30 @@ static alert *find_alert(const visit *v, int phase, const char *key) {
   return NULL;
 }
 
+/* K9c (docs/safety.md): the open alert (active, or acknowledged while its
+ * cause holds) of lower priority than prio on an item the rule runs on, any
+ * rule's, that a new alert of the rule follows, so an item's trail is one
+ * story (MOAA/S 2's medium acknowledged, then MOAA/S 0's high): the same
+ * rule's first, else the newest; 0: none. */
+static uint64_t lower_on_same_item(const visit *v, int phase, const char *rule, priority prio) {
+  const rule_spec *r = rule_of(v, phase, rule);
+  if (!r) return 0;
+  uint64_t newest = 0;
+  for (uint32_t i = v->n_alerts; i-- > 0;) {
+    const alert *a = v->alerts[i];
+    if (a->cleared || a->source != SRC_RULE || a->prio >= prio) continue;
+    const rule_spec *ra = rule_of(v, a->phase, a->rule);
+    int shared = 0;
+    for (uint32_t j = 0; ra && j < r->n_on && !shared; j++)
+      for (uint32_t k = 0; k < ra->n_on && !shared; k++)
+        shared = r->on[j] == ra->on[k];
+    if (!shared) continue;
+    if (a->rule == rule && a->phase == phase) return a->id;
+    if (!newest) newest = a->id;
+  }
+  return newest;
+}
+
 /* K1: b, set by signature sig, stays after a change that made its rule quiet;
  * its reason says what set it, what changed and how it is lifted. */
 static void keep_signed_block(vigil_engine *e, visit *v, const block *b, int32_t sig) {
@@ -216,9 +247,10 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
       said[n_said++] = key;
       alert_more more = {.has_value = x->has_value, .value = x->value, .value_text = x->value_text, .phase = past};
       alert *was = find_alert(v, phase, key);
-      if (!was)
+      if (!was) {
+        if (src == SRC_RULE) more.follows = lower_on_same_item(v, phase, rule, x->prio);
         vigil__raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1, &more);
-      else if (was->acked && worse_than_announced(v, phase, rule, key, was, x)) {
+      } else if (was->acked && worse_than_announced(v, phase, rule, key, was, x)) {
         /* Acknowledging covered the condition as it was, not a worse one
          * (IEC 60601-1-8): announced again, active, with what is seen now. */
         more.follows = was->id;

@@ -611,10 +611,13 @@ static void carry_amended_alerts(vigil_engine *e, visit *v, const item_spec *it,
     alert *a = ids[k] <= e->n_alerts ? e->alerts[ids[k] - 1] : NULL;
     if (!a || !a->cleared || a->visit != v) continue;
     char msg[2600];
+    /* Its message as raised, without what the resolution added (visit.c). */
+    const char *cut = strstr(a->message, " [resolved by ");
+    int len = cut ? (int)(cut - a->message) : (int)strlen(a->message);
     snprintf(msg, sizeof msg,
-             "%s [the reading that raised it was amended since (%s, by %s: \"%s\"): it stays until a clinician "
+             "%.*s [the reading that raised it was amended since (%s, by %s: \"%s\"): it stays until a clinician "
              "acknowledges it with a reason]",
-             a->message, it->title, who, reason);
+             len, a->message, it->title, who, reason);
     alert_more more = {.has_value = a->has_value,
                        .value = a->value,
                        .value_text = a->value_text,
@@ -651,9 +654,23 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
     rc = vigil__entry_build_value(e, v, it, in, n, last->actor, &value);
   json_decref(j);
   if (rc < 0) return rc;
+  /* G6: what an alert the amendment resolves says: the change, by whom, why. */
+  buf was, now, by;
+  vigil__buf_init(&was);
+  vigil__buf_init(&now);
+  vigil__buf_init(&by);
+  vigil__val_to_json(&was, last->v);
+  vigil__val_to_json(&now, value);
+  vigil__buf_printf(&by, "resolved by the amendment of %s from %s to %s (by %s: \"%s\"): shown until acknowledged",
+                    title, was.p ? was.p : "?", now.p ? now.p : "?", who, reason);
+  vigil__buf_free(&was);
+  vigil__buf_free(&now);
   val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(value), value, K(previous), vigil__val_retain(last->v),
                                 K(reason), vigil__val_cstring(reason));
-  if (!vigil__emit(e, v, EV_ITEM_AMENDED, who, data)) return VIGIL_ENOMEM;
+  if (!vigil__emit(e, v, EV_ITEM_AMENDED, who, data)) {
+    vigil__buf_free(&by);
+    return VIGIL_ENOMEM;
+  }
   vigil__signatures_review(e, v, who);
   /* G6: the high alerts open before the amendment, of the rules it runs,
    * when it corrects an observation of the patient (vitals, a number, a
@@ -672,7 +689,10 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
   /* F4 (docs/safety.md, H4): an amendment runs the rules of the item's own
    * phase, also one the visit has left: what they raise or block applies now
    * (carried: that phase's rules run again only on its next amendment). */
+  e->resolved_by = observation ? by.p : NULL;
   vigil__eval_rules_of(e, v, it->phase, &item, 1);
+  e->resolved_by = NULL;
+  vigil__buf_free(&by);
   carry_amended_alerts(e, v, it, open_high, n_open, who, reason);
   if (it->phase == v->phase) vigil__eval_scores(e, v, &item, 1);
   return vigil__engine_done(e, v);

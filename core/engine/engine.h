@@ -238,6 +238,9 @@ struct vigil_engine {
   subscriber *subs;
   uint32_t n_subs;
   int next_sub;
+  /* G6 (docs/safety.md): while an amendment runs its rules, what an alert
+   * they resolve says of it ("resolved by the amendment of ..."), else NULL. */
+  const char *resolved_by;
   /* Lua calls */
   visit *cur;
   uint16_t view_phase1; /* 1 + the phase whose rule runs when it is not the visit's (an amendment); 0: the visit's */

@@ -479,6 +479,20 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     if (!a) break;
     a->cleared = 1;
     a->cleared_at = ev->time;
+    /* G6: resolved by an amendment: shown so, until acknowledged. */
+    const char *amended = text_of(d, K(amended));
+    if (amended && !strstr(a->message, "[resolved by ")) {
+      size_t n = strlen(a->message) + strlen(amended) + 4;
+      char *m = malloc(n);
+      if (!m) {
+        e->oom = 1;
+        break;
+      }
+      snprintf(m, n, "%s [%s]", a->message, amended);
+      free(a->message);
+      a->message = m;
+      a->latching = 1;
+    }
     break;
   }
   case EV_BLOCK_SET: {

@@ -58,7 +58,7 @@ export function describe(visit, ev, alerts) {
     case "gate.overridden":
       return `Gate of ${phaseTitle(visit, d.phase)} overridden. Reason: ${d.reason}. Overridden: ${(d.reasons || []).join("; ")}`;
     case "alert.raised":
-      return `Alert (${d.priority})${d.follows ? ", worse since acknowledged" : ""}: ${d.message}`;
+      return `Alert (${d.priority})${d.follows ? `, after ${alert(d.follows)}` : ""}: ${d.message}`;
     case "alert.acknowledged":
       return `Acknowledged ${alert(d.alert)}${d.reason ? ". Reason: " + d.reason : ""}`;
     case "alert.escalated":
