@@ -36,11 +36,12 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The browser tests again, saving their screenshots of the board, a visit, a
-# score form and the discharge summary as docs/screenshots/*.png (committed,
+# score form, the discharge summary and a patient's course as docs/screenshots/*.png (committed,
 # linked from README.md): run after changing the workstation's looks.
 screenshots: build
 	cd tests/browser && npm ci --no-audit --no-fund --prefer-offline && \
-	  VIGIL_BIN=$(CURDIR)/$(BUILD)/vigil VIGIL_SCREENSHOTS=$(CURDIR)/docs/screenshots node workstation.test.js
+	  VIGIL_BIN=$(CURDIR)/$(BUILD)/vigil VIGIL_SCREENSHOTS=$(CURDIR)/docs/screenshots node workstation.test.js && \
+	  VIGIL_BIN=$(CURDIR)/$(BUILD)/vigil VIGIL_SCREENSHOTS=$(CURDIR)/docs/screenshots node course.test.js
 
 $(BUILD_ASAN)/Makefile:
 	$(CMAKE) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON

@@ -20,15 +20,16 @@ export function vigil(args, input) {
 }
 
 // users: {name: {role, password}}, created in the fresh database before
-// the server starts (vigil user add).
-export async function startServer({ users = {}, extraArgs = [], env = {} } = {}) {
+// the server starts (vigil user add); protocols: the folder of protocol
+// folders to serve (the bundled ones by default).
+export async function startServer({ users = {}, extraArgs = [], env = {}, protocols = join(repo, "protocols") } = {}) {
   const root = mkdtempSync(join(tmpdir(), "vigil-browser-"));
   const dbPath = join(root, "vigil.db");
   for (const [name, u] of Object.entries(users)) {
     const r = vigil(["user", "add", name, "--role", u.role, "--password-stdin", "--db", dbPath], u.password + "\n");
     if (r.status !== 0) throw new Error(`vigil user add ${name}: ${r.stderr}`);
   }
-  const args = ["serve", "--db", dbPath, "--listen", "127.0.0.1:0", "--protocols", join(repo, "protocols"), ...extraArgs];
+  const args = ["serve", "--db", dbPath, "--listen", "127.0.0.1:0", "--protocols", protocols, ...extraArgs];
   const child = spawn(vigilBin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   const port = await new Promise((res, rej) => {

@@ -94,7 +94,8 @@ function render() {
       h("div", { class: `alarm alarm-${a.priority}`, role: a.priority === "high" ? "alert" : "status", dataset: { alert: a.id, priority: a.priority } },
         h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
         h("span", { class: "alarm-text" },
-          h("a", { href: `#/visit/${a.visit}` }, `Patient ${a.patient}`), ": ", a.message,
+          // A course alert (a missed session) has a patient and no visit.
+          h("a", { href: a.visit ? `#/visit/${a.visit}` : `#/patient/${encodeURIComponent(a.patient)}` }, `Patient ${a.patient}`), ": ", a.message,
           h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`,
             a.level ? `, escalated ${a.level}\u00d7` : "", a.state === "resolved" ? ", cause cleared" : "")),
         a.priority !== "low"

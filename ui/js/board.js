@@ -4,7 +4,10 @@
 // through the grace, then "overdue" counting up once the server says so),
 // the last vitals with their age (stale past the protocol's interval and
 // grace), a signature someone waits for, and the highest alert in its
-// colour. Rows with an overdue item or an alert come first.
+// colour. Rows with an overdue item or an alert come first. Below: the
+// course alerts (a patient's missed session or non-response: a patient and
+// no visit, who to call) and the patients due today or overdue for their
+// course's next session.
 import { all, get } from "./api.js";
 import { h, clear } from "./dom.js";
 import { ageBadge, changedParam, duration, observedMs, priorityLabel, priorityRank, refreshAges, staleAfter, value as show } from "./format.js";
@@ -13,9 +16,14 @@ import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title } from "./protocols.js";
 import { can } from "./session.js";
+import { acknowledge } from "./alarms.js";
+import { patientHref } from "./patient.js";
 
 let rows = []; // [{visit (list entry), detail (whole state)}]
+let courseAlerts = []; // open alerts with a patient and no visit
+let due = []; // GET /patients?due=today: open courses due before tonight or overdue
 let table = null;
+let below = null; // the course alerts and the due list
 let stopped = true;
 
 // What is due next in the visit's current phase: {title, due (ms), overdue}.
@@ -36,7 +44,10 @@ async function load() {
   const list = [...await all("/visits?status=active", "visits"), ...await all("/visits?status=aborted&alerts=active", "visits")];
   const details = await Promise.all(list.map((v) => get(`/visits/${v.id}`).catch(() => null)));
   const titles = await Promise.all(list.map((v) => title(v.protocol).catch(() => v.protocol)));
+  const [open, dueToday] = await Promise.all([all("/alerts?state=open", "alerts"), get("/patients?due=today")]);
   rows = list.map((v, i) => ({ visit: v, detail: details[i], title: titles[i] }));
+  courseAlerts = open.filter((a) => a.visit === null || a.visit === undefined);
+  due = dueToday.patients;
   draw();
 }
 
@@ -119,7 +130,8 @@ function draw() {
     const changed = v.changed_params && v.changed_params.length ? `Changed from the protocol: ${v.changed_params.map(changedParam).join("; ")}` : null;
     body.append(h("tr", { dataset: { visit: v.id }, title: changed, class: v.alerts && v.alerts.highest ? `row-${v.alerts.highest}` : "" },
       h("td", { class: "location" }, v.location || h("span", { class: "muted" }, "—")),
-      h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient)),
+      h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient),
+        r.detail && r.detail.course ? h("a", { href: patientHref(v.patient), class: "course-link" }, ` session ${r.detail.course.session}${r.detail.course.stage === "induction" ? ` of ${r.detail.course.sessions}` : ""}`) : null),
       h("td", {}, r.title, h("span", { class: "muted" }, ` v${protocol[1]}`)),
       h("td", { class: "phase" }, v.phase_title || v.phase, v.status === "aborted" ? h("span", { class: "badge badge-overdue" }, " aborted") : null),
       h("td", { class: "in-phase", dataset: { since: Date.parse(v.phase_started_at) } }, duration(now() - Date.parse(v.phase_started_at))),
@@ -128,6 +140,39 @@ function draw() {
       waitingCell(r),
       alertCell(v)));
   }
+  drawCourses();
+}
+
+// The course alerts, most urgent first, and who is due today or overdue.
+function drawCourses() {
+  if (!below) return;
+  const alerts = [...courseAlerts].sort((a, b) => priorityRank(b.priority) - priorityRank(a.priority) || a.id - b.id);
+  clear(below).append(
+    h("section", { class: "card board-course-alerts", "aria-labelledby": "bca-title" },
+      h("h2", { id: "bca-title" }, "Course alerts"),
+      alerts.length
+        ? h("ul", { class: "plain" }, alerts.map((a) =>
+            h("li", { class: `alarm alarm-${a.priority} ${a.acknowledged ? "acked" : ""}`, dataset: { alert: a.id, rule: a.rule } },
+              h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
+              h("span", { class: "alarm-text" }, h("a", { href: patientHref(a.patient) }, `Patient ${a.patient}`), ": ", a.message,
+                h("span", { class: "alarm-meta" }, a.acknowledged ? " acknowledged" : "")),
+              a.acknowledged || !can("record") ? null : h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id).then(() => load()).catch(showError) }, "Acknowledge"))))
+        : h("p", { class: "muted" }, "No course alerts.")),
+    h("section", { class: "card board-due", "aria-labelledby": "bd-title" },
+      h("h2", { id: "bd-title" }, "Due today / overdue"),
+      due.length
+        ? h("table", { class: "due-patients" },
+            h("caption", {}, "Patients whose next course session is due today or overdue"),
+            h("thead", {}, h("tr", {}, ["Patient", "Protocol", "Sessions", "Last session", "Next due"].map((c) => h("th", { scope: "col" }, c)))),
+            h("tbody", {}, [...due].sort((a, b) => Number(b.overdue) - Number(a.overdue) || Date.parse(a.next_due) - Date.parse(b.next_due)).map((d) =>
+              h("tr", { dataset: { patient: d.patient, overdue: d.overdue ? "1" : "" } },
+                h("th", { scope: "row" }, h("a", { href: patientHref(d.patient) }, d.patient)),
+                h("td", {}, d.protocol),
+                h("td", { class: "num" }, String(d.sessions)),
+                h("td", {}, d.last_session_at ? new Date(d.last_session_at).toLocaleDateString([], { month: "short", day: "numeric" }) : "\u2014"),
+                h("td", {}, new Date(d.next_due).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }), " ",
+                  d.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : h("span", { class: "badge badge-due" }, "due today"))))))
+        : h("p", { class: "muted" }, "No patient is due today.")));
 }
 
 // Once a second: countdowns, due and overdue times, times in phase and the
@@ -152,9 +197,13 @@ export function render(main) {
     h("thead", {}, h("tr", {},
       ["Chair / bay", "Patient", "Protocol", "Phase", "Time in phase", "Next due", "Last vitals", "Waiting for", "Alert"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}));
-  clear(main).append(h("h1", {}, "Board"), table);
+  below = h("div", { class: "board-courses" });
+  clear(main).append(h("h1", {}, "Board"), table, below);
   unsubscribe = subscribe((ev) => {
-    if (!ev.visit) return; // the site's own events (sign-ins, users)
+    // The site's own events (sign-ins, users) change nothing here; a
+    // course's (a missed session's alert) do.
+    const course = ev.type && (ev.type.startsWith("course.") || (ev.type.startsWith("alert.") && ev.data && ev.data.course));
+    if (!ev.visit && !course) return;
     clearTimeout(pending);
     pending = setTimeout(() => load().catch(showError), 150);
   });
@@ -164,6 +213,7 @@ export function render(main) {
 export function stop() {
   stopped = true;
   table = null;
+  below = null;
   if (unsubscribe) unsubscribe();
   unsubscribe = null;
 }

@@ -11,6 +11,7 @@ import * as board from "./board.js";
 import * as start from "./start.js";
 import * as visit from "./visit.js";
 import * as summary from "./summary.js";
+import * as patient from "./patient.js";
 import * as users from "./users.js";
 import * as adminProtocols from "./admin_protocols.js";
 import * as expiry from "./expiry.js";
@@ -28,6 +29,7 @@ function navigate(hash) {
 function route() {
   board.stop();
   visit.stop();
+  patient.stop();
   if (!session.current()) {
     document.getElementById("top").hidden = true;
     const why = session.endReason() === "expired"
@@ -49,6 +51,15 @@ function route() {
   if ((m = hash.match(/^#\/visit\/(\d+)\/summary$/))) {
     document.body.dataset.view = "summary";
     summary.render(main, m[1]);
+  } else if ((m = hash.match(/^#\/patient\/(.+)$/))) {
+    document.body.dataset.view = "patient";
+    let who = null;
+    try {
+      who = decodeURIComponent(m[1]);
+    } catch (err) {
+      who = m[1];
+    }
+    patient.render(main, who);
   } else if ((m = hash.match(/^#\/visit\/(\d+)$/))) {
     document.body.dataset.view = "visit";
     visit.render(main, m[1]);

@@ -21,6 +21,7 @@ import { can } from "./session.js";
 import { acknowledge } from "./alarms.js";
 import { title as protocolTitle } from "./protocols.js";
 import * as drafts from "./drafts.js";
+import { patientPath, previousCard, sessionLine } from "./patient.js";
 
 let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored}
 let unsubscribe = null;
@@ -41,12 +42,15 @@ async function load() {
     loadEvents(id),
   ]);
   const title = await protocolTitle(visit.protocol).catch(() => visit.protocol);
+  // A session of a course: the course's measures, for today's values beside the previous session's.
+  const patient = visit.course ? await get(patientPath(visit.patient)).catch(() => null) : null;
   // Answers can arrive out of order: an older load must not draw over a
   // newer one.
   if (!state || state.id !== id || mine !== loads) return;
   state.visit = visit;
   state.events = events;
   state.title = title;
+  state.patient = patient;
   draw();
 }
 
@@ -82,7 +86,8 @@ function header(v) {
     h("div", { class: "visit-title" },
       h("h1", {}, `Patient ${v.patient}`, v.location ? h("span", { class: "muted" }, ` · ${v.location}`) : null),
       h("p", {}, `${state.title} `, h("span", { class: "muted" }, `(${v.protocol})`), " \u00b7 started ", dateTime(v.started_at),
-        " \u00b7 ", h("span", { class: `status status-${v.status}` }, v.status))),
+        " \u00b7 ", h("span", { class: `status status-${v.status}` }, v.status)),
+      sessionLine(v)),
     // What differs from the protocol's defaults (a clinician's prescription): always in view.
     v.changed_params && v.changed_params.length
       ? h("div", { class: "changed-params", role: "note" }, h("strong", {}, "Changed from the protocol: "),
@@ -597,6 +602,7 @@ function draw() {
     h("div", { class: "visit-grid" },
       h("div", { class: "visit-main" }, gateSection(v), checklist(v), earlier(v)),
       h("div", { class: "visit-side" },
+        previousCard(v, state.patient),
         h("section", { class: "card", "aria-labelledby": "vc-title" }, h("h2", { id: "vc-title" }, "Vitals"), chart(readings),
           readings.length ? h("details", {}, h("summary", {}, "Readings as a table"), table(readings, "Vitals readings")) : null),
         h("section", { class: "card flowsheet-card", "aria-labelledby": "fs-title" }, h("h2", { id: "fs-title" }, "Flowsheet"), staleNote(v), flowsheetView(v, state.events)),

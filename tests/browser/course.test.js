@@ -1,0 +1,216 @@
+// course.test.js: a patient's treatment course in the workstation, in
+// Debian's chromium (headless, playwright-core) against a real `vigil serve`
+// on the simulated clock (issue 15): a small course protocol of four
+// sessions three days apart, three sessions made over the API (PHQ-9 20, 14,
+// 8), then a missed session. The board lists the missed session's course
+// alert and the patient as overdue; the patient page shows the sessions as a
+// timeline and the PHQ-9 trend with the response and remission lines at the
+// protocol's thresholds (not the workstation's); the next session's visit
+// page says "Session 4 of 4" with the previous session's values next to
+// today's; and after it the course shows response and remission.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startServer, chromiumPath, repo } from "./serve.js";
+
+const shots = process.env.VIGIL_SCREENSHOTS || join(process.env.VIGIL_BUILD_DIR || join(repo, "build"), "screenshots");
+const exe = chromiumPath();
+if (!exe) {
+  console.log("SKIP: no chromium (scripts/install-deps installs Debian's)");
+  process.exit(77);
+}
+
+const USERS = {
+  "nurse.kim": { role: "nurse", password: "correct horse nurse" },
+  "admin.lee": { role: "admin", password: "correct horse admin" },
+};
+
+// The thresholds are this protocol's: a response is a fall of 40 % (not the
+// bundled 50 %) and remission below 6 (not 5), so that lines drawn from
+// constants in the workstation would be at the wrong height.
+const PROTOCOL = `local v = require "vigil"
+return v.protocol "course_demo" {
+  version = "1.0.0",
+  title = "Course demo",
+  params = {
+    v.param "dose" { title = "Dose", default = 0.5, unit = "mg/kg", range = { 0.1, 1.0 } },
+  },
+  course = v.course {
+    sessions = 4, within = "21d", min_interval = "1d", interval = "3d", grace = "1d",
+    maintenance = { interval = "14d" },
+    measures = { phq9 = { item = "session.phq9" }, dose = { param = "dose" } },
+    response = { measure = "phq9", fall_pct = 40 },
+    remission = { measure = "phq9", below = 6 },
+  },
+  phases = {
+    v.phase "session" {
+      items = {
+        v.check "consent" { title = "Consent" },
+        v.number "phq9" { title = "PHQ-9 total", unit = "{score}", range = { 0, 27 } },
+      },
+    },
+  },
+}
+`;
+const SPEC = "return spec 'starts' { expect '0m' { phase = 'session' } }\n";
+
+let server, browser, nurse, protocols;
+const problems = [];
+
+async function page(viewport) {
+  const ctx = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC", reducedMotion: "reduce" });
+  ctx.setDefaultTimeout(30000);
+  const p = await ctx.newPage();
+  p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  p.on("console", (m) => {
+    if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
+      problems.push(`console: ${m.text()}`);
+  });
+  return p;
+}
+
+async function signIn(p, name) {
+  await p.goto(server.url + "/");
+  await p.getByLabel("User name").fill(name);
+  await p.getByLabel("Password").fill(USERS[name].password);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("heading", { name: "Board" }).waitFor();
+}
+
+const tokens = {};
+async function api(user, method, path, body) {
+  if (!tokens[user]) {
+    const r = await fetch(server.url + "/api/v1/session", { method: "POST", body: JSON.stringify({ user, password: USERS[user].password }) });
+    tokens[user] = (await r.json()).token;
+  }
+  const r = await fetch(server.url + "/api/v1" + path, { method, headers: { Authorization: `Bearer ${tokens[user]}` }, body: body && JSON.stringify(body) });
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.clone().text()}`);
+  return r.json();
+}
+
+const advance = (by) => api("admin.lee", "POST", "/clock", { advance: by });
+
+async function session(phq9, discharge = true) {
+  const v = await api("nurse.kim", "POST", "/visits", { protocol: "course_demo", patient: "MRN-C1", location: "Chair 2" });
+  await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { consent: true, phq9 });
+  if (discharge) await api("nurse.kim", "POST", `/visits/${v.id}/discharge`, { password: USERS["nurse.kim"].password });
+  return v.id;
+}
+
+let failed = false;
+function step(name, fn) {
+  it(name, async (t) => {
+    if (failed) return t.skip("an earlier step failed");
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+}
+
+before(async () => {
+  protocols = mkdtempSync(join(tmpdir(), "vigil-course-protocols-"));
+  mkdirSync(join(protocols, "course_demo", "specs"), { recursive: true });
+  writeFileSync(join(protocols, "course_demo", "protocol.lua"), PROTOCOL);
+  writeFileSync(join(protocols, "course_demo", "specs", "start_spec.lua"), SPEC);
+  server = await startServer({ users: USERS, protocols, extraArgs: ["--clock=simulated", "--allow-simulated-clock"] });
+  browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox"] });
+  mkdirSync(shots, { recursive: true });
+  nurse = await page({ width: 1366, height: 768 });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+  if (protocols) rmSync(protocols, { recursive: true, force: true });
+});
+
+describe("a patient's treatment course", () => {
+  step("three sessions three days apart, then a missed one: the board lists its alert and the patient overdue", async () => {
+    await session(20);
+    await advance("3d");
+    await session(14);
+    await advance("3d");
+    await session(8);
+    // Due 3 days after the last session, with a day's grace: missed on day 4.
+    await advance("4d");
+    await advance("1h");
+    await signIn(nurse, "nurse.kim");
+    const alert = nurse.locator(".board-course-alerts li[data-rule=missed_session]");
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /Patient MRN-C1/);
+    assert.match(await alert.innerText(), /call the patient/);
+    const due = nurse.locator(".board-due tr[data-patient=\"MRN-C1\"]");
+    await due.waitFor();
+    assert.equal(await due.getAttribute("data-overdue"), "1");
+    assert.match(await due.innerText(), /overdue/);
+    await nurse.screenshot({ path: join(shots, "course-board.png"), fullPage: true });
+  });
+
+  step("the patient page shows the sessions, the PHQ-9 trend and the protocol's response and remission lines", async () => {
+    await nurse.locator(".board-due").getByRole("link", { name: "MRN-C1" }).click();
+    await nurse.getByRole("heading", { name: "Patient MRN-C1" }).waitFor();
+    const course = nurse.locator("section.course");
+    await course.locator("table.course-sessions").waitFor();
+    // The timeline: three sessions done (PHQ-9, dose) and the fourth due, overdue.
+    const rows = course.locator("table.course-sessions tbody tr");
+    assert.equal(await rows.count(), 4);
+    for (const [i, phq] of [[1, "20"], [2, "14"], [3, "8"]]) {
+      const row = course.locator(`table.course-sessions tr[data-session="${i}"]`);
+      assert.equal(await row.getAttribute("data-status"), "discharged");
+      assert.equal(await row.locator("td.phq9").innerText(), phq);
+      assert.equal(await row.locator("td.dose").innerText(), "0.5");
+    }
+    assert.match(await course.locator("tr[data-session=\"4\"]").innerText(), /overdue/);
+    // The course's alert, with who to call.
+    assert.match(await course.locator(".course-alerts li[data-rule=missed_session]").innerText(), /call the patient/);
+    // The chart: a point per session at its value, the response line 40 %
+    // below the first session (20 -> 12) and the remission line at 6.
+    const points = await course.locator("svg.course-chart circle.point").evaluateAll((els) => els.map((e) => [e.dataset.session, e.dataset.value]));
+    assert.deepEqual(points, [["1", "20"], ["2", "14"], ["3", "8"]]);
+    assert.equal(Number(await course.locator("svg.course-chart line.threshold.response").getAttribute("data-value")), 12);
+    assert.equal(Number(await course.locator("svg.course-chart line.threshold.remission").getAttribute("data-value")), 6);
+    // Higher values are higher on the chart, and the lines sit between the points they divide.
+    const ys = await course.locator("svg.course-chart").evaluate((svg) => ({
+      points: [...svg.querySelectorAll("circle.point")].map((c) => Number(c.getAttribute("cy"))),
+      response: Number(svg.querySelector("line.response").getAttribute("y1")),
+      remission: Number(svg.querySelector("line.remission").getAttribute("y1")),
+    }));
+    assert.ok(ys.points[0] < ys.points[1] && ys.points[1] < ys.points[2], `points ${ys.points}`);
+    assert.ok(ys.points[1] < ys.response && ys.response < ys.points[2], "the response line (12) lies between 14 and 8");
+    assert.ok(ys.points[2] < ys.remission, "the remission line (6) lies below 8");
+    assert.equal(await course.locator("dd.response").getAttribute("data-value"), "true"); // 20 -> 8: 60 %
+    assert.equal(await course.locator("dd.remission").getAttribute("data-value"), "false");
+    await nurse.screenshot({ path: join(shots, "course-patient.png"), fullPage: true });
+  });
+
+  step("the next session's visit says session 4 of 4 and shows the previous session's values next to today's", async () => {
+    const id = await session(4, false);
+    await nurse.goto(`${server.url}/#/visit/${id}`);
+    await nurse.getByRole("heading", { name: /Patient MRN-C1/ }).waitFor();
+    await nurse.locator(".course-line").getByText("Session 4 of 4").waitFor();
+    const phq = nurse.locator(".previous-values tr[data-measure=phq9]");
+    await phq.waitFor();
+    assert.equal(await phq.locator("td.previous").innerText(), "8");
+    assert.equal(await phq.locator("td.today").innerText(), "4");
+    // The visit closed the missed session's alert: the board lists it no more.
+    await api("nurse.kim", "POST", `/visits/${id}/discharge`, { password: USERS["nurse.kim"].password });
+    await nurse.locator(".course-line").getByRole("link", { name: "the patient's course" }).click();
+    await nurse.getByRole("heading", { name: "Patient MRN-C1" }).waitFor();
+    const course = nurse.locator("section.course");
+    await course.locator("svg.course-chart circle.point[data-session=\"4\"]").waitFor();
+    assert.equal(await course.locator("dd.remission").getAttribute("data-value"), "true"); // 4 < 6
+    assert.equal(await course.locator(".course-alerts li").count(), 0);
+    await nurse.getByRole("navigation").getByRole("link", { name: "Board" }).click();
+    await nurse.getByText("No course alerts.").waitFor();
+  });
+
+  step("the pages raised no script errors", async () => {
+    assert.deepEqual(problems, []);
+  });
+});

@@ -1,0 +1,242 @@
+// patient.js: one patient's treatment courses (#/patient/ID, from the board
+// and from a visit): each course's sessions as a timeline (number, date,
+// status, PHQ-9, dose, the alerts of each session), the PHQ-9 trend with the
+// response and remission lines (the thresholds come from the course's
+// protocol in the API's answer, never from here), the course's alerts and
+// the next session due. Also the pieces the visit page shows of its course
+// ("session 3 of 6", the previous session's values next to today's).
+import { get } from "./api.js";
+import { h, svg, clear } from "./dom.js";
+import { dateTime, priorityLabel } from "./format.js";
+import { subscribe } from "./stream.js";
+import { showError } from "./dialog.js";
+import { title as protocolTitle } from "./protocols.js";
+import { can } from "./session.js";
+import { acknowledge } from "./alarms.js";
+
+// The measure the trend chart draws (the course's response measure in the
+// bundled protocols: docs/clinical/course.md).
+const TREND = "phq9";
+
+// Course measure names in words; any other is shown as written.
+const MEASURES = { phq9: "PHQ-9", dose: "Dose", dose_mg_per_kg: "Dose per kg" };
+export function measureName(name) {
+  return MEASURES[name] || name.replace(/_/g, " ");
+}
+
+export function patientHref(patient) {
+  return `#/patient/${encodeURIComponent(patient)}`;
+}
+
+export function patientPath(patient) {
+  return `/patients/${encodeURIComponent(patient)}`;
+}
+
+function dateOnly(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleDateString([], { weekday: "short", year: "numeric", month: "short", day: "numeric" });
+}
+
+function yesNo(x) {
+  return x === true ? "yes" : x === false ? "no" : "not yet known";
+}
+
+// The value of measure `name` at session `number`, or undefined.
+function measureAt(course, name, number) {
+  const m = (course.measures[name] || []).find((x) => x.session === number);
+  return m ? m.value : undefined;
+}
+
+let state = null; // {patient, root, loads}
+let unsubscribe = null;
+let pending = null;
+
+async function load() {
+  const mine = state;
+  const p = await get(patientPath(mine.patient));
+  // Each session's own alerts come with its visit.
+  const visits = new Map();
+  await Promise.all(p.courses.flatMap((c) => c.sessions.map(async (s) => {
+    visits.set(s.visit, await get(`/visits/${s.visit}`).catch(() => null));
+  })));
+  const titles = new Map();
+  await Promise.all(p.courses.map(async (c) => titles.set(c.protocol, await protocolTitle(c.protocol).catch(() => c.protocol))));
+  if (state !== mine) return;
+  draw(p, visits, titles);
+}
+
+function draw(p, visits, titles) {
+  const root = clear(state.root);
+  root.append(h("h1", {}, `Patient ${p.patient}`));
+  // Open courses first, then the closed ones, newest first.
+  const courses = [...p.courses].sort((a, b) => (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1) || b.id - a.id);
+  for (const c of courses) root.append(courseSection(c, visits, titles.get(c.protocol) || c.protocol));
+}
+
+function courseSection(c, visits, title) {
+  const id = `course-${c.id}`;
+  const done = c.sessions.filter((s) => s.status === "discharged").length;
+  return h("section", { class: "card course", dataset: { course: c.id, status: c.status }, "aria-labelledby": `${id}-title` },
+    h("div", { class: "course-head" },
+      h("h2", { id: `${id}-title` }, `${title}: course ${c.id}`),
+      h("span", { class: `status status-${c.status === "open" ? "active" : "closed"}` }, c.status)),
+    h("dl", { class: "course-facts" },
+      h("dt", {}, "Started"), h("dd", {}, dateOnly(c.started_at)),
+      h("dt", {}, "Stage"), h("dd", {}, `${c.stage}: ${done} of ${c.plan.sessions} induction sessions completed`),
+      h("dt", {}, "Next session"), h("dd", { class: "next-due" }, nextDue(c)),
+      h("dt", {}, "Response"), h("dd", { class: "response", dataset: { value: String(c.response) } },
+        yesNo(c.response), c.thresholds.response_fall_pct !== null ? h("span", { class: "muted" }, ` (${measureName(TREND)} ${c.thresholds.response_fall_pct} % or more below the first session)`) : null),
+      h("dt", {}, "Remission"), h("dd", { class: "remission", dataset: { value: String(c.remission) } },
+        yesNo(c.remission), c.thresholds.remission_below !== null ? h("span", { class: "muted" }, ` (${measureName(TREND)} below ${c.thresholds.remission_below})`) : null),
+      c.closed ? [h("dt", {}, "Closed"), h("dd", {}, `${dateTime(c.closed.at)} by ${c.closed.by}: ${c.closed.reason}`)] : null),
+    courseAlerts(c),
+    h("div", { class: "course-grid" },
+      sessionsTable(c, visits),
+      trendChart(c)),
+    can("export") ? h("p", {}, h("a", { href: `/api/v1/courses/${c.id}/fhir`, download: `course-${c.id}.fhir.json`, class: "button quiet" }, "Export the course (FHIR)")) : null);
+}
+
+function nextDue(c) {
+  if (!c.next_due) return h("span", { class: "muted" }, c.status === "open" ? "nothing due" : "course closed");
+  return [dateTime(c.next_due), " ", c.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : null];
+}
+
+// The course's alerts still open (a missed session, a non-response): who to call.
+function courseAlerts(c) {
+  const open = c.alerts.filter((a) => a.state !== "closed");
+  if (!open.length) return null;
+  return h("ul", { class: "plain course-alerts", "aria-label": "Course alerts" }, open.map((a) =>
+    h("li", { class: `alarm alarm-${a.priority} ${a.state === "acknowledged" ? "acked" : ""}`, dataset: { alert: a.id, rule: a.rule } },
+      h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
+      h("span", { class: "alarm-text" }, a.message,
+        h("span", { class: "alarm-meta" }, ` raised ${dateTime(a.raised_at)}`, a.level ? `, escalated ${a.level}\u00d7` : "", a.state === "acknowledged" ? ", acknowledged" : "")),
+      a.state === "active" && can("record") ? h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id).then(refresh) }, "Acknowledge") : null)));
+}
+
+// Each session's alerts: its visit's and the course's about it.
+function sessionAlerts(c, s, visits) {
+  const v = visits.get(s.visit);
+  const list = [...(v && v.alerts ? v.alerts : []), ...c.alerts.filter((a) => a.session === s.number)];
+  if (!list.length) return h("span", { class: "muted" }, "none");
+  return h("ul", { class: "plain session-alerts" }, list.map((a) =>
+    h("li", {}, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", a.message, a.state === "closed" ? h("span", { class: "muted" }, " (closed)") : null)));
+}
+
+function sessionsTable(c, visits) {
+  const rows = c.sessions.map((s) => {
+    const phq = measureAt(c, TREND, s.number);
+    const dose = measureAt(c, "dose", s.number);
+    return h("tr", { dataset: { session: s.number, status: s.status } },
+      h("th", { scope: "row" }, h("a", { href: `#/visit/${s.visit}` }, `Session ${s.number}`), s.counts ? null : h("span", { class: "muted" }, " (does not count)")),
+      h("td", {}, h("time", { datetime: s.started_at }, dateOnly(s.started_at))),
+      h("td", {}, h("span", { class: `status status-${s.status}` }, s.status)),
+      h("td", { class: "num phq9" }, phq === undefined ? "" : String(phq)),
+      h("td", { class: "num dose" }, dose === undefined ? "" : String(dose)),
+      h("td", {}, sessionAlerts(c, s, visits)));
+  });
+  if (c.next_due && c.status === "open")
+    rows.push(h("tr", { class: `next ${c.overdue ? "overdue" : ""}`, dataset: { session: c.sessions.length + 1, status: "due" } },
+      h("th", { scope: "row" }, `Session ${c.sessions.length + 1}`),
+      h("td", {}, h("time", { datetime: c.next_due }, dateOnly(c.next_due))),
+      h("td", {}, c.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : h("span", { class: "badge badge-due" }, "due")),
+      h("td", {}), h("td", {}), h("td", {})));
+  return h("table", { class: "course-sessions" },
+    h("caption", {}, `Sessions (${c.sessions.length} of ${c.plan.sessions} in the induction series)`),
+    h("thead", {}, h("tr", {}, ["Session", "Date", "Status", measureName(TREND), measureName("dose"), "Alerts"].map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", {}, rows));
+}
+
+// The trend measure by session, with the response line (the first session's
+// value less the protocol's fall_pct) and the remission line (its cut-off).
+function trendChart(c) {
+  const points = (c.measures[TREND] || []).map((m) => ({ session: m.session, value: m.value }));
+  const name = measureName(TREND);
+  if (!points.length) return h("p", { class: "muted course-chart" }, `No ${name} recorded yet.`);
+  const fall = c.thresholds.response_fall_pct, below = c.thresholds.remission_below;
+  const lines = [];
+  if (fall !== null && fall !== undefined) lines.push({ cls: "response", value: points[0].value * (1 - fall / 100), label: `Response (${fall} % below the first)` });
+  if (below !== null && below !== undefined) lines.push({ cls: "remission", value: below, label: `Remission (below ${below})` });
+  const W = 520, H = 240, L = 40, R = 150, T = 12, B = 34;
+  const last = Math.max(c.plan.sessions, c.sessions.length, ...points.map((p) => p.session));
+  let hi = Math.max(10, ...points.map((p) => p.value), ...lines.map((l) => l.value));
+  hi = Math.ceil(hi / 5) * 5;
+  const x = (n) => L + (last > 1 ? (n - 1) / (last - 1) : 0.5) * (W - L - R);
+  const y = (v) => T + (1 - v / hi) * (H - T - B);
+  const titleId = `trend-${c.id}-title`, descId = `trend-${c.id}-desc`;
+  const g = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "course-chart", role: "img", "aria-labelledby": `${titleId} ${descId}` },
+    svg("title", { id: titleId }, `${name} by session`),
+    svg("desc", { id: descId }, `${points.length} values: ${points.map((p) => `session ${p.session} ${p.value}`).join(", ")}. ` +
+      lines.map((l) => `${l.label}: ${Math.round(l.value * 10) / 10}.`).join(" ")));
+  for (let v = 0; v <= hi; v += 5)
+    g.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }),
+      svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, String(v)));
+  for (let n = 1; n <= last; n++) g.append(svg("text", { x: x(n), y: H - 14, "text-anchor": "middle", class: "axis" }, String(n)));
+  g.append(svg("text", { x: (L + W - R) / 2, y: H - 1, "text-anchor": "middle", class: "axis" }, "session"));
+  for (const l of lines)
+    g.append(svg("line", { x1: L, x2: W - R, y1: y(l.value), y2: y(l.value), class: `threshold ${l.cls}`, "data-value": String(l.value) }),
+      svg("text", { x: W - R + 6, y: y(l.value) + 4, class: `threshold-label ${l.cls}` }, l.label));
+  g.append(svg("polyline", { points: points.map((p) => `${x(p.session)},${y(p.value)}`).join(" "), class: "trend" }));
+  for (const p of points)
+    g.append(svg("circle", { cx: x(p.session), cy: y(p.value), r: 5, class: "point", "data-session": String(p.session), "data-value": String(p.value) }));
+  const legend = h("ul", { class: "legend" },
+    h("li", { class: "l-trend" }, h("span", { class: "swatch", "aria-hidden": "true" }), name),
+    lines.map((l) => h("li", { class: `l-${l.cls}` }, h("span", { class: "swatch", "aria-hidden": "true" }), l.label)));
+  return h("figure", { class: "chart course-trend" }, g, legend);
+}
+
+function refresh() {
+  clearTimeout(pending);
+  pending = setTimeout(() => { if (state) load().catch(showError); }, 150);
+}
+
+export function render(main, patient) {
+  stop();
+  state = { patient, root: clear(main) };
+  main.append(h("p", { class: "muted" }, "Loading\u2026"));
+  // A course's events and its sessions' change what this page shows.
+  unsubscribe = subscribe((ev) => {
+    if (!ev.type || ev.type.startsWith("course.") || ev.type.startsWith("alert.") || ev.type.startsWith("visit.")) refresh();
+  });
+  load().catch((err) => {
+    if (err.status === 404) clear(main).append(h("h1", {}, `Patient ${patient}`), h("p", {}, "This patient has no treatment course."));
+    else showError(err);
+  });
+}
+
+export function stop() {
+  state = null;
+  clearTimeout(pending);
+  if (unsubscribe) unsubscribe();
+  unsubscribe = null;
+}
+
+// ---- on the visit page ---------------------------------------------------------
+
+// "Session 3 of 6" (or a maintenance session), linking to the patient's page.
+export function sessionLine(v) {
+  if (!v.course) return null;
+  const c = v.course;
+  const text = c.stage === "maintenance" ? `Maintenance session (session ${c.session})` : `Session ${c.session} of ${c.sessions}`;
+  return h("p", { class: "course-line" }, h("strong", {}, text), c.new && c.session === 1 ? " \u00b7 a new course" : null, " \u00b7 ",
+    h("a", { href: patientHref(v.patient) }, "the patient's course"));
+}
+
+// The previous session's values next to today's (patient: the answer of
+// GET /patients/{patient}, or null while it is not read).
+export function previousCard(v, patient) {
+  if (!v.course || !v.course.previous) return null;
+  const prev = v.course.previous;
+  const course = patient && patient.courses.find((c) => c.id === v.course.id);
+  const names = [...new Set([...Object.keys(prev.measures), ...(course ? Object.keys(course.measures) : [])])];
+  return h("section", { class: "card previous-session", "aria-labelledby": "ps-title" },
+    h("h2", { id: "ps-title" }, "Previous session"),
+    h("table", { class: "previous-values" },
+      h("caption", {}, `Session ${v.course.session - 1} (`, h("a", { href: `#/visit/${prev.visit}` }, dateOnly(prev.at)), ") and today"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Measure"), h("th", { scope: "col" }, "Previous session"), h("th", { scope: "col" }, "Today"))),
+      h("tbody", {}, names.map((n) => {
+        const today = course ? measureAt(course, n, v.course.session) : undefined;
+        return h("tr", { dataset: { measure: n } }, h("th", { scope: "row" }, measureName(n)),
+          h("td", { class: "num previous" }, prev.measures[n] === undefined ? "\u2014" : String(prev.measures[n])),
+          h("td", { class: "num today" }, today === undefined ? "\u2014" : String(today)));
+      }))));
+}
