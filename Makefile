@@ -4,6 +4,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 45
+HL7_FUZZ_SECONDS ?= 15
 CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -51,7 +52,8 @@ test-asan: $(BUILD_ASAN)/Makefile
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -LE nosan
 
 # The libFuzzer target of the HTTP server and the API (docs/fuzzing.md), in a
-# clang build of its own, for FUZZ_SECONDS (`make fuzz FUZZ_SECONDS=3600`).
+# clang build of its own, for FUZZ_SECONDS (`make fuzz FUZZ_SECONDS=3600`),
+# then the hl7 plugin's codec and ADT reading for HL7_FUZZ_SECONDS.
 # The inputs of bugs it found (tests/fuzz/regressions) are replayed first.
 # New inputs go to $(BUILD_FUZZ)/corpus; a crash leaves its input in
 # $(BUILD_FUZZ)/ and fails the target. Per-input leak checks are off (the
@@ -66,6 +68,10 @@ fuzz: $(BUILD_FUZZ)/Makefile
 	cd $(BUILD_FUZZ) && tests/fuzz/fuzz_http $(CURDIR)/tests/fuzz/regressions/*
 	cd $(BUILD_FUZZ) && tests/fuzz/fuzz_http -max_total_time=$(FUZZ_SECONDS) -timeout=10 -detect_leaks=0 \
 	  -print_final_stats=1 -dict=$(CURDIR)/tests/fuzz/http.dict corpus $(CURDIR)/tests/fuzz/corpus
+	$(CMAKE) --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_hl7
+	mkdir -p $(BUILD_FUZZ)/corpus_hl7
+	cd $(BUILD_FUZZ) && tests/fuzz/fuzz_hl7 -max_total_time=$(HL7_FUZZ_SECONDS) -timeout=10 \
+	  -print_final_stats=1 -dict=$(CURDIR)/tests/fuzz/hl7.dict corpus_hl7 $(CURDIR)/tests/fuzz/corpus_hl7
 
 # The core tests under valgrind: no leaks, no invalid access.
 valgrind: build

@@ -938,7 +938,8 @@ int vigil_alert_carried(vigil_engine *e, uint64_t id) {
  * code with a sentence in err. */
 static int site_event_data(const char *type, const char *fields_json, int *t, val *data, char *err, size_t errlen) {
   *t = vigil__event_type_parse(type ? type : "");
-  if (*t < EV_SESSION_STARTED || *t > EV_PROTOCOL_APPROVED) { /* the site events, in event.h's order */
+  /* the site events, in event.h's order, and a hospital's patient records (docs/hl7.md) */
+  if ((*t < EV_SESSION_STARTED || *t > EV_PROTOCOL_APPROVED) && *t != EV_PATIENT_RECORDED && *t != EV_PATIENT_MERGED) {
     snprintf(err, errlen, "'%s' is not a site event", type ? type : "");
     return VIGIL_EINVAL;
   }

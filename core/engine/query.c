@@ -370,3 +370,32 @@ void vigil_query_count(const vigil_engine *e, vigil_query_counts *out) {
     }
   }
 }
+
+char *vigil_patient_record_json(vigil_engine *e, const char *patient) {
+  void *value = NULL;
+  size_t len = 0;
+  char err[512];
+  if (!patient || !*patient) {
+    vigil__engine_fail(e, VIGIL_ENOENT, "patient", "no record of patient (none)");
+    return NULL;
+  }
+  int rc = e->store->ops->kv_get(e->store, "patients", patient, &value, &len, err, sizeof err);
+  if (rc == VIGIL_ENOENT) {
+    vigil__engine_fail(e, VIGIL_ENOENT, "patient", "no record of patient %s", patient);
+    return NULL;
+  }
+  if (rc < 0) {
+    vigil__engine_fail(e, rc, NULL, "cannot read the record of patient %s: %s", patient, err);
+    return NULL;
+  }
+  char *text = malloc(len + 1);
+  if (!text) {
+    free(value);
+    vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  memcpy(text, value, len);
+  text[len] = '\0';
+  free(value);
+  return text;
+}

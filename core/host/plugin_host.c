@@ -20,7 +20,10 @@
 #include <uv.h>
 
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "engine/inspect.h"
+#include "engine/site.h"
+#include "store/event.h"
 #include "plugin_filter.h"
 #include "plugin_lua.h"
 
@@ -453,6 +456,110 @@ static void api_filter_close(vigil_filter *f) {
   free(f);
 }
 
+/* ---- level 1.4: patients from a hospital's systems ---------------------------------------------- */
+
+/* The patient's record row ("patients" namespace), parsed; NULL when none. */
+static json_t *patient_row(store *s, const char *patient) {
+  void *value = NULL;
+  size_t len = 0;
+  char err[256];
+  if (s->ops->kv_get(s, "patients", patient, &value, &len, err, sizeof err) < 0) return NULL;
+  json_t *row = json_loadb(value, len, 0, NULL);
+  free(value);
+  if (!json_is_object(row)) {
+    json_decref(row);
+    return NULL;
+  }
+  return row;
+}
+
+/* Adds each text of from's merged_from to list, once. */
+static void merged_from_add(json_t *list, json_t *from) {
+  json_t *m = json_is_object(from) ? json_object_get(from, "merged_from") : from;
+  if (json_is_string(m)) {
+    for (size_t i = 0; i < json_array_size(list); i++)
+      if (json_equal(json_array_get(list, i), m)) return;
+    json_array_append(list, m);
+    return;
+  }
+  for (size_t i = 0; i < json_array_size(m); i++)
+    merged_from_add(list, json_array_get(m, i));
+}
+
+static int add_row(store_kv_write **w, const char *patient, json_t *row) {
+  char *text = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
+  int rc = text ? vigil__kv_write_add(w, "patients", patient, text, strlen(text)) : VIGIL_ENOMEM;
+  free(text);
+  return rc;
+}
+
+static int record_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int record_fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static int api_patient_record(vigil_plugin *p, const char *type, const char *fields_json, const char *kv_key,
+                              const void *kv_value, size_t kv_len, char *err, size_t errlen) {
+  if (p->initializing) return record_fail(err, errlen, VIGIL_ESTATE, "not during init");
+  int merged = type && !strcmp(type, "patient.merged");
+  if (!type || (!merged && strcmp(type, "patient.recorded")))
+    return record_fail(err, errlen, VIGIL_EINVAL, "'%s' is not patient.recorded or patient.merged", type ? type : "");
+  if (kv_key && check_key(p, kv_key) < 0) return record_fail(err, errlen, VIGIL_EINVAL, "kv_key: 1 to 256 bytes");
+  json_t *fields = fields_json ? json_loads(fields_json, 0, NULL) : NULL;
+  const char *patient = json_string_value(json_object_get(fields, "patient"));
+  const char *from = json_string_value(json_object_get(fields, "merged_from"));
+  const char *problem = patient ? vigil__unicode_id_problem(patient) : "is missing";
+  int rc = 0;
+  if (!json_is_object(fields))
+    rc = record_fail(err, errlen, VIGIL_EINVAL, "the fields are not a JSON object");
+  else if (problem || strlen(patient) > 200)
+    rc = record_fail(err, errlen, VIGIL_EINVAL, "patient %s", problem ? problem : "is longer than 200 bytes");
+  else if (merged && (!from || vigil__unicode_id_problem(from) || !strcmp(from, patient) || strlen(from) > 200))
+    rc = record_fail(err, errlen, VIGIL_EINVAL, "merged_from must name another patient");
+  if (rc < 0) {
+    json_decref(fields);
+    return rc;
+  }
+  store *s = vigil__engine_store(p->h->e);
+  store_kv_write *writes = NULL;
+  /* The surviving record keeps every reference merged into it. */
+  json_t *row = json_deep_copy(fields), *list = json_array(), *old = patient_row(s, patient);
+  json_object_del(row, "merged_from");
+  merged_from_add(list, old);
+  json_t *prior = merged ? patient_row(s, from) : NULL;
+  if (merged) {
+    merged_from_add(list, prior);
+    merged_from_add(list, json_object_get(fields, "merged_from"));
+  }
+  if (json_array_size(list)) json_object_set(row, "merged_from", list);
+  rc = add_row(&writes, patient, row);
+  if (rc == 0 && merged) {
+    if (!prior) prior = json_pack("{s:s}", "patient", from);
+    json_object_set_new(prior, "merged_into", json_string(patient));
+    rc = add_row(&writes, from, prior);
+  }
+  if (rc == 0 && kv_key) rc = vigil__kv_write_add(&writes, p->ns, kv_key, kv_value ? kv_value : "", kv_len);
+  json_decref(row);
+  json_decref(list);
+  json_decref(old);
+  json_decref(prior);
+  json_decref(fields);
+  if (rc < 0) {
+    vigil__kv_writes_free(writes);
+    return record_fail(err, errlen, VIGIL_ENOMEM, "out of memory");
+  }
+  rc = vigil__site_event_writes(p->h->e, type, p->name, fields_json, writes);
+  if (rc < 0) {
+    record_fail(err, errlen, rc, "%s", vigil_engine_errmsg(p->h->e));
+    host_log(p->h, VIGIL_LOG_ERROR, p, "cannot record %s: %s", type, vigil_engine_errmsg(p->h->e));
+  }
+  return rc;
+}
+
 static const vigil_api api_table = {
     .abi_major = VIGIL_PLUGIN_ABI_MAJOR,
     .abi_minor = VIGIL_PLUGIN_ABI_MINOR,
@@ -477,6 +584,7 @@ static const vigil_api api_table = {
     .filter_open = api_filter_open,
     .filter_test = api_filter_test,
     .filter_close = api_filter_close,
+    .patient_record = api_patient_record,
 };
 
 /* ---- loading -------------------------------------------------------------------------- */

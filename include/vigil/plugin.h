@@ -46,7 +46,7 @@ extern "C" {
  * or the entry must change incompatibly (it has not); the minor grows with
  * each set of functions appended to vigil_api. */
 #define VIGIL_PLUGIN_ABI_MAJOR 1
-#define VIGIL_PLUGIN_ABI_MINOR 3
+#define VIGIL_PLUGIN_ABI_MINOR 4
 
 /* The event schema of vigil_plugin_event.json (docs/events.md): the same
  * JSON as the event stream, webhooks, JSON lines and MQTT carry. */
@@ -188,6 +188,26 @@ typedef struct vigil_api {
   int (*filter_test)(vigil_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen);
   /* Frees it; NULL is fine. In a close callback at the latest. */
   void (*filter_close)(vigil_filter *f);
+
+  /* ---- level 1.4 ---- */
+
+  /* Records what a hospital's system says of a patient (docs/hl7.md)
+   * through the engine's one write path, as a site event of type
+   * "patient.recorded" (fields_json: the whole record, with "patient", the
+   * reference visits use) or "patient.merged" (the surviving patient's
+   * record with "merged_from", the reference it absorbs). In the same store
+   * transaction as the event vigil keeps the patient's record (what
+   * GET /api/v1/patients/{patient} and the exports show; a merged patient's
+   * says merged_into) and, when kv_key is not NULL, the plugin's own key
+   * kv_key = kv_value: a message's control id is never kept without the
+   * record it brought, nor the record without it. Durable, and not before,
+   * when the event reaches the plugin's subscriptions (subscribe to
+   * "patient.*"): during this call outside a batch, or at the commit of the
+   * loop turn's batch (a failed commit never delivers it). 0; or a negative
+   * code with a sentence in err (VIGIL_EINVAL: not a patient event type,
+   * not a JSON object, no valid "patient"). Not during init. */
+  int (*patient_record)(vigil_plugin *p, const char *type, const char *fields_json, const char *kv_key,
+                        const void *kv_value, size_t kv_len, char *err, size_t errlen);
 } vigil_api;
 
 /* The one symbol a plugin exports. Append-only as well. */

@@ -398,6 +398,12 @@ uint64_t vigil_alert_course(vigil_engine *e, uint64_t alert);
 /* {"patient", "courses": [...]} (docs/http.md); NULL with VIGIL_ENOENT when
  * the patient has no course. */
 char *vigil_patient_json(vigil_engine *e, const char *patient);
+/* The patient's record from a hospital's systems (docs/hl7.md): the last
+ * patient.recorded or patient.merged's fields (name, birth_date, sex,
+ * identifiers, allergies, source), merged_from (the references merged into
+ * it) and merged_into (when it was merged into another), as JSON (malloc'd);
+ * NULL with VIGIL_ENOENT when no system has sent one. */
+char *vigil_patient_record_json(vigil_engine *e, const char *patient);
 /* The patient of course id, or NULL when there is no such course. */
 const char *vigil_course_patient(vigil_engine *e, uint64_t id);
 /* {"patients": [...]}: each open course whose next session is due before

@@ -577,10 +577,36 @@ static void get_patient(api *a, http_request *req, const char *seg, size_t len) 
   }
   if (shown_id_refused(req, "patient", patient) < 0) return;
   char *body = vigil_patient_json(a->e, patient);
+  int rc = body ? 0 : vigil_engine_errfield(a->e) ? VIGIL_ENOENT : VIGIL_ENOMEM;
+  /* What a hospital's system said of the patient (docs/hl7.md): demographics
+   * and allergies, null when none has; a patient with a record and no course
+   * is found too. */
+  char *record = rc == VIGIL_ENOMEM ? NULL : vigil_patient_record_json(a->e, patient);
+  if (rc < 0 && !record) {
+    fail_engine(a, req, rc, "patient");
+    return;
+  }
+  json_t *j = body ? json_loads(body, 0, NULL) : json_pack("{s:s, s:[]}", "patient", patient, "courses");
+  json_t *r = record ? json_loads(record, 0, NULL) : NULL;
+  free(body);
+  free(record);
+  if (json_is_object(r)) {
+    json_t *allergies = json_incref(json_object_get(r, "allergies"));
+    json_object_del(r, "allergies");
+    json_object_del(r, "patient");
+    json_object_set_new(j, "demographics", r);
+    json_object_set_new(j, "allergies", allergies ? allergies : json_array());
+  } else {
+    json_decref(r);
+    json_object_set_new(j, "demographics", json_null());
+    json_object_set_new(j, "allergies", json_null());
+  }
+  body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
   if (body)
     vigil__api_reply_free(req, 200, body, NULL);
   else
-    fail_engine(a, req, vigil_engine_errfield(a->e) ? VIGIL_ENOENT : VIGIL_ENOMEM, "patient");
+    fail_engine(a, req, VIGIL_ENOMEM, "patient");
 }
 
 /* Who is due: ?due=today (a next session due before tomorrow's midnight,

@@ -45,7 +45,9 @@
   X(COURSE_SESSION_ADDED, "course.session_added")                                                                      \
   X(COURSE_MEASURED, "course.measured")                                                                                \
   X(COURSE_SESSION_ENDED, "course.session_ended")                                                                      \
-  X(COURSE_CLOSED, "course.closed")
+  X(COURSE_CLOSED, "course.closed")                                                                                    \
+  X(PATIENT_RECORDED, "patient.recorded")                                                                              \
+  X(PATIENT_MERGED, "patient.merged")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,

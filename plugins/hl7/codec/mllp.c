@@ -1,0 +1,91 @@
+/* mllp.c: MLLP frames (0x0B message 0x1C 0x0D) cut from a byte stream
+ * however it arrives, and made (hl7.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hl7.h"
+
+void vigil__mllp_init(mllp_reader *r, size_t max) {
+  memset(r, 0, sizeof *r);
+  r->max = max ? max : (size_t)1 << 20;
+}
+
+void vigil__mllp_free(mllp_reader *r) {
+  free(r->buf);
+  r->buf = NULL;
+  r->n = r->cap = 0;
+}
+
+static int append(mllp_reader *r, char c) {
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 1024;
+    if (cap > r->max) cap = r->max;
+    char *p = realloc(r->buf, cap);
+    if (!p) return -1;
+    r->buf = p;
+    r->cap = cap;
+  }
+  r->buf[r->n++] = c;
+  return 0;
+}
+
+static int error(mllp_reader *r, mllp_error_fn on_error, void *ud, const char *why) {
+  r->in_frame = r->saw_end = 0;
+  r->skipping = 1;
+  r->n = 0;
+  return on_error ? on_error(ud, why) : 0;
+}
+
+int vigil__mllp_feed(mllp_reader *r, const char *data, size_t len, mllp_frame_fn on_frame, mllp_error_fn on_error,
+                     void *ud) {
+  int rc;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)data[i];
+    if (c == MLLP_START && !r->saw_end) {
+      if (r->in_frame && (rc = error(r, on_error, ud, "a frame started (0x0B) inside another"))) return rc;
+      r->in_frame = 1;
+      r->skipping = r->saw_end = 0;
+      r->n = 0;
+      continue;
+    }
+    if (r->skipping) continue;
+    if (!r->in_frame) {
+      if (c == '\r' || c == '\n') continue; /* line ends between frames: harmless */
+      if ((rc = error(r, on_error, ud, "bytes outside an MLLP frame (a frame starts with 0x0B)"))) return rc;
+      continue;
+    }
+    if (r->saw_end) {
+      if (c != MLLP_CR) {
+        if ((rc = error(r, on_error, ud, "0x1C not followed by 0x0D"))) return rc;
+        if (c == MLLP_START) i--; /* it starts the next frame */
+        continue;
+      }
+      r->in_frame = r->saw_end = 0;
+      size_t n = r->n;
+      r->n = 0;
+      if (on_frame && (rc = on_frame(ud, r->buf ? r->buf : "", n))) return rc;
+      continue;
+    }
+    if (c == MLLP_END) {
+      r->saw_end = 1;
+      continue;
+    }
+    if (r->n >= r->max) {
+      if ((rc = error(r, on_error, ud, "a message longer than the largest taken"))) return rc;
+      continue;
+    }
+    if (append(r, (char)c) < 0) return -1;
+  }
+  return 0;
+}
+
+char *vigil__mllp_wrap(const char *msg, size_t len, size_t *outlen) {
+  char *p = malloc(len + 3);
+  if (!p) return NULL;
+  p[0] = MLLP_START;
+  memcpy(p + 1, msg, len);
+  p[len + 1] = MLLP_END;
+  p[len + 2] = MLLP_CR;
+  *outlen = len + 3;
+  return p;
+}

@@ -1,0 +1,494 @@
+/* hl7.c: patients in from a hospital's systems, HL7 v2 ADT over MLLP
+ * (docs/hl7.md).
+ *
+ * A listener on vigil's loop takes MLLP connections; each message is read
+ * (adt.c) into a patient record and recorded through vigil's one write path
+ * (api->patient_record, plugin ABI 1.4), in one store transaction with the
+ * message's key (its sender and control id, MSH-3, MSH-4, MSH-10) in the
+ * plugin's namespace. The ACK (AA) goes out when the event reaches the
+ * plugin's "patient.*" subscription, that is once it is durable; never
+ * before. A message whose key is already stored is a duplicate: it is
+ * acknowledged AA and not applied again, also after a restart. A message
+ * that cannot be read is refused with AR (or AE: a field's value), logged,
+ * and the connection goes on. One message per connection at a time, in the
+ * order sent (MLLP's original mode: the sender waits for each ACK). */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "adt.h"
+#include "hl7.h"
+#include "vigil/plugin.h"
+
+#define HL7_VERSION "1.0.0"
+
+typedef struct hl7p hl7p;
+
+typedef struct frame {
+  struct frame *next;
+  size_t len;
+  char data[];
+} frame;
+
+typedef struct conn {
+  hl7p *h;
+  struct conn *next;
+  uv_tcp_t tcp;
+  uv_timer_t timer; /* the wait for durability */
+  mllp_reader rd;
+  frame *head, *tail; /* messages not yet handled */
+  char peer[64];
+  int busy;       /* a message is being recorded: its ACK waits for the event */
+  int processing; /* in process(): no recursion */
+  int closing, handles;
+  hl7_msg msg; /* the message being recorded */
+  char key[700];
+  char patient[ADT_MAX_VALUE + 1];
+} conn;
+
+struct hl7p {
+  vigil_plugin *p;
+  const vigil_api *api;
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  int listening, closing;
+  char *host, *app, *facility;
+  int port;
+  size_t max_message;
+  unsigned ack_timeout_ms;
+  unsigned max_connections, n_conns;
+  conn *conns;
+  unsigned long long counter;                                     /* the ACKs' control ids */
+  unsigned long long accepted, duplicates, refused, errors, acks; /* this run */
+};
+
+static void say(hl7p *h, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(hl7p *h, vigil_plugin_log_level level, const char *fmt, ...) {
+  char msg[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  h->api->log(h->p, level, msg);
+}
+
+/* ---- answers -------------------------------------------------------------------------------- */
+
+static void on_written(uv_write_t *w, int status) {
+  (void)status;
+  free(w->data);
+  free(w);
+}
+
+static void conn_close(conn *c);
+
+static void send_ack(conn *c, const hl7_msg *in, const char *code, int err_code, const char *where, const char *text) {
+  hl7p *h = c->h;
+  char now[32], id[48];
+  time_t t = (time_t)(h->api->now_ms(h->p) / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(now, sizeof now, "%Y%m%d%H%M%S+0000", &tm);
+  snprintf(id, sizeof id, "VIGIL%lld.%llu", (long long)h->api->now_ms(h->p), ++h->counter);
+  size_t len, flen;
+  char *ack = vigil__hl7_ack(in, code, err_code, where, text, h->app, h->facility, id, now, &len);
+  char *framed = ack ? vigil__mllp_wrap(ack, len, &flen) : NULL;
+  free(ack);
+  uv_write_t *w = framed ? malloc(sizeof *w) : NULL;
+  if (!w || c->closing) {
+    free(framed);
+    free(w);
+    if (!c->closing) conn_close(c);
+    return;
+  }
+  w->data = framed;
+  uv_buf_t b = uv_buf_init(framed, (unsigned)flen);
+  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+    free(framed);
+    free(w);
+    conn_close(c);
+    return;
+  }
+  h->acks++;
+}
+
+/* ---- a message ------------------------------------------------------------------------------------- */
+
+static conn *pending_with(hl7p *h, const char *key) {
+  for (conn *c = h->conns; c; c = c->next)
+    if (c->busy && !strcmp(c->key, key)) return c;
+  return NULL;
+}
+
+static void done_waiting(conn *c) {
+  c->busy = 0;
+  uv_timer_stop(&c->timer);
+  vigil__hl7_free(&c->msg);
+}
+
+static void process(conn *c);
+
+static void handle(conn *c, const char *data, size_t len) {
+  hl7p *h = c->h;
+  char err[300];
+  hl7_msg m;
+  if (vigil__hl7_parse(&m, data, len, err, sizeof err) < 0) {
+    hl7_msg lm;
+    hl7_msg *in = vigil__hl7_lenient_msh(data, len, &lm);
+    char control[ADT_MAX_VALUE + 1] = "";
+    if (in) vigil__hl7_value(in, 0, 10, 0, 0, 0, control, sizeof control);
+    h->refused++;
+    say(h, VIGIL_PLUGIN_LOG_WARN, "refused a message from %s (control id '%s'): %s", c->peer, control, err);
+    send_ack(c, in, "AR", 100, "MSH", err);
+    if (in) vigil__hl7_free(in);
+    return;
+  }
+  adt_result r;
+  vigil__hl7_adt_read(&m, &r);
+  char control[ADT_MAX_VALUE + 1];
+  vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
+  if (strcmp(r.ack, "AA")) {
+    h->refused++;
+    say(h, VIGIL_PLUGIN_LOG_WARN, "refused message %s from %s with %s: %s", control, c->peer, r.ack, r.err_text);
+    send_ack(c, &m, r.ack, r.err_code, r.err_where, r.err_text);
+    vigil__hl7_adt_free(&r);
+    vigil__hl7_free(&m);
+    return;
+  }
+  void *old;
+  size_t oldlen;
+  int got = h->api->kv_get(h->p, r.key, &old, &oldlen);
+  if (got == 0) {
+    h->api->free(old);
+    h->duplicates++;
+    say(h, VIGIL_PLUGIN_LOG_INFO, "message %s from %s is a duplicate: acknowledged, not applied again", control,
+        c->peer);
+    snprintf(err, sizeof err, "duplicate of message %s, already recorded: not applied again", control);
+    send_ack(c, &m, "AA", 0, NULL, err);
+  } else if (got != -3 /* VIGIL_ENOENT */) {
+    h->errors++;
+    send_ack(c, &m, "AE", 207, NULL, "cannot read vigil's store: send the message again later");
+  } else if (pending_with(h, r.key)) {
+    h->errors++;
+    send_ack(c, &m, "AE", 207, NULL, "the same message is being recorded from another connection: send it again");
+  } else {
+    c->busy = 1;
+    c->msg = m; /* kept for its ACK */
+    memset(&m, 0, sizeof m);
+    snprintf(c->key, sizeof c->key, "%s", r.key);
+    snprintf(c->patient, sizeof c->patient, "%s", r.patient);
+    char value[400];
+    snprintf(value, sizeof value, "%s", r.type);
+    /* Outside a batch the event is durable, and comes to on_patient_event,
+     * before this returns. */
+    int rc = h->api->patient_record(h->p, r.type, r.fields_json, r.key, value, strlen(value), err, sizeof err);
+    if (rc < 0 && c->busy) {
+      h->errors++;
+      say(h, VIGIL_PLUGIN_LOG_ERROR, "message %s from %s not recorded: %s", control, c->peer, err);
+      send_ack(c, &c->msg, "AE", 207, NULL, err);
+      done_waiting(c);
+    }
+  }
+  vigil__hl7_adt_free(&r);
+  vigil__hl7_free(&m);
+}
+
+static void on_wait_timeout(uv_timer_t *t);
+
+static void process(conn *c) {
+  if (c->processing) return;
+  c->processing = 1;
+  while (!c->busy && c->head && !c->closing) {
+    frame *f = c->head;
+    c->head = f->next;
+    if (!c->head) c->tail = NULL;
+    handle(c, f->data, f->len);
+    free(f);
+    if (c->busy) uv_timer_start(&c->timer, on_wait_timeout, c->h->ack_timeout_ms, 0);
+  }
+  c->processing = 0;
+}
+
+static void on_wait_timeout(uv_timer_t *t) {
+  conn *c = t->data;
+  if (!c->busy) return;
+  c->h->errors++;
+  say(c->h, VIGIL_PLUGIN_LOG_ERROR, "message to %s from %s: vigil's store did not confirm it in %u ms", c->key, c->peer,
+      c->h->ack_timeout_ms);
+  send_ack(c, &c->msg, "AE", 207, NULL, "not confirmed durable in time: send the message again");
+  done_waiting(c);
+  process(c);
+}
+
+/* A patient event is durable: the ACK of the message that brought it. */
+static int on_patient_event(void *ud, const vigil_plugin_event *ev) {
+  hl7p *h = ud;
+  json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
+  json_t *src = json_object_get(json_object_get(j, "data"), "source");
+  const char *sender = json_string_value(json_object_get(src, "sender"));
+  const char *control = json_string_value(json_object_get(src, "control_id"));
+  char key[700];
+  conn *c = NULL;
+  if (sender && control) {
+    snprintf(key, sizeof key, "msg/%s/%s", sender, control);
+    c = pending_with(h, key);
+  }
+  json_decref(j);
+  if (!c) return 0; /* another connection's, or one that has closed */
+  char text[400];
+  snprintf(text, sizeof text, "recorded: patient %s (event %llu)", c->patient, (unsigned long long)ev->seq);
+  h->accepted++;
+  send_ack(c, &c->msg, "AA", 0, NULL, text);
+  done_waiting(c);
+  process(c);
+  return 0;
+}
+
+/* ---- connections ----------------------------------------------------------------------------------- */
+
+static void conn_free(conn *c) {
+  hl7p *h = c->h;
+  for (conn **pp = &h->conns; *pp; pp = &(*pp)->next)
+    if (*pp == c) {
+      *pp = c->next;
+      break;
+    }
+  h->n_conns--;
+  while (c->head) {
+    frame *f = c->head;
+    c->head = f->next;
+    free(f);
+  }
+  vigil__mllp_free(&c->rd);
+  vigil__hl7_free(&c->msg);
+  free(c);
+  if (h->closing && !h->listening && !h->conns) {
+    free(h->host);
+    free(h->app);
+    free(h->facility);
+    free(h);
+  }
+}
+
+static void on_conn_part_closed(uv_handle_t *hd) {
+  conn *c = hd->data;
+  if (--c->handles == 0) conn_free(c);
+}
+
+static void conn_close(conn *c) {
+  if (c->closing) return;
+  c->closing = 1;
+  c->busy = 0;
+  uv_close((uv_handle_t *)&c->timer, on_conn_part_closed);
+  uv_close((uv_handle_t *)&c->tcp, on_conn_part_closed);
+}
+
+static int on_frame(void *ud, const char *msg, size_t len) {
+  conn *c = ud;
+  frame *f = malloc(sizeof *f + len);
+  if (!f) return -1;
+  f->next = NULL;
+  f->len = len;
+  memcpy(f->data, msg, len);
+  if (c->tail)
+    c->tail->next = f;
+  else
+    c->head = f;
+  c->tail = f;
+  return 0;
+}
+
+static int on_frame_error(void *ud, const char *why) {
+  conn *c = ud;
+  c->h->refused++;
+  say(c->h, VIGIL_PLUGIN_LOG_WARN, "MLLP from %s: %s", c->peer, why);
+  send_ack(c, NULL, "AR", 100, NULL, why);
+  return 0;
+}
+
+static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *b) {
+  (void)hd;
+  b->base = malloc(suggested);
+  b->len = b->base ? suggested : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  conn *c = s->data;
+  if (n < 0) {
+    free(b->base);
+    conn_close(c);
+    return;
+  }
+  int rc = c->closing ? 0 : vigil__mllp_feed(&c->rd, b->base, (size_t)n, on_frame, on_frame_error, c);
+  free(b->base);
+  if (rc < 0) {
+    say(c->h, VIGIL_PLUGIN_LOG_ERROR, "out of memory reading from %s: connection closed", c->peer);
+    conn_close(c);
+    return;
+  }
+  process(c);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  hl7p *h = server->data;
+  if (status < 0 || h->closing) return;
+  conn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->h = h;
+  uv_tcp_init(h->loop, &c->tcp);
+  uv_timer_init(h->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->handles = 2;
+  vigil__mllp_init(&c->rd, h->max_message);
+  c->next = h->conns;
+  h->conns = c;
+  h->n_conns++;
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+    conn_close(c);
+    return;
+  }
+  struct sockaddr_storage sa;
+  int salen = sizeof sa;
+  snprintf(c->peer, sizeof c->peer, "?");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &salen) == 0) {
+    char ip[48] = "?";
+    int port = 0;
+    if (sa.ss_family == AF_INET) {
+      uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip);
+      port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    } else if (sa.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&sa, ip, sizeof ip);
+      port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+    }
+    snprintf(c->peer, sizeof c->peer, "%s:%d", ip, port);
+  }
+  if (h->n_conns > h->max_connections) {
+    say(h, VIGIL_PLUGIN_LOG_WARN, "refused a connection from %s: %u connections already (max_connections)", c->peer,
+        h->max_connections);
+    conn_close(c);
+    return;
+  }
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- the plugin -------------------------------------------------------------------------------------- */
+
+static char *status(void *ud) {
+  hl7p *h = ud;
+  json_t *j =
+      json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "host", h->host, "port", h->port, "connections",
+                (int)h->n_conns, "recorded", (json_int_t)h->accepted, "duplicates", (json_int_t)h->duplicates,
+                "refused", (json_int_t)h->refused, "errors", (json_int_t)h->errors, "acks", (json_int_t)h->acks);
+  char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  return s;
+}
+
+static void on_listener_closed(uv_handle_t *hd) {
+  hl7p *h = hd->data;
+  h->listening = 0;
+  if (!h->conns) {
+    free(h->host);
+    free(h->app);
+    free(h->facility);
+    free(h);
+  }
+}
+
+static void on_close(void *ud) {
+  hl7p *h = ud;
+  h->closing = 1;
+  conn *next;
+  for (conn *c = h->conns; c; c = next) {
+    next = c->next;
+    conn_close(c);
+  }
+  uv_close((uv_handle_t *)&h->listener, on_listener_closed);
+}
+
+static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(char **err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(err, fmt, ap) < 0) *err = NULL;
+  va_end(ap);
+  return -2; /* VIGIL_EINVAL */
+}
+
+static int read_settings(hl7p *h, json_t *s, char **err) {
+  if (!json_is_object(s)) return refuse(err, "plugins.hl7: an object of settings");
+  json_t *host = json_object_get(s, "host"), *port = json_object_get(s, "port");
+  json_t *app = json_object_get(s, "application"), *fac = json_object_get(s, "facility");
+  json_t *max = json_object_get(s, "max_message_bytes"), *wait = json_object_get(s, "ack_timeout_ms");
+  json_t *conns = json_object_get(s, "max_connections");
+  if (host && !json_is_string(host)) return refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
+  if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
+    return refuse(err, "plugins.hl7.port: the TCP port of the MLLP listener, 1 to 65535 (2575 is HL7's)");
+  if ((app && !json_is_string(app)) || (fac && !json_is_string(fac)))
+    return refuse(err, "plugins.hl7.application, facility: text (MSH-3, MSH-4 of vigil's ACKs)");
+  if (max && (!json_is_integer(max) || json_integer_value(max) < 1024 || json_integer_value(max) > 16 << 20))
+    return refuse(err, "plugins.hl7.max_message_bytes: 1024 to 16777216");
+  if (wait && (!json_is_integer(wait) || json_integer_value(wait) < 100 || json_integer_value(wait) > 600000))
+    return refuse(err, "plugins.hl7.ack_timeout_ms: 100 to 600000");
+  if (conns && (!json_is_integer(conns) || json_integer_value(conns) < 1 || json_integer_value(conns) > 1000))
+    return refuse(err, "plugins.hl7.max_connections: 1 to 1000");
+  h->host = strdup(host ? json_string_value(host) : "127.0.0.1");
+  h->app = strdup(app ? json_string_value(app) : "VIGIL");
+  h->facility = strdup(fac ? json_string_value(fac) : "");
+  h->port = (int)json_integer_value(port);
+  h->max_message = max ? (size_t)json_integer_value(max) : 1 << 20;
+  h->ack_timeout_ms = wait ? (unsigned)json_integer_value(wait) : 10000;
+  h->max_connections = conns ? (unsigned)json_integer_value(conns) : 32;
+  if (!h->host || !h->app || !h->facility) return -1;
+  return 0;
+}
+
+static int init(vigil_plugin *p, const vigil_api *api, char **err) {
+  if (api->abi_minor < 4 || api->size < offsetof(vigil_api, patient_record) + sizeof api->patient_record)
+    return refuse(err, "the hl7 plugin needs plugin ABI 1.4 (patient_record); this vigil has %u.%u", api->abi_major,
+                  api->abi_minor);
+  hl7p *h = calloc(1, sizeof *h);
+  json_t *s = json_loads(api->settings(p), 0, NULL);
+  if (!h || !s) {
+    free(h);
+    json_decref(s);
+    return -1;
+  }
+  h->p = p;
+  h->api = api;
+  h->loop = api->loop(p);
+  int rc = read_settings(h, s, err);
+  json_decref(s);
+  if (rc < 0) {
+    free(h->host);
+    free(h->app);
+    free(h->facility);
+    free(h);
+    return rc;
+  }
+  uv_tcp_init(h->loop, &h->listener);
+  h->listener.data = h;
+  h->listening = 1;
+  if ((rc = api->on_close(p, on_close, h)) < 0) {
+    on_close(h);
+    return rc;
+  }
+  struct sockaddr_storage sa;
+  if (uv_ip4_addr(h->host, h->port, (struct sockaddr_in *)&sa) != 0 &&
+      uv_ip6_addr(h->host, h->port, (struct sockaddr_in6 *)&sa) != 0)
+    return refuse(err, "plugins.hl7.host: '%s' is not an IP address", h->host);
+  if ((rc = uv_tcp_bind(&h->listener, (struct sockaddr *)&sa, 0)) < 0 ||
+      (rc = uv_listen((uv_stream_t *)&h->listener, 64, on_connection)) < 0)
+    return refuse(err, "cannot listen for MLLP on %s:%d: %s", h->host, h->port, uv_strerror(rc));
+  if ((rc = api->subscribe(p, "patient.*", on_patient_event, h)) < 0) return rc;
+  if ((rc = api->on_status(p, status, h)) < 0) return rc;
+  say(h, VIGIL_PLUGIN_LOG_INFO, "MLLP listener on %s:%d (HL7 v2 ADT A01, A04, A08, A40)", h->host, h->port);
+  return 0;
+}
+
+VIGIL_PLUGIN_DEFINE(HL7_VERSION, init);

@@ -1,0 +1,506 @@
+/* test_hl7.c: the hl7 plugin (HL7 v2 ADT over MLLP, docs/hl7.md) against a
+ * real `vigil serve`, with the test's own MLLP client.
+ *
+ *   - a_patient_in: ADT^A01 is acknowledged AA naming its control id, and
+ *     the patient's record (name, birth date, sex, MRN and other
+ *     identifiers, allergies) is in GET /api/v1/patients/{patient};
+ *     kill -9 right after each of a run of AAs loses none of them;
+ *   - duplicates_across_restarts: the same control id again is AA and not
+ *     applied again, also after a restart; A08 updates the record;
+ *   - malformed_refused: bytes outside a frame, a broken MSH, an unsupported
+ *     message, a bad date of birth: AR or AE with the reason in MSA-3 and
+ *     ERR, logged, nothing recorded, and the next good message is AA;
+ *   - a40_merges: the prior patient's record says merged_into and the
+ *     survivor's merged_from.
+ *
+ * `test_hl7 interop` (ctest hl7_interop) runs the same kinds of cases with
+ * an independent HL7 v2 implementation from npm (node-hl7-client builds
+ * the messages, sends them over MLLP and parses vigil's ACKs;
+ * tests/hl7/interop.cjs), with a restart in between. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hl7.h"
+#include "serve_process.h"
+
+static const char *PROTOCOL = "local v = require 'vigil'\n"
+                              "return v.protocol 'chair' {\n"
+                              "  version = '1.0.0',\n"
+                              "  phases = { v.phase 'one' { items = {\n"
+                              "    v.vitals 'vitals' { fields = { 'sbp' } },\n"
+                              "  } } },\n"
+                              "}\n";
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+typedef struct fixture {
+  serve_process s;
+  int port;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (!f || serve_setup(&f->s, PROTOCOL) < 0) return -1;
+  f->port = free_port();
+  char extra[256];
+  snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d, application = 'VIGIL', facility = 'CLINIC' } }\n",
+           f->port);
+  serve_configure(&f->s, extra);
+  if (serve_start(&f->s) < 0) return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  serve_cleanup(&f->s);
+  free(f);
+  return 0;
+}
+
+/* ---- an MLLP client ---- */
+
+static int mllp_connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < 100; i++) {
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
+    usleep(50000);
+  }
+  close(fd);
+  return -1;
+}
+
+/* Reads one framed answer (10 s at most): malloc'd, unframed; NULL on none. */
+static char *read_ack(int fd) {
+  static char buf[65536];
+  size_t n = 0;
+  while (n < sizeof buf - 1) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 10000) <= 0) return NULL;
+    ssize_t k = read(fd, buf + n, sizeof buf - 1 - n);
+    if (k <= 0) return NULL;
+    n += (size_t)k;
+    if (n >= 3 && buf[n - 2] == MLLP_END && buf[n - 1] == MLLP_CR) break;
+  }
+  if (n < 3 || buf[0] != MLLP_START) return NULL;
+  return strndup(buf + 1, n - 3);
+}
+
+static void send_raw(int fd, const char *bytes, size_t len) { assert_int_equal(write(fd, bytes, len), (ssize_t)len); }
+
+/* Sends msg framed; the ACK parsed into *ack (vigil__hl7_free after). */
+static void exchange(int fd, const char *msg, hl7_msg *ack) {
+  size_t len;
+  char *framed = vigil__mllp_wrap(msg, strlen(msg), &len);
+  send_raw(fd, framed, len);
+  free(framed);
+  char *text = read_ack(fd);
+  assert_non_null(text);
+  char err[256];
+  if (vigil__hl7_parse(ack, text, strlen(text), err, sizeof err) < 0) fail_msg("the ACK does not parse: %s", err);
+  free(text);
+}
+
+static void field_is(const hl7_msg *m, const char *seg, int f, int c, const char *want) {
+  char v[512];
+  long i = vigil__hl7_find(m, seg, 0);
+  if (i < 0) fail_msg("no %s in the ACK", seg);
+  vigil__hl7_value(m, (size_t)i, f, 0, c, 0, v, sizeof v);
+  if (strcmp(v, want)) fail_msg("%s-%d.%d is '%s', not '%s'", seg, f, c, v, want);
+}
+
+static void field_has(const hl7_msg *m, const char *seg, int f, int c, const char *part) {
+  char v[512];
+  long i = vigil__hl7_find(m, seg, 0);
+  if (i < 0) fail_msg("no %s in the ACK", seg);
+  vigil__hl7_value(m, (size_t)i, f, 0, c, 0, v, sizeof v);
+  if (!strstr(v, part)) fail_msg("%s-%d.%d is '%s', without '%s'", seg, f, c, v, part);
+}
+
+/* Sends msg on a new connection and checks MSA-1 and MSA-2. */
+static void expect_ack(fixture *f, const char *msg, const char *code, const char *control, hl7_msg *ack) {
+  int fd = mllp_connect(f->port);
+  assert_true(fd >= 0);
+  exchange(fd, msg, ack);
+  close(fd);
+  field_is(ack, "MSA", 1, 0, code);
+  field_is(ack, "MSA", 2, 0, control);
+}
+
+static json_t *get_json(fixture *f, const char *path, int want_status) {
+  char *body = NULL;
+  int st = serve_request(&f->s, "GET", path, NULL, &body);
+  if (st != want_status) fail_msg("GET %s: %d, not %d: %s", path, st, want_status, body ? body : "");
+  json_t *j = json_loads(body ? body : "null", JSON_DECODE_ANY, NULL);
+  free(body);
+  assert_non_null(j);
+  return j;
+}
+
+static int count_events(fixture *f, const char *type) {
+  json_t *j = get_json(f, "/api/v1/events?after=0&limit=1000", 200);
+  int n = 0;
+  size_t i;
+  json_t *ev;
+  json_array_foreach(json_object_get(j, "events"), i, ev) n +=
+      !strcmp(json_string_value(json_object_get(ev, "type")), type);
+  json_decref(j);
+  return n;
+}
+
+static const char *text_at(json_t *j, const char *path) {
+  char p[256];
+  snprintf(p, sizeof p, "%s", path);
+  json_t *cur = j;
+  for (char *k = strtok(p, "."); k && cur; k = strtok(NULL, "."))
+    cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(k)) : json_object_get(cur, k);
+  return cur ? json_string_value(cur) : NULL;
+}
+
+static void text_is(json_t *j, const char *path, const char *want) {
+  const char *got = text_at(j, path);
+  if (!got || strcmp(got, want)) {
+    char *d = json_dumps(j, 0);
+    fail_msg("%s is '%s', not '%s' in %s", path, got ? got : "(none)", want, d);
+  }
+}
+
+#define A01                                                                                                            \
+  "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01^ADT_A01|%s|P|2.5.1\r"                                       \
+  "EVN|A01|20260105120000\r"                                                                                           \
+  "PID|1||%s^^^HOSP^MR~999-88-7777^^^SSA^SS||DOE^JANE^Q||19800214|F\r"                                                 \
+  "AL1|1|DA|PCN^Penicillin^L|SV|Hives~Rash\r"                                                                          \
+  "AL1|2|FA|^Peanut \\T\\ tree nuts\r"
+
+static void a_patient_in(void **state) {
+  fixture *f = *state;
+  char msg[1024];
+  hl7_msg ack;
+  snprintf(msg, sizeof msg, A01, "MSG0001", "123456");
+  expect_ack(f, msg, "AA", "MSG0001", &ack);
+  field_is(&ack, "MSH", 9, 1, "ACK");
+  field_is(&ack, "MSH", 9, 2, "A01");
+  field_is(&ack, "MSH", 3, 1, "VIGIL");
+  field_is(&ack, "MSH", 5, 1, "HIS");
+  field_has(&ack, "MSA", 3, 0, "recorded: patient 123456");
+  assert_int_equal(vigil__hl7_find(&ack, "ERR", 0), -1);
+  vigil__hl7_free(&ack);
+
+  json_t *p = get_json(f, "/api/v1/patients/123456", 200);
+  text_is(p, "patient", "123456");
+  text_is(p, "demographics.name.family", "DOE");
+  text_is(p, "demographics.name.given", "JANE");
+  text_is(p, "demographics.name.middle", "Q");
+  text_is(p, "demographics.birth_date", "1980-02-14");
+  text_is(p, "demographics.sex", "F");
+  text_is(p, "demographics.mrn", "123456");
+  text_is(p, "demographics.identifiers.1.value", "999-88-7777");
+  text_is(p, "demographics.identifiers.1.type", "SS");
+  text_is(p, "demographics.identifiers.1.authority", "SSA");
+  text_is(p, "demographics.source.control_id", "MSG0001");
+  text_is(p, "allergies.0.code", "PCN");
+  text_is(p, "allergies.0.text", "Penicillin");
+  text_is(p, "allergies.0.severity", "SV");
+  text_is(p, "allergies.0.reactions.1", "Rash");
+  text_is(p, "allergies.1.text", "Peanut & tree nuts");
+  text_is(p, "allergies.1.type", "FA");
+  assert_int_equal(json_array_size(json_object_get(p, "courses")), 0);
+  json_decref(p);
+  /* a patient no system has sent, with no course: 404 as before */
+  json_decref(get_json(f, "/api/v1/patients/nobody", 404));
+
+  /* Each AA is durable when sent: kill -9 right after it loses nothing. */
+  for (int i = 0; i < 5; i++) {
+    char control[32], patient[32];
+    snprintf(control, sizeof control, "K%d", i);
+    snprintf(patient, sizeof patient, "P%d", i);
+    snprintf(msg, sizeof msg, A01, control, patient);
+    expect_ack(f, msg, "AA", control, &ack);
+    vigil__hl7_free(&ack);
+    serve_stop(&f->s, 1);
+    assert_int_equal(serve_start(&f->s), 0);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/patients/%s", patient);
+    json_t *j = get_json(f, path, 200);
+    text_is(j, "demographics.source.control_id", control);
+    json_decref(j);
+  }
+}
+
+static void duplicates_across_restarts(void **state) {
+  fixture *f = *state;
+  char msg[1024];
+  hl7_msg ack;
+  snprintf(msg, sizeof msg, A01, "DUP1", "555");
+  expect_ack(f, msg, "AA", "DUP1", &ack);
+  vigil__hl7_free(&ack);
+  assert_int_equal(count_events(f, "patient.recorded"), 1);
+  /* the same message on the same connection, then on another */
+  int fd = mllp_connect(f->port);
+  exchange(fd, msg, &ack);
+  field_is(&ack, "MSA", 1, 0, "AA");
+  field_has(&ack, "MSA", 3, 0, "duplicate");
+  vigil__hl7_free(&ack);
+  exchange(fd, msg, &ack);
+  field_is(&ack, "MSA", 1, 0, "AA");
+  vigil__hl7_free(&ack);
+  close(fd);
+  assert_int_equal(count_events(f, "patient.recorded"), 1);
+  /* after a restart too */
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+  assert_int_equal(serve_start(&f->s), 0);
+  expect_ack(f, msg, "AA", "DUP1", &ack);
+  field_has(&ack, "MSA", 3, 0, "duplicate");
+  vigil__hl7_free(&ack);
+  assert_int_equal(count_events(f, "patient.recorded"), 1);
+  /* A08 with a new control id: the record as the message says */
+  const char *a08 = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105130000||ADT^A08^ADT_A01|DUP2|P|2.5.1\r"
+                    "PID|1||555^^^HOSP^MR||ROE^JANE||19800214|F\r";
+  expect_ack(f, a08, "AA", "DUP2", &ack);
+  vigil__hl7_free(&ack);
+  json_t *p = get_json(f, "/api/v1/patients/555", 200);
+  text_is(p, "demographics.name.family", "ROE");
+  assert_int_equal(json_array_size(json_object_get(p, "allergies")), 0);
+  json_decref(p);
+  assert_int_equal(count_events(f, "patient.recorded"), 2);
+  /* the same control id from another sender is another message */
+  char other[1024];
+  snprintf(other, sizeof other, A01, "DUP1", "556");
+  memcpy(other + strlen("MSH|^~\\&|"), "LAB", 3);
+  expect_ack(f, other, "AA", "DUP1", &ack);
+  field_has(&ack, "MSA", 3, 0, "recorded");
+  vigil__hl7_free(&ack);
+  assert_int_equal(count_events(f, "patient.recorded"), 3);
+}
+
+static void malformed_refused(void **state) {
+  fixture *f = *state;
+  hl7_msg ack;
+  /* bytes outside a frame: AR, and the connection goes on */
+  int fd = mllp_connect(f->port);
+  send_raw(fd, "GET / HTTP/1.1\r\n\r\n", 18);
+  char *text = read_ack(fd);
+  assert_non_null(text);
+  char err[256];
+  assert_int_equal(vigil__hl7_parse(&ack, text, strlen(text), err, sizeof err), 0);
+  free(text);
+  field_is(&ack, "MSA", 1, 0, "AR");
+  field_has(&ack, "MSA", 3, 0, "outside an MLLP frame");
+  vigil__hl7_free(&ack);
+  /* a broken MSH (a delimiter twice): AR naming its control id */
+  exchange(fd, "MSH|^^\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD1|P|2.5\rPID|1||9^^^H^MR\r", &ack);
+  field_is(&ack, "MSA", 1, 0, "AR");
+  field_is(&ack, "MSA", 2, 0, "BAD1");
+  field_has(&ack, "MSA", 3, 0, "used twice");
+  field_is(&ack, "ERR", 3, 1, "100");
+  vigil__hl7_free(&ack);
+  /* not ADT: AR 200; an event not taken: AR 201 */
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ORU^R01|BAD2|P|2.5\rPID|1||9^^^H^MR\r", &ack);
+  field_is(&ack, "MSA", 1, 0, "AR");
+  field_is(&ack, "ERR", 3, 1, "200");
+  vigil__hl7_free(&ack);
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A03|BAD3|P|2.5\rPID|1||9^^^H^MR\r", &ack);
+  field_is(&ack, "MSA", 1, 0, "AR");
+  field_is(&ack, "ERR", 3, 1, "201");
+  vigil__hl7_free(&ack);
+  /* a bad date of birth, a sex not in table 0001, no identifier: AE with the field in ERR-2 */
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD4|P|2.5\rPID|1||9^^^H^MR||X^Y||19800230|F\r", &ack);
+  field_is(&ack, "MSA", 1, 0, "AE");
+  field_has(&ack, "MSA", 3, 0, "PID-7");
+  field_is(&ack, "ERR", 2, 1, "PID");
+  field_is(&ack, "ERR", 2, 3, "7");
+  field_is(&ack, "ERR", 3, 1, "102");
+  field_is(&ack, "ERR", 4, 0, "E");
+  vigil__hl7_free(&ack);
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD5|P|2.5\rPID|1||9^^^H^MR||X^Y||19800210|Q\r", &ack);
+  field_is(&ack, "MSA", 1, 0, "AE");
+  field_is(&ack, "ERR", 3, 1, "103");
+  vigil__hl7_free(&ack);
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD6|P|2.5\rPID|1||||X^Y\r", &ack);
+  field_is(&ack, "MSA", 1, 0, "AE");
+  field_is(&ack, "ERR", 3, 1, "101");
+  vigil__hl7_free(&ack);
+  /* not UTF-8 */
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD7|P|2.5\rPID|1||9^^^H^MR||M\xfcller\r", &ack);
+  field_is(&ack, "MSA", 1, 0, "AE");
+  field_has(&ack, "MSA", 3, 0, "UTF-8");
+  vigil__hl7_free(&ack);
+  /* a patient reference vigil refuses (U+2028 in it, docs/safety.md U6): the
+   * engine does not record it, so the answer is AE, never AA */
+  exchange(fd,
+           "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD8|P|2.5\rPID|1||A\xe2\x80\xa8"
+           "B^^^H^MR||X^Y\r",
+           &ack);
+  field_is(&ack, "MSA", 1, 0, "AE");
+  field_is(&ack, "ERR", 3, 1, "207");
+  vigil__hl7_free(&ack);
+  /* 0x1C without 0x0D, then a good message on the same connection */
+  send_raw(fd, "\x0bMSH|^~\\&|x\x1cZ", 13);
+  text = read_ack(fd);
+  assert_non_null(text);
+  assert_non_null(strstr(text, "not followed by 0x0D"));
+  free(text);
+  char msg[1024];
+  snprintf(msg, sizeof msg, A01, "GOOD1", "777");
+  exchange(fd, msg, &ack);
+  field_is(&ack, "MSA", 1, 0, "AA");
+  vigil__hl7_free(&ack);
+  close(fd);
+  assert_int_equal(count_events(f, "patient.recorded"), 1);
+  json_decref(get_json(f, "/api/v1/patients/9", 404));
+  char *log = serve_log(&f->s);
+  assert_non_null(strstr(log, "refused message BAD4"));
+  assert_non_null(strstr(log, "refused a message from 127.0.0.1"));
+  free(log);
+  json_decref(get_json(f, "/healthz", 200));
+}
+
+static void a40_merges(void **state) {
+  fixture *f = *state;
+  char msg[1024];
+  hl7_msg ack;
+  snprintf(msg, sizeof msg, A01, "M1", "OLD1");
+  expect_ack(f, msg, "AA", "M1", &ack);
+  vigil__hl7_free(&ack);
+  const char *a40 = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105140000||ADT^A40^ADT_A39|M2|P|2.5.1\r"
+                    "EVN|A40|20260105140000\r"
+                    "PID|1||NEW1^^^HOSP^MR||DOE^JANE||19800214|F\r"
+                    "MRG|OLD1^^^HOSP^MR\r";
+  expect_ack(f, a40, "AA", "M2", &ack);
+  vigil__hl7_free(&ack);
+  json_t *old = get_json(f, "/api/v1/patients/OLD1", 200);
+  text_is(old, "demographics.merged_into", "NEW1");
+  json_decref(old);
+  json_t *now = get_json(f, "/api/v1/patients/NEW1", 200);
+  text_is(now, "demographics.merged_from.0", "OLD1");
+  text_is(now, "demographics.name.family", "DOE");
+  json_decref(now);
+  assert_int_equal(count_events(f, "patient.merged"), 1);
+  /* a merge into itself is refused */
+  const char *self = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A40|M3|P|2.5.1\rPID|1||NEW1^^^H^MR\rMRG|NEW1\r";
+  expect_ack(f, self, "AE", "M3", &ack);
+  vigil__hl7_free(&ack);
+  assert_int_equal(count_events(f, "patient.merged"), 1);
+}
+
+/* ---- against node-hl7-client (npm) ---- */
+
+/* Runs interop.cjs with messages (JSON): its output lines, parsed (a JSON array). */
+static json_t *npm_send(fixture *f, const char *messages) {
+  const char *nm = getenv("VIGIL_HL7_NODE_MODULES");
+  char path[256];
+  snprintf(path, sizeof path, "%s/msgs.json", f->s.root);
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(messages, fp);
+  fclose(fp);
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "node tests/hl7/interop.cjs '%s' send %d \"$(cat '%s')\"", nm, f->port, path);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  json_t *lines = json_array();
+  char line[4096];
+  while (fgets(line, sizeof line, p)) {
+    json_t *j = json_loads(line, 0, NULL);
+    if (!j) fail_msg("interop.cjs printed '%s'", line);
+    json_array_append_new(lines, j);
+  }
+  int rc = pclose(p);
+  if (rc != 0) fail_msg("interop.cjs failed (%d)", rc);
+  return lines;
+}
+
+static void ack_is(json_t *lines, size_t i, const char *msa1, const char *msa2, const char *msa3_part) {
+  json_t *l = json_array_get(lines, i);
+  if (!l) fail_msg("no ACK %zu", i);
+  text_is(l, "msh9", "ACK");
+  text_is(l, "msh9_2", "A01");
+  text_is(l, "msa1", msa1);
+  text_is(l, "msa2", msa2);
+  const char *m3 = text_at(l, "msa3");
+  if (msa3_part && (!m3 || !strstr(m3, msa3_part))) fail_msg("MSA-3 '%s' lacks '%s'", m3 ? m3 : "", msa3_part);
+}
+
+#define NPM_A01(ctl, mrn, family, dob)                                                                                 \
+  "{\"header\":{\"msh_9_1\":\"ADT\",\"msh_9_2\":\"A01\",\"msh_10\":\"" ctl                                             \
+  "\",\"msh_11_1\":\"P\",\"msh_12\":\"2.5.1\"},"                                                                       \
+  "\"fields\":{\"MSH.3\":\"NODEHIS\",\"MSH.4\":\"WARD\"},\"segments\":[[\"PID\",{\"1\":\"1\",\"3.1\":\"" mrn           \
+  "\",\"3.4\":\"HOSP\",\"3.5\":\"MR\",\"5.1\":\"" family "\",\"5.2\":\"ANA\",\"7\":\"" dob "\",\"8\":\"F\"}],"         \
+  "[\"AL1\",{\"1\":\"1\",\"2\":\"DA\",\"3.1\":\"SULF\",\"3.2\":\"Sulfonamides\",\"4\":\"MO\",\"5\":\"Rash\"}]]}"
+
+static void npm_client_round_trip(void **state) {
+  fixture *f = *state;
+  if (!getenv("VIGIL_HL7_NODE_MODULES")) skip();
+  json_t *acks =
+      npm_send(f, "[" NPM_A01("N1", "900", "SILVA", "19750102") "," NPM_A01("N1", "900", "SILVA", "19750102") "]");
+  assert_int_equal(json_array_size(acks), 2);
+  ack_is(acks, 0, "AA", "N1", "recorded: patient 900");
+  ack_is(acks, 1, "AA", "N1", "duplicate");
+  json_decref(acks);
+  json_t *p = get_json(f, "/api/v1/patients/900", 200);
+  text_is(p, "demographics.name.family", "SILVA");
+  text_is(p, "demographics.birth_date", "1975-01-02");
+  text_is(p, "allergies.0.text", "Sulfonamides");
+  text_is(p, "allergies.0.reactions.0", "Rash");
+  json_decref(p);
+  assert_int_equal(count_events(f, "patient.recorded"), 1);
+
+  /* a restart in between: the duplicate is still not applied; AE and AR parse there */
+  serve_stop(&f->s, 1);
+  assert_int_equal(serve_start(&f->s), 0);
+  acks = npm_send(
+      f, "[" NPM_A01("N1", "900", "SILVA", "19750102") "," NPM_A01(
+             "N2", "901", "COSTA",
+             "19751340") ","
+                         "{\"raw\":\"MSH|^~\\\\&|NODEHIS|WARD|VIGIL||20260101||ADT^A01|N3|P|2.5\\rPID|1||\\r\"}]");
+  assert_int_equal(json_array_size(acks), 3);
+  ack_is(acks, 0, "AA", "N1", "duplicate");
+  ack_is(acks, 1, "AE", "N2", "PID-7");
+  text_is(json_array_get(acks, 1), "err3", "102");
+  ack_is(acks, 2, "AE", "N3", "PID-3");
+  text_is(json_array_get(acks, 2), "err3", "101");
+  json_decref(acks);
+  assert_int_equal(count_events(f, "patient.recorded"), 1);
+  json_decref(get_json(f, "/api/v1/patients/901", 404));
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "interop")) {
+    const struct CMUnitTest interop[] = {
+        cmocka_unit_test_setup_teardown(npm_client_round_trip, setup, teardown),
+    };
+    return cmocka_run_group_tests(interop, NULL, NULL);
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(a_patient_in, setup, teardown),
+      cmocka_unit_test_setup_teardown(duplicates_across_restarts, setup, teardown),
+      cmocka_unit_test_setup_teardown(malformed_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(a40_merges, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
