@@ -821,9 +821,13 @@ static int first_admin(server_ctx *s) {
   if (rc == 0)
     rc = vigil__users_add(s->users, "admin", ROLE_ADMIN, hash, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, err,
                           sizeof err);
+  char fields[200], dg[65];
+  if (vigil__users_hash_digest(s->users, "admin", dg) == 0)
+    snprintf(fields, sizeof fields, "{\"user\":\"admin\",\"role\":\"admin\",\"hash_digest\":\"%s\"}", dg);
+  else
+    snprintf(fields, sizeof fields, "{\"user\":\"admin\",\"role\":\"admin\"}");
   if (rc == 0) /* the user's row goes with its event, in one transaction */
-    rc = vigil__site_event_writes(s->e, "user.created", "vigil", "{\"user\":\"admin\",\"role\":\"admin\"}",
-                                  vigil__users_take_writes(s->users));
+    rc = vigil__site_event_writes(s->e, "user.created", "vigil", fields, vigil__users_take_writes(s->users));
   vigil__users_settle(s->users, rc == 0);
   if (rc < 0) {
     fprintf(stderr, "vigil serve: cannot create the first admin: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
@@ -978,6 +982,18 @@ static int serve(settings *st) {
     fprintf(stderr, "vigil serve: %s: %s\n", db, err);
     exit_code = 1;
     goto out;
+  }
+  if (!pg) { /* the credential key beside the database (docs/security.md U2); made once, ending older sessions */
+    unsigned char key[32];
+    rc = vigil_audit_credential_key(st->db, 1, key, err, sizeof err);
+    if (rc == 1) rc = vigil__users_end_all_sessions(s.users, err, sizeof err);
+    if (rc >= 0) vigil__users_set_key(s.users, key);
+    sodium_memzero(key, sizeof key);
+    if (rc < 0) {
+      fprintf(stderr, "vigil serve: %s: %s\n", db, err);
+      exit_code = 1;
+      goto out;
+    }
   }
   if (!pg && users_from_log(st->db, s.users, db) < 0) { /* T6: a role edited in the table is not believed */
     exit_code = 1;

@@ -78,6 +78,8 @@ typedef struct session_ctx {
   char actor[96];
 } session_ctx;
 
+static void close_db(session_ctx *c);
+
 static int open_db(const char *db, session_ctx *c) {
   char err[1024];
   int rc;
@@ -103,6 +105,18 @@ static int open_db(const char *db, session_ctx *c) {
     c->s->ops->close(c->s);
     return -1;
   }
+  if (!vigil__store_is_pg(db)) { /* the credential key beside the database (docs/security.md U2) */
+    unsigned char key[32];
+    rc = vigil_audit_credential_key(db, 1, key, err, sizeof err);
+    if (rc == 1) rc = vigil__users_end_all_sessions(c->u, err, sizeof err);
+    if (rc >= 0) vigil__users_set_key(c->u, key);
+    sodium_memzero(key, sizeof key);
+    if (rc < 0) {
+      fprintf(stderr, "vigil user: %s\n", err);
+      close_db(c);
+      return -1;
+    }
+  }
   console_actor(c->actor, sizeof c->actor);
   return 0;
 }
@@ -110,6 +124,15 @@ static int open_db(const char *db, session_ctx *c) {
 static void close_db(session_ctx *c) {
   vigil__users_close(c->u);
   c->s->ops->close(c->s);
+}
+
+/* fields with the credential digest (docs/security.md U2) of name's password
+ * hash, or of token's session, when the store has a credential key. */
+static json_t *with_digest(json_t *fields, const char *member, users *u, const char *name, const char *token) {
+  char dg[65];
+  int rc = name ? vigil__users_hash_digest(u, name, dg) : vigil__users_session_digest(u, token, dg);
+  if (fields && rc == 0) json_object_set_new(fields, member, json_string(dg));
+  return fields;
 }
 
 static int record(session_ctx *c, const char *type, json_t *fields) {
@@ -162,10 +185,10 @@ static int apply_password(session_ctx *c, const char *name, int create, role r, 
                 : vigil__users_set_hash(c->u, name, hash, NULL, err, sizeof err);
   if (rc < 0) {
     fprintf(stderr, "vigil user: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
-  } else if ((rc = create
-                       ? record(c, "user.created", json_pack("{s:s, s:s}", "user", name, "role", vigil__role_name(r)))
-                       : record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "password_changed", 1))) ==
-             0) {
+  } else if ((rc = record(c, create ? "user.created" : "user.changed",
+                          with_digest(create ? json_pack("{s:s, s:s}", "user", name, "role", vigil__role_name(r))
+                                             : json_pack("{s:s, s:b}", "user", name, "password_changed", 1),
+                                      "hash_digest", c->u, name, NULL))) == 0) {
     if (create)
       printf("user %s (%s) added", name, vigil__role_name(r));
     else
@@ -241,7 +264,9 @@ static int user_token(session_ctx *c, const char *name) {
     fprintf(stderr, "vigil user: %s\n", err);
     return 1;
   }
-  if (record(c, "user.changed", json_pack("{s:s, s:b}", "user", name, "token_issued", 1)) < 0) {
+  if (record(c, "user.changed",
+             with_digest(json_pack("{s:s, s:b}", "user", name, "token_issued", 1), "session_digest", c->u, NULL,
+                         token)) < 0) {
     sodium_memzero(token, sizeof token);
     return 1;
   }

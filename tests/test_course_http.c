@@ -490,6 +490,17 @@ static void spelling_and_reschedule_over_http(void **state) {
   assert_non_null(strstr(text, "similar_patient"));
   assert_non_null(strstr(text, "existing patient MRN-S"));
   free(text);
+  /* U1: a non-breaking hyphen (U+2011), full-width letters, a
+   * hyphen (U+2010): the same patient under NFKC and case folding. */
+  static const char *const alike[] = {"MRN\\u2011S", "\\uff2d\\uff32\\uff2e-\\uff33", "mrn\\u2010s"};
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++) {
+    char body[160];
+    snprintf(body, sizeof body, "{\"protocol\": \"course_fast\", \"patient\": \"%s\"}", alike[i]);
+    int status = serve_request(&s, "POST", "/api/v1/visits", body, &text);
+    if (status != 409 || !strstr(text, "similar_patient") || !strstr(text, "existing patient MRN-S"))
+      fail_msg("%s: %d %s", alike[i], status, text ? text : "");
+    free(text);
+  }
   assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
                                  "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": 1}", NULL),
                    422);

@@ -50,7 +50,7 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
 
 typedef struct answer {
   int status;
-  char body[2048];
+  char body[16384]; /* the events of a test: credential digests make them longer (U2) */
   char head[2048];
 } answer;
 
@@ -557,6 +557,63 @@ static void a_flood_of_sign_ins_does_not_delay_a_signature(void **state) {
   assert_int_equal(serve_stop(s, 0), 0);
 }
 
+/* U3 of the third review: a stranger's flood of sign-ins fills the sign-in
+ * lane, and then every sign-in, right passwords too, was 503 busy. A
+ * successful sign-in sets a device cookie (signed by the server, naming
+ * the user); a sign-in presenting a valid one for the user it names takes a
+ * reserved lane, limited only by that device's own failures, so the staff
+ * who signed in on that browser before still get in. */
+static answer sign_in_with(serve_process *s, const char *name, const char *password, const char *xff,
+                           const char *device) {
+  char body[256], headers[512];
+  snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"%s\"}", name, password);
+  snprintf(headers, sizeof headers, "X-Forwarded-For: %s\r\nContent-Type: application/json\r\n%s%s%s", xff,
+           device ? "Cookie: vigil_device=" : "", device ? device : "", device ? "\r\n" : "");
+  return raw(s, "POST", "/api/v1/session", headers, body);
+}
+
+/* The device cookie a sign-in's answer sets. */
+static void device_of_answer(const answer *a, char out[256]) {
+  const char *d = strstr(a->head, "vigil_device=");
+  if (!d) fail_msg("no device cookie: %s", a->head);
+  d += strlen("vigil_device=");
+  snprintf(out, 256, "%.*s", (int)strcspn(d, ";\r\n"), d);
+}
+
+static void a_known_device_signs_in_through_a_flood(void **state) {
+  serve_process *s = *state;
+  serve_configure(s, "trusted_proxies = { \"127.0.0.1\", \"::1\" }");
+  assert_int_equal(serve_start(s), 0);
+  char known[256], locked[256], forged[256];
+  answer a = sign_in_with(s, OTHER, SERVE_PASSWORD, "10.0.0.5", NULL);
+  expect(a, 200, NULL);
+  if (!strstr(a.head, "HttpOnly; SameSite=Strict; Path=/api/v1/session")) fail_msg("device cookie: %s", a.head);
+  device_of_answer(&a, known);
+  a = sign_in_with(s, ADMIN, SERVE_PASSWORD, "10.0.0.6", NULL);
+  device_of_answer(&a, locked);
+  if (!strcmp(known, locked)) fail_msg("two sign-ins, one device cookie: %s", known);
+  /* Its own failures lock a device cookie: then it is a stranger's. */
+  for (int i = 0; i < 5; i++)
+    expect(sign_in_with(s, ADMIN, "wrong password!", "10.0.0.6", locked), 401, "bad_credentials");
+  snprintf(forged, sizeof forged, "%s", known);
+  forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == '0' ? '1' : '0';
+  enum { N = 40 };
+  hc_conn flood[N];
+  send_sign_ins(s, flood, N, 1);
+  usleep(50000);
+  /* The lane is full: a stranger, right password or not, is busy (answered at once)... */
+  expect(sign_in_with(s, OTHER, SERVE_PASSWORD, "10.0.0.7", NULL), 503, "busy");
+  expect(sign_in_with(s, OTHER, SERVE_PASSWORD, "10.0.0.7", forged), 503, "busy");
+  expect(sign_in_with(s, ADMIN, SERVE_PASSWORD, "10.0.0.5", known), 503, "busy"); /* names another user */
+  expect(sign_in_with(s, ADMIN, SERVE_PASSWORD, "10.0.0.6", locked), 503, "busy");
+  /* ...but the nurse who signed in on this browser before gets in. */
+  expect(sign_in_with(s, OTHER, SERVE_PASSWORD, "10.0.0.5", known), 200, NULL);
+  expect(sign_in_with(s, OTHER, "wrong password!", "10.0.0.5", known), 401, "bad_credentials");
+  int busy = read_all(flood, N, 503, NULL);
+  assert_true(busy >= 1);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
 /* ---- refusals are coalesced (T3) ----------------------------------------------------- */
 
 /* GET path as token: the whole body (malloc'd). */
@@ -855,6 +912,97 @@ static void a_role_of_no_role_stops_the_start(void **state) {
   }
 }
 
+/* U2 of the third review: someone who can write the database signs in as
+ * anyone by copying a password hash onto another user's row, or by editing
+ * a session row to another user (or writing one). Each event that sets a
+ * password or starts a session carries a digest of the row under a key
+ * kept beside the database, not in it: such a row matches no event, and
+ * vigil serve will not start on it, saying what vigil audit verify says. */
+static char *sql_text(const char *db, const char *sql) {
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+  if (sqlite3_step(st) != SQLITE_ROW) fail_msg("%s: no row", sql);
+  char *text = strdup((const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return text;
+}
+
+static void set_kv(const char *db, const char *ns, const char *key, const char *value) {
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "UPDATE kv SET value = CAST(? AS BLOB) WHERE ns = ? AND key = ?", -1, &st, NULL),
+      SQLITE_OK);
+  sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, ns, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 3, key, -1, SQLITE_TRANSIENT);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  assert_int_equal(sqlite3_changes(h), 1);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+}
+
+static void expect_edit_found(serve_process *s, const char *db, const char *says) {
+  assert_int_not_equal(serve_start(s), 0);
+  char *log = serve_log(s);
+  if (!strstr(log, says) || !strstr(log, "not starting")) fail_msg("the log does not say '%s': %s", says, log);
+  free(log);
+  char cmd[9000], out[4096];
+  snprintf(cmd, sizeof cmd, "'%s' audit verify '%s' 2>&1", s->vigil, db);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = '\0';
+  assert_int_not_equal(pclose(p), 0);
+  if (!strstr(out, says)) fail_msg("vigil audit verify says otherwise: %s", out);
+}
+
+static void a_copied_credential_stops_the_start(void **state) {
+  serve_process *s = *state;
+  char db[128];
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(serve_request(s, "GET", "/api/v1/visits", NULL, NULL), 200); /* SERVE_USER's session */
+  assert_int_equal(serve_stop(s, 0), 0);
+  /* A hash copied onto another user's row: that user's password is now SERVE_USER's. */
+  char *theirs = sql_text(db, "SELECT CAST(value AS TEXT) FROM kv WHERE ns = 'user' AND key = '" OTHER "'");
+  char *copied = sql_text(db, "SELECT json_set(CAST(o.value AS TEXT), '$.hash', json_extract(CAST(m.value AS TEXT), "
+                              "'$.hash')) FROM kv o, kv m WHERE o.ns = 'user' AND o.key = '" OTHER
+                              "' AND m.ns = 'user' AND m.key = '" SERVE_USER "'");
+  set_kv(db, "user", OTHER, copied);
+  expect_edit_found(s, db, "user " OTHER "'s password hash in the users table is not the one event");
+  set_kv(db, "user", OTHER, theirs);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+  /* A session row edited to another user. */
+  char *key = sql_text(db, "SELECT key FROM kv WHERE ns = 'session' LIMIT 1");
+  char *row = sql_text(db, "SELECT CAST(value AS TEXT) FROM kv WHERE ns = 'session' LIMIT 1");
+  char *edited =
+      sql_text(db, "SELECT json_set(CAST(value AS TEXT), '$.user', '" OTHER "') FROM kv WHERE ns = 'session' LIMIT 1");
+  set_kv(db, "session", key, edited);
+  expect_edit_found(s, db, "a session of " OTHER);
+  set_kv(db, "session", key, row);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+  /* A session row written by hand. */
+  exec_sql(db, "INSERT INTO kv (ns, key, value) VALUES ('session', "
+               "'00000000000000000000000000000000000000000000000000000000000000aa', "
+               "CAST('{\"user\":\"" OTHER "\",\"expires_ms\":0,\"ttl_ms\":0}' AS BLOB))");
+  expect_edit_found(s, db, "a session of " OTHER " (000000000000...)");
+  exec_sql(db, "DELETE FROM kv WHERE ns = 'session' AND key LIKE '0000%'");
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+  free(theirs);
+  free(copied);
+  free(key);
+  free(row);
+  free(edited);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(cross_site, setup, teardown),
@@ -871,6 +1019,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_flood_of_refusals_is_coalesced, setup, teardown),
       cmocka_unit_test_setup_teardown(an_edited_role_stops_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(a_role_of_no_role_stops_the_start, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_copied_credential_stops_the_start, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_known_device_signs_in_through_a_flood, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

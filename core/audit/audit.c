@@ -11,6 +11,7 @@
  * the head in meta (written in the same transaction as the rows) agree even
  * while an engine goes on appending. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/utf8.h"
@@ -655,6 +657,159 @@ static int check_users(reader *r, verdict *v) {
   return 0;
 }
 
+/* ---- credentials (U2) ------------------------------------------------------------ */
+
+void vigil_audit_credential_digest(const unsigned char key[32], const char *kind, const char *a, const char *b,
+                                   char out[65]) {
+  crypto_auth_hmacsha256_state st;
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_init(&st, key, 32);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)kind, strlen(kind) + 1);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)a, strlen(a) + 1);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)b, strlen(b));
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_bin2hex(out, 65, mac, sizeof mac);
+}
+
+int vigil_audit_credential_key(const char *db_path, int create, unsigned char key[32], char *msg, size_t msglen) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s-credentials.key", db_path);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, key, 32);
+    close(fd);
+    if (n != 32) return say(msg, msglen, VIGIL_ECORRUPT, "the credential key %s is not 32 bytes", path);
+    return 0;
+  }
+  if (errno != ENOENT) return say(msg, msglen, VIGIL_EIO, "cannot read %s: %s", path, strerror(errno));
+  if (!create) return say(msg, msglen, VIGIL_ENOENT, "the credential key %s is missing", path);
+  if (sodium_init() < 0) return say(msg, msglen, VIGIL_ENOMEM, "out of memory");
+  randombytes_buf(key, 32);
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return say(msg, msglen, VIGIL_EIO, "cannot create %s: %s", path, strerror(errno));
+  int ok = write(fd, key, 32) == 32 && fsync(fd) == 0;
+  close(fd);
+  if (!ok) {
+    unlink(path);
+    return say(msg, msglen, VIGIL_EIO, "cannot write %s", path);
+  }
+  return 1;
+}
+
+static int cmp_digest(const void *a, const void *b) { return memcmp(a, b, 64); }
+
+/* Each user row's password hash against the digest of its latest event
+ * that set it (user.created or a password change), and each session row
+ * (an API token's too) against the digests of the sessions the log
+ * started. Rows from before the key (their events carry no digest) are
+ * users unchecked until their next password change; sessions from before
+ * it were ended when the key was made (vigil serve). */
+static int check_credentials(reader *r, verdict *v) {
+  unsigned char key[32];
+  char why[600];
+  int rc = vigil_audit_credential_key(r->path, 0, key, why, sizeof why);
+  difference d;
+  if (rc == VIGIL_ENOENT) { /* none made yet: then no event may carry a digest */
+    int e;
+    if ((e = first_difference(r,
+                              "SELECT seq FROM events WHERE type IN ('user.created', 'user.changed', "
+                              "'session.started') AND (json_type(body, '$.data.hash_digest') IS NOT NULL OR "
+                              "json_type(body, '$.data.session_digest') IS NOT NULL) ORDER BY seq LIMIT 1",
+                              &d)) < 0)
+      return e;
+    return d.found ? tampered(v, (uint64_t)d.seq, "%s but event %lld carries a credential digest made with it", why,
+                              (long long)d.seq)
+                   : 0;
+  }
+  if (rc < 0) return say(r->msg, r->msglen, rc, "%s", why);
+  sqlite3_stmt *st, *ev;
+  if ((rc = prepare(r,
+                    "SELECT kv.key, json_extract(CAST(kv.value AS TEXT), '$.hash') FROM kv WHERE kv.ns = 'user' ORDER "
+                    "BY kv.key",
+                    &st)) < 0)
+    return rc;
+  if ((rc = prepare(r,
+                    "SELECT seq, json_extract(body, '$.data.hash_digest') FROM events WHERE (type = 'user.created' OR "
+                    "(type = 'user.changed' AND json_extract(body, '$.data.password_changed'))) AND "
+                    "json_extract(body, '$.data.user') = ? ORDER BY seq DESC LIMIT 1",
+                    &ev)) < 0) {
+    sqlite3_finalize(st);
+    return rc;
+  }
+  int step;
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(st, 0), *hash = (const char *)sqlite3_column_text(st, 1);
+    if (!name) continue;
+    sqlite3_reset(ev);
+    sqlite3_bind_text(ev, 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(ev) != SQLITE_ROW) continue; /* no event: check_users names it */
+    const char *want = (const char *)sqlite3_column_text(ev, 1);
+    if (!want) continue; /* set before the key: no digest to check */
+    char got[65];
+    vigil_audit_credential_digest(key, "user", name, hash ? hash : "", got);
+    if (strcmp(got, want))
+      rc = tampered(v, (uint64_t)sqlite3_column_int64(ev, 0),
+                    "the derived state was edited: user %s's password hash in the users table is not the one event "
+                    "%lld set",
+                    name, (long long)sqlite3_column_int64(ev, 0));
+  }
+  if (rc == 0 && step != SQLITE_DONE) rc = reader_fail(r, "cannot read the users table");
+  sqlite3_finalize(st);
+  sqlite3_finalize(ev);
+  if (rc < 0) return rc;
+  /* The sessions the log started, sorted, then each row looked up. */
+  char(*known)[64] = NULL;
+  size_t n = 0, cap = 0;
+  if ((rc = prepare(r,
+                    "SELECT json_extract(body, '$.data.session_digest') FROM events WHERE type IN ('session.started', "
+                    "'user.changed') AND json_type(body, '$.data.session_digest') = 'text'",
+                    &st)) < 0)
+    return rc;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *dg = (const char *)sqlite3_column_text(st, 0);
+    if (!dg || strlen(dg) != 64) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      void *grown = realloc(known, cap * sizeof *known);
+      if (!grown) {
+        step = SQLITE_NOMEM;
+        break;
+      }
+      known = grown;
+    }
+    memcpy(known[n++], dg, 64);
+  }
+  sqlite3_finalize(st);
+  if (step != SQLITE_DONE) {
+    free(known);
+    return step == SQLITE_NOMEM ? say(r->msg, r->msglen, VIGIL_ENOMEM, "out of memory")
+                                : reader_fail(r, "cannot read the events");
+  }
+  if (n) qsort(known, n, sizeof *known, cmp_digest);
+  if ((rc = prepare(r,
+                    "SELECT kv.key, json_extract(CAST(kv.value AS TEXT), '$.user') FROM kv WHERE kv.ns = 'session' "
+                    "ORDER BY kv.key",
+                    &st)) < 0) {
+    free(known);
+    return rc;
+  }
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *k = (const char *)sqlite3_column_text(st, 0), *who = (const char *)sqlite3_column_text(st, 1);
+    char got[65];
+    vigil_audit_credential_digest(key, "session", k ? k : "", who ? who : "", got);
+    if (!n || !bsearch(got, known, n, sizeof *known, cmp_digest))
+      rc = tampered(v, 0,
+                    "the derived state was edited: a session of %s (%.12s...) in the sessions table was not started by "
+                    "any event of the log",
+                    who ? who : "nobody", k ? k : "");
+  }
+  if (rc == 0 && step != SQLITE_DONE) rc = reader_fail(r, "cannot read the sessions table");
+  sqlite3_finalize(st);
+  free(known);
+  sodium_memzero(key, sizeof key);
+  return rc;
+}
+
 /* A protocol version's fingerprint from its stored files ({path, text},
  * paths within the protocol folder), as protocol.c computes it when loading.
  * 0, or -1 when the files are not such a list. */
@@ -763,6 +918,7 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   if (rc == 0) rc = check_derived(&r, &c, &v);
   if (rc == 0) rc = check_fold(&r, &v);
   if (rc == 0) rc = check_users(&r, &v);
+  if (rc == 0) rc = check_credentials(&r, &v);
   if (rc == 0) rc = check_protocols(&r, &v);
   if (rc == 0) {
     /* The chain covers what the rows say; SQLite's own check covers the
@@ -1013,6 +1169,7 @@ int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen) {
   }
   if (rc == 0) rc = check_derived(&r, &c, &v);
   if (rc == 0) rc = check_fold(&r, &v);
+  if (rc == 0) rc = check_credentials(&r, &v);
   if (rc == 0) say(msg, msglen, 0, "the derived state matches the log");
   reader_close(&r);
   return rc;

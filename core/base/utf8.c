@@ -1,7 +1,11 @@
-/* utf8.c: the UTF-8 validator (utf8.h). */
+/* utf8.c: the UTF-8 validator (utf8.h), and what Unicode says of a
+ * character (its general category, NFKC) through Debian's libutf8proc
+ * rather than hand tables. */
 #include "base/utf8.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 size_t vigil__utf8_seq(const unsigned char *p, size_t avail) {
   if (avail == 0) return 0;
@@ -43,41 +47,59 @@ uint32_t vigil__utf8_decode(const unsigned char *p, size_t avail, size_t *len) {
 
 int vigil__unicode_control(uint32_t cp) { return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f); }
 
-int vigil__unicode_invisible(uint32_t cp) {
-  static const uint32_t ranges[][2] = {
-      {0x00ad, 0x00ad},   {0x034f, 0x034f},   {0x0600, 0x0605},   {0x061c, 0x061c},   {0x06dd, 0x06dd},
-      {0x070f, 0x070f},   {0x0890, 0x0891},   {0x08e2, 0x08e2},   {0x115f, 0x1160},   {0x17b4, 0x17b5},
-      {0x180b, 0x180f},   {0x200b, 0x200f},   {0x202a, 0x202e},   {0x2060, 0x2064},   {0x2066, 0x206f},
-      {0x3164, 0x3164},   {0xfe00, 0xfe0f},   {0xfeff, 0xfeff},   {0xffa0, 0xffa0},   {0xfff9, 0xfffb},
-      {0x110bd, 0x110bd}, {0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a},
-      {0xe0001, 0xe0001}, {0xe0020, 0xe007f}, {0xe0100, 0xe01ef},
-  };
-  for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
-    if (cp >= ranges[i][0] && cp <= ranges[i][1]) return 1;
-  return 0;
+static utf8proc_category_t category(uint32_t cp) {
+  return cp > 0x10ffff ? UTF8PROC_CATEGORY_CN : utf8proc_category((utf8proc_int32_t)cp);
 }
 
+/* Shown as nothing though not Cf: the Hangul fillers (Lo), variation
+ * selectors and U+034F, U+17B4/5 (Mn), the Mongolian selectors. */
+static int shown_as_nothing(uint32_t cp) {
+  return cp == 0x034f || cp == 0x115f || cp == 0x1160 || cp == 0x17b4 || cp == 0x17b5 ||
+         (cp >= 0x180b && cp <= 0x180f) || cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xffa0 ||
+         (cp >= 0xe0100 && cp <= 0xe01ef);
+}
+
+int vigil__unicode_invisible(uint32_t cp) { return category(cp) == UTF8PROC_CATEGORY_CF || shown_as_nothing(cp); }
+
 int vigil__unicode_space(uint32_t cp) {
-  return cp == ' ' || (cp >= 0x09 && cp <= 0x0d) || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+  utf8proc_category_t c = category(cp);
+  return (cp >= 0x09 && cp <= 0x0d) || cp == 0x85 || c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL ||
+         c == UTF8PROC_CATEGORY_ZP;
 }
 
 int vigil__unicode_combining(uint32_t cp) {
-  static const uint32_t ranges[][2] = {
-      {0x0300, 0x036f}, {0x0483, 0x0489}, {0x0591, 0x05bd},   {0x05bf, 0x05bf},   {0x05c1, 0x05c2},   {0x05c4, 0x05c5},
-      {0x05c7, 0x05c7}, {0x0610, 0x061a}, {0x064b, 0x065f},   {0x0670, 0x0670},   {0x06d6, 0x06dc},   {0x06df, 0x06e4},
-      {0x06e7, 0x06e8}, {0x06ea, 0x06ed}, {0x0711, 0x0711},   {0x0730, 0x074a},   {0x07a6, 0x07b0},   {0x07eb, 0x07f3},
-      {0x0816, 0x082d}, {0x0859, 0x085b}, {0x0898, 0x089f},   {0x08ca, 0x08e1},   {0x08e3, 0x0903},   {0x093a, 0x093c},
-      {0x093e, 0x094f}, {0x0951, 0x0957}, {0x0962, 0x0963},   {0x0981, 0x0983},   {0x09bc, 0x09d7},   {0x0a01, 0x0a03},
-      {0x0a3c, 0x0a51}, {0x0a81, 0x0a83}, {0x0abc, 0x0acd},   {0x0b01, 0x0b03},   {0x0b3c, 0x0b57},   {0x0bbe, 0x0bcd},
-      {0x0c00, 0x0c04}, {0x0c3c, 0x0c56}, {0x0d00, 0x0d03},   {0x0d3b, 0x0d4d},   {0x0e31, 0x0e31},   {0x0e34, 0x0e3a},
-      {0x0e47, 0x0e4e}, {0x0eb1, 0x0eb1}, {0x0eb4, 0x0ebc},   {0x0ec8, 0x0ece},   {0x0f71, 0x0f84},   {0x102b, 0x103e},
-      {0x1ab0, 0x1aff}, {0x1dc0, 0x1dff}, {0x20d0, 0x20f0},   {0x302a, 0x302f},   {0x3099, 0x309a},   {0xa66f, 0xa672},
-      {0xa674, 0xa67d}, {0xfe20, 0xfe2f}, {0x1d165, 0x1d169}, {0x1d16d, 0x1d172}, {0x1d17b, 0x1d182},
-  };
-  for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
-    if (cp >= ranges[i][0] && cp <= ranges[i][1]) return 1;
-  return 0;
+  utf8proc_category_t c = category(cp);
+  return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_ME || c == UTF8PROC_CATEGORY_MC;
+}
+
+int vigil__unicode_says_nothing(uint32_t cp) {
+  switch (category(cp)) {
+  case UTF8PROC_CATEGORY_MN: /* shown only on the letter before: every script's, Indic vowel signs too */
+  case UTF8PROC_CATEGORY_ME:
+  case UTF8PROC_CATEGORY_CF:
+  case UTF8PROC_CATEGORY_CC:
+  case UTF8PROC_CATEGORY_CS:
+  case UTF8PROC_CATEGORY_CO:
+  case UTF8PROC_CATEGORY_CN:
+  case UTF8PROC_CATEGORY_ZS:
+  case UTF8PROC_CATEGORY_ZL:
+  case UTF8PROC_CATEGORY_ZP:
+    return 1;
+  default:
+    return cp == 0x2800 || shown_as_nothing(cp) || vigil__unicode_space(cp);
+  }
+}
+
+char *vigil__unicode_fold(const char *s) {
+  utf8proc_uint8_t *out = NULL;
+  utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+                                    UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
+                                        UTF8PROC_CASEFOLD | UTF8PROC_IGNORE | UTF8PROC_LUMP);
+  if (n < 0) {
+    free(out);
+    return NULL;
+  }
+  return (char *)out;
 }
 
 const char *vigil__unicode_id_problem(const char *s) {

@@ -12,6 +12,7 @@
 
 #include "engine.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "lang/value_convert.h"
 
 static visit *active_visit(vigil_engine *e, uint64_t id, int *rc) {
@@ -60,21 +61,21 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
   return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
 }
 
-/* Whether a and b are equal but for ASCII letter case, and not equal. */
-static int same_but_case(const char *a, const char *b) {
-  if (!strcmp(a, b)) return 0;
-  for (; *a && *b; a++, b++) {
-    unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-    if (x >= 'A' && x <= 'Z') x = (unsigned char)(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = (unsigned char)(y - 'A' + 'a');
-    if (x != y) return 0;
-  }
-  return !*a && !*b;
+/* Whether other is spelled like patient (folded: its fold) and is not it:
+ * equal under Unicode compatibility folding (NFKC, case folding, dashes
+ * lumped: vigil__unicode_fold), so "MRN\u2011200" and full-width digits
+ * meet "MRN-200". */
+static int spelled_like(const char *other, const char *patient, const char *folded) {
+  if (!strcmp(other, patient)) return 0;
+  char *f = vigil__unicode_fold(other);
+  int same = f && folded && !strcmp(f, folded);
+  free(f);
+  return same;
 }
 
 /* An existing patient (of a course, or of a visit the engine holds) whose
- * reference equals patient but for letter case, or NULL (K2): none when
- * patient itself is known. */
+ * reference equals patient under Unicode compatibility folding, or NULL
+ * (K2): none when patient itself is known. */
 static const char *similar_patient(const vigil_engine *e, const char *patient) {
   /* A patient known by this exact spelling is that patient. */
   const char *exact = vigil__intern_find(patient, strlen(patient));
@@ -82,12 +83,15 @@ static const char *similar_patient(const vigil_engine *e, const char *patient) {
     if (e->courses[i]->patient == exact) return NULL;
   for (uint64_t i = 0; i < e->n_visits; i++)
     if (e->visits[i] && e->visits[i]->patient && !strcmp(e->visits[i]->patient, patient)) return NULL;
-  for (uint64_t i = 0; i < e->n_courses; i++)
-    if (same_but_case(e->courses[i]->patient, patient)) return e->courses[i]->patient;
-  for (uint64_t i = 0; i < e->n_visits; i++)
-    if (e->visits[i] && e->visits[i]->patient && same_but_case(e->visits[i]->patient, patient))
-      return e->visits[i]->patient;
-  return NULL;
+  char *folded = vigil__unicode_fold(patient);
+  const char *like = NULL;
+  for (uint64_t i = 0; folded && !like && i < e->n_courses; i++)
+    if (spelled_like(e->courses[i]->patient, patient, folded)) like = e->courses[i]->patient;
+  for (uint64_t i = 0; folded && !like && i < e->n_visits; i++)
+    if (e->visits[i] && e->visits[i]->patient && spelled_like(e->visits[i]->patient, patient, folded))
+      like = e->visits[i]->patient;
+  free(folded);
+  return like;
 }
 
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,

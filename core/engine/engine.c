@@ -23,16 +23,6 @@ int vigil__engine_fail(vigil_engine *e, int code, const char *about, const char 
   return code;
 }
 
-/* K7: characters that look blank though Unicode does not call them space
- * (the Braille blank, the Hangul fillers) and combining marks (Mn, Me), which
- * show only on the letter before them: none of them says anything. */
-static int looks_blank(uint32_t cp) {
-  return cp == 0x2800 || cp == 0x115F || cp == 0x1160 || cp == 0x3164 || cp == 0xFFA0 ||
-         (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x0483 && cp <= 0x0489) || (cp >= 0x0591 && cp <= 0x05BD) ||
-         (cp >= 0x0610 && cp <= 0x061A) || (cp >= 0x064B && cp <= 0x065F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
-         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) || (cp >= 0xFE20 && cp <= 0xFE2F);
-}
-
 int vigil__reason_ok(const char *reason) {
   if (!reason) return 0;
   int shown = 0, alnum = 0;
@@ -41,9 +31,10 @@ int vigil__reason_ok(const char *reason) {
     uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &n);
     if (!n) cp = *c, n = 1; /* not UTF-8 (the API refuses it): a byte */
     c += n;
-    /* Blank, control or invisible (U+200B, U+202E...: T7) characters say nothing. */
-    if (vigil__unicode_space(cp) || vigil__unicode_control(cp) || vigil__unicode_invisible(cp) || looks_blank(cp))
-      continue;
+    /* Blank, control, invisible (U+200B, U+202E...: T7) or blank-looking
+     * characters and marks of any script (K7) say nothing, by Unicode's
+     * general category (vigil__unicode_says_nothing). */
+    if (vigil__unicode_says_nothing(cp)) continue;
     shown++;
     /* Letters of other scripts count as letters: a reason in another script. */
     if ((cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') || cp >= 0x80) alnum = 1;

@@ -356,6 +356,22 @@ int vigil_audit_users(const char *db_path, void (*fn)(void *ud, const char *name
 int vigil_audit_user_rows(const char *db_path, void (*fn)(void *ud, const char *name, const char *role), void *ud,
                           char *msg, size_t msglen);
 
+/* The credential key of a SQLite store (docs/security.md U2): 32 random
+ * bytes in the file DB-credentials.key beside the database (mode 0600),
+ * never in the database. The log's user.created and password changes
+ * carry a keyed digest of the user's password hash, and session.started
+ * and token issues one of the session's row (its token's SHA-256 and
+ * owner), so a row edited in the database matches no event and one made
+ * to match needs the key. With create, a missing file is made (1 then).
+ * 0 or 1; VIGIL_ENOENT when missing and not created; another negative code
+ * with a sentence. */
+int vigil_audit_credential_key(const char *db_path, int create, unsigned char key[32], char *msg, size_t msglen);
+/* The digest of a credential row as hex: HMAC-SHA-256 under key of kind
+ * ("user" or "session"), a NUL, a (the user's name, or the session's
+ * key), a NUL and b (the password hash, or the session's user). */
+void vigil_audit_credential_digest(const unsigned char key[32], const char *kind, const char *a, const char *b,
+                                   char out[65]);
+
 /* One visit's history for a person: each event with its sequence number,
  * time (UTC and local, by TZ), who, and what; amendments show the old value
  * and the new one and the reason. VIGIL_ENOENT if the visit has no events. */

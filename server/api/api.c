@@ -1600,6 +1600,7 @@ static void api_free_parts(api *a) {
   vigil__limiter_free(a->failed_by_name);
   vigil__limiter_free(a->failed_by_address);
   vigil__limiter_free(a->failed_step_up);
+  vigil__limiter_free(a->failed_by_device);
   free(a);
 }
 
@@ -1629,6 +1630,7 @@ int vigil__api_new(const api_options *o, api **out) {
            (a->failed_by_name = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
            (a->failed_by_address = vigil__limiter_new(FAILURES_PER_ADDRESS, FAILURE_WINDOW_MS)) &&
            (a->failed_step_up = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
+           (a->failed_by_device = vigil__limiter_new(FAILURES_PER_DEVICE, FAILURE_WINDOW_MS)) &&
            (!o->n_refs || (a->refs = calloc(o->n_refs, sizeof *a->refs)));
   for (size_t i = 0; ok && i < o->n_refs; i++)
     ok = (a->refs[a->n_refs++] = strdup(o->refs[i])) != NULL;

@@ -16,6 +16,7 @@
 #define FAILURES_PER_NAME 5
 #define FAILURES_PER_ADDRESS 20
 #define FAILURE_WINDOW_MS (15 * 60 * 1000)
+#define FAILURES_PER_DEVICE 5 /* wrong passwords with one device cookie: then it is a stranger's */
 
 typedef struct held {
   http_request *req;
@@ -62,6 +63,8 @@ struct api {
   int users_lost;                              /* a change of users could not be given to its event: not kept */
   limiter *failed_by_name, *failed_by_address; /* limiter.h */
   limiter *failed_step_up;                     /* per name, within the user's own sessions */
+  limiter *failed_by_device;                   /* per device cookie (its nonce): sign-ins in the reserved lane */
+  unsigned device_checks;                      /* sign-ins of known devices running or waiting in the pool */
   char **trusted_proxies;                      /* whose X-Forwarded-For is believed */
   size_t n_trusted_proxies;
   int64_t session_ttl_ms;

@@ -25,6 +25,9 @@
 #include "engine/site.h"
 
 #define COOKIE "vigil_session"
+#define DEVICE_COOKIE "vigil_device"
+#define DEVICE_COOKIE_S (30 * 24 * 3600) /* a device cookie lasts 30 days from the sign-in that set it */
+#define DEVICE_CHECKS 16                 /* known devices' sign-ins running or waiting in the pool at once */
 
 int64_t vigil__api_wall_ms(void) {
   struct timeval tv;
@@ -125,7 +128,10 @@ typedef struct password_check {
   char hash[USER_HASH_MAX];
   char *password;
   int ok;
-  int step_up;                              /* within who's own session */
+  int step_up;        /* within who's own session */
+  int device;         /* a sign-in with a valid device cookie: the reserved lane */
+  char device_id[40]; /* its nonce, what its failures count by */
+  uint64_t by_device;
   uint64_t by_name, by_address, by_step_up; /* the attempt's tickets (limiter.h) */
   api_password_fn done;
   void *ctx;
@@ -208,6 +214,10 @@ static void check_work(uv_work_t *w) {
  * door that had ended before it was admitted, never those in flight beside
  * it nor the address's. */
 static void settle(api *a, password_check *c, int ok, int checked) {
+  if (c->device) { /* counted by its device only */
+    vigil__limiter_settle(a->failed_by_device, c->device_id, c->by_device, ok, checked);
+    return;
+  }
   if (c->step_up) vigil__limiter_settle(a->failed_step_up, c->name, c->by_step_up, ok, checked);
   vigil__limiter_settle(a->failed_by_name, c->name, c->by_name, ok, checked && !c->step_up);
   vigil__limiter_settle(a->failed_by_address, c->address, c->by_address, ok, 0);
@@ -227,7 +237,8 @@ static void check_done(uv_work_t *w, int status) {
     settle(a, c, ok, 1);
     c->done(a, c->req, ok, c->ctx);
   }
-  if (!c->step_up) {
+  if (c->device) a->device_checks--;
+  if (!c->step_up && !c->device) {
     leave_lane(a, c);
     pump_sign_ins(a); /* when shutting, each waiting one is answered 503 above in turn */
   }
@@ -241,13 +252,17 @@ static void free_check(password_check *c) {
 }
 
 /* Past the limits: 429 with Retry-After, nothing checked. 1 when refused. */
-static int too_many(api *a, http_request *req, const char *name, const char *address, int step_up) {
+static int too_many(api *a, http_request *req, const char *name, const char *address, int step_up, const char *device) {
   int64_t now = vigil__api_wall_ms();
+  if (device) name = device, address = NULL; /* a known device: only its own failures */
   /* Within the user's own session only that session's kind of failures
    * count: wrong sign-ins by anyone who knows the name (or from the same
    * address) must not stop a clinician's signatures mid-visit. */
-  int64_t wait = vigil__limiter_wait(step_up ? a->failed_step_up : a->failed_by_name, name, now);
-  int64_t wait2 = step_up ? 0 : vigil__limiter_wait(a->failed_by_address, address, now);
+  int64_t wait = vigil__limiter_wait(device    ? a->failed_by_device
+                                     : step_up ? a->failed_step_up
+                                               : a->failed_by_name,
+                                     name, now);
+  int64_t wait2 = step_up || device ? 0 : vigil__limiter_wait(a->failed_by_address, address, now);
   if (wait2 > wait) wait = wait2;
   if (wait <= 0) return 0;
   a->stats.refused_too_many++;
@@ -259,11 +274,19 @@ static int too_many(api *a, http_request *req, const char *name, const char *add
   return 1;
 }
 
-void vigil__api_check_password(api *a, http_request *req, const char *name, const user *who, int step_up,
-                               const char *password, api_password_fn done, void *ctx) {
+/* device: the nonce of a valid device cookie for name (a sign-in), or NULL. */
+static void check_password(api *a, http_request *req, const char *name, const user *who, int step_up,
+                           const char *device, const char *password, api_password_fn done, void *ctx) {
   char address[64];
   vigil__api_client_address(a, req, address, sizeof address);
-  if (too_many(a, req, name, address, step_up) || (!step_up && !lane_has_room(a, req, address))) {
+  if (too_many(a, req, name, address, step_up, device) || (!step_up && !device && !lane_has_room(a, req, address))) {
+    done(a, NULL, 0, ctx);
+    return;
+  }
+  if (device && a->device_checks >= DEVICE_CHECKS) {
+    vigil__api_reply_free(req, 503,
+                          vigil__http_error_json("busy", "too many sign-ins are being checked: try again", NULL, NULL),
+                          "Retry-After: 1\r\n");
     done(a, NULL, 0, ctx);
     return;
   }
@@ -282,17 +305,24 @@ void vigil__api_check_password(api *a, http_request *req, const char *name, cons
   c->done = done;
   c->ctx = ctx;
   c->step_up = step_up;
+  c->device = device != NULL;
+  if (device) snprintf(c->device_id, sizeof c->device_id, "%s", device);
   c->work.data = c;
   snprintf(c->name, sizeof c->name, "%s", name);
   snprintf(c->address, sizeof c->address, "%s", address);
   if (who && !who->disabled) snprintf(c->hash, sizeof c->hash, "%s", who->hash);
   /* Counted from now on, so that concurrent guesses meet the limits too. */
   int64_t now = vigil__api_wall_ms();
-  if (step_up) c->by_step_up = vigil__limiter_admit(a->failed_step_up, c->name, now);
-  c->by_name = vigil__limiter_admit(a->failed_by_name, c->name, now);
-  c->by_address = vigil__limiter_admit(a->failed_by_address, c->address, now);
+  if (device) {
+    c->by_device = vigil__limiter_admit(a->failed_by_device, c->device_id, now);
+    a->device_checks++;
+  } else {
+    if (step_up) c->by_step_up = vigil__limiter_admit(a->failed_step_up, c->name, now);
+    c->by_name = vigil__limiter_admit(a->failed_by_name, c->name, now);
+    c->by_address = vigil__limiter_admit(a->failed_by_address, c->address, now);
+  }
   a->checking++;
-  if (!step_up) { /* in the sign-in lane, behind the sign-ins before it */
+  if (!step_up && !device) { /* in the sign-in lane, behind the sign-ins before it */
     password_check **tail = &a->sign_ins;
     while (*tail)
       tail = &(*tail)->next;
@@ -300,14 +330,77 @@ void vigil__api_check_password(api *a, http_request *req, const char *name, cons
     pump_sign_ins(a);
     return;
   }
+  /* A password asked again within a session, or a known device's sign-in
+   * (the reserved lane, at most DEVICE_CHECKS at once): straight to the pool. */
   int rc = uv_queue_work(a->loop, &c->work, check_work, check_done);
   if (rc < 0) {
     a->checking--;
+    if (device) a->device_checks--;
     settle(a, c, 1, 0); /* never checked: not an attempt */
     free_check(c);
     vigil__http_respond_error(req, 503, "busy", "cannot check the password now", NULL);
     done(a, NULL, 0, ctx);
   }
+}
+
+void vigil__api_check_password(api *a, http_request *req, const char *name, const user *who, int step_up,
+                               const char *password, api_password_fn done, void *ctx) {
+  check_password(a, req, name, who, step_up, NULL, password, done, ctx);
+}
+
+/* ---- device cookies (docs/security.md U3) ------------------------------------------------ */
+
+/* The value of the cookie called name (copied into buf), or NULL. */
+static const char *cookie_value(http_request *req, const char *name, char *buf, size_t len) {
+  size_t nl = strlen(name);
+  const char *cookies = vigil__http_request_header(req, "Cookie");
+  for (const char *p = cookies; p && *p;) {
+    while (*p == ' ' || *p == ';')
+      p++;
+    size_t n = strcspn(p, ";");
+    if (n > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+      size_t v = n - nl - 1;
+      if (v >= len) return NULL;
+      memcpy(buf, p + nl + 1, v);
+      buf[v] = '\0';
+      return buf;
+    }
+    p += n;
+  }
+  return NULL;
+}
+
+/* A successful sign-in's device cookie: "NAME:EXPIRES:NONCE:MAC", the MAC
+ * under the server's credential key, so only this server makes one. */
+static void device_cookie(api *a, const char *name, char *out, size_t len) {
+  unsigned char nonce[12];
+  char nonce_hex[25], rest[64], mac[65];
+  randombytes_buf(nonce, sizeof nonce);
+  sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
+  snprintf(rest, sizeof rest, "%lld:%s", (long long)(vigil__api_wall_ms() / 1000 + DEVICE_COOKIE_S), nonce_hex);
+  vigil__users_device_mac(a->users, name, rest, mac);
+  snprintf(out, len,
+           "Set-Cookie: " DEVICE_COOKIE "=%s:%s:%s; HttpOnly; SameSite=Strict; Path=/api/v1/session; Max-Age=%d%s\r\n",
+           name, rest, mac, DEVICE_COOKIE_S, a->secure_cookies ? "; Secure" : "");
+}
+
+/* The nonce of the request's device cookie (into id) when it is this
+ * server's, for name, unexpired and not locked by its own failures: the
+ * sign-in then takes the reserved lane. NULL otherwise (a stranger). */
+static const char *device_of(api *a, http_request *req, const char *name, char id[40]) {
+  char buf[256], mac[65];
+  const char *v = cookie_value(req, DEVICE_COOKIE, buf, sizeof buf);
+  if (!v) return NULL;
+  char *e1 = strchr(buf, ':'), *e2 = e1 ? strchr(e1 + 1, ':') : NULL, *e3 = e2 ? strchr(e2 + 1, ':') : NULL;
+  if (!e3 || strlen(e3 + 1) != 64) return NULL;
+  *e1 = *e3 = '\0';
+  if (strcmp(buf, name) || strtoll(e1 + 1, NULL, 10) <= vigil__api_wall_ms() / 1000 || (size_t)(e3 - e2 - 1) >= 40)
+    return NULL;
+  vigil__users_device_mac(a->users, buf, e1 + 1, mac);
+  if (sodium_memcmp(mac, e3 + 1, 64) != 0) return NULL;
+  snprintf(id, 40, "%.*s", (int)(e3 - e2 - 1), e2 + 1);
+  if (vigil__limiter_wait(a->failed_by_device, id, vigil__api_wall_ms()) > 0) return NULL; /* locked: a stranger now */
+  return id;
 }
 
 static void bare_address(const char *from, size_t n, char *out, size_t len);
@@ -547,6 +640,13 @@ static json_t *permissions_json(role r) {
   return list;
 }
 
+/* fields with the credential digest of a row (docs/security.md U2), when the
+ * store has a credential key. */
+static json_t *with_digest(json_t *fields, const char *member, int rc, const char *digest) {
+  if (fields && rc == 0) json_object_set_new(fields, member, json_string(digest));
+  return fields;
+}
+
 /* ---- sign in ------------------------------------------------------------------------- */
 
 typedef struct login {
@@ -578,14 +678,19 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
     free(l);
     return;
   }
-  vigil__api_site_event(
-      a, "session.started", who->name,
-      json_pack("{s:s, s:s, s:s}", "user", who->name, "role", vigil__role_name(who->role), "remote", l->address));
+  char dg[65];
+  int dg_rc = vigil__users_session_digest(a->users, token, dg);
+  vigil__api_site_event(a, "session.started", who->name,
+                        with_digest(json_pack("{s:s, s:s, s:s}", "user", who->name, "role", vigil__role_name(who->role),
+                                              "remote", l->address),
+                                    "session_digest", dg_rc, dg));
   json_t *body =
       json_pack("{s:o, s:o, s:s}", "user", user_json(who), "permissions", permissions_json(who->role), "token", token);
   session_fields(a, body);
-  char cookie[256];
+  char cookie[700];
   session_cookie(a, cookie, sizeof cookie, token, (long long)(a->session_ttl_ms / 1000));
+  size_t used = strlen(cookie);
+  device_cookie(a, who->name, cookie + used, sizeof cookie - used);
   vigil__api_hold(a, req, 200, json_dumps(body, JSON_COMPACT), cookie);
   json_decref(body);
   sodium_memzero(token, sizeof token);
@@ -609,7 +714,9 @@ static void post_session(api *a, http_request *req) {
   }
   snprintf(l->name, sizeof l->name, "%s", name);
   vigil__api_client_address(a, req, l->address, sizeof l->address);
-  vigil__api_check_password(a, req, l->name, vigil__users_find(a->users, l->name), 0, password, login_checked, l);
+  char device[40];
+  check_password(a, req, l->name, vigil__users_find(a->users, l->name), 0, device_of(a, req, l->name, device), password,
+                 login_checked, l);
   json_decref(body);
 }
 
@@ -709,11 +816,16 @@ static void hash_done(uv_work_t *w, int status) {
     return;
   }
   const user *u = vigil__users_find(a->users, c->name);
+  char dg[65];
+  int dg_rc = vigil__users_hash_digest(a->users, c->name, dg);
   if (c->create)
     vigil__api_site_event(a, "user.created", c->actor,
-                          json_pack("{s:s, s:s}", "user", c->name, "role", vigil__role_name(c->role)));
+                          with_digest(json_pack("{s:s, s:s}", "user", c->name, "role", vigil__role_name(c->role)),
+                                      "hash_digest", dg_rc, dg));
   else
-    vigil__api_site_event(a, "user.changed", c->actor, json_pack("{s:s, s:b}", "user", c->name, "password_changed", 1));
+    vigil__api_site_event(
+        a, "user.changed", c->actor,
+        with_digest(json_pack("{s:s, s:b}", "user", c->name, "password_changed", 1), "hash_digest", dg_rc, dg));
   json_t *body = json_pack("{s:o}", "user", user_json(u));
   if (c->generated) json_object_set_new(body, "password", json_string(c->password));
   vigil__api_hold(a, c->req, c->create ? 201 : 200, json_dumps(body, JSON_COMPACT), NULL);
@@ -897,7 +1009,11 @@ static void post_tokens(api *a, http_request *req) {
     else if (vigil__users_session_new(a->users, name, vigil__api_wall_ms(), 0, token, err, sizeof err) < 0)
       vigil__http_respond_error(req, 503, "io_error", err, NULL);
     else {
-      vigil__api_site_event(a, "user.changed", admin->name, json_pack("{s:s, s:b}", "user", name, "token_issued", 1));
+      char dg[65];
+      int dg_rc = vigil__users_session_digest(a->users, token, dg);
+      vigil__api_site_event(
+          a, "user.changed", admin->name,
+          with_digest(json_pack("{s:s, s:b}", "user", name, "token_issued", 1), "session_digest", dg_rc, dg));
       json_t *out = json_pack("{s:s, s:s}", "user", name, "token", token);
       vigil__api_hold(a, req, 201, json_dumps(out, JSON_COMPACT), NULL);
       json_decref(out);

@@ -31,6 +31,8 @@ struct users {
   session *sessions;
   size_t n_sessions;
   store_kv_write *writes; /* rows of changes whose event has not taken them */
+  unsigned char key[32];  /* the credential key (vigil_audit_credential_key) */
+  int has_key;
   /* The users and sessions as they were before the first change not yet
    * settled (vigil__users_settle): what a failed commit brings back. */
   int saved;
@@ -223,6 +225,7 @@ int vigil__users_open(store *s, users **out, char *err, size_t errlen) {
   users *u = calloc(1, sizeof *u);
   if (!u) return VIGIL_ENOMEM;
   u->s = s;
+  randombytes_buf(u->key, sizeof u->key); /* until vigil__users_set_key: device cookies of this run only */
   loading l = {u, 0};
   int rc = s->ops->kv_scan(s, "user", load_user, &l, err, errlen);
   if (rc == 0) rc = s->ops->kv_scan(s, "session", load_session, &l, err, errlen);
@@ -453,4 +456,57 @@ int vigil__users_session_end(users *u, const char *token, char *err, size_t errl
   if (rc == 0) rc = queue(u, "session", x->key, NULL, err, errlen);
   if (rc == 0) *x = u->sessions[--u->n_sessions];
   return rc;
+}
+
+/* ---- credential digests (docs/security.md U2) ----------------------------------------- */
+
+void vigil__users_set_key(users *u, const unsigned char key[32]) {
+  memcpy(u->key, key, 32);
+  u->has_key = 1;
+}
+
+/* vigil_audit_credential_digest's digest (core/audit/audit.c checks it). */
+static void digest(const users *u, const char *kind, const char *a, const char *b, char out[65]) {
+  crypto_auth_hmacsha256_state st;
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_init(&st, u->key, 32);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)kind, strlen(kind) + 1);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)a, strlen(a) + 1);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)b, strlen(b));
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_bin2hex(out, 65, mac, sizeof mac);
+}
+
+int vigil__users_hash_digest(const users *u, const char *name, char out[65]) {
+  const user *x = vigil__users_find(u, name);
+  out[0] = '\0';
+  if (!u->has_key || !x) return -1;
+  digest(u, "user", x->name, x->hash, out);
+  return 0;
+}
+
+int vigil__users_session_digest(const users *u, const char *token, char out[65]) {
+  char k[65];
+  out[0] = '\0';
+  if (!u->has_key || !token) return -1;
+  token_key(token, k);
+  for (size_t i = 0; i < u->n_sessions; i++)
+    if (!strcmp(u->sessions[i].key, k)) {
+      digest(u, "session", k, u->sessions[i].user, out);
+      return 0;
+    }
+  return -1;
+}
+
+int vigil__users_end_all_sessions(users *u, char *err, size_t errlen) {
+  while (u->n_sessions) {
+    int rc = u->s->ops->kv_put(u->s, "session", u->sessions[u->n_sessions - 1].key, NULL, 0, err, errlen);
+    if (rc < 0) return rc;
+    u->n_sessions--;
+  }
+  return 0;
+}
+
+void vigil__users_device_mac(const users *u, const char *name, const char *rest, char out[65]) {
+  digest(u, "device", name, rest, out);
 }

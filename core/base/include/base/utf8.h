@@ -28,12 +28,25 @@ uint32_t vigil__utf8_decode(const unsigned char *p, size_t avail, size_t *len);
  * U+FEFF, the soft hyphen, tags...) or one shown as nothing (variation
  * selectors, fillers, U+034F); white space beyond ASCII's (U+00A0,
  * U+2000..U+200A, U+2028, U+3000...). */
-int vigil__unicode_control(uint32_t cp);
+int vigil__unicode_control(uint32_t cp); /* Cc */
 int vigil__unicode_invisible(uint32_t cp);
 int vigil__unicode_space(uint32_t cp);
-/* A combining mark (Unicode's Mn, Me, Mc in the blocks of combining marks and
- * the scripts' vowel signs most used), which shows only on what precedes it. */
+/* Each by Unicode's general category (libutf8proc's tables, not ours):
+ * invisible is Cf, or shown as nothing (fillers, variation selectors);
+ * space is Zs, Zl, Zp and ASCII's white space. */
+/* A combining mark (Unicode's Mn, Me, Mc), which shows on what precedes it. */
 int vigil__unicode_combining(uint32_t cp);
+/* A character that says nothing in a reason (docs/safety.md K7): a
+ * nonspacing or enclosing mark (Mn, Me: in every script), a format,
+ * control, surrogate, private-use or unassigned code point (Cf, Cc, Cs,
+ * Co, Cn), white space (Zs, Zl, Zp), the Braille blank U+2800 and what
+ * is shown as nothing (the Hangul fillers, variation selectors). */
+int vigil__unicode_says_nothing(uint32_t cp);
+/* s folded for comparing identifiers (docs/safety.md K2): Unicode
+ * compatibility normalisation (NFKC: full-width digits are digits), case
+ * folding, the default ignorables removed, and dashes and spaces lumped
+ * (U+2011 is '-'). malloc'd; NULL when s is not UTF-8 or out of memory. */
+char *vigil__unicode_fold(const char *s);
 
 /* Why s cannot be an identifier shown to staff (a patient, a location:
  * docs/security.md U6, U7), as words following its name ("is blank",

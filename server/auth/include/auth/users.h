@@ -103,4 +103,22 @@ typedef struct user_record {
 int vigil__users_reconcile(users *u, const user_record *log, size_t n, void (*note)(void *ud, const char *sentence),
                            void *ud, char *err, size_t errlen);
 
+/* Credential digests (docs/security.md U2): with the store's credential
+ * key set (vigil_audit_credential_key), the events that set a password or
+ * start a session carry a keyed digest of the row, which vigil audit
+ * verify and vigil serve's start check the rows against. */
+void vigil__users_set_key(users *u, const unsigned char key[32]);
+/* The digest of name's password hash as hex (hash_digest); -1 without a key or user. */
+int vigil__users_hash_digest(const users *u, const char *name, char out[65]);
+/* The digest of the session of token, its row and owner (session_digest); -1 without a key or session. */
+int vigil__users_session_digest(const users *u, const char *token, char out[65]);
+/* Ends every session and API token, each row at once (the credential key was
+ * just made: rows from before it have no event to be checked against). */
+int vigil__users_end_all_sessions(users *u, char *err, size_t errlen);
+
+/* The MAC of a device cookie (docs/security.md U3) naming user name, rest
+ * its expiry and nonce: under the credential key, or a key of this run
+ * without one. Hex. */
+void vigil__users_device_mac(const users *u, const char *name, const char *rest, char out[65]);
+
 #endif
