@@ -136,7 +136,7 @@ static void check_bundle(const expected *x, const char *text) {
   char canonical[128];
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s", x->protocol);
   assert_string_equal(vigil__export_str(q, "url"), canonical);
-  const char *version = strcmp(x->protocol, "ketamine_iv") ? "1.1.0" : "1.2.0";
+  const char *version = strcmp(x->protocol, "ketamine_iv") ? "1.1.0" : "1.3.0";
   assert_string_equal(vigil__export_str(q, "version"), version);
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s|%s", x->protocol, version);
   assert_string_equal(vigil__export_str(qr, "questionnaire"), canonical);
@@ -369,7 +369,7 @@ static void rems_form_refuses_other_protocols(void **state) {
   char *out = NULL, err[1024];
   assert_int_equal(vigil__export_rems(e, visit, 0, &out, err, sizeof err), VIGIL_EPROTOCOL);
   assert_null(out);
-  if (!strstr(err, "ketamine_iv@1.2.0 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
+  if (!strstr(err, "ketamine_iv@1.3.0 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
     fail_msg("said: %s", err);
   assert_int_equal(vigil__export_rems(e, 99, 0, &out, err, sizeof err), VIGIL_ENOENT);
   assert_int_equal(vigil__export_fhir(e, 99, &out, err, sizeof err), VIGIL_ENOENT);

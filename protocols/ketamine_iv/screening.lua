@@ -152,20 +152,20 @@ return v.phase "screening" {
   rules = {
     -- A positive item 9 raises a high alert that is carried: it does not close when
     -- the visit moves on, only when the assessment is recorded or a clinician
-    -- acknowledges it with a reason. A "high" outcome holds the checklist.
+    -- acknowledges it with a reason. A "high" outcome holds, whatever item 9 says (K1).
     v.rule "self_harm" {
       on = { "phq9", "suicide_risk" },
       carry = true,
       check = function(_, visit)
         local x, assessed = visit.value("phq9"), visit.value("suicide_risk")
+        if assessed == "high: do not dose today" then
+          return v.block("Suicide-risk assessment: high. Do not dose today.")
+        end
         if x == nil or x.q9 == 0 then return nil end
         if assessed == nil then
           return v.alert.high(fmt("PHQ-9 item 9 scored %g (thoughts of death or self-harm): a clinician assesses "
                                   .. "the suicide risk before dosing, whatever the total.", x.q9),
                               { id = "phq9_item9", latching = false })
-        end
-        if assessed == "high: do not dose today" then
-          return v.block("Suicide-risk assessment: high. Do not dose today.")
         end
       end,
     },

@@ -74,7 +74,43 @@ static void test_an_amendment_does_not_lift_a_signed_block(void **state) {
   serve_cleanup(&s);
 }
 
+/* K1's residual: the bundled self_harm rule said nothing when item 9 was 0,
+ * so the clinician's "high" assessment signed again after the nurse amended
+ * item 9 to 0 lifted the block. ketamine_iv 1.3.0 blocks on a "high" outcome
+ * whatever item 9 says. Fails without it (screening.lua: the advance is 200). */
+static void test_a_high_assessment_blocks_whatever_item_9_says(void **state) {
+  (void)state;
+  serve_process s;
+  assert_int_equal(people_serve(&s), 0);
+  person nurse = {NURSE, ""}, doc = {CLINICIAN, ""};
+  json_t *r;
+  assert_int_equal(as(&s, &nurse, "POST", "/api/v1/visits",
+                      "{\"protocol\": \"ketamine_iv\", \"patient\": \"K1b\", \"params\": {\"weight\": 70}}", &r),
+                   201);
+  json_int_t id = json_integer_value(json_object_get(r, "id"));
+  json_decref(r);
+  assert_int_equal(visit_do(&s, &nurse, id, "entries", SCREENING, NULL), 200);
+  assert_int_equal(visit_do(&s, &nurse, id, "entries", "{\"dose\": 35}", NULL), 200);
+  assert_int_equal(
+      visit_do(&s, &doc, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}", NULL), 200);
+  const char *high = "{\"suicide_risk\": \"high: do not dose today\", \"password\": \"" SERVE_PASSWORD "\"}";
+  assert_int_equal(visit_do(&s, &doc, id, "entries", high, NULL), 200);
+  assert_int_equal(visit_do(&s, &nurse, id, "amend",
+                            "{\"item\": \"phq9\", \"value\": " PHQ9("0") ", \"reason\": \"misread item\"}", NULL),
+                   200);
+  /* The clinician signs "high" again, seeing item 9 at 0: it still blocks. */
+  assert_int_equal(visit_do(&s, &doc, id, "entries", high, NULL), 200);
+  assert_int_equal(visit_do(&s, &nurse, id, "advance", "{}", &r), 409);
+  assert_non_null(strstr(error_message(r), "Do not dose today"));
+  json_decref(r);
+  json_t *v = visit_get(&s, &nurse, id);
+  assert_string_equal(json_string_value(json_object_get(v, "phase")), "screening");
+  json_decref(v);
+  serve_cleanup(&s);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_an_amendment_does_not_lift_a_signed_block)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_an_amendment_does_not_lift_a_signed_block),
+                                     cmocka_unit_test(test_a_high_assessment_blocks_whatever_item_9_says)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

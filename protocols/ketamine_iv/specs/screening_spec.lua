@@ -86,6 +86,22 @@ return {
     expect "5m" { unblocked = "self_harm" },
   },
 
+  -- docs/safety.md K1: a "high" outcome holds whatever item 9 says after it (1.3.0): signed
+  -- "high" again after item 9 was amended to 0, it still blocks.
+  spec "A high suicide-risk assessment blocks whatever item 9 says" {
+    params = { weight = 70 },
+    at "0m" { record = { phq9 = { q1 = 1, q2 = 1, q3 = 1, q4 = 1, q5 = 0, q6 = 0, q7 = 0, q8 = 0, q9 = 2 } } },
+    at "1m" { actor = "dr:kim", record = { suicide_risk = "high: do not dose today" } },
+    expect "1m" { block = "self_harm", reason = "Do not dose today" },
+    at "2m" { amend = { item = "phq9", reason = "misread item",
+                        value = { q1 = 1, q2 = 1, q3 = 1, q4 = 1, q5 = 0, q6 = 0, q7 = 0, q8 = 0, q9 = 0 } } },
+    at "3m" { actor = "dr:kim", record = { suicide_risk = "high: do not dose today" } },
+    expect "3m" { block = "self_harm", reason = "Do not dose today" },
+    at "4m" { actor = "dr:kim", amend = { item = "suicide_risk", value = "low: proceed",
+                                          reason = "reassessed with the psychiatrist" } },
+    expect "4m" { unblocked = "self_harm" },
+  },
+
   spec "Screening cannot be left without consent and a confirmed ride" {
     params = { weight = 70 },
     at "0m" { record = { consent = false, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
