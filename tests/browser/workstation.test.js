@@ -77,7 +77,12 @@ const DEMO_SPEC = "return spec 'starts' { expect '0m' { phase = 'only' } }\n";
 
 // The same demo at 1.1.0 with a prescribed param: a change to the prescription.
 const DEMO_PROTOCOL_RX = DEMO_PROTOCOL.replace('"1.0.0"', '"1.1.0"').replace("  phases =",
-  '  params = { v.param "dose" { prescribed = true, title = "Dose", default = 2, unit = "mg", range = { 1, 4 }, source = "test" } },\n  phases =');
+  '  params = { v.param "dose" { prescribed = true, title = "Dose", default = 2, unit = "mg", range = { 1, 4 }, source = "test" } },\n  phases =')
+  .replace('v.check "done" { title = "Done" }', 'v.check "done" { title = "Done", skippable = false }');
+
+// 1.2.0 removes a safety control of 1.1.0 (skippable = false): approving it
+// needs the approver to confirm having read that (docs/safety.md K6).
+const DEMO_PROTOCOL_WEAK = DEMO_PROTOCOL_RX.replace('"1.1.0"', '"1.2.0"').replace(", skippable = false", "");
 
 // The API as one user, with a Bearer token: for the other visits on the board.
 const tokens = {};
@@ -470,6 +475,22 @@ describe("the nurse workstation", () => {
     await dlg.getByLabel("I have checked each change to the prescription above").check();
     await signDialog(admin, "Sign the approval");
     await rx.getByText("Approved by admin.lee").waitFor();
+    // A version that removes a safety control (K6): the approval lists it and
+    // is refused until the approver confirms having read it.
+    await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL_WEAK, "specs/starts_spec.lua": DEMO_SPEC } });
+    await admin.getByRole("link", { name: "Users" }).click();
+    await admin.getByRole("link", { name: "Protocols" }).click();
+    const weak = admin.locator("table.protocols-table tr", { hasText: "Demo checklist" }).filter({ hasText: "1.2.0" });
+    await weak.getByRole("button", { name: "Approve…" }).click();
+    const wdlg = admin.locator("dialog");
+    assert.match(await wdlg.locator(".weakened-controls").innerText(),
+      /It removes or weakens safety controls \(1\):\s+item only\.done: may now be skipped/);
+    await wdlg.getByLabel(/password/i).fill(USERS["admin.lee"].password);
+    await wdlg.getByRole("button", { name: "Sign the approval", exact: true }).click();
+    await wdlg.locator(".error", { hasText: "Confirm that you have read the removed or weakened safety controls first" }).waitFor();
+    await wdlg.getByLabel("I have read these removed or weakened safety controls").check();
+    await signDialog(admin, "Sign the approval");
+    await weak.getByText("Approved by admin.lee").waitFor();
   });
 
   step("marks a missed checkpoint overdue when simulated time passes it, and escalates it", async () => {

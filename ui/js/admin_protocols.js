@@ -4,7 +4,8 @@
 // visits may start on it. The approval shows what the version changes from
 // the newest approved one of its protocol, in clinical terms (vigil protocol
 // diff), and asks the approver to confirm each change to the prescription
-// (docs/safety.md, F7).
+// (docs/safety.md, F7), and that they have read each safety control it
+// removes or weakens (K6).
 import { get, post } from "./api.js";
 import { h, clear } from "./dom.js";
 import { dateTime } from "./format.js";
@@ -20,7 +21,13 @@ function approval(p) {
 // The clinical diff as a block: the prescription's changes first, each to
 // be confirmed, then the whole report.
 function diffDetail(d) {
+  const weakened = d.weakened || [];
   return h("div", { class: "protocol-diff" },
+    weakened.length
+      ? h("div", { class: "weakened-controls", role: "note" },
+          h("p", {}, h("strong", {}, `It removes or weakens safety controls (${weakened.length}):`)),
+          h("ul", {}, weakened.map((l) => h("li", {}, l.replace(/^\s*!\s*/, "")))))
+      : null,
     d.prescribed.length
       ? h("div", { class: "prescribed-changes", role: "note" },
           h("p", {}, h("strong", {}, `It changes the prescription (${d.prescribed.length}):`)),
@@ -32,7 +39,9 @@ function diffDetail(d) {
       : h("p", {}, `No approved version of ${d.ref.split("@")[0]} before it: everything in it is new.`));
 }
 
-async function approve(main, p) {
+// weakened: the lines of the server's 422 confirmation_required on
+// confirm_weakened, when the diff read before did not list them.
+async function approve(main, p, weakened) {
   let d;
   try {
     d = await get(`/protocols/${p.ref}/diff`);
@@ -40,22 +49,39 @@ async function approve(main, p) {
     showError(err);
     return;
   }
+  if (weakened && weakened.length) d.weakened = weakened;
   const confirm = d.prescribed.length ? h("input", { type: "checkbox", name: "confirm_prescribed" }) : null;
+  const confirmWeak = d.weakened && d.weakened.length ? h("input", { type: "checkbox", name: "confirm_weakened" }) : null;
+  let refused = null;
   await ask({
     title: `Approve ${p.title} ${p.version}`,
     text: `Fingerprint ${p.sha256}. Once approved, new visits on ${p.id} start on it.`,
     detail: diffDetail(d),
     fields: [
       ...(confirm ? [{ name: "confirm_prescribed", label: "I have checked each change to the prescription above", input: confirm }] : []),
+      ...(confirmWeak ? [{ name: "confirm_weakened", label: "I have read these removed or weakened safety controls", input: confirmWeak }] : []),
       { name: "password", label: "Your password (asked again to sign)", type: "password", required: true, autocomplete: "current-password" },
     ],
     submit: "Sign the approval",
-    action: (v) => {
+    action: async (v) => {
       if (confirm && !confirm.checked)
         throw Object.assign(new Error("Confirm the changes to the prescription first"), { field: "confirm_prescribed" });
-      return post(`/protocols/${p.ref}/approve`, { password: v.password, ...(confirm ? { confirm_prescribed: true } : {}) });
+      if (confirmWeak && !confirmWeak.checked)
+        throw Object.assign(new Error("Confirm that you have read the removed or weakened safety controls first"), { field: "confirm_weakened" });
+      try {
+        return await post(`/protocols/${p.ref}/approve`, { password: v.password,
+          ...(confirm ? { confirm_prescribed: true } : {}), ...(confirmWeak ? { confirm_weakened: true } : {}) });
+      } catch (err) {
+        // Controls the dialog did not show: shown again with them, to confirm.
+        if (err.code === "confirmation_required" && err.field === "confirm_weakened" && !confirmWeak) {
+          refused = err.reasons;
+          return null;
+        }
+        throw err;
+      }
     },
   });
+  if (refused) return approve(main, p, refused);
   draw(main);
 }
 
