@@ -35,6 +35,8 @@
 #define LOINC_SYSTOLIC "8480-6"
 #define LOINC_DIASTOLIC "8462-4"
 #define LOINC_SPO2 "59408-5"
+#define V2_0203 "http://terminology.hl7.org/CodeSystem/v2-0203" /* identifier types (MR, SS, ...) */
+#define ALLERGY_CLINICAL "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 #define LOINC_SPO2_ARTERIAL "2708-6" /* "Oxygen saturation in Arterial blood": the profile's required code */
 
 /* vigil's own names, as URIs. */
@@ -500,6 +502,121 @@ static void provenances(fhir *f) {
   }
 }
 
+/* ---- Patient and AllergyIntolerance (docs/hl7.md) ------------------------------------------------ */
+
+/* The patient's record as a hospital's system last sent it up to the
+ * visit's last event (so exporting again gives the same bytes). */
+typedef struct record_find {
+  vigil_engine *e;
+  const char *patient;
+  uint64_t until;
+  json_t *data; /* the last patient.recorded or patient.merged data of the patient */
+} record_find;
+
+static int find_record(void *ud, const vigil_event *ev) {
+  record_find *rf = ud;
+  if (vigil_event_seq(ev) > rf->until) return 1;
+  const char *type = vigil_event_type(ev);
+  if (strcmp(type, "patient.recorded") && strcmp(type, "patient.merged")) return 0;
+  char *text = vigil_event_json(rf->e, ev);
+  json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+  vigil_free(text);
+  json_t *d = json_object_get(j, "data");
+  if (!strcmp(vigil__export_str(d, "patient"), rf->patient)) {
+    json_decref(rf->data);
+    rf->data = json_incref(d);
+  }
+  json_decref(j);
+  return 0;
+}
+
+static const char *gender(const char *sex) {
+  return !strcmp(sex, "F")                        ? "female"
+         : !strcmp(sex, "M")                      ? "male"
+         : !strcmp(sex, "O") || !strcmp(sex, "A") ? "other"
+                                                  : "unknown";
+}
+
+static void patient_resources(fhir *f, vigil_engine *e, const char *patient) {
+  json_t *events = f->r->events;
+  record_find rf = {.e = e,
+                    .patient = patient,
+                    .until = (uint64_t)json_integer_value(
+                        json_object_get(json_array_get(events, json_array_size(events) - 1), "seq"))};
+  vigil_engine_events(e, 0, find_record, &rf);
+  if (!rf.data) return;
+  json_t *ids = json_pack("[{s:s, s:s}]", "system", VIGIL_PATIENT, "value", patient);
+  size_t i;
+  json_t *id;
+  json_array_foreach(json_object_get(rf.data, "identifiers"), i, id) {
+    const char *auth = vigil__export_str(id, "authority"), *type = vigil__export_str(id, "type");
+    char system[300];
+    snprintf(system, sizeof system, "urn:vigil:hl7:assigning-authority:%s", *auth ? auth : "unknown");
+    json_t *one = json_pack("{s:s, s:s}", "system", system, "value", vigil__export_str(id, "value"));
+    if (*type) json_object_set_new(one, "type", concept(coding(V2_0203, type, NULL), NULL));
+    json_array_append_new(ids, one);
+  }
+  json_t *pat = json_pack("{s:s, s:o}", "resourceType", "Patient", "identifier", ids);
+  json_t *name = json_object_get(rf.data, "name");
+  if (name) {
+    json_t *n = json_object(), *given = json_array();
+    if (*vigil__export_str(name, "family"))
+      json_object_set_new(n, "family", json_string(vigil__export_str(name, "family")));
+    if (*vigil__export_str(name, "given")) json_array_append_new(given, json_string(vigil__export_str(name, "given")));
+    if (*vigil__export_str(name, "middle"))
+      json_array_append_new(given, json_string(vigil__export_str(name, "middle")));
+    if (json_array_size(given))
+      json_object_set_new(n, "given", given);
+    else
+      json_decref(given);
+    json_object_set_new(pat, "name", json_pack("[o]", n));
+  }
+  if (*vigil__export_str(rf.data, "sex"))
+    json_object_set_new(pat, "gender", json_string(gender(vigil__export_str(rf.data, "sex"))));
+  if (*vigil__export_str(rf.data, "birth_date"))
+    json_object_set_new(pat, "birthDate", json_string(vigil__export_str(rf.data, "birth_date")));
+  /* Named by the patient and the record's event, not by the visit: every
+   * visit's Bundle names the same Patient for the same record. */
+  char seed[512];
+  snprintf(seed, sizeof seed, "%s\n%s", patient, vigil__export_str(json_object_get(rf.data, "source"), "control_id"));
+  add_in(f, seed, "patient", pat, NULL);
+  json_t *a;
+  json_array_foreach(json_object_get(rf.data, "allergies"), i, a) {
+    const char *type = vigil__export_str(a, "type"), *sev = vigil__export_str(a, "severity");
+    const char *code = vigil__export_str(a, "code"), *system = vigil__export_str(a, "system");
+    char sys[300];
+    snprintf(sys, sizeof sys, "urn:vigil:hl7:coding-system:%s", *system ? system : "unknown");
+    json_t *ai =
+        json_pack("{s:s, s:o, s:o}", "resourceType", "AllergyIntolerance", "clinicalStatus",
+                  concept(coding(ALLERGY_CLINICAL, "active", "Active"), NULL), "patient", json_deep_copy(f->subject));
+    json_t *c = json_object();
+    if (*code) json_object_set_new(c, "coding", json_pack("[o]", coding(sys, code, vigil__export_str(a, "text"))));
+    if (*vigil__export_str(a, "text")) json_object_set_new(c, "text", json_string(vigil__export_str(a, "text")));
+    json_object_set_new(ai, "code", c);
+    const char *category = !strcmp(type, "DA") || !strcmp(type, "MA")   ? "medication"
+                           : !strcmp(type, "FA")                        ? "food"
+                           : !strcmp(type, "EA") || !strcmp(type, "PA") ? "environment"
+                                                                        : NULL;
+    if (category) json_object_set_new(ai, "category", json_pack("[s]", category));
+    if (!strcmp(sev, "SV") || !strcmp(sev, "MO") || !strcmp(sev, "MI") || !strcmp(sev, "U"))
+      json_object_set_new(ai, "criticality",
+                          json_string(!strcmp(sev, "SV")  ? "high"
+                                      : !strcmp(sev, "U") ? "unable-to-assess"
+                                                          : "low"));
+    json_t *reactions = json_object_get(a, "reactions");
+    if (json_array_size(reactions)) {
+      json_t *man = json_array(), *r;
+      size_t k;
+      json_array_foreach(reactions, k, r) { json_array_append_new(man, json_pack("{s:O}", "text", r)); }
+      json_object_set_new(ai, "reaction", json_pack("[{s:o}]", "manifestation", man));
+    }
+    char role[32];
+    snprintf(role, sizeof role, "allergy:%zu", i);
+    add_in(f, seed, role, ai, NULL);
+  }
+  json_decref(rf.data);
+}
+
 /* ---- the Bundle ------------------------------------------------------------------------------------ */
 
 int vigil__export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen) {
@@ -528,6 +645,7 @@ int vigil__export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, s
   }
 
   questionnaire(&f);
+  patient_resources(&f, e, patient);
   response(&f);
   observations(&f);
   detected_issues(&f);

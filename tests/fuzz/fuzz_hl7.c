@@ -15,6 +15,7 @@
 
 #include "adt.h"
 #include "hl7.h"
+#include "r40.h"
 
 static void must(int ok, const char *what) {
   if (!ok) {
@@ -83,8 +84,40 @@ static int on_frame(void *ud, const char *msg, size_t len) {
   return 0;
 }
 
+/* An alarm report whose message text is the input (up to its first NUL,
+ * 200 bytes at most): it parses, and its first OBX-5 reads back as the text. */
+static void alarm_report(const char *data, size_t size) {
+  char text[ADT_MAX_VALUE + 1], back[ADT_MAX_VALUE + 1];
+  size_t n = size < ADT_MAX_VALUE ? size : ADT_MAX_VALUE;
+  memcpy(text, data, n);
+  text[n] = '\0';
+  r40_alert a = {.id = 7,
+                 .patient = text,
+                 .location = "Chair 1",
+                 .message = text,
+                 .priority = "high",
+                 .rule = "r",
+                 .phase = "start",
+                 .state = "active",
+                 .inactivation = "enabled",
+                 .time = "20260101000000+0000"};
+  size_t len;
+  char *msg = vigil__hl7_r40(&a, "VIGIL", "", "AM", "", "VIGIL-1", "20260101000000+0000", &len);
+  must(msg != NULL, "no R40 (out of memory?)");
+  hl7_msg m;
+  char err[300];
+  must(vigil__hl7_parse(&m, msg, len, err, sizeof err) == 0, "an R40 does not parse");
+  long obx = vigil__hl7_find(&m, "OBX", 0);
+  must(obx >= 0 && vigil__hl7_find(&m, "OBX", 3) >= 0, "an R40 without its four OBX");
+  vigil__hl7_value(&m, (size_t)obx, 5, 0, 0, 0, back, sizeof back);
+  must(!strcmp(back, text), "OBX-5 does not read back as the alert's text");
+  vigil__hl7_free(&m);
+  free(msg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   one_message((const char *)data, size);
+  alarm_report((const char *)data, size);
   mllp_reader r;
   vigil__mllp_init(&r, 4096);
   /* cut where the first byte says, to cross reads */

@@ -1,0 +1,558 @@
+/* alarms.c: alarms out (alarms.h). Each alert's raise, escalation,
+ * acknowledgement and resolution is sent to the site's alarm manager as a
+ * PCD-04 ORU^R40 (r40.c), at least once, in order, from the event log: the
+ * outbox is the log itself read from a cursor kept in the plugin's durable
+ * namespace, moved only when the manager has acknowledged (AA or CA) the
+ * message; after a restart the message in flight is sent again with the same
+ * control id (MSH-10 "VIGIL-<seq>"), which is what a manager deduplicates
+ * on. Each acknowledgement is recorded in the plugin's namespace
+ * ("ack/<seq>") and counted in the status. AE is retried with backoff; AR is
+ * recorded as refused, logged, and the next alert goes. A link that is down
+ * (no connection, no ACK within ack_timeout_ms, TCP keep-alive probes lost)
+ * is logged at level error, shown in the status and in the gauge
+ * vigil_plugin_hl7_alarm_link_up, and retried with backoff. */
+#define _GNU_SOURCE
+#include "alarms.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "hl7.h"
+#include "r40.h"
+
+typedef struct known_visit {
+  unsigned long long visit;
+  char *patient, *location;
+} known_visit;
+
+typedef struct known_alert {
+  unsigned long long alert;
+  char *patient, *location, *message, *priority, *rule;
+} known_alert;
+
+struct alarms {
+  vigil_plugin *p;
+  const vigil_api *api;
+  uv_loop_t *loop;
+  char *host, *app, *facility, *to_app, *to_facility;
+  int port;
+  unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s;
+  uv_tcp_t *tcp;
+  uv_connect_t creq;
+  int connected, connecting, closing, handles;
+  uv_timer_t retry, wait;
+  mllp_reader rd;
+  uint64_t cursor, learned;
+  /* the message at the head of the line */
+  int have_head, in_flight;
+  uint64_t head_seq;
+  unsigned long long head_alert;
+  char head_type[32], control[48];
+  char *head_msg;
+  size_t head_len;
+  unsigned attempts;
+  known_visit *visits;
+  size_t n_visits, cap_visits;
+  known_alert *alerts;
+  size_t n_alerts, cap_alerts;
+  unsigned long long sent, acked, refused, retries;
+  long long down_since_ms, last_ack_ms;
+  char last_error[640];
+};
+
+static void say(alarms *a, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(alarms *a, vigil_plugin_log_level level, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  a->api->log(a->p, level, msg);
+}
+
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+
+/* ---- what the reports need to know: each visit's patient and place, each alert's text ---- */
+
+static known_visit *visit_of(alarms *a, unsigned long long v) {
+  for (size_t i = a->n_visits; i-- > 0;)
+    if (a->visits[i].visit == v) return &a->visits[i];
+  return NULL;
+}
+
+static known_alert *alert_of(alarms *a, unsigned long long id) {
+  for (size_t i = a->n_alerts; i-- > 0;)
+    if (a->alerts[i].alert == id) return &a->alerts[i];
+  return NULL;
+}
+
+static void learn(alarms *a, const vigil_plugin_event *ev) {
+  if (ev->seq <= a->learned) return;
+  a->learned = ev->seq;
+  int started = !strcmp(ev->type, "visit.started"), raised = !strcmp(ev->type, "alert.raised");
+  int escalated = !strcmp(ev->type, "alert.escalated");
+  if (!started && !raised && !escalated) return;
+  json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
+  json_t *d = json_object_get(j, "data");
+  if (started) {
+    if (a->n_visits == a->cap_visits) {
+      size_t cap = a->cap_visits ? a->cap_visits * 2 : 64;
+      known_visit *grown = realloc(a->visits, cap * sizeof *grown);
+      if (grown) a->visits = grown, a->cap_visits = cap;
+    }
+    if (a->n_visits < a->cap_visits) {
+      known_visit *v = &a->visits[a->n_visits++];
+      v->visit = (unsigned long long)ev->visit;
+      v->patient = dup_or_empty(json_string_value(json_object_get(d, "patient")));
+      v->location = dup_or_empty(json_string_value(json_object_get(d, "location")));
+    }
+  } else if (raised) {
+    if (a->n_alerts == a->cap_alerts) {
+      size_t cap = a->cap_alerts ? a->cap_alerts * 2 : 64;
+      known_alert *grown = realloc(a->alerts, cap * sizeof *grown);
+      if (grown) a->alerts = grown, a->cap_alerts = cap;
+    }
+    if (a->n_alerts < a->cap_alerts) {
+      known_alert *al = &a->alerts[a->n_alerts++];
+      known_visit *v = visit_of(a, (unsigned long long)ev->visit);
+      const char *patient = json_string_value(json_object_get(d, "patient")); /* a course alert's */
+      al->alert = (unsigned long long)json_integer_value(json_object_get(d, "alert"));
+      al->patient = dup_or_empty(patient ? patient : v ? v->patient : "");
+      al->location = dup_or_empty(v ? v->location : "");
+      al->message = dup_or_empty(json_string_value(json_object_get(d, "message")));
+      al->priority = dup_or_empty(json_string_value(json_object_get(d, "priority")));
+      al->rule = dup_or_empty(json_string_value(json_object_get(d, "rule")));
+    }
+  } else {
+    known_alert *al = alert_of(a, (unsigned long long)json_integer_value(json_object_get(d, "alert")));
+    const char *priority = json_string_value(json_object_get(d, "priority"));
+    if (al && priority) {
+      free(al->priority);
+      al->priority = strdup(priority);
+    }
+  }
+  json_decref(j);
+}
+
+/* ---- the link -------------------------------------------------------------------------------------- */
+
+static void next(alarms *a);
+static void connect_now(alarms *a);
+static void on_retry(uv_timer_t *t);
+static unsigned backoff(alarms *a);
+
+static void publish_link(alarms *a) {
+  a->api->metric_set(a->p, "alarm_link_up", "gauge", "1 when the alarm manager's MLLP link is up", NULL,
+                     a->connected ? 1 : 0);
+}
+
+static void on_part_closed(uv_handle_t *h) {
+  alarms *a = h->data;
+  if (h == (uv_handle_t *)a->tcp) {
+    free(a->tcp);
+    a->tcp = NULL;
+    /* a retry that came while it was closing found it still there */
+    if (!a->closing && !uv_is_active((uv_handle_t *)&a->retry)) uv_timer_start(&a->retry, on_retry, backoff(a), 0);
+  }
+  if (--a->handles > 0 || !a->closing) return;
+  vigil__mllp_free(&a->rd);
+  for (size_t i = 0; i < a->n_visits; i++)
+    free(a->visits[i].patient), free(a->visits[i].location);
+  for (size_t i = 0; i < a->n_alerts; i++)
+    free(a->alerts[i].patient), free(a->alerts[i].location), free(a->alerts[i].message), free(a->alerts[i].priority),
+        free(a->alerts[i].rule);
+  free(a->visits);
+  free(a->alerts);
+  free(a->head_msg);
+  free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility);
+  free(a);
+}
+
+static unsigned backoff(alarms *a) {
+  unsigned ms = a->retry_min_ms;
+  for (unsigned i = 1; i < a->attempts && ms < a->retry_max_ms; i++)
+    ms *= 2;
+  return ms < a->retry_max_ms ? ms : a->retry_max_ms;
+}
+
+static void on_retry(uv_timer_t *t) {
+  alarms *a = t->data;
+  if (a->closing) return;
+  if (!a->connected)
+    connect_now(a);
+  else {
+    a->in_flight = 0; /* sent again */
+    next(a);
+  }
+}
+
+/* The link is down: say it once, close, try again later. */
+static void link_down(alarms *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void link_down(alarms *a, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->last_error, sizeof a->last_error, fmt, ap);
+  va_end(ap);
+  if (!a->down_since_ms) {
+    a->down_since_ms = a->api->now_ms(a->p);
+    say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager %s:%d: link down: %s", a->host, a->port, a->last_error);
+  }
+  uv_timer_stop(&a->wait);
+  a->in_flight = 0;
+  a->connected = a->connecting = 0;
+  if (a->tcp && !uv_is_closing((uv_handle_t *)a->tcp)) uv_close((uv_handle_t *)a->tcp, on_part_closed);
+  publish_link(a);
+  a->attempts++;
+  if (!a->closing) uv_timer_start(&a->retry, on_retry, backoff(a), 0);
+}
+
+static void on_written(uv_write_t *w, int status) {
+  free(w->data);
+  free(w);
+  (void)status; /* a failed write shows as a read error or the ACK's timeout */
+}
+
+static void on_wait(uv_timer_t *t) {
+  alarms *a = t->data;
+  link_down(a, "no ACK to %s within %u ms", a->control, a->ack_timeout_ms);
+}
+
+static void record_ack(alarms *a, const char *code, const char *text) {
+  char key[64];
+  snprintf(key, sizeof key, "ack/%llu", (unsigned long long)a->head_seq);
+  json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "alert", (json_int_t)a->head_alert, "event", a->head_type,
+                        "control_id", a->control, "code", code, "text", text ? text : "", "at",
+                        (json_int_t)a->api->now_ms(a->p));
+  char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (s) a->api->kv_put(a->p, key, s, strlen(s));
+  free(s);
+  json_decref(j);
+}
+
+static void save_cursor(alarms *a) {
+  char v[32];
+  int n = snprintf(v, sizeof v, "%llu", (unsigned long long)a->cursor);
+  a->api->kv_put(a->p, "alarms/cursor", v, (size_t)n);
+}
+
+static void head_done(alarms *a) {
+  a->cursor = a->head_seq;
+  save_cursor(a);
+  free(a->head_msg);
+  a->head_msg = NULL;
+  a->have_head = a->in_flight = 0;
+  a->attempts = 0;
+}
+
+static int on_ack(void *ud, const char *msg, size_t len) {
+  alarms *a = ud;
+  hl7_msg m;
+  char err[256], code[8], control[64], text[256];
+  if (vigil__hl7_parse(&m, msg, len, err, sizeof err) < 0) {
+    say(a, VIGIL_PLUGIN_LOG_WARN, "alarm manager: an answer that does not parse: %s", err);
+    return 0;
+  }
+  long msa = vigil__hl7_find(&m, "MSA", 0);
+  vigil__hl7_value(&m, msa < 0 ? 0 : (size_t)msa, 1, 0, 0, 0, code, sizeof code);
+  vigil__hl7_value(&m, msa < 0 ? 0 : (size_t)msa, 2, 0, 0, 0, control, sizeof control);
+  vigil__hl7_value(&m, msa < 0 ? 0 : (size_t)msa, 3, 0, 0, 0, text, sizeof text);
+  vigil__hl7_free(&m);
+  if (msa < 0 || !a->in_flight || strcmp(control, a->control)) {
+    say(a, VIGIL_PLUGIN_LOG_WARN, "alarm manager: an answer to '%s', not to the message in flight '%s'", control,
+        a->in_flight ? a->control : "(none)");
+    return 0;
+  }
+  uv_timer_stop(&a->wait);
+  if (!strcmp(code, "AA") || !strcmp(code, "CA")) {
+    a->acked++;
+    a->last_ack_ms = a->api->now_ms(a->p);
+    record_ack(a, code, text);
+    head_done(a);
+    next(a);
+  } else if (!strcmp(code, "AR") || !strcmp(code, "CR")) {
+    a->refused++;
+    say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager refused %s (%s of alert %llu) with %s: %s", a->control, a->head_type,
+        a->head_alert, code, text);
+    record_ack(a, code, text);
+    head_done(a);
+    next(a);
+  } else { /* AE, CE or anything else: sent again later */
+    a->retries++;
+    a->attempts++;
+    snprintf(a->last_error, sizeof a->last_error, "%s answered %s: %s", a->control, code, text);
+    say(a, VIGIL_PLUGIN_LOG_WARN, "alarm manager: %s; sent again in %u ms", a->last_error, backoff(a));
+    uv_timer_start(&a->retry, on_retry, backoff(a), 0);
+  }
+  return 0;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  (void)h;
+  b->base = malloc(suggested);
+  b->len = b->base ? suggested : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  alarms *a = s->data;
+  if (n < 0) {
+    free(b->base);
+    link_down(a, "%s", n == UV_EOF ? "the manager closed the connection" : uv_strerror((int)n));
+    return;
+  }
+  vigil__mllp_feed(&a->rd, b->base, (size_t)n, on_ack, NULL, a);
+  free(b->base);
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  alarms *a = req->data;
+  a->connecting = 0;
+  if (a->closing) return;
+  if (status < 0) {
+    link_down(a, "cannot connect: %s", uv_strerror(status));
+    return;
+  }
+  a->connected = 1;
+  if (a->down_since_ms) say(a, VIGIL_PLUGIN_LOG_INFO, "alarm manager %s:%d: link up again", a->host, a->port);
+  a->down_since_ms = 0;
+  a->attempts = 0;
+  vigil__mllp_free(&a->rd);
+  vigil__mllp_init(&a->rd, 1 << 20);
+  uv_tcp_keepalive(a->tcp, 1, a->keepalive_s);
+  uv_read_start((uv_stream_t *)a->tcp, on_alloc, on_read);
+  publish_link(a);
+  next(a);
+}
+
+static void connect_now(alarms *a) {
+  if (a->connected || a->connecting || a->closing || a->tcp) return;
+  struct sockaddr_storage sa;
+  if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&sa) != 0)
+    uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&sa);
+  a->tcp = malloc(sizeof *a->tcp);
+  if (!a->tcp) return;
+  uv_tcp_init(a->loop, a->tcp);
+  a->tcp->data = a;
+  a->handles++;
+  a->creq.data = a;
+  a->connecting = 1;
+  int rc = uv_tcp_connect(&a->creq, a->tcp, (struct sockaddr *)&sa, on_connect);
+  if (rc < 0) {
+    a->connecting = 0;
+    link_down(a, "cannot connect: %s", uv_strerror(rc));
+  }
+}
+
+/* ---- the outbox ------------------------------------------------------------------------------------ */
+
+static int reported(const char *type) {
+  return !strcmp(type, "alert.raised") || !strcmp(type, "alert.escalated") || !strcmp(type, "alert.acknowledged") ||
+         !strcmp(type, "alert.resolved");
+}
+
+/* "2026-01-05T08:30:00.000Z" as HL7's 20260105083000+0000 */
+static void hl7_time(const char *iso, char out[24]) {
+  char d[16];
+  size_t k = 0;
+  for (const char *s = iso; *s && *s != '.' && k < 14; s++)
+    if (*s >= '0' && *s <= '9') d[k++] = *s;
+  d[k] = '\0';
+  snprintf(out, 24, "%s+0000", d);
+}
+
+static int pick(void *ud, const vigil_plugin_event *ev) {
+  alarms *a = ud;
+  if (!reported(ev->type)) {
+    a->cursor = ev->seq; /* nothing to send for it */
+    return 0;
+  }
+  json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
+  json_t *d = json_object_get(j, "data");
+  unsigned long long id = (unsigned long long)json_integer_value(json_object_get(d, "alert"));
+  known_alert *al = alert_of(a, id);
+  char when[24], now[24];
+  hl7_time(json_string_value(json_object_get(j, "time")) ? json_string_value(json_object_get(j, "time")) : "", when);
+  time_t t = (time_t)(a->api->now_ms(a->p) / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(now, sizeof now, "%Y%m%d%H%M%S+0000", &tm);
+  int raised = !strcmp(ev->type, "alert.raised"), resolved = !strcmp(ev->type, "alert.resolved");
+  int acked = !strcmp(ev->type, "alert.acknowledged");
+  r40_alert r = {.id = id,
+                 .patient = al ? al->patient : "",
+                 .location = al ? al->location : "",
+                 .message = al ? al->message : "",
+                 .priority = al ? al->priority : "",
+                 .rule = al ? al->rule : "",
+                 .phase = raised     ? "start"
+                          : resolved ? "end"
+                          : acked    ? "update"
+                                     : "escalate",
+                 .state = resolved ? "inactive" : "active",
+                 .inactivation = acked ? "acknowledged" : "enabled",
+                 .time = when};
+  snprintf(a->control, sizeof a->control, "VIGIL-%llu", (unsigned long long)ev->seq);
+  free(a->head_msg);
+  size_t len;
+  char *msg = vigil__hl7_r40(&r, a->app, a->facility, a->to_app, a->to_facility, a->control, now, &len);
+  a->head_msg = msg ? vigil__mllp_wrap(msg, len, &a->head_len) : NULL;
+  free(msg);
+  json_decref(j);
+  if (!a->head_msg) return 1; /* out of memory: tried again at the next kick */
+  a->have_head = 1;
+  a->head_seq = ev->seq;
+  a->head_alert = id;
+  snprintf(a->head_type, sizeof a->head_type, "%s", ev->type);
+  return 1;
+}
+
+static void next(alarms *a) {
+  if (a->closing || a->in_flight) return;
+  if (!a->have_head) {
+    uint64_t was = a->cursor;
+    a->api->events_after(a->p, a->cursor, pick, a);
+    if (!a->have_head && a->cursor != was) save_cursor(a);
+  }
+  if (!a->have_head) return;
+  if (!a->connected) {
+    connect_now(a);
+    return;
+  }
+  uv_write_t *w = malloc(sizeof *w);
+  char *copy = malloc(a->head_len);
+  if (!w || !copy) {
+    free(w);
+    free(copy);
+    return;
+  }
+  memcpy(copy, a->head_msg, a->head_len);
+  w->data = copy;
+  uv_buf_t b = uv_buf_init(copy, (unsigned)a->head_len);
+  if (uv_write(w, (uv_stream_t *)a->tcp, &b, 1, on_written) < 0) {
+    free(copy);
+    free(w);
+    link_down(a, "cannot write");
+    return;
+  }
+  a->in_flight = 1;
+  a->sent++;
+  uv_timer_start(&a->wait, on_wait, a->ack_timeout_ms, 0);
+}
+
+static int on_event(void *ud, const vigil_plugin_event *ev) {
+  alarms *a = ud;
+  learn(a, ev);
+  if (reported(ev->type)) next(a);
+  return 0;
+}
+
+static int learn_all(void *ud, const vigil_plugin_event *ev) {
+  learn(ud, ev);
+  return 0;
+}
+
+/* ---- settings and life ----------------------------------------------------------------------------- */
+
+static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(char **err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(err, fmt, ap) < 0) *err = NULL;
+  va_end(ap);
+  return -2; /* VIGIL_EINVAL */
+}
+
+static unsigned number(json_t *s, const char *key, unsigned dflt) {
+  json_t *v = json_object_get(s, key);
+  return v ? (unsigned)json_integer_value(v) : dflt;
+}
+
+int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, alarms **out, char **err) {
+  *out = NULL;
+  if (!json_is_object(s)) return refuse(err, "plugins.hl7.alarms: an object ({ host, port, ... })");
+  json_t *port = json_object_get(s, "port");
+  if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
+    return refuse(err, "plugins.hl7.alarms.port: the alarm manager's MLLP port, 1 to 65535");
+  static const char *const texts[] = {"host", "application", "facility", "to_application", "to_facility"};
+  for (size_t i = 0; i < 5; i++)
+    if (json_object_get(s, texts[i]) && !json_is_string(json_object_get(s, texts[i])))
+      return refuse(err, "plugins.hl7.alarms.%s: text", texts[i]);
+  static const char *const numbers[] = {"ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds"};
+  for (size_t i = 0; i < 4; i++) {
+    json_t *v = json_object_get(s, numbers[i]);
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600000))
+      return refuse(err, "plugins.hl7.alarms.%s: a whole number, 1 to 3600000", numbers[i]);
+  }
+  alarms *a = calloc(1, sizeof *a);
+  if (!a) return -1;
+  a->p = p;
+  a->api = api;
+  a->loop = api->loop(p);
+  a->port = (int)json_integer_value(port);
+  a->host = dup_or_empty(json_object_get(s, "host") ? json_string_value(json_object_get(s, "host")) : "127.0.0.1");
+  a->app =
+      dup_or_empty(json_object_get(s, "application") ? json_string_value(json_object_get(s, "application")) : "VIGIL");
+  a->facility = dup_or_empty(json_string_value(json_object_get(s, "facility")));
+  a->to_app = dup_or_empty(json_string_value(json_object_get(s, "to_application")));
+  a->to_facility = dup_or_empty(json_string_value(json_object_get(s, "to_facility")));
+  a->ack_timeout_ms = number(s, "ack_timeout_ms", 10000);
+  a->retry_min_ms = number(s, "retry_min_ms", 1000);
+  a->retry_max_ms = number(s, "retry_max_ms", 60000);
+  a->keepalive_s = number(s, "keepalive_seconds", 30);
+  if (a->retry_max_ms < a->retry_min_ms) a->retry_max_ms = a->retry_min_ms;
+  struct sockaddr_storage sa;
+  if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&sa) != 0 &&
+      uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&sa) != 0) {
+    int rc = refuse(err, "plugins.hl7.alarms.host: '%s' is not an IP address", a->host);
+    free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility), free(a);
+    return rc;
+  }
+  vigil__mllp_init(&a->rd, 1 << 20);
+  uv_timer_init(a->loop, &a->retry);
+  uv_timer_init(a->loop, &a->wait);
+  a->retry.data = a->wait.data = a;
+  a->handles = 2;
+  /* the cursor: a new site starts now */
+  void *v;
+  size_t len;
+  if (api->kv_get(p, "alarms/cursor", &v, &len) == 0) {
+    char text[32];
+    snprintf(text, sizeof text, "%.*s", (int)(len < 31 ? len : 31), (char *)v);
+    a->cursor = strtoull(text, NULL, 10);
+    api->free(v);
+  } else {
+    a->cursor = api->last_seq(p);
+    save_cursor(a);
+  }
+  /* who and where each alert is about: from the whole log once, then as it grows */
+  api->events_after(p, 0, learn_all, a);
+  int rc = api->subscribe(p, "alert.*", on_event, a);
+  if (rc == 0) rc = api->subscribe(p, "visit.started", on_event, a);
+  *out = a;
+  if (rc < 0) return rc;
+  say(a, VIGIL_PLUGIN_LOG_INFO, "alarms out: ORU^R40 to %s:%d, from event %llu", a->host, a->port,
+      (unsigned long long)a->cursor);
+  publish_link(a);
+  connect_now(a);
+  next(a);
+  return 0;
+}
+
+void vigil__hl7_alarms_close(alarms *a) {
+  if (!a || a->closing) return;
+  a->closing = 1;
+  if (a->tcp && !uv_is_closing((uv_handle_t *)a->tcp)) uv_close((uv_handle_t *)a->tcp, on_part_closed);
+  uv_close((uv_handle_t *)&a->retry, on_part_closed);
+  uv_close((uv_handle_t *)&a->wait, on_part_closed);
+}
+
+json_t *vigil__hl7_alarms_status(alarms *a) {
+  uint64_t last = a->api->last_seq(a->p);
+  return json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "host", a->host, "port", a->port, "link",
+                   a->connected ? "up" : "down", "down_since_ms", (json_int_t)a->down_since_ms, "sent",
+                   (json_int_t)a->sent, "acknowledged", (json_int_t)a->acked, "refused", (json_int_t)a->refused,
+                   "retries", (json_int_t)a->retries, "cursor", (json_int_t)a->cursor, "backlog",
+                   (json_int_t)(last > a->cursor ? last - a->cursor : 0), "last_error", a->last_error);
+}

@@ -1,0 +1,73 @@
+/* r40.c: PCD-04 ORU^R40 (r40.h). The segments and codes are those of the
+ * IHE PCD Technical Framework's Alarm Communication Management profile:
+ * MSH-21 IHE_PCD_ACM_001, the alarm's identity in OBR-2/OBR-3, one OBX per
+ * attribute (the event, its phase, the alarm state, the inactivation state),
+ * the priority in OBX-8 of the event (PH, PM, PL). */
+#include "r40.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hl7.h"
+
+#define RAW(o, lit) vigil__hl7_out_raw(o, lit, sizeof lit - 1)
+
+static const char *priority_flag(const char *p) {
+  return !p ? "PN" : !strcmp(p, "high") ? "PH" : !strcmp(p, "medium") ? "PM" : !strcmp(p, "low") ? "PL" : "PN";
+}
+
+static void obx(hl7_out *o, int n, const char *code, const char *value, const char *flag) {
+  char head[128];
+  snprintf(head, sizeof head, "OBX|%d|ST|%s|1.0.0.%d|", n, code, n);
+  vigil__hl7_out_raw(o, head, strlen(head));
+  vigil__hl7_out_text(o, value ? value : "");
+  RAW(o, "|||");
+  vigil__hl7_out_raw(o, flag ? flag : "", flag ? strlen(flag) : 0);
+  RAW(o, "|||F");
+  vigil__hl7_out_end(o);
+}
+
+char *vigil__hl7_r40(const r40_alert *a, const char *app, const char *facility, const char *to_app,
+                     const char *to_facility, const char *control_id, const char *now, size_t *len) {
+  hl7_out o;
+  char id[32];
+  snprintf(id, sizeof id, "%llu", a->id);
+  vigil__hl7_out_init(&o, NULL);
+  RAW(&o, "MSH|^~\\&");
+  vigil__hl7_out_field(&o, app);
+  vigil__hl7_out_field(&o, facility);
+  vigil__hl7_out_field(&o, to_app);
+  vigil__hl7_out_field(&o, to_facility);
+  vigil__hl7_out_field(&o, now);
+  RAW(&o, "||ORU^R40^ORU_R40");
+  vigil__hl7_out_field(&o, control_id);
+  RAW(&o, "|P|2.6|||AL|NE||UNICODE UTF-8|||IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.4^ISO");
+  vigil__hl7_out_end(&o);
+  /* the patient (none for an alert of no patient) and where they sit */
+  RAW(&o, "PID|||");
+  vigil__hl7_out_text(&o, a->patient ? a->patient : "");
+  if (a->patient && *a->patient) RAW(&o, "^^^^MR");
+  vigil__hl7_out_end(&o);
+  RAW(&o, "PV1||I|");
+  vigil__hl7_out_text(&o, a->location ? a->location : "");
+  vigil__hl7_out_end(&o);
+  /* the alarm: its identity (the same in every report of its life) */
+  RAW(&o, "OBR|1|");
+  vigil__hl7_out_text(&o, id);
+  RAW(&o, "^VIGIL|");
+  vigil__hl7_out_text(&o, id);
+  RAW(&o, "^VIGIL|196616^MDC_EVT_ALARM^MDC|||");
+  vigil__hl7_out_text(&o, a->time ? a->time : now);
+  vigil__hl7_out_end(&o);
+  obx(&o, 1, "196616^MDC_EVT_ALARM^MDC", a->message, priority_flag(a->priority));
+  obx(&o, 2, "68481^MDC_ATTR_EVENT_PHASE^MDC", a->phase, NULL);
+  obx(&o, 3, "68482^MDC_ATTR_ALARM_STATE^MDC", a->state, NULL);
+  obx(&o, 4, "68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC", a->inactivation, NULL);
+  if (a->rule && *a->rule) obx(&o, 5, "0^vigil-rule^L", a->rule, NULL);
+  if (o.failed) {
+    vigil__hl7_out_free(&o);
+    return NULL;
+  }
+  *len = o.n;
+  return o.p;
+}
