@@ -676,6 +676,56 @@ static void course_bundles(void **state) {
   assert_int_equal(sh(cmd), 0);
 }
 
+/* A course with an aborted session, closed: the episode finished with its
+ * end, the plan completed with nothing scheduled, the aborted session's
+ * Encounter cancelled and its activity stopped, and the closing reason said. */
+static void course_bundle_closed_with_an_aborted_session(void **state) {
+  (void)state;
+  uint64_t visit, course;
+  vigil_engine *e = run_scenario("ketamine_iv", "uneventful", NULL, &visit);
+  vigil_engine_advance_to(e, vigil_engine_now(e) + 4 * DAY_MS);
+  if (vigil_visit_start(e, "ketamine_iv", "chair-1", "nurse:ana", "{\"weight\": 70}", &visit) < 0)
+    fail_msg("start: %s", vigil_engine_errmsg(e));
+  if (vigil_visit_abort(e, visit, "nurse:ana", "patient unwell today") < 0)
+    fail_msg("abort: %s", vigil_engine_errmsg(e));
+  char *pj = vigil_patient_json(e, "chair-1");
+  json_t *p = json_loads(pj, 0, NULL);
+  vigil_free(pj);
+  course = (uint64_t)json_integer_value(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "id"));
+  json_decref(p);
+  if (vigil_course_close(e, course, "dr:osei", "moved to another clinic") < 0)
+    fail_msg("close: %s", vigil_engine_errmsg(e));
+  char *a = course_fhir_of(e, course);
+  json_t *b = json_loads(a, 0, NULL);
+  references_resolve(b, json_object_get(b, "entry"));
+  json_t *ep = first_of(b, "EpisodeOfCare"), *plan = first_of(b, "CarePlan");
+  assert_string_equal(vigil__export_str(ep, "status"), "finished");
+  assert_true(*vigil__export_str(json_object_get(ep, "period"), "end"));
+  assert_string_equal(vigil__export_str(plan, "status"), "completed");
+  if (!strstr(vigil__export_str(plan, "description"), "Closed: moved to another clinic"))
+    fail_msg("the plan does not say why it closed: %s", vigil__export_str(plan, "description"));
+  json_t *acts = json_object_get(plan, "activity");
+  assert_int_equal(json_array_size(acts), 2); /* two sessions, nothing scheduled */
+  assert_string_equal(vigil__export_str(json_object_get(json_array_get(acts, 0), "detail"), "status"), "completed");
+  assert_string_equal(vigil__export_str(json_object_get(json_array_get(acts, 1), "detail"), "status"), "stopped");
+  int cancelled = 0, finished = 0;
+  size_t i;
+  json_t *en;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (strcmp(vigil__export_str(r, "resourceType"), "Encounter")) continue;
+    cancelled += !strcmp(vigil__export_str(r, "status"), "cancelled");
+    finished += !strcmp(vigil__export_str(r, "status"), "finished");
+  }
+  assert_int_equal(cancelled, 1);
+  assert_int_equal(finished, 1);
+  assert_int_equal(count_code(b, "Observation", "44261-6"), 1); /* the aborted session measured nothing */
+  write_course("ketamine_iv-closed", a);
+  json_decref(b);
+  free(a);
+  vigil_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fhir_bundles_of_every_scenario),
@@ -687,6 +737,7 @@ int main(void) {
       cmocka_unit_test(csv_cells_are_never_formulas),
       cmocka_unit_test(the_command),
       cmocka_unit_test(course_bundles),
+      cmocka_unit_test(course_bundle_closed_with_an_aborted_session),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
