@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,7 +434,8 @@ void vigil__api_flush(api *a) {
 
 /* ---- handlers: reads ------------------------------------------------------------ */
 
-static void get_health(api *a, http_request *req) {
+static void get_health(api *a, http_request *req, const api_call *c) {
+  (void)c;
   vigil_stats st;
   vigil_engine_stats(a->e, &st);
   char body[512];
@@ -446,7 +448,8 @@ static void get_health(api *a, http_request *req) {
   vigil__http_respond(req, 200, "application/json", body, strlen(body), NULL);
 }
 
-static void get_metrics(api *a, http_request *req) {
+static void get_metrics(api *a, http_request *req, const api_call *c) {
+  (void)c;
   api_stats st;
   vigil__api_stats_get(a, &st);
   char *text = vigil__metrics_text(a->e, &st, (double)(uv_hrtime() - a->started) / 1e9);
@@ -496,12 +499,15 @@ static void get_metrics(api *a, http_request *req) {
   free(text);
 }
 
-static void get_plugins(api *a, http_request *req) {
+static void get_plugins(api *a, http_request *req, const api_call *c) {
+  (void)c;
   vigil__api_reply_free(req, 200, a->plugins_status ? a->plugins_status(a->plugins_ud) : strdup("{\"plugins\":[]}"),
                         NULL);
 }
 
-static void get_openapi(http_request *req) {
+static void get_openapi(api *a, http_request *req, const api_call *c) {
+  (void)a;
+  (void)c;
   vigil__http_respond(req, 200, "application/json", vigil_openapi_json, vigil_openapi_json_len, NULL);
 }
 
@@ -514,7 +520,8 @@ static int64_t local_midnight_ms(int64_t now_ms) {
   return (int64_t)mktime(&tm) * 1000;
 }
 
-static void get_visits(api *a, http_request *req) {
+static void get_visits(api *a, http_request *req, const api_call *c) {
+  (void)c;
   char status[32], phase[128], protocol[128], patient[256], alerts[16];
   vigil_visit_filter f = {0};
   uint64_t after, limit;
@@ -556,7 +563,9 @@ static void get_visits(api *a, http_request *req) {
 }
 
 /* A patient's courses (core/engine/course.c). */
-static void get_patient(api *a, http_request *req, const char *seg, size_t len) {
+static void get_patient(api *a, http_request *req, const api_call *c) {
+  const char *seg = c->seg;
+  size_t len = c->seg_len;
   /* The path segment is percent-decoded ("MRN%207" is patient "MRN 7"), as
    * a query's value is, but a + stays a + in a path. */
   char patient[256], query[3 * 256 + 4] = "p=";
@@ -611,7 +620,8 @@ static void get_patient(api *a, http_request *req, const char *seg, size_t len) 
 
 /* Who is due: ?due=today (a next session due before tomorrow's midnight,
  * site time) or ?due=overdue (past due and its grace). */
-static void get_patients(api *a, http_request *req) {
+static void get_patients(api *a, http_request *req, const api_call *c) {
+  (void)c;
   char due[16];
   int rc = query_text(req, "due", due, sizeof due);
   if (rc < 0) return;
@@ -628,7 +638,8 @@ static void get_patients(api *a, http_request *req) {
     fail_engine(a, req, VIGIL_ENOMEM, NULL);
 }
 
-static void get_visit(api *a, http_request *req, uint64_t id) {
+static void get_visit(api *a, http_request *req, const api_call *c) {
+  uint64_t id = c->id;
   char *body = vigil_visit_json(a->e, id);
   if (body)
     vigil__api_reply_free(req, 200, body, NULL);
@@ -639,7 +650,8 @@ static void get_visit(api *a, http_request *req, uint64_t id) {
 }
 
 /* The visit as a FHIR R4 Bundle (export/fhir.c). */
-static void get_fhir(api *a, http_request *req, uint64_t id) {
+static void get_fhir(api *a, http_request *req, const api_call *c) {
+  uint64_t id = c->id;
   char *body = NULL, err[256];
   int rc = vigil__export_fhir(a->e, id, &body, err, sizeof err);
   if (rc == VIGIL_ENOENT) {
@@ -653,7 +665,8 @@ static void get_fhir(api *a, http_request *req, uint64_t id) {
 }
 
 /* A patient's treatment course as a FHIR R4 Bundle (export/course_fhir.c). */
-static void get_course_fhir(api *a, http_request *req, uint64_t id) {
+static void get_course_fhir(api *a, http_request *req, const api_call *c) {
+  uint64_t id = c->id;
   char *body = NULL, err[256];
   int rc = vigil__export_course_fhir(a->e, id, &body, err, sizeof err);
   if (rc == VIGIL_ENOENT) {
@@ -668,7 +681,8 @@ static void get_course_fhir(api *a, http_request *req, uint64_t id) {
 
 /* An esketamine session's REMS Patient Monitoring Form data
  * (export/rems.c): JSON, or ?format=csv. */
-static void get_rems(api *a, http_request *req, uint64_t id) {
+static void get_rems(api *a, http_request *req, const api_call *c) {
+  uint64_t id = c->id;
   char format[8] = "json", *body = NULL, err[512];
   if (query_text(req, "format", format, sizeof format) < 0) return;
   int csv = !strcmp(format, "csv");
@@ -689,7 +703,8 @@ static void get_rems(api *a, http_request *req, uint64_t id) {
   }
 }
 
-static void get_alerts(api *a, http_request *req, uint64_t visit) {
+static void get_alerts(api *a, http_request *req, const api_call *c) {
+  uint64_t visit = c->id;
   char state[16];
   vigil_alert_filter f = {.visit = visit};
   uint64_t after, limit;
@@ -736,7 +751,8 @@ static int query_time(http_request *req, const char *name, int64_t dflt, int64_t
 /* The alerts raised from `from` (default: today's midnight, site time) to
  * `to` (default: now), with their whole life, `limit` (100, at most 1000)
  * after the alert `after`. */
-static void get_alert_log(api *a, http_request *req) {
+static void get_alert_log(api *a, http_request *req, const api_call *c) {
+  (void)c;
   int64_t now = vigil_engine_now(a->e), from, to;
   uint64_t after, limit;
   if (query_time(req, "from", local_midnight_ms(now), &from) < 0 || query_time(req, "to", now + 1, &to) < 0) return;
@@ -753,7 +769,8 @@ static void get_alert_log(api *a, http_request *req) {
     vigil__api_reply_free(req, 200, body, NULL);
 }
 
-static void get_events(api *a, http_request *req, uint64_t visit) {
+static void get_events(api *a, http_request *req, const api_call *c) {
+  uint64_t visit = c->id;
   uint64_t after, limit;
   if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
   if (visit) {
@@ -785,8 +802,9 @@ static void clock_reply(api *a, http_request *req, int later) {
     vigil__http_respond(req, 200, "application/json", body, strlen(body), NULL);
 }
 
-static void get_clock(api *a, http_request *req) {
-  if (vigil__api_user(a, req, PERM_READ_EVENTS)) clock_reply(a, req, 0);
+static void get_clock(api *a, http_request *req, const api_call *c) {
+  (void)c;
+  clock_reply(a, req, 0);
 }
 
 #define MAX_ADVANCE_MS (7 * 86400000LL)
@@ -811,8 +829,8 @@ static int64_t parse_duration(const char *s) {
 
 /* Moves the simulated clock forward, firing every deadline on the way, in
  * one batch: the answer comes once all of it is durable. */
-static void post_clock(api *a, http_request *req) {
-  if (!vigil__api_user(a, req, PERM_CLOCK)) return;
+static void post_clock(api *a, http_request *req, const api_call *c) {
+  (void)c;
   if (!a->simulated_clock) {
     vigil__http_respond_error(
         req, 409, "needs_simulated_clock",
@@ -856,14 +874,6 @@ typedef enum command {
   CMD_COURSE_CLOSE,
   CMD_ALERT_CLOSE /* a course alert, with a reason */
 } command;
-
-static const struct {
-  const char *name;
-  command cmd;
-} visit_commands[] = {
-    {"entries", CMD_RECORD},    {"amend", CMD_AMEND},         {"skip", CMD_SKIP},   {"advance", CMD_ADVANCE},
-    {"override", CMD_OVERRIDE}, {"discharge", CMD_DISCHARGE}, {"abort", CMD_ABORT},
-};
 
 /* A write on its way: parsed, checked, perhaps waiting for a password. */
 typedef struct write_request {
@@ -1217,26 +1227,13 @@ static void signed_write(api *a, http_request *req, int ok, void *ctx) {
   write_request_free(w);
 }
 
-/* The weakest permission any form of cmd needs (permission_of, by its body):
- * a role without it may not use the route at all, so hears 403 before
- * anything about its body (U9 of the third review). */
-static permission least_permission(command cmd) {
-  switch (cmd) {
-  case CMD_OVERRIDE:
-    return PERM_OVERRIDE;
-  case CMD_DISCHARGE:
-  case CMD_ABORT:
-  case CMD_COURSE_CLOSE:
-    return PERM_DISCHARGE;
-  default:
-    return PERM_RECORD;
-  }
-}
-
-static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
-  const user *who = vigil__api_whoami(a, req);
-  if (!who) return;
-  if (!vigil__api_allowed(req, who, least_permission(cmd))) return;
+/* A command's route: its permission in the table is the weakest any form
+ * of the command needs (permission_of, by its body), so a role without it
+ * hears 403 before anything about its body (U9 of the third review). */
+static void write_command(api *a, http_request *req, const api_call *c) {
+  const user *who = c->who;
+  command cmd = (command)c->cmd;
+  uint64_t id = c->id;
   write_request *w = calloc(1, sizeof *w);
   if (!w) {
     vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
@@ -1333,9 +1330,120 @@ static void write_command(api *a, http_request *req, command cmd, uint64_t id) {
 
 /* ---- routing ------------------------------------------------------------------ */
 
-static void method_not_allowed(http_request *req, const char *allow) {
-  char extra[64], msg[96];
+static void open_stream(api *a, http_request *req, const api_call *c) {
+  (void)c;
+  vigil__streams_open(a->streams, req);
+}
+
+/* Methods of a route, and the order an Allow header names them in. */
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_DELETE = 8, M_READ = M_GET | M_HEAD };
+static const char *const METHOD_NAMES[] = {"GET", "HEAD", "POST", "DELETE"};
+
+/* How a route answers a method it does not take: as each family of routes
+ * always has ("this resource allows GET, HEAD"; "method not allowed here";
+ * the cluster's "GET or HEAD"). */
+enum { REFUSE_NAMED, REFUSE_HERE, REFUSE_CLUSTER };
+
+#define OPEN (-1)          /* a route anyone may use: no sign-in */
+#define ROUTE_SEGMENTS 6   /* the most segments a path may have ("/api/v1/a/b/c/d") */
+#define ROUTE_TEXT_MAX 255 /* the longest {ref}: a longer one is no route (404) */
+
+/* One route: the methods it takes, its path (segments: a word, {id} a
+ * visit's, course's or alert's number, {ref} a protocol version, {user} a
+ * user's name, {patient} a patient as sent, {*} any), the weakest
+ * permission it needs (checked, with the sign-in, before the handler runs
+ * and before anything of the body is read), its handler and its command.
+ * allow: methods its 405 names besides its own (as before the table). A
+ * route without methods only answers 405 for a path no other route takes. */
+typedef struct api_route {
+  int methods;
+  const char *path;
+  int permission;
+  api_handler handler;
+  int cmd;
+  int refuse, allow;
+  int node_only; /* served only by a node of a cluster (else 404) */
+} api_route;
+
+static void no_route(api *a, http_request *req, const api_call *c) {
+  (void)a;
+  (void)c;
+  vigil__http_respond_error(req, 404, "not_found", "no such resource", NULL);
+}
+
+static const api_route routes[] = {
+    {M_READ, "/metrics", OPEN, get_metrics, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/healthz", OPEN, get_health, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/cluster", PERM_READ_CLINICAL, vigil__api_get_cluster, 0, REFUSE_CLUSTER, 0, 1},
+    {M_GET, "/api/v1/events/stream", PERM_READ_EVENTS, open_stream, 0, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/session", OPEN, vigil__api_post_session, 0, REFUSE_HERE, 0, 0},
+    {M_READ, "/api/v1/session", PERM_READ_EVENTS, vigil__api_get_session, 0, REFUSE_HERE, 0, 0},
+    {M_DELETE, "/api/v1/session", PERM_READ_EVENTS, vigil__api_delete_session, 0, REFUSE_HERE, 0, 0},
+    {M_POST, "/api/v1/session/password", PERM_READ_EVENTS, vigil__api_post_own_password, 0, REFUSE_HERE, 0, 0},
+    {M_READ, "/api/v1/users", PERM_USERS, vigil__api_get_users, 0, REFUSE_HERE, 0, 0},
+    {M_POST, "/api/v1/users", PERM_USERS, vigil__api_post_users, 0, REFUSE_HERE, 0, 0},
+    {M_POST, "/api/v1/users/{user}", PERM_USERS, vigil__api_post_user, 0, REFUSE_HERE, 0, 0},
+    /* A name longer than any user's names no user: 404 before the sign-in. */
+    {M_POST, "/api/v1/users/{*}", OPEN, no_route, 0, REFUSE_HERE, 0, 0},
+    {M_POST, "/api/v1/tokens", PERM_USERS, vigil__api_post_tokens, 0, REFUSE_HERE, 0, 0},
+    {M_READ, "/api/v1/protocols", PERM_READ_CLINICAL, vigil__api_get_protocols, 0, REFUSE_HERE, 0, 0},
+    {M_POST, "/api/v1/protocols", PERM_AUTHOR, vigil__api_post_protocol, 0, REFUSE_HERE, 0, 0},
+    {M_POST, "/api/v1/protocols/lint", PERM_AUTHOR, vigil__api_post_lint, 0, REFUSE_HERE, 0, 0},
+    {M_READ, "/api/v1/protocols/{ref}", PERM_READ_CLINICAL, vigil__api_get_protocol, 0, REFUSE_HERE, M_POST, 0},
+    {M_POST, "/api/v1/protocols/{ref}/approve", PERM_APPROVE, vigil__api_post_approve, 0, REFUSE_HERE, 0, 0},
+    {M_READ, "/api/v1/protocols/{ref}/diff", PERM_READ_CLINICAL, vigil__api_get_diff, 0, REFUSE_HERE, 0, 0},
+    {0, "/api/v1/protocols/{ref}/{*}", OPEN, NULL, 0, REFUSE_HERE, M_POST, 0},
+    {M_READ, "/api/v1/clock", PERM_READ_EVENTS, get_clock, 0, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/clock", PERM_CLOCK, post_clock, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/healthz", OPEN, get_health, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/openapi.json", OPEN, get_openapi, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/events", PERM_READ_EVENTS, get_events, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/plugins", PERM_READ_EVENTS, get_plugins, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/alerts", PERM_READ_CLINICAL, get_alerts, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/visits", PERM_READ_CLINICAL, get_visits, 0, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits", PERM_RECORD, write_command, CMD_START, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/visits/{id}", PERM_READ_CLINICAL, get_visit, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/visits/{id}/events", PERM_READ_EVENTS, get_events, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/visits/{id}/alerts", PERM_READ_CLINICAL, get_alerts, 0, REFUSE_NAMED, 0, 0},
+    /* The FHIR Bundle and the REMS form are exports: integrators may have
+     * them (roles.c). */
+    {M_READ, "/api/v1/visits/{id}/fhir", PERM_EXPORT, get_fhir, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/visits/{id}/rems", PERM_EXPORT, get_rems, 0, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/entries", PERM_RECORD, write_command, CMD_RECORD, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/amend", PERM_RECORD, write_command, CMD_AMEND, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/skip", PERM_RECORD, write_command, CMD_SKIP, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/advance", PERM_RECORD, write_command, CMD_ADVANCE, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/override", PERM_OVERRIDE, write_command, CMD_OVERRIDE, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/discharge", PERM_DISCHARGE, write_command, CMD_DISCHARGE, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/abort", PERM_DISCHARGE, write_command, CMD_ABORT, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/patients", PERM_READ_CLINICAL, get_patients, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/patients/{patient}", PERM_READ_CLINICAL, get_patient, 0, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/courses", PERM_RECORD, write_command, CMD_COURSE_START, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/courses/{id}/close", PERM_DISCHARGE, write_command, CMD_COURSE_CLOSE, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/courses/{id}/fhir", PERM_EXPORT, get_course_fhir, 0, REFUSE_NAMED, 0, 0},
+    {M_READ, "/api/v1/alerts/log", PERM_READ_CLINICAL, get_alert_log, 0, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/alerts/{id}/ack", PERM_RECORD, write_command, CMD_ACK, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/alerts/{id}/close", PERM_RECORD, write_command, CMD_ALERT_CLOSE, REFUSE_NAMED, 0, 0},
+};
+
+static void not_found(http_request *req) { vigil__http_respond_error(req, 404, "not_found", "no such resource", NULL); }
+
+static void method_not_allowed(http_request *req, int refuse, int methods) {
+  char allow[40] = "", extra[64], msg[96];
+  for (size_t i = 0; i < sizeof METHOD_NAMES / sizeof *METHOD_NAMES; i++)
+    if (methods & 1 << i)
+      snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s", *allow ? ", " : "", METHOD_NAMES[i]);
   snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+  if (refuse == REFUSE_CLUSTER) {
+    static const char body[] = "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"GET or HEAD\"}}";
+    vigil__http_respond(req, 405, "application/json", body, sizeof body - 1, extra);
+    return;
+  }
+  if (refuse == REFUSE_HERE) {
+    vigil__api_reply_free(req, 405, vigil__http_error_json("method_not_allowed", "method not allowed here", NULL, NULL),
+                          extra);
+    return;
+  }
   snprintf(msg, sizeof msg, "this resource allows %s", allow);
   char *body = vigil__http_error_json("method_not_allowed", msg, NULL, NULL);
   if (!body) {
@@ -1346,38 +1454,93 @@ static void method_not_allowed(http_request *req, const char *allow) {
   free(body);
 }
 
-static void not_found(http_request *req) { vigil__http_respond_error(req, 404, "not_found", "no such resource", NULL); }
-
-/* Up to 4 path segments after /api/v1/; -1 if the path is not one. */
-static int segments(const char *path, const char *seg[4], size_t len[4]) {
-  static const char prefix[] = "/api/v1/";
-  if (strncmp(path, prefix, sizeof prefix - 1) != 0) return -1;
-  const char *p = path + sizeof prefix - 1;
+/* The segments of a path ("/api/v1/visits/7": api, v1, visits, 7), at
+ * most ROUTE_SEGMENTS; -1 for an empty segment (a trailing slash names
+ * nothing) or more. */
+static int segments(const char *path, const char *seg[ROUTE_SEGMENTS], size_t len[ROUTE_SEGMENTS]) {
+  if (*path != '/') return -1;
   int n = 0;
-  while (*p) {
-    if (n == 4) return -1;
-    const char *slash = strchr(p, '/');
-    size_t l = slash ? (size_t)(slash - p) : strlen(p);
-    if (l == 0) return -1;
+  for (const char *p = path + 1;;) {
+    size_t l = strcspn(p, "/");
+    if (l == 0 || n == ROUTE_SEGMENTS) return -1;
     seg[n] = p;
     len[n++] = l;
-    p += l;
-    if (*p == '/') {
-      p++;
-      if (!*p) return -1; /* a trailing slash names nothing */
-    }
+    if (!p[l]) return n;
+    p += l + 1;
   }
-  return n;
 }
 
 static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
 
+/* Whether the path's segments are those of r's path; fills c. */
+static int matches(const api_route *r, const char *const *seg, const size_t *len, int n, api_call *c) {
+  const char *p = r->path + 1;
+  memset(c, 0, sizeof *c);
+  for (int i = 0; i < n; i++, p++) {
+    size_t l = strcspn(p, "/");
+    if (l == 0) return 0; /* the route's path is shorter */
+    if (p[0] != '{') {
+      if (l != len[i] || memcmp(p, seg[i], l)) return 0;
+    } else if (!strncmp(p, "{id}", l)) {
+      if (!(c->id = parse_id(seg[i], len[i]))) return 0;
+    } else if (strncmp(p, "{*}", l)) {
+      size_t max = !strncmp(p, "{user}", l) ? USER_NAME_MAX : !strncmp(p, "{ref}", l) ? ROUTE_TEXT_MAX : SIZE_MAX;
+      if (len[i] > max) return 0;
+      c->seg = seg[i];
+      c->seg_len = len[i];
+      if (len[i] < sizeof c->text) memcpy(c->text, seg[i], len[i]);
+    }
+    p += l;
+    if (!*p) return i == n - 1;
+  }
+  return 0;
+}
+
+/* Answers req by the first route for its path and method: 405 when routes
+ * take the path but not the method, 404 on a cluster's route elsewhere, 401
+ * or 403 without the route's permission, else the handler. 0 when no route
+ * takes the path. */
+static int dispatch(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
+  const char *m = vigil__http_request_method(req);
+  int method = !strcmp(m, "GET")      ? M_GET
+               : !strcmp(m, "HEAD")   ? M_HEAD
+               : !strcmp(m, "POST")   ? M_POST
+               : !strcmp(m, "DELETE") ? M_DELETE
+                                      : 0;
+  const api_route *refusing = NULL;
+  int allow = 0, fallback = 0;
+  api_call c;
+  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+    const api_route *r = &routes[i];
+    if (!matches(r, seg, len, n, &c)) continue;
+    if (!r->methods) {
+      if (!refusing) refusing = r, fallback = r->allow;
+      continue;
+    }
+    if (!(r->methods & method)) {
+      if (!refusing || !allow) refusing = r;
+      allow |= r->methods | r->allow;
+      continue;
+    }
+    if (r->node_only && !a->site) {
+      vigil__http_respond_error(req, 404, "not_found", "this server is not a node of a cluster (docs/deploy.md)", NULL);
+      return 1;
+    }
+    if (r->permission != OPEN && !(c.who = vigil__api_user(a, req, (permission)r->permission))) return 1;
+    c.cmd = r->cmd;
+    r->handler(a, req, &c);
+    return 1;
+  }
+  if (!refusing) return 0;
+  method_not_allowed(req, refusing->refuse, allow ? allow : fallback);
+  return 1;
+}
+
 static void route(api *a, http_request *req) {
   const char *m = vigil__http_request_method(req);
-  int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
   const char *path = vigil__http_request_path(req);
   /* Reads wait while a batch is open: nothing not yet durable is shown. */
-  if (get && a->batch) {
+  if ((!strcmp(m, "GET") || !strcmp(m, "HEAD")) && a->batch) {
     if (a->n_reads == a->cap_reads) {
       size_t cap = a->cap_reads ? a->cap_reads * 2 : 16;
       http_request **r = realloc(a->reads, cap * sizeof *r);
@@ -1391,190 +1554,23 @@ static void route(api *a, http_request *req) {
     a->reads[a->n_reads++] = req;
     return;
   }
-  if (!strcmp(path, "/metrics")) {
-    if (get)
-      get_metrics(a, req);
-    else
-      method_not_allowed(req, "GET, HEAD");
-    return;
-  }
-  if (!strcmp(path, "/healthz")) {
-    if (get)
-      get_health(a, req);
-    else
-      method_not_allowed(req, "GET, HEAD");
-    return;
-  }
+  const char *seg[ROUTE_SEGMENTS];
+  size_t len[ROUTE_SEGMENTS];
+  int n = segments(path, seg, len);
+  int in_api = n >= 3 && is(seg[0], len[0], "api") && is(seg[1], len[1], "v1");
+  /* /metrics and /healthz: before the workstation's files and the same-site check. */
+  if (n > 0 && !in_api && dispatch(a, req, seg, len, n)) return;
   if (vigil__ui_owns(path)) {
     vigil__ui_serve(req);
     return;
   }
   if (!vigil__api_same_site(a, req)) return;
-  const char *seg[4];
-  size_t len[4];
-  int n = segments(path, seg, len);
-  if (n <= 0) {
+  if (!in_api) {
     not_found(req);
     return;
   }
-  if (vigil__api_route_cluster(a, req, seg, len, n)) return;
-  if (n == 2 && is(seg[0], len[0], "events") && is(seg[1], len[1], "stream")) {
-    if (strcmp(m, "GET"))
-      method_not_allowed(req, "GET");
-    else if (vigil__api_user(a, req, PERM_READ_EVENTS))
-      vigil__streams_open(a->streams, req);
-    return;
-  }
-  if (vigil__api_route_users(a, req, seg, len, n)) return;
-  if (vigil__api_route_protocols(a, req, seg, len, n)) return;
-  if (n == 1 && is(seg[0], len[0], "clock")) {
-    if (get)
-      get_clock(a, req);
-    else if (post)
-      post_clock(a, req);
-    else
-      method_not_allowed(req, "GET, HEAD, POST");
-    return;
-  }
-  if (n == 1 && (is(seg[0], len[0], "healthz") || is(seg[0], len[0], "openapi.json") || is(seg[0], len[0], "events") ||
-                 is(seg[0], len[0], "alerts") || is(seg[0], len[0], "plugins"))) {
-    if (!get) {
-      method_not_allowed(req, "GET, HEAD");
-      return;
-    }
-    if (is(seg[0], len[0], "healthz"))
-      get_health(a, req);
-    else if (is(seg[0], len[0], "openapi.json"))
-      get_openapi(req);
-    else if (is(seg[0], len[0], "events")) {
-      if (vigil__api_user(a, req, PERM_READ_EVENTS)) get_events(a, req, 0);
-    } else if (is(seg[0], len[0], "plugins")) {
-      if (vigil__api_user(a, req, PERM_READ_EVENTS)) get_plugins(a, req);
-    } else if (!vigil__api_user(a, req, PERM_READ_CLINICAL))
-      return;
-    else
-      get_alerts(a, req, 0);
-    return;
-  }
-  if (is(seg[0], len[0], "visits")) {
-    if (n == 1) {
-      if (get && vigil__api_user(a, req, PERM_READ_CLINICAL))
-        get_visits(a, req);
-      else if (get)
-        return;
-      else if (post)
-        write_command(a, req, CMD_START, 0);
-      else
-        method_not_allowed(req, "GET, HEAD, POST");
-      return;
-    }
-    uint64_t id = parse_id(seg[1], len[1]);
-    if (!id) {
-      not_found(req);
-      return;
-    }
-    if (n == 2) {
-      if (get && vigil__api_user(a, req, PERM_READ_CLINICAL))
-        get_visit(a, req, id);
-      else if (get)
-        return;
-      else
-        method_not_allowed(req, "GET, HEAD");
-      return;
-    }
-    int export = n == 3 && (is(seg[2], len[2], "fhir") || is(seg[2], len[2], "rems"));
-    if (n == 3 && (is(seg[2], len[2], "events") || is(seg[2], len[2], "alerts") || export)) {
-      if (!get) {
-        method_not_allowed(req, "GET, HEAD");
-        return;
-      }
-      /* The FHIR Bundle and the REMS form are exports: integrators may have
-       * them (roles.c). */
-      permission p = is(seg[2], len[2], "events") ? PERM_READ_EVENTS : export ? PERM_EXPORT : PERM_READ_CLINICAL;
-      if (!vigil__api_user(a, req, p)) return;
-      if (is(seg[2], len[2], "events"))
-        get_events(a, req, id);
-      else if (is(seg[2], len[2], "fhir"))
-        get_fhir(a, req, id);
-      else if (is(seg[2], len[2], "rems"))
-        get_rems(a, req, id);
-      else
-        get_alerts(a, req, id);
-      return;
-    }
-    for (size_t i = 0; n == 3 && i < sizeof visit_commands / sizeof *visit_commands; i++) {
-      if (!is(seg[2], len[2], visit_commands[i].name)) continue;
-      if (post)
-        write_command(a, req, visit_commands[i].cmd, id);
-      else
-        method_not_allowed(req, "POST");
-      return;
-    }
-    {
-      not_found(req);
-      return;
-    }
-  }
-  if (is(seg[0], len[0], "patients") && n <= 2) {
-    if (!get)
-      method_not_allowed(req, "GET, HEAD");
-    else if (!vigil__api_user(a, req, PERM_READ_CLINICAL))
-      return;
-    else if (n == 1)
-      get_patients(a, req);
-    else
-      get_patient(a, req, seg[1], len[1]);
-    return;
-  }
-  if (is(seg[0], len[0], "courses") && n == 1) {
-    if (post)
-      write_command(a, req, CMD_COURSE_START, 0);
-    else
-      method_not_allowed(req, "POST");
-    return;
-  }
-  if (is(seg[0], len[0], "courses") && n == 3 && is(seg[2], len[2], "fhir")) {
-    uint64_t id = parse_id(seg[1], len[1]);
-    if (!id)
-      not_found(req);
-    else if (!get)
-      method_not_allowed(req, "GET, HEAD");
-    else if (vigil__api_user(a, req, PERM_EXPORT))
-      get_course_fhir(a, req, id);
-    return;
-  }
-  if (is(seg[0], len[0], "courses") && n == 3 && is(seg[2], len[2], "close")) {
-    uint64_t id = parse_id(seg[1], len[1]);
-    if (!id) {
-      not_found(req);
-      return;
-    }
-    if (post)
-      write_command(a, req, CMD_COURSE_CLOSE, id);
-    else
-      method_not_allowed(req, "POST");
-    return;
-  }
-  if (is(seg[0], len[0], "alerts") && n == 2 && is(seg[1], len[1], "log")) {
-    if (!get)
-      method_not_allowed(req, "GET, HEAD");
-    else if (vigil__api_user(a, req, PERM_READ_CLINICAL))
-      get_alert_log(a, req);
-    return;
-  }
-  if (is(seg[0], len[0], "alerts") && n == 3 && (is(seg[2], len[2], "ack") || is(seg[2], len[2], "close"))) {
-    uint64_t id = parse_id(seg[1], len[1]);
-    if (!id) {
-      not_found(req);
-      return;
-    }
-    if (post)
-      write_command(a, req, is(seg[2], len[2], "ack") ? CMD_ACK : CMD_ALERT_CLOSE, id);
-    else
-      method_not_allowed(req, "POST");
-    return;
-  }
-  not_found(req);
+  if (vigil__api_cluster_redirect(a, req, seg[2], len[2])) return;
+  if (!dispatch(a, req, seg, len, n)) not_found(req);
 }
 
 void vigil__api_handle(void *ud, http_request *req) {

@@ -19,7 +19,8 @@
 
 static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
 
-static void get_cluster(api *a, http_request *req) {
+void vigil__api_get_cluster(api *a, http_request *req, const api_call *c) {
+  (void)c;
   char err[512];
   char *sites = vigil__store_sites_json(a->store, err, sizeof err);
   if (!sites) {
@@ -73,19 +74,7 @@ static int redirect(api *a, http_request *req) {
   return 1;
 }
 
-int vigil__api_route_cluster(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
-  if (n == 1 && is(seg[0], len[0], "cluster")) {
-    const char *m = vigil__http_request_method(req);
-    static const char not_allowed[] = "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"GET or HEAD\"}}";
-    if (strcmp(m, "GET") && strcmp(m, "HEAD"))
-      vigil__http_respond(req, 405, "application/json", not_allowed, sizeof not_allowed - 1, "Allow: GET, HEAD\r\n");
-    else if (!a->site)
-      vigil__http_respond_error(req, 404, "not_found", "this server is not a node of a cluster (docs/deploy.md)", NULL);
-    else if (vigil__api_user(a, req, PERM_READ_CLINICAL))
-      get_cluster(a, req);
-    return 1;
-  }
-  if (!a->site || !(is(seg[0], len[0], "visits") || is(seg[0], len[0], "alerts") || is(seg[0], len[0], "events")))
-    return 0;
+int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len) {
+  if (!a->site || !(is(first, len, "visits") || is(first, len, "alerts") || is(first, len, "events"))) return 0;
   return redirect(a, req);
 }

@@ -95,6 +95,20 @@ struct api {
   uv_timer_t refusal_timer; /* records a window's pending refusals when it ends */
 };
 
+/* ---- routes (the table in api.c) ---- */
+
+/* What the dispatcher gives a route's handler. */
+typedef struct api_call {
+  const user *who; /* signed in, with the route's permission; NULL on a route open to all */
+  uint64_t id;     /* the path's {id} (0: none) */
+  const char *seg; /* the path's {ref}, {user} or {patient} segment as sent (seg_len bytes)... */
+  size_t seg_len;
+  char text[256]; /* ...and NUL-terminated (a {ref} or {user} always fits) */
+  int cmd;        /* the route's command (a write) */
+} api_call;
+
+typedef void (*api_handler)(api *a, http_request *req, const api_call *c);
+
 /* Answers at once with a JSON body (NULL body: 503 out of memory). */
 void vigil__api_reply(http_request *req, int status, char *body, const char *extra);
 void vigil__api_reply_free(http_request *req, int status, char *body, const char *extra);
@@ -139,11 +153,24 @@ int vigil__api_refused(api *a, http_request *req, const char *reason, const char
 void vigil__api_refusals_flush(api *a, int all);
 /* Records a site event (vigil_site_event) in this turn's batch; takes fields. */
 void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *fields);
-/* Routes /api/v1/session, /users, /tokens; 0 if the path is none of them. */
-int vigil__api_route_users(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
-/* GET /api/v1/cluster, and 307 to the owner for ?site= of another node's
- * site (api_cluster.c). 1 if it answered. */
-int vigil__api_route_cluster(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
+/* The routes of /api/v1/session, /users and /tokens. */
+void vigil__api_post_session(api *a, http_request *req, const api_call *c);
+void vigil__api_get_session(api *a, http_request *req, const api_call *c);
+void vigil__api_delete_session(api *a, http_request *req, const api_call *c);
+void vigil__api_post_own_password(api *a, http_request *req, const api_call *c);
+void vigil__api_get_users(api *a, http_request *req, const api_call *c);
+void vigil__api_post_users(api *a, http_request *req, const api_call *c);
+void vigil__api_post_user(api *a, http_request *req, const api_call *c);
+void vigil__api_post_tokens(api *a, http_request *req, const api_call *c);
+
+/* ---- a node of a cluster (api_cluster.c) ---- */
+
+/* GET /api/v1/cluster (the route is served only on a node). */
+void vigil__api_get_cluster(api *a, http_request *req, const api_call *c);
+/* A request under /api/v1/visits, /alerts or /events (first, len: its
+ * first segment after /api/v1/) with ?site= naming another node's site:
+ * 307 to its owner. 1 if it answered. */
+int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len);
 
 /* Checks password against who's hash off the loop (argon2id is slow on
  * purpose), then calls done on the loop: ok is 1 when it matches. Every
@@ -172,8 +199,13 @@ int vigil__api_load_approvals(api *a, char *err, size_t errlen);
 /* The same without sweeping the uploads folder: after a failed commit, the
  * approvals it held are forgotten. */
 int vigil__api_reload_approvals(api *a, char *err, size_t errlen);
-/* Routes /api/v1/protocols...; 0 if the path is none of them. */
-int vigil__api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n);
+/* The routes of /api/v1/protocols. */
+void vigil__api_get_protocols(api *a, http_request *req, const api_call *c);
+void vigil__api_post_protocol(api *a, http_request *req, const api_call *c);
+void vigil__api_post_lint(api *a, http_request *req, const api_call *c);
+void vigil__api_get_protocol(api *a, http_request *req, const api_call *c);
+void vigil__api_get_diff(api *a, http_request *req, const api_call *c);
+void vigil__api_post_approve(api *a, http_request *req, const api_call *c);
 /* The version a new visit of `want` ("id" or "id@version") starts on: an
  * approved one (into buf), or `want` itself when none is loaded (the
  * engine then says so); NULL after answering 409 when it is not approved. */

@@ -181,7 +181,8 @@ static json_t *protocols_json(api *a) {
   return j;
 }
 
-void vigil__api_get_protocols(api *a, http_request *req) {
+void vigil__api_get_protocols(api *a, http_request *req, const api_call *c) {
+  (void)c;
   json_t *j = protocols_json(a);
   vigil__api_reply_free(req, j ? 200 : 503, j ? json_dumps(j, JSON_COMPACT) : NULL, NULL);
   json_decref(j);
@@ -213,6 +214,8 @@ static void get_protocol(api *a, http_request *req, const char *want) {
 
 static void add_line(void *ud, const char *line) { json_array_append_new(ud, json_string(line)); }
 
+void vigil__api_get_protocol(api *a, http_request *req, const api_call *c) { get_protocol(a, req, c->text); }
+
 /* {"ref", "against" (the newest approved version of the same id, or null),
  * "lines" (vigil protocol diff's report), "prescribed" (the prescription's
  * changes, each a line)}; NULL when out of memory. */
@@ -233,7 +236,8 @@ static json_t *diff_json(api *a, const lookup *l) {
                    "lines", lines, "prescribed", prescribed, "weakened", weakened);
 }
 
-static void get_diff(api *a, http_request *req, const char *want) {
+void vigil__api_get_diff(api *a, http_request *req, const api_call *c) {
+  const char *want = c->text;
   lookup l;
   if (!find(a, want, 1, &l) && !find(a, want, 0, &l)) {
     vigil__http_respond_error(req, 404, "not_found", "no such protocol version", NULL);
@@ -757,15 +761,9 @@ static void start_check(api *a, http_request *req, const char *actor, int lint) 
 
 /* ---- the handlers ------------------------------------------------------------------------ */
 
-static void post_lint(api *a, http_request *req) {
-  const user *who = vigil__api_user(a, req, PERM_AUTHOR);
-  if (who) start_check(a, req, who->name, 1);
-}
+void vigil__api_post_lint(api *a, http_request *req, const api_call *c) { start_check(a, req, c->who->name, 1); }
 
-static void post_protocol(api *a, http_request *req) {
-  const user *who = vigil__api_user(a, req, PERM_AUTHOR);
-  if (who) start_check(a, req, who->name, 0);
-}
+void vigil__api_post_protocol(api *a, http_request *req, const api_call *c) { start_check(a, req, c->who->name, 0); }
 
 /* A checked upload with no problem and every spec passing: kept, loaded,
  * not yet usable. */
@@ -859,9 +857,9 @@ static void approve_checked(api *a, http_request *req, int ok, void *ctx) {
   free(x);
 }
 
-static void post_approve(api *a, http_request *req, const char *want) {
-  const user *who = vigil__api_user(a, req, PERM_APPROVE);
-  if (!who) return;
+void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
+  const user *who = c->who;
+  const char *want = c->text;
   lookup l;
   if (!strchr(want, '@') || !find(a, want, 0, &l)) {
     vigil__http_respond_error(req, 404, "not_found", "no such protocol version (approve names id@version)", NULL);
@@ -910,42 +908,4 @@ static void post_approve(api *a, http_request *req, const char *want) {
     }
   }
   json_decref(body);
-}
-
-static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
-
-int vigil__api_route_protocols(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
-  if (!is(seg[0], len[0], "protocols")) return 0;
-  const char *m = vigil__http_request_method(req);
-  int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
-  char want[256];
-  if (n >= 2) {
-    if (len[1] >= sizeof want) return 0;
-    memcpy(want, seg[1], len[1]);
-    want[len[1]] = '\0';
-  }
-  if (n == 1 && get) {
-    if (vigil__api_user(a, req, PERM_READ_CLINICAL)) vigil__api_get_protocols(a, req);
-  } else if (n == 1 && post) {
-    post_protocol(a, req);
-  } else if (n == 2 && post && !strcmp(want, "lint")) {
-    post_lint(a, req);
-  } else if (n == 2 && get) {
-    if (vigil__api_user(a, req, PERM_READ_CLINICAL)) get_protocol(a, req, want);
-  } else if (n == 3 && post && is(seg[2], len[2], "approve")) {
-    post_approve(a, req, want);
-  } else if (n == 3 && get && is(seg[2], len[2], "diff")) {
-    if (vigil__api_user(a, req, PERM_READ_CLINICAL)) get_diff(a, req, want);
-  } else if (n <= 3) {
-    char extra[64];
-    snprintf(extra, sizeof extra, "Allow: %s\r\n",
-             n == 1 || n == 2             ? "GET, HEAD, POST"
-             : is(seg[2], len[2], "diff") ? "GET, HEAD"
-                                          : "POST");
-    vigil__api_reply_free(req, 405, vigil__http_error_json("method_not_allowed", "method not allowed here", NULL, NULL),
-                          extra);
-  } else {
-    return 0;
-  }
-  return 1;
 }

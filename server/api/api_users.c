@@ -697,7 +697,8 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
   free(l);
 }
 
-static void post_session(api *a, http_request *req) {
+void vigil__api_post_session(api *a, http_request *req, const api_call *c) {
+  (void)c;
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name, *password;
@@ -720,9 +721,8 @@ static void post_session(api *a, http_request *req) {
   json_decref(body);
 }
 
-static void get_session(api *a, http_request *req) {
-  const user *who = vigil__api_user(a, req, PERM_READ_EVENTS);
-  if (!who) return;
+void vigil__api_get_session(api *a, http_request *req, const api_call *c) {
+  const user *who = c->who;
   json_t *body = json_pack("{s:o, s:o}", "user", user_json(who), "permissions", permissions_json(who->role));
   session_fields(a, body);
   /* The check above slid the session: a cookie that came with the request
@@ -738,9 +738,8 @@ static void get_session(api *a, http_request *req) {
   json_decref(body);
 }
 
-static void delete_session(api *a, http_request *req) {
-  const user *who = vigil__api_user(a, req, PERM_READ_EVENTS);
-  if (!who) return;
+void vigil__api_delete_session(api *a, http_request *req, const api_call *c) {
+  const user *who = c->who;
   char buf[128], err[256], name[USER_NAME_MAX + 1];
   snprintf(name, sizeof name, "%s", who->name);
   int rc = vigil__users_session_end(a->users, token_of(req, buf, sizeof buf), err, sizeof err);
@@ -891,9 +890,8 @@ static void own_password_checked(api *a, http_request *req, int ok, void *ctx) {
   free(o);
 }
 
-static void post_own_password(api *a, http_request *req) {
-  const user *who = vigil__api_user(a, req, PERM_READ_EVENTS);
-  if (!who) return;
+void vigil__api_post_own_password(api *a, http_request *req, const api_call *c) {
+  const user *who = c->who;
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *current, *next;
@@ -913,8 +911,8 @@ static void post_own_password(api *a, http_request *req) {
   json_decref(body);
 }
 
-static void get_users(api *a, http_request *req) {
-  if (!vigil__api_user(a, req, PERM_USERS)) return;
+void vigil__api_get_users(api *a, http_request *req, const api_call *c) {
+  (void)c;
   json_t *list = json_array();
   for (size_t i = 0; i < vigil__users_count(a->users); i++)
     json_array_append_new(list, user_json(vigil__users_at(a->users, i)));
@@ -923,9 +921,8 @@ static void get_users(api *a, http_request *req) {
   json_decref(body);
 }
 
-static void post_users(api *a, http_request *req) {
-  const user *admin = vigil__api_user(a, req, PERM_USERS);
-  if (!admin) return;
+void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
+  const user *admin = c->who;
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name, *r, *password;
@@ -946,9 +943,9 @@ static void post_users(api *a, http_request *req) {
   json_decref(body);
 }
 
-static void post_user(api *a, http_request *req, const char *name) {
-  const user *admin = vigil__api_user(a, req, PERM_USERS);
-  if (!admin) return;
+void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
+  const user *admin = c->who;
+  const char *name = c->text;
   const user *u = vigil__users_find(a->users, name);
   if (!u) {
     vigil__http_respond_error(req, 404, "not_found", "no such user", NULL);
@@ -993,9 +990,8 @@ static void post_user(api *a, http_request *req, const char *name) {
   json_decref(body);
 }
 
-static void post_tokens(api *a, http_request *req) {
-  const user *admin = vigil__api_user(a, req, PERM_USERS);
-  if (!admin) return;
+void vigil__api_post_tokens(api *a, http_request *req, const api_call *c) {
+  const user *admin = c->who;
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name;
@@ -1021,59 +1017,4 @@ static void post_tokens(api *a, http_request *req) {
     }
   }
   json_decref(body);
-}
-
-/* ---- routing ----------------------------------------------------------------------------------- */
-
-static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
-
-static void not_allowed(http_request *req, const char *allow) {
-  char extra[64];
-  snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-  char *body = vigil__http_error_json("method_not_allowed", "method not allowed here", NULL, NULL);
-  vigil__api_reply_free(req, 405, body, extra);
-}
-
-int vigil__api_route_users(api *a, http_request *req, const char *const *seg, const size_t *len, int n) {
-  const char *m = vigil__http_request_method(req);
-  int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST"), del = !strcmp(m, "DELETE");
-  if (is(seg[0], len[0], "session")) {
-    if (n == 1 && post)
-      post_session(a, req);
-    else if (n == 1 && get)
-      get_session(a, req);
-    else if (n == 1 && del)
-      delete_session(a, req);
-    else if (n == 1)
-      not_allowed(req, "GET, HEAD, POST, DELETE");
-    else if (n == 2 && is(seg[1], len[1], "password"))
-      post ? post_own_password(a, req) : not_allowed(req, "POST");
-    else
-      return 0;
-    return 1;
-  }
-  if (is(seg[0], len[0], "users")) {
-    if (n == 1 && get)
-      get_users(a, req);
-    else if (n == 1 && post)
-      post_users(a, req);
-    else if (n == 1)
-      not_allowed(req, "GET, HEAD, POST");
-    else if (n == 2 && post) {
-      char name[USER_NAME_MAX + 1];
-      if (len[1] > USER_NAME_MAX) return 0;
-      memcpy(name, seg[1], len[1]);
-      name[len[1]] = '\0';
-      post_user(a, req, name);
-    } else if (n == 2)
-      not_allowed(req, "POST");
-    else
-      return 0;
-    return 1;
-  }
-  if (is(seg[0], len[0], "tokens") && n == 1) {
-    post ? post_tokens(a, req) : not_allowed(req, "POST");
-    return 1;
-  }
-  return 0;
 }
