@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "engine.h"
+#include "engine/gate.h"
 
 static const char *status_name(visit_status s) {
   return s == VISIT_ACTIVE ? "active" : s == VISIT_DISCHARGED ? "discharged" : "aborted";
@@ -223,5 +224,17 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
     vigil__buf_putc(&b, '}');
   }
   vigil__buf_puts(&b, "]}");
+  return vigil__buf_take(&b);
+}
+
+char *vigil__visit_gate_reasons_json(vigil_engine *e, uint64_t id) {
+  visit *v = vigil__engine_visit(e, id);
+  if (!v || v->status != VISIT_ACTIVE) return NULL;
+  val reasons;
+  int n = vigil__gate_reasons(e, v, &reasons);
+  buf b;
+  vigil__buf_init(&b);
+  vigil__val_to_json(&b, n < 0 ? VAL_NIL_ : reasons);
+  if (n >= 0) vigil__val_release(reasons);
   return vigil__buf_take(&b);
 }

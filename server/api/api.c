@@ -18,6 +18,7 @@
 #include "export.h"
 #include "metrics.h"
 #include "api_internal.h"
+#include "engine/gate.h"
 #include "base/utf8.h"
 #include "stream.h"
 #include "api/ui.h"
@@ -102,14 +103,12 @@ static error_kind engine_error_kind(int rc, const char *field, const char *resou
   }
 }
 
-/* The reasons a visit's gate does not hold, as a JSON array (or NULL). */
+/* The reasons a visit's gate does not hold, as a JSON array (or NULL), from
+ * the engine (not from the whole visit rendered and parsed back). */
 static json_t *vigil__gate_reasons(api *a, uint64_t visit) {
-  char *text = vigil_visit_json(a->e, visit);
-  json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+  char *text = vigil__visit_gate_reasons_json(a->e, visit);
+  json_t *reasons = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
   vigil_free(text);
-  json_t *reasons = json_object_get(json_object_get(v, "gate"), "reasons");
-  if (reasons) json_incref(reasons);
-  json_decref(v);
   return reasons;
 }
 
