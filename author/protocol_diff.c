@@ -6,7 +6,8 @@
  * their text, so moving a file or reformatting says nothing while a changed
  * default says "sbp_alert: default 180 -> 190 mm[Hg]". Rule, gate and hook
  * code is compared as text without comments and spacing; helper files (lib.lua)
- * are compared line by line, and each change is named by the function it is in.
+ * are compared line by line, and each change is named by the function (or
+ * top-level table) it is in.
  */
 #include "author/protocol_diff.h"
 
@@ -461,6 +462,7 @@ static int declaration(const char *line, char *out, size_t n) {
  * at or above it ("function lib.bp_high", "rule bp_high", "param sbp_alert"). */
 static void enclosing_function(char **lines, int line, char *out, size_t n) {
   const char *role = NULL; /* "gate", "check", "when"...: the option holding an anonymous function */
+  int outside = 0;         /* a top-level line other than a table's start lies between */
   for (int l = line; l >= 0; l--) {
     char decl[200];
     if (declaration(lines[l], decl, sizeof decl)) {
@@ -484,6 +486,18 @@ static void enclosing_function(char **lines, int line, char *out, size_t n) {
       if (*q == '=' && strstr(q, "function")) role = roles[r];
     }
     if (role) continue;
+    /* A top-level table ("lib.worse = {"): a change below it, with no other
+     * top-level line between, is in that table, not in the function above. */
+    const char *t = lines[l];
+    if (!strncmp(t, "local ", 6)) t += 6;
+    size_t tlen = strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
+    if (tlen && !strncmp(t + tlen, " = {", 4)) {
+      if (!outside) {
+        snprintf(out, n, "table %.*s", (int)tlen, t);
+        return;
+      }
+    } else if (l < line && *lines[l] && !strchr(" \t", *lines[l]) && strncmp(lines[l], "--", 2))
+      outside = 1;
     const char *f = strstr(lines[l], "function");
     if (!f || (f > lines[l] && (f[-1] == '_' || (f[-1] >= 'a' && f[-1] <= 'z')))) continue;
     const char *name = f + 8;
@@ -784,6 +798,19 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
       if (ry->priority < rx->priority)
         weak_say(w, "rule %s.%s: priority lowered %s -> %s", x->id, rx->id, vigil__priority_name(rx->priority),
                  vigil__priority_name(ry->priority));
+      /* H1: a worse reading after an acknowledgement is announced again only by
+       * the rule's `worse` margin; without it, or with a wider one, it is silent. */
+      if (rx->worse && !ry->worse)
+        weak_say(w, "rule %s.%s: a worse reading after an acknowledgement no longer raises a new alert (worse removed)",
+                 x->id, rx->id);
+      else if (rx->worse && ry->worse != rx->worse)
+        weak_say(w, "rule %s.%s: a worse reading after an acknowledgement is now a %s one (was %s)", x->id, rx->id,
+                 ry->worse > 0 ? "higher" : "lower", rx->worse > 0 ? "higher" : "lower");
+      else if (rx->worse && ry->margin > rx->margin)
+        weak_say(w,
+                 "rule %s.%s: a worse reading after an acknowledgement raises a new alert only after a %s of %g "
+                 "instead of %g",
+                 x->id, rx->id, rx->worse > 0 ? "rise" : "fall", ry->margin, rx->margin);
       unsigned lost = cx.priorities & ~cy.priorities;
       if (hy < hx && !(cx.blocks && !cy.blocks))
         weak_say(w, "rule %s.%s: the highest alert its code raises lowered %s -> %s", x->id, rx->id,

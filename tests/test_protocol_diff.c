@@ -299,6 +299,50 @@ static void weakened_controls(void **state) {
   free(only.text);
   free(none.text);
   free(back.text);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+
+  /* H1: a rule's `worse` margin removed, or widened, silences a worse reading
+   * after an acknowledgement (SpO2 72 % after an acknowledged 91 %). */
+  static const protocol_edit no_worse[] = {
+      {"protocol.lua", "version = \"1.3.0\"", "version = \"1.3.1\""},
+      {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,", "      priority = \"high\","},
+  };
+  protocol_copy("protocols/ketamine_iv", dir, no_worse, sizeof no_worse / sizeof *no_worse);
+  b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  assert_non_null(b);
+  lines gone = {0};
+  if (vigil__protocol_weakened(a, b, collect, &gone) != 1) fail_msg("worse removed:\n%s", gone.text);
+  has_line(gone.text, "rule infusion.spo2_low: a worse reading after an acknowledgement no longer raises a new alert "
+                      "(worse removed)");
+  free(gone.text);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+
+  static const protocol_edit wide[] = {
+      {"protocol.lua", "version = \"1.3.0\"", "version = \"1.3.1\""},
+      {"lib.lua", "  spo2 = { lower = 3 },\n  rr = { lower = 2 },", "  spo2 = { lower = 30 },\n  rr = { lower = 20 },"},
+      {"lib.lua", "  moaas = { lower = 1 },", "  moaas = { lower = 5 },"},
+  };
+  protocol_copy("protocols/ketamine_iv", dir, wide, sizeof wide / sizeof *wide);
+  b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  assert_non_null(b);
+  lines wider = {0}, diff = {0};
+  /* spo2_low, rr_low and sedation_deep, in observation and in infusion. */
+  if (vigil__protocol_weakened(a, b, collect, &wider) != 6) fail_msg("margins widened:\n%s", wider.text);
+  has_line(wider.text, "rule infusion.spo2_low: a worse reading after an acknowledgement raises a new alert only "
+                       "after a fall of 30 instead of 3");
+  has_line(wider.text, "rule observation.sedation_deep: a worse reading after an acknowledgement raises a new alert "
+                       "only after a fall of 5 instead of 1");
+  /* Narrowing them back weakens nothing. */
+  lines narrower = {0};
+  assert_int_equal(vigil__protocol_weakened(b, a, collect, &narrower), 0);
+  /* The edit is named by the table it is in, not by the function above it. */
+  vigil__protocol_diff(a, b, collect, &diff);
+  has_line(diff.text, "  ~ lib.lua: changed in table lib.worse");
+  free(wider.text);
+  free(narrower.text);
+  free(diff.text);
   vigil__protocol_free(a);
   vigil__protocol_free(b);
   protocol_copy_remove(dir);

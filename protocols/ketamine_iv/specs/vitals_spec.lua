@@ -47,6 +47,28 @@ return {
     expect "66m" { no_alert = "spo2_low", message = "Consider stopping the infusion." },
   },
 
+  -- The rules' `worse` margins (lib.worse; docs/safety.md, H1): after an
+  -- acknowledgement a reading worse by the margin is announced again as a new
+  -- alert, one within the margin (the same state, measured again) is not.
+  spec "A worse SpO2, breathing or sedation after an acknowledgement alerts again" {
+    params = { weight = 70 },
+    visit.screening(70),
+    at "10m" { record = { infusion_started = true } },
+    at "20m" { record = { vitals = vitals(130, 80, { spo2 = 91, rr = 9 }), moaas = "2", dissociation = "none" } },
+    expect "20m" { alert = "spo2_low", priority = "high", message = "SpO2 91%" },
+    expect "20m" { alert = "rr_low", priority = "high", message = "Respiratory rate 9/min" },
+    expect "20m" { alert = "sedation_deep", id = "sedation_deep", priority = "medium", message = "MOAA/S 2" },
+    at "21m" { ack = "spo2_low" },
+    at "21m" { ack = "rr_low" },
+    at "21m" { ack = "sedation_deep" },
+    at "23m" { record = { vitals = vitals(130, 80, { spo2 = 90, rr = 9 }) } },
+    expect "23m" { no_alert = "spo2_low" },
+    at "25m" { record = { vitals = vitals(130, 80, { spo2 = 88, rr = 7 }), moaas = "1" } },
+    expect "25m" { alert = "spo2_low", priority = "high", message = "SpO2 88%" },
+    expect "25m" { alert = "rr_low", priority = "high", message = "Respiratory rate 7/min" },
+    expect "25m" { alert = "sedation_deep", id = "sedation_deep", priority = "medium", message = "MOAA/S 1" },
+  },
+
   spec "Deep sedation alerts medium, no response alerts high; distressing dissociation alerts low" {
     params = { weight = 70 },
     no_other = { "alerts" },
