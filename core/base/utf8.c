@@ -72,6 +72,21 @@ int vigil__unicode_combining(uint32_t cp) {
   return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_ME || c == UTF8PROC_CATEGORY_MC;
 }
 
+int vigil__unicode_letter_or_digit(uint32_t cp) {
+  switch (category(cp)) {
+  case UTF8PROC_CATEGORY_LU:
+  case UTF8PROC_CATEGORY_LL:
+  case UTF8PROC_CATEGORY_LT:
+  case UTF8PROC_CATEGORY_LO:
+  case UTF8PROC_CATEGORY_ND:
+  case UTF8PROC_CATEGORY_NL:
+  case UTF8PROC_CATEGORY_NO:
+    return !shown_as_nothing(cp); /* the Hangul fillers are Lo */
+  default:
+    return 0;
+  }
+}
+
 int vigil__unicode_says_nothing(uint32_t cp) {
   switch (category(cp)) {
   case UTF8PROC_CATEGORY_MN: /* shown only on the letter before: every script's, Indic vowel signs too */

@@ -36,8 +36,9 @@ int vigil__reason_ok(const char *reason) {
      * general category (vigil__unicode_says_nothing). */
     if (vigil__unicode_says_nothing(cp)) continue;
     shown++;
-    /* Letters of other scripts count as letters: a reason in another script. */
-    if ((cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') || cp >= 0x80) alnum = 1;
+    /* A letter or digit of any script (a reason in another script), not
+     * any character past ASCII: "•••", "★★★", "………" say nothing (V2). */
+    if (vigil__unicode_letter_or_digit(cp)) alnum = 1;
   }
   return shown >= VIGIL__REASON_MIN && alnum;
 }

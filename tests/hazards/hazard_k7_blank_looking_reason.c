@@ -29,7 +29,11 @@ static void test_blank_looking_reasons_are_refused(void **state) {
    * vowel sign U+0941 and Tibetan's U+0F7A (Mn),
    * Thai's U+0E48 (Mn), an unassigned code point. */
   const char *blank[] = {"\\u2800\\u2800\\u2800", "a\\u0301\\u0301", "\\u3164\\u3164\\u3164", "\\u115f\\uffa0x",
-                         "a\\u0941\\u0941",       "b\\u0f7a\\u0f7a", "c\\u0e48\\u0e48",       "d\\u0378\\u0378"};
+                         "a\\u0941\\u0941", "b\\u0f7a\\u0f7a", "c\\u0e48\\u0e48", "d\\u0378\\u0378",
+                         /* V2: symbols, punctuation and modifier letters only */
+                         "\\u2022\\u2022\\u2022", "\\u2026\\u2026\\u2026", "\\u2605\\u2605\\u2605",
+                         "\\u02d0\\u02d0\\u02d0", "\\u3005\\u3005\\u3005",
+                         "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00"};
   for (size_t i = 0; i < sizeof blank / sizeof *blank; i++) {
     char body[256];
     snprintf(body, sizeof body, "{\"reason\": \"%s\", \"password\": \"" SERVE_PASSWORD "\"}", blank[i]);
@@ -37,6 +41,14 @@ static void test_blank_looking_reasons_are_refused(void **state) {
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "field")), "reason");
     json_decref(r);
   }
+  /* A reason in another script is a reason: Greek, then Japanese. */
+  assert_int_equal(
+      visit_do(&s, &doc, id, "override",
+               "{\"reason\": \"\\u03bb\\u03ac\\u03b8\\u03bf\\u03c2\", \"password\": \"" SERVE_PASSWORD "\"}", NULL),
+      200);
+  assert_int_equal(visit_do(&s, &doc, id, "override",
+                            "{\"reason\": \"\\u8aa4\\u5165\\u529b\", \"password\": \"" SERVE_PASSWORD "\"}", NULL),
+                   200);
   assert_int_equal(
       visit_do(&s, &doc, id, "override", "{\"reason\": \"typo\", \"password\": \"" SERVE_PASSWORD "\"}", NULL), 200);
   serve_cleanup(&s);

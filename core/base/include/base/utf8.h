@@ -42,6 +42,11 @@ int vigil__unicode_combining(uint32_t cp);
  * Co, Cn), white space (Zs, Zl, Zp), the Braille blank U+2800 and what
  * is shown as nothing (the Hangul fillers, variation selectors). */
 int vigil__unicode_says_nothing(uint32_t cp);
+/* A letter or digit of any script (Lu, Ll, Lt, Lo, Nd, Nl, No): not a
+ * modifier letter (Lm: U+02D0, U+3005), a symbol (So: U+2605, emoji) or
+ * punctuation (Po: U+2022, U+2026), which say nothing alone (the fourth
+ * independent review, V2). */
+int vigil__unicode_letter_or_digit(uint32_t cp);
 /* s folded for comparing identifiers (docs/safety.md K2): Unicode
  * compatibility normalisation (NFKC: full-width digits are digits), case
  * folding, the default ignorables removed, and dashes and spaces lumped
