@@ -21,6 +21,7 @@ local function contraindication(id, title)
   return v.choice(id) {
     title = title,
     options = { "no", "yes" },
+    skippable = false,
     rule = function(x)
       if x == "yes" then
         return v.block(fmt("Contraindication: %s. Do not dose without the prescriber's review (override with a "
@@ -39,6 +40,7 @@ local function comedication(id, title, alert_id, effect)
   return v.choice(id) {
     title = "Takes " .. title,
     options = { "no", "yes" },
+    skippable = false,
     rule = function(x)
       if x == "yes" then
         return v.alert.low(fmt("Patient takes %s: %s. Tell the prescriber before dosing.", title, effect),
@@ -53,7 +55,10 @@ return v.phase "predose" {
   help = "Complete before the first device. A contraindication or a blood pressure at the hold limit stops the "
          .. "checklist until the prescriber reviews it. The ride home is confirmed before dosing.",
   items = {
-    v.check "consent" { title = "Informed consent for today's treatment session" },
+    -- What dosing rests on cannot be skipped (skippable = false, docs/safety.md H13,
+    -- as in ketamine_iv): each answer is recorded, or the prescriber overrides the
+    -- gate with a reason. A skip with a reason let a nurse dose with none of them.
+    v.check "consent" { title = "Informed consent for today's treatment session", skippable = false },
 
     contraindication("ci_vascular", "aneurysmal vascular disease, arteriovenous malformation or prior intracerebral "
                                     .. "haemorrhage"),
@@ -63,6 +68,7 @@ return v.phase "predose" {
     v.choice "pregnancy" {
       title = "Pregnancy or breastfeeding",
       options = { "neither", "pregnant", "breastfeeding", "not applicable" },
+      skippable = false,
       rule = function(x)
         if x == "pregnant" or x == "breastfeeding" then
           return v.block(fmt("Patient is %s: do not dose without the prescriber's review (override with a reason).",
@@ -75,6 +81,7 @@ return v.phase "predose" {
     v.choice "substance_use" {
       title = "History of substance use disorder, including alcohol",
       options = { "no", "yes" },
+      skippable = false,
       rule = function(x)
         if x == "yes" then
           return v.alert.low("History of substance use disorder: needs careful evaluation before dosing (Spravato "
@@ -92,26 +99,41 @@ return v.phase "predose" {
     -- restful sleep; confirm a ride before dosing" [P][S].
     v.check "ride_confirmed" {
       title = "Ride home confirmed (the patient will not drive until the next day, after restful sleep)",
+      skippable = false,
     },
     -- Source: docs/clinical/esketamine-rems.md: "prescriber and pulse oximeter on site" [P].
-    v.check "prescriber_on_site" { title = "Prescriber on site for the session" },
-    v.check "pulse_oximeter" { title = "Pulse oximeter on the patient and working" },
+    v.check "prescriber_on_site" { title = "Prescriber on site for the session", skippable = false },
+    v.check "pulse_oximeter" { title = "Pulse oximeter on the patient and working", skippable = false },
 
     -- Source: docs/clinical/esketamine-rems.md: "BP before dosing" [P].
     v.vitals "predose_vitals" {
       title = "Vitals before dosing",
       help = "Seated, after 5 minutes' rest. If high, rest and repeat: the latest reading counts.",
       fields = { "sbp", "dbp", "hr", "spo2", "rr" },
+      skippable = false,
     },
     -- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "vitals
     -- acceptable before dosing (yes/no)" [S reproducing P]. The prescriber's call.
     v.choice "predose_acceptable" {
       title = "Vitals acceptable for dosing (prescriber's judgement)",
       options = { "yes", "no" },
+      skippable = false,
     },
   },
 
   rules = {
+    -- The REMS form's "vitals acceptable before dosing" says yes only about vitals
+    -- that were taken: a yes with no pre-dose vitals holds until they are recorded
+    -- (an override past it is the prescriber's, with a reason).
+    v.rule "acceptable_without_vitals" {
+      on = { "predose_acceptable", "predose_vitals" },
+      check = function(_, visit)
+        if visit.value("predose_acceptable") == "yes" and visit.value("predose_vitals") == nil then
+          return v.block("Vitals judged acceptable for dosing, but no pre-dose vitals are recorded: record them "
+                         .. "(blood pressure first).")
+        end
+      end,
+    },
     -- Hold at marked hypertension. Source: docs/clinical/vitals-limits.md "Pre-dose hold"
     -- (esketamine label data [P/S]; Del Sant 2020 [S]); params sbp_alert, dbp_alert.
     v.rule "bp_hold" {

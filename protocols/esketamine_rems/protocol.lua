@@ -11,11 +11,13 @@
 -- Changes:
 --   1.1.0  the treatment course of the label's section 2 (induction twice weekly in weeks 1-4,
 --          weekly in weeks 5-8, then every one or two weeks; docs/clinical/course.md).
+--   1.2.0  the pre-dose answers dosing rests on cannot be skipped (skippable = false, docs/safety.md
+--          H13, as ketamine_iv); "vitals acceptable" with no pre-dose vitals holds the checklist.
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.1.0", -- 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.2.0", -- 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "

@@ -73,6 +73,22 @@ return {
     expect "7m" { entered = "dosing" },
   },
 
+  -- 1.2.0 (docs/safety.md H13, as ketamine_iv): a skip with a reason let a nurse pass
+  -- every pre-dose answer and dose; the REMS form then said "vitals acceptable" with no BP.
+  spec "What dosing rests on cannot be skipped; acceptable vitals need vitals" {
+    no_other = { "blocks" },
+    at "0m" { skip = { item = "consent", reason = "patient in a hurry today" } },
+    expect "0m" { refused = true, error = "cannot be skipped" },
+    at "1m" { skip = { item = "comed_maoi", reason = "patient unsure of the names" } },
+    expect "1m" { refused = true, error = "cannot be skipped" },
+    at "2m" { skip = { item = "predose_vitals", reason = "the cuff is broken today" } },
+    expect "2m" { refused = true, error = "cannot be skipped" },
+    at "3m" { actor = "dr:kim", record = { predose_acceptable = "yes" } },
+    expect "3m" { block = "acceptable_without_vitals", reason = "no pre-dose vitals are recorded" },
+    at "4m" { record = { predose_vitals = { sbp = 128, dbp = 78, hr = 70, spo2 = 98, rr = 14 } } },
+    expect "4m" { unblocked = "acceptable_without_vitals" },
+  },
+
   spec "Dosing: the gate waits for the devices" {
     session.predose(),
     at "4m" { record = { dose = "84 mg", lot_number = "EKA3307" } },
