@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -545,9 +546,95 @@ static void spelling_and_reschedule_over_http(void **state) {
   serve_cleanup(&s);
 }
 
+/* A second course protocol whose minimum interval is a day (course_fast's
+ * is a second). */
+static const char SLOW[] =
+    "local v = require \"vigil\"\n"
+    "return v.protocol \"course_slow\" {\n"
+    "  version = \"1.0.0\",\n"
+    "  title = \"Another course\",\n"
+    "  course = v.course {\n"
+    "    sessions = 3, within = \"10d\", min_interval = \"1d\", interval = \"2d\", grace = \"1d\",\n"
+    "    measures = { phq9 = { item = \"session.phq9\" } },\n"
+    "  },\n"
+    "  phases = {\n"
+    "    v.phase \"session\" {\n"
+    "      items = { v.number \"phq9\" { title = \"PHQ-9 total\", unit = \"{score}\", range = { 0, 27 } } },\n"
+    "    },\n"
+    "  },\n"
+    "}\n";
+
+/* G9 across protocols: with a course_fast visit open, a course_slow visit of
+ * the same patient (another course, as esketamine beside ketamine) is 409
+ * naming the open visit and its protocol, or a clinician's signed override
+ * kept in visit.started; once it completed, the course_slow session's first
+ * gate holds for the longer minimum interval of the two. */
+static void one_open_visit_whatever_the_protocol(void **state) {
+  (void)state;
+  serve_process s;
+  if (serve_setup(&s, FAST) < 0) fail();
+  char dir[300], path[400], extra[700];
+  snprintf(dir, sizeof dir, "%s/slow", s.root);
+  mkdir(dir, 0700);
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(SLOW, f);
+  fclose(f);
+  snprintf(extra, sizeof extra, "protocols = { \"%s\", \"%s\" }", s.protocol, dir);
+  add_clinician(&s);
+  serve_configure(&s, extra);
+  if (serve_start(&s) < 0) fail();
+  uint64_t a = serve_start_visit(&s, "course_fast", "MRN-200");
+  assert_true(a > 0);
+  char *text = NULL, want[64];
+  const char *slow = "{\"protocol\": \"course_slow\", \"patient\": \"MRN-200\"}";
+  assert_int_equal(serve_request(&s, "POST", "/api/v1/visits", slow, &text), 409);
+  snprintf(want, sizeof want, "has visit %llu open (course_fast@1.0.0)", (unsigned long long)a);
+  assert_non_null(strstr(text, want));
+  assert_non_null(strstr(text, "already_exists"));
+  free(text);
+  /* The way past: a clinician's signed reason, kept with the start. */
+  assert_int_equal(as_clinician(&s, "POST", "/api/v1/visits",
+                                "{\"protocol\": \"course_slow\", \"patient\": \"MRN-200\", "
+                                "\"override_reason\": \"second chair agreed\", \"password\": \"" SERVE_PASSWORD "\"}",
+                                &text),
+                   201);
+  json_t *j = json_loads(text, 0, NULL);
+  free(text);
+  uint64_t b = (uint64_t)json_integer_value(json_object_get(j, "id"));
+  json_decref(j);
+  assert_true(b > a);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/events", (unsigned long long)b);
+  assert_int_equal(as_clinician(&s, "GET", path, NULL, &text), 200);
+  snprintf(want, sizeof want, "\"concurrent\":%llu", (unsigned long long)a);
+  assert_non_null(strstr(text, want));
+  assert_non_null(strstr(text, "second chair agreed"));
+  free(text);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/abort", (unsigned long long)b);
+  assert_int_equal(as_clinician(&s, "POST", path, "{\"reason\": \"started beside visit a\"}", NULL), 200);
+
+  /* Session 1 of course_fast completes: course_slow's first gate holds. */
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)a);
+  assert_int_equal(serve_request(&s, "POST", path, "{\"phq9\": 20}", NULL), 200);
+  assert_int_equal(discharge(&s, a), 200);
+  uint64_t c = serve_start_visit(&s, "course_slow", "MRN-200");
+  assert_true(c > 0);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)c);
+  assert_int_equal(serve_request(&s, "POST", path, "{\"phq9\": 19}", NULL), 200);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/discharge", (unsigned long long)c);
+  assert_int_equal(serve_request(&s, "POST", path, "{\"password\": \"" SERVE_PASSWORD "\"}", &text), 409);
+  assert_non_null(strstr(text, "a dose on another course protocol"));
+  assert_non_null(strstr(text, "course_fast@1.0.0"));
+  assert_non_null(strstr(text, "the minimum interval is 1 days"));
+  free(text);
+  serve_cleanup(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(course_over_http), cmocka_unit_test(missed_session_over_http),
                                      cmocka_unit_test(non_response_and_restart),
-                                     cmocka_unit_test(spelling_and_reschedule_over_http)};
+                                     cmocka_unit_test(spelling_and_reschedule_over_http),
+                                     cmocka_unit_test(one_open_visit_whatever_the_protocol)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

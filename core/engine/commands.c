@@ -192,22 +192,31 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   }
   e->visits[e->n_visits++] = v;
   /* new_patient: the start said so although the patient is spelled like
-   * another (K2), kept with it. */
-  val data =
-      location && new_patient
-          ? vigil__val_recordv(7, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
-                               vigil__val_cstring(patient), K(location), vigil__val_cstring(location), K(params),
-                               params, K(phase), val_atom(p->phases[0].id), K(new_patient), val_bool(1))
-      : location
-          ? vigil__val_recordv(6, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
-                               vigil__val_cstring(patient), K(location), vigil__val_cstring(location), K(params),
-                               params, K(phase), val_atom(p->phases[0].id))
-      : new_patient
-          ? vigil__val_recordv(6, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
-                               vigil__val_cstring(patient), K(params), params, K(phase), val_atom(p->phases[0].id),
-                               K(new_patient), val_bool(1))
-          : vigil__val_recordv(5, K(protocol), val_atom(p->ref_atom), K(sha256), val_atom(p->sha_atom), K(patient),
-                               vigil__val_cstring(patient), K(params), params, K(phase), val_atom(p->phases[0].id));
+   * another (K2), kept with it; concurrent and override: begun beside the
+   * patient's open visit (G9), who decided it and why. */
+  val data = vigil__val_record(9);
+  if (!vigil__val_ok(data)) {
+    vigil__val_release(params);
+    return VIGIL_ENOMEM;
+  }
+  uint32_t nf = 0;
+  field *f = val_fields(data);
+  f[nf].key = K(protocol), f[nf++].v = val_atom(p->ref_atom);
+  f[nf].key = K(sha256), f[nf++].v = val_atom(p->sha_atom);
+  f[nf].key = K(patient), f[nf++].v = vigil__val_cstring(patient);
+  if (location) f[nf].key = K(location), f[nf++].v = vigil__val_cstring(location);
+  f[nf].key = K(params), f[nf++].v = params;
+  f[nf].key = K(phase), f[nf++].v = val_atom(p->phases[0].id);
+  if (new_patient) f[nf].key = K(new_patient), f[nf++].v = val_bool(1);
+  if (concurrent) {
+    f[nf].key = K(concurrent), f[nf++].v = val_num((double)concurrent);
+    f[nf].key = K(override), f[nf++].v = vigil__val_cstring(override_reason);
+  }
+  data.u.o->n = nf;
+  if (!vigil__val_whole(data)) {
+    vigil__val_release(data);
+    return VIGIL_ENOMEM;
+  }
   if (!vigil__emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
   if ((rc = vigil__course_join(e, v, actor_of(actor), override_reason, concurrent)) < 0) return rc;
   if (visit_id) *visit_id = v->id;

@@ -434,35 +434,57 @@ static int session_open(vigil_engine *e, const course_session *s) {
   return v && v->status == VISIT_ACTIVE;
 }
 
+/* A start beside open visit `open`: with a reason (a clinician's), allowed
+ * and *concurrent names it; without one, 0 and the caller refuses. */
+static int beside_open(vigil_engine *e, const char *override_reason, uint64_t open, uint64_t *concurrent) {
+  if (!override_reason) return 0;
+  if (!vigil__reason_ok(override_reason))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "override_reason",
+                              "starting a visit beside an open one needs a reason (at least %d characters that are "
+                              "not blank)",
+                              VIGIL__REASON_MIN);
+  *concurrent = open;
+  return 1;
+}
+
 int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *patient, const char *override_reason,
                               uint64_t *concurrent) {
   ready(e);
   *concurrent = 0;
   const char *pat = vigil__intern_find(patient, strlen(patient));
-  if (!pat) return 0; /* no course has named this patient */
   /* Every course of the patient that names the protocol, open or closed:
    * a closed course's visit still running is a session still running. */
-  for (uint64_t i = e->n_courses; i-- > 0;) {
+  for (uint64_t i = e->n_courses; pat && i-- > 0;) {
     course *c = e->courses[i];
     if (c->patient != pat || !names_protocol(c, p->id)) continue;
     for (uint32_t k = c->n_sessions; k-- > 0;) {
       const course_session *s = &c->sessions[k];
       if (!session_open(e, s)) continue;
-      if (override_reason) {
-        if (!vigil__reason_ok(override_reason))
-          return vigil__engine_fail(e, VIGIL_EINVAL, "override_reason",
-                                    "starting a visit beside an open one needs a reason (at least %d characters that "
-                                    "are not blank)",
-                                    VIGIL__REASON_MIN);
-        *concurrent = s->visit;
-        return 0;
-      }
+      int rc = beside_open(e, override_reason, s->visit, concurrent);
+      if (rc) return rc < 0 ? rc : 0;
       return vigil__engine_fail(e, VIGIL_EEXIST, "patient",
                                 "patient %s has visit %llu open (session %u of course %llu, %s): discharge or abort "
                                 "it first, or a clinician starts this visit with override_reason",
                                 patient, (unsigned long long)s->visit, k + 1, (unsigned long long)c->id,
                                 s->protocol ? s->protocol : c->p->ref);
     }
+  }
+  /* One open course visit per patient whatever the course: a ketamine
+   * visit open and an esketamine course started beside it were two
+   * NMDA-antagonist sessions at once (docs/safety.md G9). Either visit a
+   * course's (the new one's protocol declares one, or the open one is a
+   * session); visits of protocols with no course are not dosing sessions. */
+  for (uint64_t i = e->n_visits; i-- > 0;) {
+    const visit *v = e->visits[i];
+    uint32_t n;
+    if (!v || v->status != VISIT_ACTIVE || !v->patient || strcmp(v->patient, patient)) continue;
+    if (!p->course && !vigil__course_of_visit(e, v->id, &n)) continue;
+    int rc = beside_open(e, override_reason, v->id, concurrent);
+    if (rc) return rc < 0 ? rc : 0;
+    return vigil__engine_fail(e, VIGIL_EEXIST, "patient",
+                              "patient %s has visit %llu open (%s): discharge or abort it first, or a clinician "
+                              "starts this visit with override_reason",
+                              patient, (unsigned long long)v->id, v->p->ref);
   }
   return 0;
 }
@@ -506,31 +528,72 @@ static const course_session *last_completed_of(const vigil_engine *e, const char
   return last;
 }
 
+/* The patient's last completed session on any course other than those that
+ * name protocol id, other than visit `not`, whose hold (the longer of
+ * min_interval and its own course's) ends latest after its start: another
+ * course protocol's dose is a dose given (two NMDA-antagonist sessions on
+ * one day, ketamine then esketamine). *until: when its hold ends. */
+static const course_session *last_completed_elsewhere(const vigil_engine *e, const char *patient, const char *id,
+                                                      uint64_t not, int64_t min_interval, const course **of,
+                                                      uint32_t *number, int64_t *until) {
+  const course_session *last = NULL;
+  for (uint64_t k = 0; k < e->n_courses; k++) {
+    const course *c = e->courses[k];
+    if (c->patient != patient || names_protocol(c, id)) continue;
+    int64_t hold = c->p->course->min_interval > min_interval ? c->p->course->min_interval : min_interval;
+    for (uint32_t i = 0; i < c->n_sessions; i++) {
+      const course_session *s = &c->sessions[i];
+      if (s->visit == not || s->ended != SESSION_COMPLETED || hold <= 0 || (last && s->at + hold <= *until)) continue;
+      last = s;
+      *until = s->at + hold;
+      *of = c;
+      *number = i + 1;
+    }
+  }
+  return last;
+}
+
 int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   ready(e);
   uint32_t n;
   course *c = v->phase == 0 ? vigil__course_of_visit(e, v->id, &n) : NULL;
   if (!c) return 0;
   const course_spec *cs = c->p->course;
-  if (cs->min_interval <= 0) return 0;
+  int64_t now = vigil__engine_now(e);
+  buf b;
   /* The latest dose given: the patient's last session, other than this one,
    * that completed, on this course or an earlier one of the same protocol. */
   const course *of = NULL;
   uint32_t number = 0;
-  const course_session *last = last_completed_of(e, c->patient, v->p->id, v->id, &of, &number);
-  if (!last) return 0;
-  int64_t now = vigil__engine_now(e), since = now - last->at;
-  if (since >= cs->min_interval) return 0;
-  buf b;
+  const course_session *last =
+      cs->min_interval > 0 ? last_completed_of(e, c->patient, v->p->id, v->id, &of, &number) : NULL;
+  if (last && now - last->at < cs->min_interval) {
+    int64_t since = now - last->at;
+    vigil__buf_init(&b);
+    vigil__buf_iso_time(&b, last->at + cs->min_interval);
+    char other[64] = "";
+    if (of != c) snprintf(other, sizeof other, " of course %llu", (unsigned long long)of->id);
+    snprintf(text, len,
+             "session %u comes %.2f days after session %u%s (visit %llu), the last completed, and the course's minimum "
+             "interval is %g days: it holds until %s, or a clinician overrides with a reason",
+             n + 1, (double)since / DAY_MS, number, other, (unsigned long long)last->visit,
+             (double)cs->min_interval / DAY_MS, b.p ? b.p : "?");
+    vigil__buf_free(&b);
+    return 1;
+  }
+  /* A session on another course protocol (ketamine, then esketamine): held
+   * as the same protocol's is, for the longer of the two minimum intervals. */
+  int64_t until = 0;
+  last = last_completed_elsewhere(e, c->patient, v->p->id, v->id, cs->min_interval, &of, &number, &until);
+  if (!last || now >= until) return 0;
   vigil__buf_init(&b);
-  vigil__buf_iso_time(&b, last->at + cs->min_interval);
-  char other[64] = "";
-  if (of != c) snprintf(other, sizeof other, " of course %llu", (unsigned long long)of->id);
+  vigil__buf_iso_time(&b, until);
   snprintf(text, len,
-           "session %u comes %.2f days after session %u%s (visit %llu), the last completed, and the course's minimum "
-           "interval is %g days: it holds until %s, or a clinician overrides with a reason",
-           n + 1, (double)since / DAY_MS, number, other, (unsigned long long)last->visit,
-           (double)cs->min_interval / DAY_MS, b.p ? b.p : "?");
+           "session %u comes %.2f days after session %u of course %llu (%s, visit %llu), a dose on another course "
+           "protocol, and the minimum interval is %g days: it holds until %s, or a clinician overrides with a reason",
+           n + 1, (double)(now - last->at) / DAY_MS, number, (unsigned long long)of->id,
+           last->protocol ? last->protocol : of->p->ref, (unsigned long long)last->visit,
+           (double)(until - last->at) / DAY_MS, b.p ? b.p : "?");
   vigil__buf_free(&b);
   return 1;
 }
