@@ -754,6 +754,9 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
     if (y) {
       if (x->hold_missed && !y->hold_missed)
         weak_say(w, "phase %s: a missed checkpoint no longer holds the gate (missed = \"hold\" removed)", x->id);
+      if (!x->unacknowledged_allowed && y->unacknowledged_allowed)
+        weak_say(w, "phase %s: may now be left with medium and low alerts unacknowledged (unacknowledged = \"allow\")",
+                 x->id);
       if (y->unmonitored_after > x->unmonitored_after)
         weak_say(w, "phase %s: monitoring is called undocumented later (unmonitored_after %u -> %u missed checkpoints)",
                  x->id, x->unmonitored_after, y->unmonitored_after);

@@ -262,6 +262,7 @@ static void weakened_controls(void **state) {
        "      priority = \"low\", worse = lib.worse.spo2,"},
       {"lib.lua", "    return v.alert.high(fmt(\"SpO2 %g%% is below",
        "    return v.alert.medium(fmt(\"SpO2 %g%% is below"},
+      {"discharge.lua", "  title = \"Discharge\",\n", "  title = \"Discharge\", unacknowledged = \"allow\",\n"},
   };
   char dir[64];
   protocol_copy("protocols/ketamine_iv", dir, weakened, sizeof weakened / sizeof *weakened);
@@ -279,6 +280,8 @@ static void weakened_controls(void **state) {
                      "and order\" -> \"dose seen\"");
   has_line(out.text, "  ! phase infusion: a missed checkpoint no longer holds the gate (missed = \"hold\" removed)");
   has_line(out.text, "  ! phase infusion: minimum time shortened 40m -> 20m");
+  has_line(out.text, "  ! phase discharge: may now be left with medium and low alerts unacknowledged (unacknowledged = "
+                     "\"allow\")");
   has_line(out.text, "  ! rule infusion.spo2_low: priority lowered high -> low");
   has_line(out.text, "  ! rule infusion.spo2_low: the highest alert its code raises lowered high -> medium");
   /* The demotion inside the shared helper (lib.lua) is named at the rule too. */
@@ -286,7 +289,7 @@ static void weakened_controls(void **state) {
   int n = vigil__protocol_weakened(a, b, collect, &only);
   /* observation.spo2_low shares lib.spo2_low: its code no longer raises high either. */
   has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
-  if (n != 10) fail_msg("%d weakened:\n%s", n, only.text);
+  if (n != 11) fail_msg("%d weakened:\n%s", n, only.text);
   lines none = {0};
   assert_int_equal(vigil__protocol_weakened(a, a, collect, &none), 0);
   /* And back: restoring the controls weakens nothing; what a signer attests

@@ -17,6 +17,9 @@ return v.protocol "bench_infusion" {
     v.phase "visit" {
       -- 2 h observation after the last checkpoint at 45 min: ready at 165 min.
       duration = { min = "165m" },
+      -- No acknowledging nurse either: its reading alerts stay unacknowledged,
+      -- and the workload's discharge rests on the last vitals alone.
+      unacknowledged = "allow",
       items = {
         v.check "consent" {},
         v.number "npo_hours" { unit = "h", range = { 0, 48 } },

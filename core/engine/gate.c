@@ -140,7 +140,8 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
    * of the visit, so no alert of any priority goes with it unseen. Leaving
    * the last phase waits until each active alert (open, not acknowledged) is
    * acknowledged; the high ones are named above. */
-  for (uint32_t i = 0; v->phase + 1u >= p->n_phases && i < v->n_alerts; i++) {
+  int hold = v->phase + 1u >= p->n_phases && !p->phases[v->phase].unacknowledged_allowed;
+  for (uint32_t i = 0; hold && i < v->n_alerts; i++) {
     const alert *a = v->alerts[i];
     if (a->prio == PRIORITY_HIGH || !vigil__alert_is_active(a)) continue;
     snprintf(text, sizeof text, "%s alert %llu not acknowledged%s: %s", vigil__priority_name(a->prio),

@@ -448,6 +448,7 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     s->gate_ref = get_ref(L, ph, "gate");
     s->hold_missed = (uint8_t)get_bool(L, ph, "hold_missed", 0);
     s->unmonitored_after = (uint32_t)get_int(L, ph, "unmonitored_after", 6);
+    s->unacknowledged_allowed = (uint8_t)get_bool(L, ph, "unacknowledged_allowed", 0);
     s->first_item = (uint16_t)p->n_items;
     s->n_items = (uint16_t)get_len(L, ph, "items");
     p->n_items += s->n_items;

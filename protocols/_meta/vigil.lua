@@ -188,6 +188,7 @@ function Visit.course() end
 ---@field gate? vigil.Gate true to leave; otherwise false, "why".
 ---@field grace? vigil.Duration Default grace of this phase's scheduled items.
 ---@field missed? "alert"|"hold" "hold": a missed checkpoint (overdue, never recorded nor skipped) holds the gate until recorded late or overridden (default "alert").
+---@field unacknowledged? "hold"|"allow" The last phase is left (the discharge) only when every alert of the visit is acknowledged ("hold", the default); "allow" lets medium and low alerts go unacknowledged.
 ---@field unmonitored_after? integer After this many checkpoints missed in a row the phase's overdue alerts stop and one high alert says monitoring stopped being documented; the next entry resumes them (default 6).
 
 ---@class vigil.ParamSpec

@@ -610,7 +610,7 @@ local function compile_rule(node, phase)
 end
 
 local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace", "missed",
-                             "unmonitored_after" })
+                             "unmonitored_after", "unacknowledged" })
 
 local function compile_phase(node, defaults)
   local spec = node.spec
@@ -641,6 +641,15 @@ local function compile_phase(node, defaults)
     after = nil
   end
   ph.unmonitored_after = after or 6
+  -- L4 in docs/safety.md: the last phase is left (the discharge) only when
+  -- every alert of the visit of any priority is acknowledged ("hold", the
+  -- default); "allow" lets medium and low alerts go unacknowledged (a
+  -- workload with no acknowledging nurse; vigil protocol diff calls it weakened).
+  if spec.unacknowledged ~= nil and spec.unacknowledged ~= "hold" and spec.unacknowledged ~= "allow" then
+    bad(node, "unacknowledged must be \"hold\" (leaving the last phase waits until every alert is acknowledged) or "
+              .. "\"allow\", not %s", tostring(spec.unacknowledged))
+  end
+  ph.unacknowledged_allowed = spec.unacknowledged == "allow"
   placeholders(node, ph.title)
   placeholders(node, ph.help)
   local phase_defaults = setmetatable({ grace = spec.grace }, { __index = defaults })
