@@ -107,10 +107,10 @@ typedef struct phase_spec {
   char *title, *help, *where;
   int64_t min, max; /* -1: none */
   int gate_ref;
-  uint8_t hold_missed;          /* `missed = "hold"`: a missed checkpoint holds the gate (G8) */
-  uint32_t unmonitored_after;   /* missed checkpoints in a row after which its schedule stops (K8) */
+  uint8_t hold_missed;            /* `missed = "hold"`: a missed checkpoint holds the gate (G8) */
+  uint32_t unmonitored_after;     /* missed checkpoints in a row after which its schedule stops (K8) */
   uint8_t unacknowledged_allowed; /* unacknowledged = "allow": left with medium/low alerts open (L4) */
-  uint16_t first_item, n_items; /* items[first_item .. first_item + n_items) */
+  uint16_t first_item, n_items;   /* items[first_item .. first_item + n_items) */
   uint16_t n_scheduled;
   rule_spec *rules;
   uint32_t n_rules;
