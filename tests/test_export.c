@@ -396,6 +396,16 @@ static char *slurp(const char *path) {
   return p;
 }
 
+/* What a command that must succeed wrote to path, one line: its newline cut. */
+static char *line_of(const char *cmd, const char *path) {
+  assert_int_equal(sh(cmd), 0);
+  char *got = slurp(path);
+  size_t n = strlen(got);
+  assert_true(n > 0 && got[n - 1] == '\n');
+  got[n - 1] = '\0';
+  return got;
+}
+
 static int count_one(void *ud, const vigil_event *ev) {
   (void)ev;
   ++*(uint64_t *)ud;
@@ -422,11 +432,7 @@ static void the_command(void **state) {
   /* The same bytes from the file, read back by another process, while the
    * engine (a server, say) still holds it. */
   snprintf(cmd, sizeof cmd, "%s export fhir %llu --db %s > %s", vigil, (unsigned long long)visit, db, out);
-  assert_int_equal(sh(cmd), 0);
-  char *got = slurp(out);
-  size_t n = strlen(got);
-  assert_true(n > 0 && got[n - 1] == '\n');
-  got[n - 1] = '\0';
+  char *got = line_of(cmd, out);
   assert_string_equal(got, bundle);
   free(got);
   snprintf(cmd, sizeof cmd, "%s export rems %llu --csv --db %s > %s", vigil, (unsigned long long)visit, db, out);
@@ -584,11 +590,7 @@ static void course_bundles(void **state) {
     assert_string_equal(a, again); /* a function of the record alone */
     if (cli) {                     /* the same bytes from `vigil export course`, reading the file */
       snprintf(cmd, sizeof cmd, "%s export course %llu --db %s > %s", vigil, (unsigned long long)course, db, out);
-      assert_int_equal(sh(cmd), 0);
-      char *got = slurp(out);
-      size_t len = strlen(got);
-      assert_true(len > 0 && got[len - 1] == '\n');
-      got[len - 1] = '\0';
+      char *got = line_of(cmd, out);
       assert_string_equal(got, a);
       free(got);
       snprintf(cmd, sizeof cmd, "%s export course %llu --db %s 2>%s", vigil, (unsigned long long)course + 100, db, out);
