@@ -156,6 +156,12 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
     return rc;
   }
 
+  /* A reference the hospital merged into another is that one (L8). */
+  if ((rc = vigil__patient_merged_into(e, patient)) < 0) {
+    vigil__val_release(params);
+    return rc;
+  }
+
   /* A reference spelled like an existing patient's is that patient, unless
    * the start says it is a new one (docs/safety.md K2). */
   const char *like = new_patient ? NULL : similar_patient(e, patient);
@@ -169,7 +175,8 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
 
   /* One open session of a course at a time (docs/safety.md G9). */
   uint64_t concurrent = 0;
-  if ((rc = vigil__course_check_start(e, p, patient, override_reason, &concurrent)) < 0) {
+  if ((rc = vigil__course_check_start(e, p, patient, override_reason, &concurrent)) < 0 ||
+      (!concurrent && (rc = vigil__patient_merged_check_start(e, p, patient, override_reason, &concurrent)) < 0)) {
     vigil__val_release(params);
     return rc;
   }
@@ -219,6 +226,8 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   }
   if (!vigil__emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
   if ((rc = vigil__course_join(e, v, actor_of(actor), override_reason, concurrent)) < 0) return rc;
+  /* An allergy on the hospital record to the drug (docs/safety.md L7). */
+  if ((rc = vigil__allergy_visit_start(e, v)) < 0) return rc;
   if (visit_id) *visit_id = v->id;
   return vigil__engine_done(e, v);
 }
@@ -983,6 +992,9 @@ int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, 
     return VIGIL_ENOMEM;
   }
   ev->kv = writes; /* the store writes them in the event's transaction */
+  /* A record arriving during an open visit (docs/safety.md L7). */
+  if ((t == EV_PATIENT_RECORDED || t == EV_PATIENT_MERGED) && vigil__allergy_recorded(e, fields_json) < 0)
+    return VIGIL_ENOMEM;
   return vigil__engine_done(e, NULL);
 }
 

@@ -481,6 +481,21 @@ int vigil__course_join(vigil_engine *e, visit *v, const char *actor, const char 
 /* Before a visit of patient on p starts: 0, or fails (VIGIL_EEXIST naming
  * it) when the patient has a visit open on a protocol of the same course,
  * unless override_reason (a clinician's) is given; *concurrent: that visit. */
+/* patient_record.c (docs/safety.md L7, L8): the patient's record (the store's
+ * "patients" row, decoded; NULL: none); an allergy on it that names the
+ * visit's drug raised as a high carried alert, at the start and when a
+ * record (patient.recorded or patient.merged's fields) arrives. */
+json_t *vigil__patient_record(vigil_engine *e, const char *patient);
+int vigil__allergy_visit_start(vigil_engine *e, visit *v);
+int vigil__allergy_recorded(vigil_engine *e, const char *fields_json);
+/* L8: VIGIL_EEXIST (field merged_into) when the record says patient was
+ * merged into another; the one-open-visit check (G9) for each reference
+ * merged into patient; 1 with the reason in text when a session of a
+ * merged reference's course holds v's first gate (the minimum interval). */
+int vigil__patient_merged_into(vigil_engine *e, const char *patient);
+int vigil__patient_merged_check_start(vigil_engine *e, const protocol *p, const char *patient,
+                                      const char *override_reason, uint64_t *concurrent);
+int vigil__patient_merged_gate(vigil_engine *e, visit *v, char *text, size_t len);
 int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *patient, const char *override_reason,
                               uint64_t *concurrent);
 /* A session's visit was discharged (aborted: 0) or aborted (1): course.session_ended. */

@@ -122,6 +122,8 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
   if (!vigil__eval_gate(e, v, text, sizeof text)) add(&r, text);
   /* Sooner than the course's minimum interval (docs/safety.md G9). */
   if (vigil__course_gate(e, v, text, sizeof text)) add(&r, text);
+  /* ... and after a session of a reference merged into the patient (L8). */
+  if (vigil__patient_merged_gate(e, v, text, sizeof text)) add(&r, text);
   /* An open high alert holds the phase (H12 in docs/safety.md): one nobody
    * acknowledged, and one acknowledged whose condition still holds, since an
    * acknowledgement silences an alarm, it does not end its condition. The way

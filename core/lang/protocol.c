@@ -516,6 +516,17 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
   if (lua_istable(L, -1) && read_course(p, L, lua_gettop(L)) < 0) return -1;
   lua_pop(L, 1);
 
+  /* The drug it gives (docs/protocols.md, "The drug"): names and codes an
+   * allergy on the patient's record is matched against. */
+  lua_getfield(L, idx, "drug");
+  if (lua_istable(L, -1)) {
+    int d = lua_gettop(L);
+    p->drug_names = get_names(L, d, "names", &p->n_drug_names);
+    p->drug_codes = get_names(L, d, "codes", &p->n_drug_codes);
+    if (!p->drug_names || !p->drug_codes) return -1;
+  }
+  lua_pop(L, 1);
+
   static const char *hooks[HOOK_COUNT] = {"alert", "phase_enter", "phase_exit", "overdue"};
   lua_getfield(L, idx, "hooks");
   for (int i = 0; i < HOOK_COUNT; i++)
@@ -834,6 +845,8 @@ void vigil__protocol_free(protocol *p) {
     free(s->where);
   }
   free(p->phases);
+  free(p->drug_names);
+  free(p->drug_codes);
   if (p->course) {
     free(p->course->visits);
     free(p->course->measures);

@@ -226,6 +226,7 @@ function Visit.course() end
 ---@field phases vigil.Declaration[]
 ---@field on? vigil.Hooks
 ---@field course? vigil.Declaration The course its visits make: v.course { ... }.
+---@field drug? { names?: string[], codes?: string[] } The drug it gives: an allergy on the patient's record naming it is a high alert at the start.
 
 ---@class vigil.CourseMeasure
 ---@field item? string "phase.item": the item's value, or its `field`.

@@ -13,11 +13,13 @@
 --          weekly in weeks 5-8, then every one or two weeks; docs/clinical/course.md).
 --   1.2.0  the pre-dose answers dosing rests on cannot be skipped (skippable = false, docs/safety.md
 --          H13, as ketamine_iv); "vitals acceptable" with no pre-dose vitals holds the checklist.
+--   1.3.0  drug = { names = ... }: an allergy to (es)ketamine on the patient's hospital record is a high
+--          alert at the visit's start that holds the pre-dose checks (docs/safety.md L7).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.2.0", -- 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.3.0", -- 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -32,6 +34,11 @@ return v.protocol "esketamine_rems" {
     "Royal College of Physicians. National Early Warning Score (NEWS) 2, 2017",
     "docs/clinical/README.md (vigil): each parameter below, its source, strength and caveats",
   },
+  -- The drug this protocol gives: an allergy on the patient's hospital record (HL7 AL1) whose
+  -- substance names it is a high alert at the visit's start that holds the pre-dose checks until a
+  -- clinician acknowledges it with a reason (docs/safety.md L7). "ketamine" also matches esketamine
+  -- (its S-enantiomer) and racemic ketamine; Spravato is esketamine's brand name.
+  drug = { names = { "ketamine", "spravato" }, codes = { "KET" } },
   -- Alerts latch until acknowledged and re-notify after 5 minutes unacknowledged;
   -- a checkpoint is overdue 5 minutes after its due time.
   -- Source: docs/clinical/alarms.md: latching is the clinic's configuration;

@@ -13,12 +13,14 @@
 --          every phase on an open high alert and runs screening's rules on later amendments.
 --   1.2.0  the treatment course (the acute series, then maintenance; docs/clinical/course.md), a dose
 --          change from the last session's alerts the clinician, discharge notes the PHQ-9 response.
+--   1.4.0  drug = { names = ... }: an allergy to ketamine on the patient's hospital record is a high
+--          alert at the visit's start that holds screening (docs/safety.md L7).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.3.0", -- 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.4.0", -- 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -35,6 +37,11 @@ return v.protocol "ketamine_iv" {
     "Kroenke K, Spitzer RL, Williams JB. The PHQ-9. J Gen Intern Med 2001;16:606-613",
     "docs/clinical/README.md (vigil): each parameter below, its source, strength and caveats",
   },
+  -- The drug this protocol gives: an allergy on the patient's hospital record (HL7 AL1) whose
+  -- substance names it or has one of its codes is a high alert at the visit's start that holds
+  -- screening until a clinician acknowledges it with a reason (docs/safety.md L7). Esketamine is
+  -- ketamine's S-enantiomer: "ketamine" also matches it. Ketalar is a brand name.
+  drug = { names = { "ketamine", "ketalar" }, codes = { "KET" } },
   -- Alerts latch until acknowledged and re-notify after 5 minutes unacknowledged;
   -- a checkpoint is overdue 5 minutes after its due time.
   -- Source: docs/clinical/alarms.md: latching is the clinic's configuration;

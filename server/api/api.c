@@ -85,6 +85,8 @@ static error_kind engine_error_kind(int rc, const char *field, const char *resou
   case VIGIL_EEXIST:
     /* K2: the patient is spelled like an existing one (send new_patient). */
     if (field && !strcmp(field, "new_patient")) return (error_kind){409, "similar_patient"};
+    /* L8: the hospital merged the patient into another (HL7 A40). */
+    if (field && !strcmp(field, "merged_into")) return (error_kind){409, "merged_patient"};
     return (error_kind){409, "already_exists"};
   case VIGIL_ECLOCK:
     return (error_kind){409, "needs_simulated_clock"};

@@ -44,7 +44,13 @@ static const char *const alarm_serve_args[] = {"--allow-untested", "--clock=simu
 /* A server with these protocols (folders, copied in as they are: the
  * bundled ones under protocols/ with "@name", or written from Lua text
  * otherwise), on the simulated clock. 0, or -1 with a message printed. */
+static inline int alarm_start_with(alarm_serve *a, const char *const *protocols, size_t n, const char *extra_lua);
 static inline int alarm_start(alarm_serve *a, const char *const *protocols, size_t n) {
+  return alarm_start_with(a, protocols, n, "");
+}
+
+/* The same with more settings (Lua) in vigil.conf: a plugin's. */
+static inline int alarm_start_with(alarm_serve *a, const char *const *protocols, size_t n, const char *extra_lua) {
   memset(a, 0, sizeof *a);
   if (serve_setup(&a->s, "") < 0) return -1;
   if (alarm_user(a, ALARM_CLINICIAN, "clinician") < 0 || alarm_user(a, ALARM_ADMIN, "admin") < 0) return -1;
@@ -69,8 +75,8 @@ static inline int alarm_start(alarm_serve *a, const char *const *protocols, size
   }
   FILE *f = fopen(a->s.conf, "w");
   if (!f) return -1;
-  fprintf(f, "listen = \"127.0.0.1:0\"\ndatabase = \"%s/vigil.db\"\nprotocols = { %s }\nplugin_dir = \"%s\"\n",
-          a->s.root, list, a->s.plugins);
+  fprintf(f, "listen = \"127.0.0.1:0\"\ndatabase = \"%s/vigil.db\"\nprotocols = { %s }\nplugin_dir = \"%s\"\n%s\n",
+          a->s.root, list, a->s.plugins, extra_lua);
   fclose(f);
   return serve_start_args(&a->s, alarm_serve_args);
 }

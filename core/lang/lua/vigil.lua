@@ -737,7 +737,37 @@ local function compile_param(node)
 end
 
 local PROTOCOL_OPTIONS = set({ "version", "title", "description", "sources", "params", "phases", "on",
-                               "defaults", "course" })
+                               "defaults", "course", "drug" })
+
+-- drug = { names = { "ketamine" }, codes = { "KET" } }: what the protocol
+-- gives, so that an allergy on the patient's hospital record that names it
+-- is a high alert at the visit's start (docs/protocols.md, "The drug").
+local function compile_drug(root, drug)
+  if type(drug) ~= "table" then
+    bad(root, "drug must be a table: drug = { names = { \"ketamine\" }, codes = { \"KET\" } }")
+    return nil
+  end
+  for k in pairs(drug) do
+    if k ~= "names" and k ~= "codes" then bad(root, "unknown option '%s' for drug (names, codes)", tostring(k)) end
+  end
+  local out = { names = {}, codes = {} }
+  for _, key in ipairs({ "names", "codes" }) do
+    local list = drug[key]
+    if list ~= nil and type(list) ~= "table" then
+      bad(root, "drug.%s must be a list of text", key)
+    else
+      for i, x in ipairs(list or {}) do
+        if type(x) ~= "string" or not smatch(x, "%w") or #x > 100 then
+          bad(root, "drug.%s[%d] must be text of 1 to 100 bytes with a letter or digit", key, i)
+        else
+          out[key][#out[key] + 1] = x
+        end
+      end
+    end
+  end
+  if #out.names == 0 and #out.codes == 0 then bad(root, "drug needs names or codes") end
+  return out
+end
 
 -- The course (docs/protocols.md, "Courses"): the series of sessions a
 -- patient's visits make, the intervals between them, what follows the
@@ -1089,6 +1119,8 @@ function lang.compile(root, sources)
       bad(root, "course must be declared with v.course { ... }")
     end
   end
+
+  if spec.drug ~= nil then p.drug = compile_drug(root, spec.drug) end
 
   for k, fn in pairs(spec.on or {}) do
     if not HOOKS[k] then

@@ -190,7 +190,10 @@ typedef struct protocol {
   uint32_t max_scheduled;         /* most scheduled items in one phase */
   int view_ref;                   /* the `visit` view table handed to Lua */
   course_spec *course;            /* its visits' course, NULL when it declares none */
-  int stored_in_log;              /* the engine's store keeps its sources already */
+  const char **drug_names;        /* the drug it gives (interned), matched against the patient's allergies */
+  const char **drug_codes;
+  uint32_t n_drug_names, n_drug_codes;
+  int stored_in_log; /* the engine's store keeps its sources already */
 } protocol;
 
 typedef void (*problem_fn)(void *ud, const char *where, const char *message);

@@ -1,0 +1,234 @@
+/* patient_record.c: the patient's hospital record where it matters to safety
+ * (docs/safety.md L7, L8).
+ *
+ * L7: an allergy on the record (patient.recorded, the hl7 plugin's ADT feed)
+ * whose substance names the drug the visit's protocol gives (its `drug`:
+ * names and codes, protocol data) is a high, carried alert on the visit,
+ * raised when the visit starts, or when a record arrives while the visit is
+ * open. It holds the phase (H12) until a clinician acknowledges it with a
+ * reason, as every carried alert does.
+ *
+ * L8: a reference the record says was merged into another takes no new
+ * visit; the references a merge joined are one patient for the one open
+ * visit of a course (G9). */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "base/intern.h"
+
+#define ALLERGY_RULE "patient.allergy"
+
+json_t *vigil__patient_record(vigil_engine *e, const char *patient) {
+  void *value = NULL;
+  size_t len = 0;
+  char err[256];
+  if (!patient || !*patient || !e->store || !e->store->ops->kv_get) return NULL;
+  if (e->store->ops->kv_get(e->store, "patients", patient, &value, &len, err, sizeof err) < 0) return NULL;
+  json_t *j = json_loadb(value, len, 0, NULL);
+  free(value);
+  if (j && !json_is_object(j)) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
+}
+
+/* Whether hay holds needle, letter case aside (ASCII). */
+static int contains_nocase(const char *hay, const char *needle) {
+  size_t n = strlen(needle);
+  if (!n) return 0;
+  for (; *hay; hay++) {
+    size_t i = 0;
+    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+      i++;
+    if (i == n) return 1;
+  }
+  return 0;
+}
+
+static int equal_nocase(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+  return *a == *b;
+}
+
+/* The drug name or code of p that allergy names, or NULL. */
+static const char *names_drug(const protocol *p, const json_t *allergy) {
+  const char *code = json_string_value(json_object_get(allergy, "code"));
+  const char *text = json_string_value(json_object_get(allergy, "text"));
+  for (uint32_t i = 0; code && i < p->n_drug_codes; i++)
+    if (equal_nocase(code, p->drug_codes[i])) return p->drug_codes[i];
+  for (uint32_t i = 0; i < p->n_drug_names; i++)
+    if ((text && contains_nocase(text, p->drug_names[i])) || (code && contains_nocase(code, p->drug_names[i])))
+      return p->drug_names[i];
+  return NULL;
+}
+
+static const char *severity_word(const char *s) {
+  if (!s) return NULL;
+  return !strcmp(s, "SV") ? "severe" : !strcmp(s, "MO") ? "moderate" : !strcmp(s, "MI") ? "mild" : "severity unknown";
+}
+
+/* Raises the allergy's alert on v unless the visit had it already (open or
+ * acknowledged: a record sent again does not raise it twice). */
+static int raise_one(vigil_engine *e, visit *v, const char *patient, const json_t *allergy, const char *drug) {
+  const char *code = json_string_value(json_object_get(allergy, "code"));
+  const char *text = json_string_value(json_object_get(allergy, "text"));
+  char key[300];
+  snprintf(key, sizeof key, ALLERGY_RULE "/%.250s", code && *code ? code : text ? text : "");
+  const char *k = vigil__intern(key), *rule = vigil__intern(ALLERGY_RULE);
+  if (!k || !rule) return VIGIL_ENOMEM;
+  for (uint32_t i = 0; i < v->n_alerts; i++)
+    if (v->alerts[i]->key == k) return 0;
+  char reactions[400] = "";
+  size_t used = 0;
+  const json_t *list = json_object_get(allergy, "reactions"), *r;
+  size_t i;
+  json_array_foreach(list, i, r) {
+    if (!json_is_string(r) || used >= sizeof reactions) continue;
+    used += (size_t)snprintf(reactions + used, sizeof reactions - used, "%s%s", i ? ", " : "", json_string_value(r));
+  }
+  const char *sev = severity_word(json_string_value(json_object_get(allergy, "severity")));
+  char msg[1200];
+  snprintf(msg, sizeof msg,
+           "Allergy on the hospital record of patient %s: %s%s%s%s%s%s%s%s. %s gives %s: a clinician acknowledges this "
+           "alert with a reason before the visit goes on.",
+           patient, text ? text : code, text && code ? " (" : "", text && code ? code : "", text && code ? ")" : "",
+           sev ? ", " : "", sev ? sev : "", *reactions ? ", reaction: " : "", reactions, v->p->id, drug);
+  alert_more more = {.carry = 1};
+  if (!vigil__raise_alert(e, v, SRC_RULE, rule, k, PRIORITY_HIGH, msg, 1, v->p->escalate, -1, &more))
+    return VIGIL_ENOMEM;
+  return 0;
+}
+
+/* Every allergy of record that names v's drug, raised on v. */
+static int check_record(vigil_engine *e, visit *v, const json_t *record) {
+  if (!record || (!v->p->n_drug_names && !v->p->n_drug_codes)) return 0;
+  const char *patient = json_string_value(json_object_get(record, "patient"));
+  const json_t *a;
+  size_t i;
+  json_array_foreach(json_object_get(record, "allergies"), i, a) {
+    const char *drug = json_is_object(a) ? names_drug(v->p, a) : NULL;
+    int rc = drug ? raise_one(e, v, patient ? patient : v->patient, a, drug) : 0;
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+int vigil__allergy_visit_start(vigil_engine *e, visit *v) {
+  if (!v->p->n_drug_names && !v->p->n_drug_codes) return 0;
+  json_t *record = vigil__patient_record(e, v->patient);
+  int rc = check_record(e, v, record);
+  /* The records of the references merged into it (L8): one patient. */
+  const json_t *from;
+  size_t i;
+  json_array_foreach(json_object_get(record, "merged_from"), i, from) {
+    if (rc < 0 || !json_is_string(from)) continue;
+    json_t *prior = vigil__patient_record(e, json_string_value(from));
+    rc = check_record(e, v, prior);
+    json_decref(prior);
+  }
+  json_decref(record);
+  return rc;
+}
+
+int vigil__allergy_recorded(vigil_engine *e, const char *fields_json) {
+  json_t *record = fields_json ? json_loads(fields_json, 0, NULL) : NULL;
+  const char *patient = json_string_value(json_object_get(record, "patient"));
+  const char *from = json_string_value(json_object_get(record, "merged_from"));
+  int rc = 0;
+  for (uint64_t i = 0; patient && rc == 0 && i < e->n_visits; i++) {
+    visit *v = e->visits[i];
+    if (!v || v->status != VISIT_ACTIVE || !v->patient) continue;
+    if (strcmp(v->patient, patient) && !(from && !strcmp(v->patient, from))) continue;
+    rc = check_record(e, v, record);
+  }
+  json_decref(record);
+  return rc;
+}
+
+/* ---- L8: merged references ---------------------------------------------- */
+
+int vigil__patient_merged_into(vigil_engine *e, const char *patient) {
+  json_t *record = vigil__patient_record(e, patient);
+  const char *into = json_string_value(json_object_get(record, "merged_into"));
+  int rc = 0;
+  if (into)
+    rc = vigil__engine_fail(e, VIGIL_EEXIST, "merged_into",
+                            "patient %s was merged into patient %s by the hospital (HL7 A40): start the visit for %s",
+                            patient, into, into);
+  json_decref(record);
+  return rc;
+}
+
+int vigil__patient_merged_check_start(vigil_engine *e, const protocol *p, const char *patient,
+                                      const char *override_reason, uint64_t *concurrent) {
+  json_t *record = vigil__patient_record(e, patient);
+  const json_t *from;
+  size_t i;
+  int rc = 0;
+  json_array_foreach(json_object_get(record, "merged_from"), i, from) {
+    if (rc < 0 || *concurrent || !json_is_string(from)) continue;
+    /* The one open visit of a course (G9), with the merged reference's
+     * visits and sessions: they are the same patient's. */
+    rc = vigil__course_check_start(e, p, json_string_value(from), override_reason, concurrent);
+    if (rc < 0 && !strncmp(vigil_engine_errmsg(e), "patient ", 8)) {
+      char msg[1200];
+      snprintf(msg, sizeof msg, "%s (patient %s was merged into %s by the hospital: one patient)",
+               vigil_engine_errmsg(e), json_string_value(from), patient);
+      rc = vigil__engine_fail(e, rc, "patient", "%s", msg);
+    }
+  }
+  json_decref(record);
+  return rc;
+}
+
+int vigil__patient_merged_gate(vigil_engine *e, visit *v, char *text, size_t len) {
+  uint32_t n;
+  course *c = v->phase == 0 ? vigil__course_of_visit(e, v->id, &n) : NULL;
+  if (!c || !c->p->course) return 0;
+  json_t *record = vigil__patient_record(e, v->patient);
+  const json_t *from;
+  size_t i;
+  const course_session *last = NULL;
+  const course *of = NULL;
+  uint32_t number = 0;
+  int64_t until = 0;
+  const char *who = NULL;
+  json_array_foreach(json_object_get(record, "merged_from"), i, from) {
+    const char *ref = json_string_value(from);
+    const char *pat = ref ? vigil__intern_find(ref, strlen(ref)) : NULL;
+    for (uint64_t k = 0; pat && k < e->n_courses; k++) {
+      const course *o = e->courses[k];
+      if (o->patient != pat || !o->p->course) continue;
+      int64_t hold = o->p->course->min_interval > c->p->course->min_interval ? o->p->course->min_interval
+                                                                             : c->p->course->min_interval;
+      for (uint32_t s = 0; s < o->n_sessions; s++) {
+        const course_session *x = &o->sessions[s];
+        if (x->ended != SESSION_COMPLETED || hold <= 0 || x->at + hold <= until) continue;
+        last = x, of = o, number = s + 1, until = x->at + hold, who = o->patient;
+      }
+    }
+  }
+  int64_t now = vigil__engine_now(e);
+  int held = last && now < until;
+  if (held) {
+    buf b;
+    vigil__buf_init(&b);
+    vigil__buf_iso_time(&b, until);
+    snprintf(text, len,
+             "session %u comes %.2f days after session %u of course %llu (visit %llu) of patient %s, merged into %s "
+             "by the hospital (one patient), and the minimum interval is %g days: it holds until %s, or a clinician "
+             "overrides with a reason",
+             n + 1, (double)(now - last->at) / 86400000.0, number, (unsigned long long)of->id,
+             (unsigned long long)last->visit, who, v->patient, (double)(until - last->at) / 86400000.0,
+             b.p ? b.p : "?");
+    vigil__buf_free(&b);
+  }
+  json_decref(record);
+  return held;
+}

@@ -1,0 +1,250 @@
+/* L7 and L8 (docs/safety.md; A1 and A5 in docs/hl7.md).
+ *
+ * L7: after an
+ * ADT with AL1|1|DA|KET^Ketamine^L|SV|Anaphylaxis, a ketamine visit started
+ * without a word; the allergy was in the API only.
+ *
+ * End to end: a real `vigil serve` with the hl7 plugin's MLLP listener, the
+ * bundled ketamine_iv (drug = { names = { "ketamine", ... } }) on the
+ * simulated clock. The record comes in over MLLP; the visit's start raises a
+ * high, carried alert naming the allergy that holds screening (409
+ * gate_not_met naming it); a nurse cannot acknowledge it away, a clinician
+ * acknowledges it with a reason and the hold is gone. A patient allergic to
+ * penicillin only gets no alert; an A08 adding a ketamine allergy during
+ * that patient's open visit raises it then. Fails without the control
+ * (core/engine/patient_record.c: no alert, the gate names no allergy).
+ *
+ * L8: a merge (A40) of a patient with an open visit left two patients
+ * running, and a visit for the merged reference was taken without a word.
+ * Here a visit for the merged reference is 409 merged_patient naming the
+ * survivor; the survivor's visit is 409 while the merged reference's visit
+ * is open; once that session completed, the survivor's next session's first
+ * gate holds for the course's minimum interval, naming the merge. Fails
+ * without the control (201 each). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "alarm_serve.h"
+
+static int hl7_port;
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static int setup(void **state) {
+  alarm_serve *a = calloc(1, sizeof *a);
+  const char *protocols[] = {"@ketamine_iv"};
+  char extra[128];
+  hl7_port = free_port();
+  snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d } }", hl7_port);
+  if (!a || alarm_start_with(a, protocols, 1, extra) < 0) {
+    if (a) serve_cleanup(&a->s);
+    free(a);
+    return -1;
+  }
+  *state = a;
+  return 0;
+}
+
+/* Sends one ADT message over MLLP: its ACK's MSA-1 ("AA"), or "" when none came. */
+static const char *send_adt(const char *msg) {
+  static char code[3];
+  code[0] = '\0';
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)hl7_port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int up = -1;
+  for (int i = 0; i < 100 && up < 0; i++)
+    if ((up = connect(fd, (struct sockaddr *)&sa, sizeof sa)) < 0) usleep(50000);
+  char framed[4096];
+  int n = snprintf(framed, sizeof framed, "\x0b%s\x1c\r", msg);
+  if (up == 0 && write(fd, framed, (size_t)n) == n) {
+    char buf[4096];
+    size_t got = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (got < sizeof buf - 1 && poll(&p, 1, 10000) > 0) {
+      ssize_t k = read(fd, buf + got, sizeof buf - 1 - got);
+      if (k <= 0) break;
+      got += (size_t)k;
+      if (got >= 2 && buf[got - 2] == 0x1c) break;
+    }
+    buf[got] = '\0';
+    const char *msa = strstr(buf, "MSA|");
+    if (msa) snprintf(code, sizeof code, "%.2s", msa + 4);
+  }
+  close(fd);
+  return code;
+}
+
+#define ADT(event, control, patient, al1)                                                                              \
+  "MSH|^~\\&|HIS|WARD|VIGIL||20260105120000||ADT^" event "^ADT_A01|" control "|P|2.5.1\r"                              \
+  "EVN|" event "|20260105120000\r"                                                                                     \
+  "PID|1||" patient "^^^HOSP^MR||DOE^JANE||19800214|F\r" al1
+
+static uint64_t start(alarm_serve *a, const char *patient) {
+  char body[256];
+  snprintf(body, sizeof body, "{\"protocol\": \"ketamine_iv\", \"patient\": \"%s\", \"params\": {\"weight\": 70}}",
+           patient);
+  json_t *r;
+  assert_int_equal(alarm_call(a, NULL, "POST", "/api/v1/visits", body, &r), 201);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
+  json_decref(r);
+  return id;
+}
+
+/* POST /visits/{id}/advance as the nurse: the status and the refusal's text. */
+static int advance(alarm_serve *a, uint64_t visit, char *text, size_t len) {
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/advance", (unsigned long long)visit);
+  json_t *r = NULL;
+  int status = alarm_call(a, NULL, "POST", path, "{}", &r);
+  char *all = r ? json_dumps(r, 0) : NULL;
+  snprintf(text, len, "%s", all ? all : "");
+  free(all);
+  json_decref(r);
+  return status;
+}
+
+static int ack(alarm_serve *a, const char *who, uint64_t alert, const char *body) {
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)alert);
+  return alarm_call(a, who, "POST", path, body, NULL);
+}
+
+static void a_drug_allergy_on_the_record_holds_the_visit(void **state) {
+  alarm_serve *a = *state;
+  char text[16384], want[64];
+  assert_string_equal(send_adt(ADT("A01", "L7-1", "MRN-L7",
+                                   "AL1|1|DA|KET^Ketamine^L|SV|Anaphylaxis\rAL1|2|DA|PCN^Penicillin^L|MI|Rash\r")),
+                      "AA");
+  uint64_t id = start(a, "MRN-L7");
+  json_t *al = alarm_latest(a, id, "patient.allergy");
+  if (!al) fail_msg("no allergy alert at the start of a ketamine visit for a patient allergic to ketamine");
+  assert_string_equal(alarm_str(al, "priority"), "high");
+  assert_non_null(strstr(alarm_str(al, "message"), "Ketamine"));
+  assert_non_null(strstr(alarm_str(al, "message"), "Anaphylaxis"));
+  assert_null(strstr(alarm_str(al, "message"), "Penicillin")); /* only what names the drug */
+  assert_int_equal(alarm_count(a, id, NULL), 1);
+
+  /* It holds screening. */
+  snprintf(want, sizeof want, "high alert %llu", (unsigned long long)alarm_id(al));
+  assert_int_equal(advance(a, id, text, sizeof text), 409);
+  if (!strstr(text, want)) fail_msg("the refusal does not name %s: %s", want, text);
+
+  /* Seen is not enough: a clinician's reason. */
+  assert_int_equal(ack(a, NULL, alarm_id(al), "{\"reason\": \"seen it\"}"), 403);
+  assert_int_equal(ack(a, ALARM_CLINICIAN, alarm_id(al), "{}"), 422);
+  assert_int_equal(ack(a, ALARM_CLINICIAN, alarm_id(al),
+                       "{\"reason\": \"not an allergy: nausea in 2019, discussed with the patient\"}"),
+                   200);
+  assert_int_equal(advance(a, id, text, sizeof text), 409);                                 /* screening is not done, */
+  if (strstr(text, want)) fail_msg("the acknowledged allergy alert still holds: %s", text); /* but not for it */
+  json_decref(al);
+}
+
+static void a_record_during_the_visit_raises_it(void **state) {
+  alarm_serve *a = *state;
+  assert_string_equal(send_adt(ADT("A01", "L7-2", "MRN-L7B", "AL1|1|DA|PCN^Penicillin^L|SV|Hives\r")), "AA");
+  uint64_t id = start(a, "MRN-L7B");
+  assert_int_equal(alarm_count(a, id, NULL), 0); /* penicillin: nothing to say */
+  assert_string_equal(
+      send_adt(ADT("A08", "L7-3", "MRN-L7B",
+                   "AL1|1|DA|PCN^Penicillin^L|SV|Hives\rAL1|2|DA|^esketamine nasal spray|MO|Hallucinations\r")),
+      "AA");
+  json_t *al = alarm_latest(a, id, "patient.allergy");
+  if (!al) fail_msg("an A08 with a ketamine allergy during the open visit raised nothing");
+  assert_string_equal(alarm_str(al, "priority"), "high");
+  assert_non_null(strstr(alarm_str(al, "message"), "esketamine nasal spray"));
+  /* The same record again raises it once. */
+  assert_string_equal(
+      send_adt(ADT("A08", "L7-4", "MRN-L7B",
+                   "AL1|1|DA|PCN^Penicillin^L|SV|Hives\rAL1|2|DA|^esketamine nasal spray|MO|Hallucinations\r")),
+      "AA");
+  assert_int_equal(alarm_count(a, id, NULL), 1);
+  json_decref(al);
+}
+
+#define OBS                                                                                                            \
+  "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": 98, \"rr\": 14}, \"moaas\": \"5\", "                 \
+  "\"dissociation\": \"none\"}"
+#define FIT                                                                                                            \
+  "{\"aldrete\": {\"activity\": 2, \"respiration\": 2, \"circulation\": 2, \"consciousness\": 2, \"spo2\": 2},"        \
+  " \"responsible_adult\": true, \"no_driving_advice\": true, \"written_instructions\": true}"
+
+/* POST /visits {patient} for ketamine_iv: the status and the error's code and message. */
+static int try_start(alarm_serve *a, const char *patient, char *text, size_t len) {
+  char body[256];
+  snprintf(body, sizeof body, "{\"protocol\": \"ketamine_iv\", \"patient\": \"%s\", \"params\": {\"weight\": 70}}",
+           patient);
+  json_t *r = NULL;
+  int status = alarm_call(a, NULL, "POST", "/api/v1/visits", body, &r);
+  char *all = r ? json_dumps(r, 0) : NULL;
+  snprintf(text, len, "%s", all ? all : "");
+  free(all);
+  json_decref(r);
+  return status;
+}
+
+static void a_merged_reference_is_the_survivor(void **state) {
+  alarm_serve *a = *state;
+  char text[16384];
+  assert_string_equal(send_adt(ADT("A01", "L8-1", "OLD8", "")), "AA");
+  uint64_t old = start(a, "OLD8");
+  assert_string_equal(send_adt("MSH|^~\\&|HIS|WARD|VIGIL||20260105140000||ADT^A40^ADT_A39|L8-2|P|2.5.1\r"
+                               "EVN|A40|20260105140000\r"
+                               "PID|1||NEW8^^^HOSP^MR||DOE^JANE||19800214|F\r"
+                               "MRG|OLD8^^^HOSP^MR\r"),
+                      "AA");
+  /* The merged reference takes no new visit: the survivor is named. */
+  assert_int_equal(try_start(a, "OLD8", text, sizeof text), 409);
+  if (!strstr(text, "merged_patient") || !strstr(text, "NEW8")) fail_msg("not a merged_patient naming NEW8: %s", text);
+  /* One patient: OLD8's open session keeps NEW8 from another. */
+  char want[64];
+  snprintf(want, sizeof want, "visit %llu open", (unsigned long long)old);
+  assert_int_equal(try_start(a, "NEW8", text, sizeof text), 409);
+  if (!strstr(text, want)) fail_msg("the refusal does not name OLD8's open visit: %s", text);
+
+  /* OLD8's session completes (screening, infusion and observation
+   * overridden by the clinician, an hour of calm vitals, fit to leave). */
+  assert_int_equal(alarm_override(a, old), 200);
+  assert_int_equal(alarm_override(a, old), 200);
+  for (int k = 1; k <= 4; k++) {
+    assert_int_equal(alarm_advance_clock(a, "15m"), 200);
+    assert_int_equal(alarm_record(a, old, OBS), 200);
+  }
+  assert_int_equal(alarm_override(a, old), 200);
+  assert_int_equal(alarm_record(a, old, FIT), 200);
+  assert_int_equal(alarm_cmd(a, NULL, old, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}"), 200);
+
+  /* The next session, NEW8's, holds for the course's minimum interval. */
+  assert_int_equal(alarm_advance_clock(a, "1h"), 200);
+  assert_int_equal(try_start(a, "NEW8", text, sizeof text), 201);
+  uint64_t next = (uint64_t)atoll(strstr(text, "\"id\":") + 5);
+  assert_int_equal(advance(a, next, text, sizeof text), 409);
+  if (!strstr(text, "merged into NEW8") || !strstr(text, "minimum interval"))
+    fail_msg("the survivor's session does not hold after the merged reference's: %s", text);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(a_drug_allergy_on_the_record_holds_the_visit, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_record_during_the_visit_raises_it, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_merged_reference_is_the_survivor, setup, alarm_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
