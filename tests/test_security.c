@@ -13,7 +13,8 @@
  *   - a_stranger_cannot_lock_out_signatures: wrong sign-ins of a name (and
  *     of the address) do not stop that user's signatures in her session;
  *   - address_limit_and_proxies: 20 failures from one address (not 16)
- *     close it; X-Forwarded-For is believed only from trusted_proxies;
+ *     close it; X-Forwarded-For is believed only from trusted_proxies,
+ *     its lines one list read from the right (W S3);
  *   - an_edited_status_stops_the_start: a visit's status edited in the
  *     database (it would vanish from the board) stops vigil serve, with
  *     the message `vigil audit verify` gives;
@@ -340,6 +341,42 @@ static void address_limit_and_proxies(void **state) {
   assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, "10.0.0.2", NULL), 200);
   /* The client's own X-Forwarded-For entry before the proxy's is not believed either. */
   assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, "10.0.0.7, 10.0.0.1", NULL), 429);
+  /* Nor in a header line of its own before the proxy's (W S3): two lines are
+   * one list in their order. Before, the first line decided: 25 guesses, a
+   * new made-up address each, were all 401, and 20 guesses naming a victim's
+   * address first locked the victim out. */
+  for (int i = 0; i < 25; i++) {
+    char headers[128], body[128];
+    snprintf(headers, sizeof headers, "X-Forwarded-For: 192.0.2.%d\r\nX-Forwarded-For: 10.0.0.50\r\n", i);
+    snprintf(body, sizeof body, "{\"user\": \"nobody.%d\", \"password\": \"guess guess guess\"}", i);
+    answer a = raw(s, "POST", "/api/v1/session", headers, body);
+    if (a.status != (i < 20 ? 401 : 429)) fail_msg("guess %d from 10.0.0.50: %d %s", i + 1, a.status, a.body);
+  }
+  for (int i = 0; i < 20; i++) {
+    char body[128];
+    snprintf(body, sizeof body, "{\"user\": \"nobody.%d\", \"password\": \"guess guess guess\"}", i);
+    expect(raw(s, "POST", "/api/v1/session", "X-Forwarded-For: 10.0.0.77\r\nX-Forwarded-For: 10.0.0.66\r\n", body), 401,
+           NULL);
+  }
+  char admin[64];
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, "10.0.0.77", admin), 200);
+  assert_int_equal(sign_in(s, SERVE_USER, SERVE_PASSWORD, "10.0.0.66", NULL), 429);
+  /* The events name the address that guessed, not the one it wrote. */
+  char *text = get_all(s, "/api/v1/events?limit=1000", admin);
+  json_t *events = json_loads(text, 0, NULL), *ev;
+  json_t *list = json_is_array(events) ? events : json_object_get(events, "events");
+  assert_true(json_is_array(list));
+  size_t i, from_66 = 0;
+  json_array_foreach(list, i, ev) {
+    const char *remote = json_string_value(json_object_get(json_object_get(ev, "data"), "remote"));
+    if (!remote) continue;
+    if (!strcmp(remote, "10.0.0.77") && strcmp(json_string_value(json_object_get(ev, "type")), "session.started"))
+      fail_msg("an event believed the client's own X-Forwarded-For: %s", text);
+    from_66 += !strcmp(remote, "10.0.0.66");
+  }
+  assert_true(from_66 >= 20);
+  json_decref(events);
+  free(text);
   assert_int_equal(serve_stop(s, 0), 0);
 
   /* A wrong setting is refused with its line. */

@@ -749,6 +749,37 @@ static int known_host(const http_server *s, const char *host) {
   return uv_inet_pton(AF_INET, addr, bin) == 0;
 }
 
+/* Several lines of a list header are one list, in their order (RFC 9110
+ * section 5.3): the later lines are appended to the first, ", " between, so
+ * whoever reads it (the client's address behind trusted proxies, from the
+ * right: docs/security.md W S3) sees the list a proxy meant. */
+static int fold_list_header(conn *c, http_request *r, const char *name) {
+  unsigned first = r->n_headers, k = 0;
+  for (unsigned i = 0; i < r->n_headers; i++) {
+    if (strcasecmp(hbuf_str(&r->headers[i].name), name)) {
+      r->headers[k++] = r->headers[i];
+      continue;
+    }
+    if (first == r->n_headers) {
+      first = k;
+      r->headers[k++] = r->headers[i];
+      continue;
+    }
+    hbuf *v = &r->headers[first].value;
+    int bad = hbuf_put(v, ", ", 2) < 0 || hbuf_put(v, hbuf_str(&r->headers[i].value), r->headers[i].value.len) < 0;
+    free(r->headers[i].name.p);
+    free(r->headers[i].value.p);
+    if (bad) {
+      for (unsigned j = i + 1; j < r->n_headers; j++)
+        r->headers[k++] = r->headers[j];
+      r->n_headers = k;
+      return oom(c);
+    }
+  }
+  r->n_headers = k;
+  return 0;
+}
+
 static int on_headers_complete(http_parser *p) {
   conn *c = p->data;
   http_request *r = c->cur;
@@ -817,6 +848,7 @@ static int on_headers_complete(http_parser *p) {
   }
   if (te && vigil__http_request_header(r, "Content-Length"))
     return bad_head(c, "both Content-Length and Transfer-Encoding", "Transfer-Encoding");
+  if (fold_list_header(c, r, "X-Forwarded-For") < 0) return -1;
   r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
   /* An HTTP/1.0 client that asked for keep-alive is told it got it. */
   if (r->keep_alive && p->http_major == 1 && p->http_minor == 0) r->keep_alive = 2;
