@@ -461,8 +461,25 @@ static void non_response_and_restart(void **state) {
   serve_cleanup(&s);
 }
 
+#define FOUR_ACUTES "\\u0301\\u0301\\u0301\\u0301"
+#define SIXTEEN_ACUTES FOUR_ACUTES FOUR_ACUTES FOUR_ACUTES FOUR_ACUTES
+
+/* Each of the n patients (JSON string contents) starts no visit: 409
+ * similar_patient, the message naming `existing`. */
+static void all_similar(serve_process *s, const char *const *patients, size_t n, const char *existing) {
+  for (size_t i = 0; i < n; i++) {
+    char body[256], *text = NULL;
+    snprintf(body, sizeof body, "{\"protocol\": \"course_fast\", \"patient\": \"%s\"}", patients[i]);
+    int status = serve_request(s, "POST", "/api/v1/visits", body, &text);
+    if (status != 409 || !strstr(text, "similar_patient") || !strstr(text, existing))
+      fail_msg("%s: %d %s", patients[i], status, text ? text : "");
+    free(text);
+  }
+}
+
 /* K2: a patient with white space around it is 422; one spelled like an
- * existing patient but for letter case is 409 similar_patient naming them,
+ * existing patient but for letter case (L5: or drawn alike in another
+ * script) is 409 similar_patient naming them,
  * unless the start says new_patient. K9b: a nurse reschedules a missed
  * session within the course's longest interval from its last session (422
  * on due beyond it); beyond it a clinician does, signed. */
@@ -493,15 +510,29 @@ static void spelling_and_reschedule_over_http(void **state) {
   free(text);
   /* U1: a non-breaking hyphen (U+2011), full-width letters, a
    * hyphen (U+2010): the same patient under NFKC and case folding. */
-  static const char *const alike[] = {"MRN\\u2011S", "\\uff2d\\uff32\\uff2e-\\uff33", "mrn\\u2010s"};
-  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++) {
-    char body[160];
-    snprintf(body, sizeof body, "{\"protocol\": \"course_fast\", \"patient\": \"%s\"}", alike[i]);
-    int status = serve_request(&s, "POST", "/api/v1/visits", body, &text);
-    if (status != 409 || !strstr(text, "similar_patient") || !strstr(text, "existing patient MRN-S"))
-      fail_msg("%s: %d %s", alike[i], status, text ? text : "");
-    free(text);
-  }
+  /* L5: letters of other scripts that look the same (UTS #39's
+   * confusable skeleton): Cyrillic capital EM, Cyrillic DZE for S, both
+   * with a Cyrillic small em, Greek capital MU. */
+  static const char *const alike[] = {
+      "MRN\\u2011S", "\\uff2d\\uff32\\uff2e-\\uff33", "mrn\\u2010s", "\\u041cRN-S", "MRN-\\u0405", "\\u043crn-\\u0405",
+      "\\u039cRN-S"};
+  all_similar(&s, alike, sizeof alike / sizeof *alike, "existing patient MRN-S");
+  /* L5: a zero, an O of Latin, Greek or Cyrillic: one look; so are marks
+   * over the last digit (one, sixteen), a skin-tone modifier, a Roman
+   * numeral two, Arabic-Indic digits, a Greek capital MU (the security
+   * review's spellings). */
+  assert_true(serve_start_visit(&s, "course_fast", "MRN-200") > 0);
+  static const char *const look[] = {
+      "\\u041cRN-200",  "MRN-2\\u039f0",          "mrn-2\\u03bf\\u043e",   "MRN-2OO",       "MRN-200\\u0301",
+      "MRN-200\\u0338", "MRN-200" SIXTEEN_ACUTES, "MRN-200\\ud83c\\udffb", "MRN-\\u2161OO", "MRN-\\u0662\\u0660\\u0660",
+      "\\u039cRN-200"};
+  all_similar(&s, look, sizeof look / sizeof *look, "existing patient MRN-200");
+  assert_int_equal(
+      serve_request(&s, "POST", "/api/v1/visits",
+                    "{\"protocol\": \"course_fast\", \"patient\": \"\\u041cRN-200\", \"new_patient\": true}", &text),
+      201);
+  free(text);
+  assert_true(serve_start_visit(&s, "course_fast", "MRN-201") > 0);
   assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
                                  "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": 1}", NULL),
                    422);

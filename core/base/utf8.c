@@ -1,10 +1,15 @@
 /* utf8.c: the UTF-8 validator (utf8.h), and what Unicode says of a
  * character (its general category, NFKC) through Debian's libutf8proc
- * rather than hand tables. */
+ * rather than hand tables; the confusable skeleton (UTS #39) through
+ * Debian's ICU. */
 #include "base/utf8.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/ucasemap.h>
+#include <unicode/uchar.h>
+#include <unicode/uspoof.h>
 #include <utf8proc.h>
 
 size_t vigil__utf8_seq(const unsigned char *p, size_t avail) {
@@ -115,6 +120,95 @@ char *vigil__unicode_fold(const char *s) {
     return NULL;
   }
   return (char *)out;
+}
+
+/* ICU's spoof checker and upper-casing map, opened once: their const
+ * functions may be called from any thread. */
+static USpoofChecker *spoof;
+static UCaseMap *upper_map;
+static pthread_once_t icu_once = PTHREAD_ONCE_INIT;
+
+static void icu_open(void) {
+  UErrorCode st = U_ZERO_ERROR;
+  USpoofChecker *sc = uspoof_open(&st);
+  if (U_FAILURE(st)) return;
+  UCaseMap *cm = ucasemap_open("", 0, &st);
+  if (U_FAILURE(st)) {
+    uspoof_close(sc);
+    return;
+  }
+  spoof = sc;
+  upper_map = cm;
+}
+
+/* s in capitals (upper-casing) or its skeleton, in a buffer grown as ICU
+ * asks; NULL on failure. */
+static char *icu_map(const char *s, int to_skeleton) {
+  int32_t cap = 64;
+  for (;;) {
+    char *buf = malloc((size_t)cap);
+    if (!buf) return NULL;
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t n = to_skeleton ? uspoof_getSkeletonUTF8(spoof, 0, s, -1, buf, cap, &st)
+                            : ucasemap_utf8ToUpper(upper_map, buf, cap, s, -1, &st);
+    if (st == U_BUFFER_OVERFLOW_ERROR && n >= cap) {
+      free(buf);
+      cap = n + 1;
+      continue;
+    }
+    if (U_FAILURE(st) || n >= cap) {
+      free(buf);
+      return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+  }
+}
+
+/* s without what only changes the look of the character before it
+ * (nonspacing and enclosing marks, the emoji skin-tone modifiers), with
+ * each digit of any script (Nd: Arabic-Indic, Devanagari, ...; a letter
+ * number of one digit's value, Roman numeral two) as its ASCII digit;
+ * malloc'd, NULL when s is not UTF-8 or out of memory. */
+static char *plain(const char *s) {
+  size_t n = strlen(s);
+  char *out = malloc(n + 1), *o = out;
+  if (!out) return NULL;
+  for (const unsigned char *c = (const unsigned char *)s; *c;) {
+    size_t k;
+    uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &k);
+    if (!k) {
+      free(out);
+      return NULL;
+    }
+    int8_t type = u_charType((UChar32)cp);
+    double value = u_getNumericValue((UChar32)cp);
+    if (type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK || (cp >= 0x1f3fb && cp <= 0x1f3ff)) {
+      /* dropped */
+    } else if ((type == U_DECIMAL_DIGIT_NUMBER || type == U_LETTER_NUMBER) && value >= 0 && value <= 9 &&
+               value == (int)value) {
+      *o++ = (char)('0' + (int)value);
+    } else {
+      memcpy(o, c, k); /* never longer than the character it replaces */
+      o += k;
+    }
+    c += k;
+  }
+  *o = 0;
+  return out;
+}
+
+char *vigil__unicode_skeleton(const char *s) {
+  pthread_once(&icu_once, icu_open);
+  if (!spoof) return NULL;
+  char *bare = plain(s);
+  char *folded = bare ? vigil__unicode_fold(bare) : NULL;
+  free(bare);
+  char *up = folded ? icu_map(folded, 0) : NULL;
+  free(folded);
+  char *key = up ? icu_map(up, 1) : NULL;
+  free(up);
+  return key;
 }
 
 const char *vigil__unicode_id_problem(const char *s) {

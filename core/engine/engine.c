@@ -120,6 +120,7 @@ void vigil_engine_free(vigil_engine *e) {
     vigil__visit_free(e->visits[i]);
   free(e->visits);
   vigil__courses_free(e); /* before the alerts: it forgets its course alerts there */
+  vigil__spellings_free(e);
   free(e->alerts);
   vigil__heap_free(&e->deadlines);
   vigil__heap_free(&e->course_deadlines);

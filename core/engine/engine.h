@@ -219,6 +219,11 @@ struct vigil_engine {
   uint64_t n_links, cap_links;
   int courses_stale;     /* an undo could not fold them again: folded at their next use */
   heap course_deadlines; /* one entry per open course with anything due */
+  /* Each known patient's spelling keys (its fold and confusable skeleton:
+   * commands.c, K2 and L5), made once: an open-addressed table by the
+   * interned patient, cap_spellings a power of two (0: none yet). */
+  struct spelling *spellings;
+  uint32_t n_spellings, cap_spellings;
   /* events: the current batch, and where they become durable */
   uint64_t seq;
   vigil_event **pending;
@@ -260,6 +265,8 @@ struct vigil_engine {
 
 /* commands.c: what each command does; command.c makes each all or nothing
  * and gives it its public name (vigil_visit_record is vigil__cmd_visit_record). */
+/* Frees the patients' spelling keys (commands.c). */
+void vigil__spellings_free(vigil_engine *e);
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
                               const char *actor, const char *params_json, const char *override_reason, int new_patient,
                               uint64_t *visit_id);

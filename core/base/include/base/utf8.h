@@ -52,6 +52,14 @@ int vigil__unicode_letter_or_digit(uint32_t cp);
  * folding, the default ignorables removed, and dashes and spaces lumped
  * (U+2011 is '-'). malloc'd; NULL when s is not UTF-8 or out of memory. */
 char *vigil__unicode_fold(const char *s);
+/* s's confusable skeleton (Unicode's UTS #39, by Debian's ICU) of its
+ * fold in capitals, after its nonspacing and enclosing marks and emoji
+ * skin-tone modifiers are dropped and its digits of any script (and a
+ * letter number of one digit, Roman numeral two) made ASCII digits: two
+ * identifiers with the same one look alike across scripts and case ("\u041cRN-200", Cyrillic capital EM, and
+ * "mrn-2\u03bf0", Greek small omicron, are "MRN-2OO" as "MRN-200" is; docs/safety.md L5). malloc'd; NULL when s is not
+ * UTF-8, ICU has no data or out of memory. */
+char *vigil__unicode_skeleton(const char *s);
 
 /* Why s cannot be an identifier shown to staff (a patient, a location:
  * docs/security.md U6, U7), as words following its name ("is blank",
