@@ -376,3 +376,20 @@ int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
   e->sim_now = to;
   return e->batch ? 0 : vigil_engine_commit(e);
 }
+
+int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor) {
+  int64_t from = vigil__engine_now(e);
+  int rc = vigil_engine_advance_to(e, to);
+  if (rc < 0 || to <= from) return rc;
+  /* L6 (docs/safety.md): the advance is an event at its end, so a restart's
+   * time floor (the newest event, G11) is where the clock was moved to. */
+  val data = vigil__val_recordv(2, K(from), val_num((double)from), K(by), val_num((double)(to - from)));
+  const char *who = vigil__intern(actor && *actor ? actor : "vigil");
+  if (!vigil__val_ok(data) || !who) {
+    vigil__val_release(data);
+    return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory recording the clock's advance");
+  }
+  if (!vigil__emit(e, NULL, EV_CLOCK_ADVANCED, who, data))
+    return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory recording the clock's advance");
+  return vigil__engine_done(e, NULL);
+}

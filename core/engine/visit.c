@@ -532,6 +532,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_COURSE_CLOSED:
   case EV_PATIENT_RECORDED: /* a hospital's patient record: kept as a row (docs/hl7.md) */
   case EV_PATIENT_MERGED:
+  case EV_CLOCK_ADVANCED: /* the simulated clock moved (L6): the time it says is all */
   case EV_COUNT:
     break;
   }

@@ -239,6 +239,10 @@ int64_t vigil_engine_next_deadline(const vigil_engine *e); /* INT64_MAX if none 
 /* Simulated clock: moves time to `to`, firing every deadline on the way in
  * order, each at its own time. */
 int vigil_engine_advance_to(vigil_engine *e, int64_t to);
+/* The same moved by someone (POST /api/v1/clock): a clock.advanced event
+ * (actor, from, by) at `to` follows the deadlines' events, so a restart
+ * resumes the clock where it was moved to (docs/safety.md L6). */
+int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor);
 
 /* ---- Batching ------------------------------------------------------------ */
 

@@ -831,7 +831,6 @@ static int64_t parse_duration(const char *s) {
 /* Moves the simulated clock forward, firing every deadline on the way, in
  * one batch: the answer comes once all of it is durable. */
 static void post_clock(api *a, http_request *req, const api_call *c) {
-  (void)c;
   if (!a->simulated_clock) {
     vigil__http_respond_error(
         req, 409, "needs_simulated_clock",
@@ -849,7 +848,7 @@ static void post_clock(api *a, http_request *req, const api_call *c) {
                                 "advance");
     } else {
       vigil__api_open_batch(a);
-      int rc = vigil_engine_advance_to(a->e, vigil_engine_now(a->e) + ms);
+      int rc = vigil_engine_clock_advance(a->e, vigil_engine_now(a->e) + ms, c->who ? c->who->name : NULL);
       if (rc < 0)
         fail_engine(a, req, rc, NULL);
       else

@@ -47,7 +47,8 @@
   X(COURSE_SESSION_ENDED, "course.session_ended")                                                                      \
   X(COURSE_CLOSED, "course.closed")                                                                                    \
   X(PATIENT_RECORDED, "patient.recorded")                                                                              \
-  X(PATIENT_MERGED, "patient.merged")
+  X(PATIENT_MERGED, "patient.merged")                                                                                  \
+  X(CLOCK_ADVANCED, "clock.advanced")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,
