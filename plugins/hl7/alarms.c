@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "hl7.h"
+#include "plugin_common/plugin_common.h"
 #include "r40.h"
 
 typedef struct known_visit {
@@ -63,15 +64,7 @@ struct alarms {
   char last_error[640];
 };
 
-static void say(alarms *a, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(alarms *a, vigil_plugin_log_level level, const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  a->api->log(a->p, level, msg);
-}
+#define say(a, level, ...) vigil__plugin_say((a)->api, (a)->p, level, __VA_ARGS__)
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
@@ -98,11 +91,8 @@ static void learn(alarms *a, const vigil_plugin_event *ev) {
   json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
   json_t *d = json_object_get(j, "data");
   if (started) {
-    if (a->n_visits == a->cap_visits) {
-      size_t cap = a->cap_visits ? a->cap_visits * 2 : 64;
-      known_visit *grown = realloc(a->visits, cap * sizeof *grown);
-      if (grown) a->visits = grown, a->cap_visits = cap;
-    }
+    known_visit *grown = vigil__plugin_grow(a->visits, &a->cap_visits, a->n_visits + 1, sizeof *grown, 64);
+    if (grown) a->visits = grown;
     if (a->n_visits < a->cap_visits) {
       known_visit *v = &a->visits[a->n_visits++];
       v->visit = (unsigned long long)ev->visit;
@@ -110,11 +100,8 @@ static void learn(alarms *a, const vigil_plugin_event *ev) {
       v->location = dup_or_empty(json_string_value(json_object_get(d, "location")));
     }
   } else if (raised) {
-    if (a->n_alerts == a->cap_alerts) {
-      size_t cap = a->cap_alerts ? a->cap_alerts * 2 : 64;
-      known_alert *grown = realloc(a->alerts, cap * sizeof *grown);
-      if (grown) a->alerts = grown, a->cap_alerts = cap;
-    }
+    known_alert *grown = vigil__plugin_grow(a->alerts, &a->cap_alerts, a->n_alerts + 1, sizeof *grown, 64);
+    if (grown) a->alerts = grown;
     if (a->n_alerts < a->cap_alerts) {
       known_alert *al = &a->alerts[a->n_alerts++];
       known_visit *v = visit_of(a, (unsigned long long)ev->visit);
@@ -172,10 +159,7 @@ static void on_part_closed(uv_handle_t *h) {
 }
 
 static unsigned backoff(alarms *a) {
-  unsigned ms = a->retry_min_ms;
-  for (unsigned i = 1; i < a->attempts && ms < a->retry_max_ms; i++)
-    ms *= 2;
-  return ms < a->retry_max_ms ? ms : a->retry_max_ms;
+  return (unsigned)vigil__plugin_backoff_ms(a->retry_min_ms, a->retry_max_ms, a->attempts);
 }
 
 static void on_retry(uv_timer_t *t) {
@@ -209,12 +193,6 @@ static void link_down(alarms *a, const char *fmt, ...) {
   if (!a->closing) uv_timer_start(&a->retry, on_retry, backoff(a), 0);
 }
 
-static void on_written(uv_write_t *w, int status) {
-  free(w->data);
-  free(w);
-  (void)status; /* a failed write shows as a read error or the ACK's timeout */
-}
-
 static void on_wait(uv_timer_t *t) {
   alarms *a = t->data;
   link_down(a, "no ACK to %s within %u ms", a->control, a->ack_timeout_ms);
@@ -232,11 +210,7 @@ static void record_ack(alarms *a, const char *code, const char *text) {
   json_decref(j);
 }
 
-static void save_cursor(alarms *a) {
-  char v[32];
-  int n = snprintf(v, sizeof v, "%llu", (unsigned long long)a->cursor);
-  a->api->kv_put(a->p, "alarms/cursor", v, (size_t)n);
-}
+static void save_cursor(alarms *a) { vigil__plugin_cursor_save(a->api, a->p, "alarms/cursor", a->cursor); }
 
 static void head_done(alarms *a) {
   a->cursor = a->head_seq;
@@ -289,12 +263,6 @@ static int on_ack(void *ud, const char *msg, size_t len) {
   return 0;
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
-  (void)h;
-  b->base = malloc(suggested);
-  b->len = b->base ? suggested : 0;
-}
-
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   alarms *a = s->data;
   if (n < 0) {
@@ -321,7 +289,7 @@ static void on_connect(uv_connect_t *req, int status) {
   vigil__mllp_free(&a->rd);
   vigil__mllp_init(&a->rd, 1 << 20);
   uv_tcp_keepalive(a->tcp, 1, a->keepalive_s);
-  uv_read_start((uv_stream_t *)a->tcp, on_alloc, on_read);
+  uv_read_start((uv_stream_t *)a->tcp, vigil__plugin_uv_alloc, on_read);
   publish_link(a);
   next(a);
 }
@@ -430,7 +398,7 @@ static void next(alarms *a) {
   memcpy(copy, a->head_msg, a->head_len);
   w->data = copy;
   uv_buf_t b = uv_buf_init(copy, (unsigned)a->head_len);
-  if (uv_write(w, (uv_stream_t *)a->tcp, &b, 1, on_written) < 0) {
+  if (uv_write(w, (uv_stream_t *)a->tcp, &b, 1, vigil__plugin_uv_written) < 0) {
     free(copy);
     free(w);
     link_down(a, "cannot write");
@@ -455,15 +423,6 @@ static int learn_all(void *ud, const vigil_plugin_event *ev) {
 
 /* ---- settings and life ----------------------------------------------------------------------------- */
 
-static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char **err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (vasprintf(err, fmt, ap) < 0) *err = NULL;
-  va_end(ap);
-  return -2; /* VIGIL_EINVAL */
-}
-
 static unsigned number(json_t *s, const char *key, unsigned dflt) {
   json_t *v = json_object_get(s, key);
   return v ? (unsigned)json_integer_value(v) : dflt;
@@ -471,19 +430,19 @@ static unsigned number(json_t *s, const char *key, unsigned dflt) {
 
 int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, alarms **out, char **err) {
   *out = NULL;
-  if (!json_is_object(s)) return refuse(err, "plugins.hl7.alarms: an object ({ host, port, ... })");
+  if (!json_is_object(s)) return vigil__plugin_refuse(err, "plugins.hl7.alarms: an object ({ host, port, ... })");
   json_t *port = json_object_get(s, "port");
   if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
-    return refuse(err, "plugins.hl7.alarms.port: the alarm manager's MLLP port, 1 to 65535");
+    return vigil__plugin_refuse(err, "plugins.hl7.alarms.port: the alarm manager's MLLP port, 1 to 65535");
   static const char *const texts[] = {"host", "application", "facility", "to_application", "to_facility"};
   for (size_t i = 0; i < 5; i++)
     if (json_object_get(s, texts[i]) && !json_is_string(json_object_get(s, texts[i])))
-      return refuse(err, "plugins.hl7.alarms.%s: text", texts[i]);
+      return vigil__plugin_refuse(err, "plugins.hl7.alarms.%s: text", texts[i]);
   static const char *const numbers[] = {"ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds"};
   for (size_t i = 0; i < 4; i++) {
     json_t *v = json_object_get(s, numbers[i]);
     if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600000))
-      return refuse(err, "plugins.hl7.alarms.%s: a whole number, 1 to 3600000", numbers[i]);
+      return vigil__plugin_refuse(err, "plugins.hl7.alarms.%s: a whole number, 1 to 3600000", numbers[i]);
   }
   alarms *a = calloc(1, sizeof *a);
   if (!a) return -1;
@@ -505,7 +464,7 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   struct sockaddr_storage sa;
   if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&sa) != 0 &&
       uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&sa) != 0) {
-    int rc = refuse(err, "plugins.hl7.alarms.host: '%s' is not an IP address", a->host);
+    int rc = vigil__plugin_refuse(err, "plugins.hl7.alarms.host: '%s' is not an IP address", a->host);
     free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility), free(a);
     return rc;
   }
@@ -515,17 +474,7 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   a->retry.data = a->wait.data = a;
   a->handles = 2;
   /* the cursor: a new site starts now */
-  void *v;
-  size_t len;
-  if (api->kv_get(p, "alarms/cursor", &v, &len) == 0) {
-    char text[32];
-    snprintf(text, sizeof text, "%.*s", (int)(len < 31 ? len : 31), (char *)v);
-    a->cursor = strtoull(text, NULL, 10);
-    api->free(v);
-  } else {
-    a->cursor = api->last_seq(p);
-    save_cursor(a);
-  }
+  a->cursor = vigil__plugin_cursor_open(api, p, "alarms/cursor", api->last_seq(p));
   /* who and where each alert is about: from the whole log once, then as it grows */
   api->events_after(p, 0, learn_all, a);
   int rc = api->subscribe(p, "alert.*", on_event, a);
@@ -549,10 +498,9 @@ void vigil__hl7_alarms_close(alarms *a) {
 }
 
 json_t *vigil__hl7_alarms_status(alarms *a) {
-  uint64_t last = a->api->last_seq(a->p);
   return json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "host", a->host, "port", a->port, "link",
                    a->connected ? "up" : "down", "down_since_ms", (json_int_t)a->down_since_ms, "sent",
                    (json_int_t)a->sent, "acknowledged", (json_int_t)a->acked, "refused", (json_int_t)a->refused,
                    "retries", (json_int_t)a->retries, "cursor", (json_int_t)a->cursor, "backlog",
-                   (json_int_t)(last > a->cursor ? last - a->cursor : 0), "last_error", a->last_error);
+                   (json_int_t)vigil__plugin_backlog(a->api, a->p, a->cursor), "last_error", a->last_error);
 }

@@ -24,6 +24,7 @@
 #include "adt.h"
 #include "alarms.h"
 #include "hl7.h"
+#include "plugin_common/plugin_common.h"
 #include "vigil/plugin.h"
 
 #define HL7_VERSION "1.0.0"
@@ -69,23 +70,9 @@ struct hl7p {
   unsigned long long accepted, duplicates, refused, errors, acks; /* this run */
 };
 
-static void say(hl7p *h, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(hl7p *h, vigil_plugin_log_level level, const char *fmt, ...) {
-  char msg[1200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  h->api->log(h->p, level, msg);
-}
+#define say(h, level, ...) vigil__plugin_say((h)->api, (h)->p, level, __VA_ARGS__)
 
 /* ---- answers -------------------------------------------------------------------------------- */
-
-static void on_written(uv_write_t *w, int status) {
-  (void)status;
-  free(w->data);
-  free(w);
-}
 
 static void conn_close(conn *c);
 
@@ -110,7 +97,7 @@ static void send_ack(conn *c, const hl7_msg *in, const char *code, int err_code,
   }
   w->data = framed;
   uv_buf_t b = uv_buf_init(framed, (unsigned)flen);
-  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, vigil__plugin_uv_written) < 0) {
     free(framed);
     free(w);
     conn_close(c);
@@ -313,12 +300,6 @@ static int on_frame_error(void *ud, const char *why) {
   return 0;
 }
 
-static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *b) {
-  (void)hd;
-  b->base = malloc(suggested);
-  b->len = b->base ? suggested : 0;
-}
-
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   conn *c = s->data;
   if (n < 0) {
@@ -375,7 +356,7 @@ static void on_connection(uv_stream_t *server, int status) {
     conn_close(c);
     return;
   }
-  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  uv_read_start((uv_stream_t *)&c->tcp, vigil__plugin_uv_alloc, on_read);
 }
 
 /* ---- the plugin -------------------------------------------------------------------------------------- */
@@ -417,34 +398,27 @@ static void on_close(void *ud) {
   uv_close((uv_handle_t *)&h->listener, on_listener_closed);
 }
 
-static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char **err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (vasprintf(err, fmt, ap) < 0) *err = NULL;
-  va_end(ap);
-  return -2; /* VIGIL_EINVAL */
-}
-
 static int read_settings(hl7p *h, json_t *s, char **err) {
-  if (!json_is_object(s)) return refuse(err, "plugins.hl7: an object of settings");
+  if (!json_is_object(s)) return vigil__plugin_refuse(err, "plugins.hl7: an object of settings");
   json_t *host = json_object_get(s, "host"), *port = json_object_get(s, "port");
   json_t *app = json_object_get(s, "application"), *fac = json_object_get(s, "facility");
   json_t *max = json_object_get(s, "max_message_bytes"), *wait = json_object_get(s, "ack_timeout_ms");
   json_t *conns = json_object_get(s, "max_connections");
-  if (host && !json_is_string(host)) return refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
+  if (host && !json_is_string(host))
+    return vigil__plugin_refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
   if (!port && !json_object_get(s, "alarms"))
-    return refuse(err, "plugins.hl7: port (patients in, the MLLP listener) or alarms (alarms out), or both");
+    return vigil__plugin_refuse(err,
+                                "plugins.hl7: port (patients in, the MLLP listener) or alarms (alarms out), or both");
   if (port && (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535))
-    return refuse(err, "plugins.hl7.port: the TCP port of the MLLP listener, 1 to 65535 (2575 is HL7's)");
+    return vigil__plugin_refuse(err, "plugins.hl7.port: the TCP port of the MLLP listener, 1 to 65535 (2575 is HL7's)");
   if ((app && !json_is_string(app)) || (fac && !json_is_string(fac)))
-    return refuse(err, "plugins.hl7.application, facility: text (MSH-3, MSH-4 of vigil's ACKs)");
+    return vigil__plugin_refuse(err, "plugins.hl7.application, facility: text (MSH-3, MSH-4 of vigil's ACKs)");
   if (max && (!json_is_integer(max) || json_integer_value(max) < 1024 || json_integer_value(max) > 16 << 20))
-    return refuse(err, "plugins.hl7.max_message_bytes: 1024 to 16777216");
+    return vigil__plugin_refuse(err, "plugins.hl7.max_message_bytes: 1024 to 16777216");
   if (wait && (!json_is_integer(wait) || json_integer_value(wait) < 100 || json_integer_value(wait) > 600000))
-    return refuse(err, "plugins.hl7.ack_timeout_ms: 100 to 600000");
+    return vigil__plugin_refuse(err, "plugins.hl7.ack_timeout_ms: 100 to 600000");
   if (conns && (!json_is_integer(conns) || json_integer_value(conns) < 1 || json_integer_value(conns) > 1000))
-    return refuse(err, "plugins.hl7.max_connections: 1 to 1000");
+    return vigil__plugin_refuse(err, "plugins.hl7.max_connections: 1 to 1000");
   h->host = strdup(host ? json_string_value(host) : "127.0.0.1");
   h->app = strdup(app ? json_string_value(app) : "VIGIL");
   h->facility = strdup(fac ? json_string_value(fac) : "");
@@ -458,8 +432,8 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
 
 static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   if (api->abi_minor < 4 || api->size < offsetof(vigil_api, patient_record) + sizeof api->patient_record)
-    return refuse(err, "the hl7 plugin needs plugin ABI 1.4 (patient_record); this vigil has %u.%u", api->abi_major,
-                  api->abi_minor);
+    return vigil__plugin_refuse(err, "the hl7 plugin needs plugin ABI 1.4 (patient_record); this vigil has %u.%u",
+                                api->abi_major, api->abi_minor);
   hl7p *h = calloc(1, sizeof *h);
   json_t *s = json_loads(api->settings(p), 0, NULL);
   if (!h || !s) {
@@ -501,10 +475,10 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   struct sockaddr_storage sa;
   if (uv_ip4_addr(h->host, h->port, (struct sockaddr_in *)&sa) != 0 &&
       uv_ip6_addr(h->host, h->port, (struct sockaddr_in6 *)&sa) != 0)
-    return refuse(err, "plugins.hl7.host: '%s' is not an IP address", h->host);
+    return vigil__plugin_refuse(err, "plugins.hl7.host: '%s' is not an IP address", h->host);
   if ((rc = uv_tcp_bind(&h->listener, (struct sockaddr *)&sa, 0)) < 0 ||
       (rc = uv_listen((uv_stream_t *)&h->listener, 64, on_connection)) < 0)
-    return refuse(err, "cannot listen for MLLP on %s:%d: %s", h->host, h->port, uv_strerror(rc));
+    return vigil__plugin_refuse(err, "cannot listen for MLLP on %s:%d: %s", h->host, h->port, uv_strerror(rc));
   if ((rc = api->subscribe(p, "patient.*", on_patient_event, h)) < 0) return rc;
   if ((rc = api->on_status(p, status, h)) < 0) return rc;
   say(h, VIGIL_PLUGIN_LOG_INFO, "MLLP listener on %s:%d (HL7 v2 ADT A01, A04, A08, A40)", h->host, h->port);

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plugin_common/plugin_common.h"
 #include "vigil/plugin.h"
 
 #define JSONL_VERSION "1.0.0"
@@ -35,8 +36,7 @@ typedef struct jsonl {
   vigil_plugin *p;
   const vigil_api *api;
   char *path;
-  char **types;
-  size_t n_types;
+  vigil__plugin_types types;
   vigil_filter *where;
   char *where_name;
   uint64_t where_skipped, where_errors;
@@ -48,27 +48,9 @@ typedef struct jsonl {
   uint64_t lines, rotations, errors;
 } jsonl;
 
-static void say(jsonl *j, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(jsonl *j, vigil_plugin_log_level level, const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  j->api->log(j->p, level, msg);
-}
+#define say(j, level, ...) vigil__plugin_say((j)->api, (j)->p, level, __VA_ARGS__)
 
-static int wanted(const jsonl *j, const char *type) {
-  for (size_t i = 0; i < j->n_types; i++)
-    if (j->api->type_matches(j->p, j->types[i], type) == 1) return 1;
-  return 0;
-}
-
-static void save_cursor(jsonl *j) {
-  char text[32];
-  int n = snprintf(text, sizeof text, "%llu", (unsigned long long)j->last);
-  j->api->kv_put(j->p, "cursor", text, (size_t)n);
-}
+static void save_cursor(jsonl *j) { vigil__plugin_cursor_save(j->api, j->p, "cursor", j->last); }
 
 static void publish_metrics(jsonl *j) {
   j->api->metric_set(j->p, "lines_total", "counter", "Lines appended, this run.", NULL, (double)j->lines);
@@ -151,7 +133,7 @@ static void rotate(jsonl *j) {
 }
 
 static int append(jsonl *j, const vigil_plugin_event *ev) {
-  if (ev->seq <= j->last || !wanted(j, ev->type)) return 0;
+  if (ev->seq <= j->last || !vigil__plugin_types_wanted(&j->types, j->api, j->p, ev->type)) return 0;
   if (j->where) {
     int match = j->api->filter_test(j->where, ev, NULL, 0);
     if (match == 0) {
@@ -216,9 +198,7 @@ static char *status(void *ud) {
 static void free_all(jsonl *j) {
   j->api->filter_close(j->where);
   free(j->where_name);
-  for (size_t i = 0; i < j->n_types; i++)
-    free(j->types[i]);
-  free(j->types);
+  vigil__plugin_types_free(&j->types);
   free(j->path);
   free(j);
 }
@@ -233,48 +213,26 @@ static void on_close(void *ud) {
   free_all(j);
 }
 
-static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char **err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (vasprintf(err, fmt, ap) < 0) *err = NULL;
-  va_end(ap);
-  return -2; /* VIGIL_EINVAL */
-}
-
 static int read_settings(jsonl *j, json_t *s, char **err) {
   const char *path = json_string_value(json_object_get(s, "path"));
-  if (!path || !*path) return refuse(err, "plugins.jsonl.path: want the file to append to");
+  if (!path || !*path) return vigil__plugin_refuse(err, "plugins.jsonl.path: want the file to append to");
   if (!(j->path = strdup(path))) return -1;
   json_t *max = json_object_get(s, "max_bytes"), *keep = json_object_get(s, "keep"), *sync = json_object_get(s, "sync");
   j->max_bytes = max ? (long long)json_number_value(max) : 100LL << 20;
   j->keep = keep ? (int)json_integer_value(keep) : 5;
-  if (j->max_bytes < 4096) return refuse(err, "plugins.jsonl.max_bytes: want at least 4096 (default 100 MiB)");
-  if (j->keep < 1 || j->keep > 1000) return refuse(err, "plugins.jsonl.keep: want 1 to 1000 rotated files (default 5)");
-  if (sync && !json_is_boolean(sync)) return refuse(err, "plugins.jsonl.sync: want true or false");
+  if (j->max_bytes < 4096)
+    return vigil__plugin_refuse(err, "plugins.jsonl.max_bytes: want at least 4096 (default 100 MiB)");
+  if (j->keep < 1 || j->keep > 1000)
+    return vigil__plugin_refuse(err, "plugins.jsonl.keep: want 1 to 1000 rotated files (default 5)");
+  if (sync && !json_is_boolean(sync)) return vigil__plugin_refuse(err, "plugins.jsonl.sync: want true or false");
   j->sync = json_is_true(sync);
-  const char *start = json_string_value(json_object_get(s, "start"));
-  if (start && strcmp(start, "now") && strcmp(start, "beginning"))
-    return refuse(err, "plugins.jsonl.start: \"now\" (the default) or \"beginning\" of the log, not '%s'", start);
-  j->from_beginning = start && !strcmp(start, "beginning");
-  json_t *types = json_object_get(s, "types");
-  size_t n = !types ? 1 : json_is_string(types) ? 1 : json_is_array(types) ? json_array_size(types) : 0;
-  if (!n) return refuse(err, "plugins.jsonl.types: a pattern (\"alert.*\") or a list of them");
-  if (!(j->types = calloc(n, sizeof *j->types))) return -1;
-  for (size_t i = 0; i < n; i++) {
-    json_t *v = !types ? NULL : json_is_string(types) ? types : json_array_get(types, i);
-    const char *t = v ? json_string_value(v) : "*";
-    if (!t) return refuse(err, "plugins.jsonl.types[%zu] is not text", i + 1);
-    if (!(j->types[j->n_types++] = strdup(t))) return -1;
-  }
+  int rc = vigil__plugin_start_read(json_object_get(s, "start"), "plugins.jsonl.start", &j->from_beginning, err);
+  if (rc < 0 ||
+      (rc = vigil__plugin_types_read(&j->types, json_object_get(s, "types"), "*", "plugins.jsonl.types", err)) < 0)
+    return rc;
   json_t *where = json_object_get(s, "where");
   if (!where) return 0;
-  if (!json_is_string(where) || !(j->where_name = strdup(json_string_value(where))))
-    return json_is_string(where) ? -1 : refuse(err, "plugins.jsonl.where names a Lua file of plugin_dir, without .lua");
-  char why[1024];
-  if (j->api->filter_open(j->p, j->where_name, &j->where, why, sizeof why) < 0)
-    return refuse(err, "plugins.jsonl.where: %s", why);
-  return 0;
+  return vigil__plugin_where_open(j->api, j->p, where, "plugins.jsonl.where", &j->where_name, &j->where, err);
 }
 
 static int init(vigil_plugin *p, const vigil_api *api, char **err) {
@@ -294,13 +252,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     free_all(j);
     return rc;
   }
-  void *val;
-  size_t len;
-  int known = api->kv_get(p, "cursor", &val, &len) == 0;
-  if (known) {
-    j->last = strtoull(val, NULL, 10);
-    api->free(val);
-  }
+  int known = vigil__plugin_cursor_load(api, p, "cursor", &j->last);
   if ((rc = open_file(j, err)) < 0) {
     free_all(j);
     return rc;
@@ -313,9 +265,9 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   }
   /* What the log holds beyond the file's end (vigil stopped, crashed, or the plugin is new). */
   if ((rc = api->events_after(p, j->last, catch_up, j)) < 0) return rc;
-  for (size_t i = 0; i < j->n_types && rc == 0; i++)
-    if ((rc = api->subscribe(p, j->types[i], on_event, j)) < 0)
-      refuse(err, "plugins.jsonl.types: '%s' matches no event type", j->types[i]);
+  for (size_t i = 0; i < j->types.n && rc == 0; i++)
+    if ((rc = api->subscribe(p, j->types.pattern[i], on_event, j)) < 0)
+      vigil__plugin_refuse(err, "plugins.jsonl.types: '%s' matches no event type", j->types.pattern[i]);
   if (rc == 0) rc = api->on_status(p, status, j);
   publish_metrics(j);
   return rc;

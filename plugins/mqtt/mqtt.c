@@ -44,6 +44,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "plugin_common/plugin_common.h"
 #include "vigil/plugin.h"
 
 #define MQTT_VERSION "1.0.0"
@@ -62,8 +63,7 @@ typedef struct mqtt {
   struct mosquitto *m;
   char *host, *site, *prefix, *client_id;
   int port, keepalive;
-  char **types;
-  size_t n_types;
+  vigil__plugin_types types;
   vigil_filter *where;
   char *where_name;
   double retry_min_ms, retry_max_ms, retry_ms;
@@ -83,21 +83,7 @@ typedef struct mqtt {
   char detail[200]; /* why the last attempt failed, in libmosquitto's words (TLS) or the broker's (CONNACK) */
 } mqtt;
 
-static void say(mqtt *q, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(mqtt *q, vigil_plugin_log_level level, const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  q->api->log(q->p, level, msg);
-}
-
-static int wanted(const mqtt *q, const char *type) {
-  for (size_t i = 0; i < q->n_types; i++)
-    if (q->api->type_matches(q->p, q->types[i], type) == 1) return 1;
-  return 0;
-}
+#define say(q, level, ...) vigil__plugin_say((q)->api, (q)->p, level, __VA_ARGS__)
 
 static void publish_metrics(mqtt *q) {
   q->api->metric_set(q->p, "connected", "gauge", "1 while connected to the broker.", NULL, q->connected);
@@ -107,16 +93,11 @@ static void publish_metrics(mqtt *q) {
                      (double)q->acked);
   q->api->metric_set(q->p, "reconnects_total", "counter", "Connections lost and tried again, this run.", NULL,
                      (double)q->reconnects);
-  uint64_t last = q->api->last_seq(q->p);
   q->api->metric_set(q->p, "backlog_events", "gauge", "Events after the cursor (an upper bound of what is unsent).",
-                     NULL, (double)(last > q->cursor ? last - q->cursor : 0));
+                     NULL, (double)vigil__plugin_backlog(q->api, q->p, q->cursor));
 }
 
-static void save_cursor(mqtt *q) {
-  char text[32];
-  int n = snprintf(text, sizeof text, "%llu", (unsigned long long)q->cursor);
-  q->api->kv_put(q->p, "cursor", text, (size_t)n);
-}
+static void save_cursor(mqtt *q) { vigil__plugin_cursor_save(q->api, q->p, "cursor", q->cursor); }
 
 /* ---- the socket on the loop ---------------------------------------------------------- */
 
@@ -285,7 +266,8 @@ static int publish_one(void *ud, const vigil_plugin_event *ev) {
   mqtt *q = ud;
   if (q->n_window == WINDOW || !q->connected) return 1;
   q->sent = ev->seq;
-  if (!wanted(q, ev->type) || (q->where && q->api->filter_test(q->where, ev, NULL, 0) == 0)) {
+  if (!vigil__plugin_types_wanted(&q->types, q->api, q->p, ev->type) ||
+      (q->where && q->api->filter_test(q->where, ev, NULL, 0) == 0)) {
     /* Not for the broker; it counts as done once everything before it is. */
     q->window[q->n_window++] = (inflight){.mid = -1, .seq = ev->seq, .acked = 1};
     return 0;
@@ -384,9 +366,7 @@ static char *status(void *ud) {
 
 static void free_all(mqtt *q) {
   if (q->m) mosquitto_destroy(q->m);
-  for (size_t i = 0; i < q->n_types; i++)
-    free(q->types[i]);
-  free(q->types);
+  vigil__plugin_types_free(&q->types);
   free(q->host), free(q->site), free(q->prefix), free(q->client_id), free(q->where_name);
   free(q);
   mosquitto_lib_cleanup();
@@ -422,15 +402,6 @@ static void on_close(void *ud) {
   uv_close((uv_handle_t *)&q->reconnect, on_timer_closed);
 }
 
-static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char **err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (vasprintf(err, fmt, ap) < 0) *err = NULL;
-  va_end(ap);
-  return -2; /* VIGIL_EINVAL */
-}
-
 /* ---- TLS settings ------------------------------------------------------------------- */
 
 /* NULL when path is a regular file vigil can read; otherwise why not. An
@@ -458,9 +429,10 @@ static int tls_file(json_t *tls, const char *key, int is_key, const char **out, 
   json_t *v = json_object_get(tls, key);
   *out = NULL;
   if (!v) return 0;
-  if (!json_is_string(v) || !*json_string_value(v)) return refuse(err, "plugins.mqtt.tls.%s: a file name (PEM)", key);
+  if (!json_is_string(v) || !*json_string_value(v))
+    return vigil__plugin_refuse(err, "plugins.mqtt.tls.%s: a file name (PEM)", key);
   const char *why = unreadable(json_string_value(v), is_key);
-  if (why) return refuse(err, "plugins.mqtt.tls.%s: cannot read %s: %s", key, json_string_value(v), why);
+  if (why) return vigil__plugin_refuse(err, "plugins.mqtt.tls.%s: cannot read %s: %s", key, json_string_value(v), why);
   *out = json_string_value(v);
   return 0;
 }
@@ -482,8 +454,8 @@ static int read_tls(mqtt *q, json_t *s, int has_username, char **err) {
   }
   if (json_is_array(tls) && json_array_size(tls) == 0) tls = NULL; /* tls = {} */
   if (tls && !json_is_object(tls))
-    return refuse(err,
-                  "plugins.mqtt.tls: a table { ca_file = \"...\", cert_file = ..., key_file = ..., insecure = false }");
+    return vigil__plugin_refuse(
+        err, "plugins.mqtt.tls: a table { ca_file = \"...\", cert_file = ..., key_file = ..., insecure = false }");
   const char *key;
   json_t *v;
   json_object_foreach(tls, key, v) {
@@ -491,25 +463,30 @@ static int read_tls(mqtt *q, json_t *s, int has_username, char **err) {
     while (i < sizeof known / sizeof *known && strcmp(key, known[i]))
       i++;
     if (i == sizeof known / sizeof *known)
-      return refuse(err, "plugins.mqtt.tls.%s: not a setting (ca_file, cert_file, key_file, insecure)", key);
+      return vigil__plugin_refuse(err, "plugins.mqtt.tls.%s: not a setting (ca_file, cert_file, key_file, insecure)",
+                                  key);
   }
   const char *ca, *cert, *pkey;
   int rc;
   if ((rc = tls_file(tls, "ca_file", 0, &ca, err)) < 0 || (rc = tls_file(tls, "cert_file", 0, &cert, err)) < 0 ||
       (rc = tls_file(tls, "key_file", 1, &pkey, err)) < 0)
     return rc;
-  if (!ca) return refuse(err, "plugins.mqtt.tls.ca_file: required, the CA certificate (PEM) that signed the broker's");
+  if (!ca)
+    return vigil__plugin_refuse(
+        err, "plugins.mqtt.tls.ca_file: required, the CA certificate (PEM) that signed the broker's");
   if (!cert != !pkey)
-    return refuse(err, "plugins.mqtt.tls.%s: required with %s (the client's certificate and its key go together)",
-                  cert ? "key_file" : "cert_file", cert ? "cert_file" : "key_file");
+    return vigil__plugin_refuse(
+        err, "plugins.mqtt.tls.%s: required with %s (the client's certificate and its key go together)",
+        cert ? "key_file" : "cert_file", cert ? "cert_file" : "key_file");
   json_t *insecure = json_object_get(tls, "insecure");
-  if (insecure && !json_is_boolean(insecure)) return refuse(err, "plugins.mqtt.tls.insecure: true or false");
+  if (insecure && !json_is_boolean(insecure))
+    return vigil__plugin_refuse(err, "plugins.mqtt.tls.insecure: true or false");
   if (mosquitto_tls_set(q->m, ca, NULL, cert, pkey, no_passphrase) != MOSQ_ERR_SUCCESS ||
       mosquitto_tls_opts_set(q->m, 1, NULL, NULL) != MOSQ_ERR_SUCCESS)
-    return refuse(err, "plugins.mqtt.tls: refused by libmosquitto");
+    return vigil__plugin_refuse(err, "plugins.mqtt.tls: refused by libmosquitto");
   if (json_is_true(insecure)) {
     if (mosquitto_tls_insecure_set(q->m, true) != MOSQ_ERR_SUCCESS)
-      return refuse(err, "plugins.mqtt.tls.insecure: refused by libmosquitto");
+      return vigil__plugin_refuse(err, "plugins.mqtt.tls.insecure: refused by libmosquitto");
     say(q, VIGIL_PLUGIN_LOG_WARN,
         "plugins.mqtt.tls.insecure: the broker's certificate is not checked against the name %s; any certificate "
         "from %s passes",
@@ -532,11 +509,13 @@ static int read_settings(mqtt *q, json_t *s, char **err) {
   q->port = port ? (int)json_integer_value(port) : json_object_get(s, "tls") ? 8883 : 1883;
   q->keepalive = keepalive ? (int)json_integer_value(keepalive) : 30;
   if (q->port <= 0 || q->port > 65535)
-    return refuse(err, "plugins.mqtt.port: want 1 to 65535 (default 1883, 8883 with tls)");
-  if (q->keepalive < 5 || q->keepalive > 3600) return refuse(err, "plugins.mqtt.keepalive: want 5 to 3600 seconds");
-  if (site && !topic_safe(site)) return refuse(err, "plugins.mqtt.site: one topic level, without '/', '+' or '#'");
+    return vigil__plugin_refuse(err, "plugins.mqtt.port: want 1 to 65535 (default 1883, 8883 with tls)");
+  if (q->keepalive < 5 || q->keepalive > 3600)
+    return vigil__plugin_refuse(err, "plugins.mqtt.keepalive: want 5 to 3600 seconds");
+  if (site && !topic_safe(site))
+    return vigil__plugin_refuse(err, "plugins.mqtt.site: one topic level, without '/', '+' or '#'");
   if (prefix && (!*prefix || strpbrk(prefix, "+#")))
-    return refuse(err, "plugins.mqtt.prefix: a topic without '+' or '#' (default vigil/v1)");
+    return vigil__plugin_refuse(err, "plugins.mqtt.prefix: a topic without '+' or '#' (default vigil/v1)");
   if (!(q->host = strdup(host ? host : "127.0.0.1")) || !(q->site = strdup(site ? site : "vigil")) ||
       !(q->prefix = strdup(prefix ? prefix : "vigil/v1")))
     return -1;
@@ -549,32 +528,22 @@ static int read_settings(mqtt *q, json_t *s, char **err) {
   q->retry_min_ms = (rmin ? json_number_value(rmin) : 1) * 1000;
   q->retry_max_ms = (rmax ? json_number_value(rmax) : 60) * 1000;
   if (!(q->retry_min_ms > 0) || q->retry_max_ms < q->retry_min_ms)
-    return refuse(err, "plugins.mqtt.retry_min, retry_max: seconds, 0 < retry_min <= retry_max");
-  json_t *types = json_object_get(s, "types");
-  size_t n = !types ? 1 : json_is_string(types) ? 1 : json_is_array(types) ? json_array_size(types) : 0;
-  if (!n) return refuse(err, "plugins.mqtt.types: a pattern (\"alert.*\") or a list of them");
-  if (!(q->types = calloc(n, sizeof *q->types))) return -1;
-  for (size_t i = 0; i < n; i++) {
-    json_t *v = !types ? NULL : json_is_string(types) ? types : json_array_get(types, i);
-    const char *t = v ? json_string_value(v) : "alert.*";
-    if (!t || q->api->type_matches(q->p, t, "alert.raised") < 0)
-      return refuse(err, "plugins.mqtt.types[%zu]: not a pattern of event types", i + 1);
-    if (!(q->types[q->n_types++] = strdup(t))) return -1;
-  }
+    return vigil__plugin_refuse(err, "plugins.mqtt.retry_min, retry_max: seconds, 0 < retry_min <= retry_max");
+  int rc = vigil__plugin_types_read(&q->types, json_object_get(s, "types"), "alert.*", "plugins.mqtt.types", err);
+  if (rc < 0) return rc;
+  for (size_t i = 0; i < q->types.n; i++)
+    if (q->api->type_matches(q->p, q->types.pattern[i], "alert.raised") < 0)
+      return vigil__plugin_refuse(err, "plugins.mqtt.types[%zu]: not a pattern of event types", i + 1);
   const char *user = json_string_value(json_object_get(s, "username"));
   const char *pass = json_string_value(json_object_get(s, "password"));
   json_t *where = json_object_get(s, "where");
-  if (where) {
-    if (!json_is_string(where)) return refuse(err, "plugins.mqtt.where names a Lua file of plugin_dir, without .lua");
-    if (!(q->where_name = strdup(json_string_value(where)))) return -1;
-    char why[1024];
-    if (q->api->filter_open(q->p, q->where_name, &q->where, why, sizeof why) < 0)
-      return refuse(err, "plugins.mqtt.where: %s", why);
-  }
+  if (where &&
+      (rc = vigil__plugin_where_open(q->api, q->p, where, "plugins.mqtt.where", &q->where_name, &q->where, err)) < 0)
+    return rc;
   q->m = mosquitto_new(q->client_id, true, q);
-  if (!q->m) return refuse(err, "cannot make an MQTT client (out of memory?)");
+  if (!q->m) return vigil__plugin_refuse(err, "cannot make an MQTT client (out of memory?)");
   if (user && mosquitto_username_pw_set(q->m, user, pass) != MOSQ_ERR_SUCCESS)
-    return refuse(err, "plugins.mqtt.username: refused by libmosquitto");
+    return vigil__plugin_refuse(err, "plugins.mqtt.username: refused by libmosquitto");
   return read_tls(q, s, user != NULL, err);
 }
 
@@ -609,18 +578,10 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     on_close(q);
     return rc;
   }
-  void *val;
-  size_t len;
-  if (api->kv_get(p, "cursor", &val, &len) == 0) {
-    q->cursor = strtoull(val, NULL, 10);
-    api->free(val);
-  } else {
-    q->cursor = api->last_seq(p); /* a new site starts now */
-    save_cursor(q);
-  }
+  q->cursor = vigil__plugin_cursor_open(api, p, "cursor", api->last_seq(p)); /* a new site starts now */
   q->sent = q->cursor;
-  for (size_t i = 0; i < q->n_types && rc == 0; i++)
-    rc = api->subscribe(p, q->types[i], on_event, q);
+  for (size_t i = 0; i < q->types.n && rc == 0; i++)
+    rc = api->subscribe(p, q->types.pattern[i], on_event, q);
   /* The state changes with alerts and with visits that end. */
   if (rc == 0) rc = api->subscribe(p, "alert.*", on_event, q);
   if (rc == 0) rc = api->subscribe(p, "visit.*", on_event, q);

@@ -33,6 +33,7 @@
 #include <sys/time.h>
 #include <uv.h>
 
+#include "plugin_common/plugin_common.h"
 #include "poster.h"
 #include "sign.h"
 #include "vigil/plugin.h"
@@ -48,8 +49,7 @@ typedef struct endpoint {
   char *name, *url;
   unsigned char *key;
   size_t keylen;
-  char **types;
-  size_t n_types;
+  vigil__plugin_types types;
   long timeout_ms;
   vigil_filter *where; /* NULL: every event of its types */
   char *where_name;
@@ -90,20 +90,10 @@ static int64_t wall_ms(void) {
   return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static void say(webhook *w, vigil_plugin_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(webhook *w, vigil_plugin_log_level level, const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  w->api->log(w->p, level, msg);
-}
+#define say(w, level, ...) vigil__plugin_say((w)->api, (w)->p, level, __VA_ARGS__)
 
 static int wanted(const endpoint *ep, const char *type) {
-  for (size_t i = 0; i < ep->n_types; i++)
-    if (ep->w->api->type_matches(ep->w->p, ep->types[i], type) == 1) return 1;
-  return 0;
+  return vigil__plugin_types_wanted(&ep->types, ep->w->api, ep->w->p, type);
 }
 
 /* ---- what is kept in the store ----------------------------------------------------- */
@@ -113,10 +103,9 @@ static void key_of(char *out, size_t len, const char *what, const endpoint *ep) 
 }
 
 static int save_cursor(endpoint *ep) {
-  char key[128], val[32];
+  char key[128];
   key_of(key, sizeof key, "cursor", ep);
-  int n = snprintf(val, sizeof val, "%llu", (unsigned long long)ep->cursor);
-  return ep->w->api->kv_put(ep->w->p, key, val, (size_t)n);
+  return vigil__plugin_cursor_save(ep->w->api, ep->w->p, key, ep->cursor);
 }
 
 static void save_retry(endpoint *ep) {
@@ -140,15 +129,9 @@ static void load_state(endpoint *ep, uint64_t start) {
   void *val;
   size_t len;
   key_of(key, sizeof key, "cursor", ep);
-  if (w->api->kv_get(w->p, key, &val, &len) == 0) {
-    ep->cursor = strtoull(val, NULL, 10);
-    w->api->free(val);
-  } else {
-    /* A new endpoint starts where the log is now (or at its beginning, if
-     * the settings ask), and remembers that at once. */
-    ep->cursor = start;
-    save_cursor(ep);
-  }
+  /* A new endpoint starts where the log is now (or at its beginning, if
+   * the settings ask), and remembers that at once. */
+  ep->cursor = vigil__plugin_cursor_open(w->api, w->p, key, start);
   key_of(key, sizeof key, "retry", ep);
   if (w->api->kv_get(w->p, key, &val, &len) == 0) {
     json_t *j = json_loadb(val, len, 0, NULL);
@@ -186,8 +169,7 @@ static void publish_metrics(endpoint *ep) {
   webhook *w = ep->w;
   char labels[160];
   snprintf(labels, sizeof labels, "endpoint=\"%s\"", ep->name);
-  uint64_t last = w->api->last_seq(w->p);
-  ep->backlog = last > ep->cursor ? last - ep->cursor : 0;
+  ep->backlog = vigil__plugin_backlog(w->api, w->p, ep->cursor);
   w->api->metric_set(w->p, "delivered_total", "counter", "Events delivered (a 2xx answer), this run.", labels,
                      (double)ep->delivered);
   w->api->metric_set(w->p, "failed_attempts_total", "counter", "Sends that failed and will be retried, this run.",
@@ -316,10 +298,7 @@ static void on_sent(void *ud, long status, const char *error) {
   }
   save_retry(ep);
   /* 1 s, 2 s, 4 s ... up to an hour between attempts (by default). */
-  double delay = w->retry_min_ms;
-  for (uint32_t i = 1; i < ep->attempts && delay < w->retry_max_ms; i++)
-    delay *= 2;
-  if (delay > w->retry_max_ms) delay = w->retry_max_ms;
+  double delay = vigil__plugin_backoff_ms(w->retry_min_ms, w->retry_max_ms, ep->attempts);
   ep->next_try_ms = now + (int64_t)delay;
   if (ep->attempts == 1 || ep->attempts % 10 == 0)
     say(w, VIGIL_PLUGIN_LOG_WARN, "%s: event %llu not delivered (%s); attempt %u, next in %.1f s", ep->name,
@@ -414,8 +393,8 @@ static char *status(void *ud) {
   for (size_t i = 0; i < w->n_eps; i++) {
     endpoint *ep = &w->eps[i];
     json_t *types = json_array();
-    for (size_t t = 0; t < ep->n_types; t++)
-      json_array_append_new(types, json_string(ep->types[t]));
+    for (size_t t = 0; t < ep->types.n; t++)
+      json_array_append_new(types, json_string(ep->types.pattern[t]));
     char url[512];
     shown_url(ep->url, url, sizeof url);
     json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:i, s:I, s:I, s:I}", "name", ep->name, "url", url, "types",
@@ -451,9 +430,7 @@ static void free_all(webhook *w) {
   for (size_t i = 0; i < w->n_eps; i++) {
     endpoint *ep = &w->eps[i];
     free(ep->name), free(ep->url), free(ep->key), free(ep->head_json), free(ep->where_name);
-    for (size_t t = 0; t < ep->n_types; t++)
-      free(ep->types[t]);
-    free(ep->types);
+    vigil__plugin_types_free(&ep->types);
   }
   free(w->eps);
   free(w);
@@ -488,17 +465,6 @@ static void on_close(void *ud) {
   poster_close(w->poster, on_poster_closed, w);
 }
 
-static int refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char **err, const char *fmt, ...) {
-  char msg[1536];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  *err = strdup(msg);
-  return -2; /* VIGIL_EINVAL */
-}
-
 static int valid_name(const char *s) {
   if (!s || !*s || strlen(s) > 64) return 0;
   for (; *s; s++)
@@ -514,7 +480,7 @@ static int seconds(json_t *s, const char *key, double dflt, double *out_ms, char
     return 0;
   }
   if (!json_is_number(v) || !(json_number_value(v) > 0))
-    return refuse(err, "plugins.webhook.%s: want a number of seconds above 0", key);
+    return vigil__plugin_refuse(err, "plugins.webhook.%s: want a number of seconds above 0", key);
   *out_ms = json_number_value(v) * 1000;
   return 0;
 }
@@ -524,18 +490,18 @@ static int read_where(webhook *w, json_t *e, size_t i, endpoint *ep, char **err)
   json_t *where = json_object_get(e, "where"), *policy = json_object_get(e, "where_error");
   if (!where && !policy) return 0;
   if (!json_is_string(where))
-    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where names a Lua file of plugin_dir, without .lua", i + 1,
-                  ep->name);
+    return vigil__plugin_refuse(
+        err, "plugins.webhook.endpoints[%zu] (%s): where names a Lua file of plugin_dir, without .lua", i + 1,
+        ep->name);
   const char *on_error = policy ? json_string_value(policy) : "send";
   if (!on_error || (strcmp(on_error, "send") && strcmp(on_error, "dead_letter")))
-    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where_error is \"send\" (the default) or \"dead_letter\"",
-                  i + 1, ep->name);
+    return vigil__plugin_refuse(
+        err, "plugins.webhook.endpoints[%zu] (%s): where_error is \"send\" (the default) or \"dead_letter\"", i + 1,
+        ep->name);
   ep->where_dead_letter = !strcmp(on_error, "dead_letter");
-  if (!(ep->where_name = strdup(json_string_value(where)))) return -1;
-  char why[1024];
-  int rc = w->api->filter_open(w->p, ep->where_name, &ep->where, why, sizeof why);
-  if (rc < 0) return refuse(err, "plugins.webhook.endpoints[%zu] (%s): where: %s", i + 1, ep->name, why);
-  return 0;
+  char setting[160];
+  snprintf(setting, sizeof setting, "plugins.webhook.endpoints[%zu] (%s): where", i + 1, ep->name);
+  return vigil__plugin_where_open(w->api, w->p, where, setting, &ep->where_name, &ep->where, err);
 }
 
 static int read_endpoint(webhook *w, json_t *e, size_t i, endpoint *ep, char **err) {
@@ -543,37 +509,32 @@ static int read_endpoint(webhook *w, json_t *e, size_t i, endpoint *ep, char **e
   const char *url = json_string_value(json_object_get(e, "url"));
   const char *secret = json_string_value(json_object_get(e, "secret"));
   if (!valid_name(name))
-    return refuse(err,
-                  "plugins.webhook.endpoints[%zu]: want a name (a-z, digits, '_', '-'): it keys the endpoint's "
-                  "cursor, so it must not change",
-                  i + 1);
+    return vigil__plugin_refuse(
+        err,
+        "plugins.webhook.endpoints[%zu]: want a name (a-z, digits, '_', '-'): it keys the endpoint's "
+        "cursor, so it must not change",
+        i + 1);
   for (size_t k = 0; k < i; k++)
     if (!strcmp(w->eps[k].name, name))
-      return refuse(err, "plugins.webhook.endpoints[%zu]: a second endpoint named '%s'", i + 1, name);
+      return vigil__plugin_refuse(err, "plugins.webhook.endpoints[%zu]: a second endpoint named '%s'", i + 1, name);
   if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
-    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): want a url starting with https:// or http://", i + 1,
-                  name);
+    return vigil__plugin_refuse(
+        err, "plugins.webhook.endpoints[%zu] (%s): want a url starting with https:// or http://", i + 1, name);
   if (!secret)
-    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): want a secret: webhooks are signed", i + 1, name);
+    return vigil__plugin_refuse(err, "plugins.webhook.endpoints[%zu] (%s): want a secret: webhooks are signed", i + 1,
+                                name);
   ep->w = w;
   if (!(ep->name = strdup(name)) || !(ep->url = strdup(url))) return -1;
   if (webhook_secret_key(secret, &ep->key, &ep->keylen) < 0)
-    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): the secret after whsec_ is not base64", i + 1, name);
+    return vigil__plugin_refuse(err, "plugins.webhook.endpoints[%zu] (%s): the secret after whsec_ is not base64",
+                                i + 1, name);
   if (ep->keylen < 16)
-    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): the secret is %zu bytes; want at least 16", i + 1, name,
-                  ep->keylen);
-  json_t *types = json_object_get(e, "types");
-  size_t n = !types ? 1 : json_is_string(types) ? 1 : json_is_array(types) ? json_array_size(types) : 0;
-  if (!n)
-    return refuse(err, "plugins.webhook.endpoints[%zu] (%s): types is a pattern (\"alert.*\") or a list of them", i + 1,
-                  name);
-  if (!(ep->types = calloc(n, sizeof *ep->types))) return -1;
-  for (size_t t = 0; t < n; t++) {
-    json_t *v = !types ? NULL : json_is_string(types) ? types : json_array_get(types, t);
-    const char *pattern = v ? json_string_value(v) : "*";
-    if (!pattern) return refuse(err, "plugins.webhook.endpoints[%zu] (%s): types[%zu] is not text", i + 1, name, t + 1);
-    if (!(ep->types[ep->n_types++] = strdup(pattern))) return -1;
-  }
+    return vigil__plugin_refuse(err, "plugins.webhook.endpoints[%zu] (%s): the secret is %zu bytes; want at least 16",
+                                i + 1, name, ep->keylen);
+  char setting[160];
+  snprintf(setting, sizeof setting, "plugins.webhook.endpoints[%zu] (%s): types", i + 1, name);
+  int rc = vigil__plugin_types_read(&ep->types, json_object_get(e, "types"), "*", setting, err);
+  if (rc < 0) return rc;
   double timeout_ms;
   if (seconds(e, "timeout", 10, &timeout_ms, err) < 0) return -2;
   ep->timeout_ms = (long)timeout_ms;
@@ -581,8 +542,8 @@ static int read_endpoint(webhook *w, json_t *e, size_t i, endpoint *ep, char **e
 }
 
 static int init(vigil_plugin *p, const vigil_api *api, char **err) {
-  if (sodium_init() < 0) return refuse(err, "libsodium cannot start");
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return refuse(err, "libcurl cannot start");
+  if (sodium_init() < 0) return vigil__plugin_refuse(err, "libsodium cannot start");
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return vigil__plugin_refuse(err, "libcurl cannot start");
   webhook *w = calloc(1, sizeof *w);
   json_t *s = json_loads(api->settings(p), 0, NULL);
   if (!w || !s) {
@@ -595,13 +556,15 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   w->api = api;
   int rc = 0;
   json_t *list = json_object_get(s, "endpoints");
-  const char *start = json_string_value(json_object_get(s, "start"));
+  json_t *start = json_object_get(s, "start");
+  int from_beginning = 0;
   size_t n = json_array_size(list);
   if (!json_is_array(list) || !n || n > MAX_ENDPOINTS)
-    rc = refuse(err, "plugins.webhook: want endpoints = { { name = ..., url = ..., secret = ... }, ... } (1 to %d)",
-                MAX_ENDPOINTS);
-  else if (start && strcmp(start, "now") && strcmp(start, "beginning"))
-    rc = refuse(err, "plugins.webhook.start: \"now\" (the default) or \"beginning\" of the log, not '%s'", start);
+    rc = vigil__plugin_refuse(
+        err, "plugins.webhook: want endpoints = { { name = ..., url = ..., secret = ... }, ... } (1 to %d)",
+        MAX_ENDPOINTS);
+  else if (vigil__plugin_start_read(start, "plugins.webhook.start", &from_beginning, err) < 0)
+    rc = -2;
   else if (seconds(s, "retry_for", 86400, &w->retry_for_ms, err) < 0 ||
            seconds(s, "retry_min", 1, &w->retry_min_ms, err) < 0 ||
            seconds(s, "retry_max", 3600, &w->retry_max_ms, err) < 0)
@@ -612,8 +575,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     rc = read_endpoint(w, json_array_get(list, i), i, &w->eps[i], err);
     w->n_eps = i + 1;
   }
-  int from_beginning = start && !strcmp(start, "beginning");
-  json_decref(s); /* start pointed into it */
+  json_decref(s);
   if (rc == 0 && !(w->poster = poster_new(api->loop(p)))) rc = -1;
   if (rc < 0) {
     close_filters(w);
@@ -638,10 +600,11 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     dead_count d = {prefix, strlen(prefix), 0, NULL};
     api->kv_scan(p, on_dead, &d);
     ep->dead = d.n;
-    for (size_t t = 0; t < ep->n_types && rc == 0; t++)
-      if ((rc = api->subscribe(p, ep->types[t], on_event, ep)) < 0)
-        refuse(err, "plugins.webhook.endpoints[%zu] (%s): '%s' matches no event type (try \"*\", \"alert.*\")", i + 1,
-               ep->name, ep->types[t]);
+    for (size_t t = 0; t < ep->types.n && rc == 0; t++)
+      if ((rc = api->subscribe(p, ep->types.pattern[t], on_event, ep)) < 0)
+        vigil__plugin_refuse(err,
+                             "plugins.webhook.endpoints[%zu] (%s): '%s' matches no event type (try \"*\", \"alert.*\")",
+                             i + 1, ep->name, ep->types.pattern[t]);
     if (rc == 0) rc = api->subscribe(p, "*", on_other_event, ep);
     publish_metrics(ep);
   }

@@ -1,6 +1,7 @@
 /* hl7.c: HL7 v2 messages parsed in place, values found on demand and
  * unescaped; messages built with every delimiter escaped (hl7.h). */
 #include "hl7.h"
+#include "plugin_common/plugin_common.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,12 +79,9 @@ int vigil__hl7_parse(hl7_msg *m, const char *data, size_t len, char *err, size_t
         return fail(m, err, errlen, "segment %zu: a second MSH (one message per frame; batches are not taken)",
                     m->n_seg + 1);
       if (m->n_seg == HL7_MAX_SEGMENTS) return fail(m, err, errlen, "more than %d segments", HL7_MAX_SEGMENTS);
-      if (m->n_seg == cap) {
-        cap *= 2;
-        hl7_span *grown = realloc(m->seg, cap * sizeof *m->seg);
-        if (!grown) return fail(m, err, errlen, "out of memory");
-        m->seg = grown;
-      }
+      hl7_span *grown = vigil__plugin_grow(m->seg, &cap, m->n_seg + 1, sizeof *m->seg, 0);
+      if (!grown) return fail(m, err, errlen, "out of memory");
+      m->seg = grown;
       m->seg[m->n_seg].p = s;
       m->seg[m->n_seg].n = n;
       m->n_seg++;
@@ -263,18 +261,12 @@ void vigil__hl7_out_free(hl7_out *o) {
 
 void vigil__hl7_out_raw(hl7_out *o, const char *s, size_t n) {
   if (o->failed) return;
-  if (o->n + n + 1 > o->cap) {
-    size_t cap = o->cap ? o->cap : 256;
-    while (cap < o->n + n + 1)
-      cap *= 2;
-    char *p = realloc(o->p, cap);
-    if (!p) {
-      o->failed = 1;
-      return;
-    }
-    o->p = p;
-    o->cap = cap;
+  char *p = vigil__plugin_grow(o->p, &o->cap, o->n + n + 1, 1, 256);
+  if (!p) {
+    o->failed = 1;
+    return;
   }
+  o->p = p;
   memcpy(o->p + o->n, s, n);
   o->n += n;
   o->p[o->n] = '\0';

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hl7.h"
+#include "plugin_common/plugin_common.h"
 
 void vigil__mllp_init(mllp_reader *r, size_t max) {
   memset(r, 0, sizeof *r);
@@ -17,14 +18,9 @@ void vigil__mllp_free(mllp_reader *r) {
 }
 
 static int append(mllp_reader *r, char c) {
-  if (r->n == r->cap) {
-    size_t cap = r->cap ? r->cap * 2 : 1024;
-    if (cap > r->max) cap = r->max;
-    char *p = realloc(r->buf, cap);
-    if (!p) return -1;
-    r->buf = p;
-    r->cap = cap;
-  }
+  char *p = vigil__plugin_grow(r->buf, &r->cap, r->n + 1, 1, 1024);
+  if (!p) return -1;
+  r->buf = p;
   r->buf[r->n++] = c;
   return 0;
 }
