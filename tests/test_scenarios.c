@@ -158,11 +158,11 @@ static void rems_prolonged_sedation(void **state) {
   const char *expected[] = {"0 alert.raised comed_benzodiazepine low rule",
                             "1 alert.acknowledged 1",
                             "2 alert.resolved 1",
-                            "29 alert.raised respiration high rule", /* SpO2 90% */
-                            "29 alert.raised respiration high rule", /* RR 9 */
+                            "29 alert.raised spo2_low high rule", /* SpO2 90% */
+                            "29 alert.raised rr_low high rule",   /* RR 9 */
                             "29 alert.raised sedation_deep medium rule",
-                            "30 alert.acknowledged 3",
                             "30 alert.acknowledged 2",
+                            "30 alert.acknowledged 3",
                             "30 alert.acknowledged 4",
                             "44 alert.resolved 2",
                             "44 alert.resolved 3",

@@ -3,7 +3,7 @@
 -- occurred during the session, and the ride home present. Leaving this phase
 -- ends the session; the gate lists everything still missing.
 --
--- Rule ids: bp_leaving (block), sedation_answer, dissociation_answer,
+-- Rule ids: leaving_without_vitals, bp_leaving (blocks), sedation_answer, dissociation_answer,
 -- respiratory_answer (low alerts when the answer contradicts the records).
 
 local v = require "vigil"
@@ -20,20 +20,29 @@ return v.phase "discharge" {
   items = {
     -- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "BP ... before
     -- leaving"; "vitals acceptable ... before leaving (yes/no)" [S reproducing P].
+    -- What the form reports at leaving cannot be skipped (skippable = false;
+    -- docs/safety.md M5): a skipped BP let "vitals acceptable before leaving" be
+    -- filed with no blood pressure.
     v.vitals "bp_before_leaving" {
       title = "Blood pressure before leaving",
       fields = { "sbp", "dbp", "hr" },
+      skippable = false,
     },
     v.choice "leaving_acceptable" {
       title = "Vitals acceptable for leaving (prescriber's judgement)",
       options = YES_NO,
+      skippable = false,
     },
     -- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "whether
     -- sedation, dissociation or respiratory depression occurred" [S reproducing P].
-    v.choice "sedation_occurred" { title = "Sedation occurred during this session", options = YES_NO },
-    v.choice "dissociation_occurred" { title = "Dissociation occurred during this session", options = YES_NO },
+    v.choice "sedation_occurred" {
+      title = "Sedation occurred during this session", options = YES_NO, skippable = false,
+    },
+    v.choice "dissociation_occurred" {
+      title = "Dissociation occurred during this session", options = YES_NO, skippable = false,
+    },
     v.choice "respiratory_depression_occurred" {
-      title = "Respiratory depression occurred during this session", options = YES_NO,
+      title = "Respiratory depression occurred during this session", options = YES_NO, skippable = false,
     },
     -- Source: docs/clinical/esketamine-rems.md: "No driving until the next day after
     -- restful sleep; confirm a ride before dosing" [P][S]; docs/clinical/discharge-criteria.md:
@@ -43,6 +52,18 @@ return v.phase "discharge" {
   },
 
   rules = {
+    -- The REMS form's "vitals acceptable before leaving" says yes only about vitals
+    -- that were taken: a yes with no BP before leaving holds until it is recorded
+    -- (as predose's acceptable_without_vitals; docs/safety.md M5).
+    v.rule "leaving_without_vitals" {
+      on = { "leaving_acceptable", "bp_before_leaving" },
+      check = function(_, visit)
+        if visit.value("leaving_acceptable") == "yes" and visit.value("bp_before_leaving") == nil then
+          return v.block("Vitals judged acceptable for leaving, but no blood pressure before leaving is recorded: "
+                         .. "record it.")
+        end
+      end,
+    },
     -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert).
     v.rule "bp_leaving" {
       on = "bp_before_leaving",
@@ -57,6 +78,7 @@ return v.phase "discharge" {
     -- below "resolved" (param moaas_recovered) counts as sedation.
     v.rule "sedation_answer" {
       on = "sedation_occurred",
+      priority = "low",
       check = function(x, visit)
         local recovered = visit.param("moaas_recovered")
         local seen = lib.any(visit.last("monitoring.moaas", visit.count("monitoring.moaas")),
@@ -66,6 +88,7 @@ return v.phase "discharge" {
     },
     v.rule "dissociation_answer" {
       on = "dissociation_occurred",
+      priority = "low",
       check = function(x, visit)
         local seen = lib.any(visit.last("monitoring.dissociation", visit.count("monitoring.dissociation")),
                              function(d) return d ~= "none" end)
@@ -74,6 +97,7 @@ return v.phase "discharge" {
     },
     v.rule "respiratory_answer" {
       on = "respiratory_depression_occurred",
+      priority = "low",
       check = function(x, visit)
         local seen = lib.any(visit.last("monitoring.respiration", visit.count("monitoring.respiration")),
                              function(r) return lib.depressed(r, visit) end)

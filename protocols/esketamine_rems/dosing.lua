@@ -13,13 +13,17 @@ return v.phase "dosing" {
   items = {
     -- Source: docs/clinical/esketamine-rems.md: "Doses 56 or 84 mg (28 mg per device, 5 min
     -- rest between devices)" [P]; the form asks for "dose and lot number" [S reproducing P].
+    -- The dose and its lot are what the REMS form reports: recorded, never skipped
+    -- (skippable = false; docs/safety.md M5).
     v.choice "dose" {
       title = "Dose",
       options = { "56 mg", "84 mg" },
+      skippable = false,
     },
     v.text "lot_number" {
       title = "Lot number (from the device carton)",
       required = true,
+      skippable = false,
     },
     v.check "devices_administered" {
       title = "All devices self-administered under observation, 5 minutes' rest between devices",

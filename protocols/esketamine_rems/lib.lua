@@ -25,15 +25,20 @@ end
 
 -- Marked hypertension after dosing. Readings after esketamine are sparse (the
 -- label asks for one at about 40 minutes, then as clinically warranted), so one
--- reading at the flag is enough to call the prescriber. Alert id "bp_high".
+-- reading at the flag is enough to call the prescriber. Alert id "bp_high"; its
+-- value is how far the reading is past the flag, in mmHg (the larger of systolic
+-- and diastolic), for the rule's `worse` margin.
 function lib.bp_high(x, visit)
   if not lib.at_flag(x, visit) then return nil end
+  local past = math.max(x.sbp - visit.param("sbp_alert"), x.dbp - visit.param("dbp_alert"))
   return v.alert.high(fmt("BP %s is at or above %g/%g after dosing: tell the prescriber now and repeat the reading.",
-                          lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")), { id = "bp_high" })
+                          lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")),
+                      { id = "bp_high", value = past })
 end
 
 -- Rise from the pre-dose reading `before` (params sbp_rise / dbp_rise).
--- Alert id "bp_rise".
+-- Alert id "bp_rise"; its value is how far the rise is past its limit, in mmHg
+-- (the larger of the two).
 function lib.bp_rise(x, before, visit)
   if not before then return nil end
   local ds, dd = x.sbp - before.sbp, x.dbp - before.dbp
@@ -41,25 +46,31 @@ function lib.bp_rise(x, before, visit)
   if ds >= lim_s or dd >= lim_d then
     return v.alert.medium(fmt("BP %s is %+g/%+g mmHg from the pre-dose %s (flag: +%g systolic or +%g diastolic): "
                               .. "repeat the reading and tell the prescriber.", lib.bp(x), ds, dd, lib.bp(before),
-                              lim_s, lim_d), { id = "bp_rise" })
+                              lim_s, lim_d), { id = "bp_rise", value = math.max(ds - lim_s, dd - lim_d) })
   end
   return nil
 end
 
--- Respiratory depression: SpO2 below spo2_min or breathing slower than rr_min.
--- Alert ids "spo2_low", "rr_low" (both high).
-function lib.respiration(x, visit)
-  local out = {}
-  local spo2_min, rr_min = visit.param("spo2_min"), visit.param("rr_min")
-  if x.spo2 < spo2_min then
-    out[#out + 1] = v.alert.high(fmt("SpO2 %g%% is below %g%%: assess the airway, check the probe, call the "
-                                     .. "prescriber.", x.spo2, spo2_min), { id = "spo2_low" })
+-- Respiratory depression: SpO2 below spo2_min. Alert id "spo2_low" (high); its
+-- value is the SpO2, for the rule's `worse` margin.
+function lib.spo2_low(x, visit)
+  local min = visit.param("spo2_min")
+  if x.spo2 < min then
+    return v.alert.high(fmt("SpO2 %g%% is below %g%%: assess the airway, check the probe, call the prescriber.",
+                            x.spo2, min), { id = "spo2_low", value = x.spo2 })
   end
-  if x.rr < rr_min then
-    out[#out + 1] = v.alert.high(fmt("Respiratory rate %g/min is below %g: stimulate, assess the airway and SpO2, "
-                                     .. "call the prescriber.", x.rr, rr_min), { id = "rr_low" })
+  return nil
+end
+
+-- Respiratory depression: breathing slower than rr_min. Alert id "rr_low" (high);
+-- its value is the rate.
+function lib.rr_low(x, visit)
+  local min = visit.param("rr_min")
+  if x.rr < min then
+    return v.alert.high(fmt("Respiratory rate %g/min is below %g: stimulate, assess the airway and SpO2, call the "
+                            .. "prescriber.", x.rr, min), { id = "rr_low", value = x.rr })
   end
-  return out
+  return nil
 end
 
 -- Whether a respiration reading shows respiratory depression.
@@ -70,18 +81,19 @@ end
 -- Sedation on the MOAA/S scale, recorded as a choice "5" .. "0". 0 is loss of
 -- consciousness by the scale's definition (sedation-dissociation-scales.md): always
 -- high. At or below moaas_alert: medium.
--- Alert ids "sedation_unresponsive" (high), "sedation_deep" (medium).
+-- Alert ids "sedation_unresponsive" (high), "sedation_deep" (medium); their value
+-- is the level, for the rule's `worse` margin.
 function lib.sedation(level_text, visit)
   local level = tonumber(level_text)
   if level == nil then return nil end
   if level == 0 then
     return v.alert.high("MOAA/S 0: no response to a painful stimulus. Support the airway and call the prescriber now.",
-                        { id = "sedation_unresponsive" })
+                        { id = "sedation_unresponsive", value = level })
   end
   local limit = visit.param("moaas_alert")
   if level <= limit then
     return v.alert.medium(fmt("MOAA/S %g (at or below %g): deeper sedation than expected. Watch airway and SpO2 "
-                              .. "closely; tell the prescriber.", level, limit), { id = "sedation_deep" })
+                              .. "closely; tell the prescriber.", level, limit), { id = "sedation_deep", value = level })
   end
   return nil
 end
@@ -96,6 +108,23 @@ function lib.dissociation(x)
   end
   return nil
 end
+
+-- After an alert is acknowledged, a reading that still meets its condition is
+-- announced again (active, with the new value) when it is worse than the one last
+-- announced by at least these margins (each rule's `worse`, in the units of its
+-- alerts' value; a higher priority is always announced again; docs/safety.md, H1).
+-- The same margins as ketamine_iv's lib.worse, for the same reasons: just beyond
+-- the measurement's own noise.
+--   SpO2 3 points: a pulse oximeter's stated accuracy is within about 3 points.
+--   RR 2/min: a manual count over 30-60 s is off by 1-2 breaths.
+--   BP 10 mmHg past the flag: repeated cuff readings differ by about 5-8 mmHg.
+--   MOAA/S 1 step: each step of the scale is a clinically different state.
+lib.worse = {
+  spo2 = { lower = 3 },
+  rr = { lower = 2 },
+  bp = { higher = 10 },
+  moaas = { lower = 1 },
+}
 
 -- Whether any of `values` (newest first, as visit.last gives them) satisfies
 -- `pred`.

@@ -3,8 +3,8 @@
 -- dissociation every 15 minutes; at least two hours, and until sedation,
 -- dissociation and respiratory depression have resolved.
 --
--- Rule ids: bp_high, bp_rise (on bp_40m and bp), respiration ("spo2_low",
--- "rr_low"), sedation_deep ("sedation_deep", "sedation_unresponsive"),
+-- Rule ids: bp_high, bp_rise (on bp_40m and bp), spo2_low, rr_low (on
+-- respiration), sedation_deep ("sedation_deep", "sedation_unresponsive"),
 -- dissociation_distress.
 
 local v = require "vigil"
@@ -67,30 +67,44 @@ return v.phase "monitoring" {
     },
   },
 
+  -- Each rule declares the highest priority it raises (its technical alert's if it
+  -- fails: docs/safety.md, H6) and how a reading is worse than the one last
+  -- announced (lib.worse: docs/safety.md, H1), so that a worse reading after an
+  -- acknowledgement is announced again.
   rules = {
     -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert).
     v.rule "bp_high" {
       on = { "bp_40m", "bp" },
+      priority = "high", worse = lib.worse.bp,
       check = function(x, visit) return lib.bp_high(x, visit) end,
     },
     -- Source: docs/clinical/vitals-limits.md, "Rise from baseline": from the pre-dose reading (params
     -- sbp_rise, dbp_rise).
     v.rule "bp_rise" {
       on = { "bp_40m", "bp" },
+      priority = "medium", worse = lib.worse.bp,
       check = function(x, visit) return lib.bp_rise(x, visit.value("predose.predose_vitals"), visit) end,
     },
     -- Source: see params spo2_min and rr_min in protocol.lua.
-    v.rule "respiration" {
+    v.rule "spo2_low" {
       on = "respiration",
-      check = function(x, visit) return lib.respiration(x, visit) end,
+      priority = "high", worse = lib.worse.spo2,
+      check = function(x, visit) return lib.spo2_low(x, visit) end,
+    },
+    v.rule "rr_low" {
+      on = "respiration",
+      priority = "high", worse = lib.worse.rr,
+      check = function(x, visit) return lib.rr_low(x, visit) end,
     },
     -- Source: see param moaas_alert in protocol.lua.
     v.rule "sedation_deep" {
       on = "moaas",
+      priority = "high", worse = lib.worse.moaas,
       check = function(x, visit) return lib.sedation(x, visit) end,
     },
     v.rule "dissociation_distress" {
       on = "dissociation",
+      priority = "low",
       check = function(x) return lib.dissociation(x) end,
     },
   },

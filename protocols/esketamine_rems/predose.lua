@@ -1,9 +1,11 @@
--- predose.lua: before dosing. Consent, contraindications, co-medications (a
+-- predose.lua: before dosing. Consent, contraindications, suicidal thoughts
+-- (PHQ-9 item 9, and the prescriber's assessment when positive), co-medications (a
 -- REMS form question), a ride home confirmed, the prescriber and a pulse oximeter
 -- on site, pre-dose vitals with the 140/90 guide, and the prescriber's judgement
 -- that the vitals are acceptable for dosing (another REMS form question).
 --
--- Rule ids: ci_vascular, ci_hypersensitivity, pregnancy (blocks); substance_use
+-- Rule ids: self_harm (carried high alert until the prescriber's suicide-risk
+-- assessment; block on a high outcome); ci_vascular, ci_hypersensitivity, pregnancy (blocks); substance_use
 -- (low alert); comed_benzodiazepine, comed_hypnotic (low alert "comed_sedating"),
 -- comed_psychostimulant, comed_maoi (low alert "comed_bp"); bp_hold (block);
 -- bp_caution (low alert).
@@ -44,7 +46,7 @@ local function comedication(id, title, alert_id, effect)
     rule = function(x)
       if x == "yes" then
         return v.alert.low(fmt("Patient takes %s: %s. Tell the prescriber before dosing.", title, effect),
-                           { id = alert_id })
+                           { id = alert_id, value = title })
       end
     end,
   }
@@ -85,9 +87,34 @@ return v.phase "predose" {
       rule = function(x)
         if x == "yes" then
           return v.alert.low("History of substance use disorder: needs careful evaluation before dosing (Spravato "
-                             .. "label).", { id = "substance_use" })
+                             .. "label).", { id = "substance_use", value = x })
         end
       end,
+    },
+
+    -- Suicidal thoughts before every dose. Source: docs/clinical/esketamine-rems.md,
+    -- "Suicidal thoughts and behaviours": SPRAVATO's boxed warning [P]; the question is
+    -- PHQ-9 item 9 and a positive answer is followed up as in docs/clinical/phq9.md,
+    -- "Item 9" (docs/safety.md H4, M8). A clinic whose pathway uses another screen
+    -- (the C-SSRS screener) replaces this item and keeps the hold.
+    v.choice "self_harm_thoughts" {
+      title = "Thoughts of being better off dead or of hurting yourself, last 2 weeks (PHQ-9 item 9)",
+      help = "The patient's answer: 0 not at all; 1 several days; 2 more than half the days; 3 nearly every day.",
+      options = { "0", "1", "2", "3" },
+      skippable = false,
+    },
+    -- Any answer above 0: the prescriber (a signature: a nurse cannot record it)
+    -- assesses the suicide risk and records the outcome before dosing; until then the
+    -- checklist holds, and "high" holds whatever the answer says later (as ketamine_iv).
+    v.signature "suicide_risk" {
+      title = "Suicide-risk assessment by the prescriber (PHQ-9 item 9 above 0)",
+      of = "self_harm_thoughts",
+      options = { "low: proceed", "moderate: proceed with a safety plan", "high: do not dose today" },
+      when = function(visit)
+        local x = tonumber(visit.value("self_harm_thoughts"))
+        return x ~= nil and x > 0
+      end,
+      meaning = "suicide risk assessed by the prescriber after a positive PHQ-9 item 9",
     },
 
     comedication("comed_benzodiazepine", "benzodiazepines", "comed_sedating", "they can deepen sedation"),
@@ -122,6 +149,28 @@ return v.phase "predose" {
   },
 
   rules = {
+    -- A positive item 9 raises a high alert that is carried: it does not close when
+    -- the session moves on, only when the assessment is recorded or a clinician
+    -- acknowledges it with a reason (docs/safety.md H4). A "high" outcome holds. The
+    -- alert's value is the answer: a higher answer after an acknowledgement is
+    -- announced again (H1).
+    v.rule "self_harm" {
+      on = { "self_harm_thoughts", "suicide_risk" },
+      carry = true,
+      priority = "high", worse = "higher",
+      check = function(_, visit)
+        local answer, assessed = tonumber(visit.value("self_harm_thoughts")), visit.value("suicide_risk")
+        if assessed == "high: do not dose today" then
+          return v.block("Suicide-risk assessment: high. Do not dose today.")
+        end
+        if answer == nil or answer == 0 then return nil end
+        if assessed == nil then
+          return v.alert.high(fmt("PHQ-9 item 9 answered %g (thoughts of death or self-harm): the prescriber "
+                                  .. "assesses the suicide risk before dosing.", answer),
+                              { id = "self_harm_thoughts", latching = false, value = answer })
+        end
+      end,
+    },
     -- The REMS form's "vitals acceptable before dosing" says yes only about vitals
     -- that were taken: a yes with no pre-dose vitals holds until they are recorded
     -- (an override past it is the prescriber's, with a reason).
@@ -149,11 +198,13 @@ return v.phase "predose" {
     -- 90 diastolic: weigh risk against benefit" [S]; params sbp_caution, dbp_caution.
     v.rule "bp_caution" {
       on = "predose_vitals",
+      priority = "low", worse = lib.worse.bp,
       check = function(x, visit)
         local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
         if not lib.at_flag(x, visit) and (x.sbp > s or x.dbp > d) then
           return v.alert.low(fmt("Pre-dose BP %s is above %g/%g: the prescriber should weigh risk against benefit "
-                                 .. "before dosing.", lib.bp(x), s, d), { id = "bp_caution" })
+                                 .. "before dosing.", lib.bp(x), s, d),
+                             { id = "bp_caution", value = math.max(x.sbp - s, x.dbp - d) })
         end
       end,
     },

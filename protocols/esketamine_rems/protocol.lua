@@ -15,11 +15,17 @@
 --          H13, as ketamine_iv); "vitals acceptable" with no pre-dose vitals holds the checklist.
 --   1.3.0  drug = { names = ... }: an allergy to (es)ketamine on the patient's hospital record is a high
 --          alert at the visit's start that holds the pre-dose checks (docs/safety.md L7).
+--   1.4.0  a worse reading after an acknowledgement is announced again (docs/safety.md H1, M2): the
+--          monitoring alerts carry their value and the rules declare lib.worse's margins, as
+--          ketamine_iv; respiration's two alerts are two rules (spo2_low, rr_low), one margin each.
+--          The dose, its lot, the BP before leaving and the form's answers at leaving cannot be
+--          skipped, and "acceptable for leaving" with no BP holds (M5). Suicidal thoughts (PHQ-9
+--          item 9) asked before every dose, held until the prescriber's assessment (M8, H4).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.3.0", -- 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.4.0", -- 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "

@@ -95,6 +95,19 @@ static inline int alarm_setup_ketamine(void **state) {
   return 0;
 }
 
+/* The same on the bundled esketamine_rems. */
+static inline int alarm_setup_esketamine(void **state) {
+  alarm_serve *a = calloc(1, sizeof *a);
+  const char *protocols[] = {"@esketamine_rems"};
+  if (!a || alarm_start(a, protocols, 1) < 0) {
+    if (a) serve_cleanup(&a->s);
+    free(a);
+    return -1;
+  }
+  *state = a;
+  return 0;
+}
+
 static inline int alarm_teardown(void **state) {
   alarm_serve *a = *state;
   serve_cleanup(&a->s);
@@ -163,6 +176,19 @@ static inline int alarm_cmd(alarm_serve *a, const char *who, uint64_t visit, con
   char path[128];
   snprintf(path, sizeof path, "/api/v1/visits/%llu/%s", (unsigned long long)visit, what);
   return alarm_call(a, who, "POST", path, body, NULL);
+}
+
+/* POST /visits/{id}/{what} as who (NULL: the nurse): the status, and the error's message in msg. */
+static inline int alarm_cmd_msg(alarm_serve *a, const char *who, uint64_t visit, const char *what, const char *body,
+                                char *msg, size_t len) {
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/%s", (unsigned long long)visit, what);
+  json_t *r = NULL;
+  int status = alarm_call(a, who, "POST", path, body, &r);
+  const char *m = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+  snprintf(msg, len, "%s", m ? m : "");
+  json_decref(r);
+  return status;
 }
 
 static inline int alarm_record(alarm_serve *a, uint64_t visit, const char *entry) {

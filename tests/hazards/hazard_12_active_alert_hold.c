@@ -24,19 +24,6 @@
   "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": " #spo2 ", \"rr\": " #rr "},"                        \
   " \"moaas\": \"5\", \"dissociation\": \"none\"}"
 
-/* POST /visits/{id}/{what} as who: the status, and the error's message in msg. */
-static int cmd_msg(alarm_serve *a, const char *who, uint64_t visit, const char *what, const char *body, char *msg,
-                   size_t len) {
-  char path[128];
-  snprintf(path, sizeof path, "/api/v1/visits/%llu/%s", (unsigned long long)visit, what);
-  json_t *r = NULL;
-  int status = alarm_call(a, who, "POST", path, body, &r);
-  const char *m = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
-  snprintf(msg, len, "%s", m ? m : "");
-  json_decref(r);
-  return status;
-}
-
 /* The reasons of the visit's last gate.overridden event, joined. */
 static void override_reasons(alarm_serve *a, uint64_t visit, char *out, size_t len) {
   char path[128];
@@ -78,7 +65,7 @@ static void active_high_alerts_hold_the_phase(void **state) {
   /* The same hour with normal vitals: the observation is left (the control
    * holds nothing else). */
   uint64_t calm = observed_for_an_hour(a, OBS(98, 14));
-  assert_int_equal(cmd_msg(a, NULL, calm, "advance", "{}", msg, sizeof msg), 200);
+  assert_int_equal(alarm_cmd_msg(a, NULL, calm, "advance", "{}", msg, sizeof msg), 200);
 
   /* SpO2 80 %, RR 5: two high alerts, and the phase holds, naming both. */
   uint64_t id = observed_for_an_hour(a, OBS(80, 5));
@@ -86,14 +73,14 @@ static void active_high_alerts_hold_the_phase(void **state) {
   assert_non_null(spo2);
   assert_non_null(rr);
   assert_string_equal(alarm_str(spo2, "priority"), "high");
-  assert_int_equal(cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 409);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 409);
   assert_non_null(strstr(msg, "not acknowledged: SpO2 80%"));
   assert_non_null(strstr(msg, "not acknowledged: Respiratory rate 5/min"));
 
   /* Acknowledged, their condition still holds: still refused. */
   assert_int_equal(alarm_ack(a, alarm_id(spo2)), 200);
   assert_int_equal(alarm_ack(a, alarm_id(rr)), 200);
-  assert_int_equal(cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 409);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 409);
   assert_non_null(strstr(msg, "acknowledged, its condition still holds: SpO2 80%"));
   assert_non_null(strstr(msg, "acknowledged, its condition still holds: Respiratory rate 5/min"));
   json_decref(spo2);
@@ -101,7 +88,7 @@ static void active_high_alerts_hold_the_phase(void **state) {
 
   /* A nurse cannot override; a clinician can, with a reason, and the
    * override's record names the alerts it passed. */
-  assert_int_equal(cmd_msg(a, NULL, id, "override", "{\"reason\": \"looks fine\"}", msg, sizeof msg), 403);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "override", "{\"reason\": \"looks fine\"}", msg, sizeof msg), 403);
   assert_int_equal(alarm_override(a, id), 200);
   override_reasons(a, id, msg, sizeof msg);
   assert_non_null(strstr(msg, "SpO2 80%"));
@@ -128,7 +115,8 @@ static void an_aldrete_that_contradicts_the_vitals_holds_the_discharge(void **st
   assert_string_equal(alarm_str(x, "priority"), "high");
   assert_non_null(strstr(alarm_str(x, "message"), "spo2 2 points, but the last SpO2 80% allows at most 0"));
   assert_non_null(strstr(alarm_str(x, "message"), "respiration 2 points, but the last respiratory rate 5/min"));
-  assert_int_equal(cmd_msg(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}", msg, sizeof msg), 409);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}", msg, sizeof msg),
+                   409);
   assert_non_null(strstr(msg, "Modified Aldrete contradicts the last vitals"));
   json_decref(x);
 
@@ -138,7 +126,8 @@ static void an_aldrete_that_contradicts_the_vitals_holds_the_discharge(void **st
                              "{\"item\": \"aldrete\", \"value\": {\"activity\": 2, \"respiration\": 1,"
                              " \"circulation\": 2, \"consciousness\": 2, \"spo2\": 0}, \"reason\": \"scored again\"}"),
                    200);
-  assert_int_equal(cmd_msg(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}", msg, sizeof msg), 409);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}", msg, sizeof msg),
+                   409);
   assert_null(strstr(msg, "contradicts"));
   assert_non_null(strstr(msg, "modified Aldrete 7, needs 9"));
 }

@@ -20,18 +20,6 @@
 
 #include "alarm_serve.h"
 
-static int setup(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@esketamine_rems"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
 /* POST /visits/{id}/skip as the nurse: the status, the error's message. */
 static int skip_item(alarm_serve *a, uint64_t visit, const char *item, char *msg, size_t len) {
   char path[128], body[256];
@@ -43,6 +31,16 @@ static int skip_item(alarm_serve *a, uint64_t visit, const char *item, char *msg
   snprintf(msg, len, "%s", m ? m : "");
   json_decref(r);
   return status;
+}
+
+/* Each of the n items: a skip with a reason is 422 "cannot be skipped". */
+static void cannot_skip(alarm_serve *a, uint64_t visit, const char *const *items, size_t n) {
+  char msg[1024];
+  for (size_t i = 0; i < n; i++) {
+    int status = skip_item(a, visit, items[i], msg, sizeof msg);
+    if (status != 422) fail_msg("skipping %s: %d %s", items[i], status, msg);
+    assert_non_null(strstr(msg, "cannot be skipped"));
+  }
 }
 
 /* The gate's reasons of the visit, joined. */
@@ -62,18 +60,14 @@ static void reasons_of(alarm_serve *a, uint64_t visit, char *out, size_t len) {
 
 static void predose_answers_cannot_be_skipped(void **state) {
   alarm_serve *a = *state;
-  char msg[1024], reasons[4096];
+  char reasons[4096];
   uint64_t id = alarm_visit(a, "esketamine_rems", "{}");
   assert_true(id > 0);
   const char *items[] = {"consent",        "ci_vascular",          "ci_hypersensitivity", "pregnancy",
                          "substance_use",  "comed_benzodiazepine", "comed_hypnotic",      "comed_psychostimulant",
                          "comed_maoi",     "ride_confirmed",       "prescriber_on_site",  "pulse_oximeter",
                          "predose_vitals", "predose_acceptable"};
-  for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
-    int status = skip_item(a, id, items[i], msg, sizeof msg);
-    if (status != 422) fail_msg("skipping %s: %d %s", items[i], status, msg);
-    assert_non_null(strstr(msg, "cannot be skipped"));
-  }
+  cannot_skip(a, id, items, sizeof items / sizeof items[0]);
   /* Nothing was skipped: the gate still lists them, and dosing waits. */
   reasons_of(a, id, reasons, sizeof reasons);
   assert_non_null(strstr(reasons, "Vitals before dosing not recorded"));
@@ -90,7 +84,8 @@ static void acceptable_vitals_need_vitals(void **state) {
   assert_int_equal(
       alarm_record(a, id,
                    "{\"consent\": true, \"ci_vascular\": \"no\", \"ci_hypersensitivity\": \"no\","
-                   " \"pregnancy\": \"neither\", \"substance_use\": \"no\", \"comed_benzodiazepine\": \"no\","
+                   " \"pregnancy\": \"neither\", \"substance_use\": \"no\", \"self_harm_thoughts\": \"0\", "
+                   "\"comed_benzodiazepine\": \"no\","
                    " \"comed_hypnotic\": \"no\", \"comed_psychostimulant\": \"no\", \"comed_maoi\": \"no\","
                    " \"ride_confirmed\": true, \"prescriber_on_site\": true, \"pulse_oximeter\": true}"),
       200);
@@ -108,10 +103,69 @@ static void acceptable_vitals_need_vitals(void **state) {
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
 }
 
+#define PREDOSE_CLEAN                                                                                                  \
+  "{\"consent\": true, \"ci_vascular\": \"no\", \"ci_hypersensitivity\": \"no\","                                      \
+  " \"pregnancy\": \"neither\", \"substance_use\": \"no\", \"self_harm_thoughts\": \"0\", \"comed_benzodiazepine\": "  \
+  "\"no\","                                                                                                            \
+  " \"comed_hypnotic\": \"no\", \"comed_psychostimulant\": \"no\", \"comed_maoi\": \"no\","                            \
+  " \"ride_confirmed\": true, \"prescriber_on_site\": true, \"pulse_oximeter\": true,"                                 \
+  " \"predose_vitals\": {\"sbp\": 128, \"dbp\": 78, \"hr\": 70, \"spo2\": 98, \"rr\": 14}}"
+
+/* M5 (docs/safety.md): the dose and its lot, the BP before leaving and the REMS
+ * form's three questions were skippable with "n/a", and "vitals acceptable
+ * before leaving" yes was filed with no blood pressure: the REMS form showed
+ * dose null and bp null. Each skip is now 422 and the yes without a BP holds
+ * the discharge (rule leaving_without_vitals). */
+static void dose_and_leaving_answers_cannot_be_skipped(void **state) {
+  alarm_serve *a = *state;
+  char reasons[4096];
+  uint64_t id = alarm_visit(a, "esketamine_rems", "{}");
+  assert_true(id > 0);
+  assert_int_equal(alarm_record(a, id, PREDOSE_CLEAN), 200);
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  const char *dosing[] = {"dose", "lot_number"};
+  cannot_skip(a, id, dosing, sizeof dosing / sizeof dosing[0]);
+  assert_int_equal(alarm_record(a, id,
+                                "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\","
+                                " \"devices_administered\": true}"),
+                   200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  /* Two hours of calm monitoring, every 15 minutes; the BP at 40 minutes. */
+  for (int m = 15; m <= 135; m += 15) {
+    assert_int_equal(alarm_advance_clock(a, "15m"), 200);
+    assert_int_equal(alarm_record(a, id,
+                                  "{\"respiration\": {\"spo2\": 98, \"rr\": 14}, \"moaas\": \"5\","
+                                  " \"dissociation\": \"none\"}"),
+                     200);
+    if (m == 45) assert_int_equal(alarm_record(a, id, "{\"bp_40m\": {\"sbp\": 130, \"dbp\": 80, \"hr\": 72}}"), 200);
+  }
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  const char *leaving[] = {"bp_before_leaving", "leaving_acceptable", "sedation_occurred", "dissociation_occurred",
+                           "respiratory_depression_occurred"};
+  cannot_skip(a, id, leaving, sizeof leaving / sizeof leaving[0]);
+  assert_int_equal(alarm_record(a, id,
+                                "{\"sedation_occurred\": \"no\", \"dissociation_occurred\": \"no\","
+                                " \"respiratory_depression_occurred\": \"no\", \"ride_present\": true,"
+                                " \"no_driving_advice\": true}"),
+                   200);
+  /* The prescriber's "acceptable for leaving" with no BP before leaving holds. */
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
+  reasons_of(a, id, reasons, sizeof reasons);
+  assert_non_null(strstr(reasons, "no blood pressure before leaving is recorded"));
+  assert_int_equal(alarm_cmd(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}"), 409);
+  assert_int_equal(alarm_record(a, id, "{\"bp_before_leaving\": {\"sbp\": 124, \"dbp\": 78, \"hr\": 70}}"), 200);
+  reasons_of(a, id, reasons, sizeof reasons);
+  assert_null(strstr(reasons, "no blood pressure before leaving"));
+  assert_int_equal(alarm_cmd(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}"), 200);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(predose_answers_cannot_be_skipped, setup, alarm_teardown),
-      cmocka_unit_test_setup_teardown(acceptable_vitals_need_vitals, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(predose_answers_cannot_be_skipped, alarm_setup_esketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(acceptable_vitals_need_vitals, alarm_setup_esketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(dose_and_leaving_answers_cannot_be_skipped, alarm_setup_esketamine,
+                                      alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,7 @@
 --   2     advance -> dosing; 14 devices given; 14 advance -> monitoring (checks due
 --         29, 44, 59 ... ; BP at 40 min due 54).
 --   29    SpO2 90%, RR 9, MOAA/S 2:
---           * rule respiration: HIGH "spo2_low" and HIGH "rr_low";
+--           * rules spo2_low and rr_low: HIGH "spo2_low" and HIGH "rr_low";
 --           * rule sedation_deep: MEDIUM "sedation_deep".
 --   30    all three acknowledged (airway supported, the prescriber told).
 --   44    SpO2 95%, RR 12, MOAA/S 3: the three alerts RESOLVE.
@@ -29,7 +29,7 @@ return {
   run_until = "3h",
   steps = {
     { at = "0m", record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
-                            substance_use = "no", comed_benzodiazepine = "yes", comed_hypnotic = "no",
+                            substance_use = "no", self_harm_thoughts = "0", comed_benzodiazepine = "yes", comed_hypnotic = "no",
                             comed_psychostimulant = "no", comed_maoi = "no", ride_confirmed = true,
                             prescriber_on_site = true, pulse_oximeter = true } },
     { at = "1m", actor = "dr:kim", ack = "comed_benzodiazepine" },
@@ -43,8 +43,8 @@ return {
 
     -- Monitoring (entered at 14m)
     { at = "29m", record = { respiration = { spo2 = 90, rr = 9 }, moaas = "2", dissociation = "present" } },
-    { at = "30m", actor = "dr:kim", ack = "respiration" },   -- one of its two alerts
-    { at = "30m", actor = "dr:kim", ack = "respiration" },   -- and the other
+    { at = "30m", actor = "dr:kim", ack = "spo2_low" },
+    { at = "30m", actor = "dr:kim", ack = "rr_low" },
     { at = "30m", actor = "dr:kim", ack = "sedation_deep" },
     { at = "44m", record = { respiration = { spo2 = 95, rr = 12 }, moaas = "3", dissociation = "present" } },
     { at = "54m", record = { bp_40m = { sbp = 132, dbp = 82, hr = 72 } } },

@@ -27,7 +27,7 @@ return {
   steps = {
     -- Before dosing
     { at = "0m", record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
-                            substance_use = "no", comed_benzodiazepine = "no", comed_hypnotic = "no",
+                            substance_use = "no", self_harm_thoughts = "0", comed_benzodiazepine = "no", comed_hypnotic = "no",
                             comed_psychostimulant = "no", comed_maoi = "no", ride_confirmed = true,
                             prescriber_on_site = true, pulse_oximeter = true } },
     { at = "2m", record = { predose_vitals = { sbp = 128, dbp = 78, hr = 70, spo2 = 98, rr = 14 } } },

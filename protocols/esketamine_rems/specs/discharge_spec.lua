@@ -10,9 +10,9 @@ return {
     session.predose(),
     session.dosing(),
     session.monitoring({ [25] = { moaas = "4", dissociation = "present", respiration = { spo2 = 90, rr = 14 } } }),
-    expect "25m" { alert = "respiration", id = "spo2_low" },
-    at "26m" { ack = "respiration" },
-    expect "40m" { resolved = "respiration" },
+    expect "25m" { alert = "spo2_low" },
+    at "26m" { ack = "spo2_low" },
+    expect "40m" { resolved = "spo2_low" },
     session.discharge(nil, true),                         -- answers "no", "no", "no"
     expect "133m" { alert = "sedation_answer", priority = "low", message = "no sedation occurred" },
     expect "133m" { alert = "dissociation_answer", priority = "low", message = "no dissociation occurred" },
@@ -48,5 +48,27 @@ return {
     at "135m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
     at "136m" { discharge = true },
     expect "136m" { discharged = true },
+  },
+
+  -- 1.3.0 (docs/safety.md M5): the dose, its lot and what the form reports at leaving
+  -- were skippable with "n/a", and "vitals acceptable before leaving" yes was filed with
+  -- no blood pressure.
+  spec "The dose, its lot and the answers at leaving cannot be skipped; acceptable needs a BP" {
+    no_other = { "blocks" },
+    session.predose(),
+    at "3m" { skip = { item = "dose", reason = "n/a" } },
+    expect "3m" { refused = true, error = "cannot be skipped" },
+    at "4m" { skip = { item = "lot_number", reason = "n/a" } },
+    expect "4m" { refused = true, error = "cannot be skipped" },
+    session.dosing(),
+    session.monitoring(),
+    at "132m" { skip = { item = "bp_before_leaving", reason = "the cuff is broken" } },
+    expect "132m" { refused = true, error = "cannot be skipped" },
+    at "133m" { skip = { item = "respiratory_depression_occurred", reason = "n/a" } },
+    expect "133m" { refused = true, error = "cannot be skipped" },
+    at "134m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    expect "134m" { block = "leaving_without_vitals", reason = "no blood pressure before leaving is recorded" },
+    at "135m" { record = { bp_before_leaving = session.bp(124, 78) } },
+    expect "135m" { unblocked = "leaving_without_vitals" },
   },
 }

@@ -1,7 +1,7 @@
 -- Monitoring after dosing: at least two hours (the phase's 2h minimum and param
 -- monitoring_minutes), and until sedation (MOAA/S back to moaas_recovered),
 -- dissociation and respiratory depression (SpO2 under spo2_min, RR under
--- rr_min) have resolved. Alerts: respiration ("spo2_low", "rr_low", high),
+-- rr_min) have resolved. Alerts: spo2_low and rr_low (high),
 -- sedation_deep ("sedation_deep" medium at moaas_alert, "sedation_unresponsive"
 -- high at 0), dissociation_distress (low).
 local session = require "session"
@@ -35,28 +35,62 @@ return {
     session.dosing(),
     session.monitoring({ [25] = { respiration = { spo2 = 91, rr = 9 } },
                          [130] = { respiration = { spo2 = 92, rr = 9 } } }, nil, true),
-    expect "25m" { alert = "respiration", id = "spo2_low", priority = "high", message = "SpO2 91% is below 92%" },
-    expect "25m" { alert = "respiration", id = "rr_low", priority = "high", message = "9/min is below 10" },
-    expect "30m" { escalated = "respiration", id = "spo2_low" },
-    expect "30m" { escalated = "respiration", id = "rr_low" },
-    expect "40m" { resolved = "respiration", id = "spo2_low" },
-    expect "40m" { resolved = "respiration", id = "rr_low" },
+    expect "25m" { alert = "spo2_low", priority = "high", message = "SpO2 91% is below 92%" },
+    expect "25m" { alert = "rr_low", priority = "high", message = "9/min is below 10" },
+    expect "30m" { escalated = "spo2_low" },
+    expect "30m" { escalated = "rr_low" },
+    expect "40m" { resolved = "spo2_low" },
+    expect "40m" { resolved = "rr_low" },
     -- At 130m SpO2 92% is no longer low, but RR 9 still is.
-    expect "130m" { alert = "respiration", id = "rr_low" },
-    expect "130m" { no_alert = "respiration", id = "spo2_low" },
+    expect "130m" { alert = "rr_low" },
+    expect "130m" { no_alert = "spo2_low" },
     at "131m" { advance = true },
     expect "131m" { gate_blocked = "monitoring", reason = "respiratory depression not resolved (SpO2 92%, RR 9/min)" },
     at "132m" { record = { respiration = { spo2 = 97, rr = 12 } } },
-    expect "132m" { resolved = "respiration", id = "rr_low" },
+    expect "132m" { resolved = "rr_low" },
     -- Resolved, the three high alerts still hold the phase until someone has seen
     -- them (an unacknowledged high alert holds: docs/safety.md, H12).
     at "132m" { advance = true },
     expect "132m" { gate_blocked = "monitoring", reason = "high alert 2 not acknowledged (cleared since): SpO2 91%" },
-    at "133m" { ack = "respiration" },
-    at "133m" { ack = "respiration" },
-    at "133m" { ack = "respiration" },
+    at "133m" { ack = "spo2_low" },
+    at "133m" { ack = "rr_low" },
+    at "133m" { ack = "rr_low" },
     at "133m" { advance = true },
     expect "133m" { entered = "discharge" },
+  },
+
+  -- The rules' `worse` margins (lib.worse; docs/safety.md, H1 and M2): after an
+  -- acknowledgement a reading worse by the margin is announced again as a new
+  -- alert, one within the margin (the same state, measured again) is not.
+  -- Before 1.3.0 SpO2 72% after an acknowledged 90% was silent.
+  spec "A worse SpO2, breathing, sedation or BP after an acknowledgement alerts again" {
+    session.predose(),
+    session.dosing(),
+    session.monitoring({ [25] = { respiration = { spo2 = 90, rr = 9 }, moaas = "2" },
+                         [40] = { respiration = { spo2 = 88, rr = 8 }, moaas = "2" },
+                         [55] = { respiration = { spo2 = 72, rr = 6 }, moaas = "1" },
+                         [70] = { respiration = { spo2 = 70, rr = 6 }, moaas = "1" } },
+                       session.bp(182, 100), true),
+    expect "25m" { alert = "spo2_low", priority = "high", message = "SpO2 90%" },
+    expect "25m" { alert = "rr_low", priority = "high", message = "Respiratory rate 9/min" },
+    expect "25m" { alert = "sedation_deep", id = "sedation_deep", priority = "medium", message = "MOAA/S 2" },
+    at "26m" { ack = "spo2_low" },
+    at "26m" { ack = "rr_low" },
+    at "26m" { ack = "sedation_deep" },
+    expect "40m" { no_alert = "spo2_low" },
+    expect "40m" { no_alert = "rr_low" },
+    expect "40m" { no_alert = "sedation_deep" },
+    expect "55m" { alert = "spo2_low", priority = "high", message = "SpO2 72%" },
+    expect "55m" { alert = "rr_low", priority = "high", message = "Respiratory rate 6/min" },
+    expect "55m" { alert = "sedation_deep", id = "sedation_deep", priority = "medium", message = "MOAA/S 1" },
+    expect "50m" { alert = "bp_high", priority = "high", message = "BP 182/100" },
+    at "51m" { ack = "bp_high" },
+    at "52m" { record = { bp = session.bp(188, 100) } },
+    expect "52m" { no_alert = "bp_high" },
+    at "53m" { record = { bp = session.bp(192, 100) } },
+    expect "53m" { alert = "bp_high", priority = "high", message = "BP 192/100" },
+    at "56m" { ack = "spo2_low" },
+    expect "70m" { no_alert = "spo2_low" },
   },
 
   spec "Sedation: MOAA/S 2 alerts medium, 0 high; the gate waits for MOAA/S 5" {

@@ -55,7 +55,7 @@ return {
 
   spec "The gate lists what is missing, and a prescriber's no holds it" {
     at "0m" { record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
-                         substance_use = "no", comed_benzodiazepine = "no", comed_hypnotic = "no",
+                         substance_use = "no", self_harm_thoughts = "0", comed_benzodiazepine = "no", comed_hypnotic = "no",
                          comed_psychostimulant = "no", comed_maoi = "no", ride_confirmed = false,
                          prescriber_on_site = false, pulse_oximeter = false } },
     at "1m" { advance = true },
@@ -87,6 +87,33 @@ return {
     expect "3m" { block = "acceptable_without_vitals", reason = "no pre-dose vitals are recorded" },
     at "4m" { record = { predose_vitals = { sbp = 128, dbp = 78, hr = 70, spo2 = 98, rr = 14 } } },
     expect "4m" { unblocked = "acceptable_without_vitals" },
+  },
+
+  -- 1.3.0 (docs/safety.md M8, H4): SPRAVATO's boxed warning on suicidal thoughts and
+  -- behaviours. A positive PHQ-9 item 9 alerts high (carried) and holds the session
+  -- before dosing until the prescriber's suicide-risk assessment; "high" holds.
+  spec "Suicidal thoughts hold dosing until the prescriber assesses the suicide risk" {
+    no_other = { "alerts", "blocks" },
+    at "0m" { record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
+                         substance_use = "no", self_harm_thoughts = "2", comed_benzodiazepine = "no",
+                         comed_hypnotic = "no", comed_psychostimulant = "no", comed_maoi = "no",
+                         ride_confirmed = true, prescriber_on_site = true, pulse_oximeter = true,
+                         predose_vitals = { sbp = 128, dbp = 78, hr = 70, spo2 = 98, rr = 14 } } },
+    expect "0m" { alert = "self_harm", id = "self_harm_thoughts", priority = "high",
+                  message = "PHQ-9 item 9 answered 2" },
+    at "1m" { actor = "dr:kim", record = { predose_acceptable = "yes" } },
+    at "2m" { advance = true },
+    expect "2m" { gate_blocked = "predose", reason = "Suicide-risk assessment by the prescriber" },
+    at "3m" { actor = "dr:kim", record = { suicide_risk = "high: do not dose today" } },
+    expect "3m" { resolved = "self_harm" },
+    expect "3m" { block = "self_harm", reason = "Do not dose today" },
+    at "4m" { advance = true },
+    expect "4m" { gate_blocked = "predose", reason = "Do not dose today" },
+    at "5m" { actor = "dr:kim", amend = { item = "suicide_risk", value = "moderate: proceed with a safety plan",
+                                          reason = "reassessed with the psychiatrist" } },
+    expect "5m" { unblocked = "self_harm" },
+    at "7m" { advance = true },
+    expect "7m" { entered = "dosing" },
   },
 
   spec "Dosing: the gate waits for the devices" {

@@ -21,7 +21,7 @@ function session.predose(sbp, dbp, stay)
   local vitals = session.bp(sbp or 128, dbp or 78, { spo2 = 98, rr = 14 })
   local steps = {
     at "0m" { record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
-                         substance_use = "no", comed_benzodiazepine = "no", comed_hypnotic = "no",
+                         substance_use = "no", self_harm_thoughts = "0", comed_benzodiazepine = "no", comed_hypnotic = "no",
                          comed_psychostimulant = "no", comed_maoi = "no", ride_confirmed = true,
                          prescriber_on_site = true, pulse_oximeter = true } },
     at "2m" { record = { predose_vitals = vitals } },
