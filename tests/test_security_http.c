@@ -451,6 +451,43 @@ static void test_lint_paths_relative(void **state) {
   serve_stop(s, 0);
 }
 
+/* A spec file of an upload sees no memory address either (W S4): tostring
+ * and string.format of a table or a function say its kind, %p is refused,
+ * as in protocol code. Before: the lint answer said `table: 0x557f...`
+ * (the check forks the server, so its layout). */
+static void test_lint_spec_no_addresses(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+#define SPEC_PROTOCOL                                                                                                  \
+  "{\"files\": {\"protocol.lua\": \"local v = require 'vigil'\\nreturn v.protocol 'p' { version = '1.0.0', "           \
+  "phases = { v.phase 'a' { items = { v.check 'c' {} } } } }\\n\", \"a_spec.lua\": \""
+  static const struct {
+    const char *body, *want;
+  } cases[] = {
+      {SPEC_PROTOCOL "error(tostring({})..' '..tostring(spec)..' '..tostring(string.format)..' '..string.format('%s', "
+                     "{})..' '..('%s'):format(print or at))\"}}",
+       "table function function table function"},
+      {SPEC_PROTOCOL "error(string.format('%p', {}))\"}}", "%p is not available"},
+      {SPEC_PROTOCOL "error(('%p'):format(at))\"}}", "%p is not available"},
+      {SPEC_PROTOCOL "at({})\"}}", "got table"},
+  };
+#undef SPEC_PROTOCOL
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    hc_conn c;
+    hc_response r;
+    assert_int_equal(hc_connect(&c, s->port), 0);
+    assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols/lint", token, cases[i].body, &r), 0);
+    hc_close(&c);
+    if (!strstr(r.body, cases[i].want)) fail_msg("lint %zu does not say %s: %d %s", i, cases[i].want, r.status, r.body);
+    if (strstr(r.body, "0x") || strstr(r.body, ": 0") || strstr(r.body, "builtin"))
+      fail_msg("lint %zu shows a memory address: %s", i, r.body);
+    hc_response_free(&r);
+  }
+  serve_stop(s, 0);
+}
+
 /* Free text has a documented maximum length (docs/http.md): over it is 422
  * too_long naming the field and its limit, counted in characters, and
  * nothing is recorded. Before: a 900 KB patient name was kept. */
@@ -988,6 +1025,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_host_required, setup, teardown),
       cmocka_unit_test_setup_teardown(test_text_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lint_paths_relative, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lint_spec_no_addresses, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_resume_and_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_time_limit, setup, teardown),

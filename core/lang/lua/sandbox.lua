@@ -101,39 +101,15 @@ local function guard_pattern(fname, subject, pattern)
     error(string.format("%s: pattern with %d repetitions is too costly on %d characters", fname, q, #subject), 3)
   end
 end
--- tostring of a table, a function (or anything else that is neither a number,
--- a string, a boolean nor nil) says where it is in memory ("table: 0x55d4..."),
--- and an address defeats the server's address-space randomisation. A
--- protocol sees its kind only ("table", "function"), or what its __tostring
--- says; string.format's %s shows the same and its %p is refused. (Before the
--- pattern functions are wrapped: these patterns are linear, and an error here
--- must not go through string.format again.)
-local raw_tostring, raw_gsub, raw_gmatch = tostring, string.gsub, string.gmatch
-local function safe_tostring(x)
-  local kind = type(x)
-  local s = raw_tostring(x)
-  if kind ~= "table" and kind ~= "function" and kind ~= "userdata" and kind ~= "thread" then return s end
-  s = raw_gsub(s, ": 0x%x+", "")
-  s = raw_gsub(s, ": %(nil%)", "")
-  return (raw_gsub(s, ": %x%x%x%x%x%x+$", ""))
-end
-local raw_format = string.format
+-- tostring and string.format show a table's or a function's kind, never its
+-- address, and %p is refused: lang.safe_tostring and lang.safe_format
+-- (vigil.lua), which spec files get too. (Before the pattern functions are
+-- wrapped: these patterns are linear, and an error here must not go through
+-- string.format again.)
+local safe_tostring, safe_format = lang.safe_tostring, lang.safe_format
 string.format = function(fmt, ...)
-  if type(fmt) == "string" then
-    for conv in raw_gmatch(fmt, "%%[-+ #0]*%d*%.?%d*(.)") do
-      if conv == "p" then
-        error("bad argument #1 to 'format' (%p is not available in a protocol: it shows where a value is in memory)", 2)
-      end
-    end
-  end
-  local args = table.pack(...)
-  for i = 1, args.n do
-    local kind = type(args[i])
-    if kind == "table" or kind == "function" or kind == "userdata" or kind == "thread" then
-      args[i] = safe_tostring(args[i])
-    end
-  end
-  return check(2, pcall(raw_format, fmt, table.unpack(args, 1, args.n)))
+  local r = check(2, pcall(safe_format, fmt, ...))
+  return r
 end
 
 for _, fname in ipairs({ "find", "match", "gmatch", "gsub" }) do

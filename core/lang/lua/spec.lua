@@ -27,7 +27,12 @@
 
 local host, lang = ...        -- lang: core/lang/lua/vigil.lua, for durations and file:line
 local loadfile = loadfile
-local fmt = string.format
+-- A spec sees no address either (a table's or a function's kind only, %p
+-- refused), as protocol code: the check of an upload runs its specs in a
+-- fork of the server (docs/security.md W S4).
+-- This state's string.format is that one too, for ("%s"):format(t).
+local fmt, tostring = lang.safe_format, lang.safe_tostring
+string.format = fmt
 local where, duration = lang.where, lang.parse_duration
 
 local M = {}
