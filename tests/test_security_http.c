@@ -339,6 +339,67 @@ static void test_rule_time_limit(void **state) {
   }
 }
 
+/* A rule's error, whatever it is (a nil indexed, an unknown global, a
+ * pattern too costly), names the protocol's file by its path in the
+ * protocol's folder, in the technical alert and in the server's log, from a
+ * short folder and from one long enough that Lua shortens the file's name to
+ * "..." and its end (W S5). Before: `rule 'x' failed:
+ * ...ocols-in/sec_test/protocol.lua:9: attempt to index a nil value`. */
+static void test_rule_errors_relative(void **state) {
+  serve_process *s = *state;
+  /* PROTOCOL with three more branches in its rule, before the one that burns time. */
+  static const char *const branches =
+      "          if x == 1 then local t = nil; return t.x end\n"
+      "          if x == 2 then return coroutine end\n"
+      "          if x == 3 then return string.rep('a', 100000):find('a*a*a*a*a*b') end\n";
+  const char *at = strstr(PROTOCOL, "          if x == 999");
+  assert_non_null(at);
+  const char *folders[] = {"p", "a-folder-with-a-long-name-the-server-keeps-protocols-in"};
+  for (int k = 0; k < 2; k++) {
+    char dir[512], file[600], conf[700];
+    snprintf(dir, sizeof dir, "%s/%s/sec_test", s->root, folders[k]);
+    snprintf(file, sizeof file, "mkdir -p '%s'", dir);
+    assert_int_equal(system(file), 0);
+    snprintf(file, sizeof file, "%s/protocol.lua", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s%s%s", (int)(at - PROTOCOL), PROTOCOL, branches, at);
+    fclose(f);
+    snprintf(conf, sizeof conf, "protocols = \"%s\"", dir);
+    start(s, conf);
+    static const char *const says[] = {"attempt to index", "unknown global 'coroutine'", "too costly"};
+    for (int x = 1; x <= 3; x++) {
+      uint64_t visit = serve_start_visit(s, "sec_test", "R");
+      assert_true(visit > 0);
+      char path[96], body[32];
+      snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)visit);
+      snprintf(body, sizeof body, "{\"x\": %d}", x);
+      assert_int_equal(serve_request(s, "POST", path, body, NULL), 200);
+      json_t *list;
+      json_t *a = first_alert(s, visit, &list);
+      const char *msg = json_string_value(json_object_get(a, "message"));
+      assert_non_null(msg);
+      if (!strstr(msg, says[x - 1])) fail_msg("not the rule's error: %s", msg);
+      if (strstr(msg, s->root) || strstr(msg, "...") || strstr(msg, "-in/") || strstr(msg, "sec_test/"))
+        fail_msg("the alert shows (the end of) a server path: %s", msg);
+      /* (The pattern's refusal names no line.) */
+      if (x < 3 && !strstr(msg, "'x' failed: protocol.lua:"))
+        fail_msg("the alert does not name the protocol's file: %s", msg);
+      json_decref(list);
+    }
+    serve_stop(s, 0);
+    char *log = serve_log(s);
+    for (char *line = strstr(log, "failed:"); line; line = strstr(line + 1, "failed:")) {
+      size_t n = strcspn(line, "\n");
+      char *at = strstr(line, "sec_test/");
+      if (at && at < line + n) fail_msg("the log shows a server path: %.*s", (int)n, line);
+      at = strstr(line, "...");
+      if (at && at < line + n) fail_msg("the log shows the end of a server path: %.*s", (int)n, line);
+    }
+    free(log);
+  }
+}
+
 /* The body of an upload: PROTOCOL as version, with a spec of `steps`
  * entries that each make the rule burn time (2 s per call in a spec run). */
 static char *burning_upload(const char *version, int steps) {
@@ -1026,6 +1087,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_text_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lint_paths_relative, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lint_spec_no_addresses, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rule_errors_relative, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_resume_and_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_time_limit, setup, teardown),

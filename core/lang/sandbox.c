@@ -243,6 +243,46 @@ void vigil__sandbox_close(sandbox *sb) {
   free(sb);
 }
 
+/* Whether s[0..n) is the end of dir. */
+static int ends_dir(const char *dir, size_t dl, const char *s, size_t n) {
+  return n <= dl && !memcmp(dir + dl - n, s, n);
+}
+
+/* msg with the protocol's folder taken out of its file:line places, so that
+ * protocol.lua:12 is what staff and the log see of a rule's error, whatever
+ * the error (a nil indexed, an unknown global, a costly pattern), for a
+ * bundled or an uploaded protocol (docs/security.md W S5). Lua shortens a
+ * long chunk name to "..." and its end ("...ploads/ket@1.3.6/infusion.lua:83"):
+ * that end is taken out too when what precedes the file is the end of the
+ * folder. */
+static void relative_paths(const sandbox *sb, char *msg) {
+  const char *dirs[] = {sb->dir, sb->realdir};
+  for (int d = 0; d < 2; d++) {
+    const char *dir = dirs[d];
+    size_t dl = dir ? strlen(dir) : 0;
+    if (!dl || !strcmp(dir, ".")) continue;
+    char *out = msg;
+    for (const char *in = msg; *in;) {
+      if (!strncmp(in, dir, dl) && in[dl] == '/') {
+        in += dl + 1;
+        continue;
+      }
+      if (!strncmp(in, "...", 3)) {
+        const char *seg = in + 3, *end = seg + strcspn(seg, ": \n");
+        const char *slash = NULL;
+        for (const char *q = seg; q < end && !slash; q++)
+          if (*q == '/' && ends_dir(dir, dl, seg, (size_t)(q - seg))) slash = q;
+        if (slash && slash + 1 < end) {
+          in = slash + 1;
+          continue;
+        }
+      }
+      *out++ = *in++;
+    }
+    *out = '\0';
+  }
+}
+
 int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen) {
   lua_State *L = sb->L;
   sb->spent = 0;
@@ -258,6 +298,7 @@ int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t 
   } else {
     const char *msg = lua_tostring(L, -1);
     snprintf(err, errlen, "%s", msg ? msg : "(error object is not a string)");
+    if (!sb->loading) relative_paths(sb, err);
   }
   lua_pop(L, 1);
   /* Give back what a failed call left behind (a memory bomb's tables). */
