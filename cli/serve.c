@@ -508,6 +508,7 @@ typedef struct settings {
   uint64_t upload_check_mb;           /* vigil.conf upload_check_memory_mb */
   uint64_t max_connections;           /* vigil.conf max_connections */
   uint64_t connections_per_address;   /* vigil.conf connections_per_address */
+  uint64_t streams_per_session;       /* vigil.conf streams_per_session */
   uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
   uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
   uint64_t refusal_window_ms;         /* vigil.conf refusal_window_seconds */
@@ -736,6 +737,8 @@ static config *read_settings(settings *st) {
       vigil__config_duration(c, "connections_per_address", "connections", 1, 100000, 64, &st->connections_per_address,
                              err, sizeof err) < 0 ||
       vigil__config_duration(c, "crowded_connections", "connections", 1, 100000, 0, &st->crowded_connections, err,
+                             sizeof err) < 0 ||
+      vigil__config_duration(c, "streams_per_session", "event streams", 1, 1000, 4, &st->streams_per_session, err,
                              sizeof err) < 0 ||
       vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
@@ -1028,6 +1031,8 @@ static int serve(settings *st) {
                     .untested = (const char *const *)st->specs.refs,
                     .n_untested = st->specs.n,
                     .stream_heartbeat_ms = heartbeat_ms,
+                    .streams_per_session = (unsigned)st->streams_per_session,
+                    .streams_per_address = (unsigned)st->connections_per_address,
                     .plugins_status = plugins_status,
                     .plugins_metrics = plugins_metrics,
                     .plugins_ud = &s,

@@ -645,6 +645,77 @@ static void test_connections_per_address(void **state) {
   serve_stop(s, 0);
 }
 
+/* An event stream of token, from X-Forwarded-For xff (NULL: none): its answer's head in r. */
+static void stream_as(serve_process *s, hc_conn *c, const char *token, const char *xff, hc_response *r) {
+  char req[600];
+  snprintf(req, sizeof req,
+           "GET /api/v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n%s%s%s\r\n", token,
+           xff ? "X-Forwarded-For: " : "", xff ? xff : "", xff ? "\r\n" : "");
+  assert_int_equal(hc_connect(c, s->port), 0);
+  assert_int_equal(hc_send_str(c, req), 0);
+  assert_int_equal(hc_read(c, r, 5000), 0);
+}
+
+/* Event streams cannot take every connection (W S8): one session or token
+ * holds at most streams_per_session (4) streams, the next is 429
+ * too_many_streams, and new connections are still served; behind a trusted
+ * proxy, one forwarded client address holds at most connections_per_address
+ * streams (503 too_many_connections). Before: 6 streams of one admin token
+ * at max_connections = 6 made every new connection 503. */
+static void test_streams_per_session(void **state) {
+  serve_process *s = *state;
+  start(s, "max_connections = 6");
+  hc_conn c[6];
+  hc_response r;
+  for (int i = 0; i < 6; i++) {
+    stream_as(s, &c[i], s->token, NULL, &r);
+    if (i < 4 && r.status != 200) fail_msg("stream %d: %d %s", i + 1, r.status, r.body);
+    if (i >= 4) expect_error(r.status, r.body, 429, "too_many_streams", NULL);
+    hc_response_free(&r);
+  }
+  hc_close(&c[4]);
+  hc_close(&c[5]);
+  usleep(100000);
+  /* The server still answers, and another session has its streams. */
+  hc_conn h;
+  assert_int_equal(hc_connect(&h, s->port), 0);
+  assert_int_equal(hc_request(&h, "GET", "/healthz", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&h);
+  char other[64];
+  sign_in(s, AUTHOR, other, sizeof other);
+  stream_as(s, &c[4], other, NULL, &r);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&c[4]);
+  /* A stream that ends makes room for one more. */
+  hc_close(&c[0]);
+  usleep(200000);
+  stream_as(s, &c[0], s->token, NULL, &r);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  for (int i = 0; i < 4; i++)
+    hc_close(&c[i]);
+  serve_stop(s, 0);
+
+  /* Behind a trusted proxy, per forwarded client address. */
+  start(s, "trusted_proxies = { \"127.0.0.1\" }\nconnections_per_address = 3\nstreams_per_session = 20");
+  for (int i = 0; i < 4; i++) {
+    stream_as(s, &c[i], s->token, "10.0.0.9", &r);
+    if (i < 3 && r.status != 200) fail_msg("stream %d: %d %s", i + 1, r.status, r.body);
+    if (i == 3) expect_error(r.status, r.body, 503, "too_many_connections", NULL);
+    hc_response_free(&r);
+  }
+  hc_close(&c[3]);
+  stream_as(s, &c[3], s->token, "10.0.0.10", &r);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  for (int i = 0; i < 4; i++)
+    hc_close(&c[i]);
+  serve_stop(s, 0);
+}
+
 /* U4: at max_connections the connection idle longest is closed so a
  * newcomer is served; with none idle the newcomer is 503
  * too_many_connections (before: closed at once, a reset to the client);
@@ -1088,6 +1159,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_lint_paths_relative, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lint_spec_no_addresses, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_errors_relative, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_streams_per_session, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_resume_and_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_time_limit, setup, teardown),

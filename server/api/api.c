@@ -1332,7 +1332,9 @@ static void write_command(api *a, http_request *req, const api_call *c) {
 
 static void open_stream(api *a, http_request *req, const api_call *c) {
   (void)c;
-  vigil__streams_open(a->streams, req);
+  char token[128], address[64];
+  vigil__api_client_address(a, req, address, sizeof address);
+  vigil__streams_open(a->streams, req, vigil__api_token(req, token, sizeof token), address);
 }
 
 /* Methods of a route, and the order an Allow header names them in. */
@@ -1636,7 +1638,10 @@ int vigil__api_new(const api_options *o, api **out) {
   if (ok && o->n_trusted_proxies) ok = (a->trusted_proxies = calloc(o->n_trusted_proxies, sizeof(char *))) != NULL;
   for (size_t i = 0; ok && i < o->n_trusted_proxies; i++)
     ok = (a->trusted_proxies[a->n_trusted_proxies++] = strdup(o->trusted_proxies[i])) != NULL;
-  streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms, .max_queued = o->stream_max_queued};
+  streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms,
+                        .max_queued = o->stream_max_queued,
+                        .per_session = o->streams_per_session,
+                        .per_address = o->streams_per_address};
   if (!ok || vigil__streams_new(a->e, a->loop, &so, &a->streams) < 0) {
     api_free_parts(a);
     return VIGIL_ENOMEM;

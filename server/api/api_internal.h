@@ -187,6 +187,8 @@ void vigil__api_check_password(api *a, http_request *req, const char *name, cons
 /* The client's address without its port: X-Forwarded-For's nearest entry
  * not itself a trusted proxy when the peer is one, else the peer. */
 void vigil__api_client_address(api *a, http_request *req, char *out, size_t len);
+/* The session token or API token req came with (cookie or bearer), in buf; NULL: none. */
+const char *vigil__api_token(http_request *req, char *buf, size_t len);
 /* A cookie-authenticated request that changes state must come from the
  * site's own pages: 1 when it may go on, else 0 after answering 403
  * (cross_site_refused) and recording an auth.failed event. */

@@ -61,6 +61,8 @@ static const char *token_of(http_request *req, char *buf, size_t len) {
   return NULL;
 }
 
+const char *vigil__api_token(http_request *req, char *buf, size_t len) { return token_of(req, buf, len); }
+
 /* The session cookie's header line for token, lasting max_age_s. Set at
  * sign-in and renewed by GET /api/v1/session, so that the cookie slides with
  * the session instead of ending a fixed time after the sign-in. */

@@ -28,6 +28,8 @@ struct stream {
   uint64_t visit;
   char *types;          /* "alert.*,visit.discharged", or NULL: every type */
   int live, busy, gone; /* busy: in a call that may learn the client is gone */
+  char session[64];     /* the session's or token's key, or "" */
+  char address[64];     /* the client's address */
   stream *prev, *next;
 };
 
@@ -282,9 +284,31 @@ static int parse_u64(const char *v, uint64_t *out) {
   return 0;
 }
 
-void vigil__streams_open(streams *s, http_request *req) {
+void vigil__streams_open(streams *s, http_request *req, const char *session, const char *address) {
   if (s->closing) {
     vigil__http_respond_error(req, 503, "stopping", "the server is stopping", NULL);
+    return;
+  }
+  /* A stream holds its connection for as long as it lives: one session
+   * (or token) may hold only so many, and one client address as many as
+   * connections_per_address, also when it comes through a trusted proxy,
+   * whose own address has no limit (W S8). */
+  unsigned of_session = 0, of_address = 0;
+  for (const stream *o = s->list; o; o = o->next) {
+    of_session += session && *session && !strcmp(o->session, session);
+    of_address += address && *address && !strcmp(o->address, address);
+  }
+  if (of_session >= s->o.per_session) {
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "this session already has %u event streams open (streams_per_session): close one (another tab?) first",
+             of_session);
+    vigil__http_respond_error(req, 429, "too_many_streams", msg, NULL);
+    return;
+  }
+  if (of_address >= s->o.per_address) {
+    vigil__http_respond_error(req, 503, "too_many_connections",
+                              "too many connections from this address (connections_per_address)", NULL);
     return;
   }
   const char *query = vigil__http_request_query(req);
@@ -348,6 +372,8 @@ void vigil__streams_open(streams *s, http_request *req) {
   }
   st->owner = s;
   st->req = req;
+  snprintf(st->session, sizeof st->session, "%s", session ? session : "");
+  snprintf(st->address, sizeof st->address, "%s", address ? address : "");
   st->last = after;
   st->visit = visit;
   st->types = types;
@@ -389,6 +415,8 @@ int vigil__streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *
   if (o) s->o = *o;
   if (!s->o.heartbeat_ms) s->o.heartbeat_ms = 15000;
   if (!s->o.max_queued) s->o.max_queued = 1024 * 1024;
+  if (!s->o.per_session) s->o.per_session = 4;
+  if (!s->o.per_address) s->o.per_address = 64;
   s->sub = vigil_engine_subscribe(e, "*", on_event, s);
   if (s->sub <= 0) {
     free(s);

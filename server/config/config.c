@@ -34,6 +34,7 @@ static const char *const KNOWN[] = {
     "upload_check_memory_mb",  /* memory of that check */
     "max_connections",         /* open at once */
     "connections_per_address", /* open at once from one client address */
+    "streams_per_session",     /* event streams open at once with one session or token */
     "crowded_connections",     /* open at once from which idle ones are closed sooner */
     "crowded_idle_timeout",    /* seconds: the idle timeout then */
     "refusal_window_seconds",  /* refused requests of one address and reason: one auth.failed event per window */
