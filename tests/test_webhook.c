@@ -474,6 +474,52 @@ static void test_dead_letters_after_the_retry_period(void **state) {
   json_decref(st);
 }
 
+/* While an endpoint is down (waiting to retry), its backlog in
+ * /api/v1/plugins and /metrics is one figure that follows the log (W S10).
+ * Before: both kept the figure of the last attempt while visits went on. */
+static void test_backlog_follows_the_log_while_down(void **state) {
+  fixture *f = *state;
+  int fd = listen_on(0);
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  getsockname(fd, (struct sockaddr *)&sa, &len);
+  int port = ntohs(sa.sin_port);
+  close(fd);
+  char extra[1024];
+  snprintf(extra, sizeof extra,
+           "plugins = { webhook = { start = 'beginning', retry_for = 600, retry_min = 30, retry_max = 60,\n"
+           "  endpoints = { { name = 'down', url = 'http://127.0.0.1:%d/x', secret = '" SECRET_ALL "' } } } }\n",
+           port);
+  serve_configure(&f->s, extra);
+  assert_int_equal(serve_start(&f->s), 0);
+  start_visit(f, "chair-1");
+  usleep(500000); /* the first attempt failed: the next is 30 s away */
+  json_int_t before = -1;
+  for (int round = 0; round < 2; round++) {
+    if (round) {
+      for (int i = 0; i < 5; i++)
+        start_visit(f, "chair-2");
+      usleep(300000);
+    }
+    json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+    json_t *m = call(f, "GET", "/metrics", NULL, 200);
+    json_t *ep = json_array_get(
+        json_object_get(json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "status"), "endpoints"), 0);
+    json_int_t backlog = json_integer_value(json_object_get(ep, "backlog"));
+    char want[160];
+    snprintf(want, sizeof want, "vigil_plugin_webhook_backlog_events{plugin=\"webhook\",endpoint=\"down\"} %lld\n",
+             (long long)backlog);
+    if (!strstr(json_string_value(m), want)) fail_msg("/metrics does not say %s:\n%s", want, json_string_value(m));
+    if (round && backlog < before + 5)
+      fail_msg("the backlog did not follow the log: %lld before 5 visits, %lld after", (long long)before,
+               (long long)backlog);
+    before = backlog;
+    json_decref(m);
+    json_decref(st);
+  }
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+}
+
 /* A webhook without a secret is refused, and vigil serves on. */
 static void test_unsigned_endpoint_refused(void **state) {
   fixture *f = *state;
@@ -755,6 +801,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_every_event_arrives_across_outage_and_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dead_letters_after_the_retry_period, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_backlog_follows_the_log_while_down, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unsigned_endpoint_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_where_routes_one_rooms_high_alerts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_where_failure_sends_or_dead_letters, setup, teardown),

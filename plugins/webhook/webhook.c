@@ -361,6 +361,7 @@ static void pump(endpoint *ep) {
 static int on_event(void *ud, const vigil_plugin_event *ev) {
   endpoint *ep = ud;
   if (ev->seq > ep->cursor) pump(ep);
+  publish_metrics(ep); /* fresh while the endpoint is down too (W S10) */
   return 0;
 }
 
@@ -370,6 +371,7 @@ static int on_event(void *ud, const vigil_plugin_event *ev) {
 static int on_other_event(void *ud, const vigil_plugin_event *ev) {
   endpoint *ep = ud;
   if (!wanted(ep, ev->type) && ev->seq > ep->cursor) pump(ep);
+  if (!wanted(ep, ev->type)) publish_metrics(ep);
   return 0;
 }
 
@@ -392,6 +394,8 @@ static char *status(void *ud) {
   json_t *eps = json_array(), *dead = json_array();
   for (size_t i = 0; i < w->n_eps; i++) {
     endpoint *ep = &w->eps[i];
+    /* The backlog as it is now, the same figure /metrics then shows (W S10). */
+    publish_metrics(ep);
     json_t *types = json_array();
     for (size_t t = 0; t < ep->types.n; t++)
       json_array_append_new(types, json_string(ep->types.pattern[t]));
