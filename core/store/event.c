@@ -91,6 +91,16 @@ int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, ui
   return ev->actor ? 0 : VIGIL_ENOMEM;
 }
 
+int vigil__event_row_deliver(uint64_t seq, int64_t time, uint64_t visit, const char *type, const char *body,
+                             int (*fn)(void *ud, const struct vigil_event *ev), void *ud, char *err, size_t errlen) {
+  vigil_event ev;
+  int bad = vigil__event_from_row(&ev, seq, time, visit, type, body, err, errlen);
+  if (bad < 0) return bad == VIGIL_ENOMEM ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
+  int stop = fn(ud, &ev);
+  vigil__val_release(ev.data);
+  return stop ? 1 : 0;
+}
+
 uint64_t vigil_event_seq(const vigil_event *ev) { return ev->seq; }
 int64_t vigil_event_time(const vigil_event *ev) { return ev->time; }
 uint64_t vigil_event_visit(const vigil_event *ev) { return ev->visit; }

@@ -55,13 +55,9 @@ static int mem_append(store *s, vigil_event *const *evs, size_t n, char *err, si
     if (rc < 0) return rc;
   }
   if (m->n + n > m->cap) {
-    size_t cap = m->cap ? m->cap : 1024;
-    while (cap < m->n + n)
-      cap *= 2;
-    vigil_event **log = realloc(m->log, cap * sizeof *log);
+    vigil_event **log = vigil__grow(m->log, m->cap, m->n + n, sizeof *log, 1024, &m->cap);
     if (!log) return VIGIL_ENOMEM;
     m->log = log;
-    m->cap = cap;
   }
   memcpy(m->log + m->n, evs, n * sizeof *evs);
   m->n += n;

@@ -27,6 +27,7 @@
 #include "base/intern.h"
 #include "store/event.h"
 #include "store/store.h"
+#include "rows.h"
 
 /* Numbered migrations: index i takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -189,18 +190,9 @@ static void array_end(buf *b) {
 /* The approval row of a protocol.approved event ({ref, by, at_ms}, as
  * store_sqlite.c writes it), in the event's transaction. */
 static int approval_row(pg_store *s, const vigil_event *ev, buf *b, char *err, size_t errlen) {
-  const val *ref = vigil__val_get(ev->data, K(ref)), *sha = vigil__val_get(ev->data, K(sha256));
-  const char *r = ref ? val_text(*ref) : NULL, *h = sha ? val_text(*sha) : NULL;
-  if (!r || !h) return 0;
-  vigil__buf_reset(b);
-  vigil__buf_puts(b, "{\"ref\":");
-  vigil__buf_json_string(b, r);
-  vigil__buf_puts(b, ",\"by\":");
-  vigil__buf_json_string(b, ev->actor ? ev->actor : "");
-  vigil__buf_puts(b, ",\"at_ms\":");
-  vigil__buf_put_int(b, ev->time);
-  vigil__buf_putc(b, '}');
-  if (b->oom) return fail(VIGIL_ENOMEM, err, errlen, "out of memory");
+  const char *h;
+  int is = vigil__approval_row(b, ev, &h);
+  if (is <= 0) return is < 0 ? fail(VIGIL_ENOMEM, err, errlen, "out of memory") : 0;
   const char *p[2] = {h, b->p};
   int lens[2] = {0, (int)b->len}, fmts[2] = {0, 1};
   PGresult *res = PQexecParams(s->c,
@@ -384,17 +376,11 @@ static int scan_query(pg_store *s, const char *sql, int n, const char *const *pa
   if (!r) return rc;
   int rows = PQntuples(r);
   for (int i = 0; i < rows; i++) {
-    vigil_event ev;
-    int bad = vigil__event_from_row(&ev, strtoull(PQgetvalue(r, i, 0), NULL, 10),
-                                    strtoll(PQgetvalue(r, i, 1), NULL, 10), strtoull(PQgetvalue(r, i, 2), NULL, 10),
-                                    PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), err, errlen);
-    if (bad < 0) {
-      rc = bad == VIGIL_ENOMEM ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
-      break;
-    }
-    int stop = fn(ud, &ev);
-    vigil__val_release(ev.data);
-    if (stop) break;
+    int got = vigil__event_row_deliver(strtoull(PQgetvalue(r, i, 0), NULL, 10), strtoll(PQgetvalue(r, i, 1), NULL, 10),
+                                       strtoull(PQgetvalue(r, i, 2), NULL, 10), PQgetvalue(r, i, 3),
+                                       PQgetvalue(r, i, 4), fn, ud, err, errlen);
+    if (got < 0) rc = got;
+    if (got) break;
   }
   PQclear(r);
   return rc;
@@ -428,15 +414,7 @@ static int pg_scan_open(store *base, store_event_fn fn, void *ud, char *err, siz
 
 static int pg_put_protocol(store *base, const protocol *p, char *err, size_t errlen) {
   pg_store *s = (pg_store *)base;
-  json_t *files = json_array();
-  size_t dirlen = strlen(p->sb->dir);
-  for (uint32_t i = 0; i < p->n_sources; i++) {
-    const char *rel = p->sources[i].path;
-    if (!strncmp(rel, p->sb->dir, dirlen) && rel[dirlen] == '/') rel += dirlen + 1;
-    json_array_append_new(files, json_pack("{s:s, s:s%}", "path", rel, "text", p->sources[i].text, p->sources[i].len));
-  }
-  char *text = json_dumps(files, JSON_COMPACT);
-  json_decref(files);
+  char *text = vigil__sources_to_json(p);
   if (!text) return fail(VIGIL_ENOMEM, err, errlen, "out of memory storing %s", p->ref);
   reconnect(s);
   int rc = 0;
@@ -465,31 +443,9 @@ static int pg_get_protocol(store *base, const char *sha256, char **dir, source_f
     PQclear(r);
     return fail(VIGIL_ENOENT, err, errlen, "protocol version %s is not in %s", sha256, s->where);
   }
-  json_t *files = json_loads(PQgetvalue(r, 0, 1), 0, NULL);
-  *dir = strdup(PQgetvalue(r, 0, 0));
+  rc = vigil__sources_from_json(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), sha256, dir, out, n, err, errlen);
   PQclear(r);
-  size_t count = json_array_size(files);
-  source_file *f = calloc(count ? count : 1, sizeof *f);
-  if (!files || !f || !*dir) {
-    json_decref(files);
-    free(f);
-    free(*dir);
-    *dir = NULL;
-    return fail(VIGIL_ECORRUPT, err, errlen, "the stored sources of %s cannot be read", sha256);
-  }
-  for (size_t i = 0; i < count; i++) {
-    json_t *x = json_array_get(files, i);
-    const char *path = json_string_value(json_object_get(x, "path"));
-    f[i].path = strdup(path ? path : "");
-    json_t *t = json_object_get(x, "text");
-    f[i].len = json_string_length(t);
-    f[i].text = malloc(f[i].len + 1);
-    if (f[i].text) memcpy(f[i].text, json_string_value(t) ? json_string_value(t) : "", f[i].len + 1);
-  }
-  json_decref(files);
-  *out = f;
-  *n = (uint32_t)count;
-  return 0;
+  return rc;
 }
 
 static int pg_summary(store *base, uint64_t *last_seq, uint64_t *visits, uint64_t *alerts, int *unclean, char *err,

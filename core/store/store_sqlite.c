@@ -23,6 +23,7 @@
 #include "store/event.h"
 #include "base/intern.h"
 #include "store/store.h"
+#include "rows.h"
 
 /* Numbered migrations: index i takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -187,20 +188,12 @@ static void cover_failed_frames(sqlite_store *s) {
  * fingerprint: {ref, by, at_ms}), written in the event's own transaction so
  * that neither can exist without the other. 0, or -1. */
 static int approval_row(sqlite_store *s, const vigil_event *ev, buf *b) {
-  const val *ref = vigil__val_get(ev->data, K(ref)), *sha = vigil__val_get(ev->data, K(sha256));
-  const char *r = ref ? val_text(*ref) : NULL, *h = sha ? val_text(*sha) : NULL;
-  if (!r || !h) return 0; /* not an approval vigil wrote: nothing derives from it */
-  vigil__buf_reset(b);
-  vigil__buf_puts(b, "{\"ref\":");
-  vigil__buf_json_string(b, r);
-  vigil__buf_puts(b, ",\"by\":");
-  vigil__buf_json_string(b, ev->actor ? ev->actor : "");
-  vigil__buf_puts(b, ",\"at_ms\":");
-  vigil__buf_put_int(b, ev->time);
-  vigil__buf_putc(b, '}');
+  const char *h;
+  int is = vigil__approval_row(b, ev, &h);
+  if (is <= 0) return is;
   sqlite3_stmt *st;
-  if (b->oom || sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO kv (ns, key, value) VALUES ('approval', ?, ?)", -1,
-                                   &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO kv (ns, key, value) VALUES ('approval', ?, ?)", -1, &st,
+                         NULL) != SQLITE_OK)
     return -1;
   sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
   sqlite3_bind_blob64(st, 2, b->p, b->len, SQLITE_STATIC);
@@ -305,18 +298,14 @@ typedef struct scan_ctx {
 static int scan_query(sqlite_store *s, sqlite3_stmt *st, store_event_fn fn, void *ud, char *err, size_t errlen) {
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    vigil_event ev;
-    const char *body = (const char *)sqlite3_column_text(st, 4);
-    int bad = vigil__event_from_row(&ev, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                                    (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3),
-                                    body, err, errlen);
-    if (bad < 0) {
+    int got = vigil__event_row_deliver((uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                                       (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3),
+                                       (const char *)sqlite3_column_text(st, 4), fn, ud, err, errlen);
+    if (got < 0) {
       sqlite3_finalize(st);
-      return bad == VIGIL_ENOMEM ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
+      return got;
     }
-    int stop = fn(ud, &ev);
-    vigil__val_release(ev.data);
-    if (stop) break;
+    if (got) break;
   }
   int ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
   if (!ok) db_fail(s, "cannot read events", err, errlen);
@@ -346,15 +335,7 @@ static int sq_scan_open(store *base, store_event_fn fn, void *ud, char *err, siz
 
 static int sq_put_protocol(store *base, const protocol *p, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
-  json_t *files = json_array();
-  size_t dirlen = strlen(p->sb->dir);
-  for (uint32_t i = 0; i < p->n_sources; i++) {
-    const char *rel = p->sources[i].path;
-    if (!strncmp(rel, p->sb->dir, dirlen) && rel[dirlen] == '/') rel += dirlen + 1;
-    json_array_append_new(files, json_pack("{s:s, s:s%}", "path", rel, "text", p->sources[i].text, p->sources[i].len));
-  }
-  char *text = json_dumps(files, JSON_COMPACT);
-  json_decref(files);
+  char *text = vigil__sources_to_json(p);
   if (!text) return fail(VIGIL_ENOMEM, err, errlen, "out of memory storing %s", p->ref);
   sqlite3_stmt *st;
   int rc = 0;
@@ -391,31 +372,10 @@ static int sq_get_protocol(store *base, const char *sha256, char **dir, source_f
     return rc == SQLITE_DONE ? fail(VIGIL_ENOENT, err, errlen, "protocol version %s is not in %s", sha256, s->path)
                              : db_fail(s, "cannot read the protocol", err, errlen);
   }
-  json_t *files = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-  *dir = strdup((const char *)sqlite3_column_text(st, 0));
+  rc = vigil__sources_from_json((const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 0),
+                                sha256, dir, out, n, err, errlen);
   sqlite3_finalize(st);
-  size_t count = json_array_size(files);
-  source_file *f = calloc(count ? count : 1, sizeof *f);
-  if (!files || !f || !*dir) {
-    json_decref(files);
-    free(f);
-    free(*dir);
-    *dir = NULL;
-    return fail(VIGIL_ECORRUPT, err, errlen, "the stored sources of %s cannot be read", sha256);
-  }
-  for (size_t i = 0; i < count; i++) {
-    json_t *x = json_array_get(files, i);
-    f[i].path =
-        strdup(json_string_value(json_object_get(x, "path")) ? json_string_value(json_object_get(x, "path")) : "");
-    json_t *t = json_object_get(x, "text");
-    f[i].len = json_string_length(t);
-    f[i].text = malloc(f[i].len + 1);
-    if (f[i].text) memcpy(f[i].text, json_string_value(t) ? json_string_value(t) : "", f[i].len + 1);
-  }
-  json_decref(files);
-  *out = f;
-  *n = (uint32_t)count;
-  return 0;
+  return rc;
 }
 
 static int sq_summary(store *base, uint64_t *last_seq, uint64_t *visits, uint64_t *alerts, int *unclean, char *err,

@@ -100,5 +100,10 @@ void vigil__event_to_json(buf *b, const struct vigil_event *ev);
  * fine). The caller releases ev->data. */
 int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, uint64_t visit, const char *type,
                           const char *body, char *err, size_t errlen);
+/* A stored row read (vigil__event_from_row) and handed to fn(ud, ev), the
+ * one way both stores' scans read their rows: 0 to go on, 1 when fn asked
+ * to stop, VIGIL_ENOMEM or VIGIL_ECORRUPT with a reason in err. */
+int vigil__event_row_deliver(uint64_t seq, int64_t time, uint64_t visit, const char *type, const char *body,
+                             int (*fn)(void *ud, const struct vigil_event *ev), void *ud, char *err, size_t errlen);
 
 #endif
