@@ -769,8 +769,7 @@ static int check_credentials(reader *r, verdict *v) {
     const char *dg = (const char *)sqlite3_column_text(st, 0);
     if (!dg || strlen(dg) != 64) continue;
     if (n == cap) {
-      cap = cap ? cap * 2 : 64;
-      void *grown = realloc(known, cap * sizeof *known);
+      void *grown = vigil__grow(known, cap, n + 1, sizeof *known, 64, &cap);
       if (!grown) {
         step = SQLITE_NOMEM;
         break;
@@ -1199,6 +1198,45 @@ static int out_finish(out *o, char *msg, size_t msglen) {
   return 0;
 }
 
+/* The one printer of the log's rows: the events the query selects (its
+ * columns seq, time, visit, type, body, prev, hash; ?1 and ?2 bound to a
+ * and b), each handed to put with the output's buffer, which goes to the
+ * writer once it holds flush_at bytes (0: after every row). *n counts the
+ * rows. vigil audit show and export print through here. */
+typedef void (*put_row_fn)(void *ud, buf *b, const row *w, uint64_t n);
+
+static int print_rows(const char *db_path, const char *sql, int64_t a, int64_t b, const char *head, put_row_fn put,
+                      void *put_ud, size_t flush_at, vigil_audit_write_fn write, void *ud, uint64_t *n, char *msg,
+                      size_t msglen) {
+  *n = 0;
+  if (!write) return say(msg, msglen, VIGIL_EINVAL, "no writer given");
+  reader r;
+  int rc = reader_open(&r, db_path, msg, msglen);
+  if (rc < 0) return rc;
+  sqlite3_stmt *st;
+  if ((rc = prepare(&r, sql, &st)) < 0) {
+    reader_close(&r);
+    return rc;
+  }
+  sqlite3_bind_int64(st, 1, a);
+  if (sqlite3_bind_parameter_count(st) > 1) sqlite3_bind_int64(st, 2, b);
+  out o = {.write = write, .ud = ud};
+  vigil__buf_init(&o.b);
+  if (head) vigil__buf_puts(&o.b, head);
+  int step = SQLITE_DONE;
+  while (!o.failed && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    row w;
+    row_read(st, &w);
+    put(put_ud, &o.b, &w, (*n)++);
+    if (o.b.len >= flush_at) out_flush(&o);
+  }
+  if (!o.failed && step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the events");
+  sqlite3_finalize(st);
+  reader_close(&r);
+  int orc = out_finish(&o, msg, msglen);
+  return rc < 0 ? rc : orc;
+}
+
 /* ---- Show: a visit's history for a person ---------------------------------- */
 
 /* A string that reads plainly without quotes: a word, an id, a number. */
@@ -1433,64 +1471,48 @@ static void put_what(buf *b, const char *type, json_t *d) {
   }
 }
 
+/* One line of a visit's history (the heading before the first). */
+static void put_show_row(void *ud, buf *b, const row *w, uint64_t n) {
+  uint64_t visit = *(const uint64_t *)ud;
+  body_fields f;
+  int readable = body_parse(w->body, w->body_len, &f) == 0;
+  if (n == 0) {
+    size_t head = b->len;
+    vigil__buf_printf(b, "Visit %llu", (unsigned long long)visit);
+    if (readable && !strcmp(f.type, "visit.started"))
+      vigil__buf_printf(b, ": patient %s, protocol %s", text_of(f.data, "patient"), text_of(f.data, "protocol"));
+    escape_controls(b, head);
+    vigil__buf_puts(b, "\nTimes are UTC, then local (");
+    put_clock(b, "%Z", w->time, 0);
+    vigil__buf_puts(b, "). An amendment shows the earlier value, then the new one.\n\n");
+    vigil__buf_printf(b, "%6s  %-19s  %-23s  %-16s  %s\n", "seq", "UTC", "local", "who", "what");
+  }
+  size_t line = b->len;
+  vigil__buf_printf(b, "%6lld  ", (long long)w->seq);
+  put_clock(b, "%Y-%m-%d %H:%M:%S", w->time, 1);
+  vigil__buf_puts(b, "  ");
+  size_t at = b->len;
+  put_clock(b, "%Y-%m-%d %H:%M:%S %Z", w->time, 0);
+  while (b->len < at + 23)
+    vigil__buf_putc(b, ' ');
+  vigil__buf_printf(b, "  %-16s  ", readable ? f.actor : "?");
+  if (readable)
+    put_what(b, w->type, f.data);
+  else
+    vigil__buf_puts(b, "(this event's stored body cannot be read: run vigil audit verify)");
+  escape_controls(b, line);
+  vigil__buf_putc(b, '\n');
+  json_decref(f.json);
+}
+
 int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn write, void *ud, char *msg,
                      size_t msglen) {
-  if (!write) return say(msg, msglen, VIGIL_EINVAL, "no writer given");
-  reader r;
-  int rc = reader_open(&r, db_path, msg, msglen);
-  if (rc < 0) return rc;
-  sqlite3_stmt *st;
-  if ((rc = prepare(&r, "SELECT seq, time, visit, type, body, prev, hash FROM events WHERE visit = ? ORDER BY seq",
-                    &st)) < 0) {
-    reader_close(&r);
-    return rc;
-  }
-  sqlite3_bind_int64(st, 1, (sqlite3_int64)visit);
   tzset(); /* the local times follow TZ as it is now */
-  out o = {.write = write, .ud = ud};
-  vigil__buf_init(&o.b);
-  uint64_t n = 0;
-  int step = SQLITE_DONE;
-  while (!o.failed && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    row w;
-    row_read(st, &w);
-    body_fields f;
-    int readable = body_parse(w.body, w.body_len, &f) == 0;
-    if (n++ == 0) {
-      size_t head = o.b.len;
-      vigil__buf_printf(&o.b, "Visit %llu", (unsigned long long)visit);
-      if (readable && !strcmp(f.type, "visit.started"))
-        vigil__buf_printf(&o.b, ": patient %s, protocol %s", text_of(f.data, "patient"), text_of(f.data, "protocol"));
-      escape_controls(&o.b, head);
-      vigil__buf_puts(&o.b, "\nTimes are UTC, then local (");
-      put_clock(&o.b, "%Z", w.time, 0);
-      vigil__buf_puts(&o.b, "). An amendment shows the earlier value, then the new one.\n\n");
-      vigil__buf_printf(&o.b, "%6s  %-19s  %-23s  %-16s  %s\n", "seq", "UTC", "local", "who", "what");
-    }
-    size_t line = o.b.len;
-    vigil__buf_printf(&o.b, "%6lld  ", (long long)w.seq);
-    put_clock(&o.b, "%Y-%m-%d %H:%M:%S", w.time, 1);
-    vigil__buf_puts(&o.b, "  ");
-    size_t at = o.b.len;
-    put_clock(&o.b, "%Y-%m-%d %H:%M:%S %Z", w.time, 0);
-    while (o.b.len < at + 23)
-      vigil__buf_putc(&o.b, ' ');
-    vigil__buf_printf(&o.b, "  %-16s  ", readable ? f.actor : "?");
-    if (readable)
-      put_what(&o.b, w.type, f.data);
-    else
-      vigil__buf_puts(&o.b, "(this event's stored body cannot be read: run vigil audit verify)");
-    escape_controls(&o.b, line);
-    vigil__buf_putc(&o.b, '\n');
-    json_decref(f.json);
-    out_flush(&o);
-  }
-  if (!o.failed && step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the events");
-  sqlite3_finalize(st);
-  reader_close(&r);
-  int orc = out_finish(&o, msg, msglen);
+  uint64_t n;
+  int rc =
+      print_rows(db_path, "SELECT seq, time, visit, type, body, prev, hash FROM events WHERE visit = ?1 ORDER BY seq",
+                 (int64_t)visit, 0, NULL, put_show_row, &visit, 0, write, ud, &n, msg, msglen);
   if (rc < 0) return rc;
-  if (orc < 0) return orc;
   if (n == 0)
     return say(msg, msglen, VIGIL_ENOENT, "visit %llu has no events in %s", (unsigned long long)visit, db_path);
   return 0;
@@ -1510,7 +1532,7 @@ static const char *stored_data(const char *body, size_t len, size_t *n) {
   return start;
 }
 
-static void put_csv_row(buf *b, const row *w) {
+static void put_csv_row(void *ud, buf *b, const row *w, uint64_t nth) {
   char when[32];
   iso_time(when, w->time);
   vigil__buf_printf(b, "%lld,%s,%lld,", (long long)w->seq, when, (long long)w->visit);
@@ -1534,44 +1556,21 @@ static void put_csv_row(buf *b, const row *w) {
   vigil__buf_puts(b, "\r\n");
 }
 
+static void put_jsonl_row(void *ud, buf *b, const row *w, uint64_t n) {
+  vigil__buf_put(b, w->body, w->body_len);
+  vigil__buf_putc(b, '\n');
+}
+
 int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms, int64_t to_ms,
                        vigil_audit_write_fn write, void *ud, char *msg, size_t msglen) {
   int csv = format && !strcmp(format, "csv");
   if (!csv && !(format && !strcmp(format, "jsonl")))
     return say(msg, msglen, VIGIL_EINVAL, "the export format is csv or jsonl, not '%s'", format ? format : "");
-  if (!write) return say(msg, msglen, VIGIL_EINVAL, "no writer given");
-  reader r;
-  int rc = reader_open(&r, db_path, msg, msglen);
-  if (rc < 0) return rc;
-  sqlite3_stmt *st;
-  if ((rc = prepare(&r,
+  uint64_t n;
+  /* Large exports go out in pieces rather than all in memory. */
+  return print_rows(db_path,
                     "SELECT seq, time, visit, type, body, prev, hash FROM events "
                     "WHERE time >= ?1 AND time < ?2 ORDER BY seq",
-                    &st)) < 0) {
-    reader_close(&r);
-    return rc;
-  }
-  sqlite3_bind_int64(st, 1, from_ms);
-  sqlite3_bind_int64(st, 2, to_ms);
-  out o = {.write = write, .ud = ud};
-  vigil__buf_init(&o.b);
-  if (csv) vigil__buf_puts(&o.b, "seq,time,visit,type,actor,data\r\n");
-  int step = SQLITE_DONE;
-  while (!o.failed && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    row w;
-    row_read(st, &w);
-    if (csv)
-      put_csv_row(&o.b, &w);
-    else {
-      vigil__buf_put(&o.b, w.body, w.body_len);
-      vigil__buf_putc(&o.b, '\n');
-    }
-    /* Large exports go out in pieces rather than all in memory. */
-    if (o.b.len >= 64 * 1024) out_flush(&o);
-  }
-  if (!o.failed && step != SQLITE_DONE) rc = reader_fail(&r, "cannot read the events");
-  sqlite3_finalize(st);
-  reader_close(&r);
-  int orc = out_finish(&o, msg, msglen);
-  return rc < 0 ? rc : orc;
+                    from_ms, to_ms, csv ? "seq,time,visit,type,actor,data\r\n" : NULL,
+                    csv ? put_csv_row : put_jsonl_row, NULL, 64 * 1024, write, ud, &n, msg, msglen);
 }
