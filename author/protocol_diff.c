@@ -524,13 +524,13 @@ static int comment_owner(char **lines, int n, int l) {
 /* Splits text into lines (pointers into a copy; caller frees both). */
 static char **split_lines(const char *text, int *n, char **copy) {
   *copy = strdup(text);
-  int cap = 64;
-  char **lines = malloc((size_t)cap * sizeof *lines);
+  size_t cap = 64;
+  char **lines = malloc(cap * sizeof *lines);
   *n = 0;
   if (!*copy || !lines) return lines;
   for (char *s = *copy; s;) {
-    if (*n == cap) {
-      char **grown = realloc(lines, (size_t)(cap *= 2) * sizeof *lines);
+    if ((size_t)*n == cap) {
+      char **grown = vigil__grow(lines, cap, cap + 1, sizeof *lines, 64, &cap);
       if (!grown) break;
       lines = grown;
     }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "engine/inspect.h"
 #include "lang/protocol.h"
 #include "lang/sandbox.h"
@@ -134,11 +135,9 @@ static int known_root(const shared_state *s, const void *id) {
 
 static state_root *new_root(shared_state *s) {
   if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    state_root *r = realloc(s->roots, cap * sizeof *r);
+    state_root *r = vigil__grow(s->roots, s->cap, s->n + 1, sizeof *r, 64, &s->cap);
     if (!r) return NULL;
     s->roots = r;
-    s->cap = cap;
   }
   return &s->roots[s->n++];
 }

@@ -358,8 +358,8 @@ static void log_user(void *ud, const char *name, const char *role_name, int disa
   int r = vigil__role_parse(role_name);
   if (r < 0 || strlen(name) > USER_NAME_MAX) return;
   if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    user_record *grown = realloc(l->list, cap * sizeof *grown);
+    size_t cap;
+    user_record *grown = vigil__grow(l->list, l->cap, l->n + 1, sizeof *grown, 16, &cap);
     if (!grown) {
       l->oom = 1;
       return;

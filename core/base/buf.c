@@ -7,6 +7,22 @@
 #include <string.h>
 #include <time.h>
 
+void *vigil__grow(void *p, size_t cap, size_t need, size_t elem, size_t first, size_t *new_cap) {
+  if (need <= cap && p) {
+    *new_cap = cap;
+    return p;
+  }
+  size_t n = cap ? cap : (first ? first : 1);
+  while (n < need) {
+    if (n > (size_t)-1 / 2) return NULL;
+    n *= 2;
+  }
+  if (!elem || n > (size_t)-1 / elem) return NULL;
+  void *grown = realloc(p, n * elem);
+  if (grown) *new_cap = n;
+  return grown;
+}
+
 void vigil__buf_init(buf *b) { memset(b, 0, sizeof *b); }
 
 void vigil__buf_free(buf *b) {
@@ -22,16 +38,12 @@ void vigil__buf_reset(buf *b) {
 static int buf_reserve(buf *b, size_t extra) {
   if (b->oom) return -1;
   if (b->len + extra + 1 <= b->cap) return 0;
-  size_t cap = b->cap ? b->cap : 64;
-  while (cap < b->len + extra + 1)
-    cap *= 2;
-  char *p = realloc(b->p, cap);
+  char *p = extra < (size_t)-1 - b->len - 1 ? vigil__grow(b->p, b->cap, b->len + extra + 1, 1, 64, &b->cap) : NULL;
   if (!p) {
     b->oom = 1;
     return -1;
   }
   b->p = p;
-  b->cap = cap;
   return 0;
 }
 

@@ -1,6 +1,8 @@
 /* heap.c: an indexed binary min-heap of deadlines. */
 #include "base/heap.h"
 
+#include "base/buf.h"
+
 #include <stdlib.h>
 
 static int less(const heap_entry *a, const heap_entry *b) {
@@ -47,11 +49,11 @@ int vigil__heap_set(heap *h, heap_entry *e, int64_t due) {
     return 0;
   }
   if (h->n == h->cap) {
-    uint32_t cap = h->cap ? h->cap * 2 : 64;
-    heap_entry **v = realloc(h->v, cap * sizeof *v);
+    size_t cap;
+    heap_entry **v = h->n < UINT32_MAX / 2 ? vigil__grow(h->v, h->cap, (size_t)h->n + 1, sizeof *v, 64, &cap) : NULL;
     if (!v) return -1;
     h->v = v;
-    h->cap = cap;
+    h->cap = (uint32_t)cap;
   }
   e->due = due;
   place(h, h->n++, e);

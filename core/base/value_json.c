@@ -216,8 +216,8 @@ typedef struct gather {
 
 static int gather_add(parser *ps, gather *g, const char *key, val v) {
   if (g->n == g->cap) {
-    size_t cap = g->cap ? 2 * g->cap : 8;
-    field *f = realloc(g->f, cap * sizeof *f);
+    size_t cap;
+    field *f = vigil__grow(g->f, g->cap, g->n + 1, sizeof *f, 8, &cap);
     if (!f) {
       vigil__val_release(v);
       return fail(ps, "out of memory");

@@ -101,11 +101,11 @@ static int add_course_alert(vigil_engine *e, course *c, const vigil_event *ev) {
   const char *rule = text_of(d, K(rule)), *key = text_of(d, K(key)), *message = text_of(d, K(message));
   if (!num_of(d, K(alert), &id) || !(id >= 1) || !rule || !key) return corrupt(e, ev, "a course alert without its id");
   if (c->n_alerts == c->cap_alerts) {
-    uint32_t cap = c->cap_alerts ? c->cap_alerts * 2 : 4;
-    alert **as = realloc(c->alerts, cap * sizeof *as);
+    size_t cap;
+    alert **as = vigil__grow(c->alerts, c->cap_alerts, (size_t)c->n_alerts + 1, sizeof *as, 4, &cap);
     if (!as) return oom(e);
     c->alerts = as;
-    c->cap_alerts = cap;
+    c->cap_alerts = (uint32_t)cap;
   }
   alert *a = calloc(1, sizeof *a);
   if (!a || vigil__engine_grow_alerts(e, (uint64_t)id) < 0) {
@@ -196,8 +196,8 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     protocol *p = vigil__engine_protocol_by_sha(e, sha, err, sizeof err);
     if (!p || !p->course) return corrupt(e, ev, p ? "its protocol declares no course" : err);
     if (e->n_courses == e->cap_courses) {
-      uint64_t cap = e->cap_courses ? e->cap_courses * 2 : 64;
-      course **cs = realloc(e->courses, cap * sizeof *cs);
+      size_t cap;
+      course **cs = vigil__grow(e->courses, e->cap_courses, e->n_courses + 1, sizeof *cs, 64, &cap);
       if (!cs) return oom(e);
       e->courses = cs;
       e->cap_courses = cap;
@@ -224,16 +224,15 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     if (!c || c->closed || !num_of(d, K(visit), &vid) || !num_of(d, K(session), &number) ||
         number != (double)(c->n_sessions + 1) || (e->n_links && (double)e->links[e->n_links - 1].visit >= vid))
       return corrupt(e, ev, "a session that does not follow its course's last");
+    size_t cap;
     if (c->n_sessions == c->cap_sessions) {
-      uint32_t cap = c->cap_sessions ? c->cap_sessions * 2 : 8;
-      course_session *ss = realloc(c->sessions, cap * sizeof *ss);
+      course_session *ss = vigil__grow(c->sessions, c->cap_sessions, (size_t)c->n_sessions + 1, sizeof *ss, 8, &cap);
       if (!ss) return oom(e);
       c->sessions = ss;
-      c->cap_sessions = cap;
+      c->cap_sessions = (uint32_t)cap;
     }
     if (e->n_links == e->cap_links) {
-      uint64_t cap = e->cap_links ? e->cap_links * 2 : 256;
-      course_link *ls = realloc(e->links, cap * sizeof *ls);
+      course_link *ls = vigil__grow(e->links, e->cap_links, e->n_links + 1, sizeof *ls, 256, &cap);
       if (!ls) return oom(e);
       e->links = ls;
       e->cap_links = cap;

@@ -4,44 +4,22 @@
  * newest sequence number (it survives restarts). */
 #include "metrics.h"
 
+#include "base/buf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct out {
-  char *p;
-  size_t len, cap;
-  int oom;
-} out;
+/* The text, in core/base's one growable buffer. */
+typedef buf out;
 
 static void put(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(out *o, const char *fmt, ...) {
-  if (o->oom) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      o->oom = 1;
-      return;
-    }
-    if (o->p && o->len + (size_t)n < o->cap) {
-      o->len += (size_t)n;
-      return;
-    }
-    size_t cap = o->cap ? o->cap * 2 : 4096;
-    while (cap <= o->len + (size_t)n)
-      cap *= 2;
-    char *p = realloc(o->p, cap);
-    if (!p) {
-      o->oom = 1;
-      return;
-    }
-    o->p = p;
-    o->cap = cap;
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  vigil__buf_vprintf(o, fmt, ap);
+  va_end(ap);
 }
 
 static void head(out *o, const char *name, const char *type, const char *help) {
@@ -54,7 +32,8 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
   vigil_query_count(e, &c);
   vigil_stats es;
   vigil_engine_stats(e, &es);
-  out o = {0};
+  out o;
+  vigil__buf_init(&o);
   head(&o, "vigil_up", "gauge", "1 while the server runs.");
   put(&o, "vigil_up 1\n");
   head(&o, "vigil_uptime_seconds", "gauge", "Seconds since the server started.");
@@ -99,9 +78,5 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
   put(&o, "vigil_http_refusals_total{reason=\"too_many_attempts\"} %llu\n", (unsigned long long)st->refused_too_many);
   head(&o, "vigil_lua_bytes", "gauge", "Memory held by the protocols' Lua states.");
   put(&o, "vigil_lua_bytes %zu\n", es.lua_bytes);
-  if (o.oom) {
-    free(o.p);
-    return NULL;
-  }
-  return o.p;
+  return vigil__buf_take(&o); /* NULL when memory ran out */
 }

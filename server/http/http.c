@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "base/buf.h"
 #include "base/utf8.h"
 
 #define LINGER_MS 2000
@@ -136,13 +137,9 @@ struct http_server {
 
 static int hbuf_put(hbuf *b, const char *s, size_t n) {
   if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
+    char *p = vigil__grow(b->p, b->cap, b->len + n + 1, 1, 64, &b->cap);
     if (!p) return -1;
     b->p = p;
-    b->cap = cap;
   }
   memcpy(b->p + b->len, s, n);
   b->len += n;

@@ -12,6 +12,14 @@ typedef struct buf {
   int oom; /* an allocation failed: the content is truncated */
 } buf;
 
+/* The one growth loop: the array p of cap elements of elem bytes, made
+ * room for need (at least 1) of them by doubling from cap (or from first
+ * when cap is 0): the array, moved perhaps, with its new capacity in
+ * *new_cap; or NULL when out of memory or the size would overflow (p is
+ * then untouched). Every growable array and buffer of the rooms grows
+ * through here (the plugins, which see no room, through plugins/common). */
+void *vigil__grow(void *p, size_t cap, size_t need, size_t elem, size_t first, size_t *new_cap);
+
 void vigil__buf_init(buf *b);
 void vigil__buf_free(buf *b);
 /* Hands the NUL-terminated content to the caller (NULL after an allocation failure). */
