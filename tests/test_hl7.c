@@ -396,13 +396,15 @@ static void malformed_refused(void **state) {
   field_has(&ack, "MSA", 3, 0, "UTF-8");
   vigil__hl7_free(&ack);
   /* a patient reference vigil refuses (U+2028 in it, docs/safety.md U6): the
-   * engine does not record it, so the answer is AE, never AA */
+   * engine does not record it, so the answer is AE, never AA; a permanent
+   * refusal, 102 with the field, not 207's "send it again" (A9) */
   exchange(fd,
            "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD8|P|2.5\rPID|1||A\xe2\x80\xa8"
            "B^^^H^MR||X^Y\r",
            &ack);
   field_is(&ack, "MSA", 1, 0, "AE");
-  field_is(&ack, "ERR", 3, 1, "207");
+  field_is(&ack, "ERR", 3, 1, "102");
+  field_is(&ack, "ERR", 2, 3, "3");
   vigil__hl7_free(&ack);
   /* 0x1C without 0x0D, then a good message on the same connection */
   send_raw(fd, "\x0bMSH|^~\\&|x\x1cZ", 13);
@@ -451,6 +453,178 @@ static void a40_merges(void **state) {
   expect_ack(f, self, "AE", "M3", &ack);
   vigil__hl7_free(&ack);
   assert_int_equal(count_events(f, "patient.merged"), 1);
+}
+
+/* ---- the interface engineer's findings (docs/hl7.md, A2 to A9) ---- */
+
+#define ADT(event, control, when, pid, rest)                                                                           \
+  "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|" when "||ADT^" event "|" control "|P|2.5.1\rPID|1||" pid "\r" rest
+
+/* The next ACK on fd, parsed, with MSA-1, MSA-2 and a part of MSA-3 checked. */
+static void next_ack(int fd, const char *code, const char *control, const char *part) {
+  hl7_msg ack;
+  char *text = read_ack(fd), err[256];
+  assert_non_null(text);
+  assert_int_equal(vigil__hl7_parse(&ack, text, strlen(text), err, sizeof err), 0);
+  free(text);
+  field_is(&ack, "MSA", 1, 0, code);
+  field_is(&ack, "MSA", 2, 0, control);
+  field_has(&ack, "MSA", 3, 0, part);
+  vigil__hl7_free(&ack);
+}
+
+/* ERR-2's segment and field and ERR-3's code of an ACK. */
+static void err_is(const hl7_msg *ack, const char *seg, const char *field, const char *code) {
+  field_is(ack, "ERR", 2, 1, seg);
+  field_is(ack, "ERR", 2, 3, field);
+  field_is(ack, "ERR", 3, 1, code);
+}
+
+static void interface_findings(void **state) {
+  fixture *f = *state;
+  hl7_msg ack;
+  /* A2: an A40 keeps the survivor's record (ADT_A39 carries no AL1) and links the merged reference. */
+  expect_ack(f, ADT("A01", "F1", "20260105120000", "SURV^^^H^MR||DOE^JANE", "AL1|1|DA|KET^Ketamine|SV|Anaphylaxis\r"),
+             "AA", "F1", &ack);
+  vigil__hl7_free(&ack);
+  expect_ack(f, ADT("A40", "F2", "20260105130000", "SURV^^^H^MR||DOE^JANE", "MRG|PRIOR^^^H^MR\r"), "AA", "F2", &ack);
+  vigil__hl7_free(&ack);
+  json_t *p = get_json(f, "/api/v1/patients/SURV", 200);
+  if (json_array_size(json_object_get(p, "allergies")) != 1)
+    fail_msg("the merge lost the survivor's allergies: %s", json_dumps(p, 0));
+  text_is(p, "allergies.0.text", "Ketamine");
+  text_is(p, "demographics.merged_from.0", "PRIOR");
+  json_decref(p);
+  p = get_json(f, "/api/v1/patients/PRIOR", 200);
+  text_is(p, "demographics.merged_into", "SURV");
+  json_decref(p);
+
+  /* A6: the merge back (PRIOR survivor, SURV merged) would be a circle: AE, nothing recorded. */
+  int merges = count_events(f, "patient.merged");
+  expect_ack(f, ADT("A40", "F3", "20260105140000", "PRIOR^^^H^MR", "MRG|SURV^^^H^MR\r"), "AE", "F3", &ack);
+  field_has(&ack, "MSA", 3, 0, "circular");
+  err_is(&ack, "MRG", "1", "102");
+  vigil__hl7_free(&ack);
+  assert_int_equal(count_events(f, "patient.merged"), merges);
+  p = get_json(f, "/api/v1/patients/PRIOR", 200);
+  text_is(p, "demographics.merged_into", "SURV");
+  assert_null(json_object_get(json_object_get(p, "demographics"), "merged_from"));
+  json_decref(p);
+
+  /* A3: an A08 older (MSH-7) than the record is acknowledged and not applied. */
+  int records = count_events(f, "patient.recorded");
+  expect_ack(f, ADT("A08", "F4", "20250105120000", "SURV^^^H^MR||DOE^JANE", ""), "AA", "F4", &ack);
+  field_has(&ack, "MSA", 3, 0, "not applied");
+  vigil__hl7_free(&ack);
+  assert_int_equal(count_events(f, "patient.recorded"), records);
+  p = get_json(f, "/api/v1/patients/SURV", 200);
+  assert_int_equal(json_array_size(json_object_get(p, "allergies")), 1);
+  json_decref(p);
+  /* a newer one is applied (the same time in another zone is not older) */
+  expect_ack(f, ADT("A08", "F5", "20260105150000+0100", "SURV^^^H^MR||DOE^JANE", ""), "AA", "F5", &ack);
+  field_has(&ack, "MSA", 3, 0, "recorded");
+  vigil__hl7_free(&ack);
+
+  /* A7: white space at either end of PID-3: AE 102 at PID-3 (docs/hl7.md's conformance statement). */
+  const char *padded[] = {ADT("A01", "F6", "1", " MRN7^^^H^MR", ""), ADT("A01", "F7", "1", "MRN7 ^^^H^MR", "")};
+  for (int i = 0; i < 2; i++) {
+    expect_ack(f, padded[i], "AE", i ? "F7" : "F6", &ack);
+    field_has(&ack, "MSA", 3, 0, "white space");
+    err_is(&ack, "PID", "3", "102");
+    vigil__hl7_free(&ack);
+  }
+
+  /* A8: a NUL or control in any field, and a name with what staff would not see: AE 102 at the field. */
+  const struct {
+    const char *msg, *control, *field;
+  } hidden[] = {
+      {ADT("A01", "F8", "1", "MRN\\X00\\77^^^H^MR", ""), "F8", "3"},
+      {ADT("A01", "F9", "1", "MRN8^^^H^MR||DOE\\X1B\\[31m^JANE", ""), "F9", "5"},    /* ESC */
+      {ADT("A01", "F10", "1", "MRN8^^^H^MR||DOE^JA\xe2\x80\xaeNE", ""), "F10", "5"}, /* U+202E */
+      {ADT("A01", "F11", "1", "MRN8^^^H^MR||DOE\xe2\x80\x8b^JANE", ""), "F11", "5"}, /* U+200B */
+  };
+  for (size_t i = 0; i < sizeof hidden / sizeof *hidden; i++) {
+    expect_ack(f, hidden[i].msg, "AE", hidden[i].control, &ack);
+    err_is(&ack, "PID", hidden[i].field, "102");
+    vigil__hl7_free(&ack);
+  }
+  json_decref(get_json(f, "/api/v1/patients/MRN77", 404));
+  json_decref(get_json(f, "/api/v1/patients/MRN8", 404));
+
+  /* A9: a frame with a second 0x0B is answered once, naming the first MSH-10; the next message is answered as its own.
+   */
+  int fd = mllp_connect(f->port);
+  const char *twice[] = {"\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|F12|P|2.5.1\rPID|1||X1^^^H^MR\r",
+                         "\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|F13|P|2.5.1\rPID|1||X2^^^H^MR\r\x1c\r"};
+  for (int i = 0; i < 2; i++)
+    send_raw(fd, twice[i], strlen(twice[i]));
+  char msg[1024];
+  snprintf(msg, sizeof msg, A01, "F14", "X3");
+  size_t len;
+  char *framed = vigil__mllp_wrap(msg, strlen(msg), &len);
+  send_raw(fd, framed, len);
+  free(framed);
+  next_ack(fd, "AR", "F12", "inside another");
+  next_ack(fd, "AA", "F14", "recorded");
+  close(fd);
+  json_decref(get_json(f, "/api/v1/patients/X2", 404));
+}
+
+/* A4: an idle connection and a frame that never ends are closed after the
+ * site's timeouts (plugins.hl7.idle_timeout_ms, frame_timeout_ms), and at
+ * the connection limit the oldest idle connection makes room. */
+static int setup_small(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (!f || serve_setup(&f->s, PROTOCOL) < 0) return -1;
+  f->port = free_port();
+  char extra[256];
+  snprintf(extra, sizeof extra,
+           "plugins = { hl7 = { port = %d, max_connections = 3, idle_timeout_ms = 1500, frame_timeout_ms = 1500 } }\n",
+           f->port);
+  serve_configure(&f->s, extra);
+  if (serve_start(&f->s) < 0) return -1;
+  *state = f;
+  return 0;
+}
+
+/* Whether the peer closed fd within ms (a read gives 0). */
+static int closed_within(int fd, int ms) {
+  char b[4096];
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) <= 0) return 0;
+    ssize_t k = read(fd, b, sizeof b);
+    if (k <= 0) return 1;
+  }
+}
+
+static void timeouts_and_the_limit(void **state) {
+  fixture *f = *state;
+  hl7_msg ack;
+  /* three idle connections fill the limit; a fourth sender is served, the oldest idle closed */
+  int idle[3];
+  for (int i = 0; i < 3; i++) {
+    idle[i] = mllp_connect(f->port);
+    assert_true(idle[i] >= 0);
+    usleep(100000);
+  }
+  char msg[1024];
+  snprintf(msg, sizeof msg, A01, "T1", "T1");
+  expect_ack(f, msg, "AA", "T1", &ack);
+  vigil__hl7_free(&ack);
+  assert_true(closed_within(idle[0], 1000));
+  /* idle ones are closed after idle_timeout_ms */
+  assert_true(closed_within(idle[1], 4000));
+  assert_true(closed_within(idle[2], 1000));
+  for (int i = 0; i < 3; i++)
+    close(idle[i]);
+  /* a frame begun and never ended: AR naming its MSH-10, closed */
+  int fd = mllp_connect(f->port);
+  const char *begun = "\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|T2|P|2.5.1\rPID|1||T2";
+  send_raw(fd, begun, strlen(begun));
+  next_ack(fd, "AR", "T2", "in time");
+  assert_true(closed_within(fd, 1000));
+  close(fd);
 }
 
 /* ---- against node-hl7-client (npm) ---- */
@@ -704,6 +878,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(duplicates_across_restarts, setup, teardown),
       cmocka_unit_test_setup_teardown(malformed_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(a40_merges, setup, teardown),
+      cmocka_unit_test_setup_teardown(interface_findings, setup, teardown),
+      cmocka_unit_test_setup_teardown(timeouts_and_the_limit, setup_small, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

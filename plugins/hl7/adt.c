@@ -30,6 +30,39 @@ static const char *named(const char *where, char out[40]) {
 
 static int refused(const adt_result *r) { return strcmp(r->ack, "AA") != 0; }
 
+/* What in s staff would not see, or NULL: a control character (C0, DEL,
+ * C1: ESC, a line break), a zero-width or direction-changing character
+ * (U+200B to U+200F, U+202A to U+202E, U+2060 to U+2069, U+061C, U+FEFF) or
+ * a line or paragraph separator, as the patient reference's check
+ * (vigil__unicode_id_problem) refuses them (docs/hl7.md A8). */
+static const char *hidden(const char *s) {
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    if (*c < 0x20 || *c == 0x7f) return "a control character";
+    if (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) return "a control character (C1)";
+    if (c[0] == 0xd8 && c[1] == 0x9c) return "an invisible or direction-changing character (U+061C)";
+    if (c[0] == 0xef && c[1] == 0xbb && c[2] == 0xbf) return "an invisible character (U+FEFF)";
+    if (c[0] == 0xe2 && c[1] == 0x80 && ((c[2] >= 0x8b && c[2] <= 0x8f) || (c[2] >= 0xa8 && c[2] <= 0xae)))
+      return "an invisible, direction-changing or line-separating character (U+200B to U+200F, U+2028 to U+202E)";
+    if (c[0] == 0xe2 && c[1] == 0x81 && c[2] >= 0xa0 && c[2] <= 0xaf)
+      return "an invisible or direction-changing character (U+2060 to U+206F)";
+  }
+  return NULL;
+}
+
+/* Whether s starts or ends with white space (a space, a tab, NBSP, an
+ * ideographic space): a patient reference that looks like another (A7). */
+static int padded(const char *s) {
+  size_t n = strlen(s);
+  if (!n) return 0;
+  const unsigned char *u = (const unsigned char *)s;
+  if (u[0] == ' ' || u[n - 1] == ' ') return 1;
+  if (n >= 2 && ((u[0] == 0xc2 && u[1] == 0xa0) || (u[n - 2] == 0xc2 && u[n - 1] == 0xa0))) return 1;
+  if (n >= 3 &&
+      ((u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80) || (u[n - 3] == 0xe3 && u[n - 2] == 0x80 && u[n - 1] == 0x80)))
+    return 1;
+  return 0;
+}
+
 /* One value into out (ADT_MAX_VALUE + 1 bytes); refuses the message when it
  * is longer. Returns out. */
 static const char *value(adt_result *r, const hl7_msg *m, long seg, int f, int rep, int c, int s, char *out,
@@ -40,6 +73,14 @@ static const char *value(adt_result *r, const hl7_msg *m, long seg, int f, int r
   size_t n = vigil__hl7_value(m, (size_t)seg, f, rep, c, s, out, ADT_MAX_VALUE + 1);
   if (n > ADT_MAX_VALUE) {
     refuse(r, "AE", 102, where, "%s is longer than %d bytes", named(where, shown), ADT_MAX_VALUE);
+    out[0] = '\0';
+    return out;
+  }
+  /* A8: nothing hidden in what staff are shown (security.md U6) */
+  const char *why = strlen(out) != n ? "a NUL (\\X00\\)" : hidden(out);
+  if (why) {
+    refuse(r, "AE", 102, where, "%s contains %s: vigil takes no control or invisible characters", named(where, shown),
+           why);
     out[0] = '\0';
   }
   return out;
@@ -98,6 +139,10 @@ static void identifiers(adt_result *r, const hl7_msg *m, long pid, json_t *rec) 
     value(r, m, pid, 3, i, 4, 1, auth, "PID^1^3");
     value(r, m, pid, 3, i, 5, 0, type, "PID^1^3");
     if (!*v) continue;
+    if (padded(v)) {
+      refuse(r, "AE", 102, "PID^1^3", "PID-3 (patient identifier) '%s' has white space at its start or end", v);
+      break;
+    }
     json_t *id = json_object();
     put(r, id, "value", v, "PID^1^3");
     put(r, id, "authority", auth, "PID^1^3");
@@ -228,6 +273,9 @@ void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r) {
       refuse(r, "AE", 100, "MRG", "A40 without an MRG segment (the patient merged)");
     else if (!*from)
       refuse(r, "AE", 101, "MRG^1^1", "MRG-1 (prior patient identifier list) is empty");
+    else if (padded(from))
+      refuse(r, "AE", 102, "MRG^1^1", "MRG-1 (prior patient identifier) '%s' has white space at its start or end",
+             from);
     else if (!strcmp(from, r->patient))
       refuse(r, "AE", 102, "MRG^1^1", "MRG-1 names the surviving patient %s itself", from);
     else

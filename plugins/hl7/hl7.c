@@ -51,6 +51,8 @@ typedef struct conn {
   hl7_msg msg; /* the message being recorded */
   char key[700];
   char patient[ADT_MAX_VALUE + 1];
+  uint64_t active_ms;      /* the last bytes read, or the connection's start */
+  uint64_t frame_start_ms; /* when the frame being read began (0: none) */
 } conn;
 
 struct hl7p {
@@ -64,10 +66,15 @@ struct hl7p {
   size_t max_message;
   unsigned ack_timeout_ms;
   unsigned max_connections, n_conns;
+  unsigned idle_timeout_ms, frame_timeout_ms; /* A4: 0 never */
+  uv_timer_t sweep;                           /* closes idle and stalled connections */
+  int sweeping;
   conn *conns;
-  alarms *alarms;                                                 /* alarms out (alarms.c); NULL: not configured */
+  alarms *alarms;  /* alarms out (alarms.c); NULL: not configured */
+  json_t *records; /* patient -> the record as vigil keeps it: read from the log at start, then each patient event */
   unsigned long long counter;                                     /* the ACKs' control ids */
   unsigned long long accepted, duplicates, refused, errors, acks; /* this run */
+  unsigned long long older;                                       /* older than the record: not applied */
 };
 
 #define say(h, level, ...) vigil__plugin_say((h)->api, (h)->p, level, __VA_ARGS__)
@@ -106,6 +113,104 @@ static void send_ack(conn *c, const hl7_msg *in, const char *code, int err_code,
   h->acks++;
 }
 
+/* ---- the records as vigil keeps them (core/host's patient_record) --------------------------------- */
+
+/* Adds the references of m (a string or a list) to list, each once. */
+static void add_refs(json_t *list, const json_t *m) {
+  if (json_is_array(m)) {
+    for (size_t i = 0; i < json_array_size(m); i++)
+      add_refs(list, json_array_get(m, i));
+    return;
+  }
+  if (!json_is_string(m)) return;
+  for (size_t i = 0; i < json_array_size(list); i++)
+    if (json_equal(json_array_get(list, i), m)) return;
+  json_array_append(list, (json_t *)m);
+}
+
+/* A patient event's data applied to h->records as vigil applies it to its
+ * rows: a record replaces the patient's, keeping the references merged into
+ * it; a merge also says merged_into on the prior record. */
+static void learn(hl7p *h, const char *type, json_t *data) {
+  const char *patient = json_string_value(json_object_get(data, "patient"));
+  if (!patient || !h->records) return;
+  int merged = !strcmp(type, "patient.merged");
+  const char *from = json_string_value(json_object_get(data, "merged_from"));
+  json_t *row = json_deep_copy(data), *list = json_array(), *old = json_object_get(h->records, patient);
+  if (!row || !list) {
+    json_decref(row);
+    json_decref(list);
+    return;
+  }
+  json_object_del(row, "merged_from");
+  add_refs(list, json_object_get(old, "merged_from"));
+  json_t *prior = merged && from ? json_object_get(h->records, from) : NULL;
+  if (merged) {
+    add_refs(list, json_object_get(prior, "merged_from"));
+    add_refs(list, json_object_get(data, "merged_from"));
+  }
+  if (json_array_size(list)) json_object_set(row, "merged_from", list);
+  json_decref(list);
+  if (merged && from) {
+    json_t *p = prior ? json_deep_copy(prior) : json_pack("{s:s}", "patient", from);
+    if (p) {
+      json_object_set_new(p, "merged_into", json_string(patient));
+      json_object_set_new(h->records, from, p);
+    }
+  }
+  json_object_set_new(h->records, patient, row);
+}
+
+static int learn_event(void *ud, const vigil_plugin_event *ev) {
+  hl7p *h = ud;
+  if (strncmp(ev->type, "patient.", 8)) return 0;
+  json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
+  json_t *data = json_object_get(j, "data");
+  if (json_is_object(data)) learn(h, ev->type, data);
+  json_decref(j);
+  return 0;
+}
+
+/* HL7's DTM (YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ]) as ms since the epoch
+ * in UTC, for comparing message times; 0: not one. */
+static long long dtm_ms(const char *v) {
+  if (!v) return 0;
+  int part[6] = {0, 1, 1, 0, 0, 0};
+  static const int width[6] = {4, 2, 2, 2, 2, 2};
+  const char *c = v;
+  for (int i = 0; i < 6; i++) {
+    int n = 0, k = 0;
+    for (; k < width[i] && c[k] >= '0' && c[k] <= '9'; k++)
+      n = n * 10 + (c[k] - '0');
+    if (k == 0) {
+      if (i == 0) return 0;
+      break;
+    }
+    if (k != width[i]) return 0;
+    part[i] = n;
+    c += k;
+  }
+  long long ms = 0;
+  if (*c == '.') {
+    int scale = 100;
+    for (c++; *c >= '0' && *c <= '9'; c++, scale /= 10)
+      ms += scale > 0 ? (*c - '0') * scale : 0;
+  }
+  long long zone = 0;
+  if ((*c == '+' || *c == '-') && strlen(c) >= 5) {
+    zone = ((c[1] - '0') * 10 + (c[2] - '0')) * 60 + (c[3] - '0') * 10 + (c[4] - '0');
+    if (*c == '-') zone = -zone;
+  }
+  /* days from civil (Howard Hinnant's algorithm) */
+  int y = part[0] - (part[1] <= 2);
+  int era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (unsigned)((153 * (part[1] + (part[1] > 2 ? -3 : 9)) + 2) / 5 + part[2] - 1);
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  long long days = (long long)era * 146097 + (long long)doe - 719468;
+  return ((days * 24 + part[3]) * 60 + part[4] - zone) * 60000LL + part[5] * 1000LL + ms;
+}
+
 /* ---- a message ------------------------------------------------------------------------------------- */
 
 static conn *pending_with(hl7p *h, const char *key) {
@@ -121,6 +226,8 @@ static void done_waiting(conn *c) {
 }
 
 static void process(conn *c);
+static int stale(hl7p *h, conn *c, const hl7_msg *m, const adt_result *r, const char *control);
+static int merge_refused(hl7p *h, adt_result *r);
 
 static void handle(conn *c, const char *data, size_t len) {
   hl7p *h = c->h;
@@ -165,6 +272,12 @@ static void handle(conn *c, const char *data, size_t len) {
   } else if (pending_with(h, r.key)) {
     h->errors++;
     send_ack(c, &m, "AE", 207, NULL, "the same message is being recorded from another connection: send it again");
+  } else if (stale(h, c, &m, &r, control)) {
+    /* acknowledged, not applied (A3) */
+  } else if (merge_refused(h, &r)) {
+    h->refused++;
+    say(h, VIGIL_PLUGIN_LOG_WARN, "refused message %s from %s with %s: %s", control, c->peer, r.ack, r.err_text);
+    send_ack(c, &m, r.ack, r.err_code, r.err_where, r.err_text);
   } else {
     c->busy = 1;
     c->msg = m; /* kept for its ACK */
@@ -176,7 +289,17 @@ static void handle(conn *c, const char *data, size_t len) {
     /* Outside a batch the event is durable, and comes to on_patient_event,
      * before this returns. */
     int rc = h->api->patient_record(h->p, r.type, r.fields_json, r.key, value, strlen(value), err, sizeof err);
-    if (rc < 0 && c->busy) {
+    if (rc == -2 /* VIGIL_EINVAL */ && c->busy) {
+      /* vigil refused a value (the patient reference): permanent, so not
+       * 207's "send it again" (A9) */
+      h->refused++;
+      const char *where = !strncmp(err, "merged_from", 11) ? "MRG^1^1" : "PID^1^3";
+      char text[400];
+      snprintf(text, sizeof text, "%s refused: %s", !strcmp(where, "MRG^1^1") ? "MRG-1" : "PID-3", err);
+      say(h, VIGIL_PLUGIN_LOG_WARN, "refused message %s from %s with AE: %s", control, c->peer, text);
+      send_ack(c, &c->msg, "AE", 102, where, text);
+      done_waiting(c);
+    } else if (rc < 0 && c->busy) {
       h->errors++;
       say(h, VIGIL_PLUGIN_LOG_ERROR, "message %s from %s not recorded: %s", control, c->peer, err);
       send_ack(c, &c->msg, "AE", 207, NULL, err);
@@ -185,6 +308,81 @@ static void handle(conn *c, const char *data, size_t len) {
   }
   vigil__hl7_adt_free(&r);
   vigil__hl7_free(&m);
+}
+
+/* A3: a record message older (MSH-7) than the record vigil has is
+ * acknowledged AA and not applied, logged: an A08 replayed late would
+ * otherwise take back a newer allergy list. 1 when it was. */
+static int stale(hl7p *h, conn *c, const hl7_msg *m, const adt_result *r, const char *control) {
+  if (strcmp(r->type, "patient.recorded")) return 0;
+  json_t *rec = json_object_get(h->records, r->patient);
+  const char *had = json_string_value(json_object_get(json_object_get(rec, "source"), "message_time"));
+  char when[ADT_MAX_VALUE + 1];
+  vigil__hl7_value(m, 0, 7, 0, 1, 0, when, sizeof when);
+  long long now = dtm_ms(when), then = dtm_ms(had);
+  if (!now || !then || now >= then) return 0;
+  h->older++;
+  char text[600];
+  snprintf(text, sizeof text,
+           "not applied: the message's time (MSH-7 %s) is older than patient %s's record (%s, message %s)", when,
+           r->patient, had,
+           json_string_value(json_object_get(json_object_get(rec, "source"), "control_id"))
+               ? json_string_value(json_object_get(json_object_get(rec, "source"), "control_id"))
+               : "?");
+  say(h, VIGIL_PLUGIN_LOG_WARN, "message %s from %s: %s", control, c->peer, text);
+  send_ack(c, m, "AA", 0, NULL, text);
+  return 1;
+}
+
+/* An A40 (docs/hl7.md): A6, a merge that would close a circle (the
+ * survivor was merged into the prior patient, or into one merged into it)
+ * is refused AE; A2, the merge keeps the survivor's record (allergies
+ * included: ADT_A39 carries none) and only links the prior reference, so
+ * r->fields_json becomes the survivor's record with the A40's source and
+ * merged_from. 1 when refused (r says why). */
+static int merge_refused(hl7p *h, adt_result *r) {
+  if (strcmp(r->type, "patient.merged")) return 0;
+  json_t *fields = json_loads(r->fields_json, 0, NULL);
+  const char *from = json_string_value(json_object_get(fields, "merged_from"));
+  if (!fields || !from) {
+    json_decref(fields);
+    return 0;
+  }
+  const char *cur = r->patient;
+  for (int hops = 0; cur && hops < 1000; hops++) {
+    const char *into = json_string_value(json_object_get(json_object_get(h->records, cur), "merged_into"));
+    if (into && !strcmp(into, from)) {
+      snprintf(r->ack, sizeof r->ack, "AE");
+      r->err_code = 102;
+      snprintf(r->err_where, sizeof r->err_where, "MRG^1^1");
+      if (snprintf(r->err_text, sizeof r->err_text,
+                   "circular merge: %s was merged into %s already, so %s cannot be merged into %s (MRG-1)", r->patient,
+                   into, from, r->patient) >= (int)sizeof r->err_text)
+        r->err_text[sizeof r->err_text - 2] = '.'; /* cut */
+      json_decref(fields);
+      return 1;
+    }
+    cur = into;
+  }
+  json_t *survivor = json_object_get(h->records, r->patient), *prior = json_object_get(h->records, from);
+  json_t *rec = survivor ? json_deep_copy(survivor) : json_deep_copy(fields);
+  if (rec) {
+    json_object_del(rec, "merged_from");
+    json_object_del(rec, "merged_into");
+    /* No record of the survivor: the prior patient's allergies go with it. */
+    if (!survivor && json_object_get(prior, "allergies"))
+      json_object_set(rec, "allergies", json_object_get(prior, "allergies"));
+    json_object_set(rec, "source", json_object_get(fields, "source"));
+    json_object_set_new(rec, "merged_from", json_string(from));
+    char *text = json_dumps(rec, JSON_COMPACT);
+    if (text) {
+      free(r->fields_json);
+      r->fields_json = text;
+    }
+  }
+  json_decref(rec);
+  json_decref(fields);
+  return 0;
 }
 
 static void on_wait_timeout(uv_timer_t *t);
@@ -218,6 +416,7 @@ static void on_wait_timeout(uv_timer_t *t) {
 static int on_patient_event(void *ud, const vigil_plugin_event *ev) {
   hl7p *h = ud;
   json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
+  if (json_is_object(json_object_get(j, "data"))) learn(h, ev->type, json_object_get(j, "data"));
   json_t *src = json_object_get(json_object_get(j, "data"), "source");
   const char *sender = json_string_value(json_object_get(src, "sender"));
   const char *control = json_string_value(json_object_get(src, "control_id"));
@@ -240,6 +439,16 @@ static int on_patient_event(void *ud, const vigil_plugin_event *ev) {
 
 /* ---- connections ----------------------------------------------------------------------------------- */
 
+/* The plugin's memory, once its listener, sweep timer and connections have closed. */
+static void free_when_closed(hl7p *h) {
+  if (h->listening || h->conns || h->sweeping) return;
+  free(h->host);
+  free(h->app);
+  free(h->facility);
+  json_decref(h->records);
+  free(h);
+}
+
 static void conn_free(conn *c) {
   hl7p *h = c->h;
   for (conn **pp = &h->conns; *pp; pp = &(*pp)->next)
@@ -256,12 +465,7 @@ static void conn_free(conn *c) {
   vigil__mllp_free(&c->rd);
   vigil__hl7_free(&c->msg);
   free(c);
-  if (h->closing && !h->listening && !h->conns) {
-    free(h->host);
-    free(h->app);
-    free(h->facility);
-    free(h);
-  }
+  if (h->closing) free_when_closed(h);
 }
 
 static void on_conn_part_closed(uv_handle_t *hd) {
@@ -296,7 +500,11 @@ static int on_frame_error(void *ud, const char *why) {
   conn *c = ud;
   c->h->refused++;
   say(c->h, VIGIL_PLUGIN_LOG_WARN, "MLLP from %s: %s", c->peer, why);
-  send_ack(c, NULL, "AR", 100, NULL, why);
+  /* MSA-2 names the frame's MSH-10 when its start can be read (A9). */
+  hl7_msg lm;
+  hl7_msg *in = c->rd.n ? vigil__hl7_lenient_msh(c->rd.buf, c->rd.n, &lm) : NULL;
+  send_ack(c, in, "AR", 100, NULL, why);
+  if (in) vigil__hl7_free(in);
   return 0;
 }
 
@@ -309,12 +517,47 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   }
   int rc = c->closing ? 0 : vigil__mllp_feed(&c->rd, b->base, (size_t)n, on_frame, on_frame_error, c);
   free(b->base);
+  c->active_ms = uv_now(c->h->loop);
+  /* A frame begun and not ended: its time is counted from its first bytes. */
+  if (!c->rd.in_frame)
+    c->frame_start_ms = 0;
+  else if (!c->frame_start_ms)
+    c->frame_start_ms = c->active_ms;
   if (rc < 0) {
     say(c->h, VIGIL_PLUGIN_LOG_ERROR, "out of memory reading from %s: connection closed", c->peer);
     conn_close(c);
     return;
   }
   process(c);
+}
+
+/* A4: every second, a connection idle past idle_timeout_ms is closed, and
+ * one whose frame has not ended within frame_timeout_ms of its first bytes
+ * is refused (AR, naming its MSH-10 when it can be read) and closed. A
+ * connection waiting for its message's record to be durable is neither. */
+static void on_sweep(uv_timer_t *t) {
+  hl7p *h = t->data;
+  uint64_t now = uv_now(h->loop);
+  conn *next;
+  for (conn *c = h->conns; c; c = next) {
+    next = c->next;
+    if (c->closing || c->busy || c->head) continue;
+    if (h->frame_timeout_ms && c->frame_start_ms && now - c->frame_start_ms >= h->frame_timeout_ms) {
+      h->refused++;
+      say(h, VIGIL_PLUGIN_LOG_WARN,
+          "MLLP from %s: a frame not ended within %u ms (frame_timeout_ms): refused, connection closed", c->peer,
+          h->frame_timeout_ms);
+      hl7_msg lm;
+      hl7_msg *in = c->rd.n ? vigil__hl7_lenient_msh(c->rd.buf, c->rd.n, &lm) : NULL;
+      send_ack(c, in, "AR", 100, NULL, "the frame did not end (0x1C 0x0D) in time: the connection is closed");
+      if (in) vigil__hl7_free(in);
+      conn_close(c);
+    } else if (h->idle_timeout_ms && !c->rd.in_frame && now - c->active_ms >= h->idle_timeout_ms) {
+      say(h, VIGIL_PLUGIN_LOG_INFO, "MLLP from %s: idle for %u ms (idle_timeout_ms): connection closed", c->peer,
+          h->idle_timeout_ms);
+      conn_close(c);
+    }
+  }
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -350,11 +593,25 @@ static void on_connection(uv_stream_t *server, int status) {
     }
     snprintf(c->peer, sizeof c->peer, "%s:%d", ip, port);
   }
+  c->active_ms = uv_now(h->loop);
   if (h->n_conns > h->max_connections) {
-    say(h, VIGIL_PLUGIN_LOG_WARN, "refused a connection from %s: %u connections already (max_connections)", c->peer,
-        h->max_connections);
-    conn_close(c);
-    return;
+    /* A4: the oldest idle connection (no message being read or recorded)
+     * makes room, so that idle senders cannot shut the feed out. */
+    conn *oldest = NULL;
+    for (conn *o = h->conns; o; o = o->next)
+      if (o != c && !o->closing && !o->busy && !o->head && !o->rd.in_frame &&
+          (!oldest || o->active_ms < oldest->active_ms))
+        oldest = o;
+    if (!oldest) {
+      say(h, VIGIL_PLUGIN_LOG_WARN, "refused a connection from %s: %u connections already, none idle (max_connections)",
+          c->peer, h->max_connections);
+      conn_close(c);
+      return;
+    }
+    say(h, VIGIL_PLUGIN_LOG_WARN,
+        "closed the oldest idle connection, from %s (idle %llu ms), for %s: %u connections (max_connections)",
+        oldest->peer, (unsigned long long)(uv_now(h->loop) - oldest->active_ms), c->peer, h->max_connections);
+    conn_close(oldest);
   }
   uv_read_start((uv_stream_t *)&c->tcp, vigil__plugin_uv_alloc, on_read);
 }
@@ -367,6 +624,7 @@ static char *status(void *ud) {
       json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "host", h->host, "port", h->port, "connections",
                 (int)h->n_conns, "recorded", (json_int_t)h->accepted, "duplicates", (json_int_t)h->duplicates,
                 "refused", (json_int_t)h->refused, "errors", (json_int_t)h->errors, "acks", (json_int_t)h->acks);
+  json_object_set_new(j, "older", json_integer((json_int_t)h->older));
   if (h->port == 0) json_object_set_new(j, "port", json_null());
   if (h->alarms) json_object_set_new(j, "alarms", vigil__hl7_alarms_status(h->alarms));
   char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -374,15 +632,16 @@ static char *status(void *ud) {
   return s;
 }
 
+static void on_sweep_closed(uv_handle_t *hd) {
+  hl7p *h = hd->data;
+  h->sweeping = 0;
+  free_when_closed(h);
+}
+
 static void on_listener_closed(uv_handle_t *hd) {
   hl7p *h = hd->data;
   h->listening = 0;
-  if (!h->conns) {
-    free(h->host);
-    free(h->app);
-    free(h->facility);
-    free(h);
-  }
+  free_when_closed(h);
 }
 
 static void on_close(void *ud) {
@@ -395,6 +654,7 @@ static void on_close(void *ud) {
     next = c->next;
     conn_close(c);
   }
+  if (h->sweeping) uv_close((uv_handle_t *)&h->sweep, on_sweep_closed);
   uv_close((uv_handle_t *)&h->listener, on_listener_closed);
 }
 
@@ -404,6 +664,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   json_t *app = json_object_get(s, "application"), *fac = json_object_get(s, "facility");
   json_t *max = json_object_get(s, "max_message_bytes"), *wait = json_object_get(s, "ack_timeout_ms");
   json_t *conns = json_object_get(s, "max_connections");
+  json_t *idle = json_object_get(s, "idle_timeout_ms"), *ftime = json_object_get(s, "frame_timeout_ms");
   if (host && !json_is_string(host))
     return vigil__plugin_refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
   if (!port && !json_object_get(s, "alarms"))
@@ -419,6 +680,10 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
     return vigil__plugin_refuse(err, "plugins.hl7.ack_timeout_ms: 100 to 600000");
   if (conns && (!json_is_integer(conns) || json_integer_value(conns) < 1 || json_integer_value(conns) > 1000))
     return vigil__plugin_refuse(err, "plugins.hl7.max_connections: 1 to 1000");
+  if (idle && (!json_is_integer(idle) || json_integer_value(idle) < 0 || json_integer_value(idle) > 86400000))
+    return vigil__plugin_refuse(err, "plugins.hl7.idle_timeout_ms: 0 (never) to 86400000");
+  if (ftime && (!json_is_integer(ftime) || json_integer_value(ftime) < 0 || json_integer_value(ftime) > 3600000))
+    return vigil__plugin_refuse(err, "plugins.hl7.frame_timeout_ms: 0 (never) to 3600000");
   h->host = strdup(host ? json_string_value(host) : "127.0.0.1");
   h->app = strdup(app ? json_string_value(app) : "VIGIL");
   h->facility = strdup(fac ? json_string_value(fac) : "");
@@ -426,6 +691,8 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   h->max_message = max ? (size_t)json_integer_value(max) : 1 << 20;
   h->ack_timeout_ms = wait ? (unsigned)json_integer_value(wait) : 10000;
   h->max_connections = conns ? (unsigned)json_integer_value(conns) : 32;
+  h->idle_timeout_ms = idle ? (unsigned)json_integer_value(idle) : 300000;
+  h->frame_timeout_ms = ftime ? (unsigned)json_integer_value(ftime) : 30000;
   if (!h->host || !h->app || !h->facility) return -1;
   return 0;
 }
@@ -452,6 +719,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     free(h->host);
     free(h->app);
     free(h->facility);
+    json_decref(h->records);
     free(h);
     return rc;
   }
@@ -479,7 +747,18 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   if ((rc = uv_tcp_bind(&h->listener, (struct sockaddr *)&sa, 0)) < 0 ||
       (rc = uv_listen((uv_stream_t *)&h->listener, 64, on_connection)) < 0)
     return vigil__plugin_refuse(err, "cannot listen for MLLP on %s:%d: %s", h->host, h->port, uv_strerror(rc));
+  /* The records as they stand, from the log (A2, A3, A6 in docs/hl7.md). */
+  if (!(h->records = json_object())) return -1;
+  if ((rc = api->events_after(p, 0, learn_event, h)) < 0) return rc;
   if ((rc = api->subscribe(p, "patient.*", on_patient_event, h)) < 0) return rc;
+  /* A4: idle and stalled connections swept each second. */
+  if (h->idle_timeout_ms || h->frame_timeout_ms) {
+    uv_timer_init(h->loop, &h->sweep);
+    h->sweep.data = h;
+    h->sweeping = 1;
+    uv_timer_start(&h->sweep, on_sweep, 1000, 1000);
+    uv_unref((uv_handle_t *)&h->sweep);
+  }
   if ((rc = api->on_status(p, status, h)) < 0) return rc;
   say(h, VIGIL_PLUGIN_LOG_INFO, "MLLP listener on %s:%d (HL7 v2 ADT A01, A04, A08, A40)", h->host, h->port);
   return 0;

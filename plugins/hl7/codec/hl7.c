@@ -218,7 +218,7 @@ size_t vigil__hl7_unescape(const hl7_delims *d, hl7_span raw, char *out, size_t 
         if (hexval(s[h]) < 0 || hexval(s[h + 1]) < 0) known = 0;
       for (size_t h = 1; known && h < len; h += 2) {
         char b = (char)(hexval(s[h]) * 16 + hexval(s[h + 1]));
-        if (b) put(out, outlen, &n, b); /* a NUL would cut the text */
+        put(out, outlen, &n, b); /* a NUL too: the length returned counts it, so a reader sees it (A8) */
       }
     } else
       known = 0;

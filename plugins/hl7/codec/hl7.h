@@ -56,7 +56,8 @@ int vigil__hl7_get(const hl7_msg *m, size_t seg, int field, int rep, int comp, i
 int vigil__hl7_reps(const hl7_msg *m, size_t seg, int field);
 
 /* Unescapes raw into out (NUL-terminated, at most outlen - 1 bytes). The
- * length it needed; >= outlen means it was cut. */
+ * length it needed; >= outlen means it was cut. A \X00\ is kept as a NUL,
+ * counted in that length: strlen(out) shorter than it means one is there. */
 size_t vigil__hl7_unescape(const hl7_delims *d, hl7_span raw, char *out, size_t outlen);
 /* vigil__hl7_get and unescape in one: the value, "" when absent. */
 size_t vigil__hl7_value(const hl7_msg *m, size_t seg, int field, int rep, int comp, int sub, char *out, size_t outlen);
@@ -92,12 +93,16 @@ typedef struct mllp_reader {
   int in_frame;       /* a 0x0B was seen */
   int saw_end;        /* a 0x1C was seen, a 0x0D is due */
   int skipping;       /* after an error: until the next 0x0B */
+  const char *broken; /* a 0x0B inside the frame: refused once, at its end */
 } mllp_reader;
 
 /* on_frame(ud, message, len) for each whole frame; on_error(ud, why) for
  * bytes outside a frame, a frame over max or a 0x1C not followed by 0x0D
- * (the reader then skips to the next 0x0B). A callback returning non-zero
- * stops the feed, which returns that value. */
+ * (the reader then skips to the next 0x0B), and once for a frame with a
+ * second 0x0B inside, at its end (one answer per frame). During on_error,
+ * buf holds the first n bytes of the frame refused (0 outside one), for the
+ * answer to name its MSH-10. A callback returning non-zero stops the feed,
+ * which returns that value. */
 typedef int (*mllp_frame_fn)(void *ud, const char *msg, size_t len);
 typedef int (*mllp_error_fn)(void *ud, const char *why);
 

@@ -28,8 +28,10 @@ static int append(mllp_reader *r, char c) {
 static int error(mllp_reader *r, mllp_error_fn on_error, void *ud, const char *why) {
   r->in_frame = r->saw_end = 0;
   r->skipping = 1;
+  r->broken = NULL;
+  int rc = on_error ? on_error(ud, why) : 0; /* buf still holds the frame's start */
   r->n = 0;
-  return on_error ? on_error(ud, why) : 0;
+  return rc;
 }
 
 int vigil__mllp_feed(mllp_reader *r, const char *data, size_t len, mllp_frame_fn on_frame, mllp_error_fn on_error,
@@ -38,7 +40,11 @@ int vigil__mllp_feed(mllp_reader *r, const char *data, size_t len, mllp_frame_fn
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)data[i];
     if (c == MLLP_START && !r->saw_end) {
-      if (r->in_frame && (rc = error(r, on_error, ud, "a frame started (0x0B) inside another"))) return rc;
+      /* A second 0x0B: the frame is refused once, when it ends (A9). */
+      if (r->in_frame && !r->skipping) {
+        r->broken = "a frame started (0x0B) inside another: the frame is refused whole";
+        continue;
+      }
       r->in_frame = 1;
       r->skipping = r->saw_end = 0;
       r->n = 0;
@@ -56,6 +62,11 @@ int vigil__mllp_feed(mllp_reader *r, const char *data, size_t len, mllp_frame_fn
         if (c == MLLP_START) i--; /* it starts the next frame */
         continue;
       }
+      if (r->broken) {
+        if ((rc = error(r, on_error, ud, r->broken))) return rc;
+        r->skipping = 0; /* the frame ended: the next starts with 0x0B */
+        continue;
+      }
       r->in_frame = r->saw_end = 0;
       size_t n = r->n;
       r->n = 0;
@@ -66,6 +77,7 @@ int vigil__mllp_feed(mllp_reader *r, const char *data, size_t len, mllp_frame_fn
       r->saw_end = 1;
       continue;
     }
+    if (r->broken) continue; /* what follows the second 0x0B is not read */
     if (r->n >= r->max) {
       if ((rc = error(r, on_error, ud, "a message longer than the largest taken"))) return rc;
       continue;
