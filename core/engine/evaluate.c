@@ -453,7 +453,16 @@ void vigil__eval_hooks(vigil_engine *e, const vigil_event *ev) {
     if (p->hooks[HOOK_OVERDUE] != LUA_NOREF) {
       const char *item = data_text(ev, K(item));
       lua_pushstring(L, item ? item : "");
+      /* L6b (docs/safety.md): the hook sees the time its checkpoint went
+       * overdue (visit.now(), visit.elapsed()): the event's time, less how
+       * late the engine noticed it (a restart). Hooks run once the batch is
+       * durable, so a clock moved two days would otherwise give each of the
+       * batch's notes the time of its end. */
+      val *late = vigil__val_get(ev->data, K(late_ms));
+      int64_t was = e->view_now;
+      e->view_now = ev->time - (late && late->type == VAL_NUMBER && late->u.num > 0 ? (int64_t)late->u.num : 0);
       run_hook(e, v, HOOK_OVERDUE, "hook:overdue", 1);
+      e->view_now = was;
     }
     break;
   default:

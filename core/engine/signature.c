@@ -115,6 +115,34 @@ static int changed(const visit *v, const signature_state *s, const char **what, 
   return 0;
 }
 
+/* The fields of the two records that differ, as "q9 from 1 to 0; total from
+ * 12 to 11" (L6b: a questionnaire's change said by its items, not as the
+ * whole record twice); NULL when a value is not a record or none differs. */
+static char *fields_changed(val was, val now) {
+  if (was.type != VAL_RECORD || now.type != VAL_RECORD) return NULL;
+  buf b;
+  vigil__buf_init(&b);
+  for (int side = 0; side < 2; side++) {
+    val from = side ? now : was, other = side ? was : now;
+    for (uint32_t i = 0; i < val_len(from); i++) {
+      const field *f = &val_fields(from)[i];
+      val *o = vigil__val_get(other, f->key);
+      if (side && o) continue; /* said from the signed side */
+      if (o && vigil__val_same(*o, f->v)) continue;
+      val a = side ? VAL_NIL_ : f->v, c = side ? f->v : (o ? *o : VAL_NIL_);
+      char *x = json_of(a), *y = json_of(c);
+      vigil__buf_printf(&b, "%s%s from %s to %s", b.len ? "; " : "", f->key, x ? x : "?", y ? y : "?");
+      free(x);
+      free(y);
+    }
+  }
+  if (!b.len) {
+    vigil__buf_free(&b);
+    return NULL;
+  }
+  return vigil__buf_take(&b);
+}
+
 void vigil__signatures_review(vigil_engine *e, visit *v, const char *who) {
   if (!v->sigs) return;
   for (uint32_t i = 0; i < v->p->n_items; i++) {
@@ -124,13 +152,19 @@ void vigil__signatures_review(vigil_engine *e, visit *v, const char *who) {
     val was, now;
     if (!changed(v, s, &what, &unit, &was, &now)) continue;
     const item_spec *sig = &v->p->items[i];
-    char *a = json_of(was), *b = json_of(now);
     char reason[1200];
-    int u = unit && *unit && was.type == VAL_NUMBER && now.type == VAL_NUMBER;
-    snprintf(reason, sizeof reason, "%s changed from %s%s%s to %s%s%s after it was signed", what, a ? a : "?",
-             u ? " " : "", u ? unit : "", b ? b : "?", u ? " " : "", u ? unit : "");
-    free(a);
-    free(b);
+    char *fields = fields_changed(was, now);
+    if (fields) {
+      snprintf(reason, sizeof reason, "%s changed after it was signed: %s", what, fields);
+    } else {
+      char *a = json_of(was), *b = json_of(now);
+      int u = unit && *unit && was.type == VAL_NUMBER && now.type == VAL_NUMBER;
+      snprintf(reason, sizeof reason, "%s changed from %s%s%s to %s%s%s after it was signed", what, a ? a : "?",
+               u ? " " : "", u ? unit : "", b ? b : "?", u ? " " : "", u ? unit : "");
+      free(a);
+      free(b);
+    }
+    free(fields);
     /* K9a: a void signature's reason names the latest change (40 -> 80 -> 41:
      * from the signed value to the current one), voided again when it moves. */
     if (s->void_reason && !strcmp(s->void_reason, reason)) continue;

@@ -59,7 +59,40 @@ static void test_a_void_reason_names_the_latest_change(void **state) {
   serve_cleanup(&s);
 }
 
+/* L6b: a questionnaire's change is said by its changed items ("q9 from 1
+ * to 0"), not as the whole PHQ-9 in JSON twice. Fails without the control
+ * (signature.c: fields_changed). */
+static void test_a_void_reason_names_the_changed_items(void **state) {
+  (void)state;
+  serve_process s;
+  assert_int_equal(people_serve(&s), 0);
+  person nurse = {NURSE, ""}, doc = {CLINICIAN, ""};
+  json_int_t id = in_infusion(&s, &nurse, &doc, SCREENING_WITH("1"), 1);
+  assert_int_equal(
+      visit_do(&s, &nurse, id, "amend",
+               "{\"item\": \"screening.phq9\", \"value\": {\"q1\": 2, \"q2\": 2, \"q3\": 1, \"q4\": 1, "
+               "\"q5\": 0, \"q6\": 1, \"q7\": 1, \"q8\": 0, \"q9\": 0}, \"reason\": \"patient misread item 9\"}",
+               NULL),
+      200);
+  char path[96];
+  snprintf(path, sizeof path, "/api/v1/visits/%lld/events?limit=1000", (long long)id);
+  json_t *r, *ev;
+  size_t i;
+  const char *reason = NULL;
+  assert_int_equal(as(&s, &nurse, "GET", path, NULL, &r), 200);
+  json_array_foreach(json_object_get(r, "events"), i, ev) {
+    if (!strcmp(json_string_value(json_object_get(ev, "type")), "signature.voided"))
+      reason = json_string_value(json_object_get(json_object_get(ev, "data"), "reason"));
+  }
+  assert_non_null(reason);
+  if (!strstr(reason, "changed after it was signed: q9 from 1 to 0") || strchr(reason, '{'))
+    fail_msg("the void reason: %s", reason);
+  json_decref(r);
+  serve_cleanup(&s);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_a_void_reason_names_the_latest_change)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_a_void_reason_names_the_latest_change),
+                                     cmocka_unit_test(test_a_void_reason_names_the_changed_items)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
