@@ -7,14 +7,22 @@
 // timeline and the PHQ-9 trend with the response and remission lines at the
 // protocol's thresholds (not the workstation's); the next session's visit
 // page says "Session 4 of 4" with the previous session's values next to
-// today's; and after it the course shows response and remission.
+// today's; and after it the course shows response and remission. The
+// patient banner (docs/safety.md L7) on the patient and visit pages: "no
+// hospital record", then the record an ADT message brings over MLLP (the
+// hl7 plugin): name, date of birth, sex, MRN and the allergies with their
+// severity and reaction; a merged reference's page says whom it was merged
+// into. L9 (docs/safety.md): the overdue session's row shows the
+// missed_session alert, the chart's threshold labels stay inside it, and
+// the alert banner gives the date of an alert raised on another day.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, dirname } from "node:path";
+import { createServer, connect } from "node:net";
 import { chromium } from "playwright-core";
-import { startServer, chromiumPath, repo } from "./serve.js";
+import { startServer, chromiumPath, repo, vigilBin } from "./serve.js";
 
 const shots = process.env.VIGIL_SCREENSHOTS || join(process.env.VIGIL_BUILD_DIR || join(repo, "build"), "screenshots");
 const exe = chromiumPath();
@@ -100,6 +108,37 @@ async function session(phq9, discharge = true) {
   return v.id;
 }
 
+// ---- the hospital's record over MLLP (the hl7 plugin, docs/hl7.md) ----
+
+let hl7Port;
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+// Sends one HL7 message framed; resolves with its ACK's MSA-1.
+function sendAdt(segments) {
+  return new Promise((res, rej) => {
+    const sock = connect(hl7Port, "127.0.0.1", () => sock.write(`\x0b${segments.join("\r")}\r\x1c\r`));
+    let got = "";
+    sock.setEncoding("utf8");
+    sock.on("data", (d) => {
+      got += d;
+      if (got.endsWith("\x1c\r")) {
+        sock.end();
+        const msa = got.split("\r").find((l) => l.startsWith("MSA|"));
+        res(msa ? msa.split("|")[1] : "");
+      }
+    });
+    sock.on("error", rej);
+  });
+}
+
+const msh = (event, control) => `MSH|^~\\&|HIS|WARD|VIGIL||20260105120000||ADT^${event}^ADT_A01|${control}|P|2.5.1`;
+
 let failed = false;
 function step(name, fn) {
   it(name, async (t) => {
@@ -118,7 +157,10 @@ before(async () => {
   mkdirSync(join(protocols, "course_demo", "specs"), { recursive: true });
   writeFileSync(join(protocols, "course_demo", "protocol.lua"), PROTOCOL);
   writeFileSync(join(protocols, "course_demo", "specs", "start_spec.lua"), SPEC);
-  server = await startServer({ users: USERS, protocols, extraArgs: ["--clock=simulated", "--allow-simulated-clock"] });
+  hl7Port = await freePort();
+  const conf = join(protocols, "vigil.conf");
+  writeFileSync(conf, `plugin_dir = "${join(dirname(vigilBin), "plugins")}"\nplugins = { hl7 = { port = ${hl7Port} } }\n`);
+  server = await startServer({ users: USERS, protocols, extraArgs: ["--config", conf, "--clock=simulated", "--allow-simulated-clock"] });
   browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox"] });
   mkdirSync(shots, { recursive: true });
   nurse = await page({ width: 1366, height: 768 });
@@ -149,6 +191,14 @@ describe("a patient's treatment course", () => {
     await due.waitFor();
     assert.equal(await due.getAttribute("data-overdue"), "1");
     assert.match(await due.innerText(), /overdue/);
+    // A day later the banner says which day the alert was raised (L9), not a
+    // bare time that reads as today's.
+    await advance("1d");
+    await nurse.reload();
+    const meta = nurse.locator("#alarms .alarm[data-priority] .alarm-meta").first();
+    await meta.waitFor();
+    const raised = (await meta.innerText()).match(/raised ([^,]*)/)[1];
+    assert.match(raised, /[A-Z][a-z]{2}/, `"raised ${raised}" gives no date for yesterday's alert`);
     await nurse.screenshot({ path: join(shots, "course-board.png"), fullPage: true });
   });
 
@@ -167,6 +217,8 @@ describe("a patient's treatment course", () => {
       assert.equal(await row.locator("td.dose").innerText(), "0.5");
     }
     assert.match(await course.locator("tr[data-session=\"4\"]").innerText(), /overdue/);
+    // ... and its row names the missed-session alert about it (L9).
+    assert.equal(await course.locator("tr[data-session=\"4\"] .session-alerts li[data-rule=missed_session]").count(), 1);
     // The course's alert, with who to call.
     assert.match(await course.locator(".course-alerts li[data-rule=missed_session]").innerText(), /call the patient/);
     // The chart: a point per session at its value, the response line 40 %
@@ -184,9 +236,36 @@ describe("a patient's treatment course", () => {
     assert.ok(ys.points[0] < ys.points[1] && ys.points[1] < ys.points[2], `points ${ys.points}`);
     assert.ok(ys.points[1] < ys.response && ys.response < ys.points[2], "the response line (12) lies between 14 and 8");
     assert.ok(ys.points[2] < ys.remission, "the remission line (6) lies below 8");
+    // The threshold labels are inside the chart, not cut at its right edge (L9).
+    const cut = await course.locator("svg.course-chart").evaluate((svg) => {
+      const width = svg.viewBox.baseVal.width;
+      return [...svg.querySelectorAll("text.threshold-label")].map((t) => t.getBBox()).filter((b) => b.x + b.width > width).length;
+    });
+    assert.equal(cut, 0, "a threshold label runs past the chart's right edge");
     assert.equal(await course.locator("dd.response").getAttribute("data-value"), "true"); // 20 -> 8: 60 %
     assert.equal(await course.locator("dd.remission").getAttribute("data-value"), "false");
     await nurse.screenshot({ path: join(shots, "course-patient.png"), fullPage: true });
+  });
+
+  step("the patient banner: no hospital record, then the hospital's record with its allergies", async () => {
+    const banner = nurse.locator(".patient-banner");
+    assert.match(await banner.innerText(), /No hospital record/);
+    assert.equal(
+      await sendAdt([msh("A01", "B1"), "PID|1||MRN-C1^^^HOSP^MR||DOE^JANE^Q||19800214|F",
+        "AL1|1|DA|KET^Ketamine^L|SV|Anaphylaxis~Hives", "AL1|2|FA|^Peanuts|MI|Rash"]),
+      "AA");
+    await nurse.reload();
+    await nurse.locator(".patient-banner .pb-allergies li").first().waitFor();
+    const text = await banner.innerText();
+    assert.match(text, /DOE, JANE Q/);
+    assert.match(text, /born 1980-02-14/);
+    assert.match(text, /female/);
+    assert.match(text, /MRN MRN-C1/);
+    const severe = nurse.locator(".patient-banner li.allergy.severe");
+    assert.equal(await severe.count(), 1);
+    assert.match(await severe.innerText(), /Ketamine \(KET\) · severe · reaction: Anaphylaxis, Hives/);
+    assert.match(text, /Peanuts · mild · reaction: Rash/);
+    await nurse.screenshot({ path: join(shots, "patient-banner.png") });
   });
 
   step("the next session's visit says session 4 of 4 and shows the previous session's values next to today's", async () => {
@@ -194,6 +273,8 @@ describe("a patient's treatment course", () => {
     await nurse.goto(`${server.url}/#/visit/${id}`);
     await nurse.getByRole("heading", { name: /Patient MRN-C1/ }).waitFor();
     await nurse.locator(".course-line").getByText("Session 4 of 4").waitFor();
+    // The banner is on the visit page too, allergies in view.
+    assert.match(await nurse.locator(".patient-banner .pb-allergies").innerText(), /Ketamine \(KET\) · severe/);
     const phq = nurse.locator(".previous-values tr[data-measure=phq9]");
     await phq.waitFor();
     assert.equal(await phq.locator("td.previous").innerText(), "8");
@@ -208,6 +289,15 @@ describe("a patient's treatment course", () => {
     assert.equal(await course.locator(".course-alerts li").count(), 0);
     await nurse.getByRole("navigation").getByRole("link", { name: "Board" }).click();
     await nurse.getByText("No course alerts.").waitFor();
+  });
+
+  step("a merged reference's page says whom the hospital merged it into", async () => {
+    assert.equal(await sendAdt([msh("A01", "B2"), "PID|1||MRN-C7^^^HOSP^MR||DOE^JANE||19800214|F"]), "AA");
+    assert.equal(await sendAdt([msh("A40", "B3"), "PID|1||MRN-C1^^^HOSP^MR||DOE^JANE||19800214|F", "MRG|MRN-C7^^^HOSP^MR"]), "AA");
+    await nurse.goto(`${server.url}/#/patient/MRN-C7`);
+    const merged = nurse.locator(".patient-banner .pb-merged");
+    await merged.waitFor();
+    assert.match(await merged.innerText(), /Merged into MRN-C1/);
   });
 
   step("the pages raised no script errors", async () => {

@@ -13,7 +13,8 @@
 // banner stays until the alert is acknowledged.
 import { all, post } from "./api.js";
 import { h, clear, announce } from "./dom.js";
-import { clockTime, priorityLabel, priorityRank } from "./format.js";
+import { priorityLabel, priorityRank, timeOrDate } from "./format.js";
+import { now } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { alarmPauseMs } from "./session.js";
@@ -96,7 +97,7 @@ function render() {
         h("span", { class: "alarm-text" },
           // A course alert (a missed session) has a patient and no visit.
           h("a", { href: a.visit ? `#/visit/${a.visit}` : `#/patient/${encodeURIComponent(a.patient)}` }, `Patient ${a.patient}`), ": ", a.message,
-          h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`,
+          h("span", { class: "alarm-meta" }, ` raised ${timeOrDate(a.raised_at, now())}`,
             a.level ? `, escalated ${a.level}\u00d7` : "", a.state === "resolved" ? ", cause cleared" : "")),
         a.priority !== "low"
           ? h("button", { type: "button", class: "quiet pause", "aria-pressed": isPaused ? "true" : "false", dataset: { until: isPaused ? until : "" },

@@ -27,6 +27,17 @@ export function clockTime(iso) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+// A time of day for today (now: the workstation's clock, ms), the date too
+// for another day: an alert raised yesterday at 10:12 does not read as
+// today's 10:12 (docs/safety.md L9).
+export function timeOrDate(iso, now) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const today = new Date(now === undefined ? Date.now() : now);
+  if (d.toDateString() === today.toDateString()) return clockTime(iso);
+  return d.toLocaleString([], { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
 export function dateTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);

@@ -67,7 +67,7 @@ async function load() {
 
 function draw(p, visits, titles) {
   const root = clear(state.root);
-  root.append(h("h1", {}, `Patient ${p.patient}`));
+  root.append(h("h1", {}, `Patient ${p.patient}`), patientBanner(p));
   // Open courses first, then the closed ones, newest first.
   const courses = [...p.courses].sort((a, b) => (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1) || b.id - a.id);
   for (const c of courses) root.append(courseSection(c, visits, titles.get(c.protocol) || c.protocol));
@@ -122,6 +122,16 @@ function sessionAlerts(c, s, visits) {
     h("li", {}, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", a.message, a.state === "closed" ? h("span", { class: "muted" }, " (closed)") : null)));
 }
 
+// The session due's alerts: the course's open missed-session alert is about
+// it (it has no visit yet), as is any course alert naming its number (L9).
+function nextAlerts(c) {
+  const next = c.sessions.length + 1;
+  const list = c.alerts.filter((a) => a.state !== "closed" && (a.session === next || (a.session === undefined && a.rule === "missed_session")));
+  if (!list.length) return h("span", { class: "muted" }, "none");
+  return h("ul", { class: "plain session-alerts" }, list.map((a) =>
+    h("li", { dataset: { rule: a.rule } }, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", a.message)));
+}
+
 function sessionsTable(c, visits) {
   const rows = c.sessions.map((s) => {
     const phq = measureAt(c, TREND, s.number);
@@ -139,7 +149,7 @@ function sessionsTable(c, visits) {
       h("th", { scope: "row" }, `Session ${c.sessions.length + 1}`),
       h("td", {}, h("time", { datetime: c.next_due }, dateOnly(c.next_due))),
       h("td", {}, c.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : h("span", { class: "badge badge-due" }, "due")),
-      h("td", {}), h("td", {}), h("td", {})));
+      h("td", {}), h("td", {}), h("td", {}, nextAlerts(c))));
   return h("table", { class: "course-sessions" },
     h("caption", {}, `Sessions (${c.sessions.length} of ${c.plan.sessions} in the induction series)`),
     h("thead", {}, h("tr", {}, ["Session", "Date", "Status", measureName(TREND), measureName("dose"), "Alerts"].map((x) => h("th", { scope: "col" }, x)))),
@@ -154,8 +164,12 @@ function trendChart(c) {
   if (!points.length) return h("p", { class: "muted course-chart" }, `No ${name} recorded yet.`);
   const fall = c.thresholds.response_fall_pct, below = c.thresholds.remission_below;
   const lines = [];
-  if (fall !== null && fall !== undefined) lines.push({ cls: "response", value: points[0].value * (1 - fall / 100), label: `Response (${fall} % below the first)` });
-  if (below !== null && below !== undefined) lines.push({ cls: "remission", value: below, label: `Remission (below ${below})` });
+  // label: the legend's; short: beside the line, within the chart (L9)
+  if (fall !== null && fall !== undefined) {
+    const v = points[0].value * (1 - fall / 100);
+    lines.push({ cls: "response", value: v, label: `Response (${fall} % below the first)`, short: `Response ${Math.round(v * 10) / 10}` });
+  }
+  if (below !== null && below !== undefined) lines.push({ cls: "remission", value: below, label: `Remission (below ${below})`, short: `Remission <${below}` });
   const W = 520, H = 240, L = 40, R = 150, T = 12, B = 34;
   const last = Math.max(c.plan.sessions, c.sessions.length, ...points.map((p) => p.session));
   let hi = Math.max(10, ...points.map((p) => p.value), ...lines.map((l) => l.value));
@@ -174,7 +188,7 @@ function trendChart(c) {
   g.append(svg("text", { x: (L + W - R) / 2, y: H - 1, "text-anchor": "middle", class: "axis" }, "session"));
   for (const l of lines)
     g.append(svg("line", { x1: L, x2: W - R, y1: y(l.value), y2: y(l.value), class: `threshold ${l.cls}`, "data-value": String(l.value) }),
-      svg("text", { x: W - R + 6, y: y(l.value) + 4, class: `threshold-label ${l.cls}` }, l.label));
+      svg("text", { x: W - R + 6, y: y(l.value) + 4, class: `threshold-label ${l.cls}` }, l.short));
   g.append(svg("polyline", { points: points.map((p) => `${x(p.session)},${y(p.value)}`).join(" "), class: "trend" }));
   for (const p of points)
     g.append(svg("circle", { cx: x(p.session), cy: y(p.value), r: 5, class: "point", "data-session": String(p.session), "data-value": String(p.value) }));
@@ -198,7 +212,7 @@ export function render(main, patient) {
     if (!ev.type || ev.type.startsWith("course.") || ev.type.startsWith("alert.") || ev.type.startsWith("visit.")) refresh();
   });
   load().catch((err) => {
-    if (err.status === 404) clear(main).append(h("h1", {}, `Patient ${patient}`), h("p", {}, "This patient has no treatment course."));
+    if (err.status === 404) clear(main).append(h("h1", {}, `Patient ${patient}`), patientBanner(null), h("p", {}, "This patient has no treatment course."));
     else showError(err);
   });
 }
@@ -208,6 +222,58 @@ export function stop() {
   clearTimeout(pending);
   if (unsubscribe) unsubscribe();
   unsubscribe = null;
+}
+
+// ---- the hospital's record: the patient banner (docs/safety.md L7) -----------------
+
+const SEX = { F: "female", M: "male", O: "other", U: "unknown", A: "ambiguous", N: "not applicable" };
+const SEVERITY = { SV: "severe", MO: "moderate", MI: "mild", U: "severity unknown" };
+
+function nameOf(n) {
+  if (!n) return null;
+  const given = [n.prefix, n.given, n.middle].filter(Boolean).join(" ");
+  const family = [n.family, n.suffix].filter(Boolean).join(" ");
+  return [family, given].filter(Boolean).join(", ") || null;
+}
+
+function allergyItem(a) {
+  const what = a.text || a.code || "allergy";
+  return h("li", { class: `allergy${a.severity === "SV" ? " severe" : ""}` },
+    h("strong", {}, what), a.text && a.code ? ` (${a.code})` : null,
+    a.severity ? ` \u00b7 ${SEVERITY[a.severity] || a.severity}` : null,
+    a.reactions && a.reactions.length ? ` \u00b7 reaction: ${a.reactions.join(", ")}` : null);
+}
+
+// The banner of the visit and patient pages: what the hospital's system said
+// of the patient (GET /patients/{patient}: name, date of birth, sex, MRN,
+// allergies, a merge), or that there is no hospital record. p: that answer,
+// null when there is none (404), undefined when it could not be read.
+export function patientBanner(p) {
+  if (p === undefined) return null; // not read: say nothing rather than something wrong
+  const d = p && p.demographics;
+  if (!d) {
+    return h("section", { class: "patient-banner no-record", "aria-label": "Hospital record" },
+      h("p", {}, h("strong", {}, "No hospital record"), " for this patient: no name, date of birth or allergies from the hospital's system. Ask the patient about allergies."));
+  }
+  const facts = [
+    nameOf(d.name) ? h("span", { class: "pb-name" }, h("strong", {}, nameOf(d.name))) : null,
+    d.birth_date ? h("span", { class: "pb-dob" }, `born ${d.birth_date}`) : null,
+    d.sex ? h("span", { class: "pb-sex" }, SEX[d.sex] || d.sex) : null,
+    d.mrn ? h("span", { class: "pb-mrn" }, `MRN ${d.mrn}`) : null,
+  ].filter(Boolean);
+  const allergies = p.allergies || [];
+  return h("section", { class: "patient-banner", "aria-label": "Hospital record" },
+    h("p", { class: "pb-facts" }, facts.flatMap((f, i) => (i ? [" \u00b7 ", f] : [f]))),
+    d.merged_into
+      ? h("p", { class: "pb-merged", role: "alert" }, h("strong", {}, `Merged into ${d.merged_into}`),
+          " by the hospital: this reference is no longer used. ", h("a", { href: patientHref(d.merged_into) }, `Patient ${d.merged_into}`))
+      : null,
+    d.merged_from && d.merged_from.length
+      ? h("p", { class: "pb-merged-from" }, `Also known as (merged into this patient): ${d.merged_from.join(", ")}`)
+      : null,
+    allergies.length
+      ? h("div", { class: "pb-allergies" }, h("strong", {}, "Allergies: "), h("ul", {}, allergies.map(allergyItem)))
+      : h("p", { class: "pb-allergies none" }, "No allergies on the hospital record."));
 }
 
 // ---- on the visit page ---------------------------------------------------------

@@ -21,7 +21,7 @@ import { can } from "./session.js";
 import { acknowledge } from "./alarms.js";
 import { title as protocolTitle } from "./protocols.js";
 import * as drafts from "./drafts.js";
-import { patientPath, previousCard, sessionLine } from "./patient.js";
+import { patientBanner, patientPath, previousCard, sessionLine } from "./patient.js";
 
 let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored}
 let unsubscribe = null;
@@ -42,8 +42,10 @@ async function load() {
     loadEvents(id),
   ]);
   const title = await protocolTitle(visit.protocol).catch(() => visit.protocol);
-  // A session of a course: the course's measures, for today's values beside the previous session's.
-  const patient = visit.course ? await get(patientPath(visit.patient)).catch(() => null) : null;
+  // The hospital's record for the banner (docs/safety.md L7) and, for a
+  // session of a course, the course's measures beside the previous session's.
+  // (null: none, 404; undefined: it could not be read, so the banner says nothing rather than "no record")
+  const patient = await get(patientPath(visit.patient)).catch((err) => (err.status === 404 ? null : undefined));
   // Answers can arrive out of order: an older load must not draw over a
   // newer one.
   if (!state || state.id !== id || mine !== loads) return;
@@ -88,6 +90,7 @@ function header(v) {
       h("p", {}, `${state.title} `, h("span", { class: "muted" }, `(${v.protocol})`), " \u00b7 started ", dateTime(v.started_at),
         " \u00b7 ", h("span", { class: `status status-${v.status}` }, v.status)),
       sessionLine(v)),
+    patientBanner(state.patient),
     // What differs from the protocol's defaults (a clinician's prescription): always in view.
     v.changed_params && v.changed_params.length
       ? h("div", { class: "changed-params", role: "note" }, h("strong", {}, "Changed from the protocol: "),
