@@ -725,6 +725,22 @@ static void weakened_items(weak *w, const protocol *a, const protocol *b) {
       continue;
     }
     if (!x->skippable && y->skippable) weak_say(w, "item %s: may now be skipped (skippable = false removed)", q);
+    /* M3: a condition (when) added to, or changed on, an item that cannot be
+     * skipped can stop it being asked at all, as a skip would. */
+    if (!x->skippable && !y->skippable && has_fn(y->when_ref)) {
+      buf cx, cy;
+      char wx[512], wy[512];
+      vigil__buf_init(&cx);
+      vigil__buf_init(&cy);
+      vigil__function_code(a, x->when_ref, &cx, wx, sizeof wx);
+      vigil__function_code(b, y->when_ref, &cy, wy, sizeof wy);
+      if (!has_fn(x->when_ref))
+        weak_say(w, "item %s: cannot be skipped, but is now asked only when a condition holds (when added, %s)", q, wy);
+      else if (!same_str(cx.p ? cx.p : "", cy.p ? cy.p : ""))
+        weak_say(w, "item %s: cannot be skipped, but when it is asked changed (its condition, %s)", q, wy);
+      vigil__buf_free(&cx);
+      vigil__buf_free(&cy);
+    }
     if (x->required && !y->required) weak_say(w, "item %s: now optional (was required)", q);
     if (x->scheduled && (!y->scheduled || (y->sched.every > x->sched.every && x->sched.every)))
       weak_say(w, "item %s: checked less often (every %s -> %s)", q, dur(t1, sizeof t1, x->sched.every),

@@ -263,6 +263,11 @@ static void weakened_controls(void **state) {
       {"lib.lua", "    return v.alert.high(fmt(\"SpO2 %g%% is below",
        "    return v.alert.medium(fmt(\"SpO2 %g%% is below"},
       {"discharge.lua", "  title = \"Discharge\",\n", "  title = \"Discharge\", unacknowledged = \"allow\",\n"},
+      /* M3: a condition that is never true (consent is a check, never "yes") on a
+       * question that cannot be skipped. */
+      {"screening.lua", "signed\", skippable = false },",
+       "signed\", skippable = false,\n      when = function(visit) return visit.value(\"ride_confirmed\") == \"yes\" "
+       "end },"},
   };
   char dir[64];
   protocol_copy("protocols/ketamine_iv", dir, weakened, sizeof weakened / sizeof *weakened);
@@ -282,6 +287,8 @@ static void weakened_controls(void **state) {
   has_line(out.text, "  ! phase infusion: minimum time shortened 40m -> 20m");
   has_line(out.text, "  ! phase discharge: may now be left with medium and low alerts unacknowledged (unacknowledged = "
                      "\"allow\")");
+  has_line(out.text, "  ! item screening.consent: cannot be skipped, but is now asked only when a condition holds "
+                     "(when added, screening.lua:46-46)");
   has_line(out.text, "  ! rule infusion.spo2_low: priority lowered high -> low");
   has_line(out.text, "  ! rule infusion.spo2_low: the highest alert its code raises lowered high -> medium");
   /* The demotion inside the shared helper (lib.lua) is named at the rule too. */
@@ -289,7 +296,7 @@ static void weakened_controls(void **state) {
   int n = vigil__protocol_weakened(a, b, collect, &only);
   /* observation.spo2_low shares lib.spo2_low: its code no longer raises high either. */
   has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
-  if (n != 11) fail_msg("%d weakened:\n%s", n, only.text);
+  if (n != 12) fail_msg("%d weakened:\n%s", n, only.text);
   lines none = {0};
   assert_int_equal(vigil__protocol_weakened(a, a, collect, &none), 0);
   /* And back: restoring the controls weakens nothing; what a signer attests
