@@ -142,12 +142,15 @@ format-check:
 # cppcheck over every room, with each room's include/ (cmake/rooms.cmake): a
 # finding fails the target. A false positive is suppressed at its line with a
 # comment saying why (cppcheck-suppress). Then no two files may include each
-# other, directly or around a circle (scripts/include-circles).
+# other, directly or around a circle, nor two units (a .c file with its
+# header) call each other through their headers (scripts/include-circles,
+# then with --units).
 ROOM_INCLUDES = $(addprefix -I,$(shell find core author server export -type d -name include))
 lint:
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance --std=c11 --inline-suppr \
 	  -Iinclude $(ROOM_INCLUDES) core author cli export server plugins && echo "lint: cppcheck found nothing"
 	@scripts/include-circles
+	@scripts/include-circles --units
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

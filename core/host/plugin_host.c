@@ -620,11 +620,13 @@ static void refuse(vigil_plugin *p, const char *fmt, ...) {
   host_log(p->h, VIGIL_LOG_ERROR, p, "refused: %s", msg);
 }
 
-/* A Lua site plugin is a plugin whose init is vigil__plugin_lua_init. */
+/* A Lua site plugin is a plugin whose init is vigil__plugin_lua_init with
+ * the file it was found in. */
+static int lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
+  return vigil__plugin_lua_init(p, api, p->path, err);
+}
 static const vigil_plugin_def lua_def = {VIGIL_PLUGIN_ABI_MAJOR, VIGIL_PLUGIN_ABI_MINOR, VIGIL_PLUGIN_SIGNATURE,
-                                         VIGIL_VERSION_STRING, vigil__plugin_lua_init};
-
-const char *vigil__plugin_path(const vigil_plugin *p) { return p->path; }
+                                         VIGIL_VERSION_STRING, lua_init};
 
 /* Reads the entry of a shared object and checks it before running any of it. */
 static const vigil_plugin_def *open_shared(vigil_plugin *p) {

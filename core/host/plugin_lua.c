@@ -26,8 +26,8 @@
 #include <string.h>
 
 #include "lang/lua_json.h"
-#include "host/plugin_host.h"
 #include "lang/sandbox.h"
+#include "vigil/vigil.h"
 
 typedef struct counter {
   char *name, *labels;
@@ -226,10 +226,10 @@ static int refuse(char **err, const char *what) {
   return VIGIL_EINVAL;
 }
 
-int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
+int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, const char *path, char **err) {
   char dir[4096], file[4096], msg[1024];
-  snprintf(dir, sizeof dir, "%s", vigil__plugin_path(p));
-  snprintf(file, sizeof file, "%s", vigil__plugin_path(p));
+  snprintf(dir, sizeof dir, "%s", path);
+  snprintf(file, sizeof file, "%s", path);
   lua_plugin *lp = calloc(1, sizeof *lp);
   if (!lp) return VIGIL_ENOMEM;
   lp->p = p;
@@ -249,8 +249,7 @@ int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
   if (vigil__plugin_lua_run(lp->sb, basename(file), msg, sizeof msg) != LUA_OK) return refuse(err, msg);
   int decl = lua_gettop(L);
   if (!lua_istable(L, decl) || (lua_getfield(L, decl, "on"), !lua_istable(L, -1))) {
-    snprintf(msg, sizeof msg, "%s: should return { on = { [\"alert.raised\"] = function(event, ctx) ... end } }",
-             vigil__plugin_path(p));
+    snprintf(msg, sizeof msg, "%s: should return { on = { [\"alert.raised\"] = function(event, ctx) ... end } }", path);
     lua_settop(L, 0);
     return refuse(err, msg);
   }
@@ -259,7 +258,7 @@ int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
   lua_pushnil(L);
   while (lua_next(L, decl + 1)) {
     if (lua_type(L, -2) != LUA_TSTRING || !lua_isfunction(L, -1)) {
-      snprintf(msg, sizeof msg, "%s: on: each entry is [\"pattern\"] = function(event, ctx)", vigil__plugin_path(p));
+      snprintf(msg, sizeof msg, "%s: on: each entry is [\"pattern\"] = function(event, ctx)", path);
       lua_settop(L, 0);
       return refuse(err, msg);
     }
@@ -277,8 +276,8 @@ int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err) {
     s->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     const char *pattern = lua_tostring(L, -2);
     if ((rc = api->subscribe(p, pattern, on_event, s)) < 0) {
-      snprintf(msg, sizeof msg, "%s: on: '%s' matches no event type (try \"*\", \"alert.*\" or \"item.overdue\")",
-               vigil__plugin_path(p), pattern);
+      snprintf(msg, sizeof msg, "%s: on: '%s' matches no event type (try \"*\", \"alert.*\" or \"item.overdue\")", path,
+               pattern);
       lua_settop(L, 0);
       return refuse(err, msg);
     }

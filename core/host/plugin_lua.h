@@ -16,8 +16,9 @@ struct sandbox;
  * the Lua status with "file:line: message" in err. */
 int vigil__plugin_lua_run(struct sandbox *sb, const char *file, char *err, size_t errlen);
 
-/* Runs the plugin's file (vigil__plugin_path(p)) in a sandbox and subscribes what
- * it returns under `on`. */
-int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, char **err);
+/* Runs the plugin's file (path, as the host found it) in a sandbox and
+ * subscribes what it returns under `on`. The host's init of a Lua site
+ * plugin calls it with the plugin's path. */
+int vigil__plugin_lua_init(vigil_plugin *p, const vigil_api *api, const char *path, char **err);
 
 #endif

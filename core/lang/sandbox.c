@@ -10,7 +10,7 @@
 #include <uv.h>
 
 #include "lang/embedded_lua.h"
-#include "lang/protocol.h"
+#include "lang/source_file.h"
 
 #define HOOK_EVERY 1000       /* instructions between budget checks */
 #define MAX_SOURCE (1u << 20) /* a protocol file larger than 1 MiB is refused */

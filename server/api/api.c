@@ -23,9 +23,6 @@
 #include "stream.h"
 #include "api/ui.h"
 
-const double vigil__api_commit_bounds[API_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
-                                                             0.05,   0.1,   0.25,  0.5,   1,    2.5};
-
 /* ---- answers ---------------------------------------------------------------- */
 
 void vigil__api_reply(http_request *req, int status, char *body, const char *extra) {

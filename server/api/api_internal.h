@@ -5,7 +5,9 @@
 
 #include <jansson.h>
 
-#include "api/api.h"
+#include "api/api_stats.h"
+#include "http/http.h"
+#include "vigil/vigil.h"
 #include "auth/limiter.h"
 #include "stream.h"
 #include "auth/users.h"
@@ -13,6 +15,8 @@
 /* Failed password checks (sign-in, change, signature, approval) allowed
  * within the window, per user name and per client address (the address
  * X-Forwarded-For gives when the request comes from a trusted proxy). */
+typedef struct api api; /* api.h */
+
 #define FAILURES_PER_NAME 5
 #define FAILURES_PER_ADDRESS 20
 #define FAILURE_WINDOW_MS (15 * 60 * 1000)

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+const double vigil__api_commit_bounds[API_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+                                                             0.05,   0.1,   0.25,  0.5,   1,    2.5};
+
 /* The text, in core/base's one growable buffer. */
 typedef buf out;
 

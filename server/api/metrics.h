@@ -2,7 +2,7 @@
 #ifndef VIGIL_METRICS_H
 #define VIGIL_METRICS_H
 
-#include "api/api.h"
+#include "api/api_stats.h"
 #include "vigil/vigil.h"
 
 /* The exposition text (malloc'd), or NULL when out of memory. */

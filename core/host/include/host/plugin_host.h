@@ -45,9 +45,6 @@ void vigil__plugin_host_close(plugin_host *h);
 /* Unloads the plugins; call it once the loop has closed their handles. */
 void vigil__plugin_host_free(plugin_host *h);
 
-/* The file a plugin was loaded from (for plugin_lua.c). */
-const char *vigil__plugin_path(const vigil_plugin *p);
-
 /* {"plugins": [...]} for GET /api/v1/plugins (malloc'd), or NULL. */
 char *vigil__plugin_host_status_json(plugin_host *h);
 /* Their lines of GET /metrics, Prometheus text (malloc'd), or NULL. */

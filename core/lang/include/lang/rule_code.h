@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "base/buf.h"
-#include "lang/protocol.h"
+#include "lang/protocol_model.h"
 
 /* The code of a function (by registry ref) without comments or spacing, and
  * where it is ("infusion.lua:67-73"). Empty when there is no function. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "api/api_stats.h"
 #include "http/http.h"
 #include "vigil/vigil.h"
 
@@ -76,21 +77,6 @@ typedef struct api_options {
    * (borrowed: they outlive the api); NULL: a single server. */
   const char *node, *site;
 } api_options;
-
-/* Upper bounds (seconds) of the commit latency histogram's buckets. */
-#define API_COMMIT_BUCKETS 12
-extern const double vigil__api_commit_bounds[API_COMMIT_BUCKETS];
-
-typedef struct api_stats {
-  uint64_t requests, commits, commit_failures;
-  uint64_t commit_ns_total, commit_ns_max;
-  uint64_t commit_buckets[API_COMMIT_BUCKETS]; /* commits that took at most each bound (not cumulative) */
-  unsigned subscribers;                        /* event streams open now */
-  uint64_t streams_opened, streams_dropped;
-  /* Requests refused for who sent them (every one, recorded or coalesced):
-   * cross-site, not signed in, a wrong password, past the guessing limits. */
-  uint64_t refused_cross_site, refused_unauthenticated, refused_bad_password, refused_too_many;
-} api_stats;
 
 int vigil__api_new(const api_options *o, api **out);
 
