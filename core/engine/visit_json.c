@@ -1,6 +1,7 @@
 /* visit_json.c: a visit's whole state as JSON, for people and programs:
  * where it is, what is due and overdue, what blocks the gate, its alerts. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine.h"
 #include "engine/gate.h"
@@ -75,6 +76,18 @@ static void points_json(buf *b, const field_spec *f) {
   vigil__buf_putc(b, ']');
 }
 
+/* What signing the signature item it would attest now (the values and the
+ * calculation the signer sees): 1 with it in *now (release it), 0 when there
+ * is nothing to sign. current: it is of the active visit's current phase. */
+static int to_attest(vigil_engine *e, visit *v, const item_spec *it, int current, val *now) {
+  if (it->of_item < 0) return 0;
+  const signature_state *sg = v->sigs ? &v->sigs[it->index] : NULL;
+  /* A void signature of a phase the visit has left is signed again (G5). */
+  int signable = current || (v->status == VISIT_ACTIVE && it->phase < v->phase && sg && sg->void_reason &&
+                             sg->attests.type != VAL_NIL);
+  return signable && vigil__visit_latest(v, it->of_item) && vigil__signature_attests(e, v, it, now) == 0;
+}
+
 static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, int current) {
   const item_state *s = &v->items[it->index];
   vigil__buf_puts(b, "{\"id\":");
@@ -121,10 +134,7 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
       if (sg->void_reason) vigil__buf_puts(b, ",\"void\":"), vigil__buf_json_string(b, sg->void_reason);
     }
     val now;
-    /* A void signature of a phase the visit has left is signed again (G5). */
-    int signable = current || (v->status == VISIT_ACTIVE && it->phase < v->phase && sg && sg->void_reason &&
-                               sg->attests.type != VAL_NIL);
-    if (signable && vigil__visit_latest(v, it->of_item) && vigil__signature_attests(e, v, it, &now) == 0) {
+    if (to_attest(e, v, it, current, &now)) {
       vigil__buf_puts(b, ",\"to_attest\":");
       vigil__val_to_json(b, now);
       vigil__val_release(now);
@@ -224,6 +234,33 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
     vigil__buf_putc(&b, '}');
   }
   vigil__buf_puts(&b, "]}");
+  return vigil__buf_take(&b);
+}
+
+char *vigil__visit_to_attest_json(vigil_engine *e, uint64_t id, const char *ref) {
+  visit *v = vigil__engine_visit(e, id);
+  if (!v) return NULL;
+  const protocol *p = v->p;
+  const item_spec *found = NULL;
+  int found_current = 0;
+  for (uint32_t i = 0; i < p->n_phases; i++) {
+    /* An item of the current phase, or phase.item (a past phase's void signature, G5). */
+    const phase_spec *ph = &p->phases[i];
+    size_t pl = strlen(ph->id);
+    int qualified = !strncmp(ref, ph->id, pl) && ref[pl] == '.';
+    if (i != v->phase && !qualified) continue;
+    for (uint16_t j = 0; j < ph->n_items; j++)
+      if (!strcmp(p->items[ph->first_item + j].id, qualified ? ref + pl + 1 : ref)) {
+        found = &p->items[ph->first_item + j];
+        found_current = v->status == VISIT_ACTIVE && i == v->phase;
+      }
+  }
+  val now;
+  if (!found || !to_attest(e, v, found, found_current, &now)) return NULL;
+  buf b;
+  vigil__buf_init(&b);
+  vigil__val_to_json(&b, now);
+  vigil__val_release(now);
   return vigil__buf_take(&b);
 }
 

@@ -1038,40 +1038,21 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
 /* A signature sent with what its signer was shown ({"attests": {item: what
  * the visit's to_attest said}}): 1 if that is no longer what it would attest
  * (a value changed while the dialog was open), with the item's id in which. */
-static const char *text_at(json_t *o, const char *key) {
-  const char *t = json_string_value(json_object_get(o, key));
-  return t ? t : "";
-}
-
 static int attests_moved(api *a, uint64_t id, json_t *shown, char *which, size_t len) {
-  char *text = vigil_visit_json(a->e, id);
-  json_t *v = text ? json_loads(text, 0, NULL) : NULL;
-  free(text);
   const char *k;
   json_t *x;
-  int moved = 0;
   json_object_foreach(shown, k, x) {
-    json_t *now = NULL;
-    size_t i, j;
-    json_t *ph, *it;
-    json_array_foreach(json_object_get(v, "phases"), i, ph) {
-      /* An item of the current phase, or phase.item (a past phase's void signature, G5). */
-      size_t pl = strlen(text_at(ph, "id"));
-      int current = !strcmp(text_at(ph, "id"), text_at(v, "phase"));
-      int qualified = !strncmp(k, text_at(ph, "id"), pl) && k[pl] == '.';
-      if (!current && !qualified) continue;
-      json_array_foreach(json_object_get(ph, "items"), j, it) {
-        if (!strcmp(text_at(it, "id"), qualified ? k + pl + 1 : k)) now = json_object_get(it, "to_attest");
-      }
-    }
-    if (!now || !json_equal(now, x)) {
+    char *text = vigil__visit_to_attest_json(a->e, id, k);
+    json_t *now = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    vigil_free(text);
+    int same = now && json_equal(now, x);
+    json_decref(now);
+    if (!same) {
       snprintf(which, len, "%s", k);
-      moved = 1;
-      break;
+      return 1;
     }
   }
-  json_decref(v);
-  return moved;
+  return 0;
 }
 
 /* Runs a checked command in this turn's batch; its answer waits for the commit. */

@@ -1,4 +1,5 @@
-/* gate.h: what the server may ask of a visit's gate, beyond vigil.h. */
+/* gate.h: what the server may ask of a visit's gate and signatures, beyond
+ * vigil.h, without rendering the whole visit. */
 #ifndef VIGIL_ENGINE_GATE_H
 #define VIGIL_ENGINE_GATE_H
 
@@ -11,5 +12,11 @@
  * free with vigil_free), or NULL when there is no such active visit: for an
  * answer that names them without rendering the whole visit. */
 char *vigil__visit_gate_reasons_json(vigil_engine *e, uint64_t id);
+
+/* What signing ref (a signature item of the visit's current phase, or
+ * "phase.item" of a past phase's void signature, G5) would attest now, as
+ * the JSON of its to_attest in the visit (free with vigil_free); NULL when
+ * there is no such visit or item, or nothing to sign. */
+char *vigil__visit_to_attest_json(vigil_engine *e, uint64_t id, const char *ref);
 
 #endif
