@@ -10,6 +10,7 @@
  * refused gate records gate.blocked). These are the commands' public faces;
  * a command calling another counts once. */
 #include "engine.h"
+#include "engine/json_input.h"
 
 static void command_begin(vigil_engine *e, engine_mark *m) {
   if (e->command_depth++ > 0) return;
@@ -34,19 +35,19 @@ static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
 
 int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,
                          const char *params_json, uint64_t *visit_id) {
-  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, NULL, 0, visit_id));
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, NULL, NULL, 0, visit_id));
 }
 
 int vigil_visit_start_override(vigil_engine *e, const char *ref, const char *patient, const char *location,
                                const char *actor, const char *params_json, const char *override_reason,
                                uint64_t *visit_id) {
-  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, override_reason, 0, visit_id));
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, NULL, override_reason, 0, visit_id));
 }
 
 int vigil_visit_start_ex(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,
                          const char *params_json, const char *override_reason, int new_patient, uint64_t *visit_id) {
-  COMMAND(
-      vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, override_reason, new_patient, visit_id));
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, NULL, override_reason, new_patient,
+                                    visit_id));
 }
 
 int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {
@@ -61,7 +62,19 @@ int vigil__visit_record_at(vigil_engine *e, uint64_t id, const char *actor, cons
 
 int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *value_json,
                            const char *reason) {
-  COMMAND(vigil__cmd_visit_amend_json(e, id, actor, ref, value_json, reason));
+  COMMAND(vigil__cmd_visit_amend_json(e, id, actor, ref, value_json, NULL, reason));
+}
+
+int vigil__visit_start_value(vigil_engine *e, const char *ref, const char *patient, const char *location,
+                             const char *actor, const json_t *params, const char *override_reason, int new_patient,
+                             uint64_t *visit_id) {
+  COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, NULL, params, override_reason, new_patient,
+                                    visit_id));
+}
+
+int vigil__visit_amend_value(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const json_t *value,
+                             const char *reason) {
+  COMMAND(vigil__cmd_visit_amend_json(e, id, actor, ref, NULL, value, reason));
 }
 
 int vigil_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason) {

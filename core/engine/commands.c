@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "engine/json_input.h"
 #include "base/intern.h"
 #include "base/utf8.h"
 #include "lang/value_convert.h"
@@ -151,22 +152,24 @@ static const char *similar_patient(vigil_engine *e, const char *patient) {
 }
 
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
-                              const char *actor, const char *params_json, const char *override_reason, int new_patient,
-                              uint64_t *visit_id) {
+                              const char *actor, const char *params_json, const json_t *params_given,
+                              const char *override_reason, int new_patient, uint64_t *visit_id) {
   protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
   if (!p) return vigil__engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
   if (!patient || !*patient) return vigil__engine_fail(e, VIGIL_EINVAL, "patient", "a visit needs a patient reference");
   if (location && (!*location || strlen(location) > 64))
     return vigil__engine_fail(e, VIGIL_EINVAL, "location", "a location (chair or bay) has 1 to 64 characters");
-  json_t *j = NULL;
-  if (params_json && *params_json) {
+  /* The server's body is parsed already; params_json is parsed here. */
+  json_t *j = params_given ? json_incref((json_t *)params_given) : NULL;
+  if (!j && params_json && *params_json) {
     json_error_t jerr;
     j = json_loads(params_json, JSON_PRESERVE_ORDER, &jerr);
-    if (!j || !json_is_object(j)) {
-      int rc = vigil__engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object (%s)",
-                                  j ? "not an object" : jerr.text);
+    if (!j) return vigil__engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object (%s)", jerr.text);
+  }
+  if (j) {
+    if (!json_is_object(j)) {
       json_decref(j);
-      return rc;
+      return vigil__engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object (not an object)");
     }
     const char *k;
     json_t *x;
@@ -647,10 +650,16 @@ int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, con
   int rc = 0;
   json_t *j = vigil__entry_parse_json(e, json, "values", &rc);
   if (!j) return rc;
-  if (!json_is_object(j)) {
-    json_decref(j);
+  rc = vigil__visit_record_value(e, id, actor, j);
+  json_decref(j);
+  return rc;
+}
+
+int vigil__visit_record_value(vigil_engine *e, uint64_t id, const char *actor, const json_t *values) {
+  int rc = 0;
+  json_t *j = (json_t *)values; /* read only: jansson's iteration is not const */
+  if (!json_is_object(j))
     return vigil__engine_fail(e, VIGIL_EINVAL, "values", "an entry is a JSON object of item: value");
-  }
   vigil_input in[MAX_INPUTS];
   size_t n = 0;
   const char *k;
@@ -667,7 +676,6 @@ int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, con
     if ((rc = vigil__entry_inputs_from_json(e, k, x, in, MAX_INPUTS, &n)) < 0) break;
   }
   if (rc == 0) rc = vigil__visit_record_at(e, id, actor, in, n, observed_at);
-  json_decref(j);
   return rc;
 }
 
@@ -707,7 +715,7 @@ static void carry_amended_alerts(vigil_engine *e, visit *v, const item_spec *it,
 }
 
 int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
-                                const char *value_json, const char *reason) {
+                                const char *value_json, const json_t *value_given, const char *reason) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -722,7 +730,8 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
                               "an amendment needs a reason (at least %d characters that are not blank)",
                               VIGIL__REASON_MIN);
-  json_t *j = vigil__entry_parse_json(e, value_json, "value", &rc);
+  /* The server's body is parsed already; value_json is parsed here. */
+  json_t *j = value_given ? json_incref((json_t *)value_given) : vigil__entry_parse_json(e, value_json, "value", &rc);
   if (!j) return rc;
   vigil_input in[64];
   size_t n = 0;

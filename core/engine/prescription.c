@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "engine/json_input.h"
 
 int vigil__val_same(val a, val b) {
   if (a.type == VAL_NUMBER && b.type == VAL_NUMBER) return a.u.num == b.u.num;
@@ -58,10 +59,19 @@ int vigil_protocol_prescribed(vigil_engine *e, const char *ref, const char *para
   const protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
   if (!p || !params_json) return 0;
   json_t *j = json_loads(params_json, 0, NULL);
+  int found = vigil__protocol_prescribed_value(e, ref, j, name, len);
+  json_decref(j);
+  return found;
+}
+
+int vigil__protocol_prescribed_value(vigil_engine *e, const char *ref, const json_t *params, char *name, size_t len) {
+  if (name && len) *name = '\0';
+  const protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
+  if (!p || !params) return 0;
   const char *k;
   json_t *x;
   int found = 0;
-  json_object_foreach(j, k, x) {
+  json_object_foreach((json_t *)params, k, x) {
     int i = vigil__protocol_find_param(p, k);
     if (i < 0 || !p->params[i].prescribed || json_is_null(x)) continue;
     const param_spec *pa = &p->params[i];
@@ -74,7 +84,6 @@ int vigil_protocol_prescribed(vigil_engine *e, const char *ref, const char *para
     found = 1;
     break;
   }
-  json_decref(j);
   return found;
 }
 

@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "api_internal.h"
 #include "engine/gate.h"
+#include "engine/json_input.h"
 #include "base/utf8.h"
 #include "stream.h"
 #include "api/ui.h"
@@ -880,14 +881,14 @@ typedef struct write_request {
   const char *s1, *s2, *s3;    /* in body */
   const char *override_reason; /* a start beside an open session of the course (G9) */
   int new_patient;             /* a start says the patient is not a similar existing one (K2) */
-  char *text;
+  json_t *input; /* what the engine is handed, parsed once: a start's params, an entry's values, an amendment's value */
   char actor[USER_NAME_MAX + 1];
   int may_prescribe; /* the author's role may set prescribed params */
 } write_request;
 
 static void write_request_free(write_request *w) {
+  json_decref(w->input);
   json_decref(w->body);
-  free(w->text);
   free(w);
 }
 
@@ -914,13 +915,13 @@ static int parse_write(http_request *req, write_request *w) {
         vigil__http_respond_error(req, 422, "invalid_field", "params must be an object of name: value", "params");
         return -1;
       }
-      w->text = json_dumps(params, JSON_COMPACT);
+      w->input = json_incref(params);
     }
     return 0;
   }
   case CMD_RECORD: {
     /* A signature's password travels beside the values, never into them. */
-    json_t *values = json_deep_copy(body);
+    json_t *values = json_copy(body);
     json_object_del(values, "password");
     json_object_del(values, "attests"); /* what the signer was shown: checked in run_write */
     if (json_object_size(values) == 0) {
@@ -938,8 +939,7 @@ static int parse_write(http_request *req, write_request *w) {
         return -1;
       }
     }
-    w->text = json_dumps(values, JSON_COMPACT);
-    json_decref(values);
+    w->input = values;
     return 0;
   }
   case CMD_AMEND: {
@@ -952,7 +952,7 @@ static int parse_write(http_request *req, write_request *w) {
       return -1;
     }
     if (vigil__api_texts_within(req, value, "value", API_TEXT_MAX) < 0) return -1;
-    w->text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    w->input = json_incref(value);
     return 0;
   }
   case CMD_SKIP:
@@ -1059,7 +1059,7 @@ static int attests_moved(api *a, uint64_t id, json_t *shown, char *which, size_t
 static void run_write(api *a, http_request *req, write_request *w) {
   vigil__api_open_batch(a);
   uint64_t id = w->id, visit = id;
-  const char *actor = w->actor, *s1 = w->s1, *s2 = w->s2, *text = w->text;
+  const char *actor = w->actor, *s1 = w->s1, *s2 = w->s2;
   int rc = 0;
   switch (w->cmd) {
   case CMD_START: {
@@ -1068,7 +1068,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
     if (!startable) return; /* answered: not approved */
     /* A dose or an alarm limit other than the protocol's is a prescription. */
     char name[128], msg[400];
-    if (!w->may_prescribe && vigil_protocol_prescribed(a->e, startable, text, name, sizeof name)) {
+    if (!w->may_prescribe && vigil__protocol_prescribed_value(a->e, startable, w->input, name, sizeof name)) {
       snprintf(msg, sizeof msg,
                "%s is prescribed: only a clinician sets it to anything but the protocol's default (a nurse starts "
                "the visit with the default, or a clinician starts it)",
@@ -1076,7 +1076,8 @@ static void run_write(api *a, http_request *req, write_request *w) {
       vigil__http_respond_error(req, 403, "forbidden", msg, name);
       return;
     }
-    rc = vigil_visit_start_ex(a->e, startable, s2, w->s3, actor, text, w->override_reason, w->new_patient, &visit);
+    rc = vigil__visit_start_value(a->e, startable, s2, w->s3, actor, w->input, w->override_reason, w->new_patient,
+                                  &visit);
     break;
   }
   case CMD_RECORD: {
@@ -1090,11 +1091,11 @@ static void run_write(api *a, http_request *req, write_request *w) {
                                 which);
       return;
     }
-    rc = vigil_visit_record_json(a->e, id, actor, text ? text : "{}");
+    rc = vigil__visit_record_value(a->e, id, actor, w->input);
     break;
   }
   case CMD_AMEND:
-    rc = vigil_visit_amend_json(a->e, id, actor, s1, text ? text : "null", s2);
+    rc = vigil__visit_amend_value(a->e, id, actor, s1, w->input, s2);
     break;
   case CMD_SKIP:
     rc = vigil_visit_skip(a->e, id, actor, s1, s2);
