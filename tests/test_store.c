@@ -28,6 +28,7 @@
 #include "pg_cluster.h"
 
 #include "engine/inspect.h"
+#include "store/event.h"
 #include "store/store.h"
 #include "vigil/vigil.h"
 
@@ -712,6 +713,68 @@ static void postgresql_restarted_under_a_running_engine(void **state) {
   PQfinish(c);
 }
 
+/* What the event stream and the plugins are handed is the row the store
+ * wrote and hashed, built once by the append and kept with the event
+ * (issue 12: an event's JSON is built once): at publication the event holds
+ * its JSON already, the same bytes as its row. */
+typedef struct heard {
+  int n, total, built;
+  char *json[16];
+} heard;
+
+static int hear(void *ud, const vigil_event *ev) {
+  heard *h = ud;
+  h->total++;
+  h->built += ev->json != NULL;
+  if (h->n < 16) h->json[h->n++] = ev->json ? strndup(ev->json, ev->json_len) : NULL;
+  /* The reader's bytes are the same, not built again. */
+  assert_ptr_equal(vigil__event_json_text(ev, NULL), ev->json);
+  return 0;
+}
+
+static void a_published_event_is_handed_its_stored_row(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_at(d, T0);
+  assert_int_equal(vigil_engine_load(e, d->protocol, NULL), 0);
+  heard h = {0};
+  assert_true(vigil_engine_subscribe(e, "*", hear, &h) >= 0);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"vitals\": {\"sbp\": 170}}"), 0);
+  vigil_engine_free(e);
+  assert_true(h.n >= 3); /* started, phase entered, recorded, the alert */
+  assert_int_equal(h.built, h.total);
+  for (int i = 0; i < h.n; i++) {
+    char q[160];
+    const char *row = NULL;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    PGconn *c = NULL;
+    PGresult *r = NULL;
+    json_t *j = json_loads(h.json[i], 0, NULL);
+    long long seq = json_integer_value(json_object_get(j, "seq"));
+    json_decref(j);
+    if (pg) {
+      snprintf(q, sizeof q, "SELECT body FROM vigil_events WHERE seq = %lld", seq);
+      c = PQconnectdb(d->db);
+      r = PQexec(c, q);
+      row = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : NULL;
+    } else {
+      snprintf(q, sizeof q, "SELECT body FROM events WHERE seq = %lld", seq);
+      assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
+      assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+      row = sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    }
+    assert_non_null(row);
+    assert_string_equal(h.json[i], row);
+    if (pg)
+      PQclear(r), PQfinish(c);
+    else
+      sqlite3_finalize(st), sqlite3_close(db);
+    free(h.json[i]);
+  }
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest sqlite_tests[] = {
@@ -725,6 +788,7 @@ int main(void) {
       T(the_key_value_table_keeps_what_it_is_given),
       T(an_events_rows_are_written_in_its_transaction),
       T(a_schema_1_file_is_migrated),
+      T(a_published_event_is_handed_its_stored_row),
   };
   const struct CMUnitTest pg_tests[] = {
       T(visits_survive_a_restart_exactly),
@@ -735,6 +799,7 @@ int main(void) {
       T(a_log_cut_at_its_end_is_refused),
       T(the_key_value_table_keeps_what_it_is_given),
       T(an_events_rows_are_written_in_its_transaction),
+      T(a_published_event_is_handed_its_stored_row),
       T(sites_have_their_own_seq_and_chain),
       T(a_second_writer_of_a_site_fences_the_first),
       T(a_lease_fences_the_node_that_lost_it),

@@ -1089,7 +1089,6 @@ int vigil__store_site_event_writes(store *s, const char *type, const char *actor
   ev.kv = writes;
   vigil_event *one = &ev;
   rc = s->ops->append(s, &one, 1, err, errlen);
-  vigil__val_release(ev.data);
-  vigil__kv_writes_free(ev.kv);
+  vigil__event_clear(&ev);
   return rc;
 }

@@ -126,8 +126,7 @@ void vigil_engine_free(vigil_engine *e) {
   vigil__heap_free(&e->course_deadlines);
   if (e->store) e->store->ops->close(e->store);
   for (size_t i = 0; i < e->n_pending; i++) {
-    vigil__val_release(e->pending[i]->data);
-    vigil__kv_writes_free(e->pending[i]->kv);
+    vigil__event_clear(e->pending[i]);
     free(e->pending[i]);
   }
   free(e->pending);
@@ -244,14 +243,15 @@ vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char 
   ev->data = data;
   ev->type = (uint16_t)type;
   ev->kv = NULL;
+  ev->json = NULL;
+  ev->json_len = 0;
   e->pending[e->n_pending++] = ev;
   if (v) vigil__visit_apply(e, v, ev);
   return ev;
 }
 
 static void free_event(vigil_event *ev) {
-  vigil__val_release(ev->data);
-  vigil__kv_writes_free(ev->kv);
+  vigil__event_clear(ev);
   free(ev);
 }
 

@@ -217,8 +217,7 @@ void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
     e->oom = oom;
   }
   for (size_t i = m->n_pending; i < e->n_pending; i++) {
-    vigil__val_release(e->pending[i]->data);
-    vigil__kv_writes_free(e->pending[i]->kv);
+    vigil__event_clear(e->pending[i]);
     free(e->pending[i]);
   }
   e->n_pending = m->n_pending;

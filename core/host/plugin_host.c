@@ -87,9 +87,6 @@ struct plugin_host {
   vigil_plugin **plugins;
   size_t n;
   int closed;
-  /* The JSON of the event being published, shared by its subscribers. */
-  uint64_t json_seq;
-  char *json;
 };
 
 static const vigil_api api_table;
@@ -112,7 +109,7 @@ static void host_log(plugin_host *h, vigil_log_level level, const vigil_plugin *
 
 /* ---- events as plugins see them -------------------------------------------------- */
 
-static void fill_event(vigil_plugin_event *pe, const vigil_event *ev, const char *json) {
+static void fill_event(vigil_plugin_event *pe, const vigil_event *ev, const char *json, size_t len) {
   *pe = (vigil_plugin_event){.size = sizeof *pe,
                              .schema = VIGIL_EVENT_SCHEMA,
                              .seq = vigil_event_seq(ev),
@@ -121,7 +118,7 @@ static void fill_event(vigil_plugin_event *pe, const vigil_event *ev, const char
                              .type = vigil_event_type(ev),
                              .actor = vigil_event_actor(ev),
                              .json = json,
-                             .json_len = strlen(json)};
+                             .json_len = len};
 }
 
 /* Runs one plugin callback, timed; its failure is the plugin's, counted and
@@ -149,19 +146,17 @@ static int call_plugin(vigil_plugin *p, vigil_plugin_event_fn fn, void *ud, cons
 static int on_bus_event(void *ud, const vigil_event *ev) {
   host_sub *s = ud;
   plugin_host *h = s->p->h;
-  if (!h->json || h->json_seq != vigil_event_seq(ev)) {
-    free(h->json);
-    h->json = vigil_event_json(h->e, ev);
-    h->json_seq = vigil_event_seq(ev);
-    if (!h->json) {
-      s->p->failures++;
-      host_log(h, VIGIL_LOG_ERROR, s->p, "out of memory: event %llu not delivered",
-               (unsigned long long)vigil_event_seq(ev));
-      return 0;
-    }
+  /* The bytes the store's append built for the event, kept with it. */
+  size_t len;
+  const char *json = vigil__event_json_text(ev, &len);
+  if (!json) {
+    s->p->failures++;
+    host_log(h, VIGIL_LOG_ERROR, s->p, "out of memory: event %llu not delivered",
+             (unsigned long long)vigil_event_seq(ev));
+    return 0;
   }
   vigil_plugin_event pe;
-  fill_event(&pe, ev, h->json);
+  fill_event(&pe, ev, json, len);
   call_plugin(s->p, s->fn, s->ud, &pe);
   return 0; /* counted here, not again by the bus */
 }
@@ -229,16 +224,15 @@ typedef struct replay {
 
 static int on_stored_event(void *ud, const vigil_event *ev) {
   replay *r = ud;
-  char *json = vigil_event_json(r->p->h->e, ev);
+  size_t len;
+  const char *json = vigil__event_json_text(ev, &len);
   if (!json) {
     r->oom = 1;
     return 1;
   }
   vigil_plugin_event pe;
-  fill_event(&pe, ev, json);
-  int stop = r->fn(r->ud, &pe);
-  free(json);
-  return stop;
+  fill_event(&pe, ev, json, len);
+  return r->fn(r->ud, &pe);
 }
 
 static int api_events_after(vigil_plugin *p, uint64_t after, vigil_plugin_event_fn fn, void *ud) {
@@ -829,7 +823,6 @@ void vigil__plugin_host_free(plugin_host *h) {
   }
   free(h->plugins);
   free(h->dir);
-  free(h->json);
   free(h);
 }
 

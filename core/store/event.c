@@ -84,6 +84,8 @@ int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, ui
   ev->visit = visit;
   ev->type = (uint16_t)t;
   ev->kv = NULL;
+  ev->json = NULL;
+  ev->json_len = 0;
   ev->actor = vigil__intern(actor_text);
   ev->data = vigil__val_retain(*data);
   vigil__val_release(row);
@@ -97,7 +99,7 @@ int vigil__event_row_deliver(uint64_t seq, int64_t time, uint64_t visit, const c
   int bad = vigil__event_from_row(&ev, seq, time, visit, type, body, err, errlen);
   if (bad < 0) return bad == VIGIL_ENOMEM ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
   int stop = fn(ud, &ev);
-  vigil__val_release(ev.data);
+  vigil__event_clear(&ev);
   return stop ? 1 : 0;
 }
 
@@ -107,12 +109,39 @@ uint64_t vigil_event_visit(const vigil_event *ev) { return ev->visit; }
 const char *vigil_event_type(const vigil_event *ev) { return vigil__event_type_name((event_type)ev->type); }
 const char *vigil_event_actor(const vigil_event *ev) { return ev->actor; }
 
+const char *vigil__event_json_text(const struct vigil_event *ev, size_t *len) {
+  if (!ev->json) {
+    buf b;
+    vigil__buf_init(&b);
+    vigil__event_to_json(&b, ev);
+    size_t n = b.len;
+    char *text = vigil__buf_take(&b);
+    if (!text) return NULL;
+    /* The memo of an event, which is never a constant object. */
+    struct vigil_event *memo = (struct vigil_event *)ev;
+    memo->json = text;
+    memo->json_len = n;
+  }
+  if (len) *len = ev->json_len;
+  return ev->json;
+}
+
+void vigil__event_clear(struct vigil_event *ev) {
+  vigil__val_release(ev->data);
+  vigil__kv_writes_free(ev->kv);
+  free(ev->json);
+  ev->data = VAL_NIL_;
+  ev->kv = NULL;
+  ev->json = NULL;
+}
+
 char *vigil_event_json(const vigil_engine *e, const vigil_event *ev) {
   (void)e;
-  buf b;
-  vigil__buf_init(&b);
-  vigil__event_to_json(&b, ev);
-  return vigil__buf_take(&b);
+  size_t len;
+  const char *text = vigil__event_json_text(ev, &len);
+  char *copy = text ? malloc(len + 1) : NULL;
+  if (copy) memcpy(copy, text, len + 1);
+  return copy;
 }
 
 int vigil__kv_write_add(store_kv_write **list, const char *ns, const char *key, const void *value, size_t len) {

@@ -174,8 +174,7 @@ static void mem_close(store *s) {
     kv_entry_free(&m->kv[i]);
   free(m->kv);
   for (size_t i = 0; i < m->n; i++) {
-    vigil__val_release(m->log[i]->data);
-    vigil__kv_writes_free(m->log[i]->kv);
+    vigil__event_clear(m->log[i]);
     free(m->log[i]);
   }
   free(m->log);

@@ -237,12 +237,13 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     const vigil_event *ev = evs[i];
-    vigil__buf_reset(&b);
-    vigil__event_to_json(&b, ev);
+    /* Its JSON is built here once and kept with it (store_sqlite.c). */
+    size_t len;
+    const char *json = vigil__event_json_text(ev, &len);
     char hash[65];
-    if (b.oom)
+    if (!json)
       rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory encoding event %llu", (unsigned long long)ev->seq);
-    else if (vigil__row_hash(s->hasher, head, b.p, b.len, hash) < 0)
+    else if (vigil__row_hash(s->hasher, head, json, len, hash) < 0)
       rc = fail(VIGIL_EIO, err, errlen, "cannot hash event %llu", (unsigned long long)ev->seq);
     if (rc < 0) break;
     const char *type = vigil__event_type_name((event_type)ev->type);
@@ -250,7 +251,7 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
     array_int(&times, ev->time);
     array_int(&visits, (long long)ev->visit);
     array_text(&types, type, strlen(type));
-    array_text(&bodies, b.p, b.len);
+    array_text(&bodies, json, len);
     array_text(&prevs, head, strlen(head));
     array_text(&hashes, hash, 64);
     memcpy(head, hash, 65);

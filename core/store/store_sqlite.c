@@ -217,14 +217,16 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
   vigil__buf_init(&b);
   for (size_t i = 0; i < n && rc == 0; i++) {
     const vigil_event *ev = evs[i];
-    vigil__buf_reset(&b);
-    vigil__event_to_json(&b, ev);
-    if (b.oom) {
+    /* Its JSON is built here once and kept with it: the stream and the
+     * plugins are handed these bytes once it is durable. */
+    size_t len;
+    const char *json = vigil__event_json_text(ev, &len);
+    if (!json) {
       rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory encoding event %llu", (unsigned long long)ev->seq);
       break;
     }
     char hash[65];
-    if (vigil__row_hash(s->hasher, head, b.p, b.len, hash) < 0) {
+    if (vigil__row_hash(s->hasher, head, json, len, hash) < 0) {
       rc = fail(VIGIL_EIO, err, errlen, "cannot hash event %llu", (unsigned long long)ev->seq);
       break;
     }
@@ -234,7 +236,7 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
     sqlite3_bind_int64(st, 2, ev->time);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->visit);
     sqlite3_bind_text(st, 4, vigil__event_type_name((event_type)ev->type), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, b.p, (int)b.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, json, (int)len, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, head, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {

@@ -186,13 +186,12 @@ static int collect(void *ud, const vigil_event *ev) {
   c->n++;
   c->st->last = vigil_event_seq(ev);
   if (!wanted(c->st, ev)) return 0;
-  char *json = vigil_event_json(c->st->owner->e, ev);
+  const char *json = vigil__event_json_text(ev, NULL);
   if (!json) {
     c->b.oom = 1;
     return 1;
   }
   sbuf_frame(&c->b, vigil_event_seq(ev), json);
-  vigil_free(json);
   return 0;
 }
 
@@ -231,7 +230,7 @@ static void on_pump(uv_timer_t *t) {
 static int on_event(void *ud, const vigil_event *ev) {
   streams *s = ud;
   uint64_t seq = vigil_event_seq(ev);
-  char *json = NULL;
+  const char *json = NULL; /* the bytes the store's append built, kept with the event */
   for (stream *st = s->list, *next; st; st = next) {
     next = st->next;
     if (!st->live || seq <= st->last) continue;
@@ -241,7 +240,7 @@ static int on_event(void *ud, const vigil_event *ev) {
       drop(st, "the subscriber fell too far behind; reconnect with Last-Event-ID to resume");
       continue;
     }
-    if (!json && !(json = vigil_event_json(s->e, ev))) {
+    if (!json && !(json = vigil__event_json_text(ev, NULL))) {
       drop(st, "out of memory");
       continue;
     }
@@ -253,7 +252,6 @@ static int on_event(void *ud, const vigil_event *ev) {
       stream_write(st, b.p, b.len);
     free(b.p);
   }
-  vigil_free(json);
   return 0;
 }
 

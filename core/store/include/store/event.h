@@ -77,6 +77,12 @@ struct vigil_event {
   val data;          /* a record */
   uint16_t type;
   store_kv_write *kv; /* written with the event (NULL: none) */
+  /* Its canonical JSON (vigil__event_to_json), built once, by the store's
+   * append or its first reader (vigil__event_json_text), and kept: the row
+   * the store hashes, and the bytes the event stream and the plugins are
+   * handed. NULL: not built yet. */
+  char *json;
+  size_t json_len;
 };
 
 /* A new write of ns/key (value NULL: a deletion), appended to *list in
@@ -95,6 +101,14 @@ int vigil__event_type_parse(const char *s);
 int vigil__event_ends_visit(const struct vigil_event *ev);
 /* The canonical JSON of an event: the store keeps it and hashes it. */
 void vigil__event_to_json(buf *b, const struct vigil_event *ev);
+/* The event's canonical JSON, built at the first call and kept with the
+ * event (its memo, not part of its value: hence const), len (may be NULL)
+ * its length; the bytes live as long as the event. NULL when memory ran
+ * out. */
+const char *vigil__event_json_text(const struct vigil_event *ev, size_t *len);
+/* Releases what an event holds (its data, its key-value writes, its JSON),
+ * not the event itself. */
+void vigil__event_clear(struct vigil_event *ev);
 /* An event from a stored row (its data parsed from body). Returns 0, or -1
  * with a reason in err (VIGIL_ENOMEM when memory ran out: the row may be
  * fine). The caller releases ev->data. */
