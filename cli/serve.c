@@ -402,6 +402,10 @@ static void check_row(void *ud, const char *name, const char *role_name) {
   c->bad = 1;
 }
 
+static void session_limit(void *ud, const char *row, int64_t expires_ms) {
+  vigil__users_session_limit(ud, row, expires_ms);
+}
+
 /* The users' roles and states are the log's: a role edited in the users
  * table stops the start, as an edited chain does. */
 static int users_from_log(const char *path, users *u, const char *shown) {
@@ -414,6 +418,8 @@ static int users_from_log(const char *path, users *u, const char *shown) {
   if (rc == 0) rc = vigil_audit_user_rows(path, check_row, &rows, err, sizeof err);
   if (rc == 0 && rows.bad) rc = VIGIL_ECORRUPT, snprintf(err, sizeof err, "%s", bad_row);
   if (rc == 0) rc = vigil__users_reconcile(u, l.list, l.n, user_note, NULL, err, sizeof err);
+  /* A session lives as its events allow, not as its row says (V3). */
+  if (rc == 0) rc = vigil_audit_sessions(path, session_limit, u, err, sizeof err);
   free(l.list);
   if (rc == 0) return 0;
   fprintf(stderr, "vigil serve: %s: %s; not starting%s\n", shown, err,

@@ -1040,6 +1040,130 @@ static void a_copied_credential_stops_the_start(void **state) {
   free(edited);
 }
 
+/* V3 of the fourth review: a session ended by a sign-out or by a password
+ * change came back when its row was put back in the database with the server
+ * stopped (U2 asked only that some event started it). The rows are put back
+ * as they were before each end: each stops the start and fails verify,
+ * naming the event that ended it; the session that changed the password
+ * stays. A row made to last longer than its start said, or never to end, is
+ * refused too; and a session's expiry is the events': its life after its
+ * user's last event, not the row's, which reads extend without an event. */
+static void put_row(const char *db, const char *key, const char *value) {
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "INSERT OR REPLACE INTO kv (ns, key, value) VALUES ('session', ?, CAST(? AS BLOB))", -1,
+                         &st, NULL),
+      SQLITE_OK);
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+}
+
+static void an_ended_session_stays_ended(void **state) {
+  serve_process *s = *state;
+  char db[128], out[64], changed[64], kept[64], admin[64];
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, out), 200);
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, changed), 200);
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, kept), 200);
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
+  assert_int_equal(serve_stop(s, 0), 0);
+  /* The rows as they were: every session of OTHER's. */
+  char *rows = sql_text(db, "SELECT json_group_array(json_array(key, CAST(value AS TEXT))) FROM kv WHERE ns = "
+                            "'session' AND json_extract(CAST(value AS TEXT), '$.user') = '" OTHER "'");
+  json_t *saved = json_loads(rows, 0, NULL);
+  assert_int_equal(json_array_size(saved), 3);
+  assert_int_equal(serve_start(s), 0);
+  expect(bearer(s, "DELETE", "/api/v1/session", out, NULL), 200, NULL);
+  expect(bearer(s, "POST", "/api/v1/session/password", kept,
+                "{\"password\": \"" SERVE_PASSWORD "\", \"new_password\": \"a new long password\"}"),
+         200, NULL);
+  expect(bearer(s, "GET", "/api/v1/session", changed, NULL), 401, "unauthenticated");
+  assert_int_equal(serve_stop(s, 0), 0);
+  /* Each row put back: the signed-out one, the one the password change ended. */
+  int ended = 0;
+  for (size_t i = 0; i < 3; i++) {
+    const char *key = json_string_value(json_array_get(json_array_get(saved, i), 0));
+    const char *value = json_string_value(json_array_get(json_array_get(saved, i), 1));
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM kv WHERE ns = 'session' AND key = '%s'", key);
+    char *there = sql_text(db, sql);
+    int still = atoi(there);
+    free(there);
+    if (still) continue; /* the kept session */
+    put_row(db, key, value);
+    expect_edit_found(s, db, "a session of " OTHER);
+    char *log = serve_log(s);
+    if (!strstr(log, "in the sessions table was ended by event") ||
+        (!strstr(log, "(signed out)") && !strstr(log, "(a password change)")))
+      fail_msg("the log does not say which event ended it: %s", log);
+    if (strstr(log, "(signed out)")) ended |= 1;
+    if (strstr(log, "(a password change)")) ended |= 2;
+    free(log);
+    snprintf(sql, sizeof sql, "DELETE FROM kv WHERE ns = 'session' AND key = '%s'", key);
+    exec_sql(db, sql);
+  }
+  assert_int_equal(ended, 3);
+  /* The session that changed the password is kept, across the start's check. */
+  assert_int_equal(serve_start(s), 0);
+  expect(bearer(s, "GET", "/api/v1/session", kept, NULL), 200, NULL);
+  expect(bearer(s, "GET", "/api/v1/session", out, NULL), 401, "unauthenticated");
+  assert_int_equal(serve_stop(s, 0), 0);
+  /* A row made to last longer than its start said, or never to end. */
+  char *key = sql_text(db, "SELECT key FROM kv WHERE ns = 'session' AND json_extract(CAST(value AS TEXT), '$.user') "
+                           "= '" OTHER "'");
+  char *row = sql_text(db, "SELECT CAST(value AS TEXT) FROM kv WHERE ns = 'session' AND key = (SELECT key FROM kv "
+                           "WHERE ns = 'session' AND json_extract(CAST(value AS TEXT), '$.user') = '" OTHER "')");
+  char *longer = sql_text(db, "SELECT json_set(CAST(value AS TEXT), '$.ttl_ms', 86400000 * 365) FROM kv WHERE ns = "
+                              "'session' AND json_extract(CAST(value AS TEXT), '$.user') = '" OTHER "'");
+  char *forever = sql_text(db, "SELECT json_set(CAST(value AS TEXT), '$.ttl_ms', 0, '$.expires_ms', 0) FROM kv WHERE "
+                               "ns = 'session' AND json_extract(CAST(value AS TEXT), '$.user') = '" OTHER "'");
+  set_kv(db, "session", key, longer);
+  expect_edit_found(s, db, "in the sessions table lasts 31536000000 ms after its last use, but event");
+  set_kv(db, "session", key, forever);
+  expect_edit_found(s, db, "in the sessions table lasts 0 ms after its last use, but event");
+  set_kv(db, "session", key, row);
+  assert_int_equal(serve_start(s), 0);
+  assert_int_equal(serve_stop(s, 0), 0);
+  free(key);
+  free(row);
+  free(longer);
+  free(forever);
+  free(rows);
+  json_decref(saved);
+}
+
+/* The expiry at start is the events': a session of 7.2 s kept alive by
+ * reads alone (no event of its user) for 9 s, past its start's life, ends
+ * at a restart, though its row says it has seconds left (V3). */
+static void a_session_lives_as_its_events_say(void **state) {
+  serve_process *s = *state;
+  serve_configure(s, "session_hours = 0.002");
+  assert_int_equal(serve_start(s), 0);
+  char token[64];
+  assert_int_equal(sign_in(s, OTHER, SERVE_PASSWORD, NULL, token), 200);
+  for (int i = 0; i < 18; i++) {
+    expect(bearer(s, "GET", "/api/v1/session", token, NULL), 200, NULL);
+    usleep(500 * 1000);
+  }
+  assert_int_equal(serve_stop(s, 0), 0);
+  char db[128];
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  char *left = sql_text(db, "SELECT json_extract(CAST(value AS TEXT), '$.expires_ms') - CAST(strftime('%s', 'now') "
+                            "AS INTEGER) * 1000 FROM kv WHERE ns = 'session' AND json_extract(CAST(value AS TEXT), "
+                            "'$.user') = '" OTHER "'");
+  assert_true(atoll(left) > 2000); /* the row alone would keep it */
+  free(left);
+  assert_int_equal(serve_start(s), 0);
+  expect(bearer(s, "GET", "/api/v1/session", token, NULL), 401, "unauthenticated");
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(cross_site, setup, teardown),
@@ -1058,6 +1182,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_role_of_no_role_stops_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(a_copied_credential_stops_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(a_known_device_signs_in_through_a_flood, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_ended_session_stays_ended, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_session_lives_as_its_events_say, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -696,7 +696,206 @@ int vigil_audit_credential_key(const char *db_path, int create, unsigned char ke
   return 1;
 }
 
-static int cmp_digest(const void *a, const void *b) { return memcmp(a, b, 64); }
+/* The events of sessions (docs/security.md U2, V3): each start (a
+ * session.started, an API token's user.changed token_issued) and end
+ * (session.ended) by the digest of its row, and each event of a user that
+ * ends their sessions (a password change but of the session kept, the user
+ * disabled). */
+typedef struct session_event {
+  char digest[64];
+  int64_t seq, time, ttl; /* ttl: -1 when the event does not say (before V3) */
+  int kind;               /* 0 a session started, 1 a token issued, 2 ended */
+} session_event;
+
+typedef struct user_ending {
+  char user[72];
+  int64_t seq;
+  int disabled;  /* else a password change */
+  char kept[65]; /* the digest of the session that changed it, "" none */
+} user_ending;
+
+static int cmp_session_event(const void *a, const void *b) {
+  const session_event *x = a, *y = b;
+  int c = memcmp(x->digest, y->digest, 64);
+  return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int cmp_user_ending(const void *a, const void *b) {
+  const user_ending *x = a, *y = b;
+  int c = strcmp(x->user, y->user);
+  return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Room for one more element in *list (n used of *cap): 0, or -1 out of memory. */
+static int room_for_one(void **list, size_t n, size_t *cap, size_t size) {
+  if (n < *cap) return 0;
+  size_t grown_cap = *cap ? *cap * 2 : 16;
+  void *grown = realloc(*list, grown_cap * size);
+  if (!grown) return -1;
+  *list = grown;
+  *cap = grown_cap;
+  return 0;
+}
+
+/* The last time each actor wrote an event, sorted by actor. */
+typedef struct actor_time {
+  char actor[72];
+  int64_t time;
+} actor_time;
+
+static int cmp_actor_time(const void *a, const void *b) {
+  return strcmp(((const actor_time *)a)->actor, ((const actor_time *)b)->actor);
+}
+
+/* Each session row against the events of its session: started by one (its
+ * digest), not ended since (signed out, its user's password changed but by
+ * it, its user disabled), lasting as its start said. With fn, each row that
+ * passes is handed with the expiry the events allow (V3): its life after
+ * the later of its start and its user's last event (0: an API token). */
+static int check_sessions(reader *r, verdict *v, const unsigned char key[32],
+                          void (*fn)(void *ud, const char *row, int64_t expires_ms), void *ud) {
+  session_event *ev = NULL;
+  user_ending *ends = NULL;
+  actor_time *actors = NULL;
+  size_t n = 0, cap = 0, n_ends = 0, cap_ends = 0, n_actors = 0, cap_actors = 0;
+  sqlite3_stmt *st;
+  int rc, step = SQLITE_DONE;
+  if ((rc = prepare(
+           r,
+           "SELECT seq, time, type, json_extract(body, '$.data.session_digest'), json_extract(body, "
+           "'$.data.ttl_ms'), json_extract(body, '$.data.user'), json_extract(body, '$.data.password_changed'), "
+           "json_extract(body, '$.data.disabled'), json_extract(body, '$.data.kept_session_digest'), "
+           "json_extract(body, '$.data.token_issued') FROM events WHERE type IN ('session.started', "
+           "'session.ended', 'user.changed') ORDER BY seq",
+           &st)) < 0)
+    return rc;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *type = (const char *)sqlite3_column_text(st, 2), *dg = (const char *)sqlite3_column_text(st, 3);
+    const char *user = (const char *)sqlite3_column_text(st, 5), *kept = (const char *)sqlite3_column_text(st, 8);
+    int is_change = type && !strcmp(type, "user.changed");
+    if (dg && strlen(dg) == 64 && (!is_change || sqlite3_column_int(st, 9))) {
+      if (room_for_one((void **)&ev, n, &cap, sizeof *ev) < 0) {
+        step = SQLITE_NOMEM;
+        break;
+      }
+      session_event *e = &ev[n++];
+      memcpy(e->digest, dg, 64);
+      e->seq = sqlite3_column_int64(st, 0);
+      e->time = sqlite3_column_int64(st, 1);
+      e->ttl = sqlite3_column_type(st, 4) == SQLITE_INTEGER ? sqlite3_column_int64(st, 4) : -1;
+      e->kind = is_change ? 1 : !strcmp(type, "session.ended") ? 2 : 0;
+      if (e->kind == 1) e->ttl = 0;
+    }
+    if (is_change && user && strlen(user) < sizeof ends->user &&
+        (sqlite3_column_int(st, 6) || sqlite3_column_int(st, 7))) {
+      if (room_for_one((void **)&ends, n_ends, &cap_ends, sizeof *ends) < 0) {
+        step = SQLITE_NOMEM;
+        break;
+      }
+      user_ending *u = &ends[n_ends++];
+      snprintf(u->user, sizeof u->user, "%s", user);
+      u->seq = sqlite3_column_int64(st, 0);
+      u->disabled = !sqlite3_column_int(st, 6);
+      snprintf(u->kept, sizeof u->kept, "%s", kept && strlen(kept) == 64 ? kept : "");
+    }
+  }
+  sqlite3_finalize(st);
+  if (fn && step == SQLITE_DONE) {
+    if ((rc = prepare(r, "SELECT json_extract(body, '$.actor'), MAX(time) FROM events GROUP BY 1", &st)) < 0) {
+      free(ev);
+      free(ends);
+      return rc;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *actor = (const char *)sqlite3_column_text(st, 0);
+      if (!actor || strlen(actor) >= sizeof actors->actor) continue;
+      if (room_for_one((void **)&actors, n_actors, &cap_actors, sizeof *actors) < 0) {
+        step = SQLITE_NOMEM;
+        break;
+      }
+      snprintf(actors[n_actors].actor, sizeof actors->actor, "%s", actor);
+      actors[n_actors++].time = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+  }
+  if (step != SQLITE_DONE) {
+    free(ev);
+    free(ends);
+    free(actors);
+    return step == SQLITE_NOMEM ? say(r->msg, r->msglen, VIGIL_ENOMEM, "out of memory")
+                                : reader_fail(r, "cannot read the events");
+  }
+  if (n) qsort(ev, n, sizeof *ev, cmp_session_event);
+  if (n_ends) qsort(ends, n_ends, sizeof *ends, cmp_user_ending);
+  if (n_actors) qsort(actors, n_actors, sizeof *actors, cmp_actor_time);
+  if ((rc = prepare(r,
+                    "SELECT kv.key, json_extract(CAST(kv.value AS TEXT), '$.user'), json_extract(CAST(kv.value AS "
+                    "TEXT), '$.ttl_ms') FROM kv WHERE kv.ns = 'session' ORDER BY kv.key",
+                    &st)) < 0) {
+    free(ev);
+    free(ends);
+    free(actors);
+    return rc;
+  }
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *k = (const char *)sqlite3_column_text(st, 0), *who = (const char *)sqlite3_column_text(st, 1);
+    int64_t row_ttl = sqlite3_column_int64(st, 2);
+    char got[65], shown[13];
+    vigil_audit_credential_digest(key, "session", k ? k : "", who ? who : "", got);
+    snprintf(shown, sizeof shown, "%s", k ? k : "");
+    if (!who) who = "nobody";
+    /* The first event of this digest (lower bound), which must start it. */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (memcmp(ev[mid].digest, got, 64) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo == n || memcmp(ev[lo].digest, got, 64) || ev[lo].kind == 2) {
+      rc = tampered(v, 0,
+                    "the derived state was edited: a session of %s (%s...) in the sessions table was not started by "
+                    "any event of the log",
+                    who, shown);
+      break;
+    }
+    const session_event *start = &ev[lo];
+    for (size_t i = lo + 1; rc == 0 && i < n && !memcmp(ev[i].digest, got, 64); i++)
+      if (ev[i].kind == 2)
+        rc = tampered(v, (uint64_t)ev[i].seq,
+                      "the derived state was edited: a session of %s (%s...) in the sessions table was ended by event "
+                      "%lld (signed out)",
+                      who, shown, (long long)ev[i].seq);
+    for (size_t i = 0; rc == 0 && i < n_ends; i++) {
+      const user_ending *u = &ends[i];
+      if (strcmp(u->user, who) || u->seq < start->seq || (!u->disabled && !strncmp(u->kept, got, 64))) continue;
+      rc = tampered(v, (uint64_t)u->seq,
+                    "the derived state was edited: a session of %s (%s...) in the sessions table was ended by event "
+                    "%lld (%s)",
+                    who, shown, (long long)u->seq, u->disabled ? "the user disabled" : "a password change");
+    }
+    if (rc == 0 && ((start->ttl >= 0 && row_ttl != start->ttl) || (start->kind == 0 && row_ttl <= 0)))
+      rc = tampered(v, (uint64_t)start->seq,
+                    "the derived state was edited: a session of %s (%s...) in the sessions table lasts %lld ms after "
+                    "its last use, but event %lld started it for %lld",
+                    who, shown, (long long)row_ttl, (long long)start->seq, (long long)start->ttl);
+    if (rc == 0 && fn) {
+      int64_t ttl = start->ttl >= 0 ? start->ttl : row_ttl, from = start->time;
+      actor_time probe = {.time = 0};
+      snprintf(probe.actor, sizeof probe.actor, "%s", who);
+      const actor_time *last = n_actors ? bsearch(&probe, actors, n_actors, sizeof *actors, cmp_actor_time) : NULL;
+      if (last && last->time > from) from = last->time;
+      fn(ud, k, ttl ? from + ttl : 0);
+    }
+  }
+  if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW) rc = reader_fail(r, "cannot read the sessions table");
+  sqlite3_finalize(st);
+  free(ev);
+  free(ends);
+  free(actors);
+  return rc;
+}
 
 /* Each user row's password hash against the digest of its latest event
  * that set it (user.created or a password change), and each session row
@@ -757,54 +956,7 @@ static int check_credentials(reader *r, verdict *v) {
   sqlite3_finalize(st);
   sqlite3_finalize(ev);
   if (rc < 0) return rc;
-  /* The sessions the log started, sorted, then each row looked up. */
-  char(*known)[64] = NULL;
-  size_t n = 0, cap = 0;
-  if ((rc = prepare(r,
-                    "SELECT json_extract(body, '$.data.session_digest') FROM events WHERE type IN ('session.started', "
-                    "'user.changed') AND json_type(body, '$.data.session_digest') = 'text'",
-                    &st)) < 0)
-    return rc;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *dg = (const char *)sqlite3_column_text(st, 0);
-    if (!dg || strlen(dg) != 64) continue;
-    if (n == cap) {
-      void *grown = vigil__grow(known, cap, n + 1, sizeof *known, 64, &cap);
-      if (!grown) {
-        step = SQLITE_NOMEM;
-        break;
-      }
-      known = grown;
-    }
-    memcpy(known[n++], dg, 64);
-  }
-  sqlite3_finalize(st);
-  if (step != SQLITE_DONE) {
-    free(known);
-    return step == SQLITE_NOMEM ? say(r->msg, r->msglen, VIGIL_ENOMEM, "out of memory")
-                                : reader_fail(r, "cannot read the events");
-  }
-  if (n) qsort(known, n, sizeof *known, cmp_digest);
-  if ((rc = prepare(r,
-                    "SELECT kv.key, json_extract(CAST(kv.value AS TEXT), '$.user') FROM kv WHERE kv.ns = 'session' "
-                    "ORDER BY kv.key",
-                    &st)) < 0) {
-    free(known);
-    return rc;
-  }
-  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *k = (const char *)sqlite3_column_text(st, 0), *who = (const char *)sqlite3_column_text(st, 1);
-    char got[65];
-    vigil_audit_credential_digest(key, "session", k ? k : "", who ? who : "", got);
-    if (!n || !bsearch(got, known, n, sizeof *known, cmp_digest))
-      rc = tampered(v, 0,
-                    "the derived state was edited: a session of %s (%.12s...) in the sessions table was not started by "
-                    "any event of the log",
-                    who ? who : "nobody", k ? k : "");
-  }
-  if (rc == 0 && step != SQLITE_DONE) rc = reader_fail(r, "cannot read the sessions table");
-  sqlite3_finalize(st);
-  free(known);
+  rc = check_sessions(r, v, key, NULL, NULL);
   sodium_memzero(key, sizeof key);
   return rc;
 }
@@ -1170,6 +1322,25 @@ int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen) {
   if (rc == 0) rc = check_fold(&r, &v);
   if (rc == 0) rc = check_credentials(&r, &v);
   if (rc == 0) say(msg, msglen, 0, "the derived state matches the log");
+  reader_close(&r);
+  return rc;
+}
+
+int vigil_audit_sessions(const char *db_path, void (*fn)(void *ud, const char *row, int64_t expires_ms), void *ud,
+                         char *msg, size_t msglen) {
+  unsigned char key[32];
+  int rc = vigil_audit_credential_key(db_path, 0, key, msg, msglen);
+  if (rc == VIGIL_ENOENT) return say(msg, msglen, 0, "no credential key: the sessions have no digests");
+  if (rc < 0) return rc;
+  reader r;
+  if ((rc = reader_open(&r, db_path, msg, msglen)) < 0) {
+    sodium_memzero(key, sizeof key);
+    return rc;
+  }
+  verdict v = {.msg = msg, .msglen = msglen};
+  rc = check_sessions(&r, &v, key, fn, ud);
+  sodium_memzero(key, sizeof key);
+  if (rc == 0) say(msg, msglen, 0, "sessions read");
   reader_close(&r);
   return rc;
 }

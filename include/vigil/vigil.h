@@ -347,6 +347,17 @@ int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const uns
  * first difference; another negative code when the file cannot be read. */
 int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen);
 
+/* The sessions table's rows as their events allow them (docs/security.md
+ * V3): each row that vigil_audit_check_state passes is handed to fn with
+ * the expiry its events allow: its life (ttl_ms of its session.started)
+ * after the later of its start and the last event its user wrote; 0 for an
+ * API token, which does not expire. A row's own expiry, which a sign-in's
+ * use extends without an event, is believed only up to that. Nothing is
+ * handed without a credential key. 0, VIGIL_ECORRUPT as the check, or
+ * another negative code with a sentence. */
+int vigil_audit_sessions(const char *db_path, void (*fn)(void *ud, const char *row, int64_t expires_ms), void *ud,
+                         char *msg, size_t msglen);
+
 /* The users as the log makes them: fn(ud, name, role, disabled) for each
  * user.created event's user (its role), disabled as the user's last
  * user.changed with `disabled` says. What vigil serve believes of users'

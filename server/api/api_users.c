@@ -682,10 +682,11 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
   }
   char dg[65];
   int dg_rc = vigil__users_session_digest(a->users, token, dg);
-  vigil__api_site_event(a, "session.started", who->name,
-                        with_digest(json_pack("{s:s, s:s, s:s}", "user", who->name, "role", vigil__role_name(who->role),
-                                              "remote", l->address),
-                                    "session_digest", dg_rc, dg));
+  vigil__api_site_event(
+      a, "session.started", who->name,
+      with_digest(json_pack("{s:s, s:s, s:s, s:I}", "user", who->name, "role", vigil__role_name(who->role), "remote",
+                            l->address, "ttl_ms", (json_int_t)a->session_ttl_ms),
+                  "session_digest", dg_rc, dg));
   json_t *body =
       json_pack("{s:o, s:o, s:s}", "user", user_json(who), "permissions", permissions_json(who->role), "token", token);
   session_fields(a, body);
@@ -744,12 +745,16 @@ void vigil__api_delete_session(api *a, http_request *req, const api_call *c) {
   const user *who = c->who;
   char buf[128], err[256], name[USER_NAME_MAX + 1];
   snprintf(name, sizeof name, "%s", who->name);
+  /* The event names the session it ends (V3): its row put back is refused. */
+  char dg[65];
+  int dg_rc = vigil__users_session_digest(a->users, token_of(req, buf, sizeof buf), dg);
   int rc = vigil__users_session_end(a->users, token_of(req, buf, sizeof buf), err, sizeof err);
   if (rc < 0) {
     vigil__http_respond_error(req, 503, "io_error", err, NULL);
     return;
   }
-  vigil__api_site_event(a, "session.ended", name, json_pack("{s:s}", "user", name));
+  vigil__api_site_event(a, "session.ended", name,
+                        with_digest(json_pack("{s:s}", "user", name), "session_digest", dg_rc, dg));
   vigil__api_hold(a, req, 200, strdup("{\"signed_out\":true}"),
                   a->secure_cookies ? "Set-Cookie: " COOKIE
                                       "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure\r\n"
@@ -794,8 +799,12 @@ static void hash_done(uv_work_t *w, int status) {
     vigil__api_part_done(a);
     return;
   }
-  char err[512], token[128];
+  char err[512], token[128], kept[65] = "";
   int rc = status < 0 ? VIGIL_ENOMEM : c->rc;
+  /* One's own change keeps the session that made it: its event names it (V3). */
+  int kept_rc = c->create || strcmp(c->actor, c->name)
+                    ? -1
+                    : vigil__users_session_digest(a->users, token_of(c->req, token, sizeof token), kept);
   if (rc == 0)
     rc = c->create ? vigil__users_add(a->users, c->name, c->role, c->hash, vigil__api_wall_ms(), err, sizeof err)
                    : vigil__users_set_hash(a->users, c->name, c->hash, token_of(c->req, token, sizeof token), err,
@@ -824,9 +833,10 @@ static void hash_done(uv_work_t *w, int status) {
                           with_digest(json_pack("{s:s, s:s}", "user", c->name, "role", vigil__role_name(c->role)),
                                       "hash_digest", dg_rc, dg));
   else
-    vigil__api_site_event(
-        a, "user.changed", c->actor,
-        with_digest(json_pack("{s:s, s:b}", "user", c->name, "password_changed", 1), "hash_digest", dg_rc, dg));
+    vigil__api_site_event(a, "user.changed", c->actor,
+                          with_digest(with_digest(json_pack("{s:s, s:b}", "user", c->name, "password_changed", 1),
+                                                  "hash_digest", dg_rc, dg),
+                                      "kept_session_digest", kept_rc, kept));
   json_t *body = json_pack("{s:o}", "user", user_json(u));
   if (c->generated) json_object_set_new(body, "password", json_string(c->password));
   vigil__api_hold(a, c->req, c->create ? 201 : 200, json_dumps(body, JSON_COMPACT), NULL);

@@ -498,6 +498,15 @@ int vigil__users_session_digest(const users *u, const char *token, char out[65])
   return -1;
 }
 
+void vigil__users_session_limit(users *u, const char *row, int64_t expires_ms) {
+  for (size_t i = 0; i < u->n_sessions; i++) {
+    session *x = &u->sessions[i];
+    if (strcmp(x->key, row) || !x->ttl_ms) continue;
+    if (!x->expires_ms || x->expires_ms > expires_ms) x->expires_ms = expires_ms;
+    return;
+  }
+}
+
 int vigil__users_end_all_sessions(users *u, char *err, size_t errlen) {
   while (u->n_sessions) {
     int rc = u->s->ops->kv_put(u->s, "session", u->sessions[u->n_sessions - 1].key, NULL, 0, err, errlen);

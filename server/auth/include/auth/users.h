@@ -112,6 +112,10 @@ void vigil__users_set_key(users *u, const unsigned char key[32]);
 int vigil__users_hash_digest(const users *u, const char *name, char out[65]);
 /* The digest of the session of token, its row and owner (session_digest); -1 without a key or session. */
 int vigil__users_session_digest(const users *u, const char *token, char out[65]);
+/* Ends the session of row (its key) by expires_ms at the latest: the
+ * expiry its events allow (vigil_audit_sessions, docs/security.md V3), not
+ * the row's alone. API tokens (no expiry) are left alone. */
+void vigil__users_session_limit(users *u, const char *row, int64_t expires_ms);
 /* Ends every session and API token, each row at once (the credential key was
  * just made: rows from before it have no event to be checked against). */
 int vigil__users_end_all_sessions(users *u, char *err, size_t errlen);
