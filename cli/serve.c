@@ -517,6 +517,7 @@ typedef struct settings {
   uint64_t streams_per_session;       /* vigil.conf streams_per_session */
   uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
   uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
+  uint64_t buffered_body_bytes;       /* vigil.conf max_buffered_body_mb */
   uint64_t refusal_window_ms;         /* vigil.conf refusal_window_seconds */
   int secure_cookies;                 /* vigil.conf secure_cookies */
   uint64_t escalate_ms;               /* site.escalate_after */
@@ -746,7 +747,9 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_duration(c, "streams_per_session", "event streams", 1, 1000, 4, &st->streams_per_session, err,
                              sizeof err) < 0 ||
-      vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0) {
+      vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0 ||
+      vigil__config_duration(c, "max_buffered_body_mb", "MiB", 1 << 20, 65536, 64ULL << 20, &st->buffered_body_bytes,
+                             err, sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     vigil__config_free(c);
     return NULL;
@@ -1072,6 +1075,9 @@ static int serve(settings *st) {
                      .max_connections_per_address = (unsigned)st->connections_per_address,
                      .crowded_connections = (unsigned)st->crowded_connections,
                      .crowded_idle_timeout_ms = st->crowded_idle_ms,
+                     .max_buffered_body_bytes = (size_t)st->buffered_body_bytes,
+                     .head_check = vigil__api_head_check,
+                     .head_check_ud = s.api,
                      .unlimited = st->trusted_proxies,
                      .n_unlimited = st->n_trusted_proxies,
                      .notice = http_notice,

@@ -1149,6 +1149,96 @@ static void test_third_review_minor(void **state) {
   serve_stop(s, 0);
 }
 
+/* ---- bodies held (V4 of the fourth review) ---------------------------------------------- */
+
+/* A metric's value in /metrics' text (-1 when absent). */
+static long long metric(serve_process *s, const char *name) {
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "GET", "/metrics", NULL, NULL, &r), 0);
+  hc_close(&c);
+  char want[160];
+  snprintf(want, sizeof want, "\n%s ", name);
+  const char *at = strstr(r.body, want);
+  long long v = at ? atoll(at + strlen(want)) : -1;
+  hc_response_free(&r);
+  return v;
+}
+
+/* Sends the head of a lint request announcing a body of length bytes, and
+ * the first 1000 of them. */
+static void lint_head(serve_process *s, hc_conn *c, const char *token, size_t length) {
+  char head[512], auth[128] = "";
+  if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
+  snprintf(head, sizeof head,
+           "POST /api/v1/protocols/lint HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Type: application/json\r\n"
+           "Content-Length: %zu\r\n\r\n",
+           s->port, auth, length);
+  char part[1000];
+  memset(part, ' ', sizeof part);
+  assert_int_equal(hc_connect(c, s->port), 0);
+  assert_int_equal(hc_send_str(c, head), 0);
+  assert_int_equal(hc_send(c, part, sizeof part), 0);
+}
+
+/* 1000 unauthenticated clients each sending most of 1 MiB to the lint
+ * route held about 1 GiB: the body was read before the request was refused.
+ * Now a request with a body whose route needs a sign-in, without a valid
+ * session, is 401 on its headers and closed, its body unread: /metrics'
+ * vigil_http_body_bytes_max stays what a sign-in held. And the bodies held at once by all
+ * connections are capped (max_buffered_body_mb): past it 503 busy, closed,
+ * before the body is read. Without either, the request waits for its body
+ * (no answer here). */
+static void test_unauthenticated_bodies(void **state) {
+  serve_process *s = *state;
+  start(s, "max_buffered_body_mb = 1");
+  long long before = metric(s, "vigil_http_body_bytes_max"); /* the sign-in's body */
+  assert_true(before >= 0 && before < 1000);
+  hc_conn c[21];
+  hc_response r;
+  for (int i = 0; i < 21; i++) {
+    lint_head(s, &c[i], i == 20 ? "made-up-token-made-up-token-made-up-token-m" : NULL, 1000000);
+    if (hc_read(&c[i], &r, 3000) < 0) fail_msg("connection %d: no answer on the headers", i);
+    expect_error(r.status, r.body, 401, "unauthenticated", NULL);
+    if (i == 20 && !strstr(r.body, "the session has ended")) fail_msg("%s", r.body);
+    hc_response_free(&r);
+    assert_true(hc_wait_closed(&c[i], 3000));
+  }
+  for (int i = 0; i < 21; i++)
+    hc_close(&c[i]);
+  assert_int_equal(metric(s, "vigil_http_body_bytes_max"), before);
+  assert_int_equal(metric(s, "vigil_http_requests_refused_total{reason=\"unauthenticated\"}"), 21);
+  /* Signed in: two bodies of 400,000 bytes are held (announced), a third is past the 1 MiB cap. */
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  lint_head(s, &c[0], token, 400000);
+  lint_head(s, &c[1], token, 400000);
+  usleep(200 * 1000);
+  assert_int_equal(metric(s, "vigil_http_body_bytes"), 800000);
+  lint_head(s, &c[2], token, 400000);
+  if (hc_read(&c[2], &r, 3000) < 0) fail_msg("the third body: no answer on its headers");
+  expect_error(r.status, r.body, 503, "busy", NULL);
+  hc_response_free(&r);
+  assert_true(hc_wait_closed(&c[2], 3000));
+  hc_close(&c[2]);
+  assert_int_equal(metric(s, "vigil_http_requests_refused_total{reason=\"bodies_held\"}"), 1);
+  /* Gone, their bytes are given back: another is read and answered. */
+  hc_close(&c[0]);
+  hc_close(&c[1]);
+  usleep(200 * 1000);
+  assert_int_equal(metric(s, "vigil_http_body_bytes"), 0);
+  assert_int_equal(metric(s, "vigil_http_body_bytes_max"), 800000);
+  hc_conn ok;
+  assert_int_equal(hc_connect(&ok, s->port), 0);
+  assert_int_equal(hc_request(&ok, "POST", "/api/v1/protocols/lint", token, "{}", &r), 0);
+  assert_int_not_equal(r.status, 503);
+  assert_int_not_equal(r.status, 401);
+  hc_response_free(&r);
+  hc_close(&ok);
+  serve_stop(s, 0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -1172,6 +1262,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_http_framing_and_host, setup, teardown),
       cmocka_unit_test_setup_teardown(test_minor_findings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_third_review_minor, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unauthenticated_bodies, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -464,7 +464,7 @@ static void get_metrics(api *a, http_request *req, const api_call *c) {
    * not be accepted (out of file descriptors). */
   http_stats hs;
   vigil__http_server_stats(vigil__http_request_server(req), &hs);
-  char conns[1700];
+  char conns[2800];
   snprintf(conns, sizeof conns,
            "# HELP vigil_http_connections Connections open now.\n# TYPE vigil_http_connections gauge\n"
            "vigil_http_connections %u\n"
@@ -480,10 +480,21 @@ static void get_metrics(api *a, http_request *req, const api_call *c) {
            "descriptors or memory).\n# TYPE vigil_http_accept_failures_total counter\n"
            "vigil_http_accept_failures_total %llu\n"
            "# HELP vigil_http_descriptors_exhausted 1 when the last accept failed for want of file descriptors.\n"
-           "# TYPE vigil_http_descriptors_exhausted gauge\nvigil_http_descriptors_exhausted %d\n",
+           "# TYPE vigil_http_descriptors_exhausted gauge\nvigil_http_descriptors_exhausted %d\n"
+           "# HELP vigil_http_body_bytes Request body bytes held now (announced by Content-Length, or received).\n"
+           "# TYPE vigil_http_body_bytes gauge\nvigil_http_body_bytes %llu\n"
+           "# HELP vigil_http_body_bytes_max The most request body bytes held at once since the start.\n"
+           "# TYPE vigil_http_body_bytes_max gauge\nvigil_http_body_bytes_max %llu\n"
+           "# HELP vigil_http_requests_refused_total Requests refused before their body was read: past "
+           "max_buffered_body_mb (503), or needing a sign-in they did not have (401).\n"
+           "# TYPE vigil_http_requests_refused_total counter\n"
+           "vigil_http_requests_refused_total{reason=\"bodies_held\"} %llu\n"
+           "vigil_http_requests_refused_total{reason=\"unauthenticated\"} %llu\n",
            hs.connections, (unsigned long long)hs.refused_per_address, (unsigned long long)hs.refused_total,
            (unsigned long long)hs.refused_descriptors, (unsigned long long)hs.closed_idle,
-           (unsigned long long)hs.accept_failures, hs.descriptors_exhausted);
+           (unsigned long long)hs.accept_failures, hs.descriptors_exhausted, (unsigned long long)hs.body_bytes,
+           (unsigned long long)hs.body_bytes_max, (unsigned long long)hs.refused_bodies,
+           (unsigned long long)hs.refused_at_head);
   if (text) {
     char *both = malloc(strlen(text) + strlen(conns) + 1);
     if (both) strcat(strcpy(both, text), conns);
@@ -1514,6 +1525,30 @@ static int dispatch(api *a, http_request *req, const char *const *seg, const siz
   }
   if (!refusing) return 0;
   method_not_allowed(req, refusing->refuse, allow ? allow : fallback);
+  return 1;
+}
+
+int vigil__api_head_check(void *ud, http_request *req, int *status, const char **code, const char **message) {
+  api *a = ud;
+  const char *seg[ROUTE_SEGMENTS];
+  size_t len[ROUTE_SEGMENTS];
+  int n = segments(vigil__http_request_path(req), seg, len);
+  if (n < 3 || !is(seg[0], len[0], "api") || !is(seg[1], len[1], "v1")) return 0;
+  const char *m = vigil__http_request_method(req);
+  int method = !strcmp(m, "POST") ? M_POST : !strcmp(m, "DELETE") ? M_DELETE : !strcmp(m, "GET") ? M_GET : 0;
+  api_call c;
+  const api_route *r = NULL;
+  for (size_t i = 0; i < sizeof routes / sizeof *routes && !r; i++)
+    if (routes[i].methods & method && matches(&routes[i], seg, len, n, &c)) r = &routes[i];
+  /* No route, one open to all, or a cookie the same-site rule refuses
+   * (403 as before, after the body: max_buffered_body_bytes bounds it). */
+  if (!r || r->permission == OPEN || (r->node_only && !a->site) || vigil__api_cross_site(a, req)) return 0;
+  int had_token;
+  if (vigil__api_session_user(a, req, &had_token)) return 0;
+  a->stats.refused_unauthenticated++;
+  *status = 401;
+  *code = "unauthenticated";
+  *message = had_token ? "the session has ended: sign in again" : "sign in first (POST /api/v1/session)";
   return 1;
 }
 

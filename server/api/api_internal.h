@@ -197,6 +197,11 @@ const char *vigil__api_token(http_request *req, char *buf, size_t len);
  * site's own pages: 1 when it may go on, else 0 after answering 403
  * (cross_site_refused) and recording an auth.failed event. */
 int vigil__api_same_site(api *a, http_request *req);
+/* Whether vigil__api_same_site would refuse req (nothing answered). */
+int vigil__api_cross_site(api *a, http_request *req);
+/* The user a valid session cookie or token of req signs in, or NULL
+ * (*had_token: one was sent); nothing answered. */
+const user *vigil__api_session_user(api *a, http_request *req, int *had_token);
 
 /* ---- protocol versions (api_protocols.c) ---- */
 

@@ -437,11 +437,14 @@ static const char *host_of(api *a, http_request *req, char *buf, size_t len) {
   return vigil__http_request_header(req, "Host");
 }
 
-int vigil__api_same_site(api *a, http_request *req) {
+/* Why the same-site rule refuses req (NULL: it does not); *from: the
+ * Origin or Referer it came with. */
+static const char *cross_site_why(api *a, http_request *req, const char **from_out) {
   const char *m = vigil__http_request_method(req);
-  if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS")) return 1;
+  *from_out = NULL;
+  if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS")) return NULL;
   const char *auth = vigil__http_request_header(req, "Authorization");
-  if (auth && !strncasecmp(auth, "Bearer ", 7)) return 1; /* no browser sends it by itself */
+  if (auth && !strncasecmp(auth, "Bearer ", 7)) return NULL; /* no browser sends it by itself */
   char token[128];
   const char *origin = vigil__http_request_header(req, "Origin");
   const char *referer = vigil__http_request_header(req, "Referer");
@@ -449,9 +452,10 @@ int vigil__api_same_site(api *a, http_request *req) {
    * spend guesses of a name or an address (and check passwords): from a
    * browser (which sends Origin or Referer), it must come from this site too. */
   int sign_in = !strcmp(m, "POST") && !strcmp(vigil__http_request_path(req), "/api/v1/session") && (origin || referer);
-  if (!token_of(req, token, sizeof token) && !sign_in) return 1; /* no cookie: nothing to ride on */
+  if (!token_of(req, token, sizeof token) && !sign_in) return NULL; /* no cookie: nothing to ride on */
   sodium_memzero(token, sizeof token);
   const char *from = origin && strcmp(origin, "null") ? origin : !origin ? referer : NULL;
+  *from_out = from;
   char authority[256], hostbuf[256];
   authority_of(from ? from : "", authority, sizeof authority);
   const char *host = host_of(a, req, hostbuf, sizeof hostbuf);
@@ -468,7 +472,28 @@ int vigil__api_same_site(api *a, http_request *req) {
                     "X-Requested-With header"
                   : "a request signed in by the session cookie must send JSON (Content-Type: application/json) or the "
                     "X-Requested-With header";
+  return why;
+}
+
+int vigil__api_cross_site(api *a, http_request *req) {
+  const char *from;
+  return cross_site_why(a, req, &from) != NULL;
+}
+
+const user *vigil__api_session_user(api *a, http_request *req, int *had_token) {
+  char buf[128];
+  const char *token = token_of(req, buf, sizeof buf);
+  const user *who = token ? vigil__users_session_check(a->users, token, vigil__api_wall_ms()) : NULL;
+  sodium_memzero(buf, sizeof buf);
+  *had_token = token != NULL;
+  return who;
+}
+
+int vigil__api_same_site(api *a, http_request *req) {
+  const char *from;
+  const char *why = cross_site_why(a, req, &from);
   if (!why) return 1;
+  char token[128];
   const user *who = vigil__users_session_check(a->users, token_of(req, token, sizeof token), vigil__api_wall_ms());
   sodium_memzero(token, sizeof token);
   char *err = vigil__http_error_json("cross_site_refused", why, NULL, NULL);

@@ -37,6 +37,7 @@ static const char *const KNOWN[] = {
     "streams_per_session",     /* event streams open at once with one session or token */
     "crowded_connections",     /* open at once from which idle ones are closed sooner */
     "crowded_idle_timeout",    /* seconds: the idle timeout then */
+    "max_buffered_body_mb",    /* request body bytes held at once, all connections */
     "refusal_window_seconds",  /* refused requests of one address and reason: one auth.failed event per window */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
     "node",       /* its name */

@@ -77,6 +77,7 @@ struct http_request {
   http_stream_closed_fn stream_closed;
   void *stream_ud;
   char remote[64];
+  size_t body_held; /* counted in the server's body_bytes */
 };
 
 struct conn {
@@ -311,8 +312,28 @@ int vigil__http_query_param(const char *query, const char *name, char *out, size
   return -1;
 }
 
+/* What a request's body counts toward max_buffered_body_bytes: held from
+ * its headers (or chunks) until it is freed or loses its connection. */
+static int body_hold(http_request *r, size_t n) {
+  http_stats *st = &r->srv->stats;
+  if (st->body_bytes + n > r->srv->o.max_buffered_body_bytes) {
+    st->refused_bodies++;
+    return -1;
+  }
+  st->body_bytes += n;
+  r->body_held += n;
+  if (st->body_bytes > st->body_bytes_max) st->body_bytes_max = st->body_bytes;
+  return 0;
+}
+
+static void body_release(http_request *r) {
+  r->srv->stats.body_bytes -= r->body_held;
+  r->body_held = 0;
+}
+
 static void request_free(http_request *r) {
   if (!r) return;
+  if (r->conn) body_release(r); /* one without its connection gave its bytes back then */
   free(r->url.p);
   free(r->body.p);
   for (unsigned i = 0; i < r->n_headers; i++) {
@@ -429,9 +450,10 @@ static void conn_close(conn *c) {
   for (http_request *r = c->head, *next; r; r = next) {
     next = r->next;
     if (r->streaming) stream = r;
-    if (r->dispatched && !r->answered)
+    if (r->dispatched && !r->answered) {
+      body_release(r);
       r->conn = NULL; /* answered later, and then freed */
-    else
+    } else
       request_free(r);
   }
   c->head = c->tail = NULL;
@@ -491,9 +513,10 @@ static void flush(conn *c) {
       c->stop_parsing = 1;
       for (http_request *q = c->head, *next; q; q = next) {
         next = q->next;
-        if (q->dispatched && !q->answered)
+        if (q->dispatched && !q->answered) {
+          body_release(q);
           q->conn = NULL;
-        else
+        } else
           request_free(q);
       }
       c->head = c->tail = NULL;
@@ -621,6 +644,13 @@ static int oom(conn *c) {
   c->err_status = 503;
   c->err_code = "out_of_memory";
   c->err_msg = "out of memory";
+  return -1;
+}
+
+static int bodies_full(conn *c) {
+  c->err_status = 503;
+  c->err_code = "busy";
+  c->err_msg = "the server holds as many request bodies as it may (max_buffered_body_mb): try again";
   return -1;
 }
 
@@ -885,6 +915,16 @@ static int on_headers_complete(http_parser *p) {
     c->err_msg = "the request body is larger than the limit";
     return -1;
   }
+  /* A request with a body that will be refused anyway is refused now, its
+   * body unread; one that is read counts toward the bodies held at once (V4). */
+  int has_body = (p->content_length != ULLONG_MAX && p->content_length > 0) || (p->flags & F_CHUNKED);
+  if (has_body && s->o.head_check &&
+      s->o.head_check(s->o.head_check_ud, r, &c->err_status, &c->err_code, &c->err_msg)) {
+    s->stats.refused_at_head++;
+    return -1;
+  }
+  if (p->content_length != ULLONG_MAX && p->content_length > 0 && body_hold(r, (size_t)p->content_length) < 0)
+    return bodies_full(c);
   /* A client waiting for leave to send its body gets it, unless an answer
    * before this one is still due (it sends after its own timeout then). */
   const char *expect = vigil__http_request_header(r, "Expect");
@@ -914,6 +954,8 @@ static int on_body(http_parser *p, const char *at, size_t len) {
     c->err_msg = "the request body is larger than the limit";
     return -1;
   }
+  /* A chunked body counts as it comes (a Content-Length one from its headers). */
+  if (r->body.len + len > r->body_held && body_hold(r, r->body.len + len - r->body_held) < 0) return bodies_full(c);
   return hbuf_put(&r->body, at, len) < 0 ? oom(c) : 0;
 }
 
@@ -1254,6 +1296,7 @@ int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_ser
   if (!s->o.host) s->o.host = "127.0.0.1";
   if (!s->o.max_head_bytes) s->o.max_head_bytes = 16 * 1024;
   if (!s->o.max_body_bytes) s->o.max_body_bytes = 1024 * 1024;
+  if (!s->o.max_buffered_body_bytes) s->o.max_buffered_body_bytes = (size_t)64 << 20;
   if (!s->o.idle_timeout_ms) s->o.idle_timeout_ms = 30000;
   if (!s->o.request_timeout_ms) s->o.request_timeout_ms = 10000;
   if (!s->o.max_pipeline) s->o.max_pipeline = 16;

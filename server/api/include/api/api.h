@@ -82,6 +82,10 @@ int vigil__api_new(const api_options *o, api **out);
 
 /* The handler to give http_options (ud: the api). */
 void vigil__api_handle(void *ud, http_request *req);
+/* http_options.head_check (docs/security.md V4): a request with a body
+ * whose route needs a signed-in user, sent without a valid session cookie
+ * or token, is refused 401 on its headers, before its body is read. */
+int vigil__api_head_check(void *ud, http_request *req, int *status, const char **code, const char **message);
 
 /* Commits what is open now and answers what waits on it. */
 void vigil__api_flush(api *a);

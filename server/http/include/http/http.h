@@ -29,10 +29,20 @@ typedef void (*http_handler_fn)(void *ud, http_request *req);
 typedef void (*http_log_fn)(void *ud, const http_request *req, int status, size_t body_len, double ms);
 
 typedef struct http_options {
-  const char *host;            /* NULL: 127.0.0.1 */
-  int port;                    /* 0: any free port (see vigil__http_server_port) */
-  size_t max_head_bytes;       /* request line and headers; 0: 16 KiB (more: 431) */
-  size_t max_body_bytes;       /* 0: 1 MiB (more: 413) */
+  const char *host;      /* NULL: 127.0.0.1 */
+  int port;              /* 0: any free port (see vigil__http_server_port) */
+  size_t max_head_bytes; /* request line and headers; 0: 16 KiB (more: 431) */
+  size_t max_body_bytes; /* 0: 1 MiB (more: 413) */
+  /* Request body bytes held at once by all connections (a body's
+   * Content-Length is counted from its headers, a chunked one as it comes):
+   * past it 503 busy and the connection closed (docs/security.md V4). 0: 64 MiB. */
+  size_t max_buffered_body_bytes;
+  /* Called when a request with a body has its headers, before any of the
+   * body is read: non-zero refuses it with *status, *code and *message
+   * (static text), and the connection closes, its body unread (a route that
+   * needs a signed-in user and no valid session: V4). NULL: none. */
+  int (*head_check)(void *ud, http_request *req, int *status, const char **code, const char **message);
+  void *head_check_ud;
   uint64_t idle_timeout_ms;    /* a connection with nothing to do; 0: 30 s */
   uint64_t request_timeout_ms; /* from a request's first byte to its last; 0: 10 s (then 408) */
   unsigned max_pipeline;       /* requests of one connection waiting for answers; 0: 16 */
@@ -69,6 +79,10 @@ typedef struct http_stats {
   uint64_t refused_descriptors; /* file descriptors nearly exhausted (a reserve is kept for the store) */
   uint64_t accept_failures;     /* accept() failed: out of file descriptors (EMFILE, ENFILE) or memory */
   int descriptors_exhausted;    /* the last connection was refused, or not accepted, for want of descriptors */
+  uint64_t body_bytes;          /* request body bytes held now (max_buffered_body_bytes) */
+  uint64_t body_bytes_max;      /* the most held at once since the start */
+  uint64_t refused_bodies;      /* requests refused 503 over max_buffered_body_bytes */
+  uint64_t refused_at_head;     /* requests refused by head_check before their body was read */
 } http_stats;
 
 void vigil__http_server_stats(const http_server *s, http_stats *out);
