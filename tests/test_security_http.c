@@ -1125,7 +1125,7 @@ static void test_third_review_minor(void **state) {
   hc_response_free(&r);
   hc_close(&c);
   assert_int_equal(send_one(s,
-                            "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                             "1ffffffffffffffff\r\n",
                             body, sizeof body),
                    400);
