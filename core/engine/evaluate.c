@@ -275,16 +275,19 @@ int vigil__eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
   return ok;
 }
 
-/* Lua shortens a long chunk name to "..." and its end. */
-static int names_source(const protocol *p, const char *file, size_t len) {
+/* The source a Lua position names: its whole path, Lua's shortened "..." and
+ * its end, or its path within the protocol's folder (the sandbox makes rule
+ * errors folder-relative, security.md S5). NULL for vigil's own code. */
+static const char *names_source(const protocol *p, const char *file, size_t len) {
   int tail = len > 3 && !strncmp(file, "...", 3);
   for (uint32_t i = 0; i < p->n_sources; i++) {
     const char *path = p->sources[i].path;
     size_t n = strlen(path);
     if (tail ? n >= len - 3 && !memcmp(path + n - (len - 3), file + 3, len - 3) : n == len && !memcmp(path, file, len))
-      return 1;
+      return path;
+    if (!tail && n > len && path[n - len - 1] == '/' && !memcmp(path + n - len, file, len)) return path;
   }
-  return 0;
+  return NULL;
 }
 
 const char *vigil__eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len) {
@@ -294,8 +297,10 @@ const char *vigil__eval_error_where(const protocol *p, const char *error, const 
     while (*d >= '0' && *d <= '9')
       d++;
     if (d == c + 1 || d[0] != ':' || d[1] != ' ') continue;
-    if (!names_source(p, error, (size_t)(c - error))) break; /* vigil's own code (a library): not the author's line */
-    snprintf(pos, len, "%.*s", (int)(d - error), error);
+    const char *path = names_source(p, error, (size_t)(c - error));
+    if (!path) break; /* vigil's own code (a library): not the author's line */
+    /* Said as the declaration's position is, by the source's path. */
+    snprintf(pos, len, "%s%.*s", path, (int)(d - c), c);
     return d + 2;
   }
   snprintf(pos, len, "%s", where ? where : p->ref);
