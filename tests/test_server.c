@@ -69,7 +69,8 @@ static const char *PROTOCOL =
 #define CLINICIAN "doc.b"
 #define ADMIN "admin.c"
 #define INTEGRATOR "int.d"
-#define NOBODY "-" /* a request without credentials */
+#define ADMIN2 "admin.e" /* a second admin, made by the installer too */
+#define NOBODY "-"       /* a request without credentials */
 #define PASSWORD "correct horse battery"
 
 /* ---- who asks: a token per user, signed in once per server ------------------------ */
@@ -194,7 +195,7 @@ static int setup(void **state) {
   if (find_vigil(s->vigil, sizeof s->vigil) < 0) fail_msg("the vigil binary is not built");
   /* One user per role, made as an installer would, before the first start. */
   static const char *const people[][2] = {
-      {ACTOR, "nurse"}, {CLINICIAN, "clinician"}, {ADMIN, "admin"}, {INTEGRATOR, "integrator"}};
+      {ACTOR, "nurse"}, {CLINICIAN, "clinician"}, {ADMIN, "admin"}, {INTEGRATOR, "integrator"}, {ADMIN2, "admin"}};
   for (size_t i = 0; i < sizeof people / sizeof *people; i++) {
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "echo '%s' | '%s' user add %s --role %s --password-stdin --db '%s' >/dev/null", PASSWORD,
@@ -947,6 +948,57 @@ static void test_protocol_versions(void **state) {
   r = call(s, "POST", approve12, ADMIN, "{\"password\": \"" PASSWORD "\", \"confirm_weakened\": true}");
   expect(&r, 200);
   json_decref(r.json);
+  /* V5: an admin may upload, but whoever uploaded a version does not approve
+   * it: a second person does (409 naming the uploader, who is listed). */
+  char *v13 = upload_body("1.3.0", "an admin's own");
+  r = call(s, "POST", "/api/v1/protocols", ADMIN, v13);
+  expect(&r, 201);
+  json_decref(r.json);
+  r = call(s, "GET", "/api/v1/protocols/api_test@1.3.0", ADMIN, NULL);
+  expect(&r, 200);
+  assert_string_equal(str_at(r.json, "uploaded_by"), ADMIN);
+  json_decref(r.json);
+  const char *approve13 = "/api/v1/protocols/api_test@1.3.0/approve";
+  r = call(s, "POST", approve13, ADMIN, "{\"password\": \"" PASSWORD "\"}");
+  expect(&r, 409);
+  assert_string_equal(str_at(json_object_get(r.json, "error"), "code"), "uploader_approves");
+  assert_string_equal(str_at(json_object_get(r.json, "error"), "uploaded_by"), ADMIN);
+  assert_non_null(strstr(str_at(json_object_get(r.json, "error"), "message"), ADMIN " uploaded api_test@1.3.0"));
+  json_decref(r.json);
+  /* S2: nor does an admin the uploader created, directly or through
+   * another, nor the admin who created the uploader. */
+  r = call(s, "POST", "/api/v1/users", ADMIN,
+           "{\"name\": \"admin.two\", \"role\": \"admin\", \"password\": \"" PASSWORD "\"}");
+  expect(&r, 201);
+  json_decref(r.json);
+  r = call(s, "POST", "/api/v1/users", "admin.two",
+           "{\"name\": \"admin.three\", \"role\": \"admin\", \"password\": \"" PASSWORD "\"}");
+  expect(&r, 201);
+  json_decref(r.json);
+  static const char *const made[][2] = {{"admin.two", "created your account"}, {"admin.three", "created your account"}};
+  for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
+    r = call(s, "POST", approve13, made[i][0], "{\"password\": \"" PASSWORD "\"}");
+    expect(&r, 409);
+    assert_string_equal(str_at(json_object_get(r.json, "error"), "code"), "uploader_approves");
+    if (!strstr(str_at(json_object_get(r.json, "error"), "message"), made[i][1]))
+      fail_msg("%s: %s", made[i][0], r.text);
+    json_decref(r.json);
+  }
+  char *v14 = upload_body("1.4.0", "a made admin's own");
+  r = call(s, "POST", "/api/v1/protocols", "admin.three", v14);
+  expect(&r, 201);
+  json_decref(r.json);
+  r = call(s, "POST", "/api/v1/protocols/api_test@1.4.0/approve", ADMIN, "{\"password\": \"" PASSWORD "\"}");
+  expect(&r, 409);
+  if (!strstr(str_at(json_object_get(r.json, "error"), "message"), "you created their account")) fail_msg("%s", r.text);
+  json_decref(r.json);
+  free(v14);
+  /* A second admin the installer made approves it. */
+  r = call(s, "POST", approve13, ADMIN2, "{\"password\": \"" PASSWORD "\"}");
+  expect(&r, 200);
+  assert_string_equal(str_at(json_object_get(r.json, "approved"), "by"), ADMIN2);
+  json_decref(r.json);
+  free(v13);
   free(v12);
   free(v11);
   free(other);

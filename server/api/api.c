@@ -1600,6 +1600,7 @@ void vigil__api_handle(void *ud, http_request *req) {
 static void api_free_parts(api *a) {
   free(a->uploads_dir);
   free(a->approvals);
+  free(a->uploaders);
   for (size_t i = 0; i < a->n_refs; i++)
     free(a->refs[i]);
   free(a->refs);

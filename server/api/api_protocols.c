@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "base/intern.h"
 #include "author/protocol_diff.h"
 #include "author/spec.h"
 #include "engine/inspect.h"
@@ -99,6 +100,71 @@ static const approval *approval_of(const api *a, const char *sha256) {
   for (size_t i = 0; i < a->n_approvals; i++)
     if (!strcmp(a->approvals[i].sha256, sha256)) return &a->approvals[i];
   return NULL;
+}
+
+/* ---- who uploaded a version, who made whom (docs/security.md V5, S2) ------------------ */
+
+/* From the log: a protocol.uploaded event's version (what: its sha256) and
+ * uploader (by), or a user.created event's user (what) and creator (by). */
+typedef struct uploader {
+  char what[USER_NAME_MAX + 1];
+  char by[USER_NAME_MAX + 1];
+  int made; /* a user.created */
+} uploader;
+
+static int read_upload(void *ud, const vigil_event *ev) {
+  api *a = ud;
+  a->uploads_scanned = ev->seq;
+  int made = ev->type == EV_USER_CREATED;
+  if ((ev->type != EV_PROTOCOL_UPLOADED && !made) || !ev->actor) return 0;
+  /* "user" is interned by every user.created read (no K() of its own). */
+  val *what = vigil__val_get(ev->data, made ? vigil__intern_find("user", 4) : K(sha256));
+  const char *text = what ? val_text(*what) : NULL;
+  if (!text || (made ? strlen(text) > USER_NAME_MAX : strlen(text) != 64)) return 0;
+  uploader *grown = realloc(a->uploaders, (a->n_uploaders + 1) * sizeof *grown);
+  if (!grown) {
+    a->uploads_scanned = ev->seq - 1; /* read again next time */
+    return 1;
+  }
+  a->uploaders = grown;
+  uploader *u = &a->uploaders[a->n_uploaders++];
+  snprintf(u->what, sizeof u->what, "%s", text);
+  snprintf(u->by, sizeof u->by, "%s", ev->actor);
+  u->made = made;
+  return 0;
+}
+
+/* Reads what the log has written since the last call; 0, or -1 when it
+ * could not be read (what is known stays). */
+static int read_uploads(api *a) {
+  char err[256];
+  if (!a->store) return 0;
+  return a->store->ops->scan(a->store, a->uploads_scanned, 0, read_upload, a, err, sizeof err) == 0 ? 0 : -1;
+}
+
+/* Who uploaded the version of this fingerprint (the latest of its
+ * protocol.uploaded events' actors) or who created this user (their
+ * user.created event's actor), as read so far; NULL: none (a version
+ * installed with the server, a user made before the log). */
+static const char *made_by(const api *a, const char *what, int made) {
+  for (size_t i = a->n_uploaders; i-- > 0;)
+    if (a->uploaders[i].made == made && !strcmp(a->uploaders[i].what, what)) return a->uploaders[i].by;
+  return NULL;
+}
+
+/* Whether the account maker was made by was created by maker, or by an
+ * account maker created, and so on (user.created events followed up from
+ * made; a chain is no longer than the users read). */
+static int made_through(const api *a, const char *maker, const char *made) {
+  const char *u = made_by(a, made, 1);
+  for (size_t k = 0; u && k < a->n_uploaders; k++, u = made_by(a, u, 1))
+    if (!strcmp(u, maker)) return 1;
+  return 0;
+}
+
+static const char *uploader_of(api *a, const char *sha256) {
+  read_uploads(a);
+  return made_by(a, sha256, 0);
 }
 
 static int installed(const api *a, const char *ref) {
@@ -174,6 +240,8 @@ static json_t *protocols_json(api *a) {
     const char *ref = json_string_value(json_object_get(p, "ref")),
                *sha = json_string_value(json_object_get(p, "sha256"));
     json_object_set_new(p, "approved", approval_json(a, ref ? ref : "", sha ? sha : ""));
+    const char *by = sha && !installed(a, ref ? ref : "") ? uploader_of(a, sha) : NULL;
+    if (by) json_object_set_new(p, "uploaded_by", json_string(by));
     /* Served though its specs fail or it has none (G10: --allow-untested). */
     for (size_t k = 0; ref && k < a->n_untested; k++)
       if (!strcmp(a->untested[k], ref)) json_object_set_new(p, "untested", json_true());
@@ -867,6 +935,28 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
   }
   if (is_approved(a, l.ref, l.sha256)) {
     vigil__http_respond_error(req, 409, "wrong_state", "that version is approved already", NULL);
+    return;
+  }
+  /* Two people: whoever uploaded a version does not approve it (V5), nor
+   * does a user the uploader created or the user who created the uploader,
+   * through any chain of accounts (S2: one person with a second account
+   * they made, or were made by). */
+  if (read_uploads(a) < 0) {
+    vigil__http_respond_error(req, 503, "io_error", "the log could not be read for who uploaded this version", NULL);
+    return;
+  }
+  const char *by = made_by(a, l.sha256, 0);
+  const char *why = !by                              ? NULL
+                    : !strcmp(by, who->name)         ? ""
+                    : made_through(a, by, who->name) ? " and created your account (or the account that created it)"
+                    : made_through(a, who->name, by) ? " and you created their account (or the account that created it)"
+                                                     : NULL;
+  if (why) {
+    char msg[640];
+    snprintf(msg, sizeof msg, "%s uploaded %s%s: another admin approves it (two people)", by, l.ref, why);
+    json_t *extra = json_pack("{s:s}", "uploaded_by", by);
+    vigil__api_reply_free(req, 409, vigil__http_error_json("uploader_approves", msg, NULL, extra), NULL);
+    json_decref(extra);
     return;
   }
   json_t *body = vigil__api_body_object(req);

@@ -5,15 +5,19 @@
 // the newest approved one of its protocol, in clinical terms (vigil protocol
 // diff), and asks the approver to confirm each change to the prescription
 // (docs/safety.md, F7), and that they have read each safety control it
-// removes or weakens (K6).
+// removes or weakens (K6). Whoever uploaded a version does not approve it
+// (V5): a second person does.
 import { get, post } from "./api.js";
 import { h, clear } from "./dom.js";
 import { dateTime } from "./format.js";
 import { load } from "./protocols.js";
 import { ask, showError } from "./dialog.js";
+import { current } from "./session.js";
 
 function approval(p) {
-  if (!p.approved) return h("span", { class: "badge badge-now" }, "Waiting for approval");
+  if (!p.approved)
+    return [h("span", { class: "badge badge-now" }, "Waiting for approval"),
+      p.uploaded_by ? h("span", { class: "muted" }, ` uploaded by ${p.uploaded_by}`) : null];
   if (p.approved.by === "installation") return "Installed with the server";
   return `Approved by ${p.approved.by}, ${dateTime(new Date(p.approved.at_ms).toISOString())}`;
 }
@@ -101,7 +105,16 @@ async function draw(main) {
         h("th", { scope: "row" }, p.title, h("span", { class: "muted" }, ` ${p.id}`)),
         h("td", {}, p.version),
         h("td", {}, approval(p)),
-        h("td", {}, p.approved ? null : h("button", { type: "button", onclick: () => approve(main, p) }, "Approve\u2026")))))));
+        h("td", {}, p.approved ? null : approveCell(main, p)))))));
+}
+
+// Two people (docs/security.md V5): whoever uploaded a version does not
+// approve it; the server refuses it too (409 uploader_approves).
+function approveCell(main, p) {
+  const me = current();
+  if (p.uploaded_by && me && me.name === p.uploaded_by)
+    return h("span", { class: "muted uploader-approves" }, "You uploaded it: another admin approves it");
+  return h("button", { type: "button", onclick: () => approve(main, p) }, "Approve\u2026");
 }
 
 export function render(main) {
