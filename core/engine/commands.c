@@ -62,95 +62,6 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
   return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
 }
 
-/* A patient's two keys for comparing it with the patients known: its fold
- * (Unicode compatibility folding: NFKC, case folding, dashes lumped:
- * vigil__unicode_fold, so "MRN\u2011200" and full-width digits meet
- * "MRN-200", K2) and its confusable skeleton (UTS #39:
- * vigil__unicode_skeleton, so a letter of another script that looks the
- * same, Cyrillic "\u041cRN-200" or Greek "MRN-2\u039f0", meets it too, L5).
- * Either NULL when it could not be made. */
-struct spelling {
-  const char *patient; /* interned; NULL: a free slot */
-  char *folded, *skeleton;
-};
-
-void vigil__spellings_free(vigil_engine *e) {
-  for (uint32_t i = 0; i < e->cap_spellings; i++) {
-    free(e->spellings[i].folded);
-    free(e->spellings[i].skeleton);
-  }
-  free(e->spellings);
-  e->spellings = NULL;
-  e->n_spellings = e->cap_spellings = 0;
-}
-
-static struct spelling *spelling_slot(struct spelling *t, uint32_t cap, const char *patient) {
-  uint32_t i = (uint32_t)(((uintptr_t)patient >> 4) * 2654435761u) & (cap - 1);
-  while (t[i].patient && t[i].patient != patient)
-    i = (i + 1) & (cap - 1);
-  return &t[i];
-}
-
-/* patient's keys, made at its first comparison and kept (a patient's keys
- * are made once however many visits start: the skeleton is ICU's work);
- * NULL out of memory. */
-static const struct spelling *spelling_of(vigil_engine *e, const char *patient) {
-  const char *p = vigil__intern(patient);
-  if (!p) return NULL;
-  if (2 * (e->n_spellings + 1) > e->cap_spellings) {
-    uint32_t cap = e->cap_spellings ? 2 * e->cap_spellings : 64;
-    struct spelling *t = calloc(cap, sizeof *t);
-    if (!t) return NULL;
-    for (uint32_t i = 0; i < e->cap_spellings; i++)
-      if (e->spellings[i].patient) *spelling_slot(t, cap, e->spellings[i].patient) = e->spellings[i];
-    free(e->spellings);
-    e->spellings = t;
-    e->cap_spellings = cap;
-  }
-  struct spelling *s = spelling_slot(e->spellings, e->cap_spellings, p);
-  if (!s->patient) {
-    s->folded = vigil__unicode_fold(p);
-    s->skeleton = vigil__unicode_skeleton(p);
-    s->patient = p;
-    e->n_spellings++;
-  }
-  return s;
-}
-
-/* Whether other is spelled like patient (keys: its spelling) and is not it:
- * equal under either key. */
-static int spelled_like(vigil_engine *e, const char *other, const char *patient, const struct spelling *keys) {
-  if (!strcmp(other, patient)) return 0;
-  const struct spelling *o = spelling_of(e, other);
-  if (!o) return 0;
-  return (keys->folded && o->folded && !strcmp(keys->folded, o->folded)) ||
-         (keys->skeleton && o->skeleton && !strcmp(keys->skeleton, o->skeleton));
-}
-
-/* An existing patient (of a course, or of a visit the engine holds) whose
- * reference looks like patient (its fold or its confusable skeleton is the
- * same), or NULL (K2, L5): none when patient itself is known. */
-static const char *similar_patient(vigil_engine *e, const char *patient) {
-  /* A patient known by this exact spelling is that patient. */
-  const char *exact = vigil__intern_find(patient, strlen(patient));
-  for (uint64_t i = 0; exact && i < e->n_courses; i++)
-    if (e->courses[i]->patient == exact) return NULL;
-  for (uint64_t i = 0; i < e->n_visits; i++)
-    if (e->visits[i] && e->visits[i]->patient && !strcmp(e->visits[i]->patient, patient)) return NULL;
-  /* Its keys are not kept: a start refused as similar keeps nothing. */
-  struct spelling keys = {patient, vigil__unicode_fold(patient), vigil__unicode_skeleton(patient)};
-  int any = keys.folded || keys.skeleton;
-  const char *like = NULL;
-  for (uint64_t i = 0; any && !like && i < e->n_courses; i++)
-    if (spelled_like(e, e->courses[i]->patient, patient, &keys)) like = e->courses[i]->patient;
-  for (uint64_t i = 0; any && !like && i < e->n_visits; i++)
-    if (e->visits[i] && e->visits[i]->patient && spelled_like(e, e->visits[i]->patient, patient, &keys))
-      like = e->visits[i]->patient;
-  free(keys.folded);
-  free(keys.skeleton);
-  return like;
-}
-
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
                               const char *actor, const char *params_json, const json_t *params_given,
                               const char *override_reason, int new_patient, uint64_t *visit_id) {
@@ -223,7 +134,7 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
 
   /* A reference spelled like an existing patient's is that patient, unless
    * the start says it is a new one (docs/safety.md K2). */
-  const char *like = new_patient ? NULL : similar_patient(e, patient);
+  const char *like = new_patient ? NULL : vigil__patients_similar(e, patient);
   if (like) {
     vigil__val_release(params);
     return vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",

@@ -46,6 +46,7 @@ static int measure_index(const course *c, const char *name) {
 
 static void course_free(vigil_engine *e, course *c) {
   if (!c) return;
+  vigil__patients_drop_course(e, c->patient);
   vigil__heap_remove(&e->course_deadlines, &c->timer);
   for (uint32_t i = 0; i < c->n_alerts; i++) {
     alert *a = c->alerts[i];
@@ -204,7 +205,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     }
     course *c = calloc(1, sizeof *c);
     const char *pat = vigil__intern(patient);
-    if (!c || !pat) {
+    if (!c || !pat || vigil__patients_add_course(e, pat, e->n_courses + 1) < 0) {
       free(c);
       return oom(e);
     }
@@ -473,8 +474,10 @@ int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *pa
    * NMDA-antagonist sessions at once (docs/safety.md G9). Either visit a
    * course's (the new one's protocol declares one, or the open one is a
    * session); visits of protocols with no course are not dosing sessions. */
-  for (uint64_t i = e->n_visits; i-- > 0;) {
-    const visit *v = e->visits[i];
+  uint32_t n_held;
+  const uint64_t *held = vigil__patients_visits(e, patient, &n_held);
+  for (uint32_t i = n_held; i-- > 0;) {
+    const visit *v = held[i] <= e->n_visits ? e->visits[held[i] - 1] : NULL;
     uint32_t n;
     if (!v || v->status != VISIT_ACTIVE || !v->patient || strcmp(v->patient, patient)) continue;
     if (!p->course && !vigil__course_of_visit(e, v->id, &n)) continue;

@@ -117,10 +117,10 @@ void vigil_engine_free(vigil_engine *e) {
     uv_run(e->loop, UV_RUN_NOWAIT); /* lets the close callback free the handle */
   }
   for (uint64_t i = 0; i < e->n_visits; i++)
-    vigil__visit_free(e->visits[i]);
+    vigil__visit_free(e, e->visits[i]);
   free(e->visits);
   vigil__courses_free(e); /* before the alerts: it forgets its course alerts there */
-  vigil__spellings_free(e);
+  vigil__patients_free(e);
   free(e->alerts);
   vigil__heap_free(&e->deadlines);
   vigil__heap_free(&e->course_deadlines);
@@ -179,7 +179,7 @@ void vigil__engine_drop_visit(vigil_engine *e, visit *v) {
       e->alerts[v->alerts[i]->id - 1] = NULL;
   vigil__heap_remove(&e->deadlines, &v->timer);
   if (e->visits[v->id - 1] == v) e->visits[v->id - 1] = NULL;
-  vigil__visit_free(v);
+  vigil__visit_free(e, v);
 }
 
 int vigil__engine_grow_visits(vigil_engine *e, uint64_t n) {

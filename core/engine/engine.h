@@ -219,11 +219,16 @@ struct vigil_engine {
   uint64_t n_links, cap_links;
   int courses_stale;     /* an undo could not fold them again: folded at their next use */
   heap course_deadlines; /* one entry per open course with anything due */
-  /* Each known patient's spelling keys (its fold and confusable skeleton:
-   * commands.c, K2 and L5), made once: an open-addressed table by the
-   * interned patient, cap_spellings a power of two (0: none yet). */
+  /* The patients known (patient_index.c, K2 and L5): an open-addressed
+   * table by the interned patient (its spelling keys, courses and held
+   * visits), and one by interned spelling key (the patients spelled so);
+   * caps powers of two (0: none yet). spare_*: the last start's patient and
+   * keys, kept for its entry. */
   struct spelling *spellings;
   uint32_t n_spellings, cap_spellings;
+  struct alike *alikes;
+  uint32_t n_alikes, cap_alikes;
+  char *spare_patient, *spare_folded, *spare_skeleton;
   /* events: the current batch, and where they become durable */
   uint64_t seq;
   vigil_event **pending;
@@ -265,8 +270,21 @@ struct vigil_engine {
 
 /* commands.c: what each command does; command.c makes each all or nothing
  * and gives it its public name (vigil_visit_record is vigil__cmd_visit_record). */
-/* Frees the patients' spelling keys (commands.c). */
-void vigil__spellings_free(vigil_engine *e);
+/* patient_index.c: the patients known (of a course, or of a visit held in
+ * e->visits), by reference and by spelling (docs/safety.md K2, L5). */
+void vigil__patients_free(vigil_engine *e);
+/* A visit of patient is held (its start applied) / leaves memory; 0 or VIGIL_ENOMEM. */
+int vigil__patients_hold_visit(vigil_engine *e, const char *patient, uint64_t visit);
+void vigil__patients_drop_visit(vigil_engine *e, const char *patient, uint64_t visit);
+/* The ids of patient's held visits, ascending (*n of them). */
+const uint64_t *vigil__patients_visits(const vigil_engine *e, const char *patient, uint32_t *n);
+/* A course of patient (interned) is made / freed; 0 or VIGIL_ENOMEM. */
+int vigil__patients_add_course(vigil_engine *e, const char *patient, uint64_t course);
+void vigil__patients_drop_course(vigil_engine *e, const char *patient);
+/* A known patient other than patient whose fold or confusable skeleton is
+ * patient's (the one with the first course, else the first held visit), or
+ * NULL: none when patient itself is known. */
+const char *vigil__patients_similar(vigil_engine *e, const char *patient);
 /* params: the start's params already parsed (an object), or NULL: then
  * params_json (NULL: none) is parsed here; the same for an amendment's value. */
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
@@ -353,7 +371,7 @@ json_t *vigil__entry_parse_json(vigil_engine *e, const char *text, const char *a
 
 /* visit.c: state and the fold */
 visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p);
-void vigil__visit_free(visit *v);
+void vigil__visit_free(vigil_engine *e, visit *v);
 void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev);
 const reading *vigil__visit_latest(const visit *v, int item);
 alert *vigil__visit_find_alert(const visit *v, const char *key);

@@ -169,7 +169,7 @@ visit *vigil__engine_refold(vigil_engine *e, uint64_t id, size_t n_kept) {
   if (rc < 0 || f.rc < 0) {
     vigil__engine_log(e, VIGIL_LOG_ERROR, "cannot rebuild visit %llu: %s", (unsigned long long)id,
                       rc < 0 ? err : f.err);
-    if (f.only) vigil__visit_free(f.only);
+    if (f.only) vigil__visit_free(e, f.only);
     return NULL;
   }
   return f.only;

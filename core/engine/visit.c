@@ -28,8 +28,9 @@ visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p) {
   return v;
 }
 
-void vigil__visit_free(visit *v) {
+void vigil__visit_free(vigil_engine *e, visit *v) {
   if (!v) return;
+  if (v->patient) vigil__patients_drop_visit(e, v->patient, v->id);
   for (uint32_t i = 0; i < v->p->n_items; i++) {
     item_state *s = &v->items[i];
     for (uint32_t j = 0; j < s->n; j++)
@@ -362,7 +363,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     v->patient = strdup(patient ? patient : "");
     const char *location = text_of(d, K(location));
     v->location = location ? strdup(location) : NULL;
-    if (!v->patient || (location && !v->location)) e->oom = 1;
+    if (!v->patient || (location && !v->location) || vigil__patients_hold_visit(e, v->patient, v->id) < 0) e->oom = 1;
     val *params = vigil__val_get(d, K(params));
     v->params = params ? vigil__val_retain(*params) : VAL_NIL_;
     enter_phase(v, 0, ev->time);
