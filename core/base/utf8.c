@@ -204,10 +204,16 @@ char *vigil__unicode_skeleton(const char *s) {
   char *bare = plain(s);
   char *folded = bare ? vigil__unicode_fold(bare) : NULL;
   free(bare);
-  char *up = folded ? icu_map(folded, 0) : NULL;
-  free(folded);
-  char *key = up ? icu_map(up, 1) : NULL;
-  free(up);
+  /* In capitals, then the skeleton, twice: Unicode's table maps 1, I and l
+   * alike to a small "l", which capitals must meet again (a small l typed
+   * for a one was an L, and a one the table's l). */
+  char *key = folded;
+  for (int round = 0; round < 2 && key; round++) {
+    char *up = icu_map(key, 0);
+    free(key);
+    key = up ? icu_map(up, 1) : NULL;
+    free(up);
+  }
   return key;
 }
 
