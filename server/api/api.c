@@ -1540,9 +1540,12 @@ int vigil__api_head_check(void *ud, http_request *req, int *status, const char *
   const api_route *r = NULL;
   for (size_t i = 0; i < sizeof routes / sizeof *routes && !r; i++)
     if (routes[i].methods & method && matches(&routes[i], seg, len, n, &c)) r = &routes[i];
-  /* No route, one open to all, or a cookie the same-site rule refuses
-   * (403 as before, after the body: max_buffered_body_bytes bounds it). */
-  if (!r || r->permission == OPEN || (r->node_only && !a->site) || vigil__api_cross_site(a, req)) return 0;
+  /* No route, or one open to all: answered after the body as before. */
+  if (!r || r->permission == OPEN || (r->node_only && !a->site)) return 0;
+  /* A valid session: read on. If its cookie came cross-site the same-site
+   * rule refuses it after the body (403 and its event), bounded by
+   * max_buffered_body_mb; a made-up cookie is no session, so it is 401 here
+   * whatever its origin (the second security review held bodies with one). */
   int had_token;
   if (vigil__api_session_user(a, req, &had_token)) return 0;
   a->stats.refused_unauthenticated++;
