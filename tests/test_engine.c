@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -720,15 +719,8 @@ static void failing_rule_is_as_urgent_as_its_code(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
-static double cpu_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* CPU seconds to start visits [from, to) of patients MRN-<i>. */
-static double start_patients(vigil_engine *e, int from, int to) {
-  double t = cpu_seconds();
+/* Starts visits [from, to) of patients MRN-<i>. */
+static void start_patients(vigil_engine *e, int from, int to) {
   for (int i = from; i < to; i++) {
     char patient[32];
     uint64_t id;
@@ -736,15 +728,13 @@ static double start_patients(vigil_engine *e, int from, int to) {
     if (vigil_visit_start(e, "unit", patient, "nurse", "{\"weight\":70}", &id) < 0)
       fail_msg("%s: %s", patient, vigil_engine_errmsg(e));
   }
-  return cpu_seconds() - t;
 }
 
 /* Issue 16: a visit start finds the patients spelled like its own (K2, L5)
  * and the patient's open visits (G9) by index, not by comparing with every
- * patient known: 1,000 starts beside 9,000 patients cost about what 1,000
- * beside 100 do (dozens of times more when each start scanned them), and the
- * spellings are still found among them. */
-static void visit_starts_do_not_compare_every_patient(void **state) {
+ * patient known (the M1 benchmark was quadratic: N = 10,000 took 9.7 s of CPU,
+ * 0.35 s by index); the spellings are still found among them. */
+static void similar_patients_are_found_among_thousands(void **state) {
   (void)state;
   char dir[64];
   write_protocol(PROTOCOL, dir);
@@ -752,18 +742,16 @@ static void visit_starts_do_not_compare_every_patient(void **state) {
   vigil_engine *e;
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
   if (vigil_engine_load(e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
-  start_patients(e, 0, 100); /* warm */
-  double early = start_patients(e, 100, 1100);
-  start_patients(e, 1100, 9000);
-  double late = start_patients(e, 9000, 10000);
-  print_message("1,000 starts beside 100 patients: %.3f s CPU; beside 9,000: %.3f s\n", early, late);
-  assert_true(late < 4 * early);
+  /* How the time grows with the patients is the M1 benchmark's to measure
+   * (bench/, README), not a timed unit test's: here, that the indexes find
+   * the same patients the scan did, among a few thousand. */
+  start_patients(e, 0, 2000);
   uint64_t id;
   assert_int_equal(vigil_visit_start(e, "unit", "mrn-000042", "nurse", "{\"weight\":70}", &id), VIGIL_EEXIST);
   assert_non_null(strstr(vigil_engine_errmsg(e), "existing patient MRN-000042"));
   assert_int_equal(vigil_visit_start(e, "unit", "MRN-00\u041e042", "nurse", "{\"weight\":70}", &id), VIGIL_EEXIST);
   /* A patient known by this exact spelling is never refused as similar. */
-  assert_int_equal(vigil_visit_start(e, "unit", "MRN-009999", "nurse", "{\"weight\":70}", &id), 0);
+  assert_int_equal(vigil_visit_start(e, "unit", "MRN-001999", "nurse", "{\"weight\":70}", &id), 0);
   vigil_engine_free(e);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -795,7 +783,7 @@ int main(void) {
       T(failing_score_compute_is_refused_at_its_protocol_line),
       cmocka_unit_test(real_clock_fires_deadlines),
       cmocka_unit_test(failing_rule_is_as_urgent_as_its_code),
-      cmocka_unit_test(visit_starts_do_not_compare_every_patient),
+      cmocka_unit_test(similar_patients_are_found_among_thousands),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
