@@ -527,6 +527,9 @@ typedef struct settings {
   char *plugins_json;              /* vigil.conf's `plugins`, as JSON (malloc'd) */
   const char *trusted_proxies[32]; /* vigil.conf's trusted_proxies (borrowed from it) */
   size_t n_trusted_proxies;
+  const char *reason_placeholders[64]; /* vigil.conf's reason_placeholders (borrowed from it) */
+  size_t n_reason_placeholders;
+  int has_reason_placeholders;      /* 0: the engine's default list */
   const char *server_names[32 + 5]; /* vigil.conf's server_names (borrowed), then the ones always answered */
   size_t n_server_names;
   const char *node, *advertise, *sites; /* a node of a cluster (--node, --advertise, --sites) */
@@ -552,6 +555,30 @@ static int proxy_settings(const config *c, settings *st) {
   fprintf(stderr,
           "vigil serve: %s: trusted_proxies is a list of at most 32 numeric IP addresses, e.g. { \"10.0.0.5\" }\n",
           vigil__config_where(c, "trusted_proxies", where, sizeof where));
+  return -1;
+}
+
+/* reason_placeholders = { "n/a", "none", ... }: reasons that say nothing,
+ * refused wherever a person gives a reason (docs/safety.md M7); without the
+ * setting, the engine's list. */
+static int placeholder_settings(const config *c, settings *st) {
+  json_t *p = vigil__config_get(c, "reason_placeholders"), *x;
+  char where[4200];
+  size_t i;
+  if (!p) return 0;
+  if (json_is_object(p) && json_object_size(p) == 0) return st->has_reason_placeholders = 1, 0; /* {}: none */
+  if (json_is_array(p) && json_array_size(p) <= sizeof st->reason_placeholders / sizeof *st->reason_placeholders) {
+    json_array_foreach(p, i, x) {
+      const char *w = json_string_value(x);
+      if (!w || !*w || strlen(w) > 200) break;
+      st->reason_placeholders[st->n_reason_placeholders++] = w;
+    }
+    if (i == json_array_size(p)) return st->has_reason_placeholders = 1, 0;
+  }
+  fprintf(stderr,
+          "vigil serve: %s: reason_placeholders is a list of at most 64 texts (1 to 200 bytes), e.g. { \"n/a\", "
+          "\"none\" }\n",
+          vigil__config_where(c, "reason_placeholders", where, sizeof where));
   return -1;
 }
 
@@ -793,7 +820,7 @@ static config *read_settings(settings *st) {
     return NULL;
   }
   st->secure_cookies = json_is_true(secure);
-  if (proxy_settings(c, st) < 0 || server_name_settings(c, st) < 0) {
+  if (proxy_settings(c, st) < 0 || server_name_settings(c, st) < 0 || placeholder_settings(c, st) < 0) {
     vigil__config_free(c);
     return NULL;
   }
@@ -956,6 +983,8 @@ static int serve(settings *st) {
                         .log = on_engine_log,
                         .escalate_ms = (int64_t)st->escalate_ms,
                         .lua_time_limit_ms = (uint32_t)st->rule_time_limit_ms,
+                        .reason_placeholders = st->has_reason_placeholders ? st->reason_placeholders : NULL,
+                        .n_reason_placeholders = st->n_reason_placeholders,
                         .escalate_by_priority_ms = {st->escalate_by_priority_ms[0], st->escalate_by_priority_ms[1],
                                                     st->escalate_by_priority_ms[2]}};
   int exit_code = 0;

@@ -358,11 +358,31 @@ static void missed_session_over_http(void **state) {
   snprintf(path, sizeof path, "/api/v1/alerts/%llu/close", (unsigned long long)id);
   assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"bored\", \"why\": \"x\"}", NULL), 422);
   assert_int_equal(serve_request(&s, "POST", path, "{\"reason\": \"rescheduled\"}", NULL), 422);
-  assert_int_equal(
-      serve_request(&s, "POST", path, "{\"reason\": \"rescheduled\", \"why\": \"x\", \"due\": \"2001-01-01\"}", NULL),
-      422);
-  assert_int_equal(
-      serve_request(&s, "POST", path, "{\"reason\": \"rescheduled\", \"why\": \"x\", \"due\": \"soon\"}", NULL), 422);
+  assert_int_equal(serve_request(&s, "POST", path,
+                                 "{\"reason\": \"rescheduled\", \"why\": \"phoned: ill\", \"due\": \"2001-01-01\"}",
+                                 NULL),
+                   422);
+  assert_int_equal(serve_request(&s, "POST", path,
+                                 "{\"reason\": \"rescheduled\", \"why\": \"phoned: ill\", \"due\": \"soon\"}", NULL),
+                   422);
+  /* M7 (docs/safety.md): a why that says nothing, as every reason. */
+  static const char *const empty_whys[] = {"   ", "\\u200b", "\\u200b\\u200b\\u200b",   "n/a",
+                                           "a..", "xxxx",    "ill\\r\\nseq 99 override"};
+  for (size_t i = 0; i < sizeof empty_whys / sizeof *empty_whys; i++) {
+    char bad[200], *answer = NULL;
+    snprintf(bad, sizeof bad, "{\"reason\": \"stopped\", \"why\": \"%s\", \"password\": \"" SERVE_PASSWORD "\"}",
+             empty_whys[i]);
+    assert_int_equal(as_clinician(&s, "POST", path, bad, &answer), 422);
+    assert_non_null(strstr(answer, "\"field\":\"why\""));
+    free(answer);
+    time_t later = time(NULL) + 600; /* within the course's interval */
+    char due[32];
+    strftime(due, sizeof due, "%Y-%m-%dT%H:%M:%SZ", gmtime(&later));
+    snprintf(bad, sizeof bad, "{\"reason\": \"rescheduled\", \"why\": \"%s\", \"due\": \"%s\"}", empty_whys[i], due);
+    assert_int_equal(serve_request(&s, "POST", path, bad, &answer), 422);
+    if (!strstr(answer, "\"field\":\"why\"")) fail_msg("%s", answer);
+    free(answer);
+  }
   assert_int_equal(
       serve_request(&s, "POST", "/api/v1/alerts/999/close", "{\"reason\": \"stopped\", \"why\": \"x\"}", NULL), 404);
   time_t soon = time(NULL) + 2;

@@ -502,7 +502,7 @@ static void failing_subscriber_does_not_stop_others(void **state) {
 static void max_duration_raises_an_alert(void **state) {
   fixture *f = *state;
   uint64_t id = start(f);
-  vigil_visit_override(f->e, id, "dr:kim", "test");
+  vigil_visit_override(f->e, id, "dr:kim", "clinician reviewed");
   vigil_engine_advance_to(f->e, T0 + 61 * MINUTE);
   size_t i;
   json_t *ev, *found = NULL;

@@ -453,7 +453,8 @@ static void the_command(void **state) {
   assert_int_equal(vigil_engine_new(&ro, &e), 0);
   assert_int_equal(vigil_engine_events(e, 0, count_one, &after), 0);
   assert_int_equal(after, before);
-  assert_int_equal(vigil_visit_abort(e, open_visit, "nurse:a", "test"), VIGIL_ESTATE); /* a reader records nothing */
+  assert_int_equal(vigil_visit_abort(e, open_visit, "nurse:a", "patient left early"),
+                   VIGIL_ESTATE); /* a reader records nothing */
   vigil_engine_free(e);
 
   /* Failures: a visit that is not there, a store that is not there, bad usage. */

@@ -571,6 +571,22 @@ static void test_text_limits(void **state) {
   assert_int_equal(serve_request(s, "GET", "/api/v1/visits", NULL, &answer), 200);
   if (strstr(answer, "x\"")) fail_msg("the long patient was kept: %s", answer);
   free(answer);
+  /* S9: a location is counted in characters too, by the engine as by the
+   * API: 64 of two bytes each pass (the engine counted 128 bytes: 422
+   * invalid_argument), 65 are too_long with the limit. */
+  char location[160] = "";
+  for (int i = 0; i < 64; i++)
+    strcat(location, "\xc3\xa9");
+  snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"MRN S9\", \"location\": \"%s\"}", location);
+  status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+  if (status != 201) fail_msg("a 64-character location: %d %s", status, answer);
+  free(answer);
+  snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"MRN S9b\", \"location\": \"%s\xc3\xa9\"}",
+           location);
+  status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+  expect_error(status, answer, 422, "too_long", "location");
+  if (!strstr(answer, "\"limit\":64")) fail_msg("no limit: %s", answer);
+  free(answer);
   /* A reason of 1001 characters; a note (an entry's text) of 4001. */
   char *big = malloc(4100), *req = malloc(4300);
   memset(big, 'a', 4001);

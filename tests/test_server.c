@@ -1643,7 +1643,7 @@ static void test_stream(void **state) {
   hc_conn now;
   open_stream(&now, s->port, "", NULL);
   uint64_t before = last_seq(s);
-  r = visit_cmd(s, other, "abort", "{\"reason\": \"test\"}");
+  r = visit_cmd(s, other, "abort", "{\"reason\": \"patient left early\"}");
   expect(&r, 200);
   json_decref(r.json);
   ev = next_event(&now, 10000);

@@ -39,6 +39,13 @@ int vigil__utf8_valid_n(const char *s, size_t n) {
 
 int vigil__utf8_valid(const char *s) { return vigil__utf8_valid_n(s, strlen(s)); }
 
+size_t vigil__utf8_chars(const char *s, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    n += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return n;
+}
+
 uint32_t vigil__utf8_decode(const unsigned char *p, size_t avail, size_t *len) {
   size_t n = vigil__utf8_seq(p, avail);
   *len = n;

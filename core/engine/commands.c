@@ -68,7 +68,7 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
   if (!p) return vigil__engine_fail(e, VIGIL_ENOENT, "protocol", "no protocol %s is loaded", ref ? ref : "(none)");
   if (!patient || !*patient) return vigil__engine_fail(e, VIGIL_EINVAL, "patient", "a visit needs a patient reference");
-  if (location && (!*location || strlen(location) > 64))
+  if (location && (!*location || vigil__utf8_chars(location, strlen(location)) > 64))
     return vigil__engine_fail(e, VIGIL_EINVAL, "location", "a location (chair or bay) has 1 to 64 characters");
   /* The server's body is parsed already; params_json is parsed here. */
   json_t *j = params_given ? json_incref((json_t *)params_given) : NULL;
@@ -637,10 +637,7 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
   const char *title = vigil__visit_text(v, it->title, tb, sizeof tb);
   const reading *last = vigil__visit_latest(v, item);
   if (!last) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no value to amend", title);
-  if (!vigil__reason_ok(reason))
-    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
-                              "an amendment needs a reason (at least %d characters that are not blank)",
-                              VIGIL__REASON_MIN);
+  if ((rc = vigil__reason_check(e, "reason", "an amendment", reason)) != 0) return rc;
   /* The server's body is parsed already; value_json is parsed here. */
   json_t *j = value_given ? json_incref((json_t *)value_given) : vigil__entry_parse_json(e, value_json, "value", &rc);
   if (!j) return rc;
@@ -707,10 +704,7 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
   const char *title = vigil__visit_text(v, it->title, tb, sizeof tb);
   if (it->phase != v->phase)
     return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s is not in the visit's current phase", title);
-  if (!vigil__reason_ok(reason))
-    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
-                              "skipping an item needs a reason (at least %d characters that are not blank)",
-                              VIGIL__REASON_MIN);
+  if ((rc = vigil__reason_check(e, "reason", "skipping an item", reason)) != 0) return rc;
   /* A signature is a second person's check (the dose double-check, the
    * suicide-risk assessment): no one skips it for them. Going on without it
    * is a clinician's gate override, with a reason and a password. Found by
@@ -818,10 +812,7 @@ int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, c
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
-  if (!vigil__reason_ok(reason))
-    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
-                              "overriding a gate needs a reason (at least %d characters that are not blank)",
-                              VIGIL__REASON_MIN);
+  if ((rc = vigil__reason_check(e, "reason", "overriding a gate", reason)) != 0) return rc;
   const char *who = actor_of(actor);
   val reasons;
   if (vigil__gate_reasons(e, v, &reasons) < 0) return VIGIL_ENOMEM;
@@ -848,10 +839,7 @@ int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, cons
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
-  if (!vigil__reason_ok(reason))
-    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
-                              "aborting a visit needs a reason (at least %d characters that are not blank)",
-                              VIGIL__REASON_MIN);
+  if ((rc = vigil__reason_check(e, "reason", "aborting a visit", reason)) != 0) return rc;
   /* G3 (docs/safety.md): the active alerts the visit still has are named in
    * the abort; they escalate until acknowledged, the visit stays listed with
    * them, and the store folds it at start until the last is acknowledged. */
@@ -876,17 +864,15 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is acknowledged already", (unsigned long long)id);
   if (!vigil__alert_is_open(a))
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is resolved", (unsigned long long)id);
-  if (a->carry && !vigil__reason_ok(reason))
-    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
-                              "alert %llu stays until it is assessed: acknowledging it needs a clinician's reason "
-                              "(at least %d characters that are not blank, one a letter or digit)",
-                              (unsigned long long)id, VIGIL__REASON_MIN);
-  /* A reason given says something, as an override's does (T7): not blank nor invisible. */
-  if (reason && *reason && !vigil__reason_ok(reason))
-    return vigil__engine_fail(e, VIGIL_EINVAL, "reason",
-                              "a reason, when given, needs at least %d characters that are not blank, one a letter "
-                              "or digit (or leave it out)",
-                              VIGIL__REASON_MIN);
+  /* A carried alert stays until a clinician assesses it: acknowledging it
+   * needs a reason; a reason given to any other says something too (M7). */
+  int rc;
+  if ((a->carry || (reason && *reason)) &&
+      (rc = vigil__reason_check(e, "reason",
+                                a->carry ? "acknowledging an alert that stays until it is assessed"
+                                         : "an acknowledgement given a reason",
+                                reason)) != 0)
+    return rc;
   /* An aborted visit is watched for its active alerts (G3): the event says
    * how many are left after this one, 0 ending the watch (the store's). */
   int left = -1;

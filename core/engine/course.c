@@ -17,6 +17,7 @@
 
 #include "engine.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 
 #define DAY_MS 86400000.0
 
@@ -438,11 +439,8 @@ static int session_open(vigil_engine *e, const course_session *s) {
  * and *concurrent names it; without one, 0 and the caller refuses. */
 static int beside_open(vigil_engine *e, const char *override_reason, uint64_t open, uint64_t *concurrent) {
   if (!override_reason) return 0;
-  if (!vigil__reason_ok(override_reason))
-    return vigil__engine_fail(e, VIGIL_EINVAL, "override_reason",
-                              "starting a visit beside an open one needs a reason (at least %d characters that are "
-                              "not blank)",
-                              VIGIL__REASON_MIN);
+  int rc = vigil__reason_check(e, "override_reason", "starting a visit beside an open one", override_reason);
+  if (rc) return rc;
   *concurrent = open;
   return 1;
 }
@@ -1463,8 +1461,9 @@ int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, con
   if (!c) return vigil__engine_fail(e, VIGIL_ENOENT, "course", "no course %llu", (unsigned long long)id);
   if (c->closed)
     return vigil__engine_fail(e, VIGIL_ESTATE, "course", "course %llu is closed already", (unsigned long long)id);
-  if (!reason || !*reason) return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "closing a course needs a reason");
-  if (strlen(reason) > 1000)
+  int rc = vigil__reason_check(e, "reason", "closing a course", reason);
+  if (rc) return rc;
+  if (vigil__utf8_chars(reason, strlen(reason)) > 1000)
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "a reason has at most 1000 characters");
   if (close_course(e, c, vigil__intern(actor && *actor ? actor : "unknown"), reason) < 0) return oom(e);
   return vigil__engine_done(e, NULL);
@@ -1486,8 +1485,10 @@ int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t id, const char *acto
   if (!reason || (!stopped && strcmp(reason, "rescheduled") != 0))
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "reason is rescheduled or stopped; not '%s'",
                               reason ? reason : "");
-  if (!why || !*why) return vigil__engine_fail(e, VIGIL_EINVAL, "why", "closing a course alert needs a why");
-  if (strlen(why) > 1000) return vigil__engine_fail(e, VIGIL_EINVAL, "why", "why has at most 1000 characters");
+  int rc = vigil__reason_check(e, "why", "closing a course alert", why);
+  if (rc) return rc;
+  if (vigil__utf8_chars(why, strlen(why)) > 1000)
+    return vigil__engine_fail(e, VIGIL_EINVAL, "why", "why has at most 1000 characters");
   if (stopped) {
     if (due > 0) return vigil__engine_fail(e, VIGIL_EINVAL, "due", "a stopped course has no session due");
   } else if (due <= vigil__engine_now(e)) {

@@ -315,11 +315,14 @@ int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, con
 int vigil__engine_fail(vigil_engine *e, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int64_t vigil__engine_now(const vigil_engine *e);
-/* Whether reason says something: at least VIGIL__REASON_MIN characters that
- * are not white space, one of them a letter or digit (" " and "." are not
- * reasons; G2 in docs/safety.md). */
-#define VIGIL__REASON_MIN 3
-int vigil__reason_ok(const char *reason);
+/* The one reason rule (docs/safety.md M7, G2, K7), for every reason a
+ * person gives (field names it: reason, why, override_reason; what says what
+ * it is for, "an amendment"): 0 when reason says something; otherwise
+ * VIGIL_EINVAL on field saying what is wrong (no control characters; at
+ * least VIGIL__REASON_MIN letters or digits of any script, not all one
+ * character, not one of the site's reason_placeholders), or VIGIL_ENOMEM. */
+#define VIGIL__REASON_MIN 4
+int vigil__reason_check(vigil_engine *e, const char *field, const char *what, const char *reason);
 /* Creates an event for v, applies it to v's state and queues it for commit.
  * data is moved into the event. Returns the event or NULL (out of memory). */
 vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char *actor, val data);

@@ -103,6 +103,13 @@ typedef struct vigil_options {
    * (VIGIL_EBUSY: fenced) and nothing more of it is written. */
   const char *node, *advertise;
   int64_t lease_ms;
+  /* Reasons that say nothing, refused wherever a person gives a reason
+   * (docs/safety.md M7), compared folded and without punctuation ("N/A"
+   * is "n/a"): n_reason_placeholders strings, borrowed for the engine's
+   * life. NULL: the default list (n/a, none, ok, test, xxx, asdf...;
+   * vigil.conf reason_placeholders, docs/config.md). */
+  const char *const *reason_placeholders;
+  size_t n_reason_placeholders;
 } vigil_options;
 
 /* Creates an engine. opts may be NULL (real clock, default limits, events in

@@ -190,8 +190,6 @@ static int query_text(http_request *req, const char *name, char *out, size_t len
   return 1;
 }
 
-static size_t utf8_chars(const char *s, size_t len);
-
 /* The body as a JSON object ({} when empty); NULL after answering 400. */
 json_t *vigil__api_body_object(http_request *req) {
   size_t len;
@@ -227,7 +225,7 @@ json_t *vigil__api_body_object(http_request *req) {
   if (strncmp(vigil__http_request_path(req), "/api/v1/protocols", 17)) {
     for (void *it = json_object_iter(j); it; it = json_object_iter_next(j, it)) {
       const char *name = json_object_iter_key(it);
-      if (utf8_chars(name, strlen(name)) > API_NAME_MAX) {
+      if (vigil__utf8_chars(name, strlen(name)) > API_NAME_MAX) {
         json_decref(j);
         vigil__api_too_long(req, "(a member's name)", API_NAME_MAX);
         return NULL;
@@ -258,14 +256,6 @@ size_t vigil__api_text_limit(const char *name) {
   return API_TEXT_MAX;
 }
 
-/* Characters (code points) of valid UTF-8 text of len bytes. */
-static size_t utf8_chars(const char *s, size_t len) {
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++)
-    n += ((unsigned char)s[i] & 0xC0) != 0x80;
-  return n;
-}
-
 void vigil__api_too_long(http_request *req, const char *field, size_t max) {
   char msg[200];
   snprintf(msg, sizeof msg, "%s is longer than %zu characters", field, max);
@@ -276,7 +266,7 @@ void vigil__api_too_long(http_request *req, const char *field, size_t max) {
 
 int vigil__api_texts_within(http_request *req, json_t *x, const char *field, size_t max) {
   if (json_is_string(x)) {
-    if (utf8_chars(json_string_value(x), json_string_length(x)) <= max) return 0;
+    if (vigil__utf8_chars(json_string_value(x), json_string_length(x)) <= max) return 0;
     vigil__api_too_long(req, field, max);
     return -1;
   }
@@ -322,7 +312,7 @@ int vigil__api_member_string(http_request *req, json_t *body, const char *name, 
   } else if (json_is_string(x)) {
     if (strlen(json_string_value(x)) == json_string_length(x)) {
       size_t max = vigil__api_text_limit(name);
-      if (utf8_chars(json_string_value(x), json_string_length(x)) > max) {
+      if (vigil__utf8_chars(json_string_value(x), json_string_length(x)) > max) {
         vigil__api_too_long(req, name, max);
         return -1;
       }

@@ -16,18 +16,6 @@
 
 #include "hazard_people.h"
 
-/* The number of events in the visit's history. */
-static size_t history_len(serve_process *s, person *who, json_int_t id) {
-  char path[96];
-  snprintf(path, sizeof path, "/api/v1/visits/%lld/events", (long long)id);
-  json_t *h = NULL;
-  size_t n = as(s, who, "GET", path, NULL, &h) == 200
-                 ? json_array_size(json_is_array(h) ? h : json_object_get(h, "events"))
-                 : 0;
-  json_decref(h);
-  return n;
-}
-
 static void test_a_reason_that_says_nothing_is_refused(void **state) {
   (void)state;
   serve_process s;

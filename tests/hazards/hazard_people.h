@@ -105,6 +105,18 @@ static inline json_t *visit_item(json_t *visit, const char *phase, const char *i
   return NULL;
 }
 
+/* The number of events in the visit's history. */
+static inline size_t history_len(serve_process *s, person *who, json_int_t id) {
+  char path[96];
+  snprintf(path, sizeof path, "/api/v1/visits/%lld/events", (long long)id);
+  json_t *h = NULL;
+  size_t n = as(s, who, "GET", path, NULL, &h) == 200
+                 ? json_array_size(json_is_array(h) ? h : json_object_get(h, "events"))
+                 : 0;
+  json_decref(h);
+  return n;
+}
+
 /* The gate's reasons joined in one string (malloc'd), "" when it holds not. */
 static inline char *gate_reasons(json_t *visit) {
   char *out = calloc(1, 4096);

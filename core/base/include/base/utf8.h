@@ -20,6 +20,10 @@ int vigil__utf8_valid(const char *s);
 /* The code point of the well-formed sequence at p and its length in *len;
  * 0 with *len 0 if it is not one. */
 uint32_t vigil__utf8_decode(const unsigned char *p, size_t avail, size_t *len);
+/* The characters (code points) of UTF-8 text of len bytes: its bytes that
+ * do not continue a sequence. Every length limit of a text counts these
+ * (the API's and the engine's, docs/security.md S9), not bytes. */
+size_t vigil__utf8_chars(const char *s, size_t len);
 
 /* What a person cannot see in a name or a reason (docs/security.md T7, T8):
  * a control character (C0, DEL, C1); an invisible one, i.e. a format
