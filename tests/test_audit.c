@@ -225,9 +225,11 @@ static int group_setup(void **state) {
   /* The acknowledged SBP alert still holds (docs/safety.md, H12): a clinician overrides. */
   ok(e, vigil_visit_override(e, a, "dr:cho", "reviewed, BP treated"));
   /* The last event closes a visit: the derived visit status remembers it. */
-  /* Its reason carries a forged line and terminal escapes after the words
-   * (an independent review): show must print them as text. */
-  ok(e, vigil_visit_abort(e, b, "nurse:ana", "patient left" FORGED_TAIL BIDI_TAIL));
+  /* Its actor carries a forged line and terminal escapes after the name (an
+   * independent review put them in a reason, which the engine refuses now:
+   * docs/safety.md M7); its reason invisible and bidi characters: show
+   * must print them as text. */
+  ok(e, vigil_visit_abort(e, b, "nurse:ana" FORGED_TAIL, "patient left" BIDI_TAIL));
   vigil_engine_free(e);
 
   fx.visit_a = a;
@@ -715,7 +717,7 @@ static void show_tells_a_visits_history(void **state) {
   for (const char *p = t.p; *p; p++)
     if (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f)
       fail_msg("a raw control character 0x%02x in show:\n%s", *p, t.p);
-  if (!strstr(t.p, "patient left\\x1b[2K\\r\\n    99")) fail_msg("the forged tail is not escaped:\n%s", t.p);
+  if (!strstr(t.p, "nurse:ana\\x1b[2K\\r\\n    99")) fail_msg("the forged tail is not escaped:\n%s", t.p);
   /* Nor one that shows as nothing or turns the line around (stored before they were refused). */
   if (strstr(t.p, "\xe2\x80\xae") || strstr(t.p, "\xe2\x80\x8b") || strstr(t.p, "\xe2\x80\xa8"))
     fail_msg("a raw U+202E, U+200B or U+2028 in show:\n%s", t.p);
