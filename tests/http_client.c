@@ -88,6 +88,14 @@ int hc_send(hc_conn *c, const char *data, size_t len) {
 
 int hc_send_str(hc_conn *c, const char *data) { return hc_send(c, data, strlen(data)); }
 
+int hc_exchange(int port, const char *request, hc_response *r, int timeout_ms) {
+  hc_conn c;
+  if (hc_connect(&c, port) < 0) return -1;
+  int rc = hc_send_str(&c, request) < 0 || hc_read(&c, r, timeout_ms) < 0 ? -1 : 0;
+  hc_close(&c);
+  return rc;
+}
+
 /* Receives more into c->buf: 1 got some, 0 closed, -1 timeout or error. */
 static int receive(hc_conn *c, double deadline) {
   if (c->eof) return 0;

@@ -39,6 +39,9 @@ int hc_send_str(hc_conn *c, const char *data);
  * connection closing before a whole response. */
 int hc_read(hc_conn *c, hc_response *r, int timeout_ms);
 void hc_response_free(hc_response *r);
+/* Sends the raw request text on a new connection to port, reads its
+ * response and closes: 0, or -1 (no connection or no answer). */
+int hc_exchange(int port, const char *request, hc_response *r, int timeout_ms);
 /* A header's value (copied into out), or NULL. */
 const char *hc_header(const hc_response *r, const char *name, char *out, size_t len);
 

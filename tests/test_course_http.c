@@ -482,7 +482,6 @@ static void non_response_and_restart(void **state) {
 }
 
 #define FOUR_ACUTES "\\u0301\\u0301\\u0301\\u0301"
-#define SIXTEEN_ACUTES FOUR_ACUTES FOUR_ACUTES FOUR_ACUTES FOUR_ACUTES
 
 /* Each of the n patients (JSON string contents) starts no visit: 409
  * similar_patient, the message naming `existing`. */
@@ -543,8 +542,8 @@ static void spelling_and_reschedule_over_http(void **state) {
    * review's spellings). */
   assert_true(serve_start_visit(&s, "course_fast", "MRN-200") > 0);
   static const char *const look[] = {
-      "\\u041cRN-200",  "MRN-2\\u039f0",          "mrn-2\\u03bf\\u043e",   "MRN-2OO",       "MRN-200\\u0301",
-      "MRN-200\\u0338", "MRN-200" SIXTEEN_ACUTES, "MRN-200\\ud83c\\udffb", "MRN-\\u2161OO", "MRN-\\u0662\\u0660\\u0660",
+      "\\u041cRN-200",  "MRN-2\\u039f0",       "mrn-2\\u03bf\\u043e",   "MRN-2OO",       "MRN-200\\u0301",
+      "MRN-200\\u0338", "MRN-200" FOUR_ACUTES, "MRN-200\\ud83c\\udffb", "MRN-\\u2161OO", "MRN-\\u0662\\u0660\\u0660",
       "\\u039cRN-200"};
   all_similar(&s, look, sizeof look / sizeof *look, "existing patient MRN-200");
   /* The sixth try: a small l for a one (Unicode's table makes 1, I and l one

@@ -1165,6 +1165,87 @@ static void test_third_review_minor(void **state) {
   serve_stop(s, 0);
 }
 
+/* ---- the fourth review's minor findings (V6) ---------------------------------------------- */
+
+/* One request with the extra header lines given: its status, body into out. */
+static int send_with(serve_process *s, const char *method, const char *path, const char *headers, const char *body,
+                     char *out, size_t len, char *head, size_t head_len) {
+  char *req = NULL;
+  if (asprintf(
+          &req,
+          "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+          method, path, s->port, headers, strlen(body), body) < 0)
+    fail_msg("out of memory");
+  hc_response r;
+  if (hc_exchange(s->port, req, &r, 20000) < 0) fail_msg("%s %s: no answer", method, path);
+  free(req);
+  snprintf(out, len, "%s", r.body);
+  if (head) snprintf(head, head_len, "%s", r.head);
+  int status = r.status;
+  hc_response_free(&r);
+  return status;
+}
+
+/* V6: a NUL or ill-formed UTF-8 in /patients/{patient} is 422 as other bad
+ * ids (was 404); a 900 KB password is refused with its own limit, 256 (was
+ * "longer than 4000"); a letter with more than 4 combining marks is no
+ * patient id; and with two vigil_device cookies each is tried, not the
+ * first alone (a stale one before a valid one kept a known nurse out). */
+static void test_fourth_review_minor(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  char *body = NULL;
+  static const char *const bad[] = {"/api/v1/patients/MRN%00X", "/api/v1/patients/%ED%A0%80", "/api/v1/patients/%FF",
+                                    "/api/v1/patients/MRN%C0%AF"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int status = serve_request(s, "GET", bad[i], NULL, &body);
+    expect_error(status, body, 422, "invalid_field", "patient");
+    free(body);
+  }
+  size_t big = 900 * 1024;
+  char *password = malloc(big + 64), out[4096], head[4096];
+  strcpy(password, "{\"user\": \"" AUTHOR "\", \"password\": \"");
+  size_t pre = strlen(password);
+  memset(password + pre, 'p', big);
+  strcpy(password + pre + big, "\"}");
+  int status = send_with(s, "POST", "/api/v1/session", "", password, out, sizeof out, NULL, 0);
+  expect_error(status, out, 422, "too_long", "password");
+  if (!strstr(out, "longer than 256 characters") || !strstr(out, "\"limit\":256")) fail_msg("%s", out);
+  free(password);
+  /* Five marks on one letter: refused; four, and an accented name, taken. */
+  status =
+      serve_request(s, "POST", "/api/v1/visits",
+                    "{\"protocol\": \"sec_test\", \"patient\": \"Z\\u0301\\u0302\\u0303\\u0304\\u0308 1\"}", &body);
+  expect_error(status, body, 422, "invalid_field", "patient");
+  if (!strstr(body, "more than 4 combining marks")) fail_msg("%s", body);
+  free(body);
+  status = serve_request(s, "POST", "/api/v1/visits",
+                         "{\"protocol\": \"sec_test\", \"patient\": \"Z\\u0301\\u0302\\u0303\\u0304 1\"}", &body);
+  if (status != 201) fail_msg("four marks: %d %s", status, body);
+  free(body);
+  /* A device cookie of AUTHOR's; then her name locked for strangers by five wrong sign-ins. */
+  status =
+      send_with(s, "POST", "/api/v1/session", "", "{\"user\": \"" AUTHOR "\", \"password\": \"" SERVE_PASSWORD "\"}",
+                out, sizeof out, head, sizeof head);
+  assert_int_equal(status, 200);
+  const char *d = strstr(head, "vigil_device=");
+  assert_non_null(d);
+  char device[256], cookies[700];
+  snprintf(device, sizeof device, "%.*s", (int)strcspn(d, ";\r\n"), d);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(send_with(s, "POST", "/api/v1/session", "",
+                               "{\"user\": \"" AUTHOR "\", \"password\": \"wrong one!!\"}", out, sizeof out, NULL, 0),
+                     401);
+  const char *right = "{\"user\": \"" AUTHOR "\", \"password\": \"" SERVE_PASSWORD "\"}";
+  assert_int_equal(send_with(s, "POST", "/api/v1/session", "", right, out, sizeof out, NULL, 0), 429);
+  snprintf(cookies, sizeof cookies, "Cookie: vigil_device=" AUTHOR ":9999999999:00:%064d; %s\r\n", 0, device);
+  status = send_with(s, "POST", "/api/v1/session", cookies, right, out, sizeof out, NULL, 0);
+  if (status != 200) fail_msg("a stale device cookie before hers: %d %s", status, out);
+  snprintf(cookies, sizeof cookies, "Cookie: %s; vigil_device=nobody:1:00:%064d\r\n", device, 0);
+  assert_int_equal(send_with(s, "POST", "/api/v1/session", cookies, right, out, sizeof out, NULL, 0), 200);
+  serve_stop(s, 0);
+}
+
 /* ---- bodies held (V4 of the fourth review) ---------------------------------------------- */
 
 /* A metric's value in /metrics' text (-1 when absent). */
@@ -1290,6 +1371,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_minor_findings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_third_review_minor, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unauthenticated_bodies, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fourth_review_minor, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -224,8 +224,12 @@ char *vigil__unicode_skeleton(const char *s) {
   return key;
 }
 
+/* More combining marks than this on one base make a letter that overflows
+ * its line (Zalgo text): no script's letters need more (V6). */
+#define ID_MARKS_MAX 4
+
 const char *vigil__unicode_id_problem(const char *s) {
-  int shown = 0, first = 1;
+  int shown = 0, first = 1, marks = 0;
   for (const unsigned char *c = (const unsigned char *)s; *c; first = 0) {
     size_t n;
     uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &n);
@@ -240,6 +244,8 @@ const char *vigil__unicode_id_problem(const char *s) {
     if ((cp >= 0xe000 && cp <= 0xf8ff) || cp >= 0xf0000) return "may not contain private-use characters";
     if (cp == 0xfffd) return "may not contain the replacement character U+FFFD";
     if (first && vigil__unicode_combining(cp)) return "may not start with a combining mark (such as U+0301)";
+    marks = vigil__unicode_combining(cp) ? marks + 1 : 0;
+    if (marks > ID_MARKS_MAX) return "may not stack more than 4 combining marks (accents) on one character";
     shown += !vigil__unicode_space(cp) && cp != 0x2800;
   }
   return shown ? NULL : "is blank";

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* strndup */
 #include "api/api.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -230,7 +231,11 @@ json_t *vigil__api_body_object(http_request *req) {
         vigil__api_too_long(req, "(a member's name)", API_NAME_MAX);
         return NULL;
       }
-      if (vigil__api_texts_within(req, json_object_iter_value(it), name, API_TEXT_MAX) < 0) {
+      /* A member with a limit of its own is held to it here already (a
+       * 900 KB password is "longer than 256", V6). */
+      json_t *value = json_object_iter_value(it);
+      if (vigil__api_texts_within(req, value, name,
+                                  json_is_string(value) ? vigil__api_text_limit(name) : API_TEXT_MAX) < 0) {
         json_decref(j);
         return NULL;
       }
@@ -580,8 +585,23 @@ static void get_patient(api *a, http_request *req, const api_call *c) {
     }
   }
   query[k] = 0;
-  if (len >= sizeof patient || vigil__http_query_param(query, "p", patient, sizeof patient) < 0) {
+  if (len >= sizeof patient) {
     vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
+    return;
+  }
+  /* A NUL (%00) or bytes that are not UTF-8 are a bad id, as in a body (V6);
+   * a broken escape ("%2") names no patient. */
+  int broken = 0;
+  for (size_t i = 0; i < len; i++)
+    broken |=
+        seg[i] == '%' && (i + 2 >= len || !isxdigit((unsigned char)seg[i + 1]) || !isxdigit((unsigned char)seg[i + 2]));
+  if (broken) {
+    vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
+    return;
+  }
+  if (vigil__http_query_param(query, "p", patient, sizeof patient) < 0) {
+    vigil__http_respond_error(req, 422, "invalid_field", "the patient holds a NUL or is not well-formed UTF-8",
+                              "patient");
     return;
   }
   if (shown_id_refused(req, "patient", patient) < 0) return;

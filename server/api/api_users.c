@@ -352,17 +352,17 @@ void vigil__api_check_password(api *a, http_request *req, const char *name, cons
 
 /* ---- device cookies (docs/security.md U3) ------------------------------------------------ */
 
-/* The value of the cookie called name (copied into buf), or NULL. */
-static const char *cookie_value(http_request *req, const char *name, char *buf, size_t len) {
+/* The value of the k-th cookie called name (from 0; copied into buf), or NULL. */
+static const char *cookie_value(http_request *req, const char *name, int k, char *buf, size_t len) {
   size_t nl = strlen(name);
   const char *cookies = vigil__http_request_header(req, "Cookie");
   for (const char *p = cookies; p && *p;) {
     while (*p == ' ' || *p == ';')
       p++;
     size_t n = strcspn(p, ";");
-    if (n > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+    if (n > nl && !strncmp(p, name, nl) && p[nl] == '=' && k-- == 0) {
       size_t v = n - nl - 1;
-      if (v >= len) return NULL;
+      if (v >= len) v = 0; /* too long to be one: empty */
       memcpy(buf, p + nl + 1, v);
       buf[v] = '\0';
       return buf;
@@ -386,13 +386,11 @@ static void device_cookie(api *a, const char *name, char *out, size_t len) {
            name, rest, mac, DEVICE_COOKIE_S, a->secure_cookies ? "; Secure" : "");
 }
 
-/* The nonce of the request's device cookie (into id) when it is this
+/* The nonce of a device cookie's value (buf, cut up here; into id) when it is this
  * server's, for name, unexpired and not locked by its own failures: the
  * sign-in then takes the reserved lane. NULL otherwise (a stranger). */
-static const char *device_of(api *a, http_request *req, const char *name, char id[40]) {
-  char buf[256], mac[65];
-  const char *v = cookie_value(req, DEVICE_COOKIE, buf, sizeof buf);
-  if (!v) return NULL;
+static const char *device_valid(api *a, char *buf, const char *name, char id[40]) {
+  char mac[65];
   char *e1 = strchr(buf, ':'), *e2 = e1 ? strchr(e1 + 1, ':') : NULL, *e3 = e2 ? strchr(e2 + 1, ':') : NULL;
   if (!e3 || strlen(e3 + 1) != 64) return NULL;
   *e1 = *e3 = '\0';
@@ -403,6 +401,15 @@ static const char *device_of(api *a, http_request *req, const char *name, char i
   snprintf(id, 40, "%.*s", (int)(e3 - e2 - 1), e2 + 1);
   if (vigil__limiter_wait(a->failed_by_device, id, vigil__api_wall_ms()) > 0) return NULL; /* locked: a stranger now */
   return id;
+}
+
+/* A browser may send two vigil_device cookies (two paths, a copy): each is
+ * tried, not the first alone (V6). */
+static const char *device_of(api *a, http_request *req, const char *name, char id[40]) {
+  char buf[256];
+  for (int k = 0; k < 8 && cookie_value(req, DEVICE_COOKIE, k, buf, sizeof buf); k++)
+    if (device_valid(a, buf, name, id)) return id;
+  return NULL;
 }
 
 static void bare_address(const char *from, size_t n, char *out, size_t len);
