@@ -62,6 +62,27 @@ int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, con
   return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
 }
 
+int vigil_patient_new_needs_clinician(vigil_engine *e, const char *patient, char *why, size_t len) {
+  const char *like = patient ? vigil__patients_similar(e, patient) : NULL;
+  if (!like) return 0;
+  char dose[400] = "";
+  for (uint64_t i = e->n_visits; i-- > 0;) {
+    const visit *v = e->visits[i];
+    if (!v || v->status != VISIT_ACTIVE || !v->patient || strcmp(v->patient, like)) continue;
+    snprintf(why, len,
+             "patient %s is spelled like %s, who has visit %llu open (%s): only a clinician starts a visit for %s as "
+             "a new patient, with their password",
+             patient, like, (unsigned long long)v->id, v->p->ref, patient);
+    return 1;
+  }
+  if (!vigil__course_recent_dose(e, vigil__intern_find(like, strlen(like)), dose, sizeof dose)) return 0;
+  snprintf(why, len,
+           "patient %s is spelled like %s, whose %s: only a clinician starts a visit for %s as a new patient, with "
+           "their password",
+           patient, like, dose, patient);
+  return 1;
+}
+
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
                               const char *actor, const char *params_json, const json_t *params_given,
                               const char *override_reason, int new_patient, uint64_t *visit_id) {
@@ -134,8 +155,8 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
 
   /* A reference spelled like an existing patient's is that patient, unless
    * the start says it is a new one (docs/safety.md K2). */
-  const char *like = new_patient ? NULL : vigil__patients_similar(e, patient);
-  if (like) {
+  const char *like = vigil__patients_similar(e, patient);
+  if (like && !new_patient) {
     vigil__val_release(params);
     return vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",
                               "patient %s is spelled like existing patient %s (letter case aside): start the visit for "
@@ -171,7 +192,7 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   /* new_patient: the start said so although the patient is spelled like
    * another (K2), kept with it; concurrent and override: begun beside the
    * patient's open visit (G9), who decided it and why. */
-  val data = vigil__val_record(9);
+  val data = vigil__val_record(10);
   if (!vigil__val_ok(data)) {
     vigil__val_release(params);
     return VIGIL_ENOMEM;
@@ -185,6 +206,7 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   f[nf].key = K(params), f[nf++].v = params;
   f[nf].key = K(phase), f[nf++].v = val_atom(p->phases[0].id);
   if (new_patient) f[nf].key = K(new_patient), f[nf++].v = val_bool(1);
+  if (new_patient && like) f[nf].key = K(similar_to), f[nf++].v = vigil__val_cstring(like); /* M9 */
   if (concurrent) {
     f[nf].key = K(concurrent), f[nf++].v = val_num((double)concurrent);
     f[nf].key = K(override), f[nf++].v = vigil__val_cstring(override_reason);

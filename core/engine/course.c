@@ -279,6 +279,8 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
         (!aborted && strcmp(status, "completed") != 0) || c->sessions[(uint32_t)number - 1].ended != SESSION_OPEN)
       return corrupt(e, ev, "an end of no open session");
     c->sessions[(uint32_t)number - 1].ended = aborted ? SESSION_ABORTED : SESSION_COMPLETED;
+    double dosed = 0;
+    if (num_of(d, K(dosed_at), &dosed)) c->sessions[(uint32_t)number - 1].dosed_at = (int64_t)dosed;
     return 0;
   }
   case EV_COURSE_CLOSED: {
@@ -489,14 +491,45 @@ int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *pa
   return 0;
 }
 
+/* M1: when visit v's dose was given, by its course's dose_given items (the
+ * visit's protocol's, else the course's): the time of the latest reading of
+ * the first such item that says so (neither false nor null); 0: none. */
+static int64_t dose_given_at(const course *c, const visit *v, const char **which) {
+  const course_spec *cs = v->p->course ? v->p->course : c->p->course;
+  for (uint32_t i = 0; i < cs->n_dose_given; i++) {
+    int item = vigil__protocol_find_item(v->p, cs->dose_given[i], -1);
+    const reading *r = item >= 0 ? vigil__visit_latest(v, item) : NULL;
+    if (!r || r->v.type == VAL_NIL || (r->v.type == VAL_BOOL && !r->v.u.b)) continue;
+    if (which) *which = cs->dose_given[i];
+    return r->at > 0 ? r->at : 1;
+  }
+  return 0;
+}
+
+/* Whether session s is a dose given, for the minimum interval: completed, or
+ * its dose_given item recorded, whether its visit was aborted since (kept in
+ * its course.session_ended) or is still open (read from the visit). A
+ * protocol that declares no dose_given counts completed sessions only. */
+static int dose_counted(const vigil_engine *e, const course *c, const course_session *s) {
+  if (s->ended == SESSION_COMPLETED) return 1;
+  if (s->ended == SESSION_ABORTED) return s->dosed_at != 0;
+  const visit *v = vigil__engine_visit((vigil_engine *)e, s->visit);
+  return v && v->status == VISIT_ACTIVE && dose_given_at(c, v, NULL) != 0;
+}
+
 int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   ready(e);
   uint32_t n;
   course *c = v ? vigil__course_of_visit(e, v->id, &n) : NULL;
   if (!c || c->sessions[n].ended != SESSION_OPEN) return 0;
-  val data =
-      vigil__val_recordv(4, K(course), val_num((double)c->id), K(session), val_num((double)n + 1), K(visit),
-                         val_num((double)v->id), K(status), vigil__val_cstring(aborted ? "aborted" : "completed"));
+  /* An aborted session whose dose was given says when (M1). */
+  int64_t dosed = aborted ? dose_given_at(c, v, NULL) : 0;
+  val data = dosed ? vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                        K(visit), val_num((double)v->id), K(status), vigil__val_cstring("aborted"),
+                                        K(dosed_at), val_num((double)dosed))
+                   : vigil__val_recordv(4, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                        K(visit), val_num((double)v->id), K(status),
+                                        vigil__val_cstring(aborted ? "aborted" : "completed"));
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_SESSION_ENDED, K(vigil), data);
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
   /* The series' last session completed: its response is reviewed, and a
@@ -509,8 +542,9 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   return e->oom ? VIGIL_ENOMEM : 0;
 }
 
-/* The patient's last completed session on any course that names protocol
- * id, other than visit `not` (a new course does not reset the interval: K3). */
+/* The patient's last session that counts as a dose (completed, or its dose
+ * given: dose_counted) on any course that names protocol id, other than
+ * visit `not` (a new course does not reset the interval: K3). */
 static const course_session *last_completed_of(const vigil_engine *e, const char *patient, const char *id, uint64_t not,
                                                const course **of, uint32_t *number) {
   const course_session *last = NULL;
@@ -519,7 +553,7 @@ static const course_session *last_completed_of(const vigil_engine *e, const char
     if (c->patient != patient || !names_protocol(c, id)) continue;
     for (uint32_t i = 0; i < c->n_sessions; i++) {
       const course_session *s = &c->sessions[i];
-      if (s->visit == not || s->ended != SESSION_COMPLETED || (last && s->at <= last->at)) continue;
+      if (s->visit == not || (last && s->at <= last->at) || !dose_counted(e, c, s)) continue;
       last = s;
       if (of) *of = c;
       if (number) *number = i + 1;
@@ -528,7 +562,7 @@ static const course_session *last_completed_of(const vigil_engine *e, const char
   return last;
 }
 
-/* The patient's last completed session on any course other than those that
+/* The patient's last session that counts as a dose on any course other than those that
  * name protocol id, other than visit `not`, whose hold (the longer of
  * min_interval and its own course's) ends latest after its start: another
  * course protocol's dose is a dose given (two NMDA-antagonist sessions on
@@ -543,7 +577,7 @@ static const course_session *last_completed_elsewhere(const vigil_engine *e, con
     int64_t hold = c->p->course->min_interval > min_interval ? c->p->course->min_interval : min_interval;
     for (uint32_t i = 0; i < c->n_sessions; i++) {
       const course_session *s = &c->sessions[i];
-      if (s->visit == not || s->ended != SESSION_COMPLETED || hold <= 0 || (last && s->at + hold <= *until)) continue;
+      if (s->visit == not || hold <= 0 || (last && s->at + hold <= *until) || !dose_counted(e, c, s)) continue;
       last = s;
       *until = s->at + hold;
       *of = c;
@@ -551,6 +585,38 @@ static const course_session *last_completed_elsewhere(const vigil_engine *e, con
     }
   }
   return last;
+}
+
+int vigil_visit_dose_given(vigil_engine *e, uint64_t id, char *text, size_t len) {
+  ready(e);
+  uint32_t n;
+  const visit *v = vigil__engine_visit(e, id);
+  const course *c = v ? vigil__course_of_visit(e, id, &n) : NULL;
+  const char *which = NULL;
+  if (len) text[0] = '\0';
+  if (!c || v->status != VISIT_ACTIVE || !dose_given_at(c, v, &which)) return 0;
+  snprintf(text, len, "%s is recorded: the dose of session %u was given", which, n + 1);
+  return 1;
+}
+
+int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, size_t len) {
+  ready(e);
+  int64_t now = vigil__engine_now(e);
+  for (uint64_t k = e->n_courses; patient && k-- > 0;) {
+    const course *c = e->courses[k];
+    if (c->patient != patient) continue;
+    for (uint32_t i = c->n_sessions; i-- > 0;) {
+      const course_session *s = &c->sessions[i];
+      if (now - s->at >= c->p->course->min_interval || !dose_counted(e, c, s)) continue;
+      snprintf(
+          why, len,
+          "session %u of course %llu (visit %llu, %s) was a dose %.2f days ago, within the minimum interval of %g days",
+          i + 1, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
+          (double)(now - s->at) / DAY_MS, (double)c->p->course->min_interval / DAY_MS);
+      return 1;
+    }
+  }
+  return 0;
 }
 
 int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
@@ -562,7 +628,8 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   int64_t now = vigil__engine_now(e);
   buf b;
   /* The latest dose given: the patient's last session, other than this one,
-   * that completed, on this course or an earlier one of the same protocol. */
+   * that completed or whose dose was given (M1), on this course or an
+   * earlier one of the same protocol. */
   const course *of = NULL;
   uint32_t number = 0;
   const course_session *last =
@@ -574,9 +641,12 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
     char other[64] = "";
     if (of != c) snprintf(other, sizeof other, " of course %llu", (unsigned long long)of->id);
     snprintf(text, len,
-             "session %u comes %.2f days after session %u%s (visit %llu), the last completed, and the course's minimum "
+             "session %u comes %.2f days after session %u%s (visit %llu), the last %s, and the course's minimum "
              "interval is %g days: it holds until %s, or a clinician overrides with a reason",
              n + 1, (double)since / DAY_MS, number, other, (unsigned long long)last->visit,
+             last->ended == SESSION_COMPLETED ? "completed"
+             : last->ended == SESSION_ABORTED ? "dose given (its visit aborted since)"
+                                              : "dose given (its visit still open)",
              (double)cs->min_interval / DAY_MS, b.p ? b.p : "?");
     vigil__buf_free(&b);
     return 1;

@@ -149,6 +149,10 @@ typedef struct course_session {
    * series, the measures, the intervals); response and remission read the
    * sessions that completed (docs/safety.md G9). */
   uint8_t ended;
+  /* An aborted session's dose: when its dose_given item was recorded, kept
+   * in its course.session_ended (0: no dose). It counts for the minimum
+   * interval as a completed session does (docs/safety.md M1). */
+  int64_t dosed_at;
 } course_session;
 
 enum { SESSION_OPEN, SESSION_COMPLETED, SESSION_ABORTED };
@@ -508,6 +512,9 @@ void vigil__courses_free(vigil_engine *e);
 /* A visit that just started joins its patient's open course on a protocol
  * that names its own, or starts one when its protocol declares a course. */
 int vigil__course_join(vigil_engine *e, visit *v, const char *actor, const char *override_reason, uint64_t concurrent);
+/* 1 with why when patient (interned) had a session that counts as a dose
+ * within its course's minimum interval of now (M9), 0 otherwise. */
+int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, size_t len);
 /* Before a visit of patient on p starts: 0, or fails (VIGIL_EEXIST naming
  * it) when the patient has a visit open on a protocol of the same course,
  * unless override_reason (a clinician's) is given; *concurrent: that visit. */

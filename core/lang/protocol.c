@@ -369,6 +369,7 @@ static int read_course(protocol *p, lua_State *L, int idx) {
   if (!c) return -1;
   p->course = c;
   c->visits = get_names(L, idx, "visits", &c->n_visits);
+  c->dose_given = get_names(L, idx, "dose_given", &c->n_dose_given);
   c->sessions = (int32_t)get_int(L, idx, "sessions", 1);
   c->within = get_int(L, idx, "within", 0);
   c->min_interval = get_int(L, idx, "min_interval", 0);
@@ -849,6 +850,7 @@ void vigil__protocol_free(protocol *p) {
   free(p->drug_codes);
   if (p->course) {
     free(p->course->visits);
+    free(p->course->dose_given);
     free(p->course->measures);
     free(p->course->where);
     free(p->course);

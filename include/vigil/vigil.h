@@ -227,6 +227,14 @@ int vigil_visit_abort(vigil_engine *e, uint64_t visit, const char *actor, const 
  * SpO2 80% ..."); 0 when none or no such visit. A server lets only a
  * clinician abort such a visit (G3 in docs/safety.md). */
 int vigil_visit_open_high_alerts(vigil_engine *e, uint64_t visit, char *text, size_t len);
+/* 1 with the item into text when the visit is a course's session whose dose
+ * was given (an item its course's dose_given names is recorded), 0 otherwise.
+ * A server lets only a clinician abort such a visit (M1 in docs/safety.md). */
+int vigil_visit_dose_given(vigil_engine *e, uint64_t visit, char *text, size_t len);
+/* 1 with why when a start for patient with new_patient is a clinician's
+ * (M9 in docs/safety.md): the patient is spelled like an existing one who
+ * has a visit open or a dose given within its course's minimum interval. */
+int vigil_patient_new_needs_clinician(vigil_engine *e, const char *patient, char *why, size_t len);
 
 /* Acknowledges one alert; it silences only that alert. */
 int vigil_alert_ack(vigil_engine *e, uint64_t alert, const char *actor, const char *reason);

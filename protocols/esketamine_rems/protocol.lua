@@ -21,11 +21,14 @@
 --          The dose, its lot, the BP before leaving and the form's answers at leaving cannot be
 --          skipped, and "acceptable for leaving" with no BP holds (M5). Suicidal thoughts (PHQ-9
 --          item 9) asked before every dose, held until the prescriber's assessment (M8, H4).
+--   1.4.1  the course's dose_given (dosing.devices_administered): a session whose devices were
+--          administered counts for the minimum interval whether its visit completes, is aborted or is
+--          still open, and only a clinician aborts it (docs/safety.md M1).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.4.0", -- 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.4.1", -- 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -148,6 +151,9 @@ return v.protocol "esketamine_rems" {
     sessions = 8, within = "28d", interval = "4d",
     -- UNCONFIRMED: clinic default, review (the label gives no minimum interval).
     min_interval = "1d",
+    -- The devices administered are the dose given: from then the session counts
+    -- for the minimum interval, even if its visit is aborted (docs/safety.md M1).
+    dose_given = "dosing.devices_administered",
     -- UNCONFIRMED: clinic default, review.
     grace = "2d",
     -- Maintenance, weeks 5-8: once a week (4 sessions); week 9 on: every 2 weeks or

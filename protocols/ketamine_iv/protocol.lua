@@ -15,12 +15,15 @@
 --          change from the last session's alerts the clinician, discharge notes the PHQ-9 response.
 --   1.4.0  drug = { names = ... }: an allergy to ketamine on the patient's hospital record is a high
 --          alert at the visit's start that holds screening (docs/safety.md L7).
+--   1.4.1  the course's dose_given (infusion.infusion_started): a session whose infusion started counts
+--          for the minimum interval whether its visit completes, is aborted or is still open, and only
+--          a clinician aborts it (docs/safety.md M1).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.4.0", -- 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.4.1", -- 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -221,6 +224,9 @@ return v.protocol "ketamine_iv" {
     sessions = 6, within = "21d", interval = "3d",
     -- UNCONFIRMED: clinic default, review (no published minimum interval).
     min_interval = "1d",
+    -- The infusion started is the dose given: from then the session counts for
+    -- the minimum interval, even if its visit is aborted (docs/safety.md M1).
+    dose_given = "infusion.infusion_started",
     -- UNCONFIRMED: clinic default, review (docs/clinical/course.md, "Grace").
     grace = "2d",
     -- UNCONFIRMED: clinic default, review (no consensus maintenance schedule).

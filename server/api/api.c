@@ -1268,6 +1268,31 @@ static void write_command(api *a, http_request *req, const api_call *c) {
       return;
     }
     if (n > 0) signs = 1;
+    /* M1: after the dose was given, the abort ends the monitoring of a dosed
+     * patient (and the session still counts for the minimum interval). */
+    if (n == 0 && vigil_visit_dose_given(a->e, id, which, sizeof which)) {
+      if (!vigil__role_may(who->role, PERM_OVERRIDE)) {
+        snprintf(msg, sizeof msg,
+                 "%s: only a clinician aborts the visit after the dose, with a reason and their password", which);
+        vigil__http_respond_error(req, 409, "wrong_state", msg, "visit");
+        write_request_free(w);
+        return;
+      }
+      signs = 1;
+    }
+  }
+  /* M9: a start that says new_patient for a patient spelled like one who has
+   * a visit open or a dose within the minimum interval is a clinician's. */
+  if (cmd == CMD_START && w->new_patient && w->s2) {
+    char why[700];
+    if (vigil_patient_new_needs_clinician(a->e, w->s2, why, sizeof why)) {
+      if (!vigil__role_may(who->role, PERM_OVERRIDE)) {
+        vigil__http_respond_error(req, 403, "forbidden", why, "new_patient");
+        write_request_free(w);
+        return;
+      }
+      signs = 1;
+    }
   }
   /* K3 (docs/safety.md): closing a course that is not complete, or within
    * the minimum interval of its last session, lets the next visit begin a

@@ -774,7 +774,7 @@ end
 -- induction series, and the measures taken from each visit. Every number is
 -- protocol data: the engine has none of its own.
 local COURSE_OPTIONS = set({ "visits", "sessions", "within", "min_interval", "interval", "maintenance", "grace", "priorities",
-                             "measures", "response", "remission" })
+                             "measures", "response", "remission", "dose_given" })
 local function positive_duration(node, field, value, required)
   if value == nil then
     if required then bad(node, "course: %s is required (a duration such as \"2d\")", field) end
@@ -841,6 +841,24 @@ local function compile_course(node, p)
           c.maintenance_sessions = m.sessions
         end
       end
+    end
+  end
+  -- The items whose recording means the dose was given ("phase.item"): from
+  -- then the session counts as a dose for the minimum interval, whether its
+  -- visit completes, is aborted or is still open (docs/safety.md M1).
+  c.dose_given = {}
+  local dg = spec.dose_given
+  if type(dg) == "string" then dg = { dg } end
+  if dg ~= nil and (type(dg) ~= "table" or #dg == 0) then
+    bad(node, "course: dose_given must name the item(s) whose recording means the dose was given, \"phase.item\"")
+    dg = {}
+  end
+  for _, ref in ipairs(dg or {}) do
+    if type(ref) ~= "string" or not smatch(ref, "^[%w_]+%.[%w_]+$") then
+      bad(node, "course: dose_given names its items as \"phase.item\", got %s", tostring(ref))
+    else
+      c.dose_given[#c.dose_given + 1] = ref
+      compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ref, where = node.where }
     end
   end
   local names = {}

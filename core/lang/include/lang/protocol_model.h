@@ -145,6 +145,10 @@ typedef struct course_measure {
 typedef struct course_spec {
   const char **visits; /* interned protocol ids whose visits join the course */
   uint32_t n_visits;
+  /* The items ("phase.item", interned) whose recording means the dose was
+   * given: the session counts for the minimum interval from then (M1). */
+  const char **dose_given;
+  uint32_t n_dose_given;
   int32_t sessions; /* the induction series */
   int64_t within, min_interval, interval, grace;
   int64_t maintenance_interval, maintenance_max; /* 0: no maintenance */
