@@ -551,10 +551,17 @@ static void spelling_and_reschedule_over_http(void **state) {
   assert_true(serve_start_visit(&s, "course_fast", "ES-100") > 0);
   static const char *const one[] = {"ES-l00", "ES-I00", "es-1OO", "Es-lOo"};
   all_similar(&s, one, sizeof one / sizeof *one, "existing patient ES-100");
+  /* MRN-200 has a visit open: new_patient is a clinician's (M9). */
   assert_int_equal(
       serve_request(&s, "POST", "/api/v1/visits",
                     "{\"protocol\": \"course_fast\", \"patient\": \"\\u041cRN-200\", \"new_patient\": true}", &text),
-      201);
+      403);
+  free(text);
+  assert_int_equal(as_clinician(&s, "POST", "/api/v1/visits",
+                                "{\"protocol\": \"course_fast\", \"patient\": \"\\u041cRN-200\", \"new_patient\": "
+                                "true, \"password\": \"" SERVE_PASSWORD "\"}",
+                                &text),
+                   201);
   free(text);
   assert_true(serve_start_visit(&s, "course_fast", "MRN-201") > 0);
   assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
@@ -563,6 +570,13 @@ static void spelling_and_reschedule_over_http(void **state) {
   assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
                                  "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": true}",
                                  &text),
+                   403);
+  assert_non_null(strstr(text, "only a clinician"));
+  free(text);
+  assert_int_equal(as_clinician(&s, "POST", "/api/v1/visits",
+                                "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": true, "
+                                "\"password\": \"" SERVE_PASSWORD "\"}",
+                                &text),
                    201);
   free(text);
   /* The exact spelling is still held by its open visit. */
