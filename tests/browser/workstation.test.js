@@ -303,7 +303,13 @@ describe("the nurse workstation", () => {
     await moveClock("5m");
     // The page hears of the move at its next clock sync (every 15 s; a
     // browser may run a page's timers less often when it is not in front).
-    await nurse.waitForFunction((b) => document.getElementById("observed-at").value !== b, typedAt, { timeout: 90000 });
+    // Wait for the move itself, not any change: the field also turns to the
+    // next minute by itself, and a time 3 minutes before that would be
+    // before the visit started (refused), as a CI run found.
+    await nurse.waitForFunction((b) => {
+      const minutes = (s) => s.split(":").map(Number).reduce((h, m) => h * 60 + m);
+      return (minutes(document.getElementById("observed-at").value) - minutes(b) + 1440) % 1440 >= 4;
+    }, typedAt, { timeout: 90000 });
     const [hh, mm] = (await observed.inputValue()).split(":").map(Number);
     const t = (hh * 60 + mm - 3 + 1440) % 1440;
     const at = `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}`;
