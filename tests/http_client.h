@@ -42,6 +42,8 @@ void hc_response_free(hc_response *r);
 /* Sends the raw request text on a new connection to port, reads its
  * response and closes: 0, or -1 (no connection or no answer). */
 int hc_exchange(int port, const char *request, hc_response *r, int timeout_ms);
+/* A loopback port free a moment ago (for a server a test starts), or -1. */
+int hc_free_port(void);
 /* A header's value (copied into out), or NULL. */
 const char *hc_header(const hc_response *r, const char *name, char *out, size_t len);
 

@@ -37,6 +37,7 @@
 #include <cmocka.h>
 
 #include "hl7.h"
+#include "http_client.h"
 #include "serve_process.h"
 
 static const char *PROTOCOL = "local v = require 'vigil'\n"
@@ -47,17 +48,6 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
                               "  } } },\n"
                               "}\n";
 
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  bind(fd, (struct sockaddr *)&a, sizeof a);
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 typedef struct fixture {
   serve_process s;
   int port;
@@ -66,7 +56,7 @@ typedef struct fixture {
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   if (!f || serve_setup(&f->s, PROTOCOL) < 0) return -1;
-  f->port = free_port();
+  f->port = hc_free_port();
   char extra[256];
   snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d, application = 'VIGIL', facility = 'CLINIC' } }\n",
            f->port);
@@ -576,7 +566,7 @@ static void interface_findings(void **state) {
 static int setup_small(void **state) {
   fixture *f = calloc(1, sizeof *f);
   if (!f || serve_setup(&f->s, PROTOCOL) < 0) return -1;
-  f->port = free_port();
+  f->port = hc_free_port();
   char extra[256];
   snprintf(extra, sizeof extra,
            "plugins = { hl7 = { port = %d, max_connections = 3, idle_timeout_ms = 1500, frame_timeout_ms = 1500 } }\n",
@@ -796,7 +786,7 @@ static void alarms_out(void **state) {
   fixture *f = &alarm_fx;
 #define m alarm_m
   assert_int_equal(serve_setup(&f->s, ALARM_PROTOCOL), 0);
-  m.port = free_port();
+  m.port = hc_free_port();
   char extra[512];
   snprintf(extra, sizeof extra,
            "plugins = { hl7 = { alarms = { port = %d, to_application = 'AM', retry_min_ms = 100, retry_max_ms = 300,"

@@ -35,22 +35,11 @@
 
 static int hl7_port;
 
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  bind(fd, (struct sockaddr *)&a, sizeof a);
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 static int setup(void **state) {
   alarm_serve *a = calloc(1, sizeof *a);
   const char *protocols[] = {"@ketamine_iv"};
   char extra[128];
-  hl7_port = free_port();
+  hl7_port = hc_free_port();
   snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d } }", hl7_port);
   if (!a || alarm_start_with(a, protocols, 1, extra) < 0) {
     if (a) serve_cleanup(&a->s);
