@@ -391,10 +391,10 @@ static void test_rule_errors_relative(void **state) {
     char *log = serve_log(s);
     for (char *line = strstr(log, "failed:"); line; line = strstr(line + 1, "failed:")) {
       size_t n = strcspn(line, "\n");
-      char *at = strstr(line, "sec_test/");
-      if (at && at < line + n) fail_msg("the log shows a server path: %.*s", (int)n, line);
-      at = strstr(line, "...");
-      if (at && at < line + n) fail_msg("the log shows the end of a server path: %.*s", (int)n, line);
+      char *hit = strstr(line, "sec_test/");
+      if (hit && hit < line + n) fail_msg("the log shows a server path: %.*s", (int)n, line);
+      hit = strstr(line, "...");
+      if (hit && hit < line + n) fail_msg("the log shows the end of a server path: %.*s", (int)n, line);
     }
     free(log);
   }

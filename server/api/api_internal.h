@@ -91,7 +91,7 @@ struct api {
   struct approval *approvals; /* of uploaded versions (api_protocols.c) */
   size_t n_approvals;
   struct uploader *uploaders; /* who uploaded which version, from the log (api_protocols.c) */
-  size_t n_uploaders;
+  size_t n_uploaders, cap_uploaders;
   uint64_t uploads_scanned; /* the log's seq read for them so far */
   char *(*plugins_status)(void *ud);
   char *(*plugins_metrics)(void *ud);

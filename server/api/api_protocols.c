@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "base/buf.h"
 #include "base/intern.h"
 #include "author/protocol_diff.h"
 #include "author/spec.h"
@@ -117,11 +118,11 @@ static int read_upload(void *ud, const vigil_event *ev) {
   a->uploads_scanned = ev->seq;
   int made = ev->type == EV_USER_CREATED;
   if ((ev->type != EV_PROTOCOL_UPLOADED && !made) || !ev->actor) return 0;
-  /* "user" is interned by every user.created read (no K() of its own). */
-  val *what = vigil__val_get(ev->data, made ? vigil__intern_find("user", 4) : K(sha256));
+  val *what = vigil__val_get(ev->data, made ? K(user) : K(sha256));
   const char *text = what ? val_text(*what) : NULL;
   if (!text || (made ? strlen(text) > USER_NAME_MAX : strlen(text) != 64)) return 0;
-  uploader *grown = realloc(a->uploaders, (a->n_uploaders + 1) * sizeof *grown);
+  uploader *grown =
+      vigil__grow(a->uploaders, a->cap_uploaders, a->n_uploaders + 1, sizeof *grown, 16, &a->cap_uploaders);
   if (!grown) {
     a->uploads_scanned = ev->seq - 1; /* read again next time */
     return 1;
