@@ -165,20 +165,30 @@ static int on_dead(void *ud, const char *key, const void *value, size_t len) {
 
 /* ---- metrics ---------------------------------------------------------------------- */
 
-static void publish_metrics(endpoint *ep) {
+/* The backlog alone, from the log's head and the cursor: at every event, so
+ * it is fresh while the endpoint is down too (W S10), without the other
+ * figures, which change only when the endpoint is tried. */
+static void publish_backlog(endpoint *ep) {
   webhook *w = ep->w;
   char labels[160];
   snprintf(labels, sizeof labels, "endpoint=\"%s\"", ep->name);
   ep->backlog = vigil__plugin_backlog(w->api, w->p, ep->cursor);
+  w->api->metric_set(w->p, "backlog_events", "gauge",
+                     "Events after the endpoint's cursor (an upper bound of what it still has to send).", labels,
+                     (double)ep->backlog);
+}
+
+static void publish_metrics(endpoint *ep) {
+  webhook *w = ep->w;
+  char labels[160];
+  snprintf(labels, sizeof labels, "endpoint=\"%s\"", ep->name);
+  publish_backlog(ep);
   w->api->metric_set(w->p, "delivered_total", "counter", "Events delivered (a 2xx answer), this run.", labels,
                      (double)ep->delivered);
   w->api->metric_set(w->p, "failed_attempts_total", "counter", "Sends that failed and will be retried, this run.",
                      labels, (double)ep->failed);
   w->api->metric_set(w->p, "dead_letters", "gauge", "Events given up on after the retry period (stored).", labels,
                      (double)ep->dead);
-  w->api->metric_set(w->p, "backlog_events", "gauge",
-                     "Events after the endpoint's cursor (an upper bound of what it still has to send).", labels,
-                     (double)ep->backlog);
   w->api->metric_set(w->p, "retry_attempts", "gauge", "Failed attempts of the event at the head of the line.", labels,
                      (double)ep->attempts);
 }
@@ -361,7 +371,7 @@ static void pump(endpoint *ep) {
 static int on_event(void *ud, const vigil_plugin_event *ev) {
   endpoint *ep = ud;
   if (ev->seq > ep->cursor) pump(ep);
-  publish_metrics(ep); /* fresh while the endpoint is down too (W S10) */
+  publish_backlog(ep);
   return 0;
 }
 
@@ -371,7 +381,7 @@ static int on_event(void *ud, const vigil_plugin_event *ev) {
 static int on_other_event(void *ud, const vigil_plugin_event *ev) {
   endpoint *ep = ud;
   if (!wanted(ep, ev->type) && ev->seq > ep->cursor) pump(ep);
-  if (!wanted(ep, ev->type)) publish_metrics(ep);
+  if (!wanted(ep, ev->type)) publish_backlog(ep);
   return 0;
 }
 
@@ -395,7 +405,7 @@ static char *status(void *ud) {
   for (size_t i = 0; i < w->n_eps; i++) {
     endpoint *ep = &w->eps[i];
     /* The backlog as it is now, the same figure /metrics then shows (W S10). */
-    publish_metrics(ep);
+    publish_backlog(ep);
     json_t *types = json_array();
     for (size_t t = 0; t < ep->types.n; t++)
       json_array_append_new(types, json_string(ep->types.pattern[t]));
