@@ -441,6 +441,14 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
                                 vigil__visit_text(v, it->title, tb, sizeof tb), of, of);
       }
   }
+  /* N7 (docs/safety.md): the dose is not recorded while a hold is open (an
+   * amendment after the visit left the phase that holds: the suicide-risk
+   * assessment voided and its alert raised again), not only the advance. */
+  for (int k = 0; k < n_items && rc == 0 && past < 0 && late_phase < 0; k++) {
+    char hold[2400];
+    if (vigil__dose_hold(v, items[k], hold, sizeof hold))
+      rc = vigil__engine_fail(e, VIGIL_ESTATE, p->items[items[k]].id, "%s", hold);
+  }
   /* One order for every entry: the protocol's, whatever order they came in. */
   for (int k = 1; k < n_items; k++)
     for (int m = k; m > 0 && items[m - 1] > items[m]; m--) {

@@ -152,3 +152,65 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
   }
   return to_list(&r, list);
 }
+
+/* N7 (docs/safety.md): whether the visit's dose was given (a dose_given item
+ * of its protocol's course recorded, neither false nor null). */
+static int dosed(const visit *v) {
+  const course_spec *cs = v->p->course;
+  for (uint32_t i = 0; cs && i < cs->n_dose_given; i++) {
+    int item = vigil__protocol_find_item(v->p, cs->dose_given[i], -1);
+    const reading *r = item >= 0 ? vigil__visit_latest(v, item) : NULL;
+    if (r && r->v.type != VAL_NIL && !(r->v.type == VAL_BOOL && !r->v.u.b)) return 1;
+  }
+  return 0;
+}
+
+int vigil__dose_hold(visit *v, int item, char *text, size_t len) {
+  const protocol *p = v->p;
+  const item_spec *it = &p->items[item];
+  text[0] = '\0';
+  /* The items of the phase that gives the dose (it holds a dose_given item)
+   * that are not observations nor signatures, while the dose is not given:
+   * the monitoring goes on, a signature is how a hold is lifted, and once
+   * the dose is given, stopping it is always recorded. */
+  if (!p->course || it->phase != v->phase || it->kind == KIND_VITALS || it->kind == KIND_SIGNATURE || it->scheduled)
+    return 0;
+  int dosing = 0;
+  for (uint32_t i = 0; i < p->course->n_dose_given && !dosing; i++) {
+    int d = vigil__protocol_find_item(p, p->course->dose_given[i], -1);
+    dosing = d >= 0 && p->items[d].phase == it->phase;
+  }
+  if (!dosing || dosed(v)) return 0;
+  buf b;
+  vigil__buf_init(&b);
+  char title[1024], phase_title[512];
+  /* A carried alert (the suicide-risk alert an amendment raised again, an
+   * allergy on the hospital record) until a clinician assesses or
+   * acknowledges it with a reason. */
+  for (uint32_t i = 0; i < v->n_alerts; i++) {
+    const alert *a = v->alerts[i];
+    if (!a->carry || !vigil__alert_is_open(a)) continue;
+    vigil__buf_printf(&b, "%s%s alert %llu (%s), open until a clinician assesses it or acknowledges it with a reason",
+                      b.len ? "; " : "", vigil__priority_name(a->prio), (unsigned long long)a->id, a->message);
+  }
+  /* A signature a change voided: what it attested is no longer the visit's. */
+  for (uint32_t i = 0; i < p->n_items; i++) {
+    const item_spec *s = &p->items[i];
+    const char *why = s->kind == KIND_SIGNATURE && s->phase <= v->phase ? vigil__signature_void(v, (int)i) : NULL;
+    if (why)
+      vigil__buf_printf(&b, "%s%s (%s) is void: %s; it is signed again (entry %s)", b.len ? "; " : "",
+                        vigil__visit_text(v, s->title, title, sizeof title),
+                        vigil__visit_text(v, p->phases[s->phase].title, phase_title, sizeof phase_title), why, s->qid);
+  }
+  /* A rule's hold (an amended contraindication). */
+  for (uint32_t i = 0; i < v->n_blocks; i++)
+    vigil__buf_printf(&b, "%s%s", b.len ? "; " : "", v->blocks[i].reason);
+  int held = b.len > 0 || b.oom;
+  if (held)
+    snprintf(text, len,
+             "%s: the dose waits while a hold is open: %s. Nothing was recorded; observations are still "
+             "recorded",
+             vigil__visit_text(v, it->title, title, sizeof title), b.p ? b.p : "a hold");
+  vigil__buf_free(&b);
+  return held;
+}

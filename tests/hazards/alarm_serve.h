@@ -108,6 +108,14 @@ static inline int alarm_setup_esketamine(void **state) {
   return 0;
 }
 
+/* esketamine_rems's pre-dose answers, all clear but PHQ-9 item 9 (q9), with calm vitals. */
+#define ALARM_ESKETAMINE_PREDOSE(q9)                                                                                   \
+  "{\"consent\": true, \"ci_vascular\": \"no\", \"ci_hypersensitivity\": \"no\", \"pregnancy\": \"neither\","          \
+  " \"substance_use\": \"no\", \"self_harm_thoughts\": \"" #q9 "\", \"comed_benzodiazepine\": \"no\","                 \
+  " \"comed_hypnotic\": \"no\", \"comed_psychostimulant\": \"no\", \"comed_maoi\": \"no\", \"ride_confirmed\": true,"  \
+  " \"prescriber_on_site\": true, \"pulse_oximeter\": true,"                                                           \
+  " \"predose_vitals\": {\"sbp\": 128, \"dbp\": 78, \"hr\": 70, \"spo2\": 98, \"rr\": 14}}"
+
 static inline int alarm_teardown(void **state) {
   alarm_serve *a = *state;
   serve_cleanup(&a->s);
