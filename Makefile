@@ -144,13 +144,16 @@ format-check:
 # comment saying why (cppcheck-suppress). Then no two files may include each
 # other, directly or around a circle, nor two units (a .c file with its
 # header) call each other through their headers (scripts/include-circles,
-# then with --units).
+# then with --units), and no include may go round the walls: a name with ..
+# or an absolute one, a plugin including more than plugin.h and plugins/common
+# (scripts/include-walls).
 ROOM_INCLUDES = $(addprefix -I,$(shell find core author server export -type d -name include))
 lint:
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance --std=c11 --inline-suppr \
 	  -Iinclude $(ROOM_INCLUDES) core author cli export server plugins && echo "lint: cppcheck found nothing"
 	@scripts/include-circles
 	@scripts/include-circles --units
+	@scripts/include-walls
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
