@@ -192,8 +192,12 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   /* new_patient: the start said so although the patient is spelled like
    * another (K2), kept with it; concurrent and override: begun beside the
    * patient's open visit (G9), who decided it and why. */
-  val data = vigil__val_record(10);
-  if (!vigil__val_ok(data)) {
+  /* As many fields as it has (issue 16: the record lives with the log), the
+   * patient interned as the visit and the patient index keep it. */
+  const char *pat = vigil__intern(patient);
+  uint32_t n_fields = 5 + !!location + !!new_patient + (new_patient && like) + 2 * !!concurrent;
+  val data = pat ? vigil__val_record(n_fields) : VAL_NIL_;
+  if (!pat || !vigil__val_ok(data)) {
     vigil__val_release(params);
     return VIGIL_ENOMEM;
   }
@@ -201,7 +205,7 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   field *f = val_fields(data);
   f[nf].key = K(protocol), f[nf++].v = val_atom(p->ref_atom);
   f[nf].key = K(sha256), f[nf++].v = val_atom(p->sha_atom);
-  f[nf].key = K(patient), f[nf++].v = vigil__val_cstring(patient);
+  f[nf].key = K(patient), f[nf++].v = val_atom(pat);
   if (location) f[nf].key = K(location), f[nf++].v = vigil__val_cstring(location);
   f[nf].key = K(params), f[nf++].v = params;
   f[nf].key = K(phase), f[nf++].v = val_atom(p->phases[0].id);

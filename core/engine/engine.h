@@ -105,15 +105,15 @@ struct visit {
   heap_entry timer; /* first: the heap hands back this pointer */
   uint64_t id;
   protocol *p;
-  char *patient;
-  char *location; /* the chair or bay, NULL if not given */
+  const char *patient; /* interned */
+  char *location;      /* the chair or bay, NULL if not given */
   visit_status status;
   uint16_t phase;
   uint8_t min_reached, max_alerted;
   int64_t started_at, phase_at, ended_at;
-  int64_t *phase_start; /* when each phase was entered (0: not yet): a past phase's time window (K4) */
+  int64_t *phase_start; /* when each phase was entered (0: not yet): a past phase's time window (K4); after items */
   val params;           /* record of every declared param */
-  item_state *items;    /* one per protocol item */
+  item_state *items;    /* one per protocol item, in the visit's own allocation (visit.c) */
   alert **alerts;
   uint32_t n_alerts, cap_alerts;
   block *blocks;

@@ -23,9 +23,27 @@ struct spelling {
   const char *folded, *skeleton; /* interned; NULL when it could not be made */
   uint64_t first_course;         /* the id of its first course (courses go all at once) */
   uint32_t n_courses;
-  uint32_t n_visits, cap_visits;
-  uint64_t *visits; /* its held visits' ids, ascending */
+  uint32_t n_visits;
+  /* Its held visits' ids, ascending: one (nearly every patient) in the
+   * entry itself, more in an array of visits_cap(n_visits) (issue 16: no
+   * allocation per patient). */
+  union {
+    uint64_t one;
+    uint64_t *many;
+  } visits;
 };
+
+/* The room a patient's visit ids have for n of them. */
+static uint32_t visits_cap(uint32_t n) {
+  if (n <= 1) return 1;
+  uint32_t cap = 4;
+  while (cap < n)
+    cap *= 2;
+  return cap;
+}
+
+static uint64_t *visits_of(struct spelling *s) { return s->n_visits > 1 ? s->visits.many : &s->visits.one; }
+static uint64_t first_visit(const struct spelling *s) { return s->n_visits > 1 ? s->visits.many[0] : s->visits.one; }
 
 enum { KEY_FOLD, KEY_SKELETON };
 
@@ -63,7 +81,7 @@ static void spare_free(vigil_engine *e) {
 
 void vigil__patients_free(vigil_engine *e) {
   for (uint32_t i = 0; i < e->cap_spellings; i++)
-    free(e->spellings[i].visits);
+    if (e->spellings[i].n_visits > 1) free(e->spellings[i].visits.many);
   free(e->spellings);
   free(e->alikes);
   e->spellings = NULL;
@@ -153,37 +171,45 @@ int vigil__patients_hold_visit(vigil_engine *e, const char *patient, uint64_t id
   const char *p = vigil__intern(patient);
   struct spelling *s = p ? entry_of(e, p) : NULL;
   if (!s) return VIGIL_ENOMEM;
+  uint64_t *vs = visits_of(s);
   uint32_t at = s->n_visits;
-  while (at > 0 && s->visits[at - 1] > id)
+  while (at > 0 && vs[at - 1] > id)
     at--;
-  if (at > 0 && s->visits[at - 1] == id) return 0;
-  if (s->n_visits == s->cap_visits) {
-    size_t cap;
-    uint64_t *vs = vigil__grow(s->visits, s->cap_visits, (size_t)s->n_visits + 1, sizeof *vs, 4, &cap);
-    if (!vs) return VIGIL_ENOMEM;
-    s->visits = vs;
-    s->cap_visits = (uint32_t)cap;
+  if (at > 0 && vs[at - 1] == id) return 0;
+  if (s->n_visits == visits_cap(s->n_visits)) {
+    /* Out of room: the ids move to a larger array (from the entry itself,
+     * or from a smaller array). */
+    uint64_t *grown = malloc(visits_cap(s->n_visits + 1) * sizeof *grown);
+    if (!grown) return VIGIL_ENOMEM;
+    memcpy(grown, vs, s->n_visits * sizeof *vs);
+    if (s->n_visits > 1) free(s->visits.many);
+    s->visits.many = vs = grown;
   }
-  memmove(s->visits + at + 1, s->visits + at, (s->n_visits - at) * sizeof *s->visits);
-  s->visits[at] = id;
+  memmove(vs + at + 1, vs + at, (s->n_visits - at) * sizeof *vs);
+  vs[at] = id;
   s->n_visits++;
   return 0;
 }
 
 void vigil__patients_drop_visit(vigil_engine *e, const char *patient, uint64_t id) {
   struct spelling *s = patient ? find(e, vigil__intern_find(patient, strlen(patient))) : NULL;
+  uint64_t *vs = s ? visits_of(s) : NULL;
   for (uint32_t i = s ? s->n_visits : 0; i-- > 0;)
-    if (s->visits[i] == id) {
-      memmove(s->visits + i, s->visits + i + 1, (s->n_visits - i - 1) * sizeof *s->visits);
-      s->n_visits--;
+    if (vs[i] == id) {
+      memmove(vs + i, vs + i + 1, (s->n_visits - i - 1) * sizeof *vs);
+      if (s->n_visits-- == 2) { /* back into the entry */
+        uint64_t last = vs[0];
+        free(vs);
+        s->visits.one = last;
+      }
       return;
     }
 }
 
 const uint64_t *vigil__patients_visits(const vigil_engine *e, const char *patient, uint32_t *n) {
-  const struct spelling *s = patient ? find(e, vigil__intern_find(patient, strlen(patient))) : NULL;
+  struct spelling *s = patient ? find(e, vigil__intern_find(patient, strlen(patient))) : NULL;
   *n = s ? s->n_visits : 0;
-  return s ? s->visits : NULL;
+  return s ? visits_of(s) : NULL;
 }
 
 int vigil__patients_add_course(vigil_engine *e, const char *patient, uint64_t id) {
@@ -204,7 +230,7 @@ void vigil__patients_drop_course(vigil_engine *e, const char *patient) {
 static int before(const struct spelling *a, const struct spelling *b) {
   if (!b) return 1;
   if (a->n_courses || b->n_courses) return b->n_courses ? a->n_courses && a->first_course < b->first_course : 1;
-  return a->visits[0] < b->visits[0];
+  return first_visit(a) < first_visit(b);
 }
 
 /* The best known patient other than `self` whose key of this kind is key. */

@@ -11,16 +11,13 @@
 
 visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p) {
   (void)e;
-  visit *v = calloc(1, sizeof *v);
+  /* One allocation for the visit, its items' state and its phases' start
+   * times (issue 16: a live visit's memory; they live and die together). */
+  size_t n_items = p->n_items ? p->n_items : 1, n_phases = p->n_phases ? p->n_phases : 1;
+  visit *v = calloc(1, sizeof *v + n_items * sizeof *v->items + n_phases * sizeof *v->phase_start);
   if (!v) return NULL;
-  v->items = calloc(p->n_items ? p->n_items : 1, sizeof *v->items);
-  v->phase_start = calloc(p->n_phases ? p->n_phases : 1, sizeof *v->phase_start);
-  if (!v->items || !v->phase_start) {
-    free(v->items);
-    free(v->phase_start);
-    free(v);
-    return NULL;
-  }
+  v->items = (item_state *)(v + 1);
+  v->phase_start = (int64_t *)(v->items + n_items);
   v->id = id;
   v->p = p;
   v->timer.index = HEAP_NONE;
@@ -39,8 +36,6 @@ void vigil__visit_free(vigil_engine *e, visit *v) {
     free(s->skipped);
     free(s->missed);
   }
-  free(v->items);
-  free(v->phase_start);
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     free(v->alerts[i]->message);
     free(v->alerts[i]->latest);
@@ -58,7 +53,6 @@ void vigil__visit_free(vigil_engine *e, visit *v) {
   free(v->sigs);
   free(v->hands);
   vigil__val_release(v->params);
-  free(v->patient);
   free(v->location);
   free(v);
 }
@@ -360,7 +354,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     v->started_at = ev->time;
     v->status = VISIT_ACTIVE;
     const char *patient = text_of(d, K(patient));
-    v->patient = strdup(patient ? patient : "");
+    v->patient = vigil__intern(patient ? patient : "");
     const char *location = text_of(d, K(location));
     v->location = location ? strdup(location) : NULL;
     if (!v->patient || (location && !v->location) || vigil__patients_hold_visit(e, v->patient, v->id) < 0) e->oom = 1;
