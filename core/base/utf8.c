@@ -117,7 +117,7 @@ int vigil__unicode_says_nothing(uint32_t cp) {
   }
 }
 
-char *vigil__unicode_fold(const char *s) {
+char *vigil__unicode_fold_full(const char *s) {
   utf8proc_uint8_t *out = NULL;
   utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
                                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
@@ -205,11 +205,11 @@ static char *plain(const char *s) {
   return out;
 }
 
-char *vigil__unicode_skeleton(const char *s) {
+char *vigil__unicode_skeleton_full(const char *s) {
   pthread_once(&icu_once, icu_open);
   if (!spoof) return NULL;
   char *bare = plain(s);
-  char *folded = bare ? vigil__unicode_fold(bare) : NULL;
+  char *folded = bare ? vigil__unicode_fold_full(bare) : NULL;
   free(bare);
   /* In capitals, then the skeleton, twice: Unicode's table maps 1, I and l
    * alike to a small "l", which capitals must meet again (a small l typed
@@ -222,6 +222,63 @@ char *vigil__unicode_skeleton(const char *s) {
     free(up);
   }
   return key;
+}
+
+/* Issue 16: a start computes its patient's fold and skeleton (K2, L5),
+ * and utf8proc's and ICU's ways cost thousands of instructions a
+ * character. On printable ASCII (every reference a clinic's MRNs make) both
+ * ways go character by character (NFD and NFKC leave ASCII alone, the case
+ * maps and the confusable table map each character on its own), so a
+ * string's key is its characters' keys one after another: each character's
+ * made once by the whole way, kept when it is ASCII again. A character whose
+ * key is not ASCII, or any other, takes the whole way (test_unicode_keys
+ * compares the two on every pair of printable ASCII characters). */
+static char *ascii_keys[2][128]; /* [0] fold, [1] skeleton; NULL: take the whole way */
+static pthread_once_t ascii_once = PTHREAD_ONCE_INIT;
+
+static void ascii_open(void) {
+  for (int c = 0x20; c < 0x7f; c++) {
+    char one[2] = {(char)c, 0};
+    for (int way = 0; way < 2; way++) {
+      char *k = way ? vigil__unicode_skeleton_full(one) : vigil__unicode_fold_full(one);
+      for (const char *x = k; x && *x; x++)
+        if ((unsigned char)*x < 0x20 || (unsigned char)*x >= 0x7f) {
+          free(k);
+          k = NULL;
+          break;
+        }
+      ascii_keys[way][c] = k;
+    }
+  }
+}
+
+/* 1 with *out (NULL: out of memory) when every character of s has its key
+ * of this way kept; 0: s takes the whole way. */
+static int ascii_key(const char *s, int way, char **out) {
+  pthread_once(&ascii_once, ascii_open);
+  size_t n = 0;
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    if (*c >= 0x80 || !ascii_keys[way][*c]) return 0;
+    n += strlen(ascii_keys[way][*c]);
+  }
+  char *o = *out = malloc(n + 1);
+  for (const unsigned char *c = (const unsigned char *)s; o && *c; c++) {
+    size_t k = strlen(ascii_keys[way][*c]);
+    memcpy(o, ascii_keys[way][*c], k);
+    o += k;
+  }
+  if (o) *o = 0;
+  return 1;
+}
+
+char *vigil__unicode_fold(const char *s) {
+  char *k;
+  return ascii_key(s, 0, &k) ? k : vigil__unicode_fold_full(s);
+}
+
+char *vigil__unicode_skeleton(const char *s) {
+  char *k;
+  return ascii_key(s, 1, &k) ? k : vigil__unicode_skeleton_full(s);
 }
 
 /* More combining marks than this on one base make a letter that overflows

@@ -64,6 +64,11 @@ char *vigil__unicode_fold(const char *s);
  * "mrn-2\u03bf0", Greek small omicron, are "MRN-2OO" as "MRN-200" is; docs/safety.md L5). malloc'd; NULL when s is not
  * UTF-8, ICU has no data or out of memory. */
 char *vigil__unicode_skeleton(const char *s);
+/* The same two by utf8proc's and ICU's whole way, whatever s is: the two
+ * above take it but for printable ASCII, which they key character by
+ * character (issue 16; test_unicode_keys compares them). */
+char *vigil__unicode_fold_full(const char *s);
+char *vigil__unicode_skeleton_full(const char *s);
 
 /* Why s cannot be an identifier shown to staff (a patient, a location:
  * docs/security.md U6, U7), as words following its name ("is blank",
