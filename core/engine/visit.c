@@ -301,8 +301,14 @@ static void clear_block(visit *v, const char *key) {
   }
 }
 
-/* Someone recorded or amended an item (signature.c: they may not sign for it). */
+/* Someone recorded or amended an item (signature.c: they may not sign for
+ * it). Kept only for an item a signature confirms, the only ones asked
+ * about (issue 16: a live visit's memory). */
 static int add_hand(visit *v, int item, const char *actor) {
+  int confirmed = 0;
+  for (uint32_t i = 0; i < v->p->n_items && !confirmed; i++)
+    confirmed = v->p->items[i].kind == KIND_SIGNATURE && v->p->items[i].of_item == item;
+  if (!confirmed) return 0;
   for (uint32_t i = 0; i < v->n_hands; i++)
     if (v->hands[i].item == item && v->hands[i].actor == actor) return 0;
   hand *h = realloc(v->hands, (v->n_hands + 1) * sizeof *h);
