@@ -508,6 +508,7 @@ typedef struct settings {
   spec_gate specs; /* --allow-untested, and the versions served untested */
   uint64_t idle_ms, request_ms, heartbeat_ms;
   uint64_t session_ms;
+  uint64_t idempotency_ms; /* vigil.conf idempotency_hours */
   uint64_t alarm_pause_ms;
   uint64_t rule_time_limit_ms;        /* vigil.conf rule_time_limit_ms */
   uint64_t upload_check_ms;           /* vigil.conf upload_check_seconds */
@@ -758,6 +759,8 @@ static config *read_settings(settings *st) {
       timeout_setting(c, "stream_heartbeat", st->heartbeat_flag, "--stream-heartbeat", 15000, &st->heartbeat_ms) < 0 ||
       vigil__config_duration(c, "session_hours", "hours", 3600000, 24 * 30, 12 * 3600000ULL, &st->session_ms, err,
                              sizeof err) < 0 ||
+      vigil__config_duration(c, "idempotency_hours", "hours", 3600000, 24 * 30, 24 * 3600000ULL, &st->idempotency_ms,
+                             err, sizeof err) < 0 ||
       vigil__config_duration(c, "rule_time_limit_ms", "milliseconds", 1, 2000, 50, &st->rule_time_limit_ms, err,
                              sizeof err) < 0 ||
       vigil__config_seconds(c, "alarm_pause", 600, 120000, &st->alarm_pause_ms, err, sizeof err) < 0 ||
@@ -1076,6 +1079,7 @@ static int serve(settings *st) {
                     .plugins_ud = &s,
                     .users = s.users,
                     .session_ttl_ms = (int64_t)st->session_ms,
+                    .idempotency_ttl_ms = (int64_t)st->idempotency_ms,
                     .alarm_pause_ms = (int64_t)st->alarm_pause_ms,
                     .simulated_clock = kind == VIGIL_CLOCK_SIMULATED,
                     .store = vigil__engine_store(s.e),

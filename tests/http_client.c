@@ -195,8 +195,8 @@ char *hc_format(const char *method, const char *path, const char *token, const c
   return out;
 }
 
-int hc_request(hc_conn *c, const char *method, const char *path, const char *token, const char *body, hc_response *r) {
-  char *text = hc_format(method, path, token, body);
+/* Sends a request's text (taken: freed) and reads its response. */
+static int send_and_read(hc_conn *c, char *text, hc_response *r) {
   int rc = hc_send_str(c, text);
   free(text);
   if (rc < 0) {
@@ -204,6 +204,21 @@ int hc_request(hc_conn *c, const char *method, const char *path, const char *tok
     return -1;
   }
   return hc_read(c, r, 20000);
+}
+
+int hc_request(hc_conn *c, const char *method, const char *path, const char *token, const char *body, hc_response *r) {
+  return send_and_read(c, hc_format(method, path, token, body), r);
+}
+
+int hc_request_keyed(hc_conn *c, const char *method, const char *path, const char *token, const char *key,
+                     const char *body, hc_response *r) {
+  char *text = hc_format(method, path, token, body);
+  const char *rest = strstr(text, "\r\n") + 2; /* after the request line */
+  size_t n = strlen(text) + strlen(key) + 32;
+  char *keyed = malloc(n);
+  snprintf(keyed, n, "%.*sIdempotency-Key: %s\r\n%s", (int)(rest - text), text, key, rest);
+  free(text);
+  return send_and_read(c, keyed, r);
 }
 
 int hc_wait_closed(hc_conn *c, int timeout_ms) {

@@ -50,6 +50,9 @@ const char *hc_header(const hc_response *r, const char *name, char *out, size_t 
 /* Sends one request (token and body may be NULL; a token goes as
  * "Authorization: Bearer") and reads its response. */
 int hc_request(hc_conn *c, const char *method, const char *path, const char *token, const char *body, hc_response *r);
+/* The same with an Idempotency-Key header. */
+int hc_request_keyed(hc_conn *c, const char *method, const char *path, const char *token, const char *key,
+                     const char *body, hc_response *r);
 /* The same, as text: "METHOD PATH HTTP/1.1" with Host, the token, and the
  * body's Content-Length. malloc'd. */
 char *hc_format(const char *method, const char *path, const char *token, const char *body);

@@ -14,7 +14,9 @@
  * and epoch; ?site= of another node's site is answered 307 at its owner. PostgreSQL killed and restarted: the
  * command during the outage is refused (503), the nodes go on; PostgreSQL
  * down for longer than the lease: each node stops on its own (status 3)
- * before its lease can end. */
+ * before its lease can end. An entry sent to n1 with an Idempotency-Key
+ * and retried on n3 after the takeover gets n1's answer and is recorded
+ * once; the key with another entry is 422. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <jansson.h>
@@ -180,6 +182,19 @@ static void takeover_and_fencing(void **state) {
   while (now_ms() < started + 400)
     if (serve_request(&n1, "POST", "/api/v1/visits/1/entries", "{\"load\": {\"sbp\": 120}}", NULL) == 200) acked++;
   assert_true(acked > 0);
+  /* One more with an Idempotency-Key: its retry after the takeover, on n3,
+   * gets this answer and records nothing (the key is in the shared store,
+   * written with the entry's events). */
+  const char *keyed_entry = "{\"load\": {\"sbp\": 149}}";
+  hc_conn kc;
+  hc_response first;
+  assert_int_equal(hc_connect(&kc, n1.port), 0);
+  assert_int_equal(
+      hc_request_keyed(&kc, "POST", "/api/v1/visits/1/entries", n1.token, "retry-after-takeover", keyed_entry, &first),
+      0);
+  hc_close(&kc);
+  assert_int_equal(first.status, 200);
+  acked++;
   serve_stop(&n1, 1);
   double killed = now_ms();
 
@@ -226,6 +241,27 @@ static void takeover_and_fencing(void **state) {
   assert_string_equal(location, "http://127.0.0.1:1/n2/api/v1/visits/1?site=b");
   hc_response_free(&moved);
   hc_close(&hc);
+  /* The retry of the keyed entry, on the new owner: the first answer. */
+  hc_response again;
+  char replayed[16];
+  assert_int_equal(hc_connect(&kc, n3.port), 0);
+  assert_int_equal(
+      hc_request_keyed(&kc, "POST", "/api/v1/visits/1/entries", n3.token, "retry-after-takeover", keyed_entry, &again),
+      0);
+  assert_int_equal(again.status, 200);
+  assert_string_equal(again.body, first.body);
+  assert_non_null(hc_header(&again, "Idempotent-Replayed", replayed, sizeof replayed));
+  hc_response_free(&again);
+  /* The same key with another entry: 422, nothing recorded. */
+  assert_int_equal(hc_request_keyed(&kc, "POST", "/api/v1/visits/1/entries", n3.token, "retry-after-takeover",
+                                    "{\"load\": {\"sbp\": 150}}", &again),
+                   0);
+  assert_int_equal(again.status, 422);
+  hc_response_free(&again);
+  hc_close(&kc);
+  hc_response_free(&first);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'a' AND body LIKE '%\"sbp\":149%'"), 1);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%\"sbp\":150%'"), 0);
 
   /* Every acknowledged reading is there (one more if n1 died between its
    * commit and its answer); the checkpoint fired once, late. */

@@ -229,6 +229,11 @@ vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char 
   return ev;
 }
 
+int vigil__batch_kv_write(vigil_engine *e, const char *ns, const char *key, const void *value, size_t len) {
+  if (!e->n_pending) return VIGIL_ENOENT;
+  return vigil__kv_write_add(&e->pending[e->n_pending - 1]->kv, ns, key, value, len);
+}
+
 static void free_event(vigil_event *ev) {
   vigil__event_clear(ev);
   free(ev);

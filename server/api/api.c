@@ -42,6 +42,7 @@ void vigil__api_reply_free(http_request *req, int status, char *body, const char
 
 /* An answer to a write: held until the batch commits. */
 void vigil__api_hold(api *a, http_request *req, int status, char *body, const char *extra) {
+  vigil__api_idem_held(a, req, status, body, extra);
   if (a->n_held == a->cap_held) {
     size_t cap = a->cap_held ? a->cap_held * 2 : 16;
     held *h = realloc(a->held, cap * sizeof *h);
@@ -364,6 +365,7 @@ static void commit_and_answer(api *a) {
    * events (which carry their rows) were kept. */
   if (a->users) vigil__users_settle(a->users, rc == 0 && !a->users_lost);
   a->users_lost = 0;
+  vigil__api_idem_settle(a);
   if (rc < 0) {
     a->stats.commit_failures++;
     /* Approvals of this batch were not kept: forget them (api_protocols.c). */
@@ -905,9 +907,12 @@ typedef struct write_request {
   json_t *input; /* what the engine is handed, parsed once: a start's params, an entry's values, an amendment's value */
   char actor[USER_NAME_MAX + 1];
   int may_prescribe; /* the author's role may set prescribed params */
+  api *a;
+  idem_entry *idem; /* its Idempotency-Key (idempotency.c); NULL: none */
 } write_request;
 
 static void write_request_free(write_request *w) {
+  vigil__api_idem_end(w->a, w->idem);
   json_decref(w->input);
   json_decref(w->body);
   free(w);
@@ -1215,6 +1220,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
 static void signed_write(api *a, http_request *req, int ok, void *ctx) {
   write_request *w = ctx;
   if (req && ok) {
+    a->idem_current = w->idem;
     run_write(a, req, w);
   } else if (req) {
     vigil__api_site_event(a, "auth.failed", "vigil",
@@ -1234,11 +1240,17 @@ static void write_command(api *a, http_request *req, const api_call *c) {
   const user *who = c->who;
   command cmd = (command)c->cmd;
   uint64_t id = c->id;
+  /* A retry of a command already answered gets that answer (idempotency.c). */
+  idem_entry *idem;
+  if (vigil__api_idem_begin(a, req, who, &idem)) return;
   write_request *w = calloc(1, sizeof *w);
   if (!w) {
+    vigil__api_idem_end(a, idem);
     vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
+  w->a = a;
+  w->idem = idem;
   w->cmd = cmd;
   w->id = id;
   snprintf(w->actor, sizeof w->actor, "%s", who->name);
@@ -1334,6 +1346,7 @@ static void write_command(api *a, http_request *req, const api_call *c) {
     return;
   }
   if (!signs) {
+    a->idem_current = w->idem;
     run_write(a, req, w);
     write_request_free(w);
     return;
@@ -1652,6 +1665,7 @@ static void api_free_parts(api *a) {
   vigil__limiter_free(a->failed_by_address);
   vigil__limiter_free(a->failed_step_up);
   vigil__limiter_free(a->failed_by_device);
+  vigil__api_idem_free(a);
   free(a);
 }
 
@@ -1666,6 +1680,7 @@ int vigil__api_new(const api_options *o, api **out) {
   a->plugins_ud = o->plugins_ud;
   a->users = o->users;
   a->session_ttl_ms = o->session_ttl_ms > 0 ? o->session_ttl_ms : 12 * 3600 * 1000LL;
+  a->idempotency_ttl_ms = o->idempotency_ttl_ms > 0 ? o->idempotency_ttl_ms : 24 * 3600 * 1000LL;
   a->alarm_pause_ms = o->alarm_pause_ms > 0 ? o->alarm_pause_ms : 120 * 1000LL;
   a->simulated_clock = o->simulated_clock;
   a->upload_check_ms = o->upload_check_ms ? o->upload_check_ms : 30000;

@@ -22,6 +22,8 @@ typedef struct api api; /* api.h */
 #define FAILURE_WINDOW_MS (15 * 60 * 1000)
 #define FAILURES_PER_DEVICE 5 /* wrong passwords with one device cookie: then it is a stranger's */
 
+typedef struct idem_entry idem_entry; /* idempotency.c */
+
 typedef struct held {
   http_request *req;
   int status;
@@ -100,6 +102,11 @@ struct api {
   int64_t refusal_window_ms;
   int secure_cookies;       /* the session cookie says Secure (served over TLS by the proxy in front) */
   uv_timer_t refusal_timer; /* records a window's pending refusals when it ends */
+  /* Idempotency-Key (idempotency.c): the keys of commands running or held
+   * for the commit, the one whose command runs now, how long a key lasts,
+   * and when expired keys were last deleted. */
+  idem_entry *idem, *idem_current;
+  int64_t idempotency_ttl_ms, idem_purged_ms;
 };
 
 /* ---- routes (the table in api.c) ---- */
@@ -121,6 +128,23 @@ void vigil__api_reply(http_request *req, int status, char *body, const char *ext
 void vigil__api_reply_free(http_request *req, int status, char *body, const char *extra);
 /* An answer to a write: held until the batch commits (api.h). */
 void vigil__api_hold(api *a, http_request *req, int status, char *body, const char *extra);
+/* ---- Idempotency-Key of commands (idempotency.c) ---- */
+
+/* Before a command of who: 0 to run it (*out: its key's entry, to make
+ * a->idem_current while it runs and to end with vigil__api_idem_end; NULL:
+ * no key), or 1 after answering (the first answer replayed, 422 for another
+ * request with the key, 409 while the key's command runs, 400 a bad key). */
+int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry **out);
+/* Called by vigil__api_hold: the answer of a->idem_current's command, kept
+ * with the batch's events when it is a 2xx. */
+void vigil__api_idem_held(api *a, http_request *req, int status, const char *body, const char *extra);
+/* The command is over (answered or dropped): a key whose answer is not held
+ * is forgotten. */
+void vigil__api_idem_end(api *a, idem_entry *x);
+/* After the commit (kept or not): held keys are the store's from now on. */
+void vigil__api_idem_settle(api *a);
+void vigil__api_idem_free(api *a);
+
 /* Opens this turn's batch: what is emitted now commits with it. */
 void vigil__api_open_batch(api *a);
 /* The body as a JSON object ({} when empty); NULL after answering 400. */

@@ -40,6 +40,7 @@ static const char *const KNOWN[] = {
     "max_buffered_body_mb",    /* request body bytes held at once, all connections */
     "refusal_window_seconds",  /* refused requests of one address and reason: one auth.failed event per window */
     "reason_placeholders",     /* reasons that say nothing (docs/safety.md M7) */
+    "idempotency_hours",       /* how long a command's Idempotency-Key is kept */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
     "node",       /* its name */
     "advertise",  /* the URL where it answers */

@@ -27,6 +27,9 @@ async function whoIs(p) {
   return (await p.locator("#who").innerText()).split(" ")[0];
 }
 const problems = [];
+// Every command the pages send (docs/http.md, Retries): its Idempotency-Key.
+const COMMAND_URL = /\/api\/v1\/(visits|alerts|courses)(\/|$|\?)/;
+const commands = [];
 
 async function page(viewport) {
   const ctx = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC", reducedMotion: "reduce" });
@@ -35,6 +38,10 @@ async function page(viewport) {
   ctx.setDefaultTimeout(30000);
   const p = await ctx.newPage();
   p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  p.on("request", (r) => {
+    if (r.method() === "POST" && COMMAND_URL.test(new URL(r.url()).pathname))
+      commands.push({ path: new URL(r.url()).pathname, key: r.headers()["idempotency-key"] });
+  });
   p.on("console", (m) => {
     // Chromium logs every 4xx answer; the app expects those (a refused value).
     if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
@@ -661,6 +668,12 @@ describe("the nurse workstation", () => {
     assert.match(printed.join("\n"), /Modified Aldrete score/);
     await nurse.screenshot({ path: join(shots, "summary.png"), fullPage: true });
     await nurse.emulateMedia({ media: "screen" });
+  });
+
+  it("sent a fresh Idempotency-Key with every command", () => {
+    assert.ok(commands.length > 5, `only ${commands.length} commands seen`);
+    for (const c of commands) assert.match(c.key || "", /^[0-9a-f]{32}$/, `${c.path} without a key`);
+    assert.equal(new Set(commands.map((c) => c.key)).size, commands.length, "a key sent with two actions");
   });
 
   it("had no script errors", () => {

@@ -14,10 +14,11 @@ export class ApiError extends Error {
   }
 }
 
-export async function call(method, path, body) {
+async function send(method, path, body, key) {
   // X-Requested-With: what the server wants of a cookie-signed request that
   // changes something (no other site's form can send it).
   const headers = { Accept: "application/json", "X-Requested-With": "vigil" };
+  if (key) headers["Idempotency-Key"] = key;
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -42,6 +43,35 @@ export async function call(method, path, body) {
     throw error;
   }
   return json;
+}
+
+// A fresh Idempotency-Key for one action of the user (docs/http.md,
+// Retries): 128 random bits in hex (crypto.randomUUID needs HTTPS).
+function newKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// The commands on visits, alerts and courses: what records clinical data.
+const COMMAND = /^\/(visits|alerts|courses)(\/|$)/;
+const RETRY_DELAYS_MS = [500, 1500];
+
+export async function call(method, path, body) {
+  if (method !== "POST" || !COMMAND.test(path)) return send(method, path, body, null);
+  // One key per action, sent again with its own retries: when the answer was
+  // lost (the connection dropped, the site moved to another node), the retry
+  // gets the first answer and nothing is recorded twice.
+  const key = newKey();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send(method, path, body, key);
+    } catch (err) {
+      const retry = err.code === "offline" || err.code === "commit_failed" || err.code === "idempotency_key_in_use";
+      if (!retry || attempt >= RETRY_DELAYS_MS.length) throw err;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+    }
+  }
 }
 
 export const get = (path) => call("GET", path);

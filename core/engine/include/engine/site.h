@@ -15,4 +15,11 @@ struct store_kv_write; /* store/event.h */
 int vigil__site_event_writes(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
                              struct store_kv_write *writes);
 
+/* A key-value row (value NULL: a deletion) written with the events of the
+ * open batch, in their transaction: carried by its last pending event, so
+ * neither is durable without the other (an Idempotency-Key's answer with its
+ * command's events: server/api/idempotency.c). 0, VIGIL_ENOENT when nothing
+ * is pending (nothing to write it with), or VIGIL_ENOMEM. */
+int vigil__batch_kv_write(vigil_engine *e, const char *ns, const char *key, const void *value, size_t len);
+
 #endif

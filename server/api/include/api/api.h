@@ -49,6 +49,9 @@ typedef struct api_options {
    * sign-in lasts after its last use (0: 12 hours). */
   struct users *users;
   int64_t session_ttl_ms;
+  /* How long a command's Idempotency-Key and its answer are kept (0: 24
+   * hours; vigil.conf idempotency_hours). */
+  int64_t idempotency_ttl_ms;
   /* How long the workstation's "Pause sound" silences an alarm before it
    * sounds again (0: 2 minutes); told to the page with the session. */
   int64_t alarm_pause_ms;
