@@ -388,14 +388,16 @@ static void diff_phases(differ *d) {
         if (x->priority != y->priority)
           say(d, "  ~ %s.%s: priority (its technical alert's) %s -> %s", py->id, y->id,
               vigil__priority_name(x->priority), vigil__priority_name(y->priority));
-        if (x->worse != y->worse || x->margin != y->margin)
+        if (x->worse != y->worse || x->margin != y->margin || x->worse_off != y->worse_off)
           say(d, "  ~ %s.%s: worse %s by %g -> %s by %g (announced again after an acknowledgement)", py->id, y->id,
               x->worse > 0   ? "higher"
               : x->worse < 0 ? "lower"
+              : x->worse_off ? "false"
                              : "(not said)",
               x->margin,
               y->worse > 0   ? "higher"
               : y->worse < 0 ? "lower"
+              : y->worse_off ? "false"
                              : "(not said)",
               y->margin);
         char pa[64], pb[64];
@@ -819,7 +821,11 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
                  vigil__priority_name(ry->priority));
       /* H1: a worse reading after an acknowledgement is announced again only by
        * the rule's `worse` margin; without it, or with a wider one, it is silent. */
-      if (rx->worse && !ry->worse)
+      if (!rx->worse_off && ry->worse_off)
+        weak_say(w,
+                 "rule %s.%s: a worse reading after an acknowledgement no longer raises a new alert (worse = false)",
+                 x->id, rx->id);
+      else if (rx->worse && !ry->worse)
         weak_say(w, "rule %s.%s: a worse reading after an acknowledgement no longer raises a new alert (worse removed)",
                  x->id, rx->id);
       else if (rx->worse && ry->worse != rx->worse)

@@ -309,6 +309,7 @@ static int read_rule(protocol *p, lua_State *L, int idx, rule_spec *r, uint16_t 
   r->id = get_interned(L, idx, "id");
   r->where = get_str(L, idx, "where");
   r->carry = (uint8_t)get_bool(L, idx, "carry", 0);
+  r->worse_off = (uint8_t)get_bool(L, idx, "worse_off", 0);
   lua_getfield(L, idx, "check");
   r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   char *prio = get_str(L, idx, "priority");

@@ -78,7 +78,7 @@ return v.phase "discharge" {
     -- below "resolved" (param moaas_recovered) counts as sedation.
     v.rule "sedation_answer" {
       on = "sedation_occurred",
-      priority = "low",
+      priority = "low", worse = false, -- an answer on the form: nothing worse to announce
       check = function(x, visit)
         local recovered = visit.param("moaas_recovered")
         local seen = lib.any(visit.last("monitoring.moaas", visit.count("monitoring.moaas")),
@@ -88,7 +88,7 @@ return v.phase "discharge" {
     },
     v.rule "dissociation_answer" {
       on = "dissociation_occurred",
-      priority = "low",
+      priority = "low", worse = false, -- an answer on the form: nothing worse to announce
       check = function(x, visit)
         local seen = lib.any(visit.last("monitoring.dissociation", visit.count("monitoring.dissociation")),
                              function(d) return d ~= "none" end)
@@ -97,7 +97,7 @@ return v.phase "discharge" {
     },
     v.rule "respiratory_answer" {
       on = "respiratory_depression_occurred",
-      priority = "low",
+      priority = "low", worse = false, -- an answer on the form: nothing worse to announce
       check = function(x, visit)
         local seen = lib.any(visit.last("monitoring.respiration", visit.count("monitoring.respiration")),
                              function(r) return lib.depressed(r, visit) end)

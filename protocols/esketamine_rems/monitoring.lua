@@ -104,7 +104,7 @@ return v.phase "monitoring" {
     },
     v.rule "dissociation_distress" {
       on = "dissociation",
-      priority = "low",
+      priority = "low", worse = false, -- "distressing" is the top of what is observed
       check = function(x) return lib.dissociation(x) end,
     },
   },

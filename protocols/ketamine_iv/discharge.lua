@@ -39,7 +39,7 @@ return v.phase "discharge" {
     -- a clinician overrides (mapping: lib.aldrete_restates).
     v.rule "aldrete_restates" {
       on = "aldrete",
-      priority = "high",
+      priority = "high", worse = false, -- it holds the discharge until the score is amended
       check = function(x, visit)
         local last = visit.value("observation.vitals") or visit.value("infusion.vitals")
         local why = lib.aldrete_contradictions(x, last, visit)

@@ -116,7 +116,7 @@ return v.phase "infusion" {
 
     v.rule "dissociation_distress" {
       on = "dissociation",
-      priority = "low",
+      priority = "low", worse = false, -- "distressing" is the top of what is observed
       check = function(x, visit) return lib.dissociation(x, visit) end,
     },
   },

@@ -62,7 +62,7 @@ function lib.bp_high(x, previous, visit)
                         { id = "bp_high", value = past })
   end
   return v.alert.medium(fmt("BP %s is at or above %s: repeat the reading in 5 minutes to confirm.", bp(x), flag),
-                        { id = "bp_high_unconfirmed", latching = false })
+                        { id = "bp_high_unconfirmed", latching = false, value = past })
 end
 
 -- Rise from the pre-dose baseline (sbp_rise / dbp_rise). Alert id "bp_rise"; its
@@ -93,7 +93,7 @@ function lib.hr_high(x, sustained, visit)
   end
   if x.hr > max then
     return v.alert.low(fmt("Heart rate %g/min is above %g: repeat in 5 minutes (flagged if sustained).", x.hr, max),
-                       { id = "hr_high_unconfirmed", latching = false })
+                       { id = "hr_high_unconfirmed", latching = false, value = x.hr })
   end
   return nil
 end
@@ -129,7 +129,7 @@ function lib.sedation(level_text, visit)
   if level == nil then return nil end
   if level == 0 then
     return v.alert.high("MOAA/S 0: no response to a painful stimulus. Support the airway and call the clinician now."
-                        .. infusion_hint(visit, "Consider stopping the infusion."), { id = "sedation_unresponsive" })
+                        .. infusion_hint(visit, "Consider stopping the infusion."), { id = "sedation_unresponsive", value = level })
   end
   local limit = visit.param("moaas_alert")
   if level <= limit then

@@ -72,7 +72,7 @@ return v.phase "screening" {
         if x == "yes" then
           return {
             v.alert.low("History of substance use disorder: needs careful evaluation before dosing (Spravato "
-                        .. "label); consider baseline urine toxicology.", { id = "substance_use" }),
+                        .. "label); consider baseline urine toxicology.", { id = "substance_use", value = x }),
             v.note("Substance use history reported at screening."),
           }
         end
@@ -155,7 +155,7 @@ return v.phase "screening" {
     -- acknowledges it with a reason. A "high" outcome holds, whatever item 9 says (K1).
     v.rule "self_harm" {
       on = { "phq9", "suicide_risk" },
-      carry = true,
+      carry = true, worse = "higher", -- a higher item 9 after an acknowledgement is announced again
       check = function(_, visit)
         local x, assessed = visit.value("phq9"), visit.value("suicide_risk")
         if assessed == "high: do not dose today" then
@@ -165,7 +165,7 @@ return v.phase "screening" {
         if assessed == nil then
           return v.alert.high(fmt("PHQ-9 item 9 scored %g (thoughts of death or self-harm): a clinician assesses "
                                   .. "the suicide risk before dosing, whatever the total.", x.q9),
-                              { id = "phq9_item9", latching = false })
+                              { id = "phq9_item9", latching = false, value = x.q9 })
         end
       end,
     },
@@ -188,12 +188,14 @@ return v.phase "screening" {
     -- Source: docs/clinical/vitals-limits.md, Spravato pre-dose BP [S] (params sbp_caution, dbp_caution).
     v.rule "bp_caution" {
       on = "baseline",
+      priority = "low", worse = lib.worse.bp,
       check = function(x, visit)
         local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
         local hold = x.sbp >= visit.param("sbp_hold") or x.dbp >= visit.param("dbp_hold")
         if not hold and (x.sbp > s or x.dbp > d) then
           return v.alert.low(fmt("Baseline BP %s is above %g/%g: the clinician should weigh risk against benefit "
-                                 .. "before dosing.", lib.bp(x), s, d), { id = "bp_caution" })
+                                 .. "before dosing.", lib.bp(x), s, d),
+                             { id = "bp_caution", value = math.max(x.sbp - s, x.dbp - d) })
         end
       end,
     },
@@ -203,6 +205,7 @@ return v.phase "screening" {
     -- (params weight, dose_mg_per_kg, dose_tolerance_pct).
     v.rule "dose_calc" {
       on = "dose",
+      worse = false, -- its block holds while the dose is wrong, whatever the acknowledgement
       check = function(x, visit)
         local weight, per_kg = visit.param("weight"), visit.param("dose_mg_per_kg")
         local expected = weight * per_kg
@@ -219,6 +222,7 @@ return v.phase "screening" {
     -- the clinician confirms the change (docs/clinical/course.md, "Dose change").
     v.rule "dose_change" {
       on = "dose",
+      worse = false, -- the clinician confirms the change once; an amended dose is judged again
       check = function(x, visit)
         local c = visit.course()
         local before = c and c.previous("dose")

@@ -327,12 +327,17 @@ local function vitals_fields(node, spec)
     if over.range then f.lo, f.hi = range(node, name .. ".range", over.range) end
     fields[#fields + 1] = f
   end
-  for k, x in pairs(listed) do
-    if type(k) == "number" then add(x) end
+  -- A field both listed and named (fields = { "spo2", "rr", spo2 = { range = { 0, 100 } } })
+  -- keeps its place in the list, with the named override.
+  for i = 1, #listed do
+    local x = listed[i]
+    add(x, type(x) == "string" and type(listed[x]) == "table" and listed[x] or nil)
   end
-  -- Named overrides come after the positional list, in a stable order.
-  local named = {}
-  for k in pairs(listed) do if type(k) == "string" then named[#named + 1] = k end end
+  -- Named overrides of fields not listed come after the list, in a stable order.
+  local named, positional = {}, set(listed)
+  for k in pairs(listed) do
+    if type(k) == "string" and not positional[k] then named[#named + 1] = k end
+  end
   table.sort(named)
   for _, k in ipairs(named) do add(k, listed[k]) end
   return fields
@@ -600,13 +605,18 @@ local function compile_rule(node, phase)
       worse = nil
     end
     if type(worse) == "table" then worse = nil end
+  elseif worse == false then
+    -- worse = false: the rule's alerts have no worse state to announce (the top of
+    -- a scale, a one-off finding); said on purpose, and named by the diff (M4).
+    worse = nil
   elseif worse ~= nil and worse ~= "higher" and worse ~= "lower" then
     bad(node, "rule '%s': worse must be \"higher\", \"lower\", { higher = N } or { lower = N } (N >= 0)",
         tostring(node.id))
     worse = nil
   end
   return { id = node.id, on = on, check = spec.check, where = node.where, title = spec.title,
-           priority = priority, worse = worse, margin = margin, carry = spec.carry == true }
+           priority = priority, worse = worse, margin = margin, carry = spec.carry == true,
+           worse_off = spec.worse == false }
 end
 
 local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace", "missed",
@@ -1405,6 +1415,33 @@ local function bad_outcome(r)
   return nil
 end
 
+-- H1 and M4 (docs/safety.md): an alert a rule raises again after an
+-- acknowledgement only when the reading is worse, which the engine tells by the
+-- alert's value and the rule's `worse`. An alert without a value, or a number
+-- without `worse`, turns that off unseen: a complaint, unless the rule says
+-- worse = false or the alert is one per reading (scope = "reading").
+local function worse_complaint(r, res)
+  if type(res) ~= "table" or r.worse_off then return nil end
+  local list = rawget(res, "outcome") ~= nil and { res } or res
+  for i = 1, #list do
+    local o = list[i]
+    if type(o) == "table" and rawget(o, "outcome") == "alert" and rawget(o, "scope") ~= "reading" then
+      local value, id = rawget(o, "value"), rawget(o, "id")
+      local which = id and string.format(" (id \"%s\")", tostring(id)) or ""
+      if value == nil then
+        return string.format("raises an alert without a value%s: a worse reading after an acknowledgement cannot be "
+                             .. "announced (give the alert value = the reading and the rule worse = ..., or declare "
+                             .. "worse = false if nothing can be worse)", which)
+      elseif type(value) == "number" and r.worse == nil then
+        return string.format("gives its alert a value%s but declares no worse: a worse reading after an "
+                             .. "acknowledgement cannot be announced (declare worse = { higher = N } or "
+                             .. "{ lower = N }, or worse = false)", which)
+      end
+    end
+  end
+  return nil
+end
+
 -- The cases to run: { label, fn } where fn() raises on a failure; the C side
 -- calls each under its own budget.
 function lang.exercise_cases()
@@ -1496,7 +1533,7 @@ function lang.exercise_cases()
             run(r.check, { name = string.format("rule '%s'", r.id), where = r.where }, at, sc, function(view, state)
               local rs = state[ph.id .. "." .. it.id]
               return table.pack(rs and rs[#rs] and wrap(it, rs[#rs].v), view)
-            end, function(res) return bad_outcome(res[2]) end)
+            end, function(res) return bad_outcome(res[2]) or worse_complaint(r, res[2]) end)
           end
         end
       end

@@ -90,6 +90,7 @@ typedef struct rule_spec {
   double margin;        /* how much further past the last announced value is worse */
   uint64_t runs, fired; /* calls, and calls that returned an outcome (spec coverage) */
   uint8_t carry;        /* its alerts outlive the phase: closed by the rule or a clinician's acknowledgement */
+  uint8_t worse_off;    /* `worse = false`: its alerts are never announced again as worse (M4) */
   int8_t
       code_priority; /* the highest its code (and the helpers it calls) raises, a block high; -1 none (rule_code.h) */
 } rule_spec;
