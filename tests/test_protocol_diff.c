@@ -21,7 +21,7 @@
  * longer observation, temperature added, a helper's comparison changed, an
  * item dropped and one added, a gate's wording changed, a new rule. */
 static const protocol_edit NEXT[] = {
-    {"protocol.lua", "version = \"1.4.1\"", "version = \"1.5.0\""},
+    {"protocol.lua", "version = \"1.5.0\"", "version = \"1.6.0\""},
     {"protocol.lua", "title = \"Marked hypertension: systolic at or above\", default = 180,",
      "title = \"Marked hypertension: systolic at or above\", default = 190,"},
     {"infusion.lua", "local EVERY, GRACE = \"10m\", \"5m\"", "local EVERY, GRACE = \"15m\", \"5m\""},
@@ -48,7 +48,7 @@ static const protocol_edit NEXT[] = {
 
 /* What the reviewer must read, each line exactly. */
 static const char *EXPECTED[] = {
-    "ketamine_iv@1.4.1 -> ketamine_iv@1.5.0",
+    "ketamine_iv@1.5.0 -> ketamine_iv@1.6.0",
     "Safety controls removed or weakened (approving needs them confirmed):",
     "  ! item infusion.vitals: checked less often (every 10m -> 15m)",
     "Parameters (thresholds and per-visit values):",
@@ -128,7 +128,7 @@ static void folders(void **state) {
   lines same = {0};
   assert_int_equal(vigil__protocol_diff(a, a, collect, &same), 0);
   assert_string_equal(same.text,
-                      "ketamine_iv@1.4.1 -> ketamine_iv@1.4.1\n  identical (the same sources, the same sha256)\n");
+                      "ketamine_iv@1.5.0 -> ketamine_iv@1.5.0\n  identical (the same sources, the same sha256)\n");
   free(same.text);
   vigil__protocol_free(a);
   vigil__protocol_free(b);
@@ -139,7 +139,7 @@ static void folders(void **state) {
  * that goes back to bare numbers sees each field's change. */
 static void score_forms(void **state) {
   static const protocol_edit bare[] = {
-      {"protocol.lua", "version = \"1.4.1\"", "version = \"1.4.4\""},
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
       {"discharge.lua", "fields = scores.aldrete_fields,",
        "fields = { activity = { 0, 1, 2 }, respiration = { 0, 1, 2 }, circulation = { 0, 1, 2 },\n"
        "                consciousness = { 0, 1, 2 }, spo2 = { 0, 1, 2 } },"},
@@ -169,7 +169,7 @@ static void score_forms(void **state) {
  * content: a margin loosened, a rule's priority lowered. */
 static void alert_declarations(void **state) {
   static const protocol_edit loosened[] = {
-      {"protocol.lua", "version = \"1.4.1\"", "version = \"1.4.5\""},
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.5\""},
       {"lib.lua", "spo2 = { lower = 3 },", "spo2 = { lower = 5 },"},
       {"infusion.lua", "      priority = \"low\",\n", "      priority = \"medium\",\n"},
   };
@@ -195,7 +195,7 @@ static void alert_declarations(void **state) {
  * removed, and the specs a version came without. */
 static void demotions_courses_and_specs(void **state) {
   static const protocol_edit demoted[] = {
-      {"protocol.lua", "version = \"1.4.1\"", "version = \"1.4.6\""},
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.6\""},
       {"screening.lua", "return v.alert.high(fmt(\"PHQ-9 item 9 scored",
        "return v.alert.low(fmt(\"PHQ-9 item 9 scored"},
   };
@@ -208,7 +208,7 @@ static void demotions_courses_and_specs(void **state) {
   has_line(out.text, "  ~ screening.self_harm: the alerts its code raises are low (were high)");
   /* The copy has no specs/: each removed spec is named, and the lack of any. */
   has_line(out.text, "Specs (what shows the version does what it says):");
-  has_line(out.text, "  ! ketamine_iv@1.4.6 has no specs (specs/*_spec.lua): nothing shows it works");
+  has_line(out.text, "  ! ketamine_iv@1.5.6 has no specs (specs/*_spec.lua): nothing shows it works");
   has_line(out.text, "  - specs/discharge_spec.lua (removed)");
   free(out.text);
   vigil__protocol_free(b);
@@ -250,7 +250,7 @@ static void demotions_courses_and_specs(void **state) {
  * are what an approval must confirm (vigil__protocol_weakened). */
 static void weakened_controls(void **state) {
   static const protocol_edit weakened[] = {
-      {"protocol.lua", "version = \"1.4.1\"", "version = \"1.4.4\""},
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
       {"screening.lua", "unit = \"mg\", range = { 5, 250 }, skippable = false,", "unit = \"mg\", range = { 5, 250 },"},
       {"screening.lua", "      carry = true,\n", ""},
       {"screening.lua", "          return v.block(\"Suicide-risk assessment: high. Do not dose today.\")\n",
@@ -315,7 +315,7 @@ static void weakened_controls(void **state) {
   /* H1: a rule's `worse` margin removed, or widened, silences a worse reading
    * after an acknowledgement (SpO2 72 % after an acknowledged 91 %). */
   static const protocol_edit no_worse[] = {
-      {"protocol.lua", "version = \"1.4.1\"", "version = \"1.4.4\""},
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,", "      priority = \"high\","},
   };
   protocol_copy("protocols/ketamine_iv", dir, no_worse, sizeof no_worse / sizeof *no_worse);
@@ -329,8 +329,24 @@ static void weakened_controls(void **state) {
   vigil__protocol_free(b);
   protocol_copy_remove(dir);
 
+  /* M4: worse = false (nothing can be worse) in its place is said on purpose, and named. */
+  static const protocol_edit worse_off[] = {
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
+      {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,", "      priority = \"high\", worse = false,"},
+  };
+  protocol_copy("protocols/ketamine_iv", dir, worse_off, sizeof worse_off / sizeof *worse_off);
+  b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  assert_non_null(b);
+  lines off = {0};
+  if (vigil__protocol_weakened(a, b, collect, &off) != 1) fail_msg("worse = false:\n%s", off.text);
+  has_line(off.text, "rule infusion.spo2_low: a worse reading after an acknowledgement no longer raises a new alert "
+                     "(worse = false)");
+  free(off.text);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+
   static const protocol_edit wide[] = {
-      {"protocol.lua", "version = \"1.4.1\"", "version = \"1.4.4\""},
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
       {"lib.lua", "  spo2 = { lower = 3 },\n  rr = { lower = 2 },", "  spo2 = { lower = 30 },\n  rr = { lower = 20 },"},
       {"lib.lua", "  moaas = { lower = 1 },", "  moaas = { lower = 5 },"},
   };
@@ -370,14 +386,14 @@ static void stored_versions(void **state) {
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
   uint64_t visit;
   assert_int_equal(vigil_engine_load(e, "protocols/ketamine_iv", NULL), 0);
-  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.4.1", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.5.0", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
   assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
-  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.5.0", "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.6.0", "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
   vigil_engine_free(e);
   protocol_copy_remove(dir); /* only the store has 1.5.0 now */
 
-  protocol *a = vigil__protocol_version_load("ketamine_iv@1.4.1", db, no_problem, NULL);
-  protocol *b = vigil__protocol_version_load("ketamine_iv@1.5.0", db, no_problem, NULL);
+  protocol *a = vigil__protocol_version_load("ketamine_iv@1.5.0", db, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load("ketamine_iv@1.6.0", db, no_problem, NULL);
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   if (changes != 18) fail_msg("%d changes:\n%s", changes, out.text);
@@ -387,23 +403,23 @@ static void stored_versions(void **state) {
   /* By fingerprint too. */
   protocol *by_sha = vigil__protocol_version_load(b->sha256, db, no_problem, NULL);
   assert_non_null(by_sha);
-  assert_string_equal(by_sha->ref, "ketamine_iv@1.5.0");
+  assert_string_equal(by_sha->ref, "ketamine_iv@1.6.0");
   vigil__protocol_free(by_sha);
 
   /* An upload waiting for approval, which no visit has used: 1.5.0 -> 1.6.0. */
-  const protocol_edit next[] = {{"protocol.lua", "version = \"1.4.1\"", "version = \"1.6.0\""},
+  const protocol_edit next[] = {{"protocol.lua", "version = \"1.5.0\"", "version = \"1.7.0\""},
                                 {"protocol.lua", "title = \"Modified Aldrete needed to leave\", default = 9,",
                                  "title = \"Modified Aldrete needed to leave\", default = 10,"}};
   protocol_copy("protocols/ketamine_iv", dir, next, 2);
   snprintf(uploads, sizeof uploads, "%s/protocol_uploads", home);
-  snprintf(upload, sizeof upload, "%s/ketamine_iv@1.6.0", uploads);
+  snprintf(upload, sizeof upload, "%s/ketamine_iv@1.7.0", uploads);
   assert_int_equal(mkdir(uploads, 0750), 0);
   assert_int_equal(rename(dir, upload), 0);
-  protocol *c = vigil__protocol_version_load("ketamine_iv@1.6.0", db, no_problem, NULL);
+  protocol *c = vigil__protocol_version_load("ketamine_iv@1.7.0", db, no_problem, NULL);
   assert_non_null(c);
   lines up = {0};
   vigil__protocol_diff(a, c, collect, &up);
-  has_line(up.text, "ketamine_iv@1.4.1 -> ketamine_iv@1.6.0");
+  has_line(up.text, "ketamine_iv@1.5.0 -> ketamine_iv@1.7.0");
   has_line(up.text, "  ~ aldrete_min \"Modified Aldrete needed to leave\": default 9 -> 10 {score}");
   free(up.text);
   vigil__protocol_free(c);
@@ -413,7 +429,7 @@ static void stored_versions(void **state) {
   char problem[512] = "";
   assert_null(vigil__protocol_version_load("ketamine_iv@9.9.9", db, keep_problem, problem));
   assert_non_null(strstr(problem, "no stored protocol version ketamine_iv@9.9.9"));
-  assert_null(vigil__protocol_version_load("ketamine_iv@1.4.1", NULL, keep_problem, problem));
+  assert_null(vigil__protocol_version_load("ketamine_iv@1.5.0", NULL, keep_problem, problem));
   assert_non_null(strstr(problem, "no such protocol folder or file"));
 
   protocol_copy_remove(upload);

@@ -24,11 +24,13 @@
 --   1.4.1  the course's dose_given (dosing.devices_administered): a session whose devices were
 --          administered counts for the minimum interval whether its visit completes, is aborted or is
 --          still open, and only a clinician aborts it (docs/safety.md M1).
+--   1.5.0  the rules on the REMS form's answers and on dissociation say worse = false (nothing can be
+--          worse than the answer; docs/safety.md M4: lint refuses an alert without a value otherwise).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.4.1", -- 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.5.0", -- 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "

@@ -18,12 +18,16 @@
 --   1.4.1  the course's dose_given (infusion.infusion_started): a session whose infusion started counts
 --          for the minimum interval whether its visit completes, is aborted or is still open, and only
 --          a clinician aborts it (docs/safety.md M1).
+--   1.5.0  every alert a rule raises carries its value and every rule says how a value gets worse, or
+--          worse = false when nothing can be worse (docs/safety.md M4: lint refuses an alert without a
+--          value); the unconfirmed BP and heart-rate alerts, MOAA/S 0, substance use and PHQ-9 item 9
+--          now have one, so a worse reading after an acknowledgement is announced again (H1).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.4.1", -- 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.5.0", -- 1.5.0: every alert has a value, every rule a worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
