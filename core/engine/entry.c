@@ -17,22 +17,34 @@ static int is_point(const field_spec *f, double x) {
   return 0;
 }
 
+/* x as entered: the shortest text that reads back as x (3.000001, not the
+ * 3 of %g, which said "3 is outside the plausible range 0-3": M10). */
+static const char *as_entered(double x, char *out, size_t len) {
+  for (int digits = 6; digits <= 17; digits++) {
+    snprintf(out, len, "%.*g", digits, x);
+    if (strtod(out, NULL) == x) break;
+  }
+  return out;
+}
+
 /* Checks one value against its field; what names it in messages. */
 int vigil__entry_check_scalar(vigil_engine *e, const char *what, const field_spec *f, const vigil_input *in, val *out) {
   switch (f->kind) {
   case FIELD_NUMBER:
     if (in->type != VIGIL_INPUT_NUMBER || !isfinite(in->number))
       return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s must be a number", what);
+    char entered[40];
     if (f->has_range && (in->number < f->lo || in->number > f->hi))
-      return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s: %g is outside the plausible range %g-%g%s%s", what,
-                                in->number, f->lo, f->hi, f->unit ? " " : "", f->unit ? f->unit : "");
+      return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s: %s is outside the plausible range %g-%g%s%s", what,
+                                as_entered(in->number, entered, sizeof entered), f->lo, f->hi, f->unit ? " " : "",
+                                f->unit ? f->unit : "");
     if (f->n_points && !is_point(f, in->number)) {
       buf b;
       vigil__buf_init(&b);
       for (uint32_t i = 0; i < f->n_points; i++)
         vigil__buf_printf(&b, "%s%g", i ? ", " : "", f->points[i].value);
-      int rc = vigil__engine_fail(e, VIGIL_EVALUE, what, "%s: %g is not one of its points (%s)", what, in->number,
-                                  b.p ? b.p : "");
+      int rc = vigil__engine_fail(e, VIGIL_EVALUE, what, "%s: %s is not one of its points (%s)", what,
+                                  as_entered(in->number, entered, sizeof entered), b.p ? b.p : "");
       vigil__buf_free(&b);
       return rc;
     }
