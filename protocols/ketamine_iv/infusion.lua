@@ -95,6 +95,13 @@ return v.phase "infusion" {
       end,
     },
 
+    -- Source: see param hr_min in protocol.lua (NEWS2: pulse <= 40 scores 3).
+    v.rule "hr_low" {
+      on = "vitals",
+      priority = "high", worse = lib.worse.hr_low,
+      check = function(x, visit) return lib.hr_low(x, visit) end,
+    },
+
     -- Source: see params spo2_min and rr_min in protocol.lua.
     v.rule "spo2_low" {
       on = "vitals",

@@ -98,6 +98,18 @@ function lib.hr_high(x, sustained, visit)
   return nil
 end
 
+-- Slow heart rate (hr_min): at or below it. Alert id "hr_low". Heart rate 0 is a
+-- true reading (docs/safety.md M6): it alerts, it is not refused.
+function lib.hr_low(x, visit)
+  local min = visit.param("hr_min")
+  if x.hr <= min then
+    return v.alert.high(fmt("Heart rate %g/min is at or below %g: check the pulse and the patient; call the "
+                            .. "clinician.%s", x.hr, min, infusion_hint(visit, "Consider stopping the infusion.")),
+                        { id = "hr_low", value = x.hr })
+  end
+  return nil
+end
+
 -- Low SpO2 (spo2_min). Alert id "spo2_low".
 function lib.spo2_low(x, visit)
   local min = visit.param("spo2_min")
@@ -171,6 +183,7 @@ lib.worse = {
   rr = { lower = 2 },
   bp = { higher = 10 },
   hr = { higher = 10 },
+  hr_low = { lower = 10 },
   moaas = { lower = 1 },
 }
 

@@ -76,6 +76,12 @@ return v.phase "observation" {
         return lib.hr_high(x, sustained, visit)
       end,
     },
+    -- Source: see param hr_min in protocol.lua (NEWS2: pulse <= 40 scores 3).
+    v.rule "hr_low" {
+      on = "vitals",
+      priority = "high", worse = lib.worse.hr_low,
+      check = function(x, visit) return lib.hr_low(x, visit) end,
+    },
     v.rule "spo2_low" {
       on = "vitals",
       priority = "high", worse = lib.worse.spo2,

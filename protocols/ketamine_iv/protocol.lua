@@ -21,13 +21,15 @@
 --   1.5.0  every alert a rule raises carries its value and every rule says how a value gets worse, or
 --          worse = false when nothing can be worse (docs/safety.md M4: lint refuses an alert without a
 --          value); the unconfirmed BP and heart-rate alerts, MOAA/S 0, substance use and PHQ-9 item 9
---          now have one, so a worse reading after an acknowledgement is announced again (H1).
+--          now have one, so a worse reading after an acknowledgement is announced again (H1). A heart
+--          rate at or below hr_min (40, NEWS2's 3-point band) is a high alert (hr_low), as HR, SpO2 and
+--          RR of 0 are recorded now, not refused (M6).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.5.0", -- 1.5.0: every alert has a value, every rule a worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.5.0", -- 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -158,6 +160,13 @@ return v.protocol "ketamine_iv" {
       prescribed = true,
       title = "Tachycardia: heart rate above (sustained 5 min)", default = 120, unit = "/min", range = { 90, 180 },
       source = "docs/clinical/vitals-limits.md: HR > 120 sustained 5 min (one clinic's rule, [W])",
+    },
+    -- Source: docs/clinical/vitals-limits.md, "Bradycardia": NEWS2 pulse <= 40 /min scores 3 [P].
+    -- Alert at or below 40: the band NEWS2 scores highest; a heart rate of 0 is recorded (M6).
+    v.param "hr_min" {
+      prescribed = true, less_than = "hr_max",
+      title = "Slow heart rate: at or below", default = 40, unit = "/min", range = { 30, 60 },
+      source = "docs/clinical/vitals-limits.md: NEWS2 pulse <= 40 scores 3",
     },
     -- Source: docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 <= 91% scores 3 [P]; Aldrete
     -- SpO2 "> 92% on room air" scores 2 [P/S]. Alert below 92%.

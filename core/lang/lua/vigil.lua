@@ -86,14 +86,17 @@ lang.parse_duration = parse_duration
 ---------------------------------------------------------------------------
 -- Vitals fields. Ranges are *plausible* ranges for catching typing errors,
 -- not alarm limits (those are protocol parameters). LOINC codes and UCUM
--- units from docs/clinical/fhir-vitals-codes.md.
+-- units from docs/clinical/fhir-vitals-codes.md. Heart rate, SpO2 and
+-- respiratory rate start at 0: asystole, deep desaturation and apnoea are true
+-- readings the rules must see, never refused as typos (docs/safety.md M6); a
+-- protocol narrows a range per field (fields = { "hr", hr = { range = ... } }).
 ---------------------------------------------------------------------------
 local VITALS = {
   sbp  = { title = "Systolic BP", unit = "mm[Hg]", range = { 40, 300 }, loinc = "8480-6" },
   dbp  = { title = "Diastolic BP", unit = "mm[Hg]", range = { 20, 200 }, loinc = "8462-4" },
-  hr   = { title = "Heart rate", unit = "/min", range = { 20, 250 }, loinc = "8867-4" },
-  spo2 = { title = "SpO2", unit = "%", range = { 50, 100 }, loinc = "59408-5" },
-  rr   = { title = "Respiratory rate", unit = "/min", range = { 3, 60 }, loinc = "9279-1" },
+  hr   = { title = "Heart rate", unit = "/min", range = { 0, 250 }, loinc = "8867-4" },
+  spo2 = { title = "SpO2", unit = "%", range = { 0, 100 }, loinc = "59408-5" },
+  rr   = { title = "Respiratory rate", unit = "/min", range = { 0, 60 }, loinc = "9279-1" },
   temp = { title = "Temperature", unit = "Cel", range = { 30, 45 }, loinc = "8310-5" },
   -- ACVPU as used by NEWS2 (RCP 2017): alert, new confusion, voice, pain, unresponsive.
   consciousness = { title = "Consciousness", kind = "choice",

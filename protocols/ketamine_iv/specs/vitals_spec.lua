@@ -1,8 +1,9 @@
 -- Heart rate, oxygenation, breathing, sedation and dissociation rules of the
 -- infusion and observation phases: hr_high (a fast reading asks for a repeat,
 -- sustained 5 minutes alerts), spo2_low, rr_low, sedation_deep (MOAA/S at or
--- below 2 medium, 0 high), dissociation_distress. Params hr_max, spo2_min,
--- rr_min, moaas_alert.
+-- below 2 medium, 0 high), dissociation_distress, hr_low (at or below 40 high;
+-- a reading of 0 is recorded: M6). Params hr_max, hr_min, spo2_min, rr_min,
+-- moaas_alert.
 local visit = require "visit"
 local vitals = visit.vitals
 
@@ -45,6 +46,33 @@ return {
     at "66m" { record = { vitals = vitals(130, 80, { spo2 = 90 }), moaas = "5", dissociation = "none" } },
     expect "66m" { alert = "spo2_low", priority = "high", message = "SpO2 90%" },
     expect "66m" { no_alert = "spo2_low", message = "Consider stopping the infusion." },
+  },
+
+  -- M6 (docs/safety.md): apnoea, deep desaturation and no pulse are true readings. They are
+  -- recorded, not refused as implausible, and alert high; a slow heart rate at or below hr_min
+  -- (40, NEWS2's 3-point band) alerts high, during the infusion and after.
+  spec "Apnoea, SpO2 below 50 and a heart rate of 0 are recorded and alert high" {
+    params = { weight = 70 },
+    visit.screening(70),
+    at "10m" { record = { infusion_started = true } },
+    at "20m" { record = { vitals = vitals(130, 80, { hr = 41 }), moaas = "5", dissociation = "none" } },
+    expect "20m" { no_alert = "hr_low" },
+    at "22m" { record = { vitals = vitals(130, 80, { hr = 40 }) } },
+    expect "22m" { alert = "hr_low", priority = "high", message = "Heart rate 40/min is at or below 40" },
+    at "23m" { ack = "hr_low" },
+    at "25m" { record = { vitals = vitals(90, 50, { hr = 0, spo2 = 0, rr = 0 }) } },
+    expect "25m" { alert = "hr_low", priority = "high", message = "Heart rate 0/min" },
+    expect "25m" { alert = "spo2_low", priority = "high", message = "SpO2 0%" },
+    expect "25m" { alert = "rr_low", priority = "high", message = "Respiratory rate 0/min" },
+  },
+
+  spec "After the infusion a slow heart rate alerts high too" {
+    params = { weight = 70 },
+    visit.screening(70),
+    visit.infusion(),
+    at "66m" { record = { vitals = vitals(130, 80, { hr = 35, spo2 = 45 }), moaas = "5", dissociation = "none" } },
+    expect "66m" { alert = "hr_low", priority = "high", message = "Heart rate 35/min is at or below 40" },
+    expect "66m" { alert = "spo2_low", priority = "high", message = "SpO2 45%" },
   },
 
   -- The rules' `worse` margins (lib.worse; docs/safety.md, H1): after an
