@@ -26,6 +26,8 @@
 --          still open, and only a clinician aborts it (docs/safety.md M1).
 --   1.5.0  the rules on the REMS form's answers and on dissociation say worse = false (nothing can be
 --          worse than the answer; docs/safety.md M4: lint refuses an alert without a value otherwise).
+--          The drug's other names and codes (Ketalar, Ketanest, Ketamin, Kétamine, RxNorm 6130) match
+--          an allergy on the hospital record (N4).
 
 local v = require "vigil"
 
@@ -47,9 +49,16 @@ return v.protocol "esketamine_rems" {
   },
   -- The drug this protocol gives: an allergy on the patient's hospital record (HL7 AL1) whose
   -- substance names it is a high alert at the visit's start that holds the pre-dose checks until a
-  -- clinician acknowledges it with a reason (docs/safety.md L7). "ketamine" also matches esketamine
-  -- (its S-enantiomer) and racemic ketamine; Spravato is esketamine's brand name.
-  drug = { names = { "ketamine", "spravato" }, codes = { "KET" } },
+  -- clinician acknowledges it with a reason (docs/safety.md L7).
+  -- The names and codes, compared after letter case is folded and marks are taken off the letters
+  -- (Kétamine is ketamine; docs/safety.md N4); the source of each: docs/clinical/screening.md, "The
+  -- drug's other names". Racemic ketamine and esketamine share their allergy (the Spravato label's
+  -- contraindication names both), so both protocols list both. Esketamine's RxNorm code is left out
+  -- (not in our sources): a clinic adds it from RxNorm with the codes its hospital's system sends.
+  drug = {
+    names = { "ketamine", "ketamin", "kétamine", "esketamine", "ketalar", "ketanest", "spravato" },
+    codes = { "KET", "6130" }, -- 6130: ketamine's RxNorm ingredient code
+  },
   -- Alerts latch until acknowledged and re-notify after 5 minutes unacknowledged;
   -- a checkpoint is overdue 5 minutes after its due time.
   -- Source: docs/clinical/alarms.md: latching is the clinic's configuration;

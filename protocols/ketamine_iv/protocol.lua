@@ -23,7 +23,8 @@
 --          value); the unconfirmed BP and heart-rate alerts, MOAA/S 0, substance use and PHQ-9 item 9
 --          now have one, so a worse reading after an acknowledgement is announced again (H1). A heart
 --          rate at or below hr_min (40, NEWS2's 3-point band) is a high alert (hr_low), as HR, SpO2 and
---          RR of 0 are recorded now, not refused (M6).
+--          RR of 0 are recorded now, not refused (M6). The drug's other names and codes (Ketanest,
+--          Ketamin, Kétamine, esketamine, Spravato, RxNorm 6130) match an allergy on the record (N4).
 
 local v = require "vigil"
 local lib = require "lib"
@@ -48,9 +49,16 @@ return v.protocol "ketamine_iv" {
   },
   -- The drug this protocol gives: an allergy on the patient's hospital record (HL7 AL1) whose
   -- substance names it or has one of its codes is a high alert at the visit's start that holds
-  -- screening until a clinician acknowledges it with a reason (docs/safety.md L7). Esketamine is
-  -- ketamine's S-enantiomer: "ketamine" also matches it. Ketalar is a brand name.
-  drug = { names = { "ketamine", "ketalar" }, codes = { "KET" } },
+  -- screening until a clinician acknowledges it with a reason (docs/safety.md L7).
+  -- The names and codes, compared after letter case is folded and marks are taken off the letters
+  -- (Kétamine is ketamine; docs/safety.md N4); the source of each: docs/clinical/screening.md, "The
+  -- drug's other names". Racemic ketamine and esketamine share their allergy (the Spravato label's
+  -- contraindication names both), so both protocols list both. Esketamine's RxNorm code is left out
+  -- (not in our sources): a clinic adds it from RxNorm with the codes its hospital's system sends.
+  drug = {
+    names = { "ketamine", "ketamin", "kétamine", "esketamine", "ketalar", "ketanest", "spravato" },
+    codes = { "KET", "6130" }, -- 6130: ketamine's RxNorm ingredient code
+  },
   -- Alerts latch until acknowledged and re-notify after 5 minutes unacknowledged;
   -- a checkpoint is overdue 5 minutes after its due time.
   -- Source: docs/clinical/alarms.md: latching is the clinic's configuration;
