@@ -162,9 +162,9 @@ static void corrected_version_uploads(void **state) {
   fixture *f = *state;
   json_t *j;
   int st = upload(f, "/api/v1/protocols",
-                  HEAD "      v.rule 'fever' { on = 'obs', check = function(x)\n"
-                       "        if x.temp > 38 then return v.alert.high('Fever') end end },\n"
-                       "      v.rule 'mood' { on = 'mood', check = function(x)\n"
+                  HEAD "      v.rule 'fever' { on = 'obs', worse = 'higher', check = function(x)\n"
+                       "        if x.temp > 38 then return v.alert.high('Fever', { value = x.temp }) end end },\n"
+                       "      v.rule 'mood' { on = 'mood', worse = false, check = function(x)\n"
                        "        if x == 'unresponsive' then return v.alert.high('Unresponsive') end end },\n" TAIL,
                   &j);
   char *all = json_dumps(j, 0);

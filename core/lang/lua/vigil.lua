@@ -681,7 +681,7 @@ local function compile_phase(node, defaults)
         local it = compile_item(item, ph, phase_defaults)
         ph.items[#ph.items + 1] = it
         if it.rule then
-          ph.rules[#ph.rules + 1] = { id = it.id, on = { it.id }, check = it.rule, where = it.where }
+          ph.rules[#ph.rules + 1] = { id = it.id, on = { it.id }, check = it.rule, where = it.where, shorthand = true }
         end
       end
     end
@@ -1424,7 +1424,8 @@ end
 -- without `worse`, turns that off unseen: a complaint, unless the rule says
 -- worse = false or the alert is one per reading (scope = "reading").
 local function worse_complaint(r, res)
-  if type(res) ~= "table" or r.worse_off then return nil end
+  -- An item's shorthand `rule =` cannot declare worse: not checked (docs/safety.md M4, residual).
+  if type(res) ~= "table" or r.worse_off or r.shorthand then return nil end
   local list = rawget(res, "outcome") ~= nil and { res } or res
   for i = 1, #list do
     local o = list[i]
