@@ -117,17 +117,22 @@ int vigil__unicode_says_nothing(uint32_t cp) {
   }
 }
 
-char *vigil__unicode_fold_full(const char *s) {
+static char *fold_with(const char *s, int more) {
   utf8proc_uint8_t *out = NULL;
-  utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
-                                    UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
-                                        UTF8PROC_CASEFOLD | UTF8PROC_IGNORE | UTF8PROC_LUMP);
+  utf8proc_ssize_t n =
+      utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+                   (utf8proc_option_t)(UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
+                                       UTF8PROC_CASEFOLD | UTF8PROC_IGNORE | UTF8PROC_LUMP | more));
   if (n < 0) {
     free(out);
     return NULL;
   }
   return (char *)out;
 }
+
+char *vigil__unicode_fold_full(const char *s) { return fold_with(s, 0); }
+
+char *vigil__unicode_fold_bare(const char *s) { return fold_with(s, UTF8PROC_STRIPMARK); }
 
 /* ICU's spoof checker and upper-casing map, opened once: their const
  * functions may be called from any thread. */

@@ -163,6 +163,17 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
                               "%s, or say new_patient: true if this is another patient",
                               patient, like, like);
   }
+  /* ... or like a hospital record's, when it has none of its own (N3). */
+  char *record_like = like || new_patient ? NULL : vigil__patient_record_alike(e, patient);
+  if (record_like) {
+    vigil__val_release(params);
+    rc = vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",
+                            "patient %s is spelled like patient %s of the hospital's record (letter case aside): start "
+                            "the visit for %s, or say new_patient: true if this is another patient",
+                            patient, record_like, record_like);
+    free(record_like);
+    return rc;
+  }
 
   /* One open session of a course at a time (docs/safety.md G9). */
   uint64_t concurrent = 0;

@@ -523,6 +523,11 @@ int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, s
  * visit's drug raised as a high carried alert, at the start and when a
  * record (patient.recorded or patient.merged's fields) arrives. */
 json_t *vigil__patient_record(vigil_engine *e, const char *patient);
+/* N3: the reference of a record spelled like patient (its fold or its
+ * skeleton, as K2 and L5 compare), when patient has none of its own: malloc'd,
+ * or NULL. vigil__patient_record_spelled: patient's record, else that one's. */
+char *vigil__patient_record_alike(vigil_engine *e, const char *patient);
+json_t *vigil__patient_record_spelled(vigil_engine *e, const char *patient);
 int vigil__allergy_visit_start(vigil_engine *e, visit *v);
 int vigil__allergy_recorded(vigil_engine *e, const char *fields_json);
 /* L8: VIGIL_EEXIST (field merged_into) when the record says patient was

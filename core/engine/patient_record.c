@@ -11,7 +11,6 @@
  * L8: a reference the record says was merged into another takes no new
  * visit; the references a merge joined are one patient for the one open
  * visit of a course (G9). */
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 
 #include "engine.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 
 #define ALLERGY_RULE "patient.allergy"
 
@@ -37,23 +37,80 @@ json_t *vigil__patient_record(vigil_engine *e, const char *patient) {
   return j;
 }
 
-/* Whether hay holds needle, letter case aside (ASCII). */
-static int contains_nocase(const char *hay, const char *needle) {
-  size_t n = strlen(needle);
-  if (!n) return 0;
-  for (; *hay; hay++) {
-    size_t i = 0;
-    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-      i++;
-    if (i == n) return 1;
-  }
-  return 0;
+/* ---- N3: a record under another spelling -------------------------------- */
+
+typedef struct alike_scan {
+  const char *patient;
+  char *folded, *skeleton;
+  char *found;
+} alike_scan;
+
+/* Whether key is spelled like the folded and skeleton keys given. */
+static int keys_alike(const char *key, const char *folded, const char *skeleton) {
+  char *f = folded ? vigil__unicode_fold(key) : NULL, *k = skeleton ? vigil__unicode_skeleton(key) : NULL;
+  int same = (f && !strcmp(f, folded)) || (k && !strcmp(k, skeleton));
+  free(f);
+  free(k);
+  return same;
 }
 
-static int equal_nocase(const char *a, const char *b) {
-  for (; *a && *b; a++, b++)
-    if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
-  return *a == *b;
+/* Whether a and b are one reference spelled alike (equal, or the same fold or skeleton). */
+static int spelled_alike(const char *a, const char *b) {
+  if (!strcmp(a, b)) return 1;
+  char *f = vigil__unicode_fold(b), *k = vigil__unicode_skeleton(b);
+  int same = keys_alike(a, f, k);
+  free(f);
+  free(k);
+  return same;
+}
+
+static int alike_record(void *ud, const char *key, const void *value, size_t len) {
+  (void)value, (void)len;
+  alike_scan *s = ud;
+  if (!strcmp(key, s->patient) || !keys_alike(key, s->folded, s->skeleton)) return 0;
+  s->found = strdup(key);
+  return 1;
+}
+
+char *vigil__patient_record_alike(vigil_engine *e, const char *patient) {
+  if (!patient || !*patient || !e->store || !e->store->ops->kv_scan) return NULL;
+  alike_scan s = {
+      .patient = patient, .folded = vigil__unicode_fold(patient), .skeleton = vigil__unicode_skeleton(patient)};
+  char err[256];
+  if (s.folded || s.skeleton) e->store->ops->kv_scan(e->store, "patients", alike_record, &s, err, sizeof err);
+  free(s.folded);
+  free(s.skeleton);
+  return s.found;
+}
+
+/* A hospital's record is the patient's whatever the case or look-alike
+ * characters a start spells its reference with (the survivor of a merge as
+ * mg-b for MG-B): its merges, its allergies. */
+json_t *vigil__patient_record_spelled(vigil_engine *e, const char *patient) {
+  json_t *j = vigil__patient_record(e, patient);
+  if (j) return j;
+  char *alike = vigil__patient_record_alike(e, patient);
+  j = alike ? vigil__patient_record(e, alike) : NULL;
+  free(alike);
+  return j;
+}
+
+/* Whether hay holds needle, both folded with the marks off their letters
+ * (Kétamine holds ketamine, KETAMIN holds ketamin: N4). */
+static int names_word(const char *hay, const char *needle) {
+  char *h = vigil__unicode_fold_bare(hay), *n = vigil__unicode_fold_bare(needle);
+  int in = h && n && *n && strstr(h, n);
+  free(h);
+  free(n);
+  return in;
+}
+
+static int same_code(const char *a, const char *b) {
+  char *x = vigil__unicode_fold_bare(a), *y = vigil__unicode_fold_bare(b);
+  int same = x && y && !strcmp(x, y);
+  free(x);
+  free(y);
+  return same;
 }
 
 /* The drug name or code of p that allergy names, or NULL. */
@@ -61,9 +118,9 @@ static const char *names_drug(const protocol *p, const json_t *allergy) {
   const char *code = json_string_value(json_object_get(allergy, "code"));
   const char *text = json_string_value(json_object_get(allergy, "text"));
   for (uint32_t i = 0; code && i < p->n_drug_codes; i++)
-    if (equal_nocase(code, p->drug_codes[i])) return p->drug_codes[i];
+    if (same_code(code, p->drug_codes[i])) return p->drug_codes[i];
   for (uint32_t i = 0; i < p->n_drug_names; i++)
-    if ((text && contains_nocase(text, p->drug_names[i])) || (code && contains_nocase(code, p->drug_names[i])))
+    if ((text && names_word(text, p->drug_names[i])) || (code && names_word(code, p->drug_names[i])))
       return p->drug_names[i];
   return NULL;
 }
@@ -78,6 +135,9 @@ static const char *severity_word(const char *s) {
 static int raise_one(vigil_engine *e, visit *v, const char *patient, const json_t *allergy, const char *drug) {
   const char *code = json_string_value(json_object_get(allergy, "code"));
   const char *text = json_string_value(json_object_get(allergy, "text"));
+  const char *sys = json_string_value(json_object_get(allergy, "system"));
+  char coded[300] = ""; /* a code says its system (RxNorm 6130, not 6130 alone: N4) */
+  if (code) snprintf(coded, sizeof coded, "%s%s%s", sys && *sys ? sys : "", sys && *sys ? " " : "", code);
   char key[300];
   snprintf(key, sizeof key, ALLERGY_RULE "/%.250s", code && *code ? code : text ? text : "");
   const char *k = vigil__intern(key), *rule = vigil__intern(ALLERGY_RULE);
@@ -97,7 +157,7 @@ static int raise_one(vigil_engine *e, visit *v, const char *patient, const json_
   snprintf(msg, sizeof msg,
            "Allergy on the hospital record of patient %s: %s%s%s%s%s%s%s%s. %s gives %s: a clinician acknowledges this "
            "alert with a reason before the visit goes on.",
-           patient, text ? text : code, text && code ? " (" : "", text && code ? code : "", text && code ? ")" : "",
+           patient, text ? text : coded, text && code ? " (" : "", text && code ? coded : "", text && code ? ")" : "",
            sev ? ", " : "", sev ? sev : "", *reactions ? ", reaction: " : "", reactions, v->p->id, drug);
   alert_more more = {.carry = 1};
   if (!vigil__raise_alert(e, v, SRC_RULE, rule, k, PRIORITY_HIGH, msg, 1, v->p->escalate, -1, &more))
@@ -121,7 +181,7 @@ static int check_record(vigil_engine *e, visit *v, const json_t *record) {
 
 int vigil__allergy_visit_start(vigil_engine *e, visit *v) {
   if (!v->p->n_drug_names && !v->p->n_drug_codes) return 0;
-  json_t *record = vigil__patient_record(e, v->patient);
+  json_t *record = vigil__patient_record_spelled(e, v->patient);
   int rc = check_record(e, v, record);
   /* The records of the references merged into it (L8): one patient. */
   const json_t *from;
@@ -144,7 +204,8 @@ int vigil__allergy_recorded(vigil_engine *e, const char *fields_json) {
   for (uint64_t i = 0; patient && rc == 0 && i < e->n_visits; i++) {
     visit *v = e->visits[i];
     if (!v || v->status != VISIT_ACTIVE || !v->patient) continue;
-    if (strcmp(v->patient, patient) && !(from && !strcmp(v->patient, from))) continue;
+    /* The visit of a reference spelled like the record's (h-5 for H-5: N3). */
+    if (!spelled_alike(v->patient, patient) && !(from && spelled_alike(v->patient, from))) continue;
     rc = check_record(e, v, record);
   }
   json_decref(record);
@@ -154,7 +215,7 @@ int vigil__allergy_recorded(vigil_engine *e, const char *fields_json) {
 /* ---- L8: merged references ---------------------------------------------- */
 
 int vigil__patient_merged_into(vigil_engine *e, const char *patient) {
-  json_t *record = vigil__patient_record(e, patient);
+  json_t *record = vigil__patient_record_spelled(e, patient);
   const char *into = json_string_value(json_object_get(record, "merged_into"));
   int rc = 0;
   if (into)
@@ -167,7 +228,7 @@ int vigil__patient_merged_into(vigil_engine *e, const char *patient) {
 
 int vigil__patient_merged_check_start(vigil_engine *e, const protocol *p, const char *patient,
                                       const char *override_reason, uint64_t *concurrent) {
-  json_t *record = vigil__patient_record(e, patient);
+  json_t *record = vigil__patient_record_spelled(e, patient);
   const json_t *from;
   size_t i;
   int rc = 0;

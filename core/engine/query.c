@@ -380,6 +380,10 @@ char *vigil_patient_record_json(vigil_engine *e, const char *patient) {
     return NULL;
   }
   int rc = e->store->ops->kv_get(e->store, "patients", patient, &value, &len, err, sizeof err);
+  /* N3: a record spelled like it (mg-b for MG-B) is shown, saying whose. */
+  char *alike = rc == VIGIL_ENOENT ? vigil__patient_record_alike(e, patient) : NULL;
+  if (alike) rc = e->store->ops->kv_get(e->store, "patients", alike, &value, &len, err, sizeof err);
+  free(alike);
   if (rc == VIGIL_ENOENT) {
     vigil__engine_fail(e, VIGIL_ENOENT, "patient", "no record of patient %s", patient);
     return NULL;

@@ -623,6 +623,9 @@ static void get_patient(api *a, http_request *req, const api_call *c) {
   free(record);
   if (json_is_object(r)) {
     json_t *allergies = json_incref(json_object_get(r, "allergies"));
+    /* N3: the record of a reference spelled like this one says whose it is. */
+    const char *of = json_string_value(json_object_get(r, "patient"));
+    if (of && strcmp(of, patient)) json_object_set_new(r, "record_of", json_string(of));
     json_object_del(r, "allergies");
     json_object_del(r, "patient");
     json_object_set_new(j, "demographics", r);

@@ -229,11 +229,106 @@ static void a_merged_reference_is_the_survivor(void **state) {
     fail_msg("the survivor's session does not hold after the merged reference's: %s", text);
 }
 
+/* N4 (docs/safety.md): an allergy to the drug under other names was not
+ * alerted (Ketanest, Kétamine, Spravato for a ketamine infusion; RxNorm 6130
+ * sent as a code without text, shown as a bare "6130"). The protocol's drug
+ * lists the names and codes, compared folded with the marks off; a coded
+ * allergy says its code system. A drug that only begins alike (ketorolac)
+ * alerts nothing. Fails without the control (no alert for Kétamine). */
+static void the_drug_under_other_names_and_codes(void **state) {
+  alarm_serve *a = *state;
+  static const struct {
+    const char *patient, *al1, *says;
+  } cases[] = {
+      {"N4-1", "AL1|1|DA|^K\xc3\xa9tamine|SV|Anaphylaxie\r", "K\xc3\xa9tamine"},
+      {"N4-2", "AL1|1|DA|^KETANEST S|MO|Rash\r", "KETANEST S"},
+      {"N4-3", "AL1|1|DA|^Spravato nasal spray|SV|Angioedema\r", "Spravato"},
+      {"N4-4", "AL1|1|DA|6130^^RXNORM|SV|Anaphylaxis\r", "RXNORM 6130"},
+  };
+  char msg[512];
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    snprintf(msg, sizeof msg, ADT("A01", "N4-%zu", "%s", "%s"), i, cases[i].patient, cases[i].al1);
+    assert_string_equal(send_adt(msg), "AA");
+    uint64_t id = start(a, cases[i].patient);
+    json_t *al = alarm_latest(a, id, "patient.allergy");
+    if (!al) fail_msg("no allergy alert for %s", cases[i].al1);
+    if (!strstr(alarm_str(al, "message"), cases[i].says)) fail_msg("said: %s", alarm_str(al, "message"));
+    json_decref(al);
+  }
+  assert_string_equal(send_adt(ADT("A01", "N4-9", "N4-9", "AL1|1|DA|^Ketorolac|MO|Rash\r")), "AA");
+  assert_int_equal(alarm_count(a, start(a, "N4-9"), NULL), 0);
+}
+
+/* N3 (docs/safety.md): a lower-case spelling of a merge's survivor (mg-b for
+ * MG-B, MG-A merged into it with a visit open) started a visit (201) and its
+ * banner said "no hospital record". The record is the patient's whatever the
+ * case or look-alike characters of its reference: the start is refused as
+ * spelled like the record's patient (409 similar_patient naming it), and with
+ * new_patient: true the merged reference's open visit still holds it (409
+ * naming it); the merged reference spelled otherwise is the survivor; the
+ * record lookup gives the record, saying whose; an allergy on it alerts.
+ * Fails without the control (201 at mg-b, a null record). */
+static void a_survivor_spelled_otherwise_is_the_survivor(void **state) {
+  alarm_serve *a = *state;
+  char text[16384], body[256];
+  assert_string_equal(send_adt(ADT("A01", "N3-1", "MG-A", "")), "AA");
+  uint64_t open = start(a, "MG-A");
+  assert_string_equal(send_adt("MSH|^~\\&|HIS|WARD|VIGIL||20260105140000||ADT^A40^ADT_A39|N3-2|P|2.5.1\r"
+                               "EVN|A40|20260105140000\r"
+                               "PID|1||MG-B^^^HOSP^MR||DOE^JANE||19800214|F\r"
+                               "MRG|MG-A^^^HOSP^MR\r"),
+                      "AA");
+  assert_int_equal(try_start(a, "mg-b", text, sizeof text), 409);
+  if (!strstr(text, "similar_patient") || !strstr(text, "MG-B"))
+    fail_msg("mg-b is not refused as spelled like MG-B: %s", text);
+  /* Said to be a new patient, it is still one patient with MG-A, whose visit is open. */
+  snprintf(
+      body, sizeof body,
+      "{\"protocol\": \"ketamine_iv\", \"patient\": \"mg-b\", \"new_patient\": true, \"params\": {\"weight\": 70}}");
+  json_t *r = NULL;
+  assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "POST", "/api/v1/visits", body, &r), 409);
+  char *all = r ? json_dumps(r, 0) : NULL;
+  char want[64];
+  snprintf(want, sizeof want, "visit %llu open", (unsigned long long)open);
+  if (!all || !strstr(all, want)) fail_msg("mg-b as a new patient does not meet MG-A's open visit: %s", all);
+  free(all);
+  json_decref(r);
+  /* The merged reference, spelled otherwise, is the survivor. */
+  assert_int_equal(try_start(a, "mg-a", text, sizeof text), 409);
+  if (!strstr(text, "merged_patient") || !strstr(text, "MG-B")) fail_msg("mg-a is not merged into MG-B: %s", text);
+  /* The record lookup finds the record, and says whose. */
+  assert_int_equal(alarm_call(a, NULL, "GET", "/api/v1/patients/mg-b", NULL, &r), 200);
+  json_t *d = json_object_get(r, "demographics");
+  if (!json_is_object(d)) fail_msg("no record for mg-b");
+  assert_string_equal(json_string_value(json_object_get(d, "record_of")), "MG-B");
+  json_decref(r);
+
+  /* An allergy on a record spelled otherwise alerts at the start. */
+  assert_string_equal(send_adt(ADT("A01", "N3-3", "AL-N3", "AL1|1|DA|KET^Ketamine^L|SV|Anaphylaxis\r")), "AA");
+  snprintf(
+      body, sizeof body,
+      "{\"protocol\": \"ketamine_iv\", \"patient\": \"al-n3\", \"new_patient\": true, \"params\": {\"weight\": 70}}");
+  assert_int_equal(alarm_call(a, NULL, "POST", "/api/v1/visits", body, &r), 201);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
+  json_decref(r);
+  json_t *al = alarm_latest(a, id, "patient.allergy");
+  if (!al) fail_msg("no allergy alert for al-n3, whose record is AL-N3's");
+  json_decref(al);
+  /* ... and a record arriving during the visit of a reference spelled otherwise (P8). */
+  uint64_t during = start(a, "AO-N3");
+  assert_string_equal(send_adt(ADT("A08", "N3-4", "ao-n3", "AL1|1|DA|KET^Ketamine^L|SV|Anaphylaxis\r")), "AA");
+  al = alarm_latest(a, during, "patient.allergy");
+  if (!al) fail_msg("an A08 for ao-n3 raised nothing on AO-N3's open visit");
+  json_decref(al);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(a_drug_allergy_on_the_record_holds_the_visit, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_record_during_the_visit_raises_it, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_merged_reference_is_the_survivor, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_survivor_spelled_otherwise_is_the_survivor, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(the_drug_under_other_names_and_codes, setup, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

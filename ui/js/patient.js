@@ -236,10 +236,12 @@ function nameOf(n) {
   return [family, given].filter(Boolean).join(", ") || null;
 }
 
+// A code says its system ("RXNORM 6130", not a bare 6130: docs/safety.md N4).
 function allergyItem(a) {
-  const what = a.text || a.code || "allergy";
+  const coded = a.code ? [a.system, a.code].filter(Boolean).join(" ") : null;
+  const what = a.text || coded || "allergy";
   return h("li", { class: `allergy${a.severity === "SV" ? " severe" : ""}` },
-    h("strong", {}, what), a.text && a.code ? ` (${a.code})` : null,
+    h("strong", {}, what), a.text && coded ? ` (${coded})` : null,
     a.severity ? ` \u00b7 ${SEVERITY[a.severity] || a.severity}` : null,
     a.reactions && a.reactions.length ? ` \u00b7 reaction: ${a.reactions.join(", ")}` : null);
 }
@@ -257,6 +259,8 @@ export function patientBanner(p) {
   }
   const facts = [
     nameOf(d.name) ? h("span", { class: "pb-name" }, h("strong", {}, nameOf(d.name))) : null,
+    // N3: the record of a reference spelled otherwise (mg-b for MG-B) says whose it is.
+    d.record_of ? h("span", { class: "pb-record-of" }, `hospital record of ${d.record_of}`) : null,
     d.birth_date ? h("span", { class: "pb-dob" }, `born ${d.birth_date}`) : null,
     d.sex ? h("span", { class: "pb-sex" }, SEX[d.sex] || d.sex) : null,
     d.mrn ? h("span", { class: "pb-mrn" }, `MRN ${d.mrn}`) : null,

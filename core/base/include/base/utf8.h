@@ -56,6 +56,9 @@ int vigil__unicode_letter_or_digit(uint32_t cp);
  * folding, the default ignorables removed, and dashes and spaces lumped
  * (U+2011 is '-'). malloc'd; NULL when s is not UTF-8 or out of memory. */
 char *vigil__unicode_fold(const char *s);
+/* The same with the marks taken off their letters (Kétamine is ketamine):
+ * for names compared as words, not identifiers (docs/safety.md N4). */
+char *vigil__unicode_fold_bare(const char *s);
 /* s's confusable skeleton (Unicode's UTS #39, by Debian's ICU) of its
  * fold in capitals, after its nonspacing and enclosing marks and emoji
  * skin-tone modifiers are dropped and its digits of any script (and a
