@@ -1,5 +1,5 @@
--- expect: 18: rule 'spo2_low': raises an alert without a value
--- expect: 20: rule 'hr_high': gives its alert a value but declares no worse
+-- expect: 18: rule 'spo2_low' raises an alert without a value
+-- expect: 20: rule 'hr_high' gives its alert a value but declares no worse
 -- M4 (docs/safety.md): an alert without a value, or a number value on a rule
 -- with no `worse`, cannot be announced again when the next reading is worse
 -- (H1): lint refuses it. `worse = false` says on purpose that nothing is
