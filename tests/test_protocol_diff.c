@@ -171,7 +171,7 @@ static void alert_declarations(void **state) {
   static const protocol_edit loosened[] = {
       {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.5\""},
       {"lib.lua", "spo2 = { lower = 3 },", "spo2 = { lower = 5 },"},
-      {"infusion.lua", "      priority = \"low\",\n", "      priority = \"medium\",\n"},
+      {"infusion.lua", "      priority = \"low\", worse = false,", "      priority = \"medium\", worse = false,"},
   };
   char dir[64];
   protocol_copy("protocols/ketamine_iv", dir, loosened, sizeof loosened / sizeof *loosened);
@@ -252,7 +252,7 @@ static void weakened_controls(void **state) {
   static const protocol_edit weakened[] = {
       {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
       {"screening.lua", "unit = \"mg\", range = { 5, 250 }, skippable = false,", "unit = \"mg\", range = { 5, 250 },"},
-      {"screening.lua", "      carry = true,\n", ""},
+      {"screening.lua", "      carry = true, worse = \"higher\",", "      worse = \"higher\","},
       {"screening.lua", "          return v.block(\"Suicide-risk assessment: high. Do not dose today.\")\n",
        "          return v.note(\"Suicide-risk assessment: high. Do not dose today.\")\n"},
       {"screening.lua", "      params = { \"weight\", \"dose_mg_per_kg\" },\n", "      params = { \"weight\" },\n"},

@@ -9,7 +9,7 @@ return v.protocol "rule_fails_first_reading" {
     },
     rules = {
       -- rr is optional: on a reading without it this fails.
-      v.rule "drop" { on = "obs", check = function(x)
+      v.rule "drop" { on = "obs", worse = false, check = function(x)
         if x.rr - 2 < 8 then return v.alert.high("RR low") end
       end },
     },
