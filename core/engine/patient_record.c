@@ -136,6 +136,7 @@ static int raise_one(vigil_engine *e, visit *v, const char *patient, const json_
   const char *code = json_string_value(json_object_get(allergy, "code"));
   const char *text = json_string_value(json_object_get(allergy, "text"));
   const char *sys = json_string_value(json_object_get(allergy, "system"));
+  if (sys && (!strcmp(sys, "L") || !strncmp(sys, "99", 2))) sys = NULL; /* a local code: HL7's L, 99zzz */
   char coded[300] = ""; /* a code says its system (RxNorm 6130, not 6130 alone: N4) */
   if (code) snprintf(coded, sizeof coded, "%s%s%s", sys && *sys ? sys : "", sys && *sys ? " " : "", code);
   char key[300];

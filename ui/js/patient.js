@@ -236,9 +236,11 @@ function nameOf(n) {
   return [family, given].filter(Boolean).join(", ") || null;
 }
 
-// A code says its system ("RXNORM 6130", not a bare 6130: docs/safety.md N4).
+// A code says its system ("RXNORM 6130", not a bare 6130: docs/safety.md N4);
+// a local one (HL7's L or 99zzz) says nothing more than its code.
 function allergyItem(a) {
-  const coded = a.code ? [a.system, a.code].filter(Boolean).join(" ") : null;
+  const system = a.system && !/^(L|99.*)$/i.test(a.system) ? a.system : null;
+  const coded = a.code ? [system, a.code].filter(Boolean).join(" ") : null;
   const what = a.text || coded || "allergy";
   return h("li", { class: `allergy${a.severity === "SV" ? " severe" : ""}` },
     h("strong", {}, what), a.text && coded ? ` (${coded})` : null,
