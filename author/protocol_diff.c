@@ -822,8 +822,7 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
       /* H1: a worse reading after an acknowledgement is announced again only by
        * the rule's `worse` margin; without it, or with a wider one, it is silent. */
       if (!rx->worse_off && ry->worse_off)
-        weak_say(w,
-                 "rule %s.%s: a worse reading after an acknowledgement no longer raises a new alert (worse = false)",
+        weak_say(w, "rule %s.%s: a worse reading after an acknowledgement no longer raises a new alert (worse = false)",
                  x->id, rx->id);
       else if (rx->worse && !ry->worse)
         weak_say(w, "rule %s.%s: a worse reading after an acknowledgement no longer raises a new alert (worse removed)",

@@ -332,7 +332,8 @@ static void weakened_controls(void **state) {
   /* M4: worse = false (nothing can be worse) in its place is said on purpose, and named. */
   static const protocol_edit worse_off[] = {
       {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
-      {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,", "      priority = \"high\", worse = false,"},
+      {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,",
+       "      priority = \"high\", worse = false,"},
   };
   protocol_copy("protocols/ketamine_iv", dir, worse_off, sizeof worse_off / sizeof *worse_off);
   b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
