@@ -244,6 +244,7 @@ static void the_drug_under_other_names_and_codes(void **state) {
       {"N4-2", "AL1|1|DA|^KETANEST S|MO|Rash\r", "KETANEST S"},
       {"N4-3", "AL1|1|DA|^Spravato nasal spray|SV|Angioedema\r", "Spravato"},
       {"N4-4", "AL1|1|DA|6130^^RXNORM|SV|Anaphylaxis\r", "RXNORM 6130"},
+      {"N4-5", "AL1|1|DA|^KETAM\xc3\x8dNA|SV|Anafilaxia\r", "KETAM\xc3\x8dNA"}, /* no name listed with the mark */
   };
   char msg[512];
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
