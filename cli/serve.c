@@ -1057,8 +1057,12 @@ static int serve(settings *st) {
     exit_code = 1;
     goto out;
   }
-  plugin_host_options po = {
-      .engine = s.e, .loop = &s.loop, .dir = st->plugin_dir, .plugins_json = st->plugins_json, .log = plugin_log};
+  plugin_host_options po = {.engine = s.e,
+                            .loop = &s.loop,
+                            .dir = st->plugin_dir,
+                            .plugins_json = st->plugins_json,
+                            .log = plugin_log,
+                            .site = st->node ? site : NULL};
   char perr[512];
   if (vigil__plugin_host_new(&po, &s.plugins, perr, sizeof perr) < 0) {
     fprintf(stderr, "vigil serve: %s\n", perr);

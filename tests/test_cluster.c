@@ -16,11 +16,20 @@
  * down for longer than the lease: each node stops on its own (status 3)
  * before its lease can end. An entry sent to n1 with an Idempotency-Key
  * and retried on n3 after the takeover gets n1's answer and is recorded
- * once; the key with another entry is 422. */
+ * once; the key with another entry is 422. The webhook (a receiver in this
+ * test) goes on after the takeover from site a's cursor, which n1 kept in
+ * the shared store, not from the beginning nor from site b's. A client of
+ * site a's event stream (ids SITE:SEQ) that resumes with Last-Event-ID at
+ * a node that does not own the site is sent (307) to n3, which gives it
+ * every event after its last one, without a gap. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +65,100 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
 static pg_cluster pgc;
 static char uri[256];
 
+/* The webhook's receiver: each node posts to /NODE; it answers 200, or 503
+ * to /n1 while refuse_n1 is set, and keeps the webhook-id (the event's seq
+ * in its site) of each post it took, by node. */
+#define HOOK_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+static struct {
+  pthread_t thread;
+  pthread_mutex_t lock;
+  int fd, port, running, refuse_n1;
+  char taken[4][32768]; /* n1, n2, n3: " 1 2 3 ..." */
+} hook = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void hook_take(int c) {
+  char req[16384] = "";
+  size_t got = 0;
+  long want = -1;
+  struct pollfd pf = {c, POLLIN, 0};
+  while (got < sizeof req - 1 && poll(&pf, 1, 2000) > 0) {
+    ssize_t k = recv(c, req + got, sizeof req - 1 - got, 0);
+    if (k <= 0) break;
+    got += (size_t)k;
+    req[got] = '\0';
+    char *end = strstr(req, "\r\n\r\n"), *cl = strcasestr(req, "\ncontent-length:");
+    if (end && want < 0) want = (long)(end + 4 - req) + (cl ? atol(cl + 16) : 0);
+    if (want >= 0 && (long)got >= want) break;
+  }
+  int node = 0;
+  char *id = strcasestr(req, "\nwebhook-id:");
+  if (got > 8 && !strncmp(req, "POST /n", 7)) node = req[7] - '0';
+  pthread_mutex_lock(&hook.lock);
+  int refuse = node == 1 && hook.refuse_n1;
+  if (node >= 1 && node <= 3 && id && !refuse) {
+    size_t used = strlen(hook.taken[node]);
+    snprintf(hook.taken[node] + used, sizeof hook.taken[node] - used, " %ld", atol(id + 12));
+  }
+  pthread_mutex_unlock(&hook.lock);
+  const char *answer = refuse ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                              : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  send(c, answer, strlen(answer), MSG_NOSIGNAL);
+}
+
+static void *hook_main(void *ud) {
+  (void)ud;
+  while (__atomic_load_n(&hook.running, __ATOMIC_SEQ_CST)) {
+    struct pollfd pf = {hook.fd, POLLIN, 0};
+    if (poll(&pf, 1, 50) <= 0) continue;
+    int c = accept(hook.fd, NULL, NULL);
+    if (c < 0) continue;
+    hook_take(c);
+    close(c);
+  }
+  return NULL;
+}
+
+static void hook_up(void) {
+  hook.fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  assert_int_equal(bind(hook.fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(hook.fd, 64), 0);
+  getsockname(hook.fd, (struct sockaddr *)&a, &len);
+  hook.port = ntohs(a.sin_port);
+  hook.running = 1;
+  assert_int_equal(pthread_create(&hook.thread, NULL, hook_main, NULL), 0);
+}
+
+static void hook_down(void) {
+  __atomic_store_n(&hook.running, 0, __ATOMIC_SEQ_CST);
+  pthread_join(hook.thread, NULL);
+  close(hook.fd);
+}
+
+/* Whether node took the webhook-id seq (" 5" in " 1 5 9"). */
+static int hook_took(int node, long long seq) {
+  char want[32];
+  snprintf(want, sizeof want, " %lld ", seq);
+  static char all[sizeof hook.taken[0] + 2];
+  pthread_mutex_lock(&hook.lock);
+  snprintf(all, sizeof all, "%s ", hook.taken[node]);
+  pthread_mutex_unlock(&hook.lock);
+  return strstr(all, want) != NULL;
+}
+
+/* The smallest webhook-id node took, or 0. */
+static long long hook_first(int node) {
+  pthread_mutex_lock(&hook.lock);
+  long long first = 0;
+  for (const char *p = hook.taken[node]; *p;) {
+    long long x = strtoll(p, (char **)&p, 10);
+    if (x && (!first || x < first)) first = x;
+  }
+  pthread_mutex_unlock(&hook.lock);
+  return first;
+}
+
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -67,8 +171,10 @@ static void node_setup(serve_process *s, const char *name) {
   assert_non_null(f);
   fprintf(f,
           "listen = \"127.0.0.1:0\"\ndatabase = \"%s\"\nprotocols = \"%s\"\nnode = \"%s\"\n"
-          "advertise = \"http://127.0.0.1:1/%s\"\nsites = \"a,b\"\nlease_time = %d\n",
-          uri, s->protocol, name, name, LEASE_S);
+          "advertise = \"http://127.0.0.1:1/%s\"\nsites = \"a,b\"\nlease_time = %d\nplugin_dir = \"%s\"\n"
+          "plugins = { webhook = { start = 'beginning', retry_min = 0.05, retry_max = 0.2, retry_for = 600,\n"
+          "  endpoints = { { name = 'hook', url = 'http://127.0.0.1:%d/%s', secret = '" HOOK_SECRET "' } } } }\n",
+          uri, s->protocol, name, name, LEASE_S, s->plugins, hook.port, name);
   fclose(f);
 }
 
@@ -118,6 +224,38 @@ static char claimed_site(serve_process *s) {
   char site = c ? c[strlen("\"msg\":\"claimed the site\",\"site\":\"")] : '?';
   free(text);
   return site;
+}
+
+/* The head of the last stream_open's answer (its Location on a 307). */
+static hc_response stream_head;
+
+/* GET /api/v1/events/stream (query: "" or "?..."), Last-Event-ID when not
+ * NULL: the status; a 200's head is read and freed, another's kept in
+ * stream_head. */
+static int stream_open(hc_conn *c, int port, const char *token, const char *query, const char *last_id) {
+  char req[512];
+  assert_int_equal(hc_connect(c, port), 0);
+  snprintf(req, sizeof req,
+           "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+           "Authorization: Bearer %s\r\n%s%s%s\r\n",
+           query, token, last_id ? "Last-Event-ID: " : "", last_id ? last_id : "", last_id ? "\r\n" : "");
+  assert_int_equal(hc_send_str(c, req), 0);
+  assert_int_equal(hc_read(c, &stream_head, 10000), 0);
+  int status = stream_head.status;
+  if (status == 200) hc_response_free(&stream_head);
+  return status;
+}
+
+/* The next event's frame id (heartbeats skipped): 0, or -1. */
+static int stream_next(hc_conn *c, char *id, size_t len) {
+  for (;;) {
+    hc_sse ev;
+    if (hc_sse_read(c, &ev, 10000) < 0) return -1;
+    int data = ev.data != NULL;
+    snprintf(id, len, "%s", ev.id);
+    hc_sse_free(&ev);
+    if (data) return 0;
+  }
 }
 
 static PGresult *query(const char *sql) {
@@ -175,11 +313,43 @@ static void takeover_and_fencing(void **state) {
   assert_int_equal(claimed_site(&n2), 'b');
 
   /* A nurse on n1 (site a): a visit, readings, then n1 dies mid-load. */
+  /* The webhook (on each site's owner) has delivered site a's events so
+   * far; from now on the receiver refuses n1's posts, so n1's cursor for
+   * site a stays here. Site b's owner delivers on, its cursor further on. */
+  assert_int_equal(serve_start_visit(&n2, "takeover", "chair-2"), 1);
+  for (int k = 0; k < 10; k++)
+    assert_int_equal(serve_request(&n2, "POST", "/api/v1/visits/1/entries", "{\"load\": {\"sbp\": 110}}", NULL), 200);
+  long long b_head = count("SELECT max(seq) FROM vigil_events WHERE site = 'b'");
+  assert_int_equal(serve_request(&n1, "GET", "/api/v1/visits", NULL, NULL), 200); /* signs in: site a's log */
+  long long a_delivered = count("SELECT COALESCE(max(seq), 0) FROM vigil_events WHERE site = 'a'");
+  assert_true(a_delivered > 0);
+  double wait_until = now_ms() + 10000;
+  while (!(hook_took(1, a_delivered) && hook_took(2, b_head)) && now_ms() < wait_until)
+    usleep(20000);
+  assert_true(hook_took(1, a_delivered));
+  assert_true(hook_took(2, b_head));
+  usleep(300000); /* n1 keeps its cursor once the receiver answered */
+  pthread_mutex_lock(&hook.lock);
+  hook.refuse_n1 = 1;
+  pthread_mutex_unlock(&hook.lock);
   uint64_t v = serve_start_visit(&n1, "takeover", "chair-1");
   assert_int_equal(v, 1);
+  /* A client follows site a's event stream on n1 up to here; its ids are
+   * SITE:SEQ. It resumes after the takeover (below). */
+  long long streamed = count("SELECT max(seq) FROM vigil_events WHERE site = 'a'");
+  char last_id[64];
+  hc_conn sc;
+  assert_int_equal(stream_open(&sc, n1.port, n1.token, "?after=0", NULL), 200);
+  for (long long q = 1; q <= streamed; q++) {
+    char want[64];
+    assert_int_equal(stream_next(&sc, last_id, sizeof last_id), 0);
+    snprintf(want, sizeof want, "a:%lld", q);
+    assert_string_equal(last_id, want);
+  }
+  hc_close(&sc);
   double started = now_ms();
   int acked = 0;
-  while (now_ms() < started + 400)
+  while (now_ms() < started + 400 || acked < 20)
     if (serve_request(&n1, "POST", "/api/v1/visits/1/entries", "{\"load\": {\"sbp\": 120}}", NULL) == 200) acked++;
   assert_true(acked > 0);
   /* One more with an Idempotency-Key: its retry after the takeover, on n3,
@@ -282,9 +452,42 @@ static void takeover_and_fencing(void **state) {
                          "AND body LIKE '%\"unclean\":true%'"),
                    1);
 
+  /* The webhook went on from site a's cursor on n3: every event of site a
+   * n1 could not deliver reached the receiver from n3 (at least once), and
+   * n3 began where n1 stopped, not at the beginning nor at site b's cursor. */
+  long long a_head = count("SELECT max(seq) FROM vigil_events WHERE site = 'a'");
+  wait_until = now_ms() + 15000;
+  while (!hook_took(3, a_head) && now_ms() < wait_until)
+    usleep(50000);
+  for (long long q = a_delivered + 1; q <= a_head; q++)
+    if (!hook_took(3, q))
+      fail_msg("site a's event %lld never delivered after the takeover (n1 stopped after %lld)", q, a_delivered);
+  fprintf(stderr, "# the webhook: n1 delivered site a up to %lld, n3 went on from %lld to %lld\n", a_delivered,
+          hook_first(3), a_head);
+  assert_true(hook_first(3) > a_delivered - 1 && hook_first(3) <= a_delivered + 1);
+
+  /* The stream's client resumes with Last-Event-ID: sent to n2 (site b's
+   * owner) it is sent on to site a's new owner, n3, where it gets every
+   * event after the one it saw (n1's last ones, then n3's), without a gap. */
+  char location2[256];
+  assert_int_equal(stream_open(&sc, n2.port, n2.token, "", last_id), 307);
+  assert_non_null(hc_header(&stream_head, "Location", location2, sizeof location2));
+  hc_response_free(&stream_head);
+  hc_close(&sc);
+  assert_string_equal(location2, "http://127.0.0.1:1/n3/api/v1/events/stream?");
+  assert_int_equal(stream_open(&sc, n3.port, n3.token, "", last_id), 200);
+  a_head = count("SELECT max(seq) FROM vigil_events WHERE site = 'a'");
+  for (long long q = streamed + 1; q <= a_head; q++) {
+    char want[64];
+    assert_int_equal(stream_next(&sc, last_id, sizeof last_id), 0);
+    snprintf(want, sizeof want, "a:%lld", q);
+    assert_string_equal(last_id, want);
+  }
+  hc_close(&sc);
+  fprintf(stderr, "# the stream resumed on n3 after a:%lld, gapless to a:%lld\n", streamed, a_head);
+
   /* n2 (site b) is stopped until n1, back as a standby, takes site b. */
-  uint64_t w = serve_start_visit(&n2, "takeover", "chair-2");
-  assert_int_equal(w, 1);
+  /* (visit 1 of site b was started on n2 above) */
   node_spawn(&n1);
   assert_true(node_says(&n1, "standby", 30000));
   kill(n2.pid, SIGSTOP);
@@ -355,12 +558,14 @@ static void takeover_and_fencing(void **state) {
 
 static int group_setup(void **state) {
   (void)state;
+  hook_up();
   if (pg_cluster_start(&pgc) < 0) return -1;
   return pg_cluster_createdb(&pgc, "cluster", uri, sizeof uri);
 }
 
 static int group_teardown(void **state) {
   (void)state;
+  hook_down();
   pg_cluster_cleanup(&pgc);
   return 0;
 }

@@ -776,8 +776,12 @@ int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char
     json_t *s = json_object_get(cfg, names[i]);
     p->name = strdup(names[i]);
     p->settings = json_is_object(s) ? json_dumps(s, JSON_COMPACT) : strdup("{}");
-    size_t nslen = strlen(names[i]) + sizeof "plugin.";
-    if ((p->ns = malloc(nslen))) snprintf(p->ns, nslen, "plugin.%s", names[i]);
+    /* A cluster node's plugin keeps its rows (cursors, dead letters) per
+     * site, in the store every node shares: the node that takes the site
+     * over goes on from where the site's last owner stopped. */
+    size_t nslen = strlen(names[i]) + sizeof "plugin.@" + (o->site ? strlen(o->site) : 0);
+    if ((p->ns = malloc(nslen)))
+      snprintf(p->ns, nslen, "plugin.%s%s%s", names[i], o->site ? "@" : "", o->site ? o->site : "");
     if (!p->name || !p->settings || !p->ns) {
       if (!p->name) p->name = strdup("?");
       refuse(p, "out of memory");

@@ -1373,6 +1373,16 @@ static void write_command(api *a, http_request *req, const api_call *c) {
 
 static void open_stream(api *a, http_request *req, const api_call *c) {
   (void)c;
+  /* A resume point of another site (a client that was following a site
+   * whose owner died, sent to this node): to the site's owner. */
+  const char *last_id = vigil__http_request_header(req, "Last-Event-ID");
+  const char *colon = last_id ? strrchr(last_id, ':') : NULL;
+  if (colon && a->site && colon - last_id < 80 &&
+      (strlen(a->site) != (size_t)(colon - last_id) || memcmp(last_id, a->site, strlen(a->site)))) {
+    char site[80];
+    snprintf(site, sizeof site, "%.*s", (int)(colon - last_id), last_id);
+    if (vigil__api_cluster_redirect_site(a, req, site)) return;
+  }
   char token[128], address[64];
   vigil__api_client_address(a, req, address, sizeof address);
   vigil__streams_open(a->streams, req, vigil__api_token(req, token, sizeof token), address);
@@ -1712,7 +1722,8 @@ int vigil__api_new(const api_options *o, api **out) {
   streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms,
                         .max_queued = o->stream_max_queued,
                         .per_session = o->streams_per_session,
-                        .per_address = o->streams_per_address};
+                        .per_address = o->streams_per_address,
+                        .site = o->node ? o->site : NULL};
   if (!ok || vigil__streams_new(a->e, a->loop, &so, &a->streams) < 0) {
     api_free_parts(a);
     return VIGIL_ENOMEM;

@@ -40,16 +40,9 @@ void vigil__api_get_cluster(api *a, http_request *req, const api_call *c) {
   free(text);
 }
 
-/* A request about another node's site: 307 to its owner. 1 if answered. */
-static int redirect(api *a, http_request *req) {
+int vigil__api_cluster_redirect_site(api *a, http_request *req, const char *site) {
+  if (!a->site || !strcmp(site, a->site)) return 0;
   const char *query = vigil__http_request_query(req);
-  char site[80];
-  int n = vigil__http_query_param(query, "site", site, sizeof site);
-  if (n == -2) {
-    vigil__http_respond_error(req, 400, "bad_site", "site is a site's name", "site");
-    return 1;
-  }
-  if (n < 0 || !strcmp(site, a->site)) return 0;
   char *owner = vigil__store_site_owner(a->store, site);
   if (!owner) {
     char msg[200];
@@ -72,6 +65,17 @@ static int redirect(api *a, http_request *req) {
   free(location);
   free(owner);
   return 1;
+}
+
+/* A request about another node's site: 307 to its owner. 1 if answered. */
+static int redirect(api *a, http_request *req) {
+  char site[80];
+  int n = vigil__http_query_param(vigil__http_request_query(req), "site", site, sizeof site);
+  if (n == -2) {
+    vigil__http_respond_error(req, 400, "bad_site", "site is a site's name", "site");
+    return 1;
+  }
+  return n < 0 ? 0 : vigil__api_cluster_redirect_site(a, req, site);
 }
 
 int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len) {

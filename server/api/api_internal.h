@@ -202,6 +202,10 @@ void vigil__api_get_cluster(api *a, http_request *req, const api_call *c);
  * first segment after /api/v1/) with ?site= naming another node's site:
  * 307 to its owner. 1 if it answered. */
 int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len);
+/* A request about site, when this node does not own it: 307 to its owner
+ * (same path and query), or 503 while no live node owns it. 1 if it
+ * answered; 0 for this node's site or on a single server. */
+int vigil__api_cluster_redirect_site(api *a, http_request *req, const char *site);
 
 /* Checks password against who's hash off the loop (argon2id is slow on
  * purpose), then calls done on the loop: ok is 1 when it matches. Every

@@ -72,9 +72,10 @@ static void sbuf_put(sbuf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-static void sbuf_frame(sbuf *b, uint64_t seq, const char *json) {
-  char id[40];
-  int n = snprintf(id, sizeof id, "id: %llu\ndata: ", (unsigned long long)seq);
+/* id: SEQ, or SITE:SEQ on a node of a cluster (seq counts per site). */
+static void sbuf_frame(sbuf *b, const char *site, uint64_t seq, const char *json) {
+  char id[120];
+  int n = snprintf(id, sizeof id, "id: %s%s%llu\ndata: ", site ? site : "", site ? ":" : "", (unsigned long long)seq);
   sbuf_put(b, id, (size_t)n);
   sbuf_put(b, json, strlen(json));
   sbuf_put(b, "\n\n", 2);
@@ -191,7 +192,7 @@ static int collect(void *ud, const vigil_event *ev) {
     c->b.oom = 1;
     return 1;
   }
-  sbuf_frame(&c->b, vigil_event_seq(ev), json);
+  sbuf_frame(&c->b, c->st->owner->o.site, vigil_event_seq(ev), json);
   return 0;
 }
 
@@ -245,7 +246,7 @@ static int on_event(void *ud, const vigil_event *ev) {
       continue;
     }
     sbuf b = {0};
-    sbuf_frame(&b, seq, json);
+    sbuf_frame(&b, s->o.site, seq, json);
     if (b.oom)
       drop(st, "out of memory");
     else
@@ -316,8 +317,15 @@ void vigil__streams_open(streams *s, http_request *req, const char *session, con
   const char *last_id = vigil__http_request_header(req, "Last-Event-ID");
   int n;
   if (last_id && *last_id) {
-    if (parse_u64(last_id, &after) < 0) {
-      vigil__http_respond_error(req, 400, "invalid_header", "Last-Event-ID must be an event's sequence number",
+    /* A node's ids name their site (SITE:SEQ): another site's id was sent
+     * to its owner before this (vigil__api_cluster_redirect_site). */
+    const char *colon = strrchr(last_id, ':');
+    size_t site_len = colon ? (size_t)(colon - last_id) : 0;
+    int same_site = !colon || (s->o.site && strlen(s->o.site) == site_len && !memcmp(last_id, s->o.site, site_len));
+    if (!same_site || parse_u64(colon ? colon + 1 : last_id, &after) < 0) {
+      vigil__http_respond_error(req, 400, "invalid_header",
+                                "Last-Event-ID must be an event's id as the stream gave it (SEQ, or SITE:SEQ on a "
+                                "node of a cluster)",
                                 "Last-Event-ID");
       return;
     }

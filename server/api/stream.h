@@ -1,7 +1,8 @@
 /* stream.h: the live event stream, GET /api/v1/events/stream, as
  * Server-Sent Events.
  *
- * Each event goes out as `id: SEQ` and `data: {the event's JSON}`. A
+ * Each event goes out as `id: SEQ` (on a node of a cluster `id: SITE:SEQ`,
+ * docs/http.md) and `data: {the event's JSON}`. A
  * subscriber starts after a sequence number (Last-Event-ID, or ?after=; by
  * default: from now on) and first gets what the durable log holds after it,
  * a chunk at a time as it reads, then live events as they become durable: it
@@ -27,6 +28,9 @@ typedef struct streams_options {
   size_t max_queued;     /* bytes a subscriber may be behind before it is dropped; 0: 1 MiB */
   unsigned per_session;  /* streams open at once with one session or token (429 past it); 0: 4 */
   unsigned per_address;  /* streams open at once from one client address, behind a trusted proxy too; 0: 64 */
+  /* The site of a cluster node (borrowed): frames' ids are SITE:SEQ, as the
+   * log's seq counts per site. NULL: one server, ids are SEQ. */
+  const char *site;
 } streams_options;
 
 int vigil__streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out);

@@ -28,6 +28,10 @@ typedef struct plugin_host_options {
   uint64_t slow_ms;         /* a callback taking longer is reported; 0: 100 ms */
   plugin_log_fn log;        /* NULL: stderr */
   void *log_ud;
+  /* The site of a cluster node (docs/deploy.md): each plugin's rows in the
+   * store are that site's (namespace plugin.NAME@SITE, shared by the nodes
+   * that may own the site). NULL: one server (plugin.NAME). */
+  const char *site;
 } plugin_host_options;
 
 /* Loads and initialises every configured plugin, in name order. Fails (with
