@@ -146,14 +146,17 @@ format-check:
 # header) call each other through their headers (scripts/include-circles,
 # then with --units), and no include may go round the walls: a name with ..
 # or an absolute one, a plugin including more than plugin.h and plugins/common
-# (scripts/include-walls).
+# (scripts/include-walls). Last, every global symbol the build's libraries
+# define is vigil_ (declared in include/vigil/) or vigil__ (scripts/symbol-names,
+# on $(BUILD): lint builds first).
 ROOM_INCLUDES = $(addprefix -I,$(shell find core author server export -type d -name include))
-lint:
+lint: build
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance --std=c11 --inline-suppr \
 	  -Iinclude $(ROOM_INCLUDES) core author cli export server plugins && echo "lint: cppcheck found nothing"
 	@scripts/include-circles
 	@scripts/include-circles --units
 	@scripts/include-walls
+	@scripts/symbol-names $$(find $(BUILD) -name 'libvigil_*.a' | sort)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -3,6 +3,19 @@
 # headers sit in the folder; the headers it offers the rooms above sit in its
 # include/NAME/; it sees only the include/ of the rooms it names in USES (and
 # the public include/vigil/), so a layer break is a compile error.
+#
+# Names (docs/architecture.md): a room's global function without a
+# declaration before it is an error (-Wmissing-prototypes), as is a global
+# variable without one where the compiler can tell (clang's
+# -Wmissing-variable-declarations; gcc has it from 14): what is not static is
+# declared in a header, so `make lint`'s check of the libraries' symbols
+# (scripts/symbol-names) sees every name the build exports.
+include(CheckCCompilerFlag)
+check_c_compiler_flag(-Wmissing-variable-declarations VIGIL_HAVE_WMISSING_VARIABLE_DECLARATIONS)
+set(VIGIL_ROOM_NAME_FLAGS -Wmissing-prototypes -Werror=missing-prototypes)
+if(VIGIL_HAVE_WMISSING_VARIABLE_DECLARATIONS)
+  list(APPEND VIGIL_ROOM_NAME_FLAGS -Wmissing-variable-declarations -Werror=missing-variable-declarations)
+endif()
 function(vigil_room name)
   cmake_parse_arguments(R "" "" "SOURCES;USES;LIBS" ${ARGN})
   add_library(vigil_${name} STATIC ${R_SOURCES})
@@ -10,6 +23,7 @@ function(vigil_room name)
     target_include_directories(vigil_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
   endif()
   target_include_directories(vigil_${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_compile_options(vigil_${name} PRIVATE ${VIGIL_ROOM_NAME_FLAGS})
   list(TRANSFORM R_USES PREPEND vigil_)
   target_link_libraries(vigil_${name} PUBLIC vigil_public ${R_USES} ${R_LIBS})
 endfunction()

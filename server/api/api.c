@@ -515,7 +515,7 @@ static void get_plugins(api *a, http_request *req, const api_call *c) {
 static void get_openapi(api *a, http_request *req, const api_call *c) {
   (void)a;
   (void)c;
-  vigil__http_respond(req, 200, "application/json", vigil_openapi_json, vigil_openapi_json_len, NULL);
+  vigil__http_respond(req, 200, "application/json", vigil__openapi_json, vigil__openapi_json_len, NULL);
 }
 
 static int64_t local_midnight_ms(int64_t now_ms) {

@@ -46,8 +46,8 @@ static const char *content_type(const char *path) {
 
 static const ui_asset *find(const char *path) {
   if (!strcmp(path, "/")) path = "/index.html";
-  for (size_t i = 0; i < vigil_ui_n_assets; i++)
-    if (!strcmp(vigil_ui_assets[i].path, path)) return &vigil_ui_assets[i];
+  for (size_t i = 0; i < vigil__ui_n_assets; i++)
+    if (!strcmp(vigil__ui_assets[i].path, path)) return &vigil__ui_assets[i];
   return NULL;
 }
 
