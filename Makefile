@@ -148,7 +148,8 @@ format-check:
 # or an absolute one, a plugin including more than plugin.h and plugins/common
 # (scripts/include-walls). Last, every global symbol the build's libraries
 # define is vigil_ (declared in include/vigil/) or vigil__ (scripts/symbol-names,
-# on $(BUILD): lint builds first).
+# on $(BUILD): lint builds first), and no two objects of the engine call each
+# other but the pairs docs/architecture.md lists (scripts/symbol-circles).
 ROOM_INCLUDES = $(addprefix -I,$(shell find core author server export -type d -name include))
 lint: build
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance --std=c11 --inline-suppr \
@@ -157,6 +158,7 @@ lint: build
 	@scripts/include-circles --units
 	@scripts/include-walls
 	@scripts/symbol-names $$(find $(BUILD) -name 'libvigil_*.a' | sort)
+	@scripts/symbol-circles $(BUILD)/core/engine/libvigil_engine.a
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "engine.h" /* white box: the engine's private model (tests/CMakeLists.txt) */
+#include "model.h" /* white box: the engine's private model (tests/CMakeLists.txt) */
 #include "vigil/vigil.h"
 
 #define T0 1700000000000LL

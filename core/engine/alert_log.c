@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "model.h"
+#include "fail.h"
 #include "store/event.h"
 #include "base/intern.h"
 

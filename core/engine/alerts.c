@@ -11,7 +11,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts.h"
+#include "model.h"
+#include "clock.h"
 #include "engine.h"
+#include "outcome.h"
+#include "signature.h"
 #include "base/intern.h"
 
 const char *vigil__priority_atom(priority p) {

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "bus.h"
+#include "model.h"
+#include "fail.h"
 
 static int pattern_types(const char *pattern, uint64_t *types) {
   *types = 0;

@@ -9,7 +9,12 @@
  * command that fails for another reason keeps what it chose to record (a
  * refused gate records gate.blocked). These are the commands' public faces;
  * a command calling another counts once. */
-#include "engine.h"
+#include "command.h"
+#include "model.h"
+#include "commands.h"
+#include "course.h"
+#include "fail.h"
+#include "recover.h"
 #include "engine/json_input.h"
 
 static void command_begin(vigil_engine *e, engine_mark *m) {

@@ -15,7 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "course.h"
+#include "model.h"
+#include "alerts.h"
+#include "clock.h"
 #include "engine.h"
+#include "fail.h"
+#include "patient_index.h"
+#include "reason.h"
+#include "recover.h"
+#include "tables.h"
+#include "visit.h"
 #include "base/intern.h"
 #include "base/utf8.h"
 

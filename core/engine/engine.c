@@ -8,39 +8,26 @@
 #include <sys/time.h>
 
 #include "engine.h"
+#include "model.h"
+#include "bus.h"
+#include "clock.h"
+#include "course.h"
+#include "evaluate.h"
+#include "fail.h"
+#include "patient_index.h"
+#include "recover.h"
+#include "schedule.h"
+#include "view.h"
+#include "visit.h"
 #include "base/intern.h"
 
-/* ---- errors and logging -------------------------------------------------- */
-
-int vigil__engine_fail(vigil_engine *e, int code, const char *about, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
-  va_end(ap);
-  /* Copied, not interned: the field may come from a caller's bad input. */
-  snprintf(e->errfield, sizeof e->errfield, "%s", about ? about : "");
-  return code;
-}
+/* ---- errors (fail.c sets them and logs) ---------------------------------- */
 
 /* Why the last vigil_engine_new of this thread failed (it returns no engine). */
 static _Thread_local char start_error[1024];
 
 const char *vigil_engine_errmsg(const vigil_engine *e) { return e ? e->errmsg : start_error; }
 const char *vigil_engine_errfield(const vigil_engine *e) { return e && e->errfield[0] ? e->errfield : NULL; }
-
-void vigil__engine_log(vigil_engine *e, vigil_log_level level, const char *fmt, ...) {
-  char msg[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (e->opts.log) {
-    e->opts.log(e->opts.log_ud, level, msg);
-    return;
-  }
-  static const char *names[] = {"error", "warn", "info"};
-  fprintf(stderr, "vigil: %s: %s\n", names[level], msg);
-}
 
 void vigil_free(void *p) { free(p); }
 
@@ -159,32 +146,6 @@ void vigil__engine_drop_visit(vigil_engine *e, visit *v) {
   vigil__heap_remove(&e->deadlines, &v->timer);
   if (e->visits[v->id - 1] == v) e->visits[v->id - 1] = NULL;
   vigil__visit_free(e, v);
-}
-
-int vigil__engine_grow_visits(vigil_engine *e, uint64_t n) {
-  if (n <= e->cap_visits) return 0;
-  uint64_t cap = e->cap_visits ? e->cap_visits : 256;
-  while (cap < n)
-    cap *= 2;
-  visit **vs = realloc(e->visits, cap * sizeof *vs);
-  if (!vs) return VIGIL_ENOMEM;
-  memset(vs + e->cap_visits, 0, (cap - e->cap_visits) * sizeof *vs);
-  e->visits = vs;
-  e->cap_visits = cap;
-  return 0;
-}
-
-int vigil__engine_grow_alerts(vigil_engine *e, uint64_t n) {
-  if (n <= e->cap_alerts) return 0;
-  uint64_t cap = e->cap_alerts ? e->cap_alerts : 256;
-  while (cap < n)
-    cap *= 2;
-  alert **x = realloc(e->alerts, cap * sizeof *x);
-  if (!x) return VIGIL_ENOMEM;
-  memset(x + e->cap_alerts, 0, (cap - e->cap_alerts) * sizeof *x);
-  e->alerts = x;
-  e->cap_alerts = cap;
-  return 0;
 }
 
 /* ---- events: emit, store, publish ---------------------------------------- */

@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "entry.h"
+#include "model.h"
+#include "evaluate.h"
+#include "fail.h"
+#include "signature.h"
+#include "visit.h"
 #include "base/intern.h"
 
 static int is_point(const field_spec *f, double x) {

@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evaluate.h"
+#include "model.h"
+#include "alerts.h"
 #include "engine.h"
+#include "fail.h"
+#include "outcome.h"
+#include "visit.h"
 #include "base/intern.h"
 #include "lang/value_convert.h"
 

@@ -6,7 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "gate.h"
+#include "model.h"
+#include "clock.h"
+#include "course.h"
+#include "evaluate.h"
+#include "patient_record.h"
+#include "prescription.h"
+#include "schedule.h"
+#include "signature.h"
+#include "visit.h"
 
 #define MAX_REASONS 64
 

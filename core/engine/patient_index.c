@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "patient_index.h"
+#include "model.h"
 #include "base/intern.h"
 #include "base/utf8.h"
 

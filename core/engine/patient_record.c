@@ -16,7 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "patient_record.h"
+#include "model.h"
+#include "alerts.h"
+#include "clock.h"
+#include "course.h"
+#include "fail.h"
 #include "base/intern.h"
 #include "base/utf8.h"
 

@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "prescription.h"
+#include "model.h"
+#include "fail.h"
+#include "visit.h"
 #include "engine/json_input.h"
 
 int vigil__val_same(val a, val b) {

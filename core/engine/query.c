@@ -6,7 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
+#include "alerts.h"
 #include "engine.h"
+#include "fail.h"
+#include "patient_record.h"
+#include "prescription.h"
+#include "visit.h"
+#include "visit_json.h"
 
 #define QUERY_DEFAULT_LIMIT 100
 #define QUERY_MAX_LIMIT 1000

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "reason.h"
+#include "model.h"
+#include "fail.h"
 #include "base/utf8.h"
 
 /* vigil.conf's reason_placeholders when the site gives none (docs/config.md):

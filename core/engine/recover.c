@@ -9,7 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recover.h"
+#include "model.h"
+#include "clock.h"
+#include "course.h"
 #include "engine.h"
+#include "fail.h"
+#include "schedule.h"
+#include "tables.h"
+#include "visit.h"
 #include "base/intern.h"
 
 static void ignore_problem(void *ud, const char *where, const char *message) {

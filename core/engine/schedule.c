@@ -11,7 +11,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "schedule.h"
+#include "model.h"
+#include "alerts.h"
+#include "clock.h"
+#include "course.h"
 #include "engine.h"
+#include "evaluate.h"
+#include "fail.h"
+#include "prescription.h"
+#include "recover.h"
 #include "base/intern.h"
 
 typedef enum deadline_kind { DL_NONE, DL_OVERDUE, DL_MINIMUM, DL_MAXIMUM, DL_ESCALATE } deadline_kind;
@@ -295,17 +304,6 @@ int vigil__visit_tick(vigil_engine *e, visit *v) {
 
 /* ---- the clocks ---------------------------------------------------------- */
 
-int64_t vigil__engine_now(const vigil_engine *e) {
-  if (e->opts.clock == VIGIL_CLOCK_SIMULATED) return e->sim_now > e->time_floor ? e->sim_now : e->time_floor;
-  /* Wall time at start plus monotonic time since: deadlines do not move when
-   * the system clock is stepped. Never before the newest event the engine
-   * folded or made (G11 in docs/safety.md): a clock set back between two
-   * runs would make new readings older than stored ones; time then stands
-   * at that event until the clock passes it. */
-  int64_t now = e->wall_base + (int64_t)((uv_hrtime() - e->hr_base) / 1000000u);
-  return now > e->time_floor ? now : e->time_floor;
-}
-
 /* Visits and courses have a heap each; the earliest of both fires first. */
 heap_entry *vigil__deadline_min(const vigil_engine *e) {
   heap_entry *v = heap_min(&e->deadlines), *c = heap_min(&e->course_deadlines);
@@ -352,8 +350,6 @@ void vigil__clock_arm(vigil_engine *e) {
   int64_t delay = at - vigil__engine_now(e);
   uv_timer_start(e->uv_timer, on_timer, delay > 0 ? (uint64_t)delay : 0, 0);
 }
-
-int64_t vigil_engine_now(const vigil_engine *e) { return vigil__engine_now(e); }
 
 int64_t vigil_engine_next_deadline(const vigil_engine *e) {
   heap_entry *h = vigil__deadline_min(e);

@@ -13,7 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "signature.h"
+#include "model.h"
 #include "engine.h"
+#include "evaluate.h"
+#include "fail.h"
+#include "prescription.h"
+#include "visit.h"
 #include "base/intern.h"
 
 /* The JSON of a value, as a reason says it. */

@@ -7,7 +7,12 @@
 #include <lauxlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "view.h"
+#include "model.h"
+#include "clock.h"
+#include "course.h"
+#include "signature.h"
+#include "visit.h"
 #include "base/intern.h"
 #include "lang/value_convert.h"
 

@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "visit.h"
+#include "model.h"
+#include "alerts.h"
+#include "patient_index.h"
+#include "tables.h"
 #include "base/intern.h"
 
 visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p) {

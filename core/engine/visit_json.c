@@ -3,7 +3,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "visit_json.h"
+#include "model.h"
+#include "alerts.h"
+#include "course.h"
 #include "engine.h"
+#include "evaluate.h"
+#include "fail.h"
+#include "gate.h"
+#include "prescription.h"
+#include "schedule.h"
+#include "signature.h"
+#include "visit.h"
 #include "engine/gate.h"
 
 static const char *status_name(visit_status s) {

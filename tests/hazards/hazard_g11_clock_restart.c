@@ -10,7 +10,7 @@
  * than the newest stored event, the gate says 10 minutes are left, and every
  * event of the visit, those made after the restart too, is in time order.
  * Fails without the control (recover.c: time resumes from the newest event;
- * engine.c and schedule.c: never earlier than the newest event). */
+ * engine.c and clock.c: never earlier than the newest event). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

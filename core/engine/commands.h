@@ -1,0 +1,31 @@
+/* commands.h: what each command does; command.c makes each all or nothing and
+ * gives it its public name (vigil_visit_record is vigil__cmd_visit_record)
+ * (commands.c). Private to core/engine/ (docs/architecture.md). */
+#ifndef VIGIL_CORE_ENGINE_COMMANDS_H
+#define VIGIL_CORE_ENGINE_COMMANDS_H
+
+#include <jansson.h>
+
+#include "model.h"
+
+/* params: the start's params already parsed (an object), or NULL: then
+ * params_json (NULL: none) is parsed here; the same for an amendment's value. */
+int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
+                              const char *actor, const char *params_json, const json_t *params,
+                              const char *override_reason, int new_patient, uint64_t *visit_id);
+int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n);
+int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
+                               int64_t observed_at);
+int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
+                                const char *value_json, const json_t *value, const char *reason);
+int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason);
+int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor);
+int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor);
+int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+/* writes: key-value rows the event carries (store_kv_write), taken. */
+int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
+                          store_kv_write *writes);
+
+#endif

@@ -1,0 +1,51 @@
+/* course.h: patients' courses (course.c). Private to core/engine/
+ * (docs/architecture.md). */
+#ifndef VIGIL_CORE_ENGINE_COURSE_H
+#define VIGIL_CORE_ENGINE_COURSE_H
+
+#include "model.h"
+
+int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor,
+                            uint64_t *course_id);
+int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+/* Applies one course.* event to the courses: 0, VIGIL_ENOMEM (e->oom set) or
+ * VIGIL_ECORRUPT (an event that does not fit, logged). */
+int vigil__course_apply(vigil_engine *e, const vigil_event *ev);
+/* Folds every course from the store's course events and the first n_kept
+ * pending events (at start, and after an undo dropped course events). */
+int vigil__courses_fold(vigil_engine *e, size_t n_kept, char *err, size_t errlen);
+void vigil__courses_free(vigil_engine *e);
+/* A visit that just started joins its patient's open course on a protocol
+ * that names its own, or starts one when its protocol declares a course. */
+int vigil__course_join(vigil_engine *e, visit *v, const char *actor, const char *override_reason, uint64_t concurrent);
+/* 1 with why when patient (interned) had a session that counts as a dose
+ * within its course's minimum interval of now (M9), 0 otherwise. */
+int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, size_t len);
+/* Before a visit of patient on p starts: 0, or fails (VIGIL_EEXIST naming
+ * it) when the patient has a visit open on a protocol of the same course,
+ * unless override_reason (a clinician's) is given; *concurrent: that visit. */
+int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *patient, const char *override_reason,
+                              uint64_t *concurrent);
+/* A session's visit was discharged (aborted: 0) or aborted (1): course.session_ended. */
+int vigil__course_session_end(vigil_engine *e, visit *v, int aborted);
+/* 1 with the reason in text when the course's minimum interval since its
+ * last completed session holds visit v's first gate, else 0. */
+int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len);
+/* Emits course.measured for each measure whose value in visit v changed. */
+void vigil__course_sync(vigil_engine *e, visit *v);
+/* The course visit id is a session of (and its 0-based number), or NULL. */
+course *vigil__course_of_visit(const vigil_engine *e, uint64_t vid, uint32_t *session);
+/* `,"course":{...}` of a visit's JSON (nothing when it is in none). */
+void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v);
+/* Pushes visit.course()'s table for the visit being evaluated (nil: none). */
+int vigil__course_push_view(lua_State *L, vigil_engine *e, const visit *v);
+/* Arms course c's deadline (its next session's, past the grace; its alerts'
+ * escalations), or takes it off. */
+void vigil__schedule_course(vigil_engine *e, course *c);
+/* Handles every deadline of c due at engine time: 0, or VIGIL_ENOMEM with
+ * its events undone (c is folded again: do not touch it). */
+int vigil__course_tick(vigil_engine *e, course *c);
+int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason,
+                                  const char *why, int64_t due);
+
+#endif

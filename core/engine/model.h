@@ -1,0 +1,278 @@
+/* model.h: the engine's model: a visit (its items' readings, alerts, blocks,
+ * signatures, who recorded what), a patient's course, and the engine itself
+ * (struct vigil_engine). Types only, and two inline readings of them. Private
+ * to core/engine/: the rooms above read engine/inspect.h and vigil.h. Each
+ * concept's functions are in a header of its own beside it (clock.h, visit.h,
+ * schedule.h, alerts.h, evaluate.h, commands.h, course.h, recover.h, bus.h...);
+ * engine.h is the engine object's (engine.c). */
+#ifndef VIGIL_CORE_ENGINE_MODEL_H
+#define VIGIL_CORE_ENGINE_MODEL_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "store/event.h"
+#include "base/heap.h"
+#include "lang/protocol.h"
+#include "store/store.h"
+#include "base/value.h"
+#include "engine/inspect.h"
+#include "engine/site.h"
+#include "vigil/vigil.h"
+
+typedef struct visit visit;
+
+typedef struct reading {
+  int64_t at; /* when it was observed: rules, charts and schedules use this */
+  val v;
+  const char *actor;   /* interned */
+  int64_t recorded_at; /* when it was entered: later than at for a late entry */
+} reading;
+
+typedef struct item_state {
+  reading *r;
+  uint32_t n, cap;
+  uint32_t sat;             /* occurrences dealt with: satisfied by a reading, or skipped */
+  uint32_t overdue;         /* occurrences marked overdue */
+  uint32_t passed;          /* occurrences passed over because `when` did not hold at their deadline */
+  uint8_t skipped_for_good; /* the skip below covers the whole item, not one occurrence */
+  char *skipped;            /* the reason of the latest skip that no reading has followed */
+  uint32_t *missed;         /* occurrences that went overdue and were since neither recorded (observed */
+  uint32_t n_missed;        /* within their grace) nor skipped: a missed checkpoint (G8) */
+} item_state;
+
+/* SRC_COURSE: a patient's course alert (course.c), of no visit. */
+typedef enum alert_source { SRC_RULE, SRC_OVERDUE, SRC_PHASE, SRC_TECHNICAL, SRC_HOOK, SRC_COURSE } alert_source;
+
+#define ALERT_MAX_LEVEL 3
+
+struct course;
+
+typedef struct alert {
+  uint64_t id;
+  visit *visit;          /* NULL for a course alert */
+  struct course *course; /* a course alert's course (course.c), else NULL */
+  const char *rule;      /* interned: the rule (or item) that raised it */
+  const char *key;       /* interned de-duplication key; NULL for per-reading alerts */
+  char *message;
+  char *latest;    /* what its rule says now of an acknowledged alert's cause, not worse (G7); memory only */
+  int32_t item;    /* for overdue alerts (the first item of a checkpoint's), else -1 */
+  uint16_t *items; /* an overdue alert's items, all due at one checkpoint */
+  uint32_t n_items;
+  /* What a rule's alert is about, as the rule said it (a number, or a finding
+   * as text): the engine tells a worse reading or a new finding by it. */
+  uint8_t has_value;
+  double value;
+  const char *value_text; /* interned */
+  uint64_t follows;       /* the acknowledged alert of the same cause this one announces again, 0: none */
+  alert_source source;
+  priority prio;
+  uint8_t level, latching, acked, cleared;
+  uint8_t carry;  /* its rule carries it across phases (docs/safety.md, H4), or an earlier phase's rule raised it */
+  uint16_t phase; /* the phase whose rule raised it (an amendment runs a left phase's rules: F4) */
+  int64_t raised_at, acked_at, cleared_at, escalated_at, escalate_ms;
+  int64_t late_ms; /* a course alert's deadline passed this long before it fired (a restart) */
+  const char *acked_by;
+} alert;
+
+typedef struct block {
+  const char *key; /* interned */
+  char *reason;
+  int32_t signature; /* the signature item whose recording set it (a clinician's "high: do not dose
+                        today"), else -1: only a signature lifts it, never an amendment (K1) */
+} block;
+
+/* A signature item's state beside its readings: what it attested when it was
+ * signed (the values the signer saw), and why it is void, if a value it
+ * attests changed since (signature.c). */
+typedef struct signature_state {
+  val attests;       /* record {items: {qid: value}, params: {name: value}, calculation: text}; nil: unsigned */
+  char *void_reason; /* NULL: the signature stands */
+} signature_state;
+
+/* Who recorded or amended an item: nobody of them may sign for it. */
+typedef struct hand {
+  int32_t item;
+  const char *actor; /* interned */
+} hand;
+
+typedef enum visit_status { VISIT_ACTIVE, VISIT_DISCHARGED, VISIT_ABORTED } visit_status;
+
+struct visit {
+  heap_entry timer; /* first: the heap hands back this pointer */
+  uint64_t id;
+  protocol *p;
+  const char *patient; /* interned */
+  char *location;      /* the chair or bay, NULL if not given */
+  visit_status status;
+  uint16_t phase;
+  uint8_t min_reached, max_alerted;
+  int64_t started_at, phase_at, ended_at;
+  int64_t *phase_start; /* when each phase was entered (0: not yet): a past phase's time window (K4); after items */
+  val params;           /* record of every declared param */
+  item_state *items;    /* one per protocol item, in the visit's own allocation (visit.c) */
+  alert **alerts;
+  uint32_t n_alerts, cap_alerts;
+  block *blocks;
+  uint32_t n_blocks;
+  signature_state *sigs; /* one per protocol item, made at the first signature */
+  hand *hands;
+  uint32_t n_hands;
+  /* K8: checkpoints of the current phase missed in a row since its last entry
+   * (a reading or a skip), the due time of the latest of them, when the phase
+   * was last documented, and the entry that resumed a stopped schedule (the
+   * checkpoints before it are passed over, not made overdue one by one). */
+  uint32_t missed_run;
+  int64_t missed_run_due, documented_at, resumed_at;
+  uint64_t last_seq;
+};
+
+/* K8: the schedule of the visit's phase stopped after its missed checkpoints. */
+static inline int vigil__unmonitored(const visit *v) {
+  uint32_t after = v->p->phases[v->phase].unmonitored_after;
+  return after > 0 && v->missed_run >= after;
+}
+
+/* A patient's course (course.c): the run of sessions their visits make on
+ * a protocol that declares a course, folded from the course.* events. */
+typedef struct course_session {
+  uint64_t visit;
+  int64_t at;           /* when its visit started */
+  const char *protocol; /* the visit's "id@version", interned */
+  double *values;       /* one per measure of the course's protocol; NAN: none yet */
+  int64_t *measured_at; /* when each was measured */
+  /* How its visit ended (course.session_ended): SESSION_OPEN while it runs.
+   * An aborted session keeps its number but counts toward nothing (the
+   * series, the measures, the intervals); response and remission read the
+   * sessions that completed (docs/safety.md G9). */
+  uint8_t ended;
+  /* An aborted session's dose: when its dose_given item was recorded, kept
+   * in its course.session_ended (0: no dose). It counts for the minimum
+   * interval as a completed session does (docs/safety.md M1). */
+  int64_t dosed_at;
+} course_session;
+
+enum { SESSION_OPEN, SESSION_COMPLETED, SESSION_ABORTED };
+
+typedef struct course {
+  heap_entry timer; /* first: e->course_deadlines hands back this pointer */
+  uint64_t id;
+  protocol *p;         /* the version that started it: its course_spec rules the course */
+  const char *patient; /* interned */
+  uint8_t closed;
+  int64_t started_at, closed_at;
+  char *close_reason;
+  const char *closed_by; /* interned */
+  course_session *sessions;
+  uint32_t n_sessions, cap_sessions;
+  alert **alerts; /* its course alerts (a missed session, no response), oldest first */
+  uint32_t n_alerts, cap_alerts;
+  /* A missed session's alert closed as rescheduled: the session is due at
+   * resched_to while the course has resched_sessions sessions. */
+  int64_t resched_to;
+  uint32_t resched_sessions;
+} course;
+
+/* Which course a visit is a session of: in visit order (sessions join at
+ * their visit's start, and visit ids grow). */
+typedef struct course_link {
+  uint64_t visit;
+  course *c;
+  uint32_t session; /* 0-based */
+} course_link;
+
+typedef struct subscriber {
+  int id;
+  uint64_t types; /* bit per event type */
+  vigil_event_fn fn;
+  void *ud;
+} subscriber;
+
+#define ENGINE_CLOSED_KEPT 256
+
+struct vigil_engine {
+  vigil_options opts;
+  /* clock */
+  int64_t time_floor; /* the newest event time folded or emitted: time never goes back before it (G11) */
+  int64_t sim_now;
+  int64_t wall_base;
+  uint64_t hr_base;
+  uv_loop_t *loop;
+  uv_timer_t *uv_timer;
+  /* protocols, visits, alerts (visits and alerts by id - 1) */
+  protocol **protocols;
+  uint32_t n_protocols;
+  visit **visits;
+  uint64_t n_visits, cap_visits;
+  alert **alerts;
+  uint64_t n_alerts, cap_alerts;
+  /* The closed visits in memory, oldest first (a ring): a closed visit is
+   * folded again from the log when asked for, so only the last
+   * ENGINE_CLOSED_KEPT of them stay. */
+  uint64_t closed[ENGINE_CLOSED_KEPT];
+  uint32_t closed_next;
+  heap deadlines;
+  /* patients' courses, by id - 1 (never dropped: they are few and small),
+   * and each session's link from its visit */
+  course **courses;
+  uint64_t n_courses, cap_courses;
+  course_link *links;
+  uint64_t n_links, cap_links;
+  int courses_stale;     /* an undo could not fold them again: folded at their next use */
+  heap course_deadlines; /* one entry per open course with anything due */
+  /* The patients known (patient_index.c, K2 and L5): an open-addressed
+   * table by the interned patient (its spelling keys, courses and held
+   * visits), and one by interned spelling key (the patients spelled so);
+   * caps powers of two (0: none yet). spare_*: the last start's patient and
+   * keys, kept for its entry. */
+  struct spelling *spellings;
+  uint32_t n_spellings, cap_spellings;
+  struct alike *alikes;
+  uint32_t n_alikes, cap_alikes;
+  char *spare_patient, *spare_folded, *spare_skeleton;
+  /* events: the current batch, and where they become durable */
+  uint64_t seq;
+  vigil_event **pending;
+  size_t n_pending, cap_pending;
+  struct store *store;
+  uint64_t durable_seq, durable_visits, durable_alerts; /* what the store holds */
+  int64_t retry_ms, retry_at;                           /* after a failed commit: back off the real clock's timer */
+  int batch;
+  int publishing;
+  int hook_depth;
+  /* A command is all or nothing (command.c). oom: an event could not be made,
+   * or not applied in full, since the command began: it fails and its events
+   * are undone. command_depth: commands calling commands count once. */
+  int oom;
+  int command_depth;
+  /* the hook bus */
+  subscriber *subs;
+  uint32_t n_subs;
+  int next_sub;
+  /* G6 (docs/safety.md): while an amendment runs its rules, what an alert
+   * they resolve says of it ("resolved by the amendment of ..."), else NULL. */
+  const char *resolved_by;
+  /* Lua calls */
+  visit *cur;
+  uint16_t view_phase1; /* 1 + the phase whose rule runs when it is not the visit's (an amendment); 0: the visit's */
+  /* A late entry's rules (G4 in docs/safety.md): late_at, when its readings
+   * were observed (0: not a late entry), named in the alerts they raise;
+   * late_findings, its reading is not the newest: what the rules say is a
+   * finding about that reading (an alert to acknowledge), never a change of
+   * the current state (no block, nothing resolved); view_now, the time the
+   * view's rules see then (the observed time; 0: the engine's). */
+  int64_t late_at, view_now;
+  int late_findings;
+  /* errors and counters */
+  char errmsg[2048];
+  char errfield[256]; /* empty: none */
+  vigil_stats stats;
+};
+
+/* Whether ev is a course's: a course.* event, or an alert event of no visit
+ * (a course alert). scan_courses gives exactly these. */
+static inline int vigil__is_course_event(const vigil_event *ev) {
+  return !ev->visit && ((ev->type >= EV_COURSE_STARTED && ev->type <= EV_COURSE_CLOSED) ||
+                        (ev->type >= EV_ALERT_RAISED && ev->type <= EV_ALERT_RESOLVED));
+}
+
+#endif

@@ -1,0 +1,29 @@
+/* outcome.h: what a call into the protocol's rules returned (evaluate.c makes
+ * it, alerts.c applies it): a type two units share, in a header of its own.
+ * Private to core/engine/ (docs/architecture.md). */
+#ifndef VIGIL_CORE_ENGINE_OUTCOME_H
+#define VIGIL_CORE_ENGINE_OUTCOME_H
+
+#include "model.h"
+
+typedef enum outcome_kind { OUT_ALERT, OUT_BLOCK, OUT_NOTE } outcome_kind;
+typedef struct outcome {
+  outcome_kind kind;
+  priority prio;
+  char *message;
+  const char *id; /* interned, optional */
+  int latching;   /* -1: the protocol's default */
+  int per_reading;
+  int64_t escalate; /* -1: the default */
+  int has_value;    /* value: a number; value_text: a finding */
+  double value;
+  const char *value_text; /* interned */
+} outcome;
+typedef struct outcomes {
+  outcome v[16];
+  int n;
+  int failed; /* the call raised an error */
+  char error[1024];
+} outcomes;
+
+#endif

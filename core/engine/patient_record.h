@@ -1,0 +1,30 @@
+/* patient_record.h (docs/safety.md L7, L8): the patient's
+ * record (the store's "patients" row, decoded; NULL: none); an allergy on it
+ * that names the visit's drug raised as a high carried alert, at the start and
+ * when a record (patient.recorded or patient.merged's fields) arrives
+ * (patient_record.c). Private to core/engine/ (docs/architecture.md). */
+#ifndef VIGIL_CORE_ENGINE_PATIENT_RECORD_H
+#define VIGIL_CORE_ENGINE_PATIENT_RECORD_H
+
+#include <jansson.h>
+
+#include "model.h"
+
+json_t *vigil__patient_record(vigil_engine *e, const char *patient);
+/* N3: the reference of a record spelled like patient (its fold or its
+ * skeleton, as K2 and L5 compare), when patient has none of its own: malloc'd,
+ * or NULL. vigil__patient_record_spelled: patient's record, else that one's. */
+char *vigil__patient_record_alike(vigil_engine *e, const char *patient);
+json_t *vigil__patient_record_spelled(vigil_engine *e, const char *patient);
+int vigil__allergy_visit_start(vigil_engine *e, visit *v);
+int vigil__allergy_recorded(vigil_engine *e, const char *fields_json);
+/* L8: VIGIL_EEXIST (field merged_into) when the record says patient was
+ * merged into another; the one-open-visit check (G9) for each reference
+ * merged into patient; 1 with the reason in text when a session of a
+ * merged reference's course holds v's first gate (the minimum interval). */
+int vigil__patient_merged_into(vigil_engine *e, const char *patient);
+int vigil__patient_merged_check_start(vigil_engine *e, const protocol *p, const char *patient,
+                                      const char *override_reason, uint64_t *concurrent);
+int vigil__patient_merged_gate(vigil_engine *e, visit *v, char *text, size_t len);
+
+#endif

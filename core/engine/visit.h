@@ -1,0 +1,18 @@
+/* visit.h: state and the fold (visit.c). Private to core/engine/
+ * (docs/architecture.md). */
+#ifndef VIGIL_CORE_ENGINE_VISIT_H
+#define VIGIL_CORE_ENGINE_VISIT_H
+
+#include "model.h"
+
+visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p);
+void vigil__visit_free(vigil_engine *e, visit *v);
+void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev);
+const reading *vigil__visit_latest(const visit *v, int item);
+alert *vigil__visit_find_alert(const visit *v, const char *key);
+int vigil__alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
+/* Open and not acknowledged: someone must still look at it. */
+int vigil__alert_is_active(const alert *a);
+val vigil__visit_param(const visit *v, const char *name);
+
+#endif
