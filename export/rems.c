@@ -34,12 +34,20 @@ static const struct answer {
     {"respiratory_depression_occurred", "discharge.respiratory_depression_occurred"},
 };
 
-/* The form's three blood pressures, each a vitals item with sbp and dbp. */
+/* The form's three blood pressures, each a vitals item with sbp and dbp. The
+ * one at 40 minutes is not that item's latest value but the reading nearest
+ * 40 minutes after dosing at or after it (bp_at_40). */
 static const struct answer PRESSURES[] = {
     {"bp_before_dosing", "predose.predose_vitals"},
     {"bp_at_40_minutes", "monitoring.bp_40m"},
     {"bp_before_leaving", "discharge.bp_before_leaving"},
 };
+
+/* The monitoring phase's blood pressures the 40-minute answer is chosen from,
+ * and how long after dosing it is asked for. */
+#define BP40_PHASE "monitoring"
+static const char *const BP40_ITEMS[] = {"bp_40m", "bp"};
+#define BP40_AFTER_MS (40 * 60000)
 
 /* The check whose recording is the time of dosing, and the phase entered when
  * the patient was ready to leave. */
@@ -82,6 +90,65 @@ static json_t *minutes_after(int64_t dosed, const char *iso) {
 }
 
 static void missing(json_t *list, const char *what) { json_array_append_new(list, json_string(what)); }
+
+/* The form's "BP at 40 minutes" (docs/safety.md N6): of every blood pressure
+ * of the monitoring phase (bp_40m and bp, amendments applied, each at the time
+ * it was observed: a late entry's observed_at), the one observed first at or
+ * after 40 minutes from dosing; NULL when there is none yet (or no dosing
+ * time). The 40-minute item's latest value was taken before, whenever it was
+ * observed: a reading recorded at minute 0 after an override was filed as the
+ * 40-minute one. A new {sbp, dbp, at}. */
+static json_t *bp_at_40(const visit_record *r, int64_t dosed) {
+  if (dosed < 0) return NULL;
+  json_t *readings = json_array(), *ev, *best = NULL;
+  size_t i;
+  json_array_foreach(r->events, i, ev) {
+    const char *type = vigil__export_str(ev, "type");
+    json_t *d = json_object_get(ev, "data");
+    for (size_t k = 0; k < sizeof BP40_ITEMS / sizeof *BP40_ITEMS; k++) {
+      if (!strcmp(type, "item.recorded") && !strcmp(vigil__export_str(d, "phase"), BP40_PHASE)) {
+        json_t *v = json_object_get(json_object_get(d, "values"), BP40_ITEMS[k]);
+        if (!json_is_object(v)) continue;
+        json_t *at = json_object_get(d, "observed_at");
+        int64_t t = json_is_integer(at) ? (int64_t)json_integer_value(at)
+                                        : vigil__export_parse_time(vigil__export_str(ev, "time"));
+        json_array_append_new(readings,
+                              json_pack("{s:s, s:O, s:I}", "item", BP40_ITEMS[k], "value", v, "t", (json_int_t)t));
+      } else if (!strcmp(type, "item.amended")) {
+        /* An amendment replaces the value of the item's latest reading. */
+        char qid[64];
+        snprintf(qid, sizeof qid, "%s.%s", BP40_PHASE, BP40_ITEMS[k]);
+        if (strcmp(vigil__export_str(d, "item"), qid) != 0 || !json_is_object(json_object_get(d, "value"))) continue;
+        for (size_t n = json_array_size(readings); n-- > 0;) {
+          json_t *x = json_array_get(readings, n);
+          if (strcmp(vigil__export_str(x, "item"), BP40_ITEMS[k]) != 0) continue;
+          json_object_set(x, "value", json_object_get(d, "value"));
+          break;
+        }
+      }
+    }
+  }
+  json_int_t best_t = 0;
+  json_array_foreach(readings, i, ev) {
+    json_int_t t = json_integer_value(json_object_get(ev, "t"));
+    if (t < dosed + BP40_AFTER_MS || (best && t >= best_t)) continue;
+    best = ev;
+    best_t = t;
+  }
+  json_t *bp = NULL;
+  if (best) {
+    json_t *v = json_object_get(best, "value");
+    buf at;
+    vigil__buf_init(&at);
+    vigil__buf_iso_time(&at, (int64_t)best_t);
+    char *iso = vigil__buf_take(&at);
+    bp = json_pack("{s:O, s:O, s:s}", "sbp", json_object_get(v, "sbp"), "dbp", json_object_get(v, "dbp"), "at",
+                   iso ? iso : "");
+    free(iso);
+  }
+  json_decref(readings);
+  return bp;
+}
 
 /* The form as a JSON object. */
 static json_t *form(const visit_record *r, char *err, size_t errlen) {
@@ -128,6 +195,13 @@ static json_t *form(const visit_record *r, char *err, size_t errlen) {
   }
   for (size_t i = 0; i < sizeof PRESSURES / sizeof *PRESSURES; i++) {
     json_t *item = vigil__visit_record_item(r, PRESSURES[i].item), *v = json_object_get(item, "value");
+    if (!strcmp(PRESSURES[i].field, "bp_at_40_minutes")) {
+      json_t *bp = bp_at_40(r, dosed);
+      if (bp) json_object_set_new(bp, "minutes_after_dosing", minutes_after(dosed, vigil__export_str(bp, "at")));
+      json_object_set_new(f, PRESSURES[i].field, bp ? bp : json_null());
+      if (!bp) missing(gaps, PRESSURES[i].field);
+      continue;
+    }
     if (!v) {
       json_object_set_new(f, PRESSURES[i].field, json_null());
       missing(gaps, PRESSURES[i].field);

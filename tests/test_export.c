@@ -43,7 +43,7 @@ static const expected SCENARIOS[] = {
     {"ketamine_iv", "not_fit_for_discharge", 9, 9, 0, 0, 2},
     {"esketamine_rems", "uneventful", 3, 9, 0, 0, 1},
     {"esketamine_rems", "hypertension_at_40", 5, 9, 3, 3, 1},
-    {"esketamine_rems", "prolonged_sedation", 3, 10, 5, 5, 1},
+    {"esketamine_rems", "prolonged_sedation", 3, 10, 4, 4, 1},
     {"esketamine_rems", "missed_bp_check", 3, 9, 1, 1, 2}, /* + the override of the missed BP (G8) */
 };
 
@@ -136,7 +136,8 @@ static void check_bundle(const expected *x, const char *text) {
   char canonical[128];
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s", x->protocol);
   assert_string_equal(vigil__export_str(q, "url"), canonical);
-  const char *version = "1.5.0"; /* both bundled protocols are at 1.5.0 */
+  /* the bundled protocols' versions */
+  const char *version = !strcmp(x->protocol, "esketamine_rems") ? "1.5.1" : "1.5.0";
   assert_string_equal(vigil__export_str(q, "version"), version);
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s|%s", x->protocol, version);
   assert_string_equal(vigil__export_str(qr, "questionnaire"), canonical);
@@ -254,8 +255,9 @@ static void a_signature_is_a_provenance(void **state) {
   vigil_engine_free(e);
 }
 
-/* An amended answer shows amended in the response; the alert it cleared is
- * acknowledged, with who and when. */
+/* An amended answer shows amended in the response; an acknowledged alert
+ * says who acknowledged it and when (the co-medication's, at 1 minute: the
+ * form's contradicted answer is a block since 1.5.0, docs/safety.md N6). */
 static void amendments_and_acknowledgements(void **state) {
   uint64_t visit;
   vigil_engine *e = run_scenario("esketamine_rems", "prolonged_sedation", NULL, &visit);
@@ -277,12 +279,12 @@ static void amendments_and_acknowledgements(void **state) {
   int found = 0;
   json_array_foreach(json_object_get(b, "entry"), i, en) {
     json_t *r = json_object_get(en, "resource");
-    if (!has_coding(json_object_get(r, "code"), "urn:vigil:rule", "sedation_answer")) continue;
+    if (!has_coding(json_object_get(r, "code"), "urn:vigil:rule", "comed_benzodiazepine")) continue;
     found = 1;
     assert_string_equal(vigil__export_str(r, "severity"), "low");
     json_t *m = json_array_get(json_object_get(r, "mitigation"), 0);
-    assert_string_equal(vigil__export_str(m, "date"), "2026-01-05T10:34:00.000Z");
-    assert_string_equal(vigil__export_str(json_object_get(m, "author"), "display"), "nurse:ben");
+    assert_string_equal(vigil__export_str(m, "date"), "2026-01-05T08:01:00.000Z");
+    assert_string_equal(vigil__export_str(json_object_get(m, "author"), "display"), "dr:kim");
   }
   assert_true(found);
   json_decref(b);
@@ -334,7 +336,7 @@ static void rems_form_of_a_session(void **state) {
                            "bp_at_40_minutes_minutes_after_dosing,bp_before_leaving,vitals_acceptable_before_leaving,"
                            "ready_to_leave_minutes_after_dosing,total_minutes_monitored,sedation_occurred,"
                            "dissociation_occurred,respiratory_depression_occurred,missing\r\n"
-                           "1,room-1,esketamine_rems@1.5.0,discharged,2026-01-05,2026-01-05T08:10:00.000Z,no,no,no,no,"
+                           "1,room-1,esketamine_rems@1.5.1,discharged,2026-01-05,2026-01-05T08:10:00.000Z,no,no,no,no,"
                            "56 mg,EKA2211,yes,128/78,142/88,40,126/80,yes,121,125,yes,yes,no,\r\n");
   free(csv);
   vigil_engine_free(e);

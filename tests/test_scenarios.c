@@ -167,10 +167,9 @@ static void rems_prolonged_sedation(void **state) {
                             "44 alert.resolved 2",
                             "44 alert.resolved 3",
                             "44 alert.resolved 4",
-                            "134 gate.blocked monitoring",               /* two hours, but MOAA/S 4 */
-                            "152 alert.raised sedation_answer low rule", /* the form's "no" against the records */
-                            "153 alert.resolved 5",                      /* amended to "yes" */
-                            "154 alert.acknowledged 5",
+                            "134 gate.blocked monitoring",       /* two hours, but MOAA/S 4 */
+                            "152 block.set sedation_answer",     /* the form's "no" against the records (N6) */
+                            "153 block.cleared sedation_answer", /* amended to "yes" */
                             "155 visit.discharged ",
                             NULL};
   run_in(REMS, "prolonged_sedation", expected, 1);

@@ -4,7 +4,8 @@
 -- ends the session; the gate lists everything still missing.
 --
 -- Rule ids: leaving_without_vitals, bp_leaving (blocks), sedation_answer, dissociation_answer,
--- respiratory_answer (low alerts when the answer contradicts the records).
+-- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
+-- prescriber has not confirmed it: docs/safety.md N6).
 
 local v = require "vigil"
 local lib = require "lib"
@@ -12,6 +13,49 @@ local lib = require "lib"
 local fmt = string.format
 
 local YES_NO = { "yes", "no" }
+
+-- What the monitoring record shows of each of the form's three questions: a text
+-- for each that occurred, nil for one that did not. MOAA/S below "resolved"
+-- (param moaas_recovered) counts as sedation; any dissociation but "none" as
+-- dissociation; a breathing reading below spo2_min or rr_min as respiratory
+-- depression. Every reading counts, not only the latest.
+local function record_shows(visit)
+  local recovered = visit.param("moaas_recovered")
+  local lowest
+  for _, level in ipairs(visit.last("monitoring.moaas", visit.count("monitoring.moaas")) or {}) do
+    local n = tonumber(level)
+    if n and n < recovered and (lowest == nil or n < lowest) then lowest = n end
+  end
+  local dissociation
+  for _, d in ipairs(visit.last("monitoring.dissociation", visit.count("monitoring.dissociation")) or {}) do
+    if d ~= "none" and dissociation ~= "distressing" then dissociation = d end
+  end
+  local breathing
+  for _, r in ipairs(visit.last("monitoring.respiration", visit.count("monitoring.respiration")) or {}) do
+    if breathing == nil and lib.depressed(r, visit) then breathing = fmt("SpO2 %g%%, RR %g/min", r.spo2, r.rr) end
+  end
+  return {
+    sedation = lowest and fmt("MOAA/S as low as %g", lowest),
+    dissociation = dissociation and fmt("dissociation %s", dissociation),
+    respiratory = breathing,
+  }
+end
+
+-- The form's "no" answers that the monitoring record contradicts, as one text
+-- ("" when none): what the prescriber confirms by signing answers_confirmed.
+local function contradictions(visit)
+  local shows, out = record_shows(visit), {}
+  if visit.value("sedation_occurred") == "no" and shows.sedation then
+    out[#out + 1] = "sedation answered no, the record shows " .. shows.sedation
+  end
+  if visit.value("dissociation_occurred") == "no" and shows.dissociation then
+    out[#out + 1] = "dissociation answered no, the record shows " .. shows.dissociation
+  end
+  if visit.value("respiratory_depression_occurred") == "no" and shows.respiratory then
+    out[#out + 1] = "respiratory depression answered no, the record shows " .. shows.respiratory
+  end
+  return table.concat(out, "; ")
+end
 
 return v.phase "discharge" {
   title = "Ready to leave",
@@ -47,6 +91,17 @@ return v.phase "discharge" {
     -- Source: docs/clinical/esketamine-rems.md: "No driving until the next day after
     -- restful sleep; confirm a ride before dosing" [P][S]; docs/clinical/discharge-criteria.md:
     -- released to a responsible adult [W].
+    -- A "no" that the monitoring record contradicts (MOAA/S 1, then "no sedation")
+    -- holds leaving until the answer is corrected or the prescriber confirms it
+    -- here (docs/safety.md N6): a signature, so a clinician's and not the nurse's who
+    -- answered; it attests each contradiction, and a change to any answer voids it.
+    v.signature "answers_confirmed" {
+      title = "Form answers confirmed against the monitoring record by the prescriber",
+      of = "sedation_occurred",
+      when = function(visit) return contradictions(visit) ~= "" end,
+      calculation = function(visit) return contradictions(visit) end,
+      meaning = "the prescriber confirms the form's answers that the monitoring record contradicts",
+    },
     v.check "ride_present" { title = "The ride home is here" },
     v.check "no_driving_advice" { title = "Told not to drive or operate machinery until the next day, after restful sleep" },
   },
@@ -74,34 +129,27 @@ return v.phase "discharge" {
         end
       end,
     },
-    -- The form's answers against the monitoring records (lib.form_answer). MOAA/S
-    -- below "resolved" (param moaas_recovered) counts as sedation.
+    -- The form's answers against the monitoring records (lib.form_answer): a "no"
+    -- the record contradicts holds until corrected or confirmed (docs/safety.md N6).
     v.rule "sedation_answer" {
-      on = "sedation_occurred",
-      priority = "low", worse = false, -- an answer on the form: nothing worse to announce
-      check = function(x, visit)
-        local recovered = visit.param("moaas_recovered")
-        local seen = lib.any(visit.last("monitoring.moaas", visit.count("monitoring.moaas")),
-                             function(level) return tonumber(level) < recovered end)
-        return lib.form_answer(x, seen, "sedation", "sedation_answer")
+      on = { "sedation_occurred", "answers_confirmed" },
+      check = function(_, visit)
+        return lib.form_answer(visit.value("sedation_occurred"), record_shows(visit).sedation, "sedation",
+                               visit.value("answers_confirmed"))
       end,
     },
     v.rule "dissociation_answer" {
-      on = "dissociation_occurred",
-      priority = "low", worse = false, -- an answer on the form: nothing worse to announce
-      check = function(x, visit)
-        local seen = lib.any(visit.last("monitoring.dissociation", visit.count("monitoring.dissociation")),
-                             function(d) return d ~= "none" end)
-        return lib.form_answer(x, seen, "dissociation", "dissociation_answer")
+      on = { "dissociation_occurred", "answers_confirmed" },
+      check = function(_, visit)
+        return lib.form_answer(visit.value("dissociation_occurred"), record_shows(visit).dissociation, "dissociation",
+                               visit.value("answers_confirmed"))
       end,
     },
     v.rule "respiratory_answer" {
-      on = "respiratory_depression_occurred",
-      priority = "low", worse = false, -- an answer on the form: nothing worse to announce
-      check = function(x, visit)
-        local seen = lib.any(visit.last("monitoring.respiration", visit.count("monitoring.respiration")),
-                             function(r) return lib.depressed(r, visit) end)
-        return lib.form_answer(x, seen, "respiratory depression", "respiratory_answer")
+      on = { "respiratory_depression_occurred", "answers_confirmed" },
+      check = function(_, visit)
+        return lib.form_answer(visit.value("respiratory_depression_occurred"), record_shows(visit).respiratory,
+                               "respiratory depression", visit.value("answers_confirmed"))
       end,
     },
   },

@@ -2,19 +2,23 @@
 -- time the devices are recorded as given is the time of dosing the REMS form
 -- counts from (docs/rems.md); the monitoring phase starts when this one is left.
 --
--- No rules: the dose is one of the two labelled doses by construction.
+-- Rule id: dose_prescribed (a dose other than the prescribed one: medium alert and
+-- block).
 
 local v = require "vigil"
 
+local fmt = string.format
+
 return v.phase "dosing" {
-  title = "Dosing",
-  help = "The patient self-administers one device at a time, 5 minutes' rest between devices (28 mg each: 2 devices "
-         .. "for 56 mg, 3 for 84 mg), under direct observation.",
+  title = "Dosing ({dose_mg} mg prescribed)",
+  help = "Prescribed today: {dose_mg} mg. The patient self-administers one device at a time, 5 minutes' rest "
+         .. "between devices (28 mg each: 2 devices for 56 mg, 3 for 84 mg), under direct observation.",
   items = {
     -- Source: docs/clinical/esketamine-rems.md: "Doses 56 or 84 mg (28 mg per device, 5 min
     -- rest between devices)" [P]; the form asks for "dose and lot number" [S reproducing P].
     -- The dose and its lot are what the REMS form reports: recorded, never skipped
-    -- (skippable = false; docs/safety.md M5).
+    -- (skippable = false; docs/safety.md M5). The dose given is checked against the
+    -- prescription (param dose_mg, a clinician's choice; rule dose_prescribed, N5).
     v.choice "dose" {
       title = "Dose",
       options = { "56 mg", "84 mg" },
@@ -27,6 +31,25 @@ return v.phase "dosing" {
     },
     v.check "devices_administered" {
       title = "All devices self-administered under observation, 5 minutes' rest between devices",
+    },
+  },
+
+  rules = {
+    -- The dose recorded is the dose prescribed for this session (param dose_mg): a
+    -- nurse alone recorded 84 mg where nothing said what was prescribed (docs/safety.md
+    -- N5). A different dose holds the checklist until it is corrected (an amendment),
+    -- the clinician prescribes it (a new visit) or overrides the gate with a reason.
+    v.rule "dose_prescribed" {
+      on = "dose",
+      worse = false, -- a dose that is not the prescribed one: nothing worse to announce
+      check = function(x, visit)
+        local prescribed = visit.param("dose_mg")
+        if x ~= prescribed .. " mg" then
+          local why = fmt("Dose %s is not the prescribed %s mg: check the prescription; give the prescribed dose "
+                          .. "or the prescriber decides (override with a reason).", tostring(x), prescribed)
+          return { v.alert.medium(why, { id = "dose_prescribed" }), v.block(why) }
+        end
+      end,
     },
   },
 

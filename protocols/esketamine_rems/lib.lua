@@ -136,14 +136,17 @@ function lib.any(values, pred)
 end
 
 -- The REMS form asks whether sedation, dissociation or respiratory depression
--- occurred. `answer` is the nurse's "yes"/"no"; `seen` whether the monitoring
--- records show it. A "no" against the records is worth a second look before the
--- form is filed (a low alert, not a block: the records may hold a typing error
--- that an amendment fixes). Alert id `id`.
-function lib.form_answer(answer, seen, what, id)
-  if answer == "no" and seen then
-    return v.alert.low(fmt("The form says no %s occurred, but the monitoring records show %s: check the answer "
-                           .. "(or amend the record).", what, what), { id = id })
+-- occurred. `answer` is the nurse's "yes"/"no"; `seen` what the monitoring records
+-- show (a text such as "MOAA/S as low as 1", or nil when they show none;
+-- discharge.lua reads the records). A "no"
+-- against the records holds leaving (a block; docs/safety.md N6: a low alert was
+-- acknowledged and the form filed "no"), until the answer is corrected or the
+-- prescriber confirms it (`confirmed`: the signature answers_confirmed, whose
+-- calculation names each contradiction, so that a change to any of them voids it).
+function lib.form_answer(answer, seen, what, confirmed)
+  if answer == "no" and seen and not confirmed then
+    return v.block(fmt("The form says no %s occurred, but the monitoring record shows %s: correct the answer, or "
+                       .. "the prescriber confirms it (Form answers confirmed).", what, seen))
   end
   return nil
 end

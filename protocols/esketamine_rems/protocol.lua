@@ -28,11 +28,15 @@
 --          worse than the answer; docs/safety.md M4: lint refuses an alert without a value otherwise).
 --          The drug's other names and codes (Ketalar, Ketanest, Ketamin, Kétamine, RxNorm 6130) match
 --          an allergy on the hospital record (N4).
+--   1.5.1  the dose is prescribed (param dose_mg, 56 or 84 mg: a clinician's choice) and the dose
+--          recorded is checked against it (docs/safety.md N5). A form answer at leaving that the monitoring
+--          record contradicts holds leaving until it is corrected or the prescriber confirms it
+--          (answers_confirmed, a signature) (N6).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.5.0", -- 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.5.1", -- 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -69,6 +73,17 @@ return v.protocol "esketamine_rems" {
   -- a visit with another value than the default here. less_than declares the relations
   -- a visit's values must keep (docs/safety.md, H5).
   params = {
+    -- The dose --------------------------------------------------------------------
+    -- Source: docs/clinical/esketamine-rems.md, "Doses": 56 or 84 mg; the day-1 (first
+    -- session) dose is 56 mg, later induction doses 56 or 84 mg twice a week [P: label
+    -- section 2]. The prescriber's choice for this session: a nurse starts a visit at the
+    -- default (56 mg) only; the dose recorded in dosing is checked against it (dosing.lua).
+    v.param "dose_mg" {
+      prescribed = true, kind = "choice", options = { "56", "84" },
+      title = "Prescribed dose (mg)", default = "56",
+      source = "docs/clinical/esketamine-rems.md: Spravato label section 2, 56 or 84 mg (day 1: 56 mg)",
+    },
+
     -- Blood pressure before dosing --------------------------------------------
     -- Source: docs/clinical/esketamine-rems.md: "Pre-dose BP above about 140 systolic or
     -- 90 diastolic: weigh risk against benefit" [S].

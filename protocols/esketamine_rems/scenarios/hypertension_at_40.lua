@@ -21,6 +21,7 @@
 return {
   title = "Hypertension at the 40-minute check",
   patient = "room-2",
+  params = { dose_mg = "84" }, -- prescribed 84 mg (a clinician starts the visit)
   actor = "nurse:ana",
   run_until = "3h",
   steps = {

@@ -15,16 +15,17 @@
 --   134   the 2-hour minimum passed, but MOAA/S is 4: advance REFUSED (gate.blocked
 --         monitoring: "sedation not resolved (MOAA/S 4, needs 5)").
 --   149   MOAA/S 5, dissociation none; 150 advance passes.
---   152   the form says sedation "no": rule sedation_answer, LOW alert (the
---         records show MOAA/S 2, 3, 4). 153 the nurse amends the answer to "yes":
---         the rule runs again without it and the alert RESOLVES; acknowledged at 154.
+--   152   the form says sedation "no": rule sedation_answer BLOCKS leaving (the
+--         records show MOAA/S 2, 3, 4; docs/safety.md N6). 153 the nurse amends the
+--         answer to "yes": the rule runs again without it and the block clears.
 --   155   discharged.
 -- Alerts: comed_sedating LOW at 0 (ack 1; resolved 2 when predose is left);
 -- spo2_low HIGH, rr_low HIGH, sedation_deep MEDIUM at 29 (ack 30, resolved 44);
--- sedation_answer LOW at 152 (resolved 153, ack 154). Gates: monitoring refused at 134.
+-- Blocks: sedation_answer at 152 (cleared 153). Gates: monitoring refused at 134.
 return {
   title = "Prolonged sedation with respiratory depression",
   patient = "room-3",
+  params = { dose_mg = "84" }, -- prescribed 84 mg (a clinician starts the visit)
   actor = "nurse:ben",
   run_until = "3h",
   steps = {
@@ -62,7 +63,6 @@ return {
                               dissociation_occurred = "yes", respiratory_depression_occurred = "yes",
                               ride_present = true, no_driving_advice = true } },
     { at = "153m", amend = { item = "sedation_occurred", value = "yes", reason = "MOAA/S 2 at 29 minutes" } },
-    { at = "154m", ack = "sedation_answer" },
     { at = "154m", actor = "dr:kim", record = { leaving_acceptable = "yes" } },
     { at = "155m", discharge = true },
   },

@@ -1,28 +1,52 @@
 -- Ready to leave: the REMS form's three questions against the monitoring
--- records (sedation_answer, dissociation_answer, respiratory_answer: a low alert
--- when "no" contradicts them), and the gate: the prescriber's yes, the ride home
+-- records (sedation_answer, dissociation_answer, respiratory_answer: a block while
+-- a "no" contradicts them, until corrected or the prescriber confirms it), and the gate: the prescriber's yes, the ride home
 -- here, the no-driving advice given.
 local session = require "session"
 
 return {
-  spec "A 'no' the records contradict alerts low; correcting the answer clears it" {
+  -- 1.5.1 (docs/safety.md N6): a low alert was acknowledged and the form filed "no".
+  spec "A 'no' the records contradict holds leaving until corrected or the prescriber confirms it" {
     no_other = { "alerts" },
     session.predose(),
     session.dosing(),
-    session.monitoring({ [25] = { moaas = "4", dissociation = "present", respiration = { spo2 = 90, rr = 14 } } }),
+    session.monitoring({ [25] = { moaas = "1", dissociation = "present", respiration = { spo2 = 90, rr = 14 } } }),
     expect "25m" { alert = "spo2_low" },
+    expect "25m" { alert = "sedation_deep", id = "sedation_deep" },
     at "26m" { ack = "spo2_low" },
+    at "26m" { actor = "dr:kim", ack = "sedation_deep" },
     expect "40m" { resolved = "spo2_low" },
     session.discharge(nil, true),                         -- answers "no", "no", "no"
-    expect "133m" { alert = "sedation_answer", priority = "low", message = "no sedation occurred" },
-    expect "133m" { alert = "dissociation_answer", priority = "low", message = "no dissociation occurred" },
-    expect "133m" { alert = "respiratory_answer", priority = "low", message = "no respiratory depression occurred" },
-    at "134m" { amend = { item = "sedation_occurred", value = "yes", reason = "MOAA/S 4 at 25 minutes" } },
-    expect "134m" { resolved = "sedation_answer" },
-    at "134m" { amend = { item = "dissociation_occurred", value = "yes", reason = "present at 25 minutes" } },
-    expect "134m" { resolved = "dissociation_answer" },
-    at "134m" { amend = { item = "respiratory_depression_occurred", value = "yes", reason = "SpO2 90% at 25m" } },
-    expect "134m" { resolved = "respiratory_answer" },
+    expect "133m" { block = "sedation_answer", reason = "no sedation occurred, but the monitoring record shows MOAA/S as low as 1" },
+    expect "133m" { block = "dissociation_answer", reason = "dissociation present" },
+    expect "133m" { block = "respiratory_answer", reason = "SpO2 90%" },
+    at "134m" { discharge = true },
+    expect "134m" { gate_blocked = "discharge", reason = "no sedation occurred" },
+    expect "134m" { gate_blocked = "discharge", reason = "Form answers confirmed against the monitoring record" },
+    at "134m" { amend = { item = "sedation_occurred", value = "yes", reason = "MOAA/S 1 at 25 minutes" } },
+    expect "134m" { unblocked = "sedation_answer" },
+    -- The nurse who answered cannot confirm the answers; the prescriber can.
+    at "135m" { record = { answers_confirmed = true } },
+    expect "135m" { refused = true },
+    at "136m" { actor = "dr:kim", record = { answers_confirmed = true } },
+    expect "136m" { unblocked = "dissociation_answer" },
+    expect "136m" { unblocked = "respiratory_answer" },
+    at "137m" { discharge = true },
+    expect "137m" { discharged = true },
+  },
+
+  spec "A change to an answer voids the prescriber's confirmation" {
+    session.predose(),
+    session.dosing(),
+    session.monitoring({ [25] = { moaas = "4", dissociation = "present" } }),
+    session.discharge({ sedation_occurred = "yes" }, true),
+    expect "133m" { block = "dissociation_answer" },
+    at "134m" { actor = "dr:kim", record = { answers_confirmed = true } },
+    expect "134m" { unblocked = "dissociation_answer" },
+    at "135m" { amend = { item = "sedation_occurred", value = "no", reason = "misread the record" } },
+    expect "135m" { block = "sedation_answer" },
+    at "136m" { discharge = true },
+    expect "136m" { gate_blocked = "discharge", reason = "no sedation occurred" },
   },
 
   spec "Answers that match the records raise nothing" {

@@ -6,6 +6,20 @@
 -- prescriber did not judge unacceptable.
 local session = require "session"
 
+-- Clean pre-dose checks at 0m with PHQ-9 item 9 answered `answer` (above 0), and
+-- the high alert it raises.
+local function item_9(answer)
+  return {
+    at "0m" { record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
+                         substance_use = "no", self_harm_thoughts = answer, comed_benzodiazepine = "no",
+                         comed_hypnotic = "no", comed_psychostimulant = "no", comed_maoi = "no",
+                         ride_confirmed = true, prescriber_on_site = true, pulse_oximeter = true,
+                         predose_vitals = { sbp = 128, dbp = 78, hr = 70, spo2 = 98, rr = 14 } } },
+    expect "0m" { alert = "self_harm", id = "self_harm_thoughts", priority = "high",
+                  message = "PHQ-9 item 9 answered " .. answer },
+  }
+end
+
 return {
   spec "A contraindication holds dosing until the prescriber overrides with a reason" {
     no_other = { "blocks", "gates" },
@@ -94,13 +108,7 @@ return {
   -- before dosing until the prescriber's suicide-risk assessment; "high" holds.
   spec "Suicidal thoughts hold dosing until the prescriber assesses the suicide risk" {
     no_other = { "alerts", "blocks" },
-    at "0m" { record = { consent = true, ci_vascular = "no", ci_hypersensitivity = "no", pregnancy = "neither",
-                         substance_use = "no", self_harm_thoughts = "2", comed_benzodiazepine = "no",
-                         comed_hypnotic = "no", comed_psychostimulant = "no", comed_maoi = "no",
-                         ride_confirmed = true, prescriber_on_site = true, pulse_oximeter = true,
-                         predose_vitals = { sbp = 128, dbp = 78, hr = 70, spo2 = 98, rr = 14 } } },
-    expect "0m" { alert = "self_harm", id = "self_harm_thoughts", priority = "high",
-                  message = "PHQ-9 item 9 answered 2" },
+    item_9("2"),
     at "1m" { actor = "dr:kim", record = { predose_acceptable = "yes" } },
     at "2m" { advance = true },
     expect "2m" { gate_blocked = "predose", reason = "Suicide-risk assessment by the prescriber" },
@@ -116,7 +124,18 @@ return {
     expect "7m" { entered = "dosing" },
   },
 
+  -- 1.5.1 (docs/safety.md N1): the smallest positive answer pins the hold, so that a
+  -- version whose rule or condition lets a 1 (or any answer) through is named weakened
+  -- by `vigil protocol diff` and at its approval (this version's specs, run against it).
+  spec "An item 9 of 1 alerts high and holds dosing for the assessment" {
+    item_9("1"),
+    at "1m" { actor = "dr:kim", record = { predose_acceptable = "yes" } },
+    at "2m" { advance = true },
+    expect "2m" { gate_blocked = "predose", reason = "Suicide-risk assessment by the prescriber" },
+  },
+
   spec "Dosing: the gate waits for the devices" {
+    params = { dose_mg = "84" },
     session.predose(),
     at "4m" { record = { dose = "84 mg", lot_number = "EKA3307" } },
     at "5m" { advance = true },
