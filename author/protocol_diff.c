@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "author/spec.h"
 #include "base/buf.h"
+#include "base/intern.h"
 #include "lang/rule_code.h"
 
 typedef struct differ {
@@ -696,11 +698,96 @@ static void weak_say(weak *w, const char *fmt, ...) {
 
 static int has_fn(int ref) { return ref != LUA_NOREF && ref != LUA_REFNIL; }
 
+/* N1: how a gate or a hold of p rests on item `it`, in words that follow
+ * "it" ("cannot be skipped", "is a signature", "is read by the gate of phase
+ * predose", "is what rule predose.self_harm holds or alerts high on"), or NULL
+ * when nothing does. A condition changed on such an item, or an answer added to it, can
+ * take the hold away as surely as removing it. */
+static const char *rests_on(const protocol *p, const item_spec *it, char *out, size_t n) {
+  if (it->kind == KIND_SIGNATURE) return "is a signature";
+  if (!it->skippable) return "cannot be skipped";
+  const phase_spec *ph = &p->phases[it->phase];
+  if (has_fn(ph->gate_ref)) {
+    buf code;
+    char where[512], lit[300], qlit[300];
+    vigil__buf_init(&code);
+    vigil__function_code(p, ph->gate_ref, &code, where, sizeof where);
+    snprintf(lit, sizeof lit, "\"%s\"", it->id);
+    snprintf(qlit, sizeof qlit, "\"%s\"", it->qid);
+    int reads = code.p && (strstr(code.p, lit) || strstr(code.p, qlit));
+    vigil__buf_free(&code);
+    if (reads) {
+      snprintf(out, n, "is read by the gate of phase %s", ph->id);
+      return out;
+    }
+  }
+  for (uint32_t i = 0; i < p->n_phases; i++)
+    for (uint32_t j = 0; j < p->phases[i].n_rules; j++) {
+      const rule_spec *r = &p->phases[i].rules[j];
+      int on = 0;
+      for (uint32_t k = 0; k < r->n_on && !on; k++)
+        on = r->on[k] == it->index;
+      if (!on) continue;
+      code_raises cr;
+      vigil__code_raises(p, r->fn_ref, &cr);
+      if (cr.blocks || r->carry || vigil__code_raises_highest(&cr) >= (int)PRIORITY_HIGH) {
+        snprintf(out, n, "is what rule %s.%s holds or alerts high on", p->phases[i].id, r->id);
+        return out;
+      }
+    }
+  return NULL;
+}
+
+/* N1 (a): a condition (when) added to, or changed on, an item a gate or a
+ * hold rests on (M3 named it for an item that cannot be skipped; a
+ * signature's, such as the suicide-risk assessment's x > 0 made x > 3, was
+ * not named) can stop it being asked at all, as a skip would. */
+static void weakened_when(weak *w, const protocol *a, const item_spec *x, const protocol *b, const item_spec *y,
+                          const char *why) {
+  if (!has_fn(y->when_ref)) return;
+  buf cx, cy;
+  char wx[512], wy[512];
+  vigil__buf_init(&cx);
+  vigil__buf_init(&cy);
+  vigil__function_code(a, x->when_ref, &cx, wx, sizeof wx);
+  vigil__function_code(b, y->when_ref, &cy, wy, sizeof wy);
+  if (!has_fn(x->when_ref))
+    weak_say(w, "item %s: %s, but is now asked only when a condition holds (when added, %s)", x->qid, why, wy);
+  else if (!same_str(cx.p ? cx.p : "", cy.p ? cy.p : ""))
+    weak_say(w, "item %s: %s, but when it is asked changed (its condition, %s)", x->qid, why, wy);
+  vigil__buf_free(&cx);
+  vigil__buf_free(&cy);
+}
+
+/* N1 (b): an option added to an answer a gate or a hold rests on ("not
+ * asked" beside the 0-3 of PHQ-9 item 9): an answer the rules were not
+ * written for passes them by. */
+static void weakened_options(weak *w, const item_spec *x, const item_spec *y, const char *why) {
+  for (uint32_t f = 0; f < y->n_fields; f++) {
+    const field_spec *fy = &y->fields[f], *fx = find_field(x, fy->name);
+    if (!fx || !fx->n_options) continue;
+    for (uint32_t k = 0; k < fy->n_options; k++) {
+      int had = 0;
+      for (uint32_t m = 0; m < fx->n_options && !had; m++)
+        had = !strcmp(fy->options[k], fx->options[m]);
+      if (!had)
+        weak_say(w, "item %s: option \"%s\" added to an answer that %s (an answer its rules were not written for)",
+                 x->qid, fy->options[k], why);
+    }
+  }
+}
+
 static void weakened_items(weak *w, const protocol *a, const protocol *b) {
   char t1[64], t2[64];
   for (uint32_t i = 0; i < a->n_items; i++) {
     const item_spec *x = &a->items[i], *y = find_item(b, x->qid);
     const char *q = x->qid;
+    char held[300];
+    const char *why = rests_on(a, x, held, sizeof held);
+    if (y && why) {
+      weakened_when(w, a, x, b, y, why);
+      weakened_options(w, x, y, why);
+    }
     if (x->kind == KIND_SIGNATURE) {
       const char *of = x->of_item >= 0 ? a->items[x->of_item].qid : "?";
       if (!y || y->kind != KIND_SIGNATURE) {
@@ -727,22 +814,6 @@ static void weakened_items(weak *w, const protocol *a, const protocol *b) {
       continue;
     }
     if (!x->skippable && y->skippable) weak_say(w, "item %s: may now be skipped (skippable = false removed)", q);
-    /* M3: a condition (when) added to, or changed on, an item that cannot be
-     * skipped can stop it being asked at all, as a skip would. */
-    if (!x->skippable && !y->skippable && has_fn(y->when_ref)) {
-      buf cx, cy;
-      char wx[512], wy[512];
-      vigil__buf_init(&cx);
-      vigil__buf_init(&cy);
-      vigil__function_code(a, x->when_ref, &cx, wx, sizeof wx);
-      vigil__function_code(b, y->when_ref, &cy, wy, sizeof wy);
-      if (!has_fn(x->when_ref))
-        weak_say(w, "item %s: cannot be skipped, but is now asked only when a condition holds (when added, %s)", q, wy);
-      else if (!same_str(cx.p ? cx.p : "", cy.p ? cy.p : ""))
-        weak_say(w, "item %s: cannot be skipped, but when it is asked changed (its condition, %s)", q, wy);
-      vigil__buf_free(&cx);
-      vigil__buf_free(&cy);
-    }
     if (x->required && !y->required) weak_say(w, "item %s: now optional (was required)", q);
     if (x->scheduled && (!y->scheduled || (y->sched.every > x->sched.every && x->sched.every)))
       weak_say(w, "item %s: checked less often (every %s -> %s)", q, dur(t1, sizeof t1, x->sched.every),
@@ -845,6 +916,131 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
   }
 }
 
+/* N1 (c): the cases the previous version's own specs pin (L3), run against
+ * the new version. A rule whose alert or block an `expect` of those specs
+ * names, and that no longer comes on that case, no longer fires where the
+ * version in use held: a threshold moved (PHQ-9 item 9 `== 0` made `< 3`), a
+ * branch removed. Named once per rule (or gate), with the first case. Needs
+ * both versions' folders (a version known only from the store has none: not
+ * checked). */
+typedef struct held_case {
+  weak *w;
+  const protocol *a;
+  char named[64][320];
+  int n_named;
+  /* the current spec's failed expectations of a hold, until its end says
+   * whether its steps all ran as written */
+  char spec[256];
+  int steps_refused;
+  struct {
+    char what[320], where[256], name[512];
+  } pending[32];
+  int n_pending;
+} held_case;
+
+/* The rule (or phase gate) an expectation's sentence names, as spec.lua
+ * describes it: "a high alert from self_harm ...", "a block from rule x ...",
+ * "the predose gate blocked ...". 1 with what in out, 0 for other checks. */
+static int held_by(const char *name, char *out, size_t n) {
+  const char *p;
+  if ((!strncmp(name, "a ", 2) || !strncmp(name, "an ", 3)) && (p = strstr(name, " alert from ")) != NULL) {
+    p += strlen(" alert from ");
+  } else if (!strncmp(name, "a block from rule ", 18)) {
+    p = name + 18;
+  } else if (!strncmp(name, "the ", 4) && (p = strstr(name, " gate blocked")) != NULL) {
+    if (p - name > 4)
+      snprintf(out, n, "phase %.*s: its gate", (int)(p - name - 4), name + 4);
+    else
+      snprintf(out, n, "the gate of a phase");
+    return 1;
+  } else {
+    return 0;
+  }
+  size_t len = strcspn(p, " ");
+  snprintf(out, n, "rule %.*s", (int)len, p);
+  return 1;
+}
+
+/* The spec that ended: its holds that did not come, named once each, unless
+ * one of its steps was refused (the case did not run as written: a step
+ * moved or removed, not a hold that no longer fires). */
+static void held_flush(held_case *h) {
+  for (int k = 0; k < h->n_pending && !h->steps_refused; k++) {
+    const char *what = h->pending[k].what;
+    int named = 0;
+    for (int i = 0; i < h->n_named && !named; i++)
+      named = !strcmp(h->named[i], what);
+    if (named) continue;
+    if (h->n_named < 64) snprintf(h->named[h->n_named++], sizeof h->named[0], "%s", what);
+    weak_say(h->w, "%s: no longer fires on a case %s's specs held (%s: expected %s)", what, h->a->ref,
+             h->pending[k].where, h->pending[k].name);
+  }
+  h->n_pending = 0;
+  h->steps_refused = 0;
+}
+
+static void on_held_case(void *ud, const spec_result *r) {
+  held_case *h = ud;
+  const char *spec = r->spec ? r->spec : "";
+  if (strncmp(h->spec, spec, sizeof h->spec - 1) != 0) {
+    held_flush(h);
+    snprintf(h->spec, sizeof h->spec, "%s", spec);
+  }
+  if (r->ok || !r->name) return;
+  if (!strncmp(r->name, "step at ", 8) || !strcmp(r->name, "visit starts") || !strcmp(r->name, "spec is well formed")) {
+    h->steps_refused = 1;
+    return;
+  }
+  char what[320];
+  if (!held_by(r->name, what, sizeof what) || h->n_pending >= 32) return;
+  /* "rule self_harm" -> "rule predose.self_harm" when the previous version has it. */
+  if (!strncmp(what, "rule ", 5))
+    for (uint32_t i = 0; i < h->a->n_phases; i++)
+      if (find_rule(&h->a->phases[i], what + 5)) {
+        char q[320];
+        snprintf(q, sizeof q, "rule %.150s.%.150s", h->a->phases[i].id, what + 5);
+        memcpy(what, q, sizeof what);
+        break;
+      }
+  const char *where = r->where ? r->where : "";
+  size_t dir = strlen(h->a->sb->dir);
+  if (!strncmp(where, h->a->sb->dir, dir) && where[dir] == '/') where += dir + 1;
+  memcpy(h->pending[h->n_pending].what, what, sizeof what);
+  snprintf(h->pending[h->n_pending].where, sizeof h->pending[0].where, "%s", where);
+  snprintf(h->pending[h->n_pending].name, sizeof h->pending[0].name, "%s", r->name);
+  h->n_pending++;
+}
+
+static void weakened_holds(weak *w, const protocol *a, const protocol *b) {
+  static char names[64][128];
+  if (!a->sb || !a->sb->dir || !b->sb || !b->sb->dir) return;
+  int n = spec_names(a, names, 64);
+  char probe[8400];
+  snprintf(probe, sizeof probe, "%.8000s/protocol.lua", b->sb->dir);
+  FILE *f = fopen(probe, "r");
+  if (!f) return;
+  fclose(f);
+  held_case *h = calloc(1, sizeof *h);
+  /* Each spec's engine retains and releases the interned names: held here,
+   * so that the last engine's release does not free a's and b's (a caller
+   * with no engine of its own, `vigil protocol diff`, holds them too). */
+  if (!h || vigil__intern_retain() < 0) {
+    free(h);
+    return;
+  }
+  h->w = w;
+  h->a = a;
+  for (int i = 0; i < n; i++) {
+    char path[8400], err[512];
+    snprintf(path, sizeof path, "%.8000s/specs/%.127s", a->sb->dir, names[i]);
+    vigil__spec_run_file(b->sb->dir, path, on_held_case, h, NULL, err, sizeof err);
+    held_flush(h);
+    h->spec[0] = '\0';
+  }
+  vigil__intern_release();
+  free(h);
+}
+
 int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
   weak w = {.fn = fn, .ud = ud};
   if (!a || !b) return 0;
@@ -855,6 +1051,7 @@ int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn 
   if (a->latching && !b->latching) weak_say(&w, "alerts no longer latch until acknowledged by default");
   weakened_items(&w, a, b);
   weakened_phases(&w, a, b);
+  weakened_holds(&w, a, b);
   return w.n;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/intern.h"
 #include "cli.h"
 #include "author/protocol_diff.h"
 #include "lang/protocol_version.h"
@@ -42,6 +43,13 @@ int cmd_protocol(int argc, char **argv) {
     fprintf(stderr, "usage: vigil protocol diff A B [--db DB]\n");
     return 2;
   }
+  /* The protocols' interned names are held while they live: the diff runs
+   * the older version's specs on engines of their own (N1), whose last
+   * release would otherwise free them. */
+  if (vigil__intern_retain() < 0) {
+    fprintf(stderr, "vigil protocol diff: out of memory\n");
+    return 2;
+  }
   buf problems;
   vigil__buf_init(&problems);
   protocol *pa = vigil__protocol_version_load(a, db, add_problem, &problems);
@@ -55,6 +63,7 @@ int cmd_protocol(int argc, char **argv) {
   }
   vigil__protocol_free(pa);
   vigil__protocol_free(pb);
+  vigil__intern_release();
   vigil__buf_free(&problems);
   return rc;
 }

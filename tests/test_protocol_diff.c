@@ -14,6 +14,7 @@
 
 #include "protocol_copy.h"
 #include "author/protocol_diff.h"
+#include "base/intern.h"
 #include "lang/protocol_version.h"
 #include "vigil/vigil.h"
 
@@ -296,7 +297,14 @@ static void weakened_controls(void **state) {
   int n = vigil__protocol_weakened(a, b, collect, &only);
   /* observation.spo2_low shares lib.spo2_low: its code no longer raises high either. */
   has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
-  if (n != 12) fail_msg("%d weakened:\n%s", n, only.text);
+  /* N1 (c): the cases the previous version's specs pin, run against the copy. */
+  has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.4.1's specs held "
+                      "(specs/screening_spec.lua:83: expected a block from rule self_harm with reason \"Do not dose "
+                      "today\" at 4m)");
+  has_line(only.text, "rule infusion.spo2_low: no longer fires on a case ketamine_iv@1.4.1's specs held "
+                      "(specs/vitals_spec.lua:34: expected a high alert from spo2_low saying \"SpO2 91% is below "
+                      "92%: assess the airway\" at 20m)");
+  if (n != 15) fail_msg("%d weakened:\n%s", n, only.text);
   lines none = {0};
   assert_int_equal(vigil__protocol_weakened(a, a, collect, &none), 0);
   /* And back: restoring the controls weakens nothing; what a signer attests
@@ -322,7 +330,10 @@ static void weakened_controls(void **state) {
   b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
   assert_non_null(b);
   lines gone = {0};
-  if (vigil__protocol_weakened(a, b, collect, &gone) != 1) fail_msg("worse removed:\n%s", gone.text);
+  /* The pinned spec case (L3) names it as well (N1 c). */
+  if (vigil__protocol_weakened(a, b, collect, &gone) != 2) fail_msg("worse removed:\n%s", gone.text);
+  has_line(gone.text, "rule infusion.spo2_low: no longer fires on a case ketamine_iv@1.4.1's specs held "
+                      "(specs/vitals_spec.lua:67: expected a high alert from spo2_low saying \"SpO2 88%\" at 25m)");
   has_line(gone.text, "rule infusion.spo2_low: a worse reading after an acknowledgement no longer raises a new alert "
                       "(worse removed)");
   free(gone.text);
@@ -356,7 +367,8 @@ static void weakened_controls(void **state) {
   assert_non_null(b);
   lines wider = {0}, diff = {0};
   /* spo2_low, rr_low and sedation_deep, in observation and in infusion. */
-  if (vigil__protocol_weakened(a, b, collect, &wider) != 6) fail_msg("margins widened:\n%s", wider.text);
+  /* ... and the pinned cases of a worse SpO2, RR and MOAA/S after an acknowledgement (L3, N1 c). */
+  if (vigil__protocol_weakened(a, b, collect, &wider) != 9) fail_msg("margins widened:\n%s", wider.text);
   has_line(wider.text, "rule infusion.spo2_low: a worse reading after an acknowledgement raises a new alert only "
                        "after a fall of 30 instead of 3");
   has_line(wider.text, "rule observation.sedation_deep: a worse reading after an acknowledgement raises a new alert "
@@ -373,6 +385,58 @@ static void weakened_controls(void **state) {
   vigil__protocol_free(a);
   vigil__protocol_free(b);
   protocol_copy_remove(dir);
+}
+
+/* N1 of the sixth independent try: authored esketamine versions took away the
+ * suicide-risk hold and were approved with `weakened: []`. Each of the three
+ * edits is named: (a) the assessment's condition (a signature's `when`)
+ * changed, (b) an option added to the answer that cannot be skipped, (c) the
+ * rule's threshold changed, found by running the previous version's specs
+ * (their pinned case of an item 9 of 1) against the copy. */
+static void suicide_risk_hold_weakened(void **state) {
+  static const protocol_edit when[] = {
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.1\""},
+      {"predose.lua", "return x ~= nil and x > 0", "return x ~= nil and x > 3"},
+  };
+  static const protocol_edit option[] = {
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.1\""},
+      {"predose.lua", "options = { \"0\", \"1\", \"2\", \"3\" },",
+       "options = { \"0\", \"1\", \"2\", \"3\", \"not asked\" },"},
+  };
+  static const protocol_edit threshold[] = {
+      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.1\""},
+      {"predose.lua", "if answer == nil or answer == 0 then return nil end",
+       "if answer == nil or answer < 3 then return nil end"},
+  };
+  static const struct {
+    const protocol_edit *edits;
+    size_t n;
+    const char *line;
+  } cases[] = {
+      {when, 2, "item predose.suicide_risk: is a signature, but when it is asked changed (its condition, predose.lua:"},
+      {option, 2,
+       "item predose.self_harm_thoughts: option \"not asked\" added to an answer that cannot be skipped (an answer its "
+       "rules were not written for)"},
+      {threshold, 2,
+       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.5.0's specs held "
+       "(specs/predose_spec.lua:"},
+  };
+  protocol *a = vigil__protocol_version_load("protocols/esketamine_rems", NULL, no_problem, NULL);
+  assert_non_null(a);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char dir[64];
+    protocol_copy("protocols/esketamine_rems", dir, cases[i].edits, cases[i].n);
+    protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+    assert_non_null(b);
+    lines out = {0};
+    vigil__protocol_weakened(a, b, collect, &out);
+    if (!out.text || !strstr(out.text, cases[i].line))
+      fail_msg("case %zu, no \"%s\" in:\n%s", i, cases[i].line, out.text);
+    free(out.text);
+    vigil__protocol_free(b);
+    protocol_copy_remove(dir);
+  }
+  vigil__protocol_free(a);
 }
 
 /* The versions visits started on, read back from the store. */
@@ -444,6 +508,14 @@ static void stored_versions(void **state) {
   rmdir(home);
 }
 
+/* The protocols these tests load hold the interned names while they live,
+ * as `vigil protocol diff` does: the diff runs specs on engines of their own. */
+static int hold_names(void **state) { return vigil__intern_retain(); }
+static int release_names(void **state) {
+  vigil__intern_release();
+  return 0;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(folders),
@@ -451,7 +523,8 @@ int main(void) {
       cmocka_unit_test(alert_declarations),
       cmocka_unit_test(demotions_courses_and_specs),
       cmocka_unit_test(weakened_controls),
+      cmocka_unit_test(suicide_risk_hold_weakened),
       cmocka_unit_test(stored_versions),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, hold_names, release_names);
 }
