@@ -67,7 +67,8 @@ static void the_dose_is_prescribed_and_checked(void **state) {
   assert_non_null(alert);
   assert_non_null(strstr(alarm_str(alert, "message"), "Dose 84 mg is not the prescribed 56 mg"));
   json_decref(alert);
-  assert_int_equal(alarm_record(a, id, "{\"devices_administered\": true}"), 200);
+  /* Held: the devices are not recorded as given (N7), the phase is not left. */
+  assert_int_equal(alarm_record(a, id, "{\"devices_administered\": true}"), 409);
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 409);
   json_t *v = NULL;
   char path[64];
@@ -77,11 +78,12 @@ static void the_dose_is_prescribed_and_checked(void **state) {
   assert_non_null(strstr(text, "not the prescribed 56 mg"));
   free(text);
   json_decref(v);
-  /* Corrected to what was given as prescribed: dosing goes on. */
+  /* Corrected to the prescribed dose: dosing goes on. */
   assert_int_equal(
       alarm_cmd(a, NULL, id, "amend",
-                "{\"item\": \"dose\", \"value\": \"56 mg\", \"reason\": \"two devices given as prescribed\"}"),
+                "{\"item\": \"dose\", \"value\": \"56 mg\", \"reason\": \"two devices prepared as prescribed\"}"),
       200);
+  assert_int_equal(alarm_record(a, id, "{\"devices_administered\": true}"), 200);
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
   /* A clinician's prescription of 84 mg: recorded as given, no hold. */
   uint64_t dr = start(a, ALARM_CLINICIAN, "MRN-N5B", "{\"dose_mg\": \"84\"}", &status);
