@@ -257,7 +257,7 @@ static void a_signature_is_a_provenance(void **state) {
 
 /* An amended answer shows amended in the response; an acknowledged alert
  * says who acknowledged it and when (the co-medication's, at 1 minute: the
- * form's contradicted answer is a block since 1.5.0, docs/safety.md N6). */
+ * form's contradicted answer is a block since 1.5.1, docs/safety.md N6). */
 static void amendments_and_acknowledgements(void **state) {
   uint64_t visit;
   vigil_engine *e = run_scenario("esketamine_rems", "prolonged_sedation", NULL, &visit);
