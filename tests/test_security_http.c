@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "http_client.h"
 #include "serve_process.h"
@@ -49,15 +50,18 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
 
 #define AUTHOR "doc.b" /* a clinician: may upload protocol versions */
 
-static int setup(void **state) {
-  serve_process *s = calloc(1, sizeof *s);
-  if (serve_setup(s, PROTOCOL) < 0) return -1;
+/* Adds a user of role with SERVE_PASSWORD (vigil user add): 0 when done. */
+static int add_user(serve_process *s, const char *name, const char *role) {
   char cmd[8800];
   snprintf(cmd, sizeof cmd,
-           "echo '" SERVE_PASSWORD "' | '%s' user add " AUTHOR " --role clinician --password-stdin --db '%s/vigil.db' "
-           ">/dev/null",
-           s->vigil, s->root);
-  if (system(cmd) != 0) return -1;
+           "echo '" SERVE_PASSWORD "' | '%s' user add %s --role %s --password-stdin --db '%s/vigil.db' >/dev/null",
+           s->vigil, name, role, s->root);
+  return system(cmd);
+}
+
+static int setup(void **state) {
+  serve_process *s = calloc(1, sizeof *s);
+  if (serve_setup(s, PROTOCOL) < 0 || add_user(s, AUTHOR, "clinician") != 0) return -1;
   *state = s;
   return 0;
 }
@@ -1104,12 +1108,7 @@ static void test_minor_findings(void **state) {
  * HTTP/1.1 or HTTP/1.0 exactly. */
 static void test_third_review_minor(void **state) {
   serve_process *s = *state;
-  char cmd[8800];
-  snprintf(cmd, sizeof cmd,
-           "echo '" SERVE_PASSWORD "' | '%s' user add adm.c --role admin --password-stdin --db '%s/vigil.db' "
-           ">/dev/null",
-           s->vigil, s->root);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(add_user(s, "adm.c", "admin"), 0);
   start(s, NULL);
   char token[64];
   sign_in(s, "adm.c", token, sizeof token);
@@ -1204,11 +1203,14 @@ static void test_fourth_review_minor(void **state) {
   }
   size_t big = 900 * 1024;
   char *password = malloc(big + 64), out[4096], head[4096];
-  strcpy(password, "{\"user\": \"" AUTHOR "\", \"password\": \"");
+  /* A signed-in request's (a sign-in's own body is held to 8 KiB: test_bodies_answered_on_headers). */
+  strcpy(password, "{\"new_password\": \"a new one here\", \"password\": \"");
   size_t pre = strlen(password);
   memset(password + pre, 'p', big);
   strcpy(password + pre + big, "\"}");
-  int status = send_with(s, "POST", "/api/v1/session", "", password, out, sizeof out, NULL, 0);
+  char bearer[128];
+  snprintf(bearer, sizeof bearer, "Authorization: Bearer %s\r\n", s->token);
+  int status = send_with(s, "POST", "/api/v1/session/password", bearer, password, out, sizeof out, NULL, 0);
   expect_error(status, out, 422, "too_long", "password");
   if (!strstr(out, "longer than 256 characters") || !strstr(out, "\"limit\":256")) fail_msg("%s", out);
   free(password);
@@ -1347,6 +1349,174 @@ static void test_unauthenticated_bodies(void **state) {
   serve_stop(s, 0);
 }
 
+/* Sends a head of method and path announcing a body of length bytes (0:
+ * chunked), and the first 1000 of them (a chunk of 1000 when chunked). */
+static void body_head(serve_process *s, hc_conn *c, const char *method, const char *path, size_t length) {
+  char head[1024], framing[64], part[1100];
+  if (length)
+    snprintf(framing, sizeof framing, "Content-Length: %zu", length);
+  else
+    snprintf(framing, sizeof framing, "Transfer-Encoding: chunked");
+  snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n%s\r\n\r\n",
+           method, path, s->port, framing);
+  assert_int_equal(hc_connect(c, s->port), 0);
+  assert_int_equal(hc_send_str(c, head), 0);
+  size_t n = 0;
+  if (!length) n = (size_t)snprintf(part, sizeof part, "3e8\r\n");
+  memset(part + n, ' ', 1000);
+  n += 1000;
+  if (!length) n += (size_t)snprintf(part + n, sizeof part - n, "\r\n");
+  assert_int_equal(hc_send(c, part, n), 0);
+}
+
+/* V4's residual (X1): a request to a path of no route, and one to a route
+ * open to all (the sign-in) or with a method its path does not take, was
+ * read whole before its answer, so a stranger could hold a body of 1 MiB
+ * per connection that way. Now no route is 404 on the headers, and the
+ * others are held to 8 KiB: a Content-Length past it is 413 on the headers,
+ * a chunked body 413 once it passes it; each closes the connection. Without
+ * it each waits for its body (no answer here). */
+static void test_bodies_answered_on_headers(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  static const struct {
+    const char *method, *path;
+    size_t length;
+    int status;
+  } cases[] = {
+      {"POST", "/api/v1/nothing", 1000000, 404},   {"POST", "/api/v1/visits/1/nothing", 1000000, 404},
+      {"DELETE", "/api/v1/no/such/thing", 0, 404}, {"POST", "/api/v1/session", 1000000, 413},
+      {"POST", "/api/v1/healthz", 1000000, 413},   {"POST", "/healthz", 1000000, 413},
+      {"POST", "/index.html", 1000000, 413},       {"POST", "/api/v1/protocols/x@1.0.0/nothing", 1000000, 413},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    hc_conn c;
+    hc_response r;
+    body_head(s, &c, cases[i].method, cases[i].path, cases[i].length);
+    if (hc_read(&c, &r, 3000) < 0) fail_msg("%s %s: no answer on the headers", cases[i].method, cases[i].path);
+    expect_error(r.status, r.body, cases[i].status, cases[i].status == 404 ? "not_found" : "body_too_large", NULL);
+    hc_response_free(&r);
+    assert_true(hc_wait_closed(&c, 3000));
+    hc_close(&c);
+  }
+  /* A chunked sign-in is cut off once it passes 8 KiB, unfinished. */
+  hc_conn c;
+  hc_response r;
+  body_head(s, &c, "POST", "/api/v1/session", 0);
+  char chunk[4200];
+  int n = snprintf(chunk, sizeof chunk, "1000\r\n");
+  memset(chunk + n, ' ', 4096);
+  memcpy(chunk + n + 4096, "\r\n", 2);
+  for (int k = 0; k < 3 && hc_send(&c, chunk, (size_t)n + 4098) == 0; k++)
+    ;
+  if (hc_read(&c, &r, 3000) < 0) fail_msg("a chunked sign-in past 8 KiB: no answer");
+  expect_error(r.status, r.body, 413, "body_too_large", NULL);
+  hc_response_free(&r);
+  hc_close(&c);
+  /* None of those bodies was held; a sign-in is still read and answered. */
+  long long held = metric(s, "vigil_http_body_bytes_max");
+  if (held > 9000) fail_msg("%lld bytes of body were held", held);
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  serve_stop(s, 0);
+}
+
+/* ---- protocols edited where they are kept (V6 of the fourth review) -------------------- */
+
+/* `vigil audit verify` on the server's database: its exit status, and what it says in out. */
+static int audit_verify(serve_process *s, char *out, size_t len) {
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd, "'%s' audit verify '%s/vigil.db' 2>&1", s->vigil, s->root);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t n = fread(out, 1, len - 1, p);
+  out[n] = '\0';
+  return pclose(p);
+}
+
+/* The start refuses, saying `says` as vigil audit verify does. */
+static void expect_refused_start(serve_process *s, const char *says) {
+  if (serve_start(s) == 0) fail_msg("vigil serve started (expected: %s)", says);
+  char *log = serve_log(s), out[4096];
+  if (!strstr(log, says) || !strstr(log, "not starting")) fail_msg("the start does not say '%s': %s", says, log);
+  free(log);
+  if (audit_verify(s, out, sizeof out) == 0 || !strstr(out, says))
+    fail_msg("vigil audit verify does not say '%s': %s", says, out);
+}
+
+static void edit_file(const char *path, const char *from, const char *to) {
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char text[8192];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  char *at = strstr(text, from);
+  if (!at) fail_msg("%s holds no '%s'", path, from);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+  fclose(f);
+}
+
+/* An approved upload edited on disk (no visit had started on it) became
+ * unapproved at the next start without a word, and a protocol's stored
+ * sources edited in the database stopped the start with other words than
+ * verify's. Now each stops the start with the message vigil audit verify
+ * gives, naming the version; put back, it starts. */
+static void test_edited_protocols_stop_the_start(void **state) {
+  serve_process *s = *state;
+  char token[64], admin[64], out[4096];
+  assert_int_equal(add_user(s, "adm.c", "admin"), 0);
+  start(s, NULL);
+  sign_in(s, AUTHOR, token, sizeof token);
+  sign_in(s, "adm.c", admin, sizeof admin);
+  char *upload = burning_upload("1.2.0", 0);
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols", token, upload, &r), 0);
+  if (r.status != 201) fail_msg("upload: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  free(upload);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols/sec_test@1.2.0/approve", admin,
+                              "{\"password\": \"" SERVE_PASSWORD "\"}", &r),
+                   0);
+  if (r.status != 200) fail_msg("approve: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  /* No visit on 1.2.0 yet: the store has no sources of it to compare with. */
+  assert_true(serve_start_visit(s, "sec_test@1.0.0", "P-2") > 0);
+  serve_stop(s, 0);
+  assert_int_equal(audit_verify(s, out, sizeof out), 0);
+
+  /* The approved upload's rule edited on disk. */
+  char lua[200];
+  snprintf(lua, sizeof lua, "%s/protocol_uploads/sec_test@1.2.0/protocol.lua", s->root);
+  edit_file(lua, "x == 999", "x == 998");
+  expect_refused_start(s, "the approved upload sec_test@1.2.0");
+  char *log = serve_log(s);
+  if (!strstr(log, "was edited on disk: its sources are not the ones event")) fail_msg("%s", log);
+  free(log);
+  edit_file(lua, "x == 998", "x == 999");
+  start(s, NULL);
+  serve_stop(s, 0);
+
+  /* The stored sources a restarted visit runs, edited in the database. */
+  sqlite3 *h;
+  char db[128];
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h,
+                                "UPDATE protocols SET files = replace(files, 'x == 999', 'x == 998') WHERE ref = "
+                                "'sec_test@1.0.0'",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_changes(h), 1);
+  sqlite3_close(h);
+  expect_refused_start(s, "the stored sources of protocol sec_test@1.0.0");
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -1372,6 +1542,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_third_review_minor, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unauthenticated_bodies, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fourth_review_minor, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_edited_protocols_stop_the_start, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bodies_answered_on_headers, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

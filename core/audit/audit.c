@@ -26,6 +26,7 @@
 #include "base/buf.h"
 #include "base/utf8.h"
 #include "lang/protocol.h"
+#include "lang/protocol_version.h"
 #include "store/store.h"
 #include "vigil/vigil.h"
 
@@ -1001,8 +1002,9 @@ static int64_t first_visit_on(reader *r, const char *sha256) {
 
 /* A visit resumes after a restart on the protocol sources stored with it,
  * so those sources are part of the record: each must still match the
- * fingerprint its visits name, and none may be missing. */
-static int check_protocols(reader *r, verdict *v) {
+ * fingerprint its visits name (this; also at vigil serve's start), and none
+ * may be missing (check_protocols). */
+static int check_stored_sources(reader *r, verdict *v) {
   sqlite3_stmt *st;
   int rc = prepare(r, "SELECT sha256, ref, files FROM protocols ORDER BY stored_at, sha256", &st);
   if (rc < 0) return rc;
@@ -1025,6 +1027,11 @@ static int check_protocols(reader *r, verdict *v) {
   }
   if (rc == 0 && step != SQLITE_DONE) rc = reader_fail(r, "cannot read the database");
   sqlite3_finalize(st);
+  return rc;
+}
+
+static int check_protocols(reader *r, verdict *v) {
+  int rc = check_stored_sources(r, v);
   if (rc < 0) return rc;
   int64_t seq, unused;
   int found;
@@ -1040,6 +1047,55 @@ static int check_protocols(reader *r, verdict *v) {
                     "could not resume it)",
                     (long long)seq);
   return 0;
+}
+
+static void first_load_problem(void *ud, const char *where, const char *message) {
+  char *out = ud;
+  (void)where;
+  if (!out[0]) snprintf(out, 160, "%s", message);
+}
+
+/* An approved upload is a folder beside the database (protocol_uploads/
+ * <id@version>, server/api/api_protocols.c) that vigil serve loads at each
+ * start: its sources must still be the ones the protocol.approved event
+ * names by fingerprint (V6 of the fourth review: an edit made it silently
+ * unapproved). A folder that is gone is not looked for (a copy of the
+ * database alone is verified too). */
+static int check_uploads(reader *r, verdict *v) {
+  char dir[4096];
+  vigil__protocol_uploads_dir(r->path, dir, sizeof dir);
+  sqlite3_stmt *st;
+  int rc = prepare(r,
+                   "SELECT seq, json_extract(body, '$.data.ref'), json_extract(body, '$.data.sha256') FROM events "
+                   "WHERE type = 'protocol.approved' ORDER BY seq",
+                   &st);
+  if (rc < 0) return rc;
+  int step = SQLITE_DONE;
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    long long seq = sqlite3_column_int64(st, 0);
+    const char *ref = (const char *)sqlite3_column_text(st, 1), *sha = (const char *)sqlite3_column_text(st, 2);
+    char folder[4400], problem[160] = "";
+    struct stat sb;
+    if (!ref || !sha || strchr(ref, '/') || strstr(ref, "..") ||
+        snprintf(folder, sizeof folder, "%s/%s", dir, ref) >= (int)sizeof folder || stat(folder, &sb) < 0 ||
+        !S_ISDIR(sb.st_mode))
+      continue;
+    protocol *p = vigil__protocol_load(folder, 0, 0, first_load_problem, problem);
+    if (!p)
+      rc = tampered(v, (uint64_t)seq,
+                    "the approved upload %s (%s) was edited on disk: it no longer loads (%s), and event %lld approved "
+                    "fingerprint %.12s...",
+                    ref, folder, problem, seq, sha);
+    else if (strcmp(p->sha256, sha))
+      rc = tampered(v, (uint64_t)seq,
+                    "the approved upload %s (%s) was edited on disk: its sources are not the ones event %lld approved "
+                    "(fingerprint %.12s..., now %.12s...)",
+                    ref, folder, seq, sha, p->sha256);
+    vigil__protocol_free(p);
+  }
+  if (rc == 0 && step != SQLITE_DONE) rc = reader_fail(r, "cannot read the events");
+  sqlite3_finalize(st);
+  return rc;
 }
 
 int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg, size_t msglen) {
@@ -1071,6 +1127,7 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   if (rc == 0) rc = check_users(&r, &v);
   if (rc == 0) rc = check_credentials(&r, &v);
   if (rc == 0) rc = check_protocols(&r, &v);
+  if (rc == 0) rc = check_uploads(&r, &v);
   if (rc == 0) {
     /* The chain covers what the rows say; SQLite's own check covers the
      * pages under them (and the indexes that show and export use). */
@@ -1321,6 +1378,8 @@ int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen) {
   if (rc == 0) rc = check_derived(&r, &c, &v);
   if (rc == 0) rc = check_fold(&r, &v);
   if (rc == 0) rc = check_credentials(&r, &v);
+  if (rc == 0) rc = check_stored_sources(&r, &v);
+  if (rc == 0) rc = check_uploads(&r, &v);
   if (rc == 0) say(msg, msglen, 0, "the derived state matches the log");
   reader_close(&r);
   return rc;

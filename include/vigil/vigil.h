@@ -356,7 +356,9 @@ int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const uns
                               uint64_t *first_bad_seq, char *msg, size_t msglen);
 
 /* The tables a restart trusts (visits' status, the alert count, approvals)
- * against what a fold of the log gives, without walking the hash
+ * against what a fold of the log gives, the stored protocol sources against
+ * their fingerprints and the approved uploads beside the database against
+ * their approvals, without walking the hash
  * chain: what vigil serve checks before it starts. 0 when they match;
  * VIGIL_ECORRUPT with the same message vigil_audit_verify gives for the
  * first difference; another negative code when the file cannot be read. */

@@ -1400,6 +1400,10 @@ enum { REFUSE_NAMED, REFUSE_HERE, REFUSE_CLUSTER };
 #define OPEN (-1)          /* a route anyone may use: no sign-in */
 #define ROUTE_SEGMENTS 6   /* the most segments a path may have ("/api/v1/a/b/c/d") */
 #define ROUTE_TEXT_MAX 255 /* the longest {ref}: a longer one is no route (404) */
+/* The most body a route open to all (a sign-in: a name and a password of 256
+ * characters, each written as a JSON escape at worst) or a method a path does
+ * not take is read for: past it 413, the connection closed (V4). */
+#define OPEN_BODY_MAX 8192
 
 /* One route: the methods it takes, its path (segments: a word, {id} a
  * visit's, course's or alert's number, {ref} a protocol version, {user} a
@@ -1589,20 +1593,42 @@ static int dispatch(api *a, http_request *req, const char *const *seg, const siz
   return 1;
 }
 
+/* A request with a body, on its headers (http.h head_check), before any of
+ * its body is read (docs/security.md V4): to no route, 404 now; to a route
+ * open to all (a sign-in) or one that does not take its method (405 after
+ * it), a body of OPEN_BODY_MAX at most; to a route that needs a sign-in,
+ * without a valid session, 401 now. */
 int vigil__api_head_check(void *ud, http_request *req, int *status, const char **code, const char **message) {
   api *a = ud;
   const char *seg[ROUTE_SEGMENTS];
   size_t len[ROUTE_SEGMENTS];
-  int n = segments(vigil__http_request_path(req), seg, len);
-  if (n < 3 || !is(seg[0], len[0], "api") || !is(seg[1], len[1], "v1")) return 0;
+  const char *path = vigil__http_request_path(req);
+  int n = segments(path, seg, len);
+  if (n < 3 || !is(seg[0], len[0], "api") || !is(seg[1], len[1], "v1")) {
+    /* /metrics, /healthz and the workstation's files take GET and HEAD only. */
+    vigil__http_request_limit_body(req, OPEN_BODY_MAX);
+    return 0;
+  }
   const char *m = vigil__http_request_method(req);
   int method = !strcmp(m, "POST") ? M_POST : !strcmp(m, "DELETE") ? M_DELETE : !strcmp(m, "GET") ? M_GET : 0;
   api_call c;
   const api_route *r = NULL;
-  for (size_t i = 0; i < sizeof routes / sizeof *routes && !r; i++)
-    if (routes[i].methods & method && matches(&routes[i], seg, len, n, &c)) r = &routes[i];
-  /* No route, or one open to all: answered after the body as before. */
-  if (!r || r->permission == OPEN || (r->node_only && !a->site)) return 0;
+  int path_taken = 0;
+  for (size_t i = 0; i < sizeof routes / sizeof *routes && !r; i++) {
+    if (!matches(&routes[i], seg, len, n, &c) || routes[i].handler == no_route) continue;
+    path_taken = 1;
+    if (routes[i].methods & method) r = &routes[i];
+  }
+  if (!path_taken || (r && r->node_only && !a->site)) {
+    *status = 404;
+    *code = "not_found";
+    *message = r ? "this server is not a node of a cluster (docs/deploy.md)" : "no such resource";
+    return 1;
+  }
+  if (!r || r->permission == OPEN) {
+    vigil__http_request_limit_body(req, OPEN_BODY_MAX);
+    return 0;
+  }
   /* A valid session: read on. If its cookie came cross-site the same-site
    * rule refuses it after the body (403 and its event), bounded by
    * max_buffered_body_mb; a made-up cookie is no session, so it is 401 here

@@ -77,7 +77,8 @@ struct http_request {
   http_stream_closed_fn stream_closed;
   void *stream_ud;
   char remote[64];
-  size_t body_held; /* counted in the server's body_bytes */
+  size_t body_held;  /* counted in the server's body_bytes */
+  size_t body_limit; /* this request's own (vigil__http_request_limit_body); 0: the server's */
 };
 
 struct conn {
@@ -253,6 +254,10 @@ const char *vigil__http_request_path(const http_request *r) { return r->path ? r
 const char *vigil__http_request_query(const http_request *r) { return r->query ? r->query : ""; }
 uint64_t vigil__http_request_id(const http_request *r) { return r->id; }
 const char *vigil__http_request_remote(const http_request *r) { return r->remote; }
+
+void vigil__http_request_limit_body(http_request *r, size_t max_bytes) {
+  if (max_bytes && max_bytes < r->srv->o.max_body_bytes) r->body_limit = max_bytes;
+}
 
 const char *vigil__http_request_body(const http_request *r, size_t *len) {
   if (len) *len = r->body.len;
@@ -807,6 +812,14 @@ static int fold_list_header(conn *c, http_request *r, const char *name) {
   return 0;
 }
 
+static int body_too_large(conn *c) {
+  c->err_status = 413;
+  c->err_code = "body_too_large";
+  c->err_msg = c->cur && c->cur->body_limit ? "the request body is larger than this resource takes"
+                                            : "the request body is larger than the limit";
+  return -1;
+}
+
 static int on_headers_complete(http_parser *p) {
   conn *c = p->data;
   http_request *r = c->cur;
@@ -909,12 +922,7 @@ static int on_headers_complete(http_parser *p) {
     c->err_field = "Host";
     return -1;
   }
-  if (p->content_length != ULLONG_MAX && p->content_length > s->o.max_body_bytes) {
-    c->err_status = 413;
-    c->err_code = "body_too_large";
-    c->err_msg = "the request body is larger than the limit";
-    return -1;
-  }
+  if (p->content_length != ULLONG_MAX && p->content_length > s->o.max_body_bytes) return body_too_large(c);
   /* A request with a body that will be refused anyway is refused now, its
    * body unread; one that is read counts toward the bodies held at once (V4). */
   int has_body = (p->content_length != ULLONG_MAX && p->content_length > 0) || (p->flags & F_CHUNKED);
@@ -922,6 +930,10 @@ static int on_headers_complete(http_parser *p) {
       s->o.head_check(s->o.head_check_ud, r, &c->err_status, &c->err_code, &c->err_msg)) {
     s->stats.refused_at_head++;
     return -1;
+  }
+  if (r->body_limit && p->content_length != ULLONG_MAX && p->content_length > r->body_limit) {
+    s->stats.refused_at_head++;
+    return body_too_large(c);
   }
   if (p->content_length != ULLONG_MAX && p->content_length > 0 && body_hold(r, (size_t)p->content_length) < 0)
     return bodies_full(c);
@@ -948,12 +960,7 @@ static int on_headers_complete(http_parser *p) {
 static int on_body(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
   http_request *r = c->cur;
-  if (r->body.len + len > c->srv->o.max_body_bytes) {
-    c->err_status = 413;
-    c->err_code = "body_too_large";
-    c->err_msg = "the request body is larger than the limit";
-    return -1;
-  }
+  if (r->body.len + len > (r->body_limit ? r->body_limit : c->srv->o.max_body_bytes)) return body_too_large(c);
   /* A chunked body counts as it comes (a Content-Length one from its headers). */
   if (r->body.len + len > r->body_held && body_hold(r, r->body.len + len - r->body_held) < 0) return bodies_full(c);
   return hbuf_put(&r->body, at, len) < 0 ? oom(c) : 0;

@@ -39,8 +39,9 @@ typedef struct http_options {
   size_t max_buffered_body_bytes;
   /* Called when a request with a body has its headers, before any of the
    * body is read: non-zero refuses it with *status, *code and *message
-   * (static text), and the connection closes, its body unread (a route that
-   * needs a signed-in user and no valid session: V4). NULL: none. */
+   * (static text), and the connection closes, its body unread (no route; a
+   * route that needs a signed-in user and no valid session: V4); it may
+   * lower the request's body limit (vigil__http_request_limit_body). NULL: none. */
   int (*head_check)(void *ud, http_request *req, int *status, const char **code, const char **message);
   void *head_check_ud;
   uint64_t idle_timeout_ms;    /* a connection with nothing to do; 0: 30 s */
@@ -112,6 +113,12 @@ const char *vigil__http_request_header(const http_request *r, const char *name);
 const char *vigil__http_request_body(const http_request *r, size_t *len); /* NUL-terminated */
 uint64_t vigil__http_request_id(const http_request *r);                   /* per server, from 1 */
 const char *vigil__http_request_remote(const http_request *r);            /* "127.0.0.1:53422" */
+
+/* From head_check: this request's body may be at most max_bytes (below the
+ * server's max_body_bytes): a Content-Length past it is 413 on the headers,
+ * a chunked body 413 as soon as it passes it, the connection closed (a
+ * route open to all, a method the path does not take: docs/security.md V4). */
+void vigil__http_request_limit_body(http_request *r, size_t max_bytes);
 
 /* A query parameter, percent-decoded, into out (NUL-terminated). Returns its
  * length, -1 if absent, -2 if it does not fit or is badly encoded. */
