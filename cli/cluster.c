@@ -1,5 +1,6 @@
 /* cluster.c: vigil serve as a node of a cluster on PostgreSQL: the claim of
- * a site (standby until one is free), the lease's renewal, self-fencing. */
+ * its sites (standby until one is free), each lease's renewal, self-fencing
+ * per site. */
 #include "cluster.h"
 
 #include <pthread.h>
@@ -20,60 +21,49 @@ static void on_stop_signal(int sig) {
   stop_waiting = 1;
 }
 
-static int64_t mono_ms(void) {
+int64_t vigil__cluster_mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The time at which this node must have stopped acting, on the monotonic
- * clock: from the start of the last successful claim or renewal. */
-static _Atomic int64_t fence_at;
-
 static int64_t margin(int64_t lease_ms) { return lease_ms / 5 > 200 ? lease_ms / 5 : 200; }
 
-int vigil__cluster_claim(vigil_options *opts, const char *sites, char *site_buf, size_t n, vigil_engine **e,
-                         cluster_log_fn log) {
+/* The sites this node still acts for: when the last one is fenced, the
+ * process ends. */
+static atomic_int held;
+
+int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, int *said, cluster_log_fn log) {
+  opts->site = site;
+  *e = NULL;
+  int rc = vigil_engine_new(opts, e);
+  if (rc == 0) {
+    log("info", "claimed the site",
+        json_pack("{s:s, s:s, s:I}", "site", site, "node", opts->node, "lease_ms", (json_int_t)opts->lease_ms));
+    return 0;
+  }
+  if (rc == VIGIL_EBUSY) {
+    if (!*said) log("info", "site owned by another node", json_pack("{s:s}", "error", vigil_engine_errmsg(NULL)));
+    *said = 1;
+    return rc;
+  }
+  log("error", "cannot open the site", json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));
+  return rc;
+}
+
+int vigil__cluster_standby(int64_t lease_ms, const char *sites, int (*claim)(void *ud), void *ud, cluster_log_fn log) {
   struct sigaction sa = {.sa_handler = on_stop_signal}, old_term, old_int;
   sigaction(SIGTERM, &sa, &old_term);
   sigaction(SIGINT, &sa, &old_int);
-  int rc = 0, said = 0;
-  *e = NULL;
-  for (;;) {
-    const char *p = sites;
-    int busy = 0;
-    while (*p && !*e) {
-      size_t len = strcspn(p, ",");
-      snprintf(site_buf, n, "%.*s", (int)len, p);
-      p += len + (p[len] == ',');
-      opts->site = site_buf;
-      int64_t started = mono_ms();
-      rc = vigil_engine_new(opts, e);
-      if (rc == 0) {
-        atomic_store(&fence_at, started + opts->lease_ms - margin(opts->lease_ms));
-        log("info", "claimed the site",
-            json_pack("{s:s, s:s, s:I}", "site", site_buf, "node", opts->node, "lease_ms", (json_int_t)opts->lease_ms));
-        goto out;
-      }
-      if (rc != VIGIL_EBUSY) {
-        log("error", "cannot open the site",
-            json_pack("{s:s, s:s}", "site", site_buf, "error", vigil_engine_errmsg(NULL)));
-        goto out;
-      }
-      busy++;
-      if (!said) log("info", "site owned by another node", json_pack("{s:s}", "error", vigil_engine_errmsg(NULL)));
-    }
+  int rc, said = 0;
+  while ((rc = claim(ud)) == 0) {
     if (!said)
       log("info", "standby: every site is owned; waiting for one to be free", json_pack("{s:s}", "sites", sites));
     said = 1;
-    for (int64_t until = mono_ms() + opts->lease_ms / 3; mono_ms() < until && !stop_waiting;)
+    for (int64_t until = vigil__cluster_mono_ms() + lease_ms / 3; vigil__cluster_mono_ms() < until && !stop_waiting;)
       usleep(20000);
-    if (stop_waiting) {
-      rc = 1;
-      goto out;
-    }
+    if (stop_waiting) break;
   }
-out:
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGINT, &old_int, NULL);
   return rc;
@@ -83,26 +73,38 @@ struct cluster_node {
   uv_timer_t timer;
   vigil_engine *e;
   int64_t lease_ms;
+  _Atomic int64_t fence_at; /* when this node must have stopped acting for the site, monotonic */
+  atomic_int fenced;        /* the watchdog fenced the site's store */
   void (*lost)(void *ud);
   void *ud;
   cluster_log_fn log;
   pthread_t watchdog;
   atomic_int quit;
-  int failing;
+  int failing, gone;
   uint64_t renewals, failures;
 };
 
 static void *watchdog(void *ud) {
   cluster_node *n = ud;
   while (!atomic_load(&n->quit)) {
-    if (mono_ms() >= atomic_load(&fence_at)) {
-      /* The lease may be another node's soon: not one more alarm or hook
-       * from here. A plain write: the loop may be what is stuck. */
-      static const char msg[] = "{\"level\":\"error\",\"msg\":\"the site's lease was not renewed in time: stopping "
-                                "before it can end (self-fencing)\"}\n";
-      if (write(2, msg, sizeof msg - 1) < 0) {
+    if (!atomic_load(&n->fenced) && vigil__cluster_mono_ms() >= atomic_load(&n->fence_at)) {
+      /* The lease may be another node's soon: nothing more of the site
+       * becomes durable here, so not one more alarm or hook of it. The
+       * loop may be what is stuck: the store is fenced from this thread,
+       * and with no site left the process ends. Plain writes. */
+      vigil__store_fence(vigil__engine_store(n->e));
+      atomic_store(&n->fenced, 1);
+      if (atomic_fetch_sub(&held, 1) <= 1) {
+        static const char msg[] = "{\"level\":\"error\",\"msg\":\"the site's lease was not renewed in time: stopping "
+                                  "before it can end (self-fencing)\"}\n";
+        if (write(2, msg, sizeof msg - 1) < 0) {
+        }
+        _exit(3);
       }
-      _exit(3);
+      static const char one[] = "{\"level\":\"error\",\"msg\":\"a site's lease was not renewed in time: its store is "
+                                "fenced (self-fencing); the node's other sites go on\"}\n";
+      if (write(2, one, sizeof one - 1) < 0) {
+      }
     }
     usleep(20000);
   }
@@ -112,10 +114,10 @@ static void *watchdog(void *ud) {
 static void renew(uv_timer_t *t) {
   cluster_node *n = t->data;
   char err[512];
-  int64_t started = mono_ms();
+  int64_t started = vigil__cluster_mono_ms();
   int rc = vigil__store_renew(vigil__engine_store(n->e), err, sizeof err);
   if (rc == 0) {
-    atomic_store(&fence_at, started + n->lease_ms - margin(n->lease_ms));
+    atomic_store(&n->fence_at, started + n->lease_ms - margin(n->lease_ms));
     n->renewals++;
     if (n->failing) n->log("info", "lease renewed again", NULL);
     n->failing = 0;
@@ -123,21 +125,32 @@ static void renew(uv_timer_t *t) {
   }
   n->failures++;
   if (rc == VIGIL_EBUSY) {
-    n->log("error", "the site was taken by another node: stopping", json_pack("{s:s}", "error", err));
+    n->log("error", "the site was taken by another node, or fenced: this node stops acting for it",
+           json_pack("{s:s}", "error", err));
     uv_timer_stop(t);
-    n->lost(n->ud);
+    if (!n->gone) {
+      n->gone = 1;
+      n->lost(n->ud);
+    }
     return;
   }
   if (!n->failing) n->log("warn", "cannot renew the lease", json_pack("{s:s}", "error", err));
   n->failing = 1;
 }
 
-cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, void (*lost)(void *ud), void *ud,
-                                   cluster_log_fn log) {
+cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, int64_t claimed_ms,
+                                   void (*lost)(void *ud), void *ud, cluster_log_fn log) {
   cluster_node *n = calloc(1, sizeof *n);
   if (!n) return NULL;
-  *n = (cluster_node){.e = e, .lease_ms = lease_ms, .lost = lost, .ud = ud, .log = log};
+  n->e = e;
+  n->lease_ms = lease_ms;
+  n->lost = lost;
+  n->ud = ud;
+  n->log = log;
+  atomic_store(&n->fence_at, claimed_ms + lease_ms - margin(lease_ms));
+  atomic_fetch_add(&held, 1);
   if (pthread_create(&n->watchdog, NULL, watchdog, n) != 0) {
+    atomic_fetch_sub(&held, 1);
     free(n);
     return NULL;
   }
@@ -159,5 +172,6 @@ void vigil__cluster_stop(cluster_node *n) {
   if (!n) return;
   atomic_store(&n->quit, 1);
   pthread_join(n->watchdog, NULL);
+  if (!atomic_load(&n->fenced)) atomic_fetch_sub(&held, 1);
   uv_close((uv_handle_t *)&n->timer, on_closed);
 }

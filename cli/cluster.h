@@ -10,28 +10,38 @@
 
 typedef void (*cluster_log_fn)(const char *level, const char *msg, json_t *fields);
 
-/* Opens the engine of the first site of sites ("a,b") this node can claim,
- * in that order; while every one is owned by another live node, waits as a
- * standby and tries again every third of the lease, until one is free or
- * SIGTERM/SIGINT. opts carries the store, the node, the advertised URL and
- * the lease; opts->site is set to the site claimed (a pointer into
- * site_buf). 0 with *e, 1 when stopped by a signal while waiting, or a
+/* The monotonic clock, in ms: a site's lease is measured on it from the
+ * start of its claim or of its last successful renewal. */
+int64_t vigil__cluster_mono_ms(void);
+
+/* Tries once to claim site and open its engine (opts carries the store, the
+ * node, the advertised URL and the lease; opts->site is set to site, which
+ * must outlive the engine). 0 with *e, VIGIL_EBUSY while another live node
+ * owns it (said once per site through log when *said is 0), or another
  * negative code after logging why. */
-int vigil__cluster_claim(vigil_options *opts, const char *sites, char *site_buf, size_t n, vigil_engine **e,
-                         cluster_log_fn log);
+int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, int *said, cluster_log_fn log);
+
+/* Waits as a standby until SIGTERM/SIGINT or until claim(ud) returns
+ * non-zero (it claimed a site, or failed): claim is called at once and then
+ * every third of lease_ms. Its value, or 0 when stopped by a signal. */
+int vigil__cluster_standby(int64_t lease_ms, const char *sites, int (*claim)(void *ud), void *ud, cluster_log_fn log);
 
 typedef struct cluster_node cluster_node;
-/* Keeps the claimed site: renews its lease every third of the lease on the
- * loop, and stops acting before the lease can run out without a renewal
- * (self-fencing, on this machine's monotonic clock): a watchdog thread ends
- * the process (exit status 3) a fifth of the lease before the lease would
- * end, so no alarm or hook fires from it once another node may have the
- * site, even when the loop is stuck. When a renewal finds the site taken,
- * lost(ud) is called: the node stops. NULL when out of memory. */
-cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, void (*lost)(void *ud), void *ud,
-                                   cluster_log_fn log);
+/* Keeps one claimed site: renews its lease every third of the lease on the
+ * loop, and stops acting for it before the lease can run out without a
+ * renewal (self-fencing, on this machine's monotonic clock, from claimed_ms
+ * on, then from the start of each renewal): a watchdog thread fences the
+ * site's store a fifth of the lease before the lease would end (nothing of
+ * the site becomes durable from then on, so no alarm or hook of it reaches
+ * anyone), even when the loop is stuck, and ends the process (exit status
+ * 3) when no other site of the node is still held. When a renewal finds the
+ * site taken (or fenced), lost(ud) is called once on the loop. NULL when out
+ * of memory. */
+cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, int64_t claimed_ms,
+                                   void (*lost)(void *ud), void *ud, cluster_log_fn log);
 /* Renewals made and failed (for /metrics). */
 void vigil__cluster_counts(const cluster_node *n, uint64_t *renewals, uint64_t *failures);
+/* Stops the renewals and the watchdog; the site no longer counts as held. */
 void vigil__cluster_stop(cluster_node *n);
 
 #endif

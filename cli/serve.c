@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "base/buf.h"
 #include "cli.h"
 #include "cluster.h"
 #include "config/config.h"
@@ -35,17 +36,55 @@
 #include "store/store.h"
 #include "vigil/vigil.h"
 
+/* A site this process serves: its engine (its log, its deadlines), its api
+ * (requests naming the site), its plugins, and on a node of a cluster its
+ * lease. A single server has one; a node one per site it owns. */
+#define MAX_SITES 64
+typedef struct site_unit {
+  struct server_ctx *s;
+  char name[80];
+  vigil_engine *e;
+  api *api;
+  plugin_host *plugins;
+  cluster_node *lease;
+  char **refs;
+  size_t n_refs;
+  int64_t claimed_ms;   /* wall clock: deadlines due before it fell due while no node had the site */
+  int64_t claimed_mono; /* monotonic clock: the lease counts from it */
+  int took_over;        /* claimed after its last owner stopped without giving it up */
+  int closing, closed;  /* lost: its api is closing / everything of it is closed */
+} site_unit;
+
+/* Timer lateness after a takeover (seconds): the histogram's bounds. */
+static const double LATENESS_BOUNDS[] = {0.1, 0.5, 1, 2, 5, 10, 30, 60, 300};
+#define N_LATENESS (sizeof LATENESS_BOUNDS / sizeof *LATENESS_BOUNDS)
+
+struct settings;
 typedef struct server_ctx {
   uv_loop_t loop;
   uv_signal_t sigterm, sigint;
-  vigil_engine *e;
+  vigil_engine *e; /* the home site's (units[0]): users, sign-ins and requests naming no site */
   users *users;
   api *api;
   http_server *http;
   plugin_host *plugins;
   int stopping;
-  cluster_node *cluster; /* a node of a cluster on PostgreSQL: its site's lease */
-  int lost;              /* the site was taken by another node */
+  int lost; /* the home site was taken by another node, or every site was */
+  site_unit *units[MAX_SITES];
+  size_t n_units;
+  unsigned apis_open; /* units' apis not yet closed at stop */
+  struct settings *st;
+  const char *node; /* a node of a cluster: its name */
+  vigil_options opts;
+  const char *uploads;
+  uv_timer_t claimer; /* a node tries the sites of its list it does not hold */
+  int claiming;
+  int said_busy; /* "site owned by another node" was logged */
+  /* /metrics of a node: the closed units' share, takeovers, lateness. */
+  uint64_t renewals_closed, failures_closed, refusals_closed, takeovers;
+  uint64_t lateness[N_LATENESS + 1];
+  double lateness_sum;
+  uint64_t lateness_count;
 } server_ctx;
 
 /* ---- logging: one JSON object per line ------------------------------------- */
@@ -91,27 +130,67 @@ static void plugin_log(void *ud, vigil_log_level level, const char *plugin, cons
 
 static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(((server_ctx *)ud)->plugins); }
 
-/* The plugins' metrics, then a node's lease's (cluster.c). */
+/* The plugins' metrics, then a node's: its leases' renewals (cluster.c),
+ * the sites it holds, its takeovers, the appends and renewals the fence
+ * refused, and how late the deadlines that fell due while no node had a
+ * site fired once this node took it over (a histogram). */
 static char *plugins_metrics(void *ud) {
   server_ctx *s = ud;
   char *text = vigil__plugin_host_metrics_text(s->plugins);
-  if (!s->cluster) return text;
-  uint64_t renewals, failures;
-  vigil__cluster_counts(s->cluster, &renewals, &failures);
-  char more[512];
-  int n = snprintf(more, sizeof more,
-                   "# HELP vigil_lease_renewals_total Renewals of this node's site lease.\n"
-                   "# TYPE vigil_lease_renewals_total counter\nvigil_lease_renewals_total %llu\n"
-                   "# HELP vigil_lease_renewal_failures_total Renewals that failed (PostgreSQL unreachable, or the "
-                   "site taken).\n"
-                   "# TYPE vigil_lease_renewal_failures_total counter\nvigil_lease_renewal_failures_total %llu\n",
-                   (unsigned long long)renewals, (unsigned long long)failures);
+  if (!s->node) return text;
+  uint64_t renewals = s->renewals_closed, failures = s->failures_closed, refusals = s->refusals_closed, held = 0;
+  for (size_t i = 0; i < s->n_units; i++) {
+    site_unit *u = s->units[i];
+    if (u->closed) continue;
+    uint64_t r, f;
+    vigil__cluster_counts(u->lease, &r, &f);
+    renewals += r;
+    failures += f;
+    refusals += vigil__store_fence_refusals(vigil__engine_store(u->e));
+    held += !u->closing;
+  }
+  buf b;
+  vigil__buf_init(&b);
+  vigil__buf_printf(&b,
+                    "# HELP vigil_lease_renewals_total Renewals of this node's site leases.\n"
+                    "# TYPE vigil_lease_renewals_total counter\nvigil_lease_renewals_total %llu\n"
+                    "# HELP vigil_lease_renewal_failures_total Renewals that failed (PostgreSQL unreachable, or the "
+                    "site taken).\n"
+                    "# TYPE vigil_lease_renewal_failures_total counter\nvigil_lease_renewal_failures_total %llu\n"
+                    "# HELP vigil_sites_held Sites this node owns and acts for now.\n"
+                    "# TYPE vigil_sites_held gauge\nvigil_sites_held %llu\n"
+                    "# HELP vigil_site_takeovers_total Sites this node claimed after their owner stopped without "
+                    "giving them up.\n"
+                    "# TYPE vigil_site_takeovers_total counter\nvigil_site_takeovers_total %llu\n"
+                    "# HELP vigil_fencing_refusals_total Appends and renewals refused because the site was taken "
+                    "by another node or fenced by this one.\n"
+                    "# TYPE vigil_fencing_refusals_total counter\nvigil_fencing_refusals_total %llu\n"
+                    "# HELP vigil_takeover_timer_lateness_seconds How late a deadline that fell due while no node "
+                    "had its site fired after this node took the site over.\n"
+                    "# TYPE vigil_takeover_timer_lateness_seconds histogram\n",
+                    (unsigned long long)renewals, (unsigned long long)failures, (unsigned long long)held,
+                    (unsigned long long)s->takeovers, (unsigned long long)refusals);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= N_LATENESS; i++) {
+    cumulative += s->lateness[i];
+    if (i < N_LATENESS)
+      vigil__buf_printf(&b, "vigil_takeover_timer_lateness_seconds_bucket{le=\"%g\"} %llu\n", LATENESS_BOUNDS[i],
+                        (unsigned long long)cumulative);
+    else
+      vigil__buf_printf(&b, "vigil_takeover_timer_lateness_seconds_bucket{le=\"+Inf\"} %llu\n",
+                        (unsigned long long)cumulative);
+  }
+  vigil__buf_printf(
+      &b, "vigil_takeover_timer_lateness_seconds_sum %.3f\nvigil_takeover_timer_lateness_seconds_count %llu\n",
+      s->lateness_sum, (unsigned long long)s->lateness_count);
+  vigil__buf_putc(&b, '\0');
   size_t len = text ? strlen(text) : 0;
-  char *both = malloc(len + (size_t)n + 1);
+  char *both = b.oom ? NULL : malloc(len + b.len);
   if (both) {
     memcpy(both, text ? text : "", len);
-    memcpy(both + len, more, (size_t)n + 1);
+    memcpy(both + len, b.p, b.len);
   }
+  vigil__buf_free(&b);
   free(text);
   return both;
 }
@@ -193,11 +272,19 @@ static int check_specs(const char *dir, const char *ref, spec_gate *g) {
   return 0;
 }
 
+/* ref is one of the versions whose specs ran when the node's first site
+ * loaded them (a site claimed later loads the same folders). */
+static int is_checked(const char *ref, char *const *checked, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(checked[i], ref)) return 1;
+  return 0;
+}
+
 /* Loads DIR itself if it holds protocol.lua, else every subfolder that does,
  * in name order, each only when its specs pass (check_specs). Each loaded
  * "id@version" is added to refs. */
-static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char ***refs, size_t *n_refs,
-                          spec_gate *g) {
+static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char ***refs, size_t *n_refs, spec_gate *g,
+                          char *const *checked, size_t n_checked) {
   char path[4096];
   struct stat st;
   snprintf(path, sizeof path, "%s/protocol.lua", dir);
@@ -243,7 +330,7 @@ static int load_protocols(vigil_engine *e, const char *dir, int must_exist, char
     if (rc == 0 && vigil_engine_load(e, names[i], &ref) < 0) {
       fprintf(stderr, "vigil serve: %s does not load:\n%s\n", names[i], vigil_engine_errmsg(e));
       rc = -1;
-    } else if (rc == 0 && check_specs(names[i], ref, g) < 0) {
+    } else if (rc == 0 && !is_checked(ref, checked, n_checked) && check_specs(names[i], ref, g) < 0) {
       rc = -1;
     } else if (rc == 0 && grown) {
       (*refs)[(*n_refs)++] = strdup(ref);
@@ -283,36 +370,96 @@ static int load_uploads(vigil_engine *e, const char *dir) {
 
 static void on_signal_closed(uv_handle_t *h) { (void)h; }
 
-static void on_api_closed(void *ud) {
-  server_ctx *s = ud;
+static void on_all_closed(server_ctx *s) {
   s->api = NULL;
   uv_close((uv_handle_t *)&s->sigterm, on_signal_closed);
   uv_close((uv_handle_t *)&s->sigint, on_signal_closed);
-  uv_stop(&s->loop); /* the engine's timer is closed by vigil_engine_free */
+  if (s->claiming) uv_close((uv_handle_t *)&s->claimer, on_signal_closed);
+  s->claiming = 0;
+  uv_stop(&s->loop); /* the engines' timers are closed by vigil_engine_free */
+}
+
+static void on_home_closed(void *ud) {
+  server_ctx *s = ud;
+  s->units[0]->api = NULL;
+  on_all_closed(s);
+}
+
+/* The other sites' apis first: they borrow the home api's limiters. */
+static void on_unit_api_stopped(void *ud) {
+  site_unit *u = ud;
+  server_ctx *s = u->s;
+  u->api = NULL;
+  if (--s->apis_open == 0) vigil__api_close(s->units[0]->api, on_home_closed, s);
 }
 
 static void on_http_closed(void *ud) {
   server_ctx *s = ud;
   s->http = NULL;
   /* Every answer is out; a batch still open (there should be none) commits. */
-  vigil__api_close(s->api, on_api_closed, s);
+  s->apis_open = 0;
+  for (size_t i = 1; i < s->n_units; i++)
+    if (s->units[i]->api) s->apis_open++; /* a lost site's closing api too: it ends on its own */
+  if (!s->apis_open) {
+    vigil__api_close(s->units[0]->api, on_home_closed, s);
+    return;
+  }
+  for (size_t i = 1; i < s->n_units; i++)
+    if (s->units[i]->api && !s->units[i]->closing) vigil__api_close(s->units[i]->api, on_unit_api_stopped, s->units[i]);
+}
+
+static void stop_node(server_ctx *s) {
+  if (s->stopping) return;
+  s->stopping = 1;
+  if (s->claiming) uv_timer_stop(&s->claimer);
+  vigil__http_server_close(s->http, on_http_closed, s);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
   server_ctx *s = h->data;
   if (s->stopping) return;
-  s->stopping = 1;
   log_line("info", "stopping", json_pack("{s:s}", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"));
-  vigil__http_server_close(s->http, on_http_closed, s);
+  stop_node(s);
 }
 
-/* Another node has the site now (cluster.c): this one stops. */
+/* A lost site's api is closed: then its plugins and its engine. */
+static void on_lost_api_closed(void *ud) {
+  site_unit *u = ud;
+  server_ctx *s = u->s;
+  u->api = NULL;
+  vigil__plugin_host_close(u->plugins);
+  vigil_engine_free(u->e);
+  u->e = NULL;
+  u->closed = 1;
+  log_line("info", "stopped acting for the site", json_pack("{s:s}", "site", u->name));
+  if (s->stopping && s->apis_open && --s->apis_open == 0) vigil__api_close(s->units[0]->api, on_home_closed, s);
+}
+
+/* Another node has one of this node's sites now, or this node fenced it
+ * (cluster.c). The home site carries the sign-ins and the users: losing it,
+ * or the last site, stops the node (status 3; its supervisor starts it
+ * again as a standby). Another site alone is closed; the others go on. */
 static void on_site_lost(void *ud) {
-  server_ctx *s = ud;
-  s->lost = 1;
-  if (s->stopping) return;
-  s->stopping = 1;
-  vigil__http_server_close(s->http, on_http_closed, s);
+  site_unit *u = ud;
+  server_ctx *s = u->s;
+  size_t still = 0;
+  for (size_t i = 0; i < s->n_units; i++)
+    still += !s->units[i]->closing && s->units[i] != u;
+  if (u == s->units[0] || still == 0) {
+    s->lost = 1;
+    stop_node(s);
+    return;
+  }
+  if (s->stopping || u->closing) return;
+  u->closing = 1;
+  uint64_t r, f;
+  vigil__cluster_counts(u->lease, &r, &f);
+  s->renewals_closed += r;
+  s->failures_closed += f;
+  s->refusals_closed += vigil__store_fence_refusals(vigil__engine_store(u->e));
+  vigil__cluster_stop(u->lease);
+  u->lease = NULL;
+  vigil__api_close(u->api, on_lost_api_closed, u);
 }
 
 /* ---- the command -------------------------------------------------------------------- */
@@ -832,11 +979,12 @@ static config *read_settings(settings *st) {
 }
 
 /* Loads the protocols of --protocols, else of vigil.conf, else of ./protocols. */
-static int load_all_protocols(vigil_engine *e, settings *st, char ***refs, size_t *n_refs) {
-  if (st->protocol_flag) return load_protocols(e, st->protocol_flag, 1, refs, n_refs, &st->specs);
-  if (!st->protocols) return load_protocols(e, "protocols", 0, refs, n_refs, &st->specs);
+static int load_all_protocols(vigil_engine *e, settings *st, char ***refs, size_t *n_refs, char *const *checked,
+                              size_t n_checked) {
+  if (st->protocol_flag) return load_protocols(e, st->protocol_flag, 1, refs, n_refs, &st->specs, checked, n_checked);
+  if (!st->protocols) return load_protocols(e, "protocols", 0, refs, n_refs, &st->specs, checked, n_checked);
   if (json_is_string(st->protocols))
-    return load_protocols(e, json_string_value(st->protocols), 1, refs, n_refs, &st->specs);
+    return load_protocols(e, json_string_value(st->protocols), 1, refs, n_refs, &st->specs, checked, n_checked);
   size_t i;
   json_t *dir;
   json_array_foreach(st->protocols, i, dir) {
@@ -844,7 +992,7 @@ static int load_all_protocols(vigil_engine *e, settings *st, char ***refs, size_
       fprintf(stderr, "vigil serve: protocols: item %zu is not a folder name\n", i + 1);
       return -1;
     }
-    if (load_protocols(e, json_string_value(dir), 1, refs, n_refs, &st->specs) < 0) return -1;
+    if (load_protocols(e, json_string_value(dir), 1, refs, n_refs, &st->specs, checked, n_checked) < 0) return -1;
   }
   return 0;
 }
@@ -898,11 +1046,12 @@ static int cluster_settings(settings *st, int pg, char *advertise, size_t n) {
   size_t len = strlen(st->sites);
   int bad = !*st->node || strlen(st->node) > 64 || strspn(st->node, ok) != strlen(st->node) || len > 1000 ||
             st->sites[0] == ',' || st->sites[len - 1] == ',' || strstr(st->sites, ",,");
+  size_t count = 0;
   for (const char *p = st->sites; !bad && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
-    bad = strcspn(p, ",") > 64 || strspn(p, ok) < strcspn(p, ",");
+    bad = strcspn(p, ",") > 64 || strspn(p, ok) < strcspn(p, ",") || ++count > MAX_SITES;
   if (bad) {
     fprintf(stderr, "vigil serve: --node is a name and --sites a list of site names (letters, digits, '-', '_'; at "
-                    "most 64 each), e.g. --node vigil-1 --sites north,south\n");
+                    "most 64 each, 64 sites at most), e.g. --node vigil-1 --sites north,south\n");
     return -1;
   }
   if (st->advertise)
@@ -924,12 +1073,237 @@ static void store_shown(const char *db, char *out, size_t n) {
   if (pw) snprintf(pw, n - (size_t)(pw - out), "password=***");
 }
 
+/* ---- the sites this process serves ------------------------------------------- */
+
+/* A deadline that fell due while no node had a site this node took over
+ * (before its claim): how late it fired, for /metrics. */
+static int on_overdue(void *ud, const vigil_event *ev) {
+  site_unit *u = ud;
+  server_ctx *s = u->s;
+  char *text = vigil_event_json(u->e, ev);
+  json_t *x = text ? json_loads(text, 0, NULL) : NULL;
+  vigil_free(text);
+  json_t *late = json_object_get(json_object_get(x, "data"), "late_ms");
+  if (json_is_number(late) && vigil_event_time(ev) - (int64_t)json_number_value(late) < u->claimed_ms) {
+    double secs = json_number_value(late) / 1000;
+    size_t i = 0;
+    while (i < N_LATENESS && secs > LATENESS_BOUNDS[i])
+      i++;
+    s->lateness[i]++;
+    s->lateness_sum += secs;
+    s->lateness_count++;
+  }
+  json_decref(x);
+  return 0;
+}
+
+/* The deadlines a takeover fired: those after this engine's engine.started
+ * event, the last of the log's (found from the head back, in growing
+ * steps, so that a long log is not read whole). */
+typedef struct late_scan {
+  site_unit *u;
+  uint64_t started;
+} late_scan;
+
+static int find_started(void *ud, const vigil_event *ev) {
+  late_scan *x = ud;
+  if (!strcmp(vigil_event_type(ev), "engine.started")) x->started = vigil_event_seq(ev);
+  return 0;
+}
+
+static int count_late(void *ud, const vigil_event *ev) {
+  late_scan *x = ud;
+  return !strcmp(vigil_event_type(ev), "item.overdue") ? on_overdue(x->u, ev) : 0;
+}
+
+static void takeover_lateness(site_unit *u) {
+  uint64_t last, visits, alerts;
+  int unclean;
+  char err[256];
+  store *db = vigil__engine_store(u->e);
+  if (db->ops->summary(db, &last, &visits, &alerts, &unclean, err, sizeof err) < 0) return;
+  late_scan x = {.u = u};
+  for (uint64_t back = 64;; back *= 2) {
+    uint64_t after = last > back ? last - back : 0;
+    if (vigil_engine_events(u->e, after, find_started, &x) < 0 || x.started || after == 0) break;
+  }
+  if (x.started) vigil_engine_events(u->e, x.started, count_late, &x);
+}
+
+/* The requests about a site (api_cluster.c: ?site=, a start's "site") go to
+ * that site's api when this node serves it; everything else, and a site
+ * this node does not serve (the home api answers 307 or 503), to the home
+ * site's. */
+static void on_request(void *ud, http_request *req) {
+  server_ctx *s = ud;
+  char site[80];
+  api *to = s->units[0]->api;
+  if (s->n_units > 1 && vigil__api_request_site(req, site, sizeof site) == 1)
+    for (size_t i = 1; i < s->n_units; i++)
+      if (!s->units[i]->closing && !strcmp(s->units[i]->name, site)) to = s->units[i]->api;
+  vigil__api_handle(to, req);
+}
+
+static int on_head(void *ud, http_request *req, int *status, const char **code, const char **message) {
+  return vigil__api_head_check(((server_ctx *)ud)->units[0]->api, req, status, code, message);
+}
+
+static void on_site_lost(void *ud);
+
+/* Everything of a claimed (or the single) site but its engine: protocols,
+ * uploaded versions, plugins, its api, and on a node its lease. 0, or -1
+ * after saying why. */
+static int unit_start(server_ctx *s, site_unit *u) {
+  settings *st = (settings *)s->st;
+  site_unit *home = s->units[0];
+  int is_home = u == home;
+  if (load_all_protocols(u->e, st, &u->refs, &u->n_refs, is_home ? NULL : home->refs, is_home ? 0 : home->n_refs) < 0)
+    return -1;
+  if (load_uploads(u->e, s->uploads) < 0) return -1;
+  plugin_host_options po = {.engine = u->e,
+                            .loop = &s->loop,
+                            .dir = st->plugin_dir,
+                            .plugins_json = st->plugins_json,
+                            .log = plugin_log,
+                            .site = st->node ? u->name : NULL};
+  char perr[512];
+  if (vigil__plugin_host_new(&po, &u->plugins, perr, sizeof perr) < 0) {
+    fprintf(stderr, "vigil serve: %s\n", perr);
+    return -2;
+  }
+  api_options ao = {.engine = u->e,
+                    .loop = &s->loop,
+                    .refs = (const char *const *)u->refs,
+                    .n_refs = u->n_refs,
+                    .untested = (const char *const *)st->specs.refs,
+                    .n_untested = st->specs.n,
+                    .stream_heartbeat_ms = st->heartbeat_ms,
+                    .streams_per_session = (unsigned)st->streams_per_session,
+                    .streams_per_address = (unsigned)st->connections_per_address,
+                    .plugins_status = plugins_status,
+                    .plugins_metrics = plugins_metrics,
+                    .plugins_ud = s,
+                    .users = s->users,
+                    .session_ttl_ms = (int64_t)st->session_ms,
+                    .idempotency_ttl_ms = (int64_t)st->idempotency_ms,
+                    .alarm_pause_ms = (int64_t)st->alarm_pause_ms,
+                    .simulated_clock = s->opts.clock == VIGIL_CLOCK_SIMULATED,
+                    .store = vigil__engine_store(u->e),
+                    .uploads_dir = s->uploads,
+                    .upload_check_ms = st->upload_check_ms,
+                    .upload_check_memory = (size_t)st->upload_check_mb << 20,
+                    .trusted_proxies = st->trusted_proxies,
+                    .n_trusted_proxies = st->n_trusted_proxies,
+                    .refusal_window_ms = (int64_t)st->refusal_window_ms,
+                    .secure_cookies = st->secure_cookies,
+                    .node = st->node,
+                    .site = st->node ? u->name : NULL,
+                    .share = is_home ? NULL : home->api};
+  if (vigil__api_new(&ao, &u->api) < 0) {
+    fprintf(stderr, "vigil serve: out of memory\n");
+    return -1;
+  }
+  if (u->took_over) {
+    s->takeovers++;
+    takeover_lateness(u);
+  }
+  if (st->node && !(u->lease = vigil__cluster_start(&s->loop, u->e, s->opts.lease_ms, u->claimed_mono, on_site_lost, u,
+                                                    log_line))) {
+    fprintf(stderr, "vigil serve: cannot keep the site's lease (out of memory)\n");
+    return -1;
+  }
+  return 0;
+}
+
+/* Tries every site of the node's list it does not serve: 1 when it claimed
+ * one or more (each a unit with its engine, not started yet), 0 when every
+ * one is another live node's, -1 on an error other than that. */
+static int claim_free_sites(void *ud) {
+  server_ctx *s = ud;
+  settings *st = (settings *)s->st;
+  int claimed = 0;
+  for (const char *p = st->sites; *p;) {
+    size_t len = strcspn(p, ",");
+    char name[80];
+    snprintf(name, sizeof name, "%.*s", (int)len, p);
+    p += len + (p[len] == ',');
+    site_unit *u = NULL;
+    int serving = 0;
+    for (size_t i = 0; i < s->n_units; i++)
+      if (!strcmp(s->units[i]->name, name)) {
+        if (s->units[i]->closed)
+          u = s->units[i]; /* lost earlier: its slot again */
+        else
+          serving = 1;
+      }
+    if (serving) continue;
+    if (!u) {
+      if (s->n_units == MAX_SITES || !(u = calloc(1, sizeof *u))) return claimed ? 1 : -1;
+      u->s = s;
+      snprintf(u->name, sizeof u->name, "%s", name);
+      s->units[s->n_units++] = u;
+    } else { /* its handles closed long ago */
+      vigil__plugin_host_free(u->plugins);
+      for (size_t i = 0; i < u->n_refs; i++)
+        free(u->refs[i]);
+      free(u->refs);
+      *u = (site_unit){.s = s};
+      snprintf(u->name, sizeof u->name, "%s", name);
+    }
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    u->claimed_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    u->claimed_mono = vigil__cluster_mono_ms();
+    int rc = vigil__cluster_try(&s->opts, u->name, &u->e, &s->said_busy, log_line);
+    if (rc == 0) {
+      uint64_t seq, visits, alerts;
+      int unclean = 0;
+      char err[256];
+      store *db = vigil__engine_store(u->e);
+      if (db->ops->summary(db, &seq, &visits, &alerts, &unclean, err, sizeof err) == 0) u->took_over = unclean;
+      claimed++;
+      continue;
+    }
+    u->closing = u->closed = 1; /* an empty slot */
+    if (rc != VIGIL_EBUSY) return -1;
+  }
+  return claimed ? 1 : 0;
+}
+
+/* A node tries the sites of its list it does not hold every third of the
+ * lease: a site whose owner died is taken over by a node that serves other
+ * sites too. */
+static void on_claim_timer(uv_timer_t *t) {
+  server_ctx *s = t->data;
+  if (s->stopping) return;
+  size_t before = s->n_units;
+  int was[MAX_SITES] = {0};
+  for (size_t i = 0; i < before; i++)
+    was[i] = !s->units[i]->closed;
+  if (claim_free_sites(s) <= 0) return;
+  for (size_t i = 0; i < s->n_units; i++) {
+    site_unit *u = s->units[i];
+    if ((i < before && was[i]) || u->closed || !u->e || u->api) continue;
+    if (unit_start(s, u) < 0) {
+      log_line("error", "cannot serve the site claimed: giving it up", json_pack("{s:s}", "site", u->name));
+      vigil__cluster_stop(u->lease);
+      u->lease = NULL;
+      vigil__plugin_host_close(u->plugins);
+      if (u->api) vigil__api_close(u->api, NULL, NULL);
+      u->api = NULL;
+      vigil_engine_free(u->e);
+      u->e = NULL;
+      u->closing = u->closed = 1;
+    }
+  }
+}
+
 static int serve(settings *st) {
   const char *listen = st->listen, *clock = st->clock;
   char db[4200];
   store_shown(st->db, db, sizeof db); /* db names the store in messages; st->db opens it */
   int pg = vigil__store_is_pg(st->db);
-  uint64_t idle_ms = st->idle_ms, request_ms = st->request_ms, heartbeat_ms = st->heartbeat_ms;
+  uint64_t idle_ms = st->idle_ms, request_ms = st->request_ms;
   char host[256];
   int port;
   if (parse_listen(listen, host, sizeof host, &port) < 0) {
@@ -991,8 +1365,6 @@ static int serve(settings *st) {
                         .escalate_by_priority_ms = {st->escalate_by_priority_ms[0], st->escalate_by_priority_ms[1],
                                                     st->escalate_by_priority_ms[2]}};
   int exit_code = 0;
-  char **refs = NULL;
-  size_t n_refs = 0;
   char err[512];
   /* A restart trusts the derived tables: an edit of one (a visit's status,
    * an approval, a user) would silently change what it resumes. */
@@ -1008,20 +1380,43 @@ static int serve(settings *st) {
     exit_code = 1;
     goto out;
   }
-  char site[80];
+  char uploads[4200];
+  vigil__protocol_uploads_dir(pg ? "var/vigil" : st->db, uploads, sizeof uploads);
+  s.st = st;
+  s.node = st->node;
+  s.uploads = uploads;
+  s.opts = opts;
   if (st->node) {
-    opts.node = st->node;
-    opts.advertise = advertise;
-    opts.lease_ms = (int64_t)st->lease_ms;
-    if ((rc = vigil__cluster_claim(&opts, st->sites, site, sizeof site, &s.e, log_line)) != 0) {
-      exit_code = rc > 0 ? 0 : 1;
+    s.opts.node = st->node;
+    s.opts.advertise = advertise;
+    s.opts.lease_ms = (int64_t)st->lease_ms;
+    /* Every free site of the list; standby while there is none. */
+    if ((rc = vigil__cluster_standby(s.opts.lease_ms, st->sites, claim_free_sites, &s, log_line)) <= 0) {
+      exit_code = rc < 0 ? 1 : 0;
       goto out;
     }
-  } else if ((rc = vigil_engine_new(&opts, &s.e)) < 0) {
-    fprintf(stderr, "vigil serve: %s: %s\n", db, vigil_engine_errmsg(s.e));
-    exit_code = 1;
-    goto out;
+  } else {
+    site_unit *u = calloc(1, sizeof *u);
+    if (!u) {
+      exit_code = 1;
+      goto out;
+    }
+    u->s = &s;
+    snprintf(u->name, sizeof u->name, "default");
+    s.units[s.n_units++] = u;
+    if ((rc = vigil_engine_new(&s.opts, &u->e)) < 0) {
+      fprintf(stderr, "vigil serve: %s: %s\n", db, vigil_engine_errmsg(u->e));
+      exit_code = 1;
+      goto out;
+    }
   }
+  /* The home site: the first claimed; its store keeps the users. */
+  while (s.units[0]->closed) { /* an empty slot of a site owned by another node */
+    site_unit *empty = s.units[0];
+    memmove(s.units, s.units + 1, (s.n_units - 1) * sizeof *s.units);
+    s.units[--s.n_units] = empty;
+  }
+  s.e = s.units[0]->e;
   if ((rc = vigil__users_open(vigil__engine_store(s.e), &s.users, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s: %s\n", db, err);
     exit_code = 1;
@@ -1047,74 +1442,27 @@ static int serve(settings *st) {
     exit_code = 1;
     goto out;
   }
-  if (load_all_protocols(s.e, st, &refs, &n_refs) < 0) {
-    exit_code = 1;
-    goto out;
-  }
-  char uploads[4200];
-  vigil__protocol_uploads_dir(pg ? "var/vigil" : st->db, uploads, sizeof uploads);
-  if (load_uploads(s.e, uploads) < 0) {
-    exit_code = 1;
-    goto out;
-  }
-  plugin_host_options po = {.engine = s.e,
-                            .loop = &s.loop,
-                            .dir = st->plugin_dir,
-                            .plugins_json = st->plugins_json,
-                            .log = plugin_log,
-                            .site = st->node ? site : NULL};
-  char perr[512];
-  if (vigil__plugin_host_new(&po, &s.plugins, perr, sizeof perr) < 0) {
-    fprintf(stderr, "vigil serve: %s\n", perr);
-    exit_code = 2;
-    goto out;
-  }
-  api_options ao = {.engine = s.e,
-                    .loop = &s.loop,
-                    .refs = (const char *const *)refs,
-                    .n_refs = n_refs,
-                    .untested = (const char *const *)st->specs.refs,
-                    .n_untested = st->specs.n,
-                    .stream_heartbeat_ms = heartbeat_ms,
-                    .streams_per_session = (unsigned)st->streams_per_session,
-                    .streams_per_address = (unsigned)st->connections_per_address,
-                    .plugins_status = plugins_status,
-                    .plugins_metrics = plugins_metrics,
-                    .plugins_ud = &s,
-                    .users = s.users,
-                    .session_ttl_ms = (int64_t)st->session_ms,
-                    .idempotency_ttl_ms = (int64_t)st->idempotency_ms,
-                    .alarm_pause_ms = (int64_t)st->alarm_pause_ms,
-                    .simulated_clock = kind == VIGIL_CLOCK_SIMULATED,
-                    .store = vigil__engine_store(s.e),
-                    .uploads_dir = uploads,
-                    .upload_check_ms = st->upload_check_ms,
-                    .upload_check_memory = (size_t)st->upload_check_mb << 20,
-                    .trusted_proxies = st->trusted_proxies,
-                    .n_trusted_proxies = st->n_trusted_proxies,
-                    .refusal_window_ms = (int64_t)st->refusal_window_ms,
-                    .secure_cookies = st->secure_cookies,
-                    .node = st->node,
-                    .site = st->node ? site : NULL};
-  if (vigil__api_new(&ao, &s.api) < 0) {
-    fprintf(stderr, "vigil serve: out of memory\n");
-    exit_code = 1;
-    goto out;
-  }
+  for (size_t i = 0; i < s.n_units; i++)
+    if (!s.units[i]->closed && (rc = unit_start(&s, s.units[i])) < 0) {
+      exit_code = rc == -2 ? 2 : 1;
+      goto out;
+    }
+  s.api = s.units[0]->api;
+  s.plugins = s.units[0]->plugins;
   http_options ho = {.host = host,
                      .port = port,
                      .idle_timeout_ms = idle_ms,
                      .request_timeout_ms = request_ms,
-                     .handler = vigil__api_handle,
-                     .handler_ud = s.api,
+                     .handler = on_request,
+                     .handler_ud = &s,
                      .log = request_log,
                      .max_connections = (unsigned)st->max_connections,
                      .max_connections_per_address = (unsigned)st->connections_per_address,
                      .crowded_connections = (unsigned)st->crowded_connections,
                      .crowded_idle_timeout_ms = st->crowded_idle_ms,
                      .max_buffered_body_bytes = (size_t)st->buffered_body_bytes,
-                     .head_check = vigil__api_head_check,
-                     .head_check_ud = s.api,
+                     .head_check = on_head,
+                     .head_check_ud = &s,
                      .unlimited = st->trusted_proxies,
                      .n_unlimited = st->n_trusted_proxies,
                      .notice = http_notice,
@@ -1124,7 +1472,10 @@ static int serve(settings *st) {
   if ((rc = vigil__http_server_start(&s.loop, &ho, &s.http, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
     log_line("error", "cannot listen", json_pack("{s:s}", "error", err));
-    vigil__api_close(s.api, NULL, NULL);
+    for (size_t i = s.n_units; i-- > 0;)
+      if (s.units[i]->api) vigil__api_close(s.units[i]->api, NULL, NULL);
+    for (size_t i = 0; i < s.n_units; i++)
+      s.units[i]->api = NULL;
     s.api = NULL;
     exit_code = 1;
     goto out;
@@ -1135,8 +1486,8 @@ static int serve(settings *st) {
   uv_signal_start(&s.sigterm, on_signal, SIGTERM);
   uv_signal_start(&s.sigint, on_signal, SIGINT);
   json_t *loaded = json_array();
-  for (size_t i = 0; i < n_refs; i++)
-    json_array_append_new(loaded, json_string(refs[i]));
+  for (size_t i = 0; i < s.units[0]->n_refs; i++)
+    json_array_append_new(loaded, json_string(s.units[0]->refs[i]));
   log_line("info", "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:o, s:I, s:I}", "host", host, "port", vigil__http_server_port(s.http), "db",
                      db, "clock", clock, "protocols", loaded, "idle_timeout_ms", (json_int_t)idle_ms,
@@ -1148,27 +1499,38 @@ static int serve(settings *st) {
              json_pack("{s:s}", "ref", st->specs.refs[i]));
   if (kind == VIGIL_CLOCK_SIMULATED)
     log_line("warn", "simulated clock: time moves only when an admin advances it (POST /api/v1/clock)", NULL);
-  if (st->node &&
-      !(s.cluster = vigil__cluster_start(&s.loop, s.e, (int64_t)st->lease_ms, on_site_lost, &s, log_line))) {
-    fprintf(stderr, "vigil serve: cannot keep the site's lease (out of memory)\n");
-    exit_code = 1;
-    goto out;
+  if (st->node) { /* the sites of the list this node does not hold yet */
+    uv_timer_init(&s.loop, &s.claimer);
+    s.claimer.data = &s;
+    s.claiming = 1;
+    uint64_t every = st->lease_ms / 3 > 0 ? st->lease_ms / 3 : 1;
+    uv_timer_start(&s.claimer, on_claim_timer, every, every);
   }
   uv_run(&s.loop, UV_RUN_DEFAULT);
   log_line("info", "stopped", NULL);
   if (s.lost) exit_code = 3;
 
 out:
-  vigil__cluster_stop(s.cluster);
-  vigil__plugin_host_close(s.plugins); /* the plugins' last words may use the store */
+  for (size_t i = 0; i < s.n_units; i++) {
+    vigil__cluster_stop(s.units[i]->lease);
+    s.units[i]->lease = NULL;
+  }
+  for (size_t i = 0; i < s.n_units; i++)
+    vigil__plugin_host_close(s.units[i]->plugins); /* the plugins' last words may use the store */
   vigil__users_close(s.users);
-  vigil_engine_free(s.e); /* closes its timer: runs the loop once */
+  for (size_t i = s.n_units; i-- > 0;)
+    vigil_engine_free(s.units[i]->e); /* closes its timer: runs the loop once */
+  if (s.claiming) uv_close((uv_handle_t *)&s.claimer, on_signal_closed);
   uv_run(&s.loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&s.loop) != 0) log_line("warn", "handles left open at exit", NULL);
-  vigil__plugin_host_free(s.plugins); /* unloaded once their handles are closed */
-  for (size_t i = 0; i < n_refs; i++)
-    free(refs[i]);
-  free(refs);
+  for (size_t i = 0; i < s.n_units; i++) {
+    site_unit *u = s.units[i];
+    vigil__plugin_host_free(u->plugins); /* unloaded once their handles are closed */
+    for (size_t k = 0; k < u->n_refs; k++)
+      free(u->refs[k]);
+    free(u->refs);
+    free(u);
+  }
   for (size_t i = 0; i < st->specs.n; i++)
     free(st->specs.refs[i]);
   free(st->specs.refs);

@@ -63,7 +63,7 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
                               "  } } } }\n";
 
 static pg_cluster pgc;
-static char uri[256];
+static char uri[256], cluster_uri[256]; /* the database of the test running; takeover_and_fencing's */
 
 /* The webhook's receiver: each node posts to /NODE; it answers 200, or 503
  * to /n1 while refuse_n1 is set, and keeps the webhook-id (the event's seq
@@ -165,17 +165,32 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-static void node_setup(serve_process *s, const char *name) {
-  assert_int_equal(serve_setup(s, PROTOCOL), 0);
+/* The node's vigil.conf: its name, the sites it may own. */
+static void node_conf(serve_process *s, const char *name, const char *sites) {
   FILE *f = fopen(s->conf, "w");
   assert_non_null(f);
   fprintf(f,
           "listen = \"127.0.0.1:0\"\ndatabase = \"%s\"\nprotocols = \"%s\"\nnode = \"%s\"\n"
-          "advertise = \"http://127.0.0.1:1/%s\"\nsites = \"a,b\"\nlease_time = %d\nplugin_dir = \"%s\"\n"
+          "advertise = \"http://127.0.0.1:1/%s\"\nsites = \"%s\"\nlease_time = %d\nplugin_dir = \"%s\"\n"
           "plugins = { webhook = { start = 'beginning', retry_min = 0.05, retry_max = 0.2, retry_for = 600,\n"
           "  endpoints = { { name = 'hook', url = 'http://127.0.0.1:%d/%s', secret = '" HOOK_SECRET "' } } } }\n",
-          uri, s->protocol, name, name, LEASE_S, s->plugins, hook.port, name);
+          uri, s->protocol, name, name, sites, LEASE_S, s->plugins, hook.port, name);
   fclose(f);
+}
+
+static void node_setup(serve_process *s, const char *name, const char *sites) {
+  assert_int_equal(serve_setup(s, PROTOCOL), 0);
+  node_conf(s, name, sites);
+}
+
+/* The nurse every test signs in as, in the test's database. */
+static void add_nurse(serve_process *s) {
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd,
+           "echo '" SERVE_PASSWORD "' | '%s' user add " SERVE_USER
+           " --role nurse --password-stdin --db '%s' >/dev/null",
+           s->vigil, uri);
+  assert_int_equal(system(cmd), 0);
 }
 
 /* Starts the node without waiting for it to listen (a standby does not). */
@@ -290,18 +305,43 @@ static void check_chain(const char *site) {
   PQclear(r);
 }
 
+/* The request is answered 307 at location. */
+static void assert_moved(serve_process *s, const char *method, const char *path, const char *body,
+                         const char *location) {
+  hc_conn hc;
+  hc_response moved;
+  assert_int_equal(hc_connect(&hc, s->port), 0);
+  assert_int_equal(hc_request(&hc, method, path, s->token, body, &moved), 0);
+  char at[256];
+  assert_int_equal(moved.status, 307);
+  assert_non_null(hc_header(&moved, "Location", at, sizeof at));
+  assert_string_equal(at, location);
+  hc_response_free(&moved);
+  hc_close(&hc);
+}
+
+/* A metric's value in the node's /metrics (-1: not there). */
+static double metric(serve_process *s, const char *name) {
+  char *body = NULL;
+  assert_int_equal(serve_request(s, "GET", "/metrics", NULL, &body), 200);
+  char line[300];
+  snprintf(line, sizeof line, "\n%s ", name);
+  const char *at = strstr(body, line);
+  double x = at ? atof(at + strlen(line)) : -1;
+  free(body);
+  return x;
+}
+
 static void takeover_and_fencing(void **state) {
   (void)state;
+  memcpy(uri, cluster_uri, sizeof uri);
   serve_process n1, n2, n3;
-  node_setup(&n1, "n1");
-  node_setup(&n2, "n2");
-  node_setup(&n3, "n3");
-  char cmd[9000];
-  snprintf(cmd, sizeof cmd,
-           "echo '" SERVE_PASSWORD "' | '%s' user add " SERVE_USER
-           " --role nurse --password-stdin --db '%s' >/dev/null",
-           n1.vigil, uri);
-  assert_int_equal(system(cmd), 0);
+  /* Each node claims every free site of its list: n1 a, n2 b; n3 lists a
+   * only, so it waits for a. */
+  node_setup(&n1, "n1", "a");
+  node_setup(&n2, "n2", "b");
+  node_setup(&n3, "n3", "a");
+  add_nurse(&n1);
 
   node_spawn(&n1);
   assert_true(node_says(&n1, "\"msg\":\"listening\"", 30000));
@@ -401,16 +441,14 @@ static void takeover_and_fencing(void **state) {
   assert_non_null(renewals);
   assert_true(atoi(renewals + strlen("\nvigil_lease_renewals_total ")) > 0);
   free(body);
-  hc_conn hc;
-  hc_response moved;
-  assert_int_equal(hc_connect(&hc, n3.port), 0);
-  assert_int_equal(hc_request(&hc, "GET", "/api/v1/visits/1?site=b", n3.token, NULL, &moved), 0);
-  char location[256];
-  assert_int_equal(moved.status, 307);
-  assert_non_null(hc_header(&moved, "Location", location, sizeof location));
-  assert_string_equal(location, "http://127.0.0.1:1/n2/api/v1/visits/1?site=b");
-  hc_response_free(&moved);
-  hc_close(&hc);
+  /* n3 took site a over, and the checkpoint that fell due meanwhile fired
+   * late after it (the histogram of /metrics). */
+  usleep(300000);
+  assert_int_equal(metric(&n3, "vigil_site_takeovers_total"), 1);
+  assert_int_equal(metric(&n3, "vigil_takeover_timer_lateness_seconds_count"), 1);
+  assert_true(metric(&n3, "vigil_takeover_timer_lateness_seconds_sum") > 0);
+  assert_int_equal(metric(&n3, "vigil_takeover_timer_lateness_seconds_bucket{le=\"+Inf\"}"), 1);
+  assert_moved(&n3, "GET", "/api/v1/visits/1?site=b", NULL, "http://127.0.0.1:1/n2/api/v1/visits/1?site=b");
   /* The retry of the keyed entry, on the new owner: the first answer. */
   hc_response again;
   char replayed[16];
@@ -488,6 +526,7 @@ static void takeover_and_fencing(void **state) {
 
   /* n2 (site b) is stopped until n1, back as a standby, takes site b. */
   /* (visit 1 of site b was started on n2 above) */
+  node_conf(&n1, "n1", "b");
   node_spawn(&n1);
   assert_true(node_says(&n1, "standby", 30000));
   kill(n2.pid, SIGSTOP);
@@ -556,11 +595,125 @@ static void takeover_and_fencing(void **state) {
   serve_cleanup(&n3);
 }
 
+static void exec_sql(const char *sql) {
+  PGconn *c = PQconnectdb(uri);
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("%s: %s", sql, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+}
+
+/* Whether the node's log says it claimed site. */
+static int has_claimed(serve_process *s, const char *site) {
+  char *text = serve_log(s), what[80];
+  snprintf(what, sizeof what, "\"msg\":\"claimed the site\",\"site\":\"%s\"", site);
+  int yes = strstr(text, what) != NULL;
+  free(text);
+  return yes;
+}
+
+/* One node owns several sites (n4: c and d), each with its own log and
+ * lease; a visit names its site in its start's body. When another node
+ * takes d, n4 stops acting for d alone and goes on with c; a node already
+ * serving a site of its own (n5: e) takes d over when it is free, and the
+ * checkpoint that fell due while no node had d fires late, once. */
+static void several_sites_per_node(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "sites", uri, sizeof uri), 0);
+  serve_process n4, n5;
+  node_setup(&n4, "n4", "c,d");
+  node_setup(&n5, "n5", "e,d");
+  add_nurse(&n4);
+  node_spawn(&n4);
+  assert_true(node_says(&n4, "\"msg\":\"listening\"", 30000));
+  assert_true(has_claimed(&n4, "c"));
+  assert_true(has_claimed(&n4, "d"));
+  node_spawn(&n5);
+  assert_true(node_says(&n5, "\"msg\":\"listening\"", 30000));
+  assert_true(has_claimed(&n5, "e"));
+  assert_false(has_claimed(&n5, "d"));
+  assert_int_equal(metric(&n4, "vigil_sites_held"), 2);
+
+  /* A start names its site in its body; without one, the node's first. */
+  char *body = NULL;
+  assert_int_equal(serve_request(&n4, "POST", "/api/v1/visits",
+                                 "{\"protocol\": \"takeover\", \"patient\": \"chair-d\", \"site\": \"d\"}", &body),
+                   201);
+  free(body);
+  assert_int_equal(serve_start_visit(&n4, "takeover", "chair-c"), 1);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'd' AND type = 'visit.started' "
+                         "AND body LIKE '%chair-d%'"),
+                   1);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'c' AND type = 'visit.started' "
+                         "AND body LIKE '%chair-c%'"),
+                   1);
+  /* Another node's site: 307 at its owner, body and all; no such site: 422. */
+  assert_moved(&n4, "POST", "/api/v1/visits", "{\"protocol\": \"takeover\", \"patient\": \"chair-e\", \"site\": \"e\"}",
+               "http://127.0.0.1:1/n5/api/v1/visits?");
+  assert_int_equal(serve_request(&n4, "POST", "/api/v1/visits",
+                                 "{\"protocol\": \"takeover\", \"patient\": \"chair-z\", \"site\": \"zz\"}", &body),
+                   422);
+  assert_non_null(strstr(body, "unknown_site"));
+  free(body);
+  assert_int_equal(serve_request(&n4, "POST", "/api/v1/visits",
+                                 "{\"protocol\": \"takeover\", \"patient\": \"chair-z\", \"site\": 7}", &body),
+                   422);
+  free(body);
+  /* Site d's visit, read through ?site=d on the node that owns both. */
+  assert_int_equal(serve_request(&n4, "GET", "/api/v1/visits/1?site=d", NULL, &body), 200);
+  assert_non_null(strstr(body, "chair-d"));
+  free(body);
+  assert_int_equal(serve_request(&n4, "GET", "/api/v1/visits/1", NULL, &body), 200);
+  assert_non_null(strstr(body, "chair-c"));
+  free(body);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%chair-z%'"), 0);
+
+  /* Another node claims d (a new epoch; its checkpoint, due in 2 s, not
+   * fired yet): n4 stops acting for d alone. */
+  exec_sql("UPDATE vigil_sites SET owner = 'thief', epoch = epoch + 1, advertise = 'http://127.0.0.1:1/thief', "
+           "lease_until = clock_timestamp() + interval '1 hour' WHERE site = 'd'");
+  double stolen = now_ms();
+  assert_true(node_says(&n4, "\"msg\":\"stopped acting for the site\",\"site\":\"d\"", LEASE_S * 1000));
+  assert_int_equal(waitpid(n4.pid, NULL, WNOHANG), 0); /* n4 runs on */
+  assert_int_equal(serve_request(&n4, "POST", "/api/v1/visits/1/entries", "{\"load\": {\"sbp\": 121}}", NULL), 200);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'c' AND body LIKE '%\"sbp\":121%'"), 1);
+  assert_int_equal(serve_request(&n4, "POST", "/api/v1/visits/1/entries?site=d", "{\"load\": {\"sbp\": 122}}", NULL),
+                   307);
+  assert_int_equal(metric(&n4, "vigil_sites_held"), 1);
+  assert_true(metric(&n4, "vigil_fencing_refusals_total") >= 1);
+  /* Nothing of d was written by n4 after it was taken. */
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%\"sbp\":122%'"), 0);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'd' AND type = 'item.overdue'"), 0);
+
+  /* d is free again, its checkpoint overdue meanwhile: n5, serving e,
+   * takes it over and fires it once, late (n4, which lists d too, has
+   * stopped: it would race n5 for d). */
+  assert_int_equal(serve_stop(&n4, 0), 0);
+  while (now_ms() < stolen + 2500)
+    usleep(50000);
+  exec_sql("UPDATE vigil_sites SET owner = NULL, lease_until = NULL WHERE site = 'd'");
+  assert_true(node_says(&n5, "\"msg\":\"claimed the site\",\"site\":\"d\"", LEASE_S * 1000));
+  usleep(500000);
+  assert_int_equal(serve_request(&n5, "GET", "/api/v1/visits/1?site=d", NULL, &body), 200);
+  free(body);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'd' AND type = 'item.overdue'"), 1);
+  assert_int_equal(metric(&n5, "vigil_sites_held"), 2);
+  assert_int_equal(metric(&n5, "vigil_site_takeovers_total"), 1);
+  assert_int_equal(metric(&n5, "vigil_takeover_timer_lateness_seconds_count"), 1);
+  assert_true(metric(&n5, "vigil_takeover_timer_lateness_seconds_sum") > 0);
+  check_chain("c");
+  check_chain("d");
+  check_chain("e");
+  assert_int_equal(serve_stop(&n5, 0), 0);
+  serve_cleanup(&n4);
+  serve_cleanup(&n5);
+}
+
 static int group_setup(void **state) {
   (void)state;
   hook_up();
   if (pg_cluster_start(&pgc) < 0) return -1;
-  return pg_cluster_createdb(&pgc, "cluster", uri, sizeof uri);
+  return pg_cluster_createdb(&pgc, "cluster", cluster_uri, sizeof cluster_uri);
 }
 
 static int group_teardown(void **state) {
@@ -571,6 +724,6 @@ static int group_teardown(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(takeover_and_fencing)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(several_sites_per_node), cmocka_unit_test(takeover_and_fencing)};
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,9 +89,11 @@ typedef struct pg_store {
   char *node;  /* the lease's owner; NULL: a store without a lease (one node) */
   char *advertise;
   int64_t lease_ms;
-  char epoch[24]; /* the site's epoch when this store claimed it: every append is fenced by it */
-  int fenced;     /* the site was taken: nothing more is written */
-  char head[65];  /* hash of the site's last row */
+  char epoch[24];         /* the site's epoch when this store claimed it: every append is fenced by it */
+  int fenced;             /* the site was taken: nothing more is written */
+  atomic_int self_fenced; /* the node stopped acting for the site (vigil__store_fence, any thread) */
+  uint64_t refusals;      /* appends and renewals refused by the fence (vigil__store_fence_refusals) */
+  char head[65];          /* hash of the site's last row */
   uint64_t head_seq;
   uint64_t max_alert;
   row_hasher *hasher;
@@ -279,6 +282,7 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
                       7, p, PGRES_COMMAND_OK, "cannot write events", &rc, err, errlen);
     if (r && strcmp(PQcmdTuples(r), "1") != 0) {
       s->fenced = 1;
+      s->refusals++;
       rc = fail(VIGIL_EBUSY, err, errlen,
                 "cannot write events: %s was taken by another node (fenced: this node's epoch %s is past)", s->site,
                 s->epoch);
@@ -321,9 +325,16 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
 static int pg_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   pg_store *s = (pg_store *)base;
   if (s->read_only) return fail(VIGIL_ESTATE, err, errlen, "%s is open for reading only", s->where);
-  if (s->fenced)
+  if (s->fenced) {
+    s->refusals++;
     return fail(VIGIL_EBUSY, err, errlen, "cannot write events: %s was taken by another node (fenced at epoch %s)",
                 s->site, s->epoch);
+  }
+  if (atomic_load(&s->self_fenced)) {
+    s->refusals++;
+    return fail(VIGIL_EBUSY, err, errlen,
+                "cannot write events: this node stopped acting for %s (its lease was not renewed in time)", s->site);
+  }
   if (n == 0) return 0;
   /* Gapless: the batch follows the head, one by one. */
   for (size_t i = 0; i < n; i++)
@@ -684,6 +695,9 @@ int vigil__store_renew(store *base, char *err, size_t errlen) {
   if (!s->node) return 0;
   if (s->fenced)
     return fail(VIGIL_EBUSY, err, errlen, "site %s was taken by another node (epoch %s is past)", s->site, s->epoch);
+  if (atomic_load(&s->self_fenced))
+    return fail(VIGIL_EBUSY, err, errlen, "this node stopped acting for site %s: its lease was not renewed in time",
+                s->site);
   reconnect(s);
   char lease[32];
   snprintf(lease, sizeof lease, "%lld", (long long)s->lease_ms);
@@ -696,6 +710,7 @@ int vigil__store_renew(store *base, char *err, size_t errlen) {
   if (!r) return rc;
   if (strcmp(PQcmdTuples(r), "1") != 0) {
     s->fenced = 1;
+    s->refusals++;
     rc = fail(VIGIL_EBUSY, err, errlen, "site %s was taken by another node (epoch %s is past)", s->site, s->epoch);
   }
   PQclear(r);
@@ -719,18 +734,29 @@ char *vigil__store_sites_json(store *base, char *err, size_t errlen) {
   return out;
 }
 
-char *vigil__store_site_owner(store *base, const char *site) {
+char *vigil__store_site_owner(store *base, const char *site, int *known) {
+  if (known) *known = 1; /* unless the database says otherwise */
   if (base->ops != &pg_ops) return NULL;
   pg_store *s = (pg_store *)base;
   reconnect(s);
   const char *p[] = {site};
   PGresult *r = PQexecParams(s->c,
-                             "SELECT advertise FROM vigil_sites WHERE site = $1 AND owner IS NOT NULL "
-                             "AND advertise IS NOT NULL AND lease_until > clock_timestamp()",
+                             "SELECT CASE WHEN owner IS NOT NULL AND advertise IS NOT NULL "
+                             "AND lease_until > clock_timestamp() THEN advertise END FROM vigil_sites WHERE site = $1",
                              1, NULL, p, NULL, NULL, 0);
-  char *out = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+  int ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+  if (ok && known) *known = PQntuples(r) == 1;
+  char *out = ok && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
   PQclear(r);
   return out;
+}
+
+void vigil__store_fence(store *base) {
+  if (base && base->ops == &pg_ops) atomic_store(&((pg_store *)base)->self_fenced, 1);
+}
+
+uint64_t vigil__store_fence_refusals(store *base) {
+  return base && base->ops == &pg_ops ? ((pg_store *)base)->refusals : 0;
 }
 
 store *vigil__store_pg_open(const char *uri, const store_site *where, int read_only, int *rc, char *err,

@@ -1700,10 +1700,12 @@ static void api_free_parts(api *a) {
   for (size_t i = 0; i < a->n_trusted_proxies; i++)
     free(a->trusted_proxies[i]);
   free(a->trusted_proxies);
-  vigil__limiter_free(a->failed_by_name);
-  vigil__limiter_free(a->failed_by_address);
-  vigil__limiter_free(a->failed_step_up);
-  vigil__limiter_free(a->failed_by_device);
+  if (!a->shared_limits) {
+    vigil__limiter_free(a->failed_by_name);
+    vigil__limiter_free(a->failed_by_address);
+    vigil__limiter_free(a->failed_step_up);
+    vigil__limiter_free(a->failed_by_device);
+  }
   vigil__api_idem_free(a);
   free(a);
 }
@@ -1730,12 +1732,19 @@ int vigil__api_new(const api_options *o, api **out) {
   a->refusal_window_ms = o->refusal_window_ms > 0 ? o->refusal_window_ms : 60000;
   a->secure_cookies = o->secure_cookies;
   char err[256];
+  if (o->share) {
+    a->shared_limits = 1;
+    a->failed_by_name = o->share->failed_by_name;
+    a->failed_by_address = o->share->failed_by_address;
+    a->failed_step_up = o->share->failed_step_up;
+    a->failed_by_device = o->share->failed_by_device;
+  }
   int ok = (!o->uploads_dir || (a->uploads_dir = strdup(o->uploads_dir))) &&
            vigil__api_load_approvals(a, err, sizeof err) == 0 &&
-           (a->failed_by_name = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
-           (a->failed_by_address = vigil__limiter_new(FAILURES_PER_ADDRESS, FAILURE_WINDOW_MS)) &&
-           (a->failed_step_up = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
-           (a->failed_by_device = vigil__limiter_new(FAILURES_PER_DEVICE, FAILURE_WINDOW_MS)) &&
+           (o->share || ((a->failed_by_name = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
+                         (a->failed_by_address = vigil__limiter_new(FAILURES_PER_ADDRESS, FAILURE_WINDOW_MS)) &&
+                         (a->failed_step_up = vigil__limiter_new(FAILURES_PER_NAME, FAILURE_WINDOW_MS)) &&
+                         (a->failed_by_device = vigil__limiter_new(FAILURES_PER_DEVICE, FAILURE_WINDOW_MS)))) &&
            (!o->n_refs || (a->refs = calloc(o->n_refs, sizeof *a->refs)));
   for (size_t i = 0; ok && i < o->n_refs; i++)
     ok = (a->refs[a->n_refs++] = strdup(o->refs[i])) != NULL;

@@ -5,8 +5,10 @@
  *                           /api/v1/events...: a site this node does not own
  *                           is answered 307 at its owner's advertised URL
  *                           (same path and query), or 503 when no live node
- *                           owns it. Without ?site= a request is about this
- *                           node's site.
+ *                           owns it, or 422 when the cluster has no such
+ *                           site. Without ?site= a request is about this
+ *                           node's first site. POST /api/v1/visits may name
+ *                           its site in its body instead ("site").
  *
  * Sign-in, users and protocols are the same on every node: they are never
  * redirected. */
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api_internal.h"
 #include "store/store.h"
 
@@ -40,12 +43,60 @@ void vigil__api_get_cluster(api *a, http_request *req, const api_call *c) {
   free(text);
 }
 
+/* The site named in the body of POST /api/v1/visits: 1 with it in site,
+ * 0 when none, -2 when "site" is not a site's name. */
+static int body_site(http_request *req, char *site, size_t n) {
+  if (strcmp(vigil__http_request_method(req), "POST") != 0) return 0;
+  const char *path = vigil__http_request_path(req);
+  if (strcmp(path, "/api/v1/visits") != 0 && strcmp(path, "/api/v1/visits/") != 0) return 0;
+  size_t len;
+  const char *text = vigil__http_request_body(req, &len);
+  json_t *body = text && len ? json_loadb(text, len, 0, NULL) : NULL;
+  json_t *x = json_object_get(body, "site");
+  int rc = 0;
+  if (x && !json_is_null(x)) {
+    const char *v = json_string_value(x);
+    rc = v && *v && strlen(v) < n && strlen(v) <= 64 &&
+                 strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == strlen(v)
+             ? 1
+             : -2;
+    if (rc == 1) snprintf(site, n, "%s", v);
+  }
+  json_decref(body);
+  return rc;
+}
+
+static int is_site_route(http_request *req) {
+  const char *p = vigil__http_request_path(req);
+  static const char *const prefixes[] = {"/api/v1/visits", "/api/v1/alerts", "/api/v1/events"};
+  for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+    size_t n = strlen(prefixes[i]);
+    if (!strncmp(p, prefixes[i], n) && (p[n] == '\0' || p[n] == '/')) return 1;
+  }
+  return 0;
+}
+
+int vigil__api_request_site(http_request *req, char *site, size_t n) {
+  if (!is_site_route(req)) return 0;
+  int q = vigil__http_query_param(vigil__http_request_query(req), "site", site, n);
+  if (q == -2) return -1;
+  if (q >= 0) return 1;
+  int b = body_site(req, site, n);
+  return b == -2 ? -1 : b;
+}
+
 int vigil__api_cluster_redirect_site(api *a, http_request *req, const char *site) {
   if (!a->site || !strcmp(site, a->site)) return 0;
   const char *query = vigil__http_request_query(req);
-  char *owner = vigil__store_site_owner(a->store, site);
+  int known = 1;
+  char *owner = vigil__store_site_owner(a->store, site, &known);
   if (!owner) {
     char msg[200];
+    if (!known) {
+      snprintf(msg, sizeof msg, "no site %s in this cluster", site);
+      vigil__http_respond_error(req, 422, "unknown_site", msg, "site");
+      return 1;
+    }
     snprintf(msg, sizeof msg, "no node owns site %s now: try again in a few seconds", site);
     vigil__http_respond_error(req, 503, "site_unavailable", msg, "site");
     return 1;
@@ -70,15 +121,30 @@ int vigil__api_cluster_redirect_site(api *a, http_request *req, const char *site
 /* A request about another node's site: 307 to its owner. 1 if answered. */
 static int redirect(api *a, http_request *req) {
   char site[80];
+  if (!a->site) { /* a single server: its one site; ?site= is not looked at */
+    if (!body_site(req, site, sizeof site)) return 0;
+    vigil__http_respond_error(req, 422, "invalid_field",
+                              "this server is not a node of a cluster: it has one site; leave site out", "site");
+    return 1;
+  }
   int n = vigil__http_query_param(vigil__http_request_query(req), "site", site, sizeof site);
   if (n == -2) {
     vigil__http_respond_error(req, 400, "bad_site", "site is a site's name", "site");
     return 1;
   }
-  return n < 0 ? 0 : vigil__api_cluster_redirect_site(a, req, site);
+  if (n < 0) {
+    n = body_site(req, site, sizeof site);
+    if (n == -2) {
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "site is the name of a site (letters, digits, '-', '_'; at most 64)", "site");
+      return 1;
+    }
+    if (n != 1) return 0;
+  }
+  return vigil__api_cluster_redirect_site(a, req, site);
 }
 
 int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len) {
-  if (!a->site || !(is(first, len, "visits") || is(first, len, "alerts") || is(first, len, "events"))) return 0;
+  if (!(is(first, len, "visits") || is(first, len, "alerts") || is(first, len, "events"))) return 0;
   return redirect(a, req);
 }

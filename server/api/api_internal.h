@@ -70,6 +70,7 @@ struct api {
   limiter *failed_by_name, *failed_by_address; /* limiter.h */
   limiter *failed_step_up;                     /* per name, within the user's own sessions */
   limiter *failed_by_device;                   /* per device cookie (its nonce): sign-ins in the reserved lane */
+  int shared_limits;                           /* the four above are another site's api's (api_options.share) */
   unsigned device_checks;                      /* sign-ins of known devices running or waiting in the pool */
   char **trusted_proxies;                      /* whose X-Forwarded-For is believed */
   size_t n_trusted_proxies;

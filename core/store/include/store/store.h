@@ -116,8 +116,17 @@ int vigil__store_renew(store *s, char *err, size_t errlen);
  * (left, by the database's clock; negative: expired), head_seq}], malloc'd;
  * NULL for a store without sites. */
 char *vigil__store_sites_json(store *s, char *err, size_t errlen);
-/* The advertised URL of the node that owns site (malloc'd), or NULL. */
-char *vigil__store_site_owner(store *s, const char *site);
+/* The advertised URL of the node that owns site (malloc'd), or NULL: when
+ * no live node owns it, or (*known set to 0) when the database has no such
+ * site. */
+char *vigil__store_site_owner(store *s, const char *site, int *known);
+/* Self-fencing: from now on the store refuses every append and renewal
+ * (VIGIL_EBUSY), so nothing more of its site becomes durable, and so no
+ * subscriber or hook hears of anything. Callable from any thread (the
+ * lease's watchdog); a store without a lease ignores it. */
+void vigil__store_fence(store *s);
+/* Appends and renewals refused because the site was taken or fenced. */
+uint64_t vigil__store_fence_refusals(store *s);
 /* Appends one site event (vigil_site_event's types; visit 0) after what the
  * store holds: for a tool working on the database of a stopped server
  * (vigil user). */

@@ -79,6 +79,10 @@ typedef struct api_options {
   /* A node of a cluster on PostgreSQL: its name and the site it owns
    * (borrowed: they outlive the api); NULL: a single server. */
   const char *node, *site;
+  /* Another site of the same node (its first): this api borrows its
+   * limits of failed password checks, so that a second site is no second
+   * set of guesses. It must be closed after this one. NULL: its own. */
+  const struct api *share;
 } api_options;
 
 int vigil__api_new(const api_options *o, api **out);
@@ -89,6 +93,13 @@ void vigil__api_handle(void *ud, http_request *req);
  * whose route needs a signed-in user, sent without a valid session cookie
  * or token, is refused 401 on its headers, before its body is read. */
 int vigil__api_head_check(void *ud, http_request *req, int *status, const char **code, const char **message);
+
+/* The site a request names on the routes about a site (visits, alerts,
+ * events): ?site=, or the "site" member of a visit start's body. 1 with its
+ * name in site, 0 when it names none, -1 when that is no site's name (the
+ * api answers it). A node serving several sites hands the request to that
+ * site's api. */
+int vigil__api_request_site(http_request *req, char *site, size_t n);
 
 /* Commits what is open now and answers what waits on it. */
 void vigil__api_flush(api *a);
