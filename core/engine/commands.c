@@ -540,6 +540,19 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     vigil__val_release(values);
     return rc;
   }
+  /* P2 (docs/safety.md): the dose is not given within the minimum interval
+   * of another visit's dose given since this one's first gate passed. */
+  for (int k = 0; k < n_items && rc == 0; k++) {
+    val x = val_fields(values)[k].v;
+    char why[600];
+    if (vigil__course_dose_item(v, items[k]) && !v->items[items[k]].given_at && x.type != VAL_NIL &&
+        !(x.type == VAL_BOOL && !x.u.b) && vigil__course_dose_hold(e, v, why, sizeof why))
+      rc = vigil__engine_fail(e, VIGIL_ESTATE, p->items[items[k]].id, "%s", why);
+  }
+  if (rc < 0) {
+    vigil__val_release(values);
+    return rc;
+  }
   /* A signature records what it attests, as the signer sees it now. */
   int n_sigs = 0;
   for (int k = 0; k < n_items; k++)
@@ -785,6 +798,14 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
     return vigil__engine_fail(e, VIGIL_EVALUE, "item",
                               "%s cannot be skipped: record it; going on without it is a clinician's gate "
                               "override with a reason",
+                              title);
+  /* P1 (docs/safety.md): the item that says the dose was given is recorded:
+   * skipped, it met the gate with no dose on record and the session counted
+   * for nothing in the minimum interval. */
+  if (vigil__course_dose_item(v, item))
+    return vigil__engine_fail(e, VIGIL_EVALUE, "item",
+                              "%s says whether the dose was given: it cannot be skipped; record it (false when it "
+                              "was not given), or a clinician overrides the gate with a reason",
                               title);
   if (!item_repeats(it) && v->items[item].n)
     return vigil__engine_fail(e, VIGIL_ESTATE, "item",

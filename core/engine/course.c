@@ -291,6 +291,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     c->sessions[(uint32_t)number - 1].ended = aborted ? SESSION_ABORTED : SESSION_COMPLETED;
     double dosed = 0;
     if (num_of(d, K(dosed_at), &dosed)) c->sessions[(uint32_t)number - 1].dosed_at = (int64_t)dosed;
+    c->sessions[(uint32_t)number - 1].ended_at = ev->time;
     return 0;
   }
   case EV_COURSE_CLOSED: {
@@ -502,18 +503,40 @@ int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *pa
 }
 
 /* M1: when visit v's dose was given, by its course's dose_given items (the
- * visit's protocol's, else the course's): the time of the latest reading of
- * the first such item that says so (neither false nor null); 0: none. */
+ * visit's protocol's, else the course's): when the first such item was first
+ * recorded as given (neither false nor null), whatever it was amended to
+ * since (P1: a nurse amended infusion_started to false, then aborted and
+ * dosed again at once); 0: none. */
 static int64_t dose_given_at(const course *c, const visit *v, const char **which) {
   const course_spec *cs = v->p->course ? v->p->course : c->p->course;
   for (uint32_t i = 0; i < cs->n_dose_given; i++) {
     int item = vigil__protocol_find_item(v->p, cs->dose_given[i], -1);
-    const reading *r = item >= 0 ? vigil__visit_latest(v, item) : NULL;
-    if (!r || r->v.type == VAL_NIL || (r->v.type == VAL_BOOL && !r->v.u.b)) continue;
+    if (item < 0 || !v->items[item].given_at) continue;
     if (which) *which = cs->dose_given[i];
-    return r->at > 0 ? r->at : 1;
+    return v->items[item].given_at;
   }
   return 0;
+}
+
+int vigil__course_dose_item(const visit *v, int item) {
+  const course_spec *cs = v->p->course;
+  for (uint32_t i = 0; cs && item >= 0 && i < cs->n_dose_given; i++)
+    if (vigil__protocol_find_item(v->p, cs->dose_given[i], -1) == item) return 1;
+  return 0;
+}
+
+int vigil_visit_amend_undoes_dose(vigil_engine *e, uint64_t id, const char *ref, char *text, size_t len) {
+  ready(e);
+  const visit *v = vigil__engine_visit(e, id);
+  if (len) text[0] = '\0';
+  if (!v || !ref || v->status != VISIT_ACTIVE) return 0;
+  int item = vigil__protocol_find_item(v->p, ref, v->phase);
+  if (!vigil__course_dose_item(v, item) || !v->items[item].given_at) return 0;
+  snprintf(text, len,
+           "%s is recorded: the dose was given; only a clinician amends it to say it was not, with a reason and "
+           "their password, and the session still counts as a dose for the minimum interval",
+           v->p->items[item].qid);
+  return 1;
 }
 
 /* Whether session s is a dose given, for the minimum interval: completed, or
@@ -607,6 +630,55 @@ int vigil_visit_dose_given(vigil_engine *e, uint64_t id, char *text, size_t len)
   if (!c || v->status != VISIT_ACTIVE || !dose_given_at(c, v, &which)) return 0;
   snprintf(text, len, "%s is recorded: the dose of session %u was given", which, n + 1);
   return 1;
+}
+
+/* P2: when session s's dose was given, for the hold at recording a dose:
+ * its visit's dose_given item (an open visit, or one still held), its
+ * abort's dosed_at, else (completed, its visit no longer held) its start. */
+static int64_t session_dosed_at(vigil_engine *e, const course *c, const course_session *s) {
+  if (s->ended == SESSION_ABORTED) return s->dosed_at;
+  const visit *v = vigil__engine_visit(e, s->visit);
+  int64_t at = v ? dose_given_at(c, v, NULL) : 0;
+  return at ? at : s->ended == SESSION_COMPLETED ? s->at : 0;
+}
+
+int vigil__course_dose_hold(vigil_engine *e, const visit *v, char *text, size_t len) {
+  ready(e);
+  uint32_t n;
+  const course *mine = vigil__course_of_visit(e, v->id, &n);
+  if (!mine || !v->patient) return 0;
+  const char *patient = mine->patient;
+  int64_t now = vigil__engine_now(e);
+  /* The first gate saw the doses given before it was passed (and a
+   * clinician may have overridden its hold): this holds the ones it could
+   * not see, given since (two visits in the infusion, neither dosed). */
+  int64_t gate = v->p->n_phases > 1 && v->phase_start && v->phase_start[1] ? v->phase_start[1] : 0;
+  for (uint64_t k = 0; k < e->n_courses; k++) {
+    const course *c = e->courses[k];
+    if (c->patient != patient) continue;
+    int64_t hold = c->p->course->min_interval > mine->p->course->min_interval ? c->p->course->min_interval
+                                                                              : mine->p->course->min_interval;
+    for (uint32_t i = 0; i < c->n_sessions; i++) {
+      const course_session *s = &c->sessions[i];
+      if (s->visit == v->id || !dose_counted(e, c, s)) continue;
+      int64_t at = session_dosed_at(e, c, s);
+      if (!at || at < gate || now - at >= hold) continue;
+      char when[40];
+      buf b;
+      vigil__buf_init(&b);
+      vigil__buf_iso_time(&b, at);
+      snprintf(when, sizeof when, "%s", b.p ? b.p : "?");
+      vigil__buf_free(&b);
+      snprintf(text, len,
+               "the dose of session %u of course %llu (visit %llu, %s) was given at %s, %.0f minutes ago, after this "
+               "visit's first gate: within the minimum interval of %g days the patient is not dosed again; do not "
+               "give this dose",
+               i + 1, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
+               when, (double)(now - at) / 60000.0, (double)hold / DAY_MS);
+      return 1;
+    }
+  }
+  return 0;
 }
 
 int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, size_t len) {
@@ -823,11 +895,23 @@ static alert *course_alert(const course *c, const char *rule, int open_only) {
   return NULL;
 }
 
-/* The missed-session alert raised for the session due at `due`, if any. */
-static int missed_raised(const course *c, int64_t due) {
-  for (uint32_t i = 0; i < c->n_alerts; i++)
-    if (!strcmp(c->alerts[i]->rule, RULE_MISSED) && c->alerts[i]->has_value && (int64_t)c->alerts[i]->value == due)
-      return 1;
+/* When the course's last session was aborted, or 0: an aborted visit is no
+ * session given, so the due it closed the alert of is open again from then
+ * (P3: the alert fired, a visit came and was aborted in screening, and no
+ * alert came again, days later or after a restart). */
+static int64_t reopened_at(const course *c) {
+  const course_session *s = c->n_sessions ? &c->sessions[c->n_sessions - 1] : NULL;
+  return s && s->ended == SESSION_ABORTED ? (s->ended_at ? s->ended_at : s->at) : 0;
+}
+
+/* The missed-session alert raised for the session due at `due` since `since`
+ * (its last aborted session's end), or one open still. */
+static int missed_raised(const course *c, int64_t due, int64_t since) {
+  for (uint32_t i = 0; i < c->n_alerts; i++) {
+    const alert *a = c->alerts[i];
+    if (strcmp(a->rule, RULE_MISSED) != 0) continue;
+    if (!a->cleared || (a->has_value && (int64_t)a->value == due && a->raised_at >= since)) return 1;
+  }
   return 0;
 }
 
@@ -862,9 +946,9 @@ typedef struct course_deadline {
 static course_deadline next_course_deadline(const course *c) {
   course_deadline d = {.at = INT64_MAX, .kind = CDL_NONE};
   if (c->closed) return d;
-  int64_t due = next_due(c);
-  if (due >= 0 && !missed_raised(c, due)) {
-    d.at = due + c->p->course->grace;
+  int64_t due = next_due(c), since = reopened_at(c);
+  if (due >= 0 && !missed_raised(c, due, since)) {
+    d.at = (due > since ? due : since) + c->p->course->grace;
     d.due = due;
     d.kind = CDL_MISSED;
   }
@@ -972,15 +1056,21 @@ static int resolve_course_alert(vigil_engine *e, alert *a, const char *actor, co
   return 0;
 }
 
-static void fire_missed(vigil_engine *e, course *c, int64_t due, int64_t now) {
+/* The session due at `due` has not happened by `at` (its grace passed, from
+ * the due or from the end of the aborted visit that re-opened it). */
+static void fire_missed(vigil_engine *e, course *c, int64_t due, int64_t at, int64_t now) {
   const course_spec *cs = c->p->course;
   char day[16], msg[700];
   fmt_day(day, sizeof day, due);
+  int64_t since = reopened_at(c);
+  /* The number of the session the patient has not had: aborted visits are
+   * none given (P9: "session 3 due" when session 2 never happened). */
   snprintf(msg, sizeof msg,
-           "Session %u of patient %s's course on %s was due %s and has not happened (grace %g d): "
+           "Session %u of patient %s's course on %s was due %s and has not happened (grace %g d%s): "
            "call the patient",
-           c->n_sessions + 1, c->patient, c->p->id, day, (double)cs->grace / DAY_MS);
-  raise_course_alert(e, c, RULE_MISSED, prio_of(cs->priority_missed), msg, due, now - (due + cs->grace));
+           counted(c, c->n_sessions) + 1, c->patient, c->p->id, day, (double)cs->grace / DAY_MS,
+           since && since + cs->grace == at ? "; its last visit was aborted" : "");
+  raise_course_alert(e, c, RULE_MISSED, prio_of(cs->priority_missed), msg, due, now - at);
 }
 
 /* The induction series is not complete within the protocol's `within`. */
@@ -1015,7 +1105,7 @@ int vigil__course_tick(vigil_engine *e, course *c) {
     course_deadline d = next_course_deadline(c);
     if (d.kind == CDL_NONE || d.at > now) break;
     if (d.kind == CDL_MISSED)
-      fire_missed(e, c, d.due, now);
+      fire_missed(e, c, d.due, d.at, now);
     else if (d.kind == CDL_WITHIN)
       fire_within(e, c, d.at, now);
     else

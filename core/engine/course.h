@@ -28,6 +28,14 @@ int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *pa
                               uint64_t *concurrent);
 /* A session's visit was discharged (aborted: 0) or aborted (1): course.session_ended. */
 int vigil__course_session_end(vigil_engine *e, visit *v, int aborted);
+/* 1 when item is one of the items whose recording means the dose of visit v
+ * was given (its protocol's course dose_given): never skipped (P1). */
+int vigil__course_dose_item(const visit *v, int item);
+/* 1 with why into text when recording visit v's dose now would dose its
+ * patient within a minimum interval of another session's dose given after
+ * v's first gate was passed (P2: two concurrent visits, both in the
+ * infusion before either dosed). */
+int vigil__course_dose_hold(vigil_engine *e, const visit *v, char *text, size_t len);
 /* 1 with the reason in text when the course's minimum interval since its
  * last completed session holds visit v's first gate, else 0. */
 int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len);

@@ -163,13 +163,13 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
 }
 
 /* N7 (docs/safety.md): whether the visit's dose was given (a dose_given item
- * of its protocol's course recorded, neither false nor null). */
+ * of its protocol's course recorded, neither false nor null, whatever it
+ * was amended to since: P1). */
 static int dosed(const visit *v) {
   const course_spec *cs = v->p->course;
   for (uint32_t i = 0; cs && i < cs->n_dose_given; i++) {
     int item = vigil__protocol_find_item(v->p, cs->dose_given[i], -1);
-    const reading *r = item >= 0 ? vigil__visit_latest(v, item) : NULL;
-    if (r && r->v.type != VAL_NIL && !(r->v.type == VAL_BOOL && !r->v.u.b)) return 1;
+    if (item >= 0 && v->items[item].given_at) return 1;
   }
   return 0;
 }

@@ -38,6 +38,8 @@ typedef struct item_state {
   char *skipped;            /* the reason of the latest skip that no reading has followed */
   uint32_t *missed;         /* occurrences that went overdue and were since neither recorded (observed */
   uint32_t n_missed;        /* within their grace) nor skipped: a missed checkpoint (G8) */
+  int64_t given_at;         /* when the first reading that said something (neither false nor null) was
+                               observed, kept when amended since: the dose given stays given (P1); 0: none */
 } item_state;
 
 /* SRC_COURSE: a patient's course alert (course.c), of no visit. */
@@ -149,6 +151,7 @@ typedef struct course_session {
    * in its course.session_ended (0: no dose). It counts for the minimum
    * interval as a completed session does (docs/safety.md M1). */
   int64_t dosed_at;
+  int64_t ended_at; /* when its course.session_ended was written (0: open) */
 } course_session;
 
 enum { SESSION_OPEN, SESSION_COMPLETED, SESSION_ABORTED };

@@ -133,6 +133,13 @@ static int phase_index(const visit *v, const char *id) {
   return -1;
 }
 
+/* P1: an item's first reading that said something (neither false nor null),
+ * whatever it was amended to since: a dose recorded was given. */
+static void said_something(item_state *s, int64_t at, val value) {
+  if (value.type == VAL_NIL || (value.type == VAL_BOOL && !value.u.b)) return;
+  if (!s->given_at || at < s->given_at) s->given_at = at > 0 ? at : 1;
+}
+
 /* Each of these returns 0, or -1 when memory ran out and the visit misses
  * part of the event (vigil__visit_apply then fails the command: e->oom). */
 static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val value, const char *actor) {
@@ -152,6 +159,7 @@ static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val 
   memmove(&s->r[k + 1], &s->r[k], (s->n - k) * sizeof *s->r);
   s->n++;
   s->r[k] = (reading){.at = at, .v = vigil__val_retain(value), .actor = actor, .recorded_at = recorded_at};
+  said_something(s, at, value);
   free(s->skipped);
   s->skipped = NULL;
   s->skipped_for_good = 0;
@@ -413,6 +421,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     reading *r = &v->items[item].r[v->items[item].n - 1];
     vigil__val_release(r->v);
     r->v = vigil__val_retain(*value);
+    said_something(&v->items[item], r->at, *value);
     if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
     break;
   }

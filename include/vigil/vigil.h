@@ -231,6 +231,10 @@ int vigil_visit_open_high_alerts(vigil_engine *e, uint64_t visit, char *text, si
  * was given (an item its course's dose_given names is recorded), 0 otherwise.
  * A server lets only a clinician abort such a visit (M1 in docs/safety.md). */
 int vigil_visit_dose_given(vigil_engine *e, uint64_t visit, char *text, size_t len);
+/* 1 with why into text when item (as an amendment names it) is a dose_given
+ * item of the visit's course recorded as given: an amendment of it to false
+ * or null is a clinician's, signed (P1 in docs/safety.md); 0 otherwise. */
+int vigil_visit_amend_undoes_dose(vigil_engine *e, uint64_t visit, const char *item, char *text, size_t len);
 /* 1 with why when a start for patient with new_patient is a clinician's
  * (M9 in docs/safety.md): the patient is spelled like an existing one who
  * has a visit open or a dose given within its course's minimum interval. */

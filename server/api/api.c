@@ -1296,6 +1296,19 @@ static void write_command(api *a, http_request *req, const api_call *c) {
       signs = 1;
     }
   }
+  /* P1: the dose given amended to "not given" is a clinician's, signed:
+   * the session still counts as a dose (course.c dose_given_at). */
+  if (cmd == CMD_AMEND && (json_is_false(w->input) || json_is_null(w->input))) {
+    char why[400];
+    if (vigil_visit_amend_undoes_dose(a->e, id, w->s1, why, sizeof why)) {
+      if (!vigil__role_may(who->role, PERM_OVERRIDE)) {
+        vigil__http_respond_error(req, 403, "forbidden", why, "item");
+        write_request_free(w);
+        return;
+      }
+      signs = 1;
+    }
+  }
   /* M9: a start that says new_patient for a patient spelled like one who has
    * a visit open or a dose within the minimum interval is a clinician's. */
   if (cmd == CMD_START && w->new_patient && w->s2) {

@@ -116,6 +116,19 @@ static inline int alarm_setup_esketamine(void **state) {
   " \"prescriber_on_site\": true, \"pulse_oximeter\": true,"                                                           \
   " \"predose_vitals\": {\"sbp\": 128, \"dbp\": 78, \"hr\": 70, \"spo2\": 98, \"rr\": 14}}"
 
+/* The same on both bundled course protocols (a patient on both: M1, P1, P2). */
+static inline int alarm_setup_both(void **state) {
+  alarm_serve *a = calloc(1, sizeof *a);
+  const char *protocols[] = {"@esketamine_rems", "@ketamine_iv"};
+  if (!a || alarm_start(a, protocols, 2) < 0) {
+    if (a) serve_cleanup(&a->s);
+    free(a);
+    return -1;
+  }
+  *state = a;
+  return 0;
+}
+
 static inline int alarm_teardown(void **state) {
   alarm_serve *a = *state;
   serve_cleanup(&a->s);
@@ -177,6 +190,17 @@ static inline uint64_t alarm_visit(alarm_serve *a, const char *protocol, const c
   uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
   json_decref(r);
   return id;
+}
+
+/* The visit's JSON (GET /visits/{id}, as the clinician), malloc'd, or NULL. */
+static inline char *alarm_visit_text(alarm_serve *a, uint64_t id) {
+  char path[64];
+  json_t *r = NULL;
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)id);
+  if (alarm_call(a, ALARM_CLINICIAN, "GET", path, NULL, &r) != 200) return NULL;
+  char *text = json_dumps(r, JSON_COMPACT);
+  json_decref(r);
+  return text;
 }
 
 /* POST /visits/{id}/{what} as who (NULL: the nurse): the status. */

@@ -21,18 +21,6 @@
 
 #include "alarm_serve.h"
 
-static int setup_both(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@esketamine_rems", "@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 2) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
-}
-
 /* POST /visits as who (NULL: the nurse): the status; the id in *id, the
  * error's message in msg. */
 static int start(alarm_serve *a, const char *who, const char *body, uint64_t *id, char *msg, size_t len) {
@@ -43,17 +31,6 @@ static int start(alarm_serve *a, const char *who, const char *body, uint64_t *id
   snprintf(msg, len, "%s", m ? m : "");
   json_decref(r);
   return status;
-}
-
-/* The visit's JSON (GET /visits/{id}, as the clinician), or NULL. */
-static char *visit_text(alarm_serve *a, uint64_t id) {
-  char path[64];
-  json_t *r = NULL;
-  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)id);
-  if (alarm_call(a, ALARM_CLINICIAN, "GET", path, NULL, &r) != 200) return NULL;
-  char *text = json_dumps(r, JSON_COMPACT);
-  json_decref(r);
-  return text;
 }
 
 /* An esketamine visit of patient dosed and advanced into monitoring. */
@@ -95,7 +72,7 @@ static void a_dose_given_counts_after_an_abort(void **state) {
   uint64_t second = 0;
   assert_int_equal(
       start(a, NULL, "{\"protocol\": \"esketamine_rems\", \"patient\": \"P-990\"}", &second, msg, sizeof msg), 201);
-  char *text = visit_text(a, second);
+  char *text = alarm_visit_text(a, second);
   assert_non_null(text);
   assert_non_null(strstr(text, "minimum interval is 1 days"));
   assert_non_null(strstr(text, "dose given (its visit aborted since)"));
@@ -109,7 +86,7 @@ static void a_dose_given_counts_after_an_abort(void **state) {
                          "{\"protocol\": \"ketamine_iv\", \"patient\": \"P-990\", \"params\": {\"weight\": 70}}",
                          &third, msg, sizeof msg),
                    201);
-  text = visit_text(a, third);
+  text = alarm_visit_text(a, third);
   assert_non_null(text);
   assert_non_null(strstr(text, "a dose on another course protocol"));
   free(text);
@@ -126,7 +103,7 @@ static void an_open_dosed_visit_starts_the_interval(void **state) {
                          " \"override_reason\": \"second chair for the record\", \"password\": \"" SERVE_PASSWORD "\"}",
                          &beside, msg, sizeof msg),
                    201);
-  char *text = visit_text(a, beside);
+  char *text = alarm_visit_text(a, beside);
   assert_non_null(text);
   assert_non_null(strstr(text, "a dose on another course protocol"));
   free(text);
@@ -167,9 +144,9 @@ static void new_patient_beside_a_dose_is_a_clinicians(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(a_dose_given_counts_after_an_abort, setup_both, alarm_teardown),
-      cmocka_unit_test_setup_teardown(an_open_dosed_visit_starts_the_interval, setup_both, alarm_teardown),
-      cmocka_unit_test_setup_teardown(new_patient_beside_a_dose_is_a_clinicians, setup_both, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_dose_given_counts_after_an_abort, alarm_setup_both, alarm_teardown),
+      cmocka_unit_test_setup_teardown(an_open_dosed_visit_starts_the_interval, alarm_setup_both, alarm_teardown),
+      cmocka_unit_test_setup_teardown(new_patient_beside_a_dose_is_a_clinicians, alarm_setup_both, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
