@@ -102,8 +102,12 @@ return v.phase "discharge" {
       calculation = function(visit) return contradictions(visit) end,
       meaning = "the prescriber confirms the form's answers that the monitoring record contradicts",
     },
-    v.check "ride_present" { title = "The ride home is here" },
-    v.check "no_driving_advice" { title = "Told not to drive or operate machinery until the next day, after restful sleep" },
+    -- Neither can be skipped (docs/safety.md P6): skipped, the gate's reasons went away and
+    -- the patient left with no ride and no advice on record.
+    v.check "ride_present" { title = "The ride home is here", skippable = false },
+    v.check "no_driving_advice" {
+      title = "Told not to drive or operate machinery until the next day, after restful sleep", skippable = false,
+    },
   },
 
   rules = {

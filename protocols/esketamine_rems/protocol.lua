@@ -32,11 +32,13 @@
 --          recorded is checked against it (docs/safety.md N5). A form answer at leaving that the monitoring
 --          record contradicts holds leaving until it is corrected or the prescriber confirms it
 --          (answers_confirmed, a signature) (N6).
+--   1.5.2  the ride home and the no-driving advice at leaving cannot be skipped (skippable = false,
+--          docs/safety.md P6), as ketamine_iv's discharge holds.
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.5.1", -- 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.5.2", -- 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "

@@ -115,7 +115,8 @@ static void acceptable_vitals_need_vitals(void **state) {
  * form's three questions were skippable with "n/a", and "vitals acceptable
  * before leaving" yes was filed with no blood pressure: the REMS form showed
  * dose null and bp null. Each skip is now 422 and the yes without a BP holds
- * the discharge (rule leaving_without_vitals). */
+ * the discharge (rule leaving_without_vitals). P6 (the seventh try): a nurse
+ * skipped ride_present and no_driving_advice and discharged; 1.4.2 refuses. */
 static void dose_and_leaving_answers_cannot_be_skipped(void **state) {
   alarm_serve *a = *state;
   char reasons[4096];
@@ -141,8 +142,14 @@ static void dose_and_leaving_answers_cannot_be_skipped(void **state) {
     if (m == 45) assert_int_equal(alarm_record(a, id, "{\"bp_40m\": {\"sbp\": 130, \"dbp\": 80, \"hr\": 72}}"), 200);
   }
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
-  const char *leaving[] = {"bp_before_leaving", "leaving_acceptable", "sedation_occurred", "dissociation_occurred",
-                           "respiratory_depression_occurred"};
+  /* P6: the ride home and the no-driving advice too. */
+  const char *leaving[] = {"bp_before_leaving",
+                           "leaving_acceptable",
+                           "sedation_occurred",
+                           "dissociation_occurred",
+                           "respiratory_depression_occurred",
+                           "ride_present",
+                           "no_driving_advice"};
   cannot_skip(a, id, leaving, sizeof leaving / sizeof leaving[0]);
   assert_int_equal(alarm_record(a, id,
                                 "{\"sedation_occurred\": \"no\", \"dissociation_occurred\": \"no\","
