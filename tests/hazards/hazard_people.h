@@ -105,6 +105,18 @@ static inline json_t *visit_item(json_t *visit, const char *phase, const char *i
   return NULL;
 }
 
+/* A ketamine_iv visit (70 kg) of patient started by who: its id, 0 when refused. */
+static inline json_int_t ketamine_visit_of(serve_process *s, person *who, const char *patient) {
+  char body[256];
+  json_t *r;
+  snprintf(body, sizeof body, "{\"protocol\": \"ketamine_iv\", \"patient\": \"%s\", \"params\": {\"weight\": 70}}",
+           patient);
+  json_int_t id =
+      as(s, who, "POST", "/api/v1/visits", body, &r) == 201 ? json_integer_value(json_object_get(r, "id")) : 0;
+  json_decref(r);
+  return id;
+}
+
 /* The number of events in the visit's history. */
 static inline size_t history_len(serve_process *s, person *who, json_int_t id) {
   char path[96];
