@@ -1280,7 +1280,9 @@ static void on_claim_timer(uv_timer_t *t) {
   int was[MAX_SITES] = {0};
   for (size_t i = 0; i < before; i++)
     was[i] = !s->units[i]->closed;
-  if (claim_free_sites(s) <= 0) return;
+  /* What it claimed before an error (other than a site owned) is started
+   * all the same: an engine holding a lease must be served or given up. */
+  claim_free_sites(s);
   for (size_t i = 0; i < s->n_units; i++) {
     site_unit *u = s->units[i];
     if ((i < before && was[i]) || u->closed || !u->e || u->api) continue;

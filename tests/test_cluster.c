@@ -52,6 +52,7 @@
 #include "store/store.h"
 
 #define LEASE_S 4
+static int lease_s = LEASE_S; /* the nodes' lease_time (the --long loop's is shorter) */
 
 /* Vitals due 1 s after the start, overdue 1 s later; readings of "load"
  * whenever the nurse likes. */
@@ -174,7 +175,7 @@ static void node_conf(serve_process *s, const char *name, const char *sites) {
           "advertise = \"http://127.0.0.1:1/%s\"\nsites = \"%s\"\nlease_time = %d\nplugin_dir = \"%s\"\n"
           "plugins = { webhook = { start = 'beginning', retry_min = 0.05, retry_max = 0.2, retry_for = 600,\n"
           "  endpoints = { { name = 'hook', url = 'http://127.0.0.1:%d/%s', secret = '" HOOK_SECRET "' } } } }\n",
-          uri, s->protocol, name, name, sites, LEASE_S, s->plugins, hook.port, name);
+          uri, s->protocol, name, name, sites, lease_s, s->plugins, hook.port, name);
   fclose(f);
 }
 
@@ -709,6 +710,146 @@ static void several_sites_per_node(void **state) {
   serve_cleanup(&n5);
 }
 
+/* The sbp values of a visit's readings of "load" in site x's log. */
+static int recorded_values(uint64_t visit, int *out, int max) {
+  char sql[200];
+  snprintf(sql, sizeof sql,
+           "SELECT body FROM vigil_events WHERE site = 'x' AND visit = %llu AND type = 'item.recorded' ORDER BY seq",
+           (unsigned long long)visit);
+  PGresult *r = query(sql);
+  int n = 0;
+  for (int i = 0; i < PQntuples(r) && n < max; i++) {
+    json_t *ev = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+    json_t *v = json_object_get(json_object_get(json_object_get(json_object_get(ev, "data"), "values"), "load"), "sbp");
+    if (json_is_number(v)) out[n++] = (int)json_number_value(v);
+    json_decref(ev);
+  }
+  PQclear(r);
+  return n;
+}
+
+static int by_value(const void *a, const void *b) { return *(const double *)a < *(const double *)b ? -1 : 1; }
+
+/* --long: the owner of site x SIGKILLed again and again (200 times, or
+ * VIGIL_CLUSTER_TAKEOVERS) while a nurse records readings on it, the other
+ * node taking over each time, with test_crash's checks: every acknowledged
+ * reading is in the log once (and at most the one in flight besides), the
+ * log is gapless and one hash chain, the checkpoint of the round's visit,
+ * due while no node had the site, fired exactly once, late, no deadline
+ * fired twice, every takeover said it followed an unclean stop; then the
+ * killed node comes back as the standby. Prints the takeover times. */
+static void takeover_loop(void **state) {
+  (void)state;
+  const char *env = getenv("VIGIL_CLUSTER_TAKEOVERS");
+  int rounds = env && atoi(env) > 0 ? atoi(env) : 200;
+  lease_s = 2;
+  assert_int_equal(pg_cluster_createdb(&pgc, "long", uri, sizeof uri), 0);
+  serve_process nodes[2];
+  node_setup(&nodes[0], "p", "x");
+  node_setup(&nodes[1], "q", "x");
+  add_nurse(&nodes[0]);
+  node_spawn(&nodes[0]);
+  assert_true(node_says(&nodes[0], "\"msg\":\"listening\"", 30000));
+  node_spawn(&nodes[1]);
+  assert_true(node_says(&nodes[1], "standby", 30000));
+  double *took = calloc((size_t)rounds, sizeof *took), late_sum = 0;
+  long long acked_total = 0, extra_total = 0;
+  int owner = 0;
+  srand((unsigned)time(NULL));
+  for (int round = 0; round < rounds; round++) {
+    serve_process *o = &nodes[owner], *sb = &nodes[1 - owner];
+    char patient[32];
+    snprintf(patient, sizeof patient, "chair-%d", round);
+    uint64_t v = serve_start_visit(o, "takeover", patient);
+    assert_true(v > 0);
+    /* Readings for 100 to 600 ms (at most 150: sbp 50 to 199, one value
+     * each), then SIGKILL, the checkpoint 1 s after the start due in the gap. */
+    int acked[150], n_acked = 0, next = 50;
+    double until = now_ms() + 100 + rand() % 500;
+    char path[64], body[64];
+    snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)v);
+    while (now_ms() < until && next < 200) {
+      snprintf(body, sizeof body, "{\"load\": {\"sbp\": %d}}", next);
+      int status = serve_request(o, "POST", path, body, NULL);
+      if (status == 200)
+        acked[n_acked++] = next;
+      else
+        fail_msg("round %d: a reading answered %d before the kill", round, status);
+      next++;
+    }
+    serve_stop(o, 1);
+    double killed = now_ms();
+    assert_true(node_says(sb, "\"msg\":\"listening\"", (lease_s + 10) * 1000));
+    took[round] = now_ms() - killed;
+    memcpy(sb->token, o->token, sizeof sb->token); /* the nurse's session, valid on every node */
+    /* Every acknowledged reading once; besides them at most the next one
+     * (in flight at the kill). */
+    int got[400], n_got = recorded_values(v, got, 400);
+    int extra = 0;
+    for (int i = 0; i < n_acked; i++) {
+      int times = 0;
+      for (int k = 0; k < n_got; k++)
+        times += got[k] == acked[i];
+      if (times != 1) fail_msg("round %d: acknowledged reading %d is in the log %d times", round, acked[i], times);
+    }
+    for (int k = 0; k < n_got; k++) {
+      int was_acked = 0;
+      for (int i = 0; i < n_acked; i++)
+        was_acked |= got[k] == acked[i];
+      if (!was_acked && got[k] == next)
+        extra++;
+      else if (!was_acked)
+        fail_msg("round %d: reading %d is in the log but was never sent", round, got[k]);
+    }
+    assert_true(extra <= 1);
+    acked_total += n_acked;
+    extra_total += extra;
+    /* The checkpoint, due during the gap, fired once, late. */
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*), COALESCE(max(((body::jsonb) -> 'data' ->> 'late_ms')::bigint), 0) FROM vigil_events "
+             "WHERE site = 'x' AND visit = %llu AND type = 'item.overdue'",
+             (unsigned long long)v);
+    double wait_until = now_ms() + 5000;
+    PGresult *r = query(sql);
+    while (atoll(PQgetvalue(r, 0, 0)) == 0 && now_ms() < wait_until) {
+      PQclear(r);
+      usleep(50000);
+      r = query(sql);
+    }
+    if (atoll(PQgetvalue(r, 0, 0)) != 1)
+      fail_msg("round %d: the checkpoint fired %s times", round, PQgetvalue(r, 0, 0));
+    late_sum += atof(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    assert_int_equal(count("SELECT count(*) - count(DISTINCT (visit, (body::jsonb) -> 'data' ->> 'item', "
+                           "(body::jsonb) -> 'data' ->> 'occurrence')) FROM vigil_events "
+                           "WHERE site = 'x' AND type = 'item.overdue'"),
+                     0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM vigil_events WHERE site = 'x' AND type = 'engine.started' "
+             "AND body LIKE '%%\"unclean\":true%%'");
+    assert_int_equal(count(sql), round + 1);
+    if (round % 10 == 9 || round == rounds - 1) check_chain("x");
+    /* The killed node comes back as the standby. */
+    node_spawn(o);
+    assert_true(node_says(o, "standby", 30000));
+    owner = 1 - owner;
+    if (round % 10 == 9) fprintf(stderr, "# %d takeovers\n", round + 1);
+  }
+  qsort(took, (size_t)rounds, sizeof *took, by_value);
+  fprintf(stderr,
+          "# %d takeovers (lease %d s): took %.0f ms at least, %.0f median, %.0f at most; %lld readings "
+          "acknowledged, all there, %lld more in flight at a kill; the checkpoints fired %.0f ms late on "
+          "average\n",
+          rounds, lease_s, took[0], took[rounds / 2], took[rounds - 1], acked_total, extra_total, late_sum / rounds);
+  free(took);
+  serve_stop(&nodes[owner], 0);
+  serve_stop(&nodes[1 - owner], 0);
+  serve_cleanup(&nodes[0]);
+  serve_cleanup(&nodes[1]);
+  lease_s = LEASE_S;
+}
+
 static int group_setup(void **state) {
   (void)state;
   hook_up();
@@ -723,7 +864,15 @@ static int group_teardown(void **state) {
   return 0;
 }
 
-int main(void) {
+/* test_cluster --long (or VIGIL_CLUSTER_LONG=1): the loop of takeovers
+ * alone; not run by make check. */
+int main(int argc, char **argv) {
+  const char *env = getenv("VIGIL_CLUSTER_LONG");
+  int is_long = env && *env && strcmp(env, "0") != 0;
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--long")) is_long = 1;
   const struct CMUnitTest tests[] = {cmocka_unit_test(several_sites_per_node), cmocka_unit_test(takeover_and_fencing)};
+  const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
+  if (is_long) return cmocka_run_group_tests(long_tests, group_setup, group_teardown);
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
