@@ -225,11 +225,11 @@ static int group_setup(void **state) {
   /* The acknowledged SBP alert still holds (docs/safety.md, H12): a clinician overrides. */
   ok(e, vigil_visit_override(e, a, "dr:cho", "reviewed, BP treated"));
   /* The last event closes a visit: the derived visit status remembers it. */
-  /* Its actor carries a forged line and terminal escapes after the name (an
-   * independent review put them in a reason, which the engine refuses now:
-   * docs/safety.md M7); its reason invisible and bidi characters: show
-   * must print them as text. */
-  ok(e, vigil_visit_abort(e, b, "nurse:ana" FORGED_TAIL, "patient left" BIDI_TAIL));
+  /* Its actor carries a forged line, terminal escapes and invisible and bidi
+   * characters after the name (an independent review put them in a reason,
+   * which the engine refuses now: docs/safety.md M7 and P5): show must print
+   * them as text. */
+  ok(e, vigil_visit_abort(e, b, "nurse:ana" FORGED_TAIL BIDI_TAIL, "patient left"));
   vigil_engine_free(e);
 
   fx.visit_a = a;
