@@ -615,6 +615,27 @@ static void write_checkpoint(const char *db, uint64_t seq, const char *hash) {
  * to the head: 0 when intact (the checkpoint moves to the head), -1 after
  * saying why not when it is broken. A file that cannot be read is left to
  * the engine, which says why. */
+/* A folder in protocol_uploads with no database beside it: no
+ * protocol.uploaded event records it (Y1; vigil_audit_check_state checks
+ * the folders against the log when there is one). 1 and a message, or 0. */
+static int upload_without_log(const char *db, char *msg, size_t len) {
+  char dir[4200];
+  vigil__protocol_uploads_dir(db, dir, sizeof dir);
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  int found = 0;
+  while (d && !found && (de = readdir(d)))
+    if (de->d_name[0] != '.') {
+      snprintf(msg, len,
+               "the upload folder %.60s (%.200s/%.60s) was not uploaded: there is no database, so no "
+               "protocol.uploaded event records it; remove it or upload the version",
+               de->d_name, dir, de->d_name);
+      found = 1;
+    }
+  if (d) closedir(d);
+  return found;
+}
+
 static int verify_chain_at_start(const char *db) {
   uint64_t from, head;
   char from_hash[65], head_hash[65], err[1024];
@@ -1373,6 +1394,12 @@ static int serve(settings *st) {
   struct stat dbst;
   /* The hash chain, from the event verified at the last start (S2). */
   if (!pg && stat(st->db, &dbst) == 0 && verify_chain_at_start(st->db) < 0) {
+    exit_code = 1;
+    goto out;
+  }
+  if (!pg && stat(st->db, &dbst) != 0 && upload_without_log(st->db, err, sizeof err)) {
+    fprintf(stderr, "vigil serve: %s: %s; not starting\n", db, err);
+    log_line("error", "an upload folder without its log", json_pack("{s:s}", "error", err));
     exit_code = 1;
     goto out;
   }

@@ -355,7 +355,8 @@ static void test_rule_errors_relative(void **state) {
   static const char *const branches =
       "          if x == 1 then local t = nil; return t.x end\n"
       "          if x == 2 then return coroutine end\n"
-      "          if x == 3 then return string.rep('a', 100000):find('a*a*a*a*a*b') end\n";
+      "          if x == 3 then return string.rep('a', 100000):find('a*a*a*a*a*b') end\n"
+      "          if x == 4 then return 42 end\n";
   const char *at = strstr(PROTOCOL, "          if x == 999");
   assert_non_null(at);
   const char *folders[] = {"p", "a-folder-with-a-long-name-the-server-keeps-protocols-in"};
@@ -371,8 +372,10 @@ static void test_rule_errors_relative(void **state) {
     fclose(f);
     snprintf(conf, sizeof conf, "protocols = \"%s\"", dir);
     start(s, conf);
-    static const char *const says[] = {"attempt to index", "unknown global 'coroutine'", "too costly"};
-    for (int x = 1; x <= 3; x++) {
+    /* 4: a bad return value, named by the rule's place (Y7: the log named it by its server path). */
+    static const char *const says[] = {"attempt to index", "unknown global 'coroutine'", "too costly",
+                                       "failed at protocol.lua:"};
+    for (int x = 1; x <= 4; x++) {
       uint64_t visit = serve_start_visit(s, "sec_test", "R");
       assert_true(visit > 0);
       char path[96], body[32];
@@ -393,7 +396,7 @@ static void test_rule_errors_relative(void **state) {
     }
     serve_stop(s, 0);
     char *log = serve_log(s);
-    for (char *line = strstr(log, "failed:"); line; line = strstr(line + 1, "failed:")) {
+    for (char *line = strstr(log, "failed"); line; line = strstr(line + 1, "failed")) {
       size_t n = strcspn(line, "\n");
       char *hit = strstr(line, "sec_test/");
       if (hit && hit < line + n) fail_msg("the log shows a server path: %.*s", (int)n, line);
@@ -1459,6 +1462,34 @@ static void edit_file(const char *path, const char *from, const char *to) {
   fclose(f);
 }
 
+/* sec_test at version, uploaded by the holder of token (201). */
+static void upload_version(serve_process *s, const char *token, const char *version) {
+  char *upload = burning_upload(version, 0);
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols", token, upload, &r), 0);
+  if (r.status != 201) fail_msg("upload: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  free(upload);
+}
+
+/* The upload ref's rule edited on disk stops the start saying `says` (and
+ * that its sources are not its event's); put back, it starts. */
+static void expect_edited_upload_refused(serve_process *s, const char *ref, const char *says) {
+  char lua[400];
+  snprintf(lua, sizeof lua, "%s/protocol_uploads/%s/protocol.lua", s->root, ref);
+  edit_file(lua, "x == 999", "x == 998");
+  expect_refused_start(s, says);
+  char *log = serve_log(s);
+  if (!strstr(log, "was edited on disk: its sources are not the ones event")) fail_msg("%s", log);
+  free(log);
+  edit_file(lua, "x == 998", "x == 999");
+  start(s, NULL);
+  serve_stop(s, 0);
+}
+
 /* An approved upload edited on disk (no visit had started on it) became
  * unapproved at the next start without a word, and a protocol's stored
  * sources edited in the database stopped the start with other words than
@@ -1471,14 +1502,10 @@ static void test_edited_protocols_stop_the_start(void **state) {
   start(s, NULL);
   sign_in(s, AUTHOR, token, sizeof token);
   sign_in(s, "adm.c", admin, sizeof admin);
-  char *upload = burning_upload("1.2.0", 0);
+  upload_version(s, token, "1.2.0");
   hc_conn c;
   hc_response r;
   assert_int_equal(hc_connect(&c, s->port), 0);
-  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols", token, upload, &r), 0);
-  if (r.status != 201) fail_msg("upload: %d %s", r.status, r.body);
-  hc_response_free(&r);
-  free(upload);
   assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols/sec_test@1.2.0/approve", admin,
                               "{\"password\": \"" SERVE_PASSWORD "\"}", &r),
                    0);
@@ -1491,16 +1518,7 @@ static void test_edited_protocols_stop_the_start(void **state) {
   assert_int_equal(audit_verify(s, out, sizeof out), 0);
 
   /* The approved upload's rule edited on disk. */
-  char lua[200];
-  snprintf(lua, sizeof lua, "%s/protocol_uploads/sec_test@1.2.0/protocol.lua", s->root);
-  edit_file(lua, "x == 999", "x == 998");
-  expect_refused_start(s, "the approved upload sec_test@1.2.0");
-  char *log = serve_log(s);
-  if (!strstr(log, "was edited on disk: its sources are not the ones event")) fail_msg("%s", log);
-  free(log);
-  edit_file(lua, "x == 998", "x == 999");
-  start(s, NULL);
-  serve_stop(s, 0);
+  expect_edited_upload_refused(s, "sec_test@1.2.0", "the approved upload sec_test@1.2.0");
 
   /* The stored sources a restarted visit runs, edited in the database. */
   sqlite3 *h;
@@ -1515,6 +1533,55 @@ static void test_edited_protocols_stop_the_start(void **state) {
   assert_int_equal(sqlite3_changes(h), 1);
   sqlite3_close(h);
   expect_refused_start(s, "the stored sources of protocol sec_test@1.0.0");
+}
+
+/* Y1 of the third review: every folder in protocol_uploads is loaded at
+ * start, but only the approved ones were checked against the log. A copy
+ * placed there by hand under another version (also without its specs) was
+ * loaded and listed with no uploader, and an unapproved upload edited on
+ * disk loaded without a word. Now each stops the start, as it fails vigil
+ * audit verify, naming the folder; so does a folder with no database. */
+static void test_upload_folders_match_their_events(void **state) {
+  serve_process *s = *state;
+  char token[64], out[4096], lua[400], copy[300], cmd[1000];
+  start(s, NULL);
+  sign_in(s, AUTHOR, token, sizeof token);
+  upload_version(s, token, "1.3.0");
+  serve_stop(s, 0);
+  assert_int_equal(audit_verify(s, out, sizeof out), 0);
+
+  /* The unapproved upload's rule edited on disk. */
+  expect_edited_upload_refused(s, "sec_test@1.3.0", "the upload sec_test@1.3.0");
+
+  /* A copy placed by hand under a new version, with and without its specs. */
+  snprintf(copy, sizeof copy, "%s/protocol_uploads/sec_test@1.3.1", s->root);
+  snprintf(cmd, sizeof cmd, "cp -r '%s/protocol_uploads/sec_test@1.3.0' '%s'", s->root, copy);
+  assert_int_equal(system(cmd), 0);
+  snprintf(lua, sizeof lua, "%s/protocol.lua", copy);
+  edit_file(lua, "'1.3.0'", "'1.3.1'");
+  expect_refused_start(s, "the upload folder sec_test@1.3.1");
+  char *log = serve_log(s);
+  if (!strstr(log, "no protocol.uploaded event records it")) fail_msg("%s", log);
+  free(log);
+  snprintf(cmd, sizeof cmd, "rm '%s/burn_spec.lua'", copy);
+  assert_int_equal(system(cmd), 0);
+  expect_refused_start(s, "the upload folder sec_test@1.3.1");
+
+  /* The same folder beside no database at all. */
+  snprintf(cmd, sizeof cmd, "mkdir '%s/away' && mv '%s'/vigil.db* '%s/away/'", s->root, s->root, s->root);
+  assert_int_equal(system(cmd), 0);
+  if (serve_start(s) == 0) fail_msg("vigil serve started beside a hand-placed upload and no database");
+  log = serve_log(s);
+  if (!strstr(log, "the upload folder sec_test@1.3.") || !strstr(log, "there is no database") ||
+      !strstr(log, "not starting"))
+    fail_msg("%s", log);
+  free(log);
+  snprintf(cmd, sizeof cmd, "rm -r '%s' && rm -f '%s'/vigil.db* && mv '%s'/away/vigil.db* '%s/'", copy, s->root,
+           s->root, s->root);
+  assert_int_equal(system(cmd), 0);
+  start(s, NULL);
+  serve_stop(s, 0);
+  assert_int_equal(audit_verify(s, out, sizeof out), 0);
 }
 
 int main(void) {
@@ -1544,6 +1611,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_fourth_review_minor, setup, teardown),
       cmocka_unit_test_setup_teardown(test_edited_protocols_stop_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bodies_answered_on_headers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upload_folders_match_their_events, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

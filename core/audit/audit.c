@@ -10,6 +10,7 @@
  * inside one transaction: in WAL mode that is one snapshot, so the rows and
  * the head in meta (written in the same transaction as the rows) agree even
  * while an engine goes on appending. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -1098,6 +1099,69 @@ static int check_uploads(reader *r, verdict *v) {
   return rc;
 }
 
+/* The protocol.uploaded event of this upload folder's name and sources:
+ * its seq, or 0 (and in *other the seq of an event of the name with other
+ * sources, or 0). */
+static int64_t uploaded_event(reader *r, const char *ref, const char *sha256, int64_t *other) {
+  sqlite3_stmt *st;
+  *other = 0;
+  if (prepare(r,
+              "SELECT seq, json_extract(body, '$.data.sha256') = ?2 FROM events WHERE type = 'protocol.uploaded' AND "
+              "json_extract(body, '$.data.ref') = ?1 ORDER BY 2 DESC, seq LIMIT 1",
+              &st) < 0)
+    return -1;
+  sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, sha256 ? sha256 : "", -1, SQLITE_STATIC);
+  int64_t seq = 0;
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW && sqlite3_column_int(st, 1))
+    seq = sqlite3_column_int64(st, 0);
+  else if (step == SQLITE_ROW)
+    *other = sqlite3_column_int64(st, 0);
+  else if (step != SQLITE_DONE)
+    seq = -1;
+  sqlite3_finalize(st);
+  return seq;
+}
+
+/* Every folder in protocol_uploads is loaded by vigil serve at start, so
+ * each must be the sources its protocol.uploaded event records (Y1 of the
+ * third review: a folder placed there by hand, or an unapproved upload
+ * edited on disk, was loaded, listed and approved). What a crash left
+ * half-written (.incoming-*) is not a version; the api removes it. */
+static int check_upload_folders(reader *r, verdict *v) {
+  char dir[4096];
+  vigil__protocol_uploads_dir(r->path, dir, sizeof dir);
+  DIR *d = opendir(dir);
+  if (!d) return 0; /* none */
+  struct dirent *de;
+  int rc = 0;
+  while (rc == 0 && (de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    char folder[4400], problem[160] = "";
+    snprintf(folder, sizeof folder, "%s/%s", dir, de->d_name);
+    protocol *p = vigil__protocol_load(folder, 0, 0, first_load_problem, problem);
+    int64_t other = 0, seq = p ? uploaded_event(r, de->d_name, p->sha256, &other) : 0;
+    if (seq < 0)
+      rc = reader_fail(r, "cannot read the events");
+    else if (!p)
+      rc = tampered(v, 0, "the upload folder %s (%s) does not load (%s)", de->d_name, folder, problem);
+    else if (!seq && other)
+      rc = tampered(v, (uint64_t)other,
+                    "the upload %s (%s) was edited on disk: its sources are not the ones event %lld recorded as "
+                    "uploaded (now %.12s...)",
+                    de->d_name, folder, (long long)other, p->sha256);
+    else if (!seq)
+      rc = tampered(v, 0,
+                    "the upload folder %s (%s) was not uploaded: no protocol.uploaded event records it (placed there "
+                    "by hand?); remove it or upload the version",
+                    de->d_name, folder);
+    vigil__protocol_free(p);
+  }
+  closedir(d);
+  return rc;
+}
+
 int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg, size_t msglen) {
   if (events) *events = 0;
   if (first_bad_seq) *first_bad_seq = 0;
@@ -1128,6 +1192,7 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
   if (rc == 0) rc = check_credentials(&r, &v);
   if (rc == 0) rc = check_protocols(&r, &v);
   if (rc == 0) rc = check_uploads(&r, &v);
+  if (rc == 0) rc = check_upload_folders(&r, &v);
   if (rc == 0) {
     /* The chain covers what the rows say; SQLite's own check covers the
      * pages under them (and the indexes that show and export use). */
@@ -1380,6 +1445,7 @@ int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen) {
   if (rc == 0) rc = check_credentials(&r, &v);
   if (rc == 0) rc = check_stored_sources(&r, &v);
   if (rc == 0) rc = check_uploads(&r, &v);
+  if (rc == 0) rc = check_upload_folders(&r, &v);
   if (rc == 0) say(msg, msglen, 0, "the derived state matches the log");
   reader_close(&r);
   return rc;

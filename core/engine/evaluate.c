@@ -164,9 +164,8 @@ static void technical_alert_of(vigil_engine *e, visit *v, int phase, const char 
     snprintf(msg, sizeof msg, "%s '%s' failed at %s: %s", what, rule, where, error);
   else
     snprintf(msg, sizeof msg, "%s '%s' failed: %s", what, rule, error);
-  vigil__engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s", (unsigned long long)v->id, msg);
-  /* Staff see the protocol's files by their path in its folder, never
-   * where the server keeps them (the log above keeps the whole path). */
+  /* Staff and the log see the protocol's files by their path in its
+   * folder, never where the server keeps them (S5, Y7). */
   const char *dir = v->p->sb ? v->p->sb->dir : NULL;
   size_t dl = dir ? strlen(dir) : 0;
   if (dl && strcmp(dir, ".") != 0) {
@@ -179,6 +178,7 @@ static void technical_alert_of(vigil_engine *e, visit *v, int phase, const char 
     }
     *out = '\0';
   }
+  vigil__engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s", (unsigned long long)v->id, msg);
   alert_more more = {.phase = phase != v->phase ? v->p->phases[phase].id : NULL};
   vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, prio, msg, v->p->latching, v->p->escalate, -1, &more);
 }

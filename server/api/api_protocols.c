@@ -947,6 +947,17 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
     return;
   }
   const char *by = made_by(a, l.sha256, 0);
+  if (!by) {
+    /* No protocol.uploaded event: nobody to compare the approver with (Y1;
+     * vigil serve does not start on such a folder either). */
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "%s has no recorded uploader (no protocol.uploaded event of these sources): it cannot be approved; "
+             "upload it through the API",
+             l.ref);
+    vigil__http_respond_error(req, 409, "no_uploader", msg, NULL);
+    return;
+  }
   const char *why = !by                              ? NULL
                     : !strcmp(by, who->name)         ? ""
                     : made_through(a, by, who->name) ? " and created your account (or the account that created it)"
