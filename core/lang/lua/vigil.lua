@@ -19,6 +19,43 @@ local getinfo = host.getinfo
 -- protocol code: the compiler scans whole source lines with them.
 local smatch, sgmatch, sgsub = string.match, string.gmatch, string.gsub
 
+-- tostring of a table, a function (or anything else that is neither a number,
+-- a string, a boolean nor nil) says where it is in memory ("table: 0x55d4..."),
+-- and an address defeats the server's address-space randomisation. Protocol
+-- code (sandbox.lua), spec files (spec.lua: the check of an upload forks the
+-- server, so its layout is the server's) and this file's own messages (a
+-- table where an identifier, a version or a duration belongs: "got table",
+-- docs/security.md Y3) see the kind only ("table", "function"), or what its
+-- __tostring says; string.format's %s shows the same and its %p is refused
+-- (docs/security.md S6 and W S4). Every tostring below is this one.
+local raw_tostring, raw_format, pack, unpack = tostring, string.format, table.pack, table.unpack
+local function safe_tostring(x)
+  local kind = type(x)
+  local s = raw_tostring(x)
+  if kind ~= "table" and kind ~= "function" and kind ~= "userdata" and kind ~= "thread" then return s end
+  s = sgsub(s, ": 0x%x+", "")
+  s = sgsub(s, ": %(nil%)", "")
+  return (sgsub(s, ": %x%x%x%x%x%x+$", ""))
+end
+local function safe_format(fmt, ...)
+  if type(fmt) == "string" then
+    for conv in sgmatch(fmt, "%%[-+ #0]*%d*%.?%d*(.)") do
+      if conv == "p" then
+        error("bad argument #1 to 'format' (%p is not available in a protocol: it shows where a value is in memory)", 2)
+      end
+    end
+  end
+  local args = pack(...)
+  for i = 1, args.n do
+    local kind = type(args[i])
+    if kind == "table" or kind == "function" or kind == "userdata" or kind == "thread" then
+      args[i] = safe_tostring(args[i])
+    end
+  end
+  return raw_format(fmt, unpack(args, 1, args.n))
+end
+local tostring = safe_tostring
+
 local lang = {}
 local problems = {}           -- problems found while declaring, before compile
 
@@ -37,7 +74,7 @@ end
 lang.where = where
 
 local function problem(at, fmt, ...)
-  problems[#problems + 1] = { where = at, message = string.format(fmt, ...) }
+  problems[#problems + 1] = { where = at, message = safe_format(fmt, ...) }
 end
 
 -- Read-only view of a table: writes raise, unknown keys go to `missing`.
@@ -1588,38 +1625,6 @@ end
 
 function lang.problems() return problems end
 
--- tostring of a table, a function (or anything else that is neither a number,
--- a string, a boolean nor nil) says where it is in memory ("table: 0x55d4..."),
--- and an address defeats the server's address-space randomisation. Protocol
--- code (sandbox.lua) and spec files (spec.lua: the check of an upload forks
--- the server, so its layout is the server's) see the kind only ("table",
--- "function"), or what its __tostring says; string.format's %s shows the same
--- and its %p is refused (docs/security.md S6 and W S4).
-local raw_tostring, raw_format, pack, unpack = tostring, string.format, table.pack, table.unpack
-function lang.safe_tostring(x)
-  local kind = type(x)
-  local s = raw_tostring(x)
-  if kind ~= "table" and kind ~= "function" and kind ~= "userdata" and kind ~= "thread" then return s end
-  s = sgsub(s, ": 0x%x+", "")
-  s = sgsub(s, ": %(nil%)", "")
-  return (sgsub(s, ": %x%x%x%x%x%x+$", ""))
-end
-function lang.safe_format(fmt, ...)
-  if type(fmt) == "string" then
-    for conv in sgmatch(fmt, "%%[-+ #0]*%d*%.?%d*(.)") do
-      if conv == "p" then
-        error("bad argument #1 to 'format' (%p is not available in a protocol: it shows where a value is in memory)", 2)
-      end
-    end
-  end
-  local args = pack(...)
-  for i = 1, args.n do
-    local kind = type(args[i])
-    if kind == "table" or kind == "function" or kind == "userdata" or kind == "thread" then
-      args[i] = lang.safe_tostring(args[i])
-    end
-  end
-  return raw_format(fmt, unpack(args, 1, args.n))
-end
+lang.safe_tostring, lang.safe_format = safe_tostring, safe_format
 
 return lang
