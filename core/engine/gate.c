@@ -202,6 +202,14 @@ int vigil__dose_hold(visit *v, int item, char *text, size_t len) {
     vigil__buf_printf(&b, "%s%s alert %llu (%s), open until a clinician assesses it or acknowledges it with a reason",
                       b.len ? "; " : "", vigil__priority_name(a->prio), (unsigned long long)a->id, a->message);
   }
+  /* Q2: a high alert of the visit nobody has acknowledged yet (BP 215/128,
+   * SpO2 86 entered just before the dose): someone has to have seen it. */
+  for (uint32_t i = 0; i < v->n_alerts; i++) {
+    const alert *a = v->alerts[i];
+    if (a->carry || a->prio != PRIORITY_HIGH || !vigil__alert_is_active(a)) continue;
+    vigil__buf_printf(&b, "%shigh alert %llu (%s), unacknowledged: it is acknowledged first", b.len ? "; " : "",
+                      (unsigned long long)a->id, a->message);
+  }
   /* A signature a change voided: what it attested is no longer the visit's. */
   for (uint32_t i = 0; i < p->n_items; i++) {
     const item_spec *s = &p->items[i];

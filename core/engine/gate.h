@@ -8,7 +8,8 @@
 int vigil__gate_reasons(vigil_engine *e, visit *v, val *reasons);
 /* N7: 1 when item (an index) is of the phase that gives the dose, not an
  * observation nor a signature, the dose is not given yet and a hold is open
- * (a carried alert, a void signature, a rule's block): text names them. */
+ * (a carried alert, an unacknowledged high alert (Q2), a void signature,
+ * a rule's block): text names them. */
 int vigil__dose_hold(visit *v, int item, char *text, size_t len);
 
 #endif

@@ -100,17 +100,24 @@ static void esketamine_dose_waits_for_the_hold(void **state) {
   "{\"item\": \"screening.phq9\", \"reason\": \"the patient corrected an answer\", \"value\": {\"q1\": 2,"             \
   " \"q2\": 2, \"q3\": 1, \"q4\": 1, \"q5\": 0, \"q6\": 1, \"q7\": 1, \"q8\": 0, \"q9\": " #q9 "}}"
 
-/* The same rule on another protocol: ketamine_iv's infusion start (its dose_given) waits for the carried
- * self-harm alert and for the dose double-check a dose amendment voided; its vitals are taken meanwhile; once
- * the infusion has started nothing of it is refused (stopping it is always recorded). */
-static void ketamine_infusion_start_waits_for_the_hold(void **state) {
-  alarm_serve *a = *state;
+/* A ketamine_iv visit screened, its dose double-checked, in the infusion phase. */
+static uint64_t ketamine_into_infusion(alarm_serve *a) {
   char msg[4096];
   uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
   assert_true(id > 0);
   assert_int_equal(alarm_record(a, id, KETAMINE_SCREENING), 200);
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", CLINICIAN_CHECKS("dose_check")), 200);
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
+  return id;
+}
+
+/* The same rule on another protocol: ketamine_iv's infusion start (its dose_given) waits for the carried
+ * self-harm alert and for the dose double-check a dose amendment voided; its vitals are taken meanwhile; once
+ * the infusion has started nothing of it is refused (stopping it is always recorded). */
+static void ketamine_infusion_start_waits_for_the_hold(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096];
+  uint64_t id = ketamine_into_infusion(a);
 
   assert_int_equal(alarm_cmd(a, NULL, id, "amend", PHQ9_AMENDED(2)), 200);
   json_t *alert = alarm_latest(a, id, "self_harm");
@@ -147,10 +154,65 @@ static void ketamine_infusion_start_waits_for_the_hold(void **state) {
   assert_int_equal(alarm_record(a, id, "{\"infusion_stopped\": true}"), 200);
 }
 
+/* Q2 (docs/safety.md): in the infusion phase, BP 215/128, SpO2 86 and RR 7 entered just before the start raise
+ * high alerts; the start waits, its 409 naming each, until they are acknowledged. MOAA/S 1 (a medium alert) and
+ * the observations do not hold it. Fails without the control (core/engine/gate.c, Q2: 200 at the first start). */
+static void ketamine_infusion_start_waits_for_unacknowledged_high_alerts(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096];
+  uint64_t id = ketamine_into_infusion(a);
+
+  assert_int_equal(
+      alarm_record(a, id, "{\"vitals\": {\"sbp\": 215, \"dbp\": 128, \"hr\": 72, \"spo2\": 86, \"rr\": 7}}"), 200);
+  assert_int_equal(alarm_record(a, id, "{\"moaas\": \"1\"}"), 200);
+  const char *high[] = {"bp_high", "spo2_low", "rr_low"};
+  uint64_t ids[3];
+  for (int i = 0; i < 3; i++) {
+    json_t *alert = alarm_latest(a, id, high[i]);
+    assert_non_null(alert);
+    assert_string_equal(alarm_str(alert, "priority"), "high");
+    assert_string_equal(alarm_str(alert, "state"), "active");
+    ids[i] = alarm_id(alert);
+    json_decref(alert);
+  }
+  json_t *sedation = alarm_latest(a, id, "sedation_deep");
+  assert_non_null(sedation);
+  assert_string_equal(alarm_str(sedation, "priority"), "medium");
+  json_decref(sedation);
+
+  /* The start waits, naming each high alert, not the medium one; nothing is recorded. */
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries", "{\"infusion_started\": true}", msg, sizeof msg), 409);
+  assert_non_null(strstr(msg, "the dose waits while a hold is open"));
+  assert_non_null(strstr(msg, "BP 215/128"));
+  assert_non_null(strstr(msg, "SpO2 86%"));
+  assert_non_null(strstr(msg, "Respiratory rate 7/min"));
+  assert_null(strstr(msg, "MOAA/S"));
+  /* Observations go on. */
+  assert_int_equal(
+      alarm_record(a, id, "{\"vitals\": {\"sbp\": 150, \"dbp\": 90, \"hr\": 72, \"spo2\": 95, \"rr\": 12}}"), 200);
+
+  /* Two acknowledged by the nurse: the third still holds the start, named alone. */
+  assert_int_equal(alarm_ack(a, ids[0]), 200);
+  assert_int_equal(alarm_ack(a, ids[1]), 200);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries", "{\"infusion_started\": true}", msg, sizeof msg), 409);
+  assert_non_null(strstr(msg, "Respiratory rate 7/min"));
+  assert_null(strstr(msg, "BP 215/128"));
+  assert_int_equal(alarm_ack(a, ids[2]), 200);
+
+  /* Acknowledged: the start is recorded, the medium MOAA/S alert still active. */
+  sedation = alarm_latest(a, id, "sedation_deep");
+  assert_non_null(sedation);
+  assert_string_equal(alarm_str(sedation, "state"), "active");
+  json_decref(sedation);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries", "{\"infusion_started\": true}", msg, sizeof msg), 200);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(esketamine_dose_waits_for_the_hold, alarm_setup_esketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(ketamine_infusion_start_waits_for_the_hold, alarm_setup_ketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(ketamine_infusion_start_waits_for_unacknowledged_high_alerts,
+                                      alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
