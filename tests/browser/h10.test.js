@@ -262,14 +262,73 @@ describe("H10: alarms in view and heard, sessions that do not end mid-entry", ()
     await nurse.waitForFunction(() => document.body.dataset.alarmSound === "");
     await nurse.getByRole("button", { name: /All sound paused/ }).waitFor();
     await api(alarmsServer, "dr.osei", "POST", `/visits/${other}/entries`, { vitals: { sbp: 165, dbp: 90, hr: 72, spo2: 98, rr: 14 } });
-    await nurse.locator("#alarms .alarm-medium", { hasText: "MRN-H10C" }).waitFor();
+    // Three banners may not all fit (N9 folds them): the new one is shown or folded.
+    await nurse.locator("#alarms .alarm-medium", { hasText: "MRN-H10C" }).or(nurse.locator("#alarms .alarm-fold")).waitFor();
+    // The new alert sounds while MRN-H10A's two stay paused.
     await nurse.waitForFunction(() => document.body.dataset.alarmSound === "medium" &&
-      document.querySelectorAll('#alarms button.pause[aria-pressed="true"]').length === 2);
+      [...document.querySelectorAll("#alarms .alarm")].filter((b) => b.textContent.includes("MRN-H10A"))
+        .every((b) => b.querySelector('button.pause[aria-pressed="true"]')));
     assert.ok((Date.now() - t1) / 1000 < PAUSE_S, "the new alert sounded within the pause");
     await nurse.waitForFunction(() => document.body.dataset.alarmSound === "high", null, { timeout: (PAUSE_S + 10) * 1000 });
     assert.ok((Date.now() - t1) / 1000 >= PAUSE_S - 0.5);
-    // The banners stayed all along.
-    assert.equal(await nurse.locator("#alarms .alarm", { hasText: "MRN-H10A" }).count(), 2);
+    // The banners stayed all along (folded or shown).
+    assert.equal(await nurse.evaluate(() => document.querySelectorAll("#alarms .alarm:not(.alarm-fold)").length +
+      Number((document.querySelector("#alarms .alarm-fold") || { dataset: { folded: 0 } }).dataset.folded)), 3);
+  });
+
+  step("past three banners the stack folds into one line that names what it folds (N9)", async () => {
+    // MRN-H10A's high and medium and MRN-H10C's medium are up; two more
+    // medium alerts make five.
+    for (const patient of ["MRN-H10D", "MRN-H10E"]) {
+      const v = await infusionVisit(alarmsServer, patient);
+      await api(alarmsServer, "dr.osei", "POST", `/visits/${v}/entries`, { vitals: { sbp: 165, dbp: 90, hr: 72, spo2: 98, rr: 14 } });
+    }
+    const fold = nurse.locator("#alarms .alarm-fold");
+    const banners = nurse.locator("#alarms .alarm:not(.alarm-fold)");
+    // All five are in, folded or shown.
+    await nurse.waitForFunction(() => {
+      const f = document.querySelector("#alarms .alarm-fold");
+      return f && document.querySelectorAll("#alarms .alarm:not(.alarm-fold)").length + Number(f.dataset.folded) === 5;
+    });
+    const shown = await banners.count();
+    assert.ok(shown >= 1 && shown <= 3, `${shown} banners shown`);
+    // The loudest first, then the newest: the high alert leads, MRN-H10E's next.
+    assert.match(await banners.first().getAttribute("class"), /alarm-high/);
+    assert.match(await banners.first().innerText(), /MRN-H10A/);
+    if (shown > 1) assert.match(await banners.nth(1).innerText(), /MRN-H10E/);
+    assert.match(await fold.innerText(), new RegExp(`${5 - shown} more alerts: ${5 - shown} medium`));
+    assert.match(await fold.getAttribute("class"), /alarm-medium/, "the fold wears the colour of the loudest folded");
+    // The stack, the fold line included, is in view and takes at most 35 % of the window.
+    const stack = await nurse.evaluate(() => document.getElementById("alarms").getBoundingClientRect().toJSON());
+    assert.ok(stack.height <= 768 * 0.35 + 1, `the folded stack is ${stack.height} px high`);
+    const foldBox = await fold.boundingBox();
+    assert.ok(foldBox.y + foldBox.height <= stack.bottom + 1, "the fold line is not cut off");
+    // Unfolded on request, every banner with its own Acknowledge; folded again.
+    await fold.getByRole("button", { name: "Show all 5" }).click();
+    await nurse.waitForFunction(() => document.querySelectorAll("#alarms .alarm:not(.alarm-fold)").length === 5);
+    assert.equal(await nurse.locator("#alarms .ack").count(), 5);
+    await nurse.getByRole("button", { name: "Fold the banners" }).click();
+    await fold.waitFor();
+    // On a phone fewer fit, but the loudest is always shown.
+    await nurse.setViewportSize({ width: 390, height: 844 });
+    await nurse.waitForFunction(() => document.getElementById("alarms").offsetHeight <= 844 * 0.35 + 1 ||
+      document.querySelectorAll("#alarms .alarm:not(.alarm-fold)").length === 1);
+    assert.match(await banners.first().innerText(), /MRN-H10A/);
+    await nurse.setViewportSize({ width: 1024, height: 768 });
+    // The sound still follows every alert, folded or not.
+    assert.equal(await nurse.evaluate(() => document.body.dataset.alarmSound), "high");
+  });
+
+  step("a session the server ends leaves nothing of a patient on the sign-in page, and says why (N8)", async () => {
+    // The session ends elsewhere (the same cookie signed out by another
+    // tab): the next request of the page finds it ended.
+    await nurse.evaluate(() => fetch("/api/v1/session", { method: "DELETE", headers: { "X-Requested-With": "vigil" } }));
+    await nurse.evaluate(() => { location.hash = "#/board"; });
+    await nurse.locator("#signin-user").waitFor();
+    assert.match(await nurse.locator("#signin-note").innerText(), /ended by the server/);
+    await new Promise((ok) => setTimeout(ok, 200));
+    assert.equal(await nurse.locator("#announce").textContent(), "", "the screen reader's region is empty");
+    assert.equal(await nurse.locator("#alarms .alarm").count(), 0);
   });
 
   let sNurse, sVisit, cookieAtSignIn;

@@ -11,8 +11,16 @@
 // switched off: per alert, or all at once, each time for the site's
 // alarm_pause (2 minutes by default, vigil.conf); then it sounds again. The
 // banner stays until the alert is acknowledged.
+//
+// The stack folds (docs/safety.md N9): at most SHOWN banners, the loudest
+// and then the newest, and fewer when they would take more than MAX_SHARE of
+// the window's height (long messages on a narrow screen), never fewer than
+// one; one more line says how many are folded and of which priorities, in
+// the colour of the loudest of them, with a button that unfolds them all.
+// So ten alerts of aborted visits no longer take half of every screen, and a
+// high alert folded away still flashes red.
 import { all, post } from "./api.js";
-import { h, clear, announce } from "./dom.js";
+import { h, clear, announce, silence } from "./dom.js";
 import { priorityLabel, priorityRank, timeOrDate } from "./format.js";
 import { now } from "./clock.js";
 import { subscribe } from "./stream.js";
@@ -29,6 +37,9 @@ let audio = null;
 let soundTimer = null;
 let playing = ""; // the pattern the timer plays: "high", "medium" or ""
 let known = new Set(); // alert ids already announced
+let unfolded = false; // the nurse asked to see every banner
+const SHOWN = 3;
+const MAX_SHARE = 0.35;
 const changeListeners = [];
 
 export function onChange(fn) {
@@ -38,7 +49,8 @@ export function onChange(fn) {
 async function load() {
   const seen = await all("/alerts?state=open", "alerts");
   alerts = seen.filter((a) => !a.acknowledged && a.state !== "closed");
-  alerts.sort((a, b) => priorityRank(b.priority) - priorityRank(a.priority) || a.id - b.id);
+  // The loudest first, and within a priority the newest first.
+  alerts.sort((a, b) => priorityRank(b.priority) - priorityRank(a.priority) || b.id - a.id);
   for (const a of alerts)
     if (!known.has(a.id)) {
       known.add(a.id);
@@ -85,10 +97,41 @@ function clock(ms) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+// The line that stands for the banners folded away: "4 more alerts: 1 high,
+// 3 medium", in the colour of the loudest of them.
+function foldLine(folded) {
+  const counts = ["high", "medium", "low"].map((p) => [p, folded.filter((a) => a.priority === p).length]).filter(([, n]) => n > 0);
+  const loudest = counts[0][0];
+  return h("div", { class: `alarm alarm-${loudest} alarm-fold`, role: "status", dataset: { folded: folded.length } },
+    h("span", { class: "alarm-priority" }, `+${folded.length}`),
+    h("span", { class: "alarm-text" }, `${folded.length} more ${folded.length === 1 ? "alert" : "alerts"}: `,
+      counts.map(([p, n]) => `${n} ${priorityLabel(p).toLowerCase()}`).join(", ")),
+    h("button", { type: "button", class: "unfold", "aria-expanded": "false", onclick: () => setUnfolded(true) }, `Show all ${alerts.length}`));
+}
+
+function setUnfolded(on) {
+  unfolded = on;
+  render();
+  const b = document.querySelector(on ? "#alarms button.fold" : "#alarms button.unfold");
+  if (b) b.focus();
+}
+
 function render() {
   const root = document.getElementById("alarms");
+  if (alerts.length <= 1) unfolded = false;
+  let n = unfolded ? alerts.length : Math.min(SHOWN, alerts.length);
+  draw(root, n);
+  while (!unfolded && n > 1 && root.offsetHeight > window.innerHeight * MAX_SHARE) draw(root, --n);
+  // What scrolls into view (a field being focused) stops below the banners.
+  document.documentElement.style.scrollPaddingTop = `${root.offsetHeight}px`;
+  drawToggle();
+}
+
+// The first n banners, then the line for the rest (or, unfolded, the button
+// that folds them again).
+function draw(root, n) {
   clear(root);
-  for (const a of alerts) {
+  for (const a of alerts.slice(0, n)) {
     const until = until_(a.id);
     const isPaused = left(until) > 0;
     root.append(
@@ -106,9 +149,10 @@ function render() {
           : null,
         h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id) }, "Acknowledge")));
   }
-  // What scrolls into view (a field being focused) stops below the banners.
-  document.documentElement.style.scrollPaddingTop = `${root.offsetHeight}px`;
-  drawToggle();
+  if (n < alerts.length) root.append(foldLine(alerts.slice(n)));
+  else if (unfolded)
+    root.append(h("div", { class: "alarm-unfolded" },
+      h("button", { type: "button", class: "quiet fold", "aria-expanded": "true", onclick: () => setUnfolded(false) }, "Fold the banners")));
 }
 
 function until_(id) {
@@ -236,6 +280,8 @@ function unlock() {
   drawToggle();
 }
 for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlock, { capture: true });
+// How many banners fit depends on the window's size.
+window.addEventListener("resize", () => render());
 
 // Pauses end on their own: once a second the countdowns move on and an
 // ended pause lets the sound back.
@@ -273,6 +319,10 @@ export function start() {
 export function stop() {
   alerts = [];
   known = new Set();
+  unfolded = false;
+  // What a screen reader was last told names a patient: not for the sign-in
+  // page that follows (docs/safety.md N8).
+  silence();
   paused.clear();
   pausedAll = 0;
   render();

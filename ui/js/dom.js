@@ -45,10 +45,18 @@ export function clear(el) {
 }
 
 // Screen readers hear this at once (the live region is assertive).
+let announcing = null;
 export function announce(text) {
   const el = document.getElementById("announce");
   el.textContent = "";
-  setTimeout(() => { el.textContent = text; }, 50);
+  clearTimeout(announcing);
+  announcing = setTimeout(() => { el.textContent = text; }, 50);
+}
+
+// Forgets what was announced (and what was about to be).
+export function silence() {
+  clearTimeout(announcing);
+  document.getElementById("announce").textContent = "";
 }
 
 let ids = 0;

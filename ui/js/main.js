@@ -32,9 +32,10 @@ function route() {
   patient.stop();
   if (!session.current()) {
     document.getElementById("top").hidden = true;
-    const why = session.endReason() === "expired"
-      ? "Your sign-in ended after a time without use. What you had typed is kept: sign in again to carry on."
-      : "";
+    const why = {
+      expired: "Your sign-in ended after a time without use. What you had typed is kept: sign in again to carry on.",
+      ended: "Your sign-in was ended by the server: signed out on another screen, a password change, or the account disabled. What you had typed is kept: sign in again to carry on.",
+    }[session.endReason()] || "";
     signin.render(main, () => {
       started();
       navigate(location.hash && location.hash !== "#/signin" ? location.hash : "#/board");

@@ -11,7 +11,10 @@ let expiresAt = 0; // when the cookie ends unless renewed (Date.now() ms)
 let renewedAt = 0;
 let renewing = null;
 let pauseMs = 120000; // the site's alarm_pause
-let ended = ""; // why the last session ended: "expired", "" otherwise
+// Why the last session ended: "expired" (not used for too long), "ended"
+// (the server ended it: signed out elsewhere, a password change, the account
+// disabled), "" when the user signed out here.
+let ended = "";
 // What the role may do, as the server lists it ("record", "sign",
 // "override", "discharge", "users", "clock", ...). The server enforces it;
 // the app only leaves out what would be refused.
@@ -52,7 +55,7 @@ export function alarmPauseMs() {
   return pauseMs;
 }
 
-// Why the last session ended ("expired"), once.
+// Why the last session ended ("expired", "ended" or ""), once.
 export function endReason() {
   const r = ended;
   ended = "";
@@ -69,7 +72,9 @@ function set(u, perms) {
 // The API said the session is over (expired, signed out elsewhere, the
 // user disabled): back to the sign-in screen.
 export function onUnauthenticated() {
-  if (user) set(null);
+  if (!user) return;
+  ended = "ended";
+  set(null);
 }
 
 // The cookie has ended (its time ran out without use): signed out here too.
