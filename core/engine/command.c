@@ -8,11 +8,14 @@
  * and of the events still pending from earlier commands of the batch. A
  * command that fails for another reason keeps what it chose to record (a
  * refused gate records gate.blocked). These are the commands' public faces;
- * a command calling another counts once. */
-#include "command.h"
+ * a command calling another counts once (commands.c calls its body,
+ * vigil__cmd_*, never a face). */
+#include <jansson.h>
+
 #include "model.h"
 #include "commands.h"
 #include "course.h"
+#include "entry.h"
 #include "fail.h"
 #include "recover.h"
 #include "engine/json_input.h"
@@ -43,6 +46,11 @@ int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, 
   COMMAND(vigil__cmd_visit_start_at(e, ref, patient, location, actor, params_json, NULL, NULL, 0, visit_id));
 }
 
+int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, const char *params_json,
+                      uint64_t *visit_id) {
+  return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
+}
+
 int vigil_visit_start_override(vigil_engine *e, const char *ref, const char *patient, const char *location,
                                const char *actor, const char *params_json, const char *override_reason,
                                uint64_t *visit_id) {
@@ -60,9 +68,29 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
 }
 
 /* The same with an entry's observed_at (a late entry; -1: now). */
-int vigil__visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
-                           int64_t observed_at) {
+static int record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
+                     int64_t observed_at) {
   COMMAND(vigil__cmd_visit_record_at(e, id, actor, in, n, observed_at));
+}
+
+#define MAX_INPUTS 256
+
+/* The entry's JSON is read before the command begins: a refused one records nothing. */
+int vigil__visit_record_value(vigil_engine *e, uint64_t id, const char *actor, const json_t *values) {
+  vigil_input in[MAX_INPUTS];
+  size_t n = 0;
+  int64_t observed_at = -1;
+  int rc = vigil__cmd_values_inputs(e, values, in, MAX_INPUTS, &n, &observed_at);
+  return rc < 0 ? rc : record_at(e, id, actor, in, n, observed_at);
+}
+
+int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, const char *json) {
+  int rc = 0;
+  json_t *j = vigil__entry_parse_json(e, json, "values", &rc);
+  if (!j) return rc;
+  rc = vigil__visit_record_value(e, id, actor, j);
+  json_decref(j);
+  return rc;
 }
 
 int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *value_json,

@@ -14,7 +14,6 @@
 #include "model.h"
 #include "alerts.h"
 #include "clock.h"
-#include "command.h"
 #include "course.h"
 #include "engine.h"
 #include "entry.h"
@@ -73,11 +72,6 @@ static int check_param(vigil_engine *e, const param_spec *pa, const json_t *j, v
                   .n_options = pa->n_options,
                   .unit = pa->unit};
   return vigil__entry_check_scalar(e, pa->name, &f, &in, out);
-}
-
-int vigil_visit_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, const char *params_json,
-                      uint64_t *visit_id) {
-  return vigil_visit_start_at(e, ref, patient, NULL, actor, params_json, visit_id);
 }
 
 int vigil_patient_new_needs_clinician(vigil_engine *e, const char *patient, char *why, size_t len) {
@@ -603,8 +597,6 @@ int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, con
   return vigil__cmd_visit_record_at(e, id, actor, in, n, -1);
 }
 
-#define MAX_INPUTS 256
-
 /* "2026-01-05T14:30:00Z" or "...00.000Z" (UTC, as the API writes times), or
  * milliseconds since the epoch: ms, or -1. */
 static int64_t parse_time(const json_t *x) {
@@ -633,36 +625,26 @@ static int64_t parse_time(const json_t *x) {
   return t < 0 ? -1 : (int64_t)t * 1000 + ms;
 }
 
-int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, const char *json) {
-  int rc = 0;
-  json_t *j = vigil__entry_parse_json(e, json, "values", &rc);
-  if (!j) return rc;
-  rc = vigil__visit_record_value(e, id, actor, j);
-  json_decref(j);
-  return rc;
-}
-
-int vigil__visit_record_value(vigil_engine *e, uint64_t id, const char *actor, const json_t *values) {
+int vigil__cmd_values_inputs(vigil_engine *e, const json_t *values, vigil_input *in, size_t max, size_t *n,
+                             int64_t *observed_at) {
   int rc = 0;
   json_t *j = (json_t *)values; /* read only: jansson's iteration is not const */
   if (!json_is_object(j))
     return vigil__engine_fail(e, VIGIL_EINVAL, "values", "an entry is a JSON object of item: value");
-  vigil_input in[MAX_INPUTS];
-  size_t n = 0;
+  *n = 0;
   const char *k;
   json_t *x;
   /* "observed_at": when a late entry was observed; not an item. */
-  int64_t observed_at = -1;
+  *observed_at = -1;
   json_t *obs = json_object_get(j, "observed_at");
-  if (obs && (observed_at = parse_time(obs)) < 0)
+  if (obs && (*observed_at = parse_time(obs)) < 0)
     rc = vigil__engine_fail(e, VIGIL_EVALUE, "observed_at",
                             "observed_at must be a time such as \"2026-01-05T14:30:00Z\" (UTC)");
   json_object_foreach(j, k, x) {
     if (rc < 0) break;
     if (!strcmp(k, "observed_at")) continue;
-    if ((rc = vigil__entry_inputs_from_json(e, k, x, in, MAX_INPUTS, &n)) < 0) break;
+    if ((rc = vigil__entry_inputs_from_json(e, k, x, in, max, n)) < 0) break;
   }
-  if (rc == 0) rc = vigil__visit_record_at(e, id, actor, in, n, observed_at);
   return rc;
 }
 
@@ -916,7 +898,7 @@ int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) 
     return vigil__engine_fail(e, VIGIL_ESTATE, "phase", "the visit is in %s; discharge is from the last phase, %s",
                               vigil__visit_text(v, v->p->phases[v->phase].title, t1, sizeof t1),
                               vigil__visit_text(v, v->p->phases[v->p->n_phases - 1].title, t2, sizeof t2));
-  return vigil_visit_advance(e, id, actor);
+  return vigil__cmd_visit_advance(e, id, actor); /* within this command: counts once */
 }
 
 int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {

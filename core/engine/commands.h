@@ -16,6 +16,11 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
 int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n);
 int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
                                int64_t observed_at);
+/* An entry's JSON object of item: value (and "observed_at") as inputs
+ * (at most max; their strings point into values, which must outlive them)
+ * and the time it was observed (-1: now): 0, or fails naming the field. */
+int vigil__cmd_values_inputs(vigil_engine *e, const json_t *values, vigil_input *in, size_t max, size_t *n,
+                             int64_t *observed_at);
 int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
                                 const char *value_json, const json_t *value, const char *reason);
 int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason);
