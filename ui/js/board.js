@@ -92,7 +92,10 @@ export function lastVitals(detail) {
 function vitalsCell(r) {
   const last = r.detail && lastVitals(r.detail);
   if (!last) return h("td", { class: "last-vitals" }, h("span", { class: "muted" }, "none yet"));
-  return h("td", { class: "last-vitals" }, h("span", { class: "vitals-value" }, show(last.item.value)), " ",
+  // A line breaks between readings, never inside one.
+  const readings = show(last.item.value).split(", ");
+  return h("td", { class: "last-vitals" },
+    h("span", { class: "vitals-value" }, readings.flatMap((x, i) => [i ? ", " : "", h("span", { class: "reading" }, x)])), " ",
     ageBadge(h, last.at, last.limit ?? null, now()));
 }
 
@@ -117,6 +120,8 @@ function alertCell(v) {
     a.active ? ` ${a.active} to acknowledge` : " acknowledged");
 }
 
+const COLUMNS = ["Chair / bay", "Patient", "Protocol", "Phase", "Time in phase", "Next due", "Last vitals", "Waiting for", "Alert"];
+
 function draw() {
   if (stopped || !table) return;
   const body = clear(table.tBodies[0]);
@@ -140,6 +145,9 @@ function draw() {
       waitingCell(r),
       alertCell(v)));
   }
+  // Each cell carries its column's name, which a narrow screen shows beside
+  // it when the rows become cards (app.css).
+  for (const tr of body.rows) for (const [i, cell] of [...tr.cells].entries()) if (cell.tagName === "TD" && cell.colSpan === 1) cell.dataset.label = COLUMNS[i];
   drawCourses();
 }
 
@@ -195,7 +203,7 @@ export function render(main) {
   table = h("table", { class: "board" },
     h("caption", {}, "Active visits"),
     h("thead", {}, h("tr", {},
-      ["Chair / bay", "Patient", "Protocol", "Phase", "Time in phase", "Next due", "Last vitals", "Waiting for", "Alert"].map((c) => h("th", { scope: "col" }, c)))),
+      COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}));
   below = h("div", { class: "board-courses" });
   clear(main).append(h("h1", {}, "Board"), table, below);

@@ -15,6 +15,7 @@ import * as patient from "./patient.js";
 import * as users from "./users.js";
 import * as adminProtocols from "./admin_protocols.js";
 import * as expiry from "./expiry.js";
+import * as fit from "./fit.js";
 import * as drafts from "./drafts.js";
 import { ask, showError } from "./dialog.js";
 import { dateTime } from "./format.js";
@@ -160,6 +161,7 @@ document.getElementById("sound-toggle").addEventListener("click", alarms.toggleA
 
 window.addEventListener("hashchange", route);
 expiry.start();
+fit.start(main);
 
 session.restore().then((u) => {
   if (u) started();
