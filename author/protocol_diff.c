@@ -993,15 +993,24 @@ static void on_held_case(void *ud, const spec_result *r) {
   }
   char what[320];
   if (!held_by(r->name, what, sizeof what) || h->n_pending >= 32) return;
-  /* "rule self_harm" -> "rule predose.self_harm" when the previous version has it. */
-  if (!strncmp(what, "rule ", 5))
+  /* "rule self_harm" -> "rule predose.self_harm" when the previous version has
+   * it in one phase; "rule spo2_low (screening, infusion)" when in several (the
+   * expectation does not say which phase's). */
+  if (!strncmp(what, "rule ", 5)) {
+    char q[320], phases[256] = "";
+    int n = 0, first = -1;
+    size_t len = 0;
     for (uint32_t i = 0; i < h->a->n_phases; i++)
-      if (find_rule(&h->a->phases[i], what + 5)) {
-        char q[320];
-        snprintf(q, sizeof q, "rule %.150s.%.150s", h->a->phases[i].id, what + 5);
-        memcpy(what, q, sizeof what);
-        break;
+      if (find_rule(&h->a->phases[i], what + 5) && len < sizeof phases - 1) {
+        if (first < 0) first = (int)i;
+        len += (size_t)snprintf(phases + len, sizeof phases - len, "%s%s", n++ ? ", " : "", h->a->phases[i].id);
       }
+    if (n == 1)
+      snprintf(q, sizeof q, "rule %.150s.%.150s", h->a->phases[first].id, what + 5);
+    else if (n > 1)
+      snprintf(q, sizeof q, "rule %.60s (%.250s)", what + 5, phases);
+    if (n) memcpy(what, q, sizeof what);
+  }
   const char *where = r->where ? r->where : "";
   size_t dir = strlen(h->a->sb->dir);
   if (!strncmp(where, h->a->sb->dir, dir) && where[dir] == '/') where += dir + 1;

@@ -22,7 +22,7 @@
  * longer observation, temperature added, a helper's comparison changed, an
  * item dropped and one added, a gate's wording changed, a new rule. */
 static const protocol_edit NEXT[] = {
-    {"protocol.lua", "version = \"1.5.0\"", "version = \"1.6.0\""},
+    {"protocol.lua", "version = \"1.6.0\"", "version = \"1.7.0\""},
     {"protocol.lua", "title = \"Marked hypertension: systolic at or above\", default = 180,",
      "title = \"Marked hypertension: systolic at or above\", default = 190,"},
     {"infusion.lua", "local EVERY, GRACE = \"10m\", \"5m\"", "local EVERY, GRACE = \"15m\", \"5m\""},
@@ -49,7 +49,7 @@ static const protocol_edit NEXT[] = {
 
 /* What the reviewer must read, each line exactly. */
 static const char *EXPECTED[] = {
-    "ketamine_iv@1.5.0 -> ketamine_iv@1.6.0",
+    "ketamine_iv@1.6.0 -> ketamine_iv@1.7.0",
     "Safety controls removed or weakened (approving needs them confirmed):",
     "  ! item infusion.vitals: checked less often (every 10m -> 15m)",
     "Parameters (thresholds and per-visit values):",
@@ -118,7 +118,7 @@ static void folders(void **state) {
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   check_report(out.text);
-  assert_int_equal(changes, 27); /* 15, the copy's specs: none (1) and each removed (8), G10; 3 checked less often */
+  assert_int_equal(changes, 28); /* 15, the copy's specs: none (1) and each removed (9), G10; 3 checked less often */
   /* The gate's code changed too, with where it is now and was. */
   assert_non_null(strstr(out.text, "  ~ screening: gate: code changed (screening.lua:"));
   /* Nothing else: the unchanged rules and items are not listed. */
@@ -129,7 +129,7 @@ static void folders(void **state) {
   lines same = {0};
   assert_int_equal(vigil__protocol_diff(a, a, collect, &same), 0);
   assert_string_equal(same.text,
-                      "ketamine_iv@1.5.0 -> ketamine_iv@1.5.0\n  identical (the same sources, the same sha256)\n");
+                      "ketamine_iv@1.6.0 -> ketamine_iv@1.6.0\n  identical (the same sources, the same sha256)\n");
   free(same.text);
   vigil__protocol_free(a);
   vigil__protocol_free(b);
@@ -140,7 +140,7 @@ static void folders(void **state) {
  * that goes back to bare numbers sees each field's change. */
 static void score_forms(void **state) {
   static const protocol_edit bare[] = {
-      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.4\""},
       {"discharge.lua", "fields = scores.aldrete_fields,",
        "fields = { activity = { 0, 1, 2 }, respiration = { 0, 1, 2 }, circulation = { 0, 1, 2 },\n"
        "                consciousness = { 0, 1, 2 }, spo2 = { 0, 1, 2 } },"},
@@ -170,7 +170,7 @@ static void score_forms(void **state) {
  * content: a margin loosened, a rule's priority lowered. */
 static void alert_declarations(void **state) {
   static const protocol_edit loosened[] = {
-      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.5\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.5\""},
       {"lib.lua", "spo2 = { lower = 3 },", "spo2 = { lower = 5 },"},
       {"infusion.lua", "      priority = \"low\", worse = false,", "      priority = \"medium\", worse = false,"},
   };
@@ -196,7 +196,7 @@ static void alert_declarations(void **state) {
  * removed, and the specs a version came without. */
 static void demotions_courses_and_specs(void **state) {
   static const protocol_edit demoted[] = {
-      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.6\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.6\""},
       {"screening.lua", "return v.alert.high(fmt(\"PHQ-9 item 9 scored",
        "return v.alert.low(fmt(\"PHQ-9 item 9 scored"},
   };
@@ -209,7 +209,7 @@ static void demotions_courses_and_specs(void **state) {
   has_line(out.text, "  ~ screening.self_harm: the alerts its code raises are low (were high)");
   /* The copy has no specs/: each removed spec is named, and the lack of any. */
   has_line(out.text, "Specs (what shows the version does what it says):");
-  has_line(out.text, "  ! ketamine_iv@1.5.6 has no specs (specs/*_spec.lua): nothing shows it works");
+  has_line(out.text, "  ! ketamine_iv@1.6.6 has no specs (specs/*_spec.lua): nothing shows it works");
   has_line(out.text, "  - specs/discharge_spec.lua (removed)");
   free(out.text);
   vigil__protocol_free(b);
@@ -251,7 +251,7 @@ static void demotions_courses_and_specs(void **state) {
  * are what an approval must confirm (vigil__protocol_weakened). */
 static void weakened_controls(void **state) {
   static const protocol_edit weakened[] = {
-      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.4\""},
       {"screening.lua", "unit = \"mg\", range = { 5, 250 }, skippable = false,", "unit = \"mg\", range = { 5, 250 },"},
       {"screening.lua", "      carry = true, worse = \"higher\",", "      worse = \"higher\","},
       {"screening.lua", "          return v.block(\"Suicide-risk assessment: high. Do not dose today.\")\n",
@@ -298,13 +298,16 @@ static void weakened_controls(void **state) {
   /* observation.spo2_low shares lib.spo2_low: its code no longer raises high either. */
   has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
   /* N1 (c): the cases the previous version's specs pin, run against the copy. */
-  has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.5.0's specs held "
+  has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.6.0's specs held "
                       "(specs/screening_spec.lua:83: expected a block from rule self_harm with reason \"Do not dose "
                       "today\" at 4m)");
-  has_line(only.text, "rule infusion.spo2_low: no longer fires on a case ketamine_iv@1.5.0's specs held "
-                      "(specs/vitals_spec.lua:35: expected a high alert from spo2_low saying \"SpO2 91% is below "
-                      "92%: assess the airway\" at 20m)");
-  if (n != 15) fail_msg("%d weakened:\n%s", n, only.text);
+  has_line(only.text,
+           "rule spo2_low (screening, infusion, observation): no longer fires on a case ketamine_iv@1.6.0's specs "
+           "held (specs/low_vitals_spec.lua:16: expected a high alert from spo2_low saying \"SpO2 90% is "
+           "below 92%\" at 7m)");
+  /* ... and so does screening.spo2_low (1.6.0, Q3): its alert is high, its block stays. */
+  has_line(only.text, "rule screening.spo2_low: its code no longer raises a high alert");
+  if (n != 16) fail_msg("%d weakened:\n%s", n, only.text);
   lines none = {0};
   assert_int_equal(vigil__protocol_weakened(a, a, collect, &none), 0);
   /* And back: restoring the controls weakens nothing; what a signer attests
@@ -323,7 +326,7 @@ static void weakened_controls(void **state) {
   /* H1: a rule's `worse` margin removed, or widened, silences a worse reading
    * after an acknowledgement (SpO2 72 % after an acknowledged 91 %). */
   static const protocol_edit no_worse[] = {
-      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.4\""},
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,", "      priority = \"high\","},
   };
   protocol_copy("protocols/ketamine_iv", dir, no_worse, sizeof no_worse / sizeof *no_worse);
@@ -332,8 +335,10 @@ static void weakened_controls(void **state) {
   lines gone = {0};
   /* The pinned spec case (L3) names it as well (N1 c). */
   if (vigil__protocol_weakened(a, b, collect, &gone) != 2) fail_msg("worse removed:\n%s", gone.text);
-  has_line(gone.text, "rule infusion.spo2_low: no longer fires on a case ketamine_iv@1.5.0's specs held "
-                      "(specs/vitals_spec.lua:95: expected a high alert from spo2_low saying \"SpO2 88%\" at 25m)");
+  has_line(gone.text,
+           "rule spo2_low (screening, infusion, observation): no longer fires on a case ketamine_iv@1.6.0's specs "
+           "held "
+           "(specs/vitals_spec.lua:95: expected a high alert from spo2_low saying \"SpO2 88%\" at 25m)");
   has_line(gone.text, "rule infusion.spo2_low: a worse reading after an acknowledgement no longer raises a new alert "
                       "(worse removed)");
   free(gone.text);
@@ -342,7 +347,7 @@ static void weakened_controls(void **state) {
 
   /* M4: worse = false (nothing can be worse) in its place is said on purpose, and named. */
   static const protocol_edit worse_off[] = {
-      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.4\""},
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,",
        "      priority = \"high\", worse = false,"},
   };
@@ -359,7 +364,7 @@ static void weakened_controls(void **state) {
   protocol_copy_remove(dir);
 
   static const protocol_edit wide[] = {
-      {"protocol.lua", "version = \"1.5.0\"", "version = \"1.5.4\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.4\""},
       {"lib.lua", "  spo2 = { lower = 3 },\n  rr = { lower = 2 },", "  spo2 = { lower = 30 },\n  rr = { lower = 20 },"},
       {"lib.lua", "  moaas = { lower = 1 },", "  moaas = { lower = 5 },"},
   };
@@ -367,9 +372,10 @@ static void weakened_controls(void **state) {
   b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
   assert_non_null(b);
   lines wider = {0}, diff = {0};
-  /* spo2_low, rr_low and sedation_deep, in observation and in infusion. */
+  /* spo2_low, rr_low and sedation_deep, in observation and in infusion; spo2_low and rr_low in
+   * screening (1.6.0, Q3). */
   /* ... and the pinned cases of a worse SpO2, RR and MOAA/S after an acknowledgement (L3, N1 c). */
-  if (vigil__protocol_weakened(a, b, collect, &wider) != 9) fail_msg("margins widened:\n%s", wider.text);
+  if (vigil__protocol_weakened(a, b, collect, &wider) != 11) fail_msg("margins widened:\n%s", wider.text);
   has_line(wider.text, "rule infusion.spo2_low: a worse reading after an acknowledgement raises a new alert only "
                        "after a fall of 30 instead of 3");
   has_line(wider.text, "rule observation.sedation_deep: a worse reading after an acknowledgement raises a new alert "
@@ -396,16 +402,16 @@ static void weakened_controls(void **state) {
  * (their pinned case of an item 9 of 1) against the copy. */
 static void suicide_risk_hold_weakened(void **state) {
   static const protocol_edit when[] = {
-      {"protocol.lua", "version = \"1.5.2\"", "version = \"1.5.3\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
       {"predose.lua", "return x ~= nil and x > 0", "return x ~= nil and x > 3"},
   };
   static const protocol_edit option[] = {
-      {"protocol.lua", "version = \"1.5.2\"", "version = \"1.5.3\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
       {"predose.lua", "options = { \"0\", \"1\", \"2\", \"3\" },",
        "options = { \"0\", \"1\", \"2\", \"3\", \"not asked\" },"},
   };
   static const protocol_edit threshold[] = {
-      {"protocol.lua", "version = \"1.5.2\"", "version = \"1.5.3\""},
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
       {"predose.lua", "if answer == nil or answer == 0 then return nil end",
        "if answer == nil or answer < 3 then return nil end"},
   };
@@ -419,7 +425,7 @@ static void suicide_risk_hold_weakened(void **state) {
        "item predose.self_harm_thoughts: option \"not asked\" added to an answer that cannot be skipped (an answer its "
        "rules were not written for)"},
       {threshold, 2,
-       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.5.2's specs held "
+       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.6.0's specs held "
        "(specs/predose_spec.lua:"},
   };
   protocol *a = vigil__protocol_version_load("protocols/esketamine_rems", NULL, no_problem, NULL);
@@ -452,14 +458,14 @@ static void stored_versions(void **state) {
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
   uint64_t visit;
   assert_int_equal(vigil_engine_load(e, "protocols/ketamine_iv", NULL), 0);
-  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.5.0", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.6.0", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
   assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
-  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.6.0", "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.7.0", "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
   vigil_engine_free(e);
-  protocol_copy_remove(dir); /* only the store has 1.5.0 now */
+  protocol_copy_remove(dir); /* only the store has 1.6.0 now */
 
-  protocol *a = vigil__protocol_version_load("ketamine_iv@1.5.0", db, no_problem, NULL);
-  protocol *b = vigil__protocol_version_load("ketamine_iv@1.6.0", db, no_problem, NULL);
+  protocol *a = vigil__protocol_version_load("ketamine_iv@1.6.0", db, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load("ketamine_iv@1.7.0", db, no_problem, NULL);
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   if (changes != 18) fail_msg("%d changes:\n%s", changes, out.text);
@@ -469,23 +475,23 @@ static void stored_versions(void **state) {
   /* By fingerprint too. */
   protocol *by_sha = vigil__protocol_version_load(b->sha256, db, no_problem, NULL);
   assert_non_null(by_sha);
-  assert_string_equal(by_sha->ref, "ketamine_iv@1.6.0");
+  assert_string_equal(by_sha->ref, "ketamine_iv@1.7.0");
   vigil__protocol_free(by_sha);
 
-  /* An upload waiting for approval, which no visit has used: 1.5.0 -> 1.6.0. */
-  const protocol_edit next[] = {{"protocol.lua", "version = \"1.5.0\"", "version = \"1.7.0\""},
+  /* An upload waiting for approval, which no visit has used: 1.6.0 -> 1.7.0. */
+  const protocol_edit next[] = {{"protocol.lua", "version = \"1.6.0\"", "version = \"1.8.0\""},
                                 {"protocol.lua", "title = \"Modified Aldrete needed to leave\", default = 9,",
                                  "title = \"Modified Aldrete needed to leave\", default = 10,"}};
   protocol_copy("protocols/ketamine_iv", dir, next, 2);
   snprintf(uploads, sizeof uploads, "%s/protocol_uploads", home);
-  snprintf(upload, sizeof upload, "%s/ketamine_iv@1.7.0", uploads);
+  snprintf(upload, sizeof upload, "%s/ketamine_iv@1.8.0", uploads);
   assert_int_equal(mkdir(uploads, 0750), 0);
   assert_int_equal(rename(dir, upload), 0);
-  protocol *c = vigil__protocol_version_load("ketamine_iv@1.7.0", db, no_problem, NULL);
+  protocol *c = vigil__protocol_version_load("ketamine_iv@1.8.0", db, no_problem, NULL);
   assert_non_null(c);
   lines up = {0};
   vigil__protocol_diff(a, c, collect, &up);
-  has_line(up.text, "ketamine_iv@1.5.0 -> ketamine_iv@1.7.0");
+  has_line(up.text, "ketamine_iv@1.6.0 -> ketamine_iv@1.8.0");
   has_line(up.text, "  ~ aldrete_min \"Modified Aldrete needed to leave\": default 9 -> 10 {score}");
   free(up.text);
   vigil__protocol_free(c);
@@ -495,7 +501,7 @@ static void stored_versions(void **state) {
   char problem[512] = "";
   assert_null(vigil__protocol_version_load("ketamine_iv@9.9.9", db, keep_problem, problem));
   assert_non_null(strstr(problem, "no stored protocol version ketamine_iv@9.9.9"));
-  assert_null(vigil__protocol_version_load("ketamine_iv@1.5.0", NULL, keep_problem, problem));
+  assert_null(vigil__protocol_version_load("ketamine_iv@1.6.0", NULL, keep_problem, problem));
   assert_non_null(strstr(problem, "no such protocol folder or file"));
 
   protocol_copy_remove(upload);

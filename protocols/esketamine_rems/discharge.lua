@@ -3,7 +3,7 @@
 -- occurred during the session, and the ride home present. Leaving this phase
 -- ends the session; the gate lists everything still missing.
 --
--- Rule ids: leaving_without_vitals, bp_leaving (blocks), sedation_answer, dissociation_answer,
+-- Rule ids: leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate), sedation_answer, dissociation_answer,
 -- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
 -- prescriber has not confirmed it: docs/safety.md N6).
 
@@ -123,13 +123,21 @@ return v.phase "discharge" {
         end
       end,
     },
-    -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert).
+    -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert),
+    -- "Low blood pressure" and "Bradycardia" (params sbp_low, hr_min; docs/safety.md Q4): the
+    -- BP before leaving past either holds leaving, whatever "acceptable for leaving" says; the
+    -- way past is a reading within the limits or the prescriber's override naming this rule.
     v.rule "bp_leaving" {
       on = "bp_before_leaving",
       check = function(x, visit)
         if lib.at_flag(x, visit) then
           return v.block(fmt("BP before leaving %s is at or above %g/%g: keep monitoring and tell the prescriber.",
                              lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")))
+        end
+        if x.sbp <= visit.param("sbp_low") or x.hr <= visit.param("hr_min") then
+          return v.block(fmt("BP before leaving %s, heart rate %g/min: at or below %g systolic or %g/min, not fit to "
+                             .. "leave: keep monitoring and tell the prescriber.", lib.bp(x), x.hr,
+                             visit.param("sbp_low"), visit.param("hr_min")))
         end
       end,
     },

@@ -73,6 +73,48 @@ function lib.rr_low(x, visit)
   return nil
 end
 
+-- Low blood pressure (sbp_low): systolic at or below it. Alert id "bp_low" (high);
+-- its value is the systolic (docs/safety.md Q4).
+function lib.bp_low(x, visit)
+  local min = visit.param("sbp_low")
+  if x.sbp <= min then
+    return v.alert.high(fmt("BP %s: systolic at or below %g. Check the reading and the patient (lie them flat if "
+                            .. "faint); call the prescriber.", lib.bp(x), min), { id = "bp_low", value = x.sbp })
+  end
+  return nil
+end
+
+-- Slow heart rate (hr_min): at or below it. Alert id "hr_low" (high); its value is
+-- the rate. A heart rate of 0 is a true reading (docs/safety.md M6).
+function lib.hr_low(x, visit)
+  local min = visit.param("hr_min")
+  if x.hr <= min then
+    return v.alert.high(fmt("Heart rate %g/min is at or below %g: check the pulse and the patient; call the "
+                            .. "prescriber.", x.hr, min), { id = "hr_low", value = x.hr })
+  end
+  return nil
+end
+
+-- Before dosing, a reading past a limit is also a hold (docs/safety.md Q3, Q4): each
+-- field's limit (a param) and how it is said.
+local PREDOSE = {
+  sbp = { param = "sbp_low", what = "systolic BP %g mmHg is at or below %g" },
+  hr = { param = "hr_min", what = "heart rate %g/min is at or below %g" },
+  spo2 = { param = "spo2_min", what = "SpO2 %g%% is below %g%%" },
+  rr = { param = "rr_min", what = "respiratory rate %g/min is below %g" },
+}
+
+-- The alert `alert` (nil when the reading is within its limit) of a pre-dose reading
+-- x, with the hold it brings: a block of the phase (and of the dose, N7, when an
+-- amendment brings it in dosing), lifted by a reading within the limit (the latest
+-- counts) or the prescriber's override naming the rule.
+function lib.predose_hold(field, alert, x, visit)
+  if alert == nil then return nil end
+  local l = PREDOSE[field]
+  return { alert, v.block(fmt("Pre-dose " .. l.what .. ": do not dose; rest and repeat the reading (the latest counts), "
+                              .. "or the prescriber reviews and overrides this hold.", x[field], visit.param(l.param))) }
+end
+
 -- Whether a respiration reading shows respiratory depression.
 function lib.depressed(x, visit)
   return x.spo2 < visit.param("spo2_min") or x.rr < visit.param("rr_min")
@@ -118,11 +160,14 @@ end
 --   SpO2 3 points: a pulse oximeter's stated accuracy is within about 3 points.
 --   RR 2/min: a manual count over 30-60 s is off by 1-2 breaths.
 --   BP 10 mmHg past the flag: repeated cuff readings differ by about 5-8 mmHg.
+--   Low systolic 10 mmHg and heart rate 10/min below the last announced (bp_low, hr_low).
 --   MOAA/S 1 step: each step of the scale is a clinically different state.
 lib.worse = {
   spo2 = { lower = 3 },
   rr = { lower = 2 },
   bp = { higher = 10 },
+  bp_low = { lower = 10 },
+  hr_low = { lower = 10 },
   moaas = { lower = 1 },
 }
 

@@ -3,7 +3,7 @@
 -- dissociation every 15 minutes; at least two hours, and until sedation,
 -- dissociation and respiratory depression have resolved.
 --
--- Rule ids: bp_high, bp_rise (on bp_40m and bp), spo2_low, rr_low (on
+-- Rule ids: bp_high, bp_rise, bp_low, hr_low (on bp_40m and bp), spo2_low, rr_low (on
 -- respiration), sedation_deep ("sedation_deep", "sedation_unresponsive"),
 -- dissociation_distress.
 
@@ -84,6 +84,18 @@ return v.phase "monitoring" {
       on = { "bp_40m", "bp" },
       priority = "medium", worse = lib.worse.bp,
       check = function(x, visit) return lib.bp_rise(x, visit.value("predose.predose_vitals"), visit) end,
+    },
+    -- Source: see params sbp_low and hr_min in protocol.lua (NEWS2: systolic <= 90 and pulse
+    -- <= 40 score 3; docs/safety.md Q4).
+    v.rule "bp_low" {
+      on = { "bp_40m", "bp" },
+      priority = "high", worse = lib.worse.bp_low,
+      check = function(x, visit) return lib.bp_low(x, visit) end,
+    },
+    v.rule "hr_low" {
+      on = { "bp_40m", "bp" },
+      priority = "high", worse = lib.worse.hr_low,
+      check = function(x, visit) return lib.hr_low(x, visit) end,
     },
     -- Source: see params spo2_min and rr_min in protocol.lua.
     v.rule "spo2_low" {

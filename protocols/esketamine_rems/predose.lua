@@ -8,7 +8,8 @@
 -- assessment; block on a high outcome); ci_vascular, ci_hypersensitivity, pregnancy (blocks); substance_use
 -- (low alert); comed_benzodiazepine, comed_hypnotic (low alert "comed_sedating"),
 -- comed_psychostimulant, comed_maoi (low alert "comed_bp"); bp_hold (block);
--- bp_caution (low alert).
+-- bp_caution (low alert); bp_low, hr_low, spo2_low, rr_low (high alert and block:
+-- low pre-dose vitals).
 
 local v = require "vigil"
 local lib = require "lib"
@@ -193,6 +194,31 @@ return v.phase "predose" {
                              .. "prescriber's review.", lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")))
         end
       end,
+    },
+    -- Low pre-dose vitals (docs/safety.md Q3, Q4): a high alert and a hold before dosing.
+    -- Sources: see params sbp_low (NEWS2 systolic <= 90 scores 3), hr_min (pulse <= 40 scores
+    -- 3), spo2_min (SpO2 <= 91 scores 3) and rr_min (9-11 scores 1, <= 8 scores 3) in
+    -- protocol.lua. An amendment of these vitals in dosing runs them again: their hold then
+    -- holds the devices (N7).
+    v.rule "bp_low" {
+      on = "predose_vitals",
+      priority = "high", worse = lib.worse.bp_low,
+      check = function(x, visit) return lib.predose_hold("sbp", lib.bp_low(x, visit), x, visit) end,
+    },
+    v.rule "hr_low" {
+      on = "predose_vitals",
+      priority = "high", worse = lib.worse.hr_low,
+      check = function(x, visit) return lib.predose_hold("hr", lib.hr_low(x, visit), x, visit) end,
+    },
+    v.rule "spo2_low" {
+      on = "predose_vitals",
+      priority = "high", worse = lib.worse.spo2,
+      check = function(x, visit) return lib.predose_hold("spo2", lib.spo2_low(x, visit), x, visit) end,
+    },
+    v.rule "rr_low" {
+      on = "predose_vitals",
+      priority = "high", worse = lib.worse.rr,
+      check = function(x, visit) return lib.predose_hold("rr", lib.rr_low(x, visit), x, visit) end,
     },
     -- Source: docs/clinical/esketamine-rems.md: "Pre-dose BP above about 140 systolic or
     -- 90 diastolic: weigh risk against benefit" [S]; params sbp_caution, dbp_caution.

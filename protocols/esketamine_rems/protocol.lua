@@ -34,11 +34,15 @@
 --          (answers_confirmed, a signature) (N6).
 --   1.5.2  the ride home and the no-driving advice at leaving cannot be skipped (skippable = false,
 --          docs/safety.md P6), as ketamine_iv's discharge holds.
+--   1.6.0  low blood pressure and a slow heart rate (params sbp_low, 90, and hr_min, 40: NEWS2's 3-point
+--          bands) alert after dosing and hold leaving, "acceptable for leaving" or not (docs/safety.md
+--          Q4); the pre-dose vitals' SpO2, respiratory rate, heart rate and systolic BP below their limits
+--          are a high alert and a hold before dosing, an amendment in dosing holding the dose too (Q3).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.5.2", -- 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.6.0", -- 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -124,6 +128,22 @@ return v.protocol "esketamine_rems" {
       prescribed = true,
       title = "Rise from the pre-dose reading: diastolic at least", default = 25, unit = "mm[Hg]", range = { 10, 60 },
       source = "docs/clinical/vitals-limits.md: rise >= 25 diastolic (esketamine label data)",
+    },
+
+    -- Low blood pressure and a slow heart rate (docs/safety.md Q4) ----------------
+    -- Source: docs/clinical/vitals-limits.md, "Low blood pressure": NEWS2 systolic <= 90 mmHg
+    -- scores 3 [P]. Alert at or below 90; before dosing and before leaving it holds.
+    v.param "sbp_low" {
+      prescribed = true, less_than = "sbp_caution",
+      title = "Low blood pressure: systolic at or below", default = 90, unit = "mm[Hg]", range = { 70, 110 },
+      source = "docs/clinical/vitals-limits.md: NEWS2 systolic <= 90 scores 3",
+    },
+    -- Source: docs/clinical/vitals-limits.md, "Bradycardia": NEWS2 pulse <= 40 /min scores 3 [P]
+    -- (as ketamine_iv). Alert at or below 40; before dosing and before leaving it holds.
+    v.param "hr_min" {
+      prescribed = true,
+      title = "Slow heart rate: at or below", default = 40, unit = "/min", range = { 30, 60 },
+      source = "docs/clinical/vitals-limits.md: NEWS2 pulse <= 40 scores 3",
     },
 
     -- Respiratory depression ----------------------------------------------------

@@ -2,7 +2,8 @@
 -- no-driving advice and written instructions. Leaving this phase discharges the
 -- visit; the gate lists everything still missing.
 --
--- The decision is the gate's (param aldrete_min); one rule, aldrete_restates, checks
+-- The decision is the gate's (param aldrete_min, and the last vitals above sbp_low and
+-- hr_min: docs/safety.md Q4); one rule, aldrete_restates, checks
 -- the points that restate a measurement against the last vitals (docs/safety.md, H12).
 
 local v = require "vigil"
@@ -60,6 +61,12 @@ return v.phase "discharge" {
       missing[#missing + 1] = "modified Aldrete score not recorded"
     elseif score.total < min then
       missing[#missing + 1] = fmt("modified Aldrete %g, needs %g or more", score.total, min)
+    end
+    -- Source: docs/clinical/vitals-limits.md, "Low blood pressure" and "Bradycardia" (params
+    -- sbp_low, hr_min): the last vitals at or below either hold the discharge (docs/safety.md Q4).
+    local low = lib.low_at_discharge(visit.value("observation.vitals") or visit.value("infusion.vitals"), visit)
+    if low then
+      missing[#missing + 1] = fmt("last vitals %s: record vitals within the limits, or a clinician overrides", low)
     end
     if visit.value("responsible_adult") ~= true then
       missing[#missing + 1] = "no responsible adult present"

@@ -3,7 +3,7 @@
 -- second reading), a rise from baseline, sustained tachycardia, low SpO2, slow
 -- breathing and deep sedation.
 --
--- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, hr_high
+-- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
 -- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, sedation_deep
 -- ("sedation_deep", "sedation_unresponsive"), dissociation_distress.
 -- The alert logic and its parameters are in lib.lua and protocol.lua. Each rule
@@ -95,6 +95,12 @@ return v.phase "infusion" {
       end,
     },
 
+    -- Source: see param sbp_low in protocol.lua (NEWS2: systolic <= 90 scores 3; docs/safety.md Q4).
+    v.rule "bp_low" {
+      on = "vitals",
+      priority = "high", worse = lib.worse.bp_low,
+      check = function(x, visit) return lib.bp_low(x, visit) end,
+    },
     -- Source: see param hr_min in protocol.lua (NEWS2: pulse <= 40 scores 3).
     v.rule "hr_low" {
       on = "vitals",

@@ -110,6 +110,54 @@ function lib.hr_low(x, visit)
   return nil
 end
 
+-- Low blood pressure (sbp_low): systolic at or below it. Alert id "bp_low"; its value
+-- is the systolic, for the rule's `worse` margin (docs/safety.md Q4).
+function lib.bp_low(x, visit)
+  local min = visit.param("sbp_low")
+  if x.sbp <= min then
+    return v.alert.high(fmt("BP %s: systolic at or below %g. Check the reading and the patient (lie them flat if "
+                            .. "faint); call the clinician.%s", bp(x), min,
+                            infusion_hint(visit, "Consider stopping the infusion.")),
+                        { id = "bp_low", value = x.sbp })
+  end
+  return nil
+end
+
+-- Before dosing, a reading past a limit is also a hold (docs/safety.md Q3, Q4): each
+-- field's limit (a param) and how it is said.
+local PREDOSE = {
+  sbp = { param = "sbp_low", what = "systolic BP %g mmHg is at or below %g" },
+  hr = { param = "hr_min", what = "heart rate %g/min is at or below %g" },
+  spo2 = { param = "spo2_min", what = "SpO2 %g%% is below %g%%" },
+  rr = { param = "rr_min", what = "respiratory rate %g/min is below %g" },
+}
+
+-- The alert `alert` (nil when the reading is within its limit) of a pre-dose reading
+-- x, with the hold it brings: a block of the phase (and of the dose, N7, when an
+-- amendment brings it later), lifted by a reading within the limit (the latest
+-- counts) or a clinician's override naming the rule.
+function lib.predose_hold(field, alert, x, visit)
+  if alert == nil then return nil end
+  local l = PREDOSE[field]
+  return { alert, v.block(fmt("Pre-dose " .. l.what .. ": do not dose; rest and repeat the reading (the latest counts), "
+                              .. "or a clinician reviews and overrides this hold.", x[field], visit.param(l.param))) }
+end
+
+-- The last vitals at discharge (docs/safety.md Q4): what of them is at or below
+-- its limit (systolic sbp_low, heart rate hr_min), as one text, or nil.
+function lib.low_at_discharge(last, visit)
+  if last == nil then return nil end
+  local found = {}
+  if last.sbp <= visit.param("sbp_low") then
+    found[#found + 1] = fmt("systolic %g at or below %g", last.sbp, visit.param("sbp_low"))
+  end
+  if last.hr <= visit.param("hr_min") then
+    found[#found + 1] = fmt("heart rate %g at or below %g", last.hr, visit.param("hr_min"))
+  end
+  if #found == 0 then return nil end
+  return table.concat(found, ", ")
+end
+
 -- Low SpO2 (spo2_min). Alert id "spo2_low".
 function lib.spo2_low(x, visit)
   local min = visit.param("spo2_min")
@@ -177,6 +225,7 @@ end
 --   RR 2/min: a manual count over 30-60 s is off by 1-2 breaths.
 --   BP 10 mmHg past the flag: repeated cuff readings differ by about 5-8 mmHg.
 --   HR 10/min: beat-to-beat and movement variation of a few beats.
+--   Low systolic 10 mmHg (bp_low, lower): as BP above.
 --   MOAA/S 1 step: each step of the scale is a clinically different state.
 lib.worse = {
   spo2 = { lower = 3 },
@@ -184,6 +233,7 @@ lib.worse = {
   bp = { higher = 10 },
   hr = { higher = 10 },
   hr_low = { lower = 10 },
+  bp_low = { lower = 10 },
   moaas = { lower = 1 },
 }
 

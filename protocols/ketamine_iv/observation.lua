@@ -3,7 +3,7 @@
 -- same alert limits as during the infusion, and a block while systolic BP is more
 -- than bp_recovery_pct away from the baseline.
 --
--- Rule ids: bp_high ("bp_high", "bp_high_unconfirmed"), bp_rise, hr_high
+-- Rule ids: bp_high ("bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
 -- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, sedation_deep
 -- ("sedation_deep", "sedation_unresponsive"), dissociation_distress (as in
 -- infusion.lua), and bp_not_recovered (block).
@@ -75,6 +75,12 @@ return v.phase "observation" {
         local sustained = visit.held("observation.vitals", function(r) return r.hr > max end, "5m")
         return lib.hr_high(x, sustained, visit)
       end,
+    },
+    -- Source: see param sbp_low in protocol.lua (NEWS2: systolic <= 90 scores 3; docs/safety.md Q4).
+    v.rule "bp_low" {
+      on = "vitals",
+      priority = "high", worse = lib.worse.bp_low,
+      check = function(x, visit) return lib.bp_low(x, visit) end,
     },
     -- Source: see param hr_min in protocol.lua (NEWS2: pulse <= 40 scores 3).
     v.rule "hr_low" {

@@ -25,12 +25,16 @@
 --          rate at or below hr_min (40, NEWS2's 3-point band) is a high alert (hr_low), as HR, SpO2 and
 --          RR of 0 are recorded now, not refused (M6). The drug's other names and codes (Ketanest,
 --          Ketamin, Kétamine, esketamine, Spravato, RxNorm 6130) match an allergy on the record (N4).
+--   1.6.0  low blood pressure alerts (param sbp_low: systolic at or below 90, NEWS2's 3-point band) in
+--          screening, the infusion and observation, and holds the discharge (docs/safety.md Q4); the
+--          baseline's SpO2, respiratory rate, heart rate and systolic BP below their limits are a high
+--          alert and a hold before dosing (Q3), an amendment in the infusion holding the dose too.
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.5.0", -- 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.6.0", -- 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -152,6 +156,13 @@ return v.protocol "ketamine_iv" {
       prescribed = true,
       title = "Rise from baseline: diastolic at least", default = 25, unit = "mm[Hg]", range = { 10, 60 },
       source = "docs/clinical/vitals-limits.md: rise >= 25 diastolic (esketamine label data)",
+    },
+    -- Source: docs/clinical/vitals-limits.md, "Low blood pressure": NEWS2 systolic <= 90 mmHg
+    -- scores 3 [P]. Alert at or below 90, the band NEWS2 scores highest (docs/safety.md Q4).
+    v.param "sbp_low" {
+      prescribed = true, less_than = "sbp_caution",
+      title = "Low blood pressure: systolic at or below", default = 90, unit = "mm[Hg]", range = { 70, 110 },
+      source = "docs/clinical/vitals-limits.md: NEWS2 systolic <= 90 scores 3",
     },
     -- Source: docs/clinical/discharge-criteria.md: modified Aldrete circulation "within 20%"
     -- of baseline scores 2 (Aldrete 1995) [P/S]; discharge "back to baseline" [W].

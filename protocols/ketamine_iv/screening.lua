@@ -4,7 +4,7 @@
 --
 -- Rule ids: ci_hypertension, ci_vascular, ci_psychosis, ci_hypersensitivity,
 -- pregnancy (blocks); substance_use (low alert); bp_hold (block); bp_caution (low
--- alert); dose_calc (medium alert "dose_calc" + block); phq9 (note); self_harm (carried
+-- alert); bp_low, hr_low, spo2_low, rr_low (high alert and block: low pre-dose vitals); dose_calc (medium alert "dose_calc" + block); phq9 (note); self_harm (carried
 -- high alert "phq9_item9" until the suicide-risk assessment; block on a high outcome).
 
 local v = require "vigil"
@@ -182,6 +182,32 @@ return v.phase "screening" {
                              .. "without a clinician's review.", lib.bp(x), s, d))
         end
       end,
+    },
+
+    -- Low pre-dose vitals (docs/safety.md Q3, Q4): a high alert and a hold before dosing,
+    -- each from the limit the infusion alerts at. Sources: see params sbp_low (NEWS2 systolic
+    -- <= 90 scores 3), hr_min (pulse <= 40 scores 3), spo2_min (SpO2 <= 91 scores 3) and
+    -- rr_min (9-11 scores 1, <= 8 scores 3) in protocol.lua. An amendment of the baseline in
+    -- the infusion runs them again: their hold then holds the dose (N7).
+    v.rule "bp_low" {
+      on = "baseline",
+      priority = "high", worse = lib.worse.bp_low,
+      check = function(x, visit) return lib.predose_hold("sbp", lib.bp_low(x, visit), x, visit) end,
+    },
+    v.rule "hr_low" {
+      on = "baseline",
+      priority = "high", worse = lib.worse.hr_low,
+      check = function(x, visit) return lib.predose_hold("hr", lib.hr_low(x, visit), x, visit) end,
+    },
+    v.rule "spo2_low" {
+      on = "baseline",
+      priority = "high", worse = lib.worse.spo2,
+      check = function(x, visit) return lib.predose_hold("spo2", lib.spo2_low(x, visit), x, visit) end,
+    },
+    v.rule "rr_low" {
+      on = "baseline",
+      priority = "high", worse = lib.worse.rr,
+      check = function(x, visit) return lib.predose_hold("rr", lib.rr_low(x, visit), x, visit) end,
     },
 
     -- Pre-dose BP above about 140/90: weigh risk against benefit.
