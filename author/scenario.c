@@ -111,6 +111,17 @@ int vigil__scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit
     return vigil_visit_skip(e, visit, actor, item, reason);
   }
   lua_pop(L, 1);
+  lua_getfield(L, step, "rems_submitted");
+  if (lua_istable(L, -1)) {
+    /* The session's REMS Patient Monitoring Form sent (docs/rems.md), now. */
+    int t = lua_gettop(L);
+    const char *method = field_str(L, t, "method"), *reference = field_str(L, t, "reference");
+    const char *by = field_str(L, t, "by");
+    lua_pop(L, 1);
+    vigil__buf_printf(desc, "REMS form submitted (%s, %s)", method ? method : "?", reference ? reference : "?");
+    return vigil_visit_rems_submitted(e, visit, actor, by, 0, method, reference);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, step, "advance");
   int advance = lua_toboolean(L, -1);
   lua_getfield(L, step, "discharge");

@@ -79,6 +79,12 @@ static const char *const COLUMNS[] = {"visit",
                                       "sedation_occurred",
                                       "dissociation_occurred",
                                       "respiratory_depression_occurred",
+                                      "form_due_by",
+                                      "submitted",
+                                      "submitted_at",
+                                      "submitted_by",
+                                      "submission_method",
+                                      "submission_reference",
                                       "missing"};
 
 static int64_t minutes_between(int64_t from, int64_t to) { return (to - from + 30000) / 60000; }
@@ -148,6 +154,28 @@ static json_t *bp_at_40(const visit_record *r, int64_t dosed) {
   }
   json_decref(readings);
   return bp;
+}
+
+/* Whether and when the form was sent to the REMS (course.rems_submitted,
+ * POST /api/v1/visits/{id}/rems/submitted): form_due_by (the session's
+ * deadline, null when its course declares no rems_form or it is not
+ * discharged), submitted (true / false), submitted_at, submitted_by,
+ * submission_method, submission_reference (null until submitted). */
+static json_t *or_null(json_t *x) { return x ? json_incref(x) : json_null(); }
+
+static void submission(vigil_engine *e, uint64_t visit, json_t *f) {
+  char *text = vigil_visit_rems_json(e, visit);
+  json_t *x = text ? json_loads(text, 0, NULL) : NULL, *sent = json_object_get(x, "submitted");
+  vigil_free(text);
+  json_object_set_new(f, "form_due_by", or_null(json_object_get(x, "deadline")));
+  json_object_set_new(f, "submitted", json_boolean(json_is_object(sent)));
+  static const char *const PARTS[][2] = {{"submitted_at", "at"},
+                                         {"submitted_by", "by"},
+                                         {"submission_method", "method"},
+                                         {"submission_reference", "reference"}};
+  for (size_t i = 0; i < sizeof PARTS / sizeof *PARTS; i++)
+    json_object_set_new(f, PARTS[i][0], or_null(json_object_get(sent, PARTS[i][1])));
+  json_decref(x);
 }
 
 /* The form as a JSON object. */
@@ -248,6 +276,8 @@ static void column_text(json_t *f, const char *column, buf *row) {
   } else if (json_is_object(v)) {
     snprintf(text, sizeof text, "%g/%g", json_number_value(json_object_get(v, "sbp")),
              json_number_value(json_object_get(v, "dbp")));
+  } else if (json_is_boolean(v)) {
+    snprintf(text, sizeof text, "%s", json_is_true(v) ? "yes" : "no");
   } else if (json_is_array(v)) {
     size_t i, used = 0;
     json_t *x;
@@ -268,6 +298,11 @@ int vigil__export_rems(vigil_engine *e, uint64_t visit, int csv, char **out, cha
   json_t *f = form(&r, err, errlen);
   vigil__visit_record_free(&r);
   if (!f) return VIGIL_EPROTOCOL;
+  /* Before "missing", which stays last. */
+  json_t *gaps = json_incref(json_object_get(f, "missing"));
+  json_object_del(f, "missing");
+  submission(e, visit, f);
+  json_object_set_new(f, "missing", gaps);
   if (!csv) {
     *out = json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   } else {

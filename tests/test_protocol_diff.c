@@ -402,16 +402,16 @@ static void weakened_controls(void **state) {
  * (their pinned case of an item 9 of 1) against the copy. */
 static void suicide_risk_hold_weakened(void **state) {
   static const protocol_edit when[] = {
-      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
+      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.1\""},
       {"predose.lua", "return x ~= nil and x > 0", "return x ~= nil and x > 3"},
   };
   static const protocol_edit option[] = {
-      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
+      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.1\""},
       {"predose.lua", "options = { \"0\", \"1\", \"2\", \"3\" },",
        "options = { \"0\", \"1\", \"2\", \"3\", \"not asked\" },"},
   };
   static const protocol_edit threshold[] = {
-      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
+      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.1\""},
       {"predose.lua", "if answer == nil or answer == 0 then return nil end",
        "if answer == nil or answer < 3 then return nil end"},
   };
@@ -425,7 +425,7 @@ static void suicide_risk_hold_weakened(void **state) {
        "item predose.self_harm_thoughts: option \"not asked\" added to an answer that cannot be skipped (an answer its "
        "rules were not written for)"},
       {threshold, 2,
-       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.6.0's specs held "
+       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.7.0's specs held "
        "(specs/predose_spec.lua:"},
   };
   protocol *a = vigil__protocol_version_load("protocols/esketamine_rems", NULL, no_problem, NULL);

@@ -147,6 +147,11 @@ int vigil_course_alert_close(vigil_engine *e, uint64_t alert_id, const char *act
   COMMAND(vigil__cmd_course_alert_close(e, alert_id, actor, reason, why, due_ms));
 }
 
+int vigil_visit_rems_submitted(vigil_engine *e, uint64_t id, const char *actor, const char *by, int64_t at_ms,
+                               const char *method, const char *reference) {
+  COMMAND(vigil__cmd_course_rems_submitted(e, id, actor, by, at_ms, method, reference));
+}
+
 int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
   COMMAND(vigil__cmd_site_event(e, type, actor, fields_json, NULL));
 }

@@ -69,6 +69,7 @@ static void course_free(vigil_engine *e, course *c) {
   for (uint32_t i = 0; i < c->n_sessions; i++) {
     free(c->sessions[i].values);
     free(c->sessions[i].measured_at);
+    free(c->sessions[i].rems_reference);
   }
   free(c->sessions);
   free(c->close_reason);
@@ -100,6 +101,7 @@ static int oom(vigil_engine *e) {
 #define RULE_MISSED "missed_session"
 #define RULE_NON_RESPONSE "non_response"
 #define RULE_SERIES "series_incomplete"
+#define RULE_REMS "rems_form"
 static int resolve_course_alert(vigil_engine *e, alert *a, const char *actor, const char *reason, const char *why,
                                 int64_t due, uint64_t visit_id);
 static void review_response(vigil_engine *e, course *c);
@@ -184,6 +186,16 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
       a->level = (uint8_t)(num_of(d, K(level), &x) ? x : a->level + 1);
       vigil__priority_parse(text_of(d, K(priority)), &a->prio);
       a->escalated_at = ev->time;
+      /* A REMS form late on its due day: what it says now, and active again
+       * (an acknowledgement of the reminder is no submission). */
+      const char *message = text_of(d, K(message));
+      if (message) {
+        char *m = strdup(message);
+        if (!m) return oom(e);
+        free(a->message);
+        a->message = m;
+        a->acked = 0;
+      }
     } else {
       a->cleared = 1;
       a->cleared_at = ev->time;
@@ -292,6 +304,29 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     double dosed = 0;
     if (num_of(d, K(dosed_at), &dosed)) c->sessions[(uint32_t)number - 1].dosed_at = (int64_t)dosed;
     c->sessions[(uint32_t)number - 1].ended_at = ev->time;
+    return 0;
+  }
+  case EV_COURSE_REMS_SUBMITTED: {
+    course *c = course_by_id(e, id);
+    double number = 0, at = 0;
+    const char *by = text_of(d, K(by)), *method = text_of(d, K(method)), *reference = text_of(d, K(reference));
+    if (!c || !num_of(d, K(session), &number) || !(number >= 1) || number > (double)c->n_sessions ||
+        !num_of(d, K(at), &at) || !(at > 0) || !by || !method || !reference ||
+        c->sessions[(uint32_t)number - 1].rems_sent_at)
+      return corrupt(e, ev, "a REMS form of no session, or submitted twice");
+    course_session *s = &c->sessions[(uint32_t)number - 1];
+    char *r = strdup(reference);
+    const char *b = vigil__intern(by), *m = vigil__intern(method);
+    if (!r || !b || !m) {
+      free(r);
+      return oom(e);
+    }
+    s->rems_sent_at = (int64_t)at;
+    s->rems_by = b;
+    s->rems_method = m;
+    s->rems_reference = r;
+    s->rems_recorded_at = ev->time;
+    s->rems_recorded_by = ev->actor;
     return 0;
   }
   case EV_COURSE_CLOSED: {
@@ -915,7 +950,7 @@ static int missed_raised(const course *c, int64_t due, int64_t since) {
   return 0;
 }
 
-typedef enum { CDL_NONE, CDL_MISSED, CDL_ESCALATE, CDL_WITHIN } course_deadline_kind;
+typedef enum { CDL_NONE, CDL_MISSED, CDL_ESCALATE, CDL_WITHIN, CDL_REMS_ALERT, CDL_REMS_LATE } course_deadline_kind;
 
 /* How many sessions completed. */
 static uint32_t completed(const course *c) {
@@ -939,19 +974,58 @@ typedef struct course_deadline {
   int64_t at, due;
   course_deadline_kind kind;
   alert *a;
+  uint32_t session; /* a REMS form's (0-based) */
 } course_deadline;
+
+/* ---- the REMS Patient Monitoring Form of each session ---------------------- */
+
+/* A course protocol that declares rems_form (esketamine_rems): each session
+ * that completed files the REMS Patient Monitoring Form within
+ * rems_form.due of its start. While its submission is not recorded
+ * (course.rems_submitted), a rems_form course alert is raised
+ * rems_form.alert after the start and escalates (active again, one priority
+ * up) at the due time; the submission closes it. A course's close does not:
+ * the forms of its sessions are owed still. */
+
+/* The session (0-based) of a REMS form's alert (its key "rems_form:N"), or -1. */
+static int rems_alert_session(const alert *a) {
+  const char *colon = strcmp(a->rule, RULE_REMS) == 0 && a->key ? strchr(a->key, ':') : NULL;
+  return colon ? (int)strtol(colon + 1, NULL, 10) - 1 : -1;
+}
+
+static alert *rems_alert(const course *c, uint32_t session) {
+  for (uint32_t i = c->n_alerts; i-- > 0;)
+    if (rems_alert_session(c->alerts[i]) == (int)session) return c->alerts[i];
+  return NULL;
+}
+
+/* Whether session s files a form, and when it is due (-1: it files none). */
+static int64_t rems_deadline(const course *c, const course_session *s) {
+  const course_spec *cs = c->p->course;
+  return cs->rems_form_due > 0 && s->ended == SESSION_COMPLETED ? s->at + cs->rems_form_due : -1;
+}
 
 /* The course's earliest deadline, from its data alone (so that a restart
  * arms it again from the fold). */
 static course_deadline next_course_deadline(const course *c) {
   course_deadline d = {.at = INT64_MAX, .kind = CDL_NONE};
+  /* The forms of a closed course's sessions are owed still. */
+  for (uint32_t i = 0; i < c->n_sessions; i++) {
+    const course_session *s = &c->sessions[i];
+    int64_t due = rems_deadline(c, s);
+    if (due < 0 || s->rems_sent_at) continue;
+    const alert *a = rems_alert(c, i);
+    int64_t at = !a ? due - c->p->course->rems_form_due + c->p->course->rems_form_alert
+                 : !a->cleared && a->escalated_at < due ? due
+                                                        : INT64_MAX;
+    if (at < d.at)
+      d = (course_deadline){.at = at, .due = due, .kind = a ? CDL_REMS_LATE : CDL_REMS_ALERT, .session = i};
+  }
   if (c->closed) return d;
   int64_t due = next_due(c), since = reopened_at(c);
-  if (due >= 0 && !missed_raised(c, due, since)) {
-    d.at = (due > since ? due : since) + c->p->course->grace;
-    d.due = due;
-    d.kind = CDL_MISSED;
-  }
+  int64_t missed_at = due >= 0 ? (due > since ? due : since) + c->p->course->grace : INT64_MAX;
+  if (due >= 0 && !missed_raised(c, due, since) && missed_at < d.at)
+    d = (course_deadline){.at = missed_at, .due = due, .kind = CDL_MISSED};
   int64_t series = series_deadline(c);
   if (series >= 0 && series < d.at) d = (course_deadline){.at = series, .due = series, .kind = CDL_WITHIN};
   for (uint32_t i = 0; i < c->n_alerts; i++) {
@@ -987,21 +1061,24 @@ static void fmt_day(char *out, size_t len, int64_t ms) {
   vigil__buf_free(&b);
 }
 
-/* Emits a course alert: it, or NULL (out of memory: e->oom). */
-static alert *raise_course_alert(vigil_engine *e, course *c, const char *rule, priority prio, const char *message,
-                                 int64_t due, int64_t late_ms) {
+/* Emits a course alert keyed `key` (NULL: its rule), escalated after the
+ * protocol's time (escalate 1) or only by its own deadline (0: a REMS
+ * form's): it, or NULL (out of memory: e->oom). */
+static alert *raise_course_alert_keyed(vigil_engine *e, course *c, const char *rule, const char *key, int escalates,
+                                       priority prio, const char *message, int64_t due, int64_t late_ms) {
   uint64_t id = e->n_alerts + 1;
   /* The protocol's escalation, never later than the site's (as alerts.c). */
   int64_t escalate = c->p->escalate;
   int64_t site =
       e->opts.escalate_by_priority_ms[prio] > 0 ? e->opts.escalate_by_priority_ms[prio] : e->opts.escalate_ms;
   if (site > 0 && (escalate <= 0 || escalate > site)) escalate = site;
+  if (!escalates) escalate = 0;
   field f[11] = {
       {K(alert), val_num((double)id)},
       {K(course), val_num((double)c->id)},
       {K(patient), val_atom(c->patient)},
       {K(rule), val_atom(vigil__intern(rule))},
-      {K(key), val_atom(vigil__intern(rule))},
+      {K(key), val_atom(vigil__intern(key ? key : rule))},
       {K(priority), val_atom(vigil__priority_atom(prio))},
       {K(message), vigil__val_cstring(message)},
       {K(source), val_atom(K(course))},
@@ -1026,6 +1103,11 @@ static alert *raise_course_alert(vigil_engine *e, course *c, const char *rule, p
     return NULL;
   }
   return e->alerts[id - 1];
+}
+
+static alert *raise_course_alert(vigil_engine *e, course *c, const char *rule, priority prio, const char *message,
+                                 int64_t due, int64_t late_ms) {
+  return raise_course_alert_keyed(e, c, rule, NULL, 1, prio, message, due, late_ms);
 }
 
 /* Closes a course alert: why it closed (a visit, rescheduled, stopped, the
@@ -1085,6 +1167,42 @@ static void fire_within(vigil_engine *e, course *c, int64_t at, int64_t now) {
   raise_course_alert(e, c, RULE_SERIES, prio_of(cs->priority_series), msg, -1, now - at);
 }
 
+/* Session `session`'s REMS form is not recorded as submitted: its alert is
+ * raised before the due time (at) or, at the due time, escalated. */
+static void fire_rems(vigil_engine *e, course *c, uint32_t session, int64_t due, int64_t at, int64_t now) {
+  const course_session *s = &c->sessions[session];
+  const course_spec *cs = c->p->course;
+  char day[16], by[16], msg[800];
+  fmt_day(day, sizeof day, s->at);
+  fmt_day(by, sizeof by, due);
+  alert *a = rems_alert(c, session);
+  if (!a) {
+    char key[32];
+    snprintf(key, sizeof key, RULE_REMS ":%u", session + 1);
+    snprintf(msg, sizeof msg,
+             "The REMS Patient Monitoring Form of session %u of patient %s's course on %s (visit %llu, %s) is not "
+             "recorded as submitted: it is due by %s (%g days after the session); file it with the REMS and record "
+             "its submission",
+             session + 1, c->patient, c->p->id, (unsigned long long)s->visit, day, by,
+             (double)cs->rems_form_due / DAY_MS);
+    raise_course_alert_keyed(e, c, RULE_REMS, key, 0, prio_of(cs->priority_rems_form), msg, due, now - at);
+    return;
+  }
+  /* Due today and still not submitted: one priority up, active again. */
+  snprintf(msg, sizeof msg,
+           "The REMS Patient Monitoring Form of session %u of patient %s's course on %s (visit %llu, %s) was due by %s "
+           "(%g days after the session) and is not recorded as submitted: file it with the REMS now and record its "
+           "submission",
+           session + 1, c->patient, c->p->id, (unsigned long long)s->visit, day, by,
+           (double)cs->rems_form_due / DAY_MS);
+  priority prio = a->prio < PRIORITY_HIGH ? (priority)(a->prio + 1) : a->prio;
+  val data = vigil__val_recordv(6, K(alert), val_num((double)a->id), K(course), val_num((double)c->id), K(level),
+                                val_num(a->level + 1), K(priority), val_atom(vigil__priority_atom(prio)), K(message),
+                                vigil__val_cstring(msg), K(late_ms), val_num((double)(now - at)));
+  vigil_event *ev = vigil__emit(e, NULL, EV_ALERT_ESCALATED, K(vigil), data);
+  if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
+}
+
 static void fire_course_escalation(vigil_engine *e, course *c, alert *a) {
   priority prio = a->prio;
   if (c->p->escalation_raises_priority && prio < PRIORITY_HIGH) prio = (priority)(prio + 1);
@@ -1106,6 +1224,8 @@ int vigil__course_tick(vigil_engine *e, course *c) {
     if (d.kind == CDL_NONE || d.at > now) break;
     if (d.kind == CDL_MISSED)
       fire_missed(e, c, d.due, d.at, now);
+    else if (d.kind == CDL_REMS_ALERT || d.kind == CDL_REMS_LATE)
+      fire_rems(e, c, d.session, d.due, d.at, now);
     else if (d.kind == CDL_WITHIN)
       fire_within(e, c, d.at, now);
     else
@@ -1314,11 +1434,60 @@ static const char *visit_status_name(vigil_engine *e, uint64_t id) {
 /* The session a course alert is about: the one missed, or the last of the
  * induction series for a non-response. */
 static uint32_t course_alert_session(const course *c, const alert *a) {
+  if (rems_alert_session(a) >= 0) return (uint32_t)rems_alert_session(a) + 1;
   if (strcmp(a->rule, RULE_MISSED) != 0) return (uint32_t)c->p->course->sessions;
   uint32_t n = 0;
   for (uint32_t i = 0; i < c->n_sessions; i++)
     n += c->sessions[i].at < a->raised_at;
   return n + 1;
+}
+
+/* One session's REMS form: {"course", "session", "visit", "session_started_at",
+ * "deadline", "status" (due, overdue, submitted), "submitted": null or
+ * {"at", "by", "method", "reference", "recorded_at", "recorded_by"}}. */
+static void rems_form_json(vigil_engine *e, buf *b, const course *c, uint32_t i) {
+  const course_session *s = &c->sessions[i];
+  int64_t due = rems_deadline(c, s);
+  vigil__buf_puts(b, "{\"course\":");
+  vigil__buf_put_int(b, (long long)c->id);
+  vigil__buf_puts(b, ",\"session\":");
+  vigil__buf_put_int(b, (long long)i + 1);
+  vigil__buf_puts(b, ",\"visit\":");
+  vigil__buf_put_int(b, (long long)s->visit);
+  vigil__buf_puts(b, ",\"session_started_at\":");
+  json_time_or_null(b, s->at);
+  vigil__buf_puts(b, ",\"deadline\":");
+  json_time_or_null(b, due);
+  vigil__buf_puts(b, ",\"status\":");
+  vigil__buf_json_string(b, s->rems_sent_at ? "submitted" : vigil__engine_now(e) > due ? "overdue" : "due");
+  vigil__buf_puts(b, ",\"submitted\":");
+  if (!s->rems_sent_at) {
+    vigil__buf_puts(b, "null}");
+    return;
+  }
+  vigil__buf_puts(b, "{\"at\":");
+  json_time_or_null(b, s->rems_sent_at);
+  vigil__buf_puts(b, ",\"by\":");
+  vigil__buf_json_string(b, s->rems_by);
+  vigil__buf_puts(b, ",\"method\":");
+  vigil__buf_json_string(b, s->rems_method);
+  vigil__buf_puts(b, ",\"reference\":");
+  vigil__buf_json_string(b, s->rems_reference);
+  vigil__buf_puts(b, ",\"recorded_at\":");
+  json_time_or_null(b, s->rems_recorded_at);
+  vigil__buf_puts(b, ",\"recorded_by\":");
+  vigil__buf_json_string(b, s->rems_recorded_by ? s->rems_recorded_by : "");
+  vigil__buf_puts(b, "}}");
+}
+
+/* `,"rems_forms":[...]` of a course: every completed session's form when its
+ * protocol declares rems_form (pending: only those not submitted). */
+static void rems_forms_json(vigil_engine *e, buf *b, const course *c, int pending, uint64_t *k) {
+  for (uint32_t i = 0; i < c->n_sessions; i++) {
+    if (rems_deadline(c, &c->sessions[i]) < 0 || (pending && c->sessions[i].rems_sent_at)) continue;
+    if ((*k)++) vigil__buf_putc(b, ',');
+    rems_form_json(e, b, c, i);
+  }
 }
 
 static void course_json(vigil_engine *e, buf *b, const course *c) {
@@ -1356,6 +1525,16 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     vigil__buf_puts(b, "null");
   vigil__buf_puts(b, ",\"grace_days\":");
   vigil__buf_json_number(b, (double)cs->grace / DAY_MS);
+  vigil__buf_puts(b, ",\"rems_form_due_days\":");
+  if (cs->rems_form_due)
+    vigil__buf_json_number(b, (double)cs->rems_form_due / DAY_MS);
+  else
+    vigil__buf_puts(b, "null");
+  vigil__buf_puts(b, ",\"rems_form_alert_days\":");
+  if (cs->rems_form_alert)
+    vigil__buf_json_number(b, (double)cs->rems_form_alert / DAY_MS);
+  else
+    vigil__buf_puts(b, "null");
   vigil__buf_puts(b, "},\"sessions\":[");
   for (uint32_t i = 0; i < c->n_sessions; i++) {
     const course_session *s = &c->sessions[i];
@@ -1446,6 +1625,9 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     vigil__buf_put_int(b, (long long)course_alert_session(c, a));
     vigil__buf_putc(b, '}');
   }
+  vigil__buf_puts(b, "],\"rems_forms\":[");
+  uint64_t k = 0;
+  rems_forms_json(e, b, c, 0, &k);
   vigil__buf_putc(b, ']');
   if (c->closed) {
     vigil__buf_puts(b, ",\"closed\":{\"at\":");
@@ -1479,6 +1661,10 @@ char *vigil_patient_json(vigil_engine *e, const char *patient) {
     if (k++) vigil__buf_putc(&b, ',');
     course_json(e, &b, e->courses[i]);
   }
+  /* The REMS forms not recorded as submitted, of every course, oldest first. */
+  vigil__buf_puts(&b, "],\"forms_due\":[");
+  for (uint64_t i = 0, k = 0; i < e->n_courses; i++)
+    if (e->courses[i]->patient == pat) rems_forms_json(e, &b, e->courses[i], 1, &k);
   vigil__buf_puts(&b, "]}");
   if (b.oom) {
     vigil__buf_free(&b);
@@ -1558,7 +1744,8 @@ int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patien
 /* Closes c: its open alerts first (the course's close ends them), then the course. */
 static int close_course(vigil_engine *e, course *c, const char *who, const char *reason) {
   for (uint32_t i = 0; i < c->n_alerts; i++)
-    if (!c->alerts[i]->cleared && resolve_course_alert(e, c->alerts[i], who, "course_closed", NULL, 0, 0) < 0)
+    if (!c->alerts[i]->cleared && rems_alert_session(c->alerts[i]) < 0 &&
+        resolve_course_alert(e, c->alerts[i], who, "course_closed", NULL, 0, 0) < 0)
       return VIGIL_ENOMEM;
   val data = vigil__val_recordv(2, K(course), val_num((double)c->id), K(reason), vigil__val_cstring(reason));
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_CLOSED, who, data);
@@ -1651,6 +1838,13 @@ int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t id, const char *acto
         (unsigned long long)id);
   if (a->cleared)
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is closed already", (unsigned long long)id);
+  int form = rems_alert_session(a);
+  if (form >= 0)
+    return vigil__engine_fail(e, VIGIL_ESTATE, "alert",
+                              "alert %llu is the REMS Patient Monitoring Form of visit %llu: it closes when the form's "
+                              "submission is recorded (POST /api/v1/visits/%llu/rems/submitted), not by a reason",
+                              (unsigned long long)id, (unsigned long long)a->course->sessions[form].visit,
+                              (unsigned long long)a->course->sessions[form].visit);
   int stopped = reason && !strcmp(reason, "stopped");
   if (!reason || (!stopped && strcmp(reason, "rescheduled") != 0))
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "reason is rescheduled or stopped; not '%s'",
@@ -1679,4 +1873,104 @@ uint64_t vigil_alert_course(vigil_engine *e, uint64_t id) {
   ready(e);
   const alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
   return a && a->course ? a->course->id : 0;
+}
+
+/* ---- the REMS form's submission ------------------------------------------- */
+
+/* A text of a submission (who sent it, the REMS's reference): 0, or fails
+ * naming field. */
+static int submission_text(vigil_engine *e, const char *name, const char *text) {
+  size_t n = text ? strlen(text) : 0, letters = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    if (ch < 0x20 || ch == 0x7f)
+      return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s must not hold control characters", name);
+    letters += ch != ' ';
+  }
+  if (!letters) return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s is required", name);
+  if (vigil__utf8_chars(text, n) > 200)
+    return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s has at most 200 characters", name);
+  return 0;
+}
+
+int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *actor, const char *by, int64_t at,
+                                     const char *method, const char *reference) {
+  ready(e);
+  uint32_t n;
+  course *c = vigil__course_of_visit(e, vid, &n);
+  const char *status = NULL;
+  if (vigil_query_visit_status(e, vid, &status) < 0 || !status)
+    return vigil__engine_fail(e, VIGIL_ENOENT, "visit", "no visit %llu", (unsigned long long)vid);
+  if (!c || !c->p->course->rems_form_due)
+    return vigil__engine_fail(
+        e, VIGIL_ESTATE, "visit",
+        "visit %llu is not a session of a course that files the REMS Patient Monitoring Form (a course protocol "
+        "that declares rems_form, such as esketamine_rems): expected a discharged esketamine REMS session",
+        (unsigned long long)vid);
+  course_session *s = &c->sessions[n];
+  if (s->ended != SESSION_COMPLETED)
+    return vigil__engine_fail(e, VIGIL_ESTATE, "visit",
+                              "visit %llu is %s, not discharged: the REMS Patient Monitoring Form of a session is "
+                              "submitted once the session is discharged",
+                              (unsigned long long)vid, s->ended == SESSION_ABORTED ? "aborted" : status);
+  if (s->rems_sent_at) {
+    buf b;
+    vigil__buf_init(&b);
+    vigil__buf_iso_time(&b, s->rems_sent_at);
+    int rc = vigil__engine_fail(e, VIGIL_ESTATE, "visit",
+                                "the REMS Patient Monitoring Form of visit %llu is recorded as submitted already: sent "
+                                "%s by %s (%s, reference %s), recorded by %s",
+                                (unsigned long long)vid, b.p ? b.p : "?", s->rems_by, s->rems_method, s->rems_reference,
+                                s->rems_recorded_by ? s->rems_recorded_by : "?");
+    vigil__buf_free(&b);
+    return rc;
+  }
+  if (!method || (strcmp(method, "portal") != 0 && strcmp(method, "fax") != 0 && strcmp(method, "phone") != 0))
+    return vigil__engine_fail(e, VIGIL_EINVAL, "method", "method is portal, fax or phone; not '%s'",
+                              method ? method : "");
+  int rc = submission_text(e, "reference", reference);
+  if (rc) return rc;
+  const char *who = vigil__intern(actor && *actor ? actor : "unknown");
+  if (by && (rc = submission_text(e, "by", by)) != 0) return rc;
+  int64_t now = vigil__engine_now(e);
+  if (!at) at = now;
+  if (at > now) return vigil__engine_fail(e, VIGIL_EINVAL, "at", "at is in the future: when the form was sent");
+  if (at < s->ended_at) {
+    buf b;
+    vigil__buf_init(&b);
+    vigil__buf_iso_time(&b, s->ended_at);
+    rc = vigil__engine_fail(e, VIGIL_EINVAL, "at",
+                            "at is before the session was discharged (%s): when the form was sent", b.p ? b.p : "?");
+    vigil__buf_free(&b);
+    return rc;
+  }
+  val data =
+      vigil__val_recordv(7, K(course), val_num((double)c->id), K(session), val_num((double)n + 1), K(visit),
+                         val_num((double)vid), K(at), val_num((double)at), K(by), vigil__val_cstring(by ? by : who),
+                         K(method), vigil__val_cstring(method), K(reference), vigil__val_cstring(reference));
+  vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_REMS_SUBMITTED, who, data);
+  if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  alert *a = rems_alert(c, n);
+  if (a && !a->cleared && resolve_course_alert(e, a, who, "rems_submitted", NULL, 0, vid) < 0) return oom(e);
+  return vigil__engine_done(e, NULL);
+}
+
+char *vigil_visit_rems_json(vigil_engine *e, uint64_t vid) {
+  ready(e);
+  uint32_t n;
+  const course *c = vigil__course_of_visit(e, vid, &n);
+  if (!c || rems_deadline(c, &c->sessions[n]) < 0) {
+    vigil__engine_fail(e, VIGIL_ENOENT, "visit", "visit %llu files no REMS form (not a discharged REMS session)",
+                       (unsigned long long)vid);
+    return NULL;
+  }
+  buf b;
+  vigil__buf_init(&b);
+  rems_form_json(e, &b, c, n);
+  if (b.oom) {
+    vigil__buf_free(&b);
+    vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  return vigil__buf_take(&b);
 }

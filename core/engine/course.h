@@ -53,6 +53,11 @@ void vigil__schedule_course(vigil_engine *e, course *c);
 /* Handles every deadline of c due at engine time: 0, or VIGIL_ENOMEM with
  * its events undone (c is folded again: do not touch it). */
 int vigil__course_tick(vigil_engine *e, course *c);
+/* Records that visit vid's REMS Patient Monitoring Form was sent to the REMS
+ * (course.rems_submitted): by whom (NULL: actor), when (0: now), how
+ * (portal, fax, phone) and the REMS's reference; closes its alert. */
+int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *actor, const char *by, int64_t at,
+                                     const char *method, const char *reference);
 int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason,
                                   const char *why, int64_t due);
 

@@ -152,6 +152,12 @@ typedef struct course_session {
    * interval as a completed session does (docs/safety.md M1). */
   int64_t dosed_at;
   int64_t ended_at; /* when its course.session_ended was written (0: open) */
+  /* Its REMS Patient Monitoring Form recorded as submitted (course.rems_submitted):
+   * when it was sent (0: not yet), who sent it, how, the REMS's reference, and
+   * who recorded it when. */
+  int64_t rems_sent_at, rems_recorded_at;
+  const char *rems_by, *rems_method, *rems_recorded_by; /* interned */
+  char *rems_reference;
 } course_session;
 
 enum { SESSION_OPEN, SESSION_COMPLETED, SESSION_ABORTED };

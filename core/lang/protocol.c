@@ -382,6 +382,9 @@ static int read_course(protocol *p, lua_State *L, int idx) {
   c->priority_missed = get_interned(L, idx, "priority_missed_session");
   c->priority_non_response = get_interned(L, idx, "priority_non_response");
   c->priority_series = get_interned(L, idx, "priority_series_incomplete");
+  c->priority_rems_form = get_interned(L, idx, "priority_rems_form");
+  c->rems_form_due = get_int(L, idx, "rems_form_due", 0);
+  c->rems_form_alert = get_int(L, idx, "rems_form_alert", 0);
   c->where = get_str(L, idx, "where");
   c->response_measure = get_interned(L, idx, "response_measure");
   get_num(L, idx, "response_fall_pct", &c->response_fall_pct);

@@ -445,6 +445,18 @@ int64_t vigil_course_reschedule_limit(vigil_engine *e, uint64_t alert, char *why
  * words. VIGIL_ESTATE: a visit's alert, or closed already. */
 int vigil_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason, const char *why,
                              int64_t due_ms);
+/* Records that a discharged session's REMS Patient Monitoring Form was sent
+ * (docs/rems.md): by (NULL: actor), at_ms (0: now; not in the future, not
+ * before the discharge), method ("portal", "fax", "phone") and the REMS's
+ * reference. VIGIL_ENOENT no visit; VIGIL_ESTATE a visit that is no
+ * discharged session of a course declaring rems_form, or submitted already;
+ * VIGIL_EINVAL a bad field (vigil_errfield names it). */
+int vigil_visit_rems_submitted(vigil_engine *e, uint64_t visit, const char *actor, const char *by, int64_t at_ms,
+                               const char *method, const char *reference);
+/* {"course", "session", "visit", "session_started_at", "deadline", "status",
+ * "submitted"} of a discharged REMS session's form; NULL (VIGIL_ENOENT) for
+ * a visit that files none. */
+char *vigil_visit_rems_json(vigil_engine *e, uint64_t visit);
 /* The course a course alert is of, or 0 (a visit's alert, or none). */
 uint64_t vigil_alert_course(vigil_engine *e, uint64_t alert);
 /* {"patient", "courses": [...]} (docs/http.md); NULL with VIGIL_ENOENT when

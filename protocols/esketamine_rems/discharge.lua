@@ -173,6 +173,29 @@ return v.phase "discharge" {
     end
     if visit.value("ride_present") ~= true then missing[#missing + 1] = "the ride home is not here" end
     if visit.value("no_driving_advice") ~= true then missing[#missing + 1] = "no-driving advice not given" end
+    -- The REMS Patient Monitoring Form: every field it asks has a value before the
+    -- patient leaves (docs/rems.md, lib.form_gaps): a skipped answer or no BP at
+    -- 40 minutes was a form filed with a gap. Source: docs/clinical/esketamine-rems.md,
+    -- "The Patient Monitoring Form" [S reproducing P].
+    local dosed = visit.value("dosing.devices_administered") == true
+                  and visit.observed_at("dosing.devices_administered")
+    local bp = math.max(visit.observed_at("monitoring.bp_40m") or 0, visit.observed_at("monitoring.bp") or 0)
+    local form = lib.form_gaps({
+      { visit.value("predose.comed_benzodiazepine"), "benzodiazepines (co-medication)" },
+      { visit.value("predose.comed_hypnotic"), "non-benzodiazepine hypnotics (co-medication)" },
+      { visit.value("predose.comed_psychostimulant"), "psychostimulants (co-medication)" },
+      { visit.value("predose.comed_maoi"), "MAOIs (co-medication)" },
+      { visit.value("predose.predose_vitals"), "blood pressure before dosing" },
+      { visit.value("predose.predose_acceptable"), "vitals acceptable before dosing" },
+      { visit.value("dosing.dose"), "dose" },
+      { visit.value("dosing.lot_number"), "device lot number" },
+      { visit.value("bp_before_leaving"), "blood pressure before leaving" },
+      { visit.value("leaving_acceptable"), "vitals acceptable before leaving (the prescriber's evaluation)" },
+      { visit.value("sedation_occurred"), "whether sedation occurred" },
+      { visit.value("dissociation_occurred"), "whether dissociation occurred" },
+      { visit.value("respiratory_depression_occurred"), "whether respiratory depression occurred" },
+    }, dosed, bp)
+    for _, gap in ipairs(form) do missing[#missing + 1] = gap end
     if #missing > 0 then return false, table.concat(missing, "; ") end
     return true
   end,

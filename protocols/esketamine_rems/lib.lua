@@ -201,4 +201,28 @@ function lib.minutes(ms)
   return math.floor(ms / 60000)
 end
 
+-- The form's "BP at about 40 minutes" is the first blood pressure of monitoring
+-- observed at or after 40 minutes from dosing (docs/rems.md; docs/safety.md N6).
+-- Source: docs/clinical/esketamine-rems.md: "BP before dosing, at about 40 min after
+-- dosing" [P].
+local FORM_BP_AFTER = "40m"
+
+-- What the REMS Patient Monitoring Form would lack if the patient left now, as
+-- texts: each field ({ value, name }) with no value, no time of dosing (dosed: when
+-- the devices were recorded as given, or false), and no blood pressure observed at
+-- or after 40 minutes from dosing (bp_at: when the latest monitoring BP was observed,
+-- 0 for none; readings are kept in the order they were observed).
+function lib.form_gaps(fields, dosed, bp_at)
+  local gaps = {}
+  for _, f in ipairs(fields) do
+    if f[1] == nil then gaps[#gaps + 1] = "REMS form: " .. f[2] .. " not recorded" end
+  end
+  if not dosed then
+    gaps[#gaps + 1] = "REMS form: no time of dosing (devices administered), so no total monitoring time"
+  elseif bp_at < dosed + v.ms(FORM_BP_AFTER) then
+    gaps[#gaps + 1] = "REMS form: no blood pressure observed at or after 40 minutes from dosing"
+  end
+  return gaps
+end
+
 return lib

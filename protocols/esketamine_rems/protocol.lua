@@ -42,7 +42,7 @@
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.6.0", -- 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.7.0", -- 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -207,6 +207,10 @@ return v.protocol "esketamine_rems" {
     -- Maintenance, weeks 5-8: once a week (4 sessions); week 9 on: every 2 weeks or
     -- once a week, individualised: due at most 2 weeks apart [P: label section 2].
     maintenance = { interval = "7d", sessions = 4, max_interval = "14d" },
+    -- The REMS Patient Monitoring Form of each session is due within 7 days of it
+    -- [REMS, held from a secondary summary]; the course alert comes on day 5
+    -- (UNCONFIRMED: clinic default, review): docs/clinical/course.md, "REMS form".
+    rems_form = { due = "7d", alert = "5d" },
   },
 
   phases = {

@@ -896,7 +896,8 @@ typedef enum command {
   CMD_ACK,
   CMD_COURSE_START,
   CMD_COURSE_CLOSE,
-  CMD_ALERT_CLOSE /* a course alert, with a reason */
+  CMD_ALERT_CLOSE,   /* a course alert, with a reason */
+  CMD_REMS_SUBMITTED /* a session's REMS Patient Monitoring Form sent (docs/rems.md) */
 } command;
 
 /* A write on its way: parsed, checked, perhaps waiting for a password. */
@@ -904,9 +905,9 @@ typedef struct write_request {
   command cmd;
   uint64_t id;
   json_t *body;
-  const char *s1, *s2, *s3;    /* in body */
-  const char *override_reason; /* a start beside an open session of the course (G9) */
-  int new_patient;             /* a start says the patient is not a similar existing one (K2) */
+  const char *s1, *s2, *s3, *s4; /* in body */
+  const char *override_reason;   /* a start beside an open session of the course (G9) */
+  int new_patient;               /* a start says the patient is not a similar existing one (K2) */
   json_t *input; /* what the engine is handed, parsed once: a start's params, an entry's values, an amendment's value */
   char actor[USER_NAME_MAX + 1];
   int may_prescribe; /* the author's role may set prescribed params */
@@ -1006,6 +1007,14 @@ static int parse_write(http_request *req, write_request *w) {
     return vigil__api_member_string(req, body, "reason", 1, &w->s1) < 0 ||
                    vigil__api_member_string(req, body, "why", 1, &w->s2) < 0 ||
                    vigil__api_member_string(req, body, "due", 0, &w->s3) < 0
+               ? -1
+               : 0;
+  case CMD_REMS_SUBMITTED:
+    /* method, reference; by (default: the one who records it), at (default: now) */
+    return vigil__api_member_string(req, body, "method", 1, &w->s1) < 0 ||
+                   vigil__api_member_string(req, body, "reference", 1, &w->s2) < 0 ||
+                   vigil__api_member_string(req, body, "by", 0, &w->s3) < 0 ||
+                   vigil__api_member_string(req, body, "at", 0, &w->s4) < 0
                ? -1
                : 0;
   case CMD_ADVANCE:
@@ -1160,6 +1169,19 @@ static void run_write(api *a, http_request *req, write_request *w) {
     }
     rc = vigil_course_alert_close(a->e, id, actor, w->s1, s2, w->s3 ? due : 0);
     break;
+  }
+  case CMD_REMS_SUBMITTED: {
+    int64_t at = 0;
+    if (w->s4 && vigil_time_parse(w->s4, &at) < 0) {
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "at is a time such as \"2026-03-02T09:00:00Z\": when the form was sent", "at");
+      return;
+    }
+    rc = vigil_visit_rems_submitted(a->e, id, actor, w->s3, w->s4 ? at : 0, s1, s2);
+    int status = 200;
+    char *body = rc == 0 ? vigil_visit_rems_json(a->e, id) : engine_error_json(a, rc, "visit", 0, &status);
+    vigil__api_hold(a, req, rc < 0 ? status : 200, body ? body : strdup("{}"), NULL);
+    return;
   }
   }
   /* A course alert's acknowledgement or closing answers with its patient's
@@ -1490,6 +1512,7 @@ static const api_route routes[] = {
     {M_READ, "/api/v1/patients/{patient}", PERM_READ_CLINICAL, get_patient, 0, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/courses", PERM_RECORD, write_command, CMD_COURSE_START, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/courses/{id}/close", PERM_DISCHARGE, write_command, CMD_COURSE_CLOSE, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/rems/submitted", PERM_RECORD, write_command, CMD_REMS_SUBMITTED, REFUSE_NAMED, 0, 0},
     {M_READ, "/api/v1/courses/{id}/fhir", PERM_EXPORT, get_course_fhir, 0, REFUSE_NAMED, 0, 0},
     {M_READ, "/api/v1/alerts/log", PERM_READ_CLINICAL, get_alert_log, 0, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/alerts/{id}/ack", PERM_RECORD, write_command, CMD_ACK, REFUSE_NAMED, 0, 0},

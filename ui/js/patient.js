@@ -3,9 +3,11 @@
 // status, PHQ-9, dose, the alerts of each session), the PHQ-9 trend with the
 // response and remission lines (the thresholds come from the course's
 // protocol in the API's answer, never from here), the course's alerts and
-// the next session due. Also the pieces the visit page shows of its course
+// the next session due, and the REMS Patient Monitoring Forms due (each
+// discharged esketamine session's, with its deadline; recorded as sent here).
+// Also the pieces the visit page shows of its course
 // ("session 3 of 6", the previous session's values next to today's).
-import { get } from "./api.js";
+import { get, post } from "./api.js";
 import { h, svg, clear } from "./dom.js";
 import { dateTime, priorityLabel } from "./format.js";
 import { subscribe } from "./stream.js";
@@ -70,7 +72,33 @@ function draw(p, visits, titles) {
   root.append(h("h1", {}, `Patient ${p.patient}`), patientBanner(p));
   // Open courses first, then the closed ones, newest first.
   const courses = [...p.courses].sort((a, b) => (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1) || b.id - a.id);
+  root.append(formsDue(p));
   for (const c of courses) root.append(courseSection(c, visits, titles.get(c.protocol) || c.protocol));
+}
+
+// The REMS Patient Monitoring Forms not recorded as sent, every course's, with
+// their deadline (docs/rems.md): a nurse records each one sent, how and the
+// REMS's reference.
+function formsDue(p) {
+  const due = p.forms_due || [];
+  if (!due.length) return null;
+  return h("section", { class: "card forms-due", "aria-labelledby": "forms-due-title" },
+    h("h2", { id: "forms-due-title" }, "REMS forms due"),
+    h("ul", { class: "plain" }, due.map((f) => h("li", { class: `form-due ${f.status}`, dataset: { visit: f.visit, status: f.status } },
+      h("a", { href: `#/visit/${f.visit}` }, `Session ${f.session}`), ` of ${dateOnly(f.session_started_at)}: Patient Monitoring Form due by `,
+      h("time", { datetime: f.deadline, class: "deadline" }, dateTime(f.deadline)), " ",
+      h("span", { class: `badge ${f.status === "overdue" ? "badge-overdue" : "badge-due"}` }, f.status),
+      can("record") ? sentForm(f) : null))));
+}
+
+function sentForm(f) {
+  const method = h("select", { name: "method", "aria-label": `How the form of session ${f.session} was sent` },
+    ["portal", "fax", "phone"].map((m) => h("option", { value: m }, m)));
+  const reference = h("input", { name: "reference", type: "text", maxlength: "200", required: true, "aria-label": `The REMS's reference for session ${f.session}`, placeholder: "REMS reference" });
+  return h("form", { class: "rems-sent", onsubmit: (ev) => {
+    ev.preventDefault();
+    post(`/visits/${f.visit}/rems/submitted`, { method: method.value, reference: reference.value }).then(refresh, showError);
+  } }, method, " ", reference, " ", h("button", { type: "submit" }, "Record as sent"));
 }
 
 function courseSection(c, visits, title) {
@@ -90,6 +118,7 @@ function courseSection(c, visits, title) {
         yesNo(c.remission), c.thresholds.remission_below !== null ? h("span", { class: "muted" }, ` (${measureName(TREND)} below ${c.thresholds.remission_below})`) : null),
       c.closed ? [h("dt", {}, "Closed"), h("dd", {}, `${dateTime(c.closed.at)} by ${c.closed.by}: ${c.closed.reason}`)] : null),
     courseAlerts(c),
+    remsForms(c),
     h("div", { class: "course-grid" },
       sessionsTable(c, visits),
       trendChart(c)),
@@ -99,6 +128,21 @@ function courseSection(c, visits, title) {
 function nextDue(c) {
   if (!c.next_due) return h("span", { class: "muted" }, c.status === "open" ? "nothing due" : "course closed");
   return [dateTime(c.next_due), " ", c.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : null];
+}
+
+// Each discharged session's REMS form: sent (when, by whom, how) or due by its deadline.
+function remsForms(c) {
+  const forms = c.rems_forms || [];
+  if (!forms.length) return null;
+  return h("table", { class: "rems-forms" },
+    h("caption", {}, "REMS Patient Monitoring Forms"),
+    h("thead", {}, h("tr", {}, ["Session", "Due by", "Status"].map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", {}, forms.map((f) => h("tr", { dataset: { session: f.session, status: f.status } },
+      h("th", { scope: "row" }, h("a", { href: `#/visit/${f.visit}` }, `Session ${f.session}`)),
+      h("td", {}, h("time", { datetime: f.deadline }, dateTime(f.deadline))),
+      h("td", {}, f.submitted
+        ? `sent ${dateTime(f.submitted.at)} by ${f.submitted.by} (${f.submitted.method}, reference ${f.submitted.reference})`
+        : h("span", { class: `badge ${f.status === "overdue" ? "badge-overdue" : "badge-due"}` }, f.status))))));
 }
 
 // The course's alerts still open (a missed session, a non-response): who to call.

@@ -249,6 +249,7 @@ local function flatten(list, out, problems, spec_where)
 end
 
 local ACTION_KEYS = { record = true, ack = true, amend = true, skip = true, advance = true, discharge = true,
+                      rems_submitted = true,
                       override = true, abort = true, actor = true, start = true }
 
 -- Checks one expectation's table; returns its kind or nil, message.
@@ -370,7 +371,7 @@ local function run_spec(s, report)
       for k in pairs(n.body) do
         if not ACTION_KEYS[k] then
           problems[#problems + 1] = { where = n.where, message = fmt("unknown step '%s' (start, record, ack, amend, skip, "
-                                                                  .. "advance, discharge, override, abort)", tostring(k)) }
+                                                                  .. "advance, discharge, override, abort, rems_submitted)", tostring(k)) }
         end
       end
     end

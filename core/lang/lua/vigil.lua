@@ -824,7 +824,7 @@ end
 -- induction series, and the measures taken from each visit. Every number is
 -- protocol data: the engine has none of its own.
 local COURSE_OPTIONS = set({ "visits", "sessions", "within", "min_interval", "interval", "maintenance", "grace", "priorities",
-                             "measures", "response", "remission", "dose_given" })
+                             "measures", "response", "remission", "dose_given", "rems_form" })
 local function positive_duration(node, field, value, required)
   if value == nil then
     if required then bad(node, "course: %s is required (a duration such as \"2d\")", field) end
@@ -967,16 +967,35 @@ local function compile_course(node, p)
   if c.response_fall_pct and (c.response_fall_pct <= 0 or c.response_fall_pct > 100) then
     bad(node, "course: response.fall_pct must be above 0 and at most 100")
   end
+  -- The REMS Patient Monitoring Form each completed session files: due `due`
+  -- after the session started, a course alert from `alert` after it while it
+  -- is not recorded as submitted (docs/protocols.md, "Courses").
+  local rf = spec.rems_form
+  if rf ~= nil then
+    if type(rf) ~= "table" then
+      bad(node, "course: rems_form must be { due = \"7d\", alert = \"5d\" }")
+    else
+      for k in pairs(rf) do
+        if k ~= "due" and k ~= "alert" then bad(node, "unknown option '%s' for the course's rems_form", tostring(k)) end
+      end
+      c.rems_form_due = positive_duration(node, "rems_form.due", rf.due, true)
+      c.rems_form_alert = positive_duration(node, "rems_form.alert", rf.alert, true)
+      if c.rems_form_due and c.rems_form_alert and c.rems_form_alert >= c.rems_form_due then
+        bad(node, "course: rems_form.alert must be shorter than rems_form.due (the alert comes before the form is late)")
+      end
+    end
+  end
   -- The course alerts' priorities: the protocol's, medium unless it says.
-  local COURSE_ALERTS = { missed_session = true, non_response = true, series_incomplete = true }
+  local COURSE_ALERTS = { missed_session = true, non_response = true, series_incomplete = true, rems_form = true }
   c.priority_missed_session, c.priority_non_response, c.priority_series_incomplete = "medium", "medium", "medium"
+  c.priority_rems_form = "medium"
   if spec.priorities ~= nil then
     if type(spec.priorities) ~= "table" then
       bad(node, "course: priorities must be { missed_session = \"high\", non_response = ..., series_incomplete = ... }")
     else
       for k, x in pairs(spec.priorities) do
         if not COURSE_ALERTS[k] then
-          bad(node, "course: priorities: unknown course alert '%s' (missed_session, non_response, series_incomplete)",
+          bad(node, "course: priorities: unknown course alert '%s' (missed_session, non_response, series_incomplete, rems_form)",
               tostring(k))
         elseif x ~= "high" and x ~= "medium" and x ~= "low" then
           bad(node, "course: priorities.%s must be \"high\", \"medium\" or \"low\"", k)

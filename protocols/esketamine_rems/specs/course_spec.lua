@@ -5,8 +5,9 @@ local session = require "session"
 
 local DAY = 86400000
 
--- A whole uneventful session on `day` (0: the spec's own first visit).
-local function on_day(day)
+-- A whole uneventful session on `day` (0: the spec's own first visit), its REMS
+-- Patient Monitoring Form sent the next day unless unsent is true.
+local function on_day(day, unsent)
   local steps = {}
   local function add(list)
     for _, n in ipairs(list) do
@@ -19,6 +20,9 @@ local function on_day(day)
   add(session.dosing())
   add(session.monitoring())
   add(session.discharge())
+  if not unsent then
+    add({ at "1440m" { rems_submitted = { method = "portal", reference = "PMF-" .. day } } })
+  end
   return steps
 end
 
@@ -52,6 +56,19 @@ return {
     on_day(0),
     -- Due 4 days after the first session, overdue 2 days later (day 6).
     expect(t(6) .. ".." .. t(6, 1)) { alert = "missed_session", source = "course", message = "call the patient" },
+  },
+
+  spec "A REMS form not recorded as submitted calls for it on day 5, is late on day 7, closes when sent" {
+    actor = "nurse:ana",
+    no_other = { "alerts" },
+    on_day(0, true),
+    -- rems_form = { due = "7d", alert = "5d" }: from the session's start.
+    expect(t(5) .. ".." .. t(5, 1)) { alert = "rems_form", source = "course", priority = "medium",
+                                      message = "is not recorded as submitted: it is due by" },
+    expect(t(6) .. ".." .. t(6, 1)) { alert = "missed_session", message = "call the patient" },
+    expect(t(7) .. ".." .. t(7, 1)) { escalated = "rems_form", priority = "high", level = 1 },
+    at(t(8)) { rems_submitted = { method = "fax", reference = "FAX-0112" } },
+    expect(t(8)) { resolved = "rems_form" },
   },
 
   spec "After weeks 5-8, a session two weeks after the last is on time" {

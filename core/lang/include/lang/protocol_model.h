@@ -155,7 +155,11 @@ typedef struct course_spec {
   int64_t maintenance_interval, maintenance_max; /* 0: no maintenance */
   int32_t maintenance_sessions; /* maintenance sessions due `interval` apart before max_interval applies */
   /* The course alerts' priorities ("high", "medium", "low"; interned). */
-  const char *priority_missed, *priority_non_response, *priority_series;
+  const char *priority_missed, *priority_non_response, *priority_series, *priority_rems_form;
+  /* The REMS Patient Monitoring Form of each completed session (rems_form):
+   * due rems_form_due after the session's start, its course alert raised
+   * rems_form_alert after it while not submitted; 0: no form. */
+  int64_t rems_form_due, rems_form_alert;
   course_measure *measures;
   uint32_t n_measures;
   const char *response_measure; /* interned, NULL: no response computed */
