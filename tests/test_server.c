@@ -1046,9 +1046,19 @@ static void test_site_day_and_escalation(void **state) {
   expect(&r, 200);
   json_t *al = json_array_get(json_object_get(r.json, "alerts"), 0);
   assert_int_equal(json_integer_value(json_object_get(al, "level")), 1);
-  char path[128];
+  char path[128], escalated[40];
+  assert_non_null(str_at(al, "escalated_at"));
+  snprintf(escalated, sizeof escalated, "%s", str_at(al, "escalated_at"));
   snprintf(path, sizeof path, "/api/v1/alerts/%lld/ack", (long long)json_integer_value(json_object_get(al, "id")));
   json_decref(r.json);
+  /* The visit shows its alerts as the list does, by the same writer (issue 12): escalated_at too. */
+  char visit_path[64];
+  snprintf(visit_path, sizeof visit_path, "/api/v1/visits/%llu", (unsigned long long)id);
+  reply v = call(s, "GET", visit_path, NULL, NULL);
+  expect(&v, 200);
+  const char *shown = str_at(json_array_get(json_object_get(v.json, "alerts"), 0), "escalated_at");
+  if (!shown || strcmp(shown, escalated)) fail_msg("the visit's alert: escalated_at %s, not %s", shown, escalated);
+  json_decref(v.json);
   r = call(s, "POST", path, ACTOR, "{\"reason\": \"repeated, cuff too small\"}");
   expect(&r, 200);
   json_decref(r.json);

@@ -218,3 +218,16 @@ void vigil__buf_csv_field(buf *b, const char *s, size_t n) {
   vigil__buf_put(b, s + run, n - run);
   vigil__buf_putc(b, '"');
 }
+
+void vigil__text_drop_dir(char *text, const char *dir) {
+  size_t dl = dir ? strlen(dir) : 0;
+  if (!dl || !strcmp(dir, ".")) return;
+  char *out = text;
+  for (const char *in = text; *in;) {
+    if (!strncmp(in, dir, dl) && in[dl] == '/')
+      in += dl + 1;
+    else
+      *out++ = *in++;
+  }
+  *out = '\0';
+}

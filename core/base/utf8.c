@@ -210,12 +210,52 @@ static char *plain(const char *s) {
   return out;
 }
 
+/* A Latin small capital (U+1D0D, U+0280, U+A731: "LATIN LETTER SMALL
+ * CAPITAL M"), which neither case folding nor Unicode's confusables take
+ * for its letter: the letter, or 0. */
+static char small_capital(uint32_t cp) {
+  static const char prefix[] = "LATIN LETTER SMALL CAPITAL ";
+  char name[80];
+  UErrorCode st = U_ZERO_ERROR;
+  int32_t n = u_charName((UChar32)cp, U_UNICODE_CHAR_NAME, name, sizeof name, &st);
+  if (U_FAILURE(st) || n != (int32_t)sizeof prefix || strncmp(name, prefix, sizeof prefix - 1)) return 0;
+  char c = name[sizeof prefix - 1];
+  return c >= 'A' && c <= 'Z' ? c : 0;
+}
+
+/* The fold of an identifier without what a compatibility fold leaves and
+ * only lengthens or decorates (X3): the modifier letters (Lm: the Arabic
+ * tatweel U+0640, the katakana prolonged sound mark U+30FC, U+02D0, U+3005;
+ * those that stand for a letter, such as U+1D39, are that letter after the
+ * fold already), and each Latin small capital as its letter. In place. */
+static void unmodified(char *s) {
+  char *o = s;
+  for (const unsigned char *c = (const unsigned char *)s; *c;) {
+    size_t k;
+    uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &k);
+    char letter = k ? small_capital(cp) : 0;
+    if (!k) { /* not after a fold: kept as it is */
+      *o++ = (char)*c++;
+      continue;
+    }
+    if (letter)
+      *o++ = letter;
+    else if (u_charType((UChar32)cp) != U_MODIFIER_LETTER) {
+      memmove(o, c, k);
+      o += k;
+    }
+    c += k;
+  }
+  *o = 0;
+}
+
 char *vigil__unicode_skeleton_full(const char *s) {
   pthread_once(&icu_once, icu_open);
   if (!spoof) return NULL;
   char *bare = plain(s);
   char *folded = bare ? vigil__unicode_fold_full(bare) : NULL;
   free(bare);
+  if (folded) unmodified(folded);
   /* In capitals, then the skeleton, twice: Unicode's table maps 1, I and l
    * alike to a small "l", which capitals must meet again (a small l typed
    * for a one was an L, and a one the table's l). */

@@ -170,10 +170,19 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   const char *like = vigil__patients_similar(e, patient);
   if (like && !new_patient) {
     vigil__val_release(params);
+    /* What matched (X3): the fold (case, width, dashes) or only the look. */
+    char *a = vigil__unicode_fold(patient), *b = vigil__unicode_fold(like);
+    int folded = a && b && !strcmp(a, b);
+    free(a);
+    free(b);
     return vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",
-                              "patient %s is spelled like existing patient %s (letter case aside): start the visit for "
-                              "%s, or say new_patient: true if this is another patient",
-                              patient, like, like);
+                              "patient %s is spelled like existing patient %s (%s): start the visit for %s, or say "
+                              "new_patient: true if this is another patient",
+                              patient, like,
+                              folded ? "the same but for letter case, width, dashes or spaces"
+                                     : "they look alike: letters or digits of other scripts, small capitals, "
+                                       "accents or marks",
+                              like);
   }
   /* ... or like a hospital record's, when it has none of its own (N3). */
   char *record_like = like || new_patient ? NULL : vigil__patient_record_alike(e, patient);

@@ -15,6 +15,7 @@
 #include "fail.h"
 #include "outcome.h"
 #include "visit.h"
+#include "base/buf.h"
 #include "base/intern.h"
 #include "lang/value_convert.h"
 
@@ -159,25 +160,21 @@ static void technical_alert_of(vigil_engine *e, visit *v, int phase, const char 
   const char *k = vigil__intern(key);
   for (uint32_t i = 0; i < v->n_alerts; i++)
     if (v->alerts[i]->key == k && !v->alerts[i]->cleared && v->alerts[i]->phase == phase) return;
-  /* A Lua error carries file:line already; a bad return value does not. */
-  if (where && !strchr(error, ':'))
+  /* One wording (X6): "rule 'x' failed at protocol.lua:9: what". A Lua
+   * error carries its own file:line first, which is where it failed; a bad
+   * return value, a time limit or a refused pattern does not, and the
+   * declaration's place stands for it. */
+  size_t file = strcspn(error, ": \t\n"), digits = error[file] == ':' ? strspn(error + file + 1, "0123456789") : 0;
+  if (file && digits && !strncmp(error + file + 1 + digits, ": ", 2))
+    snprintf(msg, sizeof msg, "%s '%s' failed at %.*s: %s", what, rule, (int)(file + 1 + digits), error,
+             error + file + digits + 3);
+  else if (where)
     snprintf(msg, sizeof msg, "%s '%s' failed at %s: %s", what, rule, where, error);
   else
     snprintf(msg, sizeof msg, "%s '%s' failed: %s", what, rule, error);
   /* Staff and the log see the protocol's files by their path in its
    * folder, never where the server keeps them (S5, Y7). */
-  const char *dir = v->p->sb ? v->p->sb->dir : NULL;
-  size_t dl = dir ? strlen(dir) : 0;
-  if (dl && strcmp(dir, ".") != 0) {
-    char *out = msg;
-    for (const char *in = msg; *in;) {
-      if (!strncmp(in, dir, dl) && in[dl] == '/')
-        in += dl + 1;
-      else
-        *out++ = *in++;
-    }
-    *out = '\0';
-  }
+  vigil__text_drop_dir(msg, v->p->sb ? v->p->sb->dir : NULL);
   vigil__engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s", (unsigned long long)v->id, msg);
   alert_more more = {.phase = phase != v->phase ? v->p->phases[phase].id : NULL};
   vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, prio, msg, v->p->latching, v->p->escalate, -1, &more);

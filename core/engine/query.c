@@ -247,24 +247,7 @@ static void alert_row(buf *b, const alert *a) {
                       (unsigned long long)a->visit->id);
     vigil__buf_json_string(b, a->visit->patient ? a->visit->patient : "");
   }
-  vigil__buf_puts(b, ",\"rule\":");
-  vigil__buf_json_string(b, a->rule ? a->rule : "");
-  vigil__buf_printf(b,
-                    ",\"priority\":\"%s\",\"level\":%d,\"source\":\"%s\",\"message\":", vigil__priority_name(a->prio),
-                    a->level, vigil__alert_source_name(a->source));
-  vigil__buf_json_string(b, a->message ? a->message : "");
-  vigil__buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", vigil__alert_state_name(a),
-                    a->acked ? "true" : "false", a->latching ? "true" : "false");
-  if (a->carry) vigil__buf_puts(b, ",\"carried\":true"); /* as GET /visits/{id} says it (G7) */
-  time_field(b, "raised_at", a->raised_at);
-  if (a->level > 0) time_field(b, "escalated_at", a->escalated_at);
-  if (a->acked) {
-    time_field(b, "acknowledged_at", a->acked_at);
-    vigil__buf_puts(b, ",\"acknowledged_by\":");
-    vigil__buf_json_string(b, a->acked_by ? a->acked_by : "");
-  }
-  if (a->cleared) time_field(b, "resolved_at", a->cleared_at);
-  if (a->follows) vigil__buf_printf(b, ",\"follows\":%llu", (unsigned long long)a->follows);
+  vigil__alert_fields(b, a);
   vigil__buf_putc(b, '}');
 }
 

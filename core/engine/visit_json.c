@@ -27,17 +27,18 @@ static void time_field(buf *b, const char *name, int64_t ms) {
   vigil__buf_putc(b, '"');
 }
 
-static void alert_json(buf *b, const alert *a) {
-  vigil__buf_printf(b, "{\"id\":%llu,\"rule\":", (unsigned long long)a->id);
+void vigil__alert_fields(buf *b, const alert *a) {
+  vigil__buf_puts(b, ",\"rule\":");
   vigil__buf_json_string(b, a->rule ? a->rule : "");
   vigil__buf_printf(b,
                     ",\"priority\":\"%s\",\"level\":%d,\"source\":\"%s\",\"message\":", vigil__priority_name(a->prio),
                     a->level, vigil__alert_source_name(a->source));
-  vigil__buf_json_string(b, a->message);
+  vigil__buf_json_string(b, a->message ? a->message : "");
   vigil__buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", vigil__alert_state_name(a),
                     a->acked ? "true" : "false", a->latching ? "true" : "false");
-  if (a->carry) vigil__buf_puts(b, ",\"carried\":true");
+  if (a->carry) vigil__buf_puts(b, ",\"carried\":true"); /* G7 */
   time_field(b, "raised_at", a->raised_at);
+  if (a->level > 0) time_field(b, "escalated_at", a->escalated_at);
   if (a->acked) {
     time_field(b, "acknowledged_at", a->acked_at);
     vigil__buf_puts(b, ",\"acknowledged_by\":");
@@ -45,6 +46,11 @@ static void alert_json(buf *b, const alert *a) {
   }
   if (a->cleared) time_field(b, "resolved_at", a->cleared_at);
   if (a->follows) vigil__buf_printf(b, ",\"follows\":%llu", (unsigned long long)a->follows);
+}
+
+static void alert_json(buf *b, const alert *a) {
+  vigil__buf_printf(b, "{\"id\":%llu", (unsigned long long)a->id);
+  vigil__alert_fields(b, a);
   vigil__buf_putc(b, '}');
 }
 

@@ -5,6 +5,10 @@
 
 #include "model.h"
 
+/* An alert's members after its id (and its visit or course): `,"rule":...`
+ * to `"follows"`, the one writer of GET /visits/{id}'s alerts and GET
+ * /alerts' (issue 12, item 8). */
+void vigil__alert_fields(buf *b, const alert *a);
 /* `,"location":"..."` (null when not said), in a visit and its summary. */
 void vigil__location_field(buf *b, const visit *v);
 /* `,"range":[lo,hi],"options":[...]` of a field or param, when it has them. */

@@ -832,21 +832,33 @@ void vigil__plugin_host_free(plugin_host *h) {
 
 /* ---- what the server shows ---------------------------------------------------------- */
 
+/* text without the plugin folder's path: what /api/v1/plugins shows names
+ * a plugin's file by its name in the folder, never where the server keeps
+ * it (X6); the log keeps the whole path. malloc'd, or NULL. */
+static char *without_dir(const plugin_host *h, const char *text) {
+  char *out = text ? strdup(text) : NULL;
+  if (out) vigil__text_drop_dir(out, h->dir);
+  return out;
+}
+
 char *vigil__plugin_host_status_json(plugin_host *h) {
   json_t *list = json_array();
   for (size_t i = 0; h && list && i < h->n; i++) {
     vigil_plugin *p = h->plugins[i];
+    char *file = without_dir(h, p->path), *error = without_dir(h, p->error);
     json_t *subs = json_array();
     for (size_t j = 0; subs && j < p->n_subs; j++)
       json_array_append_new(subs, json_string(p->subs[j]->pattern));
     json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:o*, s:I, s:I, s:I, s:f}", "name", p->name, "kind", p->kind,
-                          "path", p->path, "version", p->def ? p->def->version : NULL, "state",
+                          "path", file, "version", p->def ? p->def->version : NULL, "state",
                           p->running  ? "running"
                           : h->closed ? "closed"
                                       : "failed",
                           "subscriptions", subs, "calls", (json_int_t)p->calls, "failures", (json_int_t)p->failures,
                           "slow_calls", (json_int_t)p->slow, "max_call_ms", p->max_ms);
-    if (o && p->error) json_object_set_new(o, "error", json_string(p->error));
+    if (o && error) json_object_set_new(o, "error", json_string(error));
+    free(file);
+    free(error);
     if (o && p->running && p->status_fn) {
       char *text = p->status_fn(p->status_ud);
       json_t *st = text ? json_loads(text, 0, NULL) : NULL;

@@ -31,12 +31,14 @@
  *    block: a plugin that talks to the network uses the loop (api->loop).
  *
  * This header needs nothing but the C standard library. Functions return 0
- * or a negative VIGIL_E* code (the same list as vigil.h's). */
+ * or a negative VIGIL_E* code, named in errors.h (the list vigil.h has). */
 #ifndef VIGIL_PLUGIN_H
 #define VIGIL_PLUGIN_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "errors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -137,7 +139,7 @@ typedef struct vigil_api {
   int (*events_after)(vigil_plugin *p, uint64_t after, vigil_plugin_event_fn fn, void *ud);
   /* The plugin's durable key-value namespace ("plugin.<name>" in the
    * store). kv_put is durable when it returns; value NULL deletes. kv_get
-   * gives a copy to release with api->free, or VIGIL_ENOENT (-3). kv_scan
+   * gives a copy to release with api->free, or VIGIL_ENOENT. kv_scan
    * walks the keys in order. Keys are text, at most 256 bytes. */
   int (*kv_put)(vigil_plugin *p, const char *key, const void *value, size_t len);
   int (*kv_get)(vigil_plugin *p, const char *key, void **value, size_t *len);
@@ -162,7 +164,7 @@ typedef struct vigil_api {
   /* ---- level 1.2 ---- */
 
   /* 1 when type ("alert.raised") matches pattern as subscriptions do, else 0;
-   * -2 (VIGIL_EINVAL) when the pattern matches no type at all. For plugins
+   * VIGIL_EINVAL when the pattern matches no type at all. For plugins
    * that filter with their users' patterns. */
   int (*type_matches)(vigil_plugin *p, const char *pattern, const char *type);
   /* Alerts now, by priority ([0] low, [1] medium, [2] high): active (raised,

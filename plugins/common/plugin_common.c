@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EINVAL_ -2 /* VIGIL_EINVAL */
-
 /* ---- logging ---------------------------------------------------------------------------- */
 
 void vigil__plugin_say(const vigil_api *api, vigil_plugin *p, vigil_plugin_log_level level, const char *fmt, ...) {
@@ -25,7 +23,7 @@ int vigil__plugin_refuse(char **err, const char *fmt, ...) {
   va_start(ap, fmt);
   if (vasprintf(err, fmt, ap) < 0) *err = NULL;
   va_end(ap);
-  return EINVAL_;
+  return VIGIL_EINVAL;
 }
 
 /* ---- event-type filters ----------------------------------------------------------------- */

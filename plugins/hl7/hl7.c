@@ -266,7 +266,7 @@ static void handle(conn *c, const char *data, size_t len) {
         c->peer);
     snprintf(err, sizeof err, "duplicate of message %s, already recorded: not applied again", control);
     send_ack(c, &m, "AA", 0, NULL, err);
-  } else if (got != -3 /* VIGIL_ENOENT */) {
+  } else if (got != VIGIL_ENOENT) {
     h->errors++;
     send_ack(c, &m, "AE", 207, NULL, "cannot read vigil's store: send the message again later");
   } else if (pending_with(h, r.key)) {
@@ -289,7 +289,7 @@ static void handle(conn *c, const char *data, size_t len) {
     /* Outside a batch the event is durable, and comes to on_patient_event,
      * before this returns. */
     int rc = h->api->patient_record(h->p, r.type, r.fields_json, r.key, value, strlen(value), err, sizeof err);
-    if (rc == -2 /* VIGIL_EINVAL */ && c->busy) {
+    if (rc == VIGIL_EINVAL && c->busy) {
       /* vigil refused a value (the patient reference): permanent, so not
        * 207's "send it again" (A9) */
       h->refused++;

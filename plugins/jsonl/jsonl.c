@@ -65,7 +65,7 @@ static int open_file(jsonl *j, char **err) {
   j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (j->fd < 0) {
     if (asprintf(err, "plugins.jsonl.path: cannot open %s: %s", j->path, strerror(errno)) < 0) *err = NULL;
-    return -8; /* VIGIL_EIO */
+    return VIGIL_EIO;
   }
   struct stat st;
   fstat(j->fd, &st);

@@ -550,7 +550,7 @@ static int read_endpoint(webhook *w, json_t *e, size_t i, endpoint *ep, char **e
   int rc = vigil__plugin_types_read(&ep->types, json_object_get(e, "types"), "*", setting, err);
   if (rc < 0) return rc;
   double timeout_ms;
-  if (seconds(e, "timeout", 10, &timeout_ms, err) < 0) return -2;
+  if (seconds(e, "timeout", 10, &timeout_ms, err) < 0) return VIGIL_EINVAL;
   ep->timeout_ms = (long)timeout_ms;
   return read_where(w, e, i, ep, err);
 }
@@ -578,19 +578,19 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
         err, "plugins.webhook: want endpoints = { { name = ..., url = ..., secret = ... }, ... } (1 to %d)",
         MAX_ENDPOINTS);
   else if (vigil__plugin_start_read(start, "plugins.webhook.start", &from_beginning, err) < 0)
-    rc = -2;
+    rc = VIGIL_EINVAL;
   else if (seconds(s, "retry_for", 86400, &w->retry_for_ms, err) < 0 ||
            seconds(s, "retry_min", 1, &w->retry_min_ms, err) < 0 ||
            seconds(s, "retry_max", 3600, &w->retry_max_ms, err) < 0)
-    rc = -2;
+    rc = VIGIL_EINVAL;
   else if (!(w->eps = calloc(n, sizeof *w->eps)))
-    rc = -1;
+    rc = VIGIL_ENOMEM;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     rc = read_endpoint(w, json_array_get(list, i), i, &w->eps[i], err);
     w->n_eps = i + 1;
   }
   json_decref(s);
-  if (rc == 0 && !(w->poster = poster_new(api->loop(p)))) rc = -1;
+  if (rc == 0 && !(w->poster = poster_new(api->loop(p)))) rc = VIGIL_ENOMEM;
   if (rc < 0) {
     close_filters(w);
     free_all(w); /* no handle was opened yet */

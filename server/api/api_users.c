@@ -412,7 +412,7 @@ static const char *device_of(api *a, http_request *req, const char *name, char i
   return NULL;
 }
 
-static void bare_address(const char *from, size_t n, char *out, size_t len);
+static void peer_address(http_request *req, char *out, size_t len);
 static int trusted(const api *a, const char *address);
 
 /* ---- cross-site requests ----------------------------------------------------------- */
@@ -429,16 +429,21 @@ static void authority_of(const char *url, char *out, size_t len) {
 }
 
 /* The host the browser addressed: the Host header, or X-Forwarded-Host
- * when a trusted proxy passed it on. */
+ * when a trusted proxy passed it on: the value it added, the last (its
+ * lines are one list, http.c), not the first, which the client may have
+ * written itself. */
 static const char *host_of(api *a, http_request *req, char *buf, size_t len) {
   char peer[64];
-  snprintf(peer, sizeof peer, "%s", vigil__http_request_remote(req));
-  char *colon = strrchr(peer, ':');
-  if (colon) *colon = '\0';
-  bare_address(peer, strlen(peer), buf, len);
-  const char *fwd = trusted(a, buf) ? vigil__http_request_header(req, "X-Forwarded-Host") : NULL;
-  if (fwd) { /* the first: the one the client sent */
-    bare_address(fwd, strcspn(fwd, ","), buf, len);
+  peer_address(req, peer, sizeof peer);
+  const char *fwd = trusted(a, peer) ? vigil__http_request_header(req, "X-Forwarded-Host") : NULL;
+  if (fwd) {
+    const char *last = strrchr(fwd, ',');
+    last = last ? last + 1 : fwd;
+    last += strspn(last, " \t");
+    size_t n = strlen(last);
+    while (n && (last[n - 1] == ' ' || last[n - 1] == '\t'))
+      n--;
+    snprintf(buf, len, "%.*s", (int)n, last);
     return buf;
   }
   return vigil__http_request_header(req, "Host");
@@ -612,28 +617,27 @@ int vigil__api_refused(api *a, http_request *req, const char *reason, const char
 
 /* ---- site events ------------------------------------------------------------------ */
 
-/* An address without brackets or surrounding spaces: "[::1]" -> "::1". */
-static void bare_address(const char *from, size_t n, char *out, size_t len) {
-  while (n && (*from == ' ' || *from == '\t'))
-    from++, n--;
-  while (n && (from[n - 1] == ' ' || from[n - 1] == '\t'))
-    n--;
-  if (n >= 2 && from[0] == '[' && from[n - 1] == ']') from++, n -= 2;
-  snprintf(out, len, "%.*s", (int)n, from);
+/* The address the connection came from, without its port, in the one form
+ * addresses are compared in (vigil__http_address: "[::ffff:10.0.0.1]:80" is
+ * 10.0.0.1). */
+static void peer_address(http_request *req, char *out, size_t len) {
+  const char *remote = vigil__http_request_remote(req);
+  vigil__http_address(remote, strlen(remote), out, len);
 }
 
+/* Addresses compared as addresses (X6): "10.5.5.5:4444" and
+ * "::ffff:10.5.5.5" are 10.5.5.5. */
 static int trusted(const api *a, const char *address) {
-  for (size_t i = 0; i < a->n_trusted_proxies; i++)
-    if (!strcmp(a->trusted_proxies[i], address)) return 1;
+  for (size_t i = 0; i < a->n_trusted_proxies; i++) {
+    char proxy[64];
+    vigil__http_address(a->trusted_proxies[i], strlen(a->trusted_proxies[i]), proxy, sizeof proxy);
+    if (!strcmp(proxy, address)) return 1;
+  }
   return 0;
 }
 
 void vigil__api_client_address(api *a, http_request *req, char *out, size_t len) {
-  char peer[64];
-  snprintf(peer, sizeof peer, "%s", vigil__http_request_remote(req));
-  char *colon = strrchr(peer, ':'); /* the port */
-  if (colon) *colon = '\0';
-  bare_address(peer, strlen(peer), out, len);
+  peer_address(req, out, len);
   /* Each proxy appends the address it heard from: read from the right,
    * past the trusted ones; the first other is the client. */
   const char *xff = trusted(a, out) ? vigil__http_request_header(req, "X-Forwarded-For") : NULL;
@@ -642,7 +646,7 @@ void vigil__api_client_address(api *a, http_request *req, char *out, size_t len)
     while (start > 0 && xff[start - 1] != ',')
       start--;
     char hop[64];
-    bare_address(xff + start, end - start, hop, sizeof hop);
+    vigil__http_address(xff + start, end - start, hop, sizeof hop);
     if (!hop[0]) break;
     snprintf(out, len, "%s", hop);
     if (!trusted(a, hop)) break;

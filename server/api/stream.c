@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "store/event.h"
 
 #define CHUNK 256
@@ -339,11 +340,20 @@ void vigil__streams_open(streams *s, http_request *req, const char *session, con
     vigil__http_respond_error(req, 400, "invalid_query", "visit must be a visit's id", "visit");
     return;
   }
-  char *types = NULL;
-  if ((n = vigil__http_query_param(query, "types", v, sizeof v)) != -1) {
+  if (visit && vigil_query_visit_status(s->e, visit, NULL) == VIGIL_ENOENT) { /* it would wait for ever */
+    snprintf(v, sizeof v, "no visit %llu", (unsigned long long)visit);
+    vigil__http_respond_error(req, 404, "not_found", v, "visit");
+    return;
+  }
+  /* ?types= given more than once: each is checked, and they add up (a
+   * misspelt one is 422 wherever it stands). */
+  buf joined;
+  vigil__buf_init(&joined);
+  for (unsigned k = 0; (n = vigil__http_query_param_at(query, "types", k, v, sizeof v)) != -1; k++) {
     if (n < 0 || !types_valid(v)) {
       vigil__http_respond_error(req, 400, "invalid_query",
                                 "types is a list of event types, prefix.* or *, comma-separated", "types");
+      vigil__buf_free(&joined);
       return;
     }
     char bad[210];
@@ -351,13 +361,21 @@ void vigil__streams_open(streams *s, http_request *req, const char *session, con
       char msg[300];
       snprintf(msg, sizeof msg, "'%s' matches no event type (docs/events.md lists them)", bad);
       vigil__http_respond_error(req, 422, "unknown_type", msg, "types");
+      vigil__buf_free(&joined);
       return;
     }
-    if (!(types = strdup(v))) {
-      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
-      return;
-    }
+    vigil__buf_printf(&joined, "%s%s", joined.len ? "," : "", v);
   }
+  if (joined.oom) {
+    vigil__buf_free(&joined);
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  char *types = NULL;
+  if (joined.len)
+    types = vigil__buf_take(&joined);
+  else
+    vigil__buf_free(&joined);
   /* A resume point past the end of the log would wait, silently, for events
    * that are not coming (the log was restored from an older backup, or the
    * number is made up). */

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE /* strcasecmp, gmtime_r */
 #include "http/http.h"
 
+#include <arpa/inet.h>
 #include <http_parser.h>
 #include <jansson.h>
 #include <limits.h>
@@ -189,6 +190,8 @@ const char *vigil__http_status_text(int status) {
     return "Misdirected Request";
   case 422:
     return "Unprocessable Content";
+  case 429:
+    return "Too Many Requests";
   case 431:
     return "Request Header Fields Too Large";
   case 500:
@@ -298,7 +301,7 @@ static int decode(const char *s, size_t n, char *out, size_t outlen) {
   return vigil__utf8_valid_n(out, k) ? (int)k : -2;
 }
 
-int vigil__http_query_param(const char *query, const char *name, char *out, size_t outlen) {
+int vigil__http_query_param_at(const char *query, const char *name, unsigned k, char *out, size_t outlen) {
   size_t nlen = strlen(name);
   const char *p = query ? query : "";
   while (*p) {
@@ -307,7 +310,8 @@ int vigil__http_query_param(const char *query, const char *name, char *out, size
     const char *eq = memchr(p, '=', len);
     size_t klen = eq ? (size_t)(eq - p) : len;
     char key[64];
-    if (klen < sizeof key && decode(p, klen, key, sizeof key) >= 0 && strlen(key) == nlen && !memcmp(key, name, nlen)) {
+    if (klen < sizeof key && decode(p, klen, key, sizeof key) >= 0 && strlen(key) == nlen && !memcmp(key, name, nlen) &&
+        k-- == 0) {
       if (!eq) return outlen ? (out[0] = '\0', 0) : -2;
       return decode(eq + 1, len - klen - 1, out, outlen);
     }
@@ -315,6 +319,38 @@ int vigil__http_query_param(const char *query, const char *name, char *out, size
     if (*p == '&') p++;
   }
   return -1;
+}
+
+int vigil__http_query_param(const char *query, const char *name, char *out, size_t outlen) {
+  return vigil__http_query_param_at(query, name, 0, out, outlen);
+}
+
+int vigil__http_address(const char *text, size_t n, char *out, size_t len) {
+  while (n && (*text == ' ' || *text == '\t'))
+    text++, n--;
+  while (n && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+    n--;
+  if (n >= 2 && text[0] == '"' && text[n - 1] == '"') text++, n -= 2; /* RFC 7239's quoted form */
+  char a[64];
+  const char *close = n && text[0] == '[' ? memchr(text, ']', n) : NULL;
+  const char *colon = memchr(text, ':', n);
+  if (close) /* "[v6]" or "[v6]:port" */
+    snprintf(a, sizeof a, "%.*s", (int)(close - text - 1), text + 1);
+  else if (colon && !memchr(colon + 1, ':', n - (size_t)(colon + 1 - text))) /* "v4:port" */
+    snprintf(a, sizeof a, "%.*s", (int)(colon - text), text);
+  else
+    snprintf(a, sizeof a, "%.*s", (int)(n < 63 ? n : 63), text);
+  unsigned char bin[16];
+  int ok = 0;
+  if (inet_pton(AF_INET, a, bin) == 1) {
+    ok = inet_ntop(AF_INET, bin, out, (socklen_t)len) != NULL;
+  } else if (inet_pton(AF_INET6, a, bin) == 1) {
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    ok = !memcmp(bin, mapped, 12) ? inet_ntop(AF_INET, bin + 12, out, (socklen_t)len) != NULL
+                                  : inet_ntop(AF_INET6, bin, out, (socklen_t)len) != NULL;
+  }
+  if (!ok) snprintf(out, len, "%.*s", (int)n, text);
+  return ok ? 0 : -1;
 }
 
 /* What a request's body counts toward max_buffered_body_bytes: held from
@@ -844,7 +880,7 @@ static int on_headers_complete(http_parser *p) {
    * without an authority, which no route here is). Origin and Referer
    * decide whether a cookie-signed change is same-site, Authorization who
    * asks: two of one would let the first and the last disagree. */
-  static const char *const once[] = {"Host", "Origin", "Referer", "Authorization"};
+  static const char *const once[] = {"Host", "Origin", "Referer", "Authorization", "Cookie", "Last-Event-ID"};
   for (size_t k = 0; k < sizeof once / sizeof *once; k++) {
     unsigned seen = 0, empty = 0;
     for (unsigned i = 0; i < r->n_headers; i++)
@@ -854,11 +890,11 @@ static int on_headers_complete(http_parser *p) {
         empty |= v[strspn(v, " \t")] == '\0';
       }
     const char *why = NULL;
+    static const char *const twice[] = {"more than one Host header",          "more than one Origin header",
+                                        "more than one Referer header",        "more than one Authorization header",
+                                        "more than one Cookie header",         "more than one Last-Event-ID header"};
     if (seen > 1)
-      why = k == 0   ? "more than one Host header"
-            : k == 1 ? "more than one Origin header"
-            : k == 2 ? "more than one Referer header"
-                     : "more than one Authorization header";
+      why = twice[k];
     else if (k == 0 && empty)
       why = "the Host header is empty";
     else if (k == 0 && !seen && p->http_minor >= 1)
@@ -888,7 +924,7 @@ static int on_headers_complete(http_parser *p) {
   }
   if (te && vigil__http_request_header(r, "Content-Length"))
     return bad_head(c, "both Content-Length and Transfer-Encoding", "Transfer-Encoding");
-  if (fold_list_header(c, r, "X-Forwarded-For") < 0) return -1;
+  if (fold_list_header(c, r, "X-Forwarded-For") < 0 || fold_list_header(c, r, "X-Forwarded-Host") < 0) return -1;
   r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
   /* An HTTP/1.0 client that asked for keep-alive is told it got it. */
   if (r->keep_alive && p->http_major == 1 && p->http_minor == 0) r->keep_alive = 2;
@@ -1154,8 +1190,11 @@ static unsigned from_address(const http_server *s, const conn *c) {
 }
 
 static int unlimited(const http_server *s, const char *ip) {
-  for (size_t i = 0; i < s->o.n_unlimited; i++)
-    if (!strcmp(s->o.unlimited[i], ip)) return 1;
+  for (size_t i = 0; i < s->o.n_unlimited; i++) {
+    char a[64];
+    vigil__http_address(s->o.unlimited[i], strlen(s->o.unlimited[i]), a, sizeof a);
+    if (!strcmp(a, ip)) return 1;
+  }
   return 0;
 }
 
@@ -1223,7 +1262,7 @@ static void on_connection(uv_stream_t *listener, int status) {
       port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
       snprintf(c->remote, sizeof c->remote, "%s:%d", ip, port);
     }
-    snprintf(c->ip, sizeof c->ip, "%s", ip);
+    vigil__http_address(ip, strlen(ip), c->ip, sizeof c->ip); /* ::ffff:10.0.0.1 is 10.0.0.1 */
   }
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;

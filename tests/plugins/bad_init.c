@@ -21,9 +21,9 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   api_ = api;
   if (api->subscribe(p, "*", heard, p) < 0 || api->on_close(p, undone, p) < 0 ||
       api->metric_set(p, "bad_metric", "gauge", "Never shown.", NULL, 1) < 0 || api->on_status(p, status, p) < 0)
-    return -2;
+    return VIGIL_EINVAL;
   *err = strdup("its settings say no");
-  return -2; /* VIGIL_EINVAL */
+  return VIGIL_EINVAL;
 }
 
 VIGIL_PLUGIN_DEFINE("0.0.1", init);

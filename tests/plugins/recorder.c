@@ -50,7 +50,7 @@ static int on_event(void *ud, const vigil_plugin_event *ev) {
   int ok = j && (uint64_t)json_integer_value(json_object_get(j, "seq")) == ev->seq &&
            !strcmp(json_string_value(json_object_get(j, "type")), ev->type) && ev->schema == VIGIL_EVENT_SCHEMA;
   json_decref(j);
-  if (!ok) return -2;
+  if (!ok) return VIGIL_EINVAL;
   if (r->heard == 1) put_int(r, "late_subscribe", r->api->subscribe(r->p, "*", on_event, r));
   if (!strcmp(ev->type, r->slow_type)) {
     struct timespec ts = {r->slow_ms / 1000, (long)(r->slow_ms % 1000) * 1000000L};
@@ -100,7 +100,7 @@ static void on_close(void *ud) {
 
 static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   recorder *r = calloc(1, sizeof *r);
-  if (!r) return -1;
+  if (!r) return VIGIL_ENOMEM;
   r->p = p;
   r->api = api;
   json_t *s = json_loads(api->settings(p), 0, NULL);

@@ -47,4 +47,9 @@ void vigil__buf_iso_time(buf *b, int64_t ms);
  * writes goes through here. */
 void vigil__buf_csv_field(buf *b, const char *s, size_t n);
 
+/* Takes every "dir/" out of text, in place: a message shown to staff or
+ * clients names a file by its path within dir, never where the server
+ * keeps it. Nothing when dir is NULL, "" or ".". */
+void vigil__text_drop_dir(char *text, const char *dir);
+
 #endif

@@ -35,7 +35,7 @@ void vigil__plugin_say(const vigil_api *api, vigil_plugin *p, vigil_plugin_log_l
     __attribute__((format(printf, 4, 5)));
 
 /* *err = the sentence (malloc'd, for init's err; NULL when out of memory);
- * returns VIGIL_EINVAL (-2), so `return vigil__plugin_refuse(err, ...)`. */
+ * returns VIGIL_EINVAL, so `return vigil__plugin_refuse(err, ...)`. */
 int vigil__plugin_refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- event-type filters ----------------------------------------------------------------- */
@@ -47,7 +47,7 @@ typedef struct vigil__plugin_types {
 } vigil__plugin_types;
 
 /* Reads `types` (the setting's value; NULL when absent, then the one pattern
- * dflt): a pattern or an array of them. 0; -1 out of memory; -2 with *err
+ * dflt): a pattern or an array of them. 0; VIGIL_ENOMEM out of memory; VIGIL_EINVAL with *err
  * "<setting>: a pattern (\"alert.*\") or a list of them" or
  * "<setting>[i] is not text" (setting: how the settings name it, as
  * "plugins.jsonl.types"). What is read so far is kept in *t either way:
@@ -60,7 +60,7 @@ void vigil__plugin_types_free(vigil__plugin_types *t);
 /* ---- where: a site's predicate ---------------------------------------------------------- */
 
 /* Opens the predicate that `where` (the setting's value, not NULL) names:
- * *name (malloc'd) and *f. 0; -1 out of memory; -2 with *err
+ * *name (malloc'd) and *f. 0; VIGIL_ENOMEM out of memory; VIGIL_EINVAL with *err
  * "<setting> names a Lua file of plugin_dir, without .lua" when it is not
  * text, or "<setting>: <file:line: why>" when vigil cannot open it. */
 int vigil__plugin_where_open(const vigil_api *api, vigil_plugin *p, json_t *where, const char *setting, char **name,
@@ -77,7 +77,7 @@ int vigil__plugin_cursor_save(const vigil_api *api, vigil_plugin *p, const char 
  * cursor starts where the log was when it was made). */
 uint64_t vigil__plugin_cursor_open(const vigil_api *api, vigil_plugin *p, const char *key, uint64_t start);
 /* Reads the `start` setting (NULL when absent): "now" (the default, *from_beginning 0)
- * or "beginning" (1). 0, or -2 with *err naming setting. */
+ * or "beginning" (1). 0, or VIGIL_EINVAL with *err naming setting. */
 int vigil__plugin_start_read(json_t *start, const char *setting, int *from_beginning, char **err);
 /* The events after cursor, as far as the log goes now (an upper bound of
  * what is left to send). */

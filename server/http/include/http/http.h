@@ -123,6 +123,15 @@ void vigil__http_request_limit_body(http_request *r, size_t max_bytes);
 /* A query parameter, percent-decoded, into out (NUL-terminated). Returns its
  * length, -1 if absent, -2 if it does not fit or is badly encoded. */
 int vigil__http_query_param(const char *query, const char *name, char *out, size_t outlen);
+/* The same for the k-th (from 0) of a parameter given more than once. */
+int vigil__http_query_param_at(const char *query, const char *name, unsigned k, char *out, size_t outlen);
+
+/* An IP address as written in a header or a setting (text, n bytes: "10.5.5.5",
+ * "10.5.5.5:4444", "[::1]:80", "::ffff:10.5.5.5", RFC 7239's quoted form) in
+ * one form (inet_ntop's; an IPv4-mapped IPv6 address as IPv4; no port), so
+ * that two spellings of one address compare equal. 0; -1 when it is no
+ * address (out then holds the text without surrounding blanks). */
+int vigil__http_address(const char *text, size_t n, char *out, size_t len);
 
 /* Answers req. extra_headers: NULL or complete lines ("Location: /x\r\n").
  * The body is copied. */
