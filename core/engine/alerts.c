@@ -14,7 +14,7 @@
 #include "alerts.h"
 #include "model.h"
 #include "clock.h"
-#include "engine.h"
+#include "emit.h"
 #include "outcome.h"
 #include "signature.h"
 #include "base/intern.h"

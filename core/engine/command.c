@@ -17,7 +17,7 @@
 #include "course.h"
 #include "entry.h"
 #include "fail.h"
-#include "recover.h"
+#include "journal.h"
 #include "engine/json_input.h"
 
 static void command_begin(vigil_engine *e, engine_mark *m) {

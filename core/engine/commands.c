@@ -15,16 +15,18 @@
 #include "alerts.h"
 #include "clock.h"
 #include "course.h"
-#include "engine.h"
+#include "deadline.h"
+#include "emit.h"
 #include "entry.h"
 #include "evaluate.h"
 #include "fail.h"
 #include "gate.h"
+#include "journal.h"
 #include "patient_index.h"
 #include "patient_record.h"
 #include "prescription.h"
 #include "reason.h"
-#include "schedule.h"
+#include "recover.h"
 #include "signature.h"
 #include "tables.h"
 #include "visit.h"
@@ -32,6 +34,14 @@
 #include "base/intern.h"
 #include "base/utf8.h"
 #include "lang/value_convert.h"
+
+/* How every command on a visit ends: its course hears of its measures, its
+ * deadline is re-armed and, outside a batch, the events are committed. */
+int vigil__engine_done(vigil_engine *e, visit *v) {
+  if (v) vigil__course_sync(e, v);
+  if (v) vigil__schedule_visit(e, v);
+  return vigil__journal_done(e);
+}
 
 static visit *active_visit(vigil_engine *e, uint64_t id, int *rc) {
   visit *v = vigil__engine_visit(e, id);

@@ -8,6 +8,9 @@
 
 #include "model.h"
 
+/* How every command on a visit (or NULL) ends: v's course sync and deadline,
+ * then, outside a batch, the commit. */
+int vigil__engine_done(vigil_engine *e, visit *v);
 /* params: the start's params already parsed (an object), or NULL: then
  * params_json (NULL: none) is parsed here; the same for an amendment's value. */
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,

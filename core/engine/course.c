@@ -19,9 +19,11 @@
 #include "model.h"
 #include "alerts.h"
 #include "clock.h"
-#include "engine.h"
+#include "emit.h"
 #include "fail.h"
+#include "journal.h"
 #include "patient_index.h"
+#include "protocols.h"
 #include "reason.h"
 #include "recover.h"
 #include "tables.h"
@@ -1738,7 +1740,7 @@ int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patien
   course *c = start_course(e, p, patient, vigil__intern(actor && *actor ? actor : "unknown"));
   if (!c) return e->oom ? VIGIL_ENOMEM : VIGIL_EIO;
   if (course_id) *course_id = c->id;
-  return vigil__engine_done(e, NULL);
+  return vigil__journal_done(e);
 }
 
 /* Closes c: its open alerts first (the course's close ends them), then the course. */
@@ -1823,7 +1825,7 @@ int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, con
   if (vigil__utf8_chars(reason, strlen(reason)) > 1000)
     return vigil__engine_fail(e, VIGIL_EINVAL, "reason", "a reason has at most 1000 characters");
   if (close_course(e, c, vigil__intern(actor && *actor ? actor : "unknown"), reason) < 0) return oom(e);
-  return vigil__engine_done(e, NULL);
+  return vigil__journal_done(e);
 }
 
 int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason, const char *why,
@@ -1866,7 +1868,7 @@ int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t id, const char *acto
     snprintf(text, sizeof text, "stopped: %s", why);
     if (close_course(e, c, who, text) < 0) return oom(e);
   }
-  return vigil__engine_done(e, NULL);
+  return vigil__journal_done(e);
 }
 
 uint64_t vigil_alert_course(vigil_engine *e, uint64_t id) {
@@ -1952,7 +1954,7 @@ int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
   alert *a = rems_alert(c, n);
   if (a && !a->cleared && resolve_course_alert(e, a, who, "rems_submitted", NULL, 0, vid) < 0) return oom(e);
-  return vigil__engine_done(e, NULL);
+  return vigil__journal_done(e);
 }
 
 char *vigil_visit_rems_json(vigil_engine *e, uint64_t vid) {

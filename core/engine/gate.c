@@ -10,10 +10,10 @@
 #include "model.h"
 #include "clock.h"
 #include "course.h"
+#include "deadline.h"
 #include "evaluate.h"
 #include "patient_record.h"
 #include "prescription.h"
-#include "schedule.h"
 #include "signature.h"
 #include "visit.h"
 

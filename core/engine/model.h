@@ -198,8 +198,21 @@ typedef struct subscriber {
 
 #define ENGINE_CLOSED_KEPT 256
 
+/* What the journal (journal.c) calls up to, as libuv's handles call their
+ * callbacks, so that it names nothing above it: vigil_engine_new sets them. */
+typedef struct engine_up {
+  /* After each commit: the loop's timer armed for the earliest deadline
+   * (vigil__clock_arm, schedule.c). */
+  void (*arm)(vigil_engine *e);
+  /* After an undo that took course events away: the courses folded again
+   * from the log and the first n_kept pending events (vigil__courses_fold,
+   * course.c). */
+  int (*fold_courses)(vigil_engine *e, size_t n_kept, char *err, size_t errlen);
+} engine_up;
+
 struct vigil_engine {
   vigil_options opts;
+  engine_up up;
   /* clock */
   int64_t time_floor; /* the newest event time folded or emitted: time never goes back before it (G11) */
   int64_t sim_now;

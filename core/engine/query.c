@@ -8,10 +8,10 @@
 
 #include "model.h"
 #include "alerts.h"
-#include "engine.h"
 #include "fail.h"
 #include "patient_record.h"
 #include "prescription.h"
+#include "recover.h"
 #include "visit.h"
 #include "visit_json.h"
 

@@ -1,11 +1,10 @@
-/* schedule.c: when things are due for a visit, and what happens when they are.
+/* schedule.c: what happens when a visit's deadline is reached (when it is
+ * due is deadline.c's), and the clocks that reach them: the loop's timer and
+ * the simulated clock.
  *
- * Nothing here is stored: a visit's deadlines are computed from its state
- * (phase entry time, the schedule of each item, alerts), so after a restart
- * folding the log is enough to re-arm them all. What a deadline decides is an
- * event (overdue, or not applicable when the item's `when` did not hold), so
- * a restart never decides it again on a later state. Each visit has one entry
- * in the engine's deadline heap, at the earliest of its deadlines. */
+ * What a deadline decides is an event (overdue, or not applicable when the
+ * item's `when` did not hold), so a restart never decides it again on a
+ * later state. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,132 +15,17 @@
 #include "alerts.h"
 #include "clock.h"
 #include "course.h"
-#include "engine.h"
+#include "deadline.h"
+#include "emit.h"
 #include "evaluate.h"
 #include "fail.h"
+#include "journal.h"
 #include "prescription.h"
-#include "recover.h"
 #include "base/intern.h"
-
-typedef enum deadline_kind { DL_NONE, DL_OVERDUE, DL_MINIMUM, DL_MAXIMUM, DL_ESCALATE } deadline_kind;
-
-typedef struct deadline {
-  int64_t at;
-  deadline_kind kind;
-  const item_spec *item;
-  uint32_t occurrence;
-  alert *alert;
-} deadline;
-
-static uint32_t max3(uint32_t a, uint32_t b, uint32_t c) {
-  uint32_t m = a > b ? a : b;
-  return m > c ? m : c;
-}
-
-/* The first occurrence not yet dealt with (recorded, skipped, or passed over
- * because it did not apply). */
-static uint32_t first_open(const item_state *s) { return s->sat > s->passed ? s->sat : s->passed; }
-
-int64_t vigil__item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence) {
-  const item_state *s = &v->items[it->index];
-  if (!it->scheduled || it->phase != v->phase || s->skipped_for_good) return -1;
-  uint32_t k = first_open(s);
-  int64_t due = vigil__schedule_due(&it->sched, k);
-  if (due < 0) return -1;
-  if (occurrence) *occurrence = k;
-  return v->phase_at + due;
-}
-
-int64_t vigil__item_skip_occurrence(const visit *v, const item_spec *it, int64_t at) {
-  uint32_t k = first_open(&v->items[it->index]);
-  if (vigil__schedule_due(&it->sched, k) < 0) return -1;
-  int64_t due;
-  /* Not the next one when it is only within its grace, as a reading would:
-   * a skip says why one checkpoint was not done, not the one after. */
-  while ((due = vigil__schedule_due(&it->sched, k + 1)) >= 0 && v->phase_at + due <= at)
-    k++;
-  return k;
-}
-
-static void consider(deadline *best, int64_t at, deadline_kind kind) {
-  if (at < best->at) {
-    best->at = at;
-    best->kind = kind;
-  }
-}
-
-/* The occurrence of an item that goes overdue next. After a stopped schedule
- * (K8) the checkpoints before the entry that resumed it are passed over: the
- * one high alert said they were not documented. */
-static uint32_t next_overdue(const visit *v, const item_spec *it) {
-  const item_state *s = &v->items[it->index];
-  uint32_t k = max3(s->sat, s->overdue, s->passed);
-  int64_t due;
-  while (v->resumed_at && (due = vigil__schedule_due(&it->sched, k)) >= 0 &&
-         v->phase_at + due + it->sched.grace <= v->resumed_at && k < UINT32_MAX)
-    k++;
-  return k;
-}
-
-static deadline next_deadline(visit *v) {
-  deadline best = {.at = INT64_MAX, .kind = DL_NONE};
-  /* An aborted visit's active alerts escalate until acknowledged (G3 in
-   * docs/safety.md): the patient is still there; nothing else is due. */
-  if (v->status == VISIT_ABORTED) goto escalations;
-  if (v->status != VISIT_ACTIVE) return best;
-  const protocol *p = v->p;
-  const phase_spec *ph = &p->phases[v->phase];
-  for (uint16_t j = 0; j < ph->n_items; j++) {
-    const item_spec *it = &p->items[ph->first_item + j];
-    const item_state *s = &v->items[it->index];
-    if (!it->scheduled || s->skipped_for_good || vigil__unmonitored(v)) continue;
-    uint32_t k = next_overdue(v, it);
-    int64_t due = vigil__schedule_due(&it->sched, k);
-    if (due < 0) continue;
-    int64_t at = v->phase_at + due + it->sched.grace;
-    if (at < best.at) {
-      consider(&best, at, DL_OVERDUE);
-      best.item = it;
-      best.occurrence = k;
-    }
-  }
-  if (!v->min_reached && ph->min >= 0) consider(&best, v->phase_at + ph->min, DL_MINIMUM);
-  if (!v->max_alerted && ph->max >= 0) consider(&best, v->phase_at + ph->max, DL_MAXIMUM);
-escalations:
-  for (uint32_t i = 0; i < v->n_alerts; i++) {
-    alert *a = v->alerts[i];
-    if (a->acked || a->cleared || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;
-    int64_t at = (a->escalated_at ? a->escalated_at : a->raised_at) + a->escalate_ms;
-    if (at < best.at) {
-      consider(&best, at, DL_ESCALATE);
-      best.alert = a;
-    }
-  }
-  return best;
-}
-
-void vigil__schedule_visit(vigil_engine *e, visit *v) {
-  int64_t at = next_deadline(v).at;
-  if (at == INT64_MAX)
-    vigil__heap_remove(&e->deadlines, &v->timer);
-  else if (vigil__heap_set(&e->deadlines, &v->timer, at) < 0)
-    vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory arming a deadline");
-}
-
-/* The overdue deadline of an item, as next_deadline() computes it (-1: none). */
-static int64_t overdue_at(const visit *v, const item_spec *it, uint32_t *occurrence) {
-  const item_state *s = &v->items[it->index];
-  if (!it->scheduled || s->skipped_for_good) return -1;
-  uint32_t k = next_overdue(v, it);
-  int64_t due = vigil__schedule_due(&it->sched, k);
-  if (due < 0) return -1;
-  *occurrence = k;
-  return v->phase_at + due + it->sched.grace;
-}
 
 /* K8 in docs/safety.md: the phase's checkpoints were missed unmonitored_after
  * times in a row. An abandoned visit would write overdue events and alerts
- * every few minutes for ever; instead its schedule stops (next_deadline) and
+ * every few minutes for ever; instead its schedule stops (vigil__deadline_next) and
  * one high alert says so, escalating as alerts do, until an entry resumes it. */
 static void fire_unmonitored(vigil_engine *e, visit *v) {
   const phase_spec *ph = &v->p->phases[v->phase];
@@ -175,7 +59,7 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &v->p->items[ph->first_item + j];
     uint32_t k = 0;
-    if (overdue_at(v, it, &k) != d->at) continue;
+    if (vigil__deadline_overdue_at(v, it, &k) != d->at) continue;
     int64_t due = d->at - it->sched.grace;
     if (!vigil__eval_when(e, v, it)) {
       /* It does not apply now: nothing is overdue. Said in an event, as is
@@ -270,7 +154,7 @@ int vigil__visit_tick(vigil_engine *e, visit *v) {
   /* Bounded: each step moves some deadline forward, but a protocol bug must
    * not hang the engine. */
   for (int guard = 0; guard < 10000 && !e->oom; guard++) {
-    deadline d = next_deadline(v);
+    deadline d = vigil__deadline_next(v);
     if (d.kind == DL_NONE || d.at > now) break;
     switch (d.kind) {
     case DL_OVERDUE:
@@ -303,12 +187,6 @@ int vigil__visit_tick(vigil_engine *e, visit *v) {
 }
 
 /* ---- the clocks ---------------------------------------------------------- */
-
-/* Visits and courses have a heap each; the earliest of both fires first. */
-heap_entry *vigil__deadline_min(const vigil_engine *e) {
-  heap_entry *v = heap_min(&e->deadlines), *c = heap_min(&e->course_deadlines);
-  return c && (!v || c->due < v->due) ? c : v;
-}
 
 int vigil__deadline_tick(vigil_engine *e, heap_entry *h) {
   return h == heap_min(&e->course_deadlines) ? vigil__course_tick(e, (course *)h) : vigil__visit_tick(e, (visit *)h);
@@ -387,5 +265,5 @@ int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor) {
   }
   if (!vigil__emit(e, NULL, EV_CLOCK_ADVANCED, who, data))
     return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory recording the clock's advance");
-  return vigil__engine_done(e, NULL);
+  return vigil__journal_done(e);
 }

@@ -15,7 +15,7 @@
 
 #include "signature.h"
 #include "model.h"
-#include "engine.h"
+#include "emit.h"
 #include "evaluate.h"
 #include "fail.h"
 #include "prescription.h"

@@ -39,16 +39,24 @@ grep -qF 'solo' "$tmp/out" && { echo "FAIL: symbol-circles named solo, which onl
 
 # Listed, ping <-> pong passes; a listed pair that is no circle fails.
 printf '<!-- symbol-circles: engine -->\n- `pong ↔ ping`: why\n<!-- /symbol-circles -->\n' >"$tmp/listed.md"
-if ! VIGIL_SYMBOL_CIRCLES_DOC="$tmp/listed.md" "$scripts/symbol-circles" "$tmp/libvigil_engine.a" >"$tmp/out" 2>&1; then
+# (The engine's own list is empty, its ceiling 0: these lists hold two.)
+if ! VIGIL_SYMBOL_CIRCLES_CEILING=2 VIGIL_SYMBOL_CIRCLES_DOC="$tmp/listed.md" "$scripts/symbol-circles" "$tmp/libvigil_engine.a" >"$tmp/out" 2>&1; then
   echo "FAIL: symbol-circles refused a listed pair:"
   cat "$tmp/out"
   failed=1
 fi
 printf '<!-- symbol-circles: engine -->\n- `ping ↔ pong`: why\n- `ping ↔ solo`: cut already\n<!-- /symbol-circles -->\n' \
   >"$tmp/stale.md"
-if VIGIL_SYMBOL_CIRCLES_DOC="$tmp/stale.md" "$scripts/symbol-circles" "$tmp/libvigil_engine.a" >"$tmp/out" 2>&1 ||
+if VIGIL_SYMBOL_CIRCLES_CEILING=2 VIGIL_SYMBOL_CIRCLES_DOC="$tmp/stale.md" "$scripts/symbol-circles" "$tmp/libvigil_engine.a" >"$tmp/out" 2>&1 ||
   ! grep -qF 'ping <-> solo' "$tmp/out"; then
   echo "FAIL: symbol-circles kept a listed pair that is no circle:"
+  cat "$tmp/out"
+  failed=1
+fi
+# The real ceiling holds: the same list over the engine's ceiling (0) is refused.
+if VIGIL_SYMBOL_CIRCLES_DOC="$tmp/listed.md" "$scripts/symbol-circles" "$tmp/libvigil_engine.a" >"$tmp/out" 2>&1 ||
+  ! grep -qF 'more than its ceiling 0' "$tmp/out"; then
+  echo "FAIL: symbol-circles let a list grow past its ceiling:"
   cat "$tmp/out"
   failed=1
 fi

@@ -1,0 +1,123 @@
+/* deadline.c: when things are due for a visit. Nothing here is stored or
+ * decided: a visit's deadlines are computed from its state (phase entry
+ * time, the schedule of each item, alerts), so after a restart folding the
+ * log is enough to re-arm them all. Each visit has one entry in the
+ * engine's deadline heap, at the earliest of its deadlines; what happens
+ * when one is reached is schedule.c's. */
+#include <stdint.h>
+
+#include "deadline.h"
+#include "model.h"
+#include "fail.h"
+
+static uint32_t max3(uint32_t a, uint32_t b, uint32_t c) {
+  uint32_t m = a > b ? a : b;
+  return m > c ? m : c;
+}
+
+/* The first occurrence not yet dealt with (recorded, skipped, or passed over
+ * because it did not apply). */
+static uint32_t first_open(const item_state *s) { return s->sat > s->passed ? s->sat : s->passed; }
+
+int64_t vigil__item_next_due(const visit *v, const item_spec *it, uint32_t *occurrence) {
+  const item_state *s = &v->items[it->index];
+  if (!it->scheduled || it->phase != v->phase || s->skipped_for_good) return -1;
+  uint32_t k = first_open(s);
+  int64_t due = vigil__schedule_due(&it->sched, k);
+  if (due < 0) return -1;
+  if (occurrence) *occurrence = k;
+  return v->phase_at + due;
+}
+
+int64_t vigil__item_skip_occurrence(const visit *v, const item_spec *it, int64_t at) {
+  uint32_t k = first_open(&v->items[it->index]);
+  if (vigil__schedule_due(&it->sched, k) < 0) return -1;
+  int64_t due;
+  /* Not the next one when it is only within its grace, as a reading would:
+   * a skip says why one checkpoint was not done, not the one after. */
+  while ((due = vigil__schedule_due(&it->sched, k + 1)) >= 0 && v->phase_at + due <= at)
+    k++;
+  return k;
+}
+
+static void consider(deadline *best, int64_t at, deadline_kind kind) {
+  if (at < best->at) {
+    best->at = at;
+    best->kind = kind;
+  }
+}
+
+/* The occurrence of an item that goes overdue next. After a stopped schedule
+ * (K8) the checkpoints before the entry that resumed it are passed over: the
+ * one high alert said they were not documented. */
+static uint32_t next_overdue(const visit *v, const item_spec *it) {
+  const item_state *s = &v->items[it->index];
+  uint32_t k = max3(s->sat, s->overdue, s->passed);
+  int64_t due;
+  while (v->resumed_at && (due = vigil__schedule_due(&it->sched, k)) >= 0 &&
+         v->phase_at + due + it->sched.grace <= v->resumed_at && k < UINT32_MAX)
+    k++;
+  return k;
+}
+
+deadline vigil__deadline_next(const visit *v) {
+  deadline best = {.at = INT64_MAX, .kind = DL_NONE};
+  /* An aborted visit's active alerts escalate until acknowledged (G3 in
+   * docs/safety.md): the patient is still there; nothing else is due. */
+  if (v->status == VISIT_ABORTED) goto escalations;
+  if (v->status != VISIT_ACTIVE) return best;
+  const protocol *p = v->p;
+  const phase_spec *ph = &p->phases[v->phase];
+  for (uint16_t j = 0; j < ph->n_items; j++) {
+    const item_spec *it = &p->items[ph->first_item + j];
+    const item_state *s = &v->items[it->index];
+    if (!it->scheduled || s->skipped_for_good || vigil__unmonitored(v)) continue;
+    uint32_t k = next_overdue(v, it);
+    int64_t due = vigil__schedule_due(&it->sched, k);
+    if (due < 0) continue;
+    int64_t at = v->phase_at + due + it->sched.grace;
+    if (at < best.at) {
+      consider(&best, at, DL_OVERDUE);
+      best.item = it;
+      best.occurrence = k;
+    }
+  }
+  if (!v->min_reached && ph->min >= 0) consider(&best, v->phase_at + ph->min, DL_MINIMUM);
+  if (!v->max_alerted && ph->max >= 0) consider(&best, v->phase_at + ph->max, DL_MAXIMUM);
+escalations:
+  for (uint32_t i = 0; i < v->n_alerts; i++) {
+    alert *a = v->alerts[i];
+    if (a->acked || a->cleared || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;
+    int64_t at = (a->escalated_at ? a->escalated_at : a->raised_at) + a->escalate_ms;
+    if (at < best.at) {
+      consider(&best, at, DL_ESCALATE);
+      best.alert = a;
+    }
+  }
+  return best;
+}
+
+void vigil__schedule_visit(vigil_engine *e, visit *v) {
+  int64_t at = vigil__deadline_next(v).at;
+  if (at == INT64_MAX)
+    vigil__heap_remove(&e->deadlines, &v->timer);
+  else if (vigil__heap_set(&e->deadlines, &v->timer, at) < 0)
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory arming a deadline");
+}
+
+/* The overdue deadline of an item, as vigil__deadline_next computes it (-1: none). */
+int64_t vigil__deadline_overdue_at(const visit *v, const item_spec *it, uint32_t *occurrence) {
+  const item_state *s = &v->items[it->index];
+  if (!it->scheduled || s->skipped_for_good) return -1;
+  uint32_t k = next_overdue(v, it);
+  int64_t due = vigil__schedule_due(&it->sched, k);
+  if (due < 0) return -1;
+  *occurrence = k;
+  return v->phase_at + due + it->sched.grace;
+}
+
+/* Visits and courses have a heap each; the earliest of both fires first. */
+heap_entry *vigil__deadline_min(const vigil_engine *e) {
+  heap_entry *v = heap_min(&e->deadlines), *c = heap_min(&e->course_deadlines);
+  return c && (!v || c->due < v->due) ? c : v;
+}

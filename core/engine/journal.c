@@ -1,0 +1,158 @@
+/* journal.c: the events not yet durable, and what becomes of them.
+ *
+ * Emitted events wait in e->pending (emit.c). A command takes a mark when it
+ * begins; undoing to it forgets every event emitted since and folds the
+ * visits they touched again (command.c, a deadline's firing, a course
+ * alert's close: each all or nothing). A commit appends the batch to the
+ * store in one transaction; only then are its events published to the bus
+ * and the protocols' hooks; a failed append rolls back to the last commit.
+ *
+ * The journal sits below what decides: it calls up only through e->up,
+ * which vigil_engine_new sets (the courses folded again after an undo that
+ * took course events away, course.c; the timer armed after a commit,
+ * schedule.c), as libuv's handles call their callbacks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "model.h"
+#include "bus.h"
+#include "clock.h"
+#include "deadline.h"
+#include "evaluate.h"
+#include "fail.h"
+#include "recover.h"
+
+engine_mark vigil__engine_mark(const vigil_engine *e) {
+  return (engine_mark){.n_pending = e->n_pending, .seq = e->seq, .n_visits = e->n_visits, .n_alerts = e->n_alerts};
+}
+
+void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
+  if (m->n_pending > e->n_pending) return; /* committed meanwhile: nothing of the command is pending */
+  int courses = 0;                         /* a course event is undone: the courses are folded again */
+  for (size_t i = m->n_pending; i < e->n_pending; i++)
+    courses |= vigil__is_course_event(e->pending[i]);
+  /* The visits the lost events touched leave memory (without allocating:
+   * this runs when memory is short), and alerts raised since never existed. */
+  for (size_t i = m->n_pending; i < e->n_pending; i++) {
+    uint64_t id = e->pending[i]->visit;
+    visit *v = id && id <= e->n_visits ? e->visits[id - 1] : NULL;
+    if (v) vigil__engine_drop_visit(e, v);
+  }
+  for (uint64_t id = m->n_alerts + 1; id <= e->n_alerts; id++)
+    e->alerts[id - 1] = NULL;
+  for (uint64_t id = m->n_visits + 1; id <= e->n_visits; id++)
+    if (e->visits[id - 1]) vigil__engine_drop_visit(e, e->visits[id - 1]); /* made, its start not emitted */
+  e->seq = m->seq;
+  e->n_visits = m->n_visits;
+  e->n_alerts = m->n_alerts;
+  /* Each touched visit folded again (once: a folded one is in e->visits). */
+  for (size_t i = m->n_pending; i < e->n_pending; i++) {
+    uint64_t id = e->pending[i]->visit;
+    if (!id || id > e->n_visits || e->visits[id - 1]) continue;
+    int oom = e->oom;
+    e->oom = 0;
+    visit *v = vigil__engine_refold(e, id, m->n_pending);
+    e->oom = oom;
+    e->visits[id - 1] = v;
+    if (v) vigil__schedule_visit(e, v);
+  }
+  if (courses) {
+    char err[1024];
+    int oom = e->oom;
+    if (e->up.fold_courses(e, m->n_pending, err, sizeof err) < 0) {
+      vigil__engine_log(e, VIGIL_LOG_ERROR, "cannot rebuild the courses: %s", err);
+      e->courses_stale = 1;
+    } else {
+      e->courses_stale = 0;
+    }
+    e->oom = oom;
+  }
+  for (size_t i = m->n_pending; i < e->n_pending; i++) {
+    vigil__event_clear(e->pending[i]);
+    free(e->pending[i]);
+  }
+  e->n_pending = m->n_pending;
+}
+
+void vigil__engine_rollback(vigil_engine *e) {
+  /* Everything not durable goes: the mark of the last commit. */
+  engine_mark durable = {
+      .n_pending = 0, .seq = e->durable_seq, .n_visits = e->durable_visits, .n_alerts = e->durable_alerts};
+  vigil__engine_undo(e, &durable);
+}
+
+static void free_event(vigil_event *ev) {
+  vigil__event_clear(ev);
+  free(ev);
+}
+
+static int flush(vigil_engine *e) {
+  if (e->publishing) return 0; /* the loop below picks up what hooks emit */
+  e->publishing = 1;
+  int rc = 0;
+  char err[1024];
+  /* The first round holds the caller's events: its result is the caller's.
+   * Later rounds hold what hooks added after hearing them; if those cannot
+   * be stored, the caller's events are durable all the same. */
+  for (int round = 0; e->n_pending > 0; round++) {
+    size_t n = e->n_pending;
+    vigil_event **batch = e->oom ? NULL : malloc(n * sizeof *batch);
+    int failed = 0;
+    if (e->oom) {
+      /* Something emitted outside a command (a hook) lost an event: none of
+       * it is stored, as for a failed commit. */
+      e->oom = 0;
+      failed = VIGIL_ENOMEM;
+      snprintf(err, sizeof err, "out of memory making events");
+    } else if (!batch) {
+      failed = VIGIL_ENOMEM;
+      snprintf(err, sizeof err, "out of memory committing events");
+    } else {
+      memcpy(batch, e->pending, n * sizeof *batch);
+      failed = e->store->ops->append(e->store, batch, n, err, sizeof err);
+    }
+    if (failed < 0) {
+      free(batch);
+      vigil__engine_log(e, VIGIL_LOG_ERROR, "%s%s", round ? "events added by hooks were not recorded: " : "", err);
+      if (round == 0) rc = vigil__engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
+      vigil__engine_rollback(e);
+      /* With the real clock, deadlines whose events could not be stored are
+       * due again at once: wait before trying, longer each time. */
+      e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
+      e->retry_at = vigil__engine_now(e) + e->retry_ms;
+      break;
+    }
+    e->retry_ms = 0;
+    e->n_pending = 0;
+    e->durable_seq = batch[n - 1]->seq;
+    e->durable_visits = e->n_visits;
+    e->durable_alerts = e->n_alerts;
+    e->stats.events += n;
+    /* Durable: now subscribers and hooks may hear of it. */
+    for (size_t i = 0; i < n; i++) {
+      vigil__bus_publish(e, batch[i]);
+      vigil__eval_hooks(e, batch[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+      if (batch[i]->type == EV_VISIT_DISCHARGED || batch[i]->type == EV_VISIT_ABORTED)
+        vigil__engine_keep_closed(e, batch[i]->visit);
+    if (!e->store->keeps_events)
+      for (size_t i = 0; i < n; i++)
+        free_event(batch[i]);
+    free(batch);
+  }
+  e->publishing = 0;
+  e->up.arm(e); /* the timer, for the earliest deadline now (schedule.c) */
+  return rc;
+}
+
+void vigil_engine_begin(vigil_engine *e) { e->batch++; }
+
+int vigil_engine_commit(vigil_engine *e) {
+  if (e->batch > 0) e->batch--;
+  return e->batch ? 0 : flush(e);
+}
+
+int vigil__journal_done(vigil_engine *e) { return e->batch ? 0 : flush(e); }
