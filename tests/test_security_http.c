@@ -1679,7 +1679,8 @@ static void test_second_review_minor(void **state) {
       {"?visit=99999", "404", "not_found"},
   };
   for (size_t i = 0; i < 3; i++) {
-    snprintf(req, sizeof req, "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n",
+    snprintf(req, sizeof req,
+             "GET /api/v1/events/stream%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n",
              queries[i][0], s->token);
     hc_response one;
     if (hc_exchange(s->port, req, &one, 3000) < 0) fail_msg("%s: no answer", queries[i][0]);
@@ -1730,8 +1731,12 @@ static void test_small_capitals_and_marks(void **state) {
   serve_process *s = *state;
   start(s, NULL);
   assert_true(serve_start_visit(s, "sec_test", "MRN-200") > 0);
-  static const char *const alike[] = {"\\u1d0d\\u0280\\u0274-200", "MRN-200\\u0640", "MRN-200\\u0640\\u0640",
-                                      "MRN-200\\u30fc", "MRN-2\\u02d000", "\\u1d0dRN-200"};
+  static const char *const alike[] = {"\\u1d0d\\u0280\\u0274-200",
+                                      "MRN-200\\u0640",
+                                      "MRN-200\\u0640\\u0640",
+                                      "MRN-200\\u30fc",
+                                      "MRN-2\\u02d000",
+                                      "\\u1d0dRN-200"};
   char body[256], *answer;
   for (size_t i = 0; i < sizeof alike / sizeof *alike; i++) {
     snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%s\"}", alike[i]);
@@ -1750,6 +1755,217 @@ static void test_small_capitals_and_marks(void **state) {
   status = serve_request(s, "POST", "/api/v1/visits",
                          "{\"protocol\": \"sec_test\", \"patient\": \"\\u30b3\\u30fc\\u30d2\\u30fc 12\"}", &answer);
   if (status != 201) fail_msg("a katakana name: %d %s", status, answer);
+  free(answer);
+  serve_stop(s, 0);
+}
+
+/* ---- the third review's residuals (Y2, Y5, Y6, Y8, Y9) ------------------------------------ */
+
+/* One raw request on a connection of its own: its answer in r (the caller frees it). */
+static void exchange(serve_process *s, const char *request, hc_response *r) {
+  if (hc_exchange(s->port, request, r, 5000) < 0) fail_msg("no answer to %s", request);
+}
+
+/* Y5: a trusted proxy's X-Forwarded-Host was believed by its first value
+ * (the client's own) and the 421 check never read it (GET /metrics with
+ * X-Forwarded-Host: evil.com 200). Y8: X-Forwarded-For values that are no
+ * address (not-an-ip, 63 digits) were each a client of their own and
+ * recorded as one. Y6: two Idempotency-Key lines were read by the first,
+ * and each key kept its whole answer (a visit: KBs) for a day. Y9: a nurse's
+ * 1 MiB lint body was awaited before its 403; a malformed chunk size left
+ * the connection open for seconds. */
+static void test_third_review_residuals(void **state) {
+  serve_process *s = *state;
+  start(s, "trusted_proxies = { \"127.0.0.1\" }");
+  char req[2048];
+  hc_response r;
+  /* Y5: the last forwarded host (the proxy's) is one of the server's names, its port aside. */
+  static const struct {
+    const char *host;
+    int status;
+  } hosts[] = {{"evil.example", 421},
+               {"127.0.0.1:8594, evil.example", 421},
+               {"evil.example, 127.0.0.1:8594", 200},
+               {"localhost:443", 200}};
+  for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+    snprintf(req, sizeof req, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Host: %s\r\n\r\n",
+             hosts[i].host);
+    exchange(s, req, &r);
+    if (r.status != hosts[i].status) fail_msg("X-Forwarded-Host: %s: %d %s", hosts[i].host, r.status, r.body);
+    if (r.status == 421) expect_error(r.status, r.body, 421, "misdirected_request", "X-Forwarded-Host");
+    hc_response_free(&r);
+  }
+  /* Y8: what the trusted proxy says of the client is an address, or 400. */
+  static const char *const garbage[] = {"not-an-ip", "123456789012345678901234567890123456789012345678901234567890123",
+                                        "10.1.1.1, not-an-ip", "10.1.1.1, "};
+  for (size_t i = 0; i < sizeof garbage / sizeof *garbage; i++) {
+    snprintf(req, sizeof req,
+             "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: %s\r\nContent-Type: "
+             "application/json\r\nContent-Length: 37\r\n\r\n{\"user\": \"nobody\", \"password\": \"xxx\"}",
+             garbage[i]);
+    exchange(s, req, &r);
+    if (r.status != 400) fail_msg("X-Forwarded-For: %s: %d %s", garbage[i], r.status, r.body);
+    expect_error(r.status, r.body, 400, "bad_request", "X-Forwarded-For");
+    hc_response_free(&r);
+  }
+  /* What the client wrote before its own address is never read. */
+  snprintf(req, sizeof req,
+           "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: not-an-ip, 10.9.9.9\r\nContent-Type: "
+           "application/json\r\nContent-Length: 37\r\n\r\n{\"user\": \"nobody\", \"password\": \"xxx\"}");
+  exchange(s, req, &r);
+  expect_error(r.status, r.body, 401, "bad_credentials", NULL);
+  hc_response_free(&r);
+  /* Y6: two Idempotency-Key lines are 400, nothing recorded. */
+  const char *start_body = "{\"protocol\": \"sec_test\", \"patient\": \"MRN-600\"}";
+  snprintf(req, sizeof req,
+           "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nIdempotency-Key: a-1\r\n"
+           "Idempotency-Key: a-2\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+           s->token, strlen(start_body), start_body);
+  exchange(s, req, &r);
+  expect_error(r.status, r.body, 400, "bad_request", "Idempotency-Key");
+  hc_response_free(&r);
+  /* A keyed start keeps a compact answer (status, Location, the visit's
+   * id), not the visit's JSON; its retry still answers the visit. */
+  hc_conn c;
+  hc_response first, again;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request_keyed(&c, "POST", "/api/v1/visits", s->token, "compact-1", start_body, &first), 0);
+  assert_int_equal(first.status, 201);
+  assert_int_equal(hc_request_keyed(&c, "POST", "/api/v1/visits", s->token, "compact-1", start_body, &again), 0);
+  hc_close(&c);
+  char v1[128], v2[128], replayed[16];
+  assert_int_equal(again.status, 201);
+  assert_non_null(hc_header(&again, "Idempotent-Replayed", replayed, sizeof replayed));
+  assert_non_null(hc_header(&first, "Location", v1, sizeof v1));
+  assert_non_null(hc_header(&again, "Location", v2, sizeof v2));
+  assert_string_equal(v1, v2);
+  assert_string_equal(again.body, first.body);
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  char db[128];
+  snprintf(db, sizeof db, "%s/vigil.db", s->root);
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "SELECT max(length(value)), count(*) FROM kv WHERE ns = 'idempotency'", -1, &st, NULL),
+      SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int kept = sqlite3_column_int(st, 0), rows = sqlite3_column_int(st, 1);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  if (rows != 1 || kept > 300 || (size_t)kept >= strlen(first.body))
+    fail_msg("%d keys, the longest %d bytes, for an answer of %zu", rows, kept, strlen(first.body));
+  hc_response_free(&first);
+  hc_response_free(&again);
+  /* Y9: a nurse's lint is 403 on its headers, its 1 MiB never read. */
+  lint_head(s, &c, s->token, 1 << 20);
+  if (hc_read(&c, &r, 3000) < 0) fail_msg("a nurse's lint: no answer on the headers");
+  expect_error(r.status, r.body, 403, "forbidden", NULL);
+  hc_response_free(&r);
+  assert_true(hc_wait_closed(&c, 3000));
+  hc_close(&c);
+  /* A malformed chunk size is 400 and the connection closes at once. */
+  snprintf(req, sizeof req,
+           "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: "
+           "application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+           s->token);
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, req), 0);
+  if (hc_read(&c, &r, 3000) < 0) fail_msg("a chunk size that is not hexadecimal: no answer");
+  expect_error(r.status, r.body, 400, "bad_request", NULL);
+  hc_response_free(&r);
+  double t0 = hc_now_ms();
+  assert_true(hc_wait_closed(&c, 5000));
+  if (hc_now_ms() - t0 > 1000) fail_msg("the connection stayed open %.0f ms after the 400", hc_now_ms() - t0);
+  hc_close(&c);
+  serve_stop(s, 0);
+}
+
+/* Y2: spellings of MRN-500 shown as it is (blanks, the Braille blank
+ * U+2800, the musical null notehead U+1D159, a space then a combining mark,
+ * an ideographic or ordinary space inside) each started a new patient
+ * beside its open visit. Now the look-alike key drops what is shown as
+ * nothing: 409 similar_patient. */
+static void test_blank_look_alikes(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  assert_true(serve_start_visit(s, "sec_test", "MRN-500") > 0);
+  static const char *const alike[] = {
+      "MRN-500\\u2800",  "MRN-500\\u2800\\u2800", "MRN-5\\u280000", "MRN-500\\ud834\\udd59",
+      "MRN-500 \\u0301", "MRN-50\\u30000",        "MRN-5 00",       "MRN-5\\u00a000"};
+  char body[256], *answer;
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++) {
+    snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%s\"}", alike[i]);
+    int status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+    if (status != 409) fail_msg("%s: %d %s", alike[i], status, answer);
+    expect_error(status, answer, 409, "similar_patient", "new_patient");
+    free(answer);
+  }
+  /* Another number is another patient. */
+  assert_true(serve_start_visit(s, "sec_test", "MRN-501") > 0);
+  /* S11: a patient of 200 U+FDFD (each drawn as a whole phrase) is no id. */
+  size_t n = (size_t)snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"");
+  char *big = malloc(n + 200 * 6 + 8);
+  assert_non_null(big);
+  memcpy(big, body, n);
+  for (int i = 0; i < 200; i++, n += 6)
+    memcpy(big + n, "\\ufdfd", 6);
+  memcpy(big + n, "\"}", 3);
+  int status = serve_request(s, "POST", "/api/v1/visits", big, &answer);
+  free(big);
+  expect_error(status, answer, 422, "invalid_field", "patient");
+  if (!strstr(answer, "a whole phrase")) fail_msg("%s", answer);
+  free(answer);
+  serve_stop(s, 0);
+}
+
+/* One request of the holder of token: the status, the body in *out (malloc'd). */
+static int as_user(serve_process *s, const char *token, const char *method, const char *path, const char *body,
+                   char **out) {
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, method, path, token, body, &r), 0);
+  hc_close(&c);
+  int status = r.status;
+  *out = strdup(r.body ? r.body : "");
+  hc_response_free(&r);
+  return status;
+}
+
+/* Y4: an admin created clin.y and admin.y, choosing both passwords;
+ * clin.y uploaded and admin.y approved (200): one person, two accounts,
+ * neither made by the other. Now an approver whose password was chosen by
+ * whoever chose the uploader's (and neither has changed it since) is 409
+ * uploader_approves; once the uploader has chosen their own, two people. */
+static void test_sibling_accounts_do_not_approve(void **state) {
+  serve_process *s = *state;
+  char root[64], clin[64], adm[64], *answer;
+  assert_int_equal(add_user(s, "root.y", "admin"), 0);
+  start(s, NULL);
+  sign_in(s, "root.y", root, sizeof root);
+  static const char *const made[] = {
+      "{\"name\": \"clin.y\", \"role\": \"clinician\", \"password\": \"" SERVE_PASSWORD "\"}",
+      "{\"name\": \"admin.y\", \"role\": \"admin\", \"password\": \"" SERVE_PASSWORD "\"}"};
+  for (int i = 0; i < 2; i++) {
+    int status = as_user(s, root, "POST", "/api/v1/users", made[i], &answer);
+    if (status != 201) fail_msg("%s: %d %s", made[i], status, answer);
+    free(answer);
+  }
+  sign_in(s, "clin.y", clin, sizeof clin);
+  sign_in(s, "admin.y", adm, sizeof adm);
+  upload_version(s, clin, "1.3.0");
+  const char *approve = "{\"password\": \"" SERVE_PASSWORD "\"}";
+  int status = as_user(s, adm, "POST", "/api/v1/protocols/sec_test@1.3.0/approve", approve, &answer);
+  expect_error(status, answer, 409, "uploader_approves", NULL);
+  if (!strstr(answer, "root.y chose the passwords of both their account and yours")) fail_msg("%s", answer);
+  free(answer);
+  /* The uploader's own password: two people now. */
+  status = as_user(s, clin, "POST", "/api/v1/session/password",
+                   "{\"password\": \"" SERVE_PASSWORD "\", \"new_password\": \"a password of my own\"}", &answer);
+  if (status != 200) fail_msg("password change: %d %s", status, answer);
+  free(answer);
+  status = as_user(s, adm, "POST", "/api/v1/protocols/sec_test@1.3.0/approve", approve, &answer);
+  if (status != 200) fail_msg("approve after the uploader's own password: %d %s", status, answer);
   free(answer);
   serve_stop(s, 0);
 }
@@ -1785,6 +2001,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_upload_folders_match_their_events, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_review_minor, setup, teardown),
       cmocka_unit_test_setup_teardown(test_small_capitals_and_marks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_third_review_residuals, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_blank_look_alikes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sibling_accounts_do_not_approve, setup, teardown),
   };
   if (getenv("TF")) cmocka_set_test_filter(getenv("TF")); /* LOCALONLY */
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,6 +99,10 @@ int vigil__unicode_letter_or_digit(uint32_t cp) {
   }
 }
 
+/* A symbol drawn as an empty cell: the Braille blank U+2800 and the musical
+ * null notehead U+1D159 (So), which no category tells from a visible one. */
+static int blank_symbol(uint32_t cp) { return cp == 0x2800 || cp == 0x1d159; }
+
 int vigil__unicode_says_nothing(uint32_t cp) {
   switch (category(cp)) {
   case UTF8PROC_CATEGORY_MN: /* shown only on the letter before: every script's, Indic vowel signs too */
@@ -113,7 +117,7 @@ int vigil__unicode_says_nothing(uint32_t cp) {
   case UTF8PROC_CATEGORY_ZP:
     return 1;
   default:
-    return cp == 0x2800 || shown_as_nothing(cp) || vigil__unicode_space(cp);
+    return blank_symbol(cp) || shown_as_nothing(cp) || vigil__unicode_space(cp);
   }
 }
 
@@ -227,7 +231,11 @@ static char small_capital(uint32_t cp) {
  * only lengthens or decorates (X3): the modifier letters (Lm: the Arabic
  * tatweel U+0640, the katakana prolonged sound mark U+30FC, U+02D0, U+3005;
  * those that stand for a letter, such as U+1D39, are that letter after the
- * fold already), and each Latin small capital as its letter. In place. */
+ * fold already), and each Latin small capital as its letter; nor what is
+ * shown as nothing or as blank (Y2): white space of any kind, inside or at
+ * an end (U+0020, U+3000, U+00A0), the Braille blank U+2800, the musical
+ * null notehead U+1D159, the fillers, format characters, marks left on a
+ * space. In place. */
 static void unmodified(char *s) {
   char *o = s;
   for (const unsigned char *c = (const unsigned char *)s; *c;) {
@@ -240,7 +248,7 @@ static void unmodified(char *s) {
     }
     if (letter)
       *o++ = letter;
-    else if (u_charType((UChar32)cp) != U_MODIFIER_LETTER) {
+    else if (u_charType((UChar32)cp) != U_MODIFIER_LETTER && !vigil__unicode_says_nothing(cp)) {
       memmove(o, c, k);
       o += k;
     }
@@ -326,6 +334,21 @@ char *vigil__unicode_skeleton(const char *s) {
   return ascii_key(s, 1, &k) ? k : vigil__unicode_skeleton_full(s);
 }
 
+/* A character that stands for a whole phrase, drawn as wide as the phrase
+ * (S11): the Arabic ligature words without a decomposition (U+FDFD, the
+ * basmala; U+FDFE, U+FDFF; the honorifics U+FD40..U+FD4F), and any whose
+ * compatibility form is longer than this (U+FDFA is 18 characters, U+FDFB 8). */
+#define ID_PHRASE_MAX 6
+
+static int phrase(uint32_t cp) {
+  if (cp < 0x80) return 0;
+  if (cp == 0xfdfd || cp == 0xfdfe || cp == 0xfdff || (cp >= 0xfd40 && cp <= 0xfd4f)) return 1;
+  utf8proc_int32_t out[32];
+  int last = 0;
+  utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cp, out, 32, UTF8PROC_COMPAT, &last);
+  return n > ID_PHRASE_MAX;
+}
+
 /* More combining marks than this on one base make a letter that overflows
  * its line (Zalgo text): no script's letters need more (V6). */
 #define ID_MARKS_MAX 4
@@ -345,10 +368,11 @@ const char *vigil__unicode_id_problem(const char *s) {
       return "may not contain noncharacters (such as U+FFFE, U+FFFF, U+FDD0)";
     if ((cp >= 0xe000 && cp <= 0xf8ff) || cp >= 0xf0000) return "may not contain private-use characters";
     if (cp == 0xfffd) return "may not contain the replacement character U+FFFD";
+    if (phrase(cp)) return "may not contain a character that stands for a whole phrase (such as U+FDFD)";
     if (first && vigil__unicode_combining(cp)) return "may not start with a combining mark (such as U+0301)";
     marks = vigil__unicode_combining(cp) ? marks + 1 : 0;
     if (marks > ID_MARKS_MAX) return "may not stack more than 4 combining marks (accents) on one character";
-    shown += !vigil__unicode_space(cp) && cp != 0x2800;
+    shown += !vigil__unicode_space(cp) && !blank_symbol(cp);
   }
   return shown ? NULL : "is blank";
 }

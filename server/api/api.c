@@ -1195,6 +1195,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
       body = engine_error_json(a, rc, "alert", 0, &status);
     else if (!body)
       body = strdup("{}");
+    vigil__api_idem_refer(a, req, 0, patient);
     vigil__api_hold(a, req, rc < 0 ? status : 200, body, NULL);
     return;
   }
@@ -1209,6 +1210,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
       body = strdup("{}");
     char location[96];
     snprintf(location, sizeof location, "Location: /api/v1/courses/%llu\r\n", (unsigned long long)id);
+    vigil__api_idem_refer(a, req, 0, patient);
     vigil__api_hold(a, req,
                     rc < 0                       ? status
                     : w->cmd == CMD_COURSE_START ? 201
@@ -1233,6 +1235,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
     snprintf(tiny, sizeof tiny, "{\"id\":%llu}", (unsigned long long)visit);
     state = strdup(tiny);
   }
+  vigil__api_idem_refer(a, req, visit, NULL);
   if (w->cmd == CMD_START) {
     char location[96];
     snprintf(location, sizeof location, "Location: /api/v1/visits/%llu\r\n", (unsigned long long)visit);
@@ -1633,7 +1636,8 @@ static int dispatch(api *a, http_request *req, const char *const *seg, const siz
  * its body is read (docs/security.md V4): to no route, 404 now; to a route
  * open to all (a sign-in) or one that does not take its method (405 after
  * it), a body of OPEN_BODY_MAX at most; to a route that needs a sign-in,
- * without a valid session, 401 now. */
+ * without a valid session, 401 now; with one whose role lacks the route's
+ * permission (a nurse's lint), 403 now. */
 int vigil__api_head_check(void *ud, http_request *req, int *status, const char **code, const char **message) {
   api *a = ud;
   const char *seg[ROUTE_SEGMENTS];
@@ -1670,7 +1674,14 @@ int vigil__api_head_check(void *ud, http_request *req, int *status, const char *
    * max_buffered_body_mb; a made-up cookie is no session, so it is 401 here
    * whatever its origin (the second security review held bodies with one). */
   int had_token;
-  if (vigil__api_session_user(a, req, &had_token)) return 0;
+  const user *who = vigil__api_session_user(a, req, &had_token);
+  if (who && vigil__role_may(who->role, (permission)r->permission)) return 0;
+  if (who) { /* a role without the route's permission: 403 now, its body unread (Y9) */
+    *status = 403;
+    *code = "forbidden";
+    *message = vigil__api_forbidden(who, (permission)r->permission, a->head_refusal, sizeof a->head_refusal);
+    return 1;
+  }
   a->stats.refused_unauthenticated++;
   *status = 401;
   *code = "unauthenticated";

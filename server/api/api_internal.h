@@ -107,6 +107,7 @@ struct api {
    * for the commit, the one whose command runs now, how long a key lasts,
    * and when expired keys were last deleted. */
   idem_entry *idem, *idem_current;
+  char head_refusal[160]; /* vigil__api_head_check's 403 message, read at once by http.c */
   int64_t idempotency_ttl_ms, idem_purged_ms;
 };
 
@@ -136,6 +137,10 @@ void vigil__api_hold(api *a, http_request *req, int status, char *body, const ch
  * no key), or 1 after answering (the first answer replayed, 422 for another
  * request with the key, 409 while the key's command runs, 400 a bad key). */
 int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry **out);
+/* Before vigil__api_hold of a->idem_current's answer: what it shows, the
+ * visit (id) or the patient's courses (patient), which is kept for a retry
+ * instead of the body (Y6: a replay shows it as it is then). */
+void vigil__api_idem_refer(api *a, http_request *req, uint64_t visit, const char *patient);
 /* Called by vigil__api_hold: the answer of a->idem_current's command, kept
  * with the batch's events when it is a 2xx. */
 void vigil__api_idem_held(api *a, http_request *req, int status, const char *body, const char *extra);
@@ -176,6 +181,8 @@ const user *vigil__api_user(api *a, http_request *req, permission p);
  * may (0 after a 403). */
 const user *vigil__api_whoami(api *a, http_request *req);
 int vigil__api_allowed(http_request *req, const user *who, permission p);
+/* The 403's message: "a nurse may not author protocols" (into msg). */
+const char *vigil__api_forbidden(const user *who, permission p, char *msg, size_t len);
 /* Records a refusal of req (reason: "cross_site") as auth.failed, coalesced
  * per address and reason per window (struct api_refusal); user and origin
  * may be NULL. 1 when an event was recorded now (in this turn's batch),

@@ -106,17 +106,23 @@ static const approval *approval_of(const api *a, const char *sha256) {
 /* ---- who uploaded a version, who made whom (docs/security.md V5, S2) ------------------ */
 
 /* From the log: a protocol.uploaded event's version (what: its sha256) and
- * uploader (by), or a user.created event's user (what) and creator (by). */
+ * uploader (by), a user.created event's user (what) and creator (by), or a
+ * user.changed event's user whose password was set (what) and who set it
+ * (by: the user, or an admin's reset). */
 typedef struct uploader {
   char what[USER_NAME_MAX + 1];
   char by[USER_NAME_MAX + 1];
-  int made; /* a user.created */
+  int made; /* 1: a user.created; 2: a user.changed with password_changed */
 } uploader;
 
 static int read_upload(void *ud, const vigil_event *ev) {
   api *a = ud;
   a->uploads_scanned = ev->seq;
   int made = ev->type == EV_USER_CREATED;
+  if (ev->type == EV_USER_CHANGED) {
+    val *changed = vigil__val_get(ev->data, vigil__intern("password_changed"));
+    made = changed && changed->type == VAL_BOOL && changed->u.b ? 2 : 0;
+  }
   if ((ev->type != EV_PROTOCOL_UPLOADED && !made) || !ev->actor) return 0;
   val *what = vigil__val_get(ev->data, made ? K(user) : K(sha256));
   const char *text = what ? val_text(*what) : NULL;
@@ -161,6 +167,25 @@ static int made_through(const api *a, const char *maker, const char *made) {
   for (size_t k = 0; u && k < a->n_uploaders; k++, u = made_by(a, u, 1))
     if (!strcmp(u, maker)) return 1;
   return 0;
+}
+
+/* Y4: who knows the password of account name: whoever chose it last (its
+ * user.created's or a user.changed password_changed's actor) when that is
+ * another account, and who knows theirs, and so on; the account itself
+ * when it chose its own password last, or when no account chose it (made
+ * or reset at the console by vigil user add or passwd, whose actor is
+ * console:LOGIN, or before the log). A creator who chose two accounts'
+ * passwords holds both until each owner changes theirs. */
+static const char *password_holder(const api *a, const char *name) {
+  const char *h = name;
+  for (size_t k = 0; k <= a->n_uploaders; k++) {
+    const char *by = NULL;
+    for (size_t i = a->n_uploaders; i-- > 0 && !by;)
+      if (a->uploaders[i].made && !strcmp(a->uploaders[i].what, h)) by = a->uploaders[i].by;
+    if (!by || !strcmp(by, h) || !vigil__users_find(a->users, by)) return h;
+    h = by;
+  }
+  return h;
 }
 
 static const char *uploader_of(api *a, const char *sha256) {
@@ -963,6 +988,14 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
                     : made_through(a, by, who->name) ? " and created your account (or the account that created it)"
                     : made_through(a, who->name, by) ? " and you created their account (or the account that created it)"
                                                      : NULL;
+  char siblings[300];
+  const char *holder = by && !why ? password_holder(a, by) : NULL;
+  if (holder && !strcmp(holder, password_holder(a, who->name))) {
+    /* Sibling accounts (Y4): one person chose both passwords. */
+    snprintf(siblings, sizeof siblings,
+             ", and %s chose the passwords of both their account and yours (neither has changed it since)", holder);
+    why = siblings;
+  }
   if (why) {
     char msg[640];
     snprintf(msg, sizeof msg, "%s uploaded %s%s: another admin approves it (two people)", by, l.ref, why);

@@ -105,12 +105,16 @@ const user *vigil__api_whoami(api *a, http_request *req) {
   return who;
 }
 
+const char *vigil__api_forbidden(const user *who, permission p, char *msg, size_t len) {
+  snprintf(msg, len, "a%s %s may not %s", who->role == ROLE_ADMIN || who->role == ROLE_INTEGRATOR ? "n" : "",
+           vigil__role_name(who->role), WHAT[p]);
+  return msg;
+}
+
 int vigil__api_allowed(http_request *req, const user *who, permission p) {
   if (vigil__role_may(who->role, p)) return 1;
   char msg[160];
-  snprintf(msg, sizeof msg, "a%s %s may not %s", who->role == ROLE_ADMIN || who->role == ROLE_INTEGRATOR ? "n" : "",
-           vigil__role_name(who->role), WHAT[p]);
-  vigil__http_respond_error(req, 403, "forbidden", msg, NULL);
+  vigil__http_respond_error(req, 403, "forbidden", vigil__api_forbidden(who, p, msg, sizeof msg), NULL);
   return 0;
 }
 
@@ -437,13 +441,7 @@ static const char *host_of(api *a, http_request *req, char *buf, size_t len) {
   peer_address(req, peer, sizeof peer);
   const char *fwd = trusted(a, peer) ? vigil__http_request_header(req, "X-Forwarded-Host") : NULL;
   if (fwd) {
-    const char *last = strrchr(fwd, ',');
-    last = last ? last + 1 : fwd;
-    last += strspn(last, " \t");
-    size_t n = strlen(last);
-    while (n && (last[n - 1] == ' ' || last[n - 1] == '\t'))
-      n--;
-    snprintf(buf, len, "%.*s", (int)n, last);
+    vigil__http_list_last(fwd, buf, len);
     return buf;
   }
   return vigil__http_request_header(req, "Host");
@@ -646,8 +644,7 @@ void vigil__api_client_address(api *a, http_request *req, char *out, size_t len)
     while (start > 0 && xff[start - 1] != ',')
       start--;
     char hop[64];
-    vigil__http_address(xff + start, end - start, hop, sizeof hop);
-    if (!hop[0]) break;
+    if (vigil__http_address(xff + start, end - start, hop, sizeof hop) < 0) break; /* refused by http.c (Y8) */
     snprintf(out, len, "%s", hop);
     if (!trusted(a, hop)) break;
     end = start ? start - 1 : 0;

@@ -11,6 +11,14 @@
  * node of a cluster (PostgreSQL's vigil_kv), so a retry sent to the node
  * that took a site over finds it, as does a retry after a restart.
  *
+ * What is kept is compact (Y6): the status, the Location, and what the
+ * answer showed, the visit's id or the patient whose courses it listed
+ * (about 150 bytes with the key), not the body (a visit's JSON is ~16 KB):
+ * a replay answers that visit or those courses as they are at the retry,
+ * which includes what the first request recorded. The table holds at most
+ * one row per command recorded in the last idempotency_hours, each under
+ * 600 bytes (a key is at most 200 characters, a user's name 64).
+ *
  * Only an answer of 2xx is kept: a refused command recorded nothing of its
  * own (or an auth.failed), and its retry is judged again. While a command
  * runs (a signature's password being checked) its key is in use: a retry
@@ -40,6 +48,8 @@ struct idem_entry {
   http_request *req;
   int status;
   char *body, *extra;
+  uint64_t visit; /* what the answer shows (vigil__api_idem_refer): a visit, */
+  char *patient;  /* or a patient's courses; neither: the body is kept */
 };
 
 static void entry_free(idem_entry *x) {
@@ -47,6 +57,7 @@ static void entry_free(idem_entry *x) {
   free(x->key);
   free(x->body);
   free(x->extra);
+  free(x->patient);
   free(x);
 }
 
@@ -120,6 +131,24 @@ static void replay(http_request *req, int status, const char *body, const char *
   vigil__http_respond(req, status, "application/json", body, strlen(body), head);
 }
 
+/* The body of a kept answer: its own (a row written before Y6, or an
+ * answer that names no visit nor patient), else the visit or the patient's
+ * courses as they are now. malloc'd, NULL when out of memory. */
+static char *answer_body(api *a, json_t *v) {
+  const char *body = json_string_value(json_object_get(v, "body"));
+  if (body) return strdup(body);
+  json_int_t visit = json_integer_value(json_object_get(v, "visit"));
+  const char *patient = json_string_value(json_object_get(v, "patient"));
+  char *out = visit > 0 ? vigil_visit_json(a->e, (uint64_t)visit) : patient ? vigil_patient_json(a->e, patient) : NULL;
+  if (out) return out;
+  char tiny[64];
+  if (visit > 0)
+    snprintf(tiny, sizeof tiny, "{\"id\":%lld}", (long long)visit);
+  else
+    snprintf(tiny, sizeof tiny, "{}");
+  return strdup(tiny);
+}
+
 int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry **out) {
   *out = NULL;
   const char *k = vigil__http_request_header(req, "Idempotency-Key");
@@ -181,14 +210,17 @@ int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry
     free(value);
     json_int_t at = json_integer_value(json_object_get(v, "at"));
     const char *vfp = json_string_value(json_object_get(v, "fp"));
-    const char *body = json_string_value(json_object_get(v, "body"));
     const char *extra = json_string_value(json_object_get(v, "extra"));
     int status = (int)json_integer_value(json_object_get(v, "status"));
-    if (v && vfp && body && status && at >= now - a->idempotency_ttl_ms) {
+    if (v && vfp && status && at >= now - a->idempotency_ttl_ms) {
+      char *body = strcmp(vfp, fp) ? NULL : answer_body(a, v);
       if (strcmp(vfp, fp))
         vigil__http_respond_error(req, 422, "idempotency_key_reused", OTHER, "Idempotency-Key");
+      else if (!body)
+        vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
       else
         replay(req, status, body, extra);
+      free(body);
       json_decref(v);
       free(key);
       return 1;
@@ -210,13 +242,27 @@ int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry
   return 0;
 }
 
+void vigil__api_idem_refer(api *a, http_request *req, uint64_t visit, const char *patient) {
+  idem_entry *x = a->idem_current;
+  if (!x || x->held || x->req != req) return;
+  x->visit = visit;
+  free(x->patient);
+  x->patient = patient ? strdup(patient) : NULL; /* NULL when out of memory: the body is kept */
+}
+
 void vigil__api_idem_held(api *a, http_request *req, int status, const char *body, const char *extra) {
   idem_entry *x = a->idem_current;
   if (!x || x->held || x->req != req) return;
   a->idem_current = NULL;
   if (status < 200 || status > 299 || !body) return; /* forgotten at vigil__api_idem_end */
-  json_t *v = json_pack("{s:s, s:i, s:s, s:s?, s:I}", "fp", x->fp, "status", status, "body", body, "extra", extra, "at",
+  json_t *v = json_pack("{s:s, s:i, s:s?, s:I}", "fp", x->fp, "status", status, "extra", extra, "at",
                         (json_int_t)vigil__api_wall_ms());
+  if (v && x->visit)
+    json_object_set_new(v, "visit", json_integer((json_int_t)x->visit));
+  else if (v && x->patient)
+    json_object_set_new(v, "patient", json_string(x->patient));
+  else if (v)
+    json_object_set_new(v, "body", json_string(body));
   char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
   json_decref(v);
   /* With the batch's last event: durable in its transaction, or not at all.

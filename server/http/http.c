@@ -325,6 +325,22 @@ int vigil__http_query_param(const char *query, const char *name, char *out, size
   return vigil__http_query_param_at(query, name, 0, out, outlen);
 }
 
+int vigil__http_list_last(const char *list, char *out, size_t len) {
+  const char *last = strrchr(list, ',');
+  last = last ? last + 1 : list;
+  last += strspn(last, " \t");
+  size_t n = strlen(last);
+  while (n && (last[n - 1] == ' ' || last[n - 1] == '\t'))
+    n--;
+  if (!n || n >= len) {
+    if (len) out[0] = '\0';
+    return -1;
+  }
+  memcpy(out, last, n);
+  out[n] = '\0';
+  return 0;
+}
+
 int vigil__http_address(const char *text, size_t n, char *out, size_t len) {
   while (n && (*text == ' ' || *text == '\t'))
     text++, n--;
@@ -785,9 +801,12 @@ static char *dup_part(const char *s, size_t off, size_t len) {
   return out;
 }
 
+static int unlimited(const http_server *s, const char *ip);
+
 /* Whether host (a Host header: name or address, and maybe a port) is one of
- * the server's names. */
-static int known_host(const http_server *s, const char *host) {
+ * the server's names. any_port: the port is not ours to check (a trusted
+ * proxy's X-Forwarded-Host names the port the browser used on the proxy). */
+static int known_host(const http_server *s, const char *host, int any_port) {
   size_t n = strlen(host);
   if (host[0] == '[') { /* [v6]:port */
     const char *close = strchr(host, ']');
@@ -799,7 +818,8 @@ static int known_host(const http_server *s, const char *host) {
   /* A port, when the Host gives one, is the one listened on (U9). */
   if (host[n] == ':') {
     const char *port = host + n + 1;
-    if (!*port || strlen(port) > 5 || port[strspn(port, "0123456789")] || atoi(port) != s->port) return 0;
+    if (!*port || strlen(port) > 5 || port[strspn(port, "0123456789")] || (!any_port && atoi(port) != s->port))
+      return 0;
   } else if (host[n]) {
     return 0;
   }
@@ -848,6 +868,24 @@ static int fold_list_header(conn *c, http_request *r, const char *name) {
   return 0;
 }
 
+/* Whether the entries of a trusted proxy's X-Forwarded-For that are read
+ * (from the right: the proxies', then the client's, where reading stops;
+ * what the client wrote before its own is never read) are IP addresses (Y8:
+ * "not-an-ip" or 63 digits were each a client of their own for the limits
+ * and recorded as the address in auth.failed). 1 when none is given. */
+static int forwarded_for_addresses(const http_server *s, const char *xff) {
+  for (size_t end = xff ? strlen(xff) : 0; xff;) {
+    size_t start = end;
+    while (start > 0 && xff[start - 1] != ',')
+      start--;
+    char hop[64];
+    if (vigil__http_address(xff + start, end - start, hop, sizeof hop) < 0) return 0;
+    if (!unlimited(s, hop) || !start) return 1;
+    end = start - 1;
+  }
+  return 1;
+}
+
 static int body_too_large(conn *c) {
   c->err_status = 413;
   c->err_code = "body_too_large";
@@ -880,7 +918,8 @@ static int on_headers_complete(http_parser *p) {
    * without an authority, which no route here is). Origin and Referer
    * decide whether a cookie-signed change is same-site, Authorization who
    * asks: two of one would let the first and the last disagree. */
-  static const char *const once[] = {"Host", "Origin", "Referer", "Authorization", "Cookie", "Last-Event-ID"};
+  static const char *const once[] = {"Host",   "Origin",        "Referer",        "Authorization",
+                                     "Cookie", "Last-Event-ID", "Idempotency-Key"};
   for (size_t k = 0; k < sizeof once / sizeof *once; k++) {
     unsigned seen = 0, empty = 0;
     for (unsigned i = 0; i < r->n_headers; i++)
@@ -890,9 +929,10 @@ static int on_headers_complete(http_parser *p) {
         empty |= v[strspn(v, " \t")] == '\0';
       }
     const char *why = NULL;
-    static const char *const twice[] = {"more than one Host header",          "more than one Origin header",
+    static const char *const twice[] = {"more than one Host header",           "more than one Origin header",
                                         "more than one Referer header",        "more than one Authorization header",
-                                        "more than one Cookie header",         "more than one Last-Event-ID header"};
+                                        "more than one Cookie header",         "more than one Last-Event-ID header",
+                                        "more than one Idempotency-Key header"};
     if (seen > 1)
       why = twice[k];
     else if (k == 0 && empty)
@@ -925,6 +965,8 @@ static int on_headers_complete(http_parser *p) {
   if (te && vigil__http_request_header(r, "Content-Length"))
     return bad_head(c, "both Content-Length and Transfer-Encoding", "Transfer-Encoding");
   if (fold_list_header(c, r, "X-Forwarded-For") < 0 || fold_list_header(c, r, "X-Forwarded-Host") < 0) return -1;
+  if (c->ip[0] && unlimited(s, c->ip) && !forwarded_for_addresses(s, vigil__http_request_header(r, "X-Forwarded-For")))
+    return bad_head(c, "X-Forwarded-For names something that is not an IP address", "X-Forwarded-For");
   r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
   /* An HTTP/1.0 client that asked for keep-alive is told it got it. */
   if (r->keep_alive && p->http_major == 1 && p->http_minor == 0) r->keep_alive = 2;
@@ -951,11 +993,24 @@ static int on_headers_complete(http_parser *p) {
     if (!host || strlen(host) != end - start || strncasecmp(host, url + start, end - start))
       return bad_head(c, "the request target names another host than the Host header", "Host");
   }
-  if (host && s->o.server_names && !known_host(s, host)) {
+  if (host && s->o.server_names && !known_host(s, host, 0)) {
     c->err_status = 421;
     c->err_code = "misdirected_request";
     c->err_msg = "this server does not answer to that name (Host): see server_names in vigil.conf";
     c->err_field = "Host";
+    return -1;
+  }
+  /* The host a trusted proxy says the browser addressed is the one that
+   * counts (the same-site check reads it): one of the server's names too
+   * (Y5). Its last value, the one the proxy added. */
+  const char *fwd = c->ip[0] && unlimited(s, c->ip) ? vigil__http_request_header(r, "X-Forwarded-Host") : NULL;
+  char fhost[256];
+  if (fwd && s->o.server_names && (vigil__http_list_last(fwd, fhost, sizeof fhost) < 0 || !known_host(s, fhost, 1))) {
+    c->err_status = 421;
+    c->err_code = "misdirected_request";
+    c->err_msg = "this server does not answer to the name the proxy forwarded (X-Forwarded-Host): see server_names "
+                 "in vigil.conf";
+    c->err_field = "X-Forwarded-Host";
     return -1;
   }
   if (p->content_length != ULLONG_MAX && p->content_length > s->o.max_body_bytes) return body_too_large(c);

@@ -110,8 +110,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   /* Short timeouts: an input that leaves a request unfinished ends with the
    * client's half-close anyway, but one the server waits on must not stall
    * the fuzzer for long. */
-  http_options ho = {
-      .handler = vigil__api_handle, .handler_ud = F.api, .idle_timeout_ms = 2000, .request_timeout_ms = 2000};
+  /* As vigil serve: bodies checked on their headers (V4, Y9), the fuzzer's
+   * address a trusted proxy (X-Forwarded-For must name addresses, Y8), and
+   * the server's names for Host and a proxy's X-Forwarded-Host (421, Y5). */
+  static const char *const trusted[] = {"127.0.0.1"};
+  static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+  http_options ho = {.handler = vigil__api_handle,
+                     .handler_ud = F.api,
+                     .idle_timeout_ms = 2000,
+                     .request_timeout_ms = 2000,
+                     .head_check = vigil__api_head_check,
+                     .head_check_ud = F.api,
+                     .unlimited = trusted,
+                     .n_unlimited = 1,
+                     .server_names = names,
+                     .n_server_names = 3};
   if (vigil__http_server_start(&F.loop, &ho, &F.http, err, sizeof err) < 0) die("http_server_start", err);
   return 0;
 }

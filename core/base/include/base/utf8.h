@@ -78,7 +78,10 @@ char *vigil__unicode_skeleton_full(const char *s);
  * "may not contain ..."), or NULL if it can: not UTF-8; a control,
  * format or bidi character, a line or paragraph separator (U+2028,
  * U+2029), a noncharacter (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF), a private-use
- * character or U+FFFD; a combining mark first; nothing shown but white
+ * character or U+FFFD; a character that stands for a whole phrase (U+FDFD,
+ * U+FDFE, U+FDFF, U+FD40..U+FD4F, or a compatibility form longer than 6
+ * characters: U+FDFA, U+FDFB); a combining mark
+ * first; nothing shown but white
  * space, fillers and the Braille blank U+2800. */
 const char *vigil__unicode_id_problem(const char *s);
 

@@ -126,6 +126,11 @@ int vigil__http_query_param(const char *query, const char *name, char *out, size
 /* The same for the k-th (from 0) of a parameter given more than once. */
 int vigil__http_query_param_at(const char *query, const char *name, unsigned k, char *out, size_t outlen);
 
+/* The last element of a list header's value (X-Forwarded-Host's lines are
+ * one list, the proxy's value last), without surrounding blanks: 0, or -1
+ * when it is empty or does not fit. */
+int vigil__http_list_last(const char *list, char *out, size_t len);
+
 /* An IP address as written in a header or a setting (text, n bytes: "10.5.5.5",
  * "10.5.5.5:4444", "[::1]:80", "::ffff:10.5.5.5", RFC 7239's quoted form) in
  * one form (inet_ntop's; an IPv4-mapped IPv6 address as IPv4; no port), so
