@@ -1643,8 +1643,12 @@ static int raw_head(serve_process *s, const char *request, char *head, size_t le
  * was 200, and ?visit=99999 on the event stream waited for ever. */
 static void test_second_review_minor(void **state) {
   serve_process *s = *state;
-  start(s, "trusted_proxies = { \"127.0.0.1\" }\nconnections_per_address = 3\nstreams_per_session = 1\n"
-           "plugins = { jsonl = { path = \"events.jsonl\" }, nothing_here = {} }");
+  char conf[600]; /* the jsonl plugin's file in the test's folder, not the working directory */
+  snprintf(conf, sizeof conf,
+           "trusted_proxies = { \"127.0.0.1\" }\nconnections_per_address = 3\nstreams_per_session = 1\n"
+           "plugins = { jsonl = { path = \"%s/events.jsonl\" }, nothing_here = {} }",
+           s->root);
+  start(s, conf);
   char req[1024], head[4096], body[2048];
   hc_conn c[4];
   hc_response r;

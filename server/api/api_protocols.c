@@ -997,7 +997,7 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
     why = siblings;
   }
   if (why) {
-    char msg[640];
+    char msg[1024];
     snprintf(msg, sizeof msg, "%s uploaded %s%s: another admin approves it (two people)", by, l.ref, why);
     json_t *extra = json_pack("{s:s}", "uploaded_by", by);
     vigil__api_reply_free(req, 409, vigil__http_error_json("uploader_approves", msg, NULL, extra), NULL);
