@@ -43,8 +43,14 @@ int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, 
     return 0;
   }
   if (rc == VIGIL_EBUSY) {
-    if (!*said) log("info", "site owned by another node", json_pack("{s:s}", "error", vigil_engine_errmsg(NULL)));
-    *said = 1;
+    /* A live lease under this node's own name is another process's: two
+     * processes were given one --node name (store_pg.c's claim). */
+    int twin = strstr(vigil_engine_errmsg(NULL), "another live process named") != NULL;
+    if (!(*said & (twin ? 2 : 1)))
+      log(twin ? "error" : "info",
+          twin ? "another live process has this node's name: its sites are not taken" : "site owned by another node",
+          json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));
+    *said |= twin ? 2 : 1;
     return rc;
   }
   log("error", "cannot open the site", json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));
@@ -84,6 +90,22 @@ struct cluster_node {
   uint64_t renewals, failures;
 };
 
+/* A log line as serve.c writes them (time, level, msg), in one write(2):
+ * the watchdog's, which must not wait for the loop or a lock. */
+static void fence_line(const char *msg) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  time_t secs = ts.tv_sec;
+  gmtime_r(&secs, &tm);
+  char when[40], line[400];
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  int n = snprintf(line, sizeof line, "{\"time\":\"%s.%03dZ\",\"level\":\"error\",\"msg\":\"%s\"}\n", when,
+                   (int)(ts.tv_nsec / 1000000), msg);
+  if (n > 0 && write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) {
+  }
+}
+
 static void *watchdog(void *ud) {
   cluster_node *n = ud;
   while (!atomic_load(&n->quit)) {
@@ -95,16 +117,11 @@ static void *watchdog(void *ud) {
       vigil__store_fence(vigil__engine_store(n->e));
       atomic_store(&n->fenced, 1);
       if (atomic_fetch_sub(&held, 1) <= 1) {
-        static const char msg[] = "{\"level\":\"error\",\"msg\":\"the site's lease was not renewed in time: stopping "
-                                  "before it can end (self-fencing)\"}\n";
-        if (write(2, msg, sizeof msg - 1) < 0) {
-        }
+        fence_line("the site's lease was not renewed in time: stopping before it can end (self-fencing)");
         _exit(3);
       }
-      static const char one[] = "{\"level\":\"error\",\"msg\":\"a site's lease was not renewed in time: its store is "
-                                "fenced (self-fencing); the node's other sites go on\"}\n";
-      if (write(2, one, sizeof one - 1) < 0) {
-      }
+      fence_line("a site's lease was not renewed in time: its store is fenced (self-fencing); the node's other sites "
+                 "go on");
     }
     usleep(20000);
   }

@@ -79,7 +79,9 @@ typedef struct server_ctx {
   const char *uploads;
   uv_timer_t claimer; /* a node tries the sites of its list it does not hold */
   int claiming;
-  int said_busy; /* "site owned by another node" was logged */
+  int said_busy;          /* "site owned by another node" was logged */
+  uv_timer_t users_timer; /* a node reads the shared users and sessions again (vigil__users_reload) */
+  int reloading, reload_failing;
   /* /metrics of a node: the closed units' share, takeovers, lateness. */
   uint64_t renewals_closed, failures_closed, refusals_closed, takeovers;
   uint64_t lateness[N_LATENESS + 1];
@@ -412,6 +414,7 @@ static void stop_node(server_ctx *s) {
   if (s->stopping) return;
   s->stopping = 1;
   if (s->claiming) uv_timer_stop(&s->claimer);
+  if (s->reloading) uv_timer_stop(&s->users_timer);
   vigil__http_server_close(s->http, on_http_closed, s);
 }
 
@@ -1291,6 +1294,24 @@ static int claim_free_sites(void *ud) {
   return claimed ? 1 : 0;
 }
 
+/* Every second a node reads the users and sessions again: what other nodes
+ * changed (a user created or disabled, a password, a sign-out) holds here
+ * within that second (docs/deploy.md). */
+#define USERS_RELOAD_MS 1000
+static void on_users_timer(uv_timer_t *t) {
+  server_ctx *s = t->data;
+  char err[512];
+  if (s->stopping) return;
+  if (vigil__users_reload(s->users, err, sizeof err) == 0) {
+    if (s->reload_failing) log_line("info", "read the users and sessions again", NULL);
+    s->reload_failing = 0;
+    return;
+  }
+  if (!s->reload_failing)
+    log_line("warn", "cannot read the users and sessions again", json_pack("{s:s}", "error", err));
+  s->reload_failing = 1;
+}
+
 /* A node tries the sites of its list it does not hold every third of the
  * lease: a site whose owner died is taken over by a node that serves other
  * sites too. */
@@ -1528,6 +1549,13 @@ static int serve(settings *st) {
              json_pack("{s:s}", "ref", st->specs.refs[i]));
   if (kind == VIGIL_CLOCK_SIMULATED)
     log_line("warn", "simulated clock: time moves only when an admin advances it (POST /api/v1/clock)", NULL);
+  if (pg) { /* users and sessions other nodes change */
+    vigil__users_share(s.users);
+    uv_timer_init(&s.loop, &s.users_timer);
+    s.users_timer.data = &s;
+    s.reloading = 1;
+    uv_timer_start(&s.users_timer, on_users_timer, USERS_RELOAD_MS, USERS_RELOAD_MS);
+  }
   if (st->node) { /* the sites of the list this node does not hold yet */
     uv_timer_init(&s.loop, &s.claimer);
     s.claimer.data = &s;
@@ -1550,6 +1578,7 @@ out:
   for (size_t i = s.n_units; i-- > 0;)
     vigil_engine_free(s.units[i]->e); /* closes its timer: runs the loop once */
   if (s.claiming) uv_close((uv_handle_t *)&s.claimer, on_signal_closed);
+  if (s.reloading) uv_close((uv_handle_t *)&s.users_timer, on_signal_closed);
   uv_run(&s.loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&s.loop) != 0) log_line("warn", "handles left open at exit", NULL);
   for (size_t i = 0; i < s.n_units; i++) {

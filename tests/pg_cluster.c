@@ -1,28 +1,16 @@
 /* pg_cluster.c: a throw-away PostgreSQL cluster for tests (pg_cluster.h). */
 #include "pg_cluster.h"
 
-#include <arpa/inet.h>
+#include "http_client.h"
+
 #include <glob.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
-}
 
 static int has_initdb(const char *dir) {
   char path[1100];
@@ -96,7 +84,7 @@ int pg_cluster_start(pg_cluster *c) {
     }
     snprintf(c->as, sizeof c->as, "runuser -u %s -- ", pw->pw_name);
   }
-  if ((c->port = free_port()) < 0) return -1;
+  if ((c->port = hc_free_port()) < 0) return -1;
   char args[512];
   snprintf(args, sizeof args, "-D %s/data -A trust -U vigil --no-sync -E UTF8 --locale=C >/dev/null", c->root);
   if (run(c, "initdb", args) < 0) return -1;

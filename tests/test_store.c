@@ -479,6 +479,42 @@ static void an_events_rows_are_written_in_its_transaction(void **state) {
   s->ops->close(s);
 }
 
+/* A user's creation is refused by the store itself when the name is there
+ * already (docs/deploy.md: two nodes each creating one name): the event
+ * and every row it carries are not kept, VIGIL_EEXIST, and the first row
+ * stays as it was. A plain write of the same key (a change) goes through. */
+static void a_second_creation_of_a_key_is_refused(void **state) {
+  dirs *d = *state;
+  char err[512];
+  int rc;
+  store *s = vigil__store_open(d->db, NULL, NULL, 0, &rc, err, sizeof err);
+  assert_non_null(s);
+  uint64_t before = last_seq(s);
+  store_kv_write *w = NULL;
+  assert_int_equal(vigil__kv_write_add(&w, "user", "ana", "nurse ana", 9), 0);
+  w->create = 1;
+  assert_int_equal(vigil__store_site_event_writes(s, "user.created", "vigil", "{\"user\":\"ana\",\"role\":\"nurse\"}",
+                                                  T0, w, err, sizeof err),
+                   0);
+  w = NULL;
+  assert_int_equal(vigil__kv_write_add(&w, "session", "k2", "row of k2", 9), 0);
+  assert_int_equal(vigil__kv_write_add(&w, "user", "ana", "admin ana", 9), 0);
+  w->next->create = 1;
+  assert_int_equal(vigil__store_site_event_writes(s, "user.created", "vigil", "{\"user\":\"ana\",\"role\":\"admin\"}",
+                                                  T0, w, err, sizeof err),
+                   VIGIL_EEXIST);
+  assert_non_null(strstr(err, "user 'ana' exists already"));
+  assert_int_equal(last_seq(s), before + 1);                  /* no second event */
+  assert_int_equal(kv_has(s, "user", "ana", "nurse ana"), 1); /* the first row */
+  assert_int_equal(kv_has(s, "session", "k2", NULL), 0);      /* nothing else of it */
+  w = NULL;
+  assert_int_equal(vigil__kv_write_add(&w, "user", "ana", "ana disabled", 12), 0);
+  assert_int_equal(
+      vigil__store_site_event_writes(s, "user.changed", "vigil", "{\"user\":\"ana\"}", T0, w, err, sizeof err), 0);
+  assert_int_equal(kv_has(s, "user", "ana", "ana disabled"), 1);
+  s->ops->close(s);
+}
+
 static void a_schema_1_file_is_migrated(void **state) {
   dirs *d = *state;
   vigil_engine *e = open_at(d, T0);
@@ -787,6 +823,7 @@ int main(void) {
       T(a_log_cut_at_its_end_is_refused),
       T(the_key_value_table_keeps_what_it_is_given),
       T(an_events_rows_are_written_in_its_transaction),
+      T(a_second_creation_of_a_key_is_refused),
       T(a_schema_1_file_is_migrated),
       T(a_published_event_is_handed_its_stored_row),
   };
@@ -799,6 +836,7 @@ int main(void) {
       T(a_log_cut_at_its_end_is_refused),
       T(the_key_value_table_keeps_what_it_is_given),
       T(an_events_rows_are_written_in_its_transaction),
+      T(a_second_creation_of_a_key_is_refused),
       T(a_published_event_is_handed_its_stored_row),
       T(sites_have_their_own_seq_and_chain),
       T(a_second_writer_of_a_site_fences_the_first),

@@ -166,6 +166,12 @@ int vigil__kv_write_add(store_kv_write **list, const char *ns, const char *key, 
   return 0;
 }
 
+int vigil__kv_exists_fail(const store_kv_write *w, char *err, size_t errlen) {
+  snprintf(err, errlen, "%s '%s' exists already (created meanwhile, perhaps on another node)",
+           !strcmp(w->ns, "user") ? "user" : w->ns, w->key);
+  return VIGIL_EEXIST;
+}
+
 void vigil__kv_writes_free(store_kv_write *w) {
   while (w) {
     store_kv_write *next = w->next;

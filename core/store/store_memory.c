@@ -26,6 +26,7 @@ typedef struct memory_store {
 
 static int mem_kv_put(store *s, const char *ns, const char *key, const void *value, size_t len, char *err,
                       size_t errlen);
+static kv_entry *kv_find(memory_store *m, const char *ns, const char *key);
 
 /* A protocol.approved event's approval row, as store_sqlite.c derives it. */
 static int approval_row(store *s, const vigil_event *ev, char *err, size_t errlen) {
@@ -48,6 +49,9 @@ static int approval_row(store *s, const vigil_event *ev, char *err, size_t errle
 
 static int mem_append(store *s, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   memory_store *m = (memory_store *)s;
+  for (size_t i = 0; i < n; i++) /* a creation of a key there: nothing is kept */
+    for (const store_kv_write *w = evs[i]->kv; w; w = w->next)
+      if (w->create && w->value && kv_find(m, w->ns, w->key)) return vigil__kv_exists_fail(w, err, errlen);
   for (size_t i = 0; i < n; i++) {
     int rc = evs[i]->type == EV_PROTOCOL_APPROVED ? approval_row(s, evs[i], err, errlen) : 0;
     for (const store_kv_write *w = evs[i]->kv; w && rc == 0; w = w->next)

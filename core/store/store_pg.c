@@ -228,6 +228,7 @@ static int read_head(pg_store *s, uint64_t *seq, char hash[65], uint64_t *alerts
 }
 
 /* Everything of one append but BEGIN and COMMIT. */
+static int kv_create(pg_store *s, const store_kv_write *w, char *err, size_t errlen);
 static int kv_write(pg_store *s, const char *ns, const char *key, const void *value, size_t len, char *err,
                     size_t errlen);
 
@@ -315,7 +316,8 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
     /* The key-value rows the event carries (a user's, a session's): in its
      * transaction, so that neither is kept without the other. */
     for (const store_kv_write *w = ev->kv; w && rc == 0; w = w->next)
-      rc = kv_write(s, w->ns, w->key, w->value, w->len, err, errlen);
+      rc = w->create && w->value ? kv_create(s, w, err, errlen)
+                                 : kv_write(s, w->ns, w->key, w->value, w->len, err, errlen);
   }
   for (size_t i = 0; i < sizeof all / sizeof *all; i++)
     vigil__buf_free(all[i]);
@@ -507,6 +509,21 @@ static void pg_close(store *base) {
   free(s);
 }
 
+/* A create write (store_kv_write's create): the row goes in only if its
+ * key is not there, in the append's transaction; otherwise the append is
+ * refused whole (VIGIL_EEXIST). */
+static int kv_create(pg_store *s, const store_kv_write *w, char *err, size_t errlen) {
+  const char *p[] = {w->ns, w->key, w->len ? w->value : ""};
+  int lens[] = {0, 0, (int)w->len}, fmts[] = {0, 0, 1};
+  PGresult *r =
+      PQexecParams(s->c, "INSERT INTO vigil_kv (ns, key, value) VALUES ($1, $2, $3) ON CONFLICT (ns, key) DO NOTHING",
+                   3, NULL, p, lens, fmts, 0);
+  if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) return db_fail(s, r, "cannot write", err, errlen);
+  int made = !strcmp(PQcmdTuples(r), "1");
+  PQclear(r);
+  return made ? 0 : vigil__kv_exists_fail(w, err, errlen);
+}
+
 static int kv_write(pg_store *s, const char *ns, const char *key, const void *value, size_t len, char *err,
                     size_t errlen) {
   const char *p[] = {ns, key, value ? (len ? value : "") : NULL};
@@ -655,8 +672,11 @@ static void describe(pg_store *s) {
 }
 
 /* Claims the site's lease: a new epoch, for this node (or for no node: a
- * store without a lease), if the site has no owner, is this node's, or its
- * lease ran out by the database's clock. */
+ * store without a lease), if the site has no owner or its lease ran out by
+ * the database's clock. A live lease is its claim's alone, whatever the
+ * name: each claim's epoch is what renewals and appends are matched by, so
+ * a second process started with a live node's name does not take its sites
+ * (it is refused, and told so, until that lease runs out). */
 static int claim(pg_store *s, char *err, size_t errlen) {
   char lease[32];
   snprintf(lease, sizeof lease, "%lld", (long long)s->lease_ms);
@@ -667,7 +687,7 @@ static int claim(pg_store *s, char *err, size_t errlen) {
           "UPDATE vigil_sites SET owner = $2, advertise = $3, epoch = epoch + 1, taken_at = clock_timestamp(), "
           "lease_until = CASE WHEN $2::text IS NULL THEN NULL "
           "  ELSE clock_timestamp() + $4::bigint * interval '1 millisecond' END "
-          "WHERE site = $1 AND (owner IS NULL OR owner = $2 OR lease_until < clock_timestamp()) "
+          "WHERE site = $1 AND (owner IS NULL OR lease_until IS NULL OR lease_until < clock_timestamp()) "
           "RETURNING epoch",
           4, p, PGRES_TUPLES_OK, "cannot claim the site", &rc, err, errlen);
   if (!r) return rc;
@@ -682,9 +702,16 @@ static int claim(pg_store *s, char *err, size_t errlen) {
           "(extract(epoch FROM lease_until - clock_timestamp()) * 1000)::bigint FROM vigil_sites WHERE site = $1",
           1, p, PGRES_TUPLES_OK, "cannot claim the site", &rc, err, errlen);
   if (!r) return rc;
-  rc = fail(VIGIL_EBUSY, err, errlen, "site %s is owned by node %s (%s) for another %s ms", s->site,
-            PQntuples(r) ? PQgetvalue(r, 0, 0) : "?", PQntuples(r) ? PQgetvalue(r, 0, 1) : "",
-            PQntuples(r) ? PQgetvalue(r, 0, 2) : "?");
+  const char *owner = PQntuples(r) ? PQgetvalue(r, 0, 0) : "?";
+  if (s->node && !strcmp(owner, s->node))
+    rc = fail(VIGIL_EBUSY, err, errlen,
+              "site %s is held by another live process named %s (%s) for another %s ms: not taken. Two processes "
+              "must not share a --node name; a node restarted after a crash takes its sites back once its old "
+              "lease runs out",
+              s->site, owner, PQntuples(r) ? PQgetvalue(r, 0, 1) : "", PQntuples(r) ? PQgetvalue(r, 0, 2) : "?");
+  else
+    rc = fail(VIGIL_EBUSY, err, errlen, "site %s is owned by node %s (%s) for another %s ms", s->site, owner,
+              PQntuples(r) ? PQgetvalue(r, 0, 1) : "", PQntuples(r) ? PQgetvalue(r, 0, 2) : "?");
   PQclear(r);
   return rc;
 }

@@ -204,6 +204,7 @@ static int approval_row(sqlite_store *s, const vigil_event *ev, buf *b) {
 
 static int sq_kv_put(store *base, const char *ns, const char *key, const void *value, size_t len, char *err,
                      size_t errlen);
+static int sq_kv_create(sqlite_store *s, const store_kv_write *w, char *err, size_t errlen);
 
 static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
@@ -260,7 +261,8 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
     /* The key-value rows the event carries (a user's, a session's): in its
      * transaction, so that neither is kept without the other. */
     for (const store_kv_write *w = ev->kv; w && rc == 0; w = w->next)
-      rc = sq_kv_put(base, w->ns, w->key, w->value, w->len, err, errlen);
+      rc = w->create && w->value ? sq_kv_create(s, w, err, errlen)
+                                 : sq_kv_put(base, w->ns, w->key, w->value, w->len, err, errlen);
     if (ev->type == EV_ALERT_RAISED) {
       val *id = vigil__val_get(ev->data, K(alert));
       if (id && id->type == VAL_NUMBER && (uint64_t)id->u.num > max_alert) max_alert = (uint64_t)id->u.num;
@@ -424,6 +426,23 @@ static int sq_kv_put(store *base, const char *ns, const char *key, const void *v
   sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
   if (value) sqlite3_bind_blob64(st, 3, len ? value : "", len, SQLITE_STATIC);
   int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "cannot write", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* A create write (store_kv_write's create), in the append's transaction:
+ * a key already there refuses the append whole (VIGIL_EEXIST). */
+static int sq_kv_create(sqlite_store *s, const store_kv_write *w, char *err, size_t errlen) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(s->db, "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(s, "cannot write", err, errlen);
+  sqlite3_bind_text(st, 1, w->ns, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, w->key, -1, SQLITE_STATIC);
+  sqlite3_bind_blob64(st, 3, w->len ? w->value : "", w->len, SQLITE_STATIC);
+  int rc = 0;
+  if (sqlite3_step(st) != SQLITE_DONE)
+    rc = sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY ? vigil__kv_exists_fail(w, err, errlen)
+                                                                         : db_fail(s, "cannot write", err, errlen);
   sqlite3_finalize(st);
   return rc;
 }

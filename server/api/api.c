@@ -373,7 +373,9 @@ static void commit_and_answer(api *a) {
     vigil__api_reload_approvals(a, aerr, sizeof aerr);
     char msg[2300];
     snprintf(msg, sizeof msg, "the commit failed: %s", vigil_engine_errmsg(a->e));
-    failure = vigil__http_error_json("commit_failed", msg, NULL, NULL);
+    /* A user's creation the store refused (the name was made meanwhile,
+     * perhaps on another node): 409, as when this node knew the name. */
+    failure = vigil__http_error_json(rc == VIGIL_EEXIST ? "already_exists" : "commit_failed", msg, NULL, NULL);
   }
   /* The lists are taken first: answering may not add to them, but a read
    * routed below must find the batch closed and answer at once. */
@@ -387,7 +389,7 @@ static void commit_and_answer(api *a) {
   a->n_reads = a->cap_reads = 0;
   for (size_t i = 0; i < n; i++) {
     if (rc < 0)
-      vigil__api_reply(hs[i].req, 503, failure, NULL);
+      vigil__api_reply(hs[i].req, rc == VIGIL_EEXIST ? 409 : 503, failure, NULL);
     else
       vigil__api_reply(hs[i].req, hs[i].status, hs[i].body, hs[i].extra);
     free(hs[i].body);
@@ -1237,8 +1239,10 @@ static void run_write(api *a, http_request *req, write_request *w) {
   }
   vigil__api_idem_refer(a, req, visit, NULL);
   if (w->cmd == CMD_START) {
-    char location[96];
-    snprintf(location, sizeof location, "Location: /api/v1/visits/%llu\r\n", (unsigned long long)visit);
+    /* On a node, visit ids count per site: the Location names the site. */
+    char location[192];
+    snprintf(location, sizeof location, "Location: /api/v1/visits/%llu%s%s\r\n", (unsigned long long)visit,
+             a->site ? "?site=" : "", a->site ? a->site : "");
     vigil__api_hold(a, req, 201, state, location);
   } else {
     vigil__api_hold(a, req, 200, state, NULL);
@@ -1469,7 +1473,7 @@ static void no_route(api *a, http_request *req, const api_call *c) {
 static const api_route routes[] = {
     {M_READ, "/metrics", OPEN, get_metrics, 0, REFUSE_NAMED, 0, 0},
     {M_READ, "/healthz", OPEN, get_health, 0, REFUSE_NAMED, 0, 0},
-    {M_READ, "/api/v1/cluster", PERM_READ_CLINICAL, vigil__api_get_cluster, 0, REFUSE_CLUSTER, 0, 1},
+    {M_READ, "/api/v1/cluster", PERM_READ_EVENTS, vigil__api_get_cluster, 0, REFUSE_CLUSTER, 0, 1},
     {M_GET, "/api/v1/events/stream", PERM_READ_EVENTS, open_stream, 0, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/session", OPEN, vigil__api_post_session, 0, REFUSE_HERE, 0, 0},
     {M_READ, "/api/v1/session", PERM_READ_EVENTS, vigil__api_get_session, 0, REFUSE_HERE, 0, 0},

@@ -132,6 +132,17 @@ static int redirect(api *a, http_request *req) {
     vigil__http_respond_error(req, 400, "bad_site", "site is a site's name", "site");
     return 1;
   }
+  /* A stream's resume point names its site (SITE:SEQ): ?site= naming
+   * another is refused here, not sent from one owner to the other. */
+  const char *last_id = vigil__http_request_header(req, "Last-Event-ID");
+  const char *colon = last_id ? strrchr(last_id, ':') : NULL;
+  if (n >= 0 && colon && (strlen(site) != (size_t)(colon - last_id) || memcmp(last_id, site, strlen(site)))) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "Last-Event-ID is an event of site %.*s but ?site= names %s: name one site",
+             (int)(colon - last_id < 80 ? colon - last_id : 80), last_id, site);
+    vigil__http_respond_error(req, 409, "site_mismatch", msg, "site");
+    return 1;
+  }
   if (n < 0) {
     n = body_site(req, site, sizeof site);
     if (n == -2) {

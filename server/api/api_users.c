@@ -695,7 +695,7 @@ static void login_checked(api *a, http_request *req, int ok, void *ctx) {
     free(l);
     return;
   }
-  const user *who = vigil__users_find(a->users, l->name);
+  const user *who = vigil__users_lookup(a->users, l->name);
   int64_t now = vigil__api_wall_ms();
   char token[USER_TOKEN_LEN + 1], err[512];
   if (!ok || !who || who->disabled) { /* counted by vigil__api_check_password */
@@ -752,8 +752,8 @@ void vigil__api_post_session(api *a, http_request *req, const api_call *c) {
   snprintf(l->name, sizeof l->name, "%s", name);
   vigil__api_client_address(a, req, l->address, sizeof l->address);
   char device[40];
-  check_password(a, req, l->name, vigil__users_find(a->users, l->name), 0, device_of(a, req, l->name, device), password,
-                 login_checked, l);
+  check_password(a, req, l->name, vigil__users_lookup(a->users, l->name), 0, device_of(a, req, l->name, device),
+                 password, login_checked, l);
   json_decref(body);
 }
 
@@ -989,9 +989,12 @@ void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
 }
 
 void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
-  const user *admin = c->who;
+  /* The lookup may read the user in from a shared store, moving the users
+   * in memory: the admin's is copied first. */
+  user admin_copy = *c->who;
+  const user *admin = &admin_copy;
   const char *name = c->text;
-  const user *u = vigil__users_find(a->users, name);
+  const user *u = vigil__users_lookup(a->users, name);
   if (!u) {
     vigil__http_respond_error(req, 404, "not_found", "no such user", NULL);
     return;
@@ -1036,12 +1039,13 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
 }
 
 void vigil__api_post_tokens(api *a, http_request *req, const api_call *c) {
-  const user *admin = c->who;
+  user admin_copy = *c->who; /* as in vigil__api_post_user */
+  const user *admin = &admin_copy;
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name;
   if (vigil__api_member_string(req, body, "user", 1, &name) == 0) {
-    const user *u = vigil__users_find(a->users, name);
+    const user *u = vigil__users_lookup(a->users, name);
     char token[USER_TOKEN_LEN + 1], err[512];
     if (!u)
       vigil__http_respond_error(req, 422, "unknown_reference", "no such user", "user");

@@ -36,6 +36,7 @@ struct users {
   /* The users and sessions as they were before the first change not yet
    * settled (vigil__users_settle): what a failed commit brings back. */
   int saved;
+  int shared; /* other processes change the store's users (vigil__users_share) */
   user *saved_list;
   size_t saved_n;
   session *saved_sessions;
@@ -114,10 +115,18 @@ static char *user_text(const user *x) {
   return text;
 }
 
-static int put_user(users *u, const user *x, char *err, size_t errlen) {
+/* A user's row; create: a new user's, which the store refuses (the whole
+ * event) when the name is there already, whoever wrote it. */
+static int put_user(users *u, const user *x, int create, char *err, size_t errlen) {
   char *text = user_text(x);
   int rc = text ? queue(u, "user", x->name, text, err, errlen) : VIGIL_ENOMEM;
   free(text);
+  if (rc == 0 && create) {
+    store_kv_write *w = u->writes;
+    while (w->next)
+      w = w->next;
+    w->create = 1;
+  }
   return rc;
 }
 
@@ -238,6 +247,66 @@ int vigil__users_open(store *s, users **out, char *err, size_t errlen) {
   return 0;
 }
 
+void vigil__users_share(users *u) { u->shared = 1; }
+
+static int by_name(const void *a, const void *b) { return strcmp(((const user *)a)->name, ((const user *)b)->name); }
+
+int vigil__users_reload(users *u, char *err, size_t errlen) {
+  if (u->saved || u->writes) return 0; /* a change waits for its event's commit: the next time */
+  users fresh = {.s = u->s};
+  loading l = {&fresh, 0};
+  int rc = u->s->ops->kv_scan(u->s, "user", load_user, &l, err, errlen);
+  if (rc == 0) rc = u->s->ops->kv_scan(u->s, "session", load_session, &l, err, errlen);
+  if (rc == 0) rc = l.rc;
+  if (rc < 0) {
+    free(fresh.list);
+    free(fresh.sessions);
+    return rc;
+  }
+  /* A session's life as this node extended it: its row is written only now
+   * and then (vigil__users_session_check). */
+  for (size_t i = 0; i < fresh.n_sessions; i++)
+    for (size_t k = 0; k < u->n_sessions; k++) {
+      session *was = &u->sessions[k], *x = &fresh.sessions[i];
+      if (strcmp(was->key, x->key)) continue;
+      if (x->ttl_ms && was->expires_ms > x->expires_ms) {
+        x->expires_ms = was->expires_ms;
+        x->written_ms = was->written_ms;
+      }
+      break;
+    }
+  free(u->list);
+  free(u->sessions);
+  u->list = fresh.list;
+  u->n = fresh.n;
+  u->sessions = fresh.sessions;
+  u->n_sessions = fresh.n_sessions;
+  return 0;
+}
+
+/* Read-through of a shared store: the row of ns/key, taken in by load
+ * (load_user, load_session). 1 when it was there, 0 when not, or < 0. */
+static int read_through(users *u, const char *ns, const char *key, store_kv_fn load) {
+  void *value = NULL;
+  size_t len;
+  char err[256];
+  if (!u->shared || u->saved || u->writes) return 0;
+  int rc = u->s->ops->kv_get(u->s, ns, key, &value, &len, err, sizeof err);
+  if (rc < 0) return rc == VIGIL_ENOENT ? 0 : rc;
+  loading l = {u, 0};
+  load(&l, key, value, len);
+  free(value);
+  if (l.rc < 0) return l.rc;
+  if (load == load_user) qsort(u->list, u->n, sizeof *u->list, by_name);
+  return 1;
+}
+
+const user *vigil__users_lookup(users *u, const char *name) {
+  const user *x = vigil__users_find(u, name);
+  if (x || !name || !vigil__users_name_valid(name)) return x;
+  return read_through(u, "user", name, load_user) == 1 ? vigil__users_find(u, name) : NULL;
+}
+
 void vigil__users_close(users *u) {
   if (!u) return;
   vigil__users_settle(u, 1);
@@ -306,7 +375,14 @@ int vigil__users_add(users *u, const char *name, role r, const char *hash, int64
     snprintf(err, errlen, "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
     return VIGIL_EINVAL;
   }
-  if (vigil__users_find(u, name)) {
+  /* The store's row too: another node may have made the name since this
+   * one read its users (the store refuses a second creation all the same). */
+  void *row = NULL;
+  size_t row_len;
+  int had = vigil__users_find(u, name) ? 0 : u->s->ops->kv_get(u->s, "user", name, &row, &row_len, err, errlen);
+  free(row);
+  if (had < 0 && had != VIGIL_ENOENT) return had;
+  if (had == 0) {
     snprintf(err, errlen, "user '%s' exists already", name);
     return VIGIL_EEXIST;
   }
@@ -317,7 +393,7 @@ int vigil__users_add(users *u, const char *name, role r, const char *hash, int64
   user *grown = rc == 0 ? realloc(u->list, (u->n + 1) * sizeof *grown) : NULL;
   if (!grown) return VIGIL_ENOMEM;
   u->list = grown;
-  rc = put_user(u, &x, err, errlen);
+  rc = put_user(u, &x, 1, err, errlen);
   if (rc < 0) return rc;
   size_t at = 0; /* keep the name order */
   while (at < u->n && strcmp(u->list[at].name, name) < 0)
@@ -332,7 +408,35 @@ static void token_key(const char *token, char key[65]);
 
 /* Ends name's sessions and tokens but the one whose key is keep (NULL:
  * all): what a new password or a disabled user means. */
+typedef struct ending {
+  users *u;
+  const char *name, *keep;
+  int rc;
+} ending;
+
+/* A session's row of the store that this process does not hold (another
+ * node's), of the user whose sessions end: its deletion goes with the event. */
+static int end_stored(void *ud, const char *key, const void *value, size_t len) {
+  ending *x = ud;
+  json_t *j = json_loadb(value, len, 0, NULL);
+  const char *who = json_string_value(json_object_get(j, "user"));
+  int held = 0;
+  for (size_t i = 0; i < x->u->n_sessions && !held; i++)
+    held = !strcmp(x->u->sessions[i].key, key);
+  char err[64];
+  if (who && !strcmp(who, x->name) && !held && !(x->keep && !strcmp(key, x->keep)))
+    x->rc = queue(x->u, "session", key, NULL, err, sizeof err);
+  json_decref(j);
+  return x->rc < 0;
+}
+
 static int end_sessions(users *u, const char *name, const char *keep, char *err, size_t errlen) {
+  if (u->shared) { /* those other nodes started, which this one may not have read yet */
+    ending x = {u, name, keep, 0};
+    int rc = u->s->ops->kv_scan(u->s, "session", end_stored, &x, err, errlen);
+    if (rc == 0) rc = x.rc;
+    if (rc < 0) return rc;
+  }
   for (size_t i = 0; i < u->n_sessions;) {
     session *x = &u->sessions[i];
     if (strcmp(x->user, name) || (keep && !strcmp(x->key, keep))) {
@@ -353,7 +457,7 @@ int vigil__users_set_hash(users *u, const char *name, const char *hash, const ch
   user changed = *x;
   snprintf(changed.hash, sizeof changed.hash, "%s", hash);
   int rc = save(u);
-  if (rc == 0) rc = put_user(u, &changed, err, errlen);
+  if (rc == 0) rc = put_user(u, &changed, 0, err, errlen);
   if (rc < 0) return rc;
   *x = changed;
   char keep[65];
@@ -367,7 +471,7 @@ int vigil__users_set_disabled(users *u, const char *name, int disabled, char *er
   user changed = *x;
   changed.disabled = !!disabled;
   int rc = save(u);
-  if (rc == 0) rc = put_user(u, &changed, err, errlen);
+  if (rc == 0) rc = put_user(u, &changed, 0, err, errlen);
   if (rc < 0) return rc;
   *x = changed;
   /* A disabled user's sessions and tokens end with it. */
@@ -430,6 +534,15 @@ int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t
 
 const user *vigil__users_session_check(users *u, const char *token, int64_t now_ms) {
   session *x = find_session(u, token);
+  if (!x && u->shared && token && strlen(token) == USER_TOKEN_LEN) {
+    /* A session another node started since this one read them. */
+    char key[65];
+    token_key(token, key);
+    if (read_through(u, "session", key, load_session) == 1) {
+      x = find_session(u, token);
+      if (x && !vigil__users_lookup(u, x->user)) x = NULL;
+    }
+  }
   if (!x) return NULL;
   const user *who = vigil__users_find(u, x->user);
   if (!who || who->disabled || (x->expires_ms && x->expires_ms <= now_ms)) {
@@ -439,8 +552,20 @@ const user *vigil__users_session_check(users *u, const char *token, int64_t now_
   /* Extend the session; make that durable only now and then, so a read is
    * not a write. A restart forgets at most a tenth of its life. */
   if (x->ttl_ms) {
-    x->expires_ms = now_ms + x->ttl_ms;
     char err[256];
+    if (now_ms - x->written_ms > x->ttl_ms / 10 && u->shared) {
+      /* Another node may have ended it (a sign-out, a new password): its
+       * row is not written back then. */
+      void *row = NULL;
+      size_t len;
+      int there = u->s->ops->kv_get(u->s, "session", x->key, &row, &len, err, sizeof err);
+      free(row);
+      if (there == VIGIL_ENOENT) {
+        *x = u->sessions[--u->n_sessions];
+        return NULL;
+      }
+    }
+    x->expires_ms = now_ms + x->ttl_ms;
     if (now_ms - x->written_ms > x->ttl_ms / 10 && put_session(u, x, 0, err, sizeof err) == 0) x->written_ms = now_ms;
   }
   return who;

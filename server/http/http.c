@@ -178,6 +178,8 @@ const char *vigil__http_status_text(int status) {
     return "Method Not Allowed";
   case 408:
     return "Request Timeout";
+  case 307:
+    return "Temporary Redirect";
   case 409:
     return "Conflict";
   case 411:

@@ -68,6 +68,10 @@ typedef struct store_kv_write {
   char *ns, *key;
   void *value; /* NULL: delete */
   size_t len;
+  /* A new key (a user's creation): the store refuses the whole transaction
+   * with VIGIL_EEXIST when ns/key is there already, in the same transaction
+   * as its check, so that two nodes creating one name cannot both succeed. */
+  int create;
 } store_kv_write;
 
 struct vigil_event {
@@ -90,6 +94,8 @@ struct vigil_event {
  * order; 0 or VIGIL_ENOMEM (the list unchanged). */
 int vigil__kv_write_add(store_kv_write **list, const char *ns, const char *key, const void *value, size_t len);
 void vigil__kv_writes_free(store_kv_write *w);
+/* The sentence of a create write refused because its key exists. */
+int vigil__kv_exists_fail(const store_kv_write *w, char *err, size_t errlen);
 
 const char *vigil__event_type_name(event_type t);
 /* -1 if s names no type. */

@@ -44,6 +44,22 @@ typedef struct users users;
 int vigil__users_open(struct store *s, users **out, char *err, size_t errlen);
 void vigil__users_close(users *u);
 
+/* A store other processes change too (the nodes of a cluster share
+ * PostgreSQL's users and sessions): a token or a name this process does not
+ * know is looked for in the store (read-through), a session's life is
+ * extended only while its row is there, and vigil__users_reload is to be
+ * called now and then. */
+void vigil__users_share(users *u);
+/* Reads every user and session again (what other nodes changed: a user
+ * created, disabled, a new password, sessions started or ended), keeping the
+ * longer life of a session this process extended. Does nothing while a
+ * change waits for its event's commit. 0, or a negative code (the users as
+ * they were). */
+int vigil__users_reload(users *u, char *err, size_t errlen);
+/* vigil__users_find, and on a shared store the store's row when this
+ * process does not know the name (a user another node created). */
+const user *vigil__users_lookup(users *u, const char *name);
+
 size_t vigil__users_count(const users *u);
 const user *vigil__users_at(const users *u, size_t i); /* in name order */
 const user *vigil__users_find(const users *u, const char *name);
