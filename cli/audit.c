@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lang/protocol_version.h"
+#include "store/store.h"
 #include "vigil/vigil.h"
 
 #define DEFAULT_DB "./var/vigil.db"
 
 static const char USAGE[] =
-    "usage: vigil audit verify [DB] [--anchor FILE --public-key FILE]\n"
+    "usage: vigil audit verify [DB] [--anchor FILE --public-key FILE]   (DB: a SQLite file or postgresql://...)\n"
     "       vigil audit show VISIT [--db DB]\n"
     "       vigil audit export --format csv|jsonl [--from ISO-TIME] [--to ISO-TIME] [--db DB]\n"
     "       vigil audit keygen KEYFILE\n"
@@ -191,6 +193,29 @@ static int audit_verify(int argc, char **argv) {
   }
   char msg[2048];
   uint64_t events = 0, bad = 0;
+  if (vigil__store_is_pg(db)) { /* a cluster's database: every site (docs/deploy.md, Backups) */
+    if (anchor) {
+      fprintf(stderr, "vigil audit verify: --anchor is for a SQLite database; a PostgreSQL one has no anchor yet\n");
+      return 2;
+    }
+    char uploads[4200], site[80];
+    vigil__protocol_uploads_dir("var/vigil", uploads, sizeof uploads); /* as vigil serve keeps them */
+    int rc = vigil__store_pg_verify(db, uploads, 1, &events, site, sizeof site, &bad, msg, sizeof msg);
+    if (rc == 0) {
+      printf("ok: %s\n", msg);
+      return finish_output("verify");
+    }
+    if (rc != VIGIL_ECORRUPT) {
+      fprintf(stderr, "vigil audit verify: %s\n", msg);
+      return 2;
+    }
+    if (bad)
+      printf("TAMPERED at event %llu of site %s: %s\n", (unsigned long long)bad, site, msg);
+    else
+      printf("TAMPERED: %s\n", msg);
+    finish_output("verify");
+    return 1;
+  }
   int rc = vigil_audit_verify(db, &events, &bad, msg, sizeof msg);
   if (rc == 0 && anchor) {
     char amsg[1024];

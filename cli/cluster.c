@@ -44,11 +44,13 @@ int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, 
   }
   if (rc == VIGIL_EBUSY) {
     /* A live lease under this node's own name is another process's: two
-     * processes were given one --node name (store_pg.c's claim). */
+     * processes were given one --node name, or this node's process before a
+     * restart held it (store_pg.c's claim). */
     int twin = strstr(vigil_engine_errmsg(NULL), "another live process named") != NULL;
     if (!(*said & (twin ? 2 : 1)))
-      log(twin ? "error" : "info",
-          twin ? "another live process has this node's name: its sites are not taken" : "site owned by another node",
+      log(twin ? "warn" : "info",
+          twin ? "another process holds a live lease under this node's name: its sites are not taken"
+               : "site owned by another node",
           json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));
     *said |= twin ? 2 : 1;
     return rc;

@@ -1432,6 +1432,18 @@ static int serve(settings *st) {
   }
   char uploads[4200];
   vigil__protocol_uploads_dir(pg ? "var/vigil" : st->db, uploads, sizeof uploads);
+  /* PostgreSQL: what vigil_audit_check_state checks of a SQLite file that a
+   * start trusts (docs/security.md Y1, T6): every upload folder is what a
+   * protocol.uploaded event recorded, every user row what the log made it. */
+  char bad_site[80];
+  uint64_t bad_seq;
+  if (pg && vigil__store_pg_verify(st->db, uploads, 0, NULL, bad_site, sizeof bad_site, &bad_seq, err, sizeof err) ==
+                VIGIL_ECORRUPT) {
+    fprintf(stderr, "vigil serve: %s: %s; not starting (vigil audit verify says the same)\n", db, err);
+    log_line("error", "the database does not match its log", json_pack("{s:s}", "error", err));
+    exit_code = 1;
+    goto out;
+  }
   s.st = st;
   s.node = st->node;
   s.uploads = uploads;

@@ -75,6 +75,7 @@ static struct {
   pthread_mutex_t lock;
   int fd, port, running, refuse_n1;
   char taken[4][32768]; /* n1, n2, n3: " 1 2 3 ..." */
+  char site[4][16];     /* the Vigil-Site of each node's last post */
 } hook = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void hook_take(int c) {
@@ -99,6 +100,9 @@ static void hook_take(int c) {
   if (node >= 1 && node <= 3 && id && !refuse) {
     size_t used = strlen(hook.taken[node]);
     snprintf(hook.taken[node] + used, sizeof hook.taken[node] - used, " %ld", atol(id + 12));
+    char *site = strcasestr(req, "\nvigil-site: ");
+    snprintf(hook.site[node], sizeof hook.site[node], "%.*s", site ? (int)strcspn(site + 13, "\r\n") : 0,
+             site ? site + 13 : "");
   }
   pthread_mutex_unlock(&hook.lock);
   const char *answer = refuse ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -508,6 +512,11 @@ static void takeover_and_fencing(void **state) {
   fprintf(stderr, "# the webhook: n1 delivered site a up to %lld, n3 went on from %lld to %lld\n", a_delivered,
           hook_first(3), a_head);
   assert_true(hook_first(3) > a_delivered - 1 && hook_first(3) <= a_delivered + 1);
+  /* Each delivery names its site (webhook-ids count per site). */
+  pthread_mutex_lock(&hook.lock);
+  assert_string_equal(hook.site[3], "a");
+  assert_string_equal(hook.site[2], "b");
+  pthread_mutex_unlock(&hook.lock);
 
   /* The stream's client resumes with Last-Event-ID: sent to n2 (site b's
    * owner) it is sent on to site a's new owner, n3, where it gets every
@@ -1002,7 +1011,7 @@ static void users_on_every_node(void **state) {
   serve_process twin;
   node_setup(&twin, "u1", "f");
   node_spawn(&twin);
-  assert_true(node_says(&twin, "another live process has this node's name", 10000));
+  assert_true(node_says(&twin, "another process holds a live lease under this node's name", 10000));
   usleep(LEASE_S * 1000000 / 2);
   assert_int_equal(count("SELECT epoch FROM vigil_sites WHERE site = 'f'"), epoch);
   assert_int_equal(as(&u1, boss1, "GET", "/api/v1/users", NULL, NULL), 200);

@@ -717,6 +717,82 @@ static void a_deadline_fired_twice_is_refused(void **state) {
   PQfinish(c);
 }
 
+/* vigil audit verify of a cluster's database (vigil__store_pg_verify, every
+ * site): intact, it says so; an event's body edited names its site and
+ * event; a visit's status, a user's role edited, and an upload folder no
+ * event recorded are each found; put back, it is intact again. */
+static int verify(dirs *d, const char *uploads, int chains, char *site, uint64_t *seq, char *msg) {
+  uint64_t events;
+  int rc = vigil__store_pg_verify(d->db, uploads, chains, &events, site, 80, seq, msg, 1024);
+  if (rc < 0) fprintf(stderr, "# verify: %s\n", msg);
+  return rc;
+}
+
+static void a_cluster_database_is_verified(void **state) {
+  dirs *d = *state;
+  vigil_engine *a = open_site(d, "north", T0), *b = open_site(d, "south", T0);
+  uint64_t va, vb;
+  assert_int_equal(vigil_visit_start(a, "durable", "chair-1", "nurse:ana", NULL, &va), 0);
+  assert_int_equal(vigil_visit_start(b, "durable", "chair-2", "nurse:bo", NULL, &vb), 0);
+  assert_int_equal(vigil_visit_record_json(b, vb, "nurse:bo", "{\"consent\": true}"), 0);
+  vigil_engine_free(a);
+  vigil_engine_free(b);
+  char err[512], site[80], msg[1024];
+  int rc;
+  store *s = vigil__store_open(d->db, NULL, NULL, 0, &rc, err, sizeof err);
+  assert_non_null(s);
+  store_kv_write *w = NULL;
+  const char *row = "{\"role\":\"nurse\",\"hash\":\"x\",\"disabled\":false,\"created_ms\":0}";
+  assert_int_equal(vigil__kv_write_add(&w, "user", "ana", row, strlen(row)), 0);
+  assert_int_equal(vigil__store_site_event_writes(s, "user.created", "vigil", "{\"user\":\"ana\",\"role\":\"nurse\"}",
+                                                  T0, w, err, sizeof err),
+                   0);
+  s->ops->close(s);
+  uint64_t seq;
+  assert_int_equal(verify(d, NULL, 1, site, &seq, msg), 0);
+  assert_non_null(strstr(msg, "3 sites"));
+
+  /* An event's body edited. */
+  sql(d, "", "CREATE TABLE saved AS SELECT * FROM vigil_events WHERE site = 'south' AND type = 'visit.started'");
+  sql(d, "",
+      "UPDATE vigil_events SET body = replace(body, 'chair-2', 'chair-9') WHERE site = 'south' AND "
+      "type = 'visit.started'");
+  assert_int_equal(verify(d, NULL, 1, site, &seq, msg), VIGIL_ECORRUPT);
+  assert_string_equal(site, "south");
+  assert_true(seq > 0);
+  assert_non_null(strstr(msg, "was edited"));
+  sql(d, "", "UPDATE vigil_events e SET body = s.body FROM saved s WHERE e.site = s.site AND e.seq = s.seq");
+  assert_int_equal(verify(d, NULL, 1, site, &seq, msg), 0);
+
+  /* A visit's status. */
+  sql(d, "", "UPDATE vigil_visits SET status = 'closed' WHERE site = 'north'");
+  assert_int_equal(verify(d, NULL, 1, site, &seq, msg), VIGIL_ECORRUPT);
+  assert_non_null(strstr(msg, "site north: visit 1 is closed in the visits table but open by the log"));
+  sql(d, "", "UPDATE vigil_visits SET status = 'active' WHERE site = 'north'");
+
+  /* A user's role, also at a node's start (no chains). */
+  sql(d, "",
+      "UPDATE vigil_kv SET value = convert_to(replace(convert_from(value, 'UTF8'), 'nurse', 'admin'), 'UTF8') "
+      "WHERE ns = 'user'");
+  assert_int_equal(verify(d, NULL, 1, site, &seq, msg), VIGIL_ECORRUPT);
+  assert_non_null(strstr(msg, "user ana (role admin)"));
+  assert_int_equal(verify(d, NULL, 0, site, &seq, msg), VIGIL_ECORRUPT);
+  sql(d, "",
+      "UPDATE vigil_kv SET value = convert_to(replace(convert_from(value, 'UTF8'), 'admin', 'nurse'), 'UTF8') "
+      "WHERE ns = 'user'");
+  assert_int_equal(verify(d, NULL, 0, site, &seq, msg), 0);
+
+  /* An upload folder placed by hand (Y1). */
+  char uploads[200], cmd[600];
+  snprintf(uploads, sizeof uploads, "%s/uploads", d->root);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s && cp -r %s %s/durable@1.0.0", uploads, d->protocol, uploads);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(verify(d, uploads, 0, site, &seq, msg), VIGIL_ECORRUPT);
+  assert_non_null(strstr(msg, "was not uploaded"));
+  assert_int_equal(verify(d, uploads, 1, site, &seq, msg), VIGIL_ECORRUPT);
+  assert_int_equal(verify(d, NULL, 1, site, &seq, msg), 0);
+}
+
 /* PostgreSQL dies under a running engine: the command then fails cleanly
  * (nothing acknowledged), and once it is back the engine reconnects and
  * goes on; a restart of the engine finds exactly what was acknowledged. */
@@ -843,6 +919,7 @@ int main(void) {
       T(a_lease_fences_the_node_that_lost_it),
       T(a_deadline_fired_twice_is_refused),
       T(postgresql_restarted_under_a_running_engine),
+      T(a_cluster_database_is_verified),
   };
   int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
   return failed + cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup, pg_group_teardown);

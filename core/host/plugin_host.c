@@ -554,6 +554,13 @@ static int api_patient_record(vigil_plugin *p, const char *type, const char *fie
   return rc;
 }
 
+/* The site of a cluster node's plugin: what its namespace names after '@'
+ * (plugin.NAME@SITE), NULL on a single server. */
+static const char *api_site(vigil_plugin *p) {
+  const char *at = p->ns ? strchr(p->ns, '@') : NULL;
+  return at ? at + 1 : NULL;
+}
+
 static const vigil_api api_table = {
     .abi_major = VIGIL_PLUGIN_ABI_MAJOR,
     .abi_minor = VIGIL_PLUGIN_ABI_MINOR,
@@ -579,6 +586,7 @@ static const vigil_api api_table = {
     .filter_test = api_filter_test,
     .filter_close = api_filter_close,
     .patient_record = api_patient_record,
+    .site = api_site,
 };
 
 /* ---- loading -------------------------------------------------------------------------- */

@@ -16,6 +16,7 @@
  * made the transaction durable (synchronous_commit, docs/deploy.md). When
  * the connection breaks at COMMIT, the outcome is asked of the database
  * after reconnecting: the head says whether the batch is in. */
+#include <dirent.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -870,6 +871,298 @@ store *vigil__store_pg_open(const char *uri, const store_site *where, int read_o
 fail:
   pg_close(&s->base);
   return NULL;
+}
+
+/* ---- vigil audit verify on PostgreSQL (store.h) ------------------------------------ */
+
+/* What the log says of each visit of a site, as the store's visits table
+ * derives it: 'a' started, 'c' ended (vigil__event_ends_visit), 0 never
+ * started. Indexed by visit id (ids count from 1 per site). */
+typedef struct visit_states {
+  char *of;
+  size_t cap;
+  int oom;
+} visit_states;
+
+static int visit_state(void *ud, const vigil_event *ev) {
+  visit_states *v = ud;
+  int ends = ev->type != EV_VISIT_STARTED && vigil__event_ends_visit(ev);
+  if (!ev->visit || (ev->type != EV_VISIT_STARTED && !ends)) return 0;
+  if (ev->visit >= v->cap) {
+    size_t cap = ev->visit + 1 > v->cap * 2 ? ev->visit + 1 : v->cap * 2;
+    char *grown = realloc(v->of, cap);
+    if (!grown) {
+      v->oom = 1;
+      return 1;
+    }
+    memset(grown + v->cap, 0, cap - v->cap);
+    v->of = grown;
+    v->cap = cap;
+  }
+  if (ends)
+    v->of[ev->visit] = 'c';
+  else if (!v->of[ev->visit])
+    v->of[ev->visit] = 'a';
+  return 0;
+}
+
+typedef struct verdict_pg {
+  char *msg;
+  size_t msglen;
+  char *site;
+  size_t sitelen;
+  uint64_t *seq;
+} verdict_pg;
+
+static int tampered_pg(verdict_pg *v, const char *site, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int tampered_pg(verdict_pg *v, const char *site, uint64_t seq, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(v->msg, v->msglen, fmt, ap);
+  va_end(ap);
+  if (v->site) snprintf(v->site, v->sitelen, "%s", site ? site : "");
+  if (v->seq) *v->seq = seq;
+  return VIGIL_ECORRUPT;
+}
+
+/* One site's chain (gapless seq from 1, each row's prev the row before's
+ * hash, its hash that of prev and body), its head, and its visits' table. */
+static int verify_site(pg_store *s, const char *site, const char *head_seq, const char *head_hash, row_hasher *h,
+                       uint64_t *events, verdict_pg *v) {
+  char prev[65] = "", after[32] = "0";
+  uint64_t expected = 1;
+  visit_states vs = {0};
+  int rc = 0;
+  for (int more = 1; more && rc == 0;) {
+    const char *p[] = {site, after};
+    PGresult *r = run(s,
+                      "SELECT seq, time, visit, type, body, prev, hash FROM vigil_events WHERE site = $1 AND seq > $2 "
+                      "ORDER BY seq LIMIT 5000",
+                      2, p, PGRES_TUPLES_OK, "cannot read the events", &rc, v->msg, v->msglen);
+    if (!r) break;
+    int rows = PQntuples(r);
+    more = rows == 5000;
+    for (int i = 0; i < rows && rc == 0; i++) {
+      uint64_t seq = strtoull(PQgetvalue(r, i, 0), NULL, 10);
+      const char *body = PQgetvalue(r, i, 4);
+      char hash[65];
+      if (seq != expected)
+        rc = tampered_pg(v, site, expected, "site %s: event %llu is missing (the next is %llu)", site,
+                         (unsigned long long)expected, (unsigned long long)seq);
+      else if (strcmp(PQgetvalue(r, i, 5), prev))
+        rc = tampered_pg(v, site, seq,
+                         "site %s: event %llu does not follow the event before it (its prev is not "
+                         "that event's hash)",
+                         site, (unsigned long long)seq);
+      else if (vigil__row_hash(h, prev, body, (size_t)PQgetlength(r, i, 4), hash) < 0)
+        rc = fail(VIGIL_ENOMEM, v->msg, v->msglen, "cannot hash event %llu", (unsigned long long)seq);
+      else if (strcmp(hash, PQgetvalue(r, i, 6)))
+        rc = tampered_pg(v, site, seq, "site %s: event %llu was edited (its hash is not that of its body)", site,
+                         (unsigned long long)seq);
+      if (rc < 0) break;
+      char why[256];
+      if (vigil__event_row_deliver(seq, strtoll(PQgetvalue(r, i, 1), NULL, 10), strtoull(PQgetvalue(r, i, 2), NULL, 10),
+                                   PQgetvalue(r, i, 3), body, visit_state, &vs, why, sizeof why) < 0)
+        rc = tampered_pg(v, site, seq, "site %s: event %llu cannot be read: %s", site, (unsigned long long)seq, why);
+      else if (vs.oom)
+        rc = fail(VIGIL_ENOMEM, v->msg, v->msglen, "out of memory");
+      memcpy(prev, hash, sizeof prev);
+      expected++;
+      snprintf(after, sizeof after, "%llu", (unsigned long long)seq);
+    }
+    PQclear(r);
+  }
+  *events += expected - 1;
+  if (rc == 0 && (expected - 1 != strtoull(head_seq, NULL, 10) || strcmp(prev, head_hash)))
+    rc = tampered_pg(v, site, expected - 1, "site %s: the log ends at event %llu but the site's head says %s%s", site,
+                     (unsigned long long)(expected - 1), head_seq, strcmp(prev, head_hash) ? " (another hash)" : "");
+  /* The visits' table is what the log makes it. */
+  const char *p[] = {site};
+  PGresult *r = rc == 0 ? run(s, "SELECT id, status FROM vigil_visits WHERE site = $1 ORDER BY id", 1, p,
+                              PGRES_TUPLES_OK, "cannot read the visits", &rc, v->msg, v->msglen)
+                        : NULL;
+  size_t rows = r ? (size_t)PQntuples(r) : 0, started = 0;
+  for (size_t i = 0; i < vs.cap; i++)
+    started += vs.of[i] != 0;
+  for (size_t i = 0; r && i < rows && rc == 0; i++) {
+    uint64_t id = strtoull(PQgetvalue(r, (int)i, 0), NULL, 10);
+    char want = id < vs.cap ? vs.of[id] : 0;
+    const char *status = PQgetvalue(r, (int)i, 1);
+    if (!want)
+      rc = tampered_pg(v, site, 0, "site %s: visit %llu is in the visits table but the log never started it", site,
+                       (unsigned long long)id);
+    else if ((want == 'a') != !strcmp(status, "active"))
+      rc = tampered_pg(v, site, 0, "site %s: visit %llu is %s in the visits table but %s by the log", site,
+                       (unsigned long long)id, status, want == 'a' ? "open" : "closed");
+  }
+  if (r && rc == 0 && rows != started)
+    rc = tampered_pg(v, site, 0, "site %s: the log started %zu visits but the visits table has %zu", site, started,
+                     rows);
+  PQclear(r);
+  free(vs.of);
+  return rc;
+}
+
+/* The first row of a query that finds a difference: 1 with r kept, 0, or < 0. */
+static int first_row(pg_store *s, const char *sql, PGresult **r, verdict_pg *v) {
+  int rc = 0;
+  *r = run(s, sql, 0, NULL, PGRES_TUPLES_OK, "cannot read the database", &rc, v->msg, v->msglen);
+  if (!*r) return rc;
+  if (PQntuples(*r) > 0) return 1;
+  PQclear(*r);
+  *r = NULL;
+  return 0;
+}
+
+/* The users' rows are what the log made them (docs/security.md T6): each
+ * row created by a user.created event with its role, each created user
+ * there, and (disabled) disabled as the last user.changed that set it says
+ * (the last by the events' times: the sites' logs have no common order). */
+static int verify_users(pg_store *s, int disabled, verdict_pg *v) {
+  PGresult *r;
+  int rc =
+      first_row(s,
+                "SELECT k.key, convert_from(k.value, 'UTF8')::jsonb ->> 'role' FROM vigil_kv k WHERE k.ns = 'user' "
+                "AND NOT EXISTS (SELECT 1 FROM vigil_events e WHERE e.type = 'user.created' AND "
+                "(e.body::jsonb) -> 'data' ->> 'user' = k.key AND (e.body::jsonb) -> 'data' ->> 'role' IS NOT "
+                "DISTINCT FROM convert_from(k.value, 'UTF8')::jsonb ->> 'role') ORDER BY k.key LIMIT 1",
+                &r, v);
+  if (rc == 1)
+    rc = tampered_pg(v, NULL, 0,
+                     "the derived state was edited: user %s (role %s) is in the users table but no site's log has a "
+                     "user.created event for them with that role",
+                     PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+  PQclear(r);
+  if (rc != 0) return rc;
+  rc = first_row(s,
+                 "SELECT e.site, e.seq, (e.body::jsonb) -> 'data' ->> 'user' FROM vigil_events e WHERE e.type = "
+                 "'user.created' AND NOT EXISTS (SELECT 1 FROM vigil_kv k WHERE k.ns = 'user' AND k.key = "
+                 "(e.body::jsonb) -> 'data' ->> 'user') ORDER BY e.time, e.site, e.seq LIMIT 1",
+                 &r, v);
+  if (rc == 1)
+    rc = tampered_pg(v, PQgetvalue(r, 0, 0), strtoull(PQgetvalue(r, 0, 1), NULL, 10),
+                     "the derived state was edited: event %s of site %s created user %s, who is missing from the "
+                     "users table",
+                     PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2));
+  PQclear(r);
+  if (rc != 0 || !disabled) return rc;
+  rc = first_row(s,
+                 "SELECT name, has, want FROM (SELECT k.key AS name, CASE WHEN (convert_from(k.value, 'UTF8')::jsonb "
+                 "->> 'disabled')::boolean THEN 'disabled' ELSE 'enabled' END AS has, COALESCE((SELECT CASE WHEN "
+                 "((e.body::jsonb) -> 'data' ->> 'disabled')::boolean THEN 'disabled' ELSE 'enabled' END FROM "
+                 "vigil_events e WHERE e.type = 'user.changed' AND (e.body::jsonb) -> 'data' ->> 'user' = k.key AND "
+                 "(e.body::jsonb) -> 'data' ->> 'disabled' IS NOT NULL ORDER BY e.time DESC, e.seq DESC LIMIT 1), "
+                 "'enabled') AS want FROM vigil_kv k WHERE k.ns = 'user') f WHERE has <> want ORDER BY name LIMIT 1",
+                 &r, v);
+  if (rc == 1)
+    rc = tampered_pg(v, NULL, 0,
+                     "the derived state was edited: user %s is %s in the users table but the log makes "
+                     "them %s",
+                     PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+  PQclear(r);
+  return rc;
+}
+
+static void first_problem(void *ud, const char *where, const char *message) {
+  char *out = ud;
+  (void)where;
+  if (!out[0]) snprintf(out, 160, "%s", message);
+}
+
+/* Every folder of uploads_dir (what vigil serve loads at start) is the
+ * sources a protocol.uploaded event of some site recorded (docs/security.md
+ * Y1). */
+static int verify_uploads(pg_store *s, const char *uploads_dir, verdict_pg *v) {
+  DIR *d = uploads_dir ? opendir(uploads_dir) : NULL;
+  if (!d) return 0;
+  struct dirent *de;
+  int rc = 0;
+  while (rc == 0 && (de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    char folder[4400], problem[160] = "";
+    snprintf(folder, sizeof folder, "%s/%s", uploads_dir, de->d_name);
+    protocol *p = vigil__protocol_load(folder, 0, 0, first_problem, problem);
+    if (!p) {
+      rc = tampered_pg(v, NULL, 0, "the upload folder %s (%s) does not load (%s)", de->d_name, folder, problem);
+      break;
+    }
+    const char *params[] = {de->d_name, p->sha256};
+    PGresult *r = run(s,
+                      "SELECT site, seq, (body::jsonb) -> 'data' ->> 'sha256' = $2 FROM vigil_events WHERE type = "
+                      "'protocol.uploaded' AND (body::jsonb) -> 'data' ->> 'ref' = $1 ORDER BY 3 DESC, time LIMIT 1",
+                      2, params, PGRES_TUPLES_OK, "cannot read the events", &rc, v->msg, v->msglen);
+    if (r && PQntuples(r) == 0)
+      rc = tampered_pg(v, NULL, 0,
+                       "the upload folder %s (%s) was not uploaded: no protocol.uploaded event records it (placed "
+                       "there by hand?); remove it or upload the version",
+                       de->d_name, folder);
+    else if (r && strcmp(PQgetvalue(r, 0, 2), "t"))
+      rc = tampered_pg(v, PQgetvalue(r, 0, 0), strtoull(PQgetvalue(r, 0, 1), NULL, 10),
+                       "the upload %s (%s) was edited on disk: its sources are not the ones event %s of site %s "
+                       "recorded as uploaded (now %.12s...)",
+                       de->d_name, folder, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), p->sha256);
+    PQclear(r);
+    vigil__protocol_free(p);
+  }
+  closedir(d);
+  return rc;
+}
+
+int vigil__store_pg_verify(const char *uri, const char *uploads_dir, int chains, uint64_t *events, char *bad_site,
+                           size_t bad_len, uint64_t *bad_seq, char *msg, size_t msglen) {
+  pg_store s = {.site = "every site"};
+  verdict_pg v = {msg, msglen, bad_site, bad_len, bad_seq};
+  uint64_t n = 0, sites = 0;
+  if (events) *events = 0;
+  if (bad_site && bad_len) bad_site[0] = '\0';
+  if (bad_seq) *bad_seq = 0;
+  /* The events are read as the engine reads them (their keys interned),
+   * with or without an engine alive in this process. */
+  if (vigil__intern_retain() < 0) return fail(VIGIL_ENOMEM, msg, msglen, "out of memory");
+  s.c = PQconnectdb(uri);
+  if (!s.c) {
+    vigil__intern_release();
+    return fail(VIGIL_ENOMEM, msg, msglen, "out of memory");
+  }
+  const char *host = PQhost(s.c), *port = PQport(s.c), *db = PQdb(s.c);
+  snprintf(s.where, sizeof s.where, "PostgreSQL %s:%s/%s", host && *host ? host : "local", port ? port : "",
+           db ? db : "");
+  int rc = 0;
+  if (PQstatus(s.c) != CONNECTION_OK) {
+    char why[400];
+    first_line(PQerrorMessage(s.c), why, sizeof why);
+    rc = fail(VIGIL_EIO, msg, msglen, "cannot connect to %s: %s", s.where, why);
+    goto out;
+  }
+  PQclear(PQexec(s.c, "SET client_min_messages = warning"));
+  s.read_only = 1;
+  /* One moment of every site's log: the nodes go on writing meanwhile. */
+  if ((rc = migrate(&s, msg, msglen)) < 0 ||
+      (rc = exec(&s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot read the database", msg, msglen)) < 0)
+    goto out;
+  PGresult *r = chains ? run(&s, "SELECT site, head_seq, head_hash FROM vigil_sites ORDER BY site", 0, NULL,
+                             PGRES_TUPLES_OK, "cannot read the sites", &rc, msg, msglen)
+                       : NULL;
+  row_hasher *h = r ? vigil__row_hasher_new() : NULL;
+  if (r && !h) rc = fail(VIGIL_ENOMEM, msg, msglen, "out of memory");
+  for (int i = 0; r && i < PQntuples(r) && rc == 0; i++, sites++)
+    rc = verify_site(&s, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), h, &n, &v);
+  vigil__row_hasher_free(h);
+  PQclear(r);
+  if (rc == 0 && chains && !sites) rc = fail(VIGIL_ENOENT, msg, msglen, "%s has no site yet", s.where);
+  if (rc == 0) rc = verify_users(&s, chains, &v);
+  if (rc == 0) rc = verify_uploads(&s, uploads_dir, &v);
+  if (rc == 0 && chains)
+    snprintf(msg, msglen, "%llu site%s, %llu event%s, every chain intact", (unsigned long long)sites,
+             sites == 1 ? "" : "s", (unsigned long long)n, n == 1 ? "" : "s");
+  else if (rc == 0)
+    snprintf(msg, msglen, "the users and the upload folders match the log");
+  if (events) *events = n;
+out:
+  PQfinish(s.c);
+  vigil__intern_release();
+  return rc;
 }
 
 store *vigil__store_open(const char *where, const store_site *site, const char *vfs, int read_only, int *rc, char *err,

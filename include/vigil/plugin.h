@@ -48,7 +48,7 @@ extern "C" {
  * or the entry must change incompatibly (it has not); the minor grows with
  * each set of functions appended to vigil_api. */
 #define VIGIL_PLUGIN_ABI_MAJOR 1
-#define VIGIL_PLUGIN_ABI_MINOR 4
+#define VIGIL_PLUGIN_ABI_MINOR 5
 
 /* The event schema of vigil_plugin_event.json (docs/events.md): the same
  * JSON as the event stream, webhooks, JSON lines and MQTT carry. */
@@ -210,6 +210,13 @@ typedef struct vigil_api {
    * not a JSON object, no valid "patient"). Not during init. */
   int (*patient_record)(vigil_plugin *p, const char *type, const char *fields_json, const char *kv_key,
                         const void *kv_value, size_t kv_len, char *err, size_t errlen);
+
+  /* ---- level 1.5 ---- */
+
+  /* The site whose events this plugin hears on a node of a cluster
+   * (docs/deploy.md: one plugin instance per site the node owns, each with
+   * its own sequence numbers), or NULL on a single server. */
+  const char *(*site)(vigil_plugin *p);
 } vigil_api;
 
 /* The one symbol a plugin exports. Append-only as well. */

@@ -320,7 +320,7 @@ static void on_sent(void *ud, long status, const char *error) {
 static void send_head(endpoint *ep) {
   webhook *w = ep->w;
   char id[32], stamp[32], sig[128];
-  char h_id[64], h_stamp[64], h_sig[160];
+  char h_id[64], h_stamp[64], h_sig[160], h_site[120];
   snprintf(id, sizeof id, "%llu", (unsigned long long)ep->head_seq);
   int64_t ts = wall_ms() / 1000;
   snprintf(stamp, sizeof stamp, "%lld", (long long)ts);
@@ -328,14 +328,20 @@ static void send_head(endpoint *ep) {
   snprintf(h_id, sizeof h_id, "webhook-id: %s", id);
   snprintf(h_stamp, sizeof h_stamp, "webhook-timestamp: %s", stamp);
   snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
+  /* On a node of a cluster webhook-ids (seq) count per site: the site is
+   * named beside them, so a receiver of several sites keeps them apart. */
+  const char *site = w->api->site(w->p);
+  snprintf(h_site, sizeof h_site, "Vigil-Site: %.100s", site ? site : "");
   const char *headers[] = {"Content-Type: application/json",
                            "User-Agent: vigil-webhook/" WEBHOOK_VERSION,
                            "Vigil-Event-Schema: 1",
                            h_id,
                            h_stamp,
-                           h_sig};
-  if (poster_post(w->poster, ep->url, headers, sizeof headers / sizeof *headers, ep->head_json, ep->head_len,
-                  ep->timeout_ms, on_sent, ep) < 0) {
+                           h_sig,
+                           h_site};
+  size_t n_headers = sizeof headers / sizeof *headers - (site ? 0 : 1);
+  if (poster_post(w->poster, ep->url, headers, n_headers, ep->head_json, ep->head_len, ep->timeout_ms, on_sent, ep) <
+      0) {
     on_sent(ep, 0, "cannot make the request (out of memory?)");
     return;
   }

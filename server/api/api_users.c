@@ -1017,7 +1017,7 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
     vigil__http_respond_error(req, 409, "wrong_state", "an admin cannot disable themself", "disabled");
   } else if (disabled) {
     char err[512], actor[USER_NAME_MAX + 1];
-    snprintf(actor, sizeof actor, "%s", admin->name);
+    snprintf(actor, sizeof actor, "%.*s", USER_NAME_MAX, admin->name);
     int rc = vigil__users_set_disabled(a->users, name, json_is_true(disabled), err, sizeof err);
     if (rc < 0) {
       vigil__http_respond_error(req, 503, "io_error", err, NULL);

@@ -108,6 +108,19 @@ store *vigil__store_pg_open(const char *uri, const store_site *where, int read_o
  * vigil__store_sqlite_open/_read or vigil__store_pg_open. */
 store *vigil__store_open(const char *where, const store_site *site, const char *vfs, int read_only, int *rc, char *err,
                          size_t errlen);
+/* vigil audit verify of a PostgreSQL database (every site): with chains,
+ * each site's hash chain (a gapless seq from 1, each row chained to the one
+ * before, its hash that of its body) up to the site's head, and its visits'
+ * table against its log, and whether each user is disabled as the log says;
+ * always the users' rows against the user.created events of every site
+ * (docs/security.md T6) and each folder of uploads_dir (may be NULL)
+ * against the protocol.uploaded events (Y1). One moment of the
+ * database (a read-only transaction) while the nodes go on writing. 0 with a
+ * summary in msg and the events checked in *events; VIGIL_ECORRUPT with the
+ * first difference in msg, its site (or "") in bad_site and its event (or
+ * 0) in *bad_seq; another negative code when the database cannot be read. */
+int vigil__store_pg_verify(const char *uri, const char *uploads_dir, int chains, uint64_t *events, char *bad_site,
+                           size_t bad_len, uint64_t *bad_seq, char *msg, size_t msglen);
 /* Renews the lease of a store opened with a node: 0, VIGIL_EBUSY when the
  * site was taken (the store is fenced from then on), or VIGIL_EIO when
  * PostgreSQL cannot be reached. 0 for a store without a lease. */
