@@ -136,8 +136,24 @@ int vigil__scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit
     return vigil_visit_discharge(e, visit, actor);
   }
   if ((s = field_str(L, step, "override"))) {
+    /* holds = { "dose_calc", ... }: the rule holds it passes, each named (Q5). The
+     * strings stay in the step's table, which the caller keeps. */
+    const char *holds[64];
+    size_t n = 0;
+    lua_getfield(L, step, "holds");
+    if (lua_istable(L, -1))
+      for (lua_Integer k = 1; n < 64; k++) {
+        lua_rawgeti(L, -1, k);
+        const char *h = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        lua_pop(L, 1);
+        if (!h) break;
+        holds[n++] = h;
+      }
+    lua_pop(L, 1);
     vigil__buf_printf(desc, "override the gate (%s)", s);
-    return vigil_visit_override(e, visit, actor, s);
+    for (size_t k = 0; k < n; k++)
+      vigil__buf_printf(desc, "%s%s", k ? ", " : " passing ", holds[k]);
+    return vigil_visit_override_holds(e, visit, actor, s, holds, n);
   }
   if ((s = field_str(L, step, "abort"))) {
     vigil__buf_printf(desc, "abort (%s)", s);

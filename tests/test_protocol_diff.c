@@ -299,7 +299,7 @@ static void weakened_controls(void **state) {
   has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
   /* N1 (c): the cases the previous version's specs pin, run against the copy. */
   has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.6.0's specs held "
-                      "(specs/screening_spec.lua:83: expected a block from rule self_harm with reason \"Do not dose "
+                      "(specs/screening_spec.lua:88: expected a block from rule self_harm with reason \"Do not dose "
                       "today\" at 4m)");
   has_line(only.text,
            "rule spo2_low (screening, infusion, observation): no longer fires on a case ketamine_iv@1.6.0's specs "

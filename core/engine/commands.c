@@ -893,17 +893,31 @@ int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   return rc;
 }
 
-int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
+int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason,
+                              const char *const *holds, size_t n_holds) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
   if ((rc = vigil__reason_check(e, "reason", "overriding a gate", reason)) != 0) return rc;
+  /* Q5: each rule hold it passes is named (gate.c). */
+  if ((rc = vigil__gate_override_holds(e, v, holds, n_holds)) != 0) return rc;
   const char *who = actor_of(actor);
-  val reasons;
+  val reasons, named = VAL_NIL_;
   if (vigil__gate_reasons(e, v, &reasons) < 0) return VIGIL_ENOMEM;
-  vigil__emit(e, v, EV_GATE_OVERRIDDEN, who,
-              vigil__val_recordv(3, K(phase), val_atom(v->p->phases[v->phase].id), K(reason),
-                                 vigil__val_cstring(reason), K(reasons), reasons));
+  if (n_holds) {
+    named = vigil__val_list((uint32_t)n_holds);
+    if (!vigil__val_ok(named)) {
+      vigil__val_release(reasons);
+      return VIGIL_ENOMEM;
+    }
+    for (size_t k = 0; k < n_holds; k++)
+      val_items(named)[k] = vigil__val_cstring(holds[k]);
+  }
+  val data = n_holds ? vigil__val_recordv(4, K(phase), val_atom(v->p->phases[v->phase].id), K(reason),
+                                          vigil__val_cstring(reason), K(reasons), reasons, K(holds), named)
+                     : vigil__val_recordv(3, K(phase), val_atom(v->p->phases[v->phase].id), K(reason),
+                                          vigil__val_cstring(reason), K(reasons), reasons);
+  vigil__emit(e, v, EV_GATE_OVERRIDDEN, who, data);
   leave_phase(e, v, who);
   return vigil__engine_done(e, v);
 }

@@ -28,7 +28,8 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
                                 const char *value_json, const json_t *value, const char *reason);
 int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason);
 int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor);
-int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason,
+                              const char *const *holds, size_t n_holds);
 int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor);
 int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason);

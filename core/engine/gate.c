@@ -12,6 +12,7 @@
 #include "course.h"
 #include "deadline.h"
 #include "evaluate.h"
+#include "fail.h"
 #include "patient_record.h"
 #include "prescription.h"
 #include "signature.h"
@@ -230,4 +231,48 @@ int vigil__dose_hold(visit *v, int item, char *text, size_t len) {
              vigil__visit_text(v, it->title, title, sizeof title), b.p ? b.p : "a hold");
   vigil__buf_free(&b);
   return held;
+}
+
+/* Q5 (docs/safety.md): a clinician's override passes only the rule holds it
+ * names. Each block standing in the phase (a contraindication, the dose
+ * against its calculation, a "high" suicide-risk assessment, a low pre-dose
+ * reading) is a decision of its own: one override given "about" the
+ * suicide-risk assessment passed the dose-calculation block too, and the
+ * dose was given at twice the calculation. The other reasons of a gate
+ * (items not recorded, the minimum time, high alerts) pass as before. */
+int vigil__gate_override_holds(vigil_engine *e, const visit *v, const char *const *holds, size_t n) {
+  buf b;
+  vigil__buf_init(&b);
+  for (uint32_t i = 0; i < v->n_blocks; i++)
+    vigil__buf_printf(&b, "%s%s", b.len ? ", " : "", v->blocks[i].key);
+  for (size_t k = 0; k < n; k++) {
+    int found = 0;
+    for (uint32_t i = 0; i < v->n_blocks && !found; i++)
+      found = !strcmp(v->blocks[i].key, holds[k]);
+    if (found) continue;
+    int rc = vigil__engine_fail(e, VIGIL_EINVAL, "holds",
+                                "holds names %s, which holds nothing in this phase (its holds: %s); nothing was "
+                                "recorded",
+                                holds[k], b.len ? b.p : "none");
+    vigil__buf_free(&b);
+    return rc;
+  }
+  b.len = 0;
+  int unnamed = 0;
+  for (uint32_t i = 0; i < v->n_blocks; i++) {
+    int named = 0;
+    for (size_t k = 0; k < n && !named; k++)
+      named = !strcmp(v->blocks[i].key, holds[k]);
+    if (named) continue;
+    vigil__buf_printf(&b, "%s%s (%s)", unnamed++ ? "; " : "", v->blocks[i].key, v->blocks[i].reason);
+  }
+  int rc = 0;
+  if (unnamed || b.oom)
+    rc = vigil__engine_fail(e, VIGIL_ESTATE, "holds",
+                            "the override does not name %s %s: an override passes only the holds it names, each "
+                            "reviewed for itself (holds: [\"%s\", ...]); nothing was recorded",
+                            unnamed > 1 ? "the holds" : "the hold", b.p ? b.p : "of a rule",
+                            v->n_blocks ? v->blocks[0].key : "");
+  vigil__buf_free(&b);
+  return rc;
 }

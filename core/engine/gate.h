@@ -11,5 +11,10 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *reasons);
  * (a carried alert, an unacknowledged high alert (Q2), a void signature,
  * a rule's block): text names them. */
 int vigil__dose_hold(visit *v, int item, char *text, size_t len);
+/* Q5: whether an override naming these holds (rule keys, as the visit's
+ * blocks give them) may pass the phase: 0, or the engine's error: a standing
+ * hold not named (VIGIL_ESTATE, naming each), a name of no standing hold
+ * (VIGIL_EINVAL). */
+int vigil__gate_override_holds(vigil_engine *e, const visit *v, const char *const *holds, size_t n);
 
 #endif

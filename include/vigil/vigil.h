@@ -198,8 +198,14 @@ int vigil_visit_skip(vigil_engine *e, uint64_t visit, const char *actor, const c
  * reasons in errmsg, and a gate.blocked event). Leaving the last phase
  * discharges the visit. */
 int vigil_visit_advance(vigil_engine *e, uint64_t visit, const char *actor);
-/* Leaves the current phase although its gate does not hold. */
+/* Leaves the current phase although its gate does not hold. A rule's hold
+ * (a block) standing in the phase is passed only when the override names it:
+ * vigil_visit_override names none (VIGIL_ESTATE while one stands);
+ * vigil_visit_override_holds names each by its rule (the visit's blocks'
+ * "rule"), VIGIL_EINVAL for a name of no standing hold (docs/safety.md Q5). */
 int vigil_visit_override(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
+int vigil_visit_override_holds(vigil_engine *e, uint64_t visit, const char *actor, const char *reason,
+                               const char *const *holds, size_t n_holds);
 /* Leaves the last phase (VIGIL_ESTATE in an earlier phase). */
 int vigil_visit_discharge(vigil_engine *e, uint64_t visit, const char *actor);
 int vigil_visit_abort(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);

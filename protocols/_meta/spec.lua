@@ -11,6 +11,7 @@
 ---@field advance? boolean Leave the phase (its gate must hold).
 ---@field discharge? boolean
 ---@field override? string Leave the phase although its gate does not hold, with this reason.
+---@field holds? string[] With override: the rule holds (blocks) it passes, each named (docs/safety.md Q5).
 ---@field abort? string
 ---@field actor? string Who takes the step (default: the spec's actor).
 

@@ -992,7 +992,25 @@ static int parse_write(http_request *req, write_request *w) {
                    vigil__api_member_string(req, body, "reason", 1, &w->s2) < 0
                ? -1
                : 0;
-  case CMD_OVERRIDE:
+  case CMD_OVERRIDE: {
+    if (vigil__api_member_string(req, body, "reason", 1, &w->s2) < 0) return -1;
+    /* Q5: the rule holds it passes, each named (an array of the blocks' rules). */
+    json_t *holds = json_object_get(body, "holds"), *h;
+    size_t i;
+    if (!holds || json_is_null(holds)) return 0;
+    int ok = json_is_array(holds) && json_array_size(holds) <= 64;
+    json_array_foreach(holds, i, h) {
+      ok = ok && json_is_string(h) && json_string_length(h) > 0 && json_string_length(h) <= 256;
+    }
+    if (!ok) {
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "holds must be an array of the rules of the holds the override passes (at most 64)",
+                                "holds");
+      return -1;
+    }
+    w->input = json_incref(holds);
+    return 0;
+  }
   case CMD_ABORT:
     return vigil__api_member_string(req, body, "reason", 1, &w->s2);
   case CMD_ACK:
@@ -1143,9 +1161,16 @@ static void run_write(api *a, http_request *req, write_request *w) {
   case CMD_ADVANCE:
     rc = vigil_visit_advance(a->e, id, actor);
     break;
-  case CMD_OVERRIDE:
-    rc = vigil_visit_override(a->e, id, actor, s2);
+  case CMD_OVERRIDE: {
+    const char *holds[64];
+    size_t n = 0, i;
+    json_t *h;
+    json_array_foreach(w->input, i, h) {
+      if (n < 64) holds[n++] = json_string_value(h);
+    }
+    rc = vigil_visit_override_holds(a->e, id, actor, s2, holds, n);
     break;
+  }
   case CMD_DISCHARGE:
     rc = vigil_visit_discharge(a->e, id, actor);
     break;

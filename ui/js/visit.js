@@ -186,14 +186,26 @@ async function discharge() {
   });
 }
 
+// Each rule hold (block) standing in the phase is passed only when ticked: the
+// override names the holds it passes, each reviewed for itself (docs/safety.md Q5).
 async function override() {
+  const blocks = (state.visit && state.visit.blocks) || [];
+  const boxes = blocks.map((b) => h("input", { type: "checkbox", name: `hold-${b.rule}`, dataset: { hold: b.rule } }));
   await ask({
     title: "Clinician override",
-    text: "The phase ends although its gate does not hold. What is overridden is recorded with your reason.",
-    fields: [{ name: "reason", label: "Clinical reason", type: "textarea", required: true }, ...password()],
+    text: "The phase ends although its gate does not hold. What is overridden is recorded with your reason." +
+      (blocks.length ? " Tick each hold you have reviewed and pass: a hold not ticked still holds." : ""),
+    fields: [
+      ...blocks.map((b, i) => ({ name: `hold-${b.rule}`, label: `Pass the hold of ${b.rule}: ${b.reason}`, input: boxes[i] })),
+      { name: "reason", label: "Clinical reason", type: "textarea", required: true },
+      ...password(),
+    ],
     submit: "Sign the override",
     danger: true,
-    action: (vals) => command("override", withPassword({ reason: vals.reason }, vals)),
+    action: (vals) => {
+      const holds = blocks.filter((b, i) => boxes[i].checked).map((b) => b.rule);
+      return command("override", withPassword(holds.length ? { reason: vals.reason, holds } : { reason: vals.reason }, vals));
+    },
   });
 }
 

@@ -250,7 +250,7 @@ end
 
 local ACTION_KEYS = { record = true, ack = true, amend = true, skip = true, advance = true, discharge = true,
                       rems_submitted = true,
-                      override = true, abort = true, actor = true, start = true }
+                      override = true, holds = true, abort = true, actor = true, start = true }
 
 -- Checks one expectation's table; returns its kind or nil, message.
 local function classify(x)

@@ -28,7 +28,7 @@ return {
     expect "2m" { block = "ci_vascular", reason = "Contraindication: aneurysmal vascular disease" },
     at "3m" { advance = true },
     expect "3m" { gate_blocked = "predose", reason = "Do not dose without the prescriber's review" },
-    at "5m" { actor = "dr:kim", override = "AVM treated in 2019, neurology cleared" },
+    at "5m" { actor = "dr:kim", override = "AVM treated in 2019, neurology cleared", holds = { "ci_vascular" } },
     expect "5m" { overridden = "predose" },
     expect "5m" { entered = "dosing" },
   },

@@ -28,7 +28,12 @@ return {
     at "7m" { advance = true },
     expect "7m" { gate_blocked = "screening", reason = "Contraindication: uncontrolled hypertension" },
     expect "7m" { phase = "screening" },
-    at "8m" { actor = "dr:kim", override = "reviewed: controlled on treatment, benefit outweighs risk" },
+    -- Each hold is named by the override that passes it (docs/safety.md Q5).
+    at "8m" { actor = "dr:kim", override = "reviewed: controlled on treatment, benefit outweighs risk",
+              holds = { "ci_hypertension", "ci_vascular", "ci_psychosis", "ci_hypersensitivity" } },
+    expect "8m" { refused = true, error = "does not name the hold pregnancy (Patient is pregnant" },
+    at "8m" { actor = "dr:kim", override = "reviewed: controlled on treatment, benefit outweighs risk",
+              holds = { "ci_hypertension", "ci_vascular", "ci_psychosis", "ci_hypersensitivity", "pregnancy" } },
     expect "8m" { overridden = "screening", reason = "reviewed" },
     expect "8m" { entered = "infusion" },
   },
