@@ -824,6 +824,104 @@ static void weakened_items(weak *w, const protocol *a, const protocol *b) {
     if (y->overdue_priority < x->overdue_priority)
       weak_say(w, "item %s: its overdue alert's priority lowered %s -> %s", q,
                vigil__priority_name(x->overdue_priority), vigil__priority_name(y->overdue_priority));
+    /* P4: an overdue alert that escalates later, or never, or no longer latches. */
+    if (x->scheduled && y->scheduled && x->overdue_escalate > 0 &&
+        (y->overdue_escalate <= 0 || y->overdue_escalate > x->overdue_escalate))
+      weak_say(w, "item %s: its overdue alert escalates later (after %s -> %s)", q,
+               dur(t1, sizeof t1, x->overdue_escalate),
+               y->overdue_escalate > 0 ? dur(t2, sizeof t2, y->overdue_escalate) : "never");
+    if (x->scheduled && y->scheduled && x->overdue_latching && !y->overdue_latching)
+      weak_say(w, "item %s: its overdue alert no longer latches until acknowledged", q);
+    /* Q1: a narrowed plausible range refuses readings the previous version
+     * took (SpO2 below 70, RR below 6: M6's apnoea again), so no rule sees them. */
+    for (uint32_t f = 0; f < x->n_fields; f++) {
+      const field_spec *fx = &x->fields[f], *fy = NULL;
+      for (uint32_t g = 0; g < y->n_fields && !fy; g++)
+        if (!strcmp(y->fields[g].name, fx->name)) fy = &y->fields[g];
+      if (!fy || !fy->has_range || (fx->has_range && fy->lo <= fx->lo && fy->hi >= fx->hi)) continue;
+      char was[64] = "any";
+      if (fx->has_range) snprintf(was, sizeof was, "%g-%g", fx->lo, fx->hi);
+      weak_say(w,
+               "item %s: the plausible range of %s narrowed %s -> %g-%g (a reading outside it is refused, and "
+               "no rule sees it)",
+               q, fx->qname ? fx->qname : fx->name, was, fy->lo, fy->hi);
+    }
+  }
+}
+
+/* The rank of a course alert's priority ("high" 3 .. "low" 1; none set is
+ * the engine's medium, course.c). */
+static int prio_rank(const char *p) {
+  return !p ? 2 : !strcmp(p, "high") ? 3 : !strcmp(p, "medium") ? 2 : !strcmp(p, "low") ? 1 : 0;
+}
+
+/* P4: the course's settings and the drug a version gives, loosened or taken
+ * away. Each was named nowhere (an author set min_interval 1d -> 1m, removed
+ * dose_given, lowered missed_session to low, deleted the drug's names). */
+static void weakened_course(weak *w, const protocol *a, const protocol *b) {
+  char t1[64], t2[64];
+  for (uint32_t i = 0; i < a->n_drug_names; i++) {
+    int kept = 0;
+    for (uint32_t k = 0; k < b->n_drug_names && !kept; k++)
+      kept = !strcmp(a->drug_names[i], b->drug_names[k]);
+    if (!kept)
+      weak_say(w, "drug: %s no longer named (an allergy to it on the hospital record no longer alerts)",
+               a->drug_names[i]);
+  }
+  for (uint32_t i = 0; i < a->n_drug_codes; i++) {
+    int kept = 0;
+    for (uint32_t k = 0; k < b->n_drug_codes && !kept; k++)
+      kept = !strcmp(a->drug_codes[i], b->drug_codes[k]);
+    if (!kept) weak_say(w, "drug: code %s no longer named (an allergy coded so no longer alerts)", a->drug_codes[i]);
+  }
+  const course_spec *x = a->course, *y = b->course;
+  if (!x) return;
+  if (!y) {
+    weak_say(w, "course: removed (its sessions no longer count for the minimum interval, nor are missed sessions "
+                "alerted)");
+    return;
+  }
+  for (uint32_t i = 0; i < x->n_dose_given; i++) {
+    int kept = 0;
+    for (uint32_t k = 0; k < y->n_dose_given && !kept; k++)
+      kept = !strcmp(x->dose_given[i], y->dose_given[k]);
+    if (!kept)
+      weak_say(w,
+               "course: dose_given no longer names %s (a session where it was recorded no longer counts as "
+               "dosed)",
+               x->dose_given[i]);
+  }
+  if (x->min_interval > 0 && y->min_interval < x->min_interval)
+    weak_say(w, "course: the minimum interval between doses shortened %s -> %s", dur(t1, sizeof t1, x->min_interval),
+             y->min_interval > 0 ? dur(t2, sizeof t2, y->min_interval) : "none");
+  if (x->grace > 0 && (y->grace <= 0 || y->grace > x->grace))
+    weak_say(w, "course: a missed session is alerted later (grace %s -> %s)", dur(t1, sizeof t1, x->grace),
+             y->grace > 0 ? dur(t2, sizeof t2, y->grace) : "none");
+  if (x->interval > 0 && y->interval > x->interval)
+    weak_say(w, "course: sessions are due further apart (%s -> %s)", dur(t1, sizeof t1, x->interval),
+             dur(t2, sizeof t2, y->interval));
+  if (x->sessions > 0 && y->sessions < x->sessions)
+    weak_say(w, "course: the induction series shortened %d -> %d sessions", (int)x->sessions, (int)y->sessions);
+  if (x->maintenance_max > 0 && (y->maintenance_max <= 0 || y->maintenance_max > x->maintenance_max))
+    weak_say(w, "course: maintenance sessions may be further apart (at most %s -> %s)",
+             dur(t1, sizeof t1, x->maintenance_max),
+             y->maintenance_max > 0 ? dur(t2, sizeof t2, y->maintenance_max) : "no limit");
+  const char *names[] = {"missed_session", "non_response", "series_incomplete"};
+  const char *px[] = {x->priority_missed, x->priority_non_response, x->priority_series};
+  const char *py[] = {y->priority_missed, y->priority_non_response, y->priority_series};
+  for (int k = 0; k < 3; k++)
+    if (prio_rank(py[k]) < prio_rank(px[k]))
+      weak_say(w, "course: the %s alert's priority lowered %s -> %s", names[k], px[k] ? px[k] : "medium",
+               py[k] ? py[k] : "medium");
+  if (x->response_measure && (!y->response_measure || y->response_fall_pct < x->response_fall_pct)) {
+    char now[64] = "not computed";
+    if (y->response_measure) snprintf(now, sizeof now, "%g%%", y->response_fall_pct);
+    weak_say(w, "course: a response is counted from a smaller fall (%g%% -> %s)", x->response_fall_pct, now);
+  }
+  if (x->remission_measure && (!y->remission_measure || y->remission_below > x->remission_below)) {
+    char now[64] = "not computed";
+    if (y->remission_measure) snprintf(now, sizeof now, "%g", y->remission_below);
+    weak_say(w, "course: remission is counted below a higher total (%g -> %s)", x->remission_below, now);
   }
 }
 
@@ -932,6 +1030,7 @@ typedef struct held_case {
    * whether its steps all ran as written */
   char spec[256];
   int steps_refused;
+  char refused[512], refused_where[256]; /* the first step refused, or failed expectation of no hold */
   struct {
     char what[320], where[256], name[512];
   } pending[32];
@@ -961,10 +1060,16 @@ static int held_by(const char *name, char *out, size_t n) {
   return 1;
 }
 
-/* The spec that ended: its holds that did not come, named once each, unless
- * one of its steps was refused (the case did not run as written: a step
- * moved or removed, not a hold that no longer fires). */
+/* The spec that ended: its holds that did not come, named once each. A spec
+ * one of whose steps was refused, or whose other expectations fail, is named
+ * itself (Q1): once a hold no longer holds, the case's later steps are often
+ * refused (the dose recorded where it was held), so dropping such a spec made
+ * the check blind exactly when a hold was taken away. */
 static void held_flush(held_case *h) {
+  if (h->refused[0])
+    weak_say(h->w, "spec \"%s\": a case %s's specs held no longer runs as written (%s: %s)", h->spec, h->a->ref,
+             h->refused_where, h->refused);
+  h->refused[0] = '\0';
   for (int k = 0; k < h->n_pending && !h->steps_refused; k++) {
     const char *what = h->pending[k].what;
     int named = 0;
@@ -987,12 +1092,25 @@ static void on_held_case(void *ud, const spec_result *r) {
     snprintf(h->spec, sizeof h->spec, "%s", spec);
   }
   if (r->ok || !r->name) return;
-  if (!strncmp(r->name, "step at ", 8) || !strcmp(r->name, "visit starts") || !strcmp(r->name, "spec is well formed")) {
-    h->steps_refused = 1;
+  const char *where = r->where ? r->where : "";
+  size_t dir = strlen(h->a->sb->dir);
+  if (!strncmp(where, h->a->sb->dir, dir) && where[dir] == '/') where += dir + 1;
+  char what[320];
+  int refused =
+      !strncmp(r->name, "step at ", 8) || !strcmp(r->name, "visit starts") || !strcmp(r->name, "spec is well formed");
+  if (refused || !held_by(r->name, what, sizeof what)) {
+    h->steps_refused |= refused;
+    if (!h->refused[0]) {
+      /* "step at 0m is accepted" failed: the step was refused, with the engine's message. */
+      if (refused && r->message)
+        snprintf(h->refused, sizeof h->refused, "%.60s: %.400s", r->name, r->message);
+      else
+        snprintf(h->refused, sizeof h->refused, "%s%s", refused ? "" : "expected ", r->name);
+      snprintf(h->refused_where, sizeof h->refused_where, "%s", where);
+    }
     return;
   }
-  char what[320];
-  if (!held_by(r->name, what, sizeof what) || h->n_pending >= 32) return;
+  if (h->n_pending >= 32) return;
   /* "rule self_harm" -> "rule predose.self_harm" when the previous version has
    * it in one phase; "rule spo2_low (screening, infusion)" when in several (the
    * expectation does not say which phase's). */
@@ -1011,9 +1129,6 @@ static void on_held_case(void *ud, const spec_result *r) {
       snprintf(q, sizeof q, "rule %.60s (%.250s)", what + 5, phases);
     if (n) memcpy(what, q, sizeof what);
   }
-  const char *where = r->where ? r->where : "";
-  size_t dir = strlen(h->a->sb->dir);
-  if (!strncmp(where, h->a->sb->dir, dir) && where[dir] == '/') where += dir + 1;
   memcpy(h->pending[h->n_pending].what, what, sizeof what);
   snprintf(h->pending[h->n_pending].where, sizeof h->pending[0].where, "%s", where);
   snprintf(h->pending[h->n_pending].name, sizeof h->pending[0].name, "%s", r->name);
@@ -1060,6 +1175,7 @@ int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn 
   if (a->latching && !b->latching) weak_say(&w, "alerts no longer latch until acknowledged by default");
   weakened_items(&w, a, b);
   weakened_phases(&w, a, b);
+  weakened_course(&w, a, b);
   weakened_holds(&w, a, b);
   return w.n;
 }
