@@ -1974,6 +1974,76 @@ static void test_sibling_accounts_do_not_approve(void **state) {
   serve_stop(s, 0);
 }
 
+/* Z1: an admin who uploaded a version and then set another admin's password
+ * (a reset through POST /users/{name}) holds that password: signed in with
+ * it, they do not approve their own upload. An admin's own password changes
+ * through POST /session/password (the current one asked), not through
+ * POST /users/{self}. */
+static void test_reset_password_does_not_approve(void **state) {
+  serve_process *s = *state;
+  char uploader[64], other[64], *answer;
+  assert_int_equal(add_user(s, "admin.b", "admin"), 0);
+  assert_int_equal(add_user(s, "admin.z", "admin"), 0);
+  start(s, NULL);
+  sign_in(s, "admin.b", uploader, sizeof uploader);
+  upload_version(s, uploader, "1.3.0");
+  int status = as_user(s, uploader, "POST", "/api/v1/users/admin.z", "{\"password\": \"" SERVE_PASSWORD "\"}", &answer);
+  if (status != 200) fail_msg("reset: %d %s", status, answer);
+  free(answer);
+  sign_in(s, "admin.z", other, sizeof other);
+  const char *approve = "{\"password\": \"" SERVE_PASSWORD "\"}";
+  status = as_user(s, other, "POST", "/api/v1/protocols/sec_test@1.3.0/approve", approve, &answer);
+  expect_error(status, answer, 409, "uploader_approves", NULL);
+  if (!strstr(answer, "admin.b uploaded sec_test@1.3.0 and set your password")) fail_msg("%s", answer);
+  free(answer);
+  /* One's own password is changed with the current one. */
+  status = as_user(s, other, "POST", "/api/v1/users/admin.z", "{\"password\": \"a password of my own\"}", &answer);
+  expect_error(status, answer, 409, "wrong_state", "password");
+  if (!strstr(answer, "/api/v1/session/password")) fail_msg("%s", answer);
+  free(answer);
+  /* Once admin.z chose their own password, they are another person. */
+  status = as_user(s, other, "POST", "/api/v1/session/password",
+                   "{\"password\": \"" SERVE_PASSWORD "\", \"new_password\": \"a password of my own\"}", &answer);
+  if (status != 200) fail_msg("password change: %d %s", status, answer);
+  free(answer);
+  status = as_user(s, other, "POST", "/api/v1/protocols/sec_test@1.3.0/approve",
+                   "{\"password\": \"a password of my own\"}", &answer);
+  if (status != 200) fail_msg("approve after admin.z's own password: %d %s", status, answer);
+  free(answer);
+  serve_stop(s, 0);
+}
+
+/* Z2: the two bytes after a chunk's data are CRLF (RFC 9112 7.1), also when
+ * a read ends inside them; anything else is 400 and the connection closes. */
+static void test_chunk_data_ends_with_crlf(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  char body[1024];
+#define CHUNK_HEAD "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1b\r\n"
+#define CHUNK_DATA "{\"user\":\"x\",\"password\":\"y\"}"
+  static const char *const bad[] = {CHUNK_HEAD CHUNK_DATA "XX0\r\n\r\n", CHUNK_HEAD CHUNK_DATA "\rX0\r\n\r\n",
+                                    CHUNK_HEAD CHUNK_DATA "\n\r0\r\n\r\n"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int status = send_one(s, bad[i], body, sizeof body);
+    if (status != 400 || !strstr(body, "not followed by CRLF")) fail_msg("%zu: %d %s", i, status, body);
+  }
+  const char *cut[] = {CHUNK_HEAD CHUNK_DATA, "XX0\r\n\r\n"};
+  int status = send_parts(s, cut, 2, body, sizeof body);
+  if (status != 400 || !strstr(body, "not followed by CRLF")) fail_msg("cut: %d %s", status, body);
+  const char *cut2[] = {CHUNK_HEAD CHUNK_DATA "\r", "X0\r\n\r\n"};
+  status = send_parts(s, cut2, 2, body, sizeof body);
+  if (status != 400 || !strstr(body, "not followed by CRLF")) fail_msg("cut2: %d %s", status, body);
+  /* Well framed, also cut anywhere: read (wrong credentials, 401). */
+  status = send_one(s, CHUNK_HEAD CHUNK_DATA "\r\n0\r\n\r\n", body, sizeof body);
+  if (status != 401) fail_msg("well framed: %d %s", status, body);
+  const char *good[] = {CHUNK_HEAD CHUNK_DATA "\r", "\n0\r\n\r\n"};
+  status = send_parts(s, good, 2, body, sizeof body);
+  if (status != 401) fail_msg("well framed, cut: %d %s", status, body);
+#undef CHUNK_HEAD
+#undef CHUNK_DATA
+  serve_stop(s, 0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -2008,6 +2078,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_third_review_residuals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_blank_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sibling_accounts_do_not_approve, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reset_password_does_not_approve, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_chunk_data_ends_with_crlf, setup, teardown),
   };
   if (getenv("TF")) cmocka_set_test_filter(getenv("TF")); /* LOCALONLY */
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -188,6 +188,24 @@ static const char *password_holder(const api *a, const char *name) {
   return h;
 }
 
+/* Z1: whether uploader set the password of account name last (a reset
+ * through POST /users/{name}, or the user.created that chose it), or set
+ * the password of whoever set it last, and so on up the chain: the
+ * uploader knows that password. A chain stops at an account that chose its
+ * own password last, or at one nobody in the log chose (the console). */
+static int password_set_by(const api *a, const char *up, const char *name) {
+  const char *h = name;
+  for (size_t k = 0; k <= a->n_uploaders; k++) {
+    const char *by = NULL;
+    for (size_t i = a->n_uploaders; i-- > 0 && !by;)
+      if (a->uploaders[i].made && !strcmp(a->uploaders[i].what, h)) by = a->uploaders[i].by;
+    if (!by || !strcmp(by, h)) return 0;
+    if (!strcmp(by, up)) return 1;
+    h = by;
+  }
+  return 0;
+}
+
 static const char *uploader_of(api *a, const char *sha256) {
   read_uploads(a);
   return made_by(a, sha256, 0);
@@ -988,6 +1006,10 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
                     : made_through(a, by, who->name) ? " and created your account (or the account that created it)"
                     : made_through(a, who->name, by) ? " and you created their account (or the account that created it)"
                                                      : NULL;
+  if (!why && password_set_by(a, by, who->name))
+    /* Z1: the uploader reset the approver's password (or the password of
+     * whoever set it): they can sign in as the approver. */
+    why = " and set your password (or the password of the admin who set it; you have not changed it since)";
   char siblings[300];
   const char *holder = by && !why ? password_holder(a, by) : NULL;
   if (holder && !strcmp(holder, password_holder(a, who->name))) {

@@ -1013,6 +1013,13 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
     vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(password), "password");
   } else if (!disabled && !password) {
     vigil__http_respond_error(req, 422, "invalid_field", "nothing to change: give disabled or password", NULL);
+  } else if (password && !strcmp(name, admin->name)) {
+    /* Z1: one's own password is changed with the current one (the step-up
+     * and its guessing limits), not by the admin's reset. */
+    vigil__http_respond_error(req, 409, "wrong_state",
+                              "change your own password with POST /api/v1/session/password, which asks for the "
+                              "current one",
+                              "password");
   } else if (disabled && !strcmp(name, admin->name) && json_is_true(disabled)) {
     vigil__http_respond_error(req, 409, "wrong_state", "an admin cannot disable themself", "disabled");
   } else if (disabled) {

@@ -95,6 +95,7 @@ struct conn {
   int value_ended;           /* the last header value ended at a line's end (then another is obs-fold) */
   int value_at_end;          /* ... or at the end of what was fed: the next byte says */
   const char *fed_end;       /* the end of what feed() hands the parser now */
+  int crlf_left;             /* bytes of the CRLF after a chunk's data still to come in the next bytes fed */
   char version[12];          /* the request line after the target (" HTTP/1.1"), which the parser reads loosely */
   unsigned version_n;        /* bytes of it kept */
   int version_open;          /* the request line goes on past what was fed */
@@ -1050,10 +1051,27 @@ static int on_headers_complete(http_parser *p) {
   return 0;
 }
 
+static int bad_chunk_end(conn *c) {
+  c->err_status = 400;
+  c->err_code = "bad_request";
+  c->err_msg = "malformed request: a chunk's data is not followed by CRLF";
+  c->err_field = NULL;
+  return -1;
+}
+
 static int on_body(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
   http_request *r = c->cur;
   if (r->body.len + len > (r->body_limit ? r->body_limit : c->srv->o.max_body_bytes)) return body_too_large(c);
+  /* A chunk's data ends with CRLF (RFC 9112 7.1): the parser, built
+   * lenient, takes any two bytes there. */
+  if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+    const char *end = at + len;
+    size_t have = end < c->fed_end ? (size_t)(c->fed_end - end) : 0;
+    if (have > 2) have = 2;
+    if (memcmp(end, "\r\n", have)) return bad_chunk_end(c);
+    c->crlf_left = 2 - (int)have;
+  }
   /* A chunked body counts as it comes (a Content-Length one from its headers). */
   if (r->body.len + len > r->body_held && body_hold(r, r->body.len + len - r->body_held) < 0) return bodies_full(c);
   return hbuf_put(&r->body, at, len) < 0 ? oom(c) : 0;
@@ -1101,6 +1119,15 @@ static void feed(conn *c, const char *data, size_t len) {
     /* A header value cut at the end of the last bytes: had its line ended? */
     if (c->value_at_end) c->value_ended = data[0] == '\r' || data[0] == '\n';
     c->value_at_end = 0;
+    if (c->crlf_left) { /* the rest of the CRLF after a chunk's data, cut by the last read */
+      size_t n = len < (size_t)c->crlf_left ? len : (size_t)c->crlf_left;
+      if (memcmp(data, "\r\n" + (2 - c->crlf_left), n)) {
+        bad_chunk_end(c);
+        refuse(c, c->err_status, c->err_code, c->err_msg, c->err_field);
+        return;
+      }
+      c->crlf_left -= (int)n;
+    }
     c->fed_end = data + len;
     keep_version(c, data, data + len); /* the request line's end, cut by the last read */
     size_t n = http_parser_execute(&c->parser, &s->settings, data, len);
