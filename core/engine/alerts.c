@@ -271,7 +271,9 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
       break;
     }
     case OUT_BLOCK: {
-      if (e->late_findings) break; /* the current state is the newest reading's (G4) */
+      /* The current state is the newest reading's (G4); a left phase's newest
+       * reading entered late sets its blocks, as its amendment would (R1). */
+      if (e->late_findings && !e->late_blocks) break;
       said[n_said++] = key;
       int same = 0;
       for (uint32_t b = 0; b < v->n_blocks; b++)

@@ -328,7 +328,11 @@ static int holds_by_rule(const visit *v, int item) {
  * observed up to it and its time is then; what they say is a finding about
  * that reading (an alert to acknowledge, naming when it was observed), and
  * the current state, which the newest reading gives, is left as it is (no
- * block set or lifted, nothing resolved). */
+ * block set or lifted, nothing resolved). A late entry of a phase the visit
+ * has left is a finding too (K4); but when its readings are the newest of
+ * their items they are what the phase's blocks judge, as an amendment of them
+ * is (F4): the blocks its rules say are set (R1: a low pre-dose reading
+ * entered late holds the dose, N7), none lifted, nothing resolved. */
 static void judge_late_entry(vigil_engine *e, visit *v, int phase, const int *items, int n_items, int64_t observed_at,
                              int64_t entered_at, int findings) {
   uint32_t kept[64];
@@ -348,13 +352,14 @@ static void judge_late_entry(vigil_engine *e, visit *v, int phase, const int *it
   }
   /* findings: a reading of a phase the visit has left (K4) is a finding about
    * that reading too, whether or not it is the newest of its item. */
+  e->late_blocks = findings && !late;
   late |= findings;
   e->late_at = observed_at;
   e->late_findings = late;
   e->view_now = late ? observed_at : 0;
   vigil__eval_rules_of(e, v, phase, items, n_items);
   e->late_at = e->view_now = 0;
-  e->late_findings = 0;
+  e->late_findings = e->late_blocks = 0;
   for (int k = 0; k < n_items; k++)
     v->items[items[k]].n = kept[k];
 }

@@ -281,9 +281,13 @@ struct vigil_engine {
    * late_findings, its reading is not the newest: what the rules say is a
    * finding about that reading (an alert to acknowledge), never a change of
    * the current state (no block, nothing resolved); view_now, the time the
-   * view's rules see then (the observed time; 0: the engine's). */
+   * view's rules see then (the observed time; 0: the engine's).
+   * late_blocks (R1): a late entry of a phase the visit has left whose
+   * reading is the newest of its item: its alerts are findings, but the
+   * blocks its rules say are set, as an amendment of that reading sets them
+   * (a pre-dose reading holds the dose, N7); none is lifted, nothing resolved. */
   int64_t late_at, view_now;
-  int late_findings;
+  int late_findings, late_blocks;
   /* errors and counters */
   char errmsg[2048];
   char errfield[256]; /* empty: none */

@@ -16,6 +16,12 @@
  * run again by an amendment in the dosing phase, the hold holds the dose (N7's
  * vigil__dose_hold).
  *
+ * R1 of the ninth independent try: the same pre-dose vitals entered late into
+ * screening (pre-dose) after the visit left it, observed later than the normal
+ * reading, raised the alerts but no block, and once they were acknowledged the
+ * dose was recorded. Control: a late entry of a left phase whose reading is the
+ * newest of its item sets the blocks its rules say, as its amendment does.
+ *
  * End to end over the HTTP API of a real `vigil serve` with copies of the
  * bundled protocols. Each test fails without its control. */
 #include <setjmp.h>
@@ -25,6 +31,7 @@
 #include <cmocka.h>
 
 #include "alarm_serve.h"
+#include "hazard_restart.h"
 
 #define KETAMINE_SCREENING(vitals)                                                                                     \
   "{\"consent\": true, \"ci_hypertension\": \"no\", \"ci_vascular\": \"no\", \"ci_psychosis\": \"no\","                \
@@ -207,6 +214,57 @@ static void esketamine_low_predose_vitals_hold_the_dose(void **state) {
               msg, "Pre-dose systolic BP 84 mmHg is at or below 90");
 }
 
+#define LOW_BASELINE "{\"sbp\": 80, \"dbp\": 45, \"hr\": 30, \"spo2\": 82, \"rr\": 6}"
+
+/* R1: `item` (a left phase's, phase-qualified) entered late with LOW_BASELINE,
+ * observed `ago` ms before now: 200. */
+static void enter_late(alarm_serve *a, uint64_t id, const char *item, long long ago) {
+  char body[512];
+  snprintf(body, sizeof body, "{\"%s\": " LOW_BASELINE ", \"observed_at\": %lld}", item, alarm_now(a) - ago);
+  assert_int_equal(alarm_record(a, id, body), 200);
+}
+
+/* R1, ketamine_iv: a normal baseline, then in the infusion before the dose the
+ * low one observed later in screening entered late: the infusion does not start. */
+static void ketamine_late_low_predose_vitals_hold_the_dose(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096];
+  uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
+  assert_true(id > 0);
+  assert_int_equal(alarm_record(a, id, KETAMINE_SCREENING(CALM_BASELINE)), 200);
+  assert_int_equal(
+      alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
+      200);
+  assert_int_equal(alarm_advance_clock(a, "2m"), 200);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
+  assert_int_equal(alarm_advance_clock(a, "1m"), 200);
+  enter_late(a, id, "screening.baseline", 120000); /* a minute into screening, after the calm one */
+  expect_hypoxic_alerts(a, id);
+  ack_all(a, id);
+  expect_says(alarm_cmd_msg(a, NULL, id, "entries", "{\"infusion_started\": true}", msg, sizeof msg), msg,
+              "Pre-dose SpO2 82% is below 92%");
+}
+
+/* R1, esketamine_rems: the same with the pre-dose vitals in dosing. */
+static void esketamine_late_low_predose_vitals_hold_the_dose(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096];
+  uint64_t id = alarm_visit(a, "esketamine_rems", "{}");
+  assert_true(id > 0);
+  assert_int_equal(alarm_record(a, id, ESKETAMINE_PREDOSE(CALM_BASELINE)), 200);
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
+  assert_int_equal(alarm_advance_clock(a, "2m"), 200);
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
+  assert_int_equal(alarm_advance_clock(a, "1m"), 200);
+  enter_late(a, id, "predose.predose_vitals", 120000);
+  expect_hypoxic_alerts(a, id);
+  ack_all(a, id);
+  expect_says(alarm_cmd_msg(a, NULL, id, "entries",
+                            "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}", msg,
+                            sizeof msg),
+              msg, "Pre-dose SpO2 82% is below 92%");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(ketamine_low_bp_alerts_and_holds_discharge, alarm_setup_ketamine, alarm_teardown),
@@ -214,6 +272,10 @@ int main(void) {
                                       alarm_teardown),
       cmocka_unit_test_setup_teardown(ketamine_low_predose_vitals_hold_the_dose, alarm_setup_ketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(esketamine_low_predose_vitals_hold_the_dose, alarm_setup_esketamine,
+                                      alarm_teardown),
+      cmocka_unit_test_setup_teardown(ketamine_late_low_predose_vitals_hold_the_dose, alarm_setup_ketamine,
+                                      alarm_teardown),
+      cmocka_unit_test_setup_teardown(esketamine_late_low_predose_vitals_hold_the_dose, alarm_setup_esketamine,
                                       alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
