@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/buf.h"
 #include "base/intern.h"
 #include "lang/rule_code.h"
 
@@ -20,15 +21,17 @@ typedef struct problem {
 typedef struct problems {
   problem *v;
   size_t n, cap;
+  size_t lost; /* problems found but not kept (out of memory): never a clean lint */
 } problems;
 
 static void problems_add(problems *ps, const char *where, const char *message) {
   if (ps->n == ps->cap) {
-    size_t cap = ps->cap ? ps->cap * 2 : 8;
-    problem *v = realloc(ps->v, cap * sizeof *v);
-    if (!v) return;
+    problem *v = vigil__grow(ps->v, ps->cap, ps->n + 1, sizeof *v, 8, &ps->cap);
+    if (!v) {
+      ps->lost++;
+      return;
+    }
     ps->v = v;
-    ps->cap = cap;
   }
   problem *p = &ps->v[ps->n];
   const char *colon = strrchr(where, ':');
@@ -40,8 +43,12 @@ static void problems_add(problems *ps, const char *where, const char *message) {
   else {
     free(p->file);
     free(p->message);
+    ps->lost++;
   }
 }
+
+/* Every problem found, kept or not. */
+static size_t problems_found(const problems *ps) { return ps->n + ps->lost; }
 
 /* A Lua error is "file:line: message" when it has a position. */
 static void problems_add_error(problems *ps, const char *msg, const char *fallback_file) {
@@ -70,7 +77,8 @@ static int problem_cmp(const void *a, const void *b) {
   return (x->line > y->line) - (x->line < y->line);
 }
 
-static void problems_report(problems *ps, problem_fn fn, void *ud) {
+/* path: the protocol's main file, where the problems that were lost are said. */
+static void problems_report(problems *ps, const char *path, problem_fn fn, void *ud) {
   if (ps->n > 1) qsort(ps->v, ps->n, sizeof *ps->v, problem_cmp);
   for (size_t i = 0; i < ps->n; i++) {
     char where[1100];
@@ -78,6 +86,13 @@ static void problems_report(problems *ps, problem_fn fn, void *ud) {
     /* The same problem found twice (at declaration and at compile) is said once. */
     if (i && problem_cmp(&ps->v[i], &ps->v[i - 1]) == 0 && !strcmp(ps->v[i].message, ps->v[i - 1].message)) continue;
     if (fn) fn(ud, where, ps->v[i].message);
+  }
+  if (ps->lost && fn) {
+    char where[5300], message[128];
+    snprintf(where, sizeof where, "%s:0", path);
+    snprintf(message, sizeof message, "out of memory: %zu problem%s found could not be said", ps->lost,
+             ps->lost == 1 ? "" : "s");
+    fn(ud, where, message);
   }
 }
 
@@ -709,13 +724,13 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
   lua_pushvalue(L, norm - 1); /* lang */
   collect_problems(L, &ps);
   lua_pop(L, 1);
-  if (ps.n > 0 || lua_isnil(L, norm)) goto fail_clear;
+  if (problems_found(&ps) > 0 || lua_isnil(L, norm)) goto fail_clear;
   /* 3. Into C. */
   if (compile(p, L, norm, &ps) < 0) {
     problems_add(&ps, main_path, "out of memory while compiling the protocol");
     goto fail_clear;
   }
-  if (ps.n > 0) goto fail_clear;
+  if (problems_found(&ps) > 0) goto fail_clear;
   lua_settop(L, 0);
   if (fingerprint(p, L) < 0) {
     problems_add(&ps, main_path, "out of memory while reading the sources");
@@ -747,8 +762,8 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
 fail_clear:
   lua_settop(L, 0);
 fail:
-  problems_report(&ps, fn, ud);
-  if (ps.n == 0 && fn) {
+  problems_report(&ps, main_path, fn, ud);
+  if (problems_found(&ps) == 0 && fn) {
     char where[5300];
     snprintf(where, sizeof where, "%s:0", main_path);
     fn(ud, where, "the protocol could not be loaded");
@@ -806,8 +821,8 @@ int vigil__protocol_exercise(protocol *p, problem_fn fn, void *ud) {
   lua_settop(L, lang);
   collect_problems(L, &ps);
   lua_settop(L, lang - 1);
-  size_t found = ps.n;
-  problems_report(&ps, fn, ud);
+  size_t found = problems_found(&ps);
+  problems_report(&ps, main_path, fn, ud);
   problems_free(&ps);
   return (int)found;
 }
