@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "export.h"
+#include "export/export.h"
 #include "vigil/vigil.h"
 
 #define DEFAULT_DB "./var/vigil.db"

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
+#include "export/export.h"
 
 #define LOINC "http://loinc.org"
 #define UCUM "http://unitsofmeasure.org"

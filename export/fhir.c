@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
+#include "export/export.h"
 
 /* Code systems and codes FHIR R4 defines. LOINC codes of single vitals come
  * from the protocol (vigil.lua's vitals fields, docs/clinical/fhir-vitals-codes.md); the panels and the second SpO2

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "export.h"
+#include "export/export.h"
 
 /* The form's answers that are an item's latest value, and the item. */
 static const struct answer {

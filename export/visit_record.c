@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "export.h"
+#include "export/export.h"
 
 #define EVENTS_PAGE 1000 /* the most vigil_query_events_json gives at once */
 

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "base/buf.h"
-#include "export.h"
+#include "export/export.h"
 #include "author/scenario.h"
 #include "vigil_binary.h"
 #include "vigil/vigil.h"

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "embedded_openapi.h"
-#include "export.h"
+#include "export/export.h"
 #include "metrics.h"
 #include "api_internal.h"
 #include "engine/gate.h"
