@@ -9,7 +9,9 @@
 # variable without one where the compiler can tell (clang's
 # -Wmissing-variable-declarations; gcc has it from 14): what is not static is
 # declared in a header, so `make lint`'s check of the libraries' symbols
-# (scripts/symbol-names) sees every name the build exports.
+# (scripts/symbol-names) sees every name the build exports. Every room is
+# built with -fvisibility=hidden: in libvigil.so only the functions that
+# include/vigil/vigil.h marks VIGIL_EXPORT are seen (tests/shared/check.sh).
 include(CheckCCompilerFlag)
 check_c_compiler_flag(-Wmissing-variable-declarations VIGIL_HAVE_WMISSING_VARIABLE_DECLARATIONS)
 set(VIGIL_ROOM_NAME_FLAGS -Wmissing-prototypes -Werror=missing-prototypes)
@@ -24,6 +26,9 @@ function(vigil_room name)
   endif()
   target_include_directories(vigil_${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_compile_options(vigil_${name} PRIVATE ${VIGIL_ROOM_NAME_FLAGS})
+  # Each room's objects also make libvigil.so (CMakeLists.txt): position
+  # independent, every name hidden but what include/vigil/ marks VIGIL_EXPORT.
+  set_target_properties(vigil_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
   list(TRANSFORM R_USES PREPEND vigil_)
   target_link_libraries(vigil_${name} PUBLIC vigil_public ${R_USES} ${R_LIBS})
 endfunction()

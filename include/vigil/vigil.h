@@ -20,6 +20,14 @@
 extern "C" {
 #endif
 
+/* What libvigil.so exports: the functions declared here, and nothing else
+ * (its objects are built with -fvisibility=hidden; docs/architecture.md). */
+#if defined(__GNUC__) || defined(__clang__)
+#define VIGIL_EXPORT __attribute__((visibility("default")))
+#else
+#define VIGIL_EXPORT
+#endif
+
 #define VIGIL_VERSION_MAJOR 0
 #define VIGIL_VERSION_MINOR 1
 #define VIGIL_VERSION_PATCH 0
@@ -30,8 +38,8 @@ extern "C" {
 #include "errors.h"
 
 /* "protocol error", and "EPROTOCOL". */
-const char *vigil_strerror(int err);
-const char *vigil_err_name(int err);
+VIGIL_EXPORT const char *vigil_strerror(int err);
+VIGIL_EXPORT const char *vigil_err_name(int err);
 
 typedef struct vigil_engine vigil_engine;
 typedef struct vigil_event vigil_event;
@@ -99,13 +107,13 @@ typedef struct vigil_options {
  * the fold of the log, deadlines re-armed and those that passed fired. On
  * failure *out is NULL, nothing is left to free, and vigil_engine_errmsg(NULL)
  * says why (until the next failed start on the same thread). */
-int vigil_engine_new(const vigil_options *opts, vigil_engine **out);
-void vigil_engine_free(vigil_engine *e);
+VIGIL_EXPORT int vigil_engine_new(const vigil_options *opts, vigil_engine **out);
+VIGIL_EXPORT void vigil_engine_free(vigil_engine *e);
 
 /* The message of the last failed call, and the field it concerns (or NULL).
  * With e NULL: why the last vigil_engine_new failed. */
-const char *vigil_engine_errmsg(const vigil_engine *e);
-const char *vigil_engine_errfield(const vigil_engine *e);
+VIGIL_EXPORT const char *vigil_engine_errmsg(const vigil_engine *e);
+VIGIL_EXPORT const char *vigil_engine_errfield(const vigil_engine *e);
 
 /* ---- Protocols ---------------------------------------------------------- */
 
@@ -113,27 +121,28 @@ const char *vigil_engine_errfield(const vigil_engine *e);
  * *ref (may be NULL) points at "id@version", valid while the engine lives.
  * On failure every problem is in vigil_engine_errmsg, one per line, each as
  * "file:line: message". */
-int vigil_engine_load(vigil_engine *e, const char *path, const char **ref);
+VIGIL_EXPORT int vigil_engine_load(vigil_engine *e, const char *path, const char **ref);
 
 /* The versions loaded now, in load order: fn(ud, "id@version", id,
  * version, sha256) for each. */
 typedef void (*vigil_protocol_fn)(void *ud, const char *ref, const char *id, const char *version, const char *sha256);
-void vigil_engine_protocols(vigil_engine *e, vigil_protocol_fn fn, void *ud);
+VIGIL_EXPORT void vigil_engine_protocols(vigil_engine *e, vigil_protocol_fn fn, void *ud);
 /* "2026-01-05", "2026-01-05T08:00[:00[.250]]" then "Z", "+01:00", "-0500"
  * or nothing (UTC); a space may stand for the T. 0 with ms since the epoch,
  * or -1 when it is not such a time (or no such day). */
-int vigil_time_parse(const char *iso, int64_t *ms);
+VIGIL_EXPORT int vigil_time_parse(const char *iso, int64_t *ms);
 
 /* Compares two MAJOR.MINOR.PATCH versions: <0, 0, >0. */
-int vigil_version_compare(const char *a, const char *b);
+VIGIL_EXPORT int vigil_version_compare(const char *a, const char *b);
 
 /* Checks a protocol without an engine: calls fn for every problem found and
  * returns how many there were (0: clean), or a negative error. */
 typedef void (*vigil_problem_fn)(void *ud, const char *where, const char *message);
-int vigil_lint(const char *path, vigil_problem_fn fn, void *ud);
+VIGIL_EXPORT int vigil_lint(const char *path, vigil_problem_fn fn, void *ud);
 /* The same, and when the protocol is clean its "id@version" into ref and
  * its fingerprint (hex SHA-256 of its sources) into sha256. */
-int vigil_lint_identify(const char *path, vigil_problem_fn fn, void *ud, char *ref, size_t reflen, char sha256[65]);
+VIGIL_EXPORT int vigil_lint_identify(const char *path, vigil_problem_fn fn, void *ud, char *ref, size_t reflen,
+                                     char sha256[65]);
 
 /* ---- Visits -------------------------------------------------------------- */
 
@@ -153,127 +162,131 @@ typedef struct vigil_input {
 
 /* Starts a visit. protocol is "id" (the newest loaded version) or
  * "id@version"; params_json is a JSON object or NULL. */
-int vigil_visit_start(vigil_engine *e, const char *protocol, const char *patient, const char *actor,
-                      const char *params_json, uint64_t *visit_id);
+VIGIL_EXPORT int vigil_visit_start(vigil_engine *e, const char *protocol, const char *patient, const char *actor,
+                                   const char *params_json, uint64_t *visit_id);
 /* The same with where the patient sits (a chair or bay: 1 to 64
  * characters; NULL: not said), shown with the visit. */
-int vigil_visit_start_at(vigil_engine *e, const char *protocol, const char *patient, const char *location,
-                         const char *actor, const char *params_json, uint64_t *visit_id);
+VIGIL_EXPORT int vigil_visit_start_at(vigil_engine *e, const char *protocol, const char *patient, const char *location,
+                                      const char *actor, const char *params_json, uint64_t *visit_id);
 /* The same, with a clinician's reason to start it although the patient has
  * a visit open on a protocol of the same course (refused without one:
  * VIGIL_EEXIST naming that visit; docs/safety.md G9). NULL: no override. */
-int vigil_visit_start_override(vigil_engine *e, const char *protocol, const char *patient, const char *location,
-                               const char *actor, const char *params_json, const char *override_reason,
-                               uint64_t *visit_id);
+VIGIL_EXPORT int vigil_visit_start_override(vigil_engine *e, const char *protocol, const char *patient,
+                                            const char *location, const char *actor, const char *params_json,
+                                            const char *override_reason, uint64_t *visit_id);
 /* The same, with new_patient 1 when the start says the patient is new
  * although their reference equals an existing patient's but for letter
  * case (refused without it: VIGIL_EEXIST on field new_patient naming the
  * existing patient; docs/safety.md K2). */
-int vigil_visit_start_ex(vigil_engine *e, const char *protocol, const char *patient, const char *location,
-                         const char *actor, const char *params_json, const char *override_reason, int new_patient,
-                         uint64_t *visit_id);
+VIGIL_EXPORT int vigil_visit_start_ex(vigil_engine *e, const char *protocol, const char *patient, const char *location,
+                                      const char *actor, const char *params_json, const char *override_reason,
+                                      int new_patient, uint64_t *visit_id);
 /* 1 when params_json sets a param that protocol marks `prescribed` to
  * anything but its default (its name into name): only a clinician may start
  * such a visit (docs/safety.md, H5). 0 otherwise. */
-int vigil_protocol_prescribed(vigil_engine *e, const char *protocol, const char *params_json, char *name, size_t len);
+VIGIL_EXPORT int vigil_protocol_prescribed(vigil_engine *e, const char *protocol, const char *params_json, char *name,
+                                           size_t len);
 
 /* Records one or more items of the current phase as one entry: all are
  * validated first, and nothing is recorded if any is refused. */
-int vigil_visit_record(vigil_engine *e, uint64_t visit, const char *actor, const vigil_input *in, size_t n);
+VIGIL_EXPORT int vigil_visit_record(vigil_engine *e, uint64_t visit, const char *actor, const vigil_input *in,
+                                    size_t n);
 /* The same, from a JSON object {"item": value, "vitals": {"sbp": 120, ...}}. */
-int vigil_visit_record_json(vigil_engine *e, uint64_t visit, const char *actor, const char *json);
+VIGIL_EXPORT int vigil_visit_record_json(vigil_engine *e, uint64_t visit, const char *actor, const char *json);
 
 /* Whether an entry of these items needs a signature: 1 when one of them is a
  * `signature` item of the visit's protocol (a server then asks the signer's
  * password again), 0 when none is, a negative code when the visit is not
  * active. Names that are no item are left to the record to refuse. */
-int vigil_visit_items_sign(vigil_engine *e, uint64_t visit, const char *const *items, size_t n);
+VIGIL_EXPORT int vigil_visit_items_sign(vigil_engine *e, uint64_t visit, const char *const *items, size_t n);
 
 /* Replaces the latest value of an item; the old value stays in the history. */
-int vigil_visit_amend_json(vigil_engine *e, uint64_t visit, const char *actor, const char *item, const char *value_json,
-                           const char *reason);
-int vigil_visit_skip(vigil_engine *e, uint64_t visit, const char *actor, const char *item, const char *reason);
+VIGIL_EXPORT int vigil_visit_amend_json(vigil_engine *e, uint64_t visit, const char *actor, const char *item,
+                                        const char *value_json, const char *reason);
+VIGIL_EXPORT int vigil_visit_skip(vigil_engine *e, uint64_t visit, const char *actor, const char *item,
+                                  const char *reason);
 
 /* Leaves the current phase if its gate holds (VIGIL_EGATE otherwise, with the
  * reasons in errmsg, and a gate.blocked event). Leaving the last phase
  * discharges the visit. */
-int vigil_visit_advance(vigil_engine *e, uint64_t visit, const char *actor);
+VIGIL_EXPORT int vigil_visit_advance(vigil_engine *e, uint64_t visit, const char *actor);
 /* Leaves the current phase although its gate does not hold. A rule's hold
  * (a block) standing in the phase is passed only when the override names it:
  * vigil_visit_override names none (VIGIL_ESTATE while one stands);
  * vigil_visit_override_holds names each by its rule (the visit's blocks'
  * "rule"), VIGIL_EINVAL for a name of no standing hold (docs/safety.md Q5). */
-int vigil_visit_override(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
-int vigil_visit_override_holds(vigil_engine *e, uint64_t visit, const char *actor, const char *reason,
-                               const char *const *holds, size_t n_holds);
+VIGIL_EXPORT int vigil_visit_override(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
+VIGIL_EXPORT int vigil_visit_override_holds(vigil_engine *e, uint64_t visit, const char *actor, const char *reason,
+                                            const char *const *holds, size_t n_holds);
 /* Leaves the last phase (VIGIL_ESTATE in an earlier phase). */
-int vigil_visit_discharge(vigil_engine *e, uint64_t visit, const char *actor);
-int vigil_visit_abort(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
+VIGIL_EXPORT int vigil_visit_discharge(vigil_engine *e, uint64_t visit, const char *actor);
+VIGIL_EXPORT int vigil_visit_abort(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
 /* How many open high alerts the visit has (H12: not acknowledged, or
  * acknowledged while their condition holds), listed into text ("alert 13:
  * SpO2 80% ..."); 0 when none or no such visit. A server lets only a
  * clinician abort such a visit (G3 in docs/safety.md). */
-int vigil_visit_open_high_alerts(vigil_engine *e, uint64_t visit, char *text, size_t len);
+VIGIL_EXPORT int vigil_visit_open_high_alerts(vigil_engine *e, uint64_t visit, char *text, size_t len);
 /* 1 with the item into text when the visit is a course's session whose dose
  * was given (an item its course's dose_given names is recorded), 0 otherwise.
  * A server lets only a clinician abort such a visit (M1 in docs/safety.md). */
-int vigil_visit_dose_given(vigil_engine *e, uint64_t visit, char *text, size_t len);
+VIGIL_EXPORT int vigil_visit_dose_given(vigil_engine *e, uint64_t visit, char *text, size_t len);
 /* 1 with why into text when item (as an amendment names it) is a dose_given
  * item of the visit's course recorded as given: an amendment of it to false
  * or null is a clinician's, signed (P1 in docs/safety.md); 0 otherwise. */
-int vigil_visit_amend_undoes_dose(vigil_engine *e, uint64_t visit, const char *item, char *text, size_t len);
+VIGIL_EXPORT int vigil_visit_amend_undoes_dose(vigil_engine *e, uint64_t visit, const char *item, char *text,
+                                               size_t len);
 /* 1 with why when a start for patient with new_patient is a clinician's
  * (M9 in docs/safety.md): the patient is spelled like an existing one who
  * has a visit open or a dose given within its course's minimum interval. */
-int vigil_patient_new_needs_clinician(vigil_engine *e, const char *patient, char *why, size_t len);
+VIGIL_EXPORT int vigil_patient_new_needs_clinician(vigil_engine *e, const char *patient, char *why, size_t len);
 
 /* Acknowledges one alert; it silences only that alert. */
-int vigil_alert_ack(vigil_engine *e, uint64_t alert, const char *actor, const char *reason);
+VIGIL_EXPORT int vigil_alert_ack(vigil_engine *e, uint64_t alert, const char *actor, const char *reason);
 /* 1 if alert id is carried (its rule's `carry`: a self-harm risk): it closes
  * only when its rule no longer says it or when a clinician acknowledges it
  * with a reason (docs/safety.md, H4). */
-int vigil_alert_carried(vigil_engine *e, uint64_t id);
+VIGIL_EXPORT int vigil_alert_carried(vigil_engine *e, uint64_t id);
 
 /* The visit's whole state as JSON (malloc'd; free with vigil_free), or NULL. */
-char *vigil_visit_json(vigil_engine *e, uint64_t visit);
-void vigil_free(void *p);
+VIGIL_EXPORT char *vigil_visit_json(vigil_engine *e, uint64_t visit);
+VIGIL_EXPORT void vigil_free(void *p);
 
 /* ---- Time ---------------------------------------------------------------- */
 
-int64_t vigil_engine_now(const vigil_engine *e);           /* ms since epoch (UTC) */
-int64_t vigil_engine_next_deadline(const vigil_engine *e); /* INT64_MAX if none */
+VIGIL_EXPORT int64_t vigil_engine_now(const vigil_engine *e);           /* ms since epoch (UTC) */
+VIGIL_EXPORT int64_t vigil_engine_next_deadline(const vigil_engine *e); /* INT64_MAX if none */
 /* Simulated clock: moves time to `to`, firing every deadline on the way in
  * order, each at its own time. */
-int vigil_engine_advance_to(vigil_engine *e, int64_t to);
+VIGIL_EXPORT int vigil_engine_advance_to(vigil_engine *e, int64_t to);
 /* The same moved by someone (POST /api/v1/clock): a clock.advanced event
  * (actor, from, by) at `to` follows the deadlines' events, so a restart
  * resumes the clock where it was moved to (docs/safety.md L6). */
-int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor);
+VIGIL_EXPORT int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor);
 
 /* ---- Batching ------------------------------------------------------------ */
 
 /* Commands between begin and commit are made durable, and published, together
  * (one store transaction). Outside a batch every command commits itself. */
-void vigil_engine_begin(vigil_engine *e);
-int vigil_engine_commit(vigil_engine *e);
+VIGIL_EXPORT void vigil_engine_begin(vigil_engine *e);
+VIGIL_EXPORT int vigil_engine_commit(vigil_engine *e);
 
 /* ---- Events and the hook bus --------------------------------------------- */
 
-uint64_t vigil_event_seq(const vigil_event *ev);
-int64_t vigil_event_time(const vigil_event *ev);
-uint64_t vigil_event_visit(const vigil_event *ev);
-const char *vigil_event_type(const vigil_event *ev); /* "alert.raised" */
-const char *vigil_event_actor(const vigil_event *ev);
+VIGIL_EXPORT uint64_t vigil_event_seq(const vigil_event *ev);
+VIGIL_EXPORT int64_t vigil_event_time(const vigil_event *ev);
+VIGIL_EXPORT uint64_t vigil_event_visit(const vigil_event *ev);
+VIGIL_EXPORT const char *vigil_event_type(const vigil_event *ev); /* "alert.raised" */
+VIGIL_EXPORT const char *vigil_event_actor(const vigil_event *ev);
 /* The event as one JSON object (malloc'd; free with vigil_free). */
-char *vigil_event_json(const vigil_engine *e, const vigil_event *ev);
+VIGIL_EXPORT char *vigil_event_json(const vigil_engine *e, const vigil_event *ev);
 
 /* A subscriber returns 0, or non-zero to report a failure (logged and
  * counted; the other subscribers still run). */
 typedef int (*vigil_event_fn)(void *ud, const vigil_event *ev);
 
 /* pattern: "*", "alert.*" or an exact type. Returns a subscription id > 0. */
-int vigil_engine_subscribe(vigil_engine *e, const char *pattern, vigil_event_fn fn, void *ud);
-int vigil_engine_unsubscribe(vigil_engine *e, int subscription);
+VIGIL_EXPORT int vigil_engine_subscribe(vigil_engine *e, const char *pattern, vigil_event_fn fn, void *ud);
+VIGIL_EXPORT int vigil_engine_unsubscribe(vigil_engine *e, int subscription);
 
 /* Records a site event: what happens at the site rather than in a visit
  * (a sign-in, a failed one, a user created or changed). type is one of
@@ -282,10 +295,10 @@ int vigil_engine_unsubscribe(vigil_engine *e, int subscription);
  * or NULL. It goes into the same log as visit events (visit 0), is chained
  * and published like them, and is durable at the batch's commit (at once
  * outside a batch). Never a password, a hash or a token. */
-int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json);
+VIGIL_EXPORT int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json);
 
 /* Calls fn for every stored event with seq > after, in order. */
-int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud);
+VIGIL_EXPORT int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud);
 
 typedef struct vigil_stats {
   uint64_t events;
@@ -295,7 +308,7 @@ typedef struct vigil_stats {
   uint64_t lua_calls;
   size_t lua_bytes; /* all protocol states together */
 } vigil_stats;
-void vigil_engine_stats(const vigil_engine *e, vigil_stats *out);
+VIGIL_EXPORT void vigil_engine_stats(const vigil_engine *e, vigil_stats *out);
 
 /* ---- Audit --------------------------------------------------------------- */
 
@@ -316,7 +329,8 @@ typedef int (*vigil_audit_write_fn)(void *ud, const char *text, size_t len);
  * negative code when the file cannot be checked (VIGIL_ENOENT: no such file,
  * VIGIL_EINVAL: not a vigil database, VIGIL_ENEWER, VIGIL_EIO, VIGIL_EBUSY).
  * events and first_bad_seq may be NULL. */
-int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg,
+                                    size_t msglen);
 
 /* The hash chain from a point verified before: the row at from_seq must
  * still have from_hash (and match it), and every row after it must chain
@@ -327,8 +341,8 @@ int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_ba
  * VIGIL_ECORRUPT with the message and the first bad seq's sentence as
  * vigil_audit_verify gives it; another negative code when the file cannot
  * be read. head_seq and head_hash may be NULL. */
-int vigil_audit_verify_since(const char *db_path, uint64_t from_seq, const char *from_hash, uint64_t *head_seq,
-                             char head_hash[65], char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_verify_since(const char *db_path, uint64_t from_seq, const char *from_hash,
+                                          uint64_t *head_seq, char head_hash[65], char *msg, size_t msglen);
 
 /* An anchor of the log's head: after verifying the whole log, one line of
  * JSON (*anchor, freed with free) naming the head's seq and hash and the
@@ -336,15 +350,15 @@ int vigil_audit_verify_since(const char *db_path, uint64_t from_seq, const char 
  * key, kept outside the database). Kept elsewhere, it lets a later verify
  * find a rewrite of the whole chain. 0; VIGIL_ECORRUPT when the log does
  * not verify (msg as vigil_audit_verify); another negative code. */
-int vigil_audit_anchor(const char *db_path, const unsigned char secret_key[64], char **anchor, char *msg,
-                       size_t msglen);
+VIGIL_EXPORT int vigil_audit_anchor(const char *db_path, const unsigned char secret_key[64], char **anchor, char *msg,
+                                    size_t msglen);
 /* Checks an anchor: signed by public_key, and the log still holds its
  * head (the same hash at the same seq) with an intact chain from there to
  * today's head. 0; VIGIL_ECORRUPT (first_bad_seq: the anchored seq) when
  * the log no longer holds it; VIGIL_EINVAL when the anchor is not one or
  * its signature does not match; another negative code. */
-int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const unsigned char public_key[32],
-                              uint64_t *first_bad_seq, char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const unsigned char public_key[32],
+                                           uint64_t *first_bad_seq, char *msg, size_t msglen);
 
 /* The tables a restart trusts (visits' status, the alert count, approvals)
  * against what a fold of the log gives, the stored protocol sources against
@@ -353,7 +367,7 @@ int vigil_audit_verify_anchor(const char *db_path, const char *anchor, const uns
  * chain: what vigil serve checks before it starts. 0 when they match;
  * VIGIL_ECORRUPT with the same message vigil_audit_verify gives for the
  * first difference; another negative code when the file cannot be read. */
-int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen);
 
 /* The sessions table's rows as their events allow them (docs/security.md
  * V3): each row that vigil_audit_check_state passes is handed to fn with
@@ -363,21 +377,22 @@ int vigil_audit_check_state(const char *db_path, char *msg, size_t msglen);
  * use extends without an event, is believed only up to that. Nothing is
  * handed without a credential key. 0, VIGIL_ECORRUPT as the check, or
  * another negative code with a sentence. */
-int vigil_audit_sessions(const char *db_path, void (*fn)(void *ud, const char *row, int64_t expires_ms), void *ud,
-                         char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_sessions(const char *db_path, void (*fn)(void *ud, const char *row, int64_t expires_ms),
+                                      void *ud, char *msg, size_t msglen);
 
 /* The users as the log makes them: fn(ud, name, role, disabled) for each
  * user.created event's user (its role), disabled as the user's last
  * user.changed with `disabled` says. What vigil serve believes of users'
  * roles and states at start (docs/security.md T6); the users table keeps
  * only their password hashes. 0, or a negative code with a sentence. */
-int vigil_audit_users(const char *db_path, void (*fn)(void *ud, const char *name, const char *role, int disabled),
-                      void *ud, char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_users(const char *db_path,
+                                   void (*fn)(void *ud, const char *name, const char *role, int disabled), void *ud,
+                                   char *msg, size_t msglen);
 /* The users table's rows as stored: fn(ud, name, role) for each (role NULL
  * when the row has none), so that vigil serve finds at start a row whose
  * role is none the log gave (docs/security.md U8). 0, or a negative code. */
-int vigil_audit_user_rows(const char *db_path, void (*fn)(void *ud, const char *name, const char *role), void *ud,
-                          char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_user_rows(const char *db_path, void (*fn)(void *ud, const char *name, const char *role),
+                                       void *ud, char *msg, size_t msglen);
 
 /* The credential key of a SQLite store (docs/security.md U2): 32 random
  * bytes in the file DB-credentials.key beside the database (mode 0600),
@@ -388,25 +403,26 @@ int vigil_audit_user_rows(const char *db_path, void (*fn)(void *ud, const char *
  * to match needs the key. With create, a missing file is made (1 then).
  * 0 or 1; VIGIL_ENOENT when missing and not created; another negative code
  * with a sentence. */
-int vigil_audit_credential_key(const char *db_path, int create, unsigned char key[32], char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_credential_key(const char *db_path, int create, unsigned char key[32], char *msg,
+                                            size_t msglen);
 /* The digest of a credential row as hex: HMAC-SHA-256 under key of kind
  * ("user" or "session"), a NUL, a (the user's name, or the session's
  * key), a NUL and b (the password hash, or the session's user). */
-void vigil_audit_credential_digest(const unsigned char key[32], const char *kind, const char *a, const char *b,
-                                   char out[65]);
+VIGIL_EXPORT void vigil_audit_credential_digest(const unsigned char key[32], const char *kind, const char *a,
+                                                const char *b, char out[65]);
 
 /* One visit's history for a person: each event with its sequence number,
  * time (UTC and local, by TZ), who, and what; amendments show the old value
  * and the new one and the reason. VIGIL_ENOENT if the visit has no events. */
-int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn write, void *ud, char *msg,
-                     size_t msglen);
+VIGIL_EXPORT int vigil_audit_show(const char *db_path, uint64_t visit, vigil_audit_write_fn write, void *ud, char *msg,
+                                  size_t msglen);
 
 /* Every event with from_ms <= time < to_ms (INT64_MIN / INT64_MAX: no
  * bound), in sequence order. format "jsonl": each event's stored canonical
  * JSON, one per line; "csv" (RFC 4180, CRLF line ends): a header, then
  * seq,time (ISO UTC),visit,type,actor,data (data as JSON text). */
-int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms, int64_t to_ms,
-                       vigil_audit_write_fn write, void *ud, char *msg, size_t msglen);
+VIGIL_EXPORT int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms, int64_t to_ms,
+                                    vigil_audit_write_fn write, void *ud, char *msg, size_t msglen);
 
 /* ---- Courses ------------------------------------------------------------- */
 
@@ -416,50 +432,51 @@ int vigil_audit_export(const char *db_path, const char *format, int64_t from_ms,
  * first visit (VIGIL_EEXIST when the patient has one open on that protocol
  * already; VIGIL_EINVAL when the protocol declares no course);
  * vigil_course_close closes one with a reason (VIGIL_ESTATE: closed already). */
-int vigil_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, uint64_t *course_id);
-int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
+VIGIL_EXPORT int vigil_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor,
+                                    uint64_t *course_id);
+VIGIL_EXPORT int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 /* 1 with why when closing course id is a clinician's (docs/safety.md K3):
  * its series is not complete, a session is open, or the patient's last
  * completed session is within the minimum interval. 0 otherwise. */
-int vigil_course_close_needs_clinician(vigil_engine *e, uint64_t id, char *why, size_t len);
+VIGIL_EXPORT int vigil_course_close_needs_clinician(vigil_engine *e, uint64_t id, char *why, size_t len);
 /* The latest due time a missed session of course alert `alert` may be
  * rescheduled to without a clinician (K9b), with why it is the limit; -1
  * when the alert is no course's. */
-int64_t vigil_course_reschedule_limit(vigil_engine *e, uint64_t alert, char *why, size_t len);
+VIGIL_EXPORT int64_t vigil_course_reschedule_limit(vigil_engine *e, uint64_t alert, char *why, size_t len);
 /* Closes a course alert (a missed session, a non-response) with a reason:
  * "rescheduled" (the session is due at due_ms, in the future: missing that
  * raises the alert again) or "stopped" (the course closes too), and why, in
  * words. VIGIL_ESTATE: a visit's alert, or closed already. */
-int vigil_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason, const char *why,
-                             int64_t due_ms);
+VIGIL_EXPORT int vigil_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason,
+                                          const char *why, int64_t due_ms);
 /* Records that a discharged session's REMS Patient Monitoring Form was sent
  * (docs/rems.md): by (NULL: actor), at_ms (0: now; not in the future, not
  * before the discharge), method ("portal", "fax", "phone") and the REMS's
  * reference. VIGIL_ENOENT no visit; VIGIL_ESTATE a visit that is no
  * discharged session of a course declaring rems_form, or submitted already;
  * VIGIL_EINVAL a bad field (vigil_errfield names it). */
-int vigil_visit_rems_submitted(vigil_engine *e, uint64_t visit, const char *actor, const char *by, int64_t at_ms,
-                               const char *method, const char *reference);
+VIGIL_EXPORT int vigil_visit_rems_submitted(vigil_engine *e, uint64_t visit, const char *actor, const char *by,
+                                            int64_t at_ms, const char *method, const char *reference);
 /* {"course", "session", "visit", "session_started_at", "deadline", "status",
  * "submitted"} of a discharged REMS session's form; NULL (VIGIL_ENOENT) for
  * a visit that files none. */
-char *vigil_visit_rems_json(vigil_engine *e, uint64_t visit);
+VIGIL_EXPORT char *vigil_visit_rems_json(vigil_engine *e, uint64_t visit);
 /* The course a course alert is of, or 0 (a visit's alert, or none). */
-uint64_t vigil_alert_course(vigil_engine *e, uint64_t alert);
+VIGIL_EXPORT uint64_t vigil_alert_course(vigil_engine *e, uint64_t alert);
 /* {"patient", "courses": [...]} (docs/http.md); NULL with VIGIL_ENOENT when
  * the patient has no course. */
-char *vigil_patient_json(vigil_engine *e, const char *patient);
+VIGIL_EXPORT char *vigil_patient_json(vigil_engine *e, const char *patient);
 /* The patient's record from a hospital's systems (docs/hl7.md): the last
  * patient.recorded or patient.merged's fields (name, birth_date, sex,
  * identifiers, allergies, source), merged_from (the references merged into
  * it) and merged_into (when it was merged into another), as JSON (malloc'd);
  * NULL with VIGIL_ENOENT when no system has sent one. */
-char *vigil_patient_record_json(vigil_engine *e, const char *patient);
+VIGIL_EXPORT char *vigil_patient_record_json(vigil_engine *e, const char *patient);
 /* The patient of course id, or NULL when there is no such course. */
-const char *vigil_course_patient(vigil_engine *e, uint64_t id);
+VIGIL_EXPORT const char *vigil_course_patient(vigil_engine *e, uint64_t id);
 /* {"patients": [...]}: each open course whose next session is due before
  * until_ms, or (overdue_only) whose next session is past due and its grace. */
-char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_only);
+VIGIL_EXPORT char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_only);
 
 /* ---- Queries ------------------------------------------------------------- */
 
@@ -472,7 +489,7 @@ char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_onl
 
 /* Every loaded protocol version, in load order: id, version, ref, title,
  * sha256, whether "id" alone starts it, phases with their items, params. */
-char *vigil_query_protocols_json(vigil_engine *e);
+VIGIL_EXPORT char *vigil_query_protocols_json(vigil_engine *e);
 
 typedef struct vigil_visit_filter {
   const char *status;   /* "active" (NULL), "discharged", "aborted", "closed" (either), "all" */
@@ -490,7 +507,7 @@ typedef struct vigil_visit_filter {
  * is the `after` of the following page (null: this was the last). Listing
  * closed visits reads them back from the store. VIGIL_EINVAL for an unknown
  * status or alerts value. */
-char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f);
+VIGIL_EXPORT char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f);
 
 typedef struct vigil_alert_filter {
   const char *state; /* "active" (NULL): raised, not acknowledged; "open": still shown;
@@ -502,7 +519,7 @@ typedef struct vigil_alert_filter {
 
 /* {"alerts": [...], "next": id or null}, each alert with its visit and
  * patient. VIGIL_ENOENT for an unknown visit. */
-char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f);
+VIGIL_EXPORT char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f);
 
 /* The alert log: {"from", "to", "alerts": [...], "next": id or null}, the
  * alerts raised with from_ms <= time < to_ms and an id above after, in every
@@ -510,23 +527,24 @@ char *vigil_query_alerts_json(vigil_engine *e, const vigil_alert_filter *f);
  * raise order, each with its raise, every escalation, its acknowledgement
  * (who, when, why) and its resolution, read from the event log; next is the
  * after of the next page (null: none). NULL on failure (vigil_engine_errmsg). */
-char *vigil_query_alert_log_json(vigil_engine *e, int64_t from_ms, int64_t to_ms, uint64_t after, uint32_t limit);
+VIGIL_EXPORT char *vigil_query_alert_log_json(vigil_engine *e, int64_t from_ms, int64_t to_ms, uint64_t after,
+                                              uint32_t limit);
 
 /* The visit an alert belongs to (VIGIL_ENOENT if no such alert is known). */
-int vigil_query_alert_visit(vigil_engine *e, uint64_t alert, uint64_t *visit);
+VIGIL_EXPORT int vigil_query_alert_visit(vigil_engine *e, uint64_t alert, uint64_t *visit);
 
 /* Whether a visit exists: 0 with *status "active", "discharged" or
  * "aborted" (status may be NULL), or VIGIL_ENOENT. */
-int vigil_query_visit_status(vigil_engine *e, uint64_t visit, const char **status);
+VIGIL_EXPORT int vigil_query_visit_status(vigil_engine *e, uint64_t visit, const char **status);
 
 /* Durable events with seq > after (only visit's when visit != 0), at most
  * limit (0: 100; at most 1000): {"events": [...], "next": the `after` of the
  * following call (the last seq given, or after), "more": whether more are
  * stored already, "last_seq": the newest durable seq}. */
-char *vigil_query_events_json(vigil_engine *e, uint64_t after, uint64_t visit, uint32_t limit);
+VIGIL_EXPORT char *vigil_query_events_json(vigil_engine *e, uint64_t after, uint64_t visit, uint32_t limit);
 
 /* The newest durable sequence number (0: none yet). */
-uint64_t vigil_query_last_seq(const vigil_engine *e);
+VIGIL_EXPORT uint64_t vigil_query_last_seq(const vigil_engine *e);
 
 /* What a metrics scrape wants, counted over the visits in memory (every
  * active one is). Alerts by priority: [0] low, [1] medium, [2] high. */
@@ -536,7 +554,7 @@ typedef struct vigil_query_counts {
   uint64_t alerts_open[3];   /* still shown: active, acknowledged or resolved */
   uint64_t last_seq;
 } vigil_query_counts;
-void vigil_query_count(const vigil_engine *e, vigil_query_counts *out);
+VIGIL_EXPORT void vigil_query_count(const vigil_engine *e, vigil_query_counts *out);
 
 #ifdef __cplusplus
 }
