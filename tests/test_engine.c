@@ -646,6 +646,59 @@ static void real_clock_fires_deadlines(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* Issue 12's contract of vigil_engine_new: it recovers and arms, but a
+ * deadline that is not yet due fires only when the caller runs its loop,
+ * never on its own (no thread, no loop run inside new or after it). */
+static int count_minimum(void *ud, const vigil_event *ev) {
+  if (!strcmp(vigil_event_type(ev), "phase.minimum_reached")) ++*(int *)ud;
+  return 0;
+}
+
+static int minimum_events(vigil_engine *e) {
+  int n = 0;
+  assert_int_equal(vigil_engine_events(e, 0, count_minimum, &n), 0);
+  return n;
+}
+
+static void new_fires_nothing_before_the_loop_runs(void **state) {
+  (void)state;
+  char dir[64], db[96];
+  write_protocol("local v = require 'vigil'\n"
+                 "return v.protocol 'rt' { version = '1.0.0', phases = {\n"
+                 "  v.phase 'p' { duration = { min = '1s' }, items = { v.check 'c' {} } } } }\n",
+                 dir);
+  snprintf(db, sizeof db, "%s/vigil.db", dir);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  vigil_options opts = {.clock = VIGIL_CLOCK_REAL, .loop = &loop, .db_path = db};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(e, "rt", "chair", "nurse", NULL, &id), 0);
+  vigil_engine_free(e);
+  uv_loop_close(&loop);
+  /* Opened again before the phase's minimum is due: armed, not fired. */
+  uv_loop_init(&loop);
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  int64_t due = vigil_engine_next_deadline(e);
+  assert_true(due > vigil_engine_now(e));
+  assert_int_equal(minimum_events(e), 0);
+  /* Past the deadline, the caller's loop not run: nothing fires. */
+  while (vigil_engine_now(e) < due + 300)
+    usleep(50000);
+  assert_int_equal(minimum_events(e), 0);
+  /* The caller runs its loop: the deadline fires, once. */
+  vigil_engine_subscribe(e, "phase.*", seen_minimum, &loop);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(minimum_events(e), 1);
+  vigil_engine_free(e);
+  uv_loop_close(&loop);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* K5 (docs/safety.md): a rule that fails raises its technical alert at the
  * highest priority its code can raise, also through a helper of another file,
  * when it declares a lower one (lint refuses that declaration; a version the
@@ -782,6 +835,7 @@ int main(void) {
       T(computed_score_follows_its_source),
       T(failing_score_compute_is_refused_at_its_protocol_line),
       cmocka_unit_test(real_clock_fires_deadlines),
+      cmocka_unit_test(new_fires_nothing_before_the_loop_runs),
       cmocka_unit_test(failing_rule_is_as_urgent_as_its_code),
       cmocka_unit_test(similar_patients_are_found_among_thousands),
   };
