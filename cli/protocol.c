@@ -10,7 +10,7 @@
 #include "base/intern.h"
 #include "cli.h"
 #include "author/protocol_diff.h"
-#include "lang/protocol_version.h"
+#include "store/protocol_version.h"
 
 static void add_problem(void *ud, const char *where, const char *message) {
   vigil__buf_printf(ud, "%s: %s\n", where, message);

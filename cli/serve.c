@@ -29,7 +29,7 @@
 #include "config/config.h"
 #include "engine/inspect.h"
 #include "engine/site.h"
-#include "lang/protocol_version.h"
+#include "store/protocol_version.h"
 #include "auth/users.h"
 #include "http/http.h"
 #include "host/plugin_host.h"

@@ -15,7 +15,7 @@
 #include "protocol_copy.h"
 #include "author/protocol_diff.h"
 #include "base/intern.h"
-#include "lang/protocol_version.h"
+#include "store/protocol_version.h"
 #include "vigil/vigil.h"
 
 /* A clinic's next version: a threshold raised, checkpoints spaced out, a

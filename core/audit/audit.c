@@ -27,7 +27,7 @@
 #include "base/buf.h"
 #include "base/utf8.h"
 #include "lang/protocol.h"
-#include "lang/protocol_version.h"
+#include "store/protocol_version.h"
 #include "store/store.h"
 #include "vigil/vigil.h"
 

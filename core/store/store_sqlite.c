@@ -24,6 +24,7 @@
 #include "base/intern.h"
 #include "store/store.h"
 #include "rows.h"
+#include "store_sqlite.h"
 
 /* Numbered migrations: index i takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -379,6 +380,37 @@ static int sq_get_protocol(store *base, const char *sha256, char **dir, source_f
   rc = vigil__sources_from_json((const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 0),
                                 sha256, dir, out, n, err, errlen);
   sqlite3_finalize(st);
+  return rc;
+}
+
+int vigil__sqlite_find_protocol(const char *path, const char *name, char **dir, source_file **files, uint32_t *n,
+                                char *err, size_t errlen) {
+  *dir = NULL;
+  *files = NULL;
+  *n = 0;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db,
+                         "SELECT dir, files, sha256 FROM protocols WHERE ref = ?1 OR sha256 = ?1 "
+                         "ORDER BY stored_at DESC LIMIT 1",
+                         -1, &st, NULL) != SQLITE_OK) {
+    rc =
+        fail(VIGIL_EIO, err, errlen, "cannot read the stored protocols: %s", db ? sqlite3_errmsg(db) : "out of memory");
+  } else {
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+      rc = vigil__sources_from_json((const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 0),
+                                    (const char *)sqlite3_column_text(st, 2), dir, files, n, err, errlen);
+    else if (step == SQLITE_DONE)
+      rc = fail(VIGIL_ENOENT, err, errlen, "no stored protocol version %s", name);
+    else
+      rc = fail(VIGIL_EIO, err, errlen, "cannot read the stored protocols: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
   return rc;
 }
 
