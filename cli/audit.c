@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "lang/protocol_version.h"
+#include "store/protocol_version.h"
 #include "store/store.h"
 #include "vigil/vigil.h"
 
