@@ -85,9 +85,17 @@ static const char *const COLUMNS[] = {"visit",
                                       "submitted_by",
                                       "submission_method",
                                       "submission_reference",
+                                      "submission_incomplete_reason",
+                                      "submission_recorded_at",
                                       "missing"};
 
-static int64_t minutes_between(int64_t from, int64_t to) { return (to - from + 30000) / 60000; }
+/* Whole minutes from `from` to `to`, rounded to the nearest (a half up) for
+ * either sign: C's division truncates toward zero, which made a reading 8
+ * minutes before dosing -7 (docs/safety.md C3). */
+static int64_t minutes_between(int64_t from, int64_t to) {
+  int64_t x = to - from + 30000;
+  return x >= 0 ? x / 60000 : -((-x + 59999) / 60000);
+}
 
 /* Whole minutes from dosing to `iso`, or JSON null when either is unknown. */
 static json_t *minutes_after(int64_t dosed, const char *iso) {
@@ -160,7 +168,10 @@ static json_t *bp_at_40(const visit_record *r, int64_t dosed) {
  * POST /api/v1/visits/{id}/rems/submitted): form_due_by (the session's
  * deadline, null when its course declares no rems_form or it is not
  * discharged), submitted (true / false), submitted_at, submitted_by,
- * submission_method, submission_reference (null until submitted). */
+ * submission_method, submission_reference, submission_incomplete_reason
+ * (why it was sent with fields missing; null when sent complete) and
+ * submission_recorded_at (when the submission was recorded: `at` may be
+ * earlier) (null until submitted). */
 static json_t *or_null(json_t *x) { return x ? json_incref(x) : json_null(); }
 
 static void submission(vigil_engine *e, uint64_t visit, json_t *f) {
@@ -172,7 +183,9 @@ static void submission(vigil_engine *e, uint64_t visit, json_t *f) {
   static const char *const PARTS[][2] = {{"submitted_at", "at"},
                                          {"submitted_by", "by"},
                                          {"submission_method", "method"},
-                                         {"submission_reference", "reference"}};
+                                         {"submission_reference", "reference"},
+                                         {"submission_incomplete_reason", "incomplete_reason"},
+                                         {"submission_recorded_at", "recorded_at"}};
   for (size_t i = 0; i < sizeof PARTS / sizeof *PARTS; i++)
     json_object_set_new(f, PARTS[i][0], or_null(json_object_get(sent, PARTS[i][1])));
   json_decref(x);

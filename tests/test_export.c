@@ -336,10 +336,11 @@ static void rems_form_of_a_session(void **state) {
                            "bp_at_40_minutes_minutes_after_dosing,bp_before_leaving,vitals_acceptable_before_leaving,"
                            "ready_to_leave_minutes_after_dosing,total_minutes_monitored,sedation_occurred,"
                            "dissociation_occurred,respiratory_depression_occurred,form_due_by,submitted,submitted_at,"
-                           "submitted_by,submission_method,submission_reference,missing\r\n"
+                           "submitted_by,submission_method,submission_reference,submission_incomplete_reason,"
+                           "submission_recorded_at,missing\r\n"
                            "1,room-1,esketamine_rems@1.7.0,discharged,2026-01-05,2026-01-05T08:10:00.000Z,no,no,no,no,"
                            "56 mg,EKA2211,yes,128/78,142/88,40,126/80,yes,121,125,yes,yes,no,"
-                           "2026-01-12T08:00:00.000Z,no,,,,,\r\n");
+                           "2026-01-12T08:00:00.000Z,no,,,,,,,\r\n");
   free(csv);
   vigil_engine_free(e);
 }

@@ -154,7 +154,13 @@ int vigil_course_alert_close(vigil_engine *e, uint64_t alert_id, const char *act
 
 int vigil_visit_rems_submitted(vigil_engine *e, uint64_t id, const char *actor, const char *by, int64_t at_ms,
                                const char *method, const char *reference) {
-  COMMAND(vigil__cmd_course_rems_submitted(e, id, actor, by, at_ms, method, reference));
+  COMMAND(vigil__cmd_course_rems_submitted(e, id, actor, by, at_ms, method, reference, NULL));
+}
+
+int vigil_visit_rems_submitted_incomplete(vigil_engine *e, uint64_t id, const char *actor, const char *by,
+                                          int64_t at_ms, const char *method, const char *reference,
+                                          const char *incomplete_reason) {
+  COMMAND(vigil__cmd_course_rems_submitted(e, id, actor, by, at_ms, method, reference, incomplete_reason));
 }
 
 int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {

@@ -72,6 +72,7 @@ static void course_free(vigil_engine *e, course *c) {
     free(c->sessions[i].values);
     free(c->sessions[i].measured_at);
     free(c->sessions[i].rems_reference);
+    free(c->sessions[i].rems_incomplete);
   }
   free(c->sessions);
   free(c->close_reason);
@@ -317,12 +318,15 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
         c->sessions[(uint32_t)number - 1].rems_sent_at)
       return corrupt(e, ev, "a REMS form of no session, or submitted twice");
     course_session *s = &c->sessions[(uint32_t)number - 1];
-    char *r = strdup(reference);
+    const char *why = text_of(d, vigil__intern("incomplete_reason"));
+    char *r = strdup(reference), *w = why ? strdup(why) : NULL;
     const char *b = vigil__intern(by), *m = vigil__intern(method);
-    if (!r || !b || !m) {
+    if (!r || !b || !m || (why && !w)) {
       free(r);
+      free(w);
       return oom(e);
     }
+    s->rems_incomplete = w;
     s->rems_sent_at = (int64_t)at;
     s->rems_by = b;
     s->rems_method = m;
@@ -1446,7 +1450,8 @@ static uint32_t course_alert_session(const course *c, const alert *a) {
 
 /* One session's REMS form: {"course", "session", "visit", "session_started_at",
  * "deadline", "status" (due, overdue, submitted), "submitted": null or
- * {"at", "by", "method", "reference", "recorded_at", "recorded_by"}}. */
+ * {"at", "by", "method", "reference", "incomplete_reason" (null: sent complete),
+ * "recorded_at", "recorded_by"}}. */
 static void rems_form_json(vigil_engine *e, buf *b, const course *c, uint32_t i) {
   const course_session *s = &c->sessions[i];
   int64_t due = rems_deadline(c, s);
@@ -1475,6 +1480,11 @@ static void rems_form_json(vigil_engine *e, buf *b, const course *c, uint32_t i)
   vigil__buf_json_string(b, s->rems_method);
   vigil__buf_puts(b, ",\"reference\":");
   vigil__buf_json_string(b, s->rems_reference);
+  vigil__buf_puts(b, ",\"incomplete_reason\":");
+  if (s->rems_incomplete)
+    vigil__buf_json_string(b, s->rems_incomplete);
+  else
+    vigil__buf_puts(b, "null");
   vigil__buf_puts(b, ",\"recorded_at\":");
   json_time_or_null(b, s->rems_recorded_at);
   vigil__buf_puts(b, ",\"recorded_by\":");
@@ -1896,7 +1906,7 @@ static int submission_text(vigil_engine *e, const char *name, const char *text) 
 }
 
 int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *actor, const char *by, int64_t at,
-                                     const char *method, const char *reference) {
+                                     const char *method, const char *reference, const char *incomplete_reason) {
   ready(e);
   uint32_t n;
   course *c = vigil__course_of_visit(e, vid, &n);
@@ -1934,6 +1944,7 @@ int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *
   if (rc) return rc;
   const char *who = vigil__intern(actor && *actor ? actor : "unknown");
   if (by && (rc = submission_text(e, "by", by)) != 0) return rc;
+  if (incomplete_reason && (rc = submission_text(e, "incomplete_reason", incomplete_reason)) != 0) return rc;
   int64_t now = vigil__engine_now(e);
   if (!at) at = now;
   if (at > now) return vigil__engine_fail(e, VIGIL_EINVAL, "at", "at is in the future: when the form was sent");
@@ -1946,10 +1957,19 @@ int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *
     vigil__buf_free(&b);
     return rc;
   }
-  val data =
-      vigil__val_recordv(7, K(course), val_num((double)c->id), K(session), val_num((double)n + 1), K(visit),
-                         val_num((double)vid), K(at), val_num((double)at), K(by), vigil__val_cstring(by ? by : who),
-                         K(method), vigil__val_cstring(method), K(reference), vigil__val_cstring(reference));
+  /* A form sent with fields missing says why (docs/rems.md); the caller
+   * checks the form (export/rems.c) and refuses it without a reason. */
+  const char *why_key = incomplete_reason ? vigil__intern("incomplete_reason") : NULL;
+  if (incomplete_reason && !why_key) return oom(e);
+  val data = why_key ? vigil__val_recordv(8, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                          K(visit), val_num((double)vid), K(at), val_num((double)at), K(by),
+                                          vigil__val_cstring(by ? by : who), K(method), vigil__val_cstring(method),
+                                          K(reference), vigil__val_cstring(reference), why_key,
+                                          vigil__val_cstring(incomplete_reason))
+                     : vigil__val_recordv(7, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                          K(visit), val_num((double)vid), K(at), val_num((double)at), K(by),
+                                          vigil__val_cstring(by ? by : who), K(method), vigil__val_cstring(method),
+                                          K(reference), vigil__val_cstring(reference));
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_REMS_SUBMITTED, who, data);
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
   alert *a = rems_alert(c, n);

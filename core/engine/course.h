@@ -55,9 +55,10 @@ void vigil__schedule_course(vigil_engine *e, course *c);
 int vigil__course_tick(vigil_engine *e, course *c);
 /* Records that visit vid's REMS Patient Monitoring Form was sent to the REMS
  * (course.rems_submitted): by whom (NULL: actor), when (0: now), how
- * (portal, fax, phone) and the REMS's reference; closes its alert. */
+ * (portal, fax, phone), the REMS's reference and, for a form sent with
+ * fields missing, why (incomplete_reason; NULL: complete); closes its alert. */
 int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *actor, const char *by, int64_t at,
-                                     const char *method, const char *reference);
+                                     const char *method, const char *reference, const char *incomplete_reason);
 int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason,
                                   const char *why, int64_t due);
 

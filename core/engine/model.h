@@ -158,6 +158,7 @@ typedef struct course_session {
   int64_t rems_sent_at, rems_recorded_at;
   const char *rems_by, *rems_method, *rems_recorded_by; /* interned */
   char *rems_reference;
+  char *rems_incomplete; /* why it was sent with fields missing; NULL: complete */
 } course_session;
 
 enum { SESSION_OPEN, SESSION_COMPLETED, SESSION_ABORTED };

@@ -457,6 +457,14 @@ VIGIL_EXPORT int vigil_course_alert_close(vigil_engine *e, uint64_t alert, const
  * VIGIL_EINVAL a bad field (vigil_errfield names it). */
 VIGIL_EXPORT int vigil_visit_rems_submitted(vigil_engine *e, uint64_t visit, const char *actor, const char *by,
                                             int64_t at_ms, const char *method, const char *reference);
+/* The same for a form sent knowingly with fields missing (the export's
+ * "missing"): incomplete_reason says why, recorded in the event and shown in
+ * the export (docs/rems.md). The engine does not check the form's fields:
+ * the caller does (POST .../rems/submitted refuses an incomplete form
+ * without a reason, 409 form_incomplete). */
+VIGIL_EXPORT int vigil_visit_rems_submitted_incomplete(vigil_engine *e, uint64_t visit, const char *actor,
+                                                       const char *by, int64_t at_ms, const char *method,
+                                                       const char *reference, const char *incomplete_reason);
 /* {"course", "session", "visit", "session_started_at", "deadline", "status",
  * "submitted"} of a discharged REMS session's form; NULL (VIGIL_ENOENT) for
  * a visit that files none. */

@@ -21,6 +21,7 @@
 #include "api_internal.h"
 #include "engine/gate.h"
 #include "engine/json_input.h"
+#include "base/buf.h"
 #include "base/utf8.h"
 #include "stream.h"
 #include "api/ui.h"
@@ -907,9 +908,9 @@ typedef struct write_request {
   command cmd;
   uint64_t id;
   json_t *body;
-  const char *s1, *s2, *s3, *s4; /* in body */
-  const char *override_reason;   /* a start beside an open session of the course (G9) */
-  int new_patient;               /* a start says the patient is not a similar existing one (K2) */
+  const char *s1, *s2, *s3, *s4, *s5; /* in body */
+  const char *override_reason;        /* a start beside an open session of the course (G9) */
+  int new_patient;                    /* a start says the patient is not a similar existing one (K2) */
   json_t *input; /* what the engine is handed, parsed once: a start's params, an entry's values, an amendment's value */
   char actor[USER_NAME_MAX + 1];
   int may_prescribe; /* the author's role may set prescribed params */
@@ -1030,11 +1031,13 @@ static int parse_write(http_request *req, write_request *w) {
                ? -1
                : 0;
   case CMD_REMS_SUBMITTED:
-    /* method, reference; by (default: the one who records it), at (default: now) */
+    /* method, reference; by (default: the one who records it), at (default: now); incomplete_reason
+     * (required when the form has fields missing) */
     return vigil__api_member_string(req, body, "method", 1, &w->s1) < 0 ||
                    vigil__api_member_string(req, body, "reference", 1, &w->s2) < 0 ||
                    vigil__api_member_string(req, body, "by", 0, &w->s3) < 0 ||
-                   vigil__api_member_string(req, body, "at", 0, &w->s4) < 0
+                   vigil__api_member_string(req, body, "at", 0, &w->s4) < 0 ||
+                   vigil__api_member_string(req, body, "incomplete_reason", 0, &w->s5) < 0
                ? -1
                : 0;
   case CMD_ADVANCE:
@@ -1204,7 +1207,43 @@ static void run_write(api *a, http_request *req, write_request *w) {
                                 "at is a time such as \"2026-03-02T09:00:00Z\": when the form was sent", "at");
       return;
     }
-    rc = vigil_visit_rems_submitted(a->e, id, actor, w->s3, w->s4 ? at : 0, s1, s2);
+    /* The form as it would be filed (export/rems.c): with fields missing it
+     * is sent only knowingly, saying why (docs/rems.md, safety.md C1). A
+     * visit the export refuses, or not discharged, is left to the engine's
+     * answer (which says what it expects). */
+    char *form = NULL, err[512];
+    const char *why = NULL, *now = NULL;
+    if (vigil_query_visit_status(a->e, id, &now) == 0 && now && !strcmp(now, "discharged") &&
+        vigil__export_rems(a->e, id, 0, &form, err, sizeof err) == 0) {
+      json_t *f = json_loads(form, 0, NULL), *gaps = json_object_get(f, "missing"), *g;
+      free(form);
+      if (!f) {
+        vigil__http_respond_error(req, 503, "export_failed", "the REMS form could not be read", NULL);
+        return;
+      }
+      if (json_array_size(gaps) > 0) {
+        if (!w->s5 || !*w->s5) {
+          buf m;
+          vigil__buf_init(&m);
+          vigil__buf_puts(&m, "the REMS Patient Monitoring Form has fields missing (");
+          size_t i;
+          json_array_foreach(gaps, i, g) {
+            if (i) vigil__buf_puts(&m, ", ");
+            vigil__buf_puts(&m, json_string_value(g) ? json_string_value(g) : "?");
+          }
+          vigil__buf_puts(&m, "): record the missing fields first, or say why it is sent incomplete "
+                              "(incomplete_reason)");
+          vigil__http_respond_error(req, 409, "form_incomplete", m.p ? m.p : "form incomplete", "incomplete_reason");
+          vigil__buf_free(&m);
+          json_decref(f);
+          return;
+        }
+        why = w->s5;
+      }
+      json_decref(f);
+    }
+    rc = why ? vigil_visit_rems_submitted_incomplete(a->e, id, actor, w->s3, w->s4 ? at : 0, s1, s2, why)
+             : vigil_visit_rems_submitted(a->e, id, actor, w->s3, w->s4 ? at : 0, s1, s2);
     int status = 200;
     char *body = rc == 0 ? vigil_visit_rems_json(a->e, id) : engine_error_json(a, rc, "visit", 0, &status);
     vigil__api_hold(a, req, rc < 0 ? status : 200, body ? body : strdup("{}"), NULL);

@@ -43,10 +43,11 @@ static uint64_t start(alarm_serve *a, const char *protocol, const char *patient,
 /* An esketamine session up to the discharge phase: dosed at once, the BP of
  * the 40-minute item at minute `bp_minute` (0: at dosing, then the clinician
  * overrides the monitoring gate), calm checks every 15 minutes for 2 hours. */
-static uint64_t to_leaving(alarm_serve *a, const char *patient, int bp_minute) {
+static uint64_t to_leaving_after(alarm_serve *a, const char *patient, int bp_minute, const char *predose_gap) {
   uint64_t id = start(a, "esketamine_rems", patient, "{}");
   assert_int_equal(alarm_record(a, id, ALARM_ESKETAMINE_PREDOSE(0)), 200);
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
+  if (predose_gap) assert_int_equal(alarm_advance_clock(a, predose_gap), 200);
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   assert_int_equal(
       alarm_record(a, id, "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}"), 200);
@@ -67,6 +68,10 @@ static uint64_t to_leaving(alarm_serve *a, const char *patient, int bp_minute) {
   assert_int_equal(alarm_record(a, id, LEAVING), 200);
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
   return id;
+}
+
+static uint64_t to_leaving(alarm_serve *a, const char *patient, int bp_minute) {
+  return to_leaving_after(a, patient, bp_minute, NULL);
 }
 
 static int discharge(alarm_serve *a, uint64_t id, char *msg, size_t len) {
@@ -218,8 +223,73 @@ static void the_form_is_due_alerted_and_submitted(void **state) {
   assert_true(json_is_true(json_object_get(form, "submitted")));
   assert_string_equal(alarm_str(form, "submission_method"), "portal");
   assert_string_equal(alarm_str(form, "submission_reference"), "PMF-20260112-7");
+  assert_true(json_is_null(json_object_get(form, "submission_incomplete_reason")));
+  assert_true(json_is_string(json_object_get(form, "submission_recorded_at")));
   assert_string_equal(alarm_str(form, "form_due_by"), deadline);
   assert_int_equal(json_array_size(json_object_get(form, "missing")), 0);
+  json_decref(form);
+}
+
+/* C1, C4 (docs/safety.md): the discharge gate, held only by the form's
+ * missing BP at 40 minutes, overridden: the form is not recorded as sent
+ * unless the request says why it is sent incomplete, and the export then
+ * shows the reason beside the gaps, and when the submission was recorded. */
+static void an_incomplete_form_is_sent_only_knowingly(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096], path[96];
+  uint64_t id = to_leaving(a, "MRN-I1", 0);
+  assert_int_equal(discharge(a, id, msg, sizeof msg), 409);
+  assert_int_equal(alarm_override(a, id), 200);
+  (void)discharge(a, id, msg, sizeof msg); /* the override may have discharged already */
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)id);
+  json_t *v = NULL;
+  assert_int_equal(alarm_call(a, NULL, "GET", path, NULL, &v), 200);
+  assert_string_equal(alarm_str(v, "status"), "discharged");
+  json_decref(v);
+
+  /* Incomplete and not said so: 409 naming the missing field, nothing recorded. */
+  assert_int_equal(submit(a, NULL, id, "{\"method\": \"portal\", \"reference\": \"X\"}", msg, sizeof msg), 409);
+  assert_non_null(strstr(msg, "bp_at_40_minutes"));
+  assert_non_null(strstr(msg, "incomplete_reason"));
+  assert_int_equal(submit(a, NULL, id, "{\"method\": \"portal\", \"reference\": \"X\", \"incomplete_reason\": \"  \"}",
+                          msg, sizeof msg),
+                   422);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/rems", (unsigned long long)id);
+  json_t *form = NULL;
+  assert_int_equal(alarm_call(a, NULL, "GET", path, NULL, &form), 200);
+  assert_false(json_is_true(json_object_get(form, "submitted")));
+  json_decref(form);
+
+  /* Said so: recorded, the reason in the export beside what is missing. */
+  assert_int_equal(submit(a, NULL, id,
+                          "{\"method\": \"portal\", \"reference\": \"X\", \"incomplete_reason\": \"no BP taken at 40"
+                          " minutes; the patient declined the cuff\"}",
+                          msg, sizeof msg),
+                   200);
+  assert_int_equal(alarm_call(a, NULL, "GET", path, NULL, &form), 200);
+  assert_true(json_is_true(json_object_get(form, "submitted")));
+  assert_string_equal(alarm_str(form, "submission_incomplete_reason"),
+                      "no BP taken at 40 minutes; the patient declined the cuff");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(form, "missing"), 0)), "bp_at_40_minutes");
+  assert_true(json_is_string(json_object_get(form, "submission_recorded_at")));
+  json_decref(form);
+}
+
+/* C3 (docs/safety.md): a BP taken 8 minutes before dosing is -8 minutes after
+ * it, in the JSON export (and so the FHIR QuestionnaireResponse made from
+ * it), not -7 (division truncating toward zero). */
+static void minutes_before_dosing_round_alike(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096], path[96];
+  uint64_t id = to_leaving_after(a, "MRN-M1", 45, "8m");
+  assert_int_equal(discharge(a, id, msg, sizeof msg), 200);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/rems", (unsigned long long)id);
+  json_t *form = NULL;
+  assert_int_equal(alarm_call(a, NULL, "GET", path, NULL, &form), 200);
+  assert_int_equal(
+      json_integer_value(json_object_get(json_object_get(form, "bp_before_dosing"), "minutes_after_dosing")), -8);
+  assert_int_equal(
+      json_integer_value(json_object_get(json_object_get(form, "bp_at_40_minutes"), "minutes_after_dosing")), 45);
   json_decref(form);
 }
 
@@ -227,6 +297,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(every_field_before_leaving, alarm_setup_esketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(the_form_is_due_alerted_and_submitted, alarm_setup_both, alarm_teardown),
+      cmocka_unit_test_setup_teardown(an_incomplete_form_is_sent_only_knowingly, alarm_setup_esketamine,
+                                      alarm_teardown),
+      cmocka_unit_test_setup_teardown(minutes_before_dosing_round_alike, alarm_setup_esketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,8 @@ function draw(p, visits, titles) {
   root.append(h("h1", {}, `Patient ${p.patient}`), patientBanner(p));
   // Open courses first, then the closed ones, newest first.
   const courses = [...p.courses].sort((a, b) => (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1) || b.id - a.id);
-  root.append(formsDue(p));
+  const due = formsDue(p); // null: no form due, and nothing shown (not "null")
+  if (due) root.append(due);
   for (const c of courses) root.append(courseSection(c, visits, titles.get(c.protocol) || c.protocol));
 }
 
