@@ -1,6 +1,8 @@
 /* course_fhir.c: a patient's treatment course as a FHIR R4 Bundle of type
  * "collection":
  *
+ *   Patient                the course's patient (its reference), whom the
+ *                          others name as their subject;
  *   EpisodeOfCare          the course (open: active, closed: finished);
  *   CarePlan               the course protocol's plan (the series, the
  *                          intervals, maintenance), one activity per session
@@ -9,6 +11,8 @@
  *   Observation            each session's PHQ-9 total (LOINC 44261-6);
  *   QuestionnaireResponse  each session's Spravato REMS Patient Monitoring
  *                          Form data (rems.c), for a protocol that records it;
+ *   Procedure              each integration psychotherapy session between
+ *                          the sessions, based on the CarePlan;
  *   DetectedIssue          each course alert (a missed session, a non-response).
  *
  * As the visit's Bundle (fhir.c), it is a function of the record only:
@@ -41,12 +45,13 @@
 
 typedef struct course_fhir {
   vigil_engine *e;
-  json_t *course;   /* the course, as in vigil_patient_json */
-  json_t *entries;  /* Bundle.entry */
-  json_t *subject;  /* the patient, as a Reference */
-  char *seed;       /* names the resources' UUIDs */
-  char episode[64]; /* the EpisodeOfCare's fullUrl */
-  char latest[40];  /* the latest time the course names, for the Bundle's timestamp */
+  json_t *course;    /* the course, as in vigil_patient_json */
+  json_t *entries;   /* Bundle.entry */
+  json_t *subject;   /* the patient, as a Reference to the Bundle's Patient */
+  char careplan[64]; /* the CarePlan's fullUrl */
+  char *seed;        /* names the resources' UUIDs */
+  char episode[64];  /* the EpisodeOfCare's fullUrl */
+  char latest[40];   /* the latest time the course names, for the Bundle's timestamp */
 } course_fhir;
 
 static void add(course_fhir *f, const char *role, json_t *resource, char url[64]) {
@@ -282,6 +287,32 @@ static void course_alerts(course_fhir *f) {
   }
 }
 
+/* ---- integration psychotherapy between sessions ------------------------------------ */
+
+/* Each integration session as a Procedure: performed at its time, by whom
+ * (display only: vigil keeps no practitioners), its note; based on the
+ * CarePlan, which has no activity of its own for it. */
+static void integration(course_fhir *f) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(f->course, "integration"), i, x) {
+    const char *at = vigil__export_str(x, "at");
+    saw(f, at);
+    saw(f, vigil__export_str(x, "recorded_at"));
+    char what[96];
+    snprintf(what, sizeof what, "Integration psychotherapy session (after session %lld)",
+             (long long)json_integer_value(json_object_get(x, "after_session")));
+    json_t *p = json_pack("{s:s, s:[o], s:s, s:{s:s}, s:{s:s}, s:O, s:s, s:[{s:{s:s}}], s:[{s:s}]}", "resourceType",
+                          "Procedure", "basedOn", ref(f->careplan, "the course's plan"), "status", "completed",
+                          "category", "text", "Psychotherapy", "code", "text", what, "subject", f->subject,
+                          "performedDateTime", at, "performer", "actor", "display", vigil__export_str(x, "by"), "note",
+                          "text", vigil__export_str(x, "note"));
+    char role[64];
+    snprintf(role, sizeof role, "integration:%zu", i + 1);
+    add(f, role, p, NULL);
+  }
+}
+
 /* ---- the Bundle ------------------------------------------------------------------------ */
 
 /* The course `id` of vigil_patient_json's answer (taken), or NULL. */
@@ -332,12 +363,10 @@ int vigil__export_course_fhir(vigil_engine *e, uint64_t id, char **out, char *er
   json_t *c = f.course;
   char course_id[32];
   snprintf(course_id, sizeof course_id, "%llu", (unsigned long long)id);
-  f.subject = json_pack("{s:{s:s, s:s}, s:s}", "identifier", "system", VIGIL_PATIENT, "value",
-                        vigil_course_patient(e, id), "display", vigil_course_patient(e, id));
+  const char *who = vigil_course_patient(e, id);
   /* The course's id, start and patient tell it from any other. */
-  json_t *seed = json_pack("{s:s, s:O, s:O, s:O}", "course", course_id, "started_at", json_object_get(c, "started_at"),
-                           "patient", json_object_get(json_object_get(f.subject, "identifier"), "value"), "protocol",
-                           json_object_get(c, "protocol"));
+  json_t *seed = json_pack("{s:s, s:O, s:s, s:O}", "course", course_id, "started_at", json_object_get(c, "started_at"),
+                           "patient", who, "protocol", json_object_get(c, "protocol"));
   f.seed = seed ? json_dumps(seed, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(seed);
   int rc = 0;
@@ -358,7 +387,19 @@ int vigil__export_course_fhir(vigil_engine *e, uint64_t id, char **out, char *er
   char *at = strrchr(canonical, '@');
   if (at) *at = '|';
 
-  /* The EpisodeOfCare first: everything else refers to it. */
+  /* The patient first, by its reference (vigil keeps no demographics of its
+   * own): the subject every resource below names. */
+  char patient_url[64];
+  add(&f, "patient",
+      json_pack("{s:s, s:[{s:s, s:s}]}", "resourceType", "Patient", "identifier", "system", VIGIL_PATIENT, "value",
+                who),
+      patient_url);
+  f.subject = ref(patient_url, who);
+  /* The CarePlan's fullUrl, for what is based on it. */
+  char careplan_id[40];
+  vigil__export_uuid(f.seed, "careplan", f.careplan, careplan_id);
+
+  /* The EpisodeOfCare next: everything else refers to it. */
   json_t *episode =
       json_pack("{s:s, s:[{s:s, s:s}], s:s, s:[{s:s}], s:O, s:o}", "resourceType", "EpisodeOfCare", "identifier",
                 "system", VIGIL_COURSE, "value", course_id, "status", closed ? "finished" : "active", "type", "text",
@@ -409,6 +450,7 @@ int vigil__export_course_fhir(vigil_engine *e, uint64_t id, char **out, char *er
   else
     json_decref(activities);
   add(&f, "careplan", careplan, NULL);
+  integration(&f);
   course_alerts(&f);
 
   char bundle_url[64], bundle_id[40];

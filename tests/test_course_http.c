@@ -118,6 +118,14 @@ static int as_clinician(serve_process *s, const char *method, const char *path, 
   return status;
 }
 
+/* A server on protocol's course, with the clinician. */
+static void serve_course(serve_process *s, const char *protocol) {
+  if (serve_setup(s, protocol) < 0) fail();
+  add_clinician(s);
+  serve_configure(s, "");
+  if (serve_start(s) < 0) fail();
+}
+
 static json_t *get(serve_process *s, const char *path, int want) {
   char *text;
   int status = serve_request(s, "GET", path, NULL, &text);
@@ -505,10 +513,7 @@ static void all_similar(serve_process *s, const char *const *patients, size_t n,
 static void spelling_and_reschedule_over_http(void **state) {
   (void)state;
   serve_process s;
-  if (serve_setup(&s, FAST) < 0) fail();
-  add_clinician(&s);
-  serve_configure(&s, "");
-  if (serve_start(&s) < 0) fail();
+  serve_course(&s, FAST);
   uint64_t first = serve_start_visit(&s, "course_fast", "MRN-S");
   assert_true(first > 0);
   char *text = NULL;
@@ -700,10 +705,102 @@ static void one_open_visit_whatever_the_protocol(void **state) {
   serve_cleanup(&s);
 }
 
+/* Integration psychotherapy sessions between the infusions: recorded on the
+ * course (POST /api/v1/courses/{id}/integration), listed in time order with
+ * the session they follow, kept across a restart, in the course's FHIR
+ * Bundle as a Procedure on the Bundle's Patient; bad input 404/422/409. */
+static void integration_sessions_over_http(void **state) {
+  (void)state;
+  serve_process s;
+  serve_course(&s, PROTOCOL);
+  uint64_t first = serve_start_visit(&s, "course_test", "MRN-I");
+  assert_true(first > 0);
+  char path[96];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)first);
+  assert_int_equal(serve_request(&s, "POST", path, "{\"consent\": true, \"phq9\": 18}", NULL), 200);
+  assert_int_equal(discharge(&s, first), 200);
+  char *text = NULL;
+  assert_int_equal(serve_request(&s, "POST", "/api/v1/courses/1/integration",
+                                 "{\"note\": \"Integration: talked through the first infusion\", \"by\": \"dr lee\"}",
+                                 &text),
+                   200);
+  json_t *p = json_loads(text, 0, NULL);
+  free(text);
+  json_t *in = json_object_get(json_array_get(json_object_get(p, "courses"), 0), "integration");
+  assert_int_equal(json_array_size(in), 1);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(in, 0), "after_session")), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(in, 0), "by")), "dr lee");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(in, 0), "recorded_by")), SERVE_USER);
+  json_decref(p);
+  /* Bad input: nothing recorded. */
+  static const char *const bad[] = {"{}",
+                                    "{\"note\": \"   \"}",
+                                    "{\"note\": 5}",
+                                    "{\"note\": \"x\", \"at\": \"2099-01-01T00:00:00Z\"}",
+                                    "{\"note\": \"x\", \"at\": \"2001-01-01T00:00:00Z\"}",
+                                    "{\"note\": \"x\", \"at\": \"soon\"}"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int status = serve_request(&s, "POST", "/api/v1/courses/1/integration", bad[i], NULL);
+    if (status != 422) fail_msg("%s: %d", bad[i], status);
+  }
+  assert_int_equal(serve_request(&s, "POST", "/api/v1/courses/99/integration", "{\"note\": \"x\"}", NULL), 404);
+  /* The second session: the integration session sits between the two. */
+  uint64_t second = serve_start_visit(&s, "course_test", "MRN-I");
+  assert_true(second > 0);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)second);
+  assert_int_equal(serve_request(&s, "POST", path, "{\"consent\": true, \"phq9\": 12}", NULL), 200);
+  assert_int_equal(discharge(&s, second), 200);
+  /* Kept across a restart. */
+  assert_int_equal(serve_stop(&s, 0), 0);
+  if (serve_start(&s) < 0) fail();
+  p = get(&s, "/api/v1/patients/MRN-I", 200);
+  json_t *c = json_array_get(json_object_get(p, "courses"), 0);
+  in = json_object_get(c, "integration");
+  assert_int_equal(json_array_size(in), 1);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(in, 0), "after_session")), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(in, 0), "note")),
+                      "Integration: talked through the first infusion");
+  json_decref(p);
+  /* The FHIR Bundle: a Procedure on the Bundle's Patient, the Encounters' subject too. */
+  json_t *b = get(&s, "/api/v1/courses/1/fhir", 200);
+  size_t i;
+  json_t *en;
+  const char *patient_url = NULL;
+  int procedures = 0;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (!strcmp(json_string_value(json_object_get(r, "resourceType")), "Patient"))
+      patient_url = json_string_value(json_object_get(en, "fullUrl"));
+  }
+  assert_non_null(patient_url);
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    const char *type = json_string_value(json_object_get(r, "resourceType"));
+    if (!strcmp(type, "Encounter") || !strcmp(type, "Procedure"))
+      assert_string_equal(json_string_value(json_object_get(json_object_get(r, "subject"), "reference")), patient_url);
+    if (!strcmp(type, "EpisodeOfCare"))
+      assert_string_equal(json_string_value(json_object_get(json_object_get(r, "patient"), "reference")), patient_url);
+    procedures += !strcmp(type, "Procedure");
+  }
+  assert_int_equal(procedures, 1);
+  json_decref(b);
+  /* A closed course takes none. */
+  assert_int_equal(as_clinician(&s, "POST", "/api/v1/courses/1/close",
+                                "{\"reason\": \"moved to another clinic\", \"password\": \"" SERVE_PASSWORD "\"}",
+                                NULL),
+                   200);
+  assert_int_equal(serve_request(&s, "POST", "/api/v1/courses/1/integration", "{\"note\": \"late\"}", &text), 409);
+  assert_non_null(strstr(text, "is closed"));
+  free(text);
+  serve_cleanup(&s);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(course_over_http), cmocka_unit_test(missed_session_over_http),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(course_over_http),
+                                     cmocka_unit_test(missed_session_over_http),
                                      cmocka_unit_test(non_response_and_restart),
                                      cmocka_unit_test(spelling_and_reschedule_over_http),
-                                     cmocka_unit_test(one_open_visit_whatever_the_protocol)};
+                                     cmocka_unit_test(one_open_visit_whatever_the_protocol),
+                                     cmocka_unit_test(integration_sessions_over_http)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -545,7 +545,14 @@ static vigil_engine *two_sessions(const char *protocol, const char *db, uint64_t
   if (vigil_engine_load(e, dir, &ref) < 0) fail_msg("%s", vigil_engine_errmsg(e));
   uint64_t visit;
   for (int i = 0; i < 2; i++) {
-    if (i) vigil_engine_advance_to(e, vigil_engine_now(e) + 4 * DAY_MS);
+    if (i) {
+      /* An integration psychotherapy session the day after the first session. */
+      int64_t after = vigil_engine_now(e);
+      vigil_engine_advance_to(e, after + DAY_MS);
+      if (vigil_course_integration(e, 1, "nurse:ana", "dr:lee", 0, "Integration: talked through the first session") < 0)
+        fail_msg("integration: %s", vigil_engine_errmsg(e));
+      vigil_engine_advance_to(e, after + 4 * DAY_MS);
+    }
     if (vigil__scenario_run(e, ref, path, NULL, NULL, &visit, err, sizeof err) < 0)
       fail_msg("session %d: %s", i + 1, err);
   }
@@ -613,7 +620,20 @@ static void course_bundles(void **state) {
     assert_int_equal(count_type(b, "EpisodeOfCare"), 1);
     assert_int_equal(count_type(b, "CarePlan"), 1);
     assert_int_equal(count_type(b, "Encounter"), 2);
+    /* The patient, whom every resource names by reference; the integration
+     * session between the two as a Procedure based on the plan. */
+    assert_int_equal(count_type(b, "Patient"), 1);
+    assert_int_equal(count_type(b, "Procedure"), 1);
+    json_t *proc = first_of(b, "Procedure");
+    assert_string_equal(vigil__export_str(proc, "status"), "completed");
+    assert_string_equal(vigil__export_str(json_array_get(json_object_get(proc, "note"), 0), "text"),
+                        "Integration: talked through the first session");
+    assert_non_null(strstr(vigil__export_str(json_object_get(proc, "code"), "text"), "after session 1"));
+    assert_string_equal(
+        vigil__export_str(json_object_get(json_array_get(json_object_get(proc, "performer"), 0), "actor"), "display"),
+        "dr:lee");
     json_t *ep = first_of(b, "EpisodeOfCare"), *plan = first_of(b, "CarePlan");
+    assert_non_null(strstr(vigil__export_str(json_object_get(ep, "patient"), "reference"), "urn:uuid:"));
     assert_string_equal(vigil__export_str(ep, "status"), "active");
     assert_string_equal(vigil__export_str(plan, "status"), "active");
     /* Two sessions done, the third due. */

@@ -163,6 +163,11 @@ int vigil_visit_rems_submitted_incomplete(vigil_engine *e, uint64_t id, const ch
   COMMAND(vigil__cmd_course_rems_submitted(e, id, actor, by, at_ms, method, reference, incomplete_reason));
 }
 
+int vigil_course_integration(vigil_engine *e, uint64_t id, const char *actor, const char *by, int64_t at_ms,
+                             const char *note) {
+  COMMAND(vigil__cmd_course_integration(e, id, actor, by, at_ms, note));
+}
+
 int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {
   COMMAND(vigil__cmd_site_event(e, type, actor, fields_json, NULL));
 }

@@ -75,6 +75,9 @@ static void course_free(vigil_engine *e, course *c) {
     free(c->sessions[i].rems_incomplete);
   }
   free(c->sessions);
+  for (uint32_t i = 0; i < c->n_integration; i++)
+    free(c->integration[i].note);
+  free(c->integration);
   free(c->close_reason);
   free(c);
 }
@@ -333,6 +336,37 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     s->rems_reference = r;
     s->rems_recorded_at = ev->time;
     s->rems_recorded_by = ev->actor;
+    return 0;
+  }
+  case EV_COURSE_INTEGRATION: {
+    course *c = course_by_id(e, id);
+    double at = 0;
+    const char *by = text_of(d, K(by)), *note = text_of(d, K(note));
+    if (!c || !num_of(d, K(at), &at) || !by || !note) return corrupt(e, ev, "an integration session of no course");
+    if (c->n_integration == c->cap_integration) {
+      size_t cap;
+      course_integration *is =
+          vigil__grow(c->integration, c->cap_integration, (size_t)c->n_integration + 1, sizeof *is, 4, &cap);
+      if (!is) return oom(e);
+      c->integration = is;
+      c->cap_integration = (uint32_t)cap;
+    }
+    course_integration x = {.at = (int64_t)at,
+                            .recorded_at = ev->time,
+                            .by = vigil__intern(by),
+                            .recorded_by = ev->actor,
+                            .note = strdup(note)};
+    if (!x.by || !x.note) {
+      free(x.note);
+      return oom(e);
+    }
+    /* In the order they were held: a session recorded late goes in its place. */
+    uint32_t k = c->n_integration;
+    while (k > 0 && c->integration[k - 1].at > x.at)
+      k--;
+    memmove(&c->integration[k + 1], &c->integration[k], (c->n_integration - k) * sizeof x);
+    c->integration[k] = x;
+    c->n_integration++;
     return 0;
   }
   case EV_COURSE_CLOSED: {
@@ -1640,6 +1674,27 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
   vigil__buf_puts(b, "],\"rems_forms\":[");
   uint64_t k = 0;
   rems_forms_json(e, b, c, 0, &k);
+  vigil__buf_puts(b, "],\"integration\":[");
+  for (uint32_t i = 0; i < c->n_integration; i++) {
+    const course_integration *x = &c->integration[i];
+    uint32_t after = 0; /* the sessions begun by then: it came after the latest of them */
+    for (uint32_t n = 0; n < c->n_sessions; n++)
+      after += c->sessions[n].at <= x->at;
+    if (i) vigil__buf_putc(b, ',');
+    vigil__buf_puts(b, "{\"at\":");
+    json_time_or_null(b, x->at);
+    vigil__buf_puts(b, ",\"by\":");
+    vigil__buf_json_string(b, x->by);
+    vigil__buf_puts(b, ",\"note\":");
+    vigil__buf_json_string(b, x->note);
+    vigil__buf_puts(b, ",\"after_session\":");
+    vigil__buf_put_int(b, after);
+    vigil__buf_puts(b, ",\"recorded_at\":");
+    json_time_or_null(b, x->recorded_at);
+    vigil__buf_puts(b, ",\"recorded_by\":");
+    vigil__buf_json_string(b, x->recorded_by ? x->recorded_by : "");
+    vigil__buf_putc(b, '}');
+  }
   vigil__buf_putc(b, ']');
   if (c->closed) {
     vigil__buf_puts(b, ",\"closed\":{\"at\":");
@@ -1891,18 +1946,22 @@ uint64_t vigil_alert_course(vigil_engine *e, uint64_t id) {
 
 /* A text of a submission (who sent it, the REMS's reference): 0, or fails
  * naming field. */
-static int submission_text(vigil_engine *e, const char *name, const char *text) {
+static int course_text(vigil_engine *e, const char *name, const char *text, size_t max, int lines) {
   size_t n = text ? strlen(text) : 0, letters = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)text[i];
-    if (ch < 0x20 || ch == 0x7f)
+    if ((ch < 0x20 && !(lines && (ch == '\n' || ch == '\t'))) || ch == 0x7f)
       return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s must not hold control characters", name);
-    letters += ch != ' ';
+    letters += ch != ' ' && ch != '\n' && ch != '\t';
   }
   if (!letters) return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s is required", name);
-  if (vigil__utf8_chars(text, n) > 200)
-    return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s has at most 200 characters", name);
+  if (vigil__utf8_chars(text, n) > max)
+    return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s has at most %zu characters", name, max);
   return 0;
+}
+
+static int submission_text(vigil_engine *e, const char *name, const char *text) {
+  return course_text(e, name, text, 200, 0);
 }
 
 int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *actor, const char *by, int64_t at,
@@ -1995,4 +2054,37 @@ char *vigil_visit_rems_json(vigil_engine *e, uint64_t vid) {
     return NULL;
   }
   return vigil__buf_take(&b);
+}
+
+/* ---- integration psychotherapy between sessions ---------------------------- */
+
+int vigil__cmd_course_integration(vigil_engine *e, uint64_t id, const char *actor, const char *by, int64_t at,
+                                  const char *note) {
+  ready(e);
+  course *c = course_by_id(e, (double)id);
+  if (!c) return vigil__engine_fail(e, VIGIL_ENOENT, "course", "no course %llu", (unsigned long long)id);
+  if (c->closed)
+    return vigil__engine_fail(e, VIGIL_ESTATE, "course",
+                              "course %llu is closed: integration sessions are recorded on an open course",
+                              (unsigned long long)id);
+  int rc = course_text(e, "note", note, 2000, 1);
+  if (rc) return rc;
+  if (by && (rc = submission_text(e, "by", by)) != 0) return rc;
+  const char *who = vigil__intern(actor && *actor ? actor : "unknown");
+  int64_t now = vigil__engine_now(e);
+  if (!at) at = now;
+  if (at > now) return vigil__engine_fail(e, VIGIL_EINVAL, "at", "at is in the future: when the session was held");
+  if (at < c->started_at) {
+    buf b;
+    vigil__buf_init(&b);
+    vigil__buf_iso_time(&b, c->started_at);
+    rc = vigil__engine_fail(e, VIGIL_EINVAL, "at", "at is before the course started (%s)", b.p ? b.p : "?");
+    vigil__buf_free(&b);
+    return rc;
+  }
+  val data = vigil__val_recordv(4, K(course), val_num((double)c->id), K(at), val_num((double)at), K(by),
+                                vigil__val_cstring(by ? by : who), K(note), vigil__val_cstring(note));
+  vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_INTEGRATION, who, data);
+  if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
+  return vigil__journal_done(e);
 }

@@ -59,6 +59,11 @@ int vigil__course_tick(vigil_engine *e, course *c);
  * fields missing, why (incomplete_reason; NULL: complete); closes its alert. */
 int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *actor, const char *by, int64_t at,
                                      const char *method, const char *reference, const char *incomplete_reason);
+/* Records an integration psychotherapy session of course id
+ * (course.integration): when it was held (0: now), who held it (NULL: actor),
+ * a note. */
+int vigil__cmd_course_integration(vigil_engine *e, uint64_t id, const char *actor, const char *by, int64_t at,
+                                  const char *note);
 int vigil__cmd_course_alert_close(vigil_engine *e, uint64_t alert, const char *actor, const char *reason,
                                   const char *why, int64_t due);
 

@@ -163,6 +163,15 @@ typedef struct course_session {
 
 enum { SESSION_OPEN, SESSION_COMPLETED, SESSION_ABORTED };
 
+/* An integration psychotherapy session between a course's sessions
+ * (course.integration): when it was held, who held it, a note, and who
+ * recorded it when. */
+typedef struct course_integration {
+  int64_t at, recorded_at;
+  const char *by, *recorded_by; /* interned */
+  char *note;
+} course_integration;
+
 typedef struct course {
   heap_entry timer; /* first: e->course_deadlines hands back this pointer */
   uint64_t id;
@@ -174,6 +183,8 @@ typedef struct course {
   const char *closed_by; /* interned */
   course_session *sessions;
   uint32_t n_sessions, cap_sessions;
+  course_integration *integration; /* in the order they were held (at), then recorded */
+  uint32_t n_integration, cap_integration;
   alert **alerts; /* its course alerts (a missed session, no response), oldest first */
   uint32_t n_alerts, cap_alerts;
   /* A missed session's alert closed as rescheduled: the session is due at

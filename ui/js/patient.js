@@ -123,6 +123,7 @@ function courseSection(c, visits, title) {
     h("div", { class: "course-grid" },
       sessionsTable(c, visits),
       trendChart(c)),
+    integrationForm(c),
     can("export") ? h("p", {}, h("a", { href: `/api/v1/courses/${c.id}/fhir`, download: `course-${c.id}.fhir.json`, class: "button quiet" }, "Export the course (FHIR)")) : null);
 }
 
@@ -177,17 +178,43 @@ function nextAlerts(c) {
     h("li", { dataset: { rule: a.rule } }, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", a.message)));
 }
 
+// An integration psychotherapy session, in the timeline between the sessions.
+function integrationRow(x) {
+  return h("tr", { class: "integration", dataset: { after: x.after_session } },
+    h("th", { scope: "row" }, "Integration"),
+    h("td", {}, h("time", { datetime: x.at }, dateTime(x.at))),
+    h("td", {}, `with ${x.by}`),
+    h("td", { colspan: "3", class: "integration-note" }, x.note));
+}
+
+// Recording an integration session held today (a note, who held it).
+function integrationForm(c) {
+  if (c.status !== "open" || !can("record")) return null;
+  const note = h("textarea", { name: "note", rows: "2", maxlength: "2000", required: true, "aria-label": "What the integration session covered" });
+  const by = h("input", { name: "by", type: "text", maxlength: "200", "aria-label": "Held by (default: you)", placeholder: "held by (default: you)" });
+  return h("form", { class: "integration-form", onsubmit: (ev) => {
+    ev.preventDefault();
+    const body = { note: note.value };
+    if (by.value.trim()) body.by = by.value;
+    post(`/courses/${c.id}/integration`, body).then(refresh, showError);
+  } }, h("label", {}, "Integration session today: ", note), " ", by, " ", h("button", { type: "submit" }, "Record integration session"));
+}
+
 function sessionsTable(c, visits) {
-  const rows = c.sessions.map((s) => {
+  const integration = c.integration || [];
+  const between = (n) => integration.filter((x) => x.after_session === n).map(integrationRow);
+  const rows = [...between(0)];
+  c.sessions.forEach((s) => {
     const phq = measureAt(c, TREND, s.number);
     const dose = measureAt(c, "dose", s.number);
-    return h("tr", { dataset: { session: s.number, status: s.status } },
+    rows.push(h("tr", { dataset: { session: s.number, status: s.status } },
       h("th", { scope: "row" }, h("a", { href: `#/visit/${s.visit}` }, `Session ${s.number}`), s.counts ? null : h("span", { class: "muted" }, " (does not count)")),
       h("td", {}, h("time", { datetime: s.started_at }, dateOnly(s.started_at))),
       h("td", {}, h("span", { class: `status status-${s.status}` }, s.status)),
       h("td", { class: "num phq9" }, phq === undefined ? "" : String(phq)),
       h("td", { class: "num dose" }, dose === undefined ? "" : String(dose)),
-      h("td", {}, sessionAlerts(c, s, visits)));
+      h("td", {}, sessionAlerts(c, s, visits))));
+    rows.push(...between(s.number));
   });
   if (c.next_due && c.status === "open")
     rows.push(h("tr", { class: `next ${c.overdue ? "overdue" : ""}`, dataset: { session: c.sessions.length + 1, status: "due" } },

@@ -46,6 +46,7 @@
   X(COURSE_MEASURED, "course.measured")                                                                                \
   X(COURSE_SESSION_ENDED, "course.session_ended")                                                                      \
   X(COURSE_REMS_SUBMITTED, "course.rems_submitted")                                                                    \
+  X(COURSE_INTEGRATION, "course.integration")                                                                          \
   X(COURSE_CLOSED, "course.closed")                                                                                    \
   X(PATIENT_RECORDED, "patient.recorded")                                                                              \
   X(PATIENT_MERGED, "patient.merged")                                                                                  \
