@@ -474,8 +474,8 @@ VIGIL_EXPORT char *vigil_visit_rems_json(vigil_engine *e, uint64_t visit);
  * future, not before the course started), a note (1-2000 characters).
  * VIGIL_ENOENT no course; VIGIL_ESTATE a closed course; VIGIL_EINVAL a bad
  * field (vigil_errfield names it). */
-VIGIL_EXPORT int vigil_course_integration(vigil_engine *e, uint64_t id, const char *actor, const char *by, int64_t at_ms,
-                                          const char *note);
+VIGIL_EXPORT int vigil_course_integration(vigil_engine *e, uint64_t id, const char *actor, const char *by,
+                                          int64_t at_ms, const char *note);
 /* The course a course alert is of, or 0 (a visit's alert, or none). */
 VIGIL_EXPORT uint64_t vigil_alert_course(vigil_engine *e, uint64_t alert);
 /* {"patient", "courses": [...]} (docs/http.md); NULL with VIGIL_ENOENT when
