@@ -1774,7 +1774,10 @@ int vigil__api_head_check(void *ud, http_request *req, int *status, const char *
   int had_token;
   const user *who = vigil__api_session_user(a, req, &had_token);
   if (who && vigil__role_may(who->role, (permission)r->permission)) return 0;
-  if (who) { /* a role without the route's permission: 403 now, its body unread (Y9) */
+  /* A role without the route's permission: 403 now, its body unread (Y9);
+   * a cross-site one reads on and is refused after as before, with its event. */
+  if (who && vigil__api_cross_site(a, req)) return 0;
+  if (who) {
     *status = 403;
     *code = "forbidden";
     *message = vigil__api_forbidden(who, (permission)r->permission, a->head_refusal, sizeof a->head_refusal);
