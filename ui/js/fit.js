@@ -37,6 +37,10 @@ function boxTables(root) {
 }
 
 export function start(main) {
-  new MutationObserver(() => boxTables(main)).observe(main, { childList: true, subtree: true });
+  // Only elements added can bring a table: the board's countdowns, which
+  // change text once a second, do not make it look again.
+  new MutationObserver((records) => {
+    if (records.some((r) => [...r.addedNodes].some((n) => n.nodeType === Node.ELEMENT_NODE))) boxTables(main);
+  }).observe(main, { childList: true, subtree: true });
   boxTables(main);
 }
