@@ -179,11 +179,21 @@ static int rems_form(course_fhir *f, uint64_t visit, const char *encounter, cons
   }
   char visit_id[32], role[64];
   snprintf(visit_id, sizeof visit_id, "%llu", (unsigned long long)visit);
+  /* FHIR R4's QuestionnaireResponse status: completed when every field has
+   * a value; in-progress while the session owes its form (form_due_by:
+   * discharged, or aborted after its dose, C5); stopped for a session
+   * aborted before its dose, which owes none ("partially filled out ... and
+   * abandoned"). */
   int complete = json_array_size(json_object_get(form, "missing")) == 0;
-  json_t *qr = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:O, s:o, s:o}", "resourceType", "QuestionnaireResponse",
-                         "identifier", "system", VIGIL_VISIT, "value", visit_id, "questionnaire", VIGIL_REMS_FORM,
-                         "status", complete ? "completed" : "in-progress", "subject", f->subject, "encounter",
-                         ref(encounter, NULL), "item", rems_items(form, ""));
+  int owed = json_is_string(json_object_get(form, "form_due_by"));
+  int ended = !strcmp(vigil__export_str(form, "status"), "aborted");
+  json_t *qr =
+      json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:O, s:o, s:o}", "resourceType", "QuestionnaireResponse", "identifier",
+                "system", VIGIL_VISIT, "value", visit_id, "questionnaire", VIGIL_REMS_FORM, "status",
+                complete         ? "completed"
+                : !owed && ended ? "stopped"
+                                 : "in-progress",
+                "subject", f->subject, "encounter", ref(encounter, NULL), "item", rems_items(form, ""));
   if (authored && *authored) json_object_set_new(qr, "authored", json_string(authored));
   snprintf(role, sizeof role, "rems:%lld", (long long)number);
   add(f, role, qr, NULL);

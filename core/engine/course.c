@@ -990,7 +990,27 @@ static int missed_raised(const course *c, int64_t due, int64_t since) {
   return 0;
 }
 
-typedef enum { CDL_NONE, CDL_MISSED, CDL_ESCALATE, CDL_WITHIN, CDL_REMS_ALERT, CDL_REMS_LATE } course_deadline_kind;
+typedef enum {
+  CDL_NONE,
+  CDL_MISSED,
+  CDL_MISSED_AGAIN,
+  CDL_ESCALATE,
+  CDL_WITHIN,
+  CDL_REMS_ALERT,
+  CDL_REMS_LATE
+} course_deadline_kind;
+
+/* When an acknowledged missed-session alert that is still open becomes
+ * active again: the course's grace after its acknowledgement (its interval
+ * when it declares no grace), so that an acknowledgement ("left a message")
+ * does not silence the patient for good (docs/safety.md C6). Only a visit, a
+ * reschedule, a stop or the course's close ends it. */
+static int64_t missed_again_at(const course *c, const alert *a) {
+  if (!a->acked || a->cleared || strcmp(a->rule, RULE_MISSED) != 0) return INT64_MAX;
+  const course_spec *cs = c->p->course;
+  int64_t span = cs->grace > 0 ? cs->grace : cs->interval;
+  return span > 0 ? a->acked_at + span : INT64_MAX;
+}
 
 /* How many sessions completed. */
 static uint32_t completed(const course *c) {
@@ -1020,7 +1040,7 @@ typedef struct course_deadline {
 /* ---- the REMS Patient Monitoring Form of each session ---------------------- */
 
 /* A course protocol that declares rems_form (esketamine_rems): each session
- * that completed files the REMS Patient Monitoring Form within
+ * that completed, or was aborted after its dose (rems_deadline), files the REMS Patient Monitoring Form within
  * rems_form.due of its start. While its submission is not recorded
  * (course.rems_submitted), a rems_form course alert is raised
  * rems_form.alert after the start and escalates (active again, one priority
@@ -1039,10 +1059,15 @@ static alert *rems_alert(const course *c, uint32_t session) {
   return NULL;
 }
 
-/* Whether session s files a form, and when it is due (-1: it files none). */
+/* Whether session s files a form, and when it is due (-1: it files none).
+ * A session files one once it was discharged, or aborted after its dose was
+ * given: the REMS asks for the form of every session whose dose was given,
+ * and an aborted one's carries the adverse event that ended it (docs/safety.md
+ * C5: a dosed session aborted for chest pain owed no form). */
 static int64_t rems_deadline(const course *c, const course_session *s) {
   const course_spec *cs = c->p->course;
-  return cs->rems_form_due > 0 && s->ended == SESSION_COMPLETED ? s->at + cs->rems_form_due : -1;
+  int owes = s->ended == SESSION_COMPLETED || (s->ended == SESSION_ABORTED && s->dosed_at);
+  return cs->rems_form_due > 0 && owes ? s->at + cs->rems_form_due : -1;
 }
 
 /* The course's earliest deadline, from its data alone (so that a restart
@@ -1070,6 +1095,8 @@ static course_deadline next_course_deadline(const course *c) {
   if (series >= 0 && series < d.at) d = (course_deadline){.at = series, .due = series, .kind = CDL_WITHIN};
   for (uint32_t i = 0; i < c->n_alerts; i++) {
     alert *a = c->alerts[i];
+    int64_t again = missed_again_at(c, a);
+    if (again < d.at) d = (course_deadline){.at = again, .kind = CDL_MISSED_AGAIN, .a = a};
     if (a->acked || a->cleared || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;
     int64_t at = (a->escalated_at ? a->escalated_at : a->raised_at) + a->escalate_ms;
     if (at < d.at) d = (course_deadline){.at = at, .kind = CDL_ESCALATE, .a = a};
@@ -1243,6 +1270,29 @@ static void fire_rems(vigil_engine *e, course *c, uint32_t session, int64_t due,
   if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
 }
 
+/* An acknowledged missed-session alert still open at missed_again_at: what
+ * it says now, one level up (and a priority, as the protocol's escalation
+ * does), active again (C6). */
+static void fire_missed_again(vigil_engine *e, course *c, alert *a, int64_t at, int64_t now) {
+  const course_spec *cs = c->p->course;
+  char day[16], acked[16], msg[800];
+  fmt_day(day, sizeof day, a->has_value ? (int64_t)a->value : a->raised_at);
+  fmt_day(acked, sizeof acked, a->acked_at);
+  snprintf(msg, sizeof msg,
+           "Session %u of patient %s's course on %s was due %s and has still not happened: the alert was "
+           "acknowledged %s by %s and %g d have passed with no visit, new date or stop: call the patient again",
+           counted(c, c->n_sessions) + 1, c->patient, c->p->id, day, acked, a->acked_by ? a->acked_by : "?",
+           (double)(cs->grace > 0 ? cs->grace : cs->interval) / DAY_MS);
+  priority prio = a->prio;
+  if (c->p->escalation_raises_priority && prio < PRIORITY_HIGH) prio = (priority)(prio + 1);
+  uint8_t level = a->level < ALERT_MAX_LEVEL ? (uint8_t)(a->level + 1) : a->level;
+  val data = vigil__val_recordv(6, K(alert), val_num((double)a->id), K(course), val_num((double)c->id), K(level),
+                                val_num(level), K(priority), val_atom(vigil__priority_atom(prio)), K(message),
+                                vigil__val_cstring(msg), K(late_ms), val_num((double)(now - at)));
+  vigil_event *ev = vigil__emit(e, NULL, EV_ALERT_ESCALATED, K(vigil), data);
+  if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
+}
+
 static void fire_course_escalation(vigil_engine *e, course *c, alert *a) {
   priority prio = a->prio;
   if (c->p->escalation_raises_priority && prio < PRIORITY_HIGH) prio = (priority)(prio + 1);
@@ -1268,6 +1318,8 @@ int vigil__course_tick(vigil_engine *e, course *c) {
       fire_rems(e, c, d.session, d.due, d.at, now);
     else if (d.kind == CDL_WITHIN)
       fire_within(e, c, d.at, now);
+    else if (d.kind == CDL_MISSED_AGAIN)
+      fire_missed_again(e, c, d.a, d.at, now);
     else
       fire_course_escalation(e, c, d.a);
   }
@@ -1526,7 +1578,7 @@ static void rems_form_json(vigil_engine *e, buf *b, const course *c, uint32_t i)
   vigil__buf_puts(b, "}}");
 }
 
-/* `,"rems_forms":[...]` of a course: every completed session's form when its
+/* `,"rems_forms":[...]` of a course: every session's form it owes when its
  * protocol declares rems_form (pending: only those not submitted). */
 static void rems_forms_json(vigil_engine *e, buf *b, const course *c, int pending, uint64_t *k) {
   for (uint32_t i = 0; i < c->n_sessions; i++) {
@@ -1979,11 +2031,12 @@ int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *
         "that declares rems_form, such as esketamine_rems): expected a discharged esketamine REMS session",
         (unsigned long long)vid);
   course_session *s = &c->sessions[n];
-  if (s->ended != SESSION_COMPLETED)
+  if (rems_deadline(c, s) < 0)
     return vigil__engine_fail(e, VIGIL_ESTATE, "visit",
                               "visit %llu is %s, not discharged: the REMS Patient Monitoring Form of a session is "
-                              "submitted once the session is discharged",
-                              (unsigned long long)vid, s->ended == SESSION_ABORTED ? "aborted" : status);
+                              "submitted once the session is discharged, or aborted after its dose was given",
+                              (unsigned long long)vid,
+                              s->ended == SESSION_ABORTED ? "aborted before its dose was given" : status);
   if (s->rems_sent_at) {
     buf b;
     vigil__buf_init(&b);
@@ -2011,8 +2064,8 @@ int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *
     buf b;
     vigil__buf_init(&b);
     vigil__buf_iso_time(&b, s->ended_at);
-    rc = vigil__engine_fail(e, VIGIL_EINVAL, "at",
-                            "at is before the session was discharged (%s): when the form was sent", b.p ? b.p : "?");
+    rc = vigil__engine_fail(e, VIGIL_EINVAL, "at", "at is before the session ended (%s): when the form was sent",
+                            b.p ? b.p : "?");
     vigil__buf_free(&b);
     return rc;
   }
@@ -2041,7 +2094,8 @@ char *vigil_visit_rems_json(vigil_engine *e, uint64_t vid) {
   uint32_t n;
   const course *c = vigil__course_of_visit(e, vid, &n);
   if (!c || rems_deadline(c, &c->sessions[n]) < 0) {
-    vigil__engine_fail(e, VIGIL_ENOENT, "visit", "visit %llu files no REMS form (not a discharged REMS session)",
+    vigil__engine_fail(e, VIGIL_ENOENT, "visit",
+                       "visit %llu files no REMS form (not a REMS session discharged, or aborted after its dose)",
                        (unsigned long long)vid);
     return NULL;
   }

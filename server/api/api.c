@@ -1216,13 +1216,16 @@ static void run_write(api *a, http_request *req, write_request *w) {
       return;
     }
     /* The form as it would be filed (export/rems.c): with fields missing it
-     * is sent only knowingly, saying why (docs/rems.md, safety.md C1). A
-     * visit the export refuses, or not discharged, is left to the engine's
-     * answer (which says what it expects). */
-    char *form = NULL, err[512];
-    const char *why = NULL, *now = NULL;
-    if (vigil_query_visit_status(a->e, id, &now) == 0 && now && !strcmp(now, "discharged") &&
-        vigil__export_rems(a->e, id, 0, &form, err, sizeof err) == 0) {
+     * is sent only knowingly, saying why (docs/rems.md, safety.md C1): a
+     * session aborted after its dose always is (C5). A visit that owes no
+     * form (open, aborted before its dose, not a REMS session) or that the
+     * export refuses is left to the engine's answer (which says what it
+     * expects). */
+    char *form = NULL, *owed = vigil_visit_rems_json(a->e, id), err[512];
+    const char *why = NULL;
+    int owes = owed != NULL;
+    vigil_free(owed);
+    if (owes && vigil__export_rems(a->e, id, 0, &form, err, sizeof err) == 0) {
       json_t *f = json_loads(form, 0, NULL), *gaps = json_object_get(f, "missing"), *g;
       free(form);
       if (!f) {

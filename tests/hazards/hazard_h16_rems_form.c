@@ -293,6 +293,77 @@ static void minutes_before_dosing_round_alike(void **state) {
   json_decref(form);
 }
 
+/* C5 (docs/safety.md): a session whose dose was given and that was then
+ * aborted (chest pain, transferred) owes its form as a discharged one does:
+ * it carries the adverse event. Due 7 days from its start, listed in
+ * forms_due, alerted on day 5, and recorded as sent (with the reason it is
+ * incomplete: it never reached the discharge phase). A session aborted
+ * before its dose owes none. */
+static void a_dosed_then_aborted_session_owes_its_form(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096], path[96];
+  uint64_t id = start(a, "esketamine_rems", "MRN-A1", "{}");
+  assert_int_equal(alarm_record(a, id, ALARM_ESKETAMINE_PREDOSE(0)), 200);
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  assert_int_equal(
+      alarm_record(a, id, "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}"), 200);
+  assert_int_equal(alarm_advance_clock(a, "25m"), 200);
+  assert_int_equal(alarm_cmd_msg(a, ALARM_CLINICIAN, id, "abort",
+                                 "{\"reason\": \"chest pain 25 minutes after dosing; transferred to the ED\", "
+                                 "\"password\": \"" SERVE_PASSWORD "\"}",
+                                 msg, sizeof msg),
+                   200);
+
+  /* Owed: in forms_due with its deadline, and the export says by when. */
+  json_t *p = patient(a, "MRN-A1"), *due = json_object_get(p, "forms_due");
+  assert_int_equal(json_array_size(due), 1);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(due, 0), "visit")), (json_int_t)id);
+  char deadline[64];
+  snprintf(deadline, sizeof deadline, "%s", alarm_str(json_array_get(due, 0), "deadline"));
+  json_decref(p);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/rems", (unsigned long long)id);
+  json_t *form = NULL;
+  assert_int_equal(alarm_call(a, NULL, "GET", path, NULL, &form), 200);
+  assert_string_equal(alarm_str(form, "form_due_by"), deadline);
+  assert_string_equal(alarm_str(form, "status"), "aborted");
+  assert_true(json_array_size(json_object_get(form, "missing")) > 0);
+  json_decref(form);
+
+  /* Day 5: its course alert. */
+  assert_int_equal(alarm_advance_clock(a, "5d"), 200);
+  json_t *alerts = form_alerts(a, "MRN-A1");
+  assert_int_equal(json_array_size(alerts), 1);
+  assert_string_equal(alarm_str(json_array_get(alerts, 0), "state"), "active");
+  uint64_t alert = alarm_id(json_array_get(alerts, 0));
+  json_decref(alerts);
+
+  /* Sent: it never reached the discharge phase, so only with the reason. */
+  assert_int_equal(submit(a, NULL, id, "{\"method\": \"fax\", \"reference\": \"F-9\"}", msg, sizeof msg), 409);
+  assert_non_null(strstr(msg, "bp_before_leaving"));
+  assert_int_equal(submit(a, NULL, id,
+                          "{\"method\": \"fax\", \"reference\": \"F-9\", \"incomplete_reason\": \"session "
+                          "aborted after dosing: chest pain, transferred to the ED\"}",
+                          msg, sizeof msg),
+                   200);
+  assert_false(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
+  p = patient(a, "MRN-A1");
+  assert_int_equal(json_array_size(json_object_get(p, "forms_due")), 0);
+  json_decref(p);
+
+  /* Aborted before its dose: no form owed, and none recorded. */
+  uint64_t undosed = start(a, "esketamine_rems", "MRN-A2", "{}");
+  assert_int_equal(alarm_cmd(a, NULL, undosed, "abort", "{\"reason\": \"blood pressure too high today\"}"), 200);
+  p = patient(a, "MRN-A2");
+  assert_int_equal(json_array_size(json_object_get(p, "forms_due")), 0);
+  json_decref(p);
+  assert_int_equal(submit(a, NULL, undosed,
+                          "{\"method\": \"fax\", \"reference\": \"F-10\", \"incomplete_reason\": \"x y\"}", msg,
+                          sizeof msg),
+                   409);
+  assert_non_null(strstr(msg, "aborted before its dose was given"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(every_field_before_leaving, alarm_setup_esketamine, alarm_teardown),
@@ -300,6 +371,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(an_incomplete_form_is_sent_only_knowingly, alarm_setup_esketamine,
                                       alarm_teardown),
       cmocka_unit_test_setup_teardown(minutes_before_dosing_round_alike, alarm_setup_esketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_dosed_then_aborted_session_owes_its_form, alarm_setup_esketamine,
+                                      alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,32 +15,12 @@
 
 #include <cmocka.h>
 
+#include "hazard_course.h"
 #include "hazard_restart.h"
 
-/* The missed_session alerts of the patient's first course, a new reference. */
-static json_t *missed(alarm_serve *a, const char *patient) {
-  char path[128];
-  json_t *p = NULL, *x, *out = json_array();
-  size_t i;
-  snprintf(path, sizeof path, "/api/v1/patients/%s", patient);
-  assert_int_equal(alarm_call(a, NULL, "GET", path, NULL, &p), 200);
-  json_array_foreach(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "alerts"), i, x) {
-    if (!strcmp(alarm_str(x, "rule"), "missed_session")) json_array_append(out, x);
-  }
-  json_decref(p);
-  return out;
-}
+static json_t *missed(alarm_serve *a, const char *patient) { return course_alerts_of(a, patient, "missed_session"); }
 
-static uint64_t start(alarm_serve *a, const char *patient) {
-  char body[256];
-  json_t *r = NULL;
-  snprintf(body, sizeof body, "{\"protocol\": \"ketamine_iv\", \"patient\": \"%s\", \"params\": {\"weight\": 70}}",
-           patient);
-  assert_int_equal(alarm_call(a, NULL, "POST", "/api/v1/visits", body, &r), 201);
-  uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
-  json_decref(r);
-  return id;
-}
+static uint64_t start(alarm_serve *a, const char *patient) { return course_ketamine_visit(a, patient); }
 
 static void an_aborted_visit_leaves_the_session_due(void **state) {
   alarm_serve *a = *state;

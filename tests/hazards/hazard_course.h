@@ -1,0 +1,35 @@
+/* hazard_course.h: a patient's course over the HTTP API of an alarm_serve.h
+ * test (H14 in docs/safety.md): a ketamine_iv visit's start and the course
+ * alerts of one rule. Header only. */
+#ifndef VIGIL_HAZARDS_COURSE_H
+#define VIGIL_HAZARDS_COURSE_H
+
+#include "alarm_serve.h"
+
+/* The patient's first course's alerts of rule (GET /api/v1/patients/{patient}), a new reference. */
+static inline json_t *course_alerts_of(alarm_serve *a, const char *patient, const char *rule) {
+  char path[128];
+  json_t *p = NULL, *x, *out = json_array();
+  size_t i;
+  snprintf(path, sizeof path, "/api/v1/patients/%s", patient);
+  assert_int_equal(alarm_call(a, NULL, "GET", path, NULL, &p), 200);
+  json_array_foreach(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "alerts"), i, x) {
+    if (!strcmp(alarm_str(x, "rule"), rule)) json_array_append(out, x);
+  }
+  json_decref(p);
+  return out;
+}
+
+/* Starts a ketamine_iv visit (70 kg) for patient: its id. */
+static inline uint64_t course_ketamine_visit(alarm_serve *a, const char *patient) {
+  char body[256];
+  json_t *r = NULL;
+  snprintf(body, sizeof body, "{\"protocol\": \"ketamine_iv\", \"patient\": \"%s\", \"params\": {\"weight\": 70}}",
+           patient);
+  assert_int_equal(alarm_call(a, NULL, "POST", "/api/v1/visits", body, &r), 201);
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
+  json_decref(r);
+  return id;
+}
+
+#endif
