@@ -690,6 +690,8 @@ typedef struct settings {
   uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
   uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
   uint64_t buffered_body_bytes;       /* vigil.conf max_buffered_body_mb */
+  uint64_t body_per_address_bytes;    /* max_buffered_body_per_address_mb (0: a quarter) */
+  uint64_t body_per_user_bytes;       /* max_buffered_body_per_user_mb (0: a quarter) */
   uint64_t refusal_window_ms;         /* vigil.conf refusal_window_seconds */
   int secure_cookies;                 /* vigil.conf secure_cookies */
   uint64_t escalate_ms;               /* site.escalate_after */
@@ -950,6 +952,10 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "max_buffered_body_mb", "MiB", 1 << 20, 65536, 64ULL << 20, &st->buffered_body_bytes,
+                             err, sizeof err) < 0 ||
+      vigil__config_duration(c, "max_buffered_body_per_address_mb", "MiB", 1 << 20, 65536, 0,
+                             &st->body_per_address_bytes, err, sizeof err) < 0 ||
+      vigil__config_duration(c, "max_buffered_body_per_user_mb", "MiB", 1 << 20, 65536, 0, &st->body_per_user_bytes,
                              err, sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     vigil__config_free(c);
@@ -1511,6 +1517,8 @@ static int serve(settings *st) {
     }
   s.api = s.units[0]->api;
   s.plugins = s.units[0]->plugins;
+  /* The session cookie is read once; each device cookie is tried (V6). */
+  static const char *const cookies_once[] = {"vigil_session"};
   http_options ho = {.host = host,
                      .port = port,
                      .idle_timeout_ms = idle_ms,
@@ -1523,6 +1531,8 @@ static int serve(settings *st) {
                      .crowded_connections = (unsigned)st->crowded_connections,
                      .crowded_idle_timeout_ms = st->crowded_idle_ms,
                      .max_buffered_body_bytes = (size_t)st->buffered_body_bytes,
+                     .max_buffered_body_per_address = (size_t)st->body_per_address_bytes,
+                     .max_buffered_body_per_user = (size_t)st->body_per_user_bytes,
                      .head_check = on_head,
                      .head_check_ud = &s,
                      .unlimited = st->trusted_proxies,
@@ -1530,7 +1540,9 @@ static int serve(settings *st) {
                      .notice = http_notice,
                      .server_names = st->server_names,
                      .n_server_names = st->n_server_names,
-                     .any_address_literal = !strcmp(host, "0.0.0.0") || !strcmp(host, "::")};
+                     .any_address_literal = !strcmp(host, "0.0.0.0") || !strcmp(host, "::"),
+                     .cookies_once = cookies_once,
+                     .n_cookies_once = sizeof cookies_once / sizeof *cookies_once};
   if ((rc = vigil__http_server_start(&s.loop, &ho, &s.http, err, sizeof err)) < 0) {
     fprintf(stderr, "vigil serve: %s\n", err);
     log_line("error", "cannot listen", json_pack("{s:s}", "error", err));

@@ -2044,6 +2044,124 @@ static void test_chunk_data_ends_with_crlf(void **state) {
   serve_stop(s, 0);
 }
 
+/* ---- the fifth review (Z) --------------------------------------------------------------- */
+
+/* Sends the head of a visit start as token from the forwarded client xff,
+ * announcing a body of length bytes, and its first 100 bytes (Z3's flood). */
+static void visit_head(serve_process *s, hc_conn *c, const char *token, const char *xff, size_t length) {
+  char head[600], part[100];
+  snprintf(head, sizeof head,
+           "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\nX-Forwarded-For: %s\r\n"
+           "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+           s->port, token, xff, length);
+  memset(part, ' ', sizeof part);
+  assert_int_equal(hc_connect(c, s->port), 0);
+  assert_int_equal(hc_send_str(c, head), 0);
+  assert_int_equal(hc_send(c, part, sizeof part), 0);
+}
+
+/* A whole visit start as token from the forwarded client xff: its status. */
+static int visit_start_from(serve_process *s, const char *token, const char *xff, const char *patient) {
+  char req[800];
+  char body[120];
+  int n = snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%s\"}", patient);
+  snprintf(req, sizeof req,
+           "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\nX-Forwarded-For: %s\r\n"
+           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+           s->port, token, xff, n, body);
+  hc_response r;
+  if (hc_exchange(s->port, req, &r, 5000) < 0) fail_msg("a visit start from %s: no answer", xff);
+  int status = r.status;
+  if (status != 201) fprintf(stderr, "visit start from %s: %d %s\n", xff, status, r.body);
+  hc_response_free(&r);
+  return status;
+}
+
+/* Z3: 66 connections of one nurse's token from one address, each a visit
+ * start announcing 1 MiB and sending 100 bytes, filled max_buffered_body_mb:
+ * another user's write from another address was 503 busy until the request
+ * timeout. Now one client address, and one user (every session of theirs),
+ * holds at most its share (a quarter of max_buffered_body_mb here): past it
+ * 429 too_many_bodies on the headers, closed; another client and user still
+ * write. Behind a trusted proxy the share is the forwarded client's. Without
+ * the shares: 503 busy for the other user. */
+static void test_body_share_per_address_and_user(void **state) {
+  serve_process *s = *state;
+  start(s, "trusted_proxies = { \"127.0.0.1\" }\nmax_buffered_body_mb = 4");
+  enum { FLOOD = 12 };
+  hc_conn c[FLOOD];
+  hc_response r;
+  int held = 0, refused = 0;
+  /* One address and token: the first 1 MiB is held, the rest refused at once. */
+  for (int i = 0; i < FLOOD; i++) {
+    visit_head(s, &c[i], s->token, i < FLOOD / 2 ? "10.9.0.1" : "10.9.0.2", 1048576);
+    if (hc_read(&c[i], &r, 300) < 0) {
+      held++;
+      continue;
+    }
+    expect_error(r.status, r.body, 429, "too_many_bodies", NULL);
+    if (strncmp(r.head, "HTTP/1.1 429 Too Many Requests\r\n", 32)) fail_msg("%s", r.head);
+    hc_response_free(&r);
+    refused++;
+  }
+  /* The second address's bodies are the same user's: refused too. */
+  if (held != 1 || refused != FLOOD - 1) fail_msg("%d held, %d refused", held, refused);
+  assert_int_equal(metric(s, "vigil_http_body_bytes"), 1048576);
+  assert_int_equal(metric(s, "vigil_http_requests_refused_total{reason=\"body_share\"}"), FLOOD - 1);
+  /* Another user from another address writes at once. */
+  char other[64];
+  sign_in(s, AUTHOR, other, sizeof other);
+  double t0 = hc_now_ms();
+  assert_int_equal(visit_start_from(s, other, "10.9.0.3", "Z3-1"), 201);
+  if (hc_now_ms() - t0 > 3000) fail_msg("the other user's write took %.0f ms", hc_now_ms() - t0);
+  /* That user from the flooding address: the address's share is taken. */
+  hc_conn d;
+  visit_head(s, &d, other, "10.9.0.1", 1048576);
+  if (hc_read(&d, &r, 3000) < 0) fail_msg("another user from the flooding address: held");
+  expect_error(r.status, r.body, 429, "too_many_bodies", NULL);
+  hc_response_free(&r);
+  hc_close(&d);
+  /* The held body gone, the nurse writes again. */
+  for (int i = 0; i < FLOOD; i++)
+    hc_close(&c[i]);
+  usleep(200 * 1000);
+  assert_int_equal(metric(s, "vigil_http_body_bytes"), 0);
+  assert_int_equal(visit_start_from(s, s->token, "10.9.0.1", "Z3-2"), 201);
+  serve_stop(s, 0);
+}
+
+/* Z6: two vigil_session cookies in one Cookie line were read by the first
+ * (a cookie planted for a sibling host or a narrower path is sent first).
+ * Now 400 bad_request, field Cookie, whichever is valid; two vigil_device
+ * cookies are still each tried (V6). Without it: 200 and 401. */
+static void test_cookie_named_twice(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  static const char *const lines[] = {
+      "vigil_session=%s; vigil_session=made-up", "vigil_session=made-up; vigil_session=%s",
+      "a=1; vigil_session=%s;vigil_session =x", "vigil_session=%s; other=1; vigil_session="};
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+    char cookie[300], req[600];
+    snprintf(cookie, sizeof cookie, lines[i], s->token);
+    snprintf(req, sizeof req, "GET /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n", cookie);
+    hc_response r;
+    if (hc_exchange(s->port, req, &r, 3000) < 0) fail_msg("%s: no answer", lines[i]);
+    expect_error(r.status, r.body, 400, "bad_request", "Cookie");
+    hc_response_free(&r);
+  }
+  /* Once, beside other cookies (and a name that only ends like it): read. */
+  char req[600];
+  snprintf(req, sizeof req,
+           "GET /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: x_vigil_session=1; vigil_session=%s; "
+           "vigil_device=a; vigil_device=b\r\n\r\n",
+           s->token);
+  hc_response r;
+  if (hc_exchange(s->port, req, &r, 3000) < 0) fail_msg("one session cookie: no answer");
+  if (r.status != 200) fail_msg("one session cookie: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  serve_stop(s, 0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -2080,6 +2198,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sibling_accounts_do_not_approve, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reset_password_does_not_approve, setup, teardown),
       cmocka_unit_test_setup_teardown(test_chunk_data_ends_with_crlf, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_body_share_per_address_and_user, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cookie_named_twice, setup, teardown),
   };
   if (getenv("TF")) cmocka_set_test_filter(getenv("TF")); /* LOCALONLY */
   return cmocka_run_group_tests(tests, NULL, NULL);

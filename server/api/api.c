@@ -486,15 +486,17 @@ static void get_metrics(api *a, http_request *req, const api_call *c) {
            "# HELP vigil_http_body_bytes_max The most request body bytes held at once since the start.\n"
            "# TYPE vigil_http_body_bytes_max gauge\nvigil_http_body_bytes_max %llu\n"
            "# HELP vigil_http_requests_refused_total Requests refused before their body was read: past "
-           "max_buffered_body_mb (503), or needing a sign-in they did not have (401).\n"
+           "max_buffered_body_mb (503), past a client address's or a user's share of it (429), or needing a "
+           "sign-in they did not have (401).\n"
            "# TYPE vigil_http_requests_refused_total counter\n"
            "vigil_http_requests_refused_total{reason=\"bodies_held\"} %llu\n"
+           "vigil_http_requests_refused_total{reason=\"body_share\"} %llu\n"
            "vigil_http_requests_refused_total{reason=\"unauthenticated\"} %llu\n",
            hs.connections, (unsigned long long)hs.refused_per_address, (unsigned long long)hs.refused_total,
            (unsigned long long)hs.refused_descriptors, (unsigned long long)hs.closed_idle,
            (unsigned long long)hs.accept_failures, hs.descriptors_exhausted, (unsigned long long)hs.body_bytes,
            (unsigned long long)hs.body_bytes_max, (unsigned long long)hs.refused_bodies,
-           (unsigned long long)hs.refused_at_head);
+           (unsigned long long)hs.refused_body_share, (unsigned long long)hs.refused_at_head);
   if (text) {
     char *both = malloc(strlen(text) + strlen(conns) + 1);
     if (both) strcat(strcpy(both, text), conns);
@@ -1745,6 +1747,11 @@ int vigil__api_head_check(void *ud, http_request *req, int *status, const char *
   size_t len[ROUTE_SEGMENTS];
   const char *path = vigil__http_request_path(req);
   int n = segments(path, seg, len);
+  /* The body counts against its client's share of the bodies held (Z3):
+   * the address a trusted proxy forwarded, not the proxy's. */
+  char address[64];
+  vigil__api_client_address(a, req, address, sizeof address);
+  vigil__http_request_hold_as(req, address, NULL);
   if (n < 3 || !is(seg[0], len[0], "api") || !is(seg[1], len[1], "v1")) {
     /* /metrics, /healthz and the workstation's files take GET and HEAD only. */
     vigil__http_request_limit_body(req, OPEN_BODY_MAX);
@@ -1776,6 +1783,7 @@ int vigil__api_head_check(void *ud, http_request *req, int *status, const char *
    * whatever its origin (the second security review held bodies with one). */
   int had_token;
   const user *who = vigil__api_session_user(a, req, &had_token);
+  if (who) vigil__http_request_hold_as(req, address, who->name); /* and against the user's, all sessions together */
   if (who && vigil__role_may(who->role, (permission)r->permission)) return 0;
   /* A role without the route's permission: 403 now, its body unread (Y9);
    * a cross-site one reads on and is refused after as before, with its event. */

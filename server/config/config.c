@@ -29,18 +29,20 @@ static const char *const KNOWN[] = {
     "plugin_dir",       /* where C plugins may be loaded from; none by default */
     "plugins",          /* { name = { settings } } */
     /* The security controls (docs/security.md): */
-    "rule_time_limit_ms",      /* one call into a protocol while serving */
-    "upload_check_seconds",    /* wall and CPU time of checking an uploaded version */
-    "upload_check_memory_mb",  /* memory of that check */
-    "max_connections",         /* open at once */
-    "connections_per_address", /* open at once from one client address */
-    "streams_per_session",     /* event streams open at once with one session or token */
-    "crowded_connections",     /* open at once from which idle ones are closed sooner */
-    "crowded_idle_timeout",    /* seconds: the idle timeout then */
-    "max_buffered_body_mb",    /* request body bytes held at once, all connections */
-    "refusal_window_seconds",  /* refused requests of one address and reason: one auth.failed event per window */
-    "reason_placeholders",     /* reasons that say nothing (docs/safety.md M7) */
-    "idempotency_hours",       /* how long a command's Idempotency-Key is kept */
+    "rule_time_limit_ms",               /* one call into a protocol while serving */
+    "upload_check_seconds",             /* wall and CPU time of checking an uploaded version */
+    "upload_check_memory_mb",           /* memory of that check */
+    "max_connections",                  /* open at once */
+    "connections_per_address",          /* open at once from one client address */
+    "streams_per_session",              /* event streams open at once with one session or token */
+    "crowded_connections",              /* open at once from which idle ones are closed sooner */
+    "crowded_idle_timeout",             /* seconds: the idle timeout then */
+    "max_buffered_body_mb",             /* request body bytes held at once, all connections */
+    "max_buffered_body_per_address_mb", /* ... of one client address */
+    "max_buffered_body_per_user_mb",    /* ... of one signed-in user's sessions and tokens */
+    "refusal_window_seconds", /* refused requests of one address and reason: one auth.failed event per window */
+    "reason_placeholders",    /* reasons that say nothing (docs/safety.md M7) */
+    "idempotency_hours",      /* how long a command's Idempotency-Key is kept */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
     "node",       /* its name */
     "advertise",  /* the URL where it answers */

@@ -78,8 +78,9 @@ struct http_request {
   http_stream_closed_fn stream_closed;
   void *stream_ud;
   char remote[64];
-  size_t body_held;  /* counted in the server's body_bytes */
-  size_t body_limit; /* this request's own (vigil__http_request_limit_body); 0: the server's */
+  size_t body_held;              /* counted in the server's body_bytes */
+  struct body_holder *holder[2]; /* whom body_held counts against too: the client's address, the user */
+  size_t body_limit;             /* this request's own (vigil__http_request_limit_body); 0: the server's */
 };
 
 struct conn {
@@ -133,9 +134,22 @@ struct http_server {
   char rbuf[READ_BUF];
   int rbuf_busy;
   http_stats stats;
-  uint64_t last_notice; /* loop time of the last descriptor notice */
-  uint64_t fd_limit;    /* RLIMIT_NOFILE at the start */
+  uint64_t last_notice;        /* loop time of the last descriptor notice */
+  uint64_t fd_limit;           /* RLIMIT_NOFILE at the start */
+  struct body_holder *holders; /* the addresses and users holding bodies now */
 };
+
+/* One client address ("a" kind) or user ("u") holding request bodies, and
+ * how many bytes: the shares of max_buffered_body_bytes (Z3). Kept while a
+ * request refers to it; there are at most two per connection receiving a
+ * body, so a list will do. */
+typedef struct body_holder {
+  struct body_holder *next;
+  uint64_t bytes;
+  unsigned refs;
+  char kind;
+  char key[];
+} body_holder;
 
 /* ---- small buffers -------------------------------------------------------- */
 
@@ -372,21 +386,84 @@ int vigil__http_address(const char *text, size_t n, char *out, size_t len) {
   return ok ? 0 : -1;
 }
 
-/* What a request's body counts toward max_buffered_body_bytes: held from
- * its headers (or chunks) until it is freed or loses its connection. */
+/* The holder kind/key, found or added (with a reference for r), or NULL
+ * out of memory. */
+static body_holder *holder_ref(http_server *s, char kind, const char *key) {
+  body_holder *h = s->holders;
+  while (h && (h->kind != kind || strcmp(h->key, key)))
+    h = h->next;
+  if (!h) {
+    size_t n = strlen(key);
+    if (!(h = calloc(1, sizeof *h + n + 1))) return NULL;
+    h->kind = kind;
+    memcpy(h->key, key, n + 1);
+    h->next = s->holders;
+    s->holders = h;
+  }
+  h->refs++;
+  return h;
+}
+
+static void holder_unref(http_server *s, body_holder *h) {
+  if (!h || --h->refs) return;
+  body_holder **p = &s->holders;
+  while (*p != h)
+    p = &(*p)->next;
+  *p = h->next;
+  free(h);
+}
+
+static void holders_drop(http_request *r) {
+  for (int i = 0; i < 2; i++) {
+    if (r->holder[i]) r->holder[i]->bytes -= r->body_held;
+    holder_unref(r->srv, r->holder[i]);
+    r->holder[i] = NULL;
+  }
+}
+
+void vigil__http_request_hold_as(http_request *r, const char *address, const char *user) {
+  holders_drop(r); /* before any byte is held */
+  char ip[64];
+  const char *a = address;
+  if (!a && r->conn) a = r->conn->ip;
+  if (a && a[0]) { /* compared as addresses (X6) */
+    if (vigil__http_address(a, strlen(a), ip, sizeof ip) < 0) snprintf(ip, sizeof ip, "%s", a);
+    r->holder[0] = holder_ref(r->srv, 'a', ip);
+  }
+  if (user && user[0]) r->holder[1] = holder_ref(r->srv, 'u', user);
+}
+
+static size_t share_of(const http_server *s, int i) {
+  return i == 0 ? s->o.max_buffered_body_per_address : s->o.max_buffered_body_per_user;
+}
+
+/* What a request's body counts toward max_buffered_body_bytes, and toward
+ * its address's and user's shares of it: held from its headers (or
+ * chunks) until it is freed or loses its connection. -1 past the whole
+ * (503), -2 past a share (429). */
 static int body_hold(http_request *r, size_t n) {
-  http_stats *st = &r->srv->stats;
-  if (st->body_bytes + n > r->srv->o.max_buffered_body_bytes) {
+  http_server *s = r->srv;
+  http_stats *st = &s->stats;
+  if (!r->holder[0] && !r->holder[1]) vigil__http_request_hold_as(r, NULL, NULL);
+  if (st->body_bytes + n > s->o.max_buffered_body_bytes) {
     st->refused_bodies++;
     return -1;
   }
+  for (int i = 0; i < 2; i++)
+    if (r->holder[i] && r->holder[i]->bytes + n > share_of(s, i)) {
+      st->refused_body_share++;
+      return -2;
+    }
   st->body_bytes += n;
   r->body_held += n;
+  for (int i = 0; i < 2; i++)
+    if (r->holder[i]) r->holder[i]->bytes += n;
   if (st->body_bytes > st->body_bytes_max) st->body_bytes_max = st->body_bytes;
   return 0;
 }
 
 static void body_release(http_request *r) {
+  holders_drop(r);
   r->srv->stats.body_bytes -= r->body_held;
   r->body_held = 0;
 }
@@ -394,6 +471,7 @@ static void body_release(http_request *r) {
 static void request_free(http_request *r) {
   if (!r) return;
   if (r->conn) body_release(r); /* one without its connection gave its bytes back then */
+  holders_drop(r);
   free(r->url.p);
   free(r->body.p);
   for (unsigned i = 0; i < r->n_headers; i++) {
@@ -707,7 +785,14 @@ static int oom(conn *c) {
   return -1;
 }
 
-static int bodies_full(conn *c) {
+static int bodies_full(conn *c, int why) {
+  if (why == -2) { /* one address's or user's share (Z3) */
+    c->err_status = 429;
+    c->err_code = "too_many_bodies";
+    c->err_msg = "this client address or user holds its share of the request bodies being received "
+                 "(max_buffered_body_per_address_mb, max_buffered_body_per_user_mb): try again when they are done";
+    return -1;
+  }
   c->err_status = 503;
   c->err_code = "busy";
   c->err_msg = "the server holds as many request bodies as it may (max_buffered_body_mb): try again";
@@ -889,6 +974,28 @@ static int forwarded_for_addresses(const http_server *s, const char *xff) {
   return 1;
 }
 
+/* Whether the Cookie line names one of the server's cookies_once twice
+ * (Z6). Pairs are "name=value" separated by ";" and blanks (RFC 6265 5.4). */
+static int cookie_twice(const http_server *s, const char *cookies) {
+  for (size_t k = 0; cookies && k < s->o.n_cookies_once; k++) {
+    const char *name = s->o.cookies_once[k];
+    size_t nl = strlen(name);
+    unsigned seen = 0;
+    for (const char *p = cookies; *p;) {
+      p += strspn(p, " \t;");
+      size_t n = strcspn(p, ";");
+      size_t end = n;
+      const char *eq = memchr(p, '=', n);
+      if (eq) end = (size_t)(eq - p);
+      while (end && (p[end - 1] == ' ' || p[end - 1] == '\t'))
+        end--;
+      if (end == nl && !memcmp(p, name, nl) && ++seen > 1) return 1;
+      p += n;
+    }
+  }
+  return 0;
+}
+
 static int body_too_large(conn *c) {
   c->err_status = 413;
   c->err_code = "body_too_large";
@@ -950,6 +1057,8 @@ static int on_headers_complete(http_parser *p) {
       return -1;
     }
   }
+  if (cookie_twice(s, vigil__http_request_header(r, "Cookie")))
+    return bad_head(c, "a cookie is named twice in the Cookie header", "Cookie");
   /* RFC 9112: no white space between a field's name and its colon (the
    * parser keeps it in the name: "Host : evil"); a body's framing is
    * Content-Length or chunked, never both, and no other coding. */
@@ -1029,8 +1138,9 @@ static int on_headers_complete(http_parser *p) {
     s->stats.refused_at_head++;
     return body_too_large(c);
   }
-  if (p->content_length != ULLONG_MAX && p->content_length > 0 && body_hold(r, (size_t)p->content_length) < 0)
-    return bodies_full(c);
+  int held;
+  if (p->content_length != ULLONG_MAX && p->content_length > 0 && (held = body_hold(r, (size_t)p->content_length)) < 0)
+    return bodies_full(c, held);
   /* A client waiting for leave to send its body gets it, unless an answer
    * before this one is still due (it sends after its own timeout then). */
   const char *expect = vigil__http_request_header(r, "Expect");
@@ -1073,7 +1183,9 @@ static int on_body(http_parser *p, const char *at, size_t len) {
     c->crlf_left = 2 - (int)have;
   }
   /* A chunked body counts as it comes (a Content-Length one from its headers). */
-  if (r->body.len + len > r->body_held && body_hold(r, r->body.len + len - r->body_held) < 0) return bodies_full(c);
+  int held;
+  if (r->body.len + len > r->body_held && (held = body_hold(r, r->body.len + len - r->body_held)) < 0)
+    return bodies_full(c, held);
   return hbuf_put(&r->body, at, len) < 0 ? oom(c) : 0;
 }
 
@@ -1427,6 +1539,10 @@ int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_ser
   if (!s->o.max_head_bytes) s->o.max_head_bytes = 16 * 1024;
   if (!s->o.max_body_bytes) s->o.max_body_bytes = 1024 * 1024;
   if (!s->o.max_buffered_body_bytes) s->o.max_buffered_body_bytes = (size_t)64 << 20;
+  size_t quarter =
+      s->o.max_buffered_body_bytes / 4 > s->o.max_body_bytes ? s->o.max_buffered_body_bytes / 4 : s->o.max_body_bytes;
+  if (!s->o.max_buffered_body_per_address) s->o.max_buffered_body_per_address = quarter;
+  if (!s->o.max_buffered_body_per_user) s->o.max_buffered_body_per_user = quarter;
   if (!s->o.idle_timeout_ms) s->o.idle_timeout_ms = 30000;
   if (!s->o.request_timeout_ms) s->o.request_timeout_ms = 10000;
   if (!s->o.max_pipeline) s->o.max_pipeline = 16;

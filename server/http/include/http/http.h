@@ -37,6 +37,16 @@ typedef struct http_options {
    * Content-Length is counted from its headers, a chunked one as it comes):
    * past it 503 busy and the connection closed (docs/security.md V4). 0: 64 MiB. */
   size_t max_buffered_body_bytes;
+  /* The share of it one client address, and one signed-in user (all their
+   * sessions and tokens together), may hold: past either 429
+   * too_many_bodies on the headers and the connection closed, its body
+   * unread, so that one address or one user's token cannot take every
+   * body's room and stall everyone's writes (docs/security.md Z3). The
+   * address is the connection's unless head_check names the client
+   * (vigil__http_request_hold_as: the one a trusted proxy forwarded).
+   * 0: a quarter of max_buffered_body_bytes, at least max_body_bytes. */
+  size_t max_buffered_body_per_address;
+  size_t max_buffered_body_per_user;
   /* Called when a request with a body has its headers, before any of the
    * body is read: non-zero refuses it with *status, *code and *message
    * (static text), and the connection closes, its body unread (no route; a
@@ -69,6 +79,12 @@ typedef struct http_options {
   const char *const *server_names;
   size_t n_server_names;
   int any_address_literal;
+  /* Cookies that a request may carry once: one of them named twice in the
+   * Cookie line is 400 bad_request, field Cookie (docs/security.md Z6: a
+   * cookie planted for a sibling host or a narrower path, which the browser
+   * sends first, would otherwise be the one read). NULL: none. */
+  const char *const *cookies_once;
+  size_t n_cookies_once;
 } http_options;
 
 /* What /metrics says of the connections. */
@@ -83,6 +99,7 @@ typedef struct http_stats {
   uint64_t body_bytes;          /* request body bytes held now (max_buffered_body_bytes) */
   uint64_t body_bytes_max;      /* the most held at once since the start */
   uint64_t refused_bodies;      /* requests refused 503 over max_buffered_body_bytes */
+  uint64_t refused_body_share;  /* requests refused 429 over an address's or a user's share of it */
   uint64_t refused_at_head;     /* requests refused by head_check before their body was read */
 } http_stats;
 
@@ -119,6 +136,12 @@ const char *vigil__http_request_remote(const http_request *r);            /* "12
  * a chunked body 413 as soon as it passes it, the connection closed (a
  * route open to all, a method the path does not take: docs/security.md V4). */
 void vigil__http_request_limit_body(http_request *r, size_t max_bytes);
+
+/* From head_check: whom this request's body counts against for the shares
+ * of max_buffered_body_bytes: the client's address (NULL: the
+ * connection's; behind a trusted proxy, the forwarded one) and the
+ * signed-in user (NULL: none). */
+void vigil__http_request_hold_as(http_request *r, const char *address, const char *user);
 
 /* A query parameter, percent-decoded, into out (NUL-terminated). Returns its
  * length, -1 if absent, -2 if it does not fit or is badly encoded. */
