@@ -234,7 +234,7 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
     case OUT_ALERT: {
       int latching = x->latching >= 0 ? x->latching : v->p->latching;
       int64_t escalate = x->escalate >= 0 ? x->escalate : v->p->escalate;
-      if (e->late_findings && src == SRC_RULE && !x->per_reading) {
+      if (e->late != LATE_NONE && src == SRC_RULE && !x->per_reading) {
         /* A reading older than the newest: a finding about it, unless the
          * same cause is on screen, not acknowledged, already. */
         alert *was = find_alert(v, phase, key);
@@ -273,7 +273,7 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
     case OUT_BLOCK: {
       /* The current state is the newest reading's (G4); a left phase's newest
        * reading entered late sets its blocks, as its amendment would (R1). */
-      if (e->late_findings && !e->late_blocks) break;
+      if (e->late == LATE_FINDING) break;
       said[n_said++] = key;
       int same = 0;
       for (uint32_t b = 0; b < v->n_blocks; b++)
@@ -296,7 +296,7 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
       break;
     }
   }
-  if (!resolve_missing || e->late_findings) return;
+  if (!resolve_missing || e->late != LATE_NONE) return;
   /* What the rule no longer says has cleared: its condition alerts resolve
    * (a technical alert too, now that the rule runs again) and its blocks lift.
    * A carried alert closes so only when the rule ran on a signature (the

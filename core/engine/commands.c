@@ -22,6 +22,7 @@
 #include "fail.h"
 #include "gate.h"
 #include "journal.h"
+#include "late_entry.h"
 #include "patient_index.h"
 #include "patient_record.h"
 #include "prescription.h"
@@ -321,49 +322,6 @@ static int holds_by_rule(const visit *v, int item) {
   return 0;
 }
 
-/* G4 (docs/safety.md): a late entry's readings are judged by the rules. When
- * each is the newest of its item, as any entry (its alerts say when it was
- * observed). When one is not (a reading observed before the newest one), the
- * rules judge it as they would have at its time: the view holds the readings
- * observed up to it and its time is then; what they say is a finding about
- * that reading (an alert to acknowledge, naming when it was observed), and
- * the current state, which the newest reading gives, is left as it is (no
- * block set or lifted, nothing resolved). A late entry of a phase the visit
- * has left is a finding too (K4); but when its readings are the newest of
- * their items they are what the phase's blocks judge, as an amendment of them
- * is (F4): the blocks its rules say are set (R1: a low pre-dose reading
- * entered late holds the dose, N7), none lifted, nothing resolved. */
-static void judge_late_entry(vigil_engine *e, visit *v, int phase, const int *items, int n_items, int64_t observed_at,
-                             int64_t entered_at, int findings) {
-  uint32_t kept[64];
-  int late = 0;
-  for (int k = 0; k < n_items; k++) {
-    item_state *s = &v->items[items[k]];
-    kept[k] = s->n;
-    /* The reading this entry added: observed then, entered now. */
-    for (uint32_t i = s->n; i-- > 0;)
-      if (s->r[i].at == observed_at && s->r[i].recorded_at == entered_at) {
-        if (i + 1 < s->n) {
-          s->n = i + 1; /* the view ends at it */
-          late = 1;
-        }
-        break;
-      }
-  }
-  /* findings: a reading of a phase the visit has left (K4) is a finding about
-   * that reading too, whether or not it is the newest of its item. */
-  e->late_blocks = findings && !late;
-  late |= findings;
-  e->late_at = observed_at;
-  e->late_findings = late;
-  e->view_now = late ? observed_at : 0;
-  vigil__eval_rules_of(e, v, phase, items, n_items);
-  e->late_at = e->view_now = 0;
-  e->late_findings = e->late_blocks = 0;
-  for (int k = 0; k < n_items; k++)
-    v->items[items[k]].n = kept[k];
-}
-
 /* "14:30:05" of a time in ms (UTC). */
 static const char *hms(int64_t ms, char *out, size_t len) {
   time_t t = (time_t)(ms / 1000);
@@ -609,10 +567,10 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   /* A past phase's signature runs that phase's rules (the suicide-risk
    * assessment closes or keeps its carried alert, H4); a late entry's are
    * judged as of its time (G4). */
-  if (observed_at >= 0)
-    judge_late_entry(e, v, phase, items, n_items, observed_at, ev->time, late_phase >= 0);
-  else
-    vigil__eval_rules_of(e, v, phase, items, n_items);
+  uint32_t kept[64];
+  if (observed_at >= 0) vigil__late_entry_begin(e, v, items, n_items, observed_at, ev->time, late_phase >= 0, kept);
+  vigil__eval_rules_of(e, v, phase, items, n_items);
+  if (observed_at >= 0) vigil__late_entry_end(e, v, items, n_items, kept);
   if (phase == v->phase) vigil__eval_scores(e, v, items, n_items);
   return vigil__engine_done(e, v);
 }

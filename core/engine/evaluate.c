@@ -13,6 +13,7 @@
 #include "alerts.h"
 #include "emit.h"
 #include "fail.h"
+#include "late_entry.h"
 #include "outcome.h"
 #include "recover.h"
 #include "visit.h"
@@ -235,7 +236,11 @@ void vigil__eval_rules_of(vigil_engine *e, visit *v, int phase, const int *items
     if (trigger < 0) continue;
     const reading *rd = vigil__visit_latest(v, trigger);
     if (!rd) continue;
+    /* R2: an older reading of the vitals the rule reads is judged as a finding. */
+    late_saved saved;
+    vigil__late_rule_begin(e, v, r, trigger, &saved);
     run_rule(e, v, r, rd->v, phase, v->p->items[trigger].kind == KIND_SIGNATURE ? trigger + 1 : 0);
+    vigil__late_rule_end(e, v, r, &saved);
     if (v->status != VISIT_ACTIVE) return;
   }
 }

@@ -21,6 +21,20 @@
 
 typedef struct visit visit;
 
+/* What the rules may do with the reading they run on (late_entry.c; G4, K4,
+ * R1, R2 in docs/safety.md). One judgement, three cases:
+ * LATE_NONE: it is the patient's state now (the newest observed): its rules
+ *   raise and resolve alerts, set and lift blocks.
+ * LATE_FINDING: a reading observed before the newest (of its item, or of
+ *   the vitals one rule reads, R2), or a left phase's (K4): what they say is
+ *   a finding about it (an alert to acknowledge), nothing set, lifted or
+ *   resolved.
+ * LATE_FINDING_HOLDS: a late entry of a phase the visit has left whose
+ *   readings are the newest of their items (R1): its alerts are findings,
+ *   the blocks its rules say are set (as its amendment would, F4), none
+ *   lifted, nothing resolved. */
+typedef enum { LATE_NONE, LATE_FINDING, LATE_FINDING_HOLDS } late_judgement;
+
 typedef struct reading {
   int64_t at; /* when it was observed: rules, charts and schedules use this */
   val v;
@@ -288,18 +302,14 @@ struct vigil_engine {
   /* Lua calls */
   visit *cur;
   uint16_t view_phase1; /* 1 + the phase whose rule runs when it is not the visit's (an amendment); 0: the visit's */
-  /* A late entry's rules (G4 in docs/safety.md): late_at, when its readings
-   * were observed (0: not a late entry), named in the alerts they raise;
-   * late_findings, its reading is not the newest: what the rules say is a
-   * finding about that reading (an alert to acknowledge), never a change of
-   * the current state (no block, nothing resolved); view_now, the time the
-   * view's rules see then (the observed time; 0: the engine's).
-   * late_blocks (R1): a late entry of a phase the visit has left whose
-   * reading is the newest of its item: its alerts are findings, but the
-   * blocks its rules say are set, as an amendment of that reading sets them
-   * (a pre-dose reading holds the dose, N7); none is lifted, nothing resolved. */
+  /* While rules run, what they may do (late_entry.c, G4 in docs/safety.md):
+   * late, the judgement of the reading they run on (late_judgement);
+   * late_at, when a late entry's readings were observed (0: not a late
+   * entry), named in the alerts they raise; view_now, the time the view's
+   * rules see (the observed time of a reading judged as of then; 0: the
+   * engine's). */
+  late_judgement late;
   int64_t late_at, view_now;
-  int late_findings, late_blocks;
   /* errors and counters */
   char errmsg[2048];
   char errfield[256]; /* empty: none */

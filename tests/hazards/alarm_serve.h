@@ -42,8 +42,8 @@ static const char *const alarm_serve_args[] = {"--allow-untested", "--clock=simu
                                                NULL};
 
 /* A server with these protocols (folders, copied in as they are: the
- * bundled ones under protocols/ with "@name", or written from Lua text
- * otherwise), on the simulated clock. 0, or -1 with a message printed. */
+ * bundled ones under protocols/ with "@name", a folder by its absolute path
+ * ("/..."), or written from Lua text otherwise), on the simulated clock. 0, or -1 with a message printed. */
 static inline int alarm_start_with(alarm_serve *a, const char *const *protocols, size_t n, const char *extra_lua);
 static inline int alarm_start(alarm_serve *a, const char *const *protocols, size_t n) {
   return alarm_start_with(a, protocols, n, "");
@@ -64,6 +64,9 @@ static inline int alarm_start_with(alarm_serve *a, const char *const *protocols,
       /* a copy of a bundled protocol, as a clinic would take it */
       snprintf(cmd, sizeof cmd, "cp protocols/%s/*.lua '%s'/", protocols[i] + 1, dir);
       if (system(cmd) != 0) return -1;
+    } else if (protocols[i][0] == '/') {
+      snprintf(cmd, sizeof cmd, "cp '%s'/*.lua '%s'/", protocols[i], dir);
+      if (system(cmd) != 0) return -1;
     } else {
       snprintf(cmd, sizeof cmd, "%s/protocol.lua", dir);
       FILE *f = fopen(cmd, "w");
@@ -81,12 +84,12 @@ static inline int alarm_start_with(alarm_serve *a, const char *const *protocols,
   return serve_start_args(&a->s, alarm_serve_args);
 }
 
-/* cmocka setup and teardown of a test on the bundled ketamine_iv: one
- * server per test, so that no test sees another's visits. */
-static inline int alarm_setup_ketamine(void **state) {
+/* cmocka setup and teardown of a test on these protocols (as alarm_start
+ * takes them), and on the bundled ketamine_iv: one server per test, so that
+ * no test sees another's visits. */
+static inline int alarm_setup_protocols(void **state, const char *const *protocols, size_t n) {
   alarm_serve *a = calloc(1, sizeof *a);
-  const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
+  if (!a || alarm_start(a, protocols, n) < 0) {
     if (a) serve_cleanup(&a->s);
     free(a);
     return -1;
@@ -95,17 +98,15 @@ static inline int alarm_setup_ketamine(void **state) {
   return 0;
 }
 
+static inline int alarm_setup_ketamine(void **state) {
+  const char *protocols[] = {"@ketamine_iv"};
+  return alarm_setup_protocols(state, protocols, 1);
+}
+
 /* The same on the bundled esketamine_rems. */
 static inline int alarm_setup_esketamine(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
   const char *protocols[] = {"@esketamine_rems"};
-  if (!a || alarm_start(a, protocols, 1) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
+  return alarm_setup_protocols(state, protocols, 1);
 }
 
 /* esketamine_rems's pre-dose answers, all clear but PHQ-9 item 9 (q9), with calm vitals. */
@@ -118,15 +119,8 @@ static inline int alarm_setup_esketamine(void **state) {
 
 /* The same on both bundled course protocols (a patient on both: M1, P1, P2). */
 static inline int alarm_setup_both(void **state) {
-  alarm_serve *a = calloc(1, sizeof *a);
   const char *protocols[] = {"@esketamine_rems", "@ketamine_iv"};
-  if (!a || alarm_start(a, protocols, 2) < 0) {
-    if (a) serve_cleanup(&a->s);
-    free(a);
-    return -1;
-  }
-  *state = a;
-  return 0;
+  return alarm_setup_protocols(state, protocols, 2);
 }
 
 static inline int alarm_teardown(void **state) {
@@ -286,6 +280,47 @@ static inline const char *alarm_str(const json_t *alert, const char *key) {
 
 static inline uint64_t alarm_id(const json_t *alert) {
   return (uint64_t)json_integer_value(json_object_get(alert, "id"));
+}
+
+/* Acknowledges every active alert of the visit, as the clinician. */
+static inline void alarm_ack_all(alarm_serve *a, uint64_t visit) {
+  json_t *alerts = alarm_alerts(a, visit), *x;
+  size_t i;
+  json_array_foreach(alerts, i, x) {
+    if (strcmp(alarm_str(x, "state"), "active")) continue;
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)alarm_id(x));
+    assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "POST", path, "{\"reason\": \"seen and assessed\"}", NULL), 200);
+  }
+  json_decref(alerts);
+}
+
+/* A ketamine_iv visit (70 kg) with these screening entries, its dose
+ * double-checked by the clinician, advanced into the infusion and started. */
+static inline uint64_t alarm_ketamine_infusing(alarm_serve *a, const char *screening) {
+  uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
+  assert_true(id > 0);
+  assert_int_equal(alarm_record(a, id, screening), 200);
+  assert_int_equal(
+      alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
+      200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
+  return id;
+}
+
+/* An esketamine_rems visit with these pre-dose entries, judged acceptable by
+ * the clinician, dosed (56 mg) and advanced into the monitoring. */
+static inline uint64_t alarm_esketamine_monitoring(alarm_serve *a, const char *predose) {
+  uint64_t id = alarm_visit(a, "esketamine_rems", "{}");
+  assert_true(id > 0);
+  assert_int_equal(alarm_record(a, id, predose), 200);
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  assert_int_equal(
+      alarm_record(a, id, "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}"), 200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  return id;
 }
 
 #endif

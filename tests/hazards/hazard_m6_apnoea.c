@@ -34,14 +34,7 @@ static void expect_high(alarm_serve *a, uint64_t id, const char *rule, const cha
 static void apnoea_and_no_pulse_are_recorded_and_alert(void **state) {
   alarm_serve *a = *state;
   char msg[2048];
-  uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
-  assert_true(id > 0);
-  assert_int_equal(alarm_record(a, id, SCREENING), 200);
-  assert_int_equal(
-      alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
-      200);
-  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
-  assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
+  uint64_t id = alarm_ketamine_infusing(a, SCREENING);
 
   /* Typing errors above the top stay refused, said as entered. */
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries",

@@ -58,19 +58,6 @@ static void expect_hypoxic_alerts(alarm_serve *a, uint64_t id) {
   expect_high(a, id, "rr_low", "Respiratory rate 6/min is below 10");
 }
 
-/* Acknowledges every alert of the visit not acknowledged yet, as the clinician. */
-static void ack_all(alarm_serve *a, uint64_t id) {
-  json_t *alerts = alarm_alerts(a, id), *x;
-  size_t i;
-  json_array_foreach(alerts, i, x) {
-    if (strcmp(alarm_str(x, "state"), "active")) continue;
-    char path[64];
-    snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)alarm_id(x));
-    assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "POST", path, "{\"reason\": \"seen and assessed\"}", NULL), 200);
-  }
-  json_decref(alerts);
-}
-
 static void expect_says(int status, const char *msg, const char *says) {
   assert_int_equal(status, 409);
   if (!strstr(msg, says)) fail_msg("409 without \"%s\": %s", says, msg);
@@ -93,7 +80,7 @@ static void ketamine_low_bp_alerts_and_holds_discharge(void **state) {
   assert_int_equal(
       alarm_record(a, id, "{\"vitals\": {\"sbp\": 55, \"dbp\": 25, \"hr\": 70, \"spo2\": 98, \"rr\": 14}}"), 200);
   expect_high(a, id, "bp_low", "BP 55/25: systolic at or below 90");
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   /* Into observation by the clinician; a low reading there alerts too. */
   assert_int_equal(alarm_override(a, id), 200);
   assert_int_equal(alarm_advance_clock(a, "15m"), 200);
@@ -102,7 +89,7 @@ static void ketamine_low_bp_alerts_and_holds_discharge(void **state) {
                                 " \"moaas\": \"5\", \"dissociation\": \"none\"}"),
                    200);
   expect_high(a, id, "bp_low", "BP 86/50: systolic at or below 90");
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   assert_int_equal(alarm_override(a, id), 200);
   assert_int_equal(alarm_record(a, id,
                                 "{\"aldrete\": {\"activity\": 2, \"respiration\": 2, \"circulation\": 2,"
@@ -127,19 +114,12 @@ static void ketamine_low_bp_alerts_and_holds_discharge(void **state) {
 static void esketamine_low_bp_and_slow_heart_hold_leaving(void **state) {
   alarm_serve *a = *state;
   char msg[4096];
-  uint64_t id = alarm_visit(a, "esketamine_rems", "{}");
-  assert_true(id > 0);
-  assert_int_equal(alarm_record(a, id, ESKETAMINE_PREDOSE(CALM_BASELINE)), 200);
-  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
-  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
-  assert_int_equal(
-      alarm_record(a, id, "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}"), 200);
-  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  uint64_t id = alarm_esketamine_monitoring(a, ESKETAMINE_PREDOSE(CALM_BASELINE));
   assert_int_equal(alarm_advance_clock(a, "40m"), 200);
   assert_int_equal(alarm_record(a, id, "{\"bp_40m\": {\"sbp\": 62, \"dbp\": 30, \"hr\": 35}}"), 200);
   expect_high(a, id, "bp_low", "BP 62/30: systolic at or below 90");
   expect_high(a, id, "hr_low", "Heart rate 35/min is at or below 40");
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   /* Recovered by the end of monitoring (the monitoring alerts' condition ends). */
   assert_int_equal(alarm_record(a, id, "{\"bp\": {\"sbp\": 112, \"dbp\": 70, \"hr\": 64}}"), 200);
   assert_int_equal(alarm_override(a, id), 200);
@@ -153,7 +133,7 @@ static void esketamine_low_bp_and_slow_heart_hold_leaving(void **state) {
               "BP before leaving 62/30, heart rate 35/min: at or below 90 systolic or 40/min");
   /* A reading within the limits, and leaving goes. */
   assert_int_equal(alarm_record(a, id, "{\"bp_before_leaving\": {\"sbp\": 112, \"dbp\": 70, \"hr\": 64}}"), 200);
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
 }
 
@@ -170,7 +150,7 @@ static void ketamine_low_predose_vitals_hold_the_dose(void **state) {
   assert_int_equal(
       alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
       200);
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   /* Acknowledged, the hold stays while the reading is the latest. */
   expect_says(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), msg,
               "Pre-dose SpO2 82% is below 92%: do not dose");
@@ -184,7 +164,7 @@ static void ketamine_low_predose_vitals_hold_the_dose(void **state) {
                              "{\"item\": \"screening.baseline\", \"value\": " HYPOXIC_BASELINE
                              ", \"reason\": \"the reading on the monitor was misread\"}"),
                    200);
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   expect_says(alarm_cmd_msg(a, NULL, id, "entries", "{\"infusion_started\": true}", msg, sizeof msg), msg,
               "Pre-dose SpO2 82% is below 92%");
 }
@@ -198,7 +178,7 @@ static void esketamine_low_predose_vitals_hold_the_dose(void **state) {
   assert_int_equal(alarm_record(a, id, ESKETAMINE_PREDOSE(HYPOXIC_BASELINE)), 200);
   expect_hypoxic_alerts(a, id);
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   expect_says(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), msg,
               "Pre-dose heart rate 30/min is at or below 40: do not dose");
   assert_int_equal(alarm_record(a, id, "{\"predose_vitals\": " CALM_BASELINE "}"), 200);
@@ -207,7 +187,7 @@ static void esketamine_low_predose_vitals_hold_the_dose(void **state) {
                              "{\"item\": \"predose.predose_vitals\", \"value\": {\"sbp\": 84, \"dbp\": 50, \"hr\": 70,"
                              " \"spo2\": 98, \"rr\": 14}, \"reason\": \"the reading on the monitor was misread\"}"),
                    200);
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   expect_says(alarm_cmd_msg(a, NULL, id, "entries",
                             "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}", msg,
                             sizeof msg),
@@ -240,7 +220,7 @@ static void ketamine_late_low_predose_vitals_hold_the_dose(void **state) {
   assert_int_equal(alarm_advance_clock(a, "1m"), 200);
   enter_late(a, id, "screening.baseline", 120000); /* a minute into screening, after the calm one */
   expect_hypoxic_alerts(a, id);
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   expect_says(alarm_cmd_msg(a, NULL, id, "entries", "{\"infusion_started\": true}", msg, sizeof msg), msg,
               "Pre-dose SpO2 82% is below 92%");
 }
@@ -258,7 +238,7 @@ static void esketamine_late_low_predose_vitals_hold_the_dose(void **state) {
   assert_int_equal(alarm_advance_clock(a, "1m"), 200);
   enter_late(a, id, "predose.predose_vitals", 120000);
   expect_hypoxic_alerts(a, id);
-  ack_all(a, id);
+  alarm_ack_all(a, id);
   expect_says(alarm_cmd_msg(a, NULL, id, "entries",
                             "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}", msg,
                             sizeof msg),
