@@ -1728,6 +1728,18 @@ static void test_second_review_minor(void **state) {
   serve_stop(s, 0);
 }
 
+/* A visit start for patient (JSON-escaped) is 409 similar_patient, its
+ * message saying says. */
+static void expect_similar(serve_process *s, const char *patient, const char *says) {
+  char body[256], *answer;
+  snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%s\"}", patient);
+  int status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
+  if (status != 409) fail_msg("%s: %d %s", patient, status, answer);
+  expect_error(status, answer, 409, "similar_patient", "new_patient");
+  if (!strstr(answer, says)) fail_msg("%s: %s", patient, answer);
+  free(answer);
+}
+
 /* X3: small capitals (ᴍʀɴ-200) and a modifier letter appended (the Arabic
  * tatweel, the katakana prolonged sound mark, U+02D0) made a new patient
  * beside MRN-200; the 409 said "(letter case aside)" whatever matched. */
@@ -1741,15 +1753,9 @@ static void test_small_capitals_and_marks(void **state) {
                                       "MRN-200\\u30fc",
                                       "MRN-2\\u02d000",
                                       "\\u1d0dRN-200"};
-  char body[256], *answer;
-  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++) {
-    snprintf(body, sizeof body, "{\"protocol\": \"sec_test\", \"patient\": \"%s\"}", alike[i]);
-    int status = serve_request(s, "POST", "/api/v1/visits", body, &answer);
-    if (status != 409) fail_msg("%s: %d %s", alike[i], status, answer);
-    expect_error(status, answer, 409, "similar_patient", "new_patient");
-    if (!strstr(answer, "existing patient MRN-200 (they look alike")) fail_msg("%s: %s", alike[i], answer);
-    free(answer);
-  }
+  char *answer;
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++)
+    expect_similar(s, alike[i], "existing patient MRN-200 (they look alike");
   int status =
       serve_request(s, "POST", "/api/v1/visits", "{\"protocol\": \"sec_test\", \"patient\": \"mrn-200\"}", &answer);
   expect_error(status, answer, 409, "similar_patient", "new_patient");
@@ -2046,6 +2052,37 @@ static void test_chunk_data_ends_with_crlf(void **state) {
 
 /* ---- the fifth review (Z) --------------------------------------------------------------- */
 
+/* Z5: modifier letters and dot-like signs appended or inside an id made a
+ * new patient beside MRN-500 (U+02BC, U+02C6, U+1D5B, U+2024, U+2801, U+00B7;
+ * the compatibility fold turned some into ASCII, where X3's rule no longer
+ * saw them as modifiers). Now what is not ASCII and only decorates an id
+ * (Lm, Sk, Po, the Braille patterns), judged as typed, is left out of the
+ * look-alike key: 409 similar_patient. A small letter the confusables take
+ * for an ASCII one (U+0251 for a) is that letter before the capitals, so
+ * MRN-500ɑ meets MRN-500a. ASCII punctuation is still another spelling
+ * (X3). Without it: 201 at the first. */
+static void test_modifier_and_dot_look_alikes(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  assert_true(serve_start_visit(s, "sec_test", "MRN-500") > 0);
+  assert_true(serve_start_visit(s, "sec_test", "MRN-600a") > 0);
+  static const char *const alike[] = {"MRN-500\\u02bc", "MRN-500\\u02c6", "MRN-500\\u1d5b", "MRN-500\\u2024",
+                                      "MRN-500\\u2801", "MRN-500\\u00b7", "MRN-5\\u00b700", "MRN-5\\u202400",
+                                      "MRN\\u02bc-500", "MRN-500\\u30fb", "MRN-500\\u28ff", "MRN-500\\uff0e",
+                                      "MRN-600\\u0251"};
+  char *answer;
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++)
+    expect_similar(s, alike[i], i + 1 < sizeof alike / sizeof *alike ? "existing patient MRN-500 " : "MRN-600a");
+  /* ASCII punctuation is another spelling; a Japanese name with its middle dot is a name. */
+  assert_true(serve_start_visit(s, "sec_test", "MRN-500.") > 0);
+  int status =
+      serve_request(s, "POST", "/api/v1/visits",
+                    "{\"protocol\": \"sec_test\", \"patient\": \"\\u30b8\\u30e7\\u30f3\\u30fb\\u30b9 7\"}", &answer);
+  if (status != 201) fail_msg("a katakana name with U+30FB: %d %s", status, answer);
+  free(answer);
+  serve_stop(s, 0);
+}
+
 /* Sends the head of a visit start as token from the forwarded client xff,
  * announcing a body of length bytes, and its first 100 bytes (Z3's flood). */
 static void visit_head(serve_process *s, hc_conn *c, const char *token, const char *xff, size_t length) {
@@ -2200,6 +2237,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_chunk_data_ends_with_crlf, setup, teardown),
       cmocka_unit_test_setup_teardown(test_body_share_per_address_and_user, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cookie_named_twice, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_modifier_and_dot_look_alikes, setup, teardown),
   };
   if (getenv("TF")) cmocka_set_test_filter(getenv("TF")); /* LOCALONLY */
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -181,8 +181,23 @@ static char *icu_map(const char *s, int to_skeleton) {
   }
 }
 
+/* A character outside ASCII that an id shows as a tick, a dot or a small
+ * raised letter beside its letters and digits, judged as typed, before the
+ * compatibility fold turns some into ASCII (Z5): the modifier letters (Lm:
+ * U+02BC, U+1D5B, a superscript letter standing in for one too) and
+ * modifier symbols (Sk: U+02C6), the other punctuation (Po: the dots U+00B7,
+ * U+2024, U+30FB and every script's full stops, bullets and separators),
+ * and the Braille patterns (So: U+2801 is one dot). ASCII punctuation is
+ * kept: it can be real in a site's numbering (X3, K2), so MRN-500. is still
+ * another spelling, where MRN-500 followed by U+2024 is a look-alike. */
+static int decoration(uint32_t cp, int8_t type) {
+  return cp >= 0x80 && (type == U_MODIFIER_LETTER || type == U_MODIFIER_SYMBOL || type == U_OTHER_PUNCTUATION ||
+                        (cp >= 0x2800 && cp <= 0x28ff));
+}
+
 /* s without what only changes the look of the character before it
- * (nonspacing and enclosing marks, the emoji skin-tone modifiers), with
+ * (nonspacing and enclosing marks, the emoji skin-tone modifiers) or
+ * decorates the id (decoration), with
  * each digit of any script (Nd: Arabic-Indic, Devanagari, ...; a letter
  * number of one digit's value, Roman numeral two) as its ASCII digit;
  * malloc'd, NULL when s is not UTF-8 or out of memory. */
@@ -199,7 +214,8 @@ static char *plain(const char *s) {
     }
     int8_t type = u_charType((UChar32)cp);
     double value = u_getNumericValue((UChar32)cp);
-    if (type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK || (cp >= 0x1f3fb && cp <= 0x1f3ff)) {
+    if (type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK || (cp >= 0x1f3fb && cp <= 0x1f3ff) ||
+        decoration(cp, type)) {
       /* dropped */
     } else if ((type == U_DECIMAL_DIGIT_NUMBER || type == U_LETTER_NUMBER) && value >= 0 && value <= 9 &&
                value == (int)value) {
@@ -227,6 +243,25 @@ static char small_capital(uint32_t cp) {
   return c >= 'A' && c <= 'Z' ? c : 0;
 }
 
+/* A small letter outside ASCII that Unicode's confusables take for ASCII
+ * letters or digits (the Latin alpha U+0251 for a, the script g U+0261):
+ * those, at most max bytes, into out; 0 when it is none. Taken before the
+ * capitals, whose forms (U+2C6D for U+0251) the table does not know (Z5). */
+static int ascii_look_alike(const unsigned char *c, size_t k, char *out, size_t max) {
+  if (*c < 0x80 || k > 4) return 0;
+  char one[5], key[16];
+  memcpy(one, c, k);
+  one[k] = 0;
+  UErrorCode st = U_ZERO_ERROR;
+  int32_t n = uspoof_getSkeletonUTF8(spoof, 0, one, -1, key, sizeof key, &st);
+  if (U_FAILURE(st) || n <= 0 || (size_t)n > max) return 0;
+  for (int32_t i = 0; i < n; i++)
+    if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9'))) return 0;
+  memcpy(out, key, (size_t)n);
+  out[n] = 0;
+  return 1;
+}
+
 /* The fold of an identifier without what a compatibility fold leaves and
  * only lengthens or decorates (X3): the modifier letters (Lm: the Arabic
  * tatweel U+0640, the katakana prolonged sound mark U+30FC, U+02D0, U+3005;
@@ -246,9 +281,14 @@ static void unmodified(char *s) {
       *o++ = (char)*c++;
       continue;
     }
+    char ascii[8];
     if (letter)
       *o++ = letter;
-    else if (u_charType((UChar32)cp) != U_MODIFIER_LETTER && !vigil__unicode_says_nothing(cp)) {
+    else if (ascii_look_alike(c, k, ascii, k)) {
+      size_t n = strlen(ascii); /* never longer than the character it replaces */
+      memcpy(o, ascii, n);
+      o += n;
+    } else if (u_charType((UChar32)cp) != U_MODIFIER_LETTER && !vigil__unicode_says_nothing(cp)) {
       memmove(o, c, k);
       o += k;
     }
