@@ -703,7 +703,9 @@ typedef struct settings {
   size_t n_trusted_proxies;
   const char *reason_placeholders[64]; /* vigil.conf's reason_placeholders (borrowed from it) */
   size_t n_reason_placeholders;
-  int has_reason_placeholders;      /* 0: the engine's default list */
+  int has_reason_placeholders; /* 0: the engine's default list */
+  const char *ack_reasons[16]; /* vigil.conf's ack_reasons (borrowed from it) */
+  size_t n_ack_reasons;
   const char *server_names[32 + 5]; /* vigil.conf's server_names (borrowed), then the ones always answered */
   size_t n_server_names;
   const char *node, *advertise, *sites; /* a node of a cluster (--node, --advertise, --sites) */
@@ -732,28 +734,48 @@ static int proxy_settings(const config *c, settings *st) {
   return -1;
 }
 
+/* A setting that is a list of at most max texts of 1 to max_bytes bytes
+ * (borrowed from the config) into out; 0 when absent, 1 when given ({} is
+ * an empty list), -1 (having said why, with an example) when not such a list. */
+static int text_list_setting(const config *c, const char *key, const char **out, size_t max, size_t max_bytes,
+                             size_t *n, const char *example) {
+  json_t *p = vigil__config_get(c, key), *x;
+  char where[4200];
+  size_t i;
+  if (!p) return 0;
+  if (json_is_object(p) && json_object_size(p) == 0) return 1;
+  if (json_is_array(p) && json_array_size(p) <= max) {
+    json_array_foreach(p, i, x) {
+      const char *w = json_string_value(x);
+      if (!w || !*w || strlen(w) > max_bytes) break;
+      out[(*n)++] = w;
+    }
+    if (i == json_array_size(p)) return 1;
+  }
+  fprintf(stderr, "vigil serve: %s: %s is a list of at most %zu texts (1 to %zu bytes), e.g. %s\n",
+          vigil__config_where(c, key, where, sizeof where), key, max, max_bytes, example);
+  return -1;
+}
+
 /* reason_placeholders = { "n/a", "none", ... }: reasons that say nothing,
  * refused wherever a person gives a reason (docs/safety.md M7); without the
  * setting, the engine's list. */
 static int placeholder_settings(const config *c, settings *st) {
-  json_t *p = vigil__config_get(c, "reason_placeholders"), *x;
-  char where[4200];
-  size_t i;
-  if (!p) return 0;
-  if (json_is_object(p) && json_object_size(p) == 0) return st->has_reason_placeholders = 1, 0; /* {}: none */
-  if (json_is_array(p) && json_array_size(p) <= sizeof st->reason_placeholders / sizeof *st->reason_placeholders) {
-    json_array_foreach(p, i, x) {
-      const char *w = json_string_value(x);
-      if (!w || !*w || strlen(w) > 200) break;
-      st->reason_placeholders[st->n_reason_placeholders++] = w;
-    }
-    if (i == json_array_size(p)) return st->has_reason_placeholders = 1, 0;
-  }
-  fprintf(stderr,
-          "vigil serve: %s: reason_placeholders is a list of at most 64 texts (1 to 200 bytes), e.g. { \"n/a\", "
-          "\"none\" }\n",
-          vigil__config_where(c, "reason_placeholders", where, sizeof where));
-  return -1;
+  int rc = text_list_setting(c, "reason_placeholders", st->reason_placeholders,
+                             sizeof st->reason_placeholders / sizeof *st->reason_placeholders, 200,
+                             &st->n_reason_placeholders, "{ \"n/a\", \"none\" }");
+  st->has_reason_placeholders = rc == 1;
+  return rc < 0 ? -1 : 0;
+}
+
+/* ack_reasons = { "Rechecked: the reading stands", ... }: the reasons the
+ * workstation offers with one click when an alert is acknowledged with a
+ * reason (docs/workstation.md); none without the setting. */
+static int ack_reason_settings(const config *c, settings *st) {
+  return text_list_setting(c, "ack_reasons", st->ack_reasons, sizeof st->ack_reasons / sizeof *st->ack_reasons, 200,
+                           &st->n_ack_reasons, "{ \"Rechecked: the reading stands\" }") < 0
+             ? -1
+             : 0;
 }
 
 /* server_names = { "vigil.clinic.example" }: the names (Host) this server
@@ -1000,7 +1022,8 @@ static config *read_settings(settings *st) {
     return NULL;
   }
   st->secure_cookies = json_is_true(secure);
-  if (proxy_settings(c, st) < 0 || server_name_settings(c, st) < 0 || placeholder_settings(c, st) < 0) {
+  if (proxy_settings(c, st) < 0 || server_name_settings(c, st) < 0 || placeholder_settings(c, st) < 0 ||
+      ack_reason_settings(c, st) < 0) {
     vigil__config_free(c);
     return NULL;
   }
@@ -1217,6 +1240,8 @@ static int unit_start(server_ctx *s, site_unit *u) {
                     .session_ttl_ms = (int64_t)st->session_ms,
                     .idempotency_ttl_ms = (int64_t)st->idempotency_ms,
                     .alarm_pause_ms = (int64_t)st->alarm_pause_ms,
+                    .ack_reasons = st->ack_reasons,
+                    .n_ack_reasons = st->n_ack_reasons,
                     .simulated_clock = s->opts.clock == VIGIL_CLOCK_SIMULATED,
                     .store = vigil__engine_store(u->e),
                     .uploads_dir = s->uploads,

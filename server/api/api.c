@@ -1859,6 +1859,7 @@ static void api_free_parts(api *a) {
   for (size_t i = 0; i < a->n_trusted_proxies; i++)
     free(a->trusted_proxies[i]);
   free(a->trusted_proxies);
+  json_decref(a->ack_reasons);
   if (!a->shared_limits) {
     vigil__limiter_free(a->failed_by_name);
     vigil__limiter_free(a->failed_by_address);
@@ -1913,6 +1914,9 @@ int vigil__api_new(const api_options *o, api **out) {
   if (ok && o->n_trusted_proxies) ok = (a->trusted_proxies = calloc(o->n_trusted_proxies, sizeof(char *))) != NULL;
   for (size_t i = 0; ok && i < o->n_trusted_proxies; i++)
     ok = (a->trusted_proxies[a->n_trusted_proxies++] = strdup(o->trusted_proxies[i])) != NULL;
+  ok = ok && (a->ack_reasons = json_array()) != NULL;
+  for (size_t i = 0; ok && i < o->n_ack_reasons; i++)
+    ok = json_array_append_new(a->ack_reasons, json_string(o->ack_reasons[i])) == 0;
   streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms,
                         .max_queued = o->stream_max_queued,
                         .per_session = o->streams_per_session,

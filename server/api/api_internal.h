@@ -77,6 +77,7 @@ struct api {
   int64_t session_ttl_ms;
   /* The workstation's audio pause (api.h). */
   int64_t alarm_pause_ms;
+  json_t *ack_reasons;             /* the texts of api_options.ack_reasons, a JSON array */
   int simulated_clock;             /* the test clock may be advanced (POST /clock) */
   unsigned checking;               /* password checks running off the loop */
   struct password_check *sign_ins; /* the sign-in lane: checks running or waiting, oldest first */

@@ -26,6 +26,7 @@ static const char *const KNOWN[] = {
     "server_names",     /* the names (Host) answered besides the local ones */
     "secure_cookies",   /* the session cookie says Secure (HTTPS at the proxy) */
     "alarm_pause",      /* seconds the workstation's "Pause sound" lasts */
+    "ack_reasons",      /* the workstation's one-click reasons for an acknowledgement */
     "plugin_dir",       /* where C plugins may be loaded from; none by default */
     "plugins",          /* { name = { settings } } */
     /* The security controls (docs/security.md): */

@@ -12,13 +12,9 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-import { startServer, chromiumPath } from "./serve.js";
+import { startServer, chromiumOrSkip, apiClient } from "./serve.js";
 
-const exe = chromiumPath();
-if (!exe) {
-  console.log("SKIP: no chromium (scripts/install-deps installs Debian's)");
-  process.exit(77);
-}
+const exe = chromiumOrSkip();
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const USERS = {
@@ -32,17 +28,7 @@ const SIZES = [
   { width: 390, height: 844 },
 ];
 
-let browser, server;
-const tokens = new Map();
-async function api(user, method, path, body) {
-  if (!tokens.has(user)) {
-    const r = await fetch(server.url + "/api/v1/session", { method: "POST", body: JSON.stringify({ user, password: USERS[user].password }) });
-    tokens.set(user, (await r.json()).token);
-  }
-  const r = await fetch(server.url + "/api/v1" + path, { method, headers: { Authorization: `Bearer ${tokens.get(user)}` }, body: body && JSON.stringify(body) });
-  assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.clone().text()}`);
-  return r.json();
-}
+let browser, server, api;
 
 // A ketamine visit in its infusion phase with a reading that raised a high
 // and a medium alert.
@@ -74,6 +60,7 @@ async function signIn(p, name) {
 
 before(async () => {
   server = await startServer({ users: USERS });
+  api = apiClient(server, USERS);
   browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox"] });
 });
 

@@ -29,7 +29,38 @@ export async function startServer({ users = {}, extraArgs = [], env = {}, protoc
     const r = vigil(["user", "add", name, "--role", u.role, "--password-stdin", "--db", dbPath], u.password + "\n");
     if (r.status !== 0) throw new Error(`vigil user add ${name}: ${r.stderr}`);
   }
-  const args = ["serve", "--db", dbPath, "--listen", "127.0.0.1:0", "--protocols", protocols, ...extraArgs];
+  const args = ["serve", "--db", dbPath, "--protocols", protocols, ...extraArgs];
+  let run = await launch([...args, "--listen", "127.0.0.1:0"], env);
+  const port = run.port;
+  async function halt() {
+    if (run.child.exitCode === null) {
+      const exited = new Promise((r) => run.child.once("exit", r));
+      run.child.kill("SIGTERM");
+      await exited;
+    }
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    db: dbPath,
+    root,
+    log: () => run.log(),
+    // Stops the server, keeping its database: the workstation cannot reach it.
+    halt,
+    // Starts it again on the same port and database.
+    async resume() {
+      await halt();
+      run = await launch([...args, "--listen", `127.0.0.1:${port}`], env);
+    },
+    async stop() {
+      await halt();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+// Spawns `vigil ARGS` and waits for its "listening" line: {child, port, log()}.
+async function launch(args, env) {
   const child = spawn(vigilBin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   const port = await new Promise((res, rej) => {
@@ -55,20 +86,22 @@ export async function startServer({ users = {}, extraArgs = [], env = {}, protoc
       rej(new Error(`vigil serve exited with ${code}:\n${log}`));
     });
   });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    db: dbPath,
-    root,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      rmSync(root, { recursive: true, force: true });
-    },
+  return { child, port, log: () => log };
+}
+
+// A client of server's API signing in as users ({name: {password}}) on
+// first use: api(user, method, path, body) is the answer's JSON, and fails
+// the test on a status other than 2xx.
+export function apiClient(server, users) {
+  const tokens = new Map();
+  return async function api(user, method, path, body) {
+    if (!tokens.has(user)) {
+      const r = await fetch(server.url + "/api/v1/session", { method: "POST", body: JSON.stringify({ user, password: users[user].password }) });
+      tokens.set(user, (await r.json()).token);
+    }
+    const r = await fetch(server.url + "/api/v1" + path, { method, headers: { Authorization: `Bearer ${tokens.get(user)}` }, body: body && JSON.stringify(body) });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.json();
   };
 }
 
@@ -78,4 +111,15 @@ export function chromiumPath() {
     if (p && spawnSync(p, ["--version"], { encoding: "utf8" }).status === 0) return p;
   }
   return null;
+}
+
+// Debian's chromium, or the test program ends here as skipped (exit 77,
+// ctest's SKIP_RETURN_CODE).
+export function chromiumOrSkip() {
+  const exe = chromiumPath();
+  if (!exe) {
+    console.log("SKIP: no chromium (scripts/install-deps installs Debian's)");
+    process.exit(77);
+  }
+  return exe;
 }

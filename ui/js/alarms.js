@@ -24,7 +24,7 @@ import { h, clear, announce, silence } from "./dom.js";
 import { priorityLabel, priorityRank, timeOrDate } from "./format.js";
 import { now } from "./clock.js";
 import { subscribe } from "./stream.js";
-import { showError } from "./dialog.js";
+import { ackControls } from "./ack.js";
 import { alarmPauseMs } from "./session.js";
 
 let alerts = [];
@@ -63,17 +63,6 @@ async function load() {
   render();
   updateSound();
   for (const fn of changeListeners) fn(alerts);
-}
-
-export async function acknowledge(id) {
-  try {
-    await post(`/alerts/${id}/ack`, {});
-  } catch (err) {
-    // Someone else acknowledged it first: the list below shows that.
-    if (err.code !== "wrong_state") showError(err);
-  }
-  paused.delete(id);
-  await load();
 }
 
 // How long a pause still lasts, in ms (0 when it is over).
@@ -147,7 +136,10 @@ function draw(root, n) {
               onclick: () => togglePause(a.id) },
               isPaused ? pauseLabel(until) : `Pause sound for ${span(alarmPauseMs())}`)
           : null,
-        h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id) }, "Acknowledge")));
+        ackControls(a, () => {
+          paused.delete(a.id);
+          return load();
+        }, { compact: true })));
   }
   if (n < alerts.length) root.append(foldLine(alerts.slice(n)));
   else if (unfolded)

@@ -2,6 +2,16 @@
 // ApiError carrying the server's {code, message, field, reasons}, so that a
 // form can put the message next to the field it names.
 import { onUnauthenticated } from "./session.js";
+import * as downtime from "./downtime.js";
+
+// The last answer to each GET, shown again while the server cannot be
+// reached (downtime.js: the page keeps its last state, read only, and says
+// how old it is). In memory only, and forgotten at the end of a sign-in.
+const lastAnswers = new Map();
+
+export function forgetAnswers() {
+  lastAnswers.clear();
+}
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -28,8 +38,11 @@ async function send(method, path, body, key) {
   try {
     res = await fetch("/api/v1" + path, init);
   } catch (err) {
+    downtime.unreachable();
+    if (method === "GET" && lastAnswers.has(path)) return structuredClone(lastAnswers.get(path));
     throw new ApiError(0, { error: { code: "offline", message: "The server cannot be reached. Nothing was recorded; try again." } });
   }
+  downtime.answered();
   const text = await res.text();
   let json = null;
   try {
@@ -42,6 +55,7 @@ async function send(method, path, body, key) {
     if (res.status === 401 && error.code === "unauthenticated") onUnauthenticated();
     throw error;
   }
+  if (method === "GET") lastAnswers.set(path, json);
   return json;
 }
 

@@ -16,7 +16,7 @@ import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title } from "./protocols.js";
 import { can } from "./session.js";
-import { acknowledge } from "./alarms.js";
+import { ackControls } from "./ack.js";
 import { patientHref } from "./patient.js";
 
 let rows = []; // [{visit (list entry), detail (whole state)}]
@@ -164,7 +164,7 @@ function drawCourses() {
               h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
               h("span", { class: "alarm-text" }, h("a", { href: patientHref(a.patient) }, `Patient ${a.patient}`), ": ", a.message,
                 h("span", { class: "alarm-meta" }, a.acknowledged ? " acknowledged" : "")),
-              a.acknowledged || !can("record") ? null : h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id).then(() => load()).catch(showError) }, "Acknowledge"))))
+              ackControls(a, () => load().catch(showError)))))
         : h("p", { class: "muted" }, "No course alerts.")),
     h("section", { class: "card board-due", "aria-labelledby": "bd-title" },
       h("h2", { id: "bd-title" }, "Due today / overdue"),

@@ -17,6 +17,8 @@ import * as adminProtocols from "./admin_protocols.js";
 import * as expiry from "./expiry.js";
 import * as fit from "./fit.js";
 import * as drafts from "./drafts.js";
+import * as downtime from "./downtime.js";
+import { forgetAnswers } from "./api.js";
 import { ask, showError } from "./dialog.js";
 import { dateTime } from "./format.js";
 
@@ -126,6 +128,8 @@ function stopped() {
   live = false;
   stream.close();
   alarms.stop();
+  downtime.stop();
+  forgetAnswers();
 }
 
 session.onChange((u) => {

@@ -14,7 +14,7 @@ import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title as protocolTitle } from "./protocols.js";
 import { can } from "./session.js";
-import { acknowledge } from "./alarms.js";
+import { ackControls } from "./ack.js";
 
 // The measure the trend chart draws (the course's response measure in the
 // bundled protocols: docs/clinical/course.md).
@@ -156,7 +156,7 @@ function courseAlerts(c) {
       h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
       h("span", { class: "alarm-text" }, a.message,
         h("span", { class: "alarm-meta" }, ` raised ${dateTime(a.raised_at)}`, a.level ? `, escalated ${a.level}\u00d7` : "", a.state === "acknowledged" ? ", acknowledged" : "")),
-      a.state === "active" && can("record") ? h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id).then(refresh) }, "Acknowledge") : null)));
+      a.state === "active" ? ackControls(a, refresh) : null)));
 }
 
 // Each session's alerts: its visit's and the course's about it.

@@ -11,6 +11,7 @@ let expiresAt = 0; // when the cookie ends unless renewed (Date.now() ms)
 let renewedAt = 0;
 let renewing = null;
 let pauseMs = 120000; // the site's alarm_pause
+let reasons = []; // the site's ack_reasons: quick picks for an acknowledgement
 // Why the last session ended: "expired" (not used for too long), "ended"
 // (the server ended it: signed out elsewhere, a password change, the account
 // disabled), "" when the user signed out here.
@@ -39,6 +40,7 @@ function lifetime(json) {
   renewedAt = Date.now();
   expiresAt = ttlMs ? renewedAt + ttlMs : 0;
   if (json.alarm_pause_s > 0) pauseMs = json.alarm_pause_s * 1000;
+  if (Array.isArray(json.ack_reasons)) reasons = json.ack_reasons.filter((r) => typeof r === "string");
 }
 
 // How long the sign-in still lasts without use (Infinity: no limit known).
@@ -53,6 +55,10 @@ export function lifetimeMs() {
 
 export function alarmPauseMs() {
   return pauseMs;
+}
+
+export function ackReasons() {
+  return reasons;
 }
 
 // Why the last session ended ("expired", "ended" or ""), once.

@@ -4,6 +4,7 @@
 // last event it saw (Last-Event-ID), so nothing is missed across a
 // restart; while it is away the header says so.
 import { sawServerTime } from "./clock.js";
+import * as downtime from "./downtime.js";
 
 let source = null;
 const listeners = new Set();
@@ -18,8 +19,14 @@ function setConnected(c) {
 export function open() {
   if (source) return;
   source = new EventSource("/api/v1/events/stream", { withCredentials: true });
-  source.onopen = () => setConnected(true);
-  source.onerror = () => setConnected(false);
+  source.onopen = () => {
+    downtime.answered();
+    setConnected(true);
+  };
+  source.onerror = () => {
+    setConnected(false);
+    downtime.streamDropped();
+  };
   source.onmessage = (m) => {
     let ev;
     try {
@@ -27,6 +34,7 @@ export function open() {
     } catch (err) {
       return;
     }
+    downtime.answered();
     if (ev.time) sawServerTime(ev.time);
     for (const fn of [...listeners]) fn(ev);
   };

@@ -18,7 +18,7 @@ import { flowsheetView } from "./flowsheet.js";
 import { lastVitals } from "./board.js";
 import { events as loadEvents, describe, alertMessages, itemTitle } from "./history.js";
 import { can } from "./session.js";
-import { acknowledge } from "./alarms.js";
+import { ackControls } from "./ack.js";
 import { title as protocolTitle } from "./protocols.js";
 import * as drafts from "./drafts.js";
 import { patientBanner, patientPath, previousCard, sessionLine } from "./patient.js";
@@ -135,7 +135,7 @@ function alertsSection(v) {
         h("span", { class: "alarm-text" }, a.message,
           h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`, a.level ? `, escalated ${a.level}\u00d7` : "",
             a.acknowledged ? `, ${ackBy(a.id)}` : "", a.state === "resolved" ? ", cause cleared" : "")),
-        a.acknowledged || !can("record") ? null : h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id).then(refresh) }, "Acknowledge")))));
+        ackControls(a, refresh)))));
 }
 
 // ---- gate --------------------------------------------------------------------

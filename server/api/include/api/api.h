@@ -55,6 +55,10 @@ typedef struct api_options {
   /* How long the workstation's "Pause sound" silences an alarm before it
    * sounds again (0: 2 minutes); told to the page with the session. */
   int64_t alarm_pause_ms;
+  /* The reasons the workstation offers with one click for an
+   * acknowledgement (vigil.conf ack_reasons; copied); told with the session. */
+  const char *const *ack_reasons;
+  size_t n_ack_reasons;
   /* The engine runs on the simulated clock, which an admin may advance. */
   int simulated_clock;
   /* The engine's store (core/store.h), for approvals of protocol versions,

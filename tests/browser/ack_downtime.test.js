@@ -1,0 +1,173 @@
+// ack_downtime.test.js: two things a nurse meets on a shift (issue 19), in
+// Debian's chromium against a real `vigil serve`:
+//   - acknowledging with a reason: a quick pick of the site's ack_reasons
+//     (vigil.conf) acknowledges in one click and the reason is in the event
+//     and the history; a carried alert (self-harm, docs/safety.md H4) is not
+//     offered to a nurse, and a clinician must give a reason;
+//   - downtime: the server stops; the page says so, keeps showing the visit
+//     read only (Record disabled), keeps what the nurse typed, and shows the
+//     summary (printing works); the server comes back: the banner goes,
+//     Record works and records what was typed.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startServer, chromiumOrSkip, apiClient } from "./serve.js";
+
+const exe = chromiumOrSkip();
+
+const USERS = {
+  "nurse.kim": { role: "nurse", password: "correct horse nurse" },
+  "dr.osei": { role: "clinician", password: "correct horse clinician" },
+};
+const PICKS = ["Rechecked: the reading stands; clinician told", "Clinician at the chair and aware"];
+
+let browser, server, api, confDir;
+
+async function signedIn(name) {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "en-GB", timezoneId: "UTC" });
+  ctx.setDefaultTimeout(20000);
+  const p = await ctx.newPage();
+  await p.goto(server.url + "/");
+  await p.getByLabel("User name").fill(name);
+  await p.getByLabel("Password").fill(USERS[name].password);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("heading", { name: "Board" }).first().waitFor();
+  return p;
+}
+
+// A ketamine visit in its infusion with a reading that raised alerts.
+async function alertingVisit(patient) {
+  const v = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, params: { weight: 70 } });
+  await api("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
+  await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+  await api("dr.osei", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 210, dbp: 125, hr: 80, spo2: 98, rr: 14 } });
+  return v.id;
+}
+
+async function acks(visit) {
+  const { events } = await api("dr.osei", "GET", `/visits/${visit}/events?limit=1000`);
+  return events.filter((e) => e.type === "alert.acknowledged");
+}
+
+before(async () => {
+  confDir = mkdtempSync(join(tmpdir(), "vigil-ack-"));
+  writeFileSync(join(confDir, "vigil.conf"), `ack_reasons = { ${PICKS.map((t) => JSON.stringify(t)).join(", ")} }\n`);
+  server = await startServer({ users: USERS, extraArgs: ["--config", join(confDir, "vigil.conf")] });
+  api = apiClient(server, USERS);
+  browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+  rmSync(confDir, { recursive: true, force: true });
+});
+
+describe("acknowledging with a reason", () => {
+  it("a quick pick acknowledges at once, with its reason in the event and the history", async () => {
+    const visit = await alertingVisit("MRN-ACK1");
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${visit}`);
+    const open = p.locator(".visit-alerts .alarm:not(.acked)");
+    await open.first().waitFor();
+    const before = await open.count();
+    await open.first().getByRole("button", { name: "With reason…" }).click();
+    const dlg = p.locator("#dialog");
+    for (const t of PICKS) await dlg.getByRole("button", { name: t }).waitFor();
+    await dlg.getByRole("button", { name: PICKS[1] }).click();
+    await p.waitForFunction((n) => document.querySelectorAll(".visit-alerts .alarm:not(.acked)").length < n, before);
+    const done = await acks(visit);
+    assert.equal(done.length, 1);
+    assert.equal(done[0].data.reason, PICKS[1]);
+    assert.equal(done[0].actor, "nurse.kim");
+    await p.locator(".history li", { hasText: `Reason: ${PICKS[1]}` }).first().waitFor();
+    // The one-click Acknowledge still acknowledges with no reason.
+    await open.first().getByRole("button", { name: "Acknowledge", exact: true }).click();
+    await p.waitForFunction((n) => document.querySelectorAll(".visit-alerts .alarm:not(.acked)").length < n, before - 1);
+    const again = await acks(visit);
+    assert.equal(again.length, 2);
+    assert.equal(again[1].data.reason, undefined);
+    await p.context().close();
+  });
+
+  it("a carried alert is a clinician's to acknowledge, with a reason", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-ACK2", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { phq9: { q1: 2, q2: 2, q3: 1, q4: 1, q5: 0, q6: 1, q7: 1, q8: 0, q9: 2 } });
+    const nurse = await signedIn("nurse.kim");
+    await nurse.goto(`${server.url}/#/visit/${v.id}`);
+    const carried = nurse.locator(".visit-alerts .alarm", { hasText: /self-harm|suicid/i }).first();
+    await carried.waitFor();
+    await carried.getByText("A clinician acknowledges this after assessing the patient").waitFor();
+    assert.equal(await carried.getByRole("button").count(), 0, "a nurse is offered no acknowledgement of a carried alert");
+    await nurse.context().close();
+
+    const doc = await signedIn("dr.osei");
+    await doc.goto(`${server.url}/#/visit/${v.id}`);
+    const mine = doc.locator(".visit-alerts .alarm", { hasText: /self-harm|suicid/i }).first();
+    await mine.getByRole("button", { name: "Assess and acknowledge…" }).click();
+    const dlg = doc.locator("#dialog");
+    // No reason: the form does not go (the reason is required).
+    await dlg.getByRole("button", { name: "Acknowledge", exact: true }).click();
+    assert.equal((await acks(v.id)).length, 0);
+    await dlg.getByLabel("Reason", { exact: true }).fill("Assessed: no plan or intent; safety plan reviewed with the patient");
+    await dlg.getByRole("button", { name: "Acknowledge", exact: true }).click();
+    await doc.locator(".history li", { hasText: "Reason: Assessed: no plan or intent" }).first().waitFor();
+    const done = await acks(v.id);
+    assert.equal(done.length, 1);
+    assert.equal(done[0].actor, "dr.osei");
+    await doc.context().close();
+  });
+});
+
+describe("downtime: the server cannot be reached", () => {
+  it("the page stays, read only, says so, keeps what was typed, and records it once the server is back", async () => {
+    const visit = await alertingVisit("MRN-DOWN");
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${visit}`);
+    const vitals = p.locator(".item", { has: p.getByRole("heading", { name: "Vitals", exact: true }) });
+    const recordButton = p.locator(".checklist").getByRole("button", { name: "Record", exact: true });
+    await recordButton.waitFor();
+    await p.locator("#alarms .alarm").first().waitFor();
+
+    await server.halt();
+    const banner = p.locator("#downtime");
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /cannot be reached[\s\S]*Read only[\s\S]*New alerts cannot reach this screen/);
+    assert.ok(await recordButton.isDisabled(), "Record is disabled while the server is away");
+    assert.ok(await p.locator("#alarms .ack").first().isDisabled(), "Acknowledge is disabled while the server is away");
+    assert.ok(await p.locator("#alarms .pause").first().isEnabled(), "pausing the sound still works");
+    // What the nurse types meanwhile stays in the form.
+    await vitals.getByLabel("Systolic BP", { exact: true }).fill("132");
+    await vitals.getByLabel("Diastolic BP", { exact: true }).fill("84");
+    await vitals.getByLabel("Heart rate", { exact: true }).fill("72");
+    await vitals.getByLabel("SpO₂", { exact: true }).fill("97");
+    await vitals.getByLabel("Respiratory rate", { exact: true }).fill("15");
+    // The visit is still shown, as it was; so is its summary, which prints.
+    await p.getByRole("heading", { name: /Patient MRN-DOWN/ }).first().waitFor();
+    await p.goto(`${server.url}/#/visit/${visit}/summary`);
+    await p.locator("#print").waitFor();
+    assert.ok(await p.locator("#print").isEnabled());
+    await banner.waitFor();
+    await p.goBack();
+    await recordButton.waitFor();
+    assert.equal(await vitals.getByLabel("Systolic BP", { exact: true }).inputValue(), "132", "the typed value survives");
+    assert.ok(await recordButton.isDisabled());
+
+    await server.resume();
+    await banner.waitFor({ state: "detached", timeout: 20000 });
+    assert.ok(await recordButton.isEnabled(), "Record is back once the server is");
+    const { events: before } = await api("nurse.kim", "GET", `/visits/${visit}/events?limit=1000`);
+    await recordButton.click();
+    await p.waitForFunction(async ([id, n]) => {
+      const r = await fetch(`/api/v1/visits/${id}/events?limit=1000`);
+      return (await r.json()).events.length > n;
+    }, [visit, before.length]);
+    const v = await api("nurse.kim", "GET", `/visits/${visit}`);
+    const readings = JSON.stringify(v);
+    assert.match(readings, /"sbp":132/);
+    await p.context().close();
+  });
+});

@@ -1,0 +1,69 @@
+// ack.js: acknowledging an alert, wherever it is shown (the banners, the
+// visit, the board's course alerts, the patient's page). One click
+// acknowledges; "With reason…" (beside each alert of a visit, the board's
+// course alerts and a patient's page) asks for a reason first, offering the site's
+// quick picks (vigil.conf ack_reasons) that acknowledge in one more click. A
+// carried alert (a self-harm risk, docs/safety.md H4) stays until a clinician
+// has assessed the patient: only a role that signs acknowledges it, always
+// with a reason; others are told who they wait for.
+import { post } from "./api.js";
+import { h } from "./dom.js";
+import { ask, showError } from "./dialog.js";
+import { can, ackReasons } from "./session.js";
+import { priorityLabel } from "./format.js";
+
+// Acknowledges alert id (with reason, if given); then after(). Someone else
+// acknowledging it first is no error: the lists show it.
+export async function acknowledge(id, reason, after) {
+  try {
+    await post(`/alerts/${id}/ack`, reason ? { reason } : {});
+  } catch (err) {
+    if (err.code !== "wrong_state") showError(err);
+  }
+  if (after) await after();
+}
+
+// The dialog that asks for the reason; a quick pick fills it in and
+// acknowledges at once.
+function withReason(a, after) {
+  const pick = (event, text) => {
+    const form = event.target.closest("form");
+    form.elements.reason.value = text;
+    form.requestSubmit();
+  };
+  const picks = ackReasons();
+  return ask({
+    title: a.carried ? "Acknowledge after assessing the patient" : "Acknowledge with a reason",
+    text: `${priorityLabel(a.priority)} alert${a.patient ? `, patient ${a.patient}` : ""}: ${a.message}`,
+    detail: picks.length
+      ? h("div", { class: "quick-picks", role: "group", "aria-label": "Quick reasons" },
+          picks.map((text) => h("button", { type: "button", class: "quiet quick-pick", onclick: (e) => pick(e, text) }, text)))
+      : null,
+    fields: [{
+      name: "reason", label: "Reason", type: "textarea", required: !!a.carried,
+      hint: a.carried ? "This alert stays until a clinician has assessed the patient: say what you found and decided."
+        : "Optional: kept with the acknowledgement, in the history and the summary.",
+    }],
+    submit: "Acknowledge",
+    action: async (v) => {
+      const reason = v.reason.trim();
+      await post(`/alerts/${a.id}/ack`, reason ? { reason } : {});
+      if (after) await after();
+      return true;
+    },
+  }).catch(showError);
+}
+
+// The controls for alert a (an open alert as the API gives it), or null when
+// this user may do nothing with it; after() runs once it is acknowledged.
+// Compact (the banners, which must stay small enough to fold by, N9): only
+// Acknowledge; the reason is offered where the alert is listed in full.
+export function ackControls(a, after, { compact = false } = {}) {
+  if (a.acknowledged || a.state === "acknowledged" || a.state === "closed" || !can("record")) return null;
+  if (a.carried)
+    return can("sign")
+      ? h("button", { type: "button", class: "ack", onclick: () => withReason(a, after) }, "Assess and acknowledge\u2026")
+      : h("span", { class: "ack-waits" }, "A clinician acknowledges this after assessing the patient");
+  const now = h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id, null, after) }, "Acknowledge");
+  return compact ? now : [now, h("button", { type: "button", class: "quiet ack-reason", onclick: () => withReason(a, after) }, "With reason\u2026")];
+}
