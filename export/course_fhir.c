@@ -203,6 +203,37 @@ static int rems_form(course_fhir *f, uint64_t visit, const char *encounter, cons
 
 /* ---- the sessions --------------------------------------------------------------- */
 
+/* A session in words, as the patient page and the visit say it (docs/safety.md
+ * C7): "Session 6 of 6" counts the sessions that count (`counted`: an aborted
+ * one counts for nothing), past the series "Maintenance session 2 (session
+ * 8)", and the course's own number when an aborted one came before ("...;
+ * visit 7 of the course"); an aborted one "Aborted visit 3 of the course
+ * (counts for nothing)". */
+static void session_place(json_t *s, json_int_t of, char *out, size_t n) {
+  json_int_t number = json_integer_value(json_object_get(s, "number"));
+  json_t *counted = json_object_get(s, "counted");
+  if (!json_is_integer(counted)) {
+    snprintf(out, n, "Aborted visit %lld of the course (counts for nothing)", (long long)number);
+    return;
+  }
+  json_int_t k = json_integer_value(counted);
+  char course[64] = "";
+  if (k != number) snprintf(course, sizeof course, "; visit %lld of the course", (long long)number);
+  if (k <= of)
+    snprintf(out, n, "Session %lld of %lld%s", (long long)k, (long long)of, course);
+  else
+    snprintf(out, n, "Maintenance session %lld (session %lld%s)", (long long)(k - of), (long long)k, course);
+}
+
+/* How many of the course's sessions count (not aborted). */
+static json_int_t sessions_counted(json_t *course) {
+  json_int_t k = 0;
+  size_t i;
+  json_t *s;
+  json_array_foreach(json_object_get(course, "sessions"), i, s) k += json_is_integer(json_object_get(s, "counted"));
+  return k;
+}
+
 static int sessions(course_fhir *f, json_t *plan_activities, char *err, size_t errlen) {
   json_t *course = f->course;
   json_int_t of = json_integer_value(json_object_get(json_object_get(course, "plan"), "sessions"));
@@ -220,10 +251,11 @@ static int sessions(course_fhir *f, json_t *plan_activities, char *err, size_t e
     if (!end) end = vigil__visit_record_event_time(&r, "visit.aborted", NULL, NULL);
     saw(f, start);
     saw(f, end);
-    char what[512], visit_id[32], role[64], encounter[64];
+    char what[512], visit_id[32], role[64], encounter[64], place[160];
     const char *title = vigil__export_str(r.protocol, "title");
-    snprintf(what, sizeof what, "Session %lld of %lld: %s (%s)", (long long)number, (long long)of,
-             *title ? title : vigil__export_str(s, "protocol"), vigil__export_str(s, "protocol"));
+    session_place(s, of, place, sizeof place);
+    snprintf(what, sizeof what, "%s: %s (%s)", place, *title ? title : vigil__export_str(s, "protocol"),
+             vigil__export_str(s, "protocol"));
     snprintf(visit_id, sizeof visit_id, "%llu", (unsigned long long)visit);
     json_t *enc = json_pack(
         "{s:s, s:[{s:s, s:s}], s:s, s:o, s:[{s:s}], s:O, s:[o], s:o}", "resourceType", "Encounter", "identifier",
@@ -427,8 +459,7 @@ int vigil__export_course_fhir(vigil_engine *e, uint64_t id, char **out, char *er
   const char *due = vigil__export_str(c, "next_due");
   if (*due && !closed) {
     char what[160];
-    snprintf(what, sizeof what, "Session %lld, next due",
-             (long long)json_array_size(json_object_get(c, "sessions")) + 1);
+    snprintf(what, sizeof what, "Session %lld, next due", (long long)sessions_counted(c) + 1);
     json_array_append_new(activities, json_pack("{s:{s:s, s:s, s:o}}", "detail", "status", "scheduled", "description",
                                                 what, "scheduledPeriod", period(due, NULL)));
   }
@@ -450,11 +481,23 @@ int vigil__export_course_fhir(vigil_engine *e, uint64_t id, char **out, char *er
                                                               : "not yet known");
   snprintf(description, sizeof description, "%s%s%s%s", plan, judged, closed ? ". Closed: " : "",
            closed ? vigil__export_str(closing, "reason") : "");
-  json_t *careplan = json_pack("{s:s, s:[{s:s, s:s}], s:[s], s:s, s:s, s:s, s:s, s:O, s:o, s:[o]}", "resourceType",
-                               "CarePlan", "identifier", "system", VIGIL_COURSE, "value", course_id, "instantiatesUri",
-                               canonical, "status", closed ? "completed" : "active", "intent", "plan", "title",
-                               *title ? title : ref_text, "description", description, "subject", f.subject, "period",
-                               period(start, end), "supportingInfo", ref(f.episode, "the course"));
+  /* FHIR R4's CarePlan.status (RequestStatus: draft, active, on-hold,
+   * revoked, completed, entered-in-error, unknown; "stopped" is not one of
+   * them): a course closed before its induction series completed is revoked
+   * ("terminated prior to the known full completion of the intended
+   * actions"), one closed after it completed (maintenance is open-ended)
+   * completed (docs/safety.md C8: a course closed early said completed). */
+  json_int_t done = 0, series = json_integer_value(json_object_get(json_object_get(c, "plan"), "sessions"));
+  size_t k;
+  json_t *x;
+  json_array_foreach(json_object_get(c, "sessions"), k, x) done +=
+      !strcmp(vigil__export_str(x, "status"), "discharged");
+  const char *plan_status = !closed ? "active" : done >= series ? "completed" : "revoked";
+  json_t *careplan =
+      json_pack("{s:s, s:[{s:s, s:s}], s:[s], s:s, s:s, s:s, s:s, s:O, s:o, s:[o]}", "resourceType", "CarePlan",
+                "identifier", "system", VIGIL_COURSE, "value", course_id, "instantiatesUri", canonical, "status",
+                plan_status, "intent", "plan", "title", *title ? title : ref_text, "description", description,
+                "subject", f.subject, "period", period(start, end), "supportingInfo", ref(f.episode, "the course"));
   if (json_array_size(activities))
     json_object_set_new(careplan, "activity", activities);
   else

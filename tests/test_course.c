@@ -293,6 +293,8 @@ static void aborted_sessions_count_for_nothing(void **state) {
   json_t *s1 = json_array_get(json_object_get(c, "sessions"), 0);
   assert_int_equal((int)num(s1, "number"), 1);
   assert_true(json_is_false(json_object_get(s1, "counts")));
+  assert_true(json_is_null(json_object_get(s1, "counted"))); /* C7: counts for nothing */
+  assert_int_equal((int)num(json_array_get(json_object_get(c, "sessions"), 1), "counted"), 1);
   json_t *doses = json_object_get(json_object_get(c, "measures"), "dose");
   assert_int_equal(json_array_size(doses), 1); /* session 2's, not the aborted 0.7 */
   assert_true(num(json_array_get(doses, 0), "value") == 0.5);
@@ -301,6 +303,7 @@ static void aborted_sessions_count_for_nothing(void **state) {
   json_t *v = visit_of(e, b);
   json_t *vc = json_object_get(v, "course");
   assert_int_equal((int)num(vc, "session"), 2);
+  assert_int_equal((int)num(vc, "counted"), 1); /* C7: the series' first, "session 1 of 3" */
   assert_true(json_is_null(json_object_get(vc, "previous")));
   json_decref(v);
   discharge(e, b);

@@ -50,7 +50,10 @@ static const expected SCENARIOS[] = {
 static void quiet(void *ud, vigil_log_level level, const char *msg) {}
 
 /* Runs a bundled scenario on a new engine (a store file at db, or memory). */
-static vigil_engine *run_scenario(const char *protocol, const char *scenario, const char *db, uint64_t *visit) {
+/* A bundled protocol's scenario on a new engine: the engine; *visit its
+ * visit, *loaded (NULL: not wanted) the protocol's reference. */
+static vigil_engine *run_scenario_of(const char *protocol, const char *scenario, const char *db, uint64_t *visit,
+                                     const char **loaded) {
   vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = db, .log = quiet};
   vigil_engine *e;
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
@@ -60,7 +63,12 @@ static vigil_engine *run_scenario(const char *protocol, const char *scenario, co
   if (vigil_engine_load(e, dir, &ref) < 0) fail_msg("%s", vigil_engine_errmsg(e));
   snprintf(path, sizeof path, "%s/scenarios/%s.lua", dir, scenario);
   if (vigil__scenario_run(e, ref, path, NULL, NULL, visit, err, sizeof err) < 0) fail_msg("%s: %s", scenario, err);
+  if (loaded) *loaded = ref;
   return e;
+}
+
+static vigil_engine *run_scenario(const char *protocol, const char *scenario, const char *db, uint64_t *visit) {
+  return run_scenario_of(protocol, scenario, db, visit, NULL);
 }
 
 static char *fhir_of(vigil_engine *e, uint64_t visit) {
@@ -729,7 +737,8 @@ static void course_bundle_closed_with_an_aborted_session(void **state) {
   json_t *ep = first_of(b, "EpisodeOfCare"), *plan = first_of(b, "CarePlan");
   assert_string_equal(vigil__export_str(ep, "status"), "finished");
   assert_true(*vigil__export_str(json_object_get(ep, "period"), "end"));
-  assert_string_equal(vigil__export_str(plan, "status"), "completed");
+  /* Closed with one of its six sessions completed: revoked, not completed (C8). */
+  assert_string_equal(vigil__export_str(plan, "status"), "revoked");
   if (!strstr(vigil__export_str(plan, "description"), "Closed: moved to another clinic"))
     fail_msg("the plan does not say why it closed: %s", vigil__export_str(plan, "description"));
   json_t *acts = json_object_get(plan, "activity");
@@ -754,6 +763,65 @@ static void course_bundle_closed_with_an_aborted_session(void **state) {
   vigil_engine_free(e);
 }
 
+/* The Encounters' texts of a course's sessions, in order, a new array. */
+static json_t *encounter_texts(json_t *bundle) {
+  json_t *out = json_array(), *en;
+  size_t i;
+  json_array_foreach(json_object_get(bundle, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (!strcmp(vigil__export_str(r, "resourceType"), "Encounter"))
+      json_array_append_new(
+          out, json_string(vigil__export_str(
+                   json_object_get(r, "type") ? json_array_get(json_object_get(r, "type"), 0) : NULL, "text")));
+  }
+  return out;
+}
+
+/* C7 (docs/safety.md): "Session 7 of 6" with an aborted session in the
+ * series. A session is named by its place among the sessions that count
+ * (`counted`), as the stage line counts; an aborted one counts for nothing
+ * and says so; the course's own number is said when they differ. */
+static void course_words_count_the_sessions_that_count(void **state) {
+  (void)state;
+  uint64_t visit;
+  char err[1024];
+  const char *ref = NULL;
+  vigil_engine *e = run_scenario_of("ketamine_iv", "uneventful", NULL, &visit, &ref);
+  vigil_engine_advance_to(e, vigil_engine_now(e) + 3 * DAY_MS);
+  if (vigil_visit_start(e, "ketamine_iv", "chair-1", "nurse:ana", "{\"weight\": 70}", &visit) < 0)
+    fail_msg("start: %s", vigil_engine_errmsg(e));
+  if (vigil_visit_abort(e, visit, "nurse:ana", "patient unwell today") < 0)
+    fail_msg("abort: %s", vigil_engine_errmsg(e));
+  vigil_engine_advance_to(e, vigil_engine_now(e) + DAY_MS);
+  if (vigil__scenario_run(e, ref, "protocols/ketamine_iv/scenarios/uneventful.lua", NULL, NULL, &visit, err,
+                          sizeof err) < 0)
+    fail_msg("session 3: %s", err);
+  /* The visit's course: the course's session 3, the series' second. */
+  char *vj = vigil_visit_json(e, visit);
+  json_t *v = json_loads(vj, 0, NULL);
+  vigil_free(vj);
+  json_t *vc = json_object_get(v, "course");
+  assert_int_equal(json_integer_value(json_object_get(vc, "session")), 3);
+  assert_int_equal(json_integer_value(json_object_get(vc, "counted")), 2);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(vc, "previous"), "counted")), 1);
+  json_decref(v);
+  char *a = course_fhir_of(e, 1);
+  json_t *b = json_loads(a, 0, NULL), *texts = encounter_texts(b);
+  assert_int_equal(json_array_size(texts), 3);
+  assert_non_null(strstr(json_string_value(json_array_get(texts, 0)), "Session 1 of 6: "));
+  assert_non_null(
+      strstr(json_string_value(json_array_get(texts, 1)), "Aborted visit 2 of the course (counts for nothing)"));
+  assert_non_null(strstr(json_string_value(json_array_get(texts, 2)), "Session 2 of 6; visit 3 of the course: "));
+  /* The next due is the series' third, not "session 4". */
+  json_t *acts = json_object_get(first_of(b, "CarePlan"), "activity");
+  assert_string_equal(vigil__export_str(json_object_get(json_array_get(acts, 3), "detail"), "description"),
+                      "Session 3, next due");
+  json_decref(texts);
+  json_decref(b);
+  free(a);
+  vigil_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fhir_bundles_of_every_scenario),
@@ -766,6 +834,7 @@ int main(void) {
       cmocka_unit_test(the_command),
       cmocka_unit_test(course_bundles),
       cmocka_unit_test(course_bundle_closed_with_an_aborted_session),
+      cmocka_unit_test(course_words_count_the_sessions_that_count),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -931,6 +931,19 @@ static const course_session *last_counted(const course *c, uint32_t n) {
   return NULL;
 }
 
+/* `"counted":N` of session i: its place among the sessions that count (an
+ * aborted one counts for nothing: null), the number "session N of 6" says
+ * wherever a session is named in words (the stage line's count; C7: "session
+ * 7 of 6" with an aborted session in the series). Its `number` stays its
+ * place in the course, aborted ones included. */
+static void counted_json(buf *b, const course *c, uint32_t i) {
+  vigil__buf_puts(b, ",\"counted\":");
+  if (c->sessions[i].ended == SESSION_ABORTED)
+    vigil__buf_puts(b, "null");
+  else
+    vigil__buf_put_int(b, (long long)counted(c, i) + 1);
+}
+
 static int64_t next_due(const course *c) {
   const course_spec *cs = c->p->course;
   if (c->closed || c->n_sessions == 0) return -1;
@@ -1489,6 +1502,7 @@ void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v) {
   vigil__buf_put_int(b, (long long)c->id);
   vigil__buf_puts(b, ",\"session\":");
   vigil__buf_put_int(b, (long long)n + 1);
+  counted_json(b, c, n);
   vigil__buf_puts(b, ",\"sessions\":");
   vigil__buf_put_int(b, cs->sessions);
   vigil__buf_puts(b, ",\"stage\":");
@@ -1502,6 +1516,9 @@ void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v) {
   } else {
     vigil__buf_puts(b, "{\"visit\":");
     vigil__buf_put_int(b, (long long)s->visit);
+    vigil__buf_puts(b, ",\"session\":");
+    vigil__buf_put_int(b, (long long)(s - c->sessions) + 1);
+    counted_json(b, c, (uint32_t)(s - c->sessions));
     vigil__buf_puts(b, ",\"at\":");
     json_time_or_null(b, s->at);
     vigil__buf_puts(b, ",\"measures\":{");
@@ -1545,6 +1562,7 @@ static void rems_form_json(vigil_engine *e, buf *b, const course *c, uint32_t i)
   vigil__buf_put_int(b, (long long)c->id);
   vigil__buf_puts(b, ",\"session\":");
   vigil__buf_put_int(b, (long long)i + 1);
+  counted_json(b, c, i);
   vigil__buf_puts(b, ",\"visit\":");
   vigil__buf_put_int(b, (long long)s->visit);
   vigil__buf_puts(b, ",\"session_started_at\":");
@@ -1639,6 +1657,7 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     if (i) vigil__buf_putc(b, ',');
     vigil__buf_puts(b, "{\"number\":");
     vigil__buf_put_int(b, (long long)i + 1);
+    counted_json(b, c, i);
     vigil__buf_puts(b, ",\"visit\":");
     vigil__buf_put_int(b, (long long)s->visit);
     vigil__buf_puts(b, ",\"protocol\":");
@@ -1822,6 +1841,8 @@ char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_onl
     vigil__buf_json_string(&b, stage_of(c));
     vigil__buf_puts(&b, ",\"sessions\":");
     vigil__buf_put_int(&b, c->n_sessions);
+    vigil__buf_puts(&b, ",\"counted\":"); /* of them, those that count (C7) */
+    vigil__buf_put_int(&b, counted(c, c->n_sessions));
     vigil__buf_puts(&b, ",\"last_session_at\":");
     json_time_or_null(&b, c->sessions[c->n_sessions - 1].at);
     vigil__buf_puts(&b, ",\"next_due\":");

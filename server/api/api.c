@@ -1224,7 +1224,9 @@ static void run_write(api *a, http_request *req, write_request *w) {
      * export refuses is left to the engine's answer (which says what it
      * expects). */
     char *form = NULL, *owed = vigil_visit_rems_json(a->e, id), err[512];
-    const char *why = NULL;
+    /* Given, the reason is recorded whatever the form holds (a protocol the
+     * export cannot read is not checked); required when fields are missing. */
+    const char *why = w->s5;
     int owes = owed != NULL;
     vigil_free(owed);
     if (owes && vigil__export_rems(a->e, id, 0, &form, err, sizeof err) == 0) {
@@ -1251,7 +1253,6 @@ static void run_write(api *a, http_request *req, write_request *w) {
           json_decref(f);
           return;
         }
-        why = w->s5;
       }
       json_decref(f);
     }

@@ -228,6 +228,9 @@ describe("a patient's treatment course", () => {
       assert.equal(await row.locator("td.dose").innerText(), "0.5");
     }
     assert.match(await course.locator("tr[data-session=\"4\"]").innerText(), /overdue/);
+    // A patient with no REMS form: nothing where the forms go, and no "null" anywhere (C2).
+    assert.equal(await nurse.locator(".forms-due").count(), 0);
+    assert.doesNotMatch(await nurse.locator("main").innerText(), /\bnull\b|undefined/);
     // ... and its row names the missed-session alert about it (L9).
     assert.equal(await course.locator("tr[data-session=\"4\"] .session-alerts li[data-rule=missed_session]").count(), 1);
     // The course's alert, with who to call.
@@ -346,12 +349,40 @@ describe("a patient's treatment course", () => {
     await nurse.locator("table.rems-forms tr[data-session=\"1\"][data-status=submitted]").waitFor();
     assert.equal(await nurse.locator(".forms-due li.form-due").count(), 1);
     assert.match(await nurse.locator("table.rems-forms tr[data-session=\"1\"]").innerText(), /fax, reference FAX-0042/);
+    // The second sent with a reason it is incomplete (C1): the field is on the page,
+    // and the course's list shows the reason beside the submission.
+    const second = nurse.locator(".forms-due li.form-due");
+    await second.getByLabel("How the form of session 2 was sent").selectOption("portal");
+    await second.getByLabel("The REMS's reference for session 2").fill("PMF-0043");
+    await second.getByLabel("Why the form of session 2 is sent with fields missing, if it is").fill("no BP at 40 minutes: the cuff failed");
+    await second.getByRole("button", { name: "Record as sent" }).click();
+    await nurse.locator("table.rems-forms tr[data-session=\"2\"][data-status=submitted]").waitFor();
+    assert.match(await nurse.locator("table.rems-forms tr[data-session=\"2\"]").innerText(), /sent with fields missing: no BP at 40 minutes: the cuff failed/);
+    assert.equal((await api("nurse.kim", "GET", "/patients/MRN-R9")).courses[0].rems_forms[1].submitted.incomplete_reason, "no BP at 40 minutes: the cuff failed");
     // An integration session held today, recorded from the page: after session 2.
     await nurse.getByLabel("What the integration session covered").fill("Integration: sleep and mood since session 2");
     await nurse.getByRole("button", { name: "Record integration session" }).click();
     await nurse.locator("tr.integration[data-after=\"2\"]").waitFor();
     assert.equal(await nurse.locator("tr.integration").count(), 2);
     await nurse.screenshot({ path: join(shots, "course-rems-integration.png"), fullPage: true });
+  });
+
+  step("an aborted visit counts for nothing: session 2 of 4 after it, not session 3", async () => {
+    const start = async () => (await api("nurse.kim", "POST", "/visits", { protocol: "course_demo", patient: "MRN-C8" })).id;
+    const one = await start();
+    await api("nurse.kim", "POST", `/visits/${one}/entries`, { consent: true, phq9: 18 });
+    await api("nurse.kim", "POST", `/visits/${one}/discharge`, { password: USERS["nurse.kim"].password });
+    await advance("2d");
+    await api("nurse.kim", "POST", `/visits/${await start()}/abort`, { reason: "blood pressure too high today" });
+    const third = await start();
+    await nurse.goto(`${server.url}/#/visit/${third}`);
+    await nurse.locator(".course-line").getByText("Session 2 of 4; visit 3 of the course").waitFor();
+    await nurse.goto(`${server.url}/#/patient/MRN-C8`);
+    const course = nurse.locator("section.course");
+    await course.locator("table.course-sessions").waitFor();
+    assert.equal(await course.locator("table.course-sessions caption").innerText(), "Sessions (2 of 4 in the induction series; 1 aborted visit counts for nothing)");
+    assert.match(await course.locator("tr[data-session=\"2\"] th").innerText(), /Aborted visit \(counts for nothing\)/);
+    assert.match(await course.locator("tr[data-session=\"3\"] th").innerText(), /^Session 2$/);
   });
 
   step("the pages raised no script errors", async () => {

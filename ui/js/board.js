@@ -17,7 +17,7 @@ import { showError } from "./dialog.js";
 import { title } from "./protocols.js";
 import { can } from "./session.js";
 import { ackControls } from "./ack.js";
-import { patientHref } from "./patient.js";
+import { patientHref, sessionWords } from "./patient.js";
 
 let rows = []; // [{visit (list entry), detail (whole state)}]
 let courseAlerts = []; // open alerts with a patient and no visit
@@ -136,7 +136,7 @@ function draw() {
     body.append(h("tr", { dataset: { visit: v.id }, title: changed, class: v.alerts && v.alerts.highest ? `row-${v.alerts.highest}` : "" },
       h("td", { class: "location" }, v.location || h("span", { class: "muted" }, "—")),
       h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient),
-        r.detail && r.detail.course ? h("a", { href: patientHref(v.patient), class: "course-link" }, ` session ${r.detail.course.session}${r.detail.course.stage === "induction" ? ` of ${r.detail.course.sessions}` : ""}`) : null),
+        r.detail && r.detail.course ? h("a", { href: patientHref(v.patient), class: "course-link" }, ` ${sessionWords(r.detail.course.session, r.detail.course.counted, r.detail.course.sessions)}`) : null),
       h("td", {}, r.title, h("span", { class: "muted" }, ` v${protocol[1]}`)),
       h("td", { class: "phase" }, v.phase_title || v.phase, v.status === "aborted" ? h("span", { class: "badge badge-overdue" }, " aborted") : null),
       h("td", { class: "in-phase", dataset: { since: Date.parse(v.phase_started_at) } }, duration(now() - Date.parse(v.phase_started_at))),
@@ -176,7 +176,7 @@ function drawCourses() {
               h("tr", { dataset: { patient: d.patient, overdue: d.overdue ? "1" : "" } },
                 h("th", { scope: "row" }, h("a", { href: patientHref(d.patient) }, d.patient)),
                 h("td", {}, d.protocol),
-                h("td", { class: "num" }, String(d.sessions)),
+                h("td", { class: "num" }, String(d.counted ?? d.sessions)),
                 h("td", {}, d.last_session_at ? new Date(d.last_session_at).toLocaleDateString([], { month: "short", day: "numeric" }) : "\u2014"),
                 h("td", {}, new Date(d.next_due).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }), " ",
                   d.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : h("span", { class: "badge badge-due" }, "due today"))))))

@@ -86,20 +86,28 @@ function formsDue(p) {
   return h("section", { class: "card forms-due", "aria-labelledby": "forms-due-title" },
     h("h2", { id: "forms-due-title" }, "REMS forms due"),
     h("ul", { class: "plain" }, due.map((f) => h("li", { class: `form-due ${f.status}`, dataset: { visit: f.visit, status: f.status } },
-      h("a", { href: `#/visit/${f.visit}` }, `Session ${f.session}`), ` of ${dateOnly(f.session_started_at)}: Patient Monitoring Form due by `,
+      h("a", { href: `#/visit/${f.visit}` }, formSession(f)), ` of ${dateOnly(f.session_started_at)}: Patient Monitoring Form due by `,
       h("time", { datetime: f.deadline, class: "deadline" }, dateTime(f.deadline)), " ",
       h("span", { class: `badge ${f.status === "overdue" ? "badge-overdue" : "badge-due"}` }, f.status),
       can("record") ? sentForm(f) : null))));
 }
 
+// A form's session in words: "Session 2", or "Aborted visit 3" (C5, C7).
+const formSession = (f) => (f.counted ? `Session ${f.counted}` : `Aborted visit ${f.session}`);
+
 function sentForm(f) {
-  const method = h("select", { name: "method", "aria-label": `How the form of session ${f.session} was sent` },
+  const method = h("select", { name: "method", "aria-label": `How the form of ${formSession(f).toLowerCase()} was sent` },
     ["portal", "fax", "phone"].map((m) => h("option", { value: m }, m)));
-  const reference = h("input", { name: "reference", type: "text", maxlength: "200", required: true, "aria-label": `The REMS's reference for session ${f.session}`, placeholder: "REMS reference" });
+  const reference = h("input", { name: "reference", type: "text", maxlength: "200", required: true, "aria-label": `The REMS's reference for ${formSession(f).toLowerCase()}`, placeholder: "REMS reference" });
+  // A form with fields missing is recorded as sent only with why (docs/rems.md,
+  // safety.md C1): the server's 409 names the fields missing.
+  const incomplete = h("input", { name: "incomplete_reason", type: "text", maxlength: "200", "aria-label": `Why the form of ${formSession(f).toLowerCase()} is sent with fields missing, if it is`, placeholder: "sent incomplete because (if fields are missing)" });
   return h("form", { class: "rems-sent", onsubmit: (ev) => {
     ev.preventDefault();
-    post(`/visits/${f.visit}/rems/submitted`, { method: method.value, reference: reference.value }).then(refresh, showError);
-  } }, method, " ", reference, " ", h("button", { type: "submit" }, "Record as sent"));
+    const body = { method: method.value, reference: reference.value };
+    if (incomplete.value.trim()) body.incomplete_reason = incomplete.value;
+    post(`/visits/${f.visit}/rems/submitted`, body).then(refresh, showError);
+  } }, method, " ", reference, " ", incomplete, " ", h("button", { type: "submit" }, "Record as sent"));
 }
 
 function courseSection(c, visits, title) {
@@ -132,7 +140,7 @@ function nextDue(c) {
   return [dateTime(c.next_due), " ", c.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : null];
 }
 
-// Each discharged session's REMS form: sent (when, by whom, how) or due by its deadline.
+// Each REMS form a session owes (discharged, or aborted after its dose): sent (when, by whom, how) or due by its deadline.
 function remsForms(c) {
   const forms = c.rems_forms || [];
   if (!forms.length) return null;
@@ -140,10 +148,11 @@ function remsForms(c) {
     h("caption", {}, "REMS Patient Monitoring Forms"),
     h("thead", {}, h("tr", {}, ["Session", "Due by", "Status"].map((x) => h("th", { scope: "col" }, x)))),
     h("tbody", {}, forms.map((f) => h("tr", { dataset: { session: f.session, status: f.status } },
-      h("th", { scope: "row" }, h("a", { href: `#/visit/${f.visit}` }, `Session ${f.session}`)),
+      h("th", { scope: "row" }, h("a", { href: `#/visit/${f.visit}` }, formSession(f))),
       h("td", {}, h("time", { datetime: f.deadline }, dateTime(f.deadline))),
       h("td", {}, f.submitted
-        ? `sent ${dateTime(f.submitted.at)} by ${f.submitted.by} (${f.submitted.method}, reference ${f.submitted.reference})`
+        ? `sent ${dateTime(f.submitted.at)} by ${f.submitted.by} (${f.submitted.method}, reference ${f.submitted.reference})` +
+          (f.submitted.incomplete_reason ? `; sent with fields missing: ${f.submitted.incomplete_reason}` : "")
         : h("span", { class: `badge ${f.status === "overdue" ? "badge-overdue" : "badge-due"}` }, f.status))))));
 }
 
@@ -208,7 +217,7 @@ function sessionsTable(c, visits) {
     const phq = measureAt(c, TREND, s.number);
     const dose = measureAt(c, "dose", s.number);
     rows.push(h("tr", { dataset: { session: s.number, status: s.status } },
-      h("th", { scope: "row" }, h("a", { href: `#/visit/${s.visit}` }, `Session ${s.number}`), s.counts ? null : h("span", { class: "muted" }, " (does not count)")),
+      h("th", { scope: "row" }, h("a", { href: `#/visit/${s.visit}` }, s.counts ? `Session ${s.counted}` : "Aborted visit"), s.counts ? null : h("span", { class: "muted" }, " (counts for nothing)")),
       h("td", {}, h("time", { datetime: s.started_at }, dateOnly(s.started_at))),
       h("td", {}, h("span", { class: `status status-${s.status}` }, s.status)),
       h("td", { class: "num phq9" }, phq === undefined ? "" : String(phq)),
@@ -216,14 +225,18 @@ function sessionsTable(c, visits) {
       h("td", {}, sessionAlerts(c, s, visits))));
     rows.push(...between(s.number));
   });
+  const counted = c.sessions.filter((s) => s.counts).length;
+  const aborted = c.sessions.length - counted;
   if (c.next_due && c.status === "open")
     rows.push(h("tr", { class: `next ${c.overdue ? "overdue" : ""}`, dataset: { session: c.sessions.length + 1, status: "due" } },
-      h("th", { scope: "row" }, `Session ${c.sessions.length + 1}`),
+      h("th", { scope: "row" }, `Session ${counted + 1}`),
       h("td", {}, h("time", { datetime: c.next_due }, dateOnly(c.next_due))),
       h("td", {}, c.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : h("span", { class: "badge badge-due" }, "due")),
       h("td", {}), h("td", {}), h("td", {}, nextAlerts(c))));
   return h("table", { class: "course-sessions" },
-    h("caption", {}, `Sessions (${c.sessions.length} of ${c.plan.sessions} in the induction series)`),
+    h("caption", {}, `Sessions (${Math.min(counted, c.plan.sessions)} of ${c.plan.sessions} in the induction series` +
+      `${counted > c.plan.sessions ? `, ${counted - c.plan.sessions} maintenance` : ""}` +
+      `${aborted ? `; ${aborted} aborted ${aborted === 1 ? "visit counts" : "visits count"} for nothing` : ""})`),
     h("thead", {}, h("tr", {}, ["Session", "Date", "Status", measureName(TREND), measureName("dose"), "Alerts"].map((x) => h("th", { scope: "col" }, x)))),
     h("tbody", {}, rows));
 }
@@ -356,11 +369,24 @@ export function patientBanner(p) {
 
 // ---- on the visit page ---------------------------------------------------------
 
+// A session in words (docs/safety.md C7), as the course's FHIR export says it
+// (export/course_fhir.c): "Session 6 of 6" counts the sessions that count
+// (`counted`: an aborted one counts for nothing), past the induction series
+// "Maintenance session 2 (session 8)", with the course's own number when an
+// aborted visit came before ("; visit 7 of the course"); an aborted one is
+// "Aborted visit 3 of the course (counts for nothing)". `number` is the
+// session's place in the course, aborted ones included.
+export function sessionWords(number, counted, of) {
+  if (counted === null || counted === undefined) return `Aborted visit ${number} of the course (counts for nothing)`;
+  const course = counted !== number ? `; visit ${number} of the course` : "";
+  return counted <= of ? `Session ${counted} of ${of}${course}` : `Maintenance session ${counted - of} (session ${counted}${course})`;
+}
+
 // "Session 3 of 6" (or a maintenance session), linking to the patient's page.
 export function sessionLine(v) {
   if (!v.course) return null;
   const c = v.course;
-  const text = c.stage === "maintenance" ? `Maintenance session (session ${c.session})` : `Session ${c.session} of ${c.sessions}`;
+  const text = sessionWords(c.session, c.counted, c.sessions);
   return h("p", { class: "course-line" }, h("strong", {}, text), c.new && c.session === 1 ? " \u00b7 a new course" : null, " \u00b7 ",
     h("a", { href: patientHref(v.patient) }, "the patient's course"));
 }
@@ -375,7 +401,7 @@ export function previousCard(v, patient) {
   return h("section", { class: "card previous-session", "aria-labelledby": "ps-title" },
     h("h2", { id: "ps-title" }, "Previous session"),
     h("table", { class: "previous-values" },
-      h("caption", {}, `Session ${v.course.session - 1} (`, h("a", { href: `#/visit/${prev.visit}` }, dateOnly(prev.at)), ") and today"),
+      h("caption", {}, `Session ${prev.counted} (`, h("a", { href: `#/visit/${prev.visit}` }, dateOnly(prev.at)), ") and today"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Measure"), h("th", { scope: "col" }, "Previous session"), h("th", { scope: "col" }, "Today"))),
       h("tbody", {}, names.map((n) => {
         const today = course ? measureAt(course, n, v.course.session) : undefined;
