@@ -413,29 +413,29 @@ static void weakened_controls(void **state) {
  * (their pinned case of an item 9 of 1) against the copy. */
 static void suicide_risk_hold_weakened(void **state) {
   static const protocol_edit when[] = {
-      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.1\""},
+      {"protocol.lua", "version = \"1.7.1\"", "version = \"1.7.2\""},
       {"predose.lua", "return x ~= nil and x > 0", "return x ~= nil and x > 3"},
   };
   static const protocol_edit option[] = {
-      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.1\""},
+      {"protocol.lua", "version = \"1.7.1\"", "version = \"1.7.2\""},
       {"predose.lua", "options = { \"0\", \"1\", \"2\", \"3\" },",
        "options = { \"0\", \"1\", \"2\", \"3\", \"not asked\" },"},
   };
   static const protocol_edit threshold[] = {
-      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.1\""},
+      {"protocol.lua", "version = \"1.7.1\"", "version = \"1.7.2\""},
       {"predose.lua", "if answer == nil or answer == 0 then return nil end",
        "if answer == nil or answer < 3 then return nil end"},
   };
   static const protocol_edit high_text[] = {
-      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.7\""},
+      {"protocol.lua", "version = \"1.7.1\"", "version = \"1.7.7\""},
       {"predose.lua", "if assessed == \"high: do not dose today\" then", "if assessed == \"high: do not dose\" then"},
   };
   static const protocol_edit any_dose[] = {
-      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.8\""},
+      {"protocol.lua", "version = \"1.7.1\"", "version = \"1.7.8\""},
       {"dosing.lua", "if x ~= prescribed .. \" mg\" then", "if x ~= prescribed .. \" mg\" and x ~= \"84 mg\" then"},
   };
   static const protocol_edit ranges[] = {
-      {"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.4\""},
+      {"protocol.lua", "version = \"1.7.1\"", "version = \"1.7.4\""},
       {"monitoring.lua", "      fields = { \"spo2\", \"rr\" },",
        "      fields = { spo2 = { range = { 70, 100 } }, rr = { range = { 6, 60 } } },"},
   };
@@ -449,13 +449,13 @@ static void suicide_risk_hold_weakened(void **state) {
        "item predose.self_harm_thoughts: option \"not asked\" added to an answer that cannot be skipped (an answer its "
        "rules were not written for)"},
       {threshold, 2,
-       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.7.0's specs held "
+       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.7.1's specs held "
        "(specs/predose_spec.lua:"},
       /* Q1: the assessment compared with another text (1.6.7): "high: do not dose
        * today" no longer holds; the pinned case's later steps run on. */
-      {high_text, 2, "esketamine_rems@1.7.0's specs held"},
+      {high_text, 2, "esketamine_rems@1.7.1's specs held"},
       /* Q1: the dose check accepting 84 mg against a 56 mg prescription (1.6.8). */
-      {any_dose, 2, "esketamine_rems@1.7.0's specs held"},
+      {any_dose, 2, "esketamine_rems@1.7.1's specs held"},
       /* Q1: the plausible ranges of SpO2 and RR narrowed (1.6.4): apnoea refused again. */
       {ranges, 2,
        "item monitoring.respiration: the plausible range of respiration.spo2 narrowed 0-100 -> 70-100 (a reading "

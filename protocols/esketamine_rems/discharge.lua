@@ -3,7 +3,8 @@
 -- occurred during the session, and the ride home present. Leaving this phase
 -- ends the session; the gate lists everything still missing.
 --
--- Rule ids: leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate), sedation_answer, dissociation_answer,
+-- Rule ids: leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate),
+-- bp_low, hr_low (high alerts on the BP before leaving), sedation_answer, dissociation_answer,
 -- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
 -- prescriber has not confirmed it: docs/safety.md N6).
 
@@ -140,6 +141,20 @@ return v.phase "discharge" {
                              visit.param("sbp_low"), visit.param("hr_min")))
         end
       end,
+    },
+    -- A low BP or a slow heart rate before leaving alerts high, as wherever BP is taken
+    -- (docs/safety.md Q4, R5): the block above holds leaving, the alert tells someone.
+    -- Source: see params sbp_low and hr_min in protocol.lua (NEWS2: systolic <= 90 and pulse
+    -- <= 40 score 3).
+    v.rule "bp_low" {
+      on = "bp_before_leaving",
+      priority = "high", worse = lib.worse.bp_low,
+      check = function(x, visit) return lib.bp_low(x, visit) end,
+    },
+    v.rule "hr_low" {
+      on = "bp_before_leaving",
+      priority = "high", worse = lib.worse.hr_low,
+      check = function(x, visit) return lib.hr_low(x, visit) end,
     },
     -- The form's answers against the monitoring records (lib.form_answer): a "no"
     -- the record contradicts holds until corrected or confirmed (docs/safety.md N6).

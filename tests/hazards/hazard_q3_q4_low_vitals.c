@@ -22,6 +22,8 @@
  * dose was recorded. Control: a late entry of a left phase whose reading is the
  * newest of its item sets the blocks its rules say, as its amendment does.
  *
+ * R5: the BP before leaving at or below the limits alerts high too.
+ *
  * End to end over the HTTP API of a real `vigil serve` with copies of the
  * bundled protocols. Each test fails without its control. */
 #include <setjmp.h>
@@ -131,10 +133,27 @@ static void esketamine_low_bp_and_slow_heart_hold_leaving(void **state) {
                    200);
   expect_says(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), msg,
               "BP before leaving 62/30, heart rate 35/min: at or below 90 systolic or 40/min");
-  /* A reading within the limits, and leaving goes. */
-  assert_int_equal(alarm_record(a, id, "{\"bp_before_leaving\": {\"sbp\": 112, \"dbp\": 70, \"hr\": 64}}"), 200);
+  /* Its alerts (R5) acknowledged, a reading within the limits, and leaving goes. */
   alarm_ack_all(a, id);
+  assert_int_equal(alarm_record(a, id, "{\"bp_before_leaving\": {\"sbp\": 112, \"dbp\": 70, \"hr\": 64}}"), 200);
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
+}
+
+/* R5 of the ninth try: the BP before leaving 62/30 with heart rate 35 held
+ * leaving but alerted no one. Control (esketamine_rems 1.7.1): the discharge's
+ * rules bp_low and hr_low on bp_before_leaving, high alerts as wherever BP is
+ * taken (Q4). */
+static void esketamine_low_bp_before_leaving_alerts(void **state) {
+  alarm_serve *a = *state;
+  uint64_t id = alarm_esketamine_monitoring(a, ESKETAMINE_PREDOSE(CALM_BASELINE));
+  assert_int_equal(alarm_advance_clock(a, "40m"), 200);
+  assert_int_equal(alarm_record(a, id, "{\"bp_40m\": {\"sbp\": 118, \"dbp\": 72, \"hr\": 66}}"), 200);
+  assert_int_equal(alarm_override(a, id), 200);
+  size_t active = alarm_count(a, id, "active");
+  assert_int_equal(alarm_record(a, id, "{\"bp_before_leaving\": {\"sbp\": 62, \"dbp\": 30, \"hr\": 35}}"), 200);
+  expect_high(a, id, "bp_low", "BP 62/30: systolic at or below 90");
+  expect_high(a, id, "hr_low", "Heart rate 35/min is at or below 40");
+  assert_int_equal(alarm_count(a, id, "active"), active + 2);
 }
 
 /* Q3, ketamine_iv: a baseline with HR 30, SpO2 82 and RR 6 alerts high and
@@ -250,6 +269,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(ketamine_low_bp_alerts_and_holds_discharge, alarm_setup_ketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(esketamine_low_bp_and_slow_heart_hold_leaving, alarm_setup_esketamine,
                                       alarm_teardown),
+      cmocka_unit_test_setup_teardown(esketamine_low_bp_before_leaving_alerts, alarm_setup_esketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(ketamine_low_predose_vitals_hold_the_dose, alarm_setup_ketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(esketamine_low_predose_vitals_hold_the_dose, alarm_setup_esketamine,
                                       alarm_teardown),

@@ -1,7 +1,7 @@
 -- Low blood pressure, a slow heart rate and low pre-dose vitals (docs/safety.md Q3,
 -- Q4): a systolic at or below sbp_low (90) or a heart rate at or below hr_min (40)
--- alerts high after dosing and holds leaving whatever "acceptable for leaving"
--- says; before dosing a reading past sbp_low, hr_min, spo2_min or rr_min is also a
+-- alerts high after dosing and before leaving (R5), and holds leaving whatever
+-- "acceptable for leaving" says; before dosing a reading past sbp_low, hr_min, spo2_min or rr_min is also a
 -- hold, an amendment of it in dosing holding the devices.
 local session = require "session"
 local bp = session.bp
@@ -46,6 +46,8 @@ return {
     at "131m" { advance = true },
     session.discharge({ bp_before_leaving = bp(112, 70, { hr = 39 }) }, true),
     expect "133m" { block = "bp_leaving", reason = "BP before leaving 112/70, heart rate 39/min: at or below" },
+    expect "133m" { alert = "hr_low", priority = "high", message = "Heart rate 39/min is at or below 40" },
+    at "133m" { ack = "hr_low" },
     at "134m" { discharge = true },
     expect "134m" { gate_blocked = "discharge", reason = "not fit to leave" },
     at "140m" { record = { bp_before_leaving = bp(116, 72) } },
