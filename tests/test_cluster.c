@@ -988,7 +988,9 @@ static void users_on_every_node(void **state) {
 
   /* Disabled on u1: eve's sessions end on u2 too, and she cannot sign in
    * there again. */
-  assert_int_equal(as(&u1, boss1, "POST", "/api/v1/users/eve", "{\"disabled\": true}", NULL), 200);
+  assert_int_equal(as(&u1, boss1, "POST", "/api/v1/users/eve",
+                      "{\"disabled\": true, \"admin_password\": \"" SERVE_PASSWORD "\"}", NULL),
+                   200);
   double ended = until_status(&u2, eve2, "/api/v1/session", 401, 5000);
   fprintf(stderr, "# a user disabled on u1: their session on u2 ended %.0f ms later\n", ended);
   assert_true(ended >= 0 && ended < 1500);
@@ -998,7 +1000,8 @@ static void users_on_every_node(void **state) {
   /* A new password set on u1: the nurse's session on u2 ends, the new
    * password signs in on u2, the old one no longer. */
   assert_int_equal(sign_in(&u2, SERVE_USER, SERVE_PASSWORD, nurse2), 200);
-  assert_int_equal(as(&u1, boss1, "POST", "/api/v1/users/" SERVE_USER, "{\"password\": \"a new password\"}", NULL),
+  assert_int_equal(as(&u1, boss1, "POST", "/api/v1/users/" SERVE_USER,
+                      "{\"password\": \"a new password\", \"admin_password\": \"" SERVE_PASSWORD "\"}", NULL),
                    200);
   ended = until_status(&u2, nurse2, "/api/v1/session", 401, 5000);
   assert_true(ended >= 0 && ended < 1500);

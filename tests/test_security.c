@@ -209,7 +209,9 @@ static void password_change_ends_sessions(void **state) {
   expect(bearer(s, "GET", "/api/v1/session", there, NULL), 401, "unauthenticated");
   assert_int_equal(sign_in(s, OTHER, "a new long password", NULL, there), 200);
   /* An admin's reset: every session of hers ends; the admin's own stays. */
-  expect(bearer(s, "POST", "/api/v1/users/" OTHER, admin, "{\"password\": \"reset by the admin\"}"), 200, NULL);
+  expect(bearer(s, "POST", "/api/v1/users/" OTHER, admin,
+                "{\"password\": \"reset by the admin\", \"admin_password\": \"" SERVE_PASSWORD "\"}"),
+         200, NULL);
   expect(bearer(s, "GET", "/api/v1/session", here, NULL), 401, "unauthenticated");
   expect(bearer(s, "GET", "/api/v1/session", there, NULL), 401, "unauthenticated");
   expect(bearer(s, "GET", "/api/v1/session", admin, NULL), 200, NULL);
@@ -883,7 +885,9 @@ static void an_edited_role_stops_the_start(void **state) {
   assert_int_equal(serve_start(s), 0);
   assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
   expect(bearer(s, "POST", "/api/v1/users", admin, "{\"name\": \"gone.c\", \"role\": \"nurse\"}"), 201, NULL);
-  expect(bearer(s, "POST", "/api/v1/users/gone.c", admin, "{\"disabled\": true}"), 200, NULL);
+  expect(bearer(s, "POST", "/api/v1/users/gone.c", admin,
+                "{\"disabled\": true, \"admin_password\": \"" SERVE_PASSWORD "\"}"),
+         200, NULL);
   assert_int_equal(serve_stop(s, 0), 0);
   exec_sql(db, "UPDATE kv SET value = CAST(replace(CAST(value AS TEXT), '\"role\":\"nurse\"', '\"role\":\"admin\"') AS "
                "BLOB) WHERE ns = 'user' AND key = '" OTHER "'");

@@ -1993,7 +1993,8 @@ static void test_reset_password_does_not_approve(void **state) {
   start(s, NULL);
   sign_in(s, "admin.b", uploader, sizeof uploader);
   upload_version(s, uploader, "1.3.0");
-  int status = as_user(s, uploader, "POST", "/api/v1/users/admin.z", "{\"password\": \"" SERVE_PASSWORD "\"}", &answer);
+  int status = as_user(s, uploader, "POST", "/api/v1/users/admin.z",
+                       "{\"password\": \"" SERVE_PASSWORD "\", \"admin_password\": \"" SERVE_PASSWORD "\"}", &answer);
   if (status != 200) fail_msg("reset: %d %s", status, answer);
   free(answer);
   sign_in(s, "admin.z", other, sizeof other);
@@ -2199,6 +2200,61 @@ static void test_cookie_named_twice(void **state) {
   serve_stop(s, 0);
 }
 
+/* Z4: an admin's session alone set another user's password and disabled
+ * them (a workstation left signed in took over or locked out any account).
+ * Now POST /users/{name} for another user needs the admin's own password
+ * (admin_password): without it 422, wrong 401 bad_password, nothing changed;
+ * wrong ones count toward the admin's step-up limit (429 after 5, the right
+ * one too then). Without it: 200 at the first, the nurse's password reset. */
+static void test_changing_another_user_needs_own_password(void **state) {
+  serve_process *s = *state;
+  assert_int_equal(add_user(s, "admin.q", "admin"), 0);
+  assert_int_equal(add_user(s, "admin.r", "admin"), 0);
+  start(s, NULL);
+  char admin[64], *answer;
+  sign_in(s, "admin.q", admin, sizeof admin);
+  static const char *const changes[] = {"{\"password\": \"taken over by a session\"%s}", "{\"disabled\": true%s}"};
+  for (size_t i = 0; i < 2; i++) {
+    char body[200];
+    snprintf(body, sizeof body, changes[i], "");
+    int status = as_user(s, admin, "POST", "/api/v1/users/" SERVE_USER, body, &answer);
+    expect_error(status, answer, 422, "invalid_field", "admin_password");
+    free(answer);
+    snprintf(body, sizeof body, changes[i], ", \"admin_password\": \"not the admin's password\"");
+    status = as_user(s, admin, "POST", "/api/v1/users/" SERVE_USER, body, &answer);
+    expect_error(status, answer, 401, "bad_password", "admin_password");
+    free(answer);
+  }
+  /* Nothing changed: the nurse's session and password hold. */
+  assert_int_equal(serve_request(s, "GET", "/api/v1/session", NULL, NULL), 200);
+  char nurse[64];
+  sign_in(s, SERVE_USER, nurse, sizeof nurse);
+  /* The right one: the password is set, the nurse's sessions end. */
+  int status = as_user(s, admin, "POST", "/api/v1/users/" SERVE_USER,
+                       "{\"password\": \"set by the admin\", \"admin_password\": \"" SERVE_PASSWORD "\"}", &answer);
+  if (status != 200) fail_msg("with the admin's password: %d %s", status, answer);
+  free(answer);
+  status = as_user(s, nurse, "GET", "/api/v1/session", NULL, &answer);
+  expect_error(status, answer, 401, "unauthenticated", NULL);
+  free(answer);
+  /* Guessing the admin's password this way meets the step-up limit: the
+   * two wrong ones above and three more, then 429 even for the right one. */
+  int limited = 0;
+  for (int i = 0; i < 6 && !limited; i++) {
+    status = as_user(s, admin, "POST", "/api/v1/users/admin.r",
+                     "{\"disabled\": true, \"admin_password\": \"a guess at it\"}", &answer);
+    limited = status == 429;
+    if (!limited) expect_error(status, answer, 401, "bad_password", "admin_password");
+    free(answer);
+  }
+  assert_true(limited);
+  status = as_user(s, admin, "POST", "/api/v1/users/admin.r",
+                   "{\"disabled\": true, \"admin_password\": \"" SERVE_PASSWORD "\"}", &answer);
+  expect_error(status, answer, 429, "too_many_attempts", NULL);
+  free(answer);
+  serve_stop(s, 0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -2238,6 +2294,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_body_share_per_address_and_user, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cookie_named_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_modifier_and_dot_look_alikes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_changing_another_user_needs_own_password, setup, teardown),
   };
   if (getenv("TF")) cmocka_set_test_filter(getenv("TF")); /* LOCALONLY */
   return cmocka_run_group_tests(tests, NULL, NULL);

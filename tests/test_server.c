@@ -722,7 +722,7 @@ static void test_users_and_roles(void **state) {
   expect(&r, 200);
   json_decref(r.json);
   /* Disabled: the session ends at once, and so do new sign-ins. */
-  r = call(s, "POST", "/api/v1/users/eve.n", ADMIN, "{\"disabled\": true}");
+  r = call(s, "POST", "/api/v1/users/eve.n", ADMIN, "{\"disabled\": true, \"admin_password\": \"" PASSWORD "\"}");
   expect(&r, 200);
   json_decref(r.json);
   expect_error(call(s, "GET", "/api/v1/session", "eve.n", NULL), 401, "unauthenticated", NULL);

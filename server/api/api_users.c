@@ -989,6 +989,57 @@ void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
   json_decref(body);
 }
 
+/* What an admin asks of another user, kept while the admin's own password
+ * is checked (Z4). disabled: -1 unchanged, else 0 or 1. */
+typedef struct user_edit {
+  char actor[USER_NAME_MAX + 1], name[USER_NAME_MAX + 1];
+  int disabled;
+  char *password; /* NULL: unchanged */
+} user_edit;
+
+static void user_edit_free(user_edit *e) {
+  if (e->password) {
+    sodium_memzero(e->password, strlen(e->password));
+    free(e->password);
+  }
+  free(e);
+}
+
+/* Disables or enables the user, then sets the password, as e says. */
+static void apply_user_edit(api *a, http_request *req, const user_edit *e) {
+  if (e->disabled >= 0) {
+    char err[512];
+    if (vigil__users_set_disabled(a->users, e->name, e->disabled, err, sizeof err) < 0) {
+      vigil__http_respond_error(req, 503, "io_error", err, NULL);
+      return;
+    }
+    vigil__api_site_event(a, "user.changed", e->actor,
+                          json_pack("{s:s, s:b}", "user", e->name, "disabled", e->disabled));
+  }
+  if (e->password) {
+    change_password(a, req, e->actor, e->name, 0, ROLE_NURSE, e->password);
+    return;
+  }
+  json_t *out = json_pack("{s:o}", "user", user_json(vigil__users_find(a->users, e->name)));
+  vigil__api_hold(a, req, 200, json_dumps(out, JSON_COMPACT), NULL);
+  json_decref(out);
+}
+
+static void admin_password_checked(api *a, http_request *req, int ok, void *ctx) {
+  user_edit *e = ctx;
+  if (req && !ok) {
+    vigil__api_site_event(a, "auth.failed", "vigil",
+                          json_pack("{s:s, s:s}", "user", e->actor, "reason", "bad_password"));
+    vigil__api_hold(
+        a, req, 401,
+        vigil__http_error_json("bad_password", "your own password (admin_password) is wrong", "admin_password", NULL),
+        NULL);
+  } else if (req) {
+    apply_user_edit(a, req, e);
+  }
+  user_edit_free(e);
+}
+
 void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
   /* The lookup may read the user in from a shared store, moving the users
    * in memory: the admin's is copied first. */
@@ -1003,45 +1054,49 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
   json_t *disabled = json_object_get(body, "disabled");
-  const char *password;
-  if (vigil__api_member_string(req, body, "password", 0, &password) < 0) {
+  const char *password, *own;
+  if (vigil__api_member_string(req, body, "password", 0, &password) < 0 ||
+      vigil__api_member_string(req, body, "admin_password", 0, &own) < 0) {
     json_decref(body);
     return;
   }
+  int self = !strcmp(name, admin->name);
+  user_edit *e = NULL;
   if (disabled && !json_is_boolean(disabled)) {
     vigil__http_respond_error(req, 422, "invalid_field", "disabled is true or false", "disabled");
   } else if (password && vigil__users_password_problem(password)) { /* before anything changes */
     vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(password), "password");
   } else if (!disabled && !password) {
     vigil__http_respond_error(req, 422, "invalid_field", "nothing to change: give disabled or password", NULL);
-  } else if (password && !strcmp(name, admin->name)) {
+  } else if (password && self) {
     /* Z1: one's own password is changed with the current one (the step-up
      * and its guessing limits), not by the admin's reset. */
     vigil__http_respond_error(req, 409, "wrong_state",
                               "change your own password with POST /api/v1/session/password, which asks for the "
                               "current one",
                               "password");
-  } else if (disabled && !strcmp(name, admin->name) && json_is_true(disabled)) {
+  } else if (disabled && self && json_is_true(disabled)) {
     vigil__http_respond_error(req, 409, "wrong_state", "an admin cannot disable themself", "disabled");
-  } else if (disabled) {
-    char err[512], actor[USER_NAME_MAX + 1];
-    snprintf(actor, sizeof actor, "%.*s", USER_NAME_MAX, admin->name);
-    int rc = vigil__users_set_disabled(a->users, name, json_is_true(disabled), err, sizeof err);
-    if (rc < 0) {
-      vigil__http_respond_error(req, 503, "io_error", err, NULL);
-    } else {
-      vigil__api_site_event(a, "user.changed", actor,
-                            json_pack("{s:s, s:b}", "user", name, "disabled", json_is_true(disabled)));
-      if (password) {
-        change_password(a, req, actor, name, 0, ROLE_NURSE, password);
-      } else {
-        json_t *out = json_pack("{s:o}", "user", user_json(vigil__users_find(a->users, name)));
-        vigil__api_hold(a, req, 200, json_dumps(out, JSON_COMPACT), NULL);
-        json_decref(out);
-      }
-    }
+  } else if (!self && !own) {
+    /* Z4: a session alone (a workstation left signed in) does not take
+     * over or lock out another account: the admin's own password is asked,
+     * as for their own change, under the same guessing limits. */
+    vigil__http_respond_error(req, 422, "invalid_field",
+                              "changing another user needs your own password again (admin_password)", "admin_password");
+  } else if (!(e = calloc(1, sizeof *e)) || (password && !(e->password = strdup(password)))) {
+    free(e);
+    e = NULL;
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
   } else {
-    change_password(a, req, admin->name, name, 0, ROLE_NURSE, password);
+    snprintf(e->actor, sizeof e->actor, "%.*s", USER_NAME_MAX, admin->name);
+    snprintf(e->name, sizeof e->name, "%.*s", USER_NAME_MAX, name);
+    e->disabled = disabled ? json_is_true(disabled) : -1;
+    if (self) { /* enabling oneself: nothing to take over */
+      apply_user_edit(a, req, e);
+      user_edit_free(e);
+    } else {
+      vigil__api_check_password(a, req, admin->name, admin, 1, own, admin_password_checked, e);
+    }
   }
   json_decref(body);
 }

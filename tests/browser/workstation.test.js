@@ -452,8 +452,28 @@ describe("the nurse workstation", () => {
     await admin.getByRole("heading", { name: "Patient MRN-0042" }).waitFor();
     await admin.locator("#advance-clock").waitFor();
     assert.equal(await admin.getByRole("button", { name: "Record" }).count(), 0);
+    await api("admin.lee", "POST", "/users", { name: "temp.nurse", role: "nurse", password: "a first password" });
     await admin.getByRole("link", { name: "Users" }).click();
     await admin.locator("table.users tr", { hasText: "nurse.kim" }).waitFor();
+    // Setting another user's password or disabling them asks for the
+    // admin's own password (Z4): a wrong one is refused beside its field.
+    const temp = admin.locator("table.users tr", { hasText: "temp.nurse" });
+    await temp.getByRole("button", { name: "Set password…" }).click();
+    const pdlg = admin.locator("dialog");
+    await pdlg.getByLabel("New password").fill("set by admin.lee");
+    await pdlg.getByLabel(/Your own password/).fill("not my password");
+    await pdlg.getByRole("button", { name: "Set the password" }).click();
+    await pdlg.locator(".error", { hasText: "your own password (admin_password) is wrong" }).waitFor();
+    assert.equal(await pdlg.getByLabel(/Your own password/).getAttribute("aria-invalid"), "true");
+    await pdlg.getByLabel(/Your own password/).fill(USERS["admin.lee"].password);
+    await pdlg.getByRole("button", { name: "Set the password" }).click();
+    await pdlg.waitFor({ state: "hidden" });
+    const signedIn = await fetch(server.url + "/api/v1/session", { method: "POST", body: JSON.stringify({ user: "temp.nurse", password: "set by admin.lee" }) });
+    assert.equal(signedIn.status, 200);
+    await temp.getByRole("button", { name: "Disable" }).click();
+    await pdlg.getByLabel(/Your own password/).fill(USERS["admin.lee"].password);
+    await pdlg.getByRole("button", { name: "Disable" }).click();
+    await temp.getByText("disabled").waitFor();
     assert.equal(await nurse.getByRole("link", { name: "Protocols" }).isVisible(), false);
     // A clinician uploads a new protocol version; visits cannot start on it
     // until an admin approves it, signing with the password.

@@ -54,21 +54,29 @@ async function draw(main) {
   clear(main).append(h("h1", {}, "Users"), table, form);
 }
 
+// Changing another user asks for the admin's own password again: a
+// workstation left signed in does not take over or lock out an account
+// (docs/security.md Z4).
+const ownPassword = { name: "admin_password", label: "Your own password (asked again to change another user)", type: "password", required: true, autocomplete: "current-password" };
+
 async function setDisabled(main, u, disabled) {
-  try {
-    await post(`/users/${encodeURIComponent(u.name)}`, { disabled });
-  } catch (err) {
-    pageError(err);
-  }
+  await ask({
+    title: `${disabled ? "Disable" : "Enable"} ${u.name}`,
+    text: disabled ? "Their sessions and API tokens end at once." : null,
+    fields: [ownPassword],
+    submit: disabled ? "Disable" : "Enable",
+    danger: disabled,
+    action: (v) => post(`/users/${encodeURIComponent(u.name)}`, { disabled, admin_password: v.admin_password }),
+  });
   draw(main);
 }
 
 async function setPassword(main, u) {
   await ask({
     title: `New password for ${u.name}`,
-    fields: [{ name: "password", label: "New password", type: "password", required: true, autocomplete: "new-password" }],
+    fields: [{ name: "password", label: "New password", type: "password", required: true, autocomplete: "new-password" }, ownPassword],
     submit: "Set the password",
-    action: (v) => post(`/users/${encodeURIComponent(u.name)}`, { password: v.password }),
+    action: (v) => post(`/users/${encodeURIComponent(u.name)}`, { password: v.password, admin_password: v.admin_password }),
   });
   draw(main);
 }
