@@ -50,6 +50,17 @@ static course *course_by_id(const vigil_engine *e, double id) {
   return e->courses[(uint64_t)id - 1];
 }
 
+/* The ids of the patient's (interned) courses, ascending, each
+ * e->courses[id - 1] (*n of them): a lookup reads the patient's courses, not
+ * every course (patient_index.c). */
+static const uint64_t *courses_of(const vigil_engine *e, const char *pat, uint32_t *n) {
+  const uint64_t *ids = pat ? vigil__patients_courses(e, pat, n) : NULL;
+  if (!ids) *n = 0;
+  while (*n && ids[*n - 1] > e->n_courses) /* being made (course.started applying) */
+    --*n;
+  return ids;
+}
+
 static int measure_index(const course *c, const char *name) {
   const course_spec *cs = c->p->course;
   for (uint32_t i = 0; name && i < cs->n_measures; i++)
@@ -59,7 +70,7 @@ static int measure_index(const course *c, const char *name) {
 
 static void course_free(vigil_engine *e, course *c) {
   if (!c) return;
-  vigil__patients_drop_course(e, c->patient);
+  vigil__patients_drop_course(e, c->patient, c->id);
   vigil__heap_remove(&e->course_deadlines, &c->timer);
   for (uint32_t i = 0; i < c->n_alerts; i++) {
     alert *a = c->alerts[i];
@@ -459,8 +470,10 @@ static int names_protocol(const course *c, const char *id) {
 static course *open_course(const vigil_engine *e, const char *patient, const char *id) {
   const char *pat = vigil__intern_find(patient, strlen(patient));
   if (!pat) return NULL; /* no course has named this patient */
-  for (uint64_t i = e->n_courses; i-- > 0;) {
-    course *c = e->courses[i];
+  uint32_t n;
+  const uint64_t *ids = courses_of(e, pat, &n);
+  for (uint32_t i = n; i-- > 0;) {
+    course *c = e->courses[ids[i] - 1];
     if (c->patient == pat && !c->closed && names_protocol(c, id)) return c;
   }
   return NULL;
@@ -540,8 +553,10 @@ int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *pa
   const char *pat = vigil__intern_find(patient, strlen(patient));
   /* Every course of the patient that names the protocol, open or closed:
    * a closed course's visit still running is a session still running. */
-  for (uint64_t i = e->n_courses; pat && i-- > 0;) {
-    course *c = e->courses[i];
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, pat, &n_ids);
+  for (uint32_t i = n_ids; i-- > 0;) {
+    course *c = e->courses[ids[i] - 1];
     if (c->patient != pat || !names_protocol(c, p->id)) continue;
     for (uint32_t k = c->n_sessions; k-- > 0;) {
       const course_session *s = &c->sessions[k];
@@ -656,8 +671,10 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
 static const course_session *last_completed_of(const vigil_engine *e, const char *patient, const char *id, uint64_t not,
                                                const course **of, uint32_t *number) {
   const course_session *last = NULL;
-  for (uint64_t k = 0; k < e->n_courses; k++) {
-    const course *c = e->courses[k];
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, patient, &n_ids);
+  for (uint32_t k = 0; k < n_ids; k++) {
+    const course *c = e->courses[ids[k] - 1];
     if (c->patient != patient || !names_protocol(c, id)) continue;
     for (uint32_t i = 0; i < c->n_sessions; i++) {
       const course_session *s = &c->sessions[i];
@@ -679,8 +696,10 @@ static const course_session *last_completed_elsewhere(const vigil_engine *e, con
                                                       uint64_t not, int64_t min_interval, const course **of,
                                                       uint32_t *number, int64_t *until) {
   const course_session *last = NULL;
-  for (uint64_t k = 0; k < e->n_courses; k++) {
-    const course *c = e->courses[k];
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, patient, &n_ids);
+  for (uint32_t k = 0; k < n_ids; k++) {
+    const course *c = e->courses[ids[k] - 1];
     if (c->patient != patient || names_protocol(c, id)) continue;
     int64_t hold = c->p->course->min_interval > min_interval ? c->p->course->min_interval : min_interval;
     for (uint32_t i = 0; i < c->n_sessions; i++) {
@@ -728,8 +747,10 @@ int vigil__course_dose_hold(vigil_engine *e, const visit *v, char *text, size_t 
    * clinician may have overridden its hold): this holds the ones it could
    * not see, given since (two visits in the infusion, neither dosed). */
   int64_t gate = v->p->n_phases > 1 && v->phase_start && v->phase_start[1] ? v->phase_start[1] : 0;
-  for (uint64_t k = 0; k < e->n_courses; k++) {
-    const course *c = e->courses[k];
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, patient, &n_ids);
+  for (uint32_t k = 0; k < n_ids; k++) {
+    const course *c = e->courses[ids[k] - 1];
     if (c->patient != patient) continue;
     int64_t hold = c->p->course->min_interval > mine->p->course->min_interval ? c->p->course->min_interval
                                                                               : mine->p->course->min_interval;
@@ -759,8 +780,10 @@ int vigil__course_dose_hold(vigil_engine *e, const visit *v, char *text, size_t 
 int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, size_t len) {
   ready(e);
   int64_t now = vigil__engine_now(e);
-  for (uint64_t k = e->n_courses; patient && k-- > 0;) {
-    const course *c = e->courses[k];
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, patient, &n_ids);
+  for (uint32_t k = n_ids; k-- > 0;) {
+    const course *c = e->courses[ids[k] - 1];
     if (c->patient != patient) continue;
     for (uint32_t i = c->n_sessions; i-- > 0;) {
       const course_session *s = &c->sessions[i];
@@ -1458,9 +1481,11 @@ static void json_tristate(buf *b, int x) { vigil__buf_puts(b, x < 0 ? "null" : x
  * sessions (a new course keeps the earlier baseline in sight: K3). */
 static void previous_course_json(const vigil_engine *e, buf *b, const course *c) {
   const course *pc = NULL;
-  for (uint64_t k = c->id - 1; k-- > 0;) {
-    const course *x = e->courses[k];
-    if (x->patient == c->patient && names_protocol(x, c->p->id)) {
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, c->patient, &n_ids);
+  for (uint32_t k = n_ids; k-- > 0;) {
+    const course *x = e->courses[ids[k] - 1];
+    if (x->id < c->id && x->patient == c->patient && names_protocol(x, c->p->id)) {
       pc = x;
       break;
     }
@@ -1782,10 +1807,9 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
 char *vigil_patient_json(vigil_engine *e, const char *patient) {
   ready(e);
   const char *pat = patient ? vigil__intern_find(patient, strlen(patient)) : NULL;
-  int found = 0;
-  for (uint64_t i = 0; pat && i < e->n_courses; i++)
-    found |= e->courses[i]->patient == pat;
-  if (!found) {
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, pat, &n_ids);
+  if (!n_ids) {
     vigil__engine_fail(e, VIGIL_ENOENT, "patient", "no course for patient %s", patient ? patient : "(none)");
     return NULL;
   }
@@ -1794,15 +1818,15 @@ char *vigil_patient_json(vigil_engine *e, const char *patient) {
   vigil__buf_puts(&b, "{\"patient\":");
   vigil__buf_json_string(&b, patient);
   vigil__buf_puts(&b, ",\"courses\":[");
-  for (uint64_t i = 0, k = 0; i < e->n_courses; i++) {
-    if (e->courses[i]->patient != pat) continue;
-    if (k++) vigil__buf_putc(&b, ',');
-    course_json(e, &b, e->courses[i]);
+  for (uint32_t i = 0; i < n_ids; i++) {
+    if (i) vigil__buf_putc(&b, ',');
+    course_json(e, &b, e->courses[ids[i] - 1]);
   }
   /* The REMS forms not recorded as submitted, of every course, oldest first. */
   vigil__buf_puts(&b, "],\"forms_due\":[");
-  for (uint64_t i = 0, k = 0; i < e->n_courses; i++)
-    if (e->courses[i]->patient == pat) rems_forms_json(e, &b, e->courses[i], 1, &k);
+  uint64_t k = 0;
+  for (uint32_t i = 0; i < n_ids; i++)
+    rems_forms_json(e, &b, e->courses[ids[i] - 1], 1, &k);
   vigil__buf_puts(&b, "]}");
   if (b.oom) {
     vigil__buf_free(&b);

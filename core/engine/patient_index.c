@@ -5,8 +5,9 @@
  * held in memory (e->visits). Each patient ever known has one entry in an
  * open-addressed table by its interned reference: its spelling keys (its fold,
  * vigil__unicode_fold, and its confusable skeleton, vigil__unicode_skeleton,
- * both interned, made once), its courses (how many, and the first one's id)
- * and the ids of its held visits, ascending. A second table, by interned key,
+ * both interned, made once), the ids of its courses, ascending (so that a
+ * course lookup reads the patient's courses, not every course), and the ids
+ * of its held visits, ascending. A second table, by interned key,
  * lists the patients of each key: a visit start finds the patients spelled
  * like its own in O(1) instead of comparing with every known patient
  * (issue 16). Entries stay once made, as their keys were kept before. */
@@ -16,14 +17,15 @@
 
 #include "patient_index.h"
 #include "model.h"
+#include "base/buf.h"
 #include "base/intern.h"
 #include "base/utf8.h"
 
 struct spelling {
   const char *patient;           /* interned; NULL: a free slot */
   const char *folded, *skeleton; /* interned; NULL when it could not be made */
-  uint64_t first_course;         /* the id of its first course (courses go all at once) */
-  uint32_t n_courses;
+  uint64_t *courses;             /* its courses' ids, ascending (courses go all at once) */
+  uint32_t n_courses, cap_courses;
   uint32_t n_visits;
   /* Its held visits' ids, ascending: one (nearly every patient) in the
    * entry itself, more in an array of visits_cap(n_visits) (issue 16: no
@@ -83,6 +85,8 @@ static void spare_free(vigil_engine *e) {
 void vigil__patients_free(vigil_engine *e) {
   for (uint32_t i = 0; i < e->cap_spellings; i++)
     if (e->spellings[i].n_visits > 1) free(e->spellings[i].visits.many);
+  for (uint32_t i = 0; i < e->cap_spellings; i++)
+    free(e->spellings[i].courses);
   free(e->spellings);
   free(e->alikes);
   e->spellings = NULL;
@@ -216,13 +220,41 @@ const uint64_t *vigil__patients_visits(const vigil_engine *e, const char *patien
 int vigil__patients_add_course(vigil_engine *e, const char *patient, uint64_t id) {
   struct spelling *s = entry_of(e, patient);
   if (!s) return VIGIL_ENOMEM;
-  if (!s->n_courses++ || id < s->first_course) s->first_course = id;
+  if (s->n_courses == s->cap_courses) {
+    size_t cap;
+    uint64_t *cs = vigil__grow(s->courses, s->cap_courses, (size_t)s->n_courses + 1, sizeof *cs, 2, &cap);
+    if (!cs) return VIGIL_ENOMEM;
+    s->courses = cs;
+    s->cap_courses = (uint32_t)cap;
+  }
+  /* Courses are made in id order; kept ascending whatever the order. */
+  uint32_t at = s->n_courses;
+  while (at > 0 && s->courses[at - 1] > id)
+    at--;
+  memmove(s->courses + at + 1, s->courses + at, (s->n_courses - at) * sizeof *s->courses);
+  s->courses[at] = id;
+  s->n_courses++;
   return 0;
 }
 
-void vigil__patients_drop_course(vigil_engine *e, const char *patient) {
+void vigil__patients_drop_course(vigil_engine *e, const char *patient, uint64_t id) {
   struct spelling *s = find(e, patient);
-  if (s && s->n_courses && !--s->n_courses) s->first_course = 0;
+  for (uint32_t i = s ? s->n_courses : 0; i-- > 0;)
+    if (s->courses[i] == id) {
+      memmove(s->courses + i, s->courses + i + 1, (s->n_courses - i - 1) * sizeof *s->courses);
+      if (!--s->n_courses) {
+        free(s->courses);
+        s->courses = NULL;
+        s->cap_courses = 0;
+      }
+      return;
+    }
+}
+
+const uint64_t *vigil__patients_courses(const vigil_engine *e, const char *patient, uint32_t *n) {
+  struct spelling *s = find(e, patient);
+  *n = s ? s->n_courses : 0;
+  return s ? s->courses : NULL;
 }
 
 /* Whether candidate a comes before b as the patient a start is said to be
@@ -230,7 +262,7 @@ void vigil__patients_drop_course(vigil_engine *e, const char *patient) {
  * held visit (the order the courses, then the visits, were compared in). */
 static int before(const struct spelling *a, const struct spelling *b) {
   if (!b) return 1;
-  if (a->n_courses || b->n_courses) return b->n_courses ? a->n_courses && a->first_course < b->first_course : 1;
+  if (a->n_courses || b->n_courses) return b->n_courses ? a->n_courses && a->courses[0] < b->courses[0] : 1;
   return first_visit(a) < first_visit(b);
 }
 

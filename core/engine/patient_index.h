@@ -14,7 +14,9 @@ void vigil__patients_drop_visit(vigil_engine *e, const char *patient, uint64_t v
 const uint64_t *vigil__patients_visits(const vigil_engine *e, const char *patient, uint32_t *n);
 /* A course of patient (interned) is made / freed; 0 or VIGIL_ENOMEM. */
 int vigil__patients_add_course(vigil_engine *e, const char *patient, uint64_t course);
-void vigil__patients_drop_course(vigil_engine *e, const char *patient);
+void vigil__patients_drop_course(vigil_engine *e, const char *patient, uint64_t course);
+/* The ids of patient's (interned) courses, ascending (*n of them). */
+const uint64_t *vigil__patients_courses(const vigil_engine *e, const char *patient, uint32_t *n);
 /* A known patient other than patient whose fold or confusable skeleton is
  * patient's (the one with the first course, else the first held visit), or
  * NULL: none when patient itself is known. */
