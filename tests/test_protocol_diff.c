@@ -118,10 +118,10 @@ static void folders(void **state) {
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   check_report(out.text);
-  /* 15, the copy's specs: none (1) and each removed (9), G10; 3 checked less often; 23 cases of
+  /* 15, the copy's specs: none (1) and each removed (10), G10; 3 checked less often; 27 cases of
    * 1.6.0's specs that no longer run as written (Q1: named, never dropped; fasting_hours removed,
    * checkpoints every 15 minutes). */
-  assert_int_equal(changes, 51);
+  assert_int_equal(changes, 56);
   has_line(out.text, "  ! spec \"An uneventful visit raises nothing and is discharged at 115m\": a case "
                      "ketamine_iv@1.6.0's specs held no longer runs as written (specs/uneventful_spec.lua:13: "
                      "expected phase infusion entered at 10m)");
@@ -310,8 +310,8 @@ static void weakened_controls(void **state) {
                       "today\" at 4m)");
   has_line(only.text,
            "rule spo2_low (screening, infusion, observation): no longer fires on a case ketamine_iv@1.6.0's specs "
-           "held (specs/low_vitals_spec.lua:16: expected a high alert from spo2_low saying \"SpO2 90% is "
-           "below 92%\" at 7m)");
+           "held (specs/limits_spec.lua:32: expected a high alert from spo2_low saying \"SpO2 91% is "
+           "below 92%\" at 11m)");
   /* ... and so does screening.spo2_low (1.6.0, Q3): its alert is high, its block stays. */
   has_line(only.text, "rule screening.spo2_low: its code no longer raises a high alert");
   /* Q1: the cases of 1.6.0's specs that no longer run as written are named, never dropped (4). */
@@ -405,6 +405,33 @@ static void weakened_controls(void **state) {
   protocol_copy_remove(dir);
 }
 
+/* One edited copy of `folder` per case, each compared with the bundled
+ * version: the diff names it weakened with a line containing `line`. */
+typedef struct weakened_case {
+  const protocol_edit *edits;
+  size_t n;
+  const char *line;
+} weakened_case;
+
+static void each_named_weakened(const char *folder, const weakened_case *cases, size_t n) {
+  protocol *a = vigil__protocol_version_load(folder, NULL, no_problem, NULL);
+  assert_non_null(a);
+  for (size_t i = 0; i < n; i++) {
+    char dir[64];
+    protocol_copy(folder, dir, cases[i].edits, cases[i].n);
+    protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+    assert_non_null(b);
+    lines out = {0};
+    vigil__protocol_weakened(a, b, collect, &out);
+    if (!out.text || !strstr(out.text, cases[i].line))
+      fail_msg("%s case %zu, no \"%s\" in:\n%s", folder, i, cases[i].line, out.text);
+    free(out.text);
+    vigil__protocol_free(b);
+    protocol_copy_remove(dir);
+  }
+  vigil__protocol_free(a);
+}
+
 /* N1 of the sixth independent try: authored esketamine versions took away the
  * suicide-risk hold and were approved with `weakened: []`. Each of the three
  * edits is named: (a) the assessment's condition (a signature's `when`)
@@ -439,11 +466,7 @@ static void suicide_risk_hold_weakened(void **state) {
       {"monitoring.lua", "      fields = { \"spo2\", \"rr\" },",
        "      fields = { spo2 = { range = { 70, 100 } }, rr = { range = { 6, 60 } } },"},
   };
-  static const struct {
-    const protocol_edit *edits;
-    size_t n;
-    const char *line;
-  } cases[] = {
+  static const weakened_case cases[] = {
       {when, 2, "item predose.suicide_risk: is a signature, but when it is asked changed (its condition, predose.lua:"},
       {option, 2,
        "item predose.self_harm_thoughts: option \"not asked\" added to an answer that cannot be skipped (an answer its "
@@ -461,22 +484,53 @@ static void suicide_risk_hold_weakened(void **state) {
        "item monitoring.respiration: the plausible range of respiration.spo2 narrowed 0-100 -> 70-100 (a reading "
        "outside it is refused, and no rule sees it)"},
   };
-  protocol *a = vigil__protocol_version_load("protocols/esketamine_rems", NULL, no_problem, NULL);
-  assert_non_null(a);
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    char dir[64];
-    protocol_copy("protocols/esketamine_rems", dir, cases[i].edits, cases[i].n);
-    protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
-    assert_non_null(b);
-    lines out = {0};
-    vigil__protocol_weakened(a, b, collect, &out);
-    if (!out.text || !strstr(out.text, cases[i].line))
-      fail_msg("case %zu, no \"%s\" in:\n%s", i, cases[i].line, out.text);
-    free(out.text);
-    vigil__protocol_free(b);
-    protocol_copy_remove(dir);
-  }
-  vigil__protocol_free(a);
+  each_named_weakened("protocols/esketamine_rems", cases, sizeof cases / sizeof *cases);
+}
+
+/* R3 of the ninth independent try: an approved esketamine 1.7.1 removed the
+ * low systolic from the leaving hold and the diff said weakened: [] (no spec
+ * pinned a low systolic alone at leaving); a ketamine 1.6.1 whose bp_low also
+ * required a diastolic of 60 or less was named only for its margin. The
+ * bundled specs (specs/limits_spec.lua) pin each Q3/Q4 limit alone at its
+ * boundary in each phase, so each such version fails a case of the previous
+ * version's specs and is named. */
+static void low_limits_removed_are_weakened(void **state) {
+  static const protocol_edit leaving[] = {
+      {"protocol.lua", "version = \"1.7.1\"", "version = \"1.7.2\""},
+      {"discharge.lua", "if x.sbp <= visit.param(\"sbp_low\") or x.hr <= visit.param(\"hr_min\") then",
+       "if x.hr <= visit.param(\"hr_min\") then"},
+  };
+  static const protocol_edit bp_item[] = {
+      {"protocol.lua", "version = \"1.7.1\"", "version = \"1.7.2\""},
+      {"monitoring.lua", "    v.rule \"bp_low\" {\n      on = { \"bp_40m\", \"bp\" },",
+       "    v.rule \"bp_low\" {\n      on = \"bp_40m\","},
+  };
+  static const weakened_case esketamine[] = {
+      {leaving, 2,
+       "spec \"Before leaving, a systolic or a heart rate alone at its limit alerts high and holds leaving\": a case "
+       "esketamine_rems@1.7.1's specs held"},
+      {bp_item, 2,
+       "spec \"In monitoring, each limit alone at its boundary alerts high, on either BP item\": a case "
+       "esketamine_rems@1.7.1's specs held"},
+  };
+  static const protocol_edit diastolic_too[] = {
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
+      {"lib.lua", "  local min = visit.param(\"sbp_low\")\n  if x.sbp <= min then",
+       "  local min = visit.param(\"sbp_low\")\n  if x.sbp <= min and x.dbp <= 60 then"},
+  };
+  static const protocol_edit discharge[] = {
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
+      {"lib.lua", "  if last.sbp <= visit.param(\"sbp_low\") then", "  if last.sbp < visit.param(\"sbp_low\") then"},
+  };
+  static const weakened_case ketamine[] = {
+      {diastolic_too, 2,
+       "spec \"In the infusion, each limit alone at its boundary alerts high\": a case ketamine_iv@1.6.0's specs held"},
+      {discharge, 2,
+       "phase discharge: its gate: no longer fires on a case ketamine_iv@1.6.0's specs held (specs/limits_spec.lua:"},
+  };
+  (void)state;
+  each_named_weakened("protocols/esketamine_rems", esketamine, sizeof esketamine / sizeof *esketamine);
+  each_named_weakened("protocols/ketamine_iv", ketamine, sizeof ketamine / sizeof *ketamine);
 }
 
 /* P4 of the seventh independent try: authored versions loosened the course,
@@ -616,6 +670,7 @@ int main(void) {
       cmocka_unit_test(demotions_courses_and_specs),
       cmocka_unit_test(weakened_controls),
       cmocka_unit_test(suicide_risk_hold_weakened),
+      cmocka_unit_test(low_limits_removed_are_weakened),
       cmocka_unit_test(course_and_drug_loosened),
       cmocka_unit_test(stored_versions),
   };

@@ -46,13 +46,15 @@ function visit.infusion(readings)
 end
 
 -- Observation checkpoints at 66, 81, 96 and 111m, recovered by the last one,
--- then the discharge phase at 112m.
-function visit.observation()
+-- then the discharge phase at 112m. `last`: the vitals at 111m instead (a
+-- low reading: the visit then stays in observation).
+function visit.observation(last)
   local steps = {}
   for _, m in ipairs({ 66, 81, 96, 111 }) do
-    steps[#steps + 1] = at(m .. "m") { record = { vitals = visit.vitals(128, 80), moaas = "5", dissociation = "none" } }
+    local r = m == 111 and last or visit.vitals(128, 80)
+    steps[#steps + 1] = at(m .. "m") { record = { vitals = r, moaas = "5", dissociation = "none" } }
   end
-  steps[#steps + 1] = at "112m" { advance = true }
+  if not last then steps[#steps + 1] = at "112m" { advance = true } end
   return steps
 end
 
