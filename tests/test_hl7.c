@@ -772,6 +772,39 @@ static json_t *manager_line(manager *m, size_t from, const char *want, size_t *a
 static fixture alarm_fx;
 static manager alarm_m;
 
+/* The alert.reported events of alert in the visit's history whose report
+ * (the event reported) is report (0: any), waiting up to 5 s for want of
+ * them (-1: just count); the last one in *last (a new reference) when asked. */
+static int reports_of(fixture *f, uint64_t visit, long long alert, long long report, int want, json_t **last) {
+  char path[96];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/events", (unsigned long long)visit);
+  int n = 0;
+  for (int tries = 0; tries < 100; tries++) {
+    json_t *j = get_json(f, path, 200);
+    json_t *list = json_is_array(j) ? j : json_object_get(j, "events"), *ev;
+    size_t i;
+    n = 0;
+    if (last) *last = NULL;
+    json_array_foreach(list, i, ev) {
+      json_t *d = json_object_get(ev, "data");
+      if (strcmp(json_string_value(json_object_get(ev, "type")), "alert.reported") ||
+          json_integer_value(json_object_get(d, "alert")) != alert ||
+          (report && json_integer_value(json_object_get(d, "report")) != report))
+        continue;
+      n++;
+      if (last) {
+        json_decref(*last);
+        *last = json_incref(ev);
+      }
+    }
+    json_decref(j);
+    if (want < 0 || n >= want) break;
+    if (last) json_decref(*last), *last = NULL;
+    usleep(50000);
+  }
+  return n;
+}
+
 /* A failed check leaves neither the manager nor vigil running. */
 static int alarms_teardown(void **state) {
   (void)state;
@@ -809,11 +842,35 @@ static void alarms_out(void **state) {
   text_is(l, "state", "active");
   text_is(l, "event", "MDC_EVT_ALARM");
   char ack_path[64];
+  long long alert1 = atoll(text_at(l, "alert"));
+  long long raise_seq = atoll(text_at(l, "control") + strlen("VIGIL-"));
   snprintf(ack_path, sizeof ack_path, "/api/v1/alerts/%s/ack", text_at(l, "alert"));
   json_decref(l);
+  /* the manager's AA is an event on the alert, in the visit's history */
+  json_t *rep = NULL;
+  assert_int_equal(reports_of(f, visit, alert1, raise_seq, 1, &rep), 1);
+  text_is(rep, "data.status", "accepted");
+  text_is(rep, "data.code", "AA");
+  text_is(rep, "actor", "hl7");
+  char control[48], manager_at[48];
+  snprintf(control, sizeof control, "VIGIL-%lld", raise_seq);
+  snprintf(manager_at, sizeof manager_at, "127.0.0.1:%d", m.port);
+  text_is(rep, "data.control_id", control);
+  text_is(rep, "data.manager", manager_at);
+  json_decref(rep);
   /* the acknowledgement goes out too */
   assert_int_equal(serve_request(&f->s, "POST", ack_path, "{\"reason\": \"seen\"}", NULL), 200);
   json_decref(manager_line(&m, at, "phase=update,inactivation=acknowledged,patient=P1", &at));
+  /* an AR is recorded on the alert as refused, and the next report goes */
+  uint64_t v3 = serve_start_visit_at(&f->s, "chair", "AR-1", "Chair 4");
+  assert_int_equal(serve_record_sbp(&f->s, v3, 220), 200);
+  l = manager_line(&m, at, "phase=start,patient=AR-1,answered=AR", &at);
+  long long alert3 = atoll(text_at(l, "alert"));
+  json_decref(l);
+  assert_int_equal(reports_of(f, v3, alert3, 0, 1, &rep), 1);
+  text_is(rep, "data.status", "refused");
+  text_is(rep, "data.code", "AR");
+  json_decref(rep);
 
   /* the manager goes away: the link is down, logged and in the status */
   manager_stop(&m);
@@ -840,6 +897,7 @@ static void alarms_out(void **state) {
   manager_start(f, &m);
   l = manager_line(&m, lines, "phase=start,patient=P2", NULL);
   text_is(l, "location", "Chair 3");
+  long long alert2 = atoll(text_at(l, "alert"));
   json_decref(l);
   /* its ACK is recorded: the status counts it and the link is up */
   int up = 0;
@@ -852,6 +910,10 @@ static void alarms_out(void **state) {
     if (!up) usleep(50000);
   }
   assert_true(up);
+  /* each answer recorded once on its alert, across the outage and the restart */
+  assert_int_equal(reports_of(f, v2, alert2, 0, 1, NULL), 1);
+  assert_int_equal(reports_of(f, visit, alert1, raise_seq, -1, NULL), 1);
+  assert_int_equal(reports_of(f, visit, alert1, 0, -1, NULL), 2); /* the raise and the acknowledgement */
 }
 #undef m
 

@@ -19,6 +19,7 @@
 #include "fail.h"
 #include "journal.h"
 #include "engine/json_input.h"
+#include "engine/alert_report.h"
 
 static void command_begin(vigil_engine *e, engine_mark *m) {
   if (e->command_depth++ > 0) return;
@@ -175,4 +176,9 @@ int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const
 int vigil__site_event_writes(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
                              store_kv_write *writes) {
   COMMAND(vigil__cmd_site_event(e, type, actor, fields_json, writes));
+}
+
+int vigil__alert_reported(vigil_engine *e, uint64_t visit_id, uint64_t alert_id, const char *actor,
+                          const char *fields_json, store_kv_write *writes) {
+  COMMAND(vigil__cmd_alert_reported(e, visit_id, alert_id, actor, fields_json, writes));
 }

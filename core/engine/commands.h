@@ -36,5 +36,8 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
 /* writes: key-value rows the event carries (store_kv_write), taken. */
 int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
                           store_kv_write *writes);
+/* alert_report.c (engine/alert_report.h) */
+int vigil__cmd_alert_reported(vigil_engine *e, uint64_t visit_id, uint64_t alert_id, const char *actor,
+                              const char *fields_json, store_kv_write *writes);
 
 #endif

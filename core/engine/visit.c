@@ -549,6 +549,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_PATIENT_RECORDED: /* a hospital's patient record: kept as a row (docs/hl7.md) */
   case EV_PATIENT_MERGED:
   case EV_CLOCK_ADVANCED: /* the simulated clock moved (L6): the time it says is all */
+  case EV_ALERT_REPORTED: /* an alarm manager's word: the alert's history, not its state (alert_report.c) */
   case EV_COUNT:
     break;
   }

@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "base/utf8.h"
+#include "engine/alert_report.h"
 #include "engine/inspect.h"
 #include "engine/site.h"
 #include "store/event.h"
@@ -561,6 +562,24 @@ static const char *api_site(vigil_plugin *p) {
   return at ? at + 1 : NULL;
 }
 
+/* An alarm manager's answer about an alert, in the alert's visit's history
+ * (engine/alert_report.h), with the plugin's key in its transaction. */
+static int api_alert_reported(vigil_plugin *p, uint64_t visit, uint64_t alert, const char *fields_json,
+                              const char *kv_key, const void *kv_value, size_t kv_len, char *err, size_t errlen) {
+  if (p->initializing) return record_fail(err, errlen, VIGIL_ESTATE, "not during init");
+  if (kv_key && check_key(p, kv_key) < 0) return record_fail(err, errlen, VIGIL_EINVAL, "kv_key: 1 to 256 bytes");
+  store_kv_write *writes = NULL;
+  if (kv_key && vigil__kv_write_add(&writes, p->ns, kv_key, kv_value ? kv_value : "", kv_len) < 0)
+    return record_fail(err, errlen, VIGIL_ENOMEM, "out of memory");
+  int rc = vigil__alert_reported(p->h->e, visit, alert, p->name, fields_json, writes);
+  if (rc < 0) {
+    record_fail(err, errlen, rc, "%s", vigil_engine_errmsg(p->h->e));
+    host_log(p->h, VIGIL_LOG_ERROR, p, "cannot record alert.reported of alert %llu: %s", (unsigned long long)alert,
+             vigil_engine_errmsg(p->h->e));
+  }
+  return rc;
+}
+
 static const vigil_api api_table = {
     .abi_major = VIGIL_PLUGIN_ABI_MAJOR,
     .abi_minor = VIGIL_PLUGIN_ABI_MINOR,
@@ -587,6 +606,7 @@ static const vigil_api api_table = {
     .filter_close = api_filter_close,
     .patient_record = api_patient_record,
     .site = api_site,
+    .alert_reported = api_alert_reported,
 };
 
 /* ---- loading -------------------------------------------------------------------------- */

@@ -48,7 +48,7 @@ extern "C" {
  * or the entry must change incompatibly (it has not); the minor grows with
  * each set of functions appended to vigil_api. */
 #define VIGIL_PLUGIN_ABI_MAJOR 1
-#define VIGIL_PLUGIN_ABI_MINOR 5
+#define VIGIL_PLUGIN_ABI_MINOR 6
 
 /* The event schema of vigil_plugin_event.json (docs/events.md): the same
  * JSON as the event stream, webhooks, JSON lines and MQTT carry. */
@@ -217,6 +217,23 @@ typedef struct vigil_api {
    * (docs/deploy.md: one plugin instance per site the node owns, each with
    * its own sequence numbers), or NULL on a single server. */
   const char *(*site)(vigil_plugin *p);
+
+  /* ---- level 1.6 ---- */
+
+  /* Records what a system vigil reported an alert to (an alarm manager,
+   * docs/hl7.md) said of it, as an "alert.reported" event in the alert's
+   * visit's history (visit: the visit of its alert.raised, 0 for a course
+   * alert): fields_json is a JSON object with "status" (the plugin's word:
+   * "accepted", "refused", "delivered", "read", ...) and what else the
+   * plugin keeps ("code", "text", "control_id", ...); vigil adds "alert".
+   * It changes nothing of the alert: only staff acknowledge one. When kv_key
+   * is not NULL the plugin's key kv_key = kv_value is written in the event's
+   * transaction, so a plugin that looks the key up first records each answer
+   * once across restarts. Durable as patient_record's event is. 0; or a
+   * negative code with a sentence in err (VIGIL_ENOENT: no such alert in that
+   * visit; VIGIL_EINVAL: no status). Not during init. */
+  int (*alert_reported)(vigil_plugin *p, uint64_t visit, uint64_t alert, const char *fields_json, const char *kv_key,
+                        const void *kv_value, size_t kv_len, char *err, size_t errlen);
 } vigil_api;
 
 /* The one symbol a plugin exports. Append-only as well. */

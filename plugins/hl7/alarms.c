@@ -50,7 +50,7 @@ struct alarms {
   /* the message at the head of the line */
   int have_head, in_flight;
   uint64_t head_seq;
-  unsigned long long head_alert;
+  unsigned long long head_alert, head_visit;
   char head_type[32], control[48];
   char *head_msg;
   size_t head_len;
@@ -198,16 +198,43 @@ static void on_wait(uv_timer_t *t) {
   link_down(a, "no ACK to %s within %u ms", a->control, a->ack_timeout_ms);
 }
 
-static void record_ack(alarms *a, const char *code, const char *text) {
-  char key[64];
+/* The manager's answer, kept as ack/<seq> and, from plugin ABI 1.6 on, as
+ * an alert.reported event in the alert's visit's history, the key in the
+ * event's transaction: an answer already kept (the report was sent again
+ * after a restart that came between the event and the cursor) is not
+ * recorded twice. 0; or negative when the event could not be recorded, and
+ * then the report is sent again later (its answer is not lost). */
+static int record_ack(alarms *a, const char *code, const char *text) {
+  char key[64], manager[300], err[512] = "";
   snprintf(key, sizeof key, "ack/%llu", (unsigned long long)a->head_seq);
+  snprintf(manager, sizeof manager, "%s:%d", a->host, a->port);
+  void *had = NULL;
+  size_t had_len = 0;
+  if (a->api->kv_get(a->p, key, &had, &had_len) == 0) {
+    a->api->free(had);
+    return 0;
+  }
+  int accepted = !strcmp(code, "AA") || !strcmp(code, "CA");
   json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "alert", (json_int_t)a->head_alert, "event", a->head_type,
                         "control_id", a->control, "code", code, "text", text ? text : "", "at",
                         (json_int_t)a->api->now_ms(a->p));
   char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  if (s) a->api->kv_put(a->p, key, s, strlen(s));
+  int rc = s ? 0 : -1;
+  if (s && a->api->abi_minor >= 6 &&
+      a->api->size >= offsetof(vigil_api, alert_reported) + sizeof a->api->alert_reported) {
+    json_t *f =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "status", accepted ? "accepted" : "refused", "code", code, "text",
+                  text ? text : "", "control_id", a->control, "manager", manager, "report", (json_int_t)a->head_seq);
+    char *fs = f ? json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    rc = fs ? a->api->alert_reported(a->p, a->head_visit, a->head_alert, fs, key, s, strlen(s), err, sizeof err) : -1;
+    if (rc < 0) snprintf(a->last_error, sizeof a->last_error, "cannot record %s's %s: %s", a->control, code, err);
+    free(fs);
+    json_decref(f);
+  } else if (s)
+    rc = a->api->kv_put(a->p, key, s, strlen(s));
   free(s);
   json_decref(j);
+  return rc;
 }
 
 static void save_cursor(alarms *a) { vigil__plugin_cursor_save(a->api, a->p, "alarms/cursor", a->cursor); }
@@ -240,17 +267,21 @@ static int on_ack(void *ud, const char *msg, size_t len) {
     return 0;
   }
   uv_timer_stop(&a->wait);
-  if (!strcmp(code, "AA") || !strcmp(code, "CA")) {
+  int final = !strcmp(code, "AA") || !strcmp(code, "CA") || !strcmp(code, "AR") || !strcmp(code, "CR");
+  if (final && record_ack(a, code, text) < 0) { /* not kept: the report goes again, its answer with it */
+    a->retries++;
+    a->attempts++;
+    say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager: %s; sent again in %u ms", a->last_error, backoff(a));
+    uv_timer_start(&a->retry, on_retry, backoff(a), 0);
+  } else if (!strcmp(code, "AA") || !strcmp(code, "CA")) {
     a->acked++;
     a->last_ack_ms = a->api->now_ms(a->p);
-    record_ack(a, code, text);
     head_done(a);
     next(a);
-  } else if (!strcmp(code, "AR") || !strcmp(code, "CR")) {
+  } else if (final) {
     a->refused++;
     say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager refused %s (%s of alert %llu) with %s: %s", a->control, a->head_type,
         a->head_alert, code, text);
-    record_ack(a, code, text);
     head_done(a);
     next(a);
   } else { /* AE, CE or anything else: sent again later */
@@ -372,6 +403,7 @@ static int pick(void *ud, const vigil_plugin_event *ev) {
   a->have_head = 1;
   a->head_seq = ev->seq;
   a->head_alert = id;
+  a->head_visit = (unsigned long long)ev->visit;
   snprintf(a->head_type, sizeof a->head_type, "%s", ev->type);
   return 1;
 }

@@ -2,7 +2,9 @@
 // (tests/test_hl7.c, ctest hl7_interop): node-hl7-server listens for MLLP on
 // 127.0.0.1:PORT, parses each ORU^R40 vigil sends with its own parser,
 // appends what it read to OUT as one JSON line, and answers with its own ACK
-// (AA; AE for the control ids listed in AE_ONCE, once each).
+// (AA; AE for the control ids listed in AE_ONCE, once each; AR, with the
+// reason 'no pager for this patient', for a patient whose PID-3.1 starts
+// with AR-).
 //
 //   node manager.cjs NODE_MODULES PORT OUT [AE_ONCE,...]
 'use strict';
@@ -50,9 +52,10 @@ const inbound = server.createInbound({ port: Number(port) }, async (req, res) =>
   };
   const ae = failOnce.has(control);
   if (ae) failOnce.delete(control);
-  line.answered = ae ? 'AE' : 'AA';
+  const ar = (line.patient || '').startsWith('AR-');
+  line.answered = ar ? 'AR' : ae ? 'AE' : 'AA';
   fs.appendFileSync(out, JSON.stringify(line) + '\n');
-  await res.sendResponse(ae ? 'AE' : 'AA');
+  await res.sendResponse(line.answered);
 });
 inbound.on('listen', () => fs.appendFileSync(out, JSON.stringify({ listening: Number(port) }) + '\n'));
 process.on('SIGTERM', async () => {

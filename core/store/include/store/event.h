@@ -50,7 +50,8 @@
   X(COURSE_CLOSED, "course.closed")                                                                                    \
   X(PATIENT_RECORDED, "patient.recorded")                                                                              \
   X(PATIENT_MERGED, "patient.merged")                                                                                  \
-  X(CLOCK_ADVANCED, "clock.advanced")
+  X(CLOCK_ADVANCED, "clock.advanced")                                                                                  \
+  X(ALERT_REPORTED, "alert.reported")
 
 typedef enum event_type {
 #define VIGIL_EVENT_ENUM_(name, str) EV_##name,
