@@ -2255,6 +2255,58 @@ static void test_changing_another_user_needs_own_password(void **state) {
   serve_stop(s, 0);
 }
 
+/* Z7's minor items: a query parameter read once given twice was read by
+ * the first (?after=1&after=99999 200); ?types=visit.started, was taken
+ * where ?types=, was not; a bad argument to string.format in a protocol was
+ * reported at vigil.lua:55 as 'raw_format'. Now each parameter read once is
+ * 400 invalid_query when given twice, an empty element of types is 400, and
+ * the bad argument is the author's line's, to 'format'. Without them: 200, 200
+ * and vigil.lua. */
+static void test_fifth_review_minor(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  static const char *const twice[][2] = {
+      {"/api/v1/events/stream?after=1&after=99999", "after"},
+      {"/api/v1/events/stream?visit=1&visit=2", "visit"},
+      {"/api/v1/events/stream?types=visit.started,", "types"},
+      {"/api/v1/events/stream?types=,visit.started", "types"},
+      {"/api/v1/events/stream?types=visit.started,,visit.ended", "types"},
+      {"/api/v1/events?after=0&after=5", "after"},
+      {"/api/v1/visits?status=active&status=closed", "status"},
+  };
+  for (size_t i = 0; i < sizeof twice / sizeof *twice; i++) {
+    char req[600];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", twice[i][0],
+             s->token);
+    hc_response r;
+    if (hc_exchange(s->port, req, &r, 3000) < 0) fail_msg("%s: no answer", twice[i][0]);
+    if (r.status != 400) fail_msg("%s: %d %s", twice[i][0], r.status, r.body);
+    expect_error(r.status, r.body, 400, "invalid_query", twice[i][1]);
+    hc_response_free(&r);
+  }
+  /* A bad argument to string.format is the author's line's. */
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  static const lint_case cases[] = {
+      {"{\"files\": {\"protocol.lua\": \"local v = require 'vigil'\\nlocal s = string.format('%x', {})\\n\"}}",
+       "\"where\":\"protocol.lua:2\",\"message\":\"bad argument #2 to 'format'"},
+      {"{\"files\": {\"protocol.lua\": \"local v = require 'vigil'\\n\\nlocal s = ('%d'):format('x')\\n\"}}",
+       "\"where\":\"protocol.lua:3\",\"message\":\"bad argument #2 to 'format'"},
+  };
+  lint_without_addresses(s, token, cases, sizeof cases / sizeof *cases);
+  char *lint = NULL;
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols/lint", token, cases[0].body, &r), 0);
+  hc_close(&c);
+  lint = strdup(r.body);
+  hc_response_free(&r);
+  if (strstr(lint, "vigil.lua") || strstr(lint, "raw_format")) fail_msg("%s", lint);
+  free(lint);
+  serve_stop(s, 0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -2295,6 +2347,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cookie_named_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_modifier_and_dot_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_changing_another_user_needs_own_password, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fifth_review_minor, setup, teardown),
   };
   if (getenv("TF")) cmocka_set_test_filter(getenv("TF")); /* LOCALONLY */
   return cmocka_run_group_tests(tests, NULL, NULL);

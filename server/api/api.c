@@ -163,6 +163,7 @@ static int query_u64(http_request *req, const char *name, uint64_t dflt, uint64_
     *out = dflt;
     return 0;
   }
+  if (n == -3) return vigil__http_query_twice(req, name);
   uint64_t x = 0;
   int ok = n > 0 && n <= 19;
   for (int i = 0; ok && i < n; i++) {
@@ -184,6 +185,7 @@ static int query_u64(http_request *req, const char *name, uint64_t dflt, uint64_
 static int query_text(http_request *req, const char *name, char *out, size_t len) {
   int n = vigil__http_query_param(vigil__http_request_query(req), name, out, len);
   if (n == -1) return 0;
+  if (n == -3) return vigil__http_query_twice(req, name);
   if (n < 0) {
     char msg[128];
     snprintf(msg, sizeof msg, "%s is badly encoded or too long", name);
@@ -606,7 +608,12 @@ static void get_patient(api *a, http_request *req, const api_call *c) {
     vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
     return;
   }
-  if (vigil__http_query_param(query, "p", patient, sizeof patient) < 0) {
+  int pn = vigil__http_query_param(query, "p", patient, sizeof patient);
+  if (pn == -3) {
+    vigil__http_query_twice(req, "p");
+    return;
+  }
+  if (pn < 0) {
     vigil__http_respond_error(req, 422, "invalid_field", "the patient holds a NUL or is not well-formed UTF-8",
                               "patient");
     return;

@@ -79,7 +79,7 @@ static int is_site_route(http_request *req) {
 int vigil__api_request_site(http_request *req, char *site, size_t n) {
   if (!is_site_route(req)) return 0;
   int q = vigil__http_query_param(vigil__http_request_query(req), "site", site, n);
-  if (q == -2) return -1;
+  if (q == -2 || q == -3) return -1;
   if (q >= 0) return 1;
   int b = body_site(req, site, n);
   return b == -2 ? -1 : b;
@@ -128,8 +128,8 @@ static int redirect(api *a, http_request *req) {
     return 1;
   }
   int n = vigil__http_query_param(vigil__http_request_query(req), "site", site, sizeof site);
-  if (n == -2) {
-    vigil__http_respond_error(req, 400, "bad_site", "site is a site's name", "site");
+  if (n == -2 || n == -3) {
+    vigil__http_respond_error(req, 400, "bad_site", "site is a site's name, given once", "site");
     return 1;
   }
   /* A stream's resume point names its site (SITE:SEQ): ?site= naming

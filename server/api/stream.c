@@ -106,7 +106,8 @@ static int wanted(const stream *st, const vigil_event *ev) {
 /* Patterns are event types, "prefix.*" or "*", separated by commas. */
 static int types_valid(const char *t) {
   size_t n = strlen(t);
-  if (n == 0 || n > 512) return 0;
+  /* No empty element (Z7: "visit.started," was taken where "," was not). */
+  if (n == 0 || n > 512 || t[0] == ',' || t[n - 1] == ',' || strstr(t, ",,")) return 0;
   for (const char *p = t; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_' || *p == '*' || *p == ',')) return 0;
   return 1;
@@ -331,12 +332,20 @@ void vigil__streams_open(streams *s, http_request *req, const char *session, con
       return;
     }
   } else if ((n = vigil__http_query_param(query, "after", v, sizeof v)) != -1) {
+    if (n == -3) {
+      vigil__http_query_twice(req, "after");
+      return;
+    }
     if (n < 0 || parse_u64(v, &after) < 0) {
       vigil__http_respond_error(req, 400, "invalid_query", "after must be a whole number", "after");
       return;
     }
   }
-  if ((n = vigil__http_query_param(query, "visit", v, sizeof v)) != -1 && (n < 0 || parse_u64(v, &visit) < 0)) {
+  if ((n = vigil__http_query_param(query, "visit", v, sizeof v)) == -3) {
+    vigil__http_query_twice(req, "visit");
+    return;
+  }
+  if (n != -1 && (n < 0 || parse_u64(v, &visit) < 0)) {
     vigil__http_respond_error(req, 400, "invalid_query", "visit must be a visit's id", "visit");
     return;
   }

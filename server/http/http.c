@@ -339,7 +339,19 @@ int vigil__http_query_param_at(const char *query, const char *name, unsigned k, 
 }
 
 int vigil__http_query_param(const char *query, const char *name, char *out, size_t outlen) {
+  char second[1];
+  if (vigil__http_query_param_at(query, name, 1, second, sizeof second) != -1) {
+    if (outlen) out[0] = '\0';
+    return -3;
+  }
   return vigil__http_query_param_at(query, name, 0, out, outlen);
+}
+
+int vigil__http_query_twice(http_request *req, const char *name) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s is given more than once: give it once", name);
+  vigil__http_respond_error(req, 400, "invalid_query", msg, name);
+  return -1;
 }
 
 int vigil__http_list_last(const char *list, char *out, size_t len) {

@@ -52,7 +52,13 @@ local function safe_format(fmt, ...)
       args[i] = safe_tostring(args[i])
     end
   end
-  return raw_format(fmt, unpack(args, 1, args.n))
+  -- A bad argument is the author's line's, not this file's, and the
+  -- function is string.format to them (Z7: "vigil.lua:55: bad argument #2
+  -- to 'raw_format'").
+  local ok, res = pcall(raw_format, fmt, unpack(args, 1, args.n))
+  if ok then return res end
+  res = sgsub(sgsub(raw_tostring(res), "^[^\n]-:%d+: ", ""), "^(bad argument #%d+ to )'[^']*'", "%1'format'")
+  error(res, 2)
 end
 local tostring = safe_tostring
 

@@ -144,8 +144,12 @@ void vigil__http_request_limit_body(http_request *r, size_t max_bytes);
 void vigil__http_request_hold_as(http_request *r, const char *address, const char *user);
 
 /* A query parameter, percent-decoded, into out (NUL-terminated). Returns its
- * length, -1 if absent, -2 if it does not fit or is badly encoded. */
+ * length, -1 if absent, -2 if it does not fit or is badly encoded, -3 if it
+ * is given more than once (?after=1&after=99999: which one is meant? Z7). */
 int vigil__http_query_param(const char *query, const char *name, char *out, size_t outlen);
+/* Answers 400 invalid_query "NAME is given more than once" (field name),
+ * for a parameter vigil__http_query_param found twice (-3): -1. */
+int vigil__http_query_twice(http_request *req, const char *name);
 /* The same for the k-th (from 0) of a parameter given more than once. */
 int vigil__http_query_param_at(const char *query, const char *name, unsigned k, char *out, size_t outlen);
 
