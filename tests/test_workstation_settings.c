@@ -4,7 +4,7 @@
  * (docs/workstation.md), come back in GET /api/v1/session as written, none
  * without the setting; a setting that is not a list of texts is refused at
  * start with its file and line. Their use in the browser:
- * tests/browser/ack_downtime.test.js. */
+ * tests/browser/shift.test.js. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <setjmp.h>

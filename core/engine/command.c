@@ -18,6 +18,7 @@
 #include "entry.h"
 #include "fail.h"
 #include "journal.h"
+#include "note.h"
 #include "engine/json_input.h"
 #include "engine/alert_report.h"
 
@@ -167,6 +168,10 @@ int vigil_visit_rems_submitted_incomplete(vigil_engine *e, uint64_t id, const ch
 int vigil_course_integration(vigil_engine *e, uint64_t id, const char *actor, const char *by, int64_t at_ms,
                              const char *note) {
   COMMAND(vigil__cmd_course_integration(e, id, actor, by, at_ms, note));
+}
+
+int vigil_visit_note(vigil_engine *e, uint64_t id, const char *actor, const char *note) {
+  COMMAND(vigil__cmd_visit_note(e, id, actor, note));
 }
 
 int vigil_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json) {

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "emit.h"
 #include "fail.h"
+#include "free_text.h"
 #include "journal.h"
 #include "patient_index.h"
 #include "protocols.h"
@@ -2043,22 +2044,8 @@ uint64_t vigil_alert_course(vigil_engine *e, uint64_t id) {
 
 /* A text of a submission (who sent it, the REMS's reference): 0, or fails
  * naming field. */
-static int course_text(vigil_engine *e, const char *name, const char *text, size_t max, int lines) {
-  size_t n = text ? strlen(text) : 0, letters = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)text[i];
-    if ((ch < 0x20 && !(lines && (ch == '\n' || ch == '\t'))) || ch == 0x7f)
-      return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s must not hold control characters", name);
-    letters += ch != ' ' && ch != '\n' && ch != '\t';
-  }
-  if (!letters) return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s is required", name);
-  if (vigil__utf8_chars(text, n) > max)
-    return vigil__engine_fail(e, VIGIL_EINVAL, name, "%s has at most %zu characters", name, max);
-  return 0;
-}
-
 static int submission_text(vigil_engine *e, const char *name, const char *text) {
-  return course_text(e, name, text, 200, 0);
+  return vigil__free_text_check(e, name, text, 200, 0);
 }
 
 int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *actor, const char *by, int64_t at,
@@ -2166,7 +2153,7 @@ int vigil__cmd_course_integration(vigil_engine *e, uint64_t id, const char *acto
     return vigil__engine_fail(e, VIGIL_ESTATE, "course",
                               "course %llu is closed: integration sessions are recorded on an open course",
                               (unsigned long long)id);
-  int rc = course_text(e, "note", note, 2000, 1);
+  int rc = vigil__free_text_check(e, "note", note, 2000, 1);
   if (rc) return rc;
   if (by && (rc = submission_text(e, "by", by)) != 0) return rc;
   const char *who = vigil__intern(actor && *actor ? actor : "unknown");

@@ -531,6 +531,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_GATE_BLOCKED:
   case EV_GATE_OVERRIDDEN:
   case EV_NOTE_ADDED:
+  case EV_NOTE_WRITTEN:   /* a person's note: its event is the record (note.c) */
   case EV_ENGINE_STARTED: /* site events: never a visit's */
   case EV_SESSION_STARTED:
   case EV_SESSION_ENDED:

@@ -454,7 +454,7 @@ VIGIL_EXPORT int vigil_course_alert_close(vigil_engine *e, uint64_t alert, const
  * before the discharge), method ("portal", "fax", "phone") and the REMS's
  * reference. VIGIL_ENOENT no visit; VIGIL_ESTATE a visit that is no
  * discharged session of a course declaring rems_form, or submitted already;
- * VIGIL_EINVAL a bad field (vigil_errfield names it). */
+ * VIGIL_EINVAL a bad field (vigil_engine_errfield names it). */
 VIGIL_EXPORT int vigil_visit_rems_submitted(vigil_engine *e, uint64_t visit, const char *actor, const char *by,
                                             int64_t at_ms, const char *method, const char *reference);
 /* The same for a form sent knowingly with fields missing (the export's
@@ -473,9 +473,14 @@ VIGIL_EXPORT char *vigil_visit_rems_json(vigil_engine *e, uint64_t visit);
  * sessions (docs/http.md): by (NULL: actor), at_ms (0: now; not in the
  * future, not before the course started), a note (1-2000 characters).
  * VIGIL_ENOENT no course; VIGIL_ESTATE a closed course; VIGIL_EINVAL a bad
- * field (vigil_errfield names it). */
+ * field (vigil_engine_errfield names it). */
 VIGIL_EXPORT int vigil_course_integration(vigil_engine *e, uint64_t id, const char *actor, const char *by,
                                           int64_t at_ms, const char *note);
+/* A nursing note on visit id by actor (note.written): free text of 1-2000
+ * characters (line breaks and tabs allowed), on a visit in any state (an
+ * addendum after its discharge too). VIGIL_ENOENT no visit; VIGIL_EINVAL a
+ * blank or too long note, or one with control characters. */
+VIGIL_EXPORT int vigil_visit_note(vigil_engine *e, uint64_t id, const char *actor, const char *note);
 /* The course a course alert is of, or 0 (a visit's alert, or none). */
 VIGIL_EXPORT uint64_t vigil_alert_course(vigil_engine *e, uint64_t alert);
 /* {"patient", "courses": [...]} (docs/http.md); NULL with VIGIL_ENOENT when

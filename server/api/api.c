@@ -908,9 +908,10 @@ typedef enum command {
   CMD_ACK,
   CMD_COURSE_START,
   CMD_COURSE_CLOSE,
-  CMD_ALERT_CLOSE,       /* a course alert, with a reason */
-  CMD_REMS_SUBMITTED,    /* a session's REMS Patient Monitoring Form sent (docs/rems.md) */
-  CMD_COURSE_INTEGRATION /* an integration psychotherapy session of a course */
+  CMD_ALERT_CLOSE,        /* a course alert, with a reason */
+  CMD_REMS_SUBMITTED,     /* a session's REMS Patient Monitoring Form sent (docs/rems.md) */
+  CMD_COURSE_INTEGRATION, /* an integration psychotherapy session of a course */
+  CMD_NOTE                /* a nursing note on a visit */
 } command;
 
 /* A write on its way: parsed, checked, perhaps waiting for a password. */
@@ -1024,6 +1025,8 @@ static int parse_write(http_request *req, write_request *w) {
   }
   case CMD_ABORT:
     return vigil__api_member_string(req, body, "reason", 1, &w->s2);
+  case CMD_NOTE:
+    return vigil__api_member_string(req, body, "note", 1, &w->s1);
   case CMD_ACK:
     return vigil__api_member_string(req, body, "reason", 0, &w->s2);
   case CMD_COURSE_START:
@@ -1196,6 +1199,9 @@ static void run_write(api *a, http_request *req, write_request *w) {
     break;
   case CMD_ABORT:
     rc = vigil_visit_abort(a->e, id, actor, s2);
+    break;
+  case CMD_NOTE:
+    rc = vigil_visit_note(a->e, id, actor, s1);
     break;
   case CMD_ACK:
     rc = vigil_alert_ack(a->e, id, actor, s2);
@@ -1620,6 +1626,7 @@ static const api_route routes[] = {
     {M_POST, "/api/v1/visits/{id}/override", PERM_OVERRIDE, write_command, CMD_OVERRIDE, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/visits/{id}/discharge", PERM_DISCHARGE, write_command, CMD_DISCHARGE, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/visits/{id}/abort", PERM_DISCHARGE, write_command, CMD_ABORT, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/visits/{id}/notes", PERM_RECORD, write_command, CMD_NOTE, REFUSE_NAMED, 0, 0},
     {M_READ, "/api/v1/patients", PERM_READ_CLINICAL, get_patients, 0, REFUSE_NAMED, 0, 0},
     {M_READ, "/api/v1/patients/{patient}", PERM_READ_CLINICAL, get_patient, 0, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/courses", PERM_RECORD, write_command, CMD_COURSE_START, REFUSE_NAMED, 0, 0},

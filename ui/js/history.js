@@ -71,6 +71,8 @@ export function describe(visit, ev, alerts) {
       return `Hold lifted (${d.rule})`;
     case "note.added":
       return `Note: ${d.message}`;
+    case "note.written":
+      return `Nursing note: ${d.note}`;
     case "visit.discharged":
       return "Discharged";
     case "visit.aborted":

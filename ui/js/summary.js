@@ -72,6 +72,7 @@ export async function render(main, id) {
   const alerts = alertRows(v, events);
   const messages = alertMessages(events);
   const signed = signatures(v, events);
+  const notes = events.filter((e) => e.type === "note.written");
   const phasesEntered = events.filter((e) => e.type === "visit.started" || e.type === "phase.entered");
   const recorded = [];
   for (const p of v.phases) for (const it of p.items) if (it.count && it.kind !== "vitals" && it.kind !== "signature") recorded.push([p, it]);
@@ -113,6 +114,11 @@ export async function render(main, id) {
             h("td", {}, a.ack ? `${a.ack.actor}, ${clockTime(a.ack.time)}${a.ack.data.reason ? ` (${a.ack.data.reason})` : ""}` : "not acknowledged"),
             h("td", {}, a.escalations ? `${a.escalations}\u00d7` : "")))))
       : h("p", {}, "No alerts."),
+    h("h2", {}, "Nursing notes"),
+    notes.length
+      ? h("ul", { class: "notes" }, notes.map((ev) => h("li", {}, h("strong", {}, `${dateTime(ev.time)}, ${ev.actor}`),
+          end && ev.time > end.time ? " (addendum)" : "", ": ", h("span", { class: "note-text" }, ev.data.note))))
+      : h("p", {}, "None."),
     h("h2", {}, "Signatures"),
     signed.length
       ? h("ul", {}, signed.map(([ev, what]) => h("li", {}, `${what}: `, h("strong", {}, ev.actor), `, ${dateTime(ev.time)}`)))

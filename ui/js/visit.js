@@ -101,9 +101,22 @@ function header(v) {
         p.title))),
     h("p", { class: "visit-links" },
       h("a", { href: `#/visit/${v.id}/summary`, class: "button quiet" }, "Discharge summary"),
+      can("record") ? h("button", { type: "button", class: "quiet", onclick: writeNote }, v.status === "active" ? "Add a note\u2026" : "Add an addendum\u2026") : null,
       v.status === "active" && can("discharge")
         ? h("button", { type: "button", class: "quiet danger-text", onclick: abortVisit }, "Stop the visit\u2026")
         : null));
+}
+
+// A nursing note, at any time (after the discharge, an addendum): in the
+// history and on the summary, with who wrote it and when.
+async function writeNote() {
+  await ask({
+    title: state.visit.status === "active" ? "Add a note" : "Add an addendum",
+    text: "A nursing note for the record: what you saw, did or were told. It changes nothing the checklist judges.",
+    fields: [{ name: "note", label: "Note", type: "textarea", required: true, hint: "Up to 2000 characters." }],
+    submit: "Save the note",
+    action: (vals) => command("notes", { note: vals.note }),
+  });
 }
 
 async function abortVisit() {

@@ -30,6 +30,7 @@
   X(BLOCK_SET, "block.set")                                                                                            \
   X(BLOCK_CLEARED, "block.cleared")                                                                                    \
   X(NOTE_ADDED, "note.added")                                                                                          \
+  X(NOTE_WRITTEN, "note.written")                                                                                      \
   X(VISIT_DISCHARGED, "visit.discharged")                                                                              \
   X(VISIT_ABORTED, "visit.aborted")                                                                                    \
   X(ENGINE_STARTED, "engine.started")                                                                                  \

@@ -1,9 +1,11 @@
-// ack_downtime.test.js: two things a nurse meets on a shift (issue 19), in
-// Debian's chromium against a real `vigil serve`:
+// shift.test.js: what a nurse meets on a shift (issue 19), in Debian's
+// chromium against a real `vigil serve`:
 //   - acknowledging with a reason: a quick pick of the site's ack_reasons
 //     (vigil.conf) acknowledges in one click and the reason is in the event
 //     and the history; a carried alert (self-harm, docs/safety.md H4) is not
 //     offered to a nurse, and a clinician must give a reason;
+//   - nursing notes: written on a visit at any time (an addendum after the
+//     discharge), in the history and on the printed summary with who and when;
 //   - downtime: the server stops; the page says so, keeps showing the visit
 //     read only (Record disabled), keeps what the nurse typed, and shows the
 //     summary (printing works); the server comes back: the banner goes,
@@ -119,6 +121,33 @@ describe("acknowledging with a reason", () => {
     assert.equal(done.length, 1);
     assert.equal(done[0].actor, "dr.osei");
     await doc.context().close();
+  });
+});
+
+describe("nursing notes", () => {
+  it("a note is written from the visit, and the history and the summary show it with who wrote it", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-NOTE", params: { weight: 70 } });
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    await p.getByRole("button", { name: "Add a note…" }).click();
+    const dlg = p.locator("#dialog");
+    // A blank note is refused at its field; nothing is recorded.
+    await dlg.getByLabel("Note", { exact: true }).fill("   ");
+    await dlg.getByRole("button", { name: "Save the note" }).click();
+    await dlg.locator(".error", { hasText: "note is required" }).waitFor();
+    await dlg.getByLabel("Note", { exact: true }).fill("Anxious before cannulation;\nreassured, music offered.");
+    await dlg.getByRole("button", { name: "Save the note" }).click();
+    await p.locator(".history li", { hasText: "Nursing note: Anxious before cannulation;" }).first().waitFor();
+    const { events } = await api("nurse.kim", "GET", `/visits/${v.id}/events?limit=1000`);
+    const notes = events.filter((e) => e.type === "note.written");
+    assert.equal(notes.length, 1);
+    assert.equal(notes[0].actor, "nurse.kim");
+    assert.equal(notes[0].data.note, "Anxious before cannulation;\nreassured, music offered.");
+    await p.goto(`${server.url}/#/visit/${v.id}/summary`);
+    const listed = p.locator(".summary ul.notes li").first();
+    await listed.waitFor();
+    assert.match(await listed.innerText(), /nurse\.kim: Anxious before cannulation;\s+reassured, music offered\./);
+    await p.context().close();
   });
 });
 
