@@ -777,6 +777,19 @@ static void weakened_options(weak *w, const item_spec *x, const item_spec *y, co
   }
 }
 
+/* R4 (docs/safety.md): a param that loses `prescribed` may be set by a nurse
+ * at a visit's start (an alarm limit, the dose); that is a control removed,
+ * not only a change of the prescription. */
+static void weakened_params(weak *w, const protocol *a, const protocol *b) {
+  for (uint32_t i = 0; i < a->n_params; i++) {
+    const param_spec *x = &a->params[i], *y = find_param(b, x->name);
+    if (x->prescribed && y && !y->prescribed)
+      weak_say(w,
+               "param %s: no longer prescribed (prescribed = true removed: a nurse may now set it at a visit's start)",
+               x->name);
+  }
+}
+
 static void weakened_items(weak *w, const protocol *a, const protocol *b) {
   char t1[64], t2[64];
   for (uint32_t i = 0; i < a->n_items; i++) {
@@ -1173,6 +1186,7 @@ int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn 
     weak_say(&w, "unacknowledged alerts escalate later (after %s -> %s)", dur(t1, sizeof t1, a->escalate),
              b->escalate > 0 ? dur(t2, sizeof t2, b->escalate) : "never");
   if (a->latching && !b->latching) weak_say(&w, "alerts no longer latch until acknowledged by default");
+  weakened_params(&w, a, b);
   weakened_items(&w, a, b);
   weakened_phases(&w, a, b);
   weakened_course(&w, a, b);

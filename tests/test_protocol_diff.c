@@ -533,6 +533,26 @@ static void low_limits_removed_are_weakened(void **state) {
   each_named_weakened("protocols/ketamine_iv", ketamine, sizeof ketamine / sizeof *ketamine);
 }
 
+/* R4 of the ninth independent try: removing `prescribed = true` from sbp_low
+ * was listed under prescribed (confirm_prescribed) but not weakened; once
+ * approved, a nurse started a visit with sbp_low 70, silencing the low-BP
+ * alerts for a systolic of 71-90. Losing the mark is named weakened, so the
+ * approval needs confirm_weakened too (api_protocols.c asks for it whenever
+ * the diff's weakened list is not empty). */
+static void prescribed_mark_removed_is_weakened(void **state) {
+  static const protocol_edit unmarked[] = {
+      {"protocol.lua", "version = \"1.6.0\"", "version = \"1.6.1\""},
+      {"protocol.lua", "    v.param \"sbp_low\" {\n      prescribed = true, less_than = \"sbp_caution\",",
+       "    v.param \"sbp_low\" {\n      less_than = \"sbp_caution\","},
+  };
+  static const weakened_case cases[] = {
+      {unmarked, 2,
+       "param sbp_low: no longer prescribed (prescribed = true removed: a nurse may now set it at a visit's start)"},
+  };
+  (void)state;
+  each_named_weakened("protocols/ketamine_iv", cases, 1);
+}
+
 /* P4 of the seventh independent try: authored versions loosened the course,
  * the drug, dose_given, the overdue alert's escalation and latching, and none
  * was named weakened. Each edit of a copy of ketamine_iv is named. */
@@ -671,6 +691,7 @@ int main(void) {
       cmocka_unit_test(weakened_controls),
       cmocka_unit_test(suicide_risk_hold_weakened),
       cmocka_unit_test(low_limits_removed_are_weakened),
+      cmocka_unit_test(prescribed_mark_removed_is_weakened),
       cmocka_unit_test(course_and_drug_loosened),
       cmocka_unit_test(stored_versions),
   };
