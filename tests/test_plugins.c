@@ -271,6 +271,45 @@ static void test_replay_after_restart(void **state) {
   assert_string_equal(kv(f, "recorder", "last_seq_at_init"), want);
 }
 
+/* Level 1.6: alert_reported records an answer about an alert in its visit's
+ * history, with the plugin's key in its transaction, and refuses one named
+ * with another visit, an alert that is not there, fields without a status,
+ * and a call during init. */
+static void test_alert_reported(void **state) {
+  fixture *f = *state;
+  assert_int_equal(start_host(f, "{\"recorder\": {\"report_alerts\": true}}", 0), 0);
+  assert_string_equal(kv(f, "recorder", "report/in_init"), "-6"); /* VIGIL_ESTATE */
+  uint64_t other; /* the visit before, which the recorder names wrongly */
+  assert_int_equal(vigil_visit_start(f->e, "plug", "chair-0", "nurse:ana", NULL, &other), 0);
+  uint64_t visit = visit_with_alert(f);
+  assert_int_equal(visit, other + 1);
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_string_equal(kv(f, "recorder", "report/other_visit"), "-3"); /* VIGIL_ENOENT */
+  assert_string_equal(kv(f, "recorder", "report/no_alert"), "-3");
+  assert_string_equal(kv(f, "recorder", "report/no_status"), "-2"); /* VIGIL_EINVAL */
+  assert_string_equal(kv(f, "recorder", "report/accepted"), "0");
+  assert_non_null(strstr(f->log, "cannot record alert.reported"));
+  /* one event, in the visit's history, naming the alert; the key with it */
+  char *text = vigil_query_events_json(f->e, 0, visit, 1000);
+  json_t *events = json_loads(text, 0, NULL), *ev, *found = NULL;
+  free(text);
+  size_t i;
+  int n = 0;
+  json_array_foreach(json_is_array(events) ? events : json_object_get(events, "events"), i, ev) {
+    if (strcmp(json_string_value(json_object_get(ev, "type")), "alert.reported")) continue;
+    n++;
+    found = ev;
+  }
+  assert_int_equal(n, 1);
+  json_t *d = json_object_get(found, "data");
+  assert_string_equal(json_string_value(json_object_get(d, "status")), "accepted");
+  assert_string_equal(json_string_value(json_object_get(found, "actor")), "recorder");
+  char key[32];
+  snprintf(key, sizeof key, "ack/%lld", (long long)json_integer_value(json_object_get(d, "alert")));
+  assert_string_equal(kv(f, "recorder", key), "AA");
+  json_decref(events);
+}
+
 static void test_configuration_errors(void **state) {
   fixture *f = *state;
   assert_int_equal(start_host(f, "{\"../recorder\": {}}", 0), VIGIL_EINVAL);
@@ -577,6 +616,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_failing_and_slow_callbacks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_replay_after_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_configuration_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_alert_reported, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lua_site_plugin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lua_site_plugins_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_site_filter, setup, teardown),

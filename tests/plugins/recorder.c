@@ -5,13 +5,17 @@
  * With `where` it opens that site filter (level 1.3), keeps its answer for
  * every event it hears ("match/<seq>") and, at init, for every event already
  * in the log ("replay/<seq>"), and leaves the filter open for vigil to close
- * when `leave_open` says so. */
+ * when `leave_open` says so. With `report_alerts` (level 1.6) it says, on
+ * the loop after the first alert.raised it hears, what an alarm manager
+ * would of that alert through alert_reported, wrongly and rightly, and keeps
+ * each answer ("report/<case>"). */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <uv.h>
 
 #include "vigil/plugin.h"
 
@@ -23,6 +27,10 @@ typedef struct recorder {
   unsigned long heard;
   vigil_filter *where;
   int leave_open;
+  int report_alerts;     /* 1: report the next alert raised; 0 after */
+  uint64_t report_visit; /* the alert reported and its visit */
+  unsigned long long report_alert;
+  uv_timer_t *report_timer;
 } recorder;
 
 static void put_int(recorder *r, const char *key, long v) {
@@ -31,8 +39,38 @@ static void put_int(recorder *r, const char *key, long v) {
   r->api->kv_put(r->p, key, text, strlen(text));
 }
 
+static void free_handle(uv_handle_t *h) { free(h); }
+
+/* Not from a subscription's callback: on the loop, as an alarm manager's
+ * answer comes. */
+static void report_now(uv_timer_t *t) {
+  recorder *r = t->data;
+  char err[256], key[32];
+  put_int(r, "report/other_visit",
+          r->api->alert_reported(r->p, r->report_visit - 1, r->report_alert, "{\"status\":\"accepted\"}", NULL, NULL, 0,
+                                 err, sizeof err));
+  put_int(r, "report/no_alert",
+          r->api->alert_reported(r->p, r->report_visit, r->report_alert + 1000, "{\"status\":\"accepted\"}", NULL, NULL,
+                                 0, err, sizeof err));
+  put_int(r, "report/no_status",
+          r->api->alert_reported(r->p, r->report_visit, r->report_alert, "{\"code\":\"AA\"}", NULL, NULL, 0, err,
+                                 sizeof err));
+  snprintf(key, sizeof key, "ack/%llu", r->report_alert);
+  put_int(r, "report/accepted",
+          r->api->alert_reported(r->p, r->report_visit, r->report_alert, "{\"status\":\"accepted\",\"code\":\"AA\"}",
+                                 key, "AA", 2, err, sizeof err));
+}
+
 static int on_event(void *ud, const vigil_plugin_event *ev) {
   recorder *r = ud;
+  if (r->report_alerts == 1 && !strcmp(ev->type, "alert.raised")) {
+    json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
+    r->report_alert = (unsigned long long)json_integer_value(json_object_get(json_object_get(j, "data"), "alert"));
+    json_decref(j);
+    r->report_visit = ev->visit;
+    r->report_alerts = 0;
+    uv_timer_start(r->report_timer, report_now, 0, 0);
+  }
   char key[64];
   snprintf(key, sizeof key, "seen/%010llu", (unsigned long long)ev->seq);
   r->api->kv_put(r->p, key, ev->type, strlen(ev->type));
@@ -93,6 +131,7 @@ static int replay_one(void *ud, const vigil_plugin_event *ev) {
 
 static void on_close(void *ud) {
   recorder *r = ud;
+  if (r->report_timer) uv_close((uv_handle_t *)r->report_timer, free_handle);
   if (!r->leave_open) r->api->filter_close(r->where);
   put_int(r, "closed", (long)r->heard);
   free(r);
@@ -108,6 +147,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   snprintf(r->slow_type, sizeof r->slow_type, "%s", json_string_value(json_object_get(s, "slow_type")) ?: "");
   r->slow_ms = (int)json_integer_value(json_object_get(s, "slow_ms"));
   r->leave_open = json_is_true(json_object_get(s, "leave_open"));
+  r->report_alerts = json_is_true(json_object_get(s, "report_alerts"));
   char where[64];
   snprintf(where, sizeof where, "%s", json_string_value(json_object_get(s, "where")) ?: "");
   json_decref(s);
@@ -115,6 +155,14 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   if (rc < 0) {
     free(r);
     return rc;
+  }
+  if (r->report_alerts) {
+    char why[256];
+    put_int(r, "report/in_init",
+            api->alert_reported(p, 1, 1, "{\"status\":\"accepted\"}", NULL, NULL, 0, why, sizeof why));
+    if (!(r->report_timer = malloc(sizeof *r->report_timer))) return VIGIL_ENOMEM;
+    uv_timer_init(api->loop(p), r->report_timer);
+    r->report_timer->data = r;
   }
   if (*where) {
     char why[1024];
