@@ -402,7 +402,14 @@ int vigil__course_apply(vigil_engine *e, const vigil_event *ev) {
   course *touched = NULL;
   int rc = apply_one(e, ev, &touched);
   if (rc == 0 && !touched && ev->type == EV_COURSE_STARTED && e->n_courses) touched = e->courses[e->n_courses - 1];
-  if (rc == 0 && touched) vigil__schedule_course(e, touched);
+  if (rc != 0 || !touched) return rc;
+  /* Every course of the patient: one's missed-session alert, or a visit
+   * opened or ended on one, moves when another's comes (missed_deadline). */
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, touched->patient, &n_ids);
+  vigil__schedule_course(e, touched);
+  for (uint32_t k = 0; k < n_ids; k++)
+    if (e->courses[ids[k] - 1] != touched) vigil__schedule_course(e, e->courses[ids[k] - 1]);
   return rc;
 }
 
@@ -968,15 +975,16 @@ static void counted_json(buf *b, const course *c, uint32_t i) {
     vigil__buf_put_int(b, (long long)counted(c, i) + 1);
 }
 
-static int64_t next_due(const course *c) {
+/* When the session after the first `upto` sessions is due (see next_due). */
+static int64_t next_due_after(const course *c, uint32_t upto) {
   const course_spec *cs = c->p->course;
-  if (c->closed || c->n_sessions == 0) return -1;
-  if (c->resched_to && c->resched_sessions == c->n_sessions) return c->resched_to;
+  if (c->closed || upto == 0) return -1;
+  if (c->resched_to && c->resched_sessions == upto) return c->resched_to;
   /* An aborted session is not one given: the interval runs from the last
    * that counts (from the course's start when none does). */
-  const course_session *s = last_counted(c, c->n_sessions);
+  const course_session *s = last_counted(c, upto);
   int64_t last = s ? s->at : c->started_at;
-  uint32_t n = counted(c, c->n_sessions);
+  uint32_t n = counted(c, upto);
   if (n < (uint32_t)cs->sessions) return last + cs->interval;
   if (!cs->maintenance_interval) return -1;
   /* Maintenance: `interval` apart for its first `sessions`, then up to
@@ -986,6 +994,8 @@ static int64_t next_due(const course *c) {
     return last + cs->maintenance_max;
   return last + cs->maintenance_interval;
 }
+
+static int64_t next_due(const course *c) { return next_due_after(c, c->n_sessions); }
 
 static const char *stage_of(const course *c) {
   if (c->closed) return "closed";
@@ -1071,8 +1081,51 @@ typedef struct course_deadline {
   int64_t at, due;
   course_deadline_kind kind;
   alert *a;
-  uint32_t session; /* a REMS form's (0-based) */
+  uint32_t session; /* a REMS form's (0-based); a missed one's number, counted */
+  uint64_t open;    /* a missed session's: the visit left open with no dose given, if any */
 } course_deadline;
+
+/* ---- when a missed session's alert comes (docs/safety.md H14, M10, P9) ----- */
+
+/* When the missed-session alert of course c comes, and about which session:
+ * INT64_MAX for none. The due time and the course's grace, and:
+ * - its last visit aborted: the grace from the abort (P3);
+ * - its last visit open with no dose given (a patient in the chair, or a
+ *   visit abandoned): the session before it is the one due (an abandoned
+ *   visit made the alert say "session 3 due" when session 2 never
+ *   happened), and the alert waits the grace from that visit's start;
+ * - a visit of the patient open on another course's protocol: the grace
+ *   from its start (M10: missed-session alerts while a visit was open);
+ * - another course of the patient with its missed-session alert open: none
+ *   (M10: one missed-session alert per patient across course protocols). */
+static int64_t missed_deadline(vigil_engine *e, const course *c, course_deadline *d) {
+  uint32_t upto = c->n_sessions;
+  int64_t since = reopened_at(c);
+  d->open = 0;
+  if (upto) {
+    const course_session *last = &c->sessions[upto - 1];
+    if (session_open(e, last) && !dose_counted(e, c, last)) {
+      upto--;
+      since = last->at;
+      d->open = last->visit;
+    }
+  }
+  int64_t due = upto ? next_due_after(c, upto) : d->open ? since : -1;
+  if (due < 0 || c->closed) return INT64_MAX;
+  uint32_t n_ids;
+  const uint64_t *ids = courses_of(e, c->patient, &n_ids);
+  for (uint32_t k = 0; k < n_ids; k++) {
+    const course *o = e->courses[ids[k] - 1];
+    if (o == c) continue;
+    if (course_alert(o, RULE_MISSED, 1)) return INT64_MAX;
+    for (uint32_t i = 0; i < o->n_sessions; i++)
+      if (session_open(e, &o->sessions[i]) && o->sessions[i].at > since) since = o->sessions[i].at;
+  }
+  if (missed_raised(c, due, since)) return INT64_MAX;
+  d->due = due;
+  d->session = counted(c, upto) + 1;
+  return (due > since ? due : since) + c->p->course->grace;
+}
 
 /* ---- the REMS Patient Monitoring Form of each session ---------------------- */
 
@@ -1109,7 +1162,7 @@ static int64_t rems_deadline(const course *c, const course_session *s) {
 
 /* The course's earliest deadline, from its data alone (so that a restart
  * arms it again from the fold). */
-static course_deadline next_course_deadline(const course *c) {
+static course_deadline next_course_deadline(vigil_engine *e, const course *c) {
   course_deadline d = {.at = INT64_MAX, .kind = CDL_NONE};
   /* The forms of a closed course's sessions are owed still. */
   for (uint32_t i = 0; i < c->n_sessions; i++) {
@@ -1124,10 +1177,9 @@ static course_deadline next_course_deadline(const course *c) {
       d = (course_deadline){.at = at, .due = due, .kind = a ? CDL_REMS_LATE : CDL_REMS_ALERT, .session = i};
   }
   if (c->closed) return d;
-  int64_t due = next_due(c), since = reopened_at(c);
-  int64_t missed_at = due >= 0 ? (due > since ? due : since) + c->p->course->grace : INT64_MAX;
-  if (due >= 0 && !missed_raised(c, due, since) && missed_at < d.at)
-    d = (course_deadline){.at = missed_at, .due = due, .kind = CDL_MISSED};
+  course_deadline m = {.kind = CDL_MISSED};
+  m.at = missed_deadline(e, c, &m);
+  if (m.at < d.at) d = m;
   int64_t series = series_deadline(c);
   if (series >= 0 && series < d.at) d = (course_deadline){.at = series, .due = series, .kind = CDL_WITHIN};
   for (uint32_t i = 0; i < c->n_alerts; i++) {
@@ -1142,7 +1194,7 @@ static course_deadline next_course_deadline(const course *c) {
 }
 
 void vigil__schedule_course(vigil_engine *e, course *c) {
-  int64_t at = next_course_deadline(c).at;
+  int64_t at = next_course_deadline(e, c).at;
   if (at == INT64_MAX)
     vigil__heap_remove(&e->course_deadlines, &c->timer);
   else if (vigil__heap_set(&e->course_deadlines, &c->timer, at) < 0)
@@ -1244,19 +1296,27 @@ static int resolve_course_alert(vigil_engine *e, alert *a, const char *actor, co
 
 /* The session due at `due` has not happened by `at` (its grace passed, from
  * the due or from the end of the aborted visit that re-opened it). */
-static void fire_missed(vigil_engine *e, course *c, int64_t due, int64_t at, int64_t now) {
+static void fire_missed(vigil_engine *e, course *c, const course_deadline *d, int64_t now) {
   const course_spec *cs = c->p->course;
-  char day[16], msg[700];
-  fmt_day(day, sizeof day, due);
+  char day[16], msg[800], why[200] = "";
+  fmt_day(day, sizeof day, d->due);
   int64_t since = reopened_at(c);
-  /* The number of the session the patient has not had: aborted visits are
-   * none given (P9: "session 3 due" when session 2 never happened). */
+  if (d->open) {
+    char opened[16];
+    fmt_day(opened, sizeof opened, d->at - cs->grace);
+    snprintf(why, sizeof why, "; visit %llu has been open since %s with no dose given", (unsigned long long)d->open,
+             opened);
+  } else if (since && since + cs->grace == d->at) {
+    snprintf(why, sizeof why, "; its last visit was aborted");
+  }
+  /* The number of the session the patient has not had: aborted visits, and
+   * one open with no dose given, are none given (P9: "session 3 due" when
+   * session 2 never happened). */
   snprintf(msg, sizeof msg,
            "Session %u of patient %s's course on %s was due %s and has not happened (grace %g d%s): "
            "call the patient",
-           counted(c, c->n_sessions) + 1, c->patient, c->p->id, day, (double)cs->grace / DAY_MS,
-           since && since + cs->grace == at ? "; its last visit was aborted" : "");
-  raise_course_alert(e, c, RULE_MISSED, prio_of(cs->priority_missed), msg, due, now - at);
+           d->session, c->patient, c->p->id, day, (double)cs->grace / DAY_MS, why);
+  raise_course_alert(e, c, RULE_MISSED, prio_of(cs->priority_missed), msg, d->due, now - d->at);
 }
 
 /* The induction series is not complete within the protocol's `within`. */
@@ -1347,10 +1407,10 @@ int vigil__course_tick(vigil_engine *e, course *c) {
   int oom_was = e->oom;
   e->oom = 0;
   for (int guard = 0; guard < 1000 && !e->oom; guard++) {
-    course_deadline d = next_course_deadline(c);
+    course_deadline d = next_course_deadline(e, c);
     if (d.kind == CDL_NONE || d.at > now) break;
     if (d.kind == CDL_MISSED)
-      fire_missed(e, c, d.due, d.at, now);
+      fire_missed(e, c, &d, now);
     else if (d.kind == CDL_REMS_ALERT || d.kind == CDL_REMS_LATE)
       fire_rems(e, c, d.session, d.due, d.at, now);
     else if (d.kind == CDL_WITHIN)
@@ -1956,22 +2016,25 @@ int64_t vigil_course_reschedule_limit(vigil_engine *e, uint64_t alert_id, char *
   const course *c = a ? a->course : NULL;
   if (!c) return -1;
   const course_spec *cs = c->p->course;
-  /* The longest interval the course allows between two sessions: the
-   * maintenance's max_interval, else its interval, else the series'. */
-  int64_t span = cs->maintenance_max        ? cs->maintenance_max
-                 : cs->maintenance_interval ? cs->maintenance_interval
-                                            : cs->interval;
-  const char *name = cs->maintenance_max        ? "maintenance max_interval"
-                     : cs->maintenance_interval ? "maintenance interval"
-                                                : "interval";
+  /* The longest interval the course allows between two sessions at its
+   * stage: the series' interval through the induction (P9: a nurse moved a
+   * missed induction session 14 days on, the maintenance's span, on a 3-day
+   * interval), then the maintenance's max_interval, else its interval. */
+  int induction = counted(c, c->n_sessions) < (uint32_t)cs->sessions || !cs->maintenance_interval;
+  int64_t span = induction ? cs->interval : cs->maintenance_max ? cs->maintenance_max : cs->maintenance_interval;
+  const char *name = induction ? "interval" : cs->maintenance_max ? "maintenance max_interval" : "maintenance interval";
+  /* From the last session, or from now when that is later: a session
+   * already missed is moved at most that span on. */
   const course_session *s = last_counted(c, c->n_sessions);
-  int64_t from = s ? s->at : c->started_at, limit = from + span;
+  int64_t from = s ? s->at : c->started_at, now = vigil__engine_now(e);
+  if (now > from) from = now;
+  int64_t limit = from + span;
   buf b;
   vigil__buf_init(&b);
   vigil__buf_iso_time(&b, limit);
   snprintf(why, len,
-           "due is later than %s, the course's %s (%g days) after its last session: a nurse reschedules within it, a "
-           "clinician beyond it with their password",
+           "due is later than %s, the course's %s (%g days) after its last session or now: a nurse reschedules "
+           "within it, a clinician beyond it with their password",
            b.p ? b.p : "?", name, (double)span / DAY_MS);
   vigil__buf_free(&b);
   return limit;
