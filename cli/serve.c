@@ -705,6 +705,7 @@ typedef struct settings {
   size_t n_reason_placeholders;
   int has_reason_placeholders; /* 0: the engine's default list */
   const char *ack_reasons[16]; /* vigil.conf's ack_reasons (borrowed from it) */
+  const char *usual_protocol;  /* site.usual_protocol (borrowed); NULL: none */
   size_t n_ack_reasons;
   const char *server_names[32 + 5]; /* vigil.conf's server_names (borrowed), then the ones always answered */
   size_t n_server_names;
@@ -902,13 +903,15 @@ static int escalation_settings(json_t *esc, settings *st) {
 
 /* vigil.conf's site table: its time zone becomes the process's (TZ), so
  * that "today" begins at the site's midnight; escalate_after (seconds) is
- * the longest an unacknowledged alert waits before it escalates. */
+ * the longest an unacknowledged alert waits before it escalates;
+ * usual_protocol is the one the workstation's start form chooses first. */
 static int site_settings(const config *c, settings *st) {
   char where[4200];
   json_t *site = vigil__config_get(c, "site");
   if (!site) return 0;
   vigil__config_where(c, "site", where, sizeof where);
-  json_t *tz = json_object_get(site, "timezone"), *esc = json_object_get(site, "escalate_after");
+  json_t *tz = json_object_get(site, "timezone"), *esc = json_object_get(site, "escalate_after"),
+         *usual = json_object_get(site, "usual_protocol");
   const char *name = json_string_value(tz);
   char zone[4200];
   if (name) snprintf(zone, sizeof zone, "/usr/share/zoneinfo/%s", name);
@@ -917,6 +920,11 @@ static int site_settings(const config *c, settings *st) {
             "vigil serve: %s: site is { name = \"...\", timezone = \"Europe/London\", escalate_after = 300 }; "
             "the time zone is an IANA name (in /usr/share/zoneinfo)\n",
             where);
+    return -1;
+  }
+  st->usual_protocol = json_string_value(usual);
+  if (usual && (!st->usual_protocol || !*st->usual_protocol || strlen(st->usual_protocol) > 64)) {
+    fprintf(stderr, "vigil serve: %s: site.usual_protocol is a protocol's id, e.g. \"ketamine_iv\"\n", where);
     return -1;
   }
   if (esc && escalation_settings(esc, st) < 0) {
@@ -1241,6 +1249,7 @@ static int unit_start(server_ctx *s, site_unit *u) {
                     .idempotency_ttl_ms = (int64_t)st->idempotency_ms,
                     .alarm_pause_ms = (int64_t)st->alarm_pause_ms,
                     .ack_reasons = st->ack_reasons,
+                    .usual_protocol = st->usual_protocol,
                     .n_ack_reasons = st->n_ack_reasons,
                     .simulated_clock = s->opts.clock == VIGIL_CLOCK_SIMULATED,
                     .store = vigil__engine_store(u->e),

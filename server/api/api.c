@@ -1875,6 +1875,7 @@ static void api_free_parts(api *a) {
     free(a->trusted_proxies[i]);
   free(a->trusted_proxies);
   json_decref(a->ack_reasons);
+  json_decref(a->usual_protocol);
   if (!a->shared_limits) {
     vigil__limiter_free(a->failed_by_name);
     vigil__limiter_free(a->failed_by_address);
@@ -1932,6 +1933,7 @@ int vigil__api_new(const api_options *o, api **out) {
   ok = ok && (a->ack_reasons = json_array()) != NULL;
   for (size_t i = 0; ok && i < o->n_ack_reasons; i++)
     ok = json_array_append_new(a->ack_reasons, json_string(o->ack_reasons[i])) == 0;
+  ok = ok && (a->usual_protocol = o->usual_protocol ? json_string(o->usual_protocol) : json_null()) != NULL;
   streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms,
                         .max_queued = o->stream_max_queued,
                         .per_session = o->streams_per_session,

@@ -78,6 +78,7 @@ struct api {
   /* The workstation's audio pause (api.h). */
   int64_t alarm_pause_ms;
   json_t *ack_reasons;             /* the texts of api_options.ack_reasons, a JSON array */
+  json_t *usual_protocol;          /* api_options.usual_protocol, a JSON string or null */
   int simulated_clock;             /* the test clock may be advanced (POST /clock) */
   unsigned checking;               /* password checks running off the loop */
   struct password_check *sign_ins; /* the sign-in lane: checks running or waiting, oldest first */

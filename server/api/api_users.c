@@ -77,6 +77,7 @@ static void session_fields(api *a, json_t *body) {
   json_object_set_new(body, "expires_in_s", json_integer((json_int_t)(a->session_ttl_ms / 1000)));
   json_object_set_new(body, "alarm_pause_s", json_integer((json_int_t)(a->alarm_pause_ms / 1000)));
   json_object_set(body, "ack_reasons", a->ack_reasons);
+  json_object_set(body, "usual_protocol", a->usual_protocol);
 }
 
 static const char *const WHAT[PERM_COUNT] = {

@@ -4,6 +4,7 @@
 //     (vigil.conf) acknowledges in one click and the reason is in the event
 //     and the history; a carried alert (self-harm, docs/safety.md H4) is not
 //     offered to a nurse, and a clinician must give a reason;
+//   - the start form chooses the site's usual protocol (site.usual_protocol);
 //   - nursing notes: written on a visit at any time (an addendum after the
 //     discharge), in the history and on the printed summary with who and when;
 //   - downtime: the server stops; the page says so, keeps showing the visit
@@ -56,7 +57,8 @@ async function acks(visit) {
 
 before(async () => {
   confDir = mkdtempSync(join(tmpdir(), "vigil-ack-"));
-  writeFileSync(join(confDir, "vigil.conf"), `ack_reasons = { ${PICKS.map((t) => JSON.stringify(t)).join(", ")} }\n`);
+  writeFileSync(join(confDir, "vigil.conf"), `ack_reasons = { ${PICKS.map((t) => JSON.stringify(t)).join(", ")} }\n` +
+    `site = { name = "North", usual_protocol = "ketamine_iv" }\n`);
   server = await startServer({ users: USERS, extraArgs: ["--config", join(confDir, "vigil.conf")] });
   api = apiClient(server, USERS);
   browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox"] });
@@ -121,6 +123,18 @@ describe("acknowledging with a reason", () => {
     assert.equal(done.length, 1);
     assert.equal(done[0].actor, "dr.osei");
     await doc.context().close();
+  });
+});
+
+describe("the start form", () => {
+  it("chooses the site's usual protocol first, not the first in alphabetical order", async () => {
+    const p = await signedIn("nurse.kim");
+    await p.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
+    const ketamine = p.getByLabel(/IV ketamine infusion for treatment-resistant depression/);
+    await ketamine.waitFor();
+    assert.ok(await ketamine.isChecked(), "ketamine_iv, the site's usual_protocol, is chosen");
+    assert.equal(await p.locator("input[name=protocol]:checked").count(), 1);
+    await p.context().close();
   });
 });
 

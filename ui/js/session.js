@@ -12,6 +12,7 @@ let renewedAt = 0;
 let renewing = null;
 let pauseMs = 120000; // the site's alarm_pause
 let reasons = []; // the site's ack_reasons: quick picks for an acknowledgement
+let usual = null; // the site's usual_protocol: the start form's first choice
 // Why the last session ended: "expired" (not used for too long), "ended"
 // (the server ended it: signed out elsewhere, a password change, the account
 // disabled), "" when the user signed out here.
@@ -41,6 +42,7 @@ function lifetime(json) {
   expiresAt = ttlMs ? renewedAt + ttlMs : 0;
   if (json.alarm_pause_s > 0) pauseMs = json.alarm_pause_s * 1000;
   if (Array.isArray(json.ack_reasons)) reasons = json.ack_reasons.filter((r) => typeof r === "string");
+  if ("usual_protocol" in json) usual = typeof json.usual_protocol === "string" ? json.usual_protocol : null;
 }
 
 // How long the sign-in still lasts without use (Infinity: no limit known).
@@ -59,6 +61,10 @@ export function alarmPauseMs() {
 
 export function ackReasons() {
   return reasons;
+}
+
+export function usualProtocol() {
+  return usual;
 }
 
 // Why the last session ended ("expired", "ended" or ""), once.

@@ -7,7 +7,7 @@ import { unit } from "./format.js";
 import { startable } from "./protocols.js";
 import { clearErrors, showError, errorSlot } from "./errors.js";
 import { showError as pageError } from "./dialog.js";
-import { can } from "./session.js";
+import { can, usualProtocol } from "./session.js";
 
 function paramInput(p) {
   const id = uid("param");
@@ -89,7 +89,10 @@ export async function render(main, navigate) {
     pageError(err);
     return;
   }
-  let chosen = protocols[0];
+  // The site's usual protocol is chosen first (vigil.conf site.usual_protocol);
+  // without one, the nurse chooses (unless only one is loaded): the first in
+  // alphabetical order is no one's usual.
+  let chosen = protocols.find((p) => p.id === usualProtocol()) || (protocols.length === 1 ? protocols[0] : null);
   const paramsBox = h("div", { class: "params" });
   const form = h("form", { class: "card start-form", novalidate: true, "aria-labelledby": "start-title" });
   const patientId = uid("patient");
@@ -112,13 +115,14 @@ export async function render(main, navigate) {
     h("h1", { id: "start-title" }, "Start a visit"),
     h("fieldset", { class: "protocols" }, h("legend", {}, "Protocol"),
       protocols.length ? null : h("p", { class: "error" }, "No protocol is loaded on this server."),
-      protocols.map((p, i) => {
+      protocols.map((p) => {
         const id = uid("proto");
         return h("div", { class: "choice-card" },
-          h("input", { type: "radio", name: "protocol", id, value: p.ref, checked: i === 0,
+          h("input", { type: "radio", name: "protocol", id, value: p.ref, checked: p === chosen, required: true,
             onchange: () => { chosen = p; drawParams(); } }),
           h("label", { for: id }, h("strong", {}, p.title), h("span", { class: "muted" }, ` ${p.id} v${p.version}`)));
-      })),
+      }),
+      errorSlot(h, "protocol", uid("err"))),
     h("div", { class: "field" },
       h("label", { for: patientId }, "Patient reference (MRN)", h("span", { class: "req" }, " (required)")),
       h("input", { id: patientId, name: "patient", required: true, autocomplete: "off", dataset: { field: "patient" }, "aria-describedby": patientId + "-err" }),
@@ -138,6 +142,7 @@ export async function render(main, navigate) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
+      if (!chosen) throw { message: "Choose the protocol of this visit.", field: "protocol" };
       const location = form.querySelector("[data-field=location]").value.trim();
       const visit = await post("/visits", { protocol: chosen.ref, patient: form.querySelector("[data-field=patient]").value.trim(), location: location || null, params: readParams(form, chosen) });
       navigate(`#/visit/${visit.id}`);

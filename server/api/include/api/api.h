@@ -59,6 +59,9 @@ typedef struct api_options {
    * acknowledgement (vigil.conf ack_reasons; copied); told with the session. */
   const char *const *ack_reasons;
   size_t n_ack_reasons;
+  /* The protocol id the workstation's start form chooses first (vigil.conf
+   * site.usual_protocol; copied); NULL: none is chosen for the nurse. */
+  const char *usual_protocol;
   /* The engine runs on the simulated clock, which an admin may advance. */
   int simulated_clock;
   /* The engine's store (core/store.h), for approvals of protocol versions,
