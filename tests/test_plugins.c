@@ -288,6 +288,9 @@ static void test_alert_reported(void **state) {
   assert_string_equal(kv(f, "recorder", "report/no_alert"), "-3");
   assert_string_equal(kv(f, "recorder", "report/no_status"), "-2"); /* VIGIL_EINVAL */
   assert_string_equal(kv(f, "recorder", "report/accepted"), "0");
+  /* level 1.7: the visit as the API gives it, with the protocol's codes */
+  assert_string_equal(kv(f, "recorder", "visit/sbp"), "8480-6 mm[Hg]");
+  assert_string_equal(kv(f, "recorder", "visit/none"), "0");
   assert_non_null(strstr(f->log, "cannot record alert.reported"));
   /* one event, in the visit's history, naming the alert; the key with it */
   char *text = vigil_query_events_json(f->e, 0, visit, 1000);

@@ -580,6 +580,10 @@ static int api_alert_reported(vigil_plugin *p, uint64_t visit, uint64_t alert, c
   return rc;
 }
 
+/* The visit as GET /api/v1/visits/{id} gives it, for a plugin that writes
+ * what the visit holds to another system with the protocol's codes. */
+static char *api_visit_json(vigil_plugin *p, uint64_t visit) { return vigil_visit_json(p->h->e, visit); }
+
 static const vigil_api api_table = {
     .abi_major = VIGIL_PLUGIN_ABI_MAJOR,
     .abi_minor = VIGIL_PLUGIN_ABI_MINOR,
@@ -607,6 +611,7 @@ static const vigil_api api_table = {
     .patient_record = api_patient_record,
     .site = api_site,
     .alert_reported = api_alert_reported,
+    .visit_json = api_visit_json,
 };
 
 /* ---- loading -------------------------------------------------------------------------- */

@@ -48,7 +48,7 @@ extern "C" {
  * or the entry must change incompatibly (it has not); the minor grows with
  * each set of functions appended to vigil_api. */
 #define VIGIL_PLUGIN_ABI_MAJOR 1
-#define VIGIL_PLUGIN_ABI_MINOR 6
+#define VIGIL_PLUGIN_ABI_MINOR 7
 
 /* The event schema of vigil_plugin_event.json (docs/events.md): the same
  * JSON as the event stream, webhooks, JSON lines and MQTT carry. */
@@ -234,6 +234,16 @@ typedef struct vigil_api {
    * visit; VIGIL_EINVAL: no status). Not during init. */
   int (*alert_reported)(vigil_plugin *p, uint64_t visit, uint64_t alert, const char *fields_json, const char *kv_key,
                         const void *kv_value, size_t kv_len, char *err, size_t errlen);
+
+  /* ---- level 1.7 ---- */
+
+  /* The visit's whole state as GET /api/v1/visits/{id} gives it (closed
+   * visits too): its patient and location, and each item's fields with
+   * their title, unit (UCUM) and LOINC code as the protocol declares them,
+   * the mapping the FHIR export reads (docs/hl7.md: vitals out). A copy to
+   * release with api->free, or NULL when there is no such visit. Not for an
+   * events_after callback. */
+  char *(*visit_json)(vigil_plugin *p, uint64_t visit);
 } vigil_api;
 
 /* The one symbol a plugin exports. Append-only as well. */

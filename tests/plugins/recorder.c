@@ -8,7 +8,9 @@
  * when `leave_open` says so. With `report_alerts` (level 1.6) it says, on
  * the loop after the first alert.raised it hears, what an alarm manager
  * would of that alert through alert_reported, wrongly and rightly, and keeps
- * each answer ("report/<case>"). */
+ * each answer ("report/<case>"), and reads the visit (level 1.7,
+ * visit_json): "visit/sbp" is its sbp field's LOINC code and unit,
+ * "visit/none" what a visit that is not there gives. */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <stdio.h>
@@ -55,6 +57,24 @@ static void report_now(uv_timer_t *t) {
   put_int(r, "report/no_status",
           r->api->alert_reported(r->p, r->report_visit, r->report_alert, "{\"code\":\"AA\"}", NULL, NULL, 0, err,
                                  sizeof err));
+  char *visit = r->api->visit_json(r->p, r->report_visit);
+  json_t *j = visit ? json_loads(visit, 0, NULL) : NULL, *phase, *item, *fl;
+  size_t h, i, k;
+  json_array_foreach(json_object_get(j, "phases"), h, phase)
+      json_array_foreach(json_object_get(phase, "items"), i, item)
+          json_array_foreach(json_object_get(item, "fields"), k, fl) {
+    const char *name = json_string_value(json_object_get(fl, "name"));
+    if (!name || strcmp(name, "sbp")) continue;
+    char text[96];
+    snprintf(text, sizeof text, "%s %s", json_string_value(json_object_get(fl, "loinc")) ?: "-",
+             json_string_value(json_object_get(fl, "unit")) ?: "-");
+    r->api->kv_put(r->p, "visit/sbp", text, strlen(text));
+  }
+  json_decref(j);
+  r->api->free(visit);
+  visit = r->api->visit_json(r->p, r->report_visit + 1000);
+  put_int(r, "visit/none", visit ? 1 : 0);
+  r->api->free(visit);
   snprintf(key, sizeof key, "ack/%llu", r->report_alert);
   put_int(r, "report/accepted",
           r->api->alert_reported(r->p, r->report_visit, r->report_alert, "{\"status\":\"accepted\",\"code\":\"AA\"}",
