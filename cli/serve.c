@@ -692,6 +692,7 @@ typedef struct settings {
   uint64_t buffered_body_bytes;       /* vigil.conf max_buffered_body_mb */
   uint64_t body_per_address_bytes;    /* max_buffered_body_per_address_mb (0: a quarter) */
   uint64_t body_per_user_bytes;       /* max_buffered_body_per_user_mb (0: a quarter) */
+  uint64_t min_body_rate;             /* min_body_rate_kib, in bytes a second */
   uint64_t refusal_window_ms;         /* vigil.conf refusal_window_seconds */
   int secure_cookies;                 /* vigil.conf secure_cookies */
   uint64_t escalate_ms;               /* site.escalate_after */
@@ -986,7 +987,9 @@ static config *read_settings(settings *st) {
       vigil__config_duration(c, "max_buffered_body_per_address_mb", "MiB", 1 << 20, 65536, 0,
                              &st->body_per_address_bytes, err, sizeof err) < 0 ||
       vigil__config_duration(c, "max_buffered_body_per_user_mb", "MiB", 1 << 20, 65536, 0, &st->body_per_user_bytes,
-                             err, sizeof err) < 0) {
+                             err, sizeof err) < 0 ||
+      vigil__config_duration(c, "min_body_rate_kib", "KiB a second", 1024, 1048576, 8 * 1024, &st->min_body_rate, err,
+                             sizeof err) < 0) {
     if (c && err[0]) fprintf(stderr, "vigil serve: %s\n", err);
     vigil__config_free(c);
     return NULL;
@@ -1567,6 +1570,7 @@ static int serve(settings *st) {
                      .max_buffered_body_bytes = (size_t)st->buffered_body_bytes,
                      .max_buffered_body_per_address = (size_t)st->body_per_address_bytes,
                      .max_buffered_body_per_user = (size_t)st->body_per_user_bytes,
+                     .min_body_bytes_per_s = st->min_body_rate,
                      .head_check = on_head,
                      .head_check_ud = &s,
                      .unlimited = st->trusted_proxies,

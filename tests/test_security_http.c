@@ -2168,6 +2168,52 @@ static void test_body_share_per_address_and_user(void **state) {
   serve_stop(s, 0);
 }
 
+/* Z3's slowloris on bodies: a visit start announcing 1 MiB and sending
+ * 100 bytes held its share of the buffered bodies until the 10 s request
+ * timeout. Now a body must come at min_body_rate_kib (8 KiB a second) once
+ * 2 s have passed: 408 body_too_slow within about 3 s, its bytes given back;
+ * a body sent in pieces faster than that is read. Without it: no answer in
+ * 5 s. */
+static void test_body_minimum_rate(void **state) {
+  serve_process *s = *state;
+  start(s, "trusted_proxies = { \"127.0.0.1\" }");
+  hc_conn c;
+  hc_response r;
+  double t0 = hc_now_ms();
+  visit_head(s, &c, s->token, "10.9.1.1", 1048576);
+  if (hc_read(&c, &r, 5000) < 0) fail_msg("a stalled body: no answer in 5 s");
+  expect_error(r.status, r.body, 408, "body_too_slow", NULL);
+  double took = hc_now_ms() - t0;
+  if (took < 1500 || took > 4500) fail_msg("408 after %.0f ms", took);
+  hc_response_free(&r);
+  hc_close(&c);
+  assert_int_equal(metric(s, "vigil_http_body_bytes"), 0);
+  /* 40,000 bytes in four pieces 700 ms apart (about 19 KiB a second): read. */
+  char head[600], author[64];
+  sign_in(s, AUTHOR, author, sizeof author);
+  snprintf(head, sizeof head,
+           "POST /api/v1/protocols/lint HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
+           "Content-Type: application/json\r\nContent-Length: 40000\r\n\r\n",
+           s->port, author);
+  char *body = malloc(40000);
+  assert_non_null(body);
+  memset(body, ' ', 40000);
+  body[0] = '{';
+  body[39999] = '}';
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, head), 0);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(hc_send(&c, body + i * 10000, 10000), 0);
+    if (i < 3) usleep(700 * 1000);
+  }
+  free(body);
+  if (hc_read(&c, &r, 5000) < 0) fail_msg("a body sent in pieces: no answer");
+  if (r.status != 422) fail_msg("a body at 19 KiB a second: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  serve_stop(s, 0);
+}
+
 /* Z6: two vigil_session cookies in one Cookie line were read by the first
  * (a cookie planted for a sibling host or a narrower path is sent first).
  * Now 400 bad_request, field Cookie, whichever is valid; two vigil_device
@@ -2344,6 +2390,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reset_password_does_not_approve, setup, teardown),
       cmocka_unit_test_setup_teardown(test_chunk_data_ends_with_crlf, setup, teardown),
       cmocka_unit_test_setup_teardown(test_body_share_per_address_and_user, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_body_minimum_rate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cookie_named_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_modifier_and_dot_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_changing_another_user_needs_own_password, setup, teardown),

@@ -41,6 +41,7 @@ static const char *const KNOWN[] = {
     "max_buffered_body_mb",             /* request body bytes held at once, all connections */
     "max_buffered_body_per_address_mb", /* ... of one client address */
     "max_buffered_body_per_user_mb",    /* ... of one signed-in user's sessions and tokens */
+    "min_body_rate_kib",                /* KiB a second a request body must come at, after 2 s */
     "refusal_window_seconds", /* refused requests of one address and reason: one auth.failed event per window */
     "reason_placeholders",    /* reasons that say nothing (docs/safety.md M7) */
     "idempotency_hours",      /* how long a command's Idempotency-Key is kept */

@@ -36,7 +36,9 @@
 #define CLOSE_GRACE_MS 5000
 #define MAX_HEADERS 100
 #define READ_BUF 65536
-#define FD_RESERVE 32 /* descriptors kept for the store, uploads and plugins */
+#define FD_RESERVE 32           /* descriptors kept for the store, uploads and plugins */
+#define BODY_RATE_GRACE_MS 2000 /* a body's first seconds, before its rate is asked (a slow start, 100-continue) */
+#define BODY_RATE_CHECK_MS 1000
 
 typedef struct hbuf {
   char *p;
@@ -101,6 +103,7 @@ struct conn {
   unsigned version_n;        /* bytes of it kept */
   int version_open;          /* the request line goes on past what was fed */
   int in_body;               /* cur's headers are complete */
+  uint64_t body_started;     /* loop time they were, when cur has a body to come (0: none) */
   http_request *head, *tail; /* complete, waiting for their answers to be written */
   unsigned queued, writing;
   char *stash; /* bytes received but not parsed while the parser is paused */
@@ -544,6 +547,8 @@ static void arm_timer(conn *c) {
   uint64_t now = uv_now(s->loop);
   if (c->cur) {
     uint64_t due = c->cur_started + s->o.request_timeout_ms;
+    /* A body coming: its rate is looked at every second too. */
+    if (c->body_started && due > now + BODY_RATE_CHECK_MS) due = now + BODY_RATE_CHECK_MS;
     uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
   } else if (has_unanswered(c)) {
     uv_timer_stop(&c->timer); /* the server is the one working */
@@ -819,6 +824,7 @@ static int on_message_begin(http_parser *p) {
   c->head_bytes = 0;
   c->version_n = 0;
   c->version_open = c->in_body = 0;
+  c->body_started = 0;
   c->last_was_value = c->value_ended = c->value_at_end = 0;
   arm_timer(c);
   return 0;
@@ -1153,6 +1159,10 @@ static int on_headers_complete(http_parser *p) {
   int held;
   if (p->content_length != ULLONG_MAX && p->content_length > 0 && (held = body_hold(r, (size_t)p->content_length)) < 0)
     return bodies_full(c, held);
+  if (has_body) { /* its rate is asked from now on (min_body_bytes_per_s) */
+    c->body_started = uv_now(s->loop);
+    arm_timer(c);
+  }
   /* A client waiting for leave to send its body gets it, unless an answer
    * before this one is still due (it sends after its own timeout then). */
   const char *expect = vigil__http_request_header(r, "Expect");
@@ -1383,7 +1393,17 @@ static void on_timer(uv_timer_t *t) {
   if (c->shutting) {
     conn_close(c);
   } else if (c->cur) {
-    refuse(c, 408, "request_timeout", "the request was not complete in time", NULL);
+    http_server *s = c->srv;
+    uint64_t now = uv_now(s->loop), elapsed = c->body_started ? now - c->body_started : 0;
+    if (now >= c->cur_started + s->o.request_timeout_ms) {
+      refuse(c, 408, "request_timeout", "the request was not complete in time", NULL);
+    } else if (!c->paused && elapsed >= BODY_RATE_GRACE_MS &&
+               c->cur->body.len < s->o.min_body_bytes_per_s * elapsed / 1000) {
+      /* Not while the server itself stopped reading (paused): the slow one is then the server. */
+      refuse(c, 408, "body_too_slow", "the request body comes too slowly (min_body_rate_kib): send it at once", NULL);
+    } else {
+      arm_timer(c);
+    }
   } else if (!has_unanswered(c)) {
     conn_close(c); /* idle */
   }
@@ -1557,6 +1577,7 @@ int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_ser
   if (!s->o.max_buffered_body_per_user) s->o.max_buffered_body_per_user = quarter;
   if (!s->o.idle_timeout_ms) s->o.idle_timeout_ms = 30000;
   if (!s->o.request_timeout_ms) s->o.request_timeout_ms = 10000;
+  if (!s->o.min_body_bytes_per_s) s->o.min_body_bytes_per_s = 8 * 1024;
   if (!s->o.max_pipeline) s->o.max_pipeline = 16;
   if (!s->o.max_connections) s->o.max_connections = 1024;
   if (!s->o.max_connections_per_address) s->o.max_connections_per_address = 64;

@@ -56,7 +56,13 @@ typedef struct http_options {
   void *head_check_ud;
   uint64_t idle_timeout_ms;    /* a connection with nothing to do; 0: 30 s */
   uint64_t request_timeout_ms; /* from a request's first byte to its last; 0: 10 s (then 408) */
-  unsigned max_pipeline;       /* requests of one connection waiting for answers; 0: 16 */
+  /* A body must come at this many bytes a second at least, counted from its
+   * headers once BODY_RATE_GRACE_MS have passed, else 408 body_too_slow and
+   * the connection closed, its bytes given back (a slowloris on bodies holds
+   * its share of max_buffered_body_bytes for seconds, not the whole
+   * request_timeout; docs/security.md Z3). 0: 8 KiB a second. */
+  uint64_t min_body_bytes_per_s;
+  unsigned max_pipeline; /* requests of one connection waiting for answers; 0: 16 */
   http_handler_fn handler;
   void *handler_ud;
   http_log_fn log; /* NULL: none */
