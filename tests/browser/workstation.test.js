@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
 import { startServer, chromiumPath, repo } from "./serve.js";
 
 const shots = process.env.VIGIL_SCREENSHOTS || join(process.env.VIGIL_BUILD_DIR || join(repo, "build"), "screenshots");
@@ -143,6 +144,18 @@ async function grid(p, selector) {
     }
     return out;
   });
+}
+
+// A PDF's pages as text (pdf.js).
+async function pdfPages(bytes) {
+  const doc = await getDocument({ data: new Uint8Array(bytes), verbosity: 0 }).promise;
+  const out = [];
+  for (let i = 1; i <= doc.numPages; i++) {
+    const content = await (await doc.getPage(i)).getTextContent();
+    out.push(content.items.map((x) => x.str).join(" ").replace(/\s+/g, " "));
+  }
+  await doc.destroy();
+  return out;
 }
 
 // The phase's one Record button.
@@ -687,6 +700,15 @@ describe("the nurse workstation", () => {
     assert.match(printed.join("\n"), /not done/);
     assert.match(printed.join("\n"), /Modified Aldrete score/);
     await nurse.screenshot({ path: join(shots, "summary.png"), fullPage: true });
+    // As printed (A4, Chromium's own PDF read back by pdf.js, an independent
+    // PDF implementation): every page is headed by the patient and the visit,
+    // and says which page of how many.
+    const pages = await pdfPages(await nurse.pdf({ format: "A4" }));
+    assert.ok(pages.length >= 2 && pages.length <= 4, `the summary prints on ${pages.length} pages`);
+    for (const [i, text] of pages.entries()) {
+      assert.match(text, /Patient MRN-0042 · No hospital record: ask about allergies — IV ketamine infusion/, `page ${i + 1}'s head: ${text.slice(0, 200)}`);
+      assert.match(text, new RegExp(`Page ${i + 1} of ${pages.length}`), `page ${i + 1}'s number`);
+    }
     await nurse.emulateMedia({ media: "screen" });
   });
 

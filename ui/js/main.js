@@ -33,6 +33,7 @@ function route() {
   board.stop();
   visit.stop();
   patient.stop();
+  summary.stop();
   if (!session.current()) {
     document.getElementById("top").hidden = true;
     const why = {

@@ -333,6 +333,24 @@ function allergyItem(a) {
     a.reactions && a.reactions.length ? ` \u00b7 reaction: ${a.reactions.join(", ")}` : null);
 }
 
+// The patient in one line, for the head of every printed page: the
+// reference, and from the hospital's record the name, date of birth, MRN
+// and allergies (or that there is no record). p as patientBanner's.
+export function patientLine(patient, p) {
+  const d = p && p.demographics;
+  const parts = [`Patient ${patient}`];
+  if (d) {
+    if (nameOf(d.name)) parts.push(nameOf(d.name));
+    if (d.birth_date) parts.push(`born ${d.birth_date}`);
+    if (d.mrn && d.mrn !== patient) parts.push(`MRN ${d.mrn}`);
+    const allergies = (p.allergies || []).map((a) => a.text || a.code || "allergy");
+    parts.push(allergies.length ? `Allergies: ${allergies.join(", ")}` : "No allergies on the hospital record");
+  } else if (p !== undefined) {
+    parts.push("No hospital record: ask about allergies");
+  }
+  return parts.join(" \u00b7 ");
+}
+
 // The banner of the visit and patient pages: what the hospital's system said
 // of the patient (GET /patients/{patient}: name, date of birth, sex, MRN,
 // allergies, a merge), or that there is no hospital record. p: that answer,

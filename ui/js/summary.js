@@ -8,6 +8,27 @@ import { table, vitalsReadings } from "./chart.js";
 import { flowsheetPrint } from "./flowsheet.js";
 import { events as loadEvents, describe, itemTitle, alertMessages } from "./history.js";
 import { title as protocolTitle } from "./protocols.js";
+import { patientBanner, patientLine, patientPath } from "./patient.js";
+
+// The head of every printed page: the patient (name, date of birth,
+// allergies) and the visit, in a page margin box (CSS @page @top-left),
+// set while the summary is shown. The page numbers are app.css's. A
+// stylesheet made here, not a <style> element: the Content-Security-Policy
+// allows styles from the server only, and a stylesheet built through the
+// CSSOM is not inline markup.
+const pageHead = new CSSStyleSheet();
+
+function setPageHead(text) {
+  // A CSS string: a backslash and a quote escaped, control characters (none
+  // should come) as spaces.
+  const quoted = `"${text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\u0000-\u001f\u007f]/g, " ")}"`;
+  pageHead.replaceSync(text ? `@page { @top-left { content: ${quoted}; } }` : "");
+  if (!document.adoptedStyleSheets.includes(pageHead)) document.adoptedStyleSheets = [...document.adoptedStyleSheets, pageHead];
+}
+
+export function stop() {
+  setPageHead("");
+}
 
 // A value with its unit ("37 mg", not "37"): a number item's field unit.
 function withUnit(it) {
@@ -59,14 +80,17 @@ function signatures(v, events) {
 
 export async function render(main, id) {
   clear(main).append(h("p", {}, "Loading\u2026"));
-  let v, events, title;
+  let v, events, title, patient;
   try {
     [v, events] = await Promise.all([get(`/visits/${id}`), loadEvents(id)]);
     title = await protocolTitle(v.protocol).catch(() => v.protocol);
+    // (null: no hospital record; undefined: it could not be read)
+    patient = await get(patientPath(v.patient)).catch((err) => (err.status === 404 ? null : undefined));
   } catch (err) {
     clear(main).append(h("p", { class: "error" }, err.message));
     return;
   }
+  setPageHead(`${patientLine(v.patient, patient)} \u2014 ${title}, visit ${v.id}, ${dateTime(v.started_at)}`);
   const readings = vitalsReadings(v, events);
   const end = events.find((e) => e.type === "visit.discharged" || e.type === "visit.aborted");
   const alerts = alertRows(v, events);
@@ -82,6 +106,7 @@ export async function render(main, id) {
       h("a", { href: `#/visit/${v.id}`, class: "button quiet" }, "Back to the visit"),
       h("button", { type: "button", class: "primary", id: "print", onclick: () => window.print() }, "Print")),
     h("h1", { id: "sum-title" }, "Visit summary"),
+    patientBanner(patient),
     h("dl", { class: "facts" },
       h("dt", {}, "Patient"), h("dd", {}, v.patient),
       h("dt", {}, "Chair or bay"), h("dd", {}, v.location || "not recorded"),
