@@ -225,6 +225,23 @@ static void session_place(json_t *s, json_int_t of, char *out, size_t n) {
     snprintf(out, n, "Maintenance session %lld (session %lld%s)", (long long)(k - of), (long long)k, course);
 }
 
+/* Whether the visit's item that course measure `name` is read from was
+ * amended (FHIR R4's Observation.status amended: "subsequent to being
+ * final, the observation has been modified"; C8: an amended PHQ-9 was
+ * exported final). A measure read from a param is never amended. */
+static int measure_amended(json_t *course, const visit_record *r, const char *name) {
+  const char *item =
+      vigil__export_str(json_object_get(json_object_get(json_object_get(course, "plan"), "measures"), name), "item");
+  size_t i;
+  json_t *ev;
+  json_array_foreach(r->events, i, ev) {
+    if (*item && !strcmp(vigil__export_str(ev, "type"), "item.amended") &&
+        !strcmp(vigil__export_str(json_object_get(ev, "data"), "item"), item))
+      return 1;
+  }
+  return 0;
+}
+
 /* How many of the course's sessions count (not aborted). */
 static json_int_t sessions_counted(json_t *course) {
   json_int_t k = 0;
@@ -285,8 +302,9 @@ static int sessions(course_fhir *f, json_t *plan_activities, char *err, size_t e
       saw(f, at);
       json_t *o = json_pack(
           "{s:s, s:s, s:[{s:[{s:s, s:s, s:s}]}], s:{s:[{s:s, s:s, s:s}], s:s}, s:O, s:o, s:s}", "resourceType",
-          "Observation", "status", "final", "category", "coding", "system", OBSERVATION_CATEGORY, "code", "survey",
-          "display", "Survey", "code", "coding", "system", LOINC, "code", LOINC_PHQ9_TOTAL, "display",
+          "Observation", "status", measure_amended(course, &r, PHQ9_MEASURE) ? "amended" : "final", "category",
+          "coding", "system", OBSERVATION_CATEGORY, "code", "survey", "display", "Survey", "code", "coding", "system",
+          LOINC, "code", LOINC_PHQ9_TOTAL, "display",
           "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]", "text", "PHQ-9 total", "subject",
           f->subject, "encounter", ref(encounter, NULL), "effectiveDateTime", *at ? at : start);
       if (total == (double)(json_int_t)total)

@@ -822,6 +822,40 @@ static void course_words_count_the_sessions_that_count(void **state) {
   vigil_engine_free(e);
 }
 
+/* C8 (docs/safety.md): a PHQ-9 amended in its session is exported amended,
+ * not final; the next session's, not amended, final. */
+static void course_amended_phq9_is_amended(void **state) {
+  (void)state;
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  if (vigil_engine_load(e, "tests/protocols/course", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  for (int i = 0; i < 2; i++) {
+    uint64_t id;
+    vigil_engine_advance_to(e, T0 + i * 2 * DAY_MS);
+    if (vigil_visit_start(e, "course_test", "MRN-AM", "nurse:ana", NULL, &id) < 0 ||
+        vigil_visit_record_json(e, id, "nurse:ana", "{\"consent\": true, \"phq9\": 20}") < 0 ||
+        (i == 0 && vigil_visit_amend_json(e, id, "nurse:ana", "session.phq9", "18", "misread: 18, not 20") < 0) ||
+        vigil_visit_discharge(e, id, "nurse:ana") < 0)
+      fail_msg("session %d: %s", i + 1, vigil_engine_errmsg(e));
+  }
+  char *a = course_fhir_of(e, 1);
+  json_t *b = json_loads(a, 0, NULL), *en;
+  const char *statuses[2] = {NULL, NULL};
+  size_t i, k = 0;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (!strcmp(vigil__export_str(r, "resourceType"), "Observation") && k < 2)
+      statuses[k++] = vigil__export_str(r, "status");
+  }
+  assert_int_equal(k, 2);
+  assert_string_equal(statuses[0], "amended");
+  assert_string_equal(statuses[1], "final");
+  json_decref(b);
+  free(a);
+  vigil_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fhir_bundles_of_every_scenario),
@@ -835,6 +869,7 @@ int main(void) {
       cmocka_unit_test(course_bundles),
       cmocka_unit_test(course_bundle_closed_with_an_aborted_session),
       cmocka_unit_test(course_words_count_the_sessions_that_count),
+      cmocka_unit_test(course_amended_phq9_is_amended),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1737,7 +1737,22 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     vigil__buf_json_number(b, (double)cs->rems_form_alert / DAY_MS);
   else
     vigil__buf_puts(b, "null");
-  vigil__buf_puts(b, "},\"sessions\":[");
+  /* Where each measure is read: an item (and its field) or a param, so that
+   * an export can tell an amended value (C8). */
+  vigil__buf_puts(b, ",\"measures\":{");
+  for (uint32_t m = 0; m < cs->n_measures; m++) {
+    const course_measure *x = &cs->measures[m];
+    if (m) vigil__buf_putc(b, ',');
+    vigil__buf_json_string(b, x->name);
+    vigil__buf_puts(b, x->param ? ":{\"param\":" : ":{\"item\":");
+    vigil__buf_json_string(b, x->param ? x->param : x->item);
+    if (!x->param && x->field) {
+      vigil__buf_puts(b, ",\"field\":");
+      vigil__buf_json_string(b, x->field);
+    }
+    vigil__buf_putc(b, '}');
+  }
+  vigil__buf_puts(b, "}},\"sessions\":[");
   for (uint32_t i = 0; i < c->n_sessions; i++) {
     const course_session *s = &c->sessions[i];
     if (i) vigil__buf_putc(b, ',');
@@ -2150,7 +2165,13 @@ int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *
   int rc = submission_text(e, "reference", reference);
   if (rc) return rc;
   const char *who = vigil__intern(actor && *actor ? actor : "unknown");
-  if (by && (rc = submission_text(e, "by", by)) != 0) return rc;
+  /* Who sent the form is who records it, signed in: a `by` naming anyone
+   * else was taken as any text (docs/safety.md C8). */
+  if (by && strcmp(by, who) != 0)
+    return vigil__engine_fail(e, VIGIL_EINVAL, "by",
+                              "by is who sent the form: the signed-in user (%s) records it; whoever sent it signs in "
+                              "to record it, or leave by out",
+                              who);
   if (incomplete_reason && (rc = submission_text(e, "incomplete_reason", incomplete_reason)) != 0) return rc;
   int64_t now = vigil__engine_now(e);
   if (!at) at = now;

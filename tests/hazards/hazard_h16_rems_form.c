@@ -193,12 +193,18 @@ static void the_form_is_due_alerted_and_submitted(void **state) {
 
   /* Sent: recorded with who, when, how and the reference; the alert closes. */
   snprintf(path, sizeof path, "/api/v1/visits/%llu/rems/submitted", (unsigned long long)id);
+  /* C8: who sent it is the signed-in user, not any text. */
+  assert_int_equal(
+      submit(a, NULL, id, "{\"method\": \"portal\", \"reference\": \"PMF-1\", \"by\": \"nurse ana\"}", msg, sizeof msg),
+      422);
+  assert_non_null(strstr(msg, "the signed-in user (" SERVE_USER ")"));
   assert_int_equal(alarm_call(a, NULL, "POST", path,
-                              "{\"method\": \"portal\", \"reference\": \"PMF-20260112-7\", \"by\": \"nurse ana\"}", &r),
+                              "{\"method\": \"portal\", \"reference\": \"PMF-20260112-7\", \"by\": \"" SERVE_USER "\"}",
+                              &r),
                    200);
   assert_string_equal(alarm_str(r, "status"), "submitted");
   assert_string_equal(alarm_str(json_object_get(r, "submitted"), "method"), "portal");
-  assert_string_equal(alarm_str(json_object_get(r, "submitted"), "by"), "nurse ana");
+  assert_string_equal(alarm_str(json_object_get(r, "submitted"), "by"), SERVE_USER);
   json_decref(r);
   assert_int_equal(submit(a, NULL, id, "{\"method\": \"fax\", \"reference\": \"F-2\"}", msg, sizeof msg), 409);
   assert_non_null(strstr(msg, "recorded as submitted already"));
