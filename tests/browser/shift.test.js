@@ -4,6 +4,8 @@
 //     (vigil.conf) acknowledges in one click and the reason is in the event
 //     and the history; a carried alert (self-harm, docs/safety.md H4) is not
 //     offered to a nurse, and a clinician must give a reason;
+//   - the focus stays on the card after Record, and on the alert after
+//     Acknowledge (a keyboard user is not sent to the top of the page);
 //   - the start form chooses the site's usual protocol (site.usual_protocol);
 //   - nursing notes: written on a visit at any time (an addendum after the
 //     discharge), in the history and on the printed summary with who and when;
@@ -123,6 +125,30 @@ describe("acknowledging with a reason", () => {
     assert.equal(done.length, 1);
     assert.equal(done[0].actor, "dr.osei");
     await doc.context().close();
+  });
+});
+
+describe("the keyboard's place", () => {
+  it("after Record the focus is on Record, after Acknowledge on the alert: not the top of the page", async () => {
+    const v = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-FOCUS", params: { weight: 70 } });
+    await api("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
+    await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    const vitals = p.locator(".item", { has: p.getByRole("heading", { name: "Vitals", exact: true }) });
+    const values = { "Systolic BP": 210, "Diastolic BP": 125, "Heart rate": 80, "SpO₂": 98, "Respiratory rate": 14 };
+    for (const [label, x] of Object.entries(values)) await vitals.getByLabel(label, { exact: true }).fill(String(x));
+    await p.locator(".checklist").getByRole("button", { name: "Record", exact: true }).press("Enter");
+    await p.locator(".visit-alerts .alarm").first().waitFor();
+    await p.waitForFunction(() => document.activeElement && document.activeElement.id === "record");
+    const alert = p.locator(".visit-alerts .alarm:not(.acked)").first();
+    const id = await alert.getAttribute("id");
+    await alert.getByRole("button", { name: "Acknowledge", exact: true }).press("Enter");
+    await p.locator(`#${id}.acked`).waitFor();
+    // Drawn anew since (the stream's events), and the focus is still there.
+    await p.waitForTimeout(500);
+    assert.equal(await p.evaluate(() => document.activeElement.id), id);
+    await p.context().close();
   });
 });
 

@@ -13,19 +13,39 @@ import { can, ackReasons } from "./session.js";
 import { priorityLabel } from "./format.js";
 
 // Acknowledges alert id (with reason, if given); then after(). Someone else
-// acknowledging it first is no error: the lists show it.
-export async function acknowledge(id, reason, after) {
+// acknowledging it first is no error: the lists show it. from: the button
+// clicked, whose alert keeps the focus (below).
+export async function acknowledge(id, reason, after, from) {
   try {
     await post(`/alerts/${id}/ack`, reason ? { reason } : {});
   } catch (err) {
     if (err.code !== "wrong_state") showError(err);
   }
+  await settle(from, after);
+}
+
+// The focus stays where the nurse was: on the alert just acknowledged (its
+// row, which a page drawn anew finds again by its id), or, when it has gone
+// (a banner), on the next alert's Acknowledge, else the page. A keyboard
+// user is not sent back to the top of the page.
+async function settle(from, after) {
+  const holder = from && from.closest("[data-alert]");
+  const region = holder && holder.parentElement;
+  if (holder && holder.id) {
+    holder.tabIndex = -1;
+    holder.focus();
+  }
   if (after) await after();
+  if (!holder || (holder.isConnected && document.activeElement === holder)) return;
+  const again = holder.id && document.getElementById(holder.id);
+  const next = again || (region && region.isConnected && region.querySelector("button.ack")) || document.getElementById("main");
+  if (next === again) next.tabIndex = -1;
+  next.focus({ preventScroll: next.id === "main" });
 }
 
 // The dialog that asks for the reason; a quick pick fills it in and
 // acknowledges at once.
-function withReason(a, after) {
+function withReason(a, after, from) {
   const pick = (event, text) => {
     const form = event.target.closest("form");
     form.elements.reason.value = text;
@@ -48,10 +68,9 @@ function withReason(a, after) {
     action: async (v) => {
       const reason = v.reason.trim();
       await post(`/alerts/${a.id}/ack`, reason ? { reason } : {});
-      if (after) await after();
       return true;
     },
-  }).catch(showError);
+  }).then((done) => (done ? settle(from, after) : null), showError);
 }
 
 // The controls for alert a (an open alert as the API gives it), or null when
@@ -62,8 +81,8 @@ export function ackControls(a, after, { compact = false } = {}) {
   if (a.acknowledged || a.state === "acknowledged" || a.state === "closed" || !can("record")) return null;
   if (a.carried)
     return can("sign")
-      ? h("button", { type: "button", class: "ack", onclick: () => withReason(a, after) }, "Assess and acknowledge\u2026")
+      ? h("button", { type: "button", class: "ack", onclick: (e) => withReason(a, after, e.currentTarget) }, "Assess and acknowledge\u2026")
       : h("span", { class: "ack-waits" }, "A clinician acknowledges this after assessing the patient");
-  const now = h("button", { type: "button", class: "ack", onclick: () => acknowledge(a.id, null, after) }, "Acknowledge");
-  return compact ? now : [now, h("button", { type: "button", class: "quiet ack-reason", onclick: () => withReason(a, after) }, "With reason\u2026")];
+  const now = h("button", { type: "button", class: "ack", onclick: (e) => acknowledge(a.id, null, after, e.currentTarget) }, "Acknowledge");
+  return compact ? now : [now, h("button", { type: "button", class: "quiet ack-reason", onclick: (e) => withReason(a, after, e.currentTarget) }, "With reason\u2026")];
 }

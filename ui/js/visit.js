@@ -143,7 +143,7 @@ function alertsSection(v) {
   return h("section", { class: "visit-alerts", "aria-labelledby": "va-title" },
     h("h2", { id: "va-title" }, "Alerts"),
     h("ul", { class: "plain" }, open.map((a) =>
-      h("li", { class: `alarm alarm-${a.priority} ${a.acknowledged ? "acked" : ""}`, dataset: { alert: a.id, state: a.state } },
+      h("li", { class: `alarm alarm-${a.priority} ${a.acknowledged ? "acked" : ""}`, id: `visit-alert-${a.id}`, tabindex: "-1", dataset: { alert: a.id, state: a.state } },
         h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
         h("span", { class: "alarm-text" }, a.message,
           h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`, a.level ? `, escalated ${a.level}\u00d7` : "",
@@ -479,6 +479,10 @@ async function recordAll(e) {
     const b = state && state.root && state.root.querySelector(".checklist button[type=submit]");
     if (b) b.disabled = false;
     button.disabled = false;
+    // A disabled button loses the focus: it goes back to Record (the card
+    // the nurse was on), not to the top of the page; a page drawn anew keeps
+    // it there by its id.
+    if (b && (!document.activeElement || document.activeElement === document.body)) b.focus();
   }
 }
 
