@@ -805,6 +805,12 @@ static void similar_patients_are_found_among_thousands(void **state) {
   assert_int_equal(vigil_visit_start(e, "unit", "MRN-00\u041e042", "nurse", "{\"weight\":70}", &id), VIGIL_EEXIST);
   /* A patient known by this exact spelling is never refused as similar. */
   assert_int_equal(vigil_visit_start(e, "unit", "MRN-001999", "nurse", "{\"weight\":70}", &id), 0);
+  /* A reference whose fold is its skeleton (digits alone: "2345") has one
+   * pair in the index for both keys (issue 16); a start whose skeleton only
+   * is the same (a Cyrillic Ze for the 3: fold "2\u043745") still finds it. */
+  assert_int_equal(vigil_visit_start(e, "unit", "2345", "nurse", "{\"weight\":70}", &id), 0);
+  assert_int_equal(vigil_visit_start(e, "unit", "2\u041745", "nurse", "{\"weight\":70}", &id), VIGIL_EEXIST);
+  assert_non_null(strstr(vigil_engine_errmsg(e), "existing patient 2345"));
   vigil_engine_free(e);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

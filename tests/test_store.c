@@ -27,6 +27,7 @@
 
 #include "pg_cluster.h"
 
+#include "base/intern.h"
 #include "engine/inspect.h"
 #include "store/event.h"
 #include "store/store.h"
@@ -887,6 +888,52 @@ static void a_published_event_is_handed_its_stored_row(void **state) {
   }
 }
 
+/* The memory store keeps its own copy of each event it is given: the engine
+ * frees its events once they are published, whatever the store (issue 16:
+ * the copies are compact). A scan lends each as the databases' scans lend
+ * their rows, its JSON made on request and freed after. */
+typedef struct lent {
+  int n;
+  uint64_t seq, visit;
+  int64_t time;
+  char actor[16], json[256];
+} lent;
+
+static int note_lent(void *ud, const vigil_event *ev) {
+  lent *l = ud;
+  l->n++;
+  l->seq = ev->seq, l->visit = ev->visit, l->time = ev->time;
+  snprintf(l->actor, sizeof l->actor, "%s", ev->actor);
+  const char *json = vigil__event_json_text(ev, NULL);
+  snprintf(l->json, sizeof l->json, "%s", json ? json : "(none)");
+  return 0;
+}
+
+static void the_memory_store_keeps_copies(void **state) {
+  (void)state;
+  store *m = vigil__store_memory_open();
+  char err[256];
+  vigil_event *ev = calloc(1, sizeof *ev);
+  assert_non_null(ev);
+  *ev = (vigil_event){.seq = 1, .time = T0, .visit = 7, .actor = vigil__intern("ana"), .type = EV_ITEM_SKIPPED};
+  ev->data = vigil__val_recordv(1, vigil__intern("reason"), vigil__val_cstring("patient declined"));
+  assert_true(vigil__val_ok(ev->data));
+  assert_int_equal(m->ops->append(m, &ev, 1, err, sizeof err), 0);
+  /* As the journal does once the event is published. */
+  vigil__event_clear(ev);
+  memset(ev, 0xa5, sizeof *ev);
+  free(ev);
+  lent l = {0};
+  assert_int_equal(m->ops->scan(m, 0, 7, note_lent, &l, err, sizeof err), 0);
+  assert_int_equal(l.n, 1);
+  assert_int_equal(l.seq, 1);
+  assert_int_equal(l.visit, 7);
+  assert_int_equal(l.time, T0);
+  assert_string_equal(l.actor, "ana");
+  assert_non_null(strstr(l.json, "\"reason\":\"patient declined\""));
+  m->ops->close(m);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest sqlite_tests[] = {
@@ -902,6 +949,7 @@ int main(void) {
       T(a_second_creation_of_a_key_is_refused),
       T(a_schema_1_file_is_migrated),
       T(a_published_event_is_handed_its_stored_row),
+      T(the_memory_store_keeps_copies),
   };
   const struct CMUnitTest pg_tests[] = {
       T(visits_survive_a_restart_exactly),

@@ -1032,7 +1032,7 @@ int vigil__store_site_event_writes(store *s, const char *type, const char *actor
   uint64_t last, visits, alerts;
   int unclean, t;
   vigil_event ev = {.time = time_ms, .actor = actor_of(actor)};
-  if (s->keeps_events) { /* it would keep this stack event */
+  if (s->keeps_events) { /* it numbers no events: its summary is always empty */
     vigil__kv_writes_free(writes);
     snprintf(err, errlen, "site events are appended to a database, not to the memory store");
     return VIGIL_EINVAL;

@@ -138,9 +138,8 @@ static int flush(vigil_engine *e) {
     for (size_t i = 0; i < n; i++)
       if (batch[i]->type == EV_VISIT_DISCHARGED || batch[i]->type == EV_VISIT_ABORTED)
         vigil__engine_keep_closed(e, batch[i]->visit);
-    if (!e->store->keeps_events)
-      for (size_t i = 0; i < n; i++)
-        free_event(batch[i]);
+    for (size_t i = 0; i < n; i++) /* every store keeps its own copy */
+      free_event(batch[i]);
     free(batch);
   }
   e->publishing = 0;

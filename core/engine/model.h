@@ -42,16 +42,20 @@ typedef struct reading {
   int64_t recorded_at; /* when it was entered: later than at for a late entry */
 } reading;
 
+/* 56 bytes, one per protocol item in each visit (issue 16: it was 64). */
 typedef struct item_state {
+  /* The readings, in an array of room for n rounded up to a power of two
+   * (add_reading, visit.c): most items are recorded once. */
   reading *r;
-  uint32_t n, cap;
+  uint32_t n;
   uint32_t sat;             /* occurrences dealt with: satisfied by a reading, or skipped */
   uint32_t overdue;         /* occurrences marked overdue */
   uint32_t passed;          /* occurrences passed over because `when` did not hold at their deadline */
   uint8_t skipped_for_good; /* the skip below covers the whole item, not one occurrence */
+  uint32_t n_missed;        /* how many missed below */
   char *skipped;            /* the reason of the latest skip that no reading has followed */
-  uint32_t *missed;         /* occurrences that went overdue and were since neither recorded (observed */
-  uint32_t n_missed;        /* within their grace) nor skipped: a missed checkpoint (G8) */
+  uint32_t *missed;         /* occurrences that went overdue and were since neither recorded (observed
+                               within their grace) nor skipped: a missed checkpoint (G8) */
   int64_t given_at;         /* when the first reading that said something (neither false nor null) was
                                observed, kept when amended since: the dose given stays given (P1); 0: none */
 } item_state;

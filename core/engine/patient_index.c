@@ -50,11 +50,13 @@ static uint64_t first_visit(const struct spelling *s) { return s->n_visits > 1 ?
 
 enum { KEY_FOLD, KEY_SKELETON };
 
-/* One (key, patient) pair; a key has as many as patients spelled so. */
+/* One (key, patient) pair; a key has as many as patients spelled so. Which
+ * of the patient's keys it is (fold or skeleton) is in the patient's entry,
+ * so a pair is 16 bytes, not 24 (issue 16), and a patient whose fold is its
+ * skeleton has one pair. */
 struct alike {
   const char *key; /* interned; NULL: a free slot */
   const char *patient;
-  int kind;
 };
 
 static uint32_t slot_of(const char *p, uint32_t cap) {
@@ -162,11 +164,11 @@ static struct spelling *entry_of(vigil_engine *e, const char *patient) {
   *s = (struct spelling){.patient = patient, .folded = f, .skeleton = k};
   e->n_spellings++;
   if (f) {
-    *alike_free_slot(e->alikes, e->cap_alikes, f) = (struct alike){f, patient, KEY_FOLD};
+    *alike_free_slot(e->alikes, e->cap_alikes, f) = (struct alike){f, patient};
     e->n_alikes++;
   }
-  if (k) {
-    *alike_free_slot(e->alikes, e->cap_alikes, k) = (struct alike){k, patient, KEY_SKELETON};
+  if (k && k != f) {
+    *alike_free_slot(e->alikes, e->cap_alikes, k) = (struct alike){k, patient};
     e->n_alikes++;
   }
   return s;
@@ -272,9 +274,9 @@ static const struct spelling *alike_of(const vigil_engine *e, const char *key, i
   if (!key || !e->cap_alikes) return best;
   for (uint32_t i = slot_of(key, e->cap_alikes); e->alikes[i].key; i = (i + 1) & (e->cap_alikes - 1)) {
     const struct alike *a = &e->alikes[i];
-    if (a->key != key || a->kind != kind || a->patient == self) continue;
+    if (a->key != key || a->patient == self) continue;
     const struct spelling *s = find(e, a->patient);
-    if (known(s) && before(s, best)) best = s;
+    if (known(s) && (kind == KEY_FOLD ? s->folded : s->skeleton) == key && before(s, best)) best = s;
   }
   return best;
 }

@@ -13,6 +13,9 @@
 #include "tables.h"
 #include "base/intern.h"
 
+/* A visit holds one per protocol item (issue 16: a live visit's memory). */
+_Static_assert(sizeof(item_state) <= 56 || sizeof(void *) < 8, "item_state fits 56 bytes");
+
 visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p) {
   (void)e;
   /* One allocation for the visit, its items' state and its phases' start
@@ -144,12 +147,12 @@ static void said_something(item_state *s, int64_t at, val value) {
  * part of the event (vigil__visit_apply then fails the command: e->oom). */
 static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val value, const char *actor) {
   item_state *s = &v->items[item];
-  if (s->n == s->cap) {
-    uint32_t cap = s->cap ? s->cap * 2 : 1; /* most items are recorded once */
-    reading *r = realloc(s->r, cap * sizeof *r);
+  /* The array has room for n rounded up to a power of two (item_state,
+   * model.h): it is full when n is one (or 0). */
+  if ((s->n & (s->n - 1)) == 0) {
+    reading *r = realloc(s->r, (s->n ? 2 * s->n : 1) * sizeof *r);
     if (!r) return -1;
     s->r = r;
-    s->cap = cap;
   }
   /* In the order they were observed: a late entry goes before the readings
    * observed after it (the latest is the one observed last). */

@@ -67,8 +67,10 @@ typedef struct store_ops {
 
 struct store {
   const store_ops *ops;
-  /* The memory store keeps the events it is given; others copy them, and
-   * the engine frees its own once they are published. */
+  /* The memory store, which keeps its copies of the engine's events in RAM
+   * and numbers none itself: a site event (vigil__store_site_event) goes to
+   * a database. Every store copies what it is given: the engine frees its
+   * own events once they are published. */
   int keeps_events;
 };
 
