@@ -375,7 +375,11 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   char tb[512], tb2[512]; /* titles, {param} filled (G7) */
   char t1[16], t2[16];
   for (size_t i = 0; i < n && rc == 0; i++) {
-    int item = vigil__protocol_find_item(p, in[i].item, v->phase);
+    /* The fields of one item come one after another (a vitals' three): its
+     * lookup is made once (issue 16). */
+    int item = i > 0 && in[i].item && in[i - 1].item && !strcmp(in[i].item, in[i - 1].item)
+                   ? which[i - 1]
+                   : vigil__protocol_find_item(p, in[i].item, v->phase);
     if (item < 0)
       rc = vigil__engine_fail(e, VIGIL_ENOENT, in[i].item, "%s has no item '%s'", p->ref, in[i].item ? in[i].item : "");
     else if (p->items[item].phase < v->phase && p->items[item].kind == KIND_SIGNATURE &&

@@ -46,6 +46,7 @@ json_t *vigil__patient_record(vigil_engine *e, const char *patient) {
 
 typedef struct alike_scan {
   const char *patient;
+  int keyed; /* folded and skeleton made: at the first record, not for a store without any (issue 16) */
   char *folded, *skeleton;
   char *found;
 } alike_scan;
@@ -72,17 +73,22 @@ static int spelled_alike(const char *a, const char *b) {
 static int alike_record(void *ud, const char *key, const void *value, size_t len) {
   (void)value, (void)len;
   alike_scan *s = ud;
-  if (!strcmp(key, s->patient) || !keys_alike(key, s->folded, s->skeleton)) return 0;
+  if (!strcmp(key, s->patient)) return 0;
+  if (!s->keyed) {
+    s->keyed = 1;
+    s->folded = vigil__unicode_fold(s->patient);
+    s->skeleton = vigil__unicode_skeleton(s->patient);
+  }
+  if (!keys_alike(key, s->folded, s->skeleton)) return 0;
   s->found = strdup(key);
   return 1;
 }
 
 char *vigil__patient_record_alike(vigil_engine *e, const char *patient) {
   if (!patient || !*patient || !e->store || !e->store->ops->kv_scan) return NULL;
-  alike_scan s = {
-      .patient = patient, .folded = vigil__unicode_fold(patient), .skeleton = vigil__unicode_skeleton(patient)};
+  alike_scan s = {.patient = patient};
   char err[256];
-  if (s.folded || s.skeleton) e->store->ops->kv_scan(e->store, "patients", alike_record, &s, err, sizeof err);
+  e->store->ops->kv_scan(e->store, "patients", alike_record, &s, err, sizeof err);
   free(s.folded);
   free(s.skeleton);
   return s.found;
