@@ -2350,7 +2350,22 @@ static void test_fifth_review_minor(void **state) {
   hc_response_free(&r);
   if (strstr(lint, "vigil.lua") || strstr(lint, "raw_format")) fail_msg("%s", lint);
   free(lint);
-  serve_stop(s, 0);
+  /* The Origin's scheme is the site's: http here, https with secure_cookies. */
+  for (int secure = 0; secure < 2; secure++) {
+    if (secure) start(s, "secure_cookies = true");
+    for (int https = 0; https < 2; https++) {
+      char req[800], head[4096];
+      snprintf(req, sizeof req,
+               "POST /api/v1/visits HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: %s://127.0.0.1:%d\r\n"
+               "Cookie: vigil_session=%s\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+               s->port, https ? "https" : "http", s->port, s->token);
+      int status = raw_head(s, req, head, sizeof head);
+      if ((status == 403) != (https != secure))
+        fail_msg("Origin %s on a site %s secure_cookies: %d", https ? "https" : "http", secure ? "with" : "without",
+                 status);
+    }
+    serve_stop(s, 0);
+  }
 }
 
 int main(void) {

@@ -475,7 +475,18 @@ static const char *cross_site_why(api *a, http_request *req, const char **from_o
   int json = type && !strncasecmp(type, "application/json", 16) && (!type[16] || type[16] == ';' || type[16] == ' ');
   int custom = vigil__http_request_header(req, "X-Requested-With") != NULL;
   const char *why = NULL;
-  if (!authority[0] || !host || strcasecmp(authority, host))
+  /* The scheme too (Z7: https:// was taken on the plain-http site): https
+   * where browsers reach the site through a TLS proxy (secure_cookies), else
+   * http. An http:// page of the same host would otherwise pass for the
+   * HTTPS site's own. */
+  const char *scheme = a->secure_cookies ? "https://" : "http://";
+  if (authority[0] && host && !strcasecmp(authority, host) && strncasecmp(from, scheme, strlen(scheme)))
+    why = a->secure_cookies ? "a request from a browser must come from this site's own pages: "
+                              "this site is reached by https:// (secure_cookies), not http://"
+                            : "a request from a browser must come from this site's own pages: this "
+                              "site is reached by http://; behind a TLS proxy set secure_cookies = true "
+                              "(docs/config.md)";
+  else if (!authority[0] || !host || strcasecmp(authority, host))
     why = sign_in
               ? "a sign-in from a browser must come from this site's own pages (Origin or Referer)"
               : "a request signed in by the session cookie must come from this site's own pages (Origin or Referer)";
