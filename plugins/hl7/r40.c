@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hl7.h"
+#include "msh.h"
 
 #define RAW(o, lit) vigil__hl7_out_raw(o, lit, sizeof lit - 1)
 
@@ -33,16 +34,8 @@ char *vigil__hl7_r40(const r40_alert *a, const char *app, const char *facility, 
   char id[32];
   snprintf(id, sizeof id, "%llu", a->id);
   vigil__hl7_out_init(&o, NULL);
-  RAW(&o, "MSH|^~\\&");
-  vigil__hl7_out_field(&o, app);
-  vigil__hl7_out_field(&o, facility);
-  vigil__hl7_out_field(&o, to_app);
-  vigil__hl7_out_field(&o, to_facility);
-  vigil__hl7_out_field(&o, now);
-  RAW(&o, "||ORU^R40^ORU_R40");
-  vigil__hl7_out_field(&o, control_id);
-  RAW(&o, "|P|2.6|||AL|NE||UNICODE UTF-8|||IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.4^ISO");
-  vigil__hl7_out_end(&o);
+  vigil__hl7_msh(&o, app, facility, to_app, to_facility, now, "ORU^R40^ORU_R40", control_id, "2.6",
+                 "|||IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.4^ISO");
   /* the patient (none for an alert of no patient) and where they sit */
   RAW(&o, "PID|||");
   vigil__hl7_out_text(&o, a->patient ? a->patient : "");

@@ -15,6 +15,7 @@
 
 #include "adt.h"
 #include "hl7.h"
+#include "r01.h"
 #include "r40.h"
 
 static void must(int ok, const char *what) {
@@ -84,13 +85,32 @@ static int on_frame(void *ud, const char *msg, size_t len) {
   return 0;
 }
 
-/* An alarm report whose message text is the input (up to its first NUL,
- * 200 bytes at most): it parses, and its first OBX-5 reads back as the text. */
-static void alarm_report(const char *data, size_t size) {
-  char text[ADT_MAX_VALUE + 1], back[ADT_MAX_VALUE + 1];
+/* A message vigil built (what: "R40", "R01") from text: it parses, has at
+ * least min_obx OBX, and the first one's OBX-5 reads back as text. Frees it. */
+static void reads_back(char *msg, size_t len, const char *what, int min_obx, const char *text) {
+  char back[ADT_MAX_VALUE + 1], err[300];
+  hl7_msg m;
+  must(msg != NULL, what);
+  must(vigil__hl7_parse(&m, msg, len, err, sizeof err) == 0, what);
+  long obx = vigil__hl7_find(&m, "OBX", 0);
+  must(obx >= 0 && vigil__hl7_find(&m, "OBX", min_obx - 1) >= 0, what);
+  vigil__hl7_value(&m, (size_t)obx, 5, 0, 0, 0, back, sizeof back);
+  must(!strcmp(back, text), what);
+  vigil__hl7_free(&m);
+  free(msg);
+}
+
+/* The input up to its first NUL, 200 bytes at most. */
+static void input_text(const char *data, size_t size, char text[ADT_MAX_VALUE + 1]) {
   size_t n = size < ADT_MAX_VALUE ? size : ADT_MAX_VALUE;
   memcpy(text, data, n);
   text[n] = '\0';
+}
+
+/* An alarm report whose message text and patient are the input. */
+static void alarm_report(const char *data, size_t size) {
+  char text[ADT_MAX_VALUE + 1];
+  input_text(data, size, text);
   r40_alert a = {.id = 7,
                  .patient = text,
                  .location = "Chair 1",
@@ -101,23 +121,27 @@ static void alarm_report(const char *data, size_t size) {
                  .state = "active",
                  .inactivation = "enabled",
                  .time = "20260101000000+0000"};
-  size_t len;
+  size_t len = 0;
   char *msg = vigil__hl7_r40(&a, "VIGIL", "", "AM", "", "VIGIL-1", "20260101000000+0000", &len);
-  must(msg != NULL, "no R40 (out of memory?)");
-  hl7_msg m;
-  char err[300];
-  must(vigil__hl7_parse(&m, msg, len, err, sizeof err) == 0, "an R40 does not parse");
-  long obx = vigil__hl7_find(&m, "OBX", 0);
-  must(obx >= 0 && vigil__hl7_find(&m, "OBX", 3) >= 0, "an R40 without its four OBX");
-  vigil__hl7_value(&m, (size_t)obx, 5, 0, 0, 0, back, sizeof back);
-  must(!strcmp(back, text), "OBX-5 does not read back as the alert's text");
-  vigil__hl7_free(&m);
-  free(msg);
+  reads_back(msg, len, "an R40 that is missing, does not parse, lacks its four OBX or loses the alert's text", 4, text);
+}
+
+/* A vitals reading whose value, unit, code, patient, name, location and item
+ * are the input. */
+static void vitals_report(const char *data, size_t size) {
+  char text[ADT_MAX_VALUE + 1];
+  input_text(data, size, text);
+  r01_value v = {"f", text, text, text, text, 0};
+  r01_reading r = {.patient = text, .family = text, .location = text, .item = text, .values = &v, .n_values = 1};
+  size_t len = 0;
+  char *msg = vigil__hl7_r01(&r, "VIGIL", "", "EHR", "", "VIGIL-R01-1", "20260101000000+0000", &len);
+  reads_back(msg, len, "an R01 that is missing, does not parse, lacks its OBX or loses the value", 1, text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   one_message((const char *)data, size);
   alarm_report((const char *)data, size);
+  vitals_report((const char *)data, size);
   mllp_reader r;
   vigil__mllp_init(&r, 4096);
   /* cut where the first byte says, to cross reads */

@@ -1,0 +1,177 @@
+/* test_hl7_r01.c: a vitals reading as ORU^R01 (plugins/hl7/r01.c,
+ * docs/hl7.md "Vitals and scores out"), read back by the codec:
+ *
+ *   - a_reading_as_r01: MSH, the patient from the ADT record, the chair and
+ *     visit, the reading's OBR, one OBX per value with its LOINC code, UCUM
+ *     unit, F and the time it was observed;
+ *   - a_correction_and_local_codes: an amendment is C in OBR-25 and OBX-11; a
+ *     field with no LOINC code goes as the protocol's field, a local code; a
+ *     finding is ST; text with delimiters reads back as itself;
+ *   - parsed_by_node_hl7_client (ctest hl7_r01_interop, `test_hl7_r01
+ *     interop`): the same messages read by an independent parser,
+ *     node-hl7-client's (tests/hl7/parse.cjs). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include "hl7.h"
+#include "r01.h"
+
+static void value_is(const hl7_msg *m, const char *seg, long nth, int f, int c, const char *want) {
+  char out[256];
+  long at = vigil__hl7_find(m, seg, (size_t)nth);
+  if (at < 0) fail_msg("no %s number %ld", seg, nth + 1);
+  vigil__hl7_value(m, (size_t)at, f, 0, c, 0, out, sizeof out);
+  if (strcmp(out, want)) fail_msg("%s-%d.%d (0: the whole field) is '%s', not '%s'", seg, f, c, out, want);
+}
+
+/* Each "SEG-F=value", "SEG-F.C=value" or "SEG[n]-F.C=value" (the nth
+ * such segment, from 1; C 0 or absent: the whole field) of spec, separated
+ * by ';', as msg reads. */
+static void fields_are(const hl7_msg *m, const char *spec) {
+  for (const char *at = spec; *at;) {
+    char seg[4], value[256];
+    long nth = 1;
+    int field = 0, comp = 0, used = 0;
+    if (sscanf(at, "%3[A-Z0-9]%n", seg, &used) != 1) fail_msg("bad spec at '%s'", at);
+    at += used;
+    if (sscanf(at, "[%ld]%n", &nth, &used) == 1) at += used;
+    if (sscanf(at, "-%d%n", &field, &used) != 1) fail_msg("bad spec at '%s'", at);
+    at += used;
+    if (sscanf(at, ".%d%n", &comp, &used) == 1) at += used;
+    if (*at++ != '=') fail_msg("bad spec before '%s'", at);
+    size_t n = strcspn(at, ";");
+    snprintf(value, sizeof value, "%.*s", (int)n, at);
+    value_is(m, seg, nth - 1, field, comp, value);
+    at += n + (at[n] == ';');
+  }
+}
+
+static char *build(const r01_reading *r, hl7_msg *m) {
+  size_t len;
+  char *msg = vigil__hl7_r01(r, "VIGIL", "CLINIC", "EHR", "HOSP", "VIGIL-R01-42", "20260105083100+0000", &len);
+  assert_non_null(msg);
+  char err[256];
+  if (vigil__hl7_parse(m, msg, len, err, sizeof err) < 0) fail_msg("the R01 does not parse: %s\n%s", err, msg);
+  return msg;
+}
+
+static const r01_value READING_VALUES[] = {{"sbp", "Systolic BP", "8480-6", "mm[Hg]", "182", 1},
+                                           {"spo2", "SpO2", "59408-5", "%", "97", 1}};
+static const r01_value AMENDED_VALUES[] = {{"moaas", "MOAA/S", NULL, NULL, "4", 1},
+                                           {"note", "Airway", "", "", "jaw thrust | 2^3 & more", 0}};
+/* a checkpoint's vitals, the patient known from an ADT record */
+static const r01_reading READING = {.patient = "123456",
+                                    .family = "DOE",
+                                    .given = "JANE",
+                                    .birth_date = "1980-02-14",
+                                    .sex = "F",
+                                    .location = "Chair 2",
+                                    .visit = 7,
+                                    .item = "vitals",
+                                    .item_title = "Vital signs",
+                                    .seq = 42,
+                                    .observed = "20260105083000+0000",
+                                    .values = READING_VALUES,
+                                    .n_values = 2};
+/* an amendment of a score and a finding, of a patient with no record */
+static const r01_reading CORRECTION = {
+    .patient = "P1", .visit = 1, .item = "sedation", .seq = 9, .corrected = 1, .values = AMENDED_VALUES, .n_values = 2};
+
+static void a_reading_as_r01(void **state) {
+  (void)state;
+  hl7_msg m;
+  char *msg = build(&READING, &m);
+  fields_are(&m, "MSH-9.1=ORU;MSH-9.2=R01;MSH-10=VIGIL-R01-42;MSH-12=2.5.1;MSH-15=AL;PID-3.1=123456;PID-3.5=MR;"
+                 "PID-5.1=DOE;PID-5.2=JANE;PID-7=19800214;PID-8=F;PV1-3=Chair 2;PV1-19.1=7;OBR-3.1=42;"
+                 "OBR-4.1=vitals;OBR-7=20260105083000+0000;OBR-25=F;OBX-2=NM;OBX-3.1=8480-6;OBX-3.3=LN;OBX-5=182;"
+                 "OBX-6.1=mm[Hg];OBX-6.3=UCUM;OBX-11=F;OBX-14=20260105083000+0000;OBX[2]-3.1=59408-5;OBX[2]-5=97;"
+                 "OBX[2]-6.1=%");
+  vigil__hl7_free(&m);
+  free(msg);
+}
+
+static void a_correction_and_local_codes(void **state) {
+  (void)state;
+  hl7_msg m;
+  char *msg = build(&CORRECTION, &m);
+  /* no record: no name; no observed time given: now */
+  fields_are(&m, "PID-5=;OBR-7=20260105083100+0000;OBR-25=C;OBX-3.1=moaas;OBX-3.3=L;OBX-6=;OBX-11=C;OBX[2]-2=ST;"
+                 "OBX[2]-5=jaw thrust | 2^3 & more;OBX[2]-11=C");
+  vigil__hl7_free(&m);
+  free(msg);
+}
+
+/* Each "PATH=value" of spec (node-hl7-client's paths: "OBX.3.1" of the
+ * first OBX, "OBX[2].5" of the second), separated by ';', as
+ * node-hl7-client's own parser reads msg (tests/hl7/parse.cjs). Frees msg. */
+static void npm_reads(char *msg, size_t len, const char *spec) {
+  assert_non_null(msg);
+  char file[] = "/tmp/vigil-r01-XXXXXX", cmd[4096];
+  int fd = mkstemp(file);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, msg, len), (ssize_t)len);
+  close(fd);
+  free(msg);
+  int k = snprintf(cmd, sizeof cmd, "node tests/hl7/parse.cjs '%s' %s", getenv("VIGIL_HL7_NODE_MODULES"), file);
+  for (const char *at = spec; *at && k < (int)sizeof cmd;) {
+    size_t n = strcspn(at, "="), v = strcspn(at + n, ";");
+    k += snprintf(cmd + k, sizeof cmd - (size_t)k, " '%.*s'", (int)n, at);
+    at += n + v + (at[n + v] == ';');
+  }
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char line[8192] = "";
+  if (!fgets(line, sizeof line, p)) line[0] = '\0';
+  int rc = pclose(p);
+  unlink(file);
+  if (rc != 0) fail_msg("parse.cjs failed (%d)", rc);
+  json_t *j = json_loads(line, 0, NULL);
+  if (!j) fail_msg("parse.cjs said '%s'", line);
+  for (const char *at = spec; *at;) {
+    char path[64], want[256];
+    size_t n = strcspn(at, "="), v = strcspn(at + n + 1, ";");
+    snprintf(path, sizeof path, "%.*s", (int)n, at);
+    snprintf(want, sizeof want, "%.*s", (int)v, at + n + 1);
+    const char *got = json_string_value(json_object_get(j, path));
+    if (!got || strcmp(got, want))
+      fail_msg("node-hl7-client reads %s as '%s', not '%s'", path, got ? got : "(null)", want);
+    at += n + 1 + v + (at[n + 1 + v] == ';');
+  }
+  json_decref(j);
+}
+
+static void parsed_by_node_hl7_client(void **state) {
+  (void)state;
+  size_t len = 0;
+  char *msg = vigil__hl7_r01(&READING, "VIGIL", "CLINIC", "EHR", "HOSP", "VIGIL-R01-42", "20260105083100+0000", &len);
+  npm_reads(msg, len,
+            "MSH.9.1=ORU;MSH.9.2=R01;MSH.10=VIGIL-R01-42;MSH.12=2.5.1;PID.3.1=123456;PID.5.1=DOE;PID.7=19800214;"
+            "PV1.3=Chair 2;PV1.19.1=7;OBR.3.1=42;OBR.7=20260105083000+0000;OBR.25=F;OBX.2=NM;OBX.3.1=8480-6;"
+            "OBX.3.3=LN;OBX.5=182;OBX.6.1=mm[Hg];OBX.6.3=UCUM;OBX.11=F;OBX.14=20260105083000+0000;"
+            "OBX[2].3.1=59408-5;OBX[2].5=97");
+  msg = vigil__hl7_r01(&CORRECTION, "VIGIL", "CLINIC", "EHR", "HOSP", "VIGIL-R01-9", "20260105083100+0000", &len);
+  npm_reads(msg, len,
+            "OBR.25=C;OBX.3.1=moaas;OBX.3.3=L;OBX.11=C;OBX[2].2=ST;OBX[2].5=jaw thrust | 2^3 & more;OBX[2].11=C");
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "interop")) {
+    if (!getenv("VIGIL_HL7_NODE_MODULES")) return 77;
+    const struct CMUnitTest interop[] = {cmocka_unit_test(parsed_by_node_hl7_client)};
+    return cmocka_run_group_tests(interop, NULL, NULL);
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(a_reading_as_r01),
+      cmocka_unit_test(a_correction_and_local_codes),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
