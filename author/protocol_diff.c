@@ -960,6 +960,12 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
       if (y->unmonitored_after > x->unmonitored_after)
         weak_say(w, "phase %s: monitoring is called undocumented later (unmonitored_after %u -> %u missed checkpoints)",
                  x->id, x->unmonitored_after, y->unmonitored_after);
+      /* P7: its time counted from a check (the infusion started); now from another, or from entering it. */
+      const char *from_x = x->timed_from >= 0 ? a->items[x->timed_from].id : NULL;
+      const char *from_y = y->timed_from >= 0 ? b->items[y->timed_from].id : NULL;
+      if (from_x && !same_str(from_x, from_y))
+        weak_say(w, "phase %s: its minimum time and checkpoints count from %s, not from %s (timed_from %s)", x->id,
+                 from_y ? from_y : "entering it", from_x, from_y ? "changed" : "removed");
       if (x->min > 0 && y->min < x->min)
         weak_say(w, "phase %s: minimum time shortened %s -> %s", x->id, dur(t1, sizeof t1, x->min),
                  y->min > 0 ? dur(t2, sizeof t2, y->min) : "none");

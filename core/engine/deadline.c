@@ -9,6 +9,7 @@
 #include "deadline.h"
 #include "model.h"
 #include "fail.h"
+#include "visit.h"
 
 static uint32_t max3(uint32_t a, uint32_t b, uint32_t c) {
   uint32_t m = a > b ? a : b;
@@ -23,19 +24,19 @@ int64_t vigil__item_next_due(const visit *v, const item_spec *it, uint32_t *occu
   const item_state *s = &v->items[it->index];
   if (!it->scheduled || it->phase != v->phase || s->skipped_for_good) return -1;
   uint32_t k = first_open(s);
-  int64_t due = vigil__schedule_due(&it->sched, k);
-  if (due < 0) return -1;
+  int64_t due = vigil__schedule_due(&it->sched, k), clock = vigil__phase_clock(v);
+  if (due < 0 || clock < 0) return -1;
   if (occurrence) *occurrence = k;
-  return v->phase_at + due;
+  return clock + due;
 }
 
 int64_t vigil__item_skip_occurrence(const visit *v, const item_spec *it, int64_t at) {
   uint32_t k = first_open(&v->items[it->index]);
-  if (vigil__schedule_due(&it->sched, k) < 0) return -1;
-  int64_t due;
+  int64_t due, clock = vigil__phase_clock(v);
+  if (vigil__schedule_due(&it->sched, k) < 0 || clock < 0) return -1;
   /* Not the next one when it is only within its grace, as a reading would:
    * a skip says why one checkpoint was not done, not the one after. */
-  while ((due = vigil__schedule_due(&it->sched, k + 1)) >= 0 && v->phase_at + due <= at)
+  while ((due = vigil__schedule_due(&it->sched, k + 1)) >= 0 && clock + due <= at)
     k++;
   return k;
 }
@@ -53,9 +54,9 @@ static void consider(deadline *best, int64_t at, deadline_kind kind) {
 static uint32_t next_overdue(const visit *v, const item_spec *it) {
   const item_state *s = &v->items[it->index];
   uint32_t k = max3(s->sat, s->overdue, s->passed);
-  int64_t due;
+  int64_t due, clock = vigil__phase_clock(v);
   while (v->resumed_at && (due = vigil__schedule_due(&it->sched, k)) >= 0 &&
-         v->phase_at + due + it->sched.grace <= v->resumed_at && k < UINT32_MAX)
+         clock + due + it->sched.grace <= v->resumed_at && k < UINT32_MAX)
     k++;
   return k;
 }
@@ -68,6 +69,9 @@ deadline vigil__deadline_next(const visit *v) {
   if (v->status != VISIT_ACTIVE) return best;
   const protocol *p = v->p;
   const phase_spec *ph = &p->phases[v->phase];
+  /* P7: a phase timed from a check has nothing due before it is recorded. */
+  int64_t clock = vigil__phase_clock(v);
+  if (clock < 0) goto escalations;
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &p->items[ph->first_item + j];
     const item_state *s = &v->items[it->index];
@@ -75,15 +79,15 @@ deadline vigil__deadline_next(const visit *v) {
     uint32_t k = next_overdue(v, it);
     int64_t due = vigil__schedule_due(&it->sched, k);
     if (due < 0) continue;
-    int64_t at = v->phase_at + due + it->sched.grace;
+    int64_t at = clock + due + it->sched.grace;
     if (at < best.at) {
       consider(&best, at, DL_OVERDUE);
       best.item = it;
       best.occurrence = k;
     }
   }
-  if (!v->min_reached && ph->min >= 0) consider(&best, v->phase_at + ph->min, DL_MINIMUM);
-  if (!v->max_alerted && ph->max >= 0) consider(&best, v->phase_at + ph->max, DL_MAXIMUM);
+  if (!v->min_reached && ph->min >= 0) consider(&best, clock + ph->min, DL_MINIMUM);
+  if (!v->max_alerted && ph->max >= 0) consider(&best, clock + ph->max, DL_MAXIMUM);
 escalations:
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     alert *a = v->alerts[i];
@@ -110,10 +114,10 @@ int64_t vigil__deadline_overdue_at(const visit *v, const item_spec *it, uint32_t
   const item_state *s = &v->items[it->index];
   if (!it->scheduled || s->skipped_for_good) return -1;
   uint32_t k = next_overdue(v, it);
-  int64_t due = vigil__schedule_due(&it->sched, k);
-  if (due < 0) return -1;
+  int64_t due = vigil__schedule_due(&it->sched, k), clock = vigil__phase_clock(v);
+  if (due < 0 || clock < 0) return -1;
   *occurrence = k;
-  return v->phase_at + due + it->sched.grace;
+  return clock + due + it->sched.grace;
 }
 
 /* Visits and courses have a heap each; the earliest of both fires first. */

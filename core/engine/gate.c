@@ -121,8 +121,16 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
                n > 1 ? "them" : "it", n > 1 ? "each was" : "it was");
     add(&r, text);
   }
-  if (ph->min >= 0 && now - v->phase_at < ph->min) {
-    int64_t left = (ph->min - (now - v->phase_at) + 59999) / 60000;
+  /* P7: a phase timed from a check (the infusion started) counts from it. */
+  int64_t clock = vigil__phase_clock(v);
+  if (ph->min >= 0 && clock < 0) {
+    char from[512];
+    snprintf(text, sizeof text, "minimum time in %s not started: it counts from \"%s\", not recorded yet",
+             vigil__visit_text(v, ph->title, title, sizeof title),
+             vigil__visit_text(v, v->p->items[ph->timed_from].title, from, sizeof from));
+    add(&r, text);
+  } else if (ph->min >= 0 && now - clock < ph->min) {
+    int64_t left = (ph->min - (now - clock) + 59999) / 60000;
     snprintf(text, sizeof text, "minimum time in %s not reached (%lld min left)",
              vigil__visit_text(v, ph->title, title, sizeof title), (long long)left);
     add(&r, text);

@@ -21,6 +21,7 @@
 #include "fail.h"
 #include "journal.h"
 #include "prescription.h"
+#include "visit.h"
 #include "base/intern.h"
 
 /* K8 in docs/safety.md: the phase's checkpoints were missed unmonitored_after
@@ -87,7 +88,7 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
   if (n == 0) return;
   const item_spec *first = &v->p->items[group[0]];
   int64_t due = d->at - first->sched.grace;
-  long long minutes = (long long)((due - v->phase_at) / 60000);
+  long long minutes = (long long)((due - vigil__phase_clock(v)) / 60000);
   /* Titles that quote a param ({dose_mg_per_kg}) say the visit's value (F8). */
   char phase_title[1024], title[1024];
   const char *ph_title = vigil__visit_text(v, ph->title, phase_title, sizeof phase_title);

@@ -70,6 +70,15 @@ const reading *vigil__visit_latest(const visit *v, int item) {
   return s->n ? &s->r[s->n - 1] : NULL;
 }
 
+int64_t vigil__phase_clock(const visit *v) {
+  int32_t from = v->p->phases[v->phase].timed_from;
+  if (from < 0) return v->phase_at;
+  const item_state *s = &v->items[from];
+  for (uint32_t i = 0; i < s->n; i++)
+    if (s->r[i].v.type == VAL_BOOL && s->r[i].v.u.b) return s->r[i].at > v->phase_at ? s->r[i].at : v->phase_at;
+  return -1;
+}
+
 /* Shown to the nurse until closed: a condition alert closes when its cause
  * has cleared and it was acknowledged (or does not latch); a per-reading
  * alert (no key: a finding about one reading) closes when acknowledged. */
@@ -169,19 +178,20 @@ static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val 
   /* A reading satisfies every occurrence already due, and the next one if it
    * falls due within the grace (a reading taken a little early). */
   const item_spec *it = &v->p->items[item];
-  if (it->scheduled && it->phase == v->phase) {
+  int64_t clock = vigil__phase_clock(v);
+  if (it->scheduled && it->phase == v->phase && clock >= 0) {
     int64_t due;
     /* A reading observed within a missed checkpoint's grace (a late entry
      * with its observed time) makes it good (G8). */
     for (uint32_t j = 0; j < s->n_missed;) {
       due = vigil__schedule_due(&it->sched, s->missed[j]);
-      if (due >= 0 && at > v->phase_at + due - it->sched.grace && at <= v->phase_at + due + it->sched.grace)
+      if (due >= 0 && at > clock + due - it->sched.grace && at <= clock + due + it->sched.grace)
         s->missed[j] = s->missed[--s->n_missed];
       else
         j++;
     }
     while ((due = vigil__schedule_due(&it->sched, s->sat)) >= 0 &&
-           (v->phase_at + due <= at || v->phase_at + due < at + it->sched.grace))
+           (clock + due <= at || clock + due < at + it->sched.grace))
       s->sat++;
   }
   return 0;

@@ -9,6 +9,10 @@ visit *vigil__visit_new(vigil_engine *e, uint64_t id, protocol *p);
 void vigil__visit_free(vigil_engine *e, visit *v);
 void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev);
 const reading *vigil__visit_latest(const visit *v, int item);
+/* When the current phase's clock started: its minimum and maximum time and
+ * its checkpoints count from it. Entering the phase, or (`timed_from`, P7 in
+ * docs/safety.md) when its check was first observed yes; -1: not yet. */
+int64_t vigil__phase_clock(const visit *v);
 alert *vigil__visit_find_alert(const visit *v, const char *key);
 int vigil__alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
 /* Open and not acknowledged: someone must still look at it. */

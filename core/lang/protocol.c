@@ -496,6 +496,10 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
   for (uint32_t i = 0; i < p->n_phases; i++) {
     phase_spec *s = &p->phases[i];
     lua_rawgeti(L, phs, (lua_Integer)i + 1);
+    /* P7: the item whose recording starts the phase's clock (vigil.lua checked it). */
+    lua_getfield(L, -1, "timed_from");
+    s->timed_from = lua_isstring(L, -1) ? vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i) : -1;
+    lua_pop(L, 1);
     lua_getfield(L, -1, "rules");
     s->n_rules = (uint32_t)lua_rawlen(L, -1);
     s->rules = calloc(s->n_rules ? s->n_rules : 1, sizeof *s->rules);

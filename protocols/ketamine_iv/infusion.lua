@@ -29,6 +29,9 @@ return v.phase "infusion" {
          .. "for a confirmation reading.",
   -- Source: docs/clinical/ketamine-dosing.md: 0.5 mg/kg IV over 40 min, Sanacora 2017 [S].
   duration = { min = "40m" }, missed = "hold", -- missed checkpoints: docs/clinical/monitoring-cadence.md
+  -- The 40 minutes and the checkpoints count from the infusion's start, not from entering the
+  -- phase (docs/safety.md P7): vitals with no infusion running say nothing of its effects.
+  timed_from = "infusion_started",
   items = {
     v.check "infusion_started" { title = "Infusion started (pump running)" },
 

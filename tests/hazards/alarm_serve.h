@@ -296,8 +296,8 @@ static inline void alarm_ack_all(alarm_serve *a, uint64_t visit) {
 }
 
 /* A ketamine_iv visit (70 kg) with these screening entries, its dose
- * double-checked by the clinician, advanced into the infusion and started. */
-static inline uint64_t alarm_ketamine_infusing(alarm_serve *a, const char *screening) {
+ * double-checked by the clinician, advanced into the infusion (not started). */
+static inline uint64_t alarm_ketamine_in_infusion(alarm_serve *a, const char *screening) {
   uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
   assert_true(id > 0);
   assert_int_equal(alarm_record(a, id, screening), 200);
@@ -305,6 +305,12 @@ static inline uint64_t alarm_ketamine_infusing(alarm_serve *a, const char *scree
       alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
       200);
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  return id;
+}
+
+/* The same, and the infusion started. */
+static inline uint64_t alarm_ketamine_infusing(alarm_serve *a, const char *screening) {
+  uint64_t id = alarm_ketamine_in_infusion(a, screening);
   assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
   return id;
 }

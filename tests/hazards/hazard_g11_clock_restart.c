@@ -47,6 +47,8 @@ static void the_clock_resumes_after_the_stored_events(void **state) {
   uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
   assert_true(id > 0);
   assert_int_equal(alarm_override(a, id), 200); /* into the infusion: 40 minutes at least */
+  /* Its time counts from the infusion's start (ketamine_iv 1.6.1, P7). */
+  assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
   assert_int_equal(alarm_advance_clock(a, "30m"), 200);
   assert_int_equal(
       alarm_record(a, id, "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": 97, \"rr\": 14}}"), 200);

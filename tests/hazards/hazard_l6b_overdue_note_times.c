@@ -35,6 +35,8 @@ static void each_note_says_its_checkpoint(void **state) {
   uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
   assert_true(id > 0);
   assert_int_equal(alarm_override(a, id), 200); /* into the infusion */
+  /* Its time counts from the infusion's start (ketamine_iv 1.6.1, P7). */
+  assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
   assert_int_equal(alarm_advance_clock(a, "1h"), 200);
 
   char path[128];

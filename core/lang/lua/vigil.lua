@@ -666,7 +666,7 @@ local function compile_rule(node, phase)
 end
 
 local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace", "missed",
-                             "unmonitored_after", "unacknowledged" })
+                             "unmonitored_after", "unacknowledged", "timed_from" })
 
 local function compile_phase(node, defaults)
   local spec = node.spec
@@ -736,6 +736,21 @@ local function compile_phase(node, defaults)
       end
     else
       ph.rules[#ph.rules + 1] = compile_rule(r, ph)
+    end
+  end
+  -- P7 in docs/safety.md: the phase's minimum and maximum time and its
+  -- checkpoints count from when this check of the phase is recorded yes (the
+  -- infusion started), not from entering the phase.
+  if spec.timed_from ~= nil then
+    local found
+    for _, it in ipairs(ph.items) do
+      if it.id == spec.timed_from then found = it end
+    end
+    if type(spec.timed_from) ~= "string" or not found or found.kind ~= "check" or found.schedule then
+      bad(node, "timed_from must name a check of phase '%s' that is not scheduled (its time is when it is recorded "
+                .. "yes), not %s", tostring(node.id), tostring(spec.timed_from))
+    else
+      ph.timed_from = spec.timed_from
     end
   end
   local rule_ids = {}

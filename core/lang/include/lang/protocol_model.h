@@ -109,6 +109,7 @@ typedef struct phase_spec {
   uint8_t hold_missed;            /* `missed = "hold"`: a missed checkpoint holds the gate (G8) */
   uint32_t unmonitored_after;     /* missed checkpoints in a row after which its schedule stops (K8) */
   uint8_t unacknowledged_allowed; /* unacknowledged = "allow": left with medium/low alerts open (L4) */
+  int32_t timed_from;             /* P7: the check whose recording (yes) starts the phase's clock; -1: entering it */
   uint16_t first_item, n_items;   /* items[first_item .. first_item + n_items) */
   uint16_t n_scheduled;
   rule_spec *rules;
