@@ -687,6 +687,7 @@ typedef struct settings {
   uint64_t max_connections;           /* vigil.conf max_connections */
   uint64_t connections_per_address;   /* vigil.conf connections_per_address */
   uint64_t streams_per_session;       /* vigil.conf streams_per_session */
+  uint64_t streams_per_user;          /* vigil.conf streams_per_user */
   uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
   uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
   uint64_t buffered_body_bytes;       /* vigil.conf max_buffered_body_mb */
@@ -979,6 +980,8 @@ static config *read_settings(settings *st) {
                              err, sizeof err) < 0 ||
       vigil__config_duration(c, "crowded_connections", "connections", 1, 100000, 0, &st->crowded_connections, err,
                              sizeof err) < 0 ||
+      vigil__config_duration(c, "streams_per_user", "event streams", 1, 1000, 8, &st->streams_per_user, err,
+                             sizeof err) < 0 ||
       vigil__config_duration(c, "streams_per_session", "event streams", 1, 1000, 4, &st->streams_per_session, err,
                              sizeof err) < 0 ||
       vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0 ||
@@ -1243,6 +1246,7 @@ static int unit_start(server_ctx *s, site_unit *u) {
                     .n_untested = st->specs.n,
                     .stream_heartbeat_ms = st->heartbeat_ms,
                     .streams_per_session = (unsigned)st->streams_per_session,
+                    .streams_per_user = (unsigned)st->streams_per_user,
                     .streams_per_address = (unsigned)st->connections_per_address,
                     .plugins_status = plugins_status,
                     .plugins_metrics = plugins_metrics,

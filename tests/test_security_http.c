@@ -2214,6 +2214,44 @@ static void test_body_minimum_rate(void **state) {
   serve_stop(s, 0);
 }
 
+/* Z8: one session held at most streams_per_session streams, but a user
+ * signing in again got as many more. Now all the sessions and tokens of one
+ * user together hold at most streams_per_user: past it 429
+ * too_many_streams; another user's stream is served, and one ended makes
+ * room. Without it: the third session's stream 200. */
+static void test_streams_per_user(void **state) {
+  serve_process *s = *state;
+  start(s, "streams_per_session = 1\nstreams_per_user = 2");
+  char tokens[3][64], other[64];
+  snprintf(tokens[0], sizeof tokens[0], "%s", s->token);
+  sign_in(s, SERVE_USER, tokens[1], sizeof tokens[1]);
+  sign_in(s, SERVE_USER, tokens[2], sizeof tokens[2]);
+  sign_in(s, AUTHOR, other, sizeof other);
+  hc_conn c[4];
+  hc_response r;
+  for (int i = 0; i < 3; i++) {
+    stream_as(s, &c[i], tokens[i], NULL, &r);
+    if (i < 2 && r.status != 200) fail_msg("stream %d: %d %s", i + 1, r.status, r.body);
+    if (i == 2) {
+      expect_error(r.status, r.body, 429, "too_many_streams", NULL);
+      if (!strstr(r.body, "streams_per_user")) fail_msg("%s", r.body);
+      hc_close(&c[2]);
+    }
+    hc_response_free(&r);
+  }
+  stream_as(s, &c[3], other, NULL, &r);
+  if (r.status != 200) fail_msg("another user's stream: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&c[0]);
+  usleep(300 * 1000); /* its end seen */
+  stream_as(s, &c[2], tokens[2], NULL, &r);
+  if (r.status != 200) fail_msg("after one ended: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  for (int i = 1; i < 4; i++)
+    hc_close(&c[i]);
+  serve_stop(s, 0);
+}
+
 /* Z6: two vigil_session cookies in one Cookie line were read by the first
  * (a cookie planted for a sibling host or a narrower path is sent first).
  * Now 400 bad_request, field Cookie, whichever is valid; two vigil_device
@@ -2406,6 +2444,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_chunk_data_ends_with_crlf, setup, teardown),
       cmocka_unit_test_setup_teardown(test_body_share_per_address_and_user, setup, teardown),
       cmocka_unit_test_setup_teardown(test_body_minimum_rate, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_streams_per_user, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cookie_named_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_modifier_and_dot_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_changing_another_user_needs_own_password, setup, teardown),

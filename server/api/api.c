@@ -1525,7 +1525,6 @@ static void write_command(api *a, http_request *req, const api_call *c) {
 /* ---- routing ------------------------------------------------------------------ */
 
 static void open_stream(api *a, http_request *req, const api_call *c) {
-  (void)c;
   /* A resume point of another site (a client that was following a site
    * whose owner died, sent to this node): to the site's owner. */
   const char *last_id = vigil__http_request_header(req, "Last-Event-ID");
@@ -1538,7 +1537,8 @@ static void open_stream(api *a, http_request *req, const api_call *c) {
   }
   char token[128], address[64];
   vigil__api_client_address(a, req, address, sizeof address);
-  vigil__streams_open(a->streams, req, vigil__api_token(req, token, sizeof token), address);
+  vigil__streams_open(a->streams, req, vigil__api_token(req, token, sizeof token), c->who ? c->who->name : NULL,
+                      address);
 }
 
 /* Methods of a route, and the order an Allow header names them in. */
@@ -1937,6 +1937,7 @@ int vigil__api_new(const api_options *o, api **out) {
   streams_options so = {.heartbeat_ms = o->stream_heartbeat_ms,
                         .max_queued = o->stream_max_queued,
                         .per_session = o->streams_per_session,
+                        .per_user = o->streams_per_user,
                         .per_address = o->streams_per_address,
                         .site = o->node ? o->site : NULL};
   if (!ok || vigil__streams_new(a->e, a->loop, &so, &a->streams) < 0) {

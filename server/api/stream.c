@@ -31,6 +31,7 @@ struct stream {
   int live, busy, gone; /* busy: in a call that may learn the client is gone */
   char session[64];     /* the session's or token's key, or "" */
   char address[64];     /* the client's address */
+  char user[72];        /* whose session or token it is, or "" */
   stream *prev, *next;
 };
 
@@ -285,7 +286,7 @@ static int parse_u64(const char *v, uint64_t *out) {
   return 0;
 }
 
-void vigil__streams_open(streams *s, http_request *req, const char *session, const char *address) {
+void vigil__streams_open(streams *s, http_request *req, const char *session, const char *user, const char *address) {
   if (s->closing) {
     vigil__http_respond_error(req, 503, "stopping", "the server is stopping", NULL);
     return;
@@ -294,16 +295,20 @@ void vigil__streams_open(streams *s, http_request *req, const char *session, con
    * (or token) may hold only so many, and one client address as many as
    * connections_per_address, also when it comes through a trusted proxy,
    * whose own address has no limit (W S8). */
-  unsigned of_session = 0, of_address = 0;
+  unsigned of_session = 0, of_address = 0, of_user = 0;
   for (const stream *o = s->list; o; o = o->next) {
     of_session += session && *session && !strcmp(o->session, session);
+    of_user += user && *user && !strcmp(o->user, user);
     of_address += address && *address && !strcmp(o->address, address);
   }
-  if (of_session >= s->o.per_session) {
+  /* A user signing in again gets another session, not four more streams (Z8). */
+  int by_session = of_session >= s->o.per_session;
+  if (by_session || of_user >= s->o.per_user) {
     char msg[200];
-    snprintf(msg, sizeof msg,
-             "this session already has %u event streams open (streams_per_session): close one (another tab?) first",
-             of_session);
+    snprintf(msg, sizeof msg, "%s %u event streams open %s: close one (another %s?) first",
+             by_session ? "this session already has" : "you already have", by_session ? of_session : of_user,
+             by_session ? "(streams_per_session)" : "in your sessions (streams_per_user)",
+             by_session ? "tab" : "screen");
     vigil__http_respond_error(req, 429, "too_many_streams", msg, NULL);
     return;
   }
@@ -407,6 +412,7 @@ void vigil__streams_open(streams *s, http_request *req, const char *session, con
   st->req = req;
   snprintf(st->session, sizeof st->session, "%s", session ? session : "");
   snprintf(st->address, sizeof st->address, "%s", address ? address : "");
+  snprintf(st->user, sizeof st->user, "%s", user ? user : "");
   st->last = after;
   st->visit = visit;
   st->types = types;
@@ -449,6 +455,7 @@ int vigil__streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *
   if (!s->o.heartbeat_ms) s->o.heartbeat_ms = 15000;
   if (!s->o.max_queued) s->o.max_queued = 1024 * 1024;
   if (!s->o.per_session) s->o.per_session = 4;
+  if (!s->o.per_user) s->o.per_user = 8;
   if (!s->o.per_address) s->o.per_address = 64;
   s->sub = vigil_engine_subscribe(e, "*", on_event, s);
   if (s->sub <= 0) {

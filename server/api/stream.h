@@ -27,6 +27,7 @@ typedef struct streams_options {
   uint64_t heartbeat_ms; /* 0: 15 s */
   size_t max_queued;     /* bytes a subscriber may be behind before it is dropped; 0: 1 MiB */
   unsigned per_session;  /* streams open at once with one session or token (429 past it); 0: 4 */
+  unsigned per_user;     /* ... with all the sessions and tokens of one user (429 past it; Z8); 0: 8 */
   unsigned per_address;  /* streams open at once from one client address, behind a trusted proxy too; 0: 64 */
   /* The site of a cluster node (borrowed): frames' ids are SITE:SEQ, as the
    * log's seq counts per site. NULL: one server, ids are SEQ. */
@@ -36,9 +37,10 @@ typedef struct streams_options {
 int vigil__streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out);
 
 /* Answers req with a stream (or an error). session: the session's or
- * token's key the request came with (NULL: none); address: the client's
- * address (X-Forwarded-For read past trusted proxies). */
-void vigil__streams_open(streams *s, http_request *req, const char *session, const char *address);
+ * token's key the request came with (NULL: none); user: whose it is (NULL:
+ * none); address: the client's address (X-Forwarded-For read past trusted
+ * proxies). */
+void vigil__streams_open(streams *s, http_request *req, const char *session, const char *user, const char *address);
 
 unsigned vigil__streams_count(const streams *s);
 

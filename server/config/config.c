@@ -36,6 +36,7 @@ static const char *const KNOWN[] = {
     "max_connections",                  /* open at once */
     "connections_per_address",          /* open at once from one client address */
     "streams_per_session",              /* event streams open at once with one session or token */
+    "streams_per_user",                 /* ... with every session and token of one user */
     "crowded_connections",              /* open at once from which idle ones are closed sooner */
     "crowded_idle_timeout",             /* seconds: the idle timeout then */
     "max_buffered_body_mb",             /* request body bytes held at once, all connections */

@@ -39,7 +39,7 @@ typedef struct api_options {
   size_t stream_max_queued;
   /* Event streams open at once per session or token (0: 4) and per client
    * address, behind trusted proxies too (connections_per_address; 0: 64). */
-  unsigned streams_per_session, streams_per_address;
+  unsigned streams_per_session, streams_per_address, streams_per_user;
   /* Plugins (core/plugin_host.h): their JSON for GET /api/v1/plugins and
    * their lines of GET /metrics, both malloc'd; NULL: no plugins. */
   char *(*plugins_status)(void *ud);
