@@ -42,7 +42,7 @@
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.7.1", -- 1.7.1: a low BP or slow heart rate before leaving alerts high (bp_low, hr_low: R5); 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.7.2", -- 1.7.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.7.1: a low BP or slow heart rate before leaving alerts high (bp_low, hr_low: R5); 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -66,8 +66,11 @@ return v.protocol "esketamine_rems" {
   -- contraindication names both), so both protocols list both. Esketamine's RxNorm code is left out
   -- (not in our sources): a clinic adds it from RxNorm with the codes its hospital's system sends.
   drug = {
-    names = { "ketamine", "ketamin", "kétamine", "esketamine", "ketalar", "ketanest", "spravato" },
-    codes = { "KET", "6130" }, -- 6130: ketamine's RxNorm ingredient code
+    names = { "ketamine", "ketamin", "kétamine", "esketamine", "ketalar", "ketanest", "spravato",
+              "ketaset", "ketaject", "vetalar" }, -- veterinary brands (Q6)
+    -- 6130: ketamine's RxNorm ingredient code; 373464007: SNOMED CT's Ketamine (substance) (Q6).
+    -- Sources: docs/clinical/screening.md, "The drug's other names".
+    codes = { "KET", "6130", "373464007" },
   },
   -- Alerts latch until acknowledged and re-notify after 5 minutes unacknowledged;
   -- a checkpoint is overdue 5 minutes after its due time.

@@ -31,12 +31,14 @@
 --          alert and a hold before dosing (Q3), an amendment in the infusion holding the dose too.
 --   1.6.1  the infusion's 40 minutes and its 10-minute checkpoints count from infusion_started
 --          (timed_from), not from entering the phase (docs/safety.md P7).
+--   1.6.2  the veterinary brands Ketaset, Ketaject and Vetalar and SNOMED CT 373464007 (Ketamine,
+--          substance) match an allergy on the hospital record (docs/safety.md Q6).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.6.1", -- 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.6.2", -- 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -62,8 +64,11 @@ return v.protocol "ketamine_iv" {
   -- contraindication names both), so both protocols list both. Esketamine's RxNorm code is left out
   -- (not in our sources): a clinic adds it from RxNorm with the codes its hospital's system sends.
   drug = {
-    names = { "ketamine", "ketamin", "kétamine", "esketamine", "ketalar", "ketanest", "spravato" },
-    codes = { "KET", "6130" }, -- 6130: ketamine's RxNorm ingredient code
+    names = { "ketamine", "ketamin", "kétamine", "esketamine", "ketalar", "ketanest", "spravato",
+              "ketaset", "ketaject", "vetalar" }, -- veterinary brands (Q6)
+    -- 6130: ketamine's RxNorm ingredient code; 373464007: SNOMED CT's Ketamine (substance) (Q6).
+    -- Sources: docs/clinical/screening.md, "The drug's other names".
+    codes = { "KET", "6130", "373464007" },
   },
   -- Alerts latch until acknowledged and re-notify after 5 minutes unacknowledged;
   -- a checkpoint is overdue 5 minutes after its due time.

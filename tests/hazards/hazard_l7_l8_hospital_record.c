@@ -234,7 +234,9 @@ static void a_merged_reference_is_the_survivor(void **state) {
  * sent as a code without text, shown as a bare "6130"). The protocol's drug
  * lists the names and codes, compared folded with the marks off; a coded
  * allergy says its code system. A drug that only begins alike (ketorolac)
- * alerts nothing. Fails without the control (no alert for Kétamine). */
+ * alerts nothing. Fails without the control (no alert for Kétamine). Q6:
+ * Ketaset, Ketaject, Vetalar and SNOMED CT 373464007 alike (ketamine_iv 1.6.2;
+ * fails without them: no alert for Ketaset). */
 static void the_drug_under_other_names_and_codes(void **state) {
   alarm_serve *a = *state;
   static const struct {
@@ -245,6 +247,12 @@ static void the_drug_under_other_names_and_codes(void **state) {
       {"N4-3", "AL1|1|DA|^Spravato nasal spray|SV|Angioedema\r", "Spravato"},
       {"N4-4", "AL1|1|DA|6130^^RXNORM|SV|Anaphylaxis\r", "RXNORM 6130"},
       {"N4-5", "AL1|1|DA|^KETAM\xc3\x8dNA|SV|Anafilaxia\r", "KETAM\xc3\x8dNA"}, /* no name listed with the mark */
+      /* Q6: veterinary brands (a record of a patient who works with animals) and SNOMED CT's
+       * ketamine (substance), sent as a code without text. */
+      {"Q6-1", "AL1|1|DA|^Ketaset|SV|Anaphylaxis\r", "Ketaset"},
+      {"Q6-2", "AL1|1|DA|^KETAJECT|MO|Urticaria\r", "KETAJECT"},
+      {"Q6-3", "AL1|1|DA|^Vetalar-V|SV|Anaphylaxis\r", "Vetalar-V"},
+      {"Q6-4", "AL1|1|DA|373464007^^SCT|SV|Anaphylaxis\r", "SCT 373464007"},
   };
   char msg[512];
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
