@@ -917,6 +917,64 @@ static void alarms_out(void **state) {
 }
 #undef m
 
+/* A manager of our own, for bytes node-hl7-server would not send: its ACK
+ * says in MSA-3 text that is not UTF-8 (Latin-1 "café"). The answer is
+ * recorded on the alert without that text, and the report is not sent for
+ * again and again (it held the line up: the answer could not be kept). */
+static void alarms_answer_not_utf8(void **state) {
+  (void)state;
+  fixture *f = &alarm_fx;
+  assert_int_equal(serve_setup(&f->s, ALARM_PROTOCOL), 0);
+  int port = hc_free_port(), one = 1;
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(ls, 4), 0);
+  char extra[256];
+  snprintf(
+      extra, sizeof extra,
+      "plugins = { hl7 = { alarms = { port = %d, retry_min_ms = 100, retry_max_ms = 300, ack_timeout_ms = 3000 } } "
+      "}\n",
+      port);
+  serve_configure(&f->s, extra);
+  assert_int_equal(serve_start(&f->s), 0);
+  uint64_t visit = serve_start_visit_at(&f->s, "chair", "P9", "Chair 9");
+  assert_int_equal(serve_record_sbp(&f->s, visit, 200), 200);
+  struct pollfd pl = {.fd = ls, .events = POLLIN};
+  assert_true(poll(&pl, 1, 20000) == 1);
+  int fd = accept(ls, NULL, NULL);
+  assert_true(fd >= 0);
+  /* the raise (what comes before it of the visit is answered the same way) */
+  char control[64] = "", alert[32] = "", ack[512];
+  while (!alert[0]) {
+    char *msg = read_ack(fd);
+    assert_non_null(msg);
+    hl7_msg m;
+    char err[256];
+    assert_int_equal(vigil__hl7_parse(&m, msg, strlen(msg), err, sizeof err), 0);
+    vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
+    long obr = vigil__hl7_find(&m, "OBR", 0);
+    char phase[16] = "";
+    vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "OBX", 1), 5, 0, 0, 0, phase, sizeof phase);
+    if (obr >= 0 && !strcmp(phase, "start")) vigil__hl7_value(&m, (size_t)obr, 2, 0, 1, 0, alert, sizeof alert);
+    vigil__hl7_free(&m);
+    free(msg);
+    int n = snprintf(ack, sizeof ack,
+                     "\x0bMSH|^~\\&|AM||VIGIL||20260105083001||ACK^R40^ACK|A-%s|P|2.6\rMSA|AA|%s|caf\xe9\r\x1c\r",
+                     control, control);
+    send_raw(fd, ack, (size_t)n);
+  }
+  json_t *rep = NULL;
+  assert_int_equal(reports_of(f, visit, atoll(alert), 0, 1, &rep), 1);
+  text_is(rep, "data.status", "accepted");
+  text_is(rep, "data.text", "(MSA-3 not kept: not UTF-8 text)");
+  json_decref(rep);
+  close(fd);
+  close(ls);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "interop")) {
     const struct CMUnitTest interop[] = {
@@ -932,6 +990,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(a40_merges, setup, teardown),
       cmocka_unit_test_setup_teardown(interface_findings, setup, teardown),
       cmocka_unit_test_setup_teardown(timeouts_and_the_limit, setup_small, teardown),
+      cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,6 +215,12 @@ static int record_ack(alarms *a, const char *code, const char *text) {
     return 0;
   }
   int accepted = !strcmp(code, "AA") || !strcmp(code, "CA");
+  /* MSA-3 is the manager's text, in whatever it sends: kept only when it is
+   * UTF-8, so that it can never hold the line up (an answer that cannot be
+   * recorded would be sent for again and again). */
+  json_t *said = json_string(text ? text : "");
+  if (!said) text = "(MSA-3 not kept: not UTF-8 text)";
+  json_decref(said);
   json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "alert", (json_int_t)a->head_alert, "event", a->head_type,
                         "control_id", a->control, "code", code, "text", text ? text : "", "at",
                         (json_int_t)a->api->now_ms(a->p));
@@ -228,6 +234,10 @@ static int record_ack(alarms *a, const char *code, const char *text) {
     char *fs = f ? json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     rc = fs ? a->api->alert_reported(a->p, a->head_visit, a->head_alert, fs, key, s, strlen(s), err, sizeof err) : -1;
     if (rc < 0) snprintf(a->last_error, sizeof a->last_error, "cannot record %s's %s: %s", a->control, code, err);
+    if (rc == VIGIL_EINVAL || rc == VIGIL_ENOENT) { /* refused for good: kept here, and the line goes on */
+      say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager: %s; kept as %s only", a->last_error, key);
+      rc = a->api->kv_put(a->p, key, s, strlen(s));
+    }
     free(fs);
     json_decref(f);
   } else if (s)
