@@ -430,9 +430,14 @@ int vigil__courses_fold(vigil_engine *e, size_t n_kept, char *err, size_t errlen
   course_fold f = {.e = e};
   int oom_was = e->oom;
   e->oom = 0;
+  /* No visit is read while the store is scanned (a visit refolded inside
+   * the scan leaked); the deadlines are armed again after it. */
+  e->courses_folding = 1;
   int rc = e->store->ops->scan_courses(e->store, fold_one, &f, err, errlen);
   for (size_t i = 0; rc == 0 && f.rc == 0 && i < n_kept; i++)
     if (vigil__is_course_event(e->pending[i])) fold_one(&f, e->pending[i]);
+  e->courses_folding = 0;
+  if (rc == 0 && f.rc == 0 && e->visits_recovered) vigil__courses_schedule(e);
   e->oom = oom_was;
   if (rc == 0 && f.rc < 0) {
     rc = f.rc;
@@ -1101,8 +1106,11 @@ typedef struct course_deadline {
 static int64_t missed_deadline(vigil_engine *e, const course *c, course_deadline *d) {
   uint32_t upto = c->n_sessions;
   int64_t since = reopened_at(c);
+  /* The visits are read once held and not inside the courses' fold (which
+   * arms every course again after it). */
+  int visits = e->visits_recovered && !e->courses_folding;
   d->open = 0;
-  if (upto) {
+  if (upto && visits) {
     const course_session *last = &c->sessions[upto - 1];
     if (session_open(e, last) && !dose_counted(e, c, last)) {
       upto--;
@@ -1118,7 +1126,7 @@ static int64_t missed_deadline(vigil_engine *e, const course *c, course_deadline
     const course *o = e->courses[ids[k] - 1];
     if (o == c) continue;
     if (course_alert(o, RULE_MISSED, 1)) return INT64_MAX;
-    for (uint32_t i = 0; i < o->n_sessions; i++)
+    for (uint32_t i = 0; visits && i < o->n_sessions; i++)
       if (session_open(e, &o->sessions[i]) && o->sessions[i].at > since) since = o->sessions[i].at;
   }
   if (missed_raised(c, due, since)) return INT64_MAX;
@@ -1191,6 +1199,11 @@ static course_deadline next_course_deadline(vigil_engine *e, const course *c) {
     if (at < d.at) d = (course_deadline){.at = at, .kind = CDL_ESCALATE, .a = a};
   }
   return d;
+}
+
+void vigil__courses_schedule(vigil_engine *e) {
+  for (uint64_t i = 0; i < e->n_courses; i++)
+    vigil__schedule_course(e, e->courses[i]);
 }
 
 void vigil__schedule_course(vigil_engine *e, course *c) {

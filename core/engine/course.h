@@ -47,6 +47,8 @@ course *vigil__course_of_visit(const vigil_engine *e, uint64_t vid, uint32_t *se
 void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v);
 /* Pushes visit.course()'s table for the visit being evaluated (nil: none). */
 int vigil__course_push_view(lua_State *L, vigil_engine *e, const visit *v);
+/* Arms every course's deadline again (once the open visits are held). */
+void vigil__courses_schedule(vigil_engine *e);
 /* Arms course c's deadline (its next session's, past the grace; its alerts'
  * escalations), or takes it off. */
 void vigil__schedule_course(vigil_engine *e, course *c);

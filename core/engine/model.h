@@ -270,6 +270,8 @@ struct vigil_engine {
   course_link *links;
   uint64_t n_links, cap_links;
   int courses_stale;     /* an undo could not fold them again: folded at their next use */
+  int courses_folding;   /* the courses' fold is scanning the store: no visit is read (course.c) */
+  int visits_recovered;  /* the open visits are held (engine.c): a course may read them */
   heap course_deadlines; /* one entry per open course with anything due */
   /* The patients known (patient_index.c, K2 and L5): an open-addressed
    * table by the interned patient (its spelling keys, courses and held
