@@ -587,10 +587,12 @@ static void disk_full_at_start(void **state) {
   assert_true(r.last_seq > last);
 }
 
-/* A command's events commit first; what a hook adds after hearing them (a
- * note for a high alert) commits after. Whichever write fails, the command's
- * answer tells the truth: success exactly when its own events are durable. */
-static void a_hooks_failure_does_not_undo_the_command(void **state) {
+/* What a hook adds on hearing a command's events (a note for a high alert)
+ * commits with them, in one transaction (journal.c): whichever write fails,
+ * the command's answer tells the truth, success exactly when its events are
+ * durable, and the hook's note is there exactly when its alert is (a note
+ * lost after its alert was stored was the second review's item 1). */
+static void a_hooks_note_commits_with_the_command(void **state) {
   dirs *d = *state;
   char dir[200], path[260];
   snprintf(dir, sizeof dir, "%s/hooked", d->root);
@@ -605,7 +607,7 @@ static void a_hooks_failure_does_not_undo_the_command(void **state) {
         "    rule = function(x) if x.sbp > 160 then return v.alert.high('SBP high') end end } } } } }\n",
         f);
   fclose(f);
-  int injected = 1, succeeded = 0, refused = 0;
+  int injected = 1, refused = 0;
   for (int n = 1; injected && n < 100; n++) {
     unlink(d->db);
     vigil_options o = {
@@ -620,17 +622,19 @@ static void a_hooks_failure_does_not_undo_the_command(void **state) {
     injected = faulty_vfs_failures();
     faulty_vfs_clear();
     char *state_text = vigil_visit_json(e, id);
-    int has_alert = strstr(state_text, "SBP high") != NULL;
+    char *events = vigil_query_events_json(e, 0, id, 1000);
+    int has_alert = strstr(state_text, "SBP high") != NULL, has_note = strstr(events, "tell the clinician") != NULL;
     vigil_free(state_text);
+    vigil_free(events);
     if ((rc == 0) != has_alert)
       fail_msg("write %d failed: the command said %d but the alert %s", n, rc, has_alert ? "exists" : "does not");
-    succeeded += rc == 0 && injected;
+    if (has_note != has_alert)
+      fail_msg("write %d failed: the alert %s but the hook's note %s", n, has_alert ? "exists" : "does not",
+               has_note ? "does" : "does not");
     refused += rc < 0;
     vigil_engine_free(e);
   }
-  /* Both halves were hit: failures of the command's own commit and of the hook's. */
-  assert_true(refused > 0);
-  assert_true(succeeded > 0);
+  assert_true(refused > 0); /* the commit's writes were failed */
 }
 
 /* SQLite copies the log into the database file (a checkpoint) after a commit
@@ -690,7 +694,7 @@ int main(void) {
       T(failing_fsyncs_then_a_crash),
       T(disk_full_at_start),
       T(a_failed_checkpoint_is_not_a_failed_command),
-      T(a_hooks_failure_does_not_undo_the_command),
+      T(a_hooks_note_commits_with_the_command),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

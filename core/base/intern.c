@@ -70,10 +70,15 @@ const char *vigil__intern(const char *s) { return vigil__intern_n(s, strlen(s));
 int vigil__intern_retain(void) {
   if (table.users++ > 0) return 0;
 #define VIGIL_KEY_INIT_(k)                                                                                             \
-  if (!(vigil__keys.k = vigil__intern(#k))) return VIGIL_ENOMEM;
+  if (!(vigil__keys.k = vigil__intern(#k))) goto fail;
   VIGIL_KEYS(VIGIL_KEY_INIT_)
 #undef VIGIL_KEY_INIT_
   return 0;
+fail:
+  /* Out of memory: this user is not counted (it had been, and the next
+   * retain took the half-made keys for made: K(actor) of a freed table). */
+  vigil__intern_release();
+  return VIGIL_ENOMEM;
 }
 
 void vigil__intern_release(void) {
@@ -82,4 +87,5 @@ void vigil__intern_release(void) {
     free(table.slots[i]);
   free(table.slots);
   memset(&table, 0, sizeof table);
+  memset(&vigil__keys, 0, sizeof vigil__keys); /* none points into the freed table */
 }

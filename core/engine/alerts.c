@@ -38,10 +38,20 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
   int64_t site =
       e->opts.escalate_by_priority_ms[prio] > 0 ? e->opts.escalate_by_priority_ms[prio] : e->opts.escalate_ms;
   if (site > 0 && (escalate <= 0 || escalate > site)) escalate = site;
+  /* Whatever cannot be made fails the command (e->oom, command.c): an
+   * alert is raised in full or the command that should raise it is undone,
+   * never dropped while the command succeeds. */
+  if (!rule) {
+    e->oom = 1; /* a rule or key interned by the caller that could not be */
+    return NULL;
+  }
   val items = VAL_NIL_;
   if (more && more->n_items > 1) {
     items = vigil__val_list((uint32_t)more->n_items);
-    if (!vigil__val_ok(items)) return NULL;
+    if (!vigil__val_ok(items)) {
+      e->oom = 1;
+      return NULL;
+    }
     for (int i = 0; i < more->n_items; i++)
       val_items(items)[i] = val_atom(v->p->items[more->items[i]].qid);
   }
@@ -74,12 +84,15 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
     vigil__val_release(data);
     vigil__val_release(f[4].v);
     vigil__val_release(items);
+    e->oom = 1;
     return NULL;
   }
   for (int i = 0, k = 0; i < 14; i++)
     if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
-  if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL;
-  return id <= e->n_alerts ? e->alerts[id - 1] : NULL;
+  if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL; /* e->oom set (emit.c) */
+  if (id <= e->n_alerts && e->alerts[id - 1]) return e->alerts[id - 1];
+  e->oom = 1; /* emitted, but the visit could not take it */
+  return NULL;
 }
 
 alert *vigil__overdue_alert(const visit *v, int item) {
@@ -117,7 +130,10 @@ static void late_message(vigil_engine *e, outcome *x) {
   strftime(typed, sizeof typed, "%H:%M:%S", &b);
   snprintf(out, sizeof out, "%s [observed at %s UTC, entered late at %s]", x->message, seen, typed);
   char *copy = strdup(out);
-  if (!copy) return;
+  if (!copy) {
+    e->oom = 1; /* said without when it was observed: not at all (the command fails) */
+    return;
+  }
   free(x->message);
   x->message = copy;
 }
@@ -228,6 +244,10 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
   for (int i = 0; i < o->n; i++) {
     outcome *x = &o->v[i];
     const char *key = outcome_key(x->kind == OUT_BLOCK ? brule : rule, x);
+    if (!key) {
+      e->oom = 1; /* its key could not be made: the command fails, nothing dropped */
+      return;
+    }
     /* A late entry (G4): its alerts say when the reading was observed. */
     if (e->late_at && x->kind == OUT_ALERT) late_message(e, x);
     switch (x->kind) {
@@ -263,10 +283,12 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
       } else if (was->acked && strcmp(was->message, x->message)) {
         /* Not worse, still so: the gate quotes what is seen now (G7). */
         char *now = strdup(x->message);
-        if (now) {
-          free(was->latest);
-          was->latest = now;
+        if (!now) {
+          e->oom = 1;
+          break;
         }
+        free(was->latest);
+        was->latest = now;
       }
       break;
     }

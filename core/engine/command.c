@@ -30,7 +30,9 @@ static void command_begin(vigil_engine *e, engine_mark *m) {
 
 static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
   if (--e->command_depth > 0) return rc;
-  if (!e->oom) return rc;
+  /* Out of memory said either way (e->oom, or a call that returned it): the
+   * command undoes all of it, and ids it took (a visit's) are given back. */
+  if (!e->oom && rc != VIGIL_ENOMEM) return rc;
   e->oom = 0;
   vigil__engine_undo(e, m);
   return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory; nothing of this command was recorded");

@@ -267,8 +267,10 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   if ((rc = vigil__course_join(e, v, actor_of(actor), override_reason, concurrent)) < 0) return rc;
   /* An allergy on the hospital record to the drug (docs/safety.md L7). */
   if ((rc = vigil__allergy_visit_start(e, v)) < 0) return rc;
-  if (visit_id) *visit_id = v->id;
-  return vigil__engine_done(e, v);
+  uint64_t started = v->id; /* v may be folded again (undone) by done */
+  rc = vigil__engine_done(e, v);
+  if (rc == 0 && visit_id) *visit_id = started; /* a start that failed gives no visit */
+  return rc;
 }
 
 static int still_overdue(const visit *v, int item) {

@@ -235,7 +235,9 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     const char *sha = text_of(d, K(sha256)), *patient = text_of(d, K(patient));
     if (id != (double)(e->n_courses + 1) || !sha || !patient) return corrupt(e, ev, "a start out of order");
     char err[1024];
-    protocol *p = vigil__engine_protocol_by_sha(e, sha, err, sizeof err);
+    int prc = 0;
+    protocol *p = vigil__engine_protocol_by_sha(e, sha, &prc, err, sizeof err);
+    if (!p && prc == VIGIL_ENOMEM) return oom(e); /* not corrupt: folded again at the next start */
     if (!p || !p->course) return corrupt(e, ev, p ? "its protocol declares no course" : err);
     if (e->n_courses == e->cap_courses) {
       size_t cap;

@@ -34,6 +34,16 @@ static int bind_call(vigil_engine *e, visit *v, int fn_ref) {
   return lua_type(L, -1) == LUA_TFUNCTION;
 }
 
+/* Whether the call just made ran out of the machine's memory (sandbox.h):
+ * then the command is out of memory (e->oom, command.c undoes it), and no
+ * technical alert blames the rule for it. */
+static int host_oom(vigil_engine *e, sandbox *sb) {
+  if (!sb->oom) return 0;
+  sb->oom = 0;
+  e->oom = 1;
+  return 1;
+}
+
 static void push_view(visit *v) { lua_rawgeti(v->p->sb->L, LUA_REGISTRYINDEX, v->p->view_ref); }
 
 /* t[key] without metamethods: what a rule returned is data, and reading it
@@ -46,8 +56,9 @@ static int rawfield(lua_State *L, int idx, const char *key) {
 
 #define MAX_MESSAGE 1000 /* what a rule may say, in bytes */
 
-/* Reads one outcome table at idx. */
-static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t errlen) {
+/* Reads one outcome table at idx. *oom is set when part of it could not be
+ * kept (out of memory): the rule did nothing wrong, the command fails. */
+static int read_outcome(lua_State *L, int idx, outcome *o, int *oom, char *err, size_t errlen) {
   memset(o, 0, sizeof *o);
   o->latching = -1;
   o->escalate = -1;
@@ -73,9 +84,10 @@ static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t err
   size_t len = 0;
   const char *text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : "";
   o->message = strndup(text, len > MAX_MESSAGE ? MAX_MESSAGE : len);
+  if (!o->message) *oom = 1;
   lua_pop(L, 1);
   rawfield(L, idx, "id");
-  if (lua_type(L, -1) == LUA_TSTRING) o->id = vigil__intern(lua_tostring(L, -1));
+  if (lua_type(L, -1) == LUA_TSTRING && !(o->id = vigil__intern(lua_tostring(L, -1)))) *oom = 1;
   lua_pop(L, 1);
   if (o->kind == OUT_ALERT) {
     rawfield(L, idx, "priority");
@@ -98,7 +110,7 @@ static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t err
       const char *t = lua_tolstring(L, -1, &vlen);
       if (vlen <= MAX_MESSAGE) {
         o->has_value = 1;
-        o->value_text = vigil__intern(t);
+        if (!(o->value_text = vigil__intern(t))) *oom = 1;
       }
     }
     lua_pop(L, 1);
@@ -115,7 +127,7 @@ static int read_outcome(lua_State *L, int idx, outcome *o, char *err, size_t err
       snprintf(err, errlen, "alert escalate must be a duration of at most 7 days");
     }
   }
-  if (!o->message) rc = -1;
+  if (*oom) rc = -1;
   return rc;
 }
 
@@ -131,7 +143,7 @@ static int read_outcomes(lua_State *L, outcomes *o) {
   int single = !lua_isnil(L, -1);
   lua_pop(L, 1);
   if (single) {
-    if (read_outcome(L, top, &o->v[0], o->error, sizeof o->error) < 0) {
+    if (read_outcome(L, top, &o->v[0], &o->oom, o->error, sizeof o->error) < 0) {
       free(o->v[0].message);
       return -1;
     }
@@ -141,7 +153,7 @@ static int read_outcomes(lua_State *L, outcomes *o) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, top);
   for (lua_Integer i = 1; i <= n && o->n < (int)(sizeof o->v / sizeof o->v[0]); i++) {
     lua_rawgeti(L, top, i);
-    int rc = lua_istable(L, -1) ? read_outcome(L, lua_gettop(L), &o->v[o->n], o->error, sizeof o->error) : -1;
+    int rc = lua_istable(L, -1) ? read_outcome(L, lua_gettop(L), &o->v[o->n], &o->oom, o->error, sizeof o->error) : -1;
     lua_pop(L, 1);
     if (rc < 0) {
       free(o->v[o->n].message);
@@ -158,8 +170,15 @@ static int read_outcomes(lua_State *L, outcomes *o) {
 static void technical_alert_of(vigil_engine *e, visit *v, int phase, const char *rule, const char *what,
                                const char *where, const char *error, priority prio) {
   char key[600], msg[2000];
-  snprintf(key, sizeof key, "%s!error", rule);
-  const char *k = vigil__intern(key);
+  const char *k = NULL;
+  if (rule) {
+    snprintf(key, sizeof key, "%s!error", rule);
+    k = vigil__intern(key);
+  }
+  if (!k) {
+    e->oom = 1; /* the alert cannot be raised: the command fails rather than drop it */
+    return;
+  }
   for (uint32_t i = 0; i < v->n_alerts; i++)
     if (v->alerts[i]->key == k && !v->alerts[i]->cleared && v->alerts[i]->phase == phase) return;
   /* One wording (X6): "rule 'x' failed at protocol.lua:9: what". A Lua
@@ -205,6 +224,10 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x, int phase, 
   e->view_phase1 = phase != v->phase ? (uint16_t)(phase + 1) : 0;
   int called = vigil__sandbox_call(sb, 2, 1, o.error, sizeof o.error);
   e->view_phase1 = 0;
+  if (host_oom(e, sb)) {
+    if (called == LUA_OK) lua_pop(L, 1);
+    return;
+  }
   if (called != LUA_OK) {
     technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, vigil__rule_fail_priority(r));
     return;
@@ -212,6 +235,11 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x, int phase, 
   int rc = read_outcomes(L, &o);
   if (rc == 0 && o.n > 0) r->fired++;
   lua_pop(L, 1);
+  if (o.oom) {
+    vigil__outcomes_free(&o);
+    e->oom = 1; /* an outcome that could not be read is not the rule's error */
+    return;
+  }
   if (rc < 0) {
     vigil__outcomes_free(&o);
     technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, vigil__rule_fail_priority(r));
@@ -252,7 +280,12 @@ int vigil__eval_when(vigil_engine *e, visit *v, const item_spec *it) {
   bind_call(e, v, it->when_ref);
   push_view(v);
   e->stats.lua_calls++;
-  if (vigil__sandbox_call(sb, 1, 1, err, sizeof err) != LUA_OK) {
+  int called = vigil__sandbox_call(sb, 1, 1, err, sizeof err);
+  if (host_oom(e, sb)) {
+    if (called == LUA_OK) lua_pop(sb->L, 1);
+    return 1; /* the command fails (e->oom) */
+  }
+  if (called != LUA_OK) {
     /* When in doubt the item applies: a missed check is worse than an extra one. */
     technical_alert(e, v, it->id, "condition of item", it->where, err, PRIORITY_MEDIUM);
     return 1;
@@ -271,7 +304,13 @@ int vigil__eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
   bind_call(e, v, ph->gate_ref);
   push_view(v);
   e->stats.lua_calls++;
-  if (vigil__sandbox_call(sb, 1, 2, err, sizeof err) != LUA_OK) {
+  int called = vigil__sandbox_call(sb, 1, 2, err, sizeof err);
+  if (host_oom(e, sb)) {
+    if (called == LUA_OK) lua_pop(L, 2);
+    snprintf(reason, len, "out of memory checking the gate");
+    return 0; /* the command fails (e->oom) */
+  }
+  if (called != LUA_OK) {
     snprintf(reason, len, "the gate could not be checked: %s", err);
     return 0;
   }
@@ -330,7 +369,12 @@ int vigil__eval_compute(vigil_engine *e, visit *v, const item_spec *it, val reco
   vigil__val_push_lua(sb->L, record);
   push_view(v);
   e->stats.lua_calls++;
-  if (vigil__sandbox_call(sb, 2, 1, err, errlen) != LUA_OK) return -1;
+  int called = vigil__sandbox_call(sb, 2, 1, err, errlen);
+  if (host_oom(e, sb)) {
+    if (called == LUA_OK) lua_pop(sb->L, 1);
+    return -1; /* the command fails (e->oom) */
+  }
+  if (called != LUA_OK) return -1;
   int isnum;
   *total = lua_tonumberx(sb->L, -1, &isnum);
   lua_pop(sb->L, 1);
@@ -366,6 +410,7 @@ void vigil__eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
     double total;
     char err[1024];
     if (vigil__eval_compute(e, v, it, src->v, &total, err, sizeof err) < 0) {
+      if (e->oom) return;
       technical_alert(e, v, it->id, "score", it->where, err, score_priority(ph, it->index));
       continue;
     }
@@ -394,12 +439,23 @@ static void run_hook(vigil_engine *e, visit *v, int hook, const char *name, int 
   e->cur = v;
   e->stats.lua_calls++;
   const char *rule = vigil__intern(name);
-  if (vigil__sandbox_call(sb, nargs + 1, 1, o.error, sizeof o.error) != LUA_OK) {
+  int called = vigil__sandbox_call(sb, nargs + 1, 1, o.error, sizeof o.error);
+  if (host_oom(e, sb) || !rule) {
+    if (called == LUA_OK) lua_pop(L, 1);
+    e->oom = 1;
+    return;
+  }
+  if (called != LUA_OK) {
     technical_alert(e, v, rule, "hook", NULL, o.error, PRIORITY_MEDIUM);
     return;
   }
   int rc = read_outcomes(L, &o);
   lua_pop(L, 1);
+  if (o.oom) {
+    vigil__outcomes_free(&o);
+    e->oom = 1;
+    return;
+  }
   if (rc < 0) {
     vigil__outcomes_free(&o);
     technical_alert(e, v, rule, "hook", NULL, o.error, PRIORITY_MEDIUM);
@@ -469,9 +525,9 @@ void vigil__eval_hooks(vigil_engine *e, const vigil_event *ev) {
       lua_pushstring(L, item ? item : "");
       /* L6b (docs/safety.md): the hook sees the time its checkpoint went
        * overdue (visit.now(), visit.elapsed()): the event's time, less how
-       * late the engine noticed it (a restart). Hooks run once the batch is
-       * durable, so a clock moved two days would otherwise give each of the
-       * batch's notes the time of its end. */
+       * late the engine noticed it (a restart). Hooks run at the batch's
+       * commit (journal.c), so a clock moved two days would otherwise give
+       * each of the batch's notes the time of its end. */
       val *late = vigil__val_get(ev->data, K(late_ms));
       int64_t was = e->view_now;
       e->view_now = ev->time - (late && late->type == VAL_NUMBER && late->u.num > 0 ? (int64_t)late->u.num : 0);
@@ -490,7 +546,13 @@ int vigil__eval_text(vigil_engine *e, visit *v, int fn_ref, char *out, size_t le
   bind_call(e, v, fn_ref);
   push_view(v);
   e->stats.lua_calls++;
-  if (vigil__sandbox_call(sb, 1, 1, err, errlen) != LUA_OK) return -1;
+  int called = vigil__sandbox_call(sb, 1, 1, err, errlen);
+  if (host_oom(e, sb)) {
+    if (called == LUA_OK) lua_pop(sb->L, 1);
+    snprintf(err, errlen, "out of memory");
+    return -1; /* the command fails (e->oom) */
+  }
+  if (called != LUA_OK) return -1;
   const char *text = lua_type(sb->L, -1) == LUA_TSTRING ? lua_tostring(sb->L, -1) : NULL;
   if (text) snprintf(out, len, "%s", text);
   lua_pop(sb->L, 1);

@@ -23,16 +23,21 @@
 typedef struct reasons {
   char *text[MAX_REASONS];
   uint32_t n;
+  int oom; /* a reason could not be kept: the list is not given (a gate never opens for want of memory) */
 } reasons;
 
 static void add(reasons *r, const char *text) {
-  if (r->n < MAX_REASONS && (r->text[r->n] = strdup(text))) r->n++;
+  if (r->n >= MAX_REASONS) return;
+  if ((r->text[r->n] = strdup(text)))
+    r->n++;
+  else
+    r->oom = 1;
 }
 
 /* The reasons as a list value (taking their text). */
 static int to_list(reasons *r, val *out) {
   *out = vigil__val_list(r->n);
-  int ok = vigil__val_ok(*out);
+  int ok = !r->oom && vigil__val_ok(*out);
   for (uint32_t i = 0; i < r->n; i++) {
     if (ok) {
       val s = vigil__val_cstring(r->text[i]);
@@ -41,11 +46,29 @@ static int to_list(reasons *r, val *out) {
     }
     free(r->text[i]);
   }
-  if (!ok) vigil__val_release(*out);
+  if (!ok && vigil__val_ok(*out)) vigil__val_release(*out);
   return ok ? (int)r->n : -1;
 }
 
+static int gate_reasons(vigil_engine *e, visit *v, val *list);
+
+/* The reasons, or -1 when memory ran out finding them: a `when` or the
+ * gate that could not run (e->oom) says nothing about whether the phase may
+ * be left, so no list is given (the command fails, a rendering fails). */
 int vigil__gate_reasons(vigil_engine *e, visit *v, val *list) {
+  int was = e->oom;
+  e->oom = 0;
+  int n = gate_reasons(e, v, list);
+  int oom = e->oom;
+  e->oom = was || oom;
+  if (oom && n >= 0) {
+    vigil__val_release(*list);
+    return -1;
+  }
+  return n;
+}
+
+static int gate_reasons(vigil_engine *e, visit *v, val *list) {
   const protocol *p = v->p;
   const phase_spec *ph = &p->phases[v->phase];
   int64_t now = vigil__engine_now(e);

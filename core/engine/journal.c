@@ -3,9 +3,10 @@
  * Emitted events wait in e->pending (emit.c). A command takes a mark when it
  * begins; undoing to it forgets every event emitted since and folds the
  * visits they touched again (command.c, a deadline's firing, a course
- * alert's close: each all or nothing). A commit appends the batch to the
- * store in one transaction; only then are its events published to the bus
- * and the protocols' hooks; a failed append rolls back to the last commit.
+ * alert's close: each all or nothing). A commit runs the protocols' hooks on
+ * the batch and appends it, with what they added, to the store in one
+ * transaction; only then are its events published to the bus; a failed
+ * append rolls back to the last commit.
  *
  * The journal sits below what decides: it calls up only through e->up,
  * which vigil_engine_new sets (the courses folded again after an undo that
@@ -97,6 +98,14 @@ static int flush(vigil_engine *e) {
    * Later rounds hold what hooks added after hearing them; if those cannot
    * be stored, the caller's events are durable all the same. */
   for (int round = 0; e->n_pending > 0; round++) {
+    /* The protocol's hooks hear the events before they are stored, and what
+     * they add is stored with them, in the same transaction: a hook's note
+     * or alert that cannot be made (out of memory) fails the commit as its
+     * cause's own events would, instead of being lost once its cause was
+     * durable (an overdue hook's note dropped). Hooks see the visit as
+     * they did after the commit: every event of the batch folded. */
+    for (size_t i = 0; i < e->n_pending && !e->oom; i++)
+      vigil__eval_hooks(e, e->pending[i]);
     size_t n = e->n_pending;
     vigil_event **batch = e->oom ? NULL : malloc(n * sizeof *batch);
     int failed = 0;
@@ -130,11 +139,9 @@ static int flush(vigil_engine *e) {
     e->durable_visits = e->n_visits;
     e->durable_alerts = e->n_alerts;
     e->stats.events += n;
-    /* Durable: now subscribers and hooks may hear of it. */
-    for (size_t i = 0; i < n; i++) {
+    /* Durable: now subscribers may hear of it (the hooks did, above). */
+    for (size_t i = 0; i < n; i++)
       vigil__bus_publish(e, batch[i]);
-      vigil__eval_hooks(e, batch[i]);
-    }
     for (size_t i = 0; i < n; i++)
       if (batch[i]->type == EV_VISIT_DISCHARGED || batch[i]->type == EV_VISIT_ABORTED)
         vigil__engine_keep_closed(e, batch[i]->visit);

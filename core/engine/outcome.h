@@ -23,6 +23,7 @@ typedef struct outcomes {
   outcome v[16];
   int n;
   int failed; /* the call raised an error */
+  int oom;    /* what it returned could not be read in full: out of memory (not the rule's error) */
   char error[1024];
 } outcomes;
 

@@ -17,25 +17,34 @@ static void ignore_problem(void *ud, const char *where, const char *message) {
   vigil__buf_printf(b, "%s%s: %s", b->len ? "; " : "", where, message);
 }
 
-protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, char *err, size_t errlen) {
+protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, int *rc, char *err, size_t errlen) {
+  *rc = 0;
   for (uint32_t i = 0; i < e->n_protocols; i++)
     if (!strcmp(e->protocols[i]->sha256, sha256)) return e->protocols[i];
   char *dir;
   source_file *files;
   uint32_t n;
-  if (e->store->ops->get_protocol(e->store, sha256, &dir, &files, &n, err, errlen) < 0) return NULL;
+  if ((*rc = e->store->ops->get_protocol(e->store, sha256, &dir, &files, &n, err, errlen)) < 0) return NULL;
   buf problems;
   vigil__buf_init(&problems);
   protocol *p = vigil__protocol_load_stored(dir, files, n, e->opts.lua_memory_cap, e->opts.lua_instruction_budget,
                                             ignore_problem, &problems);
-  if (!p)
-    snprintf(err, errlen, "the stored protocol %s does not load: %s", sha256, problems.p ? problems.p : "");
-  else if (strcmp(p->sha256, sha256) != 0) {
+  if (!p) {
+    /* A stored version loaded when it was stored: one that does not load
+     * for want of memory (the sandbox's "out of memory", Lua's "not enough
+     * memory", lost problems, or none said at all) is not corrupt. */
+    const char *said = problems.p ? problems.p : "";
+    *rc = problems.oom || !*said || strstr(said, "out of memory") || strstr(said, "not enough memory") ? VIGIL_ENOMEM
+                                                                                                       : VIGIL_ECORRUPT;
+    snprintf(err, errlen, "the stored protocol %s does not load: %s", sha256, *said ? said : "out of memory");
+  } else if (strcmp(p->sha256, sha256) != 0) {
     snprintf(err, errlen, "the stored protocol %s does not match its fingerprint", sha256);
+    *rc = VIGIL_ECORRUPT;
     vigil__protocol_free(p);
     p = NULL;
   } else if (vigil__engine_add_protocol(e, p) < 0) {
     snprintf(err, errlen, "out of memory");
+    *rc = VIGIL_ENOMEM;
     p = NULL;
   }
   vigil__buf_free(&problems);

@@ -43,9 +43,10 @@ static int fold_event(void *ud, const vigil_event *ev) {
       snprintf(f->err, sizeof f->err, "visit %llu has events before its start", (unsigned long long)ev->visit);
       return 1;
     }
-    protocol *p = vigil__engine_protocol_by_sha(e, val_text(*sha), f->err, sizeof f->err);
+    int prc = 0;
+    protocol *p = vigil__engine_protocol_by_sha(e, val_text(*sha), &prc, f->err, sizeof f->err);
     if (!p || !(v = vigil__visit_new(e, ev->visit, p))) {
-      f->rc = p ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
+      f->rc = p || prc == VIGIL_ENOMEM ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
       return 1;
     }
     if (f->only_id)

@@ -37,6 +37,10 @@ static void fire_unmonitored(vigil_engine *e, visit *v) {
   strftime(since, sizeof since, "%Y-%m-%d %H:%M", &tm);
   snprintf(key, sizeof key, "unmonitored:%s", ph->id);
   const char *k = vigil__intern(key);
+  if (!k) {
+    e->oom = 1;
+    return;
+  }
   for (uint32_t i = 0; i < v->n_alerts; i++)
     if (v->alerts[i]->key == k && !v->alerts[i]->acked && !v->alerts[i]->cleared) return; /* still on screen */
   snprintf(msg, sizeof msg,
@@ -118,9 +122,11 @@ static void fire_overdue(vigil_engine *e, visit *v, const deadline *d, int64_t n
     if (it->overdue_escalate > 0 && (escalate <= 0 || it->overdue_escalate < escalate)) escalate = it->overdue_escalate;
   }
   char *m = vigil__buf_take(&msg), *k = vigil__buf_take(&key);
-  if (m && k)
-    vigil__raise_alert(e, v, SRC_OVERDUE, first->qid, vigil__intern(k), prio, m, latching, escalate, first->index,
-                       &more);
+  const char *ik = k ? vigil__intern(k) : NULL;
+  if (m && ik)
+    vigil__raise_alert(e, v, SRC_OVERDUE, first->qid, ik, prio, m, latching, escalate, first->index, &more);
+  else
+    e->oom = 1; /* the overdue alert cannot be made: the firing is undone and tried again */
   free(m);
   free(k);
 }
@@ -132,8 +138,12 @@ static void fire_maximum(vigil_engine *e, visit *v) {
   char title[1024];
   snprintf(msg, sizeof msg, "%s has passed its maximum duration of %lld min",
            vigil__visit_text(v, ph->title, title, sizeof title), (long long)(ph->max / 60000));
-  vigil__raise_alert(e, v, SRC_PHASE, ph->id, vigil__intern(key), PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate,
-                     -1, NULL);
+  const char *k = vigil__intern(key);
+  if (!k) {
+    e->oom = 1; /* the firing is undone and tried again (vigil__visit_tick) */
+    return;
+  }
+  vigil__raise_alert(e, v, SRC_PHASE, ph->id, k, PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1, NULL);
 }
 
 /* Escalation re-notifies and raises the level (who is told); it raises the

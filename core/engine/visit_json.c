@@ -216,6 +216,7 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
   if (v->status == VISIT_ACTIVE) {
     val reasons;
     int n = vigil__gate_reasons(e, v, &reasons);
+    if (n < 0) b.oom = 1; /* out of memory: the visit is not rendered (NULL), never with its gate unknown */
     vigil__buf_printf(&b, ",\"gate\":{\"ok\":%s,\"reasons\":", n == 0 ? "true" : "false");
     vigil__val_to_json(&b, n < 0 ? VAL_NIL_ : reasons);
     vigil__buf_putc(&b, '}');
@@ -286,6 +287,7 @@ char *vigil__visit_gate_reasons_json(vigil_engine *e, uint64_t id) {
   if (!v || v->status != VISIT_ACTIVE) return NULL;
   val reasons;
   int n = vigil__gate_reasons(e, v, &reasons);
+  if (n < 0) return NULL; /* out of memory */
   buf b;
   vigil__buf_init(&b);
   vigil__val_to_json(&b, n < 0 ? VAL_NIL_ : reasons);

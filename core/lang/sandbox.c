@@ -25,7 +25,10 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   if (nsize > old && sb->used + (nsize - old) > sb->cap) return NULL;
   void *p = realloc(ptr, nsize);
-  if (!p) return NULL;
+  if (!p) {
+    sb->oom = 1; /* the host's out of memory, not the cap's (sandbox.h) */
+    return NULL;
+  }
   sb->used = sb->used - old + nsize;
   if (sb->used > sb->peak) sb->peak = sb->used;
   return p;
@@ -289,11 +292,14 @@ int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t 
   sb->started = uv_hrtime();
   sb->deadline = sb->started + (sb->time_limit_ns ? sb->time_limit_ns : SANDBOX_TIME_LIMIT_NS);
   sb->calls++;
+  sb->oom = 0;
   lua_sethook(L, budget_hook, LUA_MASKCOUNT | (sb->trace ? LUA_MASKLINE | LUA_MASKCALL : 0), HOOK_EVERY);
   int rc = lua_pcall(L, nargs, nresults, 0);
   lua_sethook(L, NULL, 0, 0);
   if (rc == LUA_OK) return rc;
-  if (rc == LUA_ERRMEM) {
+  if (rc == LUA_ERRMEM && sb->oom) {
+    snprintf(err, errlen, "out of memory");
+  } else if (rc == LUA_ERRMEM) {
     snprintf(err, errlen, "memory cap of %zu MiB reached", sb->cap >> 20);
   } else {
     const char *msg = lua_tostring(L, -1);

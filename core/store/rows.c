@@ -47,13 +47,18 @@ int vigil__sources_from_json(const char *json, const char *dir_text, const char 
   size_t count = json_array_size(files);
   source_file *f = calloc(count ? count : 1, sizeof *f);
   *dir = dir_text ? strdup(dir_text) : NULL;
-  if (!files || !f || !*dir) {
+  if (!files || !f || (dir_text && !*dir)) {
+    /* The text that does not parse is corrupt; what could not be allocated is out of memory. */
+    int corrupt = !files;
     json_decref(files);
     free(f);
     free(*dir);
     *dir = NULL;
-    snprintf(err, errlen, "the stored sources of %s cannot be read", sha256);
-    return VIGIL_ECORRUPT;
+    if (corrupt)
+      snprintf(err, errlen, "the stored sources of %s cannot be read", sha256);
+    else
+      snprintf(err, errlen, "out of memory reading the sources of %s", sha256);
+    return corrupt ? VIGIL_ECORRUPT : VIGIL_ENOMEM;
   }
   int rc = 0;
   for (size_t i = 0; i < count; i++) {

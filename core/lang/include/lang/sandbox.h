@@ -29,6 +29,12 @@ typedef struct sandbox {
   uint32_t n_files;
   int lang_ref, sandbox_ref; /* registry refs of the two embedded modules */
   uint64_t calls;
+  /* A real allocation failed during the current call (the machine's memory,
+   * not the cap): the host ran out of memory, which is not the protocol's
+   * error. Whatever the call returned cannot be trusted (a protocol's pcall
+   * may have swallowed the error); the caller fails its command instead of
+   * reporting a rule error (evaluate.c). Cleared when a call begins. */
+  int oom;
   /* When set, also called on every line and call of protocol code (spec
    * coverage, core/coverage.c); NULL in normal running. */
   void (*trace)(void *ud, lua_State *L, lua_Debug *ar);
