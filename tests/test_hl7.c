@@ -313,14 +313,15 @@ static void duplicates_across_restarts(void **state) {
   field_has(&ack, "MSA", 3, 0, "duplicate");
   vigil__hl7_free(&ack);
   assert_int_equal(count_events(f, "patient.recorded"), 1);
-  /* A08 with a new control id: the record as the message says */
+  /* A08 with a new control id: the record as the message says (its allergies kept: no AL1) */
   const char *a08 = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105130000||ADT^A08^ADT_A01|DUP2|P|2.5.1\r"
                     "PID|1||555^^^HOSP^MR||ROE^JANE||19800214|F\r";
   expect_ack(f, a08, "AA", "DUP2", &ack);
   vigil__hl7_free(&ack);
   json_t *p = get_json(f, "/api/v1/patients/555", 200);
   text_is(p, "demographics.name.family", "ROE");
-  assert_int_equal(json_array_size(json_object_get(p, "allergies")), 0);
+  /* Q6 (docs/safety.md): an A08 without AL1 says nothing of allergies: the recorded ones stay. */
+  assert_int_equal(json_array_size(json_object_get(p, "allergies")), 2);
   json_decref(p);
   assert_int_equal(count_events(f, "patient.recorded"), 2);
   /* the same control id from another sender is another message */

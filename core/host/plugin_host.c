@@ -524,6 +524,14 @@ static int api_patient_record(vigil_plugin *p, const char *type, const char *fie
   /* The surviving record keeps every reference merged into it. */
   json_t *row = json_deep_copy(fields), *list = json_array(), *old = patient_row(s, patient);
   json_object_del(row, "merged_from");
+  /* Q6 (docs/safety.md): a record that says nothing of allergies (an A08
+   * without AL1) keeps the recorded ones, and says so. */
+  if (!json_object_get(row, "allergies") && json_array_size(json_object_get(old, "allergies"))) {
+    json_object_set(row, "allergies", json_object_get(old, "allergies"));
+    json_object_set_new(row, "allergies_kept",
+                        json_string("this update named no allergies: the ones recorded before "
+                                    "are kept"));
+  }
   merged_from_add(list, old);
   json_t *prior = merged ? patient_row(s, from) : NULL;
   if (merged) {

@@ -268,6 +268,27 @@ static void the_drug_under_other_names_and_codes(void **state) {
   assert_int_equal(alarm_count(a, start(a, "N4-9"), NULL), 0);
 }
 
+/* Q6: an A08 without AL1 segments (as many feeds send) wiped a recorded
+ * ketamine allergy: the record was a snapshot. Now such an update says nothing
+ * about allergies and the recorded ones stay (the record says they were kept);
+ * an A08 with AL1 segments is still the whole list. Fails without the control
+ * (no allergy alert after the A08). */
+static void an_update_without_allergies_keeps_them(void **state) {
+  alarm_serve *a = *state;
+  assert_string_equal(send_adt(ADT("A01", "Q6-A1", "Q6-A", "AL1|1|DA|^Ketamine|SV|Anaphylaxis\r")), "AA");
+  assert_string_equal(send_adt(ADT("A08", "Q6-A2", "Q6-A", "")), "AA");
+  uint64_t id = start(a, "Q6-A");
+  json_t *al = alarm_latest(a, id, "patient.allergy");
+  if (!al) fail_msg("the A08 without AL1 wiped the ketamine allergy");
+  json_decref(al);
+  json_t *r = NULL;
+  assert_int_equal(alarm_call(a, NULL, "GET", "/api/v1/patients/Q6-A", NULL, &r), 200);
+  char *text = json_dumps(r, JSON_COMPACT);
+  if (!strstr(text, "the ones recorded before are kept")) fail_msg("the record does not say so: %s", text);
+  free(text);
+  json_decref(r);
+}
+
 /* N3 (docs/safety.md): a lower-case spelling of a merge's survivor (mg-b for
  * MG-B, MG-A merged into it with a visit open) started a visit (201) and its
  * banner said "no hospital record". The record is the patient's whatever the
@@ -336,6 +357,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_drug_allergy_on_the_record_holds_the_visit, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_record_during_the_visit_raises_it, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_merged_reference_is_the_survivor, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(an_update_without_allergies_keeps_them, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_survivor_spelled_otherwise_is_the_survivor, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(the_drug_under_other_names_and_codes, setup, alarm_teardown),
   };
