@@ -826,6 +826,44 @@ static void postgresql_restarted_under_a_running_engine(void **state) {
   PQfinish(c);
 }
 
+/* Finding 1 of issue 17's independent try (docs/deploy.md): PostgreSQL stops
+ * just as a deadline falls due. The deadline's commit fails, and the visit
+ * it touched cannot be read back either; once PostgreSQL is back the visit
+ * is folded again, listed, and its deadline fires (late), once. */
+static void a_deadline_due_during_an_outage_fires_once_postgresql_is_back(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_site(d, "north", T0);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true}"), 0);
+  vigil_stats st;
+  assert_int_equal(pg_cluster_stop(&cluster, 0), 0);
+  /* The vitals go overdue at 15 min: not recordable now. */
+  assert_int_equal(vigil_engine_advance_to(e, T0 + 16 * MINUTE), VIGIL_EIO);
+  vigil_engine_stats(e, &st);
+  assert_int_equal(st.visits_not_rebuilt, 1);
+  assert_int_equal(pg_cluster_restart(&cluster), 0);
+  assert_int_equal(vigil_engine_advance_to(e, T0 + 17 * MINUTE), 0);
+  vigil_engine_stats(e, &st);
+  assert_int_equal(st.visits_not_rebuilt, 0);
+  assert_int_equal(st.visits_active, 1);
+  vigil_visit_filter all = {0};
+  char *list = vigil_query_visits_json(e, &all);
+  assert_non_null(list);
+  assert_non_null(strstr(list, "chair-1"));
+  vigil_free(list);
+  char *s = vigil_visit_json(e, a);
+  assert_non_null(strstr(s, "vitals overdue"));
+  vigil_free(s);
+  vigil_engine_free(e);
+  PGconn *c = PQconnectdb(d->db);
+  PGresult *r = PQexec(c, "SELECT count(*) FROM vigil_events WHERE type = 'item.overdue'");
+  assert_string_equal(PQgetvalue(r, 0, 0), "1");
+  PQclear(r);
+  PQfinish(c);
+  check_chain(d, "north");
+}
+
 /* What the event stream and the plugins are handed is the row the store
  * wrote and hashed, built once by the append and kept with the event
  * (issue 12: an event's JSON is built once): at publication the event holds
@@ -967,6 +1005,7 @@ int main(void) {
       T(a_lease_fences_the_node_that_lost_it),
       T(a_deadline_fired_twice_is_refused),
       T(postgresql_restarted_under_a_running_engine),
+      T(a_deadline_due_during_an_outage_fires_once_postgresql_is_back),
       T(a_cluster_database_is_verified),
   };
   int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);

@@ -126,6 +126,7 @@ void vigil_engine_free(vigil_engine *e) {
   for (uint64_t i = 0; i < e->n_visits; i++)
     vigil__visit_free(e, e->visits[i]);
   free(e->visits);
+  free(e->unfolded);
   vigil__courses_free(e); /* before the alerts: it forgets its course alerts there */
   vigil__patients_free(e);
   free(e->alerts);
@@ -154,6 +155,7 @@ int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void
 void vigil_engine_stats(const vigil_engine *e, vigil_stats *out) {
   *out = e->stats;
   out->visits_active = out->alerts_active = 0;
+  out->visits_not_rebuilt = e->n_unfolded + (e->unfolded_lost ? 1 : 0);
   for (uint64_t i = 0; i < e->n_visits; i++)
     out->visits_active += e->visits[i] && e->visits[i]->status == VISIT_ACTIVE;
   for (uint64_t i = 0; i < e->n_alerts; i++)

@@ -54,7 +54,9 @@ void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
     if (!id || id > e->n_visits || e->visits[id - 1]) continue;
     int oom = e->oom;
     e->oom = 0;
-    visit *v = vigil__engine_refold(e, id, m->n_pending);
+    /* When the store cannot be read (the outage that failed the commit),
+     * the visit is remembered and folded again once it answers. */
+    visit *v = vigil__engine_refold_dropped(e, id, m->n_pending);
     e->oom = oom;
     e->visits[id - 1] = v;
     if (v) vigil__schedule_visit(e, v);
@@ -135,6 +137,7 @@ static int flush(vigil_engine *e) {
     }
     e->retry_ms = 0;
     e->n_pending = 0;
+    if (e->n_unfolded) vigil__engine_refold_missing(e); /* the store answers again */
     e->durable_seq = batch[n - 1]->seq;
     e->durable_visits = e->n_visits;
     e->durable_alerts = e->n_alerts;

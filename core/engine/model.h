@@ -269,9 +269,16 @@ struct vigil_engine {
   uint64_t n_courses, cap_courses;
   course_link *links;
   uint64_t n_links, cap_links;
-  int courses_stale;     /* an undo could not fold them again: folded at their next use */
-  int courses_folding;   /* the courses' fold is scanning the store: no visit is read (course.c) */
-  int visits_recovered;  /* the open visits are held (engine.c): a course may read them */
+  int courses_stale;    /* an undo could not fold them again: folded at their next use */
+  int courses_folding;  /* the courses' fold is scanning the store: no visit is read (course.c) */
+  int visits_recovered; /* the open visits are held (engine.c): a course may read them */
+  /* Visits an undo dropped and could not fold again (the store could not be
+   * read: a database outage): folded again and their deadlines re-armed as
+   * soon as the store answers (recover.c), never forgotten. unfolded_lost:
+   * out of memory recording one (said in the log and the stats for good). */
+  uint64_t *unfolded;
+  size_t n_unfolded, cap_unfolded;
+  int unfolded_lost;
   heap course_deadlines; /* one entry per open course with anything due */
   /* The patients known (patient_index.c, K2 and L5): an open-addressed
    * table by the interned patient (its spelling keys, courses and held

@@ -130,6 +130,64 @@ visit *vigil__engine_refold(vigil_engine *e, uint64_t id, size_t n_kept) {
   return f.only;
 }
 
+/* Remembers a visit an undo could not fold again. */
+static void note_unfolded(vigil_engine *e, uint64_t id) {
+  for (size_t i = 0; i < e->n_unfolded; i++)
+    if (e->unfolded[i] == id) return;
+  if (e->n_unfolded == e->cap_unfolded) {
+    size_t cap = e->cap_unfolded ? e->cap_unfolded * 2 : 16;
+    uint64_t *more = realloc(e->unfolded, cap * sizeof *more);
+    if (!more) {
+      e->unfolded_lost = 1;
+      vigil__engine_log(e, VIGIL_LOG_ERROR,
+                        "out of memory: visit %llu is out of memory and will not be rebuilt before a restart",
+                        (unsigned long long)id);
+      return;
+    }
+    e->unfolded = more;
+    e->cap_unfolded = cap;
+  }
+  e->unfolded[e->n_unfolded++] = id;
+}
+
+static void forget_unfolded(vigil_engine *e, uint64_t id) {
+  for (size_t i = 0; i < e->n_unfolded; i++)
+    if (e->unfolded[i] == id) {
+      e->unfolded[i] = e->unfolded[--e->n_unfolded];
+      return;
+    }
+}
+
+visit *vigil__engine_refold_dropped(vigil_engine *e, uint64_t id, size_t n_kept) {
+  visit *v = vigil__engine_refold(e, id, n_kept);
+  if (v)
+    forget_unfolded(e, id);
+  else
+    note_unfolded(e, id);
+  return v;
+}
+
+int vigil__engine_refold_missing(vigil_engine *e) {
+  size_t before = e->n_unfolded;
+  for (size_t i = e->n_unfolded; i-- > 0;) {
+    uint64_t id = e->unfolded[i];
+    if (id > e->n_visits || e->visits[id - 1]) { /* undone since, or folded by a read */
+      forget_unfolded(e, id);
+      continue;
+    }
+    visit *v = vigil__engine_refold(e, id, e->n_pending);
+    if (!v) return -1; /* the store still does not answer: the rest later */
+    e->visits[id - 1] = v;
+    forget_unfolded(e, id);
+    vigil__schedule_visit(e, v);
+    if (v->status != VISIT_ACTIVE) vigil__engine_keep_closed(e, id);
+  }
+  if (before)
+    vigil__engine_log(e, VIGIL_LOG_INFO, "rebuilt %zu visit(s) from the store: their deadlines are armed again",
+                      before);
+  return 0;
+}
+
 static int has_pending(const vigil_engine *e, uint64_t id) {
   for (size_t i = 0; i < e->n_pending; i++)
     if (e->pending[i]->visit == id) return 1;
@@ -160,6 +218,11 @@ visit *vigil__engine_visit(vigil_engine *e, uint64_t id) {
     /* Closed and left memory, or not folded again after an undo. */
     visit *v = vigil__engine_refold(e, id, e->n_pending);
     e->visits[id - 1] = v;
+    if (v) {
+      /* Dropped by an undo whose fold failed: its deadlines count again. */
+      forget_unfolded(e, id);
+      vigil__schedule_visit(e, v);
+    }
     if (v && v->status != VISIT_ACTIVE) vigil__engine_keep_closed(e, id);
   }
   return e->visits[id - 1];

@@ -14,6 +14,12 @@ int vigil__recover_visits(vigil_engine *e, uint64_t *count, char *err, size_t er
 /* Visit id as the log and the first n_kept pending events make it; NULL when
  * it cannot be folded now (logged; vigil__engine_visit tries again). */
 visit *vigil__engine_refold(vigil_engine *e, uint64_t id, size_t n_kept);
+/* The same for a visit an undo dropped: one that cannot be folded now is
+ * remembered, and vigil__engine_refold_missing folds it later. */
+visit *vigil__engine_refold_dropped(vigil_engine *e, uint64_t id, size_t n_kept);
+/* Tries again to fold the visits an undo could not fold (the store did not
+ * answer), arming their deadlines. 0 when none is left, else -1. */
+int vigil__engine_refold_missing(vigil_engine *e);
 /* A visit by id; a closed one that is not in memory is folded from the store. */
 visit *vigil__engine_visit(vigil_engine *e, uint64_t id);
 /* Remembers that visit id is closed and in memory; the oldest closed one

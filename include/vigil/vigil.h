@@ -307,6 +307,10 @@ typedef struct vigil_stats {
   uint64_t subscriber_failures;
   uint64_t lua_calls;
   size_t lua_bytes; /* all protocol states together */
+  /* Visits a failed commit took out of memory that could not be read back
+   * from the store yet (it did not answer): rebuilt, and their deadlines
+   * armed again, as soon as it does. Not 0: the engine is degraded. */
+  uint64_t visits_not_rebuilt;
 } vigil_stats;
 VIGIL_EXPORT void vigil_engine_stats(const vigil_engine *e, vigil_stats *out);
 

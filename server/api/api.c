@@ -441,11 +441,15 @@ static void get_health(api *a, http_request *req, const api_call *c) {
   vigil_engine_stats(a->e, &st);
   char body[512];
   snprintf(body, sizeof body,
-           "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%.3f,\"visits_active\":%llu,\"alerts_active\":%llu,"
-           "\"events_this_run\":%llu,\"commits\":%llu,\"commit_failures\":%llu,\"subscribers\":%u}",
-           VIGIL_VERSION_STRING, (double)(uv_hrtime() - a->started) / 1e9, (unsigned long long)st.visits_active,
-           (unsigned long long)st.alerts_active, (unsigned long long)st.events, (unsigned long long)a->stats.commits,
-           (unsigned long long)a->stats.commit_failures, a->streams ? vigil__streams_count(a->streams) : 0);
+           "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.3f,\"visits_active\":%llu,\"alerts_active\":%llu,"
+           "\"events_this_run\":%llu,\"commits\":%llu,\"commit_failures\":%llu,\"subscribers\":%u,"
+           "\"visits_not_rebuilt\":%llu}",
+           /* degraded: visits a failed commit took out of memory wait for the
+            * store to answer to be read back (they are missing from lists). */
+           st.visits_not_rebuilt ? "degraded" : "ok", VIGIL_VERSION_STRING, (double)(uv_hrtime() - a->started) / 1e9,
+           (unsigned long long)st.visits_active, (unsigned long long)st.alerts_active, (unsigned long long)st.events,
+           (unsigned long long)a->stats.commits, (unsigned long long)a->stats.commit_failures,
+           a->streams ? vigil__streams_count(a->streams) : 0, (unsigned long long)st.visits_not_rebuilt);
   vigil__http_respond(req, 200, "application/json", body, strlen(body), NULL);
 }
 
