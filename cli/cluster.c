@@ -37,6 +37,10 @@ int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, 
   opts->site = site;
   *e = NULL;
   int rc = vigil_engine_new(opts, e);
+  if (rc != VIGIL_EIO && (*said & 4)) {
+    log("info", "the database answers claims again", json_pack("{s:s}", "site", site));
+    *said &= ~4;
+  }
   if (rc == 0) {
     log("info", "claimed the site",
         json_pack("{s:s, s:s, s:I}", "site", site, "node", opts->node, "lease_ms", (json_int_t)opts->lease_ms));
@@ -53,6 +57,16 @@ int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, 
                : "site owned by another node",
           json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));
     *said |= twin ? 2 : 1;
+    return rc;
+  }
+  if (rc == VIGIL_EIO) {
+    /* PostgreSQL does not answer (a restart, a failover): a standby waits
+     * and tries again, as for a site owned (issue 17's try, C2); said once
+     * until a claim gets an answer again (bit 4). */
+    if (!(*said & 4))
+      log("warn", "cannot reach the database to claim the site: trying again every third of the lease",
+          json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));
+    *said |= 4;
     return rc;
   }
   log("error", "cannot open the site", json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));

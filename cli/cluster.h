@@ -18,8 +18,10 @@ int64_t vigil__cluster_mono_ms(void);
  * node, the advertised URL and the lease; opts->site is set to site, which
  * must outlive the engine). 0 with *e, VIGIL_EBUSY while another live node
  * owns it (said once through log: *said's bit 1), or while another live
- * process with this node's name holds it (said once as an error: bit 2), or
- * another negative code after logging why. */
+ * process with this node's name holds it (said once as an error: bit 2),
+ * VIGIL_EIO while PostgreSQL cannot be reached (said once as a warning until
+ * it answers again: bit 4; the caller tries again later), or another
+ * negative code after logging why. */
 int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, int *said, cluster_log_fn log);
 
 /* Waits as a standby until SIGTERM/SIGINT or until claim(ud) returns

@@ -1288,7 +1288,8 @@ static int unit_start(server_ctx *s, site_unit *u) {
 
 /* Tries every site of the node's list it does not serve: 1 when it claimed
  * one or more (each a unit with its engine, not started yet), 0 when every
- * one is another live node's, -1 on an error other than that. */
+ * one is another live node's or PostgreSQL cannot be reached now, -1 on an
+ * error other than those. */
 static int claim_free_sites(void *ud) {
   server_ctx *s = ud;
   settings *st = (settings *)s->st;
@@ -1336,7 +1337,9 @@ static int claim_free_sites(void *ud) {
       continue;
     }
     u->closing = u->closed = 1; /* an empty slot */
-    if (rc != VIGIL_EBUSY) return -1;
+    /* Owned by another node, or PostgreSQL unreachable for now: tried again
+     * at the next round; anything else (a damaged log, a newer schema) stops. */
+    if (rc != VIGIL_EBUSY && rc != VIGIL_EIO) return -1;
   }
   return claimed ? 1 : 0;
 }

@@ -640,6 +640,39 @@ static void postgresql_restarted(void **state) {
   lease_s = LEASE_S;
 }
 
+/* C2 of the independent try (docs/deploy.md): a standby whose claim finds
+ * PostgreSQL down (a restart, a failover) waits and tries again; it used
+ * to exit with status 1 at its first claim during the outage. Once the
+ * database is back it takes the site when its owner stops. */
+static void a_standby_outlives_a_postgresql_restart(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "blip", uri, sizeof uri), 0);
+  lease_s = 6; /* a claim every 2 s */
+  serve_process owner, standby;
+  node_setup(&owner, "b1", "b");
+  node_setup(&standby, "b2", "b");
+  add_nurse(&owner);
+  node_spawn(&owner);
+  assert_true(node_says(&owner, "\"msg\":\"listening\"", 30000));
+  node_spawn(&standby);
+  assert_true(node_says(&standby, "site owned by another node", 30000));
+  assert_int_equal(pg_cluster_stop(&pgc, 0), 0);
+  int said = node_says(&standby, "cannot reach the database to claim the site", 5000);
+  assert_int_equal(pg_cluster_restart(&pgc), 0);
+  assert_true(said);
+  assert_int_equal(waitpid(standby.pid, NULL, WNOHANG), 0); /* still there */
+  assert_true(node_says(&standby, "the database answers claims again", 10000));
+  /* The owner may have fenced itself (the outage, with a restart, can pass
+   * four fifths of the lease): either way the standby takes the site. */
+  serve_stop(&owner, 0);
+  assert_true(node_says(&standby, "\"msg\":\"claimed the site\"", 20000));
+  assert_true(node_says(&standby, "\"msg\":\"listening\"", 10000));
+  assert_int_equal(serve_stop(&standby, 0), 0);
+  serve_cleanup(&owner);
+  serve_cleanup(&standby);
+  lease_s = LEASE_S;
+}
+
 static void exec_sql(const char *sql) {
   PGconn *c = PQconnectdb(uri);
   PGresult *r = PQexec(c, sql);
@@ -1095,7 +1128,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--long")) is_long = 1;
   const struct CMUnitTest tests[] = {cmocka_unit_test(users_on_every_node), cmocka_unit_test(several_sites_per_node),
-                                     cmocka_unit_test(takeover_and_fencing), cmocka_unit_test(postgresql_restarted)};
+                                     cmocka_unit_test(takeover_and_fencing), cmocka_unit_test(postgresql_restarted),
+                                     cmocka_unit_test(a_standby_outlives_a_postgresql_restart)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   if (is_long) return cmocka_run_group_tests(long_tests, group_setup, group_teardown);
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
