@@ -48,6 +48,8 @@ async function alertingVisit(patient) {
   const v = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, params: { weight: 70 } });
   await api("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
   await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+  // The infusion's clock runs from infusion_started (P7).
+  await api("dr.osei", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
   await api("dr.osei", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 210, dbp: 125, hr: 80, spo2: 98, rr: 14 } });
   return v.id;
 }
@@ -115,6 +117,9 @@ describe("acknowledging with a reason", () => {
     const mine = doc.locator(".visit-alerts .alarm", { hasText: /self-harm|suicid/i }).first();
     await mine.getByRole("button", { name: "Assess and acknowledge…" }).click();
     const dlg = doc.locator("#dialog");
+    // The site's quick picks (a reading rechecked...) are not offered for a self-harm risk.
+    await dlg.getByLabel("Reason", { exact: true }).waitFor();
+    assert.equal(await dlg.locator(".quick-pick").count(), 0, "no quick pick closes a self-harm alert");
     // No reason: the form does not go (the reason is required).
     await dlg.getByRole("button", { name: "Acknowledge", exact: true }).click();
     assert.equal((await acks(v.id)).length, 0);
@@ -237,6 +242,37 @@ describe("downtime: the server cannot be reached", () => {
     const v = await api("nurse.kim", "GET", `/visits/${visit}`);
     const readings = JSON.stringify(v);
     assert.match(readings, /"sbp":132/);
+    await p.context().close();
+  });
+
+  it("the screen is read anew when the server is back; signing out while it is away signs this screen out for good", async () => {
+    const p = await signedIn("nurse.kim");
+    // The board as first read; then a visit starts elsewhere while this
+    // screen shows another page (its board is not live there).
+    await p.locator("table.board").waitFor();
+    await p.goto(`${server.url}/#/start`);
+    await p.getByRole("heading", { name: /Start a visit/ }).first().waitFor();
+    await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-LATER", params: { weight: 70 } });
+    await server.halt();
+    await p.goto(`${server.url}/#/board`);
+    await p.locator("#downtime").waitFor();
+    await p.locator("table.board").waitFor();
+    assert.equal(await p.locator("table.board tr", { hasText: "MRN-LATER" }).count(), 0, "the board shown is the last one read");
+    await server.resume();
+    await p.locator("#downtime").waitFor({ state: "detached", timeout: 20000 });
+    await p.locator("table.board tr", { hasText: "MRN-LATER" }).waitFor({ timeout: 10000 });
+
+    // Signing out while the server is away.
+    await server.halt();
+    await p.getByRole("button", { name: "Sign out" }).click();
+    await p.getByText("Signed out on this screen. The server cannot be reached").waitFor();
+    await p.getByLabel("User name").waitFor();
+    await server.resume();
+    // A reload once it is back: the session was ended first, nobody is signed in.
+    await p.reload();
+    await p.getByLabel("User name").waitFor();
+    const status = await p.evaluate(() => fetch("/api/v1/session").then((r) => r.status));
+    assert.equal(status, 401, "the session signed out during the outage is over on the server");
     await p.context().close();
   });
 });

@@ -709,6 +709,15 @@ describe("the nurse workstation", () => {
       assert.match(text, /Patient MRN-0042 · No hospital record: ask about allergies — IV ketamine infusion/, `page ${i + 1}'s head: ${text.slice(0, 200)}`);
       assert.match(text, new RegExp(`Page ${i + 1} of ${pages.length}`), `page ${i + 1}'s number`);
     }
+    // Nothing is cut off at the page's edge: every flowsheet column's time
+    // and every row's label (a head's first line) is in the PDF.
+    const cells = await nurse.locator(".summary table.flowsheet").evaluateAll((ts) =>
+      ts.flatMap((t) => [...t.querySelectorAll("th")].map((c) => c.innerText.trim().split("\n")[0]).filter((x) => x.length > 2)));
+    // (compared without white space: the PDF's lines break and its ligatures split words)
+    const bare = (t) => t.replace(/\s+/g, "");
+    const printedText = bare(pages.join(""));
+    const missing = cells.filter((c) => !printedText.includes(bare(c)));
+    assert.deepEqual(missing, [], "flowsheet cells cut off the printed page");
     await nurse.emulateMedia({ media: "screen" });
   });
 

@@ -51,7 +51,10 @@ function withReason(a, after, from) {
     form.elements.reason.value = text;
     form.requestSubmit();
   };
-  const picks = ackReasons();
+  // The site's quick picks are for an alert's cause (a reading rechecked, a
+  // clinician told): a carried alert (a self-harm risk) is closed by an
+  // assessment, which the clinician writes in their own words.
+  const picks = a.carried ? [] : ackReasons();
   return ask({
     title: a.carried ? "Acknowledge after assessing the patient" : "Acknowledge with a reason",
     text: `${priorityLabel(a.priority)} alert${a.patient ? `, patient ${a.patient}` : ""}: ${a.message}`,

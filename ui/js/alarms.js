@@ -308,6 +308,11 @@ export function start() {
   return load();
 }
 
+// Reads the alerts anew (the server is back after an outage).
+export function reload() {
+  return load().catch(() => {});
+}
+
 export function stop() {
   alerts = [];
   known = new Set();

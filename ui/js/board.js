@@ -218,6 +218,11 @@ export function render(main) {
   load().catch(showError);
 }
 
+// Reads the board anew (the server is back after an outage).
+export function reload() {
+  if (table) load().catch(showError);
+}
+
 export function stop() {
   stopped = true;
   table = null;

@@ -23,6 +23,14 @@ let awaySince = 0; // 0: reachable
 let probing = null;
 let ticking = null;
 const observer = new MutationObserver(() => disableWrites());
+const backListeners = [];
+
+// fn() when the server answers again after being away: the screens read
+// it anew (what they showed was the last answer; a page opened meanwhile
+// could not be read at all).
+export function onBack(fn) {
+  backListeners.push(fn);
+}
 
 // The server answered (any status: it is there).
 export function answered() {
@@ -40,9 +48,10 @@ export function answered() {
     b.disabled = false;
     delete b.dataset.downtime;
   }
-  // The event stream resumes after the last event it saw: what happened
-  // meanwhile comes to every view as it would have live.
+  // The event stream resumes after the last event it saw, and the screen
+  // reads what it shows anew (main.js).
   announce("The server can be reached again.");
+  for (const fn of backListeners) fn();
 }
 
 // A request could not reach the server.

@@ -39,6 +39,7 @@ function route() {
     const why = {
       expired: "Your sign-in ended after a time without use. What you had typed is kept: sign in again to carry on.",
       ended: "Your sign-in was ended by the server: signed out on another screen, a password change, or the account disabled. What you had typed is kept: sign in again to carry on.",
+      signed_out_offline: "Signed out on this screen. The server cannot be reached: it will be told as soon as it answers, before anyone signs in here again.",
     }[session.endReason()] || "";
     signin.render(main, () => {
       started();
@@ -163,6 +164,18 @@ document.getElementById("sign-out").addEventListener("click", async () => {
 });
 
 document.getElementById("sound-toggle").addEventListener("click", alarms.toggleAll);
+
+// The server is back after an outage: the alerts and the screen are read
+// anew (a summary is drawn again: nothing is typed there).
+downtime.onBack(() => {
+  if (!session.current()) return;
+  alarms.reload();
+  const view = document.body.dataset.view;
+  if (view === "board") board.reload();
+  else if (view === "visit") visit.reload();
+  else if (view === "patient") patient.reload();
+  else if (view === "summary") route();
+});
 
 window.addEventListener("hashchange", route);
 expiry.start();

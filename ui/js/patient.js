@@ -302,6 +302,11 @@ export function render(main, patient) {
   });
 }
 
+// Reads the patient anew (the server is back after an outage).
+export function reload() {
+  if (state) refresh();
+}
+
 export function stop() {
   state = null;
   clearTimeout(pending);

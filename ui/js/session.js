@@ -124,13 +124,26 @@ async function request(method, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch("/api/v1/session", init);
+  let res;
+  try {
+    res = await fetch("/api/v1/session", init);
+  } catch (err) {
+    const away = new Error("The server cannot be reached: try again when it is back.");
+    away.code = "offline";
+    throw away;
+  }
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
 // The user of the session cookie, if it is still valid.
 export async function restore() {
+  try {
+    await endPendingSignOut();
+  } catch (err) {
+    set(null); // still away: this screen stays signed out
+    return user;
+  }
   const r = await request("GET");
   if (r.status === 200) {
     lifetime(r.json);
@@ -142,6 +155,7 @@ export async function restore() {
 // Signs in; throws an Error carrying the server's code (bad_credentials,
 // too_many_attempts) and message.
 export async function signIn(name, password) {
+  await endPendingSignOut();
   const r = await request("POST", { user: name, password });
   if (r.status !== 200) {
     const e = (r.json && r.json.error) || {};
@@ -155,7 +169,29 @@ export async function signIn(name, password) {
   return user;
 }
 
+// Signing out while the server cannot be reached signs out this screen at
+// once (the next person must not record under this name) and leaves a mark
+// in the browser: the session is ended on the server at its first answer,
+// before this browser's cookie can sign anyone in again (restore, signIn).
+const PENDING_SIGN_OUT = "vigil.sign_out_pending";
+
 export async function signOut() {
-  await request("DELETE");
+  try {
+    await request("DELETE");
+    localStorage.removeItem(PENDING_SIGN_OUT);
+  } catch (err) {
+    localStorage.setItem(PENDING_SIGN_OUT, "1");
+    ended = "signed_out_offline";
+    set(null);
+    return;
+  }
   set(null);
+}
+
+// Ends on the server the session signed out while it was away; throws
+// while it still cannot be reached.
+async function endPendingSignOut() {
+  if (!localStorage.getItem(PENDING_SIGN_OUT)) return;
+  await request("DELETE");
+  localStorage.removeItem(PENDING_SIGN_OUT);
 }

@@ -689,6 +689,12 @@ export function render(main, id) {
   });
 }
 
+// Reads the visit anew (the server is back after an outage); what is typed
+// stays, as on any new drawing.
+export function reload() {
+  if (state) refresh();
+}
+
 export function stop() {
   if (unsubscribe) unsubscribe();
   unsubscribe = null;
