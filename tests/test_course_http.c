@@ -5,7 +5,9 @@
  * a reason (and a nurse's close without one refused), its FHIR Bundle, an unknown patient 404
  * and a bad due filter 400; a missed session's course alert (listed, escalated,
  * acknowledged, closed by a visit, rescheduled, stopped), a non-response after
- * the induction series, and a missed session's deadline across restarts. */
+ * the induction series, and a missed session's deadline across restarts; an
+ * open session's visit the same after a restart (its readings and alerts
+ * folded once, not again on top of what the courses read). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -489,6 +491,46 @@ static void non_response_and_restart(void **state) {
   serve_cleanup(&s);
 }
 
+/* An open session of a course, its visit as it was after a restart and
+ * after a second one: each event folded once. Found by an independent try
+ * (2026-12-06): for a while each restart folded an open visit's events again
+ * on top of those the courses' fold had read (an item's count 1 became 2,
+ * its alerts listed twice, an acknowledged alert's twin still holding the
+ * gate), and the log said "recovered 0 open visits". */
+static void an_open_session_is_the_same_after_restarts(void **state) {
+  (void)state;
+  serve_process s;
+  serve_course(&s, PROTOCOL);
+  char *text = NULL;
+  assert_int_equal(
+      serve_request(&s, "POST", "/api/v1/visits", "{\"protocol\": \"course_test\", \"patient\": \"MRN-RS\"}", &text),
+      201);
+  json_t *v = json_loads(text, 0, NULL);
+  free(text);
+  char path[96];
+  snprintf(path, sizeof path, "/api/v1/visits/%lld", (long long)json_integer_value(json_object_get(v, "id")));
+  json_decref(v);
+  char entries[128];
+  snprintf(entries, sizeof entries, "%s/entries", path);
+  assert_int_equal(serve_request(&s, "POST", entries, "{\"consent\": true, \"phq9\": 20}", NULL), 200);
+  json_t *before = get(&s, path, 200);
+  for (int restart = 1; restart <= 2; restart++) {
+    assert_int_equal(serve_stop(&s, 0), 0);
+    if (serve_start(&s) < 0) fail();
+    json_t *after = get(&s, path, 200);
+    if (!json_equal(before, after)) {
+      char *x = json_dumps(before, JSON_COMPACT), *y = json_dumps(after, JSON_COMPACT);
+      fail_msg("restart %d changed the open visit:\n%s\n%s", restart, x, y);
+    }
+    json_decref(after);
+    char *log = serve_log(&s);
+    if (!strstr(log, "recovered 1 open visits")) fail_msg("restart %d: %s", restart, log);
+    free(log);
+  }
+  json_decref(before);
+  serve_cleanup(&s);
+}
+
 #define FOUR_ACUTES "\\u0301\\u0301\\u0301\\u0301"
 
 /* Each of the n patients (JSON string contents) starts no visit: 409
@@ -801,6 +843,7 @@ int main(void) {
                                      cmocka_unit_test(non_response_and_restart),
                                      cmocka_unit_test(spelling_and_reschedule_over_http),
                                      cmocka_unit_test(one_open_visit_whatever_the_protocol),
-                                     cmocka_unit_test(integration_sessions_over_http)};
+                                     cmocka_unit_test(integration_sessions_over_http),
+                                     cmocka_unit_test(an_open_session_is_the_same_after_restarts)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
