@@ -12,7 +12,12 @@
 //   - downtime: the server stops; the page says so, keeps showing the visit
 //     read only (Record disabled), keeps what the nurse typed, and shows the
 //     summary (printing works); the server comes back: the banner goes,
-//     Record works and records what was typed.
+//     Record works and records what was typed;
+//   - the clock in an outage: it never goes back (the last answer of GET
+//     /clock, kept for downtime, is not the server's now); it runs on from
+//     the server's last time, marked not confirmed by the server;
+//   - the flowsheet (on the simulated clock): a checkpoint recorded late,
+//     observed within its grace, is the reading's column, not "missed" too.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -274,5 +279,78 @@ describe("downtime: the server cannot be reached", () => {
     const status = await p.evaluate(() => fetch("/api/v1/session").then((r) => r.status));
     assert.equal(status, 401, "the session signed out during the outage is over on the server");
     await p.context().close();
+  });
+
+  it("the header clock never goes back in an outage, runs on from the server's time, and says it is not confirmed", async () => {
+    const p = await signedIn("nurse.kim");
+    const clock = p.locator("#clock");
+    await p.waitForFunction(() => /\d\d:\d\d:\d\d/.test(document.getElementById("clock").textContent));
+    // The page's last GET /clock answer is at most 15 s old when the server
+    // goes; the next sync, in the outage, must not bring it back.
+    await server.halt();
+    await p.locator("#downtime").waitFor();
+    const seen = [];
+    for (let i = 0; i < 36; i++) {
+      seen.push(await clock.innerText());
+      await p.waitForTimeout(500);
+    }
+    const times = seen.map((t) => t.match(/(\d\d):(\d\d):(\d\d)/)).map((m) => +m[1] * 3600 + +m[2] * 60 + +m[3]);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i] >= times[i - 1], `the clock went back: ${seen[i - 1]} -> ${seen[i]}`);
+    assert.ok(times[times.length - 1] - times[0] >= 15, `the clock runs on in the outage: ${seen[0]} .. ${seen[seen.length - 1]}`);
+    assert.match(seen[seen.length - 1], /not confirmed by the server/);
+    await server.resume();
+    await p.locator("#downtime").waitFor({ state: "detached", timeout: 20000 });
+    await p.waitForFunction(() => !/not confirmed/.test(document.getElementById("clock").textContent), null, { timeout: 20000 });
+    await p.context().close();
+  });
+});
+
+describe("the flowsheet of a checkpoint recorded late", () => {
+  it("shows the reading where the server counted it, and no missed column for that checkpoint", async () => {
+    const SIM_USERS = { ...USERS, "admin.lee": { role: "admin", password: "correct horse admin" } };
+    const sim = await startServer({ users: SIM_USERS, extraArgs: ["--clock=simulated", "--allow-simulated-clock"] });
+    try {
+      const simApi = apiClient(sim, SIM_USERS);
+      const v = await simApi("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-LATE", params: { weight: 70 } });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+      // The infusion's checkpoints count from infusion_started (P7).
+      await simApi("nurse.kim", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
+      let visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
+      const items = visit.phases.find((x) => x.id === visit.phase).items;
+      const vitals = items.find((i) => i.id === "vitals");
+      const due = Date.parse(items.find((i) => i.id === "infusion_started").observed_at) + vitals.schedule.at_ms;
+      // The grace runs out: the checkpoint is overdue (item.overdue).
+      await simApi("admin.lee", "POST", "/clock", { advance: "16m" });
+      visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
+      const { events } = await simApi("dr.osei", "GET", `/visits/${v.id}/events?limit=1000`);
+      assert.ok(events.some((e) => e.type === "item.overdue" && e.data.due === due), `the first checkpoint went overdue: ${JSON.stringify(events.filter((e) => e.type === "item.overdue"))} due ${due}`);
+      // The nurse types the time she took them, in minutes: before the due time's seconds.
+      const observed = Math.floor(due / 60000) * 60000;
+      await simApi("nurse.kim", "POST", `/visits/${v.id}/entries`, { observed_at: new Date(observed).toISOString(), vitals: { sbp: 122, dbp: 81, hr: 71, spo2: 98, rr: 14 }, moaas: "5", dissociation: "none" });
+      visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
+      assert.match(visit.gate.reasons.join("\n"), /1 of 3 vitals readings/, "the server counted it for the checkpoint");
+
+      const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "en-GB", timezoneId: "UTC" });
+      ctx.setDefaultTimeout(20000);
+      const p = await ctx.newPage();
+      await p.goto(sim.url + "/");
+      await p.getByLabel("User name").fill("nurse.kim");
+      await p.getByLabel("Password").fill(USERS["nurse.kim"].password);
+      await p.getByRole("button", { name: "Sign in" }).click();
+      await p.getByRole("heading", { name: "Board" }).first().waitFor();
+      for (const page of [`#/visit/${v.id}`, `#/visit/${v.id}/summary`]) {
+        await p.goto(`${sim.url}/${page}`);
+        const sheet = p.locator("table.flowsheet").first();
+        await sheet.locator("th.fs-entry.fs-col", { hasText: "late" }).first().waitFor();
+        const heads = await p.locator("table.flowsheet th.fs-col").allInnerTexts();
+        assert.equal(await p.locator("table.flowsheet th.fs-missed").count(), 0, `${page}: no missed column: ${heads.join(" | ")}`);
+        assert.equal(await p.locator("table.flowsheet td.fs-gap").count(), 0, `${page}: no "missed" cell`);
+        assert.ok(await p.locator("table.flowsheet td", { hasText: "122" }).count() > 0, `${page}: the reading is shown`);
+      }
+      await ctx.close();
+    } finally {
+      await sim.stop();
+    }
   });
 });

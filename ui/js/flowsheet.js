@@ -78,7 +78,7 @@ export function flowsheet(visit, events) {
       lastAt = at;
       if (!Object.keys(cells).length) continue;
       const late = d.observed_at !== undefined;
-      last = { time: late ? d.observed_at : at, kind: "entry", phase: d.phase, actor: ev.actor, late, recordedAt: ev.time, cells, alerts: [] };
+      last = { time: late ? d.observed_at : at, kind: "entry", phase: d.phase, items: Object.keys(d.values || {}).map((k) => k.split(".").pop()), actor: ev.actor, late, recordedAt: ev.time, cells, alerts: [] };
       cols.push(last);
     } else if (ev.type === "item.amended") {
       const [phase, id] = d.item.split(".");
@@ -96,7 +96,7 @@ export function flowsheet(visit, events) {
       if (missed.length) {
         let c = cols.find((x) => x.kind === "missed" && x.phase === phase && x.time === d.due);
         if (!c) cols.push((c = { time: d.due, kind: "missed", phase, cells: {}, alerts: [] }));
-        for (const k of missed) c.cells[k] = { missed: true };
+        for (const k of missed) c.cells[k] = { missed: true, item: id, grace: graceOf(itemOf(visit, phase, id)) };
       }
       last = null;
     } else if (ev.type === "item.skipped" && d.occurrence !== undefined) {
@@ -121,7 +121,25 @@ export function flowsheet(visit, events) {
     }
   }
   cols.sort((a, b) => a.time - b.time);
-  return { rows, cols };
+  return { rows, cols: cols.filter((c) => c.kind !== "missed" || !madeGood(c, cols)) };
+}
+
+function graceOf(it) {
+  return it && it.schedule ? it.schedule.grace_ms : 0;
+}
+
+// A missed checkpoint that a reading recorded later (a late entry, with its
+// observed time) made good, by the server's rule (core/engine/visit.c,
+// G8): a reading of the item in the same phase observed within the grace
+// either side of the due time. Those rows are not "missed" (the gate does
+// not count them); the column goes when no row is left.
+function madeGood(col, cols) {
+  for (const [k, c] of Object.entries(col.cells)) {
+    const good = cols.some((x) => x.kind === "entry" && x.phase === col.phase && x.items.includes(c.item) &&
+      x.time > col.time - c.grace && x.time <= col.time + c.grace);
+    if (good) delete col.cells[k];
+  }
+  return !Object.keys(col.cells).length;
 }
 
 function phaseTitle(visit, id) {

@@ -105,7 +105,7 @@ function adminTools() {
 
 function drawClock() {
   const el = document.getElementById("clock");
-  el.textContent = dateTime(new Date(clock.now()).toISOString()) + (clock.isSimulated() ? " (simulated)" : "");
+  el.textContent = dateTime(new Date(clock.now()).toISOString()) + clock.note();
 }
 
 let live = false;
