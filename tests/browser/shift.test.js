@@ -282,6 +282,8 @@ describe("downtime: the server cannot be reached", () => {
   });
 
   it("the header clock never goes back in an outage, runs on from the server's time, and says it is not confirmed", async () => {
+    // Up, whatever the case before left it.
+    if (!(await fetch(server.url + "/api/v1/healthz").then(() => true, () => false))) await server.resume();
     const p = await signedIn("nurse.kim");
     const clock = p.locator("#clock");
     await p.waitForFunction(() => /\d\d:\d\d:\d\d/.test(document.getElementById("clock").textContent));
