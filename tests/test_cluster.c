@@ -746,6 +746,35 @@ static void several_sites_per_node(void **state) {
   free(body);
   assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%chair-z%'"), 0);
 
+  /* C3 of the independent try: a command with an Idempotency-Key and no
+   * site (n4's first site, c), retried on n5 (first site e): not e's visit,
+   * not run again there, but 409 site_mismatch naming c; a retry on n4 is
+   * the first answer, naming its site. */
+  const char *keyed = "{\"protocol\": \"takeover\", \"patient\": \"chair-k\"}";
+  hc_conn kc;
+  hc_response r;
+  char site[16];
+  assert_int_equal(hc_connect(&kc, n4.port), 0);
+  assert_int_equal(hc_request_keyed(&kc, "POST", "/api/v1/visits", n4.token, "start-k", keyed, &r), 0);
+  assert_int_equal(r.status, 201);
+  hc_response_free(&r);
+  assert_int_equal(hc_request_keyed(&kc, "POST", "/api/v1/visits", n4.token, "start-k", keyed, &r), 0);
+  assert_int_equal(r.status, 201);
+  assert_non_null(hc_header(&r, "Vigil-Site", site, sizeof site));
+  assert_string_equal(site, "c");
+  hc_response_free(&r);
+  hc_close(&kc);
+  assert_int_equal(serve_request(&n5, "GET", "/api/v1/visits", NULL, NULL), 200); /* signs in */
+  assert_int_equal(hc_connect(&kc, n5.port), 0);
+  assert_int_equal(hc_request_keyed(&kc, "POST", "/api/v1/visits", n5.token, "start-k", keyed, &r), 0);
+  assert_int_equal(r.status, 409);
+  assert_non_null(strstr(r.body, "site_mismatch"));
+  assert_non_null(strstr(r.body, "?site=c"));
+  hc_response_free(&r);
+  hc_close(&kc);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE type = 'visit.started' AND body LIKE '%chair-k%'"),
+                   1);
+
   /* Another node claims d (a new epoch; its checkpoint, due in 2 s, not
    * fired yet): n4 stops acting for d alone. */
   exec_sql("UPDATE vigil_sites SET owner = 'thief', epoch = epoch + 1, advertise = 'http://127.0.0.1:1/thief', "

@@ -9,7 +9,10 @@
  * body: their SHA-256) is answered with that first answer and runs nothing;
  * the same key with another request is 422. The table is shared by every
  * node of a cluster (PostgreSQL's vigil_kv), so a retry sent to the node
- * that took a site over finds it, as does a retry after a restart.
+ * that took a site over finds it, as does a retry after a restart. In a
+ * cluster the row names its site: a retry that reaches another site (sent
+ * with no ?site= to a node whose first site is another) is 409
+ * site_mismatch naming the key's site, never that site's answer.
  *
  * What is kept is compact (Y6): the status, the Location, and what the
  * answer showed, the visit's id or the patient whose courses it listed
@@ -125,9 +128,11 @@ static void purge(api *a, int64_t now) {
   free(x.keys);
 }
 
-static void replay(http_request *req, int status, const char *body, const char *extra) {
-  char head[1200];
-  snprintf(head, sizeof head, "%sIdempotent-Replayed: true\r\n", extra && strlen(extra) < 1000 ? extra : "");
+/* A kept answer again; in a cluster it names its site (Vigil-Site). */
+static void replay(http_request *req, const char *site, int status, const char *body, const char *extra) {
+  char head[1300];
+  snprintf(head, sizeof head, "%sIdempotent-Replayed: true\r\n%s%.80s%s", extra && strlen(extra) < 1000 ? extra : "",
+           site ? "Vigil-Site: " : "", site ? site : "", site ? "\r\n" : "");
   vigil__http_respond(req, status, "application/json", body, strlen(body), head);
 }
 
@@ -212,6 +217,21 @@ int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry
     const char *vfp = json_string_value(json_object_get(v, "fp"));
     const char *extra = json_string_value(json_object_get(v, "extra"));
     int status = (int)json_integer_value(json_object_get(v, "status"));
+    const char *site = json_string_value(json_object_get(v, "site"));
+    if (v && vfp && status && at >= now - a->idempotency_ttl_ms && site && a->site && strcmp(site, a->site)) {
+      /* C2 of issue 17's try: the key was a command of another site (sent
+       * with no site to another node): its answer is not this site's
+       * visit, and running it here would record it twice, in a site it is
+       * not about. */
+      char msg[400];
+      snprintf(msg, sizeof msg,
+               "this Idempotency-Key is a command of site %.80s, not of %.80s: send the retry with ?site=%.80s", site,
+               a->site, site);
+      vigil__http_respond_error(req, 409, "site_mismatch", msg, "Idempotency-Key");
+      json_decref(v);
+      free(key);
+      return 1;
+    }
     if (v && vfp && status && at >= now - a->idempotency_ttl_ms) {
       char *body = strcmp(vfp, fp) ? NULL : answer_body(a, v);
       if (strcmp(vfp, fp))
@@ -219,7 +239,7 @@ int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry
       else if (!body)
         vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
       else
-        replay(req, status, body, extra);
+        replay(req, a->site, status, body, extra);
       free(body);
       json_decref(v);
       free(key);
@@ -255,8 +275,8 @@ void vigil__api_idem_held(api *a, http_request *req, int status, const char *bod
   if (!x || x->held || x->req != req) return;
   a->idem_current = NULL;
   if (status < 200 || status > 299 || !body) return; /* forgotten at vigil__api_idem_end */
-  json_t *v = json_pack("{s:s, s:i, s:s?, s:I}", "fp", x->fp, "status", status, "extra", extra, "at",
-                        (json_int_t)vigil__api_wall_ms());
+  json_t *v = json_pack("{s:s, s:i, s:s?, s:I, s:s?}", "fp", x->fp, "status", status, "extra", extra, "at",
+                        (json_int_t)vigil__api_wall_ms(), "site", a->site);
   if (v && x->visit)
     json_object_set_new(v, "visit", json_integer((json_int_t)x->visit));
   else if (v && x->patient)
