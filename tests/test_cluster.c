@@ -775,6 +775,11 @@ static void several_sites_per_node(void **state) {
   assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE type = 'visit.started' AND body LIKE '%chair-k%'"),
                    1);
 
+  /* C4: a stream resumed by Last-Event-ID alone, of n4's second site d:
+   * served by n4's d (it was a 307 to n4 itself). */
+  assert_int_equal(stream_open(&kc, n4.port, n4.token, "", "d:1"), 200);
+  hc_close(&kc);
+
   /* Another node claims d (a new epoch; its checkpoint, due in 2 s, not
    * fired yet): n4 stops acting for d alone. */
   exec_sql("UPDATE vigil_sites SET owner = 'thief', epoch = epoch + 1, advertise = 'http://127.0.0.1:1/thief', "

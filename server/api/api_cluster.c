@@ -81,6 +81,16 @@ int vigil__api_request_site(http_request *req, char *site, size_t n) {
   int q = vigil__http_query_param(vigil__http_request_query(req), "site", site, n);
   if (q == -2 || q == -3) return -1;
   if (q >= 0) return 1;
+  /* A stream resumed by its Last-Event-ID alone (an EventSource after its
+   * node died): the SITE of SITE:SEQ is the request's site, on a node that
+   * owns it among others too (C4 of issue 17's try: it went to the node's
+   * first site, which sent it to itself). */
+  const char *last_id = vigil__http_request_header(req, "Last-Event-ID");
+  const char *colon = last_id ? strrchr(last_id, ':') : NULL;
+  if (colon && colon > last_id && (size_t)(colon - last_id) < n && colon - last_id <= 64) {
+    snprintf(site, n, "%.*s", (int)(colon - last_id), last_id);
+    return 1;
+  }
   int b = body_site(req, site, n);
   return b == -2 ? -1 : b;
 }
