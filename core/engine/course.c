@@ -982,10 +982,13 @@ static void counted_json(buf *b, const course *c, uint32_t i) {
     vigil__buf_put_int(b, (long long)counted(c, i) + 1);
 }
 
-/* When the session after the first `upto` sessions is due (see next_due). */
+/* When the session after the first `upto` sessions is due (see next_due).
+ * A course started before its first visit (POST /api/v1/courses) is due its
+ * first session the protocol's `interval` after its start: it had been due
+ * nothing, so never overdue nor alerted (docs/safety.md C9). */
 static int64_t next_due_after(const course *c, uint32_t upto) {
   const course_spec *cs = c->p->course;
-  if (c->closed || upto == 0) return -1;
+  if (c->closed) return -1;
   if (c->resched_to && c->resched_sessions == upto) return c->resched_to;
   /* An aborted session is not one given: the interval runs from the last
    * that counts (from the course's start when none does). */
@@ -1120,7 +1123,7 @@ static int64_t missed_deadline(vigil_engine *e, const course *c, course_deadline
       d->open = last->visit;
     }
   }
-  int64_t due = upto ? next_due_after(c, upto) : d->open ? since : -1;
+  int64_t due = !upto && d->open ? since : next_due_after(c, upto);
   if (due < 0 || c->closed) return INT64_MAX;
   uint32_t n_ids;
   const uint64_t *ids = courses_of(e, c->patient, &n_ids);
@@ -1959,7 +1962,8 @@ char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_onl
     vigil__buf_puts(&b, ",\"counted\":"); /* of them, those that count (C7) */
     vigil__buf_put_int(&b, counted(c, c->n_sessions));
     vigil__buf_puts(&b, ",\"last_session_at\":");
-    json_time_or_null(&b, c->sessions[c->n_sessions - 1].at);
+    /* A course started before its first visit has none (C9). */
+    json_time_or_null(&b, c->n_sessions ? c->sessions[c->n_sessions - 1].at : -1);
     vigil__buf_puts(&b, ",\"next_due\":");
     json_time_or_null(&b, due);
     vigil__buf_puts(&b, ",\"overdue\":");
