@@ -254,9 +254,12 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
     case OUT_ALERT: {
       int latching = x->latching >= 0 ? x->latching : v->p->latching;
       int64_t escalate = x->escalate >= 0 ? x->escalate : v->p->escalate;
-      if (e->late != LATE_NONE && src == SRC_RULE && !x->per_reading) {
+      if (e->late == LATE_FINDING && src == SRC_RULE && !x->per_reading) {
         /* A reading older than the newest: a finding about it, unless the
-         * same cause is on screen, not acknowledged, already. */
+         * same cause is on screen, not acknowledged, already. A left phase's
+         * newest reading entered late (LATE_FINDING_HOLDS) raises what its
+         * amendment would: a carried alert of that phase (F4, S1: a late
+         * item 9 answer waits for the suicide-risk assessment). */
         alert *was = find_alert(v, phase, key);
         if (!was || was->acked)
           vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, NULL);
