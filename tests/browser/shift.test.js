@@ -215,6 +215,12 @@ describe("downtime: the server cannot be reached", () => {
     const banner = p.locator("#downtime");
     await banner.waitFor();
     assert.match(await banner.innerText(), /cannot be reached[\s\S]*Read only[\s\S]*New alerts cannot reach this screen/);
+    // A reload would lose the page: the browser asks first.
+    assert.equal(await p.evaluate(() => {
+      const e = new Event("beforeunload", { cancelable: true });
+      window.dispatchEvent(e);
+      return e.defaultPrevented;
+    }), true, "a reload while the server is away is asked about");
     assert.ok(await recordButton.isDisabled(), "Record is disabled while the server is away");
     assert.ok(await p.locator("#alarms .ack").first().isDisabled(), "Acknowledge is disabled while the server is away");
     assert.ok(await p.locator("#alarms .pause").first().isEnabled(), "pausing the sound still works");

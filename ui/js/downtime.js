@@ -32,6 +32,14 @@ export function onBack(fn) {
   backListeners.push(fn);
 }
 
+// A reload while the server is away loses the page (it cannot be loaded
+// again): the browser asks first.
+window.addEventListener("beforeunload", (e) => {
+  if (!awaySince) return;
+  e.preventDefault();
+  e.returnValue = "";
+});
+
 // The server answered (any status: it is there).
 export function answered() {
   lastAnswer = Date.now();
@@ -108,7 +116,8 @@ function drawBanner() {
     h("p", {}, `The server cannot be reached (for ${duration(now - awaySince)}). Read only: nothing can be recorded or acknowledged until it is back.`),
     h("p", { class: "downtime-detail" },
       `What you see is as it was ${duration(now - lastAnswer)} ago. New alerts cannot reach this screen: watch the patients and their monitors. `,
-      "What you type stays in its form; record it when the server is back. Printing still works."),
+      "What you type stays in its form; record it when the server is back. Printing still works. ",
+      "Do not reload the page: it cannot be loaded again until the server is back."),
   ];
   if (!banner) {
     banner = h("div", { id: "downtime", class: "downtime", dataset: { since: String(awaySince) } }, lines);

@@ -83,9 +83,14 @@ function set(u, perms) {
 
 // The API said the session is over (expired, signed out elsewhere, the
 // user disabled): back to the sign-in screen.
+// A 401 within moments of the time the cookie was to end is that time
+// running out (the server counts from the request it last saw, the page
+// from the answer), not the server ending the session for another reason.
+const EXPIRY_SLACK_MS = 5000;
+
 export function onUnauthenticated() {
   if (!user) return;
-  ended = "ended";
+  ended = expiresAt && Date.now() >= expiresAt - EXPIRY_SLACK_MS ? "expired" : "ended";
   set(null);
 }
 
