@@ -1054,19 +1054,30 @@ typedef enum {
   CDL_ESCALATE,
   CDL_WITHIN,
   CDL_REMS_ALERT,
-  CDL_REMS_LATE
+  CDL_REMS_LATE,
+  CDL_REMS_AGAIN
 } course_deadline_kind;
 
-/* When an acknowledged missed-session alert that is still open becomes
- * active again: the course's grace after its acknowledgement (its interval
- * when it declares no grace), so that an acknowledgement ("left a message")
- * does not silence the patient for good (docs/safety.md C6). Only a visit, a
- * reschedule, a stop or the course's close ends it. */
-static int64_t missed_again_at(const course *c, const alert *a) {
-  if (!a->acked || a->cleared || strcmp(a->rule, RULE_MISSED) != 0) return INT64_MAX;
+/* How long an acknowledged course alert that is still open stays quiet: the
+ * course's grace (its interval when it declares no grace). */
+static int64_t again_span(const course *c) {
   const course_spec *cs = c->p->course;
-  int64_t span = cs->grace > 0 ? cs->grace : cs->interval;
+  return cs->grace > 0 ? cs->grace : cs->interval;
+}
+
+/* When an acknowledged course alert that is still open becomes active again:
+ * again_span after its acknowledgement, so that an acknowledgement ("left a
+ * message", "filing it") silences no one for good. A missed session's ends
+ * by a visit, a reschedule, a stop or the course's close (docs/safety.md C6);
+ * a late REMS form's, once past its due day, by its submission only (C10). */
+static int64_t again_at(const course *c, const alert *a) {
+  if (!a->acked || a->cleared) return INT64_MAX;
+  int64_t span = again_span(c);
   return span > 0 ? a->acked_at + span : INT64_MAX;
+}
+
+static int64_t missed_again_at(const course *c, const alert *a) {
+  return strcmp(a->rule, RULE_MISSED) != 0 ? INT64_MAX : again_at(c, a);
 }
 
 /* How many sessions completed. */
@@ -1182,12 +1193,14 @@ static course_deadline next_course_deadline(vigil_engine *e, const course *c) {
     const course_session *s = &c->sessions[i];
     int64_t due = rems_deadline(c, s);
     if (due < 0 || s->rems_sent_at) continue;
-    const alert *a = rems_alert(c, i);
+    alert *a = rems_alert(c, i);
     int64_t at = !a ? due - c->p->course->rems_form_due + c->p->course->rems_form_alert
                  : !a->cleared && a->escalated_at < due ? due
                                                         : INT64_MAX;
     if (at < d.at)
       d = (course_deadline){.at = at, .due = due, .kind = a ? CDL_REMS_LATE : CDL_REMS_ALERT, .session = i};
+    int64_t again = a && a->escalated_at >= due ? again_at(c, a) : INT64_MAX;
+    if (again < d.at) d = (course_deadline){.at = again, .due = due, .kind = CDL_REMS_AGAIN, .a = a, .session = i};
   }
   if (c->closed) return d;
   course_deadline m = {.kind = CDL_MISSED};
@@ -1389,7 +1402,6 @@ static void fire_rems(vigil_engine *e, course *c, uint32_t session, int64_t due,
  * it says now, one level up (and a priority, as the protocol's escalation
  * does), active again (C6). */
 static void fire_missed_again(vigil_engine *e, course *c, alert *a, int64_t at, int64_t now) {
-  const course_spec *cs = c->p->course;
   char day[16], acked[16], msg[800];
   fmt_day(day, sizeof day, a->has_value ? (int64_t)a->value : a->raised_at);
   fmt_day(acked, sizeof acked, a->acked_at);
@@ -1397,13 +1409,36 @@ static void fire_missed_again(vigil_engine *e, course *c, alert *a, int64_t at, 
            "Session %u of patient %s's course on %s was due %s and has still not happened: the alert was "
            "acknowledged %s by %s and %g d have passed with no visit, new date or stop: call the patient again",
            counted(c, c->n_sessions) + 1, c->patient, c->p->id, day, acked, a->acked_by ? a->acked_by : "?",
-           (double)(cs->grace > 0 ? cs->grace : cs->interval) / DAY_MS);
+           (double)again_span(c) / DAY_MS);
   priority prio = a->prio;
   if (c->p->escalation_raises_priority && prio < PRIORITY_HIGH) prio = (priority)(prio + 1);
   uint8_t level = a->level < ALERT_MAX_LEVEL ? (uint8_t)(a->level + 1) : a->level;
   val data = vigil__val_recordv(6, K(alert), val_num((double)a->id), K(course), val_num((double)c->id), K(level),
                                 val_num(level), K(priority), val_atom(vigil__priority_atom(prio)), K(message),
                                 vigil__val_cstring(msg), K(late_ms), val_num((double)(now - at)));
+  vigil_event *ev = vigil__emit(e, NULL, EV_ALERT_ESCALATED, K(vigil), data);
+  if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
+}
+
+/* An acknowledged late REMS form's alert, its form still not recorded as
+ * sent again_span after the acknowledgement: active again, one level up at
+ * most the highest (C10). */
+static void fire_rems_again(vigil_engine *e, course *c, const course_deadline *d, int64_t now) {
+  const course_session *s = &c->sessions[d->session];
+  alert *a = d->a;
+  char by[16], acked[16], msg[800];
+  fmt_day(by, sizeof by, d->due);
+  fmt_day(acked, sizeof acked, a->acked_at);
+  snprintf(msg, sizeof msg,
+           "The REMS Patient Monitoring Form of session %u of patient %s's course on %s (visit %llu) was due by %s "
+           "and is still not recorded as submitted: the alert was acknowledged %s by %s and %g d have passed: file "
+           "it with the REMS now and record its submission",
+           d->session + 1, c->patient, c->p->id, (unsigned long long)s->visit, by, acked,
+           a->acked_by ? a->acked_by : "?", (double)again_span(c) / DAY_MS);
+  uint8_t level = a->level < ALERT_MAX_LEVEL ? (uint8_t)(a->level + 1) : a->level;
+  val data = vigil__val_recordv(6, K(alert), val_num((double)a->id), K(course), val_num((double)c->id), K(level),
+                                val_num(level), K(priority), val_atom(vigil__priority_atom(a->prio)), K(message),
+                                vigil__val_cstring(msg), K(late_ms), val_num((double)(now - d->at)));
   vigil_event *ev = vigil__emit(e, NULL, EV_ALERT_ESCALATED, K(vigil), data);
   if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
 }
@@ -1433,6 +1468,8 @@ int vigil__course_tick(vigil_engine *e, course *c) {
       fire_rems(e, c, d.session, d.due, d.at, now);
     else if (d.kind == CDL_WITHIN)
       fire_within(e, c, d.at, now);
+    else if (d.kind == CDL_REMS_AGAIN)
+      fire_rems_again(e, c, &d, now);
     else if (d.kind == CDL_MISSED_AGAIN)
       fire_missed_again(e, c, d.a, d.at, now);
     else

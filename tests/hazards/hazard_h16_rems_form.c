@@ -370,9 +370,51 @@ static void a_dosed_then_aborted_session_owes_its_form(void **state) {
   assert_non_null(strstr(msg, "aborted before its dose was given"));
 }
 
+/* C10 (docs/safety.md): an overdue form's alert acknowledged on day 7 (with
+ * a reason) stayed acknowledged for good, missing from GET /alerts; only
+ * forms_due said overdue. As C6 for missed sessions, it is active again the
+ * course's grace (2 days) after each acknowledgement until the form is
+ * recorded as sent, across a restart. Fails without it: still acknowledged. */
+static void an_acknowledged_late_form_comes_back(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096];
+  uint64_t id = to_leaving(a, "MRN-R10", 45);
+  assert_int_equal(discharge(a, id, msg, sizeof msg), 200);
+  assert_int_equal(alarm_advance_clock(a, "7d"), 200);
+  json_t *alerts = form_alerts(a, "MRN-R10");
+  assert_int_equal(json_array_size(alerts), 1);
+  uint64_t alert = alarm_id(json_array_get(alerts, 0));
+  assert_string_equal(alarm_str(json_array_get(alerts, 0), "state"), "active");
+  json_decref(alerts);
+  assert_int_equal(alarm_ack(a, alert), 200);
+  assert_false(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
+
+  /* Within the grace after the acknowledgement, across a restart: as it was. */
+  assert_int_equal(alarm_restart(a), 0);
+  assert_int_equal(alarm_advance_clock(a, "47h"), 200);
+  assert_false(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
+  /* The grace passed and no submission: active again, saying so. */
+  assert_int_equal(alarm_advance_clock(a, "2h"), 200);
+  alerts = form_alerts(a, "MRN-R10");
+  assert_int_equal(json_array_size(alerts), 1);
+  assert_string_equal(alarm_str(json_array_get(alerts, 0), "state"), "active");
+  assert_non_null(strstr(alarm_str(json_array_get(alerts, 0), "message"), "acknowledged"));
+  json_decref(alerts);
+  assert_true(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
+
+  /* Acknowledged again: back after another grace, until it is sent. */
+  assert_int_equal(alarm_ack(a, alert), 200);
+  assert_int_equal(alarm_advance_clock(a, "49h"), 200);
+  assert_true(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
+  assert_int_equal(submit(a, NULL, id, "{\"method\": \"portal\", \"reference\": \"PMF-10\"}", msg, sizeof msg), 200);
+  assert_int_equal(alarm_advance_clock(a, "5d"), 200);
+  assert_false(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(every_field_before_leaving, alarm_setup_esketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(an_acknowledged_late_form_comes_back, alarm_setup_esketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(the_form_is_due_alerted_and_submitted, alarm_setup_both, alarm_teardown),
       cmocka_unit_test_setup_teardown(an_incomplete_form_is_sent_only_knowingly, alarm_setup_esketamine,
                                       alarm_teardown),
