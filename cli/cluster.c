@@ -69,6 +69,15 @@ int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, 
     *said |= 4;
     return rc;
   }
+  if (rc == VIGIL_ECLOCK) {
+    /* C5: this machine's clock is off the database's: no site until it is
+     * set right (said once as an error; tried again every round). */
+    if (!(*said & 8))
+      log("error", "this node's clock is off the database's: it claims no site until it is set right",
+          json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));
+    *said |= 8;
+    return rc;
+  }
   log("error", "cannot open the site", json_pack("{s:s, s:s}", "site", site, "error", vigil_engine_errmsg(NULL)));
   return rc;
 }

@@ -141,6 +141,7 @@ static char *plugins_metrics(void *ud) {
   char *text = vigil__plugin_host_metrics_text(s->plugins);
   if (!s->node) return text;
   uint64_t renewals = s->renewals_closed, failures = s->failures_closed, refusals = s->refusals_closed, held = 0;
+  int64_t offset = 0; /* this machine's clock less the database's, at its last renewal */
   for (size_t i = 0; i < s->n_units; i++) {
     site_unit *u = s->units[i];
     if (u->closed) continue;
@@ -150,6 +151,7 @@ static char *plugins_metrics(void *ud) {
     failures += f;
     refusals += vigil__store_fence_refusals(vigil__engine_store(u->e));
     held += !u->closing;
+    if (!u->closing) offset = vigil__store_clock_offset(vigil__engine_store(u->e));
   }
   buf b;
   vigil__buf_init(&b);
@@ -159,6 +161,9 @@ static char *plugins_metrics(void *ud) {
                     "# HELP vigil_lease_renewal_failures_total Renewals that failed (PostgreSQL unreachable, or the "
                     "site taken).\n"
                     "# TYPE vigil_lease_renewal_failures_total counter\nvigil_lease_renewal_failures_total %llu\n"
+                    "# HELP vigil_clock_offset_seconds This machine's wall clock less the database's, at the last "
+                    "renewal (past max_clock_offset the node gives its sites up).\n"
+                    "# TYPE vigil_clock_offset_seconds gauge\nvigil_clock_offset_seconds %.3f\n"
                     "# HELP vigil_sites_held Sites this node owns and acts for now.\n"
                     "# TYPE vigil_sites_held gauge\nvigil_sites_held %llu\n"
                     "# HELP vigil_site_takeovers_total Sites this node claimed after their owner stopped without "
@@ -170,8 +175,8 @@ static char *plugins_metrics(void *ud) {
                     "# HELP vigil_takeover_timer_lateness_seconds How late a deadline that fell due while no node "
                     "had its site fired after this node took the site over.\n"
                     "# TYPE vigil_takeover_timer_lateness_seconds histogram\n",
-                    (unsigned long long)renewals, (unsigned long long)failures, (unsigned long long)held,
-                    (unsigned long long)s->takeovers, (unsigned long long)refusals);
+                    (unsigned long long)renewals, (unsigned long long)failures, (double)offset / 1000,
+                    (unsigned long long)held, (unsigned long long)s->takeovers, (unsigned long long)refusals);
   uint64_t cumulative = 0;
   for (size_t i = 0; i <= N_LATENESS; i++) {
     cumulative += s->lateness[i];
@@ -713,6 +718,7 @@ typedef struct settings {
   size_t n_server_names;
   const char *node, *advertise, *sites; /* a node of a cluster (--node, --advertise, --sites) */
   uint64_t lease_ms;                    /* vigil.conf lease_time */
+  uint64_t max_clock_offset_ms;         /* vigil.conf max_clock_offset */
 } settings;
 
 /* trusted_proxies = { "10.0.0.5", "::1" }: the reverse proxies whose
@@ -970,6 +976,7 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_seconds(c, "alarm_pause", 600, 120000, &st->alarm_pause_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "lease_time", 300, 10000, &st->lease_ms, err, sizeof err) < 0 ||
+      vigil__config_seconds(c, "max_clock_offset", 600, 2000, &st->max_clock_offset_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "upload_check_seconds", 3600, 30000, &st->upload_check_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "refusal_window_seconds", 3600, 60000, &st->refusal_window_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "upload_check_memory_mb", "MiB", 1, 65536, 512, &st->upload_check_mb, err, sizeof err) <
@@ -1338,8 +1345,9 @@ static int claim_free_sites(void *ud) {
     }
     u->closing = u->closed = 1; /* an empty slot */
     /* Owned by another node, or PostgreSQL unreachable for now: tried again
-     * at the next round; anything else (a damaged log, a newer schema) stops. */
-    if (rc != VIGIL_EBUSY && rc != VIGIL_EIO) return -1;
+     * at the next round, as is a claim refused for this machine's clock (C5);
+     * anything else (a damaged log, a newer schema) stops. */
+    if (rc != VIGIL_EBUSY && rc != VIGIL_EIO && rc != VIGIL_ECLOCK) return -1;
   }
   return claimed ? 1 : 0;
 }
@@ -1502,6 +1510,7 @@ static int serve(settings *st) {
     s.opts.node = st->node;
     s.opts.advertise = advertise;
     s.opts.lease_ms = (int64_t)st->lease_ms;
+    s.opts.max_clock_offset_ms = (int64_t)st->max_clock_offset_ms;
     /* Every free site of the list; standby while there is none. */
     if ((rc = vigil__cluster_standby(s.opts.lease_ms, st->sites, claim_free_sites, &s, log_line)) <= 0) {
       exit_code = rc < 0 ? 1 : 0;

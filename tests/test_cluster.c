@@ -673,6 +673,37 @@ static void a_standby_outlives_a_postgresql_restart(void **state) {
   lease_s = LEASE_S;
 }
 
+/* C5 of the independent try: a node whose wall clock is 30 min ahead of
+ * the database's (libfaketime; its monotonic clock real) claims no site,
+ * says why, and a node with a right clock takes the site. */
+static void a_node_whose_clock_is_off_claims_no_site(void **state) {
+  (void)state;
+  const char *lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+  if (access(lib, R_OK) != 0) skip();
+  assert_int_equal(pg_cluster_createdb(&pgc, "clock", uri, sizeof uri), 0);
+  serve_process off, right;
+  node_setup(&off, "k1", "k");
+  node_setup(&right, "k2", "k");
+  add_nurse(&off);
+  setenv("LD_PRELOAD", lib, 1);
+  setenv("FAKETIME", "+30m", 1);
+  setenv("DONT_FAKE_MONOTONIC", "1", 1);
+  node_spawn(&off);
+  unsetenv("LD_PRELOAD");
+  unsetenv("FAKETIME");
+  unsetenv("DONT_FAKE_MONOTONIC");
+  assert_true(node_says(&off, "this node's clock is off the database's", 30000));
+  assert_int_equal(count("SELECT count(*) FROM vigil_sites WHERE owner = 'k1'"), 0);
+  assert_int_equal(waitpid(off.pid, NULL, WNOHANG), 0); /* waits, as a standby */
+  node_spawn(&right);
+  assert_true(node_says(&right, "\"msg\":\"listening\"", 30000));
+  assert_int_equal(count("SELECT count(*) FROM vigil_sites WHERE owner = 'k2'"), 1);
+  assert_int_equal(serve_stop(&right, 0), 0);
+  serve_stop(&off, 0);
+  serve_cleanup(&off);
+  serve_cleanup(&right);
+}
+
 static void exec_sql(const char *sql) {
   PGconn *c = PQconnectdb(uri);
   PGresult *r = PQexec(c, sql);
@@ -1161,9 +1192,12 @@ int main(int argc, char **argv) {
   int is_long = env && *env && strcmp(env, "0") != 0;
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--long")) is_long = 1;
-  const struct CMUnitTest tests[] = {cmocka_unit_test(users_on_every_node), cmocka_unit_test(several_sites_per_node),
-                                     cmocka_unit_test(takeover_and_fencing), cmocka_unit_test(postgresql_restarted),
-                                     cmocka_unit_test(a_standby_outlives_a_postgresql_restart)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(users_on_every_node),
+                                     cmocka_unit_test(several_sites_per_node),
+                                     cmocka_unit_test(takeover_and_fencing),
+                                     cmocka_unit_test(postgresql_restarted),
+                                     cmocka_unit_test(a_standby_outlives_a_postgresql_restart),
+                                     cmocka_unit_test(a_node_whose_clock_is_off_claims_no_site)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   if (is_long) return cmocka_run_group_tests(long_tests, group_setup, group_teardown);
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

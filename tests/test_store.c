@@ -673,7 +673,7 @@ static void a_lease_fences_the_node_that_lost_it(void **state) {
   /* n1 stops renewing (stopped, cut off): n2 takes the site after the lease. */
   usleep(1300000);
   /* The claim alone (a new epoch, nothing written yet) fences n1. */
-  store_site n2 = {"north", "n2", "http://127.0.0.1:2/", 1000};
+  store_site n2 = {"north", "n2", "http://127.0.0.1:2/", 1000, 0};
   store *claimed = vigil__store_open(d->db, &n2, NULL, 0, &rc, err, sizeof err);
   assert_non_null(claimed);
   assert_int_equal(vigil_visit_record_json(a, va, "nurse:ana", "{\"consent\": true}"), VIGIL_EBUSY);

@@ -97,7 +97,7 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   int rc = 0;
   char err[1024];
   if (e->opts.db_path) {
-    store_site site = {e->opts.site, e->opts.node, e->opts.advertise, e->opts.lease_ms};
+    store_site site = {e->opts.site, e->opts.node, e->opts.advertise, e->opts.lease_ms, e->opts.max_clock_offset_ms};
     e->store = vigil__store_open(e->opts.db_path, &site, e->opts.db_vfs, e->opts.read_only, &rc, err, sizeof err);
   } else if (!(e->store = vigil__store_memory_open())) {
     rc = VIGIL_ENOMEM;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "base/intern.h"
@@ -90,11 +91,12 @@ typedef struct pg_store {
   char *node;  /* the lease's owner; NULL: a store without a lease (one node) */
   char *advertise;
   int64_t lease_ms;
-  char epoch[24];         /* the site's epoch when this store claimed it: every append is fenced by it */
-  int fenced;             /* the site was taken: nothing more is written */
-  atomic_int self_fenced; /* the node stopped acting for the site (vigil__store_fence, any thread) */
-  uint64_t refusals;      /* appends and renewals refused by the fence (vigil__store_fence_refusals) */
-  char head[65];          /* hash of the site's last row */
+  int64_t max_offset_ms, offset_ms; /* the node's clock less the database's: the most allowed, the last measured */
+  char epoch[24];                   /* the site's epoch when this store claimed it: every append is fenced by it */
+  int fenced;                       /* the site was taken: nothing more is written */
+  atomic_int self_fenced;           /* the node stopped acting for the site (vigil__store_fence, any thread) */
+  uint64_t refusals;                /* appends and renewals refused by the fence (vigil__store_fence_refusals) */
+  char head[65];                    /* hash of the site's last row */
   uint64_t head_seq;
   uint64_t max_alert;
   row_hasher *hasher;
@@ -678,7 +680,40 @@ static void describe(pg_store *s) {
  * name: each claim's epoch is what renewals and appends are matched by, so
  * a second process started with a live node's name does not take its sites
  * (it is refused, and told so, until that lease runs out). */
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* C5 of issue 17's try (docs/deploy.md, Clocks): the node's wall clock
+ * stamps the site's events and decides when its deadlines fall due, so a
+ * node whose clock is off the database's by more than max_offset_ms owns no
+ * site. Measured against clock_timestamp() at the middle of the round trip. */
+static int check_clock(pg_store *s, const char *doing, char *err, size_t errlen) {
+  int rc = 0;
+  int64_t before = wall_ms();
+  PGresult *r = run(s, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", 0, NULL, PGRES_TUPLES_OK, doing,
+                    &rc, err, errlen);
+  if (!r) return rc;
+  int64_t after = wall_ms();
+  s->offset_ms = (before + after) / 2 - strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  PQclear(r);
+  int64_t off = s->offset_ms < 0 ? -s->offset_ms : s->offset_ms;
+  if (off <= s->max_offset_ms) return 0;
+  return fail(VIGIL_ECLOCK, err, errlen,
+              "%s: this node's clock is %+.1f s off the database's (at most %.1f s, max_clock_offset): set it "
+              "right (NTP)",
+              doing, (double)s->offset_ms / 1000, (double)s->max_offset_ms / 1000);
+}
+
 static int claim(pg_store *s, char *err, size_t errlen) {
+  if (s->node) {
+    char doing[160];
+    snprintf(doing, sizeof doing, "site %s not claimed", s->site);
+    int rc = check_clock(s, doing, err, errlen);
+    if (rc < 0) return rc;
+  }
   char lease[32];
   snprintf(lease, sizeof lease, "%lld", (long long)s->lease_ms);
   const char *p[] = {s->site, s->node, s->advertise, lease};
@@ -742,7 +777,25 @@ int vigil__store_renew(store *base, char *err, size_t errlen) {
     rc = fail(VIGIL_EBUSY, err, errlen, "site %s was taken by another node (epoch %s is past)", s->site, s->epoch);
   }
   PQclear(r);
+  char doing[160];
+  snprintf(doing, sizeof doing, "site %s given up", s->site);
+  if (rc == 0 && check_clock(s, doing, err, errlen) == VIGIL_ECLOCK) {
+    /* The clock went off while this node owned the site: nothing more of
+     * it is written here, and the lease is freed for a node whose clock is
+     * right (it claims it at its next round). */
+    atomic_store(&s->self_fenced, 1);
+    const char *q[] = {s->site, s->epoch};
+    char ignored[256];
+    int grc = 0;
+    PQclear(run(s, "UPDATE vigil_sites SET owner = NULL, lease_until = NULL WHERE site = $1 AND epoch = $2", 2, q,
+                PGRES_COMMAND_OK, doing, &grc, ignored, sizeof ignored));
+    rc = VIGIL_EBUSY;
+  }
   return rc;
+}
+
+int64_t vigil__store_clock_offset(store *base) {
+  return base && base->ops == &pg_ops ? ((pg_store *)base)->offset_ms : 0;
 }
 
 char *vigil__store_sites_json(store *base, char *err, size_t errlen) {
@@ -806,6 +859,7 @@ store *vigil__store_pg_open(const char *uri, const store_site *where, int read_o
     return NULL;
   }
   s->lease_ms = where && where->lease_ms > 0 ? where->lease_ms : 10000;
+  s->max_offset_ms = where && where->max_offset_ms > 0 ? where->max_offset_ms : 2000;
   s->base.ops = &pg_ops;
   s->read_only = read_only;
   s->c = PQconnectdb(uri);

@@ -92,6 +92,11 @@ typedef struct vigil_options {
    * (VIGIL_EBUSY: fenced) and nothing more of it is written. */
   const char *node, *advertise;
   int64_t lease_ms;
+  /* PostgreSQL with a node: how far this machine's wall clock may be from
+   * the database's (ms; 0: 2000). Past it the site is not claimed (the
+   * claim fails with VIGIL_ECLOCK), or is given up at a renewal: a node's
+   * clock stamps the events and decides when deadlines fall due. */
+  int64_t max_clock_offset_ms;
   /* Reasons that say nothing, refused wherever a person gives a reason
    * (docs/safety.md M7), compared folded and without punctuation ("N/A"
    * is "n/a"): n_reason_placeholders strings, borrowed for the engine's

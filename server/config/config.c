@@ -47,10 +47,11 @@ static const char *const KNOWN[] = {
     "reason_placeholders",    /* reasons that say nothing (docs/safety.md M7) */
     "idempotency_hours",      /* how long a command's Idempotency-Key is kept */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
-    "node",       /* its name */
-    "advertise",  /* the URL where it answers */
-    "sites",      /* "a,b": the sites it may own */
-    "lease_time", /* seconds a site's lease lasts unrenewed */
+    "node",             /* its name */
+    "advertise",        /* the URL where it answers */
+    "sites",            /* "a,b": the sites it may own */
+    "lease_time",       /* seconds a site's lease lasts unrenewed */
+    "max_clock_offset", /* seconds this machine's clock may be off the database's */
 };
 
 #define MAX_BYTES (1u << 20)  /* the file */

@@ -96,6 +96,7 @@ typedef struct store_site {
    * SQLite), the URL where it answers, and the lease's length (ms). */
   const char *node, *advertise;
   int64_t lease_ms;
+  int64_t max_offset_ms; /* the most the node's clock may be off the database's (0: 2000) */
 } store_site;
 /* Opens (and migrates) a site's log in the PostgreSQL database at uri
  * (libpq's URI; several hosts allowed). A writer claims the site first: its
@@ -142,6 +143,9 @@ char *vigil__store_site_owner(store *s, const char *site, int *known);
 void vigil__store_fence(store *s);
 /* Appends and renewals refused because the site was taken or fenced. */
 uint64_t vigil__store_fence_refusals(store *s);
+/* The node's wall clock less the database's at the last claim or renewal
+ * (ms; 0 for other stores), as the lease's checks measured it. */
+int64_t vigil__store_clock_offset(store *s);
 /* Appends one site event (vigil_site_event's types; visit 0) after what the
  * store holds: for a tool working on the database of a stopped server
  * (vigil user). */
