@@ -319,6 +319,35 @@ static void condition_alerts_deduplicate_and_resolve(void **state) {
   json_decref(s);
   record_ok(f, id, "nurse:ana", "{\"vitals\": {\"sbp\": 171, \"hr\": 70}}");
   assert_int_equal(count_type(f, "alert.raised"), 2); /* a new episode */
+  /* The visit names each rule's items: the alert's rule is about the vitals
+   * (the workstation flags that card only, issue 19 U3). */
+  const char *rule = NULL;
+  for (size_t back = 0; back < n_events(f) && !rule; back++)
+    if (!strcmp(type_back(f, back), "alert.raised"))
+      rule = json_string_value(json_object_get(json_object_get(event_back(f, back), "data"), "rule"));
+  assert_non_null(rule);
+  s = state_of(f, id);
+  json_t *rules = json_object_get(json_array_get(json_object_get(s, "phases"), 0), "rules");
+  assert_true(json_array_size(rules) >= 2);
+  size_t i;
+  json_t *r;
+  int vitals_rule = 0, dose_rule = 0;
+  json_array_foreach(rules, i, r) {
+    const char *rid = json_string_value(json_object_get(r, "id"));
+    json_t *on = json_object_get(r, "on");
+    if (!strcmp(rid, "dose_limit")) {
+      dose_rule = 1;
+      assert_int_equal(json_array_size(on), 1);
+      assert_string_equal(json_string_value(json_array_get(on, 0)), "one.dose");
+    }
+    if (rule && !strcmp(rid, rule)) {
+      vitals_rule = 1;
+      assert_string_equal(json_string_value(json_array_get(on, 0)), "one.vitals");
+    }
+  }
+  assert_true(dose_rule);
+  assert_true(vitals_rule);
+  json_decref(s);
 }
 
 static void sustained_condition(void **state) {

@@ -235,6 +235,21 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
       if (j) vigil__buf_putc(&b, ',');
       item_json(e, &b, v, &p->items[ph->first_item + j], v->status == VISIT_ACTIVE && i == v->phase);
     }
+    /* Each rule and the items it runs on: what an alert's rule (its
+     * alert.raised names only the rule) is about, so that the workstation
+     * flags the cards of those items, not every item of the entry. */
+    vigil__buf_puts(&b, "],\"rules\":[");
+    for (uint32_t r = 0; r < ph->n_rules; r++) {
+      const rule_spec *rs = &ph->rules[r];
+      vigil__buf_puts(&b, r ? ",{\"id\":" : "{\"id\":");
+      vigil__buf_json_string(&b, rs->id);
+      vigil__buf_puts(&b, ",\"on\":[");
+      for (uint32_t k = 0; k < rs->n_on; k++) {
+        if (k) vigil__buf_putc(&b, ',');
+        vigil__buf_json_string(&b, p->items[rs->on[k]].qid);
+      }
+      vigil__buf_puts(&b, "]}");
+    }
     vigil__buf_puts(&b, "]}");
   }
   vigil__buf_puts(&b, "],\"alerts\":[");

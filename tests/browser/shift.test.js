@@ -17,7 +17,9 @@
 //     /clock, kept for downtime, is not the server's now); it runs on from
 //     the server's last time, marked not confirmed by the server;
 //   - the flowsheet (on the simulated clock): a checkpoint recorded late,
-//     observed within its grace, is the reading's column, not "missed" too.
+//     observed within its grace, is the reading's column, not "missed" too;
+//   - one alert of a screening entry flags the card of the item its rule is
+//     about (PHQ-9), not every card the entry recorded.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -360,5 +362,26 @@ describe("the flowsheet of a checkpoint recorded late", () => {
     } finally {
       await sim.stop();
     }
+  });
+});
+
+describe("the cards an alert flags", () => {
+  it("a PHQ-9 item 9 alert from the screening entry flags the PHQ-9 card only", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-FLAG", params: { weight: 70 } });
+    // Screening as one entry, as the form records it.
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, {
+      consent: true, ci_hypertension: "no", ci_vascular: "no", ci_psychosis: "no", ci_hypersensitivity: "no",
+      baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 },
+      phq9: { q1: 2, q2: 2, q3: 1, q4: 1, q5: 0, q6: 1, q7: 1, q8: 0, q9: 2 },
+    });
+    const { events } = await api("nurse.kim", "GET", `/visits/${v.id}/events?limit=1000`);
+    assert.ok(events.some((e) => e.type === "alert.raised" && e.data.rule === "self_harm"), "the self-harm alert was raised");
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    await p.locator(".item.item-alert").first().waitFor();
+    const flagged = await p.locator(".item.item-alert").evaluateAll((els) => els.map((e) => e.dataset.item));
+    assert.deepEqual(flagged, ["phq9"], `flagged cards: ${flagged.join(", ")}`);
+    assert.equal(await p.locator(".item-flag", { hasText: "from this entry" }).count(), 1);
+    await p.context().close();
   });
 });

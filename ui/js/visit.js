@@ -316,23 +316,40 @@ async function sign(it) {
 // that entry's item.recorded (or item.amended) in the log, with only other
 // alerts, notes and holds of that step between them, within a moment of it
 // (the engine stamps each event as it is made).
+// Of the entry's items, only those the alert is about are flagged: the
+// items it names, or those its rule runs on (the visit's phases list each
+// rule's `on`); a screening entry holds a dozen items and one rule's alert
+// is about one or two of them.
 const SAME_STEP_MS = 1000;
+function aboutItems(v, data, phase) {
+  if (Array.isArray(data.items)) return data.items;
+  if (data.item) return [data.item];
+  const phases = v.phases || [];
+  const inPhase = (p) => p && (p.rules || []).find((r) => r.id === data.rule);
+  const rule = inPhase(phases.find((p) => p.id === phase)) || phases.map(inPhase).find(Boolean);
+  return rule ? rule.on : null;
+}
+
 function alertsByItem(v) {
   const open = new Map((v.alerts || []).filter((a) => a.state !== "closed").map((a) => [a.id, a]));
   const out = new Map();
   let refs = [];
+  let phase = null;
   let at = null;
   for (const ev of state.events) {
     if (ev.type === "item.recorded") {
-      refs = Object.keys(ev.data.values || {}).map((id) => `${ev.data.phase}.${id}`);
+      refs = Object.keys(ev.data.values || {}).map((id) => (id.includes(".") ? id : `${ev.data.phase}.${id}`));
+      phase = ev.data.phase;
       at = Date.parse(ev.time);
     } else if (ev.type === "item.amended") {
       refs = [ev.data.item];
+      phase = ev.data.item.split(".")[0];
       at = Date.parse(ev.time);
     } else if (ev.type === "alert.raised") {
       const a = open.get(ev.data.alert);
-      if (a && ev.data.source === "rule" && at !== null && Date.parse(ev.time) - at <= SAME_STEP_MS)
-        for (const ref of refs) out.set(ref, [...(out.get(ref) || []), a]);
+      if (!a || ev.data.source !== "rule" || at === null || Date.parse(ev.time) - at > SAME_STEP_MS) continue;
+      const about = aboutItems(v, ev.data, phase);
+      for (const ref of about ? refs.filter((r) => about.includes(r)) : refs) out.set(ref, [...(out.get(ref) || []), a]);
     } else if (!/^(alert|note|block)\./.test(ev.type)) {
       refs = [];
     }
