@@ -62,7 +62,9 @@ void vigil__late_rule_begin(vigil_engine *e, visit *v, const rule_spec *r, int t
   int newer = 0;
   for (uint32_t j = 0; j < r->n_on; j++) {
     const reading *other = r->on[j] != trigger && is_vitals(v, r->on[j]) ? vigil__visit_latest(v, r->on[j]) : NULL;
-    newer |= other && other->at > rd->at;
+    /* A late reading tied with another's entered earlier is not newer (S3). */
+    newer |= other && (other->at > rd->at ||
+                       (other->at == rd->at && rd->at < rd->recorded_at && other->recorded_at < rd->recorded_at));
   }
   if (!newer) return;
   /* R2: the series' newest reading is another item's; this one is judged as

@@ -164,9 +164,11 @@ static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val 
     s->r = r;
   }
   /* In the order they were observed: a late entry goes before the readings
-   * observed after it (the latest is the one observed last). */
+   * observed after it (the latest is the one observed last), and before one
+   * observed at the same time but entered earlier: a tie is not newer (S3),
+   * the earlier entered stands and the late one is a finding (G4). */
   uint32_t k = s->n;
-  while (k > 0 && s->r[k - 1].at > at)
+  while (k > 0 && (s->r[k - 1].at > at || (s->r[k - 1].at == at && at < recorded_at)))
     k--;
   memmove(&s->r[k + 1], &s->r[k], (s->n - k) * sizeof *s->r);
   s->n++;
