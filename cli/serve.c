@@ -1427,6 +1427,12 @@ static int serve(settings *st) {
   }
   char advertise[600];
   if (st->node && cluster_settings(st, pg, advertise, sizeof advertise) < 0) return 2;
+  if (!st->node && st->sites) {
+    /* C6 of issue 17's try: they used to be ignored without a word. */
+    fprintf(stderr, "vigil serve: --sites (vigil.conf sites) names the sites of a node of a cluster: give the node "
+                    "its name with --node NAME (docs/deploy.md), or leave --sites out\n");
+    return 2;
+  }
   /* The names always answered: this machine's own, the listen address and
    * the advertised URL's host (a cluster's nodes are reached by it). */
   char listen_name[260], advertised_name[600] = "";

@@ -704,6 +704,25 @@ static void a_node_whose_clock_is_off_claims_no_site(void **state) {
   serve_cleanup(&right);
 }
 
+/* C6 of the independent try (in part): --sites without --node was ignored
+ * without a word; it is refused (status 2), saying why. */
+static void sites_without_a_node_are_refused(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "nonode", uri, sizeof uri), 0);
+  serve_process p;
+  assert_int_equal(serve_setup(&p, PROTOCOL), 0);
+  FILE *f = fopen(p.conf, "w");
+  assert_non_null(f);
+  fprintf(f, "listen = \"127.0.0.1:0\"\ndatabase = \"%s\"\nprotocols = \"%s\"\nsites = \"north\"\n", uri, p.protocol);
+  fclose(f);
+  assert_true(serve_start_args(&p, NULL) < 0);
+  assert_int_equal(p.exit_status, 2);
+  char *text = serve_log(&p);
+  assert_non_null(strstr(text, "--sites (vigil.conf sites) names the sites of a node"));
+  free(text);
+  serve_cleanup(&p);
+}
+
 static void exec_sql(const char *sql) {
   PGconn *c = PQconnectdb(uri);
   PGresult *r = PQexec(c, sql);
@@ -1197,7 +1216,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(takeover_and_fencing),
                                      cmocka_unit_test(postgresql_restarted),
                                      cmocka_unit_test(a_standby_outlives_a_postgresql_restart),
-                                     cmocka_unit_test(a_node_whose_clock_is_off_claims_no_site)};
+                                     cmocka_unit_test(a_node_whose_clock_is_off_claims_no_site),
+                                     cmocka_unit_test(sites_without_a_node_are_refused)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   if (is_long) return cmocka_run_group_tests(long_tests, group_setup, group_teardown);
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
