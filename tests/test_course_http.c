@@ -533,6 +533,25 @@ static void an_open_session_is_the_same_after_restarts(void **state) {
 
 #define FOUR_ACUTES "\\u0301\\u0301\\u0301\\u0301"
 
+/* A start at path (visits or courses) for patient, spelled like one with a
+ * visit open, saying new_patient: 422 when it is not true or false, 403 for
+ * the nurse, 201 for a clinician with their password (M9). */
+static void new_patient_is_a_clinicians(serve_process *s, const char *path, const char *patient) {
+  char body[256], *text;
+  snprintf(body, sizeof body, "{\"protocol\": \"course_fast\", \"patient\": \"%s\", \"new_patient\": 1}", patient);
+  assert_int_equal(serve_request(s, "POST", path, body, NULL), 422);
+  snprintf(body, sizeof body, "{\"protocol\": \"course_fast\", \"patient\": \"%s\", \"new_patient\": true}", patient);
+  assert_int_equal(serve_request(s, "POST", path, body, &text), 403);
+  assert_non_null(strstr(text, "only a clinician"));
+  free(text);
+  snprintf(body, sizeof body,
+           "{\"protocol\": \"course_fast\", \"patient\": \"%s\", \"new_patient\": true, \"password\": "
+           "\"" SERVE_PASSWORD "\"}",
+           patient);
+  assert_int_equal(as_clinician(s, "POST", path, body, &text), 201);
+  free(text);
+}
+
 /* Each of the n patients (JSON string contents) starts no visit: 409
  * similar_patient, the message naming `existing`. */
 static void all_similar(serve_process *s, const char *const *patients, size_t n, const char *existing) {
@@ -611,21 +630,7 @@ static void spelling_and_reschedule_over_http(void **state) {
                    201);
   free(text);
   assert_true(serve_start_visit(&s, "course_fast", "MRN-201") > 0);
-  assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
-                                 "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": 1}", NULL),
-                   422);
-  assert_int_equal(serve_request(&s, "POST", "/api/v1/visits",
-                                 "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": true}",
-                                 &text),
-                   403);
-  assert_non_null(strstr(text, "only a clinician"));
-  free(text);
-  assert_int_equal(as_clinician(&s, "POST", "/api/v1/visits",
-                                "{\"protocol\": \"course_fast\", \"patient\": \"mrn-s\", \"new_patient\": true, "
-                                "\"password\": \"" SERVE_PASSWORD "\"}",
-                                &text),
-                   201);
-  free(text);
+  new_patient_is_a_clinicians(&s, "/api/v1/visits", "mrn-s");
   /* The exact spelling is still held by its open visit. */
   assert_int_equal(
       serve_request(&s, "POST", "/api/v1/visits", "{\"protocol\": \"course_fast\", \"patient\": \"MRN-S\"}", &text),
@@ -837,6 +842,47 @@ static void integration_sessions_over_http(void **state) {
   serve_cleanup(&s);
 }
 
+/* AA1 (docs/security.md, the fifth review): with a course and a visit open
+ * for MRN-800, a nurse's course start for a look-alike of it was 201 each
+ * (lower case, a Cyrillic EM, a minus sign, a modifier apostrophe, a space
+ * inside, a combining acute), then a visit for mrn-800 matched that new
+ * course exactly: several visits at once for one person. A course start
+ * now applies the visit start's patient checks, new_patient with them. */
+static void course_start_checks_look_alikes(void **state) {
+  (void)state;
+  serve_process s;
+  char *text;
+  if (serve_setup(&s, FAST) < 0) fail();
+  add_clinician(&s);
+  serve_configure(&s, "");
+  if (serve_start(&s) < 0) fail();
+  assert_true(serve_start_visit(&s, "course_fast", "MRN-800") > 0);
+  static const char *const alike[] = {"mrn-800",        "\\u041cRN-800", "MRN\\u2212800",
+                                      "MRN-800\\u02bc", "MRN-8 00",      "MRN-800\\u0301"};
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++) {
+    char body[160];
+    snprintf(body, sizeof body, "{\"protocol\": \"course_fast\", \"patient\": \"%s\"}", alike[i]);
+    int status = serve_request(&s, "POST", "/api/v1/courses", body, &text);
+    if (status != 409 || !strstr(text, "similar_patient") || !strstr(text, "existing patient MRN-800"))
+      fail_msg("course for %s: %d %s", alike[i], status, text);
+    free(text);
+  }
+  /* No second record was begun: the visit for mrn-800 is still refused. */
+  assert_int_equal(
+      serve_request(&s, "POST", "/api/v1/visits", "{\"protocol\": \"course_fast\", \"patient\": \"mrn-800\"}", &text),
+      409);
+  assert_non_null(strstr(text, "similar_patient"));
+  free(text);
+  /* new_patient on a course start is the visit start's: a clinician's while
+   * MRN-800 has a visit open (M9), a 422 when not true or false. */
+  new_patient_is_a_clinicians(&s, "/api/v1/courses", "mrn-800");
+  /* An unlike patient's course starts as before. */
+  assert_int_equal(
+      serve_request(&s, "POST", "/api/v1/courses", "{\"protocol\": \"course_fast\", \"patient\": \"MRN-801\"}", NULL),
+      201);
+  serve_cleanup(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(course_over_http),
                                      cmocka_unit_test(missed_session_over_http),
@@ -844,6 +890,7 @@ int main(void) {
                                      cmocka_unit_test(spelling_and_reschedule_over_http),
                                      cmocka_unit_test(one_open_visit_whatever_the_protocol),
                                      cmocka_unit_test(integration_sessions_over_http),
-                                     cmocka_unit_test(an_open_session_is_the_same_after_restarts)};
+                                     cmocka_unit_test(an_open_session_is_the_same_after_restarts),
+                                     cmocka_unit_test(course_start_checks_look_alikes)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,7 +144,12 @@ int vigil_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char 
 }
 
 int vigil_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, uint64_t *course_id) {
-  COMMAND(vigil__cmd_course_start(e, ref, patient, actor, course_id));
+  COMMAND(vigil__cmd_course_start(e, ref, patient, actor, 0, course_id));
+}
+
+int vigil_course_start_ex(vigil_engine *e, const char *ref, const char *patient, const char *actor, int new_patient,
+                          uint64_t *course_id) {
+  COMMAND(vigil__cmd_course_start(e, ref, patient, actor, new_patient, course_id));
 }
 
 int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {

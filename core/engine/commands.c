@@ -25,6 +25,7 @@
 #include "late_entry.h"
 #include "patient_index.h"
 #include "patient_record.h"
+#include "patient_start.h"
 #include "prescription.h"
 #include "reason.h"
 #include "recover.h"
@@ -170,42 +171,13 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
     return rc;
   }
 
-  /* A reference the hospital merged into another is that one (L8). */
-  if ((rc = vigil__patient_merged_into(e, patient)) < 0) {
+  /* The patient checks every start applies (K2, L5, L8, N3; AA1). */
+  if ((rc = vigil__patient_check_start(e, patient, new_patient)) < 0) {
     vigil__val_release(params);
     return rc;
   }
-
-  /* A reference spelled like an existing patient's is that patient, unless
-   * the start says it is a new one (docs/safety.md K2). */
-  const char *like = vigil__patients_similar(e, patient);
-  if (like && !new_patient) {
-    vigil__val_release(params);
-    /* What matched (X3): the fold (case, width, dashes) or only the look. */
-    char *a = vigil__unicode_fold(patient), *b = vigil__unicode_fold(like);
-    int folded = a && b && !strcmp(a, b);
-    free(a);
-    free(b);
-    return vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",
-                              "patient %s is spelled like existing patient %s (%s): start the visit for %s, or say "
-                              "new_patient: true if this is another patient",
-                              patient, like,
-                              folded ? "the same but for letter case, width, dashes or spaces"
-                                     : "they look alike: letters or digits of other scripts, small capitals, "
-                                       "accents or marks",
-                              like);
-  }
-  /* ... or like a hospital record's, when it has none of its own (N3). */
-  char *record_like = like || new_patient ? NULL : vigil__patient_record_alike(e, patient);
-  if (record_like) {
-    vigil__val_release(params);
-    rc = vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",
-                            "patient %s is spelled like patient %s of the hospital's record (letter case aside): start "
-                            "the visit for %s, or say new_patient: true if this is another patient",
-                            patient, record_like, record_like);
-    free(record_like);
-    return rc;
-  }
+  /* Whom a new_patient start is spelled like (recorded below, M9). */
+  const char *like = new_patient ? vigil__patients_similar(e, patient) : NULL;
 
   /* One open session of a course at a time (docs/safety.md G9). */
   uint64_t concurrent = 0;

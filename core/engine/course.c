@@ -24,6 +24,7 @@
 #include "free_text.h"
 #include "journal.h"
 #include "patient_index.h"
+#include "patient_start.h"
 #include "protocols.h"
 #include "reason.h"
 #include "recover.h"
@@ -2018,7 +2019,7 @@ char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_onl
 
 /* ---- commands ------------------------------------------------------------- */
 
-int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor,
+int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, int new_patient,
                             uint64_t *course_id) {
   ready(e);
   protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
@@ -2031,6 +2032,9 @@ int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patien
     return vigil__engine_fail(e, VIGIL_EEXIST, "patient",
                               "patient %s has course %llu open on %s already: close it before starting another",
                               patient, (unsigned long long)open->id, open->p->ref);
+  /* The visit start's patient checks, the same code (docs/security.md AA1). */
+  int rc = vigil__patient_check_start(e, patient, new_patient);
+  if (rc < 0) return rc;
   course *c = start_course(e, p, patient, vigil__intern(actor && *actor ? actor : "unknown"));
   if (!c) return e->oom ? VIGIL_ENOMEM : VIGIL_EIO;
   if (course_id) *course_id = c->id;

@@ -5,7 +5,7 @@
 
 #include "model.h"
 
-int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor,
+int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor, int new_patient,
                             uint64_t *course_id);
 int vigil__cmd_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 /* Applies one course.* event to the courses: 0, VIGIL_ENOMEM (e->oom set) or

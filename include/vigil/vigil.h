@@ -443,6 +443,11 @@ VIGIL_EXPORT int vigil_audit_export(const char *db_path, const char *format, int
  * vigil_course_close closes one with a reason (VIGIL_ESTATE: closed already). */
 VIGIL_EXPORT int vigil_course_start(vigil_engine *e, const char *ref, const char *patient, const char *actor,
                                     uint64_t *course_id);
+/* The same with a visit start's patient checks and their new_patient
+ * (vigil_visit_start_ex; both refuse a look-alike patient: docs/security.md
+ * AA1). */
+VIGIL_EXPORT int vigil_course_start_ex(vigil_engine *e, const char *ref, const char *patient, const char *actor,
+                                       int new_patient, uint64_t *course_id);
 VIGIL_EXPORT int vigil_course_close(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 /* 1 with why when closing course id is a clinician's (docs/safety.md K3):
  * its series is not complete, a session is open, or the patient's last

@@ -940,6 +940,17 @@ static void write_request_free(write_request *w) {
   free(w);
 }
 
+/* new_patient, true or false or absent (K2): 0, or -1 after answering. */
+static int parse_new_patient(http_request *req, json_t *body, int *new_patient) {
+  json_t *np = json_object_get(body, "new_patient");
+  if (np && !json_is_null(np) && !json_is_boolean(np)) {
+    vigil__http_respond_error(req, 422, "invalid_field", "new_patient must be true or false", "new_patient");
+    return -1;
+  }
+  *new_patient = json_is_true(np);
+  return 0;
+}
+
 /* The shapes of a command's body, so that a wrong type is a 422 naming its
  * field before anything reaches the engine. 0, or -1 after answering. */
 static int parse_write(http_request *req, write_request *w) {
@@ -951,12 +962,7 @@ static int parse_write(http_request *req, write_request *w) {
         vigil__api_member_string(req, body, "location", 0, &w->s3) < 0 ||
         vigil__api_member_string(req, body, "override_reason", 0, &w->override_reason) < 0)
       return -1;
-    json_t *np = json_object_get(body, "new_patient");
-    if (np && !json_is_null(np) && !json_is_boolean(np)) {
-      vigil__http_respond_error(req, 422, "invalid_field", "new_patient must be true or false", "new_patient");
-      return -1;
-    }
-    w->new_patient = json_is_true(np);
+    if (parse_new_patient(req, body, &w->new_patient) < 0) return -1;
     json_t *params = json_object_get(body, "params");
     if (params && !json_is_null(params)) {
       if (!json_is_object(params)) {
@@ -1034,8 +1040,10 @@ static int parse_write(http_request *req, write_request *w) {
   case CMD_ACK:
     return vigil__api_member_string(req, body, "reason", 0, &w->s2);
   case CMD_COURSE_START:
+    /* The visit start's patient checks, new_patient with them (AA1). */
     return vigil__api_member_string(req, body, "protocol", 1, &w->s1) < 0 ||
-                   vigil__api_member_string(req, body, "patient", 1, &w->s2) < 0
+                   vigil__api_member_string(req, body, "patient", 1, &w->s2) < 0 ||
+                   parse_new_patient(req, body, &w->new_patient) < 0
                ? -1
                : 0;
   case CMD_COURSE_CLOSE:
@@ -1212,7 +1220,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
     if (rc == 0) rc = vigil_query_alert_visit(a->e, id, &visit);
     break;
   case CMD_COURSE_START:
-    rc = vigil_course_start(a->e, s1, s2, actor, &id);
+    rc = vigil_course_start_ex(a->e, s1, s2, actor, w->new_patient, &id);
     break;
   case CMD_COURSE_CLOSE:
     rc = vigil_course_close(a->e, id, actor, s2);
@@ -1455,7 +1463,7 @@ static void write_command(api *a, http_request *req, const api_call *c) {
   }
   /* M9: a start that says new_patient for a patient spelled like one who has
    * a visit open or a dose within the minimum interval is a clinician's. */
-  if (cmd == CMD_START && w->new_patient && w->s2) {
+  if ((cmd == CMD_START || cmd == CMD_COURSE_START) && w->new_patient && w->s2) {
     char why[700];
     if (vigil_patient_new_needs_clinician(a->e, w->s2, why, sizeof why)) {
       if (!vigil__role_may(who->role, PERM_OVERRIDE)) {
