@@ -2232,7 +2232,11 @@ int vigil__cmd_course_rems_submitted(vigil_engine *e, uint64_t vid, const char *
                               "by is who sent the form: the signed-in user (%s) records it; whoever sent it signs in "
                               "to record it, or leave by out",
                               who);
-  if (incomplete_reason && (rc = submission_text(e, "incomplete_reason", incomplete_reason)) != 0) return rc;
+  /* The one reason rule (M7): "x" and "n/a" say nothing (docs/safety.md C11). */
+  if (incomplete_reason &&
+      ((rc = submission_text(e, "incomplete_reason", incomplete_reason)) != 0 ||
+       (rc = vigil__reason_check(e, "incomplete_reason", "a form sent with fields missing", incomplete_reason)) != 0))
+    return rc;
   int64_t now = vigil__engine_now(e);
   if (!at) at = now;
   if (at > now) return vigil__engine_fail(e, VIGIL_EINVAL, "at", "at is in the future: when the form was sent");

@@ -1278,6 +1278,16 @@ static void run_write(api *a, http_request *req, write_request *w) {
           json_decref(f);
           return;
         }
+      } else if (why) {
+        /* A reason beside `missing: []` would be exported as if the form
+         * were incomplete: refused, nothing recorded (docs/safety.md C11). */
+        json_decref(f);
+        vigil__http_respond_error(
+            req, 422, "invalid_field",
+            "incomplete_reason is for a form with fields missing; this one has no fields missing: "
+            "send it without one",
+            "incomplete_reason");
+        return;
       }
       json_decref(f);
     }

@@ -260,6 +260,14 @@ static void an_incomplete_form_is_sent_only_knowingly(void **state) {
   assert_int_equal(submit(a, NULL, id, "{\"method\": \"portal\", \"reference\": \"X\", \"incomplete_reason\": \"  \"}",
                           msg, sizeof msg),
                    422);
+  /* C11: the reason rule (M7) applies: "x" and "n/a" say nothing. */
+  assert_int_equal(submit(a, NULL, id, "{\"method\": \"portal\", \"reference\": \"X\", \"incomplete_reason\": \"x\"}",
+                          msg, sizeof msg),
+                   422);
+  assert_int_equal(submit(a, NULL, id, "{\"method\": \"portal\", \"reference\": \"X\", \"incomplete_reason\": \"n/a\"}",
+                          msg, sizeof msg),
+                   422);
+  assert_non_null(strstr(msg, "incomplete_reason"));
   snprintf(path, sizeof path, "/api/v1/visits/%llu/rems", (unsigned long long)id);
   json_t *form = NULL;
   assert_int_equal(alarm_call(a, NULL, "GET", path, NULL, &form), 200);
@@ -406,6 +414,13 @@ static void an_acknowledged_late_form_comes_back(void **state) {
   assert_int_equal(alarm_ack(a, alert), 200);
   assert_int_equal(alarm_advance_clock(a, "49h"), 200);
   assert_true(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
+  /* C11: a reason for a complete form (missing: []) is refused, nothing recorded. */
+  assert_int_equal(submit(a, NULL, id,
+                          "{\"method\": \"portal\", \"reference\": \"PMF-10\", \"incomplete_reason\": \"sent "
+                          "late, the fax was down\"}",
+                          msg, sizeof msg),
+                   422);
+  assert_non_null(strstr(msg, "no fields missing"));
   assert_int_equal(submit(a, NULL, id, "{\"method\": \"portal\", \"reference\": \"PMF-10\"}", msg, sizeof msg), 200);
   assert_int_equal(alarm_advance_clock(a, "5d"), 200);
   assert_false(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
