@@ -67,11 +67,11 @@ export function usualProtocol() {
   return usual;
 }
 
-// Why the last session ended ("expired", "ended" or ""), once.
+// Why the last session ended ("expired", "ended", "signed_out_offline" or
+// ""): the sign-in page says it however often it is drawn, until someone
+// signs in.
 export function endReason() {
-  const r = ended;
-  ended = "";
-  return r;
+  return ended;
 }
 
 function set(u, perms) {
