@@ -264,10 +264,10 @@ void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r) {
   json_t *rec = json_object();
   identifiers(r, m, pid, rec);
   name_sex_birth(r, m, pid, rec);
-  /* Q6 (docs/safety.md): many feeds send an A08 without AL1 segments; such an
-   * update says nothing about allergies (the host keeps the recorded ones),
-   * where an A08 with AL1 segments is the whole list. */
-  if (!merge && (strcmp(event, "A08") || vigil__hl7_find(m, "AL1", 0) >= 0)) allergies(r, m, rec);
+  /* Q6, S4 (docs/safety.md): many feeds send an ADT (A08, A04, A01) without
+   * AL1 segments; such a message says nothing about allergies (the host keeps
+   * the recorded ones), where one with AL1 segments is the whole list. */
+  if (!merge && vigil__hl7_find(m, "AL1", 0) >= 0) allergies(r, m, rec);
   if (merge && !refused(r)) {
     char from[ADT_MAX_VALUE + 1];
     long mrg = vigil__hl7_find(m, "MRG", 0);

@@ -268,6 +268,13 @@ static void the_drug_under_other_names_and_codes(void **state) {
   assert_int_equal(alarm_count(a, start(a, "N4-9"), NULL), 0);
 }
 
+/* A visit started for patient raises the record's allergy alert. */
+static void expect_allergy_alert(alarm_serve *a, const char *patient, const char *otherwise) {
+  json_t *al = alarm_latest(a, start(a, patient), "patient.allergy");
+  if (!al) fail_msg("%s", otherwise);
+  json_decref(al);
+}
+
 /* Q6: an A08 without AL1 segments (as many feeds send) wiped a recorded
  * ketamine allergy: the record was a snapshot. Now such an update says nothing
  * about allergies and the recorded ones stay (the record says they were kept);
@@ -277,16 +284,24 @@ static void an_update_without_allergies_keeps_them(void **state) {
   alarm_serve *a = *state;
   assert_string_equal(send_adt(ADT("A01", "Q6-A1", "Q6-A", "AL1|1|DA|^Ketamine|SV|Anaphylaxis\r")), "AA");
   assert_string_equal(send_adt(ADT("A08", "Q6-A2", "Q6-A", "")), "AA");
-  uint64_t id = start(a, "Q6-A");
-  json_t *al = alarm_latest(a, id, "patient.allergy");
-  if (!al) fail_msg("the A08 without AL1 wiped the ketamine allergy");
-  json_decref(al);
+  expect_allergy_alert(a, "Q6-A", "the A08 without AL1 wiped the ketamine allergy");
   json_t *r = NULL;
   assert_int_equal(alarm_call(a, NULL, "GET", "/api/v1/patients/Q6-A", NULL, &r), 200);
   char *text = json_dumps(r, JSON_COMPACT);
   if (!strstr(text, "the ones recorded before are kept")) fail_msg("the record does not say so: %s", text);
   free(text);
   json_decref(r);
+}
+
+/* S4 (docs/safety.md): an A04 without AL1 segments erased a recorded ketamine
+ * allergy (Q6 covered only an A08). Any ADT without AL1 says nothing of
+ * allergies: the recorded ones stay. Fails without the control (no allergy
+ * alert after the A04). */
+static void a_registration_without_allergies_keeps_them(void **state) {
+  alarm_serve *a = *state;
+  assert_string_equal(send_adt(ADT("A01", "S4-A1", "S4-A", "AL1|1|DA|^Ketamine|SV|Anaphylaxis\r")), "AA");
+  assert_string_equal(send_adt(ADT("A04", "S4-A2", "S4-A", "")), "AA");
+  expect_allergy_alert(a, "S4-A", "the A04 without AL1 wiped the ketamine allergy");
 }
 
 /* N3 (docs/safety.md): a lower-case spelling of a merge's survivor (mg-b for
@@ -358,6 +373,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_record_during_the_visit_raises_it, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_merged_reference_is_the_survivor, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(an_update_without_allergies_keeps_them, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_registration_without_allergies_keeps_them, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_survivor_spelled_otherwise_is_the_survivor, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(the_drug_under_other_names_and_codes, setup, alarm_teardown),
   };
