@@ -120,7 +120,8 @@ int vigil__api_cluster_redirect_site(api *a, http_request *req, const char *site
   }
   /* The owner's URL came from its own settings: no line breaks in it. */
   owner[strcspn(owner, "\r\n")] = '\0';
-  snprintf(location, len, "Location: %s%s?%s\r\n", owner, vigil__http_request_path(req), query);
+  /* No query: no '?' (C8 of issue 17's try: every Location ended in one). */
+  snprintf(location, len, "Location: %s%s%s%s\r\n", owner, vigil__http_request_path(req), *query ? "?" : "", query);
   static const char body[] = "{\"error\":{\"code\":\"moved\",\"message\":\"another node owns this site\"}}";
   vigil__http_respond(req, 307, "application/json", body, sizeof body - 1, location);
   free(location);
