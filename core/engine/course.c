@@ -1365,10 +1365,21 @@ static void fire_within(vigil_engine *e, course *c, int64_t at, int64_t now) {
 
 /* Session `session`'s REMS form is not recorded as submitted: its alert is
  * raised before the due time (at) or, at the due time, escalated. */
+/* Session i (0-based) in words, as C7 counts: "session N" by its place among
+ * the sessions that count, an aborted one "aborted visit N of the course"
+ * (C13: the alert said "session 3" where the patient page said "Session 2"). */
+static void session_words(const course *c, uint32_t i, char *out, size_t len) {
+  if (c->sessions[i].ended == SESSION_ABORTED)
+    snprintf(out, len, "aborted visit %u of the course", i + 1);
+  else
+    snprintf(out, len, "session %u", counted(c, i) + 1);
+}
+
 static void fire_rems(vigil_engine *e, course *c, uint32_t session, int64_t due, int64_t at, int64_t now) {
   const course_session *s = &c->sessions[session];
   const course_spec *cs = c->p->course;
-  char day[16], by[16], msg[800];
+  char day[16], by[16], msg[800], place[64];
+  session_words(c, session, place, sizeof place);
   fmt_day(day, sizeof day, s->at);
   fmt_day(by, sizeof by, due);
   alert *a = rems_alert(c, session);
@@ -1376,21 +1387,19 @@ static void fire_rems(vigil_engine *e, course *c, uint32_t session, int64_t due,
     char key[32];
     snprintf(key, sizeof key, RULE_REMS ":%u", session + 1);
     snprintf(msg, sizeof msg,
-             "The REMS Patient Monitoring Form of session %u of patient %s's course on %s (visit %llu, %s) is not "
+             "The REMS Patient Monitoring Form of %s of patient %s's course on %s (visit %llu, %s) is not "
              "recorded as submitted: it is due by %s (%g days after the session); file it with the REMS and record "
              "its submission",
-             session + 1, c->patient, c->p->id, (unsigned long long)s->visit, day, by,
-             (double)cs->rems_form_due / DAY_MS);
+             place, c->patient, c->p->id, (unsigned long long)s->visit, day, by, (double)cs->rems_form_due / DAY_MS);
     raise_course_alert_keyed(e, c, RULE_REMS, key, 0, prio_of(cs->priority_rems_form), msg, due, now - at);
     return;
   }
   /* Due today and still not submitted: one priority up, active again. */
   snprintf(msg, sizeof msg,
-           "The REMS Patient Monitoring Form of session %u of patient %s's course on %s (visit %llu, %s) was due by %s "
+           "The REMS Patient Monitoring Form of %s of patient %s's course on %s (visit %llu, %s) was due by %s "
            "(%g days after the session) and is not recorded as submitted: file it with the REMS now and record its "
            "submission",
-           session + 1, c->patient, c->p->id, (unsigned long long)s->visit, day, by,
-           (double)cs->rems_form_due / DAY_MS);
+           place, c->patient, c->p->id, (unsigned long long)s->visit, day, by, (double)cs->rems_form_due / DAY_MS);
   priority prio = a->prio < PRIORITY_HIGH ? (priority)(a->prio + 1) : a->prio;
   val data = vigil__val_recordv(6, K(alert), val_num((double)a->id), K(course), val_num((double)c->id), K(level),
                                 val_num(a->level + 1), K(priority), val_atom(vigil__priority_atom(prio)), K(message),
@@ -1427,15 +1436,16 @@ static void fire_missed_again(vigil_engine *e, course *c, alert *a, int64_t at, 
 static void fire_rems_again(vigil_engine *e, course *c, const course_deadline *d, int64_t now) {
   const course_session *s = &c->sessions[d->session];
   alert *a = d->a;
-  char by[16], acked[16], msg[800];
+  char by[16], acked[16], msg[800], place[64];
+  session_words(c, d->session, place, sizeof place);
   fmt_day(by, sizeof by, d->due);
   fmt_day(acked, sizeof acked, a->acked_at);
   snprintf(msg, sizeof msg,
-           "The REMS Patient Monitoring Form of session %u of patient %s's course on %s (visit %llu) was due by %s "
+           "The REMS Patient Monitoring Form of %s of patient %s's course on %s (visit %llu) was due by %s "
            "and is still not recorded as submitted: the alert was acknowledged %s by %s and %g d have passed: file "
            "it with the REMS now and record its submission",
-           d->session + 1, c->patient, c->p->id, (unsigned long long)s->visit, by, acked,
-           a->acked_by ? a->acked_by : "?", (double)again_span(c) / DAY_MS);
+           place, c->patient, c->p->id, (unsigned long long)s->visit, by, acked, a->acked_by ? a->acked_by : "?",
+           (double)again_span(c) / DAY_MS);
   uint8_t level = a->level < ALERT_MAX_LEVEL ? (uint8_t)(a->level + 1) : a->level;
   val data = vigil__val_recordv(6, K(alert), val_num((double)a->id), K(course), val_num((double)c->id), K(level),
                                 val_num(level), K(priority), val_atom(vigil__priority_atom(a->prio)), K(message),

@@ -426,9 +426,28 @@ static void an_acknowledged_late_form_comes_back(void **state) {
   assert_false(alarm_lists(a, "/api/v1/alerts", "alerts", alert));
 }
 
+/* C13 (docs/safety.md): the rems_form alert numbered a session by its place
+ * in the course ("session 2" after an aborted visit) where the patient page
+ * says "Session 1". It counts as C7 does. Fails without it: "session 2". */
+static void the_form_alert_counts_sessions_as_the_page(void **state) {
+  alarm_serve *a = *state;
+  char msg[4096];
+  uint64_t first = start(a, "esketamine_rems", "MRN-R13", "{}");
+  assert_int_equal(alarm_cmd(a, NULL, first, "abort", "{\"reason\": \"blood pressure too high today\"}"), 200);
+  uint64_t id = to_leaving(a, "MRN-R13", 45);
+  assert_int_equal(discharge(a, id, msg, sizeof msg), 200);
+  assert_int_equal(alarm_advance_clock(a, "5d"), 200);
+  json_t *alerts = form_alerts(a, "MRN-R13");
+  assert_int_equal(json_array_size(alerts), 1);
+  assert_non_null(strstr(alarm_str(json_array_get(alerts, 0), "message"), "Form of session 1 of patient MRN-R13"));
+  json_decref(alerts);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(every_field_before_leaving, alarm_setup_esketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(the_form_alert_counts_sessions_as_the_page, alarm_setup_esketamine,
+                                      alarm_teardown),
       cmocka_unit_test_setup_teardown(an_acknowledged_late_form_comes_back, alarm_setup_esketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(the_form_is_due_alerted_and_submitted, alarm_setup_both, alarm_teardown),
       cmocka_unit_test_setup_teardown(an_incomplete_form_is_sent_only_knowingly, alarm_setup_esketamine,
