@@ -680,6 +680,11 @@ static void a_node_whose_clock_is_off_claims_no_site(void **state) {
   (void)state;
   const char *lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
   if (access(lib, R_OK) != 0) skip();
+#if defined(__SANITIZE_ADDRESS__)
+  /* The sanitizer's runtime must come first among the libraries: a preloaded
+   * libfaketime stops the node before it starts. The plain build runs it. */
+  skip();
+#endif
   assert_int_equal(pg_cluster_createdb(&pgc, "clock", uri, sizeof uri), 0);
   serve_process off, right;
   node_setup(&off, "k1", "k");

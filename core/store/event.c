@@ -87,7 +87,7 @@ int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, ui
   ev->json = NULL;
   ev->json_len = 0;
   ev->actor = vigil__intern(actor_text);
-  ev->data = vigil__val_retain(*data);
+  ev->data = ev->actor ? vigil__val_retain(*data) : VAL_NIL_;
   vigil__val_release(row);
   if (!ev->actor) snprintf(err, errlen, "out of memory reading event %llu", (unsigned long long)seq);
   return ev->actor ? 0 : VIGIL_ENOMEM;
