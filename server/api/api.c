@@ -22,43 +22,8 @@
 #include "engine/gate.h"
 #include "engine/json_input.h"
 #include "base/buf.h"
-#include "base/utf8.h"
 #include "stream.h"
 #include "api/ui.h"
-
-/* ---- answers ---------------------------------------------------------------- */
-
-void vigil__api_reply(http_request *req, int status, char *body, const char *extra) {
-  if (!body) {
-    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
-    return;
-  }
-  vigil__http_respond(req, status, "application/json", body, strlen(body), extra);
-}
-
-void vigil__api_reply_free(http_request *req, int status, char *body, const char *extra) {
-  vigil__api_reply(req, status, body, extra);
-  free(body);
-}
-
-/* An answer to a write: held until the batch commits. */
-void vigil__api_hold(api *a, http_request *req, int status, char *body, const char *extra) {
-  vigil__api_idem_held(a, req, status, body, extra);
-  if (a->n_held == a->cap_held) {
-    size_t cap = a->cap_held ? a->cap_held * 2 : 16;
-    held *h = realloc(a->held, cap * sizeof *h);
-    if (!h) {
-      /* Cannot wait for the commit: say it is not known to be recorded. */
-      free(body);
-      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory; the command may or may not be recorded",
-                                NULL);
-      return;
-    }
-    a->held = h;
-    a->cap_held = cap;
-  }
-  a->held[a->n_held++] = (held){req, status, body, extra ? strdup(extra) : NULL};
-}
 
 typedef struct error_kind {
   int status;
@@ -108,7 +73,7 @@ static error_kind engine_error_kind(int rc, const char *field, const char *resou
 
 /* The reasons a visit's gate does not hold, as a JSON array (or NULL), from
  * the engine (not from the whole visit rendered and parsed back). */
-static json_t *vigil__gate_reasons(api *a, uint64_t visit) {
+static json_t *gate_reasons_of(api *a, uint64_t visit) {
   char *text = vigil__visit_gate_reasons_json(a->e, visit);
   json_t *reasons = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
   vigil_free(text);
@@ -120,12 +85,12 @@ static char *engine_error_json(api *a, int rc, const char *resource, uint64_t vi
   const char *field = vigil_engine_errfield(a->e);
   error_kind k = engine_error_kind(rc, field, resource);
   *status = k.status;
-  /* Copied: vigil__gate_reasons calls into the engine, which may reset them. */
+  /* Copied: gate_reasons_of calls into the engine, which may reset them. */
   char *msg = strdup(vigil_engine_errmsg(a->e));
   char *fld = field ? strdup(field) : NULL;
   json_t *extra = NULL;
   if (rc == VIGIL_EGATE && visit) {
-    json_t *reasons = vigil__gate_reasons(a, visit);
+    json_t *reasons = gate_reasons_of(a, visit);
     if (reasons) extra = json_pack("{s:o}", "reasons", reasons);
   }
   char *body = vigil__http_error_json(k.code, msg ? msg : vigil_strerror(rc), fld, extra);
@@ -193,156 +158,6 @@ static int query_text(http_request *req, const char *name, char *out, size_t len
     return -1;
   }
   return 1;
-}
-
-/* The body as a JSON object ({} when empty); NULL after answering 400. */
-json_t *vigil__api_body_object(http_request *req) {
-  size_t len;
-  const char *text = vigil__http_request_body(req, &len);
-  if (len == 0) return json_object();
-  json_error_t jerr;
-  json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!j) {
-    /* In our words, not the parser library's (T10: its text named its own flags). */
-    enum json_error_code code = json_error_code(&jerr);
-    const char *why = code == json_error_null_character           ? "a string holds \\u0000, which is not allowed"
-                      : code == json_error_duplicate_key          ? "a member appears twice in one object"
-                      : code == json_error_invalid_utf8           ? "the text is not UTF-8"
-                      : code == json_error_stack_overflow         ? "arrays and objects are nested too deep"
-                      : code == json_error_numeric_overflow       ? "a number is too large"
-                      : code == json_error_premature_end_of_input ? "the body ends too soon"
-                      : code == json_error_end_of_input_expected  ? "something follows the JSON value"
-                      : code == json_error_out_of_memory          ? "out of memory"
-                                                                  : "this is not JSON";
-    char msg[256];
-    snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, why);
-    vigil__http_respond_error(req, 400, "invalid_json", msg, NULL);
-    return NULL;
-  }
-  if (!json_is_object(j)) {
-    json_decref(j);
-    vigil__http_respond_error(req, 400, "invalid_json", "the body must be a JSON object", NULL);
-    return NULL;
-  }
-  /* Every text of a body has a limit (docs/http.md, Maximum lengths): one
-   * not named there, API_TEXT_MAX, whatever its member; a protocol upload's
-   * files are the exception (their own limits: api_protocols.c). */
-  if (strncmp(vigil__http_request_path(req), "/api/v1/protocols", 17)) {
-    for (void *it = json_object_iter(j); it; it = json_object_iter_next(j, it)) {
-      const char *name = json_object_iter_key(it);
-      if (vigil__utf8_chars(name, strlen(name)) > API_NAME_MAX) {
-        json_decref(j);
-        vigil__api_too_long(req, "(a member's name)", API_NAME_MAX);
-        return NULL;
-      }
-      /* A member with a limit of its own is held to it here already (a
-       * 900 KB password is "longer than 256", V6). */
-      json_t *value = json_object_iter_value(it);
-      if (vigil__api_texts_within(req, value, name,
-                                  json_is_string(value) ? vigil__api_text_limit(name) : API_TEXT_MAX) < 0) {
-        json_decref(j);
-        return NULL;
-      }
-    }
-  }
-  return j;
-}
-
-/* The longest a free-text member may be, in characters (code points);
- * docs/http.md "Maximum lengths" lists the same. A member not named here
- * has API_TEXT_MAX. */
-static const struct {
-  const char *name;
-  size_t max;
-} text_limits[] = {
-    {"patient", 200}, {"location", 64}, {"reason", 1000}, {"protocol", 200}, {"item", 200},
-    {"user", 64},     {"name", 64},     {"role", 32},     {"password", 256}, {"new_password", 256},
-};
-
-size_t vigil__api_text_limit(const char *name) {
-  for (size_t i = 0; i < sizeof text_limits / sizeof *text_limits; i++)
-    if (!strcmp(text_limits[i].name, name)) return text_limits[i].max;
-  return API_TEXT_MAX;
-}
-
-void vigil__api_too_long(http_request *req, const char *field, size_t max) {
-  char msg[200];
-  snprintf(msg, sizeof msg, "%s is longer than %zu characters", field, max);
-  json_t *extra = json_pack("{s:I}", "limit", (json_int_t)max);
-  vigil__api_reply_free(req, 422, extra ? vigil__http_error_json("too_long", msg, field, extra) : NULL, NULL);
-  json_decref(extra);
-}
-
-int vigil__api_texts_within(http_request *req, json_t *x, const char *field, size_t max) {
-  if (json_is_string(x)) {
-    if (vigil__utf8_chars(json_string_value(x), json_string_length(x)) <= max) return 0;
-    vigil__api_too_long(req, field, max);
-    return -1;
-  }
-  for (void *it = json_object_iter(x); it; it = json_object_iter_next(x, it))
-    if (vigil__api_texts_within(req, json_object_iter_value(it), field, max) < 0) return -1;
-  for (size_t i = 0; i < json_array_size(x); i++)
-    if (vigil__api_texts_within(req, json_array_get(x, i), field, max) < 0) return -1;
-  return 0;
-}
-
-/* A text shown to staff as an identifier (patient, location: U6, U7) that
- * does not read as what it is: 422 invalid_field naming it; 0 if it reads. */
-static int shown_id_refused(http_request *req, const char *field, const char *s) {
-  const char *problem = vigil__unicode_id_problem(s);
-  if (!problem) return 0;
-  char msg[160];
-  snprintf(msg, sizeof msg, "the %s %s", field, problem);
-  vigil__http_respond_error(req, 422, "invalid_field", msg, field);
-  return -1;
-}
-
-/* 1 when patient begins or ends with white space (K2). */
-static int patient_padded(const char *patient) {
-  uint32_t first = 0, last = 0;
-  for (const unsigned char *c = (const unsigned char *)patient; *c;) {
-    size_t n;
-    uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &n);
-    if (!n) return 0;
-    if (c == (const unsigned char *)patient) first = cp;
-    last = cp;
-    c += n;
-  }
-  return vigil__unicode_space(first) || vigil__unicode_space(last);
-}
-
-/* A member that must be a string (or may be absent): 0, or -1 after
- * answering 422 (a string longer than its limit: too_long, with the limit). */
-int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out) {
-  json_t *x = json_object_get(body, name);
-  *out = NULL;
-  if (!x || json_is_null(x)) {
-    if (!required) return 0;
-  } else if (json_is_string(x)) {
-    if (strlen(json_string_value(x)) == json_string_length(x)) {
-      size_t max = vigil__api_text_limit(name);
-      if (vigil__utf8_chars(json_string_value(x), json_string_length(x)) > max) {
-        vigil__api_too_long(req, name, max);
-        return -1;
-      }
-      /* An identifier shown to staff must read as what it is (T8, U6, U7), a
-       * patient without white space around it that would make it another
-       * patient (K2). */
-      if ((!strcmp(name, "patient") || !strcmp(name, "location")) &&
-          shown_id_refused(req, name, json_string_value(x)) < 0)
-        return -1;
-      if (!strcmp(name, "patient") && patient_padded(json_string_value(x))) {
-        vigil__http_respond_error(req, 422, "invalid_field", "the patient may not begin or end with white space", name);
-        return -1;
-      }
-      *out = json_string_value(x);
-      return 0;
-    }
-  }
-  char msg[128];
-  snprintf(msg, sizeof msg, "%s must be %s", name, required ? "a string" : "a string when given");
-  vigil__http_respond_error(req, 422, "invalid_field", msg, name);
-  return -1;
 }
 
 /* ---- the group commit ------------------------------------------------------- */
@@ -416,7 +231,7 @@ static void on_check(uv_check_t *h) {
  * the check handle runs this turn. */
 static void on_idle(uv_idle_t *h) { (void)h; }
 
-void vigil__api_open_batch(api *a) {
+static void open_batch(api *a) {
   if (a->batch) return;
   vigil_engine_begin(a->e);
   a->batch = 1;
@@ -622,7 +437,7 @@ static void get_patient(api *a, http_request *req, const api_call *c) {
                               "patient");
     return;
   }
-  if (shown_id_refused(req, "patient", patient) < 0) return;
+  if (vigil__api_shown_id_refused(req, "patient", patient) < 0) return;
   char *body = vigil_patient_json(a->e, patient);
   int rc = body ? 0 : vigil_engine_errfield(a->e) ? VIGIL_ENOENT : VIGIL_ENOMEM;
   /* What a hospital's system said of the patient (docs/hl7.md): demographics
@@ -887,7 +702,7 @@ static void post_clock(api *a, http_request *req, const api_call *c) {
                                 "advance is a duration such as \"30m\", \"2h\" or \"1h30m\" (at most 7 days)",
                                 "advance");
     } else {
-      vigil__api_open_batch(a);
+      open_batch(a);
       int rc = vigil_engine_clock_advance(a->e, vigil_engine_now(a->e) + ms, c->who ? c->who->name : NULL);
       if (rc < 0)
         fail_engine(a, req, rc, NULL);
@@ -1150,7 +965,7 @@ static int attests_moved(api *a, uint64_t id, json_t *shown, char *which, size_t
 
 /* Runs a checked command in this turn's batch; its answer waits for the commit. */
 static void run_write(api *a, http_request *req, write_request *w) {
-  vigil__api_open_batch(a);
+  open_batch(a);
   uint64_t id = w->id, visit = id;
   const char *actor = w->actor, *s1 = w->s1, *s2 = w->s2;
   int rc = 0;
@@ -1908,9 +1723,13 @@ static void api_free_parts(api *a) {
   free(a);
 }
 
+static void part_done(api *a);
+
 int vigil__api_new(const api_options *o, api **out) {
   api *a = calloc(1, sizeof *a);
   if (!a) return VIGIL_ENOMEM;
+  a->up.open_batch = open_batch;
+  a->up.part_done = part_done;
   a->e = o->engine;
   a->loop = o->loop;
   a->started = uv_hrtime();
@@ -1992,13 +1811,13 @@ static void api_free(api *a) {
   if (done) done(ud);
 }
 
-void vigil__api_part_done(api *a) {
+static void part_done(api *a) {
   if (--a->closing == 0) api_free(a);
 }
 
-static void on_part_closed(void *ud) { vigil__api_part_done(ud); }
+static void on_part_closed(void *ud) { part_done(ud); }
 
-static void on_check_closed(uv_handle_t *h) { vigil__api_part_done(h->data); }
+static void on_check_closed(uv_handle_t *h) { part_done(h->data); }
 
 void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
   vigil__api_refusals_flush(a, 1); /* what the windows still hold, recorded before the last commit */

@@ -1,4 +1,5 @@
-/* api_internal.h: what the files of the API (api.c, api_users.c) share.
+/* api_internal.h: what the files of the API (api.c, answer.c, body.c,
+ * api_users.c, api_protocols.c, idempotency.c...) share.
  * Nothing outside server/api*.c includes it. */
 #ifndef VIGIL_API_INTERNAL_H
 #define VIGIL_API_INTERNAL_H
@@ -111,6 +112,13 @@ struct api {
   idem_entry *idem, *idem_current;
   char head_refusal[160]; /* vigil__api_head_check's 403 message, read at once by http.c */
   int64_t idempotency_ttl_ms, idem_purged_ms;
+  /* What the routes' files (api_users.c, api_protocols.c) call of api.c,
+   * through pointers vigil__api_new sets, as the engine's lower files call
+   * up (engine_up): api.c calls their handlers, so they do not call it. */
+  struct {
+    void (*open_batch)(api *a); /* opens this turn's batch: what is emitted now commits with it */
+    void (*part_done)(api *a);  /* one part of a closing api is done (a handle, a password check) */
+  } up;
 };
 
 /* ---- routes (the table in api.c) ---- */
@@ -127,10 +135,15 @@ typedef struct api_call {
 
 typedef void (*api_handler)(api *a, http_request *req, const api_call *c);
 
+/* ---- answers (answer.c) ---- */
+
 /* Answers at once with a JSON body (NULL body: 503 out of memory). */
 void vigil__api_reply(http_request *req, int status, char *body, const char *extra);
 void vigil__api_reply_free(http_request *req, int status, char *body, const char *extra);
-/* An answer to a write: held until the batch commits (api.h). */
+/* An answer held until the batch commits, as it is (a replayed answer). */
+void vigil__api_hold_answer(api *a, http_request *req, int status, char *body, const char *extra);
+/* An answer to a write: held until the batch commits (api.h), and kept for
+ * the command's Idempotency-Key (idempotency.c). */
 void vigil__api_hold(api *a, http_request *req, int status, char *body, const char *extra);
 /* ---- Idempotency-Key of commands (idempotency.c) ---- */
 
@@ -153,10 +166,13 @@ void vigil__api_idem_end(api *a, idem_entry *x);
 void vigil__api_idem_settle(api *a);
 void vigil__api_idem_free(api *a);
 
-/* Opens this turn's batch: what is emitted now commits with it. */
-void vigil__api_open_batch(api *a);
+/* ---- a request's body (body.c) ---- */
+
 /* The body as a JSON object ({} when empty); NULL after answering 400. */
 json_t *vigil__api_body_object(http_request *req);
+/* A text shown to staff as an identifier (patient, location) that does not
+ * read as what it is: -1 after answering 422 invalid_field naming field. */
+int vigil__api_shown_id_refused(http_request *req, const char *field, const char *s);
 /* A member that must be a string (or may be absent): 0, or -1 after
  * answering 422 (longer than vigil__api_text_limit(name): too_long). */
 int vigil__api_member_string(http_request *req, json_t *body, const char *name, int required, const char **out);
@@ -166,7 +182,7 @@ int vigil__api_member_string(http_request *req, json_t *body, const char *name, 
 #define API_TEXT_MAX 4000
 /* The longest name of a body's member, in characters. */
 #define API_NAME_MAX 200
-/* The limit of a member by its name (patient 200, reason 1000...: api.c). */
+/* The limit of a member by its name (patient 200, reason 1000...: body.c). */
 size_t vigil__api_text_limit(const char *name);
 /* Answers 422 too_long naming field and its limit. */
 void vigil__api_too_long(http_request *req, const char *field, size_t max);
@@ -266,10 +282,7 @@ const char *vigil__api_startable_ref(api *a, http_request *req, const char *want
 /* Stops the uploads being checked: each is answered 503 once its child is gone. */
 void vigil__api_stop_uploads(api *a);
 
-/* One part of a closing api is done (a handle, a password check). */
-void vigil__api_part_done(api *a);
-
-/* Wall-clock time in ms: sessions expire by it even under the simulated clock. */
+/* Wall-clock time in ms (wall_clock.c): sessions expire by it even under the simulated clock. */
 int64_t vigil__api_wall_ms(void);
 
 #endif

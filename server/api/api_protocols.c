@@ -737,7 +737,7 @@ static void check_answer(upload_check *c) {
     report_free(&r);
   }
   json_decref(got);
-  if (a->shutting) vigil__api_part_done(a);
+  if (a->shutting) a->up.part_done(a);
 }
 
 static void on_check_handle_closed(uv_handle_t *h) {

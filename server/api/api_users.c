@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "api_internal.h"
 #include "engine/site.h"
@@ -28,12 +27,6 @@
 #define DEVICE_COOKIE "vigil_device"
 #define DEVICE_COOKIE_S (30 * 24 * 3600) /* a device cookie lasts 30 days from the sign-in that set it */
 #define DEVICE_CHECKS 16                 /* known devices' sign-ins running or waiting in the pool at once */
-
-int64_t vigil__api_wall_ms(void) {
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* ---- who is asking --------------------------------------------------------------- */
 
@@ -238,7 +231,7 @@ static void check_done(uv_work_t *w, int status) {
   if (a->shutting) { /* nothing may be held any more */
     vigil__http_respond_error(c->req, 503, "shutting_down", "the server is stopping; nothing was recorded", NULL);
     c->done(a, NULL, 0, c->ctx); /* lets the caller free its context */
-    vigil__api_part_done(a);
+    a->up.part_done(a);
   } else {
     int ok = status == 0 && c->ok;
     if (!ok) a->stats.refused_bad_password++;
@@ -665,7 +658,7 @@ void vigil__api_client_address(api *a, http_request *req, char *out, size_t len)
 }
 
 void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *fields) {
-  vigil__api_open_batch(a);
+  a->up.open_batch(a);
   char *text = fields ? json_dumps(fields, JSON_COMPACT) : NULL;
   /* The users' and sessions' rows of the change this event records go
    * with it, in its transaction (users.h; docs/security.md T6). */
@@ -842,7 +835,7 @@ static void hash_done(uv_work_t *w, int status) {
   if (a->shutting) {
     vigil__http_respond_error(c->req, 503, "shutting_down", "the server is stopping; nothing was changed", NULL);
     user_change_free(c);
-    vigil__api_part_done(a);
+    a->up.part_done(a);
     return;
   }
   char err[512], token[128], kept[65] = "";

@@ -194,7 +194,7 @@ int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry
       /* Its first answer waits for this batch's commit: so does this one. */
       char *extra = NULL;
       if (asprintf(&extra, "%sIdempotent-Replayed: true\r\n", x->extra ? x->extra : "") < 0) extra = NULL;
-      vigil__api_hold(a, req, x->status, strdup(x->body), extra);
+      vigil__api_hold_answer(a, req, x->status, strdup(x->body), extra);
       free(extra);
     }
     return 1;
@@ -268,6 +268,14 @@ void vigil__api_idem_refer(api *a, http_request *req, uint64_t visit, const char
   x->visit = visit;
   free(x->patient);
   x->patient = patient ? strdup(patient) : NULL; /* NULL when out of memory: the body is kept */
+}
+
+/* A command's answer held until the batch commits, and kept for its
+ * Idempotency-Key (a->idem_current's) when it is a 2xx. Here rather than in
+ * answer.c, so that answer.c calls nothing of this file that calls it. */
+void vigil__api_hold(api *a, http_request *req, int status, char *body, const char *extra) {
+  vigil__api_idem_held(a, req, status, body, extra);
+  vigil__api_hold_answer(a, req, status, body, extra);
 }
 
 void vigil__api_idem_held(api *a, http_request *req, int status, const char *body, const char *extra) {
