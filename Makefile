@@ -146,10 +146,15 @@ format-check:
 # header) call each other through their headers (scripts/include-circles,
 # then with --units), and no include may go round the walls: a name with ..
 # or an absolute one, a plugin including more than plugin.h and plugins/common
-# (scripts/include-walls). Last, every global symbol the build's libraries
-# define is vigil_ (declared in include/vigil/) or vigil__ (scripts/symbol-names,
-# on $(BUILD): lint builds first), and no two objects of the engine call each
-# other but the pairs docs/architecture.md lists (scripts/symbol-circles).
+# (scripts/include-walls). Then, from the build ($(BUILD): lint builds first),
+# every file the compiler read for a room's objects is the room's own, a room's
+# it USES or the system's (scripts/include-rooms: the compiler's dependency
+# files, so a macro, a symlink or a -I cannot walk round), and every vigil__
+# symbol a room's library uses is defined by a room it uses
+# (scripts/symbol-rooms). Last, every global symbol the build's libraries
+# define is vigil_ (declared in include/vigil/) or vigil__ (scripts/symbol-names),
+# and no two objects of any room's library call each other but the pairs
+# docs/architecture.md lists (scripts/symbol-circles).
 ROOM_INCLUDES = $(addprefix -I,$(shell find core author server export -type d -name include))
 lint: build
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance --std=c11 --inline-suppr \
@@ -157,8 +162,10 @@ lint: build
 	@scripts/include-circles
 	@scripts/include-circles --units
 	@scripts/include-walls
+	@scripts/include-rooms $(BUILD)
+	@scripts/symbol-rooms $(BUILD)
 	@scripts/symbol-names $$(find $(BUILD) -name 'libvigil_*.a' | sort)
-	@scripts/symbol-circles $(BUILD)/core/engine/libvigil_engine.a
+	@for lib in $$(find $(BUILD) -name 'libvigil_*.a' | sort); do scripts/symbol-circles $$lib || exit 1; done
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -18,12 +18,44 @@ set(VIGIL_ROOM_NAME_FLAGS -Wmissing-prototypes -Werror=missing-prototypes)
 if(VIGIL_HAVE_WMISSING_VARIABLE_DECLARATIONS)
   list(APPEND VIGIL_ROOM_NAME_FLAGS -Wmissing-variable-declarations -Werror=missing-variable-declarations)
 endif()
+#
+# PUBLIC_GENERATED dir: a folder of headers generated in the build that the
+# rooms above may read as they read include/ (core/lang's embedded Lua).
+# PUBLIC_API files: what of include/vigil/ the room may read, when not all of
+# it (plugins/common: the plugin ABI alone, VIGIL_PLUGIN_ABI_HEADERS).
+#
+# Each room's declaration is written to <build>/rooms/NAME.room (name, folder,
+# build folder, objects' folder, library, USES, public folders, what of the
+# public API it sees), which `make
+# lint` reads: scripts/include-rooms checks every file the compiler read for
+# a room's objects against it, scripts/symbol-rooms every vigil__ symbol its
+# library uses. So a -I or -D added to a room's target elsewhere, or a
+# symlink, does not move the walls; only this declaration does.
+# The declaration `make lint` reads (scripts/include-rooms, symbol-rooms):
+# NAME|FOLDER|BUILD FOLDER|OBJECTS' FOLDER|LIBRARY|USES|PUBLIC FOLDERS|PUBLIC API.
+function(vigil_walls_declare name target uses public api)
+  list(JOIN uses " " uses)
+  list(JOIN public " " public)
+  list(JOIN api " " api)
+  file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/rooms/${name}.room
+       CONTENT "${name}|${CMAKE_CURRENT_SOURCE_DIR}|${CMAKE_CURRENT_BINARY_DIR}|${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/${target}.dir|$<TARGET_FILE:${target}>|${uses}|${public}|${api}\n")
+endfunction()
+
 function(vigil_room name)
-  cmake_parse_arguments(R "" "" "SOURCES;USES;LIBS" ${ARGN})
+  cmake_parse_arguments(R "" "" "SOURCES;USES;LIBS;PUBLIC_GENERATED;PUBLIC_API" ${ARGN})
   add_library(vigil_${name} STATIC ${R_SOURCES})
+  set(public ${R_PUBLIC_GENERATED})
   if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include)
     target_include_directories(vigil_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    list(PREPEND public ${CMAKE_CURRENT_SOURCE_DIR}/include)
   endif()
+  if(R_PUBLIC_GENERATED)
+    target_include_directories(vigil_${name} PUBLIC ${R_PUBLIC_GENERATED})
+  endif()
+  if(NOT R_PUBLIC_API)
+    set(R_PUBLIC_API ${CMAKE_SOURCE_DIR}/include/vigil)
+  endif()
+  vigil_walls_declare(${name} vigil_${name} "${R_USES}" "${public}" "${R_PUBLIC_API}")
   target_include_directories(vigil_${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_compile_options(vigil_${name} PRIVATE ${VIGIL_ROOM_NAME_FLAGS})
   # Each room's objects also make libvigil.so (CMakeLists.txt): position

@@ -1,0 +1,159 @@
+#!/bin/sh
+# The walls as the compiler and the linker see them (scripts/include-rooms,
+# scripts/symbol-rooms, both run by `make lint`): the build given passes
+# both; then, on a small tree of three rooms made here (engine; http, which
+# uses nothing; api, which uses the engine), every way round the include
+# walls that include-walls' reading of #include lines lets through is
+# refused, each named, and so is a link across a wall: http's file declaring
+# the engine's vigil__engine_now itself and calling it.
+# Usage: rooms.sh CC AR SCRIPTS_DIR BUILD
+set -u
+cc=$1
+ar=$2
+scripts=$3
+build=$4
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+for script in include-rooms symbol-rooms; do
+  if ! "$scripts/$script" "$build" >"$tmp/out" 2>&1; then
+    echo "FAIL: $script refused the build $build:"
+    cat "$tmp/out"
+    failed=1
+  fi
+done
+
+# room NAME USES...: declares a room of the tree t as cmake/rooms.cmake does.
+t=$tmp/tree
+b=$tmp/build
+room() {
+  name=$1
+  dir=$2
+  shift 2
+  mkdir -p "$t/$dir" "$b/$dir/CMakeFiles/vigil_$name.dir" "$b/rooms"
+  pub=
+  [ -d "$t/$dir/include" ] && pub="$t/$dir/include"
+  api="$t/include/vigil"
+  case $name in plugin*) api="$t/include/vigil/plugin.h" ;; esac
+  echo "$name|$t/$dir|$b/$dir|$b/$dir/CMakeFiles/vigil_$name.dir|$b/$dir/libvigil_$name.a|$*|$pub|$api" >"$b/rooms/$name.room"
+}
+# unit ROOM DIR FILE FLAGS...: compiles FILE of the tree with the room's
+# include path (and FLAGS), its dependency file where CMake puts it.
+unit() {
+  name=$1
+  dir=$2
+  file=$3
+  shift 3
+  "$cc" -w -I"$t/include" -I"$t/$dir" -I"$t/core/engine/include" "$@" -MD \
+    -MF "$b/$dir/CMakeFiles/vigil_$name.dir/$file.o.d" -c "$t/$dir/$file" \
+    -o "$b/$dir/CMakeFiles/vigil_$name.dir/$file.o" || { echo "FAIL: $file did not compile"; failed=1; }
+}
+mkdir -p "$t/include/vigil" "$t/core/engine/include/engine" "$t/server/http" "$t/server/api" \
+  "$t/plugins/common/include/plugin_common" "$t/plugins/foo"
+echo 'int vigil_version(void);' >"$t/include/vigil/vigil.h"
+echo 'int vigil_plugin_entry(void);' >"$t/include/vigil/plugin.h"
+echo '#include "vigil/plugin.h"' >"$t/plugins/common/include/plugin_common/plugin_common.h"
+echo 'struct visit { int id; };' >"$t/core/engine/model.h"
+echo 'int vigil__engine_now(void);' >"$t/core/engine/include/engine/inspect.h"
+room engine core/engine
+room http server/http
+room api server/api engine
+room plugin_common plugins/common
+room plugin_foo plugins/foo plugin_common
+printf '#include "model.h"\n#include "engine/inspect.h"\nint vigil__engine_now(void) { return 1; }\n' >"$t/core/engine/engine.c"
+unit engine core/engine engine.c
+# The API keeping to its walls: its own private header, the engine's public
+# one, the public API, the system's.
+echo 'struct api { int n; };' >"$t/server/api/api_internal.h"
+printf '#include <stdio.h>\n#include "vigil/vigil.h"\n#include "engine/inspect.h"\n#include "api_internal.h"\nint vigil__api(void);\nint vigil__api(void) { return vigil__engine_now(); }\n' \
+  >"$t/server/api/api.c"
+unit api server/api api.c
+echo 'int vigil__http(void);' >"$t/server/http/http.c"
+echo 'int vigil__http(void) { return 0; }' >>"$t/server/http/http.c"
+unit http server/http http.c
+# A plugin: the ABI, plugins/common's header, its own.
+echo 'struct foo { int n; };' >"$t/plugins/foo/foo.h"
+printf '#include "vigil/plugin.h"\n#include "plugin_common/plugin_common.h"\n#include "foo.h"\nint vigil_plugin_entry(void) { return 0; }\n' \
+  >"$t/plugins/foo/foo.c"
+unit plugin_foo plugins/foo foo.c -I"$t/plugins/common/include"
+printf '#include "vigil/plugin.h"\nint vigil__plugin_log(void);\nint vigil__plugin_log(void) { return 0; }\n' \
+  >"$t/plugins/common/plugin_common.c"
+unit plugin_common plugins/common plugin_common.c
+"$ar" rc "$b/plugins/common/libvigil_plugin_common.a" "$b/plugins/common/CMakeFiles/vigil_plugin_common.dir/plugin_common.c.o"
+"$ar" rc "$b/plugins/foo/libvigil_plugin_foo.a" "$b/plugins/foo/CMakeFiles/vigil_plugin_foo.dir/foo.c.o"
+"$ar" rc "$b/core/engine/libvigil_engine.a" "$b/core/engine/CMakeFiles/vigil_engine.dir/engine.c.o"
+"$ar" rc "$b/server/api/libvigil_api.a" "$b/server/api/CMakeFiles/vigil_api.dir/api.c.o"
+"$ar" rc "$b/server/http/libvigil_http.a" "$b/server/http/CMakeFiles/vigil_http.dir/http.c.o"
+for script in include-rooms symbol-rooms; do
+  if ! VIGIL_LINT_ROOT="$t" "$scripts/$script" "$b" >"$tmp/out" 2>&1; then
+    echo "FAIL: $script refused the tree that keeps the walls:"
+    cat "$tmp/out"
+    failed=1
+  fi
+done
+
+# Every way round: each file of the API reads the engine's private model.
+m='../../core/engine/model.h'
+printf '#define ENG "%s"\n#include ENG\n' "$m" >"$t/server/api/by_macro.c"
+printf '#inc\\\nlude "%s"\n' "$m" >"$t/server/api/by_continuation.c"
+printf '#include /* the model */ "%s"\n' "$m" >"$t/server/api/by_comment.c"
+printf '%%:include "%s"\n' "$m" >"$t/server/api/by_digraph.c"
+printf '#import "%s"\n' "$m" >"$t/server/api/by_import.c"
+ln -s ../../core/engine "$t/server/api/eng"
+printf '#include "eng/model.h"\n' >"$t/server/api/by_symlink.c"
+printf '#include "model.h"\n' >"$t/server/api/by_include_directory.c"
+printf '#include ENGINE_MODEL\n' >"$t/server/api/by_definition.c"
+printf '#include "routes.inc"\n' >"$t/server/api/by_other_file.c"
+printf '#include "%s"\n' "$m" >"$t/server/api/routes.inc"
+cp "$t/core/engine/model.h" "$tmp/model.h"
+printf '#include "%s"\n' "$tmp/model.h" >"$t/server/api/by_outside.c"
+for f in by_macro by_continuation by_comment by_digraph by_import by_symlink by_other_file by_outside; do
+  unit api server/api $f.c
+done
+unit api server/api by_include_directory.c -I"$t/core/engine"
+unit api server/api by_definition.c "-DENGINE_MODEL=\"$m\""
+# A plugin reading the embedding API (its include path holds include/, where
+# vigil.h sits beside plugin.h) through a macro.
+printf '#define API "vigil/vigil.h"\n#include API\n' >"$t/plugins/foo/embeds.c"
+unit plugin_foo plugins/foo embeds.c
+# And http, which uses nothing, reading the engine's public header.
+printf '#include "engine/inspect.h"\n' >"$t/server/http/reads_engine.c"
+unit http server/http reads_engine.c
+if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1; then
+  echo "FAIL: include-rooms passed the ways round the walls:"
+  cat "$tmp/out"
+  failed=1
+fi
+for f in by_macro by_continuation by_comment by_digraph by_import by_symlink by_include_directory by_definition \
+  by_other_file; do
+  grep -qF "api: server/api/$f.c reads core/engine/model.h: a private file of room engine" "$tmp/out" ||
+    { echo "FAIL: include-rooms did not refuse $f.c:"; cat "$tmp/out"; failed=1; }
+done
+grep -qF "api: server/api/by_outside.c reads $tmp/model.h: a file outside the tree" "$tmp/out" ||
+  { echo "FAIL: include-rooms did not refuse by_outside.c:"; cat "$tmp/out"; failed=1; }
+grep -qF "http: server/http/reads_engine.c reads core/engine/include/engine/inspect.h: room engine, which http does not use" "$tmp/out" ||
+  { echo "FAIL: include-rooms did not refuse http reading the engine:"; cat "$tmp/out"; failed=1; }
+grep -qF "plugin_foo: plugins/foo/embeds.c reads include/vigil/vigil.h: more of the public API than plugin_foo sees" "$tmp/out" ||
+  { echo "FAIL: include-rooms did not refuse a plugin reading vigil.h:"; cat "$tmp/out"; failed=1; }
+grep -qF "foo.c " "$tmp/out" && { echo "FAIL: include-rooms refused foo.c, which keeps the walls:"; cat "$tmp/out"; failed=1; }
+grep -qF "api.c " "$tmp/out" && { echo "FAIL: include-rooms refused api.c, which keeps the walls:"; cat "$tmp/out"; failed=1; }
+
+# A link across a wall: http declares the engine's function and calls it.
+printf 'int vigil__engine_now(void);\nint vigil__nowhere(void);\nint vigil__http_now(void);\nint vigil__http_now(void) { return vigil__engine_now() + vigil__nowhere(); }\n' \
+  >"$t/server/http/now.c"
+unit http server/http now.c
+"$ar" rc "$b/server/http/libvigil_http.a" "$b/server/http/CMakeFiles/vigil_http.dir/now.c.o"
+if "$scripts/symbol-rooms" "$b" >"$tmp/out" 2>&1; then
+  echo "FAIL: symbol-rooms passed http linking the engine's vigil__engine_now:"
+  cat "$tmp/out"
+  failed=1
+fi
+for what in 'http: now.c.o uses vigil__engine_now of room engine, which http does not use' \
+  'http: now.c.o uses vigil__nowhere, which no room defines'; do
+  grep -qF "$what" "$tmp/out" || { echo "FAIL: symbol-rooms did not say '$what':"; cat "$tmp/out"; failed=1; }
+done
+grep -qF 'api:' "$tmp/out" && { echo "FAIL: symbol-rooms refused api, which uses the engine:"; cat "$tmp/out"; failed=1; }
+
+[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them and a link across one were refused"
+exit $failed
