@@ -117,6 +117,11 @@ unit api server/api by_definition.c "-DENGINE_MODEL=\"$m\""
 # vigil.h sits beside plugin.h) through a macro.
 printf '#define API "vigil/vigil.h"\n#include API\n' >"$t/plugins/foo/embeds.c"
 unit plugin_foo plugins/foo embeds.c
+# The API compiling a file of the engine's folder as its own (a SOURCES
+# naming ../../core/engine/engine.c).
+"$cc" -w -I"$t/include" -I"$t/server/api" -I"$t/core/engine/include" -MD \
+  -MF "$b/server/api/CMakeFiles/vigil_api.dir/engine_borrowed.c.o.d" -c "$t/core/engine/engine.c" \
+  -o "$b/server/api/CMakeFiles/vigil_api.dir/engine_borrowed.c.o" || { echo "FAIL: engine.c did not compile"; failed=1; }
 # And http, which uses nothing, reading the engine's public header.
 printf '#include "engine/inspect.h"\n' >"$t/server/http/reads_engine.c"
 unit http server/http reads_engine.c
@@ -134,6 +139,8 @@ grep -qF "api: server/api/by_outside.c reads $tmp/model.h: a file outside the tr
   { echo "FAIL: include-rooms did not refuse by_outside.c:"; cat "$tmp/out"; failed=1; }
 grep -qF "http: server/http/reads_engine.c reads core/engine/include/engine/inspect.h: room engine, which http does not use" "$tmp/out" ||
   { echo "FAIL: include-rooms did not refuse http reading the engine:"; cat "$tmp/out"; failed=1; }
+grep -qF "api: core/engine/engine.c reads core/engine/engine.c: a private file of room engine" "$tmp/out" ||
+  { echo "FAIL: include-rooms did not refuse the API compiling the engine's file:"; cat "$tmp/out"; failed=1; }
 grep -qF "plugin_foo: plugins/foo/embeds.c reads include/vigil/vigil.h: more of the public API than plugin_foo sees" "$tmp/out" ||
   { echo "FAIL: include-rooms did not refuse a plugin reading vigil.h:"; cat "$tmp/out"; failed=1; }
 grep -qF "foo.c " "$tmp/out" && { echo "FAIL: include-rooms refused foo.c, which keeps the walls:"; cat "$tmp/out"; failed=1; }
@@ -154,6 +161,14 @@ for what in 'http: now.c.o uses vigil__engine_now of room engine, which http doe
   grep -qF "$what" "$tmp/out" || { echo "FAIL: symbol-rooms did not say '$what':"; cat "$tmp/out"; failed=1; }
 done
 grep -qF 'api:' "$tmp/out" && { echo "FAIL: symbol-rooms refused api, which uses the engine:"; cat "$tmp/out"; failed=1; }
+
+# A room whose objects left no dependency file is not passed unread.
+room config server/config
+if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 || ! grep -qF "room config" "$tmp/out"; then
+  echo "FAIL: include-rooms passed a room with no dependency file:"
+  cat "$tmp/out"
+  failed=1
+fi
 
 [ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them and a link across one were refused"
 exit $failed
