@@ -23,6 +23,9 @@ endif()
 # rooms above may read as they read include/ (core/lang's embedded Lua).
 # PUBLIC_API files: what of include/vigil/ the room may read, when not all of
 # it (plugins/common: the plugin ABI alone, VIGIL_PLUGIN_ABI_HEADERS).
+# LINKS room...: rooms whose functions it calls through the public API
+# (include/vigil/vigil.h) without seeing their headers: linked, not included
+# ($<LINK_ONLY:...>; export/ and the engine).
 #
 # Each room's declaration is written to <build>/rooms/NAME.room (name, folder,
 # build folder, objects' folder, library, USES, public folders, what of the
@@ -32,17 +35,19 @@ endif()
 # library uses. So a -I or -D added to a room's target elsewhere, or a
 # symlink, does not move the walls; only this declaration does.
 # The declaration `make lint` reads (scripts/include-rooms, symbol-rooms):
-# NAME|FOLDER|BUILD FOLDER|OBJECTS' FOLDER|LIBRARY|USES|PUBLIC FOLDERS|PUBLIC API.
+# NAME|FOLDER|BUILD FOLDER|OBJECTS' FOLDER|LIBRARY|USES|PUBLIC FOLDERS|PUBLIC API|LINKS.
 function(vigil_walls_declare name target uses public api)
+  set(links "${ARGV5}")
   list(JOIN uses " " uses)
   list(JOIN public " " public)
   list(JOIN api " " api)
+  list(JOIN links " " links)
   file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/rooms/${name}.room
-       CONTENT "${name}|${CMAKE_CURRENT_SOURCE_DIR}|${CMAKE_CURRENT_BINARY_DIR}|${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/${target}.dir|$<TARGET_FILE:${target}>|${uses}|${public}|${api}\n")
+       CONTENT "${name}|${CMAKE_CURRENT_SOURCE_DIR}|${CMAKE_CURRENT_BINARY_DIR}|${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/${target}.dir|$<TARGET_FILE:${target}>|${uses}|${public}|${api}|${links}\n")
 endfunction()
 
 function(vigil_room name)
-  cmake_parse_arguments(R "" "" "SOURCES;USES;LIBS;PUBLIC_GENERATED;PUBLIC_API" ${ARGN})
+  cmake_parse_arguments(R "" "" "SOURCES;USES;LIBS;PUBLIC_GENERATED;PUBLIC_API;LINKS" ${ARGN})
   add_library(vigil_${name} STATIC ${R_SOURCES})
   set(public ${R_PUBLIC_GENERATED})
   if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include)
@@ -55,7 +60,7 @@ function(vigil_room name)
   if(NOT R_PUBLIC_API)
     set(R_PUBLIC_API ${CMAKE_SOURCE_DIR}/include/vigil)
   endif()
-  vigil_walls_declare(${name} vigil_${name} "${R_USES}" "${public}" "${R_PUBLIC_API}")
+  vigil_walls_declare(${name} vigil_${name} "${R_USES}" "${public}" "${R_PUBLIC_API}" "${R_LINKS}")
   target_include_directories(vigil_${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_compile_options(vigil_${name} PRIVATE ${VIGIL_ROOM_NAME_FLAGS})
   # Each room's objects also make libvigil.so (CMakeLists.txt): position
@@ -63,5 +68,8 @@ function(vigil_room name)
   set_target_properties(vigil_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
   list(TRANSFORM R_USES PREPEND vigil_)
   target_link_libraries(vigil_${name} PUBLIC vigil_public ${R_USES} ${R_LIBS})
+  foreach(link ${R_LINKS})
+    target_link_libraries(vigil_${name} PUBLIC $<LINK_ONLY:vigil_${link}>)
+  endforeach()
 endfunction()
 

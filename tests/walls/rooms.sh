@@ -24,7 +24,8 @@ for script in include-rooms symbol-rooms; do
   fi
 done
 
-# room NAME USES...: declares a room of the tree t as cmake/rooms.cmake does.
+# room NAME DIR USES...: declares a room of the tree t as cmake/rooms.cmake
+# does (LINKS=ROOM: a room it links without seeing its headers).
 t=$tmp/tree
 b=$tmp/build
 room() {
@@ -36,7 +37,7 @@ room() {
   [ -d "$t/$dir/include" ] && pub="$t/$dir/include"
   api="$t/include/vigil"
   case $name in plugin*) api="$t/include/vigil/plugin.h" ;; esac
-  echo "$name|$t/$dir|$b/$dir|$b/$dir/CMakeFiles/vigil_$name.dir|$b/$dir/libvigil_$name.a|$*|$pub|$api" >"$b/rooms/$name.room"
+  echo "$name|$t/$dir|$b/$dir|$b/$dir/CMakeFiles/vigil_$name.dir|$b/$dir/libvigil_$name.a|$*|$pub|$api|${LINKS:-}" >"$b/rooms/$name.room"
 }
 # unit ROOM DIR FILE FLAGS...: compiles FILE of the tree with the room's
 # include path (and FLAGS), its dependency file where CMake puts it.
@@ -61,7 +62,8 @@ room http server/http
 room api server/api engine
 room plugin_common plugins/common
 room plugin_foo plugins/foo plugin_common
-printf '#include "model.h"\n#include "engine/inspect.h"\nint vigil__engine_now(void) { return 1; }\n' >"$t/core/engine/engine.c"
+printf '#include "model.h"\n#include "engine/inspect.h"\nint vigil__engine_now(void) { return 1; }\nint vigil_version(void) { return 1; }\n' \
+  >"$t/core/engine/engine.c"
 unit engine core/engine engine.c
 # The API keeping to its walls: its own private header, the engine's public
 # one, the public API, the system's.
@@ -146,21 +148,40 @@ grep -qF "plugin_foo: plugins/foo/embeds.c reads include/vigil/vigil.h: more of 
 grep -qF "foo.c " "$tmp/out" && { echo "FAIL: include-rooms refused foo.c, which keeps the walls:"; cat "$tmp/out"; failed=1; }
 grep -qF "api.c " "$tmp/out" && { echo "FAIL: include-rooms refused api.c, which keeps the walls:"; cat "$tmp/out"; failed=1; }
 
-# A link across a wall: http declares the engine's function and calls it.
+# A room calling the engine through the public API it links and does not
+# include (export/: LINKS engine) keeps the walls.
+mkdir -p "$t/export"
+LINKS=engine room export export
+printf '#include "vigil/vigil.h"\nint vigil__export(void);\nint vigil__export(void) { return vigil_version(); }\n' >"$t/export/fhir.c"
+unit export export fhir.c
+"$ar" rc "$b/export/libvigil_export.a" "$b/export/CMakeFiles/vigil_export.dir/fhir.c.o"
+if ! VIGIL_LINT_ROOT="$t" "$scripts/symbol-rooms" "$b" >"$tmp/out" 2>&1; then
+  echo "FAIL: symbol-rooms refused a room calling what it LINKS:"
+  cat "$tmp/out"
+  failed=1
+fi
+
+# A link across a wall: http declares the engine's function and calls it,
+# and calls the public API, whose room it neither uses nor links.
 printf 'int vigil__engine_now(void);\nint vigil__nowhere(void);\nint vigil__http_now(void);\nint vigil__http_now(void) { return vigil__engine_now() + vigil__nowhere(); }\n' \
   >"$t/server/http/now.c"
+printf '#include "vigil/vigil.h"\nint vigil__http_version(void);\nint vigil__http_version(void) { return vigil_version(); }\n' \
+  >"$t/server/http/version.c"
 unit http server/http now.c
-"$ar" rc "$b/server/http/libvigil_http.a" "$b/server/http/CMakeFiles/vigil_http.dir/now.c.o"
+unit http server/http version.c
+"$ar" rc "$b/server/http/libvigil_http.a" "$b/server/http/CMakeFiles/vigil_http.dir/now.c.o" \
+  "$b/server/http/CMakeFiles/vigil_http.dir/version.c.o"
 if "$scripts/symbol-rooms" "$b" >"$tmp/out" 2>&1; then
   echo "FAIL: symbol-rooms passed http linking the engine's vigil__engine_now:"
   cat "$tmp/out"
   failed=1
 fi
 for what in 'http: now.c.o uses vigil__engine_now of room engine, which http does not use' \
-  'http: now.c.o uses vigil__nowhere, which no room defines'; do
+  'http: now.c.o uses vigil__nowhere, which no room defines' \
+  'http: version.c.o uses vigil_version of room engine, which http does not use'; do
   grep -qF "$what" "$tmp/out" || { echo "FAIL: symbol-rooms did not say '$what':"; cat "$tmp/out"; failed=1; }
 done
-grep -qF 'api:' "$tmp/out" && { echo "FAIL: symbol-rooms refused api, which uses the engine:"; cat "$tmp/out"; failed=1; }
+grep -qE '^  (api|export):' "$tmp/out" && { echo "FAIL: symbol-rooms refused api or export, which use or link the engine:"; cat "$tmp/out"; failed=1; }
 
 # A room whose objects left no dependency file is not passed unread.
 room config server/config
