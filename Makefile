@@ -149,8 +149,8 @@ format-check:
 # (scripts/include-walls). Then, from the build ($(BUILD): lint builds first),
 # every file the compiler read for a room's objects is the room's own, a room's
 # it USES or the system's (scripts/include-rooms: the compiler's dependency
-# files, so a macro, a symlink or a -I cannot walk round), and every vigil__
-# symbol a room's library uses is defined by a room it uses
+# files, so a macro, a symlink or a -I cannot walk round), and every vigil_ or
+# vigil__ symbol a room's library uses is defined by a room it uses or links
 # (scripts/symbol-rooms). Last, every global symbol the build's libraries
 # define is vigil_ (declared in include/vigil/) or vigil__ (scripts/symbol-names),
 # and no two objects of any room's library call each other but the pairs

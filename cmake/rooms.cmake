@@ -31,8 +31,8 @@ endif()
 # build folder, objects' folder, library, USES, public folders, what of the
 # public API it sees), which `make
 # lint` reads: scripts/include-rooms checks every file the compiler read for
-# a room's objects against it, scripts/symbol-rooms every vigil__ symbol its
-# library uses. So a -I or -D added to a room's target elsewhere, or a
+# a room's objects against it, scripts/symbol-rooms every vigil_ and vigil__
+# symbol its library uses. So a -I or -D added to a room's target elsewhere, or a
 # symlink, does not move the walls; only this declaration does.
 # The declaration `make lint` reads (scripts/include-rooms, symbol-rooms):
 # NAME|FOLDER|BUILD FOLDER|OBJECTS' FOLDER|LIBRARY|USES|PUBLIC FOLDERS|PUBLIC API|LINKS.
