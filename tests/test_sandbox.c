@@ -61,6 +61,7 @@ typedef struct attack {
   const char *expect;
   const char *known_bug; /* NULL: none */
   int isolate;
+  uint32_t time_limit_ms; /* of the engine's calls once loaded; 0: the default (2 s) */
 } attack;
 
 /* Rows leave known_bug and isolate out when they have none. */
@@ -109,6 +110,11 @@ static const attack attacks[] = {
     {"pattern_backtracking", TECHNICAL, "too costly", NULL, 1},
     {"pattern_quadratic", TECHNICAL, "too costly", NULL, 1},
     {"c_call_loop", TECHNICAL, "time limit of", NULL, 1},
+    /* ... not only repetitions (docs/security.md AA3), and the clock after one C call. */
+    {"pattern_no_repetition", TECHNICAL, "too costly", NULL, 1},
+    {"pattern_escaped_percent", TECHNICAL, "too costly", NULL, 1},
+    {"pattern_plain_search", TECHNICAL, "too costly", NULL, 1},
+    {"c_call_then_return", TECHNICAL, "time limit of 5 ms exceeded: stopped after", NULL, 1, 5},
     {"param_options", LOAD_ERROR, "options are only for choice params", NULL, 1},
     {"vitals_options", LOAD_ERROR, "is read-only", NULL, 1},
 };
@@ -292,6 +298,7 @@ static void run_attack(const attack *a, result *r) {
                      .sim_start_ms = SIM_START,
                      .lua_memory_cap = MEMORY_CAP,
                      .lua_instruction_budget = BUDGET,
+                     .lua_time_limit_ms = a->time_limit_ms,
                      .log = quiet};
   vigil_engine *e;
   if (vigil_engine_new(&o, &e) != 0) {

@@ -343,6 +343,23 @@ static void test_rule_time_limit(void **state) {
   }
 }
 
+/* Writes <root>/<folder>/sec_test/protocol.lua: `head`, then PROTOCOL with
+ * `branches` in its rule before the one that burns time; dir: that folder. */
+static void write_protocol(serve_process *s, const char *folder, const char *head, const char *branches, char *dir,
+                           size_t len) {
+  const char *at = strstr(PROTOCOL, "          if x == 999");
+  assert_non_null(at);
+  char cmd[700];
+  snprintf(dir, len, "%s/%s/sec_test", s->root, folder);
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s/protocol.lua", dir);
+  FILE *f = fopen(cmd, "w");
+  assert_non_null(f);
+  fprintf(f, "%s%.*s%s%s", head, (int)(at - PROTOCOL), PROTOCOL, branches, at);
+  fclose(f);
+}
+
 /* A rule's error, whatever it is (a nil indexed, an unknown global, a
  * pattern too costly), names the protocol's file by its path in the
  * protocol's folder, in the technical alert and in the server's log, from a
@@ -357,19 +374,10 @@ static void test_rule_errors_relative(void **state) {
       "          if x == 2 then return coroutine end\n"
       "          if x == 3 then return string.rep('a', 100000):find('a*a*a*a*a*b') end\n"
       "          if x == 4 then return 42 end\n";
-  const char *at = strstr(PROTOCOL, "          if x == 999");
-  assert_non_null(at);
   const char *folders[] = {"p", "a-folder-with-a-long-name-the-server-keeps-protocols-in"};
   for (int k = 0; k < 2; k++) {
-    char dir[512], file[600], conf[700];
-    snprintf(dir, sizeof dir, "%s/%s/sec_test", s->root, folders[k]);
-    snprintf(file, sizeof file, "mkdir -p '%s'", dir);
-    assert_int_equal(system(file), 0);
-    snprintf(file, sizeof file, "%s/protocol.lua", dir);
-    FILE *f = fopen(file, "w");
-    assert_non_null(f);
-    fprintf(f, "%.*s%s%s", (int)(at - PROTOCOL), PROTOCOL, branches, at);
-    fclose(f);
+    char dir[512], conf[700];
+    write_protocol(s, folders[k], "", branches, dir, sizeof dir);
     snprintf(conf, sizeof conf, "protocols = \"%s\"", dir);
     start(s, conf);
     /* 4: a bad return value, named by the rule's place (Y7: the log named it by its server path). */
@@ -405,6 +413,57 @@ static void test_rule_errors_relative(void **state) {
     }
     free(log);
   }
+}
+
+/* One call into C cannot hold the loop past the rule's limit (AA3): an
+ * approved protocol's rule searched a million characters with a pattern of
+ * 301 items and no repetition, the entry took 9.56 s and /healthz from
+ * another client waited as long, with no technical alert. Now the search is
+ * refused before it starts: the rule's technical alert says so and names
+ * the rule's place, and another client is answered meanwhile. */
+static void test_rule_one_long_call(void **state) {
+  serve_process *s = *state;
+  static const char *const branches =
+      "          if x == 5 then\n"
+      "            local i = string.rep('a', 1000000):find(string.rep('%a', 300) .. 'b')\n"
+      "            return v.alert.high('searched: ' .. tostring(i))\n"
+      "          end\n";
+  char dir[512], conf[700], path[96];
+  write_protocol(s, "p", "", branches, dir, sizeof dir);
+  snprintf(conf, sizeof conf, "protocols = \"%s\"", dir);
+  start(s, conf);
+  uint64_t visit = serve_start_visit(s, "sec_test", "R");
+  assert_true(visit > 0);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)visit);
+  char *req = hc_format("POST", path, s->token, "{\"x\": 5}");
+  hc_conn w;
+  assert_int_equal(hc_connect(&w, s->port), 0);
+  assert_int_equal(hc_send_str(&w, req), 0);
+  free(req);
+  usleep(100000);
+  double h0 = hc_now_ms();
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "GET", "/healthz", NULL, NULL, &r), 0);
+  double waited = hc_now_ms() - h0;
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&c);
+  /* Not a measure of speed (bench/ is): a blocked loop waits seconds. */
+  if (waited > 1000) fail_msg("/healthz waited %.0f ms while a rule searched", waited);
+  assert_int_equal(hc_read(&w, &r, 30000), 0);
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&w);
+  json_t *list;
+  json_t *a = first_alert(s, visit, &list);
+  const char *msg = json_string_value(json_object_get(a, "message"));
+  assert_non_null(msg);
+  if (!strstr(msg, "rule 'x' failed at protocol.lua:") || !strstr(msg, "too costly"))
+    fail_msg("not the technical alert of a refused search: %s", msg);
+  json_decref(list);
+  serve_stop(s, 0);
 }
 
 /* The body of an upload: PROTOCOL as version, with a spec of `steps`
@@ -516,6 +575,63 @@ static void test_lint_paths_relative(void **state) {
       fail_msg("lint %zu shows where the server keeps the upload: %s", i, r.body);
     hc_response_free(&r);
   }
+  serve_stop(s, 0);
+}
+
+/* A file deep in the protocol's folders keeps its whole name in a lint
+ * answer and a technical alert (Z7): Lua keeps the last 56 bytes of a long
+ * file name after "...", so an error of this module read
+ * ".../another_long_directory_name/module_with_a_long_name.lua:2", without
+ * the author's first folder, for a syntax error, an error while loading and
+ * an error at run time alike. */
+#define LONG_MODULE "sub_dir_with_a_long_name.another_long_directory_name.module_with_a_long_name"
+#define LONG_MODULE_FILE "sub_dir_with_a_long_name/another_long_directory_name/module_with_a_long_name.lua"
+static void test_long_module_paths(void **state) {
+  serve_process *s = *state;
+  char dir[512], conf[700], path[700];
+  write_protocol(s, "p", "local m = require '" LONG_MODULE "'\n",
+                 "          if x == 6 then local y = m.boom(); return y end\n", dir, sizeof dir);
+  snprintf(path, sizeof path, "mkdir -p '%s/sub_dir_with_a_long_name/another_long_directory_name'", dir);
+  assert_int_equal(system(path), 0);
+  snprintf(path, sizeof path, "%s/" LONG_MODULE_FILE, dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("local M = {}\nfunction M.boom()\n  local t = nil\n  return t.y\nend\nreturn M\n", f);
+  fclose(f);
+  snprintf(conf, sizeof conf, "protocols = \"%s\"", dir);
+  start(s, conf);
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  /* a syntax error, an error while loading: line 2 of the module */
+  static const char *const modules[] = {"local M = {}\\nM.x = = 1\\nreturn M\\n", "local t = nil\\nreturn t.y\\n"};
+  for (size_t i = 0; i < 2; i++) {
+    char body[1200];
+    snprintf(body, sizeof body,
+             "{\"files\": {\"protocol.lua\": \"local m = require '" LONG_MODULE "'\\nlocal v = require 'vigil'\\n"
+             "return v.protocol 'p' { version = '1.0.0', phases = { v.phase 'a' { items = { v.check 'c' {} } } } }"
+             "\\n\", \"" LONG_MODULE_FILE "\": \"%s\"}}",
+             modules[i]);
+    hc_conn c;
+    hc_response r;
+    assert_int_equal(hc_connect(&c, s->port), 0);
+    assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols/lint", token, body, &r), 0);
+    hc_close(&c);
+    if (!strstr(r.body, LONG_MODULE_FILE ":2") || strstr(r.body, "..."))
+      fail_msg("lint %zu does not name the module by its whole path: %d %s", i, r.status, r.body);
+    hc_response_free(&r);
+  }
+  /* an error at run time: line 4 of the module, in the technical alert */
+  uint64_t visit = serve_start_visit(s, "sec_test", "R");
+  assert_true(visit > 0);
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)visit);
+  assert_int_equal(serve_request(s, "POST", path, "{\"x\": 6}", NULL), 200);
+  json_t *list;
+  json_t *a = first_alert(s, visit, &list);
+  const char *msg = json_string_value(json_object_get(a, "message"));
+  assert_non_null(msg);
+  if (!strstr(msg, "failed at " LONG_MODULE_FILE ":4: attempt to index") || strstr(msg, "..."))
+    fail_msg("the alert does not name the module by its whole path: %s", msg);
+  json_decref(list);
   serve_stop(s, 0);
 }
 
@@ -2414,9 +2530,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_host_required, setup, teardown),
       cmocka_unit_test_setup_teardown(test_text_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lint_paths_relative, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_long_module_paths, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lint_spec_no_addresses, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lint_language_no_addresses, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_errors_relative, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rule_one_long_call, setup, teardown),
       cmocka_unit_test_setup_teardown(test_streams_per_session, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_resume_and_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flag_with_equals, setup, teardown),

@@ -15,6 +15,8 @@
 #define HOOK_EVERY 1000       /* instructions between budget checks */
 #define MAX_SOURCE (1u << 20) /* a protocol file larger than 1 MiB is refused */
 
+static void budget_hook(lua_State *L, lua_Debug *ar);
+
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   sandbox *sb = ud;
   size_t old = ptr ? osize : 0;
@@ -34,6 +36,44 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   return p;
 }
 
+/* Pushes "file:line: " of the innermost frame of the protocol's own files (a
+ * library wrapper of sandbox.lua may be the one running), or "". */
+static void push_protocol_place(lua_State *L) {
+  lua_Debug d;
+  for (int level = 0; lua_getstack(L, level, &d); level++) {
+    lua_getinfo(L, "Sl", &d);
+    if (d.source[0] == '@' && d.currentline > 0) {
+      lua_pushfstring(L, "%s:%d: ", d.source + 1, d.currentline);
+      return;
+    }
+  }
+  lua_pushliteral(L, "");
+}
+
+/* Writes the time limit's message: the limit and what the call took, as the
+ * technical alert says. */
+static void time_limit_message(const sandbox *sb, uint64_t now, const char *why, char *out, size_t len) {
+  snprintf(out, len, "time limit of %.0f ms exceeded: stopped after %.1f ms (%s)",
+           (double)(sb->deadline - sb->started) / 1e6, (double)(now - sb->started) / 1e6, why);
+}
+
+/* Raises the error of a call past its budget or its time, at the protocol's
+ * line. From now on the hook fires on every instruction: a pcall in the
+ * protocol catches this error once, and the very next instruction raises it
+ * again. */
+static int stop_call(lua_State *L, sandbox *sb, uint64_t now, int over_time, const char *why) {
+  lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+  push_protocol_place(L);
+  if (over_time) {
+    char took[160];
+    time_limit_message(sb, now, why, took, sizeof took);
+    lua_pushstring(L, took);
+  } else
+    lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
 static void budget_hook(lua_State *L, lua_Debug *ar) {
   sandbox *sb;
   lua_getallocf(L, (void **)&sb);
@@ -46,33 +86,18 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
    * search repeated in a loop), so the wall clock is checked here too. */
   uint64_t now = uv_hrtime();
   int over_time = now > sb->deadline;
-  if (sb->spent > sb->budget || over_time) {
-    /* From now on fire on every instruction: a pcall in the protocol catches
-     * this error once, and the very next instruction raises it again. */
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    /* Where the protocol was: the innermost frame of its own files (a
-     * library wrapper of sandbox.lua may be the one interrupted). */
-    lua_Debug d;
-    int found = 0;
-    for (int level = 0; !found && lua_getstack(L, level, &d); level++) {
-      lua_getinfo(L, "Sl", &d);
-      if (d.source[0] == '@' && d.currentline > 0) {
-        lua_pushfstring(L, "%s:%d: ", d.source + 1, d.currentline);
-        found = 1;
-      }
-    }
-    if (!found) lua_pushliteral(L, "");
-    if (over_time) {
-      /* The limit and what the call took when stopped, as the technical alert says. */
-      char took[96];
-      snprintf(took, sizeof took, "time limit of %.0f ms exceeded: stopped after %.1f ms",
-               (double)(sb->deadline - sb->started) / 1e6, (double)(now - sb->started) / 1e6);
-      lua_pushfstring(L, "%s (an endless loop?)", took);
-    } else
-      lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
-    lua_concat(L, 2);
-    lua_error(L);
-  }
+  if (sb->spent > sb->budget || over_time) stop_call(L, sb, now, over_time, "an endless loop?");
+}
+
+/* host.check_time(): the sandbox's library wrappers call it after a C call
+ * that may have run long (a search, a sort): the count hook sees only
+ * instructions, so a rule whose one long call is followed by a return would
+ * end past its limit without a word (docs/security.md AA3). */
+static int check_time(lua_State *L) {
+  sandbox *sb = lua_touserdata(L, lua_upvalueindex(1));
+  uint64_t now = uv_hrtime();
+  if (sb->in_call && now > sb->deadline) return stop_call(L, sb, now, 1, "in one library call");
+  return 0;
 }
 
 /* host.read_source(relative path) -> text, chunkname | nil, message */
@@ -222,6 +247,9 @@ sandbox *vigil__sandbox_open(const char *dir, const source_file *files, uint32_t
   lua_setfield(L, -2, "read_source");
   lua_pushcfunction(L, embedded_source);
   lua_setfield(L, -2, "embedded");
+  lua_pushlightuserdata(L, sb);
+  lua_pushcclosure(L, check_time, 1);
+  lua_setfield(L, -2, "check_time");
   lua_insert(L, -2); /* host, lang */
   if (run_embedded(sb, "=sandbox.lua", vigil__sandbox_lua_src, vigil__sandbox_lua_len, 2, err, errlen) < 0) goto fail;
   sb->sandbox_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -286,6 +314,65 @@ static void relative_paths(const sandbox *sb, char *msg) {
   }
 }
 
+/* Lua names a file in its messages by at most LUA_IDSIZE - 1 bytes: a longer
+ * name is "..." and its end, the last LUA_IDSIZE - 4 bytes
+ * ("...ong_directory_name/module_with_a_long_name.lua:2"), which drops the
+ * author's folders however short the protocol's own folder is. Each such end
+ * that is the end of one file the protocol loaded (sandbox.sources()) is
+ * given its whole name back (docs/security.md Z7), for relative_paths then
+ * to take the protocol's folder out. */
+static void full_chunk_names(sandbox *sb, char *msg, size_t len) {
+  lua_State *L = sb->L;
+  const size_t kept = LUA_IDSIZE - 4;
+  if (!strstr(msg, "...") || sb->sandbox_ref == LUA_NOREF) return;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sb->sandbox_ref);
+  lua_getfield(L, -1, "sources");
+  if (lua_pcall(L, 0, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+    lua_settop(L, top);
+    return;
+  }
+  int list = lua_gettop(L);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+  char *out = malloc(len);
+  if (!out) {
+    lua_settop(L, top);
+    return;
+  }
+  size_t o = 0;
+  for (const char *in = msg; *in && o + 1 < len;) {
+    const char *whole = NULL;
+    size_t whole_len = 0;
+    int found = 0;
+    for (lua_Integer i = 1; !strncmp(in, "...", 3) && i <= n; i++) {
+      lua_rawgeti(L, list, i);
+      lua_getfield(L, -1, "path");
+      size_t pl;
+      const char *path = lua_tolstring(L, -1, &pl);
+      if (path && pl + 1 > LUA_IDSIZE && !strncmp(in + 3, path + pl - kept, kept) &&
+          (!whole || strcmp(whole, path) != 0)) {
+        whole = path; /* still anchored in the sources table, on the stack's list */
+        whole_len = pl;
+        found++;
+      }
+      lua_pop(L, 2);
+    }
+    if (found == 1) {
+      size_t room = len - 1 - o;
+      size_t k = whole_len < room ? whole_len : room;
+      memcpy(out + o, whole, k);
+      o += k;
+      in += 3 + kept;
+      continue;
+    }
+    out[o++] = *in++;
+  }
+  out[o] = '\0';
+  memcpy(msg, out, o + 1);
+  free(out);
+  lua_settop(L, top);
+}
+
 int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen) {
   lua_State *L = sb->L;
   sb->spent = 0;
@@ -293,9 +380,24 @@ int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t 
   sb->deadline = sb->started + (sb->time_limit_ns ? sb->time_limit_ns : SANDBOX_TIME_LIMIT_NS);
   sb->calls++;
   sb->oom = 0;
+  int base = lua_gettop(L) - nargs - 1;
   lua_sethook(L, budget_hook, LUA_MASKCOUNT | (sb->trace ? LUA_MASKLINE | LUA_MASKCALL : 0), HOOK_EVERY);
+  int outer = sb->in_call;
+  sb->in_call = 1;
   int rc = lua_pcall(L, nargs, nresults, 0);
+  sb->in_call = outer;
   lua_sethook(L, NULL, 0, 0);
+  uint64_t now = uv_hrtime();
+  if (rc == LUA_OK && now > sb->deadline) {
+    /* Finished, but past its limit: a long C call the wrappers do not watch
+     * (one of them would have raised at the protocol's line) ran out the
+     * time with no instruction left for the hook. The call failed as if it
+     * had been stopped (AA3): its results are not used. */
+    lua_settop(L, base);
+    time_limit_message(sb, now, "in one call into C", err, errlen);
+    lua_gc(L, LUA_GCCOLLECT);
+    return LUA_ERRRUN;
+  }
   if (rc == LUA_OK) return rc;
   if (rc == LUA_ERRMEM && sb->oom) {
     snprintf(err, errlen, "out of memory");
@@ -304,6 +406,7 @@ int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t 
   } else {
     const char *msg = lua_tostring(L, -1);
     snprintf(err, errlen, "%s", msg ? msg : "(error object is not a string)");
+    full_chunk_names(sb, err, errlen);
     if (!sb->loading) relative_paths(sb, err);
   }
   lua_pop(L, 1);

@@ -21,6 +21,7 @@
 
 local host, lang = ...  -- host.read_source(relative path) -> text, chunkname | nil, error
                         -- host.embedded(name) -> the text of a library compiled into vigil
+                        -- host.check_time(): raises the time limit's error once the call is past it
 
 local sandbox = {}
 
@@ -47,8 +48,9 @@ end
 -- pcall (the error then has no position) and raise it again at their caller.
 -- An error that already says where it is (from the protocol's own callback)
 -- goes on as it is.
+local raw_find = string.find -- this file's own searches, never bounded as a protocol's are
 local function raise(err, level)
-  if type(err) ~= "string" or err:find("^[^\n]-:%d+: ") then error(err, 0) end
+  if type(err) ~= "string" or raw_find(err, "^[^\n]-:%d+: ") then error(err, 0) end
   if err == "not enough memory" then err = "memory cap reached (not enough memory)" end
   error(err, level + 1)
 end
@@ -57,6 +59,16 @@ end
 -- take a level away).
 local function check(level, ok, ...)
   if not ok then raise((...), level + 1) end
+  return ...
+end
+-- timed(f(...)): f's results, once the clock says the call that gave them
+-- has not run past the call's time limit. The count hook checks the clock
+-- only between instructions, so one long C call (a search, a sort) followed
+-- by a return would otherwise end a rule long after its limit without a word
+-- (docs/security.md AA3): this raises the limit's error at the protocol's line.
+local check_time = host.check_time
+local function timed(...)
+  check_time()
   return ...
 end
 
@@ -71,34 +83,118 @@ string.rep = function(s, n, sep)
           or "number expected, got " .. type(n)), 2)
   end
   if s == "" and (sep == nil or sep == "") and tonumber(n) > 1 then n = 1 end
-  local r = check(2, pcall(rep, s, n, sep))
+  local r = timed(check(2, pcall(rep, s, n, sep)))
   return r
 end
 
--- Pattern matching backtracks inside one C call, where neither the budget nor
--- the clock can stop it: "a*" repeated 40 times never ends, and even one
--- repetition (".-b") tried at every position of a long subject is quadratic.
--- The work grows like (subject length) ^ (repetitions + 1) when the match may
--- start anywhere (^ anchors it: one fewer), so that is bounded before the
--- call. Plain finds (find's 4th argument) have no such cost.
-local MAX_PATTERN_STEPS = 1e8
-local function repetitions(p)
-  local n = 0
-  for i = 1, #p do
-    local c = p:sub(i, i)
-    local escaped = p:sub(i - 1, i - 1) == "%"
-    if (c == "*" or c == "+" or c == "-" or c == "?") and not escaped then n = n + 1 end
-    if c == "b" and escaped then n = n + 1 end -- %bxy scans for its closing pair
-  end
-  return n
+-- Pattern matching runs inside one C call, where neither the budget nor the
+-- clock can stop it, so its cost is bounded before the call (docs/security.md
+-- AA3). The matcher tries the pattern at every start of the subject (one
+-- start when ^ anchors it); at each start it walks the pattern's bytes (a set
+-- [...] is scanned byte by byte), and every item that may take any number of
+-- characters (*, +, -, %b, a back reference %1..%9) multiplies the tries by
+-- the subject's length, every ? by two. No repetition at all is still
+-- subject x pattern: ("%a"):rep(300) .. "b" on a million "a" ran 9.5 s.
+-- A find with no special character (or find's 4th argument) is a memory
+-- search instead: at each start where the needle's first byte is, a compare
+-- of its bytes, each far cheaper, and some 30 ns a start whatever the needle.
+-- Measured on the shared 2-core machine (2026-12-06): 12 ns a pattern byte a
+-- start with %a (("%a"):rep(300) .. "b" on 100,000 characters: 726 ms), 0.07
+-- ns a compared byte, 29 ns a start ("ab" on 3e7 "a": 883 ms); so both limits
+-- keep one call within some 25 ms, half the serving time limit.
+local MAX_PATTERN_STEPS = 2e6
+local MAX_PLAIN_BYTES = 4e7
+local PLAIN_START = 32 -- a start of a plain search, in compared bytes
+local raw_byte = string.byte
+
+-- The index just past the single-character class that starts at p[i], as
+-- lstrlib's classEnd reads it: %x, a set [...] (whose first byte, after an
+-- optional ^, may be ]), or one byte.
+local function class_end(p, i)
+  local c = raw_byte(p, i)
+  if c == 37 then return i + 2 end -- %
+  if c ~= 91 then return i + 1 end -- not [
+  i = i + 1
+  if raw_byte(p, i) == 94 then i = i + 1 end -- ^
+  repeat
+    if i > #p then return i end -- malformed: the matcher refuses it
+    local b = raw_byte(p, i)
+    i = i + 1
+    if b == 37 and i <= #p then i = i + 1 end -- %] and other escapes
+  until raw_byte(p, i) == 93 -- ]
+  return i + 1
 end
-local function guard_pattern(fname, subject, pattern)
+
+-- How a pattern makes the matcher backtrack: whether ^ anchors it, how many
+-- of its items may each span the whole subject, how many are optional (?).
+local function pattern_shape(p, anchors)
+  local n, i = #p, 1
+  local anchored = anchors and raw_byte(p, 1) == 94
+  if anchored then i = 2 end
+  local spans, optional = 0, 0
+  while i <= n do
+    local c, d = raw_byte(p, i), raw_byte(p, i + 1)
+    if c == 40 or c == 41 or (c == 36 and i == n) then -- ( ) and a final $
+      i = i + 1
+    elseif c == 37 and d == 98 then -- %bxy scans for its closing pair
+      spans, i = spans + 1, i + 4
+    elseif c == 37 and d == 102 then -- %f[set]
+      i = class_end(p, i + 2)
+    elseif c == 37 and d and d >= 48 and d <= 57 then -- %1: compares a capture
+      spans, i = spans + 1, i + 2
+    else
+      local e = class_end(p, i)
+      local q = raw_byte(p, e)
+      if q == 42 or q == 43 or q == 45 then -- * + -
+        spans, e = spans + 1, e + 1
+      elseif q == 63 then -- ?
+        optional, e = optional + 1, e + 1
+      end
+      i = e
+    end
+  end
+  return anchored, spans, optional
+end
+
+-- The shapes of the short patterns seen, as gmatch (which has no anchor) and
+-- the others read them: a rule calls the same few patterns again and again.
+local shape_caches = { [true] = { shapes = {}, n = 0 }, [false] = { shapes = {}, n = 0 } }
+local function cached_shape(pattern, anchors)
+  local cache = shape_caches[anchors]
+  local shape = cache.shapes[pattern]
+  if shape then return shape end
+  shape = { pattern_shape(pattern, anchors) }
+  if #pattern <= 200 then
+    if cache.n == 200 then cache.shapes, cache.n = {}, 0 end
+    cache.shapes[pattern], cache.n = shape, cache.n + 1
+  end
+  return shape
+end
+
+local function too_costly(fname, subject, pattern, what)
+  error(string.format("%s: pattern of %d bytes is too costly on %d characters (%s)", fname, #pattern,
+                      #subject, what), 4)
+end
+
+-- plain: find's 4th argument, or a find pattern without special characters
+-- (lstrlib's nospecials: it then searches memory, without the matcher).
+local function guard_pattern(fname, subject, pattern, plain)
+  if type(subject) == "number" then subject = tostring(subject) end
+  if type(pattern) == "number" then pattern = tostring(pattern) end
   if type(subject) ~= "string" or type(pattern) ~= "string" then return end
-  local q = repetitions(pattern)
-  if q == 0 then return end
-  local power = pattern:sub(1, 1) == "^" and q or q + 1
-  if (#subject + 1.0) ^ power > MAX_PATTERN_STEPS then
-    error(string.format("%s: pattern with %d repetitions is too costly on %d characters", fname, q, #subject), 3)
+  local n = #subject + 1.0
+  if plain or (fname == "string.find" and not raw_find(pattern, "[%^%$%*%+%?%.%(%[%%%-]")) then
+    if n * (#pattern + PLAIN_START) > MAX_PLAIN_BYTES then too_costly(fname, subject, pattern, "a plain search") end
+    return
+  end
+  local starts = fname ~= "string.gmatch" and raw_byte(pattern, 1) == 94 and 1 or n
+  if starts * #pattern > MAX_PATTERN_STEPS then too_costly(fname, subject, pattern, "tried at every character") end
+  local shape = cached_shape(pattern, fname ~= "string.gmatch")
+  local anchored, spans, optional = shape[1], shape[2], shape[3]
+  local steps = (anchored and 1 or n) * n ^ spans * 2.0 ^ optional * math.max(#pattern, 1)
+  if steps > MAX_PATTERN_STEPS then
+    too_costly(fname, subject, pattern, string.format("%d repetitions%s", spans + optional,
+                                                     anchored and "" or ", tried at every character"))
   end
 end
 -- tostring and string.format show a table's or a function's kind, never its
@@ -108,16 +204,23 @@ end
 -- string.format again.)
 local safe_tostring, safe_format = lang.safe_tostring, lang.safe_format
 string.format = function(fmt, ...)
-  local r = check(2, pcall(safe_format, fmt, ...))
+  local r = timed(check(2, pcall(safe_format, fmt, ...)))
   return r
 end
 
-for _, fname in ipairs({ "find", "match", "gmatch", "gsub" }) do
+for _, fname in ipairs({ "find", "match", "gsub" }) do
   local f = string[fname]
   string[fname] = function(s, p, ...)
-    if not (fname == "find" and select(2, ...)) then guard_pattern("string." .. fname, s, p) end
-    return check(2, pcall(f, s, p, ...))
+    guard_pattern("string." .. fname, s, p, fname == "find" and select(2, ...))
+    return timed(check(2, pcall(f, s, p, ...)))
   end
+end
+-- Each step of gmatch's loop is one more search from where the last ended.
+local gmatch = string.gmatch
+string.gmatch = function(s, p, ...)
+  guard_pattern("string.gmatch", s, p)
+  local step = check(2, pcall(gmatch, s, p, ...))
+  return function() return timed(check(2, pcall(step))) end
 end
 
 -- string.dump must go from the real table too: ("").dump reaches it through
@@ -150,12 +253,12 @@ local TABLE = {
       if j == nil then j = #t end
       if span(i, j) > MAX_RANGE then range_error("table.concat", span(i, j)) end
     end
-    local r = check(2, pcall(tbl.concat, t, sep, i, j))
+    local r = timed(check(2, pcall(tbl.concat, t, sep, i, j)))
     return r
   end,
   move = function(a1, f, e, t, a2)
     if span(f, e) > MAX_RANGE then range_error("table.move", span(f, e)) end
-    local r = check(2, pcall(tbl.move, a1, f, e, t, a2))
+    local r = timed(check(2, pcall(tbl.move, a1, f, e, t, a2)))
     return r
   end,
   insert = function(t, ...)
@@ -189,17 +292,17 @@ local TABLE = {
   end,
   sort = function(t, comp)
     if type(t) ~= "table" then
-      local r = check(2, pcall(tbl.sort, t, comp))
+      local r = timed(check(2, pcall(tbl.sort, t, comp)))
       return r
     end
     local n = #t
     if span(1, n) > MAX_RANGE then range_error("table.sort", span(1, n)) end
     if getmetatable(t) == nil then -- no __len: C sees the same n
-      local r = check(2, pcall(tbl.sort, t, comp))
+      local r = timed(check(2, pcall(tbl.sort, t, comp)))
       return r
     end
     local a = check(2, pcall(tbl.move, t, 1, n, 1, {}))
-    check(2, pcall(tbl.sort, a, comp))
+    timed(check(2, pcall(tbl.sort, a, comp)))
     check(2, pcall(tbl.move, a, 1, n, 1, t))
   end,
 }

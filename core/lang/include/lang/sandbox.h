@@ -23,6 +23,7 @@ typedef struct sandbox {
   uint64_t started;                /* uv_hrtime() when the current call began */
   uint64_t time_limit_ns;          /* per call; 0: SANDBOX_TIME_LIMIT_NS (the engine sets the site's) */
   int loading;                     /* files may be read */
+  int in_call;                     /* inside vigil__sandbox_call: its deadline holds */
   char *dir;                       /* the protocol folder, as given */
   char realdir[4096];              /* the same, resolved: files must be inside it */
   const struct source_file *files; /* the stored sources, or NULL: the disk */

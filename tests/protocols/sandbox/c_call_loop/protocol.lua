@@ -11,7 +11,7 @@ return v.protocol "sandbox_c_call_loop" {
         v.number "attack" {
           unit = "1",
           rule = function(x, visit)
-            local s = string.rep("x", 4000000)
+            local s = string.rep("x", 500000)
             for i = 1, 100000000 do s:find("[b]") end
             return v.alert.high("ESCAPED: searched")
           end,
