@@ -1085,7 +1085,9 @@ static void users_on_every_node(void **state) {
 
   /* Made on u1, known on u2 at once: a sign-in, and u1's session. */
   assert_int_equal(as(&u1, boss1, "POST", "/api/v1/users",
-                      "{\"name\": \"eve\", \"role\": \"nurse\", \"password\": \"eve's password\"}", NULL),
+                      "{\"name\": \"eve\", \"role\": \"nurse\", \"password\": \"eve's password\", \"admin_password\": "
+                      "\"" SERVE_PASSWORD "\"}",
+                      NULL),
                    201);
   assert_int_equal(sign_in(&u1, "eve", "eve's password", eve1), 200);
   assert_int_equal(as(&u2, eve1, "GET", "/api/v1/session", NULL, NULL), 200);
@@ -1093,11 +1095,15 @@ static void users_on_every_node(void **state) {
 
   /* A name u1 made a moment ago, made again on u2 as an admin: refused. */
   assert_int_equal(as(&u1, boss1, "POST", "/api/v1/users",
-                      "{\"name\": \"zed\", \"role\": \"nurse\", \"password\": \"zed's password\"}", NULL),
+                      "{\"name\": \"zed\", \"role\": \"nurse\", \"password\": \"zed's password\", \"admin_password\": "
+                      "\"" SERVE_PASSWORD "\"}",
+                      NULL),
                    201);
   char *body = NULL;
   assert_int_equal(as(&u2, boss2, "POST", "/api/v1/users",
-                      "{\"name\": \"zed\", \"role\": \"admin\", \"password\": \"mallory's own\"}", &body),
+                      "{\"name\": \"zed\", \"role\": \"admin\", \"password\": \"mallory's own\", \"admin_password\": "
+                      "\"" SERVE_PASSWORD "\"}",
+                      &body),
                    409);
   assert_non_null(strstr(body, "already_exists"));
   free(body);
@@ -1177,9 +1183,13 @@ static void users_on_every_node(void **state) {
   assert_int_equal(r.status, 307);
   assert_non_null(strstr(r.head, "HTTP/1.1 307 Temporary Redirect\r\n"));
   hc_response_free(&r);
-  assert_int_equal(as(&u2, boss2, "POST", "/api/v1/users", "{\"name\": \"feed\", \"role\": \"integrator\"}", NULL),
+  assert_int_equal(as(&u2, boss2, "POST", "/api/v1/users",
+                      "{\"name\": \"feed\", \"role\": \"integrator\", \"admin_password\": \"" SERVE_PASSWORD "\"}",
+                      NULL),
                    201);
-  assert_int_equal(as(&u1, boss1, "POST", "/api/v1/tokens", "{\"user\": \"feed\"}", &body), 201);
+  assert_int_equal(as(&u1, boss1, "POST", "/api/v1/tokens",
+                      "{\"user\": \"feed\", \"admin_password\": \"" SERVE_PASSWORD "\"}", &body),
+                   201);
   const char *t = strstr(body, "\"token\":\"");
   assert_non_null(t);
   char feed[64];

@@ -131,7 +131,8 @@ static void cross_site(void **state) {
   char admin[64], headers[512], origin[64];
   assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
   snprintf(origin, sizeof origin, "http://127.0.0.1:%d", s->port);
-  const char *evil = "{\"name\": \"evil\", \"role\": \"admin\", \"password\": \"evil evil evil\"}";
+  const char *evil = "{\"name\": \"evil\", \"role\": \"admin\", \"password\": \"evil evil evil\", \"admin_password\": "
+                     "\"" SERVE_PASSWORD "\"}";
 
   /* The attack of the review: a form on another site posting text/plain with the admin's cookie. */
   snprintf(headers, sizeof headers,
@@ -178,16 +179,22 @@ static void cross_site(void **state) {
   snprintf(headers, sizeof headers,
            "Cookie: vigil_session=%s\r\nOrigin: %s\r\nContent-Type: application/json; charset=utf-8\r\n", admin,
            origin);
-  expect(raw(s, "POST", "/api/v1/users", headers, "{\"name\": \"ana\", \"role\": \"nurse\"}"), 201, NULL);
+  expect(raw(s, "POST", "/api/v1/users", headers,
+             "{\"name\": \"ana\", \"role\": \"nurse\", \"admin_password\": \"" SERVE_PASSWORD "\"}"),
+         201, NULL);
   snprintf(
       headers, sizeof headers,
       "Cookie: vigil_session=%s\r\nReferer: %s/ui/users\r\nContent-Type: text/plain\r\nX-Requested-With: vigil\r\n",
       admin, origin);
-  expect(raw(s, "POST", "/api/v1/users", headers, "{\"name\": \"ben\", \"role\": \"nurse\"}"), 201, NULL);
+  expect(raw(s, "POST", "/api/v1/users", headers,
+             "{\"name\": \"ben\", \"role\": \"nurse\", \"admin_password\": \"" SERVE_PASSWORD "\"}"),
+         201, NULL);
   /* A Bearer token is not sent by a browser on its own: no origin needed. */
   expect(raw(s, "POST", "/api/v1/users", NULL, NULL), 401, "unauthenticated");
   snprintf(headers, sizeof headers, "Authorization: Bearer %s\r\nOrigin: http://evil.example\r\n", admin);
-  expect(raw(s, "POST", "/api/v1/users", headers, "{\"name\": \"cy\", \"role\": \"nurse\"}"), 201, NULL);
+  expect(raw(s, "POST", "/api/v1/users", headers,
+             "{\"name\": \"cy\", \"role\": \"nurse\", \"admin_password\": \"" SERVE_PASSWORD "\"}"),
+         201, NULL);
   assert_int_equal(serve_stop(s, 0), 0);
 }
 
@@ -884,7 +891,9 @@ static void an_edited_role_stops_the_start(void **state) {
   snprintf(db, sizeof db, "%s/vigil.db", s->root);
   assert_int_equal(serve_start(s), 0);
   assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
-  expect(bearer(s, "POST", "/api/v1/users", admin, "{\"name\": \"gone.c\", \"role\": \"nurse\"}"), 201, NULL);
+  expect(bearer(s, "POST", "/api/v1/users", admin,
+                "{\"name\": \"gone.c\", \"role\": \"nurse\", \"admin_password\": \"" SERVE_PASSWORD "\"}"),
+         201, NULL);
   expect(bearer(s, "POST", "/api/v1/users/gone.c", admin,
                 "{\"disabled\": true, \"admin_password\": \"" SERVE_PASSWORD "\"}"),
          200, NULL);

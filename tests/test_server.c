@@ -693,7 +693,8 @@ static void test_users_and_roles(void **state) {
 
   /* An admin makes a user, who signs in with the password they were given. */
   uint64_t before = last_seq_now(s);
-  r = call(s, "POST", "/api/v1/users", ADMIN, "{\"name\": \"eve.n\", \"role\": \"clinician\"}");
+  r = call(s, "POST", "/api/v1/users", ADMIN,
+           "{\"name\": \"eve.n\", \"role\": \"clinician\", \"admin_password\": \"" PASSWORD "\"}");
   expect(&r, 201);
   const char *given = str_at(r.json, "password");
   assert_non_null(given);
@@ -752,7 +753,7 @@ static void test_users_and_roles(void **state) {
   expect_error(call(s, "GET", "/api/v1/session", CLINICIAN, NULL), 401, "unauthenticated", NULL);
   /* A token for an integrator only, shown once; it reads the stream. */
   expect_error(call(s, "POST", "/api/v1/tokens", ADMIN, "{\"user\": \"nurse.a\"}"), 422, "invalid_field", "user");
-  r = call(s, "POST", "/api/v1/tokens", ADMIN, "{\"user\": \"int.d\"}");
+  r = call(s, "POST", "/api/v1/tokens", ADMIN, "{\"user\": \"int.d\", \"admin_password\": \"" PASSWORD "\"}");
   expect(&r, 201);
   assert_int_equal(strlen(str_at(r.json, "token")), USER_TOKEN_LEN);
   remember_token("int.d.token", str_at(r.json, "token"));
@@ -971,11 +972,13 @@ static void test_protocol_versions(void **state) {
   /* S2: nor does an admin the uploader created, directly or through
    * another, nor the admin who created the uploader. */
   r = call(s, "POST", "/api/v1/users", ADMIN,
-           "{\"name\": \"admin.two\", \"role\": \"admin\", \"password\": \"" PASSWORD "\"}");
+           "{\"name\": \"admin.two\", \"role\": \"admin\", \"password\": \"" PASSWORD
+           "\", \"admin_password\": \"" PASSWORD "\"}");
   expect(&r, 201);
   json_decref(r.json);
   r = call(s, "POST", "/api/v1/users", "admin.two",
-           "{\"name\": \"admin.three\", \"role\": \"admin\", \"password\": \"" PASSWORD "\"}");
+           "{\"name\": \"admin.three\", \"role\": \"admin\", \"password\": \"" PASSWORD
+           "\", \"admin_password\": \"" PASSWORD "\"}");
   expect(&r, 201);
   json_decref(r.json);
   static const char *const made[][2] = {{"admin.two", "created your account"}, {"admin.three", "created your account"}};
@@ -1984,8 +1987,10 @@ static int db_count(const char *db, const char *query, const char *key) {
  * user is not listed; the same name can be created after). */
 static void test_user_rows_go_with_their_events(void **state) {
   inproc *p = *state;
-  char err[256], token[USER_TOKEN_LEN + 1];
-  assert_int_equal(vigil__users_add(p->users, "admin.f", ROLE_ADMIN, "-", 0, err, sizeof err), 0);
+  char err[256], token[USER_TOKEN_LEN + 1], hash[USER_HASH_MAX];
+  /* Its password is asked again for each creation and token (AA2). */
+  assert_int_equal(vigil__users_hash_password(PASSWORD, hash), 0);
+  assert_int_equal(vigil__users_add(p->users, "admin.f", ROLE_ADMIN, hash, 0, err, sizeof err), 0);
   assert_int_equal(vigil__users_add(p->users, "int.f", ROLE_INTEGRATOR, "-", 0, err, sizeof err), 0);
   assert_int_equal(
       vigil__users_session_new(p->users, "admin.f", api_wall_ms_for_tests(), 3600000, token, err, sizeof err), 0);
@@ -2005,9 +2010,11 @@ static void test_user_rows_go_with_their_events(void **state) {
                              "json_extract(body, '$.data.user') = ?1 AND json_extract(body, '$.data.token_issued')";
   int refused = 0, created = 0, tokens_given = 0;
   for (int n = 1; n <= 200 && created < 3; n++) {
-    char name[32], body[128];
+    char name[32], body[200];
     snprintf(name, sizeof name, "fault.%d", n);
-    snprintf(body, sizeof body, "{\"name\": \"%s\", \"role\": \"nurse\", \"password\": \"%s\"}", name, PASSWORD);
+    snprintf(body, sizeof body,
+             "{\"name\": \"%s\", \"role\": \"nurse\", \"password\": \"%s\", \"admin_password\": \"%s\"}", name,
+             PASSWORD, PASSWORD);
     faulty_vfs_arm(FAULTY_WRITE, n, SQLITE_IOERR_WRITE, 0);
     reply r = call_on(&c, "POST", "/api/v1/users", "admin.f", body);
     faulty_vfs_clear();
@@ -2036,7 +2043,7 @@ static void test_user_rows_go_with_their_events(void **state) {
     }
     /* An API token: a session made with its event. */
     faulty_vfs_arm(FAULTY_WRITE, n, SQLITE_IOERR_WRITE, 0);
-    r = call_on(&c, "POST", "/api/v1/tokens", "admin.f", "{\"user\": \"int.f\"}");
+    r = call_on(&c, "POST", "/api/v1/tokens", "admin.f", "{\"user\": \"int.f\", \"admin_password\": \"" PASSWORD "\"}");
     faulty_vfs_clear();
     if (r.status != 201 && r.status != 503) fail_msg("token, fault at write %d: %d %s", n, r.status, r.text);
     tokens_given += r.status == 201;

@@ -63,10 +63,54 @@ static void references_and_look_alikes(void **state) {
   free(a), free(b), free(c);
 }
 
+/* AA4: a dash or a dot outside ASCII, by Unicode's confusables (and the few
+ * they lack): a dash is '-', a dot is left out; the long dash's modifier
+ * letter and a Hangul vowel inside its syllable are not dashes. */
+static void dashes_and_dots(void **state) {
+  (void)state;
+  static const char *const alike[] = {
+      "MRN\xcb\x97"
+      "500",                 /* U+02D7 */
+      "MRN-500\xe2\x88\x99", /* U+2219 */
+      "MRN-500\xe2\x88\xb6", /* U+2236 */
+      "MRN-500\xe3\x86\x8d", /* U+318D */
+      "MRN-500\xe2\x97\x8f", /* U+25CF */
+      "MRN-500\xe2\xa6\x81", /* U+2981 */
+      "MRN\xe4\xb8\x80"
+      "500", /* U+4E00 */
+      "MRN\xe2\x8e\xaf"
+      "500", /* U+23AF */
+      "MRN\xe1\xa0\x86"
+      "500", /* U+1806 */
+      "MRN\xe2\x80\x94"
+      "500", /* U+2014 */
+  };
+  char *want = vigil__unicode_skeleton("MRN-500");
+  assert_non_null(want);
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++) {
+    char *k = vigil__unicode_skeleton(alike[i]);
+    if (!k || strcmp(k, want)) fail_msg("%zu: \"%s\" vs \"%s\"", i, k ? k : "(null)", want);
+    free(k);
+  }
+  /* U+30FC lengthens (X3): left out, not a dash. */
+  char *a = vigil__unicode_skeleton("MRN\xe3\x83\xbc"
+                                    "500"),
+       *b = vigil__unicode_skeleton("MRN500");
+  assert_non_null(a);
+  assert_string_equal(a, b);
+  free(a), free(b);
+  /* A Hangul syllable typed as its jamo (U+1100 U+1173) is its syllable U+ADF8. */
+  a = vigil__unicode_skeleton("\xe1\x84\x80\xe1\x85\xb3 7"), b = vigil__unicode_skeleton("\xea\xb7\xb8 7");
+  assert_non_null(a);
+  assert_string_equal(a, b);
+  free(a), free(b), free(want);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_ascii_pair),
       cmocka_unit_test(references_and_look_alikes),
+      cmocka_unit_test(dashes_and_dots),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

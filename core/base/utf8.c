@@ -195,9 +195,57 @@ static int decoration(uint32_t cp, int8_t type) {
                         (cp >= 0x2800 && cp <= 0x28ff));
 }
 
+/* Look-alikes of a dash or a dot that Unicode's confusables (ICU 72, Unicode
+ * 15) do not list, found by review (AA4), each with the prototype of the
+ * table's class it is drawn like, so that look_alike_sign treats them as the
+ * table's own. */
+static const struct {
+  uint32_t cp, like;
+} MORE_CONFUSABLES[] = {
+    {0x1806, '-'},    /* MONGOLIAN TODO SOFT HYPHEN */
+    {0x23af, 0x30fc}, /* HORIZONTAL LINE EXTENSION: a long dash */
+    {0x25cf, 0xb7},   /* BLACK CIRCLE */
+    {0x2981, 0xb7},   /* Z NOTATION SPOT */
+    {0x318d, 0xb7},   /* HANGUL LETTER ARAEA: the table takes it for the jamo U+119E, drawn as a dot */
+};
+
+enum { SIGN_NONE, SIGN_DASH, SIGN_DOT };
+
+/* Whether a character outside ASCII, as typed, is drawn as a dash or a dot,
+ * by Unicode's confusables (AA4): its skeleton alone is the prototype of the
+ * hyphen-minus (U+02D7, U+2212, U+2010, U+06D4), of the long dash U+30FC
+ * (U+2014, U+2015, U+FF0D, U+2500, CJK U+4E00 and U+2F00 "one"), of the
+ * middle dot U+00B7 (U+2219, U+2022, U+30FB, U+A78F), of the full stop
+ * (U+2024, U+0701) or of the colon (U+2236, U+0589, U+FF1A). A dash is a
+ * dash ('-') in the key; a dot leaves it, as Z5's dots do. Not the modifier
+ * letters of the long dash (U+30FC, U+FF70), which lengthen a vowel (X3),
+ * nor a Hangul jamo that joins into a syllable (U+1173 "eu" is drawn as a
+ * long dash alone, never inside its syllable). */
+static int look_alike_sign(const unsigned char *c, size_t len, uint32_t cp, int8_t type) {
+  if (cp < 0x80 || type == U_MODIFIER_LETTER ||
+      u_getIntPropertyValue((UChar32)cp, UCHAR_HANGUL_SYLLABLE_TYPE) != U_HST_NOT_APPLICABLE)
+    return SIGN_NONE;
+  uint32_t like = 0;
+  for (size_t i = 0; i < sizeof MORE_CONFUSABLES / sizeof *MORE_CONFUSABLES && !like; i++)
+    if (MORE_CONFUSABLES[i].cp == cp) like = MORE_CONFUSABLES[i].like;
+  if (!like) {
+    char key[16];
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t n = uspoof_getSkeletonUTF8(spoof, 0, (const char *)c, (int32_t)len, key, sizeof key, &st);
+    if (U_FAILURE(st) || n <= 0 || n >= (int32_t)sizeof key) return SIGN_NONE;
+    size_t k;
+    like = vigil__utf8_decode((const unsigned char *)key, (size_t)n, &k);
+    if (k != (size_t)n) return SIGN_NONE; /* more than one character: none of these */
+  }
+  if (like == '-' || like == 0x30fc) return SIGN_DASH;
+  if (like == 0xb7 || like == '.' || like == ':') return SIGN_DOT;
+  return SIGN_NONE;
+}
+
 /* s without what only changes the look of the character before it
  * (nonspacing and enclosing marks, the emoji skin-tone modifiers) or
- * decorates the id (decoration), with
+ * decorates the id (decoration, a dot: look_alike_sign), each dash-like as
+ * '-', with
  * each digit of any script (Nd: Arabic-Indic, Devanagari, ...; a letter
  * number of one digit's value, Roman numeral two) as its ASCII digit;
  * malloc'd, NULL when s is not UTF-8 or out of memory. */
@@ -214,8 +262,11 @@ static char *plain(const char *s) {
     }
     int8_t type = u_charType((UChar32)cp);
     double value = u_getNumericValue((UChar32)cp);
-    if (type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK || (cp >= 0x1f3fb && cp <= 0x1f3ff) ||
-        decoration(cp, type)) {
+    int sign = look_alike_sign(c, k, cp, type);
+    if (sign == SIGN_DASH) {
+      *o++ = '-';
+    } else if (sign == SIGN_DOT || type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK ||
+               (cp >= 0x1f3fb && cp <= 0x1f3ff) || decoration(cp, type)) {
       /* dropped */
     } else if ((type == U_DECIMAL_DIGIT_NUMBER || type == U_LETTER_NUMBER) && value >= 0 && value <= 9 &&
                value == (int)value) {

@@ -5,9 +5,9 @@
  *   DELETE /api/v1/session            sign out
  *   POST   /api/v1/session/password   {password, new_password}: change my own
  *   GET    /api/v1/users              (admin) every user
- *   POST   /api/v1/users              (admin) {name, role, password?}
- *   POST   /api/v1/users/{name}       (admin) {disabled?, password?}
- *   POST   /api/v1/tokens             (admin) {user}: an integrator's API token
+ *   POST   /api/v1/users              (admin) {name, role, password?, admin_password}
+ *   POST   /api/v1/users/{name}       (admin) {disabled?, password?, admin_password}
+ *   POST   /api/v1/tokens             (admin) {user, admin_password}: an integrator's API token
  *
  * Passwords are checked and hashed on libuv's thread pool (argon2id takes a
  * tenth of a second on purpose; the loop must not stop for it). Failed
@@ -972,37 +972,26 @@ void vigil__api_get_users(api *a, http_request *req, const api_call *c) {
   json_decref(body);
 }
 
-void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
-  const user *admin = c->who;
-  json_t *body = vigil__api_body_object(req);
-  if (!body) return;
-  const char *name, *r, *password;
-  if (vigil__api_member_string(req, body, "name", 1, &name) == 0 &&
-      vigil__api_member_string(req, body, "role", 1, &r) == 0 &&
-      vigil__api_member_string(req, body, "password", 0, &password) == 0) {
-    if (!vigil__users_name_valid(name))
-      vigil__http_respond_error(req, 422, "invalid_field",
-                                "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit",
-                                "name");
-    else if (vigil__role_parse(r) < 0)
-      vigil__http_respond_error(req, 422, "invalid_field", "role is nurse, clinician, admin or integrator", "role");
-    else if (vigil__users_find(a->users, name))
-      vigil__http_respond_error(req, 409, "already_exists", "that user exists already", "name");
-    else
-      change_password(a, req, admin->name, name, 1, (role)vigil__role_parse(r), password);
-  }
-  json_decref(body);
-}
+/* ---- what needs the admin's own password again (Z4, AA2) ------------------------------ */
 
-/* What an admin asks of another user, kept while the admin's own password
- * is checked (Z4). disabled: -1 unchanged, else 0 or 1. */
-typedef struct user_edit {
+/* A session alone (a workstation left signed in, a stolen cookie) must not
+ * take over, lock out or make an account: changing another user, creating
+ * a user of any role (a nurse's account records and signs doses as well as
+ * an admin's approves) and issuing an API token each ask for the acting
+ * admin's own current password again, admin_password, checked as a step-up
+ * under the same guessing limits as /session/password. */
+typedef enum { ASK_CHANGE, ASK_CREATE, ASK_TOKEN } admin_ask_kind;
+
+/* What the admin asked, kept while their password is checked. */
+typedef struct admin_ask {
+  admin_ask_kind kind;
   char actor[USER_NAME_MAX + 1], name[USER_NAME_MAX + 1];
-  int disabled;
-  char *password; /* NULL: unchanged */
-} user_edit;
+  int disabled;   /* ASK_CHANGE: -1 unchanged, else 0 or 1 */
+  role role;      /* ASK_CREATE */
+  char *password; /* the new password; NULL: unchanged (a change), generated (a creation) */
+} admin_ask;
 
-static void user_edit_free(user_edit *e) {
+static void admin_ask_free(admin_ask *e) {
   if (e->password) {
     sodium_memzero(e->password, strlen(e->password));
     free(e->password);
@@ -1010,8 +999,37 @@ static void user_edit_free(user_edit *e) {
   free(e);
 }
 
+/* A new admin_ask of kind by actor for name (NULL and answered 503 when out
+ * of memory), the new password copied. */
+static admin_ask *admin_ask_new(http_request *req, admin_ask_kind kind, const char *actor, const char *name,
+                                const char *password) {
+  admin_ask *e = calloc(1, sizeof *e);
+  if (e && password && !(e->password = strdup(password))) {
+    free(e);
+    e = NULL;
+  }
+  if (!e) {
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return NULL;
+  }
+  e->kind = kind;
+  e->disabled = -1;
+  snprintf(e->actor, sizeof e->actor, "%.*s", USER_NAME_MAX, actor);
+  snprintf(e->name, sizeof e->name, "%.*s", USER_NAME_MAX, name);
+  return e;
+}
+
+/* 1 when own (the admin_password member) was given, else answered 422 for what. */
+static int own_password_given(http_request *req, const char *own, const char *what) {
+  if (own) return 1;
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s needs your own password again (admin_password)", what);
+  vigil__http_respond_error(req, 422, "invalid_field", msg, "admin_password");
+  return 0;
+}
+
 /* Disables or enables the user, then sets the password, as e says. */
-static void apply_user_edit(api *a, http_request *req, const user_edit *e) {
+static void apply_user_edit(api *a, http_request *req, const admin_ask *e) {
   if (e->disabled >= 0) {
     char err[512];
     if (vigil__users_set_disabled(a->users, e->name, e->disabled, err, sizeof err) < 0) {
@@ -1030,8 +1048,43 @@ static void apply_user_edit(api *a, http_request *req, const user_edit *e) {
   json_decref(out);
 }
 
+/* NULL when name may have an API token (an active integrator), else why not
+ * (*status and *code: the answer). */
+static const char *token_refused(const user *u, int *status, const char **code) {
+  *status = 422;
+  *code = u ? "invalid_field" : "unknown_reference";
+  if (!u) return "no such user";
+  if (u->role != ROLE_INTEGRATOR || u->disabled) return "API tokens are for active integrator users only";
+  return NULL;
+}
+
+/* Issues e->name an API token, asked again now that the admin's password
+ * was checked (the user may have been disabled meanwhile). */
+static void issue_token(api *a, http_request *req, const admin_ask *e) {
+  int status;
+  const char *code, *why = token_refused(vigil__users_lookup(a->users, e->name), &status, &code);
+  char token[USER_TOKEN_LEN + 1], err[512];
+  if (why) {
+    vigil__http_respond_error(req, status, code, why, "user");
+    return;
+  }
+  if (vigil__users_session_new(a->users, e->name, vigil__api_wall_ms(), 0, token, err, sizeof err) < 0) {
+    vigil__http_respond_error(req, 503, "io_error", err, NULL);
+    return;
+  }
+  char dg[65];
+  int dg_rc = vigil__users_session_digest(a->users, token, dg);
+  vigil__api_site_event(
+      a, "user.changed", e->actor,
+      with_digest(json_pack("{s:s, s:b}", "user", e->name, "token_issued", 1), "session_digest", dg_rc, dg));
+  json_t *out = json_pack("{s:s, s:s}", "user", e->name, "token", token);
+  vigil__api_hold(a, req, 201, json_dumps(out, JSON_COMPACT), NULL);
+  json_decref(out);
+  sodium_memzero(token, sizeof token);
+}
+
 static void admin_password_checked(api *a, http_request *req, int ok, void *ctx) {
-  user_edit *e = ctx;
+  admin_ask *e = ctx;
   if (req && !ok) {
     vigil__api_site_event(a, "auth.failed", "vigil",
                           json_pack("{s:s, s:s}", "user", e->actor, "reason", "bad_password"));
@@ -1039,10 +1092,50 @@ static void admin_password_checked(api *a, http_request *req, int ok, void *ctx)
         a, req, 401,
         vigil__http_error_json("bad_password", "your own password (admin_password) is wrong", "admin_password", NULL),
         NULL);
-  } else if (req) {
+  } else if (req && e->kind == ASK_CHANGE) {
     apply_user_edit(a, req, e);
+  } else if (req && e->kind == ASK_CREATE) { /* a name taken meanwhile is 409 where the user is added */
+    change_password(a, req, e->actor, e->name, 1, e->role, e->password);
+  } else if (req) {
+    issue_token(a, req, e);
   }
-  user_edit_free(e);
+  admin_ask_free(e);
+}
+
+/* Checks the admin's own password (own), then does what e says; e is the callee's. */
+static void ask_admin_password(api *a, http_request *req, const user *admin, const char *own, admin_ask *e) {
+  vigil__api_check_password(a, req, admin->name, admin, 1, own, admin_password_checked, e);
+}
+
+void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
+  user admin_copy = *c->who; /* as in vigil__api_post_user */
+  const user *admin = &admin_copy;
+  json_t *body = vigil__api_body_object(req);
+  if (!body) return;
+  const char *name, *r, *password, *own;
+  admin_ask *e;
+  if (vigil__api_member_string(req, body, "name", 1, &name) == 0 &&
+      vigil__api_member_string(req, body, "role", 1, &r) == 0 &&
+      vigil__api_member_string(req, body, "password", 0, &password) == 0 &&
+      vigil__api_member_string(req, body, "admin_password", 0, &own) == 0) {
+    /* Everything the body can be refused for, before the password is checked. */
+    if (!vigil__users_name_valid(name))
+      vigil__http_respond_error(req, 422, "invalid_field",
+                                "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit",
+                                "name");
+    else if (vigil__role_parse(r) < 0)
+      vigil__http_respond_error(req, 422, "invalid_field", "role is nurse, clinician, admin or integrator", "role");
+    else if (vigil__users_find(a->users, name))
+      vigil__http_respond_error(req, 409, "already_exists", "that user exists already", "name");
+    else if (password && vigil__users_password_problem(password))
+      vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(password), "password");
+    else if (own_password_given(req, own, "creating a user") &&
+             (e = admin_ask_new(req, ASK_CREATE, admin->name, name, password))) {
+      e->role = (role)vigil__role_parse(r);
+      ask_admin_password(a, req, admin, own, e);
+    }
+  }
+  json_decref(body);
 }
 
 void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
@@ -1066,7 +1159,7 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
     return;
   }
   int self = !strcmp(name, admin->name);
-  user_edit *e = NULL;
+  admin_ask *e = NULL;
   if (disabled && !json_is_boolean(disabled)) {
     vigil__http_respond_error(req, 422, "invalid_field", "disabled is true or false", "disabled");
   } else if (password && vigil__users_password_problem(password)) { /* before anything changes */
@@ -1082,25 +1175,14 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
                               "password");
   } else if (disabled && self && json_is_true(disabled)) {
     vigil__http_respond_error(req, 409, "wrong_state", "an admin cannot disable themself", "disabled");
-  } else if (!self && !own) {
-    /* Z4: a session alone (a workstation left signed in) does not take
-     * over or lock out another account: the admin's own password is asked,
-     * as for their own change, under the same guessing limits. */
-    vigil__http_respond_error(req, 422, "invalid_field",
-                              "changing another user needs your own password again (admin_password)", "admin_password");
-  } else if (!(e = calloc(1, sizeof *e)) || (password && !(e->password = strdup(password)))) {
-    free(e);
-    e = NULL;
-    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
-  } else {
-    snprintf(e->actor, sizeof e->actor, "%.*s", USER_NAME_MAX, admin->name);
-    snprintf(e->name, sizeof e->name, "%.*s", USER_NAME_MAX, name);
+  } else if ((self || own_password_given(req, own, "changing another user")) &&
+             (e = admin_ask_new(req, ASK_CHANGE, admin->name, name, password))) {
     e->disabled = disabled ? json_is_true(disabled) : -1;
     if (self) { /* enabling oneself: nothing to take over */
       apply_user_edit(a, req, e);
-      user_edit_free(e);
+      admin_ask_free(e);
     } else {
-      vigil__api_check_password(a, req, admin->name, admin, 1, own, admin_password_checked, e);
+      ask_admin_password(a, req, admin, own, e);
     }
   }
   json_decref(body);
@@ -1111,27 +1193,17 @@ void vigil__api_post_tokens(api *a, http_request *req, const api_call *c) {
   const user *admin = &admin_copy;
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
-  const char *name;
-  if (vigil__api_member_string(req, body, "user", 1, &name) == 0) {
-    const user *u = vigil__users_lookup(a->users, name);
-    char token[USER_TOKEN_LEN + 1], err[512];
-    if (!u)
-      vigil__http_respond_error(req, 422, "unknown_reference", "no such user", "user");
-    else if (u->role != ROLE_INTEGRATOR || u->disabled)
-      vigil__http_respond_error(req, 422, "invalid_field", "API tokens are for active integrator users only", "user");
-    else if (vigil__users_session_new(a->users, name, vigil__api_wall_ms(), 0, token, err, sizeof err) < 0)
-      vigil__http_respond_error(req, 503, "io_error", err, NULL);
-    else {
-      char dg[65];
-      int dg_rc = vigil__users_session_digest(a->users, token, dg);
-      vigil__api_site_event(
-          a, "user.changed", admin->name,
-          with_digest(json_pack("{s:s, s:b}", "user", name, "token_issued", 1), "session_digest", dg_rc, dg));
-      json_t *out = json_pack("{s:s, s:s}", "user", name, "token", token);
-      vigil__api_hold(a, req, 201, json_dumps(out, JSON_COMPACT), NULL);
-      json_decref(out);
-      sodium_memzero(token, sizeof token);
-    }
+  const char *name, *own;
+  admin_ask *e;
+  if (vigil__api_member_string(req, body, "user", 1, &name) == 0 &&
+      vigil__api_member_string(req, body, "admin_password", 0, &own) == 0) {
+    int status;
+    const char *code, *why = token_refused(vigil__users_lookup(a->users, name), &status, &code);
+    if (why)
+      vigil__http_respond_error(req, status, code, why, "user");
+    else if (own_password_given(req, own, "issuing an API token") &&
+             (e = admin_ask_new(req, ASK_TOKEN, admin->name, name, NULL)))
+      ask_admin_password(a, req, admin, own, e);
   }
   json_decref(body);
 }

@@ -20,6 +20,7 @@ static const char *const KNOWN[] = {
     "site",             /* { name, timezone } */
     "idle_timeout",     /* seconds */
     "request_timeout",  /* seconds */
+    "header_timeout",   /* seconds: a request's first byte to the end of its headers */
     "stream_heartbeat", /* seconds */
     "session_hours",    /* how long a sign-in lasts */
     "trusted_proxies",  /* addresses whose X-Forwarded-For is believed */

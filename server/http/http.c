@@ -547,6 +547,8 @@ static void arm_timer(conn *c) {
   uint64_t now = uv_now(s->loop);
   if (c->cur) {
     uint64_t due = c->cur_started + s->o.request_timeout_ms;
+    /* Headers still coming: their own, shorter deadline (Z9). */
+    if (!c->in_body && c->cur_started + s->o.header_timeout_ms < due) due = c->cur_started + s->o.header_timeout_ms;
     /* A body coming: its rate is looked at every second too. */
     if (c->body_started && due > now + BODY_RATE_CHECK_MS) due = now + BODY_RATE_CHECK_MS;
     uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
@@ -1397,6 +1399,9 @@ static void on_timer(uv_timer_t *t) {
     uint64_t now = uv_now(s->loop), elapsed = c->body_started ? now - c->body_started : 0;
     if (now >= c->cur_started + s->o.request_timeout_ms) {
       refuse(c, 408, "request_timeout", "the request was not complete in time", NULL);
+    } else if (!c->in_body && !c->paused && now >= c->cur_started + s->o.header_timeout_ms) {
+      refuse(c, 408, "headers_too_slow",
+             "the request line and headers were not complete in time (header_timeout): send them at once", NULL);
     } else if (!c->paused && elapsed >= BODY_RATE_GRACE_MS &&
                c->cur->body.len < s->o.min_body_bytes_per_s * elapsed / 1000) {
       /* Not while the server itself stopped reading (paused): the slow one is then the server. */
@@ -1577,6 +1582,7 @@ int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_ser
   if (!s->o.max_buffered_body_per_user) s->o.max_buffered_body_per_user = quarter;
   if (!s->o.idle_timeout_ms) s->o.idle_timeout_ms = 30000;
   if (!s->o.request_timeout_ms) s->o.request_timeout_ms = 10000;
+  if (!s->o.header_timeout_ms) s->o.header_timeout_ms = 5000;
   if (!s->o.min_body_bytes_per_s) s->o.min_body_bytes_per_s = 8 * 1024;
   if (!s->o.max_pipeline) s->o.max_pipeline = 16;
   if (!s->o.max_connections) s->o.max_connections = 1024;

@@ -465,9 +465,22 @@ describe("the nurse workstation", () => {
     await admin.getByRole("heading", { name: "Patient MRN-0042" }).waitFor();
     await admin.locator("#advance-clock").waitFor();
     assert.equal(await admin.getByRole("button", { name: "Record" }).count(), 0);
-    await api("admin.lee", "POST", "/users", { name: "temp.nurse", role: "nurse", password: "a first password" });
     await admin.getByRole("link", { name: "Users" }).click();
     await admin.locator("table.users tr", { hasText: "nurse.kim" }).waitFor();
+    // Adding a user asks for the admin's own password too (AA2): a wrong
+    // one is refused beside its field and nothing is made.
+    const add = admin.locator("form.add-user");
+    await add.getByLabel("User name").fill("temp.nurse");
+    await add.getByLabel("Role").selectOption("nurse");
+    await add.getByLabel("First password").fill("a first password");
+    await add.getByLabel(/Your own password/).fill("not my password");
+    await add.getByRole("button", { name: "Add the user" }).click();
+    await add.locator(".error", { hasText: "your own password (admin_password) is wrong" }).waitFor();
+    assert.equal(await add.getByLabel(/Your own password/).getAttribute("aria-invalid"), "true");
+    assert.equal(await admin.locator("table.users tr", { hasText: "temp.nurse" }).count(), 0);
+    await add.getByLabel(/Your own password/).fill(USERS["admin.lee"].password);
+    await add.getByRole("button", { name: "Add the user" }).click();
+    await admin.locator("table.users tr", { hasText: "temp.nurse" }).waitFor();
     // Setting another user's password or disabling them asks for the
     // admin's own password (Z4): a wrong one is refused beside its field.
     const temp = admin.locator("table.users tr", { hasText: "temp.nurse" });

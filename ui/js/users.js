@@ -19,6 +19,7 @@ async function draw(main) {
   const nameId = uid("user");
   const roleId = uid("role");
   const passId = uid("pass");
+  const ownId = uid("own");
   const form = h("form", { class: "card add-user", novalidate: true, "aria-labelledby": "add-user-title" },
     h("h2", { id: "add-user-title" }, "Add a user"),
     h("div", { class: "inline-fields" },
@@ -30,14 +31,19 @@ async function draw(main) {
         errorSlot(h, "role", roleId + "-err")),
       h("div", { class: "field" }, h("label", { for: passId }, "First password"),
         h("input", { id: passId, type: "password", dataset: { field: "password" }, autocomplete: "new-password", required: true, "aria-describedby": passId + "-err" }),
-        errorSlot(h, "password", passId + "-err"))),
+        errorSlot(h, "password", passId + "-err")),
+      // Adding a user asks for the admin's own password again, as changing
+      // one does: a session alone makes no account (docs/security.md AA2).
+      h("div", { class: "field" }, h("label", { for: ownId }, "Your own password (asked again to add a user)"),
+        h("input", { id: ownId, type: "password", dataset: { field: "admin_password" }, autocomplete: "current-password", required: true, "aria-describedby": ownId + "-err" }),
+        errorSlot(h, "admin_password", ownId + "-err"))),
     errorSlot(h, "", uid("err")),
     h("button", { type: "submit", class: "primary" }, "Add the user"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearErrors(form);
     try {
-      await post("/users", { name: form.querySelector(`#${nameId}`).value.trim(), role: form.querySelector(`#${roleId}`).value, password: form.querySelector(`#${passId}`).value });
+      await post("/users", { name: form.querySelector(`#${nameId}`).value.trim(), role: form.querySelector(`#${roleId}`).value, password: form.querySelector(`#${passId}`).value, admin_password: form.querySelector(`#${ownId}`).value });
       draw(main);
     } catch (err) {
       showError(form, err);
@@ -56,7 +62,7 @@ async function draw(main) {
 
 // Changing another user asks for the admin's own password again: a
 // workstation left signed in does not take over or lock out an account
-// (docs/security.md Z4).
+// (docs/security.md Z4), nor make one (AA2, the form above).
 const ownPassword = { name: "admin_password", label: "Your own password (asked again to change another user)", type: "password", required: true, autocomplete: "current-password" };
 
 async function setDisabled(main, u, disabled) {

@@ -56,6 +56,12 @@ typedef struct http_options {
   void *head_check_ud;
   uint64_t idle_timeout_ms;    /* a connection with nothing to do; 0: 30 s */
   uint64_t request_timeout_ms; /* from a request's first byte to its last; 0: 10 s (then 408) */
+  /* From a request's first byte to the end of its headers, else 408
+   * headers_too_slow and the connection closed: headers sent a byte at a
+   * time held a connection (which is not idle, so not closed at
+   * max_connections) for the whole request_timeout (docs/security.md Z9).
+   * 0: 5 s. */
+  uint64_t header_timeout_ms;
   /* A body must come at this many bytes a second at least, counted from its
    * headers once BODY_RATE_GRACE_MS have passed, else 408 body_too_slow and
    * the connection closed, its bytes given back (a slowloris on bodies holds
