@@ -165,12 +165,20 @@ static int raise_one(vigil_engine *e, visit *v, const char *patient, const json_
     used += (size_t)snprintf(reactions + used, sizeof reactions - used, "%s%s", i ? ", " : "", json_string_value(r));
   }
   const char *sev = severity_word(json_string_value(json_object_get(allergy, "severity")));
-  char msg[1200];
+  /* S4: an allergy a later message left out is kept on the record (core/host/plugin_host.c); the alert says so. */
+  const char *removed_by = json_string_value(json_object_get(allergy, "removed_by"));
+  char removed[400] = "";
+  if (removed_by)
+    snprintf(removed, sizeof removed,
+             " The hospital's message %.200s left it out of the allergy list; vigil keeps it until a clinician "
+             "confirms the removal.",
+             removed_by);
+  char msg[1600];
   snprintf(msg, sizeof msg,
-           "Allergy on the hospital record of patient %s: %s%s%s%s%s%s%s%s. %s gives %s: a clinician acknowledges this "
-           "alert with a reason before the visit goes on.",
+           "Allergy on the hospital record of patient %s: %s%s%s%s%s%s%s%s.%s %s gives %s: a clinician acknowledges "
+           "this alert with a reason before the visit goes on.",
            patient, text ? text : coded, text && code ? " (" : "", text && code ? coded : "", text && code ? ")" : "",
-           sev ? ", " : "", sev ? sev : "", *reactions ? ", reaction: " : "", reactions, v->p->id, drug);
+           sev ? ", " : "", sev ? sev : "", *reactions ? ", reaction: " : "", reactions, removed, v->p->id, drug);
   alert_more more = {.carry = 1};
   if (!vigil__raise_alert(e, v, SRC_RULE, rule, k, PRIORITY_HIGH, msg, 1, v->p->escalate, -1, &more))
     return VIGIL_ENOMEM;

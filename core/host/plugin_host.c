@@ -488,6 +488,57 @@ static int add_row(store_kv_write **w, const char *patient, json_t *row) {
   return rc;
 }
 
+/* Whether the texts a and b name one thing, folded with the marks off their
+ * letters (KETAMINE is Ketamine). */
+static int same_text(const char *a, const char *b) {
+  char *x = a && *a ? vigil__unicode_fold_bare(a) : NULL, *y = b && *b ? vigil__unicode_fold_bare(b) : NULL;
+  int same = x && y && !strcmp(x, y);
+  free(x);
+  free(y);
+  return same;
+}
+
+/* Whether list names allergy: the same code, or the same text. */
+static int lists_allergy(const json_t *list, const json_t *allergy) {
+  const char *code = json_string_value(json_object_get(allergy, "code"));
+  const char *text = json_string_value(json_object_get(allergy, "text"));
+  const json_t *a;
+  size_t i;
+  json_array_foreach(list, i, a) {
+    if (same_text(code, json_string_value(json_object_get(a, "code"))) ||
+        same_text(text, json_string_value(json_object_get(a, "text"))))
+      return 1;
+  }
+  return 0;
+}
+
+/* S4 (docs/safety.md): a drug allergy (AL1-2 DA, or of no type) recorded
+ * before that the update's list leaves out is kept, marked `removed_by` the
+ * message that left it out (the first such), so a visit still raises its
+ * alert and a clinician decides. A hospital list that drops an allergy is as
+ * likely a feed's or a clerk's slip as a clinical decision, and an allergy to
+ * the drug given is the harm. Other allergies follow the list. */
+static void keep_dropped_drug_allergies(json_t *row, const json_t *old, const json_t *fields) {
+  json_t *list = json_object_get(row, "allergies");
+  const char *control = json_string_value(json_object_get(json_object_get(fields, "source"), "control_id"));
+  const json_t *a;
+  size_t i, kept = 0;
+  json_array_foreach(json_object_get(old, "allergies"), i, a) {
+    const char *type = json_string_value(json_object_get(a, "type"));
+    if (!json_is_object(a) || (type && *type && strcmp(type, "DA")) || lists_allergy(list, a)) continue;
+    json_t *copy = json_deep_copy(a);
+    if (!json_object_get(copy, "removed_by"))
+      json_object_set_new(copy, "removed_by", json_string(control ? control : "an update without a control id"));
+    json_array_append_new(list, copy);
+    kept++;
+  }
+  if (kept)
+    json_object_set_new(row, "allergies_kept",
+                        json_string("this update's allergy list left out drug allergies recorded before: they are "
+                                    "kept, each marked removed_by, and a visit still raises their alert until a "
+                                    "clinician acknowledges it with a reason"));
+}
+
 static int record_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int record_fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
   va_list ap;
@@ -531,6 +582,8 @@ static int api_patient_record(vigil_plugin *p, const char *type, const char *fie
     json_object_set_new(row, "allergies_kept",
                         json_string("this update named no allergies: the ones recorded before "
                                     "are kept"));
+  } else if (json_is_array(json_object_get(row, "allergies"))) {
+    keep_dropped_drug_allergies(row, old, fields);
   }
   merged_from_add(list, old);
   json_t *prior = merged ? patient_row(s, from) : NULL;

@@ -304,6 +304,62 @@ static void a_registration_without_allergies_keeps_them(void **state) {
   expect_allergy_alert(a, "S4-A", "the A04 without AL1 wiped the ketamine allergy");
 }
 
+/* The allergy of a patient's record (GET /patients/{patient}) whose text is text, or NULL. */
+static json_t *record_allergy(json_t *record, const char *text) {
+  json_t *al;
+  size_t i;
+  json_array_foreach(json_object_get(record, "allergies"), i, al) {
+    const char *t = json_string_value(json_object_get(al, "text"));
+    if (t && !strcmp(t, text)) return al;
+  }
+  return NULL;
+}
+
+/* S4 (b) (docs/safety.md): an A08 whose AL1 list named only Peanut, after an
+ * A01 with Ketamine, replaced the list: the ketamine allergy was gone and a
+ * ketamine visit started without a word. A recorded drug allergy that an
+ * update's list leaves out is kept, marked removed_by the update's control
+ * id, and the visit's allergy alert is raised, saying so, until a clinician
+ * acknowledges it with a reason (a nurse: 403); a food allergy left out is
+ * not kept; a list that names the drug allergy again clears the mark. Fails
+ * without the control (no allergy alert after the A08). */
+static void a_list_that_drops_a_drug_allergy_keeps_it(void **state) {
+  alarm_serve *a = *state;
+  assert_string_equal(
+      send_adt(ADT("A01", "S4-B1", "S4-B", "AL1|1|DA|KET^Ketamine^L|SV|Anaphylaxis\rAL1|2|FA|^Strawberry|MI|Hives\r")),
+      "AA");
+  assert_string_equal(send_adt(ADT("A08", "S4-B2", "S4-B", "AL1|1|FA|^Peanut|MO|Hives\r")), "AA");
+  json_t *r = NULL;
+  assert_int_equal(alarm_call(a, NULL, "GET", "/api/v1/patients/S4-B", NULL, &r), 200);
+  json_t *ket = record_allergy(r, "Ketamine");
+  if (!ket) fail_msg("the A08 listing only Peanut wiped the ketamine allergy from the record");
+  assert_string_equal(json_string_value(json_object_get(ket, "removed_by")), "S4-B2");
+  assert_non_null(record_allergy(r, "Peanut"));
+  assert_null(record_allergy(r, "Strawberry")); /* a food allergy follows the list */
+  json_decref(r);
+
+  uint64_t id = start(a, "S4-B");
+  json_t *al = alarm_latest(a, id, "patient.allergy");
+  if (!al) fail_msg("the A08 listing only Peanut wiped the ketamine allergy: no alert at the visit's start");
+  assert_string_equal(alarm_str(al, "priority"), "high");
+  if (!strstr(alarm_str(al, "message"), "message S4-B2 left it out"))
+    fail_msg("the alert does not say which message left the allergy out: %s", alarm_str(al, "message"));
+  assert_int_equal(ack(a, NULL, alarm_id(al), "{\"reason\": \"the hospital removed it\"}"), 403);
+  assert_int_equal(ack(a, ALARM_CLINICIAN, alarm_id(al),
+                       "{\"reason\": \"removal confirmed with the patient and the ward: nausea, not allergy\"}"),
+                   200);
+  json_decref(al);
+
+  /* Listed again, the allergy is the hospital's as sent: no mark. */
+  assert_string_equal(send_adt(ADT("A08", "S4-B3", "S4-B", "AL1|1|DA|KET^Ketamine^L|SV|Anaphylaxis\r")), "AA");
+  assert_int_equal(alarm_call(a, NULL, "GET", "/api/v1/patients/S4-B", NULL, &r), 200);
+  ket = record_allergy(r, "Ketamine");
+  assert_non_null(ket);
+  assert_null(json_object_get(ket, "removed_by"));
+  assert_null(record_allergy(r, "Peanut"));
+  json_decref(r);
+}
+
 /* N3 (docs/safety.md): a lower-case spelling of a merge's survivor (mg-b for
  * MG-B, MG-A merged into it with a visit open) started a visit (201) and its
  * banner said "no hospital record". The record is the patient's whatever the
@@ -374,6 +430,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_merged_reference_is_the_survivor, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(an_update_without_allergies_keeps_them, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_registration_without_allergies_keeps_them, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_list_that_drops_a_drug_allergy_keeps_it, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_survivor_spelled_otherwise_is_the_survivor, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(the_drug_under_other_names_and_codes, setup, alarm_teardown),
   };
