@@ -12,6 +12,7 @@
 #include "author/protocol_diff.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -947,6 +948,13 @@ static void on_text(buf *b, const protocol *p, const rule_spec *r, const protoco
   }
 }
 
+/* The highest priority of the alerts a rule's code raises, its blocks aside; -1: none. */
+static int alert_highest(const code_raises *r) {
+  for (int i = PRIORITY_HIGH; i >= PRIORITY_LOW; i--)
+    if (r->priorities & (1u << i)) return i;
+  return -1;
+}
+
 static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
   char t1[64], t2[64];
   for (uint32_t i = 0; i < a->n_phases; i++) {
@@ -994,7 +1002,6 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
         continue;
       }
       vigil__code_raises(b, ry->fn_ref, &cy);
-      int hy = vigil__code_raises_highest(&cy);
       if (rx->carry && !ry->carry)
         weak_say(w, "rule %s.%s: its alerts no longer outlive the phase (carry = true removed)", x->id, rx->id);
       if (cx.blocks && !cy.blocks)
@@ -1023,12 +1030,13 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
                  "rule %s.%s: a worse reading after an acknowledgement raises a new alert only after a %s of %g "
                  "instead of %g",
                  x->id, rx->id, rx->worse > 0 ? "rise" : "fall", ry->margin, rx->margin);
-      unsigned lost = cx.priorities & ~cy.priorities;
-      if (hy < hx && !(cx.blocks && !cy.blocks))
+      /* Q7: the alerts' own priorities, a block aside (vigil__code_raises_highest
+       * counts a block as high, so dose_prescribed's medium alert made low beside
+       * its block was named nowhere); a removed block is named above. */
+      int ax = alert_highest(&cx), ay = alert_highest(&cy);
+      if (ay < ax)
         weak_say(w, "rule %s.%s: the highest alert its code raises lowered %s -> %s", x->id, rx->id,
-                 vigil__priority_name((priority)hx), hy >= 0 ? vigil__priority_name((priority)hy) : "none");
-      else if (lost & (1u << PRIORITY_HIGH))
-        weak_say(w, "rule %s.%s: its code no longer raises a high alert", x->id, rx->id);
+                 vigil__priority_name((priority)ax), ay >= 0 ? vigil__priority_name((priority)ay) : "none");
     }
   }
 }
@@ -1184,6 +1192,145 @@ static void weakened_holds(weak *w, const protocol *a, const protocol *b) {
   free(h);
 }
 
+/* S5 (docs/safety.md): a param a nurse may set (not prescribed) can move a
+ * limit as surely as editing it: `spo2_probe_offset` subtracted from
+ * spo2_min in a lib rule, or spo2_min renamed to an unprescribed spo2_floor.
+ * At its default the specs pass, so nothing else names it. Each such param
+ * of the new version that is new, lost `prescribed`, or may now take values
+ * it could not is tried at each end of its range (each option of a choice):
+ * the previous version's specs run against the new one with it set on every
+ * visit, and a case that held at the defaults and fails so is named, once
+ * per param. One with neither range nor options cannot be tried and is named
+ * as such. */
+typedef struct probe {
+  const protocol *a;
+  int baseline;  /* collecting the failures at the defaults */
+  char **failed; /* "where|name" of each failure at the defaults */
+  int n_failed, cap;
+  char first[700]; /* the first case that held at the defaults and fails */
+} probe;
+
+static void on_probe(void *ud, const spec_result *r) {
+  probe *p = ud;
+  if (r->ok || !r->name || p->first[0]) return;
+  char key[700];
+  snprintf(key, sizeof key, "%.300s|%.390s", r->where ? r->where : "", r->name);
+  if (p->baseline) {
+    if (p->n_failed == p->cap) {
+      int cap = p->cap ? 2 * p->cap : 64;
+      char **grown = realloc(p->failed, (size_t)cap * sizeof *grown);
+      if (!grown) return;
+      p->failed = grown, p->cap = cap;
+    }
+    if ((p->failed[p->n_failed] = strdup(key)) != NULL) p->n_failed++;
+    return;
+  }
+  for (int i = 0; i < p->n_failed; i++)
+    if (!strcmp(p->failed[i], key)) return;
+  const char *where = r->where ? r->where : "";
+  size_t dir = strlen(p->a->sb->dir);
+  if (!strncmp(where, p->a->sb->dir, dir) && where[dir] == '/') where += dir + 1;
+  snprintf(p->first, sizeof p->first, "%.200s: %.200s%s%.250s", where, r->name, r->message ? ": " : "",
+           r->message ? r->message : "");
+}
+
+/* Runs a's specs against b, params (JSON, may be NULL) set on every visit. */
+static void probe_run(probe *p, const protocol *b, char (*names)[128], int n, const char *params) {
+  for (int i = 0; i < n; i++) {
+    char path[8400], err[512];
+    snprintf(path, sizeof path, "%.8000s/specs/%.127s", p->a->sb->dir, names[i]);
+    vigil__spec_run_file_with(b->sb->dir, path, params, on_probe, p, NULL, err, sizeof err);
+  }
+}
+
+/* Whether a nurse may give y values she could not give x: x absent or
+ * prescribed, a range removed or widened, an option added. */
+static int freer(const param_spec *x, const param_spec *y) {
+  if (!x || x->prescribed || (x->has_range && !y->has_range)) return 1;
+  if (x->has_range && (y->lo < x->lo || y->hi > x->hi)) return 1;
+  for (uint32_t k = 0; k < y->n_options; k++) {
+    int had = 0;
+    for (uint32_t m = 0; m < x->n_options && !had; m++)
+      had = !strcmp(y->options[k], x->options[m]);
+    if (!had) return 1;
+  }
+  return 0;
+}
+
+static const char *free_why(const param_spec *x) {
+  return !x ? "new, not prescribed" : x->prescribed ? "no longer prescribed" : "may take more values";
+}
+
+static void weakened_free_params(weak *w, const protocol *a, const protocol *b) {
+  const param_spec *todo[64];
+  int n_todo = 0;
+  for (uint32_t i = 0; i < b->n_params && n_todo < 64; i++) {
+    const param_spec *y = &b->params[i], *x = find_param(a, y->name);
+    if (y->prescribed || !freer(x, y)) continue;
+    if (y->has_range || y->n_options) {
+      todo[n_todo++] = y;
+      continue;
+    }
+    weak_say(w,
+             "param %s (%s): a nurse may set it at a visit's start to any value, and it has no range or options to "
+             "try against %s's specs: what it moves is not checked (give it a range, or prescribed = true)",
+             y->name, free_why(x), a->ref);
+  }
+  if (!n_todo || !a->sb || !a->sb->dir || !b->sb || !b->sb->dir) return;
+  char(*names)[128] = calloc(64, sizeof *names);
+  probe *p = calloc(1, sizeof *p);
+  int n = names ? spec_names(a, names, 64) : -1;
+  char probe_path[8400];
+  snprintf(probe_path, sizeof probe_path, "%.8000s/protocol.lua", b->sb->dir);
+  FILE *f = n > 0 && p ? fopen(probe_path, "r") : NULL;
+  if (f) fclose(f);
+  /* As weakened_holds: the specs' engines retain and release the interned names. */
+  if (!f || vigil__intern_retain() < 0) {
+    free(names);
+    free(p);
+    return;
+  }
+  p->a = a;
+  p->baseline = 1;
+  probe_run(p, b, names, n, NULL);
+  p->baseline = 0;
+  for (int t = 0; t < n_todo; t++) {
+    const param_spec *y = todo[t];
+    const char *why = free_why(find_param(a, y->name));
+    uint32_t n_values = y->n_options ? y->n_options : 2;
+    for (uint32_t k = 0; k < n_values; k++) {
+      double end = k ? y->hi : y->lo;
+      json_t *value = y->n_options                     ? json_string(y->options[k])
+                      : end == (double)(json_int_t)end ? json_integer((json_int_t)end)
+                                                       : json_real(end);
+      char *text = json_dumps(value, JSON_ENCODE_ANY);
+      char shown[128];
+      snprintf(shown, sizeof shown, "%s", text ? text : "?");
+      json_t *params = json_object();
+      json_object_set_new(params, y->name, value);
+      char *over = json_dumps(params, JSON_COMPACT);
+      json_decref(params);
+      free(text);
+      p->first[0] = '\0';
+      if (over) probe_run(p, b, names, n, over);
+      free(over);
+      if (p->first[0]) {
+        weak_say(w,
+                 "param %s (%s): set to %s at a visit's start (a nurse may), a case %s's specs held fails (%s): "
+                 "it moves a limit",
+                 y->name, why, shown, a->ref, p->first);
+        break;
+      }
+    }
+  }
+  vigil__intern_release();
+  for (int i = 0; i < p->n_failed; i++)
+    free(p->failed[i]);
+  free(p->failed);
+  free(p);
+  free(names);
+}
+
 int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
   weak w = {.fn = fn, .ud = ud};
   if (!a || !b) return 0;
@@ -1197,6 +1344,7 @@ int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn 
   weakened_phases(&w, a, b);
   weakened_course(&w, a, b);
   weakened_holds(&w, a, b);
+  weakened_free_params(&w, a, b);
   return w.n;
 }
 

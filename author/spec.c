@@ -34,6 +34,7 @@ typedef struct spec_run {
   spec_result_fn fn;
   void *ud;
   int failed;
+  const char *params; /* a JSON object set on every visit started, over the spec's own; NULL: none */
 } spec_run;
 
 static void budget_hook(lua_State *L, lua_Debug *ar) {
@@ -85,6 +86,15 @@ static int host_start(lua_State *L) {
     vigil__val_to_json(&b, v);
     vigil__val_release(v);
     params = vigil__buf_take(&b);
+  }
+  if (r->params) {
+    /* What a nurse may set at a start, over what the spec set (S5: vigil protocol diff). */
+    json_t *mine = params ? json_loads(params, 0, NULL) : json_object(), *over = json_loads(r->params, 0, NULL);
+    if (json_is_object(mine) && json_is_object(over)) json_object_update(mine, over);
+    free(params);
+    params = json_is_object(mine) ? json_dumps(mine, JSON_COMPACT) : NULL;
+    json_decref(mine);
+    json_decref(over);
   }
   uint64_t visit = 0;
   int64_t t0 = vigil_engine_now(r->e);
@@ -255,7 +265,12 @@ static void state_kept(spec_run *r, const char *path, const shared_state *before
 
 int vigil__spec_run_file(const char *protocol, const char *path, spec_result_fn fn, void *ud, spec_coverage *cov,
                          char *err, size_t errlen) {
-  spec_run r = {.fn = fn, .ud = ud};
+  return vigil__spec_run_file_with(protocol, path, NULL, fn, ud, cov, err, errlen);
+}
+
+int vigil__spec_run_file_with(const char *protocol, const char *path, const char *params, spec_result_fn fn, void *ud,
+                              spec_coverage *cov, char *err, size_t errlen) {
+  spec_run r = {.fn = fn, .ud = ud, .params = params};
   vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = SPEC_T0};
   int rc = vigil_engine_new(&opts, &r.e);
   if (rc < 0) {

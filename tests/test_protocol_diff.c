@@ -315,8 +315,9 @@ static void weakened_controls(void **state) {
            "rule spo2_low (screening, infusion, observation): no longer fires on a case ketamine_iv@1.6.2's specs "
            "held (specs/limits_spec.lua:32: expected a high alert from spo2_low saying \"SpO2 91% is "
            "below 92%\" at 11m)");
-  /* ... and so does screening.spo2_low (1.6.0, Q3): its alert is high, its block stays. */
-  has_line(only.text, "rule screening.spo2_low: its code no longer raises a high alert");
+  /* ... and so does screening.spo2_low (1.6.0, Q3), beside the block it keeps: its
+   * alert's own priority is named, a block aside (Q7). */
+  has_line(only.text, "rule screening.spo2_low: the highest alert its code raises lowered high -> medium");
   /* Q1: the cases of 1.6.2's specs that no longer run as written are named, never dropped (4). */
   has_line(only.text, "spec \"A high suicide-risk assessment blocks whatever item 9 says\": a case ketamine_iv@1.6.2's "
                       "specs held no longer runs as written (specs/screening_spec.lua:107: expected the block from "
@@ -556,6 +557,97 @@ static void prescribed_mark_removed_is_weakened(void **state) {
   each_named_weakened("protocols/ketamine_iv", cases, 1);
 }
 
+/* S5 of the tenth independent try: a new param a nurse may set, read by a
+ * limit's rule (spo2_probe_offset subtracted from spo2_min in lib.spo2_low),
+ * and spo2_min renamed to an unprescribed spo2_floor, each passed the diff
+ * with weakened: [] (at its default every spec passes). Each param a nurse
+ * may newly set is tried at each end of its range against the previous
+ * version's specs (limits_spec.lua's SpO2 of 91 no longer alerts at an
+ * offset of 10, or at a floor of 85): named. A param with no range or
+ * options cannot be tried and is named as such; one that moves no limit is
+ * not named. */
+static void free_params_that_move_a_limit_are_weakened(void **state) {
+  static const protocol_edit offset[] = {
+      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.3\""},
+      {"protocol.lua", "    v.param \"rr_min\" {",
+       "    v.param \"spo2_probe_offset\" {\n"
+       "      title = \"SpO2 probe offset\", default = 0, unit = \"%\", range = { 0, 10 },\n"
+       "      source = \"none: a probe's offset\",\n"
+       "    },\n"
+       "    v.param \"rr_min\" {"},
+      {"lib.lua", "  local min = visit.param(\"spo2_min\")\n",
+       "  local min = visit.param(\"spo2_min\") - visit.param(\"spo2_probe_offset\")\n"},
+  };
+  static const protocol_edit renamed[] = {
+      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.3\""},
+      {"protocol.lua", "    v.param \"spo2_min\" {\n      prescribed = true,\n", "    v.param \"spo2_floor\" {\n"},
+      {"lib.lua", "  local min = visit.param(\"spo2_min\")\n", "  local min = visit.param(\"spo2_floor\")\n"},
+      {"lib.lua", "spo2 = { param = \"spo2_min\",", "spo2 = { param = \"spo2_floor\","},
+      {"lib.lua", "return x.spo2 < visit.param(\"spo2_min\")", "return x.spo2 < visit.param(\"spo2_floor\")"},
+  };
+  static const protocol_edit unbounded[] = {
+      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.3\""},
+      {"protocol.lua", "    v.param \"rr_min\" {",
+       "    v.param \"spo2_probe_offset\" {\n"
+       "      title = \"SpO2 probe offset\", default = 0, unit = \"%\",\n"
+       "      source = \"none: a probe's offset\",\n"
+       "    },\n"
+       "    v.param \"rr_min\" {"},
+  };
+  static const weakened_case cases[] = {
+      {offset, 3,
+       "param spo2_probe_offset (new, not prescribed): set to 10 at a visit's start (a nurse may), a case "
+       "esketamine_rems@1.7.2's specs held fails (specs/"},
+      {renamed, 5,
+       "param spo2_floor (new, not prescribed): set to 85 at a visit's start (a nurse may), a case "
+       "esketamine_rems@1.7.2's specs held fails (specs/"},
+      {unbounded, 2,
+       "param spo2_probe_offset (new, not prescribed): a nurse may set it at a visit's start to any value, and it "
+       "has no range or options"},
+  };
+  (void)state;
+  each_named_weakened("protocols/esketamine_rems", cases, sizeof cases / sizeof *cases);
+
+  /* A new param a nurse may set that moves no limit is not named. */
+  static const protocol_edit harmless[] = {
+      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.3\""},
+      {"protocol.lua", "    v.param \"rr_min\" {",
+       "    v.param \"chair\" {\n"
+       "      title = \"Chair number\", default = 1, range = { 1, 12 },\n"
+       "      source = \"none: where the patient sits\",\n"
+       "    },\n"
+       "    v.param \"rr_min\" {"},
+  };
+  char dir[64];
+  protocol_copy("protocols/esketamine_rems", dir, harmless, 2);
+  protocol *a = vigil__protocol_version_load("protocols/esketamine_rems", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  assert_non_null(a);
+  assert_non_null(b);
+  lines out = {0};
+  vigil__protocol_weakened(a, b, collect, &out);
+  if (out.text && strstr(out.text, "param chair")) fail_msg("a param that moves no limit is named:\n%s", out.text);
+  free(out.text);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+}
+
+/* Q7 of the eighth independent try: esketamine's dose_prescribed alert
+ * lowered from medium to low was listed under rules, not weakened. */
+static void lowered_rule_priority_is_weakened(void **state) {
+  static const protocol_edit low[] = {
+      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.3\""},
+      {"dosing.lua", "return { v.alert.medium(why, { id = \"dose_prescribed\" }), v.block(why) }",
+       "return { v.alert.low(why, { id = \"dose_prescribed\" }), v.block(why) }"},
+  };
+  static const weakened_case cases[] = {
+      {low, 2, "rule dosing.dose_prescribed: the highest alert its code raises lowered medium -> low"},
+  };
+  (void)state;
+  each_named_weakened("protocols/esketamine_rems", cases, 1);
+}
+
 /* P4 of the seventh independent try: authored versions loosened the course,
  * the drug, dose_given, the overdue alert's escalation and latching, and none
  * was named weakened. Each edit of a copy of ketamine_iv is named. */
@@ -695,6 +787,8 @@ int main(void) {
       cmocka_unit_test(suicide_risk_hold_weakened),
       cmocka_unit_test(low_limits_removed_are_weakened),
       cmocka_unit_test(prescribed_mark_removed_is_weakened),
+      cmocka_unit_test(free_params_that_move_a_limit_are_weakened),
+      cmocka_unit_test(lowered_rule_priority_is_weakened),
       cmocka_unit_test(course_and_drug_loosened),
       cmocka_unit_test(stored_versions),
   };

@@ -35,4 +35,10 @@ typedef struct spec_coverage spec_coverage;
 int vigil__spec_run_file(const char *protocol, const char *path, spec_result_fn fn, void *ud, spec_coverage *cov,
                          char *err, size_t errlen);
 
+/* As vigil__spec_run_file, with params (a JSON object; NULL: none) set on
+ * every visit the specs start, over the spec's own values: the values a
+ * nurse may give at a start, tried by `vigil protocol diff` (S5). */
+int vigil__spec_run_file_with(const char *protocol, const char *path, const char *params, spec_result_fn fn, void *ud,
+                              spec_coverage *cov, char *err, size_t errlen);
+
 #endif
