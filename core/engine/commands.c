@@ -107,6 +107,83 @@ int vigil_patient_new_needs_clinician(vigil_engine *e, const char *patient, char
   return 1;
 }
 
+/* The start once the patient checks passed: record is the hospital's
+ * record of patient (or of a reference spelled like it), or NULL; params
+ * are taken (released on a failure). */
+static int start_checked(vigil_engine *e, protocol *p, const char *patient, const char *location, const char *actor,
+                         val params, const char *override_reason, int new_patient, const json_t *record,
+                         uint64_t *visit_id) {
+  int rc;
+  /* Whom a new_patient start is spelled like (recorded below, M9). */
+  const char *like = new_patient ? vigil__patients_similar(e, patient) : NULL;
+
+  /* One open session of a course at a time (docs/safety.md G9). */
+  uint64_t concurrent = 0;
+  if ((rc = vigil__course_check_start(e, p, patient, override_reason, &concurrent)) < 0 ||
+      (!concurrent &&
+       (rc = vigil__patient_merged_check_start(e, p, patient, record, override_reason, &concurrent)) < 0)) {
+    vigil__val_release(params);
+    return rc;
+  }
+
+  /* The version's sources are kept before any visit depends on them. */
+  char err[1024];
+  if (!p->stored_in_log && (rc = e->store->ops->put_protocol(e->store, p, err, sizeof err)) < 0) {
+    vigil__val_release(params);
+    return vigil__engine_fail(e, rc, NULL, "%s", err);
+  }
+  p->stored_in_log = 1;
+  if (vigil__engine_grow_visits(e, e->n_visits + 1) < 0) {
+    vigil__val_release(params);
+    return VIGIL_ENOMEM;
+  }
+  visit *v = vigil__visit_new(e, e->n_visits + 1, p);
+  if (!v) {
+    vigil__val_release(params);
+    return VIGIL_ENOMEM;
+  }
+  e->visits[e->n_visits++] = v;
+  /* new_patient: the start said so although the patient is spelled like
+   * another (K2), kept with it; concurrent and override: begun beside the
+   * patient's open visit (G9), who decided it and why. */
+  /* As many fields as it has (issue 16: the record lives with the log), the
+   * patient interned as the visit and the patient index keep it. */
+  const char *pat = vigil__intern(patient);
+  uint32_t n_fields = 5 + !!location + !!new_patient + (new_patient && like) + 2 * !!concurrent;
+  val data = pat ? vigil__val_record(n_fields) : VAL_NIL_;
+  if (!pat || !vigil__val_ok(data)) {
+    vigil__val_release(params);
+    return VIGIL_ENOMEM;
+  }
+  uint32_t nf = 0;
+  field *f = val_fields(data);
+  f[nf].key = K(protocol), f[nf++].v = val_atom(p->ref_atom);
+  f[nf].key = K(sha256), f[nf++].v = val_atom(p->sha_atom);
+  f[nf].key = K(patient), f[nf++].v = val_atom(pat);
+  if (location) f[nf].key = K(location), f[nf++].v = vigil__val_cstring(location);
+  f[nf].key = K(params), f[nf++].v = params;
+  f[nf].key = K(phase), f[nf++].v = val_atom(p->phases[0].id);
+  if (new_patient) f[nf].key = K(new_patient), f[nf++].v = val_bool(1);
+  if (new_patient && like) f[nf].key = K(similar_to), f[nf++].v = vigil__val_cstring(like); /* M9 */
+  if (concurrent) {
+    f[nf].key = K(concurrent), f[nf++].v = val_num((double)concurrent);
+    f[nf].key = K(override), f[nf++].v = vigil__val_cstring(override_reason);
+  }
+  data.u.o->n = nf;
+  if (!vigil__val_whole(data)) {
+    vigil__val_release(data);
+    return VIGIL_ENOMEM;
+  }
+  if (!vigil__emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
+  if ((rc = vigil__course_join(e, v, actor_of(actor), override_reason, concurrent)) < 0) return rc;
+  /* An allergy on the hospital record to the drug (docs/safety.md L7). */
+  if ((rc = vigil__allergy_visit_start(e, v, record)) < 0) return rc;
+  uint64_t started = v->id; /* v may be folded again (undone) by done */
+  rc = vigil__engine_done(e, v);
+  if (rc == 0 && visit_id) *visit_id = started; /* a start that failed gives no visit */
+  return rc;
+}
+
 int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location,
                               const char *actor, const char *params_json, const json_t *params_given,
                               const char *override_reason, int new_patient, uint64_t *visit_id) {
@@ -171,77 +248,15 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
     return rc;
   }
 
-  /* The patient checks every start applies (K2, L5, L8, N3; AA1). */
-  if ((rc = vigil__patient_check_start(e, patient, new_patient)) < 0) {
+  /* The patient checks every start applies (K2, L5, L8, N3; AA1), the
+   * hospital's record read once for all of them (issue 16). */
+  json_t *record = NULL;
+  if ((rc = vigil__patient_check_start(e, patient, new_patient, &record)) < 0) {
     vigil__val_release(params);
     return rc;
   }
-  /* Whom a new_patient start is spelled like (recorded below, M9). */
-  const char *like = new_patient ? vigil__patients_similar(e, patient) : NULL;
-
-  /* One open session of a course at a time (docs/safety.md G9). */
-  uint64_t concurrent = 0;
-  if ((rc = vigil__course_check_start(e, p, patient, override_reason, &concurrent)) < 0 ||
-      (!concurrent && (rc = vigil__patient_merged_check_start(e, p, patient, override_reason, &concurrent)) < 0)) {
-    vigil__val_release(params);
-    return rc;
-  }
-
-  /* The version's sources are kept before any visit depends on them. */
-  char err[1024];
-  if (!p->stored_in_log && (rc = e->store->ops->put_protocol(e->store, p, err, sizeof err)) < 0) {
-    vigil__val_release(params);
-    return vigil__engine_fail(e, rc, NULL, "%s", err);
-  }
-  p->stored_in_log = 1;
-  if (vigil__engine_grow_visits(e, e->n_visits + 1) < 0) {
-    vigil__val_release(params);
-    return VIGIL_ENOMEM;
-  }
-  visit *v = vigil__visit_new(e, e->n_visits + 1, p);
-  if (!v) {
-    vigil__val_release(params);
-    return VIGIL_ENOMEM;
-  }
-  e->visits[e->n_visits++] = v;
-  /* new_patient: the start said so although the patient is spelled like
-   * another (K2), kept with it; concurrent and override: begun beside the
-   * patient's open visit (G9), who decided it and why. */
-  /* As many fields as it has (issue 16: the record lives with the log), the
-   * patient interned as the visit and the patient index keep it. */
-  const char *pat = vigil__intern(patient);
-  uint32_t n_fields = 5 + !!location + !!new_patient + (new_patient && like) + 2 * !!concurrent;
-  val data = pat ? vigil__val_record(n_fields) : VAL_NIL_;
-  if (!pat || !vigil__val_ok(data)) {
-    vigil__val_release(params);
-    return VIGIL_ENOMEM;
-  }
-  uint32_t nf = 0;
-  field *f = val_fields(data);
-  f[nf].key = K(protocol), f[nf++].v = val_atom(p->ref_atom);
-  f[nf].key = K(sha256), f[nf++].v = val_atom(p->sha_atom);
-  f[nf].key = K(patient), f[nf++].v = val_atom(pat);
-  if (location) f[nf].key = K(location), f[nf++].v = vigil__val_cstring(location);
-  f[nf].key = K(params), f[nf++].v = params;
-  f[nf].key = K(phase), f[nf++].v = val_atom(p->phases[0].id);
-  if (new_patient) f[nf].key = K(new_patient), f[nf++].v = val_bool(1);
-  if (new_patient && like) f[nf].key = K(similar_to), f[nf++].v = vigil__val_cstring(like); /* M9 */
-  if (concurrent) {
-    f[nf].key = K(concurrent), f[nf++].v = val_num((double)concurrent);
-    f[nf].key = K(override), f[nf++].v = vigil__val_cstring(override_reason);
-  }
-  data.u.o->n = nf;
-  if (!vigil__val_whole(data)) {
-    vigil__val_release(data);
-    return VIGIL_ENOMEM;
-  }
-  if (!vigil__emit(e, v, EV_VISIT_STARTED, actor_of(actor), data)) return VIGIL_ENOMEM;
-  if ((rc = vigil__course_join(e, v, actor_of(actor), override_reason, concurrent)) < 0) return rc;
-  /* An allergy on the hospital record to the drug (docs/safety.md L7). */
-  if ((rc = vigil__allergy_visit_start(e, v)) < 0) return rc;
-  uint64_t started = v->id; /* v may be folded again (undone) by done */
-  rc = vigil__engine_done(e, v);
-  if (rc == 0 && visit_id) *visit_id = started; /* a start that failed gives no visit */
+  rc = start_checked(e, p, patient, location, actor, params, override_reason, new_patient, record, visit_id);
+  json_decref(record);
   return rc;
 }
 

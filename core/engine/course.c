@@ -2043,7 +2043,7 @@ int vigil__cmd_course_start(vigil_engine *e, const char *ref, const char *patien
                               "patient %s has course %llu open on %s already: close it before starting another",
                               patient, (unsigned long long)open->id, open->p->ref);
   /* The visit start's patient checks, the same code (docs/security.md AA1). */
-  int rc = vigil__patient_check_start(e, patient, new_patient);
+  int rc = vigil__patient_check_start(e, patient, new_patient, NULL);
   if (rc < 0) return rc;
   course *c = start_course(e, p, patient, vigil__intern(actor && *actor ? actor : "unknown"));
   if (!c) return e->oom ? VIGIL_ENOMEM : VIGIL_EIO;

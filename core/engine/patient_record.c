@@ -97,12 +97,14 @@ char *vigil__patient_record_alike(vigil_engine *e, const char *patient) {
 /* A hospital's record is the patient's whatever the case or look-alike
  * characters a start spells its reference with (the survivor of a merge as
  * mg-b for MG-B): its merges, its allergies. */
-json_t *vigil__patient_record_spelled(vigil_engine *e, const char *patient) {
+json_t *vigil__patient_record_found(vigil_engine *e, const char *patient, char **alike) {
   json_t *j = vigil__patient_record(e, patient);
-  if (j) return j;
-  char *alike = vigil__patient_record_alike(e, patient);
-  j = alike ? vigil__patient_record(e, alike) : NULL;
-  free(alike);
+  char *other = !j || alike ? vigil__patient_record_alike(e, patient) : NULL;
+  if (!j && other) j = vigil__patient_record(e, other);
+  if (alike)
+    *alike = other;
+  else
+    free(other);
   return j;
 }
 
@@ -199,9 +201,8 @@ static int check_record(vigil_engine *e, visit *v, const json_t *record) {
   return 0;
 }
 
-int vigil__allergy_visit_start(vigil_engine *e, visit *v) {
+int vigil__allergy_visit_start(vigil_engine *e, visit *v, const json_t *record) {
   if (!v->p->n_drug_names && !v->p->n_drug_codes) return 0;
-  json_t *record = vigil__patient_record_spelled(e, v->patient);
   int rc = check_record(e, v, record);
   /* The records of the references merged into it (L8): one patient. */
   const json_t *from;
@@ -212,7 +213,6 @@ int vigil__allergy_visit_start(vigil_engine *e, visit *v) {
     rc = check_record(e, v, prior);
     json_decref(prior);
   }
-  json_decref(record);
   return rc;
 }
 
@@ -234,21 +234,18 @@ int vigil__allergy_recorded(vigil_engine *e, const char *fields_json) {
 
 /* ---- L8: merged references ---------------------------------------------- */
 
-int vigil__patient_merged_into(vigil_engine *e, const char *patient) {
-  json_t *record = vigil__patient_record_spelled(e, patient);
+int vigil__patient_merged_into(vigil_engine *e, const char *patient, const json_t *record) {
   const char *into = json_string_value(json_object_get(record, "merged_into"));
   int rc = 0;
   if (into)
     rc = vigil__engine_fail(e, VIGIL_EEXIST, "merged_into",
                             "patient %s was merged into patient %s by the hospital (HL7 A40): start the visit for %s",
                             patient, into, into);
-  json_decref(record);
   return rc;
 }
 
-int vigil__patient_merged_check_start(vigil_engine *e, const protocol *p, const char *patient,
+int vigil__patient_merged_check_start(vigil_engine *e, const protocol *p, const char *patient, const json_t *record,
                                       const char *override_reason, uint64_t *concurrent) {
-  json_t *record = vigil__patient_record_spelled(e, patient);
   const json_t *from;
   size_t i;
   int rc = 0;
@@ -264,7 +261,6 @@ int vigil__patient_merged_check_start(vigil_engine *e, const protocol *p, const 
       rc = vigil__engine_fail(e, rc, "patient", "%s", msg);
     }
   }
-  json_decref(record);
   return rc;
 }
 

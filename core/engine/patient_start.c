@@ -11,9 +11,11 @@
 #include "patient_record.h"
 #include "base/utf8.h"
 
-int vigil__patient_check_start(vigil_engine *e, const char *patient, int new_patient) {
+/* The checks, given patient's record (found) and the reference of another
+ * record spelled like it (record_like, asked unless new_patient). */
+static int checks(vigil_engine *e, const char *patient, int new_patient, const json_t *found, const char *record_like) {
   /* A reference the hospital merged into another is that one (L8). */
-  int rc = vigil__patient_merged_into(e, patient);
+  int rc = vigil__patient_merged_into(e, patient, found);
   if (rc < 0) return rc;
 
   /* A reference spelled like an existing patient's is that patient, unless
@@ -34,15 +36,25 @@ int vigil__patient_check_start(vigil_engine *e, const char *patient, int new_pat
                                        "accents or marks",
                               like);
   }
-  /* ... or like a hospital record's, when it has none of its own (N3). */
-  char *record_like = like || new_patient ? NULL : vigil__patient_record_alike(e, patient);
-  if (record_like) {
-    rc = vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",
-                            "patient %s is spelled like patient %s of the hospital's record (letter case aside): start "
-                            "the visit for %s, or say new_patient: true if this is another patient",
-                            patient, record_like, record_like);
-    free(record_like);
-    return rc;
-  }
+  /* ... or like a hospital record's (N3). */
+  if (!like && record_like)
+    return vigil__engine_fail(e, VIGIL_EEXIST, "new_patient",
+                              "patient %s is spelled like patient %s of the hospital's record (letter case aside): "
+                              "start the visit for %s, or say new_patient: true if this is another patient",
+                              patient, record_like, record_like);
   return 0;
+}
+
+int vigil__patient_check_start(vigil_engine *e, const char *patient, int new_patient, json_t **record) {
+  /* The hospital's records are read once (issue 16: a start read them all
+   * three times, a fresh statement each time, and that was half of it). */
+  char *record_like = NULL;
+  json_t *found = vigil__patient_record_found(e, patient, new_patient ? NULL : &record_like);
+  int rc = checks(e, patient, new_patient, found, record_like);
+  free(record_like);
+  if (rc == 0 && record)
+    *record = found;
+  else
+    json_decref(found);
+  return rc;
 }

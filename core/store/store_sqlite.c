@@ -64,6 +64,7 @@ typedef struct sqlite_store {
   uint64_t head_seq;
   uint64_t max_alert; /* highest alert id in the log */
   sqlite3_stmt *insert, *visit_start, *visit_end, *set_meta;
+  sqlite3_stmt *kv_get, *kv_scan; /* kept: a start reads the patients' rows (issue 16) */
   row_hasher *hasher;
   uint64_t failed_commits; /* appends that failed, ever (meta failed_commits) */
   int opened;              /* fully open: closing marks the store stopped */
@@ -438,6 +439,8 @@ static void sq_close(store *base) {
     sqlite3_finalize(s->visit_start);
     sqlite3_finalize(s->visit_end);
     sqlite3_finalize(s->set_meta);
+    sqlite3_finalize(s->kv_get);
+    sqlite3_finalize(s->kv_scan);
     sqlite3_close(s->db);
   }
   if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
@@ -490,12 +493,36 @@ static void *column_copy(sqlite3_stmt *st, int col, size_t *len) {
   return v;
 }
 
+/* A kept statement for sql in *slot, prepared at its first use: preparing
+ * costs tens of thousands of instructions, more than the read it serves (a
+ * visit start reads the patients' rows: issue 16, 2026-12-06). A statement
+ * still stepping (a read inside a scan's callback) is not reset under its
+ * reader: that caller gets a statement of its own, which done() finalizes. */
+static sqlite3_stmt *kept(sqlite_store *s, sqlite3_stmt **slot, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  if (*slot && !sqlite3_stmt_busy(*slot)) return *slot;
+  if (!*slot) {
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) return NULL;
+    return *slot;
+  }
+  return sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK ? st : NULL;
+}
+
+/* Gives back a statement of kept(): reset and unbound when it is the kept one. */
+static void done(sqlite3_stmt **slot, sqlite3_stmt *st) {
+  if (st != *slot) {
+    sqlite3_finalize(st);
+    return;
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
 static int sq_kv_get(store *base, const char *ns, const char *key, void **value, size_t *len, char *err,
                      size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(s->db, "SELECT value FROM kv WHERE ns = ? AND key = ?", -1, &st, NULL) != SQLITE_OK)
-    return db_fail(s, "cannot read", err, errlen);
+  sqlite3_stmt *st = kept(s, &s->kv_get, "SELECT value FROM kv WHERE ns = ? AND key = ?");
+  if (!st) return db_fail(s, "cannot read", err, errlen);
   sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
@@ -503,15 +530,14 @@ static int sq_kv_get(store *base, const char *ns, const char *key, void **value,
     rc = (*value = column_copy(st, 0, len)) ? 0 : VIGIL_ENOMEM;
   else
     rc = rc == SQLITE_DONE ? VIGIL_ENOENT : db_fail(s, "cannot read", err, errlen);
-  sqlite3_finalize(st);
+  done(&s->kv_get, st);
   return rc;
 }
 
 static int sq_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, char *err, size_t errlen) {
   sqlite_store *s = (sqlite_store *)base;
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM kv WHERE ns = ? ORDER BY key", -1, &st, NULL) != SQLITE_OK)
-    return db_fail(s, "cannot read", err, errlen);
+  sqlite3_stmt *st = kept(s, &s->kv_scan, "SELECT key, value FROM kv WHERE ns = ? ORDER BY key");
+  if (!st) return db_fail(s, "cannot read", err, errlen);
   sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -519,7 +545,7 @@ static int sq_kv_scan(store *base, const char *ns, store_kv_fn fn, void *ud, cha
            (size_t)sqlite3_column_bytes(st, 1)))
       break;
   rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "cannot read", err, errlen);
-  sqlite3_finalize(st);
+  done(&s->kv_scan, st);
   return rc;
 }
 
