@@ -18,12 +18,14 @@
  *
  * Under valgrind (VIGIL_TEST_SLOW) every 7th N is tried, to keep the run short. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -40,9 +42,11 @@ char *__real_strndup(const char *s, size_t n);
 
 static long countdown = -1; /* fail when it reaches 0; -1: never */
 static long failed;         /* allocations failed since armed */
+static long made;           /* allocations asked for while armed (failed or not) */
 
 static int fail_now(void) {
   if (countdown < 0) return 0;
+  made++;
   if (countdown-- == 0) {
     failed++;
     return 1; /* this one only: the next allocation succeeds again ("transient" failure) */
@@ -62,6 +66,7 @@ char *__wrap_strndup(const char *s, size_t n) { return fail_now() ? NULL : __rea
 
 static void arm(long n) {
   failed = 0;
+  made = 0;
   countdown = n - 1;
 }
 static void disarm(void) { countdown = -1; }
@@ -128,10 +133,12 @@ static int s_amend(fixture *f) {
 }
 static int s_abort(fixture *f) { return vigil_visit_abort(f->e, f->visit, "nurse:ana", "patient left"); }
 
-static const struct {
+typedef struct visit_step {
   const char *name;
   step_fn fn;
-} steps[] = {
+} visit_step;
+
+static const visit_step steps[] = {
     /* "deadlines" moves the clock through several deadlines, each fired at
      * its own time all or nothing: when one fails, those before it stand and
      * the time has moved (the engine still equals the fold of its log); the
@@ -152,6 +159,41 @@ static const struct {
     {"abort", s_abort},
 };
 #define N_STEPS (sizeof steps / sizeof *steps)
+
+/* A signed dose amended: the signature is voided, its reason saying the
+ * dose's change ("changed from 35 mg to 40 mg"), whatever failed. */
+static int s_amend_dose(fixture *f) {
+  return vigil_visit_amend_json(f->e, f->visit, "nurse:ana", "dose", "40", "drawn up again");
+}
+static const visit_step signed_dose[] = {
+    {"start", s_start}, {"screening", s_screening},   {"baseline", s_baseline},
+    {"dose", s_dose},   {"dose_check", s_dose_check}, {"amend_signed_dose", s_amend_dose},
+};
+
+/* Two rule holds standing (docs/safety.md Q5: the dose twice its
+ * calculation, a high suicide-risk assessment), an override naming both. */
+static int s_held_screening(fixture *f) {
+  return record(f, "nurse:ana",
+                "{\"consent\":true,\"ci_hypertension\":\"no\",\"ci_vascular\":\"no\",\"ci_psychosis\":\"no\","
+                "\"ci_hypersensitivity\":\"no\",\"pregnancy\":\"neither\",\"substance_use\":\"no\","
+                "\"ride_confirmed\":true,\"fasting_hours\":3,"
+                "\"baseline\":{\"sbp\":128,\"dbp\":80,\"hr\":72,\"spo2\":98,\"rr\":14},\"dose\":70,"
+                "\"phq9\":{\"q1\":2,\"q2\":2,\"q3\":1,\"q4\":1,\"q5\":0,\"q6\":1,\"q7\":1,\"q8\":0,\"q9\":2}}");
+}
+static int s_high_risk(fixture *f) {
+  return record(f, "clinician:cy", "{\"suicide_risk\":\"high: do not dose today\"}");
+}
+static int s_override_holds(fixture *f) {
+  static const char *const holds[] = {"self_harm", "dose_calc"};
+  return vigil_visit_override_holds(f->e, f->visit, "clinician:cy", "psychiatrist reviewed by phone, proceed", holds,
+                                    2);
+}
+static const visit_step two_holds[] = {
+    {"start", s_start},
+    {"held_screening", s_held_screening},
+    {"high_risk", s_high_risk},
+    {"override_holds", s_override_holds},
+};
 
 static void open_engine(fixture *f, int64_t at) {
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = at, .db_path = f->db};
@@ -226,56 +268,56 @@ static void assert_snapshot(fixture *f, const snapshot *want, const char *step, 
   drop(&got);
 }
 
-static void run_to(fixture *f, size_t k) {
+static void run_to(fixture *f, const visit_step *seq, size_t k) {
   setup_dir(f);
   open_engine(f, T0);
   assert_int_equal(vigil_engine_load(f->e, "protocols/ketamine_iv", NULL), 0);
   for (size_t i = 0; i < k; i++)
-    if (steps[i].fn(f) != 0)
-      fail_msg("step %s failed with nothing injected: %s", steps[i].name, vigil_engine_errmsg(f->e));
+    if (seq[i].fn(f) != 0) fail_msg("step %s failed with nothing injected: %s", seq[i].name, vigil_engine_errmsg(f->e));
 }
 
-/* Step k with its Nth allocation failing, for every N. A step that fails says
+/* Step k of seq (its steps before it done) with its Nth allocation failing,
+ * for every N. A step that fails says
  * VIGIL_ENOMEM and leaves everything as it was before it (nothing recorded,
  * the engine equal to the fold of its log), and succeeds when retried; a step
  * that succeeds though an allocation failed did all of it: its events and the
  * visit equal the run where nothing failed (an alert dropped, a note lost or
  * a deadline not armed differs from it). */
-static void fail_step(size_t k) {
+static void fail_step(const visit_step *seq, size_t k) {
   fixture ref;
-  run_to(&ref, k);
+  run_to(&ref, seq, k);
   snapshot before = take(&ref);
-  if (steps[k].fn(&ref) != 0)
-    fail_msg("step %s failed with nothing injected: %s", steps[k].name, vigil_engine_errmsg(ref.e));
+  if (seq[k].fn(&ref) != 0)
+    fail_msg("step %s failed with nothing injected: %s", seq[k].name, vigil_engine_errmsg(ref.e));
   snapshot after = take(&ref);
   vigil_engine_free(ref.e);
   remove_dir(&ref);
   long tried = 0;
   for (long n = 1;; n += stride()) {
     fixture f;
-    run_to(&f, k);
+    run_to(&f, seq, k);
     uint64_t visit = f.visit;
     arm(n);
-    int rc = steps[k].fn(&f);
+    int rc = seq[k].fn(&f);
     long injected = failed;
     disarm();
     if (rc != 0 && rc != VIGIL_ENOMEM)
-      fail_msg("%s, allocation %ld failed: returned %s (%s), not ENOMEM", steps[k].name, n, vigil_err_name(rc),
+      fail_msg("%s, allocation %ld failed: returned %s (%s), not ENOMEM", seq[k].name, n, vigil_err_name(rc),
                vigil_engine_errmsg(f.e));
-    if (!injected && rc != 0) fail_msg("%s failed with nothing injected: %s", steps[k].name, vigil_engine_errmsg(f.e));
-    assert_state_is_fold(&f, steps[k].name, n);
+    if (!injected && rc != 0) fail_msg("%s failed with nothing injected: %s", seq[k].name, vigil_engine_errmsg(f.e));
+    assert_state_is_fold(&f, seq[k].name, n);
     if (rc == 0) {
-      assert_snapshot(&f, &after, steps[k].name, n, "the step succeeded");
+      assert_snapshot(&f, &after, seq[k].name, n, "the step succeeded");
     } else {
-      if (f.visit != visit) fail_msg("%s, allocation %ld failed: the step failed but gave a visit", steps[k].name, n);
-      if (steps[k].fn != s_late) assert_snapshot(&f, &before, steps[k].name, n, "the step failed");
+      if (f.visit != visit) fail_msg("%s, allocation %ld failed: the step failed but gave a visit", seq[k].name, n);
+      if (seq[k].fn != s_late) assert_snapshot(&f, &before, seq[k].name, n, "the step failed");
       /* The engine goes on: the same step now succeeds, as if nothing had failed. */
-      int again = steps[k].fn(&f);
+      int again = seq[k].fn(&f);
       if (again != 0)
-        fail_msg("%s after allocation %ld failed: retrying gives %s (%s)", steps[k].name, n, vigil_err_name(again),
+        fail_msg("%s after allocation %ld failed: retrying gives %s (%s)", seq[k].name, n, vigil_err_name(again),
                  vigil_engine_errmsg(f.e));
-      assert_state_is_fold(&f, steps[k].name, n);
-      assert_snapshot(&f, &after, steps[k].name, n, "retried");
+      assert_state_is_fold(&f, seq[k].name, n);
+      assert_snapshot(&f, &after, seq[k].name, n, "retried");
     }
     vigil_engine_free(f.e);
     remove_dir(&f);
@@ -284,13 +326,13 @@ static void fail_step(size_t k) {
   }
   drop(&before);
   drop(&after);
-  print_message("%s: %ld allocations failed one by one\n", steps[k].name, tried - 1);
+  print_message("%s: %ld allocations failed one by one\n", seq[k].name, tried - 1);
 }
 
 #define STEP_TEST(k)                                                                                                   \
   static void test_step_##k(void **state) {                                                                            \
     (void)state;                                                                                                       \
-    fail_step(k);                                                                                                      \
+    fail_step(steps, k);                                                                                               \
   }
 STEP_TEST(0)
 STEP_TEST(1)
@@ -359,14 +401,227 @@ static void test_start_and_fold(void **state) {
   remove_dir(&f);
 }
 
+/* ---- a protocol load and a lint, their Nth allocation failing --------------- */
+
+/* How many allocations fn makes with nothing failed: counted while armed,
+ * so those fn makes after it disarms (its checks) are not among them. */
+static long allocations_of(void (*fn)(long n)) {
+  arm(1L << 40);
+  fn(0);
+  disarm();
+  return made;
+}
+
+/* fn(n) in a forked child, so that a crash fails the case instead of ending
+ * the run; the child exits 0 when fn found what it did correct. 0, or 1 with
+ * what went wrong added to failures. */
+static int in_child(void (*fn)(long n), long n, char *failures, size_t len) {
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    /* A crash kills the child, as it would a server: cmocka's handlers would
+     * catch it and run the rest of the cases in the child. */
+    static const int crashes[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE};
+    for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++)
+      signal(crashes[i], SIG_DFL);
+    arm(n);
+    fn(n);
+    _exit(0);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  size_t at = strlen(failures);
+  if (WIFSIGNALED(status))
+    snprintf(failures + at, len - at, " %ld (signal %d)", n, WTERMSIG(status));
+  else
+    snprintf(failures + at, len - at, " %ld (see above)", n);
+  return 1;
+}
+
+/* Allocations n of fn tried from lo to hi, every step-th. */
+typedef struct span {
+  long lo, hi, step;
+} span;
+
+/* fn with its Nth allocation failing, each N in its own child: a sample of
+ * every allocation up to the total, evenly strided (a load makes some
+ * 21,000, most of them Lua's; each try forks and runs all of it), every
+ * third of the last tail (where a load compiles the protocol into C and takes
+ * its fingerprint), and the spans where failures were found. Every N that
+ * failed is named. */
+static void fail_sampled(void (*fn)(long n), const char *what, long samples, long tail, const span *spans,
+                         size_t n_spans) {
+  long total = allocations_of(fn);
+  assert_true(total > tail);
+  char failures[2048] = "";
+  long tried = 0, bad = 0;
+  for (long n = 1; n <= total - tail; n += (total - tail) / samples + 1, tried++)
+    bad += in_child(fn, n, failures, sizeof failures);
+  for (long n = total - tail + 1; n <= total; n += 3, tried++)
+    bad += in_child(fn, n, failures, sizeof failures);
+  for (size_t i = 0; i < n_spans; i++)
+    for (long n = spans[i].lo; n <= spans[i].hi; n += spans[i].step, tried++)
+      bad += in_child(fn, n, failures, sizeof failures);
+  if (bad) fail_msg("%s: %ld of %ld allocations tried failed the case:%s", what, bad, tried, failures);
+  print_message("%s: %ld of its %ld allocations failed, each in its own child\n", what, tried, total);
+}
+
+#define BROKEN "tests/protocols/broken/rule_fails_first_reading"
+
+static void count_problem(void *ud, const char *where, const char *message) {
+  (void)where;
+  (void)message;
+  (*(int *)ud)++;
+}
+
+/* A broken protocol's lint, under injected failure, is never clean: an error
+ * or at least one problem (its own, or "out of memory"). */
+static void lint_broken(long n) {
+  int problems = 0;
+  int rc = vigil_lint(BROKEN, count_problem, &problems);
+  disarm();
+  if (rc == 0 && problems == 0) {
+    fprintf(stderr, "lint of %s, allocation %ld failed: no problem and no error\n", BROKEN, n);
+    _exit(1);
+  }
+}
+
+/* What a load of the bundled protocol gives, seen through the API: the
+ * protocols list and a visit started on it (its phases, items, fields,
+ * options); taken by the run with nothing failed. */
+static char *loaded_reference;
+
+static char *loaded(vigil_engine *e) {
+  uint64_t visit = 0;
+  if (vigil_visit_start(e, "ketamine_iv", "chair-1", "nurse:ana", "{\"weight\":70}", &visit) != 0) return NULL;
+  char *list = vigil_query_protocols_json(e), *v = vigil_visit_json(e, visit);
+  size_t n = (list ? strlen(list) : 0) + (v ? strlen(v) : 0) + 2;
+  char *both = list && v ? malloc(n) : NULL;
+  if (both) snprintf(both, n, "%s\n%s", list, v);
+  vigil_free(list);
+  vigil_free(v);
+  return both;
+}
+
+/* Loading the bundled protocol, under injected failure: it says
+ * VIGIL_ENOMEM, or it loads all of it (equal to the load with nothing
+ * failed); never a crash, never another error. */
+static void load_bundled(long n) {
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+  long left = countdown;
+  disarm(); /* the engine itself is not what is tried here */
+  vigil_engine *e = NULL;
+  if (vigil_engine_new(&o, &e) != 0) _exit(2);
+  countdown = left;
+  int rc = vigil_engine_load(e, "protocols/ketamine_iv", NULL);
+  long injected = failed;
+  disarm();
+  if (rc != 0 && (rc != VIGIL_ENOMEM || !injected)) {
+    fprintf(stderr, "load, allocation %ld failed: %s (%s), not ENOMEM\n", n, vigil_err_name(rc),
+            vigil_engine_errmsg(e));
+    _exit(1);
+  }
+  if (rc == 0) {
+    char *got = loaded(e);
+    if (!got) _exit(2);
+    if (!loaded_reference) {
+      loaded_reference = got; /* nothing failed: the reference */
+    } else if (strcmp(got, loaded_reference) != 0) {
+      size_t at = 0;
+      while (got[at] && got[at] == loaded_reference[at])
+        at++;
+      fprintf(stderr, "load, allocation %ld failed: loaded, but not all of it (at byte %zu: ...%.80s)\n", n, at,
+              got + at);
+      _exit(1);
+    } else {
+      free(got);
+    }
+  }
+  vigil_engine_free(e);
+}
+
+/* Third review items 1 and 2 (core/lang/protocol.c). Fails without it: 69
+ * (the lint clean: no problem said), 4856-4886 (a crash freeing a protocol
+ * whose count was set before its array). */
+static void test_lint_under_oom(void **state) {
+  (void)state;
+  static const span spans[] = {{60, 80, 1}, {4800, 4940, 1}};
+  fail_sampled(lint_broken, "lint " BROKEN, 20, 0, spans, sizeof spans / sizeof *spans);
+}
+
+/* Fails without it: a crash at 21053-21368 (the counts), EPROTOCOL for
+ * out of memory (core/engine/protocols.c), "rule refers to an unknown item"
+ * (21045, 21189: an item's id not interned), and a protocol loaded without
+ * its fingerprint (21447); all of them in the last 750. */
+static void test_load_under_oom(void **state) {
+  (void)state;
+  static const span spans[] = {{21043, 21047, 1}, {21051, 21055, 1}, {21064, 21068, 1},
+                               {21187, 21191, 1}, {21266, 21270, 1}, {21445, 21449, 1}};
+  fail_sampled(load_bundled, "load protocols/ketamine_iv", 20, 750, spans, sizeof spans / sizeof *spans);
+}
+
+/* Third review item 3: fails without it: with one allocation of the
+ * amendment failing, it succeeded and signature.voided said "Dose changed
+ * from ? mg to 40 mg" (core/engine/signature.c). */
+static void test_amend_signed_dose(void **state) {
+  (void)state;
+  fail_step(signed_dose, sizeof signed_dose / sizeof *signed_dose - 1);
+}
+
+/* Third review item 4: fails without it: VIGIL_ESTATE "the override does not
+ * name the hold of a rule" (core/engine/gate.c). */
+static void test_override_holds(void **state) {
+  (void)state;
+  fail_step(two_holds, sizeof two_holds / sizeof *two_holds - 1);
+}
+
+/* Third review item 4: a site event whose fields cannot be converted for want
+ * of memory is VIGIL_ENOMEM and nothing is recorded; retried, it is recorded.
+ * Fails without it: VIGIL_EINVAL (core/engine/commands.c, site_event_data). */
+static void test_site_event(void **state) {
+  (void)state;
+  /* Keys no event had before: interning them allocates. */
+  static const char fields[] = "{\"user\":\"ana\",\"oom_site_key\":{\"oom_nested_key\":[\"a\",\"b\"]}}";
+  long tried = 0;
+  for (long n = 1;; n++, tried++) {
+    vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+    vigil_engine *e = NULL;
+    assert_int_equal(vigil_engine_new(&o, &e), 0);
+    arm(n);
+    int rc = vigil_site_event(e, "user.changed", "admin", fields);
+    long injected = failed;
+    disarm();
+    if (rc != 0 && rc != VIGIL_ENOMEM)
+      fail_msg("site event, allocation %ld failed: %s (%s), not ENOMEM", n, vigil_err_name(rc), vigil_engine_errmsg(e));
+    if (!injected && rc != 0) fail_msg("site event failed with nothing injected: %s", vigil_engine_errmsg(e));
+    char *events = vigil_query_events_json(e, 0, 0, 10);
+    assert_non_null(events);
+    int recorded = strstr(events, "oom_nested_key") != NULL;
+    vigil_free(events);
+    if (rc == 0 ? !recorded : recorded)
+      fail_msg("site event, allocation %ld failed: returned %d, the event %s", n, rc, recorded ? "stored" : "missing");
+    if (rc != 0) assert_int_equal(vigil_site_event(e, "user.changed", "admin", fields), 0);
+    vigil_engine_free(e);
+    if (!injected) break;
+  }
+  print_message("site event: %ld allocations failed one by one\n", tried);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_step_0),  cmocka_unit_test(test_step_1),  cmocka_unit_test(test_step_2),
-      cmocka_unit_test(test_step_3),  cmocka_unit_test(test_step_4),  cmocka_unit_test(test_step_5),
-      cmocka_unit_test(test_step_6),  cmocka_unit_test(test_step_7),  cmocka_unit_test(test_step_8),
-      cmocka_unit_test(test_step_9),  cmocka_unit_test(test_step_10), cmocka_unit_test(test_step_11),
-      cmocka_unit_test(test_step_12), cmocka_unit_test(test_step_13), cmocka_unit_test(test_start_and_fold),
+      cmocka_unit_test(test_step_0),         cmocka_unit_test(test_step_1),
+      cmocka_unit_test(test_step_2),         cmocka_unit_test(test_step_3),
+      cmocka_unit_test(test_step_4),         cmocka_unit_test(test_step_5),
+      cmocka_unit_test(test_step_6),         cmocka_unit_test(test_step_7),
+      cmocka_unit_test(test_step_8),         cmocka_unit_test(test_step_9),
+      cmocka_unit_test(test_step_10),        cmocka_unit_test(test_step_11),
+      cmocka_unit_test(test_step_12),        cmocka_unit_test(test_step_13),
+      cmocka_unit_test(test_start_and_fold), cmocka_unit_test(test_lint_under_oom),
+      cmocka_unit_test(test_load_under_oom), cmocka_unit_test(test_amend_signed_dose),
+      cmocka_unit_test(test_override_holds), cmocka_unit_test(test_site_event),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

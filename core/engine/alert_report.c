@@ -30,8 +30,8 @@ int vigil__cmd_alert_reported(vigil_engine *e, uint64_t visit_id, uint64_t alert
     rc = vigil__engine_fail(e, VIGIL_EINVAL, "fields", "an alert's report is a JSON object with a status");
   if (rc == 0 && json_object_set_new(j, "alert", json_integer((json_int_t)alert_id)) < 0) rc = VIGIL_ENOMEM;
   val data;
-  if (rc == 0 && vigil__val_from_json(j, &data, err, sizeof err) < 0)
-    rc = vigil__engine_fail(e, VIGIL_EINVAL, "fields", "%s", err);
+  int converted = rc == 0 ? vigil__val_from_json(j, &data, err, sizeof err) : 0;
+  if (converted < 0) rc = vigil__engine_fail(e, converted, "fields", "%s", err); /* VIGIL_ENOMEM: out of memory */
   json_decref(j);
   if (rc < 0) {
     vigil__kv_writes_free(writes);

@@ -987,10 +987,11 @@ static int site_event_data(const char *type, const char *fields_json, int *t, va
     return vigil__val_ok(*data) ? 0 : VIGIL_ENOMEM;
   }
   json_t *j = json_loads(fields_json, 0, NULL);
+  /* Out of memory converting them is VIGIL_ENOMEM, not the fields' fault. */
   int rc = json_is_object(j) ? vigil__val_from_json(j, data, err, errlen) : VIGIL_EINVAL;
   if (!json_is_object(j)) snprintf(err, errlen, "a site event's fields are a JSON object");
   json_decref(j);
-  return rc < 0 ? VIGIL_EINVAL : 0;
+  return rc < 0 ? rc : 0;
 }
 
 int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json,

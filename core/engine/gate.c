@@ -276,6 +276,11 @@ int vigil__gate_override_holds(vigil_engine *e, const visit *v, const char *cons
   vigil__buf_init(&b);
   for (uint32_t i = 0; i < v->n_blocks; i++)
     vigil__buf_printf(&b, "%s%s", b.len ? ", " : "", v->blocks[i].key);
+  /* Out of memory is said as itself, never as the override's fault. */
+  if (b.oom) {
+    vigil__buf_free(&b);
+    return VIGIL_ENOMEM;
+  }
   for (size_t k = 0; k < n; k++) {
     int found = 0;
     for (uint32_t i = 0; i < v->n_blocks && !found; i++)
@@ -298,7 +303,9 @@ int vigil__gate_override_holds(vigil_engine *e, const visit *v, const char *cons
     vigil__buf_printf(&b, "%s%s (%s)", unnamed++ ? "; " : "", v->blocks[i].key, v->blocks[i].reason);
   }
   int rc = 0;
-  if (unnamed || b.oom)
+  if (b.oom)
+    rc = VIGIL_ENOMEM;
+  else if (unnamed)
     rc = vigil__engine_fail(e, VIGIL_ESTATE, "holds",
                             "the override does not name %s %s: an override passes only the holds it names, each "
                             "reviewed for itself (holds: [\"%s\", ...]); nothing was recorded",

@@ -17,6 +17,14 @@ static void ignore_problem(void *ud, const char *where, const char *message) {
   vigil__buf_printf(b, "%s%s: %s", b->len ? "; " : "", where, message);
 }
 
+/* A protocol that did not load for want of memory (the sandbox's "out of
+ * memory", Lua's "not enough memory", lost problems, or none said at all)
+ * is VIGIL_ENOMEM, not a protocol's fault. */
+static int ran_out_of_memory(const buf *problems) {
+  const char *said = problems->p ? problems->p : "";
+  return problems->oom || !*said || strstr(said, "out of memory") || strstr(said, "not enough memory");
+}
+
 protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, int *rc, char *err, size_t errlen) {
   *rc = 0;
   for (uint32_t i = 0; i < e->n_protocols; i++)
@@ -31,11 +39,9 @@ protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, int
                                             ignore_problem, &problems);
   if (!p) {
     /* A stored version loaded when it was stored: one that does not load
-     * for want of memory (the sandbox's "out of memory", Lua's "not enough
-     * memory", lost problems, or none said at all) is not corrupt. */
+     * for want of memory is not corrupt. */
     const char *said = problems.p ? problems.p : "";
-    *rc = problems.oom || !*said || strstr(said, "out of memory") || strstr(said, "not enough memory") ? VIGIL_ENOMEM
-                                                                                                       : VIGIL_ECORRUPT;
+    *rc = ran_out_of_memory(&problems) ? VIGIL_ENOMEM : VIGIL_ECORRUPT;
     snprintf(err, errlen, "the stored protocol %s does not load: %s", sha256, *said ? said : "out of memory");
   } else if (strcmp(p->sha256, sha256) != 0) {
     snprintf(err, errlen, "the stored protocol %s does not match its fingerprint", sha256);
@@ -69,7 +75,8 @@ int vigil_engine_load(vigil_engine *e, const char *path, const char **ref) {
   protocol *p =
       vigil__protocol_load(path, e->opts.lua_memory_cap, e->opts.lua_instruction_budget, collect_problem, &sink);
   if (!p) {
-    int rc = vigil__engine_fail(e, VIGIL_EPROTOCOL, NULL, "%s", sink.b.p ? sink.b.p : "cannot load the protocol");
+    int rc = vigil__engine_fail(e, ran_out_of_memory(&sink.b) ? VIGIL_ENOMEM : VIGIL_EPROTOCOL, NULL, "%s",
+                                sink.b.p ? sink.b.p : "out of memory loading the protocol");
     vigil__buf_free(&sink.b);
     return rc;
   }

@@ -123,30 +123,37 @@ static int changed(const visit *v, const signature_state *s, const char **what, 
 
 /* The fields of the two records that differ, as "q9 from 1 to 0; total from
  * 12 to 11" (L6b: a questionnaire's change said by its items, not as the
- * whole record twice); NULL when a value is not a record or none differs. */
-static char *fields_changed(val was, val now) {
-  if (was.type != VAL_RECORD || now.type != VAL_RECORD) return NULL;
+ * whole record twice), into *out; *out NULL when a value is not a record or
+ * none differs. -1 when memory ran out: no reason is said in another form. */
+static int fields_changed(val was, val now, char **out) {
+  *out = NULL;
+  if (was.type != VAL_RECORD || now.type != VAL_RECORD) return 0;
   buf b;
   vigil__buf_init(&b);
-  for (int side = 0; side < 2; side++) {
+  for (int side = 0; side < 2 && !b.oom; side++) {
     val from = side ? now : was, other = side ? was : now;
-    for (uint32_t i = 0; i < val_len(from); i++) {
+    for (uint32_t i = 0; i < val_len(from) && !b.oom; i++) {
       const field *f = &val_fields(from)[i];
       val *o = vigil__val_get(other, f->key);
       if (side && o) continue; /* said from the signed side */
       if (o && vigil__val_same(*o, f->v)) continue;
       val a = side ? VAL_NIL_ : f->v, c = side ? f->v : (o ? *o : VAL_NIL_);
-      char *x = json_of(a), *y = json_of(c);
-      vigil__buf_printf(&b, "%s%s from %s to %s", b.len ? "; " : "", f->key, x ? x : "?", y ? y : "?");
-      free(x);
-      free(y);
+      vigil__buf_printf(&b, "%s%s from ", b.len ? "; " : "", f->key);
+      vigil__val_to_json(&b, a);
+      vigil__buf_puts(&b, " to ");
+      vigil__val_to_json(&b, c);
     }
+  }
+  if (b.oom) {
+    vigil__buf_free(&b);
+    return -1;
   }
   if (!b.len) {
     vigil__buf_free(&b);
-    return NULL;
+    return 0;
   }
-  return vigil__buf_take(&b);
+  *out = vigil__buf_take(&b);
+  return *out ? 0 : -1;
 }
 
 void vigil__signatures_review(vigil_engine *e, visit *v, const char *who) {
@@ -159,18 +166,24 @@ void vigil__signatures_review(vigil_engine *e, visit *v, const char *who) {
     if (!changed(v, s, &what, &unit, &was, &now)) continue;
     const item_spec *sig = &v->p->items[i];
     char reason[1200];
-    char *fields = fields_changed(was, now);
+    char *fields, *a = NULL, *b = NULL;
+    /* A value that cannot be said fails the command (out of memory): never
+     * "changed from ? mg", never the reason in another form. */
+    if (fields_changed(was, now, &fields) < 0 || (!fields && (!(a = json_of(was)) || !(b = json_of(now))))) {
+      free(a);
+      e->oom = 1;
+      return;
+    }
     if (fields) {
       snprintf(reason, sizeof reason, "%s changed after it was signed: %s", what, fields);
     } else {
-      char *a = json_of(was), *b = json_of(now);
       int u = unit && *unit && was.type == VAL_NUMBER && now.type == VAL_NUMBER;
-      snprintf(reason, sizeof reason, "%s changed from %s%s%s to %s%s%s after it was signed", what, a ? a : "?",
-               u ? " " : "", u ? unit : "", b ? b : "?", u ? " " : "", u ? unit : "");
-      free(a);
-      free(b);
+      snprintf(reason, sizeof reason, "%s changed from %s%s%s to %s%s%s after it was signed", what, a, u ? " " : "",
+               u ? unit : "", b, u ? " " : "", u ? unit : "");
     }
     free(fields);
+    free(a);
+    free(b);
     /* K9a: a void signature's reason names the latest change (40 -> 80 -> 41:
      * from the signed value to the current one), voided again when it moves. */
     if (s->void_reason && !strcmp(s->void_reason, reason)) continue;

@@ -24,6 +24,13 @@ typedef struct problems {
   size_t lost; /* problems found but not kept (out of memory): never a clean lint */
 } problems;
 
+static void problems_truncate(problems *ps, size_t n) {
+  for (; ps->n > n; ps->n--) {
+    free(ps->v[ps->n - 1].file);
+    free(ps->v[ps->n - 1].message);
+  }
+}
+
 static void problems_add(problems *ps, const char *where, const char *message) {
   if (ps->n == ps->cap) {
     problem *v = vigil__grow(ps->v, ps->cap, ps->n + 1, sizeof *v, 8, &ps->cap);
@@ -106,16 +113,32 @@ static void problems_free(problems *ps) {
 
 /* ---- reading the normalised Lua table ----------------------------------- */
 
+/* Something read could not be kept for want of memory (a name, a text, a
+ * list): marked on the sandbox (sb->oom), so that the protocol does not load
+ * (out of memory) rather than load without it (an item without its id reads
+ * as "unknown item", a choice without its options takes none). */
+static void lost(lua_State *L) {
+  void *sb;
+  lua_getallocf(L, &sb);
+  ((sandbox *)sb)->oom = 1;
+}
+
+/* x, or lost() when a value to keep came back NULL. */
+static void *kept(lua_State *L, const void *x) {
+  if (!x) lost(L);
+  return (void *)x;
+}
+
 static char *get_str(lua_State *L, int idx, const char *key) {
   lua_getfield(L, idx, key);
-  char *s = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+  char *s = lua_type(L, -1) == LUA_TSTRING ? kept(L, strdup(lua_tostring(L, -1))) : NULL;
   lua_pop(L, 1);
   return s;
 }
 
 static const char *get_interned(lua_State *L, int idx, const char *key) {
   lua_getfield(L, idx, key);
-  const char *s = lua_type(L, -1) == LUA_TSTRING ? vigil__intern(lua_tostring(L, -1)) : NULL;
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? kept(L, vigil__intern(lua_tostring(L, -1))) : NULL;
   lua_pop(L, 1);
   return s;
 }
@@ -167,11 +190,11 @@ static const char **get_names(lua_State *L, int idx, const char *key, uint32_t *
     return NULL;
   }
   size_t len = lua_rawlen(L, -1);
-  const char **v = calloc(len ? len : 1, sizeof *v);
+  const char **v = kept(L, calloc(len ? len : 1, sizeof *v));
   size_t k = 0;
   for (size_t i = 0; v && i < len; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
-    if (lua_type(L, -1) == LUA_TSTRING) v[k++] = vigil__intern(lua_tostring(L, -1)); /* vigil.lua checked them */
+    if (lua_type(L, -1) == LUA_TSTRING) v[k++] = kept(L, vigil__intern(lua_tostring(L, -1))); /* vigil.lua checked */
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -191,7 +214,7 @@ static score_point *get_points(lua_State *L, int idx, uint32_t *n) {
     return NULL;
   }
   size_t len = lua_rawlen(L, -1);
-  score_point *v = calloc(len ? len : 1, sizeof *v);
+  score_point *v = kept(L, calloc(len ? len : 1, sizeof *v));
   int t = lua_gettop(L);
   for (size_t i = 0; v && i < len; i++) {
     lua_rawgeti(L, t, (lua_Integer)i + 1);
@@ -260,10 +283,10 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   it->id = get_interned(L, idx, "id");
   char qid[512];
   snprintf(qid, sizeof qid, "%s.%s", p->phases[phase].id, it->id);
-  it->qid = vigil__intern(qid);
+  it->qid = kept(L, vigil__intern(qid));
   char key[600];
   snprintf(key, sizeof key, "overdue:%s", it->qid);
-  it->overdue_key = vigil__intern(key);
+  it->overdue_key = kept(L, vigil__intern(key));
   it->title = get_str(L, idx, "title");
   it->help = get_str(L, idx, "help");
   it->where = get_str(L, idx, "where");
@@ -281,9 +304,11 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   it->of_item = -1;
 
   lua_getfield(L, idx, "fields");
-  it->n_fields = (uint32_t)lua_rawlen(L, -1);
-  it->fields = calloc(it->n_fields ? it->n_fields : 1, sizeof *it->fields);
+  /* Each count is set once its array exists: vigil__protocol_free walks it. */
+  uint32_t n_fields = (uint32_t)lua_rawlen(L, -1);
+  it->fields = calloc(n_fields ? n_fields : 1, sizeof *it->fields);
   if (!it->fields) return -1;
+  it->n_fields = n_fields;
   for (uint32_t i = 0; i < it->n_fields; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
     read_field(L, lua_gettop(L), &it->fields[i]);
@@ -294,7 +319,7 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   for (uint32_t i = 0; i < it->n_fields; i++) {
     char q[512];
     snprintf(q, sizeof q, "%s.%s", it->id, it->fields[i].name);
-    it->fields[i].qname = it->scalar ? it->id : vigil__intern(q);
+    it->fields[i].qname = it->scalar ? it->id : kept(L, vigil__intern(q));
   }
 
   lua_getfield(L, idx, "schedule");
@@ -437,9 +462,11 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
   if (!(p->ref = malloc(n))) return -1;
   snprintf(p->ref, n, "%s@%s", p->id, p->version);
 
-  p->n_params = (uint32_t)get_len(L, idx, "params");
-  p->params = calloc(p->n_params ? p->n_params : 1, sizeof *p->params);
+  /* Each count is set once its array exists: vigil__protocol_free walks it. */
+  uint32_t n_params = (uint32_t)get_len(L, idx, "params");
+  p->params = calloc(n_params ? n_params : 1, sizeof *p->params);
   if (!p->params) return -1;
+  p->n_params = n_params;
   lua_getfield(L, idx, "params");
   for (uint32_t i = 0; i < p->n_params; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
@@ -452,9 +479,11 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
   /* Phases first (names), then their items, so references resolve. */
   lua_getfield(L, idx, "phases");
   int phs = lua_gettop(L);
-  p->n_phases = (uint32_t)lua_rawlen(L, phs);
-  p->phases = calloc(p->n_phases ? p->n_phases : 1, sizeof *p->phases);
+  uint32_t n_phases = (uint32_t)lua_rawlen(L, phs);
+  p->phases = calloc(n_phases ? n_phases : 1, sizeof *p->phases);
   if (!p->phases) return -1;
+  p->n_phases = n_phases;
+  uint32_t n_items = 0;
   for (uint32_t i = 0; i < p->n_phases; i++) {
     lua_rawgeti(L, phs, (lua_Integer)i + 1);
     int ph = lua_gettop(L);
@@ -469,13 +498,14 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     s->hold_missed = (uint8_t)get_bool(L, ph, "hold_missed", 0);
     s->unmonitored_after = (uint32_t)get_int(L, ph, "unmonitored_after", 6);
     s->unacknowledged_allowed = (uint8_t)get_bool(L, ph, "unacknowledged_allowed", 0);
-    s->first_item = (uint16_t)p->n_items;
+    s->first_item = (uint16_t)n_items;
     s->n_items = (uint16_t)get_len(L, ph, "items");
-    p->n_items += s->n_items;
+    n_items += s->n_items;
     lua_pop(L, 1);
   }
-  p->items = calloc(p->n_items ? p->n_items : 1, sizeof *p->items);
+  p->items = calloc(n_items ? n_items : 1, sizeof *p->items);
   if (!p->items) return -1;
+  p->n_items = n_items;
   for (uint32_t i = 0; i < p->n_phases; i++) {
     phase_spec *s = &p->phases[i];
     lua_rawgeti(L, phs, (lua_Integer)i + 1);
@@ -501,9 +531,10 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     s->timed_from = lua_isstring(L, -1) ? vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i) : -1;
     lua_pop(L, 1);
     lua_getfield(L, -1, "rules");
-    s->n_rules = (uint32_t)lua_rawlen(L, -1);
-    s->rules = calloc(s->n_rules ? s->n_rules : 1, sizeof *s->rules);
+    uint32_t n_rules = (uint32_t)lua_rawlen(L, -1);
+    s->rules = calloc(n_rules ? n_rules : 1, sizeof *s->rules);
     if (!s->rules) return -1;
+    s->n_rules = n_rules;
     for (uint32_t j = 0; j < s->n_rules; j++) {
       lua_rawgeti(L, -1, (lua_Integer)j + 1);
       int rc = read_rule(p, L, lua_gettop(L), &s->rules[j], (uint16_t)i, ps);
@@ -564,9 +595,10 @@ static int fingerprint(protocol *p, lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, p->sb->sandbox_ref);
   lua_getfield(L, -1, "sources");
   lua_call(L, 0, 1);
-  p->n_sources = (uint32_t)lua_rawlen(L, -1);
-  p->sources = calloc(p->n_sources ? p->n_sources : 1, sizeof *p->sources);
+  uint32_t n_sources = (uint32_t)lua_rawlen(L, -1);
+  p->sources = calloc(n_sources ? n_sources : 1, sizeof *p->sources);
   if (!p->sources) return -1;
+  p->n_sources = n_sources;
   for (uint32_t i = 0; i < p->n_sources; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
     p->sources[i].path = get_str(L, -1, "path");
@@ -583,7 +615,7 @@ static int fingerprint(protocol *p, lua_State *L) {
   }
   lua_pop(L, 2);
   vigil__protocol_fingerprint(p->sources, p->n_sources, p->sb->dir, p->sha256);
-  return 0;
+  return p->sha256[0] ? 0 : -1; /* never a version without its fingerprint */
 }
 
 /* The path of a file within its protocol folder. */
@@ -684,6 +716,12 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
 
   protocol *p = calloc(1, sizeof *p);
   if (!p) {
+    /* Said like any other failed load: a lint that is told nothing passes. */
+    if (fn) {
+      char where[5300];
+      snprintf(where, sizeof where, "%s:0", main_path);
+      fn(ud, where, "out of memory while loading the protocol");
+    }
     vigil__source_files_free(files, n_files);
     return NULL;
   }
@@ -729,14 +767,18 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
   collect_problems(L, &ps);
   lua_pop(L, 1);
   if (problems_found(&ps) > 0 || lua_isnil(L, norm)) goto fail_clear;
-  /* 3. Into C. */
-  if (compile(p, L, norm, &ps) < 0) {
+  /* 3. Into C. What it says of a protocol read without all of its names
+   * (out of memory: lost(), sb->oom) is not the protocol's fault. */
+  p->sb->oom = 0;
+  if (compile(p, L, norm, &ps) < 0 || p->sb->oom) {
+    problems_truncate(&ps, 0); /* none before it: checked above */
+    ps.lost = 0;
     problems_add(&ps, main_path, "out of memory while compiling the protocol");
     goto fail_clear;
   }
   if (problems_found(&ps) > 0) goto fail_clear;
   lua_settop(L, 0);
-  if (fingerprint(p, L) < 0) {
+  if (fingerprint(p, L) < 0 || p->sb->oom) {
     problems_add(&ps, main_path, "out of memory while reading the sources");
     goto fail;
   }

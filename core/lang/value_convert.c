@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/intern.h"
+#include "vigil/errors.h"
 
 #define MAX_DEPTH 16
 
@@ -138,7 +139,7 @@ int vigil__val_from_lua(lua_State *L, int idx, val *out, char *err, size_t errle
 static int from_json(const json_t *j, val *out, char *err, size_t errlen, int depth) {
   if (depth >= MAX_DEPTH) {
     snprintf(err, errlen, "value nested too deeply");
-    return -1;
+    return VIGIL_EINVAL;
   }
   switch (json_typeof(j)) {
   case JSON_NULL:
@@ -164,11 +165,12 @@ static int from_json(const json_t *j, val *out, char *err, size_t errlen, int de
     *out = vigil__val_list((uint32_t)n);
     if (!vigil__val_ok(*out)) break;
     for (size_t i = 0; i < n; i++) {
-      if (from_json(json_array_get(j, i), &val_items(*out)[i], err, errlen, depth + 1) < 0) {
+      int rc = from_json(json_array_get(j, i), &val_items(*out)[i], err, errlen, depth + 1);
+      if (rc < 0) {
         /* Nil, not the freed list: the caller releases what holds it. */
         vigil__val_release(*out);
         *out = VAL_NIL_;
-        return -1;
+        return rc;
       }
     }
     return 0;
@@ -185,12 +187,13 @@ static int from_json(const json_t *j, val *out, char *err, size_t errlen, int de
         vigil__val_release(*out);
         *out = VAL_NIL_;
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return VIGIL_ENOMEM;
       }
-      if (from_json(x, &f->v, err, errlen, depth + 1) < 0) {
+      int rc = from_json(x, &f->v, err, errlen, depth + 1);
+      if (rc < 0) {
         vigil__val_release(*out);
         *out = VAL_NIL_;
-        return -1;
+        return rc;
       }
     }
     return 0;
@@ -198,7 +201,7 @@ static int from_json(const json_t *j, val *out, char *err, size_t errlen, int de
   }
   if (!vigil__val_ok(*out)) {
     snprintf(err, errlen, "out of memory");
-    return -1;
+    return VIGIL_ENOMEM;
   }
   return 0;
 }

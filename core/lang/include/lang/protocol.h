@@ -20,7 +20,7 @@ typedef void (*problem_fn)(void *ud, const char *where, const char *message);
 void vigil__source_files_free(source_file *files, uint32_t n);
 /* A version's fingerprint: hex SHA-256 over the files sorted by their path
  * within dir, each as path, NUL, length in decimal, NUL, text. dir may be
- * NULL when the paths are relative already. */
+ * NULL when the paths are relative already. out is "" when memory ran out. */
 void vigil__protocol_fingerprint(const source_file *files, uint32_t n, const char *dir, char out[65]);
 
 /* Loads and compiles the protocol at path (a folder with protocol.lua, or a

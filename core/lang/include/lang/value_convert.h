@@ -13,6 +13,7 @@
 void vigil__val_push_lua(lua_State *L, val v);
 /* Converts the Lua value at idx. Returns 0, or -1 with a reason in err. */
 int vigil__val_from_lua(lua_State *L, int idx, val *out, char *err, size_t errlen);
-/* Converts parsed JSON. Returns 0, or -1 with a reason in err. */
+/* Converts parsed JSON. Returns 0, or with a reason in err VIGIL_ENOMEM
+ * when memory ran out, VIGIL_EINVAL when the value is nested too deeply. */
 int vigil__val_from_json(const json_t *j, val *out, char *err, size_t errlen);
 #endif
