@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "config/config.h"
 #include "store/store.h"
+#include "engine/site.h"
 #include "auth/users.h"
 #include "vigil/vigil.h"
 

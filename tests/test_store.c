@@ -31,6 +31,7 @@
 #include "engine/inspect.h"
 #include "store/event.h"
 #include "store/store.h"
+#include "engine/site.h"
 #include "vigil/vigil.h"
 
 #define T0 1767600000000LL

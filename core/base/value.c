@@ -100,6 +100,11 @@ val *vigil__val_get(val rec, const char *key) {
   return NULL;
 }
 
+const char *vigil__val_text_of(val rec, const char *key) {
+  const val *x = vigil__val_get(rec, key);
+  return x ? val_text(*x) : NULL;
+}
+
 void vigil__val_to_json(buf *b, val v) {
   switch (v.type) {
   case VAL_NIL:

@@ -29,11 +29,6 @@ typedef struct alert_log {
   int oom;
 } alert_log;
 
-static const char *text_of(val data, const char *key) {
-  val *x = vigil__val_get(data, key);
-  return x ? val_text(*x) : NULL;
-}
-
 static double num_of(val data, const char *key) {
   val *x = vigil__val_get(data, key);
   return x && x->type == VAL_NUMBER ? x->u.num : 0;
@@ -68,7 +63,7 @@ static int on_event(void *ud, const vigil_event *ev) {
   alert_log *l = ud;
   val d = ev->data;
   if (ev->type == EV_VISIT_STARTED) {
-    remember_patient(l, ev->visit, text_of(d, K(patient)));
+    remember_patient(l, ev->visit, vigil__val_text_of(d, K(patient)));
     return l->oom;
   }
   if (ev->type != EV_ALERT_RAISED && ev->type != EV_ALERT_ESCALATED && ev->type != EV_ALERT_ACKNOWLEDGED &&
@@ -84,14 +79,15 @@ static int on_event(void *ud, const vigil_event *ev) {
     }
     l->n++;
     /* A course alert (of no visit) names its patient. */
-    const char *patient = !ev->visit                  ? text_of(d, K(patient))
+    const char *patient = !ev->visit                  ? vigil__val_text_of(d, K(patient))
                           : ev->visit < l->n_patients ? l->patients[ev->visit]
                                                       : NULL;
-    json_t *row = json_pack(
-        "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:[]}", "id", (json_int_t)num_of(d, K(alert)), "visit",
-        (json_int_t)ev->visit, "patient", patient ? patient : "", "rule", text_of(d, K(rule)) ?: "", "priority",
-        text_of(d, K(priority)) ?: "", "source", text_of(d, K(source)) ?: "", "message", text_of(d, K(message)) ?: "",
-        "raised_at", iso(ev->time), "raised_by", ev->actor ? ev->actor : "", "escalations");
+    json_t *row =
+        json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:[]}", "id", (json_int_t)num_of(d, K(alert)), "visit",
+                  (json_int_t)ev->visit, "patient", patient ? patient : "", "rule",
+                  vigil__val_text_of(d, K(rule)) ?: "", "priority", vigil__val_text_of(d, K(priority)) ?: "", "source",
+                  vigil__val_text_of(d, K(source)) ?: "", "message", vigil__val_text_of(d, K(message)) ?: "",
+                  "raised_at", iso(ev->time), "raised_by", ev->actor ? ev->actor : "", "escalations");
     if (!row || json_array_append_new(l->rows, row) < 0 || json_object_set(l->by_id, id, row) < 0) l->oom = 1;
     return l->oom;
   }
@@ -100,11 +96,12 @@ static int on_event(void *ud, const vigil_event *ev) {
   if (ev->type == EV_ALERT_ESCALATED) {
     json_array_append_new(json_object_get(row, "escalations"),
                           json_pack("{s:o, s:I, s:s}", "at", iso(ev->time), "level", (json_int_t)num_of(d, K(level)),
-                                    "priority", text_of(d, K(priority)) ?: ""));
+                                    "priority", vigil__val_text_of(d, K(priority)) ?: ""));
   } else if (ev->type == EV_ALERT_ACKNOWLEDGED) {
     json_object_set_new(row, "acknowledged_at", iso(ev->time));
     json_object_set_new(row, "acknowledged_by", json_string(ev->actor ? ev->actor : ""));
-    if (text_of(d, K(reason))) json_object_set_new(row, "acknowledged_reason", json_string(text_of(d, K(reason))));
+    if (vigil__val_text_of(d, K(reason)))
+      json_object_set_new(row, "acknowledged_reason", json_string(vigil__val_text_of(d, K(reason))));
   } else {
     json_object_set_new(row, "resolved_at", iso(ev->time));
     json_object_set_new(row, "resolved_by", json_string(ev->actor ? ev->actor : ""));

@@ -33,6 +33,7 @@
 #include "tables.h"
 #include "visit.h"
 #include "engine/json_input.h"
+#include "engine/site.h"
 #include "base/intern.h"
 #include "base/utf8.h"
 #include "lang/value_convert.h"
@@ -1014,11 +1015,6 @@ int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, 
   if ((t == EV_PATIENT_RECORDED || t == EV_PATIENT_MERGED) && vigil__allergy_recorded(e, fields_json) < 0)
     return VIGIL_ENOMEM;
   return vigil__engine_done(e, NULL);
-}
-
-int vigil__store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
-                            char *err, size_t errlen) {
-  return vigil__store_site_event_writes(s, type, actor, fields_json, time_ms, NULL, err, errlen);
 }
 
 int vigil__store_site_event_writes(store *s, const char *type, const char *actor, const char *fields_json,

@@ -35,11 +35,6 @@
 
 #define DAY_MS 86400000.0
 
-static const char *text_of(val d, const char *key) {
-  const val *x = vigil__val_get(d, key);
-  return x ? val_text(*x) : NULL;
-}
-
 static int num_of(val d, const char *key, double *out) {
   const val *x = vigil__val_get(d, key);
   if (!x || x->type != VAL_NUMBER) return 0;
@@ -131,7 +126,8 @@ static uint32_t completed(const course *c);
 static int add_course_alert(vigil_engine *e, course *c, const vigil_event *ev) {
   val d = ev->data;
   double id = 0, x = 0;
-  const char *rule = text_of(d, K(rule)), *key = text_of(d, K(key)), *message = text_of(d, K(message));
+  const char *rule = vigil__val_text_of(d, K(rule)), *key = vigil__val_text_of(d, K(key)),
+             *message = vigil__val_text_of(d, K(message));
   if (!num_of(d, K(alert), &id) || !(id >= 1) || !rule || !key) return corrupt(e, ev, "a course alert without its id");
   if (c->n_alerts == c->cap_alerts) {
     size_t cap;
@@ -152,7 +148,7 @@ static int add_course_alert(vigil_engine *e, course *c, const vigil_event *ev) {
   a->message = strdup(message ? message : "");
   a->item = -1;
   a->source = SRC_COURSE;
-  if (vigil__priority_parse(text_of(d, K(priority)), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
+  if (vigil__priority_parse(vigil__val_text_of(d, K(priority)), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
   if (num_of(d, K(escalate_ms), &x)) a->escalate_ms = (int64_t)x;
   if (num_of(d, K(value), &x)) {
     a->has_value = 1;
@@ -203,11 +199,11 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
       a->acked_by = ev->actor;
     } else if (ev->type == EV_ALERT_ESCALATED) {
       a->level = (uint8_t)(num_of(d, K(level), &x) ? x : a->level + 1);
-      vigil__priority_parse(text_of(d, K(priority)), &a->prio);
+      vigil__priority_parse(vigil__val_text_of(d, K(priority)), &a->prio);
       a->escalated_at = ev->time;
       /* A REMS form late on its due day: what it says now, and active again
        * (an acknowledgement of the reminder is no submission). */
-      const char *message = text_of(d, K(message));
+      const char *message = vigil__val_text_of(d, K(message));
       if (message) {
         char *m = strdup(message);
         if (!m) return oom(e);
@@ -219,7 +215,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
       a->cleared = 1;
       a->cleared_at = ev->time;
       /* Rescheduled: the session is due on the date said, until the next one. */
-      const char *reason = text_of(d, K(reason));
+      const char *reason = vigil__val_text_of(d, K(reason));
       if (reason && !strcmp(reason, "rescheduled") && num_of(d, K(due), &x)) {
         a->course->resched_to = (int64_t)x;
         a->course->resched_sessions = a->course->n_sessions;
@@ -233,7 +229,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
   if (ev->type >= EV_COURSE_SESSION_ADDED && ev->type <= EV_COURSE_CLOSED) *touched = course_by_id(e, id);
   switch (ev->type) {
   case EV_COURSE_STARTED: {
-    const char *sha = text_of(d, K(sha256)), *patient = text_of(d, K(patient));
+    const char *sha = vigil__val_text_of(d, K(sha256)), *patient = vigil__val_text_of(d, K(patient));
     if (id != (double)(e->n_courses + 1) || !sha || !patient) return corrupt(e, ev, "a start out of order");
     char err[1024];
     int prc = 0;
@@ -265,7 +261,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
   case EV_COURSE_SESSION_ADDED: {
     course *c = course_by_id(e, id);
     double vid = 0, number = 0;
-    const char *ref = text_of(d, K(protocol));
+    const char *ref = vigil__val_text_of(d, K(protocol));
     if (!c || c->closed || !num_of(d, K(visit), &vid) || !num_of(d, K(session), &number) ||
         number != (double)(c->n_sessions + 1) || (e->n_links && (double)e->links[e->n_links - 1].visit >= vid))
       return corrupt(e, ev, "a session that does not follow its course's last");
@@ -303,7 +299,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
   case EV_COURSE_MEASURED: {
     course *c = course_by_id(e, id);
     double number = 0;
-    int m = c ? measure_index(c, text_of(d, K(measure))) : -1;
+    int m = c ? measure_index(c, vigil__val_text_of(d, K(measure))) : -1;
     if (!c || m < 0 || !num_of(d, K(session), &number) || !(number >= 1) || number > (double)c->n_sessions)
       return corrupt(e, ev, "a measure of no session");
     course_session *s = &c->sessions[(uint32_t)number - 1];
@@ -316,7 +312,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
   case EV_COURSE_SESSION_ENDED: {
     course *c = course_by_id(e, id);
     double number = 0;
-    const char *status = text_of(d, K(status));
+    const char *status = vigil__val_text_of(d, K(status));
     int aborted = status && !strcmp(status, "aborted");
     if (!c || !num_of(d, K(session), &number) || !(number >= 1) || number > (double)c->n_sessions || !status ||
         (!aborted && strcmp(status, "completed") != 0) || c->sessions[(uint32_t)number - 1].ended != SESSION_OPEN)
@@ -330,13 +326,14 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
   case EV_COURSE_REMS_SUBMITTED: {
     course *c = course_by_id(e, id);
     double number = 0, at = 0;
-    const char *by = text_of(d, K(by)), *method = text_of(d, K(method)), *reference = text_of(d, K(reference));
+    const char *by = vigil__val_text_of(d, K(by)), *method = vigil__val_text_of(d, K(method)),
+               *reference = vigil__val_text_of(d, K(reference));
     if (!c || !num_of(d, K(session), &number) || !(number >= 1) || number > (double)c->n_sessions ||
         !num_of(d, K(at), &at) || !(at > 0) || !by || !method || !reference ||
         c->sessions[(uint32_t)number - 1].rems_sent_at)
       return corrupt(e, ev, "a REMS form of no session, or submitted twice");
     course_session *s = &c->sessions[(uint32_t)number - 1];
-    const char *why = text_of(d, vigil__intern("incomplete_reason"));
+    const char *why = vigil__val_text_of(d, vigil__intern("incomplete_reason"));
     char *r = strdup(reference), *w = why ? strdup(why) : NULL;
     const char *b = vigil__intern(by), *m = vigil__intern(method);
     if (!r || !b || !m || (why && !w)) {
@@ -356,7 +353,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
   case EV_COURSE_INTEGRATION: {
     course *c = course_by_id(e, id);
     double at = 0;
-    const char *by = text_of(d, K(by)), *note = text_of(d, K(note));
+    const char *by = vigil__val_text_of(d, K(by)), *note = vigil__val_text_of(d, K(note));
     if (!c || !num_of(d, K(at), &at) || !by || !note) return corrupt(e, ev, "an integration session of no course");
     if (c->n_integration == c->cap_integration) {
       size_t cap;
@@ -387,7 +384,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
   case EV_COURSE_CLOSED: {
     course *c = course_by_id(e, id);
     if (!c || c->closed) return corrupt(e, ev, "a close of no open course");
-    const char *reason = text_of(d, K(reason));
+    const char *reason = vigil__val_text_of(d, K(reason));
     char *r = reason ? strdup(reason) : NULL;
     if (reason && !r) return oom(e);
     c->closed = 1;

@@ -93,22 +93,9 @@ const char *vigil__alert_state_name(const alert *a) {
   return !vigil__alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active";
 }
 
-alert *vigil__visit_find_alert(const visit *v, const char *key) {
-  for (uint32_t i = v->n_alerts; i-- > 0;) {
-    alert *a = v->alerts[i];
-    if (a->key == key && !a->cleared) return a;
-  }
-  return NULL;
-}
-
 val vigil__visit_param(const visit *v, const char *name) {
   val *x = vigil__val_get(v->params, name);
   return x ? *x : VAL_NIL_;
-}
-
-static const char *text_of(val data, const char *key) {
-  val *x = vigil__val_get(data, key);
-  return x ? val_text(*x) : NULL;
 }
 
 static double num_of(val data, const char *key, double dflt) {
@@ -204,7 +191,7 @@ static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val 
  * Without one it covers the whole item. */
 static int skip_item(visit *v, int item, val data) {
   item_state *s = &v->items[item];
-  const char *reason = text_of(data, K(reason));
+  const char *reason = vigil__val_text_of(data, K(reason));
   char *r = strdup(reason ? reason : "");
   if (!r) return -1;
   free(s->skipped);
@@ -229,14 +216,14 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   val d = ev->data;
   a->id = (uint64_t)num_of(d, K(alert), 0);
   a->visit = v;
-  a->rule = text_of(d, K(rule)) ? vigil__intern(text_of(d, K(rule))) : NULL;
-  a->key = text_of(d, K(key)) ? vigil__intern(text_of(d, K(key))) : NULL;
-  a->message = strdup(text_of(d, K(message)) ? text_of(d, K(message)) : "");
-  const char *src = text_of(d, K(source));
+  a->rule = vigil__val_text_of(d, K(rule)) ? vigil__intern(vigil__val_text_of(d, K(rule))) : NULL;
+  a->key = vigil__val_text_of(d, K(key)) ? vigil__intern(vigil__val_text_of(d, K(key))) : NULL;
+  a->message = strdup(vigil__val_text_of(d, K(message)) ? vigil__val_text_of(d, K(message)) : "");
+  const char *src = vigil__val_text_of(d, K(source));
   for (int i = SRC_RULE; src && i <= SRC_HOOK; i++)
     if (!strcmp(src, vigil__alert_source_name((alert_source)i))) a->source = (alert_source)i;
-  if (vigil__priority_parse(text_of(d, K(priority)), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
-  const char *item = text_of(d, K(item));
+  if (vigil__priority_parse(vigil__val_text_of(d, K(priority)), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
+  const char *item = vigil__val_text_of(d, K(item));
   a->item = item ? vigil__protocol_find_item(v->p, item, -1) : -1;
   val *l = vigil__val_get(d, K(latching));
   a->latching = (uint8_t)(l && l->type == VAL_BOOL ? l->u.b : 1);
@@ -265,7 +252,7 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
    * the visit is in when it is raised, or in the one the event names (an
    * amendment ran the rules of a phase the visit has left: such an alert is
    * carried, as nothing of that phase runs again by itself; F4). */
-  int from = find_phase(v->p, text_of(d, K(phase)));
+  int from = find_phase(v->p, vigil__val_text_of(d, K(phase)));
   a->phase = from >= 0 ? (uint16_t)from : v->phase;
   const phase_spec *ph = &v->p->phases[a->phase];
   for (uint32_t r = 0; a->source == SRC_RULE && r < ph->n_rules; r++)
@@ -273,7 +260,8 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   if (a->phase != v->phase) a->carry = 1;
   val *carry = vigil__val_get(d, K(carry)); /* an amendment would have resolved it (G6) */
   if (carry && carry->type == VAL_BOOL && carry->u.b) a->carry = 1;
-  if (!a->message || (text_of(d, K(rule)) && !a->rule) || (text_of(d, K(key)) && !a->key)) goto fail;
+  if (!a->message || (vigil__val_text_of(d, K(rule)) && !a->rule) || (vigil__val_text_of(d, K(key)) && !a->key))
+    goto fail;
   if (v->n_alerts == v->cap_alerts) {
     uint32_t cap = v->cap_alerts ? v->cap_alerts * 2 : 2;
     alert **x = realloc(v->alerts, cap * sizeof *x);
@@ -386,9 +374,9 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_VISIT_STARTED: {
     v->started_at = ev->time;
     v->status = VISIT_ACTIVE;
-    const char *patient = text_of(d, K(patient));
+    const char *patient = vigil__val_text_of(d, K(patient));
     v->patient = vigil__intern(patient ? patient : "");
-    const char *location = text_of(d, K(location));
+    const char *location = vigil__val_text_of(d, K(location));
     v->location = location ? strdup(location) : NULL;
     if (!v->patient || (location && !v->location) || vigil__patients_hold_visit(e, v->patient, v->id) < 0) e->oom = 1;
     val *params = vigil__val_get(d, K(params));
@@ -397,7 +385,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_PHASE_ENTERED: {
-    int ph = find_phase(v->p, text_of(d, K(phase)));
+    int ph = find_phase(v->p, vigil__val_text_of(d, K(phase)));
     if (ph >= 0) enter_phase(v, ph, ev->time);
     break;
   }
@@ -410,7 +398,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     /* A late entry says when it was observed (commands.c checked it). */
     int64_t at = (int64_t)num_of(d, K(observed_at), (double)ev->time);
     /* An entry of a phase the visit has left (a void signature signed again). */
-    int ph = phase_index(v, text_of(d, K(phase)));
+    int ph = phase_index(v, vigil__val_text_of(d, K(phase)));
     ph = ph >= 0 && ph != v->phase ? ph : -1;
     for (uint32_t i = 0; i < values->u.o->n; i++) {
       field *f = &val_fields(*values)[i];
@@ -430,7 +418,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_ITEM_AMENDED: {
-    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
+    int item = vigil__protocol_find_item(v->p, vigil__val_text_of(d, K(item)), -1);
     val *value = vigil__val_get(d, K(value));
     if (item < 0 || !value || !v->items[item].n) break;
     reading *r = &v->items[item].r[v->items[item].n - 1];
@@ -441,8 +429,8 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_SIGNATURE_VOIDED: {
-    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
-    const char *reason = text_of(d, K(reason));
+    int item = vigil__protocol_find_item(v->p, vigil__val_text_of(d, K(item)), -1);
+    const char *reason = vigil__val_text_of(d, K(reason));
     if (item < 0 || !v->sigs || v->sigs[item].attests.type == VAL_NIL) break;
     free(v->sigs[item].void_reason);
     v->sigs[item].void_reason = strdup(reason ? reason : "a value it attests changed");
@@ -450,13 +438,13 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_ITEM_SKIPPED: {
-    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
+    int item = vigil__protocol_find_item(v->p, vigil__val_text_of(d, K(item)), -1);
     if (item >= 0 && skip_item(v, item, d) < 0) e->oom = 1;
     documented(v, ev->time);
     break;
   }
   case EV_ITEM_OVERDUE: {
-    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
+    int item = vigil__protocol_find_item(v->p, vigil__val_text_of(d, K(item)), -1);
     if (item < 0) break;
     item_state *s = &v->items[item];
     uint32_t k = (uint32_t)num_of(d, K(occurrence), 0);
@@ -479,7 +467,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_ITEM_NOT_APPLICABLE: {
-    int item = vigil__protocol_find_item(v->p, text_of(d, K(item)), -1);
+    int item = vigil__protocol_find_item(v->p, vigil__val_text_of(d, K(item)), -1);
     uint32_t next = (uint32_t)num_of(d, K(occurrence), 0) + 1;
     if (item >= 0 && next > v->items[item].passed) v->items[item].passed = next;
     break;
@@ -499,7 +487,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     alert *a = alert_of(e, d);
     if (!a) break;
     a->level = (uint8_t)num_of(d, K(level), a->level + 1);
-    vigil__priority_parse(text_of(d, K(priority)), &a->prio);
+    vigil__priority_parse(vigil__val_text_of(d, K(priority)), &a->prio);
     a->escalated_at = ev->time;
     break;
   }
@@ -509,7 +497,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     a->cleared = 1;
     a->cleared_at = ev->time;
     /* G6: resolved by an amendment: shown so, until acknowledged. */
-    const char *amended = text_of(d, K(amended));
+    const char *amended = vigil__val_text_of(d, K(amended));
     if (amended && !strstr(a->message, "[resolved by ")) {
       size_t n = strlen(a->message) + strlen(amended) + 4;
       char *m = malloc(n);
@@ -525,13 +513,14 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_BLOCK_SET: {
-    const char *rule = text_of(d, K(rule)), *reason = text_of(d, K(reason)), *sig = text_of(d, K(signature));
+    const char *rule = vigil__val_text_of(d, K(rule)), *reason = vigil__val_text_of(d, K(reason)),
+               *sig = vigil__val_text_of(d, K(signature));
     int32_t signature = sig ? vigil__protocol_find_item(v->p, sig, -1) : -1; /* K1: set by a signature */
     if (rule && reason && set_block(v, vigil__intern(rule), reason, signature) < 0) e->oom = 1;
     break;
   }
   case EV_BLOCK_CLEARED: {
-    const char *rule = text_of(d, K(rule));
+    const char *rule = vigil__val_text_of(d, K(rule));
     if (rule) clear_block(v, vigil__intern_find(rule, strlen(rule))); /* never allocates */
     break;
   }

@@ -13,7 +13,6 @@ const reading *vigil__visit_latest(const visit *v, int item);
  * its checkpoints count from it. Entering the phase, or (`timed_from`, P7 in
  * docs/safety.md) when its check was first observed yes; -1: not yet. */
 int64_t vigil__phase_clock(const visit *v);
-alert *vigil__visit_find_alert(const visit *v, const char *key);
 int vigil__alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
 /* Open and not acknowledged: someone must still look at it. */
 int vigil__alert_is_active(const alert *a);

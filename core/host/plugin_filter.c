@@ -166,8 +166,6 @@ int vigil__plugin_filter_test(plugin_filter *f, const vigil_plugin_event *ev, ch
   return yes;
 }
 
-const char *vigil__plugin_filter_path(const plugin_filter *f) { return f->path; }
-
 void vigil__plugin_filter_close(plugin_filter *f) {
   if (!f) return;
   for (size_t i = 0; i < VISITS_KEPT; i++)

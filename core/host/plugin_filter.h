@@ -22,8 +22,6 @@ int vigil__plugin_filter_open(vigil_engine *e, const char *dir, const char *name
  * that event (visit_at.h; nil for a site event). 1 (a true value), 0 (false
  * or nil), or -1 with "file:line: message" in err. */
 int vigil__plugin_filter_test(plugin_filter *f, const vigil_plugin_event *ev, char *err, size_t errlen);
-/* The file it was read from. */
-const char *vigil__plugin_filter_path(const plugin_filter *f);
 void vigil__plugin_filter_close(plugin_filter *f);
 
 #endif

@@ -72,6 +72,9 @@ void vigil__val_release(val v);
 
 /* The field of a record (key interned), or NULL. */
 val *vigil__val_get(val rec, const char *key);
+/* The text of a record's field (key interned): NULL when there is no such
+ * field or it is not text (an event's data read back). */
+const char *vigil__val_text_of(val rec, const char *key);
 
 void vigil__val_to_json(buf *b, val v);
 

@@ -68,9 +68,9 @@ typedef struct store_ops {
 struct store {
   const store_ops *ops;
   /* The memory store, which keeps its copies of the engine's events in RAM
-   * and numbers none itself: a site event (vigil__store_site_event) goes to
-   * a database. Every store copies what it is given: the engine frees its
-   * own events once they are published. */
+   * and numbers none itself: a site event appended without an engine
+   * (vigil__store_site_event_writes, engine/site.h) goes to a database. Every store copies what it is given: the engine
+   * frees its own events once they are published. */
   int keeps_events;
 };
 
@@ -146,15 +146,6 @@ uint64_t vigil__store_fence_refusals(store *s);
 /* The node's wall clock less the database's at the last claim or renewal
  * (ms; 0 for other stores), as the lease's checks measured it. */
 int64_t vigil__store_clock_offset(store *s);
-/* Appends one site event (vigil_site_event's types; visit 0) after what the
- * store holds: for a tool working on the database of a stopped server
- * (vigil user). */
-int vigil__store_site_event(store *s, const char *type, const char *actor, const char *fields_json, int64_t time_ms,
-                            char *err, size_t errlen);
-/* The same with the key-value rows the event carries (taken: freed), written
- * in its transaction (a user's row with its user.created: vigil user). */
-int vigil__store_site_event_writes(store *s, const char *type, const char *actor, const char *fields_json,
-                                   int64_t time_ms, store_kv_write *writes, char *err, size_t errlen);
 /* The SQLite store's row hash: hex SHA-256 of the previous row's hash (hex,
  * "" for the first row) followed by the row's body. audit.c checks it. A
  * hasher is made once and used for row after row (vigil__row_hash.c); vigil__row_hash
