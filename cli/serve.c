@@ -696,6 +696,8 @@ typedef struct settings {
   uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
   uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
   uint64_t header_ms;                 /* vigil.conf header_timeout */
+  uint64_t unsent_bytes;              /* max_unsent_answer_kib, in bytes */
+  uint64_t unsent_ms;                 /* unsent_answer_timeout */
   uint64_t buffered_body_bytes;       /* vigil.conf max_buffered_body_mb */
   uint64_t body_per_address_bytes;    /* max_buffered_body_per_address_mb (0: a quarter) */
   uint64_t body_per_user_bytes;       /* max_buffered_body_per_user_mb (0: a quarter) */
@@ -994,6 +996,9 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "header_timeout", 3600, 5000, &st->header_ms, err, sizeof err) < 0 ||
+      vigil__config_duration(c, "max_unsent_answer_kib", "KiB", 1024, 1048576, 1 << 20, &st->unsent_bytes, err,
+                             sizeof err) < 0 ||
+      vigil__config_seconds(c, "unsent_answer_timeout", 3600, 10000, &st->unsent_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "max_buffered_body_mb", "MiB", 1 << 20, 65536, 64ULL << 20, &st->buffered_body_bytes,
                              err, sizeof err) < 0 ||
       vigil__config_duration(c, "max_buffered_body_per_address_mb", "MiB", 1 << 20, 65536, 0,
@@ -1585,6 +1590,8 @@ static int serve(settings *st) {
                      .idle_timeout_ms = idle_ms,
                      .request_timeout_ms = request_ms,
                      .header_timeout_ms = st->header_ms,
+                     .max_unsent_answer_bytes = (size_t)st->unsent_bytes,
+                     .unsent_answer_timeout_ms = st->unsent_ms,
                      .handler = on_request,
                      .handler_ud = &s,
                      .log = request_log,

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -2423,6 +2425,68 @@ static void test_header_deadline(void **state) {
   serve_stop(s, 0);
 }
 
+/* Z10: answers not read. A client pipelining the largest pages and reading
+ * nothing had its answers (16 a connection, of any size, and whatever the
+ * kernel took) kept until the idle timeout (30 s). Now no more of a
+ * connection's requests are read while max_unsent_answer_kib of its answers
+ * wait for the client, and one whose waiting answers have not gone down for
+ * unsent_answer_timeout (1 s here, 10 s unless set) is closed, counted in
+ * /metrics. A client that reads keeps its connection. Without it: still
+ * open, every answer sent, after 4 s. */
+static void test_unread_answers(void **state) {
+  serve_process *s = *state;
+  start(s, "max_unsent_answer_kib = 64\nunsent_answer_timeout = 1");
+  const char *one = "GET /js/visit.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  enum { N = 48 };
+  char *many = malloc(N * strlen(one) + 1);
+  assert_non_null(many);
+  many[0] = '\0';
+  for (int i = 0; i < N; i++)
+    strcat(many, one);
+  /* One answer alone, read: the page is large (more than half the limit). */
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, one), 0);
+  if (hc_read(&c, &r, 3000) < 0 || r.status != 200 || r.body_len < 32768)
+    fail_msg("the page: %d %zu", r.status, r.body_len);
+  hc_response_free(&r);
+  hc_close(&c);
+  /* Pipelined, nothing read for 4 s: closed. */
+  assert_int_equal(hc_connect_rcvbuf(&c, s->port, 4096), 0);
+  assert_int_equal(hc_send_str(&c, many), 0);
+  usleep(4000 * 1000);
+  assert_int_equal(metric(s, "vigil_http_connections_closed_unread_total"), 1);
+  /* What the sockets held comes, then the end: not all N answers. */
+  size_t got = 0;
+  int ended = 0;
+  double until = hc_now_ms() + 3000;
+  while (!ended && hc_now_ms() < until) {
+    struct pollfd p = {.fd = c.fd, .events = POLLIN};
+    if (poll(&p, 1, 200) <= 0) continue;
+    char buf[65536];
+    ssize_t n = recv(c.fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      ended = 1;
+    else
+      got += (size_t)n;
+  }
+  if (!ended) fail_msg("a client reading nothing: still open after 4 s (%zu bytes then)", got);
+  if (got >= (size_t)N * 32768) fail_msg("every answer came: %zu bytes", got);
+  hc_close(&c);
+  /* A client that reads them all keeps its connection. */
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_send_str(&c, many), 0);
+  for (int i = 0; i < N; i++) {
+    if (hc_read(&c, &r, 5000) < 0 || r.status != 200) fail_msg("answer %d of %d read: %d", i + 1, N, r.status);
+    hc_response_free(&r);
+  }
+  hc_close(&c);
+  free(many);
+  assert_int_equal(metric(s, "vigil_http_connections_closed_unread_total"), 1);
+  serve_stop(s, 0);
+}
+
 /* Z8: one session held at most streams_per_session streams, but a user
  * signing in again got as many more. Now all the sessions and tokens of one
  * user together hold at most streams_per_user: past it 429
@@ -2730,6 +2794,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_body_share_per_address_and_user, setup, teardown),
       cmocka_unit_test_setup_teardown(test_body_minimum_rate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_header_deadline, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unread_answers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_streams_per_user, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cookie_named_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_modifier_and_dot_look_alikes, setup, teardown),

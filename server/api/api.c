@@ -285,7 +285,7 @@ static void get_metrics(api *a, http_request *req, const api_call *c) {
    * not be accepted (out of file descriptors). */
   http_stats hs;
   vigil__http_server_stats(vigil__http_request_server(req), &hs);
-  char conns[2800];
+  char conns[3100];
   snprintf(conns, sizeof conns,
            "# HELP vigil_http_connections Connections open now.\n# TYPE vigil_http_connections gauge\n"
            "vigil_http_connections %u\n"
@@ -297,6 +297,9 @@ static void get_metrics(api *a, http_request *req, const api_call *c) {
            "# HELP vigil_http_connections_closed_idle_total Idle connections closed at max_connections to make room "
            "for a new one.\n# TYPE vigil_http_connections_closed_idle_total counter\n"
            "vigil_http_connections_closed_idle_total %llu\n"
+           "# HELP vigil_http_connections_closed_unread_total Connections closed because the client took none of "
+           "its answers for unsent_answer_timeout.\n# TYPE vigil_http_connections_closed_unread_total counter\n"
+           "vigil_http_connections_closed_unread_total %llu\n"
            "# HELP vigil_http_accept_failures_total Connections the server could not accept (out of file "
            "descriptors or memory).\n# TYPE vigil_http_accept_failures_total counter\n"
            "vigil_http_accept_failures_total %llu\n"
@@ -315,9 +318,10 @@ static void get_metrics(api *a, http_request *req, const api_call *c) {
            "vigil_http_requests_refused_total{reason=\"unauthenticated\"} %llu\n",
            hs.connections, (unsigned long long)hs.refused_per_address, (unsigned long long)hs.refused_total,
            (unsigned long long)hs.refused_descriptors, (unsigned long long)hs.closed_idle,
-           (unsigned long long)hs.accept_failures, hs.descriptors_exhausted, (unsigned long long)hs.body_bytes,
-           (unsigned long long)hs.body_bytes_max, (unsigned long long)hs.refused_bodies,
-           (unsigned long long)hs.refused_body_share, (unsigned long long)hs.refused_at_head);
+           (unsigned long long)hs.closed_unread, (unsigned long long)hs.accept_failures, hs.descriptors_exhausted,
+           (unsigned long long)hs.body_bytes, (unsigned long long)hs.body_bytes_max,
+           (unsigned long long)hs.refused_bodies, (unsigned long long)hs.refused_body_share,
+           (unsigned long long)hs.refused_at_head);
   if (text) {
     char *both = malloc(strlen(text) + strlen(conns) + 1);
     if (both) strcat(strcpy(both, text), conns);

@@ -44,6 +44,8 @@ static const char *const KNOWN[] = {
     "max_buffered_body_per_address_mb", /* ... of one client address */
     "max_buffered_body_per_user_mb",    /* ... of one signed-in user's sessions and tokens */
     "min_body_rate_kib",                /* KiB a second a request body must come at, after 2 s */
+    "max_unsent_answer_kib",            /* answer bytes of one connection the client has not taken */
+    "unsent_answer_timeout",            /* seconds those may wait without going down */
     "refusal_window_seconds", /* refused requests of one address and reason: one auth.failed event per window */
     "reason_placeholders",    /* reasons that say nothing (docs/safety.md M7) */
     "idempotency_hours",      /* how long a command's Idempotency-Key is kept */

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h> /* TIOCOUTQ */
 #include <sys/resource.h>
 #include <time.h>
 
@@ -39,6 +40,8 @@
 #define FD_RESERVE 32           /* descriptors kept for the store, uploads and plugins */
 #define BODY_RATE_GRACE_MS 2000 /* a body's first seconds, before its rate is asked (a slow start, 100-continue) */
 #define BODY_RATE_CHECK_MS 1000
+#define UNSENT_CHECK_MS 1000       /* how often answers waiting for the client are looked at (Z10) */
+#define UNSENT_PAUSED_CHECK_MS 100 /* ... while reading waits for them to go down */
 
 typedef struct hbuf {
   char *p;
@@ -113,7 +116,10 @@ struct conn {
   int err_status;   /* set by a parser callback that refused the request */
   const char *err_code, *err_msg, *err_field;
   int in_dispatch, reading, shutting, eof, closing, handles;
-  uint64_t idle_since; /* loop time it last had nothing to do (arm_timer) */
+  uint64_t idle_since;   /* loop time it last had nothing to do (arm_timer) */
+  size_t unsent_seen;    /* answer bytes waiting for the client when last looked at (unsent) */
+  uint64_t unsent_moved; /* loop time they last went down (or began to wait) */
+  int unsent_watch;      /* the timer is set to look at them (arm_timer) */
   char remote[64];
   char ip[48]; /* the client's address, without the port */
   conn *prev, *next;
@@ -540,9 +546,28 @@ static int has_unanswered(const conn *c) {
 
 static void on_timer(uv_timer_t *t);
 
+/* Answer bytes written to c that the client has not taken yet: those
+ * libuv holds, and those the kernel holds unacknowledged (TIOCOUTQ: on
+ * loopback a socket takes megabytes, so libuv's queue alone stays empty),
+ * noting when they last went down: a whole write done (on_write), or fewer
+ * waiting than at the last look. */
+static size_t unsent(conn *c) {
+  size_t n = 0;
+  if (!c->closing) {
+    n = uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+    uv_os_fd_t fd;
+    int q = 0;
+    if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) == 0 && ioctl(fd, TIOCOUTQ, &q) == 0 && q > 0) n += (size_t)q;
+  }
+  if (!c->unsent_seen || n < c->unsent_seen) c->unsent_moved = uv_now(c->srv->loop);
+  c->unsent_seen = n;
+  return n;
+}
+
 /* One timer per connection, for whichever deadline matters now. */
 static void arm_timer(conn *c) {
   if (c->closing || c->shutting) return;
+  c->unsent_watch = 0;
   http_server *s = c->srv;
   uint64_t now = uv_now(s->loop);
   if (c->cur) {
@@ -554,6 +579,10 @@ static void arm_timer(conn *c) {
     uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
   } else if (has_unanswered(c)) {
     uv_timer_stop(&c->timer); /* the server is the one working */
+  } else if (unsent(c)) {     /* the client is the one to move */
+    c->unsent_watch = 1;
+    uv_timer_start(&c->timer, on_timer, c->paused ? UNSENT_PAUSED_CHECK_MS : UNSENT_CHECK_MS, 0);
+    return;
   } else {
     c->idle_since = now;
     uint64_t idle = s->o.idle_timeout_ms;
@@ -686,6 +715,17 @@ static void flush(conn *c) {
     begin_shutdown(c);
     return;
   }
+  /* Answers the client has not taken past their bytes' limit: nothing more
+   * is read until they go down (on_write resumes), not only past their
+   * count (Z10). */
+  if (!c->paused && unsent(c) >= c->srv->o.max_unsent_answer_bytes) {
+    c->paused = 1;
+    http_parser_pause(&c->parser, 1);
+    if (c->reading) {
+      uv_read_stop((uv_stream_t *)&c->tcp);
+      c->reading = 0;
+    }
+  }
   arm_timer(c);
 }
 
@@ -701,7 +741,8 @@ static void on_write(uv_write_t *w, int status) {
     conn_close(c);
     return;
   }
-  if (c->paused && c->queued + c->writing < c->srv->o.max_pipeline)
+  c->unsent_moved = uv_now(c->srv->loop); /* the client took a whole answer */
+  if (c->paused && c->queued + c->writing < c->srv->o.max_pipeline && unsent(c) < c->srv->o.max_unsent_answer_bytes)
     resume(c);
   else
     arm_timer(c);
@@ -1227,7 +1268,8 @@ static int on_message_complete(http_parser *p) {
     r->close = 1;
     c->stop_parsing = 1;
     http_parser_pause(p, 1);
-  } else if (c->queued + c->writing >= c->srv->o.max_pipeline) {
+  } else if (c->queued + c->writing >= c->srv->o.max_pipeline ||
+             unsent(c) >= c->srv->o.max_unsent_answer_bytes) { /* by count, and by bytes not taken (Z10) */
     c->paused = 1;
     http_parser_pause(p, 1);
   }
@@ -1409,6 +1451,17 @@ static void on_timer(uv_timer_t *t) {
     } else {
       arm_timer(c);
     }
+  } else if (c->unsent_watch) {
+    http_server *s = c->srv;
+    size_t n = unsent(c);
+    if (n && uv_now(s->loop) - c->unsent_moved >= s->o.unsent_answer_timeout_ms) {
+      s->stats.closed_unread++; /* its answers have not moved: the client reads nothing */
+      conn_close(c);
+    } else if (c->paused && c->queued + c->writing < s->o.max_pipeline && n < s->o.max_unsent_answer_bytes) {
+      resume(c); /* the kernel's part went down: no write of ours tells */
+    } else {
+      arm_timer(c);
+    }
   } else if (!has_unanswered(c)) {
     conn_close(c); /* idle */
   }
@@ -1585,6 +1638,8 @@ int vigil__http_server_start(uv_loop_t *loop, const http_options *opts, http_ser
   if (!s->o.header_timeout_ms) s->o.header_timeout_ms = 5000;
   if (!s->o.min_body_bytes_per_s) s->o.min_body_bytes_per_s = 8 * 1024;
   if (!s->o.max_pipeline) s->o.max_pipeline = 16;
+  if (!s->o.max_unsent_answer_bytes) s->o.max_unsent_answer_bytes = 1u << 20;
+  if (!s->o.unsent_answer_timeout_ms) s->o.unsent_answer_timeout_ms = 10000;
   if (!s->o.max_connections) s->o.max_connections = 1024;
   if (!s->o.max_connections_per_address) s->o.max_connections_per_address = 64;
   if (!s->o.crowded_connections) s->o.crowded_connections = s->o.max_connections - s->o.max_connections / 4;

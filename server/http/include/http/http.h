@@ -69,6 +69,15 @@ typedef struct http_options {
    * request_timeout; docs/security.md Z3). 0: 8 KiB a second. */
   uint64_t min_body_bytes_per_s;
   unsigned max_pipeline; /* requests of one connection waiting for answers; 0: 16 */
+  /* Answer bytes of one connection the client has not taken yet (written
+   * but not accepted by the socket): past it no more requests are read
+   * until they go down, so a client that pipelines large pages and reads
+   * nothing holds at most this much, not max_pipeline answers of any size
+   * (docs/security.md Z10). 0: 1 MiB. */
+  size_t max_unsent_answer_bytes;
+  /* A connection whose unsent answer bytes have not gone down for this long
+   * is closed (the client reads nothing). 0: 10 s. */
+  uint64_t unsent_answer_timeout_ms;
   http_handler_fn handler;
   void *handler_ud;
   http_log_fn log; /* NULL: none */
@@ -113,6 +122,7 @@ typedef struct http_stats {
   uint64_t refused_bodies;      /* requests refused 503 over max_buffered_body_bytes */
   uint64_t refused_body_share;  /* requests refused 429 over an address's or a user's share of it */
   uint64_t refused_at_head;     /* requests refused by head_check before their body was read */
+  uint64_t closed_unread;       /* connections closed because the client took none of its answers (Z10) */
 } http_stats;
 
 void vigil__http_server_stats(const http_server *s, http_stats *out);
