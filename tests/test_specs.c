@@ -47,7 +47,8 @@ static int line_of(const char *path, const char *text) {
 }
 
 static void bundled_specs_pass(void **state) {
-  const char *files[] = {"blood_pressure", "discharge", "gates", "overdue", "screening", "uneventful", "vitals"};
+  const char *files[] = {"blood_pressure", "discharge", "gates",      "infusion_record",
+                         "overdue",        "screening", "uneventful", "vitals"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char path[256], err[1024];
     snprintf(path, sizeof path, "protocols/ketamine_iv/specs/%s_spec.lua", files[i]);
@@ -173,7 +174,7 @@ static void coverage_names_what_no_spec_reached(void **state) {
   char *text = calloc(1, 1);
   int missed = vigil__coverage_report(cov, count_lines, &text);
   assert_true(missed > 10);
-  assert_non_null(strstr(text, "coverage of ketamine_iv@1.6.2\n"));
+  assert_non_null(strstr(text, "coverage of ketamine_iv@1.7.0\n"));
   assert_non_null(strstr(text, "rule infusion.bp_high (protocols/ketamine_iv/infusion.lua:"));
   assert_non_null(strstr(text, "protocols/ketamine_iv/lib.lua:"));
   /* The dose check ran (the dose was recorded) but never alerted. */
@@ -192,7 +193,7 @@ static void coverage_names_what_no_spec_reached(void **state) {
   }
   text = calloc(1, 1);
   vigil__coverage_report(cov, count_lines, &text);
-  if (!strstr(text, "rules: 36 of 36 ran, 36 of them returned an alert, block or note\nitems: 26 of 26 recorded or "
+  if (!strstr(text, "rules: 36 of 36 ran, 36 of them returned an alert, block or note\nitems: 29 of 29 recorded or "
                     "skipped\nlines: ") ||
       strstr(text, "never"))
     fail_msg("%s", text);

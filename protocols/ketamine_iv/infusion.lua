@@ -1,4 +1,5 @@
--- infusion.lua: the 40-minute infusion. Vitals, sedation (MOAA/S) and
+-- infusion.lua: the 40-minute infusion. The pump's rate, the volume infused and
+-- the dose given (the infusion's record); vitals, sedation (MOAA/S) and
 -- dissociation every 10 minutes; alerts for marked hypertension (confirmed on a
 -- second reading), a rise from baseline, sustained tachycardia, low SpO2, slow
 -- breathing and deep sedation.
@@ -35,6 +36,18 @@ return v.phase "infusion" {
   items = {
     v.check "infusion_started" { title = "Infusion started (pump running)" },
 
+    -- The infusion's record (issue 19; docs/clinical/ketamine-dosing.md, "The infusion's
+    -- record"): what the pump was set to and what it gave, as a paper or EHR infusion chart
+    -- keeps it. Records only, no rule: vigil does not drive the pump. The start and stop
+    -- times are infusion_started's and infusion_stopped's observed times. The ranges catch
+    -- typing errors only (the dose: the largest weight, 250 kg, at the largest dose_mg_per_kg,
+    -- 1.0 mg/kg); required, each can be "Not done" with a reason (a pump that failed).
+    v.number "pump_rate" {
+      title = "Pump rate set",
+      help = "As programmed on the pump when the infusion started.",
+      unit = "mL/h", range = { 1, 1000 },
+    },
+
     v.vitals "vitals" {
       title = "Vitals",
       fields = { "sbp", "dbp", "hr", "spo2", "rr" },
@@ -63,6 +76,17 @@ return v.phase "infusion" {
     },
 
     v.check "infusion_stopped" { title = "Infusion finished and pump stopped" },
+    v.number "volume_infused" {
+      title = "Volume infused",
+      help = "The pump's total for this infusion.",
+      unit = "mL", range = { 0, 1000 },
+    },
+    v.number "dose_given" {
+      title = "Ketamine dose given",
+      help = "What the patient received: the volume infused at the bag's concentration "
+             .. "(drawn up at screening: {weight} kg x {dose_mg_per_kg} mg/kg).",
+      unit = "mg", range = { 0, 250 },
+    },
   },
 
   rules = {

@@ -50,7 +50,7 @@ return {
     { at = "10m", advance = true },
 
     -- Infusion (entered at 10m)
-    { at = "10m", record = { infusion_started = true } },
+    { at = "10m", record = { infusion_started = true, pump_rate = 150 } },
     { at = "20m", record = { vitals = { sbp = 146, dbp = 88, hr = 82, spo2 = 98, rr = 14 },
                              moaas = "5", dissociation = "present" } },
     { at = "30m", record = { vitals = { sbp = 184, dbp = 104, hr = 92, spo2 = 97, rr = 15 },
@@ -61,7 +61,8 @@ return {
     { at = "40m", record = { vitals = { sbp = 172, dbp = 100, hr = 88, spo2 = 97, rr = 14 },
                              moaas = "4", dissociation = "present" } },
     { at = "50m", record = { vitals = { sbp = 152, dbp = 92, hr = 82, spo2 = 98, rr = 14 },
-                             moaas = "5", dissociation = "present", infusion_stopped = true } },
+                             moaas = "5", dissociation = "present", infusion_stopped = true,
+                             volume_infused = 100, dose_given = 35 } },
     { at = "51m", advance = true },
 
     -- Observation (entered at 51m)

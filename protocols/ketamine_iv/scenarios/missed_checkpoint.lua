@@ -46,7 +46,7 @@ return {
     { at = "10m", advance = true },
 
     -- Infusion (entered at 10m)
-    { at = "10m", record = { infusion_started = true } },
+    { at = "10m", record = { infusion_started = true, pump_rate = 150 } },
     { at = "20m", record = { moaas = "5", dissociation = "present" } },   -- vitals missed
     { at = "30m", record = { moaas = "4", dissociation = "present" } },   -- vitals still missing
     { at = "32m", record = { vitals = { sbp = 138, dbp = 86, hr = 78, spo2 = 98, rr = 14 } } },
@@ -54,7 +54,8 @@ return {
     { at = "40m", record = { vitals = { sbp = 140, dbp = 88, hr = 78, spo2 = 97, rr = 14 },
                              moaas = "4", dissociation = "present" } },
     { at = "50m", record = { vitals = { sbp = 134, dbp = 84, hr = 74, spo2 = 98, rr = 14 },
-                             moaas = "5", dissociation = "present", infusion_stopped = true } },
+                             moaas = "5", dissociation = "present", infusion_stopped = true,
+                             volume_infused = 100, dose_given = 35 } },
     { at = "51m", advance = true },   -- refused: the 20-minute vitals were missed (G8)
     { at = "51m", actor = "dr:kim", override = "20-minute vitals missed (cuff), readings since normal: reviewed" },
 

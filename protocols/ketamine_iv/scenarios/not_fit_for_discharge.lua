@@ -36,7 +36,7 @@ return {
     { at = "10m", advance = true },
 
     -- Infusion (entered at 10m)
-    { at = "10m", record = { infusion_started = true } },
+    { at = "10m", record = { infusion_started = true, pump_rate = 150 } },
     { at = "20m", record = { vitals = { sbp = 132, dbp = 86, hr = 72, spo2 = 97, rr = 15 },
                              moaas = "4", dissociation = "present" } },
     { at = "30m", record = { vitals = { sbp = 140, dbp = 90, hr = 76, spo2 = 96, rr = 14 },
@@ -44,7 +44,8 @@ return {
     { at = "40m", record = { vitals = { sbp = 142, dbp = 92, hr = 76, spo2 = 96, rr = 14 },
                              moaas = "3", dissociation = "present" } },
     { at = "50m", record = { vitals = { sbp = 136, dbp = 88, hr = 72, spo2 = 97, rr = 15 },
-                             moaas = "4", dissociation = "present", infusion_stopped = true } },
+                             moaas = "4", dissociation = "present", infusion_stopped = true,
+                             volume_infused = 100, dose_given = 35 } },
     { at = "51m", advance = true },
 
     -- Observation (entered at 51m)

@@ -33,7 +33,7 @@ return {
     { at = "10m", advance = true },
 
     -- Infusion (entered at 10m)
-    { at = "10m", record = { infusion_started = true } },
+    { at = "10m", record = { infusion_started = true, pump_rate = 150 } },
     { at = "20m", record = { vitals = { sbp = 134, dbp = 84, hr = 76, spo2 = 98, rr = 14 },
                              moaas = "5", dissociation = "present" } },
     { at = "30m", record = { vitals = { sbp = 140, dbp = 88, hr = 78, spo2 = 97, rr = 14 },
@@ -41,7 +41,8 @@ return {
     { at = "40m", record = { vitals = { sbp = 144, dbp = 90, hr = 80, spo2 = 97, rr = 13 },
                              moaas = "4", dissociation = "present" } },
     { at = "50m", record = { vitals = { sbp = 138, dbp = 86, hr = 76, spo2 = 98, rr = 14 },
-                             moaas = "5", dissociation = "present", infusion_stopped = true } },
+                             moaas = "5", dissociation = "present", infusion_stopped = true,
+                             volume_infused = 100, dose_given = 35 } },
     { at = "51m", advance = true },
 
     -- Observation (entered at 51m)

@@ -13,7 +13,7 @@ return {
     no_other = { "alerts", "blocks" },
 
     visit.screening(80),
-    at "10m" { record = { infusion_started = true } },
+    at "10m" { record = { infusion_started = true, pump_rate = 150 } },
     at "20m" { record = { vitals = vitals(146, 88), moaas = "5", dissociation = "present" } },
     at "30m" { record = { vitals = vitals(184, 104), moaas = "4", dissociation = "present" } },
     expect "30m" { alert = "bp_high", id = "bp_high_unconfirmed", priority = "medium",
@@ -26,7 +26,8 @@ return {
     at "35m" { ack = "bp_high" },
     at "40m" { record = { vitals = vitals(172, 100), moaas = "4", dissociation = "present" } },
     expect "40m" { resolved = "bp_high", id = "bp_high" },
-    at "50m" { record = { vitals = vitals(152, 92), moaas = "5", dissociation = "present", infusion_stopped = true } },
+    at "50m" { record = { vitals = vitals(152, 92), moaas = "5", dissociation = "present", infusion_stopped = true,
+                          volume_infused = 100, dose_given = 35 } },
     expect "50m" { resolved = "bp_rise" },
     at "51m" { advance = true },
 

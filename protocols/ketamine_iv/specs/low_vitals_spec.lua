@@ -31,7 +31,7 @@ return {
     at "11m" { amend = { item = "screening.baseline", reason = "the monitor was misread",
                          value = vitals(118, 72, { rr = 7 }) } },
     expect "11m" { block = "screening:rr_low", reason = "Pre-dose respiratory rate 7/min is below 10" },
-    at "13m" { record = { infusion_started = true } },
+    at "13m" { record = { infusion_started = true, pump_rate = 150 } },
     expect "13m" { refused = true, error = "the dose waits while a hold is open" },
   },
 

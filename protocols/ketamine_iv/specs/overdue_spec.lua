@@ -11,7 +11,7 @@ return spec "A missed vitals checkpoint is overdue at 25m and escalates at 30m" 
   params = { weight = 65 },
   no_other = { "alerts", "overdue", "escalations" },
   visit.screening(65),
-  at "10m" { record = { infusion_started = true } },
+  at "10m" { record = { infusion_started = true, pump_rate = 150 } },
   at "20m" { record = { moaas = "5", dissociation = "present" } },        -- vitals missed
   expect "24m" { phase = "infusion" },
   expect "25m" { overdue = "infusion.vitals" },
@@ -25,7 +25,8 @@ return spec "A missed vitals checkpoint is overdue at 25m and escalates at 30m" 
   at "33m" { ack = "vitals" },
   expect "33m" { acknowledged = "vitals" },
   at "40m" { record = { vitals = vitals(140, 88), moaas = "4", dissociation = "present" } },
-  at "50m" { record = { vitals = vitals(134, 84), moaas = "5", dissociation = "present", infusion_stopped = true } },
+  at "50m" { record = { vitals = vitals(134, 84), moaas = "5", dissociation = "present", infusion_stopped = true,
+                        volume_infused = 100, dose_given = 35 } },
   -- The checkpoint missed at 20m (10 min into the infusion) holds the gate
   -- (missed = "hold", docs/safety.md G8): a clinician overrides with a reason.
   at "51m" { advance = true },
