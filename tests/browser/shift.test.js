@@ -19,14 +19,17 @@
 //   - the flowsheet (on the simulated clock): a checkpoint recorded late,
 //     observed within its grace, is the reading's column, not "missed" too;
 //   - one alert of a screening entry flags the card of the item its rule is
-//     about (PHQ-9), not every card the entry recorded.
+//     about (PHQ-9), not every card the entry recorded;
+//   - the history says in words what the alarm manager answered to the
+//     report of an alert (alert.reported), accepted or refused.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
-import { startServer, chromiumOrSkip, apiClient } from "./serve.js";
+import { startServer, chromiumOrSkip, apiClient, vigilBin } from "./serve.js";
 
 const exe = chromiumOrSkip();
 
@@ -127,8 +130,11 @@ describe("acknowledging with a reason", () => {
     // The site's quick picks (a reading rechecked...) are not offered for a self-harm risk.
     await dlg.getByLabel("Reason", { exact: true }).waitFor();
     assert.equal(await dlg.locator(".quick-pick").count(), 0, "no quick pick closes a self-harm alert");
-    // No reason: the form does not go (the reason is required).
+    // No reason: the form does not go (the reason is required), and says so at
+    // the field in words, not by the browser's bubble alone (W13).
     await dlg.getByRole("button", { name: "Acknowledge", exact: true }).click();
+    await dlg.locator(".error", { hasText: "Reason is required." }).waitFor();
+    assert.equal(await dlg.getByLabel("Reason", { exact: true }).getAttribute("aria-invalid"), "true");
     assert.equal((await acks(v.id)).length, 0);
     await dlg.getByLabel("Reason", { exact: true }).fill("Assessed: no plan or intent; safety plan reviewed with the patient");
     await dlg.getByRole("button", { name: "Acknowledge", exact: true }).click();
@@ -383,5 +389,73 @@ describe("the cards an alert flags", () => {
     assert.deepEqual(flagged, ["phq9"], `flagged cards: ${flagged.join(", ")}`);
     assert.equal(await p.locator(".item-flag", { hasText: "from this entry" }).count(), 1);
     await p.context().close();
+  });
+});
+
+// The alarm manager's answers (the hl7 plugin's PCD-04 reports, docs/hl7.md)
+// are alert.reported events in the visit's history: the history showed them
+// as the bare type, "alert.reported".
+describe("the history in words", () => {
+  it("says what the alarm manager answered to the report of an alert, accepted or refused", async () => {
+    // The alarm manager: the first report accepted, every other one refused.
+    let answered = 0;
+    const manager = createServer((sock) => {
+      let got = "";
+      sock.setEncoding("latin1");
+      sock.on("data", (d) => {
+        got += d;
+        let end;
+        while ((end = got.indexOf("\x1c\r")) >= 0) {
+          const msg = got.slice(got.indexOf("\x0b") + 1, end);
+          got = got.slice(end + 2);
+          const control = msg.split("\r")[0].split("|")[9];
+          const msa = answered++ === 0 ? `MSA|AA|${control}|queued to pager 12` : `MSA|AR|${control}|unknown location`;
+          sock.write(`\x0bMSH|^~\\&|AM||VIGIL||20260105083001||ACK^R40^ACK|A-${control}|P|2.6\r${msa}\r\x1c\r`);
+        }
+      });
+      sock.on("error", () => {});
+    });
+    await new Promise((r) => manager.listen(0, "127.0.0.1", r));
+    const managerPort = manager.address().port;
+    const dir = mkdtempSync(join(tmpdir(), "vigil-reported-"));
+    writeFileSync(join(dir, "vigil.conf"), `plugin_dir = "${join(dirname(vigilBin), "plugins")}"\n` +
+      `plugins = { hl7 = { alarms = { port = ${managerPort}, retry_min_ms = 100 } } }\n`);
+    const reporting = await startServer({ users: USERS, extraArgs: ["--config", join(dir, "vigil.conf")] });
+    try {
+      const repApi = apiClient(reporting, USERS);
+      const v = await repApi("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-PAGER", params: { weight: 70 } });
+      await repApi("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
+      await repApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+      await repApi("dr.osei", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
+      await repApi("dr.osei", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 210, dbp: 125, hr: 80, spo2: 98, rr: 14 } });
+      let reported = [];
+      for (let i = 0; i < 100 && !(reported.some((e) => e.data.status === "accepted") && reported.some((e) => e.data.status === "refused")); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const { events } = await repApi("dr.osei", "GET", `/visits/${v.id}/events?limit=1000`);
+        reported = events.filter((e) => e.type === "alert.reported");
+      }
+      assert.ok(reported.some((e) => e.data.status === "refused"), `the manager's answers were recorded: ${JSON.stringify(reported)}`);
+      const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "en-GB", timezoneId: "UTC" });
+      ctx.setDefaultTimeout(20000);
+      const p = await ctx.newPage();
+      await p.goto(reporting.url + "/");
+      await p.getByLabel("User name").fill("nurse.kim");
+      await p.getByLabel("Password").fill(USERS["nurse.kim"].password);
+      await p.getByRole("button", { name: "Sign in" }).click();
+      await p.getByRole("heading", { name: "Board" }).first().waitFor();
+      await p.goto(`${reporting.url}/#/visit/${v.id}`);
+      await p.locator(".history .ev-alert-reported").first().waitFor();
+      const lines = await p.locator(".history .ev-alert-reported").allInnerTexts();
+      const who = `Alarm manager 127.0.0.1:${managerPort}`;
+      assert.ok(lines.some((l) => l.includes(`${who} accepted the report of "`) && l.includes("(AA: queued to pager 12)")), `an accepted report in words: ${lines.join(" | ")}`);
+      assert.ok(lines.some((l) => l.includes(`${who} refused the report of "`) && l.includes("(AR: unknown location)") && l.includes("the alert stands here")),
+        `a refused report in words: ${lines.join(" | ")}`);
+      assert.ok(!lines.some((l) => /alert\.reported/.test(l)), `no event shown by its bare type: ${lines.join(" | ")}`);
+      await ctx.close();
+    } finally {
+      await reporting.stop();
+      manager.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

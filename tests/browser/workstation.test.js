@@ -270,8 +270,19 @@ describe("the nurse workstation", () => {
   step("starts a visit and shows the calculated dose for a second person's check", async () => {
     await nurse.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
     await nurse.getByLabel(/IV ketamine infusion for treatment-resistant depression/).check();
+    // Each protocol's radio sits beside the first line of its label, not below it (W13).
+    const offsets = await nurse.locator(".choice-card").evaluateAll((cards) => cards.map((c) => {
+      const radio = c.querySelector("input").getBoundingClientRect();
+      const line = c.querySelector("label strong").getClientRects()[0];
+      return Math.abs((radio.top + radio.bottom) / 2 - (line.top + line.bottom) / 2);
+    }));
+    assert.ok(offsets.every((d) => d <= 4), `radios off their label's first line by ${offsets.map((d) => d.toFixed(1)).join(", ")} px`);
     await nurse.getByLabel(/Patient reference/).fill("MRN-0042");
     await nurse.getByLabel("Chair or bay").fill("Chair 1");
+    // A weight outside the param's range (30-250 kg) is refused at the start:
+    // no dose is calculated from it (U5).
+    await nurse.getByLabel(/Body weight today/).fill("251");
+    assert.match(await nurse.locator("#dose-check").innerText(), /^No calculated dose: Body weight today 251 kg is outside 30–250 kg\.$/);
     await nurse.getByLabel(/Body weight today/).fill("72");
     // The dose per kg is prescribed: a nurse cannot change it (H5).
     assert.equal(await nurse.getByLabel(/Ordered dose per kg/).isDisabled(), true);
@@ -308,7 +319,8 @@ describe("the nurse workstation", () => {
     await consent.getByText("Yes", { exact: true }).click();
     await vitals(nurse, "Baseline vitals before dosing", { "Systolic BP": 1200, "Diastolic BP": 95, "Heart rate": 72, "SpO₂": 98 });
     await c.locator('.error[data-error-for="baseline.sbp"]').waitFor();
-    assert.match(await c.locator('.error[data-error-for="baseline.sbp"]').innerText(), /outside the plausible range 40-300/);
+    // Its unit as on the labels, not the protocol's UCUM (U5).
+    assert.match(await c.locator('.error[data-error-for="baseline.sbp"]').innerText(), /outside the plausible range 40-300 mmHg/);
     assert.equal(await c.getByLabel("Systolic BP", { exact: true }).getAttribute("aria-invalid"), "true");
     assert.equal(await c.locator(".last").count(), 0);
     assert.equal(await consent.locator(".last").count(), 0);
@@ -456,9 +468,14 @@ describe("the nurse workstation", () => {
     assert.equal(await nurse.locator("#override").count(), 0);
     assert.equal(await nurse.locator("#advance-clock").count(), 0);
     assert.equal(await nurse.getByRole("link", { name: "Users" }).isVisible(), false);
-    // A clinician may override a gate.
+    // A clinician may override a gate; its dialog lists what it passes (W13).
     await clinician.goto(nurse.url());
-    await clinician.locator("#override").waitFor();
+    await clinician.locator("#override").click();
+    const passes = await clinician.locator("#dialog .override-passes li").allInnerTexts();
+    const stillNeeded = await clinician.locator("#gate-reasons li").allInnerTexts();
+    assert.ok(passes.some((x) => x.startsWith("infusion not recorded as finished and pump stopped")), `the override passes: ${JSON.stringify(passes)}`);
+    assert.deepEqual(passes.map((x) => x.trim()), stillNeeded.map((x) => x.trim()));
+    await clinician.locator("#dialog").getByRole("button", { name: "Cancel" }).click();
     await clinician.goto(server.url + "/#/board");
     // An admin runs the site and enters no clinical data.
     await admin.goto(nurse.url());
@@ -621,6 +638,13 @@ describe("the nurse workstation", () => {
     await moveClock("10m");
     await checkpoint(nurse, { sbp: 140, dbp: 86, hr: 78 }, "5", "none");
     await choose(nurse, "Infusion finished and pump stopped", "Yes");
+    // The infusion's record (ketamine_iv 1.7.0, issue 19): the pump's rate, the
+    // volume infused and the dose given, typed on the phase's form and
+    // recorded as one entry, each card with its unit.
+    const infusionRecord = [["Pump rate set", "150", "150 mL/h"], ["Volume infused", "100", "100 mL"], ["Ketamine dose given", "35", "35 mg"]];
+    for (const [title, x] of infusionRecord) await card(nurse, title).getByLabel(title, { exact: true }).fill(x);
+    await recorded(card(nurse, "Ketamine dose given"), () => record(nurse));
+    for (const [title, , shownAs] of infusionRecord) assert.match(await card(nurse, title).locator(".last").innerText(), new RegExp(`^${shownAs} `));
     // The missed 10-minute checkpoint holds the gate, named (docs/safety.md, G8).
     await nurse.locator(".gate", { hasText: "Vitals missed at 10 min" }).waitFor();
     // The flowsheet: a row per field, a column per entry at its observed
@@ -700,6 +724,17 @@ describe("the nurse workstation", () => {
     assert.match(text, /Changed from the protocol\s+nothing/);
     // Values with their units: the dose drawn up prints in mg.
     assert.match(text, /Ketamine dose drawn up\s+37 mg\s+nurse\.kim/);
+    // The infusion's record: its start and stop with their times, the pump's
+    // rate, the volume infused and the dose given in their units.
+    for (const line of [/Infusion started \(pump running\)\s+Yes\s+dr\.osei\s+\d\d:\d\d/, /Infusion finished and pump stopped\s+Yes\s+nurse\.kim\s+\d\d:\d\d/,
+      /Pump rate set\s+150 mL\/h\s+nurse\.kim/, /Volume infused\s+100 mL\s+nurse\.kim/, /Ketamine dose given\s+35 mg\s+nurse\.kim/,
+      // and in the timeline, with their units
+      /nurse\.kim: Pump rate set: 150 mL\/h; Volume infused: 100 mL; Ketamine dose given: 35 mg/])
+      assert.match(text, line);
+    // An item of two phases is named with its phase; a late entry says so (W13).
+    assert.match(text, /Sedation \(MOAA\/S, 5 alert \.\. 0 no response\) \(Infusion \(0\.5 mg\/kg over 40 minutes\)\)\s+5\s+nurse\.kim/);
+    assert.match(text, /Sedation \(MOAA\/S, 5 alert \.\. 0 no response\) \(Observation after the infusion\)\s+5\s+nurse\.kim/);
+    assert.match(text, /Informed consent for today's infusion signed\s+Yes\s+nurse\.kim\s+\d\d:\d\d \(late, entered \d\d:\d\d\)/);
     assert.match(text, /Discharge: nurse\.kim/);
     // Every alert with who acknowledged it, the escalated ones marked.
     assert.match(text, /Baseline BP 158\/95 is above 140\/90.*\tnurse\.kim/);

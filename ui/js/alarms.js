@@ -109,6 +109,9 @@ function render() {
   const root = document.getElementById("alarms");
   if (alerts.length <= 1) unfolded = false;
   let n = unfolded ? alerts.length : Math.min(SHOWN, alerts.length);
+  // Folded, the box does not scroll (app.css .folded): what is shown, the
+  // fold line with it, is measured whole and always in view.
+  root.classList.toggle("folded", !unfolded);
   draw(root, n);
   while (!unfolded && n > 1 && root.offsetHeight > window.innerHeight * MAX_SHARE) draw(root, --n);
   // What scrolls into view (a field being focused) stops below the banners.

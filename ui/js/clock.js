@@ -45,6 +45,12 @@ export function note() {
   return simulated ? " (simulated)" : "";
 }
 
+// The same, short, for a narrow header (a tablet, a phone: issue 19, U4).
+export function shortNote() {
+  if (!isConfirmed()) return simulated ? " (simulated; held)" : " (not confirmed)";
+  return simulated ? " (simulated)" : "";
+}
+
 export function onTick(fn) {
   listeners.push(fn);
 }

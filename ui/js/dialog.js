@@ -15,7 +15,9 @@ export function ask({ title, text, detail, fields, submit, danger, action }) {
   const errors = {};
   const inputs = {};
   const general = h("p", { class: "error", role: "alert", hidden: true });
-  const form = h("form", { method: "dialog", class: "dialog-form" },
+  // novalidate: a required field left empty is said at the field (below), in
+  // words, not by the browser's bubble alone (W13).
+  const form = h("form", { method: "dialog", class: "dialog-form", novalidate: true },
     h("h2", { id: "dialog-title" }, title),
     text ? h("p", {}, text) : null,
     detail || null,
@@ -49,6 +51,14 @@ export function ask({ title, text, detail, fields, submit, danger, action }) {
       general.hidden = true;
       const values = {};
       for (const [name, input] of Object.entries(inputs)) values[name] = input.value;
+      const empty = fields.find((f) => f.required && !String(values[f.name]).trim());
+      if (empty) {
+        errors[empty.name].textContent = `${empty.label} is required.`;
+        errors[empty.name].hidden = false;
+        inputs[empty.name].setAttribute("aria-invalid", "true");
+        inputs[empty.name].focus();
+        return;
+      }
       const busy = form.querySelector("button[type=submit]");
       busy.disabled = true;
       try {

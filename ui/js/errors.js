@@ -2,7 +2,10 @@
 // in a form carries data-field (as the API names it: "weight", "patient",
 // "vitals.dbp", "moaas") and an element .error[data-error-for] beside it;
 // a refusal that names no field of the form shows in the form's general
-// error slot (.error[data-error-for=""]).
+// error slot (.error[data-error-for=""]). Its units read as on the labels
+// ("mmHg", not the protocol's UCUM "mm[Hg]").
+import { unitsInWords } from "./format.js";
+
 export function clearErrors(form) {
   for (const el of form.querySelectorAll(".error[data-error-for]")) {
     el.hidden = true;
@@ -31,7 +34,7 @@ export function showError(form, err) {
   }
   if (!slot) slot = form.querySelector('.error[data-error-for=""]');
   if (!slot) return false;
-  slot.textContent = err.message + (err.reasons && err.reasons.length ? ": " + err.reasons.join("; ") : "");
+  slot.textContent = unitsInWords(err.message + (err.reasons && err.reasons.length ? ": " + err.reasons.join("; ") : ""));
   slot.hidden = false;
   const input = field && form.querySelector(`[data-field="${escape(field)}"]`);
   if (input) {

@@ -6,6 +6,12 @@ export function unit(u) {
   return u.replace("mm[Hg]", "mmHg").replace(/^\{[^}]*\}$/, "");
 }
 
+// A server's message as people read it: the UCUM units it quotes from the
+// protocol ("above 180 mm[Hg]") as on the workstation's labels ("mmHg").
+export function unitsInWords(text) {
+  return String(text).replace(/mm\[Hg\]/g, "mmHg").replace(/ ?\{score\}/g, "");
+}
+
 // Field names of vitals and scores the protocols use, in words; any other
 // name is shown as written.
 const FIELD_NAMES = {
@@ -25,6 +31,12 @@ export function clockTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+// "09:07:13": a time of day to the second (the header's clock on a narrow screen).
+export function clockTimeSeconds(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
 // A time of day for today (now: the workstation's clock, ms), the date too

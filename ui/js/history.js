@@ -1,18 +1,29 @@
 // history.js: a visit's events, paged in from the log, told as sentences
 // for the history list and the discharge summary.
 import { all } from "./api.js";
-import { attested, clockTime, value } from "./format.js";
+import { attested, clockTime, unit, value } from "./format.js";
 
 export function events(visitId) {
   return all(`/visits/${visitId}/events`, "events");
 }
 
-// "phase.item" -> the item's title in this visit's protocol.
-export function itemTitle(visit, ref, phase) {
+function findItem(visit, ref, phase) {
   const [p, i] = ref.includes(".") ? ref.split(".") : [phase, ref];
   const ph = visit.phases.find((x) => x.id === p);
-  const it = ph && ph.items.find((x) => x.id === i);
+  return ph && ph.items.find((x) => x.id === i);
+}
+
+// "phase.item" -> the item's title in this visit's protocol.
+export function itemTitle(visit, ref, phase) {
+  const it = findItem(visit, ref, phase);
   return it ? it.title : ref;
+}
+
+// A recorded value with its unit when the item is a number ("35 mg").
+function itemValue(visit, ref, phase, v) {
+  const it = findItem(visit, ref, phase);
+  const u = it && it.kind === "number" && it.fields && it.fields[0] ? unit(it.fields[0].unit) : "";
+  return `${value(v)}${u && typeof v === "number" ? ` ${u}` : ""}`;
 }
 
 function phaseTitle(visit, id) {
@@ -25,6 +36,17 @@ export function alertMessages(events) {
   const m = new Map();
   for (const ev of events) if (ev.type === "alert.raised") m.set(ev.data.alert, ev.data.message);
   return m;
+}
+
+// The alarm manager's answer to the report of an alert (the hl7 plugin's
+// PCD-04, docs/hl7.md): who answered, whether it took the report, its code
+// and text. It changes nothing of the alert: only staff acknowledge one, so a
+// refusal says that the alert stands here all the same.
+function reported(d, alert) {
+  const manager = d.manager ? `Alarm manager ${d.manager}` : "The alarm manager";
+  const code = [d.code, d.text].filter(Boolean).join(": ");
+  if (d.status === "accepted") return `${manager} accepted the report of ${alert}${code ? ` (${code})` : ""}`;
+  return `${manager} refused the report of ${alert}${code ? ` (${code})` : ""}: it may not pass it on; the alert stands here`;
 }
 
 // alerts: alertMessages(events), so that an acknowledgement names its alert.
@@ -40,7 +62,7 @@ export function describe(visit, ev, alerts) {
       return `Minimum time in ${phaseTitle(visit, d.phase)} reached`;
     case "item.recorded":
       return Object.entries(d.values || {})
-        .map(([k, v]) => `${itemTitle(visit, k, d.phase)}: ${value(v)}`)
+        .map(([k, v]) => `${itemTitle(visit, k, d.phase)}: ${itemValue(visit, k, d.phase, v)}`)
         .concat(Object.entries(d.attests || {}).map(([k, a]) => `${itemTitle(visit, k, d.phase)} attests ${attested(a)}`))
         .join("; ") + (d.observed_at !== undefined ? ` (late entry: observed ${clockTime(d.observed_at)})` : "");
     case "signature.voided":
@@ -65,6 +87,8 @@ export function describe(visit, ev, alerts) {
       return `Escalated to level ${d.level} (${d.priority}): ${alert(d.alert)}`;
     case "alert.resolved":
       return `Cause cleared: ${alert(d.alert)}`;
+    case "alert.reported":
+      return reported(d, alert(d.alert));
     case "block.set":
       return `Hold: ${d.reason}`;
     case "block.cleared":

@@ -20,7 +20,7 @@ import * as drafts from "./drafts.js";
 import * as downtime from "./downtime.js";
 import { forgetAnswers } from "./api.js";
 import { ask, showError } from "./dialog.js";
-import { dateTime } from "./format.js";
+import { clockTimeSeconds, dateTime } from "./format.js";
 
 const main = document.getElementById("main");
 
@@ -103,9 +103,15 @@ function adminTools() {
   } }, "Move clock\u2026"));
 }
 
+// The server's time in the header: in full on a wide screen, and as the time
+// of day with a short note on a narrow one (app.css shows one of the two), so
+// that a tablet or a phone still shows the server's time and "(simulated)".
 function drawClock() {
+  const iso = new Date(clock.now()).toISOString();
   const el = document.getElementById("clock");
-  el.textContent = dateTime(new Date(clock.now()).toISOString()) + clock.note();
+  clear(el);
+  el.append(h("span", { class: "clock-full" }, dateTime(iso) + clock.note()),
+    h("span", { class: "clock-short" }, clockTimeSeconds(iso) + clock.shortNote()));
 }
 
 let live = false;

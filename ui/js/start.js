@@ -67,7 +67,13 @@ function doseCheck(form, protocol) {
     const d = Number(form.querySelector(`[data-field="${perKg.name}"]`).value);
     const doseUnit = perKg.unit.replace(/\/kg$/, "");
     clear(out);
-    if (w > 0 && d > 0) {
+    // A value outside its param's range is refused at the start: no dose is
+    // calculated from it, for the second person to check against (U5).
+    const outside = [[weight, w], [perKg, d]].find(([p, x]) => x > 0 && p.range && (x < p.range[0] || x > p.range[1]));
+    if (outside) {
+      const [p, x] = outside;
+      out.append(h("strong", {}, `No calculated dose: ${p.title || p.name} ${x} ${unit(p.unit)} is outside ${p.range[0]}\u2013${p.range[1]} ${unit(p.unit)}.`));
+    } else if (w > 0 && d > 0) {
       const dose = Math.round(w * d * 100) / 100;
       out.append(h("strong", {}, `Calculated dose: ${dose} ${doseUnit}`), ` (${w} kg \u00d7 ${d} ${perKg.unit}). `,
         "A second person checks this against the order before it is drawn up.");

@@ -36,6 +36,12 @@ function withUnit(it) {
   return `${show(it.value)}${u ? ` ${u}` : ""}`;
 }
 
+// An item's title on the checklist, with its phase when another phase has an
+// item of the same title (the infusion's and observation's "Sedation": W13).
+function checklistTitle(recorded, p, it) {
+  return recorded.some(([q, x]) => q !== p && x.title === it.title) ? `${it.title} (${p.title})` : it.title;
+}
+
 function alertRows(v, events) {
   const rows = new Map();
   for (const ev of events) {
@@ -128,7 +134,8 @@ export async function render(main, id) {
     readings.length ? table(readings, "Every vitals reading") : h("p", {}, "None recorded."),
     h("h2", {}, "Checklist"),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "By"), h("th", { scope: "col" }, "Time"))),
-      h("tbody", {}, recorded.map(([p, it]) => h("tr", {}, h("td", {}, itemTitle(v, `${p.id}.${it.id}`)), h("td", {}, withUnit(it)), h("td", {}, it.recorded_by), h("td", {}, clockTime(it.recorded_at)))))),
+      h("tbody", {}, recorded.map(([p, it]) => h("tr", {}, h("td", {}, checklistTitle(recorded, p, it)), h("td", {}, withUnit(it)), h("td", {}, it.recorded_by),
+        h("td", {}, it.late ? `${clockTime(it.observed_at)} (late, entered ${clockTime(it.recorded_at)})` : clockTime(it.recorded_at)))))),
     h("h2", {}, "Alerts"),
     alerts.length
       ? h("table", { class: "alerts-table" }, h("thead", {}, h("tr", {}, ["Raised", "Priority", "Alert", "Acknowledged", "Escalated"].map((c) => h("th", { scope: "col" }, c)))),

@@ -201,13 +201,18 @@ async function discharge() {
 
 // Each rule hold (block) standing in the phase is passed only when ticked: the
 // override names the holds it passes, each reviewed for itself (docs/safety.md Q5).
+// The dialog lists what the gate still needs: what the override passes (W13).
 async function override() {
   const blocks = (state.visit && state.visit.blocks) || [];
   const boxes = blocks.map((b) => h("input", { type: "checkbox", name: `hold-${b.rule}`, dataset: { hold: b.rule } }));
+  const needed = ((state.visit && state.visit.gate && state.visit.gate.reasons) || []).filter((r) => !blocks.some((b) => b.reason === r));
   await ask({
     title: "Clinician override",
     text: "The phase ends although its gate does not hold. What is overridden is recorded with your reason." +
       (blocks.length ? " Tick each hold you have reviewed and pass: a hold not ticked still holds." : ""),
+    detail: needed.length
+      ? h("div", { class: "override-passes" }, h("p", {}, "It passes what the phase still needs:"), h("ul", {}, needed.map((r) => h("li", {}, r))))
+      : null,
     fields: [
       ...blocks.map((b, i) => ({ name: `hold-${b.rule}`, label: `Pass the hold of ${b.rule}: ${b.reason}`, input: boxes[i] })),
       { name: "reason", label: "Clinical reason", type: "textarea", required: true },
