@@ -321,24 +321,34 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
       break;
     }
   }
-  if (!resolve_missing || e->late != LATE_NONE) return;
+  if (!resolve_missing || e->late == LATE_FINDING) return;
+  /* A left phase's newest reading entered late (R1) resolves only what a
+   * reading of that phase raised (S2), and lifts no block. */
+  int late_newest = e->late == LATE_FINDING_HOLDS;
   /* What the rule no longer says has cleared: its condition alerts resolve
    * (a technical alert too, now that the rule runs again) and its blocks lift.
    * A carried alert closes so only when the rule ran on a signature (the
    * assessment it asked for), never because an amendment of what raised it
    * made the rule quiet (F5: a nurse amending item 9 back to 0); otherwise a
-   * clinician's acknowledgement with a reason closes it. */
+   * clinician's acknowledgement with a reason closes it. One a left phase's
+   * vitals raised (S2) is the reading's: a newer reading the rule is quiet on
+   * resolves it, in its phase, or in the current phase by the rule of the
+   * same name on the vitals taken since (infusion's spo2_low by
+   * observation's; an amendment there does not, G6). */
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     alert *a = v->alerts[i];
-    if (a->rule != rule || a->phase != phase || !a->key || a->cleared ||
+    int since = a->left_vitals && phase == v->phase && a->phase < phase && !e->resolved_by;
+    if (a->rule != rule || (a->phase != phase && !since) || !a->key || a->cleared ||
         (a->source != src && a->source != SRC_TECHNICAL))
       continue;
-    if (a->carry && a->source == SRC_RULE && !assessed) continue;
+    if (late_newest && !a->left_vitals) continue;
+    if (a->carry && a->source == SRC_RULE && !assessed && !a->left_vitals) continue;
     int still = 0;
     for (int j = 0; j < n_said; j++)
       still |= said[j] == a->key;
     if (!still) vigil__resolve_alert(e, a);
   }
+  if (late_newest) return;
   const char *lift[16];
   int n_lift = 0;
   size_t n = strlen(brule);

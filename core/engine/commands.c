@@ -711,7 +711,7 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
   int observation = it->kind != KIND_SCORE && it->kind != KIND_SIGNATURE;
   for (uint32_t i = 0; observation && i < v->n_alerts && n_open < 64; i++) {
     const alert *a = v->alerts[i];
-    if (a->prio == PRIORITY_HIGH && a->source == SRC_RULE && a->key && !a->cleared && !a->carry &&
+    if (a->prio == PRIORITY_HIGH && a->source == SRC_RULE && a->key && !a->cleared && (!a->carry || a->left_vitals) &&
         a->phase == it->phase)
       open_high[n_open++] = a->id;
   }
@@ -793,7 +793,13 @@ static void resolve_phase_alerts(vigil_engine *e, visit *v) {
   const phase_spec *ph = &v->p->phases[v->phase];
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     alert *a = v->alerts[i];
-    if (!a->key || a->cleared || a->carry) continue; /* a carried alert outlives its phase (H4) */
+    /* A carried alert outlives its phase (H4); one a left phase's vitals
+     * raised resolves as the phase's own do (S2): an override named it. */
+    if (!a->key || a->cleared || (a->carry && !a->left_vitals)) continue;
+    if (a->left_vitals) {
+      vigil__resolve_alert(e, a);
+      continue;
+    }
     int mine = 0;
     if (a->source == SRC_OVERDUE)
       mine = a->item >= 0 && v->p->items[a->item].phase == v->phase;
@@ -948,8 +954,10 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
   if (!ev) return VIGIL_ENOMEM;
   /* A course alert's acknowledgement is a site event its course folds. */
   if (!a->visit && vigil__course_apply(e, ev) < 0) return VIGIL_ENOMEM;
-  /* A carried alert closes by a clinician's acknowledgement with a reason. */
-  if (a->carry) vigil__resolve_alert(e, a);
+  /* A carried alert closes by a clinician's acknowledgement with a reason;
+   * one a left phase's vitals reading raised stays acknowledged while that
+   * reading stands (S2): an acknowledgement does not end its condition. */
+  if (a->carry && !a->left_vitals) vigil__resolve_alert(e, a);
   return vigil__engine_done(e, a->visit);
 }
 

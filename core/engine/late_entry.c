@@ -7,8 +7,9 @@
  * an alert to acknowledge, never a block set or lifted, nothing resolved.
  * One exception, R1: a late entry of a phase the visit has left whose
  * readings are the newest of their items is what that phase's blocks judge,
- * as its amendment is (F4): its alerts are findings, its blocks are set (a
- * low pre-dose reading entered late holds the dose, N7), none lifted.
+ * as its amendment is (F4): its alerts are carried (S1), its blocks are set
+ * (a low pre-dose reading entered late holds the dose, N7), none lifted; what
+ * an older reading of its vitals raised, the newest resolves (S2, alerts.c).
  * Which of these holds while rules run is e->late (model.h), set here only. */
 #include "late_entry.h"
 #include "visit.h"

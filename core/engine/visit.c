@@ -255,11 +255,18 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   int from = find_phase(v->p, vigil__val_text_of(d, K(phase)));
   a->phase = from >= 0 ? (uint16_t)from : v->phase;
   const phase_spec *ph = &v->p->phases[a->phase];
+  const rule_spec *rs = NULL;
   for (uint32_t r = 0; a->source == SRC_RULE && r < ph->n_rules; r++)
-    if (ph->rules[r].id == a->rule) a->carry = ph->rules[r].carry;
+    if (ph->rules[r].id == a->rule) a->carry = (rs = &ph->rules[r])->carry;
   if (a->phase != v->phase) a->carry = 1;
   val *carry = vigil__val_get(d, K(carry)); /* an amendment would have resolved it (G6) */
-  if (carry && carry->type == VAL_BOOL && carry->u.b) a->carry = 1;
+  int said_carried = carry && carry->type == VAL_BOOL && carry->u.b;
+  if (said_carried) a->carry = 1;
+  /* S2 (docs/safety.md): a left phase's rule on the patient's vitals (not one
+   * that carries its alerts for an assessment, H4, nor G6's "amended since"):
+   * its condition is the reading's, and holds while that reading stands. */
+  for (uint32_t j = 0; rs && !rs->carry && !said_carried && a->phase != v->phase && j < rs->n_on; j++)
+    if (v->p->items[rs->on[j]].kind == KIND_VITALS) a->left_vitals = 1;
   if (!a->message || (vigil__val_text_of(d, K(rule)) && !a->rule) || (vigil__val_text_of(d, K(key)) && !a->key))
     goto fail;
   if (v->n_alerts == v->cap_alerts) {

@@ -282,6 +282,14 @@ static inline uint64_t alarm_id(const json_t *alert) {
   return (uint64_t)json_integer_value(json_object_get(alert, "id"));
 }
 
+/* Fails unless the newest alert of the visit from rule is in state ("active", "acknowledged", "closed", ...). */
+static inline void alarm_expect_state(alarm_serve *a, uint64_t visit, const char *rule, const char *state) {
+  json_t *x = alarm_latest(a, visit, rule);
+  if (!x) fail_msg("no %s alert", rule);
+  if (strcmp(alarm_str(x, "state"), state)) fail_msg("%s is %s, not %s", rule, alarm_str(x, "state"), state);
+  json_decref(x);
+}
+
 /* Acknowledges every active alert of the visit, as the clinician. */
 static inline void alarm_ack_all(alarm_serve *a, uint64_t visit) {
   json_t *alerts = alarm_alerts(a, visit), *x;
