@@ -198,7 +198,13 @@ cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lea
   }
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
-  uint64_t every = (uint64_t)(lease_ms / 3 > 0 ? lease_ms / 3 : 1);
+  /* C2 of issue 17's try: the fence counts from the start of the last
+   * renewal that succeeded, so an outage that begins just before a renewal
+   * is due is ridden out for four fifths of the lease less one interval.
+   * Every tenth of the lease, that is at least seven tenths whenever it
+   * begins: an outage shorter than half the lease never fences an owner
+   * (docs/deploy.md, Leases; a third left only 47%). */
+  uint64_t every = (uint64_t)(lease_ms / 10 > 0 ? lease_ms / 10 : 1);
   uv_timer_start(&n->timer, renew, 0, every);
   return n;
 }

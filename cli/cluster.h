@@ -30,12 +30,13 @@ int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, 
 int vigil__cluster_standby(int64_t lease_ms, const char *sites, int (*claim)(void *ud), void *ud, cluster_log_fn log);
 
 typedef struct cluster_node cluster_node;
-/* Keeps one claimed site: renews its lease every third of the lease on the
- * loop, and stops acting for it before the lease can run out without a
- * renewal (self-fencing, on this machine's monotonic clock, from claimed_ms
- * on, then from the start of each renewal): a watchdog thread fences the
- * site's store a fifth of the lease before the lease would end (nothing of
- * the site becomes durable from then on, so no alarm or hook of it reaches
+/* Keeps one claimed site: renews its lease every tenth of the lease on the
+ * loop (so an outage shorter than half the lease is ridden out), and stops
+ * acting for it before the lease can run out without a renewal
+ * (self-fencing, on this machine's monotonic clock, from claimed_ms on,
+ * then from the start of each renewal): a watchdog thread fences the site's
+ * store a fifth of the lease before the lease would end (nothing of the
+ * site becomes durable from then on, so no alarm or hook of it reaches
  * anyone), even when the loop is stuck, and ends the process (exit status
  * 3) when no other site of the node is still held. When a renewal finds the
  * site taken (or fenced), lost(ud) is called once on the loop. NULL when out

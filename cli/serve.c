@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdint.h>
@@ -1078,14 +1079,47 @@ static int load_all_protocols(vigil_engine *e, settings *st, char ***refs, size_
   return 0;
 }
 
+/* Where the first admin's password is written: beside a SQLite file
+ * (DB-admin-password, as DB-credentials.key), or ./var/admin-password with
+ * PostgreSQL (where uploads wait too). */
+static void admin_password_path(const char *db, char *out, size_t n) {
+  if (vigil__store_is_pg(db))
+    snprintf(out, n, "var/admin-password");
+  else
+    snprintf(out, n, "%s-admin-password", db);
+}
+
+/* The password in a file only its owner may read, written whole and on
+ * disk before the user exists: 0, or -1 with errno. */
+static int write_secret(const char *path, const char *secret) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  size_t len = strlen(secret);
+  int ok = fchmod(fd, 0600) == 0 && write(fd, secret, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+  int saved = errno;
+  if (close(fd) != 0 && ok) return -1;
+  errno = saved;
+  return ok ? 0 : -1;
+}
+
 /* The first start on a database without users: an admin, whose password
- * is printed once (standard error, never the JSON log) for the person
- * installing vigil, who signs in and creates the clinic's users. */
+ * is written to a file only this user may read (C8 of issue 17's try: it
+ * was printed on standard error, which a service manager keeps with the
+ * JSON log, in the journal, for anyone who reads logs), before the user is
+ * created, and shown on a terminal too (make run). The log says where it
+ * is, never what it is. */
 static int first_admin(server_ctx *s) {
   unsigned char random[18];
-  char password[25], hash[USER_HASH_MAX], err[512];
+  char password[25], hash[USER_HASH_MAX], err[512], path[4300];
   randombytes_buf(random, sizeof random);
   sodium_bin2base64(password, sizeof password, random, sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  admin_password_path(s->st->db, path, sizeof path);
+  if (write_secret(path, password) < 0) {
+    fprintf(stderr, "vigil serve: cannot write the first admin's password to %s: %s; not starting (no user made)\n",
+            path, strerror(errno));
+    sodium_memzero(password, sizeof password);
+    return -1;
+  }
   struct timeval tv;
   gettimeofday(&tv, NULL);
   int rc = vigil__users_hash_password(password, hash);
@@ -1101,14 +1135,19 @@ static int first_admin(server_ctx *s) {
     rc = vigil__site_event_writes(s->e, "user.created", "vigil", fields, vigil__users_take_writes(s->users));
   vigil__users_settle(s->users, rc == 0);
   if (rc < 0) {
+    unlink(path);
+    sodium_memzero(password, sizeof password);
     fprintf(stderr, "vigil serve: cannot create the first admin: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
     return -1;
   }
+  if (isatty(2))
+    fprintf(stderr, "\nvigil: first start: created the user \"admin\" with the password\n\n    %s\n\n", password);
   fprintf(stderr,
-          "\nvigil: first start: created the user \"admin\" with the password\n\n    %s\n\n"
-          "  It is shown this once. Sign in, then create the clinic's users (or: vigil user add).\n\n",
-          password);
-  log_line("info", "first start: created the user admin (its password was printed once)", NULL);
+          "vigil: first start: the user \"admin\"'s password is in %s (readable by this user only). Sign in as admin, "
+          "create the clinic's users (or: vigil user add), then delete the file.\n",
+          path);
+  log_line("info", "first start: created the user admin; its password is in the file named, readable by this user only",
+           json_pack("{s:s}", "password_file", path));
   sodium_memzero(password, sizeof password);
   return 0;
 }
@@ -1438,6 +1477,16 @@ static int serve(settings *st) {
     /* C6 of issue 17's try: they used to be ignored without a word. */
     fprintf(stderr, "vigil serve: --sites (vigil.conf sites) names the sites of a node of a cluster: give the node "
                     "its name with --node NAME (docs/deploy.md), or leave --sites out\n");
+    return 2;
+  }
+  if (!st->node && pg) {
+    /* C6 of issue 17's try: without a name a server held its site with no
+     * lease (owner NULL), so a second server took the site and fenced the
+     * first, whose /healthz still said ok. Every process on PostgreSQL is a
+     * node: it holds a renewed lease, and a second one waits as a standby. */
+    fprintf(stderr, "vigil serve: a PostgreSQL store is shared by nodes, each holding its sites through a lease: give "
+                    "this process its node name with --node NAME (vigil.conf node; docs/deploy.md). Without one it "
+                    "would hold its site with no lease, and a second server would take the site from under it\n");
     return 2;
   }
   /* The names always answered: this machine's own, the listen address and

@@ -3,7 +3,9 @@
 
 #include "http_client.h"
 
+#include <dirent.h>
 #include <glob.h>
+#include <signal.h>
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -98,6 +100,40 @@ int pg_cluster_stop(pg_cluster *c, int immediate) {
   int rc = run(c, "pg_ctl", args);
   if (rc == 0) c->running = 0;
   return rc;
+}
+
+int pg_cluster_pause(pg_cluster *c, int paused) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/data/postmaster.pid", c->root);
+  FILE *f = fopen(path, "r");
+  long postmaster = 0;
+  if (!f) return -1;
+  if (fscanf(f, "%ld", &postmaster) != 1) postmaster = 0;
+  fclose(f);
+  if (postmaster <= 0) return -1;
+  int sig = paused ? SIGSTOP : SIGCONT;
+  /* The postmaster first when freezing (no new backend meanwhile), last
+   * when thawing; its children from /proc (their parent is it). */
+  if (paused && kill((pid_t)postmaster, sig) < 0) return -1;
+  DIR *d = opendir("/proc");
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    long pid = atol(de->d_name), ppid = 0;
+    if (pid <= 0) continue;
+    char stat_path[64], line[512];
+    snprintf(stat_path, sizeof stat_path, "/proc/%ld/stat", pid);
+    FILE *st = fopen(stat_path, "r");
+    if (!st) continue;
+    if (fgets(line, sizeof line, st)) {
+      const char *after = strrchr(line, ')'); /* the command's name may hold spaces */
+      if (after) sscanf(after + 1, " %*c %ld", &ppid);
+    }
+    fclose(st);
+    if (ppid == postmaster) kill((pid_t)pid, sig);
+  }
+  if (d) closedir(d);
+  if (!paused && kill((pid_t)postmaster, sig) < 0) return -1;
+  return 0;
 }
 
 int pg_cluster_restart(pg_cluster *c) { return c->running ? 0 : start_server(c); }

@@ -24,6 +24,10 @@ int pg_cluster_start(pg_cluster *c);
 /* Stops the server (fast: as an administrator would; immediate: as a crash
  * of PostgreSQL would, nothing flushed that was not committed). */
 int pg_cluster_stop(pg_cluster *c, int immediate);
+/* Freezes (SIGSTOP) or thaws (SIGCONT) the server and every process of it:
+ * a database that stops answering at once (a hung machine, a network that
+ * drops every packet), for as long as the test says. 0, or -1. */
+int pg_cluster_pause(pg_cluster *c, int paused);
 /* Starts a stopped cluster again. */
 int pg_cluster_restart(pg_cluster *c);
 /* A new empty database: its libpq URI in uri. 0, or -1. */

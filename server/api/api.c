@@ -265,6 +265,12 @@ static void get_health(api *a, http_request *req, const api_call *c) {
            (unsigned long long)st.visits_active, (unsigned long long)st.alerts_active, (unsigned long long)st.events,
            (unsigned long long)a->stats.commits, (unsigned long long)a->stats.commit_failures,
            a->streams ? vigil__streams_count(a->streams) : 0, (unsigned long long)st.visits_not_rebuilt);
+  /* A node of a cluster: its clock less the database's at its last claim
+   * or renewal (C5 of issue 17's try; past max_clock_offset it gives its
+   * sites up), as /metrics' vigil_clock_offset_seconds. */
+  size_t len = strlen(body);
+  if (a->node && len > 1 && len + 40 < sizeof body)
+    snprintf(body + len - 1, sizeof body - len + 1, ",\"clock_offset_s\":%.3f}", vigil__api_clock_offset_s(a));
   vigil__http_respond(req, 200, "application/json", body, strlen(body), NULL);
 }
 

@@ -2,7 +2,7 @@
  *
  *   GET /api/v1/cluster     this node, its site, and every site's lease
  *   ?site=NAME              on /api/v1/visits..., /api/v1/alerts...,
- *                           /api/v1/events...: a site this node does not own
+ *                           /api/v1/events..., /api/v1/clock: a site this node does not own
  *                           is answered 307 at its owner's advertised URL
  *                           (same path and query), or 503 when no live node
  *                           owns it, or 422 when the cluster has no such
@@ -21,6 +21,8 @@
 #include "store/store.h"
 
 static int is(const char *s, size_t n, const char *word) { return strlen(word) == n && !memcmp(s, word, n); }
+
+double vigil__api_clock_offset_s(api *a) { return (double)vigil__store_clock_offset(a->store) / 1000; }
 
 void vigil__api_get_cluster(api *a, http_request *req, const api_call *c) {
   (void)c;
@@ -68,7 +70,9 @@ static int body_site(http_request *req, char *site, size_t n) {
 
 static int is_site_route(http_request *req) {
   const char *p = vigil__http_request_path(req);
-  static const char *const prefixes[] = {"/api/v1/visits", "/api/v1/alerts", "/api/v1/events"};
+  /* The clock is each site's engine's (C8 of issue 17's try: ?site= of
+   * GET /api/v1/clock answered the node's first site's). */
+  static const char *const prefixes[] = {"/api/v1/visits", "/api/v1/alerts", "/api/v1/events", "/api/v1/clock"};
   for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
     size_t n = strlen(prefixes[i]);
     if (!strncmp(p, prefixes[i], n) && (p[n] == '\0' || p[n] == '/')) return 1;
@@ -167,6 +171,7 @@ static int redirect(api *a, http_request *req) {
 }
 
 int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len) {
-  if (!(is(first, len, "visits") || is(first, len, "alerts") || is(first, len, "events"))) return 0;
+  if (!(is(first, len, "visits") || is(first, len, "alerts") || is(first, len, "events") || is(first, len, "clock")))
+    return 0;
   return redirect(a, req);
 }

@@ -222,9 +222,12 @@ void vigil__api_post_tokens(api *a, http_request *req, const api_call *c);
 
 /* ---- a node of a cluster (api_cluster.c) ---- */
 
+/* A node's wall clock less the database's, in seconds, at its last claim
+ * or renewal (for /healthz). */
+double vigil__api_clock_offset_s(api *a);
 /* GET /api/v1/cluster (the route is served only on a node). */
 void vigil__api_get_cluster(api *a, http_request *req, const api_call *c);
-/* A request under /api/v1/visits, /alerts or /events (first, len: its
+/* A request under /api/v1/visits, /alerts, /events or /clock (first, len: its
  * first segment after /api/v1/) with ?site= naming another node's site:
  * 307 to its owner. 1 if it answered. */
 int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len);
