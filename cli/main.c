@@ -54,11 +54,14 @@ static const struct command {
      "      ./var/vigil.db, creating ./var; --db is the same; a postgresql:// URI is a PostgreSQL store), with\n"
      "      every protocol in DIR (default protocols/: each subfolder holding a protocol.lua). Settings come from\n"
      "      FILE (default ./vigil.conf, see docs/config.md); flags override it.\n"
-     "      The first start on a database without users creates the user admin and prints its password once.\n"
+     "      The first start on a database without users creates the user admin and writes its password to a\n"
+     "      file only this user may read (DB-admin-password; ./var/admin-password with PostgreSQL), shown on a\n"
+     "      terminal too.\n"
      "      Each protocol of the folders must pass its specs (vigil test): a protocol whose specs fail or that\n"
      "      has none stops the start with file:line messages, unless --allow-untested, which serves it marked\n"
      "      untested in GET /api/v1/protocols and says so loudly in the log (docs/safety.md, G10).\n"
-     "      --node: a node of a cluster on PostgreSQL that owns one of the sites (docs/deploy.md).\n"
+     "      --node: a node of a cluster on PostgreSQL that owns sites of --sites (docs/deploy.md); required\n"
+     "      with a PostgreSQL store.\n"
      "      Logs JSON lines to stderr; SIGTERM/SIGINT stop it cleanly.",
      cmd_serve},
     {"user",
