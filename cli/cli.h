@@ -8,6 +8,7 @@ int cmd_lint(int argc, char **argv);
 int cmd_protocol(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_site(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 

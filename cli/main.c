@@ -64,6 +64,10 @@ static const struct command {
      "      with a PostgreSQL store.\n"
      "      Logs JSON lines to stderr; SIGTERM/SIGINT stop it cleanly.",
      cmd_serve},
+    {"site", "vigil site add NAME[,NAME...] --store postgresql://...",
+     "Create the sites of a cluster on PostgreSQL (docs/deploy.md): a node claims only sites that exist,\n"
+     "      so a misspelt --sites is refused rather than made a new empty site. A site already there is said.",
+     cmd_site},
     {"user",
      "vigil user add NAME --role nurse|clinician|admin|integrator [--password-stdin] [--db DB]\n"
      "  vigil user list|disable NAME|enable NAME|passwd NAME [--password-stdin]|token NAME [--db DB]",

@@ -1393,6 +1393,7 @@ static int claim_free_sites(void *ud) {
     /* Owned by another node, or PostgreSQL unreachable for now: tried again
      * at the next round, as is a claim refused for this machine's clock (C5);
      * anything else (a damaged log, a newer schema) stops. */
+    if (rc == VIGIL_ENOENT) return -2; /* not a site of the database (C7): a setting to correct, status 2 */
     if (rc != VIGIL_EBUSY && rc != VIGIL_EIO && rc != VIGIL_ECLOCK) return -1;
   }
   return claimed ? 1 : 0;
@@ -1575,7 +1576,7 @@ static int serve(settings *st) {
     s.opts.max_clock_offset_ms = (int64_t)st->max_clock_offset_ms;
     /* Every free site of the list; standby while there is none. */
     if ((rc = vigil__cluster_standby(s.opts.lease_ms, st->sites, claim_free_sites, &s, log_line)) <= 0) {
-      exit_code = rc < 0 ? 1 : 0;
+      exit_code = rc == -2 ? 2 : rc < 0 ? 1 : 0;
       goto out;
     }
   } else {

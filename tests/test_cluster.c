@@ -186,6 +186,9 @@ static void node_conf(serve_process *s, const char *name, const char *sites) {
 static void node_setup(serve_process *s, const char *name, const char *sites) {
   assert_int_equal(serve_setup(s, PROTOCOL), 0);
   node_conf(s, name, sites);
+  char cmd[9000]; /* a node claims only sites that exist (C7) */
+  snprintf(cmd, sizeof cmd, "'%s' site add '%s' --store '%s' >/dev/null", s->vigil, sites, uri);
+  assert_int_equal(system(cmd), 0);
 }
 
 /* The nurse every test signs in as, in the test's database. */
@@ -857,6 +860,27 @@ static void a_server_without_a_node_on_postgresql_is_refused(void **state) {
   assert_refused("unnamed", "", "give this process its node name with --node NAME");
 }
 
+/* C7 of the independent try: a typo in --sites made a permanent empty
+ * site. A node claims only sites that exist (vigil site add): one whose
+ * list names another is refused (status 2), naming it and the command that
+ * creates it, and no such site is made. */
+static void a_node_refuses_a_site_that_does_not_exist(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "typo", uri, sizeof uri), 0);
+  serve_process p;
+  node_setup(&p, "t1", "north");
+  add_nurse(&p);
+  node_conf(&p, "t1", "nrth");
+  assert_true(serve_start(&p) < 0);
+  assert_int_equal(p.exit_status, 2);
+  char *text = serve_log(&p);
+  assert_non_null(strstr(text, "site nrth does not exist in this database: create it with 'vigil site add nrth"));
+  free(text);
+  assert_int_equal(count("SELECT count(*) FROM vigil_sites WHERE site = 'nrth'"), 0);
+  assert_int_equal(count("SELECT count(*) FROM vigil_sites WHERE site = 'north'"), 1);
+  serve_cleanup(&p);
+}
+
 /* C8 of the independent try: the first admin's password was printed on
  * standard error among the JSON log lines (a service manager keeps them in
  * its journal). It is written to ./var/admin-password with PostgreSQL
@@ -1415,7 +1439,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(a_node_whose_clock_goes_off_gives_its_site_up),
                                      cmocka_unit_test(sites_without_a_node_are_refused),
                                      cmocka_unit_test(a_server_without_a_node_on_postgresql_is_refused),
-                                     cmocka_unit_test(the_first_admin_password_is_in_a_file_only_its_owner_reads)};
+                                     cmocka_unit_test(the_first_admin_password_is_in_a_file_only_its_owner_reads),
+                                     cmocka_unit_test(a_node_refuses_a_site_that_does_not_exist)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--long") != 0) cmocka_set_test_filter(argv[i]); /* one case by name (a pattern) */

@@ -635,6 +635,9 @@ static void a_second_writer_of_a_site_fences_the_first(void **state) {
 }
 
 static vigil_engine *open_node(dirs *d, const char *site, const char *node, int64_t lease_ms, int *rc) {
+  int created; /* a node claims only sites that exist (docs/deploy.md) */
+  char err[512];
+  if (vigil__store_pg_add_site(d->db, site, &created, err, sizeof err) < 0) fail_msg("%s", err);
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
                      .sim_start_ms = T0,
                      .db_path = d->db,

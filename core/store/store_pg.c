@@ -738,7 +738,14 @@ static int claim(pg_store *s, char *err, size_t errlen) {
           "(extract(epoch FROM lease_until - clock_timestamp()) * 1000)::bigint FROM vigil_sites WHERE site = $1",
           1, p, PGRES_TUPLES_OK, "cannot claim the site", &rc, err, errlen);
   if (!r) return rc;
-  const char *owner = PQntuples(r) ? PQgetvalue(r, 0, 0) : "?";
+  if (PQntuples(r) == 0) {
+    PQclear(r);
+    return fail(VIGIL_ENOENT, err, errlen,
+                "site %s does not exist in this database: create it with 'vigil site add %s --store URI' "
+                "(docs/deploy.md), or correct the node's sites",
+                s->site, s->site);
+  }
+  const char *owner = PQgetvalue(r, 0, 0);
   if (s->node && !strcmp(owner, s->node))
     rc = fail(VIGIL_EBUSY, err, errlen,
               "site %s is held by another live process named %s (%s) for another %s ms: not taken. Two processes "
@@ -883,10 +890,15 @@ store *vigil__store_pg_open(const char *uri, const store_site *where, int read_o
       goto fail;
     s->in_read = 1;
   } else {
-    PGresult *r = run(s, "INSERT INTO vigil_sites (site) VALUES ($1) ON CONFLICT DO NOTHING", 1, p, PGRES_COMMAND_OK,
-                      "cannot open the database", rc, err, errlen);
-    if (!r) goto fail;
-    PQclear(r);
+    /* A node claims only sites that exist (C7 of issue 17's try: a typo in
+     * --sites made a permanent empty site); vigil site add creates them.
+     * The tools without a node (vigil user add: site default) still may. */
+    if (!s->node) {
+      PGresult *r = run(s, "INSERT INTO vigil_sites (site) VALUES ($1) ON CONFLICT DO NOTHING", 1, p, PGRES_COMMAND_OK,
+                        "cannot open the database", rc, err, errlen);
+      if (!r) goto fail;
+      PQclear(r);
+    }
     /* The site is this store's from its claim on: the head read below is
      * the one its appends follow. */
     if ((*rc = claim(s, err, errlen)) < 0) goto fail;
@@ -925,6 +937,32 @@ store *vigil__store_pg_open(const char *uri, const store_site *where, int read_o
 fail:
   pg_close(&s->base);
   return NULL;
+}
+
+int vigil__store_pg_add_site(const char *uri, const char *site, int *created, char *err, size_t errlen) {
+  pg_store *s = calloc(1, sizeof *s);
+  if (!s || !(s->site = strdup(site))) {
+    free(s);
+    return fail(VIGIL_ENOMEM, err, errlen, "out of memory");
+  }
+  s->base.ops = &pg_ops;
+  s->c = PQconnectdb(uri);
+  int rc = 0;
+  if (!s->c) {
+    rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
+  } else if (describe(s), PQstatus(s->c) != CONNECTION_OK) {
+    char why[400];
+    first_line(PQerrorMessage(s->c), why, sizeof why);
+    rc = fail(VIGIL_EIO, err, errlen, "cannot connect to PostgreSQL for %s: %s", s->where, why);
+  } else if ((rc = migrate(s, err, errlen)) == 0) {
+    const char *p[] = {site};
+    PGresult *r = run(s, "INSERT INTO vigil_sites (site) VALUES ($1) ON CONFLICT DO NOTHING RETURNING site", 1, p,
+                      PGRES_TUPLES_OK, "cannot add the site", &rc, err, errlen);
+    if (r) *created = PQntuples(r) == 1;
+    PQclear(r);
+  }
+  pg_close(&s->base);
+  return rc;
 }
 
 /* ---- vigil audit verify on PostgreSQL (store.h) ------------------------------------ */

@@ -143,6 +143,10 @@ char *vigil__store_site_owner(store *s, const char *site, int *known);
 void vigil__store_fence(store *s);
 /* Appends and renewals refused because the site was taken or fenced. */
 uint64_t vigil__store_fence_refusals(store *s);
+/* Creates site in the PostgreSQL database uri (migrated first) unless it
+ * is there: *created 1 or 0. 0, or a negative code with err. A node claims
+ * only sites that exist (docs/deploy.md). */
+int vigil__store_pg_add_site(const char *uri, const char *site, int *created, char *err, size_t errlen);
 /* The node's wall clock less the database's at the last claim or renewal
  * (ms; 0 for other stores), as the lease's checks measured it. */
 int64_t vigil__store_clock_offset(store *s);
