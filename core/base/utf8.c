@@ -220,9 +220,11 @@ enum { SIGN_NONE, SIGN_DASH, SIGN_DOT };
  * dash ('-') in the key; a dot leaves it, as Z5's dots do. Not the modifier
  * letters of the long dash (U+30FC, U+FF70), which lengthen a vowel (X3),
  * nor a Hangul jamo that joins into a syllable (U+1173 "eu" is drawn as a
- * long dash alone, never inside its syllable). */
+ * long dash alone, never inside its syllable), nor a digit: the table draws
+ * the Arabic-Indic zero U+0660 as a full stop, but it is a zero (L5: MRN-٢٠٠
+ * is MRN-200, read by its digits below). */
 static int look_alike_sign(const unsigned char *c, size_t len, uint32_t cp, int8_t type) {
-  if (cp < 0x80 || type == U_MODIFIER_LETTER ||
+  if (cp < 0x80 || type == U_MODIFIER_LETTER || type == U_DECIMAL_DIGIT_NUMBER || type == U_LETTER_NUMBER ||
       u_getIntPropertyValue((UChar32)cp, UCHAR_HANGUL_SYLLABLE_TYPE) != U_HST_NOT_APPLICABLE)
     return SIGN_NONE;
   uint32_t like = 0;
