@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -209,6 +210,9 @@ static void node_spawn(serve_process *s) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
+    /* A test that fails half way must not leave its nodes running (one
+     * did, as serve_process.c's children never do). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 2);
     int null = open("/dev/null", O_RDWR);
