@@ -504,8 +504,10 @@ static void provenances(fhir *f) {
 
 /* ---- Patient and AllergyIntolerance (docs/hl7.md) ------------------------------------------------ */
 
-/* The patient's record as a hospital's system last sent it up to the
- * visit's last event (so exporting again gives the same bytes). */
+/* The patient's record as vigil held it at the visit's last event (so
+ * exporting again gives the same bytes): the last patient.recorded or
+ * patient.merged, whose allergies are the record's, those vigil kept that the
+ * message left out included (core/host/plugin_host.c, docs/safety.md Q6, S4). */
 typedef struct record_find {
   vigil_engine *e;
   const char *patient;
@@ -609,6 +611,18 @@ static void patient_resources(fhir *f, vigil_engine *e, const char *patient) {
       size_t k;
       json_array_foreach(reactions, k, r) { json_array_append_new(man, json_pack("{s:O}", "text", r)); }
       json_object_set_new(ai, "reaction", json_pack("[{s:o}]", "manifestation", man));
+    }
+    /* S4 (docs/safety.md): an allergy a later message left out, kept by vigil.
+     * Still active and unverified either way (refuted would say a clinician
+     * disproved it); the note says which message left it out. */
+    const char *removed_by = vigil__export_str(a, "removed_by");
+    if (*removed_by) {
+      char note[400];
+      snprintf(note, sizeof note,
+               "The hospital's message %.200s left this allergy out of its list; vigil keeps it until a clinician "
+               "confirms the removal.",
+               removed_by);
+      json_object_set_new(ai, "note", json_pack("[{s:s}]", "text", note));
     }
     char role[32];
     snprintf(role, sizeof role, "allergy:%zu", i);

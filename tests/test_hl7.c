@@ -189,11 +189,9 @@ static void text_is(json_t *j, const char *path, const char *want) {
   "AL1|1|DA|PCN^Penicillin^L|SV|Hives~Rash\r"                                                                          \
   "AL1|2|FA|^Peanut \\T\\ tree nuts\r"
 
-/* A visit of the patient exported as FHIR: the Bundle's Patient and
- * AllergyIntolerance say the record (written to VIGIL_FHIR_OUT, when set,
- * for the FHIR R4 schema check, ctest fhir_schema). */
-static void fhir_has_the_record(fixture *f) {
-  uint64_t visit = serve_start_visit(&f->s, "chair", "123456");
+/* A new visit of patient exported as FHIR (`vigil export fhir`): the Bundle. */
+static json_t *export_visit(fixture *f, const char *patient) {
+  uint64_t visit = serve_start_visit(&f->s, "chair", patient);
   assert_true(visit > 0);
   char cmd[9000], out[128];
   snprintf(out, sizeof out, "%s/bundle.json", f->s.root);
@@ -202,6 +200,24 @@ static void fhir_has_the_record(fixture *f) {
   assert_int_equal(system(cmd), 0);
   json_t *b = json_load_file(out, 0, NULL);
   assert_non_null(b);
+  return b;
+}
+
+/* b written to VIGIL_FHIR_OUT/name, when set, for the FHIR R4 schema check
+ * (ctest fhir_schema). */
+static void keep_bundle(json_t *b, const char *name) {
+  const char *dir = getenv("VIGIL_FHIR_OUT");
+  if (dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(json_dump_file(b, path, JSON_COMPACT), 0);
+  }
+}
+
+/* A visit of the patient exported as FHIR: the Bundle's Patient and
+ * AllergyIntolerance say the record. */
+static void fhir_has_the_record(fixture *f) {
+  json_t *b = export_visit(f, "123456");
   json_t *pat = NULL, *allergy = NULL, *e;
   size_t i;
   json_array_foreach(json_object_get(b, "entry"), i, e) {
@@ -222,12 +238,71 @@ static void fhir_has_the_record(fixture *f) {
   text_is(allergy, "category.0", "medication");
   text_is(allergy, "reaction.0.manifestation.1.text", "Rash");
   text_is(allergy, "patient.identifier.value", "123456");
-  const char *dir = getenv("VIGIL_FHIR_OUT");
-  if (dir) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/hl7-patient.json", dir);
-    assert_int_equal(json_dump_file(b, path, JSON_COMPACT), 0);
+  keep_bundle(b, "hl7-patient.json");
+  json_decref(b);
+}
+
+/* The Bundle's AllergyIntolerance whose code.text is text, or NULL. */
+static json_t *bundle_allergy(json_t *b, const char *text) {
+  json_t *e;
+  size_t i;
+  json_array_foreach(json_object_get(b, "entry"), i, e) {
+    const char *rt = text_at(e, "resource.resourceType"), *t = text_at(e, "resource.code.text");
+    if (!strcmp(rt, "AllergyIntolerance") && t && !strcmp(t, text)) return json_object_get(e, "resource");
   }
+  return NULL;
+}
+
+/* msg sent and taken: AA naming control. */
+static void taken(fixture *f, const char *msg, const char *control) {
+  hl7_msg ack;
+  expect_ack(f, msg, "AA", control, &ack);
+  vigil__hl7_free(&ack);
+}
+
+/* The A01 of patient (Penicillin and Peanut) sent and taken. */
+static void a01_taken(fixture *f, const char *control, const char *patient) {
+  char msg[1024];
+  snprintf(msg, sizeof msg, A01, control, patient);
+  taken(f, msg, control);
+}
+
+/* S4 (docs/safety.md): a visit's FHIR Bundle read the last message's
+ * allergies, not the record's: an allergy vigil keeps (Q6: an A08 without
+ * AL1; S4 (b): an A08 whose list leaves a drug allergy out) was missing from
+ * its AllergyIntolerances. Fails without the control (no Penicillin in the
+ * Bundle after the A08). */
+static void fhir_has_the_kept_allergies(void **state) {
+  fixture *f = *state;
+  /* Q6: A01 with Penicillin and Peanut, then an A08 without AL1. */
+  a01_taken(f, "KQ1", "KEPT-Q");
+  taken(f,
+        "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105130000||ADT^A08^ADT_A01|KQ2|P|2.5.1\r"
+        "PID|1||KEPT-Q^^^HOSP^MR||DOE^JANE||19800214|F\r",
+        "KQ2");
+  json_t *b = export_visit(f, "KEPT-Q");
+  if (!bundle_allergy(b, "Penicillin") || !bundle_allergy(b, "Peanut & tree nuts"))
+    fail_msg("the Bundle after an A08 without AL1 lost the kept allergies: %s", json_dumps(b, 0));
+  json_decref(b);
+
+  /* S4 (b): A01 with Penicillin and Peanut, then an A08 listing only Peanut. */
+  a01_taken(f, "KB1", "KEPT-B");
+  taken(f,
+        "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105130000||ADT^A08^ADT_A01|KB2|P|2.5.1\r"
+        "PID|1||KEPT-B^^^HOSP^MR||DOE^JANE||19800214|F\r"
+        "AL1|1|FA|^Peanut \\T\\ tree nuts\r",
+        "KB2");
+  b = export_visit(f, "KEPT-B");
+  json_t *pcn = bundle_allergy(b, "Penicillin");
+  if (!pcn) fail_msg("the Bundle after an A08 listing only Peanut lost the kept Penicillin: %s", json_dumps(b, 0));
+  text_is(pcn, "clinicalStatus.coding.0.code", "active");
+  text_is(pcn, "criticality", "high");
+  const char *note = text_at(pcn, "note.0.text");
+  if (!note || !strstr(note, "message KB2 left this allergy out"))
+    fail_msg("the kept Penicillin does not say which message left it out: %s", json_dumps(pcn, 0));
+  assert_non_null(bundle_allergy(b, "Peanut & tree nuts"));
+  assert_null(text_at(bundle_allergy(b, "Peanut & tree nuts"), "note.0.text"));
+  keep_bundle(b, "hl7-kept-allergy.json");
   json_decref(b);
 }
 
@@ -989,6 +1064,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(duplicates_across_restarts, setup, teardown),
       cmocka_unit_test_setup_teardown(malformed_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(a40_merges, setup, teardown),
+      cmocka_unit_test_setup_teardown(fhir_has_the_kept_allergies, setup, teardown),
       cmocka_unit_test_setup_teardown(interface_findings, setup, teardown),
       cmocka_unit_test_setup_teardown(timeouts_and_the_limit, setup_small, teardown),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),

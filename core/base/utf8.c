@@ -138,6 +138,14 @@ char *vigil__unicode_fold_full(const char *s) { return fold_with(s, 0); }
 
 char *vigil__unicode_fold_bare(const char *s) { return fold_with(s, UTF8PROC_STRIPMARK); }
 
+int vigil__unicode_same_bare(const char *a, const char *b) {
+  char *x = a && *a ? vigil__unicode_fold_bare(a) : NULL, *y = b && *b ? vigil__unicode_fold_bare(b) : NULL;
+  int same = x && y && !strcmp(x, y);
+  free(x);
+  free(y);
+  return same;
+}
+
 /* ICU's spoof checker and upper-casing map, opened once: their const
  * functions may be called from any thread. */
 static USpoofChecker *spoof;

@@ -488,16 +488,6 @@ static int add_row(store_kv_write **w, const char *patient, json_t *row) {
   return rc;
 }
 
-/* Whether the texts a and b name one thing, folded with the marks off their
- * letters (KETAMINE is Ketamine). */
-static int same_text(const char *a, const char *b) {
-  char *x = a && *a ? vigil__unicode_fold_bare(a) : NULL, *y = b && *b ? vigil__unicode_fold_bare(b) : NULL;
-  int same = x && y && !strcmp(x, y);
-  free(x);
-  free(y);
-  return same;
-}
-
 /* Whether list names allergy: the same code, or the same text. */
 static int lists_allergy(const json_t *list, const json_t *allergy) {
   const char *code = json_string_value(json_object_get(allergy, "code"));
@@ -505,8 +495,8 @@ static int lists_allergy(const json_t *list, const json_t *allergy) {
   const json_t *a;
   size_t i;
   json_array_foreach(list, i, a) {
-    if (same_text(code, json_string_value(json_object_get(a, "code"))) ||
-        same_text(text, json_string_value(json_object_get(a, "text"))))
+    if (vigil__unicode_same_bare(code, json_string_value(json_object_get(a, "code"))) ||
+        vigil__unicode_same_bare(text, json_string_value(json_object_get(a, "text"))))
       return 1;
   }
   return 0;
@@ -585,6 +575,9 @@ static int api_patient_record(vigil_plugin *p, const char *type, const char *fie
   } else if (json_is_array(json_object_get(row, "allergies"))) {
     keep_dropped_drug_allergies(row, old, fields);
   }
+  /* S4: the removals a clinician confirmed stay on the record (who, when, why). */
+  if (json_is_array(json_object_get(old, "allergies_removed")))
+    json_object_set(row, "allergies_removed", json_object_get(old, "allergies_removed"));
   merged_from_add(list, old);
   json_t *prior = merged ? patient_row(s, from) : NULL;
   if (merged) {
@@ -599,16 +592,27 @@ static int api_patient_record(vigil_plugin *p, const char *type, const char *fie
     rc = add_row(&writes, from, prior);
   }
   if (rc == 0 && kv_key) rc = vigil__kv_write_add(&writes, p->ns, kv_key, kv_value ? kv_value : "", kv_len);
+  /* S4: the event says the allergies as vigil holds them (those kept by Q6
+   * or S4 (b) included, allergies_kept saying why), so what reads the event
+   * (a visit's FHIR export, docs/fhir.md) shows the record, not the message. */
+  char *data = NULL;
+  if (rc == 0 && json_object_get(row, "allergies_kept")) {
+    json_object_set(fields, "allergies", json_object_get(row, "allergies"));
+    json_object_set(fields, "allergies_kept", json_object_get(row, "allergies_kept"));
+    if (!(data = json_dumps(fields, JSON_COMPACT))) rc = VIGIL_ENOMEM;
+  }
   json_decref(row);
   json_decref(list);
   json_decref(old);
   json_decref(prior);
   json_decref(fields);
   if (rc < 0) {
+    free(data);
     vigil__kv_writes_free(writes);
     return record_fail(err, errlen, VIGIL_ENOMEM, "out of memory");
   }
-  rc = vigil__site_event_writes(p->h->e, type, p->name, fields_json, writes);
+  rc = vigil__site_event_writes(p->h->e, type, p->name, data ? data : fields_json, writes);
+  free(data);
   if (rc < 0) {
     record_fail(err, errlen, rc, "%s", vigil_engine_errmsg(p->h->e));
     host_log(p->h, VIGIL_LOG_ERROR, p, "cannot record %s: %s", type, vigil_engine_errmsg(p->h->e));

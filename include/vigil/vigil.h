@@ -506,6 +506,17 @@ VIGIL_EXPORT char *vigil_patient_json(vigil_engine *e, const char *patient);
  * it) and merged_into (when it was merged into another), as JSON (malloc'd);
  * NULL with VIGIL_ENOENT when no system has sent one. */
 VIGIL_EXPORT char *vigil_patient_record_json(vigil_engine *e, const char *patient);
+/* S4 (docs/safety.md): a clinician (actor) confirms for good that the
+ * allergy of patient's record whose code or text is allergy, kept because a
+ * hospital's message left it out (removed_by), is removed, saying why
+ * (reason): it moves to the record's allergies_removed with who, when and
+ * why, in a patient.recorded event (actor the clinician, removal_confirmed
+ * naming it), and later visits do not raise its alert. VIGIL_ENOENT no record
+ * or no such allergy; VIGIL_ESTATE the allergy is on the hospital's list (not
+ * removed_by); VIGIL_EINVAL a blank allergy or reason. record (may be NULL):
+ * the record as written, as vigil_patient_record_json gives it (malloc'd). */
+VIGIL_EXPORT int vigil_patient_allergy_confirm_removal(vigil_engine *e, const char *patient, const char *actor,
+                                                       const char *allergy, const char *reason, char **record);
 /* The patient of course id, or NULL when there is no such course. */
 VIGIL_EXPORT const char *vigil_course_patient(vigil_engine *e, uint64_t id);
 /* {"patients": [...]}: each open course whose next session is due before

@@ -405,13 +405,13 @@ static void get_visits(api *a, http_request *req, const api_call *c) {
   vigil__api_reply_free(req, 200, body, NULL);
 }
 
-/* A patient's courses (core/engine/course.c). */
-static void get_patient(api *a, http_request *req, const api_call *c) {
+/* The {patient} of the path into patient (256 bytes): 0, or -1 after
+ * answering. The path segment is percent-decoded ("MRN%207" is patient
+ * "MRN 7"), as a query's value is, but a + stays a + in a path. */
+static int path_patient(http_request *req, const api_call *c, char *patient) {
   const char *seg = c->seg;
   size_t len = c->seg_len;
-  /* The path segment is percent-decoded ("MRN%207" is patient "MRN 7"), as
-   * a query's value is, but a + stays a + in a path. */
-  char patient[256], query[3 * 256 + 4] = "p=";
+  char query[3 * 256 + 4] = "p=";
   size_t k = 2;
   for (size_t i = 0; i < len && k + 4 < sizeof query; i++) {
     const char *esc = seg[i] == '+' ? "%2B" : seg[i] == '&' ? "%26" : NULL;
@@ -423,9 +423,9 @@ static void get_patient(api *a, http_request *req, const api_call *c) {
     }
   }
   query[k] = 0;
-  if (len >= sizeof patient) {
+  if (len >= 256) {
     vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
-    return;
+    return -1;
   }
   /* A NUL (%00) or bytes that are not UTF-8 are a bad id, as in a body (V6);
    * a broken escape ("%2") names no patient. */
@@ -435,19 +435,25 @@ static void get_patient(api *a, http_request *req, const api_call *c) {
         seg[i] == '%' && (i + 2 >= len || !isxdigit((unsigned char)seg[i + 1]) || !isxdigit((unsigned char)seg[i + 2]));
   if (broken) {
     vigil__http_respond_error(req, 404, "not_found", "no such patient", "patient");
-    return;
+    return -1;
   }
-  int pn = vigil__http_query_param(query, "p", patient, sizeof patient);
+  int pn = vigil__http_query_param(query, "p", patient, 256);
   if (pn == -3) {
     vigil__http_query_twice(req, "p");
-    return;
+    return -1;
   }
   if (pn < 0) {
     vigil__http_respond_error(req, 422, "invalid_field", "the patient holds a NUL or is not well-formed UTF-8",
                               "patient");
-    return;
+    return -1;
   }
-  if (vigil__api_shown_id_refused(req, "patient", patient) < 0) return;
+  return vigil__api_shown_id_refused(req, "patient", patient) < 0 ? -1 : 0;
+}
+
+/* A patient's courses (core/engine/course.c). */
+static void get_patient(api *a, http_request *req, const api_call *c) {
+  char patient[256];
+  if (path_patient(req, c, patient) < 0) return;
   char *body = vigil_patient_json(a->e, patient);
   int rc = body ? 0 : vigil_engine_errfield(a->e) ? VIGIL_ENOENT : VIGIL_ENOMEM;
   /* What a hospital's system said of the patient (docs/hl7.md): demographics
@@ -740,7 +746,8 @@ typedef enum command {
   CMD_ALERT_CLOSE,        /* a course alert, with a reason */
   CMD_REMS_SUBMITTED,     /* a session's REMS Patient Monitoring Form sent (docs/rems.md) */
   CMD_COURSE_INTEGRATION, /* an integration psychotherapy session of a course */
-  CMD_NOTE                /* a nursing note on a visit */
+  CMD_NOTE,               /* a nursing note on a visit */
+  CMD_ALLERGY_REMOVAL     /* a kept allergy's removal confirmed for good (docs/safety.md S4) */
 } command;
 
 /* A write on its way: parsed, checked, perhaps waiting for a password. */
@@ -753,6 +760,7 @@ typedef struct write_request {
   int new_patient;                    /* a start says the patient is not a similar existing one (K2) */
   json_t *input; /* what the engine is handed, parsed once: a start's params, an entry's values, an amendment's value */
   char actor[USER_NAME_MAX + 1];
+  char patient[256]; /* the path's {patient}, decoded (CMD_ALLERGY_REMOVAL) */
   int may_prescribe; /* the author's role may set prescribed params */
   api *a;
   idem_entry *idem; /* its Idempotency-Key (idempotency.c); NULL: none */
@@ -897,6 +905,12 @@ static int parse_write(http_request *req, write_request *w) {
                    vigil__api_member_string(req, body, "at", 0, &w->s4) < 0
                ? -1
                : 0;
+  case CMD_ALLERGY_REMOVAL:
+    /* allergy: its code or text on the record; reason: why it is removed */
+    return vigil__api_member_string(req, body, "allergy", 1, &w->s1) < 0 ||
+                   vigil__api_member_string(req, body, "reason", 1, &w->s2) < 0
+               ? -1
+               : 0;
   case CMD_ADVANCE:
   case CMD_DISCHARGE:
     return 0;
@@ -909,6 +923,7 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
   *signs = 0;
   switch (w->cmd) {
   case CMD_OVERRIDE:
+  case CMD_ALLERGY_REMOVAL: /* S4: an allergy off the record for good is a clinician's decision, signed */
     *signs = 1;
     return PERM_OVERRIDE;
   case CMD_START:
@@ -1125,6 +1140,16 @@ static void run_write(api *a, http_request *req, write_request *w) {
   }
   case CMD_COURSE_INTEGRATION:
     break; /* below, answered with the patient's courses */
+  case CMD_ALLERGY_REMOVAL: {
+    /* Answered with the record as the confirmation left it. */
+    char *body = NULL;
+    rc = vigil_patient_allergy_confirm_removal(a->e, w->patient, actor, s1, s2, &body);
+    int status = 200;
+    if (rc < 0) body = engine_error_json(a, rc, "patient", 0, &status);
+    vigil__api_idem_refer(a, req, 0, w->patient);
+    vigil__api_hold(a, req, rc < 0 ? status : 200, body ? body : strdup("{}"), NULL);
+    return;
+  }
   }
   /* A course alert's acknowledgement or closing answers with its patient's
    * courses (it is of no visit). */
@@ -1244,6 +1269,10 @@ static void write_command(api *a, http_request *req, const api_call *c) {
   w->cmd = cmd;
   w->id = id;
   snprintf(w->actor, sizeof w->actor, "%s", who->name);
+  if (cmd == CMD_ALLERGY_REMOVAL && path_patient(req, c, w->patient) < 0) {
+    write_request_free(w);
+    return;
+  }
   w->may_prescribe = vigil__role_may(who->role, PERM_PRESCRIBE);
   if (!(w->body = vigil__api_body_object(req)) || parse_write(req, w) < 0) {
     write_request_free(w);
@@ -1476,6 +1505,8 @@ static const api_route routes[] = {
     {M_POST, "/api/v1/visits/{id}/notes", PERM_RECORD, write_command, CMD_NOTE, REFUSE_NAMED, 0, 0},
     {M_READ, "/api/v1/patients", PERM_READ_CLINICAL, get_patients, 0, REFUSE_NAMED, 0, 0},
     {M_READ, "/api/v1/patients/{patient}", PERM_READ_CLINICAL, get_patient, 0, REFUSE_NAMED, 0, 0},
+    {M_POST, "/api/v1/patients/{patient}/allergies/confirm-removal", PERM_OVERRIDE, write_command, CMD_ALLERGY_REMOVAL,
+     REFUSE_HERE, 0, 0},
     {M_POST, "/api/v1/courses", PERM_RECORD, write_command, CMD_COURSE_START, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/courses/{id}/close", PERM_DISCHARGE, write_command, CMD_COURSE_CLOSE, REFUSE_NAMED, 0, 0},
     {M_POST, "/api/v1/visits/{id}/rems/submitted", PERM_RECORD, write_command, CMD_REMS_SUBMITTED, REFUSE_NAMED, 0, 0},

@@ -360,6 +360,84 @@ static void a_list_that_drops_a_drug_allergy_keeps_it(void **state) {
   json_decref(r);
 }
 
+/* POST /patients/{patient}/allergies/confirm-removal as who (NULL: the
+ * nurse) with body: the status, the answer in *r when r. */
+static int confirm_removal(alarm_serve *a, const char *who, const char *patient, const char *body, json_t **r) {
+  char path[256];
+  snprintf(path, sizeof path, "/api/v1/patients/%s/allergies/confirm-removal", patient);
+  return alarm_call(a, who, "POST", path, body, r);
+}
+
+/* S4 (docs/safety.md), the record-level confirmation: a clinician's
+ * acknowledgement of a kept allergy's alert was the only confirmation, visit
+ * by visit, so a removal confirmed at one visit alerted again at the next. A
+ * clinician confirms the removal for good on the patient's record, signed
+ * (a nurse: 403; no password: 401): the allergy leaves the record's
+ * allergies for allergies_removed, saying who and why, a patient.recorded
+ * event whose actor is the clinician says so, the next visit raises no
+ * alert, and a later list that leaves it out again does not bring it back.
+ * An allergy still on the hospital's list is the hospital's to remove (409).
+ * Fails without the control (404: no such route; the visit raises it). */
+static void a_confirmed_removal_stays_removed(void **state) {
+  alarm_serve *a = *state;
+  assert_string_equal(send_adt(ADT("A01", "S4-C1", "S4-C", "AL1|1|DA|KET^Ketamine^L|SV|Anaphylaxis\r")), "AA");
+  assert_string_equal(send_adt(ADT("A08", "S4-C2", "S4-C", "AL1|1|FA|^Peanut|MO|Hives\r")), "AA");
+  const char *why = "{\"allergy\": \"ketamine\", \"reason\": \"checked with the patient and the ward: nausea in "
+                    "2019, not an allergy\"";
+  char body[512];
+  snprintf(body, sizeof body, "%s}", why);
+  int st = confirm_removal(a, NULL, "S4-C", body, NULL);
+  if (st == 404) fail_msg("no record-level confirmation of a kept allergy's removal (404)");
+  assert_int_equal(st, 403);                                                      /* a nurse */
+  assert_int_equal(confirm_removal(a, ALARM_CLINICIAN, "S4-C", body, NULL), 401); /* no password */
+  assert_int_equal(confirm_removal(a, ALARM_CLINICIAN, "S4-C",
+                                   "{\"allergy\": \"Peanut\", \"reason\": \"the hospital's list names it\", "
+                                   "\"password\": \"" SERVE_PASSWORD "\"}",
+                                   NULL),
+                   409); /* on the hospital's list */
+  assert_int_equal(confirm_removal(a, ALARM_CLINICIAN, "S4-C",
+                                   "{\"allergy\": \"Latex\", \"reason\": \"not on this record at all\", "
+                                   "\"password\": \"" SERVE_PASSWORD "\"}",
+                                   NULL),
+                   422);
+  snprintf(body, sizeof body, "%s, \"password\": \"" SERVE_PASSWORD "\"}", why);
+  json_t *r = NULL;
+  assert_int_equal(confirm_removal(a, ALARM_CLINICIAN, "S4-C", body, &r), 200);
+  assert_null(record_allergy(r, "Ketamine"));
+  json_t *gone = json_array_get(json_object_get(r, "allergies_removed"), 0);
+  assert_string_equal(json_string_value(json_object_get(gone, "text")), "Ketamine");
+  assert_string_equal(json_string_value(json_object_get(gone, "removal_confirmed_by")), ALARM_CLINICIAN);
+  assert_string_equal(json_string_value(json_object_get(gone, "removed_by")), "S4-C2");
+  assert_non_null(strstr(json_string_value(json_object_get(gone, "removal_reason")), "nausea in 2019"));
+  json_decref(r);
+
+  /* The event says who confirmed it. */
+  assert_int_equal(alarm_call(a, ALARM_ADMIN, "GET", "/api/v1/events?after=0&limit=1000", NULL, &r), 200);
+  json_t *events = json_object_get(r, "events"), *last = NULL, *ev;
+  size_t i;
+  json_array_foreach(events, i, ev) {
+    if (!strcmp(json_string_value(json_object_get(ev, "type")), "patient.recorded")) last = ev;
+  }
+  assert_non_null(last);
+  assert_string_equal(json_string_value(json_object_get(last, "actor")), ALARM_CLINICIAN);
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(json_object_get(last, "data"), "removal_confirmed"), "text")),
+      "Ketamine");
+  json_decref(r);
+
+  /* The next visit raises no alert; a list that leaves it out again does not bring it back. */
+  uint64_t id = start(a, "S4-C");
+  json_t *al = alarm_latest(a, id, "patient.allergy");
+  if (al) fail_msg("the confirmed removal alerted again at the next visit: %s", alarm_str(al, "message"));
+  assert_string_equal(send_adt(ADT("A08", "S4-C3", "S4-C", "AL1|1|FA|^Peanut|MO|Hives\r")), "AA");
+  assert_int_equal(alarm_call(a, NULL, "GET", "/api/v1/patients/S4-C", NULL, &r), 200);
+  assert_null(record_allergy(r, "Ketamine"));
+  gone = json_array_get(json_object_get(json_object_get(r, "demographics"), "allergies_removed"), 0);
+  if (!gone) fail_msg("the next message lost who confirmed the removal: %s", json_dumps(r, 0));
+  assert_string_equal(json_string_value(json_object_get(gone, "removal_confirmed_by")), ALARM_CLINICIAN);
+  json_decref(r);
+}
+
 /* N3 (docs/safety.md): a lower-case spelling of a merge's survivor (mg-b for
  * MG-B, MG-A merged into it with a visit open) started a visit (201) and its
  * banner said "no hospital record". The record is the patient's whatever the
@@ -431,6 +509,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(an_update_without_allergies_keeps_them, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_registration_without_allergies_keeps_them, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_list_that_drops_a_drug_allergy_keeps_it, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_confirmed_removal_stays_removed, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_survivor_spelled_otherwise_is_the_survivor, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(the_drug_under_other_names_and_codes, setup, alarm_teardown),
   };

@@ -59,6 +59,10 @@ char *vigil__unicode_fold(const char *s);
 /* The same with the marks taken off their letters (Kétamine is ketamine):
  * for names compared as words, not identifiers (docs/safety.md N4). */
 char *vigil__unicode_fold_bare(const char *s);
+/* Whether a and b, neither NULL nor empty, are one name folded with the
+ * marks off their letters (KETAMINE is Ketamine, Kétamine too); 0 when out
+ * of memory. */
+int vigil__unicode_same_bare(const char *a, const char *b);
 /* s's confusable skeleton (Unicode's UTS #39, by Debian's ICU) of its
  * fold in capitals, after its nonspacing and enclosing marks and emoji
  * skin-tone modifiers are dropped and its digits of any script (and a
