@@ -32,6 +32,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -424,7 +425,7 @@ static void malformed_refused(void **state) {
   field_has(&ack, "MSA", 3, 0, "outside an MLLP frame");
   vigil__hl7_free(&ack);
   /* a broken MSH (a delimiter twice): AR naming its control id */
-  exchange(fd, "MSH|^^\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD1|P|2.5\rPID|1||9^^^H^MR\r", &ack);
+  exchange(fd, "MSH|^^\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|BAD1|P|2.5\rPID|1||9^^^H^MR\r", &ack);
   field_is(&ack, "MSA", 1, 0, "AR");
   field_is(&ack, "MSA", 2, 0, "BAD1");
   field_has(&ack, "MSA", 3, 0, "used twice");
@@ -435,12 +436,13 @@ static void malformed_refused(void **state) {
   field_is(&ack, "MSA", 1, 0, "AR");
   field_is(&ack, "ERR", 3, 1, "200");
   vigil__hl7_free(&ack);
-  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A03|BAD3|P|2.5\rPID|1||9^^^H^MR\r", &ack);
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A03|BAD3|P|2.5\rPID|1||9^^^H^MR\r", &ack);
   field_is(&ack, "MSA", 1, 0, "AR");
   field_is(&ack, "ERR", 3, 1, "201");
   vigil__hl7_free(&ack);
   /* a bad date of birth, a sex not in table 0001, no identifier: AE with the field in ERR-2 */
-  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD4|P|2.5\rPID|1||9^^^H^MR||X^Y||19800230|F\r", &ack);
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|BAD4|P|2.5\rPID|1||9^^^H^MR||X^Y||19800230|F\r",
+           &ack);
   field_is(&ack, "MSA", 1, 0, "AE");
   field_has(&ack, "MSA", 3, 0, "PID-7");
   field_is(&ack, "ERR", 2, 1, "PID");
@@ -448,16 +450,18 @@ static void malformed_refused(void **state) {
   field_is(&ack, "ERR", 3, 1, "102");
   field_is(&ack, "ERR", 4, 0, "E");
   vigil__hl7_free(&ack);
-  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD5|P|2.5\rPID|1||9^^^H^MR||X^Y||19800210|Q\r", &ack);
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|BAD5|P|2.5\rPID|1||9^^^H^MR||X^Y||19800210|Q\r",
+           &ack);
   field_is(&ack, "MSA", 1, 0, "AE");
   field_is(&ack, "ERR", 3, 1, "103");
   vigil__hl7_free(&ack);
-  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD6|P|2.5\rPID|1||||X^Y\r", &ack);
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|BAD6|P|2.5\rPID|1||||X^Y\r", &ack);
   field_is(&ack, "MSA", 1, 0, "AE");
   field_is(&ack, "ERR", 3, 1, "101");
   vigil__hl7_free(&ack);
   /* not UTF-8 */
-  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD7|P|2.5\rPID|1||9^^^H^MR||M\xfcller\r", &ack);
+  exchange(fd, "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|BAD7|P|2.5\rPID|1||9^^^H^MR||M\xfcller\r",
+           &ack);
   field_is(&ack, "MSA", 1, 0, "AE");
   field_has(&ack, "MSA", 3, 0, "UTF-8");
   vigil__hl7_free(&ack);
@@ -465,7 +469,7 @@ static void malformed_refused(void **state) {
    * engine does not record it, so the answer is AE, never AA; a permanent
    * refusal, 102 with the field, not 207's "send it again" (A9) */
   exchange(fd,
-           "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|BAD8|P|2.5\rPID|1||A\xe2\x80\xa8"
+           "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|BAD8|P|2.5\rPID|1||A\xe2\x80\xa8"
            "B^^^H^MR||X^Y\r",
            &ack);
   field_is(&ack, "MSA", 1, 0, "AE");
@@ -515,7 +519,8 @@ static void a40_merges(void **state) {
   json_decref(now);
   assert_int_equal(count_events(f, "patient.merged"), 1);
   /* a merge into itself is refused */
-  const char *self = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A40|M3|P|2.5.1\rPID|1||NEW1^^^H^MR\rMRG|NEW1\r";
+  const char *self =
+      "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A40|M3|P|2.5.1\rPID|1||NEW1^^^H^MR\rMRG|NEW1\r";
   expect_ack(f, self, "AE", "M3", &ack);
   vigil__hl7_free(&ack);
   assert_int_equal(count_events(f, "patient.merged"), 1);
@@ -592,7 +597,8 @@ static void interface_findings(void **state) {
   vigil__hl7_free(&ack);
 
   /* A7: white space at either end of PID-3: AE 102 at PID-3 (docs/hl7.md's conformance statement). */
-  const char *padded[] = {ADT("A01", "F6", "1", " MRN7^^^H^MR", ""), ADT("A01", "F7", "1", "MRN7 ^^^H^MR", "")};
+  const char *padded[] = {ADT("A01", "F6", "20260105120000", " MRN7^^^H^MR", ""),
+                          ADT("A01", "F7", "20260105120000", "MRN7 ^^^H^MR", "")};
   for (int i = 0; i < 2; i++) {
     expect_ack(f, padded[i], "AE", i ? "F7" : "F6", &ack);
     field_has(&ack, "MSA", 3, 0, "white space");
@@ -604,10 +610,10 @@ static void interface_findings(void **state) {
   const struct {
     const char *msg, *control, *field;
   } hidden[] = {
-      {ADT("A01", "F8", "1", "MRN\\X00\\77^^^H^MR", ""), "F8", "3"},
-      {ADT("A01", "F9", "1", "MRN8^^^H^MR||DOE\\X1B\\[31m^JANE", ""), "F9", "5"},    /* ESC */
-      {ADT("A01", "F10", "1", "MRN8^^^H^MR||DOE^JA\xe2\x80\xaeNE", ""), "F10", "5"}, /* U+202E */
-      {ADT("A01", "F11", "1", "MRN8^^^H^MR||DOE\xe2\x80\x8b^JANE", ""), "F11", "5"}, /* U+200B */
+      {ADT("A01", "F8", "20260105120000", "MRN\\X00\\77^^^H^MR", ""), "F8", "3"},
+      {ADT("A01", "F9", "20260105120000", "MRN8^^^H^MR||DOE\\X1B\\[31m^JANE", ""), "F9", "5"},    /* ESC */
+      {ADT("A01", "F10", "20260105120000", "MRN8^^^H^MR||DOE^JA\xe2\x80\xaeNE", ""), "F10", "5"}, /* U+202E */
+      {ADT("A01", "F11", "20260105120000", "MRN8^^^H^MR||DOE\xe2\x80\x8b^JANE", ""), "F11", "5"}, /* U+200B */
   };
   for (size_t i = 0; i < sizeof hidden / sizeof *hidden; i++) {
     expect_ack(f, hidden[i].msg, "AE", hidden[i].control, &ack);
@@ -620,8 +626,9 @@ static void interface_findings(void **state) {
   /* A9: a frame with a second 0x0B is answered once, naming the first MSH-10; the next message is answered as its own.
    */
   int fd = mllp_connect(f->port);
-  const char *twice[] = {"\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|F12|P|2.5.1\rPID|1||X1^^^H^MR\r",
-                         "\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|F13|P|2.5.1\rPID|1||X2^^^H^MR\r\x1c\r"};
+  const char *twice[] = {
+      "\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|F12|P|2.5.1\rPID|1||X1^^^H^MR\r",
+      "\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|F13|P|2.5.1\rPID|1||X2^^^H^MR\r\x1c\r"};
   for (int i = 0; i < 2; i++)
     send_raw(fd, twice[i], strlen(twice[i]));
   char msg[1024];
@@ -634,6 +641,84 @@ static void interface_findings(void **state) {
   next_ack(fd, "AA", "F14", "recorded");
   close(fd);
   json_decref(get_json(f, "/api/v1/patients/X2", 404));
+}
+
+/* H1, H2 (docs/hl7.md): MSH-7 orders a patient's updates (A3), so it is
+ * required and read; a time further in the future than max_future_ms is
+ * refused, and a record kept with one orders nothing. */
+static void when_now(char out[32], long long ahead_s, const char *zone) {
+  time_t t = time(NULL) + (time_t)ahead_s;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, 32, "%Y%m%d%H%M%S", &tm);
+  strcat(out, zone);
+}
+
+/* Sends fmt (its MSH-7 a %s) with the time ahead_s from now in zone, and
+ * checks the answer's MSA-1, MSA-2 and a part of MSA-3. */
+static void timed_ack(fixture *f, const char *fmt, long long ahead_s, const char *zone, const char *code,
+                      const char *control, const char *part) {
+  char when[32], msg[512];
+  hl7_msg ack;
+  when_now(when, ahead_s, zone);
+  snprintf(msg, sizeof msg, fmt, when);
+  expect_ack(f, msg, code, control, &ack);
+  field_has(&ack, "MSA", 3, 0, part);
+  vigil__hl7_free(&ack);
+}
+
+/* vigil started again with more hl7 settings (Lua, after the port). */
+static void restart_with(fixture *f, const char *more) {
+  char extra[256];
+  snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d, %s } }\n", f->port, more);
+  assert_int_equal(serve_stop(&f->s, 0), 0);
+  serve_configure(&f->s, extra);
+  assert_int_equal(serve_start(&f->s), 0);
+}
+
+static void message_times(void **state) {
+  fixture *f = *state;
+  hl7_msg ack;
+  int records = count_events(f, "patient.recorded");
+  /* H2: empty or unreadable MSH-7: AR, nothing recorded */
+  const struct {
+    const char *msg, *control, *code;
+  } bad[] = {
+      {ADT("A08", "U1", "", "T123^^^H^MR||NEW^NAME", ""), "U1", "101"},
+      {ADT("A08", "U3", "X", "T123^^^H^MR||NEW^NAME", ""), "U3", "102"},
+      {ADT("A08", "U4", "20261306120000", "T123^^^H^MR||NEW^NAME", ""), "U4", "102"},
+      {ADT("A08", "U5", "20260105120000+01", "T123^^^H^MR||NEW^NAME", ""), "U5", "102"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    expect_ack(f, bad[i].msg, "AR", bad[i].control, &ack);
+    field_has(&ack, "MSA", 3, 0, "MSH-7");
+    err_is(&ack, "MSH", "7", bad[i].code);
+    vigil__hl7_free(&ack);
+  }
+  assert_int_equal(count_events(f, "patient.recorded"), records);
+  json_decref(get_json(f, "/api/v1/patients/T123", 404));
+
+  /* H1: a year typo (2062) is AE at MSH-7, nothing recorded; a later update with the allergy is applied */
+  expect_ack(f, ADT("A01", "FT1", "20620105120000", "FUT1^^^H^MR||DOE^JANE", ""), "AE", "FT1", &ack);
+  field_has(&ack, "MSA", 3, 0, "future");
+  err_is(&ack, "MSH", "7", "102");
+  vigil__hl7_free(&ack);
+  json_decref(get_json(f, "/api/v1/patients/FUT1", 404));
+  timed_ack(f, ADT("A08", "FT2", "%s", "FUT1^^^H^MR||DOE^JANE", "AL1|1|DA|KET^Ketamine|SV|Anaphylaxis\r"), 0, "+0000",
+            "AA", "FT2", "recorded");
+  /* an hour ahead with a zone is refused; without one it may be the sender's local time */
+  timed_ack(f, ADT("A08", "FT3", "%s", "FUT1^^^H^MR||DOE^JANE", ""), 3600, "+0000", "AE", "FT3", "future");
+  timed_ack(f, ADT("A08", "FT4", "%s", "FUT1^^^H^MR||DOE^JANE", ""), 3600, "", "AA", "FT4", "recorded");
+
+  /* a record kept with a future time (taken under a wider max_future_ms) orders nothing once it is narrowed */
+  restart_with(f, "max_future_ms = 86400000");
+  timed_ack(f, ADT("A01", "FT5", "%s", "FUT2^^^H^MR||DOE^JOHN", ""), 20 * 3600, "+0000", "AA", "FT5", "recorded");
+  restart_with(f, "");
+  timed_ack(f, ADT("A08", "FT6", "%s", "FUT2^^^H^MR||DOE^JOHN", "AL1|1|DA|KET^Ketamine|SV|Anaphylaxis\r"), 0, "+0000",
+            "AA", "FT6", "recorded");
+  json_t *p = get_json(f, "/api/v1/patients/FUT2", 200);
+  text_is(p, "allergies.0.text", "Ketamine");
+  json_decref(p);
 }
 
 /* A4: an idle connection and a frame that never ends are closed after the
@@ -686,7 +771,7 @@ static void timeouts_and_the_limit(void **state) {
     close(idle[i]);
   /* a frame begun and never ended: AR naming its MSH-10, closed */
   int fd = mllp_connect(f->port);
-  const char *begun = "\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|1||ADT^A01|T2|P|2.5.1\rPID|1||T2";
+  const char *begun = "\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01|T2|P|2.5.1\rPID|1||T2";
   send_raw(fd, begun, strlen(begun));
   next_ack(fd, "AR", "T2", "in time");
   assert_true(closed_within(fd, 1000));
@@ -1067,6 +1152,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(fhir_has_the_kept_allergies, setup, teardown),
       cmocka_unit_test_setup_teardown(interface_findings, setup, teardown),
       cmocka_unit_test_setup_teardown(timeouts_and_the_limit, setup_small, teardown),
+      cmocka_unit_test_setup_teardown(message_times, setup, teardown),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

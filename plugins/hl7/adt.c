@@ -228,6 +228,53 @@ static void allergies(adt_result *r, const hl7_msg *m, json_t *rec) {
   json_object_set_new(rec, "allergies", list);
 }
 
+int vigil__hl7_dtm(const char *v, long long *ms, int *zoned) {
+  static const int width[6] = {4, 2, 2, 2, 2, 2}, low[6] = {0, 1, 1, 0, 0, 0}, high[6] = {9999, 12, 31, 23, 59, 59};
+  int part[6] = {0, 1, 1, 0, 0, 0}, parts = 0;
+  const char *c = v;
+  for (; parts < 6 && c[0] >= '0' && c[0] <= '9'; parts++) {
+    if (!digits(c, (size_t)width[parts])) return -1;
+    int n = 0;
+    for (int k = 0; k < width[parts]; k++)
+      n = n * 10 + (c[k] - '0');
+    if (n < low[parts] || n > high[parts]) return -1;
+    part[parts] = n;
+    c += width[parts];
+  }
+  if (parts == 0) return -1;
+  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int leap = part[0] % 4 == 0 && (part[0] % 100 != 0 || part[0] % 400 == 0);
+  if (part[2] > days[part[1] - 1] || (part[1] == 2 && part[2] == 29 && !leap)) return -1;
+  long long frac = 0;
+  if (*c == '.') {
+    if (parts != 6) return -1;
+    int n = 0, scale = 100;
+    for (c++; *c >= '0' && *c <= '9'; c++, n++, scale /= 10)
+      frac += scale > 0 ? (*c - '0') * scale : 0;
+    if (n < 1 || n > 4) return -1;
+  }
+  long long zone = 0;
+  *zoned = 0;
+  if (*c == '+' || *c == '-') {
+    if (strlen(c) != 5 || !digits(c + 1, 4)) return -1;
+    int zh = (c[1] - '0') * 10 + (c[2] - '0'), zm = (c[3] - '0') * 10 + (c[4] - '0');
+    if (zh > 14 || zm > 59) return -1;
+    zone = (*c == '-' ? -1 : 1) * (zh * 60 + zm);
+    *zoned = 1;
+    c += 5;
+  }
+  if (*c) return -1;
+  /* days from civil (Howard Hinnant's algorithm) */
+  int y = part[0] - (part[1] <= 2);
+  int era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (unsigned)((153 * (part[1] + (part[1] > 2 ? -3 : 9)) + 2) / 5 + part[2] - 1);
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  long long d = (long long)era * 146097 + (long long)doe - 719468;
+  *ms = ((d * 24 + part[3]) * 60 + part[4] - zone) * 60000LL + part[5] * 1000LL + frac;
+  return 0;
+}
+
 void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r) {
   memset(r, 0, sizeof *r);
   snprintf(r->ack, sizeof r->ack, "AA");
@@ -250,6 +297,16 @@ void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r) {
   if (strcmp(event, "A01") && strcmp(event, "A04") && strcmp(event, "A08") && !merge)
     refuse(r, "AR", 201, "MSH^1^9", "event '%s' is not taken (A01, A04, A08, A40)", event);
   if (strncmp(version, "2.", 2)) refuse(r, "AR", 203, "MSH^1^12", "version '%s' is not HL7 v2 (MSH-12)", version);
+  if (refused(r)) return;
+  /* H2: the message's time orders a patient's updates (A3): it is required,
+   * and one that cannot be read would switch that check off. */
+  long long t;
+  int zoned;
+  if (!*when)
+    refuse(r, "AR", 101, "MSH^1^7", "MSH-7 (date/time of message) is empty: vigil orders a patient's updates by it");
+  else if (vigil__hl7_dtm(when, &t, &zoned) < 0)
+    refuse(r, "AR", 102, "MSH^1^7", "MSH-7 (date/time of message) '%s' is not a date and time (YYYYMMDDHHMMSS[+ZZZZ])",
+           when);
   if (refused(r)) return;
   snprintf(r->key, sizeof r->key, "msg/%s^%s/%s", app, fac, control);
   if (strlen(r->key) > 256) {

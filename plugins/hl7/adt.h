@@ -26,6 +26,11 @@ typedef struct adt_result {
 void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r);
 void vigil__hl7_adt_free(adt_result *r);
 
+/* HL7's DTM, YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ], as ms since
+ * the epoch in UTC (a zone offset applied; none: read as UTC), *zoned
+ * whether it had an offset. 0, or -1 when v is not one (H2). */
+int vigil__hl7_dtm(const char *v, long long *ms, int *zoned);
+
 /* A message that does not parse, read leniently for its ACK: its first line
  * with its own field separator, the standard encoding characters and every
  * other delimiter made plain, so that MSA-2 can name its MSH-10. m, or NULL

@@ -75,6 +75,7 @@ struct hl7p {
   unsigned long long counter;                                     /* the ACKs' control ids */
   unsigned long long accepted, duplicates, refused, errors, acks; /* this run */
   unsigned long long older;                                       /* older than the record: not applied */
+  long long max_future_ms;                                        /* H1: how far MSH-7 may be ahead of vigil's clock */
 };
 
 #define say(h, level, ...) vigil__plugin_say((h)->api, (h)->p, level, __VA_ARGS__)
@@ -171,44 +172,15 @@ static int learn_event(void *ud, const vigil_plugin_event *ev) {
   return 0;
 }
 
-/* HL7's DTM (YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ]) as ms since the epoch
- * in UTC, for comparing message times; 0: not one. */
-static long long dtm_ms(const char *v) {
-  if (!v) return 0;
-  int part[6] = {0, 1, 1, 0, 0, 0};
-  static const int width[6] = {4, 2, 2, 2, 2, 2};
-  const char *c = v;
-  for (int i = 0; i < 6; i++) {
-    int n = 0, k = 0;
-    for (; k < width[i] && c[k] >= '0' && c[k] <= '9'; k++)
-      n = n * 10 + (c[k] - '0');
-    if (k == 0) {
-      if (i == 0) return 0;
-      break;
-    }
-    if (k != width[i]) return 0;
-    part[i] = n;
-    c += k;
-  }
-  long long ms = 0;
-  if (*c == '.') {
-    int scale = 100;
-    for (c++; *c >= '0' && *c <= '9'; c++, scale /= 10)
-      ms += scale > 0 ? (*c - '0') * scale : 0;
-  }
-  long long zone = 0;
-  if ((*c == '+' || *c == '-') && strlen(c) >= 5) {
-    zone = ((c[1] - '0') * 10 + (c[2] - '0')) * 60 + (c[3] - '0') * 10 + (c[4] - '0');
-    if (*c == '-') zone = -zone;
-  }
-  /* days from civil (Howard Hinnant's algorithm) */
-  int y = part[0] - (part[1] <= 2);
-  int era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (unsigned)((153 * (part[1] + (part[1] > 2 ? -3 : 9)) + 2) / 5 + part[2] - 1);
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  long long days = (long long)era * 146097 + (long long)doe - 719468;
-  return ((days * 24 + part[3]) * 60 + part[4] - zone) * 60000LL + part[5] * 1000LL + ms;
+/* H1: the latest message time vigil believes, for a time read from MSH-7:
+ * max_future_ms past vigil's clock (two systems' clocks are never quite
+ * one), and 14 hours more for a time without a zone offset, which may be the
+ * sender's local time read as UTC (UTC+14 is the furthest zone). A time
+ * later than that is a typo or a wrong clock, and would outrank every later
+ * update of the patient. */
+static int in_future(hl7p *h, long long t, int zoned) {
+  long long limit = (long long)h->api->now_ms(h->p) + h->max_future_ms + (zoned ? 0 : 14LL * 3600 * 1000);
+  return t > limit;
 }
 
 /* ---- a message ------------------------------------------------------------------------------------- */
@@ -246,8 +218,20 @@ static void handle(conn *c, const char *data, size_t len) {
   }
   adt_result r;
   vigil__hl7_adt_read(&m, &r);
-  char control[ADT_MAX_VALUE + 1];
+  char control[ADT_MAX_VALUE + 1], when[ADT_MAX_VALUE + 1];
   vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
+  vigil__hl7_value(&m, 0, 7, 0, 1, 0, when, sizeof when);
+  long long t;
+  int zoned;
+  if (!strcmp(r.ack, "AA") && vigil__hl7_dtm(when, &t, &zoned) == 0 && in_future(h, t, zoned)) {
+    snprintf(r.ack, sizeof r.ack, "AE");
+    r.err_code = 102;
+    snprintf(r.err_where, sizeof r.err_where, "MSH^1^7");
+    snprintf(r.err_text, sizeof r.err_text,
+             "MSH-7 (date/time of message) %.40s is in the future (more than max_future_ms, %lld ms, ahead of "
+             "vigil's clock%s): check the sender's clock and send it again",
+             when, h->max_future_ms, zoned ? "" : ", 14 hours more for a time without a zone offset");
+  }
   if (strcmp(r.ack, "AA")) {
     h->refused++;
     say(h, VIGIL_PLUGIN_LOG_WARN, "refused message %s from %s with %s: %s", control, c->peer, r.ack, r.err_text);
@@ -319,8 +303,19 @@ static int stale(hl7p *h, conn *c, const hl7_msg *m, const adt_result *r, const 
   const char *had = json_string_value(json_object_get(json_object_get(rec, "source"), "message_time"));
   char when[ADT_MAX_VALUE + 1];
   vigil__hl7_value(m, 0, 7, 0, 1, 0, when, sizeof when);
-  long long now = dtm_ms(when), then = dtm_ms(had);
-  if (!now || !then || now >= then) return 0;
+  long long now, then;
+  int zoned, had_zone;
+  if (!had || vigil__hl7_dtm(when, &now, &zoned) < 0 || vigil__hl7_dtm(had, &then, &had_zone) < 0) return 0;
+  if (in_future(h, then, had_zone)) {
+    /* H1: a record kept with a time in the future (taken before
+     * max_future_ms, or with a wider one) orders nothing: this message
+     * replaces it, and its own time orders the next ones. */
+    say(h, VIGIL_PLUGIN_LOG_WARN,
+        "message %s from %s: patient %s's record has a message time in the future (%s): not used to order, replaced",
+        control, c->peer, r->patient, had);
+    return 0;
+  }
+  if (now >= then) return 0;
   h->older++;
   char text[600];
   snprintf(text, sizeof text,
@@ -665,6 +660,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   json_t *max = json_object_get(s, "max_message_bytes"), *wait = json_object_get(s, "ack_timeout_ms");
   json_t *conns = json_object_get(s, "max_connections");
   json_t *idle = json_object_get(s, "idle_timeout_ms"), *ftime = json_object_get(s, "frame_timeout_ms");
+  json_t *future = json_object_get(s, "max_future_ms");
   if (host && !json_is_string(host))
     return vigil__plugin_refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
   if (!port && !json_object_get(s, "alarms"))
@@ -684,6 +680,9 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
     return vigil__plugin_refuse(err, "plugins.hl7.idle_timeout_ms: 0 (never) to 86400000");
   if (ftime && (!json_is_integer(ftime) || json_integer_value(ftime) < 0 || json_integer_value(ftime) > 3600000))
     return vigil__plugin_refuse(err, "plugins.hl7.frame_timeout_ms: 0 (never) to 3600000");
+  if (future && (!json_is_integer(future) || json_integer_value(future) < 0 || json_integer_value(future) > 86400000))
+    return vigil__plugin_refuse(err, "plugins.hl7.max_future_ms: 0 to 86400000 (how far MSH-7 may be ahead of vigil's "
+                                     "clock)");
   h->host = strdup(host ? json_string_value(host) : "127.0.0.1");
   h->app = strdup(app ? json_string_value(app) : "VIGIL");
   h->facility = strdup(fac ? json_string_value(fac) : "");
@@ -693,6 +692,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   h->max_connections = conns ? (unsigned)json_integer_value(conns) : 32;
   h->idle_timeout_ms = idle ? (unsigned)json_integer_value(idle) : 300000;
   h->frame_timeout_ms = ftime ? (unsigned)json_integer_value(ftime) : 30000;
+  h->max_future_ms = future ? (long long)json_integer_value(future) : 300000;
   if (!h->host || !h->app || !h->facility) return -1;
   return 0;
 }
