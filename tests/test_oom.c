@@ -195,6 +195,23 @@ static const visit_step two_holds[] = {
     {"override_holds", s_override_holds},
 };
 
+/* A clinician's signature standing (the PHQ-9 with q9 0, then the suicide
+ * risk assessment that attests it), then the infusion and a low SpO2: none
+ * changes what was signed, so none voids the signature, whatever failed. */
+static int s_moderate_risk(fixture *f) {
+  return record(f, "clinician:cy", "{\"suicide_risk\":\"moderate: proceed with a safety plan\"}");
+}
+static const visit_step signed_risk[] = {{"start", s_start},
+                                         {"screening", s_screening},
+                                         {"baseline", s_baseline},
+                                         {"dose", s_dose},
+                                         {"dose_check", s_dose_check},
+                                         {"phq9", s_phq9},
+                                         {"suicide_risk", s_moderate_risk},
+                                         {"advance", s_advance},
+                                         {"infusion_started", s_infusion_started},
+                                         {"low_spo2", s_low_spo2}};
+
 static void open_engine(fixture *f, int64_t at) {
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = at, .db_path = f->db};
   assert_int_equal(vigil_engine_new(&o, &f->e), 0);
@@ -609,19 +626,43 @@ static void test_site_event(void **state) {
   print_message("site event: %ld allocations failed one by one\n", tried);
 }
 
+/* Fourth review item 1: a command that succeeds under one failed allocation
+ * never voids a signature whose values did not change. Fails without it
+ * (core/base/value.c's vigil__val_same writing both values as JSON, "not
+ * the same" when it could not): suicide_risk, infusion_started and low_spo2
+ * succeeded with signature.voided "... changed from {...} to {...}" (the
+ * same text both sides). */
+static void test_signature_not_voided(void **state) {
+  (void)state;
+  fail_step(signed_risk, 6);
+  fail_step(signed_risk, 8);
+  fail_step(signed_risk, 9);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_step_0),         cmocka_unit_test(test_step_1),
-      cmocka_unit_test(test_step_2),         cmocka_unit_test(test_step_3),
-      cmocka_unit_test(test_step_4),         cmocka_unit_test(test_step_5),
-      cmocka_unit_test(test_step_6),         cmocka_unit_test(test_step_7),
-      cmocka_unit_test(test_step_8),         cmocka_unit_test(test_step_9),
-      cmocka_unit_test(test_step_10),        cmocka_unit_test(test_step_11),
-      cmocka_unit_test(test_step_12),        cmocka_unit_test(test_step_13),
-      cmocka_unit_test(test_start_and_fold), cmocka_unit_test(test_lint_under_oom),
-      cmocka_unit_test(test_load_under_oom), cmocka_unit_test(test_amend_signed_dose),
-      cmocka_unit_test(test_override_holds), cmocka_unit_test(test_site_event),
+      cmocka_unit_test(test_step_0),
+      cmocka_unit_test(test_step_1),
+      cmocka_unit_test(test_step_2),
+      cmocka_unit_test(test_step_3),
+      cmocka_unit_test(test_step_4),
+      cmocka_unit_test(test_step_5),
+      cmocka_unit_test(test_step_6),
+      cmocka_unit_test(test_step_7),
+      cmocka_unit_test(test_step_8),
+      cmocka_unit_test(test_step_9),
+      cmocka_unit_test(test_step_10),
+      cmocka_unit_test(test_step_11),
+      cmocka_unit_test(test_step_12),
+      cmocka_unit_test(test_step_13),
+      cmocka_unit_test(test_start_and_fold),
+      cmocka_unit_test(test_lint_under_oom),
+      cmocka_unit_test(test_load_under_oom),
+      cmocka_unit_test(test_amend_signed_dose),
+      cmocka_unit_test(test_override_holds),
+      cmocka_unit_test(test_site_event),
+      cmocka_unit_test(test_signature_not_voided),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

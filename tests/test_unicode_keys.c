@@ -11,7 +11,11 @@
 
 #include <cmocka.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "base/utf8.h"
+#include "vigil/vigil.h"
 
 static void same(const char *s) {
   char *fast = vigil__unicode_fold(s), *full = vigil__unicode_fold_full(s);
@@ -106,8 +110,38 @@ static void dashes_and_dots(void **state) {
   free(a), free(b), free(want);
 }
 
+/* Fourth review item 2: an engine's start opens ICU, so that no command is
+ * its first use (an allocation failing inside ICU's first open crashed a
+ * visit start). In a child: nothing in this process has used ICU before.
+ * Fails without it (vigil_engine_new not calling vigil__unicode_open): "ICU
+ * not open after vigil_engine_new". */
+static void an_engine_opens_icu(void **state) {
+  (void)state;
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (vigil__unicode_ready()) {
+      fprintf(stderr, "ICU open before any engine: the case proves nothing\n");
+      _exit(1);
+    }
+    vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = 1767600000000LL};
+    vigil_engine *e = NULL;
+    if (vigil_engine_new(&o, &e) != 0) _exit(2);
+    int ready = vigil__unicode_ready();
+    vigil_engine_free(e);
+    if (!ready) fprintf(stderr, "ICU not open after vigil_engine_new\n");
+    _exit(ready ? 0 : 1);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(an_engine_opens_icu), /* first: before any case uses ICU */
       cmocka_unit_test(every_ascii_pair),
       cmocka_unit_test(references_and_look_alikes),
       cmocka_unit_test(dashes_and_dots),

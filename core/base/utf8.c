@@ -5,6 +5,7 @@
 #include "base/utf8.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/ucasemap.h>
@@ -147,10 +148,14 @@ int vigil__unicode_same_bare(const char *a, const char *b) {
 }
 
 /* ICU's spoof checker and upper-casing map, opened once: their const
- * functions may be called from any thread. */
+ * functions may be called from any thread. Opened by vigil__unicode_open at
+ * an engine's start (fourth review, item 2): ICU's first allocations are
+ * then the start's, never a command's halfway through; and an open that
+ * failed is tried again by the next start instead of staying failed. */
 static USpoofChecker *spoof;
 static UCaseMap *upper_map;
-static pthread_once_t icu_once = PTHREAD_ONCE_INIT;
+static atomic_int icu_ready;
+static pthread_mutex_t icu_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void icu_open(void) {
   UErrorCode st = U_ZERO_ERROR;
@@ -164,6 +169,27 @@ static void icu_open(void) {
   spoof = sc;
   upper_map = cm;
 }
+
+static void ascii_open(void);
+
+int vigil__unicode_open(void) {
+  if (atomic_load_explicit(&icu_ready, memory_order_acquire)) return 0;
+  pthread_mutex_lock(&icu_lock);
+  if (!atomic_load_explicit(&icu_ready, memory_order_relaxed)) {
+    if (!spoof) icu_open();
+    /* The kept ASCII keys are made here too: their making is ICU's first
+     * skeleton and upper-casing (its data loaded). */
+    if (spoof) {
+      ascii_open();
+      atomic_store_explicit(&icu_ready, 1, memory_order_release);
+    }
+  }
+  int ready = atomic_load_explicit(&icu_ready, memory_order_relaxed);
+  pthread_mutex_unlock(&icu_lock);
+  return ready ? 0 : -1;
+}
+
+int vigil__unicode_ready(void) { return atomic_load_explicit(&icu_ready, memory_order_acquire); }
 
 /* s in capitals (upper-casing) or its skeleton, in a buffer grown as ICU
  * asks; NULL on failure. */
@@ -358,9 +384,12 @@ static void unmodified(char *s) {
   *o = 0;
 }
 
-char *vigil__unicode_skeleton_full(const char *s) {
-  pthread_once(&icu_once, icu_open);
-  if (!spoof) return NULL;
+static char *skeleton_whole(const char *s);
+
+char *vigil__unicode_skeleton_full(const char *s) { return vigil__unicode_open() < 0 ? NULL : skeleton_whole(s); }
+
+/* The skeleton by ICU's whole way, ICU open. */
+static char *skeleton_whole(const char *s) {
   char *bare = plain(s);
   char *folded = bare ? vigil__unicode_fold_full(bare) : NULL;
   free(bare);
@@ -388,13 +417,12 @@ char *vigil__unicode_skeleton_full(const char *s) {
  * key is not ASCII, or any other, takes the whole way (test_unicode_keys
  * compares the two on every pair of printable ASCII characters). */
 static char *ascii_keys[2][128]; /* [0] fold, [1] skeleton; NULL: take the whole way */
-static pthread_once_t ascii_once = PTHREAD_ONCE_INIT;
 
 static void ascii_open(void) {
   for (int c = 0x20; c < 0x7f; c++) {
     char one[2] = {(char)c, 0};
     for (int way = 0; way < 2; way++) {
-      char *k = way ? vigil__unicode_skeleton_full(one) : vigil__unicode_fold_full(one);
+      char *k = way ? skeleton_whole(one) : vigil__unicode_fold_full(one);
       for (const char *x = k; x && *x; x++)
         if ((unsigned char)*x < 0x20 || (unsigned char)*x >= 0x7f) {
           free(k);
@@ -409,7 +437,7 @@ static void ascii_open(void) {
 /* 1 with *out (NULL: out of memory) when every character of s has its key
  * of this way kept; 0: s takes the whole way. */
 static int ascii_key(const char *s, int way, char **out) {
-  pthread_once(&ascii_once, ascii_open);
+  if (vigil__unicode_open() < 0) return 0;
   size_t n = 0;
   for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
     if (*c >= 0x80 || !ascii_keys[way][*c]) return 0;

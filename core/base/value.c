@@ -105,6 +105,43 @@ const char *vigil__val_text_of(val rec, const char *key) {
   return x ? val_text(*x) : NULL;
 }
 
+/* Structural, allocating nothing: a comparison that could run out of memory
+ * would say "changed" for want of it, and a clinician's signature would be
+ * voided by a change that is not there (fourth review, item 1). An atom and
+ * a string of the same text are the same value (they are written the same). */
+int vigil__val_same(val a, val b) {
+  const char *ta = val_text(a), *tb = val_text(b);
+  if (ta || tb) {
+    if (!ta || !tb || !vigil__val_ok(a) || !vigil__val_ok(b)) return 0;
+    size_t na = a.type == VAL_STRING ? a.u.o->n : strlen(ta), nb = b.type == VAL_STRING ? b.u.o->n : strlen(tb);
+    return na == nb && !memcmp(ta, tb, na);
+  }
+  if (a.type != b.type) return 0;
+  switch (a.type) {
+  case VAL_NIL:
+    return 1;
+  case VAL_BOOL:
+    return a.u.b == b.u.b;
+  case VAL_NUMBER:
+    return a.u.num == b.u.num;
+  case VAL_RECORD:
+    /* The same keys with the same values, in whatever order. */
+    if (!a.u.o || !b.u.o || a.u.o->n != b.u.o->n) return a.u.o == b.u.o;
+    for (uint32_t i = 0; i < a.u.o->n; i++) {
+      const val *o = vigil__val_get(b, val_fields(a)[i].key);
+      if (!o || !vigil__val_same(val_fields(a)[i].v, *o)) return 0;
+    }
+    return 1;
+  case VAL_LIST:
+    if (!a.u.o || !b.u.o || a.u.o->n != b.u.o->n) return a.u.o == b.u.o;
+    for (uint32_t i = 0; i < a.u.o->n; i++)
+      if (!vigil__val_same(val_items(a)[i], val_items(b)[i])) return 0;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 void vigil__val_to_json(buf *b, val v) {
   switch (v.type) {
   case VAL_NIL:

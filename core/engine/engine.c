@@ -20,6 +20,7 @@
 #include "schedule.h"
 #include "visit.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 
 /* ---- errors (fail.c sets them and logs) ---------------------------------- */
 
@@ -73,6 +74,12 @@ static int start(vigil_engine *e, char *err, size_t errlen) {
 
 int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   *out = NULL;
+  /* ICU opened here, not by a visit start's patient lookup (fourth review,
+   * item 2): its failure is the engine's not starting. */
+  if (vigil__unicode_open() < 0) {
+    snprintf(start_error, sizeof start_error, "out of memory: ICU's spoof checker could not be opened");
+    return VIGIL_ENOMEM;
+  }
   if (vigil__intern_retain() < 0) return VIGIL_ENOMEM;
   vigil_engine *e = calloc(1, sizeof *e);
   if (!e) {

@@ -19,19 +19,6 @@
 #include "visit.h"
 #include "engine/json_input.h"
 
-int vigil__val_same(val a, val b) {
-  if (a.type == VAL_NUMBER && b.type == VAL_NUMBER) return a.u.num == b.u.num;
-  buf x, y;
-  vigil__buf_init(&x);
-  vigil__buf_init(&y);
-  vigil__val_to_json(&x, a);
-  vigil__val_to_json(&y, b);
-  int eq = x.p && y.p && !strcmp(x.p, y.p);
-  vigil__buf_free(&x);
-  vigil__buf_free(&y);
-  return eq;
-}
-
 /* A param's value as the number it is, or NaN-free failure. */
 static int number_of(val x, double *out) {
   if (x.type != VAL_NUMBER) return 0;

@@ -5,7 +5,6 @@
 
 #include "model.h"
 
-int vigil__val_same(val a, val b);
 /* 0 when the params (a record) keep every `less_than` of p; else the error, naming both. */
 int vigil__params_check_relations(vigil_engine *e, const protocol *p, val params);
 /* `,"changed_params":[...]`: every param whose value is not its default. */

@@ -75,6 +75,12 @@ char *vigil__unicode_skeleton(const char *s);
  * above take it but for printable ASCII, which they key character by
  * character (issue 16; test_unicode_keys compares them). */
 char *vigil__unicode_fold_full(const char *s);
+/* Opens ICU's spoof checker and case map and makes the kept ASCII keys, once
+ * for the process: 0, or -1 when ICU could not (out of memory, no data; tried
+ * again by the next call). An engine's start calls it, so that a command
+ * never is ICU's first use. vigil__unicode_ready: 1 once it has. */
+int vigil__unicode_open(void);
+int vigil__unicode_ready(void);
 char *vigil__unicode_skeleton_full(const char *s);
 
 /* Why s cannot be an identifier shown to staff (a patient, a location:

@@ -76,6 +76,11 @@ val *vigil__val_get(val rec, const char *key);
  * field or it is not text (an event's data read back). */
 const char *vigil__val_text_of(val rec, const char *key);
 
+/* The same value (structurally, allocating nothing): numbers by value,
+ * records by their keys and values in any order, an atom and a string of the
+ * same text alike. */
+int vigil__val_same(val a, val b);
+
 void vigil__val_to_json(buf *b, val v);
 
 #endif
