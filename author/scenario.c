@@ -51,8 +51,9 @@ static const char *field_str(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* Acknowledges the newest unacknowledged alert of a rule (or item). */
-static int ack_rule(vigil_engine *e, uint64_t visit, const char *actor, const char *rule) {
+/* Acknowledges the newest unacknowledged alert of a rule (or item), with a
+ * reason when given (a carried alert needs one). */
+static int ack_rule(vigil_engine *e, uint64_t visit, const char *actor, const char *rule, const char *reason) {
   char *state = vigil_visit_json(e, visit);
   json_t *j = state ? json_loads(state, 0, NULL) : NULL;
   vigil_free(state);
@@ -70,7 +71,7 @@ static int ack_rule(vigil_engine *e, uint64_t visit, const char *actor, const ch
   }
   json_decref(j);
   if (!id) return VIGIL_ENOENT;
-  return vigil_alert_ack(e, id, actor, NULL);
+  return vigil_alert_ack(e, id, actor, reason);
 }
 
 int vigil__scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const char *actor, buf *desc) {
@@ -86,8 +87,9 @@ int vigil__scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit
   lua_pop(L, 1);
   const char *s;
   if ((s = field_str(L, step, "ack"))) {
-    vigil__buf_printf(desc, "acknowledge %s", s);
-    return ack_rule(e, visit, actor, s);
+    const char *reason = field_str(L, step, "reason");
+    vigil__buf_printf(desc, "acknowledge %s%s%s%s", s, reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+    return ack_rule(e, visit, actor, s, reason);
   }
   lua_getfield(L, step, "amend");
   if (lua_istable(L, -1)) {

@@ -15,6 +15,7 @@
 #include "signature.h"
 #include "visit.h"
 #include "base/intern.h"
+#include "lang/text_format.h"
 
 static int is_point(const field_spec *f, double x) {
   for (uint32_t i = 0; i < f->n_points; i++)
@@ -78,6 +79,15 @@ int vigil__entry_check_scalar(vigil_engine *e, const char *what, const field_spe
     }
   case FIELD_TEXT:
     if (in->type != VIGIL_INPUT_STRING) return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s must be text", what);
+    /* The protocol's format for it (a lot number "A": docs/safety.md P9). */
+    if (f->pattern) {
+      int m = vigil__text_format_match(f->pattern, in->string);
+      if (m < 0) return VIGIL_ENOMEM; /* the load compiled it: only memory fails */
+      if (!m)
+        return vigil__engine_fail(e, VIGIL_EVALUE, what, "%s: \"%.60s%s\" is refused: %s (nothing was recorded)", what,
+                                  in->string, strlen(in->string) > 60 ? "..." : "",
+                                  f->pattern_says ? f->pattern_says : f->pattern);
+    }
     *out = vigil__val_cstring(in->string);
     return vigil__val_ok(*out) ? 0 : VIGIL_ENOMEM;
   }

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/intern.h"
 #include "lang/rule_code.h"
+#include "lang/text_format.h"
 
 typedef struct problem {
   char *file, *message;
@@ -277,6 +278,8 @@ static void read_field(lua_State *L, int idx, field_spec *f) {
   f->points = get_points(L, idx, &f->n_points);
   f->required = (uint8_t)get_bool(L, idx, "required", 1);
   f->computed = (uint8_t)get_bool(L, idx, "computed", 0);
+  f->pattern = get_str(L, idx, "pattern");
+  f->pattern_says = get_str(L, idx, "pattern_says");
 }
 
 static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t phase) {
@@ -521,6 +524,19 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     }
     lua_pop(L, 2);
     if (s->n_scheduled > p->max_scheduled) p->max_scheduled = s->n_scheduled;
+  }
+  /* A text field's format must compile: a bad pattern is the author's
+   * mistake, said at its file:line when the protocol loads, not at a
+   * nurse's entry (docs/safety.md H7). */
+  for (uint32_t i = 0; i < p->n_items; i++) {
+    const item_spec *it = &p->items[i];
+    for (uint32_t k = 0; k < it->n_fields; k++) {
+      char why[256], msg[700];
+      if (!it->fields[k].pattern || vigil__text_format_check(it->fields[k].pattern, why, sizeof why) == 0) continue;
+      snprintf(msg, sizeof msg, "text '%s': format.pattern \"%.100s\" is not a POSIX extended regular expression: %s",
+               it->id, it->fields[k].pattern, why);
+      problems_add(ps, it->where ? it->where : "?:0", msg);
+    }
   }
   /* Rules and signatures need every item to exist. */
   for (uint32_t i = 0; i < p->n_phases; i++) {
@@ -878,6 +894,8 @@ static void free_fields(field_spec *f, uint32_t n) {
     free(f[i].title);
     free(f[i].unit);
     free(f[i].loinc);
+    free(f[i].pattern);
+    free(f[i].pattern_says);
     free(f[i].options);
     for (uint32_t k = 0; k < f[i].n_points; k++)
       free(f[i].points[k].label);

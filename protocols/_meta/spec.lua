@@ -6,6 +6,7 @@
 ---@class vigil.spec.Step
 ---@field record? table Items to record: { vitals = { sbp = 120, ... }, consent = true }.
 ---@field ack? string Acknowledge the active alert of this rule (or item).
+---@field reason? string With ack: why (a carried alert is acknowledged with a reason only).
 ---@field amend? { item: string, value: any, reason: string }
 ---@field skip? { item: string, reason: string }
 ---@field advance? boolean Leave the phase (its gate must hold).

@@ -149,6 +149,13 @@ function Visit.course() end
 ---@class vigil.ChoiceSpec: vigil.ItemSpec
 ---@field options string[] The choices, in order.
 
+---@class vigil.TextFormat
+---@field pattern string A POSIX extended regular expression the whole value matches (anchored at both ends).
+---@field says string What it accepts, in words, for the refusal.
+
+---@class vigil.TextSpec: vigil.ItemSpec
+---@field format? vigil.TextFormat What a value must look like to be recorded (others are refused, 422).
+
 ---@class vigil.VitalsSpec: vigil.ItemSpec
 ---@field fields (vigil.VitalsField|table)[] { "sbp", "dbp", hr = { range = { 30, 220 } } }
 ---@field optional? vigil.VitalsField[] Fields that may be left out.
@@ -293,7 +300,7 @@ function vigil.choice(id) end
 
 --- Free text (optional by default).
 ---@param id string
----@return fun(spec: vigil.ItemSpec): vigil.Declaration
+---@return fun(spec: vigil.TextSpec): vigil.Declaration
 function vigil.text(id) end
 
 --- A set of vital signs recorded together.

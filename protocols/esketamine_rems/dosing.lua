@@ -24,10 +24,16 @@ return v.phase "dosing" {
       options = { "56 mg", "84 mg" },
       skippable = false,
     },
+    -- UNCONFIRMED: no source gives the lot number's format; a minimal rule, see
+    -- docs/clinical/esketamine-rems.md, "Lot number": 4 to 20 letters, digits or hyphens,
+    -- beginning with a letter or digit, so that "A", "n/a" or "?" never reaches the REMS form
+    -- (docs/safety.md P9).
     v.text "lot_number" {
       title = "Lot number (from the device carton)",
       required = true,
       skippable = false,
+      format = { pattern = "[A-Za-z0-9][A-Za-z0-9-]{3,19}",
+                 says = "a lot number has 4 to 20 letters, digits or hyphens, as printed on the device carton" },
     },
     v.check "devices_administered" {
       title = "All devices self-administered under observation, 5 minutes' rest between devices",

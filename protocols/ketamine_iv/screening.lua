@@ -246,8 +246,11 @@ return v.phase "screening" {
 
     -- A dose that differs from the last session's by more than dose_change_pct:
     -- the clinician confirms the change (docs/clinical/course.md, "Dose change").
+    -- Carried: only a clinician acknowledges it, with a reason, and the dose waits
+    -- for it (a nurse acknowledged it with no reason: docs/safety.md P9).
     v.rule "dose_change" {
       on = "dose",
+      carry = true,
       worse = false, -- the clinician confirms the change once; an amended dose is judged again
       check = function(x, visit)
         local c = visit.course()

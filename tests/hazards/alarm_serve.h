@@ -172,6 +172,19 @@ static inline int alarm_call(alarm_serve *a, const char *who, const char *method
   return status;
 }
 
+/* POST /visits with body as who (NULL: the nurse): the new visit's id, or 0
+ * when it is refused. */
+static inline uint64_t alarm_visit_as(alarm_serve *a, const char *who, const char *body) {
+  json_t *r;
+  if (alarm_call(a, who, "POST", "/api/v1/visits", body, &r) != 201) {
+    json_decref(r);
+    return 0;
+  }
+  uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
+  json_decref(r);
+  return id;
+}
+
 static inline uint64_t alarm_visit(alarm_serve *a, const char *protocol, const char *params_json) {
   /* A patient of its own: two open visits of one patient on a protocol with
    * a course are refused (docs/safety.md G9). */
@@ -179,11 +192,7 @@ static inline uint64_t alarm_visit(alarm_serve *a, const char *protocol, const c
   char body[512];
   snprintf(body, sizeof body, "{\"protocol\": \"%s\", \"patient\": \"MRN-H%d\", \"params\": %s}", protocol, ++n,
            params_json ? params_json : "{}");
-  json_t *r;
-  if (alarm_call(a, NULL, "POST", "/api/v1/visits", body, &r) != 201) return 0;
-  uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
-  json_decref(r);
-  return id;
+  return alarm_visit_as(a, NULL, body);
 }
 
 /* The visit's JSON (GET /visits/{id}, as the clinician), malloc'd, or NULL. */
@@ -233,10 +242,15 @@ static inline int alarm_advance_clock(alarm_serve *a, const char *by) {
   return alarm_call(a, ALARM_ADMIN, "POST", "/api/v1/clock", body, NULL);
 }
 
-static inline int alarm_ack(alarm_serve *a, uint64_t alert) {
+/* POST /alerts/{id}/ack with body as who (NULL: the nurse): the status. */
+static inline int alarm_ack_as(alarm_serve *a, const char *who, uint64_t alert, const char *body) {
   char path[64];
   snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)alert);
-  return alarm_call(a, NULL, "POST", path, "{\"reason\": \"seen\"}", NULL);
+  return alarm_call(a, who, "POST", path, body, NULL);
+}
+
+static inline int alarm_ack(alarm_serve *a, uint64_t alert) {
+  return alarm_ack_as(a, NULL, alert, "{\"reason\": \"seen\"}");
 }
 
 /* The visit's alerts (GET /visits/{id}), a new reference. */

@@ -249,7 +249,7 @@ local function flatten(list, out, problems, spec_where)
 end
 
 local ACTION_KEYS = { record = true, ack = true, amend = true, skip = true, advance = true, discharge = true,
-                      rems_submitted = true,
+                      rems_submitted = true, reason = true,
                       override = true, holds = true, abort = true, actor = true, start = true }
 
 -- Checks one expectation's table; returns its kind or nil, message.
@@ -373,6 +373,10 @@ local function run_spec(s, report)
           problems[#problems + 1] = { where = n.where, message = fmt("unknown step '%s' (start, record, ack, amend, skip, "
                                                                   .. "advance, discharge, override, abort, rems_submitted)", tostring(k)) }
         end
+      end
+      -- reason: an acknowledgement's (a carried alert needs one), nothing else's.
+      if n.body.reason ~= nil and (n.body.ack == nil or type(n.body.reason) ~= "string") then
+        problems[#problems + 1] = { where = n.where, message = "reason goes with ack, as text: { ack = \"rule\", reason = \"why\" }" }
       end
     end
   end

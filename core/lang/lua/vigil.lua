@@ -316,7 +316,7 @@ local ITEM_OPTIONS = {
   check = set(COMMON),
   number = set({ "unit", "range", "decimals", table.unpack(COMMON) }),
   choice = set({ "options", table.unpack(COMMON) }),
-  text = set(COMMON),
+  text = set({ "format", table.unpack(COMMON) }),
   vitals = set({ "fields", "optional", table.unpack(COMMON) }),
   score = set({ "fields", "compute", "from", table.unpack(COMMON) }),
   signature = set({ "of", "meaning", "params", "calculation", "options", table.unpack(COMMON) }),
@@ -531,6 +531,22 @@ local function compile_item(node, phase, defaults)
       f.kind, f.options = "choice", options_list(node, spec.options)
     elseif kind == "text" then
       f.kind = "text"
+      -- format: what a value must look like to be recorded (a lot number:
+      -- docs/safety.md P9), a POSIX extended regular expression the whole
+      -- value matches, and what it accepts in words for the refusal. The
+      -- engine compiles the pattern at load (a bad one is a load error).
+      local fm = spec.format
+      if fm ~= nil then
+        local ok = type(fm) == "table" and type(fm.pattern) == "string" and #fm.pattern > 0
+                   and type(fm.says) == "string" and #fm.says > 0
+        for k in pairs(type(fm) == "table" and fm or {}) do ok = ok and (k == "pattern" or k == "says") end
+        if not ok then
+          bad(node, "text '%s': format must be { pattern = \"a POSIX extended regular expression\", "
+                    .. "says = \"what it accepts, in words\" }", tostring(node.id))
+        else
+          f.pattern, f.pattern_says = fm.pattern, fm.says
+        end
+      end
     elseif kind == "signature" and spec.options ~= nil then
       -- A signature with an outcome: the signer chooses one (an assessment).
       f.kind, f.options = "choice", options_list(node, spec.options)

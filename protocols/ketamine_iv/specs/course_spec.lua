@@ -30,8 +30,10 @@ return {
     session(6, 70, 15, 45.5, { weight = 70, dose_mg_per_kg = 0.65 }),
     expect(t(6)) { resolved = "missed_session" },
     expect(t(6, 4)) { alert = "dose_change", priority = "medium", message = "differs from the last session's 35 mg" },
-    -- Seen by the clinician: an alert nobody acknowledged holds the discharge (docs/safety.md, H12).
-    at(t(6, 5)) { actor = "dr:kim", ack = "dose_change" },
+    -- Confirmed by the clinician, with a reason: the alert is carried (docs/safety.md P9), so a
+    -- nurse's acknowledgement is refused and the dose waits for the clinician's.
+    at(t(6, 5)) { actor = "dr:kim", ack = "dose_change", reason = "0.65 mg/kg prescribed after a partial response" },
+    expect(t(6, 5)) { resolved = "dose_change" },
     expect(t(6, 120)) { course = { completed = 2, overdue = false } },
   },
 

@@ -43,6 +43,10 @@ typedef struct field_spec {
   score_point *points; /* a score field's allowed points, in the form's order */
   uint32_t n_points;
   uint8_t required, computed;
+  /* A text field's format (v.text's format): a POSIX extended regular
+   * expression the whole value matches, and what it accepts in words; NULL:
+   * any text. */
+  char *pattern, *pattern_says;
 } field_spec;
 
 typedef struct schedule {
