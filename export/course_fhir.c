@@ -349,6 +349,26 @@ static void course_alerts(course_fhir *f) {
 
 /* ---- integration psychotherapy between sessions ------------------------------------ */
 
+/* The session an integration session came after (`after_session`: the
+ * course's sessions begun by then) in session_place's words, the numbering
+ * the Encounters, the patient page and the course alerts use (docs/safety.md
+ * C13: it said "after session 3" where the Encounter said "Session 2 of 8;
+ * visit 3 of the course"); "before the first session" when none had begun. */
+static void after_place(json_t *course, json_int_t after, char *out, size_t n) {
+  json_int_t of = json_integer_value(json_object_get(json_object_get(course, "plan"), "sessions"));
+  size_t i;
+  json_t *s;
+  json_array_foreach(json_object_get(course, "sessions"), i, s) {
+    if (json_integer_value(json_object_get(s, "number")) != after) continue;
+    char place[160];
+    session_place(s, of, place, sizeof place);
+    if (place[0] >= 'A' && place[0] <= 'Z') place[0] = (char)(place[0] - 'A' + 'a'); /* within a sentence */
+    snprintf(out, n, "after %s", place);
+    return;
+  }
+  snprintf(out, n, "before the first session");
+}
+
 /* Each integration session as a Procedure: performed at its time, by whom
  * (display only: vigil keeps no practitioners), its note; based on the
  * CarePlan, which has no activity of its own for it. */
@@ -359,9 +379,9 @@ static void integration(course_fhir *f) {
     const char *at = vigil__export_str(x, "at");
     saw(f, at);
     saw(f, vigil__export_str(x, "recorded_at"));
-    char what[96];
-    snprintf(what, sizeof what, "Integration psychotherapy session (after session %lld)",
-             (long long)json_integer_value(json_object_get(x, "after_session")));
+    char when[200], what[256];
+    after_place(f->course, json_integer_value(json_object_get(x, "after_session")), when, sizeof when);
+    snprintf(what, sizeof what, "Integration psychotherapy session (%s)", when);
     json_t *p = json_pack("{s:s, s:[o], s:s, s:{s:s}, s:{s:s}, s:O, s:s, s:[{s:{s:s}}], s:[{s:s}]}", "resourceType",
                           "Procedure", "basedOn", ref(f->careplan, "the course's plan"), "status", "completed",
                           "category", "text", "Psychotherapy", "code", "text", what, "subject", f->subject,

@@ -805,6 +805,9 @@ static void course_words_count_the_sessions_that_count(void **state) {
   assert_int_equal(json_integer_value(json_object_get(vc, "counted")), 2);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(vc, "previous"), "counted")), 1);
   json_decref(v);
+  /* C13: an integration session after it names it as the Encounter does. */
+  if (vigil_course_integration(e, 1, "nurse:ana", "dr:lee", 0, "Integration after the second session") < 0)
+    fail_msg("integration: %s", vigil_engine_errmsg(e));
   char *a = course_fhir_of(e, 1);
   json_t *b = json_loads(a, 0, NULL), *texts = encounter_texts(b);
   assert_int_equal(json_array_size(texts), 3);
@@ -816,9 +819,24 @@ static void course_words_count_the_sessions_that_count(void **state) {
   json_t *acts = json_object_get(first_of(b, "CarePlan"), "activity");
   assert_string_equal(vigil__export_str(json_object_get(json_array_get(acts, 3), "detail"), "description"),
                       "Session 3, next due");
+  assert_string_equal(vigil__export_str(json_object_get(first_of(b, "Procedure"), "code"), "text"),
+                      "Integration psychotherapy session (after session 2 of 6; visit 3 of the course)");
   json_decref(texts);
   json_decref(b);
   free(a);
+  /* A visit within the minimum interval: its gate names both sessions in
+   * the one numbering (it said "session 4 comes ... after session 3"). */
+  uint64_t soon;
+  if (vigil_visit_start(e, "ketamine_iv", "chair-1", "nurse:ana", "{\"weight\": 70}", &soon) < 0)
+    fail_msg("start: %s", vigil_engine_errmsg(e));
+  vj = vigil_visit_json(e, soon);
+  v = json_loads(vj, 0, NULL);
+  vigil_free(vj);
+  char *reasons = json_dumps(json_object_get(json_object_get(v, "gate"), "reasons"), 0);
+  if (!strstr(reasons, "session 3 comes ") || !strstr(reasons, " after session 2 (visit 3)"))
+    fail_msg("gate: %s", reasons);
+  free(reasons);
+  json_decref(v);
   vigil_engine_free(e);
 }
 

@@ -576,10 +576,12 @@ int vigil__course_check_start(vigil_engine *e, const protocol *p, const char *pa
       if (!session_open(e, s)) continue;
       int rc = beside_open(e, override_reason, s->visit, concurrent);
       if (rc) return rc < 0 ? rc : 0;
+      char place[64];
+      vigil__course_session_words(c, k, place, sizeof place);
       return vigil__engine_fail(e, VIGIL_EEXIST, "patient",
-                                "patient %s has visit %llu open (session %u of course %llu, %s): discharge or abort "
+                                "patient %s has visit %llu open (%s of course %llu, %s): discharge or abort "
                                 "it first, or a clinician starts this visit with override_reason",
-                                patient, (unsigned long long)s->visit, k + 1, (unsigned long long)c->id,
+                                patient, (unsigned long long)s->visit, place, (unsigned long long)c->id,
                                 s->protocol ? s->protocol : c->p->ref);
     }
   }
@@ -640,6 +642,24 @@ int vigil_visit_amend_undoes_dose(vigil_engine *e, uint64_t id, const char *ref,
            "their password, and the session still counts as a dose for the minimum interval",
            v->p->items[item].qid);
   return 1;
+}
+
+/* How many of the first n sessions count toward the series (not aborted). */
+static uint32_t counted(const course *c, uint32_t n) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n && i < c->n_sessions; i++)
+    k += c->sessions[i].ended != SESSION_ABORTED;
+  return k;
+}
+
+/* (course.h) The alerts, the holds and the gate said "session 3" (the
+ * course's place, aborted visits included) where the patient page said
+ * "Session 2" (docs/safety.md C13). */
+void vigil__course_session_words(const course *c, uint32_t i, char *out, size_t len) {
+  if (i < c->n_sessions && c->sessions[i].ended == SESSION_ABORTED)
+    snprintf(out, len, "aborted visit %u of the course", i + 1);
+  else
+    snprintf(out, len, "session %u", counted(c, i) + 1);
 }
 
 /* Whether session s is a dose given, for the minimum interval: completed, or
@@ -735,7 +755,9 @@ int vigil_visit_dose_given(vigil_engine *e, uint64_t id, char *text, size_t len)
   const char *which = NULL;
   if (len) text[0] = '\0';
   if (!c || v->status != VISIT_ACTIVE || !dose_given_at(c, v, &which)) return 0;
-  snprintf(text, len, "%s is recorded: the dose of session %u was given", which, n + 1);
+  char place[64];
+  vigil__course_session_words(c, n, place, sizeof place);
+  snprintf(text, len, "%s is recorded: the dose of %s was given", which, place);
   return 1;
 }
 
@@ -778,11 +800,13 @@ int vigil__course_dose_hold(vigil_engine *e, const visit *v, char *text, size_t 
       vigil__buf_iso_time(&b, at);
       snprintf(when, sizeof when, "%s", b.p ? b.p : "?");
       vigil__buf_free(&b);
+      char place[64];
+      vigil__course_session_words(c, i, place, sizeof place);
       snprintf(text, len,
-               "the dose of session %u of course %llu (visit %llu, %s) was given at %s, %.0f minutes ago, after this "
+               "the dose of %s of course %llu (visit %llu, %s) was given at %s, %.0f minutes ago, after this "
                "visit's first gate: within the minimum interval of %g days the patient is not dosed again; do not "
                "give this dose",
-               i + 1, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
+               place, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
                when, (double)(now - at) / 60000.0, (double)hold / DAY_MS);
       return 1;
     }
@@ -801,11 +825,12 @@ int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, s
     for (uint32_t i = c->n_sessions; i-- > 0;) {
       const course_session *s = &c->sessions[i];
       if (now - s->at >= c->p->course->min_interval || !dose_counted(e, c, s)) continue;
-      snprintf(
-          why, len,
-          "session %u of course %llu (visit %llu, %s) was a dose %.2f days ago, within the minimum interval of %g days",
-          i + 1, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
-          (double)(now - s->at) / DAY_MS, (double)c->p->course->min_interval / DAY_MS);
+      char place[64];
+      vigil__course_session_words(c, i, place, sizeof place);
+      snprintf(why, len,
+               "%s of course %llu (visit %llu, %s) was a dose %.2f days ago, within the minimum interval of %g days",
+               place, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
+               (double)(now - s->at) / DAY_MS, (double)c->p->course->min_interval / DAY_MS);
       return 1;
     }
   }
@@ -827,16 +852,20 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   uint32_t number = 0;
   const course_session *last =
       cs->min_interval > 0 ? last_completed_of(e, c->patient, v->p->id, v->id, &of, &number) : NULL;
+  /* Both sessions named in the one numbering (vigil__course_session_words). */
+  char this_one[64], that_one[64];
+  vigil__course_session_words(c, n, this_one, sizeof this_one);
   if (last && now - last->at < cs->min_interval) {
     int64_t since = now - last->at;
     vigil__buf_init(&b);
     vigil__buf_iso_time(&b, last->at + cs->min_interval);
     char other[64] = "";
     if (of != c) snprintf(other, sizeof other, " of course %llu", (unsigned long long)of->id);
+    vigil__course_session_words(of, number - 1, that_one, sizeof that_one);
     snprintf(text, len,
-             "session %u comes %.2f days after session %u%s (visit %llu), the last %s, and the course's minimum "
+             "%s comes %.2f days after %s%s (visit %llu), the last %s, and the course's minimum "
              "interval is %g days: it holds until %s, or a clinician overrides with a reason",
-             n + 1, (double)since / DAY_MS, number, other, (unsigned long long)last->visit,
+             this_one, (double)since / DAY_MS, that_one, other, (unsigned long long)last->visit,
              last->ended == SESSION_COMPLETED ? "completed"
              : last->ended == SESSION_ABORTED ? "dose given (its visit aborted since)"
                                               : "dose given (its visit still open)",
@@ -851,10 +880,11 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   if (!last || now >= until) return 0;
   vigil__buf_init(&b);
   vigil__buf_iso_time(&b, until);
+  vigil__course_session_words(of, number - 1, that_one, sizeof that_one);
   snprintf(text, len,
-           "session %u comes %.2f days after session %u of course %llu (%s, visit %llu), a dose on another course "
+           "%s comes %.2f days after %s of course %llu (%s, visit %llu), a dose on another course "
            "protocol, and the minimum interval is %g days: it holds until %s, or a clinician overrides with a reason",
-           n + 1, (double)(now - last->at) / DAY_MS, number, (unsigned long long)of->id,
+           this_one, (double)(now - last->at) / DAY_MS, that_one, (unsigned long long)of->id,
            last->protocol ? last->protocol : of->p->ref, (unsigned long long)last->visit,
            (double)(until - last->at) / DAY_MS, b.p ? b.p : "?");
   vigil__buf_free(&b);
@@ -952,14 +982,6 @@ static int remission_of(const course *c) {
 /* When the next session is due (ms), or -1 (closed, or nothing follows):
  * the usual interval after the last session through the induction series,
  * then the maintenance interval when the protocol declares one. */
-/* How many of the first n sessions count toward the series (not aborted). */
-static uint32_t counted(const course *c, uint32_t n) {
-  uint32_t k = 0;
-  for (uint32_t i = 0; i < n && i < c->n_sessions; i++)
-    k += c->sessions[i].ended != SESSION_ABORTED;
-  return k;
-}
-
 /* The last of the first n sessions that counts (not aborted), or NULL. */
 static const course_session *last_counted(const course *c, uint32_t n) {
   for (uint32_t i = n < c->n_sessions ? n : c->n_sessions; i-- > 0;)
@@ -1362,21 +1384,11 @@ static void fire_within(vigil_engine *e, course *c, int64_t at, int64_t now) {
 
 /* Session `session`'s REMS form is not recorded as submitted: its alert is
  * raised before the due time (at) or, at the due time, escalated. */
-/* Session i (0-based) in words, as C7 counts: "session N" by its place among
- * the sessions that count, an aborted one "aborted visit N of the course"
- * (C13: the alert said "session 3" where the patient page said "Session 2"). */
-static void session_words(const course *c, uint32_t i, char *out, size_t len) {
-  if (c->sessions[i].ended == SESSION_ABORTED)
-    snprintf(out, len, "aborted visit %u of the course", i + 1);
-  else
-    snprintf(out, len, "session %u", counted(c, i) + 1);
-}
-
 static void fire_rems(vigil_engine *e, course *c, uint32_t session, int64_t due, int64_t at, int64_t now) {
   const course_session *s = &c->sessions[session];
   const course_spec *cs = c->p->course;
   char day[16], by[16], msg[800], place[64];
-  session_words(c, session, place, sizeof place);
+  vigil__course_session_words(c, session, place, sizeof place);
   fmt_day(day, sizeof day, s->at);
   fmt_day(by, sizeof by, due);
   alert *a = rems_alert(c, session);
@@ -1434,7 +1446,7 @@ static void fire_rems_again(vigil_engine *e, course *c, const course_deadline *d
   const course_session *s = &c->sessions[d->session];
   alert *a = d->a;
   char by[16], acked[16], msg[800], place[64];
-  session_words(c, d->session, place, sizeof place);
+  vigil__course_session_words(c, d->session, place, sizeof place);
   fmt_day(by, sizeof by, d->due);
   fmt_day(acked, sizeof acked, a->acked_at);
   snprintf(msg, sizeof msg,
@@ -2075,10 +2087,12 @@ int vigil_course_close_needs_clinician(vigil_engine *e, uint64_t id, char *why, 
   }
   for (uint32_t i = 0; i < c->n_sessions; i++)
     if (session_open(e, &c->sessions[i])) {
+      char place[64];
+      vigil__course_session_words(c, i, place, sizeof place);
       snprintf(why, len,
-               "course %llu has session %u open (visit %llu): only a clinician closes it, with a reason "
+               "course %llu has %s open (visit %llu): only a clinician closes it, with a reason "
                "and their password",
-               (unsigned long long)c->id, i + 1, (unsigned long long)c->sessions[i].visit);
+               (unsigned long long)c->id, place, (unsigned long long)c->sessions[i].visit);
       return 1;
     }
   const course_session *last = last_completed_of(e, c->patient, c->p->id, 0, NULL, NULL);

@@ -41,6 +41,11 @@ int vigil__course_dose_hold(vigil_engine *e, const visit *v, char *text, size_t 
 int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len);
 /* Emits course.measured for each measure whose value in visit v changed. */
 void vigil__course_sync(vigil_engine *e, visit *v);
+/* Session i (0-based) of c in words, the one numbering every text that
+ * names a session uses (docs/safety.md C7, C13): "session N" by its place
+ * among the sessions that count, an aborted one "aborted visit N of the
+ * course". */
+void vigil__course_session_words(const course *c, uint32_t i, char *out, size_t len);
 /* The course visit id is a session of (and its 0-based number), or NULL. */
 course *vigil__course_of_visit(const vigil_engine *e, uint64_t vid, uint32_t *session);
 /* `,"course":{...}` of a visit's JSON (nothing when it is in none). */

@@ -273,7 +273,7 @@ int vigil__patient_merged_gate(vigil_engine *e, visit *v, char *text, size_t len
   size_t i;
   const course_session *last = NULL;
   const course *of = NULL;
-  uint32_t number = 0;
+  uint32_t number = 0; /* last's, 0-based */
   int64_t until = 0;
   const char *who = NULL;
   json_array_foreach(json_object_get(record, "merged_from"), i, from) {
@@ -287,7 +287,7 @@ int vigil__patient_merged_gate(vigil_engine *e, visit *v, char *text, size_t len
       for (uint32_t s = 0; s < o->n_sessions; s++) {
         const course_session *x = &o->sessions[s];
         if (x->ended != SESSION_COMPLETED || hold <= 0 || x->at + hold <= until) continue;
-        last = x, of = o, number = s + 1, until = x->at + hold, who = o->patient;
+        last = x, of = o, number = s, until = x->at + hold, who = o->patient;
       }
     }
   }
@@ -297,11 +297,14 @@ int vigil__patient_merged_gate(vigil_engine *e, visit *v, char *text, size_t len
     buf b;
     vigil__buf_init(&b);
     vigil__buf_iso_time(&b, until);
+    char this_one[64], that_one[64]; /* in the one numbering (docs/safety.md C13) */
+    vigil__course_session_words(c, n, this_one, sizeof this_one);
+    vigil__course_session_words(of, number, that_one, sizeof that_one);
     snprintf(text, len,
-             "session %u comes %.2f days after session %u of course %llu (visit %llu) of patient %s, merged into %s "
+             "%s comes %.2f days after %s of course %llu (visit %llu) of patient %s, merged into %s "
              "by the hospital (one patient), and the minimum interval is %g days: it holds until %s, or a clinician "
              "overrides with a reason",
-             n + 1, (double)(now - last->at) / 86400000.0, number, (unsigned long long)of->id,
+             this_one, (double)(now - last->at) / 86400000.0, that_one, (unsigned long long)of->id,
              (unsigned long long)last->visit, who, v->patient, (double)(until - last->at) / 86400000.0,
              b.p ? b.p : "?");
     vigil__buf_free(&b);
