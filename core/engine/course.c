@@ -1712,6 +1712,20 @@ static uint32_t course_alert_session(const course *c, const alert *a) {
   return n + 1;
 }
 
+/* The unit of course measure x on protocol p: its param's, or its item's
+ * field's (the item's single value when it names none); NULL when none. */
+static const char *measure_unit(const protocol *p, const course_measure *x) {
+  if (x->param) {
+    int pa = vigil__protocol_find_param(p, x->param);
+    return pa >= 0 ? p->params[pa].unit : NULL;
+  }
+  int item = x->item ? vigil__protocol_find_item(p, x->item, -1) : -1;
+  if (item < 0) return NULL;
+  const item_spec *it = &p->items[item];
+  const field_spec *f = x->field ? vigil__item_find_field(it, x->field) : it->n_fields ? &it->fields[0] : NULL;
+  return f ? f->unit : NULL;
+}
+
 /* One session's REMS form: {"course", "session", "visit", "session_started_at",
  * "deadline", "status" (due, overdue, submitted), "submitted": null or
  * {"at", "by", "method", "reference", "incomplete_reason" (null: sent complete),
@@ -1825,6 +1839,14 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
       vigil__buf_puts(b, ",\"field\":");
       vigil__buf_json_string(b, x->field);
     }
+    /* Its unit, as the protocol declares it, so that a value is never shown
+     * bare (docs/workstation.md U5: a dose with no unit). */
+    const char *unit = measure_unit(c->p, x);
+    vigil__buf_puts(b, ",\"unit\":");
+    if (unit)
+      vigil__buf_json_string(b, unit);
+    else
+      vigil__buf_puts(b, "null");
     vigil__buf_putc(b, '}');
   }
   vigil__buf_puts(b, "}},\"sessions\":[");

@@ -70,8 +70,12 @@ return v.protocol "course_demo" {
 `;
 const SPEC = "return spec 'starts' { expect '0m' { phase = 'session' } }\n";
 // The same with a REMS Patient Monitoring Form due 7 days after each session.
+// Its course measures no dose: the dose is the visit's own choice, "56 mg" or
+// "84 mg", as esketamine_rems records it (docs/workstation.md U5).
 const REMS_PROTOCOL = PROTOCOL.replace('"course_demo"', '"rems_demo"').replace('title = "Course demo"', 'title = "REMS demo"')
-  .replace('maintenance = { interval = "14d" },', 'maintenance = { interval = "14d" }, rems_form = { due = "7d", alert = "5d" },');
+  .replace('maintenance = { interval = "14d" },', 'maintenance = { interval = "14d" }, rems_form = { due = "7d", alert = "5d" },')
+  .replace('dose = { param = "dose" } },', '},')
+  .replace('range = { 0, 27 } },', 'range = { 0, 27 } },\n        v.choice "dose" { title = "Dose", options = { "56 mg", "84 mg" } },');
 
 let server, browser, nurse, protocols;
 const problems = [];
@@ -225,7 +229,8 @@ describe("a patient's treatment course", () => {
       const row = course.locator(`table.course-sessions tr[data-session="${i}"]`);
       assert.equal(await row.getAttribute("data-status"), "discharged");
       assert.equal(await row.locator("td.phq9").innerText(), phq);
-      assert.equal(await row.locator("td.dose").innerText(), "0.5");
+      // The dose in its unit, the protocol's (U5: it said "0.5").
+      assert.equal(await row.locator("td.dose").innerText(), "0.5 mg/kg");
     }
     assert.match(await course.locator("tr[data-session=\"4\"]").innerText(), /overdue/);
     // A patient with no REMS form: nothing where the forms go, and no "null" anywhere (C2).
@@ -315,20 +320,24 @@ describe("a patient's treatment course", () => {
   });
 
   step("the patient page lists the REMS forms due and the integration sessions between the sessions", async () => {
-    const rems = async () => {
+    const rems = async (dose) => {
       const v = await api("nurse.kim", "POST", "/visits", { protocol: "rems_demo", patient: "MRN-R9" });
-      await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { consent: true, phq9: 15 });
+      await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { consent: true, phq9: 15, dose });
       await api("nurse.kim", "POST", `/visits/${v.id}/discharge`, { password: USERS["nurse.kim"].password });
       return v.id;
     };
-    const first = await rems();
+    const first = await rems("56 mg");
     const course = (await api("nurse.kim", "GET", "/patients/MRN-R9")).courses[0].id;
     await advance("1d");
     await api("nurse.kim", "POST", `/courses/${course}/integration`, { note: "Integration: talked through the first session", by: "dr lee" });
     await advance("1d");
-    await rems();
+    await rems("84 mg");
     await nurse.goto(`${server.url}/#/patient/MRN-R9`);
     await nurse.getByRole("heading", { name: "Patient MRN-R9" }).waitFor();
+    // Each session's dose, the visit's own (its course measures none: U5, C12).
+    await nurse.locator("table.course-sessions tr[data-session=\"2\"]").waitFor();
+    assert.equal(await nurse.locator("table.course-sessions tr[data-session=\"1\"] td.dose").innerText(), "56 mg");
+    assert.equal(await nurse.locator("table.course-sessions tr[data-session=\"2\"] td.dose").innerText(), "84 mg");
     // Both sessions' forms due, each with its deadline (7 days after the session).
     const due = nurse.locator(".forms-due li.form-due");
     await due.first().waitFor();

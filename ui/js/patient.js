@@ -9,7 +9,7 @@
 // ("session 3 of 6", the previous session's values next to today's).
 import { get, post } from "./api.js";
 import { h, svg, clear } from "./dom.js";
-import { dateTime, priorityLabel } from "./format.js";
+import { dateTime, priorityLabel, unit } from "./format.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title as protocolTitle } from "./protocols.js";
@@ -41,6 +41,30 @@ function dateOnly(iso) {
 
 function yesNo(x) {
   return x === true ? "yes" : x === false ? "no" : "not yet known";
+}
+
+// A session's dose with its unit (docs/workstation.md U5: a bare number, and
+// none for esketamine): the course's `dose` measure in the unit the protocol
+// declares for it (the course's plan says it: "35 mg", "0.5 mg/kg"); for a
+// protocol whose course measures no dose, the visit's own `dose` item as
+// recorded (esketamine_rems: the choice "56 mg", its unit in its words). An
+// aborted session counts for nothing and shows none, as its measures.
+function doseText(c, s, visits) {
+  const m = c.plan.measures && c.plan.measures.dose;
+  if (m) {
+    const x = measureAt(c, "dose", s.number);
+    if (x === undefined) return "";
+    const u = unit(m.unit);
+    return u ? `${x} ${u}` : String(x);
+  }
+  const v = s.counts ? visits.get(s.visit) : null;
+  for (const ph of (v && v.phases) || [])
+    for (const it of ph.items || [])
+      if (it.id === "dose" && it.value !== undefined && it.value !== null) {
+        const u = typeof it.value === "number" && it.fields && it.fields[0] ? unit(it.fields[0].unit) : "";
+        return u ? `${it.value} ${u}` : String(it.value);
+      }
+  return "";
 }
 
 // The value of measure `name` at session `number`, or undefined.
@@ -215,13 +239,12 @@ function sessionsTable(c, visits) {
   const rows = [...between(0)];
   c.sessions.forEach((s) => {
     const phq = measureAt(c, TREND, s.number);
-    const dose = measureAt(c, "dose", s.number);
     rows.push(h("tr", { dataset: { session: s.number, status: s.status } },
       h("th", { scope: "row" }, h("a", { href: `#/visit/${s.visit}` }, s.counts ? `Session ${s.counted}` : "Aborted visit"), s.counts ? null : h("span", { class: "muted" }, " (counts for nothing)")),
       h("td", {}, h("time", { datetime: s.started_at }, dateOnly(s.started_at))),
       h("td", {}, h("span", { class: `status status-${s.status}` }, s.status)),
       h("td", { class: "num phq9" }, phq === undefined ? "" : String(phq)),
-      h("td", { class: "num dose" }, dose === undefined ? "" : String(dose)),
+      h("td", { class: "num dose" }, doseText(c, s, visits)),
       h("td", {}, sessionAlerts(c, s, visits))));
     rows.push(...between(s.number));
   });
