@@ -532,7 +532,12 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     const item_spec *it = &p->items[i];
     for (uint32_t k = 0; k < it->n_fields; k++) {
       char why[256], msg[700];
-      if (!it->fields[k].pattern || vigil__text_format_check(it->fields[k].pattern, why, sizeof why) == 0) continue;
+      int rc = it->fields[k].pattern ? vigil__text_format_check(it->fields[k].pattern, why, sizeof why) : 0;
+      if (rc == 0) continue;
+      if (rc == -2) { /* out of memory: the load fails, not as the author's mistake */
+        p->sb->oom = 1;
+        continue;
+      }
       snprintf(msg, sizeof msg, "text '%s': format.pattern \"%.100s\" is not a POSIX extended regular expression: %s",
                it->id, it->fields[k].pattern, why);
       problems_add(ps, it->where ? it->where : "?:0", msg);

@@ -15,21 +15,22 @@ static int compile(regex_t *re, const char *pattern, char *err, size_t errlen) {
   char *anchored = malloc(n);
   if (!anchored) {
     if (err) snprintf(err, errlen, "out of memory");
-    return -1;
+    return -2;
   }
   snprintf(anchored, n, "^(%s)$", pattern);
   int rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB);
   free(anchored);
   if (rc != 0) {
     if (err) regerror(rc, re, err, errlen);
-    return -1;
+    return rc == REG_ESPACE ? -2 : -1;
   }
   return 0;
 }
 
 int vigil__text_format_check(const char *pattern, char *err, size_t errlen) {
   regex_t re;
-  if (compile(&re, pattern, err, errlen) < 0) return -1;
+  int rc = compile(&re, pattern, err, errlen);
+  if (rc < 0) return rc;
   regfree(&re);
   return 0;
 }

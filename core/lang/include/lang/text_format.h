@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 
-/* 0 when pattern compiles; -1 with why in err (the load refuses the protocol). */
+/* 0 when pattern compiles; -1 with why in err (the load refuses the
+ * protocol); -2 when memory ran out (not the protocol's fault). */
 int vigil__text_format_check(const char *pattern, char *err, size_t errlen);
 
 /* 1 when the whole of text matches pattern, 0 when not, -1 when pattern does
