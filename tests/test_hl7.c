@@ -551,6 +551,19 @@ static void err_is(const hl7_msg *ack, const char *seg, const char *field, const
   field_is(ack, "ERR", 3, 1, code);
 }
 
+/* msg is AE with part in MSA-3 and ERR-2, ERR-3 at seg, field, code, and
+ * no event of type recorded. */
+static void refused_unrecorded(fixture *f, const char *msg, const char *control, const char *type, const char *part,
+                               const char *seg, const char *field, const char *code) {
+  hl7_msg ack;
+  int before = count_events(f, type);
+  expect_ack(f, msg, "AE", control, &ack);
+  field_has(&ack, "MSA", 3, 0, part);
+  err_is(&ack, seg, field, code);
+  vigil__hl7_free(&ack);
+  assert_int_equal(count_events(f, type), before);
+}
+
 static void interface_findings(void **state) {
   fixture *f = *state;
   hl7_msg ack;
@@ -571,12 +584,8 @@ static void interface_findings(void **state) {
   json_decref(p);
 
   /* A6: the merge back (PRIOR survivor, SURV merged) would be a circle: AE, nothing recorded. */
-  int merges = count_events(f, "patient.merged");
-  expect_ack(f, ADT("A40", "F3", "20260105140000", "PRIOR^^^H^MR", "MRG|SURV^^^H^MR\r"), "AE", "F3", &ack);
-  field_has(&ack, "MSA", 3, 0, "circular");
-  err_is(&ack, "MRG", "1", "102");
-  vigil__hl7_free(&ack);
-  assert_int_equal(count_events(f, "patient.merged"), merges);
+  refused_unrecorded(f, ADT("A40", "F3", "20260105140000", "PRIOR^^^H^MR", "MRG|SURV^^^H^MR\r"), "F3", "patient.merged",
+                     "circular", "MRG", "1", "102");
   p = get_json(f, "/api/v1/patients/PRIOR", 200);
   text_is(p, "demographics.merged_into", "SURV");
   assert_null(json_object_get(json_object_get(p, "demographics"), "merged_from"));
@@ -595,6 +604,15 @@ static void interface_findings(void **state) {
   expect_ack(f, ADT("A08", "F5", "20260105150000+0100", "SURV^^^H^MR||DOE^JANE", ""), "AA", "F5", &ack);
   field_has(&ack, "MSA", 3, 0, "recorded");
   vigil__hl7_free(&ack);
+
+  /* H4: an A08 for the merged-away PRIOR is refused naming the survivor; the merge stands, no visit for PRIOR */
+  refused_unrecorded(f, ADT("A08", "F5B", "20260105160000", "PRIOR^^^H^MR||DOE^JANE", ""), "F5B", "patient.recorded",
+                     "merged into SURV", "PID", "3", "204");
+  p = get_json(f, "/api/v1/patients/PRIOR", 200);
+  text_is(p, "demographics.merged_into", "SURV");
+  json_decref(p);
+  assert_int_equal(
+      serve_request(&f->s, "POST", "/api/v1/visits", "{\"protocol\": \"chair\", \"patient\": \"PRIOR\"}", NULL), 409);
 
   /* A7: white space at either end of PID-3: AE 102 at PID-3 (docs/hl7.md's conformance statement). */
   const char *padded[] = {ADT("A01", "F6", "20260105120000", " MRN7^^^H^MR", ""),

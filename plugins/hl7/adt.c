@@ -422,6 +422,8 @@ static const char *error_name(int code) {
     return "Unsupported event code";
   case 203:
     return "Unsupported version id";
+  case 204:
+    return "Unknown key identifier";
   default:
     return "Application internal error";
   }

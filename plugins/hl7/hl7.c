@@ -200,6 +200,7 @@ static void done_waiting(conn *c) {
 static void process(conn *c);
 static int stale(hl7p *h, conn *c, const hl7_msg *m, const adt_result *r, const char *control);
 static int merge_refused(hl7p *h, adt_result *r);
+static int merged_away(hl7p *h, adt_result *r);
 
 static void handle(conn *c, const char *data, size_t len) {
   hl7p *h = c->h;
@@ -256,6 +257,10 @@ static void handle(conn *c, const char *data, size_t len) {
   } else if (pending_with(h, r.key)) {
     h->errors++;
     send_ack(c, &m, "AE", 207, NULL, "the same message is being recorded from another connection: send it again");
+  } else if (merged_away(h, &r)) {
+    h->refused++;
+    say(h, VIGIL_PLUGIN_LOG_WARN, "refused message %s from %s with %s: %s", control, c->peer, r.ack, r.err_text);
+    send_ack(c, &m, r.ack, r.err_code, r.err_where, r.err_text);
   } else if (stale(h, c, &m, &r, control)) {
     /* acknowledged, not applied (A3) */
   } else if (merge_refused(h, &r)) {
@@ -292,6 +297,32 @@ static void handle(conn *c, const char *data, size_t len) {
   }
   vigil__hl7_adt_free(&r);
   vigil__hl7_free(&m);
+}
+
+/* H4: an A01, A04 or A08 for a reference an A40 merged into another is
+ * refused (AE 204 at PID-3, naming the survivor): applied, it would replace
+ * the record that says merged_into, and a visit for the old reference would
+ * be taken again (L8). Applying it to the survivor instead would put the
+ * old reference's demographics and allergy list over the survivor's on a
+ * message that never named it; the sender is to send it for the survivor. 1
+ * when refused. */
+static int merged_away(hl7p *h, adt_result *r) {
+  if (strcmp(r->type, "patient.recorded")) return 0;
+  const char *into = json_string_value(json_object_get(json_object_get(h->records, r->patient), "merged_into"));
+  if (!into) return 0;
+  /* the survivor at the end of the chain (a merged survivor merged again) */
+  for (int hops = 0; hops < 1000; hops++) {
+    const char *next = json_string_value(json_object_get(json_object_get(h->records, into), "merged_into"));
+    if (!next) break;
+    into = next;
+  }
+  snprintf(r->ack, sizeof r->ack, "AE");
+  r->err_code = 204;
+  snprintf(r->err_where, sizeof r->err_where, "PID^1^3");
+  if (snprintf(r->err_text, sizeof r->err_text, "patient %s was merged into %s (A40): send updates for %s; not applied",
+               r->patient, into, into) >= (int)sizeof r->err_text)
+    r->err_text[sizeof r->err_text - 2] = '.'; /* cut */
+  return 1;
 }
 
 /* A3: a record message older (MSH-7) than the record vigil has is
