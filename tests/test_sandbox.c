@@ -115,6 +115,9 @@ static const attack attacks[] = {
     {"pattern_escaped_percent", TECHNICAL, "too costly", NULL, 1},
     {"pattern_plain_search", TECHNICAL, "too costly", NULL, 1},
     {"c_call_then_return", TECHNICAL, "time limit of 5 ms exceeded: stopped after", NULL, 1, 5},
+    /* A message handler never runs with the count hook off (docs/security.md AB1). */
+    {"xpcall_handler_loop", TECHNICAL, "an endless loop?", NULL, 1, 50},
+    {"xpcall_handler_after_error", TECHNICAL, "an endless loop?", NULL, 1, 50},
     {"param_options", LOAD_ERROR, "options are only for choice params", NULL, 1},
     {"vitals_options", LOAD_ERROR, "is read-only", NULL, 1},
 };

@@ -62,6 +62,7 @@ static void time_limit_message(const sandbox *sb, uint64_t now, const char *why,
  * protocol catches this error once, and the very next instruction raises it
  * again. */
 static int stop_call(lua_State *L, sandbox *sb, uint64_t now, int over_time, const char *why) {
+  sb->stopped = 1;
   lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
   push_protocol_place(L);
   if (over_time) {
@@ -98,6 +99,14 @@ static int check_time(lua_State *L) {
   uint64_t now = uv_hrtime();
   if (sb->in_call && now > sb->deadline) return stop_call(L, sb, now, 1, "in one library call");
   return 0;
+}
+
+/* host.stopped() -> whether the current call has been stopped: sandbox.lua's
+ * xpcall then gives the error back without calling the protocol's handler. */
+static int call_stopped(lua_State *L) {
+  sandbox *sb = lua_touserdata(L, lua_upvalueindex(1));
+  lua_pushboolean(L, sb->in_call && sb->stopped);
+  return 1;
 }
 
 /* host.read_source(relative path) -> text, chunkname | nil, message */
@@ -250,6 +259,9 @@ sandbox *vigil__sandbox_open(const char *dir, const source_file *files, uint32_t
   lua_pushlightuserdata(L, sb);
   lua_pushcclosure(L, check_time, 1);
   lua_setfield(L, -2, "check_time");
+  lua_pushlightuserdata(L, sb);
+  lua_pushcclosure(L, call_stopped, 1);
+  lua_setfield(L, -2, "stopped");
   lua_insert(L, -2); /* host, lang */
   if (run_embedded(sb, "=sandbox.lua", vigil__sandbox_lua_src, vigil__sandbox_lua_len, 2, err, errlen) < 0) goto fail;
   sb->sandbox_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -380,12 +392,15 @@ int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t 
   sb->deadline = sb->started + (sb->time_limit_ns ? sb->time_limit_ns : SANDBOX_TIME_LIMIT_NS);
   sb->calls++;
   sb->oom = 0;
+  int outer_stopped = sb->stopped;
+  sb->stopped = 0;
   int base = lua_gettop(L) - nargs - 1;
   lua_sethook(L, budget_hook, LUA_MASKCOUNT | (sb->trace ? LUA_MASKLINE | LUA_MASKCALL : 0), HOOK_EVERY);
   int outer = sb->in_call;
   sb->in_call = 1;
   int rc = lua_pcall(L, nargs, nresults, 0);
   sb->in_call = outer;
+  sb->stopped = outer_stopped;
   lua_sethook(L, NULL, 0, 0);
   uint64_t now = uv_hrtime();
   if (rc == LUA_OK && now > sb->deadline) {

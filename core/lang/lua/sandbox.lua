@@ -22,6 +22,7 @@
 local host, lang = ...  -- host.read_source(relative path) -> text, chunkname | nil, error
                         -- host.embedded(name) -> the text of a library compiled into vigil
                         -- host.check_time(): raises the time limit's error once the call is past it
+                        -- host.stopped(): whether the current call has been stopped (time or budget)
 
 local sandbox = {}
 
@@ -309,6 +310,21 @@ local TABLE = {
 
 local base = {}
 for _, k in ipairs(ALLOWED) do base[k] = _G[k] end
+
+-- Lua calls xpcall's message handler where the error is raised: for the time
+-- limit's error that is inside the count hook, where hooks are off, so a
+-- handler that never returns would hold the server for good (docs/security.md
+-- AB1). Once the call has been stopped the handler is not called and the
+-- error goes on as it is; the hook raises it again at the next instruction.
+-- This wrapper is the only code that runs there: a few instructions.
+local raw_xpcall, stopped = xpcall, host.stopped
+base.xpcall = function(f, msgh, ...)
+  if type(msgh) ~= "function" then return raw_xpcall(f, msgh, ...) end -- xpcall's own error
+  return raw_xpcall(f, function(e)
+    if stopped() then return e end
+    return msgh(e)
+  end, ...)
+end
 base.tostring = safe_tostring
 local OVERRIDE = { table = TABLE }
 for name, deny in pairs(LIBS) do

@@ -17,13 +17,19 @@
 typedef struct sandbox {
   lua_State *L;
   size_t used, cap, peak;
-  uint64_t budget;                 /* instructions per call */
-  uint64_t spent;                  /* in the current call */
-  uint64_t deadline;               /* uv_hrtime() when the current call must stop */
-  uint64_t started;                /* uv_hrtime() when the current call began */
-  uint64_t time_limit_ns;          /* per call; 0: SANDBOX_TIME_LIMIT_NS (the engine sets the site's) */
-  int loading;                     /* files may be read */
-  int in_call;                     /* inside vigil__sandbox_call: its deadline holds */
+  uint64_t budget;        /* instructions per call */
+  uint64_t spent;         /* in the current call */
+  uint64_t deadline;      /* uv_hrtime() when the current call must stop */
+  uint64_t started;       /* uv_hrtime() when the current call began */
+  uint64_t time_limit_ns; /* per call; 0: SANDBOX_TIME_LIMIT_NS (the engine sets the site's) */
+  int loading;            /* files may be read */
+  int in_call;            /* inside vigil__sandbox_call: its deadline holds */
+  /* The current call has been stopped (its time or budget): the count hook
+   * raised the error, and raises it again at every instruction. A message
+   * handler of xpcall is then never called (host.stopped, sandbox.lua):
+   * Lua calls it for an error raised in a hook while hooks are off, so
+   * nothing would stop it (docs/security.md AB1). Cleared when a call begins. */
+  int stopped;
   char *dir;                       /* the protocol folder, as given */
   char realdir[4096];              /* the same, resolved: files must be inside it */
   const struct source_file *files; /* the stored sources, or NULL: the disk */
