@@ -331,18 +331,18 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
    * assessment it asked for), never because an amendment of what raised it
    * made the rule quiet (F5: a nurse amending item 9 back to 0); otherwise a
    * clinician's acknowledgement with a reason closes it. One a left phase's
-   * vitals raised (S2) is the reading's: a newer reading the rule is quiet on
+   * reading raised (S2, T1) is the reading's: a newer reading the rule is quiet on
    * resolves it, in its phase, or in the current phase by the rule of the
    * same name on the vitals taken since (infusion's spo2_low by
    * observation's; an amendment there does not, G6). */
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     alert *a = v->alerts[i];
-    int since = a->left_vitals && phase == v->phase && a->phase < phase && !e->resolved_by;
+    int since = a->left_reading && phase == v->phase && a->phase < phase && !e->resolved_by;
     if (a->rule != rule || (a->phase != phase && !since) || !a->key || a->cleared ||
         (a->source != src && a->source != SRC_TECHNICAL))
       continue;
-    if (late_newest && !a->left_vitals) continue;
-    if (a->carry && a->source == SRC_RULE && !assessed && !a->left_vitals) continue;
+    if (late_newest && !a->left_reading) continue;
+    if (a->carry && a->source == SRC_RULE && !assessed && !a->left_reading) continue;
     int still = 0;
     for (int j = 0; j < n_said; j++)
       still |= said[j] == a->key;

@@ -230,9 +230,9 @@ int vigil__dose_hold(visit *v, int item, char *text, size_t len) {
    * acknowledges it with a reason. */
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     const alert *a = v->alerts[i];
-    /* One a left phase's vitals raised is as the phase's own once a
+    /* One a left phase's reading raised (T1) is as the phase's own once a
      * clinician acknowledged it (S2): its reading's block, if any, holds. */
-    if (!a->carry || !vigil__alert_is_open(a) || (a->left_vitals && a->acked)) continue;
+    if (!a->carry || !vigil__alert_is_open(a) || (a->left_reading && a->acked)) continue;
     vigil__buf_printf(&b, "%s%s alert %llu (%s), open until a clinician assesses it or acknowledges it with a reason",
                       b.len ? "; " : "", vigil__priority_name(a->prio), (unsigned long long)a->id, a->message);
   }

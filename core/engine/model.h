@@ -88,11 +88,12 @@ typedef struct alert {
   priority prio;
   uint8_t level, latching, acked, cleared;
   uint8_t carry; /* its rule carries it across phases (docs/safety.md, H4), or an earlier phase's rule raised it */
-  /* S2: a left phase's rule raised it on a vitals reading (a late entry or an
-   * amendment): its condition is that reading's, so an acknowledgement does
+  /* S2, T1: a left phase's rule that does not carry raised it on a reading
+   * (vitals, MOAA/S, any item; a late entry or an amendment): its condition
+   * is that reading's, so an acknowledgement does
    * not close it; a newer reading its rule is quiet on, or leaving the
    * current phase, resolves it, as for the phase's own alerts (visit.c). */
-  uint8_t left_vitals;
+  uint8_t left_reading;
   uint16_t phase; /* the phase whose rule raised it (an amendment runs a left phase's rules: F4) */
   int64_t raised_at, acked_at, cleared_at, escalated_at, escalate_ms;
   int64_t late_ms; /* a course alert's deadline passed this long before it fired (a restart) */

@@ -262,11 +262,11 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   val *carry = vigil__val_get(d, K(carry)); /* an amendment would have resolved it (G6) */
   int said_carried = carry && carry->type == VAL_BOOL && carry->u.b;
   if (said_carried) a->carry = 1;
-  /* S2 (docs/safety.md): a left phase's rule on the patient's vitals (not one
+  /* S2, T1 (docs/safety.md): a left phase's rule that does not carry (not one
    * that carries its alerts for an assessment, H4, nor G6's "amended since"):
-   * its condition is the reading's, and holds while that reading stands. */
-  for (uint32_t j = 0; rs && !rs->carry && !said_carried && a->phase != v->phase && j < rs->n_on; j++)
-    if (v->p->items[rs->on[j]].kind == KIND_VITALS) a->left_vitals = 1;
+   * its condition is the reading's, whatever the item (vitals, a MOAA/S 0),
+   * and holds while that reading stands, as it would in its own phase. */
+  if (rs && !rs->carry && !said_carried && a->phase != v->phase) a->left_reading = 1;
   if (!a->message || (vigil__val_text_of(d, K(rule)) && !a->rule) || (vigil__val_text_of(d, K(key)) && !a->key))
     goto fail;
   if (v->n_alerts == v->cap_alerts) {

@@ -36,4 +36,51 @@ static inline int alarm_lists(alarm_serve *a, const char *path, const char *key,
   return found;
 }
 
+/* S2, T1: a ketamine_iv visit (70 kg) overridden to the observation, four
+ * calm checkpoints 15 minutes apart, the advance to discharge a minute after
+ * the last, Aldrete 10 and the checks recorded. The advance's time (ms). */
+static inline long long alarm_ketamine_left_calm_observation(alarm_serve *a, uint64_t *id) {
+  *id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
+  assert_true(*id > 0);
+  assert_int_equal(alarm_override(a, *id), 200); /* to the infusion */
+  assert_int_equal(alarm_override(a, *id), 200); /* to the observation */
+  for (int k = 1; k <= 4; k++) {
+    assert_int_equal(alarm_advance_clock(a, "15m"), 200);
+    assert_int_equal(alarm_record(a, *id,
+                                  "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": 98, \"rr\": 14},"
+                                  " \"moaas\": \"5\", \"dissociation\": \"none\"}"),
+                     200);
+  }
+  assert_int_equal(alarm_advance_clock(a, "1m"), 200);
+  long long advanced_at = alarm_now(a);
+  assert_int_equal(alarm_cmd(a, NULL, *id, "advance", "{}"), 200);
+  assert_int_equal(alarm_record(a, *id,
+                                "{\"aldrete\": {\"activity\": 2, \"respiration\": 2, \"circulation\": 2, "
+                                "\"consciousness\": 2, \"spo2\": 2}, \"responsible_adult\": true, "
+                                "\"no_driving_advice\": true, \"written_instructions\": true}"),
+                   200);
+  return advanced_at;
+}
+
+/* S2, T1: esketamine_rems visit id in monitoring: two hours of calm
+ * checkpoints (the 40-minute BP at 45), the advance a minute after the last,
+ * the leaving entries (leaving, JSON) and the clinician's
+ * leaving_acceptable. The advance's time (ms). */
+static inline long long alarm_esketamine_left_calm_monitoring(alarm_serve *a, uint64_t id, const char *leaving) {
+  for (int m = 15; m <= 120; m += 15) {
+    assert_int_equal(alarm_advance_clock(a, "15m"), 200);
+    assert_int_equal(alarm_record(a, id,
+                                  "{\"respiration\": {\"spo2\": 98, \"rr\": 14}, \"moaas\": \"5\","
+                                  " \"dissociation\": \"none\"}"),
+                     200);
+    if (m == 45) assert_int_equal(alarm_record(a, id, "{\"bp_40m\": {\"sbp\": 132, \"dbp\": 82, \"hr\": 70}}"), 200);
+  }
+  assert_int_equal(alarm_advance_clock(a, "1m"), 200);
+  long long advanced_at = alarm_now(a);
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  assert_int_equal(alarm_record(a, id, leaving), 200);
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
+  return advanced_at;
+}
+
 #endif

@@ -13,7 +13,7 @@
  * discharge (H12, "its condition still holds"); a newer reading its rule is
  * quiet on resolves it, a late one in its phase or the same rule's in the
  * current phase; a clinician's override with a reason is the way past
- * (alert.left_vitals: core/engine/visit.c, commands.c vigil__cmd_alert_ack,
+ * (alert.left_reading: core/engine/visit.c, commands.c vigil__cmd_alert_ack,
  * alerts.c vigil__apply_outcomes).
  *
  * End to end over the HTTP API of a real `vigil serve` on the simulated clock
@@ -29,11 +29,7 @@
 
 #define VITALS(spo2, rr) "{\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": " #spo2 ", \"rr\": " #rr "}"
 #define OBS(spo2, rr) "{\"vitals\": " VITALS(spo2, rr) ", \"moaas\": \"5\", \"dissociation\": \"none\"}"
-#define ALDRETE_10                                                                                                     \
-  "{\"aldrete\": {\"activity\": 2, \"respiration\": 2, \"circulation\": 2, \"consciousness\": 2, \"spo2\": 2},"        \
-  " \"responsible_adult\": true, \"no_driving_advice\": true, \"written_instructions\": true}"
 #define RESPIRATION(spo2, rr) "{\"spo2\": " #spo2 ", \"rr\": " #rr "}"
-#define CALM_MONITORING "{\"respiration\": " RESPIRATION(98, 14) ", \"moaas\": \"5\", \"dissociation\": \"none\"}"
 #define LEAVING                                                                                                        \
   "{\"bp_before_leaving\": {\"sbp\": 124, \"dbp\": 78, \"hr\": 68}, \"sedation_occurred\": \"no\","                    \
   " \"dissociation_occurred\": \"no\", \"respiratory_depression_occurred\": \"no\", \"ride_present\": true,"           \
@@ -80,18 +76,8 @@ static void acknowledged_they_hold_the_discharge(alarm_serve *a, uint64_t id, co
 static void ketamine_late_low_breathing_holds_the_discharge(void **state) {
   alarm_serve *a = *state;
   char msg[4096], body[512];
-  uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
-  assert_true(id > 0);
-  assert_int_equal(alarm_override(a, id), 200); /* to the infusion */
-  assert_int_equal(alarm_override(a, id), 200); /* to the observation */
-  for (int k = 1; k <= 4; k++) {
-    assert_int_equal(alarm_advance_clock(a, "15m"), 200);
-    assert_int_equal(alarm_record(a, id, OBS(98, 14)), 200);
-  }
-  assert_int_equal(alarm_advance_clock(a, "1m"), 200);
-  long long advanced_at = alarm_now(a);
-  assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
-  assert_int_equal(alarm_record(a, id, ALDRETE_10), 200);
+  uint64_t id;
+  long long advanced_at = alarm_ketamine_left_calm_observation(a, &id);
   assert_int_equal(alarm_advance_clock(a, "2m"), 200);
   snprintf(body, sizeof body, "{\"observed_at\": %lld, \"observation.vitals\": " VITALS(84, 6) "}",
            advanced_at - 30000);
@@ -116,16 +102,7 @@ static void esketamine_late_low_breathing_holds_the_discharge(void **state) {
   alarm_serve *a = *state;
   char msg[4096], body[512];
   uint64_t id = alarm_esketamine_monitoring(a, ALARM_ESKETAMINE_PREDOSE(0));
-  for (int m = 15; m <= 120; m += 15) {
-    assert_int_equal(alarm_advance_clock(a, "15m"), 200);
-    assert_int_equal(alarm_record(a, id, CALM_MONITORING), 200);
-    if (m == 45) assert_int_equal(alarm_record(a, id, "{\"bp_40m\": {\"sbp\": 132, \"dbp\": 82, \"hr\": 70}}"), 200);
-  }
-  assert_int_equal(alarm_advance_clock(a, "1m"), 200);
-  long long advanced_at = alarm_now(a);
-  assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
-  assert_int_equal(alarm_record(a, id, LEAVING), 200);
-  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
+  long long advanced_at = alarm_esketamine_left_calm_monitoring(a, id, LEAVING);
   assert_int_equal(alarm_advance_clock(a, "2m"), 200);
   snprintf(body, sizeof body, "{\"observed_at\": %lld, \"monitoring.respiration\": " RESPIRATION(83, 6) "}",
            advanced_at - 30000);
