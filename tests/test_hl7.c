@@ -739,6 +739,30 @@ static void message_times(void **state) {
   json_decref(p);
 }
 
+/* H8 (docs/plugins.md): a misspelt setting of the plugin, or of its
+ * alarms, fails the plugin's init with a sentence naming it (logged at
+ * level error, the plugin failed; vigil serves on). */
+static void unknown_settings_refused(void **state) {
+  (void)state;
+  const struct {
+    const char *extra, *says;
+  } cases[] = {
+      {"plugins = { hl7 = { prot = 18990, alarms = { port = 18999 } } }\n", "unknown setting 'prot'"},
+      {"plugins = { hl7 = { port = 18990, alarms = { port = 18999, acktimeout_ms = 100 } } }\n",
+       "unknown setting 'acktimeout_ms'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    serve_process p;
+    assert_int_equal(serve_setup(&p, PROTOCOL), 0);
+    serve_configure(&p, cases[i].extra);
+    assert_int_equal(serve_start(&p), 0);
+    char *text = serve_log(&p);
+    if (!strstr(text, cases[i].says)) fail_msg("no '%s' in the log: %s", cases[i].says, text);
+    free(text);
+    serve_cleanup(&p);
+  }
+}
+
 /* A4: an idle connection and a frame that never ends are closed after the
  * site's timeouts (plugins.hl7.idle_timeout_ms, frame_timeout_ms), and at
  * the connection limit the oldest idle connection makes room. */
@@ -1171,6 +1195,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(interface_findings, setup, teardown),
       cmocka_unit_test_setup_teardown(timeouts_and_the_limit, setup_small, teardown),
       cmocka_unit_test_setup_teardown(message_times, setup, teardown),
+      cmocka_unit_test(unknown_settings_refused),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,24 @@ int vigil__plugin_refuse(char **err, const char *fmt, ...) {
   return VIGIL_EINVAL;
 }
 
+int vigil__plugin_known_settings(json_t *s, const char *const *known, const char *where, char **err) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(s, key, v) {
+    (void)v;
+    size_t i = 0;
+    while (known[i] && strcmp(known[i], key))
+      i++;
+    if (known[i]) continue;
+    char list[512] = "";
+    for (i = 0; known[i]; i++)
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", known[i]);
+    return vigil__plugin_refuse(err, "%s: unknown setting '%s' (a misspelling?): the settings are %s", where, key,
+                                list);
+  }
+  return 0;
+}
+
 /* ---- event-type filters ----------------------------------------------------------------- */
 
 int vigil__plugin_types_read(vigil__plugin_types *t, json_t *types, const char *dflt, const char *setting, char **err) {

@@ -473,6 +473,11 @@ static unsigned number(json_t *s, const char *key, unsigned dflt) {
 int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, alarms **out, char **err) {
   *out = NULL;
   if (!json_is_object(s)) return vigil__plugin_refuse(err, "plugins.hl7.alarms: an object ({ host, port, ... })");
+  static const char *const known[] = {
+      "port",        "host",           "application",  "facility",     "to_application",
+      "to_facility", "ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds",
+      NULL};
+  if (vigil__plugin_known_settings(s, known, "plugins.hl7.alarms", err) < 0) return VIGIL_EINVAL;
   json_t *port = json_object_get(s, "port");
   if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
     return vigil__plugin_refuse(err, "plugins.hl7.alarms.port: the alarm manager's MLLP port, 1 to 65535");

@@ -686,6 +686,19 @@ static void on_close(void *ud) {
 
 static int read_settings(hl7p *h, json_t *s, char **err) {
   if (!json_is_object(s)) return vigil__plugin_refuse(err, "plugins.hl7: an object of settings");
+  static const char *const known[] = {"port",
+                                      "host",
+                                      "application",
+                                      "facility",
+                                      "max_message_bytes",
+                                      "ack_timeout_ms",
+                                      "max_connections",
+                                      "idle_timeout_ms",
+                                      "frame_timeout_ms",
+                                      "max_future_ms",
+                                      "alarms",
+                                      NULL};
+  if (vigil__plugin_known_settings(s, known, "plugins.hl7", err) < 0) return VIGIL_EINVAL;
   json_t *host = json_object_get(s, "host"), *port = json_object_get(s, "port");
   json_t *app = json_object_get(s, "application"), *fac = json_object_get(s, "facility");
   json_t *max = json_object_get(s, "max_message_bytes"), *wait = json_object_get(s, "ack_timeout_ms");

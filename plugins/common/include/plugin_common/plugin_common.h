@@ -38,6 +38,12 @@ void vigil__plugin_say(const vigil_api *api, vigil_plugin *p, vigil_plugin_log_l
  * returns VIGIL_EINVAL, so `return vigil__plugin_refuse(err, ...)`. */
 int vigil__plugin_refuse(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* docs/plugins.md: a plugin refuses a setting it does not know, so that a
+ * misspelt one is not silently its default. s an object of settings, known
+ * a NULL-terminated list, where the settings' name ("plugins.hl7"): 0, or
+ * VIGIL_EINVAL with *err naming the key and the ones known. */
+int vigil__plugin_known_settings(json_t *s, const char *const *known, const char *where, char **err);
+
 /* ---- event-type filters ----------------------------------------------------------------- */
 
 /* The patterns of a `types` setting ("alert.*", "item.overdue", "*"). */
