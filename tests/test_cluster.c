@@ -819,6 +819,9 @@ static void a_node_whose_clock_goes_off_gives_its_site_up(void **state) {
   drift.pid = 0;
   assert_true(node_says(&right, "\"msg\":\"claimed the site\"", 20000));
   double taken = now_ms() - went_off;
+  /* Stopped only once it serves (SIGTERM is handled from then on), as the
+   * standby of a_standby_outlives_a_postgresql_restart. */
+  assert_true(node_says(&right, "\"msg\":\"listening\"", 10000));
   fprintf(stderr, "# the clock went off; the site taken by the right node %.0f ms later (lease %d s)\n", taken,
           lease_s);
   assert_true(taken < 20000); /* given up: its lease ran at least 27 s more */
