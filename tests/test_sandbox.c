@@ -46,7 +46,7 @@
 #include "vigil/vigil.h"
 
 #define FIXTURES "tests/protocols/sandbox"
-#define MEMORY_CAP ((size_t)8 << 20)
+#define MEMORY_CAP ((size_t)32 << 20)
 #define BUDGET 2000000ull
 /* An isolated row that takes longer has hung. Under valgrind everything runs
  * tens of times slower: `make valgrind` sets VIGIL_TEST_SLOW. */
@@ -118,6 +118,7 @@ static const attack attacks[] = {
     /* A message handler never runs with the count hook off (docs/security.md AB1). */
     {"xpcall_handler_loop", TECHNICAL, "an endless loop?", NULL, 1, 50},
     {"xpcall_handler_after_error", TECHNICAL, "an endless loop?", NULL, 1, 50},
+    {"pcall_memory_loop", TECHNICAL, "in one library call", NULL, 1, 50},
     {"param_options", LOAD_ERROR, "options are only for choice params", NULL, 1},
     {"vitals_options", LOAD_ERROR, "is read-only", NULL, 1},
 };

@@ -62,15 +62,17 @@ static void time_limit_message(const sandbox *sb, uint64_t now, const char *why,
  * protocol catches this error once, and the very next instruction raises it
  * again. */
 static int stop_call(lua_State *L, sandbox *sb, uint64_t now, int over_time, const char *why) {
-  sb->stopped = 1;
   lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+  /* Raised again after a pcall of the protocol caught it: the first stop's
+   * words, which say what ran long and for how long (docs/security.md AB2). */
+  if (!sb->stopped && over_time)
+    time_limit_message(sb, now, why, sb->stop_message, sizeof sb->stop_message);
+  else if (!sb->stopped)
+    snprintf(sb->stop_message, sizeof sb->stop_message, "instruction budget of %llu exceeded (an endless loop?)",
+             (unsigned long long)sb->budget);
+  sb->stopped = 1;
   push_protocol_place(L);
-  if (over_time) {
-    char took[160];
-    time_limit_message(sb, now, why, took, sizeof took);
-    lua_pushstring(L, took);
-  } else
-    lua_pushfstring(L, "instruction budget of %I exceeded (an endless loop?)", (lua_Integer)sb->budget);
+  lua_pushstring(L, sb->stop_message);
   lua_concat(L, 2);
   return lua_error(L);
 }

@@ -50,7 +50,14 @@ end
 -- An error that already says where it is (from the protocol's own callback)
 -- goes on as it is.
 local raw_find = string.find -- this file's own searches, never bounded as a protocol's are
+local check_time = host.check_time
 local function raise(err, level)
+  -- A call that failed may have run long too: string.rep of 20 MB under the
+  -- 32 MiB cap fills its buffer (fresh pages) before the copy is refused, some
+  -- 90 ms, and 25 such calls caught by the rule's pcall fit between two looks
+  -- of the count hook (docs/security.md AB2). Past the limit, the limit's
+  -- error is raised instead.
+  check_time()
   if type(err) ~= "string" or raw_find(err, "^[^\n]-:%d+: ") then error(err, 0) end
   if err == "not enough memory" then err = "memory cap reached (not enough memory)" end
   error(err, level + 1)
@@ -67,7 +74,6 @@ end
 -- only between instructions, so one long C call (a search, a sort) followed
 -- by a return would otherwise end a rule long after its limit without a word
 -- (docs/security.md AA3): this raises the limit's error at the protocol's line.
-local check_time = host.check_time
 local function timed(...)
   check_time()
   return ...

@@ -30,6 +30,7 @@ typedef struct sandbox {
    * Lua calls it for an error raised in a hook while hooks are off, so
    * nothing would stop it (docs/security.md AB1). Cleared when a call begins. */
   int stopped;
+  char stop_message[160];          /* the first stop's words, raised again at every instruction */
   char *dir;                       /* the protocol folder, as given */
   char realdir[4096];              /* the same, resolved: files must be inside it */
   const struct source_file *files; /* the stored sources, or NULL: the disk */
