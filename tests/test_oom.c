@@ -474,12 +474,17 @@ static void fail_sampled(void (*fn)(long n), const char *what, long samples, lon
   assert_true(total > tail);
   char failures[2048] = "";
   long tried = 0, bad = 0;
-  for (long n = 1; n <= total - tail; n += (total - tail) / samples + 1, tried++)
+  /* Under valgrind (VIGIL_TEST_SLOW) a child's leaks go unchecked (it ends
+   * with _exit, and valgrind is silent after a fork), so the hundreds of
+   * children of the sampled and tail Ns add nothing the plain and ASan runs
+   * do not check, only an hour: the known Ns alone, every seventh. */
+  int slow = stride() > 1;
+  for (long n = 1; !slow && n <= total - tail; n += (total - tail) / samples + 1, tried++)
     bad += in_child(fn, n, failures, sizeof failures);
-  for (long n = total - tail + 1; n <= total; n += 3, tried++)
+  for (long n = total - tail + 1; !slow && n <= total; n += 3, tried++)
     bad += in_child(fn, n, failures, sizeof failures);
   for (size_t i = 0; i < n_spans; i++)
-    for (long n = spans[i].lo; n <= spans[i].hi; n += spans[i].step, tried++)
+    for (long n = spans[i].lo; n <= spans[i].hi; n += spans[i].step * stride(), tried++)
       bad += in_child(fn, n, failures, sizeof failures);
   if (bad) fail_msg("%s: %ld of %ld allocations tried failed the case:%s", what, bad, tried, failures);
   print_message("%s: %ld of its %ld allocations failed, each in its own child\n", what, tried, total);
