@@ -122,7 +122,12 @@ static int flush(vigil_engine *e) {
       snprintf(err, sizeof err, "out of memory committing events");
     } else {
       memcpy(batch, e->pending, n * sizeof *batch);
+      err[0] = 0;
       failed = e->store->ops->append(e->store, batch, n, err, sizeof err);
+      /* A store that fails for want of memory may have no words left for it. */
+      if (failed < 0 && !err[0])
+        snprintf(err, sizeof err, "%s",
+                 failed == VIGIL_ENOMEM ? "out of memory recording events" : "cannot record events");
     }
     if (failed < 0) {
       free(batch);

@@ -2,6 +2,7 @@
  *
  * For simulations, tests and the in-memory benchmark: nothing survives the
  * process, so there is nothing to recover and no protocol to keep. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +76,10 @@ static int mem_append(store *s, vigil_event *const *evs, size_t n, char *err, si
   }
   if (m->n + n > m->cap) {
     kept_event *log = vigil__grow(m->log, m->cap, m->n + n, sizeof *log, 1024, &m->cap);
-    if (!log) return VIGIL_ENOMEM;
+    if (!log) {
+      snprintf(err, errlen, "out of memory keeping events");
+      return VIGIL_ENOMEM;
+    }
     m->log = log;
   }
   for (size_t i = 0; i < n; i++) {
