@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "author/spec.h"
 #include "base/buf.h"
@@ -1261,31 +1262,31 @@ static const char *free_why(const param_spec *x) {
   return !x ? "new, not prescribed" : x->prescribed ? "no longer prescribed" : "may take more values";
 }
 
+/* Whether b's param y is one a nurse may now set more freely than in a, and
+ * with a range or options its ends can be tried at. */
+static int triable(const protocol *a, const param_spec *y) {
+  return !y->prescribed && freer(find_param(a, y->name), y) && (y->has_range || y->n_options);
+}
+
 static void weakened_free_params(weak *w, const protocol *a, const protocol *b) {
-  const param_spec *todo[64];
-  int n_todo = 0;
-  for (uint32_t i = 0; i < b->n_params && n_todo < 64; i++) {
+  int any = 0;
+  for (uint32_t i = 0; i < b->n_params; i++) {
     const param_spec *y = &b->params[i], *x = find_param(a, y->name);
-    if (y->prescribed || !freer(x, y)) continue;
-    if (y->has_range || y->n_options) {
-      todo[n_todo++] = y;
-      continue;
-    }
+    if (triable(a, y)) any = 1;
+    if (y->prescribed || !freer(x, y) || y->has_range || y->n_options) continue;
     weak_say(w,
              "param %s (%s): a nurse may set it at a visit's start to any value, and it has no range or options to "
              "try against %s's specs: what it moves is not checked (give it a range, or prescribed = true)",
              y->name, free_why(x), a->ref);
   }
-  if (!n_todo || !a->sb || !a->sb->dir || !b->sb || !b->sb->dir) return;
+  if (!any || !a->sb || !a->sb->dir || !b->sb || !b->sb->dir) return;
   char(*names)[128] = calloc(64, sizeof *names);
   probe *p = calloc(1, sizeof *p);
   int n = names ? spec_names(a, names, 64) : -1;
   char probe_path[8400];
   snprintf(probe_path, sizeof probe_path, "%.8000s/protocol.lua", b->sb->dir);
-  FILE *f = n > 0 && p ? fopen(probe_path, "r") : NULL;
-  if (f) fclose(f);
   /* As weakened_holds: the specs' engines retain and release the interned names. */
-  if (!f || vigil__intern_retain() < 0) {
+  if (n <= 0 || !p || access(probe_path, R_OK) != 0 || vigil__intern_retain() < 0) {
     free(names);
     free(p);
     return;
@@ -1294,8 +1295,9 @@ static void weakened_free_params(weak *w, const protocol *a, const protocol *b) 
   p->baseline = 1;
   probe_run(p, b, names, n, NULL);
   p->baseline = 0;
-  for (int t = 0; t < n_todo; t++) {
-    const param_spec *y = todo[t];
+  for (uint32_t t = 0; t < b->n_params; t++) {
+    const param_spec *y = &b->params[t];
+    if (!triable(a, y)) continue;
     const char *why = free_why(find_param(a, y->name));
     uint32_t n_values = y->n_options ? y->n_options : 2;
     for (uint32_t k = 0; k < n_values; k++) {
