@@ -104,15 +104,20 @@ static int digits(const char *s, size_t n) {
   return 1;
 }
 
+/* Whether day d of month mo of year y is on the calendar (30 February is not). */
+static int day_exists(int y, int mo, int d) {
+  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > days[mo - 1]) return 0;
+  return !(mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+}
+
 /* HL7's DTM (YYYYMMDD[HHMM[SS[.S]]][+ZZZZ]) to the date YYYY-MM-DD; 0 when it is not one. */
 static int birth_date(const char *v, char out[11]) {
   size_t n = strlen(v);
   if (n < 8 || !digits(v, 8)) return 0;
   int y = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 + (v[3] - '0');
   int mo = (v[4] - '0') * 10 + (v[5] - '0'), d = (v[6] - '0') * 10 + (v[7] - '0');
-  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1850 || mo < 1 || mo > 12 || d < 1 || d > days[mo - 1]) return 0;
-  if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return 0;
+  if (y < 1850 || !day_exists(y, mo, d)) return 0;
   for (size_t i = 8; i < n; i++) /* the rest: a time, fractions, a zone */
     if (!((v[i] >= '0' && v[i] <= '9') || v[i] == '.' || v[i] == '+' || v[i] == '-')) return 0;
   snprintf(out, 11, "%.4s-%.2s-%.2s", v, v + 4, v + 6);
@@ -242,9 +247,7 @@ int vigil__hl7_dtm(const char *v, long long *ms, int *zoned) {
     c += width[parts];
   }
   if (parts == 0) return -1;
-  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int leap = part[0] % 4 == 0 && (part[0] % 100 != 0 || part[0] % 400 == 0);
-  if (part[2] > days[part[1] - 1] || (part[1] == 2 && part[2] == 29 && !leap)) return -1;
+  if (!day_exists(part[0], part[1], part[2])) return -1;
   long long frac = 0;
   if (*c == '.') {
     if (parts != 6) return -1;

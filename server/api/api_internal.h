@@ -156,9 +156,6 @@ int vigil__api_idem_begin(api *a, http_request *req, const user *who, idem_entry
  * visit (id) or the patient's courses (patient), which is kept for a retry
  * instead of the body (Y6: a replay shows it as it is then). */
 void vigil__api_idem_refer(api *a, http_request *req, uint64_t visit, const char *patient);
-/* Called by vigil__api_hold: the answer of a->idem_current's command, kept
- * with the batch's events when it is a 2xx. */
-void vigil__api_idem_held(api *a, http_request *req, int status, const char *body, const char *extra);
 /* The command is over (answered or dropped): a key whose answer is not held
  * is forgotten. */
 void vigil__api_idem_end(api *a, idem_entry *x);

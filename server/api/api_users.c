@@ -1118,6 +1118,7 @@ void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
       vigil__api_member_string(req, body, "role", 1, &r) == 0 &&
       vigil__api_member_string(req, body, "password", 0, &password) == 0 &&
       vigil__api_member_string(req, body, "admin_password", 0, &own) == 0) {
+    const char *weak = password ? vigil__users_password_problem(password) : NULL;
     /* Everything the body can be refused for, before the password is checked. */
     if (!vigil__users_name_valid(name))
       vigil__http_respond_error(req, 422, "invalid_field",
@@ -1127,8 +1128,8 @@ void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
       vigil__http_respond_error(req, 422, "invalid_field", "role is nurse, clinician, admin or integrator", "role");
     else if (vigil__users_find(a->users, name))
       vigil__http_respond_error(req, 409, "already_exists", "that user exists already", "name");
-    else if (password && vigil__users_password_problem(password))
-      vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(password), "password");
+    else if (weak)
+      vigil__http_respond_error(req, 422, "invalid_field", weak, "password");
     else if (own_password_given(req, own, "creating a user") &&
              (e = admin_ask_new(req, ASK_CREATE, admin->name, name, password))) {
       e->role = (role)vigil__role_parse(r);

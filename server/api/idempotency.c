@@ -270,15 +270,17 @@ void vigil__api_idem_refer(api *a, http_request *req, uint64_t visit, const char
   x->patient = patient ? strdup(patient) : NULL; /* NULL when out of memory: the body is kept */
 }
 
+static void idem_held(api *a, http_request *req, int status, const char *body, const char *extra);
+
 /* A command's answer held until the batch commits, and kept for its
  * Idempotency-Key (a->idem_current's) when it is a 2xx. Here rather than in
  * answer.c, so that answer.c calls nothing of this file that calls it. */
 void vigil__api_hold(api *a, http_request *req, int status, char *body, const char *extra) {
-  vigil__api_idem_held(a, req, status, body, extra);
+  idem_held(a, req, status, body, extra);
   vigil__api_hold_answer(a, req, status, body, extra);
 }
 
-void vigil__api_idem_held(api *a, http_request *req, int status, const char *body, const char *extra) {
+static void idem_held(api *a, http_request *req, int status, const char *body, const char *extra) {
   idem_entry *x = a->idem_current;
   if (!x || x->held || x->req != req) return;
   a->idem_current = NULL;
