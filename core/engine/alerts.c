@@ -17,6 +17,7 @@
 #include "emit.h"
 #include "outcome.h"
 #include "signature.h"
+#include "visit.h"
 #include "base/intern.h"
 
 const char *vigil__priority_atom(priority p) {
@@ -342,7 +343,7 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
         (a->source != src && a->source != SRC_TECHNICAL))
       continue;
     if (late_newest && !a->left_reading) continue;
-    if (a->carry && a->source == SRC_RULE && !assessed && !a->left_reading) continue;
+    if (vigil__alert_awaits_assessment(a) && a->source == SRC_RULE && !assessed) continue;
     int still = 0;
     for (int j = 0; j < n_said; j++)
       still |= said[j] == a->key;

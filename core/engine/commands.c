@@ -711,8 +711,8 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
   int observation = it->kind != KIND_SCORE && it->kind != KIND_SIGNATURE;
   for (uint32_t i = 0; observation && i < v->n_alerts && n_open < 64; i++) {
     const alert *a = v->alerts[i];
-    if (a->prio == PRIORITY_HIGH && a->source == SRC_RULE && a->key && !a->cleared && (!a->carry || a->left_reading) &&
-        a->phase == it->phase)
+    if (a->prio == PRIORITY_HIGH && a->source == SRC_RULE && a->key && !a->cleared &&
+        !vigil__alert_awaits_assessment(a) && a->phase == it->phase)
       open_high[n_open++] = a->id;
   }
   /* F4 (docs/safety.md, H4): an amendment runs the rules of the item's own
@@ -795,7 +795,7 @@ static void resolve_phase_alerts(vigil_engine *e, visit *v) {
     alert *a = v->alerts[i];
     /* A carried alert outlives its phase (H4); one a left phase's reading
      * raised resolves as the phase's own do (S2): an override named it. */
-    if (!a->key || a->cleared || (a->carry && !a->left_reading)) continue;
+    if (!a->key || a->cleared || vigil__alert_awaits_assessment(a)) continue;
     if (a->left_reading) {
       vigil__resolve_alert(e, a);
       continue;
@@ -957,7 +957,7 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
   /* A carried alert closes by a clinician's acknowledgement with a reason;
    * one a left phase's reading raised (S2, T1) stays acknowledged while that
    * reading stands (S2): an acknowledgement does not end its condition. */
-  if (a->carry && !a->left_reading) vigil__resolve_alert(e, a);
+  if (vigil__alert_awaits_assessment(a)) vigil__resolve_alert(e, a);
   return vigil__engine_done(e, a->visit);
 }
 

@@ -118,20 +118,12 @@ static int names_word(const char *hay, const char *needle) {
   return in;
 }
 
-static int same_code(const char *a, const char *b) {
-  char *x = vigil__unicode_fold_bare(a), *y = vigil__unicode_fold_bare(b);
-  int same = x && y && !strcmp(x, y);
-  free(x);
-  free(y);
-  return same;
-}
-
 /* The drug name or code of p that allergy names, or NULL. */
 static const char *names_drug(const protocol *p, const json_t *allergy) {
   const char *code = json_string_value(json_object_get(allergy, "code"));
   const char *text = json_string_value(json_object_get(allergy, "text"));
   for (uint32_t i = 0; code && i < p->n_drug_codes; i++)
-    if (same_code(code, p->drug_codes[i])) return p->drug_codes[i];
+    if (vigil__unicode_same_bare(code, p->drug_codes[i])) return p->drug_codes[i];
   for (uint32_t i = 0; i < p->n_drug_names; i++)
     if ((text && names_word(text, p->drug_names[i])) || (code && names_word(code, p->drug_names[i])))
       return p->drug_names[i];

@@ -14,6 +14,9 @@ const reading *vigil__visit_latest(const visit *v, int item);
  * docs/safety.md) when its check was first observed yes; -1: not yet. */
 int64_t vigil__phase_clock(const visit *v);
 int vigil__alert_is_open(const alert *a); /* not yet closed: shown to the nurse */
+/* A carried alert that only a clinician's assessment ends (H4): carried, and
+ * not raised on a reading of a left phase (S2, T1), which ends as its reading does. */
+static inline int vigil__alert_awaits_assessment(const alert *a) { return a->carry && !a->left_reading; }
 /* Open and not acknowledged: someone must still look at it. */
 int vigil__alert_is_active(const alert *a);
 val vigil__visit_param(const visit *v, const char *name);
