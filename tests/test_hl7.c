@@ -92,10 +92,12 @@ static int mllp_connect(int port) {
 static char *read_ack(int fd) {
   static char buf[65536];
   size_t n = 0;
+  /* One byte at a time: two answers sent back to back may arrive in one
+   * read, and the second belongs to the next call. */
   while (n < sizeof buf - 1) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     if (poll(&p, 1, 10000) <= 0) return NULL;
-    ssize_t k = read(fd, buf + n, sizeof buf - 1 - n);
+    ssize_t k = read(fd, buf + n, 1);
     if (k <= 0) return NULL;
     n += (size_t)k;
     if (n >= 3 && buf[n - 2] == MLLP_END && buf[n - 1] == MLLP_CR) break;
