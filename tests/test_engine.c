@@ -801,6 +801,83 @@ static void failing_rule_is_as_urgent_as_its_code(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* AB4 (docs/security.md): a rule that fails again while its technical alert
+ * is open leaves a trace each time: the alert counts the failures and keeps
+ * the last one's words (the visit's JSON), and the log says so at the first
+ * repeat, then at most once a minute with the count. */
+typedef struct log_lines {
+  char text[8][512];
+  int n;
+} log_lines;
+
+static void keep_log(void *ud, vigil_log_level level, const char *msg) {
+  log_lines *l = ud;
+  (void)level;
+  if (l->n < 8) snprintf(l->text[l->n++], sizeof l->text[0], "%s", msg);
+}
+
+static void failing_again_leaves_a_trace(void **state) {
+  (void)state;
+  char dir[64];
+  write_protocol("local v = require 'vigil'\n"
+                 "return v.protocol 'ab4' {\n"
+                 "  version = '1.0.0',\n"
+                 "  phases = { v.phase 'one' {\n"
+                 "    items = { v.vitals 'vitals' { fields = { 'spo2', 'hr' } } },\n"
+                 "    rules = {\n"
+                 "      v.rule 'flaky' { on = 'vitals', priority = 'high',\n"
+                 "        check = function(x, visit) error('broke at hr ' .. x.hr, 0) end },\n"
+                 "    },\n"
+                 "  } },\n"
+                 "}\n",
+                 dir);
+  log_lines lines = {.n = 0};
+  fixture f = {0};
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .log = keep_log, .log_ud = &lines};
+  assert_int_equal(vigil_engine_new(&opts, &f.e), 0);
+  if (vigil_engine_load(f.e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f.e));
+  uint64_t id;
+  if (vigil_visit_start(f.e, "ab4", "chair-1", "nurse:ana", "{}", &id) < 0) fail_msg("%s", vigil_engine_errmsg(f.e));
+  record_ok(&f, id, "nurse:ana", "{\"vitals\": {\"spo2\": 97, \"hr\": 101}}");
+  assert_int_equal(lines.n, 1); /* the alert raised, logged once */
+  record_ok(&f, id, "nurse:ana", "{\"vitals\": {\"spo2\": 97, \"hr\": 102}}");
+  record_ok(&f, id, "nurse:ana", "{\"vitals\": {\"spo2\": 97, \"hr\": 103}}");
+  /* The first repeat logged; the second within the minute only counted. */
+  if (lines.n != 2 || !strstr(lines.text[1], "failed again (2 times") || !strstr(lines.text[1], "broke at hr 102"))
+    fail_msg("want one line for the first repeat, got %d: %s", lines.n, lines.n > 1 ? lines.text[1] : lines.text[0]);
+  char *json = vigil_visit_json(f.e, id);
+  assert_non_null(json);
+  json_t *visit = json_loads(json, 0, NULL);
+  assert_non_null(visit);
+  json_t *alerts = json_object_get(visit, "alerts"), *a, *technical = NULL;
+  size_t i;
+  json_array_foreach(alerts, i, a) {
+    const char *src = json_string_value(json_object_get(a, "source"));
+    if (src && !strcmp(src, "technical")) {
+      if (technical) fail_msg("one technical alert, not two: %s", json);
+      technical = a;
+    }
+  }
+  if (!technical) fail_msg("no technical alert: %s", json);
+  const char *message = json_string_value(json_object_get(technical, "message"));
+  const char *last = json_string_value(json_object_get(technical, "last_failure"));
+  if (json_integer_value(json_object_get(technical, "failures")) != 3 || !message || !strstr(message, "hr 101") ||
+      !last || !strstr(last, "rule 'flaky' failed") || !strstr(last, "hr 103") ||
+      !json_object_get(technical, "last_failed_at"))
+    fail_msg("want the alert's first words, 3 failures and the last one's: %s", json);
+  json_decref(visit);
+  free(json);
+  /* A minute later the next failure is logged again, with the count. */
+  assert_int_equal(vigil_engine_advance_to(f.e, T0 + 61000), 0);
+  record_ok(&f, id, "nurse:ana", "{\"vitals\": {\"spo2\": 97, \"hr\": 104}}");
+  if (lines.n != 3 || !strstr(lines.text[2], "failed again (4 times") || !strstr(lines.text[2], "hr 104"))
+    fail_msg("want a line a minute later, got %d: %s", lines.n, lines.text[lines.n - 1]);
+  vigil_engine_free(f.e);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* Starts visits [from, to) of patients MRN-<i>. */
 static void start_patients(vigil_engine *e, int from, int to) {
   for (int i = from; i < to; i++) {
@@ -872,6 +949,7 @@ int main(void) {
       cmocka_unit_test(real_clock_fires_deadlines),
       cmocka_unit_test(new_fires_nothing_before_the_loop_runs),
       cmocka_unit_test(failing_rule_is_as_urgent_as_its_code),
+      cmocka_unit_test(failing_again_leaves_a_trace),
       cmocka_unit_test(similar_patients_are_found_among_thousands),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include "evaluate.h"
 #include "model.h"
 #include "alerts.h"
+#include "clock.h"
 #include "emit.h"
 #include "fail.h"
 #include "late_entry.h"
@@ -165,6 +166,31 @@ static int read_outcomes(lua_State *L, outcomes *o) {
   return 0;
 }
 
+#define FAILURE_LOG_EVERY_MS 60000 /* a rule failing at every entry logs once a minute, not each time */
+
+/* AB4: the rule failed again while its technical alert is open. The alert
+ * is raised once per cause (alerts.c), but a later failure must not pass
+ * without a trace: an integrator reading the log, or staff reading the
+ * alert, must see that it keeps failing and how (a time limit's "stopped
+ * after" of the last run, not only of the first). The visit's alert counts
+ * them and keeps the last one's words (`failures`, `last_failure`:
+ * visit_json.c); the log says it at the first repeat and then at most once
+ * a minute, with how many since it last said so. */
+static void failed_again(vigil_engine *e, visit *v, alert *a, const char *msg) {
+  int64_t now = vigil__engine_now(e);
+  char *copy = strdup(msg);
+  if (copy) {
+    free(a->last_failure);
+    a->last_failure = copy;
+  }
+  a->failures = (a->failures ? a->failures : 1) + 1;
+  a->last_failed_at = now;
+  if (a->failures > 2 && now - a->failure_logged_at < FAILURE_LOG_EVERY_MS) return;
+  a->failure_logged_at = now;
+  vigil__engine_log(e, VIGIL_LOG_WARN, "visit %llu: failed again (%u times while alert %llu is open): %s",
+                    (unsigned long long)v->id, (unsigned)a->failures, (unsigned long long)a->id, msg);
+}
+
 /* prio: the highest priority of what failed (H6 in docs/safety.md): a rule's
  * failure is as urgent as the alert it can no longer raise. */
 static void technical_alert_of(vigil_engine *e, visit *v, int phase, const char *rule, const char *what,
@@ -179,8 +205,9 @@ static void technical_alert_of(vigil_engine *e, visit *v, int phase, const char 
     e->oom = 1; /* the alert cannot be raised: the command fails rather than drop it */
     return;
   }
-  for (uint32_t i = 0; i < v->n_alerts; i++)
-    if (v->alerts[i]->key == k && !v->alerts[i]->cleared && v->alerts[i]->phase == phase) return;
+  alert *open = NULL;
+  for (uint32_t i = 0; i < v->n_alerts && !open; i++)
+    if (v->alerts[i]->key == k && !v->alerts[i]->cleared && v->alerts[i]->phase == phase) open = v->alerts[i];
   /* One wording (X6): "rule 'x' failed at protocol.lua:9: what". A Lua
    * error carries its own file:line first, which is where it failed; a bad
    * return value, a time limit or a refused pattern does not, and the
@@ -196,6 +223,10 @@ static void technical_alert_of(vigil_engine *e, visit *v, int phase, const char 
   /* Staff and the log see the protocol's files by their path in its
    * folder, never where the server keeps them (S5, Y7). */
   vigil__text_drop_dir(msg, v->p->sb ? v->p->sb->dir : NULL);
+  if (open) {
+    failed_again(e, v, open, msg);
+    return;
+  }
   vigil__engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s", (unsigned long long)v->id, msg);
   alert_more more = {.phase = phase != v->phase ? v->p->phases[phase].id : NULL};
   vigil__raise_alert(e, v, SRC_TECHNICAL, rule, k, prio, msg, v->p->latching, v->p->escalate, -1, &more);

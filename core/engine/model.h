@@ -74,7 +74,13 @@ typedef struct alert {
   const char *rule;      /* interned: the rule (or item) that raised it */
   const char *key;       /* interned de-duplication key; NULL for per-reading alerts */
   char *message;
-  char *latest;    /* what its rule says now of an acknowledged alert's cause, not worse (G7); memory only */
+  char *latest; /* what its rule says now of an acknowledged alert's cause, not worse (G7); memory only */
+  /* A technical alert's failures while it is open (AB4): how many (1: the one
+   * that raised it), the last one's words and time, and when the log last
+   * said so. Memory only, as `latest`: the alert's event says the first. */
+  uint32_t failures;
+  char *last_failure;
+  int64_t last_failed_at, failure_logged_at;
   int32_t item;    /* for overdue alerts (the first item of a checkpoint's), else -1 */
   uint16_t *items; /* an overdue alert's items, all due at one checkpoint */
   uint32_t n_items;

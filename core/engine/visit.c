@@ -46,6 +46,7 @@ void vigil__visit_free(vigil_engine *e, visit *v) {
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     free(v->alerts[i]->message);
     free(v->alerts[i]->latest);
+    free(v->alerts[i]->last_failure);
     free(v->alerts[i]->items);
     free(v->alerts[i]);
   }

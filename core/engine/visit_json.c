@@ -46,6 +46,14 @@ void vigil__alert_fields(buf *b, const alert *a) {
   }
   if (a->cleared) time_field(b, "resolved_at", a->cleared_at);
   if (a->follows) vigil__buf_printf(b, ",\"follows\":%llu", (unsigned long long)a->follows);
+  if (a->failures > 1) { /* a technical alert whose rule failed again (AB4, evaluate.c) */
+    vigil__buf_printf(b, ",\"failures\":%u", (unsigned)a->failures);
+    time_field(b, "last_failed_at", a->last_failed_at);
+    if (a->last_failure) {
+      vigil__buf_puts(b, ",\"last_failure\":");
+      vigil__buf_json_string(b, a->last_failure);
+    }
+  }
 }
 
 static void alert_json(buf *b, const alert *a) {
