@@ -37,6 +37,7 @@
 
 #include <cmocka.h>
 
+#include "authority.h"
 #include "hl7.h"
 #include "http_client.h"
 #include "serve_process.h"
@@ -741,6 +742,99 @@ static void message_times(void **state) {
   json_decref(p);
 }
 
+/* H3 (docs/hl7.md): the patient key and the assigning authority (PID-3.4).
+ * 555 of HOSP_A and 555 of HOSP_B are two patients: vigil keys patients by
+ * the number, so the second is refused (AE 204), never applied over the
+ * first's record (which kept its Ketamine allergy for the other patient). A
+ * site that names its own authority (plugins.hl7.authority) takes its bare
+ * numbers as its own, and refuses other systems' numbers. */
+static void patient_keys_by_authority(void **state) {
+  fixture *f = *state;
+  hl7_msg ack;
+  expect_ack(f,
+             ADT("A01", "AU1", "20260105120000", "555^^^HOSP_A^MR||DOE^JANE", "AL1|1|DA|KET^Ketamine|SV|Anaphylaxis\r"),
+             "AA", "AU1", &ack);
+  vigil__hl7_free(&ack);
+  /* another system's 555: refused at PID-3, nothing recorded, the record as it was */
+  refused_unrecorded(f, ADT("A01", "AU2", "20260105130000", "555^^^HOSP_B^MR||ROE^RICHARD", ""), "AU2",
+                     "patient.recorded", "two registration systems", "PID", "3", "204");
+  /* an authority named only by its OID (PID-3.4.2) is another authority too */
+  refused_unrecorded(f, ADT("A08", "AU3", "20260105130000", "555^^^&2.16.840.1.113883.19.5&ISO^MR||ROE^RICHARD", ""),
+                     "AU3", "patient.recorded", "2.16.840.1.113883.19.5", "PID", "3", "204");
+  /* with no authority named by the site, a bare 555 cannot be told from either */
+  refused_unrecorded(f, ADT("A08", "AU4", "20260105130000", "555^^^^MR||ROE^RICHARD", ""), "AU4", "patient.recorded",
+                     "(none)", "PID", "3", "204");
+  /* an A40 of another system's 555 into a new number merges nothing */
+  refused_unrecorded(f, ADT("A40", "AU5", "20260105130000", "556^^^HOSP_B^MR||ROE^RICHARD", "MRG|555^^^HOSP_B^MR\r"),
+                     "AU5", "patient.merged", "not merged", "MRG", "1", "204");
+  json_t *p = get_json(f, "/api/v1/patients/555", 200);
+  text_is(p, "demographics.name.family", "DOE");
+  text_is(p, "demographics.patient_authority", "HOSP_A");
+  text_is(p, "allergies.0.text", "Ketamine");
+  assert_null(json_object_get(json_object_get(p, "demographics"), "merged_into"));
+  json_decref(p);
+  /* the same system again is the same patient */
+  expect_ack(f, ADT("A08", "AU6", "20260105140000", "555^^^HOSP_A^MR||DOE^JANE^Q", ""), "AA", "AU6", &ack);
+  vigil__hl7_free(&ack);
+  /* a record of HOSP_B's 888, taken before the site named its authority */
+  expect_ack(f, ADT("A01", "AU7", "20260105120000", "888^^^HOSP_B^MR||ROE^RICHARD", ""), "AA", "AU7", &ack);
+  vigil__hl7_free(&ack);
+
+  /* the clinic names its own authority: its bare numbers are its own */
+  restart_with(f, "authority = 'HOSP_A'");
+  expect_ack(f, ADT("A08", "AU8", "20260105150000", "555^^^^MR||DOE^JANE^Q", ""), "AA", "AU8", &ack);
+  field_has(&ack, "MSA", 3, 0, "recorded: patient 555");
+  vigil__hl7_free(&ack);
+  /* a message with only another system's number is refused, naming the site's authority */
+  refused_unrecorded(f, ADT("A01", "AU9", "20260105150000", "777^^^HOSP_B^MR||ROE^RICHARD", ""), "AU9",
+                     "patient.recorded", "clinic's own assigning authority 'HOSP_A'", "PID", "3", "204");
+  json_decref(get_json(f, "/api/v1/patients/777", 404));
+  /* the site's number beside another system's keys the patient */
+  expect_ack(f, ADT("A01", "AU10", "20260105150000", "777^^^HOSP_B^MR~778^^^HOSP_A^MR||ROE^RICHARD", ""), "AA", "AU10",
+             &ack);
+  field_has(&ack, "MSA", 3, 0, "recorded: patient 778");
+  vigil__hl7_free(&ack);
+  /* the record kept before of HOSP_B's 888 stays reachable, and is not HOSP_A's 888 */
+  refused_unrecorded(f, ADT("A08", "AU11", "20260105150000", "888^^^HOSP_A^MR||DOE^JOHN", ""), "AU11",
+                     "patient.recorded", "two registration systems", "PID", "3", "204");
+  p = get_json(f, "/api/v1/patients/888", 200);
+  text_is(p, "demographics.name.family", "ROE");
+  json_decref(p);
+  /* an A40 whose MRG-1 is another system's number */
+  refused_unrecorded(f, ADT("A40", "AU12", "20260105160000", "555^^^HOSP_A^MR||DOE^JANE", "MRG|888^^^HOSP_B^MR\r"),
+                     "AU12", "patient.merged", "not the clinic's own", "MRG", "1", "204");
+}
+
+/* H3: a record kept before patient_authority was recorded (an older
+ * vigil) is read by the rule that keyed it, its first MR identifier of its
+ * number, else its first of that number; a merged-away reference vigil had
+ * no record of cannot tell. */
+static void record_authority_of_older_records(void **state) {
+  (void)state;
+  const struct {
+    const char *record, *authority;
+  } cases[] = {
+      {"{\"patient\":\"555\",\"identifiers\":[{\"value\":\"9\",\"authority\":\"SSA\",\"type\":\"SS\"},"
+       "{\"value\":\"555\",\"authority\":\"HOSP_B\"},{\"value\":\"555\",\"authority\":\"HOSP_A\",\"type\":\"MR\"}]}",
+       "HOSP_A"},
+      {"{\"patient\":\"555\",\"identifiers\":[{\"value\":\"555\",\"authority\":\"HOSP_B\"}]}", "HOSP_B"},
+      {"{\"patient\":\"555\",\"identifiers\":[{\"value\":\"555\",\"type\":\"MR\"}]}", ""},
+      {"{\"patient\":\"555\",\"patient_authority\":\"HOSP_C\",\"identifiers\":[{\"value\":\"555\",\"authority\":"
+       "\"HOSP_B\",\"type\":\"MR\"}]}",
+       "HOSP_C"},
+      {"{\"patient\":\"555\",\"merged_into\":\"556\"}", NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    json_t *r = json_loads(cases[i].record, 0, NULL);
+    assert_non_null(r);
+    const char *got = vigil__hl7_record_authority(r);
+    if (cases[i].authority ? !got || strcmp(got, cases[i].authority) : got != NULL)
+      fail_msg("%s: '%s', not '%s'", cases[i].record, got ? got : "(NULL)",
+               cases[i].authority ? cases[i].authority : "(NULL)");
+    json_decref(r);
+  }
+}
+
 /* H8 (docs/plugins.md): a misspelt setting of the plugin, or of its
  * alarms, fails the plugin's init with a sentence naming it (logged at
  * level error, the plugin failed; vigil serves on). */
@@ -1197,6 +1291,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(interface_findings, setup, teardown),
       cmocka_unit_test_setup_teardown(timeouts_and_the_limit, setup_small, teardown),
       cmocka_unit_test_setup_teardown(message_times, setup, teardown),
+      cmocka_unit_test_setup_teardown(patient_keys_by_authority, setup, teardown),
+      cmocka_unit_test(record_authority_of_older_records),
       cmocka_unit_test(unknown_settings_refused),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
   };

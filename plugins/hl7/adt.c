@@ -134,14 +134,31 @@ static int in_table(const char *v, const char *const *t) {
   return 0;
 }
 
-static void identifiers(adt_result *r, const hl7_msg *m, long pid, json_t *rec) {
+/* The assigning authority of field f, repetition rep (PID-3, MRG-1): its
+ * namespace id (.4.1), or its universal id (.4.2, an OID) when that is
+ * empty, so that two authorities named only by OIDs are not one. */
+static const char *authority(adt_result *r, const hl7_msg *m, long seg, int f, int rep, char *out, const char *where) {
+  value(r, m, seg, f, rep, 4, 1, out, where);
+  if (!*out) value(r, m, seg, f, rep, 4, 2, out, where);
+  return out;
+}
+
+/* Whether an identifier of authority auth may key a patient (H3): any
+ * when the clinic named no authority of its own; else one of it, or of
+ * none (a feed that leaves PID-3.4 out speaks of the clinic's own). */
+static int ours(const char *own_authority, const char *auth) {
+  return !own_authority || !*own_authority || !*auth || !strcmp(auth, own_authority);
+}
+
+static void identifiers(adt_result *r, const hl7_msg *m, long pid, const char *own_authority, json_t *rec) {
   char v[ADT_MAX_VALUE + 1], auth[ADT_MAX_VALUE + 1], type[ADT_MAX_VALUE + 1];
+  char other[ADT_MAX_VALUE + 1] = "", other_auth[ADT_MAX_VALUE + 1] = "";
   json_t *ids = json_array();
   int reps = vigil__hl7_reps(m, (size_t)pid, 3);
   const char *chosen = NULL;
   for (int i = 0; i < reps && !refused(r); i++) {
     value(r, m, pid, 3, i, 1, 0, v, "PID^1^3");
-    value(r, m, pid, 3, i, 4, 1, auth, "PID^1^3");
+    authority(r, m, pid, 3, i, auth, "PID^1^3");
     value(r, m, pid, 3, i, 5, 0, type, "PID^1^3");
     if (!*v) continue;
     if (padded(v)) {
@@ -153,17 +170,25 @@ static void identifiers(adt_result *r, const hl7_msg *m, long pid, json_t *rec) 
     put(r, id, "authority", auth, "PID^1^3");
     put(r, id, "type", type, "PID^1^3");
     json_array_append_new(ids, id);
-    if (!strcmp(type, "MR") && (!chosen || strcmp(chosen, "MR"))) {
+    if (!ours(own_authority, auth)) {
+      if (!*other) snprintf(other, sizeof other, "%s", v), snprintf(other_auth, sizeof other_auth, "%s", auth);
+      continue;
+    }
+    if ((!strcmp(type, "MR") && (!chosen || strcmp(chosen, "MR"))) || !chosen) {
       snprintf(r->patient, sizeof r->patient, "%s", v);
-      chosen = "MR";
-    } else if (!chosen) {
-      snprintf(r->patient, sizeof r->patient, "%s", v);
-      chosen = "first";
+      snprintf(r->authority, sizeof r->authority, "%s", auth);
+      chosen = !strcmp(type, "MR") ? "MR" : "first";
     }
   }
+  if (!refused(r) && !chosen && *other)
+    refuse(r, "AE", 204, "PID^1^3",
+           "PID-3 names no identifier of the clinic's own assigning authority '%s' (plugins.hl7.authority), nor one "
+           "without an authority: '%s' of '%s' is another registration system's number; not recorded",
+           own_authority, other, other_auth);
   if (!refused(r) && !chosen) refuse(r, "AE", 101, "PID^1^3", "PID-3 (patient identifier list) names no identifier");
   if (!refused(r) && !strcmp(chosen, "MR")) put(r, rec, "mrn", r->patient, "PID^1^3");
   put(r, rec, "patient", r->patient, "PID^1^3");
+  put(r, rec, "patient_authority", r->authority, "PID^1^3");
   json_object_set_new(rec, "identifiers", ids);
 }
 
@@ -278,7 +303,7 @@ int vigil__hl7_dtm(const char *v, long long *ms, int *zoned) {
   return 0;
 }
 
-void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r) {
+void vigil__hl7_adt_read(const hl7_msg *m, const char *own_authority, adt_result *r) {
   memset(r, 0, sizeof *r);
   snprintf(r->ack, sizeof r->ack, "AA");
   char type[ADT_MAX_VALUE + 1], event[ADT_MAX_VALUE + 1], version[ADT_MAX_VALUE + 1];
@@ -322,7 +347,7 @@ void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r) {
     return;
   }
   json_t *rec = json_object();
-  identifiers(r, m, pid, rec);
+  identifiers(r, m, pid, own_authority, rec);
   name_sex_birth(r, m, pid, rec);
   /* Q6, S4 (docs/safety.md): many feeds send an ADT (A08, A04, A01) without
    * AL1 segments; such a message says nothing about allergies (the host keeps
@@ -332,6 +357,7 @@ void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r) {
     char from[ADT_MAX_VALUE + 1];
     long mrg = vigil__hl7_find(m, "MRG", 0);
     value(r, m, mrg, 1, 0, 1, 0, from, "MRG^1^1");
+    authority(r, m, mrg, 1, 0, r->merged_authority, "MRG^1^1");
     if (mrg < 0)
       refuse(r, "AE", 100, "MRG", "A40 without an MRG segment (the patient merged)");
     else if (!*from)
@@ -339,6 +365,11 @@ void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r) {
     else if (padded(from))
       refuse(r, "AE", 102, "MRG^1^1", "MRG-1 (prior patient identifier) '%s' has white space at its start or end",
              from);
+    else if (!ours(own_authority, r->merged_authority))
+      refuse(r, "AE", 204, "MRG^1^1",
+             "MRG-1 (prior patient) '%s' is of the assigning authority '%s', not the clinic's own '%s' "
+             "(plugins.hl7.authority): another registration system's number; not merged",
+             from, r->merged_authority, own_authority);
     else if (!strcmp(from, r->patient))
       refuse(r, "AE", 102, "MRG^1^1", "MRG-1 names the surviving patient %s itself", from);
     else

@@ -20,10 +20,15 @@ typedef struct adt_result {
   char *fields_json;  /* malloc'd (free()) */
   char key[700];      /* the message's key for duplicates: "msg/" sender "/" control id */
   char patient[ADT_MAX_VALUE + 1];
+  char authority[ADT_MAX_VALUE + 1];        /* the assigning authority of the PID-3 that gave patient ("": none) */
+  char merged_authority[ADT_MAX_VALUE + 1]; /* an A40's: MRG-1's */
 } adt_result;
 
-/* Reads one ADT^A01/A04/A08/A40 message (docs/hl7.md). */
-void vigil__hl7_adt_read(const hl7_msg *m, adt_result *r);
+/* Reads one ADT^A01/A04/A08/A40 message (docs/hl7.md). own_authority: the
+ * clinic's own assigning authority (plugins.hl7.authority; NULL or "": not
+ * set): the patient is then keyed by an identifier of it or of none, and a
+ * message with only other authorities' is refused (H3). */
+void vigil__hl7_adt_read(const hl7_msg *m, const char *own_authority, adt_result *r);
 void vigil__hl7_adt_free(adt_result *r);
 
 /* HL7's DTM, YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ], as ms since

@@ -23,6 +23,7 @@
 
 #include "adt.h"
 #include "alarms.h"
+#include "authority.h"
 #include "hl7.h"
 #include "plugin_common/plugin_common.h"
 #include "vigil/plugin.h"
@@ -62,6 +63,7 @@ struct hl7p {
   uv_tcp_t listener;
   int listening, closing;
   char *host, *app, *facility;
+  char *authority; /* H3: the clinic's own assigning authority (PID-3.4), NULL: not named */
   int port;
   size_t max_message;
   unsigned ack_timeout_ms;
@@ -218,7 +220,7 @@ static void handle(conn *c, const char *data, size_t len) {
     return;
   }
   adt_result r;
-  vigil__hl7_adt_read(&m, &r);
+  vigil__hl7_adt_read(&m, h->authority, &r);
   char control[ADT_MAX_VALUE + 1], when[ADT_MAX_VALUE + 1];
   vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
   vigil__hl7_value(&m, 0, 7, 0, 1, 0, when, sizeof when);
@@ -257,6 +259,11 @@ static void handle(conn *c, const char *data, size_t len) {
   } else if (pending_with(h, r.key)) {
     h->errors++;
     send_ack(c, &m, "AE", 207, NULL, "the same message is being recorded from another connection: send it again");
+  } else if (vigil__hl7_authority_refused(h->records, h->authority, &r)) {
+    /* H3: one number from two registration systems is two patients */
+    h->refused++;
+    say(h, VIGIL_PLUGIN_LOG_WARN, "refused message %s from %s with %s: %s", control, c->peer, r.ack, r.err_text);
+    send_ack(c, &m, r.ack, r.err_code, r.err_where, r.err_text);
   } else if (merged_away(h, &r)) {
     h->refused++;
     say(h, VIGIL_PLUGIN_LOG_WARN, "refused message %s from %s with %s: %s", control, c->peer, r.ack, r.err_text);
@@ -471,6 +478,7 @@ static void free_when_closed(hl7p *h) {
   free(h->host);
   free(h->app);
   free(h->facility);
+  free(h->authority);
   json_decref(h->records);
   free(h);
 }
@@ -696,6 +704,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
                                       "idle_timeout_ms",
                                       "frame_timeout_ms",
                                       "max_future_ms",
+                                      "authority",
                                       "alarms",
                                       NULL};
   if (vigil__plugin_known_settings(s, known, "plugins.hl7", err) < 0) return VIGIL_EINVAL;
@@ -705,6 +714,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   json_t *conns = json_object_get(s, "max_connections");
   json_t *idle = json_object_get(s, "idle_timeout_ms"), *ftime = json_object_get(s, "frame_timeout_ms");
   json_t *future = json_object_get(s, "max_future_ms");
+  json_t *authority = json_object_get(s, "authority");
   if (host && !json_is_string(host))
     return vigil__plugin_refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
   if (!port && !json_object_get(s, "alarms"))
@@ -727,6 +737,13 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   if (future && (!json_is_integer(future) || json_integer_value(future) < 0 || json_integer_value(future) > 86400000))
     return vigil__plugin_refuse(err, "plugins.hl7.max_future_ms: 0 to 86400000 (how far MSH-7 may be ahead of vigil's "
                                      "clock)");
+  if (authority && (!json_is_string(authority) || !*json_string_value(authority) ||
+                    strlen(json_string_value(authority)) > ADT_MAX_VALUE))
+    return vigil__plugin_refuse(err,
+                                "plugins.hl7.authority: the assigning authority (PID-3.4) of the clinic's own "
+                                "patient numbers, text of 1 to %d bytes",
+                                ADT_MAX_VALUE);
+  if (authority && !(h->authority = strdup(json_string_value(authority)))) return -1;
   h->host = strdup(host ? json_string_value(host) : "127.0.0.1");
   h->app = strdup(app ? json_string_value(app) : "VIGIL");
   h->facility = strdup(fac ? json_string_value(fac) : "");
@@ -763,6 +780,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     free(h->host);
     free(h->app);
     free(h->facility);
+    free(h->authority);
     json_decref(h->records);
     free(h);
     return rc;

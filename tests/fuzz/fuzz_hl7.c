@@ -65,7 +65,7 @@ static void one_message(const char *data, size_t len) {
             vigil__hl7_value(&m, s, f, r, c, sub, v, sizeof v);
     }
   adt_result r;
-  vigil__hl7_adt_read(&m, &r);
+  vigil__hl7_adt_read(&m, NULL, &r);
   must(!strcmp(r.ack, "AA") == (r.fields_json != NULL), "an AA without a record, or a record refused");
   char control[ADT_MAX_VALUE + 2];
   size_t n = vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
