@@ -232,8 +232,12 @@ describe("downtime: the server cannot be reached", () => {
     assert.ok(await recordButton.isDisabled(), "Record is disabled while the server is away");
     assert.ok(await p.locator("#alarms .ack").first().isDisabled(), "Acknowledge is disabled while the server is away");
     assert.ok(await p.locator("#alarms .pause").first().isEnabled(), "pausing the sound still works");
-    // What the nurse types meanwhile stays in the form.
+    // What the nurse types meanwhile stays in the form, and keeps the time it
+    // was typed as its observed time (V2: it was recorded as observed when
+    // Record was pressed, minutes later).
+    const typedFrom = Date.now();
     await vitals.getByLabel("Systolic BP", { exact: true }).fill("132");
+    const typedBy = Date.now();
     await vitals.getByLabel("Diastolic BP", { exact: true }).fill("84");
     await vitals.getByLabel("Heart rate", { exact: true }).fill("72");
     await vitals.getByLabel("SpO₂", { exact: true }).fill("97");
@@ -252,6 +256,11 @@ describe("downtime: the server cannot be reached", () => {
     await server.resume();
     await banner.waitFor({ state: "detached", timeout: 20000 });
     assert.ok(await recordButton.isEnabled(), "Record is back once the server is");
+    // Beside Record: the time the values were typed, not "Now".
+    const hint = await p.locator("#observed-hint").innerText();
+    const shown = hint.match(/^Observed at (\d\d:\d\d) \(typed while the server was away\)/);
+    assert.ok(shown, `the observed time beside Record is the time typed: ${hint}`);
+    assert.equal(await p.locator("#observed-at").inputValue(), shown[1]);
     const { events: before } = await api("nurse.kim", "GET", `/visits/${visit}/events?limit=1000`);
     await recordButton.click();
     await p.waitForFunction(async ([id, n]) => {
@@ -261,6 +270,14 @@ describe("downtime: the server cannot be reached", () => {
     const v = await api("nurse.kim", "GET", `/visits/${visit}`);
     const readings = JSON.stringify(v);
     assert.match(readings, /"sbp":132/);
+    const { events: after } = await api("nurse.kim", "GET", `/visits/${visit}/events?limit=1000`);
+    const rec = after.slice(before.length).find((e) => e.type === "item.recorded" && e.data.values && e.data.values.vitals);
+    assert.ok(rec && rec.data.observed_at !== undefined, `the entry says when it was observed: ${JSON.stringify(rec)}`);
+    const observed = new Date(rec.data.observed_at).getTime();
+    assert.ok(observed >= typedFrom - 1000 && observed <= typedBy + 1000,
+      `observed when typed (${new Date(typedFrom).toISOString()} .. ${new Date(typedBy).toISOString()}): ${rec.data.observed_at}, recorded ${rec.time}`);
+    const item = v.phases.find((x) => x.id === v.phase).items.find((x) => x.id === "vitals");
+    assert.equal(item.late, true, "recorded after the outage: a late entry of its time");
     await p.context().close();
   });
 

@@ -24,12 +24,24 @@ let probing = null;
 let ticking = null;
 const observer = new MutationObserver(() => disableWrites());
 const backListeners = [];
+const awayListeners = [];
 
 // fn() when the server answers again after being away: the screens read
 // it anew (what they showed was the last answer; a page opened meanwhile
 // could not be read at all).
 export function onBack(fn) {
   backListeners.push(fn);
+}
+
+// fn() when the server is found away: a visit fixes the observed time of
+// what is typed and not recorded yet (it is recorded later, as late).
+export function onAway(fn) {
+  awayListeners.push(fn);
+}
+
+// Whether the server cannot be reached now.
+export function away() {
+  return awaySince !== 0;
 }
 
 // A reload while the server is away loses the page (it cannot be loaded
@@ -76,6 +88,7 @@ export function unreachable() {
   announce("The server cannot be reached. The page shows the last state it had, read only; nothing can be recorded until it is back.");
   ticking = setInterval(drawBanner, 1000);
   probing = setInterval(probe, PROBE_MS);
+  for (const fn of awayListeners) fn();
 }
 
 // The event stream dropped: is it the server, or only the stream?
@@ -116,7 +129,7 @@ function drawBanner() {
     h("p", {}, `The server cannot be reached (for ${duration(now - awaySince)}). Read only: nothing can be recorded or acknowledged until it is back.`),
     h("p", { class: "downtime-detail" },
       `What you see is as it was ${duration(now - lastAnswer)} ago. New alerts cannot reach this screen: watch the patients and their monitors. `,
-      "What you type stays in its form; record it when the server is back. Printing still works. ",
+      "What you type stays in its form, with the time it was typed as its observed time; record it when the server is back. Printing still works. ",
       "Do not reload the page: it cannot be loaded again until the server is back."),
   ];
   if (!banner) {

@@ -3,6 +3,8 @@
 // sign-in that ends mid-entry, or a reload, loses nothing: the visit page
 // puts it back once the same user is signed in again. Recording an item
 // empties its card and so its draft; signing out on purpose drops them all.
+// With the values goes when the first of them was typed, and whether the
+// server was away since (visit.js: then that is their observed time).
 import { current } from "./session.js";
 
 const PREFIX = "vigil.draft.";
@@ -12,25 +14,30 @@ function key(visit) {
   return u ? `${PREFIX}${u.name}.${visit}` : null;
 }
 
-// values: {item id: value as inputs.js reads it}.
-export function save(visit, values) {
+// values: {item id: value as inputs.js reads it}; typed: {at: ms, away:
+// bool}, when the first was typed, or null.
+export function save(visit, values, typed) {
   const k = key(visit);
   if (!k) return;
   try {
-    if (Object.keys(values).length) sessionStorage.setItem(k, JSON.stringify(values));
+    if (Object.keys(values).length) sessionStorage.setItem(k, JSON.stringify({ v: 2, values, typed: typed || null }));
     else sessionStorage.removeItem(k);
   } catch (err) {
     // Storage full or refused: the page still holds what was typed.
   }
 }
 
+// {values, typed} as saved; a draft of before the typed time was kept is
+// its values alone.
 export function load(visit) {
   const k = key(visit);
   try {
-    const v = k && JSON.parse(sessionStorage.getItem(k) || "{}");
-    return v && typeof v === "object" ? v : {};
+    const d = k && JSON.parse(sessionStorage.getItem(k) || "{}");
+    if (!d || typeof d !== "object") return { values: {}, typed: null };
+    if (d.v !== 2) return { values: d, typed: null };
+    return { values: d.values || {}, typed: d.typed && Number.isFinite(d.typed.at) ? d.typed : null };
   } catch (err) {
-    return {};
+    return { values: {}, typed: null };
   }
 }
 

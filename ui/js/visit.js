@@ -21,9 +21,10 @@ import { can } from "./session.js";
 import { ackControls } from "./ack.js";
 import { title as protocolTitle } from "./protocols.js";
 import * as drafts from "./drafts.js";
+import * as downtime from "./downtime.js";
 import { patientBanner, patientPath, previousCard, sessionLine } from "./patient.js";
 
-let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored}
+let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored, typed}
 let unsubscribe = null;
 let pending = null;
 let loads = 0; // loads started: only the newest one draws
@@ -422,12 +423,23 @@ function hhmm(ms) {
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
+// When the values typed and not recorded yet were first typed, if the server
+// was away since ({at, away: "during" | "before"}): that is their observed
+// time (V2: typed at 12:43 in an outage, recorded at 12:47, they were
+// observed at 12:43, and recorded late). null: they are observed now.
+function typedAway() {
+  return state && state.typed && state.typed.away ? state.typed : null;
+}
+
 // The observed time the form says, in ms, or null for "now": the field left
-// as it was (it follows the clock) or set to the current minute. A time of
-// day later than now is yesterday's (a visit over midnight).
+// as it was (it follows the clock, or holds the time typed in an outage) or
+// set to the current minute. A time of day later than now is yesterday's (a
+// visit over midnight).
 function observedAt(form) {
   const input = form.querySelector("input[data-field=observed_at]");
-  if (!input || !input.dataset.touched || !input.value || input.value === hhmm(now())) return null;
+  if (!input) return null;
+  if (!input.dataset.touched) return typedAway() ? typedAway().at : null;
+  if (!input.value || input.value === hhmm(now())) return null;
   const [hh, mm] = input.value.split(":").map(Number);
   const d = new Date(now());
   d.setHours(hh, mm, 0, 0);
@@ -440,13 +452,19 @@ function observedHint(form) {
   const hint = form.querySelector(".observed-hint");
   if (!hint) return;
   const at = observedAt(form);
-  hint.textContent = at === null ? "Now. Set the time the values were taken if that was earlier: the entry is then marked late."
-    : `A late entry: observed ${duration(now() - at)} ago. Rules, the chart and the checkpoints use this time.`;
+  const typed = typedAway();
+  const input = form.querySelector("input[data-field=observed_at]");
+  if (typed && input && !input.dataset.touched)
+    hint.textContent = `Observed at ${hhmm(typed.at)} (typed ${typed.away === "before" ? "before the server went away" : "while the server was away"}): ` +
+      "recorded as a late entry of that time. Set the time the values were taken if that was earlier.";
+  else
+    hint.textContent = at === null ? "Now. Set the time the values were taken if that was earlier: the entry is then marked late."
+      : `A late entry: observed ${duration(now() - at)} ago. Rules, the chart and the checkpoints use this time.`;
   hint.classList.toggle("late-mark", at !== null);
 }
 
 function recordBar() {
-  const input = h("input", { id: "observed-at", type: "time", step: 60, value: hhmm(now()), dataset: { field: "observed_at" },
+  const input = h("input", { id: "observed-at", type: "time", step: 60, value: hhmm(typedAway() ? typedAway().at : now()), dataset: { field: "observed_at" },
     "aria-describedby": "observed-hint observed-err" });
   input.addEventListener("input", () => {
     input.dataset.touched = "1";
@@ -492,6 +510,8 @@ async function recordAll(e) {
     await command("entries", body);
     const titles = ids.map((id) => phase.items.find((x) => x.id === id).title);
     announce(`Recorded: ${titles.join(", ")}${at === null ? "" : " (late entry)"}`);
+    // What is typed from now on is typed now (saveDraft).
+    if (state) state.typed = null;
     for (const id of ids) emptyIfRecorded(phase.items.find((x) => x.id === id), values[id]);
     resetObserved();
   } catch (err) {
@@ -536,10 +556,25 @@ function emptyIfRecorded(it, value) {
   saveDraft();
 }
 
-// What is typed on the checklist goes to the tab's storage as it is typed.
+// What is typed on the checklist goes to the tab's storage as it is typed,
+// with when the first of it was typed (and whether the server was away then).
 function saveDraft() {
-  if (state && state.visit && state.root) drafts.save(state.id, snapshot().values);
+  if (!(state && state.visit && state.root)) return;
+  const values = snapshot().values;
+  if (!Object.keys(values).length) state.typed = null;
+  else if (!state.typed) state.typed = { at: now(), away: downtime.away() ? "during" : null };
+  drafts.save(state.id, values, state.typed);
 }
+
+// The server went away with values typed and not recorded: they keep the
+// time they were typed as their observed time, however late they are
+// recorded; the field beside Record stops following the clock and says so.
+downtime.onAway(() => {
+  if (!state || !state.typed || state.typed.away) return;
+  state.typed.away = "before";
+  saveDraft();
+  tick();
+});
 for (const type of ["input", "change"])
   document.addEventListener(type, (e) => {
     if (state && state.root && e.target instanceof Element && e.target.closest(".checklist")) saveDraft();
@@ -642,7 +677,9 @@ function draw() {
   if (!state.drafted) {
     // The first drawing: what was typed and not recorded before comes back.
     state.drafted = true;
-    for (const [id, val] of Object.entries(drafts.load(state.id)))
+    const draft = drafts.load(state.id);
+    if (!state.typed && draft.typed) state.typed = draft.typed;
+    for (const [id, val] of Object.entries(draft.values))
       if (!(id in snap.values)) {
         snap.values[id] = val;
         state.restored.add(id);
@@ -687,9 +724,10 @@ function tick() {
     state.loadedAt = now(); // once, until that load starts
     refresh();
   }
-  // The observed time follows the clock until the nurse sets it.
+  // The observed time follows the clock until the nurse sets it, or the
+  // server goes away with values typed (then it is when they were typed).
   const observed = state.root.querySelector(".checklist input[data-field=observed_at]");
-  if (observed && !observed.dataset.touched && document.activeElement !== observed) observed.value = hhmm(now());
+  if (observed && !observed.dataset.touched && document.activeElement !== observed) observed.value = hhmm(typedAway() ? typedAway().at : now());
   if (observed) observedHint(observed.form);
   for (const b of state.root.querySelectorAll(".checklist .badge[data-due]")) {
     if (b.classList.contains("badge-overdue")) continue;
@@ -701,7 +739,7 @@ function tick() {
 
 export function render(main, id) {
   stop();
-  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now(), drafted: false, restored: new Set(), raisedBy: new Map() };
+  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now(), drafted: false, restored: new Set(), raisedBy: new Map(), typed: null };
   clear(main).append(h("p", {}, "Loading\u2026"));
   unsubscribe = subscribe((ev) => {
     if (state && ev.visit === state.id) refresh();
