@@ -128,7 +128,7 @@ return v.phase "observation" {
 
   -- Source: docs/clinical/esketamine-rems.md: monitor until sedation, dissociation and
   -- respiratory depression have resolved [P]; docs/clinical/discharge-criteria.md (param
-  -- observation_minutes); MOAA/S 5 = alert (param moaas_recovered).
+  -- observation_minutes); MOAA/S 5 = alert (param moaas_recovered); 3 vitals readings (T2).
   gate = function(visit)
     local missing = {}
     local need = visit.param("observation_minutes")
@@ -145,6 +145,13 @@ return v.phase "observation" {
     local dissociation = visit.value("observation.dissociation")
     if dissociation ~= "none" then
       missing[#missing + 1] = fmt("dissociation not resolved (%s)", tostring(dissociation or "not recorded"))
+    end
+    -- Source: docs/clinical/discharge-criteria.md, "Vitals after the infusion" (docs/safety.md T2):
+    -- the BP-recovery block, the discharge's low BP and heart-rate hold and the Aldrete cross-check
+    -- read the last vitals, so 3 of the four checkpoints are taken here (one skipped with a reason
+    -- needs no override, as the infusion's 3 of 4).
+    if not visit.done("observation.vitals", { count = 3 }) then
+      missing[#missing + 1] = fmt("%d of 3 vitals readings recorded", visit.count("observation.vitals"))
     end
     if #missing > 0 then return false, table.concat(missing, "; ") end
     return true
