@@ -163,6 +163,7 @@ lint: build
 	@scripts/include-circles --units
 	@scripts/include-walls
 	@scripts/include-rooms $(BUILD)
+	@scripts/type-copies $(BUILD)
 	@scripts/symbol-rooms $(BUILD)
 	@scripts/symbol-names $$(find $(BUILD) -name 'libvigil_*.a' | sort)
 	@for lib in $$(find $(BUILD) -name 'libvigil_*.a' | sort); do scripts/symbol-circles $$lib || exit 1; done

@@ -16,7 +16,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 
-for script in include-rooms symbol-rooms; do
+for script in include-rooms type-copies symbol-rooms; do
   if ! "$scripts/$script" "$build" >"$tmp/out" 2>&1; then
     echo "FAIL: $script refused the build $build:"
     cat "$tmp/out"
@@ -87,7 +87,7 @@ unit plugin_common plugins/common plugin_common.c
 "$ar" rc "$b/core/engine/libvigil_engine.a" "$b/core/engine/CMakeFiles/vigil_engine.dir/engine.c.o"
 "$ar" rc "$b/server/api/libvigil_api.a" "$b/server/api/CMakeFiles/vigil_api.dir/api.c.o"
 "$ar" rc "$b/server/http/libvigil_http.a" "$b/server/http/CMakeFiles/vigil_http.dir/http.c.o"
-for script in include-rooms symbol-rooms; do
+for script in include-rooms type-copies symbol-rooms; do
   if ! VIGIL_LINT_ROOT="$t" "$scripts/$script" "$b" >"$tmp/out" 2>&1; then
     echo "FAIL: $script refused the tree that keeps the walls:"
     cat "$tmp/out"
@@ -183,6 +183,93 @@ for what in 'http: now.c.o uses vigil__engine_now of room engine, which http doe
 done
 grep -qE '^  (api|export):' "$tmp/out" && { echo "FAIL: symbol-rooms refused api or export, which use or link the engine:"; cat "$tmp/out"; failed=1; }
 
+# The fourth review's ways round (docs/architecture.md): each on a fresh
+# copy of the tree that keeps the walls.
+# (1) A copy of the engine's private model made at build time by the
+# preprocessor into the API's own build folder, which include-rooms takes as
+# the API's own generated file: type-copies names the copy.
+rm -f "$b/server/api/CMakeFiles/vigil_api.dir"/by_*.d "$b/server/api/CMakeFiles/vigil_api.dir/engine_borrowed.c.o.d" \
+  "$b/plugins/foo/CMakeFiles/vigil_plugin_foo.dir/embeds.c.o.d" "$b/server/http/CMakeFiles/vigil_http.dir/reads_engine.c.o.d"
+"$cc" -E -P "$t/core/engine/model.h" >"$b/server/api/model_copy.h"
+printf '#include "model_copy.h"\nint vigil__api_copy(void);\nint vigil__api_copy(void) { struct visit v = {1}; return v.id; }\n' \
+  >"$t/server/api/by_copy.c"
+unit api server/api by_copy.c -I"$b/server/api"
+if ! VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1; then
+  echo "FAIL: include-rooms refused the copy (this test means to show it passes it):"
+  cat "$tmp/out"
+  failed=1
+fi
+if VIGIL_LINT_ROOT="$t" "$scripts/type-copies" "$b" >"$tmp/out" 2>&1 ||
+  ! grep -F "both define struct visit: a private type copied across the wall" "$tmp/out" |
+  grep -F "(build)/server/api/model_copy.h (room api)" | grep -qF "core/engine/model.h (room engine)"; then
+  echo "FAIL: type-copies did not refuse the preprocessed copy of the engine's model:"
+  cat "$tmp/out"
+  failed=1
+fi
+rm -f "$b/server/api/CMakeFiles/vigil_api.dir/by_copy.c.o.d" "$b/server/api/model_copy.h"
+
+# (2) An OBJECT library compiled with the engine's folder on its include
+# path, its objects added to the API's library: its dependency file is in
+# CMakeFiles/sneaky.dir/, where include-rooms read nothing.
+mkdir -p "$b/server/api/CMakeFiles/sneaky.dir"
+printf '#include "model.h"\nint vigil__api_sneaky(void);\nint vigil__api_sneaky(void) { struct visit v = {2}; return v.id; }\n' \
+  >"$t/server/api/sneaky.c"
+"$cc" -w -I"$t/include" -I"$t/core/engine" -MD -MF "$b/server/api/CMakeFiles/sneaky.dir/sneaky.c.o.d" \
+  -c "$t/server/api/sneaky.c" -o "$b/server/api/CMakeFiles/sneaky.dir/sneaky.c.o"
+"$ar" rc "$b/server/api/libvigil_api.a" "$b/server/api/CMakeFiles/sneaky.dir/sneaky.c.o"
+if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 ||
+  ! grep -qF "api: libvigil_api.a holds sneaky.c.o, which left no dependency file" "$tmp/out"; then
+  echo "FAIL: include-rooms did not refuse an OBJECT library's object in the API's library:"
+  cat "$tmp/out"
+  failed=1
+fi
+# The same object on a program's link line (a room that is a program: cli).
+mkdir -p "$t/cli" "$b/cli/CMakeFiles/vigil.dir"
+echo "cli|$t/cli|$b/cli|$b/cli/CMakeFiles/vigil.dir|$b/vigil|api engine http|||" >"$b/rooms/cli.room"
+printf 'int main(void) { return 0; }\n' >"$t/cli/main.c"
+"$cc" -w -MD -MF "$b/cli/CMakeFiles/vigil.dir/main.c.o.d" -c "$t/cli/main.c" -o "$b/cli/CMakeFiles/vigil.dir/main.c.o"
+"$cc" -o "$b/vigil" "$b/cli/CMakeFiles/vigil.dir/main.c.o"
+echo "cc -o ../vigil CMakeFiles/vigil.dir/main.c.o ../server/api/CMakeFiles/sneaky.dir/sneaky.c.o" >"$b/cli/CMakeFiles/vigil.dir/link.txt"
+if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 ||
+  ! grep -qF "cli: vigil links $b/cli/../server/api/CMakeFiles/sneaky.dir/sneaky.c.o, which left no dependency file" "$tmp/out"; then
+  echo "FAIL: include-rooms did not refuse an OBJECT library's object on a program's link line:"
+  cat "$tmp/out"
+  failed=1
+fi
+grep -qF "main.c.o" "$tmp/out" && { echo "FAIL: include-rooms refused the program's own object:"; cat "$tmp/out"; failed=1; }
+"$ar" d "$b/server/api/libvigil_api.a" sneaky.c.o
+
+# (3) A link under another name: http calls sneaky_now, which the program's
+# link makes the engine's vigil__engine_now (-Wl,--defsym).
+printf 'int sneaky_now(void);\nint vigil__http_later(void);\nint vigil__http_later(void) { return sneaky_now(); }\n' >"$t/server/http/later.c"
+unit http server/http later.c
+"$ar" rc "$b/server/http/libvigil_http.a" "$b/server/http/CMakeFiles/vigil_http.dir/later.c.o"
+"$cc" -o "$b/vigil" "$b/cli/CMakeFiles/vigil.dir/main.c.o" "$b/server/http/libvigil_http.a" "$b/core/engine/libvigil_engine.a" \
+  -Wl,--undefined=vigil__http_later -Wl,--undefined=vigil__engine_now -Wl,--defsym,sneaky_now=vigil__engine_now
+echo "cc -o ../vigil CMakeFiles/vigil.dir/main.c.o ../server/http/libvigil_http.a ../core/engine/libvigil_engine.a -Wl,--defsym,sneaky_now=vigil__engine_now" \
+  >"$b/cli/CMakeFiles/vigil.dir/link.txt"
+if "$scripts/symbol-rooms" "$b" >"$tmp/out" 2>&1 ||
+  ! grep -qF "http: later.c.o uses vigil__engine_now (as sneaky_now in $b/vigil, a link under another name) of room engine, which http does not use" "$tmp/out"; then
+  echo "FAIL: symbol-rooms did not refuse http linking the engine's function under another name:"
+  cat "$tmp/out"
+  failed=1
+fi
+
+# (4) export/ LINKS the engine to call vigil.h's functions; declaring an
+# internal vigil__ function of the engine itself and calling it is a link
+# across the wall all the same.
+printf 'int vigil__engine_now(void);\nint vigil__export_now(void);\nint vigil__export_now(void) { return vigil__engine_now(); }\n' \
+  >"$t/export/now.c"
+unit export export now.c
+"$ar" rc "$b/export/libvigil_export.a" "$b/export/CMakeFiles/vigil_export.dir/now.c.o"
+if "$scripts/symbol-rooms" "$b" >"$tmp/out" 2>&1 ||
+  ! grep -qF "export: now.c.o uses vigil__engine_now of room engine, which export only LINKS" "$tmp/out"; then
+  echo "FAIL: symbol-rooms did not refuse export calling an internal function of the engine it LINKS:"
+  cat "$tmp/out"
+  failed=1
+fi
+grep -qF "export: fhir.c.o" "$tmp/out" && { echo "FAIL: symbol-rooms refused export calling vigil.h's function:"; cat "$tmp/out"; failed=1; }
+
 # A room whose objects left no dependency file is not passed unread.
 room config server/config
 if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 || ! grep -qF "room config" "$tmp/out"; then
@@ -191,5 +278,5 @@ if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 || ! grep
   failed=1
 fi
 
-[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them and a link across one were refused"
+[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them, a link across one, a preprocessed copy, an OBJECT library, a link under another name and an internal call through LINKS were refused"
 exit $failed
