@@ -1220,31 +1220,48 @@ static void alarms_out(void **state) {
  * says in MSA-3 text that is not UTF-8 (Latin-1 "café"). The answer is
  * recorded on the alert without that text, and the report is not sent for
  * again and again (it held the line up: the answer could not be kept). */
-static void alarms_answer_not_utf8(void **state) {
-  (void)state;
-  fixture *f = &alarm_fx;
-  assert_int_equal(serve_setup(&f->s, ALARM_PROTOCOL), 0);
-  int port = hc_free_port(), one = 1;
-  int ls = socket(AF_INET, SOCK_STREAM, 0);
+/* A manager of the test's own: a socket listening on a free port of
+ * loopback (its port in *port). */
+static int own_manager_listen(int *port) {
+  int one = 1, ls = socket(AF_INET, SOCK_STREAM, 0);
+  *port = hc_free_port();
   setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port)};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
   assert_int_equal(listen(ls, 4), 0);
-  char extra[256];
-  snprintf(
-      extra, sizeof extra,
-      "plugins = { hl7 = { alarms = { port = %d, retry_min_ms = 100, retry_max_ms = 300, ack_timeout_ms = 3000 } } "
-      "}\n",
-      port);
-  serve_configure(&f->s, extra);
-  assert_int_equal(serve_start(&f->s), 0);
-  uint64_t visit = serve_start_visit_at(&f->s, "chair", "P9", "Chair 9");
-  assert_int_equal(serve_record_sbp(&f->s, visit, 200), 200);
+  return ls;
+}
+
+/* vigil's connection to the test's own manager ls (20 s at most). */
+static int own_manager_accept(int ls) {
   struct pollfd pl = {.fd = ls, .events = POLLIN};
   assert_true(poll(&pl, 1, 20000) == 1);
   int fd = accept(ls, NULL, NULL);
   assert_true(fd >= 0);
+  return fd;
+}
+
+/* vigil started (as alarm_fx) with alarms out to a manager of the test's
+ * own, with the alarms settings more after its port: the manager's
+ * listening socket. */
+static int vigil_with_own_manager(fixture *f, const char *more) {
+  assert_int_equal(serve_setup(&f->s, ALARM_PROTOCOL), 0);
+  int port, ls = own_manager_listen(&port);
+  char extra[256];
+  snprintf(extra, sizeof extra, "plugins = { hl7 = { alarms = { port = %d, %s } } }\n", port, more);
+  serve_configure(&f->s, extra);
+  assert_int_equal(serve_start(&f->s), 0);
+  return ls;
+}
+
+static void alarms_answer_not_utf8(void **state) {
+  (void)state;
+  fixture *f = &alarm_fx;
+  int ls = vigil_with_own_manager(f, "retry_min_ms = 100, retry_max_ms = 300, ack_timeout_ms = 3000");
+  uint64_t visit = serve_start_visit_at(&f->s, "chair", "P9", "Chair 9");
+  assert_int_equal(serve_record_sbp(&f->s, visit, 200), 200);
+  int fd = own_manager_accept(ls);
   /* the raise (what comes before it of the visit is answered the same way) */
   char control[64] = "", alert[32] = "", ack[512];
   while (!alert[0]) {
@@ -1274,6 +1291,63 @@ static void alarms_answer_not_utf8(void **state) {
   close(ls);
 }
 
+/* H6 (docs/hl7.md): a manager that answers AE to one report for ever
+ * held every later alarm back (a ketamine allergy alarm never sent) while
+ * the link was up. After max_attempts such answers the report is recorded
+ * as refused (code AE) and the next one goes; /metrics shows the backlog
+ * and the retries. */
+static void alarms_answered_ae_for_ever(void **state) {
+  (void)state;
+  fixture *f = &alarm_fx;
+  int ls = vigil_with_own_manager(f, "retry_min_ms = 100, retry_max_ms = 200, max_attempts = 3");
+  /* AE-1's alert, then P2's: the manager answers AE to every report about AE-1 */
+  uint64_t v1 = serve_start_visit_at(&f->s, "chair", "AE-1", "Chair 1");
+  assert_int_equal(serve_record_sbp(&f->s, v1, 200), 200);
+  uint64_t v2 = serve_start_visit_at(&f->s, "chair", "P2", "Chair 2");
+  assert_int_equal(serve_record_sbp(&f->s, v2, 200), 200);
+  int fd = own_manager_accept(ls);
+  int ae = 0, p2 = 0;
+  char alert1[32] = "";
+  while (!p2) {
+    char *msg = read_ack(fd);
+    if (!msg) fail_msg("no report of P2's alert after %d of AE-1's answered AE: the line is held", ae);
+    hl7_msg m;
+    char err[256], control[160] = "", patient[64] = "", ack[512];
+    assert_int_equal(vigil__hl7_parse(&m, msg, strlen(msg), err, sizeof err), 0);
+    free(msg);
+    vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
+    vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "PID", 0), 3, 0, 1, 0, patient, sizeof patient);
+    int mine = !strcmp(patient, "AE-1");
+    if (mine) vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "OBR", 0), 2, 0, 1, 0, alert1, sizeof alert1);
+    vigil__hl7_free(&m);
+    ae += mine;
+    p2 = !strcmp(patient, "P2");
+    if (ae > 10) fail_msg("AE-1's report sent %d times and P2's never: the line is held", ae);
+    int n = snprintf(ack, sizeof ack,
+                     "\x0bMSH|^~\\&|AM||VIGIL||20260105083001||ACK^R40^ACK|A-%s|P|2.6\rMSA|%s|%s|%s\r\x1c\r", control,
+                     mine ? "AE" : "AA", control, mine ? "no pager free, try later" : "");
+    send_raw(fd, ack, (size_t)n);
+  }
+  assert_int_equal(ae, 3);
+  /* AE-1's report is recorded as refused, with the manager's last words */
+  json_t *rep = NULL;
+  assert_int_equal(reports_of(f, v1, atoll(alert1), 0, 1, &rep), 1);
+  text_is(rep, "data.status", "refused");
+  text_is(rep, "data.code", "AE");
+  text_is(rep, "data.text", "no pager free, try later");
+  json_decref(rep);
+  /* the retries and the backlog in /metrics */
+  char *body = NULL;
+  assert_int_equal(serve_request(&f->s, "GET", "/metrics", NULL, &body), 200);
+  if (!strstr(body, "vigil_plugin_hl7_alarm_retries_total{plugin=\"hl7\"} 2") ||
+      !strstr(body, "vigil_plugin_hl7_alarm_refused_total{plugin=\"hl7\"} 1") ||
+      !strstr(body, "vigil_plugin_hl7_alarm_backlog{plugin=\"hl7\"}"))
+    fail_msg("no alarm retries, refusals or backlog in /metrics: %s", body);
+  free(body);
+  close(fd);
+  close(ls);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "interop")) {
     const struct CMUnitTest interop[] = {
@@ -1295,6 +1369,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(record_authority_of_older_records),
       cmocka_unit_test(unknown_settings_refused),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
+      cmocka_unit_test_teardown(alarms_answered_ae_for_ever, alarms_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
  * message; after a restart the message in flight is sent again with the same
  * control id (MSH-10 "VIGIL-<seq>"), which is what a manager deduplicates
  * on. Each acknowledgement is recorded in the plugin's namespace
- * ("ack/<seq>") and counted in the status. AE is retried with backoff; AR is
+ * ("ack/<seq>") and counted in the status. AE is retried with backoff, at
+ * most max_attempts answers (H6: a manager that answers AE for ever would
+ * hold every later alarm back), then recorded as refused as AR is; AR is
  * recorded as refused, logged, and the next alert goes. A link that is down
  * (no connection, no ACK within ack_timeout_ms, TCP keep-alive probes lost)
  * is logged at level error, shown in the status and in the gauge
@@ -41,6 +43,7 @@ struct alarms {
   char *host, *app, *facility, *to_app, *to_facility;
   int port;
   unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s;
+  unsigned max_attempts; /* H6: answers other than AA, CA, AR, CR a report may get before it is given up */
   uv_tcp_t *tcp;
   uv_connect_t creq;
   int connected, connecting, closing, handles;
@@ -55,6 +58,7 @@ struct alarms {
   char *head_msg;
   size_t head_len;
   unsigned attempts;
+  unsigned answered_again; /* the head's answers that ask for it again (AE, CE, ...) */
   known_visit *visits;
   size_t n_visits, cap_visits;
   known_alert *alerts;
@@ -134,6 +138,21 @@ static unsigned backoff(alarms *a);
 static void publish_link(alarms *a) {
   a->api->metric_set(a->p, "alarm_link_up", "gauge", "1 when the alarm manager's MLLP link is up", NULL,
                      a->connected ? 1 : 0);
+}
+
+/* H6: how far behind the reporter is, and how often it sent again, for the
+ * site's monitoring (a link that is up can still hold alarms back). */
+static void publish_measures(alarms *a) {
+  a->api->metric_set(a->p, "alarm_backlog", "gauge",
+                     "Events after the alarm reporter's cursor: an upper bound of the alarm reports not yet answered",
+                     NULL, (double)vigil__plugin_backlog(a->api, a->p, a->cursor));
+  a->api->metric_set(a->p, "alarm_retries", "counter",
+                     "Alarm reports sent again after an answer asking for it (AE, CE) or one not recorded, this run",
+                     NULL, (double)a->retries);
+  a->api->metric_set(
+      a->p, "alarm_refused", "counter",
+      "Alarm reports recorded as refused (AR, CR, or max_attempts answers asking for them again), this run", NULL,
+      (double)a->refused);
 }
 
 static void on_part_closed(uv_handle_t *h) {
@@ -255,7 +274,8 @@ static void head_done(alarms *a) {
   free(a->head_msg);
   a->head_msg = NULL;
   a->have_head = a->in_flight = 0;
-  a->attempts = 0;
+  a->attempts = a->answered_again = 0;
+  publish_measures(a);
 }
 
 static int on_ack(void *ud, const char *msg, size_t len) {
@@ -278,7 +298,10 @@ static int on_ack(void *ud, const char *msg, size_t len) {
   }
   uv_timer_stop(&a->wait);
   int final = !strcmp(code, "AA") || !strcmp(code, "CA") || !strcmp(code, "AR") || !strcmp(code, "CR");
-  if (final && record_ack(a, code, text) < 0) { /* not kept: the report goes again, its answer with it */
+  /* H6: an answer asking for the report again, max_attempts times, is a
+   * refusal: the manager will not take it, and the alarms after it wait */
+  int given_up = !final && ++a->answered_again >= a->max_attempts;
+  if ((final || given_up) && record_ack(a, code, text) < 0) { /* not kept: the report goes again, its answer with it */
     a->retries++;
     a->attempts++;
     say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager: %s; sent again in %u ms", a->last_error, backoff(a));
@@ -288,10 +311,16 @@ static int on_ack(void *ud, const char *msg, size_t len) {
     a->last_ack_ms = a->api->now_ms(a->p);
     head_done(a);
     next(a);
-  } else if (final) {
+  } else if (final || given_up) {
     a->refused++;
-    say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager refused %s (%s of alert %llu) with %s: %s", a->control, a->head_type,
-        a->head_alert, code, text);
+    if (given_up)
+      say(a, VIGIL_PLUGIN_LOG_ERROR,
+          "alarm manager answered %s (%s of alert %llu) %u times with %s, the last: %s; recorded as refused "
+          "(max_attempts), the next report goes",
+          a->control, a->head_type, a->head_alert, a->answered_again, code, text);
+    else
+      say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager refused %s (%s of alert %llu) with %s: %s", a->control,
+          a->head_type, a->head_alert, code, text);
     head_done(a);
     next(a);
   } else { /* AE, CE or anything else: sent again later */
@@ -301,6 +330,7 @@ static int on_ack(void *ud, const char *msg, size_t len) {
     say(a, VIGIL_PLUGIN_LOG_WARN, "alarm manager: %s; sent again in %u ms", a->last_error, backoff(a));
     uv_timer_start(&a->retry, on_retry, backoff(a), 0);
   }
+  publish_measures(a);
   return 0;
 }
 
@@ -455,6 +485,7 @@ static int on_event(void *ud, const vigil_plugin_event *ev) {
   alarms *a = ud;
   learn(a, ev);
   if (reported(ev->type)) next(a);
+  publish_measures(a);
   return 0;
 }
 
@@ -474,9 +505,8 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   *out = NULL;
   if (!json_is_object(s)) return vigil__plugin_refuse(err, "plugins.hl7.alarms: an object ({ host, port, ... })");
   static const char *const known[] = {
-      "port",        "host",           "application",  "facility",     "to_application",
-      "to_facility", "ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds",
-      NULL};
+      "port",           "host",         "application",  "facility",          "to_application", "to_facility",
+      "ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds", "max_attempts",   NULL};
   if (vigil__plugin_known_settings(s, known, "plugins.hl7.alarms", err) < 0) return VIGIL_EINVAL;
   json_t *port = json_object_get(s, "port");
   if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
@@ -491,6 +521,10 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
     if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600000))
       return vigil__plugin_refuse(err, "plugins.hl7.alarms.%s: a whole number, 1 to 3600000", numbers[i]);
   }
+  json_t *most = json_object_get(s, "max_attempts");
+  if (most && (!json_is_integer(most) || json_integer_value(most) < 1 || json_integer_value(most) > 1000))
+    return vigil__plugin_refuse(err, "plugins.hl7.alarms.max_attempts: how many answers asking for a report again "
+                                     "(AE, CE) it may get before it is recorded as refused, 1 to 1000");
   alarms *a = calloc(1, sizeof *a);
   if (!a) return -1;
   a->p = p;
@@ -507,6 +541,7 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   a->retry_min_ms = number(s, "retry_min_ms", 1000);
   a->retry_max_ms = number(s, "retry_max_ms", 60000);
   a->keepalive_s = number(s, "keepalive_seconds", 30);
+  a->max_attempts = number(s, "max_attempts", 5);
   if (a->retry_max_ms < a->retry_min_ms) a->retry_max_ms = a->retry_min_ms;
   struct sockaddr_storage sa;
   if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&sa) != 0 &&
@@ -531,6 +566,7 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   say(a, VIGIL_PLUGIN_LOG_INFO, "alarms out: ORU^R40 to %s:%d, from event %llu", a->host, a->port,
       (unsigned long long)a->cursor);
   publish_link(a);
+  publish_measures(a);
   connect_now(a);
   next(a);
   return 0;
