@@ -41,16 +41,25 @@ const PICKS = ["Rechecked: the reading stands; clinician told", "Clinician at th
 
 let browser, server, api, confDir;
 
-async function signedIn(name) {
+// A new browser context signed in as name on srv (the shared server by default).
+async function signedIn(name, srv = server) {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "en-GB", timezoneId: "UTC" });
   ctx.setDefaultTimeout(20000);
   const p = await ctx.newPage();
-  await p.goto(server.url + "/");
+  await p.goto(srv.url + "/");
   await p.getByLabel("User name").fill(name);
   await p.getByLabel("Password").fill(USERS[name].password);
   await p.getByRole("button", { name: "Sign in" }).click();
   await p.getByRole("heading", { name: "Board" }).first().waitFor();
   return p;
+}
+
+// A server of its own on the simulated clock (time moves when admin.lee
+// says), and its API client.
+const SIM_USERS = { ...USERS, "admin.lee": { role: "admin", password: "correct horse admin" } };
+async function simulated() {
+  const sim = await startServer({ users: SIM_USERS, extraArgs: ["--clock=simulated", "--allow-simulated-clock"] });
+  return { sim, simApi: apiClient(sim, SIM_USERS) };
 }
 
 // A ketamine visit in its infusion with a reading that raised alerts.
@@ -340,10 +349,8 @@ describe("downtime: the server cannot be reached", () => {
 
 describe("the flowsheet of a checkpoint recorded late", () => {
   it("shows the reading where the server counted it, and no missed column for that checkpoint", async () => {
-    const SIM_USERS = { ...USERS, "admin.lee": { role: "admin", password: "correct horse admin" } };
-    const sim = await startServer({ users: SIM_USERS, extraArgs: ["--clock=simulated", "--allow-simulated-clock"] });
+    const { sim, simApi } = await simulated();
     try {
-      const simApi = apiClient(sim, SIM_USERS);
       const v = await simApi("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-LATE", params: { weight: 70 } });
       await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
       await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
@@ -364,14 +371,8 @@ describe("the flowsheet of a checkpoint recorded late", () => {
       visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
       assert.match(visit.gate.reasons.join("\n"), /1 of 3 vitals readings/, "the server counted it for the checkpoint");
 
-      const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "en-GB", timezoneId: "UTC" });
-      ctx.setDefaultTimeout(20000);
-      const p = await ctx.newPage();
-      await p.goto(sim.url + "/");
-      await p.getByLabel("User name").fill("nurse.kim");
-      await p.getByLabel("Password").fill(USERS["nurse.kim"].password);
-      await p.getByRole("button", { name: "Sign in" }).click();
-      await p.getByRole("heading", { name: "Board" }).first().waitFor();
+      const p = await signedIn("nurse.kim", sim);
+      const ctx = p.context();
       for (const page of [`#/visit/${v.id}`, `#/visit/${v.id}/summary`]) {
         await p.goto(`${sim.url}/${page}`);
         const sheet = p.locator("table.flowsheet").first();
@@ -452,14 +453,8 @@ describe("the history in words", () => {
         reported = events.filter((e) => e.type === "alert.reported");
       }
       assert.ok(reported.some((e) => e.data.status === "refused"), `the manager's answers were recorded: ${JSON.stringify(reported)}`);
-      const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "en-GB", timezoneId: "UTC" });
-      ctx.setDefaultTimeout(20000);
-      const p = await ctx.newPage();
-      await p.goto(reporting.url + "/");
-      await p.getByLabel("User name").fill("nurse.kim");
-      await p.getByLabel("Password").fill(USERS["nurse.kim"].password);
-      await p.getByRole("button", { name: "Sign in" }).click();
-      await p.getByRole("heading", { name: "Board" }).first().waitFor();
+      const p = await signedIn("nurse.kim", reporting);
+      const ctx = p.context();
       await p.goto(`${reporting.url}/#/visit/${v.id}`);
       await p.locator(".history .ev-alert-reported").first().waitFor();
       const lines = await p.locator(".history .ev-alert-reported").allInnerTexts();
@@ -473,6 +468,66 @@ describe("the history in words", () => {
       await reporting.stop();
       manager.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// The words of the record (the second whole-shift try, V6 and V7): a
+// signature said with titles and units, its item named once in the history;
+// an escalation that did not raise the priority says it reminded again, not
+// "Escalated to level 1 (medium)", which read as louder.
+describe("the words of the record", () => {
+  it("a signature with titles and units, named once; an escalation says reminded again unless the priority rose", async () => {
+    const { sim, simApi } = await simulated();
+    try {
+      const v = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-WORDS", params: { weight: 72.5 } });
+      await simApi("nurse.kim", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 }, dose: 36 });
+      let visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
+      const sig = visit.phases.find((x) => x.id === "screening").items.find((i) => i.id === "dose_check");
+      await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, { dose_check: true, attests: { dose_check: sig.to_attest }, password: USERS["dr.osei"].password });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+      await simApi("nurse.kim", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
+      // The first checkpoint missed (medium, ketamine_iv's overdue), then
+      // unacknowledged past its escalation (5 min): escalated, still medium.
+      await simApi("admin.lee", "POST", "/clock", { advance: "16m" });
+      await simApi("admin.lee", "POST", "/clock", { advance: "6m" });
+      const { events } = await simApi("dr.osei", "GET", `/visits/${v.id}/events?limit=1000`);
+      const esc = events.find((e) => e.type === "alert.escalated");
+      assert.ok(esc && esc.data.priority === "medium", `an escalation that kept medium: ${JSON.stringify(events.filter((e) => e.type.startsWith("alert.")))}`);
+
+      const p = await signedIn("nurse.kim", sim);
+      const ctx = p.context();
+      await p.goto(`${sim.url}/#/visit/${v.id}`);
+      await p.locator(".history li").first().waitFor();
+      const lines = await p.locator(".history li").allInnerTexts();
+      const signed = lines.find((l) => l.includes("Dose double-checked by a second person"));
+      assert.match(signed || "", /Dose double-checked by a second person: Yes, attesting Ketamine dose drawn up: 36 mg, Body weight today: 72\.5 kg, Ordered dose per kg: 0\.5 mg\/kg \(72\.5 kg x 0\.5 mg\/kg/,
+        `the signature in words: ${signed}`);
+      assert.equal(signed.split("Dose double-checked by a second person").length - 1, 1, `the signature's item named once: ${signed}`);
+      const reminded = lines.filter((l) => /reminded|Escalated/i.test(l));
+      assert.ok(reminded.length && reminded.every((l) => /Not acknowledged: reminded again: still medium: "Checkpoint at/.test(l)), `the escalation in words: ${reminded.join(" | ")}`);
+      await p.locator("#alarms .alarm-medium .alarm-meta", { hasText: "reminded again" }).first().waitFor();
+      // An escalation that raised the priority (defaults.escalation_raises_priority) names it.
+      const rose = await p.evaluate(async () => {
+        const m = await import("/js/history.js");
+        const evs = [
+          { type: "alert.raised", data: { alert: 9, priority: "medium", message: "Overdue" } },
+          { type: "alert.escalated", data: { alert: 9, level: 1, priority: "high" } },
+          { type: "alert.escalated", data: { alert: 9, level: 2, priority: "high" } },
+        ];
+        const alerts = m.alertMessages(evs);
+        return evs.slice(1).map((e) => m.describe({ phases: [] }, e, alerts));
+      });
+      assert.deepEqual(rose, ['Not acknowledged: raised from medium to high: "Overdue"', 'Not acknowledged: reminded 2\u00d7: still high: "Overdue"']);
+      // The printed summary: the signature in words, the reminder counted.
+      await p.goto(`${sim.url}/#/visit/${v.id}/summary`);
+      await p.locator("#print").waitFor();
+      const summary = await p.locator(".summary").innerText();
+      assert.match(summary, /Dose double-checked by a second person, attesting Ketamine dose drawn up: 36 mg, Body weight today: 72\.5 kg/);
+      assert.doesNotMatch(summary, /dose_mg_per_kg|Escalated to level/);
+      await ctx.close();
+    } finally {
+      await sim.stop();
     }
   });
 });

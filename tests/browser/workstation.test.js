@@ -599,7 +599,7 @@ describe("the nurse workstation", () => {
     // ...and unacknowledged for its escalation interval, the alert goes one level up (who is
     // told) and stays medium: the protocol does not ask escalation to raise the priority (H1).
     await moveClock("5m");
-    await clinician.locator("#alarms .alarm-medium", { hasText: "Checkpoint at 10 min into" }).filter({ hasText: "escalated" }).waitFor();
+    await clinician.locator("#alarms .alarm-medium", { hasText: "Checkpoint at 10 min into" }).filter({ hasText: "reminded again" }).waitFor();
     await nurse.locator(".visit-alerts .alarm-medium", { hasText: "Checkpoint at 10 min into" }).waitFor();
     await clinician.waitForFunction(() => document.body.dataset.alarmSound === "medium");
     // Pausing each alert's sound silences it, and every banner stays.
@@ -719,7 +719,7 @@ describe("the nurse workstation", () => {
     const text = await nurse.locator(".summary").innerText();
     assert.match(text, /nurse\.kim/);
     // Each signature with what it attested, and the one voided by the amendment (H3).
-    assert.match(text, /Dose double-checked by a second person, attesting dose 37, weight 72, dose_mg_per_kg 0\.5 \(72 kg x 0\.5 mg\/kg = 36 mg; drawn up 37 mg\): dr\.osei/);
+    assert.match(text, /Dose double-checked by a second person, attesting Ketamine dose drawn up: 37 mg, Body weight today: 72 kg, Ordered dose per kg: 0\.5 mg\/kg \(72 kg x 0\.5 mg\/kg = 36 mg; drawn up 37 mg\): dr\.osei/);
     assert.match(text, /Dose double-checked by a second person void: Ketamine dose drawn up changed from 36 mg to 37 mg after it was signed: nurse\.kim/);
     assert.match(text, /Changed from the protocol\s+nothing/);
     // Values with their units: the dose drawn up prints in mg.

@@ -21,7 +21,7 @@
 // high alert folded away still flashes red.
 import { all, post } from "./api.js";
 import { h, clear, announce, silence } from "./dom.js";
-import { priorityLabel, priorityRank, timeOrDate } from "./format.js";
+import { priorityLabel, priorityRank, reminded, timeOrDate } from "./format.js";
 import { now } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { ackControls } from "./ack.js";
@@ -133,7 +133,7 @@ function draw(root, n) {
           // A course alert (a missed session) has a patient and no visit.
           h("a", { href: a.visit ? `#/visit/${a.visit}` : `#/patient/${encodeURIComponent(a.patient)}` }, `Patient ${a.patient}`), ": ", a.message,
           h("span", { class: "alarm-meta" }, ` raised ${timeOrDate(a.raised_at, now())}`,
-            a.level ? `, escalated ${a.level}\u00d7` : "", a.state === "resolved" ? ", cause cleared" : "")),
+            a.level ? `, ${reminded(a.level)}` : "", a.state === "resolved" ? ", cause cleared" : "")),
         a.priority !== "low"
           ? h("button", { type: "button", class: "quiet pause", "aria-pressed": isPaused ? "true" : "false", dataset: { until: isPaused ? until : "" },
               onclick: () => togglePause(a.id) },

@@ -94,21 +94,28 @@ export function priorityLabel(p) {
   return { high: "High priority", medium: "Medium priority", low: "Low priority" }[p] || p;
 }
 
+// An alert's escalations in words (V7): each one reminds again that it is
+// not acknowledged, and is louder only when the protocol raised its priority
+// with it (defaults.escalation_raises_priority), which the banner's colour
+// and priority then say. "Escalated 1×" of an alert as loud as it was read as
+// louder.
+export function reminded(level) {
+  return level === 1 ? "reminded again" : `reminded ${level}×`;
+}
+
+// An alert.escalated event ({level, priority}) in words, given the priority
+// it had before (undefined: not known): "reminded again: still medium", or
+// "raised from medium to high" only when it rose.
+export function escalation(d, before) {
+  if (before && before !== d.priority) return `Not acknowledged: raised from ${before} to ${d.priority}`;
+  return `Not acknowledged: ${reminded(d.level)}${before ? `: still ${d.priority}` : ` (${d.priority})`}`;
+}
+
 // A changed param ({name, title, unit, value, default}) in words:
 // "Ordered dose per kg: 1 mg/kg (protocol: 0.5)".
 export function changedParam(c) {
   const u = unit(c.unit);
   return `${c.title || c.name}: ${value(c.value)}${u ? ` ${u}` : ""} (protocol: ${value(c.default)})`;
-}
-
-// What a signature attests ({items, params, calculation}: the values the
-// signer saw, with the calculation), in one line.
-export function attested(a) {
-  if (!a) return "";
-  const parts = Object.entries(a.items || {})
-    .map(([k, v]) => `${k.split(".").pop()} ${value(v)}`)
-    .concat(Object.entries(a.params || {}).map(([k, v]) => `${k} ${value(v)}`));
-  return parts.join(", ") + (a.calculation ? ` (${a.calculation})` : "");
 }
 
 // A late entry (observed before it was typed) in words: "Late entry:

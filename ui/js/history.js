@@ -1,7 +1,7 @@
 // history.js: a visit's events, paged in from the log, told as sentences
 // for the history list and the discharge summary.
 import { all } from "./api.js";
-import { attested, clockTime, unit, value } from "./format.js";
+import { clockTime, escalation, unit, value } from "./format.js";
 
 export function events(visitId) {
   return all(`/visits/${visitId}/events`, "events");
@@ -26,15 +26,39 @@ function itemValue(visit, ref, phase, v) {
   return `${value(v)}${u && typeof v === "number" ? ` ${u}` : ""}`;
 }
 
+// What a signature (sig: its item in the visit, with attest_params) attests
+// ({items, params, calculation}, the values the signer saw) in words, with
+// titles and units (V6): "Ketamine dose drawn up: 36 mg, Body weight today:
+// 72.5 kg, Ordered dose per kg: 0.5 mg/kg (72.5 kg x 0.5 mg/kg = 36.25 mg; ...)",
+// not "dose 36, weight 72.5, dose_mg_per_kg 0.5". phase: the signature's.
+export function attestedText(visit, sig, a, phase) {
+  if (!a) return "";
+  const params = (sig && sig.attest_params) || [];
+  const parts = Object.entries(a.items || {})
+    .map(([ref, x]) => `${itemTitle(visit, ref, phase)}: ${itemValue(visit, ref, phase, x)}`)
+    .concat(Object.entries(a.params || {}).map(([name, x]) => {
+      const p = params.find((q) => q.name === name) || {};
+      const u = unit(p.unit);
+      return `${p.title || name}: ${value(x)}${u ? ` ${u}` : ""}`;
+    }));
+  return parts.join(", ") + (a.calculation ? ` (${a.calculation})` : "");
+}
+
 function phaseTitle(visit, id) {
   const ph = visit.phases.find((x) => x.id === id);
   return ph ? ph.title : id;
 }
 
-// Alert ids to their messages, from the events that raised them.
+// Alert ids to their messages, from the events that raised them, and the
+// priority each had at each level (priorities[level]: raised at 0, then after
+// each escalation), so that an escalation says whether it rose.
 export function alertMessages(events) {
   const m = new Map();
-  for (const ev of events) if (ev.type === "alert.raised") m.set(ev.data.alert, ev.data.message);
+  for (const ev of events) {
+    const d = ev.data || {};
+    if (ev.type === "alert.raised") m.set(d.alert, { message: d.message, priorities: [d.priority] });
+    else if (ev.type === "alert.escalated" && m.has(d.alert)) m.get(d.alert).priorities[d.level] = d.priority;
+  }
   return m;
 }
 
@@ -52,7 +76,8 @@ function reported(d, alert) {
 // alerts: alertMessages(events), so that an acknowledgement names its alert.
 export function describe(visit, ev, alerts) {
   const d = ev.data || {};
-  const alert = (id) => (alerts && alerts.get(id) ? `"${alerts.get(id)}"` : `Alert ${id}`);
+  const known = (id) => alerts && alerts.get(id);
+  const alert = (id) => (known(id) ? `"${known(id).message}"` : `Alert ${id}`);
   switch (ev.type) {
     case "visit.started":
       return `Visit started on ${d.protocol} for patient ${d.patient}`;
@@ -61,9 +86,12 @@ export function describe(visit, ev, alerts) {
     case "phase.minimum_reached":
       return `Minimum time in ${phaseTitle(visit, d.phase)} reached`;
     case "item.recorded":
+      // A signature's item named once, with what it attests (V6).
       return Object.entries(d.values || {})
-        .map(([k, v]) => `${itemTitle(visit, k, d.phase)}: ${itemValue(visit, k, d.phase, v)}`)
-        .concat(Object.entries(d.attests || {}).map(([k, a]) => `${itemTitle(visit, k, d.phase)} attests ${attested(a)}`))
+        .map(([k, v]) => {
+          const a = d.attests && d.attests[k];
+          return `${itemTitle(visit, k, d.phase)}: ${itemValue(visit, k, d.phase, v)}${a ? `, attesting ${attestedText(visit, findItem(visit, k, d.phase), a, d.phase)}` : ""}`;
+        })
         .join("; ") + (d.observed_at !== undefined ? ` (late entry: observed ${clockTime(d.observed_at)})` : "");
     case "signature.voided":
       return `${itemTitle(visit, d.item)} void: ${d.reason}`;
@@ -84,7 +112,7 @@ export function describe(visit, ev, alerts) {
     case "alert.acknowledged":
       return `Acknowledged ${alert(d.alert)}${d.reason ? ". Reason: " + d.reason : ""}`;
     case "alert.escalated":
-      return `Escalated to level ${d.level} (${d.priority}): ${alert(d.alert)}`;
+      return `${escalation(d, known(d.alert) && known(d.alert).priorities[d.level - 1])}: ${alert(d.alert)}`;
     case "alert.resolved":
       return `Cause cleared: ${alert(d.alert)}`;
     case "alert.reported":

@@ -9,7 +9,7 @@
 // ("session 3 of 6", the previous session's values next to today's).
 import { get, post } from "./api.js";
 import { h, svg, clear } from "./dom.js";
-import { dateTime, priorityLabel, unit } from "./format.js";
+import { dateTime, priorityLabel, reminded, unit } from "./format.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title as protocolTitle } from "./protocols.js";
@@ -188,7 +188,7 @@ function courseAlerts(c) {
     h("li", { class: `alarm alarm-${a.priority} ${a.state === "acknowledged" ? "acked" : ""}`, dataset: { alert: a.id, rule: a.rule } },
       h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
       h("span", { class: "alarm-text" }, a.message,
-        h("span", { class: "alarm-meta" }, ` raised ${dateTime(a.raised_at)}`, a.level ? `, escalated ${a.level}\u00d7` : "", a.state === "acknowledged" ? ", acknowledged" : "")),
+        h("span", { class: "alarm-meta" }, ` raised ${dateTime(a.raised_at)}`, a.level ? `, ${reminded(a.level)}` : "", a.state === "acknowledged" ? ", acknowledged" : "")),
       a.state === "active" ? ackControls(a, refresh) : null)));
 }
 

@@ -3,10 +3,10 @@
 // alert and who acknowledged it, and the signatures.
 import { get } from "./api.js";
 import { h, clear } from "./dom.js";
-import { attested, changedParam, dateTime, clockTime, priorityLabel, unit, value as show } from "./format.js";
+import { changedParam, dateTime, clockTime, priorityLabel, unit, value as show } from "./format.js";
 import { table, vitalsReadings } from "./chart.js";
 import { flowsheetPrint } from "./flowsheet.js";
-import { events as loadEvents, describe, itemTitle, alertMessages } from "./history.js";
+import { events as loadEvents, describe, itemTitle, alertMessages, attestedText } from "./history.js";
 import { title as protocolTitle } from "./protocols.js";
 import { patientBanner, patientLine, patientPath } from "./patient.js";
 
@@ -50,7 +50,7 @@ function alertRows(v, events) {
     const r = rows.get(d.alert);
     if (!r) continue;
     if (ev.type === "alert.acknowledged") r.ack = ev;
-    if (ev.type === "alert.escalated") r.escalations = d.level;
+    if (ev.type === "alert.escalated") Object.assign(r, { escalations: d.level, priority: d.priority });
     if (ev.type === "alert.resolved") r.resolved = ev;
   }
   return [...rows.values()];
@@ -73,7 +73,7 @@ function signatures(v, events) {
         if (it && it.kind === "signature") {
           const a = d.attests && d.attests[k];
           const outcome = d.values[k] !== true ? `: ${show(d.values[k])}` : "";
-          out.push([ev, `${it.title}${outcome}${a ? `, attesting ${attested(a)}` : ""}`]);
+          out.push([ev, `${it.title}${outcome}${a ? `, attesting ${attestedText(v, it, a, d.phase)}` : ""}`]);
         }
       }
     if (ev.type === "signature.voided") out.push([ev, `${itemTitle(v, d.item)} void: ${d.reason}`]);
@@ -138,13 +138,14 @@ export async function render(main, id) {
         h("td", {}, it.late ? `${clockTime(it.observed_at)} (late, entered ${clockTime(it.recorded_at)})` : clockTime(it.recorded_at)))))),
     h("h2", {}, "Alerts"),
     alerts.length
-      ? h("table", { class: "alerts-table" }, h("thead", {}, h("tr", {}, ["Raised", "Priority", "Alert", "Acknowledged", "Escalated"].map((c) => h("th", { scope: "col" }, c)))),
+      ? h("table", { class: "alerts-table" }, h("thead", {}, h("tr", {}, ["Raised", "Priority", "Alert", "Acknowledged", "Reminded"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, alerts.map((a) => h("tr", {},
             h("td", {}, clockTime(a.raised.time)),
             h("td", {}, h("span", { class: `badge alarm-${a.raised.data.priority}` }, priorityLabel(a.raised.data.priority))),
             h("td", {}, a.raised.data.message, carried(v, a) ? h("strong", {}, ` (carried until a clinician's assessment; ${a.resolved ? `closed ${clockTime(a.resolved.time)}` : "still open"})`) : null),
             h("td", {}, a.ack ? `${a.ack.actor}, ${clockTime(a.ack.time)}${a.ack.data.reason ? ` (${a.ack.data.reason})` : ""}` : "not acknowledged"),
-            h("td", {}, a.escalations ? `${a.escalations}\u00d7` : "")))))
+            // V7: reminders; a priority only when it rose.
+            h("td", {}, a.escalations ? `${a.escalations}\u00d7${a.priority && a.priority !== a.raised.data.priority ? `, raised to ${a.priority}` : ""}` : "")))))
       : h("p", {}, "No alerts."),
     h("h2", {}, "Nursing notes"),
     notes.length

@@ -7,7 +7,7 @@
 // whose entry raised an alert still open says so under its value.
 import { get, post } from "./api.js";
 import { h, add, clear, announce } from "./dom.js";
-import { ageBadge, attested, changedParam, clockTime, dateTime, duration, lateEntry, observedMs, priorityLabel, priorityRank, refreshAges, staleAfter, unit, value as show } from "./format.js";
+import { ageBadge, changedParam, clockTime, dateTime, duration, lateEntry, observedMs, priorityLabel, priorityRank, refreshAges, reminded, staleAfter, unit, value as show } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { ask, showError as pageError } from "./dialog.js";
@@ -16,7 +16,7 @@ import { controls, read, fill } from "./inputs.js";
 import { chart, table, vitalsReadings } from "./chart.js";
 import { flowsheetView } from "./flowsheet.js";
 import { lastVitals } from "./board.js";
-import { events as loadEvents, describe, alertMessages, itemTitle } from "./history.js";
+import { events as loadEvents, describe, alertMessages, attestedText, itemTitle } from "./history.js";
 import { can } from "./session.js";
 import { ackControls } from "./ack.js";
 import { title as protocolTitle } from "./protocols.js";
@@ -147,7 +147,7 @@ function alertsSection(v) {
       h("li", { class: `alarm alarm-${a.priority} ${a.acknowledged ? "acked" : ""}`, id: `visit-alert-${a.id}`, tabindex: "-1", dataset: { alert: a.id, state: a.state } },
         h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
         h("span", { class: "alarm-text" }, a.message,
-          h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`, a.level ? `, escalated ${a.level}\u00d7` : "",
+          h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`, a.level ? `, ${reminded(a.level)}` : "",
             a.acknowledged ? `, ${ackBy(a.id)}` : "", a.state === "resolved" ? ", cause cleared" : "")),
         ackControls(a, refresh)))));
 }
@@ -244,7 +244,7 @@ function lastValue(it, current) {
   if (!it.count) return null;
   const u = it.kind === "number" && it.fields[0] ? unit(it.fields[0].unit) : "";
   const what = it.kind !== "signature" ? show(it.value) + (u ? ` ${u}` : "")
-    : it.void ? `Void: ${it.void}` : `Signed${it.value !== true ? `: ${show(it.value)}` : ""}${it.attests ? ` (${attested(it.attests)})` : ""}`;
+    : it.void ? `Void: ${it.void}` : `Signed${it.value !== true ? `: ${show(it.value)}` : ""}${it.attests ? ` (${attestedText(state.visit, it, it.attests)})` : ""}`;
   return h("p", { class: it.void ? "last void" : "last" }, what,
     h("span", { class: "muted" }, ` \u00b7 ${it.recorded_by}, ${clockTime(it.late ? it.observed_at : it.recorded_at)}`, it.count > 1 ? ` \u00b7 ${it.count} entries` : ""),
     it.late ? [" ", h("span", { class: "late-mark" }, lateEntry(it.observed_at, it.recorded_at))] : null,
@@ -304,7 +304,7 @@ async function sign(it) {
     h("option", { value: "" }, "Choose\u2026"), choice.options.map((o) => h("option", { value: o }, o))) : null;
   await ask({
     title: it.title,
-    text: `You sign that ${it.meaning || "you confirmed this"}, as the second person: not the one who recorded or amended it. You attest:`,
+    text: `You sign that ${it.meaning || "you confirmed this"}${it.of ? `, and that you did not record or amend ${itemTitle(state.visit, it.of)}` : ""}. You attest:`,
     detail: attestList(it),
     fields: [...(outcome ? [{ name: "outcome", label: "Outcome", input: outcome }] : []), ...password()],
     submit: "Sign",
@@ -390,7 +390,9 @@ function itemCard(it, phaseId, current) {
   const buttons = h("div", { class: "item-actions" });
   if (current && it.kind === "signature") {
     if ((!it.count || it.void) && can("sign")) buttons.append(h("button", { type: "button", class: "primary", onclick: () => sign(it) }, it.void ? "Sign again\u2026" : "Sign\u2026"));
-    else if (!it.count || it.void) card.append(h("p", { class: "hint" }, "A clinician signs this as the second person."));
+    // Not "the second person" for an assessment (V6): who signs is a clinician
+    // other than whoever recorded what it confirms.
+    else if (!it.count || it.void) card.append(h("p", { class: "hint" }, `A clinician signs this${it.of ? `, not the person who recorded ${itemTitle(state.visit, it.of, phaseId)}` : ""}.`));
   } else if (current && can("record")) {
     // Done and not scheduled again: the controls wait behind "Record again",
     // so that what is still to do stands out.
