@@ -1068,7 +1068,7 @@ static json_t *manager_line(manager *m, size_t from, const char *want, size_t *a
   return NULL;
 }
 
-static fixture alarm_fx;
+static fixture alarm_fx, alarm_fx2;
 static manager alarm_m;
 
 /* The alert.reported events of alert in the visit's history whose report
@@ -1109,6 +1109,7 @@ static int alarms_teardown(void **state) {
   (void)state;
   manager_stop(&alarm_m);
   if (alarm_fx.s.root[0]) serve_cleanup(&alarm_fx.s);
+  if (alarm_fx2.s.root[0]) serve_cleanup(&alarm_fx2.s);
   return 0;
 }
 
@@ -1143,6 +1144,8 @@ static void alarms_out(void **state) {
   char ack_path[64];
   long long alert1 = atoll(text_at(l, "alert"));
   long long raise_seq = atoll(text_at(l, "control") + strlen("VIGIL-"));
+  char control[128];
+  snprintf(control, sizeof control, "%s", text_at(l, "control"));
   snprintf(ack_path, sizeof ack_path, "/api/v1/alerts/%s/ack", text_at(l, "alert"));
   json_decref(l);
   /* the manager's AA is an event on the alert, in the visit's history */
@@ -1151,8 +1154,7 @@ static void alarms_out(void **state) {
   text_is(rep, "data.status", "accepted");
   text_is(rep, "data.code", "AA");
   text_is(rep, "actor", "hl7");
-  char control[48], manager_at[48];
-  snprintf(control, sizeof control, "VIGIL-%lld", raise_seq);
+  char manager_at[48];
   snprintf(manager_at, sizeof manager_at, "127.0.0.1:%d", m.port);
   text_is(rep, "data.control_id", control);
   text_is(rep, "data.manager", manager_at);
@@ -1243,22 +1245,20 @@ static int own_manager_accept(int ls) {
 }
 
 /* vigil started (as alarm_fx) with alarms out to a manager of the test's
- * own, with the alarms settings more after its port: the manager's
- * listening socket. */
-static int vigil_with_own_manager(fixture *f, const char *more) {
+ * own listening on port, with the alarms settings more after it. */
+static void vigil_with_own_manager(fixture *f, int port, const char *more) {
   assert_int_equal(serve_setup(&f->s, ALARM_PROTOCOL), 0);
-  int port, ls = own_manager_listen(&port);
   char extra[256];
   snprintf(extra, sizeof extra, "plugins = { hl7 = { alarms = { port = %d, %s } } }\n", port, more);
   serve_configure(&f->s, extra);
   assert_int_equal(serve_start(&f->s), 0);
-  return ls;
 }
 
 static void alarms_answer_not_utf8(void **state) {
   (void)state;
   fixture *f = &alarm_fx;
-  int ls = vigil_with_own_manager(f, "retry_min_ms = 100, retry_max_ms = 300, ack_timeout_ms = 3000");
+  int port, ls = own_manager_listen(&port);
+  vigil_with_own_manager(f, port, "retry_min_ms = 100, retry_max_ms = 300, ack_timeout_ms = 3000");
   uint64_t visit = serve_start_visit_at(&f->s, "chair", "P9", "Chair 9");
   assert_int_equal(serve_record_sbp(&f->s, visit, 200), 200);
   int fd = own_manager_accept(ls);
@@ -1299,7 +1299,8 @@ static void alarms_answer_not_utf8(void **state) {
 static void alarms_answered_ae_for_ever(void **state) {
   (void)state;
   fixture *f = &alarm_fx;
-  int ls = vigil_with_own_manager(f, "retry_min_ms = 100, retry_max_ms = 200, max_attempts = 3");
+  int port, ls = own_manager_listen(&port);
+  vigil_with_own_manager(f, port, "retry_min_ms = 100, retry_max_ms = 200, max_attempts = 3");
   /* AE-1's alert, then P2's: the manager answers AE to every report about AE-1 */
   uint64_t v1 = serve_start_visit_at(&f->s, "chair", "AE-1", "Chair 1");
   assert_int_equal(serve_record_sbp(&f->s, v1, 200), 200);
@@ -1307,7 +1308,7 @@ static void alarms_answered_ae_for_ever(void **state) {
   assert_int_equal(serve_record_sbp(&f->s, v2, 200), 200);
   int fd = own_manager_accept(ls);
   int ae = 0, p2 = 0;
-  char alert1[32] = "";
+  char alert1[32] = "", first[160] = "";
   while (!p2) {
     char *msg = read_ack(fd);
     if (!msg) fail_msg("no report of P2's alert after %d of AE-1's answered AE: the line is held", ae);
@@ -1319,6 +1320,9 @@ static void alarms_answered_ae_for_ever(void **state) {
     vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "PID", 0), 3, 0, 1, 0, patient, sizeof patient);
     int mine = !strcmp(patient, "AE-1");
     if (mine) vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "OBR", 0), 2, 0, 1, 0, alert1, sizeof alert1);
+    /* H5: every attempt of a report has its one MSH-10 */
+    if (mine && !*first) snprintf(first, sizeof first, "%s", control);
+    if (mine && strcmp(first, control)) fail_msg("AE-1's report sent again as '%s', first as '%s'", control, first);
     vigil__hl7_free(&m);
     ae += mine;
     p2 = !strcmp(patient, "P2");
@@ -1348,6 +1352,45 @@ static void alarms_answered_ae_for_ever(void **state) {
   close(ls);
 }
 
+/* H5 (docs/hl7.md): two sites on one alarm manager, which deduplicates on
+ * MSH-10, counted their reports' control ids from the same numbers
+ * (VIGIL-<seq>): the second site's first alarm was taken for the first's
+ * and dropped. Two vigils raise their first alert at the same seq: the ids
+ * differ, each VIGIL-<seq>-<digest>. */
+static void alarm_ids_differ_between_sites(void **state) {
+  (void)state;
+  int port, ls = own_manager_listen(&port);
+  fixture *sites[2] = {&alarm_fx, &alarm_fx2};
+  char ids[2][128];
+  int fds[2];
+  for (int i = 0; i < 2; i++) {
+    vigil_with_own_manager(sites[i], port, "retry_min_ms = 100, retry_max_ms = 300");
+    uint64_t visit = serve_start_visit_at(&sites[i]->s, "chair", "P1", "Chair 1");
+    assert_int_equal(serve_record_sbp(&sites[i]->s, visit, 200), 200);
+    fds[i] = own_manager_accept(ls);
+    char *msg = read_ack(fds[i]), err[256], ack[512];
+    assert_non_null(msg);
+    hl7_msg m;
+    assert_int_equal(vigil__hl7_parse(&m, msg, strlen(msg), err, sizeof err), 0);
+    free(msg);
+    vigil__hl7_value(&m, 0, 10, 0, 0, 0, ids[i], sizeof ids[i]);
+    vigil__hl7_free(&m);
+    int n =
+        snprintf(ack, sizeof ack, "\x0bMSH|^~\\&|AM||VIGIL||20260105083001||ACK^R40^ACK|A-%s|P|2.6\rMSA|AA|%s\r\x1c\r",
+                 ids[i], ids[i]);
+    send_raw(fds[i], ack, (size_t)n);
+  }
+  /* the same seq (what made them collide), another id */
+  if (strncmp(ids[0], "VIGIL-", 6) || atoll(ids[0] + 6) != atoll(ids[1] + 6))
+    fail_msg("the sites' first reports are not of one seq ('%s', '%s'): the test shows no collision", ids[0], ids[1]);
+  if (!strcmp(ids[0], ids[1])) fail_msg("two sites sent the same MSH-10 '%s' to one manager", ids[0]);
+  const char *digest = strchr(ids[0] + 6, '-');
+  if (!digest || strlen(digest + 1) != 8) fail_msg("'%s' is not VIGIL-<seq>-<digest>", ids[0]);
+  for (int i = 0; i < 2; i++)
+    close(fds[i]);
+  close(ls);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "interop")) {
     const struct CMUnitTest interop[] = {
@@ -1370,6 +1413,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(unknown_settings_refused),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
       cmocka_unit_test_teardown(alarms_answered_ae_for_ever, alarms_teardown),
+      cmocka_unit_test_teardown(alarm_ids_differ_between_sites, alarms_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

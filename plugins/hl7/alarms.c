@@ -4,8 +4,8 @@
  * outbox is the log itself read from a cursor kept in the plugin's durable
  * namespace, moved only when the manager has acknowledged (AA or CA) the
  * message; after a restart the message in flight is sent again with the same
- * control id (MSH-10 "VIGIL-<seq>"), which is what a manager deduplicates
- * on. Each acknowledgement is recorded in the plugin's namespace
+ * control id (MSH-10 "VIGIL-[<site>-]<seq>-<digest>": control_id), which is
+ * what a manager deduplicates on. Each acknowledgement is recorded in the plugin's namespace
  * ("ack/<seq>") and counted in the status. AE is retried with backoff, at
  * most max_attempts answers (H6: a manager that answers AE for ever would
  * hold every later alarm back), then recorded as refused as AR is; AR is
@@ -54,7 +54,8 @@ struct alarms {
   int have_head, in_flight;
   uint64_t head_seq;
   unsigned long long head_alert, head_visit;
-  char head_type[32], control[48];
+  char head_type[32], control[128];
+  char *site; /* a cluster node's site (plugin ABI 1.5), NULL on a single server: part of each MSH-10 */
   char *head_msg;
   size_t head_len;
   unsigned attempts;
@@ -174,6 +175,7 @@ static void on_part_closed(uv_handle_t *h) {
   free(a->alerts);
   free(a->head_msg);
   free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility);
+  free(a->site);
   free(a);
 }
 
@@ -281,7 +283,7 @@ static void head_done(alarms *a) {
 static int on_ack(void *ud, const char *msg, size_t len) {
   alarms *a = ud;
   hl7_msg m;
-  char err[256], code[8], control[64], text[256];
+  char err[256], code[8], control[128], text[256];
   if (vigil__hl7_parse(&m, msg, len, err, sizeof err) < 0) {
     say(a, VIGIL_PLUGIN_LOG_WARN, "alarm manager: an answer that does not parse: %s", err);
     return 0;
@@ -401,6 +403,21 @@ static void hl7_time(const char *iso, char out[24]) {
   snprintf(out, 24, "%s+0000", d);
 }
 
+/* H5: the report's MSH-10, which a manager deduplicates on: the same for
+ * every attempt of it (after restarts too), and never another report's,
+ * though two sites on one manager (or a site whose database was restored
+ * from a backup) count their events from the same numbers. So besides the
+ * event's seq it carries the site's name on a cluster node and 32 bits of
+ * FNV-1a over the event as the log keeps it (its time and content: two
+ * events of one seq differ there). */
+static void control_id(alarms *a, const vigil_plugin_event *ev) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < ev->json_len; i++)
+    h = (h ^ (unsigned char)ev->json[i]) * 0x100000001b3ull;
+  snprintf(a->control, sizeof a->control, "VIGIL-%.64s%s%llu-%08x", a->site ? a->site : "", a->site ? "-" : "",
+           (unsigned long long)ev->seq, (unsigned)(h ^ (h >> 32)));
+}
+
 static int pick(void *ud, const vigil_plugin_event *ev) {
   alarms *a = ud;
   if (!reported(ev->type)) {
@@ -432,7 +449,7 @@ static int pick(void *ud, const vigil_plugin_event *ev) {
                  .state = resolved ? "inactive" : "active",
                  .inactivation = acked ? "acknowledged" : "enabled",
                  .time = when};
-  snprintf(a->control, sizeof a->control, "VIGIL-%llu", (unsigned long long)ev->seq);
+  control_id(a, ev);
   free(a->head_msg);
   size_t len;
   char *msg = vigil__hl7_r40(&r, a->app, a->facility, a->to_app, a->to_facility, a->control, now, &len);
@@ -542,12 +559,15 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   a->retry_max_ms = number(s, "retry_max_ms", 60000);
   a->keepalive_s = number(s, "keepalive_seconds", 30);
   a->max_attempts = number(s, "max_attempts", 5);
+  const char *site =
+      api->abi_minor >= 5 && api->size >= offsetof(vigil_api, site) + sizeof api->site ? api->site(p) : NULL;
+  a->site = site ? strdup(site) : NULL;
   if (a->retry_max_ms < a->retry_min_ms) a->retry_max_ms = a->retry_min_ms;
   struct sockaddr_storage sa;
   if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&sa) != 0 &&
       uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&sa) != 0) {
     int rc = vigil__plugin_refuse(err, "plugins.hl7.alarms.host: '%s' is not an IP address", a->host);
-    free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility), free(a);
+    free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility), free(a->site), free(a);
     return rc;
   }
   vigil__mllp_init(&a->rd, 1 << 20);
