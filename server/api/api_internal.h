@@ -53,7 +53,9 @@ struct api {
   vigil_engine *e;
   uv_loop_t *loop;
   uv_check_t check;
-  uv_idle_t idle; /* active with check: the loop must not block in poll while a batch is open */
+  uv_idle_t idle;                       /* active with check: the loop must not block in poll while a batch is open */
+  uv_idle_t page_idle;                  /* builds the event pages waiting (pages.c) */
+  struct page_wait *pages, *pages_tail; /* ... oldest first */
   char **refs;
   size_t n_refs;
   char **untested; /* served with --allow-untested (api_options) */

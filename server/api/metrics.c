@@ -79,6 +79,12 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
       (unsigned long long)st->refused_unauthenticated);
   put(&o, "vigil_http_refusals_total{reason=\"bad_password\"} %llu\n", (unsigned long long)st->refused_bad_password);
   put(&o, "vigil_http_refusals_total{reason=\"too_many_attempts\"} %llu\n", (unsigned long long)st->refused_too_many);
+  head(&o, "vigil_event_pages_total", "counter",
+       "Pages of the log (GET /api/v1/events): built, answered unbuilt because their client had gone, refused "
+       "429 past a user's pages at once.");
+  put(&o, "vigil_event_pages_total{outcome=\"built\"} %llu\n", (unsigned long long)st->pages_built);
+  put(&o, "vigil_event_pages_total{outcome=\"client_gone\"} %llu\n", (unsigned long long)st->pages_skipped);
+  put(&o, "vigil_event_pages_total{outcome=\"too_many\"} %llu\n", (unsigned long long)st->refused_pages);
   head(&o, "vigil_lua_bytes", "gauge", "Memory held by the protocols' Lua states.");
   put(&o, "vigil_lua_bytes %zu\n", es.lua_bytes);
   return vigil__buf_take(&o); /* NULL when memory ran out */

@@ -1699,6 +1699,8 @@ void vigil__http_server_stats(const http_server *s, http_stats *out) {
 
 http_server *vigil__http_request_server(const http_request *r) { return r->srv; }
 
+int vigil__http_request_gone(const http_request *r) { return !r->conn || r->conn->closing; }
+
 void vigil__http_server_close(http_server *s, void (*done)(void *ud), void *ud) {
   if (s->closing) return;
   s->closing = 1;

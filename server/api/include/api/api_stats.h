@@ -19,6 +19,9 @@ typedef struct api_stats {
   /* Requests refused for who sent them (every one, recorded or coalesced):
    * cross-site, not signed in, a wrong password, past the guessing limits. */
   uint64_t refused_cross_site, refused_unauthenticated, refused_bad_password, refused_too_many;
+  /* Event pages (pages.c, AB3): built, answered unbuilt (their client gone),
+   * refused 429 (a user's pages at once past PAGES_PER_USER). */
+  uint64_t pages_built, pages_skipped, refused_pages;
 } api_stats;
 
 #endif

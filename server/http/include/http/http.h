@@ -126,6 +126,9 @@ typedef struct http_stats {
 } http_stats;
 
 void vigil__http_server_stats(const http_server *s, http_stats *out);
+/* Whether req's client has gone (its connection closed before the answer):
+ * an answer is then dropped, so a costly one need not be made. */
+int vigil__http_request_gone(const http_request *req);
 /* The server a request came to. */
 http_server *vigil__http_request_server(const http_request *r);
 
