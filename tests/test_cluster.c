@@ -653,6 +653,68 @@ static void postgresql_restarted(void **state) {
   lease_s = LEASE_S;
 }
 
+/* GET path on s: its status, the body in *body (the caller frees it). */
+static int get_body(serve_process *s, const char *path, char **body) {
+  *body = NULL;
+  return serve_request(s, "GET", path, NULL, body);
+}
+
+/* D1 of the second try (docs/deploy.md): a command that failed during a
+ * PostgreSQL outage took its visit out of memory (it could not be read
+ * back), and until PostgreSQL was back the site's board was empty: 200
+ * with no visits and no alerts, the visit 404. Reads of a site with a visit
+ * not rebuilt answer 503 store_unavailable until it is, never an empty
+ * board; once PostgreSQL is back the visit and its alert are there. */
+static void reads_during_an_outage_never_show_an_empty_board(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_restart(&pgc), 0);
+  lease_s = 30;
+  serve_process r;
+  owner_with_a_visit(&r, "board", "d1", "d");
+  char *body = NULL;
+  double deadline = now_ms() + 10000; /* the vitals are overdue 2 s after the start: an alert */
+  int status;
+  while ((status = get_body(&r, "/api/v1/alerts", &body)) == 200 && strstr(body, "\"alerts\":[]") &&
+         now_ms() < deadline) {
+    free(body);
+    usleep(100000);
+  }
+  assert_int_equal(status, 200);
+  assert_null(strstr(body, "\"alerts\":[]"));
+  free(body);
+  assert_int_equal(pg_cluster_stop(&pgc, 1), 0);
+  double down = now_ms();
+  assert_int_equal(serve_request(&r, "POST", "/api/v1/visits/1/entries", "{\"load\": {\"sbp\": 166}}", NULL), 503);
+  static const char *const reads[] = {"/api/v1/visits", "/api/v1/alerts", "/api/v1/visits/1"};
+  int seen[3];
+  char *bodies[3];
+  for (int i = 0; i < 3; i++)
+    seen[i] = get_body(&r, reads[i], &bodies[i]);
+  int health = get_body(&r, "/healthz", &body);
+  assert_int_equal(pg_cluster_restart(&pgc), 0);
+  fprintf(stderr, "# PostgreSQL was down %.0f ms\n", now_ms() - down);
+  for (int i = 0; i < 3; i++) {
+    fprintf(stderr, "# GET %s during the outage: %d %s\n", reads[i], seen[i], bodies[i] ? bodies[i] : "");
+    assert_int_equal(seen[i], 503);
+    assert_non_null(strstr(bodies[i], "\"code\":\"store_unavailable\""));
+    free(bodies[i]);
+  }
+  assert_int_equal(health, 200); /* the health check says degraded, it is not refused */
+  assert_non_null(strstr(body, "\"visits_not_rebuilt\":1"));
+  free(body);
+  /* PostgreSQL back: the board as it was, the failed entry not in it. */
+  assert_int_equal(get_body(&r, "/api/v1/visits/1", &body), 200);
+  assert_null(strstr(body, "166"));
+  free(body);
+  assert_int_equal(get_body(&r, "/api/v1/alerts", &body), 200);
+  assert_null(strstr(body, "\"alerts\":[]"));
+  free(body);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%\"sbp\":166%'"), 0);
+  assert_int_equal(serve_stop(&r, 0), 0);
+  serve_cleanup(&r);
+  lease_s = LEASE_S;
+}
+
 /* C2 of the independent try (docs/deploy.md): a standby whose claim finds
  * PostgreSQL down (a restart, a failover) waits and tries again; it used
  * to exit with status 1 at its first claim during the outage. Once the
@@ -1440,6 +1502,7 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(several_sites_per_node),
                                      cmocka_unit_test(takeover_and_fencing),
                                      cmocka_unit_test(postgresql_restarted),
+                                     cmocka_unit_test(reads_during_an_outage_never_show_an_empty_board),
                                      cmocka_unit_test(a_standby_outlives_a_postgresql_restart),
                                      cmocka_unit_test(an_owner_rides_out_an_outage_of_half_the_lease),
                                      cmocka_unit_test(a_node_whose_clock_is_off_claims_no_site),

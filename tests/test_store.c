@@ -868,6 +868,37 @@ static void a_deadline_due_during_an_outage_fires_once_postgresql_is_back(void *
   check_chain(d, "north");
 }
 
+/* D1 of the second try (docs/deploy.md): a write that failed during a
+ * PostgreSQL outage took its visit out of memory, and it could not be read
+ * back. vigil_engine_rebuild says so while the store does not answer; once
+ * it does, the next command reads the visit back first: a start for a
+ * reference spelled like its patient's, before any timer had folded it,
+ * passed the look-alike check (K2: a second record of one person), as the
+ * visit and its patient were not in memory. */
+static void a_command_after_an_outage_sees_the_visit_a_failed_write_dropped(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_site(d, "north", T0);
+  uint64_t a, b = 0;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(vigil_engine_rebuild(e), 0);
+  assert_int_equal(pg_cluster_stop(&cluster, 0), 0);
+  assert_true(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true}") < 0);
+  vigil_stats st;
+  vigil_engine_stats(e, &st);
+  assert_int_equal(st.visits_not_rebuilt, 1);
+  assert_int_equal(vigil_engine_rebuild(e), VIGIL_EIO);
+  assert_non_null(strstr(vigil_engine_errmsg(e), "the store does not answer"));
+  assert_int_equal(pg_cluster_restart(&cluster), 0);
+  assert_int_equal(vigil_visit_start(e, "durable", "CHAIR-1", "nurse:ana", NULL, &b), VIGIL_EEXIST);
+  assert_string_equal(vigil_engine_errfield(e), "new_patient");
+  vigil_engine_stats(e, &st);
+  assert_int_equal(st.visits_not_rebuilt, 0);
+  assert_int_equal(st.visits_active, 1);
+  assert_int_equal(vigil_engine_rebuild(e), 0);
+  vigil_engine_free(e);
+  check_chain(d, "north");
+}
+
 /* What the event stream and the plugins are handed is the row the store
  * wrote and hashed, built once by the append and kept with the event
  * (issue 12: an event's JSON is built once): at publication the event holds
@@ -1010,6 +1041,7 @@ int main(void) {
       T(a_deadline_fired_twice_is_refused),
       T(postgresql_restarted_under_a_running_engine),
       T(a_deadline_due_during_an_outage_fires_once_postgresql_is_back),
+      T(a_command_after_an_outage_sees_the_visit_a_failed_write_dropped),
       T(a_cluster_database_is_verified),
   };
   int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);

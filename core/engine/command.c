@@ -22,10 +22,17 @@
 #include "engine/json_input.h"
 #include "engine/alert_report.h"
 
-static void command_begin(vigil_engine *e, engine_mark *m) {
-  if (e->command_depth++ > 0) return;
+/* 0, or the command is refused: a visit a failed commit took out of memory
+ * cannot be read back (the store does not answer), and the command would
+ * not see it (D1, docs/deploy.md: a start for a look-alike of its patient,
+ * K2, or a second session of its course, G9, would pass unseen). */
+static int command_begin(vigil_engine *e, engine_mark *m) {
+  if (e->command_depth++ > 0) return 0;
   *m = vigil__engine_mark(e);
   e->oom = 0;
+  if (!e->n_unfolded) return 0;
+  int rc = vigil_engine_rebuild(e);
+  return rc == VIGIL_EIO ? rc : 0; /* one lost for want of memory stops nothing until a restart */
 }
 
 static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
@@ -41,8 +48,8 @@ static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
 #define COMMAND(call)                                                                                                  \
   do {                                                                                                                 \
     engine_mark mark;                                                                                                  \
-    command_begin(e, &mark);                                                                                           \
-    return command_end(e, &mark, call);                                                                                \
+    int refused_ = command_begin(e, &mark);                                                                            \
+    return command_end(e, &mark, refused_ < 0 ? refused_ : (call));                                                    \
   } while (0)
 
 int vigil_visit_start_at(vigil_engine *e, const char *ref, const char *patient, const char *location, const char *actor,

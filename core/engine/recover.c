@@ -188,6 +188,21 @@ int vigil__engine_refold_missing(vigil_engine *e) {
   return 0;
 }
 
+int vigil_engine_rebuild(vigil_engine *e) {
+  if (e->n_unfolded) {
+    if (vigil__engine_refold_missing(e) < 0)
+      return vigil__engine_fail(e, VIGIL_EIO, NULL,
+                                "the store does not answer: %zu visit(s) a failed write took out of memory cannot be "
+                                "read back yet; try again in a few seconds",
+                                e->n_unfolded);
+    e->up.arm(e); /* their deadlines, which may be due before the timer's retry */
+  }
+  if (e->unfolded_lost)
+    return vigil__engine_fail(e, VIGIL_ENOMEM, NULL,
+                              "a visit left memory for want of memory and is read back only by a restart");
+  return 0;
+}
+
 static int has_pending(const vigil_engine *e, uint64_t id) {
   for (size_t i = 0; i < e->n_pending; i++)
     if (e->pending[i]->visit == id) return 1;

@@ -318,6 +318,13 @@ typedef struct vigil_stats {
   uint64_t visits_not_rebuilt;
 } vigil_stats;
 VIGIL_EXPORT void vigil_engine_stats(const vigil_engine *e, vigil_stats *out);
+/* Folds again the visits counted in visits_not_rebuilt: 0 when every visit
+ * is in memory; VIGIL_EIO while the store still does not answer, or
+ * VIGIL_ENOMEM when one left memory for want of it (until a restart), with
+ * the engine's message. While it fails, a list of the engine's visits or
+ * alerts lacks those visits: show none (D1, docs/deploy.md: an empty board
+ * reads as "no patients, no alerts"). Every command tries it first. */
+VIGIL_EXPORT int vigil_engine_rebuild(vigil_engine *e);
 
 /* ---- Audit --------------------------------------------------------------- */
 

@@ -1515,6 +1515,28 @@ static const api_route routes[] = {
 
 static void not_found(http_request *req) { vigil__http_respond_error(req, 404, "not_found", "no such resource", NULL); }
 
+/* Whether route r shows or changes the site's visits, their alerts, its
+ * patients or courses: what a list lacking a visit would misstate. */
+static int about_visits(const api_route *r) {
+  static const char *const prefixes[] = {"/api/v1/visits", "/api/v1/alerts", "/api/v1/patients", "/api/v1/courses"};
+  for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+    size_t n = strlen(prefixes[i]);
+    if (!strncmp(r->path, prefixes[i], n) && (r->path[n] == '\0' || r->path[n] == '/')) return 1;
+  }
+  return 0;
+}
+
+/* 1 when every visit of the engine is in memory (those a failed commit took
+ * out are read back now if the store answers); else 0, req answered 503
+ * store_unavailable: D1 of the second try (docs/deploy.md), during a
+ * PostgreSQL outage one failed write emptied GET /visits and /alerts (200,
+ * "no patients, no alerts") and made the visit 404. */
+static int every_visit_held(api *a, http_request *req) {
+  if (vigil_engine_rebuild(a->e) == 0) return 1;
+  vigil__http_respond_error(req, 503, "store_unavailable", vigil_engine_errmsg(a->e), NULL);
+  return 0;
+}
+
 static void method_not_allowed(http_request *req, int refuse, int methods) {
   char allow[40] = "", extra[64], msg[96];
   for (size_t i = 0; i < sizeof METHOD_NAMES / sizeof *METHOD_NAMES; i++)
@@ -1614,6 +1636,7 @@ static int dispatch(api *a, http_request *req, const char *const *seg, const siz
       return 1;
     }
     if (r->permission != OPEN && !(c.who = vigil__api_user(a, req, (permission)r->permission))) return 1;
+    if (about_visits(r) && !every_visit_held(a, req)) return 1;
     c.cmd = r->cmd;
     r->handler(a, req, &c);
     return 1;
