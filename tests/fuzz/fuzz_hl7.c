@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "adt.h"
+#include "authority.h"
 #include "hl7.h"
 #include "r01.h"
 #include "r40.h"
@@ -67,6 +68,19 @@ static void one_message(const char *data, size_t len) {
   adt_result r;
   vigil__hl7_adt_read(&m, NULL, &r);
   must(!strcmp(r.ack, "AA") == (r.fields_json != NULL), "an AA without a record, or a record refused");
+  /* H3: read again as a clinic that names its own authority; a record it
+   * takes, checked against one of that key from another authority, is refused */
+  adt_result own;
+  vigil__hl7_adt_read(&m, "HOSP", &own);
+  must(!strcmp(own.ack, "AA") == (own.fields_json != NULL), "an AA without a record, or a record refused (HOSP)");
+  json_t *records = own.fields_json
+                        ? json_pack("{s:{s:s, s:s}}", own.patient, "patient", own.patient, "patient_authority", "OTHER")
+                        : NULL;
+  if (records)
+    must(vigil__hl7_authority_refused(records, "HOSP", &own) == 1 && own.err_code == 204,
+         "a patient taken over another authority's record of its number");
+  json_decref(records);
+  vigil__hl7_adt_free(&own);
   char control[ADT_MAX_VALUE + 2];
   size_t n = vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
   char *ack =
