@@ -24,6 +24,7 @@
 #include "base/buf.h"
 #include "base/intern.h"
 #include "lang/rule_code.h"
+#include "vigil/vigil.h"
 
 typedef struct differ {
   const protocol *a, *b;
@@ -31,6 +32,7 @@ typedef struct differ {
   void *ud;
   int changes;
   const char *section; /* printed before its first line */
+  int oom;             /* a text compared could not be made: the diff is not all of it */
 } differ;
 
 static void say(differ *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -49,6 +51,17 @@ static void say(differ *d, const char *fmt, ...) {
 }
 
 static int same_str(const char *x, const char *y) { return (!x && !y) || (x && y && !strcmp(x, y)); }
+
+/* Whether two texts made for comparing differ; when either could not be made
+ * (out of memory) the differ is marked and nothing is said of them: a text
+ * lost is never a change (fourth review, item 3). */
+static int texts_differ(differ *d, const buf *x, const buf *y) {
+  if (x->oom || y->oom) {
+    d->oom = 1;
+    return 0;
+  }
+  return strcmp(x->p ? x->p : "", y->p ? y->p : "") != 0;
+}
 
 /* "1h30m" for a duration in ms; "none" for -1. */
 static const char *dur(char *out, size_t n, int64_t ms) {
@@ -125,7 +138,9 @@ static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
     say(d, "  ~ %s: removed (was %s)", what, wa);
   else if (!has_a && has_b)
     say(d, "  ~ %s: added (%s)", what, wb);
-  else if (has_a && !same_str(x.p ? x.p : "", y.p ? y.p : ""))
+  else if (has_a && has_b && (!x.p || !y.p))
+    d->oom = 1; /* a function's code is never empty: it could not be read */
+  else if (has_a && texts_differ(d, &x, &y))
     say(d, "  ~ %s: code changed (%s, was %s)", what, wb, wa);
   vigil__buf_free(&x);
   vigil__buf_free(&y);
@@ -181,7 +196,7 @@ static void diff_params(differ *d) {
     vigil__buf_init(&ya);
     value_text(&xa, x->def);
     value_text(&ya, y->def);
-    if (strcmp(xa.p, ya.p))
+    if (texts_differ(d, &xa, &ya))
       say(d, "  ~ %s \"%s\": default %s -> %s%s%s", y->name, y->title ? y->title : y->name, xa.p, ya.p,
           y->unit ? " " : "", y->unit ? y->unit : "");
     char r1[64], r2[64];
@@ -296,7 +311,7 @@ static void diff_item(differ *d, const item_spec *x, const item_spec *y) {
   vigil__buf_init(&sy);
   schedule_text(&sx, x);
   schedule_text(&sy, y);
-  if (strcmp(sx.p, sy.p)) say(d, "  ~ %s: schedule %s -> %s", q, sx.p, sy.p);
+  if (texts_differ(d, &sx, &sy)) say(d, "  ~ %s: schedule %s -> %s", q, sx.p, sy.p);
   vigil__buf_free(&sx);
   vigil__buf_free(&sy);
   char t1[64], t2[64];
@@ -387,7 +402,7 @@ static void diff_phases(differ *d) {
         buf was;
         vigil__buf_init(&was);
         rule_on(&was, d->a, x);
-        if (strcmp(on.p, was.p)) say(d, "  ~ %s.%s: runs on %s (was %s)", py->id, y->id, on.p, was.p);
+        if (texts_differ(d, &on, &was)) say(d, "  ~ %s.%s: runs on %s (was %s)", py->id, y->id, on.p, was.p);
         vigil__buf_free(&was);
         if (x->priority != y->priority)
           say(d, "  ~ %s.%s: priority (its technical alert's) %s -> %s", py->id, y->id,
@@ -1379,6 +1394,7 @@ int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, 
   diff_phases(&d);
   diff_specs(&d);
   diff_files(&d);
+  if (d.oom) return VIGIL_ENOMEM;
   if (!d.changes) fn(ud, "  no change a reviewer would see (comments or layout only)");
   return d.changes;
 }

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "author/protocol_diff.h"
 #include "store/protocol_version.h"
+#include "vigil/vigil.h"
 
 static void add_problem(void *ud, const char *where, const char *message) {
   vigil__buf_printf(ud, "%s: %s\n", where, message);
@@ -56,8 +57,12 @@ int cmd_protocol(int argc, char **argv) {
   protocol *pb = pa ? vigil__protocol_version_load(b, db, add_problem, &problems) : NULL;
   int rc = 2;
   if (pa && pb) {
-    vigil__protocol_diff(pa, pb, print_line, NULL);
     rc = 0;
+    if (vigil__protocol_diff(pa, pb, print_line, NULL) == VIGIL_ENOMEM) {
+      fflush(stdout);
+      fprintf(stderr, "vigil protocol diff: out of memory (the report above is not all of it)\n");
+      rc = 1;
+    }
   } else {
     fprintf(stderr, "%s", problems.p ? problems.p : "vigil protocol diff: cannot load\n");
   }

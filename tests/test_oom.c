@@ -30,6 +30,10 @@
 
 #include <cmocka.h>
 
+#include "protocol_copy.h"
+#include "author/protocol_diff.h"
+#include "base/intern.h"
+#include "store/protocol_version.h"
 #include "vigil/vigil.h"
 
 /* ---- the allocator hook ---------------------------------------------------- */
@@ -644,6 +648,69 @@ static void test_signature_not_voided(void **state) {
   fail_step(signed_risk, 9);
 }
 
+/* ---- a version diff, its Nth allocation failing ------------------------------ */
+
+/* The bundled protocol and a copy one version up, loaded once with nothing
+ * failing; each child runs the diff of the two. */
+static protocol *diff_a, *diff_b;
+static char *diff_reference;
+
+static void collect_line(void *ud, const char *line) {
+  buf *b = ud;
+  vigil__buf_puts(b, line);
+  vigil__buf_putc(b, '\n');
+}
+
+/* The diff under injected failure says VIGIL_ENOMEM, or says what the diff
+ * with nothing failed says; never a crash, never a change that is not there. */
+static void diff_versions(long n) {
+  buf out;
+  vigil__buf_init(&out);
+  int rc = vigil__protocol_diff(diff_a, diff_b, collect_line, &out);
+  long injected = failed;
+  disarm();
+  if (rc == VIGIL_ENOMEM && injected) return;
+  if (rc < 0 || out.oom) {
+    fprintf(stderr, "diff, allocation %ld failed: returned %d%s\n", n, rc, out.oom ? " (its own lines lost)" : "");
+    _exit(out.oom ? 0 : 1); /* the test's buffer, not the diff's */
+  }
+  if (!diff_reference) {
+    diff_reference = out.p; /* nothing failed: the reference */
+  } else if (strcmp(out.p ? out.p : "", diff_reference)) {
+    fprintf(stderr, "diff, allocation %ld failed: said\n%s\nnot\n%s\n", n, out.p, diff_reference);
+    _exit(1);
+  }
+}
+
+/* Fourth review item 3 (author/protocol_diff.c). Fails without it: a crash
+ * (strcmp on a text not made) and a false "code changed". Every N of the
+ * diff, each in its own child. */
+static void test_protocol_diff(void **state) {
+  (void)state;
+  static const protocol_edit up[] = {{"protocol.lua", "version = \"1.7.0\"", "version = \"1.7.1\""}};
+  char dir[64];
+  protocol_copy("protocols/ketamine_iv", dir, up, 1);
+  assert_true(vigil__intern_retain() == 0);
+  int problems = 0;
+  diff_a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, count_problem, &problems);
+  diff_b = vigil__protocol_version_load(dir, NULL, count_problem, &problems);
+  assert_non_null(diff_a);
+  assert_non_null(diff_b);
+  assert_int_equal(problems, 0);
+  long total = allocations_of(diff_versions);
+  char failures[2048] = "";
+  long bad = 0;
+  for (long n = 1; n <= total; n++)
+    bad += in_child(diff_versions, n, failures, sizeof failures - 64);
+  vigil__protocol_free(diff_a);
+  vigil__protocol_free(diff_b);
+  vigil__intern_release();
+  free(diff_reference);
+  protocol_copy_remove(dir);
+  if (bad) fail_msg("diff: %ld of %ld allocations failed the case:%s", bad, total, failures);
+  print_message("diff: %ld allocations failed one by one, each in its own child\n", total);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   const struct CMUnitTest tests[] = {
@@ -668,6 +735,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_override_holds),
       cmocka_unit_test(test_site_event),
       cmocka_unit_test(test_signature_not_voided),
+      cmocka_unit_test(test_protocol_diff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

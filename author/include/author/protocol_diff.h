@@ -12,7 +12,9 @@ typedef void (*diff_line_fn)(void *ud, const char *line);
 
 /* Calls fn with each line of the report, from version a to version b:
  * a heading "id@1.0.0 -> id@1.1.0", then sections ("Parameters ...:") with
- * lines "  + added", "  - removed", "  ~ changed". Returns how many changes. */
+ * lines "  + added", "  - removed", "  ~ changed". Returns how many changes,
+ * or VIGIL_ENOMEM when a text it compares could not be made: the lines said
+ * before stand, but the report is not all of it (and says no false change). */
 int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
 
 /* The prescription's changes from a to b (a NULL: a first version): every
