@@ -138,8 +138,6 @@ static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
     say(d, "  ~ %s: removed (was %s)", what, wa);
   else if (!has_a && has_b)
     say(d, "  ~ %s: added (%s)", what, wb);
-  else if (has_a && has_b && (!x.p || !y.p))
-    d->oom = 1; /* a function's code is never empty: it could not be read */
   else if (has_a && texts_differ(d, &x, &y))
     say(d, "  ~ %s: code changed (%s, was %s)", what, wb, wa);
   vigil__buf_free(&x);
@@ -150,9 +148,10 @@ static void compare_code(differ *d, const char *what, int ref_a, int ref_b) {
  * through the helpers it calls (lib.spo2_low), as "high, low", "" when none:
  * a demotion in the code is named, not only "code changed" (G10). The
  * analysis is the engine's and lint's (lang/rule_code.h). */
-static void code_priorities(const protocol *p, int ref, char *out, size_t n) {
+static void code_priorities(differ *d, const protocol *p, int ref, char *out, size_t n) {
   code_raises cr;
   vigil__code_raises(p, ref, &cr);
+  if (cr.oom) d->oom = 1; /* the priorities below are not all: compared, they would say a false change */
   static const char *names[] = {"high", "medium", "low"};
   size_t o = 0;
   out[0] = '\0';
@@ -377,8 +376,11 @@ static void diff_phases(differ *d) {
       buf s;
       vigil__buf_init(&s);
       schedule_text(&s, y);
-      say(d, "  + %s: %s \"%s\"%s, %s", y->qid, vigil__item_kind_name(y->kind), y->title ? y->title : y->id,
-          y->required ? "" : " (optional)", s.p);
+      if (s.oom || !s.p)
+        d->oom = 1; /* its schedule could not be written: nothing said rather than a line without it */
+      else
+        say(d, "  + %s: %s \"%s\"%s, %s", y->qid, vigil__item_kind_name(y->kind), y->title ? y->title : y->id,
+            y->required ? "" : " (optional)", s.p);
       vigil__buf_free(&s);
     } else {
       diff_item(d, x, y);
@@ -396,7 +398,9 @@ static void diff_phases(differ *d) {
       buf on;
       vigil__buf_init(&on);
       rule_on(&on, d->b, y);
-      if (!x) {
+      if (!x && (on.oom || !on.p)) {
+        d->oom = 1;
+      } else if (!x) {
         say(d, "  + %s.%s (on %s, %s)", py->id, y->id, on.p, relative(d->b, y->where));
       } else {
         buf was;
@@ -420,9 +424,9 @@ static void diff_phases(differ *d) {
                              : "(not said)",
               y->margin);
         char pa[64], pb[64];
-        code_priorities(d->a, x->fn_ref, pa, sizeof pa);
-        code_priorities(d->b, y->fn_ref, pb, sizeof pb);
-        if (strcmp(pa, pb))
+        code_priorities(d, d->a, x->fn_ref, pa, sizeof pa);
+        code_priorities(d, d->b, y->fn_ref, pb, sizeof pb);
+        if (!d->oom && strcmp(pa, pb))
           say(d, "  ~ %s.%s: the alerts its code raises are %s (were %s)", py->id, y->id, *pb ? pb : "none",
               *pa ? pa : "none");
         char what[300];
@@ -542,17 +546,29 @@ static int comment_owner(char **lines, int n, int l) {
   return l;
 }
 
-/* Splits text into lines (pointers into a copy; caller frees both). */
+/* Splits text into lines (pointers into a copy; caller frees both). NULL
+ * (nothing to free) when out of memory: never some of the lines, which
+ * would name functions that did not change. */
 static char **split_lines(const char *text, int *n, char **copy) {
   *copy = strdup(text);
   size_t cap = 64;
   char **lines = malloc(cap * sizeof *lines);
   *n = 0;
-  if (!*copy || !lines) return lines;
+  if (!*copy || !lines) {
+    free(*copy);
+    free(lines);
+    *copy = NULL;
+    return NULL;
+  }
   for (char *s = *copy; s;) {
     if ((size_t)*n == cap) {
       char **grown = vigil__grow(lines, cap, cap + 1, sizeof *lines, 64, &cap);
-      if (!grown) break;
+      if (!grown) {
+        free(*copy);
+        free(lines);
+        *copy = NULL;
+        return NULL;
+      }
       lines = grown;
     }
     lines[(*n)++] = s;
@@ -569,14 +585,18 @@ static void diff_file(differ *d, const char *rel, const char *ta, const char *tb
   char *ca, *cb;
   int na, nb;
   char **la = split_lines(ta, &na, &ca), **lb = split_lines(tb, &nb, &cb);
-  if (na > MAX_DIFF_LINES || nb > MAX_DIFF_LINES || !la || !lb) {
+  if (!la || !lb) {
+    d->oom = 1; /* out of memory: where it changed is not known */
+    goto out;
+  }
+  if (na > MAX_DIFF_LINES || nb > MAX_DIFF_LINES) {
     say(d, "  ~ %s: changed", rel);
     goto out;
   }
   /* lcs[i][j]: the longest common subsequence of la[i..] and lb[j..]. */
   uint16_t *lcs = calloc((size_t)(na + 1) * (size_t)(nb + 1), sizeof *lcs);
   if (!lcs) {
-    say(d, "  ~ %s: changed", rel);
+    d->oom = 1;
     goto out;
   }
 #define LCS(i, j) lcs[(size_t)(i) * (size_t)(nb + 1) + (size_t)(j)]
@@ -612,7 +632,10 @@ static void diff_file(differ *d, const char *rel, const char *ta, const char *tb
   vigil__buf_init(&b);
   for (int k = 0; k < n_names; k++)
     vigil__buf_printf(&b, "%s%s", k ? ", " : "", names[k]);
-  say(d, "  ~ %s: changed in %s", rel, b.p ? b.p : "?");
+  if (b.oom || !b.p)
+    d->oom = 1;
+  else
+    say(d, "  ~ %s: changed in %s", rel, b.p);
   vigil__buf_free(&b);
 out:
   free(la);
@@ -700,6 +723,7 @@ typedef struct weak {
   diff_line_fn fn;
   void *ud;
   int n;
+  int oom; /* a code or a text it compares could not be read (out of memory): not all was judged */
 } weak;
 
 static void weak_say(weak *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -720,7 +744,7 @@ static int has_fn(int ref) { return ref != LUA_NOREF && ref != LUA_REFNIL; }
  * predose", "is what rule predose.self_harm holds or alerts high on"), or NULL
  * when nothing does. A condition changed on such an item, or an answer added to it, can
  * take the hold away as surely as removing it. */
-static const char *rests_on(const protocol *p, const item_spec *it, char *out, size_t n) {
+static const char *rests_on(weak *w, const protocol *p, const item_spec *it, char *out, size_t n) {
   if (it->kind == KIND_SIGNATURE) return "is a signature";
   if (!it->skippable) return "cannot be skipped";
   const phase_spec *ph = &p->phases[it->phase];
@@ -732,6 +756,7 @@ static const char *rests_on(const protocol *p, const item_spec *it, char *out, s
     snprintf(lit, sizeof lit, "\"%s\"", it->id);
     snprintf(qlit, sizeof qlit, "\"%s\"", it->qid);
     int reads = code.p && (strstr(code.p, lit) || strstr(code.p, qlit));
+    if (code.oom) w->oom = 1; /* the gate's code not all read: it may read the item */
     vigil__buf_free(&code);
     if (reads) {
       snprintf(out, n, "is read by the gate of phase %s", ph->id);
@@ -747,6 +772,7 @@ static const char *rests_on(const protocol *p, const item_spec *it, char *out, s
       if (!on) continue;
       code_raises cr;
       vigil__code_raises(p, r->fn_ref, &cr);
+      if (cr.oom) w->oom = 1;
       if (cr.blocks || r->carry || vigil__code_raises_highest(&cr) >= (int)PRIORITY_HIGH) {
         snprintf(out, n, "is what rule %s.%s holds or alerts high on", p->phases[i].id, r->id);
         return out;
@@ -768,7 +794,9 @@ static void weakened_when(weak *w, const protocol *a, const item_spec *x, const 
   vigil__buf_init(&cy);
   vigil__function_code(a, x->when_ref, &cx, wx, sizeof wx);
   vigil__function_code(b, y->when_ref, &cy, wy, sizeof wy);
-  if (!has_fn(x->when_ref))
+  if (cx.oom || cy.oom)
+    w->oom = 1; /* a condition's code not read is no change of it */
+  else if (!has_fn(x->when_ref))
     weak_say(w, "item %s: %s, but is now asked only when a condition holds (when added, %s)", x->qid, why, wy);
   else if (!same_str(cx.p ? cx.p : "", cy.p ? cy.p : ""))
     weak_say(w, "item %s: %s, but when it is asked changed (its condition, %s)", x->qid, why, wy);
@@ -813,7 +841,7 @@ static void weakened_items(weak *w, const protocol *a, const protocol *b) {
     const item_spec *x = &a->items[i], *y = find_item(b, x->qid);
     const char *q = x->qid;
     char held[300];
-    const char *why = rests_on(a, x, held, sizeof held);
+    const char *why = rests_on(w, a, x, held, sizeof held);
     if (y && why) {
       weakened_when(w, a, x, b, y, why);
       weakened_options(w, x, y, why);
@@ -1010,6 +1038,10 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
       code_raises cx, cy;
       vigil__code_raises(a, rx->fn_ref, &cx);
       int hx = vigil__code_raises_highest(&cx);
+      if (cx.oom) {
+        w->oom = 1; /* what its code raised is not all known: nothing said of it */
+        continue;
+      }
       if (!ry) {
         weak_say(w, "rule %s.%s: removed (it %s)", x->id, rx->id,
                  cx.blocks ? "held the gate"
@@ -1018,6 +1050,10 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
         continue;
       }
       vigil__code_raises(b, ry->fn_ref, &cy);
+      if (cy.oom) {
+        w->oom = 1;
+        continue;
+      }
       if (rx->carry && !ry->carry)
         weak_say(w, "rule %s.%s: its alerts no longer outlive the phase (carry = true removed)", x->id, rx->id);
       if (cx.blocks && !cy.blocks)
@@ -1025,7 +1061,10 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
       buf gone;
       vigil__buf_init(&gone);
       on_text(&gone, a, rx, b, ry);
-      if (gone.len) weak_say(w, "rule %s.%s: no longer runs on %s", x->id, rx->id, gone.p);
+      if (gone.oom)
+        w->oom = 1;
+      else if (gone.len)
+        weak_say(w, "rule %s.%s: no longer runs on %s", x->id, rx->id, gone.p);
       vigil__buf_free(&gone);
       if (ry->priority < rx->priority)
         weak_say(w, "rule %s.%s: priority lowered %s -> %s", x->id, rx->id, vigil__priority_name(rx->priority),
@@ -1362,7 +1401,7 @@ int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn 
   weakened_course(&w, a, b);
   weakened_holds(&w, a, b);
   weakened_free_params(&w, a, b);
-  return w.n;
+  return w.oom ? VIGIL_ENOMEM : w.n;
 }
 
 static void weak_line(void *ud, const char *line) {
@@ -1372,7 +1411,7 @@ static void weak_line(void *ud, const char *line) {
 
 static void diff_weakened(differ *d) {
   d->section = "Safety controls removed or weakened (approving needs them confirmed):";
-  vigil__protocol_weakened(d->a, d->b, weak_line, d);
+  if (vigil__protocol_weakened(d->a, d->b, weak_line, d) == VIGIL_ENOMEM) d->oom = 1;
 }
 
 int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
@@ -1401,20 +1440,25 @@ int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, 
 
 /* ---- the prescription (docs/safety.md, F7) ------------------------------------------ */
 
+/* 1 the same, 0 not, VIGIL_ENOMEM when a default's text could not be made
+ * (never "not the same" for want of memory: fourth review, item 3). */
 static int same_prescription(const param_spec *x, const param_spec *y) {
   buf xa, ya;
   vigil__buf_init(&xa);
   vigil__buf_init(&ya);
   value_text(&xa, x->def);
   value_text(&ya, y->def);
-  int same = xa.p && ya.p && !strcmp(xa.p, ya.p) && x->prescribed == y->prescribed && x->has_range == y->has_range &&
-             (!x->has_range || (x->lo == y->lo && x->hi == y->hi)) && same_str(x->unit, y->unit);
+  int same = xa.oom || ya.oom || !xa.p || !ya.p
+                 ? VIGIL_ENOMEM
+                 : !strcmp(xa.p, ya.p) && x->prescribed == y->prescribed && x->has_range == y->has_range &&
+                       (!x->has_range || (x->lo == y->lo && x->hi == y->hi)) && same_str(x->unit, y->unit);
   vigil__buf_free(&xa);
   vigil__buf_free(&ya);
   return same;
 }
 
-static void prescribed_line(diff_line_fn fn, void *ud, const char *sign, const param_spec *x, const param_spec *y) {
+/* 0, or VIGIL_ENOMEM when the line could not be made (nothing said). */
+static int prescribed_line(diff_line_fn fn, void *ud, const char *sign, const param_spec *x, const param_spec *y) {
   const param_spec *p = y ? y : x;
   buf b, r;
   vigil__buf_init(&b);
@@ -1430,6 +1474,7 @@ static void prescribed_line(diff_line_fn fn, void *ud, const char *sign, const p
                       range_text(r1, sizeof r1, x->has_range, x->lo, x->hi),
                       range_text(r2, sizeof r2, y->has_range, y->lo, y->hi), x->prescribed ? "yes" : "no",
                       y->prescribed ? "yes" : "no");
+    if (xa.oom || !xa.p) b.oom = 1;
     vigil__buf_free(&xa);
   } else {
     value_text(&r, p->def);
@@ -1437,24 +1482,28 @@ static void prescribed_line(diff_line_fn fn, void *ud, const char *sign, const p
                       p->unit ? " " : "", p->unit ? p->unit : "",
                       range_text(r1, sizeof r1, p->has_range, p->lo, p->hi));
   }
-  if (b.p) fn(ud, b.p);
+  int rc = b.oom || r.oom || !b.p || !r.p ? VIGIL_ENOMEM : 0;
+  if (!rc) fn(ud, b.p);
   vigil__buf_free(&b);
   vigil__buf_free(&r);
+  return rc;
 }
 
 int vigil__protocol_prescribed_changes(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
-  int n = 0;
+  int n = 0, oom = 0;
   for (uint32_t i = 0; i < b->n_params; i++) {
     const param_spec *y = &b->params[i], *x = a ? find_param(a, y->name) : NULL;
     if (!(y->prescribed || (x && x->prescribed))) continue;
-    if (x && same_prescription(x, y)) continue;
-    prescribed_line(fn, ud, x ? "~" : "+", x, y);
+    int same = x ? same_prescription(x, y) : 0;
+    if (same == VIGIL_ENOMEM) oom = 1;
+    if (same) continue;
+    if (prescribed_line(fn, ud, x ? "~" : "+", x, y)) oom = 1;
     n++;
   }
   for (uint32_t i = 0; a && i < a->n_params; i++)
     if (a->params[i].prescribed && !find_param(b, a->params[i].name)) {
-      prescribed_line(fn, ud, "-", &a->params[i], NULL);
+      if (prescribed_line(fn, ud, "-", &a->params[i], NULL)) oom = 1;
       n++;
     }
-  return n;
+  return oom ? VIGIL_ENOMEM : n;
 }

@@ -149,8 +149,10 @@ static void walk_function(walk *w, int depth) {
   buf code;
   vigil__buf_init(&code);
   char where[256];
-  if (seen || w->n_seen == MAX_SEEN || !lua_checkstack(L, 8) || !code_of_top(w->p, L, &code, 1, where, sizeof where) ||
-      !code.p) {
+  int read =
+      !seen && w->n_seen < MAX_SEEN && lua_checkstack(L, 8) && code_of_top(w->p, L, &code, 1, where, sizeof where);
+  if (read && code.oom) w->out->oom = 1; /* what it raises is not all read: never "raises nothing" */
+  if (!read || !code.p) {
     vigil__buf_free(&code);
     lua_pop(L, 1);
     return;

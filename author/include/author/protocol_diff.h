@@ -22,7 +22,8 @@ int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, 
  * allowed range, unit or prescribed mark differs, one line each ("~ name
  * \"title\": default 0.5 -> 1 mg/kg, allowed 0.1..1 -> 0.1..2, prescribed
  * yes -> no"). Approving a version needs them confirmed (docs/safety.md, F7).
- * Returns how many. */
+ * Returns how many, or VIGIL_ENOMEM when a text it compares or says could
+ * not be made (the lines said stand; no false change is said). */
 int vigil__protocol_prescribed_changes(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
 
 /* The safety controls b removes or weakens from a, one line each in clinical
@@ -30,7 +31,11 @@ int vigil__protocol_prescribed_changes(const protocol *a, const protocol *b, dif
  * removed)"): skippable = false, carry = true, missed = "hold", signatures
  * (what they confirm and attest), a rule's block or its items, a gate, a
  * phase's minimum time, priorities lowered. Approving a version needs them
- * confirmed (docs/safety.md, K6). Returns how many. */
+ * confirmed (docs/safety.md, K6). Returns how many, or VIGIL_ENOMEM when a
+ * rule's or a condition's code could not be read for want of memory (what
+ * was said stands; nothing is said of what was not read). Not yet: a spec
+ * run (N1 (c), the free params) that runs out of memory reads as a case that
+ * no longer holds (docs/architecture.md, fourth review, item 3). */
 int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
 
 #endif

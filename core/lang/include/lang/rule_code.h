@@ -25,6 +25,7 @@ typedef struct code_raises {
   unsigned priorities; /* bit 1 << PRIORITY_x for each v.alert.x named */
   int blocks;          /* v.block: it holds the gate */
   char where[256];     /* the function raising the highest ("lib.lua:102-110") */
+  int oom;             /* a function's code could not all be read (out of memory): the above is not all */
 } code_raises;
 void vigil__code_raises(const protocol *p, int ref, code_raises *out);
 
