@@ -29,6 +29,7 @@ import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
+import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
 import { startServer, chromiumOrSkip, apiClient, vigilBin } from "./serve.js";
 
 const exe = chromiumOrSkip();
@@ -526,6 +527,71 @@ describe("the words of the record", () => {
       assert.match(summary, /Dose double-checked by a second person, attesting Ketamine dose drawn up: 36 mg, Body weight today: 72\.5 kg/);
       assert.doesNotMatch(summary, /dose_mg_per_kg|Escalated to level/);
       await ctx.close();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
+// V5 (the second whole-shift try): the printed summary of a long visit (a
+// dozen flowsheet columns, four alerts acknowledged with reasons, a late
+// entry, overrides, a refused discharge) ran to 5 A4 pages.
+describe("the printed summary of a long visit", () => {
+  it("prints within 4 A4 pages, its last event included", async () => {
+    const { sim, simApi } = await simulated();
+    try {
+      const pw = USERS["dr.osei"].password;
+      const v = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-LONG", params: { weight: 72.5 } });
+      const rec = (body, who = "nurse.kim") => simApi(who, "POST", `/visits/${v.id}/entries`, body);
+      const tick = (by) => simApi("admin.lee", "POST", "/clock", { advance: by });
+      const obs = (sbp, dbp, more = {}) => rec({ vitals: { sbp, dbp, hr: 80, spo2: 98, rr: 14 }, moaas: "5", dissociation: "none", ...more });
+      await rec({ consent: true, ci_hypertension: "no", ci_vascular: "no", ci_psychosis: "no", ci_hypersensitivity: "no",
+        baseline: { sbp: 158, dbp: 95, hr: 72, spo2: 98, rr: 14 }, dose: 36, phq9: { q1: 2, q2: 2, q3: 1, q4: 1, q5: 0, q6: 1, q7: 1, q8: 0, q9: 0 } });
+      const visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
+      const sig = visit.phases.find((x) => x.id === "screening").items.find((i) => i.id === "dose_check");
+      await rec({ dose_check: true, attests: { dose_check: sig.to_attest }, password: pw }, "dr.osei");
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Baseline BP rechecked after rest; clinician reviewed and agrees to proceed", password: pw });
+      await rec({ infusion_started: true, pump_rate: 150 });
+      await tick("10m");
+      await obs(150, 90);
+      await tick("12m");
+      const { now_ms } = await simApi("dr.osei", "GET", "/clock");
+      await rec({ vitals: { sbp: 146, dbp: 88, hr: 78, spo2: 97, rr: 14 }, moaas: "4", dissociation: "present", observed_at: new Date(now_ms - 120000).toISOString() });
+      await tick("8m");
+      await obs(212, 126);
+      await tick("2m");
+      await obs(184, 112, { vitals: { sbp: 184, dbp: 112, hr: 80, spo2: 91, rr: 10 }, moaas: "3", dissociation: "present" });
+      await tick("8m");
+      await obs(160, 96);
+      await rec({ infusion_stopped: true, volume_infused: 100, dose_given: 36 });
+      await tick("2m");
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "BP settling; clinician at the chair", password: pw });
+      for (const sbp of [150, 142, 136, 130, 128, 126]) {
+        await tick("15m");
+        await obs(sbp, 84);
+      }
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Observation complete; BP back near baseline", password: pw, holds: ["bp_not_recovered"] });
+      await rec({ aldrete: { activity: 2, respiration: 2, circulation: 2, consciousness: 2, spo2: 2 }, responsible_adult: true, no_driving_advice: true, written_instructions: true });
+      // The discharge refused while the alerts wait; each acknowledged with a reason; discharged.
+      await assert.rejects(simApi("dr.osei", "POST", `/visits/${v.id}/discharge`, { password: pw }), /gate_not_met/);
+      const { alerts } = await simApi("dr.osei", "GET", `/visits/${v.id}`);
+      assert.equal(alerts.length, 4);
+      for (const a of alerts) await simApi("nurse.kim", "POST", `/alerts/${a.id}/ack`, { reason: "Rechecked: the reading stands; clinician told" });
+      await simApi("nurse.kim", "POST", `/visits/${v.id}/notes`, { note: "Patient calm, music offered; partner in the waiting room to take her home." });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/discharge`, { password: pw });
+
+      const p = await signedIn("nurse.kim", sim);
+      await p.goto(`${sim.url}/#/visit/${v.id}/summary`);
+      await p.locator("#print").waitFor();
+      await p.locator(".summary .timeline li", { hasText: "Discharged" }).waitFor();
+      assert.ok(await p.locator(".summary table.flowsheet th.fs-col").count() >= 12, "a dozen flowsheet columns");
+      const doc = await getDocument({ data: new Uint8Array(await p.pdf({ format: "A4" })), verbosity: 0 }).promise;
+      const pages = [];
+      for (let i = 1; i <= doc.numPages; i++) pages.push((await (await doc.getPage(i)).getTextContent()).items.map((x) => x.str).join(" "));
+      await doc.destroy();
+      assert.ok(pages.length <= 4, `the summary prints on ${pages.length} pages`);
+      assert.match(pages[pages.length - 1], /Discharged/, "the timeline's last event is printed");
+      await p.context().close();
     } finally {
       await sim.stop();
     }
