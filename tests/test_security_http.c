@@ -2240,6 +2240,25 @@ static void test_dash_and_dot_look_alikes(void **state) {
   serve_stop(s, 0);
 }
 
+/* AB5: AA4's leftovers. With MRN-900 open, MRN + U+1680 (the Ogham space
+ * mark, drawn as a line) + 900 was a new patient (201), and so were U+10191,
+ * U+2CBD, U+23BC, U+23BD, U+2574, U+2576 and U+FF5E inside, where U+301C
+ * was 409. Now a symbol or dash outside ASCII is a stroke by its category
+ * (or by what the confusables draw it as), and a letter or space of a
+ * script excluded from identifiers, in an id of ASCII letters, a separator:
+ * each 409 naming MRN-900. Without it: 201 at the first. */
+static void test_stroke_look_alikes(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  assert_true(serve_start_visit(s, "sec_test", "MRN-900") > 0);
+  static const char *const alike[] = {"MRN\\u1680900", "MRN\\ud800\\udd91900", "MRN\\u2cbd900",
+                                      "MRN\\u23bc900", "MRN\\u23bd900",        "MRN\\u2574900",
+                                      "MRN\\u2576900", "MRN\\uff5e900",        "MRN\\u301c900"};
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++)
+    expect_similar(s, alike[i], "existing patient MRN-900 ");
+  serve_stop(s, 0);
+}
+
 /* Sends the head of a visit start as token from the forwarded client xff,
  * announcing a body of length bytes, and its first 100 bytes (Z3's flood). */
 static void visit_head(serve_process *s, hc_conn *c, const char *token, const char *xff, size_t length) {
@@ -2859,6 +2878,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_cookie_named_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_modifier_and_dot_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dash_and_dot_look_alikes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stroke_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_changing_another_user_needs_own_password, setup, teardown),
       cmocka_unit_test_setup_teardown(test_creating_users_and_tokens_needs_own_password, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fifth_review_minor, setup, teardown),

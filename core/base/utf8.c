@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unicode/ucasemap.h>
 #include <unicode/uchar.h>
+#include <unicode/uscript.h>
 #include <unicode/uspoof.h>
 #include <utf8proc.h>
 
@@ -229,21 +230,59 @@ static int decoration(uint32_t cp, int8_t type) {
                         (cp >= 0x2800 && cp <= 0x28ff));
 }
 
-/* Look-alikes of a dash or a dot that Unicode's confusables (ICU 72, Unicode
- * 15) do not list, found by review (AA4), each with the prototype of the
- * table's class it is drawn like, so that look_alike_sign treats them as the
- * table's own. */
+/* Look-alikes of a dot that Unicode's confusables (ICU 72, Unicode 15) do
+ * not list, found by review (AA4), each with the prototype of the table's
+ * class it is drawn like, so that look_alike_sign treats them as the
+ * table's own. (The dashes AA4 listed here, U+1806 and U+23AF, are strokes
+ * by category now: stroke, AB5.) */
 static const struct {
   uint32_t cp, like;
 } MORE_CONFUSABLES[] = {
-    {0x1806, '-'},    /* MONGOLIAN TODO SOFT HYPHEN */
-    {0x23af, 0x30fc}, /* HORIZONTAL LINE EXTENSION: a long dash */
-    {0x25cf, 0xb7},   /* BLACK CIRCLE */
-    {0x2981, 0xb7},   /* Z NOTATION SPOT */
-    {0x318d, 0xb7},   /* HANGUL LETTER ARAEA: the table takes it for the jamo U+119E, drawn as a dot */
+    {0x25cf, 0xb7}, /* BLACK CIRCLE */
+    {0x2981, 0xb7}, /* Z NOTATION SPOT */
+    {0x318d, 0xb7}, /* HANGUL LETTER ARAEA: the table takes it for the jamo U+119E, drawn as a dot */
 };
 
 enum { SIGN_NONE, SIGN_DASH, SIGN_DOT };
+
+/* Whether a character outside ASCII is a stroke between an id's parts
+ * (AB5): dash punctuation (Pd), a math symbol (Sm) or another symbol (So),
+ * which an id written with a keyboard's letters, digits and punctuation has
+ * no use for, whatever it is drawn like: box drawings and scan lines
+ * (U+2574, U+23BC), the Roman uncia U+10191, the wave dash U+301C, the
+ * Mongolian soft hyphen U+1806. Unicode's confusables list them one by one
+ * and miss many (AA4 needed a list beside them); a category misses none.
+ * Not the Braille patterns, and nothing that is shown as nothing or as a
+ * blank (U+2800, U+1D159: Y2 drops them), nor Sk (Z5's decoration). */
+static int stroke(uint32_t cp) {
+  int8_t t = u_charType((UChar32)cp);
+  return cp >= 0x80 && !(cp >= 0x2800 && cp <= 0x28ff) && !vigil__unicode_says_nothing(cp) &&
+         (t == U_DASH_PUNCTUATION || t == U_MATH_SYMBOL || t == U_OTHER_SYMBOL);
+}
+
+/* Whether a character outside ASCII, in an id written with ASCII letters,
+ * is a letter or a space of a script Unicode excludes from identifiers
+ * (UAX #31 table 4, ICU's script usage: Ogham, Coptic, Runic, Gothic, ...:
+ * historic, no clinic's names), which the confusables do not read as ASCII
+ * letters or digits (AB5): it stands in the place of a separator, as the
+ * Ogham space mark U+1680 (a space drawn as a line) and the Coptic U+2CBD
+ * do in MRN-900. A name written in such a script alone (Mongolian is one
+ * by that table) has no ASCII letter and is left as it is. */
+static int excluded_script_sign(const unsigned char *c, size_t len, uint32_t cp, int8_t type) {
+  if (cp < 0x80 || !(type == U_UPPERCASE_LETTER || type == U_LOWERCASE_LETTER || type == U_TITLECASE_LETTER ||
+                     type == U_OTHER_LETTER || type == U_SPACE_SEPARATOR))
+    return 0;
+  UErrorCode st = U_ZERO_ERROR;
+  UScriptCode script = uscript_getScript((UChar32)cp, &st);
+  if (U_FAILURE(st) || uscript_getUsage(script) != USCRIPT_USAGE_EXCLUDED) return 0;
+  char key[16];
+  int32_t n = uspoof_getSkeletonUTF8(spoof, 0, (const char *)c, (int32_t)len, key, sizeof key, &st);
+  if (U_FAILURE(st) || n <= 0 || n >= (int32_t)sizeof key) return 1;
+  for (int32_t i = 0; i < n; i++)
+    if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z') || (key[i] >= '0' && key[i] <= '9')))
+      return 1;
+  return 0; /* read as ASCII: the fold and the skeleton take it for those */
+}
 
 /* Whether a character outside ASCII, as typed, is drawn as a dash or a dot,
  * by Unicode's confusables (AA4): its skeleton alone is the prototype of the
@@ -268,14 +307,23 @@ static int look_alike_sign(const unsigned char *c, size_t len, uint32_t cp, int8
     char key[16];
     UErrorCode st = U_ZERO_ERROR;
     int32_t n = uspoof_getSkeletonUTF8(spoof, 0, (const char *)c, (int32_t)len, key, sizeof key, &st);
-    if (U_FAILURE(st) || n <= 0 || n >= (int32_t)sizeof key) return SIGN_NONE;
+    if (U_FAILURE(st) || n <= 0 || n >= (int32_t)sizeof key) return stroke(cp) ? SIGN_DASH : SIGN_NONE;
     size_t k;
     like = vigil__utf8_decode((const unsigned char *)key, (size_t)n, &k);
-    if (k != (size_t)n) return SIGN_NONE; /* more than one character: none of these */
+    if (k != (size_t)n) { /* more than one character: none of these, unless a stroke the table reads as no ASCII */
+      for (int32_t i = 0; i < n; i++)
+        if ((unsigned char)key[i] >= 0x80) return stroke(cp) ? SIGN_DASH : SIGN_NONE;
+      return SIGN_NONE;
+    }
   }
   if (like == '-' || like == 0x30fc) return SIGN_DASH;
   if (like == 0xb7 || like == '.' || like == ':') return SIGN_DOT;
-  return SIGN_NONE;
+  /* Drawn as ASCII (U+2215 as '/', U+00D7 as 'x'): the fold's and the
+   * skeleton's, as before. Else a stroke as typed, or as drawn: the
+   * fullwidth tilde U+FF5E is the wave dash U+301C by the table (its
+   * compatibility fold, '~', is not how it looks beside letters). */
+  if (like < 0x80) return SIGN_NONE;
+  return stroke(cp) || stroke(like) ? SIGN_DASH : SIGN_NONE;
 }
 
 /* s without what only changes the look of the character before it
@@ -289,6 +337,9 @@ static char *plain(const char *s) {
   size_t n = strlen(s);
   char *out = malloc(n + 1), *o = out;
   if (!out) return NULL;
+  int ascii_letters = 0; /* excluded_script_sign applies to ids written with them */
+  for (const char *a = s; *a && !ascii_letters; a++)
+    ascii_letters = (*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z');
   for (const unsigned char *c = (const unsigned char *)s; *c;) {
     size_t k;
     uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &k);
@@ -298,7 +349,7 @@ static char *plain(const char *s) {
     }
     int8_t type = u_charType((UChar32)cp);
     double value = u_getNumericValue((UChar32)cp);
-    int sign = look_alike_sign(c, k, cp, type);
+    int sign = ascii_letters && excluded_script_sign(c, k, cp, type) ? SIGN_DASH : look_alike_sign(c, k, cp, type);
     if (sign == SIGN_DASH) {
       *o++ = '-';
     } else if (sign == SIGN_DOT || type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK ||
