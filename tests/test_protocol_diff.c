@@ -22,7 +22,7 @@
  * longer observation, temperature added, a helper's comparison changed, an
  * item dropped and one added, a gate's wording changed, a new rule. */
 static const protocol_edit NEXT[] = {
-    {"protocol.lua", "version = \"1.7.2\"", "version = \"1.8.0\""},
+    {"protocol.lua", "version = \"1.7.3\"", "version = \"1.8.0\""},
     {"protocol.lua", "title = \"Marked hypertension: systolic at or above\", default = 180,",
      "title = \"Marked hypertension: systolic at or above\", default = 190,"},
     {"infusion.lua", "local EVERY, GRACE = \"10m\", \"5m\"", "local EVERY, GRACE = \"15m\", \"5m\""},
@@ -49,7 +49,7 @@ static const protocol_edit NEXT[] = {
 
 /* What the reviewer must read, each line exactly. */
 static const char *EXPECTED[] = {
-    "ketamine_iv@1.7.2 -> ketamine_iv@1.8.0",
+    "ketamine_iv@1.7.3 -> ketamine_iv@1.8.0",
     "Safety controls removed or weakened (approving needs them confirmed):",
     "  ! item infusion.vitals: checked less often (every 10m -> 15m)",
     "Parameters (thresholds and per-visit values):",
@@ -118,12 +118,12 @@ static void folders(void **state) {
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   check_report(out.text);
-  /* 16, the copy's specs: none (1) and each removed (12), G10; 3 checked less often; 32 cases of
-   * 1.7.2's specs that no longer run as written (Q1: named, never dropped; fasting_hours removed,
+  /* 17, the copy's specs: none (1) and each removed (13), G10; 3 checked less often; 34 cases of
+   * 1.7.3's specs that no longer run as written (Q1: named, never dropped; fasting_hours removed,
    * checkpoints every 15 minutes). */
-  assert_int_equal(changes, 63);
+  assert_int_equal(changes, 66);
   has_line(out.text, "  ! spec \"An uneventful visit raises nothing and is discharged at 115m\": a case "
-                     "ketamine_iv@1.7.2's specs held no longer runs as written (specs/uneventful_spec.lua:13: "
+                     "ketamine_iv@1.7.3's specs held no longer runs as written (specs/uneventful_spec.lua:13: "
                      "expected phase infusion entered at 10m)");
   /* The gate's code changed too, with where it is now and was. */
   assert_non_null(strstr(out.text, "  ~ screening: gate: code changed (screening.lua:"));
@@ -136,7 +136,7 @@ static void folders(void **state) {
   lines same = {0};
   assert_int_equal(vigil__protocol_diff(a, a, collect, &same), 0);
   assert_string_equal(same.text,
-                      "ketamine_iv@1.7.2 -> ketamine_iv@1.7.2\n  identical (the same sources, the same sha256)\n");
+                      "ketamine_iv@1.7.3 -> ketamine_iv@1.7.3\n  identical (the same sources, the same sha256)\n");
   free(same.text);
   vigil__protocol_free(a);
   vigil__protocol_free(b);
@@ -147,7 +147,7 @@ static void folders(void **state) {
  * that goes back to bare numbers sees each field's change. */
 static void score_forms(void **state) {
   static const protocol_edit bare[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.4\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.4\""},
       {"discharge.lua", "fields = scores.aldrete_fields,",
        "fields = { activity = { 0, 1, 2 }, respiration = { 0, 1, 2 }, circulation = { 0, 1, 2 },\n"
        "                consciousness = { 0, 1, 2 }, spo2 = { 0, 1, 2 } },"},
@@ -177,7 +177,7 @@ static void score_forms(void **state) {
  * content: a margin loosened, a rule's priority lowered. */
 static void alert_declarations(void **state) {
   static const protocol_edit loosened[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.5\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.5\""},
       {"lib.lua", "spo2 = { lower = 3 },", "spo2 = { lower = 5 },"},
       {"infusion.lua", "      priority = \"low\", worse = false,", "      priority = \"medium\", worse = false,"},
   };
@@ -203,7 +203,7 @@ static void alert_declarations(void **state) {
  * removed, and the specs a version came without. */
 static void demotions_courses_and_specs(void **state) {
   static const protocol_edit demoted[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.6\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.6\""},
       {"screening.lua", "return v.alert.high(fmt(\"PHQ-9 item 9 scored",
        "return v.alert.low(fmt(\"PHQ-9 item 9 scored"},
   };
@@ -258,7 +258,7 @@ static void demotions_courses_and_specs(void **state) {
  * are what an approval must confirm (vigil__protocol_weakened). */
 static void weakened_controls(void **state) {
   static const protocol_edit weakened[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.4\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.4\""},
       {"screening.lua", "unit = \"mg\", range = { 5, 250 }, skippable = false,", "unit = \"mg\", range = { 5, 250 },"},
       {"screening.lua", "      carry = true, worse = \"higher\",", "      worse = \"higher\","},
       {"screening.lua", "          return v.block(\"Suicide-risk assessment: high. Do not dose today.\")\n",
@@ -305,24 +305,26 @@ static void weakened_controls(void **state) {
   /* The demotion inside the shared helper (lib.lua) is named at the rule too. */
   has_line(out.text, "  ~ infusion.spo2_low: the alerts its code raises are medium (were high)");
   int n = vigil__protocol_weakened(a, b, collect, &only);
-  /* observation.spo2_low shares lib.spo2_low: its code no longer raises high either. */
+  /* observation.spo2_low and discharge.spo2_low (1.7.3, T6) share lib.spo2_low: their code no
+   * longer raises high either. */
   has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
+  has_line(only.text, "rule discharge.spo2_low: the highest alert its code raises lowered high -> medium");
   /* N1 (c): the cases the previous version's specs pin, run against the copy. */
-  has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.7.2's specs held "
+  has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.7.3's specs held "
                       "(specs/screening_spec.lua:88: expected a block from rule self_harm with reason \"Do not dose "
                       "today\" at 4m)");
-  has_line(only.text,
-           "rule spo2_low (screening, infusion, observation): no longer fires on a case ketamine_iv@1.7.2's specs "
-           "held (specs/limits_spec.lua:32: expected a high alert from spo2_low saying \"SpO2 91% is "
-           "below 92%\" at 11m)");
+  has_line(only.text, "rule spo2_low (screening, infusion, observation, discharge): no longer fires on a case "
+                      "ketamine_iv@1.7.3's specs "
+                      "held (specs/limits_spec.lua:32: expected a high alert from spo2_low saying \"SpO2 91% is "
+                      "below 92%\" at 11m)");
   /* ... and so does screening.spo2_low (1.6.0, Q3), beside the block it keeps: its
    * alert's own priority is named, a block aside (Q7). */
   has_line(only.text, "rule screening.spo2_low: the highest alert its code raises lowered high -> medium");
-  /* Q1: the cases of 1.7.2's specs that no longer run as written are named, never dropped (4). */
-  has_line(only.text, "spec \"A high suicide-risk assessment blocks whatever item 9 says\": a case ketamine_iv@1.7.2's "
+  /* Q1: the cases of 1.7.3's specs that no longer run as written are named, never dropped (4). */
+  has_line(only.text, "spec \"A high suicide-risk assessment blocks whatever item 9 says\": a case ketamine_iv@1.7.3's "
                       "specs held no longer runs as written (specs/screening_spec.lua:107: expected the block from "
                       "rule self_harm cleared at 4m)");
-  if (n != 21) fail_msg("%d weakened:\n%s", n, only.text);
+  if (n != 22) fail_msg("%d weakened:\n%s", n, only.text);
   lines none = {0};
   assert_int_equal(vigil__protocol_weakened(a, a, collect, &none), 0);
   /* And back: restoring the controls weakens nothing; what a signer attests
@@ -341,7 +343,7 @@ static void weakened_controls(void **state) {
   /* H1: a rule's `worse` margin removed, or widened, silences a worse reading
    * after an acknowledgement (SpO2 72 % after an acknowledged 91 %). */
   static const protocol_edit no_worse[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.4\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.4\""},
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,", "      priority = \"high\","},
   };
   protocol_copy("protocols/ketamine_iv", dir, no_worse, sizeof no_worse / sizeof *no_worse);
@@ -350,10 +352,10 @@ static void weakened_controls(void **state) {
   lines gone = {0};
   /* The pinned spec case (L3) names it as well (N1 c). */
   if (vigil__protocol_weakened(a, b, collect, &gone) != 2) fail_msg("worse removed:\n%s", gone.text);
-  has_line(gone.text,
-           "rule spo2_low (screening, infusion, observation): no longer fires on a case ketamine_iv@1.7.2's specs "
-           "held "
-           "(specs/vitals_spec.lua:96: expected a high alert from spo2_low saying \"SpO2 88%\" at 25m)");
+  has_line(gone.text, "rule spo2_low (screening, infusion, observation, discharge): no longer fires on a case "
+                      "ketamine_iv@1.7.3's specs "
+                      "held "
+                      "(specs/vitals_spec.lua:96: expected a high alert from spo2_low saying \"SpO2 88%\" at 25m)");
   has_line(gone.text, "rule infusion.spo2_low: a worse reading after an acknowledgement no longer raises a new alert "
                       "(worse removed)");
   free(gone.text);
@@ -362,7 +364,7 @@ static void weakened_controls(void **state) {
 
   /* M4: worse = false (nothing can be worse) in its place is said on purpose, and named. */
   static const protocol_edit worse_off[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.4\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.4\""},
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,",
        "      priority = \"high\", worse = false,"},
   };
@@ -379,7 +381,7 @@ static void weakened_controls(void **state) {
   protocol_copy_remove(dir);
 
   static const protocol_edit wide[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.4\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.4\""},
       {"lib.lua", "  spo2 = { lower = 3 },\n  rr = { lower = 2 },", "  spo2 = { lower = 30 },\n  rr = { lower = 20 },"},
       {"lib.lua", "  moaas = { lower = 1 },", "  moaas = { lower = 5 },"},
   };
@@ -388,9 +390,11 @@ static void weakened_controls(void **state) {
   assert_non_null(b);
   lines wider = {0}, diff = {0};
   /* spo2_low, rr_low and sedation_deep, in observation and in infusion; spo2_low and rr_low in
-   * screening (1.6.0, Q3). */
+   * screening (1.6.0, Q3) and in discharge (1.7.3, T6). */
   /* ... and the pinned cases of a worse SpO2, RR and MOAA/S after an acknowledgement (L3, N1 c). */
-  if (vigil__protocol_weakened(a, b, collect, &wider) != 11) fail_msg("margins widened:\n%s", wider.text);
+  if (vigil__protocol_weakened(a, b, collect, &wider) != 13) fail_msg("margins widened:\n%s", wider.text);
+  has_line(wider.text, "rule discharge.rr_low: a worse reading after an acknowledgement raises a new alert only "
+                       "after a fall of 20 instead of 2");
   has_line(wider.text, "rule infusion.spo2_low: a worse reading after an acknowledgement raises a new alert only "
                        "after a fall of 30 instead of 3");
   has_line(wider.text, "rule observation.sedation_deep: a worse reading after an acknowledgement raises a new alert "
@@ -493,7 +497,7 @@ static void suicide_risk_hold_weakened(void **state) {
 
 /* R3 of the ninth independent try: an approved esketamine 1.7.1 removed the
  * low systolic from the leaving hold and the diff said weakened: [] (no spec
- * pinned a low systolic alone at leaving); a ketamine 1.6.1 (here 1.7.3) whose bp_low also
+ * pinned a low systolic alone at leaving); a ketamine 1.6.1 (here 1.7.4) whose bp_low also
  * required a diastolic of 60 or less was named only for its margin. The
  * bundled specs (specs/limits_spec.lua) pin each Q3/Q4 limit alone at its
  * boundary in each phase, so each such version fails a case of the previous
@@ -518,19 +522,19 @@ static void low_limits_removed_are_weakened(void **state) {
        "esketamine_rems@1.7.3's specs held"},
   };
   static const protocol_edit diastolic_too[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.3\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.4\""},
       {"lib.lua", "  local min = visit.param(\"sbp_low\")\n  if x.sbp <= min then",
        "  local min = visit.param(\"sbp_low\")\n  if x.sbp <= min and x.dbp <= 60 then"},
   };
   static const protocol_edit discharge[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.3\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.4\""},
       {"lib.lua", "  if last.sbp <= visit.param(\"sbp_low\") then", "  if last.sbp < visit.param(\"sbp_low\") then"},
   };
   static const weakened_case ketamine[] = {
       {diastolic_too, 2,
-       "spec \"In the infusion, each limit alone at its boundary alerts high\": a case ketamine_iv@1.7.2's specs held"},
+       "spec \"In the infusion, each limit alone at its boundary alerts high\": a case ketamine_iv@1.7.3's specs held"},
       {discharge, 2,
-       "phase discharge: its gate: no longer fires on a case ketamine_iv@1.7.2's specs held (specs/limits_spec.lua:"},
+       "phase discharge: its gate: no longer fires on a case ketamine_iv@1.7.3's specs held (specs/limits_spec.lua:"},
   };
   (void)state;
   each_named_weakened("protocols/esketamine_rems", esketamine, sizeof esketamine / sizeof *esketamine);
@@ -545,7 +549,7 @@ static void low_limits_removed_are_weakened(void **state) {
  * the diff's weakened list is not empty). */
 static void prescribed_mark_removed_is_weakened(void **state) {
   static const protocol_edit unmarked[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.3\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.4\""},
       {"protocol.lua", "    v.param \"sbp_low\" {\n      prescribed = true, less_than = \"sbp_caution\",",
        "    v.param \"sbp_low\" {\n      less_than = \"sbp_caution\","},
   };
@@ -653,7 +657,7 @@ static void lowered_rule_priority_is_weakened(void **state) {
  * was named weakened. Each edit of a copy of ketamine_iv is named. */
 static void course_and_drug_loosened(void **state) {
   static const protocol_edit loose[] = {
-      {"protocol.lua", "version = \"1.7.2\"", "version = \"1.7.9\""},
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.9\""},
       {"protocol.lua", "names = { \"ketamine\", \"ketamin\",", "names = { \"ketamin\","},
       {"protocol.lua", "codes = { \"KET\", \"6130\", \"373464007\" },", "codes = { \"KET\" },"},
       {"protocol.lua", "sessions = 6, within = \"21d\", interval = \"3d\",",
@@ -712,13 +716,13 @@ static void stored_versions(void **state) {
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
   uint64_t visit;
   assert_int_equal(vigil_engine_load(e, "protocols/ketamine_iv", NULL), 0);
-  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.7.2", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.7.3", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
   assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
   assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.8.0", "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
   vigil_engine_free(e);
-  protocol_copy_remove(dir); /* only the store has 1.7.2 now */
+  protocol_copy_remove(dir); /* only the store has 1.7.3 now */
 
-  protocol *a = vigil__protocol_version_load("ketamine_iv@1.7.2", db, no_problem, NULL);
+  protocol *a = vigil__protocol_version_load("ketamine_iv@1.7.3", db, no_problem, NULL);
   protocol *b = vigil__protocol_version_load("ketamine_iv@1.8.0", db, no_problem, NULL);
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
@@ -732,8 +736,8 @@ static void stored_versions(void **state) {
   assert_string_equal(by_sha->ref, "ketamine_iv@1.8.0");
   vigil__protocol_free(by_sha);
 
-  /* An upload waiting for approval, which no visit has used: 1.7.2 -> 1.9.0. */
-  const protocol_edit next[] = {{"protocol.lua", "version = \"1.7.2\"", "version = \"1.9.0\""},
+  /* An upload waiting for approval, which no visit has used: 1.7.3 -> 1.9.0. */
+  const protocol_edit next[] = {{"protocol.lua", "version = \"1.7.3\"", "version = \"1.9.0\""},
                                 {"protocol.lua", "title = \"Modified Aldrete needed to leave\", default = 9,",
                                  "title = \"Modified Aldrete needed to leave\", default = 10,"}};
   protocol_copy("protocols/ketamine_iv", dir, next, 2);
@@ -745,7 +749,7 @@ static void stored_versions(void **state) {
   assert_non_null(c);
   lines up = {0};
   vigil__protocol_diff(a, c, collect, &up);
-  has_line(up.text, "ketamine_iv@1.7.2 -> ketamine_iv@1.9.0");
+  has_line(up.text, "ketamine_iv@1.7.3 -> ketamine_iv@1.9.0");
   has_line(up.text, "  ~ aldrete_min \"Modified Aldrete needed to leave\": default 9 -> 10 {score}");
   free(up.text);
   vigil__protocol_free(c);
@@ -755,7 +759,7 @@ static void stored_versions(void **state) {
   char problem[512] = "";
   assert_null(vigil__protocol_version_load("ketamine_iv@9.9.9", db, keep_problem, problem));
   assert_non_null(strstr(problem, "no stored protocol version ketamine_iv@9.9.9"));
-  assert_null(vigil__protocol_version_load("ketamine_iv@1.7.2", NULL, keep_problem, problem));
+  assert_null(vigil__protocol_version_load("ketamine_iv@1.7.3", NULL, keep_problem, problem));
   assert_non_null(strstr(problem, "no such protocol folder or file"));
 
   protocol_copy_remove(upload);

@@ -5,6 +5,12 @@
 -- The decision is the gate's (param aldrete_min, and the last vitals above sbp_low and
 -- hr_min: docs/safety.md Q4); one rule, aldrete_restates, checks
 -- the points that restate a measurement against the last vitals (docs/safety.md, H12).
+--
+-- A repeat reading taken now (item vitals, not scheduled, not required: docs/safety.md T6)
+-- runs the observation's limit rules under the same names, so a calm one resolves a late
+-- low reading of the observation that holds the discharge (S2) without back-dating, and a
+-- low one alerts as in the observation. It is the last vitals the gate and
+-- aldrete_restates read.
 
 local v = require "vigil"
 local scores = require "vigil.scores"
@@ -20,6 +26,14 @@ return v.phase "discharge" {
     -- Modified Aldrete (Aldrete 1995), five items 0, 1 or 2, total 0-10, each
     -- point shown with its meaning. Source: docs/clinical/discharge-criteria.md,
     -- modified Aldrete [P/S] (circulation in the % variant).
+    -- Source: docs/clinical/discharge-criteria.md, "A repeat reading at discharge" (docs/safety.md T6).
+    v.vitals "vitals" {
+      title = "Vitals now (a repeat reading before leaving)",
+      help = "Take the vitals again now if a reading is in doubt, or the clinician asks: it is the last vitals "
+             .. "the discharge checks, and the same limits alert.",
+      fields = { "sbp", "dbp", "hr", "spo2", "rr" },
+      required = false,
+    },
     v.score "aldrete" {
       title = "Modified Aldrete score",
       help = "Score each item as observed now; circulation compares systolic BP with the baseline.",
@@ -33,7 +47,30 @@ return v.phase "discharge" {
     v.check "written_instructions" { title = "Written discharge instructions given" },
   },
 
-  rules = {
+  -- The observation's limit rules (observation.lua), the same names and checks, on the
+  -- repeat reading: the same name is what lets a calm one here resolve the observation's
+  -- alert a late reading raised (docs/safety.md S2, T6). bp_high and hr_high name the
+  -- readings they compare with (the one before the first here is the observation's last);
+  -- the others read the reading alone (lib.with_limit_rules; sources: their params in protocol.lua).
+  rules = lib.with_limit_rules("vitals", {
+    v.rule "bp_high" {
+      on = "vitals",
+      priority = "high", worse = lib.worse.bp,
+      check = function(x, visit)
+        local previous = (visit.last("discharge.vitals", 2) or {})[2] or visit.value("observation.vitals")
+        return lib.bp_high(x, previous, visit)
+      end,
+    },
+    v.rule "hr_high" {
+      on = "vitals",
+      priority = "medium", worse = lib.worse.hr,
+      check = function(x, visit)
+        local max = visit.param("hr_max")
+        local sustained = visit.held("discharge.vitals", function(r) return r.hr > max end, "5m")
+        return lib.hr_high(x, sustained, visit)
+      end,
+    },
+
     -- Aldrete's SpO2 and respiration restate measurements: points the last vitals
     -- contradict (SpO2 2 after a reading of 80%) are a high alert, which holds the
     -- discharge (an open high alert holds every phase) until the score is amended or
@@ -42,14 +79,14 @@ return v.phase "discharge" {
       on = "aldrete",
       priority = "high", worse = false, -- it holds the discharge until the score is amended
       check = function(x, visit)
-        local last = visit.value("observation.vitals") or visit.value("infusion.vitals")
+        local last = lib.last_vitals(visit)
         local why = lib.aldrete_contradictions(x, last, visit)
         if why == nil then return nil end
         why = fmt("Modified Aldrete contradicts the last vitals: %s. Score what you observe, or amend.", why)
         return v.alert.high(why, { id = "aldrete_restates", latching = false })
       end,
     },
-  },
+  }),
 
   -- Source: docs/clinical/discharge-criteria.md: modified Aldrete >= 9 fit to leave phase I
   -- recovery (param aldrete_min); "Ride home and no driving" for the three checks.
@@ -64,7 +101,7 @@ return v.phase "discharge" {
     end
     -- Source: docs/clinical/vitals-limits.md, "Low blood pressure" and "Bradycardia" (params
     -- sbp_low, hr_min): the last vitals at or below either hold the discharge (docs/safety.md Q4).
-    local low = lib.low_at_discharge(visit.value("observation.vitals") or visit.value("infusion.vitals"), visit)
+    local low = lib.low_at_discharge(lib.last_vitals(visit), visit)
     if low then
       missing[#missing + 1] = fmt("last vitals %s: record vitals within the limits, or a clinician overrides", low)
     end

@@ -143,6 +143,13 @@ function lib.predose_hold(field, alert, x, visit)
                               .. "or a clinician reviews and overrides this hold.", x[field], visit.param(l.param))) }
 end
 
+-- The last vitals of the visit after the dose: the discharge's repeat reading (T6), else
+-- the observation's, else the infusion's. Each phase's readings are taken after the last
+-- phase's, so the first found is the newest.
+function lib.last_vitals(visit)
+  return visit.value("discharge.vitals") or visit.value("observation.vitals") or visit.value("infusion.vitals")
+end
+
 -- The last vitals at discharge (docs/safety.md Q4): what of them is at or below
 -- its limit (systolic sbp_low, heart rate hr_min), as one text, or nil.
 function lib.low_at_discharge(last, visit)
@@ -178,6 +185,30 @@ function lib.rr_low(x, visit)
                             infusion_hint(visit, "Consider stopping the infusion.")), { id = "rr_low", value = x.rr })
   end
   return nil
+end
+
+-- The limit rules whose check reads the reading alone, as observation.lua declares them:
+-- priority and worse margin by rule id (the checks are the lib functions of those names).
+local LIMIT_RULES = {
+  { id = "bp_rise", priority = "medium", worse = "bp" },
+  { id = "bp_low", priority = "high", worse = "bp_low" },
+  { id = "hr_low", priority = "high", worse = "hr_low" },
+  { id = "spo2_low", priority = "high", worse = "spo2" },
+  { id = "rr_low", priority = "high", worse = "rr" },
+}
+
+-- rules (a phase's list) with those limit rules on its vitals item `on` added: a phase
+-- that declares the observation's limits on a reading of its own (discharge.vitals, T6).
+function lib.with_limit_rules(on, rules)
+  for _, r in ipairs(LIMIT_RULES) do
+    local check = lib[r.id]
+    rules[#rules + 1] = v.rule(r.id) {
+      on = on,
+      priority = r.priority, worse = lib.worse[r.worse],
+      check = function(x, visit) return check(x, visit) end,
+    }
+  end
+  return rules
 end
 
 -- Sedation depth on the MOAA/S scale, recorded as a choice "5" .. "0".

@@ -23,6 +23,18 @@ static inline long long alarm_now(alarm_serve *a) {
   return now;
 }
 
+/* The state of alert alert_id of the visit, "" when it has none such. */
+static inline const char *alarm_state_of(alarm_serve *a, uint64_t id, uint64_t alert_id, char *out, size_t len) {
+  json_t *alerts = alarm_alerts(a, id), *x;
+  size_t i;
+  out[0] = '\0';
+  json_array_foreach(alerts, i, x) {
+    if (alarm_id(x) == alert_id) snprintf(out, len, "%s", alarm_str(x, "state"));
+  }
+  json_decref(alerts);
+  return out;
+}
+
 /* Whether GET path lists an entry whose "id" is id under key. */
 static inline int alarm_lists(alarm_serve *a, const char *path, const char *key, uint64_t id) {
   json_t *r, *x;
@@ -59,6 +71,21 @@ static inline long long alarm_ketamine_left_calm_observation(alarm_serve *a, uin
                                 "\"consciousness\": 2, \"spo2\": 2}, \"responsible_adult\": true, "
                                 "\"no_driving_advice\": true, \"written_instructions\": true}"),
                    200);
+  return advanced_at;
+}
+
+/* S2, T6: alarm_ketamine_left_calm_observation, then, two minutes after the
+ * advance, SpO2 84, RR 6 entered late as observed 30 s before it (its two
+ * carried high alerts). The advance's time (ms). */
+static inline long long alarm_ketamine_late_low(alarm_serve *a, uint64_t *id) {
+  char body[512];
+  long long advanced_at = alarm_ketamine_left_calm_observation(a, id);
+  assert_int_equal(alarm_advance_clock(a, "2m"), 200);
+  snprintf(body, sizeof body,
+           "{\"observed_at\": %lld, \"observation.vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": 84,"
+           " \"rr\": 6}}",
+           advanced_at - 30000);
+  assert_int_equal(alarm_record(a, *id, body), 200);
   return advanced_at;
 }
 

@@ -35,18 +35,6 @@
   " \"dissociation_occurred\": \"no\", \"respiratory_depression_occurred\": \"no\", \"ride_present\": true,"           \
   " \"no_driving_advice\": true}"
 
-/* The state of alert alert_id of the visit, "" when it has none such. */
-static const char *state_of(alarm_serve *a, uint64_t id, uint64_t alert_id, char *out, size_t len) {
-  json_t *alerts = alarm_alerts(a, id), *x;
-  size_t i;
-  out[0] = '\0';
-  json_array_foreach(alerts, i, x) {
-    if (alarm_id(x) == alert_id) snprintf(out, len, "%s", alarm_str(x, "state"));
-  }
-  json_decref(alerts);
-  return out;
-}
-
 static int discharge(alarm_serve *a, uint64_t id, char *msg, size_t len) {
   return alarm_cmd_msg(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}", msg, len);
 }
@@ -77,11 +65,7 @@ static void ketamine_late_low_breathing_holds_the_discharge(void **state) {
   alarm_serve *a = *state;
   char msg[4096], body[512];
   uint64_t id;
-  long long advanced_at = alarm_ketamine_left_calm_observation(a, &id);
-  assert_int_equal(alarm_advance_clock(a, "2m"), 200);
-  snprintf(body, sizeof body, "{\"observed_at\": %lld, \"observation.vitals\": " VITALS(84, 6) "}",
-           advanced_at - 30000);
-  assert_int_equal(alarm_record(a, id, body), 200);
+  long long advanced_at = alarm_ketamine_late_low(a, &id);
   acknowledged_they_hold_the_discharge(a, id, "SpO2 84%");
 
   /* A calm reading observed after it (20 s before the advance) is the
@@ -143,14 +127,14 @@ static void ketamine_late_infusion_reading_resolved_by_the_observation(void **st
   json_decref(x);
   char st[32];
   alarm_ack_all(a, id);
-  assert_string_equal(state_of(a, id, infusion_alert, st, sizeof st), "acknowledged");
+  assert_string_equal(alarm_state_of(a, id, infusion_alert, st, sizeof st), "acknowledged");
   /* Still low in the observation: it stays; then calm: it closes. */
   assert_int_equal(alarm_record(a, id, OBS(85, 6)), 200);
-  assert_string_equal(state_of(a, id, infusion_alert, st, sizeof st), "acknowledged");
+  assert_string_equal(alarm_state_of(a, id, infusion_alert, st, sizeof st), "acknowledged");
   alarm_ack_all(a, id);
   assert_int_equal(alarm_advance_clock(a, "14m"), 200);
   assert_int_equal(alarm_record(a, id, OBS(98, 14)), 200);
-  assert_string_equal(state_of(a, id, infusion_alert, st, sizeof st), "closed");
+  assert_string_equal(alarm_state_of(a, id, infusion_alert, st, sizeof st), "closed");
   assert_int_equal(alarm_count(a, id, "acknowledged"), 0);
   assert_int_equal(alarm_count(a, id, "active"), 0);
 }
