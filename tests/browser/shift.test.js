@@ -130,10 +130,21 @@ describe("acknowledging with a reason", () => {
     await carried.waitFor();
     await carried.getByText("A clinician acknowledges this after assessing the patient").waitFor();
     assert.equal(await carried.getByRole("button").count(), 0, "a nurse is offered no acknowledgement of a carried alert");
+    // The assessment's card says who signs it, not "the second person" (V6).
+    const assessment = nurse.locator('.item[data-item="suicide_risk"]');
+    await assessment.locator(".hint", { hasText: "A clinician signs this, not the person who recorded PHQ-9" }).waitFor();
+    assert.doesNotMatch(await assessment.innerText(), /second person/);
     await nurse.context().close();
 
     const doc = await signedIn("dr.osei");
     await doc.goto(`${server.url}/#/visit/${v.id}`);
+    // The Sign dialog of the assessment: what the clinician signs, and that
+    // they did not record the PHQ-9; not "as the second person" (V6).
+    await doc.locator('.item[data-item="suicide_risk"]').getByRole("button", { name: "Sign…" }).click();
+    const signing = await doc.locator("#dialog").innerText();
+    assert.match(signing, /You sign that suicide risk assessed by a clinician after a positive PHQ-9 item 9, and that you did not record or amend PHQ-9/);
+    assert.doesNotMatch(signing, /second person/);
+    await doc.locator("#dialog").getByRole("button", { name: "Cancel" }).click();
     const mine = doc.locator(".visit-alerts .alarm", { hasText: /self-harm|suicid/i }).first();
     await mine.getByRole("button", { name: "Assess and acknowledge…" }).click();
     const dlg = doc.locator("#dialog");
