@@ -87,17 +87,20 @@ int vigil__cluster_standby(int64_t lease_ms, const char *sites, int (*claim)(voi
   sigaction(SIGTERM, &sa, &old_term);
   sigaction(SIGINT, &sa, &old_int);
   int rc, said = 0;
-  while ((rc = claim(ud)) == 0) {
-    if (!said)
+  /* 2: nothing claimed, not (only) for the sites being owned: the claim said
+   * why (D2 of the second try: "every site is owned" was said of a
+   * database that could not be reached or that refused the node). */
+  while ((rc = claim(ud)) == 0 || rc == 2) {
+    if (!said && rc == 0)
       log("info", "standby: every site is owned; waiting for one to be free", json_pack("{s:s}", "sites", sites));
-    said = 1;
+    said |= rc == 0;
     for (int64_t until = vigil__cluster_mono_ms() + lease_ms / 3; vigil__cluster_mono_ms() < until && !stop_waiting;)
       usleep(20000);
     if (stop_waiting) break;
   }
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGINT, &old_int, NULL);
-  return rc;
+  return rc == 2 ? 0 : rc; /* stopped while waiting */
 }
 
 struct cluster_node {

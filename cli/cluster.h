@@ -25,8 +25,10 @@ int64_t vigil__cluster_mono_ms(void);
 int vigil__cluster_try(vigil_options *opts, const char *site, vigil_engine **e, int *said, cluster_log_fn log);
 
 /* Waits as a standby until SIGTERM/SIGINT or until claim(ud) returns
- * non-zero (it claimed a site, or failed): claim is called at once and then
- * every third of lease_ms. Its value, or 0 when stopped by a signal. */
+ * neither 0 (every site owned: said once, as the standby line) nor 2 (none
+ * claimed, for a reason the claim said): claim is called at once and then
+ * every third of lease_ms. Its value (it claimed a site, or failed), or 0
+ * when stopped by a signal. */
 int vigil__cluster_standby(int64_t lease_ms, const char *sites, int (*claim)(void *ud), void *ud, cluster_log_fn log);
 
 typedef struct cluster_node cluster_node;

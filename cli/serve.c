@@ -1341,12 +1341,14 @@ static int unit_start(server_ctx *s, site_unit *u) {
 
 /* Tries every site of the node's list it does not serve: 1 when it claimed
  * one or more (each a unit with its engine, not started yet), 0 when every
- * one is another live node's or PostgreSQL cannot be reached now, -1 on an
- * error other than those. */
+ * one is another live node's, 2 when none was claimed and some not for that
+ * (PostgreSQL cannot be reached now, or this machine's clock is off: said
+ * already), -2 on a setting to correct (a site that does not exist, a role,
+ * database or option PostgreSQL refuses), -1 on another error. */
 static int claim_free_sites(void *ud) {
   server_ctx *s = ud;
   settings *st = (settings *)s->st;
-  int claimed = 0;
+  int claimed = 0, not_owned = 0;
   for (const char *p = st->sites; *p;) {
     size_t len = strcspn(p, ",");
     char name[80];
@@ -1394,9 +1396,11 @@ static int claim_free_sites(void *ud) {
      * at the next round, as is a claim refused for this machine's clock (C5);
      * anything else (a damaged log, a newer schema) stops. */
     if (rc == VIGIL_ENOENT) return -2; /* not a site of the database (C7): a setting to correct, status 2 */
+    if (rc == VIGIL_EINVAL) return -2; /* refused by PostgreSQL for good (D2): status 2 */
     if (rc != VIGIL_EBUSY && rc != VIGIL_EIO && rc != VIGIL_ECLOCK) return -1;
+    not_owned += rc != VIGIL_EBUSY;
   }
-  return claimed ? 1 : 0;
+  return claimed ? 1 : not_owned ? 2 : 0;
 }
 
 /* Every second a node reads the users and sessions again: what other nodes

@@ -828,6 +828,10 @@ static void a_node_whose_clock_is_off_claims_no_site(void **state) {
   assert_true(node_says(&off, "this node's clock is off the database's", 30000));
   assert_int_equal(count("SELECT count(*) FROM vigil_sites WHERE owner = 'k1'"), 0);
   assert_int_equal(waitpid(off.pid, NULL, WNOHANG), 0); /* waits, as a standby */
+  usleep(200000);
+  char *said = serve_log(&off); /* D2 of the second try: the site is free, not owned */
+  assert_null(strstr(said, "every site is owned"));
+  free(said);
   node_spawn(&right);
   assert_true(node_says(&right, "\"msg\":\"listening\"", 30000));
   assert_int_equal(count("SELECT count(*) FROM vigil_sites WHERE owner = 'k2'"), 1);
@@ -948,6 +952,48 @@ static void a_node_refuses_a_site_that_does_not_exist(void **state) {
   assert_int_equal(count("SELECT count(*) FROM vigil_sites WHERE site = 'nrth'"), 0);
   assert_int_equal(count("SELECT count(*) FROM vigil_sites WHERE site = 'north'"), 1);
   serve_cleanup(&p);
+}
+
+static void exec_sql(const char *sql);
+
+/* A node t2 of site north on database db, whose vigil.conf's database is
+ * the URI with extra appended (or the database's own when extra is NULL):
+ * it stops while starting, with status, its log saying says and never
+ * that every site is owned (D2 of the second try). */
+static void assert_stops(const char *db, const char *sql, const char *extra, int status, const char *says) {
+  assert_int_equal(pg_cluster_createdb(&pgc, db, uri, sizeof uri), 0);
+  serve_process p;
+  node_setup(&p, "t2", "north");
+  if (sql) exec_sql(sql);
+  char good[sizeof uri];
+  snprintf(good, sizeof good, "%s", uri);
+  if (extra) snprintf(uri + strlen(uri), sizeof uri - strlen(uri), "%s", extra);
+  node_conf(&p, "t2", "north");
+  snprintf(uri, sizeof uri, "%s", good);
+  double began = now_ms();
+  assert_true(serve_start(&p) < 0);
+  fprintf(stderr, "# %s: status %d after %.0f ms\n", db, p.exit_status, now_ms() - began);
+  char *text = serve_log(&p);
+  if (!strstr(text, says)) fprintf(stderr, "no \"%s\" in:\n%s\n", says, text);
+  assert_non_null(strstr(text, says));
+  assert_null(strstr(text, "every site is owned"));
+  assert_null(strstr(text, "cannot reach the database"));
+  free(text);
+  assert_int_equal(p.exit_status, status);
+  serve_cleanup(&p);
+}
+
+/* D2 of the second try: a role or a database that does not exist, an
+ * option libpq refuses, a table of the schema dropped were each taken for
+ * an outage: the node said it could not reach the database, then "every
+ * site is owned" (false), and waited for ever. Each stops the start: status
+ * 2 for a setting to correct (naming it), 1 for a damaged schema. */
+static void a_misconfigured_node_stops_saying_why(void **state) {
+  (void)state;
+  assert_stops("norole", NULL, "?user=nosuchrole", 2, "28000: role \\\"nosuchrole\\\" does not exist");
+  assert_stops("nodb", NULL, "x", 2, "3D000: database \\\"nodbx\\\" does not exist");
+  assert_stops("bogus", NULL, "?sslmode=bogus", 2, "invalid sslmode value");
+  assert_stops("dropped", "DROP TABLE vigil_visits", NULL, 1, "lacks part of vigil's schema");
 }
 
 /* C8 of the independent try: the first admin's password was printed on
@@ -1510,7 +1556,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(sites_without_a_node_are_refused),
                                      cmocka_unit_test(a_server_without_a_node_on_postgresql_is_refused),
                                      cmocka_unit_test(the_first_admin_password_is_in_a_file_only_its_owner_reads),
-                                     cmocka_unit_test(a_node_refuses_a_site_that_does_not_exist)};
+                                     cmocka_unit_test(a_node_refuses_a_site_that_does_not_exist),
+                                     cmocka_unit_test(a_misconfigured_node_stops_saying_why)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--long") != 0) cmocka_set_test_filter(argv[i]); /* one case by name (a pattern) */

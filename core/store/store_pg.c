@@ -30,6 +30,7 @@
 #include "base/intern.h"
 #include "store/event.h"
 #include "store/store.h"
+#include "pg_connect.h"
 #include "rows.h"
 
 /* Numbered migrations: index i takes the schema from version i to i + 1. */
@@ -130,6 +131,10 @@ static int db_fail(pg_store *s, PGresult *r, const char *doing, char *err, size_
   PQclear(r);
   if (PQstatus(s->c) != CONNECTION_OK || !strncmp(state, "08", 2) || !strncmp(state, "57P", 3))
     return fail(VIGIL_EIO, err, errlen, "%s: cannot reach PostgreSQL for %s (%s)", doing, s->where, why);
+  /* A table or column of vigil's schema is gone (dropped by hand, another
+   * program's database): no retry brings it back (D2 of the second try). */
+  if (!strcmp(state, "42P01") || !strcmp(state, "42703"))
+    return fail(VIGIL_ECORRUPT, err, errlen, "%s: %s lacks part of vigil's schema (%s)", doing, s->where, why);
   if (!strcmp(state, "53100"))
     return fail(VIGIL_EIO, err, errlen, "%s: PostgreSQL's disk is full (%s)", doing, s->where);
   if (!strncmp(state, "53", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
@@ -674,6 +679,18 @@ static void describe(pg_store *s) {
            port ? port : "", db ? db : "");
 }
 
+/* A connection that failed: VIGIL_EINVAL when the settings must be
+ * corrected (D2 of the second try, docs/deploy.md), else VIGIL_EIO (tried
+ * again). */
+static int refused(pg_store *s, int permanent, const char *why, char *err, size_t errlen) {
+  if (permanent)
+    return fail(VIGIL_EINVAL, err, errlen,
+                "PostgreSQL refuses the connection for %s: %s: correct the role, password, database or options of "
+                "the database URI (--store, vigil.conf database); trying again would not help",
+                s->where, why);
+  return fail(VIGIL_EIO, err, errlen, "cannot connect to PostgreSQL for %s: %s", s->where, why);
+}
+
 /* Claims the site's lease: a new epoch, for this node (or for no node: a
  * store without a lease), if the site has no owner or its lease ran out by
  * the database's clock. A live lease is its claim's alone, whatever the
@@ -869,16 +886,16 @@ store *vigil__store_pg_open(const char *uri, const store_site *where, int read_o
   s->max_offset_ms = where && where->max_offset_ms > 0 ? where->max_offset_ms : 2000;
   s->base.ops = &pg_ops;
   s->read_only = read_only;
-  s->c = PQconnectdb(uri);
+  char why[400];
+  int permanent;
+  s->c = vigil__pg_connect(uri, &permanent, why, sizeof why);
   if (!s->c) {
     *rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
     goto fail;
   }
   describe(s);
   if (PQstatus(s->c) != CONNECTION_OK) {
-    char why[400];
-    first_line(PQerrorMessage(s->c), why, sizeof why);
-    *rc = fail(VIGIL_EIO, err, errlen, "cannot connect to PostgreSQL for %s: %s", s->where, why);
+    *rc = refused(s, permanent, why, err, errlen);
     goto fail;
   }
   PQclear(PQexec(s->c, "SET client_min_messages = warning"));
@@ -946,14 +963,14 @@ int vigil__store_pg_add_site(const char *uri, const char *site, int *created, ch
     return fail(VIGIL_ENOMEM, err, errlen, "out of memory");
   }
   s->base.ops = &pg_ops;
-  s->c = PQconnectdb(uri);
+  char why[400];
+  int permanent;
+  s->c = vigil__pg_connect(uri, &permanent, why, sizeof why);
   int rc = 0;
   if (!s->c) {
     rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory");
   } else if (describe(s), PQstatus(s->c) != CONNECTION_OK) {
-    char why[400];
-    first_line(PQerrorMessage(s->c), why, sizeof why);
-    rc = fail(VIGIL_EIO, err, errlen, "cannot connect to PostgreSQL for %s: %s", s->where, why);
+    rc = refused(s, permanent, why, err, errlen);
   } else if ((rc = migrate(s, err, errlen)) == 0) {
     const char *p[] = {site};
     PGresult *r = run(s, "INSERT INTO vigil_sites (site) VALUES ($1) ON CONFLICT DO NOTHING RETURNING site", 1, p,
