@@ -33,6 +33,8 @@
 #include "base/intern.h"
 #include "base/utf8.h"
 
+static void schedule_course(vigil_engine *e, course *c);
+
 #define DAY_MS 86400000.0
 
 static int num_of(val d, const char *key, double *out) {
@@ -407,9 +409,9 @@ int vigil__course_apply(vigil_engine *e, const vigil_event *ev) {
    * opened or ended on one, moves when another's comes (missed_deadline). */
   uint32_t n_ids;
   const uint64_t *ids = courses_of(e, touched->patient, &n_ids);
-  vigil__schedule_course(e, touched);
+  schedule_course(e, touched);
   for (uint32_t k = 0; k < n_ids; k++)
-    if (e->courses[ids[k] - 1] != touched) vigil__schedule_course(e, e->courses[ids[k] - 1]);
+    if (e->courses[ids[k] - 1] != touched) schedule_course(e, e->courses[ids[k] - 1]);
   return rc;
 }
 
@@ -1241,10 +1243,12 @@ static course_deadline next_course_deadline(vigil_engine *e, const course *c) {
 
 void vigil__courses_schedule(vigil_engine *e) {
   for (uint64_t i = 0; i < e->n_courses; i++)
-    vigil__schedule_course(e, e->courses[i]);
+    schedule_course(e, e->courses[i]);
 }
 
-void vigil__schedule_course(vigil_engine *e, course *c) {
+/* Arms course c's deadline (its next session's, past the grace; its alerts'
+ * escalations), or takes it off. */
+static void schedule_course(vigil_engine *e, course *c) {
   int64_t at = next_course_deadline(e, c).at;
   if (at == INT64_MAX)
     vigil__heap_remove(&e->course_deadlines, &c->timer);
@@ -1503,7 +1507,7 @@ int vigil__course_tick(vigil_engine *e, course *c) {
     return VIGIL_ENOMEM;
   }
   e->oom = oom_was;
-  vigil__schedule_course(e, c);
+  schedule_course(e, c);
   return 0;
 }
 

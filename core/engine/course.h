@@ -54,9 +54,6 @@ void vigil__course_visit_field(vigil_engine *e, buf *b, const visit *v);
 int vigil__course_push_view(lua_State *L, vigil_engine *e, const visit *v);
 /* Arms every course's deadline again (once the open visits are held). */
 void vigil__courses_schedule(vigil_engine *e);
-/* Arms course c's deadline (its next session's, past the grace; its alerts'
- * escalations), or takes it off. */
-void vigil__schedule_course(vigil_engine *e, course *c);
 /* Handles every deadline of c due at engine time: 0, or VIGIL_ENOMEM with
  * its events undone (c is folded again: do not touch it). */
 int vigil__course_tick(vigil_engine *e, course *c);

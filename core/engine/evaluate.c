@@ -22,7 +22,7 @@
 #include "base/intern.h"
 #include "lang/value_convert.h"
 
-void vigil__outcomes_free(outcomes *o) {
+static void outcomes_free(outcomes *o) {
   for (int i = 0; i < o->n; i++)
     free(o->v[i].message);
   o->n = 0;
@@ -267,20 +267,20 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x, int phase, 
   if (rc == 0 && o.n > 0) r->fired++;
   lua_pop(L, 1);
   if (o.oom) {
-    vigil__outcomes_free(&o);
+    outcomes_free(&o);
     e->oom = 1; /* an outcome that could not be read is not the rule's error */
     return;
   }
   if (rc < 0) {
-    vigil__outcomes_free(&o);
+    outcomes_free(&o);
     technical_alert_of(e, v, phase, r->id, "rule", r->where, o.error, vigil__rule_fail_priority(r));
     return;
   }
   vigil__apply_outcomes(e, v, phase, r->id, &o, SRC_RULE, 1, assessed);
-  vigil__outcomes_free(&o);
+  outcomes_free(&o);
 }
 
-void vigil__eval_rules(vigil_engine *e, visit *v, const int *items, int n_items) {
+static void eval_rules(vigil_engine *e, visit *v, const int *items, int n_items) {
   vigil__eval_rules_of(e, v, v->phase, items, n_items);
 }
 
@@ -453,7 +453,7 @@ void vigil__eval_scores(vigil_engine *e, visit *v, const int *changed, int n) {
                      vigil__val_recordv(2, K(phase), val_atom(ph->id), K(values), values)))
       return;
     int self = it->index;
-    vigil__eval_rules(e, v, &self, 1);
+    eval_rules(e, v, &self, 1);
   }
 }
 
@@ -483,12 +483,12 @@ static void run_hook(vigil_engine *e, visit *v, int hook, const char *name, int 
   int rc = read_outcomes(L, &o);
   lua_pop(L, 1);
   if (o.oom) {
-    vigil__outcomes_free(&o);
+    outcomes_free(&o);
     e->oom = 1;
     return;
   }
   if (rc < 0) {
-    vigil__outcomes_free(&o);
+    outcomes_free(&o);
     technical_alert(e, v, rule, "hook", NULL, o.error, PRIORITY_MEDIUM);
     return;
   }
@@ -496,7 +496,7 @@ static void run_hook(vigil_engine *e, visit *v, int hook, const char *name, int 
   for (int i = 0; i < o.n; i++)
     if (o.v[i].kind == OUT_BLOCK) o.v[i].kind = OUT_NOTE;
   vigil__apply_outcomes(e, v, v->phase, rule, &o, SRC_HOOK, 0, 0);
-  vigil__outcomes_free(&o);
+  outcomes_free(&o);
 }
 
 static const char *data_text(const vigil_event *ev, const char *key) {

@@ -6,7 +6,6 @@
 #include "model.h"
 #include "outcome.h"
 
-void vigil__eval_rules(vigil_engine *e, visit *v, const int *items, int n_items);
 /* The rules of phase (the visit's, or one it has left: an amendment of that
  * phase's item, F4 in docs/safety.md) on the items that changed. */
 void vigil__eval_rules_of(vigil_engine *e, visit *v, int phase, const int *items, int n_items);
@@ -25,6 +24,5 @@ const char *vigil__eval_error_where(const protocol *p, const char *error, const 
 void vigil__eval_hooks(vigil_engine *e, const vigil_event *ev);
 /* Calls fn_ref(visit), which returns text (a signature's calculation). */
 int vigil__eval_text(vigil_engine *e, visit *v, int fn_ref, char *out, size_t len, char *err, size_t errlen);
-void vigil__outcomes_free(outcomes *o);
 
 #endif

@@ -79,7 +79,8 @@ void vigil__engine_undo(vigil_engine *e, const engine_mark *m) {
   e->n_pending = m->n_pending;
 }
 
-void vigil__engine_rollback(vigil_engine *e) {
+/* After a failed append: forget what was not made durable. */
+static void rollback(vigil_engine *e) {
   /* Everything not durable goes: the mark of the last commit. */
   engine_mark durable = {
       .n_pending = 0, .seq = e->durable_seq, .n_visits = e->durable_visits, .n_alerts = e->durable_alerts};
@@ -133,7 +134,7 @@ static int flush(vigil_engine *e) {
       free(batch);
       vigil__engine_log(e, VIGIL_LOG_ERROR, "%s%s", round ? "events added by hooks were not recorded: " : "", err);
       if (round == 0) rc = vigil__engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
-      vigil__engine_rollback(e);
+      rollback(e);
       /* With the real clock, deadlines whose events could not be stored are
        * due again at once: wait before trying, longer each time. */
       e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;

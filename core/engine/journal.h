@@ -14,8 +14,6 @@ typedef struct engine_mark {
 } engine_mark;
 engine_mark vigil__engine_mark(const vigil_engine *e);
 void vigil__engine_undo(vigil_engine *e, const engine_mark *m);
-/* After a failed append: forget what was not made durable. */
-void vigil__engine_rollback(vigil_engine *e);
 /* How a command ends: outside a batch, commits (vigil_engine_commit without
  * closing a batch). */
 int vigil__journal_done(vigil_engine *e);

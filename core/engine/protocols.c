@@ -12,6 +12,8 @@
 #include "view.h"
 #include "base/intern.h"
 
+static int add_protocol(vigil_engine *e, protocol *p);
+
 static void ignore_problem(void *ud, const char *where, const char *message) {
   buf *b = ud;
   vigil__buf_printf(b, "%s%s: %s", b->len ? "; " : "", where, message);
@@ -48,7 +50,7 @@ protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, int
     *rc = VIGIL_ECORRUPT;
     vigil__protocol_free(p);
     p = NULL;
-  } else if (vigil__engine_add_protocol(e, p) < 0) {
+  } else if (add_protocol(e, p) < 0) {
     snprintf(err, errlen, "out of memory");
     *rc = VIGIL_ENOMEM;
     p = NULL;
@@ -93,13 +95,13 @@ int vigil_engine_load(vigil_engine *e, const char *path, const char **ref) {
     if (ref) *ref = q->ref;
     return 0;
   }
-  if (vigil__engine_add_protocol(e, p) < 0)
-    return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory loading %s", path);
+  if (add_protocol(e, p) < 0) return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory loading %s", path);
   if (ref) *ref = p->ref;
   return 0;
 }
 
-int vigil__engine_add_protocol(vigil_engine *e, protocol *p) {
+/* Adds a loaded version (the engine owns it from now on; freed on failure). */
+static int add_protocol(vigil_engine *e, protocol *p) {
   protocol **ps = realloc(e->protocols, (e->n_protocols + 1) * sizeof *ps);
   if (ps) e->protocols = ps;
   if (!ps || vigil__view_install(e, p) < 0) {

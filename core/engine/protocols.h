@@ -6,8 +6,6 @@
 
 #include "model.h"
 
-/* Adds a loaded version (the engine owns it from now on; freed on failure). */
-int vigil__engine_add_protocol(vigil_engine *e, protocol *p);
 /* The loaded version with this fingerprint, loading it from the store if needed. */
 protocol *vigil__engine_protocol_by_sha(vigil_engine *e, const char *sha256, int *rc, char *err, size_t errlen);
 

@@ -115,7 +115,9 @@ int vigil__recover_visits(vigil_engine *e, uint64_t *count, char *err, size_t er
   return 0;
 }
 
-visit *vigil__engine_refold(vigil_engine *e, uint64_t id, size_t n_kept) {
+/* Visit id as the log and the first n_kept pending events make it; NULL when
+ * it cannot be folded now (logged; vigil__engine_visit tries again). */
+static visit *refold(vigil_engine *e, uint64_t id, size_t n_kept) {
   fold f = {.e = e, .only_id = id};
   char err[1024];
   int rc = id <= e->durable_visits ? e->store->ops->scan(e->store, 0, id, fold_event, &f, err, sizeof err) : 0;
@@ -159,7 +161,7 @@ static void forget_unfolded(vigil_engine *e, uint64_t id) {
 }
 
 visit *vigil__engine_refold_dropped(vigil_engine *e, uint64_t id, size_t n_kept) {
-  visit *v = vigil__engine_refold(e, id, n_kept);
+  visit *v = refold(e, id, n_kept);
   if (v)
     forget_unfolded(e, id);
   else
@@ -175,7 +177,7 @@ int vigil__engine_refold_missing(vigil_engine *e) {
       forget_unfolded(e, id);
       continue;
     }
-    visit *v = vigil__engine_refold(e, id, e->n_pending);
+    visit *v = refold(e, id, e->n_pending);
     if (!v) return -1; /* the store still does not answer: the rest later */
     e->visits[id - 1] = v;
     forget_unfolded(e, id);
@@ -231,7 +233,7 @@ visit *vigil__engine_visit(vigil_engine *e, uint64_t id) {
   if (id < 1 || id > e->n_visits) return NULL;
   if (!e->visits[id - 1]) {
     /* Closed and left memory, or not folded again after an undo. */
-    visit *v = vigil__engine_refold(e, id, e->n_pending);
+    visit *v = refold(e, id, e->n_pending);
     e->visits[id - 1] = v;
     if (v) {
       /* Dropped by an undo whose fold failed: its deadlines count again. */

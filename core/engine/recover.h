@@ -11,9 +11,6 @@ int vigil__recover_log(vigil_engine *e, uint64_t *last, int *unclean, char *err,
 /* At start, after the courses: every open visit folded from the store and
  * its deadlines armed; *count: how many. */
 int vigil__recover_visits(vigil_engine *e, uint64_t *count, char *err, size_t errlen);
-/* Visit id as the log and the first n_kept pending events make it; NULL when
- * it cannot be folded now (logged; vigil__engine_visit tries again). */
-visit *vigil__engine_refold(vigil_engine *e, uint64_t id, size_t n_kept);
 /* The same for a visit an undo dropped: one that cannot be folded now is
  * remembered, and vigil__engine_refold_missing folds it later. */
 visit *vigil__engine_refold_dropped(vigil_engine *e, uint64_t id, size_t n_kept);

@@ -141,7 +141,7 @@ static void fire_maximum(vigil_engine *e, visit *v) {
            vigil__visit_text(v, ph->title, title, sizeof title), (long long)(ph->max / 60000));
   const char *k = vigil__intern(key);
   if (!k) {
-    e->oom = 1; /* the firing is undone and tried again (vigil__visit_tick) */
+    e->oom = 1; /* the firing is undone and tried again (visit_tick) */
     return;
   }
   vigil__raise_alert(e, v, SRC_PHASE, ph->id, k, PRIORITY_MEDIUM, msg, v->p->latching, v->p->escalate, -1, NULL);
@@ -157,7 +157,8 @@ static void fire_escalation(vigil_engine *e, visit *v, alert *a) {
   vigil__emit(e, v, EV_ALERT_ESCALATED, K(vigil), data);
 }
 
-int vigil__visit_tick(vigil_engine *e, visit *v) {
+/* Handles every deadline of v that is due at engine time, in order. */
+static int visit_tick(vigil_engine *e, visit *v) {
   int64_t now = vigil__engine_now(e);
   /* A deadline's firing is all or nothing, as a command is (command.c). */
   engine_mark mark = vigil__engine_mark(e);
@@ -201,7 +202,7 @@ int vigil__visit_tick(vigil_engine *e, visit *v) {
 /* ---- the clocks ---------------------------------------------------------- */
 
 int vigil__deadline_tick(vigil_engine *e, heap_entry *h) {
-  return h == heap_min(&e->course_deadlines) ? vigil__course_tick(e, (course *)h) : vigil__visit_tick(e, (visit *)h);
+  return h == heap_min(&e->course_deadlines) ? vigil__course_tick(e, (course *)h) : visit_tick(e, (visit *)h);
 }
 
 /* Visits a failed commit dropped while the store could not be read are

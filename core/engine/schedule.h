@@ -6,8 +6,6 @@
 
 #include "model.h"
 
-/* Handles every deadline of v that is due at engine time, in order. */
-int vigil__visit_tick(vigil_engine *e, visit *v); /* 0, or VIGIL_ENOMEM with its events undone */
 /* Arms the loop's timer for the earliest deadline (the real clock only):
  * the journal's up-call after each commit (e->up.arm). */
 void vigil__clock_arm(vigil_engine *e);
