@@ -1352,6 +1352,64 @@ static void alarms_answered_ae_for_ever(void **state) {
   close(ls);
 }
 
+/* H7 (docs/hl7.md): a manager that accepts the connection and never
+ * answers looked up (the gauge 1 most of the time, down_since_ms reset at
+ * each reconnect) and no alarm said so. Now the link is down from the
+ * first unanswered report until an answer, across the reconnects, and
+ * after link_alert_after_ms the error "unreachable since" is said once,
+ * with link_alert in the status and /metrics. */
+static void alarms_manager_never_answers(void **state) {
+  (void)state;
+  fixture *f = &alarm_fx;
+  int port, ls = own_manager_listen(&port);
+  vigil_with_own_manager(f, port,
+                         "retry_min_ms = 100, retry_max_ms = 200, ack_timeout_ms = 200, link_alert_after_ms = 1500");
+  uint64_t visit = serve_start_visit_at(&f->s, "chair", "H7-1", "Chair 7");
+  assert_int_equal(serve_record_sbp(&f->s, visit, 200), 200);
+  /* take every connection, read what comes, answer nothing, for 3 s; the
+   * status sampled meanwhile */
+  int fds[64], n_fds = 0, samples = 0, up = 0;
+  long long first_down = 0;
+  for (int i = 0; i < 30; i++) {
+    struct pollfd pl = {.fd = ls, .events = POLLIN};
+    while (poll(&pl, 1, 0) == 1 && n_fds < 64)
+      fds[n_fds++] = accept(ls, NULL, NULL);
+    usleep(100000);
+    if (i < 5) continue; /* the first report's ack_timeout_ms */
+    json_t *st = get_json(f, "/api/v1/plugins", 200);
+    char *text = json_dumps(st, JSON_COMPACT);
+    const char *d = strstr(text, "\"down_since_ms\":");
+    long long down = d ? atoll(d + strlen("\"down_since_ms\":")) : 0;
+    if (!first_down) first_down = down;
+    if (down != first_down)
+      fail_msg("down_since_ms %lld, then %lld: reset by a reconnect that got no answer", first_down, down);
+    samples++;
+    up += strstr(text, "\"link\":\"up\"") != NULL;
+    free(text);
+    json_decref(st);
+  }
+  if (n_fds < 2) fail_msg("vigil connected %d times in 3 s to a manager that never answers", n_fds);
+  if (!first_down || up) fail_msg("the link up in %d of %d samples, down_since_ms %lld", up, samples, first_down);
+  json_t *st = get_json(f, "/api/v1/plugins", 200);
+  char *text = json_dumps(st, JSON_COMPACT);
+  if (!strstr(text, "\"link_alert\":true")) fail_msg("no link_alert after 1500 ms down: %s", text);
+  free(text);
+  json_decref(st);
+  char *body = NULL;
+  assert_int_equal(serve_request(&f->s, "GET", "/metrics", NULL, &body), 200);
+  if (!strstr(body, "vigil_plugin_hl7_alarm_link_alert{plugin=\"hl7\"} 1") ||
+      !strstr(body, "vigil_plugin_hl7_alarm_link_up{plugin=\"hl7\"} 0"))
+    fail_msg("the alarm link not down and alerted in /metrics: %s", body);
+  free(body);
+  char *log = serve_log(&f->s);
+  const char *said = strstr(log, "unreachable since");
+  if (!said || strstr(said + 1, "unreachable since")) fail_msg("'unreachable since' not said once: %s", log);
+  free(log);
+  for (int i = 0; i < n_fds; i++)
+    close(fds[i]);
+  close(ls);
+}
+
 /* H5 (docs/hl7.md): two sites on one alarm manager, which deduplicates on
  * MSH-10, counted their reports' control ids from the same numbers
  * (VIGIL-<seq>): the second site's first alarm was taken for the first's
@@ -1414,6 +1472,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
       cmocka_unit_test_teardown(alarms_answered_ae_for_ever, alarms_teardown),
       cmocka_unit_test_teardown(alarm_ids_differ_between_sites, alarms_teardown),
+      cmocka_unit_test_teardown(alarms_manager_never_answers, alarms_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

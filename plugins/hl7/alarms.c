@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "hl7.h"
@@ -43,11 +44,13 @@ struct alarms {
   char *host, *app, *facility, *to_app, *to_facility;
   int port;
   unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s;
-  unsigned max_attempts; /* H6: answers other than AA, CA, AR, CR a report may get before it is given up */
+  unsigned max_attempts;        /* H6: answers other than AA, CA, AR, CR a report may get before it is given up */
+  unsigned link_alert_after_ms; /* H7: how long the link may be down before the error that says so */
   uv_tcp_t *tcp;
   uv_connect_t creq;
   int connected, connecting, closing, handles;
-  uv_timer_t retry, wait;
+  uv_timer_t retry, wait, alert;
+  int link_alerted; /* H7: the "unreachable since" error said for this outage */
   mllp_reader rd;
   uint64_t cursor, learned;
   /* the message at the head of the line */
@@ -136,9 +139,45 @@ static void connect_now(alarms *a);
 static void on_retry(uv_timer_t *t);
 static unsigned backoff(alarms *a);
 
+/* H7: the link is up when it is connected and answers: a manager that
+ * accepts the connection and never answers is down from its first
+ * unanswered report on (down_since_ms is kept across the reconnects), up
+ * again at an answer, or at a connection with nothing to ask it. */
+static int link_up(const alarms *a) { return a->connected && !a->down_since_ms; }
+
 static void publish_link(alarms *a) {
-  a->api->metric_set(a->p, "alarm_link_up", "gauge", "1 when the alarm manager's MLLP link is up", NULL,
-                     a->connected ? 1 : 0);
+  a->api->metric_set(a->p, "alarm_link_up", "gauge", "1 when the alarm manager's MLLP link is up and answers", NULL,
+                     link_up(a) ? 1 : 0);
+  a->api->metric_set(a->p, "alarm_link_alert", "gauge",
+                     "1 when the alarm manager's link has been down longer than link_alert_after_ms", NULL,
+                     a->link_alerted ? 1 : 0);
+}
+
+/* H7: down longer than the grace (a reconnect after one lost connection
+ * is no alarm): said at level error, once an outage, and in the status. */
+static void on_link_alert(uv_timer_t *t) {
+  alarms *a = t->data;
+  if (a->closing || !a->down_since_ms || a->link_alerted) return;
+  a->link_alerted = 1;
+  time_t since = (time_t)(a->down_since_ms / 1000);
+  struct tm tm;
+  gmtime_r(&since, &tm);
+  say(a, VIGIL_PLUGIN_LOG_ERROR,
+      "alarm manager %s:%d unreachable since %02d:%02d UTC: alarms are not reaching nurse call or pagers (%s)", a->host,
+      a->port, tm.tm_hour, tm.tm_min, a->last_error);
+  publish_link(a);
+}
+
+/* The manager answered, or was connected with nothing to ask: the link is up. */
+static void link_answers(alarms *a) {
+  if (!a->down_since_ms) return;
+  say(a, VIGIL_PLUGIN_LOG_INFO, "alarm manager %s:%d: link up again%s", a->host, a->port,
+      a->link_alerted ? " (the unreachable alarm resolved)" : "");
+  a->down_since_ms = 0;
+  a->link_alerted = 0;
+  a->attempts = 0;
+  uv_timer_stop(&a->alert);
+  publish_link(a);
 }
 
 /* H6: how far behind the reporter is, and how often it sent again, for the
@@ -204,6 +243,7 @@ static void link_down(alarms *a, const char *fmt, ...) {
   if (!a->down_since_ms) {
     a->down_since_ms = a->api->now_ms(a->p);
     say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager %s:%d: link down: %s", a->host, a->port, a->last_error);
+    if (!a->closing) uv_timer_start(&a->alert, on_link_alert, a->link_alert_after_ms, 0);
   }
   uv_timer_stop(&a->wait);
   a->in_flight = 0;
@@ -299,6 +339,7 @@ static int on_ack(void *ud, const char *msg, size_t len) {
     return 0;
   }
   uv_timer_stop(&a->wait);
+  link_answers(a);
   int final = !strcmp(code, "AA") || !strcmp(code, "CA") || !strcmp(code, "AR") || !strcmp(code, "CR");
   /* H6: an answer asking for the report again, max_attempts times, is a
    * refusal: the manager will not take it, and the alarms after it wait */
@@ -355,10 +396,7 @@ static void on_connect(uv_connect_t *req, int status) {
     link_down(a, "cannot connect: %s", uv_strerror(status));
     return;
   }
-  a->connected = 1;
-  if (a->down_since_ms) say(a, VIGIL_PLUGIN_LOG_INFO, "alarm manager %s:%d: link up again", a->host, a->port);
-  a->down_since_ms = 0;
-  a->attempts = 0;
+  a->connected = 1; /* up once it answers (H7): down_since_ms and the backoff stay till then */
   vigil__mllp_free(&a->rd);
   vigil__mllp_init(&a->rd, 1 << 20);
   uv_tcp_keepalive(a->tcp, 1, a->keepalive_s);
@@ -472,7 +510,10 @@ static void next(alarms *a) {
     a->api->events_after(a->p, a->cursor, pick, a);
     if (!a->have_head && a->cursor != was) save_cursor(a);
   }
-  if (!a->have_head) return;
+  if (!a->have_head) {
+    if (a->connected) link_answers(a);
+    return;
+  }
   if (!a->connected) {
     connect_now(a);
     return;
@@ -521,9 +562,19 @@ static unsigned number(json_t *s, const char *key, unsigned dflt) {
 int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, alarms **out, char **err) {
   *out = NULL;
   if (!json_is_object(s)) return vigil__plugin_refuse(err, "plugins.hl7.alarms: an object ({ host, port, ... })");
-  static const char *const known[] = {
-      "port",           "host",         "application",  "facility",          "to_application", "to_facility",
-      "ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds", "max_attempts",   NULL};
+  static const char *const known[] = {"port",
+                                      "host",
+                                      "application",
+                                      "facility",
+                                      "to_application",
+                                      "to_facility",
+                                      "ack_timeout_ms",
+                                      "retry_min_ms",
+                                      "retry_max_ms",
+                                      "keepalive_seconds",
+                                      "max_attempts",
+                                      "link_alert_after_ms",
+                                      NULL};
   if (vigil__plugin_known_settings(s, known, "plugins.hl7.alarms", err) < 0) return VIGIL_EINVAL;
   json_t *port = json_object_get(s, "port");
   if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
@@ -532,8 +583,9 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   for (size_t i = 0; i < 5; i++)
     if (json_object_get(s, texts[i]) && !json_is_string(json_object_get(s, texts[i])))
       return vigil__plugin_refuse(err, "plugins.hl7.alarms.%s: text", texts[i]);
-  static const char *const numbers[] = {"ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds"};
-  for (size_t i = 0; i < 4; i++) {
+  static const char *const numbers[] = {"ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds",
+                                        "link_alert_after_ms"};
+  for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
     json_t *v = json_object_get(s, numbers[i]);
     if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600000))
       return vigil__plugin_refuse(err, "plugins.hl7.alarms.%s: a whole number, 1 to 3600000", numbers[i]);
@@ -559,6 +611,7 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   a->retry_max_ms = number(s, "retry_max_ms", 60000);
   a->keepalive_s = number(s, "keepalive_seconds", 30);
   a->max_attempts = number(s, "max_attempts", 5);
+  a->link_alert_after_ms = number(s, "link_alert_after_ms", 30000);
   const char *site =
       api->abi_minor >= 5 && api->size >= offsetof(vigil_api, site) + sizeof api->site ? api->site(p) : NULL;
   a->site = site ? strdup(site) : NULL;
@@ -573,8 +626,9 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   vigil__mllp_init(&a->rd, 1 << 20);
   uv_timer_init(a->loop, &a->retry);
   uv_timer_init(a->loop, &a->wait);
-  a->retry.data = a->wait.data = a;
-  a->handles = 2;
+  uv_timer_init(a->loop, &a->alert);
+  a->retry.data = a->wait.data = a->alert.data = a;
+  a->handles = 3;
   /* the cursor: a new site starts now */
   a->cursor = vigil__plugin_cursor_open(api, p, "alarms/cursor", api->last_seq(p));
   /* who and where each alert is about: from the whole log once, then as it grows */
@@ -598,12 +652,13 @@ void vigil__hl7_alarms_close(alarms *a) {
   if (a->tcp && !uv_is_closing((uv_handle_t *)a->tcp)) uv_close((uv_handle_t *)a->tcp, on_part_closed);
   uv_close((uv_handle_t *)&a->retry, on_part_closed);
   uv_close((uv_handle_t *)&a->wait, on_part_closed);
+  uv_close((uv_handle_t *)&a->alert, on_part_closed);
 }
 
 json_t *vigil__hl7_alarms_status(alarms *a) {
-  return json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "host", a->host, "port", a->port, "link",
-                   a->connected ? "up" : "down", "down_since_ms", (json_int_t)a->down_since_ms, "sent",
-                   (json_int_t)a->sent, "acknowledged", (json_int_t)a->acked, "refused", (json_int_t)a->refused,
-                   "retries", (json_int_t)a->retries, "cursor", (json_int_t)a->cursor, "backlog",
-                   (json_int_t)vigil__plugin_backlog(a->api, a->p, a->cursor), "last_error", a->last_error);
+  return json_pack("{s:s, s:i, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "host", a->host, "port", a->port,
+                   "link", link_up(a) ? "up" : "down", "down_since_ms", (json_int_t)a->down_since_ms, "link_alert",
+                   a->link_alerted, "sent", (json_int_t)a->sent, "acknowledged", (json_int_t)a->acked, "refused",
+                   (json_int_t)a->refused, "retries", (json_int_t)a->retries, "cursor", (json_int_t)a->cursor,
+                   "backlog", (json_int_t)vigil__plugin_backlog(a->api, a->p, a->cursor), "last_error", a->last_error);
 }
