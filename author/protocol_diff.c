@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "author/behaviour_diff.h"
 #include "author/spec.h"
 #include "base/buf.h"
 #include "base/intern.h"
@@ -1401,6 +1402,12 @@ int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn 
   weakened_course(&w, a, b);
   weakened_holds(&w, a, b);
   weakened_free_params(&w, a, b);
+  /* T3, T4: what the rules do, not their text (author/behaviour_diff.c). */
+  int behaviour = vigil__behaviour_weakened(a, b, fn, ud);
+  if (behaviour == VIGIL_ENOMEM)
+    w.oom = 1;
+  else
+    w.n += behaviour;
   return w.oom ? VIGIL_ENOMEM : w.n;
 }
 

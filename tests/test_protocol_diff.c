@@ -89,6 +89,7 @@ static void keep_problem(void *ud, const char *where, const char *message) {
 }
 
 static void has_line(const char *text, const char *line) {
+  if (!text) fail_msg("no line \"%s\": nothing was said", line);
   char want[1024];
   snprintf(want, sizeof want, "\n%s\n", line);
   if (strncmp(text, line, strlen(line)) && !strstr(text, want)) {
@@ -120,8 +121,13 @@ static void folders(void **state) {
   check_report(out.text);
   /* 17, the copy's specs: none (1) and each removed (13), G10; 3 checked less often; 34 cases of
    * 1.7.3's specs that no longer run as written (Q1: named, never dropped; fasting_hours removed,
-   * checkpoints every 15 minutes). */
-  assert_int_equal(changes, 66);
+   * checkpoints every 15 minutes); 6 rules that no longer fire on a visit 1.7.3's alerted on, both
+   * versions' rules run on it (T3): bp_high at a systolic of 183 (sbp_alert's default 190), bp_rise
+   * at exactly its limit (>= made >), each in the infusion, the observation and the discharge. */
+  assert_int_equal(changes, 72);
+  has_line(out.text, "  ! rule infusion.bp_rise: no longer fires (it raised medium) in phase infusion on a visit with "
+                     "infusion.vitals.sbp = 80, every other value at the low end of its range (both versions' rules "
+                     "run on it)");
   has_line(out.text, "  ! spec \"An uneventful visit raises nothing and is discharged at 115m\": a case "
                      "ketamine_iv@1.7.3's specs held no longer runs as written (specs/uneventful_spec.lua:13: "
                      "expected phase infusion entered at 10m)");
@@ -129,7 +135,10 @@ static void folders(void **state) {
   assert_non_null(strstr(out.text, "  ~ screening: gate: code changed (screening.lua:"));
   /* Nothing else: the unchanged rules and items are not listed (a spec case may name them). */
   assert_null(strstr(out.text, "  ~ infusion.bp_high"));
-  assert_null(strstr(out.text, "rule infusion.bp_high"));
+  /* ... but what a rule does is: sbp_alert's default raised to 190, a systolic of 183 no longer alerts (T3). */
+  has_line(out.text, "  ! rule infusion.bp_high: no longer fires (it raised medium) in phase infusion on a visit with "
+                     "infusion.vitals.sbp = 183, every other value at the low end of its range (both versions' rules "
+                     "run on it)");
   free(out.text);
 
   /* A version against itself. */
@@ -324,7 +333,15 @@ static void weakened_controls(void **state) {
   has_line(only.text, "spec \"A high suicide-risk assessment blocks whatever item 9 says\": a case ketamine_iv@1.7.3's "
                       "specs held no longer runs as written (specs/screening_spec.lua:107: expected the block from "
                       "rule self_harm cleared at 4m)");
-  if (n != 22) fail_msg("%d weakened:\n%s", n, only.text);
+  /* T3: the same demotions and the block taken away, found by running both versions' rules. */
+  has_line(only.text, "rule screening.spo2_low: raises medium where it raised high in phase screening on a visit with "
+                      "every value at the low end of its range (both versions' rules run on it)");
+  has_line(only.text, "rule screening.self_harm: no longer blocks in phase screening on a visit with option 3 of each "
+                      "choice (both versions' rules run on it)");
+  if (n != 27) {
+    printf("%s", only.text);
+    fail_msg("%d weakened", n);
+  }
   lines none = {0};
   assert_int_equal(vigil__protocol_weakened(a, a, collect, &none), 0);
   /* And back: restoring the controls weakens nothing; what a signer attests
@@ -652,6 +669,93 @@ static void lowered_rule_priority_is_weakened(void **state) {
   each_named_weakened("protocols/esketamine_rems", cases, 1);
 }
 
+/* T3 of the eleventh independent try: MOAA/S 0's alert lowered from high to
+ * medium inside the shared helper lib.sedation, for the observation phase
+ * only, changed no rule's code: the diff said "lib.lua changed in function
+ * lib.sedation" and weakened: [], and it was approved with the password
+ * alone. Both versions' rules are run over the same synthetic visits, phase
+ * by phase: the observation's sedation_deep is named with the visit (MOAA/S
+ * "0"), the infusion's, which still raises high, is not. */
+static void priority_lowered_in_a_helper_for_one_phase_is_weakened(void **state) {
+  static const protocol_edit observation_medium[] = {
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.6\""},
+      {"lib.lua", "  if level == 0 then\n",
+       "  if level == 0 and visit.phase() == \"observation\" then\n"
+       "    return v.alert.medium(\"MOAA/S 0: no response to a painful stimulus. Support the airway and call the \"\n"
+       "                          .. \"clinician now.\", { id = \"sedation_unresponsive\", value = level })\n"
+       "  end\n"
+       "  if level == 0 then\n"},
+  };
+  (void)state;
+  char dir[64];
+  protocol_copy("protocols/ketamine_iv", dir, observation_medium, 2);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  assert_non_null(a);
+  assert_non_null(b);
+  lines out = {0};
+  int n = vigil__protocol_weakened(a, b, collect, &out);
+  has_line(out.text, "rule observation.sedation_deep: raises medium where it raised high in phase observation on a "
+                     "visit with observation.moaas = \"0\", every other value at the low end of its range (both "
+                     "versions' rules run on it)");
+  if (strstr(out.text, "infusion.sedation_deep")) fail_msg("the infusion's rule did not change:\n%s", out.text);
+  if (n != 1) fail_msg("one weakening, not %d:\n%s", n, out.text);
+  free(out.text);
+  /* The other way round it is no weakening. */
+  lines back = {0};
+  if (vigil__protocol_weakened(b, a, collect, &back) != 0) fail_msg("restoring weakens:\n%s", back.text);
+  free(back.text);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+}
+
+/* T4 of the eleventh independent try: limits loosened through prescribed
+ * params passed with weakened: []: (a) a new prescribed check
+ * probe_finger_cold lowering spo2_min by 8 in lib.spo2_low; (b) spo2_min's
+ * range widened to 50..96 and sbp_low's to 40..110 (after approval a start
+ * with the extremes gave no alert at SpO2 62, BP 72/40). The widened ranges
+ * are named with the rules that read them, and each new or widened prescribed
+ * param is tried at its ends against the previous version's rules. */
+static void limits_loosened_through_prescribed_params_are_weakened(void **state) {
+  static const protocol_edit cold[] = {
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.6\""},
+      {"protocol.lua", "    v.param \"rr_min\" {",
+       "    v.param \"probe_finger_cold\" {\n"
+       "      prescribed = true, title = \"Cold fingers: read SpO2 8 lower\", default = false,\n"
+       "      source = \"none: the try's\",\n"
+       "    },\n"
+       "    v.param \"rr_min\" {"},
+      {"lib.lua", "  local min = visit.param(\"spo2_min\")\n",
+       "  local min = visit.param(\"spo2_min\")\n"
+       "  if visit.param(\"probe_finger_cold\") then min = min - 8 end\n"},
+  };
+  static const protocol_edit wide[] = {
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.6\""},
+      {"protocol.lua", "default = 92, unit = \"%\", range = { 85, 96 },",
+       "default = 92, unit = \"%\", range = { 50, 96 },"},
+      {"protocol.lua", "default = 90, unit = \"mm[Hg]\", range = { 70, 110 },",
+       "default = 90, unit = \"mm[Hg]\", range = { 40, 110 },"},
+  };
+  static const weakened_case cases[] = {
+      {cold, 3,
+       "rule infusion.spo2_low: no longer fires (it raised high) in phase infusion on a visit with "
+       "infusion.vitals.spo2 = 84, "
+       "every other value at the low end of its range, with probe_finger_cold = true (a value a clinician may "
+       "prescribe; a param ketamine_iv@1.7.3 does not have)"},
+      {wide, 3, "param spo2_min: its allowed range widened 85..96 -> 50..96, and rules read it ("},
+      {wide, 3, "param sbp_low: its allowed range widened 70..110 -> 40..110, and rules read it ("},
+      {wide, 3,
+       "rule infusion.spo2_low: no longer fires (it raised high) in phase infusion on a visit with "
+       "infusion.vitals.spo2 = 50, "
+       "every other value at the low end of its range, with spo2_min = 50 (the new range's low end; "
+       "ketamine_iv@1.7.3's was 85)"},
+      {wide, 3, "rule observation.bp_low: no longer fires"},
+  };
+  (void)state;
+  each_named_weakened("protocols/ketamine_iv", cases, sizeof cases / sizeof *cases);
+}
+
 /* P4 of the seventh independent try: authored versions loosened the course,
  * the drug, dose_given, the overdue alert's escalation and latching, and none
  * was named weakened. Each edit of a copy of ketamine_iv is named. */
@@ -726,7 +830,7 @@ static void stored_versions(void **state) {
   protocol *b = vigil__protocol_version_load("ketamine_iv@1.8.0", db, no_problem, NULL);
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
-  if (changes != 18) fail_msg("%d changes:\n%s", changes, out.text);
+  if (changes != 24) fail_msg("%d changes:\n%s", changes, out.text);
   has_line(out.text, "  ~ sbp_alert \"Marked hypertension: systolic at or above\": default 180 -> 190 mm[Hg]");
   has_line(out.text, "  ~ lib.lua: changed in function lib.bp_rise");
   free(out.text);
@@ -781,7 +885,8 @@ static int release_names(void **state) {
   return 0;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(folders),
       cmocka_unit_test(score_forms),
@@ -793,6 +898,8 @@ int main(void) {
       cmocka_unit_test(prescribed_mark_removed_is_weakened),
       cmocka_unit_test(free_params_that_move_a_limit_are_weakened),
       cmocka_unit_test(lowered_rule_priority_is_weakened),
+      cmocka_unit_test(priority_lowered_in_a_helper_for_one_phase_is_weakened),
+      cmocka_unit_test(limits_loosened_through_prescribed_params_are_weakened),
       cmocka_unit_test(course_and_drug_loosened),
       cmocka_unit_test(stored_versions),
   };

@@ -1406,7 +1406,10 @@ end
 -- functions are those of the engine's view (core/engine/view.c), no more: a
 -- name the real view lacks must fail here as it would in a visit.
 local exercise_course_n = 0
-local function synthetic_view(p, at, state, now)
+local function synthetic_view(p, at, state, now, over, read)
+  -- The behaviour's visits (read given) hand readings over as they are: the
+  -- views that report misread fields are lint's, and cost a table each.
+  local wrap = read and function(_, x) return x end or wrap
   local qids, by_name = {}, {}
   for _, ph in ipairs(p.phases) do
     for _, it in ipairs(ph.items) do
@@ -1450,6 +1453,8 @@ local function synthetic_view(p, at, state, now)
   function view.observed_at(ref) local _, rs = item(ref) return rs[#rs] and rs[#rs].at end
   function view.age(ref) local _, rs = item(ref) return rs[#rs] and (now - rs[#rs].at) end
   function view.param(name)
+    if read then read[name] = true end
+    if over and over[name] ~= nil then return over[name] end
     for _, pa in ipairs(p.params) do
       if pa.name == name then
         if pa.default ~= nil then return pa.default end
@@ -1539,12 +1544,9 @@ local function worse_complaint(r, res)
   return nil
 end
 
--- The cases to run: { label, fn } where fn() raises on a failure; the C side
--- calls each under its own budget.
-function lang.exercise_cases()
-  local p = last_compiled
-  if not p then return {} end
-  local cases = {}
+-- The synthetic visits' values: { variant, k, words }: every value at the low
+-- end of its range, at the high end, and option k of each choice (k up to 12).
+local function exercise_variants(p)
   local max_opts = 1
   for _, ph in ipairs(p.phases) do
     for _, it in ipairs(ph.items) do
@@ -1558,6 +1560,16 @@ function lang.exercise_cases()
   for k = 2, math.min(max_opts, 12) do
     variants[#variants + 1] = { k % 2 == 0 and "high" or "low", k, string.format("option %d of each choice", k) }
   end
+  return variants
+end
+
+-- The cases to run: { label, fn } where fn() raises on a failure; the C side
+-- calls each under its own budget.
+function lang.exercise_cases()
+  local p = last_compiled
+  if not p then return {} end
+  local cases = {}
+  local variants = exercise_variants(p)
   -- A visit at phase `at`: earlier phases all recorded; this phase's items
   -- all recorded (full) or only `only` (its first reading, optional fields
   -- left out); the clock 15 minutes into the phase.
@@ -1677,6 +1689,153 @@ function lang.exercise_cases()
     end
   end
   return cases
+end
+
+-- Behaviour (docs/safety.md T3, T4): what each rule raises on synthetic
+-- visits, so that `vigil protocol diff` compares two versions by what their
+-- rules do, not by their text (a priority lowered inside a shared helper for
+-- one phase changes no rule's code). The visits are lang.exercise_cases's
+-- (earlier phases and this one recorded, every value at the low or the high
+-- end of its range, or option k of each choice), and from each, the newest
+-- reading of the rule's item with one field swept over its range (41 points
+-- from end to end, every whole number of a range of at most 40, and each
+-- value of the params the rule reads, their range's ends and one either side
+-- of each; each option, each point of a score, true and false), so that a
+-- limit that moves is crossed.
+-- over: params set on every visit ({ name = value }), the rest at their
+-- defaults. Returns the cases to call (each under its own budget), the
+-- results { ["phase.rule\0what the visit holds"] = outcome code } (the
+-- counts of high, medium and low alerts and whether it blocks, as
+-- ((h * 64 + m) * 64 + l) * 2 + block; -1 when the rule failed) and the
+-- params each rule read { ["phase.rule"] = { name = true } }, and the
+-- results' keys in the order they were made. only: the rules to run
+-- ({ ["phase.rule"] = true }), nil for all.
+local function probes(f, near)
+  if f.computed then return {} end
+  local out = {}
+  if f.kind == "number" then
+    if f.points then
+      for _, pt in ipairs(f.points) do out[#out + 1] = pt.value end
+    elseif f.lo and f.hi then
+      local lo, hi, seen = f.lo, f.hi, {}
+      local function add(x)
+        if x >= lo and x <= hi and not seen[x] then seen[x] = true out[#out + 1] = x end
+      end
+      if hi - lo <= 40 and lo == math.floor(lo) and hi == math.floor(hi) then
+        for x = lo, hi do add(x) end
+      else
+        for i = 0, 40 do add(lo + (hi - lo) * i / 40) end
+      end
+      for _, x in ipairs(near) do add(x) end
+      table.sort(out)
+    end
+  elseif f.kind == "choice" then
+    for _, o in ipairs(f.options or {}) do out[#out + 1] = o end
+  elseif f.kind == "check" then
+    out[1], out[2] = true, false
+  end
+  return out
+end
+
+local function outcome_code(ok, res)
+  if not ok then return -1 end
+  local h, m, l, b = 0, 0, 0, 0
+  local list = (type(res) == "table" and rawget(res, "outcome") ~= nil) and { res } or res
+  if type(list) ~= "table" then return 0 end
+  for i = 1, #list do
+    local o = list[i]
+    if type(o) == "table" then
+      local kind, prio = rawget(o, "outcome"), rawget(o, "priority")
+      if kind == "block" then b = 1
+      elseif kind == "alert" then
+        if prio == "high" then h = h + 1 elseif prio == "medium" then m = m + 1 elseif prio == "low" then l = l + 1 end
+      end
+    end
+  end
+  return ((math.min(h, 63) * 64 + math.min(m, 63)) * 64 + math.min(l, 63)) * 2 + b
+end
+
+local function shown(x)
+  if type(x) == "string" then return string.format("%q", x) end
+  if type(x) == "number" and x == math.floor(x) then return string.format("%d", x) end
+  return tostring(x)
+end
+
+function lang.behaviour_cases(over, only)
+  local p = last_compiled
+  local cases, results, reads, order = {}, {}, {}, {}
+  if not p then return cases, results, reads, order end
+  local bases = exercise_variants(p)
+  for at, ph in ipairs(p.phases) do
+    local items = {}
+    for _, it in ipairs(ph.items) do items[it.id] = it items[ph.id .. "." .. it.id] = it end
+    for _, r in ipairs(ph.rules) do
+      local name = ph.id .. "." .. r.id
+      reads[name] = reads[name] or {}
+      for _, ref in ipairs((only == nil or only[name]) and r.on or {}) do
+        local it = items[ref]
+        for bi, base in ipairs(it and bases or {}) do
+          cases[#cases + 1] = function()
+            local now = EXERCISE_START + at * 3600000
+            local state = {}
+            for i = 1, at do
+              for _, other in ipairs(p.phases[i].items) do
+                state[p.phases[i].id .. "." .. other.id] = {
+                  { v = make_value(other, base[1], base[2], false), at = now - 10 * 60000 },
+                  { v = make_value(other, base[1], base[2], false), at = now - 5 * 60000 } }
+              end
+            end
+            local qid = ph.id .. "." .. it.id
+            local newest = state[qid][2]
+            local view = synthetic_view(p, at, state, now, over, reads[name])
+            local function run(what)
+              -- visit.course() alternates a first and a third session; here
+              -- fixed by the visit (the low end's a first, the high end's a
+              -- third), so that both versions meet the same one.
+              exercise_course_n = bi % 2 == 1 and 0 or 1
+              local key = name .. "\0" .. what
+              if results[key] == nil then order[#order + 1] = key end
+              results[key] = outcome_code(pcall(r.check, newest.v, view))
+            end
+            run(base[3])
+            local others = base[3]:gsub("^every value", "every other value")
+            -- The values of the params the rule read, and one either side.
+            local near = {}
+            for _, pa in ipairs(p.params) do
+              if reads[name][pa.name] then
+                local value = over and over[pa.name]
+                if value == nil then value = pa.default end
+                for _, x in ipairs({ value, pa.lo, pa.hi }) do
+                  if type(x) == "number" then near[#near + 1], near[#near + 2], near[#near + 3] = x - 1, x, x + 1 end
+                end
+              end
+            end
+            -- The sweeps from the low and the high end only: options k of
+            -- each choice are tried as whole visits, each option swept.
+            for _, f in ipairs(base[2] == 1 and it.fields or {}) do
+              local was = it.scalar and newest.v or newest.v[f.name]
+              for _, x in ipairs(probes(f, near)) do
+                if it.scalar then newest.v = x else
+                  newest.v[f.name] = x
+                  if it.kind == "score" and type(x) == "number" and type(was) == "number" then
+                    newest.v.total = newest.v.total - was + x
+                  end
+                end
+                run(string.format("%s%s = %s, %s", qid, it.scalar and "" or ("." .. f.name), shown(x), others))
+                if it.scalar then newest.v = was else
+                  if it.kind == "score" and type(x) == "number" and type(was) == "number" then
+                    newest.v.total = newest.v.total - x + was
+                  end
+                  newest.v[f.name] = was
+                end
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+  return cases, results, reads, order
 end
 
 function lang.problems() return problems end
