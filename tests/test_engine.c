@@ -269,7 +269,7 @@ static void overdue_escalates_then_resolves(void **state) {
   vigil_engine_advance_to(f->e, T0 + 14 * MINUTE);
   assert_int_equal(count_type(f, "item.overdue"), 0);
   json_t *s = state_of(f, id);
-  assert_int_equal(json_object_size(json_object_get(s, "gate")), 2);
+  assert_int_equal(json_object_size(json_object_get(s, "gate")), 3); /* ok, reasons, unrecorded (V1) */
   json_decref(s);
   vigil_engine_advance_to(f->e, T0 + 15 * MINUTE); /* due 10, grace 5 */
   assert_int_equal(count_type(f, "item.overdue"), 1);

@@ -549,9 +549,14 @@ static void test_whole_visit(void **state) {
   const char *override = "{\"reason\": \"clinician decision\", \"password\": \"" PASSWORD "\"}";
   snprintf(path, sizeof path, "/api/v1/visits/%llu/override", (unsigned long long)third);
   expect_error(call(s, "POST", path, ACTOR, override), 403, "forbidden", NULL);
-  r = call(s, "POST", path, CLINICIAN, override);
+  /* ... which names each required item it passes unrecorded (docs/safety.md V1). */
+  expect_error(call(s, "POST", path, CLINICIAN, override), 422, "invalid_argument", "items");
+  r = call(s, "POST", path, CLINICIAN,
+           "{\"reason\": \"clinician decision\", \"password\": \"" PASSWORD
+           "\", \"items\": [\"baseline.consent\", \"baseline.weight\", \"baseline.vitals\"]}");
   expect(&r, 200);
   assert_string_equal(str_at(r.json, "phase"), "recovery");
+  assert_int_equal(json_array_size(json_object_get(r.json, "passed_by_override")), 3);
   json_decref(r.json);
   assert_true(visits_query_has(s, "?status=aborted", second));
   assert_true(visits_query_has(s, "?patient=MRN-3", third));

@@ -130,12 +130,17 @@ int vigil_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
 }
 
 int vigil_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason) {
-  COMMAND(vigil__cmd_visit_override(e, id, actor, reason, NULL, 0));
+  COMMAND(vigil__cmd_visit_override(e, id, actor, reason, NULL, 0, NULL, 0, 0));
 }
 
 int vigil_visit_override_holds(vigil_engine *e, uint64_t id, const char *actor, const char *reason,
                                const char *const *holds, size_t n_holds) {
-  COMMAND(vigil__cmd_visit_override(e, id, actor, reason, holds, n_holds));
+  COMMAND(vigil__cmd_visit_override(e, id, actor, reason, holds, n_holds, NULL, 0, 0));
+}
+
+int vigil_visit_override_confirmed(vigil_engine *e, uint64_t id, const char *actor, const char *reason,
+                                   const char *const *holds, size_t n_holds, const char *const *items, size_t n_items) {
+  COMMAND(vigil__cmd_visit_override(e, id, actor, reason, holds, n_holds, items, n_items, 1));
 }
 
 int vigil_visit_discharge(vigil_engine *e, uint64_t id, const char *actor) {

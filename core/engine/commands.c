@@ -857,29 +857,48 @@ int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
 }
 
 int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason,
-                              const char *const *holds, size_t n_holds) {
+                              const char *const *holds, size_t n_holds, const char *const *items, size_t n_items,
+                              int confirm_items) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
   if ((rc = vigil__reason_check(e, "reason", "overriding a gate", reason)) != 0) return rc;
   /* Q5: each rule hold it passes is named (gate.c). */
   if ((rc = vigil__gate_override_holds(e, v, holds, n_holds)) != 0) return rc;
+  /* V1: each required item it passes unrecorded, named when confirmed (the
+   * server's route), and listed in the event whichever way: the visit keeps
+   * them flagged for the rest of the visit (visit.c). */
+  val passed;
+  if ((rc = vigil__gate_override_items(e, v, items, n_items, confirm_items, &passed)) != 0) return rc;
   const char *who = actor_of(actor);
-  val reasons, named = VAL_NIL_;
-  if (vigil__gate_reasons(e, v, &reasons) < 0) return VIGIL_ENOMEM;
-  if (n_holds) {
-    named = vigil__val_list((uint32_t)n_holds);
-    if (!vigil__val_ok(named)) {
-      vigil__val_release(reasons);
-      return VIGIL_ENOMEM;
-    }
-    for (size_t k = 0; k < n_holds; k++)
-      val_items(named)[k] = vigil__val_cstring(holds[k]);
+  val reasons;
+  if (vigil__gate_reasons(e, v, &reasons) < 0) {
+    vigil__val_release(passed);
+    return VIGIL_ENOMEM;
   }
-  val data = n_holds ? vigil__val_recordv(4, K(phase), val_atom(v->p->phases[v->phase].id), K(reason),
-                                          vigil__val_cstring(reason), K(reasons), reasons, K(holds), named)
-                     : vigil__val_recordv(3, K(phase), val_atom(v->p->phases[v->phase].id), K(reason),
-                                          vigil__val_cstring(reason), K(reasons), reasons);
+  int has_items = passed.type == VAL_LIST;
+  val data = vigil__val_record(3 + !!n_holds + has_items);
+  if (!vigil__val_ok(data)) {
+    vigil__val_release(reasons);
+    vigil__val_release(passed);
+    return VIGIL_ENOMEM;
+  }
+  uint32_t nf = 0;
+  field *f = val_fields(data);
+  f[nf].key = K(phase), f[nf++].v = val_atom(v->p->phases[v->phase].id);
+  f[nf].key = K(reason), f[nf++].v = vigil__val_cstring(reason);
+  f[nf].key = K(reasons), f[nf++].v = reasons;
+  if (n_holds) {
+    val named = vigil__val_list((uint32_t)n_holds);
+    for (size_t k = 0; vigil__val_ok(named) && k < n_holds; k++)
+      val_items(named)[k] = vigil__val_cstring(holds[k]);
+    f[nf].key = K(holds), f[nf++].v = named;
+  }
+  if (has_items) f[nf].key = K(items), f[nf++].v = passed;
+  if (!vigil__val_whole(data)) {
+    vigil__val_release(data);
+    return VIGIL_ENOMEM;
+  }
   vigil__emit(e, v, EV_GATE_OVERRIDDEN, who, data);
   leave_phase(e, v, who);
   return vigil__engine_done(e, v);

@@ -28,8 +28,11 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
                                 const char *value_json, const json_t *value, const char *reason);
 int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason);
 int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor);
+/* Q5, V1 (docs/safety.md): the holds it passes, named; the required items
+ * it passes unrecorded, each named in items when confirm_items. */
 int vigil__cmd_visit_override(vigil_engine *e, uint64_t id, const char *actor, const char *reason,
-                              const char *const *holds, size_t n_holds);
+                              const char *const *holds, size_t n_holds, const char *const *items, size_t n_items,
+                              int confirm_items);
 int vigil__cmd_visit_discharge(vigil_engine *e, uint64_t id, const char *actor);
 int vigil__cmd_visit_abort(vigil_engine *e, uint64_t id, const char *actor, const char *reason);
 int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const char *reason);

@@ -52,6 +52,22 @@ static int to_list(reasons *r, val *out) {
 
 static int gate_reasons(vigil_engine *e, visit *v, val *list);
 
+/* What the gate says of one item of the current phase (one reading of the
+ * conditions, for the gate's reasons and for what an override passes, V1). */
+gate_item vigil__gate_item(vigil_engine *e, visit *v, const item_spec *it) {
+  const item_state *s = &v->items[it->index];
+  if (!it->required || s->skipped_for_good || it->phase != v->phase) return GATE_ITEM_MET;
+  if (!vigil__eval_when(e, v, it)) return GATE_ITEM_MET;
+  if (it->scheduled) {
+    /* A skipped occurrence is dealt with; the next one is due as usual. */
+    int64_t due = vigil__item_next_due(v, it, NULL);
+    if (due >= 0 && due <= vigil__engine_now(e)) return GATE_ITEM_DUE;
+    return !s->n && !s->skipped && due < 0 ? GATE_ITEM_UNRECORDED : GATE_ITEM_MET;
+  }
+  if (!s->n) return GATE_ITEM_UNRECORDED;
+  return vigil__signature_void(v, it->index) ? GATE_ITEM_VOID : GATE_ITEM_MET;
+}
+
 /* The reasons, or -1 when memory ran out finding them: a `when` or the
  * gate that could not run (e->oom) says nothing about whether the phase may
  * be left, so no list is given (the command fails, a rendering fails). */
@@ -76,28 +92,18 @@ static int gate_reasons(vigil_engine *e, visit *v, val *list) {
   char text[1200], title[1024];
   for (uint16_t j = 0; j < ph->n_items; j++) {
     const item_spec *it = &p->items[ph->first_item + j];
-    const char *it_title = vigil__visit_text(v, it->title, title, sizeof title); /* {param}: the visit's value */
     const item_state *s = &v->items[it->index];
-    if (!it->required || s->skipped_for_good) continue;
-    if (!vigil__eval_when(e, v, it)) continue;
-    if (it->scheduled) {
-      /* A skipped occurrence is dealt with; the next one is due as usual. */
-      int64_t due = vigil__item_next_due(v, it, NULL);
-      if (due >= 0 && due <= now) {
-        snprintf(text, sizeof text, "%s is %s", it_title, s->overdue > s->sat ? "overdue" : "due");
-        add(&r, text);
-      } else if (!s->n && !s->skipped && due < 0) {
-        snprintf(text, sizeof text, "%s not recorded", it_title);
-        add(&r, text);
-      }
-    } else if (!s->n) {
-      snprintf(text, sizeof text, "%s not recorded", it_title);
-      add(&r, text);
-    } else if (vigil__signature_void(v, it->index)) {
+    gate_item need = vigil__gate_item(e, v, it);
+    if (need == GATE_ITEM_MET) continue;
+    const char *it_title = vigil__visit_text(v, it->title, title, sizeof title); /* {param}: the visit's value */
+    if (need == GATE_ITEM_DUE)
+      snprintf(text, sizeof text, "%s is %s", it_title, s->overdue > s->sat ? "overdue" : "due");
+    else if (need == GATE_ITEM_VOID)
       snprintf(text, sizeof text, "%s is void (%s): a second person signs again", it_title,
                vigil__signature_void(v, it->index));
-      add(&r, text);
-    }
+    else
+      snprintf(text, sizeof text, "%s not recorded", it_title);
+    add(&r, text);
   }
   /* G5 (docs/safety.md): a signature of a phase the visit has left that a
    * change voided (the dose amended in the infusion) holds this phase too,
@@ -314,5 +320,73 @@ int vigil__gate_override_holds(vigil_engine *e, const visit *v, const char *cons
                             unnamed > 1 ? "the holds" : "the hold", b.p ? b.p : "of a rule",
                             v->n_blocks ? v->blocks[0].key : "");
   vigil__buf_free(&b);
+  return rc;
+}
+
+/* V1 (docs/safety.md): the required items a clinician's override passes
+ * unrecorded (the dose drawn up, the second person's dose check, the
+ * suicide-risk assessment) or void. One override passed all three unnamed,
+ * listed only in its text, and nothing showed them again for the rest of
+ * the visit. Each is a decision of its own, as a hold is (Q5): with confirm,
+ * the override names each by its entry ("screening.dose_check"). passed:
+ * their entries, a list for the event (the visit keeps them flagged). */
+int vigil__gate_override_items(vigil_engine *e, visit *v, const char *const *items, size_t n, int confirm,
+                               val *passed) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  uint32_t n_pass = 0;
+  *passed = VAL_NIL_;
+  const item_spec **pass = malloc(sizeof *pass * (ph->n_items + 1u));
+  gate_item *need = malloc(sizeof *need * (ph->n_items + 1u));
+  if (!pass || !need) {
+    free(pass);
+    free(need);
+    return VIGIL_ENOMEM;
+  }
+  int was = e->oom;
+  e->oom = 0;
+  for (uint16_t j = 0; j < ph->n_items; j++) {
+    const item_spec *it = &v->p->items[ph->first_item + j];
+    gate_item g = vigil__gate_item(e, v, it);
+    if (g == GATE_ITEM_UNRECORDED || g == GATE_ITEM_VOID) need[n_pass] = g, pass[n_pass++] = it;
+  }
+  int when_oom = e->oom;
+  e->oom = was || when_oom;
+  buf b;
+  vigil__buf_init(&b);
+  for (uint32_t i = 0; i < n_pass; i++)
+    vigil__buf_printf(&b, "%s%s", i ? ", " : "", pass[i]->qid);
+  /* e->oom: a `when` that could not run, so nothing is known of what it passes */
+  int rc = b.oom || when_oom ? VIGIL_ENOMEM : 0;
+  for (size_t k = 0; confirm && k < n && !rc; k++) {
+    int found = 0;
+    for (uint32_t i = 0; i < n_pass && !found; i++)
+      found = !strcmp(pass[i]->qid, items[k]);
+    if (!found)
+      rc = vigil__engine_fail(e, VIGIL_EINVAL, "items",
+                              "items names %s, which the override does not pass (it passes unrecorded: %s); nothing "
+                              "was recorded",
+                              items[k], b.len ? b.p : "none");
+  }
+  for (uint32_t i = 0; confirm && i < n_pass && !rc; i++) {
+    int named = 0;
+    for (size_t k = 0; k < n && !named; k++)
+      named = !strcmp(pass[i]->qid, items[k]);
+    if (named) continue;
+    char title[1024];
+    rc = vigil__engine_fail(e, VIGIL_EINVAL, "items",
+                            "the override does not confirm %s (%s), %s: an override names each required item it "
+                            "passes, each reviewed for itself (items: [\"%s\", ...]); nothing was recorded",
+                            vigil__visit_text(v, pass[i]->title, title, sizeof title), pass[i]->qid,
+                            need[i] == GATE_ITEM_VOID ? "its signature void" : "not recorded", pass[i]->qid);
+  }
+  vigil__buf_free(&b);
+  if (!rc && n_pass) {
+    *passed = vigil__val_list(n_pass);
+    if (!vigil__val_ok(*passed)) rc = VIGIL_ENOMEM;
+    for (uint32_t i = 0; !rc && i < n_pass; i++)
+      val_items(*passed)[i] = val_atom(pass[i]->qid);
+  }
+  free(pass);
+  free(need);
   return rc;
 }

@@ -6,6 +6,12 @@
 #include "model.h"
 
 int vigil__gate_reasons(vigil_engine *e, visit *v, val *reasons);
+/* What the gate says of a required item of the current phase: met (or not
+ * asked: not required, skipped, its `when` false, of another phase), due or
+ * overdue (a checkpoint), not recorded, or a void signature. An override
+ * passes the last two by name (V1, docs/safety.md). */
+typedef enum gate_item { GATE_ITEM_MET, GATE_ITEM_DUE, GATE_ITEM_UNRECORDED, GATE_ITEM_VOID } gate_item;
+gate_item vigil__gate_item(vigil_engine *e, visit *v, const item_spec *it);
 /* N7: 1 when item (an index) is of the phase that gives the dose, not an
  * observation nor a signature, the dose is not given yet and a hold is open
  * (a carried alert, an unacknowledged high alert (Q2), a void signature,
@@ -16,5 +22,10 @@ int vigil__dose_hold(visit *v, int item, char *text, size_t len);
  * hold not named (VIGIL_ESTATE, naming each), a name of no standing hold
  * (VIGIL_EINVAL). */
 int vigil__gate_override_holds(vigil_engine *e, const visit *v, const char *const *holds, size_t n);
+/* V1: the required items of the phase an override passes unrecorded or
+ * void, their entries in passed (a list, VAL_NIL_ when none; the caller's).
+ * With confirm each is named in items, else VIGIL_EINVAL naming the first
+ * not named, or a name of no such item; nothing is passed. */
+int vigil__gate_override_items(vigil_engine *e, visit *v, const char *const *items, size_t n, int confirm, val *passed);
 
 #endif

@@ -113,6 +113,17 @@ typedef struct block {
                         today"), else -1: only a signature lifts it, never an amendment (K1) */
 } block;
 
+/* V1 (docs/safety.md): a required item a clinician's override passed
+ * unrecorded (or its signature void), flagged for the rest of the visit.
+ * Kept beside the items, not in each item's state: rare, and a live visit's
+ * memory is counted (issue 16). */
+typedef struct passed_item {
+  int64_t at;        /* the override's time */
+  const char *actor; /* who (the event's actor) */
+  uint32_t item;     /* index in protocol->items */
+  uint32_t n_then;   /* its readings then (a void signature has some): more since, recorded since */
+} passed_item;
+
 /* A signature item's state beside its readings: what it attested when it was
  * signed (the values the signer saw), and why it is void, if a value it
  * attests changed since (signature.c). */
@@ -146,6 +157,8 @@ struct visit {
   uint32_t n_alerts, cap_alerts;
   block *blocks;
   uint32_t n_blocks;
+  passed_item *passed; /* V1: what overrides passed unrecorded, in the order passed */
+  uint32_t n_passed;
   signature_state *sigs; /* one per protocol item, made at the first signature */
   hand *hands;
   uint32_t n_hands;

@@ -54,6 +54,7 @@ void vigil__visit_free(vigil_engine *e, visit *v) {
   for (uint32_t i = 0; i < v->n_blocks; i++)
     free(v->blocks[i].reason);
   free(v->blocks);
+  free(v->passed);
   for (uint32_t i = 0; v->sigs && i < v->p->n_items; i++) {
     vigil__val_release(v->sigs[i].attests);
     free(v->sigs[i].void_reason);
@@ -540,8 +541,25 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     v->status = VISIT_ABORTED;
     v->ended_at = ev->time;
     break;
+  case EV_GATE_OVERRIDDEN: {
+    /* V1: what it passed unrecorded stays flagged for the rest of the visit. */
+    val *items = vigil__val_get(d, K(items));
+    for (uint32_t i = 0; items && i < val_len(*items); i++) {
+      val q = val_items(*items)[i];
+      int item = val_text(q) ? vigil__protocol_find_item(v->p, val_text(q), -1) : -1;
+      if (item < 0) continue;
+      passed_item *grown = realloc(v->passed, (v->n_passed + 1u) * sizeof *grown);
+      if (!grown) {
+        e->oom = 1;
+        break;
+      }
+      v->passed = grown;
+      v->passed[v->n_passed++] =
+          (passed_item){.at = ev->time, .actor = ev->actor, .item = (uint32_t)item, .n_then = v->items[item].n};
+    }
+    break;
+  }
   case EV_GATE_BLOCKED:
-  case EV_GATE_OVERRIDDEN:
   case EV_NOTE_ADDED:
   case EV_NOTE_WRITTEN:   /* a person's note: its event is the record (note.c) */
   case EV_ENGINE_STARTED: /* site events: never a visit's */

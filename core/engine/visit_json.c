@@ -198,6 +198,51 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
   vigil__buf_puts(b, "]}");
 }
 
+/* V1 (docs/safety.md): the required items of the phase an override would
+ * pass unrecorded (or its signature void): each one it names ("items"). */
+static void gate_unrecorded(vigil_engine *e, buf *b, visit *v) {
+  const phase_spec *ph = &v->p->phases[v->phase];
+  vigil__buf_puts(b, ",\"unrecorded\":[");
+  int n = 0;
+  for (uint16_t j = 0; j < ph->n_items; j++) {
+    const item_spec *it = &v->p->items[ph->first_item + j];
+    gate_item g = vigil__gate_item(e, v, it);
+    if (g != GATE_ITEM_UNRECORDED && g != GATE_ITEM_VOID) continue;
+    char title[1024];
+    vigil__buf_puts(b, n++ ? ",{\"item\":" : "{\"item\":");
+    vigil__buf_json_string(b, it->qid);
+    vigil__buf_puts(b, ",\"title\":");
+    vigil__buf_json_string(b, vigil__visit_text(v, it->title, title, sizeof title));
+    vigil__buf_printf(b, ",\"void\":%s}", g == GATE_ITEM_VOID ? "true" : "false");
+  }
+  vigil__buf_putc(b, ']');
+}
+
+/* V1 (docs/safety.md): the required items a clinician's override passed
+ * unrecorded (or void), for the rest of the visit: the visit page, the
+ * board and the printed summary show them. recorded_since: a reading of it
+ * came later (a late entry), the override stays in the record. */
+static void passed_by_override(buf *b, visit *v) {
+  const protocol *p = v->p;
+  vigil__buf_puts(b, ",\"passed_by_override\":[");
+  for (uint32_t i = 0; i < v->n_passed; i++) {
+    const passed_item *x = &v->passed[i];
+    const item_spec *it = &p->items[x->item];
+    char title[1024];
+    vigil__buf_puts(b, i ? ",{\"item\":" : "{\"item\":");
+    vigil__buf_json_string(b, it->qid);
+    vigil__buf_puts(b, ",\"title\":");
+    vigil__buf_json_string(b, vigil__visit_text(v, it->title, title, sizeof title));
+    vigil__buf_puts(b, ",\"phase\":");
+    vigil__buf_json_string(b, p->phases[it->phase].id);
+    time_field(b, "overridden_at", x->at);
+    vigil__buf_puts(b, ",\"overridden_by\":");
+    vigil__buf_json_string(b, x->actor ? x->actor : "");
+    vigil__buf_printf(b, ",\"recorded_since\":%s}", v->items[x->item].n > x->n_then ? "true" : "false");
+  }
+  vigil__buf_putc(b, ']');
+}
+
 char *vigil_visit_json(vigil_engine *e, uint64_t id) {
   visit *v = vigil__engine_visit(e, id);
   if (!v) {
@@ -227,6 +272,7 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
     if (n < 0) b.oom = 1; /* out of memory: the visit is not rendered (NULL), never with its gate unknown */
     vigil__buf_printf(&b, ",\"gate\":{\"ok\":%s,\"reasons\":", n == 0 ? "true" : "false");
     vigil__val_to_json(&b, n < 0 ? VAL_NIL_ : reasons);
+    gate_unrecorded(e, &b, v);
     vigil__buf_putc(&b, '}');
     if (n >= 0) vigil__val_release(reasons);
   }
@@ -274,7 +320,9 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
     vigil__buf_json_string(&b, v->blocks[i].reason);
     vigil__buf_putc(&b, '}');
   }
-  vigil__buf_puts(&b, "]}");
+  vigil__buf_putc(&b, ']');
+  passed_by_override(&b, v);
+  vigil__buf_putc(&b, '}');
   return vigil__buf_take(&b);
 }
 

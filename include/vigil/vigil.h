@@ -223,6 +223,15 @@ VIGIL_EXPORT int vigil_visit_advance(vigil_engine *e, uint64_t visit, const char
 VIGIL_EXPORT int vigil_visit_override(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);
 VIGIL_EXPORT int vigil_visit_override_holds(vigil_engine *e, uint64_t visit, const char *actor, const char *reason,
                                             const char *const *holds, size_t n_holds);
+/* As vigil_visit_override_holds, and each required item of the phase it
+ * passes unrecorded (or its signature void) is named in items by its entry
+ * ("screening.dose_check"): VIGIL_EINVAL naming the first not named, or a
+ * name of no such item (docs/safety.md V1). The server's override route.
+ * Whichever way, the gate.overridden event lists them ("items") and the
+ * visit shows them passed by override for the rest of the visit. */
+VIGIL_EXPORT int vigil_visit_override_confirmed(vigil_engine *e, uint64_t visit, const char *actor, const char *reason,
+                                                const char *const *holds, size_t n_holds, const char *const *items,
+                                                size_t n_items);
 /* Leaves the last phase (VIGIL_ESTATE in an earlier phase). */
 VIGIL_EXPORT int vigil_visit_discharge(vigil_engine *e, uint64_t visit, const char *actor);
 VIGIL_EXPORT int vigil_visit_abort(vigil_engine *e, uint64_t visit, const char *actor, const char *reason);

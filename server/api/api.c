@@ -779,6 +779,30 @@ static int parse_new_patient(http_request *req, json_t *body, int *new_patient) 
   return 0;
 }
 
+/* An override's holds and items (Q5, V1): absent, null, or an array of at
+ * most 64 names, each 1 to 256 bytes. 0, or -1 after answering (422 on it). */
+static int names_array(http_request *req, json_t *body, const char *name, const char *message) {
+  json_t *list = json_object_get(body, name), *h;
+  size_t i;
+  if (!list || json_is_null(list)) return 0;
+  int ok = json_is_array(list) && json_array_size(list) <= 64;
+  json_array_foreach(list, i, h) {
+    ok = ok && json_is_string(h) && json_string_length(h) > 0 && json_string_length(h) <= 256;
+  }
+  if (!ok) vigil__http_respond_error(req, 422, "invalid_field", message, name);
+  return ok ? 0 : -1;
+}
+
+/* Its strings (checked by names_array), at most 64, in names: how many. */
+static size_t names_of(json_t *body, const char *name, const char *names[64]) {
+  json_t *list = json_object_get(body, name), *h;
+  size_t n = 0, i;
+  json_array_foreach(list, i, h) {
+    if (n < 64) names[n++] = json_string_value(h);
+  }
+  return n;
+}
+
 /* The shapes of a command's body, so that a wrong type is a 422 naming its
  * field before anything reaches the engine. 0, or -1 after answering. */
 static int parse_write(http_request *req, write_request *w) {
@@ -842,25 +866,17 @@ static int parse_write(http_request *req, write_request *w) {
                    vigil__api_member_string(req, body, "reason", 1, &w->s2) < 0
                ? -1
                : 0;
-  case CMD_OVERRIDE: {
+  case CMD_OVERRIDE:
     if (vigil__api_member_string(req, body, "reason", 1, &w->s2) < 0) return -1;
-    /* Q5: the rule holds it passes, each named (an array of the blocks' rules). */
-    json_t *holds = json_object_get(body, "holds"), *h;
-    size_t i;
-    if (!holds || json_is_null(holds)) return 0;
-    int ok = json_is_array(holds) && json_array_size(holds) <= 64;
-    json_array_foreach(holds, i, h) {
-      ok = ok && json_is_string(h) && json_string_length(h) > 0 && json_string_length(h) <= 256;
-    }
-    if (!ok) {
-      vigil__http_respond_error(req, 422, "invalid_field",
-                                "holds must be an array of the rules of the holds the override passes (at most 64)",
-                                "holds");
+    /* Q5: the rule holds it passes, each named (an array of the blocks' rules);
+     * V1: the required items it passes unrecorded, each named by its entry. */
+    if (names_array(req, body, "holds",
+                    "holds must be an array of the rules of the holds the override passes (at most 64)") < 0 ||
+        names_array(req, body, "items",
+                    "items must be an array of the entries (\"screening.dose_check\") of the required items the "
+                    "override passes unrecorded (at most 64)") < 0)
       return -1;
-    }
-    w->input = json_incref(holds);
     return 0;
-  }
   case CMD_ABORT:
     return vigil__api_member_string(req, body, "reason", 1, &w->s2);
   case CMD_NOTE:
@@ -1032,13 +1048,9 @@ static void run_write(api *a, http_request *req, write_request *w) {
     rc = vigil_visit_advance(a->e, id, actor);
     break;
   case CMD_OVERRIDE: {
-    const char *holds[64];
-    size_t n = 0, i;
-    json_t *h;
-    json_array_foreach(w->input, i, h) {
-      if (n < 64) holds[n++] = json_string_value(h);
-    }
-    rc = vigil_visit_override_holds(a->e, id, actor, s2, holds, n);
+    const char *holds[64], *items[64];
+    size_t n_holds = names_of(w->body, "holds", holds), n_items = names_of(w->body, "items", items);
+    rc = vigil_visit_override_confirmed(a->e, id, actor, s2, holds, n_holds, items, n_items);
     break;
   }
   case CMD_DISCHARGE:

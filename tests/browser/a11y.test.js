@@ -12,7 +12,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-import { startServer, chromiumOrSkip, apiClient } from "./serve.js";
+import { startServer, chromiumOrSkip, apiClient, unrecordedItems } from "./serve.js";
 
 const exe = chromiumOrSkip();
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
@@ -35,7 +35,7 @@ let browser, server, api;
 async function alertingVisit(patient) {
   const v = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, location: "Chair 2", params: { weight: 70 } });
   await api("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
-  await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+  await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => api("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
   await api("dr.osei", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 210, dbp: 125, hr: 80, spo2: 98, rr: 14 } });
   return v.id;
 }
@@ -150,7 +150,7 @@ describe("on a tablet and a phone the server's time and the alerts' fold line st
     for (const [patient, entry] of Object.entries(entries)) {
       const v = await simApi("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, params: { weight: 70 } });
       await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
-      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
       await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
       await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, entry);
     }

@@ -18,7 +18,7 @@ import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { startServer, chromiumPath } from "./serve.js";
+import { startServer, chromiumPath, unrecordedItems } from "./serve.js";
 
 const exe = chromiumPath();
 if (!exe) {
@@ -149,7 +149,7 @@ function checkMedium(b) {
 async function infusionVisit(server, patient) {
   const v = await api(server, "dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, location: "Chair 3", params: { weight: 70 } });
   await api(server, "dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
-  await api(server, "dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+  await api(server, "dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => api(server, "dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
   return v.id;
 }
 

@@ -105,6 +105,13 @@ export function apiClient(server, users) {
   };
 }
 
+// What a clinician's override names in `items` (docs/safety.md V1): each
+// required item it passes unrecorded, as the visit lists them now; get(path)
+// is an API GET's JSON. For a test that overrides past them on purpose.
+export async function unrecordedItems(get, id) {
+  return ((await get(`/visits/${id}`)).gate.unrecorded || []).map((x) => x.item);
+}
+
 // Debian's chromium (install-deps installs it); VIGIL_CHROMIUM overrides.
 export function chromiumPath() {
   for (const p of [process.env.VIGIL_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"]) {

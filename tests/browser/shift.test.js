@@ -30,7 +30,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
 import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
-import { startServer, chromiumOrSkip, apiClient, vigilBin } from "./serve.js";
+import { startServer, chromiumOrSkip, apiClient, vigilBin, unrecordedItems } from "./serve.js";
 
 const exe = chromiumOrSkip();
 
@@ -67,7 +67,7 @@ async function simulated() {
 async function alertingVisit(patient) {
   const v = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, params: { weight: 70 } });
   await api("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
-  await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+  await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => api("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
   // The infusion's clock runs from infusion_started (P7).
   await api("dr.osei", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
   await api("dr.osei", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 210, dbp: 125, hr: 80, spo2: 98, rr: 14 } });
@@ -171,7 +171,7 @@ describe("the keyboard's place", () => {
   it("after Record the focus is on Record, after Acknowledge on the alert: not the top of the page", async () => {
     const v = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-FOCUS", params: { weight: 70 } });
     await api("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
-    await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+    await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => api("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
     const p = await signedIn("nurse.kim");
     await p.goto(`${server.url}/#/visit/${v.id}`);
     const vitals = p.locator(".item", { has: p.getByRole("heading", { name: "Vitals", exact: true }) });
@@ -365,7 +365,7 @@ describe("the flowsheet of a checkpoint recorded late", () => {
     try {
       const v = await simApi("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-LATE", params: { weight: 70 } });
       await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
-      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
       // The infusion's checkpoints count from infusion_started (P7).
       await simApi("nurse.kim", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
       let visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
@@ -455,7 +455,7 @@ describe("the history in words", () => {
       const repApi = apiClient(reporting, USERS);
       const v = await repApi("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-PAGER", params: { weight: 70 } });
       await repApi("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
-      await repApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+      await repApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => repApi("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
       await repApi("dr.osei", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
       await repApi("dr.osei", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 210, dbp: 125, hr: 80, spo2: 98, rr: 14 } });
       let reported = [];
@@ -497,7 +497,7 @@ describe("the words of the record", () => {
       let visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
       const sig = visit.phases.find((x) => x.id === "screening").items.find((i) => i.id === "dose_check");
       await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, { dose_check: true, attests: { dose_check: sig.to_attest }, password: USERS["dr.osei"].password });
-      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", password: USERS["dr.osei"].password });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
       await simApi("nurse.kim", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
       // The first checkpoint missed (medium, ketamine_iv's overdue), then
       // unacknowledged past its escalation (5 min): escalated, still medium.
@@ -561,7 +561,7 @@ describe("the printed summary of a long visit", () => {
       const visit = await simApi("dr.osei", "GET", `/visits/${v.id}`);
       const sig = visit.phases.find((x) => x.id === "screening").items.find((i) => i.id === "dose_check");
       await rec({ dose_check: true, attests: { dose_check: sig.to_attest }, password: pw }, "dr.osei");
-      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Baseline BP rechecked after rest; clinician reviewed and agrees to proceed", password: pw });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Baseline BP rechecked after rest; clinician reviewed and agrees to proceed", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: pw });
       await rec({ infusion_started: true, pump_rate: 150 });
       await tick("10m");
       await obs(150, 90);
@@ -576,12 +576,12 @@ describe("the printed summary of a long visit", () => {
       await obs(160, 96);
       await rec({ infusion_stopped: true, volume_infused: 100, dose_given: 36 });
       await tick("2m");
-      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "BP settling; clinician at the chair", password: pw });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "BP settling; clinician at the chair", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: pw });
       for (const sbp of [150, 142, 136, 130, 128, 126]) {
         await tick("15m");
         await obs(sbp, 84);
       }
-      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Observation complete; BP back near baseline", password: pw, holds: ["bp_not_recovered"] });
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Observation complete; BP back near baseline", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: pw, holds: ["bp_not_recovered"] });
       await rec({ aldrete: { activity: 2, respiration: 2, circulation: 2, consciousness: 2, spo2: 2 }, responsible_adult: true, no_driving_advice: true, written_instructions: true });
       // The discharge refused while the alerts wait; each acknowledged with a reason; discharged.
       await assert.rejects(simApi("dr.osei", "POST", `/visits/${v.id}/discharge`, { password: pw }), /gate_not_met/);

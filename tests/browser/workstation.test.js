@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
-import { startServer, chromiumPath, repo } from "./serve.js";
+import { startServer, chromiumPath, repo, unrecordedItems } from "./serve.js";
 
 const shots = process.env.VIGIL_SCREENSHOTS || join(process.env.VIGIL_BUILD_DIR || join(repo, "build"), "screenshots");
 const exe = chromiumPath();
@@ -474,7 +474,10 @@ describe("the nurse workstation", () => {
     const passes = await clinician.locator("#dialog .override-passes li").allInnerTexts();
     const stillNeeded = await clinician.locator("#gate-reasons li").allInnerTexts();
     assert.ok(passes.some((x) => x.startsWith("infusion not recorded as finished and pump stopped")), `the override passes: ${JSON.stringify(passes)}`);
-    assert.deepEqual(passes.map((x) => x.trim()), stillNeeded.map((x) => x.trim()));
+    // What it passes unrecorded has a box to tick each (V1), the rest is listed: together, the gate's list.
+    const boxed = (await clinician.locator("#dialog .field", { has: clinician.locator("input[data-item]") }).locator("label").allInnerTexts())
+      .map((x) => x.trim().replace(/^Pass unrecorded: (.*)$/, "$1 not recorded"));
+    assert.deepEqual([...passes.map((x) => x.trim()), ...boxed].sort(), stillNeeded.map((x) => x.trim()).sort());
     await clinician.locator("#dialog").getByRole("button", { name: "Cancel" }).click();
     await clinician.goto(server.url + "/#/board");
     // An admin runs the site and enters no clinical data.
@@ -661,7 +664,8 @@ describe("the nurse workstation", () => {
     // The way past a missed checkpoint: a clinician's override with a reason.
     const id = /#\/visit\/(\d+)/.exec(nurse.url())[1];
     await api("dr.osei", "POST", `/visits/${id}/override`,
-      { reason: "10-minute checkpoint missed, the readings since are normal", password: USERS["dr.osei"].password });
+      { reason: "10-minute checkpoint missed, the readings since are normal", items: await unrecordedItems((p) => api("dr.osei", "GET", p), id),
+        password: USERS["dr.osei"].password });
     await nurse.getByRole("heading", { name: "Observation after the infusion", level: 2 }).waitFor();
   });
 
@@ -767,6 +771,55 @@ describe("the nurse workstation", () => {
     const missing = cells.filter((c) => !printedText.includes(bare(c)));
     assert.deepEqual(missing, [], "flowsheet cells cut off the printed page");
     await nurse.emulateMedia({ media: "screen" });
+  });
+
+  // V1 (docs/safety.md): one override passed the dose, its second person's
+  // check and the suicide-risk assessment unrecorded, named nowhere, and
+  // nothing showed them again. The dialog ticks each like a hold, the server
+  // refuses one not ticked, and the visit, the board and the summary keep them.
+  step("an override names each unrecorded item it passes, and the visit, the board and the summary keep them", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-V1", location: "Chair 5", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, {
+      consent: true, ci_hypertension: "no", ci_vascular: "no", ci_psychosis: "no", ci_hypersensitivity: "no", pregnancy: "not applicable",
+      substance_use: "no", ride_confirmed: true, baseline: { sbp: 128, dbp: 80, hr: 70, spo2: 98, rr: 14 },
+      phq9: { q1: 2, q2: 2, q3: 1, q4: 1, q5: 0, q6: 1, q7: 1, q8: 0, q9: 3 } });
+    await clinician.goto(`${server.url}/#/visit/${v.id}`);
+    await clinician.locator("#override").click();
+    const dlg = clinician.locator("dialog[open]");
+    const DOSE = "Pass unrecorded: Ketamine dose drawn up", CHECK = "Pass unrecorded: Dose double-checked by a second person",
+      RISK = "Pass unrecorded: Suicide-risk assessment by a clinician (PHQ-9 item 9 above 0)";
+    for (const label of [DOSE, CHECK, RISK]) await dlg.getByLabel(label, { exact: true }).waitFor();
+    // Two of the three ticked: refused, naming the third; the visit stays.
+    await dlg.getByLabel(DOSE, { exact: true }).check();
+    await dlg.getByLabel(CHECK, { exact: true }).check();
+    await dlg.getByLabel("Clinical reason").fill("psychiatrist reviewed by phone, proceed");
+    await dlg.getByLabel(/password/i).fill(USERS["dr.osei"].password);
+    await dlg.getByRole("button", { name: "Sign the override", exact: true }).click();
+    await dlg.locator(".error", { hasText: "does not confirm Suicide-risk assessment by a clinician (PHQ-9 item 9 above 0) (screening.suicide_risk), not recorded" }).waitFor();
+    assert.equal((await api("dr.osei", "GET", `/visits/${v.id}`)).phase, "screening");
+    // The third ticked: it passes.
+    await dlg.getByLabel(RISK, { exact: true }).check();
+    await dlg.getByRole("button", { name: "Sign the override", exact: true }).click();
+    await clinician.locator("dialog").waitFor({ state: "hidden" });
+    await clinician.getByRole("heading", { name: "Infusion (0.5 mg/kg over 40 minutes)", level: 2 }).waitFor();
+    // The visit page keeps them in view, who and when.
+    const WORDS = ["Passed by override: Ketamine dose drawn up", "Passed by override: Dose double-checked by a second person",
+      "Passed by override: Suicide-risk assessment by a clinician (PHQ-9 item 9 above 0)"];
+    const onVisit = await clinician.locator(".visit-passed li").allInnerTexts();
+    assert.deepEqual(onVisit.map((x) => x.replace(/ · dr\.osei, \d\d:\d\d$/, "")), WORDS, `the visit page: ${JSON.stringify(onVisit)}`);
+    // The board, in the row's "Waiting for".
+    await clinician.goto(server.url + "/#/board");
+    const row = clinician.locator("table.board tr", { hasText: "MRN-V1" });
+    await row.locator(".badge-passed").first().waitFor();
+    assert.deepEqual(await row.locator("td.waiting .badge-passed").allInnerTexts(), WORDS);
+    // The summary, with who passed them.
+    await clinician.goto(`${server.url}/#/visit/${v.id}/summary`);
+    await clinician.getByRole("heading", { name: "Passed by override" }).waitFor();
+    const rows = await clinician.locator(".summary table.passed-table tbody tr").allInnerTexts();
+    assert.equal(rows.length, 3);
+    const esc = (t) => t.replace(/[()]/g, "\\$&");
+    for (const [i, r] of rows.entries()) assert.match(r, new RegExp("^" + esc(WORDS[i]) + "\\tScreening before dosing\\tdr\\.osei\\t\\d\\d:\\d\\d$"));
+    await clinician.goto(server.url + "/#/board");
   });
 
   it("sent a fresh Idempotency-Key with every command", () => {

@@ -230,10 +230,53 @@ static inline int alarm_record(alarm_serve *a, uint64_t visit, const char *entry
   return alarm_cmd(a, NULL, visit, "entries", entry);
 }
 
-/* The clinician leaves the phase though its gate does not hold (a signature). */
+/* The visit's JSON (GET /visits/{id}, as the clinician; the caller
+ * decrefs it), or the test fails. */
+static inline json_t *alarm_visit_json(alarm_serve *a, uint64_t visit) {
+  char path[64];
+  json_t *v = NULL;
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)visit);
+  assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "GET", path, NULL, &v), 200);
+  return v;
+}
+
+/* The visit's history (GET /visits/{id}/events, as the clinician) as
+ * compact JSON text, malloc'd, or the test fails. */
+static inline char *alarm_history_text(alarm_serve *a, uint64_t visit) {
+  char path[96];
+  json_t *h = NULL;
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/events", (unsigned long long)visit);
+  assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "GET", path, NULL, &h), 200);
+  char *text = json_dumps(h, JSON_COMPACT);
+  json_decref(h);
+  assert_non_null(text);
+  return text;
+}
+
+/* The override's "items": each required item it passes unrecorded, as the
+ * visit lists them now (gate.unrecorded, docs/safety.md V1), a JSON array
+ * in out ("[]" when none). */
+static inline const char *alarm_unrecorded(alarm_serve *a, uint64_t visit, char *out, size_t len) {
+  json_t *v = alarm_visit_json(a, visit);
+  json_t *list = json_object_get(json_object_get(v, "gate"), "unrecorded"), *it;
+  size_t i, at = 1;
+  snprintf(out, len, "[");
+  json_array_foreach(list, i, it) {
+    const char *q = json_string_value(json_object_get(it, "item"));
+    if (q && at + strlen(q) + 4 < len) at += (size_t)snprintf(out + at, len - at, "%s\"%s\"", i ? "," : "", q);
+  }
+  snprintf(out + at, len - at, "]");
+  json_decref(v);
+  return out;
+}
+
+/* The clinician leaves the phase though its gate does not hold (a
+ * signature), naming each item it passes unrecorded, as reviewed (V1). */
 static inline int alarm_override(alarm_serve *a, uint64_t visit) {
-  return alarm_cmd(a, ALARM_CLINICIAN, visit, "override",
-                   "{\"reason\": \"clinician review\", \"password\": \"" SERVE_PASSWORD "\"}");
+  char items[2048], body[2300];
+  snprintf(body, sizeof body, "{\"reason\": \"clinician review\", \"password\": \"" SERVE_PASSWORD "\", \"items\": %s}",
+           alarm_unrecorded(a, visit, items, sizeof items));
+  return alarm_cmd(a, ALARM_CLINICIAN, visit, "override", body);
 }
 
 static inline int alarm_advance_clock(alarm_serve *a, const char *by) {
@@ -317,12 +360,26 @@ static inline void alarm_ack_all(alarm_serve *a, uint64_t visit) {
   json_decref(alerts);
 }
 
-/* A ketamine_iv visit (70 kg) with these screening entries, its dose
- * double-checked by the clinician, advanced into the infusion (not started). */
-static inline uint64_t alarm_ketamine_in_infusion(alarm_serve *a, const char *screening) {
+/* The visit is in this phase, or the test fails saying where it is. */
+static inline void alarm_expect_phase(alarm_serve *a, uint64_t visit, const char *phase) {
+  json_t *v = alarm_visit_json(a, visit);
+  const char *now = json_string_value(json_object_get(v, "phase"));
+  if (!now || strcmp(now, phase)) fail_msg("in %s, not %s", now ? now : "?", phase);
+  json_decref(v);
+}
+
+/* A ketamine_iv visit (70 kg) with these screening entries, in screening. */
+static inline uint64_t alarm_ketamine_screened(alarm_serve *a, const char *screening) {
   uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
   assert_true(id > 0);
   assert_int_equal(alarm_record(a, id, screening), 200);
+  return id;
+}
+
+/* A ketamine_iv visit (70 kg) with these screening entries, its dose
+ * double-checked by the clinician, advanced into the infusion (not started). */
+static inline uint64_t alarm_ketamine_in_infusion(alarm_serve *a, const char *screening) {
+  uint64_t id = alarm_ketamine_screened(a, screening);
   assert_int_equal(
       alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
       200);

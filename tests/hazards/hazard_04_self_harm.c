@@ -88,12 +88,19 @@ static void test_item9_holds_until_assessed_and_the_alert_is_carried(void **stat
   assert_int_equal(
       visit_do(&s, &nurse, id, "skip", "{\"item\": \"dose_check\", \"reason\": \"no second person\"}", NULL), 422);
 
-  /* A clinician overrides the gate: the visit moves on, the alert does not close. */
+  /* A clinician overrides the gate, naming the assessment it passes
+   * unrecorded (V1): the visit moves on, the alert does not close, and the
+   * visit shows the assessment passed by override. */
   assert_int_equal(
       visit_do(&s, &doc, id, "override",
-               "{\"reason\": \"assessment by phone with the psychiatrist\", \"password\": \"" SERVE_PASSWORD "\"}", &r),
+               "{\"reason\": \"assessment by phone with the psychiatrist\", \"password\": \"" SERVE_PASSWORD
+               "\", \"items\": [\"screening.suicide_risk\"]}",
+               &r),
       200);
   assert_string_equal(json_string_value(json_object_get(r, "phase")), "infusion");
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(json_object_get(r, "passed_by_override"), 0), "item")),
+      "screening.suicide_risk");
   assert_string_equal(state_of(self_harm_alert(r)), "active");
   json_decref(r);
 

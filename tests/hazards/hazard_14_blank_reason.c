@@ -60,9 +60,9 @@ static void test_a_reason_that_says_nothing_is_refused(void **state) {
   /* A short reason that says something is taken. */
   assert_int_equal(visit_do(&s, &nurse, id, "amend", "{\"item\": \"dose\", \"value\": 36, \"reason\": \"typo\"}", NULL),
                    200);
-  assert_int_equal(
-      visit_do(&s, &doc, id, "override", "{\"reason\": \"reviewed\", \"password\": \"" SERVE_PASSWORD "\"}", NULL),
-      200);
+  assert_int_equal(visit_override_naming_items(
+                       &s, &doc, id, "{\"reason\": \"reviewed\", \"password\": \"" SERVE_PASSWORD "\"}", NULL),
+                   200);
   serve_cleanup(&s);
 }
 

@@ -166,16 +166,18 @@ static void test_blank_looking_reasons_are_refused(void **state) {
     json_decref(r);
   }
   /* A reason in another script is a reason: Greek, then Japanese. */
-  assert_int_equal(
-      visit_do(&s, &doc, id, "override",
-               "{\"reason\": \"\\u03bb\\u03ac\\u03b8\\u03bf\\u03c2\", \"password\": \"" SERVE_PASSWORD "\"}", NULL),
-      200);
-  assert_int_equal(visit_do(&s, &doc, id, "override",
-                            "{\"reason\": \"\\u5165\\u529b\\u8aa4\\u308a\", \"password\": \"" SERVE_PASSWORD "\"}",
-                            NULL),
+  assert_int_equal(visit_override_naming_items(
+                       &s, &doc, id,
+                       "{\"reason\": \"\\u03bb\\u03ac\\u03b8\\u03bf\\u03c2\", \"password\": \"" SERVE_PASSWORD "\"}",
+                       NULL),
                    200);
   assert_int_equal(
-      visit_do(&s, &doc, id, "override", "{\"reason\": \"typo\", \"password\": \"" SERVE_PASSWORD "\"}", NULL), 200);
+      visit_override_naming_items(
+          &s, &doc, id, "{\"reason\": \"\\u5165\\u529b\\u8aa4\\u308a\", \"password\": \"" SERVE_PASSWORD "\"}", NULL),
+      200);
+  assert_int_equal(
+      visit_override_naming_items(&s, &doc, id, "{\"reason\": \"typo\", \"password\": \"" SERVE_PASSWORD "\"}", NULL),
+      200);
   serve_cleanup(&s);
 }
 

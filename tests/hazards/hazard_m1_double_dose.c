@@ -132,12 +132,7 @@ static void new_patient_beside_a_dose_is_a_clinicians(void **state) {
            "{\"protocol\": \"ketamine_iv\", \"patient\": \"p-992\", \"params\": {\"weight\": 70}, \"new_patient\": "
            "true, \"password\": \"" SERVE_PASSWORD "\"}");
   assert_int_equal(start(a, ALARM_CLINICIAN, signed_body, &id, msg, sizeof msg), 201);
-  char path[64];
-  json_t *r = NULL;
-  snprintf(path, sizeof path, "/api/v1/visits/%llu/events", (unsigned long long)id);
-  assert_int_equal(alarm_call(a, ALARM_ADMIN, "GET", path, NULL, &r), 200);
-  char *text = json_dumps(r, JSON_COMPACT);
-  json_decref(r);
+  char *text = alarm_history_text(a, id);
   assert_non_null(strstr(text, "\"similar_to\":\"P-992\""));
   free(text);
 }

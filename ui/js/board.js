@@ -18,6 +18,7 @@ import { title } from "./protocols.js";
 import { can } from "./session.js";
 import { ackControls } from "./ack.js";
 import { patientHref, sessionWords } from "./patient.js";
+import { passedByOverride, passedText } from "./passed.js";
 
 let rows = []; // [{visit (list entry), detail (whole state)}]
 let courseAlerts = []; // open alerts with a patient and no visit
@@ -106,11 +107,15 @@ export function awaitingSignatures(detail) {
   return (phase ? phase.items : []).filter((it) => it.kind === "signature" && it.applies !== false && it.to_attest && (!it.count || it.void));
 }
 
+// ... and what a clinician's override passed unrecorded, for the rest of the
+// visit (docs/safety.md V1).
 function waitingCell(r) {
   const waits = r.detail ? awaitingSignatures(r.detail) : [];
-  if (!waits.length) return h("td", { class: "waiting" }, h("span", { class: "muted" }, "\u2014"));
+  const passed = passedByOverride(r.detail);
+  if (!waits.length && !passed.length) return h("td", { class: "waiting" }, h("span", { class: "muted" }, "\u2014"));
   return h("td", { class: "waiting" }, waits.map((it) =>
-    h("span", { class: "badge badge-sign" }, `Clinician to sign: ${it.title}${it.void ? " (again: void)" : ""}`)));
+    h("span", { class: "badge badge-sign" }, `Clinician to sign: ${it.title}${it.void ? " (again: void)" : ""}`)),
+  passed.map((p) => h("span", { class: "badge badge-passed", dataset: { item: p.item } }, passedText(p))));
 }
 
 function alertCell(v) {

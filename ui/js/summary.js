@@ -9,6 +9,7 @@ import { flowsheetPrint } from "./flowsheet.js";
 import { events as loadEvents, describe, itemTitle, alertMessages, attestedText } from "./history.js";
 import { title as protocolTitle } from "./protocols.js";
 import { patientBanner, patientLine, patientPath } from "./patient.js";
+import { passedByOverride, passedText } from "./passed.js";
 
 // The head of every printed page: the patient (name, date of birth,
 // allergies) and the visit, in a page margin box (CSS @page @top-left),
@@ -84,6 +85,20 @@ function signatures(v, events) {
   return out;
 }
 
+// What a clinician's override passed unrecorded (docs/safety.md V1): each
+// item, who passed it and when; nothing printed when none.
+function passedPrint(v) {
+  const passed = passedByOverride(v);
+  if (!passed.length) return null;
+  return [h("h2", {}, "Passed by override"),
+    h("table", { class: "passed-table" }, h("thead", {}, h("tr", {}, ["Item", "Phase", "By", "Time"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, passed.map((p) => h("tr", {},
+        h("td", {}, passedText(p)),
+        h("td", {}, (v.phases.find((x) => x.id === p.phase) || { title: p.phase }).title),
+        h("td", {}, p.overridden_by),
+        h("td", {}, clockTime(p.overridden_at))))))];
+}
+
 export async function render(main, id) {
   clear(main).append(h("p", {}, "Loading\u2026"));
   let v, events, title, patient;
@@ -136,6 +151,7 @@ export async function render(main, id) {
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "By"), h("th", { scope: "col" }, "Time"))),
       h("tbody", {}, recorded.map(([p, it]) => h("tr", {}, h("td", {}, checklistTitle(recorded, p, it)), h("td", {}, withUnit(it)), h("td", {}, it.recorded_by),
         h("td", {}, it.late ? `${clockTime(it.observed_at)} (late, entered ${clockTime(it.recorded_at)})` : clockTime(it.recorded_at)))))),
+    passedPrint(v),
     h("h2", {}, "Alerts"),
     alerts.length
       ? h("table", { class: "alerts-table" }, h("thead", {}, h("tr", {}, ["Raised", "Priority", "Alert", "Acknowledged", "Reminded"].map((c) => h("th", { scope: "col" }, c)))),

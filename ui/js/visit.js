@@ -23,6 +23,7 @@ import { title as protocolTitle } from "./protocols.js";
 import * as drafts from "./drafts.js";
 import * as downtime from "./downtime.js";
 import { patientBanner, patientPath, previousCard, sessionLine } from "./patient.js";
+import { passedByOverride, passedText } from "./passed.js";
 
 let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored, typed}
 let unsubscribe = null;
@@ -152,6 +153,18 @@ function alertsSection(v) {
         ackControls(a, refresh)))));
 }
 
+// What a clinician's override passed unrecorded stays in view for the rest of
+// the visit, who and when (docs/safety.md V1).
+function passedSection(v) {
+  const passed = passedByOverride(v);
+  if (!passed.length) return null;
+  return h("section", { class: "visit-passed card", "aria-labelledby": "vp-title" },
+    h("h2", { id: "vp-title" }, "Passed by override"),
+    h("ul", { class: "plain" }, passed.map((p) =>
+      h("li", { class: "passed-item", dataset: { item: p.item } }, passedText(p),
+        h("span", { class: "muted" }, ` \u00b7 ${p.overridden_by}, ${clockTime(p.overridden_at)}`)))));
+}
+
 // ---- gate --------------------------------------------------------------------
 
 function gateSection(v) {
@@ -201,21 +214,28 @@ async function discharge() {
 }
 
 // Each rule hold (block) standing in the phase is passed only when ticked: the
-// override names the holds it passes, each reviewed for itself (docs/safety.md Q5).
-// The dialog lists what the gate still needs: what the override passes (W13).
+// override names the holds it passes, each reviewed for itself (docs/safety.md Q5);
+// so is each required item it passes unrecorded (the dose check, the suicide-risk
+// assessment: V1). The dialog lists what else the gate still needs (W13).
 async function override() {
   const blocks = (state.visit && state.visit.blocks) || [];
+  const gate = (state.visit && state.visit.gate) || {};
+  const items = gate.unrecorded || [];
   const boxes = blocks.map((b) => h("input", { type: "checkbox", name: `hold-${b.rule}`, dataset: { hold: b.rule } }));
-  const needed = ((state.visit && state.visit.gate && state.visit.gate.reasons) || []).filter((r) => !blocks.some((b) => b.reason === r));
+  const itemBoxes = items.map((it) => h("input", { type: "checkbox", name: `item-${it.item}`, dataset: { item: it.item } }));
+  // The gate's words for an item ticked below ("... not recorded", "... is void (...)").
+  const boxed = items.map((it) => `${it.title} ${it.void ? "is void" : "not recorded"}`);
+  const needed = (gate.reasons || []).filter((r) => !blocks.some((b) => b.reason === r) && !boxed.some((t) => r.startsWith(t)));
   await ask({
     title: "Clinician override",
     text: "The phase ends although its gate does not hold. What is overridden is recorded with your reason." +
-      (blocks.length ? " Tick each hold you have reviewed and pass: a hold not ticked still holds." : ""),
+      (blocks.length || items.length ? " Tick each hold and each unrecorded item you have reviewed and pass: one not ticked still holds." : ""),
     detail: needed.length
       ? h("div", { class: "override-passes" }, h("p", {}, "It passes what the phase still needs:"), h("ul", {}, needed.map((r) => h("li", {}, r))))
       : null,
     fields: [
       ...blocks.map((b, i) => ({ name: `hold-${b.rule}`, label: `Pass the hold of ${b.rule}: ${b.reason}`, input: boxes[i] })),
+      ...items.map((it, i) => ({ name: `item-${it.item}`, label: `Pass ${it.void ? "void" : "unrecorded"}: ${it.title}`, input: itemBoxes[i] })),
       { name: "reason", label: "Clinical reason", type: "textarea", required: true },
       ...password(),
     ],
@@ -223,7 +243,8 @@ async function override() {
     danger: true,
     action: (vals) => {
       const holds = blocks.filter((b, i) => boxes[i].checked).map((b) => b.rule);
-      return command("override", withPassword(holds.length ? { reason: vals.reason, holds } : { reason: vals.reason }, vals));
+      const passes = items.filter((it, i) => itemBoxes[i].checked).map((it) => it.item);
+      return command("override", withPassword({ reason: vals.reason, ...(holds.length ? { holds } : {}), items: passes }, vals));
     },
   });
 }
@@ -691,7 +712,7 @@ function draw() {
   state.raisedBy = alertsByItem(v);
   const readings = vitalsReadings(v, state.events);
   const root = clear(state.root);
-  add(root, header(v), alertsSection(v),
+  add(root, header(v), alertsSection(v), passedSection(v),
     h("div", { class: "visit-grid" },
       h("div", { class: "visit-main" }, gateSection(v), checklist(v), earlier(v)),
       h("div", { class: "visit-side" },
