@@ -13,13 +13,15 @@
 
 #include "cli.h"
 #include "export/export.h"
+#include "store/store.h"
 #include "vigil/vigil.h"
 
 #define DEFAULT_DB "./var/vigil.db"
 
-static const char USAGE[] = "usage: vigil export fhir VISIT [--db DB]\n"
-                            "       vigil export rems VISIT [--csv] [--db DB]\n"
-                            "       vigil export course COURSE [--db DB]\n";
+static const char USAGE[] = "usage: vigil export fhir VISIT [--db DB [--site SITE]]\n"
+                            "       vigil export rems VISIT [--csv] [--db DB [--site SITE]]\n"
+                            "       vigil export course COURSE [--db DB [--site SITE]]\n"
+                            "       (--site: which site of a PostgreSQL store; each counts its visits)\n";
 
 /* The engine's warnings and errors go to stderr; its news (a recovery's
  * summary) is not what someone exporting a record asked for. */
@@ -33,11 +35,13 @@ int cmd_export(int argc, char **argv) {
     fprintf(stderr, "vigil export: fhir, rems or course?\n%s", USAGE);
     return 2;
   }
-  const char *what = argv[1], *db = DEFAULT_DB, *visit_arg = NULL;
+  const char *what = argv[1], *db = DEFAULT_DB, *visit_arg = NULL, *site = NULL;
   int csv = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--db") && i + 1 < argc)
       db = argv[++i];
+    else if (!strcmp(argv[i], "--site") && i + 1 < argc)
+      site = argv[++i];
     else if (!strcmp(argv[i], "--csv") && !strcmp(what, "rems"))
       csv = 1;
     else if (argv[i][0] != '-' && !visit_arg)
@@ -54,7 +58,16 @@ int cmd_export(int argc, char **argv) {
     fprintf(stderr, "vigil export %s: which %s? (a number)\n%s", what, course ? "course" : "visit", USAGE);
     return 2;
   }
-  vigil_options opts = {.db_path = db, .log = log_problems, .read_only = 1};
+  /* D4 of the second try (docs/deploy.md): on PostgreSQL visit 1 is one
+   * per site, and the export read site default's, saying "no such visit". */
+  if (vigil__store_is_pg(db) != !!site) {
+    fprintf(stderr, "vigil export %s: %s\n%s", what,
+            site ? "--site names a site of a PostgreSQL store (--db postgresql://...)"
+                 : "on PostgreSQL each site counts its own visits and courses: name the site with --site SITE",
+            USAGE);
+    return 2;
+  }
+  vigil_options opts = {.db_path = db, .site = site, .log = log_problems, .read_only = 1};
   vigil_engine *e;
   int rc = vigil_engine_new(&opts, &e);
   if (rc < 0) {

@@ -954,6 +954,40 @@ static void a_node_refuses_a_site_that_does_not_exist(void **state) {
   serve_cleanup(&p);
 }
 
+/* Runs the shell command made of fmt: its exit status. */
+static int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int shell(const char *fmt, ...) {
+  char cmd[9000];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  int status = system(cmd);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* D4 of the second try: on PostgreSQL, vigil export fhir 1 read site
+ * default's visit 1 ("no such visit", though sites had one), with no way
+ * to name the site; vigil audit show 1 said "No such file or directory".
+ * The export names its site (--site) or is refused saying so (status 2);
+ * audit show says it is not built there (status 2). */
+static void the_cli_names_a_site_on_postgresql(void **state) {
+  (void)state;
+  lease_s = 30;
+  serve_process s;
+  owner_with_a_visit(&s, "exports", "x1", "x");
+  assert_int_equal(serve_stop(&s, 0), 0);
+  assert_int_equal(shell("'%s' export fhir 1 --db '%s' >/dev/null 2>&1", s.vigil, uri), 2);
+  assert_int_equal(shell("'%s' export fhir 1 --db '%s' 2>&1 | grep -q 'name the site with --site SITE'", s.vigil, uri),
+                   0);
+  assert_int_equal(shell("'%s' export fhir 1 --db '%s' --site x | grep -q Bundle", s.vigil, uri), 0);
+  assert_int_equal(shell("'%s' audit show 1 --db '%s' >/dev/null 2>&1", s.vigil, uri), 2);
+  assert_int_equal(
+      shell("'%s' audit show 1 --db '%s' 2>&1 | grep -q 'on PostgreSQL it is not built yet'", s.vigil, uri), 0);
+  serve_cleanup(&s);
+  lease_s = LEASE_S;
+}
+
 static void exec_sql(const char *sql);
 
 /* A node t2 of site north on database db, whose vigil.conf's database is
@@ -1557,7 +1591,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(a_server_without_a_node_on_postgresql_is_refused),
                                      cmocka_unit_test(the_first_admin_password_is_in_a_file_only_its_owner_reads),
                                      cmocka_unit_test(a_node_refuses_a_site_that_does_not_exist),
-                                     cmocka_unit_test(a_misconfigured_node_stops_saying_why)};
+                                     cmocka_unit_test(a_misconfigured_node_stops_saying_why),
+                                     cmocka_unit_test(the_cli_names_a_site_on_postgresql)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--long") != 0) cmocka_set_test_filter(argv[i]); /* one case by name (a pattern) */
