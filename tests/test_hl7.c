@@ -366,6 +366,9 @@ static void a_patient_in(void **state) {
   }
 }
 
+static void refused_unrecorded(fixture *f, const char *msg, const char *control, const char *type, const char *part,
+                               const char *seg, const char *field, const char *code);
+
 static void duplicates_across_restarts(void **state) {
   fixture *f = *state;
   char msg[1024];
@@ -392,6 +395,24 @@ static void duplicates_across_restarts(void **state) {
   field_has(&ack, "MSA", 3, 0, "duplicate");
   vigil__hl7_free(&ack);
   assert_int_equal(count_events(f, "patient.recorded"), 1);
+  /* H10 (docs/hl7.md): sent again with a new MSH-7 it is the same message */
+  char again[1024];
+  snprintf(again, sizeof again, "%s", msg);
+  memcpy(strstr(again, "20260105120000"), "20260105120500", 14);
+  expect_ack(f, again, "AA", "DUP1", &ack);
+  field_has(&ack, "MSA", 3, 0, "duplicate");
+  vigil__hl7_free(&ack);
+  /* H10: the control id of another message (a sender whose counter started
+   * again) was AA "duplicate" and lost: now AE 205 naming MSH-10, logged at
+   * warning, nothing recorded */
+  char reused[1024];
+  snprintf(reused, sizeof reused, A01, "DUP1", "557");
+  refused_unrecorded(f, reused, "DUP1", "patient.recorded", "MSH-10 control id DUP1 was used by another message", "MSH",
+                     "10", "205");
+  json_decref(get_json(f, "/api/v1/patients/557", 404));
+  char *log = serve_log(&f->s);
+  if (!strstr(log, "refused message DUP1")) fail_msg("the reused control id not logged: %s", log);
+  free(log);
   /* A08 with a new control id: the record as the message says (its allergies kept: no AL1) */
   const char *a08 = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105130000||ADT^A08^ADT_A01|DUP2|P|2.5.1\r"
                     "PID|1||555^^^HOSP^MR||ROE^JANE||19800214|F\r";

@@ -131,6 +131,13 @@ double vigil__plugin_backoff_ms(double min_ms, double max_ms, unsigned attempts)
   return ms < max_ms ? ms : max_ms;
 }
 
+unsigned vigil__plugin_digest32(const char *bytes, size_t len) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (unsigned char)bytes[i]) * 0x100000001b3ull;
+  return (unsigned)(h ^ (h >> 32));
+}
+
 /* ---- libuv ------------------------------------------------------------------------------- */
 
 void vigil__plugin_uv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {

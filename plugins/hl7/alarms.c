@@ -449,11 +449,8 @@ static void hl7_time(const char *iso, char out[24]) {
  * FNV-1a over the event as the log keeps it (its time and content: two
  * events of one seq differ there). */
 static void control_id(alarms *a, const vigil_plugin_event *ev) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < ev->json_len; i++)
-    h = (h ^ (unsigned char)ev->json[i]) * 0x100000001b3ull;
   snprintf(a->control, sizeof a->control, "VIGIL-%.64s%s%llu-%08x", a->site ? a->site : "", a->site ? "-" : "",
-           (unsigned long long)ev->seq, (unsigned)(h ^ (h >> 32)));
+           (unsigned long long)ev->seq, vigil__plugin_digest32(ev->json, ev->json_len));
 }
 
 static int pick(void *ud, const vigil_plugin_event *ev) {

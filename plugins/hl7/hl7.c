@@ -204,6 +204,34 @@ static int stale(hl7p *h, conn *c, const hl7_msg *m, const adt_result *r, const 
 static int merge_refused(hl7p *h, adt_result *r);
 static int merged_away(hl7p *h, adt_result *r);
 
+/* H10: what a message says, for its control id's stored key: MSH-9 and
+ * every segment after MSH, so that a message sent again (MSH-7 made anew
+ * by some senders) is the same and a sender whose counter started again
+ * is not. */
+static unsigned content_digest(const hl7_msg *m, const char *data, size_t len) {
+  char type[ADT_MAX_VALUE + 1] = "";
+  vigil__hl7_value(m, 0, 9, 0, 0, 0, type, sizeof type);
+  size_t at = 0;
+  while (at < len && data[at] != '\r' && data[at] != '\n')
+    at++;
+  while (len > at && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+    len--;
+  return vigil__plugin_digest32(type, strlen(type)) ^ vigil__plugin_digest32(data + at, len - at);
+}
+
+/* The stored value of a message's key: its event type and content digest
+ * ("patient.recorded 1a2b3c4d"); a value kept before H10 has no digest. */
+static int same_content(const void *old, size_t oldlen, unsigned digest) {
+  const char *sp = memchr(old, ' ', oldlen);
+  if (!sp) return 1; /* kept before H10: nothing to tell them apart by */
+  char had[16];
+  size_t n = oldlen - (size_t)(sp + 1 - (const char *)old);
+  if (n >= sizeof had) return 0;
+  memcpy(had, sp + 1, n);
+  had[n] = 0;
+  return strtoul(had, NULL, 16) == digest;
+}
+
 static void handle(conn *c, const char *data, size_t len) {
   hl7p *h = c->h;
   char err[300];
@@ -246,7 +274,19 @@ static void handle(conn *c, const char *data, size_t len) {
   void *old;
   size_t oldlen;
   int got = h->api->kv_get(h->p, r.key, &old, &oldlen);
-  if (got == 0) {
+  unsigned digest = content_digest(&m, data, len);
+  if (got == 0 && !same_content(old, oldlen, digest)) {
+    /* H10: the control id of another message (a sender's counter started
+     * again): dropped as a duplicate it would be lost without a word */
+    h->api->free(old);
+    h->refused++;
+    snprintf(err, sizeof err,
+             "MSH-10 control id %.60s was used by another message from this sender, with other content: not applied; "
+             "send it with a new control id",
+             control);
+    say(h, VIGIL_PLUGIN_LOG_WARN, "refused message %s from %s with AE: %s", control, c->peer, err);
+    send_ack(c, &m, "AE", 205, "MSH^1^10", err);
+  } else if (got == 0) {
     h->api->free(old);
     h->duplicates++;
     say(h, VIGIL_PLUGIN_LOG_INFO, "message %s from %s is a duplicate: acknowledged, not applied again", control,
@@ -281,7 +321,7 @@ static void handle(conn *c, const char *data, size_t len) {
     snprintf(c->key, sizeof c->key, "%s", r.key);
     snprintf(c->patient, sizeof c->patient, "%s", r.patient);
     char value[400];
-    snprintf(value, sizeof value, "%s", r.type);
+    snprintf(value, sizeof value, "%s %08x", r.type, digest);
     /* Outside a batch the event is durable, and comes to on_patient_event,
      * before this returns. */
     int rc = h->api->patient_record(h->p, r.type, r.fields_json, r.key, value, strlen(value), err, sizeof err);

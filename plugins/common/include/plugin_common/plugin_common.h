@@ -91,6 +91,9 @@ uint64_t vigil__plugin_backlog(const vigil_api *api, vigil_plugin *p, uint64_t c
 /* The wait before attempt `attempts` + 1 after `attempts` failures: min_ms,
  * doubled at each failure after the first, at most max_ms. */
 double vigil__plugin_backoff_ms(double min_ms, double max_ms, unsigned attempts);
+/* 32 bits of FNV-1a over len bytes: tells two contents apart where one id
+ * names both (not a cryptographic digest). */
+unsigned vigil__plugin_digest32(const char *bytes, size_t len);
 
 /* ---- libuv ------------------------------------------------------------------------------- */
 
