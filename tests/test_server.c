@@ -139,8 +139,7 @@ static int find_vigil(char *out, size_t len) {
     slash = strrchr(self, '/');
     if (slash) {
       *slash = '\0';
-      snprintf(out, len, "%s/vigil", self);
-      if (access(out, X_OK) == 0) return 0;
+      if (snprintf(out, len, "%s/vigil", self) < (int)len && access(out, X_OK) == 0) return 0;
     }
   }
   snprintf(out, len, "build/vigil");

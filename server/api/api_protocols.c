@@ -569,13 +569,15 @@ static int refusal(const report *r, json_t *files, char **body) {
     size_t len = strlen(path);
     json_array_append_new(len >= 9 && !strcmp(path + len - 9, "_spec.lua") ? specs : names, json_string(path));
   }
-  char msg[1024];
+  /* The names, up to about 600 bytes (each cut at 190): the message stays
+   * one readable sentence however many files were sent. */
+  char list[800] = "", msg[1024];
   size_t n = 0;
   json_t *listed = json_array_size(specs) ? specs : names;
   for (size_t i = 0; i < json_array_size(listed) && n < 600; i++)
-    n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s", i ? ", " : "", json_string_value(json_array_get(listed, i)));
-  char list[700];
-  snprintf(list, sizeof list, "%s%s", msg, n >= 600 ? ", ..." : "");
+    n += (size_t)snprintf(list + n, sizeof list - n, "%s%.190s", i ? ", " : "",
+                          json_string_value(json_array_get(listed, i)));
+  if (n >= 600) snprintf(list + n, sizeof list - n, ", ...");
   if (json_array_size(specs))
     snprintf(msg, sizeof msg,
              "this version's specs (%s) make no check: a version comes with specs that show it works "
