@@ -3,7 +3,13 @@
 -- occurred during the session, and the ride home present. Leaving this phase
 -- ends the session; the gate lists everything still missing.
 --
--- Rule ids: leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate),
+-- A repeat breathing reading and MOAA/S taken now (items respiration and moaas, not
+-- scheduled, not required: docs/safety.md T6) run the monitoring's spo2_low, rr_low and
+-- sedation_deep under the same names, so a calm one resolves a late low reading of the
+-- monitoring that holds leaving (S2, T1) without back-dating; a low one alerts as in the
+-- monitoring and is on the REMS form's record.
+--
+-- Rule ids: spo2_low, rr_low, sedation_deep (as monitoring.lua's), leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate),
 -- bp_low, hr_low (high alerts on the BP before leaving), sedation_answer, dissociation_answer,
 -- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
 -- prescriber has not confirmed it: docs/safety.md N6).
@@ -19,11 +25,12 @@ local YES_NO = { "yes", "no" }
 -- for each that occurred, nil for one that did not. MOAA/S below "resolved"
 -- (param moaas_recovered) counts as sedation; any dissociation but "none" as
 -- dissociation; a breathing reading below spo2_min or rr_min as respiratory
--- depression. Every reading counts, not only the latest.
+-- depression. Every reading counts, not only the latest, the discharge's repeat
+-- readings too (a low one at leaving occurred during the session: docs/safety.md T6).
 local function record_shows(visit)
   local recovered = visit.param("moaas_recovered")
   local lowest
-  for _, level in ipairs(visit.last("monitoring.moaas", visit.count("monitoring.moaas")) or {}) do
+  for _, level in ipairs(lib.readings(visit, { "monitoring.moaas", "discharge.moaas" })) do
     local n = tonumber(level)
     if n and n < recovered and (lowest == nil or n < lowest) then lowest = n end
   end
@@ -32,7 +39,7 @@ local function record_shows(visit)
     if d ~= "none" and dissociation ~= "distressing" then dissociation = d end
   end
   local breathing
-  for _, r in ipairs(visit.last("monitoring.respiration", visit.count("monitoring.respiration")) or {}) do
+  for _, r in ipairs(lib.readings(visit, { "monitoring.respiration", "discharge.respiration" })) do
     if breathing == nil and lib.depressed(r, visit) then breathing = fmt("SpO2 %g%%, RR %g/min", r.spo2, r.rr) end
   end
   return {
@@ -63,6 +70,22 @@ return v.phase "discharge" {
   help = "Blood pressure before leaving, the prescriber's judgement, the three REMS form questions, and the ride home "
          .. "here. No driving until the next day, after restful sleep.",
   items = {
+    -- Source: docs/clinical/discharge-criteria.md, "A repeat reading at discharge" (docs/safety.md
+    -- T6); the limits and the scale are the monitoring's (monitoring.lua).
+    v.vitals "respiration" {
+      title = "Breathing now (a repeat reading before leaving)",
+      help = "Take SpO2 and the respiratory rate again now if a reading is in doubt, or the prescriber asks: the "
+             .. "monitoring's limits alert, and a low one is on the REMS form's record.",
+      fields = { "spo2", "rr" },
+      required = false,
+    },
+    v.choice "moaas" {
+      title = "Sedation now (MOAA/S, a repeat before leaving)",
+      help = "5 responds readily to name; 4 lethargic response to name; 3 only to a loud or repeated name; "
+             .. "2 only to mild prodding or shaking; 1 only to a painful stimulus; 0 no response.",
+      options = { "5", "4", "3", "2", "1", "0" },
+      required = false,
+    },
     -- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "BP ... before
     -- leaving"; "vitals acceptable ... before leaving (yes/no)" [S reproducing P].
     -- What the form reports at leaving cannot be skipped (skippable = false;
@@ -111,7 +134,7 @@ return v.phase "discharge" {
     },
   },
 
-  rules = {
+  rules = lib.with_breathing_rules({
     -- The REMS form's "vitals acceptable before leaving" says yes only about vitals
     -- that were taken: a yes with no BP before leaving holds until it is recorded
     -- (as predose's acceptable_without_vitals; docs/safety.md M5).
@@ -179,7 +202,7 @@ return v.phase "discharge" {
                                "respiratory depression", visit.value("answers_confirmed"))
       end,
     },
-  },
+  }),
 
   gate = function(visit)
     local missing = {}
@@ -188,6 +211,14 @@ return v.phase "discharge" {
     end
     if visit.value("ride_present") ~= true then missing[#missing + 1] = "the ride home is not here" end
     if visit.value("no_driving_advice") ~= true then missing[#missing + 1] = "no-driving advice not given" end
+    -- Source: docs/clinical/esketamine-rems.md: "until sedation ... [has] resolved" [P] (param
+    -- moaas_recovered), as the monitoring's gate: a MOAA/S taken now, at leaving, below it says
+    -- sedation has not resolved (a 3 or 4 raises no alert; docs/safety.md T6).
+    local now = tonumber(visit.value("discharge.moaas"))
+    if now and now < visit.param("moaas_recovered") then
+      missing[#missing + 1] = fmt("sedation not resolved at leaving (MOAA/S %g, needs %g)", now,
+                                  visit.param("moaas_recovered"))
+    end
     -- The REMS Patient Monitoring Form: every field it asks has a value before the
     -- patient leaves (docs/rems.md, lib.form_gaps): a skipped answer or no BP at
     -- 40 minutes was a form filed with a gap. Source: docs/clinical/esketamine-rems.md,

@@ -171,6 +171,36 @@ lib.worse = {
   moaas = { lower = 1 },
 }
 
+-- rules (a phase's list) with monitoring.lua's breathing and sedation rules, the same
+-- names, priorities, worse margins and checks, on the phase's own items `respiration`
+-- and `moaas` (the discharge's repeat readings: docs/safety.md T6). The same name is
+-- what lets a calm reading there resolve a late low reading of the monitoring (S2, T1).
+function lib.with_breathing_rules(rules)
+  rules[#rules + 1] = v.rule "spo2_low" {
+    on = "respiration", priority = "high", worse = lib.worse.spo2,
+    check = function(x, visit) return lib.spo2_low(x, visit) end,
+  }
+  rules[#rules + 1] = v.rule "rr_low" {
+    on = "respiration", priority = "high", worse = lib.worse.rr,
+    check = function(x, visit) return lib.rr_low(x, visit) end,
+  }
+  rules[#rules + 1] = v.rule "sedation_deep" {
+    on = "moaas", priority = "high", worse = lib.worse.moaas,
+    check = function(x, visit) return lib.sedation(x, visit) end,
+  }
+  return rules
+end
+
+-- Every reading of each of `items` (qualified names), in one list: what the REMS
+-- form's answers are checked against (discharge.lua, record_shows).
+function lib.readings(visit, items)
+  local out = {}
+  for _, item in ipairs(items) do
+    for _, x in ipairs(visit.last(item, visit.count(item)) or {}) do out[#out + 1] = x end
+  end
+  return out
+end
+
 -- Whether any of `values` (newest first, as visit.last gives them) satisfies
 -- `pred`.
 function lib.any(values, pred)

@@ -40,11 +40,16 @@
 --          are a high alert and a hold before dosing, an amendment in dosing holding the dose too (Q3).
 --   1.7.3  the device lot number has a format (dosing.lot_number's format: 4 to 20 letters, digits or
 --          hyphens): a lot number "A" is refused at entry (docs/safety.md P9).
+--   1.7.4  leaving has a repeat breathing reading and MOAA/S of its own (discharge.respiration,
+--          discharge.moaas, not scheduled, not required) with the monitoring's spo2_low, rr_low and
+--          sedation_deep: a calm one taken now resolves a late low reading of the monitoring that held
+--          leaving, without back-dating; the REMS form's answers are checked against them too
+--          (docs/safety.md T6).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.7.3", -- 1.7.3: the device lot number has a format (4-20 letters, digits or hyphens: P9); 1.7.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.7.1: a low BP or slow heart rate before leaving alerts high (bp_low, hr_low: R5); 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.7.4", -- 1.7.4: a repeat breathing reading and MOAA/S at leaving (T6); 1.7.3: the device lot number has a format (4-20 letters, digits or hyphens: P9); 1.7.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.7.1: a low BP or slow heart rate before leaving alerts high (bp_low, hr_low: R5); 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
