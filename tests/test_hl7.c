@@ -368,6 +368,7 @@ static void a_patient_in(void **state) {
 
 static void refused_unrecorded(fixture *f, const char *msg, const char *control, const char *type, const char *part,
                                const char *seg, const char *field, const char *code);
+static void err_is(const hl7_msg *ack, const char *seg, const char *field, const char *code);
 
 static void duplicates_across_restarts(void **state) {
   fixture *f = *state;
@@ -413,6 +414,29 @@ static void duplicates_across_restarts(void **state) {
   char *log = serve_log(&f->s);
   if (!strstr(log, "refused message DUP1")) fail_msg("the reused control id not logged: %s", log);
   free(log);
+  /* H11 (docs/hl7.md): MSH-11 T and D never reach live records (not a test
+   * site); MSH-12 outside the known v2 versions is refused */
+  const char *ids[] = {"T", "D"};
+  for (int i = 0; i < 2; i++) {
+    char test_msg[1024], control[16];
+    snprintf(control, sizeof control, "TST%d", i);
+    snprintf(test_msg, sizeof test_msg, A01, control, "558");
+    *(strstr(test_msg, "|P|2.5.1") + 1) = ids[i][0];
+    hl7_msg tack;
+    int before = count_events(f, "patient.recorded");
+    expect_ack(f, test_msg, "AR", control, &tack);
+    field_has(&tack, "MSA", 3, 0, "MSH-11");
+    err_is(&tack, "MSH", "11", "202");
+    vigil__hl7_free(&tack);
+    assert_int_equal(count_events(f, "patient.recorded"), before);
+  }
+  char foo[1024];
+  snprintf(foo, sizeof foo, A01, "TST9", "558");
+  memcpy(strstr(foo, "|2.5.1"), "|2.foo", 6);
+  expect_ack(f, foo, "AR", "TST9", &ack);
+  err_is(&ack, "MSH", "12", "203");
+  vigil__hl7_free(&ack);
+  json_decref(get_json(f, "/api/v1/patients/558", 404));
   /* A08 with a new control id: the record as the message says (its allergies kept: no AL1) */
   const char *a08 = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105130000||ADT^A08^ADT_A01|DUP2|P|2.5.1\r"
                     "PID|1||555^^^HOSP^MR||ROE^JANE||19800214|F\r";

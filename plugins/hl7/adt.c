@@ -324,7 +324,14 @@ void vigil__hl7_adt_read(const hl7_msg *m, const char *own_authority, adt_result
   int merge = !strcmp(event, "A40");
   if (strcmp(event, "A01") && strcmp(event, "A04") && strcmp(event, "A08") && !merge)
     refuse(r, "AR", 201, "MSH^1^9", "event '%s' is not taken (A01, A04, A08, A40)", event);
-  if (strncmp(version, "2.", 2)) refuse(r, "AR", 203, "MSH^1^12", "version '%s' is not HL7 v2 (MSH-12)", version);
+  /* H11: the published v2 versions (HL7 table 0104), not any "2." */
+  static const char *const versions[] = {"2.1", "2.2",   "2.3", "2.3.1", "2.4",   "2.5", "2.5.1", "2.6",
+                                         "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2", "2.9", NULL};
+  size_t vi = 0;
+  while (versions[vi] && strcmp(versions[vi], version))
+    vi++;
+  if (!versions[vi])
+    refuse(r, "AR", 203, "MSH^1^12", "version '%s' is not a known HL7 v2 version (MSH-12: 2.1 to 2.9)", version);
   if (refused(r)) return;
   /* H2: the message's time orders a patient's updates (A3): it is required,
    * and one that cannot be read would switch that check off. */
@@ -454,6 +461,8 @@ static const char *error_name(int code) {
     return "Unsupported message type";
   case 201:
     return "Unsupported event code";
+  case 202:
+    return "Unsupported processing id";
   case 203:
     return "Unsupported version id";
   case 204:

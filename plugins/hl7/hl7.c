@@ -64,6 +64,7 @@ struct hl7p {
   int listening, closing;
   char *host, *app, *facility;
   char *authority; /* H3: the clinic's own assigning authority (PID-3.4), NULL: not named */
+  int test_site;   /* H11: plugins.hl7.test_site: MSH-11 T and D taken here (a test or training vigil) */
   int port;
   size_t max_message;
   unsigned ack_timeout_ms;
@@ -254,7 +255,18 @@ static void handle(conn *c, const char *data, size_t len) {
   vigil__hl7_value(&m, 0, 7, 0, 1, 0, when, sizeof when);
   long long t;
   int zoned;
-  if (!strcmp(r.ack, "AA") && vigil__hl7_dtm(when, &t, &zoned) == 0 && in_future(h, t, zoned)) {
+  char processing[ADT_MAX_VALUE + 1] = "";
+  vigil__hl7_value(&m, 0, 11, 0, 1, 0, processing, sizeof processing);
+  int test_message = !strcmp(processing, "T") || !strcmp(processing, "D");
+  if (!strcmp(r.ack, "AA") && strcmp(processing, "P") && !(test_message && h->test_site)) {
+    /* H11: a test or training message never reaches live records */
+    snprintf(r.ack, sizeof r.ack, "AR");
+    r.err_code = 202;
+    snprintf(r.err_where, sizeof r.err_where, "MSH^1^11");
+    snprintf(r.err_text, sizeof r.err_text,
+             "MSH-11 (processing id) '%.20s' is not P (production)%s: not applied to live records", processing,
+             test_message ? " and this is not a test site (plugins.hl7.test_site)" : "");
+  } else if (!strcmp(r.ack, "AA") && vigil__hl7_dtm(when, &t, &zoned) == 0 && in_future(h, t, zoned)) {
     snprintf(r.ack, sizeof r.ack, "AE");
     r.err_code = 102;
     snprintf(r.err_where, sizeof r.err_where, "MSH^1^7");
@@ -745,6 +757,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
                                       "frame_timeout_ms",
                                       "max_future_ms",
                                       "authority",
+                                      "test_site",
                                       "alarms",
                                       NULL};
   if (vigil__plugin_known_settings(s, known, "plugins.hl7", err) < 0) return VIGIL_EINVAL;
@@ -755,6 +768,9 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   json_t *idle = json_object_get(s, "idle_timeout_ms"), *ftime = json_object_get(s, "frame_timeout_ms");
   json_t *future = json_object_get(s, "max_future_ms");
   json_t *authority = json_object_get(s, "authority");
+  json_t *test_site = json_object_get(s, "test_site");
+  if (test_site && !json_is_boolean(test_site))
+    return vigil__plugin_refuse(err, "plugins.hl7.test_site: true or false (true: MSH-11 T and D messages are taken)");
   if (host && !json_is_string(host))
     return vigil__plugin_refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
   if (!port && !json_object_get(s, "alarms"))
@@ -794,6 +810,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   h->idle_timeout_ms = idle ? (unsigned)json_integer_value(idle) : 300000;
   h->frame_timeout_ms = ftime ? (unsigned)json_integer_value(ftime) : 30000;
   h->max_future_ms = future ? (long long)json_integer_value(future) : 300000;
+  h->test_site = json_is_true(test_site);
   if (!h->host || !h->app || !h->facility) return -1;
   return 0;
 }
