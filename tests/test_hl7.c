@@ -572,6 +572,16 @@ static void a40_merges(void **state) {
   expect_ack(f, self, "AE", "M3", &ack);
   vigil__hl7_free(&ack);
   assert_int_equal(count_events(f, "patient.merged"), 1);
+  /* H9 (docs/hl7.md): two PID/MRG groups were AA with only the first merge
+   * applied: now the whole is refused, none applied */
+  const char *two = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105150000||ADT^A40^ADT_A39|M4|P|2.5.1\r"
+                    "EVN|A40|20260105150000\r"
+                    "PID|1||NEW1^^^HOSP^MR\rMRG|OLD7^^^HOSP^MR\r"
+                    "PID|2||NEW1^^^HOSP^MR\rMRG|OLD8^^^HOSP^MR\r";
+  expect_ack(f, two, "AE", "M4", &ack);
+  field_has(&ack, "MSA", 3, 0, "more than one PID/MRG group");
+  vigil__hl7_free(&ack);
+  assert_int_equal(count_events(f, "patient.merged"), 1);
 }
 
 /* ---- the interface engineer's findings (docs/hl7.md, A2 to A9) ---- */

@@ -367,6 +367,11 @@ void vigil__hl7_adt_read(const hl7_msg *m, const char *own_authority, adt_result
     authority(r, m, mrg, 1, 0, r->merged_authority, "MRG^1^1");
     if (mrg < 0)
       refuse(r, "AE", 100, "MRG", "A40 without an MRG segment (the patient merged)");
+    else if (vigil__hl7_find(m, "MRG", 1) >= 0 || vigil__hl7_find(m, "PID", 1) >= 0)
+      /* H9: one merge a message; AA with the first applied lost the others */
+      refuse(r, "AE", 100, "MRG^2",
+             "A40 with more than one PID/MRG group: vigil applies one merge a message; none applied, send each "
+             "merge as its own A40");
     else if (!*from)
       refuse(r, "AE", 101, "MRG^1^1", "MRG-1 (prior patient identifier list) is empty");
     else if (padded(from))
