@@ -414,6 +414,25 @@ static void duplicates_across_restarts(void **state) {
   char *log = serve_log(&f->s);
   if (!strstr(log, "refused message DUP1")) fail_msg("the reused control id not logged: %s", log);
   free(log);
+  /* H12 (docs/hl7.md): a date of birth known to the year or the month is
+   * kept with its precision, the record (its allergies) not refused */
+  const char *dobs[][2] = {{"1980", "1980"}, {"198001", "1980-01"}};
+  for (int i = 0; i < 2; i++) {
+    char dob_msg[1024], control[16];
+    snprintf(control, sizeof control, "DOB%d", i);
+    snprintf(dob_msg, sizeof dob_msg, A01, control, "559");
+    char *at = strstr(dob_msg, "19800214");
+    memmove(at + strlen(dobs[i][0]), at + 8, strlen(at + 8) + 1);
+    memcpy(at, dobs[i][0], strlen(dobs[i][0]));
+    if (i) memcpy(strstr(dob_msg, "20260105120000"), "20260105120100", 14);
+    hl7_msg dack;
+    expect_ack(f, dob_msg, "AA", control, &dack);
+    vigil__hl7_free(&dack);
+    json_t *p559 = get_json(f, "/api/v1/patients/559", 200);
+    text_is(p559, "demographics.birth_date", dobs[i][1]);
+    assert_int_equal(json_array_size(json_object_get(p559, "allergies")), 2);
+    json_decref(p559);
+  }
   /* H11 (docs/hl7.md): MSH-11 T and D never reach live records (not a test
    * site); MSH-12 outside the known v2 versions is refused */
   const char *ids[] = {"T", "D"};
@@ -447,7 +466,7 @@ static void duplicates_across_restarts(void **state) {
   /* Q6 (docs/safety.md): an A08 without AL1 says nothing of allergies: the recorded ones stay. */
   assert_int_equal(json_array_size(json_object_get(p, "allergies")), 2);
   json_decref(p);
-  assert_int_equal(count_events(f, "patient.recorded"), 2);
+  assert_int_equal(count_events(f, "patient.recorded"), 4); /* and 559's two (H12) */
   /* the same control id from another sender is another message */
   char other[1024];
   snprintf(other, sizeof other, A01, "DUP1", "556");
@@ -455,7 +474,7 @@ static void duplicates_across_restarts(void **state) {
   expect_ack(f, other, "AA", "DUP1", &ack);
   field_has(&ack, "MSA", 3, 0, "recorded");
   vigil__hl7_free(&ack);
-  assert_int_equal(count_events(f, "patient.recorded"), 3);
+  assert_int_equal(count_events(f, "patient.recorded"), 5);
 }
 
 static void malformed_refused(void **state) {

@@ -114,6 +114,14 @@ static int day_exists(int y, int mo, int d) {
 /* HL7's DTM (YYYYMMDD[HHMM[SS[.S]]][+ZZZZ]) to the date YYYY-MM-DD; 0 when it is not one. */
 static int birth_date(const char *v, char out[11]) {
   size_t n = strlen(v);
+  /* H12: a date of birth known to the year or the month (DTM's reduced
+   * precision) is kept as such, "1980" or "1980-01" (FHIR's birthDate) */
+  if ((n == 4 || n == 6) && digits(v, n)) {
+    int y = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 + (v[3] - '0');
+    if (y < 1850 || (n == 6 && !day_exists(y, (v[4] - '0') * 10 + (v[5] - '0'), 1))) return 0;
+    snprintf(out, 11, n == 4 ? "%.4s" : "%.4s-%.2s", v, v + 4);
+    return 1;
+  }
   if (n < 8 || !digits(v, 8)) return 0;
   int y = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 + (v[3] - '0');
   int mo = (v[4] - '0') * 10 + (v[5] - '0'), d = (v[6] - '0') * 10 + (v[7] - '0');
