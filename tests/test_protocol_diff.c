@@ -15,6 +15,7 @@
 #include "protocol_copy.h"
 #include "author/protocol_diff.h"
 #include "base/intern.h"
+#include "lang/sandbox.h"
 #include "store/protocol_version.h"
 #include "vigil/vigil.h"
 
@@ -808,6 +809,80 @@ static void course_and_drug_loosened(void **state) {
   protocol_copy_remove(dir);
 }
 
+/* U7 of the twelfth independent try: back-to-back diffs of one upload said
+ * first the new, then the old version hit the rule's 50 ms time limit, then
+ * nothing: whether approval needed confirm_weakened depended on the
+ * machine's load. The diff's runs are bounded by the instruction budget (as
+ * lint's), not the site's time limit for live rules. The load is stood in
+ * for by a site limit of 1 ms (the 50 ms on a machine fifty times busier), on
+ * a version whose observation rr_low takes long on the synthetic visits (a
+ * few million instructions a visit, well inside the budget): the same answer
+ * as with no site limit, on every call. A run the budget stops (a rule that
+ * loops at RR 7) is a weakened line on every call, in the same words. */
+static void weakened_does_not_depend_on_timing(void **state) {
+  static const protocol_edit slow[] = {
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.7\""},
+      {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
+       "      check = function(x, visit)\n"
+       "        local spin = 0\n"
+       "        for i = 1, 3000 do spin = spin + i % 7 end\n"
+       "        return lib.rr_low(x, visit), spin\n"
+       "      end,"},
+  };
+  static const protocol_edit endless[] = {
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.8\""},
+      {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
+       "      check = function(x, visit)\n"
+       "        if x.rr == 7 then while true do end end\n"
+       "        return lib.rr_low(x, visit)\n"
+       "      end,"},
+  };
+  (void)state;
+  const uint64_t site_limit = 1000000; /* 1 ms, as the engine sets the site's (protocols.c) */
+  char dir[64], dir2[64];
+  protocol_copy("protocols/ketamine_iv", dir, slow, 2);
+  protocol_copy("protocols/ketamine_iv", dir2, endless, 2);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  protocol *c = vigil__protocol_version_load(dir2, NULL, no_problem, NULL);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_non_null(c);
+  /* With no site limit (the CLI's): rr_low does what it did. */
+  lines ref = {0};
+  int n = vigil__protocol_weakened(a, b, collect, &ref);
+  if (n != 0) fail_msg("a slower rule that raises the same is named:\n%s", ref.text);
+  a->sb->time_limit_ns = b->sb->time_limit_ns = c->sb->time_limit_ns = site_limit;
+  for (int call = 0; call < 3; call++) {
+    lines out = {0};
+    n = vigil__protocol_weakened(a, b, collect, &out);
+    if (n != 0) fail_msg("call %d under the site's limit: %d line(s), not none:\n%s", call + 1, n, out.text);
+    free(out.text);
+  }
+  /* The live rules keep the site's limit. */
+  assert_int_equal(a->sb->time_limit_ns, site_limit);
+  assert_int_equal(b->sb->time_limit_ns, site_limit);
+  lines first = {0};
+  vigil__protocol_weakened(a, c, collect, &first);
+  if (!first.text || !strstr(first.text, "ketamine_iv@1.7.8: its rules could not all be run on the synthetic visits") ||
+      !strstr(first.text, "instruction budget of 10000000 exceeded"))
+    fail_msg("the stopped run is not named:\n%s", first.text);
+  for (int call = 1; call < 3; call++) {
+    lines out = {0};
+    vigil__protocol_weakened(a, c, collect, &out);
+    if (!out.text || strcmp(out.text, first.text))
+      fail_msg("call %d said:\n%s\nthe first:\n%s", call + 1, out.text, first.text);
+    free(out.text);
+  }
+  free(first.text);
+  free(ref.text);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
+  vigil__protocol_free(c);
+  protocol_copy_remove(dir);
+  protocol_copy_remove(dir2);
+}
+
 /* The versions visits started on, read back from the store. */
 static void stored_versions(void **state) {
   /* A server's folder: the store, and the uploads kept beside it. */
@@ -901,6 +976,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(priority_lowered_in_a_helper_for_one_phase_is_weakened),
       cmocka_unit_test(limits_loosened_through_prescribed_params_are_weakened),
       cmocka_unit_test(course_and_drug_loosened),
+      cmocka_unit_test(weakened_does_not_depend_on_timing),
       cmocka_unit_test(stored_versions),
   };
   return cmocka_run_group_tests(tests, hold_names, release_names);
