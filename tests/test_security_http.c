@@ -2565,6 +2565,60 @@ static void test_event_pages_per_user(void **state) {
   serve_stop(s, 0);
 }
 
+/* AC1: a protocol diff (the behavioural comparison, up to seconds of CPU)
+ * was computed on the loop for every request: 16 pipelined diffs held
+ * /healthz for each of them. Now the diff of a pair of versions is computed
+ * once and kept, and while one is computed another is 503 busy with
+ * Retry-After. Without it: 4 pipelined diffs 4 x 200, each computed (built
+ * 4), and 3 more GETs computed again (built 7). */
+static void test_protocol_diff_once(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  upload_version(s, token, "1.1.0");
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  enum { N = 4 };
+  const char *path = "/api/v1/protocols/sec_test@1.1.0/diff";
+  char *one = hc_format("GET", path, s->token, NULL);
+  char *many = malloc(N * strlen(one) + 1);
+  assert_non_null(many);
+  many[0] = '\0';
+  for (int i = 0; i < N; i++)
+    strcat(many, one);
+  assert_int_equal(hc_send_str(&c, many), 0);
+  char *first = NULL;
+  for (int i = 0; i < N; i++) {
+    if (hc_read(&c, &r, 10000) < 0) fail_msg("answer %d of %d: none", i + 1, N);
+    if (i == 0) {
+      if (r.status != 200 || !strstr(r.body, "\"against\":\"sec_test@1.0.0\""))
+        fail_msg("the first diff: %d %s", r.status, r.body);
+      first = strdup(r.body);
+    } else {
+      char retry[16];
+      expect_error(r.status, r.body, 503, "busy", NULL);
+      if (!hc_header(&r, "Retry-After", retry, sizeof retry)) fail_msg("503 busy without Retry-After");
+    }
+    hc_response_free(&r);
+  }
+  /* Asked again, the kept diff is answered, the same. */
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(hc_request(&c, "GET", path, s->token, NULL, &r), 0);
+    if (r.status != 200 || strcmp(r.body, first)) fail_msg("diff asked again: %d %s", r.status, r.body);
+    hc_response_free(&r);
+  }
+  hc_close(&c);
+  free(first);
+  free(one);
+  free(many);
+  assert_int_equal(metric(s, "vigil_protocol_diffs_total{outcome=\"built\"}"), 1);
+  assert_int_equal(metric(s, "vigil_protocol_diffs_total{outcome=\"reused\"}"), 3);
+  assert_int_equal(metric(s, "vigil_protocol_diffs_total{outcome=\"busy\"}"), N - 1);
+  serve_stop(s, 0);
+}
+
 /* Z8: one session held at most streams_per_session streams, but a user
  * signing in again got as many more. Now all the sessions and tokens of one
  * user together hold at most streams_per_user: past it 429
@@ -2882,6 +2936,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_changing_another_user_needs_own_password, setup, teardown),
       cmocka_unit_test_setup_teardown(test_creating_users_and_tokens_needs_own_password, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fifth_review_minor, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_protocol_diff_once, setup, teardown),
   };
   if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   return cmocka_run_group_tests(tests, NULL, NULL);

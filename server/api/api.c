@@ -22,6 +22,7 @@
 #include "engine/gate.h"
 #include "engine/json_input.h"
 #include "base/buf.h"
+#include "diffs.h"
 #include "pages.h"
 #include "stream.h"
 #include "api/ui.h"
@@ -1861,6 +1862,7 @@ int vigil__api_new(const api_options *o, api **out) {
   uv_idle_init(a->loop, &a->idle);
   a->idle.data = a;
   vigil__api_pages_init(a);
+  vigil__api_diffs_init(a);
   uv_timer_init(a->loop, &a->refusal_timer);
   a->refusal_timer.data = a;
   *out = a;
@@ -1897,7 +1899,7 @@ void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
   a->closed = done;
   a->closed_ud = ud;
   a->shutting = 1;
-  a->closing = 5 + (int)a->checking; /* the handles, and each password check or upload check still running */
+  a->closing = 6 + (int)a->checking; /* the handles, and each password check or upload check still running */
   vigil__api_stop_uploads(a);
   streams *st = a->streams;
   a->streams = NULL;
@@ -1905,5 +1907,6 @@ void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
   uv_close((uv_handle_t *)&a->check, on_check_closed);
   uv_close((uv_handle_t *)&a->idle, on_check_closed);
   vigil__api_pages_close(a, on_check_closed);
+  vigil__api_diffs_close(a, on_check_closed);
   uv_close((uv_handle_t *)&a->refusal_timer, on_check_closed);
 }

@@ -56,6 +56,10 @@ struct api {
   uv_idle_t idle;                       /* active with check: the loop must not block in poll while a batch is open */
   uv_idle_t page_idle;                  /* builds the event pages waiting (pages.c) */
   struct page_wait *pages, *pages_tail; /* ... oldest first */
+  uv_idle_t diff_idle;                  /* builds the protocol diff waiting (diffs.c) */
+  struct diff_wait *diff_wait;          /* ... at most one */
+  struct kept_diff *diffs;              /* diffs computed, kept (DIFFS_KEPT, oldest replaced first) */
+  size_t n_diffs, next_diff;
   char **refs;
   size_t n_refs;
   char **untested; /* served with --allow-untested (api_options) */

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "diffs.h"
 #include "base/buf.h"
 #include "base/intern.h"
 #include "author/protocol_diff.h"
@@ -328,26 +329,48 @@ static void add_line(void *ud, const char *line) { json_array_append_new(ud, jso
 
 void vigil__api_get_protocol(api *a, http_request *req, const api_call *c) { get_protocol(a, req, c->text); }
 
-/* {"ref", "against" (the newest approved version of the same id, or null),
- * "lines" (vigil protocol diff's report), "prescribed" (the prescription's
- * changes, each a line)}; NULL when out of memory. */
-static json_t *diff_json(api *a, const lookup *l) {
+/* The newest approved version of l's id other than l itself, into base: 1
+ * when there is one. */
+static int base_of(api *a, const lookup *l, lookup *base) {
   char id[256];
   snprintf(id, sizeof id, "%s", l->ref);
   char *at = strchr(id, '@');
   if (at) *at = '\0';
+  return find(a, id, 1, base) && strcmp(base->ref, l->ref);
+}
+
+/* {"ref", "against" (the newest approved version of the same id, or null),
+ * "lines" (vigil protocol diff's report), "prescribed" (the prescription's
+ * changes, each a line)}; NULL when out of memory. Kept by both versions'
+ * sha256 (diffs.c, AC1): computed once per pair. */
+static json_t *diff_json(api *a, const lookup *l) {
   lookup base;
-  int has_base = find(a, id, 1, &base) && strcmp(base.ref, l->ref);
+  int has_base = base_of(a, l, &base);
+  const char *base_ref = has_base ? base.ref : "", *base_sha = has_base ? base.sha256 : "";
+  json_t *kept = vigil__api_diff_kept(a, l->ref, l->sha256, base_ref, base_sha);
+  if (kept) return kept;
   protocol *pb = vigil__engine_find_protocol(a->e, l->ref);
   protocol *pa = has_base ? vigil__engine_find_protocol(a->e, base.ref) : NULL;
   json_t *lines = json_array(), *prescribed = json_array(), *weakened = json_array();
   if (pb && pa) vigil__protocol_diff(pa, pb, add_line, lines);
   if (pb) vigil__protocol_prescribed_changes(pa, pb, add_line, prescribed);
   if (pb && pa) vigil__protocol_weakened(pa, pb, add_line, weakened);
-  return json_pack("{s:s, s:o, s:o, s:o, s:o}", "ref", l->ref, "against", pa ? json_string(base.ref) : json_null(),
-                   "lines", lines, "prescribed", prescribed, "weakened", weakened);
+  a->stats.diffs_built++;
+  json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:o}", "ref", l->ref, "against", pa ? json_string(base.ref) : json_null(),
+                        "lines", lines, "prescribed", prescribed, "weakened", weakened);
+  if (j) vigil__api_diff_keep(a, l->ref, l->sha256, base_ref, base_sha, j);
+  return j;
 }
 
+/* A diff_compute (diffs.h): against the newest approved version of its id. */
+static json_t *diff_of(api *a, const char *ref, int *found) {
+  lookup l;
+  *found = find(a, ref, 1, &l) || find(a, ref, 0, &l);
+  return *found ? diff_json(a, &l) : NULL;
+}
+
+/* Kept, answered at once; else computed in the diff lane (diffs.c), one at
+ * a time, off the request's read. */
 void vigil__api_get_diff(api *a, http_request *req, const api_call *c) {
   const char *want = c->text;
   lookup l;
@@ -355,8 +378,14 @@ void vigil__api_get_diff(api *a, http_request *req, const api_call *c) {
     vigil__http_respond_error(req, 404, "not_found", "no such protocol version", NULL);
     return;
   }
-  json_t *j = diff_json(a, &l);
-  vigil__api_reply_free(req, j ? 200 : 503, j ? json_dumps(j, JSON_COMPACT) : NULL, NULL);
+  lookup base;
+  int has_base = base_of(a, &l, &base);
+  json_t *j = vigil__api_diff_kept(a, l.ref, l.sha256, has_base ? base.ref : "", has_base ? base.sha256 : "");
+  if (!j) {
+    vigil__api_diff_request(a, req, l.ref, diff_of);
+    return;
+  }
+  vigil__api_reply_free(req, 200, json_dumps(j, JSON_COMPACT), NULL);
   json_decref(j);
 }
 

@@ -22,6 +22,10 @@ typedef struct api_stats {
   /* Event pages (pages.c, AB3): built, answered unbuilt (their client gone),
    * refused 429 (a user's pages at once past PAGES_PER_USER). */
   uint64_t pages_built, pages_skipped, refused_pages;
+  /* Protocol diffs (diffs.c, AC1): computed, answered from those kept,
+   * refused 503 busy (another being computed), answered uncomputed (their
+   * client gone). */
+  uint64_t diffs_built, diffs_reused, diffs_busy, diffs_skipped;
 } api_stats;
 
 #endif
