@@ -883,6 +883,43 @@ static void weakened_does_not_depend_on_timing(void **state) {
   protocol_copy_remove(dir2);
 }
 
+/* The time guard the diff keeps (lint's 2 s) against calls into C (AC1's
+ * string.rep): a version whose observation rr_low repeats a 1 MB string
+ * until stopped at RR 58 and above (synthetic visits only: no spec has it)
+ * is named once, and its cases after the stop are not run
+ * (each would hold the server 2 s): it runs fewer cases than the version it
+ * is compared with, which runs them all. */
+static void a_run_past_the_time_guard_stops(void **state) {
+  static const protocol_edit stuck[] = {
+      {"protocol.lua", "version = \"1.7.3\"", "version = \"1.7.9\""},
+      {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
+       "      check = function(x, visit)\n"
+       "        while x.rr >= 58 do local s = string.rep(\"a\", 1000000) end\n"
+       "        return lib.rr_low(x, visit)\n"
+       "      end,"},
+  };
+  (void)state;
+  char dir[64];
+  protocol_copy("protocols/ketamine_iv", dir, stuck, 2);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  assert_non_null(a);
+  assert_non_null(b);
+  uint64_t calls_a = a->sb->calls, calls_b = b->sb->calls;
+  lines out = {0};
+  vigil__protocol_weakened(a, b, collect, &out);
+  if (!out.text || !strstr(out.text, "ketamine_iv@1.7.9: its rules could not all be run") ||
+      !strstr(out.text, "time limit of 2000 ms exceeded"))
+    fail_msg("the stopped run is not named:\n%s", out.text);
+  if (b->sb->calls - calls_b >= a->sb->calls - calls_a)
+    fail_msg("the stopped version ran %llu calls, the other %llu: its cases went on after the stop",
+             (unsigned long long)(b->sb->calls - calls_b), (unsigned long long)(a->sb->calls - calls_a));
+  free(out.text);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
+  protocol_copy_remove(dir);
+}
+
 /* The versions visits started on, read back from the store. */
 static void stored_versions(void **state) {
   /* A server's folder: the store, and the uploads kept beside it. */
@@ -977,6 +1014,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(limits_loosened_through_prescribed_params_are_weakened),
       cmocka_unit_test(course_and_drug_loosened),
       cmocka_unit_test(weakened_does_not_depend_on_timing),
+      cmocka_unit_test(a_run_past_the_time_guard_stops),
       cmocka_unit_test(stored_versions),
   };
   return cmocka_run_group_tests(tests, hold_names, release_names);
