@@ -312,6 +312,16 @@ static int holds_by_rule(const visit *v, int item) {
   return 0;
 }
 
+/* U11 (docs/safety.md): an answer the protocol says cannot be skipped (the
+ * screening's contraindications, the REMS form's "respiratory depression
+ * occurred") is given once: changed, it is amended with a reason even when it
+ * holds nothing, or a "no" on the form became "yes" with no reason and no
+ * amendment in the history. A check is exempt (G1): its false is "not yet"
+ * (the ride is not here), and true is the thing done. */
+static int one_off_answer(const item_spec *it) {
+  return !it->skippable && (it->kind == KIND_CHOICE || it->kind == KIND_NUMBER || it->kind == KIND_TEXT);
+}
+
 /* "14:30:05" of a time in ms (UTC). */
 static const char *hms(int64_t ms, char *out, size_t len) {
   time_t t = (time_t)(ms / 1000);
@@ -489,7 +499,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     const reading *last = vigil__visit_latest(v, items[k]);
     if (!last || it->scheduled || it->kind == KIND_VITALS) continue;
     if (it->kind == KIND_SIGNATURE ? v->sigs[items[k]].attests.type == VAL_NIL || v->sigs[items[k]].void_reason
-                                   : !holds_by_rule(v, items[k]))
+                                   : !holds_by_rule(v, items[k]) && !one_off_answer(it))
       continue;
     buf was, now;
     vigil__buf_init(&was);

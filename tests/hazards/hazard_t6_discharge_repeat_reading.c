@@ -199,7 +199,11 @@ static void esketamine_current_calm_breathing_lifts_the_late_low(void **state) {
   alarm_expect_state(a, id, "rr_low", "closed");
   assert_int_equal(alarm_count(a, id, "active") + alarm_count(a, id, "acknowledged"), 0);
   held_by_the_form(a, id, "respiratory depression", "SpO2 83%, RR 6/min");
-  assert_int_equal(alarm_record(a, id, "{\"respiratory_depression_occurred\": \"yes\"}"), 200);
+  /* The form's answer is corrected by an amendment with a reason (U11). */
+  assert_int_equal(alarm_cmd(a, NULL, id, "amend",
+                             "{\"item\": \"respiratory_depression_occurred\", \"value\": \"yes\", "
+                             "\"reason\": \"the late reading was low\"}"),
+                   200);
   if (discharge(a, id, msg, sizeof msg) != 200) fail_msg("held: %s", msg);
 }
 
@@ -229,7 +233,10 @@ static void esketamine_current_moaas_lifts_the_late_zero(void **state) {
    * then the form's "no sedation", which the late 0 contradicts. */
   ack_open(a, id);
   held_by_the_form(a, id, "sedation", "MOAA/S as low as 0");
-  assert_int_equal(alarm_record(a, id, "{\"sedation_occurred\": \"yes\"}"), 200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "amend",
+                             "{\"item\": \"sedation_occurred\", \"value\": \"yes\", "
+                             "\"reason\": \"the late MOAA/S was 0\"}"),
+                   200);
   if (discharge(a, id, msg, sizeof msg) != 200) fail_msg("held: %s", msg);
 }
 
@@ -253,9 +260,16 @@ static void esketamine_low_breathing_at_leaving_is_on_the_form(void **state) {
   /* A MOAA/S of 4 taken now: sedation has not resolved (moaas_recovered 5),
    * which raises no alert: leaving holds on it, and the form's "no sedation"
    * is contradicted too. */
-  assert_int_equal(alarm_record(a, id, "{\"respiratory_depression_occurred\": \"yes\", \"moaas\": \"4\"}"), 200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "amend",
+                             "{\"item\": \"respiratory_depression_occurred\", \"value\": \"yes\", "
+                             "\"reason\": \"low at leaving\"}"),
+                   200);
+  assert_int_equal(alarm_record(a, id, "{\"moaas\": \"4\"}"), 200);
   held_by_the_form_and(a, id, "sedation not resolved at leaving (MOAA/S 4, needs 5)");
-  assert_int_equal(alarm_record(a, id, "{\"sedation_occurred\": \"yes\"}"), 200);
+  assert_int_equal(
+      alarm_cmd(a, NULL, id, "amend",
+                "{\"item\": \"sedation_occurred\", \"value\": \"yes\", \"reason\": \"MOAA/S 4 at leaving\"}"),
+      200);
   assert_int_equal(discharge(a, id, msg, sizeof msg), 409);
   if (strcmp(msg, "Ready to leave: the gate is not met: sedation not resolved at leaving (MOAA/S 4, needs 5)"))
     fail_msg("leaving's 409: %s", msg);

@@ -24,7 +24,8 @@ return {
   spec "A contraindication holds dosing until the prescriber overrides with a reason" {
     no_other = { "blocks", "gates" },
     session.predose(nil, nil, true),
-    at "2m" { record = { ci_vascular = "yes" } },
+    -- A recorded answer is changed by an amendment with a reason (docs/safety.md U11).
+    at "2m" { amend = { item = "ci_vascular", value = "yes", reason = "AVM in the referral letter" } },
     expect "2m" { block = "ci_vascular", reason = "Contraindication: aneurysmal vascular disease" },
     at "3m" { advance = true },
     expect "3m" { gate_blocked = "predose", reason = "Do not dose without the prescriber's review" },
@@ -36,7 +37,7 @@ return {
   spec "Pregnancy holds dosing; breastfeeding too" {
     no_other = { "blocks" },
     session.predose(nil, nil, true),
-    at "2m" { record = { pregnancy = "pregnant" } },
+    at "2m" { amend = { item = "pregnancy", value = "pregnant", reason = "test positive this morning" } },
     expect "2m" { block = "pregnancy", reason = "Patient is pregnant" },
     -- An answer that holds is changed by an amendment with a reason (docs/safety.md, G1).
     at "3m" { amend = { item = "pregnancy", value = "breastfeeding", reason = "not pregnant: breastfeeding" } },
@@ -82,7 +83,9 @@ return {
     expect "3m" { gate_blocked = "predose", reason = "pulse oximeter not confirmed" },
     expect "3m" { gate_blocked = "predose", reason = "vitals judged not acceptable for dosing" },
     at "5m" { record = { ride_confirmed = true, prescriber_on_site = true, pulse_oximeter = true } },
-    at "6m" { actor = "dr:kim", record = { predose_acceptable = "yes" } },
+    -- The prescriber's judgement changed is an amendment with a reason (docs/safety.md U11).
+    at "6m" { actor = "dr:kim", amend = { item = "predose_acceptable", value = "yes",
+                                          reason = "BP rechecked after rest, within limits" } },
     at "7m" { advance = true },
     expect "7m" { entered = "dosing" },
   },

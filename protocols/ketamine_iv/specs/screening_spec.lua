@@ -18,7 +18,7 @@ return {
     expect "0m" { block = "pregnancy", reason = "Patient is pregnant" },
     expect "0m" { alert = "substance_use", priority = "low", message = "needs careful evaluation" },
     expect "0m" { note = "Substance use history reported at screening." },
-    at "1m" { record = { ci_hypertension = "yes" } },
+    at "1m" { amend = { item = "ci_hypertension", value = "yes", reason = "BP 172/104 at home this week" } },
     expect "1m" { block = "ci_hypertension", reason = "uncontrolled hypertension" },
     at "2m" { record = { baseline = visit.vitals(130, 80) } },
     at "4m" { record = { dose = 35 } },
