@@ -2179,8 +2179,9 @@ static void test_chunk_data_ends_with_crlf(void **state) {
  * (Lm, Sk, Po, the Braille patterns), judged as typed, is left out of the
  * look-alike key: 409 similar_patient. A small letter the confusables take
  * for an ASCII one (U+0251 for a) is that letter before the capitals, so
- * MRN-500ɑ meets MRN-500a. ASCII punctuation is still another spelling
- * (X3). Without it: 201 at the first. */
+ * MRN-500ɑ meets MRN-500a. ASCII punctuation, once another spelling
+ * (X3), is a separator since X1 (test_separator_look_alikes). Without it:
+ * 201 at the first. */
 static void test_modifier_and_dot_look_alikes(void **state) {
   serve_process *s = *state;
   start(s, NULL);
@@ -2193,8 +2194,9 @@ static void test_modifier_and_dot_look_alikes(void **state) {
   char *answer;
   for (size_t i = 0; i < sizeof alike / sizeof *alike; i++)
     expect_similar(s, alike[i], i + 1 < sizeof alike / sizeof *alike ? "existing patient MRN-500 " : "MRN-600a");
-  /* ASCII punctuation is another spelling; a Japanese name with its middle dot is a name. */
-  assert_true(serve_start_visit(s, "sec_test", "MRN-500.") > 0);
+  /* ASCII punctuation is a separator since docs/workstation.md X1 (a
+   * trailing dot too); a Japanese name with its middle dot is a name. */
+  expect_similar(s, "MRN-500.", "existing patient MRN-500 (the same but for");
   int status =
       serve_request(s, "POST", "/api/v1/visits",
                     "{\"protocol\": \"sec_test\", \"patient\": \"\\u30b8\\u30e7\\u30f3\\u30fb\\u30b9 7\"}", &answer);
@@ -2256,6 +2258,23 @@ static void test_stroke_look_alikes(void **state) {
                                       "MRN\\u2576900", "MRN\\uff5e900",        "MRN\\u301c900"};
   for (size_t i = 0; i < sizeof alike / sizeof *alike; i++)
     expect_similar(s, alike[i], "existing patient MRN-900 ");
+  serve_stop(s, 0);
+}
+
+/* docs/workstation.md X1: with MRN-1003 mid-visit, "MRN 1003" (a space)
+ * opened a new course and a second same-day visit, and so did MRN_1003,
+ * MRN-1003., MRN/1003 and MRN.1003: the look-alike keys kept a dash and
+ * dropped a space. Every separator between an id's letters and digits (and
+ * at its ends) now keys alike, none at all too: each 409 naming MRN-1003
+ * as the same but for dashes or spaces. Without it: "MRN 1003: 201". */
+static void test_separator_look_alikes(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  assert_true(serve_start_visit(s, "sec_test", "MRN-1003") > 0);
+  static const char *const alike[] = {"MRN 1003", "MRN_1003",  "MRN-1003.",  "MRN/1003",      "MRN.1003",
+                                      "MRN1003",  "MRN--1003", "MRN - 1003", "MRN\u20101003", "mrn 1003"};
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++)
+    expect_similar(s, alike[i], "existing patient MRN-1003 (the same but for letter case, width, dashes or spaces)");
   serve_stop(s, 0);
 }
 
@@ -2933,6 +2952,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_modifier_and_dot_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dash_and_dot_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stroke_look_alikes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_separator_look_alikes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_changing_another_user_needs_own_password, setup, teardown),
       cmocka_unit_test_setup_teardown(test_creating_users_and_tokens_needs_own_password, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fifth_review_minor, setup, teardown),

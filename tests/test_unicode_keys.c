@@ -182,6 +182,54 @@ static void strokes_and_excluded_scripts(void **state) {
   free(a), free(b), free(want);
 }
 
+/* docs/workstation.md X1: every separator between a reference's parts, at
+ * its ends, or none at all, is one patient reference key (fold and
+ * skeleton alike): space, '-', '_', '.', '/', a dash-like (U+2010, U+2014)
+ * and a blank (U+3000), these three by the whole way rather than the fast
+ * one (printable ASCII). Other digits or letters are still other keys.
+ * Fails without it (the keys keeping their separators): fold 1: "MRN 1003"
+ * is "mrn 1003", not MRN-1003's "mrn-1003". */
+static void separators(void **state) {
+  (void)state;
+  static const char *const alike[] = {
+      "MRN-1003",
+      "MRN 1003",
+      "MRN_1003",
+      "MRN.1003",
+      "MRN/1003",
+      "MRN-1003.",
+      "MRN1003",
+      "mrn - 1003",
+      "-MRN-1003-",
+      "MRN\xe2\x80\x90"
+      "1003", /* U+2010 HYPHEN */
+      "MRN\xe2\x80\x94"
+      "1003", /* U+2014 EM DASH */
+      "MRN\xe3\x80\x80"
+      "1003", /* U+3000 IDEOGRAPHIC SPACE */
+  };
+  char *(*const key[2])(const char *) = {vigil__unicode_id_fold, vigil__unicode_id_skeleton};
+  for (int way = 0; way < 2; way++) {
+    char *want = key[way]("MRN-1003");
+    assert_non_null(want);
+    for (size_t i = 0; i < sizeof alike / sizeof *alike; i++) {
+      char *k = key[way](alike[i]);
+      if (!k || strcmp(k, want))
+        fail_msg("%s %zu: \"%s\" is \"%s\", not MRN-1003's \"%s\"", way ? "skeleton" : "fold", i, alike[i],
+                 k ? k : "(null)", want);
+      free(k);
+    }
+    static const char *const other[] = {"MRN-1004", "MRN-10030", "MRX 1003", "MRN-103"};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+      char *k = key[way](other[i]);
+      assert_non_null(k);
+      if (!strcmp(k, want)) fail_msg("%s: \"%s\" is MRN-1003's key \"%s\"", way ? "skeleton" : "fold", other[i], k);
+      free(k);
+    }
+    free(want);
+  }
+}
+
 /* Fourth review item 2: an engine's start opens ICU, so that no command is
  * its first use (an allocation failing inside ICU's first open crashed a
  * visit start). In a child: nothing in this process has used ICU before.
@@ -216,6 +264,7 @@ int main(void) {
       cmocka_unit_test(an_engine_opens_icu), /* first: before any case uses ICU */
       cmocka_unit_test(every_ascii_pair),    cmocka_unit_test(references_and_look_alikes),
       cmocka_unit_test(dashes_and_dots),     cmocka_unit_test(strokes_and_excluded_scripts),
+      cmocka_unit_test(separators),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,8 +223,9 @@ static char *icu_map(const char *s, int to_skeleton) {
  * modifier symbols (Sk: U+02C6), the other punctuation (Po: the dots U+00B7,
  * U+2024, U+30FB and every script's full stops, bullets and separators),
  * and the Braille patterns (So: U+2801 is one dot). ASCII punctuation is
- * kept: it can be real in a site's numbering (X3, K2), so MRN-500. is still
- * another spelling, where MRN-500 followed by U+2024 is a look-alike. */
+ * kept here (X3, K2); a patient reference's keys then leave out its ASCII
+ * separators (unseparated, docs/workstation.md X1), so MRN-500. meets
+ * MRN-500 as MRN-500 followed by U+2024 does. */
 static int decoration(uint32_t cp, int8_t type) {
   return cp >= 0x80 && (type == U_MODIFIER_LETTER || type == U_MODIFIER_SYMBOL || type == U_OTHER_PUNCTUATION ||
                         (cp >= 0x2800 && cp <= 0x28ff));
@@ -512,6 +513,33 @@ char *vigil__unicode_fold(const char *s) {
 char *vigil__unicode_skeleton(const char *s) {
   char *k;
   return ascii_key(s, 1, &k) ? k : vigil__unicode_skeleton_full(s);
+}
+
+/* docs/workstation.md X1, docs/safety.md K2: the separators a reference's
+ * parts are written with, after the keys above (which make the dash-likes
+ * '-', AA4 and AB5, and drop the blanks, Y2): ASCII space, '-', '_', '.',
+ * '/'. A clinic writes one patient's MRN-1003 as "MRN 1003", MRN_1003,
+ * MRN1003 or with a dot after it, and no two patients of one site are told
+ * apart by the separator alone; so none of them is in the key, and a start
+ * spelled with another one is a look-alike (409), which new_patient answers
+ * when it really is another patient. In place. */
+static void unseparated(char *s) {
+  char *o = s;
+  for (const char *c = s; *c; c++)
+    if (!strchr(" -_./", *c)) *o++ = *c;
+  *o = 0;
+}
+
+char *vigil__unicode_id_fold(const char *s) {
+  char *k = vigil__unicode_fold(s);
+  if (k) unseparated(k);
+  return k;
+}
+
+char *vigil__unicode_id_skeleton(const char *s) {
+  char *k = vigil__unicode_skeleton(s);
+  if (k) unseparated(k);
+  return k;
 }
 
 /* A character that stands for a whole phrase, drawn as wide as the phrase

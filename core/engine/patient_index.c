@@ -4,7 +4,7 @@
  * A patient is known while a course of theirs exists or a visit of theirs is
  * held in memory (e->visits). Each patient ever known has one entry in an
  * open-addressed table by its interned reference: its spelling keys (its fold,
- * vigil__unicode_fold, and its confusable skeleton, vigil__unicode_skeleton,
+ * vigil__unicode_id_fold, and its confusable skeleton, vigil__unicode_id_skeleton,
  * both interned, made once), the ids of its courses, ascending (so that a
  * course lookup reads the patient's courses, not every course), and the ids
  * of its held visits, ascending. A second table, by interned key,
@@ -154,8 +154,8 @@ static struct spelling *entry_of(vigil_engine *e, const char *patient) {
     e->spare_folded = e->spare_skeleton = NULL;
     spare_free(e);
   } else {
-    folded = vigil__unicode_fold(patient);
-    skeleton = vigil__unicode_skeleton(patient);
+    folded = vigil__unicode_id_fold(patient);
+    skeleton = vigil__unicode_id_skeleton(patient);
   }
   const char *f, *k;
   int rc = intern_key(folded, &f);
@@ -294,8 +294,8 @@ const char *vigil__patients_similar(vigil_engine *e, const char *patient) {
     k = self->skeleton;
   } else {
     spare_free(e);
-    e->spare_folded = vigil__unicode_fold(patient);
-    e->spare_skeleton = vigil__unicode_skeleton(patient);
+    e->spare_folded = vigil__unicode_id_fold(patient);
+    e->spare_skeleton = vigil__unicode_id_skeleton(patient);
     e->spare_patient = strdup(patient);
     f = e->spare_folded ? vigil__intern_find(e->spare_folded, strlen(e->spare_folded)) : NULL;
     k = e->spare_skeleton ? vigil__intern_find(e->spare_skeleton, strlen(e->spare_skeleton)) : NULL;

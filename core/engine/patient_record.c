@@ -53,7 +53,7 @@ typedef struct alike_scan {
 
 /* Whether key is spelled like the folded and skeleton keys given. */
 static int keys_alike(const char *key, const char *folded, const char *skeleton) {
-  char *f = folded ? vigil__unicode_fold(key) : NULL, *k = skeleton ? vigil__unicode_skeleton(key) : NULL;
+  char *f = folded ? vigil__unicode_id_fold(key) : NULL, *k = skeleton ? vigil__unicode_id_skeleton(key) : NULL;
   int same = (f && !strcmp(f, folded)) || (k && !strcmp(k, skeleton));
   free(f);
   free(k);
@@ -63,7 +63,7 @@ static int keys_alike(const char *key, const char *folded, const char *skeleton)
 /* Whether a and b are one reference spelled alike (equal, or the same fold or skeleton). */
 static int spelled_alike(const char *a, const char *b) {
   if (!strcmp(a, b)) return 1;
-  char *f = vigil__unicode_fold(b), *k = vigil__unicode_skeleton(b);
+  char *f = vigil__unicode_id_fold(b), *k = vigil__unicode_id_skeleton(b);
   int same = keys_alike(a, f, k);
   free(f);
   free(k);
@@ -76,8 +76,8 @@ static int alike_record(void *ud, const char *key, const void *value, size_t len
   if (!strcmp(key, s->patient)) return 0;
   if (!s->keyed) {
     s->keyed = 1;
-    s->folded = vigil__unicode_fold(s->patient);
-    s->skeleton = vigil__unicode_skeleton(s->patient);
+    s->folded = vigil__unicode_id_fold(s->patient);
+    s->skeleton = vigil__unicode_id_skeleton(s->patient);
   }
   if (!keys_alike(key, s->folded, s->skeleton)) return 0;
   s->found = strdup(key);

@@ -23,7 +23,7 @@ static int checks(vigil_engine *e, const char *patient, int new_patient, const j
   const char *like = vigil__patients_similar(e, patient);
   if (like && !new_patient) {
     /* What matched (X3): the fold (case, width, dashes) or only the look. */
-    char *a = vigil__unicode_fold(patient), *b = vigil__unicode_fold(like);
+    char *a = vigil__unicode_id_fold(patient), *b = vigil__unicode_id_fold(like);
     int folded = a && b && !strcmp(a, b);
     free(a);
     free(b);

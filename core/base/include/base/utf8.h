@@ -71,6 +71,13 @@ int vigil__unicode_same_bare(const char *a, const char *b);
  * "mrn-2\u03bf0", Greek small omicron, are "MRN-2OO" as "MRN-200" is; docs/safety.md L5). malloc'd; NULL when s is not
  * UTF-8, ICU has no data or out of memory. */
 char *vigil__unicode_skeleton(const char *s);
+/* A patient reference's look-alike keys (docs/safety.md K2, L5;
+ * docs/workstation.md X1): the two above without the separators of its
+ * parts (space, '-', '_', '.', '/', and what they make a dash-like or a
+ * blank), so MRN-1003, MRN 1003, MRN_1003, MRN1003 and MRN-1003. meet.
+ * malloc'd; NULL as the two above. */
+char *vigil__unicode_id_fold(const char *s);
+char *vigil__unicode_id_skeleton(const char *s);
 /* The same two by utf8proc's and ICU's whole way, whatever s is: the two
  * above take it but for printable ASCII, which they key character by
  * character (issue 16; test_unicode_keys compares them). */
