@@ -1328,6 +1328,27 @@ static void vigil_with_own_manager(fixture *f, int port, const char *more) {
   assert_int_equal(serve_start(&f->s), 0);
 }
 
+/* A report as the test's own manager reads it (msg freed): its MSH-10,
+ * PID-3.1 and OBR-2.1 (the alert). */
+static void report_read(char *msg, char control[160], char patient[64], char alert[32]) {
+  hl7_msg m;
+  char err[256];
+  assert_int_equal(vigil__hl7_parse(&m, msg, strlen(msg), err, sizeof err), 0);
+  free(msg);
+  vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, 160);
+  vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "PID", 0), 3, 0, 1, 0, patient, 64);
+  vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "OBR", 0), 2, 0, 1, 0, alert, 32);
+  vigil__hl7_free(&m);
+}
+
+/* /metrics has both lines one and two, or the test fails saying what is missing. */
+static void metrics_have(fixture *f, const char *one, const char *two, const char *missing) {
+  char *body = NULL;
+  assert_int_equal(serve_request(&f->s, "GET", "/metrics", NULL, &body), 200);
+  if (!strstr(body, one) || !strstr(body, two)) fail_msg("%s in /metrics: %s", missing, body);
+  free(body);
+}
+
 static void alarms_answer_not_utf8(void **state) {
   (void)state;
   fixture *f = &alarm_fx;
@@ -1386,18 +1407,13 @@ static void alarms_answered_ae_for_ever(void **state) {
   while (!p2) {
     char *msg = read_ack(fd);
     if (!msg) fail_msg("no report of P2's alert after %d of AE-1's answered AE: the line is held", ae);
-    hl7_msg m;
-    char err[256], control[160] = "", patient[64] = "", ack[512];
-    assert_int_equal(vigil__hl7_parse(&m, msg, strlen(msg), err, sizeof err), 0);
-    free(msg);
-    vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
-    vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "PID", 0), 3, 0, 1, 0, patient, sizeof patient);
+    char control[160] = "", patient[64] = "", alert[32] = "", ack[512];
+    report_read(msg, control, patient, alert);
     int mine = !strcmp(patient, "AE-1");
-    if (mine) vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "OBR", 0), 2, 0, 1, 0, alert1, sizeof alert1);
+    if (mine) snprintf(alert1, sizeof alert1, "%s", alert);
     /* H5: every attempt of a report has its one MSH-10 */
     if (mine && !*first) snprintf(first, sizeof first, "%s", control);
     if (mine && strcmp(first, control)) fail_msg("AE-1's report sent again as '%s', first as '%s'", control, first);
-    vigil__hl7_free(&m);
     ae += mine;
     p2 = !strcmp(patient, "P2");
     if (ae > 10) fail_msg("AE-1's report sent %d times and P2's never: the line is held", ae);
@@ -1422,6 +1438,70 @@ static void alarms_answered_ae_for_ever(void **state) {
       !strstr(body, "vigil_plugin_hl7_alarm_backlog{plugin=\"hl7\"}"))
     fail_msg("no alarm retries, refusals or backlog in /metrics: %s", body);
   free(body);
+  close(fd);
+  close(ls);
+}
+
+/* J3 (docs/hl7.md): a report the manager never answered, or dropped the
+ * connection on, was sent again for ever and held every later alarm back
+ * (max_attempts not applied, retries 0). A manager of the test's own
+ * closes the connection on CLOSE-1's report and never answers SILENT-1's;
+ * each is sent max_attempts times, recorded as refused with the reason,
+ * and P3's report gets through. */
+static void alarms_closed_or_unanswered(void **state) {
+  (void)state;
+  fixture *f = &alarm_fx;
+  int port, ls = own_manager_listen(&port);
+  vigil_with_own_manager(f, port, "retry_min_ms = 100, retry_max_ms = 200, ack_timeout_ms = 300, max_attempts = 3");
+  static const char *const patients[] = {"CLOSE-1", "SILENT-1", "P3"};
+  uint64_t visits[3];
+  for (int i = 0; i < 3; i++) {
+    visits[i] = serve_start_visit_at(&f->s, "chair", patients[i], "Chair 1");
+    assert_int_equal(serve_record_sbp(&f->s, visits[i], 200), 200);
+  }
+  int fd = own_manager_accept(ls), closed = 0, silent = 0, p3 = 0;
+  char alerts[2][32] = {"", ""};
+  while (!p3) {
+    char *msg = read_ack(fd);
+    if (!msg) { /* vigil gave up waiting for an answer and closed: it comes back */
+      close(fd);
+      fd = own_manager_accept(ls);
+      continue;
+    }
+    char control[160] = "", patient[64] = "", alert[32] = "", ack[512];
+    report_read(msg, control, patient, alert);
+    int mine = !strcmp(patient, "CLOSE-1") ? 0 : !strcmp(patient, "SILENT-1") ? 1 : -1;
+    if (mine >= 0) snprintf(alerts[mine], sizeof alerts[mine], "%s", alert);
+    p3 = !strcmp(patient, "P3");
+    if (closed > 10 || silent > 10)
+      fail_msg("CLOSE-1's report sent %d times, SILENT-1's %d and P3's never: the line is held", closed, silent);
+    if (mine == 0) { /* the connection closed on it */
+      closed++;
+      close(fd);
+      fd = own_manager_accept(ls);
+    } else if (mine == 1) /* never answered: vigil's ack_timeout_ms closes it */
+      silent++;
+    else {
+      int n = snprintf(ack, sizeof ack,
+                       "\x0bMSH|^~\\&|AM||VIGIL||20260105083001||ACK^R40^ACK|A-%s|P|2.6\rMSA|AA|%s\r\x1c\r", control,
+                       control);
+      send_raw(fd, ack, (size_t)n);
+    }
+  }
+  if (closed != 3 || silent != 3)
+    fail_msg("CLOSE-1's report sent %d times, SILENT-1's %d: not max_attempts", closed, silent);
+  /* each recorded as refused, with the reason */
+  static const char *const reasons[] = {"connection closed", "no answer"};
+  for (int i = 0; i < 2; i++) {
+    json_t *rep = NULL;
+    assert_int_equal(reports_of(f, visits[i], atoll(alerts[i]), 0, 1, &rep), 1);
+    text_is(rep, "data.status", "refused");
+    text_is(rep, "data.text", reasons[i]);
+    json_decref(rep);
+  }
+  /* the retries counted: two of each report's three attempts */
+  metrics_have(f, "vigil_plugin_hl7_alarm_retries_total{plugin=\"hl7\"} 4",
+               "vigil_plugin_hl7_alarm_refused_total{plugin=\"hl7\"} 2", "not 4 alarm retries and 2 refusals");
   close(fd);
   close(ls);
 }
@@ -1469,12 +1549,8 @@ static void alarms_manager_never_answers(void **state) {
   if (!strstr(text, "\"link_alert\":true")) fail_msg("no link_alert after 1500 ms down: %s", text);
   free(text);
   json_decref(st);
-  char *body = NULL;
-  assert_int_equal(serve_request(&f->s, "GET", "/metrics", NULL, &body), 200);
-  if (!strstr(body, "vigil_plugin_hl7_alarm_link_alert{plugin=\"hl7\"} 1") ||
-      !strstr(body, "vigil_plugin_hl7_alarm_link_up{plugin=\"hl7\"} 0"))
-    fail_msg("the alarm link not down and alerted in /metrics: %s", body);
-  free(body);
+  metrics_have(f, "vigil_plugin_hl7_alarm_link_alert{plugin=\"hl7\"} 1",
+               "vigil_plugin_hl7_alarm_link_up{plugin=\"hl7\"} 0", "the alarm link not down and alerted");
   char *log = serve_log(&f->s);
   const char *said = strstr(log, "unreachable since");
   if (!said || strstr(said + 1, "unreachable since")) fail_msg("'unreachable since' not said once: %s", log);
@@ -1547,6 +1623,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(alarms_answered_ae_for_ever, alarms_teardown),
       cmocka_unit_test_teardown(alarm_ids_differ_between_sites, alarms_teardown),
       cmocka_unit_test_teardown(alarms_manager_never_answers, alarms_teardown),
+      cmocka_unit_test_teardown(alarms_closed_or_unanswered, alarms_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

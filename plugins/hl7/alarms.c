@@ -6,10 +6,13 @@
  * message; after a restart the message in flight is sent again with the same
  * control id (MSH-10 "VIGIL-[<site>-]<seq>-<digest>": control_id), which is
  * what a manager deduplicates on. Each acknowledgement is recorded in the plugin's namespace
- * ("ack/<seq>") and counted in the status. AE is retried with backoff, at
- * most max_attempts answers (H6: a manager that answers AE for ever would
- * hold every later alarm back), then recorded as refused as AR is; AR is
- * recorded as refused, logged, and the next alert goes. A link that is down
+ * ("ack/<seq>") and counted in the status. A failed attempt (an AE, no
+ * answer within ack_timeout_ms, the connection closed while the report
+ * waits for its answer) is retried with backoff, at most max_attempts
+ * times in all (H6, J3: a manager that answers AE for ever, never answers
+ * one report or drops the connection on it would hold every later alarm
+ * back), then recorded as refused as AR is; AR is recorded as refused,
+ * logged, and the next alert goes. A link that is down
  * (no connection, no ACK within ack_timeout_ms, TCP keep-alive probes lost)
  * is logged at level error, shown in the status and in the gauge
  * vigil_plugin_hl7_alarm_link_up, and retried with backoff. */
@@ -44,13 +47,14 @@ struct alarms {
   char *host, *app, *facility, *to_app, *to_facility;
   int port;
   unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s;
-  unsigned max_attempts;        /* H6: answers other than AA, CA, AR, CR a report may get before it is given up */
+  unsigned max_attempts;        /* H6, J3: failed attempts a report may have before it is given up */
   unsigned link_alert_after_ms; /* H7: how long the link may be down before the error that says so */
   uv_tcp_t *tcp;
   uv_connect_t creq;
   int connected, connecting, closing, handles;
   uv_timer_t retry, wait, alert;
   int link_alerted; /* H7: the "unreachable since" error said for this outage */
+  int unanswered;   /* J3: a report got no answer since the last answer: up again only at an answer (H7) */
   mllp_reader rd;
   uint64_t cursor, learned;
   /* the message at the head of the line */
@@ -62,7 +66,8 @@ struct alarms {
   char *head_msg;
   size_t head_len;
   unsigned attempts;
-  unsigned answered_again; /* the head's answers that ask for it again (AE, CE, ...) */
+  unsigned
+      failed; /* the head's failed attempts: answers asking for it again (AE, CE, ...), none, a closed connection */
   known_visit *visits;
   size_t n_visits, cap_visits;
   known_alert *alerts;
@@ -187,12 +192,12 @@ static void publish_measures(alarms *a) {
                      "Events after the alarm reporter's cursor: an upper bound of the alarm reports not yet answered",
                      NULL, (double)vigil__plugin_backlog(a->api, a->p, a->cursor));
   a->api->metric_set(a->p, "alarm_retries", "counter",
-                     "Alarm reports sent again after an answer asking for it (AE, CE) or one not recorded, this run",
+                     "Alarm reports sent again after a failed attempt (AE, CE, no answer, the connection closed) or "
+                     "an answer not recorded, this run",
                      NULL, (double)a->retries);
-  a->api->metric_set(
-      a->p, "alarm_refused", "counter",
-      "Alarm reports recorded as refused (AR, CR, or max_attempts answers asking for them again), this run", NULL,
-      (double)a->refused);
+  a->api->metric_set(a->p, "alarm_refused", "counter",
+                     "Alarm reports recorded as refused (AR, CR, or max_attempts failed attempts), this run", NULL,
+                     (double)a->refused);
 }
 
 static void on_part_closed(uv_handle_t *h) {
@@ -254,8 +259,42 @@ static void link_down(alarms *a, const char *fmt, ...) {
   if (!a->closing) uv_timer_start(&a->retry, on_retry, backoff(a), 0);
 }
 
+static int record_ack(alarms *a, const char *code, const char *text);
+static void head_done(alarms *a);
+static void publish_measures(alarms *a);
+
+/* J3: the report in flight got no answer ("no answer") or the connection
+ * was closed while it waited for one ("connection closed"): a failed
+ * attempt, as an AE is (H6). It is sent again (after the reconnect the
+ * link's own backoff brings) until max_attempts, then recorded as refused
+ * with the reason in place of the manager's MSA-3, and the next report
+ * goes: one report a manager chokes on never holds the alarms after it.
+ * The link's state is H7's (link_down), not changed here. */
+static void attempt_failed(alarms *a, const char *reason) {
+  if (!a->have_head || !a->in_flight) return;
+  if (++a->failed < a->max_attempts) {
+    a->retries++;
+    publish_measures(a);
+    return;
+  }
+  if (record_ack(a, "", reason) < 0) { /* not kept: the report goes again, its refusal with it */
+    a->retries++;
+    say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager: %s; sent again after the reconnect", a->last_error);
+    publish_measures(a);
+    return;
+  }
+  a->refused++;
+  say(a, VIGIL_PLUGIN_LOG_ERROR,
+      "alarm manager: %s (%s of alert %llu) failed %u times, the last: %s; recorded as refused (max_attempts), the "
+      "next report goes",
+      a->control, a->head_type, a->head_alert, a->failed, reason);
+  head_done(a);
+}
+
 static void on_wait(uv_timer_t *t) {
   alarms *a = t->data;
+  a->unanswered = 1;
+  attempt_failed(a, "no answer");
   link_down(a, "no ACK to %s within %u ms", a->control, a->ack_timeout_ms);
 }
 
@@ -316,7 +355,7 @@ static void head_done(alarms *a) {
   free(a->head_msg);
   a->head_msg = NULL;
   a->have_head = a->in_flight = 0;
-  a->attempts = a->answered_again = 0;
+  a->attempts = a->failed = 0;
   publish_measures(a);
 }
 
@@ -339,11 +378,13 @@ static int on_ack(void *ud, const char *msg, size_t len) {
     return 0;
   }
   uv_timer_stop(&a->wait);
+  a->unanswered = 0;
   link_answers(a);
   int final = !strcmp(code, "AA") || !strcmp(code, "CA") || !strcmp(code, "AR") || !strcmp(code, "CR");
-  /* H6: an answer asking for the report again, max_attempts times, is a
-   * refusal: the manager will not take it, and the alarms after it wait */
-  int given_up = !final && ++a->answered_again >= a->max_attempts;
+  /* H6: an answer asking for the report again is a failed attempt, and
+   * max_attempts of them (J3: with those not answered) a refusal: the
+   * manager will not take it, and the alarms after it wait */
+  int given_up = !final && ++a->failed >= a->max_attempts;
   if ((final || given_up) && record_ack(a, code, text) < 0) { /* not kept: the report goes again, its answer with it */
     a->retries++;
     a->attempts++;
@@ -360,7 +401,7 @@ static int on_ack(void *ud, const char *msg, size_t len) {
       say(a, VIGIL_PLUGIN_LOG_ERROR,
           "alarm manager answered %s (%s of alert %llu) %u times with %s, the last: %s; recorded as refused "
           "(max_attempts), the next report goes",
-          a->control, a->head_type, a->head_alert, a->answered_again, code, text);
+          a->control, a->head_type, a->head_alert, a->failed, code, text);
     else
       say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager refused %s (%s of alert %llu) with %s: %s", a->control,
           a->head_type, a->head_alert, code, text);
@@ -381,6 +422,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   alarms *a = s->data;
   if (n < 0) {
     free(b->base);
+    /* waiting for the answer (not for the backoff after an AE) */
+    if (uv_is_active((uv_handle_t *)&a->wait)) attempt_failed(a, "connection closed");
     link_down(a, "%s", n == UV_EOF ? "the manager closed the connection" : uv_strerror((int)n));
     return;
   }
@@ -508,7 +551,9 @@ static void next(alarms *a) {
     if (!a->have_head && a->cursor != was) save_cursor(a);
   }
   if (!a->have_head) {
-    if (a->connected) link_answers(a);
+    /* J3: a manager whose report was given up unanswered is not up for
+     * having nothing more to ask it */
+    if (a->connected && !a->unanswered) link_answers(a);
     return;
   }
   if (!a->connected) {
@@ -589,8 +634,9 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   }
   json_t *most = json_object_get(s, "max_attempts");
   if (most && (!json_is_integer(most) || json_integer_value(most) < 1 || json_integer_value(most) > 1000))
-    return vigil__plugin_refuse(err, "plugins.hl7.alarms.max_attempts: how many answers asking for a report again "
-                                     "(AE, CE) it may get before it is recorded as refused, 1 to 1000");
+    return vigil__plugin_refuse(err, "plugins.hl7.alarms.max_attempts: how many failed attempts (AE, CE, no answer, "
+                                     "the connection closed) a report may have before it is recorded as refused, "
+                                     "1 to 1000");
   alarms *a = calloc(1, sizeof *a);
   if (!a) return -1;
   a->p = p;
