@@ -879,6 +879,29 @@ static void patient_keys_by_authority(void **state) {
                      "AU12", "patient.merged", "not the clinic's own", "MRG", "1", "204");
 }
 
+/* J1 (docs/hl7.md), the try's messages: an A01 at local UTC+10 without
+ * an offset (read as UTC, so ten hours later than it was), then an A08 one
+ * second after it with +0000 and a new severe ketamine allergy: "older
+ * than the record", and the allergy was dropped with an AA the sender
+ * never looks at. A message with allergies that is not applied as older
+ * is AE, at MSH-7, and nothing recorded. */
+static void older_allergies_refused(void **state) {
+  fixture *f = *state;
+  hl7_msg ack;
+  expect_ack(f, ADT("A01", "J1-1", "20260105200000", "J1P^^^H^MR||DOE^JANE", ""), "AA", "J1-1", &ack);
+  vigil__hl7_free(&ack);
+  refused_unrecorded(
+      f, ADT("A08", "J1-2", "20260105100001+0000", "J1P^^^H^MR||DOE^JANE", "AL1|1|DA|^Ketamine|SV|Anaphylaxis\r"),
+      "J1-2", "patient.recorded", "carries allergies", "MSH", "7", "207");
+  json_t *p = get_json(f, "/api/v1/patients/J1P", 200);
+  assert_int_equal(json_array_size(json_object_get(p, "allergies")), 0);
+  json_decref(p);
+  /* without allergies it stays A3's: AA, not applied */
+  expect_ack(f, ADT("A08", "J1-3", "20260105100002+0000", "J1P^^^H^MR||DOE^JANE", ""), "AA", "J1-3", &ack);
+  field_has(&ack, "MSA", 3, 0, "not applied");
+  vigil__hl7_free(&ack);
+}
+
 /* H3: a record kept before patient_authority was recorded (an older
  * vigil) is read by the rule that keyed it, its first MR identifier of its
  * number, else its first of that number; a merged-away reference vigil had
@@ -1617,6 +1640,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(timeouts_and_the_limit, setup_small, teardown),
       cmocka_unit_test_setup_teardown(message_times, setup, teardown),
       cmocka_unit_test_setup_teardown(patient_keys_by_authority, setup, teardown),
+      cmocka_unit_test_setup_teardown(older_allergies_refused, setup, teardown),
       cmocka_unit_test(record_authority_of_older_records),
       cmocka_unit_test(unknown_settings_refused),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),

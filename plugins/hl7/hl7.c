@@ -386,7 +386,11 @@ static int merged_away(hl7p *h, adt_result *r) {
 
 /* A3: a record message older (MSH-7) than the record vigil has is
  * acknowledged AA and not applied, logged: an A08 replayed late would
- * otherwise take back a newer allergy list. 1 when it was. */
+ * otherwise take back a newer allergy list. J1: unless it carries
+ * allergies (AL1): then AE, for an allergy dropped with an AA is lost
+ * without a word (a feed mixing times with and without an offset made a
+ * new ketamine allergy look older), and the sender sees an AE. 1 when it
+ * was not applied. */
 static int stale(hl7p *h, conn *c, const hl7_msg *m, const adt_result *r, const char *control) {
   if (strcmp(r->type, "patient.recorded")) return 0;
   json_t *rec = json_object_get(h->records, r->patient);
@@ -414,6 +418,13 @@ static int stale(hl7p *h, conn *c, const hl7_msg *m, const adt_result *r, const 
            json_string_value(json_object_get(json_object_get(rec, "source"), "control_id"))
                ? json_string_value(json_object_get(json_object_get(rec, "source"), "control_id"))
                : "?");
+  if (vigil__hl7_find(m, "AL1", 0) >= 0) {
+    size_t n = strlen(text);
+    snprintf(text + n, sizeof text - n, "; it carries allergies (AL1): check them and send them in a newer message");
+    say(h, VIGIL_PLUGIN_LOG_ERROR, "message %s from %s: %s", control, c->peer, text);
+    send_ack(c, m, "AE", 207, "MSH^1^7", text);
+    return 1;
+  }
   say(h, VIGIL_PLUGIN_LOG_WARN, "message %s from %s: %s", control, c->peer, text);
   send_ack(c, m, "AA", 0, NULL, text);
   return 1;
