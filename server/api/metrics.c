@@ -84,11 +84,14 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
        "429 past a user's pages at once.");
   put(&o, "vigil_event_pages_total{outcome=\"built\"} %llu\n", (unsigned long long)st->pages_built);
   put(&o, "vigil_event_pages_total{outcome=\"client_gone\"} %llu\n", (unsigned long long)st->pages_skipped);
+  put(&o, "vigil_event_pages_total{outcome=\"too_many\"} %llu\n", (unsigned long long)st->refused_pages);
+  head(&o, "vigil_protocol_diffs_total", "counter",
+       "Diffs of two protocol versions asked for (AC1): built, reused as kept, refused 503 busy while another was "
+       "built, not built because their client had gone.");
   put(&o, "vigil_protocol_diffs_total{outcome=\"built\"} %llu\n", (unsigned long long)st->diffs_built);
   put(&o, "vigil_protocol_diffs_total{outcome=\"reused\"} %llu\n", (unsigned long long)st->diffs_reused);
   put(&o, "vigil_protocol_diffs_total{outcome=\"busy\"} %llu\n", (unsigned long long)st->diffs_busy);
   put(&o, "vigil_protocol_diffs_total{outcome=\"client_gone\"} %llu\n", (unsigned long long)st->diffs_skipped);
-  put(&o, "vigil_event_pages_total{outcome=\"too_many\"} %llu\n", (unsigned long long)st->refused_pages);
   head(&o, "vigil_lua_bytes", "gauge", "Memory held by the protocols' Lua states.");
   put(&o, "vigil_lua_bytes %zu\n", es.lua_bytes);
   return vigil__buf_take(&o); /* NULL when memory ran out */

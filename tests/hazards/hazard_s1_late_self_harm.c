@@ -44,9 +44,16 @@ static void esketamine_late_item_9_holds_the_dose_until_assessed(void **state) {
   assert_int_equal(alarm_advance_clock(a, "2m"), 200);
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
   assert_int_equal(alarm_advance_clock(a, "1m"), 200);
-  /* Item 9 answered 3, observed a minute after the pre-dose entry. */
+  /* Item 9 answered 3, observed a minute after the pre-dose entry: as a
+   * late entry it is refused since U11 (an answer already recorded changes
+   * by an amendment with a reason), and the amendment is the way: it holds
+   * as the late entry did. */
   snprintf(body, sizeof body, "{\"predose.self_harm_thoughts\": \"3\", \"observed_at\": %lld}", alarm_now(a) - 120000);
-  assert_int_equal(alarm_record(a, id, body), 200);
+  assert_int_equal(alarm_record(a, id, body), 409);
+  assert_int_equal(alarm_cmd(a, NULL, id, "amend",
+                             "{\"item\": \"predose.self_harm_thoughts\", \"value\": \"3\", "
+                             "\"reason\": \"the patient told the nurse after the dose was drawn up\"}"),
+                   200);
   json_t *al = alarm_latest(a, id, "self_harm");
   assert_non_null(al);
   assert_string_equal(alarm_str(al, "priority"), "high");
