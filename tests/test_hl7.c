@@ -1243,7 +1243,7 @@ static void alarms_out(void **state) {
   long long raise_seq = atoll(text_at(l, "control") + strlen("VIGIL-"));
   char control[128];
   snprintf(control, sizeof control, "%s", text_at(l, "control"));
-  snprintf(ack_path, sizeof ack_path, "/api/v1/alerts/%s/ack", text_at(l, "alert"));
+  snprintf(ack_path, sizeof ack_path, "/api/v1/alerts/%lld/ack", alert1); /* OBR-2.1: <alert>-<digest> */
   json_decref(l);
   /* the manager's AA is an event on the alert, in the visit's history */
   json_t *rep = NULL;
@@ -1622,6 +1622,91 @@ static void alarm_ids_differ_between_sites(void **state) {
   close(ls);
 }
 
+/* The first report a vigil sends the test's own manager (listening on ls),
+ * answered AA: its OBR-2 and OBR-3 whole (EI: "<id>^<namespace>"). *fd
+ * keeps the connection for the caller to close. */
+static void first_alarm(int ls, int *fd, char obr2[200], char obr3[200]) {
+  *fd = own_manager_accept(ls);
+  char *msg = read_ack(*fd), err[256], control[160], ack[512];
+  assert_non_null(msg);
+  hl7_msg m;
+  assert_int_equal(vigil__hl7_parse(&m, msg, strlen(msg), err, sizeof err), 0);
+  free(msg);
+  vigil__hl7_value(&m, 0, 10, 0, 0, 0, control, sizeof control);
+  long obr = vigil__hl7_find(&m, "OBR", 0);
+  assert_true(obr >= 0);
+  char id[128], ns[64];
+  for (int k = 2; k <= 3; k++) {
+    vigil__hl7_value(&m, (size_t)obr, (size_t)k, 0, 1, 0, id, sizeof id);
+    vigil__hl7_value(&m, (size_t)obr, (size_t)k, 0, 2, 0, ns, sizeof ns);
+    snprintf(k == 2 ? obr2 : obr3, 200, "%s^%s", id, ns);
+  }
+  vigil__hl7_free(&m);
+  int n =
+      snprintf(ack, sizeof ack, "\x0bMSH|^~\\&|AM||VIGIL||20260105083001||ACK^R40^ACK|A-%s|P|2.6\rMSA|AA|%s\r\x1c\r",
+               control, control);
+  send_raw(*fd, ack, (size_t)n);
+}
+
+/* J2 (docs/hl7.md): the alarm's identity, OBR-2 and OBR-3, was
+ * "<alert>^VIGIL" whatever the site: two sites' alert 1 were one alarm to
+ * the manager (an `end` of one silenced the other), and so were a restored
+ * database's new alert 2 and the lost one. Two vigils raise their alert 1;
+ * then the second is restored from a copy of its database taken before and
+ * raises its alert 1 again: three alarms, three ids, each
+ * "<alert>-<digest>" with alarms.application as its namespace. */
+static void alarm_ids_differ_between_sites_and_restores(void **state) {
+  (void)state;
+  int port, ls = own_manager_listen(&port);
+  fixture *sites[2] = {&alarm_fx, &alarm_fx2};
+  const char *more[2] = {"retry_min_ms = 100, retry_max_ms = 300, application = 'NORTH'",
+                         "retry_min_ms = 100, retry_max_ms = 300"};
+  const char *who[3] = {"site A's alert", "site B's alert", "site B's alert after the restore"};
+  char ids[3][2][200], backup[200], cmd[700];
+  int fds[3];
+  for (int i = 0; i < 3; i++) {
+    fixture *f = sites[i < 2 ? i : 1];
+    if (i < 2) {
+      assert_int_equal(serve_setup(&f->s, ALARM_PROTOCOL), 0);
+      if (i == 1) { /* the backup: the database as the site began */
+        snprintf(backup, sizeof backup, "%s/backup.db", f->s.root);
+        snprintf(cmd, sizeof cmd, "cp '%s/vigil.db' '%s'", f->s.root, backup);
+        assert_int_equal(system(cmd), 0);
+      }
+      char extra[256];
+      snprintf(extra, sizeof extra, "plugins = { hl7 = { alarms = { port = %d, %s } } }\n", port, more[i]);
+      serve_configure(&f->s, extra);
+      assert_int_equal(serve_start(&f->s), 0);
+    } else { /* the restore */
+      assert_int_equal(serve_stop(&f->s, 0), 0);
+      snprintf(cmd, sizeof cmd, "rm -f '%s/vigil.db-wal' '%s/vigil.db-shm' && cp '%s' '%s/vigil.db'", f->s.root,
+               f->s.root, backup, f->s.root);
+      assert_int_equal(system(cmd), 0);
+      f->s.token[0] = '\0'; /* the session was not in the backup */
+      assert_int_equal(serve_start(&f->s), 0);
+    }
+    uint64_t visit = serve_start_visit_at(&f->s, "chair", "P1", "Chair 1");
+    assert_int_equal(serve_record_sbp(&f->s, visit, 200), 200);
+    first_alarm(ls, &fds[i], ids[i][0], ids[i][1]);
+    if (strcmp(ids[i][0], ids[i][1])) fail_msg("OBR-2 '%s' and OBR-3 '%s' differ", ids[i][0], ids[i][1]);
+    const char *ns = strchr(ids[i][0], '^'), *dash = strchr(ids[i][0], '-');
+    if (strcmp(ns + 1, i == 0 ? "NORTH" : "VIGIL"))
+      fail_msg("OBR-2 '%s': the namespace is not alarms.application ('%s')", ids[i][0], i == 0 ? "NORTH" : "VIGIL");
+    if (!dash || dash > ns || ns - dash - 1 != 8) fail_msg("OBR-2 '%s' is not <alert>-<digest>^<namespace>", ids[i][0]);
+  }
+  /* the same alert (what made them collide), three alarms */
+  if (atoll(ids[0][0]) != atoll(ids[1][0]) || atoll(ids[1][0]) != atoll(ids[2][0]))
+    fail_msg("the alerts are not of one number ('%s', '%s', '%s'): the test shows no collision", ids[0][0], ids[1][0],
+             ids[2][0]);
+  for (int i = 0; i < 3; i++)
+    for (int k = i + 1; k < 3; k++)
+      if (!strncmp(ids[i][0], ids[k][0], (size_t)(strchr(ids[i][0], '^') - ids[i][0])))
+        fail_msg("%s and %s sent one alarm id '%s'", who[i], who[k], ids[i][0]);
+  for (int i = 0; i < 3; i++)
+    close(fds[i]);
+  close(ls);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "interop")) {
     const struct CMUnitTest interop[] = {
@@ -1646,6 +1731,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
       cmocka_unit_test_teardown(alarms_answered_ae_for_ever, alarms_teardown),
       cmocka_unit_test_teardown(alarm_ids_differ_between_sites, alarms_teardown),
+      cmocka_unit_test_teardown(alarm_ids_differ_between_sites_and_restores, alarms_teardown),
       cmocka_unit_test_teardown(alarms_manager_never_answers, alarms_teardown),
       cmocka_unit_test_teardown(alarms_closed_or_unanswered, alarms_teardown),
   };

@@ -37,6 +37,7 @@ typedef struct known_visit {
 
 typedef struct known_alert {
   unsigned long long alert;
+  unsigned raised_digest; /* J2: of its alert.raised as the log keeps it (alarm_id) */
   char *patient, *location, *message, *priority, *rule;
 } known_alert;
 
@@ -120,6 +121,7 @@ static void learn(alarms *a, const vigil_plugin_event *ev) {
       known_visit *v = visit_of(a, (unsigned long long)ev->visit);
       const char *patient = json_string_value(json_object_get(d, "patient")); /* a course alert's */
       al->alert = (unsigned long long)json_integer_value(json_object_get(d, "alert"));
+      al->raised_digest = vigil__plugin_digest32(ev->json, ev->json_len);
       al->patient = dup_or_empty(patient ? patient : v ? v->patient : "");
       al->location = dup_or_empty(v ? v->location : "");
       al->message = dup_or_empty(json_string_value(json_object_get(d, "message")));
@@ -496,6 +498,20 @@ static void control_id(alarms *a, const vigil_plugin_event *ev) {
            (unsigned long long)ev->seq, vigil__plugin_digest32(ev->json, ev->json_len));
 }
 
+/* J2: the alarm's identity in OBR-2 and OBR-3, which a manager tracks an
+ * alarm by from its start to its end: the same in every report of the
+ * alert's life, and never another alarm's, though two sites (or a site whose
+ * database was restored from a backup) number their alerts from the same 1.
+ * So, as control_id, the site's name on a cluster node and 32 bits of
+ * FNV-1a over the alert's alert.raised as the log keeps it. An alert whose
+ * raise was not learned (memory ran out) takes this event's digest: an id
+ * no other alarm has, rather than one another alarm may have. */
+static void alarm_id(alarms *a, const known_alert *al, const vigil_plugin_event *ev, unsigned long long alert,
+                     char out[128]) {
+  snprintf(out, 128, "%.64s%s%llu-%08x", a->site ? a->site : "", a->site ? "-" : "", alert,
+           al ? al->raised_digest : vigil__plugin_digest32(ev->json, ev->json_len));
+}
+
 static int pick(void *ud, const vigil_plugin_event *ev) {
   alarms *a = ud;
   if (!reported(ev->type)) {
@@ -514,7 +530,10 @@ static int pick(void *ud, const vigil_plugin_event *ev) {
   strftime(now, sizeof now, "%Y%m%d%H%M%S+0000", &tm);
   int raised = !strcmp(ev->type, "alert.raised"), resolved = !strcmp(ev->type, "alert.resolved");
   int acked = !strcmp(ev->type, "alert.acknowledged");
-  r40_alert r = {.id = id,
+  char ident[128];
+  alarm_id(a, al, ev, id, ident);
+  r40_alert r = {.alarm_id = ident,
+                 .ns = a->app,
                  .patient = al ? al->patient : "",
                  .location = al ? al->location : "",
                  .message = al ? al->message : "",

@@ -31,8 +31,6 @@ static void obx(hl7_out *o, int n, const char *code, const char *value, const ch
 char *vigil__hl7_r40(const r40_alert *a, const char *app, const char *facility, const char *to_app,
                      const char *to_facility, const char *control_id, const char *now, size_t *len) {
   hl7_out o;
-  char id[32];
-  snprintf(id, sizeof id, "%llu", a->id);
   vigil__hl7_out_init(&o, NULL);
   vigil__hl7_msh(&o, app, facility, to_app, to_facility, now, "ORU^R40^ORU_R40", control_id, "2.6",
                  "|||IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.4^ISO");
@@ -46,10 +44,13 @@ char *vigil__hl7_r40(const r40_alert *a, const char *app, const char *facility, 
   vigil__hl7_out_end(&o);
   /* the alarm: its identity (the same in every report of its life) */
   RAW(&o, "OBR|1|");
-  vigil__hl7_out_text(&o, id);
-  RAW(&o, "^VIGIL|");
-  vigil__hl7_out_text(&o, id);
-  RAW(&o, "^VIGIL|196616^MDC_EVT_ALARM^MDC|||");
+  for (int k = 0; k < 2; k++) { /* OBR-2, the placer's, and OBR-3, the filler's: vigil is both */
+    vigil__hl7_out_text(&o, a->alarm_id);
+    RAW(&o, "^");
+    vigil__hl7_out_text(&o, a->ns);
+    RAW(&o, "|");
+  }
+  RAW(&o, "196616^MDC_EVT_ALARM^MDC|||");
   vigil__hl7_out_text(&o, a->time ? a->time : now);
   vigil__hl7_out_end(&o);
   obx(&o, 1, "196616^MDC_EVT_ALARM^MDC", a->message, priority_flag(a->priority));

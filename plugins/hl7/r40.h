@@ -7,7 +7,10 @@
 #include <stddef.h>
 
 typedef struct r40_alert {
-  unsigned long long id; /* the alert's id in vigil */
+  /* J2: the alarm's identity, OBR-2 and OBR-3 (EI): alarm_id its entity
+   * identifier ("<alert>-<digest>", "<site>-<alert>-<digest>" on a cluster
+   * node: alarms.c alarm_id), ns its namespace (alarms.application) */
+  const char *alarm_id, *ns;
   const char *patient, *location, *message, *priority, *rule;
   const char *phase;        /* MDC_ATTR_EVENT_PHASE: start, escalate, update, end */
   const char *state;        /* MDC_ATTR_ALARM_STATE: active, inactive */

@@ -125,7 +125,8 @@ static void input_text(const char *data, size_t size, char text[ADT_MAX_VALUE + 
 static void alarm_report(const char *data, size_t size) {
   char text[ADT_MAX_VALUE + 1];
   input_text(data, size, text);
-  r40_alert a = {.id = 7,
+  r40_alert a = {.alarm_id = "7-0badcafe",
+                 .ns = "VIGIL",
                  .patient = text,
                  .location = "Chair 1",
                  .message = text,
