@@ -1151,6 +1151,13 @@ static void several_sites_per_node(void **state) {
   assert_int_equal(serve_request(&n4, "GET", "/api/v1/visits/1", NULL, &body), 200);
   assert_non_null(strstr(body, "chair-c"));
   free(body);
+  /* E1 of the third try: a patient's page and a course name their site
+   * like a visit's (the workstation sends ?site= on every call): another
+   * node's site is 307 at its owner (they were the node's first site's:
+   * 404 and 422 here). */
+  assert_moved(&n4, "GET", "/api/v1/patients/chair-e?site=e", NULL,
+               "http://127.0.0.1:1/n5/api/v1/patients/chair-e?site=e");
+  assert_moved(&n4, "POST", "/api/v1/courses?site=e", "{}", "http://127.0.0.1:1/n5/api/v1/courses?site=e");
   assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%chair-z%'"), 0);
 
   /* C3 of the independent try: a command with an Idempotency-Key and no

@@ -2,7 +2,8 @@
  *
  *   GET /api/v1/cluster     this node, its site, and every site's lease
  *   ?site=NAME              on /api/v1/visits..., /api/v1/alerts...,
- *                           /api/v1/events..., /api/v1/clock: a site this node does not own
+ *                           /api/v1/events..., /api/v1/clock, /api/v1/patients...,
+ *                           /api/v1/courses...: a site this node does not own
  *                           is answered 307 at its owner's advertised URL
  *                           (same path and query), or 503 when no live node
  *                           owns it, or 422 when the cluster has no such
@@ -68,16 +69,26 @@ static int body_site(http_request *req, char *site, size_t n) {
   return rc;
 }
 
+/* The first segments after /api/v1/ of what is a site's: its engine
+ * answers. The clock is each site's engine's (C8 of issue 17's try: ?site=
+ * of GET /api/v1/clock answered the node's first site's); patients and
+ * courses are read from and written to the site's log (E1 of the third try:
+ * the workstation's patient screen and its course starts named their site
+ * and got the node's first site's). */
+static const char *const site_routes[] = {"visits", "alerts", "events", "clock", "patients", "courses"};
+
+static int is_site_segment(const char *first, size_t len) {
+  for (size_t i = 0; i < sizeof site_routes / sizeof *site_routes; i++)
+    if (is(first, len, site_routes[i])) return 1;
+  return 0;
+}
+
 static int is_site_route(http_request *req) {
   const char *p = vigil__http_request_path(req);
-  /* The clock is each site's engine's (C8 of issue 17's try: ?site= of
-   * GET /api/v1/clock answered the node's first site's). */
-  static const char *const prefixes[] = {"/api/v1/visits", "/api/v1/alerts", "/api/v1/events", "/api/v1/clock"};
-  for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
-    size_t n = strlen(prefixes[i]);
-    if (!strncmp(p, prefixes[i], n) && (p[n] == '\0' || p[n] == '/')) return 1;
-  }
-  return 0;
+  static const char prefix[] = "/api/v1/";
+  if (strncmp(p, prefix, sizeof prefix - 1)) return 0;
+  p += sizeof prefix - 1;
+  return is_site_segment(p, strcspn(p, "/"));
 }
 
 int vigil__api_request_site(http_request *req, char *site, size_t n) {
@@ -171,7 +182,6 @@ static int redirect(api *a, http_request *req) {
 }
 
 int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len) {
-  if (!(is(first, len, "visits") || is(first, len, "alerts") || is(first, len, "events") || is(first, len, "clock")))
-    return 0;
+  if (!is_site_segment(first, len)) return 0;
   return redirect(a, req);
 }

@@ -71,6 +71,10 @@ static void session_fields(api *a, json_t *body) {
   json_object_set_new(body, "alarm_pause_s", json_integer((json_int_t)(a->alarm_pause_ms / 1000)));
   json_object_set(body, "ack_reasons", a->ack_reasons);
   json_object_set(body, "usual_protocol", a->usual_protocol);
+  /* A node of a cluster: the workstation asks which of its sites the page
+   * is for (GET /api/v1/cluster) before it shows a board (E1 of the third
+   * try); null on a single server, which has one. */
+  json_object_set_new(body, "node", a->site && a->node ? json_string(a->node) : json_null());
 }
 
 static const char *const WHAT[PERM_COUNT] = {

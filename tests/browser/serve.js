@@ -59,9 +59,10 @@ export async function startServer({ users = {}, extraArgs = [], env = {}, protoc
   };
 }
 
-// Spawns `vigil ARGS` and waits for its "listening" line: {child, port, log()}.
-async function launch(args, env) {
-  const child = spawn(vigilBin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+// Spawns `vigil ARGS` (in the folder cwd) and waits for its "listening"
+// line: {child, port, log()}.
+export async function launch(args, env, cwd) {
+  const child = spawn(vigilBin, args, { env: { ...process.env, ...env }, cwd, stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   const port = await new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`vigil serve did not start:\n${log}`)), 15000);

@@ -3,6 +3,7 @@
 // form can put the message next to the field it names.
 import { onUnauthenticated } from "./session.js";
 import * as downtime from "./downtime.js";
+import { withSite } from "./site.js";
 
 // The last answer to each GET, shown again while the server cannot be
 // reached (downtime.js: the page keeps its last state, read only, and says
@@ -36,7 +37,9 @@ async function send(method, path, body, key, live) {
   }
   let res;
   try {
-    res = await fetch("/api/v1" + path, init);
+    // The page's site on every call (site.js): on a node owning several,
+    // a call without it is about the node's first site.
+    res = await fetch(withSite("/api/v1" + path), init);
   } catch (err) {
     downtime.unreachable();
     if (method === "GET" && !live && lastAnswers.has(path)) return structuredClone(lastAnswers.get(path));

@@ -6,12 +6,17 @@
 // With the values goes when the first of them was typed, and whether the
 // server was away since (visit.js: then that is their observed time).
 import { current } from "./session.js";
+import * as site from "./site.js";
 
 const PREFIX = "vigil.draft.";
 
+// Per user, and per site and visit: visit ids count per site on a node of a
+// cluster, and a tab opened on another site (site.js) must not offer south's
+// visit 1's values on north's visit 1.
 function key(visit) {
   const u = current();
-  return u ? `${PREFIX}${u.name}.${visit}` : null;
+  const s = site.current();
+  return u ? `${PREFIX}${u.name}.${s ? `${s}:` : ""}${visit}` : null;
 }
 
 // values: {item id: value as inputs.js reads it}; typed: {at: ms, away:

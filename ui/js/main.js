@@ -18,7 +18,8 @@ import * as expiry from "./expiry.js";
 import * as fit from "./fit.js";
 import * as drafts from "./drafts.js";
 import * as downtime from "./downtime.js";
-import { forgetAnswers } from "./api.js";
+import * as site from "./site.js";
+import { forgetAnswers, getLive } from "./api.js";
 import { ask, showError } from "./dialog.js";
 import { clockTimeSeconds, dateTime } from "./format.js";
 
@@ -41,10 +42,16 @@ function route() {
       ended: "Your sign-in was ended by the server: signed out on another screen, a password change, or the account disabled. What you had typed is kept: sign in again to carry on.",
       signed_out_offline: "Signed out on this screen. The server cannot be reached: it will be told as soon as it answers, before anyone signs in here again.",
     }[session.endReason()] || "";
-    signin.render(main, () => {
-      started();
+    signin.render(main, async () => {
+      await started();
       navigate(location.hash && location.hash !== "#/signin" ? location.hash : "#/board");
     }, why);
+    return;
+  }
+  // Nothing of a site is drawn before the page knows which site it is for.
+  if (!site.isSettled()) {
+    document.body.dataset.view = "site";
+    chooseSite(siteChoice);
     return;
   }
   const hash = location.hash || "#/board";
@@ -114,8 +121,39 @@ function drawClock() {
     h("span", { class: "clock-short" }, clockTimeSeconds(iso) + clock.shortNote()));
 }
 
+// GET /api/v1/cluster, or null on a single server (the session's answer
+// names no node).
+async function cluster() {
+  return session.node() ? getLive("/cluster") : null;
+}
+
+// What the user must choose from while the page has no site: {choices,
+// problem} (site.js), or null before the node has answered.
+let siteChoice = null;
+
+function chooseSite(choice) {
+  const box = clear(main);
+  if (!choice) return;
+  box.append(h("h1", {}, "Choose your site"), h("p", { class: "site-problem" }, choice.problem));
+  if (choice.choices.length)
+    box.append(h("ul", { class: "site-choices" }, ...choice.choices.map((name) =>
+      h("li", {}, h("button", { type: "button", "data-site": name, onclick: () => site.choose(name) }, name)))));
+  else box.append(h("button", { type: "button", onclick: () => location.reload() }, "Try again"));
+  main.focus({ preventScroll: true });
+}
+
+// The page's site in the header and the tab's title: which clinic's board
+// this is, at a glance.
+function showSite() {
+  const el = document.getElementById("site");
+  const name = site.current();
+  el.hidden = !name;
+  el.textContent = name ? `Site: ${name}` : "";
+  document.title = name ? `vigil \u2014 ${name}` : "vigil";
+}
+
 let live = false;
-function started() {
+async function started() {
   const u = session.current();
   document.getElementById("top").hidden = false;
   document.getElementById("who").textContent = `${u.name} (${u.role})`;
@@ -123,6 +161,16 @@ function started() {
   document.querySelector('[data-nav="start"]').hidden = !session.can("record");
   document.querySelector('[data-nav="users"]').hidden = !session.can("users");
   document.querySelector('[data-nav="protocols"]').hidden = !session.can("approve");
+  // The site first: the stream, the clock and the alarms are a site's.
+  if (!site.isSettled()) {
+    try {
+      siteChoice = await site.settle(cluster);
+    } catch (err) {
+      siteChoice = { choices: [], problem: `The server did not say which sites it serves: ${err.message}` };
+    }
+    showSite();
+    if (!site.isSettled()) return;
+  }
   if (!live) {
     live = true;
     stream.open();
@@ -187,8 +235,8 @@ window.addEventListener("hashchange", route);
 expiry.start();
 fit.start(main);
 
-session.restore().then((u) => {
-  if (u) started();
+session.restore().then(async (u) => {
+  if (u) await started();
   route();
 }).catch((err) => {
   clear(main).append(h("p", { class: "error" }, `The server cannot be reached: ${err.message}`));

@@ -156,7 +156,7 @@ function courseSection(c, visits, title) {
       sessionsTable(c, visits),
       trendChart(c)),
     integrationForm(c),
-    can("export") ? h("p", {}, h("a", { href: `/api/v1/courses/${c.id}/fhir`, download: `course-${c.id}.fhir.json`, class: "button quiet" }, "Export the course (FHIR)")) : null);
+    can("export") ? h("p", {}, h("a", { href: withSite(`/api/v1/courses/${c.id}/fhir`), download: `course-${c.id}.fhir.json`, class: "button quiet" }, "Export the course (FHIR)")) : null);
 }
 
 function nextDue(c) {

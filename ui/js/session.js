@@ -13,6 +13,7 @@ let renewing = null;
 let pauseMs = 120000; // the site's alarm_pause
 let reasons = []; // the site's ack_reasons: quick picks for an acknowledgement
 let usual = null; // the site's usual_protocol: the start form's first choice
+let nodeName = null; // the node's name on a node of a cluster (site.js), else null
 // Why the last session ended: "expired" (not used for too long), "ended"
 // (the server ended it: signed out elsewhere, a password change, the account
 // disabled), "" when the user signed out here.
@@ -43,6 +44,7 @@ function lifetime(json) {
   if (json.alarm_pause_s > 0) pauseMs = json.alarm_pause_s * 1000;
   if (Array.isArray(json.ack_reasons)) reasons = json.ack_reasons.filter((r) => typeof r === "string");
   if ("usual_protocol" in json) usual = typeof json.usual_protocol === "string" ? json.usual_protocol : null;
+  if ("node" in json) nodeName = typeof json.node === "string" ? json.node : null;
 }
 
 // How long the sign-in still lasts without use (Infinity: no limit known).
@@ -65,6 +67,12 @@ export function ackReasons() {
 
 export function usualProtocol() {
   return usual;
+}
+
+// The node's name when the server is a node of a cluster (several sites may
+// be served here: site.js), else null.
+export function node() {
+  return nodeName;
 }
 
 // Why the last session ended ("expired", "ended", "signed_out_offline" or

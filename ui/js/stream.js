@@ -5,6 +5,7 @@
 // restart; while it is away the header says so.
 import { sawServerTime } from "./clock.js";
 import * as downtime from "./downtime.js";
+import { withSite } from "./site.js";
 
 let source = null;
 const listeners = new Set();
@@ -18,7 +19,8 @@ function setConnected(c) {
 
 export function open() {
   if (source) return;
-  source = new EventSource("/api/v1/events/stream", { withCredentials: true });
+  // The page's site's events (site.js), not the node's first site's.
+  source = new EventSource(withSite("/api/v1/events/stream"), { withCredentials: true });
   source.onopen = () => {
     downtime.answered();
     setConnected(true);
