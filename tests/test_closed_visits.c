@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "model.h" /* white box: the engine's private model (tests/CMakeLists.txt) */
+#include "recover.h"
 #include "vigil/vigil.h"
 
 #define T0 1700000000000LL
@@ -98,9 +99,54 @@ static void closed_visits_leave_memory_and_come_back(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+static void close_one(vigil_engine *e, int i) {
+  char patient[32];
+  uint64_t id;
+  snprintf(patient, sizeof patient, "MRN-%d", i);
+  if (vigil_visit_start(e, "short", patient, "nurse:a", NULL, &id) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  if (vigil_visit_record_json(e, id, "nurse:a", "{\"done\": true}") < 0 || vigil_visit_discharge(e, id, "nurse:a") < 0)
+    fail_msg("%s", vigil_engine_errmsg(e));
+}
+
+/* A closed visit named closed again while its first entry is still in the
+ * ring (as a fold of it on a read does) stays when that entry leaves, and
+ * leaves ENGINE_CLOSED_KEPT closings after its newest one. */
+static void a_visit_named_closed_again_stays(void **state) {
+  (void)state;
+  char dir[] = "/tmp/vigil-closed-XXXXXX", path[128];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  FILE *f = fopen(path, "w");
+  fputs(PROTOCOL, f);
+  fclose(f);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  if (vigil_engine_load(e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  int n = 0;
+  close_one(e, n++); /* visit 1 */
+  while (n < 100)
+    close_one(e, n++);
+  assert_non_null(e->visits[0]);
+  vigil__engine_keep_closed(e, 1); /* named again: the 101st entry */
+  while (n < ENGINE_CLOSED_KEPT + 50)
+    close_one(e, n++);
+  if (!e->visits[0]) fail_msg("visit 1 left memory with its first entry, though named closed again since");
+  assert_null(e->visits[1]); /* visit 2, named once, has left */
+  while (n < 100 + ENGINE_CLOSED_KEPT + 1)
+    close_one(e, n++);
+  assert_null(e->visits[0]); /* its newest entry has left too */
+  assert_true(in_memory(e, 1) <= ENGINE_CLOSED_KEPT);
+  vigil_engine_free(e);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(closed_visits_leave_memory_and_come_back),
+      cmocka_unit_test(a_visit_named_closed_again_stays),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

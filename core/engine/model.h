@@ -157,7 +157,8 @@ struct visit {
   uint32_t n_alerts, cap_alerts;
   block *blocks;
   uint32_t n_blocks;
-  passed_item *passed; /* V1: what overrides passed unrecorded, in the order passed */
+  uint32_t closed_write; /* the engine's ring write that last named it closed (recover.c, keep_closed) */
+  passed_item *passed;   /* V1: what overrides passed unrecorded, in the order passed */
   uint32_t n_passed;
   signature_state *sigs; /* one per protocol item, made at the first signature */
   hand *hands;
@@ -284,9 +285,10 @@ struct vigil_engine {
   uint64_t n_alerts, cap_alerts;
   /* The closed visits in memory, oldest first (a ring): a closed visit is
    * folded again from the log when asked for, so only the last
-   * ENGINE_CLOSED_KEPT of them stay. */
+   * ENGINE_CLOSED_KEPT of them stay. closed_writes counts the writes; the
+   * next goes to closed_writes % ENGINE_CLOSED_KEPT. */
   uint64_t closed[ENGINE_CLOSED_KEPT];
-  uint32_t closed_next;
+  uint32_t closed_writes;
   heap deadlines;
   /* patients' courses, by id - 1 (never dropped: they are few and small),
    * and each session's link from its visit */
