@@ -6,7 +6,7 @@
 --
 -- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
 -- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, sedation_deep
--- ("sedation_deep", "sedation_unresponsive"), dissociation_distress.
+-- ("sedation_deep", "sedation_unresponsive"), dose_given, dissociation_distress.
 -- The alert logic and its parameters are in lib.lua and protocol.lua. Each rule
 -- declares the highest priority it raises (the priority of its technical alert if
 -- it fails: docs/safety.md, H6) and, for vitals, how a reading is worse than the
@@ -38,8 +38,9 @@ return v.phase "infusion" {
 
     -- The infusion's record (issue 19; docs/clinical/ketamine-dosing.md, "The infusion's
     -- record"): what the pump was set to and what it gave, as a paper or EHR infusion chart
-    -- keeps it. Records only, no rule: vigil does not drive the pump. The start and stop
-    -- times are infusion_started's and infusion_stopped's observed times. The ranges catch
+    -- keeps it. vigil does not drive the pump; the dose given is checked against the dose
+    -- drawn up (rule dose_given below, docs/safety.md T7), the rate and volume are records
+    -- only (no source gives a tolerance for them). The start and stop times are infusion_started's and infusion_stopped's observed times. The ranges catch
     -- typing errors only (the dose: the largest weight, 250 kg, at the largest dose_mg_per_kg,
     -- 1.0 mg/kg); required, each can be "Not done" with a reason (a pump that failed).
     v.number "pump_rate" {
@@ -152,6 +153,35 @@ return v.phase "infusion" {
       on = "moaas",
       priority = "high", worse = lib.worse.moaas,
       check = function(x, visit) return lib.sedation(x, visit) end,
+    },
+
+    -- The dose given against the dose drawn up at screening or, with none drawn up (screening
+    -- overridden), the prescribed dose, weight x dose_mg_per_kg (docs/safety.md T7, U10), past
+    -- dose_given_tolerance_pct. More than drawn up is the harm (a second bag, a wrong
+    -- concentration); less (a pump that stopped early) is the same alert, its words saying
+    -- which. Carried: a clinician reviews it, with a reason, before the observation; an
+    -- amended dose given is judged again. Source: none, a recording check
+    -- (docs/clinical/ketamine-dosing.md, "The infusion's record").
+    v.rule "dose_given" {
+      on = "dose_given",
+      priority = "high", carry = true,
+      worse = false, -- the clinician reviews the dose given once; an amended one is judged again
+      check = function(x, visit)
+        local drawn, tol = visit.value("screening.dose"), visit.param("dose_given_tolerance_pct")
+        local against
+        if type(drawn) == "number" then
+          against = string.format("the %g mg drawn up", drawn)
+        else
+          local weight, per_kg = visit.param("weight"), visit.param("dose_mg_per_kg")
+          drawn = weight * per_kg
+          against = string.format("the %g mg prescribed (%g kg x %g mg/kg), no dose drawn up,", drawn, weight, per_kg)
+        end
+        if math.abs(x - drawn) <= drawn * tol / 100 then return nil end
+        return v.alert.high(string.format("Dose given %g mg is %s %s by more than %g%%: check the pump, the bag and "
+                                          .. "the record; a clinician reviews it before the observation.",
+                                          x, x > drawn and "more than" or "less than", against, tol),
+                            { id = "dose_given", value = x })
+      end,
     },
 
     v.rule "dissociation_distress" {

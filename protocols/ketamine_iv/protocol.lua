@@ -44,12 +44,15 @@
 --          with the observation's limit rules under the same names: a calm one taken now resolves a
 --          late low reading of the observation that held the discharge, without back-dating; it is the
 --          last vitals the discharge's checks read (docs/safety.md T6).
+--   1.7.4  the dose given is checked (rule dose_given, param dose_given_tolerance_pct): against the dose
+--          drawn up, or the prescribed dose when none was drawn up, a difference past the tolerance is a
+--          carried high alert that holds the infusion until a clinician reviews it (docs/safety.md T7, U10).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.7.3", -- 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.7.4", -- 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -109,6 +112,15 @@ return v.protocol "ketamine_iv" {
       prescribed = true,
       title = "Allowed difference between drawn and calculated dose", default = 10, unit = "%", range = { 0, 25 },
       source = "no clinical source: dose calculation check, clinic choice",
+    },
+    -- Source: none (docs/clinical/ketamine-dosing.md, "The infusion's record"). A recording
+    -- check, not a clinical limit: the dose given (the pump's volume at the bag's
+    -- concentration) against the dose drawn up, else the prescribed dose (docs/safety.md T7, U10).
+    v.param "dose_given_tolerance_pct" {
+      prescribed = true,
+      title = "Allowed difference between the dose given and the dose drawn up", default = 10, unit = "%",
+      range = { 0, 25 },
+      source = "no clinical source: a recording check, clinic choice",
     },
 
     -- Blood pressure ----------------------------------------------------------

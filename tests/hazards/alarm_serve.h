@@ -368,6 +368,14 @@ static inline void alarm_expect_phase(alarm_serve *a, uint64_t visit, const char
   json_decref(v);
 }
 
+/* ketamine_iv's screening answers, all clear, with a calm baseline and 35 mg drawn up (70 kg at 0.5 mg/kg). */
+#define ALARM_KETAMINE_SCREENING                                                                                       \
+  "{\"consent\": true, \"ci_hypertension\": \"no\", \"ci_vascular\": \"no\", \"ci_psychosis\": \"no\","                \
+  " \"ci_hypersensitivity\": \"no\", \"pregnancy\": \"not applicable\", \"substance_use\": \"no\","                    \
+  " \"ride_confirmed\": true, \"baseline\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 70, \"spo2\": 98, \"rr\": 14},"        \
+  " \"dose\": 35, \"phq9\": {\"q1\": 0, \"q2\": 0, \"q3\": 0, \"q4\": 0, \"q5\": 0, \"q6\": 0, \"q7\": 0, \"q8\": 0,"  \
+  " \"q9\": 0}}"
+
 /* A ketamine_iv visit (70 kg) with these screening entries, in screening. */
 static inline uint64_t alarm_ketamine_screened(alarm_serve *a, const char *screening) {
   uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");

@@ -16,13 +16,6 @@
 
 #include "alarm_serve.h"
 
-#define SCREENING                                                                                                      \
-  "{\"consent\": true, \"ci_hypertension\": \"no\", \"ci_vascular\": \"no\", \"ci_psychosis\": \"no\","                \
-  " \"ci_hypersensitivity\": \"no\", \"pregnancy\": \"not applicable\", \"substance_use\": \"no\","                    \
-  " \"ride_confirmed\": true, \"baseline\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 70, \"spo2\": 98, \"rr\": 14},"        \
-  " \"dose\": 35, \"phq9\": {\"q1\": 0, \"q2\": 0, \"q3\": 0, \"q4\": 0, \"q5\": 0, \"q6\": 0, \"q7\": 0, \"q8\": 0,"  \
-  " \"q9\": 0}}"
-
 static void expect_high(alarm_serve *a, uint64_t id, const char *rule, const char *says) {
   json_t *al = alarm_latest(a, id, rule);
   if (!al) fail_msg("no %s alert", rule);
@@ -34,7 +27,7 @@ static void expect_high(alarm_serve *a, uint64_t id, const char *rule, const cha
 static void apnoea_and_no_pulse_are_recorded_and_alert(void **state) {
   alarm_serve *a = *state;
   char msg[2048];
-  uint64_t id = alarm_ketamine_infusing(a, SCREENING);
+  uint64_t id = alarm_ketamine_infusing(a, ALARM_KETAMINE_SCREENING);
 
   /* Typing errors above the top stay refused, said as entered. */
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries",

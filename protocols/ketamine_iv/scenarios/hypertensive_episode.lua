@@ -62,7 +62,7 @@ return {
                              moaas = "4", dissociation = "present" } },
     { at = "50m", record = { vitals = { sbp = 152, dbp = 92, hr = 82, spo2 = 98, rr = 14 },
                              moaas = "5", dissociation = "present", infusion_stopped = true,
-                             volume_infused = 100, dose_given = 35 } },
+                             volume_infused = 100, dose_given = 40 } },
     { at = "51m", advance = true },
 
     -- Observation (entered at 51m)

@@ -45,7 +45,7 @@ return {
                              moaas = "3", dissociation = "present" } },
     { at = "50m", record = { vitals = { sbp = 136, dbp = 88, hr = 72, spo2 = 97, rr = 15 },
                              moaas = "4", dissociation = "present", infusion_stopped = true,
-                             volume_infused = 100, dose_given = 35 } },
+                             volume_infused = 100, dose_given = 45 } },
     { at = "51m", advance = true },
 
     -- Observation (entered at 51m)

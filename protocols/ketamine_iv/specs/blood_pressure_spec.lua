@@ -27,7 +27,7 @@ return {
     at "40m" { record = { vitals = vitals(172, 100), moaas = "4", dissociation = "present" } },
     expect "40m" { resolved = "bp_high", id = "bp_high" },
     at "50m" { record = { vitals = vitals(152, 92), moaas = "5", dissociation = "present", infusion_stopped = true,
-                          volume_infused = 100, dose_given = 35 } },
+                          volume_infused = 100, dose_given = 40 } },
     expect "50m" { resolved = "bp_rise" },
     at "51m" { advance = true },
 

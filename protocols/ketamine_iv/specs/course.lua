@@ -43,7 +43,7 @@ function course.session(day, weight, total, dose, params)
     at "6m" { record = { phq9 = phq9(total) } },
     at "10m" { advance = true },
   }, ms)
-  add(steps, visit.infusion(), ms)
+  add(steps, visit.infusion(nil, dose or weight * 0.5), ms)
   add(steps, visit.observation(), ms)
   add(steps, visit.discharge(), ms)
   return steps

@@ -11,7 +11,7 @@ return {
     params = { weight = 90 },
     no_other = { "alerts", "gates" },
     visit.screening(90),
-    visit.infusion(),
+    visit.infusion(nil, 45),
     visit.observation(),
     at "113m" { record = { aldrete = { activity = 1, respiration = 2, circulation = 2, consciousness = 1, spo2 = 2 },
                            responsible_adult = false, no_driving_advice = true, written_instructions = true } },

@@ -33,14 +33,15 @@ end
 -- The infusion's four checkpoints (20, 30, 40, 50m) with calm readings, except
 -- those given in `readings` (by minute: { [30] = visit.vitals(184, 104) }).
 -- Records the start (and the pump's rate) at 10m and the stop (with the volume
--- infused and the dose given: 100 mL of 0.35 mg/mL) at 50m, and leaves at 51m.
-function visit.infusion(readings)
+-- infused, 100 mL, and the dose given: `given` mg, 35 unless said, the dose drawn up
+-- for 70 kg, which the rule dose_given compares it with) at 50m, and leaves at 51m.
+function visit.infusion(readings, given)
   readings = readings or {}
   local steps = { at "10m" { record = { infusion_started = true, pump_rate = 150 } } }
   for _, m in ipairs({ 20, 30, 40, 50 }) do
     local r = { vitals = readings[m] or visit.vitals(134, 84), moaas = "5", dissociation = "present" }
     if m == 50 then
-      r.infusion_stopped, r.volume_infused, r.dose_given = true, 100, 35
+      r.infusion_stopped, r.volume_infused, r.dose_given = true, 100, given or 35
     end
     steps[#steps + 1] = at(m .. "m") { record = r }
   end
