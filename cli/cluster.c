@@ -115,6 +115,7 @@ struct cluster_node {
   pthread_t watchdog;
   atomic_int quit;
   int failing, gone;
+  int broken; /* the site's database lacks part of the schema: no retry brings it back */
   uint64_t renewals, failures;
 };
 
@@ -169,6 +170,20 @@ static void renew(uv_timer_t *t) {
     return;
   }
   n->failures++;
+  if (rc == VIGIL_ECORRUPT) {
+    /* A write or a read of the site met a table or a column of the schema
+     * gone (E6 of the third try): as at the start (D2), the node stops,
+     * saying why, rather than answer every command 503 for ever. */
+    n->log("error", "the database lacks part of vigil's schema: the node stops (restore the schema or the database)",
+           json_pack("{s:s}", "error", err));
+    uv_timer_stop(t);
+    n->broken = 1;
+    if (!n->gone) {
+      n->gone = 1;
+      n->lost(n->ud);
+    }
+    return;
+  }
   if (rc == VIGIL_EBUSY) {
     n->log("error", "the site was taken by another node, or fenced: this node stops acting for it",
            json_pack("{s:s}", "error", err));
@@ -211,6 +226,8 @@ cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lea
   uv_timer_start(&n->timer, renew, 0, every);
   return n;
 }
+
+int vigil__cluster_broken(const cluster_node *n) { return n && n->broken; }
 
 void vigil__cluster_counts(const cluster_node *n, uint64_t *renewals, uint64_t *failures) {
   *renewals = n ? n->renewals : 0;

@@ -45,6 +45,10 @@ typedef struct cluster_node cluster_node;
  * of memory. */
 cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, int64_t claimed_ms,
                                    void (*lost)(void *ud), void *ud, cluster_log_fn log);
+/* 1 when lost(ud) was called because the site's database lacks part of the
+ * schema (a table or a column gone while the node ran): the node stops,
+ * status 1, as at its start. */
+int vigil__cluster_broken(const cluster_node *n);
 /* Renewals made and failed (for /metrics). */
 void vigil__cluster_counts(const cluster_node *n, uint64_t *renewals, uint64_t *failures);
 /* Stops the renewals and the watchdog; the site no longer counts as held. */

@@ -70,7 +70,8 @@ typedef struct server_ctx {
   http_server *http;
   plugin_host *plugins;
   int stopping;
-  int lost; /* the home site was taken by another node, or every site was */
+  int lost;   /* the home site was taken by another node, or every site was */
+  int broken; /* a site's database lacks part of the schema (cluster.c): status 1 */
   site_unit *units[MAX_SITES];
   size_t n_units;
   unsigned apis_open; /* units' apis not yet closed at stop */
@@ -451,6 +452,11 @@ static void on_lost_api_closed(void *ud) {
 static void on_site_lost(void *ud) {
   site_unit *u = ud;
   server_ctx *s = u->s;
+  if (vigil__cluster_broken(u->lease)) { /* the schema is every site's: the node stops */
+    s->broken = 1;
+    stop_node(s);
+    return;
+  }
   size_t still = 0;
   for (size_t i = 0; i < s->n_units; i++)
     still += !s->units[i]->closing && s->units[i] != u;
@@ -1713,7 +1719,10 @@ static int serve(settings *st) {
   }
   uv_run(&s.loop, UV_RUN_DEFAULT);
   log_line("info", "stopped", NULL);
-  if (s.lost) exit_code = 3;
+  if (s.broken)
+    exit_code = 1;
+  else if (s.lost)
+    exit_code = 3;
 
 out:
   for (size_t i = 0; i < s.n_units; i++) {

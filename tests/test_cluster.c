@@ -1580,6 +1580,38 @@ static int group_teardown(void **state) {
 
 /* test_cluster --long (or VIGIL_CLUSTER_LONG=1): the loop of takeovers
  * alone; not run by make check. */
+/* E6 of the third try: a table of the schema dropped while a node ran did
+ * not stop it: /healthz "ok", every start 503 commit_failed for ever (D2
+ * stopped a node only at its start). The write that meets it is refused
+ * (503, nothing recorded) and the node stops, status 1, saying why, at its
+ * next renewal. */
+static void a_schema_table_dropped_while_running_stops_the_node(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "dropped_live", uri, sizeof uri), 0);
+  serve_process n;
+  node_setup(&n, "t6", "north");
+  add_nurse(&n);
+  node_spawn(&n);
+  assert_true(node_says(&n, "\"msg\":\"listening\"", 30000));
+  assert_int_equal(serve_start_visit(&n, "takeover", "chair-1"), 1);
+  exec_sql("DROP TABLE vigil_visits");
+  assert_int_equal(
+      serve_request(&n, "POST", "/api/v1/visits", "{\"protocol\": \"takeover\", \"patient\": \"chair-2\"}", NULL), 503);
+  double began = now_ms();
+  assert_true(node_says(&n, "the database lacks part of vigil's schema: the node stops", LEASE_S * 1000));
+  int status = 0;
+  assert_int_equal(waitpid(n.pid, &status, 0), n.pid);
+  n.pid = 0;
+  fprintf(stderr, "# stopped %.0f ms after the refused write\n", now_ms() - began);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 1);
+  char *text = serve_log(&n);
+  assert_non_null(strstr(text, "relation \\\"vigil_visits\\\" does not exist"));
+  free(text);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%chair-2%'"), 0);
+  serve_cleanup(&n);
+}
+
 int main(int argc, char **argv) {
   const char *env = getenv("VIGIL_CLUSTER_LONG");
   int is_long = env && *env && strcmp(env, "0") != 0;
@@ -1599,6 +1631,7 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(the_first_admin_password_is_in_a_file_only_its_owner_reads),
                                      cmocka_unit_test(a_node_refuses_a_site_that_does_not_exist),
                                      cmocka_unit_test(a_misconfigured_node_stops_saying_why),
+                                     cmocka_unit_test(a_schema_table_dropped_while_running_stops_the_node),
                                      cmocka_unit_test(the_cli_names_a_site_on_postgresql)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   for (int i = 1; i < argc; i++)

@@ -97,7 +97,8 @@ typedef struct pg_store {
   int fenced;                       /* the site was taken: nothing more is written */
   atomic_int self_fenced;           /* the node stopped acting for the site (vigil__store_fence, any thread) */
   uint64_t refusals;                /* appends and renewals refused by the fence (vigil__store_fence_refusals) */
-  char head[65];                    /* hash of the site's last row */
+  char broken[512]; /* a part of the schema found gone (a write, a read): every renewal says it, and the node stops */
+  char head[65];    /* hash of the site's last row */
   uint64_t head_seq;
   uint64_t max_alert;
   row_hasher *hasher;
@@ -133,8 +134,14 @@ static int db_fail(pg_store *s, PGresult *r, const char *doing, char *err, size_
     return fail(VIGIL_EIO, err, errlen, "%s: cannot reach PostgreSQL for %s (%s)", doing, s->where, why);
   /* A table or column of vigil's schema is gone (dropped by hand, another
    * program's database): no retry brings it back (D2 of the second try). */
-  if (!strcmp(state, "42P01") || !strcmp(state, "42703"))
-    return fail(VIGIL_ECORRUPT, err, errlen, "%s: %s lacks part of vigil's schema (%s)", doing, s->where, why);
+  if (!strcmp(state, "42P01") || !strcmp(state, "42703")) {
+    fail(VIGIL_ECORRUPT, err, errlen, "%s: %s lacks part of vigil's schema (%s)", doing, s->where, why);
+    /* While the node runs too (E6 of the third try: a table dropped then
+     * answered every start 503 for ever, /healthz "ok"): the next renewal
+     * says it and the node stops (vigil__store_renew). */
+    if (!s->broken[0]) snprintf(s->broken, sizeof s->broken, "%s", err);
+    return VIGIL_ECORRUPT;
+  }
   if (!strcmp(state, "53100"))
     return fail(VIGIL_EIO, err, errlen, "%s: PostgreSQL's disk is full (%s)", doing, s->where);
   if (!strncmp(state, "53", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
@@ -785,6 +792,7 @@ int vigil__store_renew(store *base, char *err, size_t errlen) {
   if (atomic_load(&s->self_fenced))
     return fail(VIGIL_EBUSY, err, errlen, "this node stopped acting for site %s: its lease was not renewed in time",
                 s->site);
+  if (s->broken[0]) return fail(VIGIL_ECORRUPT, err, errlen, "%s", s->broken);
   reconnect(s);
   char lease[32];
   snprintf(lease, sizeof lease, "%lld", (long long)s->lease_ms);
