@@ -264,6 +264,19 @@ static void compare(namer *w, const run *ra, const run *rb, const char *with) {
   lua_settop(Lb, tb);
 }
 
+/* The rules in only run in a with sa set and in b with sb set, compared. */
+static void compare_with(namer *w, const protocol *a, const setting *sa, const protocol *b, const setting *sb,
+                         char **only, const char *with) {
+  run ra, rb;
+  int ok_a = run_behaviour(a, sa, only, &ra) == 0;
+  int ok_b = run_behaviour(b, sb, only, &rb) == 0;
+  if (ok_a && ok_b) compare(w, &ra, &rb, with);
+  unchecked(w, a, &ra);
+  unchecked(w, b, &rb);
+  if (ok_a) run_free(&ra);
+  if (ok_b) run_free(&rb);
+}
+
 /* The rules of r that read param name, added to list (NULL-ended, no
  * repeats). */
 static void readers(const run *r, const char *name, char ***list, size_t *n, int *oom) {
@@ -385,14 +398,7 @@ static void try_param(namer *w, const protocol *a, const protocol *b, const para
              : k                                    ? "the new range's high end"
                                                     : "the new range's low end",
              was);
-    run ra, rb;
-    int ok_a = run_behaviour(a, sa.name ? &sa : NULL, only, &ra) == 0;
-    int ok_b = run_behaviour(b, &sb, only, &rb) == 0;
-    if (ok_a && ok_b) compare(w, &ra, &rb, with);
-    unchecked(w, a, &ra);
-    unchecked(w, b, &rb);
-    if (ok_a) run_free(&ra);
-    if (ok_b) run_free(&rb);
+    compare_with(w, a, sa.name ? &sa : NULL, b, &sb, only, with);
   }
   free_list(only, n_only);
 }
@@ -428,6 +434,50 @@ static void widened_ranges(namer *w, const protocol *a, const protocol *b, const
     vigil__buf_free(&rules);
     free_list(list, n);
   }
+}
+
+/* U1 (docs/safety.md): the synthetic visits are 15 minutes into their phase
+ * and alternately a course's first and third session, so a rule that fires
+ * only before 30 minutes, or loosens its limit from the fourth session, met
+ * no visit where it raised less. The rules that read the time (a run's
+ * reads, "@phase_elapsed") are run again at each of these minutes into the
+ * phase, and those that read the course ("@course_session") at each session
+ * from the first to two past the induction's last (maintenance), both
+ * versions alike, as a prescribed param is tried at its ends. */
+static const int PHASE_MINUTES[] = {0, 5, 10, 20, 25, 30, 35, 40, 45, 50, 60, 75, 90, 105, 120, 150, 180, 240};
+#define PHASE_TIME_SET "@phase_elapsed"
+#define SESSION_SET "@course_session"
+
+/* Both versions' readers of what (a name above) run with it set to each
+ * value, compared; wording says the value after the visit. */
+static void try_moment(namer *w, const protocol *a, const protocol *b, const run *a0, const run *b0, const char *what,
+                       const double *values, size_t n_values, double unit, const char *wording) {
+  char **only = NULL;
+  size_t n_only = 0;
+  readers(a0, what, &only, &n_only, &w->oom);
+  readers(b0, what, &only, &n_only, &w->oom);
+  for (size_t k = 0; n_only && k < n_values; k++) {
+    setting s = {.name = what, .kind = FIELD_NUMBER, .num = values[k]};
+    char with[200];
+    snprintf(with, sizeof with, wording, values[k] / unit);
+    compare_with(w, a, &s, b, &s, only, with);
+  }
+  free_list(only, n_only);
+}
+
+static void try_moments(namer *w, const protocol *a, const protocol *b, const run *a0, const run *b0) {
+  enum { N_MINUTES = sizeof PHASE_MINUTES / sizeof *PHASE_MINUTES };
+  double minutes[N_MINUTES], sessions[64];
+  for (size_t i = 0; i < N_MINUTES; i++)
+    minutes[i] = PHASE_MINUTES[i] * 60000.0;
+  try_moment(w, a, b, a0, b0, PHASE_TIME_SET, minutes, N_MINUTES, 60000, ", %g minutes into the phase");
+  int32_t last = 0;
+  if (a->course && a->course->sessions > last) last = a->course->sessions;
+  if (b->course && b->course->sessions > last) last = b->course->sessions;
+  size_t n = 0;
+  for (int32_t i = 1; i <= last + 2 && n < sizeof sessions / sizeof *sessions; i++)
+    sessions[n++] = i;
+  try_moment(w, a, b, a0, b0, SESSION_SET, sessions, n, 1, ", in the course's session %g");
 }
 
 /* The text after `version = "...` in text (its closing quote on), or its
@@ -482,6 +532,8 @@ int vigil__behaviour_weakened(const protocol *a, const protocol *b, void (*fn)(v
     forget(&w, at_defaults);
     try_param(&w, a, b, y, &a0, &b0);
   }
+  forget(&w, at_defaults);
+  try_moments(&w, a, b, &a0, &b0);
   forget(&w, 0);
   free(w.named);
   run_free(&a0);

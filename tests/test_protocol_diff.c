@@ -760,6 +760,34 @@ static void limits_loosened_through_prescribed_params_are_weakened(void **state)
   each_named_weakened("protocols/ketamine_iv", cases, sizeof cases / sizeof *cases);
 }
 
+/* U1 of the twelfth independent try: lib.rr_low made to fire only in the
+ * first 30 minutes of a phase, or with rr_min - 3 from the course's fourth
+ * session, gave no weakened line (the synthetic visits were 15 minutes into
+ * their phase and a first or third session), and live RR 6 at 35 minutes
+ * into the observation raised nothing. The rules that read the time or the
+ * course are run again at other minutes and sessions, both versions alike.
+ * (No version edit: the copy stays the version it was.) */
+static void weakened_later_in_the_phase_or_the_course(void **state) {
+  static const protocol_edit early_only[] = {
+      {"lib.lua", "  local min = visit.param(\"rr_min\")\n  if x.rr < min then\n",
+       "  local min = visit.param(\"rr_min\")\n  if x.rr < min and visit.phase_elapsed() < 30 * 60000 then\n"},
+  };
+  static const protocol_edit later_sessions[] = {
+      {"lib.lua", "  local min = visit.param(\"rr_min\")\n  if x.rr < min then\n",
+       "  local min = visit.param(\"rr_min\")\n  local c = visit.course()\n"
+       "  if c and c.session >= 4 then min = min - 3 end\n  if x.rr < min then\n"},
+  };
+  static const weakened_case cases[] = {
+      {early_only, 1,
+       "rule observation.rr_low: no longer fires (it raised high) in phase observation on a visit with "},
+      {early_only, 1, ", 30 minutes into the phase"},
+      {later_sessions, 1, "rule observation.rr_low: no longer fires (it raised high) in phase observation on a visit "},
+      {later_sessions, 1, ", in the course's session 4"},
+  };
+  (void)state;
+  each_named_weakened("protocols/ketamine_iv", cases, sizeof cases / sizeof *cases);
+}
+
 /* P4 of the seventh independent try: authored versions loosened the course,
  * the drug, dose_given, the overdue alert's escalation and latching, and none
  * was named weakened. Each edit of a copy of ketamine_iv is named. */
@@ -1022,6 +1050,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(lowered_rule_priority_is_weakened),
       cmocka_unit_test(priority_lowered_in_a_helper_for_one_phase_is_weakened),
       cmocka_unit_test(limits_loosened_through_prescribed_params_are_weakened),
+      cmocka_unit_test(weakened_later_in_the_phase_or_the_course),
       cmocka_unit_test(course_and_drug_loosened),
       cmocka_unit_test(weakened_does_not_depend_on_timing),
       cmocka_unit_test(a_run_past_the_time_guard_stops),

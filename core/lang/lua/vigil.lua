@@ -1406,6 +1406,10 @@ end
 -- functions are those of the engine's view (core/engine/view.c), no more: a
 -- name the real view lacks must fail here as it would in a visit.
 local exercise_course_n = 0
+-- Not params (a param's name cannot begin with '@'): the time in the phase
+-- and the course's session the behavioural diff sets, and the names under
+-- which a rule's reading of them is kept (author/behaviour_diff.c).
+local PHASE_TIME_SET, SESSION_SET = "@phase_elapsed", "@course_session"
 local function synthetic_view(p, at, state, now, over, read)
   -- The behaviour's visits (read given) hand readings over as they are: the
   -- views that report misread fields are lint's, and cost a table each.
@@ -1467,12 +1471,18 @@ local function synthetic_view(p, at, state, now, over, read)
     error(string.format("unknown param '%s'", tostring(name)), 2)
   end
   -- The course as the engine gives it (view.c): alternately a first session
-  -- (nothing before it) and a third one, so that a rule meets both.
+  -- (nothing before it) and a third one, so that a rule meets both; the
+  -- behavioural diff sets the session (over[SESSION_SET]) to meet every one
+  -- (docs/safety.md U1).
   function view.course()
     local c = p.course
     if not c then return nil end
+    if read then read[SESSION_SET] = true end
     exercise_course_n = exercise_course_n + 1
-    local first = exercise_course_n % 2 == 1
+    local session = over and over[SESSION_SET]
+    local first
+    if session then first = session == 1 else first = exercise_course_n % 2 == 1 end
+    session = session or (first and 1 or 3)
     local function measure(name)
       if type(name) ~= "string" or not c.measure_names[name] then
         error(string.format("unknown course measure '%s'", tostring(name)), 2)
@@ -1482,14 +1492,25 @@ local function synthetic_view(p, at, state, now, over, read)
         if m.name == name then return m.param and view.param(m.param) or 10 end
       end
     end
-    return readonly({ id = 1, session = first and 1 or 3, sessions = c.sessions,
-                      stage = "induction", previous = measure, first = measure, min_interval = c.min_interval,
+    return readonly({ id = 1, session = session, sessions = c.sessions,
+                      stage = (c.sessions and session > c.sessions) and "maintenance" or "induction",
+                      previous = measure, first = measure, min_interval = c.min_interval,
                       days_since_last = (not first) and 3.5 or nil,
                       last_at = (not first) and (now - 3.5 * 86400000) or nil }, "course")
   end
   function view.phase() return cur.id end
-  function view.elapsed() return now - EXERCISE_START end
-  function view.phase_elapsed() return 15 * 60000 end
+  -- Time in the phase: 15 minutes, or what the behavioural diff sets
+  -- (over[PHASE_TIME_SET], docs/safety.md U1); the visit's time moves with it.
+  local in_phase = over and over[PHASE_TIME_SET]
+  local shift = in_phase and (in_phase - 15 * 60000) or 0
+  function view.elapsed()
+    if read then read[PHASE_TIME_SET] = true end
+    return now - EXERCISE_START + shift
+  end
+  function view.phase_elapsed()
+    if read then read[PHASE_TIME_SET] = true end
+    return in_phase or 15 * 60000
+  end
   function view.now() return now end
   function view.id() return 1 end
   return readonly(view, "visit")
