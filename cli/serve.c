@@ -723,6 +723,7 @@ typedef struct settings {
   int has_reason_placeholders; /* 0: the engine's default list */
   const char *ack_reasons[16]; /* vigil.conf's ack_reasons (borrowed from it) */
   const char *usual_protocol;  /* site.usual_protocol (borrowed); NULL: none */
+  const char *timezone;        /* site.timezone (borrowed), for the plugins (api->timezone); NULL: none */
   size_t n_ack_reasons;
   const char *server_names[32 + 5]; /* vigil.conf's server_names (borrowed), then the ones always answered */
   size_t n_server_names;
@@ -956,6 +957,7 @@ static int site_settings(const config *c, settings *st) {
     setenv("TZ", name, 1);
     tzset();
   }
+  st->timezone = name;
   return 0;
 }
 
@@ -1291,7 +1293,8 @@ static int unit_start(server_ctx *s, site_unit *u) {
                             .dir = st->plugin_dir,
                             .plugins_json = st->plugins_json,
                             .log = plugin_log,
-                            .site = st->node ? u->name : NULL};
+                            .site = st->node ? u->name : NULL,
+                            .timezone = st->timezone};
   char perr[512];
   if (vigil__plugin_host_new(&po, &u->plugins, perr, sizeof perr) < 0) {
     fprintf(stderr, "vigil serve: %s\n", perr);

@@ -37,6 +37,7 @@
 
 #include <cmocka.h>
 
+#include "adt.h"
 #include "authority.h"
 #include "hl7.h"
 #include "http_client.h"
@@ -55,18 +56,21 @@ typedef struct fixture {
   int port;
 } fixture;
 
-static int setup(void **state) {
+/* vigil with the hl7 plugin listening on a port of its own: before (Lua
+ * of vigil.conf) then plugins.hl7 with more settings after its port. */
+static int setup_with(void **state, const char *before, const char *more) {
   fixture *f = calloc(1, sizeof *f);
   if (!f || serve_setup(&f->s, PROTOCOL) < 0) return -1;
   f->port = hc_free_port();
-  char extra[256];
-  snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d, application = 'VIGIL', facility = 'CLINIC' } }\n",
-           f->port);
+  char extra[512];
+  snprintf(extra, sizeof extra, "%splugins = { hl7 = { port = %d, %s } }\n", before, f->port, more);
   serve_configure(&f->s, extra);
   if (serve_start(&f->s) < 0) return -1;
   *state = f;
   return 0;
 }
+
+static int setup(void **state) { return setup_with(state, "", "application = 'VIGIL', facility = 'CLINIC'"); }
 
 static int teardown(void **state) {
   fixture *f = *state;
@@ -902,6 +906,142 @@ static void older_allergies_refused(void **state) {
   vigil__hl7_free(&ack);
 }
 
+/* J1: HL7 v2's DTM without an offset is the sender's local time. The
+ * try's feed: an A01 at local UTC+10 without an offset, then an A08 one
+ * second later with +0000 carrying a severe ketamine allergy, was "older
+ * than the record" (read as UTC) and dropped. With site.timezone set the
+ * A08 is newer and applied; plugins.hl7.timezone, when set, is the one
+ * read (the other direction: New York's A08 without an offset). */
+static int setup_zoned(void **state) {
+  return setup_with(state, "site = { timezone = 'Australia/Brisbane' }\n",
+                    "application = 'VIGIL', facility = 'CLINIC'");
+}
+
+static void allergies_of(fixture *f, const char *patient, size_t want) {
+  char path[96];
+  snprintf(path, sizeof path, "/api/v1/patients/%s", patient);
+  json_t *p = get_json(f, path, 200);
+  size_t n = json_array_size(json_object_get(p, "allergies"));
+  if (n != want) fail_msg("patient %s has %zu allergies, not %zu", patient, n, want);
+  json_decref(p);
+}
+
+/* The ACK's MSA-3 (ack freed): "" when the message was applied. */
+static void applied(hl7_msg *ack, const char *what) {
+  char text[400] = "";
+  vigil__hl7_value(ack, (size_t)vigil__hl7_find(ack, "MSA", 0), 3, 0, 0, 0, text, sizeof text);
+  vigil__hl7_free(ack);
+  if (strstr(text, "not applied")) fail_msg("%s was not applied: %s", what, text);
+}
+
+static void local_times_in_the_site_zone(void **state) {
+  fixture *f = *state;
+  hl7_msg ack;
+  expect_ack(f, ADT("A01", "J1L-1", "20260105200000", "J1Q^^^H^MR||DOE^JANE", ""), "AA", "J1L-1", &ack);
+  vigil__hl7_free(&ack);
+  expect_ack(f,
+             ADT("A08", "J1L-2", "20260105100001+0000", "J1Q^^^H^MR||DOE^JANE", "AL1|1|DA|^Ketamine|SV|Anaphylaxis\r"),
+             "AA", "J1L-2", &ack);
+  applied(&ack, "the A08 one second later");
+  allergies_of(f, "J1Q", 1);
+  /* one second earlier than the A01 (local 19:59:59) is older: A3 still holds */
+  expect_ack(f, ADT("A08", "J1L-3", "20260105095959+0000", "J1Q^^^H^MR||DOE^JANE", ""), "AA", "J1L-3", &ack);
+  field_has(&ack, "MSA", 3, 0, "not applied");
+  vigil__hl7_free(&ack);
+  /* plugins.hl7.timezone over site.timezone: the sender in New York */
+  serve_stop(&f->s, 0);
+  char extra[256];
+  snprintf(extra, sizeof extra,
+           "site = { timezone = 'Australia/Brisbane' }\n"
+           "plugins = { hl7 = { port = %d, application = 'VIGIL', facility = 'CLINIC', timezone = "
+           "'America/New_York' } }\n",
+           f->port);
+  serve_configure(&f->s, extra);
+  assert_int_equal(serve_start(&f->s), 0);
+  expect_ack(f, ADT("A01", "J1N-1", "20260105100000+0000", "J1N^^^H^MR||DOE^JOHN", ""), "AA", "J1N-1", &ack);
+  vigil__hl7_free(&ack);
+  expect_ack(f, ADT("A08", "J1N-2", "20260105050001", "J1N^^^H^MR||DOE^JOHN", "AL1|1|DA|^Ketamine|SV|Anaphylaxis\r"),
+             "AA", "J1N-2", &ack);
+  applied(&ack, "New York's A08 one second later");
+  allergies_of(f, "J1N", 1);
+  /* a zone that is not one fails the plugin's init, saying why */
+  serve_stop(&f->s, 0);
+  snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d, timezone = 'Mars/Olympus' } }\n", f->port);
+  serve_configure(&f->s, extra);
+  assert_int_equal(serve_start(&f->s), 0);
+  char *text = serve_log(&f->s);
+  if (!strstr(text, "plugins.hl7.timezone: 'Mars/Olympus' is not a time zone"))
+    fail_msg("no refusal of the zone in the log: %s", text);
+  free(text);
+}
+
+/* J1: the zone reader (plugins/hl7/zone.c) against the C library's reading
+ * of the same tz database (TZ set in this test process), every 7 hours
+ * from 1990 to 2060 (past the files' last transition: their POSIX rule),
+ * in zones north and south, with and without daylight time; then the wall
+ * times the clocks skip and pass twice. */
+static void zone_reader_agrees_with_libc(void **state) {
+  (void)state;
+  const char *zones[] = {"America/New_York", "Australia/Sydney",  "Australia/Brisbane", "Europe/London",
+                         "Asia/Kolkata",     "America/Sao_Paulo", "Pacific/Chatham",    "UTC"};
+  char *was = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+  for (size_t i = 0; i < sizeof zones / sizeof *zones; i++) {
+    hl7_zone *z = NULL;
+    char err[300];
+    if (vigil__hl7_zone_open(zones[i], &z, err, sizeof err) < 0) fail_msg("%s: %s", zones[i], err);
+    setenv("TZ", zones[i], 1);
+    tzset();
+    for (long long t = 631152000LL; t < 2840140800LL; t += 7 * 3600 + 17) {
+      time_t tt = (time_t)t;
+      struct tm tm;
+      localtime_r(&tt, &tm);
+      long got = vigil__hl7_zone_offset(z, t);
+      if (got != tm.tm_gmtoff) fail_msg("%s at %lld: offset %ld, the C library's %ld", zones[i], t, got, tm.tm_gmtoff);
+      /* and back: a wall time the clocks show once is that instant */
+      long long local = t + got;
+      if (vigil__hl7_zone_offset(z, t - 86400) == vigil__hl7_zone_offset(z, t + 86400) &&
+          vigil__hl7_zone_utc(z, local) != t)
+        fail_msg("%s: wall time %lld read as %lld, not %lld", zones[i], local, vigil__hl7_zone_utc(z, local), t);
+    }
+    vigil__hl7_zone_free(z);
+  }
+  if (was)
+    setenv("TZ", was, 1);
+  else
+    unsetenv("TZ");
+  tzset();
+  free(was);
+  /* New York, 2026: 02:30 on 8 March is skipped (read at -5, as mktime
+   * does: 07:30Z), 01:30 on 1 November comes twice (the first, -4: 05:30Z);
+   * 2050 is past the file's transitions */
+  hl7_zone *ny = NULL;
+  char err[300];
+  assert_int_equal(vigil__hl7_zone_open("America/New_York", &ny, err, sizeof err), 0);
+  const struct {
+    const char *dtm;
+    long long utc_ms;
+  } cases[] = {
+      {"20260105050000", 1767607200000LL},
+      {"20260308023000", 1772955000000LL},
+      {"20261101013000", 1793511000000LL},
+      {"20500705060000", 2540628000000LL},
+      {"20260105050000+0000", 1767607200000LL - 5 * 3600000LL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    long long ms;
+    int zoned;
+    assert_int_equal(vigil__hl7_dtm(cases[i].dtm, ny, &ms, &zoned), 0);
+    if (ms != cases[i].utc_ms) fail_msg("%s in New York: %lld, not %lld", cases[i].dtm, ms, cases[i].utc_ms);
+  }
+  vigil__hl7_zone_free(ny);
+  const char *bad[] = {"Mars/Olympus", "../../etc/passwd", "/etc/localtime", "", "Europe"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    hl7_zone *z = NULL;
+    if (vigil__hl7_zone_open(bad[i], &z, err, sizeof err) == 0) fail_msg("'%s' opened as a zone", bad[i]);
+    assert_null(z);
+  }
+}
+
 /* H3: a record kept before patient_authority was recorded (an older
  * vigil) is read by the rule that keyed it, its first MR identifier of its
  * number, else its first of that number; a merged-away reference vigil had
@@ -960,17 +1100,7 @@ static void unknown_settings_refused(void **state) {
  * site's timeouts (plugins.hl7.idle_timeout_ms, frame_timeout_ms), and at
  * the connection limit the oldest idle connection makes room. */
 static int setup_small(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  if (!f || serve_setup(&f->s, PROTOCOL) < 0) return -1;
-  f->port = hc_free_port();
-  char extra[256];
-  snprintf(extra, sizeof extra,
-           "plugins = { hl7 = { port = %d, max_connections = 3, idle_timeout_ms = 1500, frame_timeout_ms = 1500 } }\n",
-           f->port);
-  serve_configure(&f->s, extra);
-  if (serve_start(&f->s) < 0) return -1;
-  *state = f;
-  return 0;
+  return setup_with(state, "", "max_connections = 3, idle_timeout_ms = 1500, frame_timeout_ms = 1500");
 }
 
 /* Whether the peer closed fd within ms (a read gives 0). */
@@ -1726,6 +1856,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(message_times, setup, teardown),
       cmocka_unit_test_setup_teardown(patient_keys_by_authority, setup, teardown),
       cmocka_unit_test_setup_teardown(older_allergies_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(local_times_in_the_site_zone, setup_zoned, teardown),
+      cmocka_unit_test(zone_reader_agrees_with_libc),
       cmocka_unit_test(record_authority_of_older_records),
       cmocka_unit_test(unknown_settings_refused),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),

@@ -40,6 +40,7 @@ typedef struct fixture {
   plugin_host *h;
   char log[16384];
   size_t log_len;
+  const char *timezone; /* site.timezone given to the host (level 1.8); NULL: none */
 } fixture;
 
 static void capture_log(void *ud, vigil_log_level level, const char *plugin, const char *msg) {
@@ -116,7 +117,8 @@ static int start_host(fixture *f, const char *plugins_json, uint64_t slow_ms) {
                            .plugins_json = plugins_json,
                            .slow_ms = slow_ms,
                            .log = capture_log,
-                           .log_ud = f};
+                           .log_ud = f,
+                           .timezone = f->timezone};
   char err[512];
   int rc = vigil__plugin_host_new(&o, &f->h, err, sizeof err);
   if (rc < 0) snprintf(f->log, sizeof f->log, "%s", err);
@@ -255,15 +257,19 @@ static void test_failing_and_slow_callbacks(void **state) {
   free(metrics);
 }
 
-/* After a restart a plugin reads the log from wherever its cursor was. */
+/* After a restart a plugin reads the log from wherever its cursor was. The
+ * site's time zone (level 1.8) is what the host was given, NULL for none. */
 static void test_replay_after_restart(void **state) {
   fixture *f = *state;
   assert_int_equal(start_host(f, "{\"recorder\": {}}", 0), 0);
+  assert_string_equal(kv(f, "recorder", "timezone"), "(none)");
   visit_with_alert(f);
   uint64_t last = vigil_query_last_seq(f->e);
   close_all(f);
   open_engine(f);
+  f->timezone = "Australia/Brisbane";
   assert_int_equal(start_host(f, "{\"recorder\": {}}", 0), 0);
+  assert_string_equal(kv(f, "recorder", "timezone"), "Australia/Brisbane");
   char want[32];
   snprintf(want, sizeof want, "%llu", (unsigned long long)vigil_query_last_seq(f->e));
   assert_true(vigil_query_last_seq(f->e) >= last);

@@ -85,6 +85,7 @@ struct plugin_host {
   uint64_t slow_ns;
   plugin_log_fn log;
   void *log_ud;
+  char *timezone; /* site.timezone, NULL: none */
   vigil_plugin **plugins;
   size_t n;
   int closed;
@@ -649,6 +650,10 @@ static int api_alert_reported(vigil_plugin *p, uint64_t visit, uint64_t alert, c
  * what the visit holds to another system with the protocol's codes. */
 static char *api_visit_json(vigil_plugin *p, uint64_t visit) { return vigil_visit_json(p->h->e, visit); }
 
+/* The site's time zone (site.timezone), for a plugin reading times sent
+ * without an offset: the site's, not the machine's. */
+static const char *api_timezone(vigil_plugin *p) { return p->h->timezone; }
+
 static const vigil_api api_table = {
     .abi_major = VIGIL_PLUGIN_ABI_MAJOR,
     .abi_minor = VIGIL_PLUGIN_ABI_MINOR,
@@ -677,6 +682,7 @@ static const vigil_api api_table = {
     .site = api_site,
     .alert_reported = api_alert_reported,
     .visit_json = api_visit_json,
+    .timezone = api_timezone,
 };
 
 /* ---- loading -------------------------------------------------------------------------- */
@@ -854,7 +860,8 @@ int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char
   }
   h->e = o->engine;
   h->loop = o->loop;
-  if (o->dir && !(h->dir = strdup(o->dir))) {
+  if ((o->dir && !(h->dir = strdup(o->dir))) || (o->timezone && !(h->timezone = strdup(o->timezone)))) {
+    free(h->dir);
     free(h->plugins);
     free(h);
     free(names);
@@ -925,6 +932,7 @@ void vigil__plugin_host_free(plugin_host *h) {
   }
   free(h->plugins);
   free(h->dir);
+  free(h->timezone);
   free(h);
 }
 

@@ -48,7 +48,7 @@ extern "C" {
  * or the entry must change incompatibly (it has not); the minor grows with
  * each set of functions appended to vigil_api. */
 #define VIGIL_PLUGIN_ABI_MAJOR 1
-#define VIGIL_PLUGIN_ABI_MINOR 7
+#define VIGIL_PLUGIN_ABI_MINOR 8
 
 /* The event schema of vigil_plugin_event.json (docs/events.md): the same
  * JSON as the event stream, webhooks, JSON lines and MQTT carry. */
@@ -244,6 +244,14 @@ typedef struct vigil_api {
    * release with api->free, or NULL when there is no such visit. Not for an
    * events_after callback. */
   char *(*visit_json)(vigil_plugin *p, uint64_t visit);
+
+  /* ---- level 1.8 ---- */
+
+  /* The site's time zone as vigil.conf's site.timezone names it (an IANA
+   * name, "Europe/London", of /usr/share/zoneinfo), or NULL when the site
+   * names none. For a plugin that reads times another system sends without
+   * a zone offset (docs/hl7.md J1). Valid while the plugin is loaded. */
+  const char *(*timezone)(vigil_plugin *p);
 } vigil_api;
 
 /* The one symbol a plugin exports. Append-only as well. */

@@ -266,7 +266,7 @@ static void allergies(adt_result *r, const hl7_msg *m, json_t *rec) {
   json_object_set_new(rec, "allergies", list);
 }
 
-int vigil__hl7_dtm(const char *v, long long *ms, int *zoned) {
+int vigil__hl7_dtm(const char *v, const hl7_zone *zone_of, long long *ms, int *zoned) {
   static const int width[6] = {4, 2, 2, 2, 2, 2}, low[6] = {0, 1, 1, 0, 0, 0}, high[6] = {9999, 12, 31, 23, 59, 59};
   int part[6] = {0, 1, 1, 0, 0, 0}, parts = 0;
   const char *c = v;
@@ -300,14 +300,14 @@ int vigil__hl7_dtm(const char *v, long long *ms, int *zoned) {
     c += 5;
   }
   if (*c) return -1;
-  /* days from civil (Howard Hinnant's algorithm) */
-  int y = part[0] - (part[1] <= 2);
-  int era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (unsigned)((153 * (part[1] + (part[1] > 2 ? -3 : 9)) + 2) / 5 + part[2] - 1);
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  long long d = (long long)era * 146097 + (long long)doe - 719468;
-  *ms = ((d * 24 + part[3]) * 60 + part[4] - zone) * 60000LL + part[5] * 1000LL + frac;
+  long long secs =
+      (vigil__hl7_days_from_civil(part[0], part[1], part[2]) * 24 + part[3]) * 3600 + part[4] * 60LL + part[5];
+  /* J1: without an offset, the sender's local time: the site's zone's, when one is set */
+  if (*zoned)
+    secs -= zone * 60;
+  else if (zone_of)
+    secs = vigil__hl7_zone_utc(zone_of, secs);
+  *ms = secs * 1000LL + frac;
   return 0;
 }
 
@@ -347,7 +347,7 @@ void vigil__hl7_adt_read(const hl7_msg *m, const char *own_authority, adt_result
   int zoned;
   if (!*when)
     refuse(r, "AR", 101, "MSH^1^7", "MSH-7 (date/time of message) is empty: vigil orders a patient's updates by it");
-  else if (vigil__hl7_dtm(when, &t, &zoned) < 0)
+  else if (vigil__hl7_dtm(when, NULL, &t, &zoned) < 0)
     refuse(r, "AR", 102, "MSH^1^7", "MSH-7 (date/time of message) '%s' is not a date and time (YYYYMMDDHHMMSS[+ZZZZ])",
            when);
   if (refused(r)) return;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "hl7.h"
+#include "zone.h"
 
 #define ADT_MAX_VALUE 200 /* bytes of one value, unescaped */
 
@@ -32,9 +33,10 @@ void vigil__hl7_adt_read(const hl7_msg *m, const char *own_authority, adt_result
 void vigil__hl7_adt_free(adt_result *r);
 
 /* HL7's DTM, YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ], as ms since
- * the epoch in UTC (a zone offset applied; none: read as UTC), *zoned
- * whether it had an offset. 0, or -1 when v is not one (H2). */
-int vigil__hl7_dtm(const char *v, long long *ms, int *zoned);
+ * the epoch in UTC (a zone offset applied; none: the sender's local time,
+ * read in zone, or as UTC when zone is NULL: J1), *zoned whether it had an
+ * offset. 0, or -1 when v is not one (H2). */
+int vigil__hl7_dtm(const char *v, const hl7_zone *zone, long long *ms, int *zoned);
 
 /* A message that does not parse, read leniently for its ACK: its first line
  * with its own field separator, the standard encoding characters and every

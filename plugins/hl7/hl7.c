@@ -79,6 +79,7 @@ struct hl7p {
   unsigned long long accepted, duplicates, refused, errors, acks; /* this run */
   unsigned long long older;                                       /* older than the record: not applied */
   long long max_future_ms;                                        /* H1: how far MSH-7 may be ahead of vigil's clock */
+  hl7_zone *zone; /* J1: the zone of times sent without an offset (timezone, else site.timezone); NULL: UTC */
 };
 
 #define say(h, level, ...) vigil__plugin_say((h)->api, (h)->p, level, __VA_ARGS__)
@@ -178,11 +179,12 @@ static int learn_event(void *ud, const vigil_plugin_event *ev) {
 /* H1: the latest message time vigil believes, for a time read from MSH-7:
  * max_future_ms past vigil's clock (two systems' clocks are never quite
  * one), and 14 hours more for a time without a zone offset, which may be the
- * sender's local time read as UTC (UTC+14 is the furthest zone). A time
+ * sender's local time read as UTC (UTC+14 is the furthest zone) when the
+ * site names no zone to read it in (J1). A time
  * later than that is a typo or a wrong clock, and would outrank every later
  * update of the patient. */
 static int in_future(hl7p *h, long long t, int zoned) {
-  long long limit = (long long)h->api->now_ms(h->p) + h->max_future_ms + (zoned ? 0 : 14LL * 3600 * 1000);
+  long long limit = (long long)h->api->now_ms(h->p) + h->max_future_ms + (zoned || h->zone ? 0 : 14LL * 3600 * 1000);
   return t > limit;
 }
 
@@ -266,14 +268,14 @@ static void handle(conn *c, const char *data, size_t len) {
     snprintf(r.err_text, sizeof r.err_text,
              "MSH-11 (processing id) '%.20s' is not P (production)%s: not applied to live records", processing,
              test_message ? " and this is not a test site (plugins.hl7.test_site)" : "");
-  } else if (!strcmp(r.ack, "AA") && vigil__hl7_dtm(when, &t, &zoned) == 0 && in_future(h, t, zoned)) {
+  } else if (!strcmp(r.ack, "AA") && vigil__hl7_dtm(when, h->zone, &t, &zoned) == 0 && in_future(h, t, zoned)) {
     snprintf(r.ack, sizeof r.ack, "AE");
     r.err_code = 102;
     snprintf(r.err_where, sizeof r.err_where, "MSH^1^7");
     snprintf(r.err_text, sizeof r.err_text,
              "MSH-7 (date/time of message) %.40s is in the future (more than max_future_ms, %lld ms, ahead of "
              "vigil's clock%s): check the sender's clock and send it again",
-             when, h->max_future_ms, zoned ? "" : ", 14 hours more for a time without a zone offset");
+             when, h->max_future_ms, zoned || h->zone ? "" : ", 14 hours more for a time without a zone offset");
   }
   if (strcmp(r.ack, "AA")) {
     h->refused++;
@@ -399,7 +401,8 @@ static int stale(hl7p *h, conn *c, const hl7_msg *m, const adt_result *r, const 
   vigil__hl7_value(m, 0, 7, 0, 1, 0, when, sizeof when);
   long long now, then;
   int zoned, had_zone;
-  if (!had || vigil__hl7_dtm(when, &now, &zoned) < 0 || vigil__hl7_dtm(had, &then, &had_zone) < 0) return 0;
+  if (!had || vigil__hl7_dtm(when, h->zone, &now, &zoned) < 0 || vigil__hl7_dtm(had, h->zone, &then, &had_zone) < 0)
+    return 0;
   if (in_future(h, then, had_zone)) {
     /* H1: a record kept with a time in the future (taken before
      * max_future_ms, or with a wider one) orders nothing: this message
@@ -542,6 +545,7 @@ static void free_when_closed(hl7p *h) {
   free(h->app);
   free(h->facility);
   free(h->authority);
+  vigil__hl7_zone_free(h->zone);
   json_decref(h->records);
   free(h);
 }
@@ -722,6 +726,7 @@ static char *status(void *ud) {
                 (int)h->n_conns, "recorded", (json_int_t)h->accepted, "duplicates", (json_int_t)h->duplicates,
                 "refused", (json_int_t)h->refused, "errors", (json_int_t)h->errors, "acks", (json_int_t)h->acks);
   json_object_set_new(j, "older", json_integer((json_int_t)h->older));
+  json_object_set_new(j, "timezone", json_string(h->zone ? vigil__hl7_zone_name(h->zone) : "UTC"));
   if (h->port == 0) json_object_set_new(j, "port", json_null());
   if (h->alarms) json_object_set_new(j, "alarms", vigil__hl7_alarms_status(h->alarms));
   char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -769,6 +774,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
                                       "max_future_ms",
                                       "authority",
                                       "test_site",
+                                      "timezone",
                                       "alarms",
                                       NULL};
   if (vigil__plugin_known_settings(s, known, "plugins.hl7", err) < 0) return VIGIL_EINVAL;
@@ -811,6 +817,20 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
                                 "patient numbers, text of 1 to %d bytes",
                                 ADT_MAX_VALUE);
   if (authority && !(h->authority = strdup(json_string_value(authority)))) return -1;
+  /* J1: a time without an offset is the sender's local time (HL7 v2 DTM):
+   * read in the zone the site names, timezone here, else site.timezone
+   * (plugin ABI 1.8); as UTC when neither is set */
+  json_t *tz = json_object_get(s, "timezone");
+  const char *zone = tz ? json_string_value(tz)
+                     : h->api->abi_minor >= 8 && h->api->size >= offsetof(vigil_api, timezone) + sizeof h->api->timezone
+                         ? h->api->timezone(h->p)
+                         : NULL;
+  char zerr[400];
+  if (tz && !zone)
+    return vigil__plugin_refuse(err, "plugins.hl7.timezone: the zone of times sent without an offset, an IANA name "
+                                     "(\"Australia/Brisbane\")");
+  if (zone && vigil__hl7_zone_open(zone, &h->zone, zerr, sizeof zerr) < 0)
+    return vigil__plugin_refuse(err, "plugins.hl7.timezone%s: %s", tz ? "" : " (site.timezone)", zerr);
   h->host = strdup(host ? json_string_value(host) : "127.0.0.1");
   h->app = strdup(app ? json_string_value(app) : "VIGIL");
   h->facility = strdup(fac ? json_string_value(fac) : "");
@@ -849,6 +869,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     free(h->app);
     free(h->facility);
     free(h->authority);
+    vigil__hl7_zone_free(h->zone);
     json_decref(h->records);
     free(h);
     return rc;
@@ -890,7 +911,8 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     uv_unref((uv_handle_t *)&h->sweep);
   }
   if ((rc = api->on_status(p, status, h)) < 0) return rc;
-  say(h, VIGIL_PLUGIN_LOG_INFO, "MLLP listener on %s:%d (HL7 v2 ADT A01, A04, A08, A40)", h->host, h->port);
+  say(h, VIGIL_PLUGIN_LOG_INFO, "MLLP listener on %s:%d (HL7 v2 ADT A01, A04, A08, A40; times without an offset in %s)",
+      h->host, h->port, h->zone ? vigil__hl7_zone_name(h->zone) : "UTC (no timezone set)");
   return 0;
 }
 

@@ -10,7 +10,8 @@
  * would of that alert through alert_reported, wrongly and rightly, and keeps
  * each answer ("report/<case>"), and reads the visit (level 1.7,
  * visit_json): "visit/sbp" is its sbp field's LOINC code and unit,
- * "visit/none" what a visit that is not there gives. */
+ * "visit/none" what a visit that is not there gives. "timezone" is the
+ * site's time zone as it was at init (level 1.8), "(none)" for none. */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <stdio.h>
@@ -202,6 +203,9 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   api->events_after(p, 0, count_event, &before);
   put_int(r, "events_before_init", before);
   put_int(r, "last_seq_at_init", (long)api->last_seq(p));
+  /* Level 1.8: the site's time zone */
+  const char *zone = api->timezone(p);
+  api->kv_put(p, "timezone", zone ? zone : "(none)", strlen(zone ? zone : "(none)"));
   /* Level 1.2: the bus's own pattern matching. */
   put_int(r, "matches",
           api->type_matches(p, "alert.*", "alert.raised") * 100 +

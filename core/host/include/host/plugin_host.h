@@ -32,6 +32,8 @@ typedef struct plugin_host_options {
    * store are that site's (namespace plugin.NAME@SITE, shared by the nodes
    * that may own the site). NULL: one server (plugin.NAME). */
   const char *site;
+  /* vigil.conf's site.timezone (an IANA name), for api->timezone; NULL: none set. */
+  const char *timezone;
 } plugin_host_options;
 
 /* Loads and initialises every configured plugin, in name order. Fails (with
