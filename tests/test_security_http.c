@@ -2528,9 +2528,9 @@ static void test_unread_answers(void **state) {
 /* AB3: one nurse's token stalled everyone with pipelined event pages (64
  * connections x 16 GET /api/v1/events?limit=1000, reading nothing: /healthz
  * from another address 2-4 s), each page built where it was read. Now pages
- * wait in a lane built a few milliseconds a turn of the loop (pages.c), and
- * one user holds at most PAGES_PER_USER (4) of them at once: the rest of one
- * read's pipelined pages are 429 too_many_pages with Retry-After, nothing
+ * wait in a lane built a few milliseconds a turn of the loop (lane.c), and
+ * one user holds at most LANE_PER_USER (4) costly reads at once: the rest of one
+ * read's pipelined pages are 429 too_many_reads with Retry-After, nothing
  * built, and each answer comes in order; another user's pages are not
  * refused for it, and the same user's next page, asked after reading, is
  * built. (The time /healthz waits is bench/'s to measure:
@@ -2561,7 +2561,7 @@ static void test_event_pages_per_user(void **state) {
       built++;
     else {
       char retry[16];
-      expect_error(r.status, r.body, 429, "too_many_pages", NULL);
+      expect_error(r.status, r.body, 429, "too_many_reads", NULL);
       if (!hc_header(&r, "Retry-After", retry, sizeof retry)) fail_msg("429 without Retry-After");
       refused++;
     }
@@ -2581,6 +2581,164 @@ static void test_event_pages_per_user(void **state) {
   free(theirs);
   free(many);
   assert_int_equal(metric(s, "vigil_event_pages_total{outcome=\"too_many\"}"), N - 4);
+  serve_stop(s, 0);
+}
+
+/* AC2: the other costly reads (FHIR Bundles, the alert log, the REMS form,
+ * a course's Bundle) were built where they were read: 64 connections x 16
+ * pipelined FHIR Bundles of one token held /healthz 4.6-8.8 s. Now they
+ * wait in the same lane as event pages, and one user's costly reads of
+ * every kind together are at most 4 at once: of 8 pipelined FHIR Bundles and
+ * alert logs, 4 are built and 4 refused 429 too_many_reads with
+ * Retry-After, in order; another user's read is served meanwhile. Without
+ * it: 8 built, 0 refused. */
+static void test_costly_reads_per_user(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  uint64_t visit = serve_start_visit(s, "sec_test", "R-AC2");
+  assert_true(visit > 0);
+  char other[64], fhir[64];
+  sign_in(s, AUTHOR, other, sizeof other);
+  snprintf(fhir, sizeof fhir, "/api/v1/visits/%llu/fhir", (unsigned long long)visit);
+  enum { N = 8 };
+  char *reads[2] = {hc_format("GET", fhir, s->token, NULL),
+                    hc_format("GET", "/api/v1/alerts/log?from=2020-01-01&limit=1000", s->token, NULL)};
+  char *theirs = hc_format("GET", fhir, other, NULL);
+  char *many = malloc(N * (strlen(reads[0]) + strlen(reads[1])) + 1);
+  assert_non_null(many);
+  many[0] = '\0';
+  for (int i = 0; i < N; i++)
+    strcat(many, reads[i % 2]);
+  hc_conn c, d;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_connect(&d, s->port), 0);
+  assert_int_equal(hc_send_str(&c, many), 0);
+  assert_int_equal(hc_send_str(&d, theirs), 0); /* another user, meanwhile */
+  int built = 0, refused = 0;
+  for (int i = 0; i < N; i++) {
+    if (hc_read(&c, &r, 5000) < 0) fail_msg("answer %d of %d: none", i + 1, N);
+    if (r.status == 200 && i < 4)
+      built++;
+    else {
+      char retry[16];
+      expect_error(r.status, r.body, 429, "too_many_reads", NULL);
+      if (!hc_header(&r, "Retry-After", retry, sizeof retry)) fail_msg("429 without Retry-After");
+      refused++;
+    }
+    hc_response_free(&r);
+  }
+  if (built != 4 || refused != N - 4)
+    fail_msg("one user's %d pipelined costly reads: %d built, %d refused", N, built, refused);
+  if (hc_read(&d, &r, 5000) < 0 || r.status != 200 || !strstr(r.body, "\"Bundle\""))
+    fail_msg("another user's FHIR Bundle: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  /* Read, the next is built. */
+  if (hc_request(&c, "GET", fhir, s->token, NULL, &r) < 0 || r.status != 200)
+    fail_msg("the Bundle after reading: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  hc_close(&d);
+  for (int i = 0; i < 2; i++)
+    free(reads[i]);
+  free(theirs);
+  free(many);
+  assert_int_equal(metric(s, "vigil_costly_reads_total{kind=\"fhir\",outcome=\"too_many\"}") +
+                       metric(s, "vigil_costly_reads_total{kind=\"alert_log\",outcome=\"too_many\"}"),
+                   N - 4);
+  assert_int_equal(metric(s, "vigil_costly_reads_total{kind=\"fhir\",outcome=\"built\"}"), 2 + 1 + 1);
+  serve_stop(s, 0);
+}
+
+/* An upload whose every rule call builds three 8 MB strings (C time the
+ * instruction budget does not see): its behavioural diff takes seconds. */
+static char *costly_diff_upload(const char *version) {
+  char *lua = strdup(PROTOCOL);
+  char *at = strstr(lua, "'1.0.0'");
+  memcpy(at + 1, version, 5);
+  const char *was = "          if x == 999 then\n";
+  char *rule = strstr(lua, was);
+  assert_non_null(rule);
+  const char *burn = "          for _ = 1, 3 do pcall(string.rep, 'a', 8000000) end\n";
+  char *text = malloc(strlen(lua) + strlen(burn) + 1);
+  assert_non_null(text);
+  snprintf(text, strlen(lua) + strlen(burn) + 1, "%.*s%s%s", (int)(rule - lua), lua, burn, rule);
+  json_t *j = json_pack("{s:{s:s, s:s}}", "files", "protocol.lua", text, "only_spec.lua",
+                        "return {\n  spec 'starts' {\n    expect '0m' { phase = 'only' },\n  },\n}\n");
+  char *body = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  free(text);
+  free(lua);
+  return body;
+}
+
+/* AC1: the first diff of a pair was computed on the loop: a hostile upload's
+ * held /healthz for 19 s. Now it is computed in a child process: /healthz
+ * asked after the diff is answered before it, the diff follows, whole, and
+ * is kept. Without it: the diff's answer is there before /healthz's. */
+static void test_protocol_diff_off_loop(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  char *upload = costly_diff_upload("1.1.0");
+  hc_conn c, d;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols", token, upload, &r), 0);
+  if (r.status != 201) fail_msg("upload: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  free(upload);
+  char *diff = hc_format("GET", "/api/v1/protocols/sec_test@1.1.0/diff", token, NULL);
+  assert_int_equal(hc_send_str(&c, diff), 0);
+  free(diff);
+  usleep(200 * 1000); /* the diff under way */
+  assert_int_equal(hc_connect(&d, s->port), 0);
+  if (hc_request(&d, "GET", "/healthz", NULL, NULL, &r) < 0 || r.status != 200) fail_msg("/healthz: %d", r.status);
+  hc_response_free(&r);
+  /* /healthz answered: the diff is not yet (it takes seconds). */
+  if (hc_read(&c, &r, 0) == 0) fail_msg("the diff was answered before /healthz: %d", r.status);
+  if (hc_read(&c, &r, 120000) < 0) fail_msg("the diff: no answer");
+  if (r.status != 200 || !strstr(r.body, "\"against\":\"sec_test@1.0.0\"") || !strstr(r.body, "\"lines\""))
+    fail_msg("the diff: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  hc_close(&d);
+  assert_int_equal(metric(s, "vigil_protocol_diffs_total{outcome=\"built\"}"), 1);
+  serve_stop(s, 0);
+}
+
+/* AC1: a diff that could not be finished is neither shown nor kept. Its
+ * child is bounded as upload checks are: past upload_check_seconds it is
+ * stopped, 503 diff_too_long, and asked again it is computed again (nothing
+ * was kept). Without the child: the diff's 200 after seconds, computed on
+ * the loop. */
+static void test_protocol_diff_stopped(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  char token[64];
+  sign_in(s, AUTHOR, token, sizeof token);
+  char *upload = costly_diff_upload("1.1.0");
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/protocols", token, upload, &r), 0);
+  if (r.status != 201) fail_msg("upload: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&c);
+  free(upload);
+  serve_stop(s, 0);
+  start(s, "upload_check_seconds = 1");
+  sign_in(s, AUTHOR, token, sizeof token);
+  assert_int_equal(hc_connect(&c, s->port), 0);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(hc_request(&c, "GET", "/api/v1/protocols/sec_test@1.1.0/diff", token, NULL, &r), 0);
+    expect_error(r.status, r.body, 503, "diff_too_long", NULL);
+    hc_response_free(&r);
+  }
+  hc_close(&c);
+  assert_int_equal(metric(s, "vigil_protocol_diffs_total{outcome=\"stopped\"}"), 2);
+  assert_int_equal(metric(s, "vigil_protocol_diffs_total{outcome=\"built\"}"), 0);
   serve_stop(s, 0);
 }
 
@@ -2957,6 +3115,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_creating_users_and_tokens_needs_own_password, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fifth_review_minor, setup, teardown),
       cmocka_unit_test_setup_teardown(test_protocol_diff_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_costly_reads_per_user, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_protocol_diff_off_loop, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_protocol_diff_stopped, setup, teardown),
   };
   if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   return cmocka_run_group_tests(tests, NULL, NULL);

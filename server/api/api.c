@@ -22,8 +22,9 @@
 #include "engine/gate.h"
 #include "engine/json_input.h"
 #include "base/buf.h"
+#include "child.h"
 #include "diffs.h"
-#include "pages.h"
+#include "lane.h"
 #include "stream.h"
 #include "api/ui.h"
 
@@ -523,9 +524,12 @@ static void get_visit(api *a, http_request *req, const api_call *c) {
     vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
 }
 
-/* The visit as a FHIR R4 Bundle (export/fhir.c). */
-static void get_fhir(api *a, http_request *req, const api_call *c) {
-  uint64_t id = c->id;
+/* The name of who asks a costly read, whose reads at once the lane bounds. */
+static const char *asker(const api_call *c) { return c->who ? c->who->name : ""; }
+
+/* The visit as a FHIR R4 Bundle (export/fhir.c): a lane_build. */
+static void build_fhir(api *a, http_request *req, const lane_read *r) {
+  uint64_t id = r->id;
   char *body = NULL, err[256];
   int rc = vigil__export_fhir(a->e, id, &body, err, sizeof err);
   if (rc == VIGIL_ENOENT) {
@@ -538,9 +542,14 @@ static void get_fhir(api *a, http_request *req, const api_call *c) {
   }
 }
 
-/* A patient's treatment course as a FHIR R4 Bundle (export/course_fhir.c). */
-static void get_course_fhir(api *a, http_request *req, const api_call *c) {
-  uint64_t id = c->id;
+/* Built in the lane, a few milliseconds of the loop a turn (AC2). */
+static void get_fhir(api *a, http_request *req, const api_call *c) {
+  vigil__api_lane_request(a, req, asker(c), LANE_FHIR, &(lane_read){.id = c->id}, build_fhir);
+}
+
+/* A patient's treatment course as a FHIR R4 Bundle (export/course_fhir.c): a lane_build. */
+static void build_course_fhir(api *a, http_request *req, const lane_read *r) {
+  uint64_t id = r->id;
   char *body = NULL, err[256];
   int rc = vigil__export_course_fhir(a->e, id, &body, err, sizeof err);
   if (rc == VIGIL_ENOENT) {
@@ -553,17 +562,16 @@ static void get_course_fhir(api *a, http_request *req, const api_call *c) {
   }
 }
 
+static void get_course_fhir(api *a, http_request *req, const api_call *c) {
+  vigil__api_lane_request(a, req, asker(c), LANE_COURSE_FHIR, &(lane_read){.id = c->id}, build_course_fhir);
+}
+
 /* An esketamine session's REMS Patient Monitoring Form data
- * (export/rems.c): JSON, or ?format=csv. */
-static void get_rems(api *a, http_request *req, const api_call *c) {
-  uint64_t id = c->id;
-  char format[8] = "json", *body = NULL, err[512];
-  if (query_text(req, "format", format, sizeof format) < 0) return;
-  int csv = !strcmp(format, "csv");
-  if (!csv && strcmp(format, "json")) {
-    vigil__http_respond_error(req, 400, "invalid_query", "format is json or csv", "format");
-    return;
-  }
+ * (export/rems.c): JSON, or CSV; a lane_build. */
+static void build_rems(api *a, http_request *req, const lane_read *r) {
+  uint64_t id = r->id;
+  int csv = r->csv;
+  char *body = NULL, err[512];
   int rc = vigil__export_rems(a->e, id, csv, &body, err, sizeof err);
   if (rc == VIGIL_ENOENT)
     fail_engine(a, req, VIGIL_ENOENT, "visit");
@@ -575,6 +583,18 @@ static void get_rems(api *a, http_request *req, const api_call *c) {
     vigil__http_respond(req, 200, csv ? "text/csv; charset=utf-8" : "application/json", body, strlen(body), NULL);
     free(body);
   }
+}
+
+/* ?format=json (the default) or csv; built in the lane (AC2). */
+static void get_rems(api *a, http_request *req, const api_call *c) {
+  char format[8] = "json";
+  if (query_text(req, "format", format, sizeof format) < 0) return;
+  int csv = !strcmp(format, "csv");
+  if (!csv && strcmp(format, "json")) {
+    vigil__http_respond_error(req, 400, "invalid_query", "format is json or csv", "format");
+    return;
+  }
+  vigil__api_lane_request(a, req, asker(c), LANE_REMS, &(lane_read){.id = c->id, .csv = csv}, build_rems);
 }
 
 static void get_alerts(api *a, http_request *req, const api_call *c) {
@@ -625,8 +645,15 @@ static int query_time(http_request *req, const char *name, int64_t dflt, int64_t
 /* The alerts raised from `from` (default: today's midnight, site time) to
  * `to` (default: now), with their whole life, `limit` (100, at most 1000)
  * after the alert `after`. */
+static void build_alert_log(api *a, http_request *req, const lane_read *r) {
+  char *body = vigil_query_alert_log_json(a->e, r->from, r->to, r->after, (uint32_t)r->limit);
+  if (!body)
+    fail_engine(a, req, VIGIL_EIO, NULL);
+  else
+    vigil__api_reply_free(req, 200, body, NULL);
+}
+
 static void get_alert_log(api *a, http_request *req, const api_call *c) {
-  (void)c;
   int64_t now = vigil_engine_now(a->e), from, to;
   uint64_t after, limit;
   if (query_time(req, "from", local_midnight_ms(now), &from) < 0 || query_time(req, "to", now + 1, &to) < 0) return;
@@ -636,11 +663,19 @@ static void get_alert_log(api *a, http_request *req, const api_call *c) {
   }
   /* A page at a time, as the other lists (docs/security.md T10). */
   if (query_u64(req, "after", 0, &after) < 0 || query_u64(req, "limit", 100, &limit) < 0) return;
-  char *body = vigil_query_alert_log_json(a->e, from, to, after, limit > 1000 ? 1000 : (uint32_t)limit);
-  if (!body)
-    fail_engine(a, req, VIGIL_EIO, NULL);
-  else
-    vigil__api_reply_free(req, 200, body, NULL);
+  /* Built in the lane, a few milliseconds of the loop a turn (AC2). */
+  lane_read r = {.from = from, .to = to, .after = after, .limit = limit > 1000 ? 1000 : limit};
+  vigil__api_lane_request(a, req, asker(c), LANE_ALERT_LOG, &r, build_alert_log);
+}
+
+/* A page of the log, of every visit or of one (r->id): a lane_build. */
+static void build_events(api *a, http_request *req, const lane_read *r) {
+  char *body = vigil_query_events_json(a->e, r->after, r->id, (uint32_t)r->limit);
+  if (!body) {
+    vigil__http_respond_error(req, 503, "unavailable", "the log could not be read", NULL);
+    return;
+  }
+  vigil__api_reply_free(req, 200, body, NULL);
 }
 
 static void get_events(api *a, http_request *req, const api_call *c) {
@@ -655,7 +690,8 @@ static void get_events(api *a, http_request *req, const api_call *c) {
     }
   }
   /* Built in the lane, a few milliseconds of the loop a turn (AB3). */
-  vigil__api_page_request(a, req, c->who ? c->who->name : "", after, visit, limit > 1000 ? 1000 : (uint32_t)limit);
+  lane_read r = {.id = visit, .after = after, .limit = limit > 1000 ? 1000 : limit};
+  vigil__api_lane_request(a, req, asker(c), LANE_EVENTS, &r, build_events);
 }
 
 /* ---- the test clock ------------------------------------------------------------ */
@@ -1861,8 +1897,7 @@ int vigil__api_new(const api_options *o, api **out) {
   a->check.data = a;
   uv_idle_init(a->loop, &a->idle);
   a->idle.data = a;
-  vigil__api_pages_init(a);
-  vigil__api_diffs_init(a);
+  vigil__api_lane_init(a);
   uv_timer_init(a->loop, &a->refusal_timer);
   a->refusal_timer.data = a;
   *out = a;
@@ -1899,14 +1934,15 @@ void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
   a->closed = done;
   a->closed_ud = ud;
   a->shutting = 1;
-  a->closing = 6 + (int)a->checking; /* the handles, and each password check or upload check still running */
+  a->closing = 5 + (int)a->checking; /* the handles, and each password check, upload check or child still running */
   vigil__api_stop_uploads(a);
+  vigil__api_children_stop(a);
   streams *st = a->streams;
   a->streams = NULL;
   vigil__streams_close(st, on_part_closed, a);
   uv_close((uv_handle_t *)&a->check, on_check_closed);
   uv_close((uv_handle_t *)&a->idle, on_check_closed);
-  vigil__api_pages_close(a, on_check_closed);
-  vigil__api_diffs_close(a, on_check_closed);
+  vigil__api_lane_close(a, on_check_closed);
+  vigil__api_diffs_close(a);
   uv_close((uv_handle_t *)&a->refusal_timer, on_check_closed);
 }

@@ -53,12 +53,12 @@ struct api {
   vigil_engine *e;
   uv_loop_t *loop;
   uv_check_t check;
-  uv_idle_t idle;                       /* active with check: the loop must not block in poll while a batch is open */
-  uv_idle_t page_idle;                  /* builds the event pages waiting (pages.c) */
-  struct page_wait *pages, *pages_tail; /* ... oldest first */
-  uv_idle_t diff_idle;                  /* builds the protocol diff waiting (diffs.c) */
-  struct diff_wait *diff_wait;          /* ... at most one */
-  struct kept_diff *diffs;              /* diffs computed, kept (DIFFS_KEPT, oldest replaced first) */
+  uv_idle_t idle;                     /* active with check: the loop must not block in poll while a batch is open */
+  uv_idle_t lane_idle;                /* builds the costly reads waiting (lane.c) */
+  struct lane_wait *lane, *lane_tail; /* ... oldest first */
+  struct diff_child *diff_child;      /* the protocol diff being computed in a child process (diffs.c) */
+  struct api_child *children;         /* work running in child processes (child.c) */
+  struct kept_diff *diffs;            /* diffs computed, kept (DIFFS_KEPT, oldest replaced first) */
   size_t n_diffs, next_diff;
   char **refs;
   size_t n_refs;

@@ -325,7 +325,16 @@ static void get_protocol(api *a, http_request *req, const char *want) {
 
 /* ---- the clinical diff an approval shows (docs/safety.md, F7) ---------------------------- */
 
-static void add_line(void *ud, const char *line) { json_array_append_new(ud, json_string(line)); }
+/* A diff's lines, and whether one could not be added (out of memory). */
+typedef struct diff_lines {
+  json_t *lines;
+  int lost;
+} diff_lines;
+
+static void add_line(void *ud, const char *line) {
+  diff_lines *d = ud;
+  d->lost |= !d->lines || json_array_append_new(d->lines, json_string(line)) < 0;
+}
 
 void vigil__api_get_protocol(api *a, http_request *req, const api_call *c) { get_protocol(a, req, c->text); }
 
@@ -339,38 +348,60 @@ static int base_of(api *a, const lookup *l, lookup *base) {
   return find(a, id, 1, base) && strcmp(base->ref, l->ref);
 }
 
-/* {"ref", "against" (the newest approved version of the same id, or null),
- * "lines" (vigil protocol diff's report), "prescribed" (the prescription's
- * changes, each a line)}; NULL when out of memory. Kept by both versions'
- * sha256 (diffs.c, AC1): computed once per pair. */
-static json_t *diff_json(api *a, const lookup *l) {
+/* A diff_compute (diffs.h): {"ref", "against" (the newest approved version
+ * of the same id, or null), "lines" (vigil protocol diff's report),
+ * "prescribed" (the prescription's changes, each a line), "weakened"}, or
+ * NULL when any part of it ran out of memory: a diff cut short would show
+ * fewer changes than there are (AC1), so none is shown or kept. Run in a
+ * child process for GET .../diff (diffs.c), on the loop for an approval
+ * with none kept. */
+static json_t *diff_compute_whole(api *a, const char *ref, const char *base_ref) {
+  protocol *pb = vigil__engine_find_protocol(a->e, ref);
+  protocol *pa = base_ref[0] ? vigil__engine_find_protocol(a->e, base_ref) : NULL;
+  diff_lines lines = {json_array(), 0}, prescribed = {json_array(), 0}, weakened = {json_array(), 0};
+  int rc = 0;
+  if (pb && pa) rc |= vigil__protocol_diff(pa, pb, add_line, &lines) < 0;
+  if (pb) rc |= vigil__protocol_prescribed_changes(pa, pb, add_line, &prescribed) < 0;
+  if (pb && pa) rc |= vigil__protocol_weakened(pa, pb, add_line, &weakened) < 0;
+  if (rc || lines.lost || prescribed.lost || weakened.lost) {
+    json_decref(lines.lines);
+    json_decref(prescribed.lines);
+    json_decref(weakened.lines);
+    return NULL;
+  }
+  return json_pack("{s:s, s:o, s:o, s:o, s:o}", "ref", ref, "against", pa ? json_string(base_ref) : json_null(),
+                   "lines", lines.lines, "prescribed", prescribed.lines, "weakened", weakened.lines);
+}
+
+/* The pair of versions a diff of l compares, as the lane keeps it. */
+static void pair_of(api *a, const lookup *l, lane_read *pair) {
   lookup base;
   int has_base = base_of(a, l, &base);
-  const char *base_ref = has_base ? base.ref : "", *base_sha = has_base ? base.sha256 : "";
-  json_t *kept = vigil__api_diff_kept(a, l->ref, l->sha256, base_ref, base_sha);
-  if (kept) return kept;
-  protocol *pb = vigil__engine_find_protocol(a->e, l->ref);
-  protocol *pa = has_base ? vigil__engine_find_protocol(a->e, base.ref) : NULL;
-  json_t *lines = json_array(), *prescribed = json_array(), *weakened = json_array();
-  if (pb && pa) vigil__protocol_diff(pa, pb, add_line, lines);
-  if (pb) vigil__protocol_prescribed_changes(pa, pb, add_line, prescribed);
-  if (pb && pa) vigil__protocol_weakened(pa, pb, add_line, weakened);
+  snprintf(pair->ref, sizeof pair->ref, "%s", l->ref);
+  snprintf(pair->sha256, sizeof pair->sha256, "%s", l->sha256);
+  snprintf(pair->base_ref, sizeof pair->base_ref, "%s", has_base ? base.ref : "");
+  snprintf(pair->base_sha256, sizeof pair->base_sha256, "%s", has_base ? base.sha256 : "");
+}
+
+/* The diff of l kept, or computed (whole) and kept; NULL when out of memory. */
+static json_t *diff_json(api *a, const lookup *l) {
+  lane_read pair = {0};
+  pair_of(a, l, &pair);
+  json_t *j = vigil__api_diff_kept(a, pair.ref, pair.sha256, pair.base_ref, pair.base_sha256);
+  if (j) return j;
+  if (!(j = diff_compute_whole(a, pair.ref, pair.base_ref))) return NULL;
   a->stats.diffs_built++;
-  json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:o}", "ref", l->ref, "against", pa ? json_string(base.ref) : json_null(),
-                        "lines", lines, "prescribed", prescribed, "weakened", weakened);
-  if (j) vigil__api_diff_keep(a, l->ref, l->sha256, base_ref, base_sha, j);
+  vigil__api_diff_keep(a, pair.ref, pair.sha256, pair.base_ref, pair.base_sha256, j);
   return j;
 }
 
-/* A diff_compute (diffs.h): against the newest approved version of its id. */
-static json_t *diff_of(api *a, const char *ref, int *found) {
-  lookup l;
-  *found = find(a, ref, 1, &l) || find(a, ref, 0, &l);
-  return *found ? diff_json(a, &l) : NULL;
+/* A lane_build (lane.h): the diff kept meanwhile, or computed in a child. */
+static void build_diff(api *a, http_request *req, const lane_read *pair) {
+  vigil__api_diff_start(a, req, pair, diff_compute_whole);
 }
 
-/* Kept, answered at once; else computed in the diff lane (diffs.c), one at
- * a time, off the request's read. */
+/* Kept, answered at once; else computed in a child process, from the lane
+ * of costly reads, one at a time (diffs.c). */
 void vigil__api_get_diff(api *a, http_request *req, const api_call *c) {
   const char *want = c->text;
   lookup l;
@@ -378,11 +409,11 @@ void vigil__api_get_diff(api *a, http_request *req, const api_call *c) {
     vigil__http_respond_error(req, 404, "not_found", "no such protocol version", NULL);
     return;
   }
-  lookup base;
-  int has_base = base_of(a, &l, &base);
-  json_t *j = vigil__api_diff_kept(a, l.ref, l.sha256, has_base ? base.ref : "", has_base ? base.sha256 : "");
+  lane_read pair = {0};
+  pair_of(a, &l, &pair);
+  json_t *j = vigil__api_diff_kept(a, pair.ref, pair.sha256, pair.base_ref, pair.base_sha256);
   if (!j) {
-    vigil__api_diff_request(a, req, l.ref, diff_of);
+    vigil__api_diff_request(a, req, c->who ? c->who->name : "", &pair, build_diff);
     return;
   }
   vigil__api_reply_free(req, 200, json_dumps(j, JSON_COMPACT), NULL);

@@ -1,4 +1,5 @@
-/* diffs.c: protocol diffs kept, and computed one at a time (docs/security.md AC1).
+/* diffs.c: protocol diffs kept, and computed one at a time in a child
+ * process (docs/security.md AC1).
  *
  * GET /api/v1/protocols/{ref}/diff compares two versions' behaviour
  * (author/behaviour_diff.c): some 0.5 s of CPU for the bundled ketamine_iv,
@@ -9,19 +10,22 @@
  * An upload's content never changes (a version is immutable, named by its
  * sha256), so the diff of a pair of versions is computed once and kept,
  * keyed by both versions and their sha256: repeated GETs and the approval
- * reuse it. A diff not yet kept waits in the loop's idle phase, one at a
+ * reuse it. A diff not yet kept waits in the lane of costly reads (lane.c:
+ * one whose client has gone is answered without being computed), one at a
  * time: another asked meanwhile is 503 busy (Retry-After: 1), so that a
- * burst of them costs one computation, not one each; and one whose client
- * has gone is answered without being computed (nobody reads it).
- *
- * What remains (AC1): the one computation still runs on the loop; it
- * belongs in a child process with a time bound, as upload checks do. */
+ * burst of them costs one computation, not one each. It is computed in a
+ * child process (child.c), bounded in CPU, wall time and memory as upload
+ * checks are, while the loop answers everyone else; a diff the child could
+ * not finish is neither kept nor shown (503). */
 #include "diffs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 
+#include "child.h"
 #include "http/http.h"
 
 typedef struct kept_diff {
@@ -29,11 +33,12 @@ typedef struct kept_diff {
   json_t *diff;
 } kept_diff;
 
-struct diff_wait {
+typedef struct diff_child {
   http_request *req;
   diff_compute compute;
-  char ref[256];
-};
+  lane_read pair;
+  uint64_t started;
+} diff_child;
 
 static void key_of(char *key, size_t len, const char *ref, const char *sha256, const char *base_ref,
                    const char *base_sha256) {
@@ -65,34 +70,73 @@ void vigil__api_diff_keep(api *a, const char *ref, const char *sha256, const cha
   k->diff = json_incref(diff);
 }
 
-static void on_diff(uv_idle_t *h) {
-  api *a = h->data;
-  uv_idle_stop(h);
-  struct diff_wait *w = a->diff_wait;
-  a->diff_wait = NULL;
-  if (!w) return;
-  if (vigil__http_request_gone(w->req)) {
-    a->stats.diffs_skipped++;
-    vigil__http_respond_error(w->req, 503, "gone", "the client went away", NULL);
+/* In the child: the diff as text, or NULL (out of memory: exit status 1). */
+static char *diff_text(api *a, void *ud) {
+  diff_child *d = ud;
+  json_t *j = d->compute(a, d->pair.ref, d->pair.base_ref);
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  return text;
+}
+
+static void diff_done(api *a, void *ud, const char *out, size_t len, int timed_out, int status) {
+  diff_child *d = ud;
+  a->diff_child = NULL;
+  json_t *j = out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? json_loadb(out, len, 0, NULL) : NULL;
+  const lane_read *p = &d->pair;
+  if (a->shutting) {
+    vigil__http_respond_error(d->req, 503, "shutting_down", "the server is stopping", NULL);
+  } else if (j) {
+    a->stats.diffs_built++;
+    vigil__api_diff_keep(a, p->ref, p->sha256, p->base_ref, p->base_sha256, j);
+    vigil__api_reply_free(d->req, 200, json_dumps(j, JSON_COMPACT), NULL);
   } else {
-    int found = 1;
-    json_t *j = w->compute(a, w->ref, &found);
-    if (!found)
-      vigil__http_respond_error(w->req, 404, "not_found", "no such protocol version", NULL);
+    a->stats.diffs_stopped++;
+    char msg[400];
+    double secs = (double)(uv_hrtime() - d->started) / 1e9;
+    int too_long = timed_out || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU);
+    if (too_long)
+      snprintf(msg, sizeof msg,
+               "the diff of %s took longer than the limit of %.0f s and was stopped after %.1f s: a rule that "
+               "burns time? Nothing was kept",
+               p->ref, (double)a->upload_check_ms / 1000, secs);
     else
-      vigil__api_reply_free(w->req, j ? 200 : 503, j ? json_dumps(j, JSON_COMPACT) : NULL, NULL);
-    json_decref(j);
+      snprintf(msg, sizeof msg,
+               "the diff of %s stopped (%s %d) before it was whole: out of its memory, or a crash; nothing was kept",
+               p->ref, WIFSIGNALED(status) ? "signal" : "exit status",
+               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    vigil__http_respond_error(d->req, 503, too_long ? "diff_too_long" : "diff_stopped", msg, NULL);
   }
-  free(w);
+  json_decref(j);
+  free(d);
 }
 
-void vigil__api_diffs_init(api *a) {
-  uv_idle_init(a->loop, &a->diff_idle);
-  a->diff_idle.data = a;
+void vigil__api_diff_start(api *a, http_request *req, const lane_read *pair, diff_compute compute) {
+  /* Kept meanwhile (the approval computed it): no child. */
+  json_t *kept = vigil__api_diff_kept(a, pair->ref, pair->sha256, pair->base_ref, pair->base_sha256);
+  if (kept) {
+    vigil__api_reply_free(req, 200, json_dumps(kept, JSON_COMPACT), NULL);
+    json_decref(kept);
+    return;
+  }
+  diff_child *d = calloc(1, sizeof *d);
+  if (!d) {
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  *d = (diff_child){.req = req, .compute = compute, .pair = *pair, .started = uv_hrtime()};
+  if (vigil__api_child_start(a, diff_text, diff_done, d) < 0) {
+    free(d);
+    vigil__api_reply_free(req, 503,
+                          vigil__http_error_json("busy", "cannot compute the diff now (no process)", NULL, NULL),
+                          "Retry-After: 5\r\n");
+    return;
+  }
+  a->diff_child = d;
 }
 
-void vigil__api_diff_request(api *a, http_request *req, const char *ref, diff_compute compute) {
-  if (a->diff_wait) {
+void vigil__api_diff_request(api *a, http_request *req, const char *name, const lane_read *pair, lane_build build) {
+  if (a->diff_child || vigil__api_lane_waiting(a, LANE_DIFF)) {
     a->stats.diffs_busy++;
     char *err = vigil__http_error_json("busy",
                                        "another protocol diff is being computed: ask again in a moment "
@@ -101,28 +145,13 @@ void vigil__api_diff_request(api *a, http_request *req, const char *ref, diff_co
     vigil__api_reply_free(req, 503, err, "Retry-After: 1\r\n");
     return;
   }
-  struct diff_wait *w = calloc(1, sizeof *w);
-  if (!w) {
-    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
-    return;
-  }
-  w->req = req;
-  w->compute = compute;
-  snprintf(w->ref, sizeof w->ref, "%s", ref);
-  a->diff_wait = w;
-  uv_idle_start(&a->diff_idle, on_diff);
+  vigil__api_lane_request(a, req, name, LANE_DIFF, pair, build);
 }
 
-void vigil__api_diffs_close(api *a, void (*closed)(uv_handle_t *h)) {
-  if (a->diff_wait) {
-    vigil__http_respond_error(a->diff_wait->req, 503, "shutting_down", "the server is stopping", NULL);
-    free(a->diff_wait);
-    a->diff_wait = NULL;
-  }
+void vigil__api_diffs_close(api *a) {
   for (size_t i = 0; i < a->n_diffs; i++)
     json_decref(a->diffs[i].diff);
   free(a->diffs);
   a->diffs = NULL;
   a->n_diffs = a->next_diff = 0;
-  uv_close((uv_handle_t *)&a->diff_idle, closed);
 }

@@ -1,10 +1,12 @@
-/* diffs.h: protocol diffs kept and computed one at a time (docs/security.md AC1), diffs.c. */
+/* diffs.h: protocol diffs kept, computed one at a time in a child process
+ * (docs/security.md AC1), diffs.c. */
 #ifndef VIGIL_API_DIFFS_H
 #define VIGIL_API_DIFFS_H
 
 #include <jansson.h>
 
 #include "api_internal.h"
+#include "lane.h"
 
 /* Diffs kept: past it the oldest goes (it is computed again if asked). */
 #define DIFFS_KEPT 64
@@ -18,18 +20,22 @@ json_t *vigil__api_diff_kept(api *a, const char *ref, const char *sha256, const 
 void vigil__api_diff_keep(api *a, const char *ref, const char *sha256, const char *base_ref, const char *base_sha256,
                           json_t *diff);
 
-void vigil__api_diffs_init(api *a);
-/* The diff JSON of the version ref, kept or computed (and kept); NULL when
- * out of memory, or with *found 0 when there is no such version. */
-typedef json_t *(*diff_compute)(api *a, const char *ref, int *found);
+/* The diff JSON of the version ref from base_ref ("": none), computed whole:
+ * NULL when any of it could not be (out of memory): an incomplete diff is
+ * neither kept nor shown. */
+typedef json_t *(*diff_compute)(api *a, const char *ref, const char *base_ref);
 
-/* Answers req with the diff of the version ref later, in the loop's idle
- * phase (computed by compute): one diff waits or is built at a time,
- * another meanwhile is 503 busy with Retry-After; one whose client has gone
- * is answered without being built. */
-void vigil__api_diff_request(api *a, http_request *req, const char *ref, diff_compute compute);
-/* Answers what waits 503 (the server stops), closes the handle, forgets the
- * diffs kept. */
-void vigil__api_diffs_close(api *a, void (*closed)(uv_handle_t *h));
+/* Answers req, of the user name, with the diff of pair (lane.h) later: it
+ * waits in the lane of costly reads (lane.c), whose build, build, calls
+ * vigil__api_diff_start. One diff waits or is computed at a time: another
+ * meanwhile is 503 busy with Retry-After. */
+void vigil__api_diff_request(api *a, http_request *req, const char *name, const lane_read *pair, lane_build build);
+/* In the lane: answers req with the pair's diff, kept meanwhile, or
+ * computed by compute in a child process (child.c) and then kept; past the
+ * child's time bound, or out of its memory, 503 and nothing kept. */
+void vigil__api_diff_start(api *a, http_request *req, const lane_read *pair, diff_compute compute);
+/* Forgets the diffs kept (the server stops; a diff's child is stopped with
+ * the others, vigil__api_children_stop). */
+void vigil__api_diffs_close(api *a);
 
 #endif

@@ -81,17 +81,33 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
   put(&o, "vigil_http_refusals_total{reason=\"too_many_attempts\"} %llu\n", (unsigned long long)st->refused_too_many);
   head(&o, "vigil_event_pages_total", "counter",
        "Pages of the log (GET /api/v1/events): built, answered unbuilt because their client had gone, refused "
-       "429 past a user's pages at once.");
-  put(&o, "vigil_event_pages_total{outcome=\"built\"} %llu\n", (unsigned long long)st->pages_built);
-  put(&o, "vigil_event_pages_total{outcome=\"client_gone\"} %llu\n", (unsigned long long)st->pages_skipped);
-  put(&o, "vigil_event_pages_total{outcome=\"too_many\"} %llu\n", (unsigned long long)st->refused_pages);
+       "429 past a user's costly reads at once (the lane's kind events)");
+  put(&o, "vigil_event_pages_total{outcome=\"built\"} %llu\n", (unsigned long long)st->lane[LANE_EVENTS].built);
+  put(&o, "vigil_event_pages_total{outcome=\"client_gone\"} %llu\n",
+      (unsigned long long)st->lane[LANE_EVENTS].client_gone);
+  put(&o, "vigil_event_pages_total{outcome=\"too_many\"} %llu\n", (unsigned long long)st->lane[LANE_EVENTS].too_many);
+  head(&o, "vigil_costly_reads_total", "counter",
+       "Costly reads served in the lane (AB3, AC2), by kind: built, answered unbuilt because their client had "
+       "gone, refused 429 past a user's costly reads at once.");
+  static const char *const kinds[LANE_KINDS] = {"events", "alert_log", "fhir", "course_fhir", "rems", "diff"};
+  for (int k = 0; k < LANE_KINDS; k++) {
+    put(&o, "vigil_costly_reads_total{kind=\"%s\",outcome=\"built\"} %llu\n", kinds[k],
+        (unsigned long long)st->lane[k].built);
+    put(&o, "vigil_costly_reads_total{kind=\"%s\",outcome=\"client_gone\"} %llu\n", kinds[k],
+        (unsigned long long)st->lane[k].client_gone);
+    put(&o, "vigil_costly_reads_total{kind=\"%s\",outcome=\"too_many\"} %llu\n", kinds[k],
+        (unsigned long long)st->lane[k].too_many);
+  }
   head(&o, "vigil_protocol_diffs_total", "counter",
-       "Diffs of two protocol versions asked for (AC1): built, reused as kept, refused 503 busy while another was "
-       "built, not built because their client had gone.");
+       "Diffs of two protocol versions asked for (AC1): built whole in a child process, reused as kept, refused "
+       "503 busy while another was built, stopped (past the time bound, out of memory: not kept), not built "
+       "because their client had gone.");
   put(&o, "vigil_protocol_diffs_total{outcome=\"built\"} %llu\n", (unsigned long long)st->diffs_built);
   put(&o, "vigil_protocol_diffs_total{outcome=\"reused\"} %llu\n", (unsigned long long)st->diffs_reused);
   put(&o, "vigil_protocol_diffs_total{outcome=\"busy\"} %llu\n", (unsigned long long)st->diffs_busy);
-  put(&o, "vigil_protocol_diffs_total{outcome=\"client_gone\"} %llu\n", (unsigned long long)st->diffs_skipped);
+  put(&o, "vigil_protocol_diffs_total{outcome=\"stopped\"} %llu\n", (unsigned long long)st->diffs_stopped);
+  put(&o, "vigil_protocol_diffs_total{outcome=\"client_gone\"} %llu\n",
+      (unsigned long long)st->lane[LANE_DIFF].client_gone);
   head(&o, "vigil_lua_bytes", "gauge", "Memory held by the protocols' Lua states.");
   put(&o, "vigil_lua_bytes %zu\n", es.lua_bytes);
   return vigil__buf_take(&o); /* NULL when memory ran out */
