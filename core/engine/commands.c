@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "model.h"
 #include "alerts.h"
+#include "amend_only.h"
 #include "clock.h"
 #include "course.h"
 #include "deadline.h"
@@ -296,32 +297,6 @@ int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *item
   return 0;
 }
 
-/* Whether a block of v was set by a rule that reads item (its own rule, or a
- * rule of its phase whose `on` names it). */
-static int holds_by_rule(const visit *v, int item) {
-  const item_spec *it = &v->p->items[item];
-  const phase_spec *ph = &v->p->phases[it->phase];
-  for (uint32_t b = 0; b < v->n_blocks; b++) {
-    if (!strcmp(v->blocks[b].key, it->id)) return 1;
-    for (uint32_t r = 0; r < ph->n_rules; r++) {
-      if (strcmp(ph->rules[r].id, v->blocks[b].key)) continue;
-      for (uint32_t o = 0; o < ph->rules[r].n_on; o++)
-        if (ph->rules[r].on[o] == item) return 1;
-    }
-  }
-  return 0;
-}
-
-/* U11 (docs/safety.md): an answer the protocol says cannot be skipped (the
- * screening's contraindications, the REMS form's "respiratory depression
- * occurred") is given once: changed, it is amended with a reason even when it
- * holds nothing, or a "no" on the form became "yes" with no reason and no
- * amendment in the history. A check is exempt (G1): its false is "not yet"
- * (the ride is not here), and true is the thing done. */
-static int one_off_answer(const item_spec *it) {
-  return !it->skippable && (it->kind == KIND_CHOICE || it->kind == KIND_NUMBER || it->kind == KIND_TEXT);
-}
-
 /* "14:30:05" of a time in ms (UTC). */
 static const char *hms(int64_t ms, char *out, size_t len) {
   time_t t = (time_t)(ms / 1000);
@@ -499,7 +474,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     const reading *last = vigil__visit_latest(v, items[k]);
     if (!last || it->scheduled || it->kind == KIND_VITALS) continue;
     if (it->kind == KIND_SIGNATURE ? v->sigs[items[k]].attests.type == VAL_NIL || v->sigs[items[k]].void_reason
-                                   : !holds_by_rule(v, items[k]) && !one_off_answer(it))
+                                   : !vigil__item_amend_only(v, items[k]))
       continue;
     buf was, now;
     vigil__buf_init(&was);

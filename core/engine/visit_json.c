@@ -6,6 +6,7 @@
 #include "visit_json.h"
 #include "model.h"
 #include "alerts.h"
+#include "amend_only.h"
 #include "course.h"
 #include "deadline.h"
 #include "evaluate.h"
@@ -132,6 +133,8 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
     if (r->recorded_at > r->at) vigil__buf_puts(b, ",\"late\":true");
     vigil__buf_puts(b, ",\"recorded_by\":");
     vigil__buf_json_string(b, s->r[s->n - 1].actor);
+    /* Changed only by an amendment (G1, U11): the workstation offers Amend. */
+    if (current && vigil__item_amend_only(v, it->index)) vigil__buf_puts(b, ",\"amend_only\":true");
   }
   if (it->of_item >= 0) {
     vigil__buf_puts(b, ",\"of\":");

@@ -379,6 +379,9 @@ describe("H10: alarms in view and heard, sessions that do not end mid-entry", ()
     await signIn(sNurse, "nurse.kim", "Patient MRN-H10B");
     const c = card(sNurse, "Baseline vitals before dosing");
     await c.locator(".draft-note", { hasText: "not recorded yet" }).waitFor();
+    // Why it is back, and when it was typed: its observed time (X2).
+    assert.match(await c.locator(".draft-note").innerText(), /^Typed at \d\d:\d\d before you signed in again: not recorded yet/);
+    assert.match(await sNurse.locator("#observed-hint").innerText(), /^Observed at \d\d:\d\d \(typed before you signed in again\)/);
     assert.equal(await systolic().inputValue(), "152");
     // Recorded, the draft is gone: a reload shows an empty card.
     const values = { "Diastolic BP": 84, "Heart rate": 70, "SpO₂": 98, "Respiratory rate": 14 };

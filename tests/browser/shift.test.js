@@ -63,13 +63,19 @@ async function simulated() {
   return { sim, simApi: apiClient(sim, SIM_USERS) };
 }
 
+// A ketamine visit in its infusion, made through call (an API client).
+async function inInfusion(call, patient) {
+  const v = await call("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, params: { weight: 70 } });
+  await call("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
+  await call("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => call("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
+  // The infusion's clock runs from infusion_started (P7).
+  await call("dr.osei", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
+  return v;
+}
+
 // A ketamine visit in its infusion with a reading that raised alerts.
 async function alertingVisit(patient) {
-  const v = await api("dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, params: { weight: 70 } });
-  await api("dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
-  await api("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => api("dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
-  // The infusion's clock runs from infusion_started (P7).
-  await api("dr.osei", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
+  const v = await inInfusion(api, patient);
   await api("dr.osei", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 210, dbp: 125, hr: 80, spo2: 98, rr: 14 } });
   return v.id;
 }
@@ -188,6 +194,55 @@ describe("the keyboard's place", () => {
     await p.waitForTimeout(500);
     assert.equal(await p.evaluate(() => document.activeElement.id), id);
     await p.context().close();
+  });
+});
+
+describe("the banners of alerts a nurse cannot acknowledge (X6)", () => {
+  it("a carried alert does not fold away the alerts she can acknowledge; after Acknowledge the focus is on the next banner's", async () => {
+    const { sim, simApi } = await simulated();
+    try {
+      // Two visits with alerts the nurse acknowledges, then the newest high
+      // alert: a carried one (PHQ-9 item 9), a clinician's to acknowledge.
+      for (const patient of ["MRN-X6A", "MRN-X6B"]) {
+        const v = await inInfusion(simApi, patient);
+        await simApi("dr.osei", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 210, dbp: 125, hr: 80, spo2: 98, rr: 14 } });
+      }
+      const c = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-X6C", params: { weight: 70 } });
+      await simApi("nurse.kim", "POST", `/visits/${c.id}/entries`, { phq9: { q1: 2, q2: 2, q3: 1, q4: 1, q5: 0, q6: 1, q7: 1, q8: 0, q9: 3 } });
+      const p = await signedIn("nurse.kim", sim);
+      // The board's alert cell counts by priority (X8: "High 2 to acknowledge"
+      // said of a high and a medium).
+      const detail = await simApi("nurse.kim", "GET", `/visits/${(await simApi("nurse.kim", "GET", "/visits")).visits.find((x) => x.patient === "MRN-X6A").id}`);
+      const open = detail.alerts.filter((x) => !x.acknowledged && x.state !== "closed");
+      const counts = ["high", "medium", "low"].map((q) => [q, open.filter((x) => x.priority === q).length]).filter(([, n]) => n);
+      const cell = p.locator("table.board tr", { hasText: "MRN-X6A" }).locator("td").last();
+      await cell.waitFor();
+      assert.equal((await cell.innerText()).replace(/\s+/g, " ").trim(), `${counts[0][0] === "high" ? "High" : "Medium"} priority ${counts.map(([q, n]) => `${n} ${q}`).join(", ")} to acknowledge`);
+      // A short window: room for one banner and the fold line.
+      await p.setViewportSize({ width: 1366, height: 300 });
+      const banners = p.locator("#alarms [data-alert]");
+      await p.locator("#alarms .alarm-fold").waitFor();
+      await p.waitForTimeout(300);
+      const texts = await banners.allInnerTexts();
+      assert.match(texts[0] || "", /MRN-X6C/, `the loudest and newest, the carried alert, stays first: ${texts.join(" | ")}`);
+      const acks = p.locator("#alarms [data-alert] button.ack");
+      assert.ok(await acks.count() >= 1, `an alert the nurse can acknowledge is shown beside the carried one: ${texts.join(" | ")}`);
+      const first = await acks.first().evaluate((b) => b.closest("[data-alert]").dataset.alert);
+      await acks.first().press("Enter");
+      await p.waitForFunction((id) => !document.querySelector(`#alarms [data-alert="${id}"]`), first);
+      // The stream's events draw the banners again meanwhile: the focus stays.
+      await p.waitForTimeout(1500);
+      const focus = await p.evaluate(() => {
+        const el = document.activeElement;
+        const b = el && el.closest("#alarms [data-alert]");
+        return { tag: el ? el.tagName : null, cls: el ? el.className : null, alert: b ? b.dataset.alert : null };
+      });
+      assert.equal(focus.cls, "ack", `the focus is on the next banner's Acknowledge: ${JSON.stringify(focus)}`);
+      assert.ok(focus.alert && focus.alert !== first);
+      await p.context().close();
+    } finally {
+      await sim.stop();
+    }
   });
 });
 
@@ -415,6 +470,77 @@ describe("the flowsheet of a checkpoint recorded late", () => {
     } finally {
       await sim.stop();
     }
+  });
+});
+
+describe("values typed, left and come back to (X2)", () => {
+  it("a draft put back keeps the time it was typed as its observed time, and says why it was put back", async () => {
+    const { sim, simApi } = await simulated();
+    try {
+      const v = await inInfusion(simApi, "MRN-LEFT");
+      const p = await signedIn("nurse.kim", sim);
+      await p.goto(`${sim.url}/#/visit/${v.id}`);
+      const vitals = p.locator(".item", { has: p.getByRole("heading", { name: "Vitals", exact: true }) });
+      await p.locator(".checklist").getByRole("button", { name: "Record", exact: true }).waitFor();
+      // Typed on the simulated clock's frozen time (the server's now).
+      const typedAt = (await simApi("admin.lee", "GET", "/clock")).now_ms;
+      const values = { "Systolic BP": 131, "Diastolic BP": 83, "Heart rate": 72, "SpO₂": 97, "Respiratory rate": 15 };
+      for (const [label, x] of Object.entries(values)) await vitals.getByLabel(label, { exact: true }).fill(String(x));
+      const typedHHMM = await p.locator("#observed-at").inputValue();
+      // The nurse goes to the board; six minutes pass; she comes back.
+      await p.locator('[data-nav="board"]').click();
+      await p.locator("table.board").waitFor();
+      await simApi("admin.lee", "POST", "/clock", { advance: "6m" });
+      const later = new Date(typedAt + 6 * 60000).toISOString();
+      await p.evaluate(() => import("/js/clock.js").then((c) => c.sync()));
+      await p.goto(`${sim.url}/#/visit/${v.id}`);
+      await p.locator(".checklist").getByRole("button", { name: "Record", exact: true }).waitFor();
+      assert.equal(await vitals.getByLabel("Systolic BP", { exact: true }).inputValue(), "131", "the typed value is put back");
+      const note = await vitals.locator(".draft-note").innerText();
+      assert.match(note, new RegExp(`^Typed at ${typedHHMM} before you left this visit: not recorded yet`), `the note says why it is back: ${note}`);
+      assert.doesNotMatch(note, /signed in again/);
+      const hint = await p.locator("#observed-hint").innerText();
+      assert.match(hint, new RegExp(`^Observed at ${typedHHMM} \\(typed before you left this visit\\)`), `the observed time beside Record is the time typed: ${hint}`);
+      assert.equal(await p.locator("#observed-at").inputValue(), typedHHMM);
+      await p.locator(".checklist").getByRole("button", { name: "Record", exact: true }).click();
+      await vitals.locator(".last", { hasText: "131" }).waitFor();
+      const { events } = await simApi("nurse.kim", "GET", `/visits/${v.id}/events?limit=1000`);
+      const rec = events.find((e) => e.type === "item.recorded" && e.data.values && e.data.values.vitals);
+      assert.ok(rec && rec.data.observed_at, `the entry says when it was observed: ${JSON.stringify(rec)}`);
+      const observed = new Date(rec.data.observed_at).getTime();
+      assert.ok(Math.abs(observed - typedAt) < 60000 && Date.parse(rec.time) - observed >= 5 * 60000,
+        `observed when typed (${new Date(typedAt).toISOString()}), not when recorded (${later}): observed ${rec.data.observed_at}, recorded ${rec.time}`);
+      const visit = await simApi("nurse.kim", "GET", `/visits/${v.id}`);
+      assert.equal(visit.phases.find((x) => x.id === visit.phase).items.find((x) => x.id === "vitals").late, true, "a late entry of its time");
+      await p.context().close();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
+describe("an amended value (X4)", () => {
+  it("says amended, by whom, when, from what and why on the card, in the history and on the summary", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AMEND", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { fasting_hours: 6, substance_use: "no" });
+    await api("dr.osei", "POST", `/visits/${v.id}/amend`, { item: "screening.fasting_hours", value: 8, reason: "misheard: eight hours" });
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    const card = p.locator('.checklist .item[data-item="fasting_hours"]');
+    await card.locator(".last").waitFor();
+    const last = await card.locator(".last").innerText();
+    assert.match(last, /^8 h · nurse\.kim, \d\d:\d\d Amended by dr\.osei at \d\d:\d\d from 6 h\. Reason: misheard: eight hours/, `the card says it was amended: ${last}`);
+    await p.locator(".history li", { hasText: "amended from 6 h to 8 h. Reason: misheard: eight hours" }).first().waitFor();
+    // A one-off answer is changed by Amend: "Record again" was offered and
+    // its entry refused with 409 (X8).
+    const once = p.locator('.checklist .item[data-item="substance_use"]');
+    await once.getByRole("button", { name: "Amend…" }).waitFor();
+    assert.equal(await once.getByRole("button", { name: "Record again" }).count(), 0, "no Record again on a one-off answer");
+    await p.goto(`${server.url}/#/visit/${v.id}/summary`);
+    const row = p.locator("tr", { hasText: "Hours since last meal" });
+    await row.first().waitFor();
+    assert.match(await row.first().innerText(), /8 h\s*Amended by dr\.osei at \d\d:\d\d from 6 h\. Reason: misheard: eight hours/);
+    await p.context().close();
   });
 });
 

@@ -11,7 +11,10 @@
  * value of an answer the protocol says cannot be skipped (`skippable = false`:
  * the screening's and the REMS form's one-off answers) is 409 naming the item
  * and /amend, nothing of the entry recorded; the same value again is taken; an
- * amendment with a reason changes it and is in the history as one.
+ * amendment with a reason changes it and is in the history as one. The
+ * visit's JSON marks such a recorded item `amend_only` (core/engine/
+ * amend_only.c, shared with the entry's check), so that the workstation offers
+ * Amend and not "Record again", which the 409 then refused (X8).
  *
  * End to end over the HTTP API of a real `vigil serve` on the simulated
  * clock, with copies of the bundled esketamine_rems and ketamine_iv. */
@@ -45,6 +48,22 @@ static const char *item_value(alarm_serve *a, uint64_t id, const char *phase, co
   }
   json_decref(v);
   return out;
+}
+
+/* Whether item of phase has "amend_only": true in the visit's JSON. */
+static int amend_only(alarm_serve *a, uint64_t id, const char *phase, const char *item) {
+  json_t *v = alarm_visit_json(a, id), *ph, *it;
+  size_t i, j;
+  int yes = 0;
+  json_array_foreach(json_object_get(v, "phases"), i, ph) {
+    if (strcmp(json_string_value(json_object_get(ph, "id")), phase)) continue;
+    json_array_foreach(json_object_get(ph, "items"), j, it) {
+      if (!strcmp(json_string_value(json_object_get(it, "id")), item))
+        yes = json_is_true(json_object_get(it, "amend_only"));
+    }
+  }
+  json_decref(v);
+  return yes;
 }
 
 /* How many times text occurs in the visit's history. */
@@ -112,7 +131,12 @@ static void a_screening_answer_that_holds_nothing_is_amended(void **state) {
   char msg[4096], val[64];
   uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
   assert_true(id > 0);
+  assert_false(amend_only(a, id, "screening", "substance_use"));
   assert_int_equal(alarm_record(a, id, KETAMINE_SCREENING), 200);
+  /* What the entry refuses, the visit says: Amend, not "Record again". */
+  assert_true(amend_only(a, id, "screening", "substance_use"));
+  assert_false(amend_only(a, id, "screening", "baseline"));
+  assert_false(amend_only(a, id, "screening", "ride_confirmed"));
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries", "{\"substance_use\": \"yes\"}", msg, sizeof msg), 409);
   assert_non_null(strstr(msg, "/amend"));
   assert_string_equal(item_value(a, id, "screening", "substance_use", val, sizeof val), "no");

@@ -37,6 +37,8 @@ async function settle(from, after) {
   }
   if (after) await after();
   if (!holder || (holder.isConnected && document.activeElement === holder)) return;
+  // The banners, drawn anew, put it on the next banner's Acknowledge (alarms.js).
+  if (region && region.isConnected && region.id === "alarms" && region.contains(document.activeElement)) return;
   const again = holder.id && document.getElementById(holder.id);
   const next = again || (region && region.isConnected && region.querySelector("button.ack")) || document.getElementById("main");
   if (next === again) next.tabIndex = -1;
@@ -76,6 +78,13 @@ function withReason(a, after, from) {
   }).then((done) => (done ? settle(from, after) : null), showError);
 }
 
+// Whether this user may acknowledge open alert a: a carried alert only a
+// role that signs (a clinician), any other one whoever records.
+export function canAcknowledge(a) {
+  if (a.acknowledged || a.state === "acknowledged" || a.state === "closed" || !can("record")) return false;
+  return !a.carried || can("sign");
+}
+
 // The controls for alert a (an open alert as the API gives it), or null when
 // this user may do nothing with it; after() runs once it is acknowledged.
 // Compact (the banners, which must stay small enough to fold by, N9): only
@@ -83,7 +92,7 @@ function withReason(a, after, from) {
 export function ackControls(a, after, { compact = false } = {}) {
   if (a.acknowledged || a.state === "acknowledged" || a.state === "closed" || !can("record")) return null;
   if (a.carried)
-    return can("sign")
+    return canAcknowledge(a)
       ? h("button", { type: "button", class: "ack", onclick: (e) => withReason(a, after, e.currentTarget) }, "Assess and acknowledge\u2026")
       : h("span", { class: "ack-waits" }, "A clinician acknowledges this after assessing the patient");
   const now = h("button", { type: "button", class: "ack", onclick: (e) => acknowledge(a.id, null, after, e.currentTarget) }, "Acknowledge");

@@ -43,12 +43,28 @@ function diffDetail(d) {
       : h("p", {}, `No approved version of ${d.ref.split("@")[0]} before it: everything in it is new.`));
 }
 
+// The diff of a version. One not computed yet while the server computes
+// another is 503 busy with Retry-After (docs/http.md): asked again after it,
+// for up to a minute, not shown as an error (X8).
+const DIFF_WAIT_MS = 60000;
+async function diffOf(ref) {
+  const until = Date.now() + DIFF_WAIT_MS;
+  for (;;) {
+    try {
+      return await get(`/protocols/${ref}/diff`);
+    } catch (err) {
+      if (err.status !== 503 || err.code !== "busy" || Date.now() > until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, (err.retryAfter || 1) * 1000));
+    }
+  }
+}
+
 // weakened: the lines of the server's 422 confirmation_required on
 // confirm_weakened, when the diff read before did not list them.
 async function approve(main, p, weakened) {
   let d;
   try {
-    d = await get(`/protocols/${p.ref}/diff`);
+    d = await diffOf(p.ref);
   } catch (err) {
     showError(err);
     return;

@@ -19,12 +19,20 @@
 // the colour of the loudest of them, with a button that unfolds them all.
 // So ten alerts of aborted visits no longer take half of every screen, and a
 // high alert folded away still flashes red.
+//
+// An alert this user cannot acknowledge (a carried alert waits for a
+// clinician, H4) keeps its place when it is the loudest, but never folds
+// away the alerts she can acknowledge (X6: it held the only banner for an
+// hour, hers behind "Show all 5"): they come before the other ones she
+// cannot, and the first of them is shown however little room there is.
+// Acknowledged, a banner's focus goes to the next banner's Acknowledge, and
+// stays on its button across the redraws the stream's events bring.
 import { all, post } from "./api.js";
 import { h, clear, announce, silence } from "./dom.js";
 import { priorityLabel, priorityRank, reminded, timeOrDate } from "./format.js";
 import { now } from "./clock.js";
 import { subscribe } from "./stream.js";
-import { ackControls } from "./ack.js";
+import { ackControls, canAcknowledge } from "./ack.js";
 import { alarmPauseMs } from "./session.js";
 
 let alerts = [];
@@ -105,15 +113,53 @@ function setUnfolded(on) {
   if (b) b.focus();
 }
 
+// The banners in the order they are shown: the loudest first; then the
+// alerts this user can acknowledge before those she cannot (X6).
+function shownOrder() {
+  const first = alerts[0];
+  if (!first) return [];
+  const rest = alerts.slice(1);
+  return [first, ...rest.filter(canAcknowledge), ...rest.filter((a) => !canAcknowledge(a))];
+}
+
+// Where the focus is among the banners: {alert id, button class, index},
+// or null (drawn anew, the focus comes back: ack.js, X6).
+function focusedBanner(root) {
+  const el = document.activeElement;
+  const banner = el && el !== root && root.contains(el) && el.closest("[data-alert]");
+  if (!banner) return null;
+  const kind = ["ack", "pause"].find((c) => el.classList.contains(c)) || null;
+  return { id: banner.dataset.alert, kind, index: [...root.querySelectorAll("[data-alert]")].indexOf(banner) };
+}
+
+function refocus(root, was) {
+  if (!was || (document.activeElement && document.activeElement !== document.body)) return;
+  const same = root.querySelector(`[data-alert="${CSS.escape(was.id)}"]${was.kind ? ` button.${was.kind}` : ""}`);
+  if (same) {
+    same.focus();
+    return;
+  }
+  // Its banner has gone (acknowledged): the next banner's Acknowledge.
+  const acks = [...root.querySelectorAll("[data-alert]")].slice(was.index).map((b) => b.querySelector("button.ack")).filter(Boolean);
+  const next = acks[0] || root.querySelector("button.ack, button.unfold");
+  if (next) next.focus();
+}
+
 function render() {
   const root = document.getElementById("alarms");
   if (alerts.length <= 1) unfolded = false;
-  let n = unfolded ? alerts.length : Math.min(SHOWN, alerts.length);
+  const was = focusedBanner(root);
+  const order = shownOrder();
+  let n = unfolded ? order.length : Math.min(SHOWN, order.length);
+  // Never fewer than one: the loudest, and the first this user can
+  // acknowledge when the loudest is not hers.
+  const least = order.length > 1 && !canAcknowledge(order[0]) && canAcknowledge(order[1]) ? 2 : 1;
   // Folded, the box does not scroll (app.css .folded): what is shown, the
   // fold line with it, is measured whole and always in view.
   root.classList.toggle("folded", !unfolded);
-  draw(root, n);
-  while (!unfolded && n > 1 && root.offsetHeight > window.innerHeight * MAX_SHARE) draw(root, --n);
+  draw(root, order, n);
+  while (!unfolded && n > least && root.offsetHeight > window.innerHeight * MAX_SHARE) draw(root, order, --n);
+  refocus(root, was);
   // What scrolls into view (a field being focused) stops below the banners.
   document.documentElement.style.scrollPaddingTop = `${root.offsetHeight}px`;
   drawToggle();
@@ -121,9 +167,9 @@ function render() {
 
 // The first n banners, then the line for the rest (or, unfolded, the button
 // that folds them again).
-function draw(root, n) {
+function draw(root, order, n) {
   clear(root);
-  for (const a of alerts.slice(0, n)) {
+  for (const a of order.slice(0, n)) {
     const until = until_(a.id);
     const isPaused = left(until) > 0;
     root.append(
@@ -144,7 +190,7 @@ function draw(root, n) {
           return load();
         }, { compact: true })));
   }
-  if (n < alerts.length) root.append(foldLine(alerts.slice(n)));
+  if (n < order.length) root.append(foldLine(order.slice(n)));
   else if (unfolded)
     root.append(h("div", { class: "alarm-unfolded" },
       h("button", { type: "button", class: "quiet fold", "aria-expanded": "true", onclick: () => setUnfolded(false) }, "Fold the banners")));

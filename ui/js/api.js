@@ -15,13 +15,15 @@ export function forgetAnswers() {
 }
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  // retryAfter: the answer's Retry-After, in seconds, or null.
+  constructor(status, body, retryAfter = null) {
     const e = (body && body.error) || {};
     super(e.message || `the server answered ${status}`);
     this.status = status;
     this.code = e.code || "http_" + status;
     this.field = e.field || null;
     this.reasons = e.reasons || [];
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -54,7 +56,7 @@ async function send(method, path, body, key, live) {
     json = null;
   }
   if (!res.ok) {
-    const error = new ApiError(res.status, json);
+    const error = new ApiError(res.status, json, Number(res.headers.get("Retry-After")) || null);
     if (res.status === 401 && error.code === "unauthenticated") onUnauthenticated();
     throw error;
   }

@@ -118,11 +118,18 @@ function waitingCell(r) {
   passed.map((p) => h("span", { class: "badge badge-passed", dataset: { item: p.item } }, passedText(p))));
 }
 
-function alertCell(v) {
-  const a = v.alerts || {};
+// The highest priority, and what is to acknowledge by priority from the
+// visit's alerts ("1 high, 1 medium to acknowledge"): not "High · 2 to
+// acknowledge" for a high and a medium (X8). The count alone when the
+// visit's detail could not be read.
+function alertCell(r) {
+  const a = r.visit.alerts || {};
   if (!a.highest) return h("td", {}, h("span", { class: "muted" }, "none"));
+  const open = ((r.detail && r.detail.alerts) || []).filter((x) => !x.acknowledged && x.state !== "acknowledged" && x.state !== "closed");
+  const counts = ["high", "medium", "low"].map((p) => [p, open.filter((x) => x.priority === p).length]).filter(([, n]) => n > 0);
+  const what = counts.length && open.length === a.active ? counts.map(([p, n]) => `${n} ${p}`).join(", ") : a.active;
   return h("td", {}, h("span", { class: `badge alarm-${a.highest}` }, priorityLabel(a.highest)),
-    a.active ? ` ${a.active} to acknowledge` : " acknowledged");
+    a.active ? ` ${what} to acknowledge` : " acknowledged");
 }
 
 const COLUMNS = ["Chair / bay", "Patient", "Protocol", "Phase", "Time in phase", "Next due", "Last vitals", "Waiting for", "Alert"];
@@ -148,7 +155,7 @@ function draw() {
       dueCell(r),
       vitalsCell(r),
       waitingCell(r),
-      alertCell(v)));
+      alertCell(r)));
   }
   // Each cell carries its column's name, which a narrow screen shows beside
   // it when the rows become cards (app.css).

@@ -3,12 +3,17 @@
 // sign-in that ends mid-entry, or a reload, loses nothing: the visit page
 // puts it back once the same user is signed in again. Recording an item
 // empties its card and so its draft; signing out on purpose drops them all.
-// With the values goes when the first of them was typed, and whether the
-// server was away since (visit.js: then that is their observed time).
+// With the values goes when the first of them was typed, whether the
+// server was away since, and why the page was left with them not recorded
+// (visit.js: a draft put back keeps its typed time as its observed time,
+// and its card says why it was put back: X2).
 import { current } from "./session.js";
 import * as site from "./site.js";
 
 const PREFIX = "vigil.draft.";
+// The key each visit's draft was last kept under: when the sign-in ends
+// there is no user left to name it by, and the draft is still marked.
+const keys = new Map();
 
 // Per user, and per site and visit: visit ids count per site on a node of a
 // cluster, and a tab opened on another site (site.js) must not offer south's
@@ -24,6 +29,7 @@ function key(visit) {
 export function save(visit, values, typed) {
   const k = key(visit);
   if (!k) return;
+  keys.set(visit, k);
   try {
     if (Object.keys(values).length) sessionStorage.setItem(k, JSON.stringify({ v: 2, values, typed: typed || null }));
     else sessionStorage.removeItem(k);
@@ -32,17 +38,33 @@ export function save(visit, values, typed) {
   }
 }
 
-// {values, typed} as saved; a draft of before the typed time was kept is
-// its values alone.
+// The visit's page is gone with its draft not recorded; why: "left" (the
+// nurse went to another page), "signin" (the sign-in ended), "reload" (the
+// page was loaded anew). Kept with the draft until it is saved again.
+export function leave(visit, why) {
+  const k = key(visit) || keys.get(visit);
+  if (!k) return;
+  try {
+    const d = JSON.parse(sessionStorage.getItem(k) || "null");
+    if (!d || d.v !== 2) return;
+    sessionStorage.setItem(k, JSON.stringify({ ...d, left: why }));
+  } catch (err) {
+    // Not marked: the page that puts it back says less about why.
+  }
+}
+
+// {values, typed, left} as saved; a draft of before the typed time was
+// kept is its values alone.
 export function load(visit) {
   const k = key(visit);
+  const none = { values: {}, typed: null, left: null };
   try {
     const d = k && JSON.parse(sessionStorage.getItem(k) || "{}");
-    if (!d || typeof d !== "object") return { values: {}, typed: null };
-    if (d.v !== 2) return { values: d, typed: null };
-    return { values: d.values || {}, typed: d.typed && Number.isFinite(d.typed.at) ? d.typed : null };
+    if (!d || typeof d !== "object") return none;
+    if (d.v !== 2) return { ...none, values: d };
+    return { values: d.values || {}, typed: d.typed && Number.isFinite(d.typed.at) ? d.typed : null, left: typeof d.left === "string" ? d.left : null };
   } catch (err) {
-    return { values: {}, typed: null };
+    return none;
   }
 }
 

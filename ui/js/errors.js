@@ -18,6 +18,15 @@ function escape(s) {
   return CSS.escape(s);
 }
 
+// The message with the field's label for the API's name it starts with:
+// "Systolic BP: 400 is outside ...", not "baseline.sbp: 400 ..." (X8).
+function inWords(err, input) {
+  const msg = err.message || "";
+  if (!err.field || !msg.startsWith(`${err.field}: `)) return msg;
+  const label = input && input.labels && input.labels[0] ? input.labels[0].textContent.trim() : "";
+  return label ? `${label}: ${msg.slice(err.field.length + 2)}` : msg;
+}
+
 export function showError(form, err) {
   clearErrors(form);
   let field = err.field || "";
@@ -34,9 +43,9 @@ export function showError(form, err) {
   }
   if (!slot) slot = form.querySelector('.error[data-error-for=""]');
   if (!slot) return false;
-  slot.textContent = unitsInWords(err.message + (err.reasons && err.reasons.length ? ": " + err.reasons.join("; ") : ""));
-  slot.hidden = false;
   const input = field && form.querySelector(`[data-field="${escape(field)}"]`);
+  slot.textContent = unitsInWords(inWords(err, input) + (err.reasons && err.reasons.length ? ": " + err.reasons.join("; ") : ""));
+  slot.hidden = false;
   if (input) {
     input.setAttribute("aria-invalid", "true");
     input.focus();

@@ -44,6 +44,27 @@ export function attestedText(visit, sig, a, phase) {
   return parts.join(", ") + (a.calculation ? ` (${a.calculation})` : "");
 }
 
+// The amendment that set item ref's ("phase.item") value now: its
+// item.amended when one came after the item's last entry, else null (X4:
+// an amended value showed its first entry's time and person, unmarked).
+export function lastAmendment(events, ref) {
+  const [phase, id] = ref.split(".");
+  let last = null;
+  for (const ev of events) {
+    const d = ev.data || {};
+    if (ev.type === "item.amended" && d.item === ref) last = ev;
+    else if (ev.type === "item.recorded" && d.values && (ref in d.values || (d.phase === phase && id in d.values))) last = null;
+  }
+  return last;
+}
+
+// "Amended by dr.osei at 18:46 from 30.5 mg. Reason: recounted" (ev: an
+// item.amended).
+export function amendedText(visit, ev) {
+  const d = ev.data || {};
+  return `Amended by ${ev.actor} at ${clockTime(ev.time)} from ${itemValue(visit, d.item, null, d.previous)}. Reason: ${d.reason}`;
+}
+
 function phaseTitle(visit, id) {
   const ph = visit.phases.find((x) => x.id === id);
   return ph ? ph.title : id;
@@ -96,7 +117,7 @@ export function describe(visit, ev, alerts) {
     case "signature.voided":
       return `${itemTitle(visit, d.item)} void: ${d.reason}`;
     case "item.amended":
-      return `${itemTitle(visit, d.item)} amended from ${value(d.previous)} to ${value(d.value)}. Reason: ${d.reason}`;
+      return `${itemTitle(visit, d.item)} amended from ${itemValue(visit, d.item, null, d.previous)} to ${itemValue(visit, d.item, null, d.value)}. Reason: ${d.reason}`;
     case "item.skipped":
       return `${itemTitle(visit, d.item)}${d.occurrence === undefined ? "" : ` (check ${d.occurrence + 1})`} not done. Reason: ${d.reason}`;
     case "item.overdue":

@@ -6,7 +6,7 @@ import { h, clear } from "./dom.js";
 import { changedParam, dateTime, clockTime, priorityLabel, unit, value as show } from "./format.js";
 import { table, vitalsReadings } from "./chart.js";
 import { flowsheetPrint } from "./flowsheet.js";
-import { events as loadEvents, describe, itemTitle, alertMessages, attestedText } from "./history.js";
+import { events as loadEvents, describe, itemTitle, alertMessages, amendedText, attestedText, lastAmendment } from "./history.js";
 import { title as protocolTitle } from "./protocols.js";
 import { patientBanner, patientLine, patientPath } from "./patient.js";
 import { passedByOverride, passedText } from "./passed.js";
@@ -41,6 +41,12 @@ function withUnit(it) {
 // item of the same title (the infusion's and observation's "Sedation": W13).
 function checklistTitle(recorded, p, it) {
   return recorded.some(([q, x]) => q !== p && x.title === it.title) ? `${it.title} (${p.title})` : it.title;
+}
+
+// Under an amended value: who amended it, when, from what and why (X4).
+function amendedNote(v, events, p, it) {
+  const ev = it.kind !== "signature" ? lastAmendment(events, `${p.id}.${it.id}`) : null;
+  return ev ? h("div", { class: "amended-mark" }, amendedText(v, ev)) : null;
 }
 
 function alertRows(v, events) {
@@ -149,7 +155,7 @@ export async function render(main, id) {
     readings.length ? table(readings, "Every vitals reading") : h("p", {}, "None recorded."),
     h("h2", {}, "Checklist"),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "By"), h("th", { scope: "col" }, "Time"))),
-      h("tbody", {}, recorded.map(([p, it]) => h("tr", {}, h("td", {}, checklistTitle(recorded, p, it)), h("td", {}, withUnit(it)), h("td", {}, it.recorded_by),
+      h("tbody", {}, recorded.map(([p, it]) => h("tr", {}, h("td", {}, checklistTitle(recorded, p, it)), h("td", {}, withUnit(it), amendedNote(v, events, p, it)), h("td", {}, it.recorded_by),
         h("td", {}, it.late ? `${clockTime(it.observed_at)} (late, entered ${clockTime(it.recorded_at)})` : clockTime(it.recorded_at)))))),
     passedPrint(v),
     h("h2", {}, "Alerts"),

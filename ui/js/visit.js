@@ -16,8 +16,8 @@ import { controls, read, fill } from "./inputs.js";
 import { chart, table, vitalsReadings } from "./chart.js";
 import { flowsheetView } from "./flowsheet.js";
 import { lastVitals } from "./board.js";
-import { events as loadEvents, describe, alertMessages, attestedText, itemTitle } from "./history.js";
-import { can } from "./session.js";
+import { events as loadEvents, describe, alertMessages, amendedText, attestedText, itemTitle, lastAmendment } from "./history.js";
+import { can, current } from "./session.js";
 import { ackControls } from "./ack.js";
 import { title as protocolTitle } from "./protocols.js";
 import * as drafts from "./drafts.js";
@@ -25,7 +25,7 @@ import * as downtime from "./downtime.js";
 import { patientBanner, patientPath, previousCard, sessionLine } from "./patient.js";
 import { passedByOverride, passedText } from "./passed.js";
 
-let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored, typed}
+let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored, typed, left}
 let unsubscribe = null;
 let pending = null;
 let loads = 0; // loads started: only the newest one draws
@@ -260,15 +260,18 @@ function dueBadge(it) {
 }
 
 // current: an item of the current phase, whose value goes stale past its
-// interval and grace (the age says so, counting).
-function lastValue(it, current) {
+// interval and grace (the age says so, counting). An amended value says
+// so, by whom, when and why (X4), after its first entry's person and time.
+function lastValue(it, phaseId, current) {
   if (!it.count) return null;
+  const amended = it.kind !== "signature" ? lastAmendment(state.events, `${phaseId}.${it.id}`) : null;
   const u = it.kind === "number" && it.fields[0] ? unit(it.fields[0].unit) : "";
   const what = it.kind !== "signature" ? show(it.value) + (u ? ` ${u}` : "")
     : it.void ? `Void: ${it.void}` : `Signed${it.value !== true ? `: ${show(it.value)}` : ""}${it.attests ? ` (${attestedText(state.visit, it, it.attests)})` : ""}`;
   return h("p", { class: it.void ? "last void" : "last" }, what,
     h("span", { class: "muted" }, ` \u00b7 ${it.recorded_by}, ${clockTime(it.late ? it.observed_at : it.recorded_at)}`, it.count > 1 ? ` \u00b7 ${it.count} entries` : ""),
     it.late ? [" ", h("span", { class: "late-mark" }, lateEntry(it.observed_at, it.recorded_at))] : null,
+    amended ? [" ", h("span", { class: "amended-mark" }, amendedText(state.visit, amended))] : null,
     current && staleAfter(it) !== null && it.kind !== "signature" ? [" \u00b7 ", ageBadge(h, observedMs(it), staleAfter(it), now())] : null);
 }
 
@@ -402,7 +405,7 @@ function itemCard(it, phaseId, current) {
   const raised = state.raisedBy.get(`${phaseId}.${it.id}`);
   const top = raised && raised.length ? raised.reduce((p, a) => (priorityRank(a.priority) > priorityRank(p) ? a.priority : p), "") : "";
   const card = h("div", { class: `item card ${it.overdue ? "item-overdue" : ""} ${it.count ? "item-done" : ""} ${top ? `item-alert item-alert-${top}` : ""}`,
-    role: "group", "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it, current), flags(raised));
+    role: "group", "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it, phaseId, current), flags(raised));
   if (current && it.applies === false) {
     card.classList.add("item-na");
     card.append(h("p", { class: "muted" }, "Does not apply to this visit."));
@@ -414,6 +417,10 @@ function itemCard(it, phaseId, current) {
     // Not "the second person" for an assessment (V6): who signs is a clinician
     // other than whoever recorded what it confirms.
     else if (!it.count || it.void) card.append(h("p", { class: "hint" }, `A clinician signs this${it.of ? `, not the person who recorded ${itemTitle(state.visit, it.of, phaseId)}` : ""}.`));
+  } else if (current && can("record") && it.amend_only) {
+    // Changed only by an amendment (the server refuses a new entry of
+    // another value, 409 naming /amend: docs/safety.md G1, U11): Amend below,
+    // not "Record again" (X8).
   } else if (current && can("record")) {
     // Done and not scheduled again: the controls wait behind "Record again",
     // so that what is still to do stands out.
@@ -447,11 +454,26 @@ function hhmm(ms) {
 }
 
 // When the values typed and not recorded yet were first typed, if the server
-// was away since ({at, away: "during" | "before"}): that is their observed
-// time (V2: typed at 12:43 in an outage, recorded at 12:47, they were
-// observed at 12:43, and recorded late). null: they are observed now.
+// was away since ({at, away: "during" | "before"}) or they were put back on
+// a page drawn anew ({at, kept: why}): that is their observed time (V2:
+// typed at 12:43 in an outage, recorded at 12:47; X2: typed at 16:20, the
+// visit left and come back to at 16:26: observed at the time typed, and
+// recorded late). null: they are observed now.
 function typedAway() {
-  return state && state.typed && state.typed.away ? state.typed : null;
+  return state && state.typed && (state.typed.away || state.typed.kept) ? state.typed : null;
+}
+
+// Why values typed earlier are on the page: what the hint beside Record and
+// a restored card's note say after "typed".
+const KEPT = {
+  left: "before you left this visit",
+  signin: "before you signed in again",
+  reload: "before the page was loaded again",
+};
+function typedWhy(typed) {
+  if (typed.away === "during") return "while the server was away";
+  if (typed.away === "before") return "before the server went away";
+  return KEPT[typed.kept] || "earlier and not recorded";
 }
 
 // The observed time the form says, in ms, or null for "now": the field left
@@ -478,7 +500,7 @@ function observedHint(form) {
   const typed = typedAway();
   const input = form.querySelector("input[data-field=observed_at]");
   if (typed && input && !input.dataset.touched)
-    hint.textContent = `Observed at ${hhmm(typed.at)} (typed ${typed.away === "before" ? "before the server went away" : "while the server was away"}): ` +
+    hint.textContent = `Observed at ${hhmm(typed.at)} (typed ${typedWhy(typed)}): ` +
       "recorded as a late entry of that time. Set the time the values were taken if that was earlier.";
   else
     hint.textContent = at === null ? "Now. Set the time the values were taken if that was earlier: the entry is then marked late."
@@ -668,11 +690,11 @@ function restore(snap, v) {
     const it = phase && phase.items.find((x) => x.id === id);
     if (card && it) {
       fill(it, card, val);
-      // Typed before the page was drawn anew from nothing (a sign-in, a
-      // reload): not recorded yet, and the card says so.
+      // Typed before the page was drawn anew from nothing (another page and
+      // back, a sign-in, a reload): not recorded yet, and the card says when
+      // it was typed and why it is back.
       if (state.restored.has(id))
-        card.querySelector(".item-head").after(h("p", { class: "draft-note", role: "note" },
-          "Typed before you signed in again: not recorded yet. Check it, then Record."));
+        card.querySelector(".item-head").after(h("p", { class: "draft-note", role: "note" }, restoredNote()));
       const entry = card.querySelector(".entry");
       if (entry && entry.hidden) {
         entry.hidden = false;
@@ -693,6 +715,15 @@ function restore(snap, v) {
   }
 }
 
+// A restored card's note: "Typed at 16:20 before you left this visit: not
+// recorded yet. ..." (the time: of the first value typed of the draft).
+function restoredNote() {
+  const typed = state.typed;
+  const when = typed ? ` at ${hhmm(typed.at)}` : "";
+  const why = typed && typed.kept ? ` ${KEPT[typed.kept] || "earlier"}` : state.left ? ` ${KEPT[state.left] || "earlier"}` : " earlier";
+  return `Typed${when}${why}: not recorded yet. Check it, then Record.`;
+}
+
 function draw() {
   if (!state || !state.visit) return;
   const v = state.visit;
@@ -701,12 +732,15 @@ function draw() {
     // The first drawing: what was typed and not recorded before comes back.
     state.drafted = true;
     const draft = drafts.load(state.id);
-    if (!state.typed && draft.typed) state.typed = draft.typed;
+    state.left = draft.left;
     for (const [id, val] of Object.entries(draft.values))
       if (!(id in snap.values)) {
         snap.values[id] = val;
         state.restored.add(id);
       }
+    // Put back, they keep the time they were typed as their observed time
+    // (X2), and say why they are back.
+    if (!state.typed && draft.typed && state.restored.size) state.typed = { ...draft.typed, kept: draft.left || "earlier" };
   }
   for (const id of [...state.restored]) if (!(id in snap.values)) state.restored.delete(id);
   state.raisedBy = alertsByItem(v);
@@ -762,7 +796,7 @@ function tick() {
 
 export function render(main, id) {
   stop();
-  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now(), drafted: false, restored: new Set(), raisedBy: new Map(), typed: null };
+  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now(), drafted: false, restored: new Set(), raisedBy: new Map(), typed: null, left: null };
   clear(main).append(h("p", {}, "Loading\u2026"));
   unsubscribe = subscribe((ev) => {
     if (state && ev.visit === state.id) refresh();
@@ -779,6 +813,9 @@ export function reload() {
 }
 
 export function stop() {
+  // Values typed and not recorded stay (drafts.js), marked with why the page
+  // went: another page, or the sign-in ended (no user any more).
+  if (state && state.visit) drafts.leave(state.id, current() ? "left" : "signin");
   if (unsubscribe) unsubscribe();
   unsubscribe = null;
   clearTimeout(pending);
@@ -786,3 +823,7 @@ export function stop() {
 }
 
 onTick(tick);
+// A reload (or the tab closed: its storage goes with it) leaves the draft.
+window.addEventListener("pagehide", () => {
+  if (state && state.visit) drafts.leave(state.id, "reload");
+});
