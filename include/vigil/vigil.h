@@ -9,6 +9,13 @@
  * vigil_engine_errmsg() tells what went wrong in the last failed call, in a
  * sentence fit for a person. Strings returned by the engine stay valid until
  * the next call into the engine unless said otherwise.
+ *
+ * Threads: every engine of a process is called from one thread (the one
+ * that runs its loop, as libuv's loop is one thread's). Engines share the
+ * process's interned strings (item, phase and field names), kept without a
+ * lock because every event's keys go through them; for work in parallel,
+ * run engines in separate processes (as `vigil serve` runs a protocol diff:
+ * docs/architecture.md).
  */
 #ifndef VIGIL_H
 #define VIGIL_H
