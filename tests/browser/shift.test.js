@@ -357,6 +357,27 @@ describe("downtime: the server cannot be reached", () => {
     await p.context().close();
   });
 
+  it("a dialog open when the server goes away cannot be submitted until it is back (X8)", async () => {
+    const visit = await alertingVisit("MRN-DLG");
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${visit}`);
+    const vitals = p.locator(".item", { has: p.getByRole("heading", { name: "Vitals", exact: true }) });
+    await vitals.getByRole("button", { name: "Not done…" }).click();
+    const dlg = p.locator("#dialog");
+    const submit = dlg.getByRole("button", { name: "Record as not done" });
+    await submit.waitFor();
+    await server.halt();
+    await p.locator("#downtime").waitFor();
+    await p.waitForTimeout(300);
+    assert.ok(await submit.isDisabled(), "the dialog's action waits for the server");
+    assert.ok(await dlg.getByRole("button", { name: "Cancel" }).isEnabled(), "Cancel still works");
+    await server.resume();
+    await p.locator("#downtime").waitFor({ state: "detached", timeout: 20000 });
+    assert.ok(await submit.isEnabled(), "the dialog's action is back with the server");
+    await dlg.getByRole("button", { name: "Cancel" }).click();
+    await p.context().close();
+  });
+
   it("the screen is read anew when the server is back; signing out while it is away signs this screen out for good", async () => {
     const p = await signedIn("nurse.kim");
     // The board as first read; then a visit starts elsewhere while this

@@ -44,8 +44,9 @@ function diffDetail(d) {
 }
 
 // The diff of a version. One not computed yet while the server computes
-// another is 503 busy with Retry-After (docs/http.md): asked again after it,
-// for up to a minute, not shown as an error (X8).
+// another is 503 busy with Retry-After, and past a user's share of costly
+// reads 429 too_many_reads with Retry-After (docs/http.md): asked again
+// after it, for up to a minute, not shown as an error (X8).
 const DIFF_WAIT_MS = 60000;
 async function diffOf(ref) {
   const until = Date.now() + DIFF_WAIT_MS;
@@ -53,7 +54,8 @@ async function diffOf(ref) {
     try {
       return await get(`/protocols/${ref}/diff`);
     } catch (err) {
-      if (err.status !== 503 || err.code !== "busy" || Date.now() > until) throw err;
+      const again = (err.status === 503 && err.code === "busy") || (err.status === 429 && err.code === "too_many_reads");
+      if (!again || Date.now() > until) throw err;
       await new Promise((resolve) => setTimeout(resolve, (err.retryAfter || 1) * 1000));
     }
   }

@@ -3,6 +3,7 @@
 // the dialog; if the server refuses, its message shows next to the field it
 // names and the dialog stays open with what was typed.
 import { h, clear, uid } from "./dom.js";
+import { away } from "./downtime.js";
 
 // fields: [{name, label, type ("text", "password", "textarea", "number"),
 // required, hint, value, autocomplete, input (a ready element)}].
@@ -75,7 +76,9 @@ export function ask({ title, text, detail, fields, submit, danger, action }) {
           input.focus();
         }
       } finally {
-        busy.disabled = false;
+        // The server went away meanwhile: the button waits for it (downtime.js).
+        if (away()) busy.dataset.downtime = "1";
+        else busy.disabled = false;
       }
     });
     dlg.addEventListener("close", () => resolve(dlg.returnValue === "ok" ? result : null), { once: true });

@@ -14,9 +14,12 @@ import { duration } from "./format.js";
 
 const PROBE_MS = 5000;
 // What still works without the server: it reads, or it only changes this
-// screen. Every other button of the page is disabled while the server is
-// away, and enabled again when it is back.
-const STILL_WORKS = ".pause, .fold, .unfold, #print, [data-reads]";
+// screen (a dialog's Cancel). Every other button of the page, an open
+// dialog's included (X8: a Sign dialog open when the server went away kept
+// its button), is disabled while the server is away, and enabled again when
+// it is back.
+const STILL_WORKS = ".pause, .fold, .unfold, #print, [data-reads], button[value=cancel]";
+const WATCHED = ["main", "alarms", "dialog"];
 
 let lastAnswer = Date.now(); // when the server last answered (Date.now() ms)
 let awaySince = 0; // 0: reachable
@@ -81,7 +84,7 @@ export function unreachable() {
   document.body.classList.add("offline");
   drawBanner();
   disableWrites();
-  for (const id of ["main", "alarms"]) {
+  for (const id of WATCHED) {
     const el = document.getElementById(id);
     if (el) observer.observe(el, { childList: true, subtree: true });
   }
@@ -111,7 +114,7 @@ export function stop() {
 }
 
 function disableWrites() {
-  for (const id of ["main", "alarms"]) {
+  for (const id of WATCHED) {
     const el = document.getElementById(id);
     if (!el) continue;
     for (const b of el.querySelectorAll("button:not([disabled])")) {
