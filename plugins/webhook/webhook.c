@@ -7,7 +7,7 @@
  * vigil stops, crashes or the receiver is down. An endpoint sends one event
  * at a time, in seq order (hence in order per visit), and moves its cursor
  * only after a 2xx answer: after a restart the event in flight is sent again
- * with the same webhook-id (its seq), which is what receivers deduplicate
+ * with the same webhook-id (its seq and digest), which is what receivers deduplicate
  * on. A failed send is retried with exponential backoff; an event that
  * still fails after `retry_for` (24 hours) is dead-lettered (kept in the
  * namespace, shown in GET /api/v1/plugins and /metrics) and the endpoint
@@ -321,7 +321,12 @@ static void send_head(endpoint *ep) {
   webhook *w = ep->w;
   char id[32], stamp[32], sig[128];
   char h_id[64], h_stamp[64], h_sig[160], h_site[120];
-  snprintf(id, sizeof id, "%llu", (unsigned long long)ep->head_seq);
+  /* E4: the seq and 32 bits of FNV-1a over the body (the event as the log
+   * keeps it): the same on every attempt, after restarts too, and another
+   * for a restored database's new event of a seq already sent, which a
+   * receiver deduplicating on the id would otherwise drop (as H5's MSH-10). */
+  snprintf(id, sizeof id, "%llu-%08x", (unsigned long long)ep->head_seq,
+           vigil__plugin_digest32(ep->head_json, ep->head_len));
   int64_t ts = wall_ms() / 1000;
   snprintf(stamp, sizeof stamp, "%lld", (long long)ts);
   webhook_sign(ep->key, ep->keylen, id, ts, ep->head_json, ep->head_len, sig, sizeof sig);
