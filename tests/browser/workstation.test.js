@@ -418,6 +418,8 @@ describe("the nurse workstation", () => {
     await nurse.locator("dialog").getByLabel("Reason for the correction").fill("redrawn");
     await nurse.locator("dialog").getByRole("button", { name: "Save the correction" }).click();
     await card(nurse, check).locator(".last.void", { hasText: "changed from 36 mg to 37 mg" }).waitFor();
+    // Who signed and when, then since when and by whose change it is void (X4).
+    assert.match(await card(nurse, check).locator(".last.void").innerText(), /· signed by dr\.osei, \d\d:\d\d · void since \d\d:\d\d, by nurse\.kim's change/);
     await card(clinician, check).getByRole("button", { name: "Sign again…" }).click();
     assert.match(await attests.innerText(), /drawn up 37 mg/);
     await signDialog(clinician, "Sign");

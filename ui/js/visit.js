@@ -266,13 +266,25 @@ function lastValue(it, phaseId, current) {
   if (!it.count) return null;
   const amended = it.kind !== "signature" ? lastAmendment(state.events, `${phaseId}.${it.id}`) : null;
   const u = it.kind === "number" && it.fields[0] ? unit(it.fields[0].unit) : "";
+  // A void signature: who signed and when, then since when and by whose
+  // change it is void (X4: "Void: ... · dr.osei, 18:21" credited the signer
+  // with the time of the signing alone).
+  const voided = it.void ? lastVoided(`${phaseId}.${it.id}`) : null;
   const what = it.kind !== "signature" ? show(it.value) + (u ? ` ${u}` : "")
     : it.void ? `Void: ${it.void}` : `Signed${it.value !== true ? `: ${show(it.value)}` : ""}${it.attests ? ` (${attestedText(state.visit, it, it.attests)})` : ""}`;
   return h("p", { class: it.void ? "last void" : "last" }, what,
-    h("span", { class: "muted" }, ` \u00b7 ${it.recorded_by}, ${clockTime(it.late ? it.observed_at : it.recorded_at)}`, it.count > 1 ? ` \u00b7 ${it.count} entries` : ""),
+    h("span", { class: "muted" }, ` \u00b7 ${it.void ? "signed by " : ""}${it.recorded_by}, ${clockTime(it.late ? it.observed_at : it.recorded_at)}`,
+      voided ? ` \u00b7 void since ${clockTime(voided.time)}, by ${voided.actor}'s change` : "", it.count > 1 ? ` \u00b7 ${it.count} entries` : ""),
     it.late ? [" ", h("span", { class: "late-mark" }, lateEntry(it.observed_at, it.recorded_at))] : null,
     amended ? [" ", h("span", { class: "amended-mark" }, amendedText(state.visit, amended))] : null,
     current && staleAfter(it) !== null && it.kind !== "signature" ? [" \u00b7 ", ageBadge(h, observedMs(it), staleAfter(it), now())] : null);
+}
+
+// The latest signature.voided of signature ref ("phase.item"), or null.
+function lastVoided(ref) {
+  let last = null;
+  for (const ev of state.events) if (ev.type === "signature.voided" && ev.data && ev.data.item === ref) last = ev;
+  return last;
 }
 
 async function amend(it, phaseId) {
