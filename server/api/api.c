@@ -1935,8 +1935,7 @@ void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
   a->closed_ud = ud;
   a->shutting = 1;
   a->closing = 5 + (int)a->checking; /* the handles, and each password check, upload check or child still running */
-  vigil__api_stop_uploads(a);
-  vigil__api_children_stop(a);
+  vigil__api_children_stop(a);       /* upload checks, a diff: each answered 503 once its child is gone */
   streams *st = a->streams;
   a->streams = NULL;
   vigil__streams_close(st, on_part_closed, a);

@@ -93,13 +93,12 @@ struct api {
   int closing;                     /* handles (the check handle, the streams) and checks still to finish */
   void (*closed)(void *ud);
   void *closed_ud;
-  struct store *store;          /* the engine's: approvals beside the log */
-  const char *node, *site;      /* a node of a cluster: its name and site (api_options); NULL: not one */
-  char *uploads_dir;            /* where uploaded protocol versions are kept */
-  uint64_t upload_check_ms;     /* wall and CPU time of checking one upload */
-  size_t upload_check_memory;   /* memory of that check, beyond the server's */
-  struct upload_check *uploads; /* checks running in child processes (api_protocols.c) */
-  unsigned n_uploads;
+  struct store *store;        /* the engine's: approvals beside the log */
+  const char *node, *site;    /* a node of a cluster: its name and site (api_options); NULL: not one */
+  char *uploads_dir;          /* where uploaded protocol versions are kept */
+  uint64_t upload_check_ms;   /* wall and CPU time of checking one upload */
+  size_t upload_check_memory; /* memory of that check, beyond the server's */
+  unsigned n_uploads;         /* upload checks running in child processes (api_protocols.c, child.c) */
   struct approval *approvals; /* of uploaded versions (api_protocols.c) */
   size_t n_approvals;
   struct uploader *uploaders; /* who uploaded which version, from the log (api_protocols.c) */
@@ -284,9 +283,6 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c);
  * approved one (into buf), or `want` itself when none is loaded (the
  * engine then says so); NULL after answering 409 when it is not approved. */
 const char *vigil__api_startable_ref(api *a, http_request *req, const char *want, char *buf, size_t len);
-
-/* Stops the uploads being checked: each is answered 503 once its child is gone. */
-void vigil__api_stop_uploads(api *a);
 
 /* Wall-clock time in ms (wall_clock.c): sessions expire by it even under the simulated clock. */
 int64_t vigil__api_wall_ms(void);

@@ -29,12 +29,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <signal.h>
-#include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "child.h"
 #include "diffs.h"
 #include "base/buf.h"
 #include "base/intern.h"
@@ -657,102 +656,49 @@ static int refusal(const report *r, json_t *files, char **body) {
 /* ---- checks off the loop ------------------------------------------------------------------ */
 
 /* Lint and specs run the candidate's Lua, which may burn time or memory by
- * mistake or on purpose: they run in a child process (fork, no exec: the
- * same code), with a CPU and a memory limit of its own, killed when it runs
- * past the wall-time limit. The loop answers everyone else meanwhile; the
+ * mistake or on purpose: they run in a child process (child.c: a fork, no
+ * exec, with a CPU and a memory limit of its own, killed when it runs past
+ * the wall-time limit). The loop answers everyone else meanwhile; the
  * child's report comes back as JSON on a pipe. */
 
 #define MAX_UPLOAD_CHECKS 4 /* at once; more: 503 busy */
 
 typedef struct upload_check {
-  api *a;
   http_request *req;
   int lint; /* POST /protocols/lint: the report is the answer */
   json_t *body;
   char dir[4096];
   char actor[USER_NAME_MAX + 1];
-  pid_t pid;
-  uv_pipe_t pipe;
-  uv_timer_t timer;
-  char *out;
-  size_t len, cap;
-  int timed_out, handles;
   uint64_t started;
-  struct upload_check *prev, *next;
 } upload_check;
 
 static void keep_upload(api *a, http_request *req, const char *actor, const char *dir, json_t *files, report *r,
                         const char *ref, const char *sha);
 
-/* The child: checks, writes the report, and exits without running anything
- * of the server's (no atexit, no flush of the parent's buffers). */
-static void child_check(const char *dir, json_t *files, int fd, uint64_t limit_ms, size_t memory) {
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGPIPE, SIG_IGN);
-  /* Nothing of the server's: only the pipe stays open. */
-  if (fd != 3) {
-    dup2(fd, 3);
-    fd = 3;
-  }
-  close_range(4, ~0u, 0);
-  struct rlimit cpu = {(rlim_t)(limit_ms / 1000 + 1), (rlim_t)(limit_ms / 1000 + 2)};
-  setrlimit(RLIMIT_CPU, &cpu);
-  /* Memory: what the server uses already, and this much more. */
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  unsigned long kb = 0;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmData:", 7)) kb = strtoul(line + 7, NULL, 10);
-  if (f) fclose(f);
-  if (kb) {
-    struct rlimit mem = {(rlim_t)kb * 1024 + memory, (rlim_t)kb * 1024 + memory};
-    setrlimit(RLIMIT_DATA, &mem);
-  }
+/* In the child (a child_work): checks, and the report as JSON text. */
+static char *check_text(api *a, void *ud) {
+  (void)a;
+  upload_check *c = ud;
   report r;
   char ref[256] = "", sha[65] = "";
-  check_folder(dir, files, &r, ref, sizeof ref, sha);
+  check_folder(c->dir, json_object_get(c->body, "files"), &r, ref, sizeof ref, sha);
   json_t *out = report_json(&r);
   if (out && ref[0])
     json_object_set_new(out, "ref", json_string(ref)), json_object_set_new(out, "sha256", json_string(sha));
-  char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
-  int ok = text != NULL;
-  for (size_t done = 0, n = text ? strlen(text) : 0; ok && done < n;) {
-    ssize_t w = write(fd, text + done, n - done);
-    if (w < 0 && errno == EINTR) continue;
-    ok = w > 0;
-    done += w > 0 ? (size_t)w : 0;
-  }
-  _exit(ok ? 0 : 1);
+  return out ? json_dumps(out, JSON_COMPACT) : NULL;
 }
 
-static void check_free(upload_check *c) {
-  api *a = c->a;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    a->uploads = c->next;
-  if (c->next) c->next->prev = c->prev;
-  a->n_uploads--;
-  remove_tree(c->dir); /* gone already when it was kept */
-  json_decref(c->body);
-  free(c->out);
-  free(c);
-}
-
-static void check_answer(upload_check *c) {
-  api *a = c->a;
+/* Back on the loop (a child_done): the answer, from the child's report. */
+static void check_done(api *a, void *ud, const char *out, size_t len, int timed_out, int status) {
+  upload_check *c = ud;
   http_request *req = c->req;
-  int status = 0;
-  while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  a->checking--;
+  a->n_uploads--;
   double secs = (double)(uv_hrtime() - c->started) / 1e9;
-  json_t *got = c->out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? json_loadb(c->out, c->len, 0, NULL) : NULL;
+  json_t *got = out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? json_loadb(out, len, 0, NULL) : NULL;
   json_t *files = json_object_get(c->body, "files");
   if (a->shutting) {
     vigil__http_respond_error(req, 503, "shutting_down", "the server is stopping; nothing was kept", NULL);
-  } else if (c->timed_out || (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU))) {
+  } else if (timed_out || (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU))) {
     char msg[300];
     snprintf(msg, sizeof msg,
              "checking this version (lint and specs) took longer than the limit of %.0f s, and was stopped "
@@ -799,72 +745,9 @@ static void check_answer(upload_check *c) {
     report_free(&r);
   }
   json_decref(got);
-  if (a->shutting) a->up.part_done(a);
-}
-
-static void on_check_handle_closed(uv_handle_t *h) {
-  upload_check *c = h->data;
-  if (--c->handles > 0) return;
-  api *a = c->a;
-  int shutting = a->shutting;
-  check_answer(c);
-  /* a may be freed by now when it was shutting (the last part done). */
-  if (!shutting)
-    check_free(c);
-  else {
-    remove_tree(c->dir);
-    json_decref(c->body);
-    free(c->out);
-    free(c);
-  }
-}
-
-static void check_finished(upload_check *c) {
-  uv_timer_stop(&c->timer);
-  uv_close((uv_handle_t *)&c->pipe, on_check_handle_closed);
-  uv_close((uv_handle_t *)&c->timer, on_check_handle_closed);
-}
-
-static void on_check_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
-  upload_check *c = h->data;
-  if (c->cap - c->len < 65536) {
-    size_t cap = c->cap ? c->cap * 2 : 65536;
-    char *p = realloc(c->out, cap);
-    if (!p) {
-      *b = uv_buf_init(NULL, 0);
-      return;
-    }
-    c->out = p;
-    c->cap = cap;
-  }
-  *b = uv_buf_init(c->out + c->len, (unsigned)(c->cap - c->len));
-}
-
-static void on_check_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
-  upload_check *c = s->data;
-  (void)b;
-  if (n > 0) c->len += (size_t)n;
-  if (n < 0) {
-    uv_read_stop(s);
-    check_finished(c);
-  }
-}
-
-static void on_check_timeout(uv_timer_t *t) {
-  upload_check *c = t->data;
-  c->timed_out = 1;
-  kill(c->pid, SIGKILL); /* the pipe's end follows */
-}
-
-void vigil__api_stop_uploads(api *a) {
-  for (upload_check *c = a->uploads; c; c = c->next)
-    kill(c->pid, SIGKILL);
-  /* They are answered (503) as their pipes end; a must not be freed before. */
-  for (upload_check *c = a->uploads, *next; c; c = next) {
-    next = c->next;
-    c->prev = c->next = NULL;
-  }
-  a->uploads = NULL;
+  remove_tree(c->dir); /* gone already when it was kept */
+  json_decref(c->body);
+  free(c);
 }
 
 /* Unpacks the body's files and starts checking them in a child process. */
@@ -884,7 +767,6 @@ static void start_check(api *a, http_request *req, const char *actor, int lint) 
     vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
-  c->a = a;
   c->req = req;
   c->lint = lint;
   c->body = body;
@@ -895,42 +777,15 @@ static void start_check(api *a, http_request *req, const char *actor, int lint) 
     free(c);
     return;
   }
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) {
-    remove_tree(c->dir);
-    json_decref(body);
-    free(c);
-    vigil__http_respond_error(req, 503, "busy", "cannot check the version now (no pipe)", NULL);
-    return;
-  }
   c->started = uv_hrtime();
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    child_check(c->dir, files, fds[1], a->upload_check_ms, a->upload_check_memory);
-  }
-  close(fds[1]);
-  if (pid < 0) {
-    close(fds[0]);
+  if (vigil__api_child_start(a, check_text, check_done, c) < 0) {
     remove_tree(c->dir);
     json_decref(body);
     free(c);
     vigil__http_respond_error(req, 503, "busy", "cannot check the version now (no process)", NULL);
     return;
   }
-  c->pid = pid;
-  uv_pipe_init(a->loop, &c->pipe, 0);
-  uv_pipe_open(&c->pipe, fds[0]);
-  uv_timer_init(a->loop, &c->timer);
-  c->pipe.data = c->timer.data = c;
-  c->handles = 2;
-  c->next = a->uploads;
-  if (a->uploads) a->uploads->prev = c;
-  a->uploads = c;
   a->n_uploads++;
-  a->checking++;
-  uv_timer_start(&c->timer, on_check_timeout, a->upload_check_ms, 0);
-  uv_read_start((uv_stream_t *)&c->pipe, on_check_alloc, on_check_read);
 }
 
 /* ---- the handlers ------------------------------------------------------------------------ */

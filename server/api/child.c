@@ -1,12 +1,13 @@
 /* child.c: work in a child process, bounded in time and memory (AC1).
  *
- * A protocol diff runs both versions' rules on synthetic visits: an
- * upload's rules may burn seconds of CPU or memory (19 s for 70 rules each
- * building 20 MB strings). On the loop, everyone waited that long. In a
- * fork of the server (no exec: the same code and the protocols already
- * loaded), with its own CPU and memory limits and killed past a wall-time
- * bound, it harms only itself; its answer comes back as text on a pipe,
- * read by the loop while it answers everyone else. */
+ * Checking an upload (lint, specs) and a protocol diff run an upload's
+ * rules: they may burn seconds of CPU or memory, by mistake or on purpose
+ * (a diff of 70 rules each building 20 MB strings: 19 s). On the loop,
+ * everyone waited that long. In a fork of the server (no exec: the same
+ * code and the protocols already loaded), with its own CPU and memory
+ * limits and killed past a wall-time bound, it harms only itself; its answer
+ * comes back as text on a pipe, read by the loop while it answers everyone
+ * else. */
 #define _GNU_SOURCE /* close_range */
 #include "child.h"
 
