@@ -565,6 +565,23 @@ describe("an amended value (X4)", () => {
   });
 });
 
+describe("an amendment's alert flags its card (X4)", () => {
+  it("the dose amended after its check was signed: the dose card is flagged with the alert of that step", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AMENDA", params: { weight: 72 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { dose: 36 });
+    await api("dr.osei", "POST", `/visits/${v.id}/entries`, { dose_check: true, password: USERS["dr.osei"].password });
+    // The amendment voids the check (signature.voided) and raises dose_calc's alert, in one step.
+    await api("nurse.kim", "POST", `/visits/${v.id}/amend`, { item: "screening.dose", value: 30.5, reason: "redrawn" });
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    const dose = p.locator('.checklist .item[data-item="dose"]');
+    await dose.locator(".last").waitFor();
+    await dose.locator(".item-flag", { hasText: "differs from 36 mg" }).waitFor({ timeout: 5000 });
+    assert.match(await dose.getAttribute("class"), /item-alert-medium/);
+    await p.context().close();
+  });
+});
+
 describe("the cards an alert flags", () => {
   it("a PHQ-9 item 9 alert from the screening entry flags the PHQ-9 card only", async () => {
     const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-FLAG", params: { weight: 70 } });

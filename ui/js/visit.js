@@ -356,7 +356,7 @@ async function sign(it) {
 // "phase.item" -> the open alerts its entries raised. A rule's alert is
 // raised in the step of the entry it looked at: its alert.raised follows
 // that entry's item.recorded (or item.amended) in the log, with only other
-// alerts, notes and holds of that step between them, within a moment of it
+// alerts, notes, holds and voided signatures of that step between them, within a moment of it
 // (the engine stamps each event as it is made).
 // Of the entry's items, only those the alert is about are flagged: the
 // items it names, or those its rule runs on (the visit's phases list each
@@ -392,7 +392,9 @@ function alertsByItem(v) {
       if (!a || ev.data.source !== "rule" || at === null || Date.parse(ev.time) - at > SAME_STEP_MS) continue;
       const about = aboutItems(v, ev.data, phase);
       for (const ref of about ? refs.filter((r) => about.includes(r)) : refs) out.set(ref, [...(out.get(ref) || []), a]);
-    } else if (!/^(alert|note|block)\./.test(ev.type)) {
+    } else if (!/^(alert|note|block|signature)\./.test(ev.type)) {
+      // signature.voided is of the same step: an amendment of the dose voids
+      // its check before dose_calc's alert is raised (X4).
       refs = [];
     }
   }
