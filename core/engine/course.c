@@ -319,7 +319,11 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     if (!c || !num_of(d, K(session), &number) || !(number >= 1) || number > (double)c->n_sessions || !status ||
         (!aborted && strcmp(status, "completed") != 0) || c->sessions[(uint32_t)number - 1].ended != SESSION_OPEN)
       return corrupt(e, ev, "an end of no open session");
-    c->sessions[(uint32_t)number - 1].ended = aborted ? SESSION_ABORTED : SESSION_COMPLETED;
+    /* U4: discharged with no dose given counts as an aborted session does. */
+    const val *no_dose = vigil__val_get(d, K(no_dose));
+    int undosed = !aborted && no_dose && no_dose->type == VAL_BOOL && no_dose->u.b;
+    c->sessions[(uint32_t)number - 1].ended = aborted || undosed ? SESSION_ABORTED : SESSION_COMPLETED;
+    c->sessions[(uint32_t)number - 1].no_dose = (uint8_t)undosed;
     double dosed = 0;
     if (num_of(d, K(dosed_at), &dosed)) c->sessions[(uint32_t)number - 1].dosed_at = (int64_t)dosed;
     c->sessions[(uint32_t)number - 1].ended_at = ev->time;
@@ -658,7 +662,9 @@ static uint32_t counted(const course *c, uint32_t n) {
  * course's place, aborted visits included) where the patient page said
  * "Session 2" (docs/safety.md C13). */
 void vigil__course_session_words(const course *c, uint32_t i, char *out, size_t len) {
-  if (i < c->n_sessions && c->sessions[i].ended == SESSION_ABORTED)
+  if (i < c->n_sessions && c->sessions[i].no_dose)
+    snprintf(out, len, "visit %u of the course (no dose given)", i + 1);
+  else if (i < c->n_sessions && c->sessions[i].ended == SESSION_ABORTED)
     snprintf(out, len, "aborted visit %u of the course", i + 1);
   else
     snprintf(out, len, "session %u", counted(c, i) + 1);
@@ -682,12 +688,21 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   if (!c || c->sessions[n].ended != SESSION_OPEN) return 0;
   /* An aborted session whose dose was given says when (M1). */
   int64_t dosed = aborted ? dose_given_at(c, v, NULL) : 0;
-  val data = dosed ? vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
-                                        K(visit), val_num((double)v->id), K(status), vigil__val_cstring("aborted"),
-                                        K(dosed_at), val_num((double)dosed))
-                   : vigil__val_recordv(4, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
-                                        K(visit), val_num((double)v->id), K(status),
-                                        vigil__val_cstring(aborted ? "aborted" : "completed"));
+  /* U4: a visit discharged with none of its course's dose_given items
+   * recorded (the infusion's gate overridden, "cannula failed twice") gave no
+   * dose: its session counts as an aborted one does. A course that names no
+   * dose_given item counts its completed sessions, as before. */
+  const course_spec *dcs = v->p->course ? v->p->course : c->p->course;
+  int no_dose = !aborted && dcs->n_dose_given > 0 && !dose_given_at(c, v, NULL);
+  val data = dosed     ? vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                            K(visit), val_num((double)v->id), K(status), vigil__val_cstring("aborted"),
+                                            K(dosed_at), val_num((double)dosed))
+             : no_dose ? vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                            K(visit), val_num((double)v->id), K(status),
+                                            vigil__val_cstring("completed"), K(no_dose), val_bool(1))
+                       : vigil__val_recordv(4, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                            K(visit), val_num((double)v->id), K(status),
+                                            vigil__val_cstring(aborted ? "aborted" : "completed"));
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_SESSION_ENDED, K(vigil), data);
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
   /* The series' last session completed: its response is reviewed, and a
@@ -1876,6 +1891,7 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     vigil__buf_json_string(b, visit_status_name(e, s->visit));
     vigil__buf_puts(b, ",\"counts\":");
     vigil__buf_puts(b, s->ended == SESSION_ABORTED ? "false" : "true");
+    if (s->no_dose) vigil__buf_puts(b, ",\"no_dose\":true"); /* discharged, no dose given (U4) */
     vigil__buf_putc(b, '}');
   }
   vigil__buf_puts(b, "],\"measures\":{");

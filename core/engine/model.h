@@ -195,6 +195,11 @@ typedef struct course_session {
    * in its course.session_ended (0: no dose). It counts for the minimum
    * interval as a completed session does (docs/safety.md M1). */
   int64_t dosed_at;
+  /* Its visit discharged with none of the course's dose_given items recorded
+   * (the infusion's start passed by a clinician's override): no dose was
+   * given, so it ended as an aborted session counts (SESSION_ABORTED, no
+   * dose), its course.session_ended `completed` with `no_dose` (docs/safety.md U4). */
+  uint8_t no_dose;
   int64_t ended_at; /* when its course.session_ended was written (0: open) */
   /* Its REMS Patient Monitoring Form recorded as submitted (course.rems_submitted):
    * when it was sent (0: not yet), who sent it, how, the REMS's reference, and

@@ -209,8 +209,11 @@ static void a_merged_reference_is_the_survivor(void **state) {
   if (!strstr(text, want)) fail_msg("the refusal does not name OLD8's open visit: %s", text);
 
   /* OLD8's session completes (screening, infusion and observation
-   * overridden by the clinician, an hour of calm vitals, fit to leave). */
+   * overridden by the clinician, an hour of calm vitals, fit to leave). Its
+   * infusion started: a session discharged with no dose given counts for no
+   * minimum interval (docs/safety.md U4). */
   assert_int_equal(alarm_override(a, old), 200);
+  assert_int_equal(alarm_record(a, old, "{\"infusion_started\": true}"), 200);
   assert_int_equal(alarm_override(a, old), 200);
   for (int k = 1; k <= 4; k++) {
     assert_int_equal(alarm_advance_clock(a, "15m"), 200);

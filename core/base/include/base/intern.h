@@ -27,7 +27,7 @@ void vigil__intern_release(void);
   X(reason) X(reasons) X(rule) X(scope) X(sha256) X(source) X(total) X(value) X(values) X(version) \
   X(late_ms) X(observed_at) X(where) X(vigil) X(high) X(medium) X(low) X(overdue) X(technical) X(hook) \
   X(location) X(follows) X(items) X(attests) X(calculation) X(attested) X(ref) \
-  X(new_patient) X(similar_to) X(dosed_at) \
+  X(new_patient) X(similar_to) X(dosed_at) X(no_dose) \
   X(course) X(session) X(visit) X(measure) X(why) X(status) X(override) X(concurrent) X(alerts) X(alerts_left) \
   X(carry) X(amended) X(signature) X(user) X(method) X(reference) X(note) X(holds)
 // clang-format on
