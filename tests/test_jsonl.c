@@ -234,12 +234,73 @@ static void test_where_writes_only_what_the_filter_takes(void **state) {
   free(s.seqs);
 }
 
+/* E3 (docs/deploy.md): on a node of a cluster each site has its own
+ * plugin instance and its own seqs, and two sites' lines met in one file
+ * with nothing to tell them apart. Two sites' instances write one file;
+ * then north goes on alone, and south, back, finds its own last line
+ * behind north's newer ones: each line names its site first, and each
+ * site's seqs run whole and in order. */
+static plugin_host *start_site(fixture *f, const char *site) {
+  char json[512];
+  snprintf(json, sizeof json, "{\"jsonl\": {\"path\": \"%s\", \"start\": \"beginning\"}}", f->file);
+  plugin_host_options o = {.engine = f->e, .loop = &f->loop, .dir = f->plugins, .plugins_json = json, .site = site};
+  char err[256];
+  plugin_host *h = NULL;
+  assert_int_equal(vigil__plugin_host_new(&o, &h, err, sizeof err), 0);
+  return h;
+}
+
+static void stop_site(fixture *f, plugin_host *h) {
+  vigil__plugin_host_close(h);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  vigil__plugin_host_free(h);
+}
+
+static void test_cluster_lines_name_their_site(void **state) {
+  fixture *f = *state;
+  plugin_host *north = start_site(f, "north"), *south = start_site(f, "south");
+  nurse_work(f, 4);
+  stop_site(f, south);
+  nurse_work(f, 3);
+  stop_site(f, north);
+  south = start_site(f, "south");
+  stop_site(f, south);
+  uint64_t last = vigil_query_last_seq(f->e);
+  FILE *fp = fopen(f->file, "r");
+  assert_non_null(fp);
+  char *line = NULL;
+  size_t cap = 0, n_lines = 0;
+  uint64_t got[2] = {0, 0};
+  const char *sites[2] = {"north", "south"};
+  while (getline(&line, &cap, fp) > 0) {
+    n_lines++;
+    if (strncmp(line, "{\"site\":\"", 9)) fail_msg("line %zu does not name its site first: %.80s", n_lines, line);
+    json_t *ev = json_loads(line, 0, NULL);
+    assert_non_null(ev);
+    const char *site = json_string_value(json_object_get(ev, "site"));
+    int k = site && !strcmp(site, "north") ? 0 : site && !strcmp(site, "south") ? 1 : -1;
+    if (k < 0) fail_msg("line %zu names site '%s'", n_lines, site ? site : "(none)");
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+    if (seq != got[k] + 1)
+      fail_msg("%s: seq %llu after %llu (line %zu)", sites[k], (unsigned long long)seq, (unsigned long long)got[k],
+               n_lines);
+    got[k] = seq;
+    json_decref(ev);
+  }
+  free(line);
+  fclose(fp);
+  for (int k = 0; k < 2; k++)
+    if (got[k] != last)
+      fail_msg("%s's lines end at seq %llu, not %llu", sites[k], (unsigned long long)got[k], (unsigned long long)last);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_lines_in_order_and_rotated, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keeps_only_keep_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_goes_on_after_an_absence_and_a_torn_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_where_writes_only_what_the_filter_takes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cluster_lines_name_their_site, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

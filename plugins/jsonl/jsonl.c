@@ -14,7 +14,12 @@
  * returns true for are written. It decides from the log alone, so the
  * catch-up after a restart writes what the live path would have. An event
  * the filter fails on is written (and vigil logs and counts the failure):
- * a file has no dead letters, and a line too many is better than a gap. */
+ * a file has no dead letters, and a line too many is better than a gap.
+ *
+ * E3: on a node of a cluster each site the node owns has its own plugin
+ * instance and its own sequence numbers, and the sites' lines may share
+ * one file: each line then names its site first ("site"), and an instance
+ * learns where it got to from the last line of its own site. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +51,7 @@ typedef struct jsonl {
   long long size;
   uint64_t last; /* the seq of the last line written */
   uint64_t lines, rotations, errors;
+  char *site_member; /* E3: "\"site\":\"north\"," on a cluster node (plugin ABI 1.5), NULL on a single server */
 } jsonl;
 
 #define say(j, level, ...) vigil__plugin_say((j)->api, (j)->p, level, __VA_ARGS__)
@@ -88,15 +94,22 @@ static int open_file(jsonl *j, char **err) {
     }
     end = nl ? nl : tail;
   }
-  /* The last whole line starts after the newline before its own. */
-  if (end > tail) {
+  /* The last whole line (on a cluster node the last of this site's) starts
+   * after the newline before its own. None in the tail: the cursor says. */
+  while (end > tail) {
     *end = '\0';
     char *start = strrchr(tail, '\n');
+    int first = !start;
     start = start ? start + 1 : tail;
-    json_t *ev = json_loads(start, 0, NULL);
-    uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
-    if (seq > j->last) j->last = seq;
-    json_decref(ev);
+    if (!j->site_member || !strncmp(start + 1, j->site_member, strlen(j->site_member))) {
+      json_t *ev = json_loads(start, 0, NULL);
+      uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+      if (seq > j->last) j->last = seq;
+      json_decref(ev);
+      break;
+    }
+    if (first) break;
+    end = start - 1;
   }
   free(tail);
   return 0;
@@ -147,14 +160,23 @@ static int append(jsonl *j, const vigil_plugin_event *ev) {
     j->errors++;
     return -1;
   }
-  /* One write of the line and its newline: a reader never sees half a line. */
-  char *line = malloc(ev->json_len + 1);
+  /* One write of the line and its newline: a reader never sees half a line.
+   * On a cluster node the site is the object's first member (an event is
+   * never an empty object: it has its seq). */
+  size_t member = j->site_member && ev->json_len > 1 && ev->json[0] == '{' ? strlen(j->site_member) : 0;
+  size_t len = ev->json_len + member + 1;
+  char *line = malloc(len);
   if (!line) return -1;
-  memcpy(line, ev->json, ev->json_len);
-  line[ev->json_len] = '\n';
-  ssize_t n = write(j->fd, line, ev->json_len + 1);
+  if (member) {
+    line[0] = '{';
+    memcpy(line + 1, j->site_member, member);
+    memcpy(line + 1 + member, ev->json + 1, ev->json_len - 1);
+  } else
+    memcpy(line, ev->json, ev->json_len);
+  line[len - 1] = '\n';
+  ssize_t n = write(j->fd, line, len);
   free(line);
-  if (n != (ssize_t)ev->json_len + 1) {
+  if (n != (ssize_t)len) {
     j->errors++;
     say(j, VIGIL_PLUGIN_LOG_ERROR, "cannot append event %llu to %s: %s", (unsigned long long)ev->seq, j->path,
         n < 0 ? strerror(errno) : "short write");
@@ -200,6 +222,7 @@ static void free_all(jsonl *j) {
   free(j->where_name);
   vigil__plugin_types_free(&j->types);
   free(j->path);
+  free(j->site_member);
   free(j);
 }
 
@@ -251,6 +274,19 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   if (rc < 0) {
     free_all(j);
     return rc;
+  }
+  const char *site =
+      api->abi_minor >= 5 && api->size >= offsetof(vigil_api, site) + sizeof api->site ? api->site(p) : NULL;
+  if (site) {
+    json_t *name = json_string(site);
+    char *quoted = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+    json_decref(name);
+    if (!quoted || asprintf(&j->site_member, "\"site\":%s,", quoted) < 0) j->site_member = NULL;
+    free(quoted);
+    if (!j->site_member) {
+      free_all(j);
+      return -1;
+    }
   }
   int known = vigil__plugin_cursor_load(api, p, "cursor", &j->last);
   if ((rc = open_file(j, err)) < 0) {
