@@ -134,6 +134,71 @@ static void plugin_log(void *ud, vigil_log_level level, const char *plugin, cons
 
 static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(((server_ctx *)ud)->plugins); }
 
+/* Every site this node acts for, by its label site="NAME" (E5 of the third
+ * try: /metrics counted the first site's alone, and no deadline's write):
+ * its visits, its alerts, its visits not rebuilt, and the batches of events
+ * written to its log by every writer, by outcome. */
+static void site_metrics(server_ctx *s, buf *b) {
+  static const struct {
+    const char *name, *type, *help;
+  } family[] = {
+      {"vigil_site_visits_active", "gauge", "Visits neither discharged nor aborted, per site this node acts for."},
+      {"vigil_site_alerts_active", "gauge", "Alerts raised and not acknowledged, per site this node acts for."},
+      {"vigil_site_visits_not_rebuilt", "gauge",
+       "Visits a failed write took out of memory that the store has not answered for yet, per site (not 0: "
+       "/healthz?site= says degraded)."},
+      {"vigil_site_store_writes_total", "counter",
+       "Batches of events written to the site's log by every writer (commands, deadlines' timers, hooks), by "
+       "outcome, per site this node acts for."},
+  };
+  for (size_t f = 0; f < sizeof family / sizeof *family; f++) {
+    vigil__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", family[f].name, family[f].help, family[f].name,
+                      family[f].type);
+    for (size_t i = 0; i < s->n_units; i++) {
+      site_unit *u = s->units[i];
+      if (u->closing || u->closed || !u->e) continue;
+      vigil_stats st;
+      vigil_engine_stats(u->e, &st);
+      if (f == 0)
+        vigil__buf_printf(b, "%s{site=\"%s\"} %llu\n", family[f].name, u->name, (unsigned long long)st.visits_active);
+      if (f == 1)
+        vigil__buf_printf(b, "%s{site=\"%s\"} %llu\n", family[f].name, u->name, (unsigned long long)st.alerts_active);
+      if (f == 2)
+        vigil__buf_printf(b, "%s{site=\"%s\"} %llu\n", family[f].name, u->name,
+                          (unsigned long long)st.visits_not_rebuilt);
+      if (f == 3)
+        vigil__buf_printf(b, "%s{site=\"%s\",outcome=\"committed\"} %llu\n%s{site=\"%s\",outcome=\"failed\"} %llu\n",
+                          family[f].name, u->name, (unsigned long long)st.writes, family[f].name, u->name,
+                          (unsigned long long)st.write_failures);
+    }
+  }
+}
+
+/* /healthz's "sites" on a node: each site it acts for, {"north": {"status",
+ * "visits_active", "visits_not_rebuilt", "write_failures"}}; *degraded when
+ * one is. */
+static char *sites_health(void *ud, int *degraded) {
+  server_ctx *s = ud;
+  json_t *all = json_object();
+  for (size_t i = 0; all && i < s->n_units; i++) {
+    site_unit *u = s->units[i];
+    if (u->closing || u->closed || !u->e) continue;
+    vigil_stats st;
+    vigil_engine_stats(u->e, &st);
+    if (st.visits_not_rebuilt) *degraded = 1;
+    json_t *one = json_pack("{s:s, s:I, s:I, s:I}", "status", st.visits_not_rebuilt ? "degraded" : "ok",
+                            "visits_active", (json_int_t)st.visits_active, "visits_not_rebuilt",
+                            (json_int_t)st.visits_not_rebuilt, "write_failures", (json_int_t)st.write_failures);
+    if (!one || json_object_set_new(all, u->name, one) < 0) {
+      json_decref(all);
+      all = NULL;
+    }
+  }
+  char *text = all ? json_dumps(all, JSON_COMPACT) : NULL;
+  json_decref(all);
+  return text;
+}
+
 /* The plugins' metrics, then a node's: its leases' renewals (cluster.c),
  * the sites it holds, its takeovers, the appends and renewals the fence
  * refused, and how late the deadlines that fell due while no node had a
@@ -192,6 +257,7 @@ static char *plugins_metrics(void *ud) {
   vigil__buf_printf(
       &b, "vigil_takeover_timer_lateness_seconds_sum %.3f\nvigil_takeover_timer_lateness_seconds_count %llu\n",
       s->lateness_sum, (unsigned long long)s->lateness_count);
+  site_metrics(s, &b);
   vigil__buf_putc(&b, '\0');
   size_t len = text ? strlen(text) : 0;
   char *both = b.oom ? NULL : malloc(len + b.len);
@@ -1312,6 +1378,7 @@ static int unit_start(server_ctx *s, site_unit *u) {
                     .streams_per_address = (unsigned)st->connections_per_address,
                     .plugins_status = plugins_status,
                     .plugins_metrics = plugins_metrics,
+                    .sites_health = st->node ? sites_health : NULL,
                     .plugins_ud = s,
                     .users = s->users,
                     .session_ttl_ms = (int64_t)st->session_ms,

@@ -1092,6 +1092,15 @@ static int has_claimed(serve_process *s, const char *site) {
  * takes d, n4 stops acting for d alone and goes on with c; a node already
  * serving a site of its own (n5: e) takes d over when it is free, and the
  * checkpoint that fell due while no node had d fires late, once. */
+/* GET path on s answers status with each of has (NULL-ended) in its body. */
+static void assert_answer_has(serve_process *s, const char *path, int status, const char *const *has) {
+  char *body = NULL;
+  assert_int_equal(serve_request(s, "GET", path, NULL, &body), status);
+  for (; *has; has++)
+    if (!strstr(body, *has)) fail_msg("GET %s: no %s in %s", path, *has, body);
+  free(body);
+}
+
 static void several_sites_per_node(void **state) {
   (void)state;
   assert_int_equal(pg_cluster_createdb(&pgc, "sites", uri, sizeof uri), 0);
@@ -1193,6 +1202,22 @@ static void several_sites_per_node(void **state) {
    * served by n4's d (it was a 307 to n4 itself). */
   assert_int_equal(stream_open(&kc, n4.port, n4.token, "", "d:1"), 200);
   hc_close(&kc);
+
+  /* E5 of the third try: /healthz and /metrics were the node's first
+   * site's alone. /healthz?site=d is d's (one visit; c has two), a site
+   * another node acts for is not healthy here, and /healthz covers every
+   * site; /metrics counts each site under its label. */
+  assert_answer_has(&n4, "/healthz?site=d", 200, (const char *[]){"\"visits_active\":1,", "\"site\":\"d\"", NULL});
+  assert_answer_has(&n4, "/healthz?site=e", 503, (const char *[]){"\"status\":\"not_served\"", NULL});
+  assert_answer_has(&n4, "/healthz", 200,
+                    (const char *[]){"\"visits_active\":2,", "\"sites\":{\"c\":{\"status\":\"ok\",\"visits_active\":2,",
+                                     "\"d\":{\"status\":\"ok\",\"visits_active\":1,", NULL});
+  assert_int_equal(serve_request(&n4, "GET", "/metrics", NULL, &body), 200);
+  assert_non_null(strstr(body, "\nvigil_site_visits_active{site=\"c\"} 2\n"));
+  assert_non_null(strstr(body, "\nvigil_site_visits_active{site=\"d\"} 1\n"));
+  assert_non_null(strstr(body, "\nvigil_site_store_writes_total{site=\"d\",outcome=\"failed\"} 0\n"));
+  assert_null(strstr(body, "\nvigil_site_store_writes_total{site=\"d\",outcome=\"committed\"} 0\n"));
+  free(body);
 
   /* Another node claims d (a new epoch; its checkpoint, due in 2 s, not
    * fired yet): n4 stops acting for d alone. */

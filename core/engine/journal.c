@@ -131,6 +131,7 @@ static int flush(vigil_engine *e) {
                  failed == VIGIL_ENOMEM ? "out of memory recording events" : "cannot record events");
     }
     if (failed < 0) {
+      e->stats.write_failures++;
       free(batch);
       vigil__engine_log(e, VIGIL_LOG_ERROR, "%s%s", round ? "events added by hooks were not recorded: " : "", err);
       if (round == 0) rc = vigil__engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
@@ -141,6 +142,7 @@ static int flush(vigil_engine *e) {
       e->retry_at = vigil__engine_now(e) + e->retry_ms;
       break;
     }
+    e->stats.writes++;
     e->retry_ms = 0;
     e->n_pending = 0;
     if (e->n_unfolded) vigil__engine_refold_missing(e); /* the store answers again */

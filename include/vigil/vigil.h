@@ -332,6 +332,10 @@ typedef struct vigil_stats {
    * from the store yet (it did not answer): rebuilt, and their deadlines
    * armed again, as soon as it does. Not 0: the engine is degraded. */
   uint64_t visits_not_rebuilt;
+  /* Batches of events written to the store, every writer's (a command's,
+   * a deadline's timer, a hook's), and those the store refused (nothing of
+   * them recorded): E5 of the third try, timer writes were counted nowhere. */
+  uint64_t writes, write_failures;
 } vigil_stats;
 VIGIL_EXPORT void vigil_engine_stats(const vigil_engine *e, vigil_stats *out);
 /* Folds again the visits counted in visits_not_rebuilt: 0 when every visit

@@ -255,6 +255,30 @@ void vigil__api_flush(api *a) {
 
 static void get_health(api *a, http_request *req, const api_call *c) {
   (void)c;
+  /* A node: /healthz?site=NAME is that site's (serve.c routes it to the
+   * site's api when this node acts for it); a site this node does not act
+   * for is not healthy here (E5 of the third try: north's 503s left
+   * /healthz?site=north "ok", the first site's). */
+  char named[80];
+  int q = vigil__http_query_param(vigil__http_request_query(req), "site", named, sizeof named);
+  if (q == -2 || q == -3) {
+    vigil__http_respond_error(req, 400, "bad_site", "site is a site's name, given once", "site");
+    return;
+  }
+  if (a->site && q >= 0 && strcmp(named, a->site)) {
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "status", "not_served", "site", named, "node", a->node ? a->node : "",
+                          "message", "this node does not act for this site now");
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text)
+      vigil__api_reply_free(req, 503, text, NULL);
+    else
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return;
+  }
+  /* Without ?site=, a node's /healthz covers every site it acts for. */
+  int degraded = 0;
+  char *sites = a->site && q < 0 && a->sites_health ? a->sites_health(a->plugins_ud, &degraded) : NULL;
   vigil_stats st;
   vigil_engine_stats(a->e, &st);
   char body[512];
@@ -264,17 +288,34 @@ static void get_health(api *a, http_request *req, const api_call *c) {
            "\"visits_not_rebuilt\":%llu}",
            /* degraded: visits a failed commit took out of memory wait for the
             * store to answer to be read back (they are missing from lists). */
-           st.visits_not_rebuilt ? "degraded" : "ok", VIGIL_VERSION_STRING, (double)(uv_hrtime() - a->started) / 1e9,
-           (unsigned long long)st.visits_active, (unsigned long long)st.alerts_active, (unsigned long long)st.events,
-           (unsigned long long)a->stats.commits, (unsigned long long)a->stats.commit_failures,
-           a->streams ? vigil__streams_count(a->streams) : 0, (unsigned long long)st.visits_not_rebuilt);
+           st.visits_not_rebuilt || degraded ? "degraded" : "ok", VIGIL_VERSION_STRING,
+           (double)(uv_hrtime() - a->started) / 1e9, (unsigned long long)st.visits_active,
+           (unsigned long long)st.alerts_active, (unsigned long long)st.events, (unsigned long long)a->stats.commits,
+           (unsigned long long)a->stats.commit_failures, a->streams ? vigil__streams_count(a->streams) : 0,
+           (unsigned long long)st.visits_not_rebuilt);
   /* A node of a cluster: its clock less the database's at its last claim
    * or renewal (C5 of issue 17's try; past max_clock_offset it gives its
    * sites up), as /metrics' vigil_clock_offset_seconds. */
   size_t len = strlen(body);
   if (a->node && len > 1 && len + 40 < sizeof body)
     snprintf(body + len - 1, sizeof body - len + 1, ",\"clock_offset_s\":%.3f}", vigil__api_clock_offset_s(a));
-  vigil__http_respond(req, 200, "application/json", body, strlen(body), NULL);
+  len = strlen(body);
+  if (a->site && len > 1 && len + 100 < sizeof body) /* site names: letters, digits, '-', '_' */
+    snprintf(body + len - 1, sizeof body - len + 1, ",\"site\":\"%s\"}", a->site);
+  if (!sites) {
+    vigil__http_respond(req, 200, "application/json", body, strlen(body), NULL);
+    return;
+  }
+  /* The first site's members, then every site's ({"north": {...}}). */
+  len = strlen(body);
+  size_t n = len + strlen(sites) + 16;
+  char *all = malloc(n);
+  if (all) snprintf(all, n, "%.*s,\"sites\":%s}", (int)(len - 1), body, sites);
+  free(sites);
+  if (all)
+    vigil__api_reply_free(req, 200, all, NULL);
+  else
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
 }
 
 static void get_metrics(api *a, http_request *req, const api_call *c) {
@@ -1843,6 +1884,7 @@ int vigil__api_new(const api_options *o, api **out) {
   a->started = uv_hrtime();
   a->plugins_status = o->plugins_status;
   a->plugins_metrics = o->plugins_metrics;
+  a->sites_health = o->sites_health;
   a->plugins_ud = o->plugins_ud;
   a->users = o->users;
   a->session_ttl_ms = o->session_ttl_ms > 0 ? o->session_ttl_ms : 12 * 3600 * 1000LL;

@@ -92,6 +92,13 @@ static int is_site_route(http_request *req) {
 }
 
 int vigil__api_request_site(http_request *req, char *site, size_t n) {
+  /* /healthz?site=NAME is that site's (E5 of the third try); a site this
+   * node does not act for is answered by the first site's api (get_health:
+   * 503 not_served), never redirected: a proxy's health check asks each
+   * node about itself. */
+  const char *path = vigil__http_request_path(req);
+  if (!strcmp(path, "/healthz") || !strcmp(path, "/api/v1/healthz"))
+    return vigil__http_query_param(vigil__http_request_query(req), "site", site, n) >= 0;
   if (!is_site_route(req)) return 0;
   int q = vigil__http_query_param(vigil__http_request_query(req), "site", site, n);
   if (q == -2 || q == -3) return -1;

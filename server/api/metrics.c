@@ -108,6 +108,14 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
   put(&o, "vigil_protocol_diffs_total{outcome=\"stopped\"} %llu\n", (unsigned long long)st->diffs_stopped);
   put(&o, "vigil_protocol_diffs_total{outcome=\"client_gone\"} %llu\n",
       (unsigned long long)st->lane[LANE_DIFF].client_gone);
+  head(&o, "vigil_visits_not_rebuilt", "gauge",
+       "Visits a failed write took out of memory and the store has not answered for yet (not 0: /healthz says "
+       "degraded).");
+  put(&o, "vigil_visits_not_rebuilt %llu\n", (unsigned long long)es.visits_not_rebuilt);
+  head(&o, "vigil_store_writes_total", "counter",
+       "Batches of events written to the store by every writer (commands, deadlines' timers, hooks), by outcome.");
+  put(&o, "vigil_store_writes_total{outcome=\"committed\"} %llu\n", (unsigned long long)es.writes);
+  put(&o, "vigil_store_writes_total{outcome=\"failed\"} %llu\n", (unsigned long long)es.write_failures);
   head(&o, "vigil_lua_bytes", "gauge", "Memory held by the protocols' Lua states.");
   put(&o, "vigil_lua_bytes %zu\n", es.lua_bytes);
   return vigil__buf_take(&o); /* NULL when memory ran out */

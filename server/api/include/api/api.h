@@ -45,6 +45,11 @@ typedef struct api_options {
   char *(*plugins_status)(void *ud);
   char *(*plugins_metrics)(void *ud);
   void *plugins_ud;
+  /* A node of a cluster: every site it acts for as /healthz's "sites"
+   * member, a JSON object (malloc'd; NULL when out of memory), *degraded set
+   * when one of them is (E5 of the third try: /healthz was the first site's
+   * alone). Called with plugins_ud; NULL: one site. */
+  char *(*sites_health)(void *ud, int *degraded);
   /* Who may sign in (users.h; the api does not own it), and how long a
    * sign-in lasts after its last use (0: 12 hours). */
   struct users *users;
