@@ -129,13 +129,16 @@ static int l_held(lua_State *L) {
   return 1;
 }
 
-/* observed_at(ref): when the latest reading was observed (ms since the
- * epoch; a late entry's own time), or nil. age(ref): how long ago, in ms. */
+/* observed_at(ref [, k]): when the latest reading was observed (ms since the
+ * epoch; a late entry's own time), or nil; with k, the k-th newest (1 the
+ * latest, as last(ref, k)[k]), so that a gate can ask how its readings are
+ * spread over time (docs/safety.md U2). age(ref): how long ago, in ms. */
 static int l_observed_at(lua_State *L) {
   visit *v = current(L);
-  const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
-  if (r)
-    lua_pushinteger(L, r->at);
+  const item_state *s = &v->items[item_arg(L, v, 1)];
+  lua_Integer k = luaL_optinteger(L, 2, 1);
+  if (k >= 1 && (uint64_t)k <= s->n)
+    lua_pushinteger(L, s->r[s->n - (uint32_t)k].at);
   else
     lua_pushnil(L);
   return 1;

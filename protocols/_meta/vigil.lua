@@ -73,10 +73,12 @@ function Visit.skipped(ref) end
 ---@return boolean
 function Visit.held(ref, predicate, duration) end
 --- When the latest reading was observed, ms since the epoch (UTC): a late entry's own observed_at,
---- else when it was recorded. nil if never recorded.
+--- else when it was recorded. nil if never recorded. With k, the k-th newest reading's (1 the
+--- latest, as visit.last(ref, k)[k]); nil when there are fewer.
 ---@param ref vigil.ItemRef
+---@param k? integer
 ---@return integer|nil
-function Visit.observed_at(ref) end
+function Visit.observed_at(ref, k) end
 --- How long ago the latest reading was observed, in ms (visit.now() - visit.observed_at(ref)); nil
 --- if never recorded.
 ---@param ref vigil.ItemRef

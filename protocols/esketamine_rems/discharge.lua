@@ -9,7 +9,7 @@
 -- monitoring that holds leaving (S2, T1) without back-dating; a low one alerts as in the
 -- monitoring and is on the REMS form's record.
 --
--- Rule ids: spo2_low, rr_low, sedation_deep (as monitoring.lua's), leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate),
+-- Rule ids: spo2_low, rr_low, rr_high, sedation_deep (as monitoring.lua's), leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate),
 -- bp_low, hr_low (high alerts on the BP before leaving), sedation_answer, dissociation_answer,
 -- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
 -- prescriber has not confirmed it: docs/safety.md N6).
@@ -218,6 +218,27 @@ return v.phase "discharge" {
     if now and now < visit.param("moaas_recovered") then
       missing[#missing + 1] = fmt("sedation not resolved at leaving (MOAA/S %g, needs %g)", now,
                                   visit.param("moaas_recovered"))
+    end
+    -- Source: docs/clinical/discharge-criteria.md, "Vitals at discharge no older than" (param
+    -- discharge_vitals_max_age_min) and vitals-limits.md, "Fast breathing" (rr_max): the newest
+    -- breathing reading, the repeat taken here or else the monitoring's, is of now and not
+    -- fast (docs/safety.md U2, U3: breathing 90 minutes old, RR 40 acknowledged, let go).
+    local breathing, observed = visit.value("discharge.respiration"), visit.observed_at("discharge.respiration")
+    if breathing == nil then
+      breathing, observed = visit.value("monitoring.respiration"), visit.observed_at("monitoring.respiration")
+    end
+    local max_age = visit.param("discharge_vitals_max_age_min")
+    if breathing == nil then
+      missing[#missing + 1] = "breathing not recorded: take SpO2 and the respiratory rate now"
+    else
+      if visit.now() - observed > max_age * 60000 then
+        missing[#missing + 1] = fmt("breathing last recorded %d minutes ago (needs within %g): take SpO2 and the "
+                                    .. "respiratory rate now", lib.minutes(visit.now() - observed), max_age)
+      end
+      if breathing.rr >= visit.param("rr_max") then
+        missing[#missing + 1] = fmt("respiratory rate %g at or above %g at leaving: record breathing within the "
+                                    .. "limits, or the prescriber overrides", breathing.rr, visit.param("rr_max"))
+      end
     end
     -- The REMS Patient Monitoring Form: every field it asks has a value before the
     -- patient leaves (docs/rems.md, lib.form_gaps): a skipped answer or no BP at

@@ -73,6 +73,17 @@ function lib.rr_low(x, visit)
   return nil
 end
 
+-- Fast breathing: at or above rr_max. Alert id "rr_high" (high); its value is the rate
+-- (docs/safety.md U3).
+function lib.rr_high(x, visit)
+  local max = visit.param("rr_max")
+  if x.rr >= max then
+    return v.alert.high(fmt("Respiratory rate %g/min is at or above %g: count again over a full minute, check SpO2 "
+                            .. "and the airway, call the prescriber.", x.rr, max), { id = "rr_high", value = x.rr })
+  end
+  return nil
+end
+
 -- Low blood pressure (sbp_low): systolic at or below it. Alert id "bp_low" (high);
 -- its value is the systolic (docs/safety.md Q4).
 function lib.bp_low(x, visit)
@@ -158,13 +169,15 @@ end
 -- The same margins as ketamine_iv's lib.worse, for the same reasons: just beyond
 -- the measurement's own noise.
 --   SpO2 3 points: a pulse oximeter's stated accuracy is within about 3 points.
---   RR 2/min: a manual count over 30-60 s is off by 1-2 breaths.
+--   RR 2/min (lower for rr_low, higher for rr_high): a manual count over 30-60 s is off by
+--     1-2 breaths.
 --   BP 10 mmHg past the flag: repeated cuff readings differ by about 5-8 mmHg.
 --   Low systolic 10 mmHg and heart rate 10/min below the last announced (bp_low, hr_low).
 --   MOAA/S 1 step: each step of the scale is a clinically different state.
 lib.worse = {
   spo2 = { lower = 3 },
   rr = { lower = 2 },
+  rr_high = { higher = 2 },
   bp = { higher = 10 },
   bp_low = { lower = 10 },
   hr_low = { lower = 10 },
@@ -183,6 +196,10 @@ function lib.with_breathing_rules(rules)
   rules[#rules + 1] = v.rule "rr_low" {
     on = "respiration", priority = "high", worse = lib.worse.rr,
     check = function(x, visit) return lib.rr_low(x, visit) end,
+  }
+  rules[#rules + 1] = v.rule "rr_high" {
+    on = "respiration", priority = "high", worse = lib.worse.rr_high,
+    check = function(x, visit) return lib.rr_high(x, visit) end,
   }
   rules[#rules + 1] = v.rule "sedation_deep" {
     on = "moaas", priority = "high", worse = lib.worse.moaas,

@@ -3,7 +3,7 @@
 -- dissociation every 15 minutes; at least two hours, and until sedation,
 -- dissociation and respiratory depression have resolved.
 --
--- Rule ids: bp_high, bp_rise, bp_low, hr_low (on bp_40m and bp), spo2_low, rr_low (on
+-- Rule ids: bp_high, bp_rise, bp_low, hr_low (on bp_40m and bp), spo2_low, rr_low, rr_high (on
 -- respiration), sedation_deep ("sedation_deep", "sedation_unresponsive"),
 -- dissociation_distress.
 
@@ -107,6 +107,12 @@ return v.phase "monitoring" {
       on = "respiration",
       priority = "high", worse = lib.worse.rr,
       check = function(x, visit) return lib.rr_low(x, visit) end,
+    },
+    -- Source: see param rr_max in protocol.lua (NEWS2: 25 /min or more scores 3; docs/safety.md U3).
+    v.rule "rr_high" {
+      on = "respiration",
+      priority = "high", worse = lib.worse.rr_high,
+      check = function(x, visit) return lib.rr_high(x, visit) end,
     },
     -- Source: see param moaas_alert in protocol.lua.
     v.rule "sedation_deep" {

@@ -45,11 +45,15 @@
 --          sedation_deep: a calm one taken now resolves a late low reading of the monitoring that held
 --          leaving, without back-dating; the REMS form's answers are checked against them too
 --          (docs/safety.md T6).
+--   1.7.5  fast breathing: rr_high (param rr_max, 25: NEWS2's 3-point band) alerts high on the
+--          monitoring's and leaving's breathing readings, and the newest breathing reading at or above
+--          it holds leaving (docs/safety.md U3); that reading must be no older than
+--          discharge_vitals_max_age_min (20 minutes) when the patient leaves (U2).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.7.4", -- 1.7.4: a repeat breathing reading and MOAA/S at leaving (T6); 1.7.3: the device lot number has a format (4-20 letters, digits or hyphens: P9); 1.7.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.7.1: a low BP or slow heart rate before leaving alerts high (bp_low, hr_low: R5); 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.7.5", -- 1.7.5: fast breathing alerts and holds leaving (U3), breathing of now at leaving (U2); 1.7.4: a repeat breathing reading and MOAA/S at leaving (T6); 1.7.3: the device lot number has a format (4-20 letters, digits or hyphens: P9); 1.7.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.7.1: a low BP or slow heart rate before leaving alerts high (bp_low, hr_low: R5); 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -168,9 +172,16 @@ return v.protocol "esketamine_rems" {
     -- Alerting below 10 is a deliberately early choice inside the 9-11 band (the
     -- same choice as ketamine_iv); clinic to review.
     v.param "rr_min" {
-      prescribed = true,
+      prescribed = true, less_than = "rr_max",
       title = "Respiratory depression: respiratory rate below", default = 10, unit = "/min", range = { 6, 12 },
       source = "docs/clinical/vitals-limits.md: NEWS2 bands (9-11 scores 1, <= 8 scores 3); 10 is a clinic choice",
+    },
+    -- Source: docs/clinical/vitals-limits.md, "Fast breathing": NEWS2 25 /min or more scores 3 [P]
+    -- (21-24 scores 2); the same as ketamine_iv (docs/safety.md U3).
+    v.param "rr_max" {
+      prescribed = true,
+      title = "Fast breathing: respiratory rate at or above", default = 25, unit = "/min", range = { 21, 40 },
+      source = "docs/clinical/vitals-limits.md: NEWS2 respiration >= 25 scores 3",
     },
 
     -- Sedation --------------------------------------------------------------------
@@ -198,6 +209,16 @@ return v.protocol "esketamine_rems" {
       prescribed = true,
       title = "Minimum monitoring after dosing", default = 120, unit = "min", range = { 120, 360 },
       source = "docs/clinical/esketamine-rems.md: Spravato label, monitor at least 2 h after dosing",
+    },
+    -- Source: docs/clinical/discharge-criteria.md, "Vitals at discharge no older than": the
+    -- label monitors until respiratory depression has resolved [P], sedation practice every 5-15
+    -- minutes until fit for discharge (ASA 2018) [S]; 20 is the monitoring's 15-minute cadence and
+    -- its 5 minutes' grace: clinic convention (ours), as ketamine_iv (docs/safety.md U2).
+    v.param "discharge_vitals_max_age_min" {
+      prescribed = true,
+      title = "Leaving: the last breathing reading taken within", default = 20, unit = "min", range = { 5, 60 },
+      source = "docs/clinical/discharge-criteria.md: ASA 2018 every 5-15 min until fit for discharge; "
+               .. "20 = the 15-min cadence and its grace (clinic convention)",
     },
   },
 

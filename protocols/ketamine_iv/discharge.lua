@@ -2,9 +2,10 @@
 -- no-driving advice and written instructions. Leaving this phase discharges the
 -- visit; the gate lists everything still missing.
 --
--- The decision is the gate's (param aldrete_min, and the last vitals above sbp_low and
--- hr_min: docs/safety.md Q4); one rule, aldrete_restates, checks
--- the points that restate a measurement against the last vitals (docs/safety.md, H12).
+-- The decision is the gate's (param aldrete_min, and the last vitals within sbp_low, hr_min,
+-- hr_max, rr_min and rr_max: docs/safety.md Q4, U3, taken within discharge_vitals_max_age_min:
+-- U2); one rule, aldrete_restates, checks the points that restate a measurement against the
+-- last vitals (docs/safety.md, H12).
 --
 -- A repeat reading taken now (item vitals, not scheduled, not required: docs/safety.md T6)
 -- runs the observation's limit rules under the same names, so a calm one resolves a late
@@ -75,12 +76,15 @@ return v.phase "discharge" {
     -- contradict (SpO2 2 after a reading of 80%) are a high alert, which holds the
     -- discharge (an open high alert holds every phase) until the score is amended or
     -- a clinician overrides (mapping: lib.aldrete_restates).
+    -- It runs on a repeat reading too (docs/safety.md U2, U9): the score is checked against
+    -- the vitals taken now, and a calm repeat ends a contradiction an older reading made.
     v.rule "aldrete_restates" {
-      on = "aldrete",
+      on = { "aldrete", "vitals" },
       priority = "high", worse = false, -- it holds the discharge until the score is amended
-      check = function(x, visit)
-        local last = lib.last_vitals(visit)
-        local why = lib.aldrete_contradictions(x, last, visit)
+      check = function(_, visit)
+        local score = visit.value("aldrete")
+        if score == nil then return nil end
+        local why = lib.aldrete_contradictions(score, lib.last_vitals(visit), visit)
         if why == nil then return nil end
         why = fmt("Modified Aldrete contradicts the last vitals: %s. Score what you observe, or amend.", why)
         return v.alert.high(why, { id = "aldrete_restates", latching = false })
@@ -99,11 +103,24 @@ return v.phase "discharge" {
     elseif score.total < min then
       missing[#missing + 1] = fmt("modified Aldrete %g, needs %g or more", score.total, min)
     end
-    -- Source: docs/clinical/vitals-limits.md, "Low blood pressure" and "Bradycardia" (params
-    -- sbp_low, hr_min): the last vitals at or below either hold the discharge (docs/safety.md Q4).
-    local low = lib.low_at_discharge(lib.last_vitals(visit), visit)
-    if low then
-      missing[#missing + 1] = fmt("last vitals %s: record vitals within the limits, or a clinician overrides", low)
+    -- Source: docs/clinical/vitals-limits.md, "Low blood pressure", "Bradycardia", "Tachycardia",
+    -- "Slow breathing" and "Fast breathing" (params sbp_low, hr_min, hr_max, rr_min, rr_max): the
+    -- last vitals past any hold the discharge (docs/safety.md Q4, U3) until a repeat within the
+    -- limits or a clinician's override.
+    local last, observed = lib.last_vitals(visit)
+    local out = lib.out_of_range_at_discharge(last, visit)
+    if out then
+      missing[#missing + 1] = fmt("last vitals %s: record vitals within the limits, or a clinician overrides", out)
+    end
+    -- Source: docs/clinical/discharge-criteria.md, "Vitals at discharge no older than" (param
+    -- discharge_vitals_max_age_min; docs/safety.md U2): the checks above and the Aldrete's read
+    -- the last vitals, so they must be of now, not of the observation's first minute.
+    local max_age = visit.param("discharge_vitals_max_age_min")
+    if last == nil then
+      missing[#missing + 1] = "no vitals recorded after the dose: take the vitals now"
+    elseif visit.now() - observed > max_age * 60000 then
+      missing[#missing + 1] = fmt("last vitals %d minutes old (needs within %g): take the vitals now",
+                                  lib.minutes(visit.now() - observed), max_age)
     end
     if visit.value("responsible_adult") ~= true then
       missing[#missing + 1] = "no responsible adult present"

@@ -5,7 +5,7 @@
 -- breathing and deep sedation.
 --
 -- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
--- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, sedation_deep
+-- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, rr_high, sedation_deep
 -- ("sedation_deep", "sedation_unresponsive"), dose_given, dissociation_distress.
 -- The alert logic and its parameters are in lib.lua and protocol.lua. Each rule
 -- declares the highest priority it raises (the priority of its technical alert if
@@ -146,6 +146,12 @@ return v.phase "infusion" {
       on = "vitals",
       priority = "high", worse = lib.worse.rr,
       check = function(x, visit) return lib.rr_low(x, visit) end,
+    },
+    -- Source: see param rr_max in protocol.lua (NEWS2: 25 /min or more scores 3; docs/safety.md U3).
+    v.rule "rr_high" {
+      on = "vitals",
+      priority = "high", worse = lib.worse.rr_high,
+      check = function(x, visit) return lib.rr_high(x, visit) end,
     },
 
     -- Source: see param moaas_alert in protocol.lua.

@@ -80,6 +80,18 @@ function lib.bp_rise(x, visit)
   return nil
 end
 
+-- Fast breathing (rr_max): at or above it. Alert id "rr_high"; its value is the rate, for
+-- the rule's `worse` margin (docs/safety.md U3).
+function lib.rr_high(x, visit)
+  local max = visit.param("rr_max")
+  if x.rr >= max then
+    return v.alert.high(fmt("Respiratory rate %g/min is at or above %g: count again over a full minute, check SpO2 "
+                            .. "and the airway; call the clinician.%s", x.rr, max,
+                            infusion_hint(visit, "Consider stopping the infusion.")), { id = "rr_high", value = x.rr })
+  end
+  return nil
+end
+
 -- Tachycardia. `sustained` is visit.held(...) of "hr > hr_max" over 5 minutes,
 -- computed by the phase (it names its own vitals item). A single fast reading only
 -- asks for a repeat; a sustained one alerts.
@@ -143,16 +155,24 @@ function lib.predose_hold(field, alert, x, visit)
                               .. "or a clinician reviews and overrides this hold.", x[field], visit.param(l.param))) }
 end
 
--- The last vitals of the visit after the dose: the discharge's repeat reading (T6), else
--- the observation's, else the infusion's. Each phase's readings are taken after the last
--- phase's, so the first found is the newest.
+-- The last vitals of the visit after the dose and when they were observed (ms since the
+-- epoch): the discharge's repeat reading (T6), else the observation's, else the infusion's.
+-- Each phase's readings are taken after the last phase's, so the first found is the newest.
 function lib.last_vitals(visit)
-  return visit.value("discharge.vitals") or visit.value("observation.vitals") or visit.value("infusion.vitals")
+  if visit.value("discharge.vitals") then
+    return visit.value("discharge.vitals"), visit.observed_at("discharge.vitals")
+  end
+  if visit.value("observation.vitals") then
+    return visit.value("observation.vitals"), visit.observed_at("observation.vitals")
+  end
+  return visit.value("infusion.vitals"), visit.observed_at("infusion.vitals")
 end
 
--- The last vitals at discharge (docs/safety.md Q4): what of them is at or below
--- its limit (systolic sbp_low, heart rate hr_min), as one text, or nil.
-function lib.low_at_discharge(last, visit)
+-- The last vitals at discharge: what of them is past its limit, as one text, or nil.
+-- Systolic at or below sbp_low, heart rate at or below hr_min (docs/safety.md Q4); heart
+-- rate above hr_max, respiratory rate below rr_min or at or above rr_max (U3: a fast heart
+-- or breathing rate at leaving gave only alerts a quick acknowledgement cleared).
+function lib.out_of_range_at_discharge(last, visit)
   if last == nil then return nil end
   local found = {}
   if last.sbp <= visit.param("sbp_low") then
@@ -161,8 +181,32 @@ function lib.low_at_discharge(last, visit)
   if last.hr <= visit.param("hr_min") then
     found[#found + 1] = fmt("heart rate %g at or below %g", last.hr, visit.param("hr_min"))
   end
+  if last.hr > visit.param("hr_max") then
+    found[#found + 1] = fmt("heart rate %g above %g", last.hr, visit.param("hr_max"))
+  end
+  if last.rr < visit.param("rr_min") then
+    found[#found + 1] = fmt("respiratory rate %g below %g", last.rr, visit.param("rr_min"))
+  end
+  if last.rr >= visit.param("rr_max") then
+    found[#found + 1] = fmt("respiratory rate %g at or above %g", last.rr, visit.param("rr_max"))
+  end
   if #found == 0 then return nil end
   return table.concat(found, ", ")
+end
+
+-- How many of the observed times `times` (ms, newest first, as visit.observed_at(ref, k) for
+-- k = 1, 2, ...) are at least `apart` ms apart: readings closer together count once
+-- (docs/safety.md U2: three readings typed within a second are one look at the patient).
+-- Counting from the newest and keeping each reading at least `apart` before the last kept
+-- one keeps as many as any choice could.
+function lib.count_apart(times, apart)
+  local n, kept = 0, nil
+  for _, at in ipairs(times) do
+    if kept == nil or kept - at >= apart then
+      n, kept = n + 1, at
+    end
+  end
+  return n
 end
 
 -- Low SpO2 (spo2_min). Alert id "spo2_low".
@@ -195,6 +239,7 @@ local LIMIT_RULES = {
   { id = "hr_low", priority = "high", worse = "hr_low" },
   { id = "spo2_low", priority = "high", worse = "spo2" },
   { id = "rr_low", priority = "high", worse = "rr" },
+  { id = "rr_high", priority = "high", worse = "rr_high" },
 }
 
 -- rules (a phase's list) with those limit rules on its vitals item `on` added: a phase
@@ -253,7 +298,8 @@ end
 -- (docs/safety.md, H1):
 --   SpO2 3 points: a pulse oximeter's stated accuracy is within about 3 points
 --     (ISO 80601-2-61 accuracy as Arms <= 4%, devices commonly state 2-3%).
---   RR 2/min: a manual count over 30-60 s is off by 1-2 breaths.
+--   RR 2/min (lower for rr_low, higher for rr_high): a manual count over 30-60 s is off by
+--     1-2 breaths.
 --   BP 10 mmHg past the flag: repeated cuff readings differ by about 5-8 mmHg.
 --   HR 10/min: beat-to-beat and movement variation of a few beats.
 --   Low systolic 10 mmHg (bp_low, lower): as BP above.
@@ -261,6 +307,7 @@ end
 lib.worse = {
   spo2 = { lower = 3 },
   rr = { lower = 2 },
+  rr_high = { higher = 2 },
   bp = { higher = 10 },
   hr = { higher = 10 },
   hr_low = { lower = 10 },

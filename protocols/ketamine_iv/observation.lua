@@ -4,7 +4,7 @@
 -- than bp_recovery_pct away from the baseline.
 --
 -- Rule ids: bp_high ("bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
--- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, sedation_deep
+-- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, rr_high, sedation_deep
 -- ("sedation_deep", "sedation_unresponsive"), dissociation_distress (as in
 -- infusion.lua), and bp_not_recovered (block).
 
@@ -98,6 +98,12 @@ return v.phase "observation" {
       priority = "high", worse = lib.worse.rr,
       check = function(x, visit) return lib.rr_low(x, visit) end,
     },
+    -- Source: see param rr_max in protocol.lua (NEWS2: 25 /min or more scores 3; docs/safety.md U3).
+    v.rule "rr_high" {
+      on = "vitals",
+      priority = "high", worse = lib.worse.rr_high,
+      check = function(x, visit) return lib.rr_high(x, visit) end,
+    },
     v.rule "sedation_deep" {
       on = "moaas",
       priority = "high", worse = lib.worse.moaas,
@@ -149,9 +155,19 @@ return v.phase "observation" {
     -- Source: docs/clinical/discharge-criteria.md, "Vitals after the infusion" (docs/safety.md T2):
     -- the BP-recovery block, the discharge's low BP and heart-rate hold and the Aldrete cross-check
     -- read the last vitals, so 3 of the four checkpoints are taken here (one skipped with a reason
-    -- needs no override, as the infusion's 3 of 4).
-    if not visit.done("observation.vitals", { count = 3 }) then
-      missing[#missing + 1] = fmt("%d of 3 vitals readings recorded", visit.count("observation.vitals"))
+    -- needs no override, as the infusion's 3 of 4). "Vitals spread over the observation" (U2):
+    -- readings observed less than vitals_apart_min apart count once, so three typed within a
+    -- second are one reading, not three checkpoints'.
+    local times, recorded = {}, visit.count("observation.vitals")
+    for k = 1, recorded do times[k] = visit.observed_at("observation.vitals", k) end
+    local apart = visit.param("vitals_apart_min")
+    local spread = lib.count_apart(times, apart * 60000)
+    if spread < 3 then
+      local why = fmt("%d of 3 vitals readings recorded", spread)
+      if recorded > spread then
+        why = why .. fmt(" (%d taken; readings less than %g minutes apart count once)", recorded, apart)
+      end
+      missing[#missing + 1] = why
     end
     if #missing > 0 then return false, table.concat(missing, "; ") end
     return true

@@ -47,12 +47,19 @@
 --   1.7.4  the dose given is checked (rule dose_given, param dose_given_tolerance_pct): against the dose
 --          drawn up, or the prescribed dose when none was drawn up, a difference past the tolerance is a
 --          carried high alert that holds the infusion until a clinician reviews it (docs/safety.md T7, U10).
+--   1.7.5  vitals of the phase, vitals of now (docs/safety.md U2): the observation's gate counts readings
+--          observed at least vitals_apart_min (5 minutes) apart, and the discharge needs its last vitals
+--          observed within discharge_vitals_max_age_min (20 minutes); aldrete_restates runs on the repeat
+--          reading too. Fast breathing (U3): rr_high (param rr_max, 25: NEWS2's 3-point band) alerts high
+--          in the infusion, the observation and on the discharge's repeat reading, and the last vitals with
+--          a heart rate above hr_max or a respiratory rate below rr_min or at or above rr_max hold the
+--          discharge, as a low BP or heart rate does.
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.7.4", -- 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.7.5", -- 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -229,9 +236,17 @@ return v.protocol "ketamine_iv" {
     -- inside the 9-11 band for a sedated patient; 9 would match the NEWS2 3-point
     -- band exactly. Clinic to review.
     v.param "rr_min" {
-      prescribed = true,
+      prescribed = true, less_than = "rr_max",
       title = "Slow breathing: respiratory rate below", default = 10, unit = "/min", range = { 6, 12 },
       source = "docs/clinical/vitals-limits.md: NEWS2 bands (9-11 scores 1, <= 8 scores 3); 10 is a clinic choice",
+    },
+    -- Source: docs/clinical/vitals-limits.md, "Fast breathing": NEWS2 25 /min or more scores 3 [P]
+    -- (21-24 scores 2). Alert at or above 25: the band NEWS2 scores highest, as rr_min's other end
+    -- (docs/safety.md U3).
+    v.param "rr_max" {
+      prescribed = true,
+      title = "Fast breathing: respiratory rate at or above", default = 25, unit = "/min", range = { 21, 40 },
+      source = "docs/clinical/vitals-limits.md: NEWS2 respiration >= 25 scores 3",
     },
 
     -- Sedation --------------------------------------------------------------
@@ -260,6 +275,25 @@ return v.protocol "ketamine_iv" {
       prescribed = true,
       title = "Minimum observation after the infusion", default = 60, unit = "min", range = { 60, 240 },
       source = "docs/clinical/discharge-criteria.md: clinic default, no guideline number (UNCONFIRMED)",
+    },
+    -- Source: docs/clinical/discharge-criteria.md, "Vitals spread over the observation": readings
+    -- closer than this count once toward the observation gate's 3 (docs/safety.md U2). 5 is how close
+    -- two honest readings of consecutive 15-minute checkpoints can be (each within its 5 minutes'
+    -- grace either side): clinic convention (ours), no source gives a spacing.
+    v.param "vitals_apart_min" {
+      prescribed = true,
+      title = "Observation vitals count when at least this far apart", default = 5, unit = "min",
+      range = { 1, 15 },
+      source = "docs/clinical/discharge-criteria.md: the checkpoints' cadence less their grace (clinic convention)",
+    },
+    -- Source: docs/clinical/discharge-criteria.md, "Vitals at discharge no older than": sedation
+    -- practice monitors every 5-15 minutes until fit for discharge (ASA 2018) [S]; 20 is the
+    -- observation's 15-minute cadence and its 5 minutes' grace: clinic convention (ours).
+    v.param "discharge_vitals_max_age_min" {
+      prescribed = true,
+      title = "Discharge: the last vitals taken within", default = 20, unit = "min", range = { 5, 60 },
+      source = "docs/clinical/discharge-criteria.md: ASA 2018 every 5-15 min until fit for discharge; "
+               .. "20 = the 15-min cadence and its grace (clinic convention)",
     },
     -- Source: docs/clinical/discharge-criteria.md: modified Aldrete (1995) [P/S], >= 9 fit to leave.
     v.param "aldrete_min" {

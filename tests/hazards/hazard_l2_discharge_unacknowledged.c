@@ -73,8 +73,16 @@ static void an_unacknowledged_medium_alert_holds_the_discharge(void **state) {
   assert_non_null(strstr(msg, want));
   assert_non_null(strstr(msg, "Heart rate above"));
 
-  /* Someone has seen it: the discharge goes. */
+  /* Someone has seen it: the alert no longer holds; the heart rate of 130 as
+   * the last vitals still does (U3), until a calm repeat reading. */
   assert_int_equal(alarm_ack(a, alarm_id(hr)), 200);
+  assert_int_equal(discharge(a, id, msg, sizeof msg), 409);
+  assert_null(strstr(msg, want));
+  assert_non_null(strstr(msg, "last vitals heart rate 130 above 120"));
+  assert_int_equal(alarm_record(a, id,
+                                "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 88, \"spo2\": 98, "
+                                "\"rr\": 14}}"),
+                   200);
   assert_int_equal(discharge(a, id, msg, sizeof msg), 200);
   json_decref(hr);
 }

@@ -127,6 +127,7 @@ static void esketamine_low_bp_and_slow_heart_hold_leaving(void **state) {
   assert_int_equal(alarm_override(a, id), 200);
   assert_int_equal(alarm_record(a, id,
                                 "{\"bp_before_leaving\": {\"sbp\": 62, \"dbp\": 30, \"hr\": 35},"
+                                " \"respiration\": {\"spo2\": 97, \"rr\": 14},"
                                 " \"leaving_acceptable\": \"yes\", \"sedation_occurred\": \"no\","
                                 " \"dissociation_occurred\": \"no\", \"respiratory_depression_occurred\": \"no\","
                                 " \"ride_present\": true, \"no_driving_advice\": true}"),

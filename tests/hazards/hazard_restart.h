@@ -89,6 +89,13 @@ static inline long long alarm_ketamine_late_low(alarm_serve *a, uint64_t *id) {
   return advanced_at;
 }
 
+/* esketamine_rems: leaving's entries with every form answer "no", for
+ * alarm_esketamine_left_calm_monitoring (U2, U3). */
+#define ALARM_ESKETAMINE_LEAVING                                                                                       \
+  "{\"bp_before_leaving\": {\"sbp\": 124, \"dbp\": 78, \"hr\": 68}, \"sedation_occurred\": \"no\","                    \
+  " \"dissociation_occurred\": \"no\", \"respiratory_depression_occurred\": \"no\", \"ride_present\": true,"           \
+  " \"no_driving_advice\": true}"
+
 /* S2, T1: esketamine_rems visit id in monitoring: two hours of calm
  * checkpoints (the 40-minute BP at 45), the advance a minute after the last,
  * the leaving entries (leaving, JSON) and the clinician's

@@ -31,14 +31,32 @@ return {
     at "112m" { advance = true },
     expect "112m" { gate_blocked = "observation", reason = "0 of 3 vitals readings recorded" },
     expect "113m" { phase = "observation" },
-    -- Readings taken now count: the gate asks for readings, not checkpoints.
+    -- Readings taken now count: the gate asks for readings, not checkpoints (5 minutes
+    -- apart, vitals_apart_min: docs/safety.md U2).
     at "114m" { record = { vitals = vitals(128, 80) } },
-    at "116m" { record = { vitals = vitals(128, 80) } },
-    expect "116m" { gate = "blocked", reason = "2 of 3 vitals readings recorded" },
-    at "118m" { record = { vitals = vitals(128, 80) } },
-    expect "118m" { gate = "open" },
-    at "119m" { advance = true },
-    expect "119m" { entered = "discharge" },
+    at "119m" { record = { vitals = vitals(128, 80) } },
+    expect "119m" { gate = "blocked", reason = "2 of 3 vitals readings recorded" },
+    at "124m" { record = { vitals = vitals(128, 80) } },
+    expect "124m" { gate = "open" },
+    at "125m" { advance = true },
+    expect "125m" { entered = "discharge" },
+  },
+
+  -- docs/safety.md U2: three readings typed within a minute are one look at the patient.
+  spec "Three observation readings within a minute count once" {
+    params = { weight = 70 },
+    visit.screening(70),
+    visit.infusion(),
+    at "52m" { record = { vitals = vitals(128, 80) } },
+    at "52m" { record = { vitals = vitals(128, 80) } },
+    at "53m" { record = { vitals = vitals(128, 80) } },
+    checkpoints({ [66] = true, [81] = true, [96] = true, [111] = true }),
+    at "112m" { advance = true },
+    expect "112m" {
+      gate_blocked = "observation",
+      reason = "1 of 3 vitals readings recorded (3 taken; readings less than 5 minutes apart count once)",
+    },
+    expect "113m" { phase = "observation" },
   },
 
   -- A checkpoint skipped with a reason is not overdue: no alert, no override.

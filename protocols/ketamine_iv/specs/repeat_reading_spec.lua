@@ -23,6 +23,9 @@ return {
     at "120m" { record = { vitals = vitals(124, 78) } },
     expect "120m" { resolved = "bp_low" },
     expect "120m" { resolved = "spo2_low" },
+    -- The Aldrete cross-check runs on the repeat too (docs/safety.md U2, U9): the calm one
+    -- ends its contradiction, the score needs no amendment.
+    expect "120m" { resolved = "aldrete_restates" },
   },
 
   spec "Each of the observation's limits alerts on the repeat reading at discharge too" {
