@@ -165,6 +165,30 @@ static void heap_orders_and_removes(void **state) {
   vigil__heap_free(&h);
 }
 
+/* Visits due at the same time fire in start order (their tie), whatever
+ * order they were armed in and however they moved. */
+static void heap_breaks_ties_in_start_order(void **state) {
+  (void)state;
+  heap h = {0};
+  heap_entry e[64];
+  for (int i = 0; i < 64; i++) {
+    e[i] = (heap_entry){.index = HEAP_NONE, .tie = (uint64_t)(64 - i)};
+    assert_int_equal(vigil__heap_set(&h, &e[i], i % 2 ? 1000 : 2000), 0);
+  }
+  for (int i = 0; i < 64; i += 2)
+    assert_int_equal(vigil__heap_set(&h, &e[i], 1000), 0); /* now all due together */
+  uint64_t last = 0;
+  heap_entry *m;
+  while ((m = heap_min(&h))) {
+    assert_int_equal(m->due, 1000);
+    if (m->tie <= last) fail_msg("tie %llu came after %llu", (unsigned long long)m->tie, (unsigned long long)last);
+    last = m->tie;
+    vigil__heap_remove(&h, m);
+  }
+  assert_int_equal(last, 64);
+  vigil__heap_free(&h);
+}
+
 static void params_are_checked(void **state) {
   fixture *f = *state;
   uint64_t id;
@@ -927,6 +951,7 @@ int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(heap_orders_and_removes),
+      cmocka_unit_test(heap_breaks_ties_in_start_order),
       T(params_are_checked),
       T(bad_values_record_nothing),
       T(signature_needs_a_second_person),
