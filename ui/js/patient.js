@@ -13,6 +13,7 @@ import { dateTime, priorityLabel, reminded, unit } from "./format.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title as protocolTitle } from "./protocols.js";
+import { withSite } from "./site.js";
 import { can } from "./session.js";
 import { ackControls } from "./ack.js";
 
