@@ -674,7 +674,7 @@ static int spec_names(const protocol *p, char names[][128], int max) {
       memcpy(names[at], names[at - 1], 128);
       at--;
     }
-    snprintf(names[at], 128, "%s", de->d_name);
+    memcpy(names[at], de->d_name, len + 1); /* len < 128, checked above */
   }
   closedir(dir);
   return n;
