@@ -487,9 +487,43 @@ static void a_new_course_keeps_the_interval_and_the_baseline(void **state) {
   assert_null(vigil_patient_json(e, "mrn-31")); /* nothing of the refusals */
 }
 
+/* X3 (docs/workstation.md): the course's session dose was the dose drawn up,
+ * not the dose given (44 mg drawn, 36 given: the patient page said 44). A
+ * measure with `otherwise` reads its item (the dose given) when recorded and
+ * its otherwise item (the dose drawn up) until then, saying so ("from"). */
+static void the_dose_given_is_the_session_dose(void **state) {
+  fixture *f = *state;
+  uint64_t id = session(f->e, "MRN-X3", 20, NULL);
+  assert_int_equal(vigil_visit_record_json(f->e, id, "nurse:ana", "{\"drawn\": 44}"), 0);
+  json_t *p = patient_of(f->e, "MRN-X3");
+  json_t *given =
+      json_object_get(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "measures"), "given");
+  assert_int_equal(json_array_size(given), 1);
+  assert_true(num(json_array_get(given, 0), "value") == 44);
+  assert_string_equal(str(json_array_get(given, 0), "from"), "session.drawn"); /* marked as the dose drawn up */
+  json_decref(p);
+  assert_int_equal(vigil_visit_record_json(f->e, id, "nurse:ana", "{\"given\": 36}"), 0);
+  discharge(f->e, id);
+  p = patient_of(f->e, "MRN-X3");
+  given = json_object_get(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "measures"), "given");
+  assert_int_equal(json_array_size(given), 1);
+  assert_true(num(json_array_get(given, 0), "value") == 36);
+  assert_null(json_object_get(json_array_get(given, 0), "from"));
+  json_decref(p);
+  /* Folded from the log alike. */
+  vigil_engine_free(f->e);
+  open_engine(f, T0);
+  p = patient_of(f->e, "MRN-X3");
+  given = json_object_get(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "measures"), "given");
+  assert_true(num(json_array_get(given, 0), "value") == 36);
+  assert_null(json_object_get(json_array_get(given, 0), "from"));
+  json_decref(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
+      cmocka_unit_test_setup_teardown(the_dose_given_is_the_session_dose, setup, teardown),
       cmocka_unit_test_setup_teardown(rules_see_the_course, setup, teardown),
       cmocka_unit_test_setup_teardown(closed_course_and_a_second_open_one, setup, teardown),
       cmocka_unit_test_setup_teardown(one_open_session_at_a_time, setup, teardown),

@@ -245,7 +245,9 @@ static void demotions_courses_and_specs(void **state) {
        "    sessions = 3, within = \"10d\", min_interval = \"1d\", interval = \"2d\", grace = \"1d\",\n"
        "    maintenance = { interval = \"14d\", sessions = 2, max_interval = \"28d\" },\n"
        "    priorities = { missed_session = \"high\", series_incomplete = \"low\" },\n"
-       "    measures = { phq9 = { item = \"session.phq9\" }, dose = { param = \"dose\" } },\n"
+       "    measures = { phq9 = { item = \"session.phq9\" }, dose = { param = \"dose\" },\n"
+       "                 -- X3: the dose given when recorded, the dose drawn up otherwise (marked \"from\").\n"
+       "                 given = { item = \"session.given\", otherwise = \"session.drawn\" } },\n"
        "    response = { measure = \"phq9\", fall_pct = 50 },\n"
        "    remission = { measure = \"phq9\", below = 5 },\n"
        "  },\n",

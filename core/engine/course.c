@@ -81,6 +81,7 @@ static void course_free(vigil_engine *e, course *c) {
   for (uint32_t i = 0; i < c->n_sessions; i++) {
     free(c->sessions[i].values);
     free(c->sessions[i].measured_at);
+    free(c->sessions[i].from_otherwise);
     free(c->sessions[i].rems_reference);
     free(c->sessions[i].rems_incomplete);
   }
@@ -285,10 +286,12 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
                         .at = ev->time,
                         .protocol = ref ? vigil__intern(ref) : NULL,
                         .values = malloc((nm ? nm : 1) * sizeof(double)),
-                        .measured_at = calloc(nm ? nm : 1, sizeof(int64_t))};
-    if (!s.values || !s.measured_at || (ref && !s.protocol)) {
+                        .measured_at = calloc(nm ? nm : 1, sizeof(int64_t)),
+                        .from_otherwise = calloc(nm ? nm : 1, 1)};
+    if (!s.values || !s.measured_at || !s.from_otherwise || (ref && !s.protocol)) {
       free(s.values);
       free(s.measured_at);
+      free(s.from_otherwise);
       return oom(e);
     }
     for (uint32_t i = 0; i < nm; i++)
@@ -309,6 +312,7 @@ static int apply_one(vigil_engine *e, const vigil_event *ev, course **touched) {
     num_of(d, K(value), &x); /* null: the value was taken back */
     s->values[m] = x;
     s->measured_at[m] = ev->time;
+    s->from_otherwise[m] = vigil__val_text_of(d, K(from)) != NULL; /* X3: the otherwise item's */
     return 0;
   }
   case EV_COURSE_SESSION_ENDED: {
@@ -908,24 +912,35 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   return 1;
 }
 
-/* The value of measure m in visit v: its item's latest reading (a field of
- * it, or its single value) or its param; NAN when there is none. */
-static double visit_measure(const visit *v, const course_measure *m) {
-  val x = VAL_NIL_;
-  if (m->param) {
-    if (vigil__protocol_find_param(v->p, m->param) < 0) return NAN;
-    x = vigil__visit_param(v, m->param);
-  } else {
-    int item = vigil__protocol_find_item(v->p, m->item, -1);
-    const reading *r = item >= 0 ? vigil__visit_latest(v, item) : NULL;
-    if (!r) return NAN;
-    x = r->v;
-    if (x.type == VAL_RECORD) {
-      const val *f = m->field ? vigil__val_get(x, m->field) : NULL;
-      x = f ? *f : VAL_NIL_;
-    }
+/* The value of item ref in visit v: its latest reading (its field `part`, or
+ * its single value); NAN when there is none. */
+static double item_measure(const visit *v, const char *ref, const char *part) {
+  int item = vigil__protocol_find_item(v->p, ref, -1);
+  const reading *r = item >= 0 ? vigil__visit_latest(v, item) : NULL;
+  if (!r) return NAN;
+  val x = r->v;
+  if (x.type == VAL_RECORD) {
+    const val *f = part ? vigil__val_get(x, part) : NULL;
+    x = f ? *f : VAL_NIL_;
   }
   return x.type == VAL_NUMBER ? x.u.num : NAN;
+}
+
+/* The value of measure m in visit v: its item's latest reading (a field of
+ * it, or its single value), else its otherwise item's (*otherwise set: X3),
+ * or its param; NAN when there is none. */
+static double visit_measure(const visit *v, const course_measure *m, int *otherwise) {
+  *otherwise = 0;
+  if (m->param) {
+    if (vigil__protocol_find_param(v->p, m->param) < 0) return NAN;
+    val x = vigil__visit_param(v, m->param);
+    return x.type == VAL_NUMBER ? x.u.num : NAN;
+  }
+  double x = item_measure(v, m->item, m->field);
+  if (!isnan(x) || !m->otherwise) return x;
+  x = item_measure(v, m->otherwise, m->field);
+  *otherwise = !isnan(x);
+  return x;
 }
 
 void vigil__course_sync(vigil_engine *e, visit *v) {
@@ -935,11 +950,16 @@ void vigil__course_sync(vigil_engine *e, visit *v) {
   if (!c || c->closed) return;
   const course_spec *cs = c->p->course;
   for (uint32_t i = 0; i < cs->n_measures && !e->oom; i++) {
-    double now = visit_measure(v, &cs->measures[i]), was = c->sessions[n].values[i];
-    if ((isnan(now) && isnan(was)) || now == was) continue;
-    val data = vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1), K(visit),
-                                  val_num((double)v->id), K(measure), val_atom(cs->measures[i].name), K(value),
-                                  isnan(now) ? VAL_NIL_ : val_num(now));
+    int otherwise = 0;
+    double now = visit_measure(v, &cs->measures[i], &otherwise), was = c->sessions[n].values[i];
+    if (((isnan(now) && isnan(was)) || now == was) && otherwise == c->sessions[n].from_otherwise[i]) continue;
+    val data = otherwise
+                   ? vigil__val_recordv(6, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                        K(visit), val_num((double)v->id), K(measure), val_atom(cs->measures[i].name),
+                                        K(value), val_num(now), K(from), val_atom(cs->measures[i].otherwise))
+                   : vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
+                                        K(visit), val_num((double)v->id), K(measure), val_atom(cs->measures[i].name),
+                                        K(value), isnan(now) ? VAL_NIL_ : val_num(now));
     vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_MEASURED, K(vigil), data);
     if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
   }
@@ -1911,6 +1931,10 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
       json_time_or_null(b, s->measured_at[m]);
       vigil__buf_puts(b, ",\"value\":");
       vigil__buf_json_number(b, s->values[m]);
+      if (s->from_otherwise[m]) { /* X3: read from the otherwise item (the dose drawn up), said so */
+        vigil__buf_puts(b, ",\"from\":");
+        vigil__buf_json_string(b, cs->measures[m].otherwise);
+      }
       vigil__buf_putc(b, '}');
     }
     vigil__buf_putc(b, ']');

@@ -186,6 +186,9 @@ typedef struct course_session {
   const char *protocol; /* the visit's "id@version", interned */
   double *values;       /* one per measure of the course's protocol; NAN: none yet */
   int64_t *measured_at; /* when each was measured */
+  /* Each measure's value read from its `otherwise` item (the dose drawn up,
+   * no dose given recorded: docs/workstation.md X3), not its own item. */
+  uint8_t *from_otherwise;
   /* How its visit ended (course.session_ended): SESSION_OPEN while it runs.
    * An aborted session keeps its number but counts toward nothing (the
    * series, the measures, the intervals); response and remission read the

@@ -444,6 +444,7 @@ static int read_course(protocol *p, lua_State *L, int idx) {
     x->item = get_interned(L, m, "item");
     x->field = get_interned(L, m, "field");
     x->param = get_interned(L, m, "param");
+    x->otherwise = get_interned(L, m, "otherwise");
     lua_pop(L, 1);
     if (!x->name) return -1;
   }

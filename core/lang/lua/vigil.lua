@@ -961,11 +961,11 @@ local function compile_course(node, p)
       bad(node, "course: measure '%s' must be { item = \"phase.item\", field = \"total\" } or { param = \"name\" }", name)
     else
       for k in pairs(ms) do
-        if k ~= "item" and k ~= "field" and k ~= "param" then
+        if k ~= "item" and k ~= "field" and k ~= "param" and k ~= "otherwise" then
           bad(node, "unknown option '%s' for the course's measure '%s'", tostring(k), name)
         end
       end
-      local x = { name = name, item = ms.item, field = ms.field, param = ms.param }
+      local x = { name = name, item = ms.item, field = ms.field, param = ms.param, otherwise = ms.otherwise }
       if ms.item ~= nil then
         if type(ms.item) ~= "string" or not smatch(ms.item, "^[%w_]+%.[%w_]+$") then
           bad(node, "course: measure '%s' names its item as \"phase.item\"", name)
@@ -973,6 +973,17 @@ local function compile_course(node, p)
           compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ms.item, where = node.where, measure = x }
         end
         if ms.field ~= nil and type(ms.field) ~= "string" then bad(node, "course: measure '%s': field must be a name", name) end
+        -- X3: the item read when `item` has no value (the dose drawn up while no dose given is recorded).
+        if ms.otherwise ~= nil then
+          if type(ms.otherwise) ~= "string" or not smatch(ms.otherwise, "^[%w_]+%.[%w_]+$") then
+            bad(node, "course: measure '%s' names its otherwise item as \"phase.item\"", name)
+          else
+            compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ms.otherwise, where = node.where,
+                                                        measure = { name = name, field = ms.field } }
+          end
+        end
+      elseif ms.otherwise ~= nil then
+        bad(node, "course: measure '%s': otherwise goes with an item, not a param", name)
       else
         if type(ms.param) ~= "string" then
           bad(node, "course: measure '%s' names its param", name)

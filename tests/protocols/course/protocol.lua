@@ -15,7 +15,9 @@ return v.protocol "course_test" {
     sessions = 3, within = "10d", min_interval = "1d", interval = "2d", grace = "1d",
     maintenance = { interval = "14d", sessions = 2, max_interval = "28d" },
     priorities = { missed_session = "high", series_incomplete = "low" },
-    measures = { phq9 = { item = "session.phq9" }, dose = { param = "dose" } },
+    measures = { phq9 = { item = "session.phq9" }, dose = { param = "dose" },
+                 -- X3: the dose given when recorded, the dose drawn up otherwise (marked "from").
+                 given = { item = "session.given", otherwise = "session.drawn" } },
     response = { measure = "phq9", fall_pct = 50 },
     remission = { measure = "phq9", below = 5 },
   },
@@ -25,6 +27,8 @@ return v.protocol "course_test" {
         -- Sooner than the course's minimum interval since the last completed
         -- session, the engine holds this first phase for a clinician itself.
         v.check "consent" { title = "Consent" },
+        v.number "drawn" { title = "Dose drawn up", unit = "mg", range = { 0, 250 }, required = false },
+        v.number "given" { title = "Dose given", unit = "mg", range = { 0, 250 }, required = false },
         v.number "phq9" {
           title = "PHQ-9 total", unit = "{score}", range = { 0, 27 },
           rule = function(x, visit)

@@ -144,6 +144,9 @@ typedef struct course_measure {
   const char *item;  /* "phase.item", interned; NULL for a param */
   const char *field; /* interned; NULL: the item's single value */
   const char *param; /* interned; NULL for an item */
+  /* "phase.item", interned, read while `item` has no value (the dose drawn up
+   * until the dose given is recorded: docs/workstation.md X3); NULL: none. */
+  const char *otherwise;
 } course_measure;
 
 /* A protocol's course (v.course): the series its visits make for one
