@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "course.h"
 #include "entry.h"
+#include "evaluate.h"
 #include "fail.h"
 #include "journal.h"
 #include "note.h"
@@ -28,6 +29,7 @@
  * K2, or a second session of its course, G9, would pass unseen). */
 static int command_begin(vigil_engine *e, engine_mark *m) {
   if (e->command_depth++ > 0) return 0;
+  e->command_pool = vigil__lua_pool_arm(e); /* the entry's one budget for its rules (AC3) */
   *m = vigil__engine_mark(e);
   e->oom = 0;
   if (!e->n_unfolded) return 0;
@@ -37,6 +39,7 @@ static int command_begin(vigil_engine *e, engine_mark *m) {
 
 static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
   if (--e->command_depth > 0) return rc;
+  vigil__lua_pool_disarm(e, e->command_pool);
   /* Out of memory said either way (e->oom, or a call that returned it): the
    * command undoes all of it, and ids it took (a visit's) are given back. */
   if (!e->oom && rc != VIGIL_ENOMEM) return rc;

@@ -28,6 +28,19 @@ static void outcomes_free(outcomes *o) {
   o->n = 0;
 }
 
+int vigil__lua_pool_arm(vigil_engine *e) {
+  if (e->lua_pool.armed) return 0;
+  uint64_t per_call = e->opts.lua_instruction_budget ? e->opts.lua_instruction_budget : SANDBOX_DEFAULT_BUDGET;
+  e->lua_pool.size = e->opts.lua_entry_budget ? e->opts.lua_entry_budget : 2 * per_call;
+  e->lua_pool.left = e->lua_pool.size;
+  e->lua_pool.armed = 1;
+  return 1;
+}
+
+void vigil__lua_pool_disarm(vigil_engine *e, int armed) {
+  if (armed) e->lua_pool.armed = 0;
+}
+
 static int bind_call(vigil_engine *e, visit *v, int fn_ref) {
   lua_State *L = v->p->sb->L;
   e->cur = v;

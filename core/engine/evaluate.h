@@ -22,6 +22,11 @@ int vigil__eval_compute(vigil_engine *e, visit *v, const item_spec *it, val reco
  * declaration of what failed). Returns the error's message without it. */
 const char *vigil__eval_error_where(const protocol *p, const char *error, const char *where, char *pos, size_t len);
 void vigil__eval_hooks(vigil_engine *e, const vigil_event *ev);
+/* Arms the entry's budget (AC3: one budget across all the calls of one
+ * command, one visit's deadlines or one commit's hooks) unless it is armed
+ * already; returns whether it did, for vigil__lua_pool_disarm. */
+int vigil__lua_pool_arm(vigil_engine *e);
+void vigil__lua_pool_disarm(vigil_engine *e, int armed);
 /* Calls fn_ref(visit), which returns text (a signature's calculation). */
 int vigil__eval_text(vigil_engine *e, visit *v, int fn_ref, char *out, size_t len, char *err, size_t errlen);
 

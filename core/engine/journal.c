@@ -107,8 +107,12 @@ static int flush(vigil_engine *e) {
      * cause's own events would, instead of being lost once its cause was
      * durable (an overdue hook's note dropped). Hooks see the visit as
      * they did after the commit: every event of the batch folded. */
+    /* A commit outside a command (a deadline's) runs its hooks under one
+     * budget, as a command does (AC3). */
+    int pool = vigil__lua_pool_arm(e);
     for (size_t i = 0; i < e->n_pending && !e->oom; i++)
       vigil__eval_hooks(e, e->pending[i]);
+    vigil__lua_pool_disarm(e, pool);
     size_t n = e->n_pending;
     vigil_event **batch = e->oom ? NULL : malloc(n * sizeof *batch);
     int failed = 0;

@@ -340,6 +340,7 @@ struct vigil_engine {
    * are undone. command_depth: commands calling commands count once. */
   int oom;
   int command_depth;
+  int command_pool; /* the outermost command armed lua_pool (and disarms it) */
   /* the hook bus */
   subscriber *subs;
   uint32_t n_subs;
@@ -349,6 +350,11 @@ struct vigil_engine {
   const char *resolved_by;
   /* Lua calls */
   visit *cur;
+  /* One entry's instructions across its calls into Lua (AC3, sandbox.h):
+   * armed while a command, a visit's deadlines or a commit's hooks run
+   * (vigil__lua_pool_arm, evaluate.c); every loaded protocol's sandbox
+   * draws on it. */
+  sandbox_pool lua_pool;
   uint16_t view_phase1; /* 1 + the phase whose rule runs when it is not the visit's (an amendment); 0: the visit's */
   /* While rules run, what they may do (late_entry.c, G4 in docs/safety.md):
    * late, the judgement of the reading they run on (late_judgement);

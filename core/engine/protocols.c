@@ -111,6 +111,8 @@ static int add_protocol(vigil_engine *e, protocol *p) {
   e->protocols[e->n_protocols++] = p;
   /* Loaded: from now on its calls serve visits, under the site's time limit. */
   if (p->sb) p->sb->time_limit_ns = (uint64_t)e->opts.lua_time_limit_ms * 1000000u;
+  /* ... and each entry's calls together under one budget (AC3). */
+  if (p->sb) p->sb->pool = &e->lua_pool;
   return 0;
 }
 

@@ -164,6 +164,8 @@ static int visit_tick(vigil_engine *e, visit *v) {
   engine_mark mark = vigil__engine_mark(e);
   int oom = e->oom;
   e->oom = 0;
+  /* One budget for the calls into Lua of this visit's deadlines (AC3). */
+  int pool = vigil__lua_pool_arm(e);
   /* Bounded: each step moves some deadline forward, but a protocol bug must
    * not hang the engine. */
   for (int guard = 0; guard < 10000 && !e->oom; guard++) {
@@ -190,10 +192,12 @@ static int visit_tick(vigil_engine *e, visit *v) {
   if (e->oom) {
     vigil__engine_log(e, VIGIL_LOG_ERROR, "out of memory firing a deadline of visit %llu: tried again later",
                       (unsigned long long)v->id);
+    vigil__lua_pool_disarm(e, pool);
     vigil__engine_undo(e, &mark); /* v is folded again: do not touch it */
     e->oom = oom;
     return VIGIL_ENOMEM;
   }
+  vigil__lua_pool_disarm(e, pool);
   e->oom = oom;
   vigil__schedule_visit(e, v);
   return 0;

@@ -67,9 +67,13 @@ static int stop_call(lua_State *L, sandbox *sb, uint64_t now, int over_time, con
    * words, which say what ran long and for how long (docs/security.md AB2). */
   if (!sb->stopped && over_time)
     time_limit_message(sb, now, why, sb->stop_message, sizeof sb->stop_message);
+  else if (!sb->stopped && sb->call_budget < sb->budget)
+    snprintf(sb->stop_message, sizeof sb->stop_message,
+             "instruction budget of %llu for one entry exceeded (%s; with the entry's earlier calls)",
+             (unsigned long long)sb->pool->size, why);
   else if (!sb->stopped)
-    snprintf(sb->stop_message, sizeof sb->stop_message, "instruction budget of %llu exceeded (an endless loop?)",
-             (unsigned long long)sb->budget);
+    snprintf(sb->stop_message, sizeof sb->stop_message, "instruction budget of %llu exceeded (%s)",
+             (unsigned long long)sb->budget, why);
   sb->stopped = 1;
   push_protocol_place(L);
   lua_pushstring(L, sb->stop_message);
@@ -89,7 +93,23 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
    * search repeated in a loop), so the wall clock is checked here too. */
   uint64_t now = uv_hrtime();
   int over_time = now > sb->deadline;
-  if (sb->spent > sb->budget || over_time) stop_call(L, sb, now, over_time, "an endless loop?");
+  if (sb->spent > sb->call_budget || over_time) stop_call(L, sb, now, over_time, "an endless loop?");
+}
+
+/* host.charge(n): n instructions' worth of work that one C library call is
+ * about to do (or, for what only its result tells, has done), charged to
+ * the budget by sandbox.lua's wrappers: the count hook sees instructions
+ * only, and table.unpack of 400,000 elements is one (docs/security.md AC7).
+ * Counted from the call's arguments or result, never the clock, so the same
+ * call stops at the same place on every run. */
+static int charge(lua_State *L) {
+  sandbox *sb = lua_touserdata(L, lua_upvalueindex(1));
+  lua_Number n = luaL_checknumber(L, 1);
+  if (!sb->in_call || !(n > 0)) return 0;
+  uint64_t room = UINT64_MAX - sb->spent;
+  sb->spent = n >= (lua_Number)room ? UINT64_MAX : sb->spent + (uint64_t)n;
+  if (sb->spent > sb->call_budget) return stop_call(L, sb, uv_hrtime(), 0, "the work of one library call");
+  return 0;
 }
 
 /* host.check_time(): the sandbox's library wrappers call it after a C call
@@ -264,6 +284,9 @@ sandbox *vigil__sandbox_open(const char *dir, const source_file *files, uint32_t
   lua_pushlightuserdata(L, sb);
   lua_pushcclosure(L, call_stopped, 1);
   lua_setfield(L, -2, "stopped");
+  lua_pushlightuserdata(L, sb);
+  lua_pushcclosure(L, charge, 1);
+  lua_setfield(L, -2, "charge");
   lua_insert(L, -2); /* host, lang */
   if (run_embedded(sb, "=sandbox.lua", vigil__sandbox_lua_src, vigil__sandbox_lua_len, 2, err, errlen) < 0) goto fail;
   sb->sandbox_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -389,6 +412,18 @@ static void full_chunk_names(sandbox *sb, char *msg, size_t len) {
 
 int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen) {
   lua_State *L = sb->L;
+  sandbox_pool *pool = sb->pool && sb->pool->armed ? sb->pool : NULL;
+  if (pool && pool->left == 0) {
+    /* The entry spent its budget in earlier calls: this one fails as a
+     * failing rule does, without running (AC3). */
+    lua_settop(L, lua_gettop(L) - nargs - 1);
+    sb->oom = 0;
+    snprintf(err, errlen, "instruction budget of %llu for one entry spent by its earlier calls; not run",
+             (unsigned long long)pool->size);
+    return LUA_ERRRUN;
+  }
+  uint64_t outer_call_budget = sb->call_budget;
+  sb->call_budget = pool && pool->left < sb->budget ? pool->left : sb->budget;
   sb->spent = 0;
   sb->started = uv_hrtime();
   sb->deadline = sb->started + (sb->time_limit_ns ? sb->time_limit_ns : SANDBOX_TIME_LIMIT_NS);
@@ -402,6 +437,8 @@ int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t 
   sb->in_call = 1;
   int rc = lua_pcall(L, nargs, nresults, 0);
   sb->in_call = outer;
+  if (pool) pool->left -= sb->spent < pool->left ? sb->spent : pool->left;
+  if (outer) sb->call_budget = outer_call_budget;
   sb->stopped = outer_stopped;
   lua_sethook(L, NULL, 0, 0);
   uint64_t now = uv_hrtime();

@@ -66,6 +66,10 @@ typedef struct vigil_options {
   void *loop;                      /* real clock: a uv_loop_t*, or NULL for the default loop */
   size_t lua_memory_cap;           /* per protocol version; 0: 32 MiB */
   uint64_t lua_instruction_budget; /* per call into Lua; 0: 10 million */
+  /* Per entry (a command, a visit's deadlines firing), across all its calls
+   * into Lua: the rules past it fail as a failing rule does; 0: twice the
+   * per-call budget (docs/protocols.md, docs/security.md AC3). */
+  uint64_t lua_entry_budget;
   /* Wall time per call into a loaded protocol's Lua (rules, conditions,
    * scores, hooks), ms; 0: 2000. A call stopped by it is a technical alert
    * that says the limit and the time taken. vigil serve sets the site's

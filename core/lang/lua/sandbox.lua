@@ -17,12 +17,17 @@
 --     range taken from their arguments or from a __len metamethod (concat,
 --     insert, remove, move, sort), are bounded to MAX_RANGE elements;
 --   * pairs() hides the raw table behind the read-only views (string, vigil,
---     visit...): their __pairs hands it to the loop as its state.
+--     visit...): their __pairs hands it to the loop as its state;
+--   * the work of one C library call is charged to the budget (host.charge):
+--     one instruction a byte it makes or walks, one an element it moves, so
+--     that a loop of such calls is stopped by the budget as a loop of
+--     instructions is, and by the entry's budget across rules (AC3, AC7).
 
 local host, lang = ...  -- host.read_source(relative path) -> text, chunkname | nil, error
                         -- host.embedded(name) -> the text of a library compiled into vigil
                         -- host.check_time(): raises the time limit's error once the call is past it
                         -- host.stopped(): whether the current call has been stopped (time or budget)
+                        -- host.charge(n): n instructions of work charged to the call's budget
 
 local sandbox = {}
 
@@ -39,6 +44,9 @@ local LIBS = {
 -- Most elements one C library call may walk through: far more than a protocol
 -- ever needs, few enough that the call ends in milliseconds.
 local MAX_RANGE = 1 << 20
+-- Most values table.unpack may hand back at once:
+-- a vararg of them is copied by one instruction wherever it is passed on.
+local MAX_UNPACK = 10000
 
 local function range_error(fname, n)
   error(string.format("%s: %.0f elements is more than a protocol may handle at once (%d)", fname, n, MAX_RANGE), 3)
@@ -79,6 +87,22 @@ local function timed(...)
   return ...
 end
 
+-- The work one C call does counts as instructions (docs/security.md AC7):
+-- the count hook sees only instructions, and table.unpack of 400,000
+-- elements, string.rep of 20 MB or a 2-million-step search is one call
+-- between two of its looks. One instruction a byte made or walked (rep's
+-- fresh pages take ~3 ns a byte, an instruction ~6 ns), one an element
+-- moved, one a step of a search; charged from the arguments before the call
+-- (so a refused call is charged too) or from the result after it. Counted,
+-- never timed: the same call costs the same on every run (as U7's budget).
+local charge = host.charge
+local function charged(...) -- a string result's bytes, then the results
+  local r = ...
+  if type(r) == "string" then charge(#r) end
+  return ...
+end
+local function count(x) return type(x) == "string" and #x or type(x) == "number" and #tostring(x) or 0 end
+
 -- string.rep("", n) copies nothing n times: with n = math.maxinteger it never
 -- ends, and neither memory nor the budget would stop it.
 local rep = string.rep
@@ -90,6 +114,7 @@ string.rep = function(s, n, sep)
           or "number expected, got " .. type(n)), 2)
   end
   if s == "" and (sep == nil or sep == "") and tonumber(n) > 1 then n = 1 end
+  if tonumber(n) > 0 then charge((count(s) + count(sep) + 0.0) * tonumber(n)) end
   local r = timed(check(2, pcall(rep, s, n, sep)))
   return r
 end
@@ -192,6 +217,7 @@ local function guard_pattern(fname, subject, pattern, plain)
   local n = #subject + 1.0
   if plain or (fname == "string.find" and not raw_find(pattern, "[%^%$%*%+%?%.%(%[%%%-]")) then
     if n * (#pattern + PLAIN_START) > MAX_PLAIN_BYTES then too_costly(fname, subject, pattern, "a plain search") end
+    charge(n) -- a start a byte (~30 ns): at least a byte walked
     return
   end
   local starts = fname ~= "string.gmatch" and raw_byte(pattern, 1) == 94 and 1 or n
@@ -203,6 +229,9 @@ local function guard_pattern(fname, subject, pattern, plain)
     too_costly(fname, subject, pattern, string.format("%d repetitions%s", spans + optional,
                                                      anchored and "" or ", tried at every character"))
   end
+  -- The bound of what it may cost, as instructions: a step is ~12 ns. (A
+  -- search that ends early pays for the whole: the same on every run.)
+  charge(steps)
 end
 -- tostring and string.format show a table's or a function's kind, never its
 -- address, and %p is refused: lang.safe_tostring and lang.safe_format
@@ -211,7 +240,8 @@ end
 -- string.format again.)
 local safe_tostring, safe_format = lang.safe_tostring, lang.safe_format
 string.format = function(fmt, ...)
-  local r = timed(check(2, pcall(safe_format, fmt, ...)))
+  charge(select("#", ...)) -- its arguments, then the text it made
+  local r = charged(timed(check(2, pcall(safe_format, fmt, ...))))
   return r
 end
 
@@ -219,7 +249,7 @@ for _, fname in ipairs({ "find", "match", "gsub" }) do
   local f = string[fname]
   string[fname] = function(s, p, ...)
     guard_pattern("string." .. fname, s, p, fname == "find" and select(2, ...))
-    return timed(check(2, pcall(f, s, p, ...)))
+    return charged(timed(check(2, pcall(f, s, p, ...))))
   end
 end
 -- Each step of gmatch's loop is one more search from where the last ended.
@@ -227,7 +257,36 @@ local gmatch = string.gmatch
 string.gmatch = function(s, p, ...)
   guard_pattern("string.gmatch", s, p)
   local step = check(2, pcall(gmatch, s, p, ...))
-  return function() return timed(check(2, pcall(step))) end
+  return function()
+    charge(#p) -- each step is one more search (the guard charged the whole subject once)
+    return timed(check(2, pcall(step)))
+  end
+end
+
+-- The other string functions that walk or make a string in one C call:
+-- the string walked, or (sub, byte) what they made.
+for _, fname in ipairs({ "upper", "lower", "reverse" }) do
+  local f = string[fname]
+  string[fname] = function(s, ...)
+    charge(count(s))
+    local r = check(2, pcall(f, s, ...))
+    return r
+  end
+end
+local function results(...) -- one instruction a result, then the results
+  charge(select("#", ...))
+  return ...
+end
+local sub, byte, char = string.sub, string.byte, string.char
+string.sub = function(...)
+  local r = charged(check(2, pcall(sub, ...)))
+  return r
+end
+string.byte = function(...) return results(check(2, pcall(byte, ...))) end
+string.char = function(...)
+  charge(select("#", ...))
+  local r = check(2, pcall(char, ...))
+  return r
 end
 
 -- string.dump must go from the real table too: ("").dump reaches it through
@@ -259,14 +318,28 @@ local TABLE = {
       if i == nil then i = 1 end
       if j == nil then j = #t end
       if span(i, j) > MAX_RANGE then range_error("table.concat", span(i, j)) end
+      charge(span(i, j) * (1 + count(sep)))
     end
-    local r = timed(check(2, pcall(tbl.concat, t, sep, i, j)))
+    local r = charged(timed(check(2, pcall(tbl.concat, t, sep, i, j))))
     return r
   end,
   move = function(a1, f, e, t, a2)
     if span(f, e) > MAX_RANGE then range_error("table.move", span(f, e)) end
+    charge(span(f, e))
     local r = timed(check(2, pcall(tbl.move, a1, f, e, t, a2)))
     return r
+  end,
+  -- Its results are pushed in one C call, and passed on (f(table.unpack(t)))
+  -- by one instruction each time: at most MAX_UNPACK of them (AC7).
+  unpack = function(t, i, j)
+    if i == nil then i = 1 end
+    if j == nil and type(t) == "table" then j = #t end
+    if span(i, j) > MAX_UNPACK then
+      error(string.format("table.unpack: %.0f elements is more than a protocol may unpack at once (%d)",
+                          span(i, j), MAX_UNPACK), 2)
+    end
+    charge(4 * span(i, j)) -- pushed, then copied again where they are passed (~25 ns an element)
+    return timed(check(2, pcall(tbl.unpack, t, i, j)))
   end,
   insert = function(t, ...)
     if type(t) ~= "table" or select("#", ...) ~= 2 then
@@ -278,6 +351,7 @@ local TABLE = {
     pos = integer_arg(pos, 2, "insert")
     if pos < 1 or pos - 1 > size then error("bad argument #2 to 'insert' (position out of bounds)", 2) end
     if span(pos, size) > MAX_RANGE then range_error("table.insert", span(pos, size)) end
+    charge(span(pos, size))
     if pos <= size then check(2, pcall(tbl.move, t, pos, size, pos + 1)) end
     t[pos] = x
   end,
@@ -292,6 +366,7 @@ local TABLE = {
       error("bad argument #2 to 'remove' (position out of bounds)", 2)
     end
     if span(pos, size) > MAX_RANGE then range_error("table.remove", span(pos, size)) end
+    charge(span(pos, size))
     local r = t[pos]
     if pos < size then check(2, pcall(tbl.move, t, pos + 1, size, pos)) end
     t[pos < size and size or pos] = nil
@@ -304,6 +379,7 @@ local TABLE = {
     end
     local n = #t
     if span(1, n) > MAX_RANGE then range_error("table.sort", span(1, n)) end
+    charge(n * math.log(n + 1, 2)) -- its comparisons; a comparator's own instructions count themselves
     if getmetatable(t) == nil then -- no __len: C sees the same n
       local r = timed(check(2, pcall(tbl.sort, t, comp)))
       return r
@@ -332,7 +408,21 @@ base.xpcall = function(f, msgh, ...)
   end, ...)
 end
 base.tostring = safe_tostring
-local OVERRIDE = { table = TABLE }
+-- utf8's functions that walk a string or make one from their arguments.
+local u8 = utf8
+local UTF8 = {
+  char = function(...)
+    charge(select("#", ...))
+    local r = check(2, pcall(u8.char, ...))
+    return r
+  end,
+  len = function(s, ...)
+    charge(count(s))
+    return timed(check(2, pcall(u8.len, s, ...)))
+  end,
+  codepoint = function(...) return results(check(2, pcall(u8.codepoint, ...))) end,
+}
+local OVERRIDE = { table = TABLE, utf8 = UTF8 }
 for name, deny in pairs(LIBS) do
   local copy = {}
   for k, f in pairs(_G[name]) do

@@ -14,11 +14,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One entry's instructions across all its calls into Lua (docs/security.md
+ * AC3): the per-call budget alone let 20 rules each spend it, one entry
+ * holding the server 1.4 s. The engine owns one and arms it while a command
+ * or a deadline's firing runs (core/engine/evaluate.c); a call then has the
+ * smaller of its own budget and what is left, and what it spends is taken
+ * off. Counted in instructions, charged work included (host.charge), so the
+ * same entry stops at the same rule on every run. */
+typedef struct sandbox_pool {
+  uint64_t size; /* instructions for one entry */
+  uint64_t left; /* of the current entry */
+  int armed;     /* 0: calls have their own budget only (loading, reads, lint) */
+} sandbox_pool;
+
 typedef struct sandbox {
   lua_State *L;
   size_t used, cap, peak;
   uint64_t budget;        /* instructions per call */
-  uint64_t spent;         /* in the current call */
+  uint64_t spent;         /* in the current call, charged work included */
+  uint64_t call_budget;   /* of the current call: budget, or less when the entry's pool has less left */
+  sandbox_pool *pool;     /* the engine's, or NULL */
   uint64_t deadline;      /* uv_hrtime() when the current call must stop */
   uint64_t started;       /* uv_hrtime() when the current call began */
   uint64_t time_limit_ns; /* per call; 0: SANDBOX_TIME_LIMIT_NS (the engine sets the site's) */
