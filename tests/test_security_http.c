@@ -83,12 +83,12 @@ static void start(serve_process *s, const char *extra_conf) {
   assert_int_equal(serve_request(s, "GET", "/api/v1/visits", NULL, NULL), 200);
 }
 
-/* A session token of user (signed in now). */
-static void sign_in(serve_process *s, const char *user, char *token, size_t len) {
+/* A session token of user signed in now with password. */
+static void sign_in_with(serve_process *s, const char *user, const char *password, char *token, size_t len) {
   hc_conn c;
   hc_response r;
   char body[200];
-  snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"" SERVE_PASSWORD "\"}", user);
+  snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"%s\"}", user, password);
   assert_int_equal(hc_connect(&c, s->port), 0);
   assert_int_equal(hc_request(&c, "POST", "/api/v1/session", NULL, body, &r), 0);
   hc_close(&c);
@@ -97,6 +97,11 @@ static void sign_in(serve_process *s, const char *user, char *token, size_t len)
   assert_non_null(t);
   snprintf(token, len, "%.43s", t + 9);
   hc_response_free(&r);
+}
+
+/* A session token of user (signed in now with SERVE_PASSWORD). */
+static void sign_in(serve_process *s, const char *user, char *token, size_t len) {
+  sign_in_with(s, user, SERVE_PASSWORD, token, len);
 }
 
 /* The error object of an answer: its code and field must be these. */
@@ -2063,12 +2068,15 @@ static int as_user(serve_process *s, const char *token, const char *method, cons
 /* Y4: an admin created clin.y and admin.y, choosing both passwords;
  * clin.y uploaded and admin.y approved (200): one person, two accounts,
  * neither made by the other. Now an approver whose password was chosen by
- * whoever chose the uploader's (and neither has changed it since) is 409
- * uploader_approves; once the uploader has chosen their own, two people. */
+ * whoever chose the uploader's is 409 uploader_approves. AC5: a change of
+ * the uploader's password by the uploader's account does not end that (the
+ * admin who chose it can sign in as clin.y and make it); a reset by another
+ * admin does: two people. */
 static void test_sibling_accounts_do_not_approve(void **state) {
   serve_process *s = *state;
-  char root[64], clin[64], adm[64], *answer;
+  char root[64], clin[64], adm[64], other[64], *answer;
   assert_int_equal(add_user(s, "root.y", "admin"), 0);
+  assert_int_equal(add_user(s, "other.y", "admin"), 0);
   start(s, NULL);
   sign_in(s, "root.y", root, sizeof root);
   static const char *const made[] = {"{\"name\": \"clin.y\", \"role\": \"clinician\", \"password\": \"" SERVE_PASSWORD
@@ -2088,13 +2096,24 @@ static void test_sibling_accounts_do_not_approve(void **state) {
   expect_error(status, answer, 409, "uploader_approves", NULL);
   if (!strstr(answer, "root.y chose the passwords of both their account and yours")) fail_msg("%s", answer);
   free(answer);
-  /* The uploader's own password: two people now. */
+  /* clin.y's account changes its password: root.y could have done it. */
   status = as_user(s, clin, "POST", "/api/v1/session/password",
                    "{\"password\": \"" SERVE_PASSWORD "\", \"new_password\": \"a password of my own\"}", &answer);
   if (status != 200) fail_msg("password change: %d %s", status, answer);
   free(answer);
   status = as_user(s, adm, "POST", "/api/v1/protocols/sec_test@1.3.0/approve", approve, &answer);
-  if (status != 200) fail_msg("approve after the uploader's own password: %d %s", status, answer);
+  if (status != 409) fail_msg("approve after a change by the uploader's account: %d %s (AC5)", status, answer);
+  expect_error(status, answer, 409, "uploader_approves", NULL);
+  if (!strstr(answer, "a reset by another admin")) fail_msg("%s", answer);
+  free(answer);
+  /* Reset by another admin: root.y no longer knows it. */
+  sign_in(s, "other.y", other, sizeof other);
+  status = as_user(s, other, "POST", "/api/v1/users/clin.y",
+                   "{\"password\": \"a password from other.y\", \"admin_password\": \"" SERVE_PASSWORD "\"}", &answer);
+  if (status != 200) fail_msg("reset: %d %s", status, answer);
+  free(answer);
+  status = as_user(s, adm, "POST", "/api/v1/protocols/sec_test@1.3.0/approve", approve, &answer);
+  if (status != 200) fail_msg("approve after another admin's reset of the uploader's password: %d %s", status, answer);
   free(answer);
   serve_stop(s, 0);
 }
@@ -2103,12 +2122,14 @@ static void test_sibling_accounts_do_not_approve(void **state) {
  * (a reset through POST /users/{name}) holds that password: signed in with
  * it, they do not approve their own upload. An admin's own password changes
  * through POST /session/password (the current one asked), not through
- * POST /users/{self}. */
+ * POST /users/{self}; such a change does not end it (AC5: admin.b, signed
+ * in as admin.z, could make it); a reset by another admin does. */
 static void test_reset_password_does_not_approve(void **state) {
   serve_process *s = *state;
-  char uploader[64], other[64], *answer;
+  char uploader[64], other[64], third[64], *answer;
   assert_int_equal(add_user(s, "admin.b", "admin"), 0);
   assert_int_equal(add_user(s, "admin.z", "admin"), 0);
+  assert_int_equal(add_user(s, "admin.c", "admin"), 0);
   start(s, NULL);
   sign_in(s, "admin.b", uploader, sizeof uploader);
   upload_version(s, uploader, "1.3.0");
@@ -2127,14 +2148,25 @@ static void test_reset_password_does_not_approve(void **state) {
   expect_error(status, answer, 409, "wrong_state", "password");
   if (!strstr(answer, "/api/v1/session/password")) fail_msg("%s", answer);
   free(answer);
-  /* Once admin.z chose their own password, they are another person. */
+  /* admin.z's account changes its password: admin.b could have done it. */
   status = as_user(s, other, "POST", "/api/v1/session/password",
                    "{\"password\": \"" SERVE_PASSWORD "\", \"new_password\": \"a password of my own\"}", &answer);
   if (status != 200) fail_msg("password change: %d %s", status, answer);
   free(answer);
   status = as_user(s, other, "POST", "/api/v1/protocols/sec_test@1.3.0/approve",
                    "{\"password\": \"a password of my own\"}", &answer);
-  if (status != 200) fail_msg("approve after admin.z's own password: %d %s", status, answer);
+  if (status != 409) fail_msg("approve after a change by admin.z's account: %d %s (AC5)", status, answer);
+  free(answer);
+  /* Reset by another admin: admin.z is another person than admin.b. */
+  sign_in(s, "admin.c", third, sizeof third);
+  status = as_user(s, third, "POST", "/api/v1/users/admin.z",
+                   "{\"password\": \"a password from admin.c\", \"admin_password\": \"" SERVE_PASSWORD "\"}", &answer);
+  if (status != 200) fail_msg("reset: %d %s", status, answer);
+  free(answer);
+  sign_in_with(s, "admin.z", "a password from admin.c", other, sizeof other);
+  status = as_user(s, other, "POST", "/api/v1/protocols/sec_test@1.3.0/approve",
+                   "{\"password\": \"a password from admin.c\"}", &answer);
+  if (status != 200) fail_msg("approve after another admin's reset of admin.z's password: %d %s", status, answer);
   free(answer);
   serve_stop(s, 0);
 }

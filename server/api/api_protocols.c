@@ -169,20 +169,32 @@ static int made_through(const api *a, const char *maker, const char *made) {
   return 0;
 }
 
-/* Y4: who knows the password of account name: whoever chose it last (its
- * user.created's or a user.changed password_changed's actor) when that is
- * another account, and who knows theirs, and so on; the account itself
- * when it chose its own password last, or when no account chose it (made
- * or reset at the console by vigil user add or passwd, whose actor is
- * console:LOGIN, or before the log). A creator who chose two accounts'
- * passwords holds both until each owner changes theirs. */
+/* Who last set the password of account name other than the account
+ * itself (its user.created's or a user.changed password_changed's actor),
+ * or NULL. AC5: the account's own change does not count. Signed in with a
+ * password another admin chose, that admin can change it as well as its
+ * owner can, and nothing tells the two apart: an admin who created admin3
+ * signed in as admin3, changed its password and approved. What another
+ * admin chose stays theirs until a reset by someone else (another admin,
+ * or the console's vigil user passwd). */
+static const char *password_setter(const api *a, const char *name) {
+  for (size_t i = a->n_uploaders; i-- > 0;)
+    if (a->uploaders[i].made && !strcmp(a->uploaders[i].what, name) && strcmp(a->uploaders[i].by, name) != 0)
+      return a->uploaders[i].by;
+  return NULL;
+}
+
+/* Y4: who knows the password of account name: whoever set it last (its
+ * password_setter) when that is another account, and who knows theirs, and
+ * so on; the account itself when no account set it (made or reset at the
+ * console by vigil user add or passwd, whose actor is console:LOGIN, or
+ * before the log). A creator who chose two accounts' passwords holds both
+ * until someone else resets them (AC5: not when their owners change them). */
 static const char *password_holder(const api *a, const char *name) {
   const char *h = name;
   for (size_t k = 0; k <= a->n_uploaders; k++) {
-    const char *by = NULL;
-    for (size_t i = a->n_uploaders; i-- > 0 && !by;)
-      if (a->uploaders[i].made && !strcmp(a->uploaders[i].what, h)) by = a->uploaders[i].by;
-    if (!by || !strcmp(by, h) || !vigil__users_find(a->users, by)) return h;
+    const char *by = password_setter(a, h);
+    if (!by || !vigil__users_find(a->users, by)) return h;
     h = by;
   }
   return h;
@@ -191,15 +203,14 @@ static const char *password_holder(const api *a, const char *name) {
 /* Z1: whether uploader set the password of account name last (a reset
  * through POST /users/{name}, or the user.created that chose it), or set
  * the password of whoever set it last, and so on up the chain: the
- * uploader knows that password. A chain stops at an account that chose its
- * own password last, or at one nobody in the log chose (the console). */
+ * uploader knows that password. The account's own changes do not end it
+ * (AC5, password_setter); a chain stops at one nobody in the log chose
+ * (the console). */
 static int password_set_by(const api *a, const char *up, const char *name) {
   const char *h = name;
   for (size_t k = 0; k <= a->n_uploaders; k++) {
-    const char *by = NULL;
-    for (size_t i = a->n_uploaders; i-- > 0 && !by;)
-      if (a->uploaders[i].made && !strcmp(a->uploaders[i].what, h)) by = a->uploaders[i].by;
-    if (!by || !strcmp(by, h)) return 0;
+    const char *by = password_setter(a, h);
+    if (!by) return 0;
     if (!strcmp(by, up)) return 1;
     h = by;
   }
@@ -926,13 +937,16 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
   if (!why && password_set_by(a, by, who->name))
     /* Z1: the uploader reset the approver's password (or the password of
      * whoever set it): they can sign in as the approver. */
-    why = " and set your password (or the password of the admin who set it; you have not changed it since)";
-  char siblings[300];
+    why = " and set your password (or the password of the admin who set it; a change of your own does not end "
+          "that: a reset by another admin, or at the console with vigil user passwd, does)";
+  char siblings[600];
   const char *holder = by && !why ? password_holder(a, by) : NULL;
   if (holder && !strcmp(holder, password_holder(a, who->name))) {
     /* Sibling accounts (Y4): one person chose both passwords. */
     snprintf(siblings, sizeof siblings,
-             ", and %s chose the passwords of both their account and yours (neither has changed it since)", holder);
+             ", and %s chose the passwords of both their account and yours (a change by the account itself does not "
+             "end that: a reset by another admin, or at the console with vigil user passwd, does)",
+             holder);
     why = siblings;
   }
   if (why) {
