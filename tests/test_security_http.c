@@ -31,8 +31,10 @@
 #include "http_client.h"
 #include "serve_process.h"
 
-/* One phase; a rule on x that burns time in C (a pattern search the
- * instruction count does not see) when x is 999. */
+/* One phase; a rule on x that burns time in C that the instruction count
+ * does not see when x is 999: the `..` operator copying a 1 MB string is
+ * one instruction (a search or string.rep is charged to the budget since
+ * AC7, and stopped by it in milliseconds). */
 static const char *PROTOCOL = "local v = require 'vigil'\n"
                               "return v.protocol 'sec_test' {\n"
                               "  version = '1.0.0',\n"
@@ -41,8 +43,8 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
                               "      v.number 'x' { unit = '1', range = { 0, 1000 },\n"
                               "        rule = function(x)\n"
                               "          if x == 999 then\n"
-                              "            local s = string.rep('a', 500)\n"
-                              "            while true do s:find('a*b') end\n"
+                              "            local s = string.rep('a', 1000000)\n"
+                              "            while true do local t = s .. 'b' end\n"
                               "          end\n"
                               "        end },\n"
                               "      v.text 'note' { required = false },\n"
