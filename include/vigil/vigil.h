@@ -10,12 +10,16 @@
  * sentence fit for a person. Strings returned by the engine stay valid until
  * the next call into the engine unless said otherwise.
  *
- * Threads: every engine of a process is called from one thread (the one
- * that runs its loop, as libuv's loop is one thread's). Engines share the
- * process's interned strings (item, phase and field names), kept without a
- * lock because every event's keys go through them; for work in parallel,
- * run engines in separate processes (as `vigil serve` runs a protocol diff:
- * docs/architecture.md).
+ * Threads: every call into the library (every engine's, and vigil_lint's)
+ * is made from one thread, the one that runs the engines' loop, as libuv's
+ * loop is one thread's. They share the process's interned strings (item,
+ * phase and field names), kept without a lock because every event's keys go
+ * through them; for work in parallel, use separate processes (as `vigil
+ * serve` runs a protocol diff: docs/architecture.md).
+ *
+ * The loop: with the real clock, deadlines (checkpoints due, overdue,
+ * escalations) fire only while that libuv loop runs (opts->loop, else
+ * uv_default_loop()); a host that does not run it gets no overdue alerts.
  */
 #ifndef VIGIL_H
 #define VIGIL_H
