@@ -21,7 +21,9 @@
 //   - one alert of a screening entry flags the card of the item its rule is
 //     about (PHQ-9), not every card the entry recorded;
 //   - the history says in words what the alarm manager answered to the
-//     report of an alert (alert.reported), accepted or refused.
+//     report of an alert (alert.reported), accepted or refused;
+//   - a dialog acts only on the visit it was opened on, names its patient,
+//     and closes unsent when the page changes (X9: Back to another visit).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -561,6 +563,48 @@ describe("an amended value (X4)", () => {
     const row = p.locator("tr", { hasText: "Hours since last meal" });
     await row.first().waitFor();
     assert.match(await row.first().innerText(), /8 h\s*Amended by dr\.osei at \d\d:\d\d from 6 h\. Reason: misheard: eight hours/);
+    await p.context().close();
+  });
+});
+
+describe("a dialog is for the visit it was opened on (X9)", () => {
+  it("Back to another patient's visit closes an open Amend unsent; forced open again, it could only amend its own visit", async () => {
+    const amends = async (id) => (await api("dr.osei", "GET", `/visits/${id}/events?limit=1000`)).events.filter((e) => e.type === "item.amended");
+    const mine = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-X9A", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${mine.id}/entries`, { dose: 36 });
+    const other = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-X9B", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${other.id}/entries`, { dose: 40 });
+    const p = await signedIn("nurse.kim");
+    // MRN-X9B's visit, then MRN-X9A's in the same page: Back is a route change.
+    await p.goto(`${server.url}/#/visit/${other.id}`);
+    await p.getByRole("heading", { name: "Patient MRN-X9B" }).first().waitFor();
+    await p.evaluate((id) => { location.hash = `#/visit/${id}`; }, mine.id);
+    await p.getByRole("heading", { name: "Patient MRN-X9A" }).first().waitFor();
+    const dose = p.locator('.checklist .item[data-item="dose"]');
+    await dose.locator(".last", { hasText: "36 mg" }).waitFor();
+    await dose.getByRole("button", { name: "Amend…" }).click();
+    const dlg = p.locator("#dialog");
+    await dlg.getByLabel("Reason for the correction").waitFor();
+    assert.match(await dlg.locator("#dialog-title").innerText(), /^Amend: .* \u2014 MRN-X9A$/, "the dialog names its patient");
+    await dlg.getByLabel("Ketamine dose drawn up").fill("37");
+    await dlg.getByLabel("Reason for the correction").fill("redrawn");
+    await p.goBack();
+    await p.getByRole("heading", { name: "Patient MRN-X9B" }).first().waitFor();
+    await p.locator('.checklist .item[data-item="dose"] .last', { hasText: "40 mg" }).waitFor();
+    assert.equal(await dlg.evaluate((d) => d.open), false, "Back closed the Amend dialog opened on MRN-X9A");
+    assert.equal((await amends(mine.id)).length + (await amends(other.id)).length, 0, "nothing amended on either visit");
+    // Were a way of changing the page ever to leave it open, its Save goes
+    // to the visit it was opened for, and MRN-X9B's page is not drawn with it.
+    await dlg.evaluate((d) => d.showModal());
+    await dlg.getByRole("button", { name: "Save the correction" }).click();
+    await dlg.waitFor({ state: "hidden" });
+    assert.equal((await amends(other.id)).length, 0, "MRN-X9B's dose is not amended");
+    const done = await amends(mine.id);
+    assert.equal(done.length, 1, "the amendment went to MRN-X9A's visit");
+    assert.equal(done[0].data.value, 37);
+    await p.waitForTimeout(500);
+    assert.match(await p.locator("h1").first().innerText(), /Patient MRN-X9B/);
+    assert.match(await p.locator('.checklist .item[data-item="dose"] .last').innerText(), /^40 mg/, "MRN-X9B's page still shows its own dose");
     await p.context().close();
   });
 });

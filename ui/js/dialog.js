@@ -10,7 +10,9 @@ import { away } from "./downtime.js";
 // action(values) runs on submit; its result resolves the promise. Escape or
 // Cancel resolves null.
 // detail: an element shown under the text (what a signature attests).
-export function ask({ title, text, detail, fields, submit, danger, action }) {
+// patient: the patient the action is for, named in the title (X9: a dialog
+// left open across a page change must say whose it is).
+export function ask({ title, patient, text, detail, fields, submit, danger, action }) {
   const dlg = document.getElementById("dialog");
   clear(dlg);
   const errors = {};
@@ -19,7 +21,7 @@ export function ask({ title, text, detail, fields, submit, danger, action }) {
   // novalidate: a required field left empty is said at the field (below), in
   // words, not by the browser's bubble alone (W13).
   const form = h("form", { method: "dialog", class: "dialog-form", novalidate: true },
-    h("h2", { id: "dialog-title" }, title),
+    h("h2", { id: "dialog-title" }, title, patient ? h("span", { class: "dialog-patient" }, ` \u2014 ${patient}`) : null),
     text ? h("p", {}, text) : null,
     detail || null,
     fields.map((f) => {
@@ -64,7 +66,8 @@ export function ask({ title, text, detail, fields, submit, danger, action }) {
       busy.disabled = true;
       try {
         result = action ? await action(values) : values;
-        dlg.close("ok");
+        // Not another dialog opened since (this one was closed by a page change).
+        if (form.isConnected) dlg.close("ok");
       } catch (err) {
         const target = err.field && (errors[err.field] || errors[Object.keys(errors).find((n) => err.field.endsWith(n))]);
         const shown = target || general;
@@ -86,6 +89,14 @@ export function ask({ title, text, detail, fields, submit, danger, action }) {
     const first = form.querySelector("input, textarea, select");
     if (first) first.focus();
   });
+}
+
+// A page change (the Back button, a link, the page drawn for another visit)
+// closes an open dialog as Cancel does, sending nothing: its action was for
+// what the page showed when it was opened (X9).
+export function dismiss() {
+  const dlg = document.getElementById("dialog");
+  if (dlg.open) dlg.close("cancel");
 }
 
 // A failure with nowhere better to go: a dismissable message at the top of

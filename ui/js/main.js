@@ -20,7 +20,7 @@ import * as drafts from "./drafts.js";
 import * as downtime from "./downtime.js";
 import * as site from "./site.js";
 import { forgetAnswers, getLive } from "./api.js";
-import { ask, showError } from "./dialog.js";
+import { ask, dismiss, showError } from "./dialog.js";
 import { clockTimeSeconds, dateTime } from "./format.js";
 
 const main = document.getElementById("main");
@@ -31,6 +31,8 @@ function navigate(hash) {
 }
 
 function route() {
+  // A dialog is for the page it was opened on (X9).
+  dismiss();
   board.stop();
   visit.stop();
   patient.stop();
@@ -232,6 +234,7 @@ downtime.onBack(() => {
 });
 
 window.addEventListener("hashchange", route);
+window.addEventListener("popstate", dismiss);
 expiry.start();
 fit.start(main);
 

@@ -63,12 +63,21 @@ function refresh() {
   pending = setTimeout(() => load().catch(pageError), 100);
 }
 
-// A command on the visit; its answer is the visit's new state.
-async function command(path, body) {
-  const v = await post(`/visits/${state.id}/${path}`, body);
-  state.visit = v;
-  refresh();
+// A command on visit id (by default the one on the page); its answer is
+// that visit's new state, drawn only if the page still shows that visit.
+async function command(path, body, id = state.id) {
+  const v = await post(`/visits/${id}/${path}`, body);
+  if (state && state.id === id) {
+    state.visit = v;
+    refresh();
+  }
   return v;
+}
+
+// What a dialog is opened for (X9): the visit whose command it sends, never
+// the one the page shows when it is submitted, and the patient its title names.
+function opened() {
+  return { id: state.id, patient: state.visit.patient };
 }
 
 // A signature (a signature item, an override, a discharge, stopping a
@@ -112,23 +121,27 @@ function header(v) {
 // A nursing note, at any time (after the discharge, an addendum): in the
 // history and on the summary, with who wrote it and when.
 async function writeNote() {
+  const on = opened();
   await ask({
     title: state.visit.status === "active" ? "Add a note" : "Add an addendum",
+    patient: on.patient,
     text: "A nursing note for the record: what you saw, did or were told. It changes nothing the checklist judges.",
     fields: [{ name: "note", label: "Note", type: "textarea", required: true, hint: "Up to 2000 characters." }],
     submit: "Save the note",
-    action: (vals) => command("notes", { note: vals.note }),
+    action: (vals) => command("notes", { note: vals.note }, on.id),
   });
 }
 
 async function abortVisit() {
+  const on = opened();
   await ask({
     title: "Stop this visit",
+    patient: on.patient,
     text: "The visit ends here; everything recorded stays in its history.",
     fields: [{ name: "reason", label: "Reason", type: "textarea", required: true }, ...password()],
     submit: "Stop the visit",
     danger: true,
-    action: (vals) => command("abort", withPassword({ reason: vals.reason }, vals)),
+    action: (vals) => command("abort", withPassword({ reason: vals.reason }, vals), on.id),
   });
 }
 
@@ -204,12 +217,14 @@ async function advance() {
 }
 
 async function discharge() {
+  const on = opened();
   await ask({
     title: "Discharge the patient",
+    patient: on.patient,
     text: "Discharging signs the visit off: the summary can then be printed.",
     fields: password(),
     submit: "Sign and discharge",
-    action: (vals) => command("discharge", withPassword({}, vals)),
+    action: (vals) => command("discharge", withPassword({}, vals), on.id),
   });
 }
 
@@ -226,8 +241,10 @@ async function override() {
   // The gate's words for an item ticked below ("... not recorded", "... is void (...)").
   const boxed = items.map((it) => `${it.title} ${it.void ? "is void" : "not recorded"}`);
   const needed = (gate.reasons || []).filter((r) => !blocks.some((b) => b.reason === r) && !boxed.some((t) => r.startsWith(t)));
+  const on = opened();
   await ask({
     title: "Clinician override",
+    patient: on.patient,
     text: "The phase ends although its gate does not hold. What is overridden is recorded with your reason." +
       (blocks.length || items.length ? " Tick each hold and each unrecorded item you have reviewed and pass: one not ticked still holds." : ""),
     detail: needed.length
@@ -244,7 +261,7 @@ async function override() {
     action: (vals) => {
       const holds = blocks.filter((b, i) => boxes[i].checked).map((b) => b.rule);
       const passes = items.filter((it, i) => itemBoxes[i].checked).map((it) => it.item);
-      return command("override", withPassword({ reason: vals.reason, ...(holds.length ? { holds } : {}), items: passes }, vals));
+      return command("override", withPassword({ reason: vals.reason, ...(holds.length ? { holds } : {}), items: passes }, vals), on.id);
     },
   });
 }
@@ -290,26 +307,30 @@ function lastVoided(ref) {
 async function amend(it, phaseId) {
   const box = h("div", {}, controls(it));
   fill(it, box, it.value);
+  const on = opened();
   await ask({
     title: `Amend: ${it.title}`,
+    patient: on.patient,
     text: `Now: ${show(it.value)}. The old value stays in the history.`,
     fields: [{ name: "value", label: "Corrected value", input: box }, { name: "reason", label: "Reason for the correction", type: "textarea", required: true }],
     submit: "Save the correction",
     action: async (vals) => {
       const value = read(it, box);
       if (value === undefined) throw Object.assign(new Error("Enter the corrected value"), { field: "value" });
-      return command("amend", { item: `${phaseId}.${it.id}`, value, reason: vals.reason });
+      return command("amend", { item: `${phaseId}.${it.id}`, value, reason: vals.reason }, on.id);
     },
   });
 }
 
 async function skip(it) {
+  const on = opened();
   await ask({
     title: `Not done: ${it.title}`,
+    patient: on.patient,
     text: it.due_at ? "This check is recorded as not done, with your reason; the next one is due as usual." : null,
     fields: [{ name: "reason", label: "Why it is not done", type: "textarea", required: true }],
     submit: "Record as not done",
-    action: (vals) => command("skip", { item: it.id, reason: vals.reason }),
+    action: (vals) => command("skip", { item: it.id, reason: vals.reason }, on.id),
   });
 }
 
@@ -338,15 +359,17 @@ async function sign(it) {
   const choice = it.fields[0] && it.fields[0].kind === "choice" ? it.fields[0] : null;
   const outcome = choice ? h("select", { name: "outcome", required: true },
     h("option", { value: "" }, "Choose\u2026"), choice.options.map((o) => h("option", { value: o }, o))) : null;
+  const on = opened();
   await ask({
     title: it.title,
+    patient: on.patient,
     text: `You sign that ${it.meaning || "you confirmed this"}${it.of ? `, and that you did not record or amend ${itemTitle(state.visit, it.of)}` : ""}. You attest:`,
     detail: attestList(it),
     fields: [...(outcome ? [{ name: "outcome", label: "Outcome", input: outcome }] : []), ...password()],
     submit: "Sign",
     action: (vals) => {
       if (outcome && !vals.outcome) throw Object.assign(new Error("Choose the outcome"), { field: "outcome" });
-      return command("entries", { ...withPassword({ [it.id]: outcome ? vals.outcome : true }, vals), attests: { [it.id]: it.to_attest } });
+      return command("entries", { ...withPassword({ [it.id]: outcome ? vals.outcome : true }, vals), attests: { [it.id]: it.to_attest } }, on.id);
     },
   });
 }
