@@ -439,45 +439,82 @@ static void widened_ranges(namer *w, const protocol *a, const protocol *b, const
 /* U1 (docs/safety.md): the synthetic visits are 15 minutes into their phase
  * and alternately a course's first and third session, so a rule that fires
  * only before 30 minutes, or loosens its limit from the fourth session, met
- * no visit where it raised less. The rules that read the time (a run's
- * reads, "@phase_elapsed") are run again at each of these minutes into the
- * phase, and those that read the course ("@course_session") at each session
- * from the first to two past the induction's last (maintenance), both
- * versions alike, as a prescribed param is tried at its ends. */
+ * no visit where it raised less. The rules that read the time in the phase
+ * (a run's reads, "@phase_elapsed") are run again at each of these minutes,
+ * and those that read the course ("@course_session") at each session from
+ * the first to ten past the induction's last (maintenance), both versions
+ * alike, as a prescribed param is tried at its ends. AG3 (the safety try
+ * after U1): silent in the evening (visit.now()'s hour), from a date, when
+ * the last session was long ago, or when a course measure was high before:
+ * the readers of visit.now() ("@now") run at each hour of a day and on dates
+ * one, five and twenty years on; the course's readers also at each of these
+ * days since the last session, and with every measure's previous value at
+ * each of these. */
 static const int PHASE_MINUTES[] = {0, 5, 10, 20, 25, 30, 35, 40, 45, 50, 60, 75, 90, 105, 120, 150, 180, 240};
-#define PHASE_TIME_SET "@phase_elapsed"
-#define SESSION_SET "@course_session"
+static const double DAYS_SINCE_LAST[] = {0.25, 0.5, 1, 2, 3, 3.5, 4, 5, 7, 10, 14, 21, 28, 42, 60, 90, 180, 365};
+static const double MEASURE_BEFORE[] = {0,  1,  2,  3,  4,  5,  8,  10,  15,  20,  25,
+                                        27, 30, 35, 40, 50, 60, 75, 100, 150, 200, 300};
+#define SYNTHETIC_START 1767225600000.0 /* vigil.lua's EXERCISE_START: 2026-01-01T00:00Z */
+#define HOUR_MS 3600000.0
+#define DAY_MS 86400000.0
 
-/* Both versions' readers of what (a name above) run with it set to each
- * value, compared; wording says the value after the visit. */
-static void try_moment(namer *w, const protocol *a, const protocol *b, const run *a0, const run *b0, const char *what,
-                       const double *values, size_t n_values, double unit, const char *wording) {
+/* One sweep: what is set (a name the synthetic view takes), on whose
+ * readers (read), to each value, said after the visit as with[k]. */
+typedef struct sweep {
+  const char *read, *what;
+  double values[64];
+  char with[64][64];
+  size_t n;
+} sweep;
+
+static void add_value(sweep *s, double value, const char *fmt, double shown) {
+  if (s->n == sizeof s->values / sizeof *s->values) return;
+  s->values[s->n] = value;
+  snprintf(s->with[s->n], sizeof s->with[s->n], fmt, shown);
+  s->n++;
+}
+
+/* Both versions' readers run with the sweep's name set to each value. */
+static void try_sweep(namer *w, const protocol *a, const protocol *b, const run *a0, const run *b0, const sweep *s) {
   char **only = NULL;
   size_t n_only = 0;
-  readers(a0, what, &only, &n_only, &w->oom);
-  readers(b0, what, &only, &n_only, &w->oom);
-  for (size_t k = 0; n_only && k < n_values; k++) {
-    setting s = {.name = what, .kind = FIELD_NUMBER, .num = values[k]};
-    char with[200];
-    snprintf(with, sizeof with, wording, values[k] / unit);
-    compare_with(w, a, &s, b, &s, only, with);
+  readers(a0, s->read, &only, &n_only, &w->oom);
+  readers(b0, s->read, &only, &n_only, &w->oom);
+  for (size_t k = 0; n_only && k < s->n; k++) {
+    setting set = {.name = s->what, .kind = FIELD_NUMBER, .num = s->values[k]};
+    compare_with(w, a, &set, b, &set, only, s->with[k]);
   }
   free_list(only, n_only);
 }
 
 static void try_moments(namer *w, const protocol *a, const protocol *b, const run *a0, const run *b0) {
-  enum { N_MINUTES = sizeof PHASE_MINUTES / sizeof *PHASE_MINUTES };
-  double minutes[N_MINUTES], sessions[64];
-  for (size_t i = 0; i < N_MINUTES; i++)
-    minutes[i] = PHASE_MINUTES[i] * 60000.0;
-  try_moment(w, a, b, a0, b0, PHASE_TIME_SET, minutes, N_MINUTES, 60000, ", %g minutes into the phase");
+  static sweep s; /* 25 KiB: not on the stack; one diff at a time (child.c) */
+  s = (sweep){.read = "@phase_elapsed", .what = "@phase_elapsed"};
+  for (size_t i = 0; i < sizeof PHASE_MINUTES / sizeof *PHASE_MINUTES; i++)
+    add_value(&s, PHASE_MINUTES[i] * 60000.0, ", %g minutes into the phase", PHASE_MINUTES[i]);
+  try_sweep(w, a, b, a0, b0, &s);
+  s = (sweep){.read = "@now", .what = "@now"};
+  for (int h = 0; h < 24; h++)
+    add_value(&s, SYNTHETIC_START + h * HOUR_MS, ", at %02g:00 UTC", h);
+  for (int y = 1; y <= 20; y = y == 1 ? 5 : y * 4)
+    add_value(&s, SYNTHETIC_START + y * 365.25 * DAY_MS,
+              y == 1 ? ", a year after 2026-01-01" : ", %g years after 2026-01-01", y);
+  try_sweep(w, a, b, a0, b0, &s);
   int32_t last = 0;
   if (a->course && a->course->sessions > last) last = a->course->sessions;
   if (b->course && b->course->sessions > last) last = b->course->sessions;
-  size_t n = 0;
-  for (int32_t i = 1; i <= last + 2 && n < sizeof sessions / sizeof *sessions; i++)
-    sessions[n++] = i;
-  try_moment(w, a, b, a0, b0, SESSION_SET, sessions, n, 1, ", in the course's session %g");
+  s = (sweep){.read = "@course_session", .what = "@course_session"};
+  for (int32_t i = 1; i <= last + 10; i++)
+    add_value(&s, i, ", in the course's session %g", i);
+  try_sweep(w, a, b, a0, b0, &s);
+  s = (sweep){.read = "@course_session", .what = "@days_since_last"};
+  for (size_t i = 0; i < sizeof DAYS_SINCE_LAST / sizeof *DAYS_SINCE_LAST; i++)
+    add_value(&s, DAYS_SINCE_LAST[i], ", %g days after the course's last session", DAYS_SINCE_LAST[i]);
+  try_sweep(w, a, b, a0, b0, &s);
+  s = (sweep){.read = "@course_session", .what = "@course_measure"};
+  for (size_t i = 0; i < sizeof MEASURE_BEFORE / sizeof *MEASURE_BEFORE; i++)
+    add_value(&s, MEASURE_BEFORE[i], ", every course measure %g at the sessions before", MEASURE_BEFORE[i]);
+  try_sweep(w, a, b, a0, b0, &s);
 }
 
 /* The text after `version = "...` in text (its closing quote on), or its

@@ -790,6 +790,34 @@ static void weakened_later_in_the_phase_or_the_course(void **state) {
   each_named_weakened("protocols/ketamine_iv", cases, sizeof cases / sizeof *cases);
 }
 
+/* AG3 of the safety try after U1: lib.rr_low made silent from 17:00 UTC to
+ * midnight (visit.now()'s hour), from 2027-01-01, from the course's ninth
+ * session, more than 10 days after the last session, or when the previous
+ * session's dose was 30 or more: each gave no weakened line and was approved
+ * with the password alone; RR 6 at 17:51 raised nothing. */
+static void weakened_by_the_clock_or_the_course_history(void **state) {
+#define RR_LOW_IF(cond)                                                                                                \
+  {                                                                                                                    \
+    "lib.lua", "  local min = visit.param(\"rr_min\")\n  if x.rr < min then\n",                                        \
+        "  local min = visit.param(\"rr_min\")\n  local c = visit.course()\n  if x.rr < min and " cond " then\n"       \
+  }
+  static const protocol_edit evening[] = {RR_LOW_IF("math.floor(visit.now() / 3600000) % 24 < 17")};
+  static const protocol_edit from_2027[] = {RR_LOW_IF("visit.now() < 1798761600000")};
+  static const protocol_edit ninth[] = {RR_LOW_IF("not (c and c.session >= 9)")};
+  static const protocol_edit long_ago[] = {RR_LOW_IF("not (c and c.days_since_last and c.days_since_last > 10)")};
+  static const protocol_edit dosed[] = {RR_LOW_IF("not (c and c.previous(\"dose\") and c.previous(\"dose\") >= 30)")};
+#undef RR_LOW_IF
+  static const weakened_case cases[] = {
+      {evening, 1, ", at 17:00 UTC"},
+      {from_2027, 1, ", a year after 2026-01-01"},
+      {ninth, 1, ", in the course's session 9"},
+      {long_ago, 1, " days after the course's last session"},
+      {dosed, 1, ", every course measure 30 at the sessions before"},
+  };
+  (void)state;
+  each_named_weakened("protocols/ketamine_iv", cases, sizeof cases / sizeof *cases);
+}
+
 /* P4 of the seventh independent try: authored versions loosened the course,
  * the drug, dose_given, the overdue alert's escalation and latching, and none
  * was named weakened. Each edit of a copy of ketamine_iv is named. */
@@ -1057,6 +1085,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(priority_lowered_in_a_helper_for_one_phase_is_weakened),
       cmocka_unit_test(limits_loosened_through_prescribed_params_are_weakened),
       cmocka_unit_test(weakened_later_in_the_phase_or_the_course),
+      cmocka_unit_test(weakened_by_the_clock_or_the_course_history),
       cmocka_unit_test(course_and_drug_loosened),
       cmocka_unit_test(weakened_does_not_depend_on_timing),
       cmocka_unit_test(a_run_past_the_time_guard_stops),

@@ -1421,6 +1421,11 @@ local exercise_course_n = 0
 -- and the course's session the behavioural diff sets, and the names under
 -- which a rule's reading of them is kept (author/behaviour_diff.c).
 local PHASE_TIME_SET, SESSION_SET = "@phase_elapsed", "@course_session"
+-- Set with the course's session by the diff too, for the rules that read the
+-- course: the days since the last session and the value every course measure
+-- had before (previous, first); and the clock's time for the rules that read
+-- visit.now() (docs/safety.md AG3).
+local DAYS_SET, MEASURE_SET, CLOCK_SET = "@days_since_last", "@course_measure", "@now"
 local function synthetic_view(p, at, state, now, over, read)
   -- The behaviour's visits (read given) hand readings over as they are: the
   -- views that report misread fields are lint's, and cost a table each.
@@ -1491,23 +1496,27 @@ local function synthetic_view(p, at, state, now, over, read)
     if read then read[SESSION_SET] = true end
     exercise_course_n = exercise_course_n + 1
     local session = over and over[SESSION_SET]
+    local days, before = over and over[DAYS_SET], over and over[MEASURE_SET]
     local first
-    if session then first = session == 1 else first = exercise_course_n % 2 == 1 end
+    if session then first = session == 1
+    elseif days or before then first = false
+    else first = exercise_course_n % 2 == 1 end
     session = session or (first and 1 or 3)
+    days = days or 3.5
     local function measure(name)
       if type(name) ~= "string" or not c.measure_names[name] then
         error(string.format("unknown course measure '%s'", tostring(name)), 2)
       end
       if first then return nil end
       for _, m in ipairs(c.measures) do
-        if m.name == name then return m.param and view.param(m.param) or 10 end
+        if m.name == name then return before or (m.param and view.param(m.param)) or 10 end
       end
     end
     return readonly({ id = 1, session = session, sessions = c.sessions,
                       stage = (c.sessions and session > c.sessions) and "maintenance" or "induction",
                       previous = measure, first = measure, min_interval = c.min_interval,
-                      days_since_last = (not first) and 3.5 or nil,
-                      last_at = (not first) and (now - 3.5 * 86400000) or nil }, "course")
+                      days_since_last = (not first) and days or nil,
+                      last_at = (not first) and (now - days * 86400000) or nil }, "course")
   end
   function view.phase() return cur.id end
   -- Time in the phase: 15 minutes, or what the behavioural diff sets
@@ -1522,7 +1531,10 @@ local function synthetic_view(p, at, state, now, over, read)
     if read then read[PHASE_TIME_SET] = true end
     return in_phase or 15 * 60000
   end
-  function view.now() return now end
+  function view.now()
+    if read then read[CLOCK_SET] = true end
+    return over and over[CLOCK_SET] or now
+  end
   function view.id() return 1 end
   return readonly(view, "visit")
 end
