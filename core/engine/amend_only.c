@@ -25,10 +25,14 @@ static int holds_by_rule(const visit *v, int item) {
  * contraindications, the REMS form's "respiratory depression occurred") is
  * given once: changed, it is amended with a reason even when it holds
  * nothing, or a "no" on the form became "yes" with no reason and no
- * amendment in the history. A check is exempt (G1): its false is "not yet"
- * (the ride is not here), and true is the thing done. */
+ * amendment in the history. So is such a score (Y1: ketamine_iv's PHQ-9,
+ * whose item 9 recorded again as 0 lifted the suicide-risk assessment); a
+ * score the protocol lets be skipped is scored again (the discharge's
+ * Aldrete). A check is exempt (G1): its false is "not yet" (the ride is not
+ * here), and true is the thing done. */
 static int one_off_answer(const item_spec *it) {
-  return !it->skippable && (it->kind == KIND_CHOICE || it->kind == KIND_NUMBER || it->kind == KIND_TEXT);
+  return !it->skippable &&
+         (it->kind == KIND_CHOICE || it->kind == KIND_NUMBER || it->kind == KIND_TEXT || it->kind == KIND_SCORE);
 }
 
 int vigil__item_amend_only(const visit *v, int item) {
