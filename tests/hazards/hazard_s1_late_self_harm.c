@@ -72,7 +72,7 @@ static void esketamine_late_item_9_holds_the_dose_until_assessed(void **state) {
 }
 
 /* Ketamine_iv: PHQ-9 with item 9 at 0, dose checked, into the infusion; the
- * PHQ-9 with item 9 at 3 entered late into screening: the infusion waits. */
+ * PHQ-9 with item 9 at 3 amended into screening: the infusion waits. */
 static void ketamine_late_item_9_holds_the_infusion_until_assessed(void **state) {
   alarm_serve *a = *state;
   char msg[4096], body[512], path[64];
@@ -91,8 +91,16 @@ static void ketamine_late_item_9_holds_the_infusion_until_assessed(void **state)
   assert_int_equal(alarm_advance_clock(a, "2m"), 200);
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   assert_int_equal(alarm_advance_clock(a, "1m"), 200);
+  /* As a late entry it is refused since Y1 (a recorded PHQ-9 changes by an
+   * amendment with a reason), and the amendment is the way: it holds as the
+   * late entry did. */
   snprintf(body, sizeof body, "{\"screening.phq9\": " PHQ9("3") ", \"observed_at\": %lld}", alarm_now(a) - 120000);
-  assert_int_equal(alarm_record(a, id, body), 200);
+  assert_int_equal(alarm_record(a, id, body), 409);
+  assert_int_equal(alarm_cmd(a, NULL, id, "amend",
+                             "{\"item\": \"screening.phq9\", \"value\": " PHQ9(
+                                 "3") ", "
+                                      "\"reason\": \"the patient told the nurse after the dose was drawn up\"}"),
+                   200);
   json_t *al = alarm_latest(a, id, "self_harm");
   assert_non_null(al);
   assert_true(json_is_true(json_object_get(al, "carried")));
