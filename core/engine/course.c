@@ -630,6 +630,15 @@ static int64_t dose_given_at(const course *c, const visit *v, const char **which
     if (which) *which = cs->dose_given[i];
     return v->items[item].given_at;
   }
+  /* AG2: a dose and its lot recorded, and the visit past their phase (its
+   * gate overridden with the devices unrecorded): the dose was given. Not
+   * before: they are recorded before the dose, which is then still held (N7). */
+  for (uint32_t i = 0; i < cs->n_dose_recorded; i++) {
+    int item = vigil__protocol_find_item(v->p, cs->dose_recorded[i], -1);
+    if (item < 0 || !v->items[item].given_at || v->phase <= v->p->items[item].phase) continue;
+    if (which) *which = cs->dose_recorded[i];
+    return v->items[item].given_at;
+  }
   return 0;
 }
 

@@ -414,6 +414,7 @@ static int read_course(protocol *p, lua_State *L, int idx) {
   p->course = c;
   c->visits = get_names(L, idx, "visits", &c->n_visits);
   c->dose_given = get_names(L, idx, "dose_given", &c->n_dose_given);
+  c->dose_recorded = get_names(L, idx, "dose_recorded", &c->n_dose_recorded);
   c->sessions = (int32_t)get_int(L, idx, "sessions", 1);
   c->within = get_int(L, idx, "within", 0);
   c->min_interval = get_int(L, idx, "min_interval", 0);
@@ -940,6 +941,7 @@ void vigil__protocol_free(protocol *p) {
   if (p->course) {
     free(p->course->visits);
     free(p->course->dose_given);
+    free(p->course->dose_recorded);
     free(p->course->measures);
     free(p->course->where);
     free(p->course);

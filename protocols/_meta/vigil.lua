@@ -249,6 +249,8 @@ function Visit.course() end
 ---@field min_interval vigil.Duration The shortest time between two sessions.
 ---@field interval vigil.Duration The usual time between two induction sessions: the next is due this long after the last.
 ---@field grace vigil.Duration How long after a due session the course is overdue.
+---@field dose_given? string|string[] "phase.item"(s) whose recording means the dose was given (docs/safety.md M1, AG2).
+---@field dose_recorded? string|string[] "phase.item"(s) recorded before the dose (its dose and lot) that say it was given once the visit has left their phase (AG2).
 ---@field maintenance? { interval: vigil.Duration, sessions?: integer, max_interval?: vigil.Duration } After the induction series: sessions due `interval` apart (the first `sessions` of them when max_interval is given), then `max_interval` apart.
 ---@field measures? table<string, vigil.CourseMeasure> What each session measures, by name.
 ---@field priorities? { missed_session?: vigil.Priority, non_response?: vigil.Priority, series_incomplete?: vigil.Priority } Each course alert's priority (medium unless said).

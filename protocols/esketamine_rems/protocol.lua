@@ -49,11 +49,14 @@
 --          monitoring's and leaving's breathing readings, and the newest breathing reading at or above
 --          it holds leaving (docs/safety.md U3); that reading must be no older than
 --          discharge_vitals_max_age_min (20 minutes) when the patient leaves (U2).
+--   1.7.6  the course's dose_recorded (dosing.dose, dosing.lot_number): a session that left dosing with
+--          its dose and lot recorded and the devices unrecorded (the gate overridden) counts as a dose:
+--          the minimum interval, the series and the REMS form (docs/safety.md AG2).
 
 local v = require "vigil"
 
 return v.protocol "esketamine_rems" {
-  version = "1.7.5", -- 1.7.5: fast breathing alerts and holds leaving (U3), breathing of now at leaving (U2); 1.7.4: a repeat breathing reading and MOAA/S at leaving (T6); 1.7.3: the device lot number has a format (4-20 letters, digits or hyphens: P9); 1.7.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.7.1: a low BP or slow heart rate before leaving alerts high (bp_low, hr_low: R5); 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
+  version = "1.7.6", -- 1.7.6: the dose and lot recorded say the dose was given once dosing is left (AG2); 1.7.5: fast breathing alerts and holds leaving (U3), breathing of now at leaving (U2); 1.7.4: a repeat breathing reading and MOAA/S at leaving (T6); 1.7.3: the device lot number has a format (4-20 letters, digits or hyphens: P9); 1.7.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.7.1: a low BP or slow heart rate before leaving alerts high (bp_low, hr_low: R5); 1.7.0: the REMS Patient Monitoring Form: every field before leaving, each session's form due (rems_form); 1.6.0: low BP and a slow heart rate alert and hold leaving (Q4), low pre-dose vitals hold the dose (Q3); 1.5.2: the ride home and the no-driving advice cannot be skipped (P6); 1.5.1: the dose prescribed and checked (N5), form answers against the record (N6); 1.5.0: worse = false said where nothing is worse (M4); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: worse readings announced (M2), no skips at dosing and leaving (M5), suicidal thoughts (M8); 1.3.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.1.0 also: monitoring's missed checkpoints hold its gate (missed = "hold", docs/safety.md G8)
   title = "Esketamine (Spravato) treatment session under the REMS",
   description = "Esketamine nasal spray 56 or 84 mg in a certified treatment setting: pre-dose checks with the "
                 .. "140/90 blood pressure guide and a confirmed ride home, the dose and its lot, blood pressure at "
@@ -233,6 +236,10 @@ return v.protocol "esketamine_rems" {
     -- The devices administered are the dose given: from then the session counts
     -- for the minimum interval, even if its visit is aborted (docs/safety.md M1).
     dose_given = "dosing.devices_administered",
+    -- The dose and its lot are recorded before the devices: once the visit has left
+    -- the dosing phase with them recorded (its gate overridden with the devices
+    -- unrecorded), the dose was given (docs/safety.md AG2).
+    dose_recorded = { "dosing.dose", "dosing.lot_number" },
     -- UNCONFIRMED: clinic default, review.
     grace = "2d",
     -- Maintenance, weeks 5-8: once a week (4 sessions); week 9 on: every 2 weeks or

@@ -42,7 +42,8 @@ return v.phase "infusion" {
     -- drawn up (rule dose_given below, docs/safety.md T7), the rate and volume are records
     -- only (no source gives a tolerance for them). The start and stop times are infusion_started's and infusion_stopped's observed times. The ranges catch
     -- typing errors only (the dose: the largest weight, 250 kg, at the largest dose_mg_per_kg,
-    -- 1.0 mg/kg); required, each can be "Not done" with a reason (a pump that failed).
+    -- 1.0 mg/kg); required, the rate and volume can be "Not done" with a reason (a pump that
+    -- failed), the dose given not (AG1).
     v.number "pump_rate" {
       title = "Pump rate set",
       help = "As programmed on the pump when the infusion started.",
@@ -87,6 +88,10 @@ return v.phase "infusion" {
       help = "What the patient received: the volume infused at the bag's concentration "
              .. "(drawn up at screening: {weight} kg x {dose_mg_per_kg} mg/kg).",
       unit = "mg", range = { 0, 250 },
+      -- Checked against the dose drawn up (rule dose_given): never skipped, a change is an
+      -- amendment with a reason (docs/safety.md AG1, U11); a pump that failed is a
+      -- clinician's gate override with a reason.
+      skippable = false,
     },
   },
 

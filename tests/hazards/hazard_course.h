@@ -1,6 +1,7 @@
 /* hazard_course.h: a patient's course over the HTTP API of an alarm_serve.h
- * test (H14 in docs/safety.md): a ketamine_iv visit's start and the course
- * alerts of one rule. Header only. */
+ * test (H14 in docs/safety.md): a ketamine_iv visit's start, the course
+ * alerts of one rule, the patient's record and a clinician's override with a
+ * reason. Header only. */
 #ifndef VIGIL_HAZARDS_COURSE_H
 #define VIGIL_HAZARDS_COURSE_H
 
@@ -30,6 +31,35 @@ static inline uint64_t course_ketamine_visit(alarm_serve *a, const char *patient
   uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
   json_decref(r);
   return id;
+}
+
+/* A ketamine_iv visit (70 kg) of patient, screened: 35 mg drawn up and
+ * double-checked by the clinician, in screening still. Its id. */
+static inline uint64_t course_ketamine_screened(alarm_serve *a, const char *patient) {
+  uint64_t id = course_ketamine_visit(a, patient);
+  assert_int_equal(alarm_record(a, id, ALARM_KETAMINE_SCREENING), 200);
+  assert_int_equal(
+      alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
+      200);
+  return id;
+}
+
+/* The patient's record (GET /api/v1/patients/{patient}, as the clinician), a new reference. */
+static inline json_t *course_patient_record(alarm_serve *a, const char *patient) {
+  char path[128];
+  json_t *p = NULL;
+  snprintf(path, sizeof path, "/api/v1/patients/%s", patient);
+  assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "GET", path, NULL, &p), 200);
+  return p;
+}
+
+/* The clinician's override of the visit's current gate with this reason,
+ * naming what it passes unrecorded (V1). */
+static inline void course_override_because(alarm_serve *a, uint64_t id, const char *reason) {
+  char items[2048], body[2600];
+  snprintf(body, sizeof body, "{\"reason\": \"%s\", \"password\": \"" SERVE_PASSWORD "\", \"items\": %s}", reason,
+           alarm_unrecorded(a, id, items, sizeof items));
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "override", body), 200);
 }
 
 #endif

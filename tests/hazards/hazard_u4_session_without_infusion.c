@@ -23,33 +23,20 @@
 #include "hazard_course.h"
 #include "hazard_restart.h"
 
-/* The clinician's override of the current phase's gate with this reason,
- * naming what it passes unrecorded (V1). */
-static void override_because(alarm_serve *a, uint64_t id, const char *reason) {
-  char items[2048], body[2600];
-  snprintf(body, sizeof body, "{\"reason\": \"%s\", \"password\": \"" SERVE_PASSWORD "\", \"items\": %s}", reason,
-           alarm_unrecorded(a, id, items, sizeof items));
-  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "override", body), 200);
-}
-
 /* A ketamine_iv visit of patient, screened (35 mg drawn up, double-checked),
  * in the infusion, the infusion started when started is set; then each later
  * gate overridden by the clinician, and discharged. */
 static uint64_t session(alarm_serve *a, const char *patient, int started) {
-  uint64_t id = course_ketamine_visit(a, patient);
-  assert_int_equal(alarm_record(a, id, ALARM_KETAMINE_SCREENING), 200);
-  assert_int_equal(
-      alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
-      200);
+  uint64_t id = course_ketamine_screened(a, patient);
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   alarm_expect_phase(a, id, "infusion");
   if (started) assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
-  override_because(a, id,
-                   started ? "infusion stopped early: patient unwell" : "cannula failed twice, no infusion given");
+  course_override_because(
+      a, id, started ? "infusion stopped early: patient unwell" : "cannula failed twice, no infusion given");
   alarm_expect_phase(a, id, "observation");
-  override_because(a, id, "observed at the chair, well");
+  course_override_because(a, id, "observed at the chair, well");
   alarm_expect_phase(a, id, "discharge");
-  override_because(a, id, "fit to leave, reviewed");
+  course_override_because(a, id, "fit to leave, reviewed");
   json_t *v = alarm_visit_json(a, id);
   assert_string_equal(json_string_value(json_object_get(v, "status")), "discharged");
   json_decref(v);
@@ -58,10 +45,7 @@ static uint64_t session(alarm_serve *a, const char *patient, int started) {
 
 /* The patient's first course (GET /patients/{patient}, as the clinician), a new reference. */
 static json_t *course_of(alarm_serve *a, const char *patient) {
-  char path[128];
-  json_t *p = NULL;
-  snprintf(path, sizeof path, "/api/v1/patients/%s", patient);
-  assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "GET", path, NULL, &p), 200);
+  json_t *p = course_patient_record(a, patient);
   json_t *c = json_incref(json_array_get(json_object_get(p, "courses"), 0));
   json_decref(p);
   assert_non_null(c);

@@ -861,7 +861,7 @@ end
 -- induction series, and the measures taken from each visit. Every number is
 -- protocol data: the engine has none of its own.
 local COURSE_OPTIONS = set({ "visits", "sessions", "within", "min_interval", "interval", "maintenance", "grace", "priorities",
-                             "measures", "response", "remission", "dose_given", "rems_form" })
+                             "measures", "response", "remission", "dose_given", "dose_recorded", "rems_form" })
 local function positive_duration(node, field, value, required)
   if value == nil then
     if required then bad(node, "course: %s is required (a duration such as \"2d\")", field) end
@@ -933,21 +933,28 @@ local function compile_course(node, p)
   -- The items whose recording means the dose was given ("phase.item"): from
   -- then the session counts as a dose for the minimum interval, whether its
   -- visit completes, is aborted or is still open (docs/safety.md M1).
-  c.dose_given = {}
-  local dg = spec.dose_given
-  if type(dg) == "string" then dg = { dg } end
-  if dg ~= nil and (type(dg) ~= "table" or #dg == 0) then
-    bad(node, "course: dose_given must name the item(s) whose recording means the dose was given, \"phase.item\"")
-    dg = {}
-  end
-  for _, ref in ipairs(dg or {}) do
-    if type(ref) ~= "string" or not smatch(ref, "^[%w_]+%.[%w_]+$") then
-      bad(node, "course: dose_given names its items as \"phase.item\", got %s", tostring(ref))
-    else
-      c.dose_given[#c.dose_given + 1] = ref
-      compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ref, where = node.where }
+  -- dose_recorded: items recorded before the dose is given (esketamine's dose
+  -- and lot) that say it was given once the visit has left their phase (its
+  -- gate overridden with them recorded: docs/safety.md AG2).
+  local function dose_items(key, says)
+    local out, dg = {}, spec[key]
+    if type(dg) == "string" then dg = { dg } end
+    if dg ~= nil and (type(dg) ~= "table" or #dg == 0) then
+      bad(node, "course: %s must name the item(s) %s, \"phase.item\"", key, says)
+      dg = {}
     end
+    for _, ref in ipairs(dg or {}) do
+      if type(ref) ~= "string" or not smatch(ref, "^[%w_]+%.[%w_]+$") then
+        bad(node, "course: %s names its items as \"phase.item\", got %s", key, tostring(ref))
+      else
+        out[#out + 1] = ref
+        compile_ctx.refs[#compile_ctx.refs + 1] = { ref = ref, where = node.where }
+      end
+    end
+    return out
   end
+  c.dose_given = dose_items("dose_given", "whose recording means the dose was given")
+  c.dose_recorded = dose_items("dose_recorded", "that say the dose was given once their phase is left")
   local names = {}
   if spec.measures ~= nil and type(spec.measures) ~= "table" then bad(node, "course: measures must be a table") end
   local keys = {}

@@ -158,6 +158,10 @@ typedef struct course_spec {
    * given: the session counts for the minimum interval from then (M1). */
   const char **dose_given;
   uint32_t n_dose_given;
+  /* Items recorded before the dose is given (a dose and its lot) that say it
+   * was given once the visit has left their phase (AG2). */
+  const char **dose_recorded;
+  uint32_t n_dose_recorded;
   int32_t sessions; /* the induction series */
   int64_t within, min_interval, interval, grace;
   int64_t maintenance_interval, maintenance_max; /* 0: no maintenance */
