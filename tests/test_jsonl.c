@@ -3,7 +3,9 @@
  * rotated by size, and after the plugin was away (vigil stopped, a crash
  * that tore the last line) the file goes on from where it ended with
  * nothing missing and nothing doubled; with a site's `where` filter, only
- * the events it takes, the same live and after an absence. */
+ * the events it takes, the same live and after an absence; after the
+ * database is restored from a backup, the new life's events are written
+ * though their seqs are already in the file (AF3). */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <setjmp.h>
@@ -94,15 +96,17 @@ static void start_host(fixture *f, const char *extra) {
   assert_int_equal(running, 1);
 }
 
-static void nurse_work(fixture *f, int entries) {
+static void nurse_work_as(fixture *f, const char *nurse, int entries) {
   uint64_t id;
-  assert_int_equal(vigil_visit_start(f->e, "lines", "chair-1", "nurse:ana", NULL, &id), 0);
+  assert_int_equal(vigil_visit_start(f->e, "lines", "chair-1", nurse, NULL, &id), 0);
   for (int i = 0; i < entries; i++) {
     char json[64];
     snprintf(json, sizeof json, "{\"vitals\": {\"sbp\": %d}}", i % 3 ? 120 : 190);
-    if (vigil_visit_record_json(f->e, id, "nurse:ana", json) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+    if (vigil_visit_record_json(f->e, id, nurse, json) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
   }
 }
+
+static void nurse_work(fixture *f, int entries) { nurse_work_as(f, "nurse:ana", entries); }
 
 typedef struct seen {
   uint64_t *seqs;
@@ -294,6 +298,93 @@ static void test_cluster_lines_name_their_site(void **state) {
       fail_msg("%s's lines end at seq %llu, not %llu", sites[k], (unsigned long long)got[k], (unsigned long long)last);
 }
 
+/* vigil stopped, its database closed; then opened again (from the same file). */
+static void reopen_engine(fixture *f) {
+  vigil_engine_free(f->e);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = f->db};
+  assert_int_equal(vigil_engine_new(&opts, &f->e), 0);
+  if (vigil_engine_load(f->e, f->dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+}
+
+static void copy_file(const char *from, const char *to) {
+  char cmd[320];
+  snprintf(cmd, sizeof cmd, "cp %s %s", from, to);
+  assert_int_equal(system(cmd), 0);
+}
+
+typedef struct log_lines {
+  vigil_engine *e;
+  char **json;
+  size_t n;
+} log_lines;
+
+static int keep_event(void *ud, const vigil_event *ev) {
+  log_lines *l = ud;
+  l->json = realloc(l->json, (l->n + 1) * sizeof *l->json);
+  return (l->json[l->n++] = vigil_event_json(l->e, ev)) ? 0 : -1;
+}
+
+/* AF3: the backup is taken after the first work; the old life goes on past
+ * it (its lines in the file), then the database is put back and a new life
+ * writes events under the same seqs. The file must end with every event of
+ * the new life after the backup, as the log holds it, in order. */
+static void test_a_restored_database_is_written_again(void **state) {
+  fixture *f = *state;
+  start_host(f, "");
+  nurse_work(f, 3);
+  stop_host(f);
+  reopen_engine(f); /* closed cleanly: the database file holds it all */
+  uint64_t backup_seq = vigil_query_last_seq(f->e);
+  char backup[160];
+  snprintf(backup, sizeof backup, "%s/backup.db", f->dir);
+  copy_file(f->db, backup);
+  start_host(f, "");
+  nurse_work(f, 8); /* the old life, past the backup */
+  stop_host(f);
+  uint64_t old_last = vigil_query_last_seq(f->e);
+  vigil_engine_free(f->e);
+  f->e = NULL;
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  copy_file(backup, f->db);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = f->db};
+  assert_int_equal(vigil_engine_new(&opts, &f->e), 0);
+  if (vigil_engine_load(f->e, f->dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+  assert_true(vigil_query_last_seq(f->e) >= backup_seq); /* and what its start wrote */
+  start_host(f, "");
+  nurse_work_as(f, "nurse:bo", 3); /* the new life: other events under the old life's seqs */
+  stop_host(f);
+  uint64_t head = vigil_query_last_seq(f->e);
+  assert_true(head > backup_seq && head < old_last);
+
+  log_lines want = {.e = f->e};
+  assert_int_equal(vigil_engine_events(f->e, backup_seq, keep_event, &want), 0);
+  assert_int_equal(want.n, head - backup_seq);
+  FILE *fp = fopen(f->file, "r");
+  assert_non_null(fp);
+  char *line = NULL, **lines = NULL;
+  size_t cap = 0, n = 0;
+  ssize_t len;
+  while ((len = getline(&line, &cap, fp)) > 0) {
+    line[len - 1] = '\0';
+    lines = realloc(lines, (n + 1) * sizeof *lines);
+    lines[n++] = strdup(line);
+  }
+  free(line);
+  fclose(fp);
+  if (n < want.n) fail_msg("%zu lines in the file, fewer than the %zu events of the new life", n, want.n);
+  for (size_t i = 0; i < want.n; i++)
+    if (strcmp(lines[n - want.n + i], want.json[i]))
+      fail_msg("the new life's event %llu is not in the file where it should be (line %zu: %.80s)",
+               (unsigned long long)(backup_seq + 1 + i), n - want.n + i + 1, lines[n - want.n + i]);
+  for (size_t i = 0; i < n; i++)
+    free(lines[i]);
+  for (size_t i = 0; i < want.n; i++)
+    vigil_free(want.json[i]);
+  free(lines);
+  free(want.json);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_lines_in_order_and_rotated, setup, teardown),
@@ -301,6 +392,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_goes_on_after_an_absence_and_a_torn_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_where_writes_only_what_the_filter_takes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cluster_lines_name_their_site, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_restored_database_is_written_again, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,13 @@
  * E3: on a node of a cluster each site the node owns has its own plugin
  * instance and its own sequence numbers, and the sites' lines may share
  * one file: each line then names its site first ("site"), and an instance
- * learns where it got to from the last line of its own site. */
+ * learns where it got to from the last line of its own site.
+ *
+ * AF3: a database restored from a backup numbers its new events from where
+ * the backup ended, so the file's last seq may belong to the log's earlier
+ * life. At start the plugin compares its last line with the event the log
+ * now holds under that seq; when they differ it walks back to the newest
+ * line the log still holds as written and goes on after it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +57,8 @@ typedef struct jsonl {
   long long size;
   uint64_t last; /* the seq of the last line written */
   uint64_t lines, rotations, errors;
+  uint64_t restored_after; /* AF3: the last line the log still held, when the rest was another life's */
+  int restored;
   char *site_member; /* E3: "\"site\":\"north\"," on a cluster node (plugin ABI 1.5), NULL on a single server */
 } jsonl;
 
@@ -113,6 +121,78 @@ static int open_file(jsonl *j, char **err) {
   }
   free(tail);
   return 0;
+}
+
+/* One line of the file against the log's event under its seq. */
+typedef struct line_probe {
+  jsonl *j;
+  uint64_t seq;
+  const char *line;
+  size_t len;
+  int same;
+} line_probe;
+
+/* Whether the line is the event as the live path wrote it: the event's JSON,
+ * on a cluster node with the site member after its opening brace. */
+static int line_is_event(const jsonl *j, const char *line, size_t len, const vigil_plugin_event *ev) {
+  size_t member = j->site_member && ev->json_len > 1 && ev->json[0] == '{' ? strlen(j->site_member) : 0;
+  if (!member) return len == ev->json_len && !memcmp(line, ev->json, len);
+  return len == ev->json_len + member && line[0] == '{' && !memcmp(line + 1, j->site_member, member) &&
+         !memcmp(line + 1 + member, ev->json + 1, ev->json_len - 1);
+}
+
+static int probe_event(void *ud, const vigil_plugin_event *ev) {
+  line_probe *lp = ud;
+  lp->same = ev->seq == lp->seq && line_is_event(lp->j, lp->line, lp->len, ev);
+  return 1; /* the first event after seq - 1 is all this needs */
+}
+
+/* AF3: the seq to go on after. The file's own last line when the log holds it
+ * as written (every start but the first after a restore); else the newest line
+ * of the file's last 64 KiB that the log holds as written; else 0: the whole
+ * log again (at worst repeated lines, never a skipped one). */
+static uint64_t last_line_the_log_holds(jsonl *j, char *tail, size_t n) {
+  char *end = tail + n;
+  int newest = 1;
+  while (end > tail) {
+    *end = '\0';
+    char *start = memrchr(tail, '\n', (size_t)(end - tail));
+    char *line = start ? start + 1 : tail;
+    if (*line && (!j->site_member || !strncmp(line + 1, j->site_member, strlen(j->site_member)))) {
+      json_t *ev = json_loads(line, 0, NULL);
+      line_probe lp = {
+          .j = j, .seq = (uint64_t)json_integer_value(json_object_get(ev, "seq")), .line = line, .len = strlen(line)};
+      json_decref(ev);
+      if (lp.seq && j->api->events_after(j->p, lp.seq - 1, probe_event, &lp) < 0) return j->last; /* cannot tell */
+      if (lp.seq && lp.same) return newest ? j->last : lp.seq;
+      newest = 0;
+    }
+    if (!start) break;
+    end = start;
+  }
+  return newest ? j->last : 0;
+}
+
+static void check_restore(jsonl *j) {
+  if (j->size <= 0) return;
+  size_t n = j->size < TAIL ? (size_t)j->size : TAIL;
+  char *tail = malloc(n + 1);
+  if (!tail) return;
+  ssize_t got = pread(j->fd, tail, n, j->size - (off_t)n);
+  if (got > 0 && tail[got - 1] == '\n') {
+    uint64_t from = last_line_the_log_holds(j, tail, (size_t)got - 1);
+    if (from != j->last) {
+      say(j, VIGIL_PLUGIN_LOG_WARN,
+          "%s: its last line (seq %llu) is not the event the log holds under that seq (the database was "
+          "restored from a backup, or is another one): writing the log's events after seq %llu again; the "
+          "file's lines between are from the log's earlier life",
+          j->path, (unsigned long long)j->last, (unsigned long long)from);
+      j->last = from;
+      j->restored_after = from;
+      j->restored = 1;
+    }
+  }
+  free(tail);
 }
 
 /* path -> path.1 -> path.2 ... up to path.<keep>; the oldest goes. */
@@ -207,6 +287,7 @@ static char *status(void *ud) {
   json_t *s = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", j->path, "size", (json_int_t)j->size, "last_seq",
                         (json_int_t)j->last, "lines", (json_int_t)j->lines, "rotations", (json_int_t)j->rotations,
                         "write_errors", (json_int_t)j->errors);
+  if (s && j->restored) json_object_set_new(s, "restored_after_seq", json_integer((json_int_t)j->restored_after));
   if (s && j->where_name) {
     json_object_set_new(s, "where", json_string(j->where_name));
     json_object_set_new(s, "where_skipped", json_integer((json_int_t)j->where_skipped));
@@ -295,6 +376,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   }
   /* A new file with no cursor starts now, unless the settings ask for the whole log. */
   if (!known && !j->size && !j->from_beginning) j->last = api->last_seq(p);
+  check_restore(j);
   if ((rc = api->on_close(p, on_close, j)) < 0) {
     on_close(j);
     return rc;
