@@ -198,21 +198,34 @@ static void renew(uv_timer_t *t) {
   n->failing = 1;
 }
 
-cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, int64_t claimed_ms,
-                                   void (*lost)(void *ud), void *ud, cluster_log_fn log) {
+int vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, int64_t claimed_ms, void (*lost)(void *ud),
+                         void *ud, cluster_log_fn log, cluster_node **out, char *err, size_t errlen) {
+  *out = NULL;
+  /* AF4 of the integrator's try: a node claims its sites, then loads their
+   * protocols on the loop, which renews nothing meanwhile; a load longer
+   * than four fifths of the lease (a slow or busy machine) fenced the node
+   * at every start. Renewing first makes the fence count from now. The
+   * lease may have run out while loading: the renewal still holds if no
+   * other node claimed the site (its epoch is this node's), and is refused
+   * if one did; what the engine wrote meanwhile was fenced by the epoch. */
+  int64_t from = claimed_ms, started = vigil__cluster_mono_ms();
+  int rc = vigil__store_renew(vigil__engine_store(e), err, errlen);
+  if (rc == VIGIL_EBUSY || rc == VIGIL_ECORRUPT) return rc;
+  if (rc == 0) from = started; /* else PostgreSQL unreachable now: the claim's time stands, the renewals go on */
   cluster_node *n = calloc(1, sizeof *n);
-  if (!n) return NULL;
+  if (!n) return -1;
   n->e = e;
   n->lease_ms = lease_ms;
   n->lost = lost;
   n->ud = ud;
   n->log = log;
-  atomic_store(&n->fence_at, claimed_ms + lease_ms - margin(lease_ms));
+  atomic_store(&n->fence_at, from + lease_ms - margin(lease_ms));
+  if (rc == 0) n->renewals++;
   atomic_fetch_add(&held, 1);
   if (pthread_create(&n->watchdog, NULL, watchdog, n) != 0) {
     atomic_fetch_sub(&held, 1);
     free(n);
-    return NULL;
+    return -1;
   }
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
@@ -223,8 +236,9 @@ cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lea
    * begins: an outage shorter than half the lease never fences an owner
    * (docs/deploy.md, Leases; a third left only 47%). */
   uint64_t every = (uint64_t)(lease_ms / 10 > 0 ? lease_ms / 10 : 1);
-  uv_timer_start(&n->timer, renew, 0, every);
-  return n;
+  uv_timer_start(&n->timer, renew, rc == 0 ? every : 0, every);
+  *out = n;
+  return 0;
 }
 
 int vigil__cluster_broken(const cluster_node *n) { return n && n->broken; }

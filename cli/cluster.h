@@ -41,10 +41,14 @@ typedef struct cluster_node cluster_node;
  * site becomes durable from then on, so no alarm or hook of it reaches
  * anyone), even when the loop is stuck, and ends the process (exit status
  * 3) when no other site of the node is still held. When a renewal finds the
- * site taken (or fenced), lost(ud) is called once on the loop. NULL when out
- * of memory. */
-cluster_node *vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, int64_t claimed_ms,
-                                   void (*lost)(void *ud), void *ud, cluster_log_fn log);
+ * site taken (or fenced), lost(ud) is called once on the loop. It renews
+ * once before anything else (AF4): the site was claimed before its
+ * protocols were loaded, and the loop renewed nothing meanwhile. 0 and *out;
+ * VIGIL_EBUSY (taken by another node meanwhile) or VIGIL_ECORRUPT (part of
+ * the schema gone) with err: the site is not to be served; -1 when out of
+ * memory. */
+int vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, int64_t claimed_ms, void (*lost)(void *ud),
+                         void *ud, cluster_log_fn log, cluster_node **out, char *err, size_t errlen);
 /* 1 when lost(ud) was called because the site's database lacks part of the
  * schema (a table or a column gone while the node ran): the node stops,
  * status 1, as at its start. */

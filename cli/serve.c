@@ -1086,6 +1086,15 @@ static config *read_settings(settings *st) {
     vigil__config_free(c);
     return NULL;
   }
+  if (st->lease_ms < 2000) { /* E9: a start or a busy loop must fit in the fence's four fifths */
+    char where[4200];
+    fprintf(stderr,
+            "vigil serve: %s: lease_time is at least 2 seconds (the owner renews it every tenth and stops acting a "
+            "fifth before it ends: a shorter lease fences a node at every start)\n",
+            vigil__config_where(c, "lease_time", where, sizeof where));
+    vigil__config_free(c);
+    return NULL;
+  }
   if (!st->db) st->db = db;
   if (!st->listen) st->listen = listen;
   const char *node, *advertise, *sites;
@@ -1407,8 +1416,16 @@ static int unit_start(server_ctx *s, site_unit *u) {
     s->takeovers++;
     takeover_lateness(u);
   }
-  if (st->node && !(u->lease = vigil__cluster_start(&s->loop, u->e, s->opts.lease_ms, u->claimed_mono, on_site_lost, u,
-                                                    log_line))) {
+  if (!st->node) return 0;
+  char err[512];
+  int rc = vigil__cluster_start(&s->loop, u->e, s->opts.lease_ms, u->claimed_mono, on_site_lost, u, log_line, &u->lease,
+                                err, sizeof err);
+  if (rc == VIGIL_EBUSY || rc == VIGIL_ECORRUPT) {
+    log_line("error", "the site was taken by another node while this node loaded it (or its schema is gone)",
+             json_pack("{s:s, s:s}", "site", u->name, "error", err));
+    return -3;
+  }
+  if (rc < 0) {
     fprintf(stderr, "vigil serve: cannot keep the site's lease (out of memory)\n");
     return -1;
   }
@@ -1708,7 +1725,7 @@ static int serve(settings *st) {
   }
   for (size_t i = 0; i < s.n_units; i++)
     if (!s.units[i]->closed && (rc = unit_start(&s, s.units[i])) < 0) {
-      exit_code = rc == -2 ? 2 : 1;
+      exit_code = rc == -2 ? 2 : rc == -3 ? 3 : 1; /* 3: a site lost, as when its lease is */
       goto out;
     }
   s.api = s.units[0]->api;

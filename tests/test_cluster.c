@@ -748,6 +748,43 @@ static void a_standby_outlives_a_postgresql_restart(void **state) {
   lease_s = LEASE_S;
 }
 
+/* AF4 of the integrator's try: a node claims its site, then loads its
+ * protocols, and the loop renews nothing meanwhile; a load longer than four
+ * fifths of the lease fenced the node at every start (status 3). Here the
+ * node loads eight copies of the bundled ketamine_iv (with their specs)
+ * under a lease of 2 s: it must serve its site, and go on serving. */
+static void a_node_slow_to_load_keeps_its_site(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "slowload", uri, sizeof uri), 0);
+  lease_s = 2;
+  serve_process n;
+  node_setup(&n, "s1", "slow");
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p %s/many && cp -r protocols/_meta %s/many/ && for i in 1 2 3 4 5 6 7 8; do "
+           "cp -r protocols/ketamine_iv %s/many/k$i && "
+           "sed -i 's/return v.protocol \"ketamine_iv\"/return v.protocol \"k'$i'\"/' %s/many/k$i/protocol.lua; done",
+           n.root, n.root, n.root, n.root);
+  assert_int_equal(system(cmd), 0);
+  snprintf(n.protocol, sizeof n.protocol, "%s/many", n.root);
+  node_conf(&n, "s1", "slow");
+  add_nurse(&n);
+  node_spawn(&n);
+  assert_true(node_says(&n, "\"msg\":\"claimed the site\"", 30000));
+  double claimed = now_ms();
+  assert_true(node_says(&n, "\"msg\":\"listening\"", 180000));
+  double loaded = now_ms() - claimed;
+  fprintf(stderr, "# from the claim to listening: %.0f ms (the fence, unrenewed: %d ms)\n", loaded, lease_s * 800);
+  usleep(1000 * 1000); /* half a lease of serving: renewals, no fence */
+  assert_int_equal(waitpid(n.pid, NULL, WNOHANG), 0);
+  char *text = serve_log(&n);
+  if (strstr(text, "not renewed in time")) fail_msg("the node fenced itself after loading:\n%s", text);
+  free(text);
+  assert_int_equal(serve_stop(&n, 0), 0);
+  serve_cleanup(&n);
+  lease_s = LEASE_S;
+}
+
 /* C2 of the independent try (owners): an owner rides out any PostgreSQL
  * outage shorter than half the lease, whenever it begins (docs/deploy.md,
  * Leases). The database is frozen (every process of it stopped: it answers
@@ -922,6 +959,14 @@ static void assert_refused(const char *db, const char *extra, const char *says) 
 static void sites_without_a_node_are_refused(void **state) {
   (void)state;
   assert_refused("nonode", "sites = \"north\"\n", "--sites (vigil.conf sites) names the sites of a node");
+}
+
+/* E9 of the third try: lease_time 0.1 or 0.5 passed the check, and the node
+ * fenced itself at every start (a restart loop): at least 2 seconds. */
+static void a_lease_shorter_than_two_seconds_is_refused(void **state) {
+  (void)state;
+  assert_refused("shortlease", "node = \"x1\"\nsites = \"north\"\nlease_time = 0.5\n",
+                 "lease_time is at least 2 seconds");
 }
 
 /* C6 of the independent try: a server without --node on PostgreSQL held
@@ -1648,6 +1693,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(postgresql_restarted),
                                      cmocka_unit_test(reads_during_an_outage_never_show_an_empty_board),
                                      cmocka_unit_test(a_standby_outlives_a_postgresql_restart),
+                                     cmocka_unit_test(a_node_slow_to_load_keeps_its_site),
+                                     cmocka_unit_test(a_lease_shorter_than_two_seconds_is_refused),
                                      cmocka_unit_test(an_owner_rides_out_an_outage_of_half_the_lease),
                                      cmocka_unit_test(a_node_whose_clock_is_off_claims_no_site),
                                      cmocka_unit_test(a_node_whose_clock_goes_off_gives_its_site_up),
