@@ -960,8 +960,10 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
   if (!a->visit && vigil__course_apply(e, ev) < 0) return VIGIL_ENOMEM;
   /* A carried alert closes by a clinician's acknowledgement with a reason;
    * one a left phase's reading raised (S2, T1) stays acknowledged while that
-   * reading stands (S2): an acknowledgement does not end its condition. */
-  if (vigil__alert_awaits_assessment(a)) vigil__resolve_alert(e, a);
+   * reading stands (S2): an acknowledgement does not end its condition. A
+   * carried course alert (non_response, AD2) stays acknowledged until a
+   * response or the course's close (course.c). */
+  if (a->visit && vigil__alert_awaits_assessment(a)) vigil__resolve_alert(e, a);
   return vigil__engine_done(e, a->visit);
 }
 

@@ -151,6 +151,12 @@ static int add_course_alert(vigil_engine *e, course *c, const vigil_event *ev) {
   a->message = strdup(message ? message : "");
   a->item = -1;
   a->source = SRC_COURSE;
+  /* AD2 (docs/safety.md): a failed induction is the clinician's to decide
+   * on: only a clinician acknowledges non_response, with a reason (as a
+   * carried rule's alert), and a course with it open is closed only by a
+   * clinician (vigil_course_close_needs_clinician). From the rule, so an
+   * alert raised before this was so is the clinician's too. */
+  a->carry = !strcmp(rule, RULE_NON_RESPONSE);
   if (vigil__priority_parse(vigil__val_text_of(d, K(priority)), &a->prio) < 0) a->prio = PRIORITY_MEDIUM;
   if (num_of(d, K(escalate_ms), &x)) a->escalate_ms = (int64_t)x;
   if (num_of(d, K(value), &x)) {
@@ -2170,6 +2176,14 @@ int vigil_course_close_needs_clinician(vigil_engine *e, uint64_t id, char *why, 
                (unsigned long long)c->id, place, (unsigned long long)c->sessions[i].visit);
       return 1;
     }
+  const alert *nr = course_alert(c, RULE_NON_RESPONSE, 1);
+  if (nr) {
+    snprintf(why, len,
+             "course %llu has its non_response alert open (alert %llu): the clinician decides what next; only a "
+             "clinician closes it, with a reason and their password",
+             (unsigned long long)c->id, (unsigned long long)nr->id);
+    return 1;
+  }
   const course_session *last = last_completed_of(e, c->patient, c->p->id, 0, NULL, NULL);
   if (last && cs->min_interval > 0 && vigil__engine_now(e) - last->at < cs->min_interval) {
     snprintf(why, len,
