@@ -58,12 +58,16 @@
 --          an amendment with a reason (U11) and its check (T7) always runs; it is one of the course's
 --          dose_given items, so a session whose infusion start was passed by an override with the dose
 --          given recorded counts as a dose (docs/safety.md AG1, AG2).
+--   1.7.7  the course's dose is the dose given (infusion.dose_given), the dose drawn up
+--          (screening.dose) standing in, marked, until it is recorded: the patient page, the FHIR
+--          CarePlan and the next session's dose_change read 45 mg given, not 52.5 mg drawn up
+--          (docs/safety.md AD4, docs/workstation.md X3).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.7.6", -- 1.7.6: the dose given cannot be skipped and says the dose was given (AG1, AG2); 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.7.7", -- 1.7.7: the course's dose is the dose given, the dose drawn up until it is recorded (AD4, X3); 1.7.6: the dose given cannot be skipped and says the dose was given (AG1, AG2); 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -335,7 +339,9 @@ return v.protocol "ketamine_iv" {
     maintenance = { interval = "14d" },
     measures = {
       phq9 = { item = "screening.phq9", field = "total" },
-      dose = { item = "screening.dose" },
+      -- The dose given, not the dose drawn up (docs/safety.md AD4, X3): the dose
+      -- drawn up stands in, marked as such, until the dose given is recorded.
+      dose = { item = "infusion.dose_given", otherwise = "screening.dose" },
       dose_mg_per_kg = { param = "dose_mg_per_kg" },
     },
     -- Source: docs/clinical/course.md, "Response and remission" (PHQ-9).
