@@ -282,11 +282,18 @@ static int sessions(course_fhir *f, json_t *plan_activities, char *err, size_t e
     snprintf(role, sizeof role, "session:%lld", (long long)number);
     add(f, role, enc, encounter);
 
-    /* The session in the plan: what was done, and the dose measured. */
-    char description[640];
+    /* The session in the plan: what was done, and the dose measured, with
+     * its unit, and said to be the dose drawn up when the dose given was
+     * not recorded (the measure's `otherwise`: docs/safety.md AD4). */
+    char description[800];
     json_t *dose = measure_at(course, "dose", number);
+    const char *unit = vigil__export_str(
+        json_object_get(json_object_get(json_object_get(course, "plan"), "measures"), "dose"), "unit");
+    const char *from = dose ? vigil__export_str(dose, "from") : "";
     if (dose)
-      snprintf(description, sizeof description, "%s; dose %g", what, json_number_value(json_object_get(dose, "value")));
+      snprintf(description, sizeof description, "%s; dose %g%s%s%s%s%s", what,
+               json_number_value(json_object_get(dose, "value")), *unit ? " " : "", unit, *from ? " (from " : "", from,
+               *from ? ", the dose given not recorded)" : "");
     else
       snprintf(description, sizeof description, "%s", what);
     json_array_append_new(plan_activities,

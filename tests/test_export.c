@@ -649,6 +649,9 @@ static void course_bundles(void **state) {
     assert_int_equal(json_array_size(acts), 3);
     assert_string_equal(vigil__export_str(json_object_get(json_array_get(acts, 0), "detail"), "status"), "completed");
     assert_string_equal(vigil__export_str(json_object_get(json_array_get(acts, 2), "detail"), "status"), "scheduled");
+    /* The dose with its unit (AD4: "dose 35", no unit), the dose given. */
+    const char *did = vigil__export_str(json_object_get(json_array_get(acts, 0), "detail"), "description");
+    if (k == 0 && (!strstr(did, "; dose 35 mg") || strstr(did, "(from "))) fail_msg("session 1's activity: %s", did);
     json_t *c = json_array_get(json_object_get(patient, "courses"), 0);
     assert_string_equal(
         vigil__export_str(json_object_get(json_object_get(json_array_get(acts, 2), "detail"), "scheduledPeriod"),

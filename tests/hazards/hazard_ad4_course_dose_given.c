@@ -29,6 +29,27 @@ static json_t *course_doses(alarm_serve *a, const char *patient) {
   return d ? d : json_array();
 }
 
+/* Session 1's CarePlan activity (GET /api/v1/courses/{id}/fhir) has `says`. */
+static void activity_says(alarm_serve *a, const char *patient, const char *says, int drawn) {
+  json_t *p = course_patient_record(a, patient), *b = NULL, *en;
+  char path[96];
+  size_t i;
+  snprintf(path, sizeof path, "/api/v1/courses/%lld/fhir",
+           (long long)json_integer_value(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "id")));
+  json_decref(p);
+  assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "GET", path, NULL, &b), 200);
+  const char *text = NULL;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    if (!strcmp(alarm_str(r, "resourceType"), "CarePlan"))
+      text = alarm_str(json_object_get(json_array_get(json_object_get(r, "activity"), 0), "detail"), "description");
+  }
+  if (!text || !strstr(text, says) ||
+      (strstr(text, "(from screening.dose, the dose given not recorded)") != NULL) != drawn)
+    fail_msg("session 1's CarePlan activity: %s", text ? text : "(none)");
+  json_decref(b);
+}
+
 /* Session 1: 35 mg drawn up (the course says so, marked as the dose drawn
  * up); 25 mg given (the pump stopped early; the dose_given alert reviewed by
  * the clinician): the course's dose is 25, unmarked; the session's gates
@@ -42,6 +63,7 @@ static void the_course_dose_is_the_dose_given(void **state) {
   assert_true(json_number_value(json_object_get(json_array_get(d, 0), "value")) == 35);
   assert_string_equal(alarm_str(json_array_get(d, 0), "from"), "screening.dose");
   json_decref(d);
+  activity_says(a, "MRN-AD4", "; dose 35 mg (from screening.dose", 1);
 
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   alarm_expect_phase(a, id, "infusion");
@@ -53,6 +75,7 @@ static void the_course_dose_is_the_dose_given(void **state) {
   if (dose != 25) fail_msg("the course's dose is %g after 25 mg given", dose);
   assert_null(json_object_get(json_array_get(d, 0), "from"));
   json_decref(d);
+  activity_says(a, "MRN-AD4", "; dose 25 mg", 0);
   course_override_because(a, id, "pump stopped at 25 mg; reviewed");
   course_override_because(a, id, "observed at the chair, well");
   course_override_because(a, id, "fit to leave, reviewed");
