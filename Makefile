@@ -151,7 +151,9 @@ format-check:
 # it USES or the system's (scripts/include-rooms: the compiler's dependency
 # files, so a macro, a symlink or a -I cannot walk round), and every vigil_ or
 # vigil__ symbol a room's library uses is defined by a room it uses or links
-# (scripts/symbol-rooms). Last, every global symbol the build's libraries
+# (scripts/symbol-rooms). Before those, the rooms' USES, LINKS, include paths
+# and public headers are the plan's (cmake/rooms.plan), with no cycle between
+# rooms (scripts/room-plan). Last, every global symbol the build's libraries
 # define is vigil_ (declared in include/vigil/) or vigil__ (scripts/symbol-names),
 # and no two objects of any room's library call each other but the pairs
 # docs/architecture.md lists (scripts/symbol-circles).
@@ -162,6 +164,7 @@ lint: build
 	@scripts/include-circles
 	@scripts/include-circles --units
 	@scripts/include-walls
+	@scripts/room-plan $(BUILD)
 	@scripts/include-rooms $(BUILD)
 	@scripts/type-copies $(BUILD)
 	@scripts/symbol-rooms $(BUILD)

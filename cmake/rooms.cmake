@@ -68,8 +68,12 @@ function(vigil_room name)
   set_target_properties(vigil_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
   list(TRANSFORM R_USES PREPEND vigil_)
   target_link_libraries(vigil_${name} PUBLIC vigil_public ${R_USES} ${R_LIBS})
+  # LINKS: what links this room links those too; the room's own compile sees
+  # nothing of them (INTERFACE: CMake before 3.26 gives a PUBLIC
+  # $<LINK_ONLY:...>'s include folders to the room's own compile, which put the
+  # engine's include/ on export/'s path; scripts/room-plan refuses that).
   foreach(link ${R_LINKS})
-    target_link_libraries(vigil_${name} PUBLIC $<LINK_ONLY:vigil_${link}>)
+    target_link_libraries(vigil_${name} INTERFACE $<LINK_ONLY:vigil_${link}>)
   endforeach()
 endfunction()
 
