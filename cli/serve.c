@@ -1820,7 +1820,7 @@ out:
     vigil__plugin_host_close(s.units[i]->plugins); /* the plugins' last words may use the store */
   vigil__users_close(s.users);
   for (size_t i = s.n_units; i-- > 0;)
-    vigil_engine_free(s.units[i]->e); /* closes its timer: runs the loop once */
+    vigil_engine_free(s.units[i]->e); /* closes its timer: the run below frees it */
   if (s.claiming) uv_close((uv_handle_t *)&s.claimer, on_signal_closed);
   if (s.reloading) uv_close((uv_handle_t *)&s.users_timer, on_signal_closed);
   uv_run(&s.loop, UV_RUN_DEFAULT);

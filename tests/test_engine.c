@@ -660,6 +660,15 @@ static void failing_score_compute_is_refused_at_its_protocol_line(void **state) 
   assert_int_equal(system(cmd), 0);
 }
 
+/* The real clock's cases' protocol: one phase whose minimum is due 1 s after
+ * a visit starts. */
+static void write_rt_protocol(char *dir) {
+  write_protocol("local v = require 'vigil'\n"
+                 "return v.protocol 'rt' { version = '1.0.0', phases = {\n"
+                 "  v.phase 'p' { duration = { min = '1s' }, items = { v.check 'c' {} } } } }\n",
+                 dir);
+}
+
 /* The real clock: a libuv timer fires the deadline. */
 static int seen_minimum(void *ud, const vigil_event *ev) {
   if (!strcmp(vigil_event_type(ev), "phase.minimum_reached")) uv_stop(ud);
@@ -668,10 +677,7 @@ static int seen_minimum(void *ud, const vigil_event *ev) {
 
 static void real_clock_fires_deadlines(void **state) {
   char dir[64];
-  write_protocol("local v = require 'vigil'\n"
-                 "return v.protocol 'rt' { version = '1.0.0', phases = {\n"
-                 "  v.phase 'p' { duration = { min = '1s' }, items = { v.check 'c' {} } } } }\n",
-                 dir);
+  write_rt_protocol(dir);
   uv_loop_t loop;
   uv_loop_init(&loop);
   vigil_options opts = {.clock = VIGIL_CLOCK_REAL, .loop = &loop};
@@ -693,7 +699,8 @@ static void real_clock_fires_deadlines(void **state) {
   assert_string_equal(json_string_value(json_object_get(s, "status")), "active");
   json_decref(s);
   vigil_engine_free(e);
-  uv_loop_close(&loop);
+  uv_run(&loop, UV_RUN_DEFAULT); /* the engine's timer closes */
+  assert_int_equal(uv_loop_close(&loop), 0);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   assert_int_equal(system(cmd), 0);
@@ -716,10 +723,7 @@ static int minimum_events(vigil_engine *e) {
 static void new_fires_nothing_before_the_loop_runs(void **state) {
   (void)state;
   char dir[64], db[96];
-  write_protocol("local v = require 'vigil'\n"
-                 "return v.protocol 'rt' { version = '1.0.0', phases = {\n"
-                 "  v.phase 'p' { duration = { min = '1s' }, items = { v.check 'c' {} } } } }\n",
-                 dir);
+  write_rt_protocol(dir);
   snprintf(db, sizeof db, "%s/vigil.db", dir);
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -730,7 +734,8 @@ static void new_fires_nothing_before_the_loop_runs(void **state) {
   uint64_t id;
   assert_int_equal(vigil_visit_start(e, "rt", "chair", "nurse", NULL, &id), 0);
   vigil_engine_free(e);
-  uv_loop_close(&loop);
+  uv_run(&loop, UV_RUN_DEFAULT); /* the engine's timer closes; nothing fires */
+  assert_int_equal(uv_loop_close(&loop), 0);
   /* Opened again before the phase's minimum is due: armed, not fired. */
   uv_loop_init(&loop);
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
@@ -746,7 +751,67 @@ static void new_fires_nothing_before_the_loop_runs(void **state) {
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(minimum_events(e), 1);
   vigil_engine_free(e);
-  uv_loop_close(&loop);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* The fifth review's item 2 (docs/architecture.md): an embedder frees the
+ * engine from inside a timer callback of the loop the engine uses. libuv does
+ * not allow uv_run from inside a callback of the same loop; vigil_engine_free
+ * ran one (UV_RUN_NOWAIT), so the embedder's other timer, due too, ran inside
+ * the first one's callback. Now it runs after it, and the engine's timer is
+ * closed by the loop's next turn (uv_loop_close finds nothing open). */
+typedef struct {
+  vigil_engine *e;
+  int in_free; /* inside the callback that frees the engine */
+  int nested;  /* the other timer ran inside it */
+  int other_ran;
+} freed_in_callback;
+
+static void on_free_engine(uv_timer_t *t) {
+  freed_in_callback *c = t->data;
+  c->in_free = 1;
+  vigil_engine_free(c->e);
+  c->e = NULL;
+  c->in_free = 0;
+}
+
+static void on_other_timer(uv_timer_t *t) {
+  freed_in_callback *c = t->data;
+  c->other_ran++;
+  c->nested += c->in_free;
+}
+
+static void free_inside_a_callback_runs_no_loop(void **state) {
+  (void)state;
+  char dir[64];
+  write_rt_protocol(dir);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  vigil_options opts = {.clock = VIGIL_CLOCK_REAL, .loop = &loop};
+  freed_in_callback c = {0};
+  assert_int_equal(vigil_engine_new(&opts, &c.e), 0);
+  assert_int_equal(vigil_engine_load(c.e, dir, NULL), 0);
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(c.e, "rt", "chair", "nurse", NULL, &id), 0);
+  assert_true(vigil_engine_next_deadline(c.e) < INT64_MAX); /* the engine's timer is armed */
+  uv_timer_t frees, other;
+  uv_timer_init(&loop, &frees);
+  uv_timer_init(&loop, &other);
+  frees.data = other.data = &c;
+  uv_timer_start(&frees, on_free_engine, 0, 0); /* both due at once, in this order */
+  uv_timer_start(&other, on_other_timer, 0, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_null(c.e);
+  assert_int_equal(c.other_ran, 1);
+  assert_int_equal(c.nested, 0);
+  uv_close((uv_handle_t *)&frees, NULL);
+  uv_close((uv_handle_t *)&other, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   assert_int_equal(system(cmd), 0);
@@ -973,6 +1038,7 @@ int main(void) {
       T(failing_score_compute_is_refused_at_its_protocol_line),
       cmocka_unit_test(real_clock_fires_deadlines),
       cmocka_unit_test(new_fires_nothing_before_the_loop_runs),
+      cmocka_unit_test(free_inside_a_callback_runs_no_loop),
       cmocka_unit_test(failing_rule_is_as_urgent_as_its_code),
       cmocka_unit_test(failing_again_leaves_a_trace),
       cmocka_unit_test(similar_patients_are_found_among_thousands),

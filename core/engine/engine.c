@@ -122,14 +122,17 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   return 0;
 }
 
+/* The timer is the engine's only handle, allocated apart from it so that
+ * its close may finish after the engine is gone: the callback touches
+ * nothing else. */
 static void on_timer_closed(uv_handle_t *h) { free(h); }
 
 void vigil_engine_free(vigil_engine *e) {
   if (!e) return;
-  if (e->uv_timer) {
-    uv_close((uv_handle_t *)e->uv_timer, on_timer_closed);
-    uv_run(e->loop, UV_RUN_NOWAIT); /* lets the close callback free the handle */
-  }
+  /* Closed, not run: libuv does not allow uv_run from inside a callback of
+   * the same loop, where an embedder may free the engine (fifth review, item
+   * 2). The loop's next turn frees the handle (vigil.h). */
+  if (e->uv_timer) uv_close((uv_handle_t *)e->uv_timer, on_timer_closed);
   for (uint64_t i = 0; i < e->n_visits; i++)
     vigil__visit_free(e, e->visits[i]);
   free(e->visits);

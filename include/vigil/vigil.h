@@ -128,6 +128,10 @@ typedef struct vigil_options {
  * failure *out is NULL, nothing is left to free, and vigil_engine_errmsg(NULL)
  * says why (until the next failed start on the same thread). */
 VIGIL_EXPORT int vigil_engine_new(const vigil_options *opts, vigil_engine **out);
+/* Frees an engine; it may be called from inside a callback of its loop (it
+ * runs no loop). With the real clock its libuv timer is closed, and freed by
+ * the loop's next turn, as any libuv handle: run the loop (uv_run) before
+ * uv_loop_close, also after a vigil_engine_new that failed. */
 VIGIL_EXPORT void vigil_engine_free(vigil_engine *e);
 
 /* The message of the last failed call, and the field it concerns (or NULL).
