@@ -33,6 +33,7 @@
 #include "protocol_copy.h"
 #include "author/protocol_diff.h"
 #include "base/intern.h"
+#include "engine/gate.h"
 #include "store/protocol_version.h"
 #include "vigil/vigil.h"
 
@@ -648,6 +649,44 @@ static void test_signature_not_voided(void **state) {
   fail_step(signed_risk, 9);
 }
 
+/* Fifth review item 9: what signing dose_check would attest (the dose, the
+ * weight and the order, and the protocol's calculation in Lua), rendered for
+ * the API's check that a signature attests what the signer was shown
+ * (server/api/api.c, attests_moved), with its Nth allocation failing: the
+ * same JSON, or VIGIL_ENOMEM, never "nothing to sign", which the API answered
+ * as 409 "what this signature attests changed" (now 503 out of memory). */
+static void test_attests_under_oom(void **state) {
+  (void)state;
+  fixture f;
+  run_to(&f, steps, 4); /* start, screening, baseline, dose */
+  char *want = NULL;
+  assert_int_equal(vigil__visit_to_attest_json(f.e, f.visit, "dose_check", &want), 0);
+  assert_non_null(want);
+  long tried = 0;
+  for (long n = 1;; n += stride(), tried++) {
+    char *got = NULL;
+    arm(n);
+    int rc = vigil__visit_to_attest_json(f.e, f.visit, "dose_check", &got);
+    long injected = failed;
+    disarm();
+    if (rc == 0)
+      assert_same("attests", got, want, "dose_check's to_attest", n, "it succeeded", "the call without a failure");
+    else if (rc != VIGIL_ENOMEM)
+      fail_msg("dose_check's to_attest, allocation %ld failed: %s (%s), not ENOMEM", n, vigil_err_name(rc),
+               vigil_engine_errmsg(f.e));
+    else if (!injected)
+      fail_msg("dose_check's to_attest said out of memory with nothing injected");
+    else
+      assert_null(got);
+    vigil_free(got);
+    if (!injected) break;
+  }
+  vigil_free(want);
+  vigil_engine_free(f.e);
+  remove_dir(&f);
+  print_message("dose_check's to_attest: %ld allocations failed one by one\n", tried);
+}
+
 /* ---- a version diff, its Nth allocation failing ------------------------------ */
 
 /* A copy of the bundled protocol one version down (its top-level files
@@ -794,6 +833,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_override_holds),
       cmocka_unit_test(test_site_event),
       cmocka_unit_test(test_signature_not_voided),
+      cmocka_unit_test(test_attests_under_oom),
       cmocka_unit_test(test_protocol_diff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,14 +104,24 @@ static void points_json(buf *b, const field_spec *f) {
 
 /* What signing the signature item it would attest now (the values and the
  * calculation the signer sees): 1 with it in *now (release it), 0 when there
- * is nothing to sign. current: it is of the active visit's current phase. */
+ * is nothing to sign, VIGIL_ENOMEM when memory ran out making it (in C or in
+ * the protocol's calculation: e->oom), another error when the calculation
+ * failed. current: it is of the active visit's current phase. */
 static int to_attest(vigil_engine *e, visit *v, const item_spec *it, int current, val *now) {
   if (it->of_item < 0) return 0;
   const signature_state *sg = v->sigs ? &v->sigs[it->index] : NULL;
   /* A void signature of a phase the visit has left is signed again (G5). */
   int signable = current || (v->status == VISIT_ACTIVE && it->phase < v->phase && sg && sg->void_reason &&
                              sg->attests.type != VAL_NIL);
-  return signable && vigil__visit_latest(v, it->of_item) && vigil__signature_attests(e, v, it, now) == 0;
+  if (!signable || !vigil__visit_latest(v, it->of_item)) return 0;
+  int oom_was = e->oom;
+  e->oom = 0;
+  int rc = vigil__signature_attests(e, v, it, now);
+  int oom = e->oom;
+  e->oom = oom_was | oom; /* a command running still fails for it (command.c) */
+  if (rc == 0 && !oom) return 1;
+  if (rc == 0) vigil__val_release(*now);
+  return oom ? VIGIL_ENOMEM : rc;
 }
 
 static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, int current) {
@@ -162,7 +172,7 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
       if (sg->void_reason) vigil__buf_puts(b, ",\"void\":"), vigil__buf_json_string(b, sg->void_reason);
     }
     val now;
-    if (to_attest(e, v, it, current, &now)) {
+    if (to_attest(e, v, it, current, &now) > 0) {
       vigil__buf_puts(b, ",\"to_attest\":");
       vigil__val_to_json(b, now);
       vigil__val_release(now);
@@ -329,9 +339,10 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
   return vigil__buf_take(&b);
 }
 
-char *vigil__visit_to_attest_json(vigil_engine *e, uint64_t id, const char *ref) {
+int vigil__visit_to_attest_json(vigil_engine *e, uint64_t id, const char *ref, char **out) {
+  *out = NULL;
   visit *v = vigil__engine_visit(e, id);
-  if (!v) return NULL;
+  if (!v) return 0;
   const protocol *p = v->p;
   const item_spec *found = NULL;
   int found_current = 0;
@@ -348,12 +359,14 @@ char *vigil__visit_to_attest_json(vigil_engine *e, uint64_t id, const char *ref)
       }
   }
   val now;
-  if (!found || !to_attest(e, v, found, found_current, &now)) return NULL;
+  int rc = found ? to_attest(e, v, found, found_current, &now) : 0;
+  if (rc <= 0) return rc;
   buf b;
   vigil__buf_init(&b);
   vigil__val_to_json(&b, now);
   vigil__val_release(now);
-  return vigil__buf_take(&b);
+  *out = vigil__buf_take(&b);
+  return *out ? 0 : VIGIL_ENOMEM;
 }
 
 char *vigil__visit_gate_reasons_json(vigil_engine *e, uint64_t id) {

@@ -1060,13 +1060,20 @@ static permission permission_of(api *a, const write_request *w, int *signs) {
 /* A signature sent with what its signer was shown ({"attests": {item: what
  * the visit's to_attest said}}): 1 if that is no longer what it would attest
  * (a value changed while the dialog was open), with the item's id in which. */
+/* 1 when what a signature attests now differs from what was shown (which
+ * names it), 0 when none does; VIGIL_ENOMEM, or the engine's error, when it
+ * could not be rendered: that is no change (fifth review, item 9). */
 static int attests_moved(api *a, uint64_t id, json_t *shown, char *which, size_t len) {
   const char *k;
   json_t *x;
   json_object_foreach(shown, k, x) {
-    char *text = vigil__visit_to_attest_json(a->e, id, k);
+    char *text;
+    int rc = vigil__visit_to_attest_json(a->e, id, k, &text);
+    if (rc < 0) return rc;
     json_t *now = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    int lost = text && !now; /* our own JSON, unread: jansson's memory ran out */
     vigil_free(text);
+    if (lost) return VIGIL_ENOMEM;
     int same = now && json_equal(now, x);
     json_decref(now);
     if (!same) {
@@ -1106,7 +1113,16 @@ static void run_write(api *a, http_request *req, write_request *w) {
     /* A signature on values that changed since the signer saw them is refused. */
     json_t *shown = json_object_get(w->body, "attests");
     char which[128];
-    if (json_is_object(shown) && attests_moved(a, id, shown, which, sizeof which)) {
+    int moved = json_is_object(shown) ? attests_moved(a, id, shown, which, sizeof which) : 0;
+    if (moved == VIGIL_ENOMEM) {
+      vigil__http_respond_error(req, 503, "out_of_memory", "out of memory; nothing was recorded", NULL);
+      return;
+    }
+    if (moved < 0) {
+      fail_engine(a, req, moved, NULL);
+      return;
+    }
+    if (moved) {
       vigil__http_respond_error(req, 409, "attests_changed",
                                 "what this signature attests changed since it was shown: look at the values again "
                                 "and sign what is there now",
