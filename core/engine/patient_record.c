@@ -246,10 +246,10 @@ int vigil__patient_merged_check_start(vigil_engine *e, const protocol *p, const 
     /* The one open visit of a course (G9), with the merged reference's
      * visits and sessions: they are the same patient's. */
     rc = vigil__course_check_start(e, p, json_string_value(from), override_reason, concurrent);
-    if (rc < 0 && !strncmp(vigil_engine_errmsg(e), "patient ", 8)) {
-      char msg[1200];
-      snprintf(msg, sizeof msg, "%s (patient %s was merged into %s by the hospital: one patient)",
-               vigil_engine_errmsg(e), json_string_value(from), patient);
+    if (rc < 0 && !strncmp(e->errmsg, "patient ", 8)) {
+      char msg[sizeof e->errmsg + 256];
+      snprintf(msg, sizeof msg, "%s (patient %s was merged into %s by the hospital: one patient)", e->errmsg,
+               json_string_value(from), patient);
       rc = vigil__engine_fail(e, rc, "patient", "%s", msg);
     }
   }
