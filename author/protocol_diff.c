@@ -1421,6 +1421,17 @@ static void diff_weakened(differ *d) {
   if (vigil__protocol_weakened(d->a, d->b, weak_line, d) == VIGIL_ENOMEM) d->oom = 1;
 }
 
+static void unvouched_line(void *ud, const char *line) {
+  differ *d = ud;
+  say(d, "  ? %s", line);
+}
+
+/* AI2: what no case the diff tries may show; the approver reads it. */
+static void diff_code_changes(differ *d) {
+  d->section = "Code changed that no case of this diff may show (approving needs it read and confirmed):";
+  if (vigil__protocol_code_changes(d->a, d->b, unvouched_line, d) == VIGIL_ENOMEM) d->oom = 1;
+}
+
 int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
   differ d = {.a = a, .b = b, .fn = fn, .ud = ud};
   char head[512];
@@ -1435,6 +1446,7 @@ int vigil__protocol_diff(const protocol *a, const protocol *b, diff_line_fn fn, 
     fn(ud, head);
   }
   diff_weakened(&d);
+  diff_code_changes(&d);
   diff_protocol(&d);
   diff_params(&d);
   diff_phases(&d);

@@ -89,6 +89,16 @@ static void keep_problem(void *ud, const char *where, const char *message) {
   snprintf(ud, 512, "%s: %s", where, message);
 }
 
+/* A line that starts with start (its place in the files after it). */
+static void has_line_starting(const char *text, const char *start) {
+  char want[1024];
+  snprintf(want, sizeof want, "\n%s", start);
+  if (!text || (strncmp(text, start, strlen(start)) && !strstr(text, want))) {
+    printf("%s", text ? text : "");
+    fail_msg("no line starting \"%s\"", start);
+  }
+}
+
 static void has_line(const char *text, const char *line) {
   if (!text) fail_msg("no line \"%s\": nothing was said", line);
   char want[1024];
@@ -124,8 +134,9 @@ static void folders(void **state) {
    * 1.7.7's specs that no longer run as written (Q1: named, never dropped; fasting_hours removed,
    * checkpoints every 15 minutes); 6 rules that no longer fire on a visit 1.7.7's alerted on, both
    * versions' rules run on it (T3): bp_high at a systolic of 183 (sbp_alert's default 190), bp_rise
-   * at exactly its limit (>= made >), each in the infusion, the observation and the discharge. */
-  if (changes != 82) {
+   * at exactly its limit (>= made >), each in the infusion, the observation and the discharge; 4
+   * whose code changed, for the approver to read (AI2): the screening gate and the three bp_rise. */
+  if (changes != 86) {
     fputs(out.text, stderr);
     fail_msg("%d changes", changes);
   }
@@ -266,6 +277,58 @@ static void demotions_courses_and_specs(void **state) {
   vigil__protocol_free(a);
   vigil__protocol_free(b);
   protocol_copy_remove(dir);
+}
+
+/* AI2 (docs/safety.md): a gate or a rule weakened on what no case of the
+ * diff varies (here the visit's id, in the gate and in a shared helper) said
+ * only "code changed", weakened: [], and was approved with the password
+ * alone. Every gate, rule and condition whose code, or a helper it calls,
+ * changed is named for the approver to read; a comment is no change. */
+static void code_no_case_shows_is_named(void **state) {
+  (void)state;
+  static const protocol_edit by_id[] = {
+      {"protocol.lua", "version = \"1.7.6\"", "version = \"1.7.7\""},
+      {"observation.lua", "    local need = visit.param(\"observation_minutes\")\n",
+       "    if visit.id() > 20 then return true end\n    local need = visit.param(\"observation_minutes\")\n"},
+      {"lib.lua", "function lib.rr_low(x, visit)\n",
+       "function lib.rr_low(x, visit)\n  if visit.id() > 20 then return nil end\n"},
+  };
+  static const protocol_edit comment[] = {
+      {"protocol.lua", "version = \"1.7.6\"", "version = \"1.7.7\""},
+      {"lib.lua", "function lib.rr_low(x, visit)\n", "function lib.rr_low(x, visit)\n  -- the clinic's limit\n"},
+  };
+  char dir[64], dir2[64];
+  protocol_copy("protocols/ketamine_iv", dir, by_id, sizeof by_id / sizeof *by_id);
+  protocol_copy("protocols/ketamine_iv", dir2, comment, sizeof comment / sizeof *comment);
+  protocol *a = vigil__protocol_version_load("protocols/ketamine_iv", NULL, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
+  protocol *c = vigil__protocol_version_load(dir2, NULL, no_problem, NULL);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_non_null(c);
+  lines only = {0}, out = {0}, none = {0};
+  assert_int_equal(vigil__protocol_code_changes(a, b, collect, &only), 5);
+  has_line_starting(only.text, "gate of phase observation: its code, or a function it calls, changed");
+  for (int i = 0; i < 4; i++) {
+    static const char *const phases[] = {"screening", "infusion", "observation", "discharge"};
+    char line[200];
+    snprintf(line, sizeof line, "rule %s.rr_low: its code, or a function it calls, changed", phases[i]);
+    has_line_starting(only.text, line);
+  }
+  vigil__protocol_diff(a, b, collect, &out);
+  has_line_starting(out.text,
+                    "Code changed that no case of this diff may show (approving needs it read and confirmed):");
+  has_line_starting(out.text, "  ? gate of phase observation: its code, or a function it calls, changed");
+  assert_int_equal(vigil__protocol_code_changes(a, c, collect, &none), 0);
+  assert_int_equal(vigil__protocol_code_changes(a, a, collect, &none), 0);
+  free(only.text);
+  free(out.text);
+  free(none.text);
+  vigil__protocol_free(a);
+  vigil__protocol_free(b);
+  vigil__protocol_free(c);
+  protocol_copy_remove(dir);
+  protocol_copy_remove(dir2);
 }
 
 /* K6 (docs/safety.md): the safety controls a version removes or weakens are
@@ -1009,7 +1072,7 @@ static void stored_versions(void **state) {
   protocol *b = vigil__protocol_version_load("ketamine_iv@1.8.0", db, no_problem, NULL);
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
-  if (changes != 24) fail_msg("%d changes:\n%s", changes, out.text);
+  if (changes != 28) fail_msg("%d changes:\n%s", changes, out.text); /* 4 of them AI2's (as folders) */
   has_line(out.text, "  ~ sbp_alert \"Marked hypertension: systolic at or above\": default 180 -> 190 mm[Hg]");
   has_line(out.text, "  ~ lib.lua: changed in function lib.bp_rise");
   free(out.text);
@@ -1079,6 +1142,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(alert_declarations),
       cmocka_unit_test(demotions_courses_and_specs),
       cmocka_unit_test(weakened_controls),
+      cmocka_unit_test(code_no_case_shows_is_named),
       cmocka_unit_test(suicide_risk_hold_weakened),
       cmocka_unit_test(low_limits_removed_are_weakened),
       cmocka_unit_test(prescribed_mark_removed_is_weakened),

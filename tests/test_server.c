@@ -1008,6 +1008,32 @@ static void test_protocol_versions(void **state) {
   expect(&r, 200);
   assert_string_equal(str_at(json_object_get(r.json, "approved"), "by"), ADMIN2);
   json_decref(r.json);
+  /* AI2: a rule weakened on what no case of the diff varies (the visit's
+   * id) is not named weakened; its changed code is (code_changed), and
+   * approving needs it confirmed (confirm_code_changed). */
+  char *v15 = upload_body("1.5.0", "the limit for the first visits only");
+  char *rule = strstr(v15, "if x.sbp > visit.param('sbp_max')");
+  assert_non_null(rule);
+  memcpy(rule, "if visit.id() < 21 and x.sbp >160", 33); /* as long as what it replaces */
+  r = call(s, "POST", "/api/v1/protocols", CLINICIAN, v15);
+  expect(&r, 201);
+  json_decref(r.json);
+  r = call(s, "GET", "/api/v1/protocols/api_test@1.5.0/diff", CLINICIAN, NULL);
+  expect(&r, 200);
+  assert_int_equal(json_array_size(json_object_get(r.json, "weakened")), 0);
+  json_t *code = json_object_get(r.json, "code_changed");
+  assert_int_equal(json_array_size(code), 1);
+  assert_non_null(strstr(json_string_value(json_array_get(code, 0)), "rule baseline.vitals: its code"));
+  json_decref(r.json);
+  const char *approve15 = "/api/v1/protocols/api_test@1.5.0/approve";
+  r = call(s, "POST", approve15, ADMIN2, "{\"password\": \"" PASSWORD "\"}");
+  expect(&r, 422);
+  assert_string_equal(str_at(json_object_get(r.json, "error"), "field"), "confirm_code_changed");
+  json_decref(r.json);
+  r = call(s, "POST", approve15, ADMIN2, "{\"password\": \"" PASSWORD "\", \"confirm_code_changed\": true}");
+  expect(&r, 200);
+  json_decref(r.json);
+  free(v15);
   free(v13);
   free(v12);
   free(v11);

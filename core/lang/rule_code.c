@@ -78,6 +78,7 @@ typedef struct walk {
   const void *seen[MAX_SEEN];
   int n_seen, best;
   code_raises *out;
+  buf *closure; /* the code of every function walked, when asked for (vigil__function_code_closure) */
 } walk;
 
 /* "alert.high" not followed by a name character, nor preceded by one. */
@@ -158,6 +159,10 @@ static void walk_function(walk *w, int depth) {
     return;
   }
   w->seen[w->n_seen++] = ptr;
+  if (w->closure) {
+    vigil__buf_puts(w->closure, code.p);
+    vigil__buf_putc(w->closure, '\n');
+  }
   static const char *const words[] = {"alert.low", "alert.medium", "alert.high"};
   int highest = -1;
   for (int i = 0; i < 3; i++)
@@ -200,14 +205,23 @@ static void walk_function(walk *w, int depth) {
   lua_settop(L, fn - 1);
 }
 
-void vigil__code_raises(const protocol *p, int ref, code_raises *out) {
+/* Walks the function of ref and what it calls, into out (and closure). */
+static void walk_ref(const protocol *p, int ref, code_raises *out, buf *closure) {
   memset(out, 0, sizeof *out);
   if (ref == LUA_NOREF || ref == LUA_REFNIL || !p->sb) return;
-  walk w = {.p = p, .L = p->sb->L, .best = -1, .out = out};
+  walk w = {.p = p, .L = p->sb->L, .best = -1, .out = out, .closure = closure};
   int top = lua_gettop(w.L);
   lua_rawgeti(w.L, LUA_REGISTRYINDEX, ref);
   walk_function(&w, 0);
   lua_settop(w.L, top);
+}
+
+void vigil__code_raises(const protocol *p, int ref, code_raises *out) { walk_ref(p, ref, out, NULL); }
+
+void vigil__function_code_closure(const protocol *p, int ref, buf *code) {
+  code_raises ignored;
+  walk_ref(p, ref, &ignored, code);
+  if (ignored.oom) code->oom = 1; /* not all of it read: never "unchanged" for that */
 }
 
 int vigil__code_raises_highest(const code_raises *r) {

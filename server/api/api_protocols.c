@@ -368,19 +368,23 @@ static int base_of(api *a, const lookup *l, lookup *base) {
 static json_t *diff_compute_whole(api *a, const char *ref, const char *base_ref) {
   protocol *pb = vigil__engine_find_protocol(a->e, ref);
   protocol *pa = base_ref[0] ? vigil__engine_find_protocol(a->e, base_ref) : NULL;
-  diff_lines lines = {json_array(), 0}, prescribed = {json_array(), 0}, weakened = {json_array(), 0};
+  diff_lines lines = {json_array(), 0}, prescribed = {json_array(), 0}, weakened = {json_array(), 0},
+             code = {json_array(), 0};
   int rc = 0;
   if (pb && pa) rc |= vigil__protocol_diff(pa, pb, add_line, &lines) < 0;
   if (pb) rc |= vigil__protocol_prescribed_changes(pa, pb, add_line, &prescribed) < 0;
   if (pb && pa) rc |= vigil__protocol_weakened(pa, pb, add_line, &weakened) < 0;
-  if (rc || lines.lost || prescribed.lost || weakened.lost) {
+  if (pb && pa) rc |= vigil__protocol_code_changes(pa, pb, add_line, &code) < 0;
+  if (rc || lines.lost || prescribed.lost || weakened.lost || code.lost) {
     json_decref(lines.lines);
     json_decref(prescribed.lines);
     json_decref(weakened.lines);
+    json_decref(code.lines);
     return NULL;
   }
-  return json_pack("{s:s, s:o, s:o, s:o, s:o}", "ref", ref, "against", pa ? json_string(base_ref) : json_null(),
-                   "lines", lines.lines, "prescribed", prescribed.lines, "weakened", weakened.lines);
+  return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "ref", ref, "against", pa ? json_string(base_ref) : json_null(),
+                   "lines", lines.lines, "prescribed", prescribed.lines, "weakened", weakened.lines, "code_changed",
+                   code.lines);
 }
 
 /* The pair of versions a diff of l compares, as the lane keeps it. */
@@ -969,12 +973,16 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
     json_decref(body);
     return;
   }
-  /* The changes to the prescription, and the safety controls it removes or
-   * weakens (K6), each need their own confirmation. */
+  /* The changes to the prescription, the safety controls it removes or
+   * weakens (K6), and the code no case of the diff may show weaker (AI2),
+   * each need their own confirmation. */
   if (confirmation_refused(req, body, "confirm_prescribed", changes,
                            "changes the prescription (%zu prescribed param%s): confirm the changes") ||
       confirmation_refused(req, body, "confirm_weakened", json_object_get(diff, "weakened"),
-                           "removes or weakens %zu safety control%s: confirm them")) {
+                           "removes or weakens %zu safety control%s: confirm them") ||
+      confirmation_refused(req, body, "confirm_code_changed", json_object_get(diff, "code_changed"),
+                           "changes code in %zu place%s that no case of the diff may show weaker: read it and "
+                           "confirm")) {
     json_decref(diff);
     json_decref(body);
     return;

@@ -92,6 +92,11 @@ const DEMO_PROTOCOL_RX = DEMO_PROTOCOL.replace('"1.0.0"', '"1.1.0"').replace("  
 // needs the approver to confirm having read that (docs/safety.md K6).
 const DEMO_PROTOCOL_WEAK = DEMO_PROTOCOL_RX.replace('"1.1.0"', '"1.2.0"').replace(", skippable = false", "");
 
+// 1.3.0 asks "done" only on the first visits: code no case of the diff may
+// show weaker (docs/safety.md AI2), for the approver to read and confirm.
+const DEMO_PROTOCOL_CODE = DEMO_PROTOCOL_WEAK.replace('"1.2.0"', '"1.3.0"')
+  .replace('v.check "done" { title = "Done" }', 'v.check "done" { title = "Done", when = function(visit) return visit.id() < 5 end }');
+
 // The API as one user, with a Bearer token: for the other visits on the board.
 const tokens = {};
 async function token(user) {
@@ -589,6 +594,22 @@ describe("the nurse workstation", () => {
     await wdlg.getByLabel("I have read these removed or weakened safety controls").check();
     await signDialog(admin, "Sign the approval");
     await weak.getByText("Approved by admin.lee").waitFor();
+    // Code changed that no case of the diff may show weaker (AI2): listed,
+    // with its own tick, refused until it is ticked.
+    await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL_CODE, "specs/starts_spec.lua": DEMO_SPEC } });
+    await admin.getByRole("link", { name: "Users" }).click();
+    await admin.getByRole("link", { name: "Protocols" }).click();
+    const changed = admin.locator("table.protocols-table tr", { hasText: "Demo checklist" }).filter({ hasText: "1.3.0" });
+    await changed.getByRole("button", { name: "Approve…" }).click();
+    const cdlg = admin.locator("dialog");
+    assert.match(await cdlg.locator(".code-changed").innerText(),
+      /It changes code that no case of the diff may show weaker \(1\)[\s\S]*condition \(when\) of item only\.done: added/);
+    await cdlg.getByLabel(/password/i).fill(USERS["admin.lee"].password);
+    await cdlg.getByRole("button", { name: "Sign the approval", exact: true }).click();
+    await cdlg.locator(".error", { hasText: "Confirm that you have read each changed gate, rule and condition first" }).waitFor();
+    await cdlg.getByLabel("I have read each changed gate, rule and condition above").check();
+    await signDialog(admin, "Sign the approval");
+    await changed.getByText("Approved by admin.lee").waitFor();
   });
 
   step("marks a missed checkpoint overdue when simulated time passes it, and escalates it", async () => {

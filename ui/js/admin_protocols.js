@@ -26,11 +26,18 @@ function approval(p) {
 // be confirmed, then the whole report.
 function diffDetail(d) {
   const weakened = d.weakened || [];
+  const code = d.code_changed || [];
   return h("div", { class: "protocol-diff" },
     weakened.length
       ? h("div", { class: "weakened-controls", role: "note" },
           h("p", {}, h("strong", {}, `It removes or weakens safety controls (${weakened.length}):`)),
           h("ul", {}, weakened.map((l) => h("li", {}, l.replace(/^\s*!\s*/, "")))))
+      : null,
+    code.length
+      ? h("div", { class: "code-changed", role: "note" },
+          h("p", {}, h("strong", {}, `It changes code that no case of the diff may show weaker (${code.length}): `),
+            "a gate or a rule can read what the diff does not vary (the visit, another answer, the time of day). Read each change below."),
+          h("ul", {}, code.map((l) => h("li", {}, l.trim()))))
       : null,
     d.prescribed.length
       ? h("div", { class: "prescribed-changes", role: "note" },
@@ -61,9 +68,10 @@ async function diffOf(ref) {
   }
 }
 
-// weakened: the lines of the server's 422 confirmation_required on
-// confirm_weakened, when the diff read before did not list them.
-async function approve(main, p, weakened) {
+// refused: the server's 422 confirmation_required on confirm_weakened or
+// confirm_code_changed ({field, reasons}), when the diff read before did
+// not list them.
+async function approve(main, p, refusedBefore) {
   let d;
   try {
     d = await diffOf(p.ref);
@@ -71,9 +79,12 @@ async function approve(main, p, weakened) {
     showError(err);
     return;
   }
-  if (weakened && weakened.length) d.weakened = weakened;
+  if (refusedBefore && refusedBefore.field === "confirm_weakened") d.weakened = refusedBefore.reasons;
+  if (refusedBefore && refusedBefore.field === "confirm_code_changed") d.code_changed = refusedBefore.reasons;
   const confirm = d.prescribed.length ? h("input", { type: "checkbox", name: "confirm_prescribed" }) : null;
   const confirmWeak = d.weakened && d.weakened.length ? h("input", { type: "checkbox", name: "confirm_weakened" }) : null;
+  const confirmCode = d.code_changed && d.code_changed.length
+    ? h("input", { type: "checkbox", name: "confirm_code_changed" }) : null;
   let refused = null;
   await ask({
     title: `Approve ${p.title} ${p.version}`,
@@ -82,6 +93,7 @@ async function approve(main, p, weakened) {
     fields: [
       ...(confirm ? [{ name: "confirm_prescribed", label: "I have checked each change to the prescription above", input: confirm }] : []),
       ...(confirmWeak ? [{ name: "confirm_weakened", label: "I have read these removed or weakened safety controls", input: confirmWeak }] : []),
+      ...(confirmCode ? [{ name: "confirm_code_changed", label: "I have read each changed gate, rule and condition above", input: confirmCode }] : []),
       { name: "password", label: "Your password (asked again to sign)", type: "password", required: true, autocomplete: "current-password" },
     ],
     submit: "Sign the approval",
@@ -90,13 +102,17 @@ async function approve(main, p, weakened) {
         throw Object.assign(new Error("Confirm the changes to the prescription first"), { field: "confirm_prescribed" });
       if (confirmWeak && !confirmWeak.checked)
         throw Object.assign(new Error("Confirm that you have read the removed or weakened safety controls first"), { field: "confirm_weakened" });
+      if (confirmCode && !confirmCode.checked)
+        throw Object.assign(new Error("Confirm that you have read each changed gate, rule and condition first"), { field: "confirm_code_changed" });
       try {
         return await post(`/protocols/${p.ref}/approve`, { password: v.password,
-          ...(confirm ? { confirm_prescribed: true } : {}), ...(confirmWeak ? { confirm_weakened: true } : {}) });
+          ...(confirm ? { confirm_prescribed: true } : {}), ...(confirmWeak ? { confirm_weakened: true } : {}),
+          ...(confirmCode ? { confirm_code_changed: true } : {}) });
       } catch (err) {
-        // Controls the dialog did not show: shown again with them, to confirm.
-        if (err.code === "confirmation_required" && err.field === "confirm_weakened" && !confirmWeak) {
-          refused = err.reasons;
+        // What the dialog did not show: shown again with it, to confirm.
+        if (err.code === "confirmation_required" &&
+            ((err.field === "confirm_weakened" && !confirmWeak) || (err.field === "confirm_code_changed" && !confirmCode))) {
+          refused = { field: err.field, reasons: err.reasons };
           return null;
         }
         throw err;

@@ -38,4 +38,15 @@ int vigil__protocol_prescribed_changes(const protocol *a, const protocol *b, dif
  * no longer holds (docs/architecture.md, fourth review, item 3). */
 int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
 
+/* The code of b the diff cannot vouch for (docs/safety.md, AI2): each gate,
+ * rule, condition (when), score computation and hook that b keeps from a
+ * and whose code, or a function of the protocol's files it calls, changed
+ * (a condition also when b adds it), one line each ("rule observation.rr_low:
+ * its code, or a function it calls, changed (observation.lua:40-52)"). The
+ * weakened lines say what the cases the diff tries show; these say what no
+ * case may show (code can read the visit's id, another answer, the minute).
+ * Approving a version needs them read and confirmed. Returns how many, or
+ * VIGIL_ENOMEM (nothing said of what could not be read). author/code_changes.c. */
+int vigil__protocol_code_changes(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
+
 #endif

@@ -29,6 +29,12 @@ typedef struct code_raises {
 } code_raises;
 void vigil__code_raises(const protocol *p, int ref, code_raises *out);
 
+/* The code of a function and of every function of the protocol's files it
+ * calls, followed as vigil__code_raises follows them, one after another,
+ * comments dropped and spacing kept as one space: what `vigil protocol
+ * diff` compares to say that a rule, a gate or a condition may now behave
+ * otherwise though no case it tries shows it (docs/safety.md, AI2). */
+void vigil__function_code_closure(const protocol *p, int ref, buf *code);
 /* The highest priority in a code_raises (a block counts as high: what it
  * guards is the gate), -1 when it raises nothing. */
 int vigil__code_raises_highest(const code_raises *r);
