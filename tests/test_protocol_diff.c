@@ -287,14 +287,14 @@ static void demotions_courses_and_specs(void **state) {
 static void code_no_case_shows_is_named(void **state) {
   (void)state;
   static const protocol_edit by_id[] = {
-      {"protocol.lua", "version = \"1.7.6\"", "version = \"1.7.7\""},
+      {"protocol.lua", "version = \"1.7.7\"", "version = \"1.7.8\""},
       {"observation.lua", "    local need = visit.param(\"observation_minutes\")\n",
        "    if visit.id() > 20 then return true end\n    local need = visit.param(\"observation_minutes\")\n"},
       {"lib.lua", "function lib.rr_low(x, visit)\n",
        "function lib.rr_low(x, visit)\n  if visit.id() > 20 then return nil end\n"},
   };
   static const protocol_edit comment[] = {
-      {"protocol.lua", "version = \"1.7.6\"", "version = \"1.7.7\""},
+      {"protocol.lua", "version = \"1.7.7\"", "version = \"1.7.8\""},
       {"lib.lua", "function lib.rr_low(x, visit)\n", "function lib.rr_low(x, visit)\n  -- the clinic's limit\n"},
   };
   char dir[64], dir2[64];
