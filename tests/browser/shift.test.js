@@ -24,6 +24,9 @@
 //     report of an alert (alert.reported), accepted or refused;
 //   - a dialog acts only on the visit it was opened on, names its patient,
 //     and closes unsent when the page changes (X9: Back to another visit).
+//   - a kept draft typed anew is a reading taken now (not at the draft's
+//     time); a time set by hand is kept with the draft; "Now" beside a
+//     kept time (AE3).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -535,6 +538,81 @@ describe("values typed, left and come back to (X2)", () => {
         `observed when typed (${new Date(typedAt).toISOString()}), not when recorded (${later}): observed ${rec.data.observed_at}, recorded ${rec.time}`);
       const visit = await simApi("nurse.kim", "GET", `/visits/${v.id}`);
       assert.equal(visit.phases.find((x) => x.id === visit.phase).items.find((x) => x.id === "vitals").late, true, "a late entry of its time");
+      await p.context().close();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
+describe("a kept draft re-taken, a kept time, a time set by hand (AE3)", () => {
+  it("a reading typed anew over a kept draft is observed now; a time set by hand comes back; Now beside a kept time", async () => {
+    const { sim, simApi } = await simulated();
+    try {
+      const v = await inInfusion(simApi, "MRN-AE3");
+      const p = await signedIn("nurse.kim", sim);
+      const record = p.locator(".checklist").getByRole("button", { name: "Record", exact: true });
+      const nowButton = p.locator(".checklist").getByRole("button", { name: "Now", exact: true });
+      const vitals = p.locator(".checklist .item", { has: p.getByRole("heading", { name: "Vitals", exact: true }) });
+      const type = async (values) => {
+        for (const [label, x] of Object.entries(values)) await vitals.getByLabel(label, { exact: true }).fill(String(x));
+      };
+      // To the board, the simulated clock on by `by`, and back to the visit.
+      const away = async (by) => {
+        await p.locator('[data-nav="board"]').click();
+        await p.locator("table.board").waitFor();
+        await simApi("admin.lee", "POST", "/clock", { advance: by });
+        await p.evaluate(() => import("/js/clock.js").then((c) => c.sync()));
+        await p.goto(`${sim.url}/#/visit/${v.id}`);
+        await record.waitFor();
+      };
+      const hhmm = (ms) => new Date(ms).toISOString().slice(11, 16); // the page's zone is UTC
+      const lastVitals = async () => {
+        const { events } = await simApi("nurse.kim", "GET", `/visits/${v.id}/events?limit=1000`);
+        return events.filter((e) => e.type === "item.recorded" && e.data.values && e.data.values.vitals).pop();
+      };
+      const t0 = (await simApi("admin.lee", "GET", "/clock")).now_ms;
+      await p.goto(`${sim.url}/#/visit/${v.id}`);
+      await record.waitFor();
+      // (1) 200/118 typed at t0 and left; back 2 minutes later, the reading
+      // is taken again (every field typed anew: 214/126): it is observed
+      // now, not at the draft's t0, and the card no longer says "Typed at".
+      await type({ "Systolic BP": 200, "Diastolic BP": 118, "Heart rate": 90, "SpO₂": 97, "Respiratory rate": 15 });
+      await away("2m");
+      assert.match(await p.locator("#observed-hint").innerText(), new RegExp(`^Observed at ${hhmm(t0)} \\(typed before you left this visit\\)`));
+      assert.ok(await nowButton.isVisible(), "Now is offered beside the kept time");
+      await type({ "Systolic BP": 214, "Diastolic BP": 126, "Heart rate": 92, "SpO₂": 96, "Respiratory rate": 16 });
+      const hint = await p.locator("#observed-hint").innerText();
+      assert.match(hint, /^Now\./, `a reading typed anew over the kept draft is observed now: ${hint}`);
+      assert.equal(await p.locator("#observed-at").inputValue(), hhmm(t0 + 2 * 60000));
+      assert.equal(await vitals.locator(".draft-note").count(), 0, "the card no longer says it was typed before");
+      assert.ok(!(await nowButton.isVisible()), "no Now beside a time that is now");
+      await record.click();
+      await vitals.locator(".last", { hasText: "214" }).waitFor();
+      let rec = await lastVitals();
+      assert.equal(rec.data.values.vitals.sbp, 214);
+      assert.equal(rec.data.observed_at, undefined, `recorded as observed now, not at the draft's time: ${JSON.stringify(rec.data)}`);
+      // (2) 150/90 typed, "Observed at" set by hand to a minute ago, left;
+      // back 2 minutes later the time set by hand is still set.
+      const t2 = t0 + 2 * 60000;
+      await type({ "Systolic BP": 150, "Diastolic BP": 90, "Heart rate": 80, "SpO₂": 98, "Respiratory rate": 14 });
+      await p.locator("#observed-at").fill(hhmm(t2 - 60000));
+      await away("2m");
+      assert.equal(await p.locator("#observed-at").inputValue(), hhmm(t2 - 60000), "the time set by hand is kept with the draft");
+      assert.match(await p.locator("#observed-hint").innerText(), /^A late entry: observed 3 min/);
+      // One value corrected is not a new reading: the draft's time stays.
+      await type({ "Systolic BP": 151 });
+      assert.equal(await p.locator("#observed-at").inputValue(), hhmm(t2 - 60000), "a value corrected keeps the draft's time");
+      assert.equal(await vitals.locator(".draft-note").count(), 1, "and its note");
+      // Now, beside the kept time: the reading is observed now.
+      await nowButton.click();
+      assert.equal(await p.locator("#observed-at").inputValue(), hhmm(t2 + 2 * 60000));
+      assert.match(await p.locator("#observed-hint").innerText(), /^Now\./);
+      await record.click();
+      await vitals.locator(".last", { hasText: "151" }).waitFor();
+      rec = await lastVitals();
+      assert.equal(rec.data.values.vitals.sbp, 151);
+      assert.equal(rec.data.observed_at, undefined, `Now: recorded as observed now: ${JSON.stringify(rec.data)}`);
       await p.context().close();
     } finally {
       await sim.stop();

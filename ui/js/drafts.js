@@ -25,13 +25,14 @@ function key(visit) {
 }
 
 // values: {item id: value as inputs.js reads it}; typed: {at: ms, away:
-// bool}, when the first was typed, or null.
-export function save(visit, values, typed) {
+// bool}, when the first was typed, or null; observed: the time (ms) set by
+// hand in "Observed at", or null (AE3).
+export function save(visit, values, typed, observed) {
   const k = key(visit);
   if (!k) return;
   keys.set(visit, k);
   try {
-    if (Object.keys(values).length) sessionStorage.setItem(k, JSON.stringify({ v: 2, values, typed: typed || null }));
+    if (Object.keys(values).length) sessionStorage.setItem(k, JSON.stringify({ v: 2, values, typed: typed || null, observed: Number.isFinite(observed) ? observed : null }));
     else sessionStorage.removeItem(k);
   } catch (err) {
     // Storage full or refused: the page still holds what was typed.
@@ -53,16 +54,17 @@ export function leave(visit, why) {
   }
 }
 
-// {values, typed, left} as saved; a draft of before the typed time was
-// kept is its values alone.
+// {values, typed, left, observed} as saved; a draft of before the typed
+// time was kept is its values alone.
 export function load(visit) {
   const k = key(visit);
-  const none = { values: {}, typed: null, left: null };
+  const none = { values: {}, typed: null, left: null, observed: null };
   try {
     const d = k && JSON.parse(sessionStorage.getItem(k) || "{}");
     if (!d || typeof d !== "object") return none;
     if (d.v !== 2) return { ...none, values: d };
-    return { values: d.values || {}, typed: d.typed && Number.isFinite(d.typed.at) ? d.typed : null, left: typeof d.left === "string" ? d.left : null };
+    return { values: d.values || {}, typed: d.typed && Number.isFinite(d.typed.at) ? d.typed : null, left: typeof d.left === "string" ? d.left : null,
+      observed: Number.isFinite(d.observed) ? d.observed : null };
   } catch (err) {
     return none;
   }

@@ -25,7 +25,7 @@ import * as downtime from "./downtime.js";
 import { patientBanner, patientPath, previousCard, sessionLine } from "./patient.js";
 import { passedByOverride, passedText } from "./passed.js";
 
-let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored, typed, left}
+let state = null; // {id, visit, events, title, root, loadedAt, drafted, restored, typed, left, keptObserved}
 let unsubscribe = null;
 let pending = null;
 let loads = 0; // loads started: only the newest one draws
@@ -543,6 +543,22 @@ function observedHint(form) {
     hint.textContent = at === null ? "Now. Set the time the values were taken if that was earlier: the entry is then marked late."
       : `A late entry: observed ${duration(now() - at)} ago. Rules, the chart and the checkpoints use this time.`;
   hint.classList.toggle("late-mark", at !== null);
+  // "Now" beside a time that is not now (kept from a draft, the outage's,
+  // or set by hand): the values were taken now after all (AE3).
+  const nowButton = form.querySelector(".observed-now");
+  if (nowButton) nowButton.hidden = at === null;
+}
+
+// "Now": the values are observed now, whatever time was kept or set; their
+// draft still says when they were typed.
+function observedNow(form) {
+  if (state && state.typed) state.typed = { at: state.typed.at, away: null };
+  if (state) state.keptObserved = false;
+  resetObserved();
+  saveDraft();
+  const input = form.querySelector("input[data-field=observed_at]");
+  if (input) input.focus();
+  announce("Observed now");
 }
 
 function recordBar() {
@@ -550,10 +566,13 @@ function recordBar() {
     "aria-describedby": "observed-hint observed-err" });
   input.addEventListener("input", () => {
     input.dataset.touched = "1";
+    // Set by hand on this page: no longer the draft's kept time.
+    if (state) state.keptObserved = false;
     observedHint(input.form);
   });
   const box = h("div", { class: "record-bar" },
     h("div", { class: "field observed" }, h("label", { for: "observed-at" }, "Observed at"), input,
+      h("button", { type: "button", class: "quiet observed-now", hidden: true, onclick: () => observedNow(input.form) }, "Now"),
       h("p", { class: "hint observed-hint", id: "observed-hint" }),
       errorSlot(h, "observed_at", "observed-err")),
     h("div", { class: "item-actions" }, h("button", { type: "submit", class: "primary big", id: "record" }, "Record")),
@@ -640,12 +659,60 @@ function emptyIfRecorded(it, value) {
 
 // What is typed on the checklist goes to the tab's storage as it is typed,
 // with when the first of it was typed (and whether the server was away then).
+// A time set by hand in "Observed at" goes with them (AE3: it was lost on
+// leaving the page), as a time (ms), not the field's "HH:MM".
 function saveDraft() {
   if (!(state && state.visit && state.root)) return;
   const values = snapshot().values;
   if (!Object.keys(values).length) state.typed = null;
   else if (!state.typed) state.typed = { at: now(), away: downtime.away() ? "during" : null };
-  drafts.save(state.id, values, state.typed);
+  const input = state.root.querySelector(".checklist input[data-field=observed_at]");
+  const observed = input && input.dataset.touched ? observedAt(input.form) : null;
+  drafts.save(state.id, values, state.typed, observed);
+}
+
+// The field of the checklist an input or change event is in: its
+// data-field, or that of its radio group's first button.
+function fieldOf(el) {
+  if (el.dataset && el.dataset.field) return el.dataset.field;
+  if (el.type !== "radio" || !el.name) return null;
+  const first = el.form && el.form.querySelector(`input[name="${CSS.escape(el.name)}"][data-field]`);
+  return first ? first.dataset.field : null;
+}
+
+// A value put back from a draft (X2) is the draft's until it is typed anew:
+// a card whose every field put back has been typed in again (or emptied) is
+// a reading taken again, no longer "Typed at ..."; once no card put back is
+// left, the draft's kept time goes, and a time set by hand before it was
+// left, and what is on the page is observed now (AE3: 214/126 typed over a
+// kept 200/118 of 19:02 was recorded as observed 19:02, before a
+// colleague's 19:04 reading, and so not the latest). One value corrected is
+// not a new reading: the draft's time stays, and "Now" is beside it.
+function retyped(el) {
+  const card = el.closest(".checklist .item[data-item]");
+  const left = card && state.restored.get(card.dataset.item);
+  if (!left) return;
+  left.delete(fieldOf(el));
+  if (left.size) return;
+  state.restored.delete(card.dataset.item);
+  const note = card.querySelector(".draft-note");
+  if (note) note.remove();
+  if (state.restored.size) return;
+  if (state.typed && state.typed.kept) state.typed = { at: now(), away: downtime.away() ? "during" : null };
+  const input = state.root.querySelector(".checklist input[data-field=observed_at]");
+  if (state.keptObserved) {
+    state.keptObserved = false;
+    resetObserved();
+  } else if (input) {
+    // A time set by hand on this page stays set.
+    if (!input.dataset.touched) input.value = hhmm(now());
+    observedHint(input.form);
+  }
+}
+
+// The checklist fields (data-field) that a value put back fills.
+function fieldsOf(id, value) {
+  return new Set(value && typeof value === "object" ? Object.keys(value).map((f) => `${id}.${f}`) : [id]);
 }
 
 // The server went away with values typed and not recorded: they keep the
@@ -659,7 +726,9 @@ downtime.onAway(() => {
 });
 for (const type of ["input", "change"])
   document.addEventListener(type, (e) => {
-    if (state && state.root && e.target instanceof Element && e.target.closest(".checklist")) saveDraft();
+    if (!(state && state.root && e.target instanceof Element && e.target.closest(".checklist"))) return;
+    retyped(e.target);
+    saveDraft();
   });
 
 function checklist(v) {
@@ -773,13 +842,17 @@ function draw() {
     for (const [id, val] of Object.entries(draft.values))
       if (!(id in snap.values)) {
         snap.values[id] = val;
-        state.restored.add(id);
+        state.restored.set(id, fieldsOf(id, val));
       }
     // Put back, they keep the time they were typed as their observed time
-    // (X2), and say why they are back.
+    // (X2), and say why they are back; a time set by hand comes back set.
     if (!state.typed && draft.typed && state.restored.size) state.typed = { ...draft.typed, kept: draft.left || "earlier" };
+    if (draft.observed !== null && state.restored.size && snap.observed === undefined) {
+      snap.observed = hhmm(draft.observed);
+      state.keptObserved = true;
+    }
   }
-  for (const id of [...state.restored]) if (!(id in snap.values)) state.restored.delete(id);
+  for (const id of [...state.restored.keys()]) if (!(id in snap.values)) state.restored.delete(id);
   state.raisedBy = alertsByItem(v);
   const readings = vitalsReadings(v, state.events);
   const root = clear(state.root);
@@ -833,7 +906,7 @@ function tick() {
 
 export function render(main, id) {
   stop();
-  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now(), drafted: false, restored: new Set(), raisedBy: new Map(), typed: null, left: null };
+  state = { id: Number(id), visit: null, events: [], root: main, loadedAt: now(), drafted: false, restored: new Map(), raisedBy: new Map(), typed: null, left: null, keptObserved: false };
   clear(main).append(h("p", {}, "Loading\u2026"));
   unsubscribe = subscribe((ev) => {
     if (state && ev.visit === state.id) refresh();
