@@ -27,6 +27,9 @@
 //   - a kept draft typed anew is a reading taken now (not at the draft's
 //     time); a time set by hand is kept with the draft; "Now" beside a
 //     kept time (AE3).
+//   - a card's flag of an earlier entry's alert names that entry (AE5); the
+//     start form warns of a chair with an active visit (AE6); the visit
+//     page's alerts are listed the loudest first (AE7).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -259,6 +262,25 @@ describe("the start form", () => {
     await ketamine.waitFor();
     assert.ok(await ketamine.isChecked(), "ketamine_iv, the site's usual_protocol, is chosen");
     assert.equal(await p.locator("input[name=protocol]:checked").count(), 1);
+    await p.context().close();
+  });
+
+  it("warns before a second patient is started in a chair with an active visit, and starts it when asked again (AE6)", async () => {
+    await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AE6A", location: "Chair 6", params: { weight: 70 } });
+    const started = async (patient) => (await api("nurse.kim", "GET", "/visits?status=active&limit=1000")).visits.filter((v) => v.patient === patient);
+    const p = await signedIn("nurse.kim");
+    await p.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
+    await p.getByLabel("Patient reference (MRN)").fill("MRN-AE6B");
+    await p.getByLabel("Chair or bay").fill("chair  6");
+    await p.getByLabel(/Body weight today/).fill("70");
+    await p.getByRole("button", { name: "Start the visit" }).click();
+    const warning = p.locator('.error[data-error-for="location"]');
+    await warning.waitFor();
+    assert.match(await warning.innerText(), /^Patient MRN-AE6A has a visit open in Chair 6\. .*Start the visit again/);
+    assert.equal((await started("MRN-AE6B")).length, 0, "not started on the first Start");
+    await p.getByRole("button", { name: "Start the visit" }).click();
+    await p.getByRole("heading", { name: "Patient MRN-AE6B" }).first().waitFor();
+    assert.equal((await started("MRN-AE6B")).length, 1, "started when asked again");
     await p.context().close();
   });
 });
@@ -723,11 +745,50 @@ describe("the cards an alert flags", () => {
     assert.equal(await p.locator(".item-flag", { hasText: "from this entry" }).count(), 1);
     await p.context().close();
   });
+
+  it("an alert of an earlier reading, still open under a later one, names that reading, not this entry (AE5)", async () => {
+    const id = await alertingVisit("MRN-AE5");
+    await api("nurse.kim", "POST", `/visits/${id}/entries`, { vitals: { sbp: 132, dbp: 84, hr: 76, spo2: 98, rr: 14 } });
+    const { events } = await api("nurse.kim", "GET", `/visits/${id}/events?limit=1000`);
+    const first = events.find((e) => e.type === "item.recorded" && e.data.values && e.data.values.vitals && e.data.values.vitals.sbp === 210);
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${id}`);
+    const vitals = p.locator('.checklist .item[data-item="vitals"]');
+    await vitals.locator(".last", { hasText: "132" }).waitFor();
+    const flags = await vitals.locator(".item-flag").allInnerTexts();
+    assert.ok(flags.length, "the earlier reading's alert, still open, is on the card");
+    const hhmm = new Date(first.time).toISOString().slice(11, 16); // the page's zone is UTC
+    for (const f of flags) {
+      assert.doesNotMatch(f, /from this entry/, `the flag is not of the 132/84 shown: ${f}`);
+      assert.match(f, new RegExp(`from the reading of ${hhmm}: `), `the flag names the reading it came from: ${f}`);
+    }
+    await p.context().close();
+  });
 });
 
 // The alarm manager's answers (the hl7 plugin's PCD-04 reports, docs/hl7.md)
 // are alert.reported events in the visit's history: the history showed them
 // as the bare type, "alert.reported".
+describe("the visit page's alerts (AE7)", () => {
+  it("are listed loudest first: a high alert above an older medium one", async () => {
+    const v = await inInfusion(api, "MRN-AE7");
+    // A rise of 45 mmHg from the baseline 120/80: a medium alert (bp_rise);
+    // then SpO2 88 %: a high one (spo2_low), the newer.
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 165, dbp: 90, hr: 70, spo2: 98, rr: 14 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 130, dbp: 80, hr: 72, spo2: 88, rr: 14 } });
+    const visit = await api("nurse.kim", "GET", `/visits/${v.id}`);
+    const open = visit.alerts.filter((a) => a.state !== "closed").map((a) => a.priority);
+    assert.ok(open.includes("high") && open.includes("medium"), `a high and a medium alert open: ${open.join(", ")}`);
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    await p.locator(".visit-alerts li").first().waitFor();
+    const listed = await p.locator(".visit-alerts li.alarm").evaluateAll((els) => els.map((e) => e.className.match(/alarm-(high|medium|low)/)[1]));
+    assert.deepEqual(listed, [...listed].sort((a, b) => ["high", "medium", "low"].indexOf(a) - ["high", "medium", "low"].indexOf(b)), `loudest first: ${listed.join(", ")}`);
+    assert.equal(listed[0], "high");
+    await p.context().close();
+  });
+});
+
 describe("the history in words", () => {
   it("says what the alarm manager answered to the report of an alert, accepted or refused", async () => {
     // The alarm manager: the first report accepted, every other one refused.

@@ -1,7 +1,7 @@
 // start.js: starting a visit: an approved protocol, the patient's
 // reference and the protocol's parameters. The weight shows the calculated
 // dose at once, for the second person to check against the order.
-import { post } from "./api.js";
+import { all, post } from "./api.js";
 import { h, add, clear, uid } from "./dom.js";
 import { unit } from "./format.js";
 import { startable } from "./protocols.js";
@@ -86,6 +86,21 @@ function doseCheck(form, protocol) {
   return h("div", { class: "dose-box" }, out);
 }
 
+// One chair or bay: "Chair 1", "chair 1" and "CHAIR  1" alike.
+function chairKey(location) {
+  return (location || "").trim().replace(/\s+/g, " ").toLowerCase();
+}
+
+// The active visits already in the chair a visit is about to start in (AE6:
+// MRN-2001 started in Chair 1 beside MRN-1001's active visit without a word,
+// and the board showed two "Chair 1" rows). The server does not refuse it:
+// a chair is the site's arrangement, not the record's, and the form asks once.
+async function inChair(location) {
+  const key = chairKey(location);
+  if (!key) return [];
+  return (await all("/visits?status=active", "visits")).filter((v) => chairKey(v.location) === key);
+}
+
 export async function render(main, navigate) {
   clear(main).append(h("h1", {}, "Start a visit"), h("p", {}, "Loading protocols\u2026"));
   let protocols;
@@ -142,6 +157,9 @@ export async function render(main, navigate) {
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary big" }, "Start the visit")));
   drawParams();
 
+  // The chair the nurse was told is taken and started in anyway (a second
+  // Start the visit with the same chair).
+  let confirmedChair = null;
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearErrors(form);
@@ -150,6 +168,14 @@ export async function render(main, navigate) {
     try {
       if (!chosen) throw { message: "Choose the protocol of this visit.", field: "protocol" };
       const location = form.querySelector("[data-field=location]").value.trim();
+      if (location && chairKey(location) !== confirmedChair) {
+        const there = await inChair(location);
+        if (there.length) {
+          confirmedChair = chairKey(location);
+          throw { field: "location", message: `${there.map((v) => `Patient ${v.patient}`).join(" and ")} ${there.length > 1 ? "have visits" : "has a visit"} ` +
+            `open in ${there[0].location}. Check the chair; to start this visit there too, choose Start the visit again.` };
+        }
+      }
       const visit = await post("/visits", { protocol: chosen.ref, patient: form.querySelector("[data-field=patient]").value.trim(), location: location || null, params: readParams(form, chosen) });
       navigate(`#/visit/${visit.id}`);
     } catch (err) {

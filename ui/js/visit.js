@@ -152,8 +152,16 @@ function ackBy(alertId) {
   return ev ? `acknowledged by ${ev.actor} at ${clockTime(ev.time)}` : "acknowledged";
 }
 
+// The loudest first, as the banners are (alarms.js): then, within a
+// priority, those still to acknowledge before those acknowledged, the newest
+// first (AE7: a medium overdue above a high "Dose given" alert drew the
+// clinician's first acknowledgement).
+function loudestFirst(a, b) {
+  return priorityRank(b.priority) - priorityRank(a.priority) || Number(Boolean(a.acknowledged)) - Number(Boolean(b.acknowledged)) || b.id - a.id;
+}
+
 function alertsSection(v) {
-  const open = (v.alerts || []).filter((a) => a.state !== "closed");
+  const open = (v.alerts || []).filter((a) => a.state !== "closed").sort(loudestFirst);
   if (!open.length) return null;
   return h("section", { class: "visit-alerts", "aria-labelledby": "va-title" },
     h("h2", { id: "va-title" }, "Alerts"),
@@ -395,26 +403,29 @@ function aboutItems(v, data, phase) {
   return rule ? rule.on : null;
 }
 
+// Each alert goes with the entry it came from (`entry`: its item.recorded
+// or item.amended event), so that a card tells an alert of the value it
+// shows from one of an earlier entry still open (AE5).
 function alertsByItem(v) {
   const open = new Map((v.alerts || []).filter((a) => a.state !== "closed").map((a) => [a.id, a]));
   const out = new Map();
   let refs = [];
   let phase = null;
-  let at = null;
+  let entry = null;
   for (const ev of state.events) {
     if (ev.type === "item.recorded") {
       refs = Object.keys(ev.data.values || {}).map((id) => (id.includes(".") ? id : `${ev.data.phase}.${id}`));
       phase = ev.data.phase;
-      at = Date.parse(ev.time);
+      entry = ev;
     } else if (ev.type === "item.amended") {
       refs = [ev.data.item];
       phase = ev.data.item.split(".")[0];
-      at = Date.parse(ev.time);
+      entry = ev;
     } else if (ev.type === "alert.raised") {
       const a = open.get(ev.data.alert);
-      if (!a || ev.data.source !== "rule" || at === null || Date.parse(ev.time) - at > SAME_STEP_MS) continue;
+      if (!a || ev.data.source !== "rule" || entry === null || Date.parse(ev.time) - Date.parse(entry.time) > SAME_STEP_MS) continue;
       const about = aboutItems(v, ev.data, phase);
-      for (const ref of about ? refs.filter((r) => about.includes(r)) : refs) out.set(ref, [...(out.get(ref) || []), a]);
+      for (const ref of about ? refs.filter((r) => about.includes(r)) : refs) out.set(ref, [...(out.get(ref) || []), { ...a, entry }]);
     } else if (!/^(alert|note|block|signature)\./.test(ev.type)) {
       // signature.voided is of the same step: an amendment of the dose voids
       // its check before dose_calc's alert is raised (X4).
@@ -424,11 +435,20 @@ function alertsByItem(v) {
   return out;
 }
 
-function flags(raised) {
+// "from this entry" only for an alert of the entry whose value the card
+// shows (its recorded_at, or an amendment of it); an earlier entry's alert
+// still open says which it was (AE5: "HIGH PRIORITY ALERT from this entry:
+// BP 214/126" under 200/118).
+function fromWhich(a, it) {
+  if (a.entry.type === "item.amended" || Date.parse(a.entry.time) === Date.parse(it.recorded_at)) return " from this entry: ";
+  return ` from the ${it.kind === "vitals" ? "reading" : "entry"} of ${clockTime(a.entry.data.observed_at || a.entry.time)}: `;
+}
+
+function flags(raised, it) {
   if (!raised || !raised.length) return null;
   return h("ul", { class: "plain item-flags" }, raised.map((a) =>
     h("li", { class: `item-flag flag-${a.priority}`, dataset: { alert: a.id } },
-      h("span", { class: "alarm-priority" }, `${priorityLabel(a.priority)} alert`), " from this entry: ", a.message,
+      h("span", { class: "alarm-priority" }, `${priorityLabel(a.priority)} alert`), fromWhich(a, it), a.message,
       a.acknowledged ? h("span", { class: "muted" }, " (acknowledged)") : null)));
 }
 
@@ -442,7 +462,7 @@ function itemCard(it, phaseId, current) {
   const raised = state.raisedBy.get(`${phaseId}.${it.id}`);
   const top = raised && raised.length ? raised.reduce((p, a) => (priorityRank(a.priority) > priorityRank(p) ? a.priority : p), "") : "";
   const card = h("div", { class: `item card ${it.overdue ? "item-overdue" : ""} ${it.count ? "item-done" : ""} ${top ? `item-alert item-alert-${top}` : ""}`,
-    role: "group", "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it, phaseId, current), flags(raised));
+    role: "group", "aria-labelledby": `item-${it.id}`, dataset: { item: it.id } }, head, lastValue(it, phaseId, current), flags(raised, it));
   if (current && it.applies === false) {
     card.classList.add("item-na");
     card.append(h("p", { class: "muted" }, "Does not apply to this visit."));
