@@ -212,6 +212,10 @@ static int rems_form(course_fhir *f, uint64_t visit, const char *encounter, cons
 static void session_place(json_t *s, json_int_t of, char *out, size_t n) {
   json_int_t number = json_integer_value(json_object_get(s, "number"));
   json_t *counted = json_object_get(s, "counted");
+  if (json_is_true(json_object_get(s, "no_dose"))) { /* AD3: discharged, not aborted */
+    snprintf(out, n, "Visit %lld of the course, no dose given (counts for nothing)", (long long)number);
+    return;
+  }
   if (!json_is_integer(counted)) {
     snprintf(out, n, "Aborted visit %lld of the course (counts for nothing)", (long long)number);
     return;
@@ -298,8 +302,10 @@ static int sessions(course_fhir *f, json_t *plan_activities, char *err, size_t e
       snprintf(description, sizeof description, "%s", what);
     json_array_append_new(plan_activities,
                           json_pack("{s:[o], s:{s:s, s:s, s:o}}", "outcomeReference", ref(encounter, what), "detail",
-                                    "status", activity_status(status), "description", description, "scheduledPeriod",
-                                    period(start, end)));
+                                    "status",
+                                    /* AD3: a visit with no dose given did not complete its session */
+                                    json_is_true(json_object_get(s, "no_dose")) ? "stopped" : activity_status(status),
+                                    "description", description, "scheduledPeriod", period(start, end)));
 
     /* The PHQ-9 total of the session, when it counts (an aborted session measures nothing). */
     json_t *phq9 = measure_at(course, PHQ9_MEASURE, number);

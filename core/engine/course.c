@@ -1412,7 +1412,9 @@ static void fire_missed(vigil_engine *e, course *c, const course_deadline *d, in
     snprintf(why, sizeof why, "; visit %llu has been open since %s with no dose given", (unsigned long long)d->open,
              opened);
   } else if (since && since + cs->grace == d->at) {
-    snprintf(why, sizeof why, "; its last visit was aborted");
+    /* AD3: a visit discharged with no dose given was not aborted. */
+    snprintf(why, sizeof why, "; its last visit %s",
+             c->sessions[c->n_sessions - 1].no_dose ? "was discharged with no dose given" : "was aborted");
   }
   /* The number of the session the patient has not had: aborted visits, and
    * one open with no dose given, are none given (P9: "session 3 due" when

@@ -68,6 +68,49 @@ static void expect_session(alarm_serve *a, const char *patient, int counts, int 
   json_decref(c);
 }
 
+/* AD3 (docs/safety.md): a session with no dose, on the day the next was due
+ * after one that counted, is worded as no dose given, not as an aborted
+ * visit: the course's FHIR Encounter and CarePlan activity (`stopped`, not
+ * `completed`) and, once its grace has passed, the missed-session alert.
+ * Fails without it: "Aborted visit 2 of the course", `completed`, "its last
+ * visit was aborted". */
+static void a_session_with_no_dose_is_worded_so(void **state) {
+  alarm_serve *a = *state;
+  session(a, "MRN-AD3", 1);
+  assert_int_equal(alarm_advance_clock(a, "3d"), 200);
+  session(a, "MRN-AD3", 0);
+  json_t *c = course_of(a, "MRN-AD3"), *b = NULL, *en;
+  char path[96];
+  size_t i;
+  snprintf(path, sizeof path, "/api/v1/courses/%lld/fhir", (long long)json_integer_value(json_object_get(c, "id")));
+  json_decref(c);
+  assert_int_equal(alarm_call(a, ALARM_CLINICIAN, "GET", path, NULL, &b), 200);
+  int seen = 0;
+  json_array_foreach(json_object_get(b, "entry"), i, en) {
+    json_t *r = json_object_get(en, "resource");
+    const char *type = alarm_str(r, "resourceType");
+    const char *text = alarm_str(json_array_get(json_object_get(r, "type"), 0), "text");
+    if (!strcmp(type, "Encounter") && strncmp(text, "Session 1 of 6", 14)) {
+      if (strncmp(text, "Visit 2 of the course, no dose given", 36)) fail_msg("the Encounter says: %s", text);
+      seen++;
+    } else if (!strcmp(type, "CarePlan")) {
+      json_t *d = json_object_get(json_array_get(json_object_get(r, "activity"), 1), "detail");
+      if (strcmp(alarm_str(d, "status"), "stopped") ||
+          strncmp(alarm_str(d, "description"), "Visit 2 of the course", 21))
+        fail_msg("the CarePlan activity is %s: %s", alarm_str(d, "status"), alarm_str(d, "description"));
+      seen++;
+    }
+  }
+  assert_int_equal(seen, 2);
+  json_decref(b);
+  assert_int_equal(alarm_advance_clock(a, "2d1h"), 200);
+  json_t *m = course_alerts_of(a, "MRN-AD3", "missed_session");
+  assert_int_equal(json_array_size(m), 1);
+  const char *said = alarm_str(json_array_get(m, 0), "message");
+  if (!strstr(said, "its last visit was discharged with no dose given")) fail_msg("the alert says: %s", said);
+  json_decref(m);
+}
+
 static void a_session_whose_infusion_never_started_does_not_count(void **state) {
   alarm_serve *a = *state;
   session(a, "MRN-U4", 0);
@@ -88,6 +131,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_session_whose_infusion_never_started_does_not_count, alarm_setup_ketamine,
                                       alarm_teardown),
       cmocka_unit_test_setup_teardown(a_session_whose_infusion_started_counts, alarm_setup_ketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_session_with_no_dose_is_worded_so, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
