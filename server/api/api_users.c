@@ -117,8 +117,25 @@ int vigil__api_allowed(http_request *req, const user *who, permission p) {
   return 0;
 }
 
+/* AI4 (docs/safety.md): a page sends the user it was signed in as
+ * (Vigil-User); another user signed in on the same browser since (in another
+ * tab) shares its cookie, and what the first typed would be recorded as the
+ * second's. Refused, nothing done; the page reads the session again. */
+static int user_changed(http_request *req, const user *who) {
+  const char *as = vigil__http_request_header(req, "Vigil-User");
+  if (!as || !strcmp(as, who->name)) return 0;
+  char msg[400];
+  snprintf(msg, sizeof msg,
+           "this page was signed in as %.64s, and %s has signed in on this browser since: nothing was done; "
+           "sign in again on this page to go on",
+           as, who->name);
+  vigil__http_respond_error(req, 409, "user_changed", msg, NULL);
+  return 1;
+}
+
 const user *vigil__api_user(api *a, http_request *req, permission p) {
   const user *who = vigil__api_whoami(a, req);
+  if (who && user_changed(req, who)) return NULL;
   return who && vigil__api_allowed(req, who, p) ? who : NULL;
 }
 

@@ -709,6 +709,35 @@ describe("a dialog is for the visit it was opened on (X9)", () => {
   });
 });
 
+describe("a page acts only for the user it was signed in as (AI4)", () => {
+  it("another user signed in in another tab of the same browser: the first tab's Amend is refused, nothing recorded, and it asks for a sign-in", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AI4", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { dose: 35 });
+    const a = await signedIn("nurse.kim");
+    await a.goto(`${server.url}/#/visit/${v.id}`);
+    const dose = a.locator('.checklist .item[data-item="dose"]');
+    await dose.locator(".last", { hasText: "35 mg" }).waitFor();
+    await dose.getByRole("button", { name: "Amend…" }).click();
+    const dlg = a.locator("#dialog");
+    await dlg.getByLabel("Ketamine dose drawn up").fill("36");
+    await dlg.getByLabel("Reason for the correction").fill("redrawn");
+    // Another tab of the same browser: nurse.kim signs out there and dr.osei signs in (one cookie for both tabs).
+    const b = await a.context().newPage();
+    await b.goto(server.url + "/");
+    await b.locator("#sign-out").click();
+    await b.getByLabel("User name").fill("dr.osei");
+    await b.getByLabel("Password").fill(USERS["dr.osei"].password);
+    await b.getByRole("button", { name: "Sign in" }).click();
+    await b.getByRole("heading", { name: "Board" }).first().waitFor();
+    // The first tab still shows nurse.kim's dialog; saving it must not record as dr.osei.
+    await dlg.getByRole("button", { name: "Save the correction" }).click();
+    await a.getByText("Another user signed in on this browser").waitFor();
+    const { events } = await api("dr.osei", "GET", `/visits/${v.id}/events?limit=1000`);
+    assert.equal(events.filter((e) => e.type === "item.amended").length, 0, "nothing amended");
+    await a.context().close();
+  });
+});
+
 describe("an amendment's alert flags its card (X4)", () => {
   it("the dose amended after its check was signed: the dose card is flagged with the alert of that step", async () => {
     const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AMENDA", params: { weight: 72 } });

@@ -1,7 +1,7 @@
 // api.js: the one place that talks to /api/v1. Every failure becomes an
 // ApiError carrying the server's {code, message, field, reasons}, so that a
 // form can put the message next to the field it names.
-import { onUnauthenticated } from "./session.js";
+import { current, onUnauthenticated, onUserChanged } from "./session.js";
 import * as downtime from "./downtime.js";
 import { withSite } from "./site.js";
 
@@ -32,6 +32,11 @@ async function send(method, path, body, key, live) {
   // changes something (no other site's form can send it).
   const headers = { Accept: "application/json", "X-Requested-With": "vigil" };
   if (key) headers["Idempotency-Key"] = key;
+  // Who this page is signed in as: another user signed in on this browser
+  // since (another tab) shares the cookie, and the server refuses the call
+  // (409 user_changed) rather than record it as theirs (docs/safety.md AI4).
+  const me = current();
+  if (me && me.name) headers["Vigil-User"] = me.name;
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -58,6 +63,7 @@ async function send(method, path, body, key, live) {
   if (!res.ok) {
     const error = new ApiError(res.status, json, Number(res.headers.get("Retry-After")) || null);
     if (res.status === 401 && error.code === "unauthenticated") onUnauthenticated();
+    if (res.status === 409 && error.code === "user_changed") onUserChanged();
     throw error;
   }
   if (method === "GET") lastAnswers.set(path, json);

@@ -42,6 +42,7 @@ function route() {
     const why = {
       expired: "Your sign-in ended after a time without use. What you had typed is kept: sign in again to carry on.",
       ended: "Your sign-in was ended by the server: signed out on another screen, a password change, or the account disabled. What you had typed is kept: sign in again to carry on.",
+      user_changed: "Another user signed in on this browser (in another tab or window) since you did here, so nothing more was recorded from this page. Drafts of entries are kept: sign in again to carry on.",
       signed_out_offline: "Signed out on this screen. The server cannot be reached: it will be told as soon as it answers, before anyone signs in here again.",
     }[session.endReason()] || "";
     signin.render(main, async () => {

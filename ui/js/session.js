@@ -102,6 +102,16 @@ export function onUnauthenticated() {
   set(null);
 }
 
+// Another user signed in on this browser since this page was (another tab
+// shares the cookie; the server refused a call, 409 user_changed): this page
+// is signed out, so that nothing more is sent as the first user, and its
+// user signs in again (docs/safety.md AI4).
+export function onUserChanged() {
+  if (!user) return;
+  ended = "user_changed";
+  set(null);
+}
+
 // The cookie has ended (its time ran out without use): signed out here too.
 export function expired() {
   if (!user) return;
