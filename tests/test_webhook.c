@@ -310,7 +310,7 @@ static void configure(fixture *f) {
   char extra[2048];
   snprintf(extra, sizeof extra,
            "plugins = { webhook = {\n"
-           "  start = 'beginning', retry_min = 0.05, retry_max = 0.2, timeout = 2,\n"
+           "  start = 'beginning', retry_min = 0.05, retry_max = 0.2,\n"
            "  endpoints = {\n"
            "    { name = 'all', url = 'http://127.0.0.1:%d/all', secret = '" SECRET_ALL "' },\n"
            "    { name = 'alerts', url = 'http://127.0.0.1:%d/alerts', secret = '" SECRET_ALERTS "',\n"
@@ -548,6 +548,33 @@ static void test_unsigned_endpoint_refused(void **state) {
   assert_int_equal(serve_stop(&f->s, 0), 0);
 }
 
+/* AF6 of the integrator's try: `start` inside an endpoint (it is the
+ * plugin's setting) was silently ignored, and the endpoint started from now
+ * instead of the beginning. A setting the plugin does not know is refused,
+ * naming it, at the top and in an endpoint; vigil serves on. */
+static void test_misplaced_setting_refused(void **state) {
+  fixture *f = *state;
+  static const char *const confs[][2] = {
+      {"plugins = { webhook = { endpoints = { { name = 'x', url = 'http://127.0.0.1:9/', secret = '" SECRET_ALL
+       "', start = 'beginning' } } } }\n",
+       "plugins.webhook.endpoints[1]: unknown setting 'start'"},
+      {"plugins = { webhook = { timeout = 2, endpoints = { { name = 'x', url = 'http://127.0.0.1:9/', secret = "
+       "'" SECRET_ALL "' } } } }\n",
+       "plugins.webhook: unknown setting 'timeout'"},
+  };
+  for (size_t i = 0; i < sizeof confs / sizeof *confs; i++) {
+    serve_configure(&f->s, confs[i][0]);
+    assert_int_equal(serve_start(&f->s), 0);
+    json_t *st = call(f, "GET", "/api/v1/plugins", NULL, 200);
+    json_t *p = json_array_get(json_object_get(st, "plugins"), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "state")), "failed");
+    const char *error = json_string_value(json_object_get(p, "error"));
+    if (!error || !strstr(error, confs[i][1])) fail_msg("refused with '%s', not '%s'", error, confs[i][1]);
+    json_decref(st);
+    assert_int_equal(serve_stop(&f->s, 0), 0);
+  }
+}
+
 /* ---- where: a site's filter ------------------------------------------------------- */
 
 /* A plugin folder of the test's own: the built webhook, and the site's Lua files. */
@@ -576,7 +603,7 @@ static void configure_site(fixture *f, const char *dir, const char *endpoints_fm
   snprintf(extra, sizeof extra,
            "plugin_dir = '%s'\n"
            "plugins = { webhook = {\n"
-           "  start = 'beginning', retry_min = 0.05, retry_max = 0.2, timeout = 2,\n"
+           "  start = 'beginning', retry_min = 0.05, retry_max = 0.2,\n"
            "  endpoints = {\n%s  },\n"
            "} }\n",
            dir, endpoints);
@@ -881,6 +908,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_every_event_arrives_across_outage_and_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dead_letters_after_the_retry_period, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_misplaced_setting_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_backlog_follows_the_log_while_down, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unsigned_endpoint_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_where_routes_one_rooms_high_alerts, setup, teardown),

@@ -318,6 +318,9 @@ static void on_close(void *ud) {
 }
 
 static int read_settings(jsonl *j, json_t *s, char **err) {
+  /* AF6: a misspelt or misplaced setting is refused, not silently ignored (H8). */
+  static const char *const known[] = {"path", "max_bytes", "keep", "sync", "start", "types", "where", NULL};
+  if (vigil__plugin_known_settings(s, known, "plugins.jsonl", err) < 0) return VIGIL_EINVAL;
   const char *path = json_string_value(json_object_get(s, "path"));
   if (!path || !*path) return vigil__plugin_refuse(err, "plugins.jsonl.path: want the file to append to");
   if (!(j->path = strdup(path))) return -1;

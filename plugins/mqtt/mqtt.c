@@ -501,6 +501,11 @@ static int read_tls(mqtt *q, json_t *s, int has_username, char **err) {
 static int topic_safe(const char *s) { return s && *s && !strpbrk(s, "+#/") && strlen(s) <= 64; }
 
 static int read_settings(mqtt *q, json_t *s, char **err) {
+  /* AF6: a misspelt or misplaced setting is refused, not silently ignored (H8). */
+  static const char *const known[] = {"host",      "port",      "site",      "prefix",   "types",
+                                      "where",     "client_id", "username",  "password", "tls",
+                                      "keepalive", "retry_min", "retry_max", NULL};
+  if (vigil__plugin_known_settings(s, known, "plugins.mqtt", err) < 0) return VIGIL_EINVAL;
   const char *host = json_string_value(json_object_get(s, "host"));
   const char *site = json_string_value(json_object_get(s, "site"));
   const char *prefix = json_string_value(json_object_get(s, "prefix"));

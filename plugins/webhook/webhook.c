@@ -530,6 +530,11 @@ static int read_where(webhook *w, json_t *e, size_t i, endpoint *ep, char **err)
 }
 
 static int read_endpoint(webhook *w, json_t *e, size_t i, endpoint *ep, char **err) {
+  /* AF6: `start` inside an endpoint (it is the plugin's) was silently ignored. */
+  static const char *const known[] = {"name", "url", "secret", "types", "timeout", "where", "where_error", NULL};
+  char where[64];
+  snprintf(where, sizeof where, "plugins.webhook.endpoints[%zu]", i + 1);
+  if (vigil__plugin_known_settings(e, known, where, err) < 0) return VIGIL_EINVAL;
   const char *name = json_string_value(json_object_get(e, "name"));
   const char *url = json_string_value(json_object_get(e, "url"));
   const char *secret = json_string_value(json_object_get(e, "secret"));
@@ -584,7 +589,10 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   json_t *start = json_object_get(s, "start");
   int from_beginning = 0;
   size_t n = json_array_size(list);
-  if (!json_is_array(list) || !n || n > MAX_ENDPOINTS)
+  static const char *const known[] = {"endpoints", "start", "retry_min", "retry_max", "retry_for", NULL};
+  if (vigil__plugin_known_settings(s, known, "plugins.webhook", err) < 0)
+    rc = VIGIL_EINVAL;
+  else if (!json_is_array(list) || !n || n > MAX_ENDPOINTS)
     rc = vigil__plugin_refuse(
         err, "plugins.webhook: want endpoints = { { name = ..., url = ..., secret = ... }, ... } (1 to %d)",
         MAX_ENDPOINTS);
