@@ -1989,6 +1989,9 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     vigil__buf_put_int(b, a->level);
     vigil__buf_puts(b, ",\"state\":");
     vigil__buf_json_string(b, vigil__alert_state_name(a));
+    /* AD2: the patient page offers a carried alert (non_response) to a
+     * clinician only, as GET /api/v1/alerts says (ui/js/ack.js). */
+    if (a->carry) vigil__buf_puts(b, ",\"carried\":true");
     vigil__buf_puts(b, ",\"message\":");
     vigil__buf_json_string(b, a->message);
     vigil__buf_puts(b, ",\"raised_at\":");

@@ -64,6 +64,8 @@ static uint64_t course_of(alarm_serve *a, const char *patient, uint64_t *alert, 
     if (strcmp(alarm_str(x, "rule"), "non_response")) continue;
     *alert = alarm_id(x);
     snprintf(state, len, "%s", alarm_str(x, "state"));
+    /* The patient page offers it to a clinician only (ui/js/ack.js). */
+    if (!json_is_true(json_object_get(x, "carried"))) fail_msg("the patient's non_response alert is not carried");
   }
   json_decref(p);
   return id;
