@@ -154,6 +154,52 @@ static int l_age(lua_State *L) {
   return 1;
 }
 
+/* How far a reading's observed time is from a due time. */
+static int64_t distance(int64_t a, int64_t b) { return a > b ? a - b : b - a; }
+
+/* Whether a reading of s counts for due time k of schedule sc (phase clock
+ * clock): one observed within the grace either side and nearer to it than to
+ * the due times before and after (the earlier one on a tie), so that each
+ * reading counts for one checkpoint only (docs/safety.md AG4). */
+static int checkpoint_read(const item_state *s, const schedule *sc, int64_t clock, uint32_t k) {
+  int64_t at = clock + vigil__schedule_due(sc, k);
+  int64_t before = k ? vigil__schedule_due(sc, k - 1) : -1,
+          after = k < UINT32_MAX ? vigil__schedule_due(sc, k + 1) : -1;
+  for (uint32_t i = 0; i < s->n; i++) {
+    int64_t d = distance(s->r[i].at, at);
+    if (d > sc->grace || (before >= 0 && distance(s->r[i].at, clock + before) <= d) ||
+        (after >= 0 && distance(s->r[i].at, clock + after) < d))
+      continue;
+    return 1;
+  }
+  return 0;
+}
+
+/* checkpoints(ref): of a scheduled item of the current phase, how many of its
+ * due times have come (at or before now) and how many of those have a
+ * reading (checkpoint_read), two integers; 0, 0 for another phase's item or
+ * before the phase's clock starts. A skipped due time has none, nor has one
+ * that readings at other times "satisfied": readings at minutes 1, 6 and 11
+ * are one checkpoint's, not three (docs/safety.md AG4), and the gate decides
+ * how many may go without. */
+static int l_checkpoints(lua_State *L) {
+  visit *v = current(L);
+  int item = item_arg(L, v, 1);
+  const item_spec *it = &v->p->items[item];
+  if (!it->scheduled) return luaL_error(L, "item '%s' has no checkpoints (no at or every)", lua_tostring(L, 1));
+  int64_t clock = vigil__phase_clock(v), now = view_now(engine_of(L)), due_at;
+  lua_Integer due = 0, read = 0;
+  for (uint32_t k = 0; it->phase == v->phase && clock >= 0 && (due_at = vigil__schedule_due(&it->sched, k)) >= 0 &&
+                       clock + due_at <= now && k < UINT32_MAX;
+       k++) {
+    due++;
+    read += checkpoint_read(&v->items[item], &it->sched, clock, k);
+  }
+  lua_pushinteger(L, due);
+  lua_pushinteger(L, read);
+  return 2;
+}
+
 static int l_param(lua_State *L) {
   visit *v = current(L);
   const char *name = luaL_checkstring(L, 1);
@@ -198,23 +244,15 @@ static int l_id(lua_State *L) {
 }
 
 int vigil__view_install(vigil_engine *e, protocol *p) {
-  static const luaL_Reg fns[] = {{"value", l_value},
-                                 {"first", l_first},
-                                 {"last", l_last},
-                                 {"count", l_count},
-                                 {"done", l_done},
-                                 {"skipped", l_skipped},
-                                 {"held", l_held},
-                                 {"observed_at", l_observed_at},
-                                 {"age", l_age},
-                                 {"param", l_param},
-                                 {"phase", l_phase},
-                                 {"elapsed", l_elapsed},
-                                 {"phase_elapsed", l_phase_elapsed},
-                                 {"now", l_now},
-                                 {"id", l_id},
-                                 {"course", l_course},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"value", l_value},     {"first", l_first},
+                                 {"last", l_last},       {"count", l_count},
+                                 {"done", l_done},       {"skipped", l_skipped},
+                                 {"held", l_held},       {"observed_at", l_observed_at},
+                                 {"age", l_age},         {"checkpoints", l_checkpoints},
+                                 {"param", l_param},     {"phase", l_phase},
+                                 {"elapsed", l_elapsed}, {"phase_elapsed", l_phase_elapsed},
+                                 {"now", l_now},         {"id", l_id},
+                                 {"course", l_course},   {NULL, NULL}};
   lua_State *L = p->sb->L;
   vigil__sandbox_push_lang(p->sb);
   int lang = lua_gettop(L);

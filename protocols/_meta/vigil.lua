@@ -84,6 +84,14 @@ function Visit.observed_at(ref, k) end
 ---@param ref vigil.ItemRef
 ---@return integer|nil
 function Visit.age(ref) end
+--- Of a scheduled item of the current phase: how many of its due times have come (at or before
+--- now), and how many of those have a reading observed within the item's grace either side, each
+--- reading counting for the due time nearest it only. 0, 0 for another phase's item. A skipped
+--- due time has no reading (docs/safety.md AG4).
+---@param ref vigil.ItemRef
+---@return integer due
+---@return integer read
+function Visit.checkpoints(ref) end
 --- A parameter of this visit (its value or the protocol's default).
 ---@param name string
 ---@return any

@@ -30,11 +30,11 @@ return v.phase "monitoring" {
   items = {
     -- Source: docs/clinical/esketamine-rems.md: "BP before dosing, at about 40 min after
     -- dosing, then as clinically warranted" [P]. "About": 10 minutes' grace, a
-    -- clinic choice.
+    -- clinic choice. Not skippable: taken, or the prescriber overrides (docs/safety.md AG4).
     v.vitals "bp_40m" {
       title = "Blood pressure at 40 minutes",
       fields = { "sbp", "dbp", "hr" },
-      at = "40m", grace = "10m", overdue = OVERDUE,
+      at = "40m", grace = "10m", overdue = OVERDUE, skippable = false,
     },
     v.vitals "bp" {
       title = "Blood pressure (as clinically warranted)",
@@ -148,12 +148,22 @@ return v.phase "monitoring" {
     if dissociation ~= "none" then
       missing[#missing + 1] = fmt("dissociation not resolved (%s)", tostring(dissociation or "not recorded"))
     end
+    -- docs/clinical/discharge-criteria.md, "Vitals at the observation's checkpoints" (docs/safety.md
+    -- AG4): breathing at 1, 6 and 11 minutes is one checkpoint's: each reading counts for the
+    -- checkpoint it is nearest, within its grace. One may go without a reading (skipped with a
+    -- reason), more is the prescriber's override with a reason, as in ketamine_iv's observation.
+    local MAY_GO_WITHOUT = 1
+    local due, read = visit.checkpoints("monitoring.respiration")
     local breathing = visit.value("monitoring.respiration")
     if breathing == nil then
       missing[#missing + 1] = "breathing not recorded"
     elseif lib.depressed(breathing, visit) then
       missing[#missing + 1] = fmt("respiratory depression not resolved (SpO2 %g%%, RR %g/min)", breathing.spo2,
                                   breathing.rr)
+    elseif due - read > MAY_GO_WITHOUT then
+      missing[#missing + 1] = fmt("breathing at %d of %d checkpoints (a reading counts within %g minutes of its "
+                                  .. "checkpoint; %d may go without: more needs a clinician's override)", read, due,
+                                  v.ms(GRACE) / 60000, MAY_GO_WITHOUT)
     end
     if #missing > 0 then return false, table.concat(missing, "; ") end
     return true

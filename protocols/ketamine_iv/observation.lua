@@ -169,6 +169,17 @@ return v.phase "observation" {
       end
       missing[#missing + 1] = why
     end
+    -- "Vitals at the observation's checkpoints" (AG4): readings at minutes 1, 6 and 11 are 5
+    -- minutes apart but one checkpoint's; each reading counts for the checkpoint it is nearest,
+    -- within its grace. Three of the four: one may go without a reading (skipped with a reason:
+    -- the patient in the bathroom), more is a clinician's override with a reason.
+    local MAY_GO_WITHOUT = 1
+    local due, read = visit.checkpoints("observation.vitals")
+    if due - read > MAY_GO_WITHOUT then
+      missing[#missing + 1] = fmt("vitals at %d of %d checkpoints (a reading counts within %g minutes of its "
+                                  .. "checkpoint; %d may go without: more needs a clinician's override)", read, due,
+                                  v.ms(GRACE) / 60000, MAY_GO_WITHOUT)
+    end
     if #missing > 0 then return false, table.concat(missing, "; ") end
     return true
   end,

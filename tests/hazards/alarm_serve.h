@@ -402,6 +402,31 @@ static inline uint64_t alarm_ketamine_infusing(alarm_serve *a, const char *scree
   return id;
 }
 
+/* A ketamine_iv visit (70 kg) overridden by the clinician through screening
+ * and the infusion into the observation, whose clock starts now. */
+static inline uint64_t alarm_ketamine_in_observation(alarm_serve *a) {
+  uint64_t id = alarm_visit(a, "ketamine_iv", "{\"weight\": 70}");
+  assert_true(id > 0);
+  assert_int_equal(alarm_override(a, id), 200); /* to the infusion */
+  assert_int_equal(alarm_override(a, id), 200); /* to the observation */
+  return id;
+}
+
+/* n checkpoints of the observation (ketamine_iv) or the monitoring
+ * (esketamine_rems) from now, the clock moved on by first, then 15 minutes:
+ * at each the nurse skips item with a reason and records MOAA/S 5 and no
+ * dissociation (U2, AG4: the readings not taken, the patient asleep). */
+static inline void alarm_checkpoints_skipped(alarm_serve *a, uint64_t visit, const char *item, const char *first,
+                                             int n) {
+  char body[160];
+  snprintf(body, sizeof body, "{\"item\": \"%s\", \"reason\": \"patient asleep, not disturbed\"}", item);
+  for (int k = 0; k < n; k++) {
+    assert_int_equal(alarm_advance_clock(a, k ? "15m" : first), 200);
+    assert_int_equal(alarm_cmd(a, NULL, visit, "skip", body), 200);
+    assert_int_equal(alarm_record(a, visit, "{\"moaas\": \"5\", \"dissociation\": \"none\"}"), 200);
+  }
+}
+
 /* An esketamine_rems visit with these pre-dose entries, judged acceptable by
  * the clinician, dosed (56 mg) and advanced into the monitoring. */
 static inline uint64_t alarm_esketamine_monitoring(alarm_serve *a, const char *predose) {

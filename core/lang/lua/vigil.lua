@@ -1479,6 +1479,14 @@ local function synthetic_view(p, at, state, now, over, read)
   end
   function view.observed_at(ref) local _, rs = item(ref) return rs[#rs] and rs[#rs].at end
   function view.age(ref) local _, rs = item(ref) return rs[#rs] and (now - rs[#rs].at) end
+  -- Each synthetic reading is a checkpoint's own: the gates that count
+  -- checkpoints with none (docs/safety.md AG4) pass here; the engine's view
+  -- counts them from the phase's clock.
+  function view.checkpoints(ref)
+    local it, rs = item(ref)
+    if not it.schedule then error(string.format("item '%s' has no checkpoints (no at or every)", ref), 2) end
+    return #rs, #rs
+  end
   function view.param(name)
     if read then read[name] = true end
     if over and over[name] ~= nil then return over[name] end
