@@ -185,6 +185,9 @@ int vigil__api_member_string(http_request *req, json_t *body, const char *name, 
 #define API_TEXT_MAX 4000
 /* The longest name of a body's member, in characters. */
 #define API_NAME_MAX 200
+/* The most members and array elements (at every depth, together) a request
+ * body may hold; the API's largest bodies hold a few dozen (AH5). */
+#define API_BODY_VALUES_MAX 1000
 /* The limit of a member by its name (patient 200, reason 1000...: body.c). */
 size_t vigil__api_text_limit(const char *name);
 /* Answers 422 too_long naming field and its limit. */

@@ -13,11 +13,48 @@
 #include "base/utf8.h"
 #include "http/http.h"
 
-/* The body as a JSON object ({} when empty); NULL after answering 400. */
+/* The members and array elements of a JSON text, at every depth, counted
+ * without parsing it: one per comma outside strings, and one more for each
+ * object or array that is not empty. Stops counting past max. */
+static size_t values_in(const char *text, size_t len, size_t max) {
+  size_t n = 0;
+  int in_string = 0, opened = 0;
+  for (size_t i = 0; i < len && n <= max; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = 0;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (opened && c != '}' && c != ']') n++;
+    opened = c == '{' || c == '[';
+    if (c == ',') n++;
+    if (c == '"') in_string = 1;
+  }
+  return n;
+}
+
+/* The body as a JSON object ({} when empty); NULL after answering 400, or
+ * 422 too_many_members. */
 json_t *vigil__api_body_object(http_request *req) {
   size_t len;
   const char *text = vigil__http_request_body(req, &len);
   if (len == 0) return json_object();
+  /* AH5: 1 MB of 60,000 members took 157 ms on the loop to parse and check
+   * (8 connections pipelining 8 such bodies held /healthz 5.3 s); no request
+   * of the API needs more than a few dozen. Counted before the parser builds
+   * anything, in one pass over the bytes. */
+  if (values_in(text, len, API_BODY_VALUES_MAX) > API_BODY_VALUES_MAX) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "the body holds more than %d members and array elements", API_BODY_VALUES_MAX);
+    json_t *extra = json_pack("{s:i}", "limit", API_BODY_VALUES_MAX);
+    vigil__api_reply_free(req, 422, extra ? vigil__http_error_json("too_many_members", msg, NULL, extra) : NULL, NULL);
+    json_decref(extra);
+    return NULL;
+  }
   json_error_t jerr;
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!j) {
