@@ -852,6 +852,31 @@ static const char *visit_protocol(reply r) {
   return ref;
 }
 
+/* GET /api/v1/protocols: of api_test's versions, only want is "default"
+ * (what a bare id starts: the newest approved). */
+static void expect_default(server *s, const char *want) {
+  reply r = call(s, "GET", "/api/v1/protocols", ACTOR, NULL);
+  expect(&r, 200);
+  size_t i, defaults = 0;
+  json_t *p;
+  json_array_foreach(json_object_get(r.json, "protocols"), i, p) {
+    if (!json_is_true(json_object_get(p, "default"))) continue;
+    defaults++;
+    if (strcmp(str_at(p, "ref"), want)) fail_msg("%s is default, not %s", str_at(p, "ref"), want);
+  }
+  assert_int_equal(defaults, 1);
+  json_decref(r.json);
+}
+
+/* upload (a body of files) with one file set to text: a new body. */
+static char *upload_with(const char *upload, const char *path, const char *text) {
+  json_t *body = json_loads(upload, 0, NULL);
+  json_object_set_new(json_object_get(body, "files"), path, json_string(text));
+  char *out = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  return out;
+}
+
 static void test_protocol_versions(void **state) {
   server *s = *state;
   start(s, NULL);
@@ -881,6 +906,17 @@ static void test_protocol_versions(void **state) {
   r = call(s, "POST", "/api/v1/protocols", CLINICIAN, v11);
   expect(&r, 200);
   json_decref(r.json);
+  /* AC9: a changed spec, or a helper more that protocol.lua does not
+   * require, are other sources too, though not in the fingerprint. */
+  char *spec =
+      upload_with(v11, "specs/starts_spec.lua", "return spec 'starts' { expect '0m' { phase = 'baseline' } }\n-- x\n");
+  char *helper = upload_with(v11, "unused_helper.lua", "return {}\n");
+  expect_error(call(s, "POST", "/api/v1/protocols", CLINICIAN, spec), 409, "version_exists", "files");
+  expect_error(call(s, "POST", "/api/v1/protocols", CLINICIAN, helper), 409, "version_exists", "files");
+  free(spec);
+  free(helper);
+  /* AC8: the unapproved 1.1.0 is not what a bare id starts. */
+  expect_default(s, "api_test@1.0.0");
   /* Broken sources: every problem as file:line, nothing kept; lint says the same. */
   const char *broken = "{\"files\": {\"protocol.lua\": \"local v = require 'vigil'\\nreturn v.protocol 'x' {\\n"
                        "  version = 'one', phases = {} }\\n\"}}";
@@ -917,6 +953,7 @@ static void test_protocol_versions(void **state) {
   r = call(s, "POST", "/api/v1/visits", ACTOR, "{\"protocol\": \"api_test\", \"patient\": \"W\"}");
   expect(&r, 201);
   assert_string_equal(visit_protocol(r), "api_test@1.1.0");
+  expect_default(s, "api_test@1.1.0");
   char types[4096];
   event_types_after(s, 0, types, sizeof types);
   assert_non_null(strstr(types, "protocol.uploaded"));

@@ -297,6 +297,12 @@ static json_t *protocols_json(api *a) {
     json_object_set_new(p, "approved", approval_json(a, ref ? ref : "", sha ? sha : ""));
     const char *by = sha && !installed(a, ref ? ref : "") ? uploader_of(a, sha) : NULL;
     if (by) json_object_set_new(p, "uploaded_by", json_string(by));
+    /* "default" is what a bare id starts: its newest approved version, not
+     * the newest loaded one the engine names (AC8: an unapproved upload was
+     * shown as the default). */
+    const char *id = json_string_value(json_object_get(p, "id"));
+    lookup l;
+    json_object_set_new(p, "default", json_boolean(id && ref && find(a, id, 1, &l) && !strcmp(l.ref, ref)));
     /* Served though its specs fail or it has none (G10: --allow-untested). */
     for (size_t k = 0; ref && k < a->n_untested; k++)
       if (!strcmp(a->untested[k], ref)) json_object_set_new(p, "untested", json_true());
@@ -460,7 +466,10 @@ static int write_file(const char *dir, const char *path, const char *text, size_
   return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static void remove_tree(const char *dir) {
+/* Calls on_file for each file under dir, at every depth, and on_dir for
+ * each folder once its contents are done (dir last); either may be NULL. */
+static void walk(const char *dir, void (*on_file)(const char *path, void *ud),
+                 void (*on_dir)(const char *path, void *ud), void *ud) {
   DIR *d = opendir(dir);
   struct dirent *de;
   while (d && (de = readdir(d))) {
@@ -469,13 +478,25 @@ static void remove_tree(const char *dir) {
     snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
     struct stat st;
     if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-      remove_tree(path);
-    else
-      unlink(path);
+      walk(path, on_file, on_dir, ud);
+    else if (on_file)
+      on_file(path, ud);
   }
   if (d) closedir(d);
-  rmdir(dir);
+  if (on_dir) on_dir(dir, ud);
 }
+
+static void unlink_file(const char *path, void *ud) {
+  (void)ud;
+  unlink(path);
+}
+
+static void remove_dir(const char *path, void *ud) {
+  (void)ud;
+  rmdir(path);
+}
+
+static void remove_tree(const char *dir) { walk(dir, unlink_file, remove_dir, NULL); }
 
 /* The files of the body into a fresh folder under the uploads folder; its
  * path in dir. 0, or -1 after answering. */
@@ -809,18 +830,52 @@ void vigil__api_post_lint(api *a, http_request *req, const api_call *c) { start_
 
 void vigil__api_post_protocol(api *a, http_request *req, const api_call *c) { start_check(a, req, c->who->name, 0); }
 
+static void count_file(const char *path, void *ud) {
+  (void)path;
+  ++*(size_t *)ud;
+}
+
+/* The files under dir, at every depth. */
+static size_t files_under(const char *dir) {
+  size_t n = 0;
+  walk(dir, count_file, NULL, &n);
+  return n;
+}
+
+/* Whether the folder dir holds files (path: text) and nothing else. */
+static int holds_exactly(const char *dir, json_t *files) {
+  const char *path;
+  json_t *text;
+  json_object_foreach(files, path, text) {
+    char full[4700];
+    if (snprintf(full, sizeof full, "%s/%s", dir, path) >= (int)sizeof full) return 0;
+    FILE *f = fopen(full, "rb");
+    if (!f) return 0;
+    size_t len = json_string_length(text);
+    char *kept = malloc(len + 1);
+    size_t got = kept ? fread(kept, 1, len + 1, f) : 0;
+    int same = kept && got == len && !memcmp(kept, json_string_value(text), len);
+    free(kept);
+    fclose(f);
+    if (!same) return 0;
+  }
+  return files_under(dir) == json_object_size(files);
+}
+
 /* A checked upload with no problem and every spec passing: kept, loaded,
  * not yet usable. */
 static void keep_upload(api *a, http_request *req, const char *actor, const char *dir, json_t *files, report *r,
                         const char *ref, const char *sha) {
-  (void)files;
   lookup l;
   char final[4400];
-  if (find(a, ref, 0, &l) && !strcmp(l.sha256, sha)) {
+  snprintf(final, sizeof final, "%s/%s", a->uploads_dir, ref);
+  /* The fingerprint covers what the protocol loads, not its specs nor a
+   * helper it does not require: an upload kept is compared file by file
+   * too (AC9: a changed spec was 200, the old files kept). */
+  if (find(a, ref, 0, &l) && !strcmp(l.sha256, sha) && (access(final, F_OK) != 0 || holds_exactly(final, files))) {
     /* The same sources again: nothing new. */
     get_protocol(a, req, ref);
-  } else if (find(a, ref, 0, &l) ||
-             (snprintf(final, sizeof final, "%s/%s", a->uploads_dir, ref), access(final, F_OK) == 0)) {
+  } else if (find(a, ref, 0, &l) || access(final, F_OK) == 0) {
     char msg[400];
     snprintf(msg, sizeof msg,
              "%s exists with other sources: a version never changes once published; give this one "
