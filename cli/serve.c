@@ -68,7 +68,6 @@ typedef struct server_ctx {
   users *users;
   api *api;
   http_server *http;
-  plugin_host *plugins;
   int stopping;
   int lost;   /* the home site was taken by another node, or every site was */
   int broken; /* a site's database lacks part of the schema (cluster.c): status 1 */
@@ -127,12 +126,31 @@ static void on_engine_log(void *ud, vigil_log_level level, const char *msg) {
   log_line(names[level], msg, json_pack("{s:s}", "from", "engine"));
 }
 
+/* ud: the site_unit whose plugins speak; a node's lines name its site (a
+ * second site's hl7 plugin refused on a port the first's holds said so
+ * without saying whose: AF1 of docs/deploy.md). */
 static void plugin_log(void *ud, vigil_log_level level, const char *plugin, const char *msg) {
   static const char *names[] = {"error", "warn", "info"};
-  log_line(names[level], msg, plugin ? json_pack("{s:s}", "plugin", plugin) : json_pack("{s:s}", "from", "plugins"));
+  const site_unit *u = ud;
+  json_t *f = plugin ? json_pack("{s:s}", "plugin", plugin) : json_pack("{s:s}", "from", "plugins");
+  if (f && u && u->s->node) json_object_set_new(f, "site", json_string(u->name));
+  log_line(names[level], msg, f);
 }
 
-static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(((server_ctx *)ud)->plugins); }
+/* The api callbacks' ud is the site_unit of the api asked: GET
+ * /api/v1/plugins?site=north is north's plugins (AF2: it was the node's
+ * first site's whatever the site named). */
+static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(((site_unit *)ud)->plugins); }
+
+/* Plugins of the site refused (not loaded, or their init failed): its
+ * /healthz says degraded (AF1: a second site's hl7 listener refused, its
+ * alarms lost, and /healthz said ok). */
+static unsigned plugins_failed(void *ud) {
+  const site_unit *u = ud;
+  unsigned running, failed;
+  vigil__plugin_host_counts(u->plugins, &running, &failed);
+  return u->closing || u->closed ? 0 : failed;
+}
 
 /* Every site this node acts for, by its label site="NAME" (E5 of the third
  * try: /metrics counted the first site's alone, and no deadline's write):
@@ -178,17 +196,19 @@ static void site_metrics(server_ctx *s, buf *b) {
  * "visits_active", "visits_not_rebuilt", "write_failures"}}; *degraded when
  * one is. */
 static char *sites_health(void *ud, int *degraded) {
-  server_ctx *s = ud;
+  server_ctx *s = ((site_unit *)ud)->s;
   json_t *all = json_object();
   for (size_t i = 0; all && i < s->n_units; i++) {
     site_unit *u = s->units[i];
     if (u->closing || u->closed || !u->e) continue;
     vigil_stats st;
     vigil_engine_stats(u->e, &st);
-    if (st.visits_not_rebuilt) *degraded = 1;
-    json_t *one = json_pack("{s:s, s:I, s:I, s:I}", "status", st.visits_not_rebuilt ? "degraded" : "ok",
+    unsigned failed = plugins_failed(u);
+    if (st.visits_not_rebuilt || failed) *degraded = 1;
+    json_t *one = json_pack("{s:s, s:I, s:I, s:I, s:I}", "status", st.visits_not_rebuilt || failed ? "degraded" : "ok",
                             "visits_active", (json_int_t)st.visits_active, "visits_not_rebuilt",
-                            (json_int_t)st.visits_not_rebuilt, "write_failures", (json_int_t)st.write_failures);
+                            (json_int_t)st.visits_not_rebuilt, "write_failures", (json_int_t)st.write_failures,
+                            "plugins_failed", (json_int_t)failed);
     if (!one || json_object_set_new(all, u->name, one) < 0) {
       json_decref(all);
       all = NULL;
@@ -204,8 +224,12 @@ static char *sites_health(void *ud, int *degraded) {
  * refused, and how late the deadlines that fell due while no node had a
  * site fired once this node took it over (a histogram). */
 static char *plugins_metrics(void *ud) {
-  server_ctx *s = ud;
-  char *text = vigil__plugin_host_metrics_text(s->plugins);
+  server_ctx *s = ((site_unit *)ud)->s;
+  plugin_host *hosts[MAX_SITES];
+  size_t n = 0;
+  for (size_t i = 0; i < s->n_units; i++)
+    if (!s->units[i]->closing && !s->units[i]->closed) hosts[n++] = s->units[i]->plugins;
+  char *text = vigil__plugin_hosts_metrics_text(hosts, n); /* every site's, each line with its site */
   if (!s->node) return text;
   uint64_t renewals = s->renewals_closed, failures = s->failures_closed, refusals = s->refusals_closed, held = 0;
   int64_t offset = 0; /* this machine's clock less the database's, at its last renewal */
@@ -1368,6 +1392,7 @@ static int unit_start(server_ctx *s, site_unit *u) {
                             .dir = st->plugin_dir,
                             .plugins_json = st->plugins_json,
                             .log = plugin_log,
+                            .log_ud = u,
                             .site = st->node ? u->name : NULL,
                             .timezone = st->timezone};
   char perr[512];
@@ -1388,7 +1413,8 @@ static int unit_start(server_ctx *s, site_unit *u) {
                     .plugins_status = plugins_status,
                     .plugins_metrics = plugins_metrics,
                     .sites_health = st->node ? sites_health : NULL,
-                    .plugins_ud = s,
+                    .plugins_failed = plugins_failed,
+                    .plugins_ud = u,
                     .users = s->users,
                     .session_ttl_ms = (int64_t)st->session_ms,
                     .idempotency_ttl_ms = (int64_t)st->idempotency_ms,
@@ -1729,7 +1755,6 @@ static int serve(settings *st) {
       goto out;
     }
   s.api = s.units[0]->api;
-  s.plugins = s.units[0]->plugins;
   /* The session cookie is read once; each device cookie is tried (V6). */
   static const char *const cookies_once[] = {"vigil_session"};
   http_options ho = {.host = host,

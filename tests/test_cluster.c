@@ -1305,6 +1305,131 @@ static void several_sites_per_node(void **state) {
   serve_cleanup(&n5);
 }
 
+/* A node's vigil.conf with the hl7 plugin alone, its settings hl7. */
+static void hl7_node_conf(serve_process *s, const char *name, const char *sites, const char *hl7) {
+  FILE *f = fopen(s->conf, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "listen = \"127.0.0.1:0\"\ndatabase = \"%s\"\nprotocols = \"%s\"\nnode = \"%s\"\n"
+          "advertise = \"http://127.0.0.1:1/%s\"\nsites = \"%s\"\nlease_time = %d\nplugin_dir = \"%s\"\n"
+          "plugins = { hl7 = { %s } }\n",
+          uri, s->protocol, name, name, sites, lease_s, s->plugins, hl7);
+  fclose(f);
+}
+
+/* Sends an A01 of patient over MLLP to port: 1 when its ACK is AA. */
+static int mllp_a01(int port, const char *control, const char *patient) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    if (fd >= 0) close(fd);
+    return 0;
+  }
+  char msg[512], ack[4096] = "";
+  int n = snprintf(msg, sizeof msg,
+                   "\x0bMSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105120000||ADT^A01^ADT_A01|%s|P|2.5.1\r"
+                   "PID|1||%s^^^^MR||DOE^JANE||19800214|F\r\x1c\r",
+                   control, patient);
+  size_t got = 0;
+  if (write(fd, msg, (size_t)n) == n)
+    while (got < sizeof ack - 1 && !strstr(ack, "\x1c\r")) {
+      struct pollfd p = {.fd = fd, .events = POLLIN};
+      ssize_t k = poll(&p, 1, 10000) == 1 ? read(fd, ack + got, sizeof ack - 1 - got) : 0;
+      if (k <= 0) break;
+      got += (size_t)k;
+      ack[got] = '\0';
+    }
+  close(fd);
+  char want[128];
+  snprintf(want, sizeof want, "MSA|AA|%s|", control);
+  return strstr(ack, want) != NULL;
+}
+
+/* AF1 and AF2 of docs/deploy.md (the integrator's try): a node serving
+ * two sites started the hl7 plugin's ADT listener for its first site only
+ * (the second's refused, "address already in use": one port per node), so
+ * that site's alarms and feed were lost while /healthz?site= said ok, and
+ * /plugins?site= and /metrics showed the first site's plugin. Now a
+ * plugin refused makes its site degraded, /plugins?site= and /metrics are
+ * each site's, and plugins.hl7.sites gives the second site its own port:
+ * each listener records into its own site's log. */
+static void a_plugin_per_site_on_one_node(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "plugin_sites", uri, sizeof uri), 0);
+  int port_f = hc_free_port(), port_g = hc_free_port();
+  while (port_g == port_f)
+    port_g = hc_free_port();
+  serve_process n;
+  node_setup(&n, "n6", "f,g");
+  add_nurse(&n);
+  char hl7[128];
+  snprintf(hl7, sizeof hl7, "port = %d", port_f);
+  hl7_node_conf(&n, "n6", "f,g", hl7);
+  node_spawn(&n);
+  assert_true(node_says(&n, "\"msg\":\"listening\"", 30000));
+  assert_true(has_claimed(&n, "f"));
+  assert_true(has_claimed(&n, "g"));
+  /* One port for both: g's listener is refused, and says so. */
+  assert_answer_has(&n, "/healthz?site=g", 200,
+                    (const char *[]){"\"status\":\"degraded\"", "\"plugins_failed\":1", "\"site\":\"g\"", NULL});
+  assert_answer_has(&n, "/healthz?site=f", 200, (const char *[]){"\"status\":\"ok\"", "\"plugins_failed\":0", NULL});
+  assert_answer_has(
+      &n, "/healthz", 200,
+      (const char *[]){"\"status\":\"degraded\"", "\"f\":{\"status\":\"ok\"", "\"g\":{\"status\":\"degraded\"", NULL});
+  assert_answer_has(&n, "/api/v1/plugins?site=g", 200,
+                    (const char *[]){"\"state\":\"failed\"", "address already in use", NULL});
+  assert_answer_has(&n, "/api/v1/plugins?site=f", 200, (const char *[]){"\"state\":\"running\"", NULL});
+  assert_answer_has(&n, "/metrics", 200,
+                    (const char *[]){"\nvigil_plugin_up{plugin=\"hl7\",site=\"f\"} 1\n",
+                                     "\nvigil_plugin_up{plugin=\"hl7\",site=\"g\"} 0\n", NULL});
+  char *text = serve_log(&n);
+  const char *refused = strstr(text, "\"msg\":\"refused: ");
+  assert_non_null(refused);
+  const char *eol = strchr(refused, '\n');
+  const char *site = strstr(refused, "\"plugin\":\"hl7\",\"site\":\"g\"");
+  assert_true(site && (!eol || site < eol));
+  free(text);
+  assert_int_equal(serve_stop(&n, 0), 0);
+
+  /* g's own port in plugins.hl7.sites: both listen, each into its site. */
+  snprintf(hl7, sizeof hl7, "port = %d, sites = { g = { port = %d } }", port_f, port_g);
+  hl7_node_conf(&n, "n6", "f,g", hl7);
+  node_spawn(&n);
+  assert_true(node_says(&n, "\"msg\":\"listening\"", 30000));
+  assert_answer_has(
+      &n, "/healthz", 200,
+      (const char *[]){"\"status\":\"ok\"", "\"f\":{\"status\":\"ok\"", "\"g\":{\"status\":\"ok\"", NULL});
+  assert_answer_has(&n, "/api/v1/plugins?site=g", 200, (const char *[]){"\"state\":\"running\"", NULL});
+  assert_true(mllp_a01(port_f, "F-1", "PAT-F"));
+  assert_true(mllp_a01(port_g, "G-1", "PAT-G"));
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'f' AND type = 'patient.recorded' AND body "
+                         "LIKE '%PAT-F%'"),
+                   1);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'g' AND type = 'patient.recorded' AND body "
+                         "LIKE '%PAT-G%'"),
+                   1);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE type = 'patient.recorded'"), 2);
+  assert_answer_has(&n, "/metrics", 200,
+                    (const char *[]){"\nvigil_plugin_up{plugin=\"hl7\",site=\"f\"} 1\n",
+                                     "\nvigil_plugin_up{plugin=\"hl7\",site=\"g\"} 1\n", NULL});
+  /* Two sites' plugins on one page: each family once (promtool refuses a
+   * family written twice). */
+  char *page = NULL;
+  assert_int_equal(serve_request(&n, "GET", "/metrics", NULL, &page), 200);
+  if (system("command -v promtool > /dev/null 2>&1") == 0) {
+    FILE *pt = popen("promtool check metrics > /dev/null 2>&1", "w");
+    assert_non_null(pt);
+    fputs(page, pt);
+    if (pclose(pt) != 0) fail_msg("promtool check metrics refuses the node's /metrics:\n%s", page);
+  } else {
+    print_message("promtool is not installed (the prometheus package): its check is skipped\n");
+  }
+  free(page);
+  assert_int_equal(serve_stop(&n, 0), 0);
+  serve_cleanup(&n);
+}
+
 /* The sbp values of a visit's readings of "load" in site x's log. */
 static int recorded_values(uint64_t visit, int *out, int max) {
   char sql[200];
@@ -1689,6 +1814,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--long")) is_long = 1;
   const struct CMUnitTest tests[] = {cmocka_unit_test(users_on_every_node),
                                      cmocka_unit_test(several_sites_per_node),
+                                     cmocka_unit_test(a_plugin_per_site_on_one_node),
                                      cmocka_unit_test(takeover_and_fencing),
                                      cmocka_unit_test(postgresql_restarted),
                                      cmocka_unit_test(reads_during_an_outage_never_show_an_empty_board),

@@ -110,8 +110,10 @@ static int teardown(void **state) {
   return 0;
 }
 
-static int start_host(fixture *f, const char *plugins_json, uint64_t slow_ms) {
+/* The host of a cluster node's site (NULL: a single server's). */
+static int start_host_at(fixture *f, const char *plugins_json, uint64_t slow_ms, const char *site) {
   plugin_host_options o = {.engine = f->e,
+                           .site = site,
                            .loop = &f->loop,
                            .dir = f->plugins,
                            .plugins_json = plugins_json,
@@ -123,6 +125,10 @@ static int start_host(fixture *f, const char *plugins_json, uint64_t slow_ms) {
   int rc = vigil__plugin_host_new(&o, &f->h, err, sizeof err);
   if (rc < 0) snprintf(f->log, sizeof f->log, "%s", err);
   return rc;
+}
+
+static int start_host(fixture *f, const char *plugins_json, uint64_t slow_ms) {
+  return start_host_at(f, plugins_json, slow_ms, NULL);
 }
 
 /* A plugin's key, as text ("" when absent). */
@@ -338,6 +344,49 @@ static void test_configuration_errors(void **state) {
   char *metrics = vigil__plugin_host_metrics_text(f->h);
   assert_string_equal(metrics, "");
   free(metrics);
+}
+
+/* Settings per site (docs/plugins.md; AF1 of docs/deploy.md: a node's two
+ * sites' hl7 plugins had one port between them): on a node, the plugin's
+ * `sites.<site>` table over its own settings; `sites` given to a single
+ * server, or not a table of tables, refuses the plugin, saying so. */
+static void test_settings_per_site(void **state) {
+  fixture *f = *state;
+  const char *cfg = "{\"recorder\": {\"fail_type\": \"visit.started\", \"sites\": {\"north\": {\"fail_type\": \"\"}}}}";
+  const char *sites[] = {"north", "south"};
+  const char *patients[] = {"chair-n", "chair-s"};
+  unsigned running, failed;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(start_host_at(f, cfg, 0, sites[i]), 0);
+    vigil__plugin_host_counts(f->h, &running, &failed);
+    assert_int_equal(running, 1);
+    uint64_t id;
+    assert_int_equal(vigil_visit_start(f->e, "plug", patients[i], "nurse:ana", NULL, &id), 0);
+    json_t *rec = plugin_status(f, "recorder");
+    /* north's fail_type is its own (""), south's the plugin's. */
+    assert_int_equal(json_integer_value(json_object_get(rec, "failures")), i == 0 ? 0 : 1);
+    json_decref(rec);
+    close_all(f);
+    open_engine(f);
+  }
+  /* Refused: on a single server (no site), or not a table of tables. */
+  static const struct {
+    const char *json, *site, *says;
+  } refused[] = {
+      {NULL, NULL, "plugins.recorder.sites: settings per site apply on a node of a cluster"},
+      {"{\"recorder\": {\"sites\": {\"north\": 3}}}", "south",
+       "plugins.recorder.sites.north: want a table of the plugin's settings"},
+      {"{\"recorder\": {\"sites\": [1]}}", "south", "plugins.recorder.sites: want a table of site names"},
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+    f->log_len = 0;
+    assert_int_equal(start_host_at(f, refused[i].json ? refused[i].json : cfg, 0, refused[i].site), 0);
+    vigil__plugin_host_counts(f->h, &running, &failed);
+    assert_int_equal(failed, 1);
+    if (!strstr(f->log, refused[i].says)) fail_msg("no '%s' in %s", refused[i].says, f->log);
+    close_all(f);
+    open_engine(f);
+  }
 }
 
 /* A Lua site plugin: counts alerts by priority, keeps the last one, warns
@@ -625,6 +674,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_failing_and_slow_callbacks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_replay_after_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_configuration_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_settings_per_site, setup, teardown),
       cmocka_unit_test_setup_teardown(test_alert_reported, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lua_site_plugin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lua_site_plugins_refused, setup, teardown),

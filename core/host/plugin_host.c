@@ -86,6 +86,7 @@ struct plugin_host {
   plugin_log_fn log;
   void *log_ud;
   char *timezone; /* site.timezone, NULL: none */
+  char *site;     /* a cluster node's site (the label of its /metrics lines), NULL: one server */
   vigil_plugin **plugins;
   size_t n;
   int closed;
@@ -819,6 +820,49 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
   return VIGIL_EINVAL;
 }
 
+/* The settings a plugin gets (JSON text, malloc'd): its table in
+ * vigil.conf, and on a node of a cluster the table `sites[site]` over it,
+ * setting by setting (a table such as the hl7 plugin's `alarms` replaced
+ * whole), `sites` itself left out. A node serving several sites runs each
+ * site's plugins in one process: a setting that must differ between them
+ * (the hl7 plugin's listener port, AF1 of docs/deploy.md) is given per
+ * site there. NULL with why set when `sites` is not a table of tables, or
+ * is given to a single server (one site: nothing to choose between, and a
+ * setting never silently ignored, H8 of docs/hl7.md); NULL with why empty:
+ * out of memory. */
+static char *site_settings(json_t *s, const char *name, const char *site, char *why, size_t whylen) {
+  if (!json_is_object(s)) return strdup("{}");
+  json_t *sites = json_object_get(s, "sites");
+  if (!sites) return json_dumps(s, JSON_COMPACT);
+  if (!site) {
+    snprintf(why, whylen,
+             "plugins.%s.sites: settings per site apply on a node of a cluster (`sites` in vigil.conf); this "
+             "server has one site: give them in plugins.%s itself",
+             name, name);
+    return NULL;
+  }
+  if (!json_is_object(sites)) {
+    snprintf(why, whylen, "plugins.%s.sites: want a table of site names, each with its settings", name);
+    return NULL;
+  }
+  const char *key;
+  json_t *one;
+  json_object_foreach(sites, key, one) {
+    if (!json_is_object(one)) {
+      snprintf(why, whylen, "plugins.%s.sites.%s: want a table of the plugin's settings for that site", name, key);
+      return NULL;
+    }
+  }
+  json_t *mine = json_deep_copy(s);
+  char *text = NULL;
+  if (mine && json_object_del(mine, "sites") == 0) {
+    json_t *over = json_object_get(sites, site);
+    if (!over || json_object_update(mine, over) == 0) text = json_dumps(mine, JSON_COMPACT);
+  }
+  json_decref(mine);
+  return text;
+}
+
 int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, size_t errlen) {
   *out = NULL;
   json_t *cfg = NULL;
@@ -860,8 +904,10 @@ int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char
   }
   h->e = o->engine;
   h->loop = o->loop;
-  if ((o->dir && !(h->dir = strdup(o->dir))) || (o->timezone && !(h->timezone = strdup(o->timezone)))) {
+  if ((o->dir && !(h->dir = strdup(o->dir))) || (o->timezone && !(h->timezone = strdup(o->timezone))) ||
+      (o->site && !(h->site = strdup(o->site)))) {
     free(h->dir);
+    free(h->timezone);
     free(h->plugins);
     free(h);
     free(names);
@@ -879,8 +925,9 @@ int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char
     p->h = h;
     p->kind = "c";
     json_t *s = json_object_get(cfg, names[i]);
+    char why[512] = "";
     p->name = strdup(names[i]);
-    p->settings = json_is_object(s) ? json_dumps(s, JSON_COMPACT) : strdup("{}");
+    p->settings = site_settings(s, names[i], o->site, why, sizeof why);
     /* A cluster node's plugin keeps its rows (cursors, dead letters) per
      * site, in the store every node shares: the node that takes the site
      * over goes on from where the site's last owner stopped. */
@@ -889,7 +936,7 @@ int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char
       snprintf(p->ns, nslen, "plugin.%s%s%s", names[i], o->site ? "@" : "", o->site ? o->site : "");
     if (!p->name || !p->settings || !p->ns) {
       if (!p->name) p->name = strdup("?");
-      refuse(p, "out of memory");
+      refuse(p, "%s", *why ? why : "out of memory");
       continue;
     }
     load_one(h, p, o->dir);
@@ -933,6 +980,7 @@ void vigil__plugin_host_free(plugin_host *h) {
   free(h->plugins);
   free(h->dir);
   free(h->timezone);
+  free(h->site);
   free(h);
 }
 
@@ -983,38 +1031,66 @@ static void head(buf *b, const char *name, const char *type, const char *help) {
   vigil__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-char *vigil__plugin_host_metrics_text(plugin_host *h) {
-  if (!h || !h->n) return strdup("");
+/* The labels every line of a plugin p of h has: its name, and on a node
+ * its site (AF2 of docs/deploy.md: a node's second site's hl7 plugin was
+ * not in /metrics at all). */
+static void line_labels(buf *b, const plugin_host *h, const vigil_plugin *p) {
+  vigil__buf_printf(b, "plugin=\"%s\"", p->name);
+  if (h->site) vigil__buf_printf(b, ",site=\"%s\"", h->site);
+}
+
+/* Is the family name the metric (i, j) of hosts[k] the first of its name
+ * in the order hosts, plugins, metrics? */
+static int first_of_name(plugin_host *const *hosts, size_t k, size_t i, size_t j) {
+  const char *name = hosts[k]->plugins[i]->metrics[j].name;
+  for (size_t k2 = 0; k2 <= k; k2++)
+    for (size_t i2 = 0; i2 < (k2 == k ? i + 1 : hosts[k2]->n); i2++) {
+      const vigil_plugin *p = hosts[k2]->plugins[i2];
+      for (size_t j2 = 0; j2 < (k2 == k && i2 == i ? j : p->n_metrics); j2++)
+        if (!strcmp(p->metrics[j2].name, name)) return 0;
+    }
+  return 1;
+}
+
+char *vigil__plugin_hosts_metrics_text(plugin_host *const *hosts, size_t n_hosts) {
+  size_t n = 0;
+  for (size_t k = 0; k < n_hosts; k++)
+    n += hosts[k] ? hosts[k]->n : 0;
+  if (!n) return strdup("");
   buf b;
   vigil__buf_init(&b);
   const host_metric *own = host_metrics;
   for (size_t m = 0; m < sizeof host_metrics / sizeof *host_metrics; m++) {
     head(&b, own[m].name, own[m].type, own[m].help);
-    for (size_t i = 0; i < h->n; i++) {
-      vigil_plugin *p = h->plugins[i];
-      uint64_t v = m == 0 ? (uint64_t)p->running : m == 1 ? p->calls : m == 2 ? p->failures : p->slow;
-      vigil__buf_printf(&b, "%s{plugin=\"%s\"} %llu\n", own[m].name, p->name, (unsigned long long)v);
-    }
+    for (size_t k = 0; k < n_hosts; k++)
+      for (size_t i = 0; hosts[k] && i < hosts[k]->n; i++) {
+        vigil_plugin *p = hosts[k]->plugins[i];
+        uint64_t v = m == 0 ? (uint64_t)p->running : m == 1 ? p->calls : m == 2 ? p->failures : p->slow;
+        vigil__buf_printf(&b, "%s{", own[m].name);
+        line_labels(&b, hosts[k], p);
+        vigil__buf_printf(&b, "} %llu\n", (unsigned long long)v);
+      }
   }
-  /* The plugins' own, grouped by name (a name's HELP and TYPE once). */
-  for (size_t i = 0; i < h->n; i++) {
-    for (size_t j = 0; j < h->plugins[i]->n_metrics; j++) {
-      const metric *m = &h->plugins[i]->metrics[j];
-      int seen = 0;
-      for (size_t i2 = 0; i2 <= i && !seen; i2++)
-        for (size_t j2 = 0; j2 < (i2 == i ? j : h->plugins[i2]->n_metrics) && !seen; j2++)
-          seen = !strcmp(h->plugins[i2]->metrics[j2].name, m->name);
-      if (seen) continue;
-      const char *full = m->name; /* vigil_plugin_<plugin>_<name>: one plugin's */
-      head(&b, full, m->type, m->help);
-      for (size_t i2 = i; i2 < h->n; i2++)
-        for (size_t j2 = 0; j2 < h->plugins[i2]->n_metrics; j2++) {
-          const metric *x = &h->plugins[i2]->metrics[j2];
-          if (strcmp(x->name, m->name)) continue;
-          vigil__buf_printf(&b, "%s{plugin=\"%s\"%s%s} %.17g\n", full, h->plugins[i2]->name, *x->labels ? "," : "",
-                            x->labels, x->value);
-        }
-    }
-  }
+  /* The plugins' own, grouped by name (a name's HELP and TYPE once, over
+   * every site's plugins). */
+  for (size_t k = 0; k < n_hosts; k++)
+    for (size_t i = 0; hosts[k] && i < hosts[k]->n; i++)
+      for (size_t j = 0; j < hosts[k]->plugins[i]->n_metrics; j++) {
+        const metric *m = &hosts[k]->plugins[i]->metrics[j];
+        if (!first_of_name(hosts, k, i, j)) continue;
+        const char *full = m->name; /* vigil_plugin_<plugin>_<name>: one plugin's */
+        head(&b, full, m->type, m->help);
+        for (size_t k2 = k; k2 < n_hosts; k2++)
+          for (size_t i2 = k2 == k ? i : 0; hosts[k2] && i2 < hosts[k2]->n; i2++)
+            for (size_t j2 = 0; j2 < hosts[k2]->plugins[i2]->n_metrics; j2++) {
+              const metric *x = &hosts[k2]->plugins[i2]->metrics[j2];
+              if (strcmp(x->name, m->name)) continue;
+              vigil__buf_printf(&b, "%s{", full);
+              line_labels(&b, hosts[k2], hosts[k2]->plugins[i2]);
+              vigil__buf_printf(&b, "%s%s} %.17g\n", *x->labels ? "," : "", x->labels, x->value);
+            }
+      }
   return vigil__buf_take(&b);
 }
+
+char *vigil__plugin_host_metrics_text(plugin_host *h) { return vigil__plugin_hosts_metrics_text(&h, 1); }

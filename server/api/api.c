@@ -281,18 +281,20 @@ static void get_health(api *a, http_request *req, const api_call *c) {
   char *sites = a->site && q < 0 && a->sites_health ? a->sites_health(a->plugins_ud, &degraded) : NULL;
   vigil_stats st;
   vigil_engine_stats(a->e, &st);
+  /* A plugin of this site refused: its alarms or its feed do not run (AF1). */
+  unsigned failed = a->plugins_failed ? a->plugins_failed(a->plugins_ud) : 0;
   char body[512];
   snprintf(body, sizeof body,
            "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.3f,\"visits_active\":%llu,\"alerts_active\":%llu,"
            "\"events_this_run\":%llu,\"commits\":%llu,\"commit_failures\":%llu,\"subscribers\":%u,"
-           "\"visits_not_rebuilt\":%llu}",
+           "\"visits_not_rebuilt\":%llu,\"plugins_failed\":%u}",
            /* degraded: visits a failed commit took out of memory wait for the
             * store to answer to be read back (they are missing from lists). */
-           st.visits_not_rebuilt || degraded ? "degraded" : "ok", VIGIL_VERSION_STRING,
+           st.visits_not_rebuilt || degraded || failed ? "degraded" : "ok", VIGIL_VERSION_STRING,
            (double)(uv_hrtime() - a->started) / 1e9, (unsigned long long)st.visits_active,
            (unsigned long long)st.alerts_active, (unsigned long long)st.events, (unsigned long long)a->stats.commits,
            (unsigned long long)a->stats.commit_failures, a->streams ? vigil__streams_count(a->streams) : 0,
-           (unsigned long long)st.visits_not_rebuilt);
+           (unsigned long long)st.visits_not_rebuilt, failed);
   /* A node of a cluster: its clock less the database's at its last claim
    * or renewal (C5 of issue 17's try; past max_clock_offset it gives its
    * sites up), as /metrics' vigil_clock_offset_seconds. */
@@ -1901,6 +1903,7 @@ int vigil__api_new(const api_options *o, api **out) {
   a->plugins_status = o->plugins_status;
   a->plugins_metrics = o->plugins_metrics;
   a->sites_health = o->sites_health;
+  a->plugins_failed = o->plugins_failed;
   a->plugins_ud = o->plugins_ud;
   a->users = o->users;
   a->session_ttl_ms = o->session_ttl_ms > 0 ? o->session_ttl_ms : 12 * 3600 * 1000LL;

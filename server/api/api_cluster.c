@@ -74,8 +74,9 @@ static int body_site(http_request *req, char *site, size_t n) {
  * of GET /api/v1/clock answered the node's first site's); patients and
  * courses are read from and written to the site's log (E1 of the third try:
  * the workstation's patient screen and its course starts named their site
- * and got the node's first site's). */
-static const char *const site_routes[] = {"visits", "alerts", "events", "clock", "patients", "courses"};
+ * and got the node's first site's); a site's plugins are its own (AF2 of
+ * docs/deploy.md: GET /api/v1/plugins?site=north showed the first site's). */
+static const char *const site_routes[] = {"visits", "alerts", "events", "clock", "patients", "courses", "plugins"};
 
 static int is_site_segment(const char *first, size_t len) {
   for (size_t i = 0; i < sizeof site_routes / sizeof *site_routes; i++)

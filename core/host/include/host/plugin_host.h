@@ -55,5 +55,8 @@ void vigil__plugin_host_free(plugin_host *h);
 char *vigil__plugin_host_status_json(plugin_host *h);
 /* Their lines of GET /metrics, Prometheus text (malloc'd), or NULL. */
 char *vigil__plugin_host_metrics_text(plugin_host *h);
+/* The same for the hosts of every site a node serves (NULL entries left
+ * out): each family once, each line labelled with its host's site. */
+char *vigil__plugin_hosts_metrics_text(plugin_host *const *hosts, size_t n_hosts);
 
 #endif

@@ -50,6 +50,11 @@ typedef struct api_options {
    * when one of them is (E5 of the third try: /healthz was the first site's
    * alone). Called with plugins_ud; NULL: one site. */
   char *(*sites_health)(void *ud, int *degraded);
+  /* How many of this api's site's plugins were refused (not loaded, or
+   * their init failed): /healthz says degraded and names the count
+   * (`plugins_failed`; AF1 of docs/deploy.md). Called with plugins_ud;
+   * NULL: none. */
+  unsigned (*plugins_failed)(void *ud);
   /* Who may sign in (users.h; the api does not own it), and how long a
    * sign-in lasts after its last use (0: 12 hours). */
   struct users *users;
