@@ -1347,15 +1347,18 @@ static void alarms_out(void **state) {
 #define m alarm_m
   assert_int_equal(serve_setup(&f->s, ALARM_PROTOCOL), 0);
   m.port = hc_free_port();
+  f->port = hc_free_port();
   char extra[512];
   snprintf(extra, sizeof extra,
-           "plugins = { hl7 = { alarms = { port = %d, to_application = 'AM', retry_min_ms = 100, retry_max_ms = 300,"
-           " ack_timeout_ms = 3000 } } }\n",
-           m.port);
+           "plugins = { hl7 = { port = %d, alarms = { port = %d, to_application = 'AM', retry_min_ms = 100, "
+           "retry_max_ms = 300, ack_timeout_ms = 3000 } } }\n",
+           f->port, m.port);
   serve_configure(&f->s, extra);
   manager_start(f, &m);
   json_decref(manager_line(&m, 0, "", NULL)); /* it listens */
   assert_int_equal(serve_start(&f->s), 0);
+  /* J4: P1's ADT record (HOSP's, DOE^JANE) names the patient in the reports */
+  a01_taken(f, "REC-P1", "P1");
   uint64_t visit = serve_start_visit_at(&f->s, "chair", "P1", "Chair 2");
   assert_true(visit > 0);
   assert_int_equal(serve_record_sbp(&f->s, visit, 200), 200);
@@ -1364,6 +1367,12 @@ static void alarms_out(void **state) {
   text_is(l, "type", "ORU^R40");
   text_is(l, "profile", "IHE_PCD_ACM_001");
   text_is(l, "location", "Chair 2");
+  /* J4: an outpatient's chair; the record's authority and name; text as TX */
+  text_is(l, "class", "O");
+  text_is(l, "authority", "HOSP");
+  text_is(l, "family", "DOE");
+  text_is(l, "given", "JANE");
+  text_is(l, "text_type", "TX");
   text_is(l, "text", "SBP very high");
   text_is(l, "priority", "PH");
   text_is(l, "state", "active");
@@ -1389,6 +1398,9 @@ static void alarms_out(void **state) {
   /* the acknowledgement goes out too */
   assert_int_equal(serve_request(&f->s, "POST", ack_path, "{\"reason\": \"seen\"}", NULL), 200);
   json_decref(manager_line(&m, at, "phase=update,inactivation=acknowledged,patient=P1", &at));
+  /* J4: its end, once the reading is normal, stays acknowledged (it said enabled again) */
+  assert_int_equal(serve_record_sbp(&f->s, visit, 120), 200);
+  json_decref(manager_line(&m, at, "phase=end,state=inactive,inactivation=acknowledged,patient=P1", &at));
   /* an AR is recorded on the alert as refused, and the next report goes */
   uint64_t v3 = serve_start_visit_at(&f->s, "chair", "AR-1", "Chair 4");
   assert_int_equal(serve_record_sbp(&f->s, v3, 220), 200);
@@ -1441,7 +1453,7 @@ static void alarms_out(void **state) {
   /* each answer recorded once on its alert, across the outage and the restart */
   assert_int_equal(reports_of(f, v2, alert2, 0, 1, NULL), 1);
   assert_int_equal(reports_of(f, visit, alert1, raise_seq, -1, NULL), 1);
-  assert_int_equal(reports_of(f, visit, alert1, 0, -1, NULL), 2); /* the raise and the acknowledgement */
+  assert_int_equal(reports_of(f, visit, alert1, 0, -1, NULL), 3); /* the raise, the acknowledgement, the end */
 }
 #undef m
 

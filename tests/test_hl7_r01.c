@@ -7,6 +7,10 @@
  *   - a_correction_and_local_codes: an amendment is C in OBR-25 and OBX-11; a
  *     field with no LOINC code goes as the protocol's field, a local code; a
  *     finding is ST; text with delimiters reads back as itself;
+ *   - an_escalation_as_r40: the alarm report (plugins/hl7/r40.c) of an
+ *     escalation says its level, its long text is TX, the patient's
+ *     authority and name are those of the ADT record, the chair an
+ *     outpatient's (J4 of docs/hl7.md);
  *   - parsed_by_node_hl7_client (ctest hl7_r01_interop, `test_hl7_r01
  *     interop`): the same messages read by an independent parser,
  *     node-hl7-client's (tests/hl7/parse.cjs). */
@@ -24,6 +28,7 @@
 
 #include "hl7.h"
 #include "r01.h"
+#include "r40.h"
 
 static void value_is(const hl7_msg *m, const char *seg, long nth, int f, int c, const char *want) {
   char out[256];
@@ -110,6 +115,46 @@ static void a_correction_and_local_codes(void **state) {
   free(msg);
 }
 
+/* J4 (docs/hl7.md): an escalation's report, of a patient vigil keeps an ADT
+ * record of, with a message longer than ST's 199 characters. */
+static char long_text[547];
+static char *escalation_r40(size_t *len) {
+  memset(long_text, 'x', sizeof long_text - 1);
+  memcpy(long_text, "SBP very high", 13);
+  /* the record's patient, an escalation to level 2 */
+  r40_alert a = {.patient = "123456", .authority = "HOSP", .family = "DOE", .given = "JANE", .level = 2};
+  a.phase = "escalate";
+  a.state = "active";
+  a.inactivation = "enabled";
+  a.alarm_id = "7-0badcafe";
+  a.ns = "VIGIL";
+  a.location = "Chair 2";
+  a.message = long_text;
+  a.priority = "high";
+  a.time = "20260105083000+0000";
+  char *msg = vigil__hl7_r40(&a, "VIGIL", "CLINIC", "AM", "", "VIGIL-14-0badcafe", "20260105083100+0000", len);
+  assert_non_null(msg);
+  return msg;
+}
+
+#define ESCALATION_FIELDS                                                                                              \
+  "PID-3.1=123456;PID-3.4=HOSP;PID-3.5=MR;PID-5.1=DOE;PID-5.2=JANE;PV1-2=O;PV1-3=Chair 2;OBX-2=TX;OBX-8=PH;"           \
+  "OBX[2]-5=escalate;OBX[5]-2=NM;OBX[5]-3.2=vigil-escalation-level;OBX[5]-5=2"
+
+static void an_escalation_as_r40(void **state) {
+  (void)state;
+  size_t len;
+  char *msg = escalation_r40(&len), err[256];
+  hl7_msg m;
+  if (vigil__hl7_parse(&m, msg, len, err, sizeof err) < 0) fail_msg("the R40 does not parse: %s\n%s", err, msg);
+  fields_are(&m, ESCALATION_FIELDS);
+  char text[600];
+  vigil__hl7_value(&m, (size_t)vigil__hl7_find(&m, "OBX", 0), 5, 0, 0, 0, text, sizeof text);
+  assert_string_equal(text, long_text);
+  vigil__hl7_free(&m);
+  free(msg);
+}
+
 /* Each "PATH=value" of spec (node-hl7-client's paths: "OBX.3.1" of the
  * first OBX, "OBX[2].5" of the second), separated by ';', as
  * node-hl7-client's own parser reads msg (tests/hl7/parse.cjs). Frees msg. */
@@ -161,6 +206,10 @@ static void parsed_by_node_hl7_client(void **state) {
   msg = vigil__hl7_r01(&CORRECTION, "VIGIL", "CLINIC", "EHR", "HOSP", "VIGIL-R01-9", "20260105083100+0000", &len);
   npm_reads(msg, len,
             "OBR.25=C;OBX.3.1=moaas;OBX.3.3=L;OBX.11=C;OBX[2].2=ST;OBX[2].5=jaw thrust | 2^3 & more;OBX[2].11=C");
+  msg = escalation_r40(&len);
+  npm_reads(msg, len,
+            "MSH.9.1=ORU;MSH.9.2=R40;PID.3.1=123456;PID.3.4=HOSP;PID.5.1=DOE;PID.5.2=JANE;PV1.2=O;OBX.2=TX;"
+            "OBX[5].2=NM;OBX[5].3.2=vigil-escalation-level;OBX[5].5=2");
 }
 
 int main(int argc, char **argv) {
@@ -172,6 +221,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_reading_as_r01),
       cmocka_unit_test(a_correction_and_local_codes),
+      cmocka_unit_test(an_escalation_as_r40),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,13 @@ typedef struct known_alert {
   unsigned long long alert;
   unsigned raised_digest; /* J2: of its alert.raised as the log keeps it (alarm_id) */
   char *patient, *location, *message, *priority, *rule;
+  uint64_t acked_seq; /* J4: the seq of its alert.acknowledged, 0 before: its end stays acknowledged */
 } known_alert;
+
+/* J4: what the reports name of a patient, from their last patient.recorded. */
+typedef struct known_patient {
+  char *patient, *authority, *family, *given;
+} known_patient;
 
 struct alarms {
   vigil_plugin *p;
@@ -73,6 +79,8 @@ struct alarms {
   size_t n_visits, cap_visits;
   known_alert *alerts;
   size_t n_alerts, cap_alerts;
+  known_patient *patients;
+  size_t n_patients, cap_patients;
   unsigned long long sent, acked, refused, retries;
   long long down_since_ms, last_ack_ms;
   char last_error[640];
@@ -96,15 +104,46 @@ static known_alert *alert_of(alarms *a, unsigned long long id) {
   return NULL;
 }
 
+static known_patient *patient_of(alarms *a, const char *patient) {
+  for (size_t i = 0; patient && i < a->n_patients; i++)
+    if (!strcmp(a->patients[i].patient, patient)) return &a->patients[i];
+  return NULL;
+}
+
+/* A patient.recorded: the record's authority and name, the last one's. */
+static void learn_patient(alarms *a, json_t *d) {
+  const char *patient = json_string_value(json_object_get(d, "patient"));
+  if (!patient) return;
+  known_patient *k = patient_of(a, patient);
+  if (!k) {
+    known_patient *grown = vigil__plugin_grow(a->patients, &a->cap_patients, a->n_patients + 1, sizeof *grown, 64);
+    if (grown) a->patients = grown;
+    if (a->n_patients >= a->cap_patients || !(a->patients[a->n_patients].patient = strdup(patient))) return;
+    k = &a->patients[a->n_patients++];
+    k->authority = k->family = k->given = NULL;
+  }
+  json_t *name = json_object_get(d, "name");
+  free(k->authority), free(k->family), free(k->given);
+  k->authority = dup_or_empty(json_string_value(json_object_get(d, "patient_authority")));
+  k->family = dup_or_empty(json_string_value(json_object_get(name, "family")));
+  k->given = dup_or_empty(json_string_value(json_object_get(name, "given")));
+}
+
 static void learn(alarms *a, const vigil_plugin_event *ev) {
   if (ev->seq <= a->learned) return;
   a->learned = ev->seq;
   int started = !strcmp(ev->type, "visit.started"), raised = !strcmp(ev->type, "alert.raised");
-  int escalated = !strcmp(ev->type, "alert.escalated");
-  if (!started && !raised && !escalated) return;
+  int escalated = !strcmp(ev->type, "alert.escalated"), acked = !strcmp(ev->type, "alert.acknowledged");
+  int recorded = !strcmp(ev->type, "patient.recorded");
+  if (!started && !raised && !escalated && !acked && !recorded) return;
   json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
   json_t *d = json_object_get(j, "data");
-  if (started) {
+  if (recorded) {
+    learn_patient(a, d);
+  } else if (acked) {
+    known_alert *al = alert_of(a, (unsigned long long)json_integer_value(json_object_get(d, "alert")));
+    if (al && !al->acked_seq) al->acked_seq = ev->seq;
+  } else if (started) {
     known_visit *grown = vigil__plugin_grow(a->visits, &a->cap_visits, a->n_visits + 1, sizeof *grown, 64);
     if (grown) a->visits = grown;
     if (a->n_visits < a->cap_visits) {
@@ -127,6 +166,7 @@ static void learn(alarms *a, const vigil_plugin_event *ev) {
       al->message = dup_or_empty(json_string_value(json_object_get(d, "message")));
       al->priority = dup_or_empty(json_string_value(json_object_get(d, "priority")));
       al->rule = dup_or_empty(json_string_value(json_object_get(d, "rule")));
+      al->acked_seq = 0;
     }
   } else {
     known_alert *al = alert_of(a, (unsigned long long)json_integer_value(json_object_get(d, "alert")));
@@ -217,8 +257,12 @@ static void on_part_closed(uv_handle_t *h) {
   for (size_t i = 0; i < a->n_alerts; i++)
     free(a->alerts[i].patient), free(a->alerts[i].location), free(a->alerts[i].message), free(a->alerts[i].priority),
         free(a->alerts[i].rule);
+  for (size_t i = 0; i < a->n_patients; i++)
+    free(a->patients[i].patient), free(a->patients[i].authority), free(a->patients[i].family),
+        free(a->patients[i].given);
   free(a->visits);
   free(a->alerts);
+  free(a->patients);
   free(a->head_msg);
   free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility);
   free(a->site);
@@ -532,9 +576,17 @@ static int pick(void *ud, const vigil_plugin_event *ev) {
   int acked = !strcmp(ev->type, "alert.acknowledged");
   char ident[128];
   alarm_id(a, al, ev, id, ident);
+  const known_patient *who = patient_of(a, al ? al->patient : NULL);
+  /* J4: the end of an acknowledged alarm stays acknowledged (it said enabled again) */
+  int was_acked = al && al->acked_seq && al->acked_seq < ev->seq;
   r40_alert r = {.alarm_id = ident,
                  .ns = a->app,
                  .patient = al ? al->patient : "",
+                 .authority = who ? who->authority : NULL,
+                 .family = who ? who->family : NULL,
+                 .given = who ? who->given : NULL,
+                 .level =
+                     !strcmp(ev->type, "alert.escalated") ? (int)json_integer_value(json_object_get(d, "level")) : 0,
                  .location = al ? al->location : "",
                  .message = al ? al->message : "",
                  .priority = al ? al->priority : "",
@@ -544,7 +596,7 @@ static int pick(void *ud, const vigil_plugin_event *ev) {
                           : acked    ? "update"
                                      : "escalate",
                  .state = resolved ? "inactive" : "active",
-                 .inactivation = acked ? "acknowledged" : "enabled",
+                 .inactivation = acked || (resolved && was_acked) ? "acknowledged" : "enabled",
                  .time = when};
   control_id(a, ev);
   free(a->head_msg);
@@ -697,6 +749,7 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   api->events_after(p, 0, learn_all, a);
   int rc = api->subscribe(p, "alert.*", on_event, a);
   if (rc == 0) rc = api->subscribe(p, "visit.started", on_event, a);
+  if (rc == 0) rc = api->subscribe(p, "patient.recorded", on_event, a);
   *out = a;
   if (rc < 0) return rc;
   say(a, VIGIL_PLUGIN_LOG_INFO, "alarms out: ORU^R40 to %s:%d, from event %llu", a->host, a->port,

@@ -2,7 +2,9 @@
  * IHE PCD Technical Framework's Alarm Communication Management profile:
  * MSH-21 IHE_PCD_ACM_001, the alarm's identity in OBR-2/OBR-3, one OBX per
  * attribute (the event, its phase, the alarm state, the inactivation state),
- * the priority in OBX-8 of the event (PH, PM, PL). */
+ * the priority in OBX-8 of the event (PH, PM, PL). Free text (the alert's
+ * message, its rule) is typed TX: ST is for short strings (J4 of docs/hl7.md:
+ * 546 characters typed ST). */
 #include "r40.h"
 
 #include <stdio.h>
@@ -17,9 +19,9 @@ static const char *priority_flag(const char *p) {
   return !p ? "PN" : !strcmp(p, "high") ? "PH" : !strcmp(p, "medium") ? "PM" : !strcmp(p, "low") ? "PL" : "PN";
 }
 
-static void obx(hl7_out *o, int n, const char *code, const char *value, const char *flag) {
+static void obx(hl7_out *o, int n, const char *type, const char *code, const char *value, const char *flag) {
   char head[128];
-  snprintf(head, sizeof head, "OBX|%d|ST|%s|1.0.0.%d|", n, code, n);
+  snprintf(head, sizeof head, "OBX|%d|%s|%s|1.0.0.%d|", n, type, code, n);
   vigil__hl7_out_raw(o, head, strlen(head));
   vigil__hl7_out_text(o, value ? value : "");
   RAW(o, "|||");
@@ -34,12 +36,24 @@ char *vigil__hl7_r40(const r40_alert *a, const char *app, const char *facility, 
   vigil__hl7_out_init(&o, NULL);
   vigil__hl7_msh(&o, app, facility, to_app, to_facility, now, "ORU^R40^ORU_R40", control_id, "2.6",
                  "|||IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.4^ISO");
-  /* the patient (none for an alert of no patient) and where they sit */
+  /* the patient (none for an alert of no patient), with the assigning
+   * authority and the name of their ADT record (J4), and where they sit: an
+   * outpatient's chair (PV1-2 O, J4: it was I, inpatient) */
   RAW(&o, "PID|||");
   vigil__hl7_out_text(&o, a->patient ? a->patient : "");
-  if (a->patient && *a->patient) RAW(&o, "^^^^MR");
+  if (a->patient && *a->patient) {
+    RAW(&o, "^^^");
+    vigil__hl7_out_text(&o, a->authority ? a->authority : "");
+    RAW(&o, "^MR");
+  }
+  RAW(&o, "||");
+  vigil__hl7_out_text(&o, a->family ? a->family : "");
+  if (a->given && *a->given) {
+    RAW(&o, "^");
+    vigil__hl7_out_text(&o, a->given);
+  }
   vigil__hl7_out_end(&o);
-  RAW(&o, "PV1||I|");
+  RAW(&o, "PV1||O|");
   vigil__hl7_out_text(&o, a->location ? a->location : "");
   vigil__hl7_out_end(&o);
   /* the alarm: its identity (the same in every report of its life) */
@@ -53,11 +67,17 @@ char *vigil__hl7_r40(const r40_alert *a, const char *app, const char *facility, 
   RAW(&o, "196616^MDC_EVT_ALARM^MDC|||");
   vigil__hl7_out_text(&o, a->time ? a->time : now);
   vigil__hl7_out_end(&o);
-  obx(&o, 1, "196616^MDC_EVT_ALARM^MDC", a->message, priority_flag(a->priority));
-  obx(&o, 2, "68481^MDC_ATTR_EVENT_PHASE^MDC", a->phase, NULL);
-  obx(&o, 3, "68482^MDC_ATTR_ALARM_STATE^MDC", a->state, NULL);
-  obx(&o, 4, "68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC", a->inactivation, NULL);
-  if (a->rule && *a->rule) obx(&o, 5, "0^vigil-rule^L", a->rule, NULL);
+  obx(&o, 1, "TX", "196616^MDC_EVT_ALARM^MDC", a->message, priority_flag(a->priority));
+  obx(&o, 2, "ST", "68481^MDC_ATTR_EVENT_PHASE^MDC", a->phase, NULL);
+  obx(&o, 3, "ST", "68482^MDC_ATTR_ALARM_STATE^MDC", a->state, NULL);
+  obx(&o, 4, "ST", "68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC", a->inactivation, NULL);
+  int n = 5;
+  if (a->rule && *a->rule) obx(&o, n++, "TX", "0^vigil-rule^L", a->rule, NULL);
+  if (a->level > 0) { /* J4: each escalation says its level (they were identical) */
+    char level[16];
+    snprintf(level, sizeof level, "%d", a->level);
+    obx(&o, n, "NM", "0^vigil-escalation-level^L", level, NULL);
+  }
   if (o.failed) {
     vigil__hl7_out_free(&o);
     return NULL;

@@ -12,6 +12,10 @@ typedef struct r40_alert {
    * node: alarms.c alarm_id), ns its namespace (alarms.application) */
   const char *alarm_id, *ns;
   const char *patient, *location, *message, *priority, *rule;
+  /* J4: from the patient's ADT record when vigil keeps one (PID-3.4, PID-5),
+   * NULL or "" when not */
+  const char *authority, *family, *given;
+  int level;                /* J4: an escalation's level (alert.escalated's `level`), 0 for another report */
   const char *phase;        /* MDC_ATTR_EVENT_PHASE: start, escalate, update, end */
   const char *state;        /* MDC_ATTR_ALARM_STATE: active, inactive */
   const char *inactivation; /* MDC_ATTR_ALARM_INACTIVATION_STATE: enabled, acknowledged */
