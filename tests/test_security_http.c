@@ -2312,6 +2312,27 @@ static void test_separator_look_alikes(void **state) {
   serve_stop(s, 0);
 }
 
+/* docs/security.md AH6: with MRN-903 open, U+1428 and a lone U+1173 in the
+ * dash's place were new patients (201), and with MRN-1904 open U+4E28 and
+ * U+05C0 in the 1's; so were the ASCII MRN+903, MRN:903, MRN#903, ... while
+ * their fullwidth forms were 409. Each is 409 similar_patient naming the
+ * open one now; another number is still a patient. Without it: MRN+903:
+ * 201. */
+static void test_eighth_try_look_alikes(void **state) {
+  serve_process *s = *state;
+  start(s, NULL);
+  assert_true(serve_start_visit(s, "sec_test", "MRN-903") > 0);
+  assert_true(serve_start_visit(s, "sec_test", "MRN-1904") > 0);
+  static const char *const alike[] = {"MRN+903", "MRN:903",  "MRN#903",      "MRN,903",      "MRN~903",
+                                      "MRN;903", "MRN(903)", "MRN\uff0b903", "MRN\u1428903", "MRN\u1173903"};
+  for (size_t i = 0; i < sizeof alike / sizeof *alike; i++)
+    expect_similar(s, alike[i], "existing patient MRN-903 ");
+  expect_similar(s, "MRN-\u4e28904", "existing patient MRN-1904 ");
+  expect_similar(s, "MRN-\u05c0904", "existing patient MRN-1904 ");
+  assert_true(serve_start_visit(s, "sec_test", "MRN-904") > 0);
+  serve_stop(s, 0);
+}
+
 /* Sends the head of a visit start as token from the forwarded client xff,
  * announcing a body of length bytes, and its first 100 bytes (Z3's flood). */
 static void visit_head(serve_process *s, hc_conn *c, const char *token, const char *xff, size_t length) {
@@ -3225,6 +3246,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_protocol_diff_off_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_protocol_diff_stopped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_body_members_limit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_eighth_try_look_alikes, setup, teardown),
   };
   if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -230,6 +230,66 @@ static void separators(void **state) {
   }
 }
 
+/* The key of way: MRN-903's for each of alike, not for another number. */
+static void keyed_alike(char *(*way)(const char *), const char *of, const char *const *alike, size_t n,
+                        const char *other) {
+  char *want = way(of), *not = way(other);
+  assert_non_null(want);
+  assert_non_null(not );
+  if (!strcmp(want, not )) fail_msg("\"%s\" is %s's key \"%s\"", other, of, not );
+  for (size_t i = 0; i < n; i++) {
+    char *k = way(alike[i]);
+    if (!k || strcmp(k, want))
+      fail_msg("%zu: \"%s\" is \"%s\", not %s's \"%s\"", i, alike[i], k ? k : "(null)", of, want);
+    free(k);
+  }
+  free(want);
+  free(not );
+}
+
+/* docs/security.md AH6: with MRN-903 open, the ASCII MRN+903, MRN:903,
+ * MRN#903 ... were other patients while their fullwidth forms were
+ * look-alikes; every ASCII punctuation mark is a separator now (both keys).
+ * U+1428 and a lone U+1173 in the dash's place, U+4E28 and U+05C0 in the
+ * 1's (skeleton); a Hangul eu after its leading consonant stays a letter.
+ * Fails without it: fold 0: "MRN+903" is "mrn+903", not MRN-903's "mrn903". */
+static void punctuation_and_strokes_of_the_eighth_try(void **state) {
+  (void)state;
+  static const char *const ascii[] = {"MRN+903",  "MRN:903",  "MRN#903",  "MRN,903", "MRN~903", "MRN;903",
+                                      "MRN(903)", "MRN!903",  "MRN*903",  "MRN=903", "MRN'903", "MRN\"903",
+                                      "MRN[903]", "MRN{903}", "MRN<903>", "MRN@903", "MRN$903", "MRN%903",
+                                      "MRN&903",  "MRN?903",  "MRN^903",  "MRN`903", "MRN|903", "MRN\\903"};
+  keyed_alike(vigil__unicode_id_fold, "MRN-903", ascii, sizeof ascii / sizeof *ascii, "MRN-904");
+  static const char *const drawn[] = {
+      "MRN\xef\xbc\x8b"
+      "903", /* U+FF0B FULLWIDTH PLUS SIGN */
+      "MRN\xef\xbc\x83"
+      "903", /* U+FF03 FULLWIDTH NUMBER SIGN */
+      "MRN\xe1\x90\xa8"
+      "903", /* U+1428 CANADIAN SYLLABICS FINAL SHORT HORIZONTAL STROKE */
+      "MRN\xe1\x85\xb3"
+      "903", /* U+1173 HANGUL JUNGSEONG EU, alone */
+      "MRN+903",
+  };
+  keyed_alike(vigil__unicode_id_skeleton, "MRN-903", drawn, sizeof drawn / sizeof *drawn, "MRN-904");
+  static const char *const one[] = {"MRN-\xe4\xb8\xa8"
+                                    "904", /* U+4E28, the CJK vertical stroke */
+                                    "MRN-\xd7\x80"
+                                    "904", /* U+05C0 HEBREW PUNCTUATION PASEQ */
+                                    "MRN-l904"};
+  keyed_alike(vigil__unicode_id_skeleton, "MRN-1904", one, sizeof one / sizeof *one, "MRN-904");
+  /* Eu after its leading consonant s (U+1109) makes the syllable su: a letter. */
+  char *syllable = vigil__unicode_id_skeleton("MRN\xe1\x84\x89\xe1\x85\xb3"
+                                              "903"),
+       *alone = vigil__unicode_id_skeleton("MRN\xe1\x84\x89"
+                                           "903");
+  assert_non_null(syllable);
+  assert_non_null(alone);
+  if (!strcmp(syllable, alone)) fail_msg("a Hangul syllable's vowel was taken for a dash: \"%s\"", syllable);
+  free(syllable);
+  free(alone);
+}
+
 /* Fourth review item 2: an engine's start opens ICU, so that no command is
  * its first use (an allocation failing inside ICU's first open crashed a
  * visit start). In a child: nothing in this process has used ICU before.
@@ -264,7 +324,7 @@ int main(void) {
       cmocka_unit_test(an_engine_opens_icu), /* first: before any case uses ICU */
       cmocka_unit_test(every_ascii_pair),    cmocka_unit_test(references_and_look_alikes),
       cmocka_unit_test(dashes_and_dots),     cmocka_unit_test(strokes_and_excluded_scripts),
-      cmocka_unit_test(separators),
+      cmocka_unit_test(separators),          cmocka_unit_test(punctuation_and_strokes_of_the_eighth_try),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

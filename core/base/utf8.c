@@ -327,6 +327,34 @@ static int look_alike_sign(const unsigned char *c, size_t len, uint32_t cp, int8
   return stroke(cp) || stroke(like) ? SIGN_DASH : SIGN_NONE;
 }
 
+/* Characters drawn as an ASCII dash or letter that Unicode's confusables
+ * (ICU 72) leave as they are, found by review (AH6), in an id written with
+ * ASCII letters: the Canadian syllabics final short horizontal stroke
+ * U+1428 (a dash), the CJK radical U+4E28 (a vertical stroke: the table's
+ * l, which a 1 is too), and the Hangul vowel U+1173 "eu" where it cannot
+ * join a syllable (after anything but a leading consonant, it is drawn
+ * alone as a long dash; look_alike_sign leaves jamo alone). The character
+ * it stands for, or 0. */
+static char drawn_as_ascii(uint32_t cp, uint32_t before) {
+  if (cp == 0x1428) return '-';
+  if (cp == 0x4e28) return 'l';
+  if (cp == 0x1173 && !((before >= 0x1100 && before <= 0x115f) || (before >= 0xa960 && before <= 0xa97f))) return '-';
+  return 0;
+}
+
+/* Whether a character outside ASCII that decoration would drop is drawn as
+ * an ASCII letter or digit by the confusables: the Hebrew paseq U+05C0 is
+ * the table's l, so it stands for a 1 or an l, not a dot (AH6). Only other
+ * punctuation (Po); a modifier letter standing in for a letter stays Z5's. */
+static int punctuation_drawn_as_letter(const unsigned char *c, size_t len, int8_t type) {
+  if (type != U_OTHER_PUNCTUATION) return 0;
+  char key[16];
+  UErrorCode st = U_ZERO_ERROR;
+  int32_t n = uspoof_getSkeletonUTF8(spoof, 0, (const char *)c, (int32_t)len, key, sizeof key, &st);
+  return U_SUCCESS(st) && n == 1 &&
+         ((key[0] >= 'a' && key[0] <= 'z') || (key[0] >= 'A' && key[0] <= 'Z') || (key[0] >= '0' && key[0] <= '9'));
+}
+
 /* s without what only changes the look of the character before it
  * (nonspacing and enclosing marks, the emoji skin-tone modifiers) or
  * decorates the id (decoration, a dot: look_alike_sign), each dash-like as
@@ -341,6 +369,7 @@ static char *plain(const char *s) {
   int ascii_letters = 0; /* excluded_script_sign applies to ids written with them */
   for (const char *a = s; *a && !ascii_letters; a++)
     ascii_letters = (*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z');
+  uint32_t before = 0;
   for (const unsigned char *c = (const unsigned char *)s; *c;) {
     size_t k;
     uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &k);
@@ -350,11 +379,16 @@ static char *plain(const char *s) {
     }
     int8_t type = u_charType((UChar32)cp);
     double value = u_getNumericValue((UChar32)cp);
-    int sign = ascii_letters && excluded_script_sign(c, k, cp, type) ? SIGN_DASH : look_alike_sign(c, k, cp, type);
+    char drawn = ascii_letters ? drawn_as_ascii(cp, before) : 0;
+    int sign = drawn == '-' || (ascii_letters && excluded_script_sign(c, k, cp, type))
+                   ? SIGN_DASH
+                   : look_alike_sign(c, k, cp, type);
     if (sign == SIGN_DASH) {
       *o++ = '-';
+    } else if (drawn) {
+      *o++ = drawn;
     } else if (sign == SIGN_DOT || type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK ||
-               (cp >= 0x1f3fb && cp <= 0x1f3ff) || decoration(cp, type)) {
+               (cp >= 0x1f3fb && cp <= 0x1f3ff) || (decoration(cp, type) && !punctuation_drawn_as_letter(c, k, type))) {
       /* dropped */
     } else if ((type == U_DECIMAL_DIGIT_NUMBER || type == U_LETTER_NUMBER) && value >= 0 && value <= 9 &&
                value == (int)value) {
@@ -363,6 +397,7 @@ static char *plain(const char *s) {
       memcpy(o, c, k); /* never longer than the character it replaces */
       o += k;
     }
+    before = cp;
     c += k;
   }
   *o = 0;
@@ -515,18 +550,29 @@ char *vigil__unicode_skeleton(const char *s) {
   return ascii_key(s, 1, &k) ? k : vigil__unicode_skeleton_full(s);
 }
 
+/* An ASCII space or punctuation mark: ! " # $ % & ' ( ) * + , - . / : ; < = >
+ * ? @ [ \ ] ^ _ ` { | } ~ (not the C library's ispunct, which follows the
+ * locale). */
+static int ascii_separator(char c) {
+  return c == ' ' || (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') ||
+         (c >= '{' && c <= '~');
+}
+
 /* docs/workstation.md X1, docs/safety.md K2: the separators a reference's
  * parts are written with, after the keys above (which make the dash-likes
- * '-', AA4 and AB5, and drop the blanks, Y2): ASCII space, '-', '_', '.',
- * '/'. A clinic writes one patient's MRN-1003 as "MRN 1003", MRN_1003,
- * MRN1003 or with a dot after it, and no two patients of one site are told
- * apart by the separator alone; so none of them is in the key, and a start
- * spelled with another one is a look-alike (409), which new_patient answers
- * when it really is another patient. In place. */
+ * '-', AA4 and AB5, and drop the blanks, Y2): ASCII space and every ASCII
+ * punctuation mark. A clinic writes one patient's MRN-1003 as "MRN 1003",
+ * MRN_1003, MRN1003 or with a dot after it, and no two patients of one site
+ * are told apart by the separator alone; so none of them is in the key, and
+ * a start spelled with another one is a look-alike (409), which new_patient
+ * answers when it really is another patient. Every ASCII mark, not only
+ * " -_./" (AH6): the fullwidth MRN＋903, MRN＃903 and MRN：903 met MRN-903
+ * (drawn as strokes or dots) while the ASCII MRN+903, MRN#903 and MRN:903,
+ * which a shifted key types, did not. In place. */
 static void unseparated(char *s) {
   char *o = s;
   for (const char *c = s; *c; c++)
-    if (!strchr(" -_./", *c)) *o++ = *c;
+    if (!ascii_separator(*c)) *o++ = *c;
   *o = 0;
 }
 
