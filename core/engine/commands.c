@@ -344,7 +344,8 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   if (!which) return VIGIL_ENOMEM;
   /* G5 (docs/safety.md): a signature of a phase the visit has left that a
    * change voided is signed again from here, on its own entry; its event
-   * names the signature's phase. */
+   * names the signature's phase. One a change requires since (AI1) is
+   * recorded the same way. */
   int past = -1;
   int late_phase = -1;    /* K4: the phase the visit has left whose items this late entry records */
   char tb[512], tb2[512]; /* titles, {param} filled (G7) */
@@ -358,7 +359,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     if (item < 0)
       rc = vigil__engine_fail(e, VIGIL_ENOENT, in[i].item, "%s has no item '%s'", p->ref, in[i].item ? in[i].item : "");
     else if (p->items[item].phase < v->phase && p->items[item].kind == KIND_SIGNATURE &&
-             vigil__signature_void(v, item)) {
+             (vigil__signature_void(v, item) || vigil__signature_owed(e, v, item))) {
       if (n > 1 || (past >= 0 && past != item))
         rc = vigil__engine_fail(e, VIGIL_EINVAL, in[i].item, "%s of phase %s is signed again on its own: send it alone",
                                 vigil__visit_text(v, p->items[item].title, tb, sizeof tb),
@@ -381,11 +382,12 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
           hms(v->phase_start[ph], t1, sizeof t1), hms(v->phase_start[ph + 1], t2, sizeof t2),
           observed_at >= 0 ? "; this one's observed_at is outside that phase" : "");
     } else if (p->items[item].phase != v->phase)
-      rc = vigil__engine_fail(e, VIGIL_ESTATE, in[i].item, "%s belongs to phase %s; the visit is in %s%s", in[i].item,
-                              p->phases[p->items[item].phase].id, p->phases[v->phase].id,
-                              p->items[item].kind == KIND_SIGNATURE && p->items[item].phase < v->phase
-                                  ? " (a signature of a past phase is signed again only when a change voided it)"
-                                  : "");
+      rc = vigil__engine_fail(
+          e, VIGIL_ESTATE, in[i].item, "%s belongs to phase %s; the visit is in %s%s", in[i].item,
+          p->phases[p->items[item].phase].id, p->phases[v->phase].id,
+          p->items[item].kind == KIND_SIGNATURE && p->items[item].phase < v->phase
+              ? " (a signature of a past phase is signed again only when a change voided it or requires it)"
+              : "");
     which[i] = item;
     int known = 0;
     for (int k = 0; k < n_items; k++)
@@ -434,7 +436,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
    * assessment voided and its alert raised again), not only the advance. */
   for (int k = 0; k < n_items && rc == 0 && past < 0 && late_phase < 0; k++) {
     char hold[2400];
-    if (vigil__dose_hold(v, items[k], hold, sizeof hold))
+    if (vigil__dose_hold(e, v, items[k], hold, sizeof hold))
       rc = vigil__engine_fail(e, VIGIL_ESTATE, p->items[items[k]].id, "%s", hold);
   }
   /* One order for every entry: the protocol's, whatever order they came in. */

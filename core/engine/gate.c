@@ -110,12 +110,22 @@ static int gate_reasons(vigil_engine *e, visit *v, val *list) {
    * and the discharge, until someone signs it again from here. */
   for (uint32_t i = 0; i < p->n_items; i++) {
     const item_spec *it = &p->items[i];
-    const char *why = it->phase < v->phase && it->kind == KIND_SIGNATURE ? vigil__signature_void(v, (int)i) : NULL;
-    if (!why) continue;
+    if (it->phase >= v->phase || it->kind != KIND_SIGNATURE) continue;
+    const char *why = vigil__signature_void(v, (int)i);
     char phase_title[512];
-    snprintf(text, sizeof text, "%s (%s) is void: %s; a clinician signs it again (entry %s)",
-             vigil__visit_text(v, it->title, title, sizeof title),
-             vigil__visit_text(v, p->phases[it->phase].title, phase_title, sizeof phase_title), why, it->qid);
+    if (why)
+      snprintf(text, sizeof text, "%s (%s) is void: %s; a clinician signs it again (entry %s)",
+               vigil__visit_text(v, it->title, title, sizeof title),
+               vigil__visit_text(v, p->phases[it->phase].title, phase_title, sizeof phase_title), why, it->qid);
+    else if (vigil__signature_owed(e, v, (int)i)) /* AI1: a change since its phase requires it */
+      snprintf(text, sizeof text,
+               "%s (%s) not recorded: a change since the visit left %s requires it; a clinician records it "
+               "(entry %s)",
+               vigil__visit_text(v, it->title, title, sizeof title),
+               vigil__visit_text(v, p->phases[it->phase].title, phase_title, sizeof phase_title),
+               p->phases[it->phase].id, it->qid);
+    else
+      continue;
     add(&r, text);
   }
   /* G8 (docs/safety.md): with `missed = "hold"`, a checkpoint that went
@@ -212,7 +222,7 @@ static int dosed(const visit *v) {
   return 0;
 }
 
-int vigil__dose_hold(visit *v, int item, char *text, size_t len) {
+int vigil__dose_hold(vigil_engine *e, visit *v, int item, char *text, size_t len) {
   const protocol *p = v->p;
   const item_spec *it = &p->items[item];
   text[0] = '\0';
@@ -258,6 +268,12 @@ int vigil__dose_hold(visit *v, int item, char *text, size_t len) {
       vigil__buf_printf(&b, "%s%s (%s) is void: %s; it is signed again (entry %s)", b.len ? "; " : "",
                         vigil__visit_text(v, s->title, title, sizeof title),
                         vigil__visit_text(v, p->phases[s->phase].title, phase_title, sizeof phase_title), why, s->qid);
+    /* AI1: one a change since its phase requires (the assessment after item 9
+     * was amended), until it is recorded: an acknowledgement of its alert is not it. */
+    else if (s->kind == KIND_SIGNATURE && vigil__signature_owed(e, v, (int)i))
+      vigil__buf_printf(&b, "%s%s (%s) is not recorded: a change since requires it; a clinician records it (entry %s)",
+                        b.len ? "; " : "", vigil__visit_text(v, s->title, title, sizeof title),
+                        vigil__visit_text(v, p->phases[s->phase].title, phase_title, sizeof phase_title), s->qid);
   }
   /* A rule's hold (an amended contraindication). */
   for (uint32_t i = 0; i < v->n_blocks; i++)

@@ -86,6 +86,22 @@ const char *vigil__signature_void(const visit *v, int item) {
   return s->attests.type != VAL_NIL ? s->void_reason : NULL;
 }
 
+/* AI1 (docs/safety.md): PHQ-9 item 9 amended from 0 to 2 after screening
+ * makes the suicide-risk assessment apply; its phase was left without it
+ * (it did not apply then), so nothing asked for it and a clinician's
+ * acknowledgement of the alert let the dose go. Such a signature is owed as
+ * a voided one is (G5). One an override passed unrecorded (V1) was a
+ * clinician's decision already. */
+int vigil__signature_owed(vigil_engine *e, visit *v, int item) {
+  const item_spec *it = item >= 0 ? &v->p->items[item] : NULL;
+  if (!it || it->kind != KIND_SIGNATURE || it->phase >= v->phase || !it->required || it->scheduled) return 0;
+  const item_state *s = &v->items[item];
+  if (s->n || s->skipped_for_good) return 0;
+  for (uint32_t i = 0; i < v->n_passed; i++)
+    if (v->passed[i].item == (uint32_t)item) return 0;
+  return vigil__eval_when(e, v, it);
+}
+
 /* The first attested value that is no longer the visit's: what, was, now. */
 static int changed(const visit *v, const signature_state *s, const char **what, const char **unit, val *was, val *now) {
   *unit = NULL;

@@ -14,5 +14,9 @@ int vigil__signature_check_signer(vigil_engine *e, visit *v, const item_spec *si
 void vigil__signatures_review(vigil_engine *e, visit *v, const char *who);
 /* Why sig (an item index) is void, or NULL when it stands or is unsigned. */
 const char *vigil__signature_void(const visit *v, int item);
+/* AI1: 1 when sig (an item index) is a signature of a phase the visit has
+ * left that a change since requires (its `when` holds now), unrecorded and
+ * not passed by an override: it is owed, recorded from the current phase. */
+int vigil__signature_owed(vigil_engine *e, visit *v, int item);
 
 #endif

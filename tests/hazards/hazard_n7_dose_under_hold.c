@@ -112,7 +112,8 @@ static uint64_t ketamine_into_infusion(alarm_serve *a) {
 }
 
 /* The same rule on another protocol: ketamine_iv's infusion start (its dose_given) waits for the carried
- * self-harm alert and for the dose double-check a dose amendment voided; its vitals are taken meanwhile; once
+ * self-harm alert, for the suicide-risk assessment item 9's amendment requires since (AI1) and for the dose
+ * double-check a dose amendment voided; its vitals are taken meanwhile; once
  * the infusion has started nothing of it is refused (stopping it is always recorded). */
 static void ketamine_infusion_start_waits_for_the_hold(void **state) {
   alarm_serve *a = *state;
@@ -139,6 +140,12 @@ static void ketamine_infusion_start_waits_for_the_hold(void **state) {
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries", "{\"infusion_started\": true}", msg, sizeof msg), 409);
   assert_non_null(strstr(msg, "is void"));
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", CLINICIAN_CHECKS("screening.dose_check")), 200);
+  /* Item 9 was 0 at screening: the assessment its amendment requires is
+   * recorded from here; the alert's acknowledgement is not it (AI1). */
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries", "{\"infusion_started\": true}", msg, sizeof msg), 409);
+  assert_non_null(strstr(msg, "screening.suicide_risk"));
+  assert_int_equal(
+      alarm_cmd(a, ALARM_CLINICIAN, id, "entries", CLINICIAN_SIGNS("screening.suicide_risk", "low: proceed")), 200);
   json_t *alerts = alarm_alerts(a, id);
   json_t *x;
   size_t i;
