@@ -533,7 +533,7 @@ static const char *after_version(const char *text, size_t *before) {
 /* Whether a and b are the same files but for the version they declare: their
  * rules cannot differ, and running them is not needed (a copy one version
  * down, test_oom's diff). */
-static int same_but_version(const protocol *a, const protocol *b) {
+int vigil__protocol_same_but_version(const protocol *a, const protocol *b) {
   if (a->n_sources != b->n_sources) return 0;
   size_t da = a->sb && a->sb->dir ? strlen(a->sb->dir) : 0, db = b->sb && b->sb->dir ? strlen(b->sb->dir) : 0;
   for (uint32_t i = 0; i < a->n_sources; i++) {
@@ -548,7 +548,7 @@ static int same_but_version(const protocol *a, const protocol *b) {
 
 int vigil__behaviour_weakened(const protocol *a, const protocol *b, void (*fn)(void *ud, const char *line), void *ud) {
   namer w = {.fn = fn, .ud = ud};
-  if (same_but_version(a, b)) return 0;
+  if (vigil__protocol_same_but_version(a, b)) return 0;
   run a0, b0;
   int ok_a = run_behaviour(a, NULL, NULL, &a0) == 0, ok_b = run_behaviour(b, NULL, NULL, &b0) == 0;
   unchecked(&w, a, &a0);

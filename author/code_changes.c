@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "author/behaviour_diff.h"
 #include "author/protocol_diff.h"
 #include "base/buf.h"
 #include "lang/rule_code.h"
@@ -74,7 +75,7 @@ static const item_spec *item_in(const protocol *p, const char *qid) {
 }
 
 int vigil__protocol_code_changes(const protocol *a, const protocol *b, diff_line_fn fn, void *ud) {
-  if (!a || !b || !strcmp(a->sha256, b->sha256)) return 0;
+  if (!a || !b || !strcmp(a->sha256, b->sha256) || vigil__protocol_same_but_version(a, b)) return 0;
   changes c = {.a = a, .b = b, .fn = fn, .ud = ud};
   char what[600];
   for (uint32_t i = 0; i < b->n_phases; i++) {

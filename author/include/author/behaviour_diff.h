@@ -17,4 +17,8 @@
  * included: protocol_diff.c includes this.) */
 int vigil__behaviour_weakened(const protocol *a, const protocol *b, void (*fn)(void *ud, const char *line), void *ud);
 
+/* Whether a and b are the same files but for the version they declare: no
+ * code of theirs can differ (a copy one version down, test_oom's diff). */
+int vigil__protocol_same_but_version(const protocol *a, const protocol *b);
+
 #endif
