@@ -70,9 +70,14 @@ after(async () => {
 });
 
 describe("every page passes axe-core (serious, critical) and fits the window at 1366, 1024 and 390 px", () => {
-  let visitId;
+  let visitId, screeningId;
   before(async () => {
     visitId = await alertingVisit("MRN-A11Y");
+    // In screening with PHQ-9 item 9 at 0: the suicide-risk assessment's card
+    // "Does not apply to this visit" (AE12: its faded text failed axe's
+    // color-contrast).
+    screeningId = (await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-NA12", params: { weight: 70 } })).id;
+    await api("nurse.kim", "POST", `/visits/${screeningId}/entries`, { phq9: { q1: 1, q2: 1, q3: 1, q4: 1, q5: 0, q6: 1, q7: 1, q8: 0, q9: 0 } });
   });
 
   // name, who signs in (null: nobody), the route, what shows it is drawn.
@@ -81,6 +86,7 @@ describe("every page passes axe-core (serious, critical) and fits the window at 
     ["board", "nurse.kim", "/#/board", (p) => p.getByRole("heading", { name: "Board" }).first().waitFor()],
     ["start", "nurse.kim", "/#/start", (p) => p.getByRole("heading", { name: /Start a visit/ }).first().waitFor()],
     ["visit", "nurse.kim", `/#/visit/${visitId}`, (p) => p.getByRole("heading", { name: /Patient MRN-A11Y/ }).first().waitFor()],
+    ["visit in screening", "nurse.kim", `/#/visit/${screeningId}`, (p) => p.locator(".item-na > .muted").first().waitFor()],
     ["summary", "nurse.kim", `/#/visit/${visitId}/summary`, (p) => p.locator("main h1").first().waitFor()],
     ["patient", "nurse.kim", "/#/patient/MRN-A11Y", (p) => p.getByRole("heading", { name: "Patient MRN-A11Y" }).first().waitFor()],
     ["users", "admin.lee", "/#/users", (p) => p.getByRole("heading", { name: /Users/ }).first().waitFor()],

@@ -30,6 +30,8 @@
 //   - a card's flag of an earlier entry's alert names that entry (AE5); the
 //     start form warns of a chair with an active visit (AE6); the visit
 //     page's alerts are listed the loudest first (AE7).
+//   - a nurse's board counts a carried alert as a clinician's to acknowledge
+//     (AE9); a visit no longer active offers no Amend (AE11).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -226,6 +228,10 @@ describe("the banners of alerts a nurse cannot acknowledge (X6)", () => {
       const cell = p.locator("table.board tr", { hasText: "MRN-X6A" }).locator("td").last();
       await cell.waitFor();
       assert.equal((await cell.innerText()).replace(/\s+/g, " ").trim(), `${counts[0][0] === "high" ? "High" : "Medium"} priority ${counts.map(([q, n]) => `${n} ${q}`).join(", ")} to acknowledge`);
+      // The carried alert is a clinician's to acknowledge, and the nurse's
+      // board says so: not "1 high to acknowledge" (AE9).
+      const carried = (await p.locator("table.board tr", { hasText: "MRN-X6C" }).locator("td").last().innerText()).replace(/\s+/g, " ").trim();
+      assert.match(carried, /^High priority (.* to acknowledge; )?1 high for a clinician to acknowledge$/, `the carried alert's cell: ${carried}`);
       // A short window: room for one banner and the fold line.
       await p.setViewportSize({ width: 1366, height: 300 });
       const banners = p.locator("#alarms [data-alert]");
@@ -663,6 +669,22 @@ describe("an amended value (X4)", () => {
     const row = p.locator("tr", { hasText: "Hours since last meal" });
     await row.first().waitFor();
     assert.match(await row.first().innerText(), /8 h\s*Amended by dr\.osei at \d\d:\d\d from 6 h\. Reason: misheard: eight hours/);
+    await p.context().close();
+  });
+});
+
+describe("a visit no longer active (AE11)", () => {
+  it("offers no Amend on its cards: the server refuses it", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AE11", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { fasting_hours: 6 });
+    await api("nurse.kim", "POST", `/visits/${v.id}/abort`, { reason: "patient declined the infusion today" });
+    await assert.rejects(api("nurse.kim", "POST", `/visits/${v.id}/amend`, { item: "screening.fasting_hours", value: 8, reason: "misheard: eight hours" }),
+      (err) => /: 4\d\d /.test(err.message), "the server refuses an amendment of an aborted visit");
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    const card = p.locator('.earlier .item[data-item="fasting_hours"]');
+    await card.locator(".last", { hasText: "6 h" }).waitFor({ state: "attached" });
+    assert.equal(await p.locator("button", { hasText: "Amend…" }).count(), 0, "no Amend on a visit that is not active");
     await p.context().close();
   });
 });

@@ -126,10 +126,16 @@ function alertCell(r) {
   const a = r.visit.alerts || {};
   if (!a.highest) return h("td", {}, h("span", { class: "muted" }, "none"));
   const open = ((r.detail && r.detail.alerts) || []).filter((x) => !x.acknowledged && x.state !== "acknowledged" && x.state !== "closed");
-  const counts = ["high", "medium", "low"].map((p) => [p, open.filter((x) => x.priority === p).length]).filter(([, n]) => n > 0);
-  const what = counts.length && open.length === a.active ? counts.map(([p, n]) => `${n} ${p}`).join(", ") : a.active;
+  const counted = (list) => ["high", "medium", "low"].map((p) => [p, list.filter((x) => x.priority === p).length]).filter(([, n]) => n > 0)
+    .map(([p, n]) => `${n} ${p}`).join(", ");
+  // A carried alert is a clinician's to acknowledge: a nurse's board says
+  // so, not "1 high to acknowledge" of an alert she cannot (AE9).
+  const theirs = can("record") && !can("sign") ? open.filter((x) => x.carried) : [];
+  const mine = open.filter((x) => !theirs.includes(x));
+  const what = !open.length || open.length !== a.active ? `${a.active} to acknowledge`
+    : [mine.length ? `${counted(mine)} to acknowledge` : null, theirs.length ? `${counted(theirs)} for a clinician to acknowledge` : null].filter(Boolean).join("; ");
   return h("td", {}, h("span", { class: `badge alarm-${a.highest}` }, priorityLabel(a.highest)),
-    a.active ? ` ${what} to acknowledge` : " acknowledged");
+    a.active ? ` ${what}` : " acknowledged");
 }
 
 const COLUMNS = ["Chair / bay", "Patient", "Protocol", "Phase", "Time in phase", "Next due", "Last vitals", "Waiting for", "Alert"];

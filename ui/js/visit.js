@@ -497,7 +497,9 @@ function itemCard(it, phaseId, current) {
       buttons.append(again);
     }
   }
-  if (it.count && it.kind !== "signature" && can("record")) buttons.append(h("button", { type: "button", class: "quiet", onclick: () => amend(it, phaseId) }, "Amend\u2026"));
+  // Not on a visit discharged or aborted: the server refuses its amendment
+  // (AE11: offered, then refused inside the dialog).
+  if (it.count && it.kind !== "signature" && can("record") && state.visit.status === "active") buttons.append(h("button", { type: "button", class: "quiet", onclick: () => amend(it, phaseId) }, "Amend\u2026"));
   if (buttons.childNodes.length) card.append(buttons);
   return card;
 }
