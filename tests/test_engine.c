@@ -790,18 +790,24 @@ static void on_other_timer(uv_timer_t *t) {
   c->nested += c->in_free;
 }
 
+/* A real-clock engine on loop, with one visit whose minimum is due in 1 s. */
+static vigil_engine *start_rt_visit(uv_loop_t *loop, char *dir) {
+  write_rt_protocol(dir, "1s");
+  assert_int_equal(uv_loop_init(loop), 0);
+  vigil_options opts = {.clock = VIGIL_CLOCK_REAL, .loop = loop};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(e, "rt", "chair", "nurse", NULL, &id), 0);
+  return e;
+}
+
 static void free_inside_a_callback_runs_no_loop(void **state) {
   (void)state;
   char dir[64];
-  write_rt_protocol(dir, "1s");
   uv_loop_t loop;
-  assert_int_equal(uv_loop_init(&loop), 0);
-  vigil_options opts = {.clock = VIGIL_CLOCK_REAL, .loop = &loop};
-  freed_in_callback c = {0};
-  assert_int_equal(vigil_engine_new(&opts, &c.e), 0);
-  assert_int_equal(vigil_engine_load(c.e, dir, NULL), 0);
-  uint64_t id;
-  assert_int_equal(vigil_visit_start(c.e, "rt", "chair", "nurse", NULL, &id), 0);
+  freed_in_callback c = {.e = start_rt_visit(&loop, dir)};
   assert_true(vigil_engine_next_deadline(c.e) < INT64_MAX); /* the engine's timer is armed */
   uv_timer_t frees, other;
   uv_timer_init(&loop, &frees);
@@ -820,6 +826,123 @@ static void free_inside_a_callback_runs_no_loop(void **state) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   assert_int_equal(system(cmd), 0);
+}
+
+/* Sixth review, item 1: a subscriber frees the engine on an event, as vigil.h
+ * allows ("stop monitoring on a fatal alert"). The engine's own timer
+ * published it: the free waits for the timer's callback to end, the later
+ * subscriber is not called, and nothing touches the freed engine (run under
+ * valgrind and ASan). Fails without it: valgrind's invalid read in bus.c, and
+ * "0x1 != 0" (the later subscriber heard the event). */
+typedef struct {
+  vigil_engine *e;
+  int freed, later; /* later: events heard after the free */
+} frees_on_event;
+
+static int free_on_event(void *ud, const vigil_event *ev) {
+  frees_on_event *c = ud; /* the pattern chose the event */
+  vigil_engine_free(c->e);
+  c->e = NULL;
+  c->freed++;
+  return 0;
+}
+
+static int heard_later(void *ud, const vigil_event *ev) {
+  frees_on_event *c = ud;
+  c->later += c->freed > 0; /* heard after the engine was freed */
+  return 0;
+}
+
+static void subscriber_frees_the_engine_on_its_timer(void **state) {
+  (void)state;
+  char dir[64];
+  uv_loop_t loop;
+  frees_on_event c = {.e = start_rt_visit(&loop, dir)};
+  assert_true(vigil_engine_subscribe(c.e, "phase.minimum_reached", free_on_event, &c) > 0);
+  assert_true(vigil_engine_subscribe(c.e, "phase.*", heard_later, &c) > 0);
+  uv_run(&loop, UV_RUN_DEFAULT); /* ends when the engine's timer is closed */
+  assert_int_equal(c.freed, 1);
+  assert_int_equal(c.later, 0);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* The same inside a command and a clock move: the command's answer is
+ * returned, the engine freed after it. Fails without it: valgrind's invalid
+ * reads (bus.c, command.c) and "0x1 != 0". */
+static void subscriber_frees_the_engine_in_a_command(void **state) {
+  (void)state;
+  char dir[64];
+  write_protocol(PROTOCOL, dir);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+  for (int way = 0; way < 2; way++) {
+    frees_on_event c = {0};
+    assert_int_equal(vigil_engine_new(&opts, &c.e), 0);
+    assert_int_equal(vigil_engine_load(c.e, dir, NULL), 0);
+    uint64_t id = 0;
+    if (way == 1) assert_int_equal(vigil_visit_start(c.e, "unit", "chair-1", "nurse:ana", "{\"weight\": 70}", &id), 0);
+    assert_true(vigil_engine_subscribe(c.e, way ? "alert.*" : "visit.*", free_on_event, &c) > 0);
+    assert_true(vigil_engine_subscribe(c.e, "*", heard_later, &c) > 0);
+    if (way == 0) {
+      assert_int_equal(vigil_visit_start(c.e, "unit", "chair-1", "nurse:ana", "{\"weight\": 70}", &id), 0);
+    } else {
+      /* an overdue alert, heard while the clock moves past many deadlines */
+      assert_int_equal(vigil_engine_clock_advance(c.e, T0 + 24 * 60 * MINUTE, "test"), 0);
+    }
+    assert_null(c.e);
+    if (way == 1 && !c.freed) fail_msg("no alert was raised: the case tests nothing");
+    assert_int_equal(c.freed, 1);
+    assert_int_equal(c.later, 0);
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* Sixth review, item 4: a subscriber unsubscribes itself, and subscribes
+ * another, while the bus publishes. Fails without it: "0 != 1", B heard
+ * nothing of the start (the memmove moved it under the loop). */
+typedef struct {
+  vigil_engine *e;
+  int a_id, a, b, c, n_added;
+} changes_subs;
+
+static int sub_c(void *ud, const vigil_event *ev) {
+  ((changes_subs *)ud)->c++;
+  return 0;
+}
+
+static int sub_a(void *ud, const vigil_event *ev) {
+  changes_subs *s = ud;
+  s->a++;
+  assert_int_equal(vigil_engine_unsubscribe(s->e, s->a_id), 0);
+  assert_int_equal(vigil_engine_unsubscribe(s->e, s->a_id), VIGIL_ENOENT); /* gone already */
+  for (int i = 0; i < 64; i++, s->n_added++) /* grows (moves) the array under the publish */
+    assert_true(vigil_engine_subscribe(s->e, "visit.started", sub_c, s) > 0);
+  return 0;
+}
+
+static int sub_b(void *ud, const vigil_event *ev) {
+  ((changes_subs *)ud)->b++;
+  return 0;
+}
+
+static void subscriptions_change_while_publishing(void **state) {
+  fixture *f = *state;
+  changes_subs s = {.e = f->e};
+  s.a_id = vigil_engine_subscribe(f->e, "visit.started", sub_a, &s);
+  assert_true(s.a_id > 0);
+  assert_true(vigil_engine_subscribe(f->e, "visit.started", sub_b, &s) > 0);
+  start(f);
+  assert_int_equal(s.a, 1);
+  assert_int_equal(s.b, 1);
+  assert_int_equal(s.c, 0); /* subscribed during the event: hears the next one */
+  start(f);
+  assert_int_equal(s.a, 1);
+  assert_int_equal(s.b, 2);
+  assert_int_equal(s.c, s.n_added);
 }
 
 /* K5 (docs/safety.md): a rule that fails raises its technical alert at the
@@ -1044,6 +1167,9 @@ int main(void) {
       cmocka_unit_test(real_clock_fires_deadlines),
       cmocka_unit_test(new_fires_nothing_before_the_loop_runs),
       cmocka_unit_test(free_inside_a_callback_runs_no_loop),
+      cmocka_unit_test(subscriber_frees_the_engine_on_its_timer),
+      cmocka_unit_test(subscriber_frees_the_engine_in_a_command),
+      cmocka_unit_test_setup_teardown(subscriptions_change_while_publishing, setup, teardown),
       cmocka_unit_test(failing_rule_is_as_urgent_as_its_code),
       cmocka_unit_test(failing_again_leaves_a_trace),
       cmocka_unit_test(similar_patients_are_found_among_thousands),

@@ -1,6 +1,10 @@
 /* bus.c: the hook bus. In-process subscribers hear every event whose type
  * matches their pattern, in order, once it is durable. A subscriber that
- * fails is logged and counted and does not stop the others. */
+ * fails is logged and counted and does not stop the others. A subscriber
+ * may subscribe or unsubscribe (itself or another) while it hears: the
+ * publish walks the entries by index over the count it began with (one
+ * added now hears the next event), and an entry removed meanwhile is only
+ * marked and dropped after the outermost publish (sixth review, item 4). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +50,12 @@ int vigil_engine_subscribe(vigil_engine *e, const char *pattern, vigil_event_fn 
 
 int vigil_engine_unsubscribe(vigil_engine *e, int id) {
   for (uint32_t i = 0; i < e->n_subs; i++) {
-    if (e->subs[i].id != id) continue;
+    if (e->subs[i].id != id || !e->subs[i].fn) continue;
+    if (e->bus_depth > 0) { /* a publish walks the array: mark, compact after it */
+      e->subs[i].fn = NULL;
+      e->subs_removed = 1;
+      return 0;
+    }
     memmove(&e->subs[i], &e->subs[i + 1], (e->n_subs - i - 1) * sizeof *e->subs);
     e->n_subs--;
     return 0;
@@ -54,16 +63,29 @@ int vigil_engine_unsubscribe(vigil_engine *e, int id) {
   return vigil__engine_fail(e, VIGIL_ENOENT, "subscription", "no subscription %d", id);
 }
 
+static void drop_removed(vigil_engine *e) {
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < e->n_subs; i++)
+    if (e->subs[i].fn) e->subs[kept++] = e->subs[i];
+  e->n_subs = kept;
+  e->subs_removed = 0;
+}
+
 void vigil__bus_publish(vigil_engine *e, const vigil_event *ev) {
   uint64_t bit = 1ull << ev->type;
-  for (uint32_t i = 0; i < e->n_subs; i++) {
-    subscriber *s = &e->subs[i];
-    if (!(s->types & bit)) continue;
-    int rc = s->fn(s->ud, ev);
+  uint32_t n = e->n_subs; /* one subscribed while this runs hears the next event */
+  e->bus_depth++;
+  /* By index, re-read each time: a subscriber may grow (move) the array.
+   * One that freed the engine stops the others (lifetime.h). */
+  for (uint32_t i = 0; i < n && !e->free_when_done; i++) {
+    subscriber s = e->subs[i];
+    if (!s.fn || !(s.types & bit)) continue;
+    int rc = s.fn(s.ud, ev);
     if (rc != 0) {
       e->stats.subscriber_failures++;
-      vigil__engine_log(e, VIGIL_LOG_WARN, "subscriber %d failed (%d) on event %llu (%s)", s->id, rc,
+      vigil__engine_log(e, VIGIL_LOG_WARN, "subscriber %d failed (%d) on event %llu (%s)", s.id, rc,
                         (unsigned long long)ev->seq, vigil__event_type_name((event_type)ev->type));
     }
   }
+  if (--e->bus_depth == 0 && e->subs_removed) drop_removed(e);
 }

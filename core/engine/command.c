@@ -19,6 +19,7 @@
 #include "evaluate.h"
 #include "fail.h"
 #include "journal.h"
+#include "lifetime.h"
 #include "note.h"
 #include "engine/json_input.h"
 #include "engine/alert_report.h"
@@ -28,6 +29,7 @@
  * not see it (D1, docs/deploy.md: a start for a look-alike of its patient,
  * K2, or a second session of its course, G9, would pass unseen). */
 static int command_begin(vigil_engine *e, engine_mark *m) {
+  vigil__engine_enter(e); /* its subscribers may free it (lifetime.h) */
   if (e->command_depth++ > 0) return 0;
   e->command_pool = vigil__lua_pool_arm(e); /* the entry's one budget for its rules (AC3) */
   *m = vigil__engine_mark(e);
@@ -37,7 +39,7 @@ static int command_begin(vigil_engine *e, engine_mark *m) {
   return rc == VIGIL_EIO ? rc : 0; /* one lost for want of memory stops nothing until a restart */
 }
 
-static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
+static int command_settle(vigil_engine *e, const engine_mark *m, int rc) {
   if (--e->command_depth > 0) return rc;
   vigil__lua_pool_disarm(e, e->command_pool);
   /* Out of memory said either way (e->oom, or a call that returned it): the
@@ -46,6 +48,11 @@ static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
   e->oom = 0;
   vigil__engine_undo(e, m);
   return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory; nothing of this command was recorded");
+}
+
+/* e is not used after: a subscriber may have freed it (lifetime.h). */
+static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
+  return vigil__engine_leave(e, command_settle(e, m, rc));
 }
 
 #define COMMAND(call)                                                                                                  \

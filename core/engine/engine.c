@@ -15,6 +15,7 @@
 #include "deadline.h"
 #include "emit.h"
 #include "fail.h"
+#include "lifetime.h"
 #include "patient_index.h"
 #include "recover.h"
 #include "schedule.h"
@@ -92,6 +93,7 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
   /* What the journal calls up to (journal.c). */
   e->up.arm = vigil__clock_arm;
   e->up.fold_courses = vigil__courses_fold;
+  e->up.free = vigil_engine_free;
   if (e->opts.clock == VIGIL_CLOCK_SIMULATED) {
     e->sim_now = e->opts.sim_start_ms;
   } else {
@@ -129,6 +131,13 @@ static void on_timer_closed(uv_handle_t *h) { free(h); }
 
 void vigil_engine_free(vigil_engine *e) {
   if (!e) return;
+  /* Inside the engine's own call (a subscriber freeing it on an event): the
+   * callers up the stack still use it; the outermost frees it on its way out
+   * (lifetime.c). Later subscribers of the event are not called (bus.c). */
+  if (e->calls > 0 || e->publishing) {
+    e->free_when_done = 1;
+    return;
+  }
   /* Closed, not run: libuv does not allow uv_run from inside a callback of
    * the same loop, where an embedder may free the engine (fifth review, item
    * 2). The loop's next turn frees the handle (vigil.h). */
@@ -158,8 +167,9 @@ void vigil_engine_free(vigil_engine *e) {
 
 int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud) {
   char err[1024];
+  vigil__engine_enter(e);
   int rc = e->store->ops->scan(e->store, after, 0, (store_event_fn)fn, ud, err, sizeof err);
-  return rc < 0 ? vigil__engine_fail(e, rc, NULL, "%s", err) : 0;
+  return vigil__engine_leave(e, rc < 0 ? vigil__engine_fail(e, rc, NULL, "%s", err) : 0);
 }
 
 void vigil_engine_stats(const vigil_engine *e, vigil_stats *out) {

@@ -23,6 +23,7 @@
 #include "deadline.h"
 #include "evaluate.h"
 #include "fail.h"
+#include "lifetime.h"
 #include "recover.h"
 
 engine_mark vigil__engine_mark(const vigil_engine *e) {
@@ -155,7 +156,7 @@ static int flush(vigil_engine *e) {
     e->durable_alerts = e->n_alerts;
     e->stats.events += n;
     /* Durable: now subscribers may hear of it (the hooks did, above). */
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !e->free_when_done; i++) /* freed by a subscriber: heard by no one else */
       vigil__bus_publish(e, batch[i]);
     for (size_t i = 0; i < n; i++)
       if (batch[i]->type == EV_VISIT_DISCHARGED || batch[i]->type == EV_VISIT_ABORTED)
@@ -173,7 +174,9 @@ void vigil_engine_begin(vigil_engine *e) { e->batch++; }
 
 int vigil_engine_commit(vigil_engine *e) {
   if (e->batch > 0) e->batch--;
-  return e->batch ? 0 : flush(e);
+  if (e->batch) return 0;
+  vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */
+  return vigil__engine_leave(e, flush(e));
 }
 
 int vigil__journal_done(vigil_engine *e) { return e->batch ? 0 : flush(e); }

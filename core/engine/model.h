@@ -272,6 +272,9 @@ typedef struct engine_up {
    * from the log and the first n_kept pending events (vigil__courses_fold,
    * course.c). */
   int (*fold_courses)(vigil_engine *e, size_t n_kept, char *err, size_t errlen);
+  /* When the outermost entry ends after a vigil_engine_free from inside it:
+   * the engine freed (vigil_engine_free, engine.c; lifetime.c). */
+  void (*free)(vigil_engine *e);
 } engine_up;
 
 struct vigil_engine {
@@ -341,9 +344,20 @@ struct vigil_engine {
   int oom;
   int command_depth;
   int command_pool; /* the outermost command armed lua_pool (and disarms it) */
-  /* the hook bus */
+  /* the hook bus. bus_depth: publishes in progress; while one runs, an
+   * unsubscribed entry is only marked (fn NULL) and the array is compacted
+   * after the outermost (bus.c), so the loop over it skips no one. */
   subscriber *subs;
   uint32_t n_subs;
+  int bus_depth;
+  int subs_removed;
+  /* calls: the engine's entries in progress that may call out to the
+   * embedder (a command, a commit, a clock move, its timer, an events scan).
+   * A vigil_engine_free inside one of them only sets free_when_done; the
+   * outermost entry frees the engine on its way out, as a libuv handle is
+   * freed after its callbacks (lifetime.c, sixth review item 1). */
+  int calls;
+  int free_when_done;
   int next_sub;
   /* G6 (docs/safety.md): while an amendment runs its rules, what an alert
    * they resolve says of it ("resolved by the amendment of ..."), else NULL. */

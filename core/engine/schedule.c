@@ -20,6 +20,7 @@
 #include "emit.h"
 #include "evaluate.h"
 #include "fail.h"
+#include "lifetime.h"
 #include "journal.h"
 #include "prescription.h"
 #include "visit.h"
@@ -236,8 +237,10 @@ static void fire_due(vigil_engine *e) {
 
 static void on_timer(uv_timer_t *t) {
   vigil_engine *e = t->data;
+  vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */
   fire_due(e);
   vigil_engine_commit(e);
+  vigil__engine_leave(e, 0);
 }
 
 void vigil__clock_arm(vigil_engine *e) {
@@ -264,7 +267,7 @@ int64_t vigil_engine_next_deadline(const vigil_engine *e) {
   return h ? h->due : INT64_MAX;
 }
 
-int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
+static int advance_to(vigil_engine *e, int64_t to) {
   if (e->opts.clock != VIGIL_CLOCK_SIMULATED)
     return vigil__engine_fail(e, VIGIL_ECLOCK, NULL, "time can be moved only on the simulated clock");
   if (to < e->sim_now) return vigil__engine_fail(e, VIGIL_EINVAL, NULL, "the simulated clock cannot go back");
@@ -277,15 +280,21 @@ int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
       return vigil__engine_fail(e, rc, NULL, "out of memory firing a deadline; nothing of it was recorded");
     /* Each deadline's events are durable, and heard, at their own time. */
     if (!e->batch && (rc = vigil_engine_commit(e)) < 0) return rc;
+    if (e->free_when_done) return 0; /* a subscriber freed it: nothing more */
   }
   e->sim_now = to;
   return e->batch ? 0 : vigil_engine_commit(e);
 }
 
-int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor) {
+int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
+  vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */
+  return vigil__engine_leave(e, advance_to(e, to));
+}
+
+static int clock_advance(vigil_engine *e, int64_t to, const char *actor) {
   int64_t from = vigil__engine_now(e);
-  int rc = vigil_engine_advance_to(e, to);
-  if (rc < 0 || to <= from) return rc;
+  int rc = advance_to(e, to);
+  if (rc < 0 || to <= from || e->free_when_done) return rc;
   /* L6 (docs/safety.md): the advance is an event at its end, so a restart's
    * time floor (the newest event, G11) is where the clock was moved to. */
   val data = vigil__val_recordv(2, K(from), val_num((double)from), K(by), val_num((double)(to - from)));
@@ -297,4 +306,9 @@ int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor) {
   if (!vigil__emit(e, NULL, EV_CLOCK_ADVANCED, who, data))
     return vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory recording the clock's advance");
   return vigil__journal_done(e);
+}
+
+int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor) {
+  vigil__engine_enter(e);
+  return vigil__engine_leave(e, clock_advance(e, to, actor));
 }

@@ -129,8 +129,11 @@ typedef struct vigil_options {
  * says why (until the next failed start on the same thread). */
 VIGIL_EXPORT int vigil_engine_new(const vigil_options *opts, vigil_engine **out);
 /* Frees an engine; it may be called from inside a callback of its loop (it
- * runs no loop). With the real clock its libuv timer is closed, and freed by
- * the loop's next turn, as any libuv handle: run the loop (uv_run) before
+ * runs no loop), and from inside a subscriber or a vigil_engine_events
+ * function of this engine: then the engine is freed when the call that
+ * published ends (its result is still returned), and no later subscriber
+ * hears the event. With the real clock its libuv timer is closed, and freed
+ * by the loop's next turn, as any libuv handle: run the loop (uv_run) before
  * uv_loop_close, also after a vigil_engine_new that failed. */
 VIGIL_EXPORT void vigil_engine_free(vigil_engine *e);
 
@@ -317,7 +320,10 @@ VIGIL_EXPORT char *vigil_event_json(const vigil_engine *e, const vigil_event *ev
  * counted; the other subscribers still run). */
 typedef int (*vigil_event_fn)(void *ud, const vigil_event *ev);
 
-/* pattern: "*", "alert.*" or an exact type. Returns a subscription id > 0. */
+/* pattern: "*", "alert.*" or an exact type. Returns a subscription id > 0.
+ * A subscriber may subscribe and unsubscribe (itself or another) while it
+ * hears an event: one removed then hears nothing more, one added hears the
+ * next event, not this one, and every other subscriber still hears it. */
 VIGIL_EXPORT int vigil_engine_subscribe(vigil_engine *e, const char *pattern, vigil_event_fn fn, void *ud);
 VIGIL_EXPORT int vigil_engine_unsubscribe(vigil_engine *e, int subscription);
 
