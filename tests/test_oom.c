@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <cmocka.h>
 
@@ -636,6 +637,73 @@ static void test_site_event(void **state) {
   print_message("site event: %ld allocations failed one by one\n", tried);
 }
 
+/* Sixth review item 3: with the real clock, a visit's start whose timer could
+ * not be made lost its deadlines without a word (schedule.c). Each allocation
+ * of the start failed in turn: it is refused (VIGIL_ENOMEM, nothing
+ * recorded), or it succeeds and the loop has the engine's timer running for
+ * its deadline.
+ * Fails without it: "start, allocation N failed: it succeeded with no timer
+ * running" (the timer's malloc in vigil__clock_arm). */
+static int heard_minimum(void *ud, const vigil_event *ev) {
+  if (!strcmp(vigil_event_type(ev), "phase.minimum_reached")) (*(int *)ud)++;
+  return 0;
+}
+
+static void test_real_clock_timer(void **state) {
+  (void)state;
+  fixture f;
+  setup_dir(&f);
+  char path[128];
+  snprintf(path, sizeof path, "%s/protocol.lua", f.dir);
+  FILE *pf = fopen(path, "w");
+  assert_non_null(pf);
+  fputs("local v = require 'vigil'\n"
+        "return v.protocol 'rt' { version = '1.0.0', phases = {\n"
+        "  v.phase 'p' { duration = { min = '1s' }, items = { v.check 'c' {} } } } }\n",
+        pf);
+  fclose(pf);
+  long tried = 0;
+  for (long n = 1;; n += stride(), tried++) {
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    vigil_options o = {.clock = VIGIL_CLOCK_REAL, .loop = &loop};
+    vigil_engine *e = NULL;
+    assert_int_equal(vigil_engine_new(&o, &e), 0);
+    assert_int_equal(vigil_engine_load(e, f.dir, NULL), 0);
+    uint64_t id;
+    arm(n);
+    int rc = vigil_visit_start(e, "rt", "chair", "nurse", NULL, &id);
+    long injected = failed;
+    disarm();
+    if (rc != 0 && rc != VIGIL_ENOMEM)
+      fail_msg("start, allocation %ld failed: %s (%s), not ENOMEM", n, vigil_err_name(rc), vigil_engine_errmsg(e));
+    vigil_stats st;
+    vigil_engine_stats(e, &st);
+    if (rc != 0) {
+      if (st.visits_active || st.events) fail_msg("start, allocation %ld failed: refused, yet recorded", n);
+      assert_int_equal(vigil_visit_start(e, "rt", "chair", "nurse", NULL, &id), 0);
+    }
+    /* A deadline the engine holds has the timer running. (One the deadline
+     * heap could not take is logged, "out of memory arming a deadline", and
+     * not yet refused: docs/architecture.md, sixth review, item 3.) */
+    if (vigil_engine_next_deadline(e) < INT64_MAX && !uv_loop_alive(&loop))
+      fail_msg("start, allocation %ld failed: it succeeded with no timer running", n);
+    int heard = 0;
+    if (!injected) { /* the last round: the deadline fires */
+      vigil_engine_subscribe(e, "phase.minimum_reached", heard_minimum, &heard);
+      while (!heard && uv_run(&loop, UV_RUN_ONCE)) {
+      }
+      assert_int_equal(heard, 1);
+    }
+    vigil_engine_free(e);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    if (!injected) break;
+  }
+  print_message("real clock's timer: %ld allocations of a start failed one by one\n", tried);
+  remove_dir(&f);
+}
+
 /* Fourth review item 1: a command that succeeds under one failed allocation
  * never voids a signature whose values did not change. Fails without it
  * (core/base/value.c's vigil__val_same writing both values as JSON, "not
@@ -832,6 +900,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_amend_signed_dose),
       cmocka_unit_test(test_override_holds),
       cmocka_unit_test(test_site_event),
+      cmocka_unit_test(test_real_clock_timer),
       cmocka_unit_test(test_signature_not_voided),
       cmocka_unit_test(test_attests_under_oom),
       cmocka_unit_test(test_protocol_diff),

@@ -21,6 +21,7 @@
 #include "journal.h"
 #include "lifetime.h"
 #include "note.h"
+#include "schedule.h"
 #include "engine/json_input.h"
 #include "engine/alert_report.h"
 
@@ -34,6 +35,10 @@ static int command_begin(vigil_engine *e, engine_mark *m) {
   e->command_pool = vigil__lua_pool_arm(e); /* the entry's one budget for its rules (AC3) */
   *m = vigil__engine_mark(e);
   e->oom = 0;
+  /* Before anything is recorded: a deadline it sets has a timer to fire it
+   * (sixth review, item 3); refused, it records nothing. */
+  int timer = vigil__clock_timer(e);
+  if (timer < 0) return timer;
   if (!e->n_unfolded) return 0;
   int rc = vigil_engine_rebuild(e);
   return rc == VIGIL_EIO ? rc : 0; /* one lost for want of memory stops nothing until a restart */

@@ -243,6 +243,22 @@ static void on_timer(uv_timer_t *t) {
   vigil__engine_leave(e, 0);
 }
 
+int vigil__clock_timer(vigil_engine *e) {
+  if (e->opts.clock != VIGIL_CLOCK_REAL || !e->loop || e->uv_timer) return 0;
+  uv_timer_t *t = malloc(sizeof *t);
+  if (!t)
+    return vigil__engine_fail(e, VIGIL_ENOMEM, NULL,
+                              "out of memory making the engine's timer; nothing of this command was recorded");
+  int rc = uv_timer_init(e->loop, t);
+  if (rc < 0) {
+    free(t);
+    return vigil__engine_fail(e, VIGIL_EIO, NULL, "cannot make the engine's timer: %s", uv_strerror(rc));
+  }
+  t->data = e;
+  e->uv_timer = t;
+  return 0;
+}
+
 void vigil__clock_arm(vigil_engine *e) {
   if (e->opts.clock != VIGIL_CLOCK_REAL || !e->loop) return;
   heap_entry *h = vigil__deadline_min(e);
@@ -250,10 +266,11 @@ void vigil__clock_arm(vigil_engine *e) {
     if (e->uv_timer) uv_timer_stop(e->uv_timer);
     return;
   }
-  if (!e->uv_timer) {
-    if (!(e->uv_timer = malloc(sizeof *e->uv_timer))) return;
-    uv_timer_init(e->loop, e->uv_timer);
-    e->uv_timer->data = e;
+  if (vigil__clock_timer(e) < 0) {
+    /* Only where no command came first (a restart's recovered deadlines):
+     * said, and tried again at the next command. */
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "deadlines not armed: %s", e->errmsg);
+    return;
   }
   int64_t at = h ? h->due : INT64_MAX;
   if (e->n_unfolded && at > e->retry_at) at = e->retry_at; /* visits to fold again: try then */

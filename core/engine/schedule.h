@@ -9,6 +9,10 @@
 /* Arms the loop's timer for the earliest deadline (the real clock only):
  * the journal's up-call after each commit (e->up.arm). */
 void vigil__clock_arm(vigil_engine *e);
+/* The real clock's timer made, once: 0, or VIGIL_ENOMEM (said in e's error).
+ * A command makes it before it records anything, so a deadline it sets is
+ * never left without a timer (sixth review, item 3). */
+int vigil__clock_timer(vigil_engine *e);
 /* Fires the deadline h of a visit or a course. */
 int vigil__deadline_tick(vigil_engine *e, heap_entry *h);
 
