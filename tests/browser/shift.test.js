@@ -746,6 +746,7 @@ describe("a page acts only for the user it was signed in as (AI4)", () => {
     // Another tab of the same browser: nurse.kim signs out there and dr.osei signs in (one cookie for both tabs).
     const b = await a.context().newPage();
     await b.goto(server.url + "/");
+    await b.getByRole("heading", { name: "Board" }).first().waitFor();
     await b.locator("#sign-out").click();
     await b.getByLabel("User name").fill("dr.osei");
     await b.getByLabel("Password").fill(USERS["dr.osei"].password);

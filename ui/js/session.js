@@ -159,6 +159,11 @@ async function request(method, body) {
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
+// Sign-ins and sign-outs on this page, counted: an answer to a restore
+// asked before one of them is stale (a sign-out clicked while the page was
+// still reading its session would otherwise be undone by that answer).
+let generation = 0;
+
 // The user of the session cookie, if it is still valid.
 export async function restore() {
   try {
@@ -167,7 +172,9 @@ export async function restore() {
     set(null); // still away: this screen stays signed out
     return user;
   }
+  const asked = generation;
   const r = await request("GET");
+  if (asked !== generation) return user;
   if (r.status === 200) {
     lifetime(r.json);
     set(r.json.user, r.json.permissions);
@@ -178,6 +185,7 @@ export async function restore() {
 // Signs in; throws an Error carrying the server's code (bad_credentials,
 // too_many_attempts) and message.
 export async function signIn(name, password) {
+  generation++;
   await endPendingSignOut();
   const r = await request("POST", { user: name, password });
   if (r.status !== 200) {
@@ -199,6 +207,7 @@ export async function signIn(name, password) {
 const PENDING_SIGN_OUT = "vigil.sign_out_pending";
 
 export async function signOut() {
+  generation++;
   try {
     await request("DELETE");
     localStorage.removeItem(PENDING_SIGN_OUT);
