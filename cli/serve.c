@@ -1031,6 +1031,24 @@ static int site_settings(const config *c, settings *st) {
             where);
     return -1;
   }
+  /* AJ2 of the integrator's try: a misspelt key (`timezon`) was taken without
+   * a word, and HL7 times without an offset were read as UTC: a newer
+   * allergy then lost to an older record. Every key of the table is known. */
+  static const char *const known[] = {"name", "timezone", "escalate_after", "usual_protocol"};
+  const char *key;
+  json_t *value;
+  json_object_foreach(site, key, value) {
+    size_t i = 0;
+    while (i < sizeof known / sizeof *known && strcmp(key, known[i]))
+      i++;
+    if (i == sizeof known / sizeof *known) {
+      fprintf(stderr,
+              "vigil serve: %s: site.%s is not a setting of site (a misspelling?): site takes name, timezone, "
+              "escalate_after and usual_protocol\n",
+              where, key);
+      return -1;
+    }
+  }
   st->usual_protocol = json_string_value(usual);
   if (usual && (!st->usual_protocol || !*st->usual_protocol || strlen(st->usual_protocol) > 64)) {
     fprintf(stderr, "vigil serve: %s: site.usual_protocol is a protocol's id, e.g. \"ketamine_iv\"\n", where);

@@ -1210,6 +1210,13 @@ static void test_site_day_and_escalation(void **state) {
            "'%s' serve --config '%s' --db '%s' --listen 127.0.0.1:0 2>&1 | grep -q '%s:3: site.escalate_after is'",
            s->vigil, s->conf, s->db, s->conf);
   assert_int_equal(system(cmd), 0);
+  /* AJ2: a misspelt key of site (timezon) is refused, not taken as nothing. */
+  write_conf(s, "\nsite = { name = 'x', timezon = 'Australia/Brisbane' }\n");
+  snprintf(
+      cmd, sizeof cmd,
+      "'%s' serve --config '%s' --db '%s' --listen 127.0.0.1:0 2>&1 | grep -q '%s:2: site.timezon is not a setting'",
+      s->vigil, s->conf, s->db, s->conf);
+  assert_int_equal(system(cmd), 0);
 }
 
 /* ---- bad input ------------------------------------------------------------------------ */
