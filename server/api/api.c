@@ -1456,6 +1456,16 @@ static void write_command(api *a, http_request *req, const api_call *c) {
       signs = 1;
     }
   }
+  /* AL1 (docs/safety.md): a carried course alert (non_response) closed as
+   * "rescheduled" is a decision about the course too: a clinician's. */
+  if (cmd == CMD_ALERT_CLOSE && vigil_alert_carried(a->e, id) && !vigil__role_may(who->role, PERM_SIGN)) {
+    vigil__http_respond_error(req, 403, "forbidden",
+                              "this alert waits for a clinician's decision about the course: only a clinician "
+                              "closes it",
+                              "alert");
+    write_request_free(w);
+    return;
+  }
   /* K9b: a missed session is rescheduled within the course's longest
    * interval from its last session; beyond it, by a clinician who signs. */
   if (cmd == CMD_ALERT_CLOSE && w->s1 && !strcmp(w->s1, "rescheduled") && w->s3) {

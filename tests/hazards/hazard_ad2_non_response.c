@@ -10,6 +10,7 @@
  * session is one PHQ-9, a response is a fall of 50 %. Each case fails
  * without its control (course.c: the alert is carried; the close needs a
  * clinician while it is open). */
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,10 +119,34 @@ static void a_nurse_does_not_close_the_course_over_it(void **state) {
                    200);
 }
 
+/* AL1 of the fifteenth try: the nurse closed it as "rescheduled" (200), then
+ * the course: around both controls above. Only a clinician closes it. */
+static void a_nurse_does_not_reschedule_it_away(void **state) {
+  alarm_serve *a = *state;
+  uint64_t alert = no_response(a, "P-AD2c"), seen = 0;
+  char path[96], st[32];
+  /* A day on: within the course's interval, a date the nurse may give a missed session. */
+  json_t *clock = NULL;
+  assert_int_equal(alarm_call(a, NULL, "GET", "/api/v1/clock", NULL, &clock), 200);
+  time_t due = (time_t)(json_integer_value(json_object_get(clock, "now_ms")) / 1000) + 86400;
+  json_decref(clock);
+  char when[32], body[256];
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&due));
+  snprintf(body, sizeof body,
+           "{\"reason\": \"rescheduled\", \"why\": \"next maintenance session booked\", \"due\": \"%s\"}", when);
+  snprintf(path, sizeof path, "/api/v1/alerts/%llu/close", (unsigned long long)alert);
+  int rc = alarm_call(a, NULL, "POST", path, body, NULL);
+  if (rc != 403) fail_msg("a nurse's close of non_response as rescheduled: %d, not 403", rc);
+  course_of(a, "P-AD2c", &seen, st, sizeof st);
+  assert_int_equal(seen, alert);
+  assert_string_equal(st, "active");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(only_a_clinician_acknowledges_it_with_a_reason, setup, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_nurse_does_not_close_the_course_over_it, setup, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_nurse_does_not_reschedule_it_away, setup, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
