@@ -1456,12 +1456,18 @@ static void write_command(api *a, http_request *req, const api_call *c) {
       signs = 1;
     }
   }
-  /* AL1 (docs/safety.md): a carried course alert (non_response) closed as
-   * "rescheduled" is a decision about the course too: a clinician's. */
-  if (cmd == CMD_ALERT_CLOSE && vigil_alert_carried(a->e, id) && !vigil__role_may(who->role, PERM_SIGN)) {
+  /* A carried alert (a self-harm risk, a course without response) waits for
+   * a clinician: only a clinician acknowledges it, with a reason
+   * (docs/safety.md, H4), or closes a course's, whatever the reason (AL1:
+   * "rescheduled" decides about the course too). Before K9b's check of the
+   * new date: who may close it comes first. */
+  if ((cmd == CMD_ACK || cmd == CMD_ALERT_CLOSE) && vigil_alert_carried(a->e, id) &&
+      !vigil__role_may(who->role, PERM_SIGN)) {
     vigil__http_respond_error(req, 403, "forbidden",
-                              "this alert waits for a clinician's decision about the course: only a clinician "
-                              "closes it",
+                              cmd == CMD_ACK ? "this alert stays until a clinician assesses it: only a clinician "
+                                               "acknowledges it, with a reason"
+                                             : "this alert waits for a clinician's decision about the course: only "
+                                               "a clinician closes it",
                               "alert");
     write_request_free(w);
     return;
@@ -1480,16 +1486,7 @@ static void write_command(api *a, http_request *req, const api_call *c) {
       signs = 1;
     }
   }
-  /* A carried alert (a self-harm risk) waits for a clinician's assessment:
-   * only a clinician acknowledges it, with a reason (docs/safety.md, H4). */
-  if (cmd == CMD_ACK && vigil_alert_carried(a->e, id) && !vigil__role_may(who->role, PERM_SIGN)) {
-    vigil__http_respond_error(req, 403, "forbidden",
-                              "this alert stays until a clinician assesses it: only a clinician acknowledges it, "
-                              "with a reason",
-                              "alert");
-    write_request_free(w);
-    return;
-  }
+
   if (!signs) {
     a->idem_current = w->idem;
     run_write(a, req, w);
