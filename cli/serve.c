@@ -1299,6 +1299,11 @@ static int cluster_settings(settings *st, int pg, char *advertise, size_t n) {
                     "most 64 each, 64 sites at most), e.g. --node vigil-1 --sites north,south\n");
     return -1;
   }
+  char why[1400];
+  if (vigil__plugin_sites_check(st->plugins_json, st->sites, why, sizeof why) < 0) {
+    fprintf(stderr, "vigil serve: %s\n", why);
+    return -1;
+  }
   if (st->advertise)
     snprintf(advertise, n, "%s", st->advertise);
   else

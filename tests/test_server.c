@@ -1217,6 +1217,23 @@ static void test_site_day_and_escalation(void **state) {
       "'%s' serve --config '%s' --db '%s' --listen 127.0.0.1:0 2>&1 | grep -q '%s:2: site.timezon is not a setting'",
       s->vigil, s->conf, s->db, s->conf);
   assert_int_equal(system(cmd), 0);
+  /* AJ1: on a node of east and west, a plugin's settings for "wset" are
+   * refused at start (they were ignored: west's alarms went to east's
+   * receiver); refused before the store is reached, so no PostgreSQL here. */
+  write_conf(s, "\nplugins = { jsonl = { path = 'x.jsonl', sites = { east = { path = 'e.jsonl' }, wset = { path = "
+                "'w.jsonl' } } } }\n");
+  snprintf(cmd, sizeof cmd,
+           "timeout 60 '%s' serve --config '%s' --store postgresql://vigil@127.0.0.1:1/vigil --node n1 --sites "
+           "east,west --listen 127.0.0.1:0 2>&1 | grep -q \"plugins.jsonl.sites.wset: 'wset' is not one of this "
+           "node's sites (east,west)\"",
+           s->vigil, s->conf);
+  assert_int_equal(system(cmd), 0);
+  write_conf(s, "\nplugins = { jsonl = { path = 'x.jsonl', sites = { east = { path = 'e.jsonl' } } } }\n");
+  snprintf(cmd, sizeof cmd,
+           "timeout 10 '%s' serve --config '%s' --store postgresql://vigil@127.0.0.1:1/vigil --node n1 --sites "
+           "east,west --listen 127.0.0.1:0 2>&1 | grep -q 'cannot reach the database to claim the site'",
+           s->vigil, s->conf);
+  assert_int_equal(system(cmd), 0); /* past the settings, trying the store */
 }
 
 /* ---- bad input ------------------------------------------------------------------------ */

@@ -863,6 +863,33 @@ static char *site_settings(json_t *s, const char *name, const char *site, char *
   return text;
 }
 
+static int in_list(const char *csv, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = csv; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+    if (strcspn(p, ",") == n && !strncmp(p, name, n)) return 1;
+  return 0;
+}
+
+int vigil__plugin_sites_check(const char *plugins_json, const char *sites_csv, char *err, size_t errlen) {
+  json_t *cfg = plugins_json ? json_loads(plugins_json, 0, NULL) : NULL;
+  const char *plugin, *site;
+  json_t *settings, *one;
+  int rc = 0;
+  json_object_foreach(cfg, plugin, settings) {
+    json_object_foreach(json_object_get(settings, "sites"), site, one) {
+      if (in_list(sites_csv, site)) continue;
+      rc = fail(err, errlen,
+                "plugins.%s.sites.%s: '%s' is not one of this node's sites (%s): a misspelling? A site's settings "
+                "are used only on a node that serves it",
+                plugin, site, site, sites_csv);
+      break;
+    }
+    if (rc < 0) break;
+  }
+  json_decref(cfg);
+  return rc;
+}
+
 int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, size_t errlen) {
   *out = NULL;
   json_t *cfg = NULL;

@@ -42,6 +42,14 @@ typedef struct plugin_host_options {
  * that is missing or refused is logged and shown as failed in the status. */
 int vigil__plugin_host_new(const plugin_host_options *o, plugin_host **out, char *err, size_t errlen);
 
+/* On a node of a cluster, refuses (VIGIL_EINVAL, a sentence in err) a
+ * plugin's `sites` table naming a site that is not in the node's list
+ * (sites_csv, "east,west"): such settings are never used on this node, and
+ * a misspelt site name would leave that site on the plugin's shared
+ * settings, its alarms sent to another site's receiver (AJ1 of
+ * docs/deploy.md). 0 when every name is one of the node's sites. */
+int vigil__plugin_sites_check(const char *plugins_json, const char *sites_csv, char *err, size_t errlen);
+
 /* How many plugins run, and how many were refused. */
 void vigil__plugin_host_counts(const plugin_host *h, unsigned *running, unsigned *failed);
 
