@@ -7,7 +7,12 @@
  * acknowledged, closed by a visit, rescheduled, stopped), a non-response after
  * the induction series, and a missed session's deadline across restarts; an
  * open session's visit the same after a restart (its readings and alerts
- * folded once, not again on top of what the courses read). */
+ * folded once, not again on top of what the courses read).
+ *
+ * Every server runs on the simulated clock (--clock=simulated), moved by an
+ * admin's POST /api/v1/clock, whose answer comes once every deadline on the
+ * way is durable: what is due when does not depend on how loaded the machine
+ * is (on the real clock, a 2 s interval and a 1 s grace failed under load). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +30,8 @@
 #include "serve_process.h"
 
 #define CLINICIAN "dr.c"
+/* The admin who moves the test clock (an admin enters no clinical data). */
+#define CLOCK_ADMIN "clock.admin"
 
 static const char PROTOCOL[] =
     "-- A small visit protocol with a course, for test_course.c: three induction\n"
@@ -71,43 +78,50 @@ static const char PROTOCOL[] =
     "}\n"
     "\n";
 
-/* Discharges a visit (a signature: the nurse's password), waiting up to 3 s
- * while the course's minimum interval holds its gate (G9): the status. */
+/* Discharges a visit (a signature: the nurse's password): the status. On
+ * the simulated clock a course's minimum interval (G9) holds its gate until
+ * a test moves the clock past it: waiting would change nothing. */
 static int discharge(serve_process *s, uint64_t id) {
   char path[96];
   snprintf(path, sizeof path, "/api/v1/visits/%llu/discharge", (unsigned long long)id);
-  int status = 0;
-  for (int t = 0; t < 30; t++) {
-    status = serve_request(s, "POST", path, "{\"password\": \"" SERVE_PASSWORD "\"}", NULL);
-    if (status != 409) break;
-    usleep(100000);
-  }
-  return status;
+  return serve_request(s, "POST", path, "{\"password\": \"" SERVE_PASSWORD "\"}", NULL);
 }
 
-/* Adds the clinician the tests sign as (before the server starts). */
-static void add_clinician(serve_process *s) {
+/* Adds a user with role (before the server starts). */
+static void add_user(serve_process *s, const char *user, const char *role) {
   char cmd[8800];
   snprintf(cmd, sizeof cmd,
-           "echo '" SERVE_PASSWORD "' | '%s' user add " CLINICIAN " --role clinician --password-stdin --db "
-           "'%s/vigil.db' >/dev/null",
-           s->vigil, s->root);
+           "echo '" SERVE_PASSWORD "' | '%s' user add %s --role %s --password-stdin --db '%s/vigil.db' >/dev/null",
+           s->vigil, user, role, s->root);
   if (system(cmd) != 0) fail_msg("%s failed", cmd);
 }
 
-/* One request as the clinician (signed in now): the status, the body in *out. */
-static int as_clinician(serve_process *s, const char *method, const char *path, const char *body, char **out) {
+/* Adds the clinician the tests sign as and the clock's admin. */
+static void add_clinician(serve_process *s) {
+  add_user(s, CLINICIAN, "clinician");
+  add_user(s, CLOCK_ADMIN, "admin");
+}
+
+/* Starts the server (again) on the simulated clock; a restart resumes it
+ * where the log is, or at wall time when that is later (G11, L6). */
+static void start_simulated(serve_process *s) {
+  static const char *const args[] = {"--allow-untested", "--clock=simulated", "--allow-simulated-clock", NULL};
+  if (serve_start_args(s, args) < 0) fail();
+}
+
+/* One request as user (signed in now): the status, the body in *out. */
+static int as_user(serve_process *s, const char *user, const char *method, const char *path, const char *body,
+                   char **out) {
   hc_conn c;
   hc_response r;
-  char token[64] = "";
+  char token[64] = "", sign_in[128];
   if (out) *out = NULL;
+  snprintf(sign_in, sizeof sign_in, "{\"user\": \"%s\", \"password\": \"" SERVE_PASSWORD "\"}", user);
   assert_int_equal(hc_connect(&c, s->port), 0);
-  assert_int_equal(hc_request(&c, "POST", "/api/v1/session", NULL,
-                              "{\"user\": \"" CLINICIAN "\", \"password\": \"" SERVE_PASSWORD "\"}", &r),
-                   0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/session", NULL, sign_in, &r), 0);
   hc_close(&c);
   const char *t = r.status == 200 ? strstr(r.body, "\"token\":\"") : NULL;
-  if (!t) fail_msg("sign-in of " CLINICIAN ": %d %s", r.status, r.body);
+  if (!t) fail_msg("sign-in of %s: %d %s", user, r.status, r.body);
   snprintf(token, sizeof token, "%.43s", t + 9);
   hc_response_free(&r);
   assert_int_equal(hc_connect(&c, s->port), 0);
@@ -120,12 +134,46 @@ static int as_clinician(serve_process *s, const char *method, const char *path, 
   return status;
 }
 
-/* A server on protocol's course, with the clinician. */
+/* One request as the clinician. */
+static int as_clinician(serve_process *s, const char *method, const char *path, const char *body, char **out) {
+  return as_user(s, CLINICIAN, method, path, body, out);
+}
+
+/* Moves the simulated clock forward by (as "3s"); every deadline on the way
+ * has fired, durably, when this returns. */
+static void advance(serve_process *s, const char *by) {
+  char body[64], *text = NULL;
+  snprintf(body, sizeof body, "{\"advance\": \"%s\"}", by);
+  int status = as_user(s, CLOCK_ADMIN, "POST", "/api/v1/clock", body, &text);
+  if (status != 200) fail_msg("advance %s: %d %s", by, status, text ? text : "");
+  free(text);
+}
+
+/* The engine's time (ms since the epoch). */
+static long long clock_now_ms(serve_process *s) {
+  char *text = NULL;
+  assert_int_equal(serve_request(s, "GET", "/api/v1/clock", NULL, &text), 200);
+  json_t *j = json_loads(text, 0, NULL);
+  free(text);
+  long long now = (long long)json_integer_value(json_object_get(j, "now_ms"));
+  assert_true(json_is_true(json_object_get(j, "simulated")));
+  json_decref(j);
+  return now;
+}
+
+/* The engine's time plus seconds, as an ISO time (whole seconds, UTC). */
+static void clock_iso_after(serve_process *s, int seconds, char *out, size_t len) {
+  time_t at = (time_t)(clock_now_ms(s) / 1000) + seconds;
+  struct tm tm;
+  strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&at, &tm));
+}
+
+/* A server on protocol's course, with the clinician, on the simulated clock. */
 static void serve_course(serve_process *s, const char *protocol) {
   if (serve_setup(s, protocol) < 0) fail();
   add_clinician(s);
   serve_configure(s, "");
-  if (serve_start(s) < 0) fail();
+  start_simulated(s);
 }
 
 static json_t *get(serve_process *s, const char *path, int want) {
@@ -140,10 +188,7 @@ static json_t *get(serve_process *s, const char *path, int want) {
 static void course_over_http(void **state) {
   (void)state;
   serve_process s;
-  if (serve_setup(&s, PROTOCOL) < 0) fail();
-  add_clinician(&s);
-  serve_configure(&s, "");
-  if (serve_start(&s) < 0) fail();
+  serve_course(&s, PROTOCOL);
   int phq9[] = {20, 9};
   uint64_t ids[2];
   for (int i = 0; i < 2; i++) {
@@ -174,6 +219,8 @@ static void course_over_http(void **state) {
                                      "\"override_reason\": 7}",
                                      NULL),
                        422);
+    } else {
+      advance(&s, "1s"); /* the course's minimum interval since session 1 */
     }
     assert_int_equal(discharge(&s, ids[i]), 200);
   }
@@ -241,9 +288,9 @@ static void course_over_http(void **state) {
   serve_cleanup(&s);
 }
 
-/* The same course in seconds, for "no one is lost" in short real time:
- * three sessions 2 s apart (grace 1 s), maintenance every hour, alerts
- * escalating after 2 s. */
+/* The same course in seconds, for "no one is lost" in a few seconds of the
+ * simulated clock: three sessions 2 s apart (grace 1 s), maintenance every
+ * hour, alerts escalating after 2 s. */
 static const char FAST[] =
     "local v = require \"vigil\"\n"
     "return v.protocol \"course_fast\" {\n"
@@ -286,17 +333,19 @@ static json_t *listed(serve_process *s, const char *patient) {
   return mine;
 }
 
-/* Waits (real time) until the patient's course has n alerts: 0, or -1. */
-static int wait_alerts(serve_process *s, const char *patient, size_t n, int max_ms) {
-  for (int t = 0; t < max_ms; t += 100) {
-    json_t *a = course_alerts(s, patient);
-    size_t k = json_array_size(a);
-    json_decref(a);
-    if (k >= n) return 0;
-    usleep(100000);
-  }
-  return -1;
+/* Moves the clock by `by`, then the patient's course has n alerts (closed
+ * ones too): raised by the deadlines on the way, none more. */
+static void advance_to_alerts(serve_process *s, const char *by, const char *patient, size_t n) {
+  advance(s, by);
+  json_t *a = course_alerts(s, patient);
+  size_t k = json_array_size(a);
+  json_decref(a);
+  if (k != n) fail_msg("%s after %s: %zu course alerts, not %zu", patient, by, k, n);
 }
+
+/* The alert log from a fixed day (its default is today: a run near
+ * midnight would cross it). */
+#define ALERT_LOG "/api/v1/alerts/log?from=2020-01-01"
 
 static uint64_t session(serve_process *s, const char *patient, int phq9) {
   uint64_t id = serve_start_visit(s, "course_fast", patient);
@@ -320,13 +369,14 @@ static const char *text_at(json_t *array, size_t i, const char *key) {
 static void missed_session_over_http(void **state) {
   (void)state;
   serve_process s;
-  if (serve_setup(&s, FAST) < 0) fail();
-  add_clinician(&s);
-  serve_configure(&s, "");
-  if (serve_start(&s) < 0) fail();
+  serve_course(&s, FAST);
   session(&s, "MRN-L", 20);
   /* Due 2 s after the session, grace 1 s: the alert comes at 3 s. */
-  assert_int_equal(wait_alerts(&s, "MRN-L", 1, 8000), 0);
+  advance(&s, "2s");
+  json_t *none = listed(&s, "MRN-L");
+  assert_int_equal(json_array_size(none), 0); /* within its grace */
+  json_decref(none);
+  advance_to_alerts(&s, "1s", "MRN-L", 1);
   json_t *mine = listed(&s, "MRN-L");
   assert_int_equal(json_array_size(mine), 1);
   json_t *a = json_array_get(mine, 0);
@@ -337,13 +387,10 @@ static void missed_session_over_http(void **state) {
   uint64_t id = (uint64_t)json_integer_value(json_object_get(a, "id"));
   json_decref(mine);
   /* Unacknowledged, it escalates after the protocol's 2 s. */
-  int level = 0;
-  for (int t = 0; t < 60 && level < 1; t++) {
-    usleep(100000);
-    mine = listed(&s, "MRN-L");
-    level = (int)json_integer_value(json_object_get(json_array_get(mine, 0), "level"));
-    json_decref(mine);
-  }
+  advance(&s, "2s");
+  mine = listed(&s, "MRN-L");
+  int level = (int)json_integer_value(json_object_get(json_array_get(mine, 0), "level"));
+  json_decref(mine);
   assert_true(level >= 1);
   char path[96], *text = NULL;
   snprintf(path, sizeof path, "/api/v1/alerts/%llu/ack", (unsigned long long)id);
@@ -360,7 +407,7 @@ static void missed_session_over_http(void **state) {
   json_decref(all);
 
   /* Missed again: closed as rescheduled, with who and why and a new date. */
-  assert_int_equal(wait_alerts(&s, "MRN-L", 2, 8000), 0);
+  advance_to_alerts(&s, "3s", "MRN-L", 2);
   all = course_alerts(&s, "MRN-L");
   id = (uint64_t)json_integer_value(json_object_get(json_array_get(all, 1), "id"));
   assert_int_equal((int)json_integer_value(json_object_get(json_array_get(all, 1), "session")), 3);
@@ -385,9 +432,8 @@ static void missed_session_over_http(void **state) {
     assert_int_equal(as_clinician(&s, "POST", path, bad, &answer), 422);
     assert_non_null(strstr(answer, "\"field\":\"why\""));
     free(answer);
-    time_t later = time(NULL) + 1; /* within the course's interval (2 s in its induction) */
-    char due[32];
-    strftime(due, sizeof due, "%Y-%m-%dT%H:%M:%SZ", gmtime(&later));
+    char due[32]; /* within the course's interval (2 s in its induction) */
+    clock_iso_after(&s, 1, due, sizeof due);
     snprintf(bad, sizeof bad, "{\"reason\": \"rescheduled\", \"why\": \"%s\", \"due\": \"%s\"}", empty_whys[i], due);
     assert_int_equal(serve_request(&s, "POST", path, bad, &answer), 422);
     if (!strstr(answer, "\"field\":\"why\"")) fail_msg("%s", answer);
@@ -395,9 +441,8 @@ static void missed_session_over_http(void **state) {
   }
   assert_int_equal(
       serve_request(&s, "POST", "/api/v1/alerts/999/close", "{\"reason\": \"stopped\", \"why\": \"x\"}", NULL), 404);
-  time_t soon = time(NULL) + 2;
   char when[32], body[256];
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&soon));
+  clock_iso_after(&s, 2, when, sizeof when);
   snprintf(body, sizeof body, "{\"reason\": \"rescheduled\", \"why\": \"phoned: ill, comes later\", \"due\": \"%s\"}",
            when);
   assert_int_equal(serve_request(&s, "POST", path, body, &text), 200);
@@ -407,8 +452,8 @@ static void missed_session_over_http(void **state) {
   assert_int_equal(strncmp(json_string_value(json_object_get(c, "next_due")) ?: "", when, 19), 0);
   json_decref(p);
   assert_int_equal(serve_request(&s, "POST", path, body, NULL), 409); /* closed already */
-  /* The new date passes too: raised again. */
-  assert_int_equal(wait_alerts(&s, "MRN-L", 3, 8000), 0);
+  /* The new date passes too (with its grace: 3 s at most): raised again. */
+  advance_to_alerts(&s, "3s", "MRN-L", 3);
   all = course_alerts(&s, "MRN-L");
   id = (uint64_t)json_integer_value(json_object_get(json_array_get(all, 2), "id"));
   json_decref(all);
@@ -429,7 +474,7 @@ static void missed_session_over_http(void **state) {
   assert_int_equal(json_array_size(mine), 0);
   json_decref(mine);
   /* The alert log names the patient of each course alert. */
-  json_t *log = get(&s, "/api/v1/alerts/log", 200);
+  json_t *log = get(&s, ALERT_LOG, 200);
   size_t i, n = 0;
   json_t *row;
   json_array_foreach(json_object_get(log, "alerts"), i, row) {
@@ -445,14 +490,14 @@ static void missed_session_over_http(void **state) {
 static void non_response_and_restart(void **state) {
   (void)state;
   serve_process s;
-  if (serve_setup(&s, FAST) < 0) fail();
-  serve_configure(&s, "");
-  if (serve_start(&s) < 0) fail();
+  serve_course(&s, FAST);
   session(&s, "MRN-N", 20);
+  advance(&s, "1s"); /* the minimum interval; within the 2 s interval */
   session(&s, "MRN-N", 18);
   json_t *all = course_alerts(&s, "MRN-N");
   assert_int_equal(json_array_size(all), 0);
   json_decref(all);
+  advance(&s, "1s");
   session(&s, "MRN-N", 14); /* 20 -> 14: a fall of 30 %, not the protocol's 50 % */
   all = course_alerts(&s, "MRN-N");
   assert_int_equal(json_array_size(all), 1);
@@ -462,15 +507,19 @@ static void non_response_and_restart(void **state) {
 
   /* A restart past a due time fires it once, with its lateness. */
   session(&s, "MRN-R", 20);
+  long long stopped_at = clock_now_ms(&s);
   assert_int_equal(serve_stop(&s, 0), 0);
-  sleep(4); /* due at 2 s, grace 1 s: missed while down */
-  if (serve_start(&s) < 0) fail();
+  /* Due at 2 s, grace 1 s: missed while down. The restarted clock is wall
+   * time (later than the log's), so wait until the wall is past it. */
+  while ((long long)time(NULL) * 1000 <= stopped_at + 4000)
+    usleep(100000);
+  start_simulated(&s);
   all = course_alerts(&s, "MRN-R");
   assert_int_equal(json_array_size(all), 1);
   assert_string_equal(text_at(all, 0, "rule"), "missed_session");
   assert_true(json_integer_value(json_object_get(json_array_get(all, 0), "late_ms")) > 0);
   json_decref(all);
-  json_t *log = get(&s, "/api/v1/alerts/log", 200);
+  json_t *log = get(&s, ALERT_LOG, 200);
   size_t i;
   json_t *row;
   int n = 0;
@@ -484,7 +533,7 @@ static void non_response_and_restart(void **state) {
   assert_non_null(strstr(text, "recovered"));
   free(text);
   assert_int_equal(serve_stop(&s, 0), 0);
-  if (serve_start(&s) < 0) fail();
+  start_simulated(&s);
   all = course_alerts(&s, "MRN-R");
   assert_int_equal(json_array_size(all), 1); /* not raised again */
   json_decref(all);
@@ -516,7 +565,7 @@ static void an_open_session_is_the_same_after_restarts(void **state) {
   json_t *before = get(&s, path, 200);
   for (int restart = 1; restart <= 2; restart++) {
     assert_int_equal(serve_stop(&s, 0), 0);
-    if (serve_start(&s) < 0) fail();
+    start_simulated(&s);
     json_t *after = get(&s, path, 200);
     if (!json_equal(before, after)) {
       char *x = json_dumps(before, JSON_COMPACT), *y = json_dumps(after, JSON_COMPACT);
@@ -639,7 +688,7 @@ static void spelling_and_reschedule_over_http(void **state) {
   free(text);
 
   session(&s, "MRN-Q", 20);
-  assert_int_equal(wait_alerts(&s, "MRN-Q", 1, 8000), 0);
+  advance_to_alerts(&s, "3s", "MRN-Q", 1);
   json_t *all = course_alerts(&s, "MRN-Q");
   uint64_t id = (uint64_t)json_integer_value(json_object_get(json_array_get(all, 0), "id"));
   json_decref(all);
@@ -705,7 +754,7 @@ static void one_open_visit_whatever_the_protocol(void **state) {
   snprintf(extra, sizeof extra, "protocols = { \"%s\", \"%s\" }", s.protocol, dir);
   add_clinician(&s);
   serve_configure(&s, extra);
-  if (serve_start(&s) < 0) fail();
+  start_simulated(&s);
   uint64_t a = serve_start_visit(&s, "course_fast", "MRN-200");
   assert_true(a > 0);
   char *text = NULL, want[64];
@@ -792,6 +841,7 @@ static void integration_sessions_over_http(void **state) {
   }
   assert_int_equal(serve_request(&s, "POST", "/api/v1/courses/99/integration", "{\"note\": \"x\"}", NULL), 404);
   /* The second session: the integration session sits between the two. */
+  advance(&s, "1s"); /* the course's minimum interval */
   uint64_t second = serve_start_visit(&s, "course_test", "MRN-I");
   assert_true(second > 0);
   snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)second);
@@ -799,7 +849,7 @@ static void integration_sessions_over_http(void **state) {
   assert_int_equal(discharge(&s, second), 200);
   /* Kept across a restart. */
   assert_int_equal(serve_stop(&s, 0), 0);
-  if (serve_start(&s) < 0) fail();
+  start_simulated(&s);
   p = get(&s, "/api/v1/patients/MRN-I", 200);
   json_t *c = json_array_get(json_object_get(p, "courses"), 0);
   in = json_object_get(c, "integration");
@@ -852,10 +902,7 @@ static void course_start_checks_look_alikes(void **state) {
   (void)state;
   serve_process s;
   char *text;
-  if (serve_setup(&s, FAST) < 0) fail();
-  add_clinician(&s);
-  serve_configure(&s, "");
-  if (serve_start(&s) < 0) fail();
+  serve_course(&s, FAST);
   assert_true(serve_start_visit(&s, "course_fast", "MRN-800") > 0);
   static const char *const alike[] = {"mrn-800",        "\\u041cRN-800", "MRN\\u2212800",
                                       "MRN-800\\u02bc", "MRN-8 00",      "MRN-800\\u0301"};
