@@ -7,9 +7,12 @@
  * records all of them, and a clinic's own version of it keeps them by keeping
  * their ids. A visit of a protocol without them is refused with the list of
  * what is missing. Times of dosing and leaving come from the record: dosing is
- * when the devices were recorded as given, "ready to leave" is when the
- * monitoring phase's gate let the patient go to the discharge phase, and the
- * monitoring lasted until the session ended. docs/rems.md has the table. */
+ * when the devices were given (the tick's observed_at: a late tick typed at
+ * 02:00 for devices given at 23:45 is 23:45, docs/safety.md AL4), "ready to
+ * leave" is when the monitoring phase's gate let the patient go to the
+ * discharge phase, and the monitoring lasted until the session ended. Every
+ * reading counts at the time it was observed, as the protocol's gates read
+ * it. docs/rems.md has the table. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,9 +225,10 @@ static json_t *form(const visit_record *r, char *err, size_t errlen) {
   snprintf(date, sizeof date, "%s", vigil__export_str(r->visit, "started_at"));
   json_object_set_new(f, "session_date", json_string(date));
 
+  /* When the devices were given, not when the tick was typed (AL4). */
   json_t *dosed_item = vigil__visit_record_item(r, DOSED_ITEM);
   const char *dosed_at =
-      json_is_true(json_object_get(dosed_item, "value")) ? vigil__export_str(dosed_item, "recorded_at") : "";
+      json_is_true(json_object_get(dosed_item, "value")) ? vigil__export_str(dosed_item, "observed_at") : "";
   int64_t dosed = *dosed_at ? vigil__export_parse_time(dosed_at) : -1;
   json_object_set_new(f, "dosed_at", *dosed_at ? json_string(dosed_at) : json_null());
   if (!*dosed_at) missing(gaps, "dosed_at");
@@ -248,9 +252,10 @@ static json_t *form(const visit_record *r, char *err, size_t errlen) {
       missing(gaps, PRESSURES[i].field);
       continue;
     }
-    json_t *bp = json_pack("{s:O, s:O, s:s}", "sbp", json_object_get(v, "sbp"), "dbp", json_object_get(v, "dbp"), "at",
-                           vigil__export_str(item, "recorded_at"));
-    json_object_set_new(bp, "minutes_after_dosing", minutes_after(dosed, vigil__export_str(item, "recorded_at")));
+    const char *at = vigil__export_str(item, "observed_at");
+    json_t *bp =
+        json_pack("{s:O, s:O, s:s}", "sbp", json_object_get(v, "sbp"), "dbp", json_object_get(v, "dbp"), "at", at);
+    json_object_set_new(bp, "minutes_after_dosing", minutes_after(dosed, at));
     json_object_set_new(f, PRESSURES[i].field, bp);
   }
 

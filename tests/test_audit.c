@@ -192,6 +192,17 @@ static void ok(vigil_engine *e, int rc) {
   if (rc < 0) fail_msg("%s", vigil_engine_errmsg(e));
 }
 
+/* An engine at T0 on a new store `name` in the fixture's folder (its path in
+ * db), with the fixture's protocol: a case's own visits. */
+static vigil_engine *engine_of_its_own(const char *name, char *db, size_t len) {
+  char source[160];
+  snprintf(db, len, "%s/%s", fx.root, name);
+  snprintf(source, sizeof source, "%s/protocol.lua", fx.root);
+  vigil_engine *e = engine_at(db, T0);
+  ok(e, vigil_engine_load(e, source, NULL));
+  return e;
+}
+
 static int group_setup(void **state) {
   strcpy(fx.root, "/tmp/vigil-audit-XXXXXX");
   assert_non_null(mkdtemp(fx.root));
@@ -732,6 +743,35 @@ static void show_tells_a_visits_history(void **state) {
   unsetenv("TZ");
 }
 
+/* A late entry's line says when it was observed beside when it was typed:
+ * a dose ticked at 02:00 as given at 23:45 showed as 02:00 alone (AL4). */
+static void show_gives_a_late_entrys_observed_time(void **state) {
+  (void)state;
+  setenv("TZ", "CET-1", 1);
+  char path[160], msg[512];
+  vigil_engine *e = engine_of_its_own("late.db", path, sizeof path);
+  uint64_t id;
+  ok(e, vigil_visit_start(e, "sedation", "chair-9", "nurse:ana", NULL, &id));
+  vigil_engine_advance_to(e, T0 + 30 * MINUTE);
+  ok(e,
+     vigil_visit_record_json(e, id, "nurse:ana",
+                             "{\"observed_at\": \"2026-01-05T08:10:00Z\", \"vitals\": {\"sbp\": 120, \"dbp\": 80}}"));
+  ok(e, vigil_visit_record_json(e, id, "nurse:ana", "{\"consent\": true}"));
+  vigil_engine_free(e);
+  text t = {0};
+  assert_int_equal(vigil_audit_show(path, id, collect, &t, msg, sizeof msg), 0);
+  const char *expected[] = {
+      "2026-01-05 08:30:00  2026-01-05 09:30:00 CET  nurse:ana         recorded late (observed 2026-01-05 08:10:00 "
+      "UTC, 2026-01-05 09:10:00 CET) vitals: sbp 120, dbp 80\n",
+      /* An entry of now says nothing of it. */
+      "2026-01-05 08:30:00  2026-01-05 09:30:00 CET  nurse:ana         recorded consent: yes\n",
+  };
+  for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
+    if (!strstr(t.p, expected[i])) fail_msg("show lacks '%s':\n%s", expected[i], t.p);
+  free(t.p);
+  unsetenv("TZ");
+}
+
 /* ---- Export ------------------------------------------------------------------- */
 
 /* A CSV reader as strict as RFC 4180: rows of fields, quotes doubled. */
@@ -814,11 +854,8 @@ static void export_csv_reads_back(void **state) {
 /* A cell that starts like a formula is exported as text (OWASP, CSV injection). */
 static void export_csv_has_no_formulas(void **state) {
   (void)state;
-  char db[160], path[160], msg[512];
-  snprintf(db, sizeof db, "%s/formula.db", fx.root);
-  snprintf(path, sizeof path, "%s/protocol.lua", fx.root);
-  vigil_engine *e = engine_at(db, T0);
-  ok(e, vigil_engine_load(e, path, NULL));
+  char db[160], msg[512];
+  vigil_engine *e = engine_of_its_own("formula.db", db, sizeof db);
   uint64_t a;
   ok(e, vigil_visit_start(e, "sedation", "chair-1", "=HYPERLINK(\"http://evil.example\")", NULL, &a));
   ok(e, vigil_visit_record_json(e, a, "@SUM(1+1)", "{\"consent\": true}"));
@@ -1090,6 +1127,7 @@ int main(void) {
       cmocka_unit_test(files_that_cannot_be_checked_say_why),
       cmocka_unit_test(verify_works_while_an_engine_runs),
       cmocka_unit_test(show_tells_a_visits_history),
+      cmocka_unit_test(show_gives_a_late_entrys_observed_time),
       cmocka_unit_test(export_csv_reads_back),
       cmocka_unit_test(export_csv_has_no_formulas),
       cmocka_unit_test(export_jsonl_is_the_stored_events),

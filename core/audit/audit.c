@@ -1698,6 +1698,16 @@ static void put_what(buf *b, const char *type, json_t *d) {
     json_t *x;
     size_t n = 0;
     vigil__buf_puts(b, "recorded ");
+    /* A late entry: the row's time is when it was typed; when it was observed
+     * is the clinical time (a dose ticked at 02:00 as given at 23:45: AL4). */
+    if (json_is_number(json_object_get(d, "observed_at"))) {
+      int64_t observed = (int64_t)json_number_value(json_object_get(d, "observed_at"));
+      vigil__buf_puts(b, "late (observed ");
+      put_clock(b, "%Y-%m-%d %H:%M:%S UTC", observed, 1);
+      vigil__buf_puts(b, ", ");
+      put_clock(b, "%Y-%m-%d %H:%M:%S %Z", observed, 0);
+      vigil__buf_puts(b, ") ");
+    }
     json_object_foreach(json_object_get(d, "values"), item, x) {
       vigil__buf_printf(b, "%s%s: ", n++ ? "; " : "", item);
       put_value(b, x);
