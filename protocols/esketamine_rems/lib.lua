@@ -23,6 +23,12 @@ function lib.at_flag(x, visit)
   return x.sbp >= visit.param("sbp_alert") or x.dbp >= visit.param("dbp_alert")
 end
 
+-- Above the pre-dose 140/90 guide (sbp_caution, dbp_caution), under the flag: the prescriber
+-- weighs risk against benefit (predose's bp_caution alert and bp_caution_review signature).
+function lib.above_guide(x, visit)
+  return not lib.at_flag(x, visit) and (x.sbp > visit.param("sbp_caution") or x.dbp > visit.param("dbp_caution"))
+end
+
 -- Marked hypertension after dosing. Readings after esketamine are sparse (the
 -- label asks for one at about 40 minutes, then as clinically warranted), so one
 -- reading at the flag is enough to call the prescriber. Alert id "bp_high"; its

@@ -147,6 +147,20 @@ return v.phase "predose" {
       options = { "yes", "no" },
       skippable = false,
     },
+    -- Source: docs/clinical/esketamine-rems.md: pre-dose BP above about 140/90, the prescriber
+    -- weighs risk against benefit [S] (rule bp_caution). That judgement is the prescriber's
+    -- signature on the reading (docs/safety.md AG7: a nurse typed "acceptable" with 178/104 and
+    -- dosed): a nurse cannot sign, and a repeat reading voids it. Under the guide, or at the
+    -- 180/110 hold (the prescriber's override), it is not asked.
+    v.signature "bp_caution_review" {
+      title = "Prescriber's review of a pre-dose BP above the guide",
+      of = "predose_vitals",
+      when = function(visit)
+        local x = visit.value("predose_vitals")
+        return x ~= nil and lib.above_guide(x, visit)
+      end,
+      meaning = "pre-dose BP above the guide reviewed by the prescriber: risk weighed against benefit, dose",
+    },
   },
 
   rules = {
@@ -227,7 +241,7 @@ return v.phase "predose" {
       priority = "low", worse = lib.worse.bp,
       check = function(x, visit)
         local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
-        if not lib.at_flag(x, visit) and (x.sbp > s or x.dbp > d) then
+        if lib.above_guide(x, visit) then
           return v.alert.low(fmt("Pre-dose BP %s is above %g/%g: the prescriber should weigh risk against benefit "
                                  .. "before dosing.", lib.bp(x), s, d),
                              { id = "bp_caution", value = math.max(x.sbp - s, x.dbp - d) })

@@ -38,6 +38,21 @@ return {
     expect "15m" { entered = "dosing" },
   },
 
+  -- docs/safety.md AG7: above the guide the prescriber's review is a signature on the reading:
+  -- the vitals judged acceptable are not enough, and a repeat reading needs its own.
+  spec "Above the guide the prescriber signs the review of the reading before dosing" {
+    session.predose(178, 104, true),
+    at "3m" { advance = true },
+    expect "3m" { gate_blocked = "predose", reason = "Prescriber's review of a pre-dose BP above the guide" },
+    at "4m" { actor = "dr:kim", record = { bp_caution_review = true } },
+    at "9m" { record = { predose_vitals = bp(176, 102, { spo2 = 98, rr = 14 }) } },
+    at "10m" { advance = true },
+    expect "10m" { gate_blocked = "predose", reason = "Prescriber's review of a pre-dose BP above the guide" },
+    at "11m" { actor = "dr:kim", record = { bp_caution_review = true } },
+    at "12m" { advance = true },
+    expect "12m" { entered = "dosing" },
+  },
+
   spec "After dosing one reading at the flag alerts high; a +40 rise alerts medium" {
     no_other = { "alerts", "blocks" },
     session.predose(),                                   -- pre-dose 128/78
