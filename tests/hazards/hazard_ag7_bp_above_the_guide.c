@@ -67,6 +67,8 @@ static void a_repeat_reading_needs_its_own_review(void **state) {
   assert_int_equal(alarm_advance_clock(a, "5m"), 200);
   assert_int_equal(alarm_record(a, id, REPEAT(176, 102)), 200);
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 409);
+  if (!strstr(msg, "Prescriber's review of a pre-dose BP above the guide is void"))
+    fail_msg("the advance's 409 after a repeat: %s", msg);
   assert_int_equal(alarm_advance_clock(a, "5m"), 200);
   assert_int_equal(alarm_record(a, id, REPEAT(136, 84)), 200);
   if (alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg) != 200) fail_msg("still held: %s", msg);
