@@ -8,7 +8,11 @@
 //   - "Pause sound" lasts the site's alarm_pause, then the alarm sounds again;
 //   - the session cookie slides with the session while the nurse works, a
 //     warning comes before it ends, and what she typed survives signing in
-//     again.
+//     again;
+//   - a banner the nurse cannot acknowledge (a carried alert) beside one she
+//     can keeps the stack within its 35 % of the window, its message not
+//     squeezed into a narrow column, and the vitals and Record clickable
+//     (AK1, docs/workstation.md).
 // The browser runs with the autoplay rule of a desktop chromium (sound only
 // after the page is clicked), and a script put in before the app's records
 // every tone the app schedules (Web Audio's OscillatorNode.start and stop).
@@ -36,7 +40,7 @@ const USERS = {
 const PAUSE_S = 6;
 const SESSION_S = 21;
 
-let browser, confDir, alarmsServer, sessionServer;
+let browser, confDir, alarmsServer, sessionServer, carriedServer;
 const problems = [];
 
 async function page(server, viewport = { width: 1024, height: 768 }) {
@@ -172,6 +176,7 @@ before(async () => {
   writeFileSync(join(confDir, "session.conf"), "session_hours = 0.006\n");
   alarmsServer = await startServer({ users: USERS, extraArgs: ["--config", join(confDir, "alarms.conf")] });
   sessionServer = await startServer({ users: USERS, extraArgs: ["--config", join(confDir, "session.conf")] });
+  carriedServer = await startServer({ users: USERS });
   browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox", "--autoplay-policy=document-user-activation-required"] });
 });
 
@@ -179,6 +184,7 @@ after(async () => {
   if (browser) await browser.close();
   if (alarmsServer) await alarmsServer.stop();
   if (sessionServer) await sessionServer.stop();
+  if (carriedServer) await carriedServer.stop();
   if (confDir) rmSync(confDir, { recursive: true, force: true });
 });
 
@@ -392,6 +398,53 @@ describe("H10: alarms in view and heard, sessions that do not end mid-entry", ()
     await card(sNurse, "Baseline vitals before dosing").locator(".last").waitFor();
     assert.equal(await systolic().inputValue(), "");
     assert.equal(await sNurse.locator(".draft-note").count(), 0);
+  });
+
+  it("had no script errors", () => {
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe("AK1: a banner the nurse cannot acknowledge keeps the stack within its share", () => {
+  it("a carried alert and one of hers, at 1024x768 and 390x844: at most 35 % of the window, the message not squeezed, the vitals and Record clickable", async () => {
+    const server = carriedServer;
+    const v = await infusionVisit(server, "MRN-AK1");
+    // The baseline's SpO2 amended in the infusion: screening's spo2_low
+    // raises a high alert, carried (a rule of a phase the visit has left,
+    // docs/safety.md H4): only a clinician acknowledges it.
+    await api(server, "nurse.kim", "POST", `/visits/${v}/amend`, { item: "screening.baseline", value: { sbp: 120, dbp: 80, hr: 70, spo2: 88, rr: 14 }, reason: "misread the probe" });
+    // One of hers, of the next chair: an infusion's BP over its baseline's
+    // flag (medium).
+    const next = await infusionVisit(server, "MRN-AK1B");
+    await api(server, "nurse.kim", "POST", `/visits/${next}/entries`, { vitals: { sbp: 165, dbp: 90, hr: 72, spo2: 98, rr: 14 } });
+    for (const viewport of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
+      const at = `${viewport.width}x${viewport.height}`;
+      const p = await page(server, viewport);
+      await p.goto(`${server.url}/#/visit/${v}`);
+      await signIn(p, "nurse.kim", "Patient MRN-AK1");
+      const carried = p.locator("#alarms .alarm-high", { hasText: "MRN-AK1:" });
+      await carried.getByText("A clinician acknowledges this after assessing the patient").waitFor();
+      const hers = p.locator("#alarms .alarm-medium", { hasText: "MRN-AK1B" });
+      await hers.getByRole("button", { name: "Acknowledge", exact: true }).waitFor();
+      // Both stay shown (the loudest, and the first she can acknowledge: X6),
+      // and together they take at most 35 % of the window (N9).
+      const stack = await p.evaluate(() => document.getElementById("alarms").offsetHeight);
+      assert.ok(stack <= viewport.height * 0.35 + 1, `at ${at} the stack is ${stack} px high (${Math.round((stack / viewport.height) * 100)} % of the window)`);
+      // The message has the banner's width, not its longest word's.
+      for (const banner of [carried, hers]) {
+        const [text, whole] = await banner.evaluate((el) => [el.querySelector(".alarm-text").offsetWidth, el.clientWidth]);
+        assert.ok(text >= whole * 0.4, `at ${at} a banner's message is ${text} px wide of ${whole} px`);
+      }
+      // The whole message is still there to read (a cut one in the title too).
+      const message = "SpO2 88% is below 92%: assess the airway and check the probe; call the clinician. Consider stopping the infusion.";
+      assert.ok((await carried.locator(".alarm-text").textContent()).includes(message));
+      // Nothing covers the vitals' fields or Record (playwright's trial click
+      // scrolls to them and fails when another element would take the click).
+      const vitals = card(p, "Vitals");
+      for (const label of ["Systolic BP", "Respiratory rate"]) await vitals.getByLabel(label, { exact: true }).click({ trial: true, timeout: 5000 });
+      await p.locator(".checklist").getByRole("button", { name: "Record", exact: true }).click({ trial: true, timeout: 5000 });
+      await p.context().close();
+    }
   });
 
   it("had no script errors", () => {

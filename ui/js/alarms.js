@@ -15,7 +15,9 @@
 // The stack folds (docs/safety.md N9): at most SHOWN banners, the loudest
 // and then the newest, and fewer when they would take more than MAX_SHARE of
 // the window's height (long messages on a narrow screen), never fewer than
-// one; one more line says how many are folded and of which priorities, in
+// one (and when the one or two that must stay take more than that alone,
+// their messages are cut to fewer lines); one more line says how many are
+// folded and of which priorities, in
 // the colour of the loudest of them, with a button that unfolds them all.
 // So ten alerts of aborted visits no longer take half of every screen, and a
 // high alert folded away still flashes red.
@@ -48,6 +50,7 @@ let known = new Set(); // alert ids already announced
 let unfolded = false; // the nurse asked to see every banner
 const SHOWN = 3;
 const MAX_SHARE = 0.35;
+const CLAMP_LINES = [3, 2, 1]; // app.css .alarms[data-clamp]
 const changeListeners = [];
 
 export function onChange(fn) {
@@ -157,8 +160,19 @@ function render() {
   // Folded, the box does not scroll (app.css .folded): what is shown, the
   // fold line with it, is measured whole and always in view.
   root.classList.toggle("folded", !unfolded);
+  delete root.dataset.clamp;
+  const tooTall = () => !unfolded && root.offsetHeight > window.innerHeight * MAX_SHARE;
   draw(root, order, n);
-  while (!unfolded && n > least && root.offsetHeight > window.innerHeight * MAX_SHARE) draw(root, order, --n);
+  while (n > least && tooTall()) draw(root, order, --n);
+  // Those that stay still too tall (long messages on a phone, AK1): their
+  // messages are cut to fewer lines until they fit, the whole message kept
+  // in the banner's title (and read out, and listed on the visit).
+  for (const lines of CLAMP_LINES) {
+    if (!tooTall()) break;
+    root.dataset.clamp = lines;
+  }
+  for (const text of root.querySelectorAll(".alarm[data-alert] .alarm-text"))
+    if (text.scrollHeight > text.clientHeight + 1) text.title = text.textContent;
   refocus(root, was);
   // What scrolls into view (a field being focused) stops below the banners.
   document.documentElement.style.scrollPaddingTop = `${root.offsetHeight}px`;
