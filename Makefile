@@ -158,7 +158,10 @@ format-check:
 # vigil__ symbol a room's library uses is defined by a room it uses or links
 # (scripts/symbol-rooms). Before those, the rooms' USES, LINKS, include paths
 # and public headers are the plan's (cmake/rooms.plan), with no cycle between
-# rooms (scripts/room-plan). Last, every global symbol the build's libraries
+# rooms (scripts/room-plan). Every library on a room's program's link line is
+# a room's, the system's or the room's own archive, read as the room's
+# (scripts/link-rooms: a static library that is no room passed every other
+# wall). Last, every global symbol the build's libraries
 # define is vigil_ (declared in include/vigil/) or vigil__ (scripts/symbol-names),
 # and no two objects of any room's library call each other but the pairs
 # docs/architecture.md lists (scripts/symbol-circles).
@@ -173,6 +176,7 @@ lint: build
 	@scripts/include-rooms $(BUILD)
 	@scripts/type-copies $(BUILD)
 	@scripts/symbol-rooms $(BUILD)
+	@scripts/link-rooms $(BUILD)
 	@scripts/symbol-names $$(find $(BUILD) -name 'libvigil_*.a' | sort)
 	@for lib in $$(find $(BUILD) -name 'libvigil_*.a' | sort); do scripts/symbol-circles $$lib || exit 1; done
 

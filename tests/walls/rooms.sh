@@ -161,6 +161,22 @@ if ! VIGIL_LINT_ROOT="$t" "$scripts/symbol-rooms" "$b" >"$tmp/out" 2>&1; then
   failed=1
 fi
 
+# refused_saying SCRIPT WHAT SAID...: SCRIPT, run on the tree, fails (it
+# passed WHAT) and says each of SAID; its output is left in $tmp/out.
+refused_saying() {
+  script=$1
+  what=$2
+  shift 2
+  if VIGIL_LINT_ROOT="$t" "$scripts/$script" "$b" >"$tmp/out" 2>&1; then
+    echo "FAIL: $script passed $what:"
+    cat "$tmp/out"
+    failed=1
+  fi
+  for said in "$@"; do
+    grep -qF "$said" "$tmp/out" || { echo "FAIL: $script did not say '$said':"; cat "$tmp/out"; failed=1; }
+  done
+}
+
 # A link across a wall: http declares the engine's function and calls it,
 # and calls the public API, whose room it neither uses nor links.
 printf 'int vigil__engine_now(void);\nint vigil__nowhere(void);\nint vigil__http_now(void);\nint vigil__http_now(void) { return vigil__engine_now() + vigil__nowhere(); }\n' \
@@ -171,16 +187,10 @@ unit http server/http now.c
 unit http server/http version.c
 "$ar" rc "$b/server/http/libvigil_http.a" "$b/server/http/CMakeFiles/vigil_http.dir/now.c.o" \
   "$b/server/http/CMakeFiles/vigil_http.dir/version.c.o"
-if "$scripts/symbol-rooms" "$b" >"$tmp/out" 2>&1; then
-  echo "FAIL: symbol-rooms passed http linking the engine's vigil__engine_now:"
-  cat "$tmp/out"
-  failed=1
-fi
-for what in 'http: now.c.o uses vigil__engine_now of room engine, which http does not use' \
+refused_saying symbol-rooms "http linking the engine's vigil__engine_now" \
+  'http: now.c.o uses vigil__engine_now of room engine, which http does not use' \
   'http: now.c.o uses vigil__nowhere, which no room defines' \
-  'http: version.c.o uses vigil_version of room engine, which http does not use'; do
-  grep -qF "$what" "$tmp/out" || { echo "FAIL: symbol-rooms did not say '$what':"; cat "$tmp/out"; failed=1; }
-done
+  'http: version.c.o uses vigil_version of room engine, which http does not use'
 grep -qE '^  (api|export):' "$tmp/out" && { echo "FAIL: symbol-rooms refused api or export, which use or link the engine:"; cat "$tmp/out"; failed=1; }
 
 # The fourth review's ways round (docs/architecture.md): each on a fresh
@@ -270,6 +280,81 @@ if "$scripts/symbol-rooms" "$b" >"$tmp/out" 2>&1 ||
 fi
 grep -qF "export: fhir.c.o" "$tmp/out" && { echo "FAIL: symbol-rooms refused export calling vigil.h's function:"; cat "$tmp/out"; failed=1; }
 
+# (5) The sixth review's item 2: a static library that is not a room
+# (add_library(api_helper STATIC ...) in server/api with the engine's folder
+# on its include path, linked into the API) on a room's program's link line.
+# Its objects are no room's: include-rooms, type-copies and symbol-rooms
+# never read them. link-rooms refuses it; a program's own archive, made in
+# its room's folder, passes and its objects are read as the room's own
+# (plugins/hl7's codec libraries).
+# archive DIR TARGET NAME OBJECT...: the static library target TARGET of the
+# build folder DIR made NAME of the objects (CMake's link.txt of it).
+archive() {
+  dir=$1 target=$2 name=$3
+  shift 3
+  echo "$ar qc $name $*" >"$dir/CMakeFiles/$target.dir/link.txt"
+  (cd "$dir" && "$ar" rc "$name" "$@")
+}
+mkdir -p "$b/cli/CMakeFiles/cli_own.dir"
+printf 'int vigil__cli_own(void);\nint vigil__cli_own(void) { return 3; }\n' >"$t/cli/own.c"
+"$cc" -w -I"$t/include" -MD -MF "$b/cli/CMakeFiles/cli_own.dir/own.c.o.d" -c "$t/cli/own.c" -o "$b/cli/CMakeFiles/cli_own.dir/own.c.o"
+archive "$b/cli" cli_own libcli_own.a CMakeFiles/cli_own.dir/own.c.o
+link_line="cc -o ../vigil CMakeFiles/vigil.dir/main.c.o libcli_own.a ../server/http/libvigil_http.a ../core/engine/libvigil_engine.a /usr/lib/libm.a"
+echo "$link_line" >"$b/cli/CMakeFiles/vigil.dir/link.txt"
+for script in link-rooms include-rooms; do
+  if ! VIGIL_LINT_ROOT="$t" "$scripts/$script" "$b" >"$tmp/out" 2>&1; then
+    echo "FAIL: $script refused a program linking rooms' libraries, its own archive and the system's:"
+    cat "$tmp/out"
+    failed=1
+  fi
+done
+mkdir -p "$b/server/api/CMakeFiles/api_helper.dir" "$tmp/elsewhere"
+printf '#include "model.h"\nint visits_count(void);\nint visits_count(void) { struct visit v = {4}; return v.id; }\n' \
+  >"$t/server/api/api_helper.c"
+"$cc" -w -I"$t/include" -I"$t/core/engine" -MD -MF "$b/server/api/CMakeFiles/api_helper.dir/api_helper.c.o.d" \
+  -c "$t/server/api/api_helper.c" -o "$b/server/api/CMakeFiles/api_helper.dir/api_helper.c.o"
+archive "$b/server/api" api_helper libapi_helper.a CMakeFiles/api_helper.dir/api_helper.c.o
+cp "$b/server/api/libapi_helper.a" "$tmp/elsewhere/libhelper.a"
+echo "$link_line ../server/api/libapi_helper.a" >"$b/cli/CMakeFiles/vigil.dir/link.txt"
+# (symbol-rooms refuses this tree's earlier links across the walls, none
+# of the helper's.)
+for script in include-rooms type-copies symbol-rooms; do
+  if ! VIGIL_LINT_ROOT="$t" "$scripts/$script" "$b" >"$tmp/out" 2>&1 && [ $script != symbol-rooms ] ||
+    grep -qE 'api_helper|visits_count' "$tmp/out"; then
+    echo "FAIL: $script refused the helper library (this test means to show it passes it):"
+    cat "$tmp/out"
+    failed=1
+  fi
+done
+echo "$link_line ../server/api/libapi_helper.a -Wl,--whole-archive,$tmp/elsewhere/libhelper.a -L../server/api -lapi_helper" \
+  >"$b/cli/CMakeFiles/vigil.dir/link.txt"
+refused_saying link-rooms "a static library that is not a room on cli's link line" \
+  "cli: vigil links $b/server/api/libapi_helper.a: a library of no room, made in room api's build folder" \
+  "cli: vigil links $tmp/elsewhere/libhelper.a: a library outside the trees and the system's" \
+  "cli: vigil searches $b/server/api for libraries (-L): a folder of the trees"
+grep -qF "libcli_own.a" "$tmp/out" && { echo "FAIL: link-rooms refused cli's own archive:"; cat "$tmp/out"; failed=1; }
+# The program's own archive is read as the room's own: its object reading
+# the engine's private model is named, and so is an object added to it that
+# its target did not make.
+echo "$link_line" >"$b/cli/CMakeFiles/vigil.dir/link.txt"
+printf '#include "model.h"\nint vigil__cli_own(void);\nint vigil__cli_own(void) { struct visit v = {3}; return v.id; }\n' >"$t/cli/own.c"
+"$cc" -w -I"$t/include" -I"$t/core/engine" -MD -MF "$b/cli/CMakeFiles/cli_own.dir/own.c.o.d" -c "$t/cli/own.c" -o "$b/cli/CMakeFiles/cli_own.dir/own.c.o"
+archive "$b/cli" cli_own libcli_own.a CMakeFiles/cli_own.dir/own.c.o
+if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 ||
+  ! grep -qF "cli: cli/own.c reads core/engine/model.h: a private file of room engine" "$tmp/out"; then
+  echo "FAIL: include-rooms did not read cli's own archive's object as cli's:"
+  cat "$tmp/out"
+  failed=1
+fi
+(cd "$b/cli" && "$ar" rc libcli_own.a ../server/api/CMakeFiles/api_helper.dir/api_helper.c.o)
+if VIGIL_LINT_ROOT="$t" "$scripts/link-rooms" "$b" >"$tmp/out" 2>&1 ||
+  ! grep -qF "cli: libcli_own.a holds api_helper.c.o, which its target's link.txt does not make" "$tmp/out"; then
+  echo "FAIL: link-rooms did not refuse an object added to cli's own archive:"
+  cat "$tmp/out"
+  failed=1
+fi
+(cd "$b/cli" && "$ar" d libcli_own.a api_helper.c.o)
+
 # A room whose objects left no dependency file is not passed unread.
 room config server/config
 if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 || ! grep -qF "room config" "$tmp/out"; then
@@ -278,5 +363,5 @@ if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 || ! grep
   failed=1
 fi
 
-[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them, a link across one, a preprocessed copy, an OBJECT library, a link under another name and an internal call through LINKS were refused"
+[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them, a link across one, a preprocessed copy, an OBJECT library, a link under another name, an internal call through LINKS and a static library that is not a room were refused"
 exit $failed
