@@ -177,7 +177,7 @@ lint: build
 	@scripts/type-copies $(BUILD)
 	@scripts/symbol-rooms $(BUILD)
 	@scripts/link-rooms $(BUILD)
-	@scripts/symbol-names $$(find $(BUILD) -name 'libvigil_*.a' | sort)
+	@scripts/symbol-names $$(find $(BUILD) -name 'libvigil_*.a' | sort) $$(scripts/link-rooms --objects $(BUILD) | awk '{ print $$2 }')
 	@for lib in $$(find $(BUILD) -name 'libvigil_*.a' | sort); do scripts/symbol-circles $$lib || exit 1; done
 
 clean:

@@ -317,7 +317,7 @@ static int audit_export(int argc, char **argv) {
   return finish_output("export");
 }
 
-int cmd_audit(int argc, char **argv) {
+int vigil__cmd_audit(int argc, char **argv) {
   if (argc < 2) {
     fputs(USAGE, stderr);
     return 2;

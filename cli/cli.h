@@ -2,15 +2,15 @@
 #ifndef VIGIL_CLI_H
 #define VIGIL_CLI_H
 
-int cmd_audit(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_lint(int argc, char **argv);
-int cmd_protocol(int argc, char **argv);
-int cmd_serve(int argc, char **argv);
-int cmd_simulate(int argc, char **argv);
-int cmd_site(int argc, char **argv);
-int cmd_test(int argc, char **argv);
-int cmd_user(int argc, char **argv);
+int vigil__cmd_audit(int argc, char **argv);
+int vigil__cmd_export(int argc, char **argv);
+int vigil__cmd_lint(int argc, char **argv);
+int vigil__cmd_protocol(int argc, char **argv);
+int vigil__cmd_serve(int argc, char **argv);
+int vigil__cmd_simulate(int argc, char **argv);
+int vigil__cmd_site(int argc, char **argv);
+int vigil__cmd_test(int argc, char **argv);
+int vigil__cmd_user(int argc, char **argv);
 
 /* The specs of a protocol folder, run for vigil serve's start (test.c). */
 #include <stddef.h>

@@ -30,7 +30,7 @@ static void log_problems(void *ud, vigil_log_level level, const char *msg) {
   if (level <= VIGIL_LOG_WARN) fprintf(stderr, "vigil: %s: %s\n", level == VIGIL_LOG_ERROR ? "error" : "warn", msg);
 }
 
-int cmd_export(int argc, char **argv) {
+int vigil__cmd_export(int argc, char **argv) {
   if (argc < 2 || (strcmp(argv[1], "fhir") != 0 && strcmp(argv[1], "rems") != 0 && strcmp(argv[1], "course") != 0)) {
     fprintf(stderr, "vigil export: fhir, rems or course?\n%s", USAGE);
     return 2;

@@ -9,7 +9,7 @@ static void print_problem(void *ud, const char *where, const char *message) {
   printf("%s: %s\n", where, message);
 }
 
-int cmd_lint(int argc, char **argv) {
+int vigil__cmd_lint(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: vigil lint PROTOCOL...\n");
     return 2;

@@ -10,21 +10,21 @@ static const struct command {
   int (*run)(int argc, char **argv);
 } commands[] = {
     {"lint", "vigil lint PROTOCOL...", "Check protocols; print every problem as file:line: message (exit 1 on any).",
-     cmd_lint},
+     vigil__cmd_lint},
     {"simulate", "vigil simulate PROTOCOL --scenario FILE [--json] [--start ISO-TIME]",
-     "Run a scenario of timed nurse actions in simulated time and print the visit's timeline.", cmd_simulate},
+     "Run a scenario of timed nurse actions in simulated time and print the visit's timeline.", vigil__cmd_simulate},
     {"protocol", "vigil protocol diff A B [--db DB]",
      "What changed from version A to version B, in clinical terms: params (thresholds) and their defaults,\n"
      "      phases, items and their schedules, rules, gates and hooks, and the helper code behind them. A and B\n"
      "      are protocol folders, or versions a server keeps: uploads beside the event store DB, and every version\n"
      "      a visit started on (id@version or a sha256).",
-     cmd_protocol},
+     vigil__cmd_protocol},
     {"test", "vigil test [--coverage] [--protocol DIR] PATH...",
      "Run protocol specs (*_spec.lua in each protocol folder PATH and its specs/ folder, or the spec files\n"
      "      given) in simulated time; print TAP; exit 1 if any expectation fails. --protocol runs them against\n"
      "      another copy of the protocol; --coverage lists the rules, items and lines no spec reached.\n"
      "      See docs/protocols.md, \"Testing a protocol\".",
-     cmd_test},
+     vigil__cmd_test},
     {"audit",
      "vigil audit verify [DB]\n"
      "  vigil audit show VISIT [--db DB]\n"
@@ -38,14 +38,14 @@ static const struct command {
      "      export: the events with --from <= time < --to, to standard output: csv (seq,time,visit,type,actor,\n"
      "        data) or jsonl (each event's stored JSON). Times: 2026-01-05, 2026-01-05T08:00:00Z, or with an\n"
      "        offset (2026-01-05T09:00:00+01:00); no zone means UTC. See docs/audit.md.",
-     cmd_audit},
+     vigil__cmd_audit},
     {"export",
      "vigil export fhir VISIT [--db DB]\n  vigil export rems VISIT [--csv] [--db DB]\n  vigil export course COURSE "
      "[--db DB]",
      "One visit's record from the event store DB (default ./var/vigil.db; not while a server holds it): fhir, a FHIR\n"
      "      R4 Bundle (docs/fhir.md); rems, the Spravato REMS Patient Monitoring Form's data as JSON or CSV\n"
      "      (docs/rems.md); course, a patient's treatment course as a FHIR R4 Bundle (docs/fhir.md, \"The course\").",
-     cmd_export},
+     vigil__cmd_export},
     {"serve",
      "vigil serve [--config FILE] [--store DB] [--listen HOST:PORT] [--protocols DIR] [--idle-timeout S]\n"
      "  [--request-timeout S] [--stream-heartbeat S] [--clock=simulated --allow-simulated-clock]\n"
@@ -63,11 +63,11 @@ static const struct command {
      "      --node: a node of a cluster on PostgreSQL that owns sites of --sites (docs/deploy.md); required\n"
      "      with a PostgreSQL store.\n"
      "      Logs JSON lines to stderr; SIGTERM/SIGINT stop it cleanly.",
-     cmd_serve},
+     vigil__cmd_serve},
     {"site", "vigil site add NAME[,NAME...] --store postgresql://...",
      "Create the sites of a cluster on PostgreSQL (docs/deploy.md): a node claims only sites that exist,\n"
      "      so a misspelt --sites is refused rather than made a new empty site. A site already there is said.",
-     cmd_site},
+     vigil__cmd_site},
     {"user",
      "vigil user add NAME --role nurse|clinician|admin|integrator [--password-stdin] [--db DB]\n"
      "  vigil user list|disable NAME|enable NAME|passwd NAME [--password-stdin]|token NAME [--db DB]",
@@ -75,7 +75,7 @@ static const struct command {
      "      ./var/vigil.db); while vigil serve runs, an admin does the same over HTTP (docs/http.md).\n"
      "      Without --password-stdin a password is generated and printed once. token issues an integrator's\n"
      "      API token (read events and exports only), printed once. Every change is recorded as an event.",
-     cmd_user},
+     vigil__cmd_user},
 };
 
 static void usage(FILE *out) {

@@ -22,7 +22,7 @@ static void print_line(void *ud, const char *line) {
   printf("%s\n", line);
 }
 
-int cmd_protocol(int argc, char **argv) {
+int vigil__cmd_protocol(int argc, char **argv) {
   const char *db = NULL, *a = NULL, *b = NULL;
   if (argc < 2 || strcmp(argv[1], "diff") != 0) {
     fprintf(stderr, "usage: vigil protocol diff A B [--db DB]\n");

@@ -1887,7 +1887,7 @@ out:
   return exit_code;
 }
 
-int cmd_serve(int argc, char **argv) {
+int vigil__cmd_serve(int argc, char **argv) {
   settings st = {.clock = "real"};
   if (parse_flags(argc, argv, &st) < 0) return 2;
   config *conf = read_settings(&st);

@@ -143,7 +143,7 @@ static int parse_time(const char *s, int64_t *ms) {
   return 0;
 }
 
-int cmd_simulate(int argc, char **argv) {
+int vigil__cmd_simulate(int argc, char **argv) {
   const char *protocol = NULL, *scenario = NULL, *start = "2026-01-05T08:00:00Z";
   int json = 0;
   for (int i = 1; i < argc; i++) {

@@ -11,7 +11,7 @@
 
 static const char *const NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
 
-int cmd_site(int argc, char **argv) {
+int vigil__cmd_site(int argc, char **argv) {
   const char *names = NULL, *uri = NULL;
   for (int i = 2; i < argc; i++) {
     if ((!strcmp(argv[i], "--store") || !strcmp(argv[i], "--db")) && i + 1 < argc)

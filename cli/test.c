@@ -150,7 +150,7 @@ static void print_comment(void *ud, const char *line) {
   printf("# %s\n", line);
 }
 
-int cmd_test(int argc, char **argv) {
+int vigil__cmd_test(int argc, char **argv) {
   const char *protocol = NULL;
   int coverage = 0;
   char **paths = NULL;

@@ -276,7 +276,7 @@ static int user_token(session_ctx *c, const char *name) {
   return 0;
 }
 
-int cmd_user(int argc, char **argv) {
+int vigil__cmd_user(int argc, char **argv) {
   const char *action = argc > 1 ? argv[1] : NULL, *name = NULL, *r = NULL, *db_flag = NULL, *conf_path = NULL;
   int from_stdin = 0;
   for (int i = 2; i < argc; i++) {

@@ -136,7 +136,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
 
 static size_t discard(char *data, size_t size, size_t n, void *ud) { return size * n; }
 
-poster *poster_new(uv_loop_t *loop) {
+poster *vigil__webhook_poster_new(uv_loop_t *loop) {
   poster *p = calloc(1, sizeof *p);
   if (!p || !(p->multi = curl_multi_init())) {
     free(p);
@@ -153,8 +153,8 @@ poster *poster_new(uv_loop_t *loop) {
   return p;
 }
 
-int poster_post(poster *p, const char *url, const char *const *headers, size_t n_headers, const char *body, size_t len,
-                long timeout_ms, poster_done_fn done, void *ud) {
+int vigil__webhook_poster_post(poster *p, const char *url, const char *const *headers, size_t n_headers,
+                               const char *body, size_t len, long timeout_ms, poster_done_fn done, void *ud) {
   if (p->closing) return -1;
   request *r = calloc(1, sizeof *r);
   if (!r || !(r->easy = curl_easy_init())) {
@@ -193,7 +193,7 @@ fail:
   return -1;
 }
 
-void poster_close(poster *p, void (*closed)(void *ud), void *ud) {
+void vigil__webhook_poster_close(poster *p, void (*closed)(void *ud), void *ud) {
   p->closing = 1;
   p->closed = closed;
   p->closed_ud = ud;

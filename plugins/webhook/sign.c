@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int webhook_secret_key(const char *secret, unsigned char **key, size_t *len) {
+int vigil__webhook_secret_key(const char *secret, unsigned char **key, size_t *len) {
   const char *b64 = !strncmp(secret, "whsec_", 6) ? secret + 6 : NULL;
   size_t n = strlen(b64 ? b64 : secret);
   *key = malloc(n + 1);
@@ -24,8 +24,8 @@ int webhook_secret_key(const char *secret, unsigned char **key, size_t *len) {
   return 0;
 }
 
-void webhook_sign(const unsigned char *key, size_t keylen, const char *id, int64_t timestamp, const char *body,
-                  size_t len, char *out, size_t outlen) {
+void vigil__webhook_sign(const unsigned char *key, size_t keylen, const char *id, int64_t timestamp, const char *body,
+                         size_t len, char *out, size_t outlen) {
   char prefix[128];
   int n = snprintf(prefix, sizeof prefix, "%s.%lld.", id, (long long)timestamp);
   crypto_auth_hmacsha256_state st;

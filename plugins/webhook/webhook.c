@@ -329,7 +329,7 @@ static void send_head(endpoint *ep) {
            vigil__plugin_digest32(ep->head_json, ep->head_len));
   int64_t ts = wall_ms() / 1000;
   snprintf(stamp, sizeof stamp, "%lld", (long long)ts);
-  webhook_sign(ep->key, ep->keylen, id, ts, ep->head_json, ep->head_len, sig, sizeof sig);
+  vigil__webhook_sign(ep->key, ep->keylen, id, ts, ep->head_json, ep->head_len, sig, sizeof sig);
   snprintf(h_id, sizeof h_id, "webhook-id: %s", id);
   snprintf(h_stamp, sizeof h_stamp, "webhook-timestamp: %s", stamp);
   snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
@@ -345,8 +345,8 @@ static void send_head(endpoint *ep) {
                            h_sig,
                            h_site};
   size_t n_headers = sizeof headers / sizeof *headers - (site ? 0 : 1);
-  if (poster_post(w->poster, ep->url, headers, n_headers, ep->head_json, ep->head_len, ep->timeout_ms, on_sent, ep) <
-      0) {
+  if (vigil__webhook_poster_post(w->poster, ep->url, headers, n_headers, ep->head_json, ep->head_len, ep->timeout_ms,
+                                 on_sent, ep) < 0) {
     on_sent(ep, 0, "cannot make the request (out of memory?)");
     return;
   }
@@ -487,7 +487,7 @@ static void on_close(void *ud) {
     save_cursor(&w->eps[i]);
     uv_close((uv_handle_t *)&w->eps[i].retry, on_timer_closed);
   }
-  poster_close(w->poster, on_poster_closed, w);
+  vigil__webhook_poster_close(w->poster, on_poster_closed, w);
 }
 
 static int valid_name(const char *s) {
@@ -555,7 +555,7 @@ static int read_endpoint(webhook *w, json_t *e, size_t i, endpoint *ep, char **e
                                 name);
   ep->w = w;
   if (!(ep->name = strdup(name)) || !(ep->url = strdup(url))) return -1;
-  if (webhook_secret_key(secret, &ep->key, &ep->keylen) < 0)
+  if (vigil__webhook_secret_key(secret, &ep->key, &ep->keylen) < 0)
     return vigil__plugin_refuse(err, "plugins.webhook.endpoints[%zu] (%s): the secret after whsec_ is not base64",
                                 i + 1, name);
   if (ep->keylen < 16)
@@ -609,7 +609,7 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     w->n_eps = i + 1;
   }
   json_decref(s);
-  if (rc == 0 && !(w->poster = poster_new(api->loop(p)))) rc = VIGIL_ENOMEM;
+  if (rc == 0 && !(w->poster = vigil__webhook_poster_new(api->loop(p)))) rc = VIGIL_ENOMEM;
   if (rc < 0) {
     close_filters(w);
     free_all(w); /* no handle was opened yet */

@@ -4,11 +4,14 @@
 # variable and a vigil_ name that include/vigil/ does not declare is refused,
 # each named; so are a vigil_ name said only in a public header's comment or
 # macro, and a static bearing a global's name.
-# Usage: symbol_names.sh CC SCRIPTS_DIR LIBRARY...
+# Usage: symbol_names.sh CC SCRIPTS_DIR LIBRARY_OR_OBJECT... (ctest gives a
+# program's objects as one argument, a;b;c: split here)
 set -u
 cc=$1
 scripts=$2
 shift 2
+# shellcheck disable=SC2046
+set -- $(printf '%s\n' "$@" | tr ';' '\n')
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
@@ -82,5 +85,22 @@ C
 "$cc" -c "$tmp/static.c" -o "$tmp/static.o" || exit 1
 CC="$cc" VIGIL_PUBLIC_HEADERS="$tmp/include/vigil" refused "$tmp/public.o $tmp/static.o" \
   "vigil_said_in_a_comment vigil_macro_word /static.o:%vigil__global" "vigil_declared vigil_declared_text /public.o:%vigil__global"
+# A program's main and a plugin's vigil_plugin_entry are theirs in their own
+# objects (cli's vigil, a plugin's), never in a library's archive; a
+# program's other names keep the rule (cli's cmd_audit was unprefixed).
+cat >"$tmp/program.c" <<'C'
+struct def { int abi; };
+extern const struct def vigil_plugin_entry;
+const struct def vigil_plugin_entry = {1};
+int main(void) { return vigil_plugin_entry.abi; }
+int cmd_audit(void);
+int cmd_audit(void) { return 0; }
+C
+"$cc" -c "$tmp/program.c" -o "$tmp/program.o" || exit 1
+cp "$tmp/program.o" "$tmp/in_archive.o"
+ar rc "$tmp/libvigil_archive.a" "$tmp/in_archive.o"
+CC="$cc" refused "$tmp/program.o $tmp/libvigil_archive.a" \
+  "/program.o:%cmd_audit /libvigil_archive.a:in_archive.o:%main /libvigil_archive.a:in_archive.o:%vigil_plugin_entry" \
+  "/program.o:%main /program.o:%vigil_plugin_entry"
 [ $failed = 0 ] && echo "symbol_names: the libraries keep the rule; the clashing names were refused"
 exit $failed
