@@ -27,6 +27,9 @@
 
 #include "hazard_restart.h"
 
+/* A monitoring checkpoint's calm readings. */
+#define CALM "{\"respiration\": {\"spo2\": 98, \"rr\": 14}, \"moaas\": \"5\", \"dissociation\": \"none\"}"
+
 static int discharge(alarm_serve *a, uint64_t id, char *msg, size_t len) {
   return alarm_cmd_msg(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}", msg, len);
 }
@@ -128,9 +131,55 @@ static void late_dosing_tick_is_the_time_of_dosing(void **state) {
   json_decref(f);
 }
 
+/* A 40-minute BP entered late (observed at 42 minutes, typed at 50) after
+ * the one at 45; the nurse amends the item's value, the 45-minute reading the
+ * engine shows as its latest. The form's BP at 40 minutes is the 42-minute
+ * reading, as it was taken: the export had given it the amendment meant for
+ * the one at 45 (it amended the reading entered last). */
+static void an_amendment_is_of_the_reading_observed_last(void **state) {
+  alarm_serve *a = *state;
+  char body[512];
+  uint64_t id = alarm_esketamine_monitoring(a, ALARM_ESKETAMINE_PREDOSE(0));
+  long long dosed = alarm_now(a);
+  for (int m = 15; m <= 45; m += 15) {
+    assert_int_equal(alarm_advance_clock(a, "15m"), 200);
+    assert_int_equal(alarm_record(a, id, CALM), 200);
+  }
+  assert_int_equal(alarm_record(a, id, "{\"bp_40m\": {\"sbp\": 132, \"dbp\": 82, \"hr\": 70}}"), 200);
+  assert_int_equal(alarm_advance_clock(a, "5m"), 200);
+  snprintf(body, sizeof body, "{\"observed_at\": %lld, \"bp_40m\": {\"sbp\": 150, \"dbp\": 92, \"hr\": 74}}",
+           dosed + 42 * 60000);
+  assert_int_equal(alarm_record(a, id, body), 200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "amend",
+                             "{\"item\": \"bp_40m\", \"value\": {\"sbp\": 134, \"dbp\": 84, \"hr\": 70},"
+                             " \"reason\": \"transcription error, cuff reading rechecked\"}"),
+                   200);
+  /* The engine amended the 45-minute reading, its latest. */
+  json_t *v = alarm_visit_json(a, id), *ph, *it, *latest = NULL;
+  size_t i, j;
+  json_array_foreach(json_object_get(v, "phases"), i, ph) {
+    json_array_foreach(json_object_get(ph, "items"), j, it) {
+      if (!strcmp(alarm_str(ph, "id"), "monitoring") && !strcmp(alarm_str(it, "id"), "bp_40m")) latest = it;
+    }
+  }
+  assert_non_null(latest);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(latest, "value"), "sbp")), 134);
+  json_decref(v);
+
+  json_t *f = rems_form(a, id), *bp40 = json_object_get(f, "bp_at_40_minutes");
+  if (!json_is_object(bp40)) fail_msg("no BP at 40 minutes");
+  assert_int_equal(minutes_of(bp40, "minutes_after_dosing"), 42);
+  /* Without the control: 134/84, the amendment meant for the reading at 45. */
+  assert_int_equal(json_integer_value(json_object_get(bp40, "sbp")), 150);
+  assert_int_equal(json_integer_value(json_object_get(bp40, "dbp")), 92);
+  json_decref(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(late_dosing_tick_is_the_time_of_dosing, alarm_setup_esketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(an_amendment_is_of_the_reading_observed_last, alarm_setup_esketamine,
+                                      alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
