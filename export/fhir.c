@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "export/export.h"
 
 /* Code systems and codes FHIR R4 defines. LOINC codes of single vitals come
@@ -149,21 +150,33 @@ static json_t *fold_entries(const visit_record *r) {
         snprintf(qid, sizeof qid, "%s.%s", phase, key);
         json_t *item = vigil__visit_record_item(r, qid);
         if (!item) continue;
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O}", "qid", qid, "phase", phase, "item",
-                                             key, "kind", vigil__export_str(item, "kind"), "value", value, "time",
-                                             json_object_get(ev, "time"), "actor", json_object_get(ev, "actor")));
+        /* A late entry's clinical time is when it was observed (AL4). */
+        json_t *at = json_object_get(d, "observed_at");
+        int64_t t = json_is_integer(at) ? (int64_t)json_integer_value(at)
+                                        : vigil__export_parse_time(vigil__export_str(ev, "time"));
+        json_t *rec =
+            json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:I, s:b}", "qid", qid, "phase", phase, "item", key, "kind",
+                      vigil__export_str(item, "kind"), "value", value, "time", json_object_get(ev, "time"), "actor",
+                      json_object_get(ev, "actor"), "t", (json_int_t)t, "late", json_is_integer(at));
+        if (json_is_integer(at)) {
+          buf iso;
+          vigil__buf_init(&iso);
+          vigil__buf_iso_time(&iso, t);
+          char *observed = vigil__buf_take(&iso);
+          json_object_set_new(rec, "observed", json_string(observed ? observed : ""));
+          free(observed);
+        }
+        json_array_append_new(out, rec);
       }
     } else if (!strcmp(type, "item.amended")) {
-      const char *qid = vigil__export_str(d, "item");
-      for (size_t k = json_array_size(out); k-- > 0;) {
-        json_t *rec = json_array_get(out, k);
-        if (strcmp(vigil__export_str(rec, "qid"), qid) != 0) continue;
+      /* The entry the engine amends: the one observed last (AL4). */
+      json_t *rec = vigil__export_latest_observed(out, "qid", vigil__export_str(d, "item"));
+      if (rec) {
         json_object_set_new(rec, "amended",
                             json_pack("{s:O, s:O, s:O, s:O}", "previous", json_object_get(rec, "value"), "reason",
                                       json_object_get(d, "reason"), "time", json_object_get(ev, "time"), "actor",
                                       json_object_get(ev, "actor")));
         json_object_set(rec, "value", json_object_get(d, "value"));
-        break;
       }
     }
   }
@@ -345,12 +358,17 @@ static json_t *quantity(double value, const char *ucum) {
   return json_pack("{s:o, s:s, s:s, s:s}", "value", decimal(value), "unit", ucum, "system", UCUM, "code", ucum);
 }
 
+/* Effective when the reading was observed; a late entry's `issued` is when it
+ * was typed (docs/safety.md AL4: the typed time had been given as the
+ * clinical one). */
 static json_t *observation(fhir *f, json_t *rec, json_t *code) {
+  json_t *observed = json_object_get(rec, "observed");
   json_t *o = json_pack("{s:s, s:s, s:[{s:[o]}], s:o, s:O, s:O, s:[o], s:[o]}", "resourceType", "Observation", "status",
                         json_object_get(rec, "amended") ? "amended" : "final", "category", "coding",
                         coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs"), "code", code, "subject", f->subject,
-                        "effectiveDateTime", json_object_get(rec, "time"), "performer",
+                        "effectiveDateTime", observed ? observed : json_object_get(rec, "time"), "performer",
                         who(vigil__export_str(rec, "actor")), "derivedFrom", reference(f->response, NULL));
+  if (observed) json_object_set(o, "issued", json_object_get(rec, "time"));
   return o;
 }
 

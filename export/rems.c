@@ -108,28 +108,6 @@ static json_t *minutes_after(int64_t dosed, const char *iso) {
 
 static void missing(json_t *list, const char *what) { json_array_append_new(list, json_string(what)); }
 
-/* Of the readings so far of `item` ({item, value, t, late}, in the order
- * entered), the one the engine holds as its latest, which an amendment
- * replaces the value of: the one observed last, of two observed at the same
- * time the one entered first unless the second is no late entry
- * (core/engine/visit.c add_reading). Not the one entered last: a late BP
- * entered after a later one took the later one's amendment (AL4). NULL if
- * none. */
-static json_t *latest_observed(json_t *readings, const char *item) {
-  json_t *x, *latest = NULL;
-  json_int_t latest_t = 0;
-  size_t i;
-  json_array_foreach(readings, i, x) {
-    if (strcmp(vigil__export_str(x, "item"), item) != 0) continue;
-    json_int_t t = json_integer_value(json_object_get(x, "t"));
-    if (!latest || t > latest_t || (t == latest_t && !json_is_true(json_object_get(x, "late")))) {
-      latest = x;
-      latest_t = t;
-    }
-  }
-  return latest;
-}
-
 /* The form's "BP at 40 minutes" (docs/safety.md N6): of every blood pressure
  * of the monitoring phase (bp_40m and bp, amendments applied, each at the time
  * it was observed: a late entry's observed_at), the one observed first at or
@@ -157,7 +135,7 @@ static json_t *bp_at_40(const visit_record *r, int64_t dosed) {
         char qid[64];
         snprintf(qid, sizeof qid, "%s.%s", BP40_PHASE, BP40_ITEMS[k]);
         if (strcmp(vigil__export_str(d, "item"), qid) != 0 || !json_is_object(json_object_get(d, "value"))) continue;
-        json_t *latest = latest_observed(readings, BP40_ITEMS[k]);
+        json_t *latest = vigil__export_latest_observed(readings, "item", BP40_ITEMS[k]);
         if (latest) json_object_set(latest, "value", json_object_get(d, "value"));
       }
     }

@@ -99,6 +99,23 @@ const char *vigil__visit_record_event_time(const visit_record *r, const char *ty
   return NULL;
 }
 
+/* Not the one entered last: a late BP entered after a later one took the
+ * later one's amendment (docs/safety.md AL4). */
+json_t *vigil__export_latest_observed(json_t *entries, const char *key, const char *value) {
+  json_t *x, *latest = NULL;
+  json_int_t latest_t = 0;
+  size_t i;
+  json_array_foreach(entries, i, x) {
+    if (strcmp(vigil__export_str(x, key), value) != 0) continue;
+    json_int_t t = json_integer_value(json_object_get(x, "t"));
+    if (!latest || t > latest_t || (t == latest_t && !json_is_true(json_object_get(x, "late")))) {
+      latest = x;
+      latest_t = t;
+    }
+  }
+  return latest;
+}
+
 const char *vigil__export_str(json_t *o, const char *key) {
   const char *s = json_string_value(json_object_get(o, key));
   return s ? s : "";

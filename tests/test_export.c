@@ -376,6 +376,59 @@ static void rems_form_late_and_unfinished(void **state) {
   vigil_engine_free(e);
 }
 
+/* A late vitals reading is effective when it was observed, issued when it
+ * was typed; an amendment is of the reading the engine amends, the one
+ * observed last (docs/safety.md AL4): the export had given the late reading
+ * the typed time and the amendment meant for the reading observed after it. */
+static void a_late_reading_is_effective_when_observed(void **state) {
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  if (vigil_engine_load(e, "protocols/esketamine_rems", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  uint64_t visit;
+  assert_int_equal(vigil_visit_start(e, "esketamine_rems", "room-8", "nurse:ana", NULL, &visit), 0);
+  vigil_engine_advance_to(e, T0 + 10 * 60000);
+  assert_int_equal(vigil_visit_record_json(e, visit, "nurse:ana",
+                                           "{\"predose_vitals\": {\"sbp\": 128, \"dbp\": 78, \"hr\": 70, \"spo2\": 98,"
+                                           " \"rr\": 14}}"),
+                   0);
+  vigil_engine_advance_to(e, T0 + 12 * 60000);
+  assert_int_equal(
+      vigil_visit_record_json(e, visit, "nurse:ana",
+                              "{\"observed_at\": \"2026-01-05T08:02:00Z\", \"predose_vitals\": {\"sbp\": 136,"
+                              " \"dbp\": 84, \"hr\": 72, \"spo2\": 97, \"rr\": 15}}"),
+      0);
+  if (vigil_visit_amend_json(e, visit, "nurse:ana", "predose_vitals",
+                             "{\"sbp\": 126, \"dbp\": 76, \"hr\": 70, \"spo2\": 98, \"rr\": 14}",
+                             "the cuff was on the wrong arm, taken again") < 0)
+    fail_msg("%s", vigil_engine_errmsg(e));
+  char *text = fhir_of(e, visit);
+  json_t *b = json_loads(text, 0, NULL), *entries = json_object_get(b, "entry");
+  int seen = 0;
+  for (size_t n = 0; n < json_array_size(entries); n++) {
+    json_t *r = json_object_get(json_array_get(entries, n), "resource");
+    if (!has_coding(json_object_get(r, "code"), "http://loinc.org", "85354-9")) continue; /* a BP panel */
+    json_t *sbp =
+        json_object_get(json_object_get(json_array_get(json_object_get(r, "component"), 0), "valueQuantity"), "value");
+    if (!strcmp(vigil__export_str(r, "effectiveDateTime"), "2026-01-05T08:02:00.000Z")) {
+      seen |= 1; /* the late one, as taken */
+      assert_string_equal(vigil__export_str(r, "issued"), "2026-01-05T08:12:00.000Z");
+      assert_string_equal(vigil__export_str(r, "status"), "final");
+      assert_int_equal(json_number_value(sbp), 136);
+    } else {
+      seen |= 2; /* the one at 08:10, amended */
+      assert_string_equal(vigil__export_str(r, "effectiveDateTime"), "2026-01-05T08:10:00.000Z");
+      assert_null(json_object_get(r, "issued"));
+      assert_string_equal(vigil__export_str(r, "status"), "amended");
+      assert_int_equal(json_number_value(sbp), 126);
+    }
+  }
+  assert_int_equal(seen, 3);
+  json_decref(b);
+  free(text);
+  vigil_engine_free(e);
+}
+
 static void rems_form_refuses_other_protocols(void **state) {
   uint64_t visit;
   vigil_engine *e = run_scenario("ketamine_iv", "uneventful", NULL, &visit);
@@ -884,6 +937,7 @@ int main(void) {
       cmocka_unit_test(amendments_and_acknowledgements),
       cmocka_unit_test(rems_form_of_a_session),
       cmocka_unit_test(rems_form_late_and_unfinished),
+      cmocka_unit_test(a_late_reading_is_effective_when_observed),
       cmocka_unit_test(rems_form_refuses_other_protocols),
       cmocka_unit_test(csv_cells_are_never_formulas),
       cmocka_unit_test(the_command),

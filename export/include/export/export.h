@@ -52,6 +52,14 @@ json_t *vigil__visit_record_item(const visit_record *r, const char *qid);
  * `value` (key NULL: any), as the event's ISO text; NULL if none. */
 const char *vigil__visit_record_event_time(const visit_record *r, const char *type, const char *key, const char *value);
 
+/* Of the entries (objects in the order entered, each with its observed time
+ * "t" in ms and "late": true for a late entry) whose string member `key` is
+ * `value`, the one the engine holds as the latest, which an amendment
+ * replaces the value of: the one observed last; of two observed at the same
+ * time the one entered first, unless the second is no late entry
+ * (core/engine/visit.c add_reading). NULL if none. */
+json_t *vigil__export_latest_observed(json_t *entries, const char *key, const char *value);
+
 /* "urn:uuid:..." in url and its bare id, named by role within seed: the
  * name-based UUIDs of the Bundles' resources (fhir.c). */
 void vigil__export_uuid(const char *seed, const char *role, char url[64], char id[40]);
