@@ -1024,3 +1024,58 @@ describe("the printed summary of a long visit", () => {
     }
   });
 });
+
+describe("the board's held visits and earlier phases' signatures (AK4, AK5)", () => {
+  it("a visit held by a dangerous reading says why and comes before the quiet ones; a dose check voided in an earlier phase is waited for", async () => {
+    const { sim, simApi } = await simulated();
+    try {
+      const pw = USERS["dr.osei"].password;
+      const get = (path) => simApi("dr.osei", "GET", path);
+      // Past its gate, with a clinician's override (naming its holds).
+      const pass = async (id) => {
+        const v = await get(`/visits/${id}`);
+        await simApi("dr.osei", "POST", `/visits/${id}/override`, { reason: "test: on to the next phase", items: await unrecordedItems(get, id), password: pw,
+          ...(v.blocks.length ? { holds: v.blocks.map((b) => b.rule) } : {}) });
+      };
+      // A quiet visit first (the board sorts a tie by the visit's number).
+      const quiet = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK4Q", params: { weight: 70 } });
+      // Held by the baseline over the hold (bp_hold: a rule's hold, no alert).
+      const bp = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK4BP", params: { weight: 70 } });
+      await simApi("nurse.kim", "POST", `/visits/${bp.id}/entries`, { baseline: { sbp: 214, dbp: 126, hr: 70, spo2: 98, rr: 14 } });
+      // At the discharge with everything recorded, held by HR 128 (the
+      // discharge's gate), its alert acknowledged.
+      const hr = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK4HR", params: { weight: 70 } });
+      await simApi("nurse.kim", "POST", `/visits/${hr.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
+      for (let i = 0; i < 3; i++) await pass(hr.id);
+      await simApi("nurse.kim", "POST", `/visits/${hr.id}/entries`, { vitals: { sbp: 120, dbp: 80, hr: 128, spo2: 98, rr: 14 },
+        aldrete: { activity: 2, respiration: 2, circulation: 2, consciousness: 2, spo2: 2 }, responsible_adult: true, no_driving_advice: true, written_instructions: true });
+      for (const a of (await get(`/visits/${hr.id}`)).alerts) await simApi("nurse.kim", "POST", `/alerts/${a.id}/ack`, { reason: "Rechecked: the reading stands; clinician told" });
+      // The dose amended in the infusion: the screening's dose check is void.
+      const dose = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK5", params: { weight: 72 } });
+      await simApi("nurse.kim", "POST", `/visits/${dose.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 }, dose: 36 });
+      await simApi("dr.osei", "POST", `/visits/${dose.id}/entries`, { dose_check: true, password: pw });
+      await pass(dose.id);
+      await simApi("nurse.kim", "POST", `/visits/${dose.id}/amend`, { item: "screening.dose", value: 30.5, reason: "redrawn" });
+
+      const p = await signedIn("nurse.kim", sim);
+      const row = (patient) => p.locator("table.board tbody tr", { hasText: patient });
+      await row("MRN-AK5").waitFor();
+      await row("MRN-AK4BP").locator("td.waiting .badge-held",
+        { hasText: "Held: Baseline BP 214/126 is at or above the hold limit 180/110" }).waitFor({ timeout: 5000 });
+      await row("MRN-AK4HR").locator("td.waiting .badge-held", { hasText: "Held: last vitals heart rate 128 above 120" }).waitFor({ timeout: 5000 });
+      // Only the hold, not what the Alert column says.
+      assert.equal(await row("MRN-AK4HR").locator("td.waiting .badge-held").count(), 1);
+      await row("MRN-AK5").locator("td.waiting .badge-sign",
+        { hasText: "Clinician to sign: Dose double-checked by a second person (Screening before dosing, again: void)" }).waitFor({ timeout: 5000 });
+      // The quiet one holds nothing and comes after the held ones.
+      assert.equal(await row("MRN-AK4Q").locator("td.waiting").innerText(), "\u2014");
+      const order = await p.locator("table.board tbody tr th a.row-link").allInnerTexts();
+      assert.ok(order.indexOf("MRN-AK4BP") < order.indexOf("MRN-AK4Q"), `the held visit before the quiet one: ${order.join(", ")}`);
+      assert.ok(order.indexOf("MRN-AK4HR") < order.indexOf("MRN-AK4Q"), `the held discharge before the quiet one: ${order.join(", ")}`);
+      assert.equal(quiet.id < bp.id, true);
+      await p.context().close();
+    } finally {
+      await sim.stop();
+    }
+  });
+});

@@ -4,7 +4,9 @@
 // through the grace, then "overdue" counting up once the server says so),
 // the last vitals with their age (stale past the protocol's interval and
 // grace), a signature someone waits for, and the highest alert in its
-// colour. Rows with an overdue item or an alert come first. Below: the
+// colour; what holds a visit (a rule's hold, what its gate waits for once
+// everything is recorded). Rows with an overdue item, an alert or a hold
+// come first. Below: the
 // course alerts (a patient's missed session or non-response: a patient and
 // no visit, who to call) and the patients due today or overdue for their
 // course's next session.
@@ -52,9 +54,11 @@ async function load() {
   draw();
 }
 
+// A held visit (one a reading or a rule holds) needs someone, as an overdue
+// item does: it comes before the quiet ones (AK4).
 function urgency(r) {
   const due = r.detail && nextDue(r.detail);
-  return priorityRank(r.visit.alerts && r.visit.alerts.highest) * 10 + (due && due.overdue ? 5 : 0);
+  return priorityRank(r.visit.alerts && r.visit.alerts.highest) * 10 + (due && due.overdue ? 5 : 0) + (r.detail && holds(r.detail).length ? 5 : 0);
 }
 
 function dueCell(r) {
@@ -100,22 +104,63 @@ function vitalsCell(r) {
     ageBadge(h, last.at, last.limit ?? null, now()));
 }
 
-// Signatures the current phase waits for: the item they confirm is
-// recorded and nobody has signed it (or a change voided the signature).
+// Signatures the visit waits for: of the current phase, the item they
+// confirm is recorded and nobody has signed it (or a change voided the
+// signature); of a phase the visit has left, one a change voided (the dose
+// amended in the infusion: signed again from here, docs/safety.md G5; AK5).
+// Each with the title of its phase when that is not the current one.
 export function awaitingSignatures(detail) {
-  const phase = detail.phases.find((p) => p.id === detail.phase);
-  return (phase ? phase.items : []).filter((it) => it.kind === "signature" && it.applies !== false && it.to_attest && (!it.count || it.void));
+  const out = [];
+  for (const phase of detail.phases) {
+    const current = phase.id === detail.phase;
+    for (const it of phase.items)
+      if (it.kind === "signature" && it.to_attest && (current ? it.applies !== false && (!it.count || it.void) : !!it.void))
+        out.push(current ? it : { ...it, phase_title: phase.title });
+    if (current) break;
+  }
+  return out;
 }
 
-// ... and what a clinician's override passed unrecorded, for the rest of the
-// visit (docs/safety.md V1).
+// What holds the visit that recording what is due does not move on (AK4):
+// each hold of a rule (a dangerous reading: "Baseline BP 214/126 is at or
+// above the hold limit ..."), and, once nothing of the phase is left to
+// record, what the gate still says but the time the phase takes, the alerts
+// to acknowledge (the Alert column's) and the signatures to sign again (the
+// Waiting for column's): "last vitals heart rate 128 above 120 ..." at the
+// discharge. The gate's words are the server's (core/engine/gate.c).
+export function holds(detail) {
+  if (!detail || !detail.gate || detail.gate.ok || detail.status !== "active") return [];
+  const blocks = (detail.blocks || []).map((b) => b.reason);
+  const phase = detail.phases.find((p) => p.id === detail.phase);
+  const items = phase ? phase.items : [];
+  const reasons = detail.gate.reasons || [];
+  const toRecord = (detail.gate.unrecorded || []).length > 0 ||
+    reasons.some((r) => items.some((it) => r === `${it.title} is due` || r === `${it.title} is overdue`));
+  if (toRecord) return blocks;
+  const signing = awaitingSignatures(detail).filter((it) => it.phase_title).map((it) => `${it.title} (${it.phase_title}) is void`);
+  const shownElsewhere = (r) => blocks.includes(r) || /^minimum time in .+ not (reached|started)\b/.test(r) ||
+    /^(high|medium|low) alert \d+ not acknowledged/.test(r) || signing.some((t) => r.startsWith(t));
+  return [...blocks, ...reasons.filter((r) => !shownElsewhere(r))];
+}
+
+// " (Screening before dosing, again: void)": of which phase, when not the
+// current one, and why again.
+function signWhy(it) {
+  const parts = [it.phase_title, it.void ? "again: void" : null].filter(Boolean);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
+
+// ... what holds the visit (AK4), and what a clinician's override passed
+// unrecorded, for the rest of the visit (docs/safety.md V1).
 function waitingCell(r) {
+  const held = r.detail ? holds(r.detail) : [];
   const waits = r.detail ? awaitingSignatures(r.detail) : [];
   const passed = passedByOverride(r.detail);
-  if (!waits.length && !passed.length) return h("td", { class: "waiting" }, h("span", { class: "muted" }, "\u2014"));
-  return h("td", { class: "waiting" }, waits.map((it) =>
-    h("span", { class: "badge badge-sign" }, `Clinician to sign: ${it.title}${it.void ? " (again: void)" : ""}`)),
-  passed.map((p) => h("span", { class: "badge badge-passed", dataset: { item: p.item } }, passedText(p))));
+  if (!held.length && !waits.length && !passed.length) return h("td", { class: "waiting" }, h("span", { class: "muted" }, "\u2014"));
+  return h("td", { class: "waiting" }, held.map((why) => h("span", { class: "badge badge-held" }, `Held: ${why}`)),
+    waits.map((it) => h("span", { class: "badge badge-sign" },
+      `Clinician to sign: ${it.title}${signWhy(it)}`)),
+    passed.map((p) => h("span", { class: "badge badge-passed", dataset: { item: p.item } }, passedText(p))));
 }
 
 // The highest priority, and what is to acknowledge by priority from the
