@@ -10,7 +10,7 @@
 -- monitoring and is on the REMS form's record.
 --
 -- Rule ids: spo2_low, rr_low, rr_high, sedation_deep (as monitoring.lua's), leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate),
--- bp_low, hr_low (high alerts on the BP before leaving), sedation_answer, dissociation_answer,
+-- bp_high, bp_low, hr_low (high alerts on the BP before leaving: AL9, Q4), sedation_answer, dissociation_answer,
 -- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
 -- prescriber has not confirmed it: docs/safety.md N6).
 
@@ -164,6 +164,15 @@ return v.phase "discharge" {
                              visit.param("sbp_low"), visit.param("hr_min")))
         end
       end,
+    },
+    -- A high BP before leaving alerts high, as the monitoring's bp_high of the same name
+    -- (docs/safety.md AL9: 192/114 held leaving and told nobody): the block above holds
+    -- leaving, the alert tells someone; a calm BP before leaving resolves the monitoring's.
+    -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert).
+    v.rule "bp_high" {
+      on = "bp_before_leaving",
+      priority = "high", worse = lib.worse.bp,
+      check = function(x, visit) return lib.bp_high(x, visit) end,
     },
     -- A low BP or a slow heart rate before leaving alerts high, as wherever BP is taken
     -- (docs/safety.md Q4, R5): the block above holds leaving, the alert tells someone.

@@ -3,9 +3,10 @@
 -- visit; the gate lists everything still missing.
 --
 -- The decision is the gate's (param aldrete_min, and the last vitals within sbp_low, hr_min,
--- hr_max, rr_min and rr_max: docs/safety.md Q4, U3, taken within discharge_vitals_max_age_min:
--- U2); one rule, aldrete_restates, checks the points that restate a measurement against the
--- last vitals (docs/safety.md, H12).
+-- hr_max, rr_min and rr_max: docs/safety.md Q4, U3, their systolic within bp_recovery_pct of the
+-- baseline: AL2, taken within discharge_vitals_max_age_min: U2); one rule, aldrete_restates,
+-- checks the points that restate a measurement against the last vitals (docs/safety.md, H12;
+-- circulation against the baseline too: AL2).
 --
 -- A repeat reading taken now (item vitals, not scheduled, not required: docs/safety.md T6)
 -- runs the observation's limit rules under the same names, so a calm one resolves a late
@@ -111,6 +112,14 @@ return v.phase "discharge" {
     local out = lib.out_of_range_at_discharge(last, visit)
     if out then
       missing[#missing + 1] = fmt("last vitals %s: record vitals within the limits, or a clinician overrides", out)
+    end
+    -- Source: docs/clinical/discharge-criteria.md, "BP back near baseline" (param bp_recovery_pct):
+    -- the observation's check, on the last vitals (docs/safety.md AL2: a repeat of 200/120 or 94/55
+    -- after a baseline of 128/80 went home on acknowledged medium alerts, or none).
+    local far = lib.bp_not_recovered(last, visit)
+    if far then
+      missing[#missing + 1] = fmt("last vitals systolic %s: record vitals back near the baseline, or a clinician "
+                                  .. "overrides", far)
     end
     -- Source: docs/clinical/discharge-criteria.md, "Vitals at discharge no older than" (param
     -- discharge_vitals_max_age_min; docs/safety.md U2): the checks above and the Aldrete's read

@@ -168,6 +168,20 @@ function lib.last_vitals(visit)
   return visit.value("infusion.vitals"), visit.observed_at("infusion.vitals")
 end
 
+-- Systolic BP back near the baseline (param bp_recovery_pct): how far x's systolic is from the
+-- baseline's, as "S is more than P% away from the baseline B", or nil when within it (or no
+-- baseline). The observation's block (bp_not_recovered) and the discharge's gate (docs/safety.md
+-- AL2) read the same check. Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
+function lib.bp_not_recovered(x, visit)
+  local b = lib.baseline(visit)
+  if not b or not x then return nil end
+  local pct = visit.param("bp_recovery_pct")
+  if math.abs(x.sbp - b.sbp) > b.sbp * pct / 100 then
+    return fmt("%g is more than %g%% away from the baseline %g", x.sbp, pct, b.sbp)
+  end
+  return nil
+end
+
 -- The last vitals at discharge: what of them is past its limit, as one text, or nil.
 -- Systolic at or below sbp_low, heart rate at or below hr_min (docs/safety.md Q4); heart
 -- rate above hr_max, respiratory rate below rr_min or at or above rr_max (U3: a fast heart
@@ -316,17 +330,23 @@ lib.worse = {
 }
 
 -- Aldrete points that restate a measurement (docs/safety.md, H12): for each such field
--- of the score, the vitals field it restates and the most points the last reading of
--- it allows. A score above that contradicts the chart.
+-- of the score, the vitals field it restates, how the reading is said, and the most points
+-- the last reading of it allows. A score above that contradicts the chart.
 --   spo2: the score's own bands (scores.aldrete_spo2 on room air, the most it gives:
 --     above 92% 2, above 90% 1, else 0).
 --   respiration: below the slow-breathing limit (param rr_min) breathing is at best
 --     "shallow or limited" (1 point), never "breathes deeply and coughs freely" (2).
+--   circulation: the score's own bands against the baseline's systolic
+--     (scores.aldrete_circulation, % variant: within 20% 2, 20-49% 1, else 0; docs/safety.md
+--     AL2: 2 beside 94 after 128 was not contradicted). No baseline: nil, nothing to compare.
 lib.aldrete_restates = {
-  { field = "spo2", reading = "spo2", what = "SpO2 %g%%",
+  { field = "spo2", reading = "spo2", what = function(spo2) return fmt("SpO2 %g%%", spo2) end,
     most = function(spo2) return scores.aldrete_spo2(spo2, false) end },
-  { field = "respiration", reading = "rr", what = "respiratory rate %g/min",
+  { field = "respiration", reading = "rr", what = function(rr) return fmt("respiratory rate %g/min", rr) end,
     most = function(rr, visit) if rr < visit.param("rr_min") then return 1 end return 2 end },
+  { field = "circulation", reading = "sbp",
+    what = function(sbp, visit) return fmt("systolic %g against the baseline %g", sbp, lib.baseline(visit).sbp) end,
+    most = function(sbp, visit) local b = lib.baseline(visit) return b and scores.aldrete_circulation(sbp, b.sbp) end },
 }
 
 -- The Aldrete points (x) that the last vitals (last, nil when none) contradict, as
@@ -338,9 +358,9 @@ function lib.aldrete_contradictions(x, last, visit)
     local points, reading = tonumber(x[m.field]), last[m.reading]
     if points ~= nil and reading ~= nil then
       local most = m.most(reading, visit)
-      if points > most then
-        found[#found + 1] = fmt("%s %g points, but the last " .. m.what .. " allows at most %g", m.field, points,
-                                reading, most)
+      if most ~= nil and points > most then
+        found[#found + 1] = fmt("%s %g points, but the last %s allows at most %g", m.field, points,
+                                m.what(reading, visit), most)
       end
     end
   end

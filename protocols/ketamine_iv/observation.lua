@@ -118,16 +118,12 @@ return v.phase "observation" {
     -- Systolic BP back within bp_recovery_pct of the baseline before leaving.
     -- Source: docs/clinical/discharge-criteria.md: modified Aldrete (Aldrete 1995) [P/S],
     -- circulation "within 20%" of baseline scores 2; discharge "back to baseline" [W].
+    -- The discharge's gate reads the same check on the last vitals (lib.bp_not_recovered; AL2).
     v.rule "bp_not_recovered" {
       on = "vitals",
       check = function(x, visit)
-        local b = lib.baseline(visit)
-        if not b then return nil end
-        local pct = visit.param("bp_recovery_pct")
-        if math.abs(x.sbp - b.sbp) > b.sbp * pct / 100 then
-          return v.block(fmt("Systolic %g is more than %g%% away from the baseline %g: keep observing and repeat.",
-                             x.sbp, pct, b.sbp))
-        end
+        local far = lib.bp_not_recovered(x, visit)
+        if far then return v.block(fmt("Systolic %s: keep observing and repeat.", far)) end
       end,
     },
   },

@@ -70,17 +70,22 @@ return {
     expect "80m" { resolved = "bp_rise" },
   },
 
-  spec "Before leaving, a BP at the flag holds the discharge" {
-    no_other = { "blocks" },
+  -- The hold alerts as the monitoring's bp_high does (docs/safety.md AL9: 192/114 held leaving
+  -- and told nobody).
+  spec "Before leaving, a BP at the flag holds the discharge and alerts high" {
+    no_other = { "blocks", "alerts" },
     session.predose(),
     session.dosing(),
     session.monitoring(),
     session.discharge({ bp_before_leaving = bp(182, 96) }, true),
     expect "133m" { block = "bp_leaving", reason = "182/96 is at or above 180/110" },
+    expect "133m" { alert = "bp_high", priority = "high", message = "BP 182/96 is at or above 180/110" },
     at "134m" { discharge = true },
     expect "134m" { gate_blocked = "discharge", reason = "keep monitoring" },
     at "140m" { record = { bp_before_leaving = bp(150, 90) } },
     expect "140m" { unblocked = "bp_leaving" },
+    expect "140m" { resolved = "bp_high" },
+    at "140m" { ack = "bp_high" },
     at "141m" { discharge = true },
     expect "141m" { discharged = true },
   },
