@@ -56,11 +56,17 @@ PGconn *vigil__pg_connect(const char *uri, int *permanent, char *why, size_t n) 
   PGconn *c = PQconnectStart(uri);
   if (!c) return NULL;
   if (PQstatus(c) == CONNECTION_BAD) {
-    /* Refused before any host was tried: the URI or one of its options
-     * (sslmode=bogus), unless a host's name could not be looked up (the
-     * name server may be away: tried again). */
-    why_line(PQerrorMessage(c), why, n);
-    *permanent = strstr(PQerrorMessage(c), "could not translate host name") == NULL;
+    /* Refused before the server answered: the URI or one of its options
+     * (sslmode=bogus) is for a person to correct; but a host's name that
+     * could not be looked up (the name server may be away), or a host
+     * tried and not reached, is an outage, tried again. A Unix socket
+     * fails here, at once, while PostgreSQL restarts (its socket file is
+     * gone: "connection to server on socket ... failed: No such file or
+     * directory"; AJ4 of docs/deploy.md); TCP fails later, in the polls. */
+    const char *msg = PQerrorMessage(c);
+    why_line(msg, why, n);
+    *permanent = !strstr(msg, "could not translate host name") && !strstr(msg, "connection to server") &&
+                 !strstr(msg, "could not connect to server"); /* libpq before 14 */
     return c;
   }
   PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
