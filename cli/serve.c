@@ -142,13 +142,15 @@ static void plugin_log(void *ud, vigil_log_level level, const char *plugin, cons
  * first site's whatever the site named). */
 static char *plugins_status(void *ud) { return vigil__plugin_host_status_json(((site_unit *)ud)->plugins); }
 
-/* Plugins of the site refused (not loaded, or their init failed): its
+/* Plugins of the site refused (not loaded, or their init failed), and in
+ * *degraded those running whose status says they cannot do their work: its
  * /healthz says degraded (AF1: a second site's hl7 listener refused, its
- * alarms lost, and /healthz said ok). */
-static unsigned plugins_failed(void *ud) {
+ * alarms lost, and /healthz said ok; AJ3, AJ5). */
+static unsigned plugins_failed(void *ud, unsigned *degraded) {
   const site_unit *u = ud;
   unsigned running, failed;
   vigil__plugin_host_counts(u->plugins, &running, &failed);
+  *degraded = u->closing || u->closed ? 0 : vigil__plugin_host_degraded(u->plugins);
   return u->closing || u->closed ? 0 : failed;
 }
 
@@ -203,12 +205,14 @@ static char *sites_health(void *ud, int *degraded) {
     if (u->closing || u->closed || !u->e) continue;
     vigil_stats st;
     vigil_engine_stats(u->e, &st);
-    unsigned failed = plugins_failed(u);
-    if (st.visits_not_rebuilt || failed) *degraded = 1;
-    json_t *one = json_pack("{s:s, s:I, s:I, s:I, s:I}", "status", st.visits_not_rebuilt || failed ? "degraded" : "ok",
-                            "visits_active", (json_int_t)st.visits_active, "visits_not_rebuilt",
-                            (json_int_t)st.visits_not_rebuilt, "write_failures", (json_int_t)st.write_failures,
-                            "plugins_failed", (json_int_t)failed);
+    unsigned running_degraded;
+    unsigned failed = plugins_failed(u, &running_degraded);
+    int bad = st.visits_not_rebuilt || failed || running_degraded;
+    if (bad) *degraded = 1;
+    json_t *one = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "status", bad ? "degraded" : "ok", "visits_active",
+                            (json_int_t)st.visits_active, "visits_not_rebuilt", (json_int_t)st.visits_not_rebuilt,
+                            "write_failures", (json_int_t)st.write_failures, "plugins_failed", (json_int_t)failed,
+                            "plugins_degraded", (json_int_t)running_degraded);
     if (!one || json_object_set_new(all, u->name, one) < 0) {
       json_decref(all);
       all = NULL;

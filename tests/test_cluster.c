@@ -1075,6 +1075,31 @@ static void a_misconfigured_node_stops_saying_why(void **state) {
   assert_stops("dropped", "DROP TABLE vigil_visits", NULL, 1, "lacks part of vigil's schema");
 }
 
+/* AJ4 of the seventh try: over a Unix socket (host=/folder), a socket file
+ * that is not there (PostgreSQL restarting, or not yet started) made a
+ * standby or a starting node stop with status 2, "correct the role,
+ * password, database or options", where over TCP it waits and tries again.
+ * Here the socket folder is the test cluster's, its port one nobody listens
+ * on: the node says it cannot reach the database and waits. */
+static void a_missing_socket_is_an_outage(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "sockets", uri, sizeof uri), 0);
+  serve_process p;
+  node_setup(&p, "t3", "north");
+  char good[sizeof uri];
+  snprintf(good, sizeof good, "%s", uri);
+  snprintf(uri, sizeof uri, "postgresql://vigil@/sockets?host=%s&port=1", pgc.root);
+  node_conf(&p, "t3", "north");
+  snprintf(uri, sizeof uri, "%s", good);
+  node_spawn(&p);
+  assert_true(node_says(&p, "cannot reach the database", 30000));
+  char *text = serve_log(&p);
+  assert_null(strstr(text, "refuses the connection"));
+  free(text);
+  assert_int_equal(serve_stop(&p, 0), 0); /* still running: waiting, not stopped */
+  serve_cleanup(&p);
+}
+
 /* C8 of the independent try: the first admin's password was printed on
  * standard error among the JSON log lines (a service manager keeps them in
  * its journal). It is written to ./var/admin-password with PostgreSQL
@@ -1370,21 +1395,22 @@ static void a_plugin_per_site_on_one_node(void **state) {
   assert_true(node_says(&n, "\"msg\":\"listening\"", 30000));
   assert_true(has_claimed(&n, "f"));
   assert_true(has_claimed(&n, "g"));
-  /* One port for both: g's listener is refused, and says so. */
+  /* One port for both: g's listener waits for the port (tried again each
+   * second, AJ3), and says so. */
   assert_answer_has(&n, "/healthz?site=g", 200,
-                    (const char *[]){"\"status\":\"degraded\"", "\"plugins_failed\":1", "\"site\":\"g\"", NULL});
+                    (const char *[]){"\"status\":\"degraded\"", "\"plugins_degraded\":1", "\"site\":\"g\"", NULL});
   assert_answer_has(&n, "/healthz?site=f", 200, (const char *[]){"\"status\":\"ok\"", "\"plugins_failed\":0", NULL});
   assert_answer_has(
       &n, "/healthz", 200,
       (const char *[]){"\"status\":\"degraded\"", "\"f\":{\"status\":\"ok\"", "\"g\":{\"status\":\"degraded\"", NULL});
   assert_answer_has(&n, "/api/v1/plugins?site=g", 200,
-                    (const char *[]){"\"state\":\"failed\"", "address already in use", NULL});
+                    (const char *[]){"\"state\":\"running\"", "is in use (another process", NULL});
   assert_answer_has(&n, "/api/v1/plugins?site=f", 200, (const char *[]){"\"state\":\"running\"", NULL});
   assert_answer_has(&n, "/metrics", 200,
-                    (const char *[]){"\nvigil_plugin_up{plugin=\"hl7\",site=\"f\"} 1\n",
-                                     "\nvigil_plugin_up{plugin=\"hl7\",site=\"g\"} 0\n", NULL});
+                    (const char *[]){"\nvigil_plugin_hl7_listening{plugin=\"hl7\",site=\"f\"} 1\n",
+                                     "\nvigil_plugin_hl7_listening{plugin=\"hl7\",site=\"g\"} 0\n", NULL});
   char *text = serve_log(&n);
-  const char *refused = strstr(text, "\"msg\":\"refused: ");
+  const char *refused = strstr(text, "address already in use; trying again");
   assert_non_null(refused);
   const char *eol = strchr(refused, '\n');
   const char *site = strstr(refused, "\"plugin\":\"hl7\",\"site\":\"g\"");
@@ -1829,6 +1855,7 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(the_first_admin_password_is_in_a_file_only_its_owner_reads),
                                      cmocka_unit_test(a_node_refuses_a_site_that_does_not_exist),
                                      cmocka_unit_test(a_misconfigured_node_stops_saying_why),
+                                     cmocka_unit_test(a_missing_socket_is_an_outage),
                                      cmocka_unit_test(a_schema_table_dropped_while_running_stops_the_node),
                                      cmocka_unit_test(the_cli_names_a_site_on_postgresql)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};

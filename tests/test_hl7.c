@@ -1716,6 +1716,11 @@ static void alarms_manager_never_answers(void **state) {
   json_decref(st);
   metrics_have(f, "vigil_plugin_hl7_alarm_link_alert{plugin=\"hl7\"} 1",
                "vigil_plugin_hl7_alarm_link_up{plugin=\"hl7\"} 0", "the alarm link not down and alerted");
+  /* AJ5 (docs/deploy.md): /healthz said ok meanwhile. */
+  st = get_json(f, "/healthz", 200);
+  text_is(st, "status", "degraded");
+  assert_int_equal(json_integer_value(json_object_get(st, "plugins_degraded")), 1);
+  json_decref(st);
   char *log = serve_log(&f->s);
   const char *said = strstr(log, "unreachable since");
   if (!said || strstr(said + 1, "unreachable since")) fail_msg("'unreachable since' not said once: %s", log);
@@ -1723,6 +1728,57 @@ static void alarms_manager_never_answers(void **state) {
   for (int i = 0; i < n_fds; i++)
     close(fds[i]);
   close(ls);
+}
+
+/* AJ3 (docs/deploy.md): a port held by another process (on one machine,
+ * the node that owned the site before a failover) refused the plugin for
+ * good: ADT in and its alarms out stopped until a restart. Now the plugin
+ * runs, says it is degraded (so /healthz does), binds again each second,
+ * and takes messages once the port is free. */
+static void a_held_port_is_tried_again(void **state) {
+  (void)state;
+  fixture f = {0};
+  assert_int_equal(serve_setup(&f.s, PROTOCOL), 0);
+  f.port = hc_free_port();
+  int held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); /* not the server's too */
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(held, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(held, 1), 0);
+  char extra[200];
+  snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d, application = 'VIGIL', facility = 'CLINIC' } }\n",
+           f.port);
+  serve_configure(&f.s, extra);
+  assert_int_equal(serve_start(&f.s), 0);
+  json_t *h = get_json(&f, "/healthz", 200);
+  text_is(h, "status", "degraded");
+  assert_int_equal(json_integer_value(json_object_get(h, "plugins_degraded")), 1);
+  assert_int_equal(json_integer_value(json_object_get(h, "plugins_failed")), 0);
+  json_decref(h);
+  json_t *st = get_json(&f, "/api/v1/plugins", 200);
+  char *text = json_dumps(st, JSON_COMPACT);
+  if (!strstr(text, "\"state\":\"running\"") || !strstr(text, "is in use (another process"))
+    fail_msg("the plugin not running and degraded: %s", text);
+  free(text);
+  json_decref(st);
+  close(held);
+  int free_now = 0;
+  for (int i = 0; i < 200 && !free_now; i++) { /* bound again within a second or two; 20 s at most */
+    char *log = serve_log(&f.s);
+    free_now = strstr(log, "the port is free now") != NULL;
+    free(log);
+    if (!free_now) usleep(100000);
+  }
+  assert_true(free_now);
+  a01_taken(&f, "AJ3-1", "AJ3PAT");
+  h = get_json(&f, "/healthz", 200);
+  text_is(h, "status", "ok");
+  char *page = NULL;
+  assert_int_equal(serve_request(&f.s, "GET", "/metrics", NULL, &page), 200);
+  assert_non_null(strstr(page, "\nvigil_plugin_hl7_listening{plugin=\"hl7\"} 1\n"));
+  free(page);
+  json_decref(h);
+  serve_cleanup(&f.s);
 }
 
 /* H5 (docs/hl7.md): two sites on one alarm manager, which deduplicates on
@@ -1872,6 +1928,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(zone_reader_agrees_with_libc),
       cmocka_unit_test(record_authority_of_older_records),
       cmocka_unit_test(unknown_settings_refused),
+      cmocka_unit_test(a_held_port_is_tried_again),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
       cmocka_unit_test_teardown(alarms_answered_ae_for_ever, alarms_teardown),
       cmocka_unit_test_teardown(alarm_ids_differ_between_sites, alarms_teardown),

@@ -980,6 +980,20 @@ void vigil__plugin_host_counts(const plugin_host *h, unsigned *running, unsigned
     h->plugins[i]->running ? (*running)++ : (*failed)++;
 }
 
+unsigned vigil__plugin_host_degraded(const plugin_host *h) {
+  unsigned n = 0;
+  for (size_t i = 0; h && i < h->n; i++) {
+    const vigil_plugin *p = h->plugins[i];
+    if (!p->running || !p->status_fn) continue;
+    char *text = p->status_fn(p->status_ud);
+    json_t *st = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (json_is_string(json_object_get(st, "degraded"))) n++;
+    json_decref(st);
+  }
+  return n;
+}
+
 void vigil__plugin_host_close(plugin_host *h) {
   if (!h || h->closed) return;
   h->closed = 1;

@@ -72,6 +72,12 @@ struct hl7p {
   unsigned idle_timeout_ms, frame_timeout_ms; /* A4: 0 never */
   uv_timer_t sweep;                           /* closes idle and stalled connections */
   int sweeping;
+  /* AJ3 of docs/deploy.md: the port still held by another process (on one
+   * machine, the node that owned the site before a failover): bound again
+   * each second, alarms out and the records going on meanwhile. */
+  uv_timer_t rebind;
+  int rebinding, bound;
+  struct sockaddr_storage addr; /* the listener's */
   conn *conns;
   alarms *alarms;  /* alarms out (alarms.c); NULL: not configured */
   json_t *records; /* patient -> the record as vigil keeps it: read from the log at start, then each patient event */
@@ -540,7 +546,7 @@ static int on_patient_event(void *ud, const vigil_plugin_event *ev) {
 
 /* The plugin's memory, once its listener, sweep timer and connections have closed. */
 static void free_when_closed(hl7p *h) {
-  if (h->listening || h->conns || h->sweeping) return;
+  if (h->listening || h->conns || h->sweeping || h->rebinding) return;
   free(h->host);
   free(h->app);
   free(h->facility);
@@ -721,6 +727,15 @@ static void on_connection(uv_stream_t *server, int status) {
 
 static char *status(void *ud) {
   hl7p *h = ud;
+  char why[300] = "";
+  json_t *alarm_link = h->alarms ? vigil__hl7_alarms_status(h->alarms) : NULL;
+  if (h->port && !h->bound)
+    snprintf(why, sizeof why,
+             "no MLLP listener: %s:%d is in use (another process, or another site's listener on this node); trying "
+             "again each second",
+             h->host, h->port);
+  else if (json_is_true(json_object_get(alarm_link, "link_alert")))
+    snprintf(why, sizeof why, "the alarm manager has been unreachable longer than link_alert_after_ms: alarms wait");
   json_t *j =
       json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "host", h->host, "port", h->port, "connections",
                 (int)h->n_conns, "recorded", (json_int_t)h->accepted, "duplicates", (json_int_t)h->duplicates,
@@ -728,7 +743,10 @@ static char *status(void *ud) {
   json_object_set_new(j, "older", json_integer((json_int_t)h->older));
   json_object_set_new(j, "timezone", json_string(h->zone ? vigil__hl7_zone_name(h->zone) : "UTC"));
   if (h->port == 0) json_object_set_new(j, "port", json_null());
-  if (h->alarms) json_object_set_new(j, "alarms", vigil__hl7_alarms_status(h->alarms));
+  if (alarm_link) json_object_set_new(j, "alarms", alarm_link);
+  json_object_set_new(j, "listening", json_boolean(h->bound));
+  /* /healthz counts a plugin whose status says degraded (AJ3, AJ5). */
+  if (why[0]) json_object_set_new(j, "degraded", json_string(why));
   char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
   return s;
@@ -737,6 +755,12 @@ static char *status(void *ud) {
 static void on_sweep_closed(uv_handle_t *hd) {
   hl7p *h = hd->data;
   h->sweeping = 0;
+  free_when_closed(h);
+}
+
+static void on_rebind_closed(uv_handle_t *hd) {
+  hl7p *h = hd->data;
+  h->rebinding = 0;
   free_when_closed(h);
 }
 
@@ -757,6 +781,7 @@ static void on_close(void *ud) {
     conn_close(c);
   }
   if (h->sweeping) uv_close((uv_handle_t *)&h->sweep, on_sweep_closed);
+  if (h->rebinding) uv_close((uv_handle_t *)&h->rebind, on_rebind_closed);
   uv_close((uv_handle_t *)&h->listener, on_listener_closed);
 }
 
@@ -846,6 +871,32 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
   return 0;
 }
 
+/* Binds and listens: 0, or libuv's error (UV_EADDRINUSE: another process
+ * holds the port). A bind that failed leaves the socket unbound, so it is
+ * bound again on the same handle. */
+static int bind_listener(hl7p *h) {
+  int rc = uv_tcp_bind(&h->listener, (struct sockaddr *)&h->addr, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&h->listener, 64, on_connection);
+  h->bound = rc == 0;
+  h->api->metric_set(h->p, "listening", "gauge",
+                     "1 when the MLLP listener is bound; 0 while its port is in use (tried again each second)", NULL,
+                     h->bound);
+  return rc;
+}
+
+static void on_rebind(uv_timer_t *t) {
+  hl7p *h = t->data;
+  if (h->closing) return;
+  int rc = bind_listener(h);
+  if (rc == UV_EADDRINUSE) return;
+  uv_timer_stop(&h->rebind);
+  if (rc < 0)
+    say(h, VIGIL_PLUGIN_LOG_ERROR, "cannot listen for MLLP on %s:%d: %s; not trying again", h->host, h->port,
+        uv_strerror(rc));
+  else
+    say(h, VIGIL_PLUGIN_LOG_INFO, "MLLP listener on %s:%d (the port is free now)", h->host, h->port);
+}
+
 static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   if (api->abi_minor < 4 || api->size < offsetof(vigil_api, patient_record) + sizeof api->patient_record)
     return vigil__plugin_refuse(err, "the hl7 plugin needs plugin ABI 1.4 (patient_record); this vigil has %u.%u",
@@ -895,8 +946,18 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   if (uv_ip4_addr(h->host, h->port, (struct sockaddr_in *)&sa) != 0 &&
       uv_ip6_addr(h->host, h->port, (struct sockaddr_in6 *)&sa) != 0)
     return vigil__plugin_refuse(err, "plugins.hl7.host: '%s' is not an IP address", h->host);
-  if ((rc = uv_tcp_bind(&h->listener, (struct sockaddr *)&sa, 0)) < 0 ||
-      (rc = uv_listen((uv_stream_t *)&h->listener, 64, on_connection)) < 0)
+  h->addr = sa;
+  if ((rc = bind_listener(h)) == UV_EADDRINUSE) {
+    uv_timer_init(h->loop, &h->rebind);
+    h->rebind.data = h;
+    h->rebinding = 1;
+    uv_timer_start(&h->rebind, on_rebind, 1000, 1000);
+    uv_unref((uv_handle_t *)&h->rebind);
+    say(h, VIGIL_PLUGIN_LOG_ERROR,
+        "cannot listen for MLLP on %s:%d: address already in use; trying again each second (alarms out go on; "
+        "/healthz says degraded meanwhile)",
+        h->host, h->port);
+  } else if (rc < 0)
     return vigil__plugin_refuse(err, "cannot listen for MLLP on %s:%d: %s", h->host, h->port, uv_strerror(rc));
   /* The records as they stand, from the log (A2, A3, A6 in docs/hl7.md). */
   if (!(h->records = json_object())) return -1;

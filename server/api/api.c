@@ -281,20 +281,22 @@ static void get_health(api *a, http_request *req, const api_call *c) {
   char *sites = a->site && q < 0 && a->sites_health ? a->sites_health(a->plugins_ud, &degraded) : NULL;
   vigil_stats st;
   vigil_engine_stats(a->e, &st);
-  /* A plugin of this site refused: its alarms or its feed do not run (AF1). */
-  unsigned failed = a->plugins_failed ? a->plugins_failed(a->plugins_ud) : 0;
+  /* A plugin of this site refused: its alarms or its feed do not run (AF1);
+   * or one running says it cannot do its work (AJ3, AJ5). */
+  unsigned plugins_degraded = 0;
+  unsigned failed = a->plugins_failed ? a->plugins_failed(a->plugins_ud, &plugins_degraded) : 0;
   char body[512];
   snprintf(body, sizeof body,
            "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.3f,\"visits_active\":%llu,\"alerts_active\":%llu,"
            "\"events_this_run\":%llu,\"commits\":%llu,\"commit_failures\":%llu,\"subscribers\":%u,"
-           "\"visits_not_rebuilt\":%llu,\"plugins_failed\":%u}",
+           "\"visits_not_rebuilt\":%llu,\"plugins_failed\":%u,\"plugins_degraded\":%u}",
            /* degraded: visits a failed commit took out of memory wait for the
             * store to answer to be read back (they are missing from lists). */
-           st.visits_not_rebuilt || degraded || failed ? "degraded" : "ok", VIGIL_VERSION_STRING,
+           st.visits_not_rebuilt || degraded || failed || plugins_degraded ? "degraded" : "ok", VIGIL_VERSION_STRING,
            (double)(uv_hrtime() - a->started) / 1e9, (unsigned long long)st.visits_active,
            (unsigned long long)st.alerts_active, (unsigned long long)st.events, (unsigned long long)a->stats.commits,
            (unsigned long long)a->stats.commit_failures, a->streams ? vigil__streams_count(a->streams) : 0,
-           (unsigned long long)st.visits_not_rebuilt, failed);
+           (unsigned long long)st.visits_not_rebuilt, failed, plugins_degraded);
   /* A node of a cluster: its clock less the database's at its last claim
    * or renewal (C5 of issue 17's try; past max_clock_offset it gives its
    * sites up), as /metrics' vigil_clock_offset_seconds. */

@@ -108,7 +108,7 @@ struct api {
   char *(*plugins_metrics)(void *ud);
   void *plugins_ud;
   char *(*sites_health)(void *ud, int *degraded);
-  unsigned (*plugins_failed)(void *ud);
+  unsigned (*plugins_failed)(void *ud, unsigned *degraded);
   api_refusal refusals[API_REFUSAL_KEYS + 1]; /* the last: addresses past the others */
   int64_t refusal_window_ms;
   int secure_cookies;       /* the session cookie says Secure (served over TLS by the proxy in front) */

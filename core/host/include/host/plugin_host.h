@@ -52,6 +52,11 @@ int vigil__plugin_sites_check(const char *plugins_json, const char *sites_csv, c
 
 /* How many plugins run, and how many were refused. */
 void vigil__plugin_host_counts(const plugin_host *h, unsigned *running, unsigned *failed);
+/* How many running plugins say in their status that they cannot do their
+ * work: a member "degraded" holding a sentence (docs/plugins.md; the hl7
+ * plugin's listener waiting for its port, its alarm link down past
+ * link_alert_after_ms). */
+unsigned vigil__plugin_host_degraded(const plugin_host *h);
 
 /* Runs every plugin's close callbacks and ends their subscriptions; call it
  * before the engine is freed. */

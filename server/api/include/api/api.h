@@ -51,10 +51,13 @@ typedef struct api_options {
    * alone). Called with plugins_ud; NULL: one site. */
   char *(*sites_health)(void *ud, int *degraded);
   /* How many of this api's site's plugins were refused (not loaded, or
-   * their init failed): /healthz says degraded and names the count
-   * (`plugins_failed`; AF1 of docs/deploy.md). Called with plugins_ud;
+   * their init failed), and in *degraded how many run but say in their
+   * status that they cannot do their work (the hl7 plugin's listener
+   * waiting for its port, its alarm link down: AJ3, AJ5 of
+   * docs/deploy.md): /healthz says degraded and names both counts
+   * (`plugins_failed`, `plugins_degraded`; AF1). Called with plugins_ud;
    * NULL: none. */
-  unsigned (*plugins_failed)(void *ud);
+  unsigned (*plugins_failed)(void *ud, unsigned *degraded);
   /* Who may sign in (users.h; the api does not own it), and how long a
    * sign-in lasts after its last use (0: 12 hours). */
   struct users *users;
