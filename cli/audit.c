@@ -199,7 +199,7 @@ static int audit_verify(int argc, char **argv) {
       return 2;
     }
     char uploads[4200], site[80];
-    vigil__protocol_uploads_dir("var/vigil", uploads, sizeof uploads); /* as vigil serve keeps them */
+    vigil__protocol_uploads_dir(db, uploads, sizeof uploads); /* as vigil serve keeps them */
     int rc = vigil__store_pg_verify(db, uploads, 1, &events, site, sizeof site, &bad, msg, sizeof msg);
     if (rc == 0) {
       printf("ok: %s\n", msg);

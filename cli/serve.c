@@ -1702,7 +1702,7 @@ static int serve(settings *st) {
     goto out;
   }
   char uploads[4200];
-  vigil__protocol_uploads_dir(pg ? "var/vigil" : st->db, uploads, sizeof uploads);
+  vigil__protocol_uploads_dir(st->db, uploads, sizeof uploads);
   /* PostgreSQL: what vigil_audit_check_state checks of a SQLite file that a
    * start trusts (docs/security.md Y1, T6): every upload folder is what a
    * protocol.uploaded event recorded, every user row what the log made it. */

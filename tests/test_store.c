@@ -106,9 +106,14 @@ static int setup(void **state) {
   return 0;
 }
 
+/* Where the program started: a test that moves into its folder (vigil
+ * serve's var/ for PostgreSQL) is moved back, also when it failed. */
+static char start_dir[4096];
+
 static int teardown(void **state) {
   dirs *d = *state;
   char cmd[200];
+  if (start_dir[0] && chdir(start_dir) < 0) return -1;
   snprintf(cmd, sizeof cmd, "rm -rf %s", d->root);
   int rc = system(cmd);
   free(d);
@@ -756,6 +761,17 @@ static void a_cluster_database_is_verified(void **state) {
   uint64_t seq;
   assert_int_equal(verify(d, NULL, 1, site, &seq, msg), 0);
   assert_non_null(strstr(msg, "3 sites"));
+  /* The public call verifies it too (the sixth review's item 7: it said
+   * VIGIL_ENOENT "cannot open postgresql://..."), with the upload folders
+   * where vigil serve keeps them for PostgreSQL: var/ of the working
+   * directory (the test's own folder, none yet). */
+  assert_int_equal(chdir(d->root), 0); /* and back: teardown */
+  uint64_t events = 0, bad = 0;
+  assert_int_equal(vigil_audit_verify(d->db, &events, &bad, msg, sizeof msg), 0);
+  assert_non_null(strstr(msg, "3 sites"));
+  assert_int_equal(events, 4);
+  assert_int_equal(vigil_audit_check_state(d->db, msg, sizeof msg), VIGIL_EINVAL);
+  assert_non_null(strstr(msg, "only vigil_audit_verify"));
 
   /* An event's body edited. */
   sql(d, "", "CREATE TABLE saved AS SELECT * FROM vigil_events WHERE site = 'south' AND type = 'visit.started'");
@@ -766,6 +782,9 @@ static void a_cluster_database_is_verified(void **state) {
   assert_string_equal(site, "south");
   assert_true(seq > 0);
   assert_non_null(strstr(msg, "was edited"));
+  assert_int_equal(vigil_audit_verify(d->db, &events, &bad, msg, sizeof msg), VIGIL_ECORRUPT);
+  assert_int_equal(bad, seq);
+  assert_non_null(strstr(msg, "site south: event"));
   sql(d, "", "UPDATE vigil_events e SET body = s.body FROM saved s WHERE e.site = s.site AND e.seq = s.seq");
   assert_int_equal(verify(d, NULL, 1, site, &seq, msg), 0);
 
@@ -796,6 +815,12 @@ static void a_cluster_database_is_verified(void **state) {
   assert_non_null(strstr(msg, "was not uploaded"));
   assert_int_equal(verify(d, uploads, 1, site, &seq, msg), VIGIL_ECORRUPT);
   assert_int_equal(verify(d, NULL, 1, site, &seq, msg), 0);
+  /* The same folder where vigil serve keeps a PostgreSQL node's uploads. */
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/var && mv %s %s/var/protocol_uploads", d->root, uploads, d->root);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(vigil_audit_verify(d->db, &events, &bad, msg, sizeof msg), VIGIL_ECORRUPT);
+  assert_non_null(strstr(msg, "durable@1.0.0"));
+  assert_non_null(strstr(msg, "was not uploaded"));
 }
 
 /* PostgreSQL dies under a running engine: the command then fails cleanly
@@ -1008,6 +1033,7 @@ static void the_memory_store_keeps_copies(void **state) {
 }
 
 int main(void) {
+  if (!getcwd(start_dir, sizeof start_dir)) return 1;
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest sqlite_tests[] = {
       T(visits_survive_a_restart_exactly),

@@ -141,6 +141,10 @@ static int begin_read(reader *r) {
 static int reader_open(reader *r, const char *path, char *msg, size_t msglen) {
   *r = (reader){.path = path, .msg = msg, .msglen = msglen};
   if (!path) return say(msg, msglen, VIGIL_EINVAL, "no database given");
+  if (vigil__store_is_pg(path))
+    return say(msg, msglen, VIGIL_EINVAL,
+               "a PostgreSQL database (the URI is not repeated: it may hold a password): of the audit's calls "
+               "only vigil_audit_verify reads one yet");
   struct stat st;
   if (stat(path, &st) < 0)
     return say(msg, msglen, errno == ENOENT ? VIGIL_ENOENT : VIGIL_EIO, "cannot open %s: %s", path, strerror(errno));
@@ -1165,6 +1169,13 @@ static int check_upload_folders(reader *r, verdict *v) {
 int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg, size_t msglen) {
   if (events) *events = 0;
   if (first_bad_seq) *first_bad_seq = 0;
+  if (vigil__store_is_pg(db_path)) {
+    /* A cluster's database: every site's chain, as vigil audit verify
+     * checks it (the message names the site of a first bad event). */
+    char uploads[4200];
+    vigil__protocol_uploads_dir(db_path, uploads, sizeof uploads);
+    return vigil__store_pg_verify(db_path, uploads, 1, events, NULL, 0, first_bad_seq, msg, msglen);
+  }
   reader r;
   int rc = reader_open(&r, db_path, msg, msglen);
   if (rc < 0) return rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/store.h"
 #include "store_sqlite.h"
 
 static void problem(problem_fn fn, void *ud, const char *where, const char *fmt, const char *arg) {
@@ -34,6 +35,7 @@ static protocol *load_stored(const char *db_path, const char *name, problem_fn f
 /* An upload waiting for approval: vigil serve keeps it as the folder
  * protocol_uploads/<id@version> beside the database (server/api_protocols.c). */
 void vigil__protocol_uploads_dir(const char *db, char *out, size_t n) {
+  if (vigil__store_is_pg(db)) db = "var/vigil";
   const char *slash = strrchr(db, '/');
   if (slash)
     snprintf(out, n, "%.*s/protocol_uploads", (int)(slash - db), db);

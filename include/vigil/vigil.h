@@ -382,7 +382,16 @@ typedef int (*vigil_audit_write_fn)(void *ud, const char *text, size_t len);
  * damage is outside the events, e.g. a stored protocol's sources); another
  * negative code when the file cannot be checked (VIGIL_ENOENT: no such file,
  * VIGIL_EINVAL: not a vigil database, VIGIL_ENEWER, VIGIL_EIO, VIGIL_EBUSY).
- * events and first_bad_seq may be NULL. */
+ * events and first_bad_seq may be NULL. db_path may be a PostgreSQL URI
+ * (postgresql://..., a cluster's database, docs/deploy.md): every site's
+ * chain and visits' table, the users and the upload folders
+ * (var/protocol_uploads under the working directory, as vigil serve keeps
+ * them) are checked as `vigil audit verify` checks them, in one read-only
+ * transaction while the nodes go on writing; msg ("N sites, M events, every
+ * chain intact") names the site of a bad event, whose seq (within that
+ * site) is *first_bad_seq; VIGIL_EIO when PostgreSQL cannot be reached,
+ * VIGIL_ENOENT when it holds no site yet. The other vigil_audit_ calls read
+ * a SQLite file only (VIGIL_EINVAL for a URI, saying so). */
 VIGIL_EXPORT int vigil_audit_verify(const char *db_path, uint64_t *events, uint64_t *first_bad_seq, char *msg,
                                     size_t msglen);
 

@@ -15,7 +15,10 @@
 protocol *vigil__protocol_version_load(const char *what, const char *db, problem_fn fn, void *ud);
 
 /* Where a server keeps uploaded versions: protocol_uploads beside the
- * database db. */
+ * database db; for a PostgreSQL store (db a URI: no file to be beside),
+ * var/protocol_uploads under the working directory, where vigil serve keeps
+ * its state then (cli/serve.c), and where vigil audit verify and
+ * vigil_audit_verify look for them. */
 void vigil__protocol_uploads_dir(const char *db, char *out, size_t n);
 
 #endif
