@@ -158,7 +158,8 @@ format-check:
 # vigil__ symbol a room's library uses is defined by a room it uses or links
 # (scripts/symbol-rooms). Before those, the rooms' USES, LINKS, include paths
 # and public headers are the plan's (cmake/rooms.plan), with no cycle between
-# rooms (scripts/room-plan). Every library on a room's program's link line is
+# rooms (scripts/room-plan), and the plan is what docs/architecture.md's rooms
+# table says each room may use (scripts/plan-doc). Every library on a room's program's link line is
 # a room's, the system's or the room's own archive, read as the room's
 # (scripts/link-rooms: a static library that is no room passed every other
 # wall). Last, every global symbol the build's libraries
@@ -173,6 +174,7 @@ lint: build
 	@scripts/include-circles --units
 	@scripts/include-walls
 	@scripts/room-plan $(BUILD)
+	@scripts/plan-doc
 	@scripts/include-rooms $(BUILD)
 	@scripts/type-copies $(BUILD)
 	@scripts/symbol-rooms $(BUILD)

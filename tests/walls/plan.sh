@@ -7,7 +7,8 @@
 # are refused, each named: auth given USES engine, store given USES engine (a
 # cycle, refused as one when the plan is made to say it too), and the
 # engine's private model.h moved into its include/. And a -I to the engine's
-# private folder on the API's include path.
+# private folder on the API's include path. Last, the plan against
+# docs/architecture.md's rooms table (scripts/plan-doc).
 # Usage: plan.sh SCRIPTS_DIR BUILD
 set -u
 scripts=$1
@@ -115,5 +116,29 @@ room config server/config base
 rm "$b/rooms/auth.room"
 expect_refused 'room config: declared by the build, not in the plan' 'room auth: in the plan, not declared by the build'
 
-[ $failed = 0 ] && echo "plan: the build keeps cmake/rooms.plan; a USES added, a cycle, a private header made public, a -I across a wall and a room unplanned were refused"
+# (6) The plan against docs/architecture.md's table (scripts/plan-doc, the
+# sixth review's item 9): the project's pass; auth given engine in the plan
+# (as in CMake: room-plan then passes), export's LINKS dropped, a room of the
+# plan the table lacks and a row the plan lacks are each named.
+root=$(cd "$scripts/.." && pwd)
+if ! "$scripts/plan-doc" >"$tmp/out" 2>&1; then
+  echo "FAIL: plan-doc refused the project's plan and page:"
+  cat "$tmp/out"
+  failed=1
+fi
+sed -e 's/^room auth store base$/room auth engine store base/' -e '/^links export engine$/d' \
+  -e 's/^room config base$/room config base\nroom metrics base/' "$root/cmake/rooms.plan" >"$tmp/rooms.plan"
+sed 's/^| http | /| httpd | /' "$root/docs/architecture.md" >"$tmp/architecture.md"
+if VIGIL_ROOM_PLAN="$tmp/rooms.plan" VIGIL_ROOM_DOC="$tmp/architecture.md" "$scripts/plan-doc" >"$tmp/out" 2>&1; then
+  echo "FAIL: plan-doc passed a plan the page does not draw:"
+  cat "$tmp/out"
+  failed=1
+fi
+for said in 'room auth: architecture.md says it may use base lang store, the plan base engine lang store' \
+  'room export: architecture.md says it LINKS engine, the plan (none)' \
+  "room metrics of the plan is not in architecture.md's table" 'architecture.md: room httpd is not in the plan'; do
+  grep -qF "$said" "$tmp/out" || { echo "FAIL: plan-doc did not say '$said':"; cat "$tmp/out"; failed=1; }
+done
+
+[ $failed = 0 ] && echo "plan: the build keeps cmake/rooms.plan; a USES added, a cycle, a private header made public, a -I across a wall and a room unplanned were refused; the plan is the page's"
 exit $failed
