@@ -1099,6 +1099,63 @@ static void unknown_settings_refused(void **state) {
 /* A4: an idle connection and a frame that never ends are closed after the
  * site's timeouts (plugins.hl7.idle_timeout_ms, frame_timeout_ms), and at
  * the connection limit the oldest idle connection makes room. */
+/* H14 (docs/hl7.md): vigil's ACK control id was VIGIL<ms>.<n>, the engine's
+ * time and a counter of the run. On the simulated clock a restart resumes
+ * where the log is and the counter starts again, so the first ACK after a
+ * restart repeated the last run's first: the id names one ACK no more. */
+static void ack_ids_differ_across_restarts(void **state) {
+  (void)state;
+  fixture f = {0};
+  assert_int_equal(serve_setup(&f.s, PROTOCOL), 0);
+  char cmd[8800];
+  snprintf(cmd, sizeof cmd,
+           "echo '" SERVE_PASSWORD "' | '%s' user add clock.admin --role admin --password-stdin --db '%s/vigil.db' "
+           ">/dev/null",
+           f.s.vigil, f.s.root);
+  if (system(cmd) != 0) fail_msg("%s failed", cmd);
+  f.port = hc_free_port();
+  char extra[256];
+  snprintf(extra, sizeof extra, "plugins = { hl7 = { port = %d } }\n", f.port);
+  serve_configure(&f.s, extra);
+  static const char *const simulated[] = {"--allow-untested", "--clock=simulated", "--allow-simulated-clock", NULL};
+  assert_int_equal(serve_start_args(&f.s, simulated), 0);
+  /* the clock moved ahead of the wall's, so that the restart resumes it from the log */
+  hc_conn c;
+  hc_response r;
+  assert_int_equal(hc_connect(&c, f.s.port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/session", NULL,
+                              "{\"user\": \"clock.admin\", \"password\": \"" SERVE_PASSWORD "\"}", &r),
+                   0);
+  hc_close(&c);
+  const char *t = r.status == 200 ? strstr(r.body, "\"token\":\"") : NULL;
+  if (!t) fail_msg("the admin's sign-in: %d %s", r.status, r.body);
+  char token[64];
+  snprintf(token, sizeof token, "%.43s", t + 9);
+  hc_response_free(&r);
+  assert_int_equal(hc_connect(&c, f.s.port), 0);
+  assert_int_equal(hc_request(&c, "POST", "/api/v1/clock", token, "{\"advance\": \"1h\"}", &r), 0);
+  hc_close(&c);
+  if (r.status != 200) fail_msg("the clock not moved: %d %s", r.status, r.body);
+  hc_response_free(&r);
+  char ids[2][200], msg[1024];
+  for (int run = 0; run < 2; run++) {
+    char control[16], patient[16];
+    snprintf(control, sizeof control, "RUN%d", run);
+    snprintf(patient, sizeof patient, "7%d", run);
+    snprintf(msg, sizeof msg, A01, control, patient);
+    hl7_msg ack;
+    expect_ack(&f, msg, "AA", control, &ack);
+    vigil__hl7_value(&ack, 0, 10, 0, 0, 0, ids[run], sizeof ids[run]);
+    vigil__hl7_free(&ack);
+    if (run == 0) {
+      assert_int_equal(serve_stop(&f.s, 0), 0);
+      assert_int_equal(serve_start_args(&f.s, simulated), 0);
+    }
+  }
+  if (!ids[0][0] || !strcmp(ids[0], ids[1])) fail_msg("the ACKs of two runs have one control id (MSH-10) '%s'", ids[0]);
+  serve_cleanup(&f.s);
+}
+
 static int setup_small(void **state) {
   return setup_with(state, "", "max_connections = 3, idle_timeout_ms = 1500, frame_timeout_ms = 1500");
 }
@@ -1913,6 +1970,7 @@ int main(int argc, char **argv) {
     };
     return cmocka_run_group_tests(interop, NULL, NULL);
   }
+  if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name, as the other test programs take it */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(a_patient_in, setup, teardown),
       cmocka_unit_test_setup_teardown(duplicates_across_restarts, setup, teardown),
@@ -1928,6 +1986,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(zone_reader_agrees_with_libc),
       cmocka_unit_test(record_authority_of_older_records),
       cmocka_unit_test(unknown_settings_refused),
+      cmocka_unit_test(ack_ids_differ_across_restarts),
       cmocka_unit_test(a_held_port_is_tried_again),
       cmocka_unit_test_teardown(alarms_answer_not_utf8, alarms_teardown),
       cmocka_unit_test_teardown(alarms_answered_ae_for_ever, alarms_teardown),

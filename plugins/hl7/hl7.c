@@ -81,6 +81,10 @@ struct hl7p {
   conn *conns;
   alarms *alarms;  /* alarms out (alarms.c); NULL: not configured */
   json_t *records; /* patient -> the record as vigil keeps it: read from the log at start, then each patient event */
+  /* H14 of docs/hl7.md: 32 bits the system's random source gave this start, in
+   * every ACK's control id, for the clock alone does not tell runs apart (the
+   * simulated clock resumes where the log is, and the counter starts again) */
+  char run[9];
   unsigned long long counter;                                     /* the ACKs' control ids */
   unsigned long long accepted, duplicates, refused, errors, acks; /* this run */
   unsigned long long older;                                       /* older than the record: not applied */
@@ -96,12 +100,12 @@ static void conn_close(conn *c);
 
 static void send_ack(conn *c, const hl7_msg *in, const char *code, int err_code, const char *where, const char *text) {
   hl7p *h = c->h;
-  char now[32], id[48];
+  char now[32], id[64];
   time_t t = (time_t)(h->api->now_ms(h->p) / 1000);
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(now, sizeof now, "%Y%m%d%H%M%S+0000", &tm);
-  snprintf(id, sizeof id, "VIGIL%lld.%llu", (long long)h->api->now_ms(h->p), ++h->counter);
+  snprintf(id, sizeof id, "VIGIL%lld-%s.%llu", (long long)h->api->now_ms(h->p), h->run, ++h->counter);
   size_t len, flen;
   char *ack = vigil__hl7_ack(in, code, err_code, where, text, h->app, h->facility, id, now, &len);
   char *framed = ack ? vigil__mllp_wrap(ack, len, &flen) : NULL;
@@ -911,6 +915,13 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   h->p = p;
   h->api = api;
   h->loop = api->loop(p);
+  unsigned char run[4];
+  if (uv_random(NULL, NULL, run, sizeof run, 0, NULL) < 0) {
+    free(h);
+    json_decref(s);
+    return vigil__plugin_refuse(err, "the hl7 plugin could not read the system's random source for its ACK ids");
+  }
+  snprintf(h->run, sizeof h->run, "%02x%02x%02x%02x", run[0], run[1], run[2], run[3]);
   int rc = read_settings(h, s, err);
   json_t *alarm_settings = json_incref(json_object_get(s, "alarms"));
   json_decref(s);
