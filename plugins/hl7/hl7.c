@@ -731,15 +731,18 @@ static void on_connection(uv_stream_t *server, int status) {
 
 static char *status(void *ud) {
   hl7p *h = ud;
-  char why[300] = "";
+  char why[400] = "";
   json_t *alarm_link = h->alarms ? vigil__hl7_alarms_status(h->alarms) : NULL;
   if (h->port && !h->bound)
     snprintf(why, sizeof why,
              "no MLLP listener: %s:%d is in use (another process, or another site's listener on this node); trying "
              "again each second",
              h->host, h->port);
-  else if (json_is_true(json_object_get(alarm_link, "link_alert")))
-    snprintf(why, sizeof why, "the alarm manager has been unreachable longer than link_alert_after_ms: alarms wait");
+  if (json_is_true(json_object_get(alarm_link, "link_alert")))
+    snprintf(why + strlen(why), sizeof why - strlen(why),
+             "%sthe alarm manager has been unreachable longer than "
+             "link_alert_after_ms: alarms wait",
+             why[0] ? "; " : "");
   json_t *j =
       json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "host", h->host, "port", h->port, "connections",
                 (int)h->n_conns, "recorded", (json_int_t)h->accepted, "duplicates", (json_int_t)h->duplicates,
@@ -983,8 +986,12 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
     uv_unref((uv_handle_t *)&h->sweep);
   }
   if ((rc = api->on_status(p, status, h)) < 0) return rc;
-  say(h, VIGIL_PLUGIN_LOG_INFO, "MLLP listener on %s:%d (HL7 v2 ADT A01, A04, A08, A40; times without an offset in %s)",
-      h->host, h->port, h->zone ? vigil__hl7_zone_name(h->zone) : "UTC (no timezone set)");
+  /* Not said while the port is in use: the line would read as listening
+   * right after "cannot listen" (the mid-session try, finding 7). */
+  if (h->bound)
+    say(h, VIGIL_PLUGIN_LOG_INFO,
+        "MLLP listener on %s:%d (HL7 v2 ADT A01, A04, A08, A40; times without an offset in %s)", h->host, h->port,
+        h->zone ? vigil__hl7_zone_name(h->zone) : "UTC (no timezone set)");
   return 0;
 }
 
