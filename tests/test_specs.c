@@ -174,7 +174,7 @@ static void coverage_names_what_no_spec_reached(void **state) {
   char *text = calloc(1, 1);
   int missed = vigil__coverage_report(cov, count_lines, &text);
   assert_true(missed > 10);
-  assert_non_null(strstr(text, "coverage of ketamine_iv@1.7.9\n"));
+  assert_non_null(strstr(text, "coverage of ketamine_iv@1.7.10\n"));
   assert_non_null(strstr(text, "rule infusion.bp_high (protocols/ketamine_iv/infusion.lua:"));
   assert_non_null(strstr(text, "protocols/ketamine_iv/lib.lua:"));
   /* The dose check ran (the dose was recorded) but never alerted. */
@@ -184,9 +184,9 @@ static void coverage_names_what_no_spec_reached(void **state) {
 
   /* Every spec together reach everything: every rule runs and returns an outcome, every item is
    * recorded, every line of rules, gates, hooks and helpers runs. */
-  const char *files[] = {"blood_pressure", "course",    "discharge", "gates",          "low_vitals",
-                         "overdue",        "screening", "vitals",    "repeat_reading", "observation_vitals",
-                         "vitals_now",     "dose_given"};
+  const char *files[] = {"blood_pressure", "course",     "discharge",    "gates",          "low_vitals",
+                         "overdue",        "screening",  "vitals",       "repeat_reading", "observation_vitals",
+                         "vitals_now",     "dose_given", "infusion_time"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char path[256];
     snprintf(path, sizeof path, "protocols/ketamine_iv/specs/%s_spec.lua", files[i]);
@@ -194,7 +194,7 @@ static void coverage_names_what_no_spec_reached(void **state) {
   }
   text = calloc(1, 1);
   vigil__coverage_report(cov, count_lines, &text);
-  if (!strstr(text, "rules: 47 of 47 ran, 47 of them returned an alert, block or note\nitems: 30 of 30 recorded or "
+  if (!strstr(text, "rules: 48 of 48 ran, 48 of them returned an alert, block or note\nitems: 30 of 30 recorded or "
                     "skipped\nlines: ") ||
       strstr(text, "never"))
     fail_msg("%s", text);

@@ -6,7 +6,7 @@
 --
 -- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
 -- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, rr_high, sedation_deep
--- ("sedation_deep", "sedation_unresponsive"), dose_given, dissociation_distress.
+-- ("sedation_deep", "sedation_unresponsive"), dose_given, infusion_time, dissociation_distress.
 -- The alert logic and its parameters are in lib.lua and protocol.lua. Each rule
 -- declares the highest priority it raises (the priority of its technical alert if
 -- it fails: docs/safety.md, H6) and, for vitals, how a reading is worse than the
@@ -192,6 +192,29 @@ return v.phase "infusion" {
                                           .. "the record; a clinician reviews it before the observation.",
                                           x, x > drawn and "more than" or "less than", against, tol),
                             { id = "dose_given", value = x })
+      end,
+    },
+
+    -- Source: docs/clinical/ketamine-dosing.md, "Infusion time" (param infusion_min_minutes): the dose
+    -- is given over 40 minutes; stopped sooner after its start (the observed times of the two checks,
+    -- so a late entry is judged by when it happened), it ran faster than prescribed, a rate set ten
+    -- times too high giving the dose as a push (docs/safety.md AL8: 35 mg in 4 minutes at 1000 mL/h).
+    -- vigil does not read the pump: the time is what it knows. Carried: a clinician reviews it, with
+    -- a reason, before the observation; a start or stop recorded again is judged again.
+    v.rule "infusion_time" {
+      on = { "infusion_stopped", "infusion_started" },
+      priority = "high", carry = true,
+      worse = false, -- the clinician reviews the infusion's time once
+      check = function(_, visit)
+        if visit.value("infusion_stopped") ~= true or visit.value("infusion_started") ~= true then return nil end
+        local ran, min = visit.observed_at("infusion_stopped") - visit.observed_at("infusion_started"),
+                         visit.param("infusion_min_minutes")
+        if ran >= min * 60000 then return nil end
+        return v.alert.high(string.format("Infusion stopped %d minutes after it started (at least %g expected): the "
+                                          .. "dose ran faster than prescribed. Assess the patient (sedation, BP, "
+                                          .. "breathing), check the pump's rate and history; a clinician reviews it "
+                                          .. "before the observation.", lib.minutes(ran), min),
+                            { id = "infusion_time", value = lib.minutes(ran) })
       end,
     },
 

@@ -69,12 +69,16 @@
 --          more than bp_recovery_pct (20 %) from the baseline's holds the discharge, as it holds the
 --          observation (lib.bp_not_recovered, one check for both), and aldrete_restates checks the
 --          circulation points against the last systolic and the baseline (the score's own bands).
+--   1.7.10 the infusion's time is checked (rule infusion_time, param infusion_min_minutes): stopped sooner
+--          than 36 minutes after it started (infusion_started's and infusion_stopped's observed times), the
+--          dose ran faster than prescribed: a carried high alert that holds the infusion until a clinician
+--          reviews it (docs/safety.md AL8: 35 mg in 4 minutes at 1000 mL/h raised nothing).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.7.9", -- 1.7.9: the discharge reads the BP against the baseline, the Aldrete's circulation too (AL2); 1.7.8: the observation counts vitals per checkpoint (AG4); 1.7.7: the course's dose is the dose given, the dose drawn up until it is recorded (AD4, X3); 1.7.6: the dose given cannot be skipped and says the dose was given (AG1, AG2); 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.7.10", -- 1.7.10: an infusion stopped sooner than the minimum time alerts high (AL8); 1.7.9: the discharge reads the BP against the baseline, the Aldrete's circulation too (AL2); 1.7.8: the observation counts vitals per checkpoint (AG4); 1.7.7: the course's dose is the dose given, the dose drawn up until it is recorded (AD4, X3); 1.7.6: the dose given cannot be skipped and says the dose was given (AG1, AG2); 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -143,6 +147,15 @@ return v.protocol "ketamine_iv" {
       title = "Allowed difference between the dose given and the dose drawn up", default = 10, unit = "%",
       range = { 0, 25 },
       source = "no clinical source: a recording check, clinic choice",
+    },
+    -- Source: docs/clinical/ketamine-dosing.md, "Infusion time": 0.5 mg/kg over 40 minutes (Sanacora
+    -- 2017 [S]); the 4 minutes' allowance (10 %, as the dose checks') is our convention. An infusion
+    -- stopped sooner after it started ran faster than prescribed (rule infusion_time; docs/safety.md AL8).
+    v.param "infusion_min_minutes" {
+      prescribed = true,
+      title = "Shortest infusion: stopped sooner after its start alerts", default = 36, unit = "min",
+      range = { 10, 120 },
+      source = "docs/clinical/ketamine-dosing.md: over 40 minutes (Sanacora 2017); the 10 % allowance is ours",
     },
 
     -- Blood pressure ----------------------------------------------------------

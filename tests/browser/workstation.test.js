@@ -688,6 +688,13 @@ describe("the nurse workstation", () => {
     for (const [title, x] of infusionRecord) await card(nurse, title).getByLabel(title, { exact: true }).fill(x);
     await recorded(card(nurse, "Ketamine dose given"), () => record(nurse));
     for (const [title, , shownAs] of infusionRecord) assert.match(await card(nurse, title).locator(".last").innerText(), new RegExp(`^${shownAs} `));
+    // Stopped 20 minutes after it started, under infusion_min_minutes (36): the dose ran
+    // faster than prescribed, a carried high alert (ketamine_iv 1.7.10, docs/safety.md AL8)
+    // that the clinician reviews with a reason.
+    const stopped = /#\/visit\/(\d+)/.exec(nurse.url())[1];
+    const fast = (await api("dr.osei", "GET", `/visits/${stopped}`)).alerts.find((x) => x.rule === "infusion_time" && x.state === "active");
+    assert.ok(fast, "an infusion stopped 20 minutes after it started alerts (AL8)");
+    await api("dr.osei", "POST", `/alerts/${fast.id}/ack`, { reason: "stopped at 20 minutes on the clinician's order; patient assessed" });
     // The missed 10-minute checkpoint holds the gate, named (docs/safety.md, G8).
     await nurse.locator(".gate", { hasText: "Vitals missed at 10 min" }).waitFor();
     // The flowsheet: a row per field, a column per entry at its observed

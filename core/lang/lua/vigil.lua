@@ -1872,7 +1872,10 @@ function lang.behaviour_cases(over, only)
             -- The sweeps from the low and the high end only: options k of
             -- each choice are tried as whole visits, each option swept.
             for _, f in ipairs(base[2] == 1 and it.fields or {}) do
-              local was = it.scalar and newest.v or newest.v[f.name]
+              -- Not `it.scalar and newest.v or ...`: a check's sampled false would fall through to
+              -- indexing the boolean (a rule on a check item, ketamine_iv's infusion_time).
+              local was
+              if it.scalar then was = newest.v else was = newest.v[f.name] end
               for _, x in ipairs(probes(f, near)) do
                 if it.scalar then newest.v = x else
                   newest.v[f.name] = x
