@@ -105,7 +105,11 @@ int vigil__cluster_standby(int64_t lease_ms, const char *sites, int (*claim)(voi
 
 struct cluster_node {
   uv_timer_t timer;
-  vigil_engine *e;
+  /* The engine's store (vigil__engine_store, the same for the engine's
+   * life), taken once on the loop: the node holds no engine, so the
+   * watchdog thread cannot touch one (docs/architecture.md, sixth review
+   * item 11). */
+  store *store;
   int64_t lease_ms;
   _Atomic int64_t fence_at; /* when this node must have stopped acting for the site, monotonic */
   atomic_int fenced;        /* the watchdog fenced the site's store */
@@ -143,7 +147,7 @@ static void *watchdog(void *ud) {
        * becomes durable here, so not one more alarm or hook of it. The
        * loop may be what is stuck: the store is fenced from this thread,
        * and with no site left the process ends. Plain writes. */
-      vigil__store_fence(vigil__engine_store(n->e));
+      vigil__store_fence(n->store);
       atomic_store(&n->fenced, 1);
       if (atomic_fetch_sub(&held, 1) <= 1) {
         fence_line("the site's lease was not renewed in time: stopping before it can end (self-fencing)");
@@ -161,7 +165,7 @@ static void renew(uv_timer_t *t) {
   cluster_node *n = t->data;
   char err[512];
   int64_t started = vigil__cluster_mono_ms();
-  int rc = vigil__store_renew(vigil__engine_store(n->e), err, sizeof err);
+  int rc = vigil__store_renew(n->store, err, sizeof err);
   if (rc == 0) {
     atomic_store(&n->fence_at, started + n->lease_ms - margin(n->lease_ms));
     n->renewals++;
@@ -214,7 +218,7 @@ int vigil__cluster_start(uv_loop_t *loop, vigil_engine *e, int64_t lease_ms, int
   if (rc == 0) from = started; /* else PostgreSQL unreachable now: the claim's time stands, the renewals go on */
   cluster_node *n = calloc(1, sizeof *n);
   if (!n) return -1;
-  n->e = e;
+  n->store = vigil__engine_store(e);
   n->lease_ms = lease_ms;
   n->lost = lost;
   n->ud = ud;
