@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "amend_only.h"
+#include "course.h"
 #include "visit.h"
 
 /* Whether a block of v was set by a rule that reads item (its own rule, or a
@@ -28,15 +29,27 @@ static int holds_by_rule(const visit *v, int item) {
  * amendment in the history. So is such a score (Y1: ketamine_iv's PHQ-9,
  * whose item 9 recorded again as 0 lifted the suicide-risk assessment); a
  * score the protocol lets be skipped is scored again (the discharge's
- * Aldrete). A check is exempt (G1): its false is "not yet" (the ride is not
- * here), and true is the thing done. */
+ * Aldrete). A check is not one (G1): its false is "not yet" (the ride is not
+ * here), true is the thing done, and false after it is news (the ride
+ * cancelled), a new reading; but see dose_said_given. */
 static int one_off_answer(const item_spec *it) {
   return !it->skippable &&
          (it->kind == KIND_CHOICE || it->kind == KIND_NUMBER || it->kind == KIND_TEXT || it->kind == KIND_SCORE);
 }
 
+/* AI5, AL5: a check of its course's dose_given items (the infusion started,
+ * the devices administered) whose latest answer is yes. A dose given is not
+ * undone: a "no" after it is not news but a correction of the record (the
+ * REMS form's dosed_at was emptied by a late entry), so it is an amendment
+ * with a reason, a clinician's (P1); a "no" before it is still "not yet". */
+static int dose_said_given(const visit *v, int item) {
+  if (v->p->items[item].kind != KIND_CHECK || !vigil__course_dose_item(v, item)) return 0;
+  const reading *r = vigil__visit_latest(v, item);
+  return r && r->v.type == VAL_BOOL && r->v.u.b;
+}
+
 int vigil__item_amend_only(const visit *v, int item) {
   const item_spec *it = &v->p->items[item];
   if (it->kind == KIND_SIGNATURE || it->scheduled || it->kind == KIND_VITALS || !vigil__visit_latest(v, item)) return 0;
-  return holds_by_rule(v, item) || one_off_answer(it);
+  return holds_by_rule(v, item) || one_off_answer(it) || dose_said_given(v, item);
 }

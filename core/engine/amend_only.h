@@ -9,7 +9,8 @@
 /* Whether a changed value of item (an index of v's protocol, not a
  * signature) is refused by an entry, 409 naming /amend: it has a value, it
  * is not a reading that repeats (vitals, scheduled), and it holds the gate
- * (its rule's block is set) or is a one-off answer. The entry's check and
+ * (its rule's block is set) or is a one-off answer (or a check of the
+ * course's dose_given items, once recorded yes: AI5). The entry's check and
  * the visit's JSON (`amend_only`: the workstation offers Amend, not "Record
  * again") ask the same. */
 int vigil__item_amend_only(const visit *v, int item);

@@ -488,8 +488,12 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     else if (strcmp(was.p, now.p))
       rc = vigil__engine_fail(e, VIGIL_ESTATE, it->id,
                               "%s is recorded already (%s): a changed value is an amendment with a reason "
-                              "(POST /api/v1/visits/%llu/amend), not a new entry",
-                              vigil__visit_text(v, it->title, tb, sizeof tb), was.p, (unsigned long long)v->id);
+                              "(POST /api/v1/visits/%llu/amend), not a new entry%s",
+                              vigil__visit_text(v, it->title, tb, sizeof tb), was.p, (unsigned long long)v->id,
+                              vigil__course_dose_item(v, items[k]) && v->items[items[k]].given_at
+                                  ? "; the dose was given: only a clinician amends it to say it was not, with their "
+                                    "password (P1)"
+                                  : "");
     vigil__buf_free(&was);
     vigil__buf_free(&now);
   }

@@ -240,6 +240,19 @@ static inline json_t *alarm_visit_json(alarm_serve *a, uint64_t visit) {
   return v;
 }
 
+/* The item of phase in a visit's JSON (a borrowed reference into visit), or NULL. */
+static inline json_t *alarm_visit_item(json_t *visit, const char *phase, const char *item) {
+  json_t *ph, *it;
+  size_t i, j;
+  json_array_foreach(json_object_get(visit, "phases"), i, ph) {
+    if (strcmp(json_string_value(json_object_get(ph, "id")), phase)) continue;
+    json_array_foreach(json_object_get(ph, "items"), j, it) {
+      if (!strcmp(json_string_value(json_object_get(it, "id")), item)) return it;
+    }
+  }
+  return NULL;
+}
+
 /* The visit's history (GET /visits/{id}/events, as the clinician) as
  * compact JSON text, malloc'd, or the test fails. */
 static inline char *alarm_history_text(alarm_serve *a, uint64_t visit) {

@@ -34,23 +34,10 @@
   " \"dissociation_occurred\": \"no\", \"respiratory_depression_occurred\": \"no\", \"ride_present\": true,"           \
   " \"no_driving_advice\": true}"
 
-/* The item of phase in visit (a borrowed reference into visit), or NULL. */
-static json_t *visit_item(json_t *visit, const char *phase, const char *item) {
-  json_t *ph, *it;
-  size_t i, j;
-  json_array_foreach(json_object_get(visit, "phases"), i, ph) {
-    if (strcmp(json_string_value(json_object_get(ph, "id")), phase)) continue;
-    json_array_foreach(json_object_get(ph, "items"), j, it) {
-      if (!strcmp(json_string_value(json_object_get(it, "id")), item)) return it;
-    }
-  }
-  return NULL;
-}
-
 /* The value of item of phase in the visit's JSON, copied into out. */
 static const char *item_value(alarm_serve *a, uint64_t id, const char *phase, const char *item, char *out, size_t len) {
   json_t *v = alarm_visit_json(a, id);
-  const char *s = json_string_value(json_object_get(visit_item(v, phase, item), "value"));
+  const char *s = json_string_value(json_object_get(alarm_visit_item(v, phase, item), "value"));
   snprintf(out, len, "%s", s ? s : "");
   json_decref(v);
   return out;
@@ -59,7 +46,7 @@ static const char *item_value(alarm_serve *a, uint64_t id, const char *phase, co
 /* Whether item of phase has "amend_only": true in the visit's JSON. */
 static int amend_only(alarm_serve *a, uint64_t id, const char *phase, const char *item) {
   json_t *v = alarm_visit_json(a, id);
-  int yes = json_is_true(json_object_get(visit_item(v, phase, item), "amend_only"));
+  int yes = json_is_true(json_object_get(alarm_visit_item(v, phase, item), "amend_only"));
   json_decref(v);
   return yes;
 }
@@ -67,7 +54,7 @@ static int amend_only(alarm_serve *a, uint64_t id, const char *phase, const char
 /* Field of ketamine_iv's recorded PHQ-9 ("q9", "total"), -1 when none. */
 static int phq9_field(alarm_serve *a, uint64_t id, const char *field) {
   json_t *v = alarm_visit_json(a, id);
-  json_t *x = json_object_get(json_object_get(visit_item(v, "screening", "phq9"), "value"), field);
+  json_t *x = json_object_get(json_object_get(alarm_visit_item(v, "screening", "phq9"), "value"), field);
   int n = json_is_number(x) ? (int)json_number_value(x) : -1;
   json_decref(v);
   return n;
@@ -76,7 +63,7 @@ static int phq9_field(alarm_serve *a, uint64_t id, const char *field) {
 /* Whether the suicide-risk assessment applies to the visit now (its `when`). */
 static int assessment_applies(alarm_serve *a, uint64_t id) {
   json_t *v = alarm_visit_json(a, id);
-  int yes = json_is_true(json_object_get(visit_item(v, "screening", "suicide_risk"), "applies"));
+  int yes = json_is_true(json_object_get(alarm_visit_item(v, "screening", "suicide_risk"), "applies"));
   json_decref(v);
   return yes;
 }
