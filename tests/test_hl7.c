@@ -605,6 +605,13 @@ static void a40_merges(void **state) {
   field_has(&ack, "MSA", 3, 0, "more than one PID/MRG group");
   vigil__hl7_free(&ack);
   assert_int_equal(count_events(f, "patient.merged"), 1);
+  /* J5 (docs/hl7.md): MRG before PID was AA, the segment order unchecked:
+   * now AE 100 (segment sequence) at MRG, nothing merged */
+  const char *reversed = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105160000||ADT^A40^ADT_A39|M5|P|2.5.1\r"
+                         "EVN|A40|20260105160000\r"
+                         "MRG|OLD9^^^HOSP^MR\rPID|1||NEW1^^^HOSP^MR\r";
+  refused_unrecorded(f, reversed, "M5", "patient.merged", "MRG before PID", "MRG", "", "100");
+  json_decref(get_json(f, "/api/v1/patients/OLD9", 404));
 }
 
 /* ---- the interface engineer's findings (docs/hl7.md, A2 to A9) ---- */

@@ -380,6 +380,12 @@ void vigil__hl7_adt_read(const hl7_msg *m, const char *own_authority, adt_result
       refuse(r, "AE", 100, "MRG^2",
              "A40 with more than one PID/MRG group: vigil applies one merge a message; none applied, send each "
              "merge as its own A40");
+    else if (mrg < pid)
+      /* J5: ADT_A39's group is PID then MRG; an MRG before the PID was AA,
+       * read as if in order, from a message whose structure is not the
+       * sender's promise of which patient survives */
+      refuse(r, "AE", 100, "MRG^1",
+             "A40 with MRG before PID: an ADT_A39 group is PID, then MRG (segment sequence); not merged");
     else if (!*from)
       refuse(r, "AE", 101, "MRG^1^1", "MRG-1 (prior patient identifier list) is empty");
     else if (padded(from))
