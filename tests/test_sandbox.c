@@ -83,7 +83,7 @@ static const attack attacks[] = {
     {"pcall_loop", TECHNICAL, "an endless loop?"},
     {"string_rep_bomb", TECHNICAL, "instruction budget of 2000000 exceeded (the work of one library call)"},
     {"table_bomb", TECHNICAL, "memory cap|an endless loop?"},
-    {"deep_recursion", TECHNICAL, "stack overflow|memory cap"},
+    {"deep_recursion", TECHNICAL, "stack overflow|memory cap|instruction budget of 2000000 exceeded"},
     {"collectgarbage", TECHNICAL, "unknown global 'collectgarbage'"},
     {"setmetatable_vigil", TECHNICAL, "cannot change a protected metatable"},
     {"setmetatable_string", TECHNICAL, "cannot change a protected metatable"},
@@ -123,6 +123,8 @@ static const attack attacks[] = {
     /* The work inside one C call counts (docs/security.md AC7). */
     {"table_unpack_huge", TECHNICAL, "table.unpack: 400000 elements is more than a protocol may unpack", NULL, 1},
     {"table_unpack_loop", TECHNICAL, "instruction budget of 2000000 exceeded (the work of one library call)", NULL, 1},
+    /* ... and what a call allocates: `..` of long strings (docs/security.md AH1). */
+    {"concat_copy_loop", TECHNICAL, "instruction budget of 2000000 exceeded (allocating memory)", NULL, 1},
     {"param_options", LOAD_ERROR, "options are only for choice params", NULL, 1},
     {"vitals_options", LOAD_ERROR, "is read-only", NULL, 1},
 };
@@ -523,12 +525,67 @@ static void test_entry_budget_across_rules(void **state) {
   vigil_engine_free(e);
 }
 
+/* AH1 (docs/security.md): one entry's calls have a time limit together as
+ * well. Three rules each run five million instructions (10 ms or more),
+ * within the per-call budget and time, under an entry's limit of 1 ms (and
+ * an instruction budget per entry that never binds): the first is stopped
+ * at the entry's limit, the others are not run, each a technical alert at the
+ * rule's priority, and the value is kept. Only the entry's limit can stop
+ * them: without it all three run and alert. */
+static void test_entry_time_across_rules(void **state) {
+  (void)state;
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
+                     .sim_start_ms = SIM_START,
+                     .lua_memory_cap = MEMORY_CAP,
+                     .lua_instruction_budget = 20000000,
+                     .lua_entry_budget = 200000000,
+                     .lua_entry_time_limit_ms = 1,
+                     .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&o, &e), 0);
+  capture c = {.e = e};
+  vigil_engine_subscribe(e, "alert.*", on_alert, &c);
+  const char *ref;
+  if (vigil_engine_load(e, "tests/protocols/entry_time", &ref) != 0) fail_msg("load: %s", vigil_engine_errmsg(e));
+  uint64_t visit;
+  assert_int_equal(vigil_visit_start(e, ref, "patient-0", "nurse:ana", NULL, &visit), 0);
+  if (vigil_visit_record_json(e, visit, "nurse:ana", "{\"attack\": 7}") != 0)
+    fail_msg("the entry was refused: %s", vigil_engine_errmsg(e));
+  char all[4096];
+  alerts_text(&c, all, sizeof all);
+  int ran = 0, stopped = 0, unrun = 0;
+  for (int i = 0; i < c.n; i++) {
+    const seen *s = &c.v[i];
+    if (s->visit != visit) continue;
+    if (!strcmp(s->source, "rule")) ran++;
+    if (strcmp(s->source, "technical") != 0) continue;
+    if (strcmp(s->priority, "medium") != 0) fail_msg("a technical alert not at its rule's priority: %s", all);
+    if (strstr(s->message, "time limit of 1 ms for one entry exceeded"))
+      stopped++;
+    else if (strstr(s->message, "time limit of 1 ms for one entry spent by its earlier calls; not run"))
+      unrun++;
+    else
+      fail_msg("an unexpected technical alert: %s", s->message);
+  }
+  if (ran != 0 || stopped != 1 || unrun != 2)
+    fail_msg("want the first rule stopped by the entry's time and 2 not run; got %d run, %d stopped, %d not run; "
+             "alerts:%s",
+             ran, stopped, unrun, all);
+  json_t *root;
+  json_t *item = visit_item(e, visit, "attack", &root);
+  if (json_integer_value(json_object_get(item, "count")) != 1) fail_msg("the value was not kept");
+  json_decref(root);
+  capture_free(&c);
+  vigil_engine_free(e);
+}
+
 int main(void) {
-  struct CMUnitTest tests[N_ATTACKS + 2];
+  struct CMUnitTest tests[N_ATTACKS + 3];
   tests[0] = (struct CMUnitTest){.name = "every fixture has a row", .test_func = test_every_fixture_has_a_row};
   tests[1] = (struct CMUnitTest){.name = "entry_budget_across_rules", .test_func = test_entry_budget_across_rules};
+  tests[2] = (struct CMUnitTest){.name = "entry_time_across_rules", .test_func = test_entry_time_across_rules};
   for (size_t i = 0; i < N_ATTACKS; i++)
-    tests[i + 2] =
+    tests[i + 3] =
         (struct CMUnitTest){.name = attacks[i].name, .test_func = test_attack, .initial_state = (void *)&attacks[i]};
-  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 2, NULL, NULL);
+  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 3, NULL, NULL);
 }

@@ -32,9 +32,10 @@
 #include "serve_process.h"
 
 /* One phase; a rule on x that burns time in C that the instruction count
- * does not see when x is 999: the `..` operator copying a 1 MB string is
- * one instruction (a search or string.rep is charged to the budget since
- * AC7, and stopped by it in milliseconds). */
+ * does not see when x is 999: comparing two equal 1 MB strings is one
+ * instruction that allocates nothing (a search or string.rep is charged to
+ * the budget since AC7, and what a call allocates, `..` copying a string
+ * among it, since AH1: each stopped by it in milliseconds). */
 static const char *PROTOCOL = "local v = require 'vigil'\n"
                               "return v.protocol 'sec_test' {\n"
                               "  version = '1.0.0',\n"
@@ -43,8 +44,8 @@ static const char *PROTOCOL = "local v = require 'vigil'\n"
                               "      v.number 'x' { unit = '1', range = { 0, 1000 },\n"
                               "        rule = function(x)\n"
                               "          if x == 999 then\n"
-                              "            local s = string.rep('a', 1000000)\n"
-                              "            while true do local t = s .. 'b' end\n"
+                              "            local s, t = string.rep('a', 1000000), string.rep('a', 999999) .. 'a'\n"
+                              "            while s == t do end\n"
                               "          end\n"
                               "        end },\n"
                               "      v.text 'note' { required = false },\n"
@@ -2705,9 +2706,10 @@ static void test_costly_reads_per_user(void **state) {
   serve_stop(s, 0);
 }
 
-/* An upload whose every rule call builds `copies` 8 MB strings (C time the
- * instruction budget does not see: by `..`, 23 doublings each, since
- * string.rep is charged to the budget, AC7): its behavioural diff takes
+/* An upload whose every rule call compares two equal 1 MB strings 100
+ * times `copies` times (C time the instruction budget does not see: one
+ * instruction each, nothing allocated; string.rep is charged to the budget
+ * since AC7, and `..` copying since AH1): its behavioural diff takes
  * seconds. */
 static char *costly_diff_upload(const char *version, int copies) {
   char *lua = strdup(PROTOCOL);
@@ -2716,8 +2718,11 @@ static char *costly_diff_upload(const char *version, int copies) {
   const char *was = "          if x == 999 then\n";
   char *rule = strstr(lua, was);
   assert_non_null(rule);
-  char burn[128];
-  snprintf(burn, sizeof burn, "          for _ = 1, %d do local s = 'a' for _ = 1, 23 do s = s .. s end end\n", copies);
+  char burn[192];
+  snprintf(burn, sizeof burn,
+           "          local a, b = string.rep('a', 1000000), string.rep('a', 999999) .. 'a'\n"
+           "          for _ = 1, %d do local same = a == b end\n",
+           copies * 100);
   char *text = malloc(strlen(lua) + strlen(burn) + 1);
   assert_non_null(text);
   snprintf(text, strlen(lua) + strlen(burn) + 1, "%.*s%s%s", (int)(rule - lua), lua, burn, rule);

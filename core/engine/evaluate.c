@@ -33,6 +33,8 @@ int vigil__lua_pool_arm(vigil_engine *e) {
   uint64_t per_call = e->opts.lua_instruction_budget ? e->opts.lua_instruction_budget : SANDBOX_DEFAULT_BUDGET;
   e->lua_pool.size = e->opts.lua_entry_budget ? e->opts.lua_entry_budget : 2 * per_call;
   e->lua_pool.left = e->lua_pool.size;
+  e->lua_pool.time_limit_ns = (uint64_t)e->opts.lua_entry_time_limit_ms * 1000000u;
+  e->lua_pool.deadline = 0; /* the entry's time begins at its first call */
   e->lua_pool.armed = 1;
   return 1;
 }

@@ -79,6 +79,10 @@ typedef struct vigil_options {
    * that says the limit and the time taken. vigil serve sets the site's
    * (vigil.conf rule_time_limit_ms, 50 by default): a live ward cannot wait. */
   uint32_t lua_time_limit_ms;
+  /* Wall time of one entry's calls into Lua together, ms: the calls past it
+   * fail as a failing rule does; 0: four times the per-call limit
+   * (docs/security.md AH1). */
+  uint32_t lua_entry_time_limit_ms;
   /* The event store: a SQLite file's path, or a PostgreSQL URI
    * (postgresql://...) for a store many sites and nodes share; NULL: events
    * in memory only. */

@@ -25,6 +25,12 @@ typedef struct sandbox_pool {
   uint64_t size; /* instructions for one entry */
   uint64_t left; /* of the current entry */
   int armed;     /* 0: calls have their own budget only (loading, reads, lint) */
+  /* One entry's wall time across its calls as well (docs/security.md AH1):
+   * 20 rules each stopped at their own limit still held the loop 20 times
+   * as long. 0: ENTRY_TIME_FACTOR times the first call's own limit. */
+  uint64_t time_limit_ns;
+  uint64_t limit_ns; /* of the current entry, set by its first call */
+  uint64_t deadline; /* uv_hrtime() the current entry's calls end by; 0 until its first call (arming clears it) */
 } sandbox_pool;
 
 typedef struct sandbox {
@@ -37,8 +43,14 @@ typedef struct sandbox {
   uint64_t deadline;      /* uv_hrtime() when the current call must stop */
   uint64_t started;       /* uv_hrtime() when the current call began */
   uint64_t time_limit_ns; /* per call; 0: SANDBOX_TIME_LIMIT_NS (the engine sets the site's) */
-  int loading;            /* files may be read */
-  int in_call;            /* inside vigil__sandbox_call: its deadline holds */
+  int entry_deadline;     /* the current call's deadline is its entry's (the pool's), not its own */
+  /* Bytes the current call allocated that are not yet charged to its budget
+   * (sandbox.c charge_allocation), and whether the count hook was asked to
+   * fire at the next instruction to charge them. */
+  uint64_t alloc_bytes;
+  int hook_early;
+  int loading; /* files may be read */
+  int in_call; /* inside vigil__sandbox_call: its deadline holds */
   /* The current call has been stopped (its time or budget): the count hook
    * raised the error, and raises it again at every instruction. A message
    * handler of xpcall is then never called (host.stopped, sandbox.lua):
@@ -70,6 +82,9 @@ typedef struct sandbox {
  * (unless time_limit_ns says otherwise: a serving engine's protocols have
  * the site's limit, tens of milliseconds, vigil_options.lua_time_limit_ms). */
 #define SANDBOX_TIME_LIMIT_NS (2000ull * 1000000ull)
+/* An entry's calls together have this many times one call's time limit,
+ * unless vigil_options.lua_entry_time_limit_ms says otherwise. */
+#define ENTRY_TIME_FACTOR 4u
 
 struct source_file;
 
