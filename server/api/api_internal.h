@@ -60,6 +60,7 @@ struct api {
   struct api_child *children;         /* work running in child processes (child.c) */
   struct kept_diff *diffs;            /* diffs computed, kept (DIFFS_KEPT, oldest replaced first) */
   size_t n_diffs, next_diff;
+  struct diff_failure *diff_failed; /* why the diff an approval started was not finished (diffs.c) */
   char **refs;
   size_t n_refs;
   char **untested; /* served with --allow-untested (api_options) */

@@ -369,8 +369,8 @@ static int base_of(api *a, const lookup *l, lookup *base) {
  * "prescribed" (the prescription's changes, each a line), "weakened"}, or
  * NULL when any part of it ran out of memory: a diff cut short would show
  * fewer changes than there are (AC1), so none is shown or kept. Run in a
- * child process for GET .../diff (diffs.c), on the loop for an approval
- * with none kept. */
+ * child process (diffs.c), for GET .../diff and for an approval with none
+ * kept (AM2). */
 static json_t *diff_compute_whole(api *a, const char *ref, const char *base_ref) {
   protocol *pb = vigil__engine_find_protocol(a->e, ref);
   protocol *pa = base_ref[0] ? vigil__engine_find_protocol(a->e, base_ref) : NULL;
@@ -403,16 +403,14 @@ static void pair_of(api *a, const lookup *l, lane_read *pair) {
   snprintf(pair->base_sha256, sizeof pair->base_sha256, "%s", has_base ? base.sha256 : "");
 }
 
-/* The diff of l kept, or computed (whole) and kept; NULL when out of memory. */
-static json_t *diff_json(api *a, const lookup *l) {
+/* The diff of l kept, for its approval; NULL, req answered 503 with
+ * Retry-After, when none is kept yet: it is computed in a child meanwhile,
+ * never on the loop (AM2: 7-8.6 s of every client's time when the approval
+ * computed it here), and the approval asked again uses it. */
+static json_t *diff_for_approval(api *a, http_request *req, const lookup *l) {
   lane_read pair = {0};
   pair_of(a, l, &pair);
-  json_t *j = vigil__api_diff_kept(a, pair.ref, pair.sha256, pair.base_ref, pair.base_sha256);
-  if (j) return j;
-  if (!(j = diff_compute_whole(a, pair.ref, pair.base_ref))) return NULL;
-  a->stats.diffs_built++;
-  vigil__api_diff_keep(a, pair.ref, pair.sha256, pair.base_ref, pair.base_sha256, j);
-  return j;
+  return vigil__api_diff_for_approval(a, req, &pair, diff_compute_whole);
 }
 
 /* A lane_build (lane.h): the diff kept meanwhile, or computed in a child. */
@@ -1021,10 +1019,9 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c) {
   /* A version that changes the prescription (a prescribed param's default,
    * range or mark) is approved only with those changes confirmed: the
    * approver has seen them (docs/safety.md, F7). */
-  json_t *diff = diff_json(a, &l);
+  json_t *diff = diff_for_approval(a, req, &l);
   json_t *changes = json_object_get(diff, "prescribed");
-  if (!diff) {
-    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory: nothing was approved", NULL);
+  if (!diff) { /* answered: 503, asked again once the diff is kept */
     json_decref(body);
     return;
   }

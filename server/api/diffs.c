@@ -34,11 +34,20 @@ typedef struct kept_diff {
 } kept_diff;
 
 typedef struct diff_child {
-  http_request *req;
+  http_request *req; /* NULL: started by an approval, nobody waits (AM2) */
   diff_compute compute;
   lane_read pair;
   uint64_t started;
 } diff_child;
+
+/* The last diff an approval started that its child could not finish: the
+ * next approval of that pair is told why (once), rather than started again
+ * and again without a word (AM2). */
+typedef struct diff_failure {
+  char key[sizeof((kept_diff *)0)->key];
+  char code[16];
+  char message[400];
+} diff_failure;
 
 static void key_of(char *key, size_t len, const char *ref, const char *sha256, const char *base_ref,
                    const char *base_sha256) {
@@ -79,17 +88,25 @@ static char *diff_text(api *a, void *ud) {
   return text;
 }
 
+/* Remembers why the approval's diff of p was not finished (AM2). */
+static void approval_failed(api *a, const lane_read *p, const char *code, const char *message) {
+  if (!a->diff_failed && !(a->diff_failed = malloc(sizeof *a->diff_failed))) return; /* started again when asked */
+  key_of(a->diff_failed->key, sizeof a->diff_failed->key, p->ref, p->sha256, p->base_ref, p->base_sha256);
+  snprintf(a->diff_failed->code, sizeof a->diff_failed->code, "%s", code);
+  snprintf(a->diff_failed->message, sizeof a->diff_failed->message, "%s", message);
+}
+
 static void diff_done(api *a, void *ud, const char *out, size_t len, int timed_out, int status) {
   diff_child *d = ud;
   a->diff_child = NULL;
   json_t *j = out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? json_loadb(out, len, 0, NULL) : NULL;
   const lane_read *p = &d->pair;
   if (a->shutting) {
-    vigil__http_respond_error(d->req, 503, "shutting_down", "the server is stopping", NULL);
+    if (d->req) vigil__http_respond_error(d->req, 503, "shutting_down", "the server is stopping", NULL);
   } else if (j) {
     a->stats.diffs_built++;
     vigil__api_diff_keep(a, p->ref, p->sha256, p->base_ref, p->base_sha256, j);
-    vigil__api_reply_free(d->req, 200, json_dumps(j, JSON_COMPACT), NULL);
+    if (d->req) vigil__api_reply_free(d->req, 200, json_dumps(j, JSON_COMPACT), NULL);
   } else {
     a->stats.diffs_stopped++;
     char msg[400];
@@ -105,7 +122,10 @@ static void diff_done(api *a, void *ud, const char *out, size_t len, int timed_o
                "the diff of %s stopped (%s %d) before it was whole: out of its memory, or a crash; nothing was kept",
                p->ref, WIFSIGNALED(status) ? "signal" : "exit status",
                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-    vigil__http_respond_error(d->req, 503, too_long ? "diff_too_long" : "diff_stopped", msg, NULL);
+    if (d->req)
+      vigil__http_respond_error(d->req, 503, too_long ? "diff_too_long" : "diff_stopped", msg, NULL);
+    else
+      approval_failed(a, p, too_long ? "diff_too_long" : "diff_stopped", msg);
   }
   json_decref(j);
   free(d);
@@ -148,7 +168,69 @@ void vigil__api_diff_request(api *a, http_request *req, const char *name, const 
   vigil__api_lane_request(a, req, name, LANE_DIFF, pair, build);
 }
 
+/* A 503 with Retry-After: 1 (nothing approved). */
+static void approval_waits(http_request *req, const char *code, const char *message) {
+  vigil__api_reply_free(req, 503, vigil__http_error_json(code, message, NULL, NULL), "Retry-After: 1\r\n");
+}
+
+json_t *vigil__api_diff_for_approval(api *a, http_request *req, const lane_read *pair, diff_compute compute) {
+  json_t *kept = vigil__api_diff_kept(a, pair->ref, pair->sha256, pair->base_ref, pair->base_sha256);
+  if (kept) return kept;
+  char key[sizeof((kept_diff *)0)->key];
+  key_of(key, sizeof key, pair->ref, pair->sha256, pair->base_ref, pair->base_sha256);
+  if (a->diff_failed && !strcmp(a->diff_failed->key, key)) {
+    /* Said once: asked again, it is started again. */
+    vigil__http_respond_error(req, 503, a->diff_failed->code, a->diff_failed->message, NULL);
+    free(a->diff_failed);
+    a->diff_failed = NULL;
+    return NULL;
+  }
+  char msg[400];
+  int computing = a->diff_child != NULL;
+  if (computing || vigil__api_lane_waiting(a, LANE_DIFF)) {
+    const lane_read *p = computing ? &a->diff_child->pair : NULL;
+    int same = p && !strcmp(p->ref, pair->ref) && !strcmp(p->sha256, pair->sha256) &&
+               !strcmp(p->base_ref, pair->base_ref) && !strcmp(p->base_sha256, pair->base_sha256);
+    a->stats.diffs_busy += !same;
+    if (same)
+      snprintf(msg, sizeof msg,
+               "the diff of %s, which an approval shows, is being computed: ask again in a moment (nothing was "
+               "approved)",
+               pair->ref);
+    else
+      snprintf(msg, sizeof msg,
+               "another protocol diff is %s; the diff of %s, which an approval shows, follows it: ask again in a "
+               "moment (nothing was approved)",
+               computing ? "being computed" : "waiting to be computed", pair->ref);
+    approval_waits(req, same ? "diff_pending" : "busy", msg);
+    return NULL;
+  }
+  diff_child *d = calloc(1, sizeof *d);
+  if (!d) {
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory: nothing was approved", NULL);
+    return NULL;
+  }
+  *d = (diff_child){.compute = compute, .pair = *pair, .started = uv_hrtime()};
+  if (vigil__api_child_start(a, diff_text, diff_done, d) < 0) {
+    free(d);
+    vigil__api_reply_free(
+        req, 503,
+        vigil__http_error_json("busy", "cannot compute the diff now (no process): nothing was approved", NULL, NULL),
+        "Retry-After: 5\r\n");
+    return NULL;
+  }
+  a->diff_child = d;
+  snprintf(msg, sizeof msg,
+           "the diff of %s, which an approval shows, was not computed yet: it is now, off the server's loop; ask "
+           "again in a moment (nothing was approved)",
+           pair->ref);
+  approval_waits(req, "diff_pending", msg);
+  return NULL;
+}
+
 void vigil__api_diffs_close(api *a) {
+  free(a->diff_failed);
+  a->diff_failed = NULL;
   for (size_t i = 0; i < a->n_diffs; i++)
     json_decref(a->diffs[i].diff);
   free(a->diffs);

@@ -34,6 +34,14 @@ void vigil__api_diff_request(api *a, http_request *req, const char *name, const 
  * computed by compute in a child process (child.c) and then kept; past the
  * child's time bound, or out of its memory, 503 and nothing kept. */
 void vigil__api_diff_start(api *a, http_request *req, const lane_read *pair, diff_compute compute);
+/* For an approval (docs/security.md AM2): the pair's diff kept (a new
+ * reference); or NULL, req answered 503 with Retry-After and nothing
+ * approved: the diff started now in a child by compute, or being computed
+ * (diff_pending); another diff computed or waiting in the lane (busy); or
+ * the last one this started could not be finished (diff_too_long,
+ * diff_stopped: said once, then started again when asked). Never computed
+ * on the loop. */
+json_t *vigil__api_diff_for_approval(api *a, http_request *req, const lane_read *pair, diff_compute compute);
 /* Forgets the diffs kept (the server stops; a diff's child is stopped with
  * the others, vigil__api_children_stop). */
 void vigil__api_diffs_close(api *a);

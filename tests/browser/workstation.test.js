@@ -544,8 +544,17 @@ describe("the nurse workstation", () => {
     // clinical diff and the prescribed param's change, and is refused until
     // the approver confirms it, by the server too.
     await api("dr.osei", "POST", "/protocols", { files: { "protocol.lua": DEMO_PROTOCOL_RX, "specs/starts_spec.lua": DEMO_SPEC } });
-    const refused = await fetch(server.url + "/api/v1/protocols/demo_check@1.1.0/approve", { method: "POST",
+    // Its diff not read yet: 503 diff_pending while the server computes it
+    // off its loop (AM2), then the approval's own answer.
+    const approveRx = async () => fetch(server.url + "/api/v1/protocols/demo_check@1.1.0/approve", { method: "POST",
       headers: { Authorization: `Bearer ${await token("admin.lee")}` }, body: JSON.stringify({ password: USERS["admin.lee"].password }) });
+    let refused = await approveRx();
+    assert.equal(refused.status, 503);
+    assert.equal((await refused.json()).error.code, "diff_pending");
+    for (let i = 0; i < 600 && refused.status === 503; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      refused = await approveRx();
+    }
     assert.equal(refused.status, 422);
     const why = (await refused.json()).error;
     assert.equal(why.code, "confirmation_required");

@@ -53,20 +53,25 @@ function diffDetail(d) {
 // The diff of a version. One not computed yet while the server computes
 // another is 503 busy with Retry-After, and past a user's share of costly
 // reads 429 too_many_reads with Retry-After (docs/http.md): asked again
-// after it, for up to a minute, not shown as an error (X8).
+// after it, for up to a minute, not shown as an error (X8). An approval
+// whose diff the server does not hold (it restarted since the dialog read
+// it) is 503 diff_pending while the server computes it (AM2): asked again
+// the same way.
 const DIFF_WAIT_MS = 60000;
-async function diffOf(ref) {
+const ASK_AGAIN = { 503: ["busy", "diff_pending"], 429: ["too_many_reads"] };
+async function askedAgain(request) {
   const until = Date.now() + DIFF_WAIT_MS;
   for (;;) {
     try {
-      return await get(`/protocols/${ref}/diff`);
+      return await request();
     } catch (err) {
-      const again = (err.status === 503 && err.code === "busy") || (err.status === 429 && err.code === "too_many_reads");
+      const again = (ASK_AGAIN[err.status] || []).includes(err.code);
       if (!again || Date.now() > until) throw err;
       await new Promise((resolve) => setTimeout(resolve, (err.retryAfter || 1) * 1000));
     }
   }
 }
+const diffOf = (ref) => askedAgain(() => get(`/protocols/${ref}/diff`));
 
 // refused: the server's 422 confirmation_required on confirm_weakened or
 // confirm_code_changed ({field, reasons}), when the diff read before did
@@ -105,9 +110,9 @@ async function approve(main, p, refusedBefore) {
       if (confirmCode && !confirmCode.checked)
         throw Object.assign(new Error("Confirm that you have read each changed gate, rule and condition first"), { field: "confirm_code_changed" });
       try {
-        return await post(`/protocols/${p.ref}/approve`, { password: v.password,
+        return await askedAgain(() => post(`/protocols/${p.ref}/approve`, { password: v.password,
           ...(confirm ? { confirm_prescribed: true } : {}), ...(confirmWeak ? { confirm_weakened: true } : {}),
-          ...(confirmCode ? { confirm_code_changed: true } : {}) });
+          ...(confirmCode ? { confirm_code_changed: true } : {}) }));
       } catch (err) {
         // What the dialog did not show: shown again with it, to confirm.
         if (err.code === "confirmation_required" &&
