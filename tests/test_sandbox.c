@@ -579,13 +579,71 @@ static void test_entry_time_across_rules(void **state) {
   vigil_engine_free(e);
 }
 
+/* AM4 (docs/security.md): the view's copies are charged to the budget. A
+ * rule (tests/protocols/view_copies) asks 10,000 times for the last 200 of
+ * 200 notes of 3,990 characters: a few instructions a call, 800 KB copied
+ * by each. What the view copies is allocated through the sandbox, so the
+ * call is stopped by its budget (allocating memory) after some 80 calls,
+ * the same place on every run; the notes and the value are kept. Without
+ * the charge the budget never binds (60,000 instructions) and only the clock
+ * stops it, after 2 s of copying. */
+static void test_view_copies_charged(void **state) {
+  (void)state;
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
+                     .sim_start_ms = SIM_START,
+                     .lua_memory_cap = MEMORY_CAP,
+                     .lua_instruction_budget = BUDGET,
+                     .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&o, &e), 0);
+  capture c = {.e = e};
+  vigil_engine_subscribe(e, "alert.*", on_alert, &c);
+  const char *ref;
+  if (vigil_engine_load(e, "tests/protocols/view_copies", &ref) != 0) fail_msg("load: %s", vigil_engine_errmsg(e));
+  uint64_t visit;
+  assert_int_equal(vigil_visit_start(e, ref, "patient-0", "nurse:ana", NULL, &visit), 0);
+  enum { NOTES = 200, NOTE_CHARS = 3990 };
+  char *entry = malloc(NOTE_CHARS + 32);
+  assert_non_null(entry);
+  int at = snprintf(entry, NOTE_CHARS + 32, "{\"note\": \"");
+  memset(entry + at, 'n', NOTE_CHARS);
+  snprintf(entry + at + NOTE_CHARS, 32, "\"}");
+  for (int i = 0; i < NOTES; i++)
+    if (vigil_visit_record_json(e, visit, "nurse:ana", entry) != 0)
+      fail_msg("note %d was refused: %s", i + 1, vigil_engine_errmsg(e));
+  free(entry);
+  if (vigil_visit_record_json(e, visit, "nurse:ana", "{\"attack\": 7}") != 0)
+    fail_msg("the entry was refused: %s", vigil_engine_errmsg(e));
+  char all[4096];
+  alerts_text(&c, all, sizeof all);
+  int stopped = 0;
+  for (int i = 0; i < c.n; i++) {
+    const seen *s = &c.v[i];
+    if (strstr(s->message, "ESCAPED")) fail_msg("the rule ran to its end: %s", all);
+    if (!strcmp(s->source, "technical") && !strcmp(s->rule, "copy_notes") &&
+        strstr(s->message, "instruction budget of 2000000 exceeded (allocating memory)"))
+      stopped++;
+  }
+  if (stopped != 1) fail_msg("want copy_notes stopped by its budget (allocating memory); alerts:%s", all);
+  json_t *root;
+  json_t *item = visit_item(e, visit, "note", &root);
+  if (json_integer_value(json_object_get(item, "count")) != NOTES) fail_msg("the notes were not all kept");
+  json_decref(root);
+  item = visit_item(e, visit, "attack", &root);
+  if (json_integer_value(json_object_get(item, "count")) != 1) fail_msg("the value was not kept");
+  json_decref(root);
+  capture_free(&c);
+  vigil_engine_free(e);
+}
+
 int main(void) {
-  struct CMUnitTest tests[N_ATTACKS + 3];
+  struct CMUnitTest tests[N_ATTACKS + 4];
   tests[0] = (struct CMUnitTest){.name = "every fixture has a row", .test_func = test_every_fixture_has_a_row};
   tests[1] = (struct CMUnitTest){.name = "entry_budget_across_rules", .test_func = test_entry_budget_across_rules};
   tests[2] = (struct CMUnitTest){.name = "entry_time_across_rules", .test_func = test_entry_time_across_rules};
+  tests[3] = (struct CMUnitTest){.name = "view_copies_charged", .test_func = test_view_copies_charged};
   for (size_t i = 0; i < N_ATTACKS; i++)
-    tests[i + 3] =
+    tests[i + 4] =
         (struct CMUnitTest){.name = attacks[i].name, .test_func = test_attack, .initial_state = (void *)&attacks[i]};
-  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 3, NULL, NULL);
+  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 4, NULL, NULL);
 }
