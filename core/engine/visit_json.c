@@ -110,9 +110,11 @@ static void points_json(buf *b, const field_spec *f) {
 static int to_attest(vigil_engine *e, visit *v, const item_spec *it, int current, val *now) {
   if (it->of_item < 0) return 0;
   const signature_state *sg = v->sigs ? &v->sigs[it->index] : NULL;
-  /* A void signature of a phase the visit has left is signed again (G5). */
-  int signable = current || (v->status == VISIT_ACTIVE && it->phase < v->phase && sg && sg->void_reason &&
-                             sg->attests.type != VAL_NIL);
+  /* A void signature of a phase the visit has left is signed again (G5),
+   * and one a change since requires is recorded (AI1, AL7). */
+  int signable =
+      current || (v->status == VISIT_ACTIVE && it->phase < v->phase &&
+                  ((sg && sg->void_reason && sg->attests.type != VAL_NIL) || vigil__signature_owed(e, v, it->index)));
   if (!signable || !vigil__visit_latest(v, it->of_item)) return 0;
   int oom_was = e->oom;
   e->oom = 0;
@@ -178,6 +180,10 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
       vigil__val_release(now);
     }
   }
+  /* Owed (AI1): a signature of a phase the visit has left, unrecorded, that
+   * a change since requires; the workstation offers it where the visit is (AL7). */
+  if (v->status == VISIT_ACTIVE && it->phase < v->phase && vigil__signature_owed(e, v, it->index))
+    vigil__buf_puts(b, ",\"owed\":true");
   if (s->skipped) {
     vigil__buf_puts(b, ",\"skipped\":");
     vigil__buf_json_string(b, s->skipped);

@@ -1083,3 +1083,69 @@ describe("the board's held visits and earlier phases' signatures (AK4, AK5)", ()
     }
   });
 });
+
+describe("a signature of a phase the visit has left (AL7)", () => {
+  // Past screening with a clinician's override (naming its holds).
+  async function pastScreening(id) {
+    const get = (path) => api("dr.osei", "GET", path);
+    const v = await get(`/visits/${id}`);
+    await api("dr.osei", "POST", `/visits/${id}/override`, { reason: "test: on to the infusion", items: await unrecordedItems(get, id), password: USERS["dr.osei"].password,
+      ...(v.blocks.length ? { holds: v.blocks.map((b) => b.rule) } : {}) });
+  }
+  const gateSays = async (id, part) => (await api("dr.osei", "GET", `/visits/${id}`)).gate.reasons.some((r) => r.includes(part));
+
+  it("a dose check voided in the infusion is signed again from the infusion's page", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AL7A", params: { weight: 72 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 }, dose: 36 });
+    await api("dr.osei", "POST", `/visits/${v.id}/entries`, { dose_check: true, password: USERS["dr.osei"].password });
+    await pastScreening(v.id);
+    await api("nurse.kim", "POST", `/visits/${v.id}/amend`, { item: "screening.dose", value: 35, reason: "redrawn" });
+    assert.ok(await gateSays(v.id, "(Screening before dosing) is void"));
+    // The nurse sees what holds the phase, and that a clinician signs it.
+    const nurse = await signedIn("nurse.kim");
+    await nurse.goto(`${server.url}/#/visit/${v.id}`);
+    const mine = nurse.locator(".checklist .item-from-earlier", { hasText: "Dose double-checked by a second person" });
+    await mine.getByText("From Screening before dosing").waitFor({ timeout: 5000 });
+    await mine.getByText(/A clinician signs this/).waitFor();
+    assert.equal(await mine.getByRole("button", { name: /Sign/ }).count(), 0);
+    await nurse.context().close();
+    // The clinician signs it again there: what is attested is the dose now.
+    const dr = await signedIn("dr.osei");
+    await dr.goto(`${server.url}/#/visit/${v.id}`);
+    const card = dr.locator(".checklist .item-from-earlier", { hasText: "Dose double-checked by a second person" });
+    await card.getByRole("button", { name: "Sign again…" }).click();
+    const dlg = dr.locator("dialog[open]");
+    assert.match(await dlg.locator("dl.attests").innerText(), /drawn up 35 mg/);
+    await dlg.getByLabel(/password/i).fill(USERS["dr.osei"].password);
+    await dlg.getByRole("button", { name: "Sign", exact: true }).click();
+    await dr.locator("dialog").waitFor({ state: "hidden" });
+    await card.waitFor({ state: "detached" });
+    assert.equal(await gateSays(v.id, "(Screening before dosing) is void"), false);
+    await dr.context().close();
+  });
+
+  it("the suicide-risk assessment owed after PHQ-9 item 9 is amended in the infusion is recorded from the infusion's page", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AL7B", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 },
+      phq9: { q1: 1, q2: 1, q3: 0, q4: 0, q5: 0, q6: 0, q7: 0, q8: 0, q9: 0 } });
+    await pastScreening(v.id);
+    await api("nurse.kim", "POST", `/visits/${v.id}/amend`, { item: "screening.phq9", value: { q1: 1, q2: 1, q3: 0, q4: 0, q5: 0, q6: 0, q7: 0, q8: 0, q9: 2 },
+      reason: "the patient told the nurse in the chair" });
+    assert.ok(await gateSays(v.id, "a change since the visit left screening requires it"));
+    const dr = await signedIn("dr.osei");
+    await dr.goto(`${server.url}/#/visit/${v.id}`);
+    const card = dr.locator(".checklist .item-from-earlier", { hasText: "Suicide-risk assessment by a clinician" });
+    await card.getByText(/A change since this phase requires it/).waitFor({ timeout: 5000 });
+    await card.getByRole("button", { name: "Sign…" }).click();
+    const dlg = dr.locator("dialog[open]");
+    await dlg.getByLabel("Outcome").selectOption("moderate: proceed with a safety plan");
+    await dlg.getByLabel(/password/i).fill(USERS["dr.osei"].password);
+    await dlg.getByRole("button", { name: "Sign", exact: true }).click();
+    await dr.locator("dialog").waitFor({ state: "hidden" });
+    await card.waitFor({ state: "detached" });
+    assert.equal(await gateSays(v.id, "a change since the visit left screening requires it"), false);
+    const item = (await api("dr.osei", "GET", `/visits/${v.id}`)).phases.find((p) => p.id === "screening").items.find((it) => it.id === "suicide_risk");
+    assert.equal(item.value, "moderate: proceed with a safety plan");
+    await dr.context().close();
+  });
+});

@@ -40,6 +40,32 @@ static char *gate_reasons_text(alarm_serve *a, uint64_t id) {
   return text;
 }
 
+/* The visit's item `id` of phase `phase` (a new reference; NULL if none). */
+static json_t *visit_item(alarm_serve *a, uint64_t visit, const char *phase, const char *id) {
+  json_t *v = alarm_visit_json(a, visit), *found = NULL;
+  size_t i, j;
+  json_t *ph, *it;
+  json_array_foreach(json_object_get(v, "phases"), i, ph) {
+    if (strcmp(json_string_value(json_object_get(ph, "id")), phase) != 0) continue;
+    json_array_foreach(json_object_get(ph, "items"), j, it) {
+      if (strcmp(json_string_value(json_object_get(it, "id")), id) == 0) found = json_incref(it);
+    }
+  }
+  json_decref(v);
+  return found;
+}
+
+/* Whether the visit says the signature of a left phase is owed (AL7: the
+ * workstation offers it where the visit is, with what signing attests). */
+static int owed(alarm_serve *a, uint64_t visit, const char *phase, const char *id) {
+  json_t *it = visit_item(a, visit, phase, id);
+  assert_non_null(it);
+  int yes = json_is_true(json_object_get(it, "owed"));
+  if (yes) assert_non_null(json_object_get(it, "to_attest"));
+  json_decref(it);
+  return yes;
+}
+
 /* The clinician acknowledges the carried self_harm alert with the try's reason: 200. */
 static void clinician_acknowledges_self_harm(alarm_serve *a, uint64_t id) {
   json_t *al = alarm_latest(a, id, "self_harm");
@@ -84,6 +110,8 @@ static void ketamine_assessment_required_in_the_infusion(void **state) {
   expect_in(reasons, "not recorded");
   expect_in(reasons, "screening.suicide_risk");
   free(reasons);
+  /* The visit says so at the item, for the workstation's card (AL7). */
+  assert_true(owed(a, id, "screening", "suicide_risk"));
   /* A nurse cannot record it; the clinician records it from the infusion. */
   assert_int_equal(
       alarm_record(a, id, "{\"screening.suicide_risk\": \"low: proceed\", \"password\": \"" SERVE_PASSWORD "\"}"), 403);
@@ -99,6 +127,7 @@ static void ketamine_assessment_required_in_the_infusion(void **state) {
   reasons = gate_reasons_text(a, id);
   if (strstr(reasons, "screening.suicide_risk) not recorded")) fail_msg("recorded, still named: %s", reasons);
   free(reasons);
+  assert_false(owed(a, id, "screening", "suicide_risk"));
 }
 
 static void esketamine_assessment_required_in_dosing(void **state) {

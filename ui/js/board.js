@@ -107,14 +107,16 @@ function vitalsCell(r) {
 // Signatures the visit waits for: of the current phase, the item they
 // confirm is recorded and nobody has signed it (or a change voided the
 // signature); of a phase the visit has left, one a change voided (the dose
-// amended in the infusion: signed again from here, docs/safety.md G5; AK5).
+// amended in the infusion: signed again from here, docs/safety.md G5; AK5)
+// or one a change since requires (owed: the assessment after PHQ-9 item 9
+// amended from 0, AI1).
 // Each with the title of its phase when that is not the current one.
 export function awaitingSignatures(detail) {
   const out = [];
   for (const phase of detail.phases) {
     const current = phase.id === detail.phase;
     for (const it of phase.items)
-      if (it.kind === "signature" && it.to_attest && (current ? it.applies !== false && (!it.count || it.void) : !!it.void))
+      if (it.kind === "signature" && (current ? it.to_attest && it.applies !== false && (!it.count || it.void) : (it.void && it.to_attest) || it.owed))
         out.push(current ? it : { ...it, phase_title: phase.title });
     if (current) break;
   }
@@ -137,7 +139,8 @@ export function holds(detail) {
   const toRecord = (detail.gate.unrecorded || []).length > 0 ||
     reasons.some((r) => items.some((it) => r === `${it.title} is due` || r === `${it.title} is overdue`));
   if (toRecord) return blocks;
-  const signing = awaitingSignatures(detail).filter((it) => it.phase_title).map((it) => `${it.title} (${it.phase_title}) is void`);
+  // "... (Screening before dosing) is void: ..." or "... not recorded: a change since ...".
+  const signing = awaitingSignatures(detail).filter((it) => it.phase_title).map((it) => `${it.title} (${it.phase_title}) `);
   const shownElsewhere = (r) => blocks.includes(r) || /^minimum time in .+ not (reached|started)\b/.test(r) ||
     /^(high|medium|low) alert \d+ not acknowledged/.test(r) || signing.some((t) => r.startsWith(t));
   return [...blocks, ...reasons.filter((r) => !shownElsewhere(r))];
@@ -146,7 +149,7 @@ export function holds(detail) {
 // " (Screening before dosing, again: void)": of which phase, when not the
 // current one, and why again.
 function signWhy(it) {
-  const parts = [it.phase_title, it.void ? "again: void" : null].filter(Boolean);
+  const parts = [it.phase_title, it.void ? "again: void" : it.owed ? "now required" : null].filter(Boolean);
   return parts.length ? ` (${parts.join(", ")})` : "";
 }
 

@@ -363,7 +363,9 @@ function attestList(it) {
   return h("dl", { class: "attests" }, rows.map(([k, x]) => [h("dt", {}, k), h("dd", {}, x)]));
 }
 
-async function sign(it) {
+// key: the entry's name for it ("screening.dose_check" for one of a phase
+// the visit has left, AL7).
+async function sign(it, key = it.id) {
   const choice = it.fields[0] && it.fields[0].kind === "choice" ? it.fields[0] : null;
   const outcome = choice ? h("select", { name: "outcome", required: true },
     h("option", { value: "" }, "Choose\u2026"), choice.options.map((o) => h("option", { value: o }, o))) : null;
@@ -377,7 +379,7 @@ async function sign(it) {
     submit: "Sign",
     action: (vals) => {
       if (outcome && !vals.outcome) throw Object.assign(new Error("Choose the outcome"), { field: "outcome" });
-      return command("entries", { ...withPassword({ [it.id]: outcome ? vals.outcome : true }, vals), attests: { [it.id]: it.to_attest } }, on.id);
+      return command("entries", { ...withPassword({ [key]: outcome ? vals.outcome : true }, vals), attests: { [key]: it.to_attest } }, on.id);
     },
   });
 }
@@ -761,9 +763,39 @@ function checklist(v) {
     phase.items.map((it) => itemCard(it, phase.id, true)),
     recordable ? recordBar() : null);
   form.addEventListener("submit", recordAll);
-  const section = h("section", { class: "checklist", "aria-labelledby": "cl-title" }, h("h2", { id: "cl-title" }, phase.title), form);
+  const section = h("section", { class: "checklist", "aria-labelledby": "cl-title" }, h("h2", { id: "cl-title" }, phase.title), fromEarlierPhases(v), form);
   observedHint(form);
   return section;
+}
+
+// The signatures of phases the visit has left that are signed from here
+// (AL7): one a change voided (the dose amended in the infusion, docs/safety.md
+// G5) and one a change since requires (PHQ-9 item 9 amended from 0: the
+// suicide-risk assessment, AI1). The gate names them and holds until they are
+// signed; their cards and Sign are here, above the phase's own items.
+function fromEarlierPhases(v) {
+  const idx = v.phases.findIndex((p) => p.id === v.phase);
+  const cards = v.phases.slice(0, idx).flatMap((p) => p.items
+    .filter((it) => it.kind === "signature" && (it.owed || (it.void && it.to_attest)))
+    .map((it) => earlierSignatureCard(it, p)));
+  return cards.length ? h("div", { class: "from-earlier" }, cards) : null;
+}
+
+function earlierSignatureCard(it, p) {
+  const card = itemCard(it, p.id, false);
+  // Its own heading id: the same item's card is also under "Recorded in
+  // earlier phases".
+  const heading = card.querySelector(".item-head h3");
+  heading.id = `item-${p.id}-${it.id}-here`;
+  card.setAttribute("aria-labelledby", heading.id);
+  card.classList.add("item-from-earlier");
+  card.querySelector(".item-head").append(h("span", { class: "tag" }, `From ${p.title}`));
+  card.append(h("p", { class: "hint" }, `${it.owed ? "A change since this phase requires it" : "A change since voided it"}: this phase holds until it is signed.`));
+  if (can("sign"))
+    card.append(h("div", { class: "item-actions" }, h("button", { type: "button", class: "primary", onclick: () => sign(it, `${p.id}.${it.id}`) },
+      it.void ? "Sign again\u2026" : "Sign\u2026")));
+  else card.append(h("p", { class: "hint" }, `A clinician signs this${it.of ? `, not the person who recorded ${itemTitle(state.visit, it.of, p.id)}` : ""}.`));
+  return card;
 }
 
 function earlier(v) {
