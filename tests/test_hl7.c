@@ -605,6 +605,14 @@ static void a40_merges(void **state) {
   field_has(&ack, "MSA", 3, 0, "more than one PID/MRG group");
   vigil__hl7_free(&ack);
   assert_int_equal(count_events(f, "patient.merged"), 1);
+  /* J5 (docs/hl7.md): an MSH-10 that is not UTF-8 was AE (found when the
+   * source was kept), where an MSH problem is AR: the message not read */
+  char latin1[1024];
+  snprintf(latin1, sizeof latin1, A01, "M\xe9", "OLD10");
+  expect_ack(f, latin1, "AR", "M\xe9", &ack);
+  err_is(&ack, "MSH", "10", "102");
+  vigil__hl7_free(&ack);
+  json_decref(get_json(f, "/api/v1/patients/OLD10", 404));
   /* J5 (docs/hl7.md): MRG before PID was AA, the segment order unchecked:
    * now AE 100 (segment sequence) at MRG, nothing merged */
   const char *reversed = "MSH|^~\\&|HIS|WARD|VIGIL|CLINIC|20260105160000||ADT^A40^ADT_A39|M5|P|2.5.1\r"

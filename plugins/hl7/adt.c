@@ -323,6 +323,18 @@ void vigil__hl7_adt_read(const hl7_msg *m, const char *own_authority, adt_result
   value(r, m, 0, 4, 0, 1, 0, fac, "MSH^1^4");
   value(r, m, 0, 10, 0, 0, 0, control, "MSH^1^10");
   value(r, m, 0, 7, 0, 1, 0, when, "MSH^1^7");
+  /* J5: MSH's text is UTF-8 as every value is; found only when the record
+   * kept its source, an MSH-10 that was not was AE, where an MSH problem is
+   * AR (the message not read) */
+  const char *const msh[][2] = {{app, "MSH^1^3"}, {fac, "MSH^1^4"}, {control, "MSH^1^10"}, {when, "MSH^1^7"}};
+  for (size_t i = 0; i < sizeof msh / sizeof msh[0]; i++) {
+    json_t *text = json_string(msh[i][0]);
+    char shown[40];
+    if (!text)
+      refuse(r, "AR", 102, msh[i][1], "%s is not UTF-8 text (vigil takes UTF-8 and ASCII, MSH-18)",
+             named(msh[i][1], shown));
+    json_decref(text);
+  }
   if (refused(r)) {
     snprintf(r->ack, sizeof r->ack, "AR");
     return;
