@@ -13,6 +13,15 @@ return v.phase "dosing" {
   title = "Dosing ({dose_mg} mg prescribed)",
   help = "Prescribed today: {dose_mg} mg. The patient self-administers one device at a time, 5 minutes' rest "
          .. "between devices (28 mg each: 2 devices for 56 mg, 3 for 84 mg), under direct observation.",
+  -- Once the devices are administered the patient is dosed, and the monitoring's checkpoints (the
+  -- 40-minute BP, breathing every 15 minutes) count from entering the monitoring, not from the dose: a
+  -- visit left here is a dosed patient whom nothing asks anyone to watch (docs/safety.md AN1). So the
+  -- phase's clock starts at the devices' tick (timed_from) and, 10 minutes after it, a medium alert
+  -- (escalated as the others) says the phase has passed its maximum; moving on ends it.
+  -- Source: docs/clinical/esketamine-rems.md, "From dosing to the monitoring": 10 minutes is a clinic
+  -- convention (ours): prompt against the 40-minute BP and the 15-minute breathing checks.
+  timed_from = "devices_administered",
+  duration = { max = "10m" },
   items = {
     -- Source: docs/clinical/esketamine-rems.md: "Doses 56 or 84 mg (28 mg per device, 5 min
     -- rest between devices)" [P]; the form asks for "dose and lot number" [S reproducing P].
