@@ -197,6 +197,7 @@ static void params_are_checked(void **state) {
   assert_int_equal(vigil_visit_start(f->e, "unit", "c", "n", "{\"weight\": 500}", &id), VIGIL_EVALUE);
   assert_int_equal(vigil_visit_start(f->e, "unit", "c", "n", "{\"weight\": 70, \"height\": 1}", &id), VIGIL_EVALUE);
   assert_int_equal(vigil_visit_start(f->e, "unit", "c", "n", "{\"weight\": ", &id), VIGIL_EINVAL);
+  assert_int_equal(vigil_visit_start(f->e, "unit", "c", "n", "{\"weight\": 70, \"weight\": 90}", &id), VIGIL_EINVAL);
   assert_int_equal(vigil_visit_start(f->e, "nope", "c", "n", NULL, &id), VIGIL_ENOENT);
   assert_int_equal(n_events(f), 0);
   id = start(f);
@@ -211,16 +212,18 @@ static void bad_values_record_nothing(void **state) {
   uint64_t id = start(f);
   size_t before = n_events(f);
   const char *bad[] = {
-      "{\"dose\": 500}",                                    /* outside the plausible range */
-      "{\"dose\": \"ten\"}",                                /* wrong type */
-      "{\"consent\": true, \"dose\": -1}",                  /* all or nothing */
-      "{\"mood\": \"great\"}",                              /* not an option */
-      "{\"vitals\": {\"sbp\": 120}}",                       /* hr missing */
-      "{\"vitals\": {\"sbp\": 120, \"hr\": 70, \"x\": 1}}", /* unknown field */
-      "{\"nope\": 1}",                                      /* unknown item */
-      "{\"aldrete\": {\"a\": 1, \"b\": 1}}",                /* an item of a later phase */
-      "[1, 2]",                                             /* not an object */
-      "{\"dose\": ",                                        /* not JSON */
+      "{\"dose\": 500}",                                       /* outside the plausible range */
+      "{\"dose\": \"ten\"}",                                   /* wrong type */
+      "{\"consent\": true, \"dose\": -1}",                     /* all or nothing */
+      "{\"mood\": \"great\"}",                                 /* not an option */
+      "{\"vitals\": {\"sbp\": 120}}",                          /* hr missing */
+      "{\"vitals\": {\"sbp\": 120, \"hr\": 70, \"x\": 1}}",    /* unknown field */
+      "{\"nope\": 1}",                                         /* unknown item */
+      "{\"aldrete\": {\"a\": 1, \"b\": 1}}",                   /* an item of a later phase */
+      "[1, 2]",                                                /* not an object */
+      "{\"dose\": ",                                           /* not JSON */
+      "{\"dose\": 35, \"dose\": 36}",                          /* which dose? (the seventh review: 36 kept) */
+      "{\"vitals\": {\"sbp\": 120, \"hr\": 70, \"sbp\": 80}}", /* which reading? */
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     int rc = vigil_visit_record_json(f->e, id, "nurse:ana", bad[i]);

@@ -25,7 +25,7 @@ int vigil__cmd_alert_reported(vigil_engine *e, uint64_t visit_id, uint64_t alert
   if (!alert_id || alert_id > e->n_alerts || visit_id > e->n_visits || (a && (a->visit ? a->visit->id : 0) != visit_id))
     rc = vigil__engine_fail(e, VIGIL_ENOENT, "alert", "no alert %llu in visit %llu", (unsigned long long)alert_id,
                             (unsigned long long)visit_id);
-  json_t *j = rc == 0 && fields_json ? json_loads(fields_json, 0, NULL) : NULL;
+  json_t *j = rc == 0 && fields_json ? json_loads(fields_json, JSON_REJECT_DUPLICATES, NULL) : NULL;
   if (rc == 0 && (!json_is_object(j) || !json_is_string(json_object_get(j, "status"))))
     rc = vigil__engine_fail(e, VIGIL_EINVAL, "fields", "an alert's report is a JSON object with a status");
   if (rc == 0 && json_object_set_new(j, "alert", json_integer((json_int_t)alert_id)) < 0) rc = VIGIL_ENOMEM;

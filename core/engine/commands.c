@@ -198,7 +198,7 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
   json_t *j = params_given ? json_incref((json_t *)params_given) : NULL;
   if (!j && params_json && *params_json) {
     json_error_t jerr;
-    j = json_loads(params_json, JSON_PRESERVE_ORDER, &jerr);
+    j = json_loads(params_json, JSON_PRESERVE_ORDER | JSON_REJECT_DUPLICATES, &jerr);
     if (!j) return vigil__engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object (%s)", jerr.text);
   }
   if (j) {
@@ -1007,7 +1007,7 @@ static int site_event_data(const char *type, const char *fields_json, int *t, va
     *data = vigil__val_record(0);
     return vigil__val_ok(*data) ? 0 : VIGIL_ENOMEM;
   }
-  json_t *j = json_loads(fields_json, 0, NULL);
+  json_t *j = json_loads(fields_json, JSON_REJECT_DUPLICATES, NULL);
   /* Out of memory converting them is VIGIL_ENOMEM, not the fields' fault. */
   int rc = json_is_object(j) ? vigil__val_from_json(j, data, err, errlen) : VIGIL_EINVAL;
   if (!json_is_object(j)) snprintf(err, errlen, "a site event's fields are a JSON object");

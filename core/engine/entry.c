@@ -229,7 +229,7 @@ int vigil__entry_inputs_from_json(vigil_engine *e, const char *item, const json_
 
 json_t *vigil__entry_parse_json(vigil_engine *e, const char *text, const char *about, int *rc) {
   json_error_t jerr;
-  json_t *j = text ? json_loads(text, JSON_DECODE_ANY | JSON_PRESERVE_ORDER, &jerr) : NULL;
+  json_t *j = text ? json_loads(text, JSON_DECODE_ANY | JSON_PRESERVE_ORDER | JSON_REJECT_DUPLICATES, &jerr) : NULL;
   if (!j) *rc = vigil__engine_fail(e, VIGIL_EINVAL, about, "invalid JSON: %s", text ? jerr.text : "none given");
   return j;
 }

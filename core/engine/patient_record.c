@@ -209,7 +209,7 @@ int vigil__allergy_visit_start(vigil_engine *e, visit *v, const json_t *record) 
 }
 
 int vigil__allergy_recorded(vigil_engine *e, const char *fields_json) {
-  json_t *record = fields_json ? json_loads(fields_json, 0, NULL) : NULL;
+  json_t *record = fields_json ? json_loads(fields_json, JSON_REJECT_DUPLICATES, NULL) : NULL;
   const char *patient = json_string_value(json_object_get(record, "patient"));
   const char *from = json_string_value(json_object_get(record, "merged_from"));
   int rc = 0;
