@@ -865,6 +865,15 @@ static void weakened_items(weak *w, const protocol *a, const protocol *b) {
           kept |= x->attest_params[k] == y->attest_params[m] || !strcmp(x->attest_params[k], y->attest_params[m]);
         if (!kept) weak_say(w, "%s: the signer no longer attests %s", q, x->attest_params[k]);
       }
+      for (uint32_t k = 0; k < x->n_attest_items; k++) {
+        const char *at = a->items[x->attest_items[k]].qid;
+        int kept = 0;
+        for (uint32_t m = 0; m < y->n_attest_items; m++)
+          kept |= !strcmp(at, b->items[y->attest_items[m]].qid);
+        if (!kept) weak_say(w, "%s: the signer no longer attests %s (its change no longer voids the signature)", q, at);
+      }
+      if (x->second_person && !y->second_person)
+        weak_say(w, "%s: who recorded or amended %s may now sign it (second_person = false)", q, of_y);
       if (has_fn(x->calc_ref) && !has_fn(y->calc_ref)) weak_say(w, "%s: the signer no longer sees the calculation", q);
       continue;
     }

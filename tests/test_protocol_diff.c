@@ -743,6 +743,28 @@ static void lowered_rule_priority_is_weakened(void **state) {
   each_named_weakened("protocols/esketamine_rems", cases, 1);
 }
 
+/* AN2, AN3 (docs/safety.md): the signature options that keep the prescriber's
+ * review hers. A copy whose review no longer attests her answer, and one
+ * whose suicide-risk assessment may be signed by who recorded item 9, are
+ * named weakened. */
+static void signature_options_loosened_are_weakened(void **state) {
+  static const protocol_edit unattested[] = {
+      {"protocol.lua", "version = \"1.7.9\"", "version = \"1.7.10\""},
+      {"predose.lua", "      items = { \"predose_acceptable\" },\n", ""},
+  };
+  static const protocol_edit own_assessment[] = {
+      {"protocol.lua", "version = \"1.7.9\"", "version = \"1.7.10\""},
+      {"predose.lua", "      of = \"self_harm_thoughts\",\n",
+       "      of = \"self_harm_thoughts\", second_person = false,\n"},
+  };
+  static const weakened_case cases[] = {
+      {unattested, 2, "predose.bp_caution_review: the signer no longer attests predose.predose_acceptable"},
+      {own_assessment, 2, "predose.suicide_risk: who recorded or amended predose.self_harm_thoughts may now sign it"},
+  };
+  (void)state;
+  each_named_weakened("protocols/esketamine_rems", cases, sizeof cases / sizeof *cases);
+}
+
 /* T3 of the eleventh independent try: MOAA/S 0's alert lowered from high to
  * medium inside the shared helper lib.sedation, for the observation phase
  * only, changed no rule's code: the diff said "lib.lua changed in function
@@ -1155,6 +1177,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(prescribed_mark_removed_is_weakened),
       cmocka_unit_test(free_params_that_move_a_limit_are_weakened),
       cmocka_unit_test(lowered_rule_priority_is_weakened),
+      cmocka_unit_test(signature_options_loosened_are_weakened),
       cmocka_unit_test(priority_lowered_in_a_helper_for_one_phase_is_weakened),
       cmocka_unit_test(limits_loosened_through_prescribed_params_are_weakened),
       cmocka_unit_test(weakened_later_in_the_phase_or_the_course),

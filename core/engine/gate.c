@@ -99,8 +99,8 @@ static int gate_reasons(vigil_engine *e, visit *v, val *list) {
     if (need == GATE_ITEM_DUE)
       snprintf(text, sizeof text, "%s is %s", it_title, s->overdue > s->sat ? "overdue" : "due");
     else if (need == GATE_ITEM_VOID)
-      snprintf(text, sizeof text, "%s is void (%s): a second person signs again", it_title,
-               vigil__signature_void(v, it->index));
+      snprintf(text, sizeof text, "%s is void (%s): %s signs again", it_title, vigil__signature_void(v, it->index),
+               it->second_person ? "a second person" : "a clinician");
     else
       snprintf(text, sizeof text, "%s not recorded", it_title);
     add(&r, text);

@@ -7,7 +7,8 @@
  * engine compares the visit with what was signed and voids every signature
  * whose values are no longer the visit's: a `signature.voided` event, after
  * which the gate holds until someone signs again. Nobody who recorded or
- * amended an attested item may sign for it. */
+ * amended the item it confirms may sign for it, unless the signature is the
+ * signer's own judgement of it (`second_person = false`). */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,12 +34,20 @@ static char *json_of(val x) {
 int vigil__signature_attests(vigil_engine *e, visit *v, const item_spec *sig, val *out) {
   *out = VAL_NIL_;
   const reading *of = vigil__visit_latest(v, sig->of_item);
-  val items = vigil__val_recordv(1, v->p->items[sig->of_item].qid, of ? vigil__val_retain(of->v) : VAL_NIL_);
+  val items = vigil__val_record(1 + sig->n_attest_items);
   val params = vigil__val_record(sig->n_attest_params);
   if (!vigil__val_ok(items) || !vigil__val_ok(params)) {
     vigil__val_release(items);
     vigil__val_release(params);
     return VIGIL_ENOMEM;
+  }
+  /* The entry it confirms, then the others it attests (`items`, AN2): the
+   * values as the signer saw them, nil for one not recorded yet. */
+  for (uint32_t i = 0; i <= sig->n_attest_items; i++) {
+    int item = i ? sig->attest_items[i - 1] : sig->of_item;
+    const reading *r = i ? vigil__visit_latest(v, item) : of;
+    val_fields(items)[i].key = v->p->items[item].qid;
+    val_fields(items)[i].v = r ? vigil__val_retain(r->v) : VAL_NIL_;
   }
   for (uint32_t i = 0; i < sig->n_attest_params; i++) {
     val_fields(params)[i].key = sig->attest_params[i];
@@ -68,6 +77,9 @@ int vigil__signature_attests(vigil_engine *e, visit *v, const item_spec *sig, va
 }
 
 int vigil__signature_check_signer(vigil_engine *e, visit *v, const item_spec *sig, const char *actor) {
+  /* A clinician's own judgement of the entry (`second_person = false`, AN3:
+   * the prescriber who took the BP reviews it); signing stays a clinician's. */
+  if (!sig->second_person) return 0;
   const char *who = vigil__intern(actor && *actor ? actor : "unknown");
   for (uint32_t i = 0; i < v->n_hands; i++) {
     const hand *h = &v->hands[i];

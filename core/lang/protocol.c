@@ -304,6 +304,7 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   it->compute_ref = get_ref(L, idx, "compute");
   it->calc_ref = get_ref(L, idx, "calculation");
   it->attest_params = get_names(L, idx, "params", &it->n_attest_params);
+  it->second_person = (uint8_t)get_bool(L, idx, "second_person", 1);
   it->of_item = -1;
 
   lua_getfield(L, idx, "fields");
@@ -571,6 +572,16 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
       if (it->kind == KIND_SIGNATURE) {
         lua_getfield(L, -1, "of");
         it->of_item = vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i);
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "attest_items");
+        uint32_t n = lua_istable(L, -1) ? (uint32_t)lua_rawlen(L, -1) : 0;
+        if (n && !(it->attest_items = calloc(n, sizeof *it->attest_items))) return -1;
+        for (uint32_t k = 0; k < n; k++) {
+          lua_rawgeti(L, -1, (lua_Integer)k + 1);
+          int at = vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i);
+          lua_pop(L, 1);
+          if (at >= 0) it->attest_items[it->n_attest_items++] = at; /* vigil.lua checked them */
+        }
         lua_pop(L, 1);
       }
       lua_getfield(L, -1, "from");
@@ -921,6 +932,7 @@ void vigil__protocol_free(protocol *p) {
     free(it->meaning);
     free(it->from);
     free(it->attest_params);
+    free(it->attest_items);
     free_fields(it->fields, it->n_fields);
   }
   free(p->items);

@@ -151,10 +151,15 @@ return v.phase "predose" {
     -- weighs risk against benefit [S] (rule bp_caution). That judgement is the prescriber's
     -- signature on the reading (docs/safety.md AG7: a nurse typed "acceptable" with 178/104 and
     -- dosed): a nurse cannot sign, and a repeat reading voids it. Under the guide, or at the
-    -- 180/110 hold (the prescriber's override), it is not asked.
+    -- 180/110 hold (the prescriber's override), it is not asked. It attests the answer too
+    -- (AN2: a nurse amended the prescriber's "no" to "yes" and dosed): a change of the answer
+    -- voids it. It is the prescriber's own judgement, not a double-check (AN3: the prescriber
+    -- who took the BP could never sign): second_person = false.
     v.signature "bp_caution_review" {
       title = "Prescriber's review of a pre-dose BP above the guide",
       of = "predose_vitals",
+      items = { "predose_acceptable" },
+      second_person = false,
       when = function(visit)
         local x = visit.value("predose_vitals")
         return x ~= nil and lib.above_guide(x, visit)

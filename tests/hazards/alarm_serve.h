@@ -117,6 +117,14 @@ static inline int alarm_setup_esketamine(void **state) {
   " \"prescriber_on_site\": true, \"pulse_oximeter\": true,"                                                           \
   " \"predose_vitals\": {\"sbp\": 128, \"dbp\": 78, \"hr\": 70, \"spo2\": 98, \"rr\": 14}}"
 
+/* The same, item 9 0, with the pre-dose BP sbp/dbp (AG7, AN2, AN3: above the 140/90 guide). */
+#define ALARM_ESKETAMINE_PREDOSE_BP(sbp, dbp)                                                                          \
+  "{\"consent\": true, \"ci_vascular\": \"no\", \"ci_hypersensitivity\": \"no\", \"pregnancy\": \"neither\","          \
+  " \"substance_use\": \"no\", \"self_harm_thoughts\": \"0\", \"comed_benzodiazepine\": \"no\","                       \
+  " \"comed_hypnotic\": \"no\", \"comed_psychostimulant\": \"no\", \"comed_maoi\": \"no\", \"ride_confirmed\": true,"  \
+  " \"prescriber_on_site\": true, \"pulse_oximeter\": true,"                                                           \
+  " \"predose_vitals\": {\"sbp\": " #sbp ", \"dbp\": " #dbp ", \"hr\": 70, \"spo2\": 98, \"rr\": 14}}"
+
 /* The same on both bundled course protocols (a patient on both: M1, P1, P2). */
 static inline int alarm_setup_both(void **state) {
   const char *protocols[] = {"@esketamine_rems", "@ketamine_iv"};

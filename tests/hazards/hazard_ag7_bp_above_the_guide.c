@@ -23,13 +23,7 @@
 
 #include "alarm_serve.h"
 
-/* The pre-dose answers, all clear, with the vitals given. */
-#define PREDOSE(sbp, dbp)                                                                                              \
-  "{\"consent\": true, \"ci_vascular\": \"no\", \"ci_hypersensitivity\": \"no\", \"pregnancy\": \"neither\","          \
-  " \"substance_use\": \"no\", \"self_harm_thoughts\": \"0\", \"comed_benzodiazepine\": \"no\","                       \
-  " \"comed_hypnotic\": \"no\", \"comed_psychostimulant\": \"no\", \"comed_maoi\": \"no\", \"ride_confirmed\": true,"  \
-  " \"prescriber_on_site\": true, \"pulse_oximeter\": true,"                                                           \
-  " \"predose_vitals\": {\"sbp\": " #sbp ", \"dbp\": " #dbp ", \"hr\": 70, \"spo2\": 98, \"rr\": 14}}"
+#define PREDOSE(sbp, dbp) ALARM_ESKETAMINE_PREDOSE_BP(sbp, dbp)
 #define REPEAT(sbp, dbp)                                                                                               \
   "{\"predose_vitals\": {\"sbp\": " #sbp ", \"dbp\": " #dbp ", \"hr\": 70, \"spo2\": 98, \"rr\": 14}}"
 #define SIGN "{\"bp_caution_review\": true, \"password\": \"" SERVE_PASSWORD "\"}"

@@ -319,7 +319,8 @@ local ITEM_OPTIONS = {
   text = set({ "format", table.unpack(COMMON) }),
   vitals = set({ "fields", "optional", table.unpack(COMMON) }),
   score = set({ "fields", "compute", "from", table.unpack(COMMON) }),
-  signature = set({ "of", "meaning", "params", "calculation", "options", table.unpack(COMMON) }),
+  signature = set({ "of", "meaning", "params", "items", "second_person", "calculation", "options",
+                    table.unpack(COMMON) }),
 }
 
 local function func(node, field, f)
@@ -582,6 +583,29 @@ local function compile_item(node, phase, defaults)
         it.params[#it.params + 1] = name
       end
     end
+    -- Other entries it attests (docs/safety.md AN2: the prescriber's answer
+    -- beside the reading she reviewed): a change of any voids it.
+    local items = spec.items
+    if type(items) == "string" then items = { items } end
+    if items ~= nil and type(items) ~= "table" then
+      bad(node, "signature '%s': items must name the entries it attests besides of", tostring(node.id))
+      items = {}
+    end
+    it.attest_items = {}
+    for _, name in ipairs(items or {}) do
+      if type(name) ~= "string" then
+        bad(node, "signature '%s': items must be names of items", tostring(node.id))
+      else
+        compile_ctx.refs[#compile_ctx.refs + 1] = { ref = name, where = node.where, phase = phase.id }
+        it.attest_items[#it.attest_items + 1] = name
+      end
+    end
+    -- second_person = false: a clinician's own judgement of the entry (AN3: the
+    -- prescriber who took the BP reviews it), not a double-check by another.
+    if spec.second_person ~= nil and type(spec.second_person) ~= "boolean" then
+      bad(node, "signature '%s': second_person must be true or false", tostring(node.id))
+    end
+    it.second_person = spec.second_person ~= false
     it.calculation = func(node, "calculation", spec.calculation)
   end
 

@@ -4,9 +4,9 @@
 -- What the nurse should see (minutes from the session start):
 --   2     pre-dose vitals 146/88: above the 140/90 guide, under the 180/110 hold:
 --         rule bp_caution, LOW alert: "the prescriber should weigh risk against benefit".
---   3     the prescriber acknowledges it, signs the review of the BP above the guide
---         (bp_caution_review: the prescriber's, docs/safety.md AG7) and judges the vitals
---         acceptable.
+--   3     the prescriber acknowledges it, judges the vitals acceptable and signs the
+--         review of the BP above the guide (bp_caution_review: the prescriber's, attesting
+--         her answer, docs/safety.md AG7, AN2).
 --   4     advance -> dosing; 16: three devices given; 16 advance -> monitoring.
 --   56    BP at 40 min 188/104:
 --           * rule bp_high, HIGH: at or above 180/110 after dosing: tell the prescriber;
@@ -33,8 +33,8 @@ return {
                             prescriber_on_site = true, pulse_oximeter = true } },
     { at = "2m", record = { predose_vitals = { sbp = 146, dbp = 88, hr = 74, spo2 = 98, rr = 14 } } },
     { at = "3m", actor = "dr:kim", ack = "bp_caution" },
-    { at = "3m", actor = "dr:kim", record = { bp_caution_review = true } },
     { at = "3m", actor = "dr:kim", record = { predose_acceptable = "yes" } },
+    { at = "3m", actor = "dr:kim", record = { bp_caution_review = true } },
     { at = "4m", advance = true },
 
     { at = "5m", record = { dose = "84 mg", lot_number = "EKA3307" } },

@@ -53,6 +53,21 @@ return {
     expect "12m" { entered = "dosing" },
   },
 
+  -- docs/safety.md AN2, AN3: the review attests the prescriber's answer (another answer after it
+  -- voids it), and it is her own judgement: she may review a reading she took herself.
+  spec "Another answer after the prescriber's review voids it; she may review her own reading" {
+    session.predose(176, 106, true),
+    at "3m" { actor = "dr:kim", amend = { item = "predose_acceptable", value = "no", reason = "BP too high today" } },
+    at "4m" { actor = "dr:kim", record = { bp_caution_review = true } },
+    at "5m" { amend = { item = "predose_acceptable", value = "yes", reason = "repeat BP later was fine" } },
+    at "6m" { advance = true },
+    expect "6m" { gate_blocked = "predose", reason = "Prescriber's review of a pre-dose BP above the guide is void" },
+    at "9m" { actor = "dr:kim", record = { predose_vitals = bp(172, 100, { spo2 = 98, rr = 14 }) } },
+    at "10m" { actor = "dr:kim", record = { bp_caution_review = true } },
+    at "11m" { advance = true },
+    expect "11m" { entered = "dosing" },
+  },
+
   spec "After dosing one reading at the flag alerts high; a +40 rise alerts medium" {
     no_other = { "alerts", "blocks" },
     session.predose(),                                   -- pre-dose 128/78

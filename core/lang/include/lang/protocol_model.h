@@ -75,6 +75,13 @@ typedef struct item_spec {
   const char **attest_params;
   uint32_t n_attest_params;
   int calc_ref;
+  /* signature: the other entries it attests (`items`, indexes: a change of
+   * any voids it), and whether its signer must be a second person, neither
+   * who recorded nor who amended of_item (`second_person`, default 1; 0 for
+   * a clinician's own judgement of an entry, docs/safety.md AN3) */
+  int32_t *attest_items;
+  uint32_t n_attest_items;
+  uint8_t second_person;
   uint16_t *from; /* a computed score: the items it is computed from */
   uint32_t n_from;
   priority overdue_priority;
