@@ -535,29 +535,29 @@ static void each_named_weakened(const char *folder, const weakened_case *cases, 
  * (their pinned case of an item 9 of 1) against the copy. */
 static void suicide_risk_hold_weakened(void **state) {
   static const protocol_edit when[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"predose.lua", "return x ~= nil and x > 0", "return x ~= nil and x > 3"},
   };
   static const protocol_edit option[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"predose.lua", "options = { \"0\", \"1\", \"2\", \"3\" },",
        "options = { \"0\", \"1\", \"2\", \"3\", \"not asked\" },"},
   };
   static const protocol_edit threshold[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"predose.lua", "if answer == nil or answer == 0 then return nil end",
        "if answer == nil or answer < 3 then return nil end"},
   };
   static const protocol_edit high_text[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.12\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.22\""},
       {"predose.lua", "if assessed == \"high: do not dose today\" then", "if assessed == \"high: do not dose\" then"},
   };
   static const protocol_edit any_dose[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.13\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.23\""},
       {"dosing.lua", "if x ~= prescribed .. \" mg\" then", "if x ~= prescribed .. \" mg\" and x ~= \"84 mg\" then"},
   };
   static const protocol_edit ranges[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"monitoring.lua", "      fields = { \"spo2\", \"rr\" },",
        "      fields = { spo2 = { range = { 70, 100 } }, rr = { range = { 6, 60 } } },"},
   };
@@ -567,13 +567,13 @@ static void suicide_risk_hold_weakened(void **state) {
        "item predose.self_harm_thoughts: option \"not asked\" added to an answer that cannot be skipped (an answer its "
        "rules were not written for)"},
       {threshold, 2,
-       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.7.10's specs held "
+       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.7.11's specs held "
        "(specs/predose_spec.lua:"},
       /* Q1: the assessment compared with another text (1.6.7): "high: do not dose
        * today" no longer holds; the pinned case's later steps run on. */
-      {high_text, 2, "esketamine_rems@1.7.10's specs held"},
+      {high_text, 2, "esketamine_rems@1.7.11's specs held"},
       /* Q1: the dose check accepting 84 mg against a 56 mg prescription (1.6.8). */
-      {any_dose, 2, "esketamine_rems@1.7.10's specs held"},
+      {any_dose, 2, "esketamine_rems@1.7.11's specs held"},
       /* Q1: the plausible ranges of SpO2 and RR narrowed (1.6.4): apnoea refused again. */
       {ranges, 2,
        "item monitoring.respiration: the plausible range of respiration.spo2 narrowed 0-100 -> 70-100 (a reading "
@@ -591,22 +591,22 @@ static void suicide_risk_hold_weakened(void **state) {
  * version's specs and is named. */
 static void low_limits_removed_are_weakened(void **state) {
   static const protocol_edit leaving[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"discharge.lua", "if x.sbp <= visit.param(\"sbp_low\") or x.hr <= visit.param(\"hr_min\") then",
        "if x.hr <= visit.param(\"hr_min\") then"},
   };
   static const protocol_edit bp_item[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"monitoring.lua", "    v.rule \"bp_low\" {\n      on = { \"bp_40m\", \"bp\" },",
        "    v.rule \"bp_low\" {\n      on = \"bp_40m\","},
   };
   static const weakened_case esketamine[] = {
       {leaving, 2,
        "spec \"Before leaving, a systolic or a heart rate alone at its limit alerts high and holds leaving\": a case "
-       "esketamine_rems@1.7.10's specs held"},
+       "esketamine_rems@1.7.11's specs held"},
       {bp_item, 2,
        "spec \"In monitoring, each limit alone at its boundary alerts high, on either BP item\": a case "
-       "esketamine_rems@1.7.10's specs held"},
+       "esketamine_rems@1.7.11's specs held"},
   };
   static const protocol_edit diastolic_too[] = {
       {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.21\""},
@@ -663,7 +663,7 @@ static void prescribed_mark_removed_is_weakened(void **state) {
  * not named. */
 static void free_params_that_move_a_limit_are_weakened(void **state) {
   static const protocol_edit offset[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"spo2_probe_offset\" {\n"
        "      title = \"SpO2 probe offset\", default = 0, unit = \"%\", range = { 0, 10 },\n"
@@ -674,14 +674,14 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
        "  local min = visit.param(\"spo2_min\") - visit.param(\"spo2_probe_offset\")\n"},
   };
   static const protocol_edit renamed[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"spo2_min\" {\n      prescribed = true,\n", "    v.param \"spo2_floor\" {\n"},
       {"lib.lua", "  local min = visit.param(\"spo2_min\")\n", "  local min = visit.param(\"spo2_floor\")\n"},
       {"lib.lua", "spo2 = { param = \"spo2_min\",", "spo2 = { param = \"spo2_floor\","},
       {"lib.lua", "return x.spo2 < visit.param(\"spo2_min\")", "return x.spo2 < visit.param(\"spo2_floor\")"},
   };
   static const protocol_edit unbounded[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"spo2_probe_offset\" {\n"
        "      title = \"SpO2 probe offset\", default = 0, unit = \"%\",\n"
@@ -692,10 +692,10 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
   static const weakened_case cases[] = {
       {offset, 3,
        "param spo2_probe_offset (new, not prescribed): set to 10 at a visit's start (a nurse may), a case "
-       "esketamine_rems@1.7.10's specs held fails (specs/"},
+       "esketamine_rems@1.7.11's specs held fails (specs/"},
       {renamed, 5,
        "param spo2_floor (new, not prescribed): set to 85 at a visit's start (a nurse may), a case "
-       "esketamine_rems@1.7.10's specs held fails (specs/"},
+       "esketamine_rems@1.7.11's specs held fails (specs/"},
       {unbounded, 2,
        "param spo2_probe_offset (new, not prescribed): a nurse may set it at a visit's start to any value, and it "
        "has no range or options"},
@@ -705,7 +705,7 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
 
   /* A new param a nurse may set that moves no limit is not named. */
   static const protocol_edit harmless[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"chair\" {\n"
        "      title = \"Chair number\", default = 1, range = { 1, 12 },\n"
@@ -732,7 +732,7 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
  * lowered from medium to low was listed under rules, not weakened. */
 static void lowered_rule_priority_is_weakened(void **state) {
   static const protocol_edit low[] = {
-      {"protocol.lua", "version = \"1.7.10\"", "version = \"1.7.11\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"dosing.lua", "return { v.alert.medium(why, { id = \"dose_prescribed\" }), v.block(why) }",
        "return { v.alert.low(why, { id = \"dose_prescribed\" }), v.block(why) }"},
   };
@@ -749,11 +749,11 @@ static void lowered_rule_priority_is_weakened(void **state) {
  * named weakened. */
 static void signature_options_loosened_are_weakened(void **state) {
   static const protocol_edit unattested[] = {
-      {"protocol.lua", "version = \"1.7.9\"", "version = \"1.7.10\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"predose.lua", "      items = { \"predose_acceptable\" },\n", ""},
   };
   static const protocol_edit own_assessment[] = {
-      {"protocol.lua", "version = \"1.7.9\"", "version = \"1.7.10\""},
+      {"protocol.lua", "version = \"1.7.11\"", "version = \"1.7.21\""},
       {"predose.lua", "      of = \"self_harm_thoughts\",\n",
        "      of = \"self_harm_thoughts\", second_person = false,\n"},
   };

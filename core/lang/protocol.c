@@ -574,9 +574,9 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
         it->of_item = vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i);
         lua_pop(L, 1);
         lua_getfield(L, -1, "attest_items");
-        uint32_t n = lua_istable(L, -1) ? (uint32_t)lua_rawlen(L, -1) : 0;
-        if (n && !(it->attest_items = calloc(n, sizeof *it->attest_items))) return -1;
-        for (uint32_t k = 0; k < n; k++) {
+        uint32_t n_at = lua_istable(L, -1) ? (uint32_t)lua_rawlen(L, -1) : 0;
+        if (n_at && !(it->attest_items = calloc(n_at, sizeof *it->attest_items))) return -1;
+        for (uint32_t k = 0; k < n_at; k++) {
           lua_rawgeti(L, -1, (lua_Integer)k + 1);
           int at = vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i);
           lua_pop(L, 1);
