@@ -1052,6 +1052,9 @@ static void counted_json(buf *b, const course *c, uint32_t i) {
     vigil__buf_puts(b, "null");
   else
     vigil__buf_put_int(b, (long long)counted(c, i) + 1);
+  /* Discharged with no dose given (U4): counted as an aborted one is, but
+   * said as what it was wherever the session is named (docs/safety.md AD3). */
+  if (c->sessions[i].no_dose) vigil__buf_puts(b, ",\"no_dose\":true");
 }
 
 /* When the session after the first `upto` sessions is due (see next_due).
@@ -1928,7 +1931,6 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
     vigil__buf_json_string(b, visit_status_name(e, s->visit));
     vigil__buf_puts(b, ",\"counts\":");
     vigil__buf_puts(b, s->ended == SESSION_ABORTED ? "false" : "true");
-    if (s->no_dose) vigil__buf_puts(b, ",\"no_dose\":true"); /* discharged, no dose given (U4) */
     vigil__buf_putc(b, '}');
   }
   vigil__buf_puts(b, "],\"measures\":{");

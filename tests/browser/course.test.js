@@ -76,6 +76,11 @@ const REMS_PROTOCOL = PROTOCOL.replace('"course_demo"', '"rems_demo"').replace('
   .replace('maintenance = { interval = "14d" },', 'maintenance = { interval = "14d" }, rems_form = { due = "7d", alert = "5d" },')
   .replace('dose = { param = "dose" } },', '},')
   .replace('range = { 0, 27 } },', 'range = { 0, 27 } },\n        v.choice "dose" { title = "Dose", options = { "56 mg", "84 mg" } },');
+// The same with a dose the course looks for (docs/protocols.md `dose_given`):
+// a visit discharged without it gave no dose and counts for nothing (U4, AD3).
+const DOSED_PROTOCOL = PROTOCOL.replace('"course_demo"', '"dosed_demo"').replace('title = "Course demo"', 'title = "Dosed demo"')
+  .replace('maintenance = { interval = "14d" },', 'maintenance = { interval = "14d" }, dose_given = { "session.dosed" },')
+  .replace('range = { 0, 27 } },', 'range = { 0, 27 } },\n        v.check "dosed" { title = "Dose given", required = false },');
 
 let server, browser, nurse, protocols;
 const problems = [];
@@ -172,6 +177,9 @@ before(async () => {
   mkdirSync(join(protocols, "rems_demo", "specs"), { recursive: true });
   writeFileSync(join(protocols, "rems_demo", "protocol.lua"), REMS_PROTOCOL);
   writeFileSync(join(protocols, "rems_demo", "specs", "start_spec.lua"), SPEC);
+  mkdirSync(join(protocols, "dosed_demo", "specs"), { recursive: true });
+  writeFileSync(join(protocols, "dosed_demo", "protocol.lua"), DOSED_PROTOCOL);
+  writeFileSync(join(protocols, "dosed_demo", "specs", "start_spec.lua"), SPEC);
   hl7Port = await freePort();
   const conf = join(protocols, "vigil.conf");
   writeFileSync(conf, `plugin_dir = "${join(dirname(vigilBin), "plugins")}"\nplugins = { hl7 = { port = ${hl7Port} } }\n`);
@@ -391,6 +399,30 @@ describe("a patient's treatment course", () => {
     await course.locator("table.course-sessions").waitFor();
     assert.equal(await course.locator("table.course-sessions caption").innerText(), "Sessions (2 of 4 in the induction series; 1 aborted visit counts for nothing)");
     assert.match(await course.locator("tr[data-session=\"2\"] th").innerText(), /Aborted visit \(counts for nothing\)/);
+    assert.match(await course.locator("tr[data-session=\"3\"] th").innerText(), /^Session 2$/);
+  });
+
+  step("a visit discharged with no dose given is said so, and the stage counts only the sessions that count", async () => {
+    const start = async () => (await api("nurse.kim", "POST", "/visits", { protocol: "dosed_demo", patient: "MRN-C9" })).id;
+    const one = await start();
+    await api("nurse.kim", "POST", `/visits/${one}/entries`, { consent: true, phq9: 18, dosed: true });
+    await api("nurse.kim", "POST", `/visits/${one}/discharge`, { password: USERS["nurse.kim"].password });
+    await advance("2d");
+    const two = await start();
+    await api("nurse.kim", "POST", `/visits/${two}/entries`, { consent: true, phq9: 17 });
+    await api("nurse.kim", "POST", `/visits/${two}/discharge`, { password: USERS["nurse.kim"].password });
+    await advance("2d");
+    const three = await start();
+    await nurse.goto(`${server.url}/#/visit/${two}`);
+    await nurse.locator(".course-line").getByText("Visit 2 of the course, no dose given (counts for nothing)").waitFor();
+    await nurse.goto(`${server.url}/#/visit/${three}`);
+    await nurse.locator(".course-line").getByText("Session 2 of 4; visit 3 of the course").waitFor();
+    await nurse.goto(`${server.url}/#/patient/MRN-C9`);
+    const course = nurse.locator("section.course");
+    await course.locator("table.course-sessions").waitFor();
+    // Two visits discharged, one of them with no dose, one open: one session done.
+    assert.match(await course.locator(".course-facts").innerText(), /induction: 1 of 4 induction sessions completed/);
+    assert.match(await course.locator("tr[data-session=\"2\"] th").innerText(), /^No dose given \(counts for nothing\)$/);
     assert.match(await course.locator("tr[data-session=\"3\"] th").innerText(), /^Session 2$/);
   });
 

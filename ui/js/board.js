@@ -202,7 +202,7 @@ function draw() {
     body.append(h("tr", { dataset: { visit: v.id }, title: changed, class: v.alerts && v.alerts.highest ? `row-${v.alerts.highest}` : "" },
       h("td", { class: "location" }, v.location || h("span", { class: "muted" }, "—")),
       h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient),
-        r.detail && r.detail.course ? h("a", { href: patientHref(v.patient), class: "course-link" }, ` ${sessionWords(r.detail.course.session, r.detail.course.counted, r.detail.course.sessions)}`) : null),
+        r.detail && r.detail.course ? h("a", { href: patientHref(v.patient), class: "course-link" }, ` ${sessionWords(r.detail.course.session, r.detail.course.counted, r.detail.course.sessions, r.detail.course.no_dose)}`) : null),
       h("td", {}, r.title, h("span", { class: "muted" }, ` v${protocol[1]}`)),
       h("td", { class: "phase" }, v.phase_title || v.phase, v.status === "aborted" ? h("span", { class: "badge badge-overdue" }, " aborted") : null),
       h("td", { class: "in-phase", dataset: { since: Date.parse(v.phase_started_at) } }, duration(now() - Date.parse(v.phase_started_at))),

@@ -118,7 +118,7 @@ function formsDue(p) {
 }
 
 // A form's session in words: "Session 2", or "Aborted visit 3" (C5, C7).
-const formSession = (f) => (f.counted ? `Session ${f.counted}` : `Aborted visit ${f.session}`);
+const formSession = (f) => (f.counted ? `Session ${f.counted}` : f.no_dose ? `Visit ${f.session}, no dose given` : `Aborted visit ${f.session}`);
 
 function sentForm(f) {
   const method = h("select", { name: "method", "aria-label": `How the form of ${formSession(f).toLowerCase()} was sent` },
@@ -137,7 +137,9 @@ function sentForm(f) {
 
 function courseSection(c, visits, title) {
   const id = `course-${c.id}`;
-  const done = c.sessions.filter((s) => s.status === "discharged").length;
+  // The sessions that count, the induction's at most (AD3: discharged visits
+  // with no dose given counted here, "7 of 6"), as the sessions' caption says.
+  const done = Math.min(c.sessions.filter((s) => s.counts && s.status === "discharged").length, c.plan.sessions);
   return h("section", { class: "card course", dataset: { course: c.id, status: c.status }, "aria-labelledby": `${id}-title` },
     h("div", { class: "course-head" },
       h("h2", { id: `${id}-title` }, `${title}: course ${c.id}`),
@@ -241,7 +243,7 @@ function sessionsTable(c, visits) {
   c.sessions.forEach((s) => {
     const phq = measureAt(c, TREND, s.number);
     rows.push(h("tr", { dataset: { session: s.number, status: s.status } },
-      h("th", { scope: "row" }, h("a", { href: `#/visit/${s.visit}` }, s.counts ? `Session ${s.counted}` : "Aborted visit"), s.counts ? null : h("span", { class: "muted" }, " (counts for nothing)")),
+      h("th", { scope: "row" }, h("a", { href: `#/visit/${s.visit}` }, s.counts ? `Session ${s.counted}` : s.no_dose ? "No dose given" : "Aborted visit"), s.counts ? null : h("span", { class: "muted" }, " (counts for nothing)")),
       h("td", {}, h("time", { datetime: s.started_at }, dateOnly(s.started_at))),
       h("td", {}, h("span", { class: `status status-${s.status}` }, s.status)),
       h("td", { class: "num phq9" }, phq === undefined ? "" : String(phq)),
@@ -423,7 +425,8 @@ export function patientBanner(p) {
 // aborted visit came before ("; visit 7 of the course"); an aborted one is
 // "Aborted visit 3 of the course (counts for nothing)". `number` is the
 // session's place in the course, aborted ones included.
-export function sessionWords(number, counted, of) {
+export function sessionWords(number, counted, of, noDose) {
+  if (noDose) return `Visit ${number} of the course, no dose given (counts for nothing)`;
   if (counted === null || counted === undefined) return `Aborted visit ${number} of the course (counts for nothing)`;
   const course = counted !== number ? `; visit ${number} of the course` : "";
   return counted <= of ? `Session ${counted} of ${of}${course}` : `Maintenance session ${counted - of} (session ${counted}${course})`;
@@ -433,7 +436,7 @@ export function sessionWords(number, counted, of) {
 export function sessionLine(v) {
   if (!v.course) return null;
   const c = v.course;
-  const text = sessionWords(c.session, c.counted, c.sessions);
+  const text = sessionWords(c.session, c.counted, c.sessions, c.no_dose);
   return h("p", { class: "course-line" }, h("strong", {}, text), c.new && c.session === 1 ? " \u00b7 a new course" : null, " \u00b7 ",
     h("a", { href: patientHref(v.patient) }, "the patient's course"));
 }
