@@ -1823,6 +1823,10 @@ static void rems_form_json(vigil_engine *e, buf *b, const course *c, uint32_t i)
     vigil__buf_json_string(b, s->rems_incomplete);
   else
     vigil__buf_puts(b, "null");
+  /* Sent after its deadline says by how much, so that a late form does not
+   * read as one sent in time (docs/safety.md AD5). */
+  vigil__buf_puts(b, ",\"late_ms\":");
+  vigil__buf_put_int(b, (long long)(s->rems_sent_at > due ? s->rems_sent_at - due : 0));
   vigil__buf_puts(b, ",\"recorded_at\":");
   json_time_or_null(b, s->rems_recorded_at);
   vigil__buf_puts(b, ",\"recorded_by\":");

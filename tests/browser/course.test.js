@@ -366,6 +366,12 @@ describe("a patient's treatment course", () => {
     await nurse.locator("table.rems-forms tr[data-session=\"1\"][data-status=submitted]").waitFor();
     assert.equal(await nurse.locator(".forms-due li.form-due").count(), 1);
     assert.match(await nurse.locator("table.rems-forms tr[data-session=\"1\"]").innerText(), /fax, reference FAX-0042/);
+    // The second sent a day after its deadline (7 days after session 2): the
+    // list says late and by how much, not only "sent" (AD5).
+    await advance("7d");
+    await advance("1d");
+    await nurse.reload();
+    await nurse.locator(".forms-due li.form-due").first().waitFor();
     // The second sent with a reason it is incomplete (C1): the field is on the page,
     // and the course's list shows the reason beside the submission.
     const second = nurse.locator(".forms-due li.form-due");
@@ -375,6 +381,8 @@ describe("a patient's treatment course", () => {
     await second.getByRole("button", { name: "Record as sent" }).click();
     await nurse.locator("table.rems-forms tr[data-session=\"2\"][data-status=submitted]").waitFor();
     assert.match(await nurse.locator("table.rems-forms tr[data-session=\"2\"]").innerText(), /sent with fields missing: no BP at 40 minutes: the cuff failed/);
+    assert.match(await nurse.locator("table.rems-forms tr[data-session=\"2\"]").innerText(), /sent late, 24 h \d+ min after its deadline/);
+    assert.doesNotMatch(await nurse.locator("table.rems-forms tr[data-session=\"1\"]").innerText(), /late/);
     assert.equal((await api("nurse.kim", "GET", "/patients/MRN-R9")).courses[0].rems_forms[1].submitted.incomplete_reason, "no BP at 40 minutes: the cuff failed");
     // An integration session held today, recorded from the page: after session 2.
     await nurse.getByLabel("What the integration session covered").fill("Integration: sleep and mood since session 2");

@@ -9,7 +9,7 @@
 // ("session 3 of 6", the previous session's values next to today's).
 import { get, post } from "./api.js";
 import { h, svg, clear } from "./dom.js";
-import { dateTime, priorityLabel, reminded, unit } from "./format.js";
+import { dateTime, duration, priorityLabel, reminded, unit } from "./format.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title as protocolTitle } from "./protocols.js";
@@ -179,7 +179,8 @@ function remsForms(c) {
       h("td", {}, h("time", { datetime: f.deadline }, dateTime(f.deadline))),
       h("td", {}, f.submitted
         ? `sent ${dateTime(f.submitted.at)} by ${f.submitted.by} (${f.submitted.method}, reference ${f.submitted.reference})` +
-          (f.submitted.incomplete_reason ? `; sent with fields missing: ${f.submitted.incomplete_reason}` : "")
+          (f.submitted.incomplete_reason ? `; sent with fields missing: ${f.submitted.incomplete_reason}` : "") +
+          (f.submitted.late_ms > 0 ? `; sent late, ${duration(f.submitted.late_ms)} after its deadline` : "")
         : h("span", { class: `badge ${f.status === "overdue" ? "badge-overdue" : "badge-due"}` }, f.status))))));
 }
 
