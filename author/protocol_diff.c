@@ -456,6 +456,13 @@ static void diff_protocol(differ *d) {
         dur(t2, sizeof t2, d->b->escalate));
   if (d->a->latching != d->b->latching)
     say(d, "  ~ alerts %s", d->b->latching ? "now latch until acknowledged" : "no longer latch by default");
+  if (d->a->realert_after != d->b->realert_after)
+    say(d, "  ~ acknowledged alerts whose cause holds are raised again after %s -> %s",
+        d->a->realert_after > 0 ? dur(t1, sizeof t1, d->a->realert_after) : "never",
+        d->b->realert_after > 0 ? dur(t2, sizeof t2, d->b->realert_after) : "never");
+  if (d->a->realert_clinician != d->b->realert_clinician)
+    say(d, "  ~ an alert raised again is a clinician's to acknowledge from its raising %u -> %u (0: never)",
+        (unsigned)d->a->realert_clinician, (unsigned)d->b->realert_clinician);
   /* A course: the series its visits make (sessions, their interval, the response). */
   if (!d->a->course && d->b->course) say(d, "  + course (its visits make a series of sessions: review it)");
   if (d->a->course && !d->b->course) say(d, "  - course (its visits no longer make a series)");
@@ -1405,6 +1412,16 @@ int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn 
     weak_say(&w, "unacknowledged alerts escalate later (after %s -> %s)", dur(t1, sizeof t1, a->escalate),
              b->escalate > 0 ? dur(t2, sizeof t2, b->escalate) : "never");
   if (a->latching && !b->latching) weak_say(&w, "alerts no longer latch until acknowledged by default");
+  /* AN11: an acknowledgement silences an alert whose cause holds for longer, or for good. */
+  if (a->realert_after > 0 && (b->realert_after <= 0 || b->realert_after > a->realert_after))
+    weak_say(&w, "acknowledged alerts whose cause holds are raised again later (realert_after %s -> %s)",
+             dur(t1, sizeof t1, a->realert_after),
+             b->realert_after > 0 ? dur(t2, sizeof t2, b->realert_after) : "never");
+  if (a->realert_clinician > 0 && (b->realert_clinician == 0 || b->realert_clinician > a->realert_clinician)) {
+    snprintf(t2, sizeof t2, "%u", (unsigned)b->realert_clinician);
+    weak_say(&w, "an alert raised again reaches a clinician later (realert_clinician %u -> %s)",
+             (unsigned)a->realert_clinician, b->realert_clinician ? t2 : "never");
+  }
   weakened_params(&w, a, b);
   weakened_items(&w, a, b);
   weakened_phases(&w, a, b);

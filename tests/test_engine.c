@@ -570,6 +570,135 @@ static void max_duration_raises_an_alert(void **state) {
   assert_non_null(found);
 }
 
+/* AN11 (docs/safety.md): an acknowledgement silences an alert whose cause
+ * still holds for the protocol's realert_after only. A phase's maximum and a
+ * rule's condition, each acknowledged and left: raised again 15 minutes
+ * after each acknowledgement (a new active alert that follows it), from the
+ * second time a clinician's to acknowledge, with a reason; once the cause
+ * clears, nothing more. */
+static const char *REALERT_PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'realert' {\n"
+    "  version = '1.0.0',\n"
+    "  defaults = { realert_after = '15m', realert_clinician = 2 },\n"
+    "  phases = {\n"
+    "    v.phase 'dosing' { duration = { max = '10m' },\n"
+    "      items = { v.vitals 'bp' { fields = { 'sbp' }, required = false,\n"
+    "        rule = function(x) if x.sbp > 180 then return v.alert.medium('SBP high') end end } } },\n"
+    "    v.phase 'after' { items = { v.check 'ok' {} } },\n"
+    "  },\n"
+    "}\n";
+
+/* The newest alert.raised event's data since event `from`, or NULL. */
+static json_t *raised_since(fixture *f, size_t from) {
+  json_t *found = NULL;
+  for (size_t i = from; i < n_events(f); i++) {
+    json_t *ev = json_array_get(f->log, i);
+    if (!strcmp(json_string_value(json_object_get(ev, "type")), "alert.raised")) found = json_object_get(ev, "data");
+  }
+  return found;
+}
+
+static json_int_t alert_id_of(json_t *data) { return json_integer_value(json_object_get(data, "alert")); }
+
+static void acknowledged_alerts_come_back_while_their_cause_holds(void **state) {
+  fixture *f = *state;
+  char dir[64];
+  write_protocol(REALERT_PROTOCOL, dir);
+  if (vigil_engine_load(f->e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(f->e, "realert", "chair-2", "nurse:ana", "{}", &id), 0);
+
+  /* The phase's maximum: raised at 10 minutes, acknowledged at 12. */
+  size_t mark = n_events(f);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 10 * MINUTE), 0);
+  json_t *d = raised_since(f, mark);
+  assert_non_null(d);
+  json_int_t first = alert_id_of(d);
+  assert_string_equal(json_string_value(json_object_get(d, "source")), "phase");
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 12 * MINUTE), 0);
+  assert_int_equal(vigil_alert_ack(f->e, (uint64_t)first, "nurse:ana", NULL), 0);
+
+  /* Quiet for 15 minutes, then raised again, following it. */
+  mark = n_events(f);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 26 * MINUTE), 0);
+  if (raised_since(f, mark)) fail_msg("raised again 14 minutes after the acknowledgement, before its 15");
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 27 * MINUTE), 0);
+  d = raised_since(f, mark);
+  if (!d) fail_msg("still in Dosing 15 minutes after the acknowledgement, and nothing raised again");
+  json_int_t again = alert_id_of(d);
+  assert_int_equal(json_integer_value(json_object_get(d, "follows")), first);
+  assert_int_equal(json_integer_value(json_object_get(d, "realert")), 1);
+  assert_null(json_object_get(d, "clinician"));
+  const char *msg = json_string_value(json_object_get(d, "message"));
+  if (!strstr(msg, "has passed its maximum duration of 10 min [acknowledged at 08:12 UTC by nurse:ana, still so "
+                   "15 min later: raised again]"))
+    fail_msg("the alert raised again says: %s", msg);
+  json_t *s = state_of(f, id);
+  json_t *alerts = json_object_get(s, "alerts");
+  assert_int_equal(json_array_size(alerts), 2);
+  json_t *a = json_array_get(alerts, 1);
+  assert_string_equal(json_string_value(json_object_get(a, "state")), "active");
+  assert_int_equal(json_integer_value(json_object_get(a, "raised_again")), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(alerts, 0), "state")), "acknowledged");
+  json_decref(s);
+
+  /* Acknowledged again: the second time it is a clinician's, with a reason. */
+  assert_int_equal(vigil_alert_ack(f->e, (uint64_t)again, "nurse:ana", NULL), 0);
+  mark = n_events(f);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 42 * MINUTE), 0);
+  d = raised_since(f, mark);
+  assert_non_null(d);
+  json_int_t third = alert_id_of(d);
+  assert_int_equal(json_integer_value(json_object_get(d, "follows")), again);
+  assert_int_equal(json_integer_value(json_object_get(d, "realert")), 2);
+  assert_true(json_is_true(json_object_get(d, "clinician")));
+  assert_true(vigil_alert_for_clinician(f->e, (uint64_t)third));
+  assert_false(vigil_alert_for_clinician(f->e, (uint64_t)again));
+  assert_int_equal(vigil_alert_ack(f->e, (uint64_t)third, "dr:kim", NULL), VIGIL_EINVAL);
+  assert_int_equal(vigil_alert_ack(f->e, (uint64_t)third, "dr:kim", "seen her: moving on now"), 0);
+
+  /* A rule's condition, acknowledged and still so at the next reading: the same. */
+  record_ok(f, id, "nurse:ana", "{\"bp\": {\"sbp\": 190}}");
+  d = raised_since(f, n_events(f) - 1);
+  assert_non_null(d);
+  json_int_t sbp = alert_id_of(d);
+  assert_int_equal(vigil_alert_ack(f->e, (uint64_t)sbp, "nurse:ana", NULL), 0);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 50 * MINUTE), 0);
+  record_ok(f, id, "nurse:ana", "{\"bp\": {\"sbp\": 188}}");
+  mark = n_events(f);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 56 * MINUTE), 0);
+  if (raised_since(f, mark)) fail_msg("raised again 14 minutes after the acknowledgements at 42");
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 58 * MINUTE), 0); /* both, 15 min after 42 */
+  size_t n_again = 0, i;
+  json_t *ev;
+  json_array_foreach(f->log, i, ev) {
+    if (i < mark || strcmp(json_string_value(json_object_get(ev, "type")), "alert.raised")) continue;
+    json_t *x = json_object_get(ev, "data");
+    json_int_t follows = json_integer_value(json_object_get(x, "follows"));
+    if (follows != third && follows != sbp) fail_msg("raised again: alert following %lld", (long long)follows);
+    n_again++;
+  }
+  assert_int_equal(n_again, 2);
+
+  /* The rule quiet: its alerts resolve; moved on: the maximum's too; then nothing. */
+  record_ok(f, id, "nurse:ana", "{\"bp\": {\"sbp\": 130}}");
+  assert_int_equal(vigil_visit_advance(f->e, id, "nurse:ana"), 0);
+  s = state_of(f, id);
+  size_t k;
+  json_array_foreach(json_object_get(s, "alerts"), k, a) {
+    const char *st = json_string_value(json_object_get(a, "state"));
+    if (strcmp(st, "resolved") && strcmp(st, "closed")) fail_msg("alert %zu is %s after its cause cleared", k, st);
+  }
+  json_decref(s);
+  mark = n_events(f);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 240 * MINUTE), 0);
+  if (raised_since(f, mark)) fail_msg("raised again after its cause cleared");
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void same_version_with_other_content_is_refused(void **state) {
   fixture *f = *state;
   char dir[64], path[128];
@@ -1164,6 +1293,7 @@ int main(void) {
       T(skipping_a_one_off_item_covers_it_for_good),
       T(failing_subscriber_does_not_stop_others),
       T(max_duration_raises_an_alert),
+      T(acknowledged_alerts_come_back_while_their_cause_holds),
       T(same_version_with_other_content_is_refused),
       T(computed_score_follows_its_source),
       T(failing_score_compute_is_refused_at_its_protocol_line),

@@ -60,7 +60,7 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
               : more->value_text ? val_atom(more->value_text)
               : more->has_value  ? val_num(more->value)
                                  : VAL_NIL_;
-  field f[14] = {
+  field f[16] = {
       {K(alert), val_num((double)id)},
       {K(rule), val_atom(rule)},
       {K(key), val_atom(key)},
@@ -75,10 +75,12 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
       {K(follows), more && more->follows ? val_num((double)more->follows) : VAL_NIL_},
       {K(phase), more && more->phase ? val_atom(more->phase) : VAL_NIL_},
       {K(carry), more && more->carry ? val_bool(1) : VAL_NIL_},
+      {K(realert), more && more->realert ? val_num((double)more->realert) : VAL_NIL_},
+      {K(clinician), more && more->clinician ? val_bool(1) : VAL_NIL_},
   };
   /* Absent fields (no key for a per-reading alert, no item) are left out. */
   uint32_t n = 0;
-  for (int i = 0; i < 14; i++)
+  for (int i = 0; i < 16; i++)
     n += f[i].v.type != VAL_NIL;
   val data = vigil__val_record(n);
   if (!vigil__val_ok(data) || !vigil__val_ok(f[4].v)) {
@@ -88,7 +90,7 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
     e->oom = 1;
     return NULL;
   }
-  for (int i = 0, k = 0; i < 14; i++)
+  for (int i = 0, k = 0; i < 16; i++)
     if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
   if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL; /* e->oom set (emit.c) */
   if (id <= e->n_alerts && e->alerts[id - 1]) return e->alerts[id - 1];

@@ -936,13 +936,15 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is acknowledged already", (unsigned long long)id);
   if (!vigil__alert_is_open(a))
     return vigil__engine_fail(e, VIGIL_ESTATE, "alert", "alert %llu is resolved", (unsigned long long)id);
-  /* A carried alert stays until a clinician assesses it: acknowledging it
-   * needs a reason; a reason given to any other says something too (M7). */
+  /* A carried alert stays until a clinician assesses it, and one raised
+   * again often enough is a clinician's (AN11): acknowledging either needs a
+   * reason; a reason given to any other says something too (M7). */
   int rc;
-  if ((a->carry || (reason && *reason)) &&
+  if ((a->carry || a->clinician || (reason && *reason)) &&
       (rc = vigil__reason_check(e, "reason",
-                                a->carry ? "acknowledging an alert that stays until it is assessed"
-                                         : "an acknowledgement given a reason",
+                                a->carry       ? "acknowledging an alert that stays until it is assessed"
+                                : a->clinician ? "acknowledging an alert raised again while its cause holds"
+                                               : "an acknowledgement given a reason",
                                 reason)) != 0)
     return rc;
   /* An aborted visit is watched for its active alerts (G3): the event says
@@ -992,6 +994,11 @@ int vigil_visit_open_high_alerts(vigil_engine *e, uint64_t id, char *text, size_
 int vigil_alert_carried(vigil_engine *e, uint64_t id) {
   alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
   return a && a->carry;
+}
+
+int vigil_alert_for_clinician(vigil_engine *e, uint64_t id) {
+  alert *a = id >= 1 && id <= e->n_alerts ? e->alerts[id - 1] : NULL;
+  return a && a->clinician;
 }
 
 /* A site event's type and data from their names and JSON; 0, or a negative

@@ -5,6 +5,7 @@
  * engine's deadline heap, at the earliest of its deadlines; what happens
  * when one is reached is schedule.c's. */
 #include <stdint.h>
+#include <string.h>
 
 #include "deadline.h"
 #include "model.h"
@@ -61,6 +62,43 @@ static uint32_t next_overdue(const visit *v, const item_spec *it) {
   return k;
 }
 
+/* Whether an alert raised later announces a's cause again already: one that
+ * follows it (a worse reading, H1; the next missed checkpoint, F6; a raising
+ * again, AN11), one of the same cause (K8's after a resumed schedule), or an
+ * open overdue alert for one of its items. */
+static int announced_again(const visit *v, uint32_t i) {
+  const alert *a = v->alerts[i];
+  for (uint32_t j = i + 1; j < v->n_alerts; j++) {
+    const alert *b = v->alerts[j];
+    if (b->follows == a->id || (b->key == a->key && b->phase == a->phase)) return 1;
+    if (a->source != SRC_OVERDUE || b->source != SRC_OVERDUE || b->cleared) continue;
+    for (uint32_t x = 0; x < a->n_items; x++)
+      for (uint32_t y = 0; y < b->n_items; y++)
+        if (a->items[x] == b->items[y]) return 1;
+    if (a->item >= 0 && a->item == b->item) return 1;
+  }
+  return 0;
+}
+
+/* AN11 (docs/safety.md): when acknowledged alert i of v is raised again, its
+ * cause still holding: the protocol's realert_after after its
+ * acknowledgement; INT64_MAX: never. Its cause holds while it is not
+ * resolved (a rule's alert resolves when its rule no longer says it, an
+ * overdue one when its items are recorded or skipped, a phase's maximum when
+ * the visit leaves the phase), and for K8's alert (monitoring no longer
+ * documented) while the schedule stays stopped; meanwhile the overdue alerts
+ * it stands for are not raised again. Findings (no key: a hook's, one per
+ * reading) end by their acknowledgement. */
+static int64_t realert_at(const visit *v, uint32_t i) {
+  const alert *a = v->alerts[i];
+  if (!a->acked || a->cleared || !a->key || v->p->realert_after <= 0) return INT64_MAX;
+  int unmonitored = vigil__unmonitored(v);
+  if (a->source == SRC_OVERDUE && unmonitored) return INT64_MAX;
+  if (a->source == SRC_PHASE && !strncmp(a->key, "unmonitored:", 12) && !unmonitored) return INT64_MAX;
+  if (announced_again(v, i)) return INT64_MAX;
+  return a->acked_at + v->p->realert_after;
+}
+
 deadline vigil__deadline_next(const visit *v) {
   deadline best = {.at = INT64_MAX, .kind = DL_NONE};
   /* An aborted visit's active alerts escalate until acknowledged (G3 in
@@ -96,6 +134,15 @@ escalations:
     if (at < best.at) {
       consider(&best, at, DL_ESCALATE);
       best.alert = a;
+    }
+  }
+  /* An aborted visit's acknowledged alerts are not raised again: the
+   * monitoring has ended (its active ones escalate, G3). */
+  for (uint32_t i = 0; v->status == VISIT_ACTIVE && i < v->n_alerts; i++) {
+    int64_t at = realert_at(v, i);
+    if (at < best.at) {
+      consider(&best, at, DL_REALERT);
+      best.alert = v->alerts[i];
     }
   }
   return best;

@@ -5,7 +5,7 @@
 
 #include "model.h"
 
-typedef enum deadline_kind { DL_NONE, DL_OVERDUE, DL_MINIMUM, DL_MAXIMUM, DL_ESCALATE } deadline_kind;
+typedef enum deadline_kind { DL_NONE, DL_OVERDUE, DL_MINIMUM, DL_MAXIMUM, DL_ESCALATE, DL_REALERT } deadline_kind;
 
 typedef struct deadline {
   int64_t at;

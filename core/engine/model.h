@@ -90,6 +90,11 @@ typedef struct alert {
   double value;
   const char *value_text; /* interned */
   uint64_t follows;       /* the acknowledged alert of the same cause this one announces again, 0: none */
+  /* AN11: it raises again, its cause still holding, the acknowledged alert it
+   * follows: the how-manieth time running (0: not raised again); from the
+   * protocol's realert_clinician on, only a clinician acknowledges it. */
+  uint32_t realert;
+  uint8_t clinician;
   alert_source source;
   priority prio;
   uint8_t level, latching, acked, cleared;

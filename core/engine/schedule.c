@@ -158,6 +158,45 @@ static void fire_escalation(vigil_engine *e, visit *v, alert *a) {
   vigil__emit(e, v, EV_ALERT_ESCALATED, K(vigil), data);
 }
 
+/* AN11 (docs/safety.md): acknowledged alert a's cause still holds the
+ * protocol's realert_after after the acknowledgement: it is raised again, a
+ * new active alert that follows it (as a worse reading's does, H1), saying
+ * what it is, when and by whom it was acknowledged and how many times it has
+ * come back; from the protocol's realert_clinician on, only a clinician
+ * acknowledges it, with a reason. It escalates as any alert; the
+ * acknowledged one stays until its cause clears, and both resolve then. */
+static void fire_realert(vigil_engine *e, visit *v, const alert *a) {
+  static const char mark[] = " [acknowledged at ";
+  const char *said = a->latest ? a->latest : a->message; /* what its rule says now (G7) */
+  const char *cut = strstr(said, mark);                  /* raised again before: its first words */
+  int len = cut ? (int)(cut - said) : (int)strlen(said);
+  uint32_t n = a->realert + 1;
+  int clinician = v->p->realert_clinician > 0 && n >= v->p->realert_clinician;
+  char when[32], msg[2400], times[32] = "";
+  time_t t = (time_t)(a->acked_at / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(when, sizeof when, "%H:%M UTC", &tm);
+  if (n > 1) snprintf(times, sizeof times, " (%u times running)", (unsigned)n);
+  snprintf(msg, sizeof msg, "%.*s%s%s by %s, still so %lld min later: raised again%s%s]", len, said, mark, when,
+           a->acked_by ? a->acked_by : "?", (long long)((vigil__engine_now(e) - a->acked_at) / 60000), times,
+           clinician ? "; a clinician acknowledges it, with a reason" : "");
+  int items[256];
+  int n_items = 0;
+  for (uint32_t i = 0; i < a->n_items && n_items < (int)(sizeof items / sizeof items[0]); i++)
+    items[n_items++] = a->items[i];
+  alert_more more = {.has_value = a->has_value && !a->value_text,
+                     .value = a->value,
+                     .value_text = a->value_text,
+                     .follows = a->id,
+                     .items = items,
+                     .n_items = n_items,
+                     .phase = a->phase != v->phase ? v->p->phases[a->phase].id : NULL,
+                     .realert = n,
+                     .clinician = clinician};
+  vigil__raise_alert(e, v, a->source, a->rule, a->key, a->prio, msg, a->latching, a->escalate_ms, a->item, &more);
+}
+
 /* Handles every deadline of v that is due at engine time, in order. */
 static int visit_tick(vigil_engine *e, visit *v) {
   int64_t now = vigil__engine_now(e);
@@ -185,6 +224,9 @@ static int visit_tick(vigil_engine *e, visit *v) {
       break;
     case DL_ESCALATE:
       fire_escalation(e, v, d.alert);
+      break;
+    case DL_REALERT:
+      fire_realert(e, v, d.alert);
       break;
     case DL_NONE:
       break;

@@ -241,6 +241,9 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
     if (!a->value_text) goto fail;
   }
   a->follows = (uint64_t)num_of(d, K(follows), 0);
+  a->realert = (uint32_t)num_of(d, K(realert), 0);
+  val *clinician = vigil__val_get(d, K(clinician));
+  a->clinician = clinician && clinician->type == VAL_BOOL && clinician->u.b;
   val *items = vigil__val_get(d, K(items));
   if (items && items->type == VAL_LIST && items->u.o->n > 0) {
     if (!(a->items = calloc(items->u.o->n, sizeof *a->items))) goto fail;

@@ -47,6 +47,8 @@ void vigil__alert_fields(buf *b, const alert *a) {
   }
   if (a->cleared) time_field(b, "resolved_at", a->cleared_at);
   if (a->follows) vigil__buf_printf(b, ",\"follows\":%llu", (unsigned long long)a->follows);
+  if (a->realert) vigil__buf_printf(b, ",\"raised_again\":%u", (unsigned)a->realert); /* AN11 */
+  if (a->clinician) vigil__buf_puts(b, ",\"for_clinician\":true");
   if (a->failures > 1) { /* a technical alert whose rule failed again (AB4, evaluate.c) */
     vigil__buf_printf(b, ",\"failures\":%u", (unsigned)a->failures);
     time_field(b, "last_failed_at", a->last_failed_at);

@@ -463,6 +463,8 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
   p->latching = get_bool(L, idx, "latching", 1);
   p->escalate = get_int(L, idx, "escalate", 0);
   p->escalation_raises_priority = get_bool(L, idx, "escalation_raises_priority", 0);
+  p->realert_after = get_int(L, idx, "realert_after", 0);
+  p->realert_clinician = (uint32_t)get_int(L, idx, "realert_clinician", 0);
   if (!p->id || !p->version) return -1;
   size_t n = strlen(p->id) + strlen(p->version) + 2;
   if (!(p->ref = malloc(n))) return -1;

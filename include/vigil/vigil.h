@@ -286,6 +286,10 @@ VIGIL_EXPORT int vigil_alert_ack(vigil_engine *e, uint64_t alert, const char *ac
  * only when its rule no longer says it or when a clinician acknowledges it
  * with a reason (docs/safety.md, H4). */
 VIGIL_EXPORT int vigil_alert_carried(vigil_engine *e, uint64_t id);
+/* 1 if alert id was raised again, its cause holding after acknowledgements,
+ * as often as the protocol's defaults.realert_clinician: only a clinician
+ * acknowledges it, with a reason (docs/safety.md, AN11). */
+VIGIL_EXPORT int vigil_alert_for_clinician(vigil_engine *e, uint64_t id);
 
 /* The visit's whole state as JSON (malloc'd; free with vigil_free), or NULL. */
 VIGIL_EXPORT char *vigil_visit_json(vigil_engine *e, uint64_t visit);

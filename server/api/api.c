@@ -1458,6 +1458,17 @@ static void write_command(api *a, http_request *req, const api_call *c) {
       signs = 1;
     }
   }
+  /* AN11: an alert raised again, its cause holding, as often as the protocol
+   * allows (realert_clinician) is a clinician's to acknowledge, with a reason. */
+  if (cmd == CMD_ACK && vigil_alert_for_clinician(a->e, id) && !vigil_alert_carried(a->e, id) &&
+      !vigil__role_may(who->role, PERM_SIGN)) {
+    vigil__http_respond_error(req, 403, "forbidden",
+                              "this alert has been acknowledged and raised again while its cause holds as often as "
+                              "the protocol allows: only a clinician acknowledges it, with a reason (AN11)",
+                              "alert");
+    write_request_free(w);
+    return;
+  }
   /* A carried alert (a self-harm risk, a course without response) waits for
    * a clinician: only a clinician acknowledges it, with a reason
    * (docs/safety.md, H4), or closes a course's, whatever the reason (AL1:

@@ -1224,7 +1224,7 @@ function lang.compile(root, sources)
   local defaults = spec.defaults or {}
   if type(defaults) ~= "table" then bad(root, "defaults must be a table") defaults = {} end
   check_keys(root, defaults, set({ "grace", "escalate", "overdue_priority", "latching",
-                                   "escalation_raises_priority" }))
+                                   "escalation_raises_priority", "realert_after", "realert_clinician" }))
   p.latching = defaults.latching ~= false
   -- Escalation tells more people; it raises an alert's priority only when the
   -- protocol says so.
@@ -1233,6 +1233,24 @@ function lang.compile(root, sources)
   end
   p.escalation_raises_priority = defaults.escalation_raises_priority == true
   p.escalate = duration(root, "defaults.escalate", defaults.escalate or DEFAULT_ESCALATE)
+  -- AN11 (docs/safety.md): an acknowledgement silences an alert whose cause
+  -- still holds for this long only; then it is raised again. Not said: never
+  -- (an acknowledgement silences it until its cause clears, as before).
+  p.realert_after = duration(root, "defaults.realert_after", defaults.realert_after or "0s")
+  if p.realert_after and p.realert_after > 0 and p.realert_after < 60000 then
+    bad(root, "defaults.realert_after must be at least a minute, or \"0s\" for never (got %s)",
+        tostring(defaults.realert_after))
+  end
+  -- After this many raisings again, the alert is a clinician's to acknowledge.
+  local rc = defaults.realert_clinician
+  if rc ~= nil and (math.type(rc) ~= "integer" or rc < 1) then
+    bad(root, "defaults.realert_clinician must be a whole number of raisings again, at least 1, not %s", tostring(rc))
+    rc = nil
+  end
+  if rc and not (p.realert_after and p.realert_after > 0) then
+    bad(root, "defaults.realert_clinician needs defaults.realert_after: nothing is raised again without it")
+  end
+  p.realert_clinician = rc or 0
 
   local pseen = {}
   for _, pn in ipairs(spec.params or {}) do

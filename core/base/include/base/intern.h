@@ -29,7 +29,8 @@ void vigil__intern_release(void);
   X(location) X(follows) X(items) X(attests) X(calculation) X(attested) X(ref) \
   X(new_patient) X(similar_to) X(dosed_at) X(no_dose) \
   X(course) X(session) X(visit) X(measure) X(why) X(status) X(override) X(concurrent) X(alerts) X(alerts_left) \
-  X(carry) X(amended) X(signature) X(user) X(method) X(reference) X(note) X(holds)
+  X(carry) X(amended) X(signature) X(user) X(method) X(reference) X(note) X(holds) \
+  X(realert) X(clinician)
 // clang-format on
 
 #define VIGIL_KEY_DECL_(k) const char *k;

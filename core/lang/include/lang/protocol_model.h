@@ -208,10 +208,12 @@ typedef struct protocol {
   int64_t escalate;               /* default escalation interval, 0: none */
   int latching;                   /* default latching */
   int escalation_raises_priority; /* escalation also raises the priority a step (default: only the level) */
-  uint32_t max_scheduled;         /* most scheduled items in one phase */
-  int view_ref;                   /* the `visit` view table handed to Lua */
-  course_spec *course;            /* its visits' course, NULL when it declares none */
-  const char **drug_names;        /* the drug it gives (interned), matched against the patient's allergies */
+  int64_t realert_after;      /* an acknowledged alert whose cause holds is raised again this long after, 0: never */
+  uint32_t realert_clinician; /* from this many raisings again, only a clinician acknowledges it; 0: never */
+  uint32_t max_scheduled;     /* most scheduled items in one phase */
+  int view_ref;               /* the `visit` view table handed to Lua */
+  course_spec *course;        /* its visits' course, NULL when it declares none */
+  const char **drug_names;    /* the drug it gives (interned), matched against the patient's allergies */
   const char **drug_codes;
   uint32_t n_drug_names, n_drug_codes;
   int stored_in_log; /* the engine's store keeps its sources already */
