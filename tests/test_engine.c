@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "base/heap.h"
 #include "vigil/vigil.h"
@@ -1077,6 +1078,88 @@ static void subscriptions_change_while_publishing(void **state) {
   assert_int_equal(s.c, s.n_added);
 }
 
+/* The seventh review's item 1 (docs/architecture.md): a command a subscriber
+ * issues while it hears an event answers for itself. Its subscriber locked
+ * the SQLite file and wrote a note: vigil_visit_note answered 0 (the note
+ * waited for the publish to end), its write then failed, was only logged,
+ * and the note was lost. Now it is committed at once: refused with the
+ * store's error while the file is locked, and 0 only once it is durable. */
+typedef struct {
+  vigil_engine *e;
+  const char *db;
+  uint64_t visit;
+  int heard;                   /* item.recorded events heard */
+  int locked_rc, free_rc;      /* the notes' answers */
+  char locked_msg[512];        /* the refused note's error */
+  long long durable_at_answer; /* the second note's rows in the file when it answered */
+  int notes_heard;             /* note.written events heard, and in order */
+  uint64_t last_seq;
+  int out_of_order;
+} subscriber_notes;
+
+static long long rows_like(const char *db, const char *text) {
+  sqlite3 *c;
+  assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(c, "SELECT count(*) FROM events WHERE instr(body, ?1) > 0", -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  long long n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(c);
+  return n;
+}
+
+static int notes_in_subscriber(void *ud, const vigil_event *ev) {
+  subscriber_notes *s = ud;
+  if (vigil_event_seq(ev) <= s->last_seq) s->out_of_order++;
+  s->last_seq = vigil_event_seq(ev);
+  if (!strcmp(vigil_event_type(ev), "note.written")) s->notes_heard++;
+  if (strcmp(vigil_event_type(ev), "item.recorded") || s->heard++) return 0;
+  sqlite3 *lock;
+  assert_int_equal(sqlite3_open(s->db, &lock), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  s->locked_rc = vigil_visit_note(s->e, s->visit, "nurse:ana", "written while the file is locked");
+  snprintf(s->locked_msg, sizeof s->locked_msg, "%s", vigil_engine_errmsg(s->e));
+  assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(lock);
+  s->free_rc = vigil_visit_note(s->e, s->visit, "nurse:ana", "written once the lock is gone");
+  s->durable_at_answer = rows_like(s->db, "written once the lock is gone");
+  return 0;
+}
+
+static void a_subscribers_command_answers_for_itself(void **state) {
+  (void)state;
+  char dir[64], db[96];
+  write_protocol(PROTOCOL, dir);
+  snprintf(db, sizeof db, "%s/vigil.db", dir);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = db};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  if (vigil_engine_load(e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  subscriber_notes s = {.e = e, .db = db};
+  assert_int_equal(vigil_visit_start(e, "unit", "chair-1", "nurse:ana", "{\"weight\": 70}", &s.visit), 0);
+  assert_true(vigil_engine_subscribe(e, "*", notes_in_subscriber, &s) > 0);
+  /* The outer call's own events were durable before anyone heard them. */
+  assert_int_equal(vigil_visit_record_json(e, s.visit, "nurse:ana", "{\"consent\": true}"), 0);
+  assert_int_equal(s.heard, 1);
+  if (s.locked_rc != VIGIL_EBUSY)
+    fail_msg("the note written while the file was locked answered %d (%s)", s.locked_rc, s.locked_msg);
+  assert_non_null(strstr(s.locked_msg, "is busy"));
+  assert_non_null(strstr(s.locked_msg, "nothing was recorded"));
+  assert_int_equal(s.free_rc, 0);
+  assert_int_equal(s.durable_at_answer, 1); /* durable when it answered 0, not later */
+  assert_int_equal(rows_like(db, "written while the file is locked"), 0);
+  assert_int_equal(rows_like(db, "consent"), 1);
+  assert_int_equal(s.notes_heard, 1); /* the kept note, heard after the event being published */
+  assert_int_equal(s.out_of_order, 0);
+  vigil_engine_free(e);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* K5 (docs/safety.md): a rule that fails raises its technical alert at the
  * highest priority its code can raise, also through a helper of another file,
  * when it declares a lower one (lint refuses that declaration; a version the
@@ -1303,6 +1386,7 @@ int main(void) {
       cmocka_unit_test(subscriber_frees_the_engine_on_its_timer),
       cmocka_unit_test(subscriber_frees_the_engine_in_a_command),
       cmocka_unit_test_setup_teardown(subscriptions_change_while_publishing, setup, teardown),
+      cmocka_unit_test(a_subscribers_command_answers_for_itself),
       cmocka_unit_test(failing_rule_is_as_urgent_as_its_code),
       cmocka_unit_test(failing_again_leaves_a_trace),
       cmocka_unit_test(similar_patients_are_found_among_thousands),

@@ -157,6 +157,7 @@ void vigil_engine_free(vigil_engine *e) {
     free(e->pending[i]);
   }
   free(e->pending);
+  free(e->unpublished);
   for (uint32_t i = 0; i < e->n_protocols; i++)
     vigil__protocol_free(e->protocols[i]);
   free(e->protocols);

@@ -6,7 +6,8 @@
  * alert's close: each all or nothing). A commit runs the protocols' hooks on
  * the batch and appends it, with what they added, to the store in one
  * transaction; only then are its events published to the bus; a failed
- * append rolls back to the last commit.
+ * append rolls back to the last commit. A command a subscriber issues while
+ * it hears them commits itself at once, and is heard after them (flush).
  *
  * The journal sits below what decides: it calls up only through e->up,
  * which vigil_engine_new sets (the courses folded again after an undo that
@@ -93,78 +94,101 @@ static void free_event(vigil_event *ev) {
   free(ev);
 }
 
-static int flush(vigil_engine *e) {
-  if (e->publishing) return 0; /* the loop below picks up what hooks emit */
-  e->publishing = 1;
-  int rc = 0;
+/* Runs the protocol's hooks on the pending events and appends them, with
+ * what the hooks added, to the store in one transaction. Durable, they wait
+ * in e->unpublished for flush to publish them. 0; or the failure, reported
+ * as the call's own (vigil__engine_fail), and nothing of it kept. */
+static int commit_pending(vigil_engine *e) {
+  if (!e->n_pending) return 0;
   char err[1024];
-  /* The first round holds the caller's events: its result is the caller's.
-   * Later rounds hold what hooks added after hearing them; if those cannot
-   * be stored, the caller's events are durable all the same. */
-  for (int round = 0; e->n_pending > 0; round++) {
-    /* The protocol's hooks hear the events before they are stored, and what
-     * they add is stored with them, in the same transaction: a hook's note
-     * or alert that cannot be made (out of memory) fails the commit as its
-     * cause's own events would, instead of being lost once its cause was
-     * durable (an overdue hook's note dropped). Hooks see the visit as
-     * they did after the commit: every event of the batch folded. */
-    /* A commit outside a command (a deadline's) runs its hooks under one
-     * budget, as a command does (AC3). */
-    int pool = vigil__lua_pool_arm(e);
-    for (size_t i = 0; i < e->n_pending && !e->oom; i++)
-      vigil__eval_hooks(e, e->pending[i]);
-    vigil__lua_pool_disarm(e, pool);
-    size_t n = e->n_pending;
-    vigil_event **batch = e->oom ? NULL : malloc(n * sizeof *batch);
-    int failed = 0;
-    if (e->oom) {
-      /* Something emitted outside a command (a hook) lost an event: none of
-       * it is stored, as for a failed commit. */
-      e->oom = 0;
-      failed = VIGIL_ENOMEM;
-      snprintf(err, sizeof err, "out of memory making events");
-    } else if (!batch) {
+  /* The protocol's hooks hear the events before they are stored, and what
+   * they add is stored with them, in the same transaction: a hook's note
+   * or alert that cannot be made (out of memory) fails the commit as its
+   * cause's own events would, instead of being lost once its cause was
+   * durable (an overdue hook's note dropped). Hooks see the visit as
+   * they did after the commit: every event of the batch folded. */
+  /* A commit outside a command (a deadline's) runs its hooks under one
+   * budget, as a command does (AC3). */
+  int pool = vigil__lua_pool_arm(e);
+  for (size_t i = 0; i < e->n_pending && !e->oom; i++)
+    vigil__eval_hooks(e, e->pending[i]);
+  vigil__lua_pool_disarm(e, pool);
+  size_t n = e->n_pending;
+  int failed = 0;
+  if (e->oom) {
+    /* Something emitted outside a command (a hook) lost an event: none of
+     * it is stored, as for a failed commit. */
+    e->oom = 0;
+    failed = VIGIL_ENOMEM;
+    snprintf(err, sizeof err, "out of memory making events");
+  } else if (e->cap_unpublished - e->n_unpublished < n) {
+    /* Room to wait in once durable, made before: nothing durable is dropped. */
+    size_t cap = e->n_unpublished + n < 64 ? 64 : 2 * (e->n_unpublished + n);
+    vigil_event **grown = realloc(e->unpublished, cap * sizeof *grown);
+    if (grown) {
+      e->unpublished = grown;
+      e->cap_unpublished = cap;
+    } else {
       failed = VIGIL_ENOMEM;
       snprintf(err, sizeof err, "out of memory committing events");
-    } else {
-      memcpy(batch, e->pending, n * sizeof *batch);
-      err[0] = 0;
-      failed = e->store->ops->append(e->store, batch, n, err, sizeof err);
-      /* A store that fails for want of memory may have no words left for it. */
-      if (failed < 0 && !err[0])
-        snprintf(err, sizeof err, "%s",
-                 failed == VIGIL_ENOMEM ? "out of memory recording events" : "cannot record events");
     }
-    if (failed < 0) {
-      e->stats.write_failures++;
-      free(batch);
-      vigil__engine_log(e, VIGIL_LOG_ERROR, "%s%s", round ? "events added by hooks were not recorded: " : "", err);
-      if (round == 0) rc = vigil__engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
-      rollback(e);
-      /* With the real clock, deadlines whose events could not be stored are
-       * due again at once: wait before trying, longer each time. */
-      e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
-      e->retry_at = vigil__engine_now(e) + e->retry_ms;
-      break;
-    }
-    e->stats.writes++;
-    e->retry_ms = 0;
-    e->n_pending = 0;
-    if (e->n_unfolded) vigil__engine_refold_missing(e); /* the store answers again */
-    e->durable_seq = batch[n - 1]->seq;
-    e->durable_visits = e->n_visits;
-    e->durable_alerts = e->n_alerts;
-    e->stats.events += n;
-    /* Durable: now subscribers may hear of it (the hooks did, above). */
-    for (size_t i = 0; i < n && !e->free_when_done; i++) /* freed by a subscriber: heard by no one else */
-      vigil__bus_publish(e, batch[i]);
-    for (size_t i = 0; i < n; i++)
-      if (batch[i]->type == EV_VISIT_DISCHARGED || batch[i]->type == EV_VISIT_ABORTED)
-        vigil__engine_keep_closed(e, batch[i]->visit);
-    for (size_t i = 0; i < n; i++) /* every store keeps its own copy */
-      free_event(batch[i]);
-    free(batch);
   }
+  if (!failed) {
+    vigil_event **batch = e->unpublished + e->n_unpublished;
+    memcpy(batch, e->pending, n * sizeof *batch);
+    err[0] = 0;
+    failed = e->store->ops->append(e->store, batch, n, err, sizeof err);
+    /* A store that fails for want of memory may have no words left for it. */
+    if (failed < 0 && !err[0])
+      snprintf(err, sizeof err, "%s",
+               failed == VIGIL_ENOMEM ? "out of memory recording events" : "cannot record events");
+  }
+  if (failed < 0) {
+    e->stats.write_failures++;
+    vigil__engine_log(e, VIGIL_LOG_ERROR, "%s%s", e->publishing ? "a command from a subscriber: " : "", err);
+    int rc = vigil__engine_fail(e, failed, NULL, "%s; nothing was recorded", err);
+    rollback(e);
+    /* With the real clock, deadlines whose events could not be stored are
+     * due again at once: wait before trying, longer each time. */
+    e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
+    e->retry_at = vigil__engine_now(e) + e->retry_ms;
+    return rc;
+  }
+  e->stats.writes++;
+  e->retry_ms = 0;
+  e->n_pending = 0;
+  e->n_unpublished += n;
+  if (e->n_unfolded) vigil__engine_refold_missing(e); /* the store answers again */
+  e->durable_seq = e->unpublished[e->n_unpublished - 1]->seq;
+  e->durable_visits = e->n_visits;
+  e->durable_alerts = e->n_alerts;
+  e->stats.events += n;
+  return 0;
+}
+
+/* The commit, then the publishing of what it made durable.
+ *
+ * A command that a subscriber issues while it hears an event (the seventh
+ * review's item 1, docs/architecture.md) is committed at once, in its own transaction, and
+ * answers for itself: 0 only once its events are durable, else the store's
+ * failure and nothing of it kept. Its events are heard after the events
+ * being published, in their order. (Its events used to wait for the loop
+ * below and answer 0: a later failure was only logged, and an entry the
+ * embedder had been told was recorded was lost.) */
+static int flush(vigil_engine *e) {
+  if (e->publishing) return commit_pending(e);
+  e->publishing = 1;
+  int rc = commit_pending(e);
+  /* By index, re-read each time: a subscriber's command appends to the
+   * array (and may move it) while it is walked. */
+  for (size_t i = 0; i < e->n_unpublished && !e->free_when_done; i++) /* freed by a subscriber: heard by no one else */
+    vigil__bus_publish(e, e->unpublished[i]);
+  for (size_t i = 0; i < e->n_unpublished; i++) {
+    vigil_event *ev = e->unpublished[i];
+    if (ev->type == EV_VISIT_DISCHARGED || ev->type == EV_VISIT_ABORTED) vigil__engine_keep_closed(e, ev->visit);
+    free_event(ev); /* every store keeps its own copy */
+  }
+  e->n_unpublished = 0;
   e->publishing = 0;
   e->up.arm(e); /* the timer, for the earliest deadline now (schedule.c) */
   return rc;

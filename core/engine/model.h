@@ -342,6 +342,10 @@ struct vigil_engine {
   int64_t retry_ms, retry_at;                           /* after a failed commit: back off the real clock's timer */
   int batch;
   int publishing;
+  /* Durable events not yet published (journal.c): a commit's, and those of
+   * the commands subscribers issue while they hear them, in seq order. */
+  vigil_event **unpublished;
+  size_t n_unpublished, cap_unpublished;
   int hook_depth;
   /* A command is all or nothing (command.c). oom: an event could not be made,
    * or not applied in full, since the command began: it fails and its events

@@ -325,7 +325,13 @@ VIGIL_EXPORT const char *vigil_event_actor(const vigil_event *ev);
 VIGIL_EXPORT char *vigil_event_json(const vigil_engine *e, const vigil_event *ev);
 
 /* A subscriber returns 0, or non-zero to report a failure (logged and
- * counted; the other subscribers still run). */
+ * counted; the other subscribers still run). A subscriber may issue
+ * commands (a note on the alert it hears): outside a batch of its own
+ * (vigil_engine_begin) each is committed at once, in its own store
+ * transaction, and answers for itself: 0 only once its events are durable,
+ * else the store's failure with nothing of it recorded. The event being
+ * heard is durable already and its call's result is its own. The command's
+ * events are heard after those being published, in order. */
 typedef int (*vigil_event_fn)(void *ud, const vigil_event *ev);
 
 /* pattern: "*", "alert.*" or an exact type. Returns a subscription id > 0.
