@@ -193,6 +193,32 @@ refused_saying symbol-rooms "http linking the engine's vigil__engine_now" \
   'http: version.c.o uses vigil_version of room engine, which http does not use'
 grep -qE '^  (api|export):' "$tmp/out" && { echo "FAIL: symbol-rooms refused api or export, which use or link the engine:"; cat "$tmp/out"; failed=1; }
 
+# The seventh review's item 3: the walls held per room, not per header. The
+# API uses the engine, and a prototype typed by hand linked: of the engine's
+# private function (no header of its include/ declares it; one names it in a
+# comment only), and of its public one (the object never read inspect.h).
+# api.c, which includes inspect.h, passes.
+printf 'int vigil__engine_private(void);\nint vigil__engine_private(void) { return 2; }\n' >"$t/core/engine/private.c"
+echo '/* vigil__engine_private(): not for other rooms */' >"$t/core/engine/include/engine/comment.h"
+unit engine core/engine private.c
+"$ar" rc "$b/core/engine/libvigil_engine.a" "$b/core/engine/CMakeFiles/vigil_engine.dir/private.c.o"
+for call in private:vigil__engine_private by_hand:vigil__engine_now; do
+  f=${call%%:*} fn=${call#*:}
+  printf 'int %s(void);\nint vigil__api_%s(void);\nint vigil__api_%s(void) { return %s(); }\n' "$fn" "$f" "$f" "$fn" \
+    >"$t/server/api/$f.c"
+  unit api server/api "$f.c"
+  "$ar" rc "$b/server/api/libvigil_api.a" "$b/server/api/CMakeFiles/vigil_api.dir/$f.c.o"
+done
+refused_saying symbol-rooms "the API declaring the engine's functions by hand" \
+  'api: private.c.o uses vigil__engine_private of room engine, which no header of its include/ declares' \
+  'api: by_hand.c.o uses vigil__engine_now of room engine without reading ' \
+  'engine/inspect.h, which declares it (its prototype typed by hand)'
+grep -qF 'api: api.c.o' "$tmp/out" && { echo "FAIL: symbol-rooms refused api.c, which includes inspect.h:"; cat "$tmp/out"; failed=1; }
+"$ar" d "$b/server/api/libvigil_api.a" private.c.o by_hand.c.o
+"$ar" d "$b/core/engine/libvigil_engine.a" private.c.o
+rm -f "$b/server/api/CMakeFiles/vigil_api.dir"/private.c.o* "$b/server/api/CMakeFiles/vigil_api.dir"/by_hand.c.o* \
+  "$b/core/engine/CMakeFiles/vigil_engine.dir"/private.c.o* "$t/core/engine/include/engine/comment.h"
+
 # The fourth review's ways round (docs/architecture.md): each on a fresh
 # copy of the tree that keeps the walls.
 # (1) A copy of the engine's private model made at build time by the
@@ -363,5 +389,5 @@ if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 || ! grep
   failed=1
 fi
 
-[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them, a link across one, a preprocessed copy, an OBJECT library, a link under another name, an internal call through LINKS and a static library that is not a room were refused"
+[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them, a link across one, a preprocessed copy, an OBJECT library, a link under another name, an internal call through LINKS, a prototype typed by hand and a static library that is not a room were refused"
 exit $failed
