@@ -139,6 +139,18 @@ for said in 'room auth: architecture.md says it may use base lang store, the pla
   "room metrics of the plan is not in architecture.md's table" 'architecture.md: room httpd is not in the plan'; do
   grep -qF "$said" "$tmp/out" || { echo "FAIL: plan-doc did not say '$said':"; cat "$tmp/out"; failed=1; }
 done
+# The seventh review's item 8: auth given the engine in the plan, and the
+# page's row saying "never the engine", which plan-doc read as allowing it.
+sed -e 's/^room auth store base$/room auth engine store base/' "$root/cmake/rooms.plan" >"$tmp/rooms.plan"
+sed 's/^\(| auth | .*\)| store, lang, base |$/\1| store, lang, base; never the engine |/' "$root/docs/architecture.md" \
+  >"$tmp/architecture.md"
+grep -qF '| store, lang, base; never the engine |' "$tmp/architecture.md" || { echo "FAIL: no auth row to edit"; failed=1; }
+if VIGIL_ROOM_PLAN="$tmp/rooms.plan" VIGIL_ROOM_DOC="$tmp/architecture.md" "$scripts/plan-doc" >"$tmp/out" 2>&1 ||
+  ! grep -qF 'room auth: architecture.md says it may use base lang store, the plan base engine lang store' "$tmp/out"; then
+  echo "FAIL: plan-doc did not refuse auth given the engine where the page says \"never the engine\":"
+  cat "$tmp/out"
+  failed=1
+fi
 
-[ $failed = 0 ] && echo "plan: the build keeps cmake/rooms.plan; a USES added, a cycle, a private header made public, a -I across a wall and a room unplanned were refused; the plan is the page's"
+[ $failed = 0 ] && echo "plan: the build keeps cmake/rooms.plan; a USES added, a cycle, a private header made public, a -I across a wall and a room unplanned were refused; the plan is the page's, its negations read as such"
 exit $failed
