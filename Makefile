@@ -132,10 +132,12 @@ check: deps
 # The C style of .clang-format on every C file of the project: `make format`
 # applies it, `make format-check` (part of `make check`) fails on a file that
 # differs, naming it. The files: git's, tracked and new (not ignored); outside
-# git (a tarball) every .c and .h found but in build folders. None found fails
+# git (a tarball) every .c and .h found but in build folders (build*, and any
+# folder with a CMakeCache.txt: seventh review, item 9). None found fails
 # (sixth review, item 10: it passed checking nothing).
 C_FILES = $(wildcard $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || \
-  find . \( -name 'build*' -o -name node_modules -o -name var -o -name .git \) -prune -o \
+  find . \( -name 'build*' -o -name node_modules -o -name var -o -name .git \
+    -o -type d -exec test -f '{}/CMakeCache.txt' \; \) -prune -o \
   \( -name '*.c' -o -name '*.h' \) -type f -print | sed 's|^\./||'))
 format:
 	clang-format -i $(C_FILES)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make format-check` outside git (a tarball): it checks the files it finds
 # and fails on one that differs; with none found it fails instead of passing
-# having checked nothing (sixth review, item 10). Build folders are skipped.
+# having checked nothing (sixth review, item 10). Build folders are skipped:
+# build*, and any folder with a CMakeCache.txt (seventh review, item 9).
 # Usage: format_check.sh SOURCE_DIR
 set -u
 src=$1
@@ -27,5 +28,12 @@ clang-format -i "$tmp/core/a.c"
 printf 'int  g( void ){return 0;}\n' >"$tmp/build/b.c" # a build folder's: not the project's
 check 0 "a formatted file"
 echo "$out" | grep -q "format-check: 1 files" || { echo "FAIL: not 1 file checked: $out"; failed=1; }
-[ $failed -eq 0 ] && echo "format-check outside git: refuses none found, names a file that differs"
+# The seventh review's item 9: a CMake build folder of any name (b/, with
+# its CMakeCache.txt) holds generated files, not the project's.
+mkdir -p "$tmp/b/gen"
+: >"$tmp/b/CMakeCache.txt"
+printf 'int  h( void ){return 0;}\n' >"$tmp/b/gen/h.c"
+check 0 "a build folder named b"
+echo "$out" | grep -q "format-check: 1 files" || { echo "FAIL: not 1 file checked with b/: $out"; failed=1; }
+[ $failed -eq 0 ] && echo "format-check outside git: refuses none found, names a file that differs, skips build folders"
 exit $failed
