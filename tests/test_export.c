@@ -145,7 +145,7 @@ static void check_bundle(const expected *x, const char *text) {
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s", x->protocol);
   assert_string_equal(vigil__export_str(q, "url"), canonical);
   /* the bundled protocols' versions */
-  const char *version = !strcmp(x->protocol, "esketamine_rems") ? "1.7.11" : "1.7.10";
+  const char *version = !strcmp(x->protocol, "esketamine_rems") ? "1.7.11" : "1.7.11";
   assert_string_equal(vigil__export_str(q, "version"), version);
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s|%s", x->protocol, version);
   assert_string_equal(vigil__export_str(qr, "questionnaire"), canonical);
@@ -435,7 +435,7 @@ static void rems_form_refuses_other_protocols(void **state) {
   char *out = NULL, err[1024];
   assert_int_equal(vigil__export_rems(e, visit, 0, &out, err, sizeof err), VIGIL_EPROTOCOL);
   assert_null(out);
-  if (!strstr(err, "ketamine_iv@1.7.10 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
+  if (!strstr(err, "ketamine_iv@1.7.11 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
     fail_msg("said: %s", err);
   assert_int_equal(vigil__export_rems(e, 99, 0, &out, err, sizeof err), VIGIL_ENOENT);
   assert_int_equal(vigil__export_fhir(e, 99, &out, err, sizeof err), VIGIL_ENOENT);

@@ -506,8 +506,8 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   for (int k = 0; k < n_items && rc == 0; k++) {
     val x = val_fields(values)[k].v;
     char why[600];
-    if (vigil__course_dose_item(v, items[k]) && !v->items[items[k]].given_at && x.type != VAL_NIL &&
-        !(x.type == VAL_BOOL && !x.u.b) && vigil__course_dose_hold(e, v, why, sizeof why))
+    if (vigil__course_dose_item(v, items[k]) && !v->items[items[k]].given_at && vigil__val_says_given(x) &&
+        vigil__course_dose_hold(e, v, why, sizeof why))
       rc = vigil__engine_fail(e, VIGIL_ESTATE, p->items[items[k]].id, "%s", why);
   }
   if (rc < 0) {

@@ -56,8 +56,9 @@ typedef struct item_state {
   char *skipped;            /* the reason of the latest skip that no reading has followed */
   uint32_t *missed;         /* occurrences that went overdue and were since neither recorded (observed
                                within their grace) nor skipped: a missed checkpoint (G8) */
-  int64_t given_at;         /* when the first reading that said something (neither false nor null) was
-                               observed, kept when amended since: the dose given stays given (P1); 0: none */
+  int64_t given_at;         /* when the first reading that said something (neither false, null nor 0:
+                               vigil__val_says_given) was observed, kept when amended since: the dose
+                               given stays given (P1); 0: none */
 } item_state;
 
 /* SRC_COURSE: a patient's course alert (course.c), of no visit. */

@@ -134,10 +134,15 @@ static int phase_index(const visit *v, const char *id) {
   return -1;
 }
 
-/* P1: an item's first reading that said something (neither false nor null),
+int vigil__val_says_given(val value) {
+  return !(value.type == VAL_NIL || (value.type == VAL_BOOL && !value.u.b) ||
+           (value.type == VAL_NUMBER && value.u.num == 0));
+}
+
+/* P1: an item's first reading that said something (vigil__val_says_given),
  * whatever it was amended to since: a dose recorded was given. */
 static void said_something(item_state *s, int64_t at, val value) {
-  if (value.type == VAL_NIL || (value.type == VAL_BOOL && !value.u.b)) return;
+  if (!vigil__val_says_given(value)) return;
   if (!s->given_at || at < s->given_at) s->given_at = at > 0 ? at : 1;
 }
 

@@ -20,5 +20,9 @@ static inline int vigil__alert_awaits_assessment(const alert *a) { return a->car
 /* Open and not acknowledged: someone must still look at it. */
 int vigil__alert_is_active(const alert *a);
 val vigil__visit_param(const visit *v, const char *name);
+/* Whether a reading of a dose item says the dose was given (P1, AL3 in
+ * docs/safety.md): neither null, false nor the number 0 (a pump whose
+ * volume infused is 0 gave nothing). */
+int vigil__val_says_given(val value);
 
 #endif

@@ -73,12 +73,15 @@
 --          than 36 minutes after it started (infusion_started's and infusion_stopped's observed times), the
 --          dose ran faster than prescribed: a carried high alert that holds the infusion until a clinician
 --          reviews it (docs/safety.md AL8: 35 mg in 4 minutes at 1000 mL/h raised nothing).
+--   1.7.11 the pump's volume infused (infusion.volume_infused) is one of the course's dose_recorded items:
+--          a session that left the infusion with a volume infused above 0, its start and dose given passed
+--          by overrides, counts as a dose (docs/safety.md AI3, AL3).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.7.10", -- 1.7.10: an infusion stopped sooner than the minimum time alerts high (AL8); 1.7.9: the discharge reads the BP against the baseline, the Aldrete's circulation too (AL2); 1.7.8: the observation counts vitals per checkpoint (AG4); 1.7.7: the course's dose is the dose given, the dose drawn up until it is recorded (AD4, X3); 1.7.6: the dose given cannot be skipped and says the dose was given (AG1, AG2); 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.7.11", -- 1.7.11: the volume infused says the dose was given for the course (AL3); 1.7.10: an infusion stopped sooner than the minimum time alerts high (AL8); 1.7.9: the discharge reads the BP against the baseline, the Aldrete's circulation too (AL2); 1.7.8: the observation counts vitals per checkpoint (AG4); 1.7.7: the course's dose is the dose given, the dose drawn up until it is recorded (AD4, X3); 1.7.6: the dose given cannot be skipped and says the dose was given (AG1, AG2); 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -355,6 +358,10 @@ return v.protocol "ketamine_iv" {
     -- The dose given recorded says so too: a session whose start was passed by a
     -- clinician's override with the dose given recorded counts (docs/safety.md AG2).
     dose_given = { "infusion.infusion_started", "infusion.dose_given" },
+    -- The pump's record says so too once the visit has left the infusion: a session
+    -- whose start and dose given were passed by overrides with a volume infused
+    -- recorded counts (docs/safety.md AI3, AL3); a volume of 0 is no dose.
+    dose_recorded = "infusion.volume_infused",
     -- UNCONFIRMED: clinic default, review (docs/clinical/course.md, "Grace").
     grace = "2d",
     -- UNCONFIRMED: clinic default, review (no consensus maintenance schedule).

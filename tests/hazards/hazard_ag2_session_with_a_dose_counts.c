@@ -39,17 +39,6 @@ static uint64_t esketamine_predosed(alarm_serve *a, const char *patient) {
   return id;
 }
 
-/* Session 1 of the patient's first course counts, as session 1, not "no dose". */
-static void expect_counted(alarm_serve *a, const char *patient) {
-  json_t *p = course_patient_record(a, patient);
-  json_t *s = json_array_get(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "sessions"), 0);
-  assert_non_null(s);
-  if (!json_is_true(json_object_get(s, "counts"))) fail_msg("session 1 with its dose recorded does not count");
-  if (json_is_true(json_object_get(s, "no_dose"))) fail_msg("session 1 with its dose recorded says no_dose");
-  assert_int_equal(json_integer_value(json_object_get(s, "counted")), 1);
-  json_decref(p);
-}
-
 /* Visit id of patient advanced into its dosing phase, where entry (the dose's
  * record, not its start) is recorded; that gate overridden (why_dosed) and
  * each later one, discharged: session 1 counts. */
@@ -61,14 +50,7 @@ static void dosed_by_its_record(alarm_serve *a, uint64_t id, const char *patient
   course_override_because(a, id, why_dosed);
   course_override_because(a, id, "observed at the chair, well");
   course_override_because(a, id, "fit to leave, reviewed");
-  expect_counted(a, patient);
-}
-
-/* The next visit's first gate, 5 minutes later, after its entries: 409 for the minimum interval. */
-static void next_held(alarm_serve *a, uint64_t second) {
-  char msg[4096];
-  assert_int_equal(alarm_cmd_msg(a, NULL, second, "advance", "{}", msg, sizeof msg), 409);
-  if (!strstr(msg, "minimum interval")) fail_msg("the second visit's gate does not hold for the interval: %s", msg);
+  course_expect_counted(a, patient);
 }
 
 /* ketamine_iv: screened (35 mg drawn up, double-checked), in the infusion the
@@ -83,7 +65,7 @@ static void a_ketamine_session_with_its_dose_given_counts(void **state) {
 
   assert_int_equal(alarm_advance_clock(a, "5m"), 200);
   uint64_t second = course_ketamine_screened(a, "MRN-AG2");
-  next_held(a, second);
+  course_expect_held(a, second);
   alarm_expect_phase(a, second, "screening");
 }
 
@@ -102,7 +84,7 @@ static void an_esketamine_session_with_its_dose_and_lot_counts(void **state) {
   json_decref(p);
 
   assert_int_equal(alarm_advance_clock(a, "5m"), 200);
-  next_held(a, esketamine_predosed(a, "MRN-AG2E"));
+  course_expect_held(a, esketamine_predosed(a, "MRN-AG2E"));
 }
 
 int main(void) {

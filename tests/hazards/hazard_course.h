@@ -53,6 +53,24 @@ static inline json_t *course_patient_record(alarm_serve *a, const char *patient)
   return p;
 }
 
+/* Session 1 of the patient's first course counts, as session 1, not "no dose". */
+static inline void course_expect_counted(alarm_serve *a, const char *patient) {
+  json_t *p = course_patient_record(a, patient);
+  json_t *s = json_array_get(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "sessions"), 0);
+  assert_non_null(s);
+  if (!json_is_true(json_object_get(s, "counts"))) fail_msg("session 1 with its dose recorded does not count");
+  if (json_is_true(json_object_get(s, "no_dose"))) fail_msg("session 1 with its dose recorded says no_dose");
+  assert_int_equal(json_integer_value(json_object_get(s, "counted")), 1);
+  json_decref(p);
+}
+
+/* The next visit's first gate, after its entries: 409 for the minimum interval. */
+static inline void course_expect_held(alarm_serve *a, uint64_t second) {
+  char msg[4096];
+  assert_int_equal(alarm_cmd_msg(a, NULL, second, "advance", "{}", msg, sizeof msg), 409);
+  if (!strstr(msg, "minimum interval")) fail_msg("the second visit's gate does not hold for the interval: %s", msg);
+}
+
 /* The clinician's override of the visit's current gate with this reason,
  * naming what it passes unrecorded (V1). */
 static inline void course_override_because(alarm_serve *a, uint64_t id, const char *reason) {
