@@ -742,6 +742,69 @@ static void computed_score_follows_its_source(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* The protocol written in dir loaded, and a visit of it (name) started. */
+static uint64_t visit_of_protocol(fixture *f, const char *dir, const char *name) {
+  if (vigil_engine_load(f->e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+  uint64_t id = 0;
+  if (vigil_visit_start(f->e, name, "chair", "nurse", NULL, &id) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+  return id;
+}
+
+/* J4 of docs/hl7.md: an alert that names its vital sign (v.alert.* field,
+ * reading, limit) says it in its alert.raised, `observed`, with the field's
+ * units; an alert that names none has no `observed`; half a vital sign (an
+ * unknown field, no limit, a hand-made table of a field alone) is the rule's
+ * error, never an alert that names part of one. */
+static const char *OBSERVED_PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'observed' { version = '1.0.0', phases = { v.phase 'p' { items = {\n"
+    "  v.vitals 'vitals' { fields = { 'spo2', 'hr' }, rule = function(x)\n"
+    "    if x.hr == 1 then return v.alert.low('a', { field = 'mood', reading = 1, limit = { low = 2 } }) end\n"
+    "    if x.hr == 2 then return v.alert.low('b', { field = 'hr', limit = { high = 3 } }) end\n"
+    "    if x.hr == 3 then return { outcome = 'alert', priority = 'low', message = 'c',\n"
+    "                               observed = { field = 'hr' } } end\n"
+    "    local out = {}\n"
+    "    if x.spo2 < 90 then out[#out + 1] = v.alert.high('SpO2 low', { id = 'spo2', field = 'spo2',\n"
+    "      reading = x.spo2, limit = { low = 90 } }) end\n"
+    "    if x.hr > 150 then out[#out + 1] = v.alert.medium('HR high', { id = 'hr' }) end\n"
+    "    return out\n"
+    "  end } } } } }\n";
+
+static void alerts_name_their_vital_sign(void **state) {
+  fixture *f = *state;
+  char dir[64];
+  write_protocol(OBSERVED_PROTOCOL, dir);
+  uint64_t id = visit_of_protocol(f, dir, "observed");
+  record_ok(f, id, "nurse", "{\"vitals\": {\"spo2\": 85, \"hr\": 160}}");
+  json_t *spo2 = json_object_get(event_back(f, 1), "data"), *hr = json_object_get(event_back(f, 0), "data");
+  assert_string_equal(type_back(f, 1), "alert.raised");
+  assert_string_equal(json_string_value(json_object_get(spo2, "message")), "SpO2 low");
+  char *said = json_dumps(json_object_get(spo2, "observed"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!said || strcmp(said, "{\"field\":\"spo2\",\"reading\":85,\"units\":\"%\",\"limit\":{\"low\":90}}"))
+    fail_msg("the SpO2 alert's observed is %s", said ? said : "(none)");
+  free(said);
+  assert_string_equal(json_string_value(json_object_get(hr, "message")), "HR high");
+  assert_null(json_object_get(hr, "observed"));
+  /* half a vital sign: the rule failed, saying why */
+  const char *why[] = {"alert field must name a vitals field", "alert field 'hr' needs", "alert observed:"};
+  for (int i = 0; i < 3; i++) {
+    char entry[64];
+    snprintf(entry, sizeof entry, "{\"vitals\": {\"spo2\": 95, \"hr\": %d}}", i + 1);
+    record_ok(f, id, "nurse", entry);
+    json_t *d = json_object_get(event_back(f, 0), "data");
+    const char *msg = json_string_value(json_object_get(d, "message"));
+    if (strcmp(type_back(f, 0), "alert.raised") ||
+        strcmp(json_string_value(json_object_get(d, "source")), "technical") || !msg || !strstr(msg, why[i]))
+      fail_msg("hr %d: %s '%s', not the rule's error '%s...'", i + 1, type_back(f, 0), msg ? msg : "", why[i]);
+    assert_null(json_object_get(d, "observed"));
+    record_ok(f, id, "nurse", "{\"vitals\": {\"spo2\": 95, \"hr\": 100}}"); /* the rule runs again: resolved */
+    assert_string_equal(type_back(f, 0), "alert.resolved");
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* An entered score whose compute fails: the entry is refused on the score's
  * field, nothing is recorded, and the author reads file:line of the protocol
  * (where it failed when the error says so, else where the score is declared),
@@ -1379,6 +1442,7 @@ int main(void) {
       T(acknowledged_alerts_come_back_while_their_cause_holds),
       T(same_version_with_other_content_is_refused),
       T(computed_score_follows_its_source),
+      T(alerts_name_their_vital_sign),
       T(failing_score_compute_is_refused_at_its_protocol_line),
       cmocka_unit_test(real_clock_fires_deadlines),
       cmocka_unit_test(new_fires_nothing_before_the_loop_runs),

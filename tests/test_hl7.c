@@ -1298,6 +1298,13 @@ static void npm_client_round_trip(void **state) {
 
 /* ---- alarms out: node-hl7-server plays the alarm manager ---- */
 
+/* /api/v1/visits/<visit>/entries (a static buffer). */
+static const char *path_of_entries(uint64_t visit) {
+  static char path[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu/entries", (unsigned long long)visit);
+  return path;
+}
+
 static const char *ALARM_PROTOCOL =
     "local v = require 'vigil'\n"
     "return v.protocol 'chair' {\n"
@@ -1305,6 +1312,12 @@ static const char *ALARM_PROTOCOL =
     "  phases = { v.phase 'one' { items = {\n"
     "    v.vitals 'vitals' { fields = { 'sbp' }, rule = function(x)\n"
     "      if x.sbp > 180 then return v.alert.high('SBP very high', { latching = false }) end\n"
+    "    end },\n"
+    "    v.vitals 'oxygen' { fields = { 'spo2' }, rule = function(x)\n"
+    "      if x.spo2 < 90 then\n"
+    "        return v.alert.high('SpO2 low', { latching = false, field = 'spo2', reading = x.spo2,\n"
+    "                                          limit = { low = 90 } })\n"
+    "      end\n"
     "    end },\n"
     "  } } },\n"
     "}\n";
@@ -1473,6 +1486,28 @@ static void alarms_out(void **state) {
   /* J4: its end, once the reading is normal, stays acknowledged (it said enabled again) */
   assert_int_equal(serve_record_sbp(&f->s, visit, 120), 200);
   json_decref(manager_line(&m, at, "phase=end,state=inactive,inactivation=acknowledged,patient=P1", &at));
+  /* J4: a vital sign's alarm is a limit alarm whose source is the reading:
+   * the MDC code, the value NM, its unit, the limit, L; the rule's field,
+   * reading, units and limit in its alert.raised (`observed`) */
+  assert_int_equal(serve_request(&f->s, "POST", path_of_entries(visit), "{\"oxygen\": {\"spo2\": 86}}", NULL), 200);
+  l = manager_line(&m, at, "phase=start,patient=P1,text=SpO2 low", &at);
+  text_is(l, "event", "MDC_EVT_LO_LT_LIM");
+  text_is(l, "source_type", "NM");
+  text_is(l, "source", "MDC_PULS_OXIM_SAT_O2");
+  text_is(l, "reading", "86");
+  text_is(l, "units", "MDC_DIM_PERCENT");
+  text_is(l, "limits", ">90");
+  text_is(l, "abnormal", "L");
+  text_is(l, "state", "active");
+  text_is(l, "inactivation", "enabled");
+  json_decref(l);
+  char *history = NULL;
+  char events_path[64];
+  snprintf(events_path, sizeof events_path, "/api/v1/visits/%llu/events", (unsigned long long)visit);
+  assert_int_equal(serve_request(&f->s, "GET", events_path, NULL, &history), 200);
+  if (!strstr(history, "\"observed\":{\"field\":\"spo2\",\"reading\":86,\"units\":\"%\",\"limit\":{\"low\":90}}"))
+    fail_msg("no observed in the SpO2 alert's alert.raised: %s", history);
+  free(history);
   /* an AR is recorded on the alert as refused, and the next report goes */
   uint64_t v3 = serve_start_visit_at(&f->s, "chair", "AR-1", "Chair 4");
   assert_int_equal(serve_record_sbp(&f->s, v3, 220), 200);

@@ -11,6 +11,9 @@
  *     escalation says its level, its long text is TX, the patient's
  *     authority and name are those of the ADT record, the chair an
  *     outpatient's (J4 of docs/hl7.md);
+ *   - a_vital_alarm_as_r40: a vital sign's alarm is a limit alarm (OBX 1
+ *     MDC_EVT_LO_LT_LIM or MDC_EVT_HI_GT_LIM) whose source, OBX 2, is the
+ *     observation: MDC code, NM reading, unit, limits in OBX-7, L or H (J4);
  *   - parsed_by_node_hl7_client (ctest hl7_r01_interop, `test_hl7_r01
  *     interop`): the same messages read by an independent parser,
  *     node-hl7-client's (tests/hl7/parse.cjs). */
@@ -115,6 +118,13 @@ static void a_correction_and_local_codes(void **state) {
   free(msg);
 }
 
+/* The report of a (r40.c) to the manager AM, sent at 08:31 with MSH-10 control. */
+static char *report_of(const r40_alert *a, const char *control, size_t *len) {
+  char *msg = vigil__hl7_r40(a, "VIGIL", "CLINIC", "AM", "", control, "20260105083100+0000", len);
+  assert_non_null(msg);
+  return msg;
+}
+
 /* J4 (docs/hl7.md): an escalation's report, of a patient vigil keeps an ADT
  * record of, with a message longer than ST's 199 characters. */
 static char long_text[547];
@@ -132,14 +142,15 @@ static char *escalation_r40(size_t *len) {
   a.message = long_text;
   a.priority = "high";
   a.time = "20260105083000+0000";
-  char *msg = vigil__hl7_r40(&a, "VIGIL", "CLINIC", "AM", "", "VIGIL-14-0badcafe", "20260105083100+0000", len);
-  assert_non_null(msg);
-  return msg;
+  return report_of(&a, "VIGIL-14-0badcafe", len);
 }
 
+/* An alert that names no vital sign stays as before J4's observation: the
+ * generic MDC_EVT_ALARM, the phase in OBX 2. */
 #define ESCALATION_FIELDS                                                                                              \
   "PID-3.1=123456;PID-3.4=HOSP;PID-3.5=MR;PID-5.1=DOE;PID-5.2=JANE;PV1-2=O;PV1-3=Chair 2;OBX-2=TX;OBX-8=PH;"           \
-  "OBX[2]-5=escalate;OBX[5]-2=NM;OBX[5]-3.2=vigil-escalation-level;OBX[5]-5=2"
+  "OBX-3.1=196616;OBX[2]-3.2=MDC_ATTR_EVENT_PHASE;OBX[2]-5=escalate;OBX[5]-2=NM;"                                      \
+  "OBX[5]-3.2=vigil-escalation-level;OBX[5]-5=2"
 
 static void an_escalation_as_r40(void **state) {
   (void)state;
@@ -153,6 +164,67 @@ static void an_escalation_as_r40(void **state) {
   assert_string_equal(text, long_text);
   vigil__hl7_free(&m);
   free(msg);
+}
+
+/* J4 (docs/hl7.md): a vital sign's alarm, as alert.raised's `observed`
+ * says it, is a limit alarm as IHE PCD ACM sends a monitor's. */
+static char *vital_r40(const char *field, const char *units, double reading, int has_low, double low, int has_high,
+                       double high, size_t *len) {
+  r40_alert a = {.patient = "123456",
+                 .alarm_id = "9-0badcafe",
+                 .ns = "VIGIL",
+                 .location = "Chair 2",
+                 .message = "SpO2 88% is below 92%",
+                 .priority = "high",
+                 .phase = "start",
+                 .state = "active",
+                 .inactivation = "enabled",
+                 .rule = "spo2_low",
+                 .time = "20260105083000+0000",
+                 .obs = {.field = field,
+                         .units = units,
+                         .reading = reading,
+                         .has_low = has_low,
+                         .low = low,
+                         .has_high = has_high,
+                         .high = high}};
+  return report_of(&a, "VIGIL-15-0badcafe", len);
+}
+
+#define LOW_SPO2_FIELDS                                                                                                \
+  "OBX-2=TX;OBX-3.1=196672;OBX-3.2=MDC_EVT_LO_LT_LIM;OBX-5=SpO2 88% is below 92%;OBX-8=PH;OBX[2]-2=NM;"                \
+  "OBX[2]-3.1=150456;OBX[2]-3.2=MDC_PULS_OXIM_SAT_O2;OBX[2]-3.3=MDC;OBX[2]-5=88;OBX[2]-6.1=262688;"                    \
+  "OBX[2]-6.2=MDC_DIM_PERCENT;OBX[2]-7=>92;OBX[2]-8=L;OBX[2]-11=F;OBX[3]-3.2=MDC_ATTR_EVENT_PHASE;OBX[3]-5=start;"     \
+  "OBX[4]-5=active;OBX[5]-5=enabled;OBX[6]-3.2=vigil-rule;OBX[6]-5=spo2_low"
+
+/* The vital alarm's report (vital_r40's arguments) as the codec reads it
+ * has each "SEG-F.C=value" of spec. */
+static void vital_reads(const char *field, const char *units, double reading, int has_low, double low, int has_high,
+                        double high, const char *spec) {
+  size_t len;
+  char err[256];
+  hl7_msg m;
+  char *msg = vital_r40(field, units, reading, has_low, low, has_high, high, &len);
+  if (vigil__hl7_parse(&m, msg, len, err, sizeof err) < 0) fail_msg("the R40 does not parse: %s\n%s", err, msg);
+  fields_are(&m, spec);
+  vigil__hl7_free(&m);
+  free(msg);
+}
+
+static void a_vital_alarm_as_r40(void **state) {
+  (void)state;
+  vital_reads("spo2", "%", 88, 1, 92, 0, 0, LOW_SPO2_FIELDS);
+  /* above a high limit; both limits as a range */
+  vital_reads("rr", "/min", 27, 0, 0, 1, 25,
+              "OBX-3.2=MDC_EVT_HI_GT_LIM;OBX[2]-3.2=MDC_RESP_RATE;OBX[2]-5=27;OBX[2]-6.2=MDC_DIM_RESP_PER_MIN;"
+              "OBX[2]-7=<25;OBX[2]-8=H");
+  vital_reads("sbp", "mm[Hg]", 85.5, 1, 90, 1, 180,
+              "OBX-3.2=MDC_EVT_LO_LT_LIM;OBX[2]-3.1=150021;OBX[2]-5=85.5;OBX[2]-6.2=MDC_DIM_MMHG;OBX[2]-7=90-180;"
+              "OBX[2]-8=L");
+  /* a unit the table does not expect for the field (a field it does not
+   * know goes so too): the protocol's field as a local code, its UCUM unit */
+  vital_reads("temp", "[degF]", 101.2, 0, 0, 1, 100.4,
+              "OBX[2]-3.1=temp;OBX[2]-3.3=L;OBX[2]-6.1=[degF];OBX[2]-6.3=UCUM;OBX[2]-7=<100.4;OBX[2]-8=H");
 }
 
 /* Each "PATH=value" of spec (node-hl7-client's paths: "OBX.3.1" of the
@@ -210,6 +282,11 @@ static void parsed_by_node_hl7_client(void **state) {
   npm_reads(msg, len,
             "MSH.9.1=ORU;MSH.9.2=R40;PID.3.1=123456;PID.3.4=HOSP;PID.5.1=DOE;PID.5.2=JANE;PV1.2=O;OBX.2=TX;"
             "OBX[5].2=NM;OBX[5].3.2=vigil-escalation-level;OBX[5].5=2");
+  msg = vital_r40("spo2", "%", 88, 1, 92, 0, 0, &len);
+  npm_reads(msg, len,
+            "MSH.9.2=R40;OBX.3.1=196672;OBX.3.2=MDC_EVT_LO_LT_LIM;OBX.8=PH;OBX[2].2=NM;OBX[2].3.1=150456;"
+            "OBX[2].3.2=MDC_PULS_OXIM_SAT_O2;OBX[2].5=88;OBX[2].6.1=262688;OBX[2].6.2=MDC_DIM_PERCENT;OBX[2].7=>92;"
+            "OBX[2].8=L;OBX[3].3.2=MDC_ATTR_EVENT_PHASE;OBX[3].5=start;OBX[4].5=active;OBX[5].5=enabled");
 }
 
 int main(int argc, char **argv) {
@@ -222,6 +299,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(a_reading_as_r01),
       cmocka_unit_test(a_correction_and_local_codes),
       cmocka_unit_test(an_escalation_as_r40),
+      cmocka_unit_test(a_vital_alarm_as_r40),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,24 @@ const char *vigil__alert_source_name(alert_source s) {
   return atoms[s];
 }
 
+/* J4 of docs/hl7.md: alert.raised's `observed`, {field, reading, units,
+ * limit: {low, high}} (the sides the rule gave), or nil when the alert says
+ * no vital sign, or when memory ran out (the caller tells them apart). */
+static val observed_record(const observed *ob) {
+  if (!ob || !ob->field) return VAL_NIL_;
+  val limit = ob->has_low && ob->has_high ? vigil__val_recordv(2, K(low), val_num(ob->low), K(high), val_num(ob->high))
+              : ob->has_low               ? vigil__val_recordv(1, K(low), val_num(ob->low))
+                                          : vigil__val_recordv(1, K(high), val_num(ob->high));
+  if (!vigil__val_ok(limit)) return VAL_NIL_;
+  val r = vigil__val_recordv(4, K(field), val_atom(ob->field), K(reading), val_num(ob->reading), K(units),
+                             val_atom(ob->units), K(limit), limit);
+  if (!vigil__val_ok(r)) {
+    vigil__val_release(limit);
+    return VAL_NIL_;
+  }
+  return r;
+}
+
 alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                           const char *message, int latching, int64_t escalate, int32_t item, const alert_more *more) {
   uint64_t id = e->n_alerts + 1;
@@ -60,7 +78,13 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
               : more->value_text ? val_atom(more->value_text)
               : more->has_value  ? val_num(more->value)
                                  : VAL_NIL_;
-  field f[16] = {
+  val obs = observed_record(more ? more->obs : NULL);
+  if (obs.type == VAL_NIL && more && more->obs && more->obs->field) {
+    vigil__val_release(items);
+    e->oom = 1;
+    return NULL;
+  }
+  field f[17] = {
       {K(alert), val_num((double)id)},
       {K(rule), val_atom(rule)},
       {K(key), val_atom(key)},
@@ -77,20 +101,22 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
       {K(carry), more && more->carry ? val_bool(1) : VAL_NIL_},
       {K(realert), more && more->realert ? val_num((double)more->realert) : VAL_NIL_},
       {K(clinician), more && more->clinician ? val_bool(1) : VAL_NIL_},
+      {K(observed), obs},
   };
   /* Absent fields (no key for a per-reading alert, no item) are left out. */
   uint32_t n = 0;
-  for (int i = 0; i < 16; i++)
+  for (int i = 0; i < 17; i++)
     n += f[i].v.type != VAL_NIL;
   val data = vigil__val_record(n);
   if (!vigil__val_ok(data) || !vigil__val_ok(f[4].v)) {
     vigil__val_release(data);
     vigil__val_release(f[4].v);
     vigil__val_release(items);
+    vigil__val_release(obs);
     e->oom = 1;
     return NULL;
   }
-  for (int i = 0, k = 0; i < 16; i++)
+  for (int i = 0, k = 0; i < 17; i++)
     if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
   if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL; /* e->oom set (emit.c) */
   if (id <= e->n_alerts && e->alerts[id - 1]) return e->alerts[id - 1];
@@ -264,19 +290,22 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
          * amendment would: a carried alert of that phase (F4, S1: a late
          * item 9 answer waits for the suicide-risk assessment). */
         alert *was = find_alert(v, phase, key);
+        alert_more late = {.obs = &x->obs};
         if (!was || was->acked)
-          vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, NULL);
+          vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, &late);
         break;
       }
       /* A hook never runs again to say its cause cleared: its alerts are
        * findings, each its own, ended by acknowledgement. */
       if (x->per_reading || src == SRC_HOOK) {
         /* Its own finding: never de-duplicated, never resolved by later readings. */
-        vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, NULL);
+        alert_more own = {.obs = &x->obs};
+        vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, &own);
         break;
       }
       said[n_said++] = key;
-      alert_more more = {.has_value = x->has_value, .value = x->value, .value_text = x->value_text, .phase = past};
+      alert_more more = {
+          .has_value = x->has_value, .value = x->value, .value_text = x->value_text, .phase = past, .obs = &x->obs};
       alert *was = find_alert(v, phase, key);
       if (!was) {
         if (src == SRC_RULE) more.follows = lower_on_same_item(v, phase, rule, x->prio);

@@ -18,10 +18,11 @@ typedef struct alert_more {
   uint64_t follows;
   const int *items;
   int n_items;
-  const char *phase; /* raised by a rule of this phase, which the visit has left (an amendment); NULL: the visit's */
-  int carry;         /* carried whatever its rule says: a high alert an amendment would have resolved (G6) */
-  uint32_t realert;  /* AN11: raised again, acknowledged and still so, the how-manieth time running */
-  int clinician;     /* AN11: only a clinician acknowledges it (realert_clinician reached) */
+  const char *phase;   /* raised by a rule of this phase, which the visit has left (an amendment); NULL: the visit's */
+  int carry;           /* carried whatever its rule says: a high alert an amendment would have resolved (G6) */
+  uint32_t realert;    /* AN11: raised again, acknowledged and still so, the how-manieth time running */
+  int clinician;       /* AN11: only a clinician acknowledges it (realert_clinician reached) */
+  const observed *obs; /* the vital sign it is about (J4 of docs/hl7.md); NULL or obs->field NULL: none */
 } alert_more;
 alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                           const char *message, int latching, int64_t escalate, int32_t item, const alert_more *more);

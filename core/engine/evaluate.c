@@ -72,6 +72,45 @@ static int rawfield(lua_State *L, int idx, const char *key) {
 
 #define MAX_MESSAGE 1000 /* what a rule may say, in bytes */
 
+/* A finite number at t[key], or nothing (0). */
+static int finite_field(lua_State *L, int idx, const char *key, double *out) {
+  int ok = rawfield(L, idx, key) == LUA_TNUMBER;
+  *out = ok ? lua_tonumber(L, -1) : 0;
+  lua_pop(L, 1);
+  return ok && *out == *out && *out - *out == 0; /* not NaN, not infinite */
+}
+
+/* J4 of docs/hl7.md: the alert's `observed` (v.alert.* made it from field,
+ * reading and limit): absent is none; a table made by hand that is not
+ * whole (no field, no finite reading, no limit) is refused (-1), so that an
+ * alarm manager never gets half an observation. */
+static int read_observed(lua_State *L, int idx, observed *ob, int *oom) {
+  memset(ob, 0, sizeof *ob);
+  int type = rawfield(L, idx, "observed");
+  if (type == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  int t = lua_gettop(L), rc = type == LUA_TTABLE ? 0 : -1;
+  if (rc == 0) {
+    rawfield(L, t, "field");
+    rawfield(L, t, "units");
+    const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    const char *units = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (!name || !units || strlen(name) > 64 || strlen(units) > 64)
+      rc = -1;
+    else if (!(ob->field = vigil__intern(name)) || !(ob->units = vigil__intern(units)))
+      *oom = 1;
+    lua_pop(L, 2);
+    ob->has_low = finite_field(L, t, "low", &ob->low);
+    ob->has_high = finite_field(L, t, "high", &ob->high);
+    if (!finite_field(L, t, "reading", &ob->reading) || (!ob->has_low && !ob->has_high)) rc = -1;
+  }
+  lua_pop(L, 1);
+  if (rc < 0) memset(ob, 0, sizeof *ob);
+  return rc;
+}
+
 /* Reads one outcome table at idx. *oom is set when part of it could not be
  * kept (out of memory): the rule did nothing wrong, the command fails. */
 static int read_outcome(lua_State *L, int idx, outcome *o, int *oom, char *err, size_t errlen) {
@@ -130,6 +169,12 @@ static int read_outcome(lua_State *L, int idx, outcome *o, int *oom, char *err, 
       }
     }
     lua_pop(L, 1);
+    if (read_observed(L, idx, &o->obs, oom) < 0) {
+      rc = -2;
+      snprintf(err, errlen,
+               "alert observed: a vitals field with its reading and limit (v.alert.* field, reading, "
+               "limit)");
+    }
     rawfield(L, idx, "escalate"); /* ms: v.alert.* parsed the duration */
     /* A table made by hand may hold anything: a week at most, or refused
      * (casting a huge or NaN double to an integer is undefined). */
@@ -137,7 +182,7 @@ static int read_outcome(lua_State *L, int idx, outcome *o, int *oom, char *err, 
     int bad_escalate = lua_isnumber(L, -1) && !(escalate >= 0 && escalate <= 7 * 86400000.0);
     if (lua_isnumber(L, -1) && !bad_escalate) o->escalate = (int64_t)escalate;
     lua_pop(L, 4);
-    if (rc < 0) snprintf(err, errlen, "alert scope must be \"condition\" or \"reading\"");
+    if (rc == -1) snprintf(err, errlen, "alert scope must be \"condition\" or \"reading\"");
     if (rc == 0 && bad_escalate) {
       rc = -1;
       snprintf(err, errlen, "alert escalate must be a duration of at most 7 days");

@@ -6,6 +6,16 @@
 
 #include "model.h"
 
+/* J4 of docs/hl7.md: the vital sign an alert is about, as the rule said it
+ * (v.alert.* field, reading, limit; units the field's own): what an alarm
+ * manager shows beside the words. field NULL: the alert says none. */
+typedef struct observed {
+  const char *field, *units; /* interned */
+  double reading;
+  int has_low, has_high;
+  double low, high; /* it alerts below low, above high */
+} observed;
+
 typedef enum outcome_kind { OUT_ALERT, OUT_BLOCK, OUT_NOTE } outcome_kind;
 typedef struct outcome {
   outcome_kind kind;
@@ -18,6 +28,7 @@ typedef struct outcome {
   int has_value;    /* value: a number; value_text: a finding */
   double value;
   const char *value_text; /* interned */
+  observed obs;           /* J4 of docs/hl7.md: the vital sign it is about, obs.field NULL when none */
 } outcome;
 typedef struct outcomes {
   outcome v[16];

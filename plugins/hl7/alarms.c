@@ -40,6 +40,10 @@ typedef struct known_alert {
   unsigned raised_digest; /* J2: of its alert.raised as the log keeps it (alarm_id) */
   char *patient, *location, *message, *priority, *rule;
   uint64_t acked_seq; /* J4: the seq of its alert.acknowledged, 0 before: its end stays acknowledged */
+  /* J4: the vital sign its alert.raised names (`observed`), obs_field NULL when none */
+  char *obs_field, *obs_units;
+  double reading, low, high;
+  int has_low, has_high;
 } known_alert;
 
 /* J4: what the reports name of a patient, from their last patient.recorded. */
@@ -129,6 +133,22 @@ static void learn_patient(alarms *a, json_t *d) {
   k->given = dup_or_empty(json_string_value(json_object_get(name, "given")));
 }
 
+/* J4: alert.raised's `observed` ({field, reading, units, limit: {low,
+ * high}}): kept whole or not at all, so that a report never names half an
+ * observation. */
+static void learn_observed(known_alert *al, json_t *o) {
+  json_t *limit = json_object_get(o, "limit"), *low = json_object_get(limit, "low");
+  json_t *high = json_object_get(limit, "high"), *reading = json_object_get(o, "reading");
+  const char *field = json_string_value(json_object_get(o, "field"));
+  al->obs_field = al->obs_units = NULL;
+  if (!field || !json_is_number(reading) || (!json_is_number(low) && !json_is_number(high))) return;
+  al->has_low = json_is_number(low), al->has_high = json_is_number(high);
+  al->low = json_number_value(low), al->high = json_number_value(high);
+  al->reading = json_number_value(reading);
+  al->obs_units = dup_or_empty(json_string_value(json_object_get(o, "units")));
+  al->obs_field = al->obs_units ? strdup(field) : NULL;
+}
+
 static void learn(alarms *a, const vigil_plugin_event *ev) {
   if (ev->seq <= a->learned) return;
   a->learned = ev->seq;
@@ -167,6 +187,7 @@ static void learn(alarms *a, const vigil_plugin_event *ev) {
       al->priority = dup_or_empty(json_string_value(json_object_get(d, "priority")));
       al->rule = dup_or_empty(json_string_value(json_object_get(d, "rule")));
       al->acked_seq = 0;
+      learn_observed(al, json_object_get(d, "observed"));
     }
   } else {
     known_alert *al = alert_of(a, (unsigned long long)json_integer_value(json_object_get(d, "alert")));
@@ -256,7 +277,7 @@ static void on_part_closed(uv_handle_t *h) {
     free(a->visits[i].patient), free(a->visits[i].location);
   for (size_t i = 0; i < a->n_alerts; i++)
     free(a->alerts[i].patient), free(a->alerts[i].location), free(a->alerts[i].message), free(a->alerts[i].priority),
-        free(a->alerts[i].rule);
+        free(a->alerts[i].rule), free(a->alerts[i].obs_field), free(a->alerts[i].obs_units);
   for (size_t i = 0; i < a->n_patients; i++)
     free(a->patients[i].patient), free(a->patients[i].authority), free(a->patients[i].family),
         free(a->patients[i].given);
@@ -598,6 +619,13 @@ static int pick(void *ud, const vigil_plugin_event *ev) {
                  .state = resolved ? "inactive" : "active",
                  .inactivation = acked || (resolved && was_acked) ? "acknowledged" : "enabled",
                  .time = when};
+  if (al && al->obs_field) { /* J4: a vital sign's alarm: its observation, in every report of its life */
+    r.obs.field = al->obs_field;
+    r.obs.units = al->obs_units;
+    r.obs.reading = al->reading;
+    r.obs.has_low = al->has_low, r.obs.has_high = al->has_high;
+    r.obs.low = al->low, r.obs.high = al->high;
+  }
   control_id(a, ev);
   free(a->head_msg);
   size_t len;

@@ -20,6 +20,14 @@ typedef struct r40_alert {
   const char *state;        /* MDC_ATTR_ALARM_STATE: active, inactive */
   const char *inactivation; /* MDC_ATTR_ALARM_INACTIVATION_STATE: enabled, acknowledged */
   const char *time;         /* when it changed: YYYYMMDDHHMMSS+0000 */
+  /* J4: the vital sign the alarm is about (alert.raised's `observed`):
+   * field NULL or "" when none. It alerts below low, above high. */
+  struct {
+    const char *field, *units; /* the protocol's vitals field, its UCUM unit */
+    double reading;
+    int has_low, has_high;
+    double low, high;
+  } obs;
 } r40_alert;
 
 /* The message (unframed, malloc'd, *len bytes), or NULL when memory ran

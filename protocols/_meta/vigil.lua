@@ -18,6 +18,9 @@
 ---@field escalate? vigil.Duration Re-notified one level up when unacknowledged this long ("0s": never).
 ---@field scope? "condition"|"reading" "condition" (default): one alert while it holds; "reading": each reading is its own finding.
 ---@field value? number|string What the alert is about: a number (compared with the rule's `worse`) or a finding as text.
+---@field field? "sbp"|"dbp"|"hr"|"spo2"|"rr"|"temp" The vital sign it is about (with reading and limit): sent to the alarm manager as the observation (docs/hl7.md, J4).
+---@field reading? number The reading of `field` that broke the limit.
+---@field limit? { low?: number, high?: number } The limit of `field` it broke: low (it alerts below), high (above), or both.
 
 ---@class vigil.Alerts
 local Alerts = {}

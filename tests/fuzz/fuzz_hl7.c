@@ -121,7 +121,8 @@ static void input_text(const char *data, size_t size, char text[ADT_MAX_VALUE + 
   text[n] = '\0';
 }
 
-/* An alarm report whose message text and patient are the input. */
+/* An alarm report whose message text and patient are the input, and one of
+ * a vital sign whose field and unit are the input too. */
 static void alarm_report(const char *data, size_t size) {
   char text[ADT_MAX_VALUE + 1];
   input_text(data, size, text);
@@ -139,6 +140,13 @@ static void alarm_report(const char *data, size_t size) {
   size_t len = 0;
   char *msg = vigil__hl7_r40(&a, "VIGIL", "", "AM", "", "VIGIL-1", "20260101000000+0000", &len);
   reads_back(msg, len, "an R40 that is missing, does not parse, lacks its four OBX or loses the alert's text", 4, text);
+  /* J4: a vital sign's alarm whose field and unit are the input (a field
+   * the MDC table does not know: sent as a local code and a UCUM unit) */
+  a.obs.field = a.obs.units = text;
+  a.obs.reading = 88, a.obs.has_low = 1, a.obs.low = 92;
+  msg = vigil__hl7_r40(&a, "VIGIL", "", "AM", "", "VIGIL-2", "20260101000000+0000", &len);
+  reads_back(msg, len, "a vital sign's R40 that is missing, does not parse, lacks its five OBX or loses the text", 5,
+             text);
 }
 
 /* A vitals reading whose value, unit, code, patient, name, location and item

@@ -23,13 +23,21 @@ function field(msg, p) {
   }
 }
 
-// OBX-5 of the message's (i + 1)th OBX.
-function obx(msg, i) {
+// PATH ("5", "3.2") of the message's (i + 1)th OBX, or null.
+function obx(msg, i, p) {
   try {
-    return msg.get('OBX').get(i).get(5).toString();
+    return msg.get('OBX').get(i).get(p).toString();
   } catch (e) {
     return null;
   }
+}
+
+// OBX-5 of the OBX whose OBX-3.2 is name (an ACM attribute: the phase, the
+// alarm state...), found by its code as a manager does, not by its place: a
+// vital sign's alarm has its source observation in OBX 2 (J4).
+function attribute(msg, name) {
+  for (let i = 0; i < 16; i++) if (obx(msg, i, '3.2') === name) return obx(msg, i, '5');
+  return null;
 }
 
 const server = new Server({ bindAddress: '127.0.0.1' });
@@ -51,9 +59,16 @@ const inbound = server.createInbound({ port: Number(port) }, async (req, res) =>
     text: field(m, 'OBX.5'),
     text_type: field(m, 'OBX.2'),
     priority: field(m, 'OBX.8'),
-    phase: obx(m, 1),
-    state: obx(m, 2),
-    inactivation: obx(m, 3),
+    phase: attribute(m, 'MDC_ATTR_EVENT_PHASE'),
+    state: attribute(m, 'MDC_ATTR_ALARM_STATE'),
+    inactivation: attribute(m, 'MDC_ATTR_ALARM_INACTIVATION_STATE'),
+    // J4: the alarm's source, a vital sign's observation (OBX 2, typed NM)
+    source_type: obx(m, 1, '2'),
+    source: obx(m, 1, '3.2'),
+    reading: obx(m, 1, '5'),
+    units: obx(m, 1, '6.2'),
+    limits: obx(m, 1, '7'),
+    abnormal: obx(m, 1, '8'),
   };
   const ae = failOnce.has(control);
   if (ae) failOnce.delete(control);

@@ -214,8 +214,33 @@ local function alert_of(priority)
     if opts.value ~= nil and type(opts.value) ~= "number" and type(opts.value) ~= "string" then
       error("alert value must be a number or a string", 2)
     end
+    -- field, reading, limit: the vital sign the alert is about (J4 of
+    -- docs/hl7.md): which vitals field, the reading that broke the limit and
+    -- the limit itself ({ low = n }: it alerts below, { high = n }: above),
+    -- so that an alarm manager gets the observation, not only the words.
+    -- The units are the field's own (VITALS): never a second copy here.
+    local observed
+    if opts.field ~= nil or opts.reading ~= nil or opts.limit ~= nil then
+      local f = VITALS[opts.field]
+      if type(opts.field) ~= "string" or not f or not f.unit then
+        error("alert field must name a vitals field with a unit (sbp, dbp, hr, spo2, rr, temp), got "
+              .. tostring(opts.field), 2)
+      end
+      if type(opts.reading) ~= "number" or opts.reading ~= opts.reading then
+        error("alert field '" .. opts.field .. "' needs its reading: { reading = x." .. opts.field .. " }", 2)
+      end
+      local limit = opts.limit
+      if type(limit) ~= "table" or (limit.low == nil and limit.high == nil)
+          or (limit.low ~= nil and type(limit.low) ~= "number")
+          or (limit.high ~= nil and type(limit.high) ~= "number") then
+        error("alert limit must be { low = number } or { high = number } (or both)", 2)
+      end
+      observed = { field = opts.field, reading = opts.reading, units = f.unit,
+                   low = limit.low, high = limit.high }
+    end
     return { outcome = "alert", priority = priority, message = message, id = opts.id,
-             latching = opts.latching, scope = opts.scope, escalate = escalate, value = opts.value }
+             latching = opts.latching, scope = opts.scope, escalate = escalate, value = opts.value,
+             observed = observed }
   end
 end
 -- v.alert is a table of three constructors. Calling it, or a priority it
