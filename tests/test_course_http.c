@@ -734,6 +734,24 @@ static const char SLOW[] =
     "  },\n"
     "}\n";
 
+/* A server on course_fast and course_slow, with the clinician, on the
+ * simulated clock. */
+static void serve_fast_and_slow(serve_process *s) {
+  if (serve_setup(s, FAST) < 0) fail();
+  char dir[300], path[400], extra[700];
+  snprintf(dir, sizeof dir, "%s/slow", s->root);
+  mkdir(dir, 0700);
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(SLOW, f);
+  fclose(f);
+  snprintf(extra, sizeof extra, "protocols = { \"%s\", \"%s\" }", s->protocol, dir);
+  add_clinician(s);
+  serve_configure(s, extra);
+  start_simulated(s);
+}
+
 /* G9 across protocols: with a course_fast visit open, a course_slow visit of
  * the same patient (another course, as esketamine beside ketamine) is 409
  * naming the open visit and its protocol, or a clinician's signed override
@@ -742,19 +760,8 @@ static const char SLOW[] =
 static void one_open_visit_whatever_the_protocol(void **state) {
   (void)state;
   serve_process s;
-  if (serve_setup(&s, FAST) < 0) fail();
-  char dir[300], path[400], extra[700];
-  snprintf(dir, sizeof dir, "%s/slow", s.root);
-  mkdir(dir, 0700);
-  snprintf(path, sizeof path, "%s/protocol.lua", dir);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(SLOW, f);
-  fclose(f);
-  snprintf(extra, sizeof extra, "protocols = { \"%s\", \"%s\" }", s.protocol, dir);
-  add_clinician(&s);
-  serve_configure(&s, extra);
-  start_simulated(&s);
+  serve_fast_and_slow(&s);
+  char path[400];
   uint64_t a = serve_start_visit(&s, "course_fast", "MRN-200");
   assert_true(a > 0);
   char *text = NULL, want[64];
@@ -798,6 +805,56 @@ static void one_open_visit_whatever_the_protocol(void **state) {
   assert_non_null(strstr(text, "course_fast@1.0.0"));
   assert_non_null(strstr(text, "the minimum interval is 1 days"));
   free(text);
+  serve_cleanup(&s);
+}
+
+/* AD1 (docs/safety.md): a patient with two courses overdue has one
+ * missed-session alert (M10); once a clinician closes the course that has
+ * it, the other's comes at once, on the simulated clock as on the real one
+ * (it waited for the next move of the clock, or a restart). */
+static void closing_one_course_alerts_the_other_at_once(void **state) {
+  (void)state;
+  serve_process s;
+  serve_fast_and_slow(&s);
+  char path[400], *text = NULL;
+  uint64_t ids[2];
+  const char *const protocols[2] = {"course_fast", "course_slow"};
+  for (int i = 0; i < 2; i++) {
+    char body[128];
+    snprintf(body, sizeof body, "{\"protocol\": \"%s\", \"patient\": \"MRN-AD1\"}", protocols[i]);
+    assert_int_equal(serve_request(&s, "POST", "/api/v1/courses", body, &text), 201);
+    /* The answer is the patient's courses: this protocol's is the id. */
+    json_t *j = json_loads(text, 0, NULL), *c;
+    free(text);
+    size_t k;
+    ids[i] = 0;
+    json_array_foreach(json_object_get(j, "courses"), k, c) {
+      if (!strncmp(json_string_value(json_object_get(c, "protocol")) ?: "", protocols[i], strlen(protocols[i])))
+        ids[i] = (uint64_t)json_integer_value(json_object_get(c, "id"));
+    }
+    json_decref(j);
+    assert_true(ids[i] > 0);
+  }
+  /* course_fast is overdue at 3 s, course_slow at 3 days: one alert. */
+  advance(&s, "3s");
+  advance(&s, "3d");
+  advance(&s, "1h");
+  json_t *mine = listed(&s, "MRN-AD1");
+  assert_int_equal(json_array_size(mine), 1);
+  assert_int_equal((uint64_t)json_integer_value(json_object_get(json_array_get(mine, 0), "course")), ids[0]);
+  json_decref(mine);
+  snprintf(path, sizeof path, "/api/v1/courses/%llu/close", (unsigned long long)ids[0]);
+  assert_int_equal(as_clinician(&s, "POST", path,
+                                "{\"reason\": \"moved to the other course\", \"password\": \"" SERVE_PASSWORD "\"}",
+                                NULL),
+                   200);
+  /* No clock move: course_slow's alert is there now. */
+  mine = listed(&s, "MRN-AD1");
+  if (json_array_size(mine) != 1)
+    fail_msg("after the close, %zu alerts listed for MRN-AD1, not course_slow's one", json_array_size(mine));
+  assert_int_equal((uint64_t)json_integer_value(json_object_get(json_array_get(mine, 0), "course")), ids[1]);
+  assert_string_equal(text_at(mine, 0, "rule"), "missed_session");
+  json_decref(mine);
   serve_cleanup(&s);
 }
 
@@ -938,6 +995,7 @@ int main(void) {
                                      cmocka_unit_test(one_open_visit_whatever_the_protocol),
                                      cmocka_unit_test(integration_sessions_over_http),
                                      cmocka_unit_test(an_open_session_is_the_same_after_restarts),
-                                     cmocka_unit_test(course_start_checks_look_alikes)};
+                                     cmocka_unit_test(course_start_checks_look_alikes),
+                                     cmocka_unit_test(closing_one_course_alerts_the_other_at_once)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
