@@ -431,6 +431,7 @@ describe("a patient's treatment course", () => {
     // Two visits discharged, one of them with no dose, one open: one session done.
     assert.match(await course.locator(".course-facts").innerText(), /induction: 1 of 4 induction sessions completed/);
     assert.match(await course.locator("tr[data-session=\"2\"] th").innerText(), /^No dose given \(counts for nothing\)$/);
+    assert.equal(await course.locator("table.course-sessions caption").innerText(), "Sessions (2 of 4 in the induction series; 1 visit with no dose given counts for nothing)");
     assert.match(await course.locator("tr[data-session=\"3\"] th").innerText(), /^Session 2$/);
   });
 

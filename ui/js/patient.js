@@ -253,7 +253,9 @@ function sessionsTable(c, visits) {
     rows.push(...between(s.number));
   });
   const counted = c.sessions.filter((s) => s.counts).length;
-  const aborted = c.sessions.length - counted;
+  const undosed = c.sessions.filter((s) => s.no_dose).length;
+  const aborted = c.sessions.length - counted - undosed;
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
   if (c.next_due && c.status === "open")
     rows.push(h("tr", { class: `next ${c.overdue ? "overdue" : ""}`, dataset: { session: c.sessions.length + 1, status: "due" } },
       h("th", { scope: "row" }, `Session ${counted + 1}`),
@@ -263,7 +265,8 @@ function sessionsTable(c, visits) {
   return h("table", { class: "course-sessions" },
     h("caption", {}, `Sessions (${Math.min(counted, c.plan.sessions)} of ${c.plan.sessions} in the induction series` +
       `${counted > c.plan.sessions ? `, ${counted - c.plan.sessions} maintenance` : ""}` +
-      `${aborted ? `; ${aborted} aborted ${aborted === 1 ? "visit counts" : "visits count"} for nothing` : ""})`),
+      `${aborted ? `; ${plural(aborted, "aborted visit counts", "aborted visits count")} for nothing` : ""}` +
+      `${undosed ? `; ${plural(undosed, "visit with no dose given counts", "visits with no dose given count")} for nothing` : ""})`),
     h("thead", {}, h("tr", {}, ["Session", "Date", "Status", measureName(TREND), measureName("dose"), "Alerts"].map((x) => h("th", { scope: "col" }, x)))),
     h("tbody", {}, rows));
 }
