@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "base/heap.h"
@@ -1223,6 +1224,58 @@ static void a_subscribers_command_answers_for_itself(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* The seventh review's item 5 (docs/architecture.md): the one-thread rule
+ * (vigil.h, Threads) was not enforced: the interned names' table has no
+ * lock, and a host calling from a second thread got corruption, not an
+ * error. Now the table answers its owner's thread only, and a command, a
+ * commit, a clock move, an events scan, a new engine or a lint from another
+ * thread answers VIGIL_ESTATE, saying why, with nothing done. */
+typedef struct {
+  vigil_engine *e;
+  uint64_t visit;
+  const char *protocol_dir;
+  int note_rc, commit_rc, advance_rc, new_rc, lint_rc;
+  char note_msg[512], new_msg[512];
+} other_thread;
+
+static void *calls_from_another_thread(void *ud) {
+  other_thread *o = ud;
+  o->note_rc = vigil_visit_note(o->e, o->visit, "nurse:ana", "written from another thread");
+  snprintf(o->note_msg, sizeof o->note_msg, "%s", vigil_engine_errmsg(o->e));
+  o->commit_rc = vigil_engine_commit(o->e);
+  o->advance_rc = vigil_engine_advance_to(o->e, T0 + 60 * MINUTE);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+  vigil_engine *e = NULL;
+  o->new_rc = vigil_engine_new(&opts, &e);
+  snprintf(o->new_msg, sizeof o->new_msg, "%s", vigil_engine_errmsg(NULL));
+  vigil_engine_free(e);
+  o->lint_rc = vigil_lint(o->protocol_dir, NULL, NULL);
+  return NULL;
+}
+
+static void another_thread_is_refused(void **state) {
+  fixture *f = *state;
+  other_thread o = {.e = f->e, .visit = start(f), .protocol_dir = f->dir};
+  size_t heard = n_events(f);
+  int64_t now = vigil_engine_now(f->e);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, calls_from_another_thread, &o), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  if (o.note_rc != VIGIL_ESTATE) fail_msg("a note from another thread answered %d (%s)", o.note_rc, o.note_msg);
+  assert_non_null(strstr(o.note_msg, "called from a thread that is not the one the engines run on"));
+  assert_int_equal(o.commit_rc, VIGIL_ESTATE);
+  assert_int_equal(o.advance_rc, VIGIL_ESTATE);
+  assert_int_equal(o.new_rc, VIGIL_ESTATE);
+  assert_non_null(strstr(o.new_msg, "called from a thread"));
+  assert_int_equal(o.lint_rc, VIGIL_ESTATE);
+  assert_int_equal(vigil_lint(f->dir, NULL, NULL), 0); /* the same protocol, clean, on this thread */
+  assert_int_equal(n_events(f), heard);                /* nothing recorded, nothing heard */
+  assert_int_equal(vigil_engine_now(f->e), now);
+  /* The engines' own thread goes on. */
+  assert_int_equal(vigil_visit_note(f->e, o.visit, "nurse:ana", "written from the loop's thread"), 0);
+  assert_string_equal(f->last_type, "note.written");
+}
+
 /* K5 (docs/safety.md): a rule that fails raises its technical alert at the
  * highest priority its code can raise, also through a helper of another file,
  * when it declares a lower one (lint refuses that declaration; a version the
@@ -1451,6 +1504,7 @@ int main(void) {
       cmocka_unit_test(subscriber_frees_the_engine_in_a_command),
       cmocka_unit_test_setup_teardown(subscriptions_change_while_publishing, setup, teardown),
       cmocka_unit_test(a_subscribers_command_answers_for_itself),
+      cmocka_unit_test_setup_teardown(another_thread_is_refused, setup, teardown),
       cmocka_unit_test(failing_rule_is_as_urgent_as_its_code),
       cmocka_unit_test(failing_again_leaves_a_trace),
       cmocka_unit_test(similar_patients_are_found_among_thousands),

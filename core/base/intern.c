@@ -1,6 +1,15 @@
-/* intern.c: interned strings, in one open-addressing hash set. */
+/* intern.c: interned strings, in one open-addressing hash set.
+ *
+ * The set is the process's, without a lock: every event's keys go through
+ * it. So it has an owner, the thread of the first retain while none is
+ * held (vigil.h, Threads: every call from one thread), and answers no other
+ * thread (NULL, VIGIL_ESTATE) instead of being corrupted by it (the seventh
+ * review's item 5). users is atomic and the retains are under a mutex: the
+ * only part other threads may touch. */
 #include "base/intern.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +21,12 @@ struct vigil__keys vigil__keys;
 static struct {
   char **slots;
   size_t cap, count;
-  int users;
+  atomic_int users;
+  pthread_t owner; /* set before users leaves 0, by the thread that retained it first */
 } table;
+static pthread_mutex_t retains = PTHREAD_MUTEX_INITIALIZER;
+
+int vigil__intern_here(void) { return atomic_load(&table.users) == 0 || pthread_equal(table.owner, pthread_self()); }
 
 static uint64_t hash(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -47,11 +60,12 @@ static int grow(void) {
 }
 
 const char *vigil__intern_find(const char *s, size_t n) {
-  if (!table.cap) return NULL;
+  if (!vigil__intern_here() || !table.cap) return NULL;
   return *lookup(s, n);
 }
 
 const char *vigil__intern_n(const char *s, size_t n) {
+  if (!vigil__intern_here()) return NULL;
   if ((table.count + 1) * 2 > table.cap && grow() < 0) return NULL;
   char **slot = lookup(s, n);
   // cppcheck-suppress identicalInnerCondition ; a false finding: *slot is the table's slot for s, not a condition above
@@ -68,7 +82,16 @@ const char *vigil__intern_n(const char *s, size_t n) {
 const char *vigil__intern(const char *s) { return vigil__intern_n(s, strlen(s)); }
 
 int vigil__intern_retain(void) {
-  if (table.users++ > 0) return 0;
+  pthread_mutex_lock(&retains);
+  int held = atomic_load(&table.users) > 0;
+  if (held && !pthread_equal(table.owner, pthread_self())) {
+    pthread_mutex_unlock(&retains);
+    return VIGIL_ESTATE;
+  }
+  if (!held) table.owner = pthread_self();
+  atomic_fetch_add(&table.users, 1);
+  pthread_mutex_unlock(&retains);
+  if (held) return 0;
 #define VIGIL_KEY_INIT_(k)                                                                                             \
   if (!(vigil__keys.k = vigil__intern(#k))) goto fail;
   VIGIL_KEYS(VIGIL_KEY_INIT_)
@@ -82,10 +105,17 @@ fail:
 }
 
 void vigil__intern_release(void) {
-  if (--table.users > 0) return;
+  pthread_mutex_lock(&retains);
+  if (atomic_fetch_sub(&table.users, 1) > 1) {
+    pthread_mutex_unlock(&retains);
+    return;
+  }
   for (size_t i = 0; i < table.cap; i++)
     free(table.slots[i]);
   free(table.slots);
-  memset(&table, 0, sizeof table);
+  table.slots = NULL;
+  table.cap = table.count = 0;
+  atomic_store(&table.users, 0);               /* a release without its retain counts no user */
   memset(&vigil__keys, 0, sizeof vigil__keys); /* none points into the freed table */
+  pthread_mutex_unlock(&retains);
 }

@@ -62,6 +62,8 @@ static int command_end(vigil_engine *e, const engine_mark *m, int rc) {
 
 #define COMMAND(call)                                                                                                  \
   do {                                                                                                                 \
+    int here_ = vigil__engine_here(e); /* before it touches anything of e */                                           \
+    if (here_ < 0) return here_;                                                                                       \
     engine_mark mark;                                                                                                  \
     int refused_ = command_begin(e, &mark);                                                                            \
     return command_end(e, &mark, refused_ < 0 ? refused_ : (call));                                                    \

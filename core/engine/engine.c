@@ -81,7 +81,14 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
     snprintf(start_error, sizeof start_error, "out of memory: ICU's spoof checker could not be opened");
     return VIGIL_ENOMEM;
   }
-  if (vigil__intern_retain() < 0) return VIGIL_ENOMEM;
+  int held = vigil__intern_retain();
+  if (held == VIGIL_ESTATE) {
+    snprintf(start_error, sizeof start_error,
+             "called from a thread that is not the one this process's engines run on (every call into vigil is made "
+             "from one thread: vigil.h)");
+    return VIGIL_ESTATE;
+  }
+  if (held < 0) return VIGIL_ENOMEM;
   vigil_engine *e = calloc(1, sizeof *e);
   if (!e) {
     vigil__intern_release();
@@ -168,6 +175,8 @@ void vigil_engine_free(vigil_engine *e) {
 
 int vigil_engine_events(vigil_engine *e, uint64_t after, vigil_event_fn fn, void *ud) {
   char err[1024];
+  int here = vigil__engine_here(e);
+  if (here < 0) return here;
   vigil__engine_enter(e);
   int rc = e->store->ops->scan(e->store, after, 0, (store_event_fn)fn, ud, err, sizeof err);
   return vigil__engine_leave(e, rc < 0 ? vigil__engine_fail(e, rc, NULL, "%s", err) : 0);

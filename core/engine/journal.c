@@ -197,6 +197,8 @@ static int flush(vigil_engine *e) {
 void vigil_engine_begin(vigil_engine *e) { e->batch++; }
 
 int vigil_engine_commit(vigil_engine *e) {
+  int here = vigil__engine_here(e);
+  if (here < 0) return here;
   if (e->batch > 0) e->batch--;
   if (e->batch) return 0;
   vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */

@@ -7,6 +7,15 @@
  * nothing of the engine but through e->up. */
 #include "lifetime.h"
 #include "model.h"
+#include "fail.h"
+#include "base/intern.h"
+
+int vigil__engine_here(vigil_engine *e) {
+  if (vigil__intern_here()) return 0;
+  return vigil__engine_fail(e, VIGIL_ESTATE, NULL,
+                            "called from a thread that is not the one the engines run on (every call into vigil is "
+                            "made from one thread: vigil.h); nothing was done");
+}
 
 void vigil__engine_enter(vigil_engine *e) { e->calls++; }
 

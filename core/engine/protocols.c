@@ -125,7 +125,8 @@ static void count_problem(void *ud, const char *where, const char *message) {
 }
 
 int vigil_lint_identify(const char *path, vigil_problem_fn fn, void *ud, char *ref, size_t reflen, char sha256[65]) {
-  if (vigil__intern_retain() < 0) return VIGIL_ENOMEM;
+  int held = vigil__intern_retain(); /* VIGIL_ESTATE: another thread's engines hold the names (vigil.h) */
+  if (held < 0) return held;
   int n = 0;
   void *args[3] = {&n, (void *)(uintptr_t)fn, ud};
   protocol *p = vigil__protocol_load(path, 0, 0, count_problem, args);

@@ -346,6 +346,8 @@ static int advance_to(vigil_engine *e, int64_t to) {
 }
 
 int vigil_engine_advance_to(vigil_engine *e, int64_t to) {
+  int here = vigil__engine_here(e);
+  if (here < 0) return here;
   vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */
   return vigil__engine_leave(e, advance_to(e, to));
 }
@@ -368,6 +370,8 @@ static int clock_advance(vigil_engine *e, int64_t to, const char *actor) {
 }
 
 int vigil_engine_clock_advance(vigil_engine *e, int64_t to, const char *actor) {
+  int here = vigil__engine_here(e);
+  if (here < 0) return here;
   vigil__engine_enter(e);
   return vigil__engine_leave(e, clock_advance(e, to, actor));
 }

@@ -15,7 +15,12 @@
  * loop is one thread's. They share the process's interned strings (item,
  * phase and field names), kept without a lock because every event's keys go
  * through them; for work in parallel, use separate processes (as `vigil
- * serve` runs a protocol diff: docs/architecture.md).
+ * serve` runs a protocol diff: docs/architecture.md). While an engine
+ * lives, a call from another thread is refused, not let corrupt them:
+ * vigil_engine_new, vigil_lint, the commands (vigil_visit_*,
+ * vigil_alert_*, ...), vigil_engine_commit, the clock's moves and
+ * vigil_engine_events answer VIGIL_ESTATE and do nothing. The reads and vigil_engine_free are not
+ * checked: from another thread they are the caller's race.
  *
  * The loop: with the real clock, deadlines (checkpoints due, overdue,
  * escalations) fire only while that libuv loop runs (opts->loop, else

@@ -15,8 +15,13 @@ const char *vigil__intern_n(const char *s, size_t n);
 /* Returns the interned copy if s was interned already, else NULL (never allocates). */
 const char *vigil__intern_find(const char *s, size_t n);
 
-int vigil__intern_retain(void); /* one per engine; 0 or VIGIL_ENOMEM */
+/* One per engine; 0, VIGIL_ENOMEM, or VIGIL_ESTATE from a thread that is not
+ * the owner's while the table is held (vigil.h, Threads). */
+int vigil__intern_retain(void);
 void vigil__intern_release(void);
+/* Whether this thread may use the table: its owner's, or none holds it. The
+ * others get NULL from the functions above. */
+int vigil__intern_here(void);
 
 /* Keys of event data, interned once: K(item) is the interned string "item". */
 /* clang-format 14 reflows this list differently on each pass. */
