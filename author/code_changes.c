@@ -83,6 +83,8 @@ int vigil__protocol_code_changes(const protocol *a, const protocol *b, diff_line
     if (!x) continue; /* a new phase: the diff's Phases say so */
     snprintf(what, sizeof what, "gate of phase %s", y->id);
     compare(&c, x->gate_ref, y->gate_ref, 0, what);
+    snprintf(what, sizeof what, "before_dose of phase %s", y->id);
+    compare(&c, x->before_dose_ref, y->before_dose_ref, 0, what);
     for (uint32_t j = 0; j < y->n_rules; j++) {
       snprintf(what, sizeof what, "rule %s.%s", y->id, y->rules[j].id);
       compare(&c, rule_ref_in(x, y->rules[j].id), y->rules[j].fn_ref, 0, what);

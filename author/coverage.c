@@ -203,6 +203,7 @@ void vigil__coverage_attach(spec_coverage *c, vigil_engine *e) {
     lua_State *L = p->sb->L;
     for (uint32_t ph = 0; ph < p->n_phases; ph++) {
       mark_ref(c, L, p->phases[ph].gate_ref);
+      mark_ref(c, L, p->phases[ph].before_dose_ref);
       for (uint32_t r = 0; r < p->phases[ph].n_rules; r++)
         mark_ref(c, L, p->phases[ph].rules[r].fn_ref);
     }

@@ -366,6 +366,8 @@ static void diff_phases(differ *d) {
     char what[300];
     snprintf(what, sizeof what, "%s: gate", y->id);
     compare_code(d, what, x->gate_ref, y->gate_ref);
+    snprintf(what, sizeof what, "%s: before_dose", y->id);
+    compare_code(d, what, x->before_dose_ref, y->before_dose_ref);
   }
   for (uint32_t i = 0; i < d->a->n_phases; i++)
     if (!find_phase(d->b, d->a->phases[i].id, NULL)) say(d, "  - %s", d->a->phases[i].id);
@@ -745,6 +747,16 @@ static void weak_say(weak *w, const char *fmt, ...) {
   w->n++;
 }
 
+/* A phase's function (its gate, its check before the dose) removed, named with where it was. */
+static void fn_removed(weak *w, const protocol *a, int ref, const char *phase, const char *what) {
+  buf code;
+  vigil__buf_init(&code);
+  char where[512];
+  vigil__function_code(a, ref, &code, where, sizeof where);
+  weak_say(w, "phase %s: %s removed (was %s)", phase, what, where);
+  vigil__buf_free(&code);
+}
+
 static int has_fn(int ref) { return ref != LUA_NOREF && ref != LUA_REFNIL; }
 
 /* N1: how a gate or a hold of p rests on item `it`, in words that follow
@@ -1038,14 +1050,9 @@ static void weakened_phases(weak *w, const protocol *a, const protocol *b) {
       if (x->min > 0 && y->min < x->min)
         weak_say(w, "phase %s: minimum time shortened %s -> %s", x->id, dur(t1, sizeof t1, x->min),
                  y->min > 0 ? dur(t2, sizeof t2, y->min) : "none");
-      if (has_fn(x->gate_ref) && !has_fn(y->gate_ref)) {
-        buf code;
-        vigil__buf_init(&code);
-        char where[512];
-        vigil__function_code(a, x->gate_ref, &code, where, sizeof where);
-        weak_say(w, "phase %s: its gate condition removed (was %s)", x->id, where);
-        vigil__buf_free(&code);
-      }
+      if (has_fn(x->gate_ref) && !has_fn(y->gate_ref)) fn_removed(w, a, x->gate_ref, x->id, "its gate condition");
+      if (has_fn(x->before_dose_ref) && !has_fn(y->before_dose_ref)) /* AN13: what the dose waited for */
+        fn_removed(w, a, x->before_dose_ref, x->id, "its check before the dose");
     } else if (has_fn(x->gate_ref) || x->hold_missed || x->n_rules) {
       weak_say(w, "phase %s: removed with its gate and rules", x->id);
       continue;

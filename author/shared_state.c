@@ -160,6 +160,7 @@ static int walk_protocol(lua_State *L) {
   w->known = lua_gettop(L);
   for (uint32_t ph = 0; ph < p->n_phases; ph++) {
     push_ref(L, p->phases[ph].gate_ref, w);
+    push_ref(L, p->phases[ph].before_dose_ref, w);
     for (uint32_t r = 0; r < p->phases[ph].n_rules; r++)
       push_ref(L, p->phases[ph].rules[r].fn_ref, w);
   }

@@ -386,23 +386,23 @@ int vigil__eval_when(vigil_engine *e, visit *v, const item_spec *it) {
   return applies;
 }
 
-int vigil__eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
-  const phase_spec *ph = &v->p->phases[v->phase];
-  if (ph->gate_ref == LUA_NOREF) return 1;
+/* A gate-shaped function of the phase (ref): true, or false and why. */
+static int eval_gate_ref(vigil_engine *e, visit *v, int ref, const char *what, char *reason, size_t len) {
+  if (ref == LUA_NOREF) return 1;
   sandbox *sb = v->p->sb;
   lua_State *L = sb->L;
   char err[1024];
-  bind_call(e, v, ph->gate_ref);
+  bind_call(e, v, ref);
   push_view(v);
   e->stats.lua_calls++;
   int called = vigil__sandbox_call(sb, 1, 2, err, sizeof err);
   if (host_oom(e, sb)) {
     if (called == LUA_OK) lua_pop(L, 2);
-    snprintf(reason, len, "out of memory checking the gate");
+    snprintf(reason, len, "out of memory checking %s", what);
     return 0; /* the command fails (e->oom) */
   }
   if (called != LUA_OK) {
-    snprintf(reason, len, "the gate could not be checked: %s", err);
+    snprintf(reason, len, "%s could not be checked: %s", what, err);
     return 0;
   }
   int ok = lua_toboolean(L, -2) && lua_type(L, -2) == LUA_TBOOLEAN;
@@ -412,6 +412,17 @@ int vigil__eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
   }
   lua_pop(L, 2);
   return ok;
+}
+
+int vigil__eval_gate(vigil_engine *e, visit *v, char *reason, size_t len) {
+  return eval_gate_ref(e, v, v->p->phases[v->phase].gate_ref, "the gate", reason, len);
+}
+
+/* AN13 (docs/safety.md): the dosing phase's `before_dose`, as a gate: what
+ * the dose waits for that time alone changes (pre-dose vitals grown old). A
+ * check that fails holds the dose (when in doubt, the dose waits). */
+int vigil__eval_before_dose(vigil_engine *e, visit *v, char *reason, size_t len) {
+  return eval_gate_ref(e, v, v->p->phases[v->phase].before_dose_ref, "the check before the dose", reason, len);
 }
 
 /* The source a Lua position names: its whole path, Lua's shortened "..." and

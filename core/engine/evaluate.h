@@ -15,6 +15,8 @@ void vigil__eval_scores(vigil_engine *e, visit *v, const int *changed, int n);
 int vigil__eval_when(vigil_engine *e, visit *v, const item_spec *it);
 /* 1: the gate holds; 0: it does not, with the reason in reason. */
 int vigil__eval_gate(vigil_engine *e, visit *v, char *reason, size_t len);
+/* AN13: the current phase's `before_dose`: 1 when it is met (or has none), else 0 and why. */
+int vigil__eval_before_dose(vigil_engine *e, visit *v, char *reason, size_t len);
 int vigil__eval_compute(vigil_engine *e, visit *v, const item_spec *it, val record, double *total, char *err,
                         size_t errlen);
 /* Where a call into the protocol failed, "file:line" into pos: the error's

@@ -278,6 +278,10 @@ int vigil__dose_hold(vigil_engine *e, visit *v, int item, char *text, size_t len
   /* A rule's hold (an amended contraindication). */
   for (uint32_t i = 0; i < v->n_blocks; i++)
     vigil__buf_printf(&b, "%s%s", b.len ? "; " : "", v->blocks[i].reason);
+  /* AN13: what time alone changes, asked at the dose (the pre-dose vitals
+   * grown old while the visit waited): the phase's `before_dose`. */
+  char why[1024];
+  if (!vigil__eval_before_dose(e, v, why, sizeof why)) vigil__buf_printf(&b, "%s%s", b.len ? "; " : "", why);
   int held = b.len > 0 || b.oom;
   if (held)
     snprintf(text, len,

@@ -15,7 +15,8 @@ gate_item vigil__gate_item(vigil_engine *e, visit *v, const item_spec *it);
 /* N7: 1 when item (an index) is of the phase that gives the dose, not an
  * observation nor a signature, the dose is not given yet and a hold is open
  * (a carried alert, an unacknowledged high alert (Q2), a void signature,
- * a left phase's signature a change since requires (AI1), a rule's block): text names them. */
+ * a left phase's signature a change since requires (AI1), a rule's block, the
+ * phase's `before_dose` not met (AN13)): text names them. */
 int vigil__dose_hold(vigil_engine *e, visit *v, int item, char *text, size_t len);
 /* Q5: whether an override naming these holds (rule keys, as the visit's
  * blocks give them) may pass the phase: 0, or the engine's error: a standing

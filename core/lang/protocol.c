@@ -503,6 +503,7 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
     s->min = get_int(L, ph, "min", -1);
     s->max = get_int(L, ph, "max", -1);
     s->gate_ref = get_ref(L, ph, "gate");
+    s->before_dose_ref = get_ref(L, ph, "before_dose");
     s->hold_missed = (uint8_t)get_bool(L, ph, "hold_missed", 0);
     s->unmonitored_after = (uint32_t)get_int(L, ph, "unmonitored_after", 6);
     s->unacknowledged_allowed = (uint8_t)get_bool(L, ph, "unacknowledged_allowed", 0);

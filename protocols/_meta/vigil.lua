@@ -206,6 +206,7 @@ function Visit.course() end
 ---@field items? vigil.Declaration[]
 ---@field rules? vigil.Declaration[]
 ---@field gate? vigil.Gate true to leave; otherwise false, "why".
+---@field before_dose? vigil.Gate In the phase that gives the dose: asked at each entry of the dose while it is not given; false, "why" holds it (409).
 ---@field grace? vigil.Duration Default grace of this phase's scheduled items.
 ---@field missed? "alert"|"hold" "hold": a missed checkpoint (overdue, never recorded nor skipped) holds the gate until recorded late or overridden (default "alert").
 ---@field unacknowledged? "hold"|"allow" The last phase is left (the discharge) only when every alert of the visit is acknowledged ("hold", the default); "allow" lets medium and low alerts go unacknowledged.

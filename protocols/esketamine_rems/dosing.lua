@@ -2,10 +2,12 @@
 -- time the devices are recorded as given is the time of dosing the REMS form
 -- counts from (docs/rems.md); the monitoring phase starts when this one is left.
 --
--- Rule id: dose_prescribed (a dose other than the prescribed one: medium alert and
--- block).
+-- Rule ids: dose_prescribed (a dose other than the prescribed one: medium alert and
+-- block); on the repeat reading before the devices (vitals), predose's bp_hold, bp_low,
+-- hr_low, spo2_low, rr_low and bp_caution (lib.with_predose_vitals_rules).
 
 local v = require "vigil"
+local lib = require "lib"
 
 local fmt = string.format
 
@@ -47,9 +49,28 @@ return v.phase "dosing" {
     v.check "devices_administered" {
       title = "All devices self-administered under observation, 5 minutes' rest between devices",
     },
+    -- The dose waits for pre-dose vitals of now (before_dose below; docs/safety.md AN13): when
+    -- the pre-dose reading has grown older than predose_vitals_max_age_min, it is taken again
+    -- here, with the pre-dose holds and alerts (the latest reading counts). Not asked otherwise.
+    v.vitals "vitals" {
+      title = "Vitals again before the devices",
+      help = "When the pre-dose vitals are older than {predose_vitals_max_age_min} minutes: seated, after 5 minutes' "
+             .. "rest. If high, rest and repeat: the latest reading counts.",
+      fields = { "sbp", "dbp", "hr", "spo2", "rr" },
+      required = false,
+    },
   },
 
-  rules = {
+  -- Source: docs/clinical/vitals-limits.md, "Pre-dose vitals of now" (param
+  -- predose_vitals_max_age_min): the devices, the dose and its lot wait while the newest
+  -- pre-dose reading (predose's, or the repeat here) is older than it (docs/safety.md AN13:
+  -- a BP 3 hours old, then the dose).
+  before_dose = function(visit)
+    return lib.vitals_before_dose(math.max(visit.observed_at("predose.predose_vitals") or 0,
+                                           visit.observed_at("dosing.vitals") or 0), visit)
+  end,
+
+  rules = lib.with_predose_vitals_rules("vitals", {
     -- The dose recorded is the dose prescribed for this session (param dose_mg): a
     -- nurse alone recorded 84 mg where nothing said what was prescribed (docs/safety.md
     -- N5). A different dose holds the checklist until it is corrected (an amendment),
@@ -66,7 +87,7 @@ return v.phase "dosing" {
         end
       end,
     },
-  },
+  }),
 
   gate = function(visit)
     if visit.value("devices_administered") ~= true then

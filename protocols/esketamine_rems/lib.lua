@@ -132,6 +132,75 @@ function lib.predose_hold(field, alert, x, visit)
                               .. "or the prescriber reviews and overrides this hold.", x[field], visit.param(l.param))) }
 end
 
+-- rules (a phase's list) with the pre-dose vitals' holds and alerts on the phase's vitals item
+-- `item`: predose's predose_vitals, and dosing's repeat reading when those grew old before the
+-- dose (docs/safety.md AN13). The same names, so that the phase's latest reading is what holds.
+function lib.with_predose_vitals_rules(item, rules)
+  -- Hold at marked hypertension. Source: docs/clinical/vitals-limits.md "Pre-dose hold"
+  -- (esketamine label data [P/S]; Del Sant 2020 [S]); params sbp_alert, dbp_alert. The hold
+  -- alerts too (docs/safety.md AN12: 185/112 and 215/125 held and told nobody): a medium alert
+  -- asking for the prescriber, as AL9's BP before leaving alerts beside its hold. Medium, not
+  -- the monitoring's high: the dose waits, nothing given is acting yet (clinic convention, ours).
+  rules[#rules + 1] = v.rule "bp_hold" {
+    on = item,
+    priority = "high", worse = lib.worse.bp, -- a block: a failing rule's technical alert is high
+    check = function(x, visit)
+      if lib.at_flag(x, visit) then
+        local s, d = visit.param("sbp_alert"), visit.param("dbp_alert")
+        return { v.alert.medium(fmt("Pre-dose BP %s is at or above %g/%g: the dose is held; tell the prescriber, "
+                                    .. "rest and repeat.", lib.bp(x), s, d),
+                                { id = "bp_hold", value = math.max(x.sbp - s, x.dbp - d) }),
+                 v.block(fmt("Pre-dose BP %s is at or above %g/%g: rest and repeat; do not dose without the "
+                             .. "prescriber's review.", lib.bp(x), s, d)) }
+      end
+    end,
+  }
+  -- Low pre-dose vitals (docs/safety.md Q3, Q4): a high alert and a hold before dosing.
+  -- Sources: see params sbp_low (NEWS2 systolic <= 90 scores 3), hr_min (pulse <= 40 scores
+  -- 3), spo2_min (SpO2 <= 91 scores 3) and rr_min (9-11 scores 1, <= 8 scores 3) in
+  -- protocol.lua. An amendment of these vitals in dosing runs them again: their hold then
+  -- holds the devices (N7).
+  -- Each: the rule, the reading's field, its check and its worse margin.
+  for _, low in ipairs({ { "bp_low", "sbp", lib.bp_low, lib.worse.bp_low }, { "hr_low", "hr", lib.hr_low, lib.worse.hr_low },
+                         { "spo2_low", "spo2", lib.spo2_low, lib.worse.spo2 }, { "rr_low", "rr", lib.rr_low, lib.worse.rr } }) do
+    local field, check = low[2], low[3]
+    rules[#rules + 1] = v.rule(low[1]) {
+      on = item,
+      priority = "high", worse = low[4],
+      check = function(x, visit) return lib.predose_hold(field, check(x, visit), x, visit) end,
+    }
+  end
+  -- Source: docs/clinical/esketamine-rems.md: "Pre-dose BP above about 140 systolic or
+  -- 90 diastolic: weigh risk against benefit" [S]; params sbp_caution, dbp_caution.
+  rules[#rules + 1] = v.rule "bp_caution" {
+    on = item,
+    priority = "low", worse = lib.worse.bp,
+    check = function(x, visit)
+      local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
+      if lib.above_guide(x, visit) then
+        return v.alert.low(fmt("Pre-dose BP %s is above %g/%g: the prescriber should weigh risk against benefit "
+                               .. "before dosing.", lib.bp(x), s, d),
+                           { id = "bp_caution", value = math.max(x.sbp - s, x.dbp - d) })
+      end
+    end,
+  }
+  return rules
+end
+
+-- The dose waits for vitals of now (docs/safety.md AN13: a pre-dose BP 3 hours old, then the
+-- dose): `at` is when the newest pre-dose reading was observed (ms; 0 for none). Older than
+-- predose_vitals_max_age_min, the check before the dose (dosing's before_dose) says so. No
+-- reading at all is predose's gate's to hold (its override is the prescriber's).
+function lib.vitals_before_dose(at, visit)
+  local max_age = visit.param("predose_vitals_max_age_min")
+  if at > 0 and visit.now() - at > max_age * 60000 then
+    return false, fmt("the pre-dose vitals are %d minutes old (the dose needs them taken within %g): take the "
+                      .. "pre-dose vitals again (Vitals again before the devices)", lib.minutes(visit.now() - at),
+                      max_age)
+  end
+  return true
+end
+
 -- Whether a respiration reading shows respiratory depression.
 function lib.depressed(x, visit)
   return x.spo2 < visit.param("spo2_min") or x.rr < visit.param("rr_min")

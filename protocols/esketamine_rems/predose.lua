@@ -7,7 +7,7 @@
 -- Rule ids: self_harm (carried high alert until the prescriber's suicide-risk
 -- assessment; block on a high outcome); ci_vascular, ci_hypersensitivity, pregnancy (blocks); substance_use
 -- (low alert); comed_benzodiazepine, comed_hypnotic (low alert "comed_sedating"),
--- comed_psychostimulant, comed_maoi (low alert "comed_bp"); bp_hold (block);
+-- comed_psychostimulant, comed_maoi (low alert "comed_bp"); bp_hold (block and medium alert: AN12);
 -- bp_caution (low alert); bp_low, hr_low, spo2_low, rr_low (high alert and block:
 -- low pre-dose vitals).
 
@@ -168,7 +168,9 @@ return v.phase "predose" {
     },
   },
 
-  rules = {
+  -- The pre-dose vitals' holds and alerts (bp_hold, bp_low, hr_low, spo2_low, rr_low, bp_caution:
+  -- lib.with_predose_vitals_rules, after these), the same on dosing's repeat reading (AN13).
+  rules = lib.with_predose_vitals_rules("predose_vitals", {
     -- A positive item 9 raises a high alert that is carried: it does not close when
     -- the session moves on, only when the assessment is recorded or a clinician
     -- acknowledges it with a reason (docs/safety.md H4). A "high" outcome holds. The
@@ -203,57 +205,7 @@ return v.phase "predose" {
         end
       end,
     },
-    -- Hold at marked hypertension. Source: docs/clinical/vitals-limits.md "Pre-dose hold"
-    -- (esketamine label data [P/S]; Del Sant 2020 [S]); params sbp_alert, dbp_alert.
-    v.rule "bp_hold" {
-      on = "predose_vitals",
-      check = function(x, visit)
-        if lib.at_flag(x, visit) then
-          return v.block(fmt("Pre-dose BP %s is at or above %g/%g: rest and repeat; do not dose without the "
-                             .. "prescriber's review.", lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")))
-        end
-      end,
-    },
-    -- Low pre-dose vitals (docs/safety.md Q3, Q4): a high alert and a hold before dosing.
-    -- Sources: see params sbp_low (NEWS2 systolic <= 90 scores 3), hr_min (pulse <= 40 scores
-    -- 3), spo2_min (SpO2 <= 91 scores 3) and rr_min (9-11 scores 1, <= 8 scores 3) in
-    -- protocol.lua. An amendment of these vitals in dosing runs them again: their hold then
-    -- holds the devices (N7).
-    v.rule "bp_low" {
-      on = "predose_vitals",
-      priority = "high", worse = lib.worse.bp_low,
-      check = function(x, visit) return lib.predose_hold("sbp", lib.bp_low(x, visit), x, visit) end,
-    },
-    v.rule "hr_low" {
-      on = "predose_vitals",
-      priority = "high", worse = lib.worse.hr_low,
-      check = function(x, visit) return lib.predose_hold("hr", lib.hr_low(x, visit), x, visit) end,
-    },
-    v.rule "spo2_low" {
-      on = "predose_vitals",
-      priority = "high", worse = lib.worse.spo2,
-      check = function(x, visit) return lib.predose_hold("spo2", lib.spo2_low(x, visit), x, visit) end,
-    },
-    v.rule "rr_low" {
-      on = "predose_vitals",
-      priority = "high", worse = lib.worse.rr,
-      check = function(x, visit) return lib.predose_hold("rr", lib.rr_low(x, visit), x, visit) end,
-    },
-    -- Source: docs/clinical/esketamine-rems.md: "Pre-dose BP above about 140 systolic or
-    -- 90 diastolic: weigh risk against benefit" [S]; params sbp_caution, dbp_caution.
-    v.rule "bp_caution" {
-      on = "predose_vitals",
-      priority = "low", worse = lib.worse.bp,
-      check = function(x, visit)
-        local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
-        if lib.above_guide(x, visit) then
-          return v.alert.low(fmt("Pre-dose BP %s is above %g/%g: the prescriber should weigh risk against benefit "
-                                 .. "before dosing.", lib.bp(x), s, d),
-                             { id = "bp_caution", value = math.max(x.sbp - s, x.dbp - d) })
-        end
-      end,
-    },
-  },
+  }),
 
   gate = function(visit)
     local missing = {}

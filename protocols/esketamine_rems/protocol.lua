@@ -175,6 +175,16 @@ return v.protocol "esketamine_rems" {
       source = "docs/clinical/vitals-limits.md: NEWS2 pulse <= 40 scores 3",
     },
 
+    -- Source: docs/clinical/vitals-limits.md, "Pre-dose vitals of now": the label assesses BP
+    -- before dosing [P]; no source says how old that reading may be: 30 minutes is clinic
+    -- convention (ours), UNCONFIRMED. Older than it, the dose waits for a repeat (docs/safety.md
+    -- AN13: a BP 3 hours old, then the dose).
+    v.param "predose_vitals_max_age_min" {
+      prescribed = true,
+      title = "Dosing: the pre-dose vitals taken within", default = 30, unit = "min", range = { 10, 120 },
+      source = "docs/clinical/vitals-limits.md: BP before dosing (label); 30 min is clinic convention (UNCONFIRMED)",
+    },
+
     -- Respiratory depression ----------------------------------------------------
     -- Source: docs/clinical/vitals-limits.md: NEWS2 SpO2 scale 1 <= 91% scores 3 [P]; Aldrete
     -- SpO2 "> 92% on room air" scores 2 [P/S]. Alert below 92%.

@@ -59,8 +59,8 @@ return v.phase "discharge" {
       on = "vitals",
       priority = "high", worse = lib.worse.bp,
       check = function(x, visit)
-        local previous = (visit.last("discharge.vitals", 2) or {})[2] or visit.value("observation.vitals")
-        return lib.bp_high(x, previous, visit)
+        return lib.bp_high(x, visit.observed_at("discharge.vitals"),
+                           lib.earlier_readings(visit, { "discharge.vitals", "observation.vitals" }), visit)
       end,
     },
     v.rule "hr_high" {

@@ -6,7 +6,8 @@
 --
 -- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
 -- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, rr_high, sedation_deep
--- ("sedation_deep", "sedation_unresponsive"), dose_given, infusion_time, dissociation_distress.
+-- ("sedation_deep", "sedation_unresponsive"), dose_given, infusion_time, dissociation_distress;
+-- bp_hold (block and alert: a repeat before the start at the pre-dose hold, AN13).
 -- The alert logic and its parameters are in lib.lua and protocol.lua. Each rule
 -- declares the highest priority it raises (the priority of its technical alert if
 -- it fails: docs/safety.md, H6) and, for vitals, how a reading is worse than the
@@ -98,13 +99,31 @@ return v.phase "infusion" {
   rules = {
     -- Source: docs/clinical/vitals-limits.md (esketamine label data [P/S];
     -- Del Sant 2020 [S]) and one clinic's stop rule [W]: >= 180/110 confirmed on a
-    -- second reading, or > 200/120 once (params sbp_alert, dbp_alert, sbp_severe, dbp_severe).
+    -- second reading, or > 200/120 once (params sbp_alert, dbp_alert, sbp_severe, dbp_severe);
+    -- the second reading is the next, or any within bp_confirm_window_min (docs/safety.md AN14).
     v.rule "bp_high" {
       on = "vitals",
       priority = "high", worse = lib.worse.bp,
       check = function(x, visit)
-        local previous = (visit.last("infusion.vitals", 2) or {})[2]
-        return lib.bp_high(x, previous, visit)
+        return lib.bp_high(x, visit.observed_at("infusion.vitals"), lib.earlier_readings(visit, { "infusion.vitals" }),
+                           visit)
+      end,
+    },
+
+    -- Before the start, a reading here taken because the baseline had grown older than
+    -- predose_vitals_max_age_min is the pre-dose reading (AN13): held at screening's hold limit
+    -- as the baseline is (params sbp_hold, dbp_hold; the alert: lib.predose_bp_hold, AN12). The
+    -- start lifts it: from then bp_high judges the readings.
+    v.rule "bp_hold" {
+      on = { "vitals", "infusion_started" },
+      priority = "high", worse = lib.worse.bp,
+      check = function(_, visit)
+        local x, baseline = visit.value("infusion.vitals"), visit.observed_at("screening.baseline")
+        if x == nil or baseline == nil or visit.value("infusion_started") == true then return nil end
+        if visit.observed_at("infusion.vitals") - baseline <= visit.param("predose_vitals_max_age_min") * 60000 then
+          return nil
+        end
+        return lib.predose_bp_hold(x, "Pre-start", visit)
       end,
     },
 
@@ -228,6 +247,17 @@ return v.phase "infusion" {
   -- The phase also needs the 40 minutes to have passed and every due checkpoint
   -- recorded (the engine checks those). Three readings, not four, so that one
   -- checkpoint skipped with a reason (a cuff failure) does not need an override.
+
+  -- Source: docs/clinical/vitals-limits.md, "Pre-dose vitals of now" (param
+  -- predose_vitals_max_age_min): the start (and the pump's settings) waits while the newest
+  -- reading before it, the screening's baseline or a vitals reading here, is older than it
+  -- (docs/safety.md AN13: a baseline 4 hours old, then infusion_started). The way on is a
+  -- vitals reading here, which screening's hold limit judges until the start (rule bp_hold).
+  before_dose = function(visit)
+    local at = math.max(visit.observed_at("screening.baseline") or 0, visit.observed_at("infusion.vitals") or 0)
+    return lib.vitals_before_dose(at, visit)
+  end,
+
   gate = function(visit)
     local missing = {}
     if visit.value("infusion_stopped") ~= true then

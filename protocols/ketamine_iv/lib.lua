@@ -38,15 +38,34 @@ local function at_flag(x, visit)
   return x.sbp >= visit.param("sbp_alert") or x.dbp >= visit.param("dbp_alert")
 end
 
+-- The vitals readings of `refs` (qualified names, the phase's own first) before the newest
+-- of the first, the one a rule judges: each { x = reading, at = observed ms }, newest first
+-- (the phase's, then the earlier phase's), for lib.bp_high's repeat window.
+function lib.earlier_readings(visit, refs)
+  local out = {}
+  for i, ref in ipairs(refs) do
+    local n = visit.count(ref)
+    local values = visit.last(ref, n) or {}
+    for k = (i == 1) and 2 or 1, n do
+      out[#out + 1] = { x = values[k], at = visit.observed_at(ref, k) }
+    end
+  end
+  return out
+end
+
 -- Marked hypertension. One reading above the severe limit is enough; a reading at
 -- the flag needs a confirmation reading: the first gives a medium prompt to repeat
--- in 5 minutes, the second in a row gives the high alert. `previous` is the reading
--- before `x` (nil when there is none).
+-- in 5 minutes, and the flag met again gives the high alert: by the reading just
+-- before (in a row), or by any reading within bp_confirm_window_min before this one,
+-- whatever lay between (docs/safety.md AN14: 185/112, 179/109, 186/113, 179/108,
+-- 188/114 two minutes apart gave only mediums, each closed by the next lower
+-- reading). `at` is when `x` was observed; `earlier` the readings before it
+-- (lib.earlier_readings), newest first.
 --   alert ids: "bp_high" (high), "bp_high_unconfirmed" (medium, not latching: it
 --   clears on the next reading, whatever that shows).
 --   The alerts' value is how far the reading is past the flag, in mmHg (the larger of
 --   systolic and diastolic), for the rule's `worse` margin.
-function lib.bp_high(x, previous, visit)
+function lib.bp_high(x, at, earlier, visit)
   local severe_s, severe_d = visit.param("sbp_severe"), visit.param("dbp_severe")
   local past = math.max(x.sbp - visit.param("sbp_alert"), x.dbp - visit.param("dbp_alert"))
   if x.sbp > severe_s or x.dbp > severe_d then
@@ -55,14 +74,64 @@ function lib.bp_high(x, previous, visit)
   end
   if not at_flag(x, visit) then return nil end
   local flag = fmt("%g/%g", visit.param("sbp_alert"), visit.param("dbp_alert"))
-  if previous and at_flag(previous, visit) then
+  local previous = earlier[1]
+  if previous and at_flag(previous.x, visit) then
     return v.alert.high(fmt("BP at or above %s on two readings in a row (%s, then %s): tell the clinician.%s",
-                            flag, bp(previous), bp(x),
+                            flag, bp(previous.x), bp(x),
                             infusion_hint(visit, "Consider pausing or stopping the infusion.")),
                         { id = "bp_high", value = past })
   end
+  local window = visit.param("bp_confirm_window_min")
+  for _, e in ipairs(earlier) do
+    if at == nil or e.at == nil or at - e.at > window * 60000 then break end
+    if at_flag(e.x, visit) then
+      return v.alert.high(fmt("BP at or above %s again within %g minutes (%s, %d minutes before %s): tell the "
+                              .. "clinician.%s", flag, window, bp(e.x), lib.minutes(at - e.at), bp(x),
+                              infusion_hint(visit, "Consider pausing or stopping the infusion.")),
+                          { id = "bp_high", value = past })
+    end
+  end
   return v.alert.medium(fmt("BP %s is at or above %s: repeat the reading in 5 minutes to confirm.", bp(x), flag),
                         { id = "bp_high_unconfirmed", latching = false, value = past })
+end
+
+-- A BP before the start at or above the pre-dose hold (sbp_hold / dbp_hold) holds the start
+-- (screening's bp_hold, the infusion's before the start) and, since the hold alone told nobody (docs/safety.md AN12:
+-- 185/112 and 215/125 gave `alerts: []`), alerts: medium at the hold (the clinician
+-- reviews before the start), high above the severe limit (sbp_severe / dbp_severe), as
+-- after the start. Alert ids "bp_hold" (medium), "bp_hold_severe" (high: its own, so that it
+-- is raised beside an unacknowledged medium, as bp_high's); their value is how far the reading
+-- is past the hold, in mmHg (the larger of systolic and diastolic).
+-- `what` names the reading ("Baseline"; "Pre-start", a repeat in the infusion: AN13). The
+-- alert and the hold's block, or nil under the hold.
+function lib.predose_bp_hold(x, what, visit)
+  local s, d = visit.param("sbp_hold"), visit.param("dbp_hold")
+  if x.sbp < s and x.dbp < d then return nil end
+  local past = math.max(x.sbp - s, x.dbp - d)
+  local severe_s, severe_d = visit.param("sbp_severe"), visit.param("dbp_severe")
+  local alert
+  if x.sbp > severe_s or x.dbp > severe_d then
+    alert = v.alert.high(fmt("%s BP %s is above %g/%g before the start: tell the clinician now; do not start.", what,
+                             bp(x), severe_s, severe_d), { id = "bp_hold_severe", value = past })
+  else
+    alert = v.alert.medium(fmt("%s BP %s is at or above the hold limit %g/%g: the start is held; tell the "
+                               .. "clinician, rest and repeat.", what, bp(x), s, d), { id = "bp_hold", value = past })
+  end
+  return { alert, v.block(fmt("%s BP %s is at or above the hold limit %g/%g: rest and repeat; do not start without a "
+                              .. "clinician's review.", what, bp(x), s, d)) }
+end
+
+-- The start waits for vitals of now (docs/safety.md AN13: a baseline 4 hours old, then
+-- infusion_started): `at` is when the newest reading before the start was observed (ms; 0 for
+-- none). Older than predose_vitals_max_age_min, the infusion's before_dose says so. No reading at
+-- all is screening's gate's to hold (its override is a clinician's, naming the baseline: V1).
+function lib.vitals_before_dose(at, visit)
+  local max_age = visit.param("predose_vitals_max_age_min")
+  if at > 0 and visit.now() - at > max_age * 60000 then
+    return false, fmt("the pre-dose vitals are %d minutes old (the start needs them taken within %g): take the vitals "
+                      .. "again (Vitals, before the start)", lib.minutes(visit.now() - at), max_age)
+  end
+  return true
 end
 
 -- Rise from the pre-dose baseline (sbp_rise / dbp_rise). Alert id "bp_rise"; its

@@ -58,8 +58,8 @@ return v.phase "observation" {
       on = "vitals",
       priority = "high", worse = lib.worse.bp,
       check = function(x, visit)
-        local previous = (visit.last("observation.vitals", 2) or {})[2] or visit.value("infusion.vitals")
-        return lib.bp_high(x, previous, visit)
+        return lib.bp_high(x, visit.observed_at("observation.vitals"),
+                           lib.earlier_readings(visit, { "observation.vitals", "infusion.vitals" }), visit)
       end,
     },
     v.rule "bp_rise" {

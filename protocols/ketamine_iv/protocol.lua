@@ -213,6 +213,26 @@ return v.protocol "ketamine_iv" {
       range = { 100, 160 },
       source = "docs/clinical/vitals-limits.md: > 200/120 once (one clinic's rule, [W])",
     },
+    -- Source: docs/clinical/vitals-limits.md, "Marked hypertension": the flag met again within
+    -- this many minutes of a reading at it is the confirmation, whatever lay between (docs/safety.md
+    -- AN14): the repeat's 5 minutes and a checkpoint's 5 minutes' grace; clinic convention (ours)
+    -- on the shape of one clinic's "two readings 5 minutes apart" [W].
+    v.param "bp_confirm_window_min" {
+      prescribed = true,
+      title = "Marked hypertension confirmed by another reading at the flag within", default = 10, unit = "min",
+      range = { 5, 30 },
+      source = "docs/clinical/vitals-limits.md: the repeat's 5 minutes and its grace (clinic convention, on one "
+               .. "clinic's rule [W])",
+    },
+    -- Source: docs/clinical/vitals-limits.md, "Pre-dose vitals of now": the pre-dose hold and the
+    -- rise read the baseline, so it is of the start; no source says how old it may be: 30 minutes
+    -- is clinic convention (ours), UNCONFIRMED. Older than it, the infusion's start waits for a
+    -- repeat (docs/safety.md AN13: a baseline 4 hours old, then the start).
+    v.param "predose_vitals_max_age_min" {
+      prescribed = true,
+      title = "Infusion start: the pre-dose vitals taken within", default = 30, unit = "min", range = { 10, 120 },
+      source = "docs/clinical/vitals-limits.md: the baseline is of the start; 30 min is clinic convention (UNCONFIRMED)",
+    },
     -- Source: docs/clinical/vitals-limits.md, "Rise from baseline": >= 40 systolic / >= 25
     -- diastolic from baseline (esketamine label data [P/S]; Del Sant 2020 [S]).
     v.param "sbp_rise" {

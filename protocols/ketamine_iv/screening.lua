@@ -3,7 +3,7 @@
 -- hypertension), the weight-based dose with a second person's check, and PHQ-9.
 --
 -- Rule ids: ci_hypertension, ci_vascular, ci_psychosis, ci_hypersensitivity,
--- pregnancy (blocks); substance_use (low alert); bp_hold (block); bp_caution (low
+-- pregnancy (blocks); substance_use (low alert); bp_hold (block, medium or high alert: AN12); bp_caution (low
 -- alert); bp_low, hr_low, spo2_low, rr_low (high alert and block: low pre-dose vitals); dose_calc (medium alert "dose_calc" + block); phq9 (note); self_harm (carried
 -- high alert "phq9_item9" until the suicide-risk assessment; block on a high outcome).
 
@@ -172,16 +172,12 @@ return v.phase "screening" {
 
     -- Hold for marked hypertension before dosing.
     -- Source: docs/clinical/vitals-limits.md, "Pre-dose hold": esketamine label data [P/S];
-    -- Del Sant 2020 [S] (params sbp_hold, dbp_hold).
+    -- Del Sant 2020 [S] (params sbp_hold, dbp_hold). The hold alerts too (docs/safety.md AN12:
+    -- it told nobody): medium, high above the severe limit (lib.bp_hold_alert).
     v.rule "bp_hold" {
       on = "baseline",
-      check = function(x, visit)
-        local s, d = visit.param("sbp_hold"), visit.param("dbp_hold")
-        if x.sbp >= s or x.dbp >= d then
-          return v.block(fmt("Baseline BP %s is at or above the hold limit %g/%g: rest and repeat; do not start "
-                             .. "without a clinician's review.", lib.bp(x), s, d))
-        end
-      end,
+      priority = "high", worse = lib.worse.bp,
+      check = function(x, visit) return lib.predose_bp_hold(x, "Baseline", visit) end,
     },
 
     -- Low pre-dose vitals (docs/safety.md Q3, Q4): a high alert and a hold before dosing,

@@ -1043,7 +1043,7 @@ describe("the board's held visits and earlier phases' signatures (AK4, AK5)", ()
       };
       // A quiet visit first (the board sorts a tie by the visit's number).
       const quiet = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK4Q", params: { weight: 70 } });
-      // Held by the baseline over the hold (bp_hold: a rule's hold, no alert).
+      // Held by the baseline over the hold (bp_hold: a rule's hold, and its high alert above 200/120: AN12).
       const bp = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK4BP", params: { weight: 70 } });
       await simApi("nurse.kim", "POST", `/visits/${bp.id}/entries`, { baseline: { sbp: 214, dbp: 126, hr: 70, spo2: 98, rr: 14 } });
       // At the discharge with everything recorded, held by HR 128 (the

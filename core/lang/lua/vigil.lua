@@ -731,7 +731,7 @@ local function compile_rule(node, phase)
 end
 
 local PHASE_OPTIONS = set({ "title", "help", "duration", "items", "rules", "gate", "grace", "missed",
-                             "unmonitored_after", "unacknowledged", "timed_from" })
+                             "unmonitored_after", "unacknowledged", "timed_from", "before_dose" })
 
 local function compile_phase(node, defaults)
   local spec = node.spec
@@ -744,6 +744,11 @@ local function compile_phase(node, defaults)
   ph.max = duration(node, "duration.max", d.max)
   if ph.min and ph.max and ph.min > ph.max then bad(node, "duration.min is longer than duration.max") end
   ph.gate = func(node, "gate", spec.gate)
+  -- AN13 in docs/safety.md: in the phase that gives the dose (it holds a course's
+  -- dose_given item), a gate-shaped check asked at each entry of the dose while it
+  -- is not given: what time alone changes (pre-dose vitals grown old). Not met, the
+  -- entry is 409 naming why, as N7's holds.
+  ph.before_dose = func(node, "before_dose", spec.before_dose)
   -- What a missed checkpoint does (G8 in docs/safety.md): "alert" (its overdue
   -- alert only) or "hold" (also the gate, until it is recorded late or a
   -- clinician overrides with a reason).
@@ -1329,6 +1334,21 @@ function lang.compile(root, sources)
     end
   end
 
+  -- before_dose (AN13) is asked only in the phase that gives the dose: elsewhere it would
+  -- never run, and the author would believe the dose waits for it.
+  for _, ph in ipairs(p.phases) do
+    if ph.before_dose then
+      local gives = false
+      for _, ref in ipairs(p.course and p.course.dose_given or {}) do
+        gives = gives or smatch(ref, "^([%w_]+)%.") == ph.id
+      end
+      if not gives then
+        problem(ph.where, "phase '%s': before_dose is asked only in the phase holding the course's dose_given item, "
+                          .. "which this phase does not: it would never run", ph.id)
+      end
+    end
+  end
+
   if spec.drug ~= nil then p.drug = compile_drug(root, spec.drug) end
 
   for k, fn in pairs(spec.on or {}) do
@@ -1773,12 +1793,14 @@ function lang.exercise_cases()
         end
       end
     end
-    if ph.gate then
-      for _, sc in ipairs(scenarios(at, nil)) do
-        run(ph.gate, { name = string.format("the gate of phase '%s'", ph.id), where = ph.where }, at, sc,
+    -- The gate, and the check before the dose (AN13), each against every scenario.
+    for _, g in ipairs({ { ph.gate, "the gate of phase '%s'", "the phase could never be left" },
+                         { ph.before_dose, "before_dose of phase '%s'", "the dose could never be given" } }) do
+      for _, sc in ipairs(g[1] and scenarios(at, nil) or {}) do
+        run(g[1], { name = string.format(g[2], ph.id), where = ph.where }, at, sc,
             function(view) return table.pack(view) end, function(res)
               if type(res[2]) ~= "boolean" then
-                return string.format("returns %s, not true or false: the phase could never be left", tostring(res[2]))
+                return string.format("returns %s, not true or false: %s", tostring(res[2]), g[3])
               end
             end)
       end

@@ -27,6 +27,8 @@ return {
     expect "2m" { alert = "bp_caution" },
     at "4m" { record = { predose_vitals = bp(180, 100, { spo2 = 98, rr = 14 }) } },
     expect "4m" { block = "bp_hold", reason = "180/100 is at or above 180/110" },
+    -- The hold alerts too (docs/safety.md AN12): medium, asking for the prescriber.
+    expect "4m" { alert = "bp_hold", priority = "medium", message = "the dose is held; tell the prescriber" },
     expect "4m" { resolved = "bp_caution" },
     at "5m" { advance = true },
     expect "5m" { gate_blocked = "predose", reason = "do not dose without the prescriber's review" },
@@ -34,8 +36,36 @@ return {
     expect "9m" { block = "bp_hold", reason = "150/110" },
     at "14m" { record = { predose_vitals = bp(136, 86, { spo2 = 98, rr = 14 }) } },
     expect "14m" { unblocked = "bp_hold" },
+    expect "14m" { resolved = "bp_hold" },
     at "15m" { advance = true },
     expect "15m" { entered = "dosing" },
+  },
+
+  -- docs/safety.md AN13: the dose waits for pre-dose vitals of now (predose_vitals_max_age_min,
+  -- 30); the repeat in dosing meets the pre-dose holds and alerts, and is the pre-dose reading
+  -- the monitoring's rise reads.
+  spec "Pre-dose vitals older than 30 minutes hold the dose until a repeat in dosing" {
+    no_other = { "alerts", "blocks" },
+    session.predose(128, 78),
+    at "40m" { record = { dose = "56 mg", lot_number = "EKA2211" } },
+    expect "40m" { refused = true, error = "the pre-dose vitals are 38 minutes old (the dose needs them taken within 30)" },
+    at "41m" { record = { vitals = bp(182, 96, { spo2 = 98, rr = 14 }) } },
+    expect "41m" { block = "bp_hold", reason = "Pre-dose BP 182/96 is at or above 180/110" },
+    expect "41m" { alert = "bp_hold", priority = "medium", message = "the dose is held; tell the prescriber" },
+    at "42m" { ack = "bp_hold" },
+    at "42m" { record = { dose = "56 mg", lot_number = "EKA2211" } },
+    expect "42m" { refused = true, error = "Pre-dose BP 182/96 is at or above 180/110" },
+    at "47m" { record = { vitals = bp(146, 88, { spo2 = 98, rr = 14 }) } },
+    expect "47m" { unblocked = "bp_hold" },
+    expect "47m" { resolved = "bp_hold" },
+    expect "47m" { alert = "bp_caution", priority = "low", message = "Pre-dose BP 146/88 is above 140/90" },
+    at "48m" { record = { dose = "56 mg", lot_number = "EKA2211", devices_administered = true } },
+    at "49m" { advance = true },
+    expect "49m" { entered = "monitoring" },
+    -- The rise reads the repeat: 178/100 is +32/+12 over 146/88, under the rise (over the first
+    -- 128/78 it would be +50/+22).
+    at "60m" { record = { bp = bp(178, 100) } },
+    expect "60m" { no_alert = "bp_rise" },
   },
 
   -- docs/safety.md AG7: above the guide the prescriber's review is a signature on the reading:

@@ -49,14 +49,16 @@ return {
     at "0m" { record = { consent = true, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
                          ci_hypersensitivity = "no", pregnancy = "neither", substance_use = "no",
                          ride_confirmed = true } },
-    -- At the hold limit before dosing: a block, not an alert.
+    -- At the hold limit before dosing: a block and a medium alert (docs/safety.md AN12).
     at "2m" { record = { baseline = vitals(182, 100) } },
     expect "2m" { block = "bp_hold", reason = "at or above the hold limit 180/110" },
+    expect "2m" { alert = "bp_hold", priority = "medium", message = "the start is held; tell the clinician" },
     at "3m" { advance = true },
     expect "3m" { gate_blocked = "screening", reason = "at or above the hold limit" },
     -- Rested and repeated: above the 140/90 caution only.
     at "8m" { record = { baseline = vitals(146, 88) } },
     expect "8m" { unblocked = "bp_hold" },
+    expect "8m" { resolved = "bp_hold" },
     expect "8m" { alert = "bp_caution", priority = "low", message = "weigh risk against benefit" },
     at "9m" { record = { dose = 40 } },
     at "9m" { actor = "nurse:ben", record = { dose_check = true } },
@@ -71,6 +73,46 @@ return {
     expect "30m" { no_alert = "bp_high" },
     expect "30m" { resolved = "bp_high" },
     expect "30m" { escalated = "bp_rise", priority = "medium" },
+  },
+
+  spec "The flag met again within 10 minutes is confirmed, whatever lay between" {
+    params = { weight = 80 },
+    no_other = { "alerts" },
+    visit.screening(80),
+    at "10m" { record = { infusion_started = true, pump_rate = 150 } },
+    -- docs/safety.md AN14: alternating around 180/110 two minutes apart.
+    at "12m" { record = { vitals = vitals(185, 112) } },
+    expect "12m" { alert = "bp_high", id = "bp_high_unconfirmed", priority = "medium" },
+    expect "12m" { alert = "bp_rise", priority = "medium" },
+    at "14m" { record = { vitals = vitals(179, 109) } },
+    expect "14m" { resolved = "bp_high", id = "bp_high_unconfirmed" },
+    at "16m" { record = { vitals = vitals(186, 113) } },
+    expect "16m" { alert = "bp_high", id = "bp_high", priority = "high",
+                   message = "again within 10 minutes (185/112, 4 minutes before 186/113)" },
+  },
+
+  -- docs/safety.md AN13: the start waits for vitals of now (predose_vitals_max_age_min, 30);
+  -- a repeat in the infusion before the start meets the pre-dose hold (AN12: above 200/120 high).
+  spec "A baseline older than 30 minutes holds the start until a repeat under the hold" {
+    params = { weight = 80 },
+    no_other = { "alerts" },
+    visit.screening(80),
+    at "45m" { record = { infusion_started = true, pump_rate = 150 } },
+    expect "45m" { refused = true, error = "the pre-dose vitals are 43 minutes old (the start needs them taken within 30)" },
+    at "46m" { record = { vitals = vitals(204, 100) } },
+    expect "46m" { block = "bp_hold", reason = "Pre-start BP 204/100 is at or above the hold limit 180/110" },
+    expect "46m" { alert = "bp_hold", id = "bp_hold_severe", priority = "high", message = "above 200/120" },
+    expect "46m" { alert = "bp_high", id = "bp_high", priority = "high" },
+    expect "46m" { alert = "bp_rise", priority = "medium" },
+    at "47m" { ack = "bp_hold" },
+    at "47m" { ack = "bp_high" },
+    at "47m" { ack = "bp_rise" },
+    at "47m" { record = { infusion_started = true } },
+    expect "47m" { refused = true, error = "Pre-start BP 204/100 is at or above the hold limit" },
+    at "52m" { record = { vitals = vitals(136, 84) } },
+    expect "52m" { unblocked = "bp_hold" },
+    -- Accepted now (a step refused unlooked-for fails the spec).
+    at "53m" { record = { infusion_started = true, pump_rate = 150 } },
   },
 
   spec "A high reading just before observation is confirmed by the first observation reading" {

@@ -117,6 +117,7 @@ typedef struct phase_spec {
   char *title, *help, *where;
   int64_t min, max; /* -1: none */
   int gate_ref;
+  int before_dose_ref;            /* AN13: the dosing phase's check at each dose entry while the dose is not given */
   uint8_t hold_missed;            /* `missed = "hold"`: a missed checkpoint holds the gate (G8) */
   uint32_t unmonitored_after;     /* missed checkpoints in a row after which its schedule stops (K8) */
   uint8_t unacknowledged_allowed; /* unacknowledged = "allow": left with medium/low alerts open (L4) */
