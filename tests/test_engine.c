@@ -618,6 +618,12 @@ static void acknowledged_alerts_come_back_while_their_cause_holds(void **state) 
   assert_non_null(d);
   json_int_t first = alert_id_of(d);
   assert_string_equal(json_string_value(json_object_get(d, "source")), "phase");
+  /* The visit says when it should have moved on, and that it is past it (AN1: the board's Next due). */
+  json_t *s = state_of(f, id);
+  const char *by = json_string_value(json_object_get(s, "leave_by"));
+  if (!by || strcmp(by, "2026-01-05T08:10:00.000Z")) fail_msg("leave_by %s", by ? by : "absent");
+  assert_true(json_is_true(json_object_get(s, "leave_overdue")));
+  json_decref(s);
   assert_int_equal(vigil_engine_advance_to(f->e, T0 + 12 * MINUTE), 0);
   assert_int_equal(vigil_alert_ack(f->e, (uint64_t)first, "nurse:ana", NULL), 0);
 
@@ -636,7 +642,7 @@ static void acknowledged_alerts_come_back_while_their_cause_holds(void **state) 
   if (!strstr(msg, "has passed its maximum duration of 10 min [acknowledged at 08:12 UTC by nurse:ana, still so "
                    "15 min later: raised again]"))
     fail_msg("the alert raised again says: %s", msg);
-  json_t *s = state_of(f, id);
+  s = state_of(f, id);
   json_t *alerts = json_object_get(s, "alerts");
   assert_int_equal(json_array_size(alerts), 2);
   json_t *a = json_array_get(alerts, 1);

@@ -282,6 +282,15 @@ char *vigil_visit_json(vigil_engine *e, uint64_t id) {
   vigil__buf_json_string(&b, p->phases[v->phase].id);
   time_field(&b, "started_at", v->started_at);
   time_field(&b, "phase_started_at", v->phase_at);
+  /* AN1: the current phase's maximum, once its clock runs (from entering it,
+   * or its timed_from check): when the visit should have moved on, and
+   * whether its alert has come. The board's "Next due" when it is first. */
+  const phase_spec *now_ph = &p->phases[v->phase];
+  int64_t clock = v->status == VISIT_ACTIVE && now_ph->max >= 0 ? vigil__phase_clock(v) : -1;
+  if (clock >= 0) {
+    time_field(&b, "leave_by", clock + now_ph->max);
+    vigil__buf_printf(&b, ",\"leave_overdue\":%s", v->max_alerted ? "true" : "false");
+  }
   if (v->status != VISIT_ACTIVE) time_field(&b, "ended_at", v->ended_at);
   vigil__buf_puts(&b, ",\"params\":");
   vigil__val_to_json(&b, v->params);

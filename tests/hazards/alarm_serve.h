@@ -423,6 +423,23 @@ static inline uint64_t alarm_ketamine_infusing(alarm_serve *a, const char *scree
   return id;
 }
 
+/* The same, n calm checkpoints 10 minutes apart, then the infusion stopped
+ * with 35 mg given, the visit left in the infusion (AN1, AN11). */
+static inline uint64_t alarm_ketamine_stopped(alarm_serve *a, int n) {
+  uint64_t id = alarm_ketamine_infusing(a, ALARM_KETAMINE_SCREENING);
+  for (int k = 1; k <= n; k++) {
+    assert_int_equal(alarm_advance_clock(a, "10m"), 200);
+    assert_int_equal(
+        alarm_record(a, id,
+                     "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": 98, \"rr\": 14}, \"moaas\": \"5\","
+                     " \"dissociation\": \"none\"}"),
+        200);
+  }
+  assert_int_equal(alarm_record(a, id, "{\"infusion_stopped\": true, \"volume_infused\": 100, \"dose_given\": 35}"),
+                   200);
+  return id;
+}
+
 /* A ketamine_iv visit (70 kg) overridden by the clinician through screening
  * and the infusion into the observation, whose clock starts now. */
 static inline uint64_t alarm_ketamine_in_observation(alarm_serve *a) {
@@ -449,15 +466,22 @@ static inline void alarm_checkpoints_skipped(alarm_serve *a, uint64_t visit, con
 }
 
 /* An esketamine_rems visit with these pre-dose entries, judged acceptable by
- * the clinician, dosed (56 mg) and advanced into the monitoring. */
-static inline uint64_t alarm_esketamine_monitoring(alarm_serve *a, const char *predose) {
+ * the clinician, advanced into Dosing, and this dosing entry recorded now
+ * (not advanced: AN1, AN11). */
+static inline uint64_t alarm_esketamine_dosed(alarm_serve *a, const char *predose, const char *dosing) {
   uint64_t id = alarm_visit(a, "esketamine_rems", "{}");
   assert_true(id > 0);
   assert_int_equal(alarm_record(a, id, predose), 200);
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
-  assert_int_equal(
-      alarm_record(a, id, "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}"), 200);
+  assert_int_equal(alarm_record(a, id, dosing), 200);
+  return id;
+}
+
+/* The same, dosed (56 mg) and advanced into the monitoring. */
+static inline uint64_t alarm_esketamine_monitoring(alarm_serve *a, const char *predose) {
+  uint64_t id = alarm_esketamine_dosed(
+      a, predose, "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\", \"devices_administered\": true}");
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   return id;
 }

@@ -31,18 +31,25 @@
 
 /* An esketamine_rems visit past its pre-dose checks, dosed now (the try's entry), not advanced. */
 static uint64_t dosed_in_dosing(alarm_serve *a) {
-  uint64_t id = alarm_visit(a, "esketamine_rems", "{}");
-  assert_true(id > 0);
-  assert_int_equal(alarm_record(a, id, ALARM_ESKETAMINE_PREDOSE(0)), 200);
-  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"predose_acceptable\": \"yes\"}"), 200);
-  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  uint64_t id = alarm_esketamine_dosed(a, ALARM_ESKETAMINE_PREDOSE(0), DOSED);
   alarm_expect_phase(a, id, "dosing");
-  assert_int_equal(alarm_record(a, id, DOSED), 200);
   return id;
 }
 
 /* The visit's alert from the dosing phase (rule "dosing"), a new reference, or NULL. */
 static json_t *dosing_alert(alarm_serve *a, uint64_t id) { return alarm_latest(a, id, "dosing"); }
+
+/* The visit says when it should leave the phase it is in (leave_by: dosed
+ * now, 10 minutes from now at the first call) and whether that has passed
+ * (leave_overdue), or nothing when its phase has no maximum. */
+static void expect_leave(alarm_serve *a, uint64_t id, int has, int overdue) {
+  json_t *v = alarm_visit_json(a, id);
+  const char *by = json_string_value(json_object_get(v, "leave_by"));
+  if (!has != !by) fail_msg("leave_by %s", by ? by : "absent");
+  if (has && json_is_true(json_object_get(v, "leave_overdue")) != overdue)
+    fail_msg("leave_overdue is not %s (leave_by %s)", overdue ? "true" : "false", by);
+  json_decref(v);
+}
 
 /* The try: dosed, not moved, 2 h then 3 h 49 min on. Nothing before the
  * 10 minutes; then a medium alert naming Dosing, escalated while nobody
@@ -55,6 +62,8 @@ static void a_dosed_patient_not_moved_on_alerts(void **state) {
   assert_int_equal(alarm_advance_clock(a, "9m"), 200);
   json_t *x = dosing_alert(a, id);
   if (x) fail_msg("an alert 9 minutes after dosing, before the phase's 10: %s", alarm_str(x, "message"));
+  /* The board's "Next due" reads when the visit should move on (AN1's left item). */
+  expect_leave(a, id, 1, 0);
 
   assert_int_equal(alarm_advance_clock(a, "111m"), 200); /* 2 h after dosing */
   alarm_expect_phase(a, id, "dosing");
@@ -67,6 +76,7 @@ static void a_dosed_patient_not_moved_on_alerts(void **state) {
   if (json_integer_value(json_object_get(x, "level")) < 1)
     fail_msg("not escalated 110 minutes on, unacknowledged: level %lld",
              (long long)json_integer_value(json_object_get(x, "level")));
+  expect_leave(a, id, 1, 1);
   uint64_t alert = alarm_id(x);
   json_decref(x);
 
@@ -82,6 +92,7 @@ static void a_dosed_patient_not_moved_on_alerts(void **state) {
   /* Moved on, the monitoring starts; the alert's cause is gone (latched until acknowledged). */
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   alarm_expect_phase(a, id, "monitoring");
+  expect_leave(a, id, 0, 0);
   assert_string_equal(alarm_state_of(a, id, alert, st, sizeof st), "resolved");
   assert_int_equal(alarm_ack(a, alert), 200);
   assert_string_equal(alarm_state_of(a, id, alert, st, sizeof st), "closed");
@@ -115,17 +126,7 @@ static void undosed_waiting_raises_nothing(void **state) {
  * the esketamine gap). */
 static void ketamine_left_in_the_infusion_is_overdue(void **state) {
   alarm_serve *a = *state;
-  uint64_t id = alarm_ketamine_infusing(a, ALARM_KETAMINE_SCREENING);
-  for (int k = 1; k <= 4; k++) {
-    assert_int_equal(alarm_advance_clock(a, "10m"), 200);
-    assert_int_equal(
-        alarm_record(a, id,
-                     "{\"vitals\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 72, \"spo2\": 98, \"rr\": 14}, \"moaas\": \"5\","
-                     " \"dissociation\": \"none\"}"),
-        200);
-  }
-  assert_int_equal(alarm_record(a, id, "{\"infusion_stopped\": true, \"volume_infused\": 100, \"dose_given\": 35}"),
-                   200);
+  uint64_t id = alarm_ketamine_stopped(a, 4);
   size_t before = alarm_count(a, id, "active");
   assert_int_equal(alarm_advance_clock(a, "16m"), 200);
   alarm_expect_phase(a, id, "infusion");

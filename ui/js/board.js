@@ -29,7 +29,9 @@ let table = null;
 let below = null; // the course alerts and the due list
 let stopped = true;
 
-// What is due next in the visit's current phase: {title, due (ms), overdue}.
+// What is due next in the visit's current phase: {title, due (ms), overdue}:
+// an item's due time, or moving on when the phase's maximum comes first (a
+// dosed esketamine patient left in Dosing, docs/safety.md AN1).
 export function nextDue(detail) {
   const phase = detail.phases.find((p) => p.id === detail.phase);
   let best = null;
@@ -37,6 +39,10 @@ export function nextDue(detail) {
     if (!it.due_at) continue;
     const due = Date.parse(it.due_at);
     if (!best || due < best.due) best = { title: it.title, due, overdue: !!it.overdue };
+  }
+  if (detail.leave_by) {
+    const due = Date.parse(detail.leave_by);
+    if (!best || due < best.due) best = { title: `Move on from ${phase ? phase.title : detail.phase}`, due, overdue: !!detail.leave_overdue };
   }
   return best;
 }
