@@ -38,13 +38,10 @@ static val observed_record(const observed *ob) {
               : ob->has_low               ? vigil__val_recordv(1, K(low), val_num(ob->low))
                                           : vigil__val_recordv(1, K(high), val_num(ob->high));
   if (!vigil__val_ok(limit)) return VAL_NIL_;
+  /* recordv owns what it is given: on failure it has released limit */
   val r = vigil__val_recordv(4, K(field), val_atom(ob->field), K(reading), val_num(ob->reading), K(units),
                              val_atom(ob->units), K(limit), limit);
-  if (!vigil__val_ok(r)) {
-    vigil__val_release(limit);
-    return VAL_NIL_;
-  }
-  return r;
+  return vigil__val_ok(r) ? r : VAL_NIL_;
 }
 
 alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
