@@ -97,18 +97,22 @@ static void uneventful(void **state) {
 }
 
 static void hypertensive_episode(void **state) {
-  const char *expected[] = {"30 alert.raised bp_high medium rule", /* first reading at the flag: confirm it */
-                            "30 alert.raised bp_rise medium rule", /* +54 systolic from baseline */
-                            "31 alert.acknowledged 2",
-                            "34 alert.raised bp_high high rule", /* confirmed on the second reading */
-                            "34 alert.resolved 1",               /* the unconfirmed one gives way */
-                            "35 alert.acknowledged 3",
-                            "40 alert.resolved 3",           /* BP below the flag again */
-                            "50 alert.resolved 2",           /* back within 40 of baseline */
-                            "66 block.set bp_not_recovered", /* observation: not yet near baseline */
-                            "81 block.cleared bp_not_recovered",
-                            "115 visit.discharged ",
-                            NULL};
+  const char *expected[] = {
+      "30 alert.raised bp_high medium rule", /* first reading at the flag: confirm it */
+      "30 alert.raised bp_rise medium rule", /* +54 systolic from baseline */
+      "31 alert.acknowledged 2",
+      "34 alert.raised bp_high high rule", /* confirmed on the second reading */
+      "34 alert.resolved 1",               /* the unconfirmed one gives way */
+      "35 alert.acknowledged 3",
+      "40 alert.resolved 3",                 /* BP below the flag again */
+      "46 alert.raised bp_rise medium rule", /* still +42, 15 min after its acknowledgement (AN11) */
+      "47 alert.acknowledged 4",
+      "50 alert.resolved 2", /* back within 40 of baseline */
+      "50 alert.resolved 4",
+      "66 block.set bp_not_recovered", /* observation: not yet near baseline */
+      "81 block.cleared bp_not_recovered",
+      "115 visit.discharged ",
+      NULL};
   run("hypertensive_episode", expected, 0);
 }
 

@@ -80,6 +80,14 @@ return {
     expect "40m" { no_alert = "spo2_low" },
     expect "40m" { no_alert = "rr_low" },
     expect "40m" { no_alert = "sedation_deep" },
+    -- Still low 15 minutes after the acknowledgements: raised again (docs/safety.md
+    -- AN11), acknowledged again; a worse reading after that is announced as before.
+    expect "41m" { alert = "spo2_low", priority = "high", message = "raised again" },
+    expect "41m" { alert = "rr_low", priority = "high", message = "raised again" },
+    expect "41m" { alert = "sedation_deep", id = "sedation_deep", priority = "medium", message = "raised again" },
+    at "41m" { ack = "spo2_low" },
+    at "41m" { ack = "rr_low" },
+    at "41m" { ack = "sedation_deep" },
     expect "55m" { alert = "spo2_low", priority = "high", message = "SpO2 72%" },
     expect "55m" { alert = "rr_low", priority = "high", message = "Respiratory rate 6/min" },
     expect "55m" { alert = "sedation_deep", id = "sedation_deep", priority = "medium", message = "MOAA/S 1" },

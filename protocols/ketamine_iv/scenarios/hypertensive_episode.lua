@@ -20,7 +20,11 @@
 --   35    nurse acknowledges bp_high.
 --   40    vitals 172/100: bp_high's condition clears; acknowledged, so bp_high
 --         RESOLVES at 40. bp_rise still holds (+42 systolic).
---   50    vitals 152/92: bp_rise's condition clears; acknowledged, so it RESOLVES at 50.
+--   46    bp_rise still holds 15 minutes after its acknowledgement: raised again,
+--         MEDIUM, following it, "... [acknowledged at 08:31 UTC by nurse:ana, still
+--         so 15 min later: raised again]" (docs/safety.md AN11).
+--   47    nurse acknowledges it.
+--   50    vitals 152/92: bp_rise's condition clears; acknowledged, so both RESOLVE at 50.
 --   51    advance to observation (infusion gate passes: stopped, 5 readings).
 --   66    observation vitals 160/94: no alert (below 180/110, +30/+14), but rule
 --         bp_not_recovered BLOCKS leaving observation (160 is more than 20% above 130).
@@ -29,7 +33,8 @@
 --   115   discharge: gate passes; visit discharged.
 -- Alerts, in order: bp_high/bp_high_unconfirmed MEDIUM at 30 (resolved 34, never
 -- acknowledged, no escalation: 4 min < 5); bp_rise MEDIUM at 30 (ack 31, resolved 50);
--- bp_high/bp_high HIGH at 34 (ack 35, resolved 40). No other alerts, no escalations.
+-- bp_high/bp_high HIGH at 34 (ack 35, resolved 40); bp_rise raised again at 46 (ack 47,
+-- resolved 50). No other alerts, no escalations.
 -- Overdue marks: none. Blocks: bp_not_recovered in observation from 66 to 81.
 -- Final status: discharged at 115.
 return {
@@ -60,6 +65,7 @@ return {
     { at = "35m", ack = "bp_high" },
     { at = "40m", record = { vitals = { sbp = 172, dbp = 100, hr = 88, spo2 = 97, rr = 14 },
                              moaas = "4", dissociation = "present" } },
+    { at = "47m", ack = "bp_rise" },
     { at = "50m", record = { vitals = { sbp = 152, dbp = 92, hr = 82, spo2 = 98, rr = 14 },
                              moaas = "5", dissociation = "present", infusion_stopped = true,
                              volume_infused = 100, dose_given = 40 } },

@@ -26,6 +26,9 @@ return {
     at "35m" { ack = "bp_high" },
     at "40m" { record = { vitals = vitals(172, 100), moaas = "4", dissociation = "present" } },
     expect "40m" { resolved = "bp_high", id = "bp_high" },
+    -- Still +42 fifteen minutes after its acknowledgement: raised again (docs/safety.md AN11).
+    expect "46m" { alert = "bp_rise", priority = "medium", message = "still so 15 min later: raised again" },
+    at "47m" { ack = "bp_rise" },
     at "50m" { record = { vitals = vitals(152, 92), moaas = "5", dissociation = "present", infusion_stopped = true,
                           volume_infused = 100, dose_given = 40 } },
     expect "50m" { resolved = "bp_rise" },
