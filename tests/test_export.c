@@ -145,7 +145,7 @@ static void check_bundle(const expected *x, const char *text) {
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s", x->protocol);
   assert_string_equal(vigil__export_str(q, "url"), canonical);
   /* the bundled protocols' versions */
-  const char *version = !strcmp(x->protocol, "esketamine_rems") ? "1.7.13" : "1.7.13";
+  const char *version = !strcmp(x->protocol, "esketamine_rems") ? "1.7.14" : "1.7.14";
   assert_string_equal(vigil__export_str(q, "version"), version);
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s|%s", x->protocol, version);
   assert_string_equal(vigil__export_str(qr, "questionnaire"), canonical);
@@ -346,7 +346,7 @@ static void rems_form_of_a_session(void **state) {
                            "dissociation_occurred,respiratory_depression_occurred,form_due_by,submitted,submitted_at,"
                            "submitted_by,submission_method,submission_reference,submission_incomplete_reason,"
                            "submission_recorded_at,missing\r\n"
-                           "1,room-1,esketamine_rems@1.7.13,discharged,2026-01-05,2026-01-05T08:10:00.000Z,no,no,no,no,"
+                           "1,room-1,esketamine_rems@1.7.14,discharged,2026-01-05,2026-01-05T08:10:00.000Z,no,no,no,no,"
                            "56 mg,EKA2211,yes,128/78,142/88,40,126/80,yes,121,125,yes,yes,no,"
                            "2026-01-12T08:00:00.000Z,no,,,,,,,\r\n");
   free(csv);
@@ -435,7 +435,7 @@ static void rems_form_refuses_other_protocols(void **state) {
   char *out = NULL, err[1024];
   assert_int_equal(vigil__export_rems(e, visit, 0, &out, err, sizeof err), VIGIL_EPROTOCOL);
   assert_null(out);
-  if (!strstr(err, "ketamine_iv@1.7.13 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
+  if (!strstr(err, "ketamine_iv@1.7.14 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
     fail_msg("said: %s", err);
   assert_int_equal(vigil__export_rems(e, 99, 0, &out, err, sizeof err), VIGIL_ENOENT);
   assert_int_equal(vigil__export_fhir(e, 99, &out, err, sizeof err), VIGIL_ENOENT);

@@ -23,7 +23,7 @@
  * longer observation, temperature added, a helper's comparison changed, an
  * item dropped and one added, a gate's wording changed, a new rule. */
 static const protocol_edit NEXT[] = {
-    {"protocol.lua", "version = \"1.7.13\"", "version = \"1.8.0\""},
+    {"protocol.lua", "version = \"1.7.14\"", "version = \"1.8.0\""},
     {"protocol.lua", "title = \"Marked hypertension: systolic at or above\", default = 180,",
      "title = \"Marked hypertension: systolic at or above\", default = 190,"},
     {"infusion.lua", "local EVERY, GRACE = \"10m\", \"5m\"", "local EVERY, GRACE = \"15m\", \"5m\""},
@@ -50,7 +50,7 @@ static const protocol_edit NEXT[] = {
 
 /* What the reviewer must read, each line exactly. */
 static const char *EXPECTED[] = {
-    "ketamine_iv@1.7.13 -> ketamine_iv@1.8.0",
+    "ketamine_iv@1.7.14 -> ketamine_iv@1.8.0",
     "Safety controls removed or weakened (approving needs them confirmed):",
     "  ! item infusion.vitals: checked less often (every 10m -> 15m)",
     "Parameters (thresholds and per-visit values):",
@@ -130,13 +130,13 @@ static void folders(void **state) {
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   check_report(out.text);
-  /* 20, the copy's specs: none (1) and each removed (16), G10; 3 checked less often; 49 cases of
+  /* 20, the copy's specs: none (1) and each removed (16), G10; 3 checked less often; 51 cases of
    * 1.7.12's specs that no longer run as written (Q1: named, never dropped; fasting_hours removed,
    * checkpoints every 15 minutes); 6 rules that no longer fire on a visit 1.7.12's alerted on, both
    * versions' rules run on it (T3): bp_high at a systolic of 183 (sbp_alert's default 190), bp_rise
    * at exactly its limit (>= made >), each in the infusion, the observation and the discharge; 4
    * whose code changed, for the approver to read (AI2): the screening gate and the three bp_rise. */
-  if (changes != 94) {
+  if (changes != 96) {
     fputs(out.text, stderr);
     fail_msg("%d changes", changes);
   }
@@ -144,7 +144,7 @@ static void folders(void **state) {
                      "infusion.vitals.sbp = 80, every other value at the low end of its range (both versions' rules "
                      "run on it)");
   has_line(out.text, "  ! spec \"An uneventful visit raises nothing and is discharged at 115m\": a case "
-                     "ketamine_iv@1.7.13's specs held no longer runs as written (specs/uneventful_spec.lua:13: "
+                     "ketamine_iv@1.7.14's specs held no longer runs as written (specs/uneventful_spec.lua:13: "
                      "expected phase infusion entered at 10m)");
   /* The gate's code changed too, with where it is now and was. */
   assert_non_null(strstr(out.text, "  ~ screening: gate: code changed (screening.lua:"));
@@ -160,7 +160,7 @@ static void folders(void **state) {
   lines same = {0};
   assert_int_equal(vigil__protocol_diff(a, a, collect, &same), 0);
   assert_string_equal(same.text,
-                      "ketamine_iv@1.7.13 -> ketamine_iv@1.7.13\n  identical (the same sources, the same sha256)\n");
+                      "ketamine_iv@1.7.14 -> ketamine_iv@1.7.14\n  identical (the same sources, the same sha256)\n");
   free(same.text);
   vigil__protocol_free(a);
   vigil__protocol_free(b);
@@ -171,7 +171,7 @@ static void folders(void **state) {
  * that goes back to bare numbers sees each field's change. */
 static void score_forms(void **state) {
   static const protocol_edit bare[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"discharge.lua", "fields = scores.aldrete_fields,",
        "fields = { activity = { 0, 1, 2 }, respiration = { 0, 1, 2 }, circulation = { 0, 1, 2 },\n"
        "                consciousness = { 0, 1, 2 }, spo2 = { 0, 1, 2 } },"},
@@ -201,7 +201,7 @@ static void score_forms(void **state) {
  * content: a margin loosened, a rule's priority lowered. */
 static void alert_declarations(void **state) {
   static const protocol_edit loosened[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.16\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.16\""},
       {"lib.lua", "spo2 = { lower = 3 },", "spo2 = { lower = 5 },"},
       {"infusion.lua", "      priority = \"low\", worse = false,", "      priority = \"medium\", worse = false,"},
   };
@@ -227,7 +227,7 @@ static void alert_declarations(void **state) {
  * removed, and the specs a version came without. */
 static void demotions_courses_and_specs(void **state) {
   static const protocol_edit demoted[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.26\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.26\""},
       {"screening.lua", "return v.alert.high(fmt(\"PHQ-9 item 9 scored",
        "return v.alert.low(fmt(\"PHQ-9 item 9 scored"},
   };
@@ -287,14 +287,14 @@ static void demotions_courses_and_specs(void **state) {
 static void code_no_case_shows_is_named(void **state) {
   (void)state;
   static const protocol_edit by_id[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"observation.lua", "    local need = visit.param(\"observation_minutes\")\n",
        "    if visit.id() > 20 then return true end\n    local need = visit.param(\"observation_minutes\")\n"},
       {"lib.lua", "function lib.rr_low(x, visit)\n",
        "function lib.rr_low(x, visit)\n  if visit.id() > 20 then return nil end\n"},
   };
   static const protocol_edit comment[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"lib.lua", "function lib.rr_low(x, visit)\n", "function lib.rr_low(x, visit)\n  -- the clinic's limit\n"},
   };
   char dir[64], dir2[64];
@@ -336,7 +336,7 @@ static void code_no_case_shows_is_named(void **state) {
  * are what an approval must confirm (vigil__protocol_weakened). */
 static void weakened_controls(void **state) {
   static const protocol_edit weakened[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"screening.lua", "unit = \"mg\", range = { 5, 250 }, skippable = false,", "unit = \"mg\", range = { 5, 250 },"},
       {"screening.lua", "      carry = true, worse = \"higher\",", "      worse = \"higher\","},
       {"screening.lua", "          return v.block(\"Suicide-risk assessment: high. Do not dose today.\")\n",
@@ -377,7 +377,7 @@ static void weakened_controls(void **state) {
   has_line(out.text, "  ! phase discharge: may now be left with medium and low alerts unacknowledged (unacknowledged = "
                      "\"allow\")");
   has_line(out.text, "  ! item screening.consent: cannot be skipped, but is now asked only when a condition holds "
-                     "(when added, screening.lua:46-46)");
+                     "(when added, screening.lua:54-54)");
   has_line(out.text, "  ! rule infusion.spo2_low: priority lowered high -> low");
   has_line(out.text, "  ! rule infusion.spo2_low: the highest alert its code raises lowered high -> medium");
   /* The demotion inside the shared helper (lib.lua) is named at the rule too. */
@@ -388,11 +388,11 @@ static void weakened_controls(void **state) {
   has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
   has_line(only.text, "rule discharge.spo2_low: the highest alert its code raises lowered high -> medium");
   /* N1 (c): the cases the previous version's specs pin, run against the copy. */
-  has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.7.13's specs held "
+  has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.7.14's specs held "
                       "(specs/screening_spec.lua:88: expected a block from rule self_harm with reason \"Do not dose "
                       "today\" at 4m)");
   has_line(only.text, "rule spo2_low (screening, infusion, observation, discharge): no longer fires on a case "
-                      "ketamine_iv@1.7.13's specs "
+                      "ketamine_iv@1.7.14's specs "
                       "held (specs/limits_spec.lua:32: expected a high alert from spo2_low saying \"SpO2 91% is "
                       "below 92%\" at 11m)");
   /* ... and so does screening.spo2_low (1.6.0, Q3), beside the block it keeps: its
@@ -401,7 +401,7 @@ static void weakened_controls(void **state) {
   /* Q1: the cases of 1.7.12's specs that no longer run as written are named, never dropped (5: AN13's
    * stale baseline meets the copy's checkpoints counted from entering the infusion). */
   has_line(only.text,
-           "spec \"A high suicide-risk assessment blocks whatever item 9 says\": a case ketamine_iv@1.7.13's "
+           "spec \"A high suicide-risk assessment blocks whatever item 9 says\": a case ketamine_iv@1.7.14's "
            "specs held no longer runs as written (specs/screening_spec.lua:107: expected the block from "
            "rule self_harm cleared at 4m)");
   /* T3: the same demotions and the block taken away, found by running both versions' rules. */
@@ -431,7 +431,7 @@ static void weakened_controls(void **state) {
   /* H1: a rule's `worse` margin removed, or widened, silences a worse reading
    * after an acknowledgement (SpO2 72 % after an acknowledged 91 %). */
   static const protocol_edit no_worse[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,", "      priority = \"high\","},
   };
   protocol_copy("protocols/ketamine_iv", dir, no_worse, sizeof no_worse / sizeof *no_worse);
@@ -441,7 +441,7 @@ static void weakened_controls(void **state) {
   /* The pinned spec case (L3) names it as well (N1 c). */
   if (vigil__protocol_weakened(a, b, collect, &gone) != 2) fail_msg("worse removed:\n%s", gone.text);
   has_line(gone.text, "rule spo2_low (screening, infusion, observation, discharge): no longer fires on a case "
-                      "ketamine_iv@1.7.13's specs "
+                      "ketamine_iv@1.7.14's specs "
                       "held "
                       "(specs/vitals_spec.lua:96: expected a high alert from spo2_low saying \"SpO2 88%\" at 25m)");
   has_line(gone.text, "rule infusion.spo2_low: a worse reading after an acknowledgement no longer raises a new alert "
@@ -452,7 +452,7 @@ static void weakened_controls(void **state) {
 
   /* M4: worse = false (nothing can be worse) in its place is said on purpose, and named. */
   static const protocol_edit worse_off[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,",
        "      priority = \"high\", worse = false,"},
   };
@@ -469,7 +469,7 @@ static void weakened_controls(void **state) {
   protocol_copy_remove(dir);
 
   static const protocol_edit wide[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"lib.lua", "  spo2 = { lower = 3 },\n  rr = { lower = 2 },", "  spo2 = { lower = 30 },\n  rr = { lower = 20 },"},
       {"lib.lua", "  moaas = { lower = 1 },", "  moaas = { lower = 5 },"},
   };
@@ -536,29 +536,29 @@ static void each_named_weakened(const char *folder, const weakened_case *cases, 
  * (their pinned case of an item 9 of 1) against the copy. */
 static void suicide_risk_hold_weakened(void **state) {
   static const protocol_edit when[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"predose.lua", "return x ~= nil and x > 0", "return x ~= nil and x > 3"},
   };
   static const protocol_edit option[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"predose.lua", "options = { \"0\", \"1\", \"2\", \"3\" },",
        "options = { \"0\", \"1\", \"2\", \"3\", \"not asked\" },"},
   };
   static const protocol_edit threshold[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"predose.lua", "if answer == nil or answer == 0 then return nil end",
        "if answer == nil or answer < 3 then return nil end"},
   };
   static const protocol_edit high_text[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.22\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.22\""},
       {"predose.lua", "if assessed == \"high: do not dose today\" then", "if assessed == \"high: do not dose\" then"},
   };
   static const protocol_edit any_dose[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.23\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.23\""},
       {"dosing.lua", "if x ~= prescribed .. \" mg\" then", "if x ~= prescribed .. \" mg\" and x ~= \"84 mg\" then"},
   };
   static const protocol_edit ranges[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"monitoring.lua", "      fields = { \"spo2\", \"rr\" },",
        "      fields = { spo2 = { range = { 70, 100 } }, rr = { range = { 6, 60 } } },"},
   };
@@ -568,13 +568,13 @@ static void suicide_risk_hold_weakened(void **state) {
        "item predose.self_harm_thoughts: option \"not asked\" added to an answer that cannot be skipped (an answer its "
        "rules were not written for)"},
       {threshold, 2,
-       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.7.13's specs held "
+       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.7.14's specs held "
        "(specs/predose_spec.lua:"},
       /* Q1: the assessment compared with another text (1.6.7): "high: do not dose
        * today" no longer holds; the pinned case's later steps run on. */
-      {high_text, 2, "esketamine_rems@1.7.13's specs held"},
+      {high_text, 2, "esketamine_rems@1.7.14's specs held"},
       /* Q1: the dose check accepting 84 mg against a 56 mg prescription (1.6.8). */
-      {any_dose, 2, "esketamine_rems@1.7.13's specs held"},
+      {any_dose, 2, "esketamine_rems@1.7.14's specs held"},
       /* Q1: the plausible ranges of SpO2 and RR narrowed (1.6.4): apnoea refused again. */
       {ranges, 2,
        "item monitoring.respiration: the plausible range of respiration.spo2 narrowed 0-100 -> 70-100 (a reading "
@@ -592,40 +592,40 @@ static void suicide_risk_hold_weakened(void **state) {
  * version's specs and is named. */
 static void low_limits_removed_are_weakened(void **state) {
   static const protocol_edit leaving[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"discharge.lua", "if x.sbp <= visit.param(\"sbp_low\") or x.hr <= visit.param(\"hr_min\") then",
        "if x.hr <= visit.param(\"hr_min\") then"},
   };
   static const protocol_edit bp_item[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"monitoring.lua", "    v.rule \"bp_low\" {\n      on = { \"bp_40m\", \"bp\" },",
        "    v.rule \"bp_low\" {\n      on = \"bp_40m\","},
   };
   static const weakened_case esketamine[] = {
       {leaving, 2,
        "spec \"Before leaving, a systolic or a heart rate alone at its limit alerts high and holds leaving\": a case "
-       "esketamine_rems@1.7.13's specs held"},
+       "esketamine_rems@1.7.14's specs held"},
       {bp_item, 2,
        "spec \"In monitoring, each limit alone at its boundary alerts high, on either BP item\": a case "
-       "esketamine_rems@1.7.13's specs held"},
+       "esketamine_rems@1.7.14's specs held"},
   };
   static const protocol_edit diastolic_too[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"lib.lua", "  local min = visit.param(\"sbp_low\")\n  if x.sbp <= min then",
        "  local min = visit.param(\"sbp_low\")\n  if x.sbp <= min and x.dbp <= 60 then"},
   };
   static const protocol_edit discharge[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"lib.lua", "  if last.sbp <= visit.param(\"sbp_low\") then", "  if last.sbp < visit.param(\"sbp_low\") then"},
   };
   static const weakened_case ketamine[] = {
       {diastolic_too, 2,
-       "spec \"In the infusion, each limit alone at its boundary alerts high\": a case ketamine_iv@1.7.13's specs "
+       "spec \"In the infusion, each limit alone at its boundary alerts high\": a case ketamine_iv@1.7.14's specs "
        "held"},
       /* The case's 90 after a baseline of 130 holds the discharge by the BP against the baseline
        * too (AL2), so the gate still fires: the case is named as no longer running as written. */
       {discharge, 2,
-       "spec \"A systolic alone at its limit holds the discharge\": a case ketamine_iv@1.7.13's specs held no longer "
+       "spec \"A systolic alone at its limit holds the discharge\": a case ketamine_iv@1.7.14's specs held no longer "
        "runs as written"},
   };
   (void)state;
@@ -641,7 +641,7 @@ static void low_limits_removed_are_weakened(void **state) {
  * the diff's weakened list is not empty). */
 static void prescribed_mark_removed_is_weakened(void **state) {
   static const protocol_edit unmarked[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"sbp_low\" {\n      prescribed = true, less_than = \"sbp_caution\",",
        "    v.param \"sbp_low\" {\n      less_than = \"sbp_caution\","},
   };
@@ -664,7 +664,7 @@ static void prescribed_mark_removed_is_weakened(void **state) {
  * not named. */
 static void free_params_that_move_a_limit_are_weakened(void **state) {
   static const protocol_edit offset[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"spo2_probe_offset\" {\n"
        "      title = \"SpO2 probe offset\", default = 0, unit = \"%\", range = { 0, 10 },\n"
@@ -675,14 +675,14 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
        "  local min = visit.param(\"spo2_min\") - visit.param(\"spo2_probe_offset\")\n"},
   };
   static const protocol_edit renamed[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"spo2_min\" {\n      prescribed = true,\n", "    v.param \"spo2_floor\" {\n"},
       {"lib.lua", "  local min = visit.param(\"spo2_min\")\n", "  local min = visit.param(\"spo2_floor\")\n"},
       {"lib.lua", "spo2 = { param = \"spo2_min\",", "spo2 = { param = \"spo2_floor\","},
       {"lib.lua", "return x.spo2 < visit.param(\"spo2_min\")", "return x.spo2 < visit.param(\"spo2_floor\")"},
   };
   static const protocol_edit unbounded[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"spo2_probe_offset\" {\n"
        "      title = \"SpO2 probe offset\", default = 0, unit = \"%\",\n"
@@ -693,10 +693,10 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
   static const weakened_case cases[] = {
       {offset, 3,
        "param spo2_probe_offset (new, not prescribed): set to 10 at a visit's start (a nurse may), a case "
-       "esketamine_rems@1.7.13's specs held fails (specs/"},
+       "esketamine_rems@1.7.14's specs held fails (specs/"},
       {renamed, 5,
        "param spo2_floor (new, not prescribed): set to 85 at a visit's start (a nurse may), a case "
-       "esketamine_rems@1.7.13's specs held fails (specs/"},
+       "esketamine_rems@1.7.14's specs held fails (specs/"},
       {unbounded, 2,
        "param spo2_probe_offset (new, not prescribed): a nurse may set it at a visit's start to any value, and it "
        "has no range or options"},
@@ -706,7 +706,7 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
 
   /* A new param a nurse may set that moves no limit is not named. */
   static const protocol_edit harmless[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"chair\" {\n"
        "      title = \"Chair number\", default = 1, range = { 1, 12 },\n"
@@ -733,7 +733,7 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
  * lowered from medium to low was listed under rules, not weakened. */
 static void lowered_rule_priority_is_weakened(void **state) {
   static const protocol_edit low[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"dosing.lua", "return { v.alert.medium(why, { id = \"dose_prescribed\" }), v.block(why) }",
        "return { v.alert.low(why, { id = \"dose_prescribed\" }), v.block(why) }"},
   };
@@ -750,11 +750,11 @@ static void lowered_rule_priority_is_weakened(void **state) {
  * named weakened. */
 static void signature_options_loosened_are_weakened(void **state) {
   static const protocol_edit unattested[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"predose.lua", "      items = { \"predose_acceptable\" },\n", ""},
   };
   static const protocol_edit own_assessment[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.21\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
       {"predose.lua", "      of = \"self_harm_thoughts\",\n",
        "      of = \"self_harm_thoughts\", second_person = false,\n"},
   };
@@ -775,7 +775,7 @@ static void signature_options_loosened_are_weakened(void **state) {
  * "0"), the infusion's, which still raises high, is not. */
 static void priority_lowered_in_a_helper_for_one_phase_is_weakened(void **state) {
   static const protocol_edit observation_medium[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.26\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.26\""},
       {"lib.lua", "  if level == 0 then\n",
        "  if level == 0 and visit.phase() == \"observation\" then\n"
        "    return v.alert.medium(\"MOAA/S 0: no response to a painful stimulus. Support the airway and call the \"\n"
@@ -816,7 +816,7 @@ static void priority_lowered_in_a_helper_for_one_phase_is_weakened(void **state)
  * param is tried at its ends against the previous version's rules. */
 static void limits_loosened_through_prescribed_params_are_weakened(void **state) {
   static const protocol_edit cold[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.26\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.26\""},
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"probe_finger_cold\" {\n"
        "      prescribed = true, title = \"Cold fingers: read SpO2 8 lower\", default = false,\n"
@@ -828,7 +828,7 @@ static void limits_loosened_through_prescribed_params_are_weakened(void **state)
        "  if visit.param(\"probe_finger_cold\") then min = min - 8 end\n"},
   };
   static const protocol_edit wide[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.26\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.26\""},
       {"protocol.lua", "default = 92, unit = \"%\", range = { 85, 96 },",
        "default = 92, unit = \"%\", range = { 50, 96 },"},
       {"protocol.lua", "default = 90, unit = \"mm[Hg]\", range = { 70, 110 },",
@@ -839,14 +839,14 @@ static void limits_loosened_through_prescribed_params_are_weakened(void **state)
        "rule infusion.spo2_low: no longer fires (it raised high) in phase infusion on a visit with "
        "infusion.vitals.spo2 = 84, "
        "every other value at the low end of its range, with probe_finger_cold = true (a value a clinician may "
-       "prescribe; a param ketamine_iv@1.7.13 does not have)"},
+       "prescribe; a param ketamine_iv@1.7.14 does not have)"},
       {wide, 3, "param spo2_min: its allowed range widened 85..96 -> 50..96, and rules read it ("},
       {wide, 3, "param sbp_low: its allowed range widened 70..110 -> 40..110, and rules read it ("},
       {wide, 3,
        "rule infusion.spo2_low: no longer fires (it raised high) in phase infusion on a visit with "
        "infusion.vitals.spo2 = 50, "
        "every other value at the low end of its range, with spo2_min = 50 (the new range's low end; "
-       "ketamine_iv@1.7.13's was 85)"},
+       "ketamine_iv@1.7.14's was 85)"},
       {wide, 3, "rule observation.bp_low: no longer fires"},
   };
   (void)state;
@@ -914,7 +914,7 @@ static void weakened_by_the_clock_or_the_course_history(void **state) {
  * was named weakened. Each edit of a copy of ketamine_iv is named. */
 static void course_and_drug_loosened(void **state) {
   static const protocol_edit loose[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.15\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.15\""},
       {"protocol.lua", "names = { \"ketamine\", \"ketamin\",", "names = { \"ketamin\","},
       {"protocol.lua", "codes = { \"KET\", \"6130\", \"373464007\" },", "codes = { \"KET\" },"},
       {"protocol.lua", "sessions = 6, within = \"21d\", interval = \"3d\",",
@@ -985,7 +985,7 @@ static void course_and_drug_loosened(void **state) {
  * loops at RR 7) is a weakened line on every call, in the same words. */
 static void weakened_does_not_depend_on_timing(void **state) {
   static const protocol_edit slow[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.33\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.33\""},
       {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
        "      check = function(x, visit)\n"
        "        local spin = 0\n"
@@ -994,7 +994,7 @@ static void weakened_does_not_depend_on_timing(void **state) {
        "      end,"},
   };
   static const protocol_edit endless[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.14\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.34\""},
       {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
        "      check = function(x, visit)\n"
        "        if x.rr == 7 then while true do end end\n"
@@ -1029,7 +1029,7 @@ static void weakened_does_not_depend_on_timing(void **state) {
   lines first = {0};
   vigil__protocol_weakened(a, c, collect, &first);
   if (!first.text ||
-      !strstr(first.text, "ketamine_iv@1.7.14: its rules could not all be run on the synthetic visits") ||
+      !strstr(first.text, "ketamine_iv@1.7.34: its rules could not all be run on the synthetic visits") ||
       !strstr(first.text, "instruction budget of 10000000 exceeded"))
     fail_msg("the stopped run is not named:\n%s", first.text);
   for (int call = 1; call < 3; call++) {
@@ -1059,7 +1059,7 @@ static void weakened_does_not_depend_on_timing(void **state) {
  * is compared with, which runs them all. */
 static void a_run_past_the_time_guard_stops(void **state) {
   static const protocol_edit stuck[] = {
-      {"protocol.lua", "version = \"1.7.13\"", "version = \"1.7.15\""},
+      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.15\""},
       {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
        "      check = function(x, visit)\n"
        "        local big = x.rr >= 58 and string.rep(\"a\", 1000000)\n"
@@ -1102,13 +1102,13 @@ static void stored_versions(void **state) {
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
   uint64_t visit;
   assert_int_equal(vigil_engine_load(e, "protocols/ketamine_iv", NULL), 0);
-  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.7.13", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.7.14", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
   assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
   assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.8.0", "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
   vigil_engine_free(e);
   protocol_copy_remove(dir); /* only the store has 1.7.12 now */
 
-  protocol *a = vigil__protocol_version_load("ketamine_iv@1.7.13", db, no_problem, NULL);
+  protocol *a = vigil__protocol_version_load("ketamine_iv@1.7.14", db, no_problem, NULL);
   protocol *b = vigil__protocol_version_load("ketamine_iv@1.8.0", db, no_problem, NULL);
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
@@ -1123,7 +1123,7 @@ static void stored_versions(void **state) {
   vigil__protocol_free(by_sha);
 
   /* An upload waiting for approval, which no visit has used: 1.7.12 -> 1.9.0. */
-  const protocol_edit next[] = {{"protocol.lua", "version = \"1.7.13\"", "version = \"1.9.0\""},
+  const protocol_edit next[] = {{"protocol.lua", "version = \"1.7.14\"", "version = \"1.9.0\""},
                                 {"protocol.lua", "title = \"Modified Aldrete needed to leave\", default = 9,",
                                  "title = \"Modified Aldrete needed to leave\", default = 10,"}};
   protocol_copy("protocols/ketamine_iv", dir, next, 2);
@@ -1135,7 +1135,7 @@ static void stored_versions(void **state) {
   assert_non_null(c);
   lines up = {0};
   vigil__protocol_diff(a, c, collect, &up);
-  has_line(up.text, "ketamine_iv@1.7.13 -> ketamine_iv@1.9.0");
+  has_line(up.text, "ketamine_iv@1.7.14 -> ketamine_iv@1.9.0");
   has_line(up.text, "  ~ aldrete_min \"Modified Aldrete needed to leave\": default 9 -> 10 {score}");
   free(up.text);
   vigil__protocol_free(c);
@@ -1145,7 +1145,7 @@ static void stored_versions(void **state) {
   char problem[512] = "";
   assert_null(vigil__protocol_version_load("ketamine_iv@9.9.9", db, keep_problem, problem));
   assert_non_null(strstr(problem, "no stored protocol version ketamine_iv@9.9.9"));
-  assert_null(vigil__protocol_version_load("ketamine_iv@1.7.13", NULL, keep_problem, problem));
+  assert_null(vigil__protocol_version_load("ketamine_iv@1.7.14", NULL, keep_problem, problem));
   assert_non_null(strstr(problem, "no such protocol folder or file"));
 
   protocol_copy_remove(upload);

@@ -201,6 +201,32 @@ function lib.vitals_before_dose(at, visit)
   return true
 end
 
+-- A rule on an answer dosing rests on (consent, the prescriber on site, ...), read as it
+-- stands now (docs/safety.md AN10: amended false in Dosing, it had held nothing). `s`: the
+-- `item` and the rule's `id`; `phase`, the answer's, whose gate reads it while the visit is
+-- there (a check's false there is "not yet", recorded again when done: G1); `dosed(visit)`,
+-- whether the dose is given (the phase file names the item); the words `what`, `before`
+-- and `after`. Past its phase, the answer false (or "no") before the dose is a block, which
+-- holds the phase and, in Dosing, the dose itself (the engine's dose hold, N7) until the
+-- answer is taken back (an amendment): no signature outweighs it. After the dose, an alert
+-- the rule carries (a clinician acknowledges it, with a reason): medium, high if `urgent`.
+-- vigil stops nothing: the message says what was seen and who decides.
+function lib.stopping_rule(s)
+  return v.rule(s.id) {
+    on = s.item,
+    carry = true,
+    priority = "high",
+    worse = false, -- an answer: nothing worse to announce than the stop itself
+    check = function(x, visit)
+      if (x ~= false and x ~= "no") or visit.phase() == s.phase then return nil end
+      if not s.dosed(visit) then return v.block(fmt("%s: do not dose; %s", s.what, s.before)) end
+      local message = fmt("%s after the dose was given: %s.", s.what, s.after)
+      if s.urgent then return v.alert.high(message, { value = s.what }) end
+      return v.alert.medium(message, { value = s.what })
+    end,
+  }
+end
+
 -- Whether a respiration reading shows respiratory depression.
 function lib.depressed(x, visit)
   return x.spo2 < visit.param("spo2_min") or x.rr < visit.param("rr_min")

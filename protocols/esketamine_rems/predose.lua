@@ -9,7 +9,9 @@
 -- (low alert); comed_benzodiazepine, comed_hypnotic (low alert "comed_sedating"),
 -- comed_psychostimulant, comed_maoi (low alert "comed_bp"); bp_hold (block and medium alert: AN12);
 -- bp_caution (low alert); bp_low, hr_low, spo2_low, rr_low (high alert and block:
--- low pre-dose vitals).
+-- low pre-dose vitals); consent_withdrawn, prescriber_absent, oximeter_absent,
+-- vitals_not_acceptable, ride_withdrawn (an answer dosing rests on, false or "no": block
+-- before the dose; carried alert after it, high for consent).
 
 local v = require "vigil"
 local lib = require "lib"
@@ -52,6 +54,10 @@ local function comedication(id, title, alert_id, effect)
     end,
   }
 end
+
+-- Whether the dose is given: the devices administered (the course's dose_given), for the
+-- rules on the answers dosing rests on (AN10, lib.stopping_rule).
+local function dosed(visit) return visit.value("dosing.devices_administered") == true end
 
 return v.phase "predose" {
   title = "Before dosing",
@@ -204,6 +210,42 @@ return v.phase "predose" {
                          .. "(blood pressure first).")
         end
       end,
+    },
+    -- The answers the gate needs before dosing, read again whenever they change (docs/safety.md
+    -- AN10: consent, the prescriber on site and the oximeter amended false in Dosing, and the
+    -- prescriber's later "no", held nothing; a review signed after her "no" let the dose go).
+    -- In this phase the gate reads them. Past it, before the devices: a hold of the phase and
+    -- of the dose (lib.stopping_rule), lifted by the answer taken back (an amendment). After
+    -- the devices: a carried alert for the clinician (high for consent).
+    -- Sources: docs/clinical/esketamine-rems.md (prescriber and pulse oximeter on site [P];
+    -- vitals acceptable before dosing, the form's question [S reproducing P]; a ride confirmed
+    -- before dosing [P][S]).
+    lib.stopping_rule {
+      item = "consent", id = "consent_withdrawn", phase = "predose", dosed = dosed, urgent = true,
+      what = "Informed consent not given or withdrawn", before = "the dose waits for consent given again",
+      after = "a clinician speaks with the patient now and decides what follows",
+    },
+    lib.stopping_rule {
+      item = "prescriber_on_site", id = "prescriber_absent", phase = "predose", dosed = dosed,
+      what = "Prescriber not on site", before = "the dose waits until the prescriber is on site (REMS)",
+      after = "the monitoring needs a prescriber on site (REMS): tell the prescriber",
+    },
+    lib.stopping_rule {
+      item = "pulse_oximeter", id = "oximeter_absent", phase = "predose", dosed = dosed,
+      what = "No working pulse oximeter on the patient",
+      before = "the dose waits until one is on the patient and working (REMS)",
+      after = "put a working one on the patient and tell the prescriber",
+    },
+    lib.stopping_rule {
+      item = "predose_acceptable", id = "vitals_not_acceptable", phase = "predose", dosed = dosed,
+      what = "Vitals judged not acceptable for dosing",
+      before = "the dose waits for the prescriber's yes (an amendment), whatever was signed before",
+      after = "the REMS form will say no beside a time of dosing: the prescriber reviews the patient",
+    },
+    lib.stopping_rule {
+      item = "ride_confirmed", id = "ride_withdrawn", phase = "predose", dosed = dosed,
+      what = "No ride home confirmed", before = "the dose waits until a ride home is confirmed",
+      after = "the patient must not drive today: arrange a ride before discharge and tell the prescriber",
     },
   }),
 

@@ -224,6 +224,33 @@ function lib.predose_hold(field, alert, x, visit)
                               .. "or a clinician reviews and overrides this hold.", x[field], visit.param(l.param))) }
 end
 
+-- A rule on an answer the infusion rests on (consent, a responsible adult to take the
+-- patient home), read as it stands now (docs/safety.md AN10: consent amended false in the
+-- infusion had held nothing). `s`: the `item` and the rule's `id`; `phase`, the answer's,
+-- whose gate reads it while the visit is there (a check's false there is "not yet",
+-- recorded again when done: G1); `started(visit)`, whether the dose is given (the phase
+-- file names the items); the words `what`, `before` and `after`. Past its phase, the answer
+-- false before the start is a block, which holds the phase and, in the infusion, its start
+-- (the engine's dose hold, N7) until the answer is taken back (an amendment): no signature
+-- outweighs it. After the start, an alert the rule carries (a clinician acknowledges it,
+-- with a reason): medium, high if `urgent`. vigil stops nothing: the message says what was
+-- seen and who decides.
+function lib.stopping_rule(s)
+  return v.rule(s.id) {
+    on = s.item,
+    carry = true,
+    priority = "high",
+    worse = false, -- an answer: nothing worse to announce than the stop itself
+    check = function(x, visit)
+      if x ~= false or visit.phase() == s.phase then return nil end
+      if not s.started(visit) then return v.block(fmt("%s: do not start the infusion; %s", s.what, s.before)) end
+      local message = fmt("%s after the infusion started: %s.", s.what, s.after)
+      if s.urgent then return v.alert.high(message, { value = s.what }) end
+      return v.alert.medium(message, { value = s.what })
+    end,
+  }
+end
+
 -- The last vitals of the visit after the dose and when they were observed (ms since the
 -- epoch): the discharge's repeat reading (T6), else the observation's, else the infusion's.
 -- Each phase's readings are taken after the last phase's, so the first found is the newest.

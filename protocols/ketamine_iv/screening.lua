@@ -5,7 +5,9 @@
 -- Rule ids: ci_hypertension, ci_vascular, ci_psychosis, ci_hypersensitivity,
 -- pregnancy (blocks); substance_use (low alert); bp_hold (block, medium or high alert: AN12); bp_caution (low
 -- alert); bp_low, hr_low, spo2_low, rr_low (high alert and block: low pre-dose vitals); dose_calc (medium alert "dose_calc" + block); phq9 (note); self_harm (carried
--- high alert "phq9_item9" until the suicide-risk assessment; block on a high outcome).
+-- high alert "phq9_item9" until the suicide-risk assessment; block on a high outcome);
+-- consent_withdrawn, ride_withdrawn (an answer the infusion rests on, false: block before
+-- the start; carried alert after it, high for consent).
 
 local v = require "vigil"
 local scores = require "vigil.scores"
@@ -29,6 +31,12 @@ local function contraindication(id, title)
       end
     end,
   }
+end
+
+-- Whether the dose is given: the infusion started or its dose given recorded (the course's
+-- dose_given), for the rules on the answers the infusion rests on (AN10, lib.stopping_rule).
+local function started(visit)
+  return visit.value("infusion.infusion_started") == true or visit.value("infusion.dose_given") ~= nil
 end
 
 -- PHQ-9: nine items 0-3, its severity bands and the item 9 flag come from the
@@ -150,6 +158,23 @@ return v.phase "screening" {
   },
 
   rules = {
+    -- The answers the gate needs before the infusion, read again whenever they change
+    -- (docs/safety.md AN10: consent amended false in the infusion, and the start was 200).
+    -- In this phase the gate reads them. Past it, before the start: a hold of the phase and
+    -- of the start (lib.stopping_rule), lifted by the answer taken back (an amendment).
+    -- After the start: a carried alert for the clinician (high for consent: the infusion may
+    -- be running). Source of the ride: docs/clinical/discharge-criteria.md
+    -- (a ride confirmed before dosing [P][S]).
+    lib.stopping_rule {
+      item = "consent", id = "consent_withdrawn", phase = "screening", started = started, urgent = true,
+      what = "Informed consent not given or withdrawn", before = "the infusion waits for consent given again",
+      after = "a clinician speaks with the patient now and decides whether the infusion goes on",
+    },
+    lib.stopping_rule {
+      item = "ride_confirmed", id = "ride_withdrawn", phase = "screening", started = started,
+      what = "No responsible adult to take the patient home", before = "the infusion waits until one is confirmed",
+      after = "the patient must not drive today: arrange one before discharge and tell the clinician",
+    },
     -- A positive item 9 raises a high alert that is carried: it does not close when
     -- the visit moves on, only when the assessment is recorded or a clinician
     -- acknowledges it with a reason. A "high" outcome holds, whatever item 9 says (K1).

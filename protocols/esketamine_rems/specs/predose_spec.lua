@@ -137,6 +137,32 @@ return {
     expect "2m" { gate_blocked = "predose", reason = "Suicide-risk assessment by the prescriber" },
   },
 
+  -- 1.7.12 (docs/safety.md AN10): consent, the prescriber on site, the oximeter and the
+  -- prescriber's judgement amended false (or "no") in Dosing held nothing; now each holds
+  -- the dose until it is taken back, and after the devices it alerts (carried).
+  spec "An answer dosing rests on, amended false in Dosing, holds the dose" {
+    session.predose(),
+    at "4m" { amend = { item = "predose.consent", value = false, reason = "patient withdrew consent" } },
+    expect "4m" { block = "predose:consent_withdrawn", reason = "Informed consent not given or withdrawn" },
+    at "5m" { record = { dose = "56 mg" } },
+    expect "5m" { refused = true, error = "the dose waits while a hold is open" },
+    at "6m" { amend = { item = "predose.consent", value = true, reason = "consent given again" } },
+    expect "6m" { unblocked = "predose:consent_withdrawn" },
+    at "7m" { actor = "dr:kim", amend = { item = "predose.predose_acceptable", value = "no", reason = "not today" } },
+    expect "7m" { block = "predose:vitals_not_acceptable", reason = "Vitals judged not acceptable for dosing" },
+    at "8m" { record = { dose = "56 mg" } },
+    expect "8m" { refused = true, error = "the dose waits while a hold is open" },
+  },
+
+  spec "After the devices, consent withdrawn alerts high for the clinician, the oximeter medium" {
+    session.predose(),
+    session.dosing(),
+    at "20m" { amend = { item = "predose.consent", value = false, reason = "patient withdrew consent" } },
+    expect "20m" { alert = "consent_withdrawn", priority = "high", message = "after the dose was given" },
+    at "21m" { amend = { item = "predose.pulse_oximeter", value = false, reason = "the probe stopped reading" } },
+    expect "21m" { alert = "oximeter_absent", priority = "medium", message = "put a working one on the patient" },
+  },
+
   spec "Dosing: the gate waits for the devices" {
     params = { dose_mg = "84" },
     session.predose(),

@@ -107,6 +107,33 @@ return {
     expect "4m" { unblocked = "self_harm" },
   },
 
+  -- 1.7.12 (docs/safety.md AN10): consent amended false in the infusion held nothing and
+  -- the infusion started; now it holds the start until taken back, and alerts after it.
+  spec "Consent amended false after screening holds the start; after it, it alerts" {
+    params = { weight = 70 },
+    visit.screening(70),
+    at "12m" { amend = { item = "screening.consent", value = false, reason = "patient withdrew consent" } },
+    expect "12m" { block = "screening:consent_withdrawn", reason = "Informed consent not given or withdrawn" },
+    at "13m" { record = { infusion_started = true } },
+    expect "13m" { refused = true, error = "the dose waits while a hold is open" },
+    at "14m" { amend = { item = "screening.consent", value = true, reason = "consent given again" } },
+    expect "14m" { unblocked = "screening:consent_withdrawn" },
+    at "15m" { record = { infusion_started = true } },
+    at "20m" { amend = { item = "screening.consent", value = false, reason = "patient asks to stop" } },
+    expect "20m" { alert = "consent_withdrawn", priority = "high", message = "after the infusion started" },
+    at "21m" { amend = { item = "screening.ride_confirmed", value = false, reason = "the ride cancelled" } },
+    expect "21m" { alert = "ride_withdrawn", priority = "medium", message = "arrange one before discharge" },
+  },
+
+  spec "No responsible adult, amended after screening, holds the start too" {
+    params = { weight = 70 },
+    visit.screening(70),
+    at "12m" { amend = { item = "screening.ride_confirmed", value = false, reason = "the ride cancelled" } },
+    expect "12m" { block = "screening:ride_withdrawn", reason = "No responsible adult to take the patient home" },
+    at "13m" { record = { infusion_started = true } },
+    expect "13m" { refused = true, error = "the dose waits while a hold is open" },
+  },
+
   spec "Screening cannot be left without consent and a confirmed ride" {
     params = { weight = 70 },
     at "0m" { record = { consent = false, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
