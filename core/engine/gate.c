@@ -283,6 +283,10 @@ int vigil__dose_hold(vigil_engine *e, visit *v, int item, char *text, size_t len
   char why[1024];
   if (!vigil__eval_before_dose(e, v, why, sizeof why)) vigil__buf_printf(&b, "%s%s", b.len ? "; " : "", why);
   int held = b.len > 0 || b.oom;
+  /* A reason may end its own sentence ("... a clinician's review."): one
+   * full stop before ours, not two. */
+  while (b.p && b.len > 0 && b.p[b.len - 1] == '.')
+    b.p[--b.len] = '\0';
   if (held)
     snprintf(text, len,
              "%s: the dose waits while a hold is open: %s. Nothing was recorded; observations are still "

@@ -231,6 +231,9 @@ static inline int alarm_cmd_msg(alarm_serve *a, const char *who, uint64_t visit,
   const char *m = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
   snprintf(msg, len, "%s", m ? m : "");
   json_decref(r);
+  /* What a nurse reads: a reason that ends its own sentence is joined with
+   * one full stop, not two ("... a clinician's review.. Nothing was recorded"). */
+  if (m && strstr(m, ".. ")) fail_msg("a refusal reads with a doubled full stop: %s", m);
   return status;
 }
 
