@@ -204,6 +204,21 @@ async function shown(c, before) {
   }
 }
 
+// Waits for what an entry should show; if it does not come, says what the
+// page shows instead: the errors at the checklist's fields, the time it
+// would record, its last entries (a CI run once waited here in vain).
+async function shownOrTell(p, locator, what) {
+  try {
+    await locator.waitFor();
+  } catch (err) {
+    const text = async (sel) => (await p.locator(sel).allInnerTexts().catch(() => [])).filter((t) => t.trim()).join(" | ");
+    throw new Error(`${err.message}\nwaiting for ${what}; the page shows:\n` +
+      `  errors: ${await text(".checklist .error, #page-error")}\n` +
+      `  observed at: ${await p.locator("#observed-at").inputValue().catch(() => "(none)")}, ${await text(".checklist .observed-hint")}\n` +
+      `  last entries: ${await text(".checklist .last")}\n  history: ${(await text(".history li")).slice(0, 600)}`);
+  }
+}
+
 // Waits for the phase's gate to hold; if it does not, says what the page
 // shows instead.
 async function gateOpen(p) {
@@ -356,7 +371,7 @@ describe("the nurse workstation", () => {
     assert.match(await nurse.locator(".checklist .observed-hint").innerText(), /A late entry: observed 3 min \d\d s ago/);
     await vitals(nurse, "Baseline vitals before dosing", { "Systolic BP": 158, "Respiratory rate": 14 });
     const late = card(nurse, "Baseline vitals before dosing").locator(".last .late-mark");
-    await late.waitFor();
+    await shownOrTell(nurse, late, `the late entry observed at ${at}`);
     assert.match(await late.innerText(), new RegExp(`^Late entry: observed ${at}, entered \\d\\d:\\d\\d \\(3 min \\d\\d s late\\)$`));
     await nurse.locator(".history li", { hasText: `(late entry: observed ${at})` }).waitFor();
     // The next entry is observed now again.
