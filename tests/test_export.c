@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "export/export.h"
 #include "author/scenario.h"
+#include "protocol_copy.h"
 #include "vigil_binary.h"
 #include "vigil/vigil.h"
 
@@ -144,8 +145,10 @@ static void check_bundle(const expected *x, const char *text) {
   char canonical[128];
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s", x->protocol);
   assert_string_equal(vigil__export_str(q, "url"), canonical);
-  /* the bundled protocols' versions */
-  const char *version = !strcmp(x->protocol, "esketamine_rems") ? "1.7.14" : "1.7.14";
+  /* the bundled protocol's version, as its protocol.lua declares it */
+  char folder[128];
+  snprintf(folder, sizeof folder, "protocols/%s", x->protocol);
+  const char *version = protocol_copy_version(folder);
   assert_string_equal(vigil__export_str(q, "version"), version);
   snprintf(canonical, sizeof canonical, "urn:vigil:protocol:%s|%s", x->protocol, version);
   assert_string_equal(vigil__export_str(qr, "questionnaire"), canonical);
@@ -336,19 +339,22 @@ static void rems_form_of_a_session(void **state) {
   assert_int_equal(json_array_size(json_object_get(f, "missing")), 0);
   json_decref(f);
 
-  char *csv = NULL, err[256];
+  char *csv = NULL, err[256], want[1024];
   assert_int_equal(vigil__export_rems(e, visit, 1, &csv, err, sizeof err), 0);
-  assert_string_equal(csv, "visit,patient,protocol,status,session_date,dosed_at,benzodiazepines,"
-                           "non_benzodiazepine_hypnotics,psychostimulants,maois,dose,lot_number,"
-                           "vitals_acceptable_before_dosing,bp_before_dosing,bp_at_40_minutes,"
-                           "bp_at_40_minutes_minutes_after_dosing,bp_before_leaving,vitals_acceptable_before_leaving,"
-                           "ready_to_leave_minutes_after_dosing,total_minutes_monitored,sedation_occurred,"
-                           "dissociation_occurred,respiratory_depression_occurred,form_due_by,submitted,submitted_at,"
-                           "submitted_by,submission_method,submission_reference,submission_incomplete_reason,"
-                           "submission_recorded_at,missing\r\n"
-                           "1,room-1,esketamine_rems@1.7.14,discharged,2026-01-05,2026-01-05T08:10:00.000Z,no,no,no,no,"
-                           "56 mg,EKA2211,yes,128/78,142/88,40,126/80,yes,121,125,yes,yes,no,"
-                           "2026-01-12T08:00:00.000Z,no,,,,,,,\r\n");
+  snprintf(want, sizeof want,
+           "visit,patient,protocol,status,session_date,dosed_at,benzodiazepines,"
+           "non_benzodiazepine_hypnotics,psychostimulants,maois,dose,lot_number,"
+           "vitals_acceptable_before_dosing,bp_before_dosing,bp_at_40_minutes,"
+           "bp_at_40_minutes_minutes_after_dosing,bp_before_leaving,vitals_acceptable_before_leaving,"
+           "ready_to_leave_minutes_after_dosing,total_minutes_monitored,sedation_occurred,"
+           "dissociation_occurred,respiratory_depression_occurred,form_due_by,submitted,submitted_at,"
+           "submitted_by,submission_method,submission_reference,submission_incomplete_reason,"
+           "submission_recorded_at,missing\r\n"
+           "1,room-1,esketamine_rems@%s,discharged,2026-01-05,2026-01-05T08:10:00.000Z,no,no,no,no,"
+           "56 mg,EKA2211,yes,128/78,142/88,40,126/80,yes,121,125,yes,yes,no,"
+           "2026-01-12T08:00:00.000Z,no,,,,,,,\r\n",
+           protocol_copy_version("protocols/esketamine_rems"));
+  assert_string_equal(csv, want);
   free(csv);
   vigil_engine_free(e);
 }
@@ -432,11 +438,12 @@ static void a_late_reading_is_effective_when_observed(void **state) {
 static void rems_form_refuses_other_protocols(void **state) {
   uint64_t visit;
   vigil_engine *e = run_scenario("ketamine_iv", "uneventful", NULL, &visit);
-  char *out = NULL, err[1024];
+  char *out = NULL, err[1024], want[256], ref[64];
   assert_int_equal(vigil__export_rems(e, visit, 0, &out, err, sizeof err), VIGIL_EPROTOCOL);
   assert_null(out);
-  if (!strstr(err, "ketamine_iv@1.7.14 does not record the REMS form's items (missing: predose.comed_benzodiazepine"))
-    fail_msg("said: %s", err);
+  snprintf(want, sizeof want, "%s does not record the REMS form's items (missing: predose.comed_benzodiazepine",
+           protocol_copy_ref("protocols/ketamine_iv", NULL, ref, sizeof ref));
+  if (!strstr(err, want)) fail_msg("said: %s", err);
   assert_int_equal(vigil__export_rems(e, 99, 0, &out, err, sizeof err), VIGIL_ENOENT);
   assert_int_equal(vigil__export_fhir(e, 99, &out, err, sizeof err), VIGIL_ENOENT);
   vigil_engine_free(e);

@@ -19,11 +19,19 @@
 #include "store/protocol_version.h"
 #include "vigil/vigil.h"
 
+/* The bundled protocols as they are ("ketamine_iv@1.7.14"), read from their
+ * protocol.lua (main): a bump of their version needs no edit here. A copy's
+ * version is the bundled one's made later (PROTOCOL_COPY_LATER), named by
+ * protocol_copy_ref with the same bump. */
+static char KET[64];
+#define KETAMINE "protocols/ketamine_iv"
+
 /* A clinic's next version: a threshold raised, checkpoints spaced out, a
  * longer observation, temperature added, a helper's comparison changed, an
  * item dropped and one added, a gate's wording changed, a new rule. */
+#define NEXT_VERSION "+0.1.0" /* a minor version later (1.7.14: 1.8.0) */
 static const protocol_edit NEXT[] = {
-    {"protocol.lua", "version = \"1.7.14\"", "version = \"1.8.0\""},
+    PROTOCOL_COPY_LATER(NEXT_VERSION),
     {"protocol.lua", "title = \"Marked hypertension: systolic at or above\", default = 180,",
      "title = \"Marked hypertension: systolic at or above\", default = 190,"},
     {"infusion.lua", "local EVERY, GRACE = \"10m\", \"5m\"", "local EVERY, GRACE = \"15m\", \"5m\""},
@@ -50,7 +58,6 @@ static const protocol_edit NEXT[] = {
 
 /* What the reviewer must read, each line exactly. */
 static const char *EXPECTED[] = {
-    "ketamine_iv@1.7.14 -> ketamine_iv@1.8.0",
     "Safety controls removed or weakened (approving needs them confirmed):",
     "  ! item infusion.vitals: checked less often (every 10m -> 15m)",
     "Parameters (thresholds and per-visit values):",
@@ -109,7 +116,19 @@ static void has_line(const char *text, const char *line) {
   }
 }
 
+/* has_line, the line made by printf (a version's name in it: KET). */
+__attribute__((format(printf, 2, 3))) static void has_linef(const char *text, const char *format, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(line, sizeof line, format, ap);
+  va_end(ap);
+  has_line(text, line);
+}
+
 static void check_report(const char *text) {
+  char next[64];
+  has_linef(text, "%s -> %s", KET, protocol_copy_ref(KETAMINE, NEXT_VERSION, next, sizeof next));
   for (int i = 0; EXPECTED[i]; i++)
     has_line(text, EXPECTED[i]);
   has_line(text, "Rules:");
@@ -131,8 +150,8 @@ static void folders(void **state) {
   int changes = vigil__protocol_diff(a, b, collect, &out);
   check_report(out.text);
   /* 20, the copy's specs: none (1) and each removed (16), G10; 3 checked less often; 51 cases of
-   * 1.7.12's specs that no longer run as written (Q1: named, never dropped; fasting_hours removed,
-   * checkpoints every 15 minutes); 6 rules that no longer fire on a visit 1.7.12's alerted on, both
+   * the bundled version's specs that no longer run as written (Q1: named, never dropped; fasting_hours
+   * removed, checkpoints every 15 minutes); 6 rules that no longer fire on a visit it alerted on, both
    * versions' rules run on it (T3): bp_high at a systolic of 183 (sbp_alert's default 190), bp_rise
    * at exactly its limit (>= made >), each in the infusion, the observation and the discharge; 4
    * whose code changed, for the approver to read (AI2): the screening gate and the three bp_rise. */
@@ -143,9 +162,11 @@ static void folders(void **state) {
   has_line(out.text, "  ! rule infusion.bp_rise: no longer fires (it raised medium) in phase infusion on a visit with "
                      "infusion.vitals.sbp = 80, every other value at the low end of its range (both versions' rules "
                      "run on it)");
-  has_line(out.text, "  ! spec \"An uneventful visit raises nothing and is discharged at 115m\": a case "
-                     "ketamine_iv@1.7.14's specs held no longer runs as written (specs/uneventful_spec.lua:13: "
-                     "expected phase infusion entered at 10m)");
+  has_linef(out.text,
+            "  ! spec \"An uneventful visit raises nothing and is discharged at 115m\": a case "
+            "%s's specs held no longer runs as written (specs/uneventful_spec.lua:13: "
+            "expected phase infusion entered at 10m)",
+            KET);
   /* The gate's code changed too, with where it is now and was. */
   assert_non_null(strstr(out.text, "  ~ screening: gate: code changed (screening.lua:"));
   /* Nothing else: the unchanged rules and items are not listed (a spec case may name them). */
@@ -158,9 +179,10 @@ static void folders(void **state) {
 
   /* A version against itself. */
   lines same = {0};
+  char identical[256];
+  snprintf(identical, sizeof identical, "%s -> %s\n  identical (the same sources, the same sha256)\n", KET, KET);
   assert_int_equal(vigil__protocol_diff(a, a, collect, &same), 0);
-  assert_string_equal(same.text,
-                      "ketamine_iv@1.7.14 -> ketamine_iv@1.7.14\n  identical (the same sources, the same sha256)\n");
+  assert_string_equal(same.text, identical);
   free(same.text);
   vigil__protocol_free(a);
   vigil__protocol_free(b);
@@ -171,7 +193,7 @@ static void folders(void **state) {
  * that goes back to bare numbers sees each field's change. */
 static void score_forms(void **state) {
   static const protocol_edit bare[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"discharge.lua", "fields = scores.aldrete_fields,",
        "fields = { activity = { 0, 1, 2 }, respiration = { 0, 1, 2 }, circulation = { 0, 1, 2 },\n"
        "                consciousness = { 0, 1, 2 }, spo2 = { 0, 1, 2 } },"},
@@ -201,7 +223,7 @@ static void score_forms(void **state) {
  * content: a margin loosened, a rule's priority lowered. */
 static void alert_declarations(void **state) {
   static const protocol_edit loosened[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.16\""},
+      PROTOCOL_COPY_LATER("+0.0.2"),
       {"lib.lua", "spo2 = { lower = 3 },", "spo2 = { lower = 5 },"},
       {"infusion.lua", "      priority = \"low\", worse = false,", "      priority = \"medium\", worse = false,"},
   };
@@ -226,8 +248,9 @@ static void alert_declarations(void **state) {
  * code (high to low, its declared priority unchanged), a course added or
  * removed, and the specs a version came without. */
 static void demotions_courses_and_specs(void **state) {
+#define DEMOTED_VERSION "+0.0.12"
   static const protocol_edit demoted[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.26\""},
+      PROTOCOL_COPY_LATER(DEMOTED_VERSION),
       {"screening.lua", "return v.alert.high(fmt(\"PHQ-9 item 9 scored",
        "return v.alert.low(fmt(\"PHQ-9 item 9 scored"},
   };
@@ -240,7 +263,10 @@ static void demotions_courses_and_specs(void **state) {
   has_line(out.text, "  ~ screening.self_harm: the alerts its code raises are low (were high)");
   /* The copy has no specs/: each removed spec is named, and the lack of any. */
   has_line(out.text, "Specs (what shows the version does what it says):");
-  has_line(out.text, "  ! ketamine_iv@1.7.26 has no specs (specs/*_spec.lua): nothing shows it works");
+  char copy[64];
+  has_linef(out.text, "  ! %s has no specs (specs/*_spec.lua): nothing shows it works",
+            protocol_copy_ref(KETAMINE, DEMOTED_VERSION, copy, sizeof copy));
+#undef DEMOTED_VERSION
   has_line(out.text, "  - specs/discharge_spec.lua (removed)");
   free(out.text);
   vigil__protocol_free(b);
@@ -287,14 +313,14 @@ static void demotions_courses_and_specs(void **state) {
 static void code_no_case_shows_is_named(void **state) {
   (void)state;
   static const protocol_edit by_id[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"observation.lua", "    local need = visit.param(\"observation_minutes\")\n",
        "    if visit.id() > 20 then return true end\n    local need = visit.param(\"observation_minutes\")\n"},
       {"lib.lua", "function lib.rr_low(x, visit)\n",
        "function lib.rr_low(x, visit)\n  if visit.id() > 20 then return nil end\n"},
   };
   static const protocol_edit comment[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"lib.lua", "function lib.rr_low(x, visit)\n", "function lib.rr_low(x, visit)\n  -- the clinic's limit\n"},
   };
   char dir[64], dir2[64];
@@ -336,7 +362,7 @@ static void code_no_case_shows_is_named(void **state) {
  * are what an approval must confirm (vigil__protocol_weakened). */
 static void weakened_controls(void **state) {
   static const protocol_edit weakened[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"screening.lua", "unit = \"mg\", range = { 5, 250 }, skippable = false,", "unit = \"mg\", range = { 5, 250 },"},
       {"screening.lua", "      carry = true, worse = \"higher\",", "      worse = \"higher\","},
       {"screening.lua", "          return v.block(\"Suicide-risk assessment: high. Do not dose today.\")\n",
@@ -388,22 +414,27 @@ static void weakened_controls(void **state) {
   has_line(only.text, "rule observation.spo2_low: the highest alert its code raises lowered high -> medium");
   has_line(only.text, "rule discharge.spo2_low: the highest alert its code raises lowered high -> medium");
   /* N1 (c): the cases the previous version's specs pin, run against the copy. */
-  has_line(only.text, "rule screening.self_harm: no longer fires on a case ketamine_iv@1.7.14's specs held "
-                      "(specs/screening_spec.lua:88: expected a block from rule self_harm with reason \"Do not dose "
-                      "today\" at 4m)");
-  has_line(only.text, "rule spo2_low (screening, infusion, observation, discharge): no longer fires on a case "
-                      "ketamine_iv@1.7.14's specs "
-                      "held (specs/limits_spec.lua:32: expected a high alert from spo2_low saying \"SpO2 91% is "
-                      "below 92%\" at 11m)");
+  has_linef(only.text,
+            "rule screening.self_harm: no longer fires on a case %s's specs held "
+            "(specs/screening_spec.lua:88: expected a block from rule self_harm with reason \"Do not dose "
+            "today\" at 4m)",
+            KET);
+  has_linef(only.text,
+            "rule spo2_low (screening, infusion, observation, discharge): no longer fires on a case "
+            "%s's specs "
+            "held (specs/limits_spec.lua:32: expected a high alert from spo2_low saying \"SpO2 91%% is "
+            "below 92%%\" at 11m)",
+            KET);
   /* ... and so does screening.spo2_low (1.6.0, Q3), beside the block it keeps: its
    * alert's own priority is named, a block aside (Q7). */
   has_line(only.text, "rule screening.spo2_low: the highest alert its code raises lowered high -> medium");
-  /* Q1: the cases of 1.7.12's specs that no longer run as written are named, never dropped (5: AN13's
+  /* Q1: the cases of the bundled version's specs that no longer run as written are named, never dropped (5: AN13's
    * stale baseline meets the copy's checkpoints counted from entering the infusion). */
-  has_line(only.text,
-           "spec \"A high suicide-risk assessment blocks whatever item 9 says\": a case ketamine_iv@1.7.14's "
-           "specs held no longer runs as written (specs/screening_spec.lua:107: expected the block from "
-           "rule self_harm cleared at 4m)");
+  has_linef(only.text,
+            "spec \"A high suicide-risk assessment blocks whatever item 9 says\": a case %s's "
+            "specs held no longer runs as written (specs/screening_spec.lua:107: expected the block from "
+            "rule self_harm cleared at 4m)",
+            KET);
   /* T3: the same demotions and the block taken away, found by running both versions' rules. */
   has_line(only.text, "rule screening.spo2_low: raises medium where it raised high in phase screening on a visit with "
                       "every value at the low end of its range (both versions' rules run on it)");
@@ -431,7 +462,7 @@ static void weakened_controls(void **state) {
   /* H1: a rule's `worse` margin removed, or widened, silences a worse reading
    * after an acknowledgement (SpO2 72 % after an acknowledged 91 %). */
   static const protocol_edit no_worse[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,", "      priority = \"high\","},
   };
   protocol_copy("protocols/ketamine_iv", dir, no_worse, sizeof no_worse / sizeof *no_worse);
@@ -440,10 +471,11 @@ static void weakened_controls(void **state) {
   lines gone = {0};
   /* The pinned spec case (L3) names it as well (N1 c). */
   if (vigil__protocol_weakened(a, b, collect, &gone) != 2) fail_msg("worse removed:\n%s", gone.text);
-  has_line(gone.text, "rule spo2_low (screening, infusion, observation, discharge): no longer fires on a case "
-                      "ketamine_iv@1.7.14's specs "
-                      "held "
-                      "(specs/vitals_spec.lua:96: expected a high alert from spo2_low saying \"SpO2 88%\" at 25m)");
+  has_linef(gone.text,
+            "rule spo2_low (screening, infusion, observation, discharge): no longer fires on a case "
+            "%s's specs held "
+            "(specs/vitals_spec.lua:96: expected a high alert from spo2_low saying \"SpO2 88%%\" at 25m)",
+            KET);
   has_line(gone.text, "rule infusion.spo2_low: a worse reading after an acknowledgement no longer raises a new alert "
                       "(worse removed)");
   free(gone.text);
@@ -452,7 +484,7 @@ static void weakened_controls(void **state) {
 
   /* M4: worse = false (nothing can be worse) in its place is said on purpose, and named. */
   static const protocol_edit worse_off[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"infusion.lua", "      priority = \"high\", worse = lib.worse.spo2,",
        "      priority = \"high\", worse = false,"},
   };
@@ -469,7 +501,7 @@ static void weakened_controls(void **state) {
   protocol_copy_remove(dir);
 
   static const protocol_edit wide[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"lib.lua", "  spo2 = { lower = 3 },\n  rr = { lower = 2 },", "  spo2 = { lower = 30 },\n  rr = { lower = 20 },"},
       {"lib.lua", "  moaas = { lower = 1 },", "  moaas = { lower = 5 },"},
   };
@@ -502,7 +534,9 @@ static void weakened_controls(void **state) {
 }
 
 /* One edited copy of `folder` per case, each compared with the bundled
- * version: the diff names it weakened with a line containing `line`. */
+ * version: the diff names it weakened with a line containing `line`, a
+ * printf format whose %s, if any, is the bundled version ("a case %s's specs
+ * held": esketamine_rems@1.7.14's). */
 typedef struct weakened_case {
   const protocol_edit *edits;
   size_t n;
@@ -518,9 +552,10 @@ static void each_named_weakened(const char *folder, const weakened_case *cases, 
     protocol *b = vigil__protocol_version_load(dir, NULL, no_problem, NULL);
     assert_non_null(b);
     lines out = {0};
+    char line[1024], bundled[64];
+    snprintf(line, sizeof line, cases[i].line, protocol_copy_ref(folder, NULL, bundled, sizeof bundled));
     vigil__protocol_weakened(a, b, collect, &out);
-    if (!out.text || !strstr(out.text, cases[i].line))
-      fail_msg("%s case %zu, no \"%s\" in:\n%s", folder, i, cases[i].line, out.text);
+    if (!out.text || !strstr(out.text, line)) fail_msg("%s case %zu, no \"%s\" in:\n%s", folder, i, line, out.text);
     free(out.text);
     vigil__protocol_free(b);
     protocol_copy_remove(dir);
@@ -536,29 +571,29 @@ static void each_named_weakened(const char *folder, const weakened_case *cases, 
  * (their pinned case of an item 9 of 1) against the copy. */
 static void suicide_risk_hold_weakened(void **state) {
   static const protocol_edit when[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"predose.lua", "return x ~= nil and x > 0", "return x ~= nil and x > 3"},
   };
   static const protocol_edit option[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"predose.lua", "options = { \"0\", \"1\", \"2\", \"3\" },",
        "options = { \"0\", \"1\", \"2\", \"3\", \"not asked\" },"},
   };
   static const protocol_edit threshold[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"predose.lua", "if answer == nil or answer == 0 then return nil end",
        "if answer == nil or answer < 3 then return nil end"},
   };
   static const protocol_edit high_text[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.22\""},
+      PROTOCOL_COPY_LATER("+0.0.8"),
       {"predose.lua", "if assessed == \"high: do not dose today\" then", "if assessed == \"high: do not dose\" then"},
   };
   static const protocol_edit any_dose[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.23\""},
+      PROTOCOL_COPY_LATER("+0.0.9"),
       {"dosing.lua", "if x ~= prescribed .. \" mg\" then", "if x ~= prescribed .. \" mg\" and x ~= \"84 mg\" then"},
   };
   static const protocol_edit ranges[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"monitoring.lua", "      fields = { \"spo2\", \"rr\" },",
        "      fields = { spo2 = { range = { 70, 100 } }, rr = { range = { 6, 60 } } },"},
   };
@@ -568,13 +603,13 @@ static void suicide_risk_hold_weakened(void **state) {
        "item predose.self_harm_thoughts: option \"not asked\" added to an answer that cannot be skipped (an answer its "
        "rules were not written for)"},
       {threshold, 2,
-       "rule predose.self_harm: no longer fires on a case esketamine_rems@1.7.14's specs held "
+       "rule predose.self_harm: no longer fires on a case %s's specs held "
        "(specs/predose_spec.lua:"},
       /* Q1: the assessment compared with another text (1.6.7): "high: do not dose
        * today" no longer holds; the pinned case's later steps run on. */
-      {high_text, 2, "esketamine_rems@1.7.14's specs held"},
+      {high_text, 2, "%s's specs held"},
       /* Q1: the dose check accepting 84 mg against a 56 mg prescription (1.6.8). */
-      {any_dose, 2, "esketamine_rems@1.7.14's specs held"},
+      {any_dose, 2, "%s's specs held"},
       /* Q1: the plausible ranges of SpO2 and RR narrowed (1.6.4): apnoea refused again. */
       {ranges, 2,
        "item monitoring.respiration: the plausible range of respiration.spo2 narrowed 0-100 -> 70-100 (a reading "
@@ -585,47 +620,47 @@ static void suicide_risk_hold_weakened(void **state) {
 
 /* R3 of the ninth independent try: an approved esketamine 1.7.1 removed the
  * low systolic from the leaving hold and the diff said weakened: [] (no spec
- * pinned a low systolic alone at leaving); a ketamine 1.6.1 (here 1.7.12) whose bp_low also
+ * pinned a low systolic alone at leaving); a ketamine 1.6.1 (here a copy of the bundled one) whose bp_low also
  * required a diastolic of 60 or less was named only for its margin. The
  * bundled specs (specs/limits_spec.lua) pin each Q3/Q4 limit alone at its
  * boundary in each phase, so each such version fails a case of the previous
  * version's specs and is named. */
 static void low_limits_removed_are_weakened(void **state) {
   static const protocol_edit leaving[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"discharge.lua", "if x.sbp <= visit.param(\"sbp_low\") or x.hr <= visit.param(\"hr_min\") then",
        "if x.hr <= visit.param(\"hr_min\") then"},
   };
   static const protocol_edit bp_item[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"monitoring.lua", "    v.rule \"bp_low\" {\n      on = { \"bp_40m\", \"bp\" },",
        "    v.rule \"bp_low\" {\n      on = \"bp_40m\","},
   };
   static const weakened_case esketamine[] = {
       {leaving, 2,
        "spec \"Before leaving, a systolic or a heart rate alone at its limit alerts high and holds leaving\": a case "
-       "esketamine_rems@1.7.14's specs held"},
+       "%s's specs held"},
       {bp_item, 2,
        "spec \"In monitoring, each limit alone at its boundary alerts high, on either BP item\": a case "
-       "esketamine_rems@1.7.14's specs held"},
+       "%s's specs held"},
   };
   static const protocol_edit diastolic_too[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"lib.lua", "  local min = visit.param(\"sbp_low\")\n  if x.sbp <= min then",
        "  local min = visit.param(\"sbp_low\")\n  if x.sbp <= min and x.dbp <= 60 then"},
   };
   static const protocol_edit discharge[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"lib.lua", "  if last.sbp <= visit.param(\"sbp_low\") then", "  if last.sbp < visit.param(\"sbp_low\") then"},
   };
   static const weakened_case ketamine[] = {
       {diastolic_too, 2,
-       "spec \"In the infusion, each limit alone at its boundary alerts high\": a case ketamine_iv@1.7.14's specs "
+       "spec \"In the infusion, each limit alone at its boundary alerts high\": a case %s's specs "
        "held"},
       /* The case's 90 after a baseline of 130 holds the discharge by the BP against the baseline
        * too (AL2), so the gate still fires: the case is named as no longer running as written. */
       {discharge, 2,
-       "spec \"A systolic alone at its limit holds the discharge\": a case ketamine_iv@1.7.14's specs held no longer "
+       "spec \"A systolic alone at its limit holds the discharge\": a case %s's specs held no longer "
        "runs as written"},
   };
   (void)state;
@@ -641,7 +676,7 @@ static void low_limits_removed_are_weakened(void **state) {
  * the diff's weakened list is not empty). */
 static void prescribed_mark_removed_is_weakened(void **state) {
   static const protocol_edit unmarked[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"protocol.lua", "    v.param \"sbp_low\" {\n      prescribed = true, less_than = \"sbp_caution\",",
        "    v.param \"sbp_low\" {\n      less_than = \"sbp_caution\","},
   };
@@ -664,7 +699,7 @@ static void prescribed_mark_removed_is_weakened(void **state) {
  * not named. */
 static void free_params_that_move_a_limit_are_weakened(void **state) {
   static const protocol_edit offset[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"spo2_probe_offset\" {\n"
        "      title = \"SpO2 probe offset\", default = 0, unit = \"%\", range = { 0, 10 },\n"
@@ -675,14 +710,14 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
        "  local min = visit.param(\"spo2_min\") - visit.param(\"spo2_probe_offset\")\n"},
   };
   static const protocol_edit renamed[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"protocol.lua", "    v.param \"spo2_min\" {\n      prescribed = true,\n", "    v.param \"spo2_floor\" {\n"},
       {"lib.lua", "  local min = visit.param(\"spo2_min\")\n", "  local min = visit.param(\"spo2_floor\")\n"},
       {"lib.lua", "spo2 = { param = \"spo2_min\",", "spo2 = { param = \"spo2_floor\","},
       {"lib.lua", "return x.spo2 < visit.param(\"spo2_min\")", "return x.spo2 < visit.param(\"spo2_floor\")"},
   };
   static const protocol_edit unbounded[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"spo2_probe_offset\" {\n"
        "      title = \"SpO2 probe offset\", default = 0, unit = \"%\",\n"
@@ -693,10 +728,10 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
   static const weakened_case cases[] = {
       {offset, 3,
        "param spo2_probe_offset (new, not prescribed): set to 10 at a visit's start (a nurse may), a case "
-       "esketamine_rems@1.7.14's specs held fails (specs/"},
+       "%s's specs held fails (specs/"},
       {renamed, 5,
        "param spo2_floor (new, not prescribed): set to 85 at a visit's start (a nurse may), a case "
-       "esketamine_rems@1.7.14's specs held fails (specs/"},
+       "%s's specs held fails (specs/"},
       {unbounded, 2,
        "param spo2_probe_offset (new, not prescribed): a nurse may set it at a visit's start to any value, and it "
        "has no range or options"},
@@ -706,7 +741,7 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
 
   /* A new param a nurse may set that moves no limit is not named. */
   static const protocol_edit harmless[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"chair\" {\n"
        "      title = \"Chair number\", default = 1, range = { 1, 12 },\n"
@@ -733,7 +768,7 @@ static void free_params_that_move_a_limit_are_weakened(void **state) {
  * lowered from medium to low was listed under rules, not weakened. */
 static void lowered_rule_priority_is_weakened(void **state) {
   static const protocol_edit low[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"dosing.lua", "return { v.alert.medium(why, { id = \"dose_prescribed\" }), v.block(why) }",
        "return { v.alert.low(why, { id = \"dose_prescribed\" }), v.block(why) }"},
   };
@@ -750,11 +785,11 @@ static void lowered_rule_priority_is_weakened(void **state) {
  * named weakened. */
 static void signature_options_loosened_are_weakened(void **state) {
   static const protocol_edit unattested[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"predose.lua", "      items = { \"predose_acceptable\" },\n", ""},
   };
   static const protocol_edit own_assessment[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.21\""},
+      PROTOCOL_COPY_LATER("+0.0.7"),
       {"predose.lua", "      of = \"self_harm_thoughts\",\n",
        "      of = \"self_harm_thoughts\", second_person = false,\n"},
   };
@@ -775,7 +810,7 @@ static void signature_options_loosened_are_weakened(void **state) {
  * "0"), the infusion's, which still raises high, is not. */
 static void priority_lowered_in_a_helper_for_one_phase_is_weakened(void **state) {
   static const protocol_edit observation_medium[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.26\""},
+      PROTOCOL_COPY_LATER("+0.0.12"),
       {"lib.lua", "  if level == 0 then\n",
        "  if level == 0 and visit.phase() == \"observation\" then\n"
        "    return v.alert.medium(\"MOAA/S 0: no response to a painful stimulus. Support the airway and call the \"\n"
@@ -816,7 +851,7 @@ static void priority_lowered_in_a_helper_for_one_phase_is_weakened(void **state)
  * param is tried at its ends against the previous version's rules. */
 static void limits_loosened_through_prescribed_params_are_weakened(void **state) {
   static const protocol_edit cold[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.26\""},
+      PROTOCOL_COPY_LATER("+0.0.12"),
       {"protocol.lua", "    v.param \"rr_min\" {",
        "    v.param \"probe_finger_cold\" {\n"
        "      prescribed = true, title = \"Cold fingers: read SpO2 8 lower\", default = false,\n"
@@ -828,7 +863,7 @@ static void limits_loosened_through_prescribed_params_are_weakened(void **state)
        "  if visit.param(\"probe_finger_cold\") then min = min - 8 end\n"},
   };
   static const protocol_edit wide[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.26\""},
+      PROTOCOL_COPY_LATER("+0.0.12"),
       {"protocol.lua", "default = 92, unit = \"%\", range = { 85, 96 },",
        "default = 92, unit = \"%\", range = { 50, 96 },"},
       {"protocol.lua", "default = 90, unit = \"mm[Hg]\", range = { 70, 110 },",
@@ -839,14 +874,14 @@ static void limits_loosened_through_prescribed_params_are_weakened(void **state)
        "rule infusion.spo2_low: no longer fires (it raised high) in phase infusion on a visit with "
        "infusion.vitals.spo2 = 84, "
        "every other value at the low end of its range, with probe_finger_cold = true (a value a clinician may "
-       "prescribe; a param ketamine_iv@1.7.14 does not have)"},
+       "prescribe; a param %s does not have)"},
       {wide, 3, "param spo2_min: its allowed range widened 85..96 -> 50..96, and rules read it ("},
       {wide, 3, "param sbp_low: its allowed range widened 70..110 -> 40..110, and rules read it ("},
       {wide, 3,
        "rule infusion.spo2_low: no longer fires (it raised high) in phase infusion on a visit with "
        "infusion.vitals.spo2 = 50, "
        "every other value at the low end of its range, with spo2_min = 50 (the new range's low end; "
-       "ketamine_iv@1.7.14's was 85)"},
+       "%s's was 85)"},
       {wide, 3, "rule observation.bp_low: no longer fires"},
   };
   (void)state;
@@ -914,7 +949,7 @@ static void weakened_by_the_clock_or_the_course_history(void **state) {
  * was named weakened. Each edit of a copy of ketamine_iv is named. */
 static void course_and_drug_loosened(void **state) {
   static const protocol_edit loose[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.15\""},
+      PROTOCOL_COPY_LATER("+0.0.1"),
       {"protocol.lua", "names = { \"ketamine\", \"ketamin\",", "names = { \"ketamin\","},
       {"protocol.lua", "codes = { \"KET\", \"6130\", \"373464007\" },", "codes = { \"KET\" },"},
       {"protocol.lua", "sessions = 6, within = \"21d\", interval = \"3d\",",
@@ -985,7 +1020,7 @@ static void course_and_drug_loosened(void **state) {
  * loops at RR 7) is a weakened line on every call, in the same words. */
 static void weakened_does_not_depend_on_timing(void **state) {
   static const protocol_edit slow[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.33\""},
+      PROTOCOL_COPY_LATER("+0.0.19"),
       {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
        "      check = function(x, visit)\n"
        "        local spin = 0\n"
@@ -993,8 +1028,9 @@ static void weakened_does_not_depend_on_timing(void **state) {
        "        return lib.rr_low(x, visit), spin\n"
        "      end,"},
   };
+#define ENDLESS_VERSION "+0.0.20"
   static const protocol_edit endless[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.34\""},
+      PROTOCOL_COPY_LATER(ENDLESS_VERSION),
       {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
        "      check = function(x, visit)\n"
        "        if x.rr == 7 then while true do end end\n"
@@ -1027,10 +1063,12 @@ static void weakened_does_not_depend_on_timing(void **state) {
   assert_int_equal(a->sb->time_limit_ns, site_limit);
   assert_int_equal(b->sb->time_limit_ns, site_limit);
   lines first = {0};
+  char stopped[128];
+  protocol_copy_ref(KETAMINE, ENDLESS_VERSION, stopped, sizeof stopped);
+#undef ENDLESS_VERSION
+  strcat(stopped, ": its rules could not all be run on the synthetic visits");
   vigil__protocol_weakened(a, c, collect, &first);
-  if (!first.text ||
-      !strstr(first.text, "ketamine_iv@1.7.34: its rules could not all be run on the synthetic visits") ||
-      !strstr(first.text, "instruction budget of 10000000 exceeded"))
+  if (!first.text || !strstr(first.text, stopped) || !strstr(first.text, "instruction budget of 10000000 exceeded"))
     fail_msg("the stopped run is not named:\n%s", first.text);
   for (int call = 1; call < 3; call++) {
     lines out = {0};
@@ -1058,8 +1096,9 @@ static void weakened_does_not_depend_on_timing(void **state) {
  * (each would hold the server 2 s): it runs fewer cases than the version it
  * is compared with, which runs them all. */
 static void a_run_past_the_time_guard_stops(void **state) {
+#define STUCK_VERSION "+0.0.1"
   static const protocol_edit stuck[] = {
-      {"protocol.lua", "version = \"1.7.14\"", "version = \"1.7.15\""},
+      PROTOCOL_COPY_LATER(STUCK_VERSION),
       {"observation.lua", "      check = function(x, visit) return lib.rr_low(x, visit) end,",
        "      check = function(x, visit)\n"
        "        local big = x.rr >= 58 and string.rep(\"a\", 1000000)\n"
@@ -1077,9 +1116,12 @@ static void a_run_past_the_time_guard_stops(void **state) {
   assert_non_null(b);
   uint64_t calls_a = a->sb->calls, calls_b = b->sb->calls;
   lines out = {0};
+  char stopped[128];
+  protocol_copy_ref(KETAMINE, STUCK_VERSION, stopped, sizeof stopped);
+#undef STUCK_VERSION
+  strcat(stopped, ": its rules could not all be run");
   vigil__protocol_weakened(a, b, collect, &out);
-  if (!out.text || !strstr(out.text, "ketamine_iv@1.7.15: its rules could not all be run") ||
-      !strstr(out.text, "time limit of 2000 ms exceeded"))
+  if (!out.text || !strstr(out.text, stopped) || !strstr(out.text, "time limit of 2000 ms exceeded"))
     fail_msg("the stopped run is not named:\n%s", out.text);
   if (b->sb->calls - calls_b >= a->sb->calls - calls_a)
     fail_msg("the stopped version ran %llu calls, the other %llu: its cases went on after the stop",
@@ -1093,7 +1135,9 @@ static void a_run_past_the_time_guard_stops(void **state) {
 /* The versions visits started on, read back from the store. */
 static void stored_versions(void **state) {
   /* A server's folder: the store, and the uploads kept beside it. */
-  char home[] = "/tmp/vigil-versions-XXXXXX", db[128], uploads[128], upload[160], dir[64];
+  char home[] = "/tmp/vigil-versions-XXXXXX", db[128], uploads[128], upload[200], dir[64];
+  char next[64], upload_ref[64];
+  protocol_copy_ref(KETAMINE, NEXT_VERSION, next, sizeof next);
   assert_non_null(mkdtemp(home));
   snprintf(db, sizeof db, "%s/vigil.db", home);
   protocol_copy("protocols/ketamine_iv", dir, NEXT, sizeof NEXT / sizeof *NEXT);
@@ -1102,14 +1146,14 @@ static void stored_versions(void **state) {
   assert_int_equal(vigil_engine_new(&opts, &e), 0);
   uint64_t visit;
   assert_int_equal(vigil_engine_load(e, "protocols/ketamine_iv", NULL), 0);
-  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.7.14", "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_visit_start(e, KET, "chair-1", "nurse", "{\"weight\":70}", &visit), 0);
   assert_int_equal(vigil_engine_load(e, dir, NULL), 0);
-  assert_int_equal(vigil_visit_start(e, "ketamine_iv@1.8.0", "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
+  assert_int_equal(vigil_visit_start(e, next, "chair-2", "nurse", "{\"weight\":70}", &visit), 0);
   vigil_engine_free(e);
-  protocol_copy_remove(dir); /* only the store has 1.7.12 now */
+  protocol_copy_remove(dir); /* only the store has the next version now */
 
-  protocol *a = vigil__protocol_version_load("ketamine_iv@1.7.14", db, no_problem, NULL);
-  protocol *b = vigil__protocol_version_load("ketamine_iv@1.8.0", db, no_problem, NULL);
+  protocol *a = vigil__protocol_version_load(KET, db, no_problem, NULL);
+  protocol *b = vigil__protocol_version_load(next, db, no_problem, NULL);
   lines out = {0};
   int changes = vigil__protocol_diff(a, b, collect, &out);
   if (changes != 28) fail_msg("%d changes:\n%s", changes, out.text); /* 4 of them AI2's (as folders) */
@@ -1119,23 +1163,24 @@ static void stored_versions(void **state) {
   /* By fingerprint too. */
   protocol *by_sha = vigil__protocol_version_load(b->sha256, db, no_problem, NULL);
   assert_non_null(by_sha);
-  assert_string_equal(by_sha->ref, "ketamine_iv@1.8.0");
+  assert_string_equal(by_sha->ref, next);
   vigil__protocol_free(by_sha);
 
-  /* An upload waiting for approval, which no visit has used: 1.7.12 -> 1.9.0. */
-  const protocol_edit next[] = {{"protocol.lua", "version = \"1.7.14\"", "version = \"1.9.0\""},
-                                {"protocol.lua", "title = \"Modified Aldrete needed to leave\", default = 9,",
-                                 "title = \"Modified Aldrete needed to leave\", default = 10,"}};
-  protocol_copy("protocols/ketamine_iv", dir, next, 2);
+  /* An upload waiting for approval, which no visit has used: two minor versions later. */
+  const protocol_edit later[] = {PROTOCOL_COPY_LATER("+0.2.0"),
+                                 {"protocol.lua", "title = \"Modified Aldrete needed to leave\", default = 9,",
+                                  "title = \"Modified Aldrete needed to leave\", default = 10,"}};
+  protocol_copy(KETAMINE, dir, later, 2);
+  protocol_copy_ref(KETAMINE, "+0.2.0", upload_ref, sizeof upload_ref);
   snprintf(uploads, sizeof uploads, "%s/protocol_uploads", home);
-  snprintf(upload, sizeof upload, "%s/ketamine_iv@1.9.0", uploads);
+  snprintf(upload, sizeof upload, "%s/%s", uploads, upload_ref);
   assert_int_equal(mkdir(uploads, 0750), 0);
   assert_int_equal(rename(dir, upload), 0);
-  protocol *c = vigil__protocol_version_load("ketamine_iv@1.9.0", db, no_problem, NULL);
+  protocol *c = vigil__protocol_version_load(upload_ref, db, no_problem, NULL);
   assert_non_null(c);
   lines up = {0};
   vigil__protocol_diff(a, c, collect, &up);
-  has_line(up.text, "ketamine_iv@1.7.14 -> ketamine_iv@1.9.0");
+  has_linef(up.text, "%s -> %s", KET, upload_ref);
   has_line(up.text, "  ~ aldrete_min \"Modified Aldrete needed to leave\": default 9 -> 10 {score}");
   free(up.text);
   vigil__protocol_free(c);
@@ -1145,7 +1190,7 @@ static void stored_versions(void **state) {
   char problem[512] = "";
   assert_null(vigil__protocol_version_load("ketamine_iv@9.9.9", db, keep_problem, problem));
   assert_non_null(strstr(problem, "no stored protocol version ketamine_iv@9.9.9"));
-  assert_null(vigil__protocol_version_load("ketamine_iv@1.7.14", NULL, keep_problem, problem));
+  assert_null(vigil__protocol_version_load(KET, NULL, keep_problem, problem));
   assert_non_null(strstr(problem, "no such protocol folder or file"));
 
   protocol_copy_remove(upload);
@@ -1168,6 +1213,7 @@ static int release_names(void **state) {
 }
 
 int main(int argc, char **argv) {
+  protocol_copy_ref(KETAMINE, NULL, KET, sizeof KET);
   if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   /* Under valgrind (make valgrind sets VIGIL_TEST_SLOW) every diff runs both
    * versions' rules on the synthetic visits (T3, T4) some hundred times

@@ -174,7 +174,10 @@ static void coverage_names_what_no_spec_reached(void **state) {
   char *text = calloc(1, 1);
   int missed = vigil__coverage_report(cov, count_lines, &text);
   assert_true(missed > 10);
-  assert_non_null(strstr(text, "coverage of ketamine_iv@1.7.14\n"));
+  char heading[128], ref[64];
+  snprintf(heading, sizeof heading, "coverage of %s\n",
+           protocol_copy_ref("protocols/ketamine_iv", NULL, ref, sizeof ref));
+  assert_non_null(strstr(text, heading));
   assert_non_null(strstr(text, "rule infusion.bp_high (protocols/ketamine_iv/infusion.lua:"));
   assert_non_null(strstr(text, "protocols/ketamine_iv/lib.lua:"));
   /* The dose check ran (the dose was recorded) but never alerted. */
