@@ -5,7 +5,14 @@
 #      repository (the old shared notes folder or its reference file), or
 #   2. a protocol (protocols/, Lua comments and `source` strings alike), a
 #      document or a page of docs/clinical/ itself names a docs/clinical/*.md
-#      page that does not exist.
+#      page that does not exist, or
+#   3. a page of docs/clinical/ cites protocol code by a line number
+#      (`protocols/P/F.lua:NNN`, or a bare `:NNN` after one: stale as soon as
+#      the file gains a line), or cites a file that does not exist, or a name
+#      the cited file does not contain. A citation names what it cites:
+#      `protocols/P/F.lua` `name` (a param, an item, a rule, a local, a
+#      function: the word must occur in the file), or several:
+#      `protocols/P/F.lua` `name`, `other`.
 # Run from anywhere: sh tests/clinical_sources.sh
 set -u
 
@@ -58,6 +65,50 @@ missing=$(
 if [ -n "$missing" ]; then
   echo "clinical_sources: these name a docs/clinical/ page that does not exist:"
   printf '%s\n' "$missing" | sed 's/^/  /'
+  status=1
+fi
+
+# 3. Citations of protocol code in docs/clinical/: by name, never by line.
+lines=$(grep -H -n -E '[.]lua:[0-9]|`:[0-9]' docs/clinical/*.md 2>/dev/null)
+if [ -n "$lines" ]; then
+  echo "clinical_sources: these cite protocol code by line number (stale once the file changes); cite the" \
+    "file and the name instead, as \`protocols/P/F.lua\` \`name\`:"
+  printf '%s\n' "$lines" | sed 's/^/  /'
+  status=1
+fi
+# Each citation: doc:line, the file, then its names, tab-separated.
+tab=$(printf '\t')
+unnamed=$(
+  awk -v name_re='`[A-Za-z_][A-Za-z0-9_.]*`' '
+    BEGIN { cite = "`protocols/[A-Za-z0-9_./-]+[.]lua`(( |, )" name_re ")*" }
+    {
+      rest = $0
+      while (match(rest, cite)) {
+        hit = substr(rest, RSTART, RLENGTH)
+        rest = substr(rest, RSTART + RLENGTH)
+        n = split(hit, part, "`")
+        out = FILENAME ":" FNR "\t" part[2]
+        for (i = 4; i < n; i += 2) out = out "\t" part[i]
+        print out
+      }
+    }' docs/clinical/*.md |
+    while IFS="$tab" read -r where file names; do
+      if [ ! -f "$file" ]; then
+        printf '%s: %s does not exist\n' "$where" "$file"
+        continue
+      fi
+      set -f
+      IFS="$tab"
+      for name in $names; do
+        grep -q -w -F -e "$name" "$file" || printf '%s: %s has no `%s`\n' "$where" "$file" "$name"
+      done
+      unset IFS
+      set +f
+    done
+)
+if [ -n "$unnamed" ]; then
+  echo "clinical_sources: these cite protocol code that is not there (a file gone, a name renamed or removed):"
+  printf '%s\n' "$unnamed" | sed 's/^/  /'
   status=1
 fi
 
