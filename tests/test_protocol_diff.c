@@ -955,7 +955,9 @@ static void course_and_drug_loosened(void **state) {
       {"protocol.lua", "sessions = 6, within = \"21d\", interval = \"3d\",",
        "sessions = 2, within = \"21d\", interval = \"9d\",\n    priorities = { missed_session = \"low\" },"},
       {"protocol.lua", "min_interval = \"1d\",", "min_interval = \"1m\","},
-      {"protocol.lua", "    dose_given = { \"infusion.infusion_started\", \"infusion.dose_given\" },\n", ""},
+      {"protocol.lua",
+       "    dose_given = { \"infusion.infusion_started\", \"infusion.dose_given\", \"infusion.volume_infused\" },\n",
+       ""},
       {"protocol.lua", "grace = \"2d\",", "grace = \"60d\","},
       {"lib.lua", "lib.RESPONSE_FALL_PCT = 50", "lib.RESPONSE_FALL_PCT = 1"},
       {"infusion.lua", "local OVERDUE = { priority = \"medium\", escalate = \"5m\", latching = true }",
@@ -977,6 +979,8 @@ static void course_and_drug_loosened(void **state) {
       "counts as dosed)",
       "course: dose_given no longer names infusion.dose_given (a session where it was recorded no longer counts as "
       "dosed)",
+      "course: dose_given no longer names infusion.volume_infused (a session where it was recorded no longer counts "
+      "as dosed)",
       "course: the minimum interval between doses shortened 1d -> 1m",
       "course: a missed session is alerted later (grace 2d -> 60d)",
       "course: sessions are due further apart (3d -> 9d)",

@@ -750,12 +750,13 @@ int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const
                               title);
   /* P1 (docs/safety.md): the item that says the dose was given is recorded:
    * skipped, it met the gate with no dose on record and the session counted
-   * for nothing in the minimum interval. */
+   * for nothing in the minimum interval. A number's "not given" is 0 (the
+   * pump's volume infused: AP2). */
   if (vigil__course_dose_item(v, item))
     return vigil__engine_fail(e, VIGIL_EVALUE, "item",
-                              "%s says whether the dose was given: it cannot be skipped; record it (false when it "
+                              "%s says whether the dose was given: it cannot be skipped; record it (%s when it "
                               "was not given), or a clinician overrides the gate with a reason",
-                              title);
+                              title, it->kind == KIND_NUMBER ? "0" : "false");
   if (!item_repeats(it) && v->items[item].n)
     return vigil__engine_fail(e, VIGIL_ESTATE, "item",
                               "%s is recorded already: amend it with a reason rather than skip it", title);

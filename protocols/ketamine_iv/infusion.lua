@@ -43,8 +43,8 @@ return v.phase "infusion" {
     -- drawn up (rule dose_given below, docs/safety.md T7), the rate and volume are records
     -- only (no source gives a tolerance for them). The start and stop times are infusion_started's and infusion_stopped's observed times. The ranges catch
     -- typing errors only (the dose: the largest weight, 250 kg, at the largest dose_mg_per_kg,
-    -- 1.0 mg/kg); required, the rate and volume can be "Not done" with a reason (a pump that
-    -- failed), the dose given not (AG1).
+    -- 1.0 mg/kg); required, the rate can be "Not done" with a reason (a pump that failed), the
+    -- dose given not (AG1), nor the volume: a course dose_given item (AP2, protocol.lua).
     v.number "pump_rate" {
       title = "Pump rate set",
       help = "As programmed on the pump when the infusion started.",

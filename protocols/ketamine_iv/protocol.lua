@@ -82,6 +82,11 @@
 --          confirmed by the flag met again within bp_confirm_window_min (10 min), whatever lay between (AN14).
 --   1.7.14 consent or the responsible adult amended false after screening holds the infusion's start
 --          until it is taken back; after the start it alerts, carried (docs/safety.md AN10).
+--   next   the pump's volume infused (infusion.volume_infused) is one of the course's dose_given items, no
+--          longer a dose_recorded one: above 0 it says the dose was given wherever the visit is, so an abort
+--          in the infusion after it is a clinician's and the session holds the minimum interval (docs/safety.md
+--          AP2); like the start and the dose given it cannot be skipped (a pump that failed is a clinician's
+--          gate override with a reason), and recording it is held as theirs are (N7, P2).
 
 local v = require "vigil"
 local lib = require "lib"
@@ -388,11 +393,12 @@ return v.protocol "ketamine_iv" {
     -- the minimum interval, even if its visit is aborted (docs/safety.md M1).
     -- The dose given recorded says so too: a session whose start was passed by a
     -- clinician's override with the dose given recorded counts (docs/safety.md AG2).
-    dose_given = { "infusion.infusion_started", "infusion.dose_given" },
-    -- The pump's record says so too once the visit has left the infusion: a session
-    -- whose start and dose given were passed by overrides with a volume infused
-    -- recorded counts (docs/safety.md AI3, AL3); a volume of 0 is no dose.
-    dose_recorded = "infusion.volume_infused",
+    -- So does the pump's volume infused, wherever the visit is: it is recorded once
+    -- the pump has run, never before the dose as esketamine's dose_recorded items
+    -- are. A session whose start and dose given were passed by overrides (AI3, AL3),
+    -- or aborted in the infusion with its start never ticked (AP2), counts with a
+    -- volume infused above 0; a volume of 0 is no dose.
+    dose_given = { "infusion.infusion_started", "infusion.dose_given", "infusion.volume_infused" },
     -- UNCONFIRMED: clinic default, review (docs/clinical/course.md, "Grace").
     grace = "2d",
     -- UNCONFIRMED: clinic default, review (no consensus maintenance schedule).
