@@ -7,7 +7,8 @@
 -- Rule ids: bp_high (alert ids "bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
 -- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, rr_high, sedation_deep
 -- ("sedation_deep", "sedation_unresponsive"), dose_given, infusion_time, dissociation_distress;
--- bp_hold (block and alert: a repeat before the start at the pre-dose hold, AN13).
+-- bp_hold (block and alert: a reading before the start at the pre-dose hold, AN13, AP1); before
+-- the start bp_low, hr_low, spo2_low and rr_low also hold it, as the baseline's do (AP1).
 -- The alert logic and its parameters are in lib.lua and protocol.lua. Each rule
 -- declares the highest priority it raises (the priority of its technical alert if
 -- it fails: docs/safety.md, H6) and, for vitals, how a reading is worse than the
@@ -24,6 +25,16 @@ local lib = require "lib"
 -- at 30-40 min (Yale 2024 [S]) and the Spravato "BP at about 40 min" reading [P].
 local EVERY, GRACE = "10m", "5m"
 local OVERDUE = { priority = "medium", escalate = "5m", latching = true }
+
+-- Before the start, the newest reading here is the pre-dose reading of now (docs/safety.md
+-- AN13, AP1: SpO2 85, RR 7, HR 35 acknowledged, then infusion_started 200): past a low limit
+-- (the params screening's rules of the same names read) it holds the start as the baseline
+-- does (lib.predose_hold), whatever the acknowledgement, until a reading within the limits.
+-- Once the infusion has started, the alert alone.
+local function before_start(field, alert, x, visit)
+  if visit.value("infusion_started") == true then return alert end
+  return lib.predose_hold(field, alert, x, visit, true)
+end
 
 return v.phase "infusion" {
   title = "Infusion ({dose_mg_per_kg} mg/kg over 40 minutes)",
@@ -110,19 +121,17 @@ return v.phase "infusion" {
       end,
     },
 
-    -- Before the start, a reading here taken because the baseline had grown older than
-    -- predose_vitals_max_age_min is the pre-dose reading (AN13): held at screening's hold limit
-    -- as the baseline is (params sbp_hold, dbp_hold; the alert: lib.predose_bp_hold, AN12). The
-    -- start lifts it: from then bp_high judges the readings.
+    -- Before the start, a reading here is the pre-dose reading of now (AN13), however fresh the
+    -- baseline (AP1: 190/115 and 205/125 beside a baseline of minutes had held nothing): held at
+    -- screening's hold limit as the baseline is (params sbp_hold, dbp_hold; the alert:
+    -- lib.predose_bp_hold, AN12), acknowledged or not, until a reading under it. The start
+    -- lifts it: from then bp_high judges the readings.
     v.rule "bp_hold" {
       on = { "vitals", "infusion_started" },
       priority = "high", worse = lib.worse.bp,
       check = function(_, visit)
-        local x, baseline = visit.value("infusion.vitals"), visit.observed_at("screening.baseline")
-        if x == nil or baseline == nil or visit.value("infusion_started") == true then return nil end
-        if visit.observed_at("infusion.vitals") - baseline <= visit.param("predose_vitals_max_age_min") * 60000 then
-          return nil
-        end
+        local x = visit.value("infusion.vitals")
+        if x == nil or visit.value("infusion_started") == true then return nil end
         return lib.predose_bp_hold(x, "Pre-start", visit)
       end,
     },
@@ -148,28 +157,29 @@ return v.phase "infusion" {
     },
 
     -- Source: see param sbp_low in protocol.lua (NEWS2: systolic <= 90 scores 3; docs/safety.md Q4).
+    -- These four hold the start too, before it (before_start above, AP1).
     v.rule "bp_low" {
       on = "vitals",
       priority = "high", worse = lib.worse.bp_low,
-      check = function(x, visit) return lib.bp_low(x, visit) end,
+      check = function(x, visit) return before_start("sbp", lib.bp_low(x, visit), x, visit) end,
     },
     -- Source: see param hr_min in protocol.lua (NEWS2: pulse <= 40 scores 3).
     v.rule "hr_low" {
       on = "vitals",
       priority = "high", worse = lib.worse.hr_low,
-      check = function(x, visit) return lib.hr_low(x, visit) end,
+      check = function(x, visit) return before_start("hr", lib.hr_low(x, visit), x, visit) end,
     },
 
     -- Source: see params spo2_min and rr_min in protocol.lua.
     v.rule "spo2_low" {
       on = "vitals",
       priority = "high", worse = lib.worse.spo2,
-      check = function(x, visit) return lib.spo2_low(x, visit) end,
+      check = function(x, visit) return before_start("spo2", lib.spo2_low(x, visit), x, visit) end,
     },
     v.rule "rr_low" {
       on = "vitals",
       priority = "high", worse = lib.worse.rr,
-      check = function(x, visit) return lib.rr_low(x, visit) end,
+      check = function(x, visit) return before_start("rr", lib.rr_low(x, visit), x, visit) end,
     },
     -- Source: see param rr_max in protocol.lua (NEWS2: 25 /min or more scores 3; docs/safety.md U3).
     v.rule "rr_high" {

@@ -20,10 +20,11 @@ local fmt = string.format
 local function bp(x) return fmt("%g/%g", x.sbp, x.dbp) end
 lib.bp = bp
 
--- The infusion may be running only during the infusion phase: only then does a
--- message suggest pausing or stopping it.
+-- The infusion may be running only during the infusion phase, once started: only then does
+-- a message suggest pausing or stopping it (before the start a reading past a limit holds
+-- the start instead: docs/safety.md AP1).
 local function infusion_hint(visit, text)
-  if visit.phase() == "infusion" then return " " .. text end
+  if visit.phase() == "infusion" and visit.value("infusion.infusion_started") == true then return " " .. text end
   return ""
 end
 
@@ -216,12 +217,19 @@ local PREDOSE = {
 -- The alert `alert` (nil when the reading is within its limit) of a pre-dose reading
 -- x, with the hold it brings: a block of the phase (and of the dose, N7, when an
 -- amendment brings it later), lifted by a reading within the limit (the latest
--- counts) or a clinician's override naming the rule.
-function lib.predose_hold(field, alert, x, visit)
+-- counts) or a clinician's override naming the rule. `prestart`: x is a reading in the
+-- infusion before its start (docs/safety.md AP1), whose hold holds the start itself (N7),
+-- which no gate override passes: a reading within the limit lifts it.
+function lib.predose_hold(field, alert, x, visit, prestart)
   if alert == nil then return nil end
   local l = PREDOSE[field]
-  return { alert, v.block(fmt("Pre-dose " .. l.what .. ": do not dose; rest and repeat the reading (the latest counts), "
-                              .. "or a clinician reviews and overrides this hold.", x[field], visit.param(l.param))) }
+  local what = fmt(l.what, x[field], visit.param(l.param))
+  if prestart then
+    return { alert, v.block(fmt("Pre-start %s: do not start the infusion; tell the clinician, rest and repeat the "
+                                .. "reading (the latest counts).", what)) }
+  end
+  return { alert, v.block(fmt("Pre-dose %s: do not dose; rest and repeat the reading (the latest counts), or a "
+                              .. "clinician reviews and overrides this hold.", what)) }
 end
 
 -- A rule on an answer the infusion rests on (consent, a responsible adult to take the

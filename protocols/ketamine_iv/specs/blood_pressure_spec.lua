@@ -68,6 +68,8 @@ return {
     at "9m" { record = { phq9 = { q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0, q6 = 0, q7 = 0, q8 = 0, q9 = 0 } } },
     at "10m" { advance = true },
     expect "10m" { entered = "infusion" },
+    -- Started: a reading before the start meets the pre-dose hold instead (docs/safety.md AP1).
+    at "10m" { record = { infusion_started = true, pump_rate = 150 } },
     at "20m" { record = { vitals = vitals(204, 100), moaas = "5", dissociation = "none" } },
     expect "20m" { alert = "bp_high", id = "bp_high", priority = "high", message = "above 200/120" },
     expect "20m" { alert = "bp_rise", priority = "medium" },
@@ -135,5 +137,30 @@ return {
     -- Unacknowledged for 5 minutes: re-notified, one level up (the priority stays).
     expect "71m" { escalated = "bp_high", priority = "high", level = 1 },
     expect "71m" { escalated = "bp_rise", priority = "medium" },
+  },
+
+  -- docs/safety.md AP1: with a baseline of minutes, a reading in the infusion before the start at the hold
+  -- (190/115: two mediums) or above the severe limit (205/125: a high, acknowledged) held nothing.
+  spec "A pre-start reading at the hold holds the start with a fresh baseline, acknowledged or not" {
+    params = { weight = 80 },
+    visit.screening(80),
+    at "11m" { record = { vitals = vitals(190, 115) } },
+    expect "11m" { block = "bp_hold", reason = "Pre-start BP 190/115 is at or above the hold limit 180/110" },
+    expect "11m" { alert = "bp_hold", id = "bp_hold", priority = "medium", message = "the start is held" },
+    at "12m" { record = { infusion_started = true, pump_rate = 150 } },
+    expect "12m" { refused = true, error = "Pre-start BP 190/115 is at or above the hold limit" },
+    at "14m" { record = { vitals = vitals(205, 125) } },
+    expect "14m" { block = "bp_hold", reason = "Pre-start BP 205/125 is at or above the hold limit 180/110" },
+    expect "14m" { alert = "bp_hold", id = "bp_hold_severe", priority = "high",
+                   message = "above 200/120 before the start: tell the clinician now; do not start" },
+    at "15m" { ack = "bp_hold" },
+    at "15m" { ack = "bp_high" },
+    at "15m" { ack = "bp_rise" },
+    at "15m" { record = { infusion_started = true } },
+    expect "15m" { refused = true, error = "Pre-start BP 205/125 is at or above the hold limit" },
+    at "20m" { record = { vitals = vitals(136, 84) } },
+    expect "20m" { unblocked = "bp_hold" },
+    -- Accepted now (a step refused unlooked-for fails the spec).
+    at "21m" { record = { infusion_started = true, pump_rate = 150 } },
   },
 }

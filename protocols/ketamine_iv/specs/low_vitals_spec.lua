@@ -66,4 +66,40 @@ return {
     visit.discharge(),
     expect "115m" { gate_blocked = "discharge", reason = "last vitals systolic 90 at or below 90, heart rate 38" },
   },
+
+  -- docs/safety.md AP1: with a baseline of minutes, SpO2 85, RR 7, HR 35 in the infusion raised three
+  -- highs, acknowledged, and the start went. The pre-start reading holds it as the baseline does.
+  spec "A pre-start reading past a low limit holds the start as the baseline does, acknowledged or not" {
+    params = { weight = 70 },
+    visit.screening(70),
+    at "11m" { record = { vitals = vitals(88, 50, { hr = 35, spo2 = 85, rr = 7 }) } },
+    expect "11m" { alert = "spo2_low", priority = "high", message = "SpO2 85% is below 92%: assess the airway and "
+                                                                   .. "check the probe; call the clinician." },
+    expect "11m" { block = "bp_low", reason = "Pre-start systolic BP 88 mmHg is at or below 90: do not start the "
+                                              .. "infusion; tell the clinician, rest and repeat the reading" },
+    expect "11m" { block = "hr_low", reason = "Pre-start heart rate 35/min is at or below 40" },
+    expect "11m" { block = "spo2_low", reason = "Pre-start SpO2 85% is below 92%" },
+    expect "11m" { block = "rr_low", reason = "Pre-start respiratory rate 7/min is below 10" },
+    at "12m" { ack = "bp_low" },
+    at "12m" { ack = "hr_low" },
+    at "12m" { ack = "spo2_low" },
+    at "12m" { ack = "rr_low" },
+    at "12m" { record = { infusion_started = true, pump_rate = 150 } },
+    expect "12m" { refused = true, error = "Pre-start SpO2 85% is below 92%" },
+    -- The newest reading counts: three limits back, the fourth still holds.
+    at "14m" { record = { vitals = vitals(118, 72, { rr = 8 }) } },
+    expect "14m" { unblocked = "spo2_low" },
+    expect "14m" { unblocked = "hr_low" },
+    expect "14m" { unblocked = "bp_low" },
+    at "15m" { record = { infusion_started = true, pump_rate = 150 } },
+    expect "15m" { refused = true, error = "Pre-start respiratory rate 8/min is below 10" },
+    at "17m" { record = { vitals = vitals(118, 72) } },
+    expect "17m" { unblocked = "rr_low" },
+    -- Accepted now (a step refused unlooked-for fails the spec); once started, a low reading alerts only.
+    at "18m" { record = { infusion_started = true, pump_rate = 150 } },
+    at "28m" { record = { vitals = vitals(118, 72, { spo2 = 90 }) } },
+    expect "28m" { alert = "spo2_low", message = "Consider stopping the infusion." },
+    at "29m" { ack = "spo2_low" },
+    at "30m" { record = { vitals = vitals(118, 72), moaas = "5", dissociation = "none" } },
+  },
 }
