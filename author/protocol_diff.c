@@ -901,6 +901,10 @@ static void weakened_items(weak *w, const protocol *a, const protocol *b) {
       continue;
     }
     if (!x->skippable && y->skippable) weak_say(w, "item %s: may now be skipped (skippable = false removed)", q);
+    /* AO1: an item recorded only after a check of its phase, no longer. */
+    if (x->after_item >= 0 && (y->after_item < 0 || strcmp(a->items[x->after_item].qid, b->items[y->after_item].qid)))
+      weak_say(w, "item %s: may now be recorded before %s (after %s)", q, a->items[x->after_item].qid,
+               y->after_item < 0 ? "removed" : "changed");
     if (x->required && !y->required) weak_say(w, "item %s: now optional (was required)", q);
     if (x->scheduled && (!y->scheduled || (y->sched.every > x->sched.every && x->sched.every)))
       weak_say(w, "item %s: checked less often (every %s -> %s)", q, dur(t1, sizeof t1, x->sched.every),

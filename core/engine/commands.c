@@ -313,6 +313,43 @@ static int phase_at_time(const visit *v, int64_t at) {
   return -1;
 }
 
+/* AO1 (docs/safety.md): an item its protocol records `after` a check of its
+ * phase (ketamine_iv's stop, volume infused and dose given after the
+ * infusion's start) is refused while that check is not recorded yes, in
+ * this entry or before it (409: the stop was taken 5 minutes before the
+ * start, then "stopped -5 minutes after it started"), and when observed
+ * before it was (422). items[k] has the value values[k]; at: when the entry
+ * was observed. */
+static int after_its_check(vigil_engine *e, const visit *v, const int *items, val values, int n_items, int64_t at) {
+  const protocol *p = v->p;
+  char title[512], check[512], t1[16], t2[16];
+  for (int k = 0; k < n_items; k++) {
+    const item_spec *it = &p->items[items[k]];
+    if (it->after_item < 0) continue;
+    const item_spec *c = &p->items[it->after_item];
+    int here = 0;
+    for (int m = 0; m < n_items; m++)
+      if (items[m] == it->after_item)
+        here = 1 + (val_fields(values)[m].v.type == VAL_BOOL && val_fields(values)[m].v.u.b);
+    if (here == 2) continue;
+    const reading *r = vigil__visit_latest(v, it->after_item);
+    int yes = !here && r && r->v.type == VAL_BOOL && r->v.u.b;
+    const char *what = vigil__visit_text(v, it->title, title, sizeof title);
+    const char *after = vigil__visit_text(v, c->title, check, sizeof check);
+    if (!yes)
+      return vigil__engine_fail(e, VIGIL_ESTATE, it->id,
+                                "%s (%s) is recorded once %s (%s) is recorded yes, and it is not%s: record %s first "
+                                "(with its observed_at if it was earlier); nothing was recorded",
+                                what, it->qid, after, c->qid, here ? " in this entry" : "", c->id);
+    if (at < r->at)
+      return vigil__engine_fail(e, VIGIL_EVALUE, "observed_at",
+                                "%s (%s) observed at %s UTC, before %s (%s) at %s UTC: it is recorded after it; "
+                                "nothing was recorded",
+                                what, it->qid, hms(at, t1, sizeof t1), after, c->qid, hms(r->at, t2, sizeof t2));
+  }
+  return 0;
+}
+
 /* observed_at < 0: observed now. Otherwise a late entry: observed then, in
  * the past and not before the visit started (docs/safety.md, H8). A late
  * entry of a past phase's item (phase-qualified, observation.vitals) is taken
@@ -497,6 +534,12 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     vigil__buf_free(&was);
     vigil__buf_free(&now);
   }
+  if (rc < 0) {
+    vigil__val_release(values);
+    return rc;
+  }
+  if (rc == 0)
+    rc = after_its_check(e, v, items, values, n_items, observed_at >= 0 ? observed_at : vigil__engine_now(e));
   if (rc < 0) {
     vigil__val_release(values);
     return rc;

@@ -306,6 +306,7 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   it->attest_params = get_names(L, idx, "params", &it->n_attest_params);
   it->second_person = (uint8_t)get_bool(L, idx, "second_person", 1);
   it->of_item = -1;
+  it->after_item = -1;
 
   lua_getfield(L, idx, "fields");
   /* Each count is set once its array exists: vigil__protocol_free walks it. */
@@ -587,6 +588,10 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
         }
         lua_pop(L, 1);
       }
+      /* AO1: the check of the phase it is recorded after (vigil.lua checked it). */
+      lua_getfield(L, -1, "after");
+      if (lua_isstring(L, -1)) it->after_item = vigil__protocol_find_item(p, lua_tostring(L, -1), (int)i);
+      lua_pop(L, 1);
       lua_getfield(L, -1, "from");
       if (lua_istable(L, -1)) {
         it->n_from = (uint32_t)lua_rawlen(L, -1);

@@ -89,11 +89,14 @@ return v.phase "infusion" {
       every = EVERY, grace = GRACE, overdue = OVERDUE,
     },
 
-    v.check "infusion_stopped" { title = "Infusion finished and pump stopped" },
+    -- The stop, the volume infused and the dose given follow the start: recorded only once
+    -- infusion_started is recorded yes (`after`: 409 naming it before, 422 observed before it),
+    -- so the record never says the infusion stopped before it started (docs/safety.md AO1, AN17).
+    v.check "infusion_stopped" { title = "Infusion finished and pump stopped", after = "infusion_started" },
     v.number "volume_infused" {
       title = "Volume infused",
       help = "The pump's total for this infusion.",
-      unit = "mL", range = { 0, 1000 },
+      unit = "mL", range = { 0, 1000 }, after = "infusion_started",
     },
     v.number "dose_given" {
       title = "Ketamine dose given",
@@ -103,7 +106,7 @@ return v.phase "infusion" {
       -- Checked against the dose drawn up (rule dose_given): never skipped, a change is an
       -- amendment with a reason (docs/safety.md AG1, U11); a pump that failed is a
       -- clinician's gate override with a reason.
-      skippable = false,
+      skippable = false, after = "infusion_started",
     },
   },
 

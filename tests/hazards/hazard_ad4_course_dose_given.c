@@ -67,7 +67,8 @@ static void the_course_dose_is_the_dose_given(void **state) {
 
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   alarm_expect_phase(a, id, "infusion");
-  assert_int_equal(alarm_record(a, id, "{\"dose_given\": 25}"), 200);
+  /* The dose given comes with its start (AO1: it is refused before it). */
+  assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true, \"dose_given\": 25}"), 200);
   alarm_ack_all(a, id);
   d = course_doses(a, "MRN-AD4");
   assert_int_equal(json_array_size(d), 1);

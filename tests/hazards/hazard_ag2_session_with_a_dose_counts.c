@@ -14,9 +14,14 @@
  * recorded (core/engine/course.c dose_given_at; before that they are
  * recorded ahead of the dose, which N7 still holds).
  *
+ * Since AO1 ketamine_iv's dose given is taken only once `infusion_started`
+ * is recorded yes (409 naming it before): the try's entry is refused, and the
+ * dose given comes with its start.
+ *
  * End to end over the HTTP API of a real `vigil serve` on the simulated clock
  * with copies of the bundled protocols. Fails without the control: session 1
- * `counts` false, and the second visit's gate 200. */
+ * `counts` false, and the second visit's gate 200 (esketamine_rems; for
+ * ketamine_iv it failed so before AO1). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,13 +44,19 @@ static uint64_t esketamine_predosed(alarm_serve *a, const char *patient) {
   return id;
 }
 
-/* Visit id of patient advanced into its dosing phase, where entry (the dose's
- * record, not its start) is recorded; that gate overridden (why_dosed) and
- * each later one, discharged: session 1 counts. */
-static void dosed_by_its_record(alarm_serve *a, uint64_t id, const char *patient, const char *phase, const char *entry,
-                                const char *why_dosed) {
+/* Visit id of patient advanced into its dosing phase, where refused (when not
+ * NULL) is 409 naming the start (AO1) and entry (the dose's record, not its
+ * start) is recorded; that gate overridden (why_dosed) and each later one,
+ * discharged: session 1 counts. */
+static void dosed_by_its_record(alarm_serve *a, uint64_t id, const char *patient, const char *phase,
+                                const char *refused, const char *entry, const char *why_dosed) {
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   alarm_expect_phase(a, id, phase);
+  if (refused) {
+    char msg[4096];
+    assert_int_equal(alarm_cmd_msg(a, NULL, id, "entries", refused, msg, sizeof msg), 409);
+    if (!strstr(msg, "record infusion_started first")) fail_msg("the dose given before the start: %s", msg);
+  }
   assert_int_equal(alarm_record(a, id, entry), 200);
   course_override_because(a, id, why_dosed);
   course_override_because(a, id, "observed at the chair, well");
@@ -54,14 +65,15 @@ static void dosed_by_its_record(alarm_serve *a, uint64_t id, const char *patient
 }
 
 /* ketamine_iv: screened (35 mg drawn up, double-checked), in the infusion the
- * dose given 35 recorded and the start not; the infusion's gate and the rest
- * overridden, discharged. It counts; a second visit 5 minutes later is held
- * at its first gate by the minimum interval. */
+ * dose given 35 with no start refused (AO1), then recorded with its start;
+ * the infusion's gate and the rest overridden, discharged. It counts; a
+ * second visit 5 minutes later is held at its first gate by the minimum
+ * interval. */
 static void a_ketamine_session_with_its_dose_given_counts(void **state) {
   alarm_serve *a = *state;
   uint64_t id = course_ketamine_screened(a, "MRN-AG2");
   dosed_by_its_record(a, id, "MRN-AG2", "infusion", "{\"dose_given\": 35}",
-                      "pump start not ticked; pump history shows 35 mg given");
+                      "{\"infusion_started\": true, \"dose_given\": 35}", "pump history shows 35 mg given");
 
   assert_int_equal(alarm_advance_clock(a, "5m"), 200);
   uint64_t second = course_ketamine_screened(a, "MRN-AG2");
@@ -75,7 +87,7 @@ static void a_ketamine_session_with_its_dose_given_counts(void **state) {
 static void an_esketamine_session_with_its_dose_and_lot_counts(void **state) {
   alarm_serve *a = *state;
   uint64_t id = esketamine_predosed(a, "MRN-AG2E");
-  dosed_by_its_record(a, id, "MRN-AG2E", "dosing", "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\"}",
+  dosed_by_its_record(a, id, "MRN-AG2E", "dosing", NULL, "{\"dose\": \"56 mg\", \"lot_number\": \"EKA2211\"}",
                       "devices given, the tick missed");
   json_t *p = course_patient_record(a, "MRN-AG2E");
   json_t *due = json_object_get(p, "forms_due");

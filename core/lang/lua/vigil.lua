@@ -336,7 +336,7 @@ end
 local function set(list) local s = {} for _, k in ipairs(list) do s[k] = true end return s end
 
 local COMMON = { "title", "help", "required", "skippable", "when", "at", "every", "grace", "count", "until",
-                 "rule", "overdue", "alert" }
+                 "rule", "overdue", "alert", "after" }
 local ITEM_OPTIONS = {
   check = set(COMMON),
   number = set({ "unit", "range", "decimals", table.unpack(COMMON) }),
@@ -524,6 +524,7 @@ local function compile_item(node, phase, defaults)
   it.when = func(node, "when", spec.when)
   it.rule = func(node, "rule", spec.rule)
   it.compute = func(node, "compute", spec.compute)
+  it.after = spec.after -- checked with the phase's items (compile_phase)
 
   if kind == "vitals" then
     it.fields = vitals_fields(node, spec)
@@ -821,6 +822,24 @@ local function compile_phase(node, defaults)
                 .. "yes), not %s", tostring(node.id), tostring(spec.timed_from))
     else
       ph.timed_from = spec.timed_from
+    end
+  end
+  -- AO1 in docs/safety.md: an item recorded only once a check of its phase is recorded yes
+  -- (the infusion's stop, volume and dose given after its start; the engine refuses them
+  -- before it, and one observed before it).
+  local by_id = {}
+  for _, it in ipairs(ph.items) do by_id[it.id] = it end
+  for _, it in ipairs(ph.items) do
+    if it.after ~= nil then
+      local found = type(it.after) == "string" and by_id[it.after] or nil
+      if not found or found == it or found.kind ~= "check" or found.schedule then
+        bad(it, "after must name another check of phase '%s' that is not scheduled (the item is recorded once it "
+                .. "is recorded yes), not %s", tostring(node.id), tostring(it.after))
+        it.after = nil
+      elseif it.kind == "signature" or it.schedule then
+        bad(it, "after is for an item recorded once (not a signature, not scheduled): '%s'", tostring(it.id))
+        it.after = nil
+      end
     end
   end
   local rule_ids = {}

@@ -70,6 +70,9 @@ typedef struct item_spec {
   uint32_t n_fields;
   schedule sched;
   int32_t of_item; /* signature: the item it confirms, -1 otherwise */
+  /* AO1: the check of its phase it is recorded after (`after`: the infusion's
+   * stop after its start), -1 none */
+  int32_t after_item;
   /* signature: the visit params it attests besides of_item (interned names),
    * and the calculation the signer sees (LUA_NOREF when none) */
   const char **attest_params;
