@@ -17,6 +17,14 @@
  * `dosed_at` and the minimum interval. A volume of 0 says nothing was given
  * (core/engine/visit.c vigil__val_says_given).
  *
+ * Since AO1 (docs/safety.md) the pump's record is taken only once the start
+ * is recorded yes: the try's entry is refused at once (409 naming the start)
+ * and the start, recorded with it, makes the abort a clinician's and holds
+ * the next visit (M1). The volume's place among `dose_given` stays a second
+ * line that the API no longer reaches on its own (a start recorded yes
+ * counts even when amended since); its skip's refusal is still pinned here,
+ * and a pump that infused nothing is AL3's case (hazard_al3).
+ *
  * End to end over the HTTP API of a real `vigil serve` on the simulated
  * clock with a copy of the bundled ketamine_iv. Fails without the control:
  * the nurse's abort after 200 mL infused is 200, and the next visit's first
@@ -32,11 +40,17 @@
 #define CLINICIAN_ABORT "{\"reason\": \"patient unwell, going home\", \"password\": \"" SERVE_PASSWORD "\"}"
 
 /* A visit of patient screened and advanced into the infusion, where entry
- * (the pump's record, without the start) is recorded. Its id. */
+ * (the pump's record) is refused without the start (AO1: 409 naming it),
+ * then recorded with it. Its id. */
 static uint64_t pump_record_in_the_infusion(alarm_serve *a, const char *patient, const char *entry) {
+  char msg[4096];
   uint64_t id = course_ketamine_screened(a, patient);
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   alarm_expect_phase(a, id, "infusion");
+  if (alarm_cmd_msg(a, NULL, id, "entries", entry, msg, sizeof msg) != 409 ||
+      !strstr(msg, "record infusion_started first"))
+    fail_msg("the pump's record before the start was not refused naming it (AO1): %s", msg);
+  assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
   assert_int_equal(alarm_record(a, id, entry), 200);
   return id;
 }
@@ -81,7 +95,7 @@ static void next_visit_advances(alarm_serve *a, const char *patient, const char 
 static void an_aborted_session_with_a_volume_infused_counts(void **state) {
   alarm_serve *a = *state;
   uint64_t id = pump_record_in_the_infusion(a, "MRN-AP2", "{\"pump_rate\": 100, \"volume_infused\": 200}");
-  abort_is_a_clinicians(a, id, "volume_infused");
+  abort_is_a_clinicians(a, id, "infusion_started");
   json_t *p = course_patient_record(a, "MRN-AP2");
   json_t *s = json_array_get(json_object_get(json_array_get(json_object_get(p, "courses"), 0), "sessions"), 0);
   assert_non_null(s);
@@ -126,20 +140,11 @@ static void an_open_session_with_a_volume_infused_counts(void **state) {
 /* With the start ticked (the row's comparison, M1): the same. */
 static void an_aborted_session_with_its_start_counts(void **state) {
   alarm_serve *a = *state;
-  uint64_t id = pump_record_in_the_infusion(a, "MRN-AP2S", "{\"infusion_started\": true}");
+  uint64_t id = course_ketamine_screened(a, "MRN-AP2S");
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  assert_int_equal(alarm_record(a, id, "{\"infusion_started\": true}"), 200);
   abort_is_a_clinicians(a, id, "infusion_started");
   next_visit_held(a, "MRN-AP2S");
-}
-
-/* A pump that infused nothing (volume 0) before the abort: no dose. The
- * nurse aborts; the next visit is not held for it. */
-static void a_volume_of_0_is_no_dose_at_the_abort(void **state) {
-  alarm_serve *a = *state;
-  char msg[4096];
-  uint64_t id = pump_record_in_the_infusion(a, "MRN-AP2Z", "{\"pump_rate\": 100, \"volume_infused\": 0}");
-  if (alarm_cmd_msg(a, NULL, id, "abort", "{\"reason\": \"cannula failed: nothing infused\"}", msg, sizeof msg) != 200)
-    fail_msg("a volume infused of 0 made the abort a clinician's: %s", msg);
-  next_visit_advances(a, "MRN-AP2Z", "a volume infused of 0 held the next visit");
 }
 
 /* As the start and the dose given (P1), the volume infused is not skipped:
@@ -164,7 +169,6 @@ int main(void) {
       cmocka_unit_test_setup_teardown(an_open_session_with_a_volume_infused_counts, alarm_setup_ketamine,
                                       alarm_teardown),
       cmocka_unit_test_setup_teardown(an_aborted_session_with_its_start_counts, alarm_setup_ketamine, alarm_teardown),
-      cmocka_unit_test_setup_teardown(a_volume_of_0_is_no_dose_at_the_abort, alarm_setup_ketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(the_volume_infused_is_not_skipped, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
