@@ -393,12 +393,24 @@ static inline void alarm_expect_phase(alarm_serve *a, uint64_t visit, const char
 }
 
 /* ketamine_iv's screening answers, all clear, with a calm baseline and 35 mg drawn up (70 kg at 0.5 mg/kg). */
-#define ALARM_KETAMINE_SCREENING                                                                                       \
+/* ketamine_iv's screening answers, all clear, with the baseline sbp/dbp. */
+#define ALARM_KETAMINE_SCREENING_BP(sbp, dbp)                                                                          \
   "{\"consent\": true, \"ci_hypertension\": \"no\", \"ci_vascular\": \"no\", \"ci_psychosis\": \"no\","                \
   " \"ci_hypersensitivity\": \"no\", \"pregnancy\": \"not applicable\", \"substance_use\": \"no\","                    \
-  " \"ride_confirmed\": true, \"baseline\": {\"sbp\": 128, \"dbp\": 80, \"hr\": 70, \"spo2\": 98, \"rr\": 14},"        \
-  " \"dose\": 35, \"phq9\": {\"q1\": 0, \"q2\": 0, \"q3\": 0, \"q4\": 0, \"q5\": 0, \"q6\": 0, \"q7\": 0, \"q8\": 0,"  \
-  " \"q9\": 0}}"
+  " \"ride_confirmed\": true, \"baseline\": {\"sbp\": " #sbp ", \"dbp\": " #dbp ", \"hr\": 70, \"spo2\": 98,"          \
+  " \"rr\": 14}, \"dose\": 35, \"phq9\": {\"q1\": 0, \"q2\": 0, \"q3\": 0, \"q4\": 0, \"q5\": 0, \"q6\": 0,"           \
+  " \"q7\": 0, \"q8\": 0, \"q9\": 0}}"
+#define ALARM_KETAMINE_SCREENING ALARM_KETAMINE_SCREENING_BP(128, 80)
+
+/* One reading of the vitals item `item` at sbp/dbp (HR 80, SpO2 98, RR 14), `after` (a
+ * duration) from now, or now (NULL). */
+static inline void alarm_bp(alarm_serve *a, uint64_t visit, const char *item, const char *after, int sbp, int dbp) {
+  char body[200];
+  if (after) assert_int_equal(alarm_advance_clock(a, after), 200);
+  snprintf(body, sizeof body, "{\"%s\": {\"sbp\": %d, \"dbp\": %d, \"hr\": 80, \"spo2\": 98, \"rr\": 14}}", item, sbp,
+           dbp);
+  assert_int_equal(alarm_record(a, visit, body), 200);
+}
 
 /* A ketamine_iv visit (70 kg) with these screening entries, in screening. */
 static inline uint64_t alarm_ketamine_screened(alarm_serve *a, const char *screening) {

@@ -23,14 +23,6 @@
 
 #include "alarm_serve.h"
 
-/* ketamine_iv's screening answers with the baseline sbp/dbp. */
-#define KETAMINE_SCREENING_BP(sbp, dbp)                                                                                \
-  "{\"consent\": true, \"ci_hypertension\": \"no\", \"ci_vascular\": \"no\", \"ci_psychosis\": \"no\","                \
-  " \"ci_hypersensitivity\": \"no\", \"pregnancy\": \"not applicable\", \"substance_use\": \"no\","                    \
-  " \"ride_confirmed\": true, \"baseline\": {\"sbp\": " #sbp ", \"dbp\": " #dbp ", \"hr\": 70, \"spo2\": 98,"          \
-  " \"rr\": 14}, \"dose\": 35, \"phq9\": {\"q1\": 0, \"q2\": 0, \"q3\": 0, \"q4\": 0, \"q5\": 0, \"q6\": 0,"           \
-  " \"q7\": 0, \"q8\": 0, \"q9\": 0}}"
-
 /* The newest bp_hold alert of the visit has this priority and state, and its
  * message says want. */
 static void expect_hold_alert(alarm_serve *a, uint64_t id, const char *nobody, const char *priority, const char *state,
@@ -64,7 +56,7 @@ static void advance_held(alarm_serve *a, uint64_t id, const char *want) {
  * a calm repeat lifts the hold and clears it. */
 static void ketamine_baseline_at_the_hold_alerts(void **state) {
   alarm_serve *a = *state;
-  uint64_t id = alarm_ketamine_screened(a, KETAMINE_SCREENING_BP(185, 112));
+  uint64_t id = alarm_ketamine_screened(a, ALARM_KETAMINE_SCREENING_BP(185, 112));
   expect_hold_alert(a, id, "the baseline 185/112 held and alerted nobody", "medium", "active",
                     "Baseline BP 185/112 is at or above the hold limit 180/110: the start is held; tell the clinician");
   advance_held(a, id, "Baseline BP 185/112 is at or above the hold limit 180/110");

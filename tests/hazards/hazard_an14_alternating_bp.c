@@ -45,34 +45,25 @@ static void expect_bp_high(alarm_serve *a, uint64_t id, const char *priority, co
   json_decref(x);
 }
 
-/* One infusion vitals reading sbp/dbp, taken `after` (a duration) from now, or now (NULL). */
-static void reading(alarm_serve *a, uint64_t id, const char *after, int sbp, int dbp) {
-  char body[160];
-  if (after) assert_int_equal(alarm_advance_clock(a, after), 200);
-  snprintf(body, sizeof body, "{\"vitals\": {\"sbp\": %d, \"dbp\": %d, \"hr\": 80, \"spo2\": 98, \"rr\": 14}}", sbp,
-           dbp);
-  assert_int_equal(alarm_record(a, id, body), 200);
-}
-
 /* The try's readings, two minutes apart: the high at the third, the flag met
  * again 4 minutes after the first with 179/109 between. */
 static void alternating_readings_reach_the_high(void **state) {
   alarm_serve *a = *state;
   uint64_t id = alarm_ketamine_infusing(a, ALARM_KETAMINE_SCREENING);
-  reading(a, id, NULL, 185, 112);
+  alarm_bp(a, id, "vitals", NULL, 185, 112);
   json_t *x = bp_high(a, id, "high");
   if (x) fail_msg("one reading at the flag is already high: %s", alarm_str(x, "message"));
   expect_bp_high(a, id, "medium", "active");
-  reading(a, id, "2m", 179, 109);
-  reading(a, id, "2m", 186, 113);
+  alarm_bp(a, id, "vitals", "2m", 179, 109);
+  alarm_bp(a, id, "vitals", "2m", 186, 113);
   x = bp_high(a, id, "high");
   if (!x) fail_msg("186/113 four minutes after 185/112 and no high bp_high");
   if (!strstr(alarm_str(x, "message"), "BP at or above 180/110 again within 10 minutes (185/112, 4 minutes "
                                        "before 186/113)"))
     fail_msg("the high alert says: %s", alarm_str(x, "message"));
   json_decref(x);
-  reading(a, id, "2m", 179, 108);
-  reading(a, id, "2m", 188, 114);
+  alarm_bp(a, id, "vitals", "2m", 179, 108);
+  alarm_bp(a, id, "vitals", "2m", 188, 114);
   x = bp_high(a, id, "high");
   if (!x) fail_msg("three readings at the flag in 8 minutes and no high bp_high");
   /* Latched: the lower reading between did not close it. */
@@ -85,14 +76,14 @@ static void alternating_readings_reach_the_high(void **state) {
 static void the_flag_past_the_window_asks_for_a_repeat(void **state) {
   alarm_serve *a = *state;
   uint64_t id = alarm_ketamine_infusing(a, ALARM_KETAMINE_SCREENING);
-  reading(a, id, NULL, 185, 112);
-  reading(a, id, "6m", 150, 90);
-  reading(a, id, "6m", 186, 113);
+  alarm_bp(a, id, "vitals", NULL, 185, 112);
+  alarm_bp(a, id, "vitals", "6m", 150, 90);
+  alarm_bp(a, id, "vitals", "6m", 186, 113);
   json_t *x = bp_high(a, id, "high");
   if (x) fail_msg("the flag 12 minutes apart with a lower reading between is high: %s", alarm_str(x, "message"));
   expect_bp_high(a, id, "medium", "active");
   /* The next reading at the flag within the window confirms it. */
-  reading(a, id, "5m", 182, 100);
+  alarm_bp(a, id, "vitals", "5m", 182, 100);
   expect_bp_high(a, id, "high", "active");
 }
 
