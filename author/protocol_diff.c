@@ -36,6 +36,11 @@ typedef struct differ {
   int oom;             /* a text compared could not be made: the diff is not all of it */
 } differ;
 
+/* AP3: defaults.latch as the protocol says it: the lowest priority that latches, or none. */
+static const char *latch_name(int from) {
+  return from == PRIORITY_HIGH ? "high" : from == PRIORITY_MEDIUM ? "medium" : from == PRIORITY_LOW ? "low" : "none";
+}
+
 static void say(differ *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(differ *d, const char *fmt, ...) {
   if (d->section) {
@@ -458,6 +463,9 @@ static void diff_protocol(differ *d) {
         dur(t2, sizeof t2, d->b->escalate));
   if (d->a->latching != d->b->latching)
     say(d, "  ~ alerts %s", d->b->latching ? "now latch until acknowledged" : "no longer latch by default");
+  if (d->a->latch_from != d->b->latch_from) /* AP3 */
+    say(d, "  ~ alerts that stay active and escalate until acknowledged: %s -> %s", latch_name(d->a->latch_from),
+        latch_name(d->b->latch_from));
   if (d->a->realert_after != d->b->realert_after)
     say(d, "  ~ acknowledged alerts whose cause holds are raised again after %s -> %s",
         d->a->realert_after > 0 ? dur(t1, sizeof t1, d->a->realert_after) : "never",
@@ -1423,6 +1431,9 @@ int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn 
     weak_say(&w, "unacknowledged alerts escalate later (after %s -> %s)", dur(t1, sizeof t1, a->escalate),
              b->escalate > 0 ? dur(t2, sizeof t2, b->escalate) : "never");
   if (a->latching && !b->latching) weak_say(&w, "alerts no longer latch until acknowledged by default");
+  if (a->latch_from >= 0 && (b->latch_from < 0 || b->latch_from > a->latch_from)) /* AP3 */
+    weak_say(&w, "fewer alerts stay active and escalate after their cause clears until acknowledged (latch %s -> %s)",
+             latch_name(a->latch_from), latch_name(b->latch_from));
   /* AN11: an acknowledgement silences an alert whose cause holds for longer, or for good. */
   if (a->realert_after > 0 && (b->realert_after <= 0 || b->realert_after > a->realert_after))
     weak_say(&w, "acknowledged alerts whose cause holds are raised again later (realert_after %s -> %s)",

@@ -707,6 +707,89 @@ static void acknowledged_alerts_come_back_while_their_cause_holds(void **state) 
   assert_int_equal(system(cmd), 0);
 }
 
+/* AP3 (docs/safety.md): which alerts latch fully is the protocol's choice.
+ * defaults.latch = 'medium': a medium cleared by the next reading, not
+ * acknowledged, stays active and escalates until acknowledged (then closed);
+ * a high whose rule says latch = false shows resolved and stops escalating.
+ * A latch that names no priority is refused at load. */
+static const char *LATCH_PROTOCOL =
+    "local v = require 'vigil'\n"
+    "return v.protocol 'latch' {\n"
+    "  version = '1.0.0',\n"
+    "  defaults = { escalate = '5m', latch = 'medium' },\n"
+    "  phases = {\n"
+    "    v.phase 'dosing' {\n"
+    "      items = { v.vitals 'bp' { fields = { 'sbp' }, required = false,\n"
+    "        rule = function(x)\n"
+    "          if x.sbp > 180 then return v.alert.medium('SBP high') end\n"
+    "          if x.sbp < 90 then return v.alert.high('SBP low', { id = 'low', latch = false }) end\n"
+    "        end } } },\n"
+    "    v.phase 'after' { items = { v.check 'ok' {} } },\n"
+    "  },\n"
+    "}\n";
+
+/* Alert `id` of visit `visit`: its state and escalation level. */
+static void expect_alert_state(fixture *f, uint64_t visit, json_int_t id, const char *state, int level) {
+  json_t *s = state_of(f, visit), *a;
+  size_t i;
+  int seen = 0;
+  json_array_foreach(json_object_get(s, "alerts"), i, a) {
+    if (json_integer_value(json_object_get(a, "id")) != id) continue;
+    seen = 1;
+    const char *st = json_string_value(json_object_get(a, "state"));
+    if (strcmp(st, state)) fail_msg("alert %lld is %s, not %s", (long long)id, st, state);
+    int at = (int)json_integer_value(json_object_get(a, "level"));
+    if (at != level) fail_msg("alert %lld is at level %d, not %d", (long long)id, at, level);
+  }
+  json_decref(s);
+  if (!seen) fail_msg("no alert %lld", (long long)id);
+}
+
+static void latch_is_the_protocols_choice(void **state) {
+  fixture *f = *state;
+  char dir[64];
+  write_protocol(LATCH_PROTOCOL, dir);
+  if (vigil_engine_load(f->e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(f->e, "latch", "chair-2", "nurse:ana", "{}", &id), 0);
+
+  record_ok(f, id, "nurse:ana", "{\"bp\": {\"sbp\": 190}}");
+  json_t *d = raised_since(f, n_events(f) - 1);
+  assert_non_null(d);
+  assert_true(json_is_true(json_object_get(d, "latch")));
+  json_int_t medium = alert_id_of(d);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 1 * MINUTE), 0);
+  record_ok(f, id, "nurse:ana", "{\"bp\": {\"sbp\": 130}}");
+  expect_alert_state(f, id, medium, "active", 0);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 6 * MINUTE), 0);
+  expect_alert_state(f, id, medium, "active", 1);
+  assert_int_equal(vigil_alert_ack(f->e, (uint64_t)medium, "nurse:ana", NULL), 0);
+  expect_alert_state(f, id, medium, "closed", 1);
+
+  record_ok(f, id, "nurse:ana", "{\"bp\": {\"sbp\": 80}}");
+  d = raised_since(f, n_events(f) - 1);
+  assert_non_null(d);
+  assert_null(json_object_get(d, "latch"));
+  json_int_t low = alert_id_of(d);
+  record_ok(f, id, "nurse:ana", "{\"bp\": {\"sbp\": 130}}");
+  expect_alert_state(f, id, low, "resolved", 0);
+  assert_int_equal(vigil_engine_advance_to(f->e, T0 + 20 * MINUTE), 0);
+  expect_alert_state(f, id, low, "resolved", 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+
+  const char *bad = "local v = require 'vigil'\n"
+                    "return v.protocol 'latch_bad' { version = '1.0.0', defaults = { latch = 'urgent' },\n"
+                    "  phases = { v.phase 'a' { items = { v.check 'ok' {} } } } }\n";
+  write_protocol(bad, dir);
+  assert_true(vigil_engine_load(f->e, dir, NULL) < 0);
+  if (!strstr(vigil_engine_errmsg(f->e), "defaults.latch must be \"high\", \"medium\", \"low\""))
+    fail_msg("a latch naming no priority: %s", vigil_engine_errmsg(f->e));
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void same_version_with_other_content_is_refused(void **state) {
   fixture *f = *state;
   char dir[64], path[128];
@@ -1499,6 +1582,7 @@ int main(void) {
       T(failing_subscriber_does_not_stop_others),
       T(max_duration_raises_an_alert),
       T(acknowledged_alerts_come_back_while_their_cause_holds),
+      T(latch_is_the_protocols_choice),
       T(same_version_with_other_content_is_refused),
       T(computed_score_follows_its_source),
       T(alerts_name_their_vital_sign),

@@ -75,13 +75,18 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
               : more->value_text ? val_atom(more->value_text)
               : more->has_value  ? val_num(more->value)
                                  : VAL_NIL_;
+  /* AP3 (docs/safety.md): a latching alert of the protocol's defaults.latch priority or
+   * above (or one whose rule says latch = true) stays active and escalates after its cause
+   * clears, until someone acknowledges it (IEC 60601-1-8's latching alarm). */
+  int latch =
+      latching && (more && more->latch ? more->latch > 0 : v->p->latch_from >= 0 && (int)prio >= v->p->latch_from);
   val obs = observed_record(more ? more->obs : NULL);
   if (obs.type == VAL_NIL && more && more->obs && more->obs->field) {
     vigil__val_release(items);
     e->oom = 1;
     return NULL;
   }
-  field f[17] = {
+  field f[18] = {
       {K(alert), val_num((double)id)},
       {K(rule), val_atom(rule)},
       {K(key), val_atom(key)},
@@ -99,10 +104,11 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
       {K(realert), more && more->realert ? val_num((double)more->realert) : VAL_NIL_},
       {K(clinician), more && more->clinician ? val_bool(1) : VAL_NIL_},
       {K(observed), obs},
+      {K(latch), latch ? val_bool(1) : VAL_NIL_},
   };
   /* Absent fields (no key for a per-reading alert, no item) are left out. */
   uint32_t n = 0;
-  for (int i = 0; i < 17; i++)
+  for (int i = 0; i < 18; i++)
     n += f[i].v.type != VAL_NIL;
   val data = vigil__val_record(n);
   if (!vigil__val_ok(data) || !vigil__val_ok(f[4].v)) {
@@ -113,7 +119,7 @@ alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const cha
     e->oom = 1;
     return NULL;
   }
-  for (int i = 0, k = 0; i < 17; i++)
+  for (int i = 0, k = 0; i < 18; i++)
     if (f[i].v.type != VAL_NIL) val_fields(data)[k++] = f[i];
   if (!vigil__emit(e, v, EV_ALERT_RAISED, K(vigil), data)) return NULL; /* e->oom set (emit.c) */
   if (id <= e->n_alerts && e->alerts[id - 1]) return e->alerts[id - 1];
@@ -280,6 +286,7 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
     case OUT_ALERT: {
       int latching = x->latching >= 0 ? x->latching : v->p->latching;
       int64_t escalate = x->escalate >= 0 ? x->escalate : v->p->escalate;
+      int latch = x->latch < 0 ? 0 : x->latch ? 1 : -1; /* AP3: alert_more's */
       if (e->late == LATE_FINDING && src == SRC_RULE && !x->per_reading) {
         /* A reading older than the newest: a finding about it, unless the
          * same cause is on screen, not acknowledged, already. A left phase's
@@ -287,7 +294,7 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
          * amendment would: a carried alert of that phase (F4, S1: a late
          * item 9 answer waits for the suicide-risk assessment). */
         alert *was = find_alert(v, phase, key);
-        alert_more late = {.obs = &x->obs};
+        alert_more late = {.obs = &x->obs, .latch = latch};
         if (!was || was->acked)
           vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, &late);
         break;
@@ -296,13 +303,17 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
        * findings, each its own, ended by acknowledgement. */
       if (x->per_reading || src == SRC_HOOK) {
         /* Its own finding: never de-duplicated, never resolved by later readings. */
-        alert_more own = {.obs = &x->obs};
+        alert_more own = {.obs = &x->obs, .latch = latch};
         vigil__raise_alert(e, v, src, rule, NULL, x->prio, x->message, latching, escalate, -1, &own);
         break;
       }
       said[n_said++] = key;
-      alert_more more = {
-          .has_value = x->has_value, .value = x->value, .value_text = x->value_text, .phase = past, .obs = &x->obs};
+      alert_more more = {.has_value = x->has_value,
+                         .value = x->value,
+                         .value_text = x->value_text,
+                         .phase = past,
+                         .obs = &x->obs,
+                         .latch = latch};
       alert *was = find_alert(v, phase, key);
       if (!was) {
         if (src == SRC_RULE) more.follows = lower_on_same_item(v, phase, rule, x->prio);

@@ -23,6 +23,7 @@ typedef struct alert_more {
   uint32_t realert;    /* AN11: raised again, acknowledged and still so, the how-manieth time running */
   int clinician;       /* AN11: only a clinician acknowledges it (realert_clinician reached) */
   const observed *obs; /* the vital sign it is about (J4 of docs/hl7.md); NULL or obs->field NULL: none */
+  int latch;           /* AP3: 0: the protocol's defaults.latch for its priority, 1: it latches, -1: it does not */
 } alert_more;
 alert *vigil__raise_alert(vigil_engine *e, visit *v, alert_source src, const char *rule, const char *key, priority prio,
                           const char *message, int latching, int64_t escalate, int32_t item, const alert_more *more);

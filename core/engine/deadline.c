@@ -129,7 +129,8 @@ deadline vigil__deadline_next(const visit *v) {
 escalations:
   for (uint32_t i = 0; i < v->n_alerts; i++) {
     alert *a = v->alerts[i];
-    if (a->acked || a->cleared || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;
+    /* AP3: a latched alert escalates after its cause cleared, until acknowledged. */
+    if (a->acked || (a->cleared && !a->latch) || a->escalate_ms <= 0 || a->level >= ALERT_MAX_LEVEL) continue;
     int64_t at = (a->escalated_at ? a->escalated_at : a->raised_at) + a->escalate_ms;
     if (at < best.at) {
       consider(&best, at, DL_ESCALATE);

@@ -116,6 +116,7 @@ static int read_observed(lua_State *L, int idx, observed *ob, int *oom) {
 static int read_outcome(lua_State *L, int idx, outcome *o, int *oom, char *err, size_t errlen) {
   memset(o, 0, sizeof *o);
   o->latching = -1;
+  o->latch = -1;
   o->escalate = -1;
   rawfield(L, idx, "outcome");
   const char *kind = lua_tostring(L, -1);
@@ -149,6 +150,8 @@ static int read_outcome(lua_State *L, int idx, outcome *o, int *oom, char *err, 
     vigil__priority_parse(lua_tostring(L, -1), &o->prio);
     rawfield(L, idx, "latching");
     if (!lua_isnil(L, -1)) o->latching = lua_toboolean(L, -1);
+    rawfield(L, idx, "latch");
+    if (!lua_isnil(L, -1)) o->latch = lua_toboolean(L, -1);
     rawfield(L, idx, "scope");
     const char *scope = lua_tostring(L, -1);
     if (scope && !strcmp(scope, "reading"))

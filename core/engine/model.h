@@ -99,6 +99,9 @@ typedef struct alert {
   alert_source source;
   priority prio;
   uint8_t level, latching, acked, cleared;
+  /* AP3 (docs/safety.md): it latches as IEC 60601-1-8's latching alarms do: not acknowledged,
+   * it stays active and escalates after its cause clears, until someone acknowledges it. */
+  uint8_t latch;
   uint8_t carry; /* its rule carries it across phases (docs/safety.md, H4), or an earlier phase's rule raised it */
   /* S2, T1: a left phase's rule that does not carry raised it on a reading
    * (vitals, MOAA/S, any item; a late entry or an amendment): its condition

@@ -23,6 +23,7 @@ typedef struct outcome {
   char *message;
   const char *id; /* interned, optional */
   int latching;   /* -1: the protocol's default */
+  int latch;      /* AP3: -1: the protocol's default (defaults.latch), 0: no, 1: yes */
   int per_reading;
   int64_t escalate; /* -1: the default */
   int has_value;    /* value: a number; value_text: a finding */

@@ -193,7 +193,8 @@ static void fire_realert(vigil_engine *e, visit *v, const alert *a) {
                      .n_items = n_items,
                      .phase = a->phase != v->phase ? v->p->phases[a->phase].id : NULL,
                      .realert = n,
-                     .clinician = clinician};
+                     .clinician = clinician,
+                     .latch = a->latch ? 1 : -1};
   vigil__raise_alert(e, v, a->source, a->rule, a->key, a->prio, msg, a->latching, a->escalate_ms, a->item, &more);
 }
 

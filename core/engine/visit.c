@@ -91,8 +91,12 @@ int vigil__alert_is_open(const alert *a) {
 
 int vigil__alert_is_active(const alert *a) { return vigil__alert_is_open(a) && !a->acked; }
 
+/* AP3: a latched alert whose cause cleared is active until acknowledged (then closed). */
 const char *vigil__alert_state_name(const alert *a) {
-  return !vigil__alert_is_open(a) ? "closed" : a->cleared ? "resolved" : a->acked ? "acknowledged" : "active";
+  return !vigil__alert_is_open(a)  ? "closed"
+         : a->cleared && !a->latch ? "resolved"
+         : a->acked                ? "acknowledged"
+                                   : "active";
 }
 
 val vigil__visit_param(const visit *v, const char *name) {
@@ -234,6 +238,8 @@ static int add_alert(vigil_engine *e, visit *v, const vigil_event *ev) {
   a->item = item ? vigil__protocol_find_item(v->p, item, -1) : -1;
   val *l = vigil__val_get(d, K(latching));
   a->latching = (uint8_t)(l && l->type == VAL_BOOL ? l->u.b : 1);
+  val *latch = vigil__val_get(d, K(latch)); /* AP3 */
+  a->latch = (uint8_t)(latch && latch->type == VAL_BOOL && latch->u.b);
   a->escalate_ms = (int64_t)num_of(d, K(escalate_ms), 0);
   a->raised_at = ev->time;
   val *value = vigil__val_get(d, K(value));
@@ -526,6 +532,9 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
       free(a->message);
       a->message = m;
       a->latching = 1;
+      /* AP3: it does not latch on: the amendment says why it cleared, and a high one is
+       * announced again, carried, by the alert that follows it (commands.c). */
+      a->latch = 0;
     }
     break;
   }

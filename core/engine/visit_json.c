@@ -37,6 +37,7 @@ void vigil__alert_fields(buf *b, const alert *a) {
   vigil__buf_json_string(b, a->message ? a->message : "");
   vigil__buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", vigil__alert_state_name(a),
                     a->acked ? "true" : "false", a->latching ? "true" : "false");
+  if (a->latch) vigil__buf_puts(b, ",\"latch\":true");   /* AP3: active and escalating until acknowledged */
   if (a->carry) vigil__buf_puts(b, ",\"carried\":true"); /* G7 */
   time_field(b, "raised_at", a->raised_at);
   if (a->level > 0) time_field(b, "escalated_at", a->escalated_at);

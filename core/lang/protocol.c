@@ -462,6 +462,11 @@ static int compile(protocol *p, lua_State *L, int idx, problems *ps) {
   p->title = get_str(L, idx, "title");
   p->description = get_str(L, idx, "description");
   p->latching = get_bool(L, idx, "latching", 1);
+  lua_getfield(L, idx, "latch"); /* AP3: a priority name, checked by vigil.lua */
+  priority from;
+  p->latch_from =
+      lua_type(L, -1) == LUA_TSTRING && vigil__priority_parse(lua_tostring(L, -1), &from) == 0 ? (int)from : -1;
+  lua_pop(L, 1);
   p->escalate = get_int(L, idx, "escalate", 0);
   p->escalation_raises_priority = get_bool(L, idx, "escalation_raises_priority", 0);
   p->realert_after = get_int(L, idx, "realert_after", 0);

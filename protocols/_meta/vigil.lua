@@ -15,6 +15,7 @@
 ---@class vigil.AlertOptions
 ---@field id? string A stable id when one rule returns several alerts (default: the rule id).
 ---@field latching? boolean Stays until acknowledged after the cause clears (default: the protocol's).
+---@field latch? boolean Not acknowledged, stays active and escalating after the cause clears, until acknowledged (default: the protocol's defaults.latch).
 ---@field escalate? vigil.Duration Re-notified one level up when unacknowledged this long ("0s": never).
 ---@field scope? "condition"|"reading" "condition" (default): one alert while it holds; "reading": each reading is its own finding.
 ---@field value? number|string What the alert is about: a number (compared with the rule's `worse`) or a finding as text.
@@ -230,6 +231,7 @@ function Visit.course() end
 ---@field escalate? vigil.Duration
 ---@field overdue_priority? vigil.Priority
 ---@field latching? boolean
+---@field latch? vigil.Priority|false Alerts of this priority and above stay active and escalating after their cause clears, until acknowledged (default: none).
 ---@field escalation_raises_priority? boolean An escalation also raises the priority one step (default false: only the level).
 
 ---@class vigil.Hooks

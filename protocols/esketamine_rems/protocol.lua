@@ -113,7 +113,11 @@ return v.protocol "esketamine_rems" {
   -- (docs/safety.md AN11). Source: docs/clinical/alarms.md, "Protocol defaults": our
   -- convention, UNCONFIRMED.
   defaults = { grace = "5m", escalate = "5m", latching = true, overdue_priority = "medium",
-               realert_after = "15m", realert_clinician = 2 },
+               realert_after = "15m", realert_clinician = 2,
+               -- A high alert not acknowledged stays active and escalates after its cause clears,
+               -- until someone acknowledges it (IEC 60601-1-8's latching alarm; docs/safety.md
+               -- AP3; docs/clinical/alarms.md "Protocol defaults", the clinic's configuration).
+               latch = "high" },
 
   -- Every param is part of the prescription (prescribed = true): only a clinician starts
   -- a visit with another value than the default here. less_than declares the relations

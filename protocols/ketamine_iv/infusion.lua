@@ -135,7 +135,7 @@ return v.phase "infusion" {
       check = function(_, visit)
         local x = visit.value("infusion.vitals")
         if x == nil or visit.value("infusion_started") == true then return nil end
-        return lib.predose_bp_hold(x, "Pre-start", visit)
+        return lib.predose_bp_hold(x, "Pre-start", visit, "infusion.vitals")
       end,
     },
 

@@ -103,17 +103,34 @@ end
 -- after the start. Alert ids "bp_hold" (medium), "bp_hold_severe" (high: its own, so that it
 -- is raised beside an unacknowledged medium, as bp_high's); their value is how far the reading
 -- is past the hold, in mmHg (the larger of systolic and diastolic).
--- `what` names the reading ("Baseline"; "Pre-start", a repeat in the infusion: AN13). The
--- alert and the hold's block, or nil under the hold.
-function lib.predose_bp_hold(x, what, visit)
+-- The severe alert is the hold's until a reading out of the hold (docs/safety.md AP3: 215/125
+-- then 181/100 resolved it on a reading still at the hold): a reading at the hold after a
+-- severe one of the same hold (`ref`'s readings back to the last one under the hold) keeps it.
+-- `what` names the reading ("Baseline"; "Pre-start", a repeat in the infusion: AN13), `ref` its
+-- item ("screening.baseline", "infusion.vitals"). The alert and the hold's block, or nil under
+-- the hold.
+function lib.predose_bp_hold(x, what, visit, ref)
   local s, d = visit.param("sbp_hold"), visit.param("dbp_hold")
   if x.sbp < s and x.dbp < d then return nil end
   local past = math.max(x.sbp - s, x.dbp - d)
   local severe_s, severe_d = visit.param("sbp_severe"), visit.param("dbp_severe")
+  local function severe(r) return r.sbp > severe_s or r.dbp > severe_d end
+  local severe_before
+  for _, e in ipairs(lib.earlier_readings(visit, { ref })) do
+    if e.x == nil or (e.x.sbp < s and e.x.dbp < d) then break end
+    if severe(e.x) then
+      severe_before = e.x
+      break
+    end
+  end
   local alert
-  if x.sbp > severe_s or x.dbp > severe_d then
+  if severe(x) then
     alert = v.alert.high(fmt("%s BP %s is above %g/%g before the start: tell the clinician now; do not start.", what,
                              bp(x), severe_s, severe_d), { id = "bp_hold_severe", value = past })
+  elseif severe_before then
+    alert = v.alert.high(fmt("%s BP %s is still at or above the hold limit %g/%g after %s above %g/%g before the "
+                             .. "start: tell the clinician now; do not start.", what, bp(x), s, d, bp(severe_before),
+                             severe_s, severe_d), { id = "bp_hold_severe", value = past })
   else
     alert = v.alert.medium(fmt("%s BP %s is at or above the hold limit %g/%g: the start is held; tell the "
                                .. "clinician, rest and repeat.", what, bp(x), s, d), { id = "bp_hold", value = past })

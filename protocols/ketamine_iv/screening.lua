@@ -202,7 +202,7 @@ return v.phase "screening" {
     v.rule "bp_hold" {
       on = "baseline",
       priority = "high", worse = lib.worse.bp,
-      check = function(x, visit) return lib.predose_bp_hold(x, "Baseline", visit) end,
+      check = function(x, visit) return lib.predose_bp_hold(x, "Baseline", visit, "screening.baseline") end,
     },
 
     -- Low pre-dose vitals (docs/safety.md Q3, Q4): a high alert and a hold before dosing,

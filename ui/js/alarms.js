@@ -193,7 +193,8 @@ function draw(root, order, n) {
           // A course alert (a missed session) has a patient and no visit.
           h("a", { href: a.visit ? `#/visit/${a.visit}` : `#/patient/${encodeURIComponent(a.patient)}` }, `Patient ${a.patient}`), ": ", a.message,
           h("span", { class: "alarm-meta" }, ` raised ${timeOrDate(a.raised_at, now())}`,
-            a.level ? `, ${reminded(a.level)}` : "", a.state === "resolved" ? ", cause cleared" : "")),
+            a.level ? `, ${reminded(a.level)}` : "", a.state === "resolved" ? ", cause cleared"
+              : a.resolved_at ? `, condition cleared at ${timeOrDate(a.resolved_at, now())}` : "")),
         a.priority !== "low"
           ? h("button", { type: "button", class: "quiet pause", "aria-pressed": isPaused ? "true" : "false", dataset: { until: isPaused ? until : "" },
               onclick: () => togglePause(a.id) },

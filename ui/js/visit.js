@@ -170,7 +170,8 @@ function alertsSection(v) {
         h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
         h("span", { class: "alarm-text" }, a.message,
           h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`, a.level ? `, ${reminded(a.level)}` : "",
-            a.acknowledged ? `, ${ackBy(a.id)}` : "", a.state === "resolved" ? ", cause cleared" : "")),
+            a.acknowledged ? `, ${ackBy(a.id)}` : "", a.state === "resolved" ? ", cause cleared"
+              : a.resolved_at ? `, condition cleared at ${clockTime(a.resolved_at)}` : "")),
         ackControls(a, refresh)))));
 }
 

@@ -203,6 +203,11 @@ local function alert_of(priority)
     if opts.scope ~= nil and opts.scope ~= "condition" and opts.scope ~= "reading" then
       error("alert scope must be \"condition\" or \"reading\"", 2)
     end
+    -- latch (docs/safety.md AP3): not acknowledged, it stays active and escalates after its
+    -- cause clears, until someone acknowledges it (default: the protocol's defaults.latch).
+    if opts.latch ~= nil and type(opts.latch) ~= "boolean" then
+      error("alert latch must be true or false", 2)
+    end
     local escalate
     if opts.escalate ~= nil then
       local err
@@ -239,7 +244,7 @@ local function alert_of(priority)
                    low = limit.low, high = limit.high }
     end
     return { outcome = "alert", priority = priority, message = message, id = opts.id,
-             latching = opts.latching, scope = opts.scope, escalate = escalate, value = opts.value,
+             latching = opts.latching, latch = opts.latch, scope = opts.scope, escalate = escalate, value = opts.value,
              observed = observed }
   end
 end
@@ -1272,9 +1277,23 @@ function lang.compile(root, sources)
 
   local defaults = spec.defaults or {}
   if type(defaults) ~= "table" then bad(root, "defaults must be a table") defaults = {} end
-  check_keys(root, defaults, set({ "grace", "escalate", "overdue_priority", "latching",
+  check_keys(root, defaults, set({ "grace", "escalate", "overdue_priority", "latching", "latch",
                                    "escalation_raises_priority", "realert_after", "realert_clinician" }))
   p.latching = defaults.latching ~= false
+  -- AP3 (docs/safety.md): alerts of this priority and above latch as IEC 60601-1-8's latching
+  -- alarms do: not acknowledged, they stay active and escalate after their cause clears, until
+  -- someone acknowledges them. Not said (or false): none; a latching alert whose cause
+  -- cleared then shows as resolved until acknowledged, and no longer escalates.
+  local latch = defaults.latch
+  if latch ~= nil and latch ~= false and latch ~= "high" and latch ~= "medium" and latch ~= "low" then
+    bad(root, "defaults.latch must be \"high\", \"medium\", \"low\" (that priority and above) or false, not %s",
+        tostring(latch))
+    latch = nil
+  end
+  if latch and defaults.latching == false then
+    bad(root, "defaults.latch needs latching alerts: defaults.latching is false")
+  end
+  p.latch = latch or nil
   -- Escalation tells more people; it raises an alert's priority only when the
   -- protocol says so.
   if defaults.escalation_raises_priority ~= nil and type(defaults.escalation_raises_priority) ~= "boolean" then

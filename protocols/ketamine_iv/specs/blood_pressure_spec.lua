@@ -80,6 +80,25 @@ return {
     expect "30m" { escalated = "bp_rise", priority = "medium" },
   },
 
+  -- docs/safety.md AP3: 215/125, then 181/100 still at the hold: the severe alert stays the
+  -- hold's (no medium beside it), until a reading out of the hold resolves it.
+  spec "A severe pre-dose BP stays the hold's high alert until a reading out of the hold" {
+    params = { weight = 80 },
+    no_other = { "alerts" },
+    at "0m" { record = { consent = true, ci_hypertension = "no", ci_vascular = "no", ci_psychosis = "no",
+                         ci_hypersensitivity = "no", pregnancy = "neither", substance_use = "no",
+                         ride_confirmed = true } },
+    at "2m" { record = { baseline = vitals(215, 125) } },
+    expect "2m" { alert = "bp_hold", id = "bp_hold_severe", priority = "high", message = "above 200/120" },
+    at "4m" { record = { baseline = vitals(181, 100) } },
+    expect "4m" { block = "bp_hold", reason = "Baseline BP 181/100 is at or above the hold limit 180/110" },
+    expect "7m" { escalated = "bp_hold", priority = "high" },
+    at "8m" { ack = "bp_hold" },
+    at "12m" { record = { baseline = vitals(136, 84) } },
+    expect "12m" { unblocked = "bp_hold" },
+    expect "12m" { resolved = "bp_hold", id = "bp_hold_severe" },
+  },
+
   spec "The flag met again within 10 minutes is confirmed, whatever lay between" {
     params = { weight = 80 },
     no_other = { "alerts" },

@@ -209,8 +209,11 @@ typedef struct protocol {
   param_spec *params;
   uint32_t n_params;
   int hooks[HOOK_COUNT];
-  int64_t escalate;               /* default escalation interval, 0: none */
-  int latching;                   /* default latching */
+  int64_t escalate; /* default escalation interval, 0: none */
+  int latching;     /* default latching */
+  /* AP3: alerts of this priority and above latch fully (IEC 60601-1-8): not acknowledged,
+   * they stay active and escalate after their cause clears; -1: none */
+  int latch_from;
   int escalation_raises_priority; /* escalation also raises the priority a step (default: only the level) */
   int64_t realert_after;      /* an acknowledged alert whose cause holds is raised again this long after, 0: never */
   uint32_t realert_clinician; /* from this many raisings again, only a clinician acknowledges it; 0: never */
