@@ -323,11 +323,21 @@ void vigil__apply_outcomes(vigil_engine *e, visit *v, int phase, const char *rul
          * (IEC 60601-1-8): announced again, active, with what is seen now. */
         more.follows = was->id;
         vigil__raise_alert(e, v, src, rule, key, x->prio, x->message, latching, escalate, -1, &more);
-      } else if (was->acked && strcmp(was->message, x->message)) {
-        /* Not worse, still so: the gate quotes what is seen now (G7). */
-        char *now = strdup(x->message);
+      } else {
+        /* Not worse, or not acknowledged, still so: the alert says what is seen now, the
+         * gate quotes it (G7), and an active alert's words follow the newest reading
+         * (AP4: "BP 186/100 is +54/+16" stayed after 188/114); one raised again keeps
+         * saying so (AN11). */
+        const char *again = strstr(was->message, " [acknowledged at ");
+        size_t n = strlen(x->message) + (again ? strlen(again) : 0) + 1;
+        char *now = malloc(n);
         if (!now) {
           e->oom = 1;
+          break;
+        }
+        snprintf(now, n, "%s%s", x->message, again ? again : "");
+        if (!strcmp(was->latest ? was->latest : was->message, now)) {
+          free(now);
           break;
         }
         free(was->latest);

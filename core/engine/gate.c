@@ -192,7 +192,7 @@ static int gate_reasons(vigil_engine *e, visit *v, val *list) {
              a->acked     ? "acknowledged, its condition still holds"
              : a->cleared ? "not acknowledged (cleared since)"
                           : "not acknowledged",
-             a->acked && a->latest ? a->latest : a->message);
+             a->latest ? a->latest : a->message);
     add(&r, text);
   }
   /* F3's residual (docs/safety.md H12): the discharge resolves what is left
@@ -204,7 +204,7 @@ static int gate_reasons(vigil_engine *e, visit *v, val *list) {
     const alert *a = v->alerts[i];
     if (a->prio == PRIORITY_HIGH || !vigil__alert_is_active(a)) continue;
     snprintf(text, sizeof text, "%s alert %llu not acknowledged%s: %s", vigil__priority_name(a->prio),
-             (unsigned long long)a->id, a->cleared ? " (cleared since)" : "", a->message);
+             (unsigned long long)a->id, a->cleared ? " (cleared since)" : "", a->latest ? a->latest : a->message);
     add(&r, text);
   }
   return to_list(&r, list);

@@ -75,7 +75,7 @@ typedef struct alert {
   const char *rule;      /* interned: the rule (or item) that raised it */
   const char *key;       /* interned de-duplication key; NULL for per-reading alerts */
   char *message;
-  char *latest; /* what its rule says now of an acknowledged alert's cause, not worse (G7); memory only */
+  char *latest; /* what its rule says now of the cause, when other words (G7, AP4); memory only */
   /* A technical alert's failures while it is open (AB4): how many (1: the one
    * that raised it), the last one's words and time, and when the log last
    * said so. Memory only, as `latest`: the alert's event says the first. */

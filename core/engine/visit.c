@@ -535,6 +535,8 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
       /* AP3: it does not latch on: the amendment says why it cleared, and a high one is
        * announced again, carried, by the alert that follows it (commands.c). */
       a->latch = 0;
+      free(a->latest); /* what its rule said before the amendment (AP4) */
+      a->latest = NULL;
     }
     break;
   }

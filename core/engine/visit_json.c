@@ -34,7 +34,13 @@ void vigil__alert_fields(buf *b, const alert *a) {
   vigil__buf_printf(b,
                     ",\"priority\":\"%s\",\"level\":%d,\"source\":\"%s\",\"message\":", vigil__priority_name(a->prio),
                     a->level, vigil__alert_source_name(a->source));
-  vigil__buf_json_string(b, a->message ? a->message : "");
+  /* AP4: what its rule says now, when it says other words than those it raised the alert
+   * with (the newest reading's), and those words as raised_with. */
+  vigil__buf_json_string(b, a->latest ? a->latest : a->message ? a->message : "");
+  if (a->latest) {
+    vigil__buf_puts(b, ",\"raised_with\":");
+    vigil__buf_json_string(b, a->message ? a->message : "");
+  }
   vigil__buf_printf(b, ",\"state\":\"%s\",\"acknowledged\":%s,\"latching\":%s", vigil__alert_state_name(a),
                     a->acked ? "true" : "false", a->latching ? "true" : "false");
   if (a->latch) vigil__buf_puts(b, ",\"latch\":true");   /* AP3: active and escalating until acknowledged */
