@@ -112,14 +112,17 @@ static uint64_t hash_value(walk *w, int idx, int depth) {
     lua_pushvalue(L, idx);
     lua_pushboolean(L, 1);
     lua_rawset(L, w->seen);
-    luaL_checkstack(L, 4, "a protocol table nested too deep");
+    luaL_checkstack(L, 5, "a protocol table nested too deep");
     uint64_t h = 10;
+    vigil__sandbox_push_contents(L, idx); /* a frozen table's are elsewhere (AM5) */
+    idx = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
       uint64_t k = hash_value(w, -2, depth + 1), v = hash_value(w, -1, depth + 1);
       h ^= mix(k * 31 + v); /* order-free: the same pairs, the same hash */
       lua_pop(L, 1);
     }
+    lua_pop(L, 1);
     return mix(h);
   }
   default: /* userdata, threads: by identity */
@@ -142,13 +145,6 @@ static state_root *new_root(shared_state *s) {
   return &s->roots[s->n++];
 }
 
-static void push_ref(lua_State *L, int ref, walk *w) {
-  if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-  enqueue(w, -1);
-  lua_pop(L, 1);
-}
-
 /* Under lua_pcall: (walk, protocol) as light userdata. Raises on out of
  * memory, which the caller reports. */
 static int walk_protocol(lua_State *L) {
@@ -158,18 +154,13 @@ static int walk_protocol(lua_State *L) {
   w->queued = lua_gettop(L);
   lua_newtable(L);
   w->known = lua_gettop(L);
-  for (uint32_t ph = 0; ph < p->n_phases; ph++) {
-    push_ref(L, p->phases[ph].gate_ref, w);
-    push_ref(L, p->phases[ph].before_dose_ref, w);
-    for (uint32_t r = 0; r < p->phases[ph].n_rules; r++)
-      push_ref(L, p->phases[ph].rules[r].fn_ref, w);
+  vigil__protocol_push_code(p);
+  int code = lua_gettop(L);
+  for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, code); i <= n; i++) {
+    lua_rawgeti(L, code, i);
+    enqueue(w, -1);
+    lua_pop(L, 1);
   }
-  for (uint32_t it = 0; it < p->n_items; it++) {
-    push_ref(L, p->items[it].when_ref, w);
-    push_ref(L, p->items[it].compute_ref, w);
-  }
-  for (int h = 0; h < HOOK_COUNT; h++)
-    push_ref(L, p->hooks[h], w);
   /* Hashing finds more functions of the protocol's files: the queue grows
    * while it is walked. */
   for (lua_Integer q = 1; q <= w->n_queued; q++) {
@@ -233,4 +224,12 @@ const state_root *vigil__shared_state_changed(const shared_state *before, const 
 void vigil__shared_state_free(shared_state *s) {
   free(s->roots);
   *s = (shared_state){0};
+}
+
+const char *vigil__shared_state_kept_write(vigil_engine *e) {
+  for (uint32_t i = 0; i < vigil__engine_protocol_count(e); i++) {
+    const sandbox *sb = vigil__engine_protocol(e, i)->sb;
+    if (sb->kept_writes) return sb->kept_write;
+  }
+  return NULL;
 }

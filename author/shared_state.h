@@ -37,5 +37,8 @@ int vigil__shared_state_take(vigil_engine *e, shared_state *out);
  * when none changed. */
 const state_root *vigil__shared_state_changed(const shared_state *before, const shared_state *after);
 void vigil__shared_state_free(shared_state *s);
+/* The first refused write to a table a protocol's code keeps (AM5: they are
+ * read-only once it has loaded), "file:line: cannot set ...", or NULL. */
+const char *vigil__shared_state_kept_write(vigil_engine *e);
 
 #endif

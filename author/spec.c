@@ -244,6 +244,23 @@ static lua_State *runner_state(spec_run *r, char *err, size_t errlen) {
  * protocol's files that the specs' visits changed carries one patient's
  * visit into the next. One failed check when that happened. */
 static void state_kept(spec_run *r, const char *path, const shared_state *before) {
+  /* A table it keeps is read-only (AM5): a write failed its rule, which the
+   * spec may not have looked at, or a pcall of the protocol swallowed. */
+  const char *write = vigil__shared_state_kept_write(r->e);
+  if (write) {
+    char where[300];
+    const char *said = strstr(write, ": cannot set ");
+    size_t n = said ? (size_t)(said - write) : 0;
+    snprintf(where, sizeof where, "%.*s", (int)(n < sizeof where ? n : sizeof where - 1), write);
+    spec_result res = {.ok = 0,
+                       .spec = path,
+                       .name = "the protocol keeps nothing between visits",
+                       .where = said ? where : path,
+                       .message = said ? said + 2 : write};
+    r->failed++;
+    if (r->fn) r->fn(r->ud, &res);
+    return;
+  }
   shared_state after;
   if (vigil__shared_state_take(r->e, &after) < 0) return;
   const state_root *c = vigil__shared_state_changed(before, &after);

@@ -638,14 +638,110 @@ static void test_view_copies_charged(void **state) {
   vigil_engine_free(e);
 }
 
+/* The line of the first line of path holding text, 0 when none. */
+static int line_of(const char *path, const char *text) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char line[1024];
+  int n = 0, found = 0;
+  while (!found && fgets(line, sizeof line, f)) {
+    n++;
+    if (strstr(line, text)) found = n;
+  }
+  fclose(f);
+  return found;
+}
+
+/* The alert of visit from rule (source "rule" or "technical"), or NULL. */
+static const seen *alert_of(const capture *c, uint64_t visit, const char *rule, const char *source) {
+  for (int i = 0; i < c->n; i++)
+    if (c->v[i].visit == visit && !strcmp(c->v[i].rule, rule) && !strcmp(c->v[i].source, source)) return &c->v[i];
+  return NULL;
+}
+
+/* AM5 (docs/security.md): one Lua state serves every visit of a version, so
+ * a table its code keeps (a file's `local seen = {}`, a module's table)
+ * filled by MRN-5001's rule showed her "suicidal thoughts" in MRN-7002's
+ * alert. Those tables are read-only once the protocol has loaded: each way
+ * of writing (a new key, a key the table had, table.insert, a nested table)
+ * fails as a failing rule does, a technical alert naming the writing line;
+ * the next visit's alert carries nothing of the first; reading them
+ * (#, ipairs, pairs, next, rawget, rawlen, table.concat) and returning a kept
+ * outcome work as before. */
+static void test_kept_tables_carry_nothing(void **state) {
+  (void)state;
+  const char *dir = "tests/protocols/kept_tables";
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
+                     .sim_start_ms = SIM_START,
+                     .lua_memory_cap = MEMORY_CAP,
+                     .lua_instruction_budget = BUDGET,
+                     .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&o, &e), 0);
+  capture c = {.e = e};
+  vigil_engine_subscribe(e, "alert.*", on_alert, &c);
+  const char *ref;
+  if (vigil_engine_load(e, dir, &ref) != 0) fail_msg("load: %s", vigil_engine_errmsg(e));
+  uint64_t first, second;
+  assert_int_equal(vigil_visit_start(e, ref, "MRN-5001", "nurse:ana", NULL, &first), 0);
+  assert_int_equal(vigil_visit_record_json(e, first, "nurse:ana", "{\"thoughts\": \"suicidal thoughts last week\"}"),
+                   0);
+  assert_int_equal(vigil_visit_record_json(e, first, "nurse:ana", "{\"n\": 42}"), 0);
+  assert_int_equal(vigil_visit_start(e, ref, "MRN-7002", "nurse:ana", NULL, &second), 0);
+  assert_int_equal(vigil_visit_record_json(e, second, "nurse:ana", "{\"n\": 43}"), 0);
+  char all[4096];
+  alerts_text(&c, all, sizeof all);
+  for (int i = 0; i < c.n; i++)
+    if (c.v[i].visit == second && strstr(c.v[i].message, "suicidal"))
+      fail_msg("MRN-7002's alert carries MRN-5001's words: %s\nalerts:%s", c.v[i].message, all);
+  const seen *recall = alert_of(&c, second, "recall", "rule");
+  if (!recall || strcmp(recall->message, "recalled:  / "))
+    fail_msg("want recall's alert \"recalled:  / \"; alerts:%s", all);
+  /* Each write failed at its own line, the protocol's (table.insert's too). */
+  static const char *const writes[][3] = {
+      {"remember_new_key", "protocol.lua", "seen[#seen + 1] = visit.value"},
+      {"remember_known_key", "lib.lua", "lib.last = text"},
+      {"remember_insert", "protocol.lua", "table.insert(lib.list"},
+      {"remember_nested", "protocol.lua", "lib.by_kind.screening.latest = visit"},
+  };
+  for (size_t i = 0; i < sizeof writes / sizeof *writes; i++) {
+    char file[256], place[300];
+    snprintf(file, sizeof file, "%s/%s", dir, writes[i][1]);
+    snprintf(place, sizeof place, "%s:%d: cannot set ", writes[i][1], line_of(file, writes[i][2]));
+    const seen *t = alert_of(&c, first, writes[i][0], "technical");
+    if (!t) fail_msg("%s: no technical alert; alerts:%s", writes[i][0], all);
+    if (!strstr(t->message, place) || !strstr(t->message, "read-only once it has loaded") || strstr(t->message, dir))
+      fail_msg("%s: want \"%s\", read-only, no server path: %s", writes[i][0], place, t->message);
+    if (strstr(t->message, "suicidal"))
+      fail_msg("%s: the error shows the patient's words: %s", writes[i][0], t->message);
+  }
+  /* Reading the frozen tables, and a kept outcome. */
+  assert_int_equal(vigil_visit_record_json(e, second, "nurse:ana", "{\"n\": 44}"), 0);
+  assert_int_equal(vigil_visit_record_json(e, second, "nurse:ana", "{\"n\": 45}"), 0);
+  alerts_text(&c, all, sizeof all);
+  const seen *read = alert_of(&c, second, "read", "rule");
+  if (!read || strcmp(read->message, "read: 3 none,passive,active next passive dosing,screening 3 "
+                                     "none+passive+active alert"))
+    fail_msg("want the read rule's alert; alerts:%s", all);
+  const seen *kept = alert_of(&c, second, "kept_outcome", "rule");
+  if (!kept || strcmp(kept->message, "kept outcome: nothing to report") || strcmp(kept->priority, "low"))
+    fail_msg("want the kept outcome's low alert; alerts:%s", all);
+  for (int i = 0; i < c.n; i++)
+    if (c.v[i].visit == second && !strcmp(c.v[i].source, "technical"))
+      fail_msg("MRN-7002 has a technical alert: %s", c.v[i].message);
+  capture_free(&c);
+  vigil_engine_free(e);
+}
+
 int main(void) {
-  struct CMUnitTest tests[N_ATTACKS + 4];
+  struct CMUnitTest tests[N_ATTACKS + 5];
   tests[0] = (struct CMUnitTest){.name = "every fixture has a row", .test_func = test_every_fixture_has_a_row};
   tests[1] = (struct CMUnitTest){.name = "entry_budget_across_rules", .test_func = test_entry_budget_across_rules};
   tests[2] = (struct CMUnitTest){.name = "entry_time_across_rules", .test_func = test_entry_time_across_rules};
   tests[3] = (struct CMUnitTest){.name = "view_copies_charged", .test_func = test_view_copies_charged};
+  tests[4] = (struct CMUnitTest){.name = "kept_tables_carry_nothing", .test_func = test_kept_tables_carry_nothing};
   for (size_t i = 0; i < N_ATTACKS; i++)
-    tests[i + 4] =
+    tests[i + 5] =
         (struct CMUnitTest){.name = attacks[i].name, .test_func = test_attack, .initial_state = (void *)&attacks[i]};
-  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 4, NULL, NULL);
+  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 5, NULL, NULL);
 }

@@ -63,11 +63,15 @@ static int host_oom(vigil_engine *e, sandbox *sb) {
 static void push_view(visit *v) { lua_rawgeti(v->p->sb->L, LUA_REGISTRYINDEX, v->p->view_ref); }
 
 /* t[key] without metamethods: what a rule returned is data, and reading it
- * must not run protocol code outside the budget. */
+ * must not run protocol code outside the budget. An outcome the protocol
+ * keeps (`local CLEAR = v.note(...)` of its file) is frozen: its contents
+ * are read (AM5). */
 static int rawfield(lua_State *L, int idx, const char *key) {
-  idx = lua_absindex(L, idx);
+  vigil__sandbox_push_contents(L, idx);
   lua_pushstring(L, key);
-  return lua_rawget(L, idx);
+  int type = lua_rawget(L, -2);
+  lua_remove(L, -2);
+  return type;
 }
 
 #define MAX_MESSAGE 1000 /* what a rule may say, in bytes */
@@ -214,18 +218,22 @@ static int read_outcomes(lua_State *L, outcomes *o) {
     o->n = 1;
     return 0;
   }
-  lua_Integer n = (lua_Integer)lua_rawlen(L, top);
+  vigil__sandbox_push_contents(L, top);
+  int list = lua_gettop(L);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, list);
   for (lua_Integer i = 1; i <= n && o->n < (int)(sizeof o->v / sizeof o->v[0]); i++) {
-    lua_rawgeti(L, top, i);
+    lua_rawgeti(L, list, i);
     int rc = lua_istable(L, -1) ? read_outcome(L, lua_gettop(L), &o->v[o->n], &o->oom, o->error, sizeof o->error) : -1;
     lua_pop(L, 1);
     if (rc < 0) {
       free(o->v[o->n].message);
       if (!o->error[0]) snprintf(o->error, sizeof o->error, "returned a list with something that is not an outcome");
+      lua_settop(L, top);
       return -1;
     }
     o->n++;
   }
+  lua_settop(L, top);
   return 0;
 }
 

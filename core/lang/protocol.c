@@ -837,6 +837,14 @@ static protocol *load(const char *dir, const char *main_file, source_file *files
       vigil__code_raises(p, p->phases[i].rules[j].fn_ref, &cr);
       p->phases[i].rules[j].code_priority = (int8_t)vigil__code_raises_highest(&cr);
     }
+  /* AM5: nothing its code keeps can carry one visit into another. */
+  vigil__protocol_push_code(p);
+  if (vigil__sandbox_freeze(p->sb, -1, err, sizeof err) < 0) {
+    if (p->sb->oom) snprintf(err, sizeof err, "out of memory while loading the protocol");
+    problems_add_error(&ps, err, main_path);
+    goto fail_clear;
+  }
+  lua_settop(L, 0);
   p->ref_atom = vigil__intern(p->ref);
   p->sha_atom = vigil__intern(p->sha256);
   uint32_t n_defaults = 0;
@@ -864,6 +872,34 @@ fail:
   problems_free(&ps);
   vigil__protocol_free(p);
   return NULL;
+}
+
+static void push_ref(lua_State *L, int list, int ref) {
+  if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
+  if (lua_rawgeti(L, LUA_REGISTRYINDEX, ref) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+}
+
+void vigil__protocol_push_code(const protocol *p) {
+  lua_State *L = p->sb->L;
+  lua_newtable(L);
+  int list = lua_gettop(L);
+  for (uint32_t ph = 0; ph < p->n_phases; ph++) {
+    push_ref(L, list, p->phases[ph].gate_ref);
+    push_ref(L, list, p->phases[ph].before_dose_ref);
+    for (uint32_t r = 0; r < p->phases[ph].n_rules; r++)
+      push_ref(L, list, p->phases[ph].rules[r].fn_ref);
+  }
+  for (uint32_t it = 0; it < p->n_items; it++) {
+    push_ref(L, list, p->items[it].when_ref);
+    push_ref(L, list, p->items[it].compute_ref);
+    push_ref(L, list, p->items[it].calc_ref);
+  }
+  for (int h = 0; h < HOOK_COUNT; h++)
+    push_ref(L, list, p->hooks[h]);
 }
 
 static const char *main_path_of(const protocol *p) { return p->n_sources ? p->sources[0].path : p->ref; }

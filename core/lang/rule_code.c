@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lang/sandbox.h"
+
 static const char *relative(const protocol *p, const char *path) {
   const char *dir = p->sb ? p->sb->dir : NULL;
   size_t n = dir ? strlen(dir) : 0;
@@ -134,6 +136,8 @@ static void resolve(lua_State *L, int fn, const char *chain, size_t len) {
       lua_pushnil(L);
       return;
     }
+    vigil__sandbox_push_contents(L, -1); /* a frozen module's are elsewhere (AM5) */
+    lua_remove(L, -2);
     lua_pushlstring(L, chain + start, at - start);
     lua_rawget(L, -2);
     lua_remove(L, -2);

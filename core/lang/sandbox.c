@@ -235,6 +235,43 @@ static int read_source(lua_State *L) {
   return 2;
 }
 
+/* The key, in a frozen table's metatable, of the table holding its contents
+ * (sandbox.freeze): a light userdata, so that nothing in Lua can name it. */
+static const char frozen_key;
+
+void vigil__sandbox_push_contents(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_getmetatable(L, idx)) {
+    if (lua_rawgetp(L, -1, &frozen_key) == LUA_TTABLE) {
+      lua_remove(L, -2);
+      return;
+    }
+    lua_pop(L, 2);
+  }
+  lua_pushvalue(L, idx);
+}
+
+int vigil__sandbox_freeze(sandbox *sb, int roots, char *err, size_t errlen) {
+  lua_State *L = sb->L;
+  roots = lua_absindex(L, roots);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sb->sandbox_ref);
+  lua_getfield(L, -1, "freeze");
+  lua_remove(L, -2);
+  lua_pushvalue(L, roots);
+  /* Its errors name the files by their whole path, as the load's do. */
+  sb->loading = 1;
+  int rc = vigil__sandbox_call(sb, 1, 0, err, errlen);
+  sb->loading = 0;
+  return rc == LUA_OK ? 0 : -1;
+}
+
+/* host.kept_write(message): a write to a frozen table was refused (AM5). */
+static int kept_write(lua_State *L) {
+  sandbox *sb = lua_touserdata(L, lua_upvalueindex(1));
+  if (!sb->kept_writes++) snprintf(sb->kept_write, sizeof sb->kept_write, "%s", luaL_checkstring(L, 1));
+  return 0;
+}
+
 /* host.embedded(name) -> the text of a library compiled into vigil. */
 static int embedded_source(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
@@ -328,6 +365,11 @@ sandbox *vigil__sandbox_open(const char *dir, const source_file *files, uint32_t
   lua_pushlightuserdata(L, sb);
   lua_pushcclosure(L, charge, 1);
   lua_setfield(L, -2, "charge");
+  lua_pushlightuserdata(L, (void *)&frozen_key);
+  lua_setfield(L, -2, "frozen_key");
+  lua_pushlightuserdata(L, sb);
+  lua_pushcclosure(L, kept_write, 1);
+  lua_setfield(L, -2, "kept_write");
   lua_insert(L, -2); /* host, lang */
   if (run_embedded(sb, "=sandbox.lua", vigil__sandbox_lua_src, vigil__sandbox_lua_len, 2, err, errlen) < 0) goto fail;
   sb->sandbox_ref = luaL_ref(L, LUA_REGISTRYINDEX);

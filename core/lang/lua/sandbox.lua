@@ -22,14 +22,27 @@
 --     one instruction a byte it makes or walks, one an element it moves, so
 --     that a loop of such calls is stopped by the budget as a loop of
 --     instructions is, and by the entry's budget across rules (AC3, AC7).
+--
+-- Once the protocol has loaded, sandbox.freeze makes every table its
+-- functions keep (their upvalues, the modules it required, and what those
+-- reach) read-only, so that nothing one visit writes reaches another
+-- (docs/security.md AM5).
 
 local host, lang = ...  -- host.read_source(relative path) -> text, chunkname | nil, error
+                        -- host.frozen_key: a light userdata, the key of a frozen table's contents in its metatable
+                        -- host.kept_write(message): a write to a frozen table was refused
                         -- host.embedded(name) -> the text of a library compiled into vigil
                         -- host.check_time(): raises the time limit's error once the call is past it
                         -- host.stopped(): whether the current call has been stopped (time or budget)
                         -- host.charge(n): n instructions of work charged to the call's budget
 
 local sandbox = {}
+
+-- Trusted only: sandbox.freeze walks upvalues and metatables, and a frozen
+-- table's write error names the protocol's line. debug itself is removed
+-- from the state once this file has run (sandbox.c).
+local getupvalue, dbg_getinfo, dbg_getmetatable = debug.getupvalue, debug.getinfo, debug.getmetatable
+local raw_sub = string.sub
 
 local ALLOWED = { "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
                   "tostring", "type", "xpcall", "rawequal", "rawlen", "rawget", "setmetatable",
@@ -447,12 +460,129 @@ end
 -- A finalizer runs when the collector decides: in another rule's call, in the
 -- engine's own collection after a failed call, or at shutdown, with no budget.
 local raw_setmetatable = setmetatable
+local stores = lang.frozen_stores -- frozen table -> its contents (below: sandbox.freeze)
+local live_metatable
 base.setmetatable = function(t, mt)
+  if stores[mt] then mt = live_metatable(mt) end
   if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
     error("setmetatable: __gc is not allowed in a protocol (a finalizer would run outside the instruction budget)", 2)
   end
   local r = check(2, pcall(raw_setmetatable, t, mt))
   return r
+end
+
+-- Tables kept between visits (docs/security.md AM5). One Lua state serves
+-- every visit of a protocol version, so a table a rule's code closes over
+-- (`local seen = {}` of its file, a module's table) would carry one patient's
+-- entries into the next patient's alert. Once the protocol has loaded,
+-- sandbox.freeze makes each such table read-only in place: its contents move
+-- to a table of their own (lang.frozen_stores), which its metatable reads
+-- (__index, __len, __pairs), and every write raises (__newindex): to a key
+-- it had as to a new one, which a metatable on the filled table would not
+-- catch (Lua asks __newindex for absent keys only). In place, not a proxy:
+-- every alias of it (the module another file required) is the frozen table.
+-- next, rawget and rawlen read the contents; so do the engine's raw reads of
+-- an outcome (vigil__sandbox_push_contents) and the language's.
+local FROZEN = host.frozen_key
+local raw_next, raw_rawget, raw_rawlen = next, rawget, rawlen
+
+-- "file:line: " of the innermost frame of the protocol's own files (a
+-- library wrapper such as table.insert may be the one writing).
+local function protocol_place()
+  for level = 2, 200 do
+    local info = dbg_getinfo(level, "Sl")
+    if not info then break end
+    if raw_byte(info.source, 1) == 64 and info.currentline > 0 then
+      return raw_sub(info.source, 2) .. ":" .. info.currentline .. ": "
+    end
+  end
+  return ""
+end
+
+local function key_text(k)
+  if type(k) == "string" and #k <= 40 and raw_find(k, "^[%a_][%w_]*$") then return "'" .. k .. "'" end
+  if math.type(k) == "integer" then return "[" .. k .. "]" end
+  return "a " .. type(k) .. " key" -- never the key itself: it may be a patient's words
+end
+
+local kept_write = host.kept_write
+local function frozen_write(t, k)
+  local message = protocol_place() .. "cannot set " .. key_text(k) .. " in " .. raw_rawget(dbg_getmetatable(t), "name")
+        .. ": the tables a protocol's code keeps are read-only once it has loaded, so that nothing one visit "
+        .. "writes reaches the next patient's visit (docs/security.md AM5); use a local of the function, or the "
+        .. "visit's entries (visit.value, visit.last)"
+  kept_write(message)
+  error(message, 0)
+end
+local function frozen_len(t) return #stores[t] end
+local function frozen_pairs(t) return raw_next, stores[t], nil end
+
+local function freeze_table(t, name)
+  local store = {}
+  for k, x in raw_next, t do store[k] = x end
+  for k in raw_next, store do t[k] = nil end
+  stores[t] = store
+  raw_setmetatable(t, { __index = store, __newindex = frozen_write, __len = frozen_len, __pairs = frozen_pairs,
+                        __metatable = false, name = name, [FROZEN] = store })
+end
+
+-- A view the language made (lang.readonly, the globals): empty, and its
+-- writes raise in the language's own code. Neither frozen nor walked.
+local function language_view(t, mt)
+  local w = raw_rawget(mt, "__newindex")
+  if type(w) ~= "function" or raw_next(t) ~= nil then return false end
+  local info = dbg_getinfo(w, "S")
+  return info.what ~= "C" and raw_byte(info.source, 1) == 61 -- "=vigil.lua", "=sandbox.lua"
+end
+-- A Lua function of the protocol's own files, not of the language (whose
+-- chunk names begin with "=": vigil.lua, this file, vigil/scores.lua).
+local function protocol_code(f)
+  if type(f) ~= "function" then return nil end
+  local info = dbg_getinfo(f, "S")
+  if info.what == "C" or raw_byte(info.source, 1) == 61 then return nil end
+  return info
+end
+local short_sources = {} -- a function's chunk name -> its file, made once a file
+local function short_source(source)
+  local path = short_sources[source]
+  if not path then
+    path = raw_byte(source, 1) == 64 and raw_sub(source, 2) or source
+    short_sources[source] = path
+  end
+  return path
+end
+
+-- The next, rawget and rawlen of protocol code: a frozen table's contents.
+-- Tail calls, so that a bad argument is said at the protocol's line.
+base.next = function(t, k)
+  local s = stores[t]
+  if s then return raw_next(s, k) end
+  return raw_next(t, k)
+end
+base.rawget = function(t, k)
+  local s = stores[t]
+  if s then return raw_rawget(s, k) end
+  return raw_rawget(t, k)
+end
+base.rawlen = function(t)
+  local s = stores[t]
+  if s then return raw_rawlen(s) end
+  return raw_rawlen(t)
+end
+
+-- Lua reads a metatable's metamethods raw, and a frozen table is empty: one
+-- given to setmetatable is replaced by a copy of its contents, made once,
+-- whose getmetatable is the frozen table (so that the copy cannot be reached
+-- and written to).
+local live_metatables = {}
+function live_metatable(mt)
+  local m = live_metatables[mt]
+  if m then return m end
+  m = {}
+  for k, x in raw_next, stores[mt] do m[k] = x end
+  if m.__metatable == nil then m.__metatable = mt end
+  live_metatables[mt] = m
+  return m
 end
 
 -- Globals are frozen: reading an unknown one is an error (it is a typo), and
@@ -484,6 +614,7 @@ base.load = function(chunk, name, _, env)
 end
 
 local loaded, sources = {}, {}
+local module_paths = {} -- module name -> its file, as sources names it
 local LOADING = {}
 
 -- Returns the chunk, or nil, the error and whether the error already says
@@ -526,6 +657,7 @@ base.require = function(name)
   end
   if not fn then error(string.format("require \"%s\": %s", name, err), 2) end
   loaded[name] = LOADING
+  module_paths[name] = sources[#sources].path
   local r = fn(name)
   if r == nil then r = true end
   loaded[name] = r
@@ -537,6 +669,88 @@ function sandbox.run_main(relpath)
   local fn, err = load_file(relpath)
   if not fn then error(err, 0) end
   return fn()
+end
+
+-- Once the protocol has loaded: makes every table its code keeps read-only
+-- (see frozen_write above). roots are its functions the engine calls (rules,
+-- gates, `when`, computes, calculations, hooks); the modules it required are
+-- roots too (require hands them out at run time). Walked: the upvalues of
+-- every function of the protocol's files reached, and the keys and values of
+-- every table reached. A table with a metatable of its own cannot be frozen
+-- so (its metamethods would no longer be its own): refused, at the function
+-- that keeps it. Returns how many tables were frozen.
+function sandbox.freeze(roots)
+  -- Cheap, once per load: a table's name and place are made only when it is
+  -- first reached, and each function's debug.getinfo is asked once.
+  local seen, tables, names, wheres, queue, infos = {}, {}, {}, {}, {}, {}
+  -- label: the upvalue's name when file is given (x is the upvalue of a
+  -- function of file defined at line), else the whole name and at its place.
+  local function reach(x, label, file, at)
+    if seen[x] or stores[x] then return end
+    local kind = type(x)
+    if kind == "function" then
+      local info = protocol_code(x)
+      if info then
+        seen[x] = true
+        queue[#queue + 1], infos[#infos + 1] = x, info
+      end
+      return
+    elseif kind ~= "table" then
+      return
+    end
+    local mt = dbg_getmetatable(x)
+    if mt ~= nil and language_view(x, mt) then return end
+    local name = file and "'" .. label .. "' of " .. file or label
+    local where = file and file .. ":" .. at or at
+    if mt ~= nil then
+      error(where .. ": " .. name .. " has a metatable: a table the protocol's code keeps is made read-only once "
+            .. "it has loaded (docs/security.md AM5), and one with a metatable cannot be; make it inside the "
+            .. "function that uses it", 0)
+    end
+    seen[x] = true
+    tables[#tables + 1], names[#names + 1], wheres[#wheres + 1] = x, name, where
+  end
+  local q, s = 1, 1
+  local function drain()
+    while q <= #queue or s <= #tables do
+      while s <= #tables do
+        local t, name, where = tables[s], names[s], wheres[s]
+        s = s + 1
+        local inner = nil
+        for k, x in raw_next, t do
+          if type(k) == "table" or type(x) == "table" then
+            inner = inner or (raw_find(name, "^a table in ") and name or "a table in " .. name)
+          end
+          reach(k, inner, nil, where)
+          reach(x, inner, nil, where)
+        end
+      end
+      while q <= #queue do
+        local f, info = queue[q], infos[q]
+        q = q + 1
+        local file = short_source(info.source)
+        for i = 1, 255 do
+          local uname, x = getupvalue(f, i)
+          if uname == nil then break end
+          reach(x, uname, file, info.linedefined)
+        end
+      end
+    end
+  end
+  for i = 1, #roots do reach(roots[i]) end
+  drain()
+  local modules = {}
+  for name in raw_next, loaded do
+    if module_paths[name] then modules[#modules + 1] = name end
+  end
+  table.sort(modules)
+  for _, name in ipairs(modules) do
+    local path = module_paths[name]
+    reach(loaded[name], "the module '" .. name .. "' (" .. path .. ")", nil, path .. ":1")
+  end
+  drain()
+  for i = 1, #tables do freeze_table(tables[i], names[i]) end
+  return #tables
 end
 
 function sandbox.sources() return sources end

@@ -102,6 +102,15 @@ local function readonly(t, name, missing)
 end
 lang.readonly = readonly
 
+-- A table the sandbox froze once the protocol loaded (sandbox.freeze,
+-- docs/security.md AM5) is empty itself: its contents are here. Code that
+-- reads a rule's outcome raw (rawget, as the engine does) reads them.
+local frozen_stores = {}
+lang.frozen_stores = frozen_stores
+local function contents(t)
+  return frozen_stores[t] or t
+end
+
 ---------------------------------------------------------------------------
 -- Durations: "90s", "15m", "2h", "1h30m". Plain numbers are refused because
 -- "15" could mean seconds or minutes, and that ambiguity is how doses go wrong.
@@ -1684,6 +1693,7 @@ local OUTCOMES = { alert = true, block = true, note = true }
 local function bad_outcome(r)
   if r == nil or r == false then return nil end
   local function one(o)
+    o = contents(o)
     return type(o) == "table" and OUTCOMES[rawget(o, "outcome")] and
            type(rawget(o, o.outcome == "block" and "reason" or "message")) == "string"
   end
@@ -1691,7 +1701,7 @@ local function bad_outcome(r)
     return string.format("returns %s %s, not an outcome: return v.alert.high(\"...\"), v.block(\"...\"), v.note(\"...\") or nothing",
                          type(r) == "string" and "the text" or "the " .. type(r), type(r) == "string" and ('"' .. r .. '"') or tostring(r))
   end
-  if rawget(r, "outcome") ~= nil then
+  if rawget(contents(r), "outcome") ~= nil then
     return not one(r) and "returns a table that is not an outcome (use v.alert.*, v.block or v.note)" or nil
   end
   for i = 1, #r do
@@ -1708,9 +1718,9 @@ end
 local function worse_complaint(r, res)
   -- An item's shorthand `rule =` cannot declare worse: not checked (docs/safety.md M4, residual).
   if type(res) ~= "table" or r.worse_off or r.shorthand then return nil end
-  local list = rawget(res, "outcome") ~= nil and { res } or res
+  local list = rawget(contents(res), "outcome") ~= nil and { res } or res
   for i = 1, #list do
-    local o = list[i]
+    local o = contents(list[i])
     if type(o) == "table" and rawget(o, "outcome") == "alert" and rawget(o, "scope") ~= "reading" then
       local value, id = rawget(o, "value"), rawget(o, "id")
       local which = id and string.format(" (id \"%s\")", tostring(id)) or ""
@@ -1926,10 +1936,10 @@ end
 local function outcome_code(ok, res)
   if not ok then return -1 end
   local h, m, l, b = 0, 0, 0, 0
-  local list = (type(res) == "table" and rawget(res, "outcome") ~= nil) and { res } or res
+  local list = (type(res) == "table" and rawget(contents(res), "outcome") ~= nil) and { res } or res
   if type(list) ~= "table" then return 0 end
   for i = 1, #list do
-    local o = list[i]
+    local o = contents(list[i])
     if type(o) == "table" then
       local kind, prio = rawget(o, "outcome"), rawget(o, "priority")
       if kind == "block" then b = 1

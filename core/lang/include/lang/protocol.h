@@ -31,6 +31,9 @@ protocol *vigil__protocol_load(const char *path, size_t mem_cap, uint64_t budget
 protocol *vigil__protocol_load_stored(const char *dir, source_file *files, uint32_t n, size_t mem_cap, uint64_t budget,
                                       problem_fn fn, void *ud);
 void vigil__protocol_free(protocol *p);
+/* Pushes onto p's state a list of the protocol's functions the engine calls:
+ * gates and dose checks, rules, `when`, `compute`, calculations and hooks. */
+void vigil__protocol_push_code(const protocol *p);
 /* Lint only: runs every rule, gate, `when` and `compute` against synthetic
  * visits (lang.exercise_cases in vigil.lua); reports each failure as
  * file:line: message. The number of problems. */

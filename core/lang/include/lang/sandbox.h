@@ -74,6 +74,11 @@ typedef struct sandbox {
    * coverage, core/coverage.c); NULL in normal running. */
   void (*trace)(void *ud, lua_State *L, lua_Debug *ar);
   void *trace_ud;
+  /* Writes to a table the protocol's code keeps (AM5), each refused: how
+   * many, and the first one's "file:line: cannot set ..." (`vigil test`
+   * reports it: a protocol's pcall may have swallowed the error). */
+  uint32_t kept_writes;
+  char kept_write[512];
 } sandbox;
 
 #define SANDBOX_DEFAULT_CAP ((size_t)32 << 20)
@@ -107,5 +112,17 @@ void vigil__sandbox_open_libs(lua_State *L);
 /* Pushes the table of the embedded language (vigil.lua's `lang`) or of the sandbox. */
 void vigil__sandbox_push_lang(sandbox *sb);
 void vigil__sandbox_push_env(sandbox *sb);
+
+/* Once the protocol has loaded: makes every table its code keeps read-only
+ * (sandbox.freeze in core/lang/lua/sandbox.lua, docs/security.md AM5). roots
+ * is the stack index of a list of the protocol's functions the engine calls.
+ * A table with a metatable of its own is refused: -1 with "file:line: ..." in
+ * err (the protocol does not load). 0 when done. */
+int vigil__sandbox_freeze(sandbox *sb, int roots, char *err, size_t errlen);
+
+/* Pushes the table that holds the contents of the table at idx: what
+ * vigil__sandbox_freeze moved out of it, or the table itself. For code that
+ * reads a protocol's table raw (a rule's outcome), in any Lua state. */
+void vigil__sandbox_push_contents(lua_State *L, int idx);
 
 #endif
