@@ -214,6 +214,19 @@ refused_saying symbol-rooms "the API declaring the engine's functions by hand" \
   'api: by_hand.c.o uses vigil__engine_now of room engine without reading ' \
   'engine/inspect.h, which declares it (its prototype typed by hand)'
 grep -qF 'api: api.c.o' "$tmp/out" && { echo "FAIL: symbol-rooms refused api.c, which includes inspect.h:"; cat "$tmp/out"; failed=1; }
+# The eighth review's item 1: the same breach in the program room. cli's
+# room is the vigil program, whose link resolved every name: its objects
+# are read (scripts/link-rooms --objects), its main.c declaring the
+# engine's private function by hand is refused as the API's file was.
+mkdir -p "$t/cli" "$b/cli/CMakeFiles/vigil.dir"
+echo "cli|$t/cli|$b/cli|$b/cli/CMakeFiles/vigil.dir|$b/vigil|api engine http|||" >"$b/rooms/cli.room"
+printf 'int vigil__engine_private(void);\nint main(void) { return vigil__engine_private(); }\n' >"$t/cli/main.c"
+"$cc" -w -MD -MF "$b/cli/CMakeFiles/vigil.dir/main.c.o.d" -c "$t/cli/main.c" -o "$b/cli/CMakeFiles/vigil.dir/main.c.o"
+"$cc" -o "$b/vigil" "$b/cli/CMakeFiles/vigil.dir/main.c.o" "$b/core/engine/libvigil_engine.a"
+echo "cc -o ../vigil CMakeFiles/vigil.dir/main.c.o ../core/engine/libvigil_engine.a" >"$b/cli/CMakeFiles/vigil.dir/link.txt"
+refused_saying symbol-rooms "cli's program declaring the engine's private function by hand" \
+  'cli: main.c.o uses vigil__engine_private of room engine, which no header of its include/ declares'
+rm -rf "$b/rooms/cli.room" "$b/cli" "$b/vigil" "$t/cli"
 "$ar" d "$b/server/api/libvigil_api.a" private.c.o by_hand.c.o
 "$ar" d "$b/core/engine/libvigil_engine.a" private.c.o
 rm -f "$b/server/api/CMakeFiles/vigil_api.dir"/private.c.o* "$b/server/api/CMakeFiles/vigil_api.dir"/by_hand.c.o* \
@@ -389,5 +402,5 @@ if VIGIL_LINT_ROOT="$t" "$scripts/include-rooms" "$b" >"$tmp/out" 2>&1 || ! grep
   failed=1
 fi
 
-[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them, a link across one, a preprocessed copy, an OBJECT library, a link under another name, an internal call through LINKS, a prototype typed by hand and a static library that is not a room were refused"
+[ $failed = 0 ] && echo "rooms: the build keeps the walls; every way round them, a link across one, a preprocessed copy, an OBJECT library, a link under another name, an internal call through LINKS, a prototype typed by hand (in an archive and in the program) and a static library that is not a room were refused"
 exit $failed
