@@ -33,7 +33,7 @@ typedef struct run {
 } run;
 
 /* A param set on every synthetic visit of a run (name NULL: none). */
-typedef struct setting {
+typedef struct behaviour_setting {
   const char *name;
   field_kind kind;
   double num;
@@ -138,7 +138,7 @@ static int run_cases(const protocol *p, const setting *s, char **only, run *r) {
 
 /* An outcome code of vigil.lua's outcome_code: -1 a failure, else
  * ((high * 64 + medium) * 64 + low) * 2 + block. */
-typedef struct outcome {
+typedef struct behaviour_outcome {
   int high, medium, low, block;
 } outcome;
 

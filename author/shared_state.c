@@ -24,7 +24,7 @@
 #define MAX_NODES 200000 /* tables hashed per protocol: a bound on time, not a limit on protocols */
 #define MAX_DEPTH 64
 
-typedef struct walk {
+typedef struct shared_walk {
   lua_State *L;
   shared_state *out;
   int seen;   /* stack index: the tables hashed under the current root */

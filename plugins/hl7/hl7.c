@@ -38,9 +38,9 @@ typedef struct frame {
   char data[];
 } frame;
 
-typedef struct conn {
+typedef struct hl7_conn {
   hl7p *h;
-  struct conn *next;
+  struct hl7_conn *next;
   uv_tcp_t tcp;
   uv_timer_t timer; /* the wait for durability */
   mllp_reader rd;
