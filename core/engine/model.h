@@ -274,8 +274,9 @@ typedef struct subscriber {
 /* What the journal (journal.c) calls up to, as libuv's handles call their
  * callbacks, so that it names nothing above it: vigil_engine_new sets them. */
 typedef struct engine_up {
-  /* After each commit: the loop's timer armed for the earliest deadline
-   * (vigil__clock_arm, schedule.c). */
+  /* After each commit: the loop's timer armed for the earliest deadline;
+   * on the simulated clock, what is due now fired (vigil__clock_arm,
+   * schedule.c). */
   void (*arm)(vigil_engine *e);
   /* After an undo that took course events away: the courses folded again
    * from the log and the first n_kept pending events (vigil__courses_fold,
@@ -344,6 +345,7 @@ struct vigil_engine {
   struct store *store;
   uint64_t durable_seq, durable_visits, durable_alerts; /* what the store holds */
   int64_t retry_ms, retry_at;                           /* after a failed commit: back off the real clock's timer */
+  int sim_firing; /* the simulated clock firing what a commit made due (schedule.c): not again inside */
   int batch;
   int publishing;
   /* Durable events not yet published (journal.c): a commit's, and those of

@@ -1,6 +1,7 @@
 /* schedule.c: what happens when a visit's deadline is reached (when it is
  * due is deadline.c's), and the clocks that reach them: the loop's timer and
- * the simulated clock.
+ * the simulated clock (which fires after a commit what the commit made due,
+ * as the timer would).
  *
  * What a deadline decides is an event (overdue, or not applicable when the
  * item's `when` did not hold), so a restart never decides it again on a
@@ -302,7 +303,30 @@ int vigil__clock_timer(vigil_engine *e) {
   return 0;
 }
 
+/* The simulated clock has no timer and moves only when told to: a deadline
+ * a commit made due now (a course's close frees another course's
+ * missed-session alert, docs/safety.md AD1) fires after that commit, as the
+ * real clock's timer fires it at once, not at the clock's next move. Not
+ * inside itself (its own commit arms again), and not after a failure the
+ * clock waits on (retry_ms: a failed commit, or out of memory firing; the
+ * next commit that succeeds tries again). */
+static void sim_fire_due(vigil_engine *e) {
+  if (e->sim_firing || e->retry_ms || e->free_when_done) return;
+  heap_entry *h = vigil__deadline_min(e);
+  if (!h || h->due > vigil__engine_now(e)) return;
+  vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */
+  e->sim_firing = 1;
+  fire_due(e);
+  (void)vigil__journal_done(e); /* its failure is the engine's error, as the timer's */
+  e->sim_firing = 0;
+  vigil__engine_leave(e, 0);
+}
+
 void vigil__clock_arm(vigil_engine *e) {
+  if (e->opts.clock == VIGIL_CLOCK_SIMULATED) {
+    sim_fire_due(e);
+    return;
+  }
   if (e->opts.clock != VIGIL_CLOCK_REAL || !e->loop) return;
   heap_entry *h = vigil__deadline_min(e);
   if (!h && !e->n_unfolded) {

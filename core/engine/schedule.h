@@ -6,8 +6,9 @@
 
 #include "model.h"
 
-/* Arms the loop's timer for the earliest deadline (the real clock only):
- * the journal's up-call after each commit (e->up.arm). */
+/* The journal's up-call after each commit (e->up.arm): arms the loop's
+ * timer for the earliest deadline (the real clock); on the simulated clock,
+ * fires at once, and commits, what is due now (docs/safety.md AD1). */
 void vigil__clock_arm(vigil_engine *e);
 /* The real clock's timer made, once: 0, or VIGIL_ENOMEM (said in e's error).
  * A command makes it before it records anything, so a deadline it sets is

@@ -305,7 +305,9 @@ VIGIL_EXPORT void vigil_free(void *p);
 VIGIL_EXPORT int64_t vigil_engine_now(const vigil_engine *e);           /* ms since epoch (UTC) */
 VIGIL_EXPORT int64_t vigil_engine_next_deadline(const vigil_engine *e); /* INT64_MAX if none */
 /* Simulated clock: moves time to `to`, firing every deadline on the way in
- * order, each at its own time. */
+ * order, each at its own time. Between moves, a deadline that a commit made
+ * due now (a course's close lets another course's alert come, AD1 in
+ * docs/safety.md) fires after that commit, as on the real clock. */
 VIGIL_EXPORT int vigil_engine_advance_to(vigil_engine *e, int64_t to);
 /* The same moved by someone (POST /api/v1/clock): a clock.advanced event
  * (actor, from, by) at `to` follows the deadlines' events, so a restart

@@ -169,13 +169,6 @@ static void route(api *a, http_request *req);
 
 static void commit_and_answer(api *a) {
   if (!a->batch) return;
-  /* The simulated clock has no timer: a deadline this batch's commands made
-   * due now (a course's close frees another course's missed-session alert,
-   * docs/safety.md AD1) fires in the batch, as the real clock's timer fires
-   * it at once; not at the next move of the clock. Out of memory, nothing
-   * of the deadline is recorded and the next batch tries it again. */
-  if (a->simulated_clock && vigil_engine_next_deadline(a->e) <= vigil_engine_now(a->e))
-    (void)vigil_engine_advance_to(a->e, vigil_engine_now(a->e));
   a->batch = 0;
   uint64_t t0 = uv_hrtime();
   int rc = vigil_engine_commit(a->e);
