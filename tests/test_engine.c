@@ -209,6 +209,44 @@ static void params_are_checked(void **state) {
   json_decref(s);
 }
 
+/* The eighth review's item 8: vigil_protocol_prescribed read params with a
+ * key given twice, keeping the last, where the start refuses them: the dose
+ * changed then given again at its default answered "not prescribed" (0).
+ * Params it cannot read are VIGIL_EINVAL now, whatever their order. */
+static void prescribed_params_are_read_as_the_start_reads_them(void **state) {
+  (void)state;
+  static const char *text =
+      "local v = require 'vigil'\n"
+      "return v.protocol 'rx' {\n"
+      "  version = '1.0.0',\n"
+      "  params = { v.param 'dose' { prescribed = true, default = 1, unit = 'mg', range = { 0, 9 } } },\n"
+      "  phases = { v.phase 'one' { items = { v.check 'ok' {} } } },\n"
+      "}\n";
+  char dir[64];
+  write_protocol(text, dir);
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&opts, &e), 0);
+  if (vigil_engine_load(e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  char name[32];
+  assert_int_equal(vigil_protocol_prescribed(e, "rx", "{\"dose\": 2}", name, sizeof name), 1);
+  assert_string_equal(name, "dose");
+  assert_int_equal(vigil_protocol_prescribed(e, "rx", "{\"dose\": 1}", name, sizeof name), 0);
+  const char *bad[] = {"{\"dose\": 2, \"dose\": 1}", "{\"dose\": 1, \"dose\": 2}", "{\"dose\": ", "[2]"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int rc = vigil_protocol_prescribed(e, "rx", bad[i], name, sizeof name);
+    if (rc != VIGIL_EINVAL) fail_msg("vigil_protocol_prescribed answered %d for %s, not VIGIL_EINVAL", rc, bad[i]);
+    assert_string_equal(vigil_engine_errfield(e), "params");
+  }
+  /* The start refuses the same. */
+  uint64_t id;
+  assert_int_equal(vigil_visit_start(e, "rx", "c", "n", bad[0], &id), VIGIL_EINVAL);
+  vigil_engine_free(e);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void bad_values_record_nothing(void **state) {
   fixture *f = *state;
   uint64_t id = start(f);
@@ -1566,6 +1604,7 @@ int main(void) {
       cmocka_unit_test(heap_orders_and_removes),
       cmocka_unit_test(heap_breaks_ties_in_start_order),
       T(params_are_checked),
+      cmocka_unit_test(prescribed_params_are_read_as_the_start_reads_them),
       T(bad_values_record_nothing),
       T(signature_needs_a_second_person),
       T(amend_keeps_the_old_value),

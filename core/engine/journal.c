@@ -181,8 +181,14 @@ static int flush(vigil_engine *e) {
   int rc = commit_pending(e);
   /* By index, re-read each time: a subscriber's command appends to the
    * array (and may move it) while it is walked. */
-  for (size_t i = 0; i < e->n_unpublished && !e->free_when_done; i++) /* freed by a subscriber: heard by no one else */
+  for (size_t i = 0; i < e->n_unpublished && !e->free_when_done;
+       i++) { /* freed by a subscriber: heard by no one else */
+    /* Its JSON built once, here where the event is the journal's, for every
+     * subscriber that reads it (a database's append built it already); out
+     * of memory, a reader makes its own. */
+    if (e->n_subs) (void)vigil__event_json_build(e->unpublished[i]);
     vigil__bus_publish(e, e->unpublished[i]);
+  }
   for (size_t i = 0; i < e->n_unpublished; i++) {
     vigil_event *ev = e->unpublished[i];
     if (ev->type == EV_VISIT_DISCHARGED || ev->type == EV_VISIT_ABORTED) vigil__engine_keep_closed(e, ev->visit);

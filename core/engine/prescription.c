@@ -15,6 +15,7 @@
 
 #include "prescription.h"
 #include "model.h"
+#include "entry.h"
 #include "fail.h"
 #include "visit.h"
 #include "engine/json_input.h"
@@ -48,7 +49,17 @@ int vigil_protocol_prescribed(vigil_engine *e, const char *ref, const char *para
   if (name && len) *name = '\0';
   const protocol *p = ref ? vigil__engine_find_protocol(e, ref) : NULL;
   if (!p || !params_json) return 0;
-  json_t *j = json_loads(params_json, 0, NULL);
+  /* Read as the start reads them (entry.c): a key given twice is refused
+   * (the eighth review's item 8: the last one was read, the first may have
+   * been meant), and params that cannot be read are an error, never "not
+   * prescribed". */
+  int rc = 0;
+  json_t *j = vigil__entry_parse_json(e, params_json, "params", &rc);
+  if (!j) return rc;
+  if (!json_is_object(j)) {
+    json_decref(j);
+    return vigil__engine_fail(e, VIGIL_EINVAL, "params", "params must be a JSON object");
+  }
   int found = vigil__protocol_prescribed_value(e, ref, j, name, len);
   json_decref(j);
   return found;

@@ -149,9 +149,11 @@ static int call_plugin(vigil_plugin *p, vigil_plugin_event_fn fn, void *ud, cons
 static int on_bus_event(void *ud, const vigil_event *ev) {
   host_sub *s = ud;
   plugin_host *h = s->p->h;
-  /* The bytes the store's append built for the event, kept with it. */
+  /* The bytes built for the event once (the store's append, the journal),
+   * kept with it. */
   size_t len;
-  const char *json = vigil__event_json_text(ev, &len);
+  char *made;
+  const char *json = vigil__event_json_read(ev, &len, &made);
   if (!json) {
     s->p->failures++;
     host_log(h, VIGIL_LOG_ERROR, s->p, "out of memory: event %llu not delivered",
@@ -161,6 +163,7 @@ static int on_bus_event(void *ud, const vigil_event *ev) {
   vigil_plugin_event pe;
   fill_event(&pe, ev, json, len);
   call_plugin(s->p, s->fn, s->ud, &pe);
+  free(made);
   return 0; /* counted here, not again by the bus */
 }
 
@@ -228,14 +231,17 @@ typedef struct replay {
 static int on_stored_event(void *ud, const vigil_event *ev) {
   replay *r = ud;
   size_t len;
-  const char *json = vigil__event_json_text(ev, &len);
+  char *made; /* a stored event lent by the scan: its JSON made for this call */
+  const char *json = vigil__event_json_read(ev, &len, &made);
   if (!json) {
     r->oom = 1;
     return 1;
   }
   vigil_plugin_event pe;
   fill_event(&pe, ev, json, len);
-  return r->fn(r->ud, &pe);
+  int stop = r->fn(r->ud, &pe);
+  free(made);
+  return stop;
 }
 
 static int api_events_after(vigil_plugin *p, uint64_t after, vigil_plugin_event_fn fn, void *ud) {

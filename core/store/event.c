@@ -109,21 +109,32 @@ uint64_t vigil_event_visit(const vigil_event *ev) { return ev->visit; }
 const char *vigil_event_type(const vigil_event *ev) { return vigil__event_type_name((event_type)ev->type); }
 const char *vigil_event_actor(const vigil_event *ev) { return ev->actor; }
 
-const char *vigil__event_json_text(const struct vigil_event *ev, size_t *len) {
-  if (!ev->json) {
-    buf b;
-    vigil__buf_init(&b);
-    vigil__event_to_json(&b, ev);
-    size_t n = b.len;
-    char *text = vigil__buf_take(&b);
-    if (!text) return NULL;
-    /* The memo of an event, which is never a constant object. */
-    struct vigil_event *memo = (struct vigil_event *)ev;
-    memo->json = text;
-    memo->json_len = n;
-  }
-  if (len) *len = ev->json_len;
-  return ev->json;
+/* The canonical JSON made now, its length in *len. */
+static char *json_made(const struct vigil_event *ev, size_t *len) {
+  buf b;
+  vigil__buf_init(&b);
+  vigil__event_to_json(&b, ev);
+  *len = b.len;
+  return vigil__buf_take(&b);
+}
+
+int vigil__event_json_build(struct vigil_event *ev) {
+  if (ev->json) return 0;
+  size_t n;
+  char *text = json_made(ev, &n);
+  if (!text) return VIGIL_ENOMEM;
+  ev->json = text;
+  ev->json_len = n;
+  return 0;
+}
+
+const char *vigil__event_json_read(const struct vigil_event *ev, size_t *len, char **copy) {
+  *copy = NULL;
+  size_t n = ev->json_len;
+  const char *text = ev->json;
+  if (!text) text = *copy = json_made(ev, &n);
+  if (len) *len = n;
+  return text;
 }
 
 void vigil__event_clear(struct vigil_event *ev) {
@@ -138,8 +149,10 @@ void vigil__event_clear(struct vigil_event *ev) {
 char *vigil_event_json(const vigil_engine *e, const vigil_event *ev) {
   (void)e;
   size_t len;
-  const char *text = vigil__event_json_text(ev, &len);
-  char *copy = text ? malloc(len + 1) : NULL;
+  char *made;
+  const char *text = vigil__event_json_read(ev, &len, &made);
+  if (made || !text) return made; /* made for this call: the caller's */
+  char *copy = malloc(len + 1);
   if (copy) memcpy(copy, text, len + 1);
   return copy;
 }

@@ -99,9 +99,7 @@ static int mem_append(store *s, vigil_event *const *evs, size_t n, char *err, si
 static int deliver(const kept_event *k, store_event_fn fn, void *ud) {
   vigil_event ev = {
       .seq = k->seq, .time = k->time, .visit = k->visit, .actor = k->actor, .data = k->data, .type = k->type};
-  int stop = fn(ud, &ev);
-  free(ev.json); /* a reader's memo of its JSON (vigil__event_json_text) */
-  return stop;
+  return fn(ud, &ev); /* its JSON, if a reader wants it, made by the reader (vigil__event_json_read) */
 }
 
 static int mem_scan(store *s, uint64_t after, uint64_t visit, store_event_fn fn, void *ud, char *err, size_t errlen) {

@@ -255,10 +255,11 @@ static int append_rows(pg_store *s, vigil_event *const *evs, size_t n, char head
     vigil__buf_init(all[i]);
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    const vigil_event *ev = evs[i];
+    vigil_event *ev = evs[i];
     /* Its JSON is built here once and kept with it (store_sqlite.c). */
-    size_t len;
-    const char *json = vigil__event_json_text(ev, &len);
+    size_t len = 0;
+    const char *json = vigil__event_json_build(ev) == 0 ? ev->json : NULL;
+    if (json) len = ev->json_len;
     char hash[65];
     if (!json)
       rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory encoding event %llu", (unsigned long long)ev->seq);

@@ -219,11 +219,12 @@ static int sq_append(store *base, vigil_event *const *evs, size_t n, char *err, 
   buf b;
   vigil__buf_init(&b);
   for (size_t i = 0; i < n && rc == 0; i++) {
-    const vigil_event *ev = evs[i];
+    vigil_event *ev = evs[i];
     /* Its JSON is built here once and kept with it: the stream and the
      * plugins are handed these bytes once it is durable. */
-    size_t len;
-    const char *json = vigil__event_json_text(ev, &len);
+    size_t len = 0;
+    const char *json = vigil__event_json_build(ev) == 0 ? ev->json : NULL;
+    if (json) len = ev->json_len;
     if (!json) {
       rc = fail(VIGIL_ENOMEM, err, errlen, "out of memory encoding event %llu", (unsigned long long)ev->seq);
       break;

@@ -219,7 +219,9 @@ VIGIL_EXPORT int vigil_visit_start_ex(vigil_engine *e, const char *protocol, con
                                       int new_patient, uint64_t *visit_id);
 /* 1 when params_json sets a param that protocol marks `prescribed` to
  * anything but its default (its name into name): only a clinician may start
- * such a visit (docs/safety.md, H5). 0 otherwise. */
+ * such a visit (docs/safety.md, H5). 0 otherwise. VIGIL_EINVAL (field
+ * "params") when params_json is not a JSON object, or gives a key twice, as
+ * the start refuses it. */
 VIGIL_EXPORT int vigil_protocol_prescribed(vigil_engine *e, const char *protocol, const char *params_json, char *name,
                                            size_t len);
 

@@ -190,12 +190,14 @@ static int collect(void *ud, const vigil_event *ev) {
   c->n++;
   c->st->last = vigil_event_seq(ev);
   if (!wanted(c->st, ev)) return 0;
-  const char *json = vigil__event_json_text(ev, NULL);
+  char *made; /* a stored event lent by the scan: its JSON made for this call */
+  const char *json = vigil__event_json_read(ev, NULL, &made);
   if (!json) {
     c->b.oom = 1;
     return 1;
   }
   sbuf_frame(&c->b, c->st->owner->o.site, vigil_event_seq(ev), json);
+  free(made);
   return 0;
 }
 
@@ -234,7 +236,8 @@ static void on_pump(uv_timer_t *t) {
 static int on_event(void *ud, const vigil_event *ev) {
   streams *s = ud;
   uint64_t seq = vigil_event_seq(ev);
-  const char *json = NULL; /* the bytes the store's append built, kept with the event */
+  const char *json = NULL; /* the bytes built once for the event (the store's append, the journal) */
+  char *made = NULL;       /* made here only if they were not: memory ran out then */
   for (stream *st = s->list, *next; st; st = next) {
     next = st->next;
     if (!st->live || seq <= st->last) continue;
@@ -244,7 +247,7 @@ static int on_event(void *ud, const vigil_event *ev) {
       drop(st, "the subscriber fell too far behind; reconnect with Last-Event-ID to resume");
       continue;
     }
-    if (!json && !(json = vigil__event_json_text(ev, NULL))) {
+    if (!json && !(json = vigil__event_json_read(ev, NULL, &made))) {
       drop(st, "out of memory");
       continue;
     }
@@ -256,6 +259,7 @@ static int on_event(void *ud, const vigil_event *ev) {
       stream_write(st, b.p, b.len);
     free(b.p);
   }
+  free(made);
   return 0;
 }
 

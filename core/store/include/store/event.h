@@ -85,10 +85,12 @@ struct vigil_event {
   val data;          /* a record */
   uint16_t type;
   store_kv_write *kv; /* written with the event (NULL: none) */
-  /* Its canonical JSON (vigil__event_to_json), built once, by the store's
-   * append or its first reader (vigil__event_json_text), and kept: the row
-   * the store hashes, and the bytes the event stream and the plugins are
-   * handed. NULL: not built yet. */
+  /* Its canonical JSON (vigil__event_to_json), built once by the event's
+   * owner (vigil__event_json_build: a database's append, the journal before
+   * it publishes the event to subscribers) and kept: the row the store
+   * hashes, and the bytes the event stream and the plugins are handed. A
+   * reader, which holds the event const, never writes it
+   * (vigil__event_json_read). NULL: not built. */
   char *json;
   size_t json_len;
 };
@@ -111,11 +113,14 @@ int vigil__event_type_parse(const char *s);
 int vigil__event_ends_visit(const struct vigil_event *ev);
 /* The canonical JSON of an event: the store keeps it and hashes it. */
 void vigil__event_to_json(buf *b, const struct vigil_event *ev);
-/* The event's canonical JSON, built at the first call and kept with the
- * event (its memo, not part of its value: hence const), len (may be NULL)
- * its length; the bytes live as long as the event. NULL when memory ran
- * out. */
-const char *vigil__event_json_text(const struct vigil_event *ev, size_t *len);
+/* The event's canonical JSON built and kept with it (ev->json), by the one
+ * that owns the event (a store's append, the journal): 0, or VIGIL_ENOMEM
+ * (nothing kept). Built already: 0 at once. */
+int vigil__event_json_build(struct vigil_event *ev);
+/* The event's canonical JSON for a reader, who holds it const: the bytes
+ * kept with it (*copy NULL), else a copy made now (in *copy, which the
+ * reader frees). len (may be NULL) its length. NULL when memory ran out. */
+const char *vigil__event_json_read(const struct vigil_event *ev, size_t *len, char **copy);
 /* Releases what an event holds (its data, its key-value writes, its JSON),
  * not the event itself. */
 void vigil__event_clear(struct vigil_event *ev);
