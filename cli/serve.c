@@ -794,6 +794,7 @@ typedef struct settings {
   uint64_t connections_per_address;   /* vigil.conf connections_per_address */
   uint64_t streams_per_session;       /* vigil.conf streams_per_session */
   uint64_t streams_per_user;          /* vigil.conf streams_per_user */
+  uint64_t max_readings_per_visit;    /* vigil.conf max_readings_per_visit */
   uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
   uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
   uint64_t header_ms;                 /* vigil.conf header_timeout */
@@ -1115,6 +1116,8 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_duration(c, "streams_per_session", "event streams", 1, 1000, 4, &st->streams_per_session, err,
                              sizeof err) < 0 ||
+      vigil__config_duration(c, "max_readings_per_visit", "readings", 1, 1000000, VIGIL_MAX_READINGS_PER_VISIT,
+                             &st->max_readings_per_visit, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "header_timeout", 3600, 5000, &st->header_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "max_unsent_answer_kib", "KiB", 1024, 1048576, 1 << 20, &st->unsent_bytes, err,
@@ -1677,6 +1680,7 @@ static int serve(settings *st) {
                         .lua_time_limit_ms = (uint32_t)st->rule_time_limit_ms,
                         .reason_placeholders = st->has_reason_placeholders ? st->reason_placeholders : NULL,
                         .n_reason_placeholders = st->n_reason_placeholders,
+                        .max_readings_per_visit = (uint32_t)st->max_readings_per_visit,
                         .escalate_by_priority_ms = {st->escalate_by_priority_ms[0], st->escalate_by_priority_ms[1],
                                                     st->escalate_by_priority_ms[2]}};
   int exit_code = 0;

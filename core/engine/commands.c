@@ -354,6 +354,27 @@ static int after_its_check(vigil_engine *e, const visit *v, const int *items, va
  * the past and not before the visit started (docs/safety.md, H8). A late
  * entry of a past phase's item (phase-qualified, observation.vitals) is taken
  * when it was observed while the visit was in that phase (K4). */
+/* H17 (docs/safety.md), AM3 (docs/security.md): a visit holds at most
+ * max_readings_per_visit readings, so that one visit's record, its FHIR
+ * Bundle and what a rule copies of it stay bounded. An entry that would pass
+ * it (adding `adding`) is refused whole, named and logged; 0, or the error. */
+static int visit_full(vigil_engine *e, const visit *v, uint32_t adding) {
+  uint32_t limit = e->opts.max_readings_per_visit ? e->opts.max_readings_per_visit : VIGIL_MAX_READINGS_PER_VISIT;
+  uint64_t held = 0;
+  for (uint32_t i = 0; i < v->p->n_items; i++)
+    held += v->items[i].n;
+  if (held + adding <= limit) return 0;
+  vigil__engine_log(e, VIGIL_LOG_WARN,
+                    "visit %llu: an entry of %u readings refused: the visit holds %llu of its limit of %u "
+                    "(max_readings_per_visit)",
+                    (unsigned long long)v->id, adding, (unsigned long long)held, limit);
+  return vigil__engine_fail(e, VIGIL_ESTATE, "max_readings_per_visit",
+                            "visit %llu holds %llu readings and takes at most %u (the site's max_readings_per_visit): "
+                            "nothing of this entry was recorded. Write what you observed in a note on the visit (notes "
+                            "are still taken) and tell the site's administrator",
+                            (unsigned long long)v->id, (unsigned long long)held, limit);
+}
+
 int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
                                int64_t observed_at) {
   int rc = 0;
@@ -436,6 +457,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
         items[n_items++] = item;
     }
   }
+  if (rc == 0) rc = visit_full(e, v, (uint32_t)n_items);
   /* K4: a late entry of a past phase records that phase's items alone; and
    * an entry of this phase observed before it started belongs to an earlier
    * one: refused, so that it never meets this phase's gate. */

@@ -69,6 +69,11 @@ typedef enum vigil_log_level { VIGIL_LOG_ERROR = 0, VIGIL_LOG_WARN = 1, VIGIL_LO
 
 typedef void (*vigil_log_fn)(void *ud, vigil_log_level level, const char *msg);
 
+/* The default of vigil_options.max_readings_per_visit: about seven times a
+ * 12-hour visit with vitals, sedation and dissociation every 5 minutes
+ * (docs/safety.md H17). */
+#define VIGIL_MAX_READINGS_PER_VISIT 3000
+
 typedef struct vigil_options {
   vigil_clock_kind clock;
   int64_t sim_start_ms;            /* simulated clock: start time, ms since epoch (UTC) */
@@ -128,6 +133,12 @@ typedef struct vigil_options {
    * vigil.conf reason_placeholders, docs/config.md). */
   const char *const *reason_placeholders;
   size_t n_reason_placeholders;
+  /* The most readings one visit holds, every item's together (an entry of n
+   * items adds n): an entry past it is refused whole (VIGIL_ESTATE on field
+   * "max_readings_per_visit", nothing recorded) and logged; notes are still
+   * taken. 0: VIGIL_MAX_READINGS_PER_VISIT (vigil.conf max_readings_per_visit;
+   * docs/safety.md H17, docs/security.md AM3). */
+  uint32_t max_readings_per_visit;
 } vigil_options;
 
 /* Creates an engine. opts may be NULL (real clock, default limits, events in

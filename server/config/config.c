@@ -49,6 +49,7 @@ static const char *const KNOWN[] = {
     "refusal_window_seconds", /* refused requests of one address and reason: one auth.failed event per window */
     "reason_placeholders",    /* reasons that say nothing (docs/safety.md M7) */
     "idempotency_hours",      /* how long a command's Idempotency-Key is kept */
+    "max_readings_per_visit", /* readings one visit holds (docs/safety.md H17) */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
     "node",             /* its name */
     "advertise",        /* the URL where it answers */
