@@ -10,7 +10,8 @@
 -- monitoring and is on the REMS form's record.
 --
 -- Rule ids: spo2_low, rr_low, rr_high, sedation_deep (as monitoring.lua's), leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate),
--- bp_high, bp_low, hr_low (high alerts on the BP before leaving: AL9, Q4), sedation_answer, dissociation_answer,
+-- bp_high, bp_low, hr_low (high alerts on the BP before leaving: AL9, Q4), bp_rise (medium, from the pre-dose
+-- reading: AN16), sedation_answer, dissociation_answer,
 -- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
 -- prescriber has not confirmed it: docs/safety.md N6).
 
@@ -174,6 +175,15 @@ return v.phase "discharge" {
       priority = "high", worse = lib.worse.bp,
       check = function(x, visit) return lib.bp_high(x, visit) end,
     },
+    -- A rise from the pre-dose reading before leaving alerts medium, as the monitoring's bp_rise
+    -- of the same name (docs/safety.md AN16: a leaving 178/108, +50/+28 over the pre-dose 128/80,
+    -- raised nothing): the prescriber judging the vitals acceptable for leaving sees it.
+    -- Source: docs/clinical/vitals-limits.md, "Rise from baseline" (params sbp_rise, dbp_rise).
+    v.rule "bp_rise" {
+      on = "bp_before_leaving",
+      priority = "medium", worse = lib.worse.bp,
+      check = function(x, visit) return lib.bp_rise(x, lib.predose_bp(visit), visit) end,
+    },
     -- A low BP or a slow heart rate before leaving alerts high, as wherever BP is taken
     -- (docs/safety.md Q4, R5): the block above holds leaving, the alert tells someone.
     -- Source: see params sbp_low and hr_min in protocol.lua (NEWS2: systolic <= 90 and pulse
@@ -237,6 +247,13 @@ return v.phase "discharge" {
       breathing, observed = visit.value("monitoring.respiration"), visit.observed_at("monitoring.respiration")
     end
     local max_age = visit.param("discharge_vitals_max_age_min")
+    -- The BP before leaving too (docs/safety.md AN16: one 27 minutes old went): the REMS form's
+    -- "before leaving" and the holds and alerts above read it, so it is of now.
+    local bp_at = visit.observed_at("bp_before_leaving")
+    if bp_at and visit.now() - bp_at > max_age * 60000 then
+      missing[#missing + 1] = fmt("blood pressure before leaving taken %d minutes ago (needs within %g): take it "
+                                  .. "again now", lib.minutes(visit.now() - bp_at), max_age)
+    end
     if breathing == nil then
       missing[#missing + 1] = "breathing not recorded: take SpO2 and the respiratory rate now"
     else

@@ -42,6 +42,12 @@ function lib.bp_high(x, visit)
                       { id = "bp_high", value = past })
 end
 
+-- The pre-dose reading a rise is measured from: dosing's repeat when the first grew old
+-- (docs/safety.md AN13), else predose's. The monitoring's bp_rise and the discharge's (AN16).
+function lib.predose_bp(visit)
+  return visit.value("dosing.vitals") or visit.value("predose.predose_vitals")
+end
+
 -- Rise from the pre-dose reading `before` (params sbp_rise / dbp_rise).
 -- Alert id "bp_rise"; its value is how far the rise is past its limit, in mmHg
 -- (the larger of the two).

@@ -84,8 +84,7 @@ return v.phase "monitoring" {
       on = { "bp_40m", "bp" },
       priority = "medium", worse = lib.worse.bp,
       check = function(x, visit)
-        -- The pre-dose reading: dosing's repeat when the first grew old (AN13), else predose's.
-        return lib.bp_rise(x, visit.value("dosing.vitals") or visit.value("predose.predose_vitals"), visit)
+        return lib.bp_rise(x, lib.predose_bp(visit), visit)
       end,
     },
     -- Source: see params sbp_low and hr_min in protocol.lua (NEWS2: systolic <= 90 and pulse

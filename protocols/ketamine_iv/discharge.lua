@@ -4,7 +4,7 @@
 --
 -- The decision is the gate's (param aldrete_min, and the last vitals within sbp_low, hr_min,
 -- hr_max, rr_min and rr_max: docs/safety.md Q4, U3, their systolic within bp_recovery_pct of the
--- baseline: AL2, taken within discharge_vitals_max_age_min: U2); one rule, aldrete_restates,
+-- baseline: AL2, and diastolic within dbp_recovery_pct: AN15, taken within discharge_vitals_max_age_min: U2); one rule, aldrete_restates,
 -- checks the points that restate a measurement against the last vitals (docs/safety.md, H12;
 -- circulation against the baseline too: AL2).
 --
@@ -116,10 +116,11 @@ return v.phase "discharge" {
     -- Source: docs/clinical/discharge-criteria.md, "BP back near baseline" (param bp_recovery_pct):
     -- the observation's check, on the last vitals (docs/safety.md AL2: a repeat of 200/120 or 94/55
     -- after a baseline of 128/80 went home on acknowledged medium alerts, or none).
-    local far = lib.bp_not_recovered(last, visit)
+    -- The diastolic too (param dbp_recovery_pct; AN15: 130/105 after 120/75 went home).
+    local part, far = lib.bp_not_recovered(last, visit)
     if far then
-      missing[#missing + 1] = fmt("last vitals systolic %s: record vitals back near the baseline, or a clinician "
-                                  .. "overrides", far)
+      missing[#missing + 1] = fmt("last vitals %s %s: record vitals back near the baseline, or a clinician "
+                                  .. "overrides", part:lower(), far)
     end
     -- Source: docs/clinical/discharge-criteria.md, "Vitals at discharge no older than" (param
     -- discharge_vitals_max_age_min; docs/safety.md U2): the checks above and the Aldrete's read

@@ -289,16 +289,20 @@ function lib.last_vitals(visit)
   return visit.value("infusion.vitals"), visit.observed_at("infusion.vitals")
 end
 
--- Systolic BP back near the baseline (param bp_recovery_pct): how far x's systolic is from the
--- baseline's, as "S is more than P% away from the baseline B", or nil when within it (or no
--- baseline). The observation's block (bp_not_recovered) and the discharge's gate (docs/safety.md
--- AL2) read the same check. Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
+-- BP back near the baseline (params bp_recovery_pct, dbp_recovery_pct): the first of x's
+-- systolic and diastolic that is too far from the baseline's, as its name ("Systolic",
+-- "Diastolic") and "S is more than P% away from the baseline B", or nil when both are within
+-- (or no baseline). The observation's block (bp_not_recovered) and the discharge's gate
+-- (docs/safety.md AL2) read the same check; the diastolic since AN15 (130/105 after 120/75 went
+-- home). Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
 function lib.bp_not_recovered(x, visit)
   local b = lib.baseline(visit)
   if not b or not x then return nil end
-  local pct = visit.param("bp_recovery_pct")
-  if math.abs(x.sbp - b.sbp) > b.sbp * pct / 100 then
-    return fmt("%g is more than %g%% away from the baseline %g", x.sbp, pct, b.sbp)
+  for _, part in ipairs({ { "Systolic", "sbp", "bp_recovery_pct" }, { "Diastolic", "dbp", "dbp_recovery_pct" } }) do
+    local name, field, pct = part[1], part[2], visit.param(part[3])
+    if math.abs(x[field] - b[field]) > b[field] * pct / 100 then
+      return name, fmt("%g is more than %g%% away from the baseline %g", x[field], pct, b[field])
+    end
   end
   return nil
 end

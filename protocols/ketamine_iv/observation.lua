@@ -115,15 +115,16 @@ return v.phase "observation" {
       check = function(x, visit) return lib.dissociation(x, visit) end,
     },
 
-    -- Systolic BP back within bp_recovery_pct of the baseline before leaving.
+    -- Systolic BP back within bp_recovery_pct of the baseline before leaving, diastolic within
+    -- dbp_recovery_pct (docs/safety.md AN15).
     -- Source: docs/clinical/discharge-criteria.md: modified Aldrete (Aldrete 1995) [P/S],
     -- circulation "within 20%" of baseline scores 2; discharge "back to baseline" [W].
     -- The discharge's gate reads the same check on the last vitals (lib.bp_not_recovered; AL2).
     v.rule "bp_not_recovered" {
       on = "vitals",
       check = function(x, visit)
-        local far = lib.bp_not_recovered(x, visit)
-        if far then return v.block(fmt("Systolic %s: keep observing and repeat.", far)) end
+        local part, far = lib.bp_not_recovered(x, visit)
+        if far then return v.block(fmt("%s %s: keep observing and repeat.", part, far)) end
       end,
     },
   },

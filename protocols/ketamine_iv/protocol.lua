@@ -93,12 +93,14 @@
 --   1.7.17 high alerts latch: not acknowledged, they stay active and escalate after their cause clears, until
 --          acknowledged (defaults.latch = "high", docs/safety.md AP3); the severe pre-dose hold alert stays while a
 --          reading is at the hold (AP3); an alert's words follow the newest reading (AP4).
+--   1.7.18 the observation's and the discharge's BP-recovery check compares the diastolic too (param
+--          dbp_recovery_pct, 20 %: docs/safety.md AN15).
 
 local v = require "vigil"
 local lib = require "lib"
 
 return v.protocol "ketamine_iv" {
-  version = "1.7.17", -- 1.7.17: high alerts latch until acknowledged (AP3); 1.7.16: pre-start vitals hold the start (AP1), the pump's record waits for the start (AO1); 1.7.15: the volume infused says the dose was given wherever the visit is (AP2); 1.7.14: a stopping answer amended false after screening holds the start, alerts after it (AN10); 1.7.13: an acknowledged alert whose cause holds is raised again after 15 minutes, a clinician's the second time (AN11); 1.7.12: the pre-dose hold alerts (AN12), the start waits for vitals of now (AN13), the flag met again within 10 minutes is confirmed (AN14); 1.7.11: the volume infused says the dose was given for the course (AL3); 1.7.10: an infusion stopped sooner than the minimum time alerts high (AL8); 1.7.9: the discharge reads the BP against the baseline, the Aldrete's circulation too (AL2); 1.7.8: the observation counts vitals per checkpoint (AG4); 1.7.7: the course's dose is the dose given, the dose drawn up until it is recorded (AD4, X3); 1.7.6: the dose given cannot be skipped and says the dose was given (AG1, AG2); 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
+  version = "1.7.18", -- 1.7.18: the BP-recovery check reads the diastolic too (AN15); 1.7.17: high alerts latch until acknowledged (AP3); 1.7.16: pre-start vitals hold the start (AP1), the pump's record waits for the start (AO1); 1.7.15: the volume infused says the dose was given wherever the visit is (AP2); 1.7.14: a stopping answer amended false after screening holds the start, alerts after it (AN10); 1.7.13: an acknowledged alert whose cause holds is raised again after 15 minutes, a clinician's the second time (AN11); 1.7.12: the pre-dose hold alerts (AN12), the start waits for vitals of now (AN13), the flag met again within 10 minutes is confirmed (AN14); 1.7.11: the volume infused says the dose was given for the course (AL3); 1.7.10: an infusion stopped sooner than the minimum time alerts high (AL8); 1.7.9: the discharge reads the BP against the baseline, the Aldrete's circulation too (AL2); 1.7.8: the observation counts vitals per checkpoint (AG4); 1.7.7: the course's dose is the dose given, the dose drawn up until it is recorded (AD4, X3); 1.7.6: the dose given cannot be skipped and says the dose was given (AG1, AG2); 1.7.5: vitals spread over the observation and of now at discharge (U2), fast breathing and HR at discharge (U3); 1.7.4: the dose given is checked against the dose drawn up or prescribed (T7, U10); 1.7.3: a repeat reading at discharge (T6); 1.7.2: the observation needs 3 vitals readings (T2); 1.7.1: the dose_change alert is carried: only a clinician acknowledges it, with a reason (P9); 1.7.0: the infusion's record (rate, volume infused, dose given); 1.6.2: veterinary brands and SNOMED CT's ketamine match an allergy (Q6); 1.6.1: the infusion's time counts from infusion_started (P7); 1.6.0: low BP alerts and holds the discharge (Q4), low pre-dose vitals hold the dose (Q3); 1.5.0: every alert has a value, every rule a worse (M4), hr_low (M6); 1.4.1: the dose given counts for the minimum interval (M1); 1.4.0: the drug it gives (an allergy on the hospital record alerts: L7); 1.3.0: a "high" suicide-risk assessment blocks whatever PHQ-9 item 9 says (K1); 1.2.0 also: missed = "hold" (G8)
   title = "IV ketamine infusion for treatment-resistant depression",
   description = "Racemic ketamine 0.5 mg/kg IV over 40 minutes: screening, infusion with vitals, sedation and "
                 .. "dissociation every 10 minutes, at least 60 minutes' observation, and discharge on a modified "
@@ -287,6 +289,18 @@ return v.protocol "ketamine_iv" {
       unit = "%",
       range = { 5, 50 },
       source = "docs/clinical/discharge-criteria.md: modified Aldrete circulation within 20% of baseline",
+    },
+    -- Source: docs/clinical/discharge-criteria.md, "BP back near baseline": the same band for the
+    -- diastolic (PADSS's vital signs and the Aldrete's circulation give "BP within 20% of the
+    -- pre-operative value", not systolic only) [P/S], used as a gate: our convention. Both checks
+    -- read it (docs/safety.md AN15: 130/105 after a baseline of 120/75 went home).
+    v.param "dbp_recovery_pct" {
+      prescribed = true,
+      title = "Leave observation and discharge when diastolic is within this much of baseline", default = 20,
+      unit = "%",
+      range = { 5, 50 },
+      source = "docs/clinical/discharge-criteria.md: BP within 20% of baseline (Aldrete circulation, PADSS vital "
+               .. "signs), applied to the diastolic",
     },
 
     -- Heart rate, oxygenation, breathing --------------------------------------

@@ -36,10 +36,6 @@
   "{\"aldrete\": {\"activity\": 2, \"respiration\": 2, \"circulation\": 2, \"consciousness\": 2, \"spo2\": 2},"        \
   " \"responsible_adult\": true, \"no_driving_advice\": true, \"written_instructions\": true}"
 
-static int discharge(alarm_serve *a, uint64_t id, char *msg, size_t len) {
-  return alarm_cmd_msg(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}", msg, len);
-}
-
 /* A ketamine_iv visit screened with a baseline of 128/80 (ALARM_KETAMINE_SCREENING),
  * its dose double-checked, overridden by the clinician through the infusion,
  * four calm observation checkpoints at the baseline, the advance to the
@@ -78,26 +74,6 @@ static void nurse_acks_all(alarm_serve *a, uint64_t id) {
   json_decref(alerts);
 }
 
-/* The clinician acknowledges every alert of the visit not closed (a cleared
- * latched one waits for it: L2). */
-static void clinician_acks_open(alarm_serve *a, uint64_t id) {
-  json_t *alerts = alarm_alerts(a, id), *x;
-  size_t i;
-  json_array_foreach(alerts, i, x) {
-    if (strcmp(alarm_str(x, "state"), "closed"))
-      assert_int_equal(alarm_ack_as(a, ALARM_CLINICIAN, alarm_id(x), "{\"reason\": \"seen and assessed\"}"), 200);
-  }
-  json_decref(alerts);
-}
-
-/* The discharge is refused (409) with a reason saying want. */
-static void held_saying(alarm_serve *a, uint64_t id, const char *want) {
-  char msg[4096];
-  int status = discharge(a, id, msg, sizeof msg);
-  if (status != 409) fail_msg("the discharge was %d, not held: %s", status, msg);
-  if (!strstr(msg, want)) fail_msg("the discharge's 409 does not say \"%s\": %s", want, msg);
-}
-
 /* The try's 200/120: its medium alerts acknowledged by the nurse, the
  * discharge held by the BP against the baseline; after a reading back near
  * the baseline it goes. */
@@ -107,18 +83,19 @@ static void a_high_bp_far_from_baseline_holds_the_discharge(void **state) {
   uint64_t id = in_discharge_with_a_baseline(a);
   repeat_reading(a, id, 200, 120, 80);
   nurse_acks_all(a, id);
-  held_saying(a, id, "last vitals systolic 200 is more than 20% away from the baseline 128");
+  alarm_held_saying(a, id, "last vitals systolic 200 is more than 20% away from the baseline 128");
   /* The Aldrete's circulation 2 beside 200 after 128 (56 %: 0 points) is a high alert too;
    * acknowledged, it still holds while the score says 2. */
-  held_saying(a, id, "its condition still holds: Modified Aldrete contradicts the last vitals: circulation 2 points");
+  alarm_held_saying(a, id,
+                    "its condition still holds: Modified Aldrete contradicts the last vitals: circulation 2 points");
   assert_int_equal(alarm_restart(a), 0);
-  held_saying(a, id, "last vitals systolic 200 is more than 20% away from the baseline 128");
+  alarm_held_saying(a, id, "last vitals systolic 200 is more than 20% away from the baseline 128");
 
   assert_int_equal(alarm_advance_clock(a, "5m"), 200);
   repeat_reading(a, id, 142, 86, 76);
   alarm_expect_state(a, id, "aldrete_restates", "closed");
-  clinician_acks_open(a, id);
-  if (discharge(a, id, msg, sizeof msg) != 200) fail_msg("held at 142 after 128: %s", msg);
+  alarm_clinician_acks_open(a, id);
+  if (alarm_discharge(a, id, msg, sizeof msg) != 200) fail_msg("held at 142 after 128: %s", msg);
 }
 
 /* The try's 94/55 (27 % below 128): nothing alerted before. The gate holds;
@@ -128,7 +105,7 @@ static void a_low_bp_far_from_baseline_holds_the_discharge(void **state) {
   alarm_serve *a = *state;
   uint64_t id = in_discharge_with_a_baseline(a);
   repeat_reading(a, id, 94, 55, 70);
-  held_saying(a, id, "last vitals systolic 94 is more than 20% away from the baseline 128");
+  alarm_held_saying(a, id, "last vitals systolic 94 is more than 20% away from the baseline 128");
   json_t *x = alarm_latest(a, id, "aldrete_restates");
   if (!x) fail_msg("the Aldrete's circulation 2 beside 94 after a baseline of 128 raised nothing");
   assert_string_equal(alarm_str(x, "priority"), "high");
@@ -136,7 +113,7 @@ static void a_low_bp_far_from_baseline_holds_the_discharge(void **state) {
                                        "allows at most 1"))
     fail_msg("the alert says: %s", alarm_str(x, "message"));
   json_decref(x);
-  held_saying(a, id, "Modified Aldrete contradicts the last vitals");
+  alarm_held_saying(a, id, "Modified Aldrete contradicts the last vitals");
 
   assert_int_equal(
       alarm_cmd(a, NULL, id, "amend",
@@ -144,7 +121,7 @@ static void a_low_bp_far_from_baseline_holds_the_discharge(void **state) {
                 "\"circulation\": 1, \"consciousness\": 2, \"spo2\": 2}, \"reason\": \"BP 94 against 128\"}"),
       200);
   alarm_expect_state(a, id, "aldrete_restates", "closed");
-  held_saying(a, id, "last vitals systolic 94 is more than 20% away from the baseline 128");
+  alarm_held_saying(a, id, "last vitals systolic 94 is more than 20% away from the baseline 128");
   /* A clinician's override with a reason is the way past; the visit is discharged. */
   assert_int_equal(alarm_override(a, id), 200);
   json_t *v = alarm_visit_json(a, id);
@@ -160,7 +137,7 @@ static void a_bp_within_the_recovery_band_goes(void **state) {
   uint64_t id = in_discharge_with_a_baseline(a);
   repeat_reading(a, id, 103, 66, 70);
   assert_null(alarm_latest(a, id, "aldrete_restates"));
-  if (discharge(a, id, msg, sizeof msg) != 200) fail_msg("held at 103 after 128: %s", msg);
+  if (alarm_discharge(a, id, msg, sizeof msg) != 200) fail_msg("held at 103 after 128: %s", msg);
 }
 
 /* AL9: esketamine_rems's BP before leaving at 192/114 alerts high, as the
@@ -173,14 +150,9 @@ static void esketamine_high_bp_before_leaving_alerts(void **state) {
       "{\"bp_before_leaving\": {\"sbp\": 192, \"dbp\": 114, \"hr\": 74}, \"sedation_occurred\": \"no\","
       " \"dissociation_occurred\": \"no\", \"respiratory_depression_occurred\": \"no\", \"ride_present\": true,"
       " \"no_driving_advice\": true}");
-  json_t *x = alarm_latest(a, id, "bp_high");
-  if (!x) fail_msg("the BP before leaving 192/114 alerted nobody");
-  assert_string_equal(alarm_str(x, "priority"), "high");
-  assert_string_equal(alarm_str(x, "state"), "active");
-  if (!strstr(alarm_str(x, "message"), "BP 192/114 is at or above 180/110"))
-    fail_msg("the alert says: %s", alarm_str(x, "message"));
-  json_decref(x);
-  held_saying(a, id, "BP before leaving 192/114 is at or above 180/110");
+  alarm_expect_active(a, id, "bp_high", "high", "BP 192/114 is at or above 180/110",
+                      "the BP before leaving 192/114 alerted nobody");
+  alarm_held_saying(a, id, "BP before leaving 192/114 is at or above 180/110");
 
   /* A calm BP before leaving, amended with a reason, ends both. */
   assert_int_equal(alarm_advance_clock(a, "10m"), 200);
@@ -188,9 +160,9 @@ static void esketamine_high_bp_before_leaving_alerts(void **state) {
                              "{\"item\": \"bp_before_leaving\", \"value\": {\"sbp\": 134, \"dbp\": 84, \"hr\": 70}, "
                              "\"reason\": \"repeated after rest\"}"),
                    200);
-  clinician_acks_open(a, id);
+  alarm_clinician_acks_open(a, id);
   char msg[4096];
-  if (discharge(a, id, msg, sizeof msg) != 200) fail_msg("held after a calm BP: %s", msg);
+  if (alarm_discharge(a, id, msg, sizeof msg) != 200) fail_msg("held after a calm BP: %s", msg);
 }
 
 int main(void) {

@@ -48,6 +48,44 @@ static inline int alarm_lists(alarm_serve *a, const char *path, const char *key,
   return found;
 }
 
+/* The nurse discharges the visit (a signature: her password): the status,
+ * the error's message in msg. */
+static inline int alarm_discharge(alarm_serve *a, uint64_t id, char *msg, size_t len) {
+  return alarm_cmd_msg(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}", msg, len);
+}
+
+/* The discharge is refused (409) with a reason saying want, or the test fails. */
+static inline void alarm_held_saying(alarm_serve *a, uint64_t id, const char *want) {
+  char msg[4096];
+  int status = alarm_discharge(a, id, msg, sizeof msg);
+  if (status != 409) fail_msg("the discharge was %d, not held: %s", status, msg);
+  if (!strstr(msg, want)) fail_msg("the discharge's 409 does not say \"%s\": %s", want, msg);
+}
+
+/* The clinician acknowledges every alert of the visit not closed (a cleared
+ * latched one waits for it: L2). */
+static inline void alarm_clinician_acks_open(alarm_serve *a, uint64_t id) {
+  json_t *alerts = alarm_alerts(a, id), *x;
+  size_t i;
+  json_array_foreach(alerts, i, x) {
+    if (strcmp(alarm_str(x, "state"), "closed"))
+      assert_int_equal(alarm_ack_as(a, ALARM_CLINICIAN, alarm_id(x), "{\"reason\": \"seen and assessed\"}"), 200);
+  }
+  json_decref(alerts);
+}
+
+/* The newest alert of rule is active, of this priority, and its message says
+ * want; none at all fails saying none_said. */
+static inline void alarm_expect_active(alarm_serve *a, uint64_t id, const char *rule, const char *priority,
+                                       const char *want, const char *none_said) {
+  json_t *x = alarm_latest(a, id, rule);
+  if (!x) fail_msg("%s", none_said);
+  assert_string_equal(alarm_str(x, "priority"), priority);
+  assert_string_equal(alarm_str(x, "state"), "active");
+  if (!strstr(alarm_str(x, "message"), want)) fail_msg("the alert says: %s", alarm_str(x, "message"));
+  json_decref(x);
+}
+
 /* S2, T1: a ketamine_iv visit (70 kg) overridden to the observation, four
  * calm checkpoints 15 minutes apart, the advance to discharge a minute after
  * the last, Aldrete 10 and the checks recorded. The advance's time (ms). */
@@ -97,10 +135,9 @@ static inline long long alarm_ketamine_late_low(alarm_serve *a, uint64_t *id) {
   " \"no_driving_advice\": true}"
 
 /* S2, T1: esketamine_rems visit id in monitoring: two hours of calm
- * checkpoints (the 40-minute BP at 45), the advance a minute after the last,
- * the leaving entries (leaving, JSON) and the clinician's
- * leaving_acceptable. The advance's time (ms). */
-static inline long long alarm_esketamine_left_calm_monitoring(alarm_serve *a, uint64_t id, const char *leaving) {
+ * checkpoints (the 40-minute BP at 45), the advance to leaving a minute
+ * after the last. The advance's time (ms). */
+static inline long long alarm_esketamine_calm_monitoring(alarm_serve *a, uint64_t id) {
   for (int m = 15; m <= 120; m += 15) {
     assert_int_equal(alarm_advance_clock(a, "15m"), 200);
     assert_int_equal(alarm_record(a, id,
@@ -112,6 +149,13 @@ static inline long long alarm_esketamine_left_calm_monitoring(alarm_serve *a, ui
   assert_int_equal(alarm_advance_clock(a, "1m"), 200);
   long long advanced_at = alarm_now(a);
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  return advanced_at;
+}
+
+/* The same, then the leaving entries (leaving, JSON) and the clinician's
+ * leaving_acceptable. The advance's time (ms). */
+static inline long long alarm_esketamine_left_calm_monitoring(alarm_serve *a, uint64_t id, const char *leaving) {
+  long long advanced_at = alarm_esketamine_calm_monitoring(a, id);
   assert_int_equal(alarm_record(a, id, leaving), 200);
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
   return advanced_at;

@@ -84,7 +84,8 @@ static void ketamine_discharge_needs_vitals_of_now(void **state) {
 
 /* esketamine_rems: two hours of calm checkpoints, leaving's entries; the
  * patient waits 30 minutes more. Leaving is held on breathing 31 minutes
- * old; a repeat breathing reading now lets the patient go. */
+ * old and the BP before leaving 30 minutes old (AN16); a repeat breathing
+ * reading and a BP now let the patient go. */
 static void esketamine_leaving_needs_breathing_of_now(void **state) {
   alarm_serve *a = *state;
   char msg[4096];
@@ -92,10 +93,17 @@ static void esketamine_leaving_needs_breathing_of_now(void **state) {
   alarm_esketamine_left_calm_monitoring(a, id, ALARM_ESKETAMINE_LEAVING);
   assert_int_equal(alarm_advance_clock(a, "30m"), 200);
   assert_int_equal(discharge(a, id, msg, sizeof msg), 409);
-  if (strcmp(msg, "Ready to leave: the gate is not met: breathing last recorded 31 minutes ago (needs within 20): "
+  /* The BP before leaving, taken with leaving's entries, is as old (AN16). */
+  if (strcmp(msg, "Ready to leave: the gate is not met: blood pressure before leaving taken 30 minutes ago (needs "
+                  "within 20): take it again now; breathing last recorded 31 minutes ago (needs within 20): "
                   "take SpO2 and the respiratory rate now"))
     fail_msg("leaving's 409: %s", msg);
   assert_int_equal(alarm_record(a, id, "{\"respiration\": {\"spo2\": 97, \"rr\": 14}}"), 200);
+  assert_int_equal(discharge(a, id, msg, sizeof msg), 409);
+  if (strcmp(msg, "Ready to leave: the gate is not met: blood pressure before leaving taken 30 minutes ago (needs "
+                  "within 20): take it again now"))
+    fail_msg("leaving's 409 after the breathing of now: %s", msg);
+  assert_int_equal(alarm_record(a, id, "{\"bp_before_leaving\": {\"sbp\": 122, \"dbp\": 76, \"hr\": 68}}"), 200);
   if (discharge(a, id, msg, sizeof msg) != 200) fail_msg("still held: %s", msg);
 }
 

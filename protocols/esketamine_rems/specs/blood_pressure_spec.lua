@@ -125,13 +125,38 @@ return {
     session.discharge({ bp_before_leaving = bp(182, 96) }, true),
     expect "133m" { block = "bp_leaving", reason = "182/96 is at or above 180/110" },
     expect "133m" { alert = "bp_high", priority = "high", message = "BP 182/96 is at or above 180/110" },
+    -- +54/+18 over the pre-dose 128/78: the monitoring's bp_rise too (AN16).
+    expect "133m" { alert = "bp_rise", priority = "medium", message = "BP 182/96 is +54/+18 mmHg from the pre-dose 128/78" },
     at "134m" { discharge = true },
     expect "134m" { gate_blocked = "discharge", reason = "keep monitoring" },
     at "140m" { record = { bp_before_leaving = bp(150, 90) } },
     expect "140m" { unblocked = "bp_leaving" },
     expect "140m" { resolved = "bp_high" },
+    expect "140m" { resolved = "bp_rise" },
     at "140m" { ack = "bp_high" },
+    at "140m" { ack = "bp_rise" },
     at "141m" { discharge = true },
     expect "141m" { discharged = true },
+  },
+
+  -- docs/safety.md AN16: a rise over the pre-dose reading before leaving alerts as in the
+  -- monitoring (178/108 after 128/80 raised nothing), and the BP before leaving is of now
+  -- (param discharge_vitals_max_age_min: one 27 minutes old went).
+  spec "Before leaving, a rise over the pre-dose BP alerts, and the BP is no older than 20 minutes" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge({ bp_before_leaving = bp(172, 96) }, true),
+    expect "133m" { alert = "bp_rise", priority = "medium", message = "BP 172/96 is +44/+18 mmHg from the pre-dose 128/78" },
+    at "135m" { ack = "bp_rise" },
+    at "136m" { record = { bp_before_leaving = bp(138, 84) } },
+    expect "136m" { resolved = "bp_rise" },
+    at "150m" { record = { respiration = { spo2 = 98, rr = 14 } } },
+    at "157m" { discharge = true },
+    expect "157m" { gate_blocked = "discharge", reason = "blood pressure before leaving taken 21 minutes ago (needs within 20)" },
+    at "157m" { record = { bp_before_leaving = bp(136, 82) } },
+    at "157m" { discharge = true },
+    expect "157m" { discharged = true },
   },
 }

@@ -2,7 +2,7 @@
 -- aldrete_restates, docs/safety.md H12, AL2): points the last vitals contradict raise a
 -- high alert, which holds the discharge until the score is amended. The last vitals' systolic
 -- more than bp_recovery_pct from the baseline holds the discharge, as it holds the
--- observation (docs/safety.md AL2).
+-- observation (docs/safety.md AL2); the diastolic more than dbp_recovery_pct too (AN15).
 local visit = require "visit"
 local vitals = visit.vitals
 
@@ -63,5 +63,27 @@ return {
     expect "119m" { gate = "open" },
     at "120m" { discharge = true },
     expect "120m" { discharged = true },
+  },
+
+  -- docs/safety.md AN15: 130/105 after 120/75 went home on the systolic alone.
+  spec "A last diastolic far from the baseline holds the discharge too (dbp_recovery_pct)" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    -- 98 after the baseline's 80 is 22.5% away, the systolic 132 within: held.
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = { aldrete = { activity = 2, respiration = 2, circulation = 2, consciousness = 2, spo2 = 2 },
+                           responsible_adult = true, no_driving_advice = true, written_instructions = true } },
+    at "114m" { discharge = true },
+    expect "114m" { gate_blocked = "discharge",
+                    reason = "last vitals diastolic 98 is more than 20% away from the baseline 80: record vitals back "
+                             .. "near the baseline, or a clinician overrides" },
+    -- 96 is 20%, at the edge: it goes.
+    at "118m" { record = { vitals = vitals(130, 96) } },
+    expect "118m" { gate = "open" },
+    at "119m" { discharge = true },
+    expect "119m" { discharged = true },
   },
 }
