@@ -913,6 +913,8 @@ static void weakened_items(weak *w, const protocol *a, const protocol *b) {
     if (x->after_item >= 0 && (y->after_item < 0 || strcmp(a->items[x->after_item].qid, b->items[y->after_item].qid)))
       weak_say(w, "item %s: may now be recorded before %s (after %s)", q, a->items[x->after_item].qid,
                y->after_item < 0 ? "removed" : "changed");
+    if (x->clinician && !y->clinician)
+      weak_say(w, "item %s: a nurse may now enter it (clinician = true removed: it was a clinician's entry)", q);
     if (x->required && !y->required) weak_say(w, "item %s: now optional (was required)", q);
     if (x->scheduled && (!y->scheduled || (y->sched.every > x->sched.every && x->sched.every)))
       weak_say(w, "item %s: checked less often (every %s -> %s)", q, dur(t1, sizeof t1, x->sched.every),

@@ -297,6 +297,20 @@ int vigil_visit_items_sign(vigil_engine *e, uint64_t id, const char *const *item
   return 0;
 }
 
+int vigil_visit_items_clinician(vigil_engine *e, uint64_t id, const char *const *items, size_t n, size_t *which) {
+  int rc = 0;
+  visit *v = active_visit(e, id, &rc);
+  if (!v) return rc;
+  for (size_t i = 0; i < n; i++) {
+    int item = vigil__protocol_find_item(v->p, items[i], v->phase);
+    if (item >= 0 && v->p->items[item].clinician) {
+      if (which) *which = i;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* "14:30:05" of a time in ms (UTC). */
 static const char *hms(int64_t ms, char *out, size_t len) {
   time_t t = (time_t)(ms / 1000);

@@ -143,6 +143,8 @@ static void item_json(vigil_engine *e, buf *b, visit *v, const item_spec *it, in
   char title[1024];
   vigil__buf_json_string(b, it->title ? vigil__visit_text(v, it->title, title, sizeof title) : it->id);
   vigil__buf_printf(b, ",\"required\":%s,\"count\":%u", it->required ? "true" : "false", s->n);
+  /* Only a clinician enters it (AL6): the workstation leaves it to one. */
+  if (it->clinician) vigil__buf_puts(b, ",\"clinician\":true");
   if (current) vigil__buf_printf(b, ",\"applies\":%s", vigil__eval_when(e, v, it) ? "true" : "false");
   if (s->n) {
     vigil__buf_puts(b, ",\"value\":");

@@ -300,6 +300,7 @@ static int read_item(protocol *p, lua_State *L, int idx, item_spec *it, uint16_t
   it->phase = phase;
   it->required = (uint8_t)get_bool(L, idx, "required", 1);
   it->skippable = (uint8_t)get_bool(L, idx, "skippable", 1);
+  it->clinician = (uint8_t)get_bool(L, idx, "clinician", 0);
   it->when_ref = get_ref(L, idx, "when");
   it->compute_ref = get_ref(L, idx, "compute");
   it->calc_ref = get_ref(L, idx, "calculation");

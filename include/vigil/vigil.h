@@ -249,6 +249,14 @@ VIGIL_EXPORT int vigil_visit_record_json(vigil_engine *e, uint64_t visit, const 
  * active. Names that are no item are left to the record to refuse. */
 VIGIL_EXPORT int vigil_visit_items_sign(vigil_engine *e, uint64_t visit, const char *const *items, size_t n);
 
+/* Whether an entry, amendment or skip of these items is a clinician's only:
+ * 1 when one of them is an item its protocol declares `clinician = true` (the
+ * prescriber's own judgement, docs/safety.md AL6; a server refuses it to
+ * another role), with its index in items in *which; 0 when none is, a
+ * negative code when the visit is not active. */
+VIGIL_EXPORT int vigil_visit_items_clinician(vigil_engine *e, uint64_t visit, const char *const *items, size_t n,
+                                             size_t *which);
+
 /* Replaces the latest value of an item; the old value stays in the history. */
 VIGIL_EXPORT int vigil_visit_amend_json(vigil_engine *e, uint64_t visit, const char *actor, const char *item,
                                         const char *value_json, const char *reason);

@@ -146,6 +146,7 @@ function Visit.course() end
 ---@field help? string
 ---@field required? boolean Must be recorded or skipped before leaving the phase (default true, text false).
 ---@field skippable? boolean false: a skip is refused, the item is recorded or a clinician overrides the gate (default true; signatures never).
+---@field clinician? boolean true: only a clinician records, amends or skips it (a nurse's entry 403; default false; not on signatures).
 ---@field when? fun(visit: vigil.Visit): boolean The item applies only when this holds.
 ---@field after? string Another check of the phase (not scheduled): the item is recorded only once it is recorded yes (409 before it, 422 observed before it).
 ---@field at? vigil.Duration First due time, from phase entry.

@@ -97,10 +97,14 @@ return v.phase "discharge" {
       fields = { "sbp", "dbp", "hr" },
       skippable = false,
     },
+    -- The REMS form's "vitals acceptable before leaving" is the prescriber's evaluation: a
+    -- clinician's entry (clinician = true: a nurse's entry, amendment or skip is refused, 403
+    -- naming it; docs/safety.md AL6: a nurse's "yes" was filed as the prescriber's).
     v.choice "leaving_acceptable" {
       title = "Vitals acceptable for leaving (prescriber's judgement)",
       options = YES_NO,
       skippable = false,
+      clinician = true,
     },
     -- Source: docs/clinical/esketamine-rems.md, Patient Monitoring Form: "whether
     -- sedation, dissociation or respiratory depression occurred" [S reproducing P].

@@ -73,7 +73,9 @@
 --   1.7.15 high alerts latch: not acknowledged, they stay active and escalate after their cause clears, until
 --          acknowledged (defaults.latch = "high", docs/safety.md AP3).
 --   1.7.16 leaving: the BP before leaving no older than discharge_vitals_max_age_min (20 min), and a rise
---          from the pre-dose reading alerts there as in the monitoring (bp_rise: docs/safety.md AN16).
+--          from the pre-dose reading alerts there as in the monitoring (bp_rise: docs/safety.md AN16);
+--          the vitals acceptable for leaving (the REMS form's prescriber's evaluation) are a clinician's
+--          entry (clinician = true: AL6).
 
 local v = require "vigil"
 

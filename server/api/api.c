@@ -1355,6 +1355,36 @@ static void signed_write(api *a, http_request *req, int ok, void *ctx) {
   write_request_free(w);
 }
 
+/* 1 when the command enters an item its protocol declares a clinician's
+ * (vigil_visit_items_clinician), answered 403 naming it; 0 otherwise (a visit
+ * not active is left to the command to refuse). */
+static int clinicians_entry(api *a, const write_request *w, http_request *req) {
+  const char *name = NULL;
+  if (w->cmd == CMD_RECORD) {
+    const char *key;
+    json_t *value;
+    json_object_foreach(w->input, key, value) {
+      if (vigil_visit_items_clinician(a->e, w->id, &key, 1, NULL) == 1) {
+        name = key;
+        break;
+      }
+    }
+  } else if (w->s1 && vigil_visit_items_clinician(a->e, w->id, &w->s1, 1, NULL) == 1) {
+    name = w->s1;
+  }
+  if (!name) return 0;
+  char msg[400];
+  snprintf(msg, sizeof msg,
+           "%.100s is a clinician's entry (the protocol says clinician = true): only a clinician %s it; nothing was "
+           "recorded",
+           name,
+           w->cmd == CMD_AMEND  ? "amends"
+           : w->cmd == CMD_SKIP ? "skips"
+                                : "records");
+  vigil__http_respond_error(req, 403, "forbidden", msg, name);
+  return 1;
+}
+
 /* A command's route: its permission in the table is the weakest any form
  * of the command needs (permission_of, by its body), so a role without it
  * hears 403 before anything about its body (U9 of the third review). */
@@ -1388,6 +1418,15 @@ static void write_command(api *a, http_request *req, const api_call *c) {
   int signs;
   permission p = permission_of(a, w, &signs);
   if (!vigil__api_allowed(req, who, p)) {
+    write_request_free(w);
+    return;
+  }
+  /* AL6 (docs/safety.md): an item the protocol declares a clinician's
+   * (`clinician = true`: the prescriber's evaluation the REMS form reports)
+   * is recorded, amended or skipped by a clinician only; anyone else's entry
+   * is refused whole, naming it, and nothing of it is recorded. */
+  if ((cmd == CMD_RECORD || cmd == CMD_AMEND || cmd == CMD_SKIP) && !vigil__role_may(who->role, PERM_SIGN) &&
+      clinicians_entry(a, w, req)) {
     write_request_free(w);
     return;
   }

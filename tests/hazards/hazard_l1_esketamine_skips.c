@@ -143,14 +143,19 @@ static void dose_and_leaving_answers_cannot_be_skipped(void **state) {
   }
   assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
   /* P6: the ride home and the no-driving advice too. */
-  const char *leaving[] = {"bp_before_leaving",
-                           "leaving_acceptable",
-                           "sedation_occurred",
-                           "dissociation_occurred",
-                           "respiratory_depression_occurred",
-                           "ride_present",
-                           "no_driving_advice"};
+  const char *leaving[] = {"bp_before_leaving",     "sedation_occurred",
+                           "dissociation_occurred", "respiratory_depression_occurred",
+                           "ride_present",          "no_driving_advice"};
   cannot_skip(a, id, leaving, sizeof leaving / sizeof leaving[0]);
+  /* The prescriber's evaluation is a clinician's entry (AL6): the nurse's
+   * skip is 403; the clinician's cannot skip it either. */
+  char msg[1024];
+  assert_int_equal(skip_item(a, id, "leaving_acceptable", msg, sizeof msg), 403);
+  assert_int_equal(alarm_cmd_msg(a, ALARM_CLINICIAN, id, "skip",
+                                 "{\"item\": \"leaving_acceptable\", \"reason\": \"will do it later\"}", msg,
+                                 sizeof msg),
+                   422);
+  assert_non_null(strstr(msg, "cannot be skipped"));
   assert_int_equal(alarm_record(a, id,
                                 "{\"sedation_occurred\": \"no\", \"dissociation_occurred\": \"no\","
                                 " \"respiratory_depression_occurred\": \"no\", \"ride_present\": true,"

@@ -128,10 +128,12 @@ static void esketamine_low_bp_and_slow_heart_hold_leaving(void **state) {
   assert_int_equal(alarm_record(a, id,
                                 "{\"bp_before_leaving\": {\"sbp\": 62, \"dbp\": 30, \"hr\": 35},"
                                 " \"respiration\": {\"spo2\": 97, \"rr\": 14},"
-                                " \"leaving_acceptable\": \"yes\", \"sedation_occurred\": \"no\","
+                                " \"sedation_occurred\": \"no\","
                                 " \"dissociation_occurred\": \"no\", \"respiratory_depression_occurred\": \"no\","
                                 " \"ride_present\": true, \"no_driving_advice\": true}"),
                    200);
+  /* The prescriber's evaluation is a clinician's entry (AL6). */
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
   expect_says(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), msg,
               "BP before leaving 62/30, heart rate 35/min: at or below 90 systolic or 40/min");
   /* Its alerts (R5) acknowledged, a reading within the limits, and leaving goes. */

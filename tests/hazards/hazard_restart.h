@@ -153,7 +153,7 @@ static inline long long alarm_esketamine_calm_monitoring(alarm_serve *a, uint64_
 }
 
 /* The same, then the leaving entries (leaving, JSON) and the clinician's
- * leaving_acceptable. The advance's time (ms). */
+ * leaving_acceptable (a clinician's entry: AL6). The advance's time (ms). */
 static inline long long alarm_esketamine_left_calm_monitoring(alarm_serve *a, uint64_t id, const char *leaving) {
   long long advanced_at = alarm_esketamine_calm_monitoring(a, id);
   assert_int_equal(alarm_record(a, id, leaving), 200);

@@ -477,6 +477,10 @@ function itemCard(it, phaseId, current) {
     // Not "the second person" for an assessment (V6): who signs is a clinician
     // other than whoever recorded what it confirms.
     else if (!it.count || it.void) card.append(h("p", { class: "hint" }, `A clinician signs this${it.of ? `, not the person who recorded ${itemTitle(state.visit, it.of, phaseId)}` : ""}.`));
+  } else if (current && it.clinician && !can("sign")) {
+    // A clinician's entry (clinician = true: the prescriber's judgement,
+    // docs/safety.md AL6): the server refuses anyone else's, 403.
+    card.append(h("p", { class: "hint" }, it.count ? "A clinician changes this." : "A clinician enters this."));
   } else if (current && can("record") && it.amend_only) {
     // Changed only by an amendment (the server refuses a new entry of
     // another value, 409 naming /amend: docs/safety.md G1, U11): Amend below,

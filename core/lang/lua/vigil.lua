@@ -349,8 +349,8 @@ end
 
 local function set(list) local s = {} for _, k in ipairs(list) do s[k] = true end return s end
 
-local COMMON = { "title", "help", "required", "skippable", "when", "at", "every", "grace", "count", "until",
-                 "rule", "overdue", "alert", "after" }
+local COMMON = { "title", "help", "required", "skippable", "clinician", "when", "at", "every", "grace", "count",
+                 "until", "rule", "overdue", "alert", "after" }
 local ITEM_OPTIONS = {
   check = set(COMMON),
   number = set({ "unit", "range", "decimals", table.unpack(COMMON) }),
@@ -533,6 +533,17 @@ local function compile_item(node, phase, defaults)
               .. "needs no skip; drop one of them", tostring(node.id))
   end
   it.skippable = spec.skippable ~= false and kind ~= "signature"
+  -- clinician = true: only a clinician records, amends or skips it (the prescriber's own
+  -- judgement, docs/safety.md AL6: a nurse's entry is refused, 403 naming it). A signature is
+  -- a clinician's already; a score computed from other items is entered by nobody.
+  if spec.clinician ~= nil and type(spec.clinician) ~= "boolean" then
+    bad(node, "clinician must be true or false")
+  elseif spec.clinician == true and kind == "signature" then
+    bad(node, "signature '%s' is a clinician's already (signing is): drop clinician = true", tostring(node.id))
+  elseif spec.clinician == true and kind == "score" and spec.from ~= nil then
+    bad(node, "score '%s' is computed from other items, nobody enters it: drop clinician = true", tostring(node.id))
+  end
+  it.clinician = spec.clinician == true
   placeholders(node, it.title)
   placeholders(node, it.help)
   it.when = func(node, "when", spec.when)

@@ -65,6 +65,7 @@ typedef struct item_spec {
   uint16_t phase, index; /* index in protocol->items */
   uint8_t required, scalar, scheduled;
   uint8_t skippable;         /* 0: a skip is refused (`skippable = false`; signatures) */
+  uint8_t clinician;         /* 1: only a clinician enters it (`clinician = true`; docs/safety.md AL6) */
   int when_ref, compute_ref; /* LUA_NOREF when absent */
   field_spec *fields;
   uint32_t n_fields;
