@@ -580,6 +580,29 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     vigil__val_release(values);
     return rc;
   }
+  /* AP1 (docs/safety.md): an entry that gives the dose carries no reading of
+   * its phase. The dose hold above judged the visit before this entry: a
+   * pre-start SpO2 of 85 typed with "Infusion started" ticked, in one
+   * Record, went through unjudged. Recorded first, the reading's rules run
+   * and hold the dose if they must. */
+  for (int k = 0; k < n_items && rc == 0; k++) {
+    if (!vigil__course_dose_item(v, items[k]) || v->items[items[k]].given_at ||
+        !vigil__val_says_given(val_fields(values)[k].v))
+      continue;
+    for (int m = 0; m < n_items && rc == 0; m++) {
+      const item_spec *o = &p->items[items[m]];
+      if (o->phase != p->items[items[k]].phase || (o->kind != KIND_VITALS && !o->scheduled)) continue;
+      const char *dose = vigil__visit_text(v, p->items[items[k]].title, tb, sizeof tb);
+      rc = vigil__engine_fail(e, VIGIL_ESTATE, p->items[items[k]].id,
+                              "%s and %s are in one entry: a reading before the dose may hold it, so record %s "
+                              "first, then %s; nothing was recorded",
+                              dose, vigil__visit_text(v, o->title, tb2, sizeof tb2), o->id, p->items[items[k]].id);
+    }
+  }
+  if (rc < 0) {
+    vigil__val_release(values);
+    return rc;
+  }
   /* P2 (docs/safety.md): the dose is not given within the minimum interval
    * of another visit's dose given since this one's first gate passed. */
   for (int k = 0; k < n_items && rc == 0; k++) {
