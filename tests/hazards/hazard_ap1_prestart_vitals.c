@@ -121,6 +121,33 @@ static void a_calm_reading_of_now_lets_the_start_go(void **state) {
   assert_true(started(a, id));
 }
 
+/* The try's way round (09:05): the pre-start reading typed with the start
+ * ticked, one Record. The entry is refused whole, naming the order; the
+ * reading alone then holds the start as above. */
+static void a_reading_in_the_starts_entry_is_refused(void **state) {
+  alarm_serve *a = *state;
+  uint64_t id = alarm_ketamine_in_infusion(a, ALARM_KETAMINE_SCREENING);
+  assert_int_equal(alarm_advance_clock(a, "2m"), 200);
+  char msg[4096];
+  int status = alarm_cmd_msg(a, NULL, id, "entries",
+                             "{\"infusion_started\": true, \"pump_rate\": 150, \"vitals\": {\"sbp\": 205, \"dbp\": 125,"
+                             " \"hr\": 35, \"spo2\": 85, \"rr\": 7}}",
+                             msg, sizeof msg);
+  if (status != 409) fail_msg("the start with a pre-start reading of SpO2 85 in its entry was %d: %s", status, msg);
+  if (!strstr(msg, "are in one entry") || !strstr(msg, "record vitals first"))
+    fail_msg("the 409 does not say to record the reading first: %s", msg);
+  if (started(a, id)) fail_msg("infusion_started recorded with the reading");
+  json_t *v = alarm_visit_json(a, id);
+  json_t *it = alarm_visit_item(v, "infusion", "vitals");
+  if (it && json_object_get(it, "value") && !json_is_null(json_object_get(it, "value")))
+    fail_msg("the refused entry's reading was recorded");
+  json_decref(v);
+  assert_int_equal(
+      alarm_record(a, id, "{\"vitals\": {\"sbp\": 126, \"dbp\": 78, \"hr\": 70, \"spo2\": 85, \"rr\": 14}}"), 200);
+  status = alarm_cmd_msg(a, NULL, id, "entries", START, msg, sizeof msg);
+  if (status != 409) fail_msg("the start after the reading on its own was %d: %s", status, msg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(low_spo2_holds_the_start, alarm_setup_ketamine, alarm_teardown),
@@ -130,6 +157,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(bp_at_the_hold_holds_the_start, alarm_setup_ketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(bp_severe_holds_the_start, alarm_setup_ketamine, alarm_teardown),
       cmocka_unit_test_setup_teardown(a_calm_reading_of_now_lets_the_start_go, alarm_setup_ketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_reading_in_the_starts_entry_is_refused, alarm_setup_ketamine, alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
