@@ -149,11 +149,16 @@ function checkMedium(b) {
 }
 
 // A ketamine visit in its infusion phase (baseline recorded, the screening
-// gate overridden by the clinician): its "Vitals" card is far down the page.
+// gate overridden by the clinician), the infusion started: its "Vitals" card
+// is far down the page. The start comes first, as on the ward: a reading
+// before it is the pre-start reading, which holds the start (docs/safety.md
+// AP1) with alerts of its own; these tests are about readings during the
+// infusion.
 async function infusionVisit(server, patient) {
   const v = await api(server, "dr.osei", "POST", "/visits", { protocol: "ketamine_iv", patient, location: "Chair 3", params: { weight: 70 } });
   await api(server, "dr.osei", "POST", `/visits/${v.id}/entries`, { baseline: { sbp: 120, dbp: 80, hr: 70, spo2: 98, rr: 14 } });
   await api(server, "dr.osei", "POST", `/visits/${v.id}/override`, { reason: "test: straight to the infusion", items: await unrecordedItems((p) => api(server, "dr.osei", "GET", p), v.id), password: USERS["dr.osei"].password });
+  await api(server, "dr.osei", "POST", `/visits/${v.id}/entries`, { infusion_started: true });
   return v.id;
 }
 
