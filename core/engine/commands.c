@@ -585,10 +585,8 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
    * pre-start SpO2 of 85 typed with "Infusion started" ticked, in one
    * Record, went through unjudged. Recorded first, the reading's rules run
    * and hold the dose if they must. */
-  for (int k = 0; k < n_items && rc == 0; k++) {
-    if (!vigil__course_dose_item(v, items[k]) || v->items[items[k]].given_at ||
-        !vigil__val_says_given(val_fields(values)[k].v))
-      continue;
+  for (int k = 0; k < n_items && rc == 0 && !vigil__dose_given_already(v); k++) {
+    if (!vigil__course_dose_item(v, items[k]) || !vigil__val_says_given(val_fields(values)[k].v)) continue;
     for (int m = 0; m < n_items && rc == 0; m++) {
       const item_spec *o = &p->items[items[m]];
       if (o->phase != p->items[items[k]].phase || (o->kind != KIND_VITALS && !o->scheduled)) continue;

@@ -213,7 +213,7 @@ static int gate_reasons(vigil_engine *e, visit *v, val *list) {
 /* N7 (docs/safety.md): whether the visit's dose was given (a dose_given item
  * of its protocol's course recorded, neither false nor null, whatever it
  * was amended to since: P1). */
-static int dosed(const visit *v) {
+int vigil__dose_given_already(const visit *v) {
   const course_spec *cs = v->p->course;
   for (uint32_t i = 0; cs && i < cs->n_dose_given; i++) {
     int item = vigil__protocol_find_item(v->p, cs->dose_given[i], -1);
@@ -237,7 +237,7 @@ int vigil__dose_hold(vigil_engine *e, visit *v, int item, char *text, size_t len
     int d = vigil__protocol_find_item(p, p->course->dose_given[i], -1);
     dosing = d >= 0 && p->items[d].phase == it->phase;
   }
-  if (!dosing || dosed(v)) return 0;
+  if (!dosing || vigil__dose_given_already(v)) return 0;
   buf b;
   vigil__buf_init(&b);
   char title[1024], phase_title[512];

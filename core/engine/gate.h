@@ -12,6 +12,9 @@ int vigil__gate_reasons(vigil_engine *e, visit *v, val *reasons);
  * passes the last two by name (V1, docs/safety.md). */
 typedef enum gate_item { GATE_ITEM_MET, GATE_ITEM_DUE, GATE_ITEM_UNRECORDED, GATE_ITEM_VOID } gate_item;
 gate_item vigil__gate_item(vigil_engine *e, visit *v, const item_spec *it);
+/* N7: whether the visit's dose was given (a dose_given item of its course
+ * recorded, neither false nor null, whatever it was amended to since: P1). */
+int vigil__dose_given_already(const visit *v);
 /* N7: 1 when item (an index) is of the phase that gives the dose, not an
  * observation nor a signature, the dose is not given yet and a hold is open
  * (a carried alert, an unacknowledged high alert (Q2), a void signature,
