@@ -230,10 +230,10 @@ static inline int alarm_cmd_msg(alarm_serve *a, const char *who, uint64_t visit,
   int status = alarm_call(a, who, "POST", path, body, &r);
   const char *m = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
   snprintf(msg, len, "%s", m ? m : "");
-  json_decref(r);
+  json_decref(r); /* m is r's: read msg from here on */
   /* What a nurse reads: a reason that ends its own sentence is joined with
    * one full stop, not two ("... a clinician's review.. Nothing was recorded"). */
-  if (m && strstr(m, ".. ")) fail_msg("a refusal reads with a doubled full stop: %s", m);
+  if (strstr(msg, ".. ")) fail_msg("a refusal reads with a doubled full stop: %s", msg);
   return status;
 }
 
