@@ -917,7 +917,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_protocol_diff),
   };
   /* The cases whose names match one of the arguments (fnmatch patterns),
-   * or all: ctest runs them as five tests side by side (tests/CMakeLists.txt),
+   * or all: ctest runs them as seven tests side by side (tests/CMakeLists.txt),
    * since the whole takes more than ctest's 900 s under the sanitizers. */
   struct CMUnitTest chosen[sizeof tests / sizeof *tests];
   size_t n = 0;
