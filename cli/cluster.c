@@ -107,7 +107,7 @@ struct cluster_node {
   uv_timer_t timer;
   /* The engine's store (vigil__engine_store, the same for the engine's
    * life), taken once on the loop: the node holds no engine, so the
-   * watchdog thread cannot touch one (docs/architecture.md, sixth review
+   * watchdog thread cannot touch one (docs/reviews/architecture.md, sixth review
    * item 11). */
   store *store;
   int64_t lease_ms;

@@ -1087,7 +1087,7 @@ static void new_fires_nothing_before_the_loop_runs(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
-/* The fifth review's item 2 (docs/architecture.md): an embedder frees the
+/* The fifth review's item 2 (docs/reviews/architecture.md): an embedder frees the
  * engine from inside a timer callback of the loop the engine uses. libuv does
  * not allow uv_run from inside a callback of the same loop; vigil_engine_free
  * ran one (UV_RUN_NOWAIT), so the embedder's other timer, due too, ran inside
@@ -1269,7 +1269,7 @@ static void subscriptions_change_while_publishing(void **state) {
   assert_int_equal(s.c, s.n_added);
 }
 
-/* The seventh review's item 1 (docs/architecture.md): a command a subscriber
+/* The seventh review's item 1 (docs/reviews/architecture.md): a command a subscriber
  * issues while it hears an event answers for itself. Its subscriber locked
  * the SQLite file and wrote a note: vigil_visit_note answered 0 (the note
  * waited for the publish to end), its write then failed, was only logged,
@@ -1351,7 +1351,7 @@ static void a_subscribers_command_answers_for_itself(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
-/* The seventh review's item 5 (docs/architecture.md): the one-thread rule
+/* The seventh review's item 5 (docs/reviews/architecture.md): the one-thread rule
  * (vigil.h, Threads) was not enforced: the interned names' table has no
  * lock, and a host calling from a second thread got corruption, not an
  * error. Now the table answers its owner's thread only, and a command, a

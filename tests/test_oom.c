@@ -403,7 +403,7 @@ static void test_start_and_fold(void **state) {
   /* The first START_ALLOCATIONS of a start, each failed once: opening the
    * store, reading the events, the courses' fold up to the stored
    * protocol's load. That load (Lua: some 20,000 allocations, each try a
-   * whole start) is not yet failed here: docs/architecture.md, second
+   * whole start) is not yet failed here: docs/reviews/architecture.md, second
    * review item 1, says what it found (a crash near the 20,900th). */
   for (long n = 1; n <= START_ALLOCATIONS; n += stride()) {
     vigil_options o = {
@@ -697,7 +697,7 @@ static void test_real_clock_timer(void **state) {
     }
     /* A deadline the engine holds has the timer running. (One the deadline
      * heap could not take is logged, "out of memory arming a deadline", and
-     * not yet refused: docs/architecture.md, sixth review, item 3.) */
+     * not yet refused: docs/reviews/architecture.md, sixth review, item 3.) */
     if (vigil_engine_next_deadline(e) < INT64_MAX && !uv_loop_alive(&loop))
       fail_msg("start, allocation %ld failed: it succeeded with no timer running", n);
     int heard = 0;

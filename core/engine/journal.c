@@ -169,7 +169,7 @@ static int commit_pending(vigil_engine *e) {
 /* The commit, then the publishing of what it made durable.
  *
  * A command that a subscriber issues while it hears an event (the seventh
- * review's item 1, docs/architecture.md) is committed at once, in its own transaction, and
+ * review's item 1, docs/reviews/architecture.md) is committed at once, in its own transaction, and
  * answers for itself: 0 only once its events are durable, else the store's
  * failure and nothing of it kept. Its events are heard after the events
  * being published, in their order. (Its events used to wait for the loop

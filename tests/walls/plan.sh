@@ -2,8 +2,8 @@
 # The walls against their plan (scripts/room-plan, run by `make lint`): the
 # build given keeps cmake/rooms.plan; then, on a small tree of five rooms made
 # here (base; store and auth, which use base; engine, which uses store; api,
-# which uses them all), the fifth review's three breaks (docs/architecture.md,
-# issue 12 item 1), each of which built and passed every other lint script,
+# which uses them all), the fifth review's three breaks (docs/reviews/architecture.md,
+# its item 1), each of which built and passed every other lint script,
 # are refused, each named: auth given USES engine, store given USES engine (a
 # cycle, refused as one when the plan is made to say it too), and the
 # engine's private model.h moved into its include/. And a -I to the engine's
@@ -117,7 +117,8 @@ rm "$b/rooms/auth.room"
 expect_refused 'room config: declared by the build, not in the plan' 'room auth: in the plan, not declared by the build'
 
 # (6) The plan against docs/architecture.md's table (scripts/plan-doc, the
-# sixth review's item 9): the project's pass; auth given engine in the plan
+# sixth review's item 9 in docs/reviews/architecture.md): the project's pass;
+# auth given engine in the plan
 # (as in CMake: room-plan then passes), export's LINKS dropped, a room of the
 # plan the table lacks and a row the plan lacks are each named.
 root=$(cd "$scripts/.." && pwd)

@@ -35,7 +35,7 @@ int vigil__protocol_prescribed_changes(const protocol *a, const protocol *b, dif
  * rule's or a condition's code could not be read for want of memory (what
  * was said stands; nothing is said of what was not read). Not yet: a spec
  * run (N1 (c), the free params) that runs out of memory reads as a case that
- * no longer holds (docs/architecture.md, fourth review, item 3). */
+ * no longer holds (docs/reviews/architecture.md, fourth review, item 3). */
 int vigil__protocol_weakened(const protocol *a, const protocol *b, diff_line_fn fn, void *ud);
 
 /* The code of b the diff cannot vouch for (docs/safety.md, AI2): each gate,
