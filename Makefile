@@ -8,7 +8,7 @@ HL7_FUZZ_SECONDS ?= 15
 CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run serve demo check test test-asan valgrind fuzz peers bench-quick bench bench-http screenshots clean format format-check lint
+.PHONY: all deps build run serve demo check test test-asan valgrind fuzz peers bench-quick bench bench-http screenshots clean format format-check lint abi-baseline
 
 all: build
 
@@ -43,6 +43,16 @@ screenshots: build
 	cd tests/browser && npm ci --no-audit --no-fund --prefer-offline && \
 	  VIGIL_BIN=$(CURDIR)/$(BUILD)/vigil VIGIL_SCREENSHOTS=$(CURDIR)/docs/screenshots node workstation.test.js && \
 	  VIGIL_BIN=$(CURDIR)/$(BUILD)/vigil VIGIL_SCREENSHOTS=$(CURDIR)/docs/screenshots node course.test.js
+
+# Records libvigil.so's binary interface as tests/shared/libvigil.abi, which
+# ctest abi compares the library with: run it when the interface changes on
+# purpose, and raise VIGIL_SOVERSION (CMakeLists.txt) when the change breaks
+# programs built against the last vigil.h (libabigail's abidw).
+abi-baseline: build
+	@# Public types only, no places, and source paths relative to the tree: the
+	@# same interface reads the same from any checkout.
+	abidw --headers-dir include/vigil --drop-private-types --drop-undefined-syms --no-corpus-path --no-show-locs \
+	  --no-comp-dir-path $(BUILD)/libvigil.so | sed 's#$(CURDIR)/##' > tests/shared/libvigil.abi
 
 $(BUILD_ASAN)/Makefile:
 	$(CMAKE) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON

@@ -73,8 +73,29 @@ static int start(vigil_engine *e, char *err, size_t errlen) {
   return rc;
 }
 
-int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
+/* The caller's options, opts_size bytes of them, over the defaults (all 0):
+ * -1 when the caller's struct is larger than this library's and sets a field
+ * beyond it (vigil.h, vigil_engine_open). */
+static int options_from(vigil_options *to, const vigil_options *opts, size_t opts_size) {
+  memset(to, 0, sizeof *to);
+  if (!opts) return 0;
+  const unsigned char *bytes = (const unsigned char *)opts;
+  for (size_t i = sizeof *to; i < opts_size; i++)
+    if (bytes[i]) return -1;
+  memcpy(to, opts, opts_size < sizeof *to ? opts_size : sizeof *to);
+  return 0;
+}
+
+int vigil_engine_open(const vigil_options *opts, size_t opts_size, vigil_engine **out) {
   *out = NULL;
+  vigil_options options;
+  if (options_from(&options, opts, opts_size) < 0) {
+    snprintf(start_error, sizeof start_error,
+             "vigil_options of %zu bytes sets a field this libvigil.so (%zu bytes) does not have: built against a "
+             "newer vigil.h",
+             opts_size, sizeof options);
+    return VIGIL_EINVAL;
+  }
   /* ICU opened here, not by a visit start's patient lookup (fourth review,
    * item 2): its failure is the engine's not starting. */
   if (vigil__unicode_open() < 0) {
@@ -95,7 +116,7 @@ int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
     snprintf(start_error, sizeof start_error, "out of memory");
     return VIGIL_ENOMEM;
   }
-  if (opts) e->opts = *opts;
+  e->opts = options;
   e->next_sub = 1;
   /* What the journal calls up to (journal.c). */
   e->up.arm = vigil__clock_arm;

@@ -147,7 +147,18 @@ typedef struct vigil_options {
  * the fold of the log, deadlines re-armed and those that passed fired. On
  * failure *out is NULL, nothing is left to free, and vigil_engine_errmsg(NULL)
  * says why (until the next failed start on the same thread). */
-VIGIL_EXPORT int vigil_engine_new(const vigil_options *opts, vigil_engine **out);
+VIGIL_EXPORT int vigil_engine_open(const vigil_options *opts, size_t opts_size, vigil_engine **out);
+/* vigil_options grows at its end, and each field's default is 0 (as Linux's
+ * openat2 and clone3 structs do): a program passes the size of the struct it
+ * was built with, and the library reads that much and takes the defaults of
+ * the fields it did not know of. So a program built against an older vigil.h
+ * runs on a newer libvigil.so, and never has the library read past its
+ * struct. A struct larger than the library knows is VIGIL_EINVAL unless
+ * what lies past the known fields is all zero (a newer program asking for a
+ * setting this library does not have). vigil_engine_new passes the size. */
+static inline int vigil_engine_new(const vigil_options *opts, vigil_engine **out) {
+  return vigil_engine_open(opts, opts ? sizeof *opts : 0, out);
+}
 /* Frees an engine; it may be called from inside a callback of its loop (it
  * runs no loop), and from inside a subscriber or a vigil_engine_events
  * function of this engine: then the engine is freed when the call that

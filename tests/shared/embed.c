@@ -1,8 +1,13 @@
 /* embed.c: a program that embeds vigil through libvigil.so alone, as an
  * embedder would (#include <vigil/vigil.h>, -lvigil): lint a bundled
  * protocol, open an engine, load it, list it. tests/shared/check.sh runs it
- * after checking what the library exports. Runs from the repository root. */
+ * after checking what the library exports. Runs from the repository root.
+ * Then the options' size (vigil.h, vigil_engine_open): a program built
+ * against an older vigil.h, whose vigil_options was shorter, and one built
+ * against a newer. */
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vigil/vigil.h"
@@ -18,6 +23,39 @@ static void count_protocol(void *ud, const char *ref, const char *id, const char
   (void)sha256;
   int *n = ud;
   if (strchr(ref, '@')) (*n)++; /* id@version */
+}
+
+/* Opens and frees an engine from options of size bytes whose first bytes are
+ * o's and whose rest is fill (a program built against another vigil.h): the
+ * return code. A heap block of exactly size bytes, so that a read past it is
+ * AddressSanitizer's and valgrind's error. */
+static int open_sized(const vigil_options *o, size_t size, unsigned char fill) {
+  unsigned char *bytes = malloc(size);
+  if (!bytes) return -1;
+  memset(bytes, fill, size);
+  memcpy(bytes, o, size < sizeof *o ? size : sizeof *o);
+  vigil_engine *e = NULL;
+  int rc = vigil_engine_open((const vigil_options *)(void *)bytes, size, &e);
+  free(bytes);
+  if (rc == 0) vigil_engine_free(e);
+  return rc;
+}
+
+static int options_sizes(void) {
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = 1767600000000LL};
+  /* vigil_options before max_readings_per_visit (184 bytes on x86-64). */
+  size_t older = offsetof(vigil_options, max_readings_per_visit);
+  int rc_older = open_sized(&o, older, 0);
+  int rc_newer_unset = open_sized(&o, sizeof o + 16, 0);
+  int rc_newer_set = open_sized(&o, sizeof o + 16, 1);
+  if (rc_older == 0 && rc_newer_unset == 0 && rc_newer_set == VIGIL_EINVAL) {
+    printf("embed: options of %zu (older), %zu and %zu bytes (newer) taken as vigil.h says\n", older, sizeof o,
+           sizeof o + 16);
+    return 0;
+  }
+  fprintf(stderr, "embed: options of %zu bytes: %d (0 expected); of %zu bytes unset: %d (0), set: %d (%d)\n", older,
+          rc_older, sizeof o + 16, rc_newer_unset, rc_newer_set, VIGIL_EINVAL);
+  return 1;
 }
 
 int main(void) {
@@ -48,5 +86,6 @@ int main(void) {
   else
     fprintf(stderr, "embed: %d protocols loaded (1 expected), time %lld\n", n, (long long)now);
   vigil_engine_free(e);
-  return ok ? 0 : 1;
+  if (!ok) return 1;
+  return options_sizes();
 }
