@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -520,6 +521,70 @@ static void the_dose_given_is_the_session_dose(void **state) {
   json_decref(p);
 }
 
+/* AO4 (docs/safety.md): a REMS form's status and its alert agree at the
+ * deadline's very instant. The alert escalates to "was due by" at the
+ * deadline; the form's status said "due" until a millisecond after it. */
+static const char rems_protocol[] =
+    "local v = require \"vigil\"\n"
+    "return v.protocol \"rems_test\" {\n"
+    "  version = \"1.0.0\", title = \"REMS form test\",\n"
+    "  course = v.course { sessions = 2, within = \"10d\", min_interval = \"1d\", interval = \"3d\", grace = \"1d\",\n"
+    "                      rems_form = { due = \"7d\", alert = \"5d\" } },\n"
+    "  phases = { v.phase \"session\" { items = { v.check \"consent\" { title = \"Consent\" } } } },\n"
+    "}\n";
+
+static json_t *rems_form_of(json_t *p) {
+  json_t *forms = json_object_get(json_array_get(json_object_get(p, "courses"), 0), "rems_forms");
+  assert_int_equal(json_array_size(forms), 1);
+  return json_array_get(forms, 0);
+}
+
+static json_t *rems_alert_of(json_t *p) {
+  json_t *alerts = json_object_get(json_array_get(json_object_get(p, "courses"), 0), "alerts");
+  for (size_t i = 0; i < json_array_size(alerts); i++)
+    if (!strcmp(str(json_array_get(alerts, i), "rule"), "rems_form")) return json_array_get(alerts, i);
+  fail_msg("no rems_form alert");
+  return NULL;
+}
+
+static void rems_form_overdue_when_its_alert_says_so(void **state) {
+  fixture *f = *state;
+  char dir[160], path[192], db[160];
+  snprintf(dir, sizeof dir, "%s/rems_test", f->dir);
+  snprintf(path, sizeof path, "%s/protocol.lua", dir);
+  snprintf(db, sizeof db, "%s/rems.db", f->dir);
+  if (mkdir(dir, 0700) < 0) fail_msg("mkdir %s", dir);
+  FILE *out = fopen(path, "w");
+  if (!out || fputs(rems_protocol, out) < 0 || fclose(out) != 0) fail_msg("writing %s", path);
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .db_path = db, .log = quiet};
+  vigil_engine *e;
+  if (vigil_engine_new(&o, &e) < 0) fail_msg("%s", vigil_engine_errmsg(NULL));
+  if (vigil_engine_load(e, dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  uint64_t id;
+  if (vigil_visit_start(e, "rems_test", "MRN-AO4", "nurse:ana", NULL, &id) < 0)
+    fail_msg("start: %s", vigil_engine_errmsg(e));
+  assert_int_equal(vigil_visit_record_json(e, id, "nurse:ana", "{\"consent\": true}"), 0);
+  discharge(e, id);
+
+  /* A millisecond before the deadline: due, and the alert says so. */
+  vigil_engine_advance_to(e, T0 + 7 * DAY - 1);
+  json_t *p = patient_of(e, "MRN-AO4");
+  assert_string_equal(str(rems_form_of(p), "status"), "due");
+  assert_non_null(strstr(str(rems_alert_of(p), "message"), "it is due by"));
+  json_decref(p);
+
+  /* At the deadline: the alert was due by, and the form is overdue. */
+  vigil_engine_advance_to(e, T0 + 7 * DAY);
+  p = patient_of(e, "MRN-AO4");
+  assert_non_null(strstr(str(rems_alert_of(p), "message"), "was due by"));
+  assert_string_equal(str(rems_alert_of(p), "priority"), "high");
+  assert_string_equal(str(rems_form_of(p), "status"), "overdue");
+  json_t *due = json_object_get(p, "forms_due");
+  assert_string_equal(str(json_array_get(due, 0), "status"), "overdue");
+  json_decref(p);
+  vigil_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
@@ -532,6 +597,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(series_not_complete_within_its_window, setup, teardown),
       cmocka_unit_test_setup_teardown(courses_fold_from_the_log, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_course_keeps_the_interval_and_the_baseline, setup, teardown),
+      cmocka_unit_test_setup_teardown(rems_form_overdue_when_its_alert_says_so, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

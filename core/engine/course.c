@@ -1804,7 +1804,9 @@ static void rems_form_json(vigil_engine *e, buf *b, const course *c, uint32_t i)
   vigil__buf_puts(b, ",\"deadline\":");
   json_time_or_null(b, due);
   vigil__buf_puts(b, ",\"status\":");
-  vigil__buf_json_string(b, s->rems_sent_at ? "submitted" : vigil__engine_now(e) > due ? "overdue" : "due");
+  /* Overdue from the deadline's instant on, when its alert escalates to "was
+   * due by" (fire_rems: a deadline fires once now reaches it; AO4). */
+  vigil__buf_json_string(b, s->rems_sent_at ? "submitted" : vigil__engine_now(e) >= due ? "overdue" : "due");
   vigil__buf_puts(b, ",\"submitted\":");
   if (!s->rems_sent_at) {
     vigil__buf_puts(b, "null}");
