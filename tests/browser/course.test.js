@@ -78,9 +78,14 @@ const REMS_PROTOCOL = PROTOCOL.replace('"course_demo"', '"rems_demo"').replace('
   .replace('range = { 0, 27 } },', 'range = { 0, 27 } },\n        v.choice "dose" { title = "Dose", options = { "56 mg", "84 mg" } },');
 // The same with a dose the course looks for (docs/protocols.md `dose_given`):
 // a visit discharged without it gave no dose and counts for nothing (U4, AD3).
+// Its dose measure is the dose given in mg, the dose drawn up standing in
+// until it is recorded (ketamine_iv's: docs/safety.md AD4).
 const DOSED_PROTOCOL = PROTOCOL.replace('"course_demo"', '"dosed_demo"').replace('title = "Course demo"', 'title = "Dosed demo"')
   .replace('maintenance = { interval = "14d" },', 'maintenance = { interval = "14d" }, dose_given = { "session.dosed" },')
-  .replace('range = { 0, 27 } },', 'range = { 0, 27 } },\n        v.check "dosed" { title = "Dose given", required = false },');
+  .replace('dose = { param = "dose" } },', 'dose = { item = "session.given", otherwise = "session.drawn" } },')
+  .replace('range = { 0, 27 } },', 'range = { 0, 27 } },\n        v.check "dosed" { title = "Dose given", required = false },' +
+    '\n        v.number "drawn" { title = "Dose drawn up", unit = "mg", range = { 0, 250 }, required = false },' +
+    '\n        v.number "given" { title = "Dose given (mg)", unit = "mg", range = { 0, 250 }, required = false },');
 
 let server, browser, nurse, protocols;
 const problems = [];
@@ -274,6 +279,52 @@ describe("a patient's treatment course", () => {
     await nurse.screenshot({ path: join(shots, "course-patient.png"), fullPage: true });
   });
 
+  step("at 390x844 the sessions fit the phone, each dose with its unit, the alert texts folded (AO3, V9)", async () => {
+    const phone = await page({ width: 390, height: 844 });
+    try {
+      await signIn(phone, "nurse.kim");
+      await phone.goto(`${server.url}/#/patient/MRN-C1`);
+      const table = phone.locator("table.course-sessions");
+      await table.locator("tr[data-session=\"4\"]").waitFor();
+      // Nothing scrolls sideways: not the page, not the table in its box (it
+      // was 581 px in a 337 px box, PHQ-9, Dose and Alerts off to the right).
+      const fit = await table.evaluate((t) => {
+        const box = t.closest(".table-scroll") || t.parentElement;
+        return { table: t.getBoundingClientRect().width, box: box.clientWidth, scroll: box.scrollWidth, page: document.documentElement.scrollWidth };
+      });
+      assert.ok(fit.scroll <= fit.box + 1 && fit.table <= fit.box + 1, `the sessions are ${fit.table} px wide (${fit.scroll} px scrolled) in a ${fit.box} px box`);
+      assert.ok(fit.page <= 390, `the page is ${fit.page} px wide at 390`);
+      for (const n of [1, 2, 3]) {
+        const row = table.locator(`tr[data-session="${n}"]`);
+        // Each value in view, within the phone's width.
+        for (const cell of ["td.phq9", "td.dose", "td.alerts"]) {
+          const b = await row.locator(cell).boundingBox();
+          assert.ok(b && b.x >= 0 && b.x + b.width <= 390, `session ${n}'s ${cell} is at ${b && b.x}..${b && b.x + b.width}, outside 0..390`);
+        }
+        // The dose reads with its unit, under its name.
+        assert.equal(await row.locator("td.dose").innerText(), "0.5 mg/kg");
+        assert.equal(await row.locator("td.dose").evaluate((td) => getComputedStyle(td, "::before").content), '"Dose: "');
+      }
+      // The overdue session's missed-session alert: a line saying so, its
+      // text one click away, not a row hundreds of pixels tall.
+      const next = table.locator("tr[data-session=\"4\"]");
+      assert.match(await next.locator(".session-alerts summary").innerText(), /^1 alert: 1 medium$/);
+      for (const n of [1, 2, 3, 4]) {
+        const h = (await table.locator(`tr[data-session="${n}"]`).boundingBox()).height;
+        assert.ok(h < 240, `session ${n}'s row is ${h} px tall`);
+      }
+      const text = next.locator(".session-alerts li[data-rule=missed_session]");
+      assert.equal(await text.isVisible(), false);
+      await next.locator(".session-alerts summary").click();
+      assert.match(await text.innerText(), /call the patient/);
+      const b = await text.boundingBox();
+      assert.ok(b.x >= 0 && b.x + b.width <= 390, `the alert's text is at ${b.x}..${b.x + b.width}`);
+      await phone.screenshot({ path: join(shots, "course-patient-390.png"), fullPage: true });
+    } finally {
+      await phone.context().close();
+    }
+  });
+
   step("the patient banner: no hospital record, then the hospital's record with its allergies", async () => {
     const banner = nurse.locator(".patient-banner");
     assert.match(await banner.innerText(), /No hospital record/);
@@ -306,6 +357,10 @@ describe("a patient's treatment course", () => {
     await phq.waitFor();
     assert.equal(await phq.locator("td.previous").innerText(), "8");
     assert.equal(await phq.locator("td.today").innerText(), "4");
+    // The dose with its unit beside it, the previous session's and today's (AO3: "0.5").
+    const dose = nurse.locator(".previous-values tr[data-measure=dose]");
+    assert.equal(await dose.locator("td.previous").innerText(), "0.5 mg/kg");
+    assert.equal(await dose.locator("td.today").innerText(), "0.5 mg/kg");
     // The visit closed the missed session's alert: the board lists it no more.
     await api("nurse.kim", "POST", `/visits/${id}/discharge`, { password: USERS["nurse.kim"].password });
     await nurse.locator(".course-line").getByRole("link", { name: "the patient's course" }).click();
@@ -413,7 +468,7 @@ describe("a patient's treatment course", () => {
   step("a visit discharged with no dose given is said so, and the stage counts only the sessions that count", async () => {
     const start = async () => (await api("nurse.kim", "POST", "/visits", { protocol: "dosed_demo", patient: "MRN-C9" })).id;
     const one = await start();
-    await api("nurse.kim", "POST", `/visits/${one}/entries`, { consent: true, phq9: 18, dosed: true });
+    await api("nurse.kim", "POST", `/visits/${one}/entries`, { consent: true, phq9: 18, dosed: true, drawn: 40 });
     await api("nurse.kim", "POST", `/visits/${one}/discharge`, { password: USERS["nurse.kim"].password });
     await advance("2d");
     const two = await start();
@@ -421,10 +476,17 @@ describe("a patient's treatment course", () => {
     await api("nurse.kim", "POST", `/visits/${two}/discharge`, { password: USERS["nurse.kim"].password });
     await advance("2d");
     const three = await start();
+    await api("nurse.kim", "POST", `/visits/${three}/entries`, { consent: true, phq9: 15, drawn: 40, given: 35 });
     await nurse.goto(`${server.url}/#/visit/${two}`);
     await nurse.locator(".course-line").getByText("Visit 2 of the course, no dose given (counts for nothing)").waitFor();
     await nurse.goto(`${server.url}/#/visit/${three}`);
     await nurse.locator(".course-line").getByText("Session 2 of 4; visit 3 of the course").waitFor();
+    // The previous session's dose was the dose drawn up (its dose given not
+    // recorded): said so, in its unit; today's is the dose given (AO3, AD4).
+    const dose = nurse.locator(".previous-values tr[data-measure=dose]");
+    await dose.waitFor();
+    assert.equal(await dose.locator("td.previous").innerText(), "40 mg (from session.drawn, the dose given not recorded)");
+    assert.equal(await dose.locator("td.today").innerText(), "35 mg");
     await nurse.goto(`${server.url}/#/patient/MRN-C9`);
     const course = nurse.locator("section.course");
     await course.locator("table.course-sessions").waitFor();
@@ -433,6 +495,8 @@ describe("a patient's treatment course", () => {
     assert.match(await course.locator("tr[data-session=\"2\"] th").innerText(), /^No dose given \(counts for nothing\)$/);
     assert.equal(await course.locator("table.course-sessions caption").innerText(), "Sessions (2 of 4 in the induction series; 1 visit with no dose given counts for nothing)");
     assert.match(await course.locator("tr[data-session=\"3\"] th").innerText(), /^Session 2$/);
+    assert.equal(await course.locator("tr[data-session=\"1\"] td.dose").innerText(), "40 mg (from session.drawn, the dose given not recorded)");
+    assert.equal(await course.locator("tr[data-session=\"3\"] td.dose").innerText(), "35 mg");
   });
 
   step("the pages raised no script errors", async () => {

@@ -51,12 +51,9 @@ function yesNo(x) {
 // recorded (esketamine_rems: the choice "56 mg", its unit in its words). An
 // aborted session counts for nothing and shows none, as its measures.
 function doseText(c, s, visits) {
-  const m = c.plan.measures && c.plan.measures.dose;
-  if (m) {
-    const x = measureAt(c, "dose", s.number);
-    if (x === undefined) return "";
-    const u = unit(m.unit);
-    return u ? `${x} ${u}` : String(x);
+  if (c.plan.measures && c.plan.measures.dose) {
+    const m = measureEntry(c, "dose", s.number);
+    return m ? measureText(c, "dose", m.value, m.from) : "";
   }
   const v = s.counts ? visits.get(s.visit) : null;
   for (const ph of (v && v.phases) || [])
@@ -68,9 +65,25 @@ function doseText(c, s, visits) {
   return "";
 }
 
+// Measure `name`'s value in words, with the unit its course protocol declares
+// (AO3, V9: "36 mg", never a bare "36"), and, when the value was read from the
+// measure's `otherwise` item (AD4: the dose drawn up while the dose given is
+// not recorded), which item it is. course: an entry of GET /patients/{patient}'s
+// courses, or null (the value alone).
+function measureText(course, name, value, from) {
+  const m = course && course.plan && course.plan.measures && course.plan.measures[name];
+  const u = m ? unit(m.unit) : "";
+  return `${value}${u ? ` ${u}` : ""}${from ? ` (from ${from}, ${name === "dose" ? "the dose given" : "its item"} not recorded)` : ""}`;
+}
+
+// The entry of measure `name` at session `number` ({session, value, from}), or undefined.
+function measureEntry(course, name, number) {
+  return (course.measures[name] || []).find((x) => x.session === number);
+}
+
 // The value of measure `name` at session `number`, or undefined.
 function measureAt(course, name, number) {
-  const m = (course.measures[name] || []).find((x) => x.session === number);
+  const m = measureEntry(course, name, number);
   return m ? m.value : undefined;
 }
 
@@ -199,27 +212,38 @@ function courseAlerts(c) {
 // Each session's alerts: its visit's and the course's about it.
 function sessionAlerts(c, s, visits) {
   const v = visits.get(s.visit);
-  const list = [...(v && v.alerts ? v.alerts : []), ...c.alerts.filter((a) => a.session === s.number)];
+  return alertList([...(v && v.alerts ? v.alerts : []), ...c.alerts.filter((a) => a.session === s.number)]);
+}
+
+// A session's alerts in its row: how many of each priority (and how many are
+// still open), their texts one click away, so that they do not make the row
+// hundreds of pixels tall (AO3); the course's open alerts are in full above.
+function alertList(list) {
   if (!list.length) return h("span", { class: "muted" }, "none");
-  return h("ul", { class: "plain session-alerts" }, list.map((a) =>
-    h("li", {}, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", a.message, a.state === "closed" ? h("span", { class: "muted" }, " (closed)") : null)));
+  const order = ["high", "medium", "low"];
+  const priorities = [...new Set(list.map((a) => a.priority))].sort((x, y) => (order.indexOf(x) + 1 || 9) - (order.indexOf(y) + 1 || 9));
+  const counts = priorities.map((p) => `${list.filter((a) => a.priority === p).length} ${p}`);
+  const open = list.filter((a) => a.state !== "closed").length;
+  const summary = `${list.length} ${list.length === 1 ? "alert" : "alerts"}: ${counts.join(", ")}` +
+    (open === list.length ? "" : open ? `; ${open} open` : "; all closed");
+  return h("details", { class: "session-alerts" }, h("summary", {}, summary),
+    h("ul", { class: "plain" }, list.map((a) =>
+      h("li", { dataset: { rule: a.rule } }, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", a.message,
+        a.state === "closed" ? h("span", { class: "muted" }, " (closed)") : null))));
 }
 
 // The session due's alerts: the course's open missed-session alert is about
 // it (it has no visit yet), as is any course alert naming its number (L9).
 function nextAlerts(c) {
   const next = c.sessions.length + 1;
-  const list = c.alerts.filter((a) => a.state !== "closed" && (a.session === next || (a.session === undefined && a.rule === "missed_session")));
-  if (!list.length) return h("span", { class: "muted" }, "none");
-  return h("ul", { class: "plain session-alerts" }, list.map((a) =>
-    h("li", { dataset: { rule: a.rule } }, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", a.message)));
+  return alertList(c.alerts.filter((a) => a.state !== "closed" && (a.session === next || (a.session === undefined && a.rule === "missed_session"))));
 }
 
 // An integration psychotherapy session, in the timeline between the sessions.
 function integrationRow(x) {
   return h("tr", { class: "integration", dataset: { after: x.after_session } },
     h("th", { scope: "row" }, "Integration"),
-    h("td", {}, h("time", { datetime: x.at }, dateTime(x.at))),
+    h("td", { dataset: { label: "Date" } }, h("time", { datetime: x.at }, dateTime(x.at))),
     h("td", {}, `with ${x.by}`),
     h("td", { colspan: "3", class: "integration-note" }, x.note));
 }
@@ -245,11 +269,11 @@ function sessionsTable(c, visits) {
     const phq = measureAt(c, TREND, s.number);
     rows.push(h("tr", { dataset: { session: s.number, status: s.status } },
       h("th", { scope: "row" }, h("a", { href: `#/visit/${s.visit}` }, s.counts ? `Session ${s.counted}` : s.no_dose ? "No dose given" : "Aborted visit"), s.counts ? null : h("span", { class: "muted" }, " (counts for nothing)")),
-      h("td", {}, h("time", { datetime: s.started_at }, dateOnly(s.started_at))),
-      h("td", {}, h("span", { class: `status status-${s.status}` }, s.status)),
-      h("td", { class: "num phq9" }, phq === undefined ? "" : String(phq)),
-      h("td", { class: "num dose" }, doseText(c, s, visits)),
-      h("td", {}, sessionAlerts(c, s, visits))));
+      h("td", { dataset: { label: "Date" } }, h("time", { datetime: s.started_at }, dateOnly(s.started_at))),
+      h("td", { dataset: { label: "Status" } }, h("span", { class: `status status-${s.status}` }, s.status)),
+      h("td", { class: "num phq9", dataset: { label: measureName(TREND) } }, phq === undefined ? "" : String(phq)),
+      h("td", { class: "num dose", dataset: { label: measureName("dose") } }, doseText(c, s, visits)),
+      h("td", { class: "alerts", dataset: { label: "Alerts" } }, sessionAlerts(c, s, visits))));
     rows.push(...between(s.number));
   });
   const counted = c.sessions.filter((s) => s.counts).length;
@@ -259,9 +283,9 @@ function sessionsTable(c, visits) {
   if (c.next_due && c.status === "open")
     rows.push(h("tr", { class: `next ${c.overdue ? "overdue" : ""}`, dataset: { session: c.sessions.length + 1, status: "due" } },
       h("th", { scope: "row" }, `Session ${counted + 1}`),
-      h("td", {}, h("time", { datetime: c.next_due }, dateOnly(c.next_due))),
-      h("td", {}, c.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : h("span", { class: "badge badge-due" }, "due")),
-      h("td", {}), h("td", {}), h("td", {}, nextAlerts(c))));
+      h("td", { dataset: { label: "Date" } }, h("time", { datetime: c.next_due }, dateOnly(c.next_due))),
+      h("td", { dataset: { label: "Status" } }, c.overdue ? h("span", { class: "badge badge-overdue" }, "overdue") : h("span", { class: "badge badge-due" }, "due")),
+      h("td", {}), h("td", {}), h("td", { class: "alerts", dataset: { label: "Alerts" } }, nextAlerts(c))));
   return h("table", { class: "course-sessions" },
     h("caption", {}, `Sessions (${Math.min(counted, c.plan.sessions)} of ${c.plan.sessions} in the induction series` +
       `${counted > c.plan.sessions ? `, ${counted - c.plan.sessions} maintenance` : ""}` +
@@ -458,9 +482,11 @@ export function previousCard(v, patient) {
       h("caption", {}, `Session ${prev.counted} (`, h("a", { href: `#/visit/${prev.visit}` }, dateOnly(prev.at)), ") and today"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Measure"), h("th", { scope: "col" }, "Previous session"), h("th", { scope: "col" }, "Today"))),
       h("tbody", {}, names.map((n) => {
-        const today = course ? measureAt(course, n, v.course.session) : undefined;
+        // With its unit and, read from the dose drawn up, said so (AO3, AD4).
+        const before = course ? measureEntry(course, n, prev.session) : undefined;
+        const today = course ? measureEntry(course, n, v.course.session) : undefined;
         return h("tr", { dataset: { measure: n } }, h("th", { scope: "row" }, measureName(n)),
-          h("td", { class: "num previous" }, prev.measures[n] === undefined ? "\u2014" : String(prev.measures[n])),
-          h("td", { class: "num today" }, today === undefined ? "\u2014" : String(today)));
+          h("td", { class: "num previous" }, prev.measures[n] === undefined ? "\u2014" : measureText(course, n, prev.measures[n], before && before.from)),
+          h("td", { class: "num today" }, today === undefined ? "\u2014" : measureText(course, n, today.value, today.from)));
       }))));
 }
