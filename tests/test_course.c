@@ -585,6 +585,25 @@ static void rems_form_overdue_when_its_alert_says_so(void **state) {
   vigil_engine_free(e);
 }
 
+/* AO4's sibling: a missed session is overdue (the course's `overdue`, the
+ * ?due=overdue list) from the instant its missed_session alert is raised
+ * (its due time plus the grace), not a millisecond later. */
+static void missed_session_overdue_when_its_alert_is_raised(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  discharge(e, session(e, "MRN-AO4M", 20, NULL)); /* the next due in 2 days, a day's grace */
+  for (int at = 0; at < 2; at++) {
+    vigil_engine_advance_to(e, T0 + 3 * DAY - 1 + at);
+    json_t *c = course_of(e, "MRN-AO4M");
+    assert_int_equal(json_array_size(json_object_get(c, "alerts")), (size_t)at);
+    assert_int_equal(json_is_true(json_object_get(c, "overdue")), at);
+    json_decref(c);
+    json_t *due = parse(vigil_patients_due_json(e, T0 + 30 * DAY, 1));
+    assert_int_equal(json_array_size(json_object_get(due, "patients")), (size_t)at);
+    json_decref(due);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
@@ -598,6 +617,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(courses_fold_from_the_log, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_course_keeps_the_interval_and_the_baseline, setup, teardown),
       cmocka_unit_test_setup_teardown(rems_form_overdue_when_its_alert_says_so, setup, teardown),
+      cmocka_unit_test_setup_teardown(missed_session_overdue_when_its_alert_is_raised, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

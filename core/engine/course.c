@@ -1982,7 +1982,8 @@ static void course_json(vigil_engine *e, buf *b, const course *c) {
   int64_t due = next_due(c);
   json_time_or_null(b, due);
   vigil__buf_puts(b, ",\"overdue\":");
-  vigil__buf_puts(b, due >= 0 && vigil__engine_now(e) > due + cs->grace ? "true" : "false");
+  /* Overdue from the instant its missed_session alert is raised (AO4). */
+  vigil__buf_puts(b, due >= 0 && vigil__engine_now(e) >= due + cs->grace ? "true" : "false");
   vigil__buf_puts(b, ",\"alerts\":[");
   for (uint32_t i = 0; i < c->n_alerts; i++) {
     const alert *a = c->alerts[i];
@@ -2097,7 +2098,7 @@ char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_onl
     const course *c = e->courses[i];
     int64_t due = next_due(c);
     if (due < 0) continue;
-    int overdue = now > due + c->p->course->grace;
+    int overdue = now >= due + c->p->course->grace; /* as the course's own `overdue` */
     if (overdue_only ? !overdue : due >= until_ms) continue;
     if (k++) vigil__buf_putc(&b, ',');
     vigil__buf_puts(&b, "{\"patient\":");
