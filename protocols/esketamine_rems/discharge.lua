@@ -14,6 +14,9 @@
 -- reading: AN16), sedation_answer, dissociation_answer,
 -- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
 -- prescriber has not confirmed it: docs/safety.md N6).
+--
+-- The gate holds a "yes" for leaving (leaving_acceptable) that a later BP before leaving
+-- raising an alert has voided, until the prescriber answers again (yes_voided: docs/safety.md AQ1).
 
 local v = require "vigil"
 local lib = require "lib"
@@ -48,6 +51,55 @@ local function record_shows(visit)
     dissociation = dissociation and fmt("dissociation %s", dissociation),
     respiratory = breathing,
   }
+end
+
+-- What each rule on the BP before leaving alerts at, by the rule's id (the rules below run
+-- these): the limits of the reading (bp_high, bp_low, hr_low: docs/safety.md AL9, Q4, R5) and
+-- its rise from the pre-dose reading (bp_rise: AN16). The leaving gate reads the same ones: a
+-- reading after the prescriber's "yes" that raises any of them voids it (AQ1).
+local BP_ALERTS = {
+  -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert).
+  bp_high = lib.bp_high,
+  -- Source: docs/clinical/vitals-limits.md, "Rise from baseline" (params sbp_rise, dbp_rise).
+  bp_rise = function(x, visit) return lib.bp_rise(x, lib.predose_bp(visit), visit) end,
+  -- Source: see params sbp_low and hr_min in protocol.lua (NEWS2: systolic <= 90 and pulse
+  -- <= 40 score 3).
+  bp_low = lib.bp_low,
+  hr_low = lib.hr_low,
+}
+local BP_ALERT_RULES = { "bp_high", "bp_rise", "bp_low", "hr_low" }
+
+-- The prescriber's "yes" (leaving_acceptable) judged the BP before leaving of its time. A BP
+-- before leaving observed after it that raises an alert of BP_ALERTS is outside what she
+-- judged: it voids the "yes" until she answers again, a new entry observed after that reading
+-- (docs/safety.md AQ1: "yes" on 126/80, then 178/108, its rise acknowledged by the nurse, and
+-- the patient left with "yes" beside 178/108 on the REMS form). A calm reading after it voids
+-- nothing. The gate's reason, or nil when the "yes" stands.
+local function yes_voided(visit)
+  local yes_at = visit.observed_at("leaving_acceptable")
+  local n = visit.count("bp_before_leaving")
+  local readings = visit.last("bp_before_leaving", n) or {}
+  local voiding, judged
+  for k = 1, n do
+    local at = visit.observed_at("bp_before_leaving", k)
+    if at <= yes_at then
+      judged = readings[k]
+      break
+    end
+    if voiding == nil then
+      for _, id in ipairs(BP_ALERT_RULES) do
+        if BP_ALERTS[id](readings[k], visit) then
+          voiding = fmt("%s at %s", lib.bp(readings[k]), lib.clock(at))
+          break
+        end
+      end
+    end
+  end
+  if voiding == nil then return nil end
+  return fmt("blood pressure before leaving %s came after the prescriber's \"yes\" (%s) and raised an alert: the "
+             .. "prescriber answers again (a new entry of \"Vitals acceptable for leaving\"; an amendment keeps "
+             .. "the earlier answer's time)", voiding,
+             judged and "on " .. lib.bp(judged) or "given before any blood pressure before leaving")
 end
 
 -- The form's "no" answers that the monitoring record contradicts, as one text
@@ -177,7 +229,7 @@ return v.phase "discharge" {
     v.rule "bp_high" {
       on = "bp_before_leaving",
       priority = "high", worse = lib.worse.bp,
-      check = function(x, visit) return lib.bp_high(x, visit) end,
+      check = BP_ALERTS.bp_high,
     },
     -- A rise from the pre-dose reading before leaving alerts medium, as the monitoring's bp_rise
     -- of the same name (docs/safety.md AN16: a leaving 178/108, +50/+28 over the pre-dose 128/80,
@@ -186,7 +238,7 @@ return v.phase "discharge" {
     v.rule "bp_rise" {
       on = "bp_before_leaving",
       priority = "medium", worse = lib.worse.bp,
-      check = function(x, visit) return lib.bp_rise(x, lib.predose_bp(visit), visit) end,
+      check = BP_ALERTS.bp_rise,
     },
     -- A low BP or a slow heart rate before leaving alerts high, as wherever BP is taken
     -- (docs/safety.md Q4, R5): the block above holds leaving, the alert tells someone.
@@ -195,12 +247,12 @@ return v.phase "discharge" {
     v.rule "bp_low" {
       on = "bp_before_leaving",
       priority = "high", worse = lib.worse.bp_low,
-      check = function(x, visit) return lib.bp_low(x, visit) end,
+      check = BP_ALERTS.bp_low,
     },
     v.rule "hr_low" {
       on = "bp_before_leaving",
       priority = "high", worse = lib.worse.hr_low,
-      check = function(x, visit) return lib.hr_low(x, visit) end,
+      check = BP_ALERTS.hr_low,
     },
     -- The form's answers against the monitoring records (lib.form_answer): a "no"
     -- the record contradicts holds until corrected or confirmed (docs/safety.md N6).
@@ -231,6 +283,8 @@ return v.phase "discharge" {
     local missing = {}
     if visit.value("leaving_acceptable") ~= "yes" then
       missing[#missing + 1] = "vitals not judged acceptable for leaving"
+    else
+      missing[#missing + 1] = yes_voided(visit)
     end
     if visit.value("ride_present") ~= true then missing[#missing + 1] = "the ride home is not here" end
     if visit.value("no_driving_advice") ~= true then missing[#missing + 1] = "no-driving advice not given" end

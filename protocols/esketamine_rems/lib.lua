@@ -355,6 +355,13 @@ function lib.minutes(ms)
   return math.floor(ms / 60000)
 end
 
+-- A time of day, "10:42 UTC", for messages (ms since the epoch, UTC; the engine's messages
+-- say their times in UTC).
+function lib.clock(ms)
+  local minutes = ms // 60000
+  return fmt("%02d:%02d UTC", minutes // 60 % 24, minutes % 60)
+end
+
 -- The form's "BP at about 40 minutes" is the first blood pressure of monitoring
 -- observed at or after 40 minutes from dosing (docs/rems.md; docs/safety.md N6).
 -- Source: docs/clinical/esketamine-rems.md: "BP before dosing, at about 40 min after

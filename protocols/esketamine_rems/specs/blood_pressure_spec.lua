@@ -159,4 +159,64 @@ return {
     at "157m" { discharge = true },
     expect "157m" { discharged = true },
   },
+  -- docs/safety.md AQ1: the prescriber's "yes" judged the BP before leaving of its time (here
+  -- 124/78); a BP after it that raises an alert (178/108: the rise from the pre-dose 128/78, its
+  -- alert acknowledged) voids it, a calm repeat does not give it back, her new answer does.
+  spec "Before leaving, a BP after the prescriber's yes that raises an alert voids the yes" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "137m" { record = { bp_before_leaving = bp(178, 108) } },
+    expect "137m" { alert = "bp_rise", priority = "medium", message = "BP 178/108 is +50/+30 mmHg from the pre-dose 128/78" },
+    at "138m" { ack = "bp_rise" },
+    at "138m" { discharge = true },
+    expect "138m" { gate_blocked = "discharge", reason = "blood pressure before leaving 178/108 at " },
+    expect "138m" { gate_blocked = "discharge",
+                    reason = "came after the prescriber's \"yes\" (on 124/78) and raised an alert: the prescriber answers again" },
+    at "141m" { record = { bp_before_leaving = bp(134, 82) } },
+    expect "141m" { resolved = "bp_rise" },
+    at "142m" { discharge = true },
+    expect "142m" { gate_blocked = "discharge", reason = "178/108 at " },
+    at "143m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    at "144m" { discharge = true },
+    expect "144m" { discharged = true },
+  },
+
+  -- A limit of the reading voids it as the rise does: a slow heart rate after the "yes" (hr_low,
+  -- and bp_leaving's hold while it is the latest), then a calm repeat: still held until she
+  -- answers again.
+  spec "Before leaving, a slow heart rate after the prescriber's yes voids it too" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "136m" { record = { bp_before_leaving = bp(126, 80, { hr = 38 }) } },
+    expect "136m" { alert = "hr_low", priority = "high", message = "Heart rate 38/min is at or below 40" },
+    expect "136m" { block = "bp_leaving", reason = "heart rate 38/min" },
+    at "137m" { ack = "hr_low" },
+    at "139m" { record = { bp_before_leaving = bp(126, 80, { hr = 66 }) } },
+    expect "139m" { unblocked = "bp_leaving" },
+    expect "139m" { resolved = "hr_low" },
+    at "140m" { discharge = true },
+    expect "140m" { gate_blocked = "discharge", reason = "126/80 at " },
+    at "141m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    at "142m" { discharge = true },
+    expect "142m" { discharged = true },
+  },
+
+  -- A calm BP before leaving after the "yes" voids nothing (AQ1: the narrower control; a gate on
+  -- every reading after the "yes" asked the prescriber again after each calm repeat).
+  spec "Before leaving, a calm BP after the prescriber's yes voids nothing" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "139m" { record = { bp_before_leaving = bp(136, 86) } },
+    at "140m" { discharge = true },
+    expect "140m" { discharged = true },
+  },
 }

@@ -94,7 +94,12 @@ return {
                   "BP before leaving 90/66, heart rate 70/min: at or below"),
     leaving_alone(136, bp(116, 72, { hr = 40 }), "hr_low", "Heart rate 40/min is at or below 40",
                   "BP before leaving 116/72, heart rate 40/min: at or below"),
+    -- The slow heart rate came after the prescriber's "yes" (133m): it voids it until she
+    -- answers again (docs/safety.md AQ1).
     at "139m" { discharge = true },
-    expect "139m" { discharged = true },
+    expect "139m" { gate_blocked = "discharge", reason = "blood pressure before leaving 116/72 at " },
+    at "139m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    at "140m" { discharge = true },
+    expect "140m" { discharged = true },
   },
 }
