@@ -243,6 +243,48 @@ static void one_open_session_at_a_time(void **state) {
   assert_int_equal(vigil_visit_start(e, "course_test", "MRN-4", "nurse:ana", NULL, &c), 0);
 }
 
+/* AR1 (docs/safety.md): the minimum interval runs from the dose. A visit
+ * opened the evening before, its dose given the next morning: a session
+ * 27 hours after the first visit's start, but 8 hours after its dose, is
+ * held (it was not: the interval ran from the visit's start). Folded from the
+ * log alike, once the discharged visit is no longer held. */
+/* The first reason visit id's gate gives ("" when it is met), kept until
+ * the next call. */
+static const char *gate_reason(vigil_engine *e, uint64_t id) {
+  static char reason[1024];
+  json_t *v = visit_of(e, id);
+  const char *r = json_string_value(json_array_get(json_object_get(json_object_get(v, "gate"), "reasons"), 0));
+  snprintf(reason, sizeof reason, "%s", r ? r : "");
+  json_decref(v);
+  return reason;
+}
+
+static void the_interval_runs_from_the_dose(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  uint64_t a, b;
+  assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-D1", "nurse:ana", NULL, &a), 0);
+  vigil_engine_advance_to(e, T0 + 20 * HOUR);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true, \"given\": 40}"), 0);
+  discharge(e, a);
+  vigil_engine_advance_to(e, T0 + 28 * HOUR);
+  assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-D1", "nurse:ana", NULL, &b), 0);
+  assert_int_equal(vigil_visit_record_json(e, b, "nurse:ana", "{\"consent\": true}"), 0);
+  const char *held = gate_reason(e, b);
+  assert_non_null(strstr(held, "session 2 comes 0.33 days after session 1"));
+  assert_non_null(strstr(held, "it holds until 2026-01-07T04:00:00"));
+  /* Restarted: the discharged visit is folded, its dose time kept. */
+  vigil_engine_free(f->e);
+  open_engine(f, T0 + 28 * HOUR);
+  e = f->e;
+  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  assert_non_null(strstr(gate_reason(e, b), "session 2 comes 0.33 days after session 1"));
+  /* The interval from the dose passes: the gate holds no more. */
+  vigil_engine_advance_to(e, T0 + 44 * HOUR + 1000);
+  assert_string_equal(gate_reason(e, b), "");
+}
+
 /* G9: the course's minimum interval since the last completed session holds
  * a session's first gate, until it has passed or a clinician overrides; an
  * aborted session is no dose given and holds nothing. */
@@ -609,6 +651,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
       cmocka_unit_test_setup_teardown(the_dose_given_is_the_session_dose, setup, teardown),
       cmocka_unit_test_setup_teardown(rules_see_the_course, setup, teardown),
+      cmocka_unit_test_setup_teardown(the_interval_runs_from_the_dose, setup, teardown),
       cmocka_unit_test_setup_teardown(closed_course_and_a_second_open_one, setup, teardown),
       cmocka_unit_test_setup_teardown(one_open_session_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(minimum_interval_holds_the_first_gate, setup, teardown),

@@ -705,8 +705,11 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   uint32_t n;
   course *c = v ? vigil__course_of_visit(e, v->id, &n) : NULL;
   if (!c || c->sessions[n].ended != SESSION_OPEN) return 0;
-  /* An aborted session whose dose was given says when (M1). */
-  int64_t dosed = aborted ? dose_given_at(c, v, NULL) : 0;
+  /* A session whose dose was given says when (M1): aborted, and since the
+   * course try's AR1 completed too, whose visit the engine no longer holds
+   * once it is discharged: the minimum interval runs from the dose, not from
+   * the visit's start (a visit opened the evening before). */
+  int64_t dosed = dose_given_at(c, v, NULL);
   /* U4: a visit discharged with none of its course's dose_given items
    * recorded (the infusion's gate overridden, "cannula failed twice") gave no
    * dose: its session counts as an aborted one does. A course that names no
@@ -714,8 +717,9 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   const course_spec *dcs = v->p->course ? v->p->course : c->p->course;
   int no_dose = !aborted && dcs->n_dose_given > 0 && !dose_given_at(c, v, NULL);
   val data = dosed     ? vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
-                                            K(visit), val_num((double)v->id), K(status), vigil__val_cstring("aborted"),
-                                            K(dosed_at), val_num((double)dosed))
+                                            K(visit), val_num((double)v->id), K(status),
+                                            vigil__val_cstring(aborted ? "aborted" : "completed"), K(dosed_at),
+                                            val_num((double)dosed))
              : no_dose ? vigil__val_recordv(5, K(course), val_num((double)c->id), K(session), val_num((double)n + 1),
                                             K(visit), val_num((double)v->id), K(status),
                                             vigil__val_cstring("completed"), K(no_dose), val_bool(1))
@@ -734,11 +738,25 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   return e->oom ? VIGIL_ENOMEM : 0;
 }
 
+/* P2, AR1: when session s's dose was given: the dose time its
+ * course.session_ended kept (aborted or completed), else its visit's
+ * dose_given item (open, or still held), else (completed before the end kept
+ * it, or with no dose_given item declared) its start; 0: no dose. Every
+ * minimum interval runs from it. */
+static int64_t session_dosed_at(const vigil_engine *e, const course *c, const course_session *s) {
+  if (s->dosed_at) return s->dosed_at;
+  if (s->ended == SESSION_ABORTED) return 0;
+  const visit *v = vigil__engine_visit((vigil_engine *)e, s->visit);
+  int64_t at = v ? dose_given_at(c, v, NULL) : 0;
+  return at ? at : s->ended == SESSION_COMPLETED ? s->at : 0;
+}
+
 /* The patient's last session that counts as a dose (completed, or its dose
  * given: dose_counted) on any course that names protocol id, other than
- * visit `not` (a new course does not reset the interval: K3). */
+ * visit `not` (a new course does not reset the interval: K3); *dosed: when
+ * its dose was given (session_dosed_at). */
 static const course_session *last_completed_of(const vigil_engine *e, const char *patient, const char *id, uint64_t not,
-                                               const course **of, uint32_t *number) {
+                                               const course **of, uint32_t *number, int64_t *dosed) {
   const course_session *last = NULL;
   uint32_t n_ids;
   const uint64_t *ids = courses_of(e, patient, &n_ids);
@@ -747,8 +765,11 @@ static const course_session *last_completed_of(const vigil_engine *e, const char
     if (c->patient != patient || !names_protocol(c, id)) continue;
     for (uint32_t i = 0; i < c->n_sessions; i++) {
       const course_session *s = &c->sessions[i];
-      if (s->visit == not || (last && s->at <= last->at) || !dose_counted(e, c, s)) continue;
+      if (s->visit == not || !dose_counted(e, c, s)) continue;
+      int64_t at = session_dosed_at(e, c, s);
+      if (last && at <= *dosed) continue;
       last = s;
+      *dosed = at;
       if (of) *of = c;
       if (number) *number = i + 1;
     }
@@ -760,7 +781,8 @@ static const course_session *last_completed_of(const vigil_engine *e, const char
  * name protocol id, other than visit `not`, whose hold (the longer of
  * min_interval and its own course's) ends latest after its start: another
  * course protocol's dose is a dose given (two NMDA-antagonist sessions on
- * one day, ketamine then esketamine). *until: when its hold ends. */
+ * one day, ketamine then esketamine). *until: when its hold ends (from its
+ * dose: session_dosed_at). */
 static const course_session *last_completed_elsewhere(const vigil_engine *e, const char *patient, const char *id,
                                                       uint64_t not, int64_t min_interval, const course **of,
                                                       uint32_t *number, int64_t *until) {
@@ -773,9 +795,11 @@ static const course_session *last_completed_elsewhere(const vigil_engine *e, con
     int64_t hold = c->p->course->min_interval > min_interval ? c->p->course->min_interval : min_interval;
     for (uint32_t i = 0; i < c->n_sessions; i++) {
       const course_session *s = &c->sessions[i];
-      if (s->visit == not || hold <= 0 || (last && s->at + hold <= *until) || !dose_counted(e, c, s)) continue;
+      if (s->visit == not || hold <= 0 || !dose_counted(e, c, s)) continue;
+      int64_t at = session_dosed_at(e, c, s);
+      if (last && at + hold <= *until) continue;
       last = s;
-      *until = s->at + hold;
+      *until = at + hold;
       *of = c;
       *number = i + 1;
     }
@@ -795,16 +819,6 @@ int vigil_visit_dose_given(vigil_engine *e, uint64_t id, char *text, size_t len)
   vigil__course_session_words(c, n, place, sizeof place);
   snprintf(text, len, "%s is recorded: the dose of %s was given", which, place);
   return 1;
-}
-
-/* P2: when session s's dose was given, for the hold at recording a dose:
- * its visit's dose_given item (an open visit, or one still held), its
- * abort's dosed_at, else (completed, its visit no longer held) its start. */
-static int64_t session_dosed_at(vigil_engine *e, const course *c, const course_session *s) {
-  if (s->ended == SESSION_ABORTED) return s->dosed_at;
-  const visit *v = vigil__engine_visit(e, s->visit);
-  int64_t at = v ? dose_given_at(c, v, NULL) : 0;
-  return at ? at : s->ended == SESSION_COMPLETED ? s->at : 0;
 }
 
 int vigil__course_dose_hold(vigil_engine *e, const visit *v, char *text, size_t len) {
@@ -860,13 +874,15 @@ int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, s
     if (c->patient != patient) continue;
     for (uint32_t i = c->n_sessions; i-- > 0;) {
       const course_session *s = &c->sessions[i];
-      if (now - s->at >= c->p->course->min_interval || !dose_counted(e, c, s)) continue;
+      if (!dose_counted(e, c, s)) continue;
+      int64_t at = session_dosed_at(e, c, s);
+      if (now - at >= c->p->course->min_interval) continue;
       char place[64];
       vigil__course_session_words(c, i, place, sizeof place);
       snprintf(why, len,
                "%s of course %llu (visit %llu, %s) was a dose %.2f days ago, within the minimum interval of %g days",
                place, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
-               (double)(now - s->at) / DAY_MS, (double)c->p->course->min_interval / DAY_MS);
+               (double)(now - at) / DAY_MS, (double)c->p->course->min_interval / DAY_MS);
       return 1;
     }
   }
@@ -886,15 +902,16 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
    * earlier one of the same protocol. */
   const course *of = NULL;
   uint32_t number = 0;
+  int64_t dosed = 0;
   const course_session *last =
-      cs->min_interval > 0 ? last_completed_of(e, c->patient, v->p->id, v->id, &of, &number) : NULL;
+      cs->min_interval > 0 ? last_completed_of(e, c->patient, v->p->id, v->id, &of, &number, &dosed) : NULL;
   /* Both sessions named in the one numbering (vigil__course_session_words). */
   char this_one[64], that_one[64];
   vigil__course_session_words(c, n, this_one, sizeof this_one);
-  if (last && now - last->at < cs->min_interval) {
-    int64_t since = now - last->at;
+  if (last && now - dosed < cs->min_interval) {
+    int64_t since = now - dosed;
     vigil__buf_init(&b);
-    vigil__buf_iso_time(&b, last->at + cs->min_interval);
+    vigil__buf_iso_time(&b, dosed + cs->min_interval);
     char other[64] = "";
     if (of != c) snprintf(other, sizeof other, " of course %llu", (unsigned long long)of->id);
     vigil__course_session_words(of, number - 1, that_one, sizeof that_one);
@@ -920,9 +937,9 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   snprintf(text, len,
            "%s comes %.2f days after %s of course %llu (%s, visit %llu), a dose on another course "
            "protocol, and the minimum interval is %g days: it holds until %s, or a clinician overrides with a reason",
-           this_one, (double)(now - last->at) / DAY_MS, that_one, (unsigned long long)of->id,
+           this_one, (double)(now - session_dosed_at(e, of, last)) / DAY_MS, that_one, (unsigned long long)of->id,
            last->protocol ? last->protocol : of->p->ref, (unsigned long long)last->visit,
-           (double)(until - last->at) / DAY_MS, b.p ? b.p : "?");
+           (double)(until - session_dosed_at(e, of, last)) / DAY_MS, b.p ? b.p : "?");
   vigil__buf_free(&b);
   return 1;
 }
@@ -2198,8 +2215,9 @@ int vigil_course_close_needs_clinician(vigil_engine *e, uint64_t id, char *why, 
              (unsigned long long)c->id, (unsigned long long)nr->id);
     return 1;
   }
-  const course_session *last = last_completed_of(e, c->patient, c->p->id, 0, NULL, NULL);
-  if (last && cs->min_interval > 0 && vigil__engine_now(e) - last->at < cs->min_interval) {
+  int64_t dosed = 0;
+  const course_session *last = last_completed_of(e, c->patient, c->p->id, 0, NULL, NULL, &dosed);
+  if (last && cs->min_interval > 0 && vigil__engine_now(e) - dosed < cs->min_interval) {
     snprintf(why, len,
              "course %llu had a session (visit %llu) within its minimum interval of %g days: only a clinician closes "
              "it, with a reason and their password",

@@ -203,9 +203,11 @@ typedef struct course_session {
    * series, the measures, the intervals); response and remission read the
    * sessions that completed (docs/safety.md G9). */
   uint8_t ended;
-  /* An aborted session's dose: when its dose_given item was recorded, kept
-   * in its course.session_ended (0: no dose). It counts for the minimum
-   * interval as a completed session does (docs/safety.md M1). */
+  /* When its dose_given item was recorded, kept in its course.session_ended
+   * (0: no dose, or a completed session ended before the end kept it). An
+   * aborted session with a dose counts for the minimum interval as a
+   * completed one does (docs/safety.md M1); the interval runs from the dose
+   * (AR1). */
   int64_t dosed_at;
   /* Its visit discharged with none of the course's dose_given items recorded
    * (the infusion's start passed by a clinician's override): no dose was
