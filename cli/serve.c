@@ -795,6 +795,7 @@ typedef struct settings {
   uint64_t streams_per_session;       /* vigil.conf streams_per_session */
   uint64_t streams_per_user;          /* vigil.conf streams_per_user */
   uint64_t max_readings_per_visit;    /* vigil.conf max_readings_per_visit */
+  uint64_t max_concurrent_exports;    /* vigil.conf max_concurrent_exports */
   uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
   uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
   uint64_t header_ms;                 /* vigil.conf header_timeout */
@@ -1118,6 +1119,8 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_duration(c, "max_readings_per_visit", "readings", 1, 1000000, VIGIL_MAX_READINGS_PER_VISIT,
                              &st->max_readings_per_visit, err, sizeof err) < 0 ||
+      vigil__config_duration(c, "max_concurrent_exports", "exports", 1, 64, API_MAX_CONCURRENT_EXPORTS,
+                             &st->max_concurrent_exports, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "header_timeout", 3600, 5000, &st->header_ms, err, sizeof err) < 0 ||
       vigil__config_duration(c, "max_unsent_answer_kib", "KiB", 1024, 1048576, 1 << 20, &st->unsent_bytes, err,
@@ -1456,6 +1459,7 @@ static int unit_start(server_ctx *s, site_unit *u) {
                     .store = vigil__engine_store(u->e),
                     .uploads_dir = s->uploads,
                     .upload_check_ms = st->upload_check_ms,
+                    .max_concurrent_exports = (unsigned)st->max_concurrent_exports,
                     .upload_check_memory = (size_t)st->upload_check_mb << 20,
                     .trusted_proxies = st->trusted_proxies,
                     .n_trusted_proxies = st->n_trusted_proxies,

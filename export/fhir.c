@@ -557,18 +557,26 @@ static const char *gender(const char *sex) {
                                                   : "unknown";
 }
 
-static void patient_resources(fhir *f, vigil_engine *e, const char *patient) {
-  json_t *events = f->r->events;
+/* The patient's record (the data of its last patient.recorded or
+ * patient.merged up to the visit's last event), or NULL: read from the
+ * engine, so on the loop. */
+static json_t *patient_record(vigil_engine *e, const visit_record *r) {
+  json_t *events = r->events;
   record_find rf = {.e = e,
-                    .patient = patient,
+                    .patient = vigil__export_str(r->visit, "patient"),
                     .until = (uint64_t)json_integer_value(
                         json_object_get(json_array_get(events, json_array_size(events) - 1), "seq"))};
   vigil_engine_events(e, 0, find_record, &rf);
-  if (!rf.data) return;
+  return rf.data;
+}
+
+/* Patient and AllergyIntolerance of the patient's record data (NULL: none). */
+static void patient_resources(fhir *f, json_t *data, const char *patient) {
+  if (!data) return;
   json_t *ids = json_pack("[{s:s, s:s}]", "system", VIGIL_PATIENT, "value", patient);
   size_t i;
   json_t *id;
-  json_array_foreach(json_object_get(rf.data, "identifiers"), i, id) {
+  json_array_foreach(json_object_get(data, "identifiers"), i, id) {
     const char *auth = vigil__export_str(id, "authority"), *type = vigil__export_str(id, "type");
     char system[300];
     snprintf(system, sizeof system, "urn:vigil:hl7:assigning-authority:%s", *auth ? auth : "unknown");
@@ -577,7 +585,7 @@ static void patient_resources(fhir *f, vigil_engine *e, const char *patient) {
     json_array_append_new(ids, one);
   }
   json_t *pat = json_pack("{s:s, s:o}", "resourceType", "Patient", "identifier", ids);
-  json_t *name = json_object_get(rf.data, "name");
+  json_t *name = json_object_get(data, "name");
   if (name) {
     json_t *n = json_object(), *given = json_array();
     if (*vigil__export_str(name, "family"))
@@ -591,17 +599,17 @@ static void patient_resources(fhir *f, vigil_engine *e, const char *patient) {
       json_decref(given);
     json_object_set_new(pat, "name", json_pack("[o]", n));
   }
-  if (*vigil__export_str(rf.data, "sex"))
-    json_object_set_new(pat, "gender", json_string(gender(vigil__export_str(rf.data, "sex"))));
-  if (*vigil__export_str(rf.data, "birth_date"))
-    json_object_set_new(pat, "birthDate", json_string(vigil__export_str(rf.data, "birth_date")));
+  if (*vigil__export_str(data, "sex"))
+    json_object_set_new(pat, "gender", json_string(gender(vigil__export_str(data, "sex"))));
+  if (*vigil__export_str(data, "birth_date"))
+    json_object_set_new(pat, "birthDate", json_string(vigil__export_str(data, "birth_date")));
   /* Named by the patient and the record's event, not by the visit: every
    * visit's Bundle names the same Patient for the same record. */
   char seed[512];
-  snprintf(seed, sizeof seed, "%s\n%s", patient, vigil__export_str(json_object_get(rf.data, "source"), "control_id"));
+  snprintf(seed, sizeof seed, "%s\n%s", patient, vigil__export_str(json_object_get(data, "source"), "control_id"));
   add_in(f, seed, "patient", pat, NULL);
   json_t *a;
-  json_array_foreach(json_object_get(rf.data, "allergies"), i, a) {
+  json_array_foreach(json_object_get(data, "allergies"), i, a) {
     const char *type = vigil__export_str(a, "type"), *sev = vigil__export_str(a, "severity");
     const char *code = vigil__export_str(a, "code"), *system = vigil__export_str(a, "system");
     char sys[300];
@@ -646,38 +654,76 @@ static void patient_resources(fhir *f, vigil_engine *e, const char *patient) {
     snprintf(role, sizeof role, "allergy:%zu", i);
     add_in(f, seed, role, ai, NULL);
   }
-  json_decref(rf.data);
 }
 
 /* ---- the Bundle ------------------------------------------------------------------------------------ */
 
+struct fhir_snapshot {
+  uint64_t visit;
+  visit_record r;
+  json_t *patient; /* the patient's record (patient_record), or NULL */
+};
+
+int vigil__export_fhir_snapshot(vigil_engine *e, uint64_t visit, fhir_snapshot **out, char *err, size_t errlen) {
+  *out = NULL;
+  fhir_snapshot *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, errlen, "out of memory");
+    return VIGIL_ENOMEM;
+  }
+  int rc = vigil__visit_record_load(e, visit, &s->r, err, errlen);
+  if (rc < 0) {
+    free(s);
+    return rc;
+  }
+  s->visit = visit;
+  s->patient = patient_record(e, &s->r);
+  *out = s;
+  return 0;
+}
+
+void vigil__export_fhir_snapshot_free(fhir_snapshot *s) {
+  if (!s) return;
+  json_decref(s->patient);
+  vigil__visit_record_free(&s->r);
+  free(s);
+}
+
 int vigil__export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen) {
+  fhir_snapshot *s;
+  *out = NULL;
+  int rc = vigil__export_fhir_snapshot(e, visit, &s, err, errlen);
+  if (rc < 0) return rc;
+  rc = vigil__export_fhir_build(s, out, err, errlen);
+  vigil__export_fhir_snapshot_free(s);
+  return rc;
+}
+
+int vigil__export_fhir_build(const fhir_snapshot *s, char **out, char *err, size_t errlen) {
   *out = NULL;
   if (sodium_init() < 0) {
     snprintf(err, errlen, "libsodium could not start");
     return VIGIL_ENOMEM;
   }
-  visit_record r;
-  int rc = vigil__visit_record_load(e, visit, &r, err, errlen);
-  if (rc < 0) return rc;
-  const char *patient = vigil__export_str(r.visit, "patient");
-  fhir f = {.r = &r, .entries = json_array(), .recordings = fold_entries(&r)};
+  const visit_record *rp = &s->r;
+  uint64_t visit = s->visit;
+  const char *patient = vigil__export_str(rp->visit, "patient");
+  fhir f = {.r = rp, .entries = json_array(), .recordings = fold_entries(rp)};
   f.subject =
       json_pack("{s:{s:s, s:s}, s:s}", "identifier", "system", VIGIL_PATIENT, "value", patient, "display", patient);
   /* The visit.started event: its sequence number, time, actor, protocol
    * fingerprint, patient and params tell this visit from any other. */
-  f.seed = json_dumps(json_array_get(r.events, 0), JSON_COMPACT | JSON_SORT_KEYS);
+  f.seed = json_dumps(json_array_get(rp->events, 0), JSON_COMPACT | JSON_SORT_KEYS);
   if (!f.seed) {
     json_decref(f.entries);
     json_decref(f.subject);
     json_decref(f.recordings);
-    vigil__visit_record_free(&r);
     snprintf(err, errlen, "the visit's start could not be read");
     return VIGIL_EIO;
   }
 
   questionnaire(&f);
-  patient_resources(&f, e, patient);
+  patient_resources(&f, s->patient, patient);
   response(&f);
   observations(&f);
   detected_issues(&f);
@@ -688,13 +734,12 @@ int vigil__export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, s
   snprintf(visit_id, sizeof visit_id, "%llu", (unsigned long long)visit);
   json_t *bundle = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o}", "resourceType", "Bundle", "id", bundle_id,
                              "identifier", "system", VIGIL_VISIT, "value", visit_id, "type", "collection", "timestamp",
-                             last_event_time(&r), "entry", f.entries);
+                             last_event_time(rp), "entry", f.entries);
   *out = bundle ? json_dumps(bundle, JSON_COMPACT) : NULL;
   json_decref(bundle);
   json_decref(f.subject);
   json_decref(f.recordings);
   free(f.seed);
-  vigil__visit_record_free(&r);
   if (!*out) {
     snprintf(err, errlen, "out of memory");
     return VIGIL_ENOMEM;

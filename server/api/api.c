@@ -574,19 +574,20 @@ static void get_visit(api *a, http_request *req, const api_call *c) {
 /* The name of who asks a costly read, whose reads at once the lane bounds. */
 static const char *asker(const api_call *c) { return c->who ? c->who->name : ""; }
 
-/* The visit as a FHIR R4 Bundle (export/fhir.c): a lane_build. */
+/* The visit as a FHIR R4 Bundle (export/fhir.c): a lane_build. Its
+ * snapshot is taken here, on the loop; the Bundle is built off it
+ * (export_work.c, AQ6). */
 static void build_fhir(api *a, http_request *req, const lane_read *r) {
-  uint64_t id = r->id;
-  char *body = NULL, err[256];
-  int rc = vigil__export_fhir(a->e, id, &body, err, sizeof err);
-  if (rc == VIGIL_ENOENT) {
+  if (vigil__api_exports_full(a, req)) return;
+  fhir_snapshot *snap;
+  char err[256];
+  int rc = vigil__export_fhir_snapshot(a->e, r->id, &snap, err, sizeof err);
+  if (rc == VIGIL_ENOENT)
     fail_engine(a, req, VIGIL_ENOENT, "visit");
-  } else if (rc < 0) {
+  else if (rc < 0)
     vigil__http_respond_error(req, 503, "export_failed", err, NULL);
-  } else {
-    vigil__http_respond(req, 200, "application/fhir+json", body, strlen(body), NULL);
-    free(body);
-  }
+  else
+    vigil__api_export_start(a, req, snap);
 }
 
 /* Built in the lane, a few milliseconds of the loop a turn (AC2). */
@@ -1972,6 +1973,7 @@ int vigil__api_new(const api_options *o, api **out) {
   a->alarm_pause_ms = o->alarm_pause_ms > 0 ? o->alarm_pause_ms : 120 * 1000LL;
   a->simulated_clock = o->simulated_clock;
   a->upload_check_ms = o->upload_check_ms ? o->upload_check_ms : 30000;
+  a->max_exports = o->max_concurrent_exports ? o->max_concurrent_exports : API_MAX_CONCURRENT_EXPORTS;
   a->upload_check_memory = o->upload_check_memory ? o->upload_check_memory : (size_t)512 << 20;
   a->store = o->store;
   a->node = o->node;

@@ -88,7 +88,8 @@ struct api {
   json_t *ack_reasons;             /* the texts of api_options.ack_reasons, a JSON array */
   json_t *usual_protocol;          /* api_options.usual_protocol, a JSON string or null */
   int simulated_clock;             /* the test clock may be advanced (POST /clock) */
-  unsigned checking;               /* password checks running off the loop */
+  unsigned checking;               /* password checks and FHIR exports running off the loop */
+  unsigned exports, max_exports;   /* FHIR exports being built off the loop, and the most at once (export_work.c) */
   struct password_check *sign_ins; /* the sign-in lane: checks running or waiting, oldest first */
   int shutting;                    /* vigil__api_close was called */
   int closing;                     /* handles (the check handle, the streams) and checks still to finish */
@@ -289,6 +290,15 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c);
  * approved one (into buf), or `want` itself when none is loaded (the
  * engine then says so); NULL after answering 409 when it is not approved. */
 const char *vigil__api_startable_ref(api *a, http_request *req, const char *want, char *buf, size_t len);
+
+/* A visit's FHIR Bundle off the loop (export_work.c, docs/security.md AQ6).
+ * vigil__api_exports_full: 1 after answering 503 busy when
+ * max_concurrent_exports are being built, else 0. vigil__api_export_start
+ * builds the Bundle of snap (taking it) in the thread pool and answers req
+ * with it on the loop. */
+struct fhir_snapshot;
+int vigil__api_exports_full(api *a, http_request *req);
+void vigil__api_export_start(api *a, http_request *req, struct fhir_snapshot *snap);
 
 /* Wall-clock time in ms (wall_clock.c): sessions expire by it even under the simulated clock. */
 int64_t vigil__api_wall_ms(void);

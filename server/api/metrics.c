@@ -108,6 +108,9 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
   put(&o, "vigil_protocol_diffs_total{outcome=\"stopped\"} %llu\n", (unsigned long long)st->diffs_stopped);
   put(&o, "vigil_protocol_diffs_total{outcome=\"client_gone\"} %llu\n",
       (unsigned long long)st->lane[LANE_DIFF].client_gone);
+  head(&o, "vigil_fhir_exports_busy_total", "counter",
+       "Visits' FHIR exports refused 503 busy because max_concurrent_exports were being built off the loop (AQ6).");
+  put(&o, "vigil_fhir_exports_busy_total %llu\n", (unsigned long long)st->exports_busy);
   head(&o, "vigil_visits_not_rebuilt", "gauge",
        "Visits a failed write took out of memory and the store has not answered for yet (not 0: /healthz says "
        "degraded).");

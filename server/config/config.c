@@ -50,6 +50,7 @@ static const char *const KNOWN[] = {
     "reason_placeholders",    /* reasons that say nothing (docs/safety.md M7) */
     "idempotency_hours",      /* how long a command's Idempotency-Key is kept */
     "max_readings_per_visit", /* readings one visit holds (docs/safety.md H17) */
+    "max_concurrent_exports", /* visits' FHIR Bundles built at once, off the loop (docs/security.md AQ6) */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
     "node",             /* its name */
     "advertise",        /* the URL where it answers */

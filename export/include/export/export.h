@@ -22,6 +22,16 @@
  * says what goes where. */
 int vigil__export_fhir(vigil_engine *e, uint64_t visit, char **out, char *err, size_t errlen);
 
+/* The same in two steps, so that a server builds the Bundle off its loop
+ * (docs/security.md AQ6): the snapshot reads from the engine what the Bundle
+ * needs (on the engine's thread: the engine is not thread-safe) and owns it
+ * alone; the build reads the snapshot only, never the engine, so it runs on
+ * any thread. Errors as vigil__export_fhir's. */
+typedef struct fhir_snapshot fhir_snapshot;
+int vigil__export_fhir_snapshot(vigil_engine *e, uint64_t visit, fhir_snapshot **out, char *err, size_t errlen);
+int vigil__export_fhir_build(const fhir_snapshot *s, char **out, char *err, size_t errlen);
+void vigil__export_fhir_snapshot_free(fhir_snapshot *s);
+
 /* A patient's treatment course as a FHIR R4 Bundle (type "collection"):
  * EpisodeOfCare, CarePlan, an Encounter per session, the PHQ-9 totals as
  * Observations, each session's REMS form (course_fhir.c); VIGIL_ENOENT for

@@ -21,6 +21,10 @@ typedef struct api api;
 struct users;
 struct store;
 
+/* Of a pool of 4 threads (libuv's), which password checks share: two full
+ * visits' Bundles (15.4 MB each) at once, the rest asked again. */
+#define API_MAX_CONCURRENT_EXPORTS 2
+
 typedef struct api_options {
   vigil_engine *engine;
   uv_loop_t *loop;
@@ -86,6 +90,10 @@ typedef struct api_options {
    * 512 MiB more than the server's own). */
   uint64_t upload_check_ms;
   size_t upload_check_memory;
+  /* Visits' FHIR Bundles built at once off the loop (vigil.conf
+   * max_concurrent_exports; 0: API_MAX_CONCURRENT_EXPORTS); past it 503
+   * busy (docs/security.md AQ6). */
+  unsigned max_concurrent_exports;
   /* The addresses of the reverse proxies in front (vigil.conf's
    * trusted_proxies): only from them is X-Forwarded-For believed. */
   const char *const *trusted_proxies;

@@ -40,6 +40,8 @@ typedef struct api_stats {
    * kept, refused 503 busy (another being computed), stopped (past the time
    * bound, out of memory, a crash: not kept); the client gone is the lane's. */
   uint64_t diffs_built, diffs_reused, diffs_busy, diffs_stopped;
+  /* FHIR exports refused 503 busy past max_concurrent_exports (export_work.c, AQ6). */
+  uint64_t exports_busy;
 } api_stats;
 
 #endif
