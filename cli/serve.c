@@ -795,6 +795,8 @@ typedef struct settings {
   uint64_t streams_per_session;       /* vigil.conf streams_per_session */
   uint64_t streams_per_user;          /* vigil.conf streams_per_user */
   uint64_t max_readings_per_visit;    /* vigil.conf max_readings_per_visit */
+  uint64_t max_notes_per_visit;       /* vigil.conf max_notes_per_visit */
+  uint64_t max_amendments_per_visit;  /* vigil.conf max_amendments_per_visit */
   uint64_t max_concurrent_exports;    /* vigil.conf max_concurrent_exports */
   uint64_t crowded_connections;       /* vigil.conf crowded_connections (0: 3/4 of max_connections) */
   uint64_t crowded_idle_ms;           /* vigil.conf crowded_idle_timeout */
@@ -1119,6 +1121,10 @@ static config *read_settings(settings *st) {
                              sizeof err) < 0 ||
       vigil__config_duration(c, "max_readings_per_visit", "readings", 1, 1000000, VIGIL_MAX_READINGS_PER_VISIT,
                              &st->max_readings_per_visit, err, sizeof err) < 0 ||
+      vigil__config_duration(c, "max_notes_per_visit", "notes", 1, 1000000, VIGIL_MAX_NOTES_PER_VISIT,
+                             &st->max_notes_per_visit, err, sizeof err) < 0 ||
+      vigil__config_duration(c, "max_amendments_per_visit", "amendments", 1, 1000000, VIGIL_MAX_AMENDMENTS_PER_VISIT,
+                             &st->max_amendments_per_visit, err, sizeof err) < 0 ||
       vigil__config_duration(c, "max_concurrent_exports", "exports", 1, 64, API_MAX_CONCURRENT_EXPORTS,
                              &st->max_concurrent_exports, err, sizeof err) < 0 ||
       vigil__config_seconds(c, "crowded_idle_timeout", 3600, 5000, &st->crowded_idle_ms, err, sizeof err) < 0 ||
@@ -1685,6 +1691,8 @@ static int serve(settings *st) {
                         .reason_placeholders = st->has_reason_placeholders ? st->reason_placeholders : NULL,
                         .n_reason_placeholders = st->n_reason_placeholders,
                         .max_readings_per_visit = (uint32_t)st->max_readings_per_visit,
+                        .max_notes_per_visit = (uint32_t)st->max_notes_per_visit,
+                        .max_amendments_per_visit = (uint32_t)st->max_amendments_per_visit,
                         .escalate_by_priority_ms = {st->escalate_by_priority_ms[0], st->escalate_by_priority_ms[1],
                                                     st->escalate_by_priority_ms[2]}};
   int exit_code = 0;

@@ -377,16 +377,24 @@ static int visit_full(vigil_engine *e, const visit *v, uint32_t adding) {
   uint64_t held = 0;
   for (uint32_t i = 0; i < v->p->n_items; i++)
     held += v->items[i].n;
+  return vigil__visit_full(e, v, "an entry", "readings", held, adding, limit, "max_readings_per_visit",
+                           "Write what you observed in a note on the visit (notes are still taken) and tell the "
+                           "site's administrator");
+}
+
+int vigil__visit_full(vigil_engine *e, const visit *v, const char *what, const char *things, uint64_t held,
+                      uint32_t adding, uint32_t limit, const char *setting, const char *advice) {
   if (held + adding <= limit) return 0;
-  vigil__engine_log(e, VIGIL_LOG_WARN,
-                    "visit %llu: an entry of %u readings refused: the visit holds %llu of its limit of %u "
-                    "(max_readings_per_visit)",
-                    (unsigned long long)v->id, adding, (unsigned long long)held, limit);
-  return vigil__engine_fail(e, VIGIL_ESTATE, "max_readings_per_visit",
-                            "visit %llu holds %llu readings and takes at most %u (the site's max_readings_per_visit): "
-                            "nothing of this entry was recorded. Write what you observed in a note on the visit (notes "
-                            "are still taken) and tell the site's administrator",
-                            (unsigned long long)v->id, (unsigned long long)held, limit);
+  vigil__engine_log(e, VIGIL_LOG_WARN, "visit %llu: %s of %u %s refused: the visit holds %llu of its limit of %u (%s)",
+                    (unsigned long long)v->id, what, adding, things, (unsigned long long)held, limit, setting);
+  return vigil__engine_fail(e, VIGIL_ESTATE, setting,
+                            "visit %llu holds %llu %s and takes at most %u (the site's %s): nothing of this %s was "
+                            "recorded. %s",
+                            (unsigned long long)v->id, (unsigned long long)held, things, limit, setting,
+                            !strncmp(what, "an ", 3)  ? what + 3
+                            : !strncmp(what, "a ", 2) ? what + 2
+                                                      : what,
+                            advice);
 }
 
 int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
@@ -763,6 +771,13 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
   const reading *last = vigil__visit_latest(v, item);
   if (!last) return vigil__engine_fail(e, VIGIL_ESTATE, "item", "%s has no value to amend", title);
   if ((rc = vigil__reason_check(e, "reason", "an amendment", reason)) != 0) return rc;
+  /* AQ7 (docs/security.md): amendments are bounded as readings are. */
+  if ((rc = vigil__visit_full(e, v, "an amendment", "amendments", v->n_amendments, 1,
+                              e->opts.max_amendments_per_visit ? e->opts.max_amendments_per_visit
+                                                               : VIGIL_MAX_AMENDMENTS_PER_VISIT,
+                              "max_amendments_per_visit",
+                              "Write the correction in a note on the visit and tell the site's administrator")) != 0)
+    return rc;
   /* The server's body is parsed already; value_json is parsed here. */
   json_t *j = value_given ? json_incref((json_t *)value_given) : vigil__entry_parse_json(e, value_json, "value", &rc);
   if (!j) return rc;

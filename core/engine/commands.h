@@ -39,6 +39,12 @@ int vigil__cmd_alert_ack(vigil_engine *e, uint64_t id, const char *actor, const 
 /* writes: key-value rows the event carries (store_kv_write), taken. */
 int vigil__cmd_site_event(vigil_engine *e, const char *type, const char *actor, const char *fields_json,
                           store_kv_write *writes);
+/* H17, AM3, AQ7: 0 when v holding `held` things (readings, notes,
+ * amendments) takes `adding` more within limit; else logs the refusal and
+ * fails VIGIL_ESTATE on field setting (the vigil.conf name of the limit),
+ * its message naming what (e.g. "an entry"), the limit and the advice. */
+int vigil__visit_full(vigil_engine *e, const visit *v, const char *what, const char *things, uint64_t held,
+                      uint32_t adding, uint32_t limit, const char *setting, const char *advice);
 /* alert_report.c (engine/alert_report.h) */
 int vigil__cmd_alert_reported(vigil_engine *e, uint64_t visit_id, uint64_t alert_id, const char *actor,
                               const char *fields_json, store_kv_write *writes);

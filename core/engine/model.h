@@ -172,6 +172,7 @@ struct visit {
   signature_state *sigs; /* one per protocol item, made at the first signature */
   hand *hands;
   uint32_t n_hands;
+  uint32_t n_notes, n_amendments; /* note.written and item.amended events (AQ7: bounded, commands.c visit_full) */
   /* K8: checkpoints of the current phase missed in a row since its last entry
    * (a reading or a skip), the due time of the latest of them, when the phase
    * was last documented, and the entry that resumed a stopped schedule (the

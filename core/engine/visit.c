@@ -441,6 +441,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     break;
   }
   case EV_ITEM_AMENDED: {
+    v->n_amendments++;
     int item = vigil__protocol_find_item(v->p, vigil__val_text_of(d, K(item)), -1);
     val *value = vigil__val_get(d, K(value));
     if (item < 0 || !value || !v->items[item].n) break;
@@ -578,9 +579,11 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     }
     break;
   }
+  case EV_NOTE_WRITTEN: /* a person's note: its event is the record (note.c); counted (AQ7) */
+    v->n_notes++;
+    break;
   case EV_GATE_BLOCKED:
   case EV_NOTE_ADDED:
-  case EV_NOTE_WRITTEN:   /* a person's note: its event is the record (note.c) */
   case EV_ENGINE_STARTED: /* site events: never a visit's */
   case EV_SESSION_STARTED:
   case EV_SESSION_ENDED:

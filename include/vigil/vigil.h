@@ -73,6 +73,12 @@ typedef void (*vigil_log_fn)(void *ud, vigil_log_level level, const char *msg);
  * 12-hour visit with vitals, sedation and dissociation every 5 minutes
  * (docs/safety.md H17). */
 #define VIGIL_MAX_READINGS_PER_VISIT 3000
+/* The defaults of vigil_options.max_notes_per_visit and
+ * max_amendments_per_visit (docs/security.md AQ7): a note every 5 minutes of
+ * a 12-hour visit is 144, and a bundled ketamine visit records about 100
+ * readings, each amended at most once or twice. */
+#define VIGIL_MAX_NOTES_PER_VISIT 1000
+#define VIGIL_MAX_AMENDMENTS_PER_VISIT 1000
 
 typedef struct vigil_options {
   vigil_clock_kind clock;
@@ -139,6 +145,13 @@ typedef struct vigil_options {
    * taken. 0: VIGIL_MAX_READINGS_PER_VISIT (vigil.conf max_readings_per_visit;
    * docs/safety.md H17, docs/security.md AM3). */
   uint32_t max_readings_per_visit;
+  /* The most notes (note.written) and amendments (item.amended) one visit
+   * holds: past either the note or amendment is refused the same way
+   * (VIGIL_ESTATE on field "max_notes_per_visit" or
+   * "max_amendments_per_visit", nothing recorded) and logged. 0:
+   * VIGIL_MAX_NOTES_PER_VISIT, VIGIL_MAX_AMENDMENTS_PER_VISIT (vigil.conf;
+   * docs/security.md AQ7). */
+  uint32_t max_notes_per_visit, max_amendments_per_visit;
 } vigil_options;
 
 /* Creates an engine. opts may be NULL (real clock, default limits, events in

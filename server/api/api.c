@@ -48,8 +48,11 @@ static error_kind engine_error_kind(int rc, const char *field, const char *resou
     if (resource && field && !strcmp(field, resource)) return (error_kind){404, "not_found"};
     return (error_kind){422, "unknown_reference"};
   case VIGIL_ESTATE:
-    /* H17, AM3: the visit holds the site's max_readings_per_visit. */
-    if (field && !strcmp(field, "max_readings_per_visit")) return (error_kind){409, "visit_full"};
+    /* H17, AM3, AQ7: the visit holds the site's max_readings_per_visit,
+     * max_notes_per_visit or max_amendments_per_visit. */
+    if (field && (!strcmp(field, "max_readings_per_visit") || !strcmp(field, "max_notes_per_visit") ||
+                  !strcmp(field, "max_amendments_per_visit")))
+      return (error_kind){409, "visit_full"};
     return (error_kind){409, "wrong_state"};
   case VIGIL_EGATE:
     return (error_kind){409, "gate_not_met"};

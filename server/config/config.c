@@ -46,11 +46,13 @@ static const char *const KNOWN[] = {
     "min_body_rate_kib",                /* KiB a second a request body must come at, after 2 s */
     "max_unsent_answer_kib",            /* answer bytes of one connection the client has not taken */
     "unsent_answer_timeout",            /* seconds those may wait without going down */
-    "refusal_window_seconds", /* refused requests of one address and reason: one auth.failed event per window */
-    "reason_placeholders",    /* reasons that say nothing (docs/safety.md M7) */
-    "idempotency_hours",      /* how long a command's Idempotency-Key is kept */
-    "max_readings_per_visit", /* readings one visit holds (docs/safety.md H17) */
-    "max_concurrent_exports", /* visits' FHIR Bundles built at once, off the loop (docs/security.md AQ6) */
+    "refusal_window_seconds",   /* refused requests of one address and reason: one auth.failed event per window */
+    "reason_placeholders",      /* reasons that say nothing (docs/safety.md M7) */
+    "idempotency_hours",        /* how long a command's Idempotency-Key is kept */
+    "max_readings_per_visit",   /* readings one visit holds (docs/safety.md H17) */
+    "max_notes_per_visit",      /* notes one visit holds (docs/security.md AQ7) */
+    "max_amendments_per_visit", /* amendments one visit holds (docs/security.md AQ7) */
+    "max_concurrent_exports",   /* visits' FHIR Bundles built at once, off the loop (docs/security.md AQ6) */
     /* A node of a cluster on PostgreSQL (docs/deploy.md): */
     "node",             /* its name */
     "advertise",        /* the URL where it answers */
