@@ -125,6 +125,11 @@ static const attack attacks[] = {
     {"table_unpack_loop", TECHNICAL, "instruction budget of 2000000 exceeded (the work of one library call)", NULL, 1},
     /* ... and what a call allocates: `..` of long strings (docs/security.md AH1). */
     {"concat_copy_loop", TECHNICAL, "instruction budget of 2000000 exceeded (allocating memory)", NULL, 1},
+    /* State kept from load outside Lua's tables (docs/security.md AQ4, AQ5). */
+    {"load_gmatch_kept_table", LOAD_ERROR, "keeps a library iterator (string.gmatch's) made at load"},
+    {"load_gmatch_kept_upvalue", LOAD_ERROR, "keeps a library iterator (string.gmatch's) made at load"},
+    {"load_upvalue_assigned", LOAD_ERROR, "assigns 'last', a variable of"},
+    {"load_upvalue_assigned_nested", LOAD_ERROR, "assigns 'last', a variable of"},
     {"param_options", LOAD_ERROR, "options are only for choice params", NULL, 1},
     {"vitals_options", LOAD_ERROR, "is read-only", NULL, 1},
 };
@@ -468,6 +473,22 @@ static void test_every_fixture_has_a_row(void **state) {
   if ((size_t)n != N_ATTACKS) fail_msg("%d fixture folders for %zu rows: a row has no fixture", n, N_ATTACKS);
 }
 
+/* An engine with the sandbox's limits, its alerts captured in c, the
+ * protocol in dir loaded. */
+static vigil_engine *engine_loading(capture *c, const char *dir, const char **ref) {
+  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
+                     .sim_start_ms = SIM_START,
+                     .lua_memory_cap = MEMORY_CAP,
+                     .lua_instruction_budget = BUDGET,
+                     .log = quiet};
+  vigil_engine *e;
+  assert_int_equal(vigil_engine_new(&o, &e), 0);
+  c->e = e;
+  vigil_engine_subscribe(e, "alert.*", on_alert, c);
+  if (vigil_engine_load(e, dir, ref) != 0) fail_msg("load %s: %s", dir, vigil_engine_errmsg(e));
+  return e;
+}
+
 /* AC3 (docs/security.md): one entry's calls share one budget. Twenty rules
  * on one item each charge 1.5 million instructions, within the per-call
  * budget (2 million) but not together: the entry's budget (twice the
@@ -477,17 +498,9 @@ static void test_every_fixture_has_a_row(void **state) {
  * visit's) has the whole budget again. */
 static void test_entry_budget_across_rules(void **state) {
   (void)state;
-  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
-                     .sim_start_ms = SIM_START,
-                     .lua_memory_cap = MEMORY_CAP,
-                     .lua_instruction_budget = BUDGET,
-                     .log = quiet};
-  vigil_engine *e;
-  assert_int_equal(vigil_engine_new(&o, &e), 0);
-  capture c = {.e = e};
-  vigil_engine_subscribe(e, "alert.*", on_alert, &c);
+  capture c = {0};
   const char *ref;
-  if (vigil_engine_load(e, "tests/protocols/entry_budget", &ref) != 0) fail_msg("load: %s", vigil_engine_errmsg(e));
+  vigil_engine *e = engine_loading(&c, "tests/protocols/entry_budget", &ref);
   uint64_t visits[2];
   for (int k = 0; k < 2; k++) {
     char patient[32];
@@ -671,17 +684,9 @@ static const seen *alert_of(const capture *c, uint64_t visit, const char *rule, 
 static void test_kept_tables_carry_nothing(void **state) {
   (void)state;
   const char *dir = "tests/protocols/kept_tables";
-  vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED,
-                     .sim_start_ms = SIM_START,
-                     .lua_memory_cap = MEMORY_CAP,
-                     .lua_instruction_budget = BUDGET,
-                     .log = quiet};
-  vigil_engine *e;
-  assert_int_equal(vigil_engine_new(&o, &e), 0);
-  capture c = {.e = e};
-  vigil_engine_subscribe(e, "alert.*", on_alert, &c);
+  capture c = {0};
   const char *ref;
-  if (vigil_engine_load(e, dir, &ref) != 0) fail_msg("load: %s", vigil_engine_errmsg(e));
+  vigil_engine *e = engine_loading(&c, dir, &ref);
   uint64_t first, second;
   assert_int_equal(vigil_visit_start(e, ref, "MRN-5001", "nurse:ana", NULL, &first), 0);
   assert_int_equal(vigil_visit_record_json(e, first, "nurse:ana", "{\"thoughts\": \"suicidal thoughts last week\"}"),
@@ -733,15 +738,46 @@ static void test_kept_tables_carry_nothing(void **state) {
   vigil_engine_free(e);
 }
 
+/* AQ4, AQ5 (docs/security.md): what the load-time refusals of kept iterators
+ * and assigned kept variables must still let through (tests/protocols/
+ * kept_locals): a `<const>` local, a string.gmatch iterator made in the call
+ * that uses it, a function nested in a call assigning that call's locals.
+ * The protocol loads, and each visit's alert counts its own note's words. */
+static void locals_of_a_call_load(void **state) {
+  (void)state;
+  capture c = {0};
+  const char *ref;
+  vigil_engine *e = engine_loading(&c, "tests/protocols/kept_locals", &ref);
+  static const char *const notes[][3] = {
+      {"MRN-5001", "{\"note\": \"suicidal thoughts last week\"}", "words: 4 (suicidal thoughts last)"},
+      {"MRN-7002", "{\"note\": \"slept well\"}", "words: 2 (slept well)"},
+  };
+  for (size_t i = 0; i < sizeof notes / sizeof *notes; i++) {
+    uint64_t visit;
+    assert_int_equal(vigil_visit_start(e, ref, notes[i][0], "nurse:ana", NULL, &visit), 0);
+    if (vigil_visit_record_json(e, visit, "nurse:ana", notes[i][1]) != 0)
+      fail_msg("%s: the note was refused: %s", notes[i][0], vigil_engine_errmsg(e));
+    char all[4096];
+    alerts_text(&c, all, sizeof all);
+    const seen *count = alert_of(&c, visit, "count_words", "rule");
+    if (!count || strcmp(count->message, notes[i][2]))
+      fail_msg("%s: want count_words' alert \"%s\"; alerts:%s", notes[i][0], notes[i][2], all);
+    if (alert_of(&c, visit, "count_words", "technical")) fail_msg("%s: a technical alert; alerts:%s", notes[i][0], all);
+  }
+  capture_free(&c);
+  vigil_engine_free(e);
+}
+
 int main(void) {
-  struct CMUnitTest tests[N_ATTACKS + 5];
+  struct CMUnitTest tests[N_ATTACKS + 6];
   tests[0] = (struct CMUnitTest){.name = "every fixture has a row", .test_func = test_every_fixture_has_a_row};
   tests[1] = (struct CMUnitTest){.name = "entry_budget_across_rules", .test_func = test_entry_budget_across_rules};
   tests[2] = (struct CMUnitTest){.name = "entry_time_across_rules", .test_func = test_entry_time_across_rules};
   tests[3] = (struct CMUnitTest){.name = "view_copies_charged", .test_func = test_view_copies_charged};
   tests[4] = (struct CMUnitTest){.name = "kept_tables_carry_nothing", .test_func = test_kept_tables_carry_nothing};
+  tests[5] = (struct CMUnitTest){.name = "locals_of_a_call_load", .test_func = locals_of_a_call_load};
   for (size_t i = 0; i < N_ATTACKS; i++)
-    tests[i + 5] =
+    tests[i + 6] =
         (struct CMUnitTest){.name = attacks[i].name, .test_func = test_attack, .initial_state = (void *)&attacks[i]};
-  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 5, NULL, NULL);
+  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 6, NULL, NULL);
 }

@@ -43,6 +43,9 @@ local sandbox = {}
 -- from the state once this file has run (sandbox.c).
 local getupvalue, dbg_getinfo, dbg_getmetatable = debug.getupvalue, debug.getinfo, debug.getmetatable
 local raw_sub = string.sub
+-- sandbox.freeze reads the bytecode of the functions a protocol keeps (AQ5),
+-- before string.dump is hidden from protocol code below.
+local dump, str_unpack = string.dump, string.unpack
 
 local ALLOWED = { "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
                   "tostring", "type", "xpcall", "rawequal", "rawlen", "rawget", "setmetatable",
@@ -266,14 +269,21 @@ for _, fname in ipairs({ "find", "match", "gsub" }) do
   end
 end
 -- Each step of gmatch's loop is one more search from where the last ended.
+-- The iterator keeps the subject and where the last search ended (in the C
+-- closure `step`): sandbox.freeze refuses one kept from load (AQ4), knowing
+-- it by where it is made (gmatch_iterator_at).
 local gmatch = string.gmatch
-string.gmatch = function(s, p, ...)
-  guard_pattern("string.gmatch", s, p)
-  local step = check(2, pcall(gmatch, s, p, ...))
+local function gmatch_iterator(step, p)
   return function()
     charge(#p) -- each step is one more search (the guard charged the whole subject once)
     return timed(check(2, pcall(step)))
   end
+end
+local gmatch_iterator_at = dbg_getinfo(gmatch_iterator(nil, ""), "S")
+string.gmatch = function(s, p, ...)
+  guard_pattern("string.gmatch", s, p)
+  local step = check(2, pcall(gmatch, s, p, ...))
+  return gmatch_iterator(step, p)
 end
 
 -- The other string functions that walk or make a string in one C call:
@@ -671,6 +681,143 @@ function sandbox.run_main(relpath)
   return fn()
 end
 
+-- Variables kept between visits (docs/security.md AQ5). A rule's
+-- `last = text` assigns a local of its file, an upvalue: no table is written,
+-- so freezing cannot see it, and the next patient's visit reads it. It is
+-- found once, at load, in the bytecode of each function the protocol keeps:
+-- nothing is added to a rule's call, and its speed is unchanged. Lua 5.4's
+-- dump (string.dump(f, true), ldump.c) is a header, then the function: its
+-- code, constants, upvalue descriptors, nested functions and (stripped)
+-- debug lists. An OP_SETUPVAL instruction assigns the upvalue its B field
+-- names. A nested function's upvalue is a local of the enclosing function's
+-- call (instack 1: made afresh each call, fine) or one of its upvalues
+-- (instack 0, idx): an assignment through such a chain reaches the kept
+-- function's own upvalue. A dump this reader does not follow exactly (another
+-- Lua) refuses the load: an unread dump must not pass as a clean one.
+local OP_SETUPVAL = 10 -- lopcodes.h of 5.4; the opcode is the low 7 bits, B bits 16..23
+local DUMP_HEADER = "\27Lua\x54\0\x19\x93\r\n\26\n\4\8\8" .. string.pack("=j", 0x5678) .. string.pack("=n", 370.5)
+local UNREADABLE = {} -- raised by read_dump at anything it does not expect
+
+-- The function of a dump: { line = its first line, sets = { B of each
+-- SETUPVAL }, up = { { instack, idx } of each upvalue }, protos = {...} }.
+local function read_dump(s)
+  local pos = #DUMP_HEADER + 1
+  local function byte()
+    local b = raw_byte(s, pos)
+    if not b then error(UNREADABLE) end
+    pos = pos + 1
+    return b
+  end
+  local function size() -- 7 bits a byte, the last one's high bit set
+    local x = 0
+    for _ = 1, 8 do
+      local b = byte()
+      x = x * 128 + (b & 127)
+      if b >= 128 then return x end
+    end
+    error(UNREADABLE)
+  end
+  local function skip(n)
+    pos = pos + n
+    if pos > #s + 1 then error(UNREADABLE) end
+  end
+  local function text() -- a string: its size + 1, 0 for none
+    local n = size()
+    if n > 0 then skip(n - 1) end
+  end
+  local function proto()
+    text() -- source
+    local p = { line = size(), sets = {}, up = {}, protos = {} }
+    size() -- lastlinedefined
+    skip(3) -- numparams, is_vararg, maxstacksize
+    local n = size()
+    skip(4 * n)
+    for i = pos - 4 * n, pos - 4, 4 do
+      local ins = str_unpack("=I4", s, i)
+      if ins & 127 == OP_SETUPVAL then p.sets[#p.sets + 1] = (ins >> 16) & 255 end
+    end
+    for _ = 1, size() do -- constants: a tag, then the value
+      local tag = byte()
+      if tag == 3 or tag == 19 then skip(8) -- an integer, a float
+      elseif tag == 4 or tag == 20 then text() -- a short, a long string
+      elseif tag ~= 0 and tag ~= 1 and tag ~= 17 then error(UNREADABLE) end -- nil, false, true
+    end
+    for i = 1, size() do
+      p.up[i] = { instack = byte(), idx = byte() }
+      byte() -- kind
+    end
+    for i = 1, size() do p.protos[i] = proto() end
+    skip(size()) -- lineinfo
+    for _ = 1, size() do size(); size() end -- abslineinfo
+    for _ = 1, size() do text(); size(); size() end -- locvars
+    for _ = 1, size() do text() end -- upvalue names
+    return p
+  end
+  if raw_sub(s, 1, #DUMP_HEADER) ~= DUMP_HEADER then error(UNREADABLE) end
+  local nup = byte()
+  local p = proto()
+  if pos ~= #s + 1 or nup ~= #p.up then error(UNREADABLE) end
+  return p
+end
+
+-- The first upvalue of the kept function that p's code (or a function nested
+-- in it) assigns, and the line of the function that does; map: p's upvalue
+-- (0-based, as B counts) -> the kept function's (1-based), nil for a local of
+-- a call.
+local function assigned_upvalue(p, map)
+  for _, b in ipairs(p.sets) do
+    if b >= #p.up then error(UNREADABLE) end
+    if map[b] then return map[b], p.line end
+  end
+  for _, q in ipairs(p.protos) do
+    local m = {}
+    for j, u in ipairs(q.up) do
+      if u.instack == 0 then m[j - 1] = map[u.idx] end
+    end
+    local k, line = assigned_upvalue(q, m)
+    if k then return k, line end
+  end
+end
+
+-- Whether this Lua's dumps read as above: a probe that assigns its second
+-- upvalue must show one SETUPVAL with B = 1, and nothing else.
+local dump_understood
+do
+  local a, b = 0, 0
+  local function probe(x)
+    local y = a -- a is its upvalue 0, b its upvalue 1
+    b = x
+    return y
+  end
+  local ok, p = pcall(read_dump, dump(probe, true))
+  dump_understood = ok and #p.sets == 1 and p.sets[1] == 1 and #p.up == 2 and p.up[2].instack == 1
+end
+
+-- The first of f's upvalues its code assigns, and the line of the function
+-- that does; raises UNREADABLE when its dump is not read.
+local function first_assignment(f)
+  local p = read_dump(dump(f, true))
+  local map = {}
+  for i = 1, #p.up do map[i - 1] = i end
+  return assigned_upvalue(p, map)
+end
+
+-- Refuses the load when f, a function of the protocol's files, assigns one of
+-- its upvalues (file: f's, at: its first line).
+local function check_assignments(f, file, at)
+  local ok, k, line = pcall(first_assignment, f)
+  if not dump_understood or not ok and k == UNREADABLE then
+    error(file .. ":" .. at .. ": cannot read the bytecode of this function (not the Lua 5.4 this vigil was "
+          .. "built for), so cannot check that it keeps nothing between visits (docs/security.md AQ5)", 0)
+  end
+  if not ok then error(k, 0) end -- out of memory
+  if k then
+    error(file .. ":" .. (line > 0 and line or at) .. ": a function kept for the visits assigns '" .. getupvalue(f, k)
+          .. "', a variable of " .. file .. " kept between visits: one patient's value would reach the next "
+          .. "patient's visit (docs/security.md AQ5); use a local of the function, or the visit's entries", 0)
+  end
+end
+
 -- Once the protocol has loaded: makes every table its code keeps read-only
 -- (see frozen_write above). roots are its functions the engine calls (rules,
 -- gates, `when`, computes, calculations, hooks); the modules it required are
@@ -685,18 +832,35 @@ function sandbox.freeze(roots)
   local seen, tables, names, wheres, queue, infos = {}, {}, {}, {}, {}, {}
   -- label: the upvalue's name when file is given (x is the upvalue of a
   -- function of file defined at line), else the whole name and at its place.
-  local function reach(x, label, file, at)
+  -- holder: the name of the table x is in (for AQ4's refusal only).
+  local function reach(x, label, file, at, holder)
     if seen[x] or stores[x] then return end
     local kind = type(x)
+    local stateful -- AQ4: state outside Lua's tables, which freezing cannot reach
     if kind == "function" then
       local info = protocol_code(x)
       if info then
         seen[x] = true
         queue[#queue + 1], infos[#infos + 1] = x, info
+        return
       end
-      return
+      info = dbg_getinfo(x, "S")
+      if info.source == gmatch_iterator_at.source and info.linedefined == gmatch_iterator_at.linedefined then
+        stateful = "a library iterator (string.gmatch's)"
+      elseif info.what == "C" and getupvalue(x, 1) ~= nil then
+        stateful = "a library function with state of its own (a C closure)"
+      else
+        return
+      end
+    elseif kind == "userdata" or kind == "thread" then
+      stateful = "a " .. kind
     elseif kind ~= "table" then
       return
+    end
+    if stateful then
+      error((file and file .. ":" .. at or at or "?") .. ": " .. (holder or file and "'" .. label .. "' of " .. file
+            or "a function the engine calls") .. " keeps " .. stateful .. " made at load: its state would carry one "
+            .. "visit's text into another's (docs/security.md AQ4); make it inside the function that uses it", 0)
     end
     local mt = dbg_getmetatable(x)
     if mt ~= nil and language_view(x, mt) then return end
@@ -721,14 +885,15 @@ function sandbox.freeze(roots)
           if type(k) == "table" or type(x) == "table" then
             inner = inner or (raw_find(name, "^a table in ") and name or "a table in " .. name)
           end
-          reach(k, inner, nil, where)
-          reach(x, inner, nil, where)
+          reach(k, inner, nil, where, name)
+          reach(x, inner, nil, where, name)
         end
       end
       while q <= #queue do
         local f, info = queue[q], infos[q]
         q = q + 1
         local file = short_source(info.source)
+        check_assignments(f, file, info.linedefined)
         for i = 1, 255 do
           local uname, x = getupvalue(f, i)
           if uname == nil then break end

@@ -1,6 +1,7 @@
 -- For tests/test_specs.c: a rule that counts readings in a local of its file.
 -- Every visit of the version shares that local, so the second visit's first
--- reading is counted as its third: `vigil test` must say so.
+-- reading is counted as its third: its load is refused at the rule that
+-- assigns it (docs/security.md AQ5), and `vigil test` says so.
 local v = require "vigil"
 
 local readings = 0
