@@ -790,6 +790,7 @@ do
     return y
   end
   local ok, p = pcall(read_dump, dump(probe, true))
+  if not ok and p ~= UNREADABLE then error(p, 0) end -- out of memory: the sandbox is not made
   dump_understood = ok and #p.sets == 1 and p.sets[1] == 1 and #p.up == 2 and p.up[2].instack == 1
 end
 
