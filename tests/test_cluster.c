@@ -1289,8 +1289,14 @@ static void several_sites_per_node(void **state) {
   assert_null(strstr(body, "\nvigil_site_store_writes_total{site=\"d\",outcome=\"committed\"} 0\n"));
   free(body);
 
-  /* Another node claims d (a new epoch; its checkpoint, due in 2 s, not
-   * fired yet): n4 stops acting for d alone. */
+  /* Another node claims d (a new epoch; its checkpoint, due 2 s after its
+   * start, not fired yet on a quiet machine: under valgrind on a loaded one
+   * the checks above take longer, and n4, still d's owner, fires it first):
+   * n4 stops acting for d alone. */
+  int fired_before = count("SELECT count(*) FROM vigil_events WHERE site = 'd' AND type = 'item.overdue'");
+  if (fired_before)
+    fprintf(stderr, "# d's checkpoint fell due and fired on n4 before the claim: the takeover's lateness goes "
+                    "unchecked this run\n");
   exec_sql("UPDATE vigil_sites SET owner = 'thief', epoch = epoch + 1, advertise = 'http://127.0.0.1:1/thief', "
            "lease_until = clock_timestamp() + interval '1 hour' WHERE site = 'd'");
   double stolen = now_ms();
@@ -1304,7 +1310,7 @@ static void several_sites_per_node(void **state) {
   assert_true(metric(&n4, "vigil_fencing_refusals_total") >= 1);
   /* Nothing of d was written by n4 after it was taken. */
   assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%\"sbp\":122%'"), 0);
-  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'd' AND type = 'item.overdue'"), 0);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'd' AND type = 'item.overdue'"), fired_before);
 
   /* d is free again, its checkpoint overdue meanwhile: n5, serving e,
    * takes it over and fires it once, late (n4, which lists d too, has
@@ -1317,11 +1323,14 @@ static void several_sites_per_node(void **state) {
   usleep(500000);
   assert_int_equal(serve_request(&n5, "GET", "/api/v1/visits/1?site=d", NULL, &body), 200);
   free(body);
+  /* Fired once in all: by n5, late, or (fired_before) by n4 in time. */
   assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'd' AND type = 'item.overdue'"), 1);
   assert_int_equal(metric(&n5, "vigil_sites_held"), 2);
   assert_int_equal(metric(&n5, "vigil_site_takeovers_total"), 1);
-  assert_int_equal(metric(&n5, "vigil_takeover_timer_lateness_seconds_count"), 1);
-  assert_true(metric(&n5, "vigil_takeover_timer_lateness_seconds_sum") > 0);
+  if (!fired_before) {
+    assert_int_equal(metric(&n5, "vigil_takeover_timer_lateness_seconds_count"), 1);
+    assert_true(metric(&n5, "vigil_takeover_timer_lateness_seconds_sum") > 0);
+  }
   check_chain("c");
   check_chain("d");
   check_chain("e");
