@@ -894,6 +894,76 @@ describe("the nurse workstation", () => {
     await clinician.goto(server.url + "/#/board");
   });
 
+  // AQ1 (docs/safety.md): esketamine_rems's "Vitals acceptable for leaving"
+  // is the prescriber's, amend-only once given. A BP before leaving that
+  // raised an alert after her "yes" holds the leaving until she answers
+  // again with a new entry (an amendment keeps the first answer's time):
+  // the page offers her "Answer again", which lifts the hold; a nurse sees
+  // neither it nor "Amend". Its own visit and patient: run whatever the
+  // steps above came to.
+  it("the prescriber answers again after a risen BP before leaving, and the hold is lifted (AQ1)", async () => {
+    const nurseApi = (path, body) => api("nurse.kim", "POST", path, body);
+    const advanceBy = (by) => api("admin.lee", "POST", "/clock", { advance: by });
+    const v = await nurseApi("/visits", { protocol: "esketamine_rems", patient: "MRN-AQ1", location: "Chair 5" });
+    await nurseApi(`/visits/${v.id}/entries`, { consent: true, ci_vascular: "no", ci_hypersensitivity: "no", pregnancy: "neither",
+      substance_use: "no", self_harm_thoughts: "0", comed_benzodiazepine: "no", comed_hypnotic: "no", comed_psychostimulant: "no",
+      comed_maoi: "no", ride_confirmed: true, prescriber_on_site: true, pulse_oximeter: true,
+      predose_vitals: { sbp: 128, dbp: 78, hr: 70, spo2: 98, rr: 14 } });
+    await api("dr.osei", "POST", `/visits/${v.id}/entries`, { predose_acceptable: "yes" });
+    await nurseApi(`/visits/${v.id}/advance`, {});
+    await nurseApi(`/visits/${v.id}/entries`, { dose: "56 mg", lot_number: "EKA2211", devices_administered: true });
+    await nurseApi(`/visits/${v.id}/advance`, {});
+    // Two calm hours of monitoring (the 40-minute BP at 45), then leaving.
+    for (let m = 15; m <= 120; m += 15) {
+      await advanceBy("15m");
+      await nurseApi(`/visits/${v.id}/entries`, { respiration: { spo2: 98, rr: 14 }, moaas: "5", dissociation: "none" });
+      if (m === 45) await nurseApi(`/visits/${v.id}/entries`, { bp_40m: { sbp: 132, dbp: 82, hr: 70 } });
+    }
+    await advanceBy("1m");
+    await nurseApi(`/visits/${v.id}/advance`, {});
+    await nurseApi(`/visits/${v.id}/entries`, { bp_before_leaving: { sbp: 126, dbp: 80, hr: 70 }, sedation_occurred: "no",
+      dissociation_occurred: "no", respiratory_depression_occurred: "no", ride_present: true, no_driving_advice: true });
+    await api("dr.osei", "POST", `/visits/${v.id}/entries`, { leaving_acceptable: "yes" });
+    // 4 minutes after her "yes" on 126/80, the nurse records 178/108 (pre-dose 128/78).
+    await advanceBy("4m");
+    await nurseApi(`/visits/${v.id}/entries`, { bp_before_leaving: { sbp: 178, dbp: 108, hr: 72 } });
+    const HOLD = /blood pressure before leaving 178\/108 at \d\d:\d\d UTC came after the prescriber's "yes" \(on 126\/80\)/;
+
+    // The nurse: neither control on the prescriber's answer (as before).
+    await nurse.goto(`${server.url}/#/visit/${v.id}`);
+    const asNurse = card(nurse, "Vitals acceptable for leaving (prescriber's judgement)");
+    await asNurse.waitFor();
+    await nurse.locator("#gate-reasons li", { hasText: HOLD }).waitFor();
+    assert.equal(await asNurse.getByRole("button", { name: /Answer again|Amend/ }).count(), 0,
+      `the nurse is offered a change of the prescriber's answer (the server refuses it, 403): ${await asNurse.innerText()}`);
+
+    // The prescriber: "Amend…" for a correction, and "Answer again…".
+    await clinician.goto(`${server.url}/#/visit/${v.id}`);
+    const c = card(clinician, "Vitals acceptable for leaving (prescriber's judgement)");
+    await clinician.locator("#gate-reasons li", { hasText: HOLD }).waitFor();
+    assert.equal(await c.getByRole("button", { name: "Amend\u2026" }).count(), 1);
+    const again = c.getByRole("button", { name: "Answer again\u2026" });
+    assert.equal(await again.count(), 1, `the prescriber's card offers no "Answer again": ${await c.innerText()}`);
+    await advanceBy("1m");
+    await again.click();
+    const dlg = clinician.locator("dialog");
+    await dlg.getByText("yes", { exact: true }).click();
+    await dlg.getByRole("button", { name: "Record the answer" }).click();
+    await dlg.waitFor({ state: "hidden" });
+    // A new entry (two entries, no amendment), and the hold is lifted.
+    await c.getByText(/2 entries/).waitFor();
+    await clinician.locator("#gate-reasons").waitFor();
+    const reasons = await clinician.locator("#gate-reasons li").allInnerTexts();
+    assert.ok(!reasons.some((r) => HOLD.test(r)), `the hold stays after she answered again: ${reasons.join(" | ")}`);
+    const after = await api("dr.osei", "GET", `/visits/${v.id}`);
+    const item = after.phases.flatMap((ph) => ph.items).find((x) => x.id === "leaving_acceptable");
+    assert.equal(item.count, 2);
+    assert.equal(item.value, "yes");
+    assert.ok(!after.events || !after.events.some((e) => e.type === "item.amended"), "answering again amended the answer");
+    await clinician.screenshot({ path: join(shots, "answer-again.png"), fullPage: true });
+    await clinician.goto(server.url + "/#/board");
+  });
+
   it("sent a fresh Idempotency-Key with every command", () => {
     assert.ok(commands.length > 5, `only ${commands.length} commands seen`);
     for (const c of commands) assert.match(c.key || "", /^[0-9a-f]{32}$/, `${c.path} without a key`);

@@ -331,6 +331,28 @@ async function amend(it, phaseId) {
   });
 }
 
+// A clinician's answer given again (an amend_only clinician's item: AQ1): a
+// new entry, now, of the value chosen, the earlier answer kept as it was.
+// The server takes the same value again as a new reading (U11).
+async function answerAgain(it) {
+  const box = h("div", {}, controls(it));
+  fill(it, box, it.value);
+  const on = opened();
+  await ask({
+    title: `Answer again: ${it.title}`,
+    patient: on.patient,
+    text: `Your answer of ${clockTime(it.recorded_at)}: ${show(it.value)}. This records your answer now, on what you see now, ` +
+      "as a new entry; the earlier one stays in the history. To correct the earlier answer itself, use Amend.",
+    fields: [{ name: "value", label: "Your answer now", input: box }],
+    submit: "Record the answer",
+    action: async () => {
+      const value = read(it, box);
+      if (value === undefined) throw Object.assign(new Error("Choose your answer"), { field: "value" });
+      return command("entries", { [it.id]: value }, on.id);
+    },
+  });
+}
+
 async function skip(it) {
   const on = opened();
   await ask({
@@ -484,7 +506,13 @@ function itemCard(it, phaseId, current) {
   } else if (current && can("record") && it.amend_only) {
     // Changed only by an amendment (the server refuses a new entry of
     // another value, 409 naming /amend: docs/safety.md G1, U11): Amend below,
-    // not "Record again" (X8).
+    // not "Record again" (X8). A clinician's judgement once given is also
+    // given again, a new entry of its time (docs/safety.md AQ1: a BP before
+    // leaving that raised an alert after the prescriber's "yes" holds the
+    // leaving until she answers again; an amendment keeps the first answer's
+    // time and lifts nothing).
+    if (it.clinician && it.count && can("sign"))
+      buttons.append(h("button", { type: "button", class: "quiet", onclick: () => answerAgain(it) }, "Answer again\u2026"));
   } else if (current && can("record")) {
     // Done and not scheduled again: the controls wait behind "Record again",
     // so that what is still to do stands out.
@@ -505,8 +533,9 @@ function itemCard(it, phaseId, current) {
     }
   }
   // Not on a visit discharged or aborted: the server refuses its amendment
-  // (AE11: offered, then refused inside the dialog).
-  if (it.count && it.kind !== "signature" && can("record") && state.visit.status === "active") buttons.append(h("button", { type: "button", class: "quiet", onclick: () => amend(it, phaseId) }, "Amend\u2026"));
+  // (AE11: offered, then refused inside the dialog). Nor to a nurse on a
+  // clinician's item: the server refuses her amendment, 403 (AL6, AQ1).
+  if (it.count && it.kind !== "signature" && can("record") && state.visit.status === "active" && !(it.clinician && !can("sign"))) buttons.append(h("button", { type: "button", class: "quiet", onclick: () => amend(it, phaseId) }, "Amend\u2026"));
   if (buttons.childNodes.length) card.append(buttons);
   return card;
 }
