@@ -463,6 +463,25 @@ describe("a patient's treatment course", () => {
     assert.equal(await course.locator("table.course-sessions caption").innerText(), "Sessions (2 of 4 in the induction series; 1 aborted visit counts for nothing)");
     assert.match(await course.locator("tr[data-session=\"2\"] th").innerText(), /Aborted visit \(counts for nothing\)/);
     assert.match(await course.locator("tr[data-session=\"3\"] th").innerText(), /^Session 2$/);
+    // AR3: the chart numbers the points as the table numbers the sessions (it
+    // said 3 for session 2), and today's value, the session still open, is
+    // drawn provisional (hollow, dashed, said so in the legend), not as a
+    // session completed; once discharged it is drawn as the others.
+    await api("nurse.kim", "POST", `/visits/${third}/entries`, { consent: true, phq9: 9 });
+    await nurse.reload();
+    const chartPoints = () => course.locator("svg.course-chart circle.point").evaluateAll((els) =>
+      els.map((e) => [e.dataset.session, e.dataset.value, e.classList.contains("provisional")]));
+    await course.locator("svg.course-chart circle.point[data-value=\"9\"]").waitFor();
+    assert.deepEqual(await chartPoints(), [["1", "18", false], ["2", "9", true]]);
+    assert.equal(await course.locator("svg.course-chart polyline.trend.provisional").count(), 1);
+    assert.match(await course.locator(".legend li.l-provisional").innerText(), /not yet judged/);
+    assert.match(await course.locator("svg.course-chart desc").textContent(), /session 2 9 \(not yet judged/);
+    await nurse.screenshot({ path: join(shots, "course-provisional.png"), fullPage: true });
+    await api("nurse.kim", "POST", `/visits/${third}/discharge`, { password: USERS["nurse.kim"].password });
+    await nurse.reload();
+    await course.locator("svg.course-chart circle.point[data-value=\"9\"]:not(.provisional)").waitFor();
+    assert.deepEqual(await chartPoints(), [["1", "18", false], ["2", "9", false]]);
+    assert.equal(await course.locator(".legend li.l-provisional").count(), 0);
   });
 
   step("a visit discharged with no dose given is said so, and the stage counts only the sessions that count", async () => {

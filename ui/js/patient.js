@@ -297,8 +297,20 @@ function sessionsTable(c, visits) {
 
 // The trend measure by session, with the response line (the first session's
 // value less the protocol's fall_pct) and the remission line (its cut-off).
+// Each point at the session's number as the sessions table says it
+// (`counted`: docs/safety.md AR3, after an aborted visit the chart said 6, 7,
+// 8 beside the table's 5, 6, 7); a visit that counts for nothing (aborted, or
+// no dose given) has no session number and no point (its value stays in the
+// table). The value of a session still open (today's, not yet judged) is
+// drawn provisional: hollow, joined by a dashed line, "not yet judged" in the
+// legend.
 function trendChart(c) {
-  const points = (c.measures[TREND] || []).map((m) => ({ session: m.session, value: m.value }));
+  const bySession = new Map(c.sessions.map((s) => [s.number, s]));
+  const points = (c.measures[TREND] || []).flatMap((m) => {
+    const s = bySession.get(m.session);
+    if (!s || !s.counts || s.no_dose || !s.counted) return [];
+    return [{ session: s.counted, value: m.value, provisional: s.status !== "discharged" }];
+  });
   const name = measureName(TREND);
   if (!points.length) return h("p", { class: "muted course-chart" }, `No ${name} recorded yet.`);
   const fall = c.thresholds.response_fall_pct, below = c.thresholds.remission_below;
@@ -310,7 +322,7 @@ function trendChart(c) {
   }
   if (below !== null && below !== undefined) lines.push({ cls: "remission", value: below, label: `Remission (below ${below})`, short: `Remission <${below}` });
   const W = 520, H = 240, L = 40, R = 150, T = 12, B = 34;
-  const last = Math.max(c.plan.sessions, c.sessions.length, ...points.map((p) => p.session));
+  const last = Math.max(c.plan.sessions, ...points.map((p) => p.session));
   let hi = Math.max(10, ...points.map((p) => p.value), ...lines.map((l) => l.value));
   hi = Math.ceil(hi / 5) * 5;
   const x = (n) => L + (last > 1 ? (n - 1) / (last - 1) : 0.5) * (W - L - R);
@@ -318,7 +330,7 @@ function trendChart(c) {
   const titleId = `trend-${c.id}-title`, descId = `trend-${c.id}-desc`;
   const g = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "course-chart", role: "img", "aria-labelledby": `${titleId} ${descId}` },
     svg("title", { id: titleId }, `${name} by session`),
-    svg("desc", { id: descId }, `${points.length} values: ${points.map((p) => `session ${p.session} ${p.value}`).join(", ")}. ` +
+    svg("desc", { id: descId }, `${points.length} values: ${points.map((p) => `session ${p.session} ${p.value}${p.provisional ? " (not yet judged: the session is open)" : ""}`).join(", ")}. ` +
       lines.map((l) => `${l.label}: ${Math.round(l.value * 10) / 10}.`).join(" ")));
   for (let v = 0; v <= hi; v += 5)
     g.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }),
@@ -328,11 +340,18 @@ function trendChart(c) {
   for (const l of lines)
     g.append(svg("line", { x1: L, x2: W - R, y1: y(l.value), y2: y(l.value), class: `threshold ${l.cls}`, "data-value": String(l.value) }),
       svg("text", { x: W - R + 6, y: y(l.value) + 4, class: `threshold-label ${l.cls}` }, l.short));
-  g.append(svg("polyline", { points: points.map((p) => `${x(p.session)},${y(p.value)}`).join(" "), class: "trend" }));
+  // The line through the judged sessions; dashed on to an open one's value.
+  const at = (p) => `${x(p.session)},${y(p.value)}`;
+  const judged = points.filter((p) => !p.provisional);
+  if (judged.length) g.append(svg("polyline", { points: judged.map(at).join(" "), class: "trend" }));
+  const open = points.filter((p) => p.provisional);
+  if (open.length) g.append(svg("polyline", { points: [...judged.slice(-1), ...open].map(at).join(" "), class: "trend provisional" }));
   for (const p of points)
-    g.append(svg("circle", { cx: x(p.session), cy: y(p.value), r: 5, class: "point", "data-session": String(p.session), "data-value": String(p.value) }));
+    g.append(svg("circle", { cx: x(p.session), cy: y(p.value), r: 5, class: `point${p.provisional ? " provisional" : ""}`,
+      "data-session": String(p.session), "data-value": String(p.value) }));
   const legend = h("ul", { class: "legend" },
     h("li", { class: "l-trend" }, h("span", { class: "swatch", "aria-hidden": "true" }), name),
+    open.length ? h("li", { class: "l-provisional" }, h("span", { class: "swatch", "aria-hidden": "true" }), `${name} of a session still open: not yet judged`) : null,
     lines.map((l) => h("li", { class: `l-${l.cls}` }, h("span", { class: "swatch", "aria-hidden": "true" }), l.label)));
   return h("figure", { class: "chart course-trend" }, g, legend);
 }
