@@ -646,6 +646,86 @@ static void missed_session_overdue_when_its_alert_is_raised(void **state) {
   }
 }
 
+/* AR2 (docs/safety.md): a missed-session alert raised while the session's
+ * visit sat open with no dose given closes when that dose is given, saying
+ * why in the alert log, and the next session is due from the dose: the
+ * patient is not listed overdue beside a session discharged. */
+static void a_dose_given_closes_the_missed_session_alert(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  uint64_t a, b;
+  assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-AR2", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true, \"given\": 40}"), 0);
+  discharge(e, a);
+  /* Session 2 (due in 2 days) opened 2 hours late and left a day (the
+   * grace) with no dose: the missed-session alert says so. */
+  vigil_engine_advance_to(e, T0 + 2 * DAY + 2 * HOUR);
+  assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-AR2", "nurse:ana", NULL, &b), 0);
+  assert_int_equal(vigil_visit_record_json(e, b, "nurse:ana", "{\"consent\": true}"), 0);
+  vigil_engine_advance_to(e, T0 + 3 * DAY + 3 * HOUR);
+  json_t *c = course_of(e, "MRN-AR2");
+  assert_int_equal(json_array_size(json_object_get(c, "alerts")), 1);
+  json_t *alert = json_array_get(json_object_get(c, "alerts"), 0);
+  assert_string_equal(str(alert, "rule"), "missed_session");
+  assert_string_equal(str(alert, "state"), "active");
+  assert_non_null(strstr(str(alert, "message"), "with no dose given"));
+  json_decref(c);
+  /* The dose given an hour later: the alert closes, saying why. */
+  vigil_engine_advance_to(e, T0 + 3 * DAY + 4 * HOUR);
+  assert_int_equal(vigil_visit_record_json(e, b, "nurse:ana", "{\"given\": 40}"), 0);
+  c = course_of(e, "MRN-AR2");
+  assert_int_equal(json_array_size(json_object_get(c, "alerts")), 1);
+  assert_string_not_equal(str(json_array_get(json_object_get(c, "alerts"), 0), "state"), "active");
+  json_decref(c);
+  json_t *log = parse(vigil_query_alert_log_json(e, 0, T0 + 30 * DAY, 0, 0));
+  json_t *row = json_array_get(json_object_get(log, "alerts"), 0);
+  assert_string_equal(str(row, "rule"), "missed_session");
+  if (!str(row, "resolved_reason")) fail_msg("no resolved_reason: %s", str(row, "resolved_at") ? "resolved" : "open");
+  assert_string_equal(str(row, "resolved_reason"), "dose_given");
+  json_decref(log);
+  discharge(e, b);
+  /* Session 3 is due the interval (2 days) after session 2's dose, not after
+   * its visit's start: not overdue when that start's due and grace pass. */
+  vigil_engine_advance_to(e, T0 + 5 * DAY + 3 * HOUR);
+  c = course_of(e, "MRN-AR2");
+  assert_string_equal(str(c, "next_due"), "2026-01-10T12:00:00.000Z");
+  assert_false(json_is_true(json_object_get(c, "overdue")));
+  assert_int_equal(json_array_size(json_object_get(c, "alerts")), 1);
+  json_decref(c);
+  json_t *due = parse(vigil_patients_due_json(e, T0 + 30 * DAY, 1));
+  assert_int_equal(json_array_size(json_object_get(due, "patients")), 0);
+  json_decref(due);
+  /* Folded from the log alike. */
+  vigil_engine_free(f->e);
+  open_engine(f, T0 + 5 * DAY + 3 * HOUR);
+  e = f->e;
+  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  c = course_of(e, "MRN-AR2");
+  assert_string_equal(str(c, "next_due"), "2026-01-10T12:00:00.000Z");
+  assert_int_equal(json_array_size(json_object_get(c, "alerts")), 1);
+  assert_string_not_equal(str(json_array_get(json_object_get(c, "alerts"), 0), "state"), "active");
+  json_decref(c);
+}
+
+/* AR7: the due list's last_session_at is the last session that counts (the
+ * one its next_due runs from), not an aborted visit's start. */
+static void the_due_list_names_the_last_session_given(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  discharge(e, session(e, "MRN-AR7", 20, NULL));
+  vigil_engine_advance_to(e, T0 + DAY);
+  uint64_t b;
+  assert_int_equal(vigil_visit_start(e, "course_test", "MRN-AR7", "nurse:ana", NULL, &b), 0);
+  assert_int_equal(vigil_visit_abort(e, b, "nurse:ana", "started by mistake"), 0);
+  json_t *due = parse(vigil_patients_due_json(e, T0 + 30 * DAY, 0));
+  json_t *row = json_array_get(json_object_get(due, "patients"), 0);
+  assert_string_equal(str(row, "patient"), "MRN-AR7");
+  assert_int_equal((int)num(row, "sessions"), 2);
+  assert_string_equal(str(row, "last_session_at"), "2026-01-05T08:00:00.000Z");
+  json_decref(due);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
@@ -661,6 +741,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_new_course_keeps_the_interval_and_the_baseline, setup, teardown),
       cmocka_unit_test_setup_teardown(rems_form_overdue_when_its_alert_says_so, setup, teardown),
       cmocka_unit_test_setup_teardown(missed_session_overdue_when_its_alert_is_raised, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_dose_given_closes_the_missed_session_alert, setup, teardown),
+      cmocka_unit_test_setup_teardown(the_due_list_names_the_last_session_given, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,9 @@ static int on_event(void *ud, const vigil_event *ev) {
   } else {
     json_object_set_new(row, "resolved_at", iso(ev->time));
     json_object_set_new(row, "resolved_by", json_string(ev->actor ? ev->actor : ""));
+    /* Why it closed (a course alert: "visit", "dose_given", "rescheduled", ...). */
+    if (vigil__val_text_of(d, K(reason)))
+      json_object_set_new(row, "resolved_reason", json_string(vigil__val_text_of(d, K(reason))));
   }
   return 0;
 }

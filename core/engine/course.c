@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "course.h"
+#include "engine/patients.h"
 #include "model.h"
 #include "alerts.h"
 #include "clock.h"
@@ -528,6 +529,18 @@ static course *start_course(vigil_engine *e, protocol *p, const char *patient, c
   return e->courses[id - 1];
 }
 
+/* Closes course c's open missed-session alerts, saying why (the alert list
+ * shows the reason): the patient came ("visit"), or the session raised
+ * about while its visit sat open with no dose was given after all
+ * ("dose_given", "session_completed": docs/safety.md AR2). */
+static int close_missed(vigil_engine *e, course *c, const char *actor, const char *reason, uint64_t visit_id) {
+  for (uint32_t i = 0; i < c->n_alerts; i++)
+    if (!c->alerts[i]->cleared && !strcmp(c->alerts[i]->rule, RULE_MISSED) &&
+        resolve_course_alert(e, c->alerts[i], actor, reason, NULL, 0, visit_id) < 0)
+      return VIGIL_ENOMEM;
+  return 0;
+}
+
 int vigil__course_join(vigil_engine *e, visit *v, const char *actor, const char *override_reason, uint64_t concurrent) {
   ready(e);
   if (e->oom || !v->patient) return oom(e); /* the visit did not take its start in full */
@@ -548,11 +561,7 @@ int vigil__course_join(vigil_engine *e, visit *v, const char *actor, const char 
   vigil_event *ev = vigil__emit(e, NULL, EV_COURSE_SESSION_ADDED, actor, data);
   if (!ev || vigil__course_apply(e, ev) < 0) return oom(e);
   /* The patient came: a missed session's alert closes. */
-  for (uint32_t i = 0; i < c->n_alerts; i++)
-    if (!c->alerts[i]->cleared && !strcmp(c->alerts[i]->rule, RULE_MISSED) &&
-        resolve_course_alert(e, c->alerts[i], actor, "visit", NULL, 0, v->id) < 0)
-      return VIGIL_ENOMEM;
-  return 0;
+  return close_missed(e, c, actor, "visit", v->id);
 }
 
 /* ---- one session at a time (docs/safety.md G9) ---------------------------- */
@@ -731,6 +740,10 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   /* The series' last session completed: its response is reviewed, and a
    * series that was late is complete now. */
   review_response(e, c);
+  /* AR2: a session that completed is one given: the missed-session alert
+   * raised while its visit sat open with no dose closes (a protocol that
+   * declares dose_given closed it at the dose already: vigil__course_sync). */
+  if (!aborted && !no_dose && close_missed(e, c, K(vigil), "session_completed", v->id) < 0) return VIGIL_ENOMEM;
   alert *late = course_alert(c, RULE_SERIES, 1);
   if (late && completed(c) >= (uint32_t)c->p->course->sessions &&
       resolve_course_alert(e, late, K(vigil), "series_complete", NULL, 0, 0) < 0)
@@ -996,6 +1009,11 @@ void vigil__course_sync(vigil_engine *e, visit *v) {
     if (!ev || vigil__course_apply(e, ev) < 0) e->oom = 1;
   }
   if (!e->oom) review_response(e, c);
+  /* AR2: the dose given in a visit that a missed-session alert was raised
+   * about ("open since ... with no dose given"): the session happened. */
+  if (!e->oom && c->sessions[n].ended == SESSION_OPEN && dose_counted(e, c, &c->sessions[n]) &&
+      close_missed(e, c, K(vigil), "dose_given", v->id) < 0)
+    e->oom = 1;
 }
 
 /* ---- what is computed from a course -------------------------------------- */
@@ -1083,9 +1101,10 @@ static int64_t next_due_after(const course *c, uint32_t upto) {
   if (c->closed) return -1;
   if (c->resched_to && c->resched_sessions == upto) return c->resched_to;
   /* An aborted session is not one given: the interval runs from the last
-   * that counts (from the course's start when none does). */
+   * that counts (from the course's start when none does), from its dose
+   * when its end kept one (AR2: a visit left open a day before its dose). */
   const course_session *s = last_counted(c, upto);
-  int64_t last = s ? s->at : c->started_at;
+  int64_t last = !s ? c->started_at : s->dosed_at > s->at ? s->dosed_at : s->at;
   uint32_t n = counted(c, upto);
   if (n < (uint32_t)cs->sessions) return last + cs->interval;
   if (!cs->maintenance_interval) return -1;
@@ -2105,6 +2124,12 @@ const char *vigil_course_patient(vigil_engine *e, uint64_t id) {
   return c ? c->patient : NULL;
 }
 
+/* (engine/patients.h) AR4: a read by a reference in another letter case. */
+const char *vigil__patient_similar(vigil_engine *e, const char *patient) {
+  ready(e);
+  return patient && *patient ? vigil__patients_similar(e, patient) : NULL;
+}
+
 char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_only) {
   ready(e);
   int64_t now = vigil__engine_now(e);
@@ -2132,7 +2157,10 @@ char *vigil_patients_due_json(vigil_engine *e, int64_t until_ms, int overdue_onl
     vigil__buf_put_int(&b, counted(c, c->n_sessions));
     vigil__buf_puts(&b, ",\"last_session_at\":");
     /* A course started before its first visit has none (C9). */
-    json_time_or_null(&b, c->n_sessions ? c->sessions[c->n_sessions - 1].at : -1);
+    /* AR7: the last session that counts, the one next_due reads (an aborted
+     * visit's start is no session given). */
+    const course_session *last = last_counted(c, c->n_sessions);
+    json_time_or_null(&b, last ? last->at : -1);
     vigil__buf_puts(&b, ",\"next_due\":");
     json_time_or_null(&b, due);
     vigil__buf_puts(&b, ",\"overdue\":");

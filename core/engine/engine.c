@@ -41,7 +41,15 @@ static int start(vigil_engine *e, char *err, size_t errlen) {
   uint64_t last_seq, count = 0;
   int unclean = 0;
   int rc = vigil__recover_log(e, &last_seq, &unclean, err, errlen);
-  if (rc < 0 || last_seq == 0) return rc; /* a new store: nothing to recover, nothing to say */
+  if (rc < 0) return rc;
+  /* A new store: nothing to recover, nothing to say; its visits, none, are
+   * held, so a course's deadline reads the open visits from the first
+   * (a missed-session alert waited for a restart to see a visit left open
+   * with no dose: docs/safety.md AR2). */
+  if (last_seq == 0) {
+    e->visits_recovered = 1;
+    return 0;
+  }
   /* The patients' courses first: a visit's rules may read its course. */
   if ((rc = vigil__courses_fold(e, 0, err, errlen)) < 0) return rc;
   if ((rc = vigil__recover_visits(e, &count, err, errlen)) < 0) return rc;
