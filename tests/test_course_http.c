@@ -987,6 +987,48 @@ static void course_start_checks_look_alikes(void **state) {
   serve_cleanup(&s);
 }
 
+/* AR4 (docs/safety.md): a read by a reference spelled like a known patient
+ * (another letter case) names that patient: the 404 of GET /patients/{id}
+ * says "did you mean" with `similar`, and an empty visit list carries the
+ * same `similar`. Nothing is merged: the patient's own reads are as before. */
+static void reads_name_a_look_alike_patient(void **state) {
+  (void)state;
+  serve_process s;
+  serve_course(&s, FAST);
+  assert_true(serve_start_visit(&s, "course_fast", "MRN-1001") > 0);
+  char *text = NULL;
+  assert_int_equal(serve_request(&s, "GET", "/api/v1/patients/mrn-1001", NULL, &text), 404);
+  json_t *j = json_loads(text, 0, NULL);
+  free(text);
+  json_t *err = json_object_get(j, "error");
+  assert_string_equal(json_string_value(json_object_get(err, "code")), "not_found");
+  assert_string_equal(json_string_value(json_object_get(err, "message")),
+                      "no record of patient mrn-1001; did you mean MRN-1001?");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(err, "similar"), 0)), "MRN-1001");
+  json_decref(j);
+  j = get(&s, "/api/v1/visits?patient=mrn-1001", 200);
+  assert_int_equal(json_array_size(json_object_get(j, "visits")), 0);
+  assert_int_equal(json_array_size(json_object_get(j, "similar")), 1);
+  assert_string_equal(json_string_value(json_array_get(json_object_get(j, "similar"), 0)), "MRN-1001");
+  json_decref(j);
+  /* The patient's own reads: found, no hint. */
+  j = get(&s, "/api/v1/visits?patient=MRN-1001", 200);
+  assert_int_equal(json_array_size(json_object_get(j, "visits")), 1);
+  assert_null(json_object_get(j, "similar"));
+  json_decref(j);
+  j = get(&s, "/api/v1/patients/MRN-1001", 200);
+  assert_int_equal(json_array_size(json_object_get(j, "courses")), 1);
+  json_decref(j);
+  /* A reference like no one: the 404 and the empty list as before. */
+  assert_int_equal(serve_request(&s, "GET", "/api/v1/patients/MRN-9999", NULL, &text), 404);
+  assert_null(strstr(text, "similar"));
+  free(text);
+  j = get(&s, "/api/v1/visits?patient=MRN-9999", 200);
+  assert_null(json_object_get(j, "similar"));
+  json_decref(j);
+  serve_cleanup(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(course_over_http),
                                      cmocka_unit_test(missed_session_over_http),
@@ -996,6 +1038,7 @@ int main(void) {
                                      cmocka_unit_test(integration_sessions_over_http),
                                      cmocka_unit_test(an_open_session_is_the_same_after_restarts),
                                      cmocka_unit_test(course_start_checks_look_alikes),
-                                     cmocka_unit_test(closing_one_course_alerts_the_other_at_once)};
+                                     cmocka_unit_test(closing_one_course_alerts_the_other_at_once),
+                                     cmocka_unit_test(reads_name_a_look_alike_patient)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

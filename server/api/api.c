@@ -21,6 +21,7 @@
 #include "api_internal.h"
 #include "engine/gate.h"
 #include "engine/json_input.h"
+#include "engine/patients.h"
 #include "base/buf.h"
 #include "child.h"
 #include "diffs.h"
@@ -447,6 +448,17 @@ static void get_visits(api *a, http_request *req, const api_call *c) {
   f.after = after;
   f.limit = limit > 1000 ? 1000 : (uint32_t)limit;
   char *body = vigil_query_visits_json(a->e, &f);
+  /* AR4: no visit of a patient spelled like a known one: the list says whom
+   * (a hint: nothing is merged). */
+  const char *like = body && f.patient ? vigil__patient_similar(a->e, f.patient) : NULL;
+  if (like && !strncmp(body, "{\"visits\":[]", 12)) {
+    json_t *j = json_loads(body, 0, NULL);
+    if (j && json_object_set_new(j, "similar", json_pack("[s]", like)) == 0) {
+      free(body);
+      body = json_dumps(j, JSON_COMPACT);
+    }
+    json_decref(j);
+  }
   if (!body) {
     /* A filter the engine refused names its field; running out of memory does not. */
     if (vigil_engine_errfield(a->e))
@@ -514,7 +526,21 @@ static void get_patient(api *a, http_request *req, const api_call *c) {
    * is found too. */
   char *record = rc == VIGIL_ENOMEM ? NULL : vigil_patient_record_json(a->e, patient);
   if (rc < 0 && !record) {
-    fail_engine(a, req, rc, "patient");
+    /* AR4: no record of this reference, but of one spelled like it. */
+    const char *like = rc == VIGIL_ENOENT ? vigil__patient_similar(a->e, patient) : NULL;
+    if (!like) {
+      fail_engine(a, req, rc, "patient");
+      return;
+    }
+    char msg[600];
+    snprintf(msg, sizeof msg, "no record of patient %s; did you mean %s?", patient, like);
+    json_t *extra = json_pack("{s:[s]}", "similar", like);
+    char *err = extra ? vigil__http_error_json("not_found", msg, "patient", extra) : NULL;
+    json_decref(extra);
+    if (err)
+      vigil__api_reply_free(req, 404, err, NULL);
+    else
+      fail_engine(a, req, VIGIL_ENOMEM, "patient");
     return;
   }
   json_t *j = body ? json_loads(body, 0, NULL) : json_pack("{s:s, s:[]}", "patient", patient, "courses");
