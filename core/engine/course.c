@@ -1101,10 +1101,9 @@ static int64_t next_due_after(const course *c, uint32_t upto) {
   if (c->closed) return -1;
   if (c->resched_to && c->resched_sessions == upto) return c->resched_to;
   /* An aborted session is not one given: the interval runs from the last
-   * that counts (from the course's start when none does), from its dose
-   * when its end kept one (AR2: a visit left open a day before its dose). */
+   * that counts (from the course's start when none does). */
   const course_session *s = last_counted(c, upto);
-  int64_t last = !s ? c->started_at : s->dosed_at > s->at ? s->dosed_at : s->at;
+  int64_t last = s ? s->at : c->started_at;
   uint32_t n = counted(c, upto);
   if (n < (uint32_t)cs->sessions) return last + cs->interval;
   if (!cs->maintenance_interval) return -1;
