@@ -9,6 +9,16 @@
 #include <string.h>
 #include <uv.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef UNDER_VALGRIND
+#define UNDER_VALGRIND() 0
+#endif
+
 #include "lang/embedded_lua.h"
 #include "lang/source_file.h"
 
@@ -79,6 +89,14 @@ static void push_protocol_place(lua_State *L) {
   lua_pushliteral(L, "");
 }
 
+/* The default wall-time limit of a call, as enforced. Under valgrind code
+ * runs 20 to 50 times slower, and the default, a live ward's, stopped the
+ * load of a bundled protocol that takes 0.1 s (make valgrind, test_lint:
+ * "stopped after 2015.6 ms"): there it is given 25 times over. A limit set
+ * (a site's, a test's) is enforced as set, and errors name the default as
+ * it is (shown_limit_ns). */
+static uint64_t default_limit_ns(void) { return UNDER_VALGRIND() ? 25 * SANDBOX_TIME_LIMIT_NS : SANDBOX_TIME_LIMIT_NS; }
+
 /* Writes the time limit's message: the limit and what the call took, as the
  * technical alert says. */
 static void time_limit_message(const sandbox *sb, uint64_t now, const char *why, char *out, size_t len) {
@@ -87,8 +105,8 @@ static void time_limit_message(const sandbox *sb, uint64_t now, const char *why,
              "time limit of %.0f ms for one entry exceeded: stopped after %.1f ms (%s; with the entry's earlier calls)",
              (double)sb->pool->limit_ns / 1e6, (double)(now - sb->started) / 1e6, why);
   else
-    snprintf(out, len, "time limit of %.0f ms exceeded: stopped after %.1f ms (%s)",
-             (double)(sb->deadline - sb->started) / 1e6, (double)(now - sb->started) / 1e6, why);
+    snprintf(out, len, "time limit of %.0f ms exceeded: stopped after %.1f ms (%s)", (double)sb->shown_limit_ns / 1e6,
+             (double)(now - sb->started) / 1e6, why);
 }
 
 /* Raises the error of a call past its budget or its time, at the protocol's
@@ -506,7 +524,7 @@ int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t 
     return LUA_ERRRUN;
   }
   uint64_t started = uv_hrtime();
-  uint64_t own_limit = sb->time_limit_ns ? sb->time_limit_ns : SANDBOX_TIME_LIMIT_NS;
+  uint64_t own_limit = sb->time_limit_ns ? sb->time_limit_ns : default_limit_ns();
   if (pool && !pool->deadline) {
     /* The entry's first call: its time across its calls begins (AH1). */
     pool->limit_ns = pool->time_limit_ns ? pool->time_limit_ns : ENTRY_TIME_FACTOR * own_limit;
@@ -526,6 +544,7 @@ int vigil__sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t 
   sb->hook_early = 0;
   sb->started = started;
   sb->deadline = started + own_limit;
+  sb->shown_limit_ns = sb->time_limit_ns ? sb->time_limit_ns : SANDBOX_TIME_LIMIT_NS;
   sb->entry_deadline = pool && pool->deadline < sb->deadline;
   if (sb->entry_deadline) sb->deadline = pool->deadline;
   sb->calls++;

@@ -36,14 +36,15 @@ typedef struct sandbox_pool {
 typedef struct sandbox {
   lua_State *L;
   size_t used, cap, peak;
-  uint64_t budget;        /* instructions per call */
-  uint64_t spent;         /* in the current call, charged work included */
-  uint64_t call_budget;   /* of the current call: budget, or less when the entry's pool has less left */
-  sandbox_pool *pool;     /* the engine's, or NULL */
-  uint64_t deadline;      /* uv_hrtime() when the current call must stop */
-  uint64_t started;       /* uv_hrtime() when the current call began */
-  uint64_t time_limit_ns; /* per call; 0: SANDBOX_TIME_LIMIT_NS (the engine sets the site's) */
-  int entry_deadline;     /* the current call's deadline is its entry's (the pool's), not its own */
+  uint64_t budget;         /* instructions per call */
+  uint64_t spent;          /* in the current call, charged work included */
+  uint64_t call_budget;    /* of the current call: budget, or less when the entry's pool has less left */
+  sandbox_pool *pool;      /* the engine's, or NULL */
+  uint64_t deadline;       /* uv_hrtime() when the current call must stop */
+  uint64_t started;        /* uv_hrtime() when the current call began */
+  uint64_t shown_limit_ns; /* the current call's limit as its error names it (sandbox.c, default_limit_ns) */
+  uint64_t time_limit_ns;  /* per call; 0: SANDBOX_TIME_LIMIT_NS (the engine sets the site's) */
+  int entry_deadline;      /* the current call's deadline is its entry's (the pool's), not its own */
   /* Bytes the current call allocated that are not yet charged to its budget
    * (sandbox.c charge_allocation), and whether the count hook was asked to
    * fire at the next instruction to charge them. */
