@@ -130,6 +130,8 @@ static const attack attacks[] = {
     {"load_gmatch_kept_upvalue", LOAD_ERROR, "keeps a library iterator (string.gmatch's) made at load"},
     {"load_upvalue_assigned", LOAD_ERROR, "assigns 'last', a variable of"},
     {"load_upvalue_assigned_nested", LOAD_ERROR, "assigns 'last', a variable of"},
+    /* A table disguised as one of the language's views (docs/security.md AT1). */
+    {"load_disguised_view", LOAD_ERROR, "load_disguised_view/protocol.lua has a metatable"},
     {"param_options", LOAD_ERROR, "options are only for choice params", NULL, 1},
     {"vitals_options", LOAD_ERROR, "is read-only", NULL, 1},
 };

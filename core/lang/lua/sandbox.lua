@@ -536,14 +536,11 @@ local function freeze_table(t, name)
                         __metatable = false, name = name, [FROZEN] = store })
 end
 
--- A view the language made (lang.readonly, the globals): empty, and its
--- writes raise in the language's own code. Neither frozen nor walked.
-local function language_view(t, mt)
-  local w = raw_rawget(mt, "__newindex")
-  if type(w) ~= "function" or raw_next(t) ~= nil then return false end
-  local info = dbg_getinfo(w, "S")
-  return info.what ~= "C" and raw_byte(info.source, 1) == 61 -- "=vigil.lua", "=sandbox.lua"
-end
+-- A view the language made (lang.readonly, v.alert, the globals): its writes
+-- raise in the language's own code. Neither frozen nor walked. Known by
+-- identity (lang.views), not by its shape (docs/security.md AT1).
+local views = lang.views
+local function language_view(t) return views[t] == true end
 -- A Lua function of the protocol's own files, not of the language (whose
 -- chunk names begin with "=": vigil.lua, this file, vigil/scores.lua).
 local function protocol_code(f)
@@ -609,6 +606,7 @@ local ENV = setmetatable({}, {
   __metatable = false,
 })
 base._G = ENV
+views[ENV] = true
 
 -- Text chunks only: crafted bytecode can crash the VM.
 -- An error in the loaded text names the protocol file and the line of the
@@ -864,7 +862,7 @@ function sandbox.freeze(roots)
             .. "visit's text into another's (docs/security.md AQ4); make it inside the function that uses it", 0)
     end
     local mt = dbg_getmetatable(x)
-    if mt ~= nil and language_view(x, mt) then return end
+    if mt ~= nil and language_view(x) then return end
     local name = file and "'" .. label .. "' of " .. file or label
     local where = file and file .. ":" .. at or at
     if mt ~= nil then

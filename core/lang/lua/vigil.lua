@@ -83,9 +83,16 @@ local function problem(at, fmt, ...)
   problems[#problems + 1] = { where = at, message = safe_format(fmt, ...) }
 end
 
+-- The read-only views the language makes (readonly below, v.alert; sandbox.lua adds the
+-- globals). sandbox.freeze leaves them be and knows them by identity, never by their shape:
+-- a protocol's own table with a language function for __newindex is no view (docs/security.md
+-- AT1: `setmetatable({}, { __newindex = next, last = "" })` carried a note across patients).
+local views = setmetatable({}, { __mode = "k" })
+lang.views = views
+
 -- Read-only view of a table: writes raise, unknown keys go to `missing`.
 local function readonly(t, name, missing)
-  return setmetatable({}, {
+  local view = setmetatable({}, {
     -- A plain table index when nothing is missing-aware: the fast path.
     __index = missing and function(_, k)
       local x = t[k]
@@ -99,6 +106,8 @@ local function readonly(t, name, missing)
     __len = function() return #t end,
     __metatable = false,
   })
+  views[view] = true
+  return view
 end
 lang.readonly = readonly
 
@@ -278,6 +287,7 @@ api.alert = setmetatable({}, {
   __pairs = function() return next, alerts, nil end,
   __metatable = false,
 })
+views[api.alert] = true
 function api.block(reason, opts)
   if type(reason) ~= "string" then error("a block needs a reason", 2) end
   return { outcome = "block", reason = reason, id = opts and opts.id }
