@@ -285,6 +285,29 @@ static void the_interval_runs_from_the_dose(void **state) {
   assert_string_equal(gate_reason(e, b), "");
 }
 
+/* AS5 (docs/safety.md): a session aborted with the dose recorded and no dose
+ * given recorded (esketamine's dose and lot, then "vomited after the first
+ * device") holds the minimum interval as a dose does; one aborted with
+ * nothing of the dose recorded holds nothing. */
+static void an_abort_with_the_dose_recorded_holds_the_interval(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  uint64_t a, b, c;
+  assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-D2", "nurse:ana", NULL, &a), 0);
+  assert_int_equal(vigil_visit_abort(e, a, "nurse:ana", "patient unwell"), 0);
+  vigil_engine_advance_to(e, T0 + HOUR);
+  assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-D2", "nurse:ana", NULL, &b), 0);
+  assert_int_equal(vigil_visit_record_json(e, b, "nurse:ana", "{\"consent\": true}"), 0);
+  assert_string_equal(gate_reason(e, b), ""); /* nothing of a dose: no hold */
+  assert_int_equal(vigil_visit_record_json(e, b, "nurse:ana", "{\"drawn\": 40}"), 0);
+  assert_int_equal(vigil_visit_abort(e, b, "nurse:ana", "vomited after the first device"), 0);
+  vigil_engine_advance_to(e, T0 + 2 * HOUR);
+  assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-D2", "nurse:ana", NULL, &c), 0);
+  assert_int_equal(vigil_visit_record_json(e, c, "nurse:ana", "{\"consent\": true}"), 0);
+  assert_non_null(strstr(gate_reason(e, c), "the last dose given (its visit aborted since)"));
+}
+
 /* G9: the course's minimum interval since the last completed session holds
  * a session's first gate, until it has passed or a clinician overrides; an
  * aborted session is no dose given and holds nothing. */
@@ -732,6 +755,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(the_dose_given_is_the_session_dose, setup, teardown),
       cmocka_unit_test_setup_teardown(rules_see_the_course, setup, teardown),
       cmocka_unit_test_setup_teardown(the_interval_runs_from_the_dose, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_abort_with_the_dose_recorded_holds_the_interval, setup, teardown),
       cmocka_unit_test_setup_teardown(closed_course_and_a_second_open_one, setup, teardown),
       cmocka_unit_test_setup_teardown(one_open_session_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(minimum_interval_holds_the_first_gate, setup, teardown),

@@ -132,6 +132,8 @@ static const attack attacks[] = {
     {"load_upvalue_assigned_nested", LOAD_ERROR, "assigns 'last', a variable of"},
     /* A table disguised as one of the language's views (docs/security.md AT1). */
     {"load_disguised_view", LOAD_ERROR, "load_disguised_view/protocol.lua has a metatable"},
+    /* A function kept only inside the language's pairs iterator (docs/security.md AT2). */
+    {"load_assign_behind_pairs", LOAD_ERROR, "assigns 'last', a variable of"},
     {"param_options", LOAD_ERROR, "options are only for choice params", NULL, 1},
     {"vitals_options", LOAD_ERROR, "is read-only", NULL, 1},
 };

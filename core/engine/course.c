@@ -709,6 +709,17 @@ static int dose_counted(const vigil_engine *e, const course *c, const course_ses
   return v && v->status == VISIT_ACTIVE && dose_given_at(c, v, NULL) != 0;
 }
 
+/* AS5: when one of the course's dose_recorded items (the dose and its lot,
+ * recorded before the dose) was recorded in v, whatever its phase; 0: none. */
+static int64_t dose_recorded_at(const course *c, const visit *v) {
+  const course_spec *cs = v->p->course ? v->p->course : c->p->course;
+  for (uint32_t i = 0; i < cs->n_dose_recorded; i++) {
+    int item = vigil__protocol_find_item(v->p, cs->dose_recorded[i], -1);
+    if (item >= 0 && v->items[item].given_at) return v->items[item].given_at;
+  }
+  return 0;
+}
+
 int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
   ready(e);
   uint32_t n;
@@ -719,6 +730,11 @@ int vigil__course_session_end(vigil_engine *e, visit *v, int aborted) {
    * once it is discharged: the minimum interval runs from the dose, not from
    * the visit's start (a visit opened the evening before). */
   int64_t dosed = dose_given_at(c, v, NULL);
+  /* AS5: aborted in the phase that gives the dose with the dose and its lot
+   * recorded (esketamine: "vomited after the first device"): some of the dose
+   * may have been given, so the session holds the minimum interval as a dose
+   * does (a clinician overrides the next session's gate when none was). */
+  if (!dosed && aborted) dosed = dose_recorded_at(c, v);
   /* U4: a visit discharged with none of its course's dose_given items
    * recorded (the infusion's gate overridden, "cannula failed twice") gave no
    * dose: its session counts as an aborted one does. A course that names no

@@ -75,33 +75,30 @@ local BP_ALERT_RULES = { "bp_high", "bp_rise", "bp_low", "hr_low" }
 -- (docs/safety.md AQ1: "yes" on 126/80, then 178/108, its rise acknowledged by the nurse, and
 -- the patient left with "yes" beside 178/108 on the REMS form). A calm reading after it voids
 -- nothing. The gate's reason, or nil when the "yes" stands.
--- A reading observed at the very time of the "yes" (one entry with both, or two entries on
--- a clock that did not move between them: a restart, docs/safety.md AS1) may have come after
--- it: one that raises an alert voids the "yes" as a later one does (she answers again), and a
--- calm one counts as judged. A "yes" given before any BP before leaving judged none: the first
--- that comes after it voids it, calm or not (AS2).
+-- A reading observed at the very time of the "yes" counts as judged (one entry with both);
+-- two entries on a clock that did not move between them are alike to the view, which gives
+-- observed times only (docs/safety.md AS1, open). A "yes" given before any BP before leaving
+-- judged none: the first that comes after it voids it, calm or not (AS2).
 local function yes_voided(visit)
   local yes_at = visit.observed_at("leaving_acceptable")
   local n = visit.count("bp_before_leaving")
   local readings = visit.last("bp_before_leaving", n) or {}
-  local voiding, judged, with_it
+  local voiding, judged
   for k = 1, n do
     local at = visit.observed_at("bp_before_leaving", k)
-    if at < yes_at then
+    if at <= yes_at then
       judged = readings[k]
       break
     end
-    local alerting = false
-    for _, id in ipairs(BP_ALERT_RULES) do
-      if BP_ALERTS[id](readings[k], visit) then
-        alerting = true
-        break
+    if voiding == nil then
+      for _, id in ipairs(BP_ALERT_RULES) do
+        if BP_ALERTS[id](readings[k], visit) then
+          voiding = fmt("%s at %s", lib.bp(readings[k]), lib.clock(at))
+          break
+        end
       end
     end
-    if alerting and voiding == nil then voiding = fmt("%s at %s", lib.bp(readings[k]), lib.clock(at)) end
-    if at == yes_at and not alerting then with_it = with_it or readings[k] end
   end
-  judged = judged or with_it
   if voiding == nil and judged == nil and n > 0 then
     return fmt("blood pressure before leaving %s at %s came after the prescriber's \"yes\", given before any blood "
                .. "pressure before leaving: the prescriber answers again, judging it (a new entry of \"Vitals "

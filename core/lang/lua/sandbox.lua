@@ -848,6 +848,20 @@ function sandbox.freeze(roots)
         stateful = "a library iterator (string.gmatch's)"
       elseif info.what == "C" and getupvalue(x, 1) ~= nil then
         stateful = "a library function with state of its own (a C closure)"
+      elseif info.what ~= "C" then
+        -- A closure of the language made at load may keep a function of the
+        -- protocol's (pairs over a table whose __pairs returns it: the
+        -- iterator the wrapper hands out is the language's): the Lua
+        -- functions it keeps are walked, so that one of the protocol's is
+        -- checked as if the protocol kept it (docs/security.md AT2). Not its
+        -- tables nor its C functions: the language's own.
+        seen[x] = true
+        for i = 1, 255 do
+          local uname, y = getupvalue(x, i)
+          if uname == nil then break end
+          if type(y) == "function" and dbg_getinfo(y, "S").what ~= "C" then reach(y, label, file, at, holder) end
+        end
+        return
       else
         return
       end

@@ -9,11 +9,13 @@ return v.protocol "course_dose_test" {
   course = v.course {
     sessions = 3, within = "10d", min_interval = "1d", interval = "2d", grace = "1d",
     dose_given = { "session.given" },
+    dose_recorded = { "session.drawn" },
   },
   phases = {
     v.phase "session" {
       items = {
         v.check "consent" { title = "Consent" },
+        v.number "drawn" { title = "Dose drawn up", unit = "mg", range = { 0, 250 }, required = false },
         v.number "given" { title = "Dose given", unit = "mg", range = { 0, 250 }, required = false },
       },
     },
