@@ -232,8 +232,10 @@ static inline int alarm_cmd_msg(alarm_serve *a, const char *who, uint64_t visit,
   snprintf(msg, len, "%s", m ? m : "");
   json_decref(r); /* m is r's: read msg from here on */
   /* What a nurse reads: a reason that ends its own sentence is joined with
-   * one full stop, not two ("... a clinician's review.. Nothing was recorded"). */
-  if (strstr(msg, ".. ")) fail_msg("a refusal reads with a doubled full stop: %s", msg);
+   * one full stop, not two ("... a clinician's review.. Nothing was recorded").
+   * Not a range in an item's title ("MOAA/S, 5 alert .. 0 no response"). */
+  for (const char *p = strstr(msg, ".. "); p; p = strstr(p + 1, ".. "))
+    if (p > msg && p[-1] != ' ') fail_msg("a refusal reads with a doubled full stop: %s", msg);
   return status;
 }
 
