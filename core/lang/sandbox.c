@@ -9,13 +9,10 @@
 #include <string.h>
 #include <uv.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
+#ifdef VIGIL_HAVE_VALGRIND_H /* core/lang/CMakeLists.txt */
 #include <valgrind/valgrind.h>
 #define UNDER_VALGRIND() RUNNING_ON_VALGRIND
-#endif
-#endif
-#ifndef UNDER_VALGRIND
+#else
 #define UNDER_VALGRIND() 0
 #endif
 
