@@ -248,6 +248,12 @@ static void one_open_session_at_a_time(void **state) {
  * 27 hours after the first visit's start, but 8 hours after its dose, is
  * held (it was not: the interval ran from the visit's start). Folded from the
  * log alike, once the discharged visit is no longer held. */
+/* Loads tests/protocols/course_dose (a course that declares its dose_given
+ * and dose_recorded items) beside the fixture's protocol. */
+static void load_course_dose(vigil_engine *e) {
+  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+}
+
 /* The first reason visit id's gate gives ("" when it is met), kept until
  * the next call. */
 static const char *gate_reason(vigil_engine *e, uint64_t id) {
@@ -262,7 +268,7 @@ static const char *gate_reason(vigil_engine *e, uint64_t id) {
 static void the_interval_runs_from_the_dose(void **state) {
   fixture *f = *state;
   vigil_engine *e = f->e;
-  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  load_course_dose(e);
   uint64_t a, b;
   assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-D1", "nurse:ana", NULL, &a), 0);
   vigil_engine_advance_to(e, T0 + 20 * HOUR);
@@ -278,7 +284,7 @@ static void the_interval_runs_from_the_dose(void **state) {
   vigil_engine_free(f->e);
   open_engine(f, T0 + 28 * HOUR);
   e = f->e;
-  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  load_course_dose(e);
   assert_non_null(strstr(gate_reason(e, b), "session 2 comes 0.33 days after session 1"));
   /* The interval from the dose passes: the gate holds no more. */
   vigil_engine_advance_to(e, T0 + 44 * HOUR + 1000);
@@ -292,7 +298,7 @@ static void the_interval_runs_from_the_dose(void **state) {
 static void an_abort_with_the_dose_recorded_holds_the_interval(void **state) {
   fixture *f = *state;
   vigil_engine *e = f->e;
-  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  load_course_dose(e);
   uint64_t a, b, c;
   assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-D2", "nurse:ana", NULL, &a), 0);
   assert_int_equal(vigil_visit_abort(e, a, "nurse:ana", "patient unwell"), 0);
@@ -676,7 +682,7 @@ static void missed_session_overdue_when_its_alert_is_raised(void **state) {
 static void a_dose_given_closes_the_missed_session_alert(void **state) {
   fixture *f = *state;
   vigil_engine *e = f->e;
-  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  load_course_dose(e);
   uint64_t a, b;
   assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-AR2", "nurse:ana", NULL, &a), 0);
   assert_int_equal(vigil_visit_record_json(e, a, "nurse:ana", "{\"consent\": true, \"given\": 40}"), 0);
@@ -723,7 +729,7 @@ static void a_dose_given_closes_the_missed_session_alert(void **state) {
   vigil_engine_free(f->e);
   open_engine(f, T0 + 4 * DAY);
   e = f->e;
-  if (vigil_engine_load(e, "tests/protocols/course_dose", NULL) < 0) fail_msg("%s", vigil_engine_errmsg(e));
+  load_course_dose(e);
   c = course_of(e, "MRN-AR2");
   assert_string_equal(str(c, "next_due"), "2026-01-09T10:00:00.000Z");
   assert_int_equal(json_array_size(json_object_get(c, "alerts")), 1);
