@@ -40,6 +40,11 @@ typedef struct reading {
   val v;
   const char *actor;   /* interned */
   int64_t recorded_at; /* when it was entered: later than at for a late entry */
+  /* The order of recording, whatever the times (the clock may not move
+   * between two entries, an entry may be back-dated): the log seq of the
+   * entry that recorded it, and of the entry or amendment that last changed
+   * its value (docs/safety.md AS1, AS3; visit.recorded_seq). */
+  uint64_t entered_seq, changed_seq;
 } reading;
 
 /* 56 bytes, one per protocol item in each visit (issue 16: it was 64). */

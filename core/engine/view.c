@@ -144,6 +144,26 @@ static int l_observed_at(lua_State *L) {
   return 1;
 }
 
+/* recorded_seq(ref [, k]): the order in which the latest reading (the k-th
+ * newest, as observed_at) was recorded, whatever its observed time: the log
+ * seq of the entry or amendment that last changed its value, then that of
+ * the entry that recorded it (the two alike unless amended since), or nil.
+ * Two readings of one entry have the same; a later entry's is greater though
+ * the clock did not move or it is back-dated (docs/safety.md AS1, AS3). */
+static int l_recorded_seq(lua_State *L) {
+  visit *v = current(L);
+  const item_state *s = &v->items[item_arg(L, v, 1)];
+  lua_Integer k = luaL_optinteger(L, 2, 1);
+  if (k < 1 || (uint64_t)k > s->n) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const reading *r = &s->r[s->n - (uint32_t)k];
+  lua_pushinteger(L, (lua_Integer)r->changed_seq);
+  lua_pushinteger(L, (lua_Integer)r->entered_seq);
+  return 2;
+}
+
 static int l_age(lua_State *L) {
   visit *v = current(L);
   const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
@@ -244,15 +264,25 @@ static int l_id(lua_State *L) {
 }
 
 int vigil__view_install(vigil_engine *e, protocol *p) {
-  static const luaL_Reg fns[] = {{"value", l_value},     {"first", l_first},
-                                 {"last", l_last},       {"count", l_count},
-                                 {"done", l_done},       {"skipped", l_skipped},
-                                 {"held", l_held},       {"observed_at", l_observed_at},
-                                 {"age", l_age},         {"checkpoints", l_checkpoints},
-                                 {"param", l_param},     {"phase", l_phase},
-                                 {"elapsed", l_elapsed}, {"phase_elapsed", l_phase_elapsed},
-                                 {"now", l_now},         {"id", l_id},
-                                 {"course", l_course},   {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"value", l_value},
+                                 {"first", l_first},
+                                 {"last", l_last},
+                                 {"count", l_count},
+                                 {"done", l_done},
+                                 {"skipped", l_skipped},
+                                 {"held", l_held},
+                                 {"observed_at", l_observed_at},
+                                 {"recorded_seq", l_recorded_seq},
+                                 {"age", l_age},
+                                 {"checkpoints", l_checkpoints},
+                                 {"param", l_param},
+                                 {"phase", l_phase},
+                                 {"elapsed", l_elapsed},
+                                 {"phase_elapsed", l_phase_elapsed},
+                                 {"now", l_now},
+                                 {"id", l_id},
+                                 {"course", l_course},
+                                 {NULL, NULL}};
   lua_State *L = p->sb->L;
   vigil__sandbox_push_lang(p->sb);
   int lang = lua_gettop(L);

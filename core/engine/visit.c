@@ -152,7 +152,8 @@ static void said_something(item_state *s, int64_t at, val value) {
 
 /* Each of these returns 0, or -1 when memory ran out and the visit misses
  * part of the event (vigil__visit_apply then fails the command: e->oom). */
-static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val value, const char *actor) {
+static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, uint64_t seq, val value,
+                       const char *actor) {
   item_state *s = &v->items[item];
   /* The array has room for n rounded up to a power of two (item_state,
    * model.h): it is full when n is one (or 0). */
@@ -170,7 +171,12 @@ static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, val 
     k--;
   memmove(&s->r[k + 1], &s->r[k], (s->n - k) * sizeof *s->r);
   s->n++;
-  s->r[k] = (reading){.at = at, .v = vigil__val_retain(value), .actor = actor, .recorded_at = recorded_at};
+  s->r[k] = (reading){.at = at,
+                      .v = vigil__val_retain(value),
+                      .actor = actor,
+                      .recorded_at = recorded_at,
+                      .entered_seq = seq,
+                      .changed_seq = seq};
   said_something(s, at, value);
   free(s->skipped);
   s->skipped = NULL;
@@ -427,7 +433,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
       field *f = &val_fields(*values)[i];
       int item = ph >= 0 ? item_of_phase(v, ph, f->key) : phase_item(v, f->key);
       if (item < 0) continue;
-      if (add_reading(v, item, at, ev->time, f->v, ev->actor) < 0) e->oom = 1;
+      if (add_reading(v, item, at, ev->time, ev->seq, f->v, ev->actor) < 0) e->oom = 1;
       if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
     }
     val *attests = vigil__val_get(d, K(attests));
@@ -448,6 +454,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     reading *r = &v->items[item].r[v->items[item].n - 1];
     vigil__val_release(r->v);
     r->v = vigil__val_retain(*value);
+    r->changed_seq = ev->seq; /* recorded again: after whatever came between (AS3) */
     said_something(&v->items[item], r->at, *value);
     if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
     break;

@@ -83,6 +83,15 @@ function Visit.held(ref, predicate, duration) end
 ---@param k? integer
 ---@return integer|nil
 function Visit.observed_at(ref, k) end
+--- The order in which the latest reading (with k, the k-th newest, as observed_at) was recorded,
+--- whatever its observed time: the log sequence of the entry or amendment that last changed its
+--- value, then that of the entry that recorded it (alike unless amended since); nil if there is
+--- none. Readings of one entry have the same; a later entry's is greater, back-dated or not.
+---@param ref vigil.ItemRef
+---@param k? integer
+---@return integer|nil changed
+---@return integer|nil entered
+function Visit.recorded_seq(ref, k) end
 --- How long ago the latest reading was observed, in ms (visit.now() - visit.observed_at(ref)); nil
 --- if never recorded.
 ---@param ref vigil.ItemRef

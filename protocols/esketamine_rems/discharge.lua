@@ -10,13 +10,14 @@
 -- monitoring and is on the REMS form's record.
 --
 -- Rule ids: spo2_low, rr_low, rr_high, sedation_deep (as monitoring.lua's), leaving_without_vitals, bp_leaving (blocks; bp_leaving also at low BP or a slow heart rate),
--- bp_high, bp_low, hr_low (high alerts on the BP before leaving: AL9, Q4), bp_rise (medium, from the pre-dose
+-- bp_high, bp_low, hr_low, hr_high (high alerts on the BP before leaving: AL9, Q4, AS4), bp_rise (medium, from the pre-dose
 -- reading: AN16), sedation_answer, dissociation_answer,
 -- respiratory_answer (blocks while a "no" contradicts the monitoring record and the
 -- prescriber has not confirmed it: docs/safety.md N6).
 --
--- The gate holds a "yes" for leaving (leaving_acceptable) that a later BP before leaving
--- raising an alert has voided, until the prescriber answers again (yes_voided: docs/safety.md AQ1).
+-- The gate holds a "yes" for leaving (leaving_acceptable) that a BP before leaving recorded after
+-- it raising an alert, or an amendment of one she judged, has voided, until the prescriber answers
+-- again (yes_voided: docs/safety.md AQ1, AS1, AS3).
 
 local v = require "vigil"
 local lib = require "lib"
@@ -55,8 +56,9 @@ end
 
 -- What each rule on the BP before leaving alerts at, by the rule's id (the rules below run
 -- these): the limits of the reading (bp_high, bp_low, hr_low: docs/safety.md AL9, Q4, R5) and
--- its rise from the pre-dose reading (bp_rise: AN16). The leaving gate reads the same ones: a
--- reading after the prescriber's "yes" that raises any of them voids it (AQ1).
+-- its rise from the pre-dose reading (bp_rise: AN16), a fast heart rate (hr_high: AS4). The leaving
+-- gate reads the same ones: a reading recorded after the prescriber's "yes" that raises any of them
+-- voids it (AQ1, AS1, AS3).
 local BP_ALERTS = {
   -- Source: docs/clinical/vitals-limits.md, "Marked hypertension" (params sbp_alert, dbp_alert).
   bp_high = lib.bp_high,
@@ -66,38 +68,71 @@ local BP_ALERTS = {
   -- <= 40 score 3).
   bp_low = lib.bp_low,
   hr_low = lib.hr_low,
+  -- Source: docs/clinical/vitals-limits.md, "Tachycardia" (param hr_max; NEWS2: pulse >= 131
+  -- scores 3; docs/safety.md AS4).
+  hr_high = lib.hr_high,
 }
-local BP_ALERT_RULES = { "bp_high", "bp_rise", "bp_low", "hr_low" }
+local BP_ALERT_RULES = { "bp_high", "bp_rise", "bp_low", "hr_low", "hr_high" }
 
--- The prescriber's "yes" (leaving_acceptable) judged the BP before leaving of its time. A BP
--- before leaving observed after it that raises an alert of BP_ALERTS is outside what she
--- judged: it voids the "yes" until she answers again, a new entry observed after that reading
--- (docs/safety.md AQ1: "yes" on 126/80, then 178/108, its rise acknowledged by the nurse, and
--- the patient left with "yes" beside 178/108 on the REMS form). A calm reading after it voids
--- nothing. The gate's reason, or nil when the "yes" stands.
--- A reading observed at the very time of the "yes" counts as judged (one entry with both);
--- two entries on a clock that did not move between them are alike to the view, which gives
--- observed times only (docs/safety.md AS1, open). A "yes" given before any BP before leaving
--- judged none: the first that comes after it voids it, calm or not (AS2).
+-- The prescriber's answer of record: of her leaving_acceptable readings, the one recorded last (an
+-- entry back-dated before an earlier answer is still her latest: docs/safety.md AS6), its value and
+-- its place in the order of recording (visit.recorded_seq: an amendment is a new recording).
+local function latest_answer(visit)
+  local n = visit.count("leaving_acceptable")
+  local answers = visit.last("leaving_acceptable", n) or {}
+  local seq, answer
+  for k = 1, n do
+    local changed = visit.recorded_seq("leaving_acceptable", k)
+    if seq == nil or changed > seq then seq, answer = changed, answers[k] end
+  end
+  return seq, answer
+end
+
+-- The first rule of BP_ALERTS that alerts on reading x, or nil.
+local function alerting(x, visit)
+  for _, id in ipairs(BP_ALERT_RULES) do
+    if BP_ALERTS[id](x, visit) then return id end
+  end
+  return nil
+end
+
+-- The prescriber's "yes" (leaving_acceptable) judged the BPs before leaving on record when she
+-- gave it, by the ORDER OF RECORDING (visit.recorded_seq), not by observed times: a clock that
+-- did not move between two entries (after a restart, or the simulated clock) and an entry
+-- back-dated before her answer were taken as judged (docs/safety.md AS1, AS3). The gate's
+-- reason, or nil when the "yes" stands:
+-- * a BP before leaving entered after her answer that raises an alert of BP_ALERTS, whatever its
+--   observed time, is outside what she judged (AQ1: "yes" on 126/80, then 178/108, its rise
+--   acknowledged by the nurse, and the patient left with "yes" beside 178/108 on the REMS form);
+--   a calm one voids nothing, nor does one of her own entry (she records the BP and her answer
+--   together);
+-- * a BP on record at her answer amended after it, calm or not: what she judged changed (AS3);
+-- * a "yes" given before any BP before leaving judged none: the first that comes after it voids
+--   it, calm or not (AS2).
+-- It stands again when she answers again (a new entry, or her amendment: recorded after them).
 local function yes_voided(visit)
-  local yes_at = visit.observed_at("leaving_acceptable")
+  local yes_seq, answer = latest_answer(visit)
+  if answer ~= "yes" then
+    return fmt("the prescriber's latest answer is \"%s\" (entered with an earlier observed time than an earlier "
+               .. "\"yes\"): vitals not judged acceptable for leaving", tostring(answer))
+  end
   local n = visit.count("bp_before_leaving")
   local readings = visit.last("bp_before_leaving", n) or {}
-  local voiding, judged
+  local voiding, amended, judged
   for k = 1, n do
-    local at = visit.observed_at("bp_before_leaving", k)
-    if at <= yes_at then
-      judged = readings[k]
-      break
+    local changed, entered = visit.recorded_seq("bp_before_leaving", k)
+    local x, at = readings[k], visit.observed_at("bp_before_leaving", k)
+    if entered <= yes_seq then
+      judged = judged or x -- the newest observed of those she saw
+      if changed > yes_seq and amended == nil then amended = fmt("%s at %s", lib.bp(x), lib.clock(at)) end
+    elseif voiding == nil and alerting(x, visit) then
+      voiding = fmt("%s at %s", lib.bp(x), lib.clock(at))
     end
-    if voiding == nil then
-      for _, id in ipairs(BP_ALERT_RULES) do
-        if BP_ALERTS[id](readings[k], visit) then
-          voiding = fmt("%s at %s", lib.bp(readings[k]), lib.clock(at))
-          break
-        end
-      end
-    end
+  end
+  if amended then
+    return fmt("blood pressure before leaving %s, on record at the prescriber's \"yes\", was amended after it: "
+               .. "the prescriber answers again, judging what it says now (a new entry of \"Vitals acceptable for "
+               .. "leaving\")", amended)
   end
   if voiding == nil and judged == nil and n > 0 then
     return fmt("blood pressure before leaving %s at %s came after the prescriber's \"yes\", given before any blood "
@@ -106,8 +141,7 @@ local function yes_voided(visit)
   end
   if voiding == nil then return nil end
   return fmt("blood pressure before leaving %s came after the prescriber's \"yes\" (%s) and raised an alert: the "
-             .. "prescriber answers again (a new entry of \"Vitals acceptable for leaving\"; an amendment keeps "
-             .. "the earlier answer's time)", voiding,
+             .. "prescriber answers again (a new entry of \"Vitals acceptable for leaving\")", voiding,
              judged and "on " .. lib.bp(judged) or "given before any blood pressure before leaving")
 end
 
@@ -221,8 +255,8 @@ return v.phase "discharge" {
       on = "bp_before_leaving",
       check = function(x, visit)
         if lib.at_flag(x, visit) then
-          return v.block(fmt("BP before leaving %s is at or above %g/%g: keep monitoring and tell the prescriber.",
-                             lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")))
+          return v.block(fmt("%s: keep monitoring and tell the prescriber.",
+                             lib.flag_words("BP before leaving", x, visit)))
         end
         if x.sbp <= visit.param("sbp_low") or x.hr <= visit.param("hr_min") then
           return v.block(fmt("BP before leaving %s, heart rate %g/min: at or below %g systolic or %g/min, not fit to "
@@ -262,6 +296,14 @@ return v.phase "discharge" {
       on = "bp_before_leaving",
       priority = "high", worse = lib.worse.hr_low,
       check = BP_ALERTS.hr_low,
+    },
+    -- A fast heart rate before leaving alerts high (docs/safety.md AS4: HR 150 raised nothing and
+    -- the prescriber's "yes" given before it stood); after her "yes" it voids it (yes_voided).
+    -- Source: docs/clinical/vitals-limits.md, "Tachycardia" (param hr_max).
+    v.rule "hr_high" {
+      on = "bp_before_leaving",
+      priority = "high", worse = lib.worse.hr_high,
+      check = BP_ALERTS.hr_high,
     },
     -- The form's answers against the monitoring records (lib.form_answer): a "no"
     -- the record contradicts holds until corrected or confirmed (docs/safety.md N6).

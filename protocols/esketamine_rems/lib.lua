@@ -23,6 +23,18 @@ function lib.at_flag(x, visit)
   return x.sbp >= visit.param("sbp_alert") or x.dbp >= visit.param("dbp_alert")
 end
 
+-- What of reading x reaches the flag, said true (docs/safety.md AS6: "BP 150/110 is at or above
+-- 180/110" when only its diastolic did): "BP 192/114 is at or above 180/110" when both parts do,
+-- else the part that does, "BP 150/110 has a diastolic of 110, at or above 110 (the flag
+-- 180/110)". what: "BP", "BP before leaving".
+function lib.flag_words(what, x, visit)
+  local s, d = visit.param("sbp_alert"), visit.param("dbp_alert")
+  if x.sbp >= s and x.dbp >= d then return fmt("%s %s is at or above %g/%g", what, lib.bp(x), s, d) end
+  local part, value, limit = "systolic", x.sbp, s
+  if x.sbp < s then part, value, limit = "diastolic", x.dbp, d end
+  return fmt("%s %s has a %s of %g, at or above %g (the flag %g/%g)", what, lib.bp(x), part, value, limit, s, d)
+end
+
 -- Above the pre-dose 140/90 guide (sbp_caution, dbp_caution), under the flag: the prescriber
 -- weighs risk against benefit (predose's bp_caution alert and bp_caution_review signature).
 function lib.above_guide(x, visit)
@@ -37,9 +49,8 @@ end
 function lib.bp_high(x, visit)
   if not lib.at_flag(x, visit) then return nil end
   local past = math.max(x.sbp - visit.param("sbp_alert"), x.dbp - visit.param("dbp_alert"))
-  return v.alert.high(fmt("BP %s is at or above %g/%g after dosing: tell the prescriber now and repeat the reading.",
-                          lib.bp(x), visit.param("sbp_alert"), visit.param("dbp_alert")),
-                      { id = "bp_high", value = past })
+  return v.alert.high(fmt("%s after dosing: tell the prescriber now and repeat the reading.",
+                          lib.flag_words("BP", x, visit)), { id = "bp_high", value = past })
 end
 
 -- The pre-dose reading a rise is measured from: dosing's repeat when the first grew old
@@ -114,6 +125,18 @@ function lib.hr_low(x, visit)
   if x.hr <= min then
     return v.alert.high(fmt("Heart rate %g/min is at or below %g: check the pulse and the patient; call the "
                             .. "prescriber.", x.hr, min), { id = "hr_low", value = x.hr })
+  end
+  return nil
+end
+
+-- Fast heart rate (hr_max): above it. Alert id "hr_high" (high); its value is the rate.
+-- Readings after esketamine are sparse, so one reading is enough, as for hr_low
+-- (docs/safety.md AS4: HR 150 before leaving raised nothing).
+function lib.hr_high(x, visit)
+  local max = visit.param("hr_max")
+  if x.hr > max then
+    return v.alert.high(fmt("Heart rate %g/min is above %g: check the pulse and the patient, repeat the reading; "
+                            .. "call the prescriber.", x.hr, max), { id = "hr_high", value = x.hr })
   end
   return nil
 end
@@ -288,6 +311,7 @@ lib.worse = {
   bp = { higher = 10 },
   bp_low = { lower = 10 },
   hr_low = { lower = 10 },
+  hr_high = { higher = 10 },
   moaas = { lower = 1 },
 }
 

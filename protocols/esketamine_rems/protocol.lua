@@ -79,6 +79,11 @@
 --   1.7.17 leaving: a BP before leaving observed after the prescriber's "yes" that raises an alert (bp_rise,
 --          bp_high, bp_low, hr_low) voids the "yes" until she answers again (docs/safety.md AQ1).
 --   1.7.18 the "yes" also voided by any BP after a "yes" given before any BP before leaving (AS2).
+--   (next, the lead numbers it) the "yes" is voided by the order of recording, not observed times: a BP
+--          before leaving entered after it (at the same time, or back-dated) that raises an alert, or an
+--          amendment of one on record at her answer (visit.recorded_seq: docs/safety.md AS1, AS3); a heart
+--          rate above hr_max (130: NEWS2's 3-point band) before leaving alerts high (hr_high) and voids
+--          it too (AS4).
 
 local v = require "vigil"
 
@@ -194,9 +199,17 @@ return v.protocol "esketamine_rems" {
     -- Source: docs/clinical/vitals-limits.md, "Bradycardia": NEWS2 pulse <= 40 /min scores 3 [P]
     -- (as ketamine_iv). Alert at or below 40; before dosing and before leaving it holds.
     v.param "hr_min" {
-      prescribed = true,
+      prescribed = true, less_than = "hr_max",
       title = "Slow heart rate: at or below", default = 40, unit = "/min", range = { 30, 60 },
       source = "docs/clinical/vitals-limits.md: NEWS2 pulse <= 40 scores 3",
+    },
+    -- Source: docs/clinical/vitals-limits.md, "Tachycardia": NEWS2 pulse >= 131 /min scores 3 [P]
+    -- (the band NEWS2 scores highest, as hr_min's). Alert above 130 on the BP before leaving
+    -- (hr_high), which voids the prescriber's "yes" given before it (docs/safety.md AS4).
+    v.param "hr_max" {
+      prescribed = true,
+      title = "Fast heart rate before leaving: above", default = 130, unit = "/min", range = { 90, 180 },
+      source = "docs/clinical/vitals-limits.md: NEWS2 pulse >= 131 scores 3",
     },
 
     -- Source: docs/clinical/vitals-limits.md, "Pre-dose vitals of now": the label assesses BP

@@ -154,13 +154,18 @@ static void esketamine_high_bp_before_leaving_alerts(void **state) {
                       "the BP before leaving 192/114 alerted nobody");
   alarm_held_saying(a, id, "BP before leaving 192/114 is at or above 180/110");
 
-  /* A calm BP before leaving, amended with a reason, ends both. */
+  /* A calm BP before leaving, amended with a reason, ends both; the
+   * prescriber's "yes" was given on 192/114, so she answers again on the
+   * amended reading (AS3: an amendment after her "yes" voids it). */
   assert_int_equal(alarm_advance_clock(a, "10m"), 200);
   assert_int_equal(alarm_cmd(a, NULL, id, "amend",
                              "{\"item\": \"bp_before_leaving\", \"value\": {\"sbp\": 134, \"dbp\": 84, \"hr\": 70}, "
                              "\"reason\": \"repeated after rest\"}"),
                    200);
   alarm_clinician_acks_open(a, id);
+  alarm_held_saying(a, id, "134/84 at ");
+  alarm_held_saying(a, id, "on record at the prescriber's \"yes\", was amended after it");
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
   char msg[4096];
   if (alarm_discharge(a, id, msg, sizeof msg) != 200) fail_msg("held after a calm BP: %s", msg);
 }

@@ -1633,6 +1633,14 @@ local function synthetic_view(p, at, state, now, over, read)
     return #rs > 0
   end
   function view.observed_at(ref) local _, rs = item(ref) return rs[#rs] and rs[#rs].at end
+  -- Synthetic readings were each recorded in its own entry, in the order observed (view.c's
+  -- is the log's seq: docs/safety.md AS3); a reading at the same time is of one entry.
+  function view.recorded_seq(ref, k)
+    local _, rs = item(ref)
+    local r = rs[#rs + 1 - (k or 1)]
+    if not r then return nil end
+    return r.seq or r.at, r.seq or r.at
+  end
   function view.age(ref) local _, rs = item(ref) return rs[#rs] and (now - rs[#rs].at) end
   -- Each synthetic reading is a checkpoint's own: the gates that count
   -- checkpoints with none (docs/safety.md AG4) pass here; the engine's view

@@ -107,7 +107,7 @@ return {
     expect "50m" { alert = "bp_rise", priority = "medium", message = "+51/+31" },
     at "52m" { ack = "bp_rise" },
     at "60m" { record = { bp = bp(180, 96) } },          -- at the flag
-    expect "60m" { alert = "bp_high", priority = "high", message = "180/96 is at or above 180/110 after dosing" },
+    expect "60m" { alert = "bp_high", priority = "high", message = "BP 180/96 has a systolic of 180, at or above 180 (the flag 180/110) after dosing" },
     at "62m" { ack = "bp_high" },
     at "70m" { record = { bp = bp(167, 103) } },         -- +39/+25: the diastolic rise alone
     expect "70m" { resolved = "bp_high" },
@@ -123,8 +123,8 @@ return {
     session.dosing(),
     session.monitoring(),
     session.discharge({ bp_before_leaving = bp(182, 96) }, true),
-    expect "133m" { block = "bp_leaving", reason = "182/96 is at or above 180/110" },
-    expect "133m" { alert = "bp_high", priority = "high", message = "BP 182/96 is at or above 180/110" },
+    expect "133m" { block = "bp_leaving", reason = "BP before leaving 182/96 has a systolic of 182, at or above 180 (the flag 180/110)" },
+    expect "133m" { alert = "bp_high", priority = "high", message = "BP 182/96 has a systolic of 182, at or above 180 (the flag 180/110)" },
     -- +54/+18 over the pre-dose 128/78: the monitoring's bp_rise too (AN16).
     expect "133m" { alert = "bp_rise", priority = "medium", message = "BP 182/96 is +54/+18 mmHg from the pre-dose 128/78" },
     at "134m" { discharge = true },
@@ -218,5 +218,95 @@ return {
     at "139m" { record = { bp_before_leaving = bp(136, 86) } },
     at "140m" { discharge = true },
     expect "140m" { discharged = true },
+  },
+  -- docs/safety.md AS1: a BP entered after the "yes" at the very same time (a clock that did not
+  -- move) is not one she judged: the order of recording says it came after.
+  spec "Before leaving, a BP entered after the prescriber's yes at the same minute voids it" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "133m" { record = { bp_before_leaving = bp(178, 108) } },
+    expect "133m" { alert = "bp_rise", priority = "medium", message = "BP 178/108 is +50/+30 mmHg from the pre-dose 128/78" },
+    at "134m" { ack = "bp_rise" },
+    at "134m" { discharge = true },
+    expect "134m" { gate_blocked = "discharge", reason = "blood pressure before leaving 178/108 at " },
+    expect "134m" { gate_blocked = "discharge",
+                    reason = "came after the prescriber's \"yes\" (on 124/78) and raised an alert" },
+    at "135m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    at "135m" { discharge = true },
+    expect "135m" { discharged = true },
+  },
+
+  -- The prescriber who records the BP before leaving and her answer in one entry judged it: her
+  -- "yes" with 178/108 stands (AS1's try, strict "<" on observed times, held this).
+  spec "Before leaving, a BP in the entry of the prescriber's yes is one she judged" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    at "133m" { record = { sedation_occurred = "no", dissociation_occurred = "no", respiratory_depression_occurred = "no",
+                           ride_present = true, no_driving_advice = true } },
+    at "134m" { actor = "dr:kim", record = { bp_before_leaving = bp(178, 108), leaving_acceptable = "yes" } },
+    expect "134m" { alert = "bp_rise", priority = "medium", message = "BP 178/108 is +50/+30 mmHg from the pre-dose 128/78" },
+    at "135m" { actor = "dr:kim", ack = "bp_rise" },
+    at "135m" { discharge = true },
+    expect "135m" { discharged = true },
+  },
+
+  -- docs/safety.md AS3: the BP she judged amended after her "yes" (124/78 to 178/108) voids it,
+  -- its time unchanged: what she judged changed.
+  spec "Before leaving, an amendment of the judged BP after the prescriber's yes voids it" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "137m" { amend = { item = "bp_before_leaving", value = bp(178, 108), reason = "mis-typed" } },
+    expect "137m" { alert = "bp_rise", priority = "medium", message = "BP 178/108 is +50/+30 mmHg from the pre-dose 128/78" },
+    at "138m" { ack = "bp_rise" },
+    at "138m" { discharge = true },
+    expect "138m" { gate_blocked = "discharge",
+                    reason = "on record at the prescriber's \"yes\", was amended after it" },
+    at "139m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    at "139m" { discharge = true },
+    expect "139m" { discharged = true },
+  },
+
+  -- docs/safety.md AS4: a fast heart rate before leaving alerts high (hr_high, param hr_max) and
+  -- voids the "yes" given before it, as the BP alerts do.
+  spec "Before leaving, a fast heart rate after the prescriber's yes alerts and voids it" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "137m" { record = { bp_before_leaving = bp(130, 80, { hr = 150 }) } },
+    expect "137m" { alert = "hr_high", priority = "high", message = "Heart rate 150/min is above 130" },
+    at "138m" { ack = "hr_high" },
+    at "138m" { discharge = true },
+    expect "138m" { gate_blocked = "discharge", reason = "blood pressure before leaving 130/80 at " },
+    expect "138m" { gate_blocked = "discharge", reason = "came after the prescriber's \"yes\" (on 124/78) and raised an alert" },
+    at "139m" { record = { bp_before_leaving = bp(130, 80, { hr = 88 }) } },
+    expect "139m" { resolved = "hr_high" },
+    at "140m" { discharge = true },
+    expect "140m" { gate_blocked = "discharge", reason = "130/80 at " },
+    at "141m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    at "141m" { discharge = true },
+    expect "141m" { discharged = true },
+  },
+  -- docs/safety.md AS6: a BP whose diastolic alone reaches the flag says so ("BP 150/110 is at or
+  -- above 180/110" read false).
+  spec "Before leaving, a diastolic at the flag is named as the part that reaches it" {
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "137m" { record = { bp_before_leaving = bp(150, 110) } },
+    expect "137m" { alert = "bp_high", priority = "high",
+                    message = "BP 150/110 has a diastolic of 110, at or above 110 (the flag 180/110) after dosing" },
+    expect "137m" { block = "bp_leaving",
+                    reason = "BP before leaving 150/110 has a diastolic of 110, at or above 110 (the flag 180/110)" },
   },
 }
