@@ -169,6 +169,10 @@ static void dose_and_leaving_answers_cannot_be_skipped(void **state) {
   assert_int_equal(alarm_record(a, id, "{\"bp_before_leaving\": {\"sbp\": 124, \"dbp\": 78, \"hr\": 70}}"), 200);
   reasons_of(a, id, reasons, sizeof reasons);
   assert_null(strstr(reasons, "no blood pressure before leaving"));
+  /* Her "yes" was given before any BP before leaving: she answers again,
+   * judging it (AS2; entered after it at the same instant: AS1). */
+  assert_non_null(strstr(reasons, "given before any blood pressure before leaving"));
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
   assert_int_equal(alarm_cmd(a, NULL, id, "discharge", "{\"password\": \"" SERVE_PASSWORD "\"}"), 200);
 }
 
