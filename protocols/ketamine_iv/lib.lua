@@ -294,14 +294,28 @@ end
 -- "Diastolic") and "S is more than P% away from the baseline B", or nil when both are within
 -- (or no baseline). The observation's block (bp_not_recovered) and the discharge's gate
 -- (docs/safety.md AL2) read the same check; the diastolic since AN15 (130/105 after 120/75 went
--- home). Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
+-- home). A rise is judged against the baseline; a fall against the lower of the baseline and
+-- the pre-dose caution figure (sbp_caution, dbp_caution): from a baseline above it, a fall back
+-- to a normal figure is recovered (docs/workstation.md V4: 126 after 176 held every
+-- hypertensive patient), a fall far below it still holds ("S is more than P% below C (the
+-- pre-dose caution figure, under the baseline B)"). At or under the caution figure the
+-- baseline is the reference both ways, as before. Source: docs/clinical/discharge-criteria.md,
+-- "BP back near baseline".
 function lib.bp_not_recovered(x, visit)
   local b = lib.baseline(visit)
   if not b or not x then return nil end
-  for _, part in ipairs({ { "Systolic", "sbp", "bp_recovery_pct" }, { "Diastolic", "dbp", "dbp_recovery_pct" } }) do
+  for _, part in ipairs({ { "Systolic", "sbp", "bp_recovery_pct", "sbp_caution" },
+                          { "Diastolic", "dbp", "dbp_recovery_pct", "dbp_caution" } }) do
     local name, field, pct = part[1], part[2], visit.param(part[3])
-    if math.abs(x[field] - b[field]) > b[field] * pct / 100 then
-      return name, fmt("%g is more than %g%% away from the baseline %g", x[field], pct, b[field])
+    local base = b[field]
+    if x[field] > base and x[field] - base > base * pct / 100 then
+      return name, fmt("%g is more than %g%% away from the baseline %g", x[field], pct, base)
+    end
+    local ref = math.min(base, visit.param(part[4]))
+    if x[field] < ref and ref - x[field] > ref * pct / 100 then
+      if ref == base then return name, fmt("%g is more than %g%% away from the baseline %g", x[field], pct, base) end
+      return name, fmt("%g is more than %g%% below %g (the pre-dose caution figure, under the baseline %g)", x[field],
+                       pct, ref, base)
     end
   end
   return nil

@@ -1,7 +1,7 @@
 -- observation.lua: after the infusion, until the patient is ready for the
 -- discharge assessment. Vitals, sedation and dissociation every 15 minutes, the
--- same alert limits as during the infusion, and a block while systolic BP is more
--- than bp_recovery_pct away from the baseline.
+-- same alert limits as during the infusion, and a block while BP is not back near the
+-- baseline (lib.bp_not_recovered).
 --
 -- Rule ids: bp_high ("bp_high", "bp_high_unconfirmed"), bp_rise, bp_low, hr_high
 -- ("hr_high", "hr_high_unconfirmed"), spo2_low, rr_low, rr_high, sedation_deep
@@ -116,9 +116,11 @@ return v.phase "observation" {
     },
 
     -- Systolic BP back within bp_recovery_pct of the baseline before leaving, diastolic within
-    -- dbp_recovery_pct (docs/safety.md AN15).
+    -- dbp_recovery_pct (docs/safety.md AN15); a fall judged from the lower of the baseline and the
+    -- pre-dose caution figure, sbp_caution / dbp_caution (docs/workstation.md V4: 126 after 176 held).
     -- Source: docs/clinical/discharge-criteria.md: modified Aldrete (Aldrete 1995) [P/S],
-    -- circulation "within 20%" of baseline scores 2; discharge "back to baseline" [W].
+    -- circulation "within 20%" of baseline scores 2; discharge "back to baseline" [W]; the fall's
+    -- reference is our extrapolation ("A fall from a high baseline").
     -- The discharge's gate reads the same check on the last vitals (lib.bp_not_recovered; AL2).
     v.rule "bp_not_recovered" {
       on = "vitals",

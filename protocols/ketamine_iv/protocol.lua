@@ -203,7 +203,8 @@ return v.protocol "ketamine_iv" {
       source = "docs/clinical/vitals-limits.md: marked hypertension (esketamine label data; Del Sant 2020)",
     },
     -- Source: docs/clinical/vitals-limits.md: Spravato pre-dose BP above about 140/90, weigh
-    -- risk against benefit [S].
+    -- risk against benefit [S]. Also the reference of a fall after dosing from a baseline above it
+    -- (lib.bp_not_recovered; docs/clinical/discharge-criteria.md, "BP back near baseline").
     v.param "sbp_caution" {
       prescribed = true, less_than = "sbp_hold",
       title = "Pre-dose caution: systolic above", default = 140, unit = "mm[Hg]", range = { 100, 200 },
@@ -282,7 +283,9 @@ return v.protocol "ketamine_iv" {
     },
     -- Source: docs/clinical/discharge-criteria.md: modified Aldrete circulation "within 20%"
     -- of baseline scores 2 (Aldrete 1995) [P/S]; discharge "back to baseline" [W]. The observation's
-    -- block and the discharge's gate (the last vitals: docs/safety.md AL2) both read it.
+    -- block and the discharge's gate (the last vitals: docs/safety.md AL2) both read it. A fall is
+    -- judged from the lower of the baseline and sbp_caution (dbp_caution for dbp_recovery_pct):
+    -- docs/clinical/discharge-criteria.md "A fall from a high baseline", our extrapolation (V4).
     v.param "bp_recovery_pct" {
       prescribed = true,
       title = "Leave observation and discharge when systolic is within this much of baseline", default = 20,

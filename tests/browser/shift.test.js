@@ -997,7 +997,9 @@ describe("the printed summary of a long visit", () => {
         await tick("15m");
         await obs(sbp, 84);
       }
-      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Observation complete; BP back near baseline", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: pw, holds: ["bp_not_recovered"] });
+      // 126/84 after a baseline of 158/95 is back near it: a fall from a baseline above 140/90 is judged
+      // from 140/90 (docs/workstation.md V4); the infusion's alerts, not yet acknowledged, still hold.
+      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Observation complete; BP back near baseline", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: pw });
       // Circulation 1: 126 after the baseline's 158 is 20 % away (the score's own band; AL2).
       await rec({ aldrete: { activity: 2, respiration: 2, circulation: 1, consciousness: 2, spo2: 2 }, responsible_adult: true, no_driving_advice: true, written_instructions: true });
       // The discharge refused while the alerts wait; each acknowledged with a reason.
@@ -1006,10 +1008,8 @@ describe("the printed summary of a long visit", () => {
       assert.equal(alerts.length, 4);
       for (const a of alerts) await simApi("nurse.kim", "POST", `/alerts/${a.id}/ack`, { reason: "Rechecked: the reading stands; clinician told" });
       await simApi("nurse.kim", "POST", `/visits/${v.id}/notes`, { note: "Patient calm, music offered; partner in the waiting room to take her home." });
-      // The last systolic, 126, is still more than 20 % from the baseline 158: the discharge's gate
-      // holds on it as the observation's did (docs/safety.md AL2), and the clinician decides again.
-      await assert.rejects(simApi("dr.osei", "POST", `/visits/${v.id}/discharge`, { password: pw }), /more than 20% away from the baseline 158/);
-      await simApi("dr.osei", "POST", `/visits/${v.id}/override`, { reason: "Hypertensive baseline; 126 is her usual BP on treatment", items: await unrecordedItems((p) => simApi("dr.osei", "GET", p), v.id), password: pw });
+      // The last systolic, 126, is within 20 % of 140 (V4): the discharge goes without an override.
+      await simApi("dr.osei", "POST", `/visits/${v.id}/discharge`, { password: pw });
 
       const p = await signedIn("nurse.kim", sim);
       await p.goto(`${sim.url}/#/visit/${v.id}/summary`);

@@ -182,4 +182,31 @@ return {
     -- Accepted now (a step refused unlooked-for fails the spec).
     at "21m" { record = { infusion_started = true, pump_rate = 150 } },
   },
+
+  -- docs/workstation.md V4: from a baseline above the pre-dose caution figure (140/90), a fall is judged
+  -- against that figure, a rise against the baseline; 126 after 176 held every hypertensive patient.
+  spec "A fall from a high baseline is judged against the caution figure: 112/72 recovered, 111 or 71 not" {
+    params = { weight = 70 },
+    visit.screening(70),
+    at "3m" { record = { baseline = vitals(176, 102) } },
+    expect "3m" { alert = "bp_caution", priority = "low", message = "Baseline BP 176/102 is above 140/90" },
+    at "4m" { ack = "bp_caution" },
+    visit.infusion(),
+    -- 20 % under 140 is 112, under 90 is 72: at the edge, not more than 20 % below.
+    at "66m" { record = { vitals = vitals(112, 72), moaas = "5", dissociation = "none" } },
+    at "81m" { record = { vitals = vitals(111, 72), moaas = "5", dissociation = "none" } },
+    expect "81m" { block = "bp_not_recovered",
+                   reason = "Systolic 111 is more than 20% below 140 (the pre-dose caution figure, under the baseline "
+                            .. "176)" },
+    at "96m" { record = { vitals = vitals(126, 71), moaas = "5", dissociation = "none" } },
+    expect "96m" { block = "bp_not_recovered", reason = "Diastolic 71 is more than 20% below 90" },
+    at "111m" { record = { vitals = vitals(126, 80), moaas = "5", dissociation = "none" } },
+    expect "111m" { unblocked = "bp_not_recovered" },
+    at "112m" { advance = true },
+    -- The Aldrete as published: 126 is 28 % under 176, circulation 1, a total of 9.
+    at "113m" { record = { aldrete = { activity = 2, respiration = 2, circulation = 1, consciousness = 2, spo2 = 2 },
+                           responsible_adult = true, no_driving_advice = true, written_instructions = true } },
+    at "115m" { discharge = true },
+    expect "115m" { discharged = true },
+  },
 }
