@@ -198,7 +198,7 @@ return v.phase "screening" {
     -- Hold for marked hypertension before dosing.
     -- Source: docs/clinical/vitals-limits.md, "Pre-dose hold": esketamine label data [P/S];
     -- Del Sant 2020 [S] (params sbp_hold, dbp_hold). The hold alerts too (docs/safety.md AN12:
-    -- it told nobody): medium, high above the severe limit (lib.bp_hold_alert).
+    -- it told nobody): medium, high above the severe limit (lib.predose_bp_hold; V3).
     v.rule "bp_hold" {
       on = "baseline",
       priority = "high", worse = lib.worse.bp,
