@@ -69,12 +69,15 @@ static const struct command {
      "      so a misspelt --sites is refused rather than made a new empty site. A site already there is said.",
      vigil__cmd_site},
     {"user",
-     "vigil user add NAME --role nurse|clinician|admin|integrator [--password-stdin] [--db DB]\n"
-     "  vigil user list|disable NAME|enable NAME|passwd NAME [--password-stdin]|token NAME [--db DB]",
+     "vigil user add NAME --role nurse|clinician|admin|integrator [--sites A,B] [--password-stdin] [--db DB]\n"
+     "  vigil user list|disable NAME|enable NAME|passwd NAME [--password-stdin]|token NAME [--sites A,B]\n"
+     "  vigil user sites NAME --sites A,B|* [--db DB]",
      "Manage the users of a stopped server's database (DB: --db, else vigil.conf's database, else\n"
      "      ./var/vigil.db); while vigil serve runs, an admin does the same over HTTP (docs/http.md).\n"
      "      Without --password-stdin a password is generated and printed once. token issues an integrator's\n"
-     "      API token (read events and exports only), printed once. Every change is recorded as an event.",
+     "      API token (read events and exports only), printed once. Every change is recorded as an event.\n"
+     "      --sites: the sites of a cluster the user works at (* or none: every site), or a token's fewer\n"
+     "      (docs/security.md, Sites); sites sets them.",
      vigil__cmd_user},
 };
 

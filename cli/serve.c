@@ -1265,7 +1265,7 @@ static int first_admin(server_ctx *s) {
   gettimeofday(&tv, NULL);
   int rc = vigil__users_hash_password(password, hash);
   if (rc == 0)
-    rc = vigil__users_add(s->users, "admin", ROLE_ADMIN, hash, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, err,
+    rc = vigil__users_add(s->users, "admin", ROLE_ADMIN, NULL, hash, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, err,
                           sizeof err);
   char fields[200], dg[65];
   if (vigil__users_hash_digest(s->users, "admin", dg) == 0)

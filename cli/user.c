@@ -1,5 +1,6 @@
-/* user.c: vigil user add|list|disable|enable|passwd|token, on the database
- * of a stopped server.
+/* user.c: vigil user add|list|disable|enable|passwd|token|sites, on the
+ * database of a stopped server (--sites: the sites a user works at, or a
+ * token's narrower list; docs/security.md, Sites).
  *
  * The store admits one process at a time, so while `vigil serve` runs these
  * are refused with a pointer to the same operations over HTTP
@@ -175,23 +176,24 @@ static char *new_password(int from_stdin, int *generated) {
 
 /* A password (read, or generated and shown once), hashed, for a new user
  * (create) or an existing one; the change recorded as an event. */
-static int apply_password(session_ctx *c, const char *name, int create, role r, int from_stdin) {
+static int apply_password(session_ctx *c, const char *name, int create, role r, const char *sites, int from_stdin) {
   int generated;
   char *password = new_password(from_stdin, &generated);
   if (!password) return 2;
   char hash[USER_HASH_MAX], err[1024];
   int rc = vigil__users_hash_password(password, hash);
   if (rc == 0)
-    rc = create ? vigil__users_add(c->u, name, r, hash, now_ms(), err, sizeof err)
+    rc = create ? vigil__users_add(c->u, name, r, sites, hash, now_ms(), err, sizeof err)
                 : vigil__users_set_hash(c->u, name, hash, NULL, err, sizeof err);
   if (rc < 0) {
     fprintf(stderr, "vigil user: %s\n", rc == VIGIL_ENOMEM ? "out of memory" : err);
   } else if ((rc = record(c, create ? "user.created" : "user.changed",
-                          with_digest(create ? json_pack("{s:s, s:s}", "user", name, "role", vigil__role_name(r))
+                          with_digest(create ? json_pack("{s:s, s:s, s:o}", "user", name, "role", vigil__role_name(r),
+                                                         "sites", vigil__users_sites_json(sites))
                                              : json_pack("{s:s, s:b}", "user", name, "password_changed", 1),
                                       "hash_digest", c->u, name, NULL))) == 0) {
     if (create)
-      printf("user %s (%s) added", name, vigil__role_name(r));
+      printf("user %s (%s) added, working at %s", name, vigil__role_name(r), sites[0] ? sites : "every site");
     else
       printf("password of %s changed", name);
     if (generated) printf("; %spassword, shown once: %s", create ? "" : "new ", password);
@@ -202,7 +204,7 @@ static int apply_password(session_ctx *c, const char *name, int create, role r, 
   return rc < 0 ? 1 : 0;
 }
 
-static int user_add(session_ctx *c, const char *name, const char *r, int from_stdin) {
+static int user_add(session_ctx *c, const char *name, const char *r, const char *sites, int from_stdin) {
   int role_id = vigil__role_parse(r);
   if (role_id < 0) {
     fprintf(stderr, "vigil user: --role is nurse, clinician, admin or integrator\n");
@@ -217,11 +219,11 @@ static int user_add(session_ctx *c, const char *name, const char *r, int from_st
     fprintf(stderr, "vigil user: user '%s' exists already\n", name);
     return 1;
   }
-  return apply_password(c, name, 1, (role)role_id, from_stdin);
+  return apply_password(c, name, 1, (role)role_id, sites, from_stdin);
 }
 
 static int user_list(session_ctx *c) {
-  printf("%-24s %-11s %-8s %s\n", "NAME", "ROLE", "STATE", "CREATED (UTC)");
+  printf("%-24s %-11s %-8s %-16s %s\n", "NAME", "ROLE", "STATE", "CREATED (UTC)", "SITES");
   for (size_t i = 0; i < vigil__users_count(c->u); i++) {
     const user *u = vigil__users_at(c->u, i);
     time_t t = (time_t)(u->created_ms / 1000);
@@ -229,7 +231,8 @@ static int user_list(session_ctx *c) {
     char when[32];
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    printf("%-24s %-11s %-8s %s\n", u->name, vigil__role_name(u->role), u->disabled ? "disabled" : "active", when);
+    printf("%-24s %-11s %-8s %-16s %s\n", u->name, vigil__role_name(u->role), u->disabled ? "disabled" : "active", when,
+           u->sites[0] ? u->sites : "*");
   }
   return 0;
 }
@@ -251,23 +254,36 @@ static int user_passwd(session_ctx *c, const char *name, int from_stdin) {
     fprintf(stderr, "vigil user: no user '%s'\n", name);
     return 1;
   }
-  return apply_password(c, name, 0, ROLE_NURSE /* unused */, from_stdin);
+  return apply_password(c, name, 0, ROLE_NURSE /* unused */, NULL, from_stdin);
 }
 
-static int user_token(session_ctx *c, const char *name) {
+static int user_sites(session_ctx *c, const char *name, const char *sites) {
+  char err[1024];
+  if (vigil__users_set_sites(c->u, name, sites, err, sizeof err) < 0) {
+    fprintf(stderr, "vigil user: %s\n", err);
+    return 1;
+  }
+  if (record(c, "user.changed", json_pack("{s:s, s:o}", "user", name, "sites", vigil__users_sites_json(sites))) < 0)
+    return 1;
+  printf("user %s works at %s\n", name, sites[0] ? sites : "every site");
+  return 0;
+}
+
+static int user_token(session_ctx *c, const char *name, const char *sites) {
   const user *u = vigil__users_find(c->u, name);
   if (!u || u->role != ROLE_INTEGRATOR || u->disabled) {
     fprintf(stderr, "vigil user: API tokens are for active integrator users; '%s' is not one\n", name);
     return 1;
   }
   char token[USER_TOKEN_LEN + 1], err[1024];
-  if (vigil__users_session_new(c->u, name, now_ms(), 0, token, err, sizeof err) < 0) {
+  if (vigil__users_token_new(c->u, name, sites, now_ms(), token, err, sizeof err) < 0) {
     fprintf(stderr, "vigil user: %s\n", err);
     return 1;
   }
   if (record(c, "user.changed",
-             with_digest(json_pack("{s:s, s:b}", "user", name, "token_issued", 1), "session_digest", c->u, NULL,
-                         token)) < 0) {
+             with_digest(json_pack("{s:s, s:b, s:o}", "user", name, "token_issued", 1, "sites",
+                                   vigil__users_sites_json(sites[0] ? sites : u->sites)),
+                         "session_digest", c->u, NULL, token)) < 0) {
     sodium_memzero(token, sizeof token);
     return 1;
   }
@@ -277,11 +293,14 @@ static int user_token(session_ctx *c, const char *name) {
 }
 
 int vigil__cmd_user(int argc, char **argv) {
-  const char *action = argc > 1 ? argv[1] : NULL, *name = NULL, *r = NULL, *db_flag = NULL, *conf_path = NULL;
+  const char *action = argc > 1 ? argv[1] : NULL, *name = NULL, *r = NULL, *db_flag = NULL, *conf_path = NULL,
+             *sites_text = NULL;
   int from_stdin = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--role") && i + 1 < argc)
       r = argv[++i];
+    else if (!strcmp(argv[i], "--sites") && i + 1 < argc)
+      sites_text = argv[++i];
     else if (!strcmp(argv[i], "--db") && i + 1 < argc)
       db_flag = argv[++i];
     else if (!strcmp(argv[i], "--config") && i + 1 < argc)
@@ -295,12 +314,24 @@ int vigil__cmd_user(int argc, char **argv) {
       return 2;
     }
   }
-  static const char *const takes_name[] = {"add", "disable", "enable", "passwd", "token"};
+  static const char *const takes_name[] = {"add", "disable", "enable", "passwd", "token", "sites"};
   int known = action && !strcmp(action, "list"), named = 0;
   for (size_t i = 0; action && i < sizeof takes_name / sizeof *takes_name; i++)
     if (!strcmp(action, takes_name[i])) known = named = 1;
   if (!known || (named && !name) || (action && !strcmp(action, "add") && !r)) {
     fprintf(stderr, "vigil user: see vigil help user\n");
+    return 2;
+  }
+  /* --sites: add (the user's), token (its narrower list), sites (the change). */
+  int takes_sites = !strcmp(action, "add") || !strcmp(action, "token") || !strcmp(action, "sites");
+  char sites[USER_SITES_MAX] = "";
+  const char *why;
+  if ((sites_text && !takes_sites) || (!sites_text && !strcmp(action, "sites"))) {
+    fprintf(stderr, "vigil user: --sites goes with add, token or sites (see vigil help user)\n");
+    return 2;
+  }
+  if (sites_text && vigil__users_sites_parse(sites_text, sites, &why) < 0) {
+    fprintf(stderr, "vigil user: --sites: %s\n", why);
     return 2;
   }
   config *conf = NULL;
@@ -312,15 +343,17 @@ int vigil__cmd_user(int argc, char **argv) {
   }
   int rc;
   if (!strcmp(action, "add"))
-    rc = user_add(&c, name, r, from_stdin);
+    rc = user_add(&c, name, r, sites, from_stdin);
   else if (!strcmp(action, "list"))
     rc = user_list(&c);
   else if (!strcmp(action, "disable") || !strcmp(action, "enable"))
     rc = user_disable(&c, name, !strcmp(action, "disable"));
   else if (!strcmp(action, "passwd"))
     rc = user_passwd(&c, name, from_stdin);
+  else if (!strcmp(action, "sites"))
+    rc = user_sites(&c, name, sites);
   else
-    rc = user_token(&c, name);
+    rc = user_token(&c, name, sites);
   close_db(&c);
   vigil__config_free(conf);
   return rc;

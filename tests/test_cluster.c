@@ -1794,6 +1794,125 @@ static void users_on_every_node(void **state) {
   serve_cleanup(&u2);
 }
 
+/* Runs the vigil CLI with args (and input on its standard input when not
+ * NULL) against the test's database: its exit status. */
+static int vigil_cli(serve_process *s, const char *input, const char *args) {
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd, "%s%s%s'%s' %s --db '%s' >/dev/null", input ? "echo '" : "", input ? input : "",
+           input ? "' | " : "", s->vigil, args, uri);
+  int rc = system(cmd);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* D3 of docs/deploy.md: users and tokens were the chain's, so a nurse of
+ * one clinic read another's patients (GET /visits?site=south, its FHIR
+ * export, 200). A user works at their sites (vigil user --sites, the users
+ * API), a token at its user's or fewer: a request about another site is 403
+ * site_forbidden naming it, recorded in that site's log (auth.failed); a
+ * user of every site (the default) reads both; sign-in works anywhere. */
+static void a_user_works_at_their_sites(void **state) {
+  (void)state;
+  assert_int_equal(pg_cluster_createdb(&pgc, "site_access", uri, sizeof uri), 0);
+  serve_process n;
+  node_setup(&n, "s1", "north,south");
+  add_nurse(&n); /* nurse.a: every site */
+  assert_int_equal(vigil_cli(&n, SERVE_PASSWORD, "user add nurse.n --role nurse --sites north --password-stdin"), 0);
+  assert_int_equal(vigil_cli(&n, SERVE_PASSWORD, "user add boss --role admin --password-stdin"), 0);
+  assert_int_equal(vigil_cli(&n, SERVE_PASSWORD, "user add feed --role integrator --password-stdin"), 0);
+  assert_int_equal(vigil_cli(&n, NULL, "user add x --role nurse --sites 'north,so uth'"), 2);
+  assert_int_equal(vigil_cli(&n, NULL, "user sites nurse.a"), 2); /* --sites goes with it */
+  /* An integrator's token for north only, printed once. */
+  char cmd[9000], feed[64] = "";
+  snprintf(cmd, sizeof cmd, "'%s' user token feed --sites north --db '%s'", n.vigil, uri);
+  FILE *out = popen(cmd, "r");
+  assert_non_null(out);
+  char line[256];
+  while (fgets(line, sizeof line, out))
+    if (strlen(line) == 43 + 1) snprintf(feed, sizeof feed, "%.43s", line);
+  assert_int_equal(pclose(out), 0);
+  assert_int_equal(strlen(feed), 43);
+  node_spawn(&n);
+  assert_true(node_says(&n, "\"msg\":\"listening\"", 30000));
+  assert_int_equal(serve_start_visit(&n, "takeover", "chair-north"), 1);
+  char *body = NULL;
+  assert_int_equal(serve_request(&n, "POST", "/api/v1/visits",
+                                 "{\"protocol\": \"takeover\", \"patient\": \"chair-south\", \"site\": \"south\"}",
+                                 &body),
+                   201);
+  free(body);
+
+  /* North's nurse signs in on this node (sign-in is not a site's), reads
+   * north, and none of south: its visit, export, lists and stream. */
+  char nn[64];
+  assert_int_equal(sign_in(&n, "nurse.n", SERVE_PASSWORD, nn), 200);
+  assert_int_equal(as(&n, nn, "GET", "/api/v1/visits/1?site=north", NULL, &body), 200);
+  assert_non_null(strstr(body, "chair-north"));
+  free(body);
+  static const char *const south[] = {"/api/v1/visits/1?site=south",      "/api/v1/visits/1/fhir?site=south",
+                                      "/api/v1/visits?site=south",        "/api/v1/alerts?site=south",
+                                      "/api/v1/events/stream?site=south", "/api/v1/patients/chair-south?site=south"};
+  for (size_t i = 0; i < sizeof south / sizeof *south; i++) {
+    assert_int_equal(as(&n, nn, "GET", south[i], NULL, &body), 403);
+    assert_non_null(strstr(body, "\"code\":\"site_forbidden\""));
+    assert_non_null(strstr(body, "\"site\":\"south\""));
+    assert_null(strstr(body, "chair-south"));
+    free(body);
+  }
+  assert_int_equal(as(&n, nn, "POST", "/api/v1/visits/1/entries?site=south", "{\"load\": {\"sbp\": 131}}", &body), 403);
+  free(body);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%\"sbp\":131%'"), 0);
+  /* Recorded in south's log, the first refusal at once (the rest of the
+   * window coalesced, as every refusal). */
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'south' AND type = 'auth.failed' "
+                         "AND body LIKE '%site_forbidden%' AND body LIKE '%nurse.n%'"),
+                   1);
+  /* A user of every site reads both. */
+  assert_int_equal(serve_request(&n, "GET", "/api/v1/visits/1?site=south", NULL, &body), 200);
+  assert_non_null(strstr(body, "chair-south"));
+  free(body);
+  assert_int_equal(serve_request(&n, "GET", "/api/v1/visits/1/fhir?site=south", NULL, &body), 200);
+  free(body);
+  /* The token carries its own fewer sites. */
+  assert_int_equal(as(&n, feed, "GET", "/api/v1/events?site=north", NULL, &body), 200);
+  free(body);
+  assert_int_equal(as(&n, feed, "GET", "/api/v1/events?site=south", NULL, &body), 403);
+  assert_non_null(strstr(body, "site_forbidden"));
+  free(body);
+
+  /* An admin gives north's nurse south too: shown in GET users, and it
+   * holds at once. */
+  char boss[64];
+  assert_int_equal(sign_in(&n, "boss", SERVE_PASSWORD, boss), 200);
+  assert_int_equal(as(&n, boss, "POST", "/api/v1/users/nurse.n",
+                      "{\"sites\": [\"north\", \"bogus site\"], \"admin_password\": \"" SERVE_PASSWORD "\"}", &body),
+                   422);
+  free(body);
+  assert_int_equal(as(&n, boss, "POST", "/api/v1/users/nurse.n",
+                      "{\"sites\": [\"north\", \"south\"], \"admin_password\": \"" SERVE_PASSWORD "\"}", &body),
+                   200);
+  assert_non_null(strstr(body, "\"sites\":[\"north\",\"south\"]"));
+  free(body);
+  assert_int_equal(as(&n, boss, "GET", "/api/v1/users", NULL, &body), 200);
+  assert_non_null(strstr(body, "\"name\":\"nurse.n\",\"role\":\"nurse\",\"disabled\":false"));
+  assert_non_null(strstr(body, "\"sites\":[\"north\",\"south\"]"));
+  assert_non_null(strstr(body, "\"sites\":[\"*\"]"));
+  free(body);
+  assert_int_equal(as(&n, nn, "GET", "/api/v1/visits/1?site=south", NULL, &body), 200);
+  free(body);
+  /* A token asked for a site its user does not work at is refused. */
+  assert_int_equal(as(&n, boss, "POST", "/api/v1/users/feed",
+                      "{\"sites\": \"north\", \"admin_password\": \"" SERVE_PASSWORD "\"}", &body),
+                   200);
+  free(body);
+  assert_int_equal(as(&n, boss, "POST", "/api/v1/tokens",
+                      "{\"user\": \"feed\", \"sites\": [\"south\"], \"admin_password\": \"" SERVE_PASSWORD "\"}",
+                      &body),
+                   422);
+  free(body);
+  assert_int_equal(serve_stop(&n, 0), 0);
+  serve_cleanup(&n);
+}
+
 static int group_setup(void **state) {
   (void)state;
   hook_up();
@@ -1866,7 +1985,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(a_misconfigured_node_stops_saying_why),
                                      cmocka_unit_test(a_missing_socket_is_an_outage),
                                      cmocka_unit_test(a_schema_table_dropped_while_running_stops_the_node),
-                                     cmocka_unit_test(the_cli_names_a_site_on_postgresql)};
+                                     cmocka_unit_test(the_cli_names_a_site_on_postgresql),
+                                     cmocka_unit_test(a_user_works_at_their_sites)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--long") != 0) cmocka_set_test_filter(argv[i]); /* one case by name (a pattern) */

@@ -1914,7 +1914,7 @@ static int inproc_setup_with(void **state, size_t stream_max_queued) {
   /* A signed-in nurse, made directly: no password is ever checked here. */
   char err[256], token[USER_TOKEN_LEN + 1];
   assert_int_equal(vigil__users_open(vigil__engine_store(p->e), &p->users, err, sizeof err), 0);
-  assert_int_equal(vigil__users_add(p->users, ACTOR, ROLE_NURSE, "-", 0, err, sizeof err), 0);
+  assert_int_equal(vigil__users_add(p->users, ACTOR, ROLE_NURSE, NULL, "-", 0, err, sizeof err), 0);
   assert_int_equal(vigil__users_session_new(p->users, ACTOR, api_wall_ms_for_tests(), 3600000, token, err, sizeof err),
                    0);
   /* Their rows go with the user's event, as the server's own changes do. */
@@ -2099,8 +2099,8 @@ static void test_user_rows_go_with_their_events(void **state) {
   char err[256], token[USER_TOKEN_LEN + 1], hash[USER_HASH_MAX];
   /* Its password is asked again for each creation and token (AA2). */
   assert_int_equal(vigil__users_hash_password(PASSWORD, hash), 0);
-  assert_int_equal(vigil__users_add(p->users, "admin.f", ROLE_ADMIN, hash, 0, err, sizeof err), 0);
-  assert_int_equal(vigil__users_add(p->users, "int.f", ROLE_INTEGRATOR, "-", 0, err, sizeof err), 0);
+  assert_int_equal(vigil__users_add(p->users, "admin.f", ROLE_ADMIN, NULL, hash, 0, err, sizeof err), 0);
+  assert_int_equal(vigil__users_add(p->users, "int.f", ROLE_INTEGRATOR, NULL, "-", 0, err, sizeof err), 0);
   assert_int_equal(
       vigil__users_session_new(p->users, "admin.f", api_wall_ms_for_tests(), 3600000, token, err, sizeof err), 0);
   assert_int_equal(vigil__site_event_writes(p->e, "user.created", "vigil", "{\"user\":\"admin.f\",\"role\":\"admin\"}",

@@ -1835,6 +1835,7 @@ static int dispatch(api *a, http_request *req, const char *const *seg, const siz
       return 1;
     }
     if (r->permission != OPEN && !(c.who = vigil__api_user(a, req, (permission)r->permission))) return 1;
+    if (c.who && vigil__api_is_site_route(req) && !vigil__api_site_allowed(a, req, c.who)) return 1;
     if (about_visits(r) && !every_visit_held(a, req)) return 1;
     c.cmd = r->cmd;
     r->handler(a, req, &c);

@@ -84,7 +84,7 @@ static int is_site_segment(const char *first, size_t len) {
   return 0;
 }
 
-static int is_site_route(http_request *req) {
+int vigil__api_is_site_route(http_request *req) {
   const char *p = vigil__http_request_path(req);
   static const char prefix[] = "/api/v1/";
   if (strncmp(p, prefix, sizeof prefix - 1)) return 0;
@@ -100,7 +100,7 @@ int vigil__api_request_site(http_request *req, char *site, size_t n) {
   const char *path = vigil__http_request_path(req);
   if (!strcmp(path, "/healthz") || !strcmp(path, "/api/v1/healthz"))
     return vigil__http_query_param(vigil__http_request_query(req), "site", site, n) >= 0;
-  if (!is_site_route(req)) return 0;
+  if (!vigil__api_is_site_route(req)) return 0;
   int q = vigil__http_query_param(vigil__http_request_query(req), "site", site, n);
   if (q == -2 || q == -3) return -1;
   if (q >= 0) return 1;

@@ -208,6 +208,13 @@ const user *vigil__api_user(api *a, http_request *req, permission p);
  * may (0 after a 403). */
 const user *vigil__api_whoami(api *a, http_request *req);
 int vigil__api_allowed(http_request *req, const user *who, permission p);
+/* A request about a site (a site route of api_cluster.c: visits, alerts,
+ * events and their stream, patients, courses, the clock, plugins) on a node
+ * of a cluster, by who: 1 when who (and the token of req) works at a->site,
+ * else 0 after answering 403 site_forbidden naming it and recording the
+ * refusal (auth.failed, reason site_forbidden, coalesced as others are).
+ * Always 1 on a single server, which has one site. docs/security.md, Sites. */
+int vigil__api_site_allowed(api *a, http_request *req, const user *who);
 /* The 403's message: "a nurse may not author protocols" (into msg). */
 const char *vigil__api_forbidden(const user *who, permission p, char *msg, size_t len);
 /* Records a refusal of req (reason: "cross_site") as auth.failed, coalesced
@@ -240,6 +247,9 @@ void vigil__api_get_cluster(api *a, http_request *req, const api_call *c);
  * first segment after /api/v1/) with ?site= naming another node's site:
  * 307 to its owner. 1 if it answered. */
 int vigil__api_cluster_redirect(api *a, http_request *req, const char *first, size_t len);
+/* Whether req is about a site (its path's first segment after /api/v1/ is
+ * one of site_routes). */
+int vigil__api_is_site_route(http_request *req);
 /* A request about site, when this node does not own it: 307 to its owner
  * (same path and query), or 503 while no live node owns it. 1 if it
  * answered; 0 for this node's site or on a single server. */

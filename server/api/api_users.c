@@ -117,6 +117,29 @@ int vigil__api_allowed(http_request *req, const user *who, permission p) {
   return 0;
 }
 
+int vigil__api_site_allowed(api *a, http_request *req, const user *who) {
+  char buf[128];
+  if (!a->site || vigil__users_session_site(a->users, token_of(req, buf, sizeof buf), who, a->site)) {
+    sodium_memzero(buf, sizeof buf);
+    return 1;
+  }
+  sodium_memzero(buf, sizeof buf);
+  char msg[USER_SITES_MAX + 200];
+  if (vigil__users_sites_include(who->sites, a->site))
+    snprintf(msg, sizeof msg, "this API token of %s was not given site %s", who->name, a->site);
+  else
+    snprintf(msg, sizeof msg, "%s does not work at site %s (their sites: %s): an admin can add it", who->name, a->site,
+             who->sites);
+  json_t *extra = json_pack("{s:s}", "site", a->site);
+  char *body = vigil__http_error_json("site_forbidden", msg, "site", extra);
+  json_decref(extra);
+  if (vigil__api_refused(a, req, "site_forbidden", who->name, NULL))
+    vigil__api_hold(a, req, 403, body, NULL); /* after its event */
+  else
+    vigil__api_reply_free(req, 403, body, NULL); /* counted, recorded with its window */
+  return 0;
+}
+
 /* AI4 (docs/safety.md): a page sends the user it was signed in as
  * (Vigil-User); another user signed in on the same browser since (in another
  * tab) shares its cookie, and what the first typed would be recorded as the
@@ -690,8 +713,8 @@ void vigil__api_site_event(api *a, const char *type, const char *actor, json_t *
 }
 
 static json_t *user_json(const user *u) {
-  return json_pack("{s:s, s:s, s:b, s:I}", "name", u->name, "role", vigil__role_name(u->role), "disabled", u->disabled,
-                   "created_ms", (json_int_t)u->created_ms);
+  return json_pack("{s:s, s:s, s:b, s:I, s:o}", "name", u->name, "role", vigil__role_name(u->role), "disabled",
+                   u->disabled, "created_ms", (json_int_t)u->created_ms, "sites", vigil__users_sites_json(u->sites));
 }
 
 static json_t *permissions_json(role r) {
@@ -833,7 +856,8 @@ typedef struct user_change {
   role role;
   int create;
   char *password;
-  int generated; /* the password is returned, once */
+  int generated;              /* the password is returned, once */
+  char sites[USER_SITES_MAX]; /* a new user's ("": every site) */
   char hash[USER_HASH_MAX];
   int rc;
 } user_change;
@@ -866,9 +890,10 @@ static void hash_done(uv_work_t *w, int status) {
                     ? -1
                     : vigil__users_session_digest(a->users, token_of(c->req, token, sizeof token), kept);
   if (rc == 0)
-    rc = c->create ? vigil__users_add(a->users, c->name, c->role, c->hash, vigil__api_wall_ms(), err, sizeof err)
-                   : vigil__users_set_hash(a->users, c->name, c->hash, token_of(c->req, token, sizeof token), err,
-                                           sizeof err);
+    rc =
+        c->create
+            ? vigil__users_add(a->users, c->name, c->role, c->sites, c->hash, vigil__api_wall_ms(), err, sizeof err)
+            : vigil__users_set_hash(a->users, c->name, c->hash, token_of(c->req, token, sizeof token), err, sizeof err);
   else
     snprintf(err, sizeof err, "out of memory");
   if (rc < 0) {
@@ -890,7 +915,8 @@ static void hash_done(uv_work_t *w, int status) {
   int dg_rc = vigil__users_hash_digest(a->users, c->name, dg);
   if (c->create)
     vigil__api_site_event(a, "user.created", c->actor,
-                          with_digest(json_pack("{s:s, s:s}", "user", c->name, "role", vigil__role_name(c->role)),
+                          with_digest(json_pack("{s:s, s:s, s:o}", "user", c->name, "role", vigil__role_name(c->role),
+                                                "sites", vigil__users_sites_json(c->sites)),
                                       "hash_digest", dg_rc, dg));
   else
     vigil__api_site_event(a, "user.changed", c->actor,
@@ -906,7 +932,7 @@ static void hash_done(uv_work_t *w, int status) {
 
 /* Starts making the hash of password (or of a generated one). */
 static void change_password(api *a, http_request *req, const char *actor, const char *name, int create, role r,
-                            const char *password) {
+                            const char *sites, const char *password) {
   char generated[25];
   if (!password) { /* 18 random bytes: 24 characters a person can type */
     unsigned char random[18];
@@ -931,6 +957,7 @@ static void change_password(api *a, http_request *req, const char *actor, const 
   c->req = req;
   c->create = create;
   c->role = r;
+  snprintf(c->sites, sizeof c->sites, "%s", sites ? sites : "");
   c->generated = password == generated;
   snprintf(c->actor, sizeof c->actor, "%s", actor);
   snprintf(c->name, sizeof c->name, "%s", name);
@@ -956,7 +983,7 @@ static void own_password_checked(api *a, http_request *req, int ok, void *ctx) {
     vigil__api_hold(a, req, 401,
                     vigil__http_error_json("bad_password", "the current password is wrong", "password", NULL), NULL);
   } else if (req)
-    change_password(a, req, o->name, o->name, 0, ROLE_NURSE, o->new_password);
+    change_password(a, req, o->name, o->name, 0, ROLE_NURSE, NULL, o->new_password);
   sodium_memzero(o->new_password, strlen(o->new_password));
   free(o->new_password);
   free(o);
@@ -1007,8 +1034,10 @@ typedef enum { ASK_CHANGE, ASK_CREATE, ASK_TOKEN } admin_ask_kind;
 typedef struct admin_ask {
   admin_ask_kind kind;
   char actor[USER_NAME_MAX + 1], name[USER_NAME_MAX + 1];
-  int disabled;   /* ASK_CHANGE: -1 unchanged, else 0 or 1 */
-  role role;      /* ASK_CREATE */
+  int disabled;  /* ASK_CHANGE: -1 unchanged, else 0 or 1 */
+  role role;     /* ASK_CREATE */
+  int has_sites; /* sites given: a new user's, a change, a token's narrower list */
+  char sites[USER_SITES_MAX];
   char *password; /* the new password; NULL: unchanged (a change), generated (a creation) */
 } admin_ask;
 
@@ -1060,8 +1089,17 @@ static void apply_user_edit(api *a, http_request *req, const admin_ask *e) {
     vigil__api_site_event(a, "user.changed", e->actor,
                           json_pack("{s:s, s:b}", "user", e->name, "disabled", e->disabled));
   }
+  if (e->has_sites) {
+    char err[512];
+    if (vigil__users_set_sites(a->users, e->name, e->sites, err, sizeof err) < 0) {
+      vigil__http_respond_error(req, 503, "io_error", err, NULL);
+      return;
+    }
+    vigil__api_site_event(a, "user.changed", e->actor,
+                          json_pack("{s:s, s:o}", "user", e->name, "sites", vigil__users_sites_json(e->sites)));
+  }
   if (e->password) {
-    change_password(a, req, e->actor, e->name, 0, ROLE_NURSE, e->password);
+    change_password(a, req, e->actor, e->name, 0, ROLE_NURSE, NULL, e->password);
     return;
   }
   json_t *out = json_pack("{s:o}", "user", user_json(vigil__users_find(a->users, e->name)));
@@ -1083,22 +1121,27 @@ static const char *token_refused(const user *u, int *status, const char **code) 
  * was checked (the user may have been disabled meanwhile). */
 static void issue_token(api *a, http_request *req, const admin_ask *e) {
   int status;
-  const char *code, *why = token_refused(vigil__users_lookup(a->users, e->name), &status, &code);
-  char token[USER_TOKEN_LEN + 1], err[512];
+  const user *u = vigil__users_lookup(a->users, e->name);
+  const char *code, *why = token_refused(u, &status, &code);
+  char token[USER_TOKEN_LEN + 1], err[512], sites[USER_SITES_MAX];
   if (why) {
     vigil__http_respond_error(req, status, code, why, "user");
     return;
   }
-  if (vigil__users_session_new(a->users, e->name, vigil__api_wall_ms(), 0, token, err, sizeof err) < 0) {
-    vigil__http_respond_error(req, 503, "io_error", err, NULL);
+  snprintf(sites, sizeof sites, "%s", e->sites[0] ? e->sites : u->sites); /* what the token may reach */
+  int rc = vigil__users_token_new(a->users, e->name, e->sites, vigil__api_wall_ms(), token, err, sizeof err);
+  if (rc < 0) {
+    vigil__http_respond_error(req, rc == VIGIL_EINVAL ? 422 : 503, rc == VIGIL_EINVAL ? "invalid_field" : "io_error",
+                              err, rc == VIGIL_EINVAL ? "sites" : NULL);
     return;
   }
   char dg[65];
   int dg_rc = vigil__users_session_digest(a->users, token, dg);
-  vigil__api_site_event(
-      a, "user.changed", e->actor,
-      with_digest(json_pack("{s:s, s:b}", "user", e->name, "token_issued", 1), "session_digest", dg_rc, dg));
-  json_t *out = json_pack("{s:s, s:s}", "user", e->name, "token", token);
+  vigil__api_site_event(a, "user.changed", e->actor,
+                        with_digest(json_pack("{s:s, s:b, s:o}", "user", e->name, "token_issued", 1, "sites",
+                                              vigil__users_sites_json(sites)),
+                                    "session_digest", dg_rc, dg));
+  json_t *out = json_pack("{s:s, s:s, s:o}", "user", e->name, "token", token, "sites", vigil__users_sites_json(sites));
   vigil__api_hold(a, req, 201, json_dumps(out, JSON_COMPACT), NULL);
   json_decref(out);
   sodium_memzero(token, sizeof token);
@@ -1116,7 +1159,7 @@ static void admin_password_checked(api *a, http_request *req, int ok, void *ctx)
   } else if (req && e->kind == ASK_CHANGE) {
     apply_user_edit(a, req, e);
   } else if (req && e->kind == ASK_CREATE) { /* a name taken meanwhile is 409 where the user is added */
-    change_password(a, req, e->actor, e->name, 1, e->role, e->password);
+    change_password(a, req, e->actor, e->name, 1, e->role, e->sites, e->password);
   } else if (req) {
     issue_token(a, req, e);
   }
@@ -1128,14 +1171,47 @@ static void ask_admin_password(api *a, http_request *req, const user *admin, con
   vigil__api_check_password(a, req, admin->name, admin, 1, own, admin_password_checked, e);
 }
 
+/* The body's "sites" (a list of names, or one text "north,south"; "*" or
+ * [] every site) into out: 1 given, 0 absent, -1 after answering 422. */
+static int body_sites(http_request *req, json_t *body, char out[USER_SITES_MAX]) {
+  json_t *x = json_object_get(body, "sites");
+  const char *why = "sites is a list of site names, or \"*\" for every site";
+  char text[USER_SITES_MAX * 2] = "";
+  if (!x) return 0;
+  if (json_is_string(x)) {
+    snprintf(text, sizeof text, "%s", json_string_value(x));
+  } else if (json_is_array(x)) {
+    size_t i, len = 0;
+    json_t *v;
+    json_array_foreach(x, i, v) {
+      const char *name = json_string_value(v);
+      if (!name || strchr(name, ',') || len + strlen(name) + 2 > sizeof text) {
+        if (name && !strchr(name, ',')) why = "sites lists too many sites (at most 511 characters)";
+        vigil__http_respond_error(req, 422, "invalid_field", why, "sites");
+        return -1;
+      }
+      len += (size_t)snprintf(text + len, sizeof text - len, "%s%s", len ? "," : "", name);
+    }
+  } else {
+    vigil__http_respond_error(req, 422, "invalid_field", why, "sites");
+    return -1;
+  }
+  if (vigil__users_sites_parse(text, out, &why) < 0) {
+    vigil__http_respond_error(req, 422, "invalid_field", why, "sites");
+    return -1;
+  }
+  return 1;
+}
+
 void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
   user admin_copy = *c->who; /* as in vigil__api_post_user */
   const user *admin = &admin_copy;
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name, *r, *password, *own;
+  char sites[USER_SITES_MAX];
   admin_ask *e;
-  if (vigil__api_member_string(req, body, "name", 1, &name) == 0 &&
+  if (vigil__api_member_string(req, body, "name", 1, &name) == 0 && body_sites(req, body, sites) >= 0 &&
       vigil__api_member_string(req, body, "role", 1, &r) == 0 &&
       vigil__api_member_string(req, body, "password", 0, &password) == 0 &&
       vigil__api_member_string(req, body, "admin_password", 0, &own) == 0) {
@@ -1154,6 +1230,7 @@ void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
     else if (own_password_given(req, own, "creating a user") &&
              (e = admin_ask_new(req, ASK_CREATE, admin->name, name, password))) {
       e->role = (role)vigil__role_parse(r);
+      snprintf(e->sites, sizeof e->sites, "%s", sites);
       ask_admin_password(a, req, admin, own, e);
     }
   }
@@ -1175,8 +1252,11 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
   if (!body) return;
   json_t *disabled = json_object_get(body, "disabled");
   const char *password, *own;
+  char sites[USER_SITES_MAX];
+  int has_sites = 0;
   if (vigil__api_member_string(req, body, "password", 0, &password) < 0 ||
-      vigil__api_member_string(req, body, "admin_password", 0, &own) < 0) {
+      vigil__api_member_string(req, body, "admin_password", 0, &own) < 0 ||
+      (has_sites = body_sites(req, body, sites)) < 0) {
     json_decref(body);
     return;
   }
@@ -1186,8 +1266,8 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
     vigil__http_respond_error(req, 422, "invalid_field", "disabled is true or false", "disabled");
   } else if (password && vigil__users_password_problem(password)) { /* before anything changes */
     vigil__http_respond_error(req, 422, "invalid_field", vigil__users_password_problem(password), "password");
-  } else if (!disabled && !password) {
-    vigil__http_respond_error(req, 422, "invalid_field", "nothing to change: give disabled or password", NULL);
+  } else if (!disabled && !password && !has_sites) {
+    vigil__http_respond_error(req, 422, "invalid_field", "nothing to change: give disabled, password or sites", NULL);
   } else if (password && self) {
     /* Z1: one's own password is changed with the current one (the step-up
      * and its guessing limits), not by the admin's reset. */
@@ -1200,6 +1280,8 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
   } else if ((self || own_password_given(req, own, "changing another user")) &&
              (e = admin_ask_new(req, ASK_CHANGE, admin->name, name, password))) {
     e->disabled = disabled ? json_is_true(disabled) : -1;
+    e->has_sites = has_sites;
+    snprintf(e->sites, sizeof e->sites, "%s", has_sites ? sites : "");
     if (self) { /* enabling oneself: nothing to take over */
       apply_user_edit(a, req, e);
       admin_ask_free(e);
@@ -1216,16 +1298,22 @@ void vigil__api_post_tokens(api *a, http_request *req, const api_call *c) {
   json_t *body = vigil__api_body_object(req);
   if (!body) return;
   const char *name, *own;
+  char sites[USER_SITES_MAX] = "";
   admin_ask *e;
   if (vigil__api_member_string(req, body, "user", 1, &name) == 0 &&
-      vigil__api_member_string(req, body, "admin_password", 0, &own) == 0) {
+      vigil__api_member_string(req, body, "admin_password", 0, &own) == 0 && body_sites(req, body, sites) >= 0) {
     int status;
-    const char *code, *why = token_refused(vigil__users_lookup(a->users, name), &status, &code);
+    const user *u = vigil__users_lookup(a->users, name);
+    const char *code, *why = token_refused(u, &status, &code);
     if (why)
       vigil__http_respond_error(req, status, code, why, "user");
+    else if (sites[0] && !vigil__users_sites_within(sites, u->sites)) /* checked again when it is made */
+      vigil__http_respond_error(req, 422, "invalid_field", "a token's sites are some of its user's", "sites");
     else if (own_password_given(req, own, "issuing an API token") &&
-             (e = admin_ask_new(req, ASK_TOKEN, admin->name, name, NULL)))
+             (e = admin_ask_new(req, ASK_TOKEN, admin->name, name, NULL))) {
+      snprintf(e->sites, sizeof e->sites, "%s", sites);
       ask_admin_password(a, req, admin, own, e);
+    }
   }
   json_decref(body);
 }

@@ -21,7 +21,8 @@ typedef struct session {
   char user[USER_NAME_MAX + 1];
   int64_t expires_ms; /* 0: an API token, until revoked */
   int64_t ttl_ms;
-  int64_t written_ms; /* when expires_ms was last made durable */
+  int64_t written_ms;         /* when expires_ms was last made durable */
+  char sites[USER_SITES_MAX]; /* an API token's narrower list; "": its user's */
 } session;
 
 struct users {
@@ -78,6 +79,105 @@ int vigil__users_password_matches(const char *hash, const char *password) {
   return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }
 
+/* ---- sites ------------------------------------------------------------------------ */
+
+/* A site's name as a request names it (server/api/api_cluster.c body_site). */
+static int site_name_valid(const char *s, size_t n) {
+  if (n == 0 || n > 64) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_') return 0;
+  return 1;
+}
+
+int vigil__users_sites_parse(const char *text, char out[USER_SITES_MAX], const char **why) {
+  out[0] = '\0';
+  size_t len = 0;
+  for (const char *p = text ? text : ""; *p;) {
+    p += strspn(p, " ,");
+    size_t n = strcspn(p, ",");
+    while (n && p[n - 1] == ' ')
+      n--;
+    if (!n) {
+      p += strcspn(p, ",");
+      continue;
+    }
+    if (n == 1 && *p == '*') { /* every site, whatever else is listed */
+      out[0] = '\0';
+      return 0;
+    }
+    if (!site_name_valid(p, n)) {
+      *why = "sites is a list of site names (letters, digits, '-', '_'; at most 64 each), or * for every site";
+      return -1;
+    }
+    char name[65];
+    snprintf(name, sizeof name, "%.*s", (int)n, p);
+    if (!vigil__users_sites_include(out, name) || !out[0]) {
+      if (len + n + 2 > USER_SITES_MAX) {
+        *why = "sites lists too many sites (at most 511 characters)";
+        return -1;
+      }
+      len += (size_t)snprintf(out + len, USER_SITES_MAX - len, "%s%s", len ? "," : "", name);
+    }
+    p += strcspn(p, ",");
+  }
+  return 0;
+}
+
+int vigil__users_sites_include(const char *list, const char *site) {
+  if (!list[0]) return 1;
+  size_t n = strlen(site);
+  for (const char *p = list; *p;) {
+    size_t l = strcspn(p, ",");
+    if (l == n && !memcmp(p, site, n)) return 1;
+    p += l;
+    if (*p) p++;
+  }
+  return 0;
+}
+
+int vigil__users_sites_within(const char *narrower, const char *list) {
+  if (!list[0]) return 1;
+  if (!narrower[0]) return 0;
+  for (const char *p = narrower; *p;) {
+    char name[65];
+    size_t l = strcspn(p, ",");
+    snprintf(name, sizeof name, "%.*s", (int)(l < 64 ? l : 64), p);
+    if (!vigil__users_sites_include(list, name)) return 0;
+    p += l;
+    if (*p) p++;
+  }
+  return 1;
+}
+
+json_t *vigil__users_sites_json(const char *list) {
+  json_t *a = json_array();
+  if (!list[0]) json_array_append_new(a, json_string("*"));
+  for (const char *p = list; *p;) {
+    size_t l = strcspn(p, ",");
+    json_array_append_new(a, json_stringn(p, l));
+    p += l;
+    if (*p) p++;
+  }
+  return a;
+}
+
+/* A row's "sites" (an array of names; absent: every site) into out. */
+static void sites_of(json_t *row, char out[USER_SITES_MAX]) {
+  json_t *list = json_object_get(row, "sites");
+  size_t i, len = 0;
+  json_t *x;
+  out[0] = '\0';
+  json_array_foreach(list, i, x) {
+    const char *v = json_string_value(x);
+    if (!v || !site_name_valid(v, strlen(v)) || len + strlen(v) + 2 > USER_SITES_MAX) {
+      /* a damaged list is no site (no site is named "!"), never every site */
+      snprintf(out, USER_SITES_MAX, "%s", "!");
+      return;
+    }
+    len += (size_t)snprintf(out + len, USER_SITES_MAX - len, "%s%s", len ? "," : "", v);
+  }
+}
+
 /* ---- persistence ------------------------------------------------------------------- */
 
 /* Copies the users and sessions before the first change of a batch. */
@@ -110,6 +210,7 @@ static int queue(users *u, const char *ns, const char *key, const char *text, ch
 static char *user_text(const user *x) {
   json_t *j = json_pack("{s:s, s:s, s:b, s:I}", "role", vigil__role_name(x->role), "hash", x->hash, "disabled",
                         x->disabled, "created_ms", (json_int_t)x->created_ms);
+  if (j && x->sites[0]) json_object_set_new(j, "sites", vigil__users_sites_json(x->sites));
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
   return text;
@@ -133,6 +234,7 @@ static int put_user(users *u, const user *x, int create, char *err, size_t errle
 static char *session_text(const session *x) {
   json_t *j = json_pack("{s:s, s:I, s:I}", "user", x->user, "expires_ms", (json_int_t)x->expires_ms, "ttl_ms",
                         (json_int_t)x->ttl_ms);
+  if (j && x->sites[0]) json_object_set_new(j, "sites", vigil__users_sites_json(x->sites));
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
   return text;
@@ -200,6 +302,7 @@ static int load_user(void *ud, const char *key, const void *value, size_t len) {
     x->role = (role)r;
     x->disabled = json_is_true(json_object_get(j, "disabled"));
     x->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+    sites_of(j, x->sites);
   }
   json_decref(j);
   return 0;
@@ -223,6 +326,7 @@ static int load_session(void *ud, const char *key, const void *value, size_t len
     x->expires_ms = json_integer_value(json_object_get(j, "expires_ms"));
     x->ttl_ms = json_integer_value(json_object_get(j, "ttl_ms"));
     x->written_ms = x->expires_ms - x->ttl_ms;
+    sites_of(j, x->sites);
   }
   json_decref(j);
   return 0;
@@ -370,7 +474,8 @@ static int no_user(const char *name, char *err, size_t errlen) {
   return VIGIL_ENOENT;
 }
 
-int vigil__users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen) {
+int vigil__users_add(users *u, const char *name, role r, const char *sites, const char *hash, int64_t now_ms, char *err,
+                     size_t errlen) {
   if (!vigil__users_name_valid(name)) {
     snprintf(err, errlen, "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
     return VIGIL_EINVAL;
@@ -389,6 +494,7 @@ int vigil__users_add(users *u, const char *name, role r, const char *hash, int64
   user x = {.role = r, .created_ms = now_ms};
   snprintf(x.name, sizeof x.name, "%s", name);
   snprintf(x.hash, sizeof x.hash, "%s", hash);
+  snprintf(x.sites, sizeof x.sites, "%s", sites ? sites : "");
   int rc = save(u);
   user *grown = rc == 0 ? realloc(u->list, (u->n + 1) * sizeof *grown) : NULL;
   if (!grown) return VIGIL_ENOMEM;
@@ -450,16 +556,22 @@ static int end_sessions(users *u, const char *name, const char *keep, char *err,
   return 0;
 }
 
+/* Makes x (a user in u->list) changed, its row queued for the change's event. */
+static int change_user(users *u, user *x, const user *changed, char *err, size_t errlen) {
+  int rc = save(u);
+  if (rc == 0) rc = put_user(u, changed, 0, err, errlen);
+  if (rc == 0) *x = *changed;
+  return rc;
+}
+
 int vigil__users_set_hash(users *u, const char *name, const char *hash, const char *keep_token, char *err,
                           size_t errlen) {
   user *x = find_mut(u, name);
   if (!x) return no_user(name, err, errlen);
   user changed = *x;
   snprintf(changed.hash, sizeof changed.hash, "%s", hash);
-  int rc = save(u);
-  if (rc == 0) rc = put_user(u, &changed, 0, err, errlen);
+  int rc = change_user(u, x, &changed, err, errlen);
   if (rc < 0) return rc;
-  *x = changed;
   char keep[65];
   if (keep_token && strlen(keep_token) == USER_TOKEN_LEN) token_key(keep_token, keep);
   return end_sessions(u, name, keep_token && strlen(keep_token) == USER_TOKEN_LEN ? keep : NULL, err, errlen);
@@ -470,12 +582,18 @@ int vigil__users_set_disabled(users *u, const char *name, int disabled, char *er
   if (!x) return no_user(name, err, errlen);
   user changed = *x;
   changed.disabled = !!disabled;
-  int rc = save(u);
-  if (rc == 0) rc = put_user(u, &changed, 0, err, errlen);
+  int rc = change_user(u, x, &changed, err, errlen);
   if (rc < 0) return rc;
-  *x = changed;
   /* A disabled user's sessions and tokens end with it. */
   return disabled ? end_sessions(u, name, NULL, err, errlen) : 0;
+}
+
+int vigil__users_set_sites(users *u, const char *name, const char *sites, char *err, size_t errlen) {
+  user *x = find_mut(u, name);
+  if (!x) return no_user(name, err, errlen);
+  user changed = *x;
+  snprintf(changed.sites, sizeof changed.sites, "%s", sites);
+  return change_user(u, x, &changed, err, errlen);
 }
 
 /* ---- sessions ---------------------------------------------------------------------------- */
@@ -500,8 +618,9 @@ static void drop_session(users *u, session *x) {
   if (u->s->ops->kv_put(u->s, "session", x->key, NULL, 0, err, sizeof err) == 0) *x = u->sessions[--u->n_sessions];
 }
 
-int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms, char out[USER_TOKEN_LEN + 1],
-                             char *err, size_t errlen) {
+/* A new session or token (ttl_ms 0) of name for sites (its own list; "": the user's). */
+static int session_make(users *u, const char *name, const char *sites, int64_t now_ms, int64_t ttl_ms,
+                        char out[USER_TOKEN_LEN + 1], char *err, size_t errlen) {
   const user *who = vigil__users_find(u, name);
   if (!who) return no_user(name, err, errlen);
   if (save(u) < 0) return VIGIL_ENOMEM;
@@ -523,6 +642,7 @@ int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t
   session x = {.expires_ms = ttl_ms ? now_ms + ttl_ms : 0, .ttl_ms = ttl_ms, .written_ms = now_ms};
   token_key(out, x.key);
   snprintf(x.user, sizeof x.user, "%s", name);
+  snprintf(x.sites, sizeof x.sites, "%s", sites);
   int rc = put_session(u, &x, 1, err, errlen);
   if (rc < 0) {
     sodium_memzero(out, USER_TOKEN_LEN + 1);
@@ -530,6 +650,27 @@ int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t
   }
   u->sessions[u->n_sessions++] = x;
   return 0;
+}
+
+int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms, char out[USER_TOKEN_LEN + 1],
+                             char *err, size_t errlen) {
+  return session_make(u, name, "", now_ms, ttl_ms, out, err, errlen);
+}
+
+int vigil__users_token_new(users *u, const char *name, const char *sites, int64_t now_ms, char out[USER_TOKEN_LEN + 1],
+                           char *err, size_t errlen) {
+  const user *who = vigil__users_find(u, name);
+  if (who && sites[0] && !vigil__users_sites_within(sites, who->sites)) {
+    snprintf(err, errlen, "a token's sites are some of its user's (%s)", who->sites);
+    return VIGIL_EINVAL;
+  }
+  return session_make(u, name, sites, now_ms, 0, out, err, errlen);
+}
+
+int vigil__users_session_site(users *u, const char *token, const user *who, const char *site) {
+  if (!vigil__users_sites_include(who->sites, site)) return 0;
+  session *x = find_session(u, token);
+  return x && vigil__users_sites_include(x->sites, site);
 }
 
 const user *vigil__users_session_check(users *u, const char *token, int64_t now_ms) {

@@ -84,7 +84,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   char err[256];
   if (vigil__users_open(vigil__engine_store(F.e), &F.users, err, sizeof err) < 0) die("users", err);
   for (int i = 0; i < N_USERS; i++) {
-    if (vigil__users_add(F.users, USER_NAMES[i], USER_ROLES[i], "-", 0, err, sizeof err) < 0 ||
+    if (vigil__users_add(F.users, USER_NAMES[i], USER_ROLES[i], NULL, "-", 0, err, sizeof err) < 0 ||
         vigil__users_session_new(F.users, USER_NAMES[i], wall_ms(), 24 * 3600 * 1000, F.token[i], err, sizeof err) < 0)
       die(USER_NAMES[i], err);
     snprintf(F.marker[i], sizeof F.marker[i], "@%s@", USER_NAMES[i]);

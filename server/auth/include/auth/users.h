@@ -27,8 +27,9 @@ struct store; /* core/store.h */
 #define USER_NAME_MAX 64
 #define USER_PASSWORD_MIN 10
 #define USER_PASSWORD_MAX 256
-#define USER_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
-#define USER_TOKEN_LEN 43 /* 32 random bytes, base64url without padding */
+#define USER_HASH_MAX 128  /* crypto_pwhash_STRBYTES */
+#define USER_TOKEN_LEN 43  /* 32 random bytes, base64url without padding */
+#define USER_SITES_MAX 512 /* a list of sites, "north,south" (docs/security.md, sites) */
 
 typedef struct user {
   char name[USER_NAME_MAX + 1];
@@ -36,6 +37,7 @@ typedef struct user {
   int disabled;
   char hash[USER_HASH_MAX]; /* "$argon2id$..." */
   int64_t created_ms;
+  char sites[USER_SITES_MAX]; /* the sites they work at, "north,south"; "": every site */
 } user;
 
 typedef struct users users;
@@ -74,9 +76,27 @@ int vigil__users_hash_password(const char *password, char out[USER_HASH_MAX]);
 /* 1 when password matches hash (slow on purpose too). */
 int vigil__users_password_matches(const char *hash, const char *password);
 
-/* Adds a user with a hash from vigil__users_hash_password; VIGIL_EEXIST when the
- * name is taken. Durable with the event that takes its writes. */
-int vigil__users_add(users *u, const char *name, role r, const char *hash, int64_t now_ms, char *err, size_t errlen);
+/* Adds a user working at sites (a list as kept, vigil__users_sites_parse;
+ * NULL or "": every site) with a hash from vigil__users_hash_password;
+ * VIGIL_EEXIST when the name is taken. Durable with the event that takes its
+ * writes. */
+int vigil__users_add(users *u, const char *name, role r, const char *sites, const char *hash, int64_t now_ms, char *err,
+                     size_t errlen);
+/* Sites (docs/security.md, Sites): a user works at a list of sites, an
+ * empty list being every site (what users made before sites had, and a
+ * single server's). vigil__users_sites_parse makes text ("north, south",
+ * "*", "") the list as kept ("north,south"; "" for "*" or nothing): 0, or
+ * -1 with why (a sentence). */
+int vigil__users_sites_parse(const char *text, char out[USER_SITES_MAX], const char **why);
+/* 1 when the list (as kept) includes site: an empty list includes every one. */
+int vigil__users_sites_include(const char *list, const char *site);
+/* 1 when every site of narrower is one of list's (every site: list is ""). */
+int vigil__users_sites_within(const char *narrower, const char *list);
+/* The list as JSON: ["north","south"], or ["*"] for every site. */
+struct json_t *vigil__users_sites_json(const char *list);
+/* Sets name's sites (a list as kept), durable with the event that takes its writes. */
+int vigil__users_set_sites(users *u, const char *name, const char *sites, char *err, size_t errlen);
+
 /* A new password ends the user's sessions and API tokens, all but the one
  * of keep_token (the session that changed it; NULL: all). */
 int vigil__users_set_hash(users *u, const char *name, const char *hash, const char *keep_token, char *err,
@@ -89,6 +109,14 @@ int vigil__users_set_disabled(users *u, const char *name, int disabled, char *er
  * its hash is kept. */
 int vigil__users_session_new(users *u, const char *name, int64_t now_ms, int64_t ttl_ms, char out[USER_TOKEN_LEN + 1],
                              char *err, size_t errlen);
+/* An API token of name for the sites of the list (as kept, within the
+ * user's; "": the user's own), otherwise as vigil__users_session_new. */
+int vigil__users_token_new(users *u, const char *name, const char *sites, int64_t now_ms, char out[USER_TOKEN_LEN + 1],
+                           char *err, size_t errlen);
+/* 1 when the session or token of token may act for site: its user's sites
+ * and the token's own list both include it (vigil__users_sites_include). */
+int vigil__users_session_site(users *u, const char *token, const user *who, const char *site);
+
 /* The user a token signs in, or NULL (unknown, expired, user disabled).
  * Extends a session's life (writing it at most once per tenth of it). */
 const user *vigil__users_session_check(users *u, const char *token, int64_t now_ms);
