@@ -12,7 +12,12 @@
  *
  * End to end over HTTP against a real `vigil serve`. Fails without the
  * control: the settings are unknown (the server does not start) and the
- * fourth note is 200. */
+ * fourth note is 200.
+ *
+ * AT7: with the notes full too, the amendment's refusal said "write the
+ * correction in a note" and the entry's "notes are still taken"; an entry of
+ * 2 readings at 11 of 12 did not say it needed 2. Fails without it on the
+ * amendment's wording. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +34,9 @@
 static int setup(void **state) {
   alarm_serve *a = calloc(1, sizeof *a);
   const char *protocols[] = {"@ketamine_iv"};
-  if (!a || alarm_start_with(a, protocols, 1, "max_notes_per_visit = 3\nmax_amendments_per_visit = 2") < 0) {
+  if (!a ||
+      alarm_start_with(a, protocols, 1,
+                       "max_notes_per_visit = 3\nmax_amendments_per_visit = 2\nmax_readings_per_visit = 12") < 0) {
     if (a) serve_cleanup(&a->s);
     free(a);
     return -1;
@@ -91,6 +98,18 @@ static void notes_and_amendments_past_the_limit(void **state) {
   snprintf(body, sizeof body, AMEND, 122);
   expect_full(a, id, "amend", body, "max_amendments_per_visit", "2");
   assert_int_equal(events_of(a, id, "item.amended"), 2);
+  /* AT7: with the notes full too, neither refusal sends the nurse to a
+   * note; an entry of 2 readings at 11 of 12 says it needed 2. */
+  char full_msg[4096];
+  assert_int_equal(alarm_cmd_msg(a, NULL, id, "amend", body, full_msg, sizeof full_msg), 409);
+  if (strstr(full_msg, "in a note") || !strstr(full_msg, "notes are full"))
+    fail_msg("the amendment's refusal with the notes full: %s", full_msg);
+  assert_int_equal(
+      alarm_cmd_msg(a, NULL, id, "entries", "{\"consent\": true, \"ride_confirmed\": true}", full_msg, sizeof full_msg),
+      409);
+  if (strstr(full_msg, "notes are still taken") || !strstr(full_msg, "notes are full") ||
+      !strstr(full_msg, "holds 11 readings") || !strstr(full_msg, "needs 2"))
+    fail_msg("the entry's refusal with the notes full: %s", full_msg);
   /* Nothing of the refused amendment: the value is the last one taken. */
   json_t *v = alarm_visit_json(a, id);
   json_t *baseline = alarm_visit_item(v, "screening", "baseline");
