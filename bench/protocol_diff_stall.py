@@ -11,18 +11,15 @@ does not see); then an admin approves dbench@1.0.0 (POST
 versions' rules. run: asks GET /api/v1/protocols/dbench@1.1.0/diff (computed
 once per server: restart the server between runs) and measures /healthz
 meanwhile. The figures of docs/security.md AC1 were taken so."""
-import json, socket, statistics, sys, threading, time, urllib.request
+import json, os, socket, statistics, sys, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from api_call import api_call  # noqa: E402
 port, user, password, what = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 U = "http://127.0.0.1:%d/api/v1" % port
 
 def call(method, path, body=None, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token: headers["Authorization"] = "Bearer " + token
-    r = urllib.request.Request(U + path, method=method, headers=headers,
-                               data=json.dumps(body).encode() if body is not None else None)
-    try:
-        with urllib.request.urlopen(r, timeout=300) as f: return f.status, f.read()
-    except urllib.error.HTTPError as e: return e.code, e.read()
+    return api_call(U, method, path, body, token)
 
 token = json.loads(call("POST", "/session", {"user": user, "password": password})[1])["token"]
 if what == "upload":

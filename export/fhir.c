@@ -661,26 +661,63 @@ static void patient_resources(fhir *f, json_t *data, const char *patient) {
 struct fhir_snapshot {
   uint64_t visit;
   visit_record r;
-  json_t *patient; /* the patient's record (patient_record), or NULL */
+  json_t *patient;      /* the patient's record (patient_record), or NULL */
+  uint64_t patient_seq; /* read from rows (vigil__export_fhir_snapshot_row): its event's seq */
 };
 
-int vigil__export_fhir_snapshot(vigil_engine *e, uint64_t visit, fhir_snapshot **out, char *err, size_t errlen) {
+/* The visit's record (head: its state and protocol alone, else its events
+ * and the patient's record too) in a new snapshot. */
+static int snapshot_new(vigil_engine *e, uint64_t visit, int head, fhir_snapshot **out, char *err, size_t errlen) {
   *out = NULL;
   fhir_snapshot *s = calloc(1, sizeof *s);
   if (!s) {
     snprintf(err, errlen, "out of memory");
     return VIGIL_ENOMEM;
   }
-  int rc = vigil__visit_record_load(e, visit, &s->r, err, errlen);
+  int rc = head ? vigil__visit_record_load_head(e, visit, &s->r, err, errlen)
+                : vigil__visit_record_load(e, visit, &s->r, err, errlen);
   if (rc < 0) {
     free(s);
     return rc;
   }
   s->visit = visit;
-  s->patient = patient_record(e, &s->r);
+  if (!head) s->patient = patient_record(e, &s->r);
   *out = s;
   return 0;
 }
+
+int vigil__export_fhir_snapshot(vigil_engine *e, uint64_t visit, fhir_snapshot **out, char *err, size_t errlen) {
+  return snapshot_new(e, visit, 0, out, err, errlen);
+}
+
+int vigil__export_fhir_snapshot_head(vigil_engine *e, uint64_t visit, fhir_snapshot **out, uint64_t *upto, char *err,
+                                     size_t errlen) {
+  *upto = vigil_query_last_seq(e);
+  return snapshot_new(e, visit, 1, out, err, errlen);
+}
+
+/* As patient_record's find_record: the patient's last record up to the
+ * visit's last event, its rows read after the visit's. */
+int vigil__export_fhir_snapshot_row(fhir_snapshot *s, uint64_t seq, const char *json, size_t len) {
+  json_t *ev = json_loadb(json, len, 0, NULL);
+  if (!ev) return VIGIL_EIO;
+  if ((uint64_t)json_integer_value(json_object_get(ev, "visit")) == s->visit)
+    return json_array_append_new(s->r.events, ev) < 0 ? VIGIL_ENOMEM : 0;
+  json_t *events = s->r.events, *d = json_object_get(ev, "data");
+  uint64_t until =
+      (uint64_t)json_integer_value(json_object_get(json_array_get(events, json_array_size(events) - 1), "seq"));
+  const char *type = vigil__export_str(ev, "type");
+  if (seq <= until && seq > s->patient_seq && (!strcmp(type, "patient.recorded") || !strcmp(type, "patient.merged")) &&
+      !strcmp(vigil__export_str(d, "patient"), vigil__export_str(s->r.visit, "patient"))) {
+    json_decref(s->patient);
+    s->patient = json_incref(d);
+    s->patient_seq = seq;
+  }
+  json_decref(ev);
+  return 0;
+}
+
+uint64_t vigil__export_fhir_snapshot_visit(const fhir_snapshot *s) { return s->visit; }
 
 void vigil__export_fhir_snapshot_free(fhir_snapshot *s) {
   if (!s) return;

@@ -21,16 +21,23 @@ static json_t *parse(char *text) {
   return j;
 }
 
-int vigil__visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen) {
+static int load_protocol(vigil_engine *e, visit_record *r, char *err, size_t errlen);
+
+int vigil__visit_record_load_head(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   const char *status;
   if (vigil_query_visit_status(e, visit, &status) < 0) return fail(VIGIL_ENOENT, err, errlen, "no such visit", NULL);
-  if (!(r->visit = parse(vigil_visit_json(e, visit)))) {
+  if (!(r->visit = parse(vigil_visit_json(e, visit))) || !(r->events = json_array())) {
     vigil__visit_record_free(r);
     return fail(VIGIL_ENOMEM, err, errlen, "the visit could not be read", vigil_engine_errmsg(e));
   }
+  return load_protocol(e, r, err, errlen);
+}
+
+int vigil__visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen) {
+  int rc = vigil__visit_record_load_head(e, visit, r, err, errlen);
+  if (rc < 0) return rc;
   /* Its events, page by page, from the durable log. */
-  r->events = json_array();
   uint64_t after = 0;
   for (;;) {
     json_t *page = parse(vigil_query_events_json(e, after, visit, EVENTS_PAGE));
@@ -45,7 +52,11 @@ int vigil__visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, c
     json_decref(page);
     if (!more) break;
   }
-  /* The protocol version the visit runs on. */
+  return 0;
+}
+
+/* The protocol version the visit runs on. */
+static int load_protocol(vigil_engine *e, visit_record *r, char *err, size_t errlen) {
   json_t *all = parse(vigil_query_protocols_json(e));
   const char *ref = json_string_value(json_object_get(r->visit, "protocol"));
   size_t i;

@@ -14,8 +14,19 @@
  * End to end over HTTP against a real `vigil serve` on loopback, one server
  * and one full visit for every case. Without the control: /healthz is
  * answered after the export (the loop was held), and the setting
- * max_concurrent_exports is unknown (the server does not start). */
+ * max_concurrent_exports is unknown (the server does not start).
+ *
+ * AT3: the snapshot itself (the visit's 12 MB of events, the patient's
+ * record, read from the log) held /healthz 0.67-1.0 s at each export's
+ * start. The events are read off the loop now: the server's test hook
+ * (VIGIL_TEST_EXPORT_HOLD, server/api/export_work.c) holds that read until
+ * the test lets it go, and /healthz and an entry are answered meanwhile.
+ * Without the control the read is on the loop: /healthz is not answered
+ * while it is held. AT4: one user builds one export at a time, another
+ * user's is built meanwhile. */
 #include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +45,8 @@ typedef struct full_visit {
   alarm_serve a;
   uint64_t visit;
   char fhir[64];
+  char hold[128];       /* VIGIL_TEST_EXPORT_HOLD: the exports' reads wait while it does not exist */
+  char nurse_token[64]; /* SERVE_USER's */
 } full_visit;
 
 static double now_ms(void) {
@@ -47,12 +60,44 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-/* One server allowing a single export at once, and one visit of 3000
+/* Holds the exports' reads of the log (hold 1) or lets them go (0). */
+static void hold_reads(full_visit *f, int hold) {
+  char held[160];
+  snprintf(held, sizeof held, "%s.held", f->hold);
+  unlink(held);
+  if (hold) {
+    unlink(f->hold);
+  } else {
+    FILE *file = fopen(f->hold, "w");
+    assert_non_null(file);
+    fclose(file);
+  }
+}
+
+/* Waits until an export's read is held (the hook made path.held). */
+static void wait_held(full_visit *f) {
+  char held[160];
+  struct stat st;
+  snprintf(held, sizeof held, "%s.held", f->hold);
+  for (int i = 0; stat(held, &st) != 0; i++) {
+    if (i > 6000) fail_msg("no export reached its read of the log");
+    nanosleep(&(struct timespec){0, 20000000L}, NULL);
+  }
+  unlink(held);
+}
+
+/* One server allowing two exports at once, and one visit of 3000
  * readings (the default max_readings_per_visit: the largest a visit gets). */
 static int setup(void **state) {
   full_visit *f = calloc(1, sizeof *f);
   const char *protocols[] = {"@ketamine_iv"};
-  if (!f || alarm_start_with(&f->a, protocols, 1, "max_concurrent_exports = 1") < 0) {
+  if (f) {
+    snprintf(f->hold, sizeof f->hold, "/tmp/vigil-export-hold-%d", (int)getpid());
+    FILE *file = fopen(f->hold, "w"); /* not held until a case asks */
+    if (file) fclose(file);
+    setenv("VIGIL_TEST_EXPORT_HOLD", f->hold, 1);
+  }
+  if (!f || alarm_start_with(&f->a, protocols, 1, "max_concurrent_exports = 2") < 0) {
     if (f) serve_cleanup(&f->a.s);
     free(f);
     return -1;
@@ -82,19 +127,29 @@ static int teardown(void **state) {
     free(log);
   }
   serve_cleanup(&f->a.s);
+  char held[160];
+  snprintf(held, sizeof held, "%s.held", f->hold);
+  unlink(held);
+  unlink(f->hold);
   free(f);
   return status == 0 ? 0 : -1;
 }
 
-/* Sends GET path as the clinician on a new connection c, without reading. */
-static void ask(full_visit *f, hc_conn *c, const char *path) {
-  const char *token = alarm_token(&f->a, ALARM_CLINICIAN, f->a.clinician_token);
+/* Sends GET path as who on a new connection c, without reading. */
+static void ask_as(full_visit *f, const char *who, hc_conn *c, const char *path) {
+  const char *token = alarm_token(&f->a, who,
+                                  !strcmp(who, ALARM_ADMIN)       ? f->a.admin_token
+                                  : !strcmp(who, ALARM_CLINICIAN) ? f->a.clinician_token
+                                                                  : f->nurse_token);
   assert_non_null(token);
   assert_int_equal(hc_connect(c, f->a.s.port), 0);
   char *req = hc_format("GET", path, token, NULL);
   assert_int_equal(hc_send_str(c, req), 0);
   free(req);
 }
+
+/* Sends GET path as the clinician on a new connection c, without reading. */
+static void ask(full_visit *f, hc_conn *c, const char *path) { ask_as(f, ALARM_CLINICIAN, c, path); }
 
 /* Whether anything of an answer has come on c (without waiting). */
 static int answered(hc_conn *c) {
@@ -147,11 +202,14 @@ static void healthz_answers_while_an_export_is_built(void **state) {
  * else affected; the one being built is answered whole. */
 static void an_export_past_the_cap_is_503(void **state) {
   full_visit *f = *state;
-  hc_conn first, second, other;
+  hc_conn first, second, other, nurse;
   hc_response r;
+  hold_reads(f, 1);
   ask(f, &first, f->fhir);
-  sleep_ms(SETTLE_MS);
-  ask(f, &second, f->fhir);
+  wait_held(f);
+  ask_as(f, SERVE_USER, &nurse, f->fhir);
+  wait_held(f);
+  ask_as(f, ALARM_ADMIN, &second, f->fhir);
   assert_int_equal(hc_read(&second, &r, 120000), 0);
   if (r.status != 503) fail_msg("the second export at once: %d, not 503", r.status);
   json_t *j = json_loads(r.body, 0, NULL), *err = json_object_get(j, "error");
@@ -173,8 +231,11 @@ static void an_export_past_the_cap_is_503(void **state) {
   hc_close(&other);
   healthz_ok(f, &other);
   hc_close(&other);
+  hold_reads(f, 0);
   expect_bundle(&first);
   hc_close(&first);
+  expect_bundle(&nurse);
+  hc_close(&nurse);
   /* Once it is answered, the next export is built. */
   ask(f, &first, f->fhir);
   expect_bundle(&first);
@@ -211,10 +272,81 @@ static void a_client_gone_mid_export(void **state) {
   hc_close(&gone);
 }
 
+/* AT3: while the export's read of the log is held, the loop is free:
+ * /healthz is answered and an entry is answered (the engine serves
+ * commands: the visit is full, so 409), then the Bundle is whole. */
+static void the_log_is_read_off_the_loop(void **state) {
+  full_visit *f = *state;
+  hc_conn exp, health;
+  hc_response r;
+  hold_reads(f, 1);
+  ask(f, &exp, f->fhir);
+  wait_held(f);
+  ask(f, &health, "/healthz");
+  if (hc_read(&health, &r, 20000) != 0) {
+    hold_reads(f, 0);
+    fail_msg("/healthz was not answered while the export's read of the log was held: the read is on the loop");
+  }
+  assert_int_equal(r.status, 200);
+  hc_response_free(&r);
+  hc_close(&health);
+  /* A reading meanwhile (the visit is full: 409 visit_full, answered). */
+  int status = alarm_record(&f->a, f->visit, BASELINE);
+  if (status != 409) fail_msg("a reading while the export was held: %d", status);
+  hold_reads(f, 0);
+  assert_int_equal(hc_read(&exp, &r, 120000), 0);
+  if (r.status != 200) fail_msg("the export: %d %s", r.status, r.body);
+  /* The events read from the file give the Bundle the engine's read gives:
+   * the same bytes as `vigil export fhir` (docs/http.md). */
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd, "'%s' export fhir %llu --db '%s/vigil.db'", f->a.s.vigil, (unsigned long long)f->visit,
+           f->a.s.root);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t cap = r.body_len + 2, got = 0, n;
+  char *cli = malloc(cap + 1);
+  while (cli && (n = fread(cli + got, 1, cap - got, p)) > 0)
+    got += n;
+  assert_int_equal(pclose(p), 0);
+  while (got && cli[got - 1] == '\n')
+    got--;
+  if (got != r.body_len || memcmp(cli, r.body, got) != 0)
+    fail_msg("the export (%zu bytes) is not vigil export fhir's (%zu bytes)", r.body_len, got);
+  free(cli);
+  hc_response_free(&r);
+  hc_close(&exp);
+}
+
+/* AT4: one user builds one export at a time: their second is 503 busy
+ * saying so, while another user's is built. */
+static void one_export_at_a_time_per_user(void **state) {
+  full_visit *f = *state;
+  hc_conn mine, again, theirs;
+  hc_response r;
+  hold_reads(f, 1);
+  ask(f, &mine, f->fhir);
+  wait_held(f);
+  ask(f, &again, f->fhir);
+  assert_int_equal(hc_read(&again, &r, 120000), 0);
+  if (r.status != 503 || !strstr(r.body, "\"busy\"") || !strstr(r.body, "yours"))
+    fail_msg("a user's second export at once: %d %s (not 503 busy naming theirs)", r.status, r.body);
+  hc_response_free(&r);
+  hc_close(&again);
+  ask_as(f, SERVE_USER, &theirs, f->fhir);
+  wait_held(f); /* another user's is built (held in its read) */
+  hold_reads(f, 0);
+  expect_bundle(&mine);
+  expect_bundle(&theirs);
+  hc_close(&mine);
+  hc_close(&theirs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(healthz_answers_while_an_export_is_built),
       cmocka_unit_test(an_export_past_the_cap_is_503),
+      cmocka_unit_test(the_log_is_read_off_the_loop),
+      cmocka_unit_test(one_export_at_a_time_per_user),
       cmocka_unit_test(a_client_gone_mid_export),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -743,6 +743,38 @@ fail:
   return NULL;
 }
 
+const char *vigil__store_sqlite_file(const store *base) {
+  return base && base->ops == &sqlite_ops ? ((const sqlite_store *)base)->path : NULL;
+}
+
+int vigil__sqlite_read_rows(const char *path, uint64_t visit, const char *type, uint64_t upto, store_row_fn fn,
+                            void *ud, char *err, size_t errlen) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  const char *sql = visit ? "SELECT seq, body FROM events WHERE visit = ?2 AND seq <= ?1 ORDER BY seq"
+                          : "SELECT seq, body FROM events WHERE type = ?3 AND seq <= ?1 ORDER BY seq";
+  int step = SQLITE_ERROR;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+    if (visit) sqlite3_bind_int64(st, 2, (sqlite3_int64)visit);
+    if (!visit) sqlite3_bind_text(st, 3, type ? type : "", -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *body = (const char *)sqlite3_column_text(st, 1);
+      if (body && fn(ud, (uint64_t)sqlite3_column_int64(st, 0), body, (size_t)sqlite3_column_bytes(st, 1))) {
+        step = SQLITE_DONE;
+        break;
+      }
+    }
+  }
+  int rc = step == SQLITE_DONE ? 0
+                               : fail(VIGIL_EIO, err, errlen, "cannot read the events of %s: %s", path,
+                                      db ? sqlite3_errmsg(db) : "out of memory");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rc;
+}
+
 store *vigil__store_sqlite_open(const char *path, const char *vfs, int *rc, char *err, size_t errlen) {
   return open_store(path, vfs, 0, rc, err, errlen);
 }

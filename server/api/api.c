@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "api_internal.h"
 #include "engine/gate.h"
+#include "engine/inspect.h"
 #include "engine/json_input.h"
 #include "engine/patients.h"
 #include "base/buf.h"
@@ -605,18 +606,23 @@ static const char *asker(const api_call *c) { return c->who ? c->who->name : "";
 
 /* The visit as a FHIR R4 Bundle (export/fhir.c): a lane_build. Its
  * snapshot is taken here, on the loop; the Bundle is built off it
- * (export_work.c, AQ6). */
+ * (export_work.c, AQ6). With a SQLite store only the visit's state is taken
+ * here and its events are read off the loop too, up to the durable seq of
+ * this moment (AT3). */
 static void build_fhir(api *a, http_request *req, const lane_read *r) {
-  if (vigil__api_exports_full(a, req)) return;
+  if (vigil__api_exports_full(a, req, r->user)) return;
+  const char *file = vigil__store_sqlite_file(vigil__engine_store(a->e));
   fhir_snapshot *snap;
+  uint64_t upto = 0;
   char err[256];
-  int rc = vigil__export_fhir_snapshot(a->e, r->id, &snap, err, sizeof err);
+  int rc = file ? vigil__export_fhir_snapshot_head(a->e, r->id, &snap, &upto, err, sizeof err)
+                : vigil__export_fhir_snapshot(a->e, r->id, &snap, err, sizeof err);
   if (rc == VIGIL_ENOENT)
     fail_engine(a, req, VIGIL_ENOENT, "visit");
   else if (rc < 0)
     vigil__http_respond_error(req, 503, "export_failed", err, NULL);
   else
-    vigil__api_export_start(a, req, snap);
+    vigil__api_export_start(a, req, r->user, snap, file, upto);
 }
 
 /* Built in the lane, a few milliseconds of the loop a turn (AC2). */

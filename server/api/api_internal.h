@@ -23,7 +23,8 @@ typedef struct api api; /* api.h */
 #define FAILURE_WINDOW_MS (15 * 60 * 1000)
 #define FAILURES_PER_DEVICE 5 /* wrong passwords with one device cookie: then it is a stranger's */
 
-typedef struct idem_entry idem_entry; /* idempotency.c */
+typedef struct idem_entry idem_entry;   /* idempotency.c */
+typedef struct export_work export_work; /* export_work.c */
 
 typedef struct held {
   http_request *req;
@@ -90,6 +91,7 @@ struct api {
   int simulated_clock;             /* the test clock may be advanced (POST /clock) */
   unsigned checking;               /* password checks and FHIR exports running off the loop */
   unsigned exports, max_exports;   /* FHIR exports being built off the loop, and the most at once (export_work.c) */
+  struct export_work *building;    /* those exports (export_work.c) */
   struct password_check *sign_ins; /* the sign-in lane: checks running or waiting, oldest first */
   int shutting;                    /* vigil__api_close was called */
   int closing;                     /* handles (the check handle, the streams) and checks still to finish */
@@ -301,14 +303,18 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c);
  * engine then says so); NULL after answering 409 when it is not approved. */
 const char *vigil__api_startable_ref(api *a, http_request *req, const char *want, char *buf, size_t len);
 
-/* A visit's FHIR Bundle off the loop (export_work.c, docs/security.md AQ6).
- * vigil__api_exports_full: 1 after answering 503 busy when
- * max_concurrent_exports are being built, else 0. vigil__api_export_start
- * builds the Bundle of snap (taking it) in the thread pool and answers req
- * with it on the loop. */
+/* A visit's FHIR Bundle off the loop (export_work.c, docs/security.md AQ6,
+ * AT3, AT4). vigil__api_exports_full: 1 after answering 503 busy when
+ * max_concurrent_exports are being built, or one of user name's is, else
+ * 0.
+ * vigil__api_export_start builds the Bundle of snap (taking it) in the
+ * thread pool and answers req with it on the loop; file: the SQLite file
+ * whose events up to upto the worker reads into snap first (a snapshot's
+ * head), or NULL (a whole snapshot). */
 struct fhir_snapshot;
-int vigil__api_exports_full(api *a, http_request *req);
-void vigil__api_export_start(api *a, http_request *req, struct fhir_snapshot *snap);
+int vigil__api_exports_full(api *a, http_request *req, const char *name);
+void vigil__api_export_start(api *a, http_request *req, const char *name, struct fhir_snapshot *snap, const char *file,
+                             uint64_t upto);
 
 /* Wall-clock time in ms (wall_clock.c): sessions expire by it even under the simulated clock. */
 int64_t vigil__api_wall_ms(void);

@@ -15,38 +15,95 @@
  * share) or the memory. A request stays valid until it is answered even if
  * its client has gone (http.h), so the answer after the build frees it
  * either way; when the server stops meanwhile, it is answered 503 and the
- * api's close waits for it (a->checking). */
+ * api's close waits for it (a->checking).
+ *
+ * AT3: taking the whole snapshot on the loop still held /healthz 0.67-1.0 s
+ * at each export of a 3,000-reading visit: its events (12 MB) and the
+ * patient's record were read from the log and parsed there. With a SQLite
+ * store the loop now takes only the visit's state and protocol and the
+ * durable seq (vigil__export_fhir_snapshot_head); the worker reads the
+ * events up to that seq from the file on a connection of its own
+ * (vigil__sqlite_read_rows), so the Bundle is the visit as it was when its
+ * build started, whatever is recorded meanwhile. Other stores (memory,
+ * PostgreSQL) are still read on the loop.
+ *
+ * AT4: one user builds one export at a time: a nurse looping exports held
+ * every slot and the others' were 503; a second of the same user's while
+ * one is built is 503 busy saying so. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "api_internal.h"
 #include "export/export.h"
 #include "http/http.h"
+#include "lane.h"
+#include "store/store.h"
 
-typedef struct export_work {
+struct export_work {
   uv_work_t work;
+  struct export_work *next; /* a->building: the exports being built */
   api *a;
   http_request *req;
   fhir_snapshot *snap;
+  char *file;    /* the SQLite store's file to read the events from, or NULL: snap holds them */
+  uint64_t upto; /* the durable seq at the snapshot */
+  char user[USER_NAME_MAX + 1];
   char *body; /* the Bundle, or NULL: err says why */
   char err[256];
-} export_work;
+};
 
-int vigil__api_exports_full(api *a, http_request *req) {
-  if (a->exports < a->max_exports) return 0;
+int vigil__api_exports_full(api *a, http_request *req, const char *name) {
+  const char *why = NULL;
+  for (const export_work *x = a->building; x && *name; x = x->next)
+    if (!strcmp(x->user, name))
+      why = "a FHIR export of yours is being built: each user builds one at a time (the site's "
+            "max_concurrent_exports are shared): ask again once it is answered";
+  if (!why && a->exports >= a->max_exports)
+    why = "too many FHIR exports are being built at once (the site's max_concurrent_exports): try again in a moment";
+  if (!why) return 0;
   a->stats.exports_busy++;
-  vigil__api_reply_free(req, 503,
-                        vigil__http_error_json("busy",
-                                               "too many FHIR exports are being built at once (the site's "
-                                               "max_concurrent_exports): try again in a moment",
-                                               NULL, NULL),
-                        "Retry-After: 2\r\n");
+  vigil__api_reply_free(req, 503, vigil__http_error_json("busy", why, NULL, NULL), "Retry-After: 2\r\n");
   return 1;
+}
+
+/* A test hook (tests/test_export_events_off_loop.c): with
+ * VIGIL_TEST_EXPORT_HOLD=path in the environment, the events' read makes
+ * path.held and waits until path exists (at most a minute), so that a test
+ * can show what is answered while it is held. */
+static void hold_for_test(void) {
+  const char *path = getenv("VIGIL_TEST_EXPORT_HOLD");
+  if (!path || !*path) return;
+  char marker[4096];
+  snprintf(marker, sizeof marker, "%s.held", path);
+  FILE *f = fopen(marker, "w");
+  if (f) fclose(f);
+  struct stat st;
+  for (int i = 0; i < 3000 && stat(path, &st) != 0; i++)
+    nanosleep(&(struct timespec){0, 20000000L}, NULL);
+}
+
+static int take_row(void *ud, uint64_t seq, const char *json, size_t len) {
+  return vigil__export_fhir_snapshot_row(ud, seq, json, len) < 0 ? -1 : 0;
+}
+
+/* The visit's events, then the patients' records, up to x->upto. */
+static int read_rows(export_work *x) {
+  static const char *const records[] = {"patient.recorded", "patient.merged"};
+  hold_for_test();
+  int rc = vigil__sqlite_read_rows(x->file, vigil__export_fhir_snapshot_visit(x->snap), NULL, x->upto, take_row,
+                                   x->snap, x->err, sizeof x->err);
+  for (size_t i = 0; rc == 0 && i < 2; i++)
+    rc = vigil__sqlite_read_rows(x->file, 0, records[i], x->upto, take_row, x->snap, x->err, sizeof x->err);
+  return rc;
 }
 
 static void build(uv_work_t *w) {
   export_work *x = w->data;
-  if (vigil__export_fhir_build(x->snap, &x->body, x->err, sizeof x->err) < 0) x->body = NULL;
+  if ((x->file && read_rows(x) < 0) || vigil__export_fhir_build(x->snap, &x->body, x->err, sizeof x->err) < 0)
+    x->body = NULL;
   vigil__export_fhir_snapshot_free(x->snap);
   x->snap = NULL;
 }
@@ -56,6 +113,11 @@ static void built(uv_work_t *w, int status) {
   api *a = x->a;
   a->exports--;
   a->checking--;
+  for (export_work **p = &a->building; *p; p = &(*p)->next)
+    if (*p == x) {
+      *p = x->next;
+      break;
+    }
   if (a->shutting) {
     vigil__http_respond_error(x->req, 503, "shutting_down", "the server is stopping", NULL);
     a->up.part_done(a);
@@ -69,20 +131,27 @@ static void built(uv_work_t *w, int status) {
   }
   vigil__export_fhir_snapshot_free(x->snap); /* not built: cancelled */
   free(x->body);
+  free(x->file);
   free(x);
 }
 
-void vigil__api_export_start(api *a, http_request *req, fhir_snapshot *snap) {
+void vigil__api_export_start(api *a, http_request *req, const char *name, fhir_snapshot *snap, const char *file,
+                             uint64_t upto) {
   export_work *x = calloc(1, sizeof *x);
-  if (!x) {
+  if (!x || (file && !(x->file = strdup(file)))) {
+    free(x);
     vigil__export_fhir_snapshot_free(snap);
     vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
     return;
   }
+  x->snap = snap;
+  x->upto = upto;
   x->work.data = x;
   x->a = a;
   x->req = req;
-  x->snap = snap;
+  snprintf(x->user, sizeof x->user, "%s", name);
+  x->next = a->building;
+  a->building = x;
   a->exports++;
   a->checking++;
   int rc = uv_queue_work(a->loop, &x->work, build, built);

@@ -27,7 +27,6 @@
 typedef struct lane_wait {
   struct lane_wait *next;
   http_request *req;
-  char user[USER_NAME_MAX + 1];
   api_lane_kind kind;
   lane_build build;
   lane_read read;
@@ -36,7 +35,7 @@ typedef struct lane_wait {
 static unsigned reads_of(const api *a, const char *name) {
   unsigned n = 0;
   for (const lane_wait *w = a->lane; w; w = w->next)
-    n += !strcmp(w->user, name);
+    n += !strcmp(w->read.user, name);
   return n;
 }
 
@@ -95,10 +94,10 @@ void vigil__api_lane_request(api *a, http_request *req, const char *name, api_la
     return;
   }
   w->req = req;
-  snprintf(w->user, sizeof w->user, "%s", name);
   w->kind = kind;
   w->build = fn;
   w->read = *r;
+  snprintf(w->read.user, sizeof w->read.user, "%s", name);
   if (a->lane_tail)
     a->lane_tail->next = w;
   else

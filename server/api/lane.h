@@ -24,6 +24,7 @@ typedef struct lane_read {
   /* A diff's pair of versions: ref from base_ref ("" when it has none). */
   char ref[256], base_ref[256];
   char sha256[65], base_sha256[65];
+  char user[USER_NAME_MAX + 1]; /* who asked (the lane sets it) */
 } lane_read;
 
 /* Builds and answers req (or starts what will answer it: a diff's child). */

@@ -31,6 +31,21 @@ typedef struct fhir_snapshot fhir_snapshot;
 int vigil__export_fhir_snapshot(vigil_engine *e, uint64_t visit, fhir_snapshot **out, char *err, size_t errlen);
 int vigil__export_fhir_build(const fhir_snapshot *s, char **out, char *err, size_t errlen);
 void vigil__export_fhir_snapshot_free(fhir_snapshot *s);
+/* The snapshot's small part only (docs/security.md AT3): the visit's state
+ * and protocol, taken on the engine's thread, and in *upto the engine's
+ * durable seq at that moment; its events and the patient's record are read
+ * after it, on any thread, from the log up to *upto (a SQLite store's file
+ * read on a connection of its own: store.h vigil__sqlite_read_rows), each
+ * row given to vigil__export_fhir_snapshot_row: first the visit's events in
+ * order, then the patient.recorded and patient.merged events. So the Bundle
+ * is the visit as it was at *upto, whatever is recorded meanwhile. */
+int vigil__export_fhir_snapshot_head(vigil_engine *e, uint64_t visit, fhir_snapshot **out, uint64_t *upto, char *err,
+                                     size_t errlen);
+/* One row of the log (its canonical JSON): 0, or VIGIL_ENOMEM/VIGIL_EIO
+ * when it cannot be read. */
+int vigil__export_fhir_snapshot_row(fhir_snapshot *s, uint64_t seq, const char *json, size_t len);
+/* The visit the snapshot is of. */
+uint64_t vigil__export_fhir_snapshot_visit(const fhir_snapshot *s);
 
 /* A patient's treatment course as a FHIR R4 Bundle (type "collection"):
  * EpisodeOfCare, CarePlan, an Encounter per session, the PHQ-9 totals as
@@ -53,6 +68,9 @@ typedef struct visit_record {
 } visit_record;
 
 int vigil__visit_record_load(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen);
+/* The same without the events (r->events an empty array), for a reader
+ * that reads them from the log itself: the visit's state and protocol. */
+int vigil__visit_record_load_head(vigil_engine *e, uint64_t visit, visit_record *r, char *err, size_t errlen);
 void vigil__visit_record_free(visit_record *r);
 
 /* The item "phase.item" in r->visit (NULL if the protocol has none). */

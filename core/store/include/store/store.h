@@ -85,6 +85,20 @@ store *vigil__store_sqlite_open(const char *path, const char *vfs, int *rc, char
 /* The same file for reading only, beside a running engine: one moment of
  * the log, nothing written (appends fail). */
 store *vigil__store_sqlite_read(const char *path, const char *vfs, int *rc, char *err, size_t errlen);
+/* The file of a SQLite store (borrowed, for the store's life), NULL for the
+ * other stores. */
+const char *vigil__store_sqlite_file(const store *s);
+/* Called with each row's seq and canonical JSON (the event as
+ * vigil__event_to_json wrote it); non-zero stops the read. */
+typedef int (*store_row_fn)(void *ud, uint64_t seq, const char *json, size_t len);
+/* The events with seq <= upto of one visit (visit != 0), or (visit 0) of one
+ * type, in order, read from the SQLite file at path on a read-only
+ * connection of its own: no engine, no store handle, nothing interned, so
+ * on any thread beside a running engine (a server's export off its loop,
+ * docs/security.md AT3). Events up to a durable seq never change, so what
+ * is read is one moment of the log. 0, or VIGIL_EIO with a sentence in err. */
+int vigil__sqlite_read_rows(const char *path, uint64_t visit, const char *type, uint64_t upto, store_row_fn fn,
+                            void *ud, char *err, size_t errlen);
 /* PostgreSQL: the schema version this vigil writes (table vigil_schema). */
 #define STORE_PG_SCHEMA 2
 /* Whether uri is a PostgreSQL connection URI (postgresql://, postgres://). */
