@@ -1478,6 +1478,11 @@ static int unit_start(server_ctx *s, site_unit *u) {
     fprintf(stderr, "vigil serve: out of memory\n");
     return -1;
   }
+  /* What fell due while the site was down fires now that its plugins and
+   * streams listen (vigil.h); a failure is tried again as the timer's. */
+  if (vigil_engine_fire_due(u->e) < 0)
+    log_line("error", "the deadlines that passed while the site was down did not fire",
+             json_pack("{s:s, s:s}", "site", u->name, "error", vigil_engine_errmsg(u->e)));
   if (u->took_over) {
     s->takeovers++;
     takeover_lateness(u);

@@ -651,6 +651,9 @@ static void reopen(uint64_t round, int64_t at, int jumped, int child_running, ui
   int rc = vigil_engine_new(&o, &e);
   if (rc < 0)
     fail_msg("round %" PRIu64 ": the engine does not start after the kill: %s", round, vigil_engine_errmsg(e));
+  /* What fell due while it was down fires once asked (vigil.h). */
+  if (vigil_engine_fire_due(e) < 0)
+    fail_msg("round %" PRIu64 ": the deadlines that passed do not fire: %s", round, vigil_engine_errmsg(e));
   vigil_stats st;
   vigil_engine_stats(e, &st);
   if (st.visits_active != n)

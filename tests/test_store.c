@@ -12,6 +12,7 @@
  * cleanly and the next one goes through. The PostgreSQL group runs on a
  * throw-away cluster (pg_cluster.c), one fresh database per test. */
 #include <jansson.h>
+#include <uv.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,13 +208,52 @@ static void deadlines_that_passed_fire_at_start(void **state) {
    * 25 minutes before the engine came back (and the 20 and 30 ones after it). */
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0 + 40 * MINUTE, .db_path = d->db};
   assert_int_equal(vigil_engine_new(&o, &e), 0);
+  /* Not inside vigil_engine_new, where nobody could hear it (the ninth
+   * architecture review, item 5): a subscriber added after it hears the
+   * firing, by vigil_engine_fire_due. */
+  seen logged = {.n = 0}, heard = {.n = 0};
+  vigil_engine_events(e, 0, remember, &logged);
+  assert_int_equal(logged.n, 2);
+  assert_string_equal(logged.types[1], "engine.started");
+  assert_true(vigil_engine_subscribe(e, "*", remember, &heard) > 0);
+  assert_int_equal(vigil_engine_fire_due(e), 0);
+  assert_int_equal(vigil_engine_now(e), T0 + 40 * MINUTE);
+  assert_true(heard.n >= 1);
+  assert_string_equal(heard.types[0], "item.overdue");
+  assert_int_equal(heard.late_ms, 25 * MINUTE);
   seen s = {.n = 0};
   vigil_engine_events(e, 0, remember, &s);
   assert_string_equal(s.types[0], "visit.started");
   assert_string_equal(s.types[1], "engine.started");
   assert_string_equal(s.types[2], "item.overdue");
-  assert_int_equal(s.late_ms, 25 * MINUTE);
   vigil_engine_free(e);
+}
+
+/* The same with the real clock: the firing waits for the loop, which the
+ * embedder runs once subscribed. */
+static void deadlines_that_passed_fire_at_the_loops_first_turn(void **state) {
+  dirs *d = *state;
+  vigil_engine *e = open_at(d, T0);
+  assert_int_equal(vigil_engine_load(e, d->protocol, NULL), 0);
+  uint64_t a;
+  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
+  vigil_engine_free(e);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  /* The real clock is now, long after T0: every checkpoint of the visit is
+   * overdue. */
+  vigil_options o = {.db_path = d->db, .loop = &loop};
+  assert_int_equal(vigil_engine_new(&o, &e), 0);
+  seen heard = {.n = 0};
+  assert_true(vigil_engine_subscribe(e, "item.overdue", remember, &heard) > 0);
+  assert_int_equal(heard.n, 0);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  assert_true(heard.n >= 1);
+  assert_string_equal(heard.types[0], "item.overdue");
+  assert_true(heard.late_ms > 0);
+  vigil_engine_free(e);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* A protocol whose oxygen checks apply only once the patient is on oxygen,
@@ -1042,6 +1082,7 @@ int main(void) {
   const struct CMUnitTest sqlite_tests[] = {
       T(visits_survive_a_restart_exactly),
       T(deadlines_that_passed_fire_at_start),
+      T(deadlines_that_passed_fire_at_the_loops_first_turn),
       T(an_occurrence_that_did_not_apply_stays_so_after_a_restart),
       T(a_skipped_checkpoint_folds_the_same_after_a_restart),
       T(one_process_at_a_time),
@@ -1057,6 +1098,7 @@ int main(void) {
   const struct CMUnitTest pg_tests[] = {
       T(visits_survive_a_restart_exactly),
       T(deadlines_that_passed_fire_at_start),
+      T(deadlines_that_passed_fire_at_the_loops_first_turn),
       T(an_occurrence_that_did_not_apply_stays_so_after_a_restart),
       T(a_skipped_checkpoint_folds_the_same_after_a_restart),
       T(damaged_and_newer_files_are_refused),

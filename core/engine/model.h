@@ -353,6 +353,7 @@ struct vigil_engine {
   struct store *store;
   uint64_t durable_seq, durable_visits, durable_alerts; /* what the store holds */
   int64_t retry_ms, retry_at;                           /* after a failed commit: back off the real clock's timer */
+  int opened;     /* vigil_engine_open has returned: deadlines may fire (engine.c) */
   int sim_firing; /* the simulated clock firing what a commit made due (schedule.c): not again inside */
   int batch;
   int publishing;

@@ -265,24 +265,36 @@ static int refold_missing(vigil_engine *e, int64_t now) {
   return -1;
 }
 
-static void fire_due(vigil_engine *e) {
+/* 0, or VIGIL_ENOMEM when a deadline could not be fired. */
+static int fire_due(vigil_engine *e) {
   int64_t now = vigil__engine_now(e);
   heap_entry *h;
-  if (refold_missing(e, now) < 0) return;
+  if (refold_missing(e, now) < 0) return 0; /* said; tried again at the retry */
   while ((h = vigil__deadline_min(e)) && h->due <= now)
     if (vigil__deadline_tick(e, h) < 0) {
       /* Out of memory: the same deadline is due again at once; wait as after
        * a failed commit. */
       e->retry_ms = e->retry_ms ? (e->retry_ms * 2 > 30000 ? 30000 : e->retry_ms * 2) : 1000;
       e->retry_at = now + e->retry_ms;
-      break;
+      return VIGIL_ENOMEM;
     }
+  return 0;
+}
+
+int vigil_engine_fire_due(vigil_engine *e) {
+  int here = vigil__engine_here(e);
+  if (here < 0) return here;
+  vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */
+  int rc = fire_due(e) < 0
+               ? vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory firing a deadline; it is due again")
+               : vigil__journal_done(e);
+  return vigil__engine_leave(e, rc);
 }
 
 static void on_timer(uv_timer_t *t) {
   vigil_engine *e = t->data;
   vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */
-  fire_due(e);
+  (void)fire_due(e);      /* out of memory: said by the retry's wait */
   vigil_engine_commit(e);
   vigil__engine_leave(e, 0);
 }
@@ -307,16 +319,18 @@ int vigil__clock_timer(vigil_engine *e) {
  * a commit made due now (a course's close frees another course's
  * missed-session alert, docs/safety.md AD1) fires after that commit, as the
  * real clock's timer fires it at once, not at the clock's next move. Not
- * inside itself (its own commit arms again), and not after a failure the
- * clock waits on (retry_ms: a failed commit, or out of memory firing; the
- * next commit that succeeds tries again). */
+ * inside itself (its own commit arms again), not after a failure the clock
+ * waits on (retry_ms: a failed commit, or out of memory firing; the next
+ * commit that succeeds tries again), and not inside vigil_engine_open: what
+ * fell due while the engine was down waits for the first move or command,
+ * when the embedder's subscribers can hear it. */
 static void sim_fire_due(vigil_engine *e) {
-  if (e->sim_firing || e->retry_ms || e->free_when_done) return;
+  if (!e->opened || e->sim_firing || e->retry_ms || e->free_when_done) return;
   heap_entry *h = vigil__deadline_min(e);
   if (!h || h->due > vigil__engine_now(e)) return;
   vigil__engine_enter(e); /* a subscriber may free it (lifetime.h) */
   e->sim_firing = 1;
-  fire_due(e);
+  (void)fire_due(e);
   (void)vigil__journal_done(e); /* its failure is the engine's error, as the timer's */
   e->sim_firing = 0;
   vigil__engine_leave(e, 0);

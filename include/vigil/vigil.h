@@ -157,7 +157,12 @@ typedef struct vigil_options {
 /* Creates an engine. opts may be NULL (real clock, default limits, events in
  * memory). With opts->db_path the engine opens (or creates) that store and
  * recovers every open visit from it: protocols as they were stored, state as
- * the fold of the log, deadlines re-armed and those that passed fired. On
+ * the fold of the log, deadlines re-armed. Those that passed while it was
+ * down are not fired inside this call, where nothing can have subscribed:
+ * vigil_engine_fire_due fires them, in order and each with its lateness, once
+ * the embedder has subscribed; else the real clock's timer fires them at the
+ * loop's first turn (uv_run), the simulated clock at its first move or
+ * command. On
  * failure *out is NULL, nothing is left to free, and vigil_engine_errmsg(NULL)
  * says why (until the next failed start on the same thread). */
 VIGIL_EXPORT int vigil_engine_open(const vigil_options *opts, size_t opts_size, vigil_engine **out);
@@ -349,6 +354,12 @@ VIGIL_EXPORT void vigil_free(void *p);
 
 VIGIL_EXPORT int64_t vigil_engine_now(const vigil_engine *e);           /* ms since epoch (UTC) */
 VIGIL_EXPORT int64_t vigil_engine_next_deadline(const vigil_engine *e); /* INT64_MAX if none */
+/* Fires now, in order, every deadline due by vigil_engine_now: after
+ * vigil_engine_new and the embedder's subscriptions, what fell due while
+ * the engine was down (which vigil_engine_new arms but does not fire), on
+ * either clock. 0 once their events are durable; on failure nothing of them
+ * is kept and they are due again. */
+VIGIL_EXPORT int vigil_engine_fire_due(vigil_engine *e);
 /* Simulated clock: moves time to `to`, firing every deadline on the way in
  * order, each at its own time. Between moves, a deadline that a commit made
  * due now (a course's close lets another course's alert come, AD1 in
