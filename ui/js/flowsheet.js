@@ -164,10 +164,13 @@ function gridTable(visit, sheet, from, to, caption) {
     h("caption", {}, caption),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Time"),
       cols.map((c) => h("th", { scope: "col", class: `fs-col fs-${c.kind}`, title: `${phaseTitle(visit, c.phase)}${c.actor ? `, ${c.actor}` : ""}` },
-        h("span", { class: "fs-time" }, clockTime(new Date(c.time).toISOString())),
+        // Spaces between the parts, so that they read as words wherever the
+        // spans are not laid out as blocks (a screen reader, a hidden panel's
+        // text, a copy).
+        h("span", { class: "fs-time" }, clockTime(new Date(c.time).toISOString())), " ",
         h("span", { class: "fs-phase" }, phaseTitle(visit, c.phase)),
-        c.late ? h("span", { class: "fs-late late-mark", title: `entered ${dateTime(c.recordedAt)}` }, `late, entered ${clockTime(c.recordedAt)}`) : null,
-        c.kind === "missed" ? h("span", { class: "fs-late" }, "due") : null)))),
+        c.late ? [" ", h("span", { class: "fs-late late-mark", title: `entered ${dateTime(c.recordedAt)}` }, `late, entered ${clockTime(c.recordedAt)}`)] : null,
+        c.kind === "missed" ? [" ", h("span", { class: "fs-late" }, "due")] : null)))),
     h("tbody", {},
       used.map((r) => h("tr", {}, h("th", { scope: "row" }, r.label, r.unit ? h("span", { class: "muted" }, ` (${r.unit})`) : null),
         cols.map((c) => cell(c.cells[r.key])))),
