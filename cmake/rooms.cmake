@@ -19,6 +19,20 @@ if(VIGIL_HAVE_WMISSING_VARIABLE_DECLARATIONS)
   list(APPEND VIGIL_ROOM_NAME_FLAGS -Wmissing-variable-declarations -Werror=missing-variable-declarations)
 endif()
 #
+# Types (scripts/type-copies, the ninth review's item 3): which file defines
+# each struct, union and enum a room's object holds is read from the
+# compiler's debugging information (DWARF), not from the text of the files.
+# A compiler leaves out of it the types an object never uses as a variable's
+# (one read only through sizeof or offsetof, a copy of another room's to read
+# its memory by offsets), so every object of the build keeps them all
+# (-fno-eliminate-unused-debug-types: the rooms' objects, their programs' and
+# the archives those link). With no debugging information (a build without
+# -g) type-copies says so and fails; `make lint`'s build is RelWithDebInfo.
+check_c_compiler_flag(-fno-eliminate-unused-debug-types VIGIL_HAVE_KEEP_DEBUG_TYPES)
+if(VIGIL_HAVE_KEEP_DEBUG_TYPES)
+  add_compile_options(-fno-eliminate-unused-debug-types)
+endif()
+#
 # PUBLIC_GENERATED dir: a folder of headers generated in the build that the
 # rooms above may read as they read include/ (core/lang's embedded Lua).
 # PUBLIC_API files: what of include/vigil/ the room may read, when not all of
