@@ -1698,6 +1698,7 @@ static int serve(settings *st) {
                         .max_readings_per_visit = (uint32_t)st->max_readings_per_visit,
                         .max_notes_per_visit = (uint32_t)st->max_notes_per_visit,
                         .max_amendments_per_visit = (uint32_t)st->max_amendments_per_visit,
+                        .refusal_window_ms = (int64_t)st->refusal_window_ms,
                         .escalate_by_priority_ms = {st->escalate_by_priority_ms[0], st->escalate_by_priority_ms[1],
                                                     st->escalate_by_priority_ms[2]}};
   int exit_code = 0;

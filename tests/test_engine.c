@@ -330,6 +330,76 @@ static void gate_lists_every_reason_and_override_is_recorded(void **state) {
   assert_int_equal(vigil_visit_record_json(f->e, id, "nurse:ana", "{\"consent\": true}"), VIGIL_ESTATE);
 }
 
+/* The data of the i-th gate.blocked event (0: the first). */
+static json_t *gate_blocked_data(fixture *f, size_t i) {
+  size_t k;
+  json_t *ev;
+  json_array_foreach(f->log, k, ev) {
+    if (strcmp(json_string_value(json_object_get(ev, "type")), "gate.blocked")) continue;
+    if (i-- == 0) return json_object_get(ev, "data");
+  }
+  fail_msg("no gate.blocked #%zu", i);
+  return NULL;
+}
+
+static void refused_advance(fixture *f, uint64_t id, const char *reason) {
+  assert_int_equal(vigil_visit_advance(f->e, id, "nurse:ana"), VIGIL_EGATE);
+  if (!strstr(vigil_engine_errmsg(f->e), reason))
+    fail_msg("the answer does not say %s: %s", reason, vigil_engine_errmsg(f->e));
+}
+
+/* AT5 (docs/security.md): a refusal identical to the visit's last stored
+ * gate.blocked (same phase, same reasons) within the window (60 s by
+ * default) is answered as ever but not stored again: it is counted, and the
+ * next gate.blocked stored (a different refusal, or the same after the
+ * window) carries the count in `repeats`. */
+static void repeated_refusals_are_counted_not_stored(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  record_ok(f, id, "nurse:ana", "{\"dose\": 80}"); /* above 1 mg/kg: the rule blocks */
+  size_t before = n_events(f);
+  for (int i = 0; i < 50; i++)
+    refused_advance(f, id, "dose above 1 mg/kg");
+  assert_int_equal(count_type(f, "gate.blocked"), 1);
+  assert_int_equal(n_events(f), before + 1);
+  assert_null(json_object_get(gate_blocked_data(f, 0), "repeats"));
+  /* Another refusal (the consent recorded: one reason fewer) is stored,
+   * carrying the 49 not stored. */
+  record_ok(f, id, "nurse:ana", "{\"consent\": true}");
+  refused_advance(f, id, "dose above 1 mg/kg");
+  assert_int_equal(count_type(f, "gate.blocked"), 2);
+  json_t *d = gate_blocked_data(f, 1);
+  assert_int_equal(json_array_size(json_object_get(d, "reasons")), 2);
+  assert_int_equal(json_integer_value(json_object_get(d, "repeats")), 49);
+  for (int i = 0; i < 10; i++)
+    refused_advance(f, id, "dose above 1 mg/kg");
+  assert_int_equal(count_type(f, "gate.blocked"), 2);
+  /* The same refusal once the window has passed: stored, with the 10. */
+  vigil_engine_advance_to(f->e, T0 + MINUTE);
+  refused_advance(f, id, "dose above 1 mg/kg");
+  assert_int_equal(count_type(f, "gate.blocked"), 3);
+  assert_int_equal(json_integer_value(json_object_get(gate_blocked_data(f, 2), "repeats")), 10);
+  /* The dose amended lifts the block: the signature is left, a different
+   * refusal (stored, nothing to carry), then 4 the same. */
+  assert_int_equal(vigil_visit_amend_json(f->e, id, "nurse:ana", "dose", "60", "recalculated"), 0);
+  for (int i = 0; i < 5; i++)
+    refused_advance(f, id, "the gate is not met");
+  assert_int_equal(count_type(f, "gate.blocked"), 4);
+  assert_null(json_object_get(gate_blocked_data(f, 3), "repeats"));
+  /* An override is not a refusal: recorded as ever. The next phase's first
+   * refusal is a different one: stored, with the 4 of the phase before. */
+  assert_int_equal(vigil_visit_override(f->e, id, "dr:kim", "consent on paper"), 0);
+  assert_string_equal(type_back(f, 1), "gate.overridden");
+  assert_string_equal(type_back(f, 0), "phase.entered");
+  assert_int_equal(vigil_visit_discharge(f->e, id, "nurse:ana"), VIGIL_EGATE);
+  assert_int_equal(count_type(f, "gate.blocked"), 5);
+  d = gate_blocked_data(f, 4);
+  assert_string_equal(json_string_value(json_object_get(d, "phase")), "two");
+  assert_int_equal(json_integer_value(json_object_get(d, "repeats")), 4);
+  assert_int_equal(vigil_visit_discharge(f->e, id, "nurse:ana"), VIGIL_EGATE);
+  assert_int_equal(count_type(f, "gate.blocked"), 5);
+}
+
 static void overdue_escalates_then_resolves(void **state) {
   fixture *f = *state;
   uint64_t id = start(f);
@@ -1609,6 +1679,7 @@ int main(void) {
       T(signature_needs_a_second_person),
       T(amend_keeps_the_old_value),
       T(gate_lists_every_reason_and_override_is_recorded),
+      T(repeated_refusals_are_counted_not_stored),
       T(overdue_escalates_then_resolves),
       T(condition_alerts_deduplicate_and_resolve),
       T(sustained_condition),

@@ -939,6 +939,20 @@ static void leave_phase(vigil_engine *e, visit *v, const char *who) {
       vigil__val_recordv(2, K(phase), val_atom(p->phases[v->phase + 1].id), K(from), val_atom(p->phases[v->phase].id)));
 }
 
+/* AT5 (docs/security.md): a refusal identical to the visit's last stored
+ * gate.blocked (the same phase and reasons: an advance and a discharge from
+ * the last phase are one command) within the window says nothing the log
+ * does not: it is answered as ever and counted, not stored. Who tried again
+ * is not kept (the access log has each request). */
+static int repeated_refusal(vigil_engine *e, const visit *v, const char *phase, val reasons) {
+  if (v->blocked.type != VAL_RECORD) return 0;
+  int64_t window = e->opts.refusal_window_ms > 0 ? e->opts.refusal_window_ms : VIGIL_REFUSAL_WINDOW_MS;
+  if (vigil__engine_now(e) - v->blocked_at >= window) return 0;
+  const char *was = vigil__val_text_of(v->blocked, K(phase));
+  const val *had = vigil__val_get(v->blocked, K(reasons));
+  return was && !strcmp(was, phase) && had && vigil__val_same(*had, reasons);
+}
+
 int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
@@ -959,7 +973,15 @@ int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor) {
   const phase_spec *ph = &v->p->phases[v->phase]; /* the protocol's: outlives v */
   char title[512];                                /* {param}: the visit's value (G7), taken while v is there */
   const char *ph_title = vigil__visit_text(v, ph->title, title, sizeof title);
-  vigil__emit(e, v, EV_GATE_BLOCKED, who, vigil__val_recordv(2, K(phase), val_atom(ph->id), K(reasons), reasons));
+  if (repeated_refusal(e, v, ph->id, reasons)) {
+    v->blocked_repeats++;
+    vigil__val_release(reasons);
+  } else { /* with the ones not stored since the last, if any */
+    uint32_t repeats = v->blocked_repeats;
+    vigil__emit(e, v, EV_GATE_BLOCKED, who,
+                vigil__val_recordv(repeats ? 3 : 2, K(phase), val_atom(ph->id), K(reasons), reasons, K(repeats),
+                                   val_num((double)repeats)));
+  }
   /* The refusal is the answer, whether or not its record could be stored.
    * (A failed commit folds v again: v must not be used after this.) */
   int stored = vigil__engine_done(e, v);

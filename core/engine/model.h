@@ -178,6 +178,12 @@ struct visit {
   hand *hands;
   uint32_t n_hands;
   uint32_t n_notes, n_amendments; /* note.written and item.amended events (AQ7: bounded, commands.c visit_full) */
+  /* AT5: the data of the visit's last gate.blocked and its time (folded), and
+   * how many refusals identical to it were not stored since (commands.c
+   * repeated_refusal; memory only: a restart or a refold forgets them). */
+  val blocked;
+  int64_t blocked_at;
+  uint32_t blocked_repeats;
   /* K8: checkpoints of the current phase missed in a row since its last entry
    * (a reading or a skip), the due time of the latest of them, when the phase
    * was last documented, and the entry that resumed a stopped schedule (the

@@ -62,6 +62,7 @@ void vigil__visit_free(vigil_engine *e, visit *v) {
   free(v->sigs);
   free(v->hands);
   vigil__val_release(v->params);
+  vigil__val_release(v->blocked);
   free(v->location);
   free(v);
 }
@@ -589,7 +590,12 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
   case EV_NOTE_WRITTEN: /* a person's note: its event is the record (note.c); counted (AQ7) */
     v->n_notes++;
     break;
-  case EV_GATE_BLOCKED:
+  case EV_GATE_BLOCKED: /* what a refusal is compared with (AT5, commands.c repeated_refusal) */
+    vigil__val_release(v->blocked);
+    v->blocked = vigil__val_retain(ev->data);
+    v->blocked_at = ev->time;
+    v->blocked_repeats = 0;
+    break;
   case EV_NOTE_ADDED:
   case EV_ENGINE_STARTED: /* site events: never a visit's */
   case EV_SESSION_STARTED:

@@ -79,6 +79,10 @@ typedef void (*vigil_log_fn)(void *ud, vigil_log_level level, const char *msg);
  * readings, each amended at most once or twice. */
 #define VIGIL_MAX_NOTES_PER_VISIT 1000
 #define VIGIL_MAX_AMENDMENTS_PER_VISIT 1000
+/* The default of vigil_options.refusal_window_ms (docs/security.md AT5), the
+ * same as the server's window for cross-site refusals (T3): a nurse who tries
+ * again after a minute is recorded again. */
+#define VIGIL_REFUSAL_WINDOW_MS 60000
 
 typedef struct vigil_options {
   vigil_clock_kind clock;
@@ -152,6 +156,13 @@ typedef struct vigil_options {
    * VIGIL_MAX_NOTES_PER_VISIT, VIGIL_MAX_AMENDMENTS_PER_VISIT (vigil.conf;
    * docs/security.md AQ7). */
   uint32_t max_notes_per_visit, max_amendments_per_visit;
+  /* A refused advance or discharge identical to the visit's last stored
+   * gate.blocked (the same phase, the same reasons) less than this many ms
+   * after it is refused as ever but not stored again: it is counted, and the
+   * next gate.blocked stored carries the count (`repeats`, docs/events.md).
+   * 0: VIGIL_REFUSAL_WINDOW_MS (vigil.conf refusal_window_seconds;
+   * docs/security.md AT5). */
+  int64_t refusal_window_ms;
 } vigil_options;
 
 /* Creates an engine. opts may be NULL (real clock, default limits, events in

@@ -35,7 +35,7 @@ int vigil__intern_here(void);
   X(new_patient) X(similar_to) X(dosed_at) X(no_dose) \
   X(course) X(session) X(visit) X(measure) X(why) X(status) X(override) X(concurrent) X(alerts) X(alerts_left) \
   X(carry) X(amended) X(signature) X(user) X(method) X(reference) X(note) X(holds) \
-  X(realert) X(clinician) X(observed) X(field) X(reading) X(units) X(limit) X(latch)
+  X(realert) X(clinician) X(observed) X(field) X(reading) X(units) X(limit) X(latch) X(repeats)
 // clang-format on
 
 #define VIGIL_KEY_DECL_(k) const char *k;
