@@ -81,9 +81,9 @@ static char *write_protocol(const char *text, char *dir) {
   return dir;
 }
 
-static int setup(void **state) {
+static int setup_with(void **state, int64_t refusal_window_ms) {
   fixture *f = calloc(1, sizeof *f);
-  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0};
+  vigil_options opts = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0, .refusal_window_ms = refusal_window_ms};
   assert_int_equal(vigil_engine_new(&opts, &f->e), 0);
   write_protocol(PROTOCOL, f->dir);
   if (vigil_engine_load(f->e, f->dir, NULL) < 0) fail_msg("%s", vigil_engine_errmsg(f->e));
@@ -92,6 +92,9 @@ static int setup(void **state) {
   *state = f;
   return 0;
 }
+
+static int setup(void **state) { return setup_with(state, 0); }
+static int setup_short_window(void **state) { return setup_with(state, 1000); }
 
 static int teardown(void **state) {
   fixture *f = *state;
@@ -398,6 +401,19 @@ static void repeated_refusals_are_counted_not_stored(void **state) {
   assert_int_equal(json_integer_value(json_object_get(d, "repeats")), 4);
   assert_int_equal(vigil_visit_discharge(f->e, id, "nurse:ana"), VIGIL_EGATE);
   assert_int_equal(count_type(f, "gate.blocked"), 5);
+}
+
+/* The window is the engine's option (vigil.conf refusal_window_seconds). */
+static void the_refusal_window_is_a_setting(void **state) {
+  fixture *f = *state;
+  uint64_t id = start(f);
+  refused_advance(f, id, "the gate is not met");
+  refused_advance(f, id, "the gate is not met");
+  assert_int_equal(count_type(f, "gate.blocked"), 1);
+  vigil_engine_advance_to(f->e, T0 + 1000);
+  refused_advance(f, id, "the gate is not met");
+  assert_int_equal(count_type(f, "gate.blocked"), 2);
+  assert_int_equal(json_integer_value(json_object_get(gate_blocked_data(f, 1), "repeats")), 1);
 }
 
 static void overdue_escalates_then_resolves(void **state) {
@@ -1680,6 +1696,7 @@ int main(void) {
       T(amend_keeps_the_old_value),
       T(gate_lists_every_reason_and_override_is_recorded),
       T(repeated_refusals_are_counted_not_stored),
+      cmocka_unit_test_setup_teardown(the_refusal_window_is_a_setting, setup_short_window, teardown),
       T(overdue_escalates_then_resolves),
       T(condition_alerts_deduplicate_and_resolve),
       T(sustained_condition),
