@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* strptime, timegm */
 /* test_course.c: a patient's treatment course (core/engine/course.c).
  *
  * Visits of one patient on a protocol that declares a course join it as its
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -190,12 +192,37 @@ static void rules_see_the_course(void **state) {
   assert_true(json_is_false(json_object_get(gate, "ok")));
   const char *reason = json_string_value(json_array_get(json_object_get(gate, "reasons"), 0));
   assert_non_null(reason);
-  assert_non_null(strstr(reason, "session 2 comes 0.50 days after session 1"));
-  assert_non_null(strstr(reason, "minimum interval is 1 days"));
+  assert_non_null(strstr(reason, "session 2 comes 12 h 00 min after session 1"));
+  assert_non_null(strstr(reason, "minimum interval is 1 day:"));
   json_decref(v);
   char *events = vigil_query_events_json(e, 0, b, 0);
   assert_non_null(strstr(events, "PHQ-9 14 at session 2 of 3 (previous 18, first 18)"));
   vigil_free(events);
+}
+
+/* docs/safety.md AS6: three minutes short of the minimum interval said
+ * "comes 1.00 days after ... the minimum interval is 1 days: it holds". */
+static void a_session_just_short_of_the_interval_says_so(void **state) {
+  fixture *f = *state;
+  vigil_engine *e = f->e;
+  discharge(e, session(e, "MRN-AS6", 18, NULL));
+  vigil_engine_advance_to(e, T0 + 12 * HOUR);
+  uint64_t b = session(e, "MRN-AS6", 14, NULL);
+  json_t *v = visit_of(e, b);
+  const char *reason = json_string_value(json_array_get(json_object_get(json_object_get(v, "gate"), "reasons"), 0));
+  const char *until = reason ? strstr(reason, "holds until ") : NULL;
+  assert_non_null(until);
+  struct tm tm = {0};
+  assert_non_null(strptime(until + strlen("holds until "), "%Y-%m-%dT%H:%M:%S", &tm));
+  int64_t end = (int64_t)timegm(&tm) * 1000;
+  json_decref(v);
+  vigil_engine_advance_to(e, end - 3 * 60000);
+  v = visit_of(e, b);
+  reason = json_string_value(json_array_get(json_object_get(json_object_get(v, "gate"), "reasons"), 0));
+  assert_non_null(reason);
+  if (!strstr(reason, "comes 23 h 57 min after session 1") || !strstr(reason, "minimum interval is 1 day:"))
+    fail_msg("three minutes short of the interval: %s", reason);
+  json_decref(v);
 }
 
 static const char *str(json_t *j, const char *key) { return json_string_value(json_object_get(j, key)); }
@@ -278,14 +305,14 @@ static void the_interval_runs_from_the_dose(void **state) {
   assert_int_equal(vigil_visit_start(e, "course_dose_test", "MRN-D1", "nurse:ana", NULL, &b), 0);
   assert_int_equal(vigil_visit_record_json(e, b, "nurse:ana", "{\"consent\": true}"), 0);
   const char *held = gate_reason(e, b);
-  assert_non_null(strstr(held, "session 2 comes 0.33 days after session 1"));
+  assert_non_null(strstr(held, "session 2 comes 8 h 00 min after session 1"));
   assert_non_null(strstr(held, "it holds until 2026-01-07T04:00:00"));
   /* Restarted: the discharged visit is folded, its dose time kept. */
   vigil_engine_free(f->e);
   open_engine(f, T0 + 28 * HOUR);
   e = f->e;
   load_course_dose(e);
-  assert_non_null(strstr(gate_reason(e, b), "session 2 comes 0.33 days after session 1"));
+  assert_non_null(strstr(gate_reason(e, b), "session 2 comes 8 h 00 min after session 1"));
   /* The interval from the dose passes: the gate holds no more. */
   vigil_engine_advance_to(e, T0 + 44 * HOUR + 1000);
   assert_string_equal(gate_reason(e, b), "");
@@ -325,7 +352,7 @@ static void minimum_interval_holds_the_first_gate(void **state) {
   vigil_engine_advance_to(e, T0 + 6 * HOUR);
   uint64_t b = session(e, "MRN-6", 16, NULL);
   assert_int_equal(vigil_visit_advance(e, b, "nurse:ana"), VIGIL_EGATE);
-  assert_non_null(strstr(vigil_engine_errmsg(e), "session 2 comes 0.25 days after session 1"));
+  assert_non_null(strstr(vigil_engine_errmsg(e), "session 2 comes 6 h 00 min after session 1"));
   assert_non_null(strstr(vigil_engine_errmsg(e), "it holds until 2026-01-06T08:00:00"));
   /* Aborted: it counts for nothing, and the next session is held as well,
    * named in the one numbering: the series' second (C13: "session 3"). */
@@ -336,7 +363,7 @@ static void minimum_interval_holds_the_first_gate(void **state) {
   json_t *gate = json_object_get(v, "gate");
   assert_true(json_is_false(json_object_get(gate, "ok")));
   assert_non_null(strstr(json_string_value(json_array_get(json_object_get(gate, "reasons"), 0)),
-                         "session 2 comes 0.50 days after session 1"));
+                         "session 2 comes 12 h 00 min after session 1"));
   json_decref(v);
   /* The interval passes: the gate holds no more. */
   vigil_engine_advance_to(e, T0 + DAY + 1000);
@@ -760,6 +787,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sessions_measures_response_remission, setup, teardown),
       cmocka_unit_test_setup_teardown(the_dose_given_is_the_session_dose, setup, teardown),
       cmocka_unit_test_setup_teardown(rules_see_the_course, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_session_just_short_of_the_interval_says_so, setup, teardown),
       cmocka_unit_test_setup_teardown(the_interval_runs_from_the_dose, setup, teardown),
       cmocka_unit_test_setup_teardown(an_abort_with_the_dose_recorded_holds_the_interval, setup, teardown),
       cmocka_unit_test_setup_teardown(closed_course_and_a_second_open_one, setup, teardown),

@@ -803,7 +803,7 @@ static void one_open_visit_whatever_the_protocol(void **state) {
   assert_int_equal(serve_request(&s, "POST", path, "{\"password\": \"" SERVE_PASSWORD "\"}", &text), 409);
   assert_non_null(strstr(text, "a dose on another course protocol"));
   assert_non_null(strstr(text, "course_fast@1.0.0"));
-  assert_non_null(strstr(text, "the minimum interval is 1 days"));
+  assert_non_null(strstr(text, "the minimum interval is 1 day:"));
   free(text);
   serve_cleanup(&s);
 }

@@ -686,6 +686,26 @@ static uint32_t counted(const course *c, uint32_t n) {
   return k;
 }
 
+void vigil__course_span_words(int64_t ms, char *out, size_t len) {
+  if (ms < 0) ms = 0;
+  const int64_t day = 86400000, minute = 60000;
+  if (ms < 2 * day) {
+    int64_t minutes = ms / minute;
+    snprintf(out, len, "%lld h %02lld min", (long long)(minutes / 60), (long long)(minutes % 60));
+  } else {
+    int64_t hundredths = ms / (day / 100);
+    snprintf(out, len, "%lld.%02lld days", (long long)(hundredths / 100), (long long)(hundredths % 100));
+  }
+}
+
+void vigil__course_interval_words(int64_t ms, char *out, size_t len) {
+  const int64_t day = 86400000;
+  if (ms > 0 && ms % day == 0)
+    snprintf(out, len, "%lld day%s", (long long)(ms / day), ms == day ? "" : "s");
+  else
+    vigil__course_span_words(ms, out, len);
+}
+
 /* (course.h) The alerts, the holds and the gate said "session 3" (the
  * course's place, aborted visits included) where the patient page said
  * "Session 2" (docs/safety.md C13). */
@@ -879,14 +899,15 @@ int vigil__course_dose_hold(vigil_engine *e, const visit *v, char *text, size_t 
       vigil__buf_iso_time(&b, at);
       snprintf(when, sizeof when, "%s", b.p ? b.p : "?");
       vigil__buf_free(&b);
-      char place[64];
+      char place[64], interval[40];
       vigil__course_session_words(c, i, place, sizeof place);
+      vigil__course_interval_words(hold, interval, sizeof interval);
       snprintf(text, len,
                "the dose of %s of course %llu (visit %llu, %s) was given at %s, %.0f minutes ago, after this "
-               "visit's first gate: within the minimum interval of %g days the patient is not dosed again; do not "
+               "visit's first gate: within the minimum interval of %s the patient is not dosed again; do not "
                "give this dose",
                place, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
-               when, (double)(now - at) / 60000.0, (double)hold / DAY_MS);
+               when, (double)(now - at) / 60000.0, interval);
       return 1;
     }
   }
@@ -906,12 +927,13 @@ int vigil__course_recent_dose(vigil_engine *e, const char *patient, char *why, s
       if (!dose_counted(e, c, s)) continue;
       int64_t at = session_dosed_at(e, c, s);
       if (now - at >= c->p->course->min_interval) continue;
-      char place[64];
+      char place[64], since[40], interval[40];
       vigil__course_session_words(c, i, place, sizeof place);
-      snprintf(why, len,
-               "%s of course %llu (visit %llu, %s) was a dose %.2f days ago, within the minimum interval of %g days",
+      vigil__course_span_words(now - at, since, sizeof since);
+      vigil__course_interval_words(c->p->course->min_interval, interval, sizeof interval);
+      snprintf(why, len, "%s of course %llu (visit %llu, %s) was a dose %s ago, within the minimum interval of %s",
                place, (unsigned long long)c->id, (unsigned long long)s->visit, s->protocol ? s->protocol : c->p->ref,
-               (double)(now - at) / DAY_MS, (double)c->p->course->min_interval / DAY_MS);
+               since, interval);
       return 1;
     }
   }
@@ -944,14 +966,17 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
     char other[64] = "";
     if (of != c) snprintf(other, sizeof other, " of course %llu", (unsigned long long)of->id);
     vigil__course_session_words(of, number - 1, that_one, sizeof that_one);
+    char span[40], interval[40];
+    vigil__course_span_words(since, span, sizeof span);
+    vigil__course_interval_words(cs->min_interval, interval, sizeof interval);
     snprintf(text, len,
-             "%s comes %.2f days after %s%s (visit %llu), the last %s, and the course's minimum "
-             "interval is %g days: it holds until %s, or a clinician overrides with a reason",
-             this_one, (double)since / DAY_MS, that_one, other, (unsigned long long)last->visit,
+             "%s comes %s after %s%s (visit %llu), the last %s, and the course's minimum "
+             "interval is %s: it holds until %s, or a clinician overrides with a reason",
+             this_one, span, that_one, other, (unsigned long long)last->visit,
              last->ended == SESSION_COMPLETED ? "completed"
              : last->ended == SESSION_ABORTED ? "dose given (its visit aborted since)"
                                               : "dose given (its visit still open)",
-             (double)cs->min_interval / DAY_MS, b.p ? b.p : "?");
+             interval, b.p ? b.p : "?");
     vigil__buf_free(&b);
     return 1;
   }
@@ -963,12 +988,14 @@ int vigil__course_gate(vigil_engine *e, visit *v, char *text, size_t len) {
   vigil__buf_init(&b);
   vigil__buf_iso_time(&b, until);
   vigil__course_session_words(of, number - 1, that_one, sizeof that_one);
+  char span[40], interval[40];
+  vigil__course_span_words(now - session_dosed_at(e, of, last), span, sizeof span);
+  vigil__course_interval_words(until - session_dosed_at(e, of, last), interval, sizeof interval);
   snprintf(text, len,
-           "%s comes %.2f days after %s of course %llu (%s, visit %llu), a dose on another course "
-           "protocol, and the minimum interval is %g days: it holds until %s, or a clinician overrides with a reason",
-           this_one, (double)(now - session_dosed_at(e, of, last)) / DAY_MS, that_one, (unsigned long long)of->id,
-           last->protocol ? last->protocol : of->p->ref, (unsigned long long)last->visit,
-           (double)(until - session_dosed_at(e, of, last)) / DAY_MS, b.p ? b.p : "?");
+           "%s comes %s after %s of course %llu (%s, visit %llu), a dose on another course "
+           "protocol, and the minimum interval is %s: it holds until %s, or a clinician overrides with a reason",
+           this_one, span, that_one, (unsigned long long)of->id, last->protocol ? last->protocol : of->p->ref,
+           (unsigned long long)last->visit, interval, b.p ? b.p : "?");
   vigil__buf_free(&b);
   return 1;
 }
@@ -2261,10 +2288,12 @@ int vigil_course_close_needs_clinician(vigil_engine *e, uint64_t id, char *why, 
   int64_t dosed = 0;
   const course_session *last = last_completed_of(e, c->patient, c->p->id, 0, NULL, NULL, &dosed);
   if (last && cs->min_interval > 0 && vigil__engine_now(e) - dosed < cs->min_interval) {
+    char interval[40];
+    vigil__course_interval_words(cs->min_interval, interval, sizeof interval);
     snprintf(why, len,
-             "course %llu had a session (visit %llu) within its minimum interval of %g days: only a clinician closes "
+             "course %llu had a session (visit %llu) within its minimum interval of %s: only a clinician closes "
              "it, with a reason and their password",
-             (unsigned long long)c->id, (unsigned long long)last->visit, (double)cs->min_interval / DAY_MS);
+             (unsigned long long)c->id, (unsigned long long)last->visit, interval);
     return 1;
   }
   return 0;

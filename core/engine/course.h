@@ -46,6 +46,13 @@ void vigil__course_sync(vigil_engine *e, visit *v);
  * among the sessions that count, an aborted one "aborted visit N of the
  * course". */
 void vigil__course_session_words(const course *c, uint32_t i, char *out, size_t len);
+/* A time between two sessions in words that never read past the truth
+ * (docs/safety.md AS6: 0.998 days said "1.00 days" beside a minimum
+ * interval of "1 days"): under two days in hours and minutes, counted down
+ * ("23 h 57 min"); else in days to two places, counted down ("2.99 days"). */
+void vigil__course_span_words(int64_t ms, char *out, size_t len);
+/* A minimum interval in words: "1 day", "3 days", else as a span. */
+void vigil__course_interval_words(int64_t ms, char *out, size_t len);
 /* The course visit id is a session of (and its 0-based number), or NULL. */
 course *vigil__course_of_visit(const vigil_engine *e, uint64_t vid, uint32_t *session);
 /* `,"course":{...}` of a visit's JSON (nothing when it is in none). */

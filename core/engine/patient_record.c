@@ -292,13 +292,15 @@ int vigil__patient_merged_gate(vigil_engine *e, visit *v, char *text, size_t len
     char this_one[64], that_one[64]; /* in the one numbering (docs/safety.md C13) */
     vigil__course_session_words(c, n, this_one, sizeof this_one);
     vigil__course_session_words(of, number, that_one, sizeof that_one);
+    char span[40], interval[40];
+    vigil__course_span_words(now - last->at, span, sizeof span);
+    vigil__course_interval_words(until - last->at, interval, sizeof interval);
     snprintf(text, len,
-             "%s comes %.2f days after %s of course %llu (visit %llu) of patient %s, merged into %s "
-             "by the hospital (one patient), and the minimum interval is %g days: it holds until %s, or a clinician "
+             "%s comes %s after %s of course %llu (visit %llu) of patient %s, merged into %s "
+             "by the hospital (one patient), and the minimum interval is %s: it holds until %s, or a clinician "
              "overrides with a reason",
-             this_one, (double)(now - last->at) / 86400000.0, that_one, (unsigned long long)of->id,
-             (unsigned long long)last->visit, who, v->patient, (double)(until - last->at) / 86400000.0,
-             b.p ? b.p : "?");
+             this_one, span, that_one, (unsigned long long)of->id, (unsigned long long)last->visit, who, v->patient,
+             interval, b.p ? b.p : "?");
     vigil__buf_free(&b);
   }
   json_decref(record);

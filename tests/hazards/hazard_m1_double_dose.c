@@ -74,7 +74,7 @@ static void a_dose_given_counts_after_an_abort(void **state) {
       start(a, NULL, "{\"protocol\": \"esketamine_rems\", \"patient\": \"P-990\"}", &second, msg, sizeof msg), 201);
   char *text = alarm_visit_text(a, second);
   assert_non_null(text);
-  assert_non_null(strstr(text, "minimum interval is 1 days"));
+  assert_non_null(strstr(text, "minimum interval is 1 day:"));
   assert_non_null(strstr(text, "dose given (its visit aborted since)"));
   free(text);
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, second, "abort",
