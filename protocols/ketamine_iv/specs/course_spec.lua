@@ -47,7 +47,7 @@ return {
                                ci_hypersensitivity = "no", pregnancy = "neither", substance_use = "no",
                                ride_confirmed = true } },
     at(t(0, 365)) { advance = true },
-    expect(t(0, 365)) { gate_blocked = "screening", reason = "the course's minimum interval is 1 days" },
+    expect(t(0, 365)) { gate_blocked = "screening", reason = "the course's minimum interval is 1 day:" },
     at(t(0, 370)) { actor = "dr:kim", override = "second session today agreed with the psychiatrist" },
     expect(t(0, 370)) { overridden = "screening" },
   },
