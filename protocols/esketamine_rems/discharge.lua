@@ -107,6 +107,10 @@ end
 --   a calm one voids nothing, nor does one of her own entry (she records the BP and her answer
 --   together);
 -- * a BP on record at her answer amended after it, calm or not: what she judged changed (AS3);
+-- * a BP entered after her answer and amended since, calm or not: what it first said may have
+--   voided her "yes" and is not in the view (AS8);
+-- * a calm BP entered after her answer that is as far from the one she judged as a rise from the
+--   pre-dose that alerts (sbp_rise, dbp_rise): she judged another patient state (AS7);
 -- * a "yes" given before any BP before leaving judged none: the first that comes after it voids
 --   it, calm or not (AS2).
 -- It stands again when she answers again (a new entry, or her amendment: recorded after them).
@@ -118,21 +122,48 @@ local function yes_voided(visit)
   end
   local n = visit.count("bp_before_leaving")
   local readings = visit.last("bp_before_leaving", n) or {}
-  local voiding, amended, judged
+  local voiding, amended, judged, rose, rose_x, later_amended
+  for k = 1, n do
+    local _, entered = visit.recorded_seq("bp_before_leaving", k)
+    if entered <= yes_seq then
+      judged = readings[k] -- the newest observed of those she saw
+      break
+    end
+  end
   for k = 1, n do
     local changed, entered = visit.recorded_seq("bp_before_leaving", k)
     local x, at = readings[k], visit.observed_at("bp_before_leaving", k)
+    local said = fmt("%s at %s", lib.bp(x), lib.clock(at))
     if entered <= yes_seq then
-      judged = judged or x -- the newest observed of those she saw
-      if changed > yes_seq and amended == nil then amended = fmt("%s at %s", lib.bp(x), lib.clock(at)) end
+      if changed > yes_seq and amended == nil then amended = said end
+    elseif changed > entered then
+      -- Entered after her answer, then amended: what it first said is not in the view, and it may
+      -- have voided her "yes" (178/108 amended to 128/80 brought the "yes" back: docs/safety.md
+      -- AS8, the mirror of AS3).
+      later_amended = later_amended or said
     elseif voiding == nil and alerting(x, visit) then
-      voiding = fmt("%s at %s", lib.bp(x), lib.clock(at))
+      voiding = said
+    elseif rose == nil and judged and lib.bp_rise(x, judged, visit) then
+      -- Under every limit, yet as far from the BP she judged as a rise from the pre-dose that
+      -- alerts (params sbp_rise, dbp_rise): 118/74 judged, then 166/102 (docs/safety.md AS7).
+      rose, rose_x = said, x
     end
   end
   if amended then
     return fmt("blood pressure before leaving %s, on record at the prescriber's \"yes\", was amended after it: "
                .. "the prescriber answers again, judging what it says now (a new entry of \"Vitals acceptable for "
                .. "leaving\")", amended)
+  end
+  if later_amended then
+    return fmt("blood pressure before leaving %s, entered after the prescriber's \"yes\", was amended since: the "
+               .. "prescriber answers again, judging what it says now (a new entry of \"Vitals acceptable for "
+               .. "leaving\")", later_amended)
+  end
+  if voiding == nil and rose then
+    return fmt("blood pressure before leaving %s came after the prescriber's \"yes\" (on %s) and is %+g/%+g mmHg "
+               .. "from the reading she judged (flag: +%g systolic or +%g diastolic): the prescriber answers again "
+               .. "(a new entry of \"Vitals acceptable for leaving\")", rose, lib.bp(judged),
+               rose_x.sbp - judged.sbp, rose_x.dbp - judged.dbp, visit.param("sbp_rise"), visit.param("dbp_rise"))
   end
   if voiding == nil and judged == nil and n > 0 then
     return fmt("blood pressure before leaving %s at %s came after the prescriber's \"yes\", given before any blood "

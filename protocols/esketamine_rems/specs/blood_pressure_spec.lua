@@ -274,6 +274,44 @@ return {
     expect "139m" { discharged = true },
   },
 
+  -- docs/safety.md AS8: a BP entered after her "yes" that voided it, amended since to a calm value,
+  -- still voids it (what it first said is not in the view): the prescriber answers again.
+  spec "Before leaving, an amendment of a BP entered after the prescriber's yes voids it" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "137m" { record = { bp_before_leaving = bp(178, 108) } },
+    expect "137m" { alert = "bp_rise", priority = "medium", message = "BP 178/108 is +50/+30 mmHg from the pre-dose 128/78" },
+    at "138m" { amend = { item = "bp_before_leaving", value = bp(128, 80), reason = "typed into the wrong field" } },
+    expect "138m" { resolved = "bp_rise" },
+    at "138m" { ack = "bp_rise" },
+    at "139m" { discharge = true },
+    expect "139m" { gate_blocked = "discharge", reason = "entered after the prescriber's \"yes\", was amended since" },
+    at "140m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    at "140m" { discharge = true },
+    expect "140m" { discharged = true },
+  },
+
+  -- docs/safety.md AS7: a BP after her "yes" under every limit, yet as far from the one she judged
+  -- (124/78) as a rise from the pre-dose that alerts (+40 systolic), voids it; a calm repeat near
+  -- it does not (AQ1).
+  spec "Before leaving, a BP far from the one the prescriber judged voids her yes" {
+    no_other = { "blocks", "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    session.discharge(nil, true),
+    at "137m" { record = { bp_before_leaving = bp(164, 100) } },
+    at "138m" { discharge = true },
+    expect "138m" { gate_blocked = "discharge", reason = "and is +40/+22 mmHg from the reading she judged" },
+    at "139m" { actor = "dr:kim", record = { leaving_acceptable = "yes" } },
+    at "140m" { record = { bp_before_leaving = bp(150, 92) } },
+    at "140m" { discharge = true },
+    expect "140m" { discharged = true },
+  },
+
   -- docs/safety.md AS4: a fast heart rate before leaving alerts high (hr_high, param hr_max) and
   -- voids the "yes" given before it, as the BP alerts do.
   spec "Before leaving, a fast heart rate after the prescriber's yes alerts and voids it" {
