@@ -342,26 +342,63 @@ static char drawn_as_ascii(uint32_t cp, uint32_t before) {
   return 0;
 }
 
+/* The ASCII letters and digits one character (c, len bytes) is drawn as by
+ * Unicode's confusables, as typed, into out (at most len bytes, so never
+ * longer than the character): their length, or 0 when it is drawn as
+ * anything else. */
+static size_t drawn_letters(const unsigned char *c, size_t len, char *out) {
+  char key[16];
+  UErrorCode st = U_ZERO_ERROR;
+  int32_t n = uspoof_getSkeletonUTF8(spoof, 0, (const char *)c, (int32_t)len, key, sizeof key, &st);
+  if (U_FAILURE(st) || n <= 0 || (size_t)n > len || n >= (int32_t)sizeof key) return 0;
+  for (int32_t i = 0; i < n; i++)
+    if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z') || (key[i] >= '0' && key[i] <= '9')))
+      return 0;
+  memcpy(out, key, (size_t)n);
+  return (size_t)n;
+}
+
 /* Whether a character outside ASCII that decoration would drop is drawn as
  * an ASCII letter or digit by the confusables: the Hebrew paseq U+05C0 is
  * the table's l, so it stands for a 1 or an l, not a dot (AH6). Only other
  * punctuation (Po); a modifier letter standing in for a letter stays Z5's. */
 static int punctuation_drawn_as_letter(const unsigned char *c, size_t len, int8_t type) {
-  if (type != U_OTHER_PUNCTUATION) return 0;
-  char key[16];
-  UErrorCode st = U_ZERO_ERROR;
-  int32_t n = uspoof_getSkeletonUTF8(spoof, 0, (const char *)c, (int32_t)len, key, sizeof key, &st);
-  return U_SUCCESS(st) && n == 1 &&
-         ((key[0] >= 'a' && key[0] <= 'z') || (key[0] >= 'A' && key[0] <= 'Z') || (key[0] >= '0' && key[0] <= '9'));
+  char one[4];
+  return type == U_OTHER_PUNCTUATION && drawn_letters(c, len, one) == 1;
+}
+
+/* The ASCII digit a digit of any script stands for by its value (Nd:
+ * Arabic-Indic, Devanagari, Gurmukhi, ...; a letter number of one digit's
+ * value, Roman numeral two), or -1. */
+static int digit_value(uint32_t cp, int8_t type) {
+  if (type != U_DECIMAL_DIGIT_NUMBER && type != U_LETTER_NUMBER) return -1;
+  double value = u_getNumericValue((UChar32)cp);
+  return value >= 0 && value <= 9 && value == (int)value ? (int)value : -1;
+}
+
+/* docs/security.md AM6: a letter or digit outside ASCII that Unicode's
+ * confusables draw as ASCII letters or digits is read as drawn, as typed,
+ * before the fold: the fold made the Greek capital Nu U+039D, Upsilon
+ * U+03A5 and the lunate sigma U+03F9 the small nu, upsilon and sigma, which
+ * the table draws as v, u and o, so MR\u039D-903 was another patient than
+ * MRN-903. A digit drawn as another one (the Gurmukhi one U+0A67 is the
+ * table's 9, the Bengali four U+09EA its 8) is read as drawn here and by
+ * its value in the fold (vigil__unicode_id_fold), so it meets both. Not
+ * the modifier letters (Lm: X3, Z5 decide them). */
+static size_t letter_drawn_as_ascii(const unsigned char *c, size_t len, uint32_t cp, int8_t type, char *out) {
+  if (cp < 0x80 || !(type == U_UPPERCASE_LETTER || type == U_LOWERCASE_LETTER || type == U_TITLECASE_LETTER ||
+                     type == U_OTHER_LETTER || type == U_DECIMAL_DIGIT_NUMBER))
+    return 0;
+  return drawn_letters(c, len, out);
 }
 
 /* s without what only changes the look of the character before it
  * (nonspacing and enclosing marks, the emoji skin-tone modifiers) or
  * decorates the id (decoration, a dot: look_alike_sign), each dash-like as
- * '-', with
- * each digit of any script (Nd: Arabic-Indic, Devanagari, ...; a letter
- * number of one digit's value, Roman numeral two) as its ASCII digit;
- * malloc'd, NULL when s is not UTF-8 or out of memory. */
+ * '-', each letter or digit the confusables draw as ASCII as those
+ * (letter_drawn_as_ascii, AM6), and each other digit of any script
+ * (digit_value) as its ASCII digit; malloc'd, NULL when s is not UTF-8 or
+ * out of memory. */
 static char *plain(const char *s) {
   size_t n = strlen(s);
   char *out = malloc(n + 1), *o = out;
@@ -378,21 +415,24 @@ static char *plain(const char *s) {
       return NULL;
     }
     int8_t type = u_charType((UChar32)cp);
-    double value = u_getNumericValue((UChar32)cp);
-    char drawn = ascii_letters ? drawn_as_ascii(cp, before) : 0;
+    int digit = digit_value(cp, type);
+    char drawn = ascii_letters ? drawn_as_ascii(cp, before) : 0, letters[4];
     int sign = drawn == '-' || (ascii_letters && excluded_script_sign(c, k, cp, type))
                    ? SIGN_DASH
                    : look_alike_sign(c, k, cp, type);
+    size_t as_letters = sign == SIGN_NONE && !drawn ? letter_drawn_as_ascii(c, k, cp, type, letters) : 0;
     if (sign == SIGN_DASH) {
       *o++ = '-';
     } else if (drawn) {
       *o++ = drawn;
+    } else if (as_letters) {
+      memcpy(o, letters, as_letters);
+      o += as_letters;
     } else if (sign == SIGN_DOT || type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK ||
                (cp >= 0x1f3fb && cp <= 0x1f3ff) || (decoration(cp, type) && !punctuation_drawn_as_letter(c, k, type))) {
       /* dropped */
-    } else if ((type == U_DECIMAL_DIGIT_NUMBER || type == U_LETTER_NUMBER) && value >= 0 && value <= 9 &&
-               value == (int)value) {
-      *o++ = (char)('0' + (int)value);
+    } else if (digit >= 0) {
+      *o++ = (char)('0' + digit);
     } else {
       memcpy(o, c, k); /* never longer than the character it replaces */
       o += k;
@@ -576,9 +616,34 @@ static void unseparated(char *s) {
   *o = 0;
 }
 
+/* Each digit of any script as its ASCII digit by its value (digit_value),
+ * in place: the skeleton reads a digit as drawn when the confusables draw it
+ * as another (AM6: the Gurmukhi one U+0A67 is a 9 there), and the fold keeps
+ * its value, so MRN-\u0A67904 meets MRN-1904 too. */
+static void digits_by_value(char *s) {
+  char *o = s;
+  for (const unsigned char *c = (const unsigned char *)s; *c;) {
+    size_t k;
+    uint32_t cp = vigil__utf8_decode(c, strlen((const char *)c), &k);
+    int digit = k > 1 ? digit_value(cp, u_charType((UChar32)cp)) : -1;
+    if (!k) k = 1; /* not after a fold: kept as it is */
+    if (digit >= 0) {
+      *o++ = (char)('0' + digit);
+    } else {
+      memmove(o, c, k);
+      o += k;
+    }
+    c += k;
+  }
+  *o = 0;
+}
+
 char *vigil__unicode_id_fold(const char *s) {
   char *k = vigil__unicode_fold(s);
-  if (k) unseparated(k);
+  if (k) {
+    digits_by_value(k);
+    unseparated(k);
+  }
   return k;
 }
 
