@@ -38,7 +38,7 @@ typedef struct error_kind {
 /* The status and code of an engine error. resource: the thing the URL names
  * ("visit", "alert"): not finding it is a 404; not finding something the
  * body names is a 422. */
-static error_kind engine_error_kind(int rc, const char *field, const char *resource) {
+static error_kind engine_error_kind(int rc, const char *errfield, const char *resource) {
   switch (rc) {
   case VIGIL_EINVAL:
     return (error_kind){422, "invalid_argument"};
@@ -47,22 +47,22 @@ static error_kind engine_error_kind(int rc, const char *field, const char *resou
   case VIGIL_EPROTOCOL:
     return (error_kind){422, "protocol_error"};
   case VIGIL_ENOENT:
-    if (resource && field && !strcmp(field, resource)) return (error_kind){404, "not_found"};
+    if (resource && errfield && !strcmp(errfield, resource)) return (error_kind){404, "not_found"};
     return (error_kind){422, "unknown_reference"};
   case VIGIL_ESTATE:
     /* H17, AM3, AQ7: the visit holds the site's max_readings_per_visit,
      * max_notes_per_visit or max_amendments_per_visit. */
-    if (field && (!strcmp(field, "max_readings_per_visit") || !strcmp(field, "max_notes_per_visit") ||
-                  !strcmp(field, "max_amendments_per_visit")))
+    if (errfield && (!strcmp(errfield, "max_readings_per_visit") || !strcmp(errfield, "max_notes_per_visit") ||
+                     !strcmp(errfield, "max_amendments_per_visit")))
       return (error_kind){409, "visit_full"};
     return (error_kind){409, "wrong_state"};
   case VIGIL_EGATE:
     return (error_kind){409, "gate_not_met"};
   case VIGIL_EEXIST:
     /* K2: the patient is spelled like an existing one (send new_patient). */
-    if (field && !strcmp(field, "new_patient")) return (error_kind){409, "similar_patient"};
+    if (errfield && !strcmp(errfield, "new_patient")) return (error_kind){409, "similar_patient"};
     /* L8: the hospital merged the patient into another (HL7 A40). */
-    if (field && !strcmp(field, "merged_into")) return (error_kind){409, "merged_patient"};
+    if (errfield && !strcmp(errfield, "merged_into")) return (error_kind){409, "merged_patient"};
     return (error_kind){409, "already_exists"};
   case VIGIL_ECLOCK:
     return (error_kind){409, "needs_simulated_clock"};
@@ -92,12 +92,12 @@ static json_t *gate_reasons_of(api *a, uint64_t visit) {
 
 /* The last engine error as {"error": ...}: its status in *status. */
 static char *engine_error_json(api *a, int rc, const char *resource, uint64_t visit, int *status) {
-  const char *field = vigil_engine_errfield(a->e);
-  error_kind k = engine_error_kind(rc, field, resource);
+  const char *errfield = vigil_engine_errfield(a->e);
+  error_kind k = engine_error_kind(rc, errfield, resource);
   *status = k.status;
   /* Copied: gate_reasons_of calls into the engine, which may reset them. */
   char *msg = strdup(vigil_engine_errmsg(a->e));
-  char *fld = field ? strdup(field) : NULL;
+  char *fld = errfield ? strdup(errfield) : NULL;
   json_t *extra = NULL;
   if (rc == VIGIL_EGATE && visit) {
     json_t *reasons = gate_reasons_of(a, visit);
@@ -420,7 +420,7 @@ static int64_t local_midnight_ms(int64_t now_ms) {
 
 static void get_visits(api *a, http_request *req, const api_call *c) {
   (void)c;
-  char status[32], phase[128], protocol[128], patient[256], alerts[16];
+  char status[32], phase[128], proto[128], patient[256], alerts[16];
   vigil_visit_filter f = {0};
   uint64_t after, limit;
   int rc;
@@ -428,8 +428,8 @@ static void get_visits(api *a, http_request *req, const api_call *c) {
   if (rc) f.status = status;
   if ((rc = query_text(req, "phase", phase, sizeof phase)) < 0) return;
   if (rc) f.phase = phase;
-  if ((rc = query_text(req, "protocol", protocol, sizeof protocol)) < 0) return;
-  if (rc) f.protocol = protocol;
+  if ((rc = query_text(req, "protocol", proto, sizeof proto)) < 0) return;
+  if (rc) f.protocol = proto;
   if ((rc = query_text(req, "patient", patient, sizeof patient)) < 0) return;
   if (rc) f.patient = patient;
   if ((rc = query_text(req, "alerts", alerts, sizeof alerts)) < 0) return;
@@ -694,14 +694,14 @@ static void get_alerts(api *a, http_request *req, const api_call *c) {
   f.limit = limit > 1000 ? 1000 : (uint32_t)limit;
   char *body = vigil_query_alerts_json(a->e, &f);
   if (!body) {
-    const char *field = vigil_engine_errfield(a->e);
-    if (field && !strcmp(field, "visit")) {
+    const char *errfield = vigil_engine_errfield(a->e);
+    if (errfield && !strcmp(errfield, "visit")) {
       if (visit)
         fail_engine(a, req, VIGIL_ENOENT, "visit");
       else
         vigil__http_respond_error(req, 404, "not_found", vigil_engine_errmsg(a->e), "visit");
-    } else if (field) {
-      vigil__http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), field);
+    } else if (errfield) {
+      vigil__http_respond_error(req, 400, "invalid_query", vigil_engine_errmsg(a->e), errfield);
     } else {
       fail_engine(a, req, VIGIL_ENOMEM, NULL);
     }
