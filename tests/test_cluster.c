@@ -1913,6 +1913,55 @@ static void a_user_works_at_their_sites(void **state) {
   serve_cleanup(&n);
 }
 
+/* A node of north and south with nurse.n (north and south) and boss (an
+ * admin) made, listening, boss signed in (into boss). */
+static void sites_node(serve_process *n, const char *db, const char *name, char boss[64]) {
+  assert_int_equal(pg_cluster_createdb(&pgc, db, uri, sizeof uri), 0);
+  node_setup(n, name, "north,south");
+  add_nurse(n);
+  assert_int_equal(vigil_cli(n, SERVE_PASSWORD, "user add nurse.n --role nurse --sites north,south --password-stdin"),
+                   0);
+  assert_int_equal(vigil_cli(n, SERVE_PASSWORD, "user add boss --role admin --password-stdin"), 0);
+  node_spawn(n);
+  assert_true(node_says(n, "\"msg\":\"listening\"", 30000));
+  assert_int_equal(sign_in(n, "boss", SERVE_PASSWORD, boss), 200);
+}
+
+/* AU1 (docs/security.md): nurse.n's ?site=south stream still carried
+ * south's events after an admin set her sites to north alone. Now it ends
+ * (event: ended) before the next event of south is written to it. */
+static void a_stream_ends_when_its_site_is_taken_away(void **state) {
+  (void)state;
+  serve_process n;
+  char boss[64], nn[64], *body = NULL;
+  sites_node(&n, "stream_sites", "s2", boss);
+  assert_int_equal(sign_in(&n, "nurse.n", SERVE_PASSWORD, nn), 200);
+  hc_conn c;
+  assert_int_equal(stream_open(&c, n.port, nn, "?site=south", NULL), 200);
+  assert_int_equal(as(&n, boss, "POST", "/api/v1/users/nurse.n",
+                      "{\"sites\": [\"north\"], \"admin_password\": \"" SERVE_PASSWORD "\"}", &body),
+                   200);
+  free(body);
+  assert_int_equal(serve_request(&n, "POST", "/api/v1/visits",
+                                 "{\"protocol\": \"takeover\", \"patient\": \"au1-south\", \"site\": \"south\"}",
+                                 &body),
+                   201);
+  free(body);
+  int ended = 0;
+  hc_sse ev;
+  while (hc_sse_read(&c, &ev, 3000) == 0) {
+    if (!strcmp(ev.event, "ended")) ended = 1;
+    if (!ev.comment && ev.data && strstr(ev.data, "au1-south"))
+      fail_msg("south's event reached a stream of a nurse no longer at south: %s", ev.data);
+    hc_sse_free(&ev);
+  }
+  assert_true(ended);
+  assert_true(hc_wait_closed(&c, 1000));
+  hc_close(&c);
+  assert_int_equal(serve_stop(&n, 0), 0);
+  serve_cleanup(&n);
+}
+
 static int group_setup(void **state) {
   (void)state;
   hook_up();
@@ -1986,7 +2035,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(a_missing_socket_is_an_outage),
                                      cmocka_unit_test(a_schema_table_dropped_while_running_stops_the_node),
                                      cmocka_unit_test(the_cli_names_a_site_on_postgresql),
-                                     cmocka_unit_test(a_user_works_at_their_sites)};
+                                     cmocka_unit_test(a_user_works_at_their_sites),
+                                     cmocka_unit_test(a_stream_ends_when_its_site_is_taken_away)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--long") != 0) cmocka_set_test_filter(argv[i]); /* one case by name (a pattern) */

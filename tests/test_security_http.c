@@ -1640,6 +1640,74 @@ static int as_user(serve_process *s, const char *token, const char *method, cons
   return status;
 }
 
+/* AU1 (docs/security.md): an open event stream outlived its credential: a
+ * note written after the user was disabled, signed out, had their password
+ * reset or their API token revoked still reached the stream opened with it.
+ * Now the stream ends before the next event is written to it, saying why
+ * (event: ended), and carries nothing after the change. */
+static void expect_stream_ended(hc_conn *c, const char *after) {
+  hc_sse ev;
+  int ended = 0;
+  while (hc_sse_read(c, &ev, 3000) == 0) {
+    if (!strcmp(ev.event, "ended"))
+      ended = 1;
+    else if (!ev.comment && ev.data && strstr(ev.data, "visit.started"))
+      fail_msg("the stream carried an event written after %s: %s", after, ev.data);
+    hc_sse_free(&ev);
+  }
+  if (!ended) fail_msg("the stream did not say it ended after %s", after);
+  if (!hc_wait_closed(c, 1000)) fail_msg("the stream is still open after %s", after);
+}
+
+static void test_stream_ends_with_its_credential(void **state) {
+  serve_process *s = *state;
+  static const char *const nurses[] = {"n.disabled", "n.signed_out", "n.reset"};
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(add_user(s, nurses[i], "nurse"), 0);
+  assert_int_equal(add_user(s, "admin.au", "admin"), 0);
+  assert_int_equal(add_user(s, "integ.au", "integrator"), 0);
+  start(s, NULL);
+  char admin[64], token[64], *answer;
+  sign_in(s, "admin.au", admin, sizeof admin);
+  static const char *const what[] = {"disabling", "sign-out", "a password reset", "revoking the token"};
+  for (int i = 0; i < 4; i++) {
+    if (i < 3) {
+      sign_in(s, nurses[i], token, sizeof token);
+    } else {
+      int status = as_user(s, admin, "POST", "/api/v1/tokens",
+                           "{\"user\": \"integ.au\", \"admin_password\": \"" SERVE_PASSWORD "\"}", &answer);
+      if (status != 201 && status != 200) fail_msg("a token: %d %s", status, answer);
+      const char *t = strstr(answer, "\"token\":\"");
+      assert_non_null(t);
+      snprintf(token, sizeof token, "%.43s", t + 9);
+      free(answer);
+    }
+    hc_conn c;
+    hc_response r;
+    stream_as(s, &c, token, NULL, &r);
+    if (r.status != 200) fail_msg("stream of %s: %d %s", what[i], r.status, r.body);
+    hc_response_free(&r);
+    char path[100], body[300];
+    int status;
+    if (i == 0 || i == 2) {
+      snprintf(path, sizeof path, "/api/v1/users/%s", nurses[i]);
+      snprintf(body, sizeof body, "{%s, \"admin_password\": \"" SERVE_PASSWORD "\"}",
+               i == 0 ? "\"disabled\": true" : "\"password\": \"reset by the admin au\"");
+      status = as_user(s, admin, "POST", path, body, &answer);
+    } else {
+      status = as_user(s, token, "DELETE", "/api/v1/session", NULL, &answer);
+    }
+    if (status != 200) fail_msg("%s: %d %s", what[i], status, answer);
+    free(answer);
+    status = serve_request(s, "POST", "/api/v1/visits", "{\"protocol\": \"sec_test\", \"patient\": \"AU1\"}", &answer);
+    if (status != 201) fail_msg("a visit: %d %s", status, answer);
+    free(answer);
+    expect_stream_ended(&c, what[i]);
+    hc_close(&c);
+  }
+  serve_stop(s, 0);
+}
+
 /* An approval as the holder of token, asked again every 50 ms while it is
  * 503 diff_pending (AM2: its diff computed in a child), for up to a minute:
  * the status, the body in *out (malloc'd). */
@@ -3334,6 +3402,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_approval_diff_off_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_body_members_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_eighth_try_look_alikes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream_ends_with_its_credential, setup, teardown),
   };
   if (argc > 1) cmocka_set_test_filter(argv[1]); /* one case by name (a pattern) */
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1617,6 +1617,14 @@ static void open_stream(api *a, http_request *req, const api_call *c) {
                       address);
 }
 
+/* AU1: why the session or token that opened a stream no longer allows it
+ * (ended, its user disabled, expired, or no longer at this node's site), or
+ * NULL while it does. */
+static const char *stream_credential_ended(void *ud, const char *session) {
+  api *a = ud;
+  return vigil__users_session_holds(a->users, session, a->site, vigil__api_wall_ms());
+}
+
 /* Methods of a route, and the order an Allow header names them in. */
 enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_DELETE = 8, M_READ = M_GET | M_HEAD };
 static const char *const METHOD_NAMES[] = {"GET", "HEAD", "POST", "DELETE"};
@@ -2048,7 +2056,9 @@ int vigil__api_new(const api_options *o, api **out) {
                         .per_session = o->streams_per_session,
                         .per_user = o->streams_per_user,
                         .per_address = o->streams_per_address,
-                        .site = o->node ? o->site : NULL};
+                        .site = o->node ? o->site : NULL,
+                        .credential_ended = stream_credential_ended,
+                        .credential_ud = a};
   if (!ok || vigil__streams_new(a->e, a->loop, &so, &a->streams) < 0) {
     api_free_parts(a);
     return VIGIL_ENOMEM;

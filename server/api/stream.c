@@ -176,6 +176,20 @@ static void drop(stream *st, const char *reason) {
   if (stream_write(st, frame, (size_t)n) == 0) stream_end(st);
 }
 
+/* AU1: a stream is only as alive as the credential that opened it. 1 when
+ * it still allows the stream; else 0, after ending the stream with why
+ * (event: ended) before anything more is written to it. */
+static int credential_holds(stream *st) {
+  streams *s = st->owner;
+  if (!s->o.credential_ended) return 1;
+  const char *why = s->o.credential_ended(s->o.credential_ud, st->session);
+  if (!why) return 1;
+  char frame[512];
+  int n = snprintf(frame, sizeof frame, "event: ended\ndata: {\"reason\":\"%s\"}\n\n", why);
+  if (stream_write(st, frame, (size_t)n) == 0) stream_end(st);
+  return 0;
+}
+
 /* ---- replay from the log, then live ------------------------------------------------ */
 
 typedef struct chunk {
@@ -213,7 +227,7 @@ static int replay(stream *st) {
       drop(st, rc < 0 ? "the event log could not be read" : "out of memory");
       return -1;
     }
-    if (c.b.len && stream_write(st, c.b.p, c.b.len) < 0) {
+    if (c.b.len && (!credential_holds(st) || stream_write(st, c.b.p, c.b.len) < 0)) {
       free(c.b.p);
       return -1; /* gone, and ended */
     }
@@ -240,7 +254,7 @@ static int on_event(void *ud, const vigil_event *ev) {
   char *made = NULL;       /* made here only if they were not: memory ran out then */
   for (stream *st = s->list, *next; st; st = next) {
     next = st->next;
-    if (!st->live || seq <= st->last) continue;
+    if (!st->live || seq <= st->last || !credential_holds(st)) continue;
     st->last = seq;
     if (!wanted(st, ev)) continue;
     if (vigil__http_stream_queued(st->req) > s->o.max_queued) {
@@ -268,6 +282,7 @@ static void on_heartbeat(uv_timer_t *t) {
   static const char beat[] = ": heartbeat\n\n";
   for (stream *st = s->list, *next; st; st = next) {
     next = st->next;
+    if (!credential_holds(st)) continue;
     if (vigil__http_stream_queued(st->req) > s->o.max_queued)
       drop(st, "the subscriber fell too far behind; reconnect with Last-Event-ID to resume");
     else

@@ -32,6 +32,12 @@ typedef struct streams_options {
   /* The site of a cluster node (borrowed): frames' ids are SITE:SEQ, as the
    * log's seq counts per site. NULL: one server, ids are SEQ. */
   const char *site;
+  /* AU1: NULL while the session or token that opened a stream (its key as
+   * vigil__streams_open was given it) still allows it, else why not: asked
+   * before every write to a stream, which ends, saying why, when it does
+   * not. NULL: streams are not checked (a test's). */
+  const char *(*credential_ended)(void *ud, const char *session);
+  void *credential_ud;
 } streams_options;
 
 int vigil__streams_new(vigil_engine *e, uv_loop_t *loop, const streams_options *o, streams **out);

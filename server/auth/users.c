@@ -673,6 +673,16 @@ int vigil__users_session_site(users *u, const char *token, const user *who, cons
   return x && vigil__users_sites_include(x->sites, site);
 }
 
+const char *vigil__users_session_holds(users *u, const char *token, const char *site, int64_t now_ms) {
+  session *x = find_session(u, token);
+  if (!x) return "the session or API token has ended (signed out, revoked, or a new password)";
+  const user *who = vigil__users_find(u, x->user);
+  if (!who || who->disabled) return "the user was disabled";
+  if (x->expires_ms && x->expires_ms <= now_ms) return "the session has expired";
+  if (site && !vigil__users_session_site(u, token, who, site)) return "the user no longer works at this site";
+  return NULL;
+}
+
 const user *vigil__users_session_check(users *u, const char *token, int64_t now_ms) {
   session *x = find_session(u, token);
   if (!x && u->shared && token && strlen(token) == USER_TOKEN_LEN) {

@@ -120,6 +120,11 @@ int vigil__users_session_site(users *u, const char *token, const user *who, cons
 /* The user a token signs in, or NULL (unknown, expired, user disabled).
  * Extends a session's life (writing it at most once per tenth of it). */
 const user *vigil__users_session_check(users *u, const char *token, int64_t now_ms);
+/* NULL while token still signs in an enabled user, unexpired, who (and the
+ * token) may act for site (NULL: any); else why not. Neither extends the
+ * session nor reads the store: what an open event stream asks before each
+ * write (AU1, docs/security.md). */
+const char *vigil__users_session_holds(users *u, const char *token, const char *site, int64_t now_ms);
 /* Ends a session or revokes a token. */
 int vigil__users_session_end(users *u, const char *token, char *err, size_t errlen);
 
