@@ -325,12 +325,12 @@ int vigil__cmd_user(int argc, char **argv) {
   /* --sites: add (the user's), token (its narrower list), sites (the change). */
   int takes_sites = !strcmp(action, "add") || !strcmp(action, "token") || !strcmp(action, "sites");
   char sites[USER_SITES_MAX] = "";
-  const char *why;
+  char why[400];
   if ((sites_text && !takes_sites) || (!sites_text && !strcmp(action, "sites"))) {
     fprintf(stderr, "vigil user: --sites goes with add, token or sites (see vigil help user)\n");
     return 2;
   }
-  if (sites_text && vigil__users_sites_parse(sites_text, sites, &why) < 0) {
+  if (sites_text && vigil__users_sites_parse(sites_text, sites, why, sizeof why) < 0) {
     fprintf(stderr, "vigil user: --sites: %s\n", why);
     return 2;
   }
@@ -340,6 +340,13 @@ int vigil__cmd_user(int argc, char **argv) {
   if (!db || sodium_init() < 0 || open_db(db, &c) < 0) {
     vigil__config_free(conf);
     return 1;
+  }
+  char bad[65];
+  if (sites[0] && vigil__users_sites_unknown(c.s, sites, bad, sizeof bad)) { /* AU2 */
+    fprintf(stderr, "vigil user: --sites: no site %s in this cluster (vigil site add makes one)\n", bad);
+    close_db(&c);
+    vigil__config_free(conf);
+    return 2;
   }
   int rc;
   if (!strcmp(action, "add"))

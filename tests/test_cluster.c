@@ -1962,6 +1962,55 @@ static void a_stream_ends_when_its_site_is_taken_away(void **state) {
   serve_cleanup(&n);
 }
 
+/* AU2 (docs/security.md): a malformed sites list failed open: [""],
+ * ["north","*"], "north,*", ["*","south"] and "" were each kept as ["*"],
+ * every site. Now only "*", ["*"] and [] mean every site; an empty name, *
+ * among names, or a site the cluster does not have is 422 naming it, and
+ * nothing changes; the CLI's --sites the same, status 2. */
+static void a_malformed_sites_list_is_refused(void **state) {
+  (void)state;
+  serve_process n;
+  char boss[64], *body = NULL;
+  sites_node(&n, "sites_lists", "s3", boss);
+  static const struct {
+    const char *sites, *names;
+  } bad[] = {
+      {"[\"\"]", "empty"}, {"[\"north\", \"*\"]", "*"},       {"\"north,*\"", "*"},    {"[\"*\", \"south\"]", "*"},
+      {"\"\"", "empty"},   {"[\"north\", \"east\"]", "east"}, {"\"north,\"", "empty"}, {"[\"north\", \"\"]", "empty"}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char req[300];
+    snprintf(req, sizeof req, "{\"sites\": %s, \"admin_password\": \"" SERVE_PASSWORD "\"}", bad[i].sites);
+    int status = as(&n, boss, "POST", "/api/v1/users/nurse.n", req, &body);
+    if (status != 422 || !strstr(body, "\"field\":\"sites\"") || !strstr(body, bad[i].names))
+      fail_msg("sites %s: %d %s", bad[i].sites, status, body);
+    free(body);
+  }
+  /* Still north and south, not every site. */
+  char nn[64];
+  assert_int_equal(sign_in(&n, "nurse.n", SERVE_PASSWORD, nn), 200);
+  assert_int_equal(as(&n, nn, "GET", "/api/v1/session", NULL, &body), 200);
+  if (!strstr(body, "\"sites\":[\"north\",\"south\"]")) fail_msg("nurse.n's sites changed: %s", body);
+  free(body);
+  /* "*" alone is every site. */
+  assert_int_equal(as(&n, boss, "POST", "/api/v1/users/nurse.n",
+                      "{\"sites\": [\"*\"], \"admin_password\": \"" SERVE_PASSWORD "\"}", &body),
+                   200);
+  assert_non_null(strstr(body, "\"sites\":[\"*\"]"));
+  free(body);
+  /* The CLI's --sites: 2, nothing made. */
+  static const char *const cli_bad[] = {"''", "'north,*'", "'*,south'", "'north,'", "'north,east'"};
+  for (size_t i = 0; i < sizeof cli_bad / sizeof *cli_bad; i++) {
+    char args[200];
+    snprintf(args, sizeof args, "user add x%zu --role nurse --sites %s", i, cli_bad[i]);
+    if (vigil_cli(&n, NULL, args) != 2) fail_msg("vigil %s was not refused with status 2", args);
+  }
+  assert_int_equal(as(&n, boss, "GET", "/api/v1/users", NULL, &body), 200);
+  if (strstr(body, "\"name\":\"x")) fail_msg("a user was made: %s", body);
+  free(body);
+  assert_int_equal(serve_stop(&n, 0), 0);
+  serve_cleanup(&n);
+}
+
 static int group_setup(void **state) {
   (void)state;
   hook_up();
@@ -2036,7 +2085,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(a_schema_table_dropped_while_running_stops_the_node),
                                      cmocka_unit_test(the_cli_names_a_site_on_postgresql),
                                      cmocka_unit_test(a_user_works_at_their_sites),
-                                     cmocka_unit_test(a_stream_ends_when_its_site_is_taken_away)};
+                                     cmocka_unit_test(a_stream_ends_when_its_site_is_taken_away),
+                                     cmocka_unit_test(a_malformed_sites_list_is_refused)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--long") != 0) cmocka_set_test_filter(argv[i]); /* one case by name (a pattern) */

@@ -1171,14 +1171,18 @@ static void ask_admin_password(api *a, http_request *req, const user *admin, con
   vigil__api_check_password(a, req, admin->name, admin, 1, own, admin_password_checked, e);
 }
 
-/* The body's "sites" (a list of names, or one text "north,south"; "*" or
- * [] every site) into out: 1 given, 0 absent, -1 after answering 422. */
-static int body_sites(http_request *req, json_t *body, char out[USER_SITES_MAX]) {
+/* The body's "sites" (a list of names, or one text "north,south"; "*",
+ * ["*"] or [] every site) into out: 1 given, 0 absent, -1 after answering
+ * 422 naming what is wrong: an empty name, * among names, a site the
+ * cluster does not have (AU2). */
+static int body_sites(api *a, http_request *req, json_t *body, char out[USER_SITES_MAX]) {
   json_t *x = json_object_get(body, "sites");
   const char *why = "sites is a list of site names, or \"*\" for every site";
   char text[USER_SITES_MAX * 2] = "";
   if (!x) return 0;
-  if (json_is_string(x)) {
+  if (json_is_array(x) && json_array_size(x) == 0) {
+    snprintf(text, sizeof text, "*"); /* [] is every site (docs/http.md) */
+  } else if (json_is_string(x)) {
     snprintf(text, sizeof text, "%s", json_string_value(x));
   } else if (json_is_array(x)) {
     size_t i, len = 0;
@@ -1196,8 +1200,14 @@ static int body_sites(http_request *req, json_t *body, char out[USER_SITES_MAX])
     vigil__http_respond_error(req, 422, "invalid_field", why, "sites");
     return -1;
   }
-  if (vigil__users_sites_parse(text, out, &why) < 0) {
-    vigil__http_respond_error(req, 422, "invalid_field", why, "sites");
+  char problem[400], bad[65];
+  if (vigil__users_sites_parse(text, out, problem, sizeof problem) < 0) {
+    vigil__http_respond_error(req, 422, "invalid_field", problem, "sites");
+    return -1;
+  }
+  if (vigil__users_sites_unknown(a->store, out, bad, sizeof bad)) {
+    snprintf(problem, sizeof problem, "sites: no site %s in this cluster (vigil site add makes one)", bad);
+    vigil__http_respond_error(req, 422, "invalid_field", problem, "sites");
     return -1;
   }
   return 1;
@@ -1211,7 +1221,7 @@ void vigil__api_post_users(api *a, http_request *req, const api_call *c) {
   const char *name, *r, *password, *own;
   char sites[USER_SITES_MAX];
   admin_ask *e;
-  if (vigil__api_member_string(req, body, "name", 1, &name) == 0 && body_sites(req, body, sites) >= 0 &&
+  if (vigil__api_member_string(req, body, "name", 1, &name) == 0 && body_sites(a, req, body, sites) >= 0 &&
       vigil__api_member_string(req, body, "role", 1, &r) == 0 &&
       vigil__api_member_string(req, body, "password", 0, &password) == 0 &&
       vigil__api_member_string(req, body, "admin_password", 0, &own) == 0) {
@@ -1256,7 +1266,7 @@ void vigil__api_post_user(api *a, http_request *req, const api_call *c) {
   int has_sites = 0;
   if (vigil__api_member_string(req, body, "password", 0, &password) < 0 ||
       vigil__api_member_string(req, body, "admin_password", 0, &own) < 0 ||
-      (has_sites = body_sites(req, body, sites)) < 0) {
+      (has_sites = body_sites(a, req, body, sites)) < 0) {
     json_decref(body);
     return;
   }
@@ -1301,7 +1311,7 @@ void vigil__api_post_tokens(api *a, http_request *req, const api_call *c) {
   char sites[USER_SITES_MAX] = "";
   admin_ask *e;
   if (vigil__api_member_string(req, body, "user", 1, &name) == 0 &&
-      vigil__api_member_string(req, body, "admin_password", 0, &own) == 0 && body_sites(req, body, sites) >= 0) {
+      vigil__api_member_string(req, body, "admin_password", 0, &own) == 0 && body_sites(a, req, body, sites) >= 0) {
     int status;
     const user *u = vigil__users_lookup(a->users, name);
     const char *code, *why = token_refused(u, &status, &code);

@@ -89,36 +89,68 @@ static int site_name_valid(const char *s, size_t n) {
   return 1;
 }
 
-int vigil__users_sites_parse(const char *text, char out[USER_SITES_MAX], const char **why) {
+int vigil__users_sites_parse(const char *text, char out[USER_SITES_MAX], char *why, size_t whylen) {
   out[0] = '\0';
+  const char *t = text ? text : "";
+  t += strspn(t, " ");
+  size_t tl = strlen(t);
+  while (tl && t[tl - 1] == ' ')
+    tl--;
+  if (tl == 1 && *t == '*') return 0; /* every site: "*" alone, nothing else does (AU2) */
   size_t len = 0;
-  for (const char *p = text ? text : ""; *p;) {
-    p += strspn(p, " ,");
+  for (const char *p = t, *end = t + tl;;) {
     size_t n = strcspn(p, ",");
-    while (n && p[n - 1] == ' ')
-      n--;
-    if (!n) {
-      p += strcspn(p, ",");
-      continue;
+    if (n > (size_t)(end - p)) n = (size_t)(end - p);
+    const char *q = p;
+    size_t m = n;
+    while (m && *q == ' ')
+      q++, m--;
+    while (m && q[m - 1] == ' ')
+      m--;
+    if (!m) {
+      snprintf(why, whylen, "sites names an empty site (\"%.200s\"): list site names, or \"*\" alone for every site",
+               text ? text : "");
+      return -1;
     }
-    if (n == 1 && *p == '*') { /* every site, whatever else is listed */
-      out[0] = '\0';
-      return 0;
+    if (m == 1 && *q == '*') {
+      snprintf(why, whylen, "sites lists * among site names (\"%.200s\"): \"*\" alone is every site", text);
+      return -1;
     }
-    if (!site_name_valid(p, n)) {
-      *why = "sites is a list of site names (letters, digits, '-', '_'; at most 64 each), or * for every site";
+    if (!site_name_valid(q, m)) {
+      snprintf(why, whylen,
+               "sites: '%.*s' is not a site name (letters, digits, '-', '_'; at most 64 each), nor * for every site",
+               (int)(m < 80 ? m : 80), q);
       return -1;
     }
     char name[65];
-    snprintf(name, sizeof name, "%.*s", (int)n, p);
+    snprintf(name, sizeof name, "%.*s", (int)m, q);
     if (!vigil__users_sites_include(out, name) || !out[0]) {
-      if (len + n + 2 > USER_SITES_MAX) {
-        *why = "sites lists too many sites (at most 511 characters)";
+      if (len + m + 2 > USER_SITES_MAX) {
+        snprintf(why, whylen, "sites lists too many sites (at most 511 characters)");
         return -1;
       }
       len += (size_t)snprintf(out + len, USER_SITES_MAX - len, "%s%s", len ? "," : "", name);
     }
-    p += strcspn(p, ",");
+    p += n;
+    if (p >= end) break;
+    p++; /* the comma */
+  }
+  return 0;
+}
+
+int vigil__users_sites_unknown(store *s, const char *list, char *bad, size_t len) {
+  for (const char *p = list; *p;) {
+    size_t l = strcspn(p, ",");
+    char name[65];
+    snprintf(name, sizeof name, "%.*s", (int)(l < 64 ? l : 64), p);
+    int known = 1;
+    free(vigil__store_site_owner(s, name, &known));
+    if (!known) {
+      snprintf(bad, len, "%s", name);
+      return 1;
+    }
+    p += l;
+    if (*p) p++;
   }
   return 0;
 }

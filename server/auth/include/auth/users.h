@@ -85,9 +85,14 @@ int vigil__users_add(users *u, const char *name, role r, const char *sites, cons
 /* Sites (docs/security.md, Sites): a user works at a list of sites, an
  * empty list being every site (what users made before sites had, and a
  * single server's). vigil__users_sites_parse makes text ("north, south",
- * "*", "") the list as kept ("north,south"; "" for "*" or nothing): 0, or
- * -1 with why (a sentence). */
-int vigil__users_sites_parse(const char *text, char out[USER_SITES_MAX], const char **why);
+ * "*") the list as kept ("north,south"; "" for "*"): 0, or -1 with why (a
+ * sentence naming what is wrong) into why. Only "*" alone is every site: an
+ * empty name ("", "north,") or * among names is refused (AU2). */
+int vigil__users_sites_parse(const char *text, char out[USER_SITES_MAX], char *why, size_t whylen);
+/* 1 when a site of list (as kept) is not one of the store's (a cluster's
+ * vigil_sites), its name into bad; 0 when all are, or the store has no
+ * sites (SQLite: a single server). */
+int vigil__users_sites_unknown(struct store *s, const char *list, char *bad, size_t len);
 /* 1 when the list (as kept) includes site: an empty list includes every one. */
 int vigil__users_sites_include(const char *list, const char *site);
 /* 1 when every site of narrower is one of list's (every site: list is ""). */
