@@ -2011,6 +2011,31 @@ static void a_malformed_sites_list_is_refused(void **state) {
   serve_cleanup(&n);
 }
 
+/* AU3 (docs/security.md): POST /api/v1/visits?site=north with "site":
+ * "south" in its body started the visit at north (201). Now the two must
+ * agree: 409 site_mismatch, nothing started, as Last-Event-ID against
+ * ?site= is; the same site in both is taken. */
+static void a_visits_site_in_query_and_body_must_agree(void **state) {
+  (void)state;
+  serve_process n;
+  char boss[64], *body = NULL;
+  sites_node(&n, "site_agree", "s4", boss);
+  int status = serve_request(&n, "POST", "/api/v1/visits?site=north",
+                             "{\"protocol\": \"takeover\", \"patient\": \"au3-chair\", \"site\": \"south\"}", &body);
+  if (status != 409 || !strstr(body, "\"code\":\"site_mismatch\""))
+    fail_msg("?site=north, south in the body: %d %s", status, body);
+  free(body);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE body LIKE '%au3-chair%'"), 0);
+  assert_int_equal(serve_request(&n, "POST", "/api/v1/visits?site=south",
+                                 "{\"protocol\": \"takeover\", \"patient\": \"au3-chair\", \"site\": \"south\"}",
+                                 &body),
+                   201);
+  free(body);
+  assert_int_equal(count("SELECT count(*) FROM vigil_events WHERE site = 'south' AND body LIKE '%au3-chair%'"), 1);
+  assert_int_equal(serve_stop(&n, 0), 0);
+  serve_cleanup(&n);
+}
+
 static int group_setup(void **state) {
   (void)state;
   hook_up();
@@ -2086,7 +2111,8 @@ int main(int argc, char **argv) {
                                      cmocka_unit_test(the_cli_names_a_site_on_postgresql),
                                      cmocka_unit_test(a_user_works_at_their_sites),
                                      cmocka_unit_test(a_stream_ends_when_its_site_is_taken_away),
-                                     cmocka_unit_test(a_malformed_sites_list_is_refused)};
+                                     cmocka_unit_test(a_malformed_sites_list_is_refused),
+                                     cmocka_unit_test(a_visits_site_in_query_and_body_must_agree)};
   const struct CMUnitTest long_tests[] = {cmocka_unit_test(takeover_loop)};
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--long") != 0) cmocka_set_test_filter(argv[i]); /* one case by name (a pattern) */

@@ -177,6 +177,16 @@ static int redirect(api *a, http_request *req) {
     vigil__http_respond_error(req, 409, "site_mismatch", msg, "site");
     return 1;
   }
+  if (n >= 0) {
+    /* AU3: ?site= and the body's site name one site, or neither is taken. */
+    char named[80];
+    if (body_site(req, named, sizeof named) == 1 && strcmp(named, site)) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "the body's site is %s but ?site= names %s: name one site", named, site);
+      vigil__http_respond_error(req, 409, "site_mismatch", msg, "site");
+      return 1;
+    }
+  }
   if (n < 0) {
     n = body_site(req, site, sizeof site);
     if (n == -2) {
