@@ -197,13 +197,19 @@ static void visits_survive_a_restart_exactly(void **state) {
   vigil_engine_free(e);
 }
 
-static void deadlines_that_passed_fire_at_start(void **state) {
-  dirs *d = *state;
+/* A visit started at T0 on d's store, and the engine that started it gone. */
+static void a_visit_then_down(dirs *d) {
   vigil_engine *e = open_at(d, T0);
   assert_int_equal(vigil_engine_load(e, d->protocol, NULL), 0);
   uint64_t a;
   assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
   vigil_engine_free(e);
+}
+
+static void deadlines_that_passed_fire_at_start(void **state) {
+  dirs *d = *state;
+  vigil_engine *e;
+  a_visit_then_down(d);
   /* Down from 0 to 40 minutes: the 10-minute checkpoint went overdue at 15,
    * 25 minutes before the engine came back (and the 20 and 30 ones after it). */
   vigil_options o = {.clock = VIGIL_CLOCK_SIMULATED, .sim_start_ms = T0 + 40 * MINUTE, .db_path = d->db};
@@ -233,11 +239,8 @@ static void deadlines_that_passed_fire_at_start(void **state) {
  * embedder runs once subscribed. */
 static void deadlines_that_passed_fire_at_the_loops_first_turn(void **state) {
   dirs *d = *state;
-  vigil_engine *e = open_at(d, T0);
-  assert_int_equal(vigil_engine_load(e, d->protocol, NULL), 0);
-  uint64_t a;
-  assert_int_equal(vigil_visit_start(e, "durable", "chair-1", "nurse:ana", NULL, &a), 0);
-  vigil_engine_free(e);
+  vigil_engine *e;
+  a_visit_then_down(d);
   uv_loop_t loop;
   assert_int_equal(uv_loop_init(&loop), 0);
   /* The real clock is now, long after T0: every checkpoint of the visit is
