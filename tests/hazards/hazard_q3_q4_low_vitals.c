@@ -112,7 +112,8 @@ static void ketamine_low_bp_alerts_and_holds_discharge(void **state) {
 /* Q4, esketamine_rems: BP 62/30 with heart rate 35 at 40 minutes alerts high
  * (bp_low, hr_low), and the same before leaving holds leaving although the
  * vitals were judged acceptable for leaving (the monitoring's readings had
- * recovered: nothing else holds). */
+ * recovered: nothing else holds). A recovery afterwards asks the prescriber
+ * again (AS7: her answer was on another patient state). */
 static void esketamine_low_bp_and_slow_heart_hold_leaving(void **state) {
   alarm_serve *a = *state;
   char msg[4096];
@@ -136,9 +137,14 @@ static void esketamine_low_bp_and_slow_heart_hold_leaving(void **state) {
   assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
   expect_says(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), msg,
               "BP before leaving 62/30, heart rate 35/min: at or below 90 systolic or 40/min");
-  /* Its alerts (R5) acknowledged, a reading within the limits, and leaving goes. */
+  /* Its alerts (R5) acknowledged and a reading within the limits: her "yes"
+   * was on 62/30, and 112/70 is a rise past the flag from it (AS7), so she
+   * answers again on the patient who leaves; then leaving goes. */
   alarm_ack_all(a, id);
   assert_int_equal(alarm_record(a, id, "{\"bp_before_leaving\": {\"sbp\": 112, \"dbp\": 70, \"hr\": 64}}"), 200);
+  expect_says(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), msg,
+              "came after the prescriber's \"yes\" (on 62/30)");
+  assert_int_equal(alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"leaving_acceptable\": \"yes\"}"), 200);
   assert_int_equal(alarm_cmd_msg(a, NULL, id, "advance", "{}", msg, sizeof msg), 200);
 }
 
