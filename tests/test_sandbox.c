@@ -772,16 +772,52 @@ static void locals_of_a_call_load(void **state) {
   vigil_engine_free(e);
 }
 
+/* AV1 (docs/security.md): a rule's reading comes in one table its state keeps
+ * for every call (issue 16), emptied and filled again for each. The fixture's
+ * rule (tests/protocols/arg_table) writes in it all it can (a key of its own,
+ * an array element, a field taken out, another changed, a metatable); the
+ * next patient's rule sees its own three fields and nothing else. */
+static void test_argument_table_carries_nothing(void **state) {
+  (void)state;
+  capture c = {0};
+  const char *ref;
+  vigil_engine *e = engine_loading(&c, "tests/protocols/arg_table", &ref);
+  static const char *const readings[][3] = {
+      {"MRN-5001", "{\"vitals\": {\"sbp\": 121, \"spo2\": 97, \"hr\": 70}}",
+       "saw hr=70 sbp=121 spo2=97; metatable false; missing nil"},
+      {"MRN-7002", "{\"vitals\": {\"sbp\": 135, \"spo2\": 94, \"hr\": 88}}",
+       "saw hr=88 sbp=135 spo2=94; metatable false; missing nil"},
+      {"MRN-7003", "{\"vitals\": {\"sbp\": 99, \"spo2\": 99, \"hr\": 61}}",
+       "saw hr=61 sbp=99 spo2=99; metatable false; missing nil"},
+  };
+  for (size_t i = 0; i < sizeof readings / sizeof *readings; i++) {
+    uint64_t visit;
+    assert_int_equal(vigil_visit_start(e, ref, readings[i][0], "nurse:ana", NULL, &visit), 0);
+    if (vigil_visit_record_json(e, visit, "nurse:ana", readings[i][1]) != 0)
+      fail_msg("%s: the reading was refused: %s", readings[i][0], vigil_engine_errmsg(e));
+    char all[4096];
+    alerts_text(&c, all, sizeof all);
+    const seen *said = alert_of(&c, visit, "argument", "rule");
+    if (!said || strcmp(said->message, readings[i][2]))
+      fail_msg("%s: want the rule's alert \"%s\"; alerts:%s", readings[i][0], readings[i][2], all);
+    if (alert_of(&c, visit, "argument", "technical")) fail_msg("%s: a technical alert; alerts:%s", readings[i][0], all);
+  }
+  capture_free(&c);
+  vigil_engine_free(e);
+}
+
 int main(void) {
-  struct CMUnitTest tests[N_ATTACKS + 6];
+  struct CMUnitTest tests[N_ATTACKS + 7];
   tests[0] = (struct CMUnitTest){.name = "every fixture has a row", .test_func = test_every_fixture_has_a_row};
   tests[1] = (struct CMUnitTest){.name = "entry_budget_across_rules", .test_func = test_entry_budget_across_rules};
   tests[2] = (struct CMUnitTest){.name = "entry_time_across_rules", .test_func = test_entry_time_across_rules};
   tests[3] = (struct CMUnitTest){.name = "view_copies_charged", .test_func = test_view_copies_charged};
   tests[4] = (struct CMUnitTest){.name = "kept_tables_carry_nothing", .test_func = test_kept_tables_carry_nothing};
   tests[5] = (struct CMUnitTest){.name = "locals_of_a_call_load", .test_func = locals_of_a_call_load};
+  tests[6] =
+      (struct CMUnitTest){.name = "argument_table_carries_nothing", .test_func = test_argument_table_carries_nothing};
   for (size_t i = 0; i < N_ATTACKS; i++)
-    tests[i + 6] =
+    tests[i + 7] =
         (struct CMUnitTest){.name = attacks[i].name, .test_func = test_attack, .initial_state = (void *)&attacks[i]};
-  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 6, NULL, NULL);
+  return _cmocka_run_group_tests("sandbox", tests, N_ATTACKS + 7, NULL, NULL);
 }

@@ -319,7 +319,7 @@ static void run_rule(vigil_engine *e, visit *v, rule_spec *r, val x, int phase, 
     lua_pop(L, 1);
     return;
   }
-  vigil__val_push_lua(L, x);
+  vigil__val_push_lua_arg(sb, x);
   push_view(v);
   e->stats.lua_calls++;
   r->runs++;
@@ -479,7 +479,7 @@ int vigil__eval_compute(vigil_engine *e, visit *v, const item_spec *it, val reco
   }
   sandbox *sb = v->p->sb;
   bind_call(e, v, it->compute_ref);
-  vigil__val_push_lua(sb->L, record);
+  vigil__val_push_lua_arg(sb, record);
   push_view(v);
   e->stats.lua_calls++;
   int called = vigil__sandbox_call(sb, 2, 1, err, errlen);

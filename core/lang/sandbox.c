@@ -341,7 +341,7 @@ sandbox *vigil__sandbox_open(const char *dir, const source_file *files, uint32_t
   }
   sb->cap = cap ? cap : SANDBOX_DEFAULT_CAP;
   sb->budget = budget ? budget : SANDBOX_DEFAULT_BUDGET;
-  sb->lang_ref = sb->sandbox_ref = LUA_NOREF;
+  sb->lang_ref = sb->sandbox_ref = sb->arg_ref = LUA_NOREF;
   sb->L = lua_newstate(sandbox_alloc, sb);
   if (!sb->L) {
     snprintf(err, errlen, "cannot create a Lua state: out of memory");

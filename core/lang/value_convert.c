@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/intern.h"
+#include "lang/sandbox.h"
 #include "vigil/errors.h"
 
 #define MAX_DEPTH 16
@@ -47,6 +48,36 @@ void vigil__val_push_lua(lua_State *L, val v) {
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return;
+  }
+}
+
+void vigil__val_push_lua_arg(sandbox *sb, val v) {
+  lua_State *L = sb->L;
+  if (v.type != VAL_RECORD || sb->in_call) {
+    vigil__val_push_lua(L, v);
+    return;
+  }
+  if (sb->arg_ref == LUA_NOREF) {
+    lua_createtable(L, 0, (int)v.u.o->n);
+    lua_pushvalue(L, -1);
+    sb->arg_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sb->arg_ref);
+    int t = lua_gettop(L);
+    lua_pushnil(L);
+    lua_setmetatable(L, t); /* the C API's: a __metatable field does not stop it */
+    /* Setting a field met to nil during the traversal is allowed (lua_next). */
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_pushnil(L);
+      lua_rawset(L, t);
+    }
+  }
+  for (uint32_t i = 0; i < v.u.o->n; i++) {
+    vigil__val_push_lua(L, val_fields(v)[i].v);
+    lua_setfield(L, -2, val_fields(v)[i].key);
   }
 }
 

@@ -64,6 +64,10 @@ typedef struct sandbox {
   const struct source_file *files; /* the stored sources, or NULL: the disk */
   uint32_t n_files;
   int lang_ref, sandbox_ref; /* registry refs of the two embedded modules */
+  /* The table a call's record argument (a rule's reading, a score's
+   * answers) is given in, emptied and filled again for each call
+   * (vigil__val_push_lua_arg): LUA_NOREF until the first. */
+  int arg_ref;
   uint64_t calls;
   /* A real allocation failed during the current call (the machine's memory,
    * not the cap): the host ran out of memory, which is not the protocol's
