@@ -573,7 +573,10 @@ static double seconds_since(const struct timespec *t0) {
 
 typedef struct open_visit {
   uint64_t id;
-  int obs; /* still in the first phase, whose vitals are due every 5 minutes */
+  /* Still in the first phase, whose vitals are due every 5 minutes, and
+   * its schedule not stopped (K8: after missed checkpoints it stops, and
+   * once its alert has escalated to the last level nothing more is due). */
+  int obs;
 } open_visit;
 
 /* The open visits, as the file says. */
@@ -588,7 +591,9 @@ static size_t open_visits(open_visit **out) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(db,
                          "SELECT v.id, NOT EXISTS (SELECT 1 FROM events e WHERE e.visit = v.id AND "
-                         "e.type = 'phase.entered') FROM visits v WHERE v.status = 'active' AND NOT EXISTS "
+                         "(e.type = 'phase.entered' OR (e.type = 'alert.raised' AND "
+                         "json_extract(e.body, '$.data.key') LIKE 'unmonitored:%'))) "
+                         "FROM visits v WHERE v.status = 'active' AND NOT EXISTS "
                          "(SELECT 1 FROM events e WHERE e.visit = v.id AND e.type = 'visit.aborted') ORDER BY v.id",
                          -1, &st, NULL) != SQLITE_OK) {
     /* Killed before the first start committed the schema, or while it
