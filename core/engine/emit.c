@@ -35,16 +35,14 @@ vigil_event *vigil__emit(vigil_engine *e, visit *v, event_type type, const char 
     e->oom = 1;
     return NULL;
   }
-  ev->seq = ++e->seq;
-  ev->time = vigil__engine_now(e);
+  /* Every other member (its writes, its JSON, its lender) empty. */
+  *ev = (vigil_event){.seq = ++e->seq,
+                      .time = vigil__engine_now(e),
+                      .visit = v ? v->id : 0,
+                      .actor = actor,
+                      .data = data,
+                      .type = (uint16_t)type};
   e->time_floor = ev->time;
-  ev->visit = v ? v->id : 0;
-  ev->actor = actor;
-  ev->data = data;
-  ev->type = (uint16_t)type;
-  ev->kv = NULL;
-  ev->json = NULL;
-  ev->json_len = 0;
   e->pending[e->n_pending++] = ev;
   if (v) vigil__visit_apply(e, v, ev);
   return ev;

@@ -183,11 +183,14 @@ static int flush(vigil_engine *e) {
    * array (and may move it) while it is walked. */
   for (size_t i = 0; i < e->n_unpublished && !e->free_when_done;
        i++) { /* freed by a subscriber: heard by no one else */
-    /* Its JSON built once, here where the event is the journal's, for every
-     * subscriber that reads it (a database's append built it already); out
-     * of memory, a reader makes its own. */
-    if (e->n_subs) (void)vigil__event_json_build(e->unpublished[i]);
-    vigil__bus_publish(e, e->unpublished[i]);
+    /* Its JSON built at most once, by the first subscriber that reads it,
+     * through the event the journal lends for its publishing (a database's
+     * append built it already); a subscriber that never reads it costs no
+     * serialising. */
+    vigil_event *ev = e->unpublished[i];
+    ev->lent = ev;
+    vigil__bus_publish(e, ev);
+    ev->lent = NULL;
   }
   for (size_t i = 0; i < e->n_unpublished; i++) {
     vigil_event *ev = e->unpublished[i];

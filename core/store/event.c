@@ -86,6 +86,7 @@ int vigil__event_from_row(struct vigil_event *ev, uint64_t seq, int64_t time, ui
   ev->kv = NULL;
   ev->json = NULL;
   ev->json_len = 0;
+  ev->lent = NULL;
   ev->actor = vigil__intern(actor_text);
   ev->data = ev->actor ? vigil__val_retain(*data) : VAL_NIL_;
   vigil__val_release(row);
@@ -130,6 +131,7 @@ int vigil__event_json_build(struct vigil_event *ev) {
 
 const char *vigil__event_json_read(const struct vigil_event *ev, size_t *len, char **copy) {
   *copy = NULL;
+  if (!ev->json && ev->lent) (void)vigil__event_json_build(ev->lent); /* out of memory: a copy below */
   size_t n = ev->json_len;
   const char *text = ev->json;
   if (!text) text = *copy = json_made(ev, &n);
