@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "hl7.h"
+#include "mllp_link.h"
 #include "plugin_common/plugin_common.h"
 #include "r40.h"
 
@@ -57,16 +58,14 @@ struct alarms {
   uv_loop_t *loop;
   char *host, *app, *facility, *to_app, *to_facility;
   int port;
-  unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s;
+  unsigned ack_timeout_ms;
   unsigned max_attempts;        /* H6, J3: failed attempts a report may have before it is given up */
   unsigned link_alert_after_ms; /* H7: how long the link may be down before the error that says so */
-  uv_tcp_t *tcp;
-  uv_connect_t creq;
-  int connected, connecting, closing, handles;
-  uv_timer_t retry, wait, alert;
+  mllp_link link;               /* the connection and its backoff (mllp_link.c) */
+  int closing, handles;
+  uv_timer_t alert;
   int link_alerted; /* H7: the "unreachable since" error said for this outage */
   int unanswered;   /* J3: a report got no answer since the last answer: up again only at an answer (H7) */
-  mllp_reader rd;
   uint64_t cursor, learned;
   /* the message at the head of the line */
   int have_head, in_flight;
@@ -76,7 +75,6 @@ struct alarms {
   char *site; /* a cluster node's site (plugin ABI 1.5), NULL on a single server: part of each MSH-10 */
   char *head_msg;
   size_t head_len;
-  unsigned attempts;
   unsigned
       failed; /* the head's failed attempts: answers asking for it again (AE, CE, ...), none, a closed connection */
   known_visit *visits;
@@ -203,15 +201,13 @@ static void learn(alarms *a, const vigil_plugin_event *ev) {
 /* ---- the link -------------------------------------------------------------------------------------- */
 
 static void next(alarms *a);
-static void connect_now(alarms *a);
-static void on_retry(uv_timer_t *t);
-static unsigned backoff(alarms *a);
+static unsigned backoff(alarms *a) { return vigil__mllp_link_backoff(&a->link); }
 
 /* H7: the link is up when it is connected and answers: a manager that
  * accepts the connection and never answers is down from its first
  * unanswered report on (down_since_ms is kept across the reconnects), up
  * again at an answer, or at a connection with nothing to ask it. */
-static int link_up(const alarms *a) { return a->connected && !a->down_since_ms; }
+static int link_up(const alarms *a) { return a->link.connected && !a->down_since_ms; }
 
 static void publish_link(alarms *a) {
   a->api->metric_set(a->p, "alarm_link_up", "gauge", "1 when the alarm manager's MLLP link is up and answers", NULL,
@@ -243,7 +239,7 @@ static void link_answers(alarms *a) {
       a->link_alerted ? " (the unreachable alarm resolved)" : "");
   a->down_since_ms = 0;
   a->link_alerted = 0;
-  a->attempts = 0;
+  a->link.attempts = 0;
   uv_timer_stop(&a->alert);
   publish_link(a);
 }
@@ -263,16 +259,9 @@ static void publish_measures(alarms *a) {
                      (double)a->refused);
 }
 
-static void on_part_closed(uv_handle_t *h) {
-  alarms *a = h->data;
-  if (h == (uv_handle_t *)a->tcp) {
-    free(a->tcp);
-    a->tcp = NULL;
-    /* a retry that came while it was closing found it still there */
-    if (!a->closing && !uv_is_active((uv_handle_t *)&a->retry)) uv_timer_start(&a->retry, on_retry, backoff(a), 0);
-  }
-  if (--a->handles > 0 || !a->closing) return;
-  vigil__mllp_free(&a->rd);
+/* The link's handles and the alert timer: the memory goes with the last. */
+static void gone(alarms *a) {
+  if (--a->handles > 0) return;
   for (size_t i = 0; i < a->n_visits; i++)
     free(a->visits[i].patient), free(a->visits[i].location);
   for (size_t i = 0; i < a->n_alerts; i++)
@@ -290,19 +279,15 @@ static void on_part_closed(uv_handle_t *h) {
   free(a);
 }
 
-static unsigned backoff(alarms *a) {
-  return (unsigned)vigil__plugin_backoff_ms(a->retry_min_ms, a->retry_max_ms, a->attempts);
-}
+static void on_alert_closed(uv_handle_t *h) { gone(h->data); }
+static void on_link_closed(void *ud) { gone(ud); }
 
-static void on_retry(uv_timer_t *t) {
-  alarms *a = t->data;
+/* The backoff elapsed on a connected link: the report goes again. */
+static void on_retry(void *ud) {
+  alarms *a = ud;
   if (a->closing) return;
-  if (!a->connected)
-    connect_now(a);
-  else {
-    a->in_flight = 0; /* sent again */
-    next(a);
-  }
+  a->in_flight = 0; /* sent again */
+  next(a);
 }
 
 /* The link is down: say it once, close, try again later. */
@@ -317,13 +302,9 @@ static void link_down(alarms *a, const char *fmt, ...) {
     say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager %s:%d: link down: %s", a->host, a->port, a->last_error);
     if (!a->closing) uv_timer_start(&a->alert, on_link_alert, a->link_alert_after_ms, 0);
   }
-  uv_timer_stop(&a->wait);
   a->in_flight = 0;
-  a->connected = a->connecting = 0;
-  if (a->tcp && !uv_is_closing((uv_handle_t *)a->tcp)) uv_close((uv_handle_t *)a->tcp, on_part_closed);
+  vigil__mllp_link_drop(&a->link);
   publish_link(a);
-  a->attempts++;
-  if (!a->closing) uv_timer_start(&a->retry, on_retry, backoff(a), 0);
 }
 
 static int record_ack(alarms *a, const char *code, const char *text);
@@ -358,8 +339,8 @@ static void attempt_failed(alarms *a, const char *reason) {
   head_done(a);
 }
 
-static void on_wait(uv_timer_t *t) {
-  alarms *a = t->data;
+static void on_wait(void *ud) {
+  alarms *a = ud;
   a->unanswered = 1;
   attempt_failed(a, "no answer");
   link_down(a, "no ACK to %s within %u ms", a->control, a->ack_timeout_ms);
@@ -422,7 +403,7 @@ static void head_done(alarms *a) {
   free(a->head_msg);
   a->head_msg = NULL;
   a->have_head = a->in_flight = 0;
-  a->attempts = a->failed = 0;
+  a->link.attempts = a->failed = 0;
   publish_measures(a);
 }
 
@@ -444,7 +425,7 @@ static int on_ack(void *ud, const char *msg, size_t len) {
         a->in_flight ? a->control : "(none)");
     return 0;
   }
-  uv_timer_stop(&a->wait);
+  vigil__mllp_link_answered(&a->link);
   a->unanswered = 0;
   link_answers(a);
   int final = !strcmp(code, "AA") || !strcmp(code, "CA") || !strcmp(code, "AR") || !strcmp(code, "CR");
@@ -454,9 +435,9 @@ static int on_ack(void *ud, const char *msg, size_t len) {
   int given_up = !final && ++a->failed >= a->max_attempts;
   if ((final || given_up) && record_ack(a, code, text) < 0) { /* not kept: the report goes again, its answer with it */
     a->retries++;
-    a->attempts++;
+    a->link.attempts++;
     say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager: %s; sent again in %u ms", a->last_error, backoff(a));
-    uv_timer_start(&a->retry, on_retry, backoff(a), 0);
+    vigil__mllp_link_retry_later(&a->link);
   } else if (!strcmp(code, "AA") || !strcmp(code, "CA")) {
     a->acked++;
     a->last_ack_ms = a->api->now_ms(a->p);
@@ -476,63 +457,36 @@ static int on_ack(void *ud, const char *msg, size_t len) {
     next(a);
   } else { /* AE, CE or anything else: sent again later */
     a->retries++;
-    a->attempts++;
+    a->link.attempts++;
     snprintf(a->last_error, sizeof a->last_error, "%s answered %s: %s", a->control, code, text);
     say(a, VIGIL_PLUGIN_LOG_WARN, "alarm manager: %s; sent again in %u ms", a->last_error, backoff(a));
-    uv_timer_start(&a->retry, on_retry, backoff(a), 0);
+    vigil__mllp_link_retry_later(&a->link);
   }
   publish_measures(a);
   return 0;
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
-  alarms *a = s->data;
-  if (n < 0) {
-    free(b->base);
-    /* waiting for the answer (not for the backoff after an AE) */
-    if (uv_is_active((uv_handle_t *)&a->wait)) attempt_failed(a, "connection closed");
-    link_down(a, "%s", n == UV_EOF ? "the manager closed the connection" : uv_strerror((int)n));
-    return;
-  }
-  vigil__mllp_feed(&a->rd, b->base, (size_t)n, on_ack, NULL, a);
-  free(b->base);
+/* The connection failed or was closed: while a report waited for its
+ * answer, a failed attempt of it (J3); the link is down. */
+static void on_failed(void *ud, int waiting, const char *why) {
+  alarms *a = ud;
+  if (waiting) attempt_failed(a, "connection closed");
+  link_down(a, "%s", why);
 }
 
-static void on_connect(uv_connect_t *req, int status) {
-  alarms *a = req->data;
-  a->connecting = 0;
-  if (a->closing) return;
-  if (status < 0) {
-    link_down(a, "cannot connect: %s", uv_strerror(status));
-    return;
-  }
-  a->connected = 1; /* up once it answers (H7): down_since_ms and the backoff stay till then */
-  vigil__mllp_free(&a->rd);
-  vigil__mllp_init(&a->rd, 1 << 20);
-  uv_tcp_keepalive(a->tcp, 1, a->keepalive_s);
-  uv_read_start((uv_stream_t *)a->tcp, vigil__plugin_uv_alloc, on_read);
+static void on_connected(void *ud) {
+  alarms *a = ud;
+  /* up once it answers (H7): down_since_ms and the backoff stay till then */
   publish_link(a);
   next(a);
 }
 
-static void connect_now(alarms *a) {
-  if (a->connected || a->connecting || a->closing || a->tcp) return;
-  struct sockaddr_storage sa;
-  if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&sa) != 0)
-    uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&sa);
-  a->tcp = malloc(sizeof *a->tcp);
-  if (!a->tcp) return;
-  uv_tcp_init(a->loop, a->tcp);
-  a->tcp->data = a;
-  a->handles++;
-  a->creq.data = a;
-  a->connecting = 1;
-  int rc = uv_tcp_connect(&a->creq, a->tcp, (struct sockaddr *)&sa, on_connect);
-  if (rc < 0) {
-    a->connecting = 0;
-    link_down(a, "cannot connect: %s", uv_strerror(rc));
-  }
-}
+static const mllp_link_ops link_ops = {.connected = on_connected,
+                                       .failed = on_failed,
+                                       .frame = on_ack,
+                                       .retry = on_retry,
+                                       .no_answer = on_wait,
+                                       .closed = on_link_closed};
 
 /* ---- the outbox ------------------------------------------------------------------------------------ */
 
@@ -652,32 +606,18 @@ static void next(alarms *a) {
   if (!a->have_head) {
     /* J3: a manager whose report was given up unanswered is not up for
      * having nothing more to ask it */
-    if (a->connected && !a->unanswered) link_answers(a);
+    if (a->link.connected && !a->unanswered) link_answers(a);
     return;
   }
-  if (!a->connected) {
-    connect_now(a);
+  if (!a->link.connected) {
+    vigil__mllp_link_connect(&a->link);
     return;
   }
-  uv_write_t *w = malloc(sizeof *w);
-  char *copy = malloc(a->head_len);
-  if (!w || !copy) {
-    free(w);
-    free(copy);
-    return;
-  }
-  memcpy(copy, a->head_msg, a->head_len);
-  w->data = copy;
-  uv_buf_t b = uv_buf_init(copy, (unsigned)a->head_len);
-  if (uv_write(w, (uv_stream_t *)a->tcp, &b, 1, vigil__plugin_uv_written) < 0) {
-    free(copy);
-    free(w);
-    link_down(a, "cannot write");
-    return;
-  }
+  int rc = vigil__mllp_link_send(&a->link, a->head_msg, a->head_len, a->ack_timeout_ms);
+  if (rc == -2) link_down(a, "cannot write");
+  if (rc < 0) return; /* -1: out of memory, tried again at the next kick */
   a->in_flight = 1;
   a->sent++;
-  uv_timer_start(&a->wait, on_wait, a->ack_timeout_ms, 0);
 }
 
 static int on_event(void *ud, const vigil_plugin_event *ev) {
@@ -695,14 +635,8 @@ static int learn_all(void *ud, const vigil_plugin_event *ev) {
 
 /* ---- settings and life ----------------------------------------------------------------------------- */
 
-static unsigned number(json_t *s, const char *key, unsigned dflt) {
-  json_t *v = json_object_get(s, key);
-  return v ? (unsigned)json_integer_value(v) : dflt;
-}
-
 int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, alarms **out, char **err) {
   *out = NULL;
-  if (!json_is_object(s)) return vigil__plugin_refuse(err, "plugins.hl7.alarms: an object ({ host, port, ... })");
   static const char *const known[] = {"port",
                                       "host",
                                       "application",
@@ -716,21 +650,12 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
                                       "max_attempts",
                                       "link_alert_after_ms",
                                       NULL};
-  if (vigil__plugin_known_settings(s, known, "plugins.hl7.alarms", err) < 0) return VIGIL_EINVAL;
-  json_t *port = json_object_get(s, "port");
-  if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
-    return vigil__plugin_refuse(err, "plugins.hl7.alarms.port: the alarm manager's MLLP port, 1 to 65535");
-  static const char *const texts[] = {"host", "application", "facility", "to_application", "to_facility"};
-  for (size_t i = 0; i < 5; i++)
-    if (json_object_get(s, texts[i]) && !json_is_string(json_object_get(s, texts[i])))
-      return vigil__plugin_refuse(err, "plugins.hl7.alarms.%s: text", texts[i]);
-  static const char *const numbers[] = {"ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds",
-                                        "link_alert_after_ms"};
-  for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
-    json_t *v = json_object_get(s, numbers[i]);
-    if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600000))
-      return vigil__plugin_refuse(err, "plugins.hl7.alarms.%s: a whole number, 1 to 3600000", numbers[i]);
-  }
+  mllp_peer peer;
+  int rc = vigil__mllp_peer_read(s, "plugins.hl7.alarms", "the alarm manager's MLLP port", known, &peer, err);
+  if (rc < 0) return rc;
+  json_t *grace = json_object_get(s, "link_alert_after_ms");
+  if (grace && (!json_is_integer(grace) || json_integer_value(grace) < 1 || json_integer_value(grace) > 3600000))
+    return vigil__plugin_refuse(err, "plugins.hl7.alarms.link_alert_after_ms: a whole number, 1 to 3600000");
   json_t *most = json_object_get(s, "max_attempts");
   if (most && (!json_is_integer(most) || json_integer_value(most) < 1 || json_integer_value(most) > 1000))
     return vigil__plugin_refuse(err, "plugins.hl7.alarms.max_attempts: how many failed attempts (AE, CE, no answer, "
@@ -741,41 +666,31 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   a->p = p;
   a->api = api;
   a->loop = api->loop(p);
-  a->port = (int)json_integer_value(port);
-  a->host = dup_or_empty(json_object_get(s, "host") ? json_string_value(json_object_get(s, "host")) : "127.0.0.1");
-  a->app =
-      dup_or_empty(json_object_get(s, "application") ? json_string_value(json_object_get(s, "application")) : "VIGIL");
-  a->facility = dup_or_empty(json_string_value(json_object_get(s, "facility")));
-  a->to_app = dup_or_empty(json_string_value(json_object_get(s, "to_application")));
-  a->to_facility = dup_or_empty(json_string_value(json_object_get(s, "to_facility")));
-  a->ack_timeout_ms = number(s, "ack_timeout_ms", 10000);
-  a->retry_min_ms = number(s, "retry_min_ms", 1000);
-  a->retry_max_ms = number(s, "retry_max_ms", 60000);
-  a->keepalive_s = number(s, "keepalive_seconds", 30);
-  a->max_attempts = number(s, "max_attempts", 5);
-  a->link_alert_after_ms = number(s, "link_alert_after_ms", 30000);
+  a->port = peer.port;
+  a->host = dup_or_empty(peer.host);
+  a->app = dup_or_empty(peer.app);
+  a->facility = dup_or_empty(peer.facility);
+  a->to_app = dup_or_empty(peer.to_app);
+  a->to_facility = dup_or_empty(peer.to_facility);
+  a->ack_timeout_ms = peer.ack_timeout_ms;
+  a->max_attempts = most ? (unsigned)json_integer_value(most) : 5;
+  a->link_alert_after_ms = grace ? (unsigned)json_integer_value(grace) : 30000;
   const char *site =
       api->abi_minor >= 5 && api->size >= offsetof(vigil_api, site) + sizeof api->site ? api->site(p) : NULL;
   a->site = site ? strdup(site) : NULL;
-  if (a->retry_max_ms < a->retry_min_ms) a->retry_max_ms = a->retry_min_ms;
-  struct sockaddr_storage sa;
-  if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&sa) != 0 &&
-      uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&sa) != 0) {
-    int rc = vigil__plugin_refuse(err, "plugins.hl7.alarms.host: '%s' is not an IP address", a->host);
+  if (vigil__mllp_link_init(&a->link, a->loop, a->host, a->port, "the manager", peer.keepalive_s, peer.retry_min_ms,
+                            peer.retry_max_ms, &link_ops, a) < 0) {
     free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility), free(a->site), free(a);
-    return rc;
+    return -1;
   }
-  vigil__mllp_init(&a->rd, 1 << 20);
-  uv_timer_init(a->loop, &a->retry);
-  uv_timer_init(a->loop, &a->wait);
   uv_timer_init(a->loop, &a->alert);
-  a->retry.data = a->wait.data = a->alert.data = a;
-  a->handles = 3;
+  a->alert.data = a;
+  a->handles = 2; /* the link, the alert timer */
   /* the cursor: a new site starts now */
   a->cursor = vigil__plugin_cursor_open(api, p, "alarms/cursor", api->last_seq(p));
   /* who and where each alert is about: from the whole log once, then as it grows */
   api->events_after(p, 0, learn_all, a);
-  int rc = api->subscribe(p, "alert.*", on_event, a);
+  rc = api->subscribe(p, "alert.*", on_event, a);
   if (rc == 0) rc = api->subscribe(p, "visit.started", on_event, a);
   if (rc == 0) rc = api->subscribe(p, "patient.recorded", on_event, a);
   *out = a;
@@ -784,7 +699,7 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
       (unsigned long long)a->cursor);
   publish_link(a);
   publish_measures(a);
-  connect_now(a);
+  vigil__mllp_link_connect(&a->link);
   next(a);
   return 0;
 }
@@ -792,10 +707,8 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
 void vigil__hl7_alarms_close(alarms *a) {
   if (!a || a->closing) return;
   a->closing = 1;
-  if (a->tcp && !uv_is_closing((uv_handle_t *)a->tcp)) uv_close((uv_handle_t *)a->tcp, on_part_closed);
-  uv_close((uv_handle_t *)&a->retry, on_part_closed);
-  uv_close((uv_handle_t *)&a->wait, on_part_closed);
-  uv_close((uv_handle_t *)&a->alert, on_part_closed);
+  vigil__mllp_link_close(&a->link);
+  uv_close((uv_handle_t *)&a->alert, on_alert_closed);
 }
 
 json_t *vigil__hl7_alarms_status(alarms *a) {
