@@ -1098,6 +1098,8 @@ static void unknown_settings_refused(void **state) {
       {"plugins = { hl7 = { prot = 18990, alarms = { port = 18999 } } }\n", "unknown setting 'prot'"},
       {"plugins = { hl7 = { port = 18990, alarms = { port = 18999, acktimeout_ms = 100 } } }\n",
        "unknown setting 'acktimeout_ms'"},
+      {"plugins = { hl7 = { port = 18990, ehr = { port = 18998, to_aplication = 'EHR' } } }\n",
+       "plugins.hl7.ehr: unknown setting 'to_aplication'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     serve_process p;
@@ -1328,17 +1330,21 @@ typedef struct manager {
   char out[160];
 } manager;
 
-static void manager_start(fixture *f, manager *m) {
+/* node-hl7-server running script (tests/hl7/manager.cjs: an alarm
+ * manager; ehr.cjs: an EHR), its lines in <root>/manager.jsonl. */
+static void peer_start(fixture *f, manager *m, const char *script) {
   snprintf(m->out, sizeof m->out, "%s/manager.jsonl", f->s.root);
   m->pid = fork();
   assert_true(m->pid >= 0);
   if (m->pid == 0) {
     char port[16];
     snprintf(port, sizeof port, "%d", m->port);
-    execlp("node", "node", "tests/hl7/manager.cjs", getenv("VIGIL_HL7_NODE_MODULES"), port, m->out, (char *)NULL);
+    execlp("node", "node", script, getenv("VIGIL_HL7_NODE_MODULES"), port, m->out, (char *)NULL);
     _exit(127);
   }
 }
+
+static void manager_start(fixture *f, manager *m) { peer_start(f, m, "tests/hl7/manager.cjs"); }
 
 static void manager_stop(manager *m) {
   if (m->pid <= 0) return;
@@ -2014,7 +2020,234 @@ static void alarm_ids_differ_between_sites_and_restores(void **state) {
   close(ls);
 }
 
+/* ---- results out: node-hl7-server plays the EHR (ctest hl7_ehr_interop) ---- */
+
+static const char *EHR_PROTOCOL = "local v = require 'vigil'\n"
+                                  "return v.protocol 'chair' {\n"
+                                  "  version = '1.0.0',\n"
+                                  "  phases = { v.phase 'one' { items = {\n"
+                                  "    v.vitals 'vitals' { fields = { 'sbp', 'spo2' } },\n"
+                                  "    v.number 'weight' { unit = 'kg', range = { 20, 300 }, required = false },\n"
+                                  "    v.check 'consent' { required = false },\n"
+                                  "  } } },\n"
+                                  "}\n";
+
+/* The EHR's lines (from line from on) for which want ("k=v,...") holds:
+ * how many, each answered AA counted in *aa (each control id's AAs: the
+ * most of any one in *most_aa). */
+static size_t ehr_lines(manager *m, const char *want, size_t *aa, size_t *most_aa) {
+  FILE *fp = fopen(m->out, "r");
+  char line[8192];
+  size_t n = 0;
+  json_t *seen = json_object();
+  if (aa) *aa = 0;
+  if (most_aa) *most_aa = 0;
+  while (fp && fgets(line, sizeof line, fp)) {
+    json_t *j = json_loads(line, 0, NULL);
+    char w[512];
+    snprintf(w, sizeof w, "%s", want);
+    int ok = j && json_object_get(j, "control");
+    for (char *kv = strtok(w, ","); kv && ok; kv = strtok(NULL, ",")) {
+      char *eq = strchr(kv, '=');
+      *eq = '\0';
+      const char *got = json_string_value(json_object_get(j, kv));
+      ok = got && !strcmp(got, eq + 1);
+    }
+    if (ok) {
+      n++;
+      if (!strcmp(text_at(j, "answered"), "AA")) {
+        const char *c = text_at(j, "control");
+        json_int_t k = json_integer_value(json_object_get(seen, c)) + 1;
+        json_object_set_new(seen, c, json_integer(k));
+        if (aa) (*aa)++;
+        if (most_aa && (size_t)k > *most_aa) *most_aa = (size_t)k;
+      }
+    }
+    json_decref(j);
+  }
+  if (fp) fclose(fp);
+  json_decref(seen);
+  return n;
+}
+
+/* A file's text (a static buffer), for a failure to show. */
+static const char *file_text(const char *path) {
+  static char text[65536];
+  FILE *fp = fopen(path, "r");
+  size_t n = fp ? fread(text, 1, sizeof text - 1, fp) : 0;
+  text[n] = '\0';
+  if (fp) fclose(fp);
+  return text;
+}
+
+/* The plugin's status, plugins[].status.ehr, as text (malloc'd). */
+static char *ehr_status(fixture *f) {
+  json_t *st = get_json(f, "/api/v1/plugins", 200);
+  char *text = json_dumps(st, JSON_COMPACT);
+  json_decref(st);
+  return text;
+}
+
+static int record_entry(fixture *f, uint64_t visit, const char *body) {
+  return serve_request(&f->s, "POST", path_of_entries(visit), body, NULL);
+}
+
+/* Vitals and scores out (docs/hl7.md, issue 18 item 4): each reading of a
+ * visit's numeric items reaches the EHR as an ORU^R01 that node-hl7-server
+ * parses, with the patient's ADT record, the protocol's LOINC codes and
+ * UCUM units; an amendment as C; an AE is sent again with the same MSH-10,
+ * an AR is not and the next goes; an outage of the EHR, and vigil killed
+ * meanwhile, lose nothing; a kill -9 with results waiting sends nothing
+ * twice but the one in flight. */
+static void ehr_out(void **state) {
+  (void)state;
+  if (!getenv("VIGIL_HL7_NODE_MODULES")) skip();
+  fixture *f = &alarm_fx;
+#define m alarm_m
+  assert_int_equal(serve_setup(&f->s, EHR_PROTOCOL), 0);
+  m.port = hc_free_port();
+  f->port = hc_free_port();
+  char extra[512];
+  snprintf(extra, sizeof extra,
+           "plugins = { hl7 = { port = %d, ehr = { port = %d, application = 'VIGIL', facility = 'CLINIC', "
+           "to_application = 'EHR', to_facility = 'HOSP', retry_min_ms = 100, retry_max_ms = 300, "
+           "ack_timeout_ms = 3000 } } }\n",
+           f->port, m.port);
+  serve_configure(&f->s, extra);
+  peer_start(f, &m, "tests/hl7/ehr.cjs");
+  json_decref(manager_line(&m, 0, "", NULL)); /* it listens */
+  assert_int_equal(serve_start(&f->s), 0);
+  a01_taken(f, "REC-E1", "E1"); /* HOSP's DOE^JANE, 1980-02-14, F */
+  uint64_t visit = serve_start_visit_at(&f->s, "chair", "E1", "Chair 5");
+  assert_true(visit > 0);
+  /* a check alone is not a result: nothing goes for it */
+  assert_int_equal(record_entry(f, visit, "{\"consent\": true}"), 200);
+  assert_int_equal(record_entry(f, visit, "{\"vitals\": {\"sbp\": 131, \"spo2\": 97}}"), 200);
+  size_t at;
+  json_t *l = manager_line(&m, 0, "patient=E1", &at);
+  text_is(l, "type", "ORU^R01^ORU_R01");
+  text_is(l, "version", "2.5.1");
+  text_is(l, "to", "EHR");
+  text_is(l, "accept_ack", "AL");
+  text_is(l, "authority", "HOSP");
+  text_is(l, "id_type", "MR");
+  text_is(l, "family", "DOE");
+  text_is(l, "given", "JANE");
+  text_is(l, "birth_date", "19800214");
+  text_is(l, "sex", "F");
+  text_is(l, "class", "O");
+  text_is(l, "location", "Chair 5");
+  text_is(l, "item", "one.vitals");
+  text_is(l, "status", "F");
+  text_is(l, "obx.0.code", "8480-6");
+  text_is(l, "obx.0.system", "LN");
+  text_is(l, "obx.0.type", "NM");
+  text_is(l, "obx.0.value", "131");
+  text_is(l, "obx.0.unit", "mm[Hg]");
+  text_is(l, "obx.0.status", "F");
+  text_is(l, "obx.1.code", "59408-5");
+  text_is(l, "obx.1.value", "97");
+  text_is(l, "obx.1.unit", "%");
+  if (strncmp(text_at(l, "control"), "VIGIL-R01-", 10)) fail_msg("MSH-10 '%s'", text_at(l, "control"));
+  json_decref(l);
+  /* a number item, then its amendment as a correction (C) */
+  assert_int_equal(record_entry(f, visit, "{\"weight\": 70}"), 200);
+  l = manager_line(&m, at + 1, "patient=E1,item=one.weight,status=F,value=70,unit=kg", &at);
+  json_decref(l);
+  char amend[64];
+  snprintf(amend, sizeof amend, "/api/v1/visits/%llu/amend", (unsigned long long)visit);
+  assert_int_equal(
+      serve_request(&f->s, "POST", amend, "{\"item\": \"weight\", \"value\": 72, \"reason\": \"re-weighed\"}", NULL),
+      200);
+  l = manager_line(&m, at + 1, "patient=E1,item=one.weight,status=C,value=72", &at);
+  text_is(l, "obx.0.status", "C");
+  json_decref(l);
+
+  /* AE: sent again with the same MSH-10, then taken */
+  uint64_t vae = serve_start_visit_at(&f->s, "chair", "AE-1", "Chair 6");
+  assert_true(vae > 0);
+  char *why = NULL;
+  if (serve_request(&f->s, "POST", path_of_entries(vae), "{\"vitals\": {\"sbp\": 140, \"spo2\": 97}}", &why) != 200)
+    fail_msg("%s", why);
+  free(why);
+  l = manager_line(&m, at + 1, "patient=AE-1,answered=AE", &at);
+  char control[160];
+  snprintf(control, sizeof control, "control=%s,answered=AA", text_at(l, "control"));
+  json_decref(l);
+  json_decref(manager_line(&m, at + 1, control, &at));
+  /* AR: refused, not sent again; the next result goes */
+  uint64_t var = serve_start_visit_at(&f->s, "chair", "AR-1", "Chair 7");
+  assert_int_equal(record_entry(f, var, "{\"vitals\": {\"sbp\": 150, \"spo2\": 97}}"), 200);
+  assert_int_equal(record_entry(f, visit, "{\"vitals\": {\"sbp\": 132, \"spo2\": 97}}"), 200);
+  json_decref(manager_line(&m, at + 1, "patient=AR-1,answered=AR", &at));
+  json_decref(manager_line(&m, at + 1, "patient=E1,value=132,answered=AA", &at));
+  if (ehr_lines(&m, "patient=AR-1", NULL, NULL) != 1 || ehr_lines(&m, "patient=AE-1", NULL, NULL) != 2) {
+    fprintf(stderr, "%s", file_text(m.out));
+    fail_msg("AR-1's result not read once or AE-1's not twice by the EHR (above)");
+  }
+  char *st = ehr_status(f);
+  if (!strstr(st, "\"refused\":1") || !strstr(st, "refused with AR"))
+    fail_msg("the status does not say the AR: %s", st);
+  free(st);
+  char *log = serve_log(&f->s);
+  if (!strstr(log, "EHR refused")) fail_msg("no 'EHR refused' in the log: %s", log);
+  free(log);
+
+  /* the EHR goes away; three readings wait; vigil killed meanwhile and
+   * started again; the EHR back: all three arrive, in order */
+  manager_stop(&m);
+  for (int sbp = 141; sbp <= 143; sbp++) {
+    char body[64];
+    snprintf(body, sizeof body, "{\"vitals\": {\"sbp\": %d, \"spo2\": 97}}", sbp);
+    assert_int_equal(record_entry(f, visit, body), 200);
+  }
+  int down = 0;
+  for (int i = 0; i < 100 && !down; i++) {
+    char *text = serve_log(&f->s);
+    down = strstr(text, "link down") != NULL;
+    free(text);
+    if (!down) usleep(50000);
+  }
+  assert_true(down);
+  serve_stop(&f->s, 1);
+  assert_int_equal(serve_start(&f->s), 0);
+  peer_start(f, &m, "tests/hl7/ehr.cjs");
+  json_decref(manager_line(&m, at + 1, "value=141,answered=AA", &at));
+  json_decref(manager_line(&m, at + 1, "value=142,answered=AA", &at));
+  json_decref(manager_line(&m, at + 1, "value=143,answered=AA", &at));
+
+  /* kill -9 with six results waiting: after the restart each arrives, and
+   * none is taken twice but (at most) the one in flight at the kill */
+  for (int sbp = 151; sbp <= 156; sbp++) {
+    char body[64];
+    snprintf(body, sizeof body, "{\"vitals\": {\"sbp\": %d, \"spo2\": 97}}", sbp);
+    assert_int_equal(record_entry(f, visit, body), 200);
+  }
+  serve_stop(&f->s, 1);
+  assert_int_equal(serve_start(&f->s), 0);
+  for (int sbp = 151; sbp <= 156; sbp++) {
+    char want[64];
+    snprintf(want, sizeof want, "value=%d,answered=AA", sbp);
+    json_decref(manager_line(&m, 0, want, NULL));
+  }
+  size_t aa = 0, most = 0, twice = 0;
+  ehr_lines(&m, "", &aa, &most);
+  for (int sbp = 151; sbp <= 156; sbp++) {
+    char want[64];
+    snprintf(want, sizeof want, "value=%d,answered=AA", sbp);
+    twice += ehr_lines(&m, want, NULL, NULL) > 1;
+  }
+  if (most > 2 || twice > 1) fail_msg("a result taken %zu times; %zu of the six taken twice", most, twice);
+  /* before the last kill, every result once: E1 131, 70, 72, AE-1 140, 132, 141-143 */
+  if (aa - 6 - twice != 8) fail_msg("%zu results taken (AA), not 8 + 6 (+%zu in flight)", aa, twice);
+}
+#undef m
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "ehr")) {
+    const struct CMUnitTest ehr[] = {cmocka_unit_test_teardown(ehr_out, alarms_teardown)};
+    return cmocka_run_group_tests(ehr, NULL, NULL);
+  }
   if (argc > 1 && !strcmp(argv[1], "interop")) {
     const struct CMUnitTest interop[] = {
         cmocka_unit_test_setup_teardown(npm_client_round_trip, setup, teardown),

@@ -23,6 +23,7 @@
 
 #include "adt.h"
 #include "alarms.h"
+#include "ehr.h"
 #include "authority.h"
 #include "hl7.h"
 #include "plugin_common/plugin_common.h"
@@ -80,6 +81,7 @@ struct hl7p {
   struct sockaddr_storage addr; /* the listener's */
   conn *conns;
   alarms *alarms;  /* alarms out (alarms.c); NULL: not configured */
+  ehr *ehr;        /* vitals and scores out to the EHR (ehr.c); NULL: not configured */
   json_t *records; /* patient -> the record as vigil keeps it: read from the log at start, then each patient event */
   /* H14 of docs/hl7.md: 32 bits the system's random source gave this start, in
    * every ACK's control id, for the clock alone does not tell runs apart (the
@@ -751,6 +753,7 @@ static char *status(void *ud) {
   json_object_set_new(j, "timezone", json_string(h->zone ? vigil__hl7_zone_name(h->zone) : "UTC"));
   if (h->port == 0) json_object_set_new(j, "port", json_null());
   if (alarm_link) json_object_set_new(j, "alarms", alarm_link);
+  if (h->ehr) json_object_set_new(j, "ehr", vigil__hl7_ehr_status(h->ehr));
   json_object_set_new(j, "listening", json_boolean(h->bound));
   /* /healthz counts a plugin whose status says degraded (AJ3, AJ5). */
   if (why[0]) json_object_set_new(j, "degraded", json_string(why));
@@ -782,6 +785,8 @@ static void on_close(void *ud) {
   h->closing = 1;
   vigil__hl7_alarms_close(h->alarms);
   h->alarms = NULL;
+  vigil__hl7_ehr_close(h->ehr);
+  h->ehr = NULL;
   conn *next;
   for (conn *c = h->conns; c; c = next) {
     next = c->next;
@@ -808,6 +813,7 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
                                       "test_site",
                                       "timezone",
                                       "alarms",
+                                      "ehr",
                                       NULL};
   if (vigil__plugin_known_settings(s, known, "plugins.hl7", err) < 0) return VIGIL_EINVAL;
   json_t *host = json_object_get(s, "host"), *port = json_object_get(s, "port");
@@ -822,9 +828,9 @@ static int read_settings(hl7p *h, json_t *s, char **err) {
     return vigil__plugin_refuse(err, "plugins.hl7.test_site: true or false (true: MSH-11 T and D messages are taken)");
   if (host && !json_is_string(host))
     return vigil__plugin_refuse(err, "plugins.hl7.host: an address to listen on (\"127.0.0.1\")");
-  if (!port && !json_object_get(s, "alarms"))
-    return vigil__plugin_refuse(err,
-                                "plugins.hl7: port (patients in, the MLLP listener) or alarms (alarms out), or both");
+  if (!port && !json_object_get(s, "alarms") && !json_object_get(s, "ehr"))
+    return vigil__plugin_refuse(
+        err, "plugins.hl7: port (patients in, the MLLP listener), alarms (alarms out) or ehr (results out), or more");
   if (port && (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535))
     return vigil__plugin_refuse(err, "plugins.hl7.port: the TCP port of the MLLP listener, 1 to 65535 (2575 is HL7's)");
   if ((app && !json_is_string(app)) || (fac && !json_is_string(fac)))
@@ -927,9 +933,11 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   snprintf(h->run, sizeof h->run, "%02x%02x%02x%02x", run[0], run[1], run[2], run[3]);
   int rc = read_settings(h, s, err);
   json_t *alarm_settings = json_incref(json_object_get(s, "alarms"));
+  json_t *ehr_settings = json_incref(json_object_get(s, "ehr"));
   json_decref(s);
   if (rc < 0) {
     json_decref(alarm_settings);
+    json_decref(ehr_settings);
     free(h->host);
     free(h->app);
     free(h->facility);
@@ -944,16 +952,29 @@ static int init(vigil_plugin *p, const vigil_api *api, char **err) {
   h->listening = 1;
   if ((rc = api->on_close(p, on_close, h)) < 0) {
     on_close(h);
+    json_decref(alarm_settings);
+    json_decref(ehr_settings);
     return rc;
   }
   if (alarm_settings) {
     rc = vigil__hl7_alarms_start(p, api, alarm_settings, &h->alarms, err);
     json_decref(alarm_settings);
+    if (rc < 0) {
+      json_decref(ehr_settings);
+      return rc;
+    }
+  }
+  if (ehr_settings) {
+    rc = vigil__hl7_ehr_start(p, api, ehr_settings, &h->ehr, err);
+    json_decref(ehr_settings);
     if (rc < 0) return rc;
   }
   if (rc == 0 && !h->port) {
     if ((rc = api->on_status(p, status, h)) < 0) return rc;
-    say(h, VIGIL_PLUGIN_LOG_INFO, "no MLLP listener (no port): alarms out only");
+    say(h, VIGIL_PLUGIN_LOG_INFO, "no MLLP listener (no port): %s out only",
+        h->alarms && h->ehr ? "alarms and results"
+        : h->alarms         ? "alarms"
+                            : "results");
     return 0;
   }
   struct sockaddr_storage sa;
