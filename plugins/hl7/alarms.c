@@ -609,15 +609,10 @@ static void next(alarms *a) {
     if (a->link.connected && !a->unanswered) link_answers(a);
     return;
   }
-  if (!a->link.connected) {
-    vigil__mllp_link_connect(&a->link);
-    return;
-  }
-  int rc = vigil__mllp_link_send(&a->link, a->head_msg, a->head_len, a->ack_timeout_ms);
+  int rc = vigil__mllp_link_offer(&a->link, a->head_msg, a->head_len, a->ack_timeout_ms);
   if (rc == -2) link_down(a, "cannot write");
-  if (rc < 0) return; /* -1: out of memory, tried again at the next kick */
-  a->in_flight = 1;
-  a->sent++;
+  a->in_flight = rc > 0;
+  a->sent += rc > 0;
 }
 
 static int on_event(void *ud, const vigil_plugin_event *ev) {

@@ -513,15 +513,10 @@ static void next(ehr *e) {
     if (e->link.connected) link_answers(e);
     return;
   }
-  if (!e->link.connected) {
-    vigil__mllp_link_connect(&e->link);
-    return;
-  }
-  int rc = vigil__mllp_link_send(&e->link, e->head_msg, e->head_len, e->ack_timeout_ms);
+  int rc = vigil__mllp_link_offer(&e->link, e->head_msg, e->head_len, e->ack_timeout_ms);
   if (rc == -2) link_down(e, "cannot write");
-  if (rc < 0) return;
-  e->in_flight = 1;
-  e->sent++;
+  e->in_flight = rc > 0;
+  e->sent += rc > 0;
 }
 
 static int on_event(void *ud, const vigil_plugin_event *ev) {

@@ -190,6 +190,15 @@ int vigil__mllp_link_send(mllp_link *l, const char *framed, size_t len, unsigned
   return 0;
 }
 
+int vigil__mllp_link_offer(mllp_link *l, const char *framed, size_t len, unsigned timeout_ms) {
+  if (!l->connected) {
+    vigil__mllp_link_connect(l);
+    return 0;
+  }
+  int rc = vigil__mllp_link_send(l, framed, len, timeout_ms);
+  return rc < 0 ? rc : 1;
+}
+
 void vigil__mllp_link_answered(mllp_link *l) { uv_timer_stop(&l->wait); }
 
 int vigil__mllp_link_waiting(const mllp_link *l) { return uv_is_active((const uv_handle_t *)&l->wait); }

@@ -74,6 +74,10 @@ void vigil__mllp_link_connect(mllp_link *l);
 /* Writes the framed message (copied) and waits timeout_ms for its answer
  * (ops->frame, or ops->no_answer). 0, or negative: not written. */
 int vigil__mllp_link_send(mllp_link *l, const char *framed, size_t len, unsigned timeout_ms);
+/* The message at the head of a sender's line: sent when connected (1),
+ * else a connection started (0); -1 memory ran out (tried again at the
+ * sender's next kick), -2 not written (the sender's link is down). */
+int vigil__mllp_link_offer(mllp_link *l, const char *framed, size_t len, unsigned timeout_ms);
 /* The answer is in: the wait ends. */
 void vigil__mllp_link_answered(mllp_link *l);
 /* 1 while an answer is awaited. */
