@@ -1110,7 +1110,26 @@ static void test_site_day_and_escalation(void **state) {
                  "{\"protocol\": \"api_test\", \"patient\": \"MRN-C\", \"location\": \"Chair 3\"}");
   expect(&c, 201);
   assert_string_equal(str_at(c.json, "location"), "Chair 3");
+  uint64_t in3 = (uint64_t)json_integer_value(json_object_get(c.json, "id"));
   json_decref(c.json);
+  /* The visits in a chair however it is spelled (docs/workstation.md AK3):
+   * letter case, separators, a trailing dot, leading zeros, a Cyrillic
+   * capital Es for the C; not another number or another word. */
+  static const char *const same[] = {"Chair%203",  "chair3",    "CHAIR%2003",    "Chair-3",
+                                     "Chair%203.", "Chair_003", "%D0%A1hair%203"};
+  static const char *const other[] = {"Chair%2030", "Chair%202", "Chair%2013", "Bay%203", "Chair", "..."};
+  for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+    char query[64];
+    snprintf(query, sizeof query, "?location=%s", same[i]);
+    if (!visits_query_has(s, query, in3)) fail_msg("?location=%s does not list the visit in \"Chair 3\"", same[i]);
+  }
+  for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+    char query[64];
+    snprintf(query, sizeof query, "?location=%s", other[i]);
+    if (visits_query_has(s, query, in3)) fail_msg("?location=%s lists the visit in \"Chair 3\"", other[i]);
+  }
+  assert_false(visits_query_has(s, "?location=Chair%203&status=discharged", in3));
+  expect_error(call(s, "GET", "/api/v1/visits?location=%C3%28", NULL, NULL), 400, "invalid_query", "location");
   c = call(s, "GET", "/api/v1/visits?patient=MRN-C", NULL, NULL);
   assert_string_equal(str_at(json_array_get(json_object_get(c.json, "visits"), 0), "location"), "Chair 3");
   json_decref(c.json);

@@ -376,6 +376,8 @@ static int digit_value(uint32_t cp, int8_t type) {
   return value >= 0 && value <= 9 && value == (int)value ? (int)value : -1;
 }
 
+int vigil__unicode_digit(uint32_t cp) { return digit_value(cp, u_charType((UChar32)cp)); }
+
 /* docs/security.md AM6: a letter or digit outside ASCII that Unicode's
  * confusables draw as ASCII letters or digits is read as drawn, as typed,
  * before the fold: the fold made the Greek capital Nu U+039D, Upsilon

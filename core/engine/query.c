@@ -8,12 +8,15 @@
 
 #include "model.h"
 #include "alerts.h"
+#include "chair.h"
 #include "fail.h"
 #include "patient_record.h"
 #include "prescription.h"
 #include "recover.h"
 #include "visit.h"
 #include "visit_json.h"
+#include "base/utf8.h"
+#include "engine/chairs.h"
 
 #define QUERY_DEFAULT_LIMIT 100
 #define QUERY_MAX_LIMIT 1000
@@ -176,7 +179,8 @@ static int alerts_match(const visit *v, const char *which) {
   return 0;
 }
 
-char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
+/* The visits of f, only those in chair's chair unless chair is NULL. */
+static char *visits_json(vigil_engine *e, const vigil_visit_filter *f, const chair_key *chair) {
   vigil_visit_filter none = {0};
   if (!f) f = &none;
   /* Asked for the visits with alerts, without a status: every visit that has
@@ -215,6 +219,7 @@ char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
     if (f->patient && (!v->patient || strcmp(v->patient, f->patient) != 0)) continue;
     if (v->started_at < f->started_from) continue;
     if (!alerts_match(v, f->alerts)) continue;
+    if (chair && !vigil__chair_is(chair, v->location)) continue;
     if (n == limit) {
       more = 1;
       break;
@@ -225,6 +230,24 @@ char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) {
   }
   next_field(&b, more, last);
   return done(e, &b);
+}
+
+char *vigil_query_visits_json(vigil_engine *e, const vigil_visit_filter *f) { return visits_json(e, f, NULL); }
+
+char *vigil__query_visits_in_chair_json(vigil_engine *e, const vigil_visit_filter *f, const char *location) {
+  if (!location) return visits_json(e, f, NULL);
+  if (!vigil__utf8_valid(location)) {
+    vigil__engine_fail(e, VIGIL_EINVAL, "location", "a location is UTF-8 text");
+    return NULL;
+  }
+  chair_key chair;
+  if (vigil__chair_key(location, &chair) < 0) {
+    vigil__engine_fail(e, VIGIL_ENOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  char *body = visits_json(e, f, &chair);
+  vigil__chair_key_free(&chair);
+  return body;
 }
 
 int vigil_query_visit_status(vigil_engine *e, uint64_t id, const char **status) {

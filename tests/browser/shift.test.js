@@ -289,6 +289,36 @@ describe("the start form", () => {
     assert.equal((await started("MRN-AE6B")).length, 1, "started when asked again");
     await p.context().close();
   });
+
+  it("warns of the chair however it is spelled: run together, a leading zero, a dash, a dot, a Cyrillic C; not Chair 2 or Chair 10 (AK3)", async () => {
+    await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK3A", location: "Chair 1", params: { weight: 70 } });
+    const p = await signedIn("nurse.kim");
+    await p.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
+    await p.getByLabel("Patient reference (MRN)").fill("MRN-AK3B");
+    await p.getByLabel(/Body weight today/).fill("70");
+    const warning = p.locator('.error[data-error-for="location"]');
+    // Each spelling once (the form asks again only for another chair): the
+    // warning names the open visit's chair as it was written.
+    for (const chair of ["chair1", "Chair 01", "Chair-1", "Chair 1.", "\u0421hair 1"]) {
+      await p.getByLabel("Chair or bay").fill(chair);
+      await p.getByRole("button", { name: "Start the visit" }).click();
+      await warning.waitFor({ timeout: 5000 }).catch(() => assert.fail(`no warning for "${chair}" beside MRN-AK3A in "Chair 1"`));
+      assert.match(await warning.innerText(), /^Patient MRN-AK3A has a visit open in Chair 1\. /, chair);
+    }
+    const started = async (patient) => (await api("nurse.kim", "GET", "/visits?status=active&limit=1000")).visits.filter((v) => v.patient === patient);
+    assert.equal((await started("MRN-AK3B")).length, 0, "not started by a warned Start");
+    // Other chairs: started at once, no warning.
+    for (const [chair, patient] of [["Chair 2", "MRN-AK3C"], ["Chair 10", "MRN-AK3D"]]) {
+      await p.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
+      await p.getByLabel("Patient reference (MRN)").fill(patient);
+      await p.getByLabel(/Body weight today/).fill("70");
+      await p.getByLabel("Chair or bay").fill(chair);
+      await p.getByRole("button", { name: "Start the visit" }).click();
+      await p.getByRole("heading", { name: `Patient ${patient}` }).first().waitFor();
+      assert.equal((await started(patient)).length, 1, `${chair}: started with no warning`);
+    }
+    await p.context().close();
+  });
 });
 
 describe("nursing notes", () => {

@@ -86,19 +86,16 @@ function doseCheck(form, protocol) {
   return h("div", { class: "dose-box" }, out);
 }
 
-// One chair or bay: "Chair 1", "chair 1" and "CHAIR  1" alike.
-function chairKey(location) {
-  return (location || "").trim().replace(/\s+/g, " ").toLowerCase();
-}
-
 // The active visits already in the chair a visit is about to start in (AE6:
 // MRN-2001 started in Chair 1 beside MRN-1001's active visit without a word,
-// and the board showed two "Chair 1" rows). The server does not refuse it:
-// a chair is the site's arrangement, not the record's, and the form asks once.
+// and the board showed two "Chair 1" rows). The server reads the chair as it
+// reads a patient reference, and a number's leading zeros aside (AK3:
+// "chair1", "Chair 01", "Chair-1", "Chair 1." and a Cyrillic "\u0421hair 1"
+// are Chair 1; core/engine/chair.c). It does not refuse the start: a chair
+// is the site's arrangement, not the record's, and the form asks once.
 async function inChair(location) {
-  const key = chairKey(location);
-  if (!key) return [];
-  return (await all("/visits?status=active", "visits")).filter((v) => chairKey(v.location) === key);
+  if (!location) return [];
+  return all(`/visits?status=active&location=${encodeURIComponent(location)}`, "visits");
 }
 
 export async function render(main, navigate) {
@@ -168,10 +165,10 @@ export async function render(main, navigate) {
     try {
       if (!chosen) throw { message: "Choose the protocol of this visit.", field: "protocol" };
       const location = form.querySelector("[data-field=location]").value.trim();
-      if (location && chairKey(location) !== confirmedChair) {
+      if (location && location !== confirmedChair) {
         const there = await inChair(location);
         if (there.length) {
-          confirmedChair = chairKey(location);
+          confirmedChair = location;
           throw { field: "location", message: `${there.map((v) => `Patient ${v.patient}`).join(" and ")} ${there.length > 1 ? "have visits" : "has a visit"} ` +
             `open in ${there[0].location}. Check the chair; to start this visit there too, choose Start the visit again.` };
         }

@@ -71,6 +71,10 @@ int vigil__unicode_same_bare(const char *a, const char *b);
  * "mrn-2\u03bf0", Greek small omicron, are "MRN-2OO" as "MRN-200" is; docs/safety.md L5). malloc'd; NULL when s is not
  * UTF-8, ICU has no data or out of memory. */
 char *vigil__unicode_skeleton(const char *s);
+/* The value of a digit of any script (0-9: Nd, and a letter number of one
+ * digit's value, Roman numeral two), as the keys below read it; -1 for any
+ * other character. */
+int vigil__unicode_digit(uint32_t cp);
 /* A patient reference's look-alike keys (docs/safety.md K2, L5;
  * docs/workstation.md X1): the two above without the separators of its
  * parts (space, '-', '_', '.', '/', and what they make a dash-like or a
