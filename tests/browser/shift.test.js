@@ -1114,6 +1114,66 @@ describe("the board's held visits and earlier phases' signatures (AK4, AK5)", ()
   });
 });
 
+describe("the board at 1024x768 (AN6)", () => {
+  it("fits the window with no sideways scroll, and puts held visits and high alerts above a low alert", async () => {
+    const { sim, simApi } = await simulated();
+    try {
+      const start = async (patient, location, baseline) => {
+        const v = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient, location, params: { weight: 70 } });
+        await simApi("nurse.kim", "POST", `/visits/${v.id}/entries`, { baseline: { hr: 70, spo2: 98, rr: 14, ...baseline } });
+        return v;
+      };
+      const ackAll = async (id) => {
+        for (const a of (await simApi("nurse.kim", "GET", `/visits/${id}`)).alerts)
+          if (a.state === "active") await simApi("nurse.kim", "POST", `/alerts/${a.id}/ack`, { reason: "Rechecked: the reading stands; clinician told" });
+      };
+      // First by number: a low alert (baseline 176/102, bp_caution); then the
+      // visits a reading holds, their alerts acknowledged (190/115, 214/126:
+      // over the hold limit 180/110), and a high alert (214/126 unacknowledged).
+      await start("MRN-AN6LOW", "Chair 1", { sbp: 176, dbp: 102 });
+      const h1 = await start("MRN-AN6H190", "Recliner bay 12", { sbp: 190, dbp: 115 });
+      const h2 = await start("MRN-AN6H214", "Chair 3", { sbp: 214, dbp: 126 });
+      await start("MRN-AN6HIGH", "Chair 4", { sbp: 214, dbp: 126 });
+      await ackAll(h1.id);
+      await ackAll(h2.id);
+      await start("MRN-AN6Q", "Chair 5", { sbp: 120, dbp: 80 });
+      const p = await signedIn("nurse.kim", sim);
+      await p.setViewportSize({ width: 1024, height: 768 });
+      const row = (patient) => p.locator("table.board tbody tr", { hasText: patient });
+      await row("MRN-AN6H190").locator("td.waiting .badge-held").waitFor({ timeout: 5000 });
+      await row("MRN-AN6H214").locator("td.waiting .badge-held").waitFor({ timeout: 5000 });
+      await row("MRN-AN6LOW").locator(".alarm-low").waitFor({ timeout: 5000 });
+      const order = await p.locator("table.board tbody tr th a.row-link").allInnerTexts();
+      for (const first of ["MRN-AN6HIGH", "MRN-AN6H190", "MRN-AN6H214"])
+        assert.ok(order.indexOf(first) < order.indexOf("MRN-AN6LOW"), `${first} before the low alert: ${order.join(", ")}`);
+      assert.ok(order.indexOf("MRN-AN6LOW") < order.indexOf("MRN-AN6Q"), `the low alert before the quiet visit: ${order.join(", ")}`);
+      // Then visits in the infusion, their checkpoints overdue and due now:
+      // the widest a row is (a course's sessions, a long chair, overrides).
+      await inInfusion(simApi, "MRN-AN6OD");
+      await simApi("admin.lee", "POST", "/clock", { advance: "16m" });
+      const late = await inInfusion(simApi, "MRN-AN6DUE");
+      await simApi("dr.osei", "POST", `/visits/${late.id}/entries`, { vitals: { sbp: 150, dbp: 95, hr: 104, spo2: 93, rr: 22 } });
+      await simApi("admin.lee", "POST", "/clock", { advance: "11m" });
+      await row("MRN-AN6DUE").locator("td.due .badge-now").waitFor({ timeout: 5000 });
+      await row("MRN-AN6OD").locator("td.due .badge-overdue").waitFor({ timeout: 5000 });
+      // Every column in the window: the page and the table no wider than it.
+      const wide = await p.evaluate(() => ({ page: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
+        table: document.querySelector("table.board").getBoundingClientRect().right,
+        alert: document.querySelector("table.board thead th:last-child").getBoundingClientRect().right }));
+      assert.ok(wide.page <= 1024 && wide.page <= wide.client, `the page is ${wide.page} px wide in a ${wide.client} px window`);
+      assert.ok(wide.table <= wide.client && wide.alert <= wide.client, `the board ends at ${wide.table} px, its Alert column at ${wide.alert} px, in ${wide.client} px`);
+      if (process.env.VIGIL_SCREENSHOTS) {
+        await p.screenshot({ path: join(process.env.VIGIL_SCREENSHOTS, "board-1024.png"), fullPage: true });
+        await p.setViewportSize({ width: 390, height: 844 });
+        await p.screenshot({ path: join(process.env.VIGIL_SCREENSHOTS, "board-390.png"), fullPage: true });
+      }
+      await p.context().close();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
 describe("a signature of a phase the visit has left (AL7)", () => {
   // Past screening with a clinician's override (naming its holds).
   async function pastScreening(id) {

@@ -61,10 +61,16 @@ async function load() {
 }
 
 // A held visit (one a reading or a rule holds) needs someone, as an overdue
-// item does: it comes before the quiet ones (AK4).
+// item does: it comes before the quiet ones (AK4). A hold stops the dosing or
+// the discharge over a dangerous reading, its alert perhaps acknowledged: it
+// ranks with a high alert, above a medium or a low one (AN6: 190/115 and
+// 214/126 sorted below a low alert's 176/102). Within a rank, the louder
+// alert, then an overdue item and a hold.
 function urgency(r) {
   const due = r.detail && nextDue(r.detail);
-  return priorityRank(r.visit.alerts && r.visit.alerts.highest) * 10 + (due && due.overdue ? 5 : 0) + (r.detail && holds(r.detail).length ? 5 : 0);
+  const alert = priorityRank(r.visit.alerts && r.visit.alerts.highest);
+  const held = r.detail && holds(r.detail).length > 0;
+  return Math.max(alert, held ? priorityRank("high") : 0) * 100 + alert * 10 + (due && due.overdue ? 5 : 0) + (held ? 5 : 0);
 }
 
 function dueCell(r) {
