@@ -319,6 +319,46 @@ describe("the start form", () => {
     }
     await p.context().close();
   });
+  it("says in words that a reference is spelled like a known patient's, and starts a different patient when the box is ticked (AK9)", async () => {
+    // MRN-AK9A's visit closed (a nurse may start a different patient then),
+    // MRN-AK9B's open (a clinician's, with the password: docs/safety.md M9).
+    const a = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK9A", params: { weight: 70 } });
+    await api("nurse.kim", "POST", `/visits/${a.id}/abort`, { reason: "patient declined the infusion today" });
+    await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK9B", location: "Chair 9", params: { weight: 70 } });
+    const started = async (patient) => (await api("nurse.kim", "GET", "/visits?status=active&limit=1000")).visits.filter((v) => v.patient === patient);
+    const startAs = async (p, patient) => {
+      await p.getByRole("navigation").getByRole("link", { name: "Start a visit" }).click();
+      await p.getByLabel("Patient reference (MRN)").fill(patient);
+      await p.getByLabel(/Body weight today/).fill("70");
+      await p.getByRole("button", { name: "Start the visit" }).click();
+      const said = p.locator('.error[data-error-for="patient"]');
+      await said.waitFor();
+      return said.innerText();
+    };
+    const nurse = await signedIn("nurse.kim");
+    let said = await startAs(nurse, "mrn ak9a");
+    assert.match(said, /^mrn ak9a is spelled almost like patient MRN-AK9A, who is already known here\. If this is MRN-AK9A, change the reference to MRN-AK9A\. If it is a different person, tick "This is a different patient"/);
+    assert.doesNotMatch(said, /new_patient|true/);
+    assert.equal((await started("mrn ak9a")).length, 0);
+    await nurse.getByLabel("This is a different patient").check();
+    await nurse.getByRole("button", { name: "Start the visit" }).click();
+    await nurse.getByRole("heading", { name: "Patient mrn ak9a" }).first().waitFor();
+    assert.equal((await started("mrn ak9a")).length, 1, "started as a new patient");
+    await nurse.context().close();
+    // The open one: named with its chair; the clinician signs the difference.
+    const dr = await signedIn("dr.osei");
+    said = await startAs(dr, "MRN-AK9B.");
+    assert.match(said, /^MRN-AK9B\. is spelled almost like patient MRN-AK9B, who is already known here and has a visit open in Chair 9\./);
+    await dr.getByLabel("This is a different patient").check();
+    await dr.getByRole("button", { name: "Start the visit" }).click();
+    const password = dr.getByLabel(/Your password/);
+    await password.waitFor();
+    await password.fill(USERS["dr.osei"].password);
+    await dr.getByRole("button", { name: "Start the visit" }).click();
+    await dr.getByRole("heading", { name: "Patient MRN-AK9B." }).first().waitFor();
+    assert.equal((await started("MRN-AK9B.")).length, 1, "started as a new patient, signed");
+    await dr.context().close();
+  });
 });
 
 describe("nursing notes", () => {

@@ -1,7 +1,7 @@
 // start.js: starting a visit: an approved protocol, the patient's
 // reference and the protocol's parameters. The weight shows the calculated
 // dose at once, for the second person to check against the order.
-import { all, post } from "./api.js";
+import { all, get, post } from "./api.js";
 import { h, add, clear, uid } from "./dom.js";
 import { unit } from "./format.js";
 import { startable } from "./protocols.js";
@@ -98,6 +98,22 @@ async function inChair(location) {
   return all(`/visits?status=active&location=${encodeURIComponent(location)}`, "visits");
 }
 
+// AK9: the server refuses a reference spelled like a known patient's
+// (docs/safety.md K2: letter case, spaces, look-alike characters) and its
+// message speaks the API ("say new_patient: true"). The form says it in
+// words, names the known patient (GET /visits?patient= gives it: AR4) and
+// whether that patient has a visit open, and offers the control the API
+// means: a box "This is a different patient" that sends the start again as
+// a new patient.
+async function similarWords(typed) {
+  const like = ((await get(`/visits?patient=${encodeURIComponent(typed)}`)).similar || [])[0];
+  if (!like) return null;
+  const open = await all(`/visits?status=active&patient=${encodeURIComponent(like)}`, "visits");
+  const where = open.length ? ` and has a visit open${open[0].location ? ` in ${open[0].location}` : ""}` : "";
+  return { like, text: `${typed} is spelled almost like patient ${like}, who is already known here${where}. ` +
+    `If this is ${like}, change the reference to ${like}. If it is a different person, tick "This is a different patient" and choose Start the visit again.` };
+}
+
 export async function render(main, navigate) {
   clear(main).append(h("h1", {}, "Start a visit"), h("p", {}, "Loading protocols\u2026"));
   let protocols;
@@ -129,6 +145,30 @@ export async function render(main, navigate) {
         : null);
   };
 
+  // Shown once the server finds the reference spelled like a known
+  // patient's; a password field once the server asks a clinician to sign it
+  // (docs/safety.md M9: the known patient has a visit open or a recent dose).
+  const differentId = uid("different");
+  const signId = uid("sign");
+  const different = h("div", { class: "field different-patient", hidden: true },
+    h("div", { class: "check" },
+      h("input", { id: differentId, type: "checkbox", dataset: { field: "new_patient" } }),
+      h("label", { for: differentId }, "This is a different patient")),
+    h("div", { class: "sign", hidden: true },
+      h("label", { for: signId }, "Your password (a clinician confirms a different patient)"),
+      h("input", { id: signId, type: "password", autocomplete: "current-password", dataset: { field: "password" }, "aria-describedby": signId + "-err" }),
+      errorSlot(h, "password", signId + "-err")),
+    errorSlot(h, "new_patient", uid("err")));
+  // The reference the box was shown for: another one hides it again.
+  let differentFor = null;
+  const differentBox = () => different.querySelector("[data-field=new_patient]");
+  const hideDifferent = () => {
+    different.hidden = true;
+    different.querySelector(".sign").hidden = true;
+    differentBox().checked = false;
+    differentFor = null;
+  };
+
   form.append(
     h("h1", { id: "start-title" }, "Start a visit"),
     h("fieldset", { class: "protocols" }, h("legend", {}, "Protocol"),
@@ -145,6 +185,7 @@ export async function render(main, navigate) {
       h("label", { for: patientId }, "Patient reference (MRN)", h("span", { class: "req" }, " (required)")),
       h("input", { id: patientId, name: "patient", required: true, autocomplete: "off", dataset: { field: "patient" }, "aria-describedby": patientId + "-err" }),
       errorSlot(h, "patient", patientId + "-err")),
+    different,
     h("div", { class: "field" },
       h("label", { for: locationId }, "Chair or bay"),
       h("input", { id: locationId, name: "location", maxlength: 64, autocomplete: "off", dataset: { field: "location" }, "aria-describedby": locationId + "-err" }),
@@ -173,13 +214,34 @@ export async function render(main, navigate) {
             `open in ${there[0].location}. Check the chair; to start this visit there too, choose Start the visit again.` };
         }
       }
-      const visit = await post("/visits", { protocol: chosen.ref, patient: form.querySelector("[data-field=patient]").value.trim(), location: location || null, params: readParams(form, chosen) });
+      const patient = form.querySelector("[data-field=patient]").value.trim();
+      const body = { protocol: chosen.ref, patient, location: location || null, params: readParams(form, chosen) };
+      if (differentFor === patient && differentBox().checked) {
+        body.new_patient = true;
+        const password = form.querySelector("[data-field=password]").value;
+        if (password) body.password = password;
+      }
+      const visit = await post("/visits", body);
       navigate(`#/visit/${visit.id}`);
     } catch (err) {
-      showError(form, err);
+      const patient = form.querySelector("[data-field=patient]").value.trim();
+      const words = err.code === "similar_patient" ? await similarWords(patient).catch(() => null) : null;
+      if (words) {
+        different.hidden = false;
+        differentFor = patient;
+        showError(form, { field: "patient", message: words.text });
+      } else if (err.field === "password" && differentFor) {
+        different.querySelector(".sign").hidden = false;
+        showError(form, err);
+      } else {
+        showError(form, err);
+      }
     } finally {
       button.disabled = false;
     }
+  });
+  form.querySelector("[data-field=patient]").addEventListener("input", (e) => {
+    if (differentFor !== null && e.target.value.trim() !== differentFor) hideDifferent();
   });
   clear(main).append(form);
   form.querySelector("[data-field=patient]").focus();
