@@ -107,11 +107,13 @@ async function inChair(location) {
 // a new patient.
 async function similarWords(typed) {
   const like = ((await get(`/visits?patient=${encodeURIComponent(typed)}`)).similar || [])[0];
-  if (!like) return null;
+  // Spelled like a reference of the hospital's record only (N3): no visit names it.
+  if (!like) return `${typed} is spelled almost like a patient of the hospital's record. ` +
+    `If this is that patient, correct the reference. If it is a different person, tick "This is a different patient" and choose Start the visit again.`;
   const open = await all(`/visits?status=active&patient=${encodeURIComponent(like)}`, "visits");
   const where = open.length ? ` and has a visit open${open[0].location ? ` in ${open[0].location}` : ""}` : "";
-  return { like, text: `${typed} is spelled almost like patient ${like}, who is already known here${where}. ` +
-    `If this is ${like}, change the reference to ${like}. If it is a different person, tick "This is a different patient" and choose Start the visit again.` };
+  return `${typed} is spelled almost like patient ${like}, who is already known here${where}. ` +
+    `If this is ${like}, change the reference to ${like}. If it is a different person, tick "This is a different patient" and choose Start the visit again.`;
 }
 
 export async function render(main, navigate) {
@@ -229,7 +231,7 @@ export async function render(main, navigate) {
       if (words) {
         different.hidden = false;
         differentFor = patient;
-        showError(form, { field: "patient", message: words.text });
+        showError(form, { field: "patient", message: words });
       } else if (err.field === "password" && differentFor) {
         different.querySelector(".sign").hidden = false;
         showError(form, err);
