@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/intern.h"
+#include "engine/json_input.h"
 #include "lang/value_convert.h"
 
 /* A scenario is data: it runs with no libraries and a small budget. */
@@ -95,11 +96,17 @@ int vigil__scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit
   if (lua_istable(L, -1)) {
     int t = lua_gettop(L);
     const char *item = field_str(L, t, "item"), *reason = field_str(L, t, "reason");
+    /* clinician = true: the amendment is a clinician's, as the server says of one (U6). */
+    lua_getfield(L, t, "clinician");
+    int clinician = lua_toboolean(L, -1);
     lua_getfield(L, t, "value");
     char *json = to_json(L, -1);
-    lua_pop(L, 2);
-    vigil__buf_printf(desc, "amend %s to %s (%s)", item ? item : "?", json ? json : "?", reason ? reason : "");
-    int rc = json ? vigil_visit_amend_json(e, visit, actor, item, json, reason) : VIGIL_EINVAL;
+    lua_pop(L, 3);
+    vigil__buf_printf(desc, "amend %s to %s (%s)%s", item ? item : "?", json ? json : "?", reason ? reason : "",
+                      clinician ? ", a clinician's" : "");
+    json_t *value = json ? json_loads(json, JSON_DECODE_ANY, NULL) : NULL;
+    int rc = value ? vigil__visit_amend_value(e, visit, actor, clinician, item, value, reason) : VIGIL_EINVAL;
+    json_decref(value);
     free(json);
     return rc;
   }

@@ -123,7 +123,7 @@ int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, con
 
 int vigil_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *value_json,
                            const char *reason) {
-  COMMAND(vigil__cmd_visit_amend_json(e, id, actor, ref, value_json, NULL, reason));
+  COMMAND(vigil__cmd_visit_amend_json(e, id, actor, 0, ref, value_json, NULL, reason));
 }
 
 int vigil__visit_start_value(vigil_engine *e, const char *ref, const char *patient, const char *location,
@@ -133,9 +133,9 @@ int vigil__visit_start_value(vigil_engine *e, const char *ref, const char *patie
                                     visit_id));
 }
 
-int vigil__visit_amend_value(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const json_t *value,
-                             const char *reason) {
-  COMMAND(vigil__cmd_visit_amend_json(e, id, actor, ref, NULL, value, reason));
+int vigil__visit_amend_value(vigil_engine *e, uint64_t id, const char *actor, int clinician, const char *ref,
+                             const json_t *value, const char *reason) {
+  COMMAND(vigil__cmd_visit_amend_json(e, id, actor, clinician, ref, NULL, value, reason));
 }
 
 int vigil_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason) {

@@ -765,7 +765,7 @@ static void carry_amended_alerts(vigil_engine *e, visit *v, const item_spec *it,
   }
 }
 
-int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
+int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, int clinician, const char *ref,
                                 const char *value_json, const json_t *value_given, const char *reason) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
@@ -807,8 +807,12 @@ int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor,
                     title, was.p ? was.p : "?", now.p ? now.p : "?", who, reason);
   vigil__buf_free(&was);
   vigil__buf_free(&now);
-  val data = vigil__val_recordv(4, K(item), val_atom(it->qid), K(value), value, K(previous), vigil__val_retain(last->v),
-                                K(reason), vigil__val_cstring(reason));
+  /* U6 (docs/safety.md): `clinician` only when the server said so. */
+  val data = clinician ? vigil__val_recordv(5, K(item), val_atom(it->qid), K(value), value, K(previous),
+                                            vigil__val_retain(last->v), K(reason), vigil__val_cstring(reason),
+                                            K(clinician), val_bool(1))
+                       : vigil__val_recordv(4, K(item), val_atom(it->qid), K(value), value, K(previous),
+                                            vigil__val_retain(last->v), K(reason), vigil__val_cstring(reason));
   if (!vigil__emit(e, v, EV_ITEM_AMENDED, who, data)) {
     vigil__buf_free(&by);
     return VIGIL_ENOMEM;

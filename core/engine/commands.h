@@ -24,7 +24,9 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
  * and the time it was observed (-1: now): 0, or fails naming the field. */
 int vigil__cmd_values_inputs(vigil_engine *e, const json_t *values, vigil_input *in, size_t max, size_t *n,
                              int64_t *observed_at);
-int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, const char *ref,
+/* clinician: the caller says the actor is a clinician (the event's
+ * `clinician`: visit.amended, docs/safety.md U6). */
+int vigil__cmd_visit_amend_json(vigil_engine *e, uint64_t id, const char *actor, int clinician, const char *ref,
                                 const char *value_json, const json_t *value, const char *reason);
 int vigil__cmd_visit_skip(vigil_engine *e, uint64_t id, const char *actor, const char *ref, const char *reason);
 int vigil__cmd_visit_advance(vigil_engine *e, uint64_t id, const char *actor);

@@ -146,6 +146,18 @@ typedef struct signature_state {
   char *void_reason; /* NULL: the signature stands */
 } signature_state;
 
+/* U6, AQ2 (docs/safety.md): an amendment of a reading, kept beside the
+ * items (rare, as passed_item): who made it, whether a clinician, and the
+ * value it replaced (visit.amended). A reading is named by its item and the
+ * seq of the entry that recorded it (an entry records an item once). */
+typedef struct amendment {
+  uint64_t entered_seq;
+  uint32_t item;
+  uint8_t clinician; /* the event's `clinician`: the server said the amender is one */
+  const char *actor; /* interned */
+  val previous;
+} amendment;
+
 /* Who recorded or amended an item: nobody of them may sign for it. */
 typedef struct hand {
   int32_t item;
@@ -178,6 +190,8 @@ struct visit {
   hand *hands;
   uint32_t n_hands;
   uint32_t n_notes, n_amendments; /* note.written and item.amended events (AQ7: bounded, commands.c visit_full) */
+  amendment *amends;              /* U6: each item.amended folded, in the order made */
+  uint32_t n_amends;
   /* AT5: the data of the visit's last gate.blocked and its time (folded), and
    * how many refusals identical to it were not stored since (commands.c
    * repeated_refusal; memory only: a restart or a refold forgets them). */

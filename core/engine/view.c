@@ -164,6 +164,37 @@ static int l_recorded_seq(lua_State *L) {
   return 2;
 }
 
+/* amended(ref [, k]): the latest amendment of the latest reading (the k-th
+ * newest, as observed_at), or nil when it was never amended: a table of
+ * `by` (who), `clinician` (true when the server said a clinician made it)
+ * and `previous` (the value it replaced). Its place in the order of
+ * recording is recorded_seq's first. For a check that a pre-dose baseline
+ * amended after the dose is a clinician's (docs/safety.md U6, AQ2). */
+static int l_amended(lua_State *L) {
+  visit *v = current(L);
+  int item = item_arg(L, v, 1);
+  const item_state *s = &v->items[item];
+  lua_Integer k = luaL_optinteger(L, 2, 1);
+  const amendment *a = NULL;
+  if (k >= 1 && (uint64_t)k <= s->n) {
+    uint64_t entered = s->r[s->n - (uint32_t)k].entered_seq;
+    for (uint32_t i = v->n_amends; i-- > 0 && !a;)
+      if (v->amends[i].item == (uint32_t)item && v->amends[i].entered_seq == entered) a = &v->amends[i];
+  }
+  if (!a) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, a->actor ? a->actor : "");
+  lua_setfield(L, -2, "by");
+  lua_pushboolean(L, a->clinician);
+  lua_setfield(L, -2, "clinician");
+  vigil__val_push_lua(L, a->previous);
+  lua_setfield(L, -2, "previous");
+  return 1;
+}
+
 static int l_age(lua_State *L) {
   visit *v = current(L);
   const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
@@ -273,6 +304,7 @@ int vigil__view_install(vigil_engine *e, protocol *p) {
                                  {"held", l_held},
                                  {"observed_at", l_observed_at},
                                  {"recorded_seq", l_recorded_seq},
+                                 {"amended", l_amended},
                                  {"age", l_age},
                                  {"checkpoints", l_checkpoints},
                                  {"param", l_param},

@@ -61,6 +61,9 @@ void vigil__visit_free(vigil_engine *e, visit *v) {
   }
   free(v->sigs);
   free(v->hands);
+  for (uint32_t i = 0; i < v->n_amends; i++)
+    vigil__val_release(v->amends[i].previous);
+  free(v->amends);
   vigil__val_release(v->params);
   vigil__val_release(v->blocked);
   free(v->location);
@@ -363,6 +366,23 @@ static int add_hand(visit *v, int item, const char *actor) {
   return 0;
 }
 
+/* An amendment of reading r of item (U6, AQ2 in docs/safety.md): who made
+ * it, whether the server said a clinician, and the value it replaced, for
+ * visit.amended (view.c). */
+static int add_amendment(visit *v, int item, const reading *r, const vigil_event *ev, val d) {
+  amendment *a = realloc(v->amends, (v->n_amends + 1) * sizeof *a);
+  if (!a) return -1;
+  v->amends = a;
+  val *clinician = vigil__val_get(d, K(clinician));
+  val *previous = vigil__val_get(d, K(previous));
+  a[v->n_amends++] = (amendment){.entered_seq = r->entered_seq,
+                                 .item = (uint32_t)item,
+                                 .clinician = clinician && clinician->type == VAL_BOOL && clinician->u.b,
+                                 .actor = ev->actor,
+                                 .previous = previous ? vigil__val_retain(*previous) : VAL_NIL_};
+  return 0;
+}
+
 /* A signature recorded: what it attests (the event's `attests`), standing. */
 static int sign_item(visit *v, int item, val attests) {
   if (!v->sigs && !(v->sigs = calloc(v->p->n_items, sizeof *v->sigs))) return -1;
@@ -457,7 +477,7 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     r->v = vigil__val_retain(*value);
     r->changed_seq = ev->seq; /* recorded again: after whatever came between (AS3) */
     said_something(&v->items[item], r->at, *value);
-    if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
+    if (add_hand(v, item, ev->actor) < 0 || add_amendment(v, item, r, ev, d) < 0) e->oom = 1;
     break;
   }
   case EV_SIGNATURE_VOIDED: {

@@ -92,6 +92,15 @@ function Visit.observed_at(ref, k) end
 ---@return integer|nil changed
 ---@return integer|nil entered
 function Visit.recorded_seq(ref, k) end
+--- The latest amendment of the latest reading (with k, the k-th newest, as observed_at), or nil
+--- when it was never amended: `by` (who made it), `clinician` (true when the server said a
+--- clinician made it; false for every other role and for an amendment through the C API or a
+--- scenario without `clinician = true`) and `previous` (the value it replaced). Its place in the
+--- order of recording is recorded_seq's first value. Lint's synthetic readings are never amended.
+---@param ref vigil.ItemRef
+---@param k? integer
+---@return {by: string, clinician: boolean, previous: any}|nil
+function Visit.amended(ref, k) end
 --- How long ago the latest reading was observed, in ms (visit.now() - visit.observed_at(ref)); nil
 --- if never recorded.
 ---@param ref vigil.ItemRef

@@ -882,6 +882,7 @@ typedef struct write_request {
   char actor[USER_NAME_MAX + 1];
   char patient[256]; /* the path's {patient}, decoded (CMD_ALLERGY_REMOVAL) */
   int may_prescribe; /* the author's role may set prescribed params */
+  int clinician;     /* the author's role is a clinician's (PERM_SIGN): an amendment says so (U6) */
   api *a;
   idem_entry *idem; /* its Idempotency-Key (idempotency.c); NULL: none */
 } write_request;
@@ -1180,7 +1181,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
     break;
   }
   case CMD_AMEND:
-    rc = vigil__visit_amend_value(a->e, id, actor, s1, w->input, s2);
+    rc = vigil__visit_amend_value(a->e, id, actor, w->clinician, s1, w->input, s2);
     break;
   case CMD_SKIP:
     rc = vigil_visit_skip(a->e, id, actor, s1, s2);
@@ -1452,6 +1453,7 @@ static void write_command(api *a, http_request *req, const api_call *c) {
     return;
   }
   w->may_prescribe = vigil__role_may(who->role, PERM_PRESCRIBE);
+  w->clinician = vigil__role_may(who->role, PERM_SIGN);
   if (!(w->body = vigil__api_body_object(req)) || parse_write(req, w) < 0) {
     write_request_free(w);
     return;

@@ -1641,6 +1641,8 @@ local function synthetic_view(p, at, state, now, over, read)
     if not r then return nil end
     return r.seq or r.at, r.seq or r.at
   end
+  -- Synthetic readings are never amended (view.c's amended: docs/safety.md U6).
+  function view.amended(ref) item(ref) return nil end
   function view.age(ref) local _, rs = item(ref) return rs[#rs] and (now - rs[#rs].at) end
   -- Each synthetic reading is a checkpoint's own: the gates that count
   -- checkpoints with none (docs/safety.md AG4) pass here; the engine's view

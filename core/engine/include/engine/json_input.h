@@ -15,9 +15,12 @@
 
 /* vigil_visit_record_json: values is {"item": value, "vitals": {...}, "observed_at": "..."}. */
 int vigil__visit_record_value(vigil_engine *e, uint64_t visit, const char *actor, const json_t *values);
-/* vigil_visit_amend_json: value is the item's new value (any JSON value). */
-int vigil__visit_amend_value(vigil_engine *e, uint64_t visit, const char *actor, const char *item, const json_t *value,
-                             const char *reason);
+/* vigil_visit_amend_json: value is the item's new value (any JSON value);
+ * clinician: the caller says the actor is a clinician (the event's
+ * `clinician`, visit.amended: docs/safety.md U6), which vigil_visit_amend_json
+ * never says. */
+int vigil__visit_amend_value(vigil_engine *e, uint64_t visit, const char *actor, int clinician, const char *item,
+                             const json_t *value, const char *reason);
 /* vigil_visit_start_ex: params is an object of name: value, or NULL. */
 int vigil__visit_start_value(vigil_engine *e, const char *protocol, const char *patient, const char *location,
                              const char *actor, const json_t *params, const char *override_reason, int new_patient,
