@@ -301,8 +301,10 @@ end
 -- pre-dose caution figure, under the baseline B)"). At or under the caution figure the
 -- baseline is the reference both ways, as before. Source: docs/clinical/discharge-criteria.md,
 -- "BP back near baseline".
-function lib.bp_not_recovered(x, visit)
-  local b = lib.baseline(visit)
+-- `b` (optional) is the baseline to judge from, else lib.baseline's (lib.baseline_amended:
+-- what an amendment of the baseline changes).
+function lib.bp_not_recovered(x, visit, b)
+  b = b or lib.baseline(visit)
   if not b or not x then return nil end
   for _, part in ipairs({ { "Systolic", "sbp", "bp_recovery_pct", "sbp_caution" },
                           { "Diastolic", "dbp", "dbp_recovery_pct", "dbp_caution" } }) do
@@ -319,6 +321,26 @@ function lib.bp_not_recovered(x, visit)
     end
   end
   return nil
+end
+
+-- A pre-dose baseline amended after the dose by someone who is not a clinician (docs/safety.md
+-- U6, AQ2: 128/80 amended by a nurse to 130/100, "mis-typed", during the observation lifted the
+-- BP-recovery hold, and rises were judged from it; a low alert the only trace). After the dose
+-- the baseline is what every rise, fall and the recovery to leave is judged from: changing it is
+-- a clinician's decision. Returns the amendment (visit.amended: by, previous) and the words of
+-- the hold, or nil: when the dose was not given, the baseline never amended, its latest
+-- amendment made before the dose (recorded before infusion_started's first entry:
+-- visit.recorded_seq) or made by a clinician (a clinician amending it again confirms it).
+-- Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
+function lib.baseline_amended(visit)
+  if visit.value("infusion.infusion_started") ~= true then return nil end
+  local amended = visit.amended("screening.baseline")
+  if amended == nil or amended.clinician then return nil end
+  local changed = visit.recorded_seq("screening.baseline")
+  local _, dosed = visit.recorded_seq("infusion.infusion_started", visit.count("infusion.infusion_started"))
+  if changed < dosed then return nil end
+  return amended, fmt("the pre-dose BP was amended after the dose by %s (%s to %s): a clinician confirms it "
+                      .. "(amends it again or overrides)", amended.by, bp(amended.previous), bp(lib.baseline(visit)))
 end
 
 -- The last vitals at discharge: what of them is past its limit, as one text, or nil.

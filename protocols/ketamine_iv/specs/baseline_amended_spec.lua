@@ -1,0 +1,78 @@
+-- A pre-dose baseline amended after the dose is a clinician's decision (docs/safety.md U6, AQ2:
+-- a nurse's 130/100 for 128/80, "mis-typed", lifted the discharge's BP-recovery hold). Amended
+-- after the dose by someone who is not a clinician, the discharge holds naming who and both
+-- readings (lib.baseline_amended) and the carried medium alert baseline_amended says what the
+-- amendment changes; a clinician's amendment (`clinician = true`, as the server says of one)
+-- confirms it and lifts the hold (the alert waits for a clinician's acknowledgement, with a
+-- reason, as every carried alert); a nurse's before the dose is the baseline the dose was given on.
+local visit = require "visit"
+local vitals = visit.vitals
+
+local DISCHARGE_CHECKS = { aldrete = { activity = 2, respiration = 2, circulation = 2, consciousness = 2, spo2 = 2 },
+                           responsible_adult = true, no_driving_advice = true, written_instructions = true }
+
+return {
+  spec "A nurse's amendment of the baseline after the dose holds the discharge until a clinician confirms it" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    at "114m" { discharge = true },
+    expect "114m" { gate_blocked = "discharge", reason = "last vitals diastolic 98 is more than 20% away from the baseline 80" },
+    at "115m" { amend = { item = "screening.baseline", value = vitals(130, 100), reason = "mis-typed" } },
+    expect "115m" { alert = "bp_caution", priority = "low" },
+    expect "115m" { alert = "baseline_amended", priority = "medium",
+                    message = "Pre-dose BP amended after the dose by nurse: 130/80 to 130/100. Every rise and the "
+                              .. "BP recovery to leave are now judged from 130/100. The last vitals 132/98, not back "
+                              .. "near 130/80 (diastolic 98 is more than 20% away from the baseline 80), are now taken "
+                              .. "as recovered." },
+    at "116m" { discharge = true },
+    expect "116m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was amended after the dose by nurse (130/80 to 130/100): a clinician "
+                             .. "confirms it (amends it again or overrides)" },
+    at "117m" { actor = "dr:kim", amend = { item = "screening.baseline", value = vitals(130, 100), clinician = true,
+                                            reason = "confirmed against the screening sheet" } },
+    -- Her amendment lifts the hold; the carried alert waits for her acknowledgement, with a reason.
+    at "118m" { discharge = true },
+    expect "118m" { gate_blocked = "discharge", reason = "medium alert 2 not acknowledged: Pre-dose BP amended" },
+    at "119m" { actor = "dr:kim", ack = "baseline_amended", reason = "confirmed: 130/100 is the pre-dose reading" },
+    at "119m" { actor = "dr:kim", ack = "bp_caution", reason = "seen" },
+    expect "119m" { acknowledged = "baseline_amended" },
+    at "120m" { discharge = true },
+    expect "120m" { discharged = true },
+  },
+
+  spec "A clinician's amendment of the baseline after the dose is taken as it is" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    at "115m" { actor = "dr:kim", amend = { item = "screening.baseline", value = vitals(130, 100), clinician = true,
+                                            reason = "mis-typed" } },
+    expect "115m" { alert = "bp_caution", priority = "low" },
+    expect "115m" { no_alert = "baseline_amended" },
+    at "116m" { actor = "dr:kim", ack = "bp_caution", reason = "seen" },
+    at "117m" { discharge = true },
+    expect "117m" { discharged = true },
+  },
+
+  spec "A nurse's amendment of the baseline before the dose is the baseline the dose was given on" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    at "9m" { amend = { item = "screening.baseline", value = vitals(130, 84), reason = "mis-typed" } },
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    expect "113m" { no_alert = "baseline_amended" },
+    at "114m" { discharge = true },
+    expect "114m" { discharged = true },
+  },
+}
