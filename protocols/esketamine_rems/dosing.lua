@@ -4,7 +4,7 @@
 --
 -- Rule ids: dose_prescribed (a dose other than the prescribed one: medium alert and
 -- block); on the repeat reading before the devices (vitals), predose's bp_hold, bp_low,
--- hr_low, spo2_low, rr_low and bp_caution (lib.with_predose_vitals_rules).
+-- hr_low, spo2_low, rr_low, bp_caution and baseline_amended (lib.with_predose_vitals_rules).
 
 local v = require "vigil"
 local lib = require "lib"

@@ -213,7 +213,74 @@ function lib.with_predose_vitals_rules(item, rules)
       end
     end,
   }
+  -- A pre-dose BP amended after the dose by someone who is not a clinician (lib.predose_amended,
+  -- docs/safety.md U6, AQ2): leaving holds on it, and this alert says what it changes. Medium,
+  -- carried: it asks a clinician for a decision on the record, the patient's state is as it was
+  -- and leaving's gate is the hold (a high alert would hold every phase and sound as a
+  -- deterioration); only a clinician acknowledges it, with a reason.
+  -- Source: docs/clinical/vitals-limits.md, "Rise from baseline".
+  rules[#rules + 1] = v.rule "baseline_amended" {
+    on = item,
+    carry = true,
+    worse = false, -- one decision per amendment: a clinician's amendment or acknowledgement
+    check = function(_, visit)
+      local amended, _, ref = lib.predose_amended(visit)
+      if amended == nil then return nil end
+      local now = visit.value(ref)
+      local changes = ""
+      if ref == "dosing.vitals" or visit.value("dosing.vitals") == nil then -- the rise's reference (lib.predose_bp)
+        changes = fmt(" Every rise is now judged from %s.", lib.bp(now))
+        local last = lib.last_bp(visit)
+        local was, is = last and lib.bp_rise(last, amended.previous, visit), last and lib.bp_rise(last, now, visit)
+        if was and not is then
+          changes = changes .. fmt(" The last BP %s, a rise that alerts from %s, no longer is.", lib.bp(last),
+                                   lib.bp(amended.previous))
+        elseif is and not was then
+          changes = changes .. fmt(" The last BP %s, no rise that alerts from %s, now is.", lib.bp(last),
+                                   lib.bp(amended.previous))
+        end
+      end
+      if ref == "predose.predose_vitals" then
+        changes = changes .. fmt(" The REMS form's BP before dosing says %s.", lib.bp(now))
+      end
+      return v.alert.medium(fmt("Pre-dose BP amended after the dose by %s: %s to %s.%s Leaving holds until a "
+                                .. "clinician confirms it (amends it again) or overrides.", amended.by,
+                                lib.bp(amended.previous), lib.bp(now), changes), { id = "baseline_amended" })
+    end,
+  }
   return rules
+end
+
+-- The newest BP after the dose (the BP before leaving, the monitoring's), or nil.
+function lib.last_bp(visit)
+  local last, at
+  for _, ref in ipairs({ "discharge.bp_before_leaving", "monitoring.bp", "monitoring.bp_40m" }) do
+    local t = visit.observed_at(ref)
+    if t and (at == nil or t > at) then last, at = visit.value(ref), t end
+  end
+  return last
+end
+
+-- A pre-dose BP (predose_vitals, dosing's repeat) amended after the dose by someone who is not a
+-- clinician (docs/safety.md U6, AQ2: in ketamine_iv a nurse's 130/100 for 128/80 lifted the
+-- discharge's BP-recovery hold). After the dose the pre-dose BP is what every rise is judged from
+-- (bp_rise, and through it the prescriber's leaving "yes": AQ1) and what the REMS form reports as
+-- the BP before dosing: changing it is a clinician's decision. Returns the amendment
+-- (visit.amended: by, previous), the words of leaving's hold and the item, or nil: when the
+-- devices were not given, neither reading amended after their first entry (visit.recorded_seq), or
+-- the latest amendment of each made by a clinician (a clinician amending it again confirms it).
+function lib.predose_amended(visit)
+  if visit.value("dosing.devices_administered") ~= true then return nil end
+  local _, dosed = visit.recorded_seq("dosing.devices_administered", visit.count("dosing.devices_administered"))
+  for _, ref in ipairs({ "predose.predose_vitals", "dosing.vitals" }) do
+    local amended = visit.amended(ref)
+    if amended and not amended.clinician and visit.recorded_seq(ref) > dosed then
+      return amended, fmt("the pre-dose BP was amended after the dose by %s (%s to %s): a clinician confirms it "
+                          .. "(amends it again or overrides)", amended.by, lib.bp(amended.previous),
+                          lib.bp(visit.value(ref))), ref
+    end
+  end
+  return nil
 end
 
 -- The dose waits for vitals of now (docs/safety.md AN13: a pre-dose BP 3 hours old, then the

@@ -8,8 +8,8 @@
 -- assessment; block on a high outcome); ci_vascular, ci_hypersensitivity, pregnancy (blocks); substance_use
 -- (low alert); comed_benzodiazepine, comed_hypnotic (low alert "comed_sedating"),
 -- comed_psychostimulant, comed_maoi (low alert "comed_bp"); bp_hold (block and medium alert: AN12);
--- bp_caution (low alert); bp_low, hr_low, spo2_low, rr_low (high alert and block:
--- low pre-dose vitals); consent_withdrawn, prescriber_absent, oximeter_absent,
+-- bp_caution (low alert); baseline_amended (medium carried alert: U6); bp_low, hr_low, spo2_low,
+-- rr_low (high alert and block: low pre-dose vitals); consent_withdrawn, prescriber_absent, oximeter_absent,
 -- vitals_not_acceptable, ride_withdrawn (an answer dosing rests on, false or "no": block
 -- before the dose; carried alert after it, high for consent).
 
@@ -174,8 +174,9 @@ return v.phase "predose" {
     },
   },
 
-  -- The pre-dose vitals' holds and alerts (bp_hold, bp_low, hr_low, spo2_low, rr_low, bp_caution:
-  -- lib.with_predose_vitals_rules, after these), the same on dosing's repeat reading (AN13).
+  -- The pre-dose vitals' holds and alerts (bp_hold, bp_low, hr_low, spo2_low, rr_low, bp_caution,
+  -- baseline_amended: lib.with_predose_vitals_rules, after these), the same on dosing's repeat
+  -- reading (AN13).
   rules = lib.with_predose_vitals_rules("predose_vitals", {
     -- A positive item 9 raises a high alert that is carried: it does not close when
     -- the session moves on, only when the assessment is recorded or a clinician

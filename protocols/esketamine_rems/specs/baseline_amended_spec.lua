@@ -1,0 +1,56 @@
+-- A pre-dose BP amended after the dose is a clinician's decision (docs/safety.md U6, AQ2). After
+-- the devices every rise is judged from it (bp_rise, and through it the prescriber's leaving
+-- "yes") and the REMS form reports it as the BP before dosing. Amended after the dose by someone
+-- who is not a clinician, leaving holds naming who and both readings (lib.predose_amended) and the
+-- carried medium alert baseline_amended says what the amendment changes; a clinician's amendment
+-- (`clinician = true`, as the server says of one) confirms it; a nurse's before the dose is the
+-- reading the dose was given on.
+local session = require "session"
+local bp = session.bp
+
+return {
+  spec "A nurse's amendment of the pre-dose BP after the dose holds leaving until a clinician confirms it" {
+    no_other = { "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    -- 170/104 is +42/+26 over the pre-dose 128/78: a rise that alerts; over 138/88 (under the guide:
+    -- no review signature is asked again) +32/+16, none.
+    at "118m" { record = { bp = bp(170, 104) } },
+    expect "118m" { alert = "bp_rise", priority = "medium" },
+    at "119m" { actor = "dr:kim", ack = "bp_rise", reason = "seen, repeat at leaving" },
+    at "120m" { amend = { item = "predose.predose_vitals", value = bp(138, 88, { spo2 = 98, rr = 14 }),
+                          reason = "mis-typed" } },
+    expect "120m" { alert = "baseline_amended", priority = "medium",
+                    message = "Pre-dose BP amended after the dose by nurse: 128/78 to 138/88. Every rise is now "
+                              .. "judged from 138/88. The last BP 170/104, a rise that alerts from 128/78, no longer "
+                              .. "is. The REMS form's BP before dosing says 138/88. Leaving holds until a clinician "
+                              .. "confirms it (amends it again) or overrides." },
+    session.discharge(nil, true),
+    at "135m" { discharge = true },
+    expect "135m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was amended after the dose by nurse (128/78 to 138/88): a clinician "
+                             .. "confirms it (amends it again or overrides)" },
+    at "136m" { actor = "dr:kim", amend = { item = "predose.predose_vitals", clinician = true,
+                                            value = bp(138, 88, { spo2 = 98, rr = 14 }),
+                                            reason = "confirmed against the paper record" } },
+    at "137m" { actor = "dr:kim", ack = "baseline_amended", reason = "confirmed: 138/88 is the pre-dose reading" },
+    expect "137m" { acknowledged = "baseline_amended" },
+    at "138m" { discharge = true },
+    expect "138m" { discharged = true },
+  },
+
+  spec "A clinician's amendment of the pre-dose BP after the dose, or a nurse's before it, holds nothing" {
+    no_other = { "alerts" },
+    session.predose(nil, nil, true),
+    at "2m" { amend = { item = "predose_vitals", value = bp(130, 80, { spo2 = 98, rr = 14 }), reason = "mis-typed" } },
+    at "3m" { advance = true },
+    session.dosing(),
+    session.monitoring(),
+    at "120m" { actor = "dr:kim", amend = { item = "predose.predose_vitals", clinician = true,
+                                            value = bp(132, 80, { spo2 = 98, rr = 14 }), reason = "mis-typed" } },
+    expect "120m" { no_alert = "baseline_amended" },
+    session.discharge(),
+    expect "135m" { discharged = true },
+  },
+}
