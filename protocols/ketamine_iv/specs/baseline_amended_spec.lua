@@ -75,4 +75,22 @@ return {
     at "114m" { discharge = true },
     expect "114m" { discharged = true },
   },
+
+  spec "A nurse's lower baseline after the dose names the last vitals it now holds as not recovered" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { amend = { item = "screening.baseline", value = vitals(100, 60), reason = "mis-typed" } },
+    expect "113m" { alert = "baseline_amended", priority = "medium",
+                    message = "The last vitals 128/80, back near 130/80, are now held as not recovered (systolic 128 "
+                              .. "is more than 20% away from the baseline 100)." },
+    at "113m" { record = DISCHARGE_CHECKS },
+    -- The Aldrete's circulation is checked against the baseline too (AL2).
+    expect "113m" { alert = "aldrete_restates", priority = "high", message = "against the baseline 100" },
+    at "114m" { discharge = true },
+    expect "114m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was amended after the dose by nurse (130/80 to 100/60)" },
+  },
 }
