@@ -273,11 +273,13 @@ function lib.predose_amended(visit)
   if visit.value("dosing.devices_administered") ~= true then return nil end
   local _, dosed = visit.recorded_seq("dosing.devices_administered", visit.count("dosing.devices_administered"))
   for _, ref in ipairs({ "predose.predose_vitals", "dosing.vitals" }) do
-    local amended = visit.amended(ref)
-    if amended and not amended.clinician and visit.recorded_seq(ref) > dosed then
+    local amended, now = visit.amended(ref), visit.value(ref)
+    -- Its BP: another field amended (an SpO2) is judged by its own rules.
+    if amended and not amended.clinician and visit.recorded_seq(ref) > dosed
+       and (amended.previous.sbp ~= now.sbp or amended.previous.dbp ~= now.dbp) then
       return amended, fmt("the pre-dose BP was amended after the dose by %s (%s to %s): a clinician confirms it "
-                          .. "(amends it again or overrides)", amended.by, lib.bp(amended.previous),
-                          lib.bp(visit.value(ref))), ref
+                          .. "(amends it again or overrides)", amended.by, lib.bp(amended.previous), lib.bp(now)),
+                          ref
     end
   end
   return nil

@@ -334,13 +334,15 @@ end
 -- Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
 function lib.baseline_amended(visit)
   if visit.value("infusion.infusion_started") ~= true then return nil end
-  local amended = visit.amended("screening.baseline")
+  local amended, now = visit.amended("screening.baseline"), lib.baseline(visit)
   if amended == nil or amended.clinician then return nil end
+  -- Its BP: another field amended (an SpO2) is judged by its own rules (spo2_low).
+  if amended.previous.sbp == now.sbp and amended.previous.dbp == now.dbp then return nil end
   local changed = visit.recorded_seq("screening.baseline")
   local _, dosed = visit.recorded_seq("infusion.infusion_started", visit.count("infusion.infusion_started"))
   if changed < dosed then return nil end
   return amended, fmt("the pre-dose BP was amended after the dose by %s (%s to %s): a clinician confirms it "
-                      .. "(amends it again or overrides)", amended.by, bp(amended.previous), bp(lib.baseline(visit)))
+                      .. "(amends it again or overrides)", amended.by, bp(amended.previous), bp(now))
 end
 
 -- The last vitals at discharge: what of them is past its limit, as one text, or nil.
