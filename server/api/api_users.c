@@ -1179,6 +1179,7 @@ static int body_sites(api *a, http_request *req, json_t *body, char out[USER_SIT
   json_t *x = json_object_get(body, "sites");
   const char *why = "sites is a list of site names, or \"*\" for every site";
   char text[USER_SITES_MAX * 2] = "";
+  out[0] = '\0'; /* none given: the caller's default */
   if (!x) return 0;
   if (json_is_array(x) && json_array_size(x) == 0) {
     snprintf(text, sizeof text, "*"); /* [] is every site (docs/http.md) */
