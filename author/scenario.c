@@ -76,12 +76,19 @@ static int ack_rule(vigil_engine *e, uint64_t visit, const char *actor, const ch
 }
 
 int vigil__scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit, const char *actor, buf *desc) {
+  /* clinician = true: the step's entry or amendment is a clinician's, as the
+   * server says of one (visit.changes, visit.amended: U6, AW1). */
+  lua_getfield(L, step, "clinician");
+  int clinician = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   lua_getfield(L, step, "record");
   if (lua_istable(L, -1)) {
     char *json = to_json(L, -1);
     lua_pop(L, 1);
-    vigil__buf_printf(desc, "record %s", json ? json : "?");
-    int rc = json ? vigil_visit_record_json(e, visit, actor, json) : VIGIL_EINVAL;
+    vigil__buf_printf(desc, "record %s%s", json ? json : "?", clinician ? ", a clinician's" : "");
+    json_t *values = json ? json_loads(json, JSON_PRESERVE_ORDER, NULL) : NULL;
+    int rc = values ? vigil__visit_record_value(e, visit, actor, clinician, values) : VIGIL_EINVAL;
+    json_decref(values);
     free(json);
     return rc;
   }
@@ -96,9 +103,9 @@ int vigil__scenario_step(vigil_engine *e, lua_State *L, int step, uint64_t visit
   if (lua_istable(L, -1)) {
     int t = lua_gettop(L);
     const char *item = field_str(L, t, "item"), *reason = field_str(L, t, "reason");
-    /* clinician = true: the amendment is a clinician's, as the server says of one (U6). */
+    /* clinician = true here too (as the step's): the amendment is a clinician's (U6). */
     lua_getfield(L, t, "clinician");
-    int clinician = lua_toboolean(L, -1);
+    clinician |= lua_toboolean(L, -1);
     lua_getfield(L, t, "value");
     char *json = to_json(L, -1);
     lua_pop(L, 3);

@@ -96,27 +96,27 @@ int vigil_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vi
 }
 
 /* The same with an entry's observed_at (a late entry; -1: now). */
-static int record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
+static int record_at(vigil_engine *e, uint64_t id, const char *actor, int clinician, const vigil_input *in, size_t n,
                      int64_t observed_at) {
-  COMMAND(vigil__cmd_visit_record_at(e, id, actor, in, n, observed_at));
+  COMMAND(vigil__cmd_visit_record_at(e, id, actor, clinician, in, n, observed_at));
 }
 
 #define MAX_INPUTS 256
 
 /* The entry's JSON is read before the command begins: a refused one records nothing. */
-int vigil__visit_record_value(vigil_engine *e, uint64_t id, const char *actor, const json_t *values) {
+int vigil__visit_record_value(vigil_engine *e, uint64_t id, const char *actor, int clinician, const json_t *values) {
   vigil_input in[MAX_INPUTS];
   size_t n = 0;
   int64_t observed_at = -1;
   int rc = vigil__cmd_values_inputs(e, values, in, MAX_INPUTS, &n, &observed_at);
-  return rc < 0 ? rc : record_at(e, id, actor, in, n, observed_at);
+  return rc < 0 ? rc : record_at(e, id, actor, clinician, in, n, observed_at);
 }
 
 int vigil_visit_record_json(vigil_engine *e, uint64_t id, const char *actor, const char *json) {
   int rc = 0;
   json_t *j = vigil__entry_parse_json(e, json, "values", &rc);
   if (!j) return rc;
-  rc = vigil__visit_record_value(e, id, actor, j);
+  rc = vigil__visit_record_value(e, id, actor, 0, j);
   json_decref(j);
   return rc;
 }

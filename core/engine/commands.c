@@ -404,8 +404,8 @@ int vigil__visit_full(vigil_engine *e, const visit *v, const char *what, const c
                             advice);
 }
 
-int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
-                               int64_t observed_at) {
+int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, int clinician, const vigil_input *in,
+                               size_t n, int64_t observed_at) {
   int rc = 0;
   visit *v = active_visit(e, id, &rc);
   if (!v) return rc;
@@ -646,8 +646,9 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
     vigil__val_release(attests);
     return rc;
   }
-  /* phase, values, and attests (a signature) and observed_at (a late entry) when there are. */
-  val data = vigil__val_record(2 + (n_sigs > 0) + (observed_at >= 0));
+  /* phase, values, and attests (a signature), observed_at (a late entry) and
+   * clinician (AW1: the server said a clinician made it) when there are. */
+  val data = vigil__val_record(2 + (n_sigs > 0) + (observed_at >= 0) + (clinician != 0));
   if (!vigil__val_ok(data)) {
     vigil__val_release(values);
     vigil__val_release(attests);
@@ -659,6 +660,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
   val_fields(data)[nf++] = (field){.key = K(values), .v = values};
   if (n_sigs) val_fields(data)[nf++] = (field){.key = K(attests), .v = attests};
   if (observed_at >= 0) val_fields(data)[nf++] = (field){.key = K(observed_at), .v = val_num((double)observed_at)};
+  if (clinician) val_fields(data)[nf++] = (field){.key = K(clinician), .v = val_bool(1)};
   vigil_event *ev = vigil__emit(e, v, EV_ITEM_RECORDED, who, data);
   if (!ev) return VIGIL_ENOMEM;
   vigil__signatures_review(e, v, who);
@@ -676,7 +678,7 @@ int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, 
 }
 
 int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n) {
-  return vigil__cmd_visit_record_at(e, id, actor, in, n, -1);
+  return vigil__cmd_visit_record_at(e, id, actor, 0, in, n, -1);
 }
 
 /* "2026-01-05T14:30:00Z" or "...00.000Z" (UTC, as the API writes times), or

@@ -17,8 +17,10 @@ int vigil__cmd_visit_start_at(vigil_engine *e, const char *ref, const char *pati
                               const char *actor, const char *params_json, const json_t *params,
                               const char *override_reason, int new_patient, uint64_t *visit_id);
 int vigil__cmd_visit_record(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n);
-int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, const vigil_input *in, size_t n,
-                               int64_t observed_at);
+/* clinician: the caller says the actor is a clinician (the event's
+ * `clinician`, visit.changes: docs/safety.md AW1), which vigil.h's never say. */
+int vigil__cmd_visit_record_at(vigil_engine *e, uint64_t id, const char *actor, int clinician, const vigil_input *in,
+                               size_t n, int64_t observed_at);
 /* An entry's JSON object of item: value (and "observed_at") as inputs
  * (at most max; their strings point into values, which must outlive them)
  * and the time it was observed (-1: now): 0, or fails naming the field. */

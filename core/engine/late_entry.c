@@ -39,13 +39,25 @@ void vigil__late_entry_begin(vigil_engine *e, visit *v, const int *items, int n_
   e->late = older ? LATE_FINDING : left_phase ? LATE_FINDING_HOLDS : LATE_NONE;
   e->late_at = observed_at;
   e->view_now = e->late != LATE_NONE ? observed_at : 0;
+  e->late_items = items;
+  e->late_kept = kept;
+  e->late_n_items = n_items;
 }
 
 void vigil__late_entry_end(vigil_engine *e, visit *v, const int *items, int n_items, const uint32_t *kept) {
   e->late_at = e->view_now = 0;
   e->late = LATE_NONE;
+  e->late_items = NULL;
+  e->late_kept = NULL;
+  e->late_n_items = 0;
   for (int k = 0; k < n_items; k++)
     v->items[items[k]].n = kept[k];
+}
+
+uint32_t vigil__late_record_n(const vigil_engine *e, const visit *v, int item) {
+  for (int k = 0; k < e->late_n_items; k++)
+    if (e->late_items[k] == item) return e->late_kept[k];
+  return v->items[item].n;
 }
 
 /* Whether item is one of the patient's vital signs: readings of one series

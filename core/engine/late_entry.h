@@ -15,6 +15,12 @@
 void vigil__late_entry_begin(vigil_engine *e, visit *v, const int *items, int n_items, int64_t observed_at,
                              int64_t entered_at, int left_phase, uint32_t *kept);
 void vigil__late_entry_end(vigil_engine *e, visit *v, const int *items, int n_items, const uint32_t *kept);
+/* How many readings item holds in the record, whatever the view a late
+ * entry's judgement cut: what happened to the record (visit.changes) is not
+ * the patient's state as of the reading judged (AW1: an older reading entered
+ * late, judged as of its time, is not the baseline). The array past the view
+ * is intact while the view is cut. */
+uint32_t vigil__late_record_n(const vigil_engine *e, const visit *v, int item);
 
 /* Rule r runs on the newest reading of trigger. When r reads other vitals
  * items (one series of the patient's observations, esketamine's bp_40m and

@@ -45,6 +45,7 @@ typedef struct reading {
    * entry that recorded it, and of the entry or amendment that last changed
    * its value (docs/safety.md AS1, AS3; visit.recorded_seq). */
   uint64_t entered_seq, changed_seq;
+  uint8_t clinician; /* the entry's `clinician`: the server said its author is one (AW1, visit.changes) */
 } reading;
 
 /* 56 bytes, one per protocol item in each visit (issue 16: it was 64). */
@@ -148,10 +149,11 @@ typedef struct signature_state {
 
 /* U6, AQ2 (docs/safety.md): an amendment of a reading, kept beside the
  * items (rare, as passed_item): who made it, whether a clinician, and the
- * value it replaced (visit.amended). A reading is named by its item and the
- * seq of the entry that recorded it (an entry records an item once). */
+ * value it replaced (visit.amended), and where in the log (seq: the value a
+ * reading had before it, visit.changes, AW2). A reading is named by its item
+ * and the seq of the entry that recorded it (an entry records an item once). */
 typedef struct amendment {
-  uint64_t entered_seq;
+  uint64_t seq, entered_seq;
   uint32_t item;
   uint8_t clinician; /* the event's `clinician`: the server said the amender is one */
   const char *actor; /* interned */
@@ -422,6 +424,11 @@ struct vigil_engine {
    * engine's). */
   late_judgement late;
   int64_t late_at, view_now;
+  /* The items of a late entry whose view late_entry.c cut, and how many
+   * readings each holds in the record (late_entry.h, vigil__late_record_n). */
+  const int *late_items;
+  const uint32_t *late_kept;
+  int late_n_items;
   /* errors and counters */
   char errmsg[2048];
   char errfield[256]; /* empty: none */

@@ -11,6 +11,7 @@
 #include "model.h"
 #include "clock.h"
 #include "course.h"
+#include "late_entry.h"
 #include "signature.h"
 #include "visit.h"
 #include "base/intern.h"
@@ -195,6 +196,92 @@ static int l_amended(lua_State *L) {
   return 1;
 }
 
+/* The value visit.value(item) gave when the log was at seq, or NULL when no
+ * reading was recorded by then: the newest by observed time of the readings
+ * entered by then (the array keeps them in that order, a later entry between
+ * them), as it stood then (amended since: the value the first amendment after
+ * seq replaced). */
+static const val *value_as_of(const vigil_engine *e, const visit *v, int item, uint64_t seq) {
+  const item_state *s = &v->items[item];
+  for (uint32_t i = vigil__late_record_n(e, v, item); i-- > 0;) {
+    const reading *r = &s->r[i];
+    if (r->entered_seq > seq) continue;
+    if (r->changed_seq <= seq) return &r->v;
+    for (uint32_t j = 0; j < v->n_amends; j++) {
+      const amendment *a = &v->amends[j];
+      if (a->item == (uint32_t)item && a->entered_seq == r->entered_seq && a->seq > seq) return &a->previous;
+    }
+    return &r->v;
+  }
+  return NULL;
+}
+
+typedef struct change {
+  uint64_t seq;
+  const char *actor;
+  int64_t at; /* the observed time of the reading it entered or amended */
+  uint8_t clinician, amendment;
+} change;
+
+static int change_cmp(const void *a, const void *b) {
+  const change *x = a, *y = b;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* changes(ref): how the item's value came to be: each entry of a reading and
+ * each amendment, in the order recorded, as a table of `seq` (its place in
+ * the log), `by`, `clinician` (true when the server said a clinician made
+ * it), `amendment` (false for an entry), `observed_at` (of the reading it
+ * entered or amended) and `value` (visit.value(ref) right after it: a late
+ * entry observed before the newest leaves it as it was). For a check that a
+ * value judged from (a pre-dose BP) changed after the dose, by an amendment
+ * or a later entry, and whether a clinician made the change (docs/safety.md
+ * AW1, AW2). The record's, whatever the view: a late entry judged as of its
+ * time does not hide the readings observed after it from here. */
+static int l_changes(lua_State *L) {
+  const vigil_engine *e = engine_of(L);
+  visit *v = current(L);
+  int item = item_arg(L, v, 1);
+  const item_state *s = &v->items[item];
+  uint32_t readings = vigil__late_record_n(e, v, item);
+  size_t n = readings;
+  for (uint32_t j = 0; j < v->n_amends; j++)
+    n += v->amends[j].item == (uint32_t)item;
+  /* Scratch in a userdatum, not malloc: a Lua error below frees it. */
+  change *c = lua_newuserdatauv(L, n ? n * sizeof *c : 1, 0);
+  size_t k = 0;
+  for (uint32_t i = 0; i < readings; i++)
+    c[k++] = (change){s->r[i].entered_seq, s->r[i].actor, s->r[i].at, s->r[i].clinician, 0};
+  for (uint32_t j = 0; j < v->n_amends; j++) {
+    const amendment *a = &v->amends[j];
+    if (a->item != (uint32_t)item) continue;
+    int64_t at = 0;
+    for (uint32_t i = 0; i < readings; i++)
+      if (s->r[i].entered_seq == a->entered_seq) at = s->r[i].at;
+    c[k++] = (change){a->seq, a->actor, at, a->clinician, 1};
+  }
+  qsort(c, n, sizeof *c, change_cmp);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, (lua_Integer)c[i].seq);
+    lua_setfield(L, -2, "seq");
+    lua_pushstring(L, c[i].actor ? c[i].actor : "");
+    lua_setfield(L, -2, "by");
+    lua_pushboolean(L, c[i].clinician);
+    lua_setfield(L, -2, "clinician");
+    lua_pushboolean(L, c[i].amendment);
+    lua_setfield(L, -2, "amendment");
+    lua_pushinteger(L, (lua_Integer)c[i].at);
+    lua_setfield(L, -2, "observed_at");
+    const val *now = value_as_of(e, v, item, c[i].seq);
+    vigil__val_push_lua(L, now ? *now : VAL_NIL_);
+    lua_setfield(L, -2, "value");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
 static int l_age(lua_State *L) {
   visit *v = current(L);
   const reading *r = vigil__visit_latest(v, item_arg(L, v, 1));
@@ -305,6 +392,7 @@ int vigil__view_install(vigil_engine *e, protocol *p) {
                                  {"observed_at", l_observed_at},
                                  {"recorded_seq", l_recorded_seq},
                                  {"amended", l_amended},
+                                 {"changes", l_changes},
                                  {"age", l_age},
                                  {"checkpoints", l_checkpoints},
                                  {"param", l_param},

@@ -156,8 +156,8 @@ static void said_something(item_state *s, int64_t at, val value) {
 
 /* Each of these returns 0, or -1 when memory ran out and the visit misses
  * part of the event (vigil__visit_apply then fails the command: e->oom). */
-static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, uint64_t seq, val value,
-                       const char *actor) {
+static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, uint64_t seq, val value, const char *actor,
+                       int clinician) {
   item_state *s = &v->items[item];
   /* The array has room for n rounded up to a power of two (item_state,
    * model.h): it is full when n is one (or 0). */
@@ -180,7 +180,8 @@ static int add_reading(visit *v, int item, int64_t at, int64_t recorded_at, uint
                       .actor = actor,
                       .recorded_at = recorded_at,
                       .entered_seq = seq,
-                      .changed_seq = seq};
+                      .changed_seq = seq,
+                      .clinician = (uint8_t)(clinician != 0)};
   said_something(s, at, value);
   free(s->skipped);
   s->skipped = NULL;
@@ -375,7 +376,8 @@ static int add_amendment(visit *v, int item, const reading *r, const vigil_event
   v->amends = a;
   val *clinician = vigil__val_get(d, K(clinician));
   val *previous = vigil__val_get(d, K(previous));
-  a[v->n_amends++] = (amendment){.entered_seq = r->entered_seq,
+  a[v->n_amends++] = (amendment){.seq = ev->seq,
+                                 .entered_seq = r->entered_seq,
                                  .item = (uint32_t)item,
                                  .clinician = clinician && clinician->type == VAL_BOOL && clinician->u.b,
                                  .actor = ev->actor,
@@ -450,11 +452,13 @@ void vigil__visit_apply(vigil_engine *e, visit *v, const vigil_event *ev) {
     /* An entry of a phase the visit has left (a void signature signed again). */
     int ph = phase_index(v, vigil__val_text_of(d, K(phase)));
     ph = ph >= 0 && ph != v->phase ? ph : -1;
+    val *clinician = vigil__val_get(d, K(clinician)); /* AW1: the server said a clinician made it */
+    int by_clinician = clinician && clinician->type == VAL_BOOL && clinician->u.b;
     for (uint32_t i = 0; i < values->u.o->n; i++) {
       field *f = &val_fields(*values)[i];
       int item = ph >= 0 ? item_of_phase(v, ph, f->key) : phase_item(v, f->key);
       if (item < 0) continue;
-      if (add_reading(v, item, at, ev->time, ev->seq, f->v, ev->actor) < 0) e->oom = 1;
+      if (add_reading(v, item, at, ev->time, ev->seq, f->v, ev->actor, by_clinician) < 0) e->oom = 1;
       if (add_hand(v, item, ev->actor) < 0) e->oom = 1;
     }
     val *attests = vigil__val_get(d, K(attests));

@@ -101,6 +101,16 @@ function Visit.recorded_seq(ref, k) end
 ---@param k? integer
 ---@return {by: string, clinician: boolean, previous: any}|nil
 function Visit.amended(ref, k) end
+--- How the item's value came to be: each entry of a reading and each amendment, in the order
+--- recorded: `seq` (its place in the log, as recorded_seq's), `by`, `clinician` (true when the
+--- server said a clinician made it), `amendment` (false for an entry), `observed_at` (of the
+--- reading it entered or amended) and `value` (visit.value(ref) right after it; a late entry
+--- observed before the newest reading leaves it as it was). For a check that a value judged from
+--- (a pre-dose BP) changed after the dose, and whether a clinician changed it. Lint's synthetic
+--- readings are each an entry of their own, in the order observed, by no clinician.
+---@param ref vigil.ItemRef
+---@return {seq: integer, by: string, clinician: boolean, amendment: boolean, observed_at: integer, value: any}[]
+function Visit.changes(ref) end
 --- How long ago the latest reading was observed, in ms (visit.now() - visit.observed_at(ref)); nil
 --- if never recorded.
 ---@param ref vigil.ItemRef

@@ -368,10 +368,10 @@ return v.phase "discharge" {
     else
       missing[#missing + 1] = yes_voided(visit)
     end
-    -- A pre-dose BP amended after the dose by someone who is not a clinician holds until a clinician
-    -- confirms it (docs/safety.md U6, AQ2; lib.predose_amended).
-    local _, amended = lib.predose_amended(visit)
-    if amended then missing[#missing + 1] = amended end
+    -- A pre-dose BP changed after the dose by someone who is not a clinician holds until a
+    -- clinician confirms it (docs/safety.md U6, AQ2, AW1, AW2; lib.predose_changed).
+    local _, changed = lib.predose_changed(visit)
+    if changed then missing[#missing + 1] = changed end
     if visit.value("ride_present") ~= true then missing[#missing + 1] = "the ride home is not here" end
     if visit.value("no_driving_advice") ~= true then missing[#missing + 1] = "no-driving advice not given" end
     -- Source: docs/clinical/esketamine-rems.md: "until sedation ... [has] resolved" [P] (param

@@ -213,8 +213,8 @@ function lib.with_predose_vitals_rules(item, rules)
       end
     end,
   }
-  -- A pre-dose BP amended after the dose by someone who is not a clinician (lib.predose_amended,
-  -- docs/safety.md U6, AQ2): leaving holds on it, and this alert says what it changes. Medium,
+  -- A pre-dose BP changed after the dose by someone who is not a clinician (lib.predose_changed,
+  -- docs/safety.md U6, AQ2, AW1, AW2): leaving holds on it, and this alert says what it changes. Medium,
   -- carried: it asks a clinician for a decision on the record, the patient's state is as it was
   -- and leaving's gate is the hold (a high alert would hold every phase and sound as a
   -- deterioration); only a clinician acknowledges it, with a reason.
@@ -224,28 +224,28 @@ function lib.with_predose_vitals_rules(item, rules)
     carry = true,
     worse = false, -- one decision per amendment: a clinician's amendment or acknowledgement
     check = function(_, visit)
-      local amended, _, ref = lib.predose_amended(visit)
-      if amended == nil then return nil end
-      local now = visit.value(ref)
+      local changed, _, ref = lib.predose_changed(visit)
+      if changed == nil then return nil end
+      local now = changed.now
+      local was_bp = changed.previous and lib.bp(changed.previous) or "none before the dose"
       local changes = ""
       if ref == "dosing.vitals" or visit.value("dosing.vitals") == nil then -- the rise's reference (lib.predose_bp)
         changes = fmt(" Every rise is now judged from %s.", lib.bp(now))
-        local last = lib.last_bp(visit)
-        local was, is = last and lib.bp_rise(last, amended.previous, visit), last and lib.bp_rise(last, now, visit)
+        local last = changed.previous and lib.last_bp(visit)
+        local was, is = last and lib.bp_rise(last, changed.previous, visit), last and lib.bp_rise(last, now, visit)
         if was and not is then
-          changes = changes .. fmt(" The last BP %s, a rise that alerts from %s, no longer is.", lib.bp(last),
-                                   lib.bp(amended.previous))
+          changes = changes .. fmt(" The last BP %s, a rise that alerts from %s, no longer is.", lib.bp(last), was_bp)
         elseif is and not was then
-          changes = changes .. fmt(" The last BP %s, no rise that alerts from %s, now is.", lib.bp(last),
-                                   lib.bp(amended.previous))
+          changes = changes .. fmt(" The last BP %s, no rise that alerts from %s, now is.", lib.bp(last), was_bp)
         end
       end
       if ref == "predose.predose_vitals" then
         changes = changes .. fmt(" The REMS form's BP before dosing says %s.", lib.bp(now))
       end
-      return v.alert.medium(fmt("Pre-dose BP amended after the dose by %s: %s to %s.%s Leaving holds until a "
-                                .. "clinician confirms it (amends it again) or overrides.", amended.by,
-                                lib.bp(amended.previous), lib.bp(now), changes), { id = "baseline_amended" })
+      return v.alert.medium(fmt("Pre-dose BP %s after the dose by %s: %s to %s.%s Leaving holds until a "
+                                .. "clinician confirms it (amends it again) or overrides.",
+                                changed.how, changed.by, was_bp, lib.bp(now),
+                                changes), { id = "baseline_amended" })
     end,
   }
   return rules
@@ -261,25 +261,48 @@ function lib.last_bp(visit)
   return last
 end
 
--- A pre-dose BP (predose_vitals, dosing's repeat) amended after the dose by someone who is not a
+-- Whether two readings have the same BP (nil alike: neither recorded).
+local function same_bp(a, b)
+  if a == nil or b == nil then return a == b end
+  return a.sbp == b.sbp and a.dbp == b.dbp
+end
+
+-- A pre-dose BP (predose_vitals, dosing's repeat) changed after the dose by someone who is not a
 -- clinician (docs/safety.md U6, AQ2: in ketamine_iv a nurse's 130/100 for 128/80 lifted the
--- discharge's BP-recovery hold). After the dose the pre-dose BP is what every rise is judged from
--- (bp_rise, and through it the prescriber's leaving "yes": AQ1) and what the REMS form reports as
--- the BP before dosing: changing it is a clinician's decision. Returns the amendment
--- (visit.amended: by, previous), the words of leaving's hold and the item, or nil: when the
--- devices were not given, neither reading amended after their first entry (visit.recorded_seq), or
--- the latest amendment of each made by a clinician (a clinician amending it again confirms it).
-function lib.predose_amended(visit)
+-- discharge's BP-recovery hold; AW1: a pre-dose reading entered after the devices did the same
+-- without an amendment; AW2: a second amendment that changed only the heart rate lifted the
+-- hold). After the dose the pre-dose BP is what every rise is judged from (bp_rise, and through it
+-- the prescriber's leaving "yes": AQ1) and what the REMS form reports as the BP before dosing:
+-- changing it is a clinician's decision, whatever changes it and whatever else the change
+-- carries. The BP a clinician stands by is each reading's in effect when the devices were given
+-- (their first entry: visit.recorded_seq), or the one a clinician's later change left (an
+-- amendment or an entry); walked through visit.changes. Returns the change ({ previous = the
+-- reading stood by, nil when none was recorded before the dose; now = the reading in effect now;
+-- by = who last changed the BP; how = "amended", "entered again" or "entered" (none before) }),
+-- the words of leaving's hold and the item, or nil when both readings' BP is the one stood by or
+-- the devices were not given.
+function lib.predose_changed(visit)
   if visit.value("dosing.devices_administered") ~= true then return nil end
   local _, dosed = visit.recorded_seq("dosing.devices_administered", visit.count("dosing.devices_administered"))
   for _, ref in ipairs({ "predose.predose_vitals", "dosing.vitals" }) do
-    local amended, now = visit.amended(ref), visit.value(ref)
-    -- Its BP: another field amended (an SpO2) is judged by its own rules.
-    if amended and not amended.clinician and visit.recorded_seq(ref) > dosed
-       and (amended.previous.sbp ~= now.sbp or amended.previous.dbp ~= now.dbp) then
-      return amended, fmt("the pre-dose BP was amended after the dose by %s (%s to %s): a clinician confirms it "
-                          .. "(amends it again or overrides)", amended.by, lib.bp(amended.previous), lib.bp(now)),
-                          ref
+    local stood, change, before
+    for _, c in ipairs(visit.changes(ref)) do
+      if c.seq < dosed or c.clinician then
+        stood, change = c.value, nil
+      elseif not same_bp(c.value, before) then
+        change = c
+      end
+      before = c.value
+    end
+    -- The record's reading now: the value after the last change (a late reading judged as of its
+    -- time sees itself as the newest; visit.changes is the record's).
+    local now = before
+    if change and not same_bp(now, stood) then
+      local changed = { previous = stood, now = now, by = change.by,
+                         how = change.amendment and "amended" or stood and "entered again" or "entered" }
+      return changed, fmt("the pre-dose BP was %s after the dose by %s (%s to %s): a clinician confirms it "
+                          .. "(amends it again or overrides)", changed.how,
+                          changed.by, stood and lib.bp(stood) or "none before the dose", lib.bp(now)), ref
     end
   end
   return nil

@@ -122,11 +122,11 @@ return v.phase "discharge" {
       missing[#missing + 1] = fmt("last vitals %s %s: record vitals back near the baseline, or a clinician "
                                   .. "overrides", part:lower(), far)
     end
-    -- The baseline the check above judges from, amended after the dose by someone who is not a
-    -- clinician, holds until a clinician confirms it (docs/safety.md U6, AQ2: a nurse's 130/100 for
-    -- 128/80 lifted AN15's hold; lib.baseline_amended).
-    local _, amended = lib.baseline_amended(visit)
-    if amended then missing[#missing + 1] = amended end
+    -- The baseline the check above judges from, its BP changed after the dose by someone who is
+    -- not a clinician, holds until a clinician confirms it (docs/safety.md U6, AQ2: a nurse's 130/100 for
+    -- 128/80 lifted AN15's hold; AW1, AW2: a later entry, a second amendment; lib.baseline_changed).
+    local _, changed = lib.baseline_changed(visit)
+    if changed then missing[#missing + 1] = changed end
     -- Source: docs/clinical/discharge-criteria.md, "Vitals at discharge no older than" (param
     -- discharge_vitals_max_age_min; docs/safety.md U2): the checks above and the Aldrete's read
     -- the last vitals, so they must be of now, not of the observation's first minute.

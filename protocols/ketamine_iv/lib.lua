@@ -301,8 +301,8 @@ end
 -- pre-dose caution figure, under the baseline B)"). At or under the caution figure the
 -- baseline is the reference both ways, as before. Source: docs/clinical/discharge-criteria.md,
 -- "BP back near baseline".
--- `b` (optional) is the baseline to judge from, else lib.baseline's (lib.baseline_amended:
--- what an amendment of the baseline changes).
+-- `b` (optional) is the baseline to judge from, else lib.baseline's (lib.baseline_changed:
+-- what a change of the baseline after the dose changes).
 function lib.bp_not_recovered(x, visit, b)
   b = b or lib.baseline(visit)
   if not b or not x then return nil end
@@ -323,26 +323,47 @@ function lib.bp_not_recovered(x, visit, b)
   return nil
 end
 
--- A pre-dose baseline amended after the dose by someone who is not a clinician (docs/safety.md
--- U6, AQ2: 128/80 amended by a nurse to 130/100, "mis-typed", during the observation lifted the
--- BP-recovery hold, and rises were judged from it; a low alert the only trace). After the dose
--- the baseline is what every rise, fall and the recovery to leave is judged from: changing it is
--- a clinician's decision. Returns the amendment (visit.amended: by, previous) and the words of
--- the hold, or nil: when the dose was not given, the baseline never amended, its latest
--- amendment made before the dose (recorded before infusion_started's first entry:
--- visit.recorded_seq) or made by a clinician (a clinician amending it again confirms it).
+-- Whether two readings have the same BP (nil alike: neither recorded).
+local function same_bp(a, b)
+  if a == nil or b == nil then return a == b end
+  return a.sbp == b.sbp and a.dbp == b.dbp
+end
+
+-- The pre-dose baseline's BP changed after the dose by someone who is not a clinician
+-- (docs/safety.md U6, AQ2: 128/80 amended by a nurse to 130/100, "mis-typed", during the
+-- observation lifted the BP-recovery hold, and rises were judged from it; AW1: a later entry of
+-- the baseline did the same without an amendment; AW2: a second amendment that changed only the
+-- heart rate lifted the hold). After the dose the baseline is what every rise, fall and the
+-- recovery to leave is judged from: changing its BP is a clinician's decision, whatever changes it
+-- and whatever else the change carries. The BP a clinician stands by is the one in effect when the
+-- dose was given (the infusion's first start entry: visit.recorded_seq), or the one a clinician's
+-- later change left (an amendment or an entry: a clinician entering it confirms it); walked through
+-- visit.changes. Returns nil when the baseline's BP now is that one or the dose was not given; else
+-- the change ({ previous = the baseline stood by, nil when none was recorded before the dose; now =
+-- the baseline in effect now; by = who last changed the BP; how = "amended", "entered again" or
+-- "entered" (none before) }) and the words of the hold.
 -- Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
-function lib.baseline_amended(visit)
+function lib.baseline_changed(visit)
   if visit.value("infusion.infusion_started") ~= true then return nil end
-  local amended, now = visit.amended("screening.baseline"), lib.baseline(visit)
-  if amended == nil or amended.clinician then return nil end
-  -- Its BP: another field amended (an SpO2) is judged by its own rules (spo2_low).
-  if amended.previous.sbp == now.sbp and amended.previous.dbp == now.dbp then return nil end
-  local changed = visit.recorded_seq("screening.baseline")
   local _, dosed = visit.recorded_seq("infusion.infusion_started", visit.count("infusion.infusion_started"))
-  if changed < dosed then return nil end
-  return amended, fmt("the pre-dose BP was amended after the dose by %s (%s to %s): a clinician confirms it "
-                      .. "(amends it again or overrides)", amended.by, bp(amended.previous), bp(now))
+  local stood, change, before
+  for _, c in ipairs(visit.changes("screening.baseline")) do
+    if c.seq < dosed or c.clinician then
+      stood, change = c.value, nil
+    elseif not same_bp(c.value, before) then
+      change = c
+    end
+    before = c.value
+  end
+  -- The record's baseline now: the value after the last change (a late reading judged as of its
+  -- time sees itself as the baseline; visit.changes is the record's).
+  local now = before
+  if change == nil or same_bp(now, stood) then return nil end
+  local changed = { previous = stood, now = now, by = change.by,
+                     how = change.amendment and "amended" or stood and "entered again" or "entered" }
+  return changed, fmt("the pre-dose BP was %s after the dose by %s (%s to %s): a clinician confirms it (amends "
+                      .. "it again or overrides)", changed.how, changed.by,
+                      stood and bp(stood) or "none before the dose", bp(now))
 end
 
 -- The last vitals at discharge: what of them is past its limit, as one text, or nil.

@@ -247,38 +247,44 @@ return v.phase "screening" {
       end,
     },
 
-    -- The baseline amended after the dose by someone who is not a clinician (docs/safety.md U6,
-    -- AQ2: a nurse's 130/100 for 128/80 lifted the BP-recovery hold; a low bp_caution was the only
-    -- trace). The discharge holds on it (lib.baseline_amended); this alert says what the amendment
-    -- changes: the reading every rise and recovery is judged from, and whether the last vitals
-    -- were back near the old one and are near the new one. Medium, carried: it asks a clinician
-    -- for a decision on the record, the patient's state is as it was and the discharge's gate is
-    -- the hold (a high alert would hold every phase and sound as a deterioration); only a
-    -- clinician acknowledges it, with a reason (a clinician's amendment lifts the discharge's hold;
-    -- a carried alert is not closed by an amendment that quiets its rule: docs/safety.md F5).
+    -- The baseline's BP changed after the dose by someone who is not a clinician (docs/safety.md
+    -- U6, AQ2: a nurse's 130/100 for 128/80 lifted the BP-recovery hold; a low bp_caution was the
+    -- only trace; AW1: a later entry did the same; AW2: a second amendment of the heart rate only
+    -- lifted the hold). The discharge holds on it (lib.baseline_changed); this alert says what the
+    -- change does: the reading every rise and recovery is judged from, and whether the last
+    -- vitals were back near the old one and are near the new one. Medium, carried: it asks a
+    -- clinician for a decision on the record, the patient's state is as it was and the
+    -- discharge's gate is the hold (a high alert would hold every phase and sound as a
+    -- deterioration); only a clinician acknowledges it, with a reason (a clinician's amendment
+    -- lifts the discharge's hold; a carried alert is not closed by an amendment that quiets its
+    -- rule: docs/safety.md F5). Its id stays baseline_amended, as integrators know it.
     -- Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
     v.rule "baseline_amended" {
       on = "baseline",
       carry = true,
       worse = false, -- one decision per amendment: a clinician's amendment or acknowledgement
-      check = function(x, visit)
-        local amended = lib.baseline_amended(visit)
-        if amended == nil then return nil end
-        local changes = ""
-        local last = lib.last_vitals(visit)
-        local was_part, was = lib.bp_not_recovered(last, visit, amended.previous)
-        local now_part, now = lib.bp_not_recovered(last, visit)
-        if was and not now then
-          changes = fmt(" The last vitals %s, not back near %s (%s %s), are now taken as recovered.", lib.bp(last),
-                        lib.bp(amended.previous), was_part:lower(), was)
-        elseif now and not was then
-          changes = fmt(" The last vitals %s, back near %s, are now held as not recovered (%s %s).", lib.bp(last),
-                        lib.bp(amended.previous), now_part:lower(), now)
+      check = function(_, visit)
+        local changed = lib.baseline_changed(visit)
+        if changed == nil then return nil end
+        local base, was_bp, changes = lib.bp(changed.now), "none before the dose", ""
+        if changed.previous then
+          was_bp = lib.bp(changed.previous)
+          local last = lib.last_vitals(visit)
+          local was_part, was = lib.bp_not_recovered(last, visit, changed.previous)
+          local now_part, now = lib.bp_not_recovered(last, visit, changed.now)
+          if was and not now then
+            changes = fmt(" The last vitals %s, not back near %s (%s %s), are now taken as recovered.", lib.bp(last),
+                          was_bp, was_part:lower(), was)
+          elseif now and not was then
+            changes = fmt(" The last vitals %s, back near %s, are now held as not recovered (%s %s).", lib.bp(last),
+                          was_bp, now_part:lower(), now)
+          end
         end
-        return v.alert.medium(fmt("Pre-dose BP amended after the dose by %s: %s to %s. Every rise and the BP "
+        return v.alert.medium(fmt("Pre-dose BP %s after the dose by %s: %s to %s. Every rise and the BP "
                                   .. "recovery to leave are now judged from %s.%s The discharge holds until a "
-                                  .. "clinician confirms it (amends it again) or overrides.", amended.by,
-                                  lib.bp(amended.previous), lib.bp(x), lib.bp(x), changes),
+                                  .. "clinician confirms it (amends it again) or overrides.",
+                                  changed.how, changed.by, was_bp, base, base,
+                                  changes),
                               { id = "baseline_amended" })
       end,
     },

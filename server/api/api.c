@@ -882,7 +882,7 @@ typedef struct write_request {
   char actor[USER_NAME_MAX + 1];
   char patient[256]; /* the path's {patient}, decoded (CMD_ALLERGY_REMOVAL) */
   int may_prescribe; /* the author's role may set prescribed params */
-  int clinician;     /* the author's role is a clinician's (PERM_SIGN): an amendment says so (U6) */
+  int clinician;     /* the author's role is a clinician's (PERM_SIGN): an entry or amendment says so (U6, AW1) */
   api *a;
   idem_entry *idem; /* its Idempotency-Key (idempotency.c); NULL: none */
 } write_request;
@@ -1177,7 +1177,7 @@ static void run_write(api *a, http_request *req, write_request *w) {
                                 which);
       return;
     }
-    rc = vigil__visit_record_value(a->e, id, actor, w->input);
+    rc = vigil__visit_record_value(a->e, id, actor, w->clinician, w->input);
     break;
   }
   case CMD_AMEND:

@@ -18,10 +18,24 @@
  * amendment changes. A clinician's amendment after the dose, or a nurse's
  * before it, is taken as it is.
  *
+ * AW1, AW2 (the evening try round it): a later ENTRY of the baseline
+ * (observed in screening, entered after the dose) changed it with no
+ * amendment; a second amendment of the heart rate alone lifted the hold
+ * (the control read the latest amendment only). Control: the item.recorded
+ * event says `clinician` as item.amended does, the visit view gives how the
+ * value came to be (visit.changes: each entry and amendment, by whom,
+ * whether a clinician, the value after it), and the hold compares the BP now
+ * with the one a clinician stands by: the BP in effect when the dose was
+ * given, or the one a clinician's later change left (lib.baseline_changed).
+ *
  * End to end over the HTTP API of a real `vigil serve` on the simulated
  * clock. Fails without the control (ketamine_iv's files of main): "the
  * discharge was 200, not held" after the nurse's amendment and
- * the acknowledgement of the low bp_caution. */
+ * the acknowledgement of the low bp_caution; AW1: "the nurse's later entry
+ * of the baseline after the dose: discharged"; AW2: "held, not discharged"
+ * turned "discharged after a nurse's second amendment". */
+#include <stdio.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,6 +179,110 @@ static void a_nurses_amendment_before_the_dose_does_not_hold(void **state) {
   discharges(a, id, "held after the nurse's amendment before the dose");
 }
 
+/* The ISO time `iso` (as the visit view writes it) `seconds` later, into out. */
+static void iso_plus(const char *iso, int seconds, char *out, size_t len) {
+  struct tm t = {0};
+  int ms = 0;
+  if (sscanf(iso, "%d-%d-%dT%d:%d:%d.%dZ", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec, &ms) <
+      6)
+    fail_msg("not an ISO time: %s", iso);
+  t.tm_year -= 1900;
+  t.tm_mon -= 1;
+  time_t at = timegm(&t) + seconds;
+  strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&at, &t));
+}
+
+/* AW1: a ketamine_iv visit whose screening took 5 minutes (baseline 128/80
+ * observed at its start), into the infusion; `later` gets a time inside
+ * screening `seconds` after the baseline was observed. */
+static uint64_t screened_for_five_minutes(alarm_serve *a, int seconds, char *later, size_t len) {
+  uint64_t id = alarm_ketamine_screened(a, ALARM_KETAMINE_SCREENING);
+  json_t *v = alarm_visit_json(a, id);
+  const char *observed =
+      json_string_value(json_object_get(alarm_visit_item(v, "screening", "baseline"), "observed_at"));
+  if (!observed) fail_msg("the baseline has no observed_at in the visit view");
+  iso_plus(observed, seconds, later, len);
+  json_decref(v);
+  assert_int_equal(alarm_advance_clock(a, "5m"), 200);
+  assert_int_equal(
+      alarm_cmd(a, ALARM_CLINICIAN, id, "entries", "{\"dose_check\": true, \"password\": \"" SERVE_PASSWORD "\"}"),
+      200);
+  assert_int_equal(alarm_cmd(a, NULL, id, "advance", "{}"), 200);
+  return id;
+}
+
+/* The baseline sbp/dbp entered by who (NULL: the nurse) observed at `at`: the status. */
+static int enter_baseline(alarm_serve *a, const char *who, uint64_t id, int sbp, int dbp, const char *at) {
+  char body[300];
+  snprintf(body, sizeof body,
+           "{\"baseline\": {\"sbp\": %d, \"dbp\": %d, \"hr\": 70, \"spo2\": 98, \"rr\": 14}, "
+           "\"observed_at\": \"%s\"}",
+           sbp, dbp, at);
+  return alarm_cmd(a, who, id, "entries", body);
+}
+
+/* AW1: after the dose, in the discharge, the nurse enters the baseline again,
+ * 140/88 observed in screening after the first: it becomes the baseline (130/105
+ * is back near 140/88). The discharge holds as for an amendment, also after a
+ * restart; a clinician's own later entry of it confirms it: it goes. */
+static void a_later_entry_of_the_baseline_after_the_dose_holds_the_discharge(void **state) {
+  alarm_serve *a = *state;
+  char at2[40], at3[40];
+  uint64_t id = screened_for_five_minutes(a, 120, at2, sizeof at2);
+  iso_plus(at2, 60, at3, sizeof at3);
+  dosed_to_a_repeat_of_130_105(a, id);
+  alarm_held_saying(a, id, "last vitals diastolic 105 is more than 20% away from the baseline 80");
+
+  assert_int_equal(enter_baseline(a, NULL, id, 140, 88, at2), 200);
+  char msg[4096];
+  if (alarm_discharge(a, id, msg, sizeof msg) == 200)
+    fail_msg("the nurse's later entry of the baseline after the dose: discharged");
+  alarm_held_saying(a, id,
+                    "the pre-dose BP was entered again after the dose by " SERVE_USER
+                    " (128/80 to 140/88): a clinician confirms it (amends it again or overrides)");
+  alarm_expect_active(a, id, "baseline_amended", "medium",
+                      "Pre-dose BP entered again after the dose by " SERVE_USER
+                      ": 128/80 to 140/88. Every rise and the BP recovery to leave are now judged from 140/88. "
+                      "The last vitals 130/105, not back near 128/80",
+                      "the nurse's later entry of the baseline raised no baseline_amended alert");
+  assert_int_equal(alarm_restart(a), 0);
+  alarm_held_saying(a, id, "the pre-dose BP was entered again after the dose by " SERVE_USER " (128/80 to 140/88)");
+
+  /* The clinician's own entry of it (her role, as the server says: `clinician` on the event). */
+  assert_int_equal(enter_baseline(a, ALARM_CLINICIAN, id, 140, 88, at3), 200);
+  assert_int_equal(alarm_restart(a), 0); /* the entry's `clinician` folded from the log */
+  alarm_discharge(a, id, msg, sizeof msg);
+  if (strstr(msg, "the pre-dose BP was")) fail_msg("the clinician's entry did not lift the hold: %s", msg);
+  clinician_acks_new(a, id);
+  discharges(a, id, "held after the clinician entered the baseline herself");
+}
+
+/* AW2: the nurse's 130/100 for 128/80 holds; the clinician acknowledges the
+ * alerts without confirming it; the nurse amends it again, the heart rate
+ * alone: still held. The clinician confirms it; then a nurse's correction of
+ * the heart rate holds nothing (the BP is the one the clinician stands by). */
+static void a_second_amendment_of_the_heart_rate_alone_keeps_the_hold(void **state) {
+  alarm_serve *a = *state;
+  uint64_t id = alarm_ketamine_in_infusion(a, ALARM_KETAMINE_SCREENING);
+  dosed_to_a_repeat_of_130_105(a, id);
+  assert_int_equal(amend_baseline(a, NULL, id, 130, 100, "mis-typed"), 200);
+  clinician_acks_new(a, id);
+  const char *hr75 = "{\"item\": \"screening.baseline\", \"value\": {\"sbp\": 130, \"dbp\": 100, \"hr\": 75, "
+                     "\"spo2\": 98, \"rr\": 14}, \"reason\": \"HR mis-typed\"}";
+  assert_int_equal(alarm_cmd(a, NULL, id, "amend", hr75), 200);
+  clinician_acks_new(a, id);
+  char msg[4096];
+  if (alarm_discharge(a, id, msg, sizeof msg) == 200) fail_msg("discharged after a nurse's second amendment");
+  alarm_held_saying(a, id, "the pre-dose BP was amended after the dose by " SERVE_USER " (128/80 to 130/100)");
+
+  assert_int_equal(amend_baseline(a, ALARM_CLINICIAN, id, 130, 100, "confirmed against the screening sheet"), 200);
+  const char *hr76 = "{\"item\": \"screening.baseline\", \"value\": {\"sbp\": 130, \"dbp\": 100, \"hr\": 76, "
+                     "\"spo2\": 98, \"rr\": 14}, \"reason\": \"HR 76\"}";
+  assert_int_equal(alarm_cmd(a, NULL, id, "amend", hr76), 200);
+  clinician_acks_new(a, id);
+  discharges(a, id, "held by a nurse's heart rate after the clinician confirmed the BP");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(a_nurses_amendment_after_the_dose_holds_the_discharge, alarm_setup_ketamine,
@@ -172,6 +290,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_clinicians_amendment_after_the_dose_does_not_hold, alarm_setup_ketamine,
                                       alarm_teardown),
       cmocka_unit_test_setup_teardown(a_nurses_amendment_before_the_dose_does_not_hold, alarm_setup_ketamine,
+                                      alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_later_entry_of_the_baseline_after_the_dose_holds_the_discharge,
+                                      alarm_setup_ketamine, alarm_teardown),
+      cmocka_unit_test_setup_teardown(a_second_amendment_of_the_heart_rate_alone_keeps_the_hold, alarm_setup_ketamine,
                                       alarm_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

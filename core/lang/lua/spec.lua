@@ -249,7 +249,7 @@ local function flatten(list, out, problems, spec_where)
 end
 
 local ACTION_KEYS = { record = true, ack = true, amend = true, skip = true, advance = true, discharge = true,
-                      rems_submitted = true, reason = true,
+                      rems_submitted = true, reason = true, clinician = true,
                       override = true, holds = true, abort = true, actor = true, start = true }
 
 -- Checks one expectation's table; returns its kind or nil, message.
@@ -371,7 +371,8 @@ local function run_spec(s, report)
       for k in pairs(n.body) do
         if not ACTION_KEYS[k] then
           problems[#problems + 1] = { where = n.where, message = fmt("unknown step '%s' (start, record, ack, amend, skip, "
-                                                                  .. "advance, discharge, override, abort, rems_submitted)", tostring(k)) }
+                                                                  .. "advance, discharge, override, abort, rems_submitted, "
+                                                                  .. "clinician)", tostring(k)) }
         end
       end
       -- reason: an acknowledgement's (a carried alert needs one), nothing else's.
@@ -430,6 +431,17 @@ local function run_spec(s, report)
         end
         step = {}
         for k, x in pairs(n.body) do if k ~= "start" and k ~= "actor" then step[k] = x end end
+      end
+      -- A record's observed_at as a time from the visit's start ("8m", as at's): a late entry.
+      local observed = type(step.record) == "table" and type(step.record.observed_at) == "string"
+                       and duration(step.record.observed_at)
+      if observed then
+        local record = {}
+        for k, x in pairs(step.record) do record[k] = x end
+        record.observed_at = t0 + observed
+        local copy = {}
+        for k, x in pairs(step) do copy[k] = x end
+        copy.record, step = record, copy
       end
       if ok and next(step) ~= nil then ok, desc, err = host.step(visit, actor, step) end
       if not ok then

@@ -1643,6 +1643,17 @@ local function synthetic_view(p, at, state, now, over, read)
   end
   -- Synthetic readings are never amended (view.c's amended: docs/safety.md U6).
   function view.amended(ref) item(ref) return nil end
+  -- Each synthetic reading its own entry, in the order observed, by no clinician (view.c's
+  -- changes: docs/safety.md AW1): the value after each is its own.
+  function view.changes(ref)
+    local it, rs = item(ref)
+    local out = {}
+    for i, r in ipairs(rs) do
+      out[i] = { seq = r.seq or r.at, by = "lint", clinician = false, amendment = false, observed_at = r.at,
+                 value = wrap(it, r.v) }
+    end
+    return out
+  end
   function view.age(ref) local _, rs = item(ref) return rs[#rs] and (now - rs[#rs].at) end
   -- Each synthetic reading is a checkpoint's own: the gates that count
   -- checkpoints with none (docs/safety.md AG4) pass here; the engine's view

@@ -1,10 +1,11 @@
--- A pre-dose BP amended after the dose is a clinician's decision (docs/safety.md U6, AQ2). After
--- the devices every rise is judged from it (bp_rise, and through it the prescriber's leaving
--- "yes") and the REMS form reports it as the BP before dosing. Amended after the dose by someone
--- who is not a clinician, leaving holds naming who and both readings (lib.predose_amended) and the
--- carried medium alert baseline_amended says what the amendment changes; a clinician's amendment
--- (`clinician = true`, as the server says of one) confirms it; a nurse's before the dose is the
--- reading the dose was given on.
+-- A pre-dose BP changed after the dose is a clinician's decision (docs/safety.md U6, AQ2, AW1,
+-- AW2). After the devices every rise is judged from it (bp_rise, and through it the prescriber's
+-- leaving "yes") and the REMS form reports it as the BP before dosing. Changed after the dose by
+-- someone who is not a clinician, by an amendment or a later entry, whatever else the change
+-- carries, leaving holds naming who and both readings (lib.predose_changed) and the carried medium
+-- alert baseline_amended says what the change does; a clinician's amendment or entry (`clinician =
+-- true`, as the server says of one) confirms it; a nurse's before the dose is the reading the dose
+-- was given on.
 local session = require "session"
 local bp = session.bp
 
@@ -52,5 +53,49 @@ return {
     expect "120m" { no_alert = "baseline_amended" },
     session.discharge(),
     expect "135m" { discharged = true },
+  },
+
+  spec "A pre-dose BP entered after the devices holds leaving as an amendment does" {
+    no_other = { "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    at "118m" { record = { bp = bp(170, 104) } },
+    expect "118m" { alert = "bp_rise", priority = "medium" },
+    at "119m" { actor = "dr:kim", ack = "bp_rise", reason = "seen, repeat at leaving" },
+    -- Observed in predose (2m30s, after the reading of 2m), entered now: the newest pre-dose BP.
+    at "120m" { record = { predose_vitals = bp(138, 88, { spo2 = 98, rr = 14 }), observed_at = "2m30s" } },
+    expect "120m" { alert = "baseline_amended", priority = "medium",
+                    message = "Pre-dose BP entered again after the dose by nurse: 128/78 to 138/88. Every rise is "
+                              .. "now judged from 138/88. The last BP 170/104, a rise that alerts from 128/78, no "
+                              .. "longer is. The REMS form's BP before dosing says 138/88." },
+    session.discharge(nil, true),
+    at "135m" { discharge = true },
+    expect "135m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was entered again after the dose by nurse (128/78 to 138/88)" },
+    at "136m" { actor = "dr:kim", amend = { item = "predose.predose_vitals", clinician = true,
+                                            value = bp(138, 88, { spo2 = 98, rr = 14 }),
+                                            reason = "the 2m30s reading is the pre-dose one" } },
+    at "137m" { actor = "dr:kim", ack = "baseline_amended", reason = "confirmed" },
+    at "138m" { discharge = true },
+    expect "138m" { discharged = true },
+  },
+
+  spec "A second amendment of the pre-dose heart rate only keeps leaving held" {
+    no_other = { "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(),
+    at "120m" { amend = { item = "predose.predose_vitals", value = bp(138, 88, { spo2 = 98, rr = 14 }),
+                          reason = "mis-typed" } },
+    expect "120m" { alert = "baseline_amended", priority = "medium", message = "128/78 to 138/88" },
+    at "121m" { actor = "dr:kim", ack = "baseline_amended", reason = "will check the paper record" },
+    at "122m" { amend = { item = "predose.predose_vitals", value = bp(138, 88, { hr = 72, spo2 = 98, rr = 14 }),
+                          reason = "HR mis-typed" } },
+    expect "122m" { alert = "baseline_amended", priority = "medium", message = "128/78 to 138/88" },
+    session.discharge(nil, true),
+    at "135m" { discharge = true },
+    expect "135m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was amended after the dose by nurse (128/78 to 138/88)" },
   },
 }

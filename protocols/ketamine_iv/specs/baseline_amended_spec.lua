@@ -1,10 +1,12 @@
--- A pre-dose baseline amended after the dose is a clinician's decision (docs/safety.md U6, AQ2:
--- a nurse's 130/100 for 128/80, "mis-typed", lifted the discharge's BP-recovery hold). Amended
--- after the dose by someone who is not a clinician, the discharge holds naming who and both
--- readings (lib.baseline_amended) and the carried medium alert baseline_amended says what the
--- amendment changes; a clinician's amendment (`clinician = true`, as the server says of one)
--- confirms it and lifts the hold (the alert waits for a clinician's acknowledgement, with a
--- reason, as every carried alert); a nurse's before the dose is the baseline the dose was given on.
+-- A pre-dose baseline changed after the dose is a clinician's decision (docs/safety.md U6, AQ2:
+-- a nurse's 130/100 for 128/80, "mis-typed", lifted the discharge's BP-recovery hold; AW1: a later
+-- entry of the baseline did the same; AW2: a second amendment that changed only the heart rate
+-- lifted the hold). Its BP changed after the dose by someone who is not a clinician, by an
+-- amendment or a later entry, the discharge holds naming who and both readings
+-- (lib.baseline_changed) and the carried medium alert baseline_amended says what the change does;
+-- a clinician's amendment or entry (`clinician = true`, as the server says of one) confirms it and
+-- lifts the hold (the alert waits for a clinician's acknowledgement, with a reason, as every
+-- carried alert); a nurse's before the dose is the baseline the dose was given on.
 local visit = require "visit"
 local vitals = visit.vitals
 
@@ -92,5 +94,90 @@ return {
     at "114m" { discharge = true },
     expect "114m" { gate_blocked = "discharge",
                     reason = "the pre-dose BP was amended after the dose by nurse (130/80 to 100/60)" },
+  },
+
+  spec "A later entry of the baseline after the dose holds the discharge as an amendment does" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    -- Observed in screening (at 8m, after the baseline of 2m), entered now: the newest baseline.
+    at "114m" { record = { baseline = vitals(138, 88), observed_at = "8m" } },
+    expect "114m" { alert = "baseline_amended", priority = "medium",
+                    message = "Pre-dose BP entered again after the dose by nurse: 130/80 to 138/88. Every rise and "
+                              .. "the BP recovery to leave are now judged from 138/88. The last vitals 132/98, not "
+                              .. "back near 130/80" },
+    at "115m" { discharge = true },
+    expect "115m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was entered again after the dose by nurse (130/80 to 138/88): a "
+                             .. "clinician confirms it (amends it again or overrides)" },
+    at "116m" { actor = "dr:kim", amend = { item = "screening.baseline", value = vitals(138, 88), clinician = true,
+                                            reason = "the 08:08 reading is the pre-dose one" } },
+    at "117m" { actor = "dr:kim", ack = "baseline_amended", reason = "confirmed" },
+    at "118m" { discharge = true },
+    expect "118m" { discharged = true },
+  },
+
+  spec "A clinician's later entry of the baseline after the dose is taken as it is" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    at "114m" { actor = "dr:kim", clinician = true,
+                record = { baseline = vitals(138, 88), observed_at = "8m" } },
+    expect "114m" { no_alert = "baseline_amended" },
+    at "115m" { discharge = true },
+    expect "115m" { discharged = true },
+  },
+
+  spec "A second amendment of the heart rate only keeps the hold; after a clinician's it holds nothing" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    at "114m" { amend = { item = "screening.baseline", value = vitals(130, 100), reason = "mis-typed" } },
+    expect "114m" { alert = "baseline_amended", priority = "medium" },
+    expect "114m" { alert = "bp_caution", priority = "low" },
+    -- A clinician acknowledges both without confirming the reading: the hold stays.
+    at "115m" { actor = "dr:kim", ack = "baseline_amended", reason = "will check the screening sheet" },
+    at "115m" { actor = "dr:kim", ack = "bp_caution", reason = "seen" },
+    at "116m" { amend = { item = "screening.baseline", value = vitals(130, 100, { hr = 75 }), reason = "HR mis-typed" } },
+    -- Changed again, still unconfirmed: the alert is raised again for the clinician.
+    expect "116m" { alert = "baseline_amended", priority = "medium", message = "130/80 to 130/100" },
+    at "117m" { discharge = true },
+    expect "117m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was amended after the dose by nurse (130/80 to 130/100)" },
+    at "118m" { actor = "dr:kim", amend = { item = "screening.baseline", value = vitals(130, 100, { hr = 75 }),
+                                            clinician = true, reason = "confirmed against the screening sheet" } },
+    -- The BP a clinician stands by now is 130/100: a nurse's correction of the heart rate holds nothing.
+    at "118m" { actor = "dr:kim", ack = "baseline_amended", reason = "confirmed" },
+    at "119m" { amend = { item = "screening.baseline", value = vitals(130, 100, { hr = 76 }), reason = "HR 76" } },
+    expect "119m" { no_alert = "baseline_amended" },
+    at "120m" { discharge = true },
+    expect "120m" { discharged = true },
+  },
+
+  spec "A later entry of a baseline observed before the one in effect changes nothing" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    -- Observed at 1m, before the baseline of 2m: that one is still the newest, the baseline.
+    at "114m" { record = { baseline = vitals(138, 88), observed_at = "1m" } },
+    expect "114m" { no_alert = "baseline_amended" },
+    at "115m" { discharge = true },
+    expect "115m" { gate_blocked = "discharge", reason = "last vitals diastolic 98 is more than 20% away from the baseline 80" },
   },
 }

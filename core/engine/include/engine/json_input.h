@@ -13,8 +13,11 @@
 
 #include "vigil/vigil.h"
 
-/* vigil_visit_record_json: values is {"item": value, "vitals": {...}, "observed_at": "..."}. */
-int vigil__visit_record_value(vigil_engine *e, uint64_t visit, const char *actor, const json_t *values);
+/* vigil_visit_record_json: values is {"item": value, "vitals": {...}, "observed_at": "..."};
+ * clinician: the caller says the actor is a clinician (the event's
+ * `clinician`, visit.changes: docs/safety.md AW1), which
+ * vigil_visit_record_json never says. */
+int vigil__visit_record_value(vigil_engine *e, uint64_t visit, const char *actor, int clinician, const json_t *values);
 /* vigil_visit_amend_json: value is the item's new value (any JSON value);
  * clinician: the caller says the actor is a clinician (the event's
  * `clinician`, visit.amended: docs/safety.md U6), which vigil_visit_amend_json
