@@ -108,10 +108,17 @@ end
 -- severe one of the same hold (`ref`'s readings back to the last one under the hold) keeps it.
 -- `what` names the reading ("Baseline"; "Pre-start", a repeat in the infusion: AN13), `ref` its
 -- item ("screening.baseline", "infusion.vitals"). The alert and the hold's block, or nil under
--- the hold.
+-- the hold. A baseline changed after the start (an amendment, a later entry: docs/safety.md AW3)
+-- says so, and asks for the clinician, not for a start that has happened.
 function lib.predose_bp_hold(x, what, visit, ref)
   local s, d = visit.param("sbp_hold"), visit.param("dbp_hold")
   if x.sbp < s and x.dbp < d then return nil end
+  if visit.value("infusion.infusion_started") == true then
+    return { v.alert.medium(fmt("%s BP %s, recorded after the start, is at or above the hold limit %g/%g: tell the "
+                                .. "clinician.", what, bp(x), s, d), { id = "bp_hold", value = math.max(x.sbp - s, x.dbp - d) }),
+             v.block(fmt("%s BP %s, recorded after the start, is at or above the hold limit %g/%g: a clinician "
+                         .. "reviews it (or overrides).", what, bp(x), s, d)) }
+  end
   local past = math.max(x.sbp - s, x.dbp - d)
   local severe_s, severe_d = visit.param("sbp_severe"), visit.param("dbp_severe")
   local function severe(r) return r.sbp > severe_s or r.dbp > severe_d end
@@ -321,6 +328,16 @@ function lib.bp_not_recovered(x, visit, b)
     end
   end
   return nil
+end
+
+-- x past the limits s/d (`past(value, limit)`), in words: "BP 176/102 is above 140/90" when both
+-- parts are, else the part that is ("BP 130/100 has a diastolic of 100, above 90 (140/90)"), as
+-- esketamine_rems's lib.flag_words (docs/safety.md AS6, AW3: 130 is not above 140).
+function lib.above_words(what, x, s, d)
+  if x.sbp > s and x.dbp > d then return fmt("%s %s is above %g/%g", what, bp(x), s, d) end
+  local part, value, limit = "systolic", x.sbp, s
+  if x.sbp <= s then part, value, limit = "diastolic", x.dbp, d end
+  return fmt("%s %s has a %s of %g, above %g (%g/%g)", what, bp(x), part, value, limit, s, d)
 end
 
 -- Whether two readings have the same BP (nil alike: neither recorded).

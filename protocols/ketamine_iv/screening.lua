@@ -240,8 +240,11 @@ return v.phase "screening" {
         local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
         local hold = x.sbp >= visit.param("sbp_hold") or x.dbp >= visit.param("dbp_hold")
         if not hold and (x.sbp > s or x.dbp > d) then
-          return v.alert.low(fmt("Baseline BP %s is above %g/%g: the clinician should weigh risk against benefit "
-                                 .. "before dosing.", lib.bp(x), s, d),
+          -- After the start (an amendment, a later entry: docs/safety.md AW3) the dose is given.
+          local next_step = visit.value("infusion.infusion_started") == true
+                            and "recorded after the start: tell the clinician."
+                            or "the clinician should weigh risk against benefit before dosing."
+          return v.alert.low(fmt("%s: %s", lib.above_words("Baseline BP", x, s, d), next_step),
                              { id = "bp_caution", value = math.max(x.sbp - s, x.dbp - d) })
         end
       end,

@@ -25,7 +25,10 @@ return {
     at "114m" { discharge = true },
     expect "114m" { gate_blocked = "discharge", reason = "last vitals diastolic 98 is more than 20% away from the baseline 80" },
     at "115m" { amend = { item = "screening.baseline", value = vitals(130, 100), reason = "mis-typed" } },
-    expect "115m" { alert = "bp_caution", priority = "low" },
+    -- Its words (docs/safety.md AW3): the part past the figure, and what to do after the start.
+    expect "115m" { alert = "bp_caution", priority = "low",
+                    message = "Baseline BP 130/100 has a diastolic of 100, above 90 (140/90): recorded after the start: "
+                              .. "tell the clinician." },
     expect "115m" { alert = "baseline_amended", priority = "medium",
                     message = "Pre-dose BP amended after the dose by nurse: 130/80 to 130/100. Every rise and the "
                               .. "BP recovery to leave are now judged from 130/100. The last vitals 132/98, not back "
@@ -179,5 +182,23 @@ return {
     expect "114m" { no_alert = "baseline_amended" },
     at "115m" { discharge = true },
     expect "115m" { gate_blocked = "discharge", reason = "last vitals diastolic 98 is more than 20% away from the baseline 80" },
+  },
+
+  spec "A baseline at the hold limit recorded after the start asks for the clinician, not for a start" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = DISCHARGE_CHECKS },
+    at "114m" { amend = { item = "screening.baseline", value = vitals(185, 112), reason = "mis-typed" } },
+    expect "114m" { alert = "bp_hold", priority = "medium",
+                    message = "Baseline BP 185/112, recorded after the start, is at or above the hold limit 180/110: "
+                              .. "tell the clinician." },
+    expect "114m" { alert = "baseline_amended", priority = "medium" },
+    at "115m" { discharge = true },
+    expect "115m" { gate_blocked = "discharge",
+                    reason = "Baseline BP 185/112, recorded after the start, is at or above the hold limit 180/110: a "
+                             .. "clinician reviews it (or overrides)" },
   },
 }
