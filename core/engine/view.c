@@ -196,30 +196,34 @@ static int l_amended(lua_State *L) {
   return 1;
 }
 
-/* The value visit.value(item) gave when the log was at seq, or NULL when no
- * reading was recorded by then: the newest by observed time of the readings
- * entered by then (the array keeps them in that order, a later entry between
- * them), as it stood then (amended since: the value the first amendment after
- * seq replaced). */
-static const val *value_as_of(const vigil_engine *e, const visit *v, int item, uint64_t seq) {
+/* The reading visit.value(item) gave when the log was at seq (its index), or
+ * -1 when none was recorded by then: the newest by observed time of the
+ * readings entered by then (the array keeps them in that order, a later entry
+ * between them), and its value then in *value (amended since: the value the
+ * first amendment after seq replaced). */
+static int64_t reading_as_of(const vigil_engine *e, const visit *v, int item, uint64_t seq, const val **value) {
   const item_state *s = &v->items[item];
   for (uint32_t i = vigil__late_record_n(e, v, item); i-- > 0;) {
     const reading *r = &s->r[i];
     if (r->entered_seq > seq) continue;
-    if (r->changed_seq <= seq) return &r->v;
-    for (uint32_t j = 0; j < v->n_amends; j++) {
-      const amendment *a = &v->amends[j];
-      if (a->item == (uint32_t)item && a->entered_seq == r->entered_seq && a->seq > seq) return &a->previous;
-    }
-    return &r->v;
+    *value = &r->v;
+    if (r->changed_seq > seq)
+      for (uint32_t j = 0; j < v->n_amends; j++) {
+        const amendment *a = &v->amends[j];
+        if (a->item == (uint32_t)item && a->entered_seq == r->entered_seq && a->seq > seq) {
+          *value = &a->previous;
+          break;
+        }
+      }
+    return i;
   }
-  return NULL;
+  return -1;
 }
 
 typedef struct change {
-  uint64_t seq;
+  uint64_t seq, entered_seq; /* its own place in the log; the entry of the reading it entered or amended */
   const char *actor;
-  int64_t at; /* the observed time of the reading it entered or amended */
+  int64_t at, made_at; /* the observed time of that reading; when the change was made */
   uint8_t clinician, amendment;
 } change;
 
@@ -232,12 +236,16 @@ static int change_cmp(const void *a, const void *b) {
  * each amendment, in the order recorded, as a table of `seq` (its place in
  * the log), `by`, `clinician` (true when the server said a clinician made
  * it), `amendment` (false for an entry), `observed_at` (of the reading it
- * entered or amended) and `value` (visit.value(ref) right after it: a late
- * entry observed before the newest leaves it as it was). For a check that a
- * value judged from (a pre-dose BP) changed after the dose, by an amendment
- * or a later entry, and whether a clinician made the change (docs/safety.md
- * AW1, AW2). The record's, whatever the view: a late entry judged as of its
- * time does not hide the readings observed after it from here. */
+ * entered or amended), `recorded_at` (when it was made), `value`
+ * (visit.value(ref) right after it: a late entry observed before the newest
+ * leaves it as it was) and `newest` (whether the reading it entered or
+ * amended is the one visit.value gave right after it: an amendment's always
+ * is; an entry observed before the newest is not). For a check that a value
+ * judged from (a pre-dose BP) changed after the dose, by an amendment or a
+ * later entry, and whether a clinician made it the value in effect
+ * (docs/safety.md AW1, AW2). The record's, whatever the view: a late entry
+ * judged as of its time does not hide the readings observed after it from
+ * here. */
 static int l_changes(lua_State *L) {
   const vigil_engine *e = engine_of(L);
   visit *v = current(L);
@@ -250,20 +258,22 @@ static int l_changes(lua_State *L) {
   /* Scratch in a userdatum, not malloc: a Lua error below frees it. */
   change *c = lua_newuserdatauv(L, n ? n * sizeof *c : 1, 0);
   size_t k = 0;
-  for (uint32_t i = 0; i < readings; i++)
-    c[k++] = (change){s->r[i].entered_seq, s->r[i].actor, s->r[i].at, s->r[i].clinician, 0};
+  for (uint32_t i = 0; i < readings; i++) {
+    const reading *r = &s->r[i];
+    c[k++] = (change){r->entered_seq, r->entered_seq, r->actor, r->at, r->recorded_at, r->clinician, 0};
+  }
   for (uint32_t j = 0; j < v->n_amends; j++) {
     const amendment *a = &v->amends[j];
     if (a->item != (uint32_t)item) continue;
     int64_t at = 0;
     for (uint32_t i = 0; i < readings; i++)
       if (s->r[i].entered_seq == a->entered_seq) at = s->r[i].at;
-    c[k++] = (change){a->seq, a->actor, at, a->clinician, 1};
+    c[k++] = (change){a->seq, a->entered_seq, a->actor, at, a->at, a->clinician, 1};
   }
   qsort(c, n, sizeof *c, change_cmp);
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 8);
     lua_pushinteger(L, (lua_Integer)c[i].seq);
     lua_setfield(L, -2, "seq");
     lua_pushstring(L, c[i].actor ? c[i].actor : "");
@@ -274,9 +284,14 @@ static int l_changes(lua_State *L) {
     lua_setfield(L, -2, "amendment");
     lua_pushinteger(L, (lua_Integer)c[i].at);
     lua_setfield(L, -2, "observed_at");
-    const val *now = value_as_of(e, v, item, c[i].seq);
+    lua_pushinteger(L, (lua_Integer)c[i].made_at);
+    lua_setfield(L, -2, "recorded_at");
+    const val *now = NULL;
+    int64_t in_effect = reading_as_of(e, v, item, c[i].seq, &now);
     vigil__val_push_lua(L, now ? *now : VAL_NIL_);
     lua_setfield(L, -2, "value");
+    lua_pushboolean(L, in_effect >= 0 && s->r[in_effect].entered_seq == c[i].entered_seq);
+    lua_setfield(L, -2, "newest");
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   return 1;

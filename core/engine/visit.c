@@ -377,6 +377,7 @@ static int add_amendment(visit *v, int item, const reading *r, const vigil_event
   val *clinician = vigil__val_get(d, K(clinician));
   val *previous = vigil__val_get(d, K(previous));
   a[v->n_amends++] = (amendment){.seq = ev->seq,
+                                 .at = ev->time,
                                  .entered_seq = r->entered_seq,
                                  .item = (uint32_t)item,
                                  .clinician = clinician && clinician->type == VAL_BOOL && clinician->u.b,

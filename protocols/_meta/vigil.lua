@@ -104,12 +104,13 @@ function Visit.amended(ref, k) end
 --- How the item's value came to be: each entry of a reading and each amendment, in the order
 --- recorded: `seq` (its place in the log, as recorded_seq's), `by`, `clinician` (true when the
 --- server said a clinician made it), `amendment` (false for an entry), `observed_at` (of the
---- reading it entered or amended) and `value` (visit.value(ref) right after it; a late entry
---- observed before the newest reading leaves it as it was). For a check that a value judged from
+--- reading it entered or amended), `recorded_at` (when it was made), `value` (visit.value(ref)
+--- right after it; a late entry observed before the newest reading leaves it as it was) and
+--- `newest` (whether the reading it entered or amended is the one in effect right after it). For a check that a value judged from
 --- (a pre-dose BP) changed after the dose, and whether a clinician changed it. Lint's synthetic
 --- readings are each an entry of their own, in the order observed, by no clinician.
 ---@param ref vigil.ItemRef
----@return {seq: integer, by: string, clinician: boolean, amendment: boolean, observed_at: integer, value: any}[]
+---@return {seq: integer, by: string, clinician: boolean, amendment: boolean, observed_at: integer, recorded_at: integer, value: any, newest: boolean}[]
 function Visit.changes(ref) end
 --- How long ago the latest reading was observed, in ms (visit.now() - visit.observed_at(ref)); nil
 --- if never recorded.
@@ -381,6 +382,20 @@ function vigil.note(text) end
 ---@param duration vigil.Duration
 ---@return integer
 function vigil.ms(duration) end
+
+--- What of item `ref` changed after a dose, given at `at` (its observed time) by the entry `seq`
+--- (visit.recorded_seq), that no clinician stands by, walked through visit.changes: a change made
+--- before the dose's entry and at or before its time is before it; the value stood by is the one
+--- in effect before the dose, or the one a clinician's later change made the value in effect (an
+--- amendment, or an entry of the newest reading). `same(a, b)` says whether two values (either may
+--- be nil) are alike for the question. nil when the value now is alike the one stood by.
+---@param visit vigil.Visit
+---@param ref vigil.ItemRef
+---@param seq integer
+---@param at integer
+---@param same fun(a: any, b: any): boolean
+---@return {previous: any, now: any, by: string, how: "amended"|"entered again"|"entered"}|nil
+function vigil.changed_since(visit, ref, seq, at, same) end
 
 --- Engine time, milliseconds since the epoch (UTC); simulated in tests.
 ---@return integer

@@ -207,8 +207,11 @@ function lib.with_predose_vitals_rules(item, rules)
     check = function(x, visit)
       local s, d = visit.param("sbp_caution"), visit.param("dbp_caution")
       if lib.above_guide(x, visit) then
-        return v.alert.low(fmt("Pre-dose BP %s is above %g/%g: the prescriber should weigh risk against benefit "
-                               .. "before dosing.", lib.bp(x), s, d),
+        -- After the devices (an amendment, a later entry: docs/safety.md AW3, AX6) the dose is given.
+        local next_step = visit.value("dosing.devices_administered") == true
+                          and "recorded after the dose: tell the prescriber."
+                          or "the prescriber should weigh risk against benefit before dosing."
+        return v.alert.low(fmt("Pre-dose BP %s is above %g/%g: %s", lib.bp(x), s, d, next_step),
                            { id = "bp_caution", value = math.max(x.sbp - s, x.dbp - d) })
       end
     end,
@@ -275,34 +278,24 @@ end
 -- the prescriber's leaving "yes": AQ1) and what the REMS form reports as the BP before dosing:
 -- changing it is a clinician's decision, whatever changes it and whatever else the change
 -- carries. The BP a clinician stands by is each reading's in effect when the devices were given
--- (their first entry: visit.recorded_seq), or the one a clinician's later change left (an
--- amendment or an entry); walked through visit.changes. Returns the change ({ previous = the
--- reading stood by, nil when none was recorded before the dose; now = the reading in effect now;
+-- (their first entry and its observed time), or the one a clinician's later change made the
+-- reading (an amendment, or an entry of the newest reading): v.changed_since. Returns the change
+-- ({ previous = the reading stood by, nil when none was recorded before the dose; now = the reading in effect now;
 -- by = who last changed the BP; how = "amended", "entered again" or "entered" (none before) }),
 -- the words of leaving's hold and the item, or nil when both readings' BP is the one stood by or
 -- the devices were not given.
 function lib.predose_changed(visit)
   if visit.value("dosing.devices_administered") ~= true then return nil end
-  local _, dosed = visit.recorded_seq("dosing.devices_administered", visit.count("dosing.devices_administered"))
+  local first = visit.count("dosing.devices_administered")
+  local _, dosed = visit.recorded_seq("dosing.devices_administered", first)
+  local at = visit.observed_at("dosing.devices_administered", first)
   for _, ref in ipairs({ "predose.predose_vitals", "dosing.vitals" }) do
-    local stood, change, before
-    for _, c in ipairs(visit.changes(ref)) do
-      if c.seq < dosed or c.clinician then
-        stood, change = c.value, nil
-      elseif not same_bp(c.value, before) then
-        change = c
-      end
-      before = c.value
-    end
-    -- The record's reading now: the value after the last change (a late reading judged as of its
-    -- time sees itself as the newest; visit.changes is the record's).
-    local now = before
-    if change and not same_bp(now, stood) then
-      local changed = { previous = stood, now = now, by = change.by,
-                         how = change.amendment and "amended" or stood and "entered again" or "entered" }
+    local changed = v.changed_since(visit, ref, dosed, at, same_bp)
+    if changed then
       return changed, fmt("the pre-dose BP was %s after the dose by %s (%s to %s): a clinician confirms it "
                           .. "(amends it again or overrides)", changed.how,
-                          changed.by, stood and lib.bp(stood) or "none before the dose", lib.bp(now)), ref
+                          changed.by, changed.previous and lib.bp(changed.previous) or "none before the dose",
+                          lib.bp(changed.now)), ref
     end
   end
   return nil

@@ -117,7 +117,7 @@ function lib.predose_bp_hold(x, what, visit, ref)
     return { v.alert.medium(fmt("%s BP %s, recorded after the start, is at or above the hold limit %g/%g: tell the "
                                 .. "clinician.", what, bp(x), s, d), { id = "bp_hold", value = math.max(x.sbp - s, x.dbp - d) }),
              v.block(fmt("%s BP %s, recorded after the start, is at or above the hold limit %g/%g: a clinician "
-                         .. "reviews it (or overrides).", what, bp(x), s, d)) }
+                         .. "decides and overrides this hold, with a reason.", what, bp(x), s, d)) }
   end
   local past = math.max(x.sbp - s, x.dbp - d)
   local severe_s, severe_d = visit.param("sbp_severe"), visit.param("dbp_severe")
@@ -353,34 +353,23 @@ end
 -- heart rate lifted the hold). After the dose the baseline is what every rise, fall and the
 -- recovery to leave is judged from: changing its BP is a clinician's decision, whatever changes it
 -- and whatever else the change carries. The BP a clinician stands by is the one in effect when the
--- dose was given (the infusion's first start entry: visit.recorded_seq), or the one a clinician's
--- later change left (an amendment or an entry: a clinician entering it confirms it); walked through
--- visit.changes. Returns nil when the baseline's BP now is that one or the dose was not given; else
+-- dose was given (the infusion's first start: its entry and observed time), or the one a
+-- clinician's later change made the baseline (an amendment, or an entry of the newest reading):
+-- v.changed_since. Returns nil when the baseline's BP now is that one or the dose was not given; else
 -- the change ({ previous = the baseline stood by, nil when none was recorded before the dose; now =
 -- the baseline in effect now; by = who last changed the BP; how = "amended", "entered again" or
 -- "entered" (none before) }) and the words of the hold.
 -- Source: docs/clinical/discharge-criteria.md, "BP back near baseline".
 function lib.baseline_changed(visit)
   if visit.value("infusion.infusion_started") ~= true then return nil end
-  local _, dosed = visit.recorded_seq("infusion.infusion_started", visit.count("infusion.infusion_started"))
-  local stood, change, before
-  for _, c in ipairs(visit.changes("screening.baseline")) do
-    if c.seq < dosed or c.clinician then
-      stood, change = c.value, nil
-    elseif not same_bp(c.value, before) then
-      change = c
-    end
-    before = c.value
-  end
-  -- The record's baseline now: the value after the last change (a late reading judged as of its
-  -- time sees itself as the baseline; visit.changes is the record's).
-  local now = before
-  if change == nil or same_bp(now, stood) then return nil end
-  local changed = { previous = stood, now = now, by = change.by,
-                     how = change.amendment and "amended" or stood and "entered again" or "entered" }
+  local first = visit.count("infusion.infusion_started")
+  local _, dosed = visit.recorded_seq("infusion.infusion_started", first)
+  local at = visit.observed_at("infusion.infusion_started", first)
+  local changed = v.changed_since(visit, "screening.baseline", dosed, at, same_bp)
+  if changed == nil then return nil end
   return changed, fmt("the pre-dose BP was %s after the dose by %s (%s to %s): a clinician confirms it (amends "
                       .. "it again or overrides)", changed.how, changed.by,
-                      stood and bp(stood) or "none before the dose", bp(now))
+                      changed.previous and bp(changed.previous) or "none before the dose", bp(changed.now))
 end
 
 -- The last vitals at discharge: what of them is past its limit, as one text, or nil.

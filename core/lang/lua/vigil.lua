@@ -297,6 +297,33 @@ function api.note(text)
   return { outcome = "note", message = text }
 end
 
+-- What of item `ref` changed after a dose, given at `at` (its observed time) by the entry `seq`
+-- (visit.recorded_seq), that no clinician stands by (docs/safety.md AW1, AW2: a later entry or a
+-- second amendment of another field got round a check of the latest amendment). Walks
+-- visit.changes: a change is the dose's "before" when recorded before its entry and made at or
+-- before its time (a dose entered late with an earlier observed time comes before a change made in
+-- between: the try's AX2); the value stood by is the one in effect before the dose, or the one a
+-- clinician's later change made the value in effect (an amendment, or an entry that is the newest
+-- reading: one observed before it confirms nothing, AX1). `same(a, b)` says whether two values are
+-- alike for the question (a BP's two figures; either may be nil: none recorded). nil when the
+-- value now is alike the one stood by; else { previous = the value stood by (nil: none before the
+-- dose), now = the value in effect, by = who last changed it unlike, how = "amended", "entered
+-- again" or "entered" (none before) }.
+function api.changed_since(visit, ref, seq, at, same)
+  local stood, change, before
+  for _, c in ipairs(visit.changes(ref)) do
+    if (c.seq < seq and c.recorded_at <= at) or (c.clinician and c.newest) then
+      stood, change = c.value, nil
+    elseif not same(c.value, before) then
+      change = c
+    end
+    before = c.value
+  end
+  if change == nil or same(before, stood) then return nil end
+  local how = change.amendment and "amended" or stood ~= nil and "entered again" or "entered"
+  return { previous = stood, now = before, by = change.by, how = how }
+end
+
 -- Durations for rules: v.ms("5m") == 300000.
 function api.ms(s)
   local ms, err = parse_duration(s)
@@ -1650,7 +1677,7 @@ local function synthetic_view(p, at, state, now, over, read)
     local out = {}
     for i, r in ipairs(rs) do
       out[i] = { seq = r.seq or r.at, by = "lint", clinician = false, amendment = false, observed_at = r.at,
-                 value = wrap(it, r.v) }
+                 recorded_at = r.at, newest = true, value = wrap(it, r.v) }
     end
     return out
   end

@@ -98,4 +98,17 @@ return {
     expect "135m" { gate_blocked = "discharge",
                     reason = "the pre-dose BP was amended after the dose by nurse (128/78 to 138/88)" },
   },
+
+  spec "A pre-dose BP above the guide recorded after the dose says so, not 'before dosing'" {
+    no_other = { "alerts" },
+    session.predose(),
+    session.dosing(),
+    session.monitoring(nil, nil, true),
+    at "120m" { amend = { item = "predose.predose_vitals", value = bp(146, 92, { spo2 = 98, rr = 14 }),
+                          reason = "mis-typed" } },
+    -- docs/safety.md AX6: the dose is given; the prescriber is told, not asked to weigh dosing.
+    expect "120m" { alert = "bp_caution", priority = "low",
+                    message = "Pre-dose BP 146/92 is above 140/90: recorded after the dose: tell the prescriber." },
+    expect "120m" { alert = "baseline_amended", priority = "medium", message = "128/78 to 146/92" },
+  },
 }

@@ -199,6 +199,46 @@ return {
     at "115m" { discharge = true },
     expect "115m" { gate_blocked = "discharge",
                     reason = "Baseline BP 185/112, recorded after the start, is at or above the hold limit 180/110: a "
-                             .. "clinician reviews it (or overrides)" },
+                             .. "clinician decides and overrides this hold, with a reason" },
+  },
+
+  spec "A clinician's entry of a baseline older than the nurse's confirms nothing" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    visit.infusion(),
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    at "114m" { record = { baseline = vitals(138, 88), observed_at = "8m" } },
+    expect "114m" { alert = "baseline_amended", priority = "medium" },
+    -- Observed at 1m, before the nurse's 8m reading: the baseline is still hers (docs/safety.md AX1).
+    at "115m" { actor = "dr:kim", clinician = true, record = { baseline = vitals(130, 80), observed_at = "1m" } },
+    at "116m" { actor = "dr:kim", ack = "baseline_amended", reason = "the screening sheet says 130/80" },
+    at "117m" { discharge = true },
+    expect "117m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was entered again after the dose by nurse (130/80 to 138/88)" },
+  },
+
+  spec "A baseline amended before the start was recorded, and the start entered late before it, is after the dose" {
+    params = { weight = 70 },
+    no_other = { "alerts" },
+    visit.screening(70),
+    -- In the infusion, the pump running but not yet ticked: the nurse amends the baseline, then
+    -- records the start as observed two minutes before it (docs/safety.md AX2).
+    at "12m" { amend = { item = "screening.baseline", value = vitals(138, 88), reason = "the sheet says 138/88" } },
+    at "13m" { record = { infusion_started = true, pump_rate = 150, observed_at = "10m" } },
+    at "20m" { record = { vitals = vitals(134, 84), moaas = "5", dissociation = "present" } },
+    at "30m" { record = { vitals = vitals(134, 84), moaas = "5", dissociation = "present" } },
+    at "40m" { record = { vitals = vitals(134, 84), moaas = "5", dissociation = "present" } },
+    at "50m" { record = { vitals = vitals(134, 84), moaas = "5", dissociation = "present", infusion_stopped = true,
+                          volume_infused = 100, dose_given = 35 } },
+    at "51m" { advance = true },
+    visit.observation(),
+    at "113m" { record = { vitals = vitals(132, 98) } },
+    at "113m" { record = DISCHARGE_CHECKS },
+    at "114m" { discharge = true },
+    expect "114m" { gate_blocked = "discharge",
+                    reason = "the pre-dose BP was amended after the dose by nurse (130/80 to 138/88)" },
   },
 }
