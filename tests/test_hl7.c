@@ -2088,6 +2088,44 @@ static char *ehr_status(fixture *f) {
   return text;
 }
 
+/* When the visit started, as vigil gives it ("2026-01-05T08:30:00.123Z";
+ * a static buffer). */
+static const char *iso_started(fixture *f, uint64_t visit) {
+  static char iso[40];
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/visits/%llu", (unsigned long long)visit);
+  json_t *v = get_json(f, path, 200);
+  snprintf(iso, sizeof iso, "%s", text_at(v, "started_at") ? text_at(v, "started_at") : "");
+  json_decref(v);
+  return iso;
+}
+
+/* The same as HL7's DTM, as vigil sends it (20260105083000+0000). */
+static void hl7_time_of(fixture *f, uint64_t visit, char out[24]) {
+  const char *iso = iso_started(f, visit);
+  size_t k = 0;
+  for (const char *s = iso; *s && *s != '.' && k < 14; s++)
+    if (*s >= '0' && *s <= '9') out[k++] = *s;
+  snprintf(out + k, 24 - k, "+0000");
+}
+
+/* The index ("0", "1", ...; a static buffer) of the EHR line's OBR of item. */
+static const char *order_with(json_t *line, const char *item) {
+  static char at[24];
+  json_t *o;
+  size_t i;
+  json_array_foreach(json_object_get(line, "orders"), i, o) {
+    const char *it = json_string_value(json_object_get(o, "item"));
+    if (it && !strcmp(it, item)) {
+      snprintf(at, sizeof at, "%zu", i);
+      return at;
+    }
+  }
+  char *d = json_dumps(line, 0);
+  fail_msg("no OBR of %s in %s", item, d);
+  return NULL;
+}
+
 static int record_entry(fixture *f, uint64_t visit, const char *body) {
   return serve_request(&f->s, "POST", path_of_entries(visit), body, NULL);
 }
@@ -2095,7 +2133,8 @@ static int record_entry(fixture *f, uint64_t visit, const char *body) {
 /* Vitals and scores out (docs/hl7.md, issue 18 item 4): each reading of a
  * visit's numeric items reaches the EHR as an ORU^R01 that node-hl7-server
  * parses, with the patient's ADT record, the protocol's LOINC codes and
- * UCUM units; an amendment as C; an AE is sent again with the same MSH-10,
+ * UCUM units; an amendment as C under the filler number and observed time
+ * of the reading it corrects (K1); an AE is sent again with the same MSH-10,
  * an AR is not and the next goes; an outage of the EHR, and vigil killed
  * meanwhile, lose nothing; a kill -9 with results waiting sends nothing
  * twice but the one in flight. */
@@ -2150,18 +2189,45 @@ static void ehr_out(void **state) {
   text_is(l, "obx.1.unit", "%");
   if (strncmp(text_at(l, "control"), "VIGIL-R01-", 10)) fail_msg("MSH-10 '%s'", text_at(l, "control"));
   json_decref(l);
-  /* a number item, then its amendment as a correction (C) */
-  assert_int_equal(record_entry(f, visit, "{\"weight\": 70}"), 200);
-  l = manager_line(&m, at + 1, "patient=E1,item=one.weight,status=F,value=70,unit=kg", &at);
+  /* K1: a late entry of a reading and a number item (observed when the
+   * visit started), then the number amended, and amended again, a second
+   * later: each correction (C) names the reading it corrects, OBR-3 the
+   * original's filler number (<seq>-<k>: the entry's k-th reading), OBR-7
+   * and OBX-14 when that reading was observed, not when it was amended */
+  char observed[24];
+  hl7_time_of(f, visit, observed);
+  char entry[160];
+  snprintf(entry, sizeof entry, "{\"vitals\": {\"sbp\": 128, \"spo2\": 96}, \"weight\": 70, \"observed_at\": \"%s\"}",
+           iso_started(f, visit));
+  assert_int_equal(record_entry(f, visit, entry), 200);
+  l = manager_line(&m, at + 1, "patient=E1,status=F", &at);
+  const char *wk = order_with(l, "one.weight");
+  char filler[64], path[64];
+  snprintf(path, sizeof path, "orders.%s.filler", wk);
+  snprintf(filler, sizeof filler, "%s", text_at(l, path) ? text_at(l, path) : "");
+  if (!strchr(filler, '-')) fail_msg("the entry's weight is OBR-3 '%s', not <seq>-<k> of two readings", filler);
+  snprintf(path, sizeof path, "orders.%s.observed", wk);
+  text_is(l, path, observed);
   json_decref(l);
+  usleep(1100000); /* amended in a later second than the visit started */
   char amend[64];
   snprintf(amend, sizeof amend, "/api/v1/visits/%llu/amend", (unsigned long long)visit);
-  assert_int_equal(
-      serve_request(&f->s, "POST", amend, "{\"item\": \"weight\", \"value\": 72, \"reason\": \"re-weighed\"}", NULL),
-      200);
-  l = manager_line(&m, at + 1, "patient=E1,item=one.weight,status=C,value=72", &at);
-  text_is(l, "obx.0.status", "C");
-  json_decref(l);
+  for (int kg = 72; kg <= 73; kg++) {
+    snprintf(entry, sizeof entry, "{\"item\": \"weight\", \"value\": %d, \"reason\": \"re-weighed\"}", kg);
+    assert_int_equal(serve_request(&f->s, "POST", amend, entry, NULL), 200);
+    char want[96];
+    snprintf(want, sizeof want, "patient=E1,item=one.weight,status=C,value=%d", kg);
+    l = manager_line(&m, at + 1, want, &at);
+    text_is(l, "obx.0.status", "C");
+    if (strcmp(text_at(l, "orders.0.filler") ? text_at(l, "orders.0.filler") : "(none)", filler))
+      fail_msg("the correction to %d kg has OBR-3 '%s', not the original's '%s'", kg, text_at(l, "orders.0.filler"),
+               filler);
+    if (!strcmp(text_at(l, "time"), observed))
+      fail_msg("amended at the time observed (%s): the test proves nothing", observed);
+    text_is(l, "orders.0.observed", observed);
+    text_is(l, "obx.0.observed", observed);
+    json_decref(l);
+  }
 
   /* AE: sent again with the same MSH-10, then taken */
   uint64_t vae = serve_start_visit_at(&f->s, "chair", "AE-1", "Chair 6");
@@ -2193,14 +2259,21 @@ static void ehr_out(void **state) {
   if (!strstr(log, "EHR refused")) fail_msg("no 'EHR refused' in the log: %s", log);
   free(log);
 
-  /* the EHR goes away; three readings wait; vigil killed meanwhile and
-   * started again; the EHR back: all three arrive, in order */
+  /* the EHR goes away; three readings and the last one's amendment wait;
+   * vigil killed meanwhile and started again; the EHR back: all four
+   * arrive, in order, the correction naming the last reading (K1: learnt
+   * again from the log at the start) */
   manager_stop(&m);
   for (int sbp = 141; sbp <= 143; sbp++) {
     char body[64];
     snprintf(body, sizeof body, "{\"vitals\": {\"sbp\": %d, \"spo2\": 97}}", sbp);
     assert_int_equal(record_entry(f, visit, body), 200);
   }
+  assert_int_equal(serve_request(&f->s, "POST", amend,
+                                 "{\"item\": \"vitals\", \"value\": {\"sbp\": 144, \"spo2\": 97}, \"reason\": "
+                                 "\"misread\"}",
+                                 NULL),
+                   200);
   int down = 0;
   for (int i = 0; i < 100 && !down; i++) {
     char *text = serve_log(&f->s);
@@ -2214,7 +2287,12 @@ static void ehr_out(void **state) {
   peer_start(f, &m, "tests/hl7/ehr.cjs");
   json_decref(manager_line(&m, at + 1, "value=141,answered=AA", &at));
   json_decref(manager_line(&m, at + 1, "value=142,answered=AA", &at));
-  json_decref(manager_line(&m, at + 1, "value=143,answered=AA", &at));
+  l = manager_line(&m, at + 1, "value=143,answered=AA", &at);
+  snprintf(filler, sizeof filler, "%s", text_at(l, "orders.0.filler") ? text_at(l, "orders.0.filler") : "");
+  json_decref(l);
+  l = manager_line(&m, at + 1, "value=144,status=C,answered=AA", &at);
+  text_is(l, "orders.0.filler", filler);
+  json_decref(l);
 
   /* kill -9 with six results waiting: after the restart each arrives, and
    * none is taken twice but (at most) the one in flight at the kill */
@@ -2238,8 +2316,8 @@ static void ehr_out(void **state) {
     twice += ehr_lines(&m, want, NULL, NULL) > 1;
   }
   if (most > 2 || twice > 1) fail_msg("a result taken %zu times; %zu of the six taken twice", most, twice);
-  /* before the last kill, every result once: E1 131, 70, 72, AE-1 140, 132, 141-143 */
-  if (aa - 6 - twice != 8) fail_msg("%zu results taken (AA), not 8 + 6 (+%zu in flight)", aa, twice);
+  /* before the last kill, every result once: E1 131, 128 with 70, 72, 73, AE-1 140, 132, 141-143, 144 */
+  if (aa - 6 - twice != 10) fail_msg("%zu results taken (AA), not 10 + 6 (+%zu in flight)", aa, twice);
 }
 #undef m
 

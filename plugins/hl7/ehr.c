@@ -14,7 +14,10 @@
  * units come from the protocol through api->visit_json (the mapping the
  * FHIR export reads); the patient's authority, name, birth date and sex from
  * their last patient.recorded in the log (followed as it grows, as the
- * alarm reporter does). */
+ * alarm reporter does). A correction names the reading it corrects (K1):
+ * OBR-3 the filler number the original went with, OBR-7 and OBX-14 when that
+ * reading was observed; the sender follows each open visit's latest reading
+ * of each item in the log, as the engine keeps it, to know which. */
 #define _GNU_SOURCE
 #include "ehr.h"
 
@@ -42,6 +45,21 @@ typedef struct ehr_visit {
   json_t *j;
 } ehr_visit;
 
+/* K1: an open visit's item, its latest reading (the one observed last, as
+ * the engine orders them: a late entry goes before the readings observed
+ * after it) and the entry (item.recorded) that recorded it. */
+typedef struct ehr_latest {
+  unsigned long long visit;
+  char *item; /* "phase.item" */
+  int64_t at; /* observed, ms */
+  uint64_t entry;
+} ehr_latest;
+
+/* K1: an amendment not sent yet, and the entry whose reading it corrects. */
+typedef struct ehr_amended {
+  uint64_t seq, entry;
+} ehr_amended;
+
 struct ehr {
   vigil_plugin *p;
   const vigil_api *api;
@@ -66,6 +84,10 @@ struct ehr {
   size_t n_patients, cap_patients;
   ehr_visit visits[EHR_VISITS];
   size_t next_visit;
+  ehr_latest *latest;
+  size_t n_latest, cap_latest;
+  ehr_amended *amended;
+  size_t n_amended, cap_amended;
   unsigned long long sent, accepted, refused, retries, skipped;
   long long down_since_ms;
   char last_error[640], last_refusal[640];
@@ -110,13 +132,91 @@ static void learn_patient(ehr *e, json_t *d, int merged) {
   k->sex = dup_or_empty(json_string_value(json_object_get(d, "sex")));
 }
 
+/* ---- the readings amendments correct, from the log (K1) ---- */
+
+static ehr_latest *latest_of(ehr *e, unsigned long long visit, const char *item) {
+  for (size_t i = 0; item && i < e->n_latest; i++)
+    if (e->latest[i].visit == visit && !strcmp(e->latest[i].item, item)) return &e->latest[i];
+  return NULL;
+}
+
+/* An entry's reading of item, observed at `at` and typed at `typed`: the
+ * item's latest unless one observed later (or at the same time, for a late
+ * entry: a tie is not newer) is there already, as the engine orders them
+ * (core/engine/visit.c add_reading). */
+static void learn_reading(ehr *e, unsigned long long visit, const char *item, int64_t at, int64_t typed,
+                          uint64_t entry) {
+  ehr_latest *l = latest_of(e, visit, item);
+  if (l && (l->at > at || (l->at == at && at < typed))) return;
+  if (!l) {
+    ehr_latest *grown = vigil__plugin_grow(e->latest, &e->cap_latest, e->n_latest + 1, sizeof *grown, 64);
+    if (grown) e->latest = grown;
+    if (e->n_latest >= e->cap_latest || !(e->latest[e->n_latest].item = strdup(item))) return;
+    l = &e->latest[e->n_latest++];
+    l->visit = visit;
+  }
+  l->at = at;
+  l->entry = entry;
+}
+
+/* A visit discharged or aborted is amended no more: its readings go. */
+static void forget_visit(ehr *e, unsigned long long visit) {
+  for (size_t i = e->n_latest; i-- > 0;)
+    if (e->latest[i].visit == visit) {
+      free(e->latest[i].item);
+      e->latest[i] = e->latest[--e->n_latest];
+    }
+}
+
+/* An amendment after the cursor: the entry of the reading it corrects, the
+ * item's latest when it was amended (amending changes a reading's value,
+ * never which reading is the latest). */
+static void learn_amendment(ehr *e, const vigil_plugin_event *ev, const char *item) {
+  const ehr_latest *l = latest_of(e, (unsigned long long)ev->visit, item);
+  if (!l || ev->seq <= e->cursor) return;
+  ehr_amended *grown = vigil__plugin_grow(e->amended, &e->cap_amended, e->n_amended + 1, sizeof *grown, 16);
+  if (grown) e->amended = grown;
+  if (e->n_amended < e->cap_amended) e->amended[e->n_amended++] = (ehr_amended){.seq = ev->seq, .entry = l->entry};
+}
+
+/* The entry whose reading the amendment seq corrects, 0 when unknown; the
+ * amendments before it are sent (or set aside) and forgotten. */
+static uint64_t amended_entry(ehr *e, uint64_t seq) {
+  size_t done = 0;
+  while (done < e->n_amended && e->amended[done].seq < seq)
+    done++;
+  memmove(e->amended, e->amended + done, (e->n_amended - done) * sizeof *e->amended);
+  e->n_amended -= done;
+  return e->n_amended && e->amended[0].seq == seq ? e->amended[0].entry : 0;
+}
+
+static void learn_readings(ehr *e, const vigil_plugin_event *ev, json_t *d) {
+  const char *phase = json_string_value(json_object_get(d, "phase")), *item;
+  json_t *at = json_object_get(d, "observed_at"), *value;
+  int64_t observed = json_is_integer(at) ? (int64_t)json_integer_value(at) : ev->time_ms;
+  char qid[256];
+  json_object_foreach(json_object_get(d, "values"), item, value) {
+    (void)value;
+    if (phase && (size_t)snprintf(qid, sizeof qid, "%s.%s", phase, item) < sizeof qid)
+      learn_reading(e, (unsigned long long)ev->visit, qid, observed, ev->time_ms, ev->seq);
+  }
+}
+
 static void learn(ehr *e, const vigil_plugin_event *ev) {
   if (ev->seq <= e->learned) return;
   e->learned = ev->seq;
   int recorded = !strcmp(ev->type, "patient.recorded"), merged = !strcmp(ev->type, "patient.merged");
-  if (!recorded && !merged) return;
-  json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL);
-  learn_patient(e, json_object_get(j, "data"), merged);
+  int entry = !strcmp(ev->type, "item.recorded"), amendment = !strcmp(ev->type, "item.amended");
+  if (!strcmp(ev->type, "visit.discharged") || !strcmp(ev->type, "visit.aborted"))
+    forget_visit(e, (unsigned long long)ev->visit);
+  if (!recorded && !merged && !entry && !amendment) return;
+  json_t *j = json_loadb(ev->json, ev->json_len, 0, NULL), *d = json_object_get(j, "data");
+  if (entry)
+    learn_readings(e, ev, d);
+  else if (amendment)
+    learn_amendment(e, ev, json_string_value(json_object_get(d, "item")));
+  else
+    learn_patient(e, d, merged);
   json_decref(j);
 }
 
@@ -190,6 +290,9 @@ static void on_closed(void *ud) {
   free(e->patients);
   for (size_t i = 0; i < EHR_VISITS; i++)
     json_decref(e->visits[i].j);
+  for (size_t i = 0; i < e->n_latest; i++)
+    free(e->latest[i].item);
+  free(e->latest), free(e->amended);
   free(e->head_msg), free(e->ev_json);
   free(e->host), free(e->app), free(e->facility), free(e->to_app), free(e->to_facility), free(e->site);
   free(e);
@@ -405,6 +508,71 @@ static int reading_of(json_t *spec, json_t *value, r01_reading *r, reading_buf *
   return numeric;
 }
 
+/* When the event's reading was observed, as HL7's DTM: a late entry's
+ * observed_at, else the event's time. */
+static void observed_of(json_t *event, char out[24]) {
+  json_t *at = json_object_get(json_object_get(event, "data"), "observed_at");
+  if (json_is_integer(at))
+    hl7_time_ms((long long)json_integer_value(at), out);
+  else
+    hl7_time_iso(json_string_value(json_object_get(event, "time")), out);
+}
+
+/* The readings of an entry's data ({phase, values: {item: value}}) that are
+ * sent: r[k] of the item items[k] ("phase.item"), their number. */
+static size_t entry_readings(json_t *visit, json_t *d, r01_reading *r, reading_buf *b, char items[][160]) {
+  const char *phase = json_string_value(json_object_get(d, "phase"));
+  const char *item;
+  json_t *value;
+  size_t n = 0;
+  json_object_foreach(json_object_get(d, "values"), item, value) {
+    json_t *spec = n < EHR_READINGS && phase ? item_of(visit, phase, item) : NULL;
+    if (!spec || !reading_of(spec, value, &r[n], &b[n])) continue;
+    snprintf(items[n], sizeof items[n], "%s.%s", phase, item);
+    n++;
+  }
+  return n;
+}
+
+static int first_event(void *ud, const vigil_plugin_event *ev) {
+  json_t **j = ud;
+  *j = json_loadb(ev->json, ev->json_len, 0, NULL);
+  return 1;
+}
+
+/* The event seq as the log keeps it (a new reference), or NULL. */
+static json_t *event_at(ehr *e, uint64_t seq) {
+  json_t *j = NULL;
+  e->api->events_after(e->p, seq - 1, first_event, &j);
+  if (j && (uint64_t)json_integer_value(json_object_get(j, "seq")) != seq) json_decref(j), j = NULL;
+  return j;
+}
+
+/* K1: the correction names the reading it corrects, the entry's: its
+ * filler number (*seq, *part: the k-th of the entry's readings sent, 0 the
+ * one) and when it was observed; left as they are when the entry is not
+ * known (the correction then goes with its own seq and time, logged). r, b, items:
+ * room for the entry's readings (overwritten). */
+static void corrected(ehr *e, json_t *visit, const char *qid, uint64_t *seq, unsigned *part, char observed[24],
+                      r01_reading *r, reading_buf *b, char items[][160]) {
+  uint64_t entry = amended_entry(e, e->ev_seq);
+  json_t *j = entry ? event_at(e, entry) : NULL;
+  if (!j) {
+    say(e, VIGIL_PLUGIN_LOG_WARN,
+        "EHR: event %llu (item.amended of %s): the reading it corrects is not known; sent "
+        "with its own seq and time",
+        (unsigned long long)e->ev_seq, qid);
+    return;
+  }
+  size_t n = entry_readings(visit, json_object_get(j, "data"), r, b, items);
+  *seq = entry;
+  *part = 0;
+  for (size_t k = 0; k < n; k++)
+    if (!strcmp(items[k], qid)) *part = n > 1 ? (unsigned)(k + 1) : 0;
+  observed_of(j, observed);
+  json_decref(j);
+}
+
 /* The picked event as an R01 in head_msg: 1 made, 0 nothing to send for it
  * (no item with a numeric field), -1 not now (memory, the visit unread). */
 static int build(ehr *e) {
@@ -423,12 +591,10 @@ static int build(ehr *e) {
   static char items[EHR_READINGS][160];
   size_t n = 0;
   char observed[24], now[24];
-  json_t *at = json_object_get(d, "observed_at");
-  if (json_is_integer(at))
-    hl7_time_ms((long long)json_integer_value(at), observed);
-  else
-    hl7_time_iso(json_string_value(json_object_get(j, "time")), observed);
+  observed_of(j, observed);
   hl7_time_ms((long long)e->api->now_ms(e->p), now);
+  uint64_t seq = e->ev_seq; /* OBR-3: the entry's */
+  unsigned part = 0;
   const char *patient = json_string_value(json_object_get(visit, "patient"));
   const ehr_patient *who = patient_of(e, patient);
   json_t *loc = json_object_get(visit, "location");
@@ -440,22 +606,14 @@ static int build(ehr *e) {
       char phase[160];
       snprintf(phase, sizeof phase, "%.*s", (int)(dot - qid), qid);
       json_t *spec = item_of(visit, phase, dot + 1);
-      if (spec && reading_of(spec, json_object_get(d, "value"), &readings[n], &bufs[n])) {
-        snprintf(items[n], sizeof items[n], "%s", qid);
-        n++;
+      if (spec && json_object_get(d, "value")) corrected(e, visit, qid, &seq, &part, observed, readings, bufs, items);
+      if (spec && reading_of(spec, json_object_get(d, "value"), &readings[0], &bufs[0])) {
+        snprintf(items[0], sizeof items[0], "%s", qid);
+        n = 1;
       }
     }
-  } else { /* {phase, values: {item: value}} */
-    const char *phase = json_string_value(json_object_get(d, "phase"));
-    const char *item;
-    json_t *value;
-    json_object_foreach(json_object_get(d, "values"), item, value) {
-      json_t *spec = n < EHR_READINGS && phase ? item_of(visit, phase, item) : NULL;
-      if (!spec || !reading_of(spec, value, &readings[n], &bufs[n])) continue;
-      snprintf(items[n], sizeof items[n], "%s.%s", phase, item);
-      n++;
-    }
-  }
+  } else /* {phase, values: {item: value}} */
+    n = entry_readings(visit, d, readings, bufs, items);
   for (size_t k = 0; k < n; k++) {
     r01_reading *r = &readings[k];
     r->patient = patient;
@@ -467,8 +625,8 @@ static int build(ehr *e) {
     r->location = location;
     r->visit = (unsigned long long)e->ev_visit;
     r->item = items[k];
-    r->seq = (unsigned long long)e->ev_seq;
-    r->part = n > 1 ? (unsigned)(k + 1) : 0;
+    r->seq = (unsigned long long)seq;
+    r->part = amended ? part : n > 1 ? (unsigned)(k + 1) : 0;
     r->observed = observed;
     r->corrected = amended;
   }
@@ -572,6 +730,7 @@ int vigil__hl7_ehr_start(vigil_plugin *p, const vigil_api *api, json_t *s, ehr *
   if ((rc = api->events_after(p, 0, learn_all, e)) < 0) return rc;
   if ((rc = api->subscribe(p, "item.*", on_event, e)) < 0) return rc;
   if ((rc = api->subscribe(p, "patient.*", on_event, e)) < 0) return rc;
+  if ((rc = api->subscribe(p, "visit.*", on_event, e)) < 0) return rc; /* K1: a visit's end */
   say(e, VIGIL_PLUGIN_LOG_INFO, "vitals and scores out: ORU^R01 to the EHR at %s:%d, from event %llu", e->host, e->port,
       (unsigned long long)e->cursor);
   publish(e);

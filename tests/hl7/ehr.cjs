@@ -3,8 +3,9 @@
 // 127.0.0.1:PORT, parses each ORU^R01 vigil sends with its own parser,
 // appends what it read to OUT as one JSON line, and answers with its own ACK:
 // AA; AE the first time it reads a message (a control id) for a patient whose
-// PID-3.1 starts with AE-; AR, 'no such encounter', for one whose starts
-// with AR-.
+// PID-3.1 starts with AE-, and every time for one whose starts with NAK- (an
+// EHR that asks for it again for ever); AR, 'no such encounter', for one
+// whose starts with AR-.
 //
 // node-hl7-server 2.5.0 keeps every message a connection sent in its buffer
 // (inbound.js never empties loadedMessage), so each new message comes to the
@@ -53,6 +54,7 @@ const inbound = server.createInbound({ port: Number(port) }, async (req, res) =>
   const line = {
     control,
     type: `${field(m, 'MSH.9.1')}^${field(m, 'MSH.9.2')}^${field(m, 'MSH.9.3')}`,
+    time: field(m, 'MSH.7'),
     version: field(m, 'MSH.12'),
     to: field(m, 'MSH.5'),
     accept_ack: field(m, 'MSH.15'),
@@ -73,7 +75,13 @@ const inbound = server.createInbound({ port: Number(port) }, async (req, res) =>
   for (let i = 0; i < 16; i++) {
     const item = nth(m, 'OBR', i, '4.1');
     if (item === null || item === '') break;
-    line.orders.push({ item, filler: nth(m, 'OBR', i, '3.1'), observed: nth(m, 'OBR', i, '7'), status: nth(m, 'OBR', i, '25') });
+    line.orders.push({
+      item,
+      title: nth(m, 'OBR', i, '4.2'),
+      filler: nth(m, 'OBR', i, '3.1'),
+      observed: nth(m, 'OBR', i, '7'),
+      status: nth(m, 'OBR', i, '25'),
+    });
   }
   for (let i = 0; i < 64; i++) {
     const code = nth(m, 'OBX', i, '3.1');
@@ -81,10 +89,12 @@ const inbound = server.createInbound({ port: Number(port) }, async (req, res) =>
     line.obx.push({
       type: nth(m, 'OBX', i, '2'),
       code,
+      title: nth(m, 'OBX', i, '3.2'),
       system: nth(m, 'OBX', i, '3.3'),
       value: nth(m, 'OBX', i, '5'),
       unit: nth(m, 'OBX', i, '6.1'),
       status: nth(m, 'OBX', i, '11'),
+      observed: nth(m, 'OBX', i, '14'),
     });
   }
   // flat keys the test matches on (manager_line): the first OBX's and OBR's
@@ -95,7 +105,7 @@ const inbound = server.createInbound({ port: Number(port) }, async (req, res) =>
   line.unit = line.obx.length ? line.obx[0].unit : null;
   const who = line.patient || '';
   const ar = who.startsWith('AR-');
-  const ae = !ar && who.startsWith('AE-') && !answeredAe.has(control);
+  const ae = !ar && ((who.startsWith('AE-') && !answeredAe.has(control)) || who.startsWith('NAK-'));
   if (ae) answeredAe.add(control);
   line.answered = ar ? 'AR' : ae ? 'AE' : 'AA';
   fs.appendFileSync(out, JSON.stringify(line) + '\n');
