@@ -2027,7 +2027,11 @@ static const char *EHR_PROTOCOL = "local v = require 'vigil'\n"
                                   "  version = '1.0.0',\n"
                                   "  phases = { v.phase 'one' { items = {\n"
                                   "    v.vitals 'vitals' { fields = { 'sbp', 'spo2' } },\n"
-                                  "    v.number 'weight' { unit = 'kg', range = { 20, 300 }, required = false },\n"
+                                  "    v.number 'weight' { title = 'Body weight', unit = 'kg', range = { 20, 300 },\n"
+                                  "                        required = false },\n"
+                                  "    v.score 'pain' { title = 'Pain score', required = false, fields = {\n"
+                                  "      { 'intensity', title = 'Intensity', points = { 0, 1, 2, 3 } },\n"
+                                  "      { 'sleep', points = { 0, 1 } } } },\n"
                                   "    v.check 'consent' { required = false },\n"
                                   "  } } },\n"
                                   "}\n";
@@ -2126,6 +2130,22 @@ static const char *order_with(json_t *line, const char *item) {
   return NULL;
 }
 
+/* K2: the title (OBX-3.2) of the EHR line's OBX of code is want. */
+static void obx_title_is(json_t *line, const char *code, const char *want) {
+  json_t *o;
+  size_t i;
+  json_array_foreach(json_object_get(line, "obx"), i, o) {
+    const char *c = json_string_value(json_object_get(o, "code"));
+    const char *title = json_string_value(json_object_get(o, "title"));
+    if (!c || strcmp(c, code)) continue;
+    if (!title || strcmp(title, want))
+      fail_msg("the local code %s^%s^L has not its title '%s'", code, title ? title : "", want);
+    return;
+  }
+  char *d = json_dumps(line, 0);
+  fail_msg("no OBX of %s in %s", code, d);
+}
+
 static int record_entry(fixture *f, uint64_t visit, const char *body) {
   return serve_request(&f->s, "POST", path_of_entries(visit), body, NULL);
 }
@@ -2196,16 +2216,24 @@ static void ehr_out(void **state) {
    * and OBX-14 when that reading was observed, not when it was amended */
   char observed[24];
   hl7_time_of(f, visit, observed);
-  char entry[160];
-  snprintf(entry, sizeof entry, "{\"vitals\": {\"sbp\": 128, \"spo2\": 96}, \"weight\": 70, \"observed_at\": \"%s\"}",
+  char entry[200];
+  snprintf(entry, sizeof entry,
+           "{\"vitals\": {\"sbp\": 128, \"spo2\": 96}, \"weight\": 70, \"pain\": {\"intensity\": 2, \"sleep\": 1}, "
+           "\"observed_at\": \"%s\"}",
            iso_started(f, visit));
   assert_int_equal(record_entry(f, visit, entry), 200);
   l = manager_line(&m, at + 1, "patient=E1,status=F", &at);
+  /* K2: each local code with its title: the field's, else a number item's
+   * own, a score's total Total, a score field without one the score's */
+  obx_title_is(l, "weight", "Body weight");
+  obx_title_is(l, "intensity", "Intensity");
+  obx_title_is(l, "sleep", "Pain score: sleep");
+  obx_title_is(l, "total", "Total");
   const char *wk = order_with(l, "one.weight");
   char filler[64], path[64];
   snprintf(path, sizeof path, "orders.%s.filler", wk);
   snprintf(filler, sizeof filler, "%s", text_at(l, path) ? text_at(l, path) : "");
-  if (!strchr(filler, '-')) fail_msg("the entry's weight is OBR-3 '%s', not <seq>-<k> of two readings", filler);
+  if (!strchr(filler, '-')) fail_msg("the entry's weight is OBR-3 '%s', not <seq>-<k> of several readings", filler);
   snprintf(path, sizeof path, "orders.%s.observed", wk);
   text_is(l, path, observed);
   json_decref(l);
@@ -2256,7 +2284,12 @@ static void ehr_out(void **state) {
     fail_msg("the status does not say the AR: %s", st);
   free(st);
   char *log = serve_log(&f->s);
-  if (!strstr(log, "EHR refused")) fail_msg("no 'EHR refused' in the log: %s", log);
+  /* K2: the refusal said once ("EHR refused VIGIL-R01-... (...) with AR: ...") */
+  const char *said = strstr(log, "EHR refused");
+  if (!said || strncmp(said, "EHR refused VIGIL-R01-", 22) || !strstr(said, ") with AR: ") ||
+      strstr(said, "refused with AR"))
+    fail_msg("the log does not say 'EHR refused VIGIL-R01-... (...) with AR: ...' once: %.*s", said ? 160 : 4,
+             said ? said : "none");
   free(log);
 
   /* the EHR goes away; three readings and the last one's amendment wait;

@@ -325,7 +325,8 @@ static void refused(ehr *e, const char *code, const char *text) {
   e->refused++;
   snprintf(e->last_refusal, sizeof e->last_refusal, "%s (%s %llu) refused with %s: %s", e->control, e->head_type,
            (unsigned long long)e->head_seq, code, text);
-  say(e, VIGIL_PLUGIN_LOG_ERROR, "EHR refused %s; not sent again, the next result goes", e->last_refusal);
+  say(e, VIGIL_PLUGIN_LOG_ERROR, "EHR refused %s (%s %llu) with %s: %s; not sent again, the next result goes",
+      e->control, e->head_type, (unsigned long long)e->head_seq, code, text);
 }
 
 static int on_ack(void *ud, const char *msg, size_t len) {
@@ -466,7 +467,21 @@ static int value_text(json_t *v, char *out, size_t n) {
 typedef struct reading_buf {
   r01_value values[EHR_VALUES];
   char texts[EHR_VALUES][64];
+  char titles[EHR_VALUES][160]; /* K2: a field's title made of its item's */
 } reading_buf;
+
+/* K2: a field's title (OBX-3.2, the text of its code): its own; else a
+ * number item's one field's, the item's; a score's total, Total; another
+ * field of an item, "<the item's title>: <its name>". */
+static const char *title_of(json_t *spec, json_t *field, const char *name, char out[160]) {
+  const char *own = json_string_value(json_object_get(field, "title"));
+  const char *item = json_string_value(json_object_get(spec, "title"));
+  if (own && *own) return own;
+  if (!strcmp(name, "total")) return "Total";
+  if (json_array_size(json_object_get(spec, "fields")) == 1 && item && *item) return item;
+  snprintf(out, 160, "%s: %s", item && *item ? item : json_string_value(json_object_get(spec, "id")), name);
+  return out;
+}
 
 /* The reading of one item (its spec in the visit, its value as recorded):
  * 1 when it has a numeric field with a value, else 0. */
@@ -490,7 +505,7 @@ static int reading_of(json_t *spec, json_t *value, r01_reading *r, reading_buf *
     const char *kind = json_string_value(json_object_get(f, "kind"));
     r01_value *o = &b->values[r->n_values];
     o->name = name;
-    o->title = json_string_value(json_object_get(f, "title"));
+    o->title = title_of(spec, f, name, b->titles[r->n_values]);
     o->loinc = json_string_value(json_object_get(f, "loinc"));
     o->unit = json_string_value(json_object_get(f, "unit"));
     o->value = b->texts[r->n_values];
