@@ -56,12 +56,9 @@ struct alarms {
   vigil_plugin *p;
   const vigil_api *api;
   uv_loop_t *loop;
-  char *host, *app, *facility, *to_app, *to_facility;
-  int port;
-  unsigned ack_timeout_ms;
   unsigned max_attempts;        /* H6, J3: failed attempts a report may have before it is given up */
   unsigned link_alert_after_ms; /* H7: how long the link may be down before the error that says so */
-  mllp_link link;               /* the connection and its backoff (mllp_link.c) */
+  mllp_link link;               /* the connection, its peer and its backoff (mllp_link.c) */
   int closing, handles;
   uv_timer_t alert;
   int link_alerted; /* H7: the "unreachable since" error said for this outage */
@@ -227,15 +224,15 @@ static void on_link_alert(uv_timer_t *t) {
   struct tm tm;
   gmtime_r(&since, &tm);
   say(a, VIGIL_PLUGIN_LOG_ERROR,
-      "alarm manager %s:%d unreachable since %02d:%02d UTC: alarms are not reaching nurse call or pagers (%s)", a->host,
-      a->port, tm.tm_hour, tm.tm_min, a->last_error);
+      "alarm manager %s:%d unreachable since %02d:%02d UTC: alarms are not reaching nurse call or pagers (%s)",
+      a->link.peer.host, a->link.peer.port, tm.tm_hour, tm.tm_min, a->last_error);
   publish_link(a);
 }
 
 /* The manager answered, or was connected with nothing to ask: the link is up. */
 static void link_answers(alarms *a) {
   if (!a->down_since_ms) return;
-  say(a, VIGIL_PLUGIN_LOG_INFO, "alarm manager %s:%d: link up again%s", a->host, a->port,
+  say(a, VIGIL_PLUGIN_LOG_INFO, "alarm manager %s:%d: link up again%s", a->link.peer.host, a->link.peer.port,
       a->link_alerted ? " (the unreachable alarm resolved)" : "");
   a->down_since_ms = 0;
   a->link_alerted = 0;
@@ -274,7 +271,6 @@ static void gone(alarms *a) {
   free(a->alerts);
   free(a->patients);
   free(a->head_msg);
-  free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility);
   free(a->site);
   free(a);
 }
@@ -299,7 +295,8 @@ static void link_down(alarms *a, const char *fmt, ...) {
   va_end(ap);
   if (!a->down_since_ms) {
     a->down_since_ms = a->api->now_ms(a->p);
-    say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager %s:%d: link down: %s", a->host, a->port, a->last_error);
+    say(a, VIGIL_PLUGIN_LOG_ERROR, "alarm manager %s:%d: link down: %s", a->link.peer.host, a->link.peer.port,
+        a->last_error);
     if (!a->closing) uv_timer_start(&a->alert, on_link_alert, a->link_alert_after_ms, 0);
   }
   a->in_flight = 0;
@@ -343,7 +340,7 @@ static void on_wait(void *ud) {
   alarms *a = ud;
   a->unanswered = 1;
   attempt_failed(a, "no answer");
-  link_down(a, "no ACK to %s within %u ms", a->control, a->ack_timeout_ms);
+  link_down(a, "no ACK to %s within %u ms", a->control, a->link.peer.ack_timeout_ms);
 }
 
 /* The manager's answer, kept as ack/<seq> and, from plugin ABI 1.6 on, as
@@ -355,7 +352,7 @@ static void on_wait(void *ud) {
 static int record_ack(alarms *a, const char *code, const char *text) {
   char key[64], manager[300], err[512] = "";
   snprintf(key, sizeof key, "ack/%llu", (unsigned long long)a->head_seq);
-  snprintf(manager, sizeof manager, "%s:%d", a->host, a->port);
+  snprintf(manager, sizeof manager, "%s:%d", a->link.peer.host, a->link.peer.port);
   void *had = NULL;
   size_t had_len = 0;
   if (a->api->kv_get(a->p, key, &had, &had_len) == 0) {
@@ -555,7 +552,7 @@ static int pick(void *ud, const vigil_plugin_event *ev) {
   /* J4: the end of an acknowledged alarm stays acknowledged (it said enabled again) */
   int was_acked = al && al->acked_seq && al->acked_seq < ev->seq;
   r40_alert r = {.alarm_id = ident,
-                 .ns = a->app,
+                 .ns = a->link.peer.app,
                  .patient = al ? al->patient : "",
                  .authority = who ? who->authority : NULL,
                  .family = who ? who->family : NULL,
@@ -583,7 +580,8 @@ static int pick(void *ud, const vigil_plugin_event *ev) {
   control_id(a, ev);
   free(a->head_msg);
   size_t len;
-  char *msg = vigil__hl7_r40(&r, a->app, a->facility, a->to_app, a->to_facility, a->control, now, &len);
+  char *msg = vigil__hl7_r40(&r, a->link.peer.app, a->link.peer.facility, a->link.peer.to_app, a->link.peer.to_facility,
+                             a->control, now, &len);
   a->head_msg = msg ? vigil__mllp_wrap(msg, len, &a->head_len) : NULL;
   free(msg);
   json_decref(j);
@@ -609,7 +607,7 @@ static void next(alarms *a) {
     if (a->link.connected && !a->unanswered) link_answers(a);
     return;
   }
-  int rc = vigil__mllp_link_offer(&a->link, a->head_msg, a->head_len, a->ack_timeout_ms);
+  int rc = vigil__mllp_link_offer(&a->link, a->head_msg, a->head_len, a->link.peer.ack_timeout_ms);
   if (rc == -2) link_down(a, "cannot write");
   a->in_flight = rc > 0;
   a->sent += rc > 0;
@@ -632,52 +630,32 @@ static int learn_all(void *ud, const vigil_plugin_event *ev) {
 
 int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, alarms **out, char **err) {
   *out = NULL;
-  static const char *const known[] = {"port",
-                                      "host",
-                                      "application",
-                                      "facility",
-                                      "to_application",
-                                      "to_facility",
-                                      "ack_timeout_ms",
-                                      "retry_min_ms",
-                                      "retry_max_ms",
-                                      "keepalive_seconds",
-                                      "max_attempts",
-                                      "link_alert_after_ms",
-                                      NULL};
+  static const char *const more[] = {"max_attempts", "link_alert_after_ms", NULL};
   mllp_peer peer;
-  int rc = vigil__mllp_peer_read(s, "plugins.hl7.alarms", "the alarm manager's MLLP port", known, &peer, err);
+  int rc = vigil__mllp_peer_read(s, "plugins.hl7.alarms", "the alarm manager's MLLP port", more, &peer, err);
   if (rc < 0) return rc;
   json_t *grace = json_object_get(s, "link_alert_after_ms");
-  if (grace && (!json_is_integer(grace) || json_integer_value(grace) < 1 || json_integer_value(grace) > 3600000))
-    return vigil__plugin_refuse(err, "plugins.hl7.alarms.link_alert_after_ms: a whole number, 1 to 3600000");
   json_t *most = json_object_get(s, "max_attempts");
-  if (most && (!json_is_integer(most) || json_integer_value(most) < 1 || json_integer_value(most) > 1000))
-    return vigil__plugin_refuse(err, "plugins.hl7.alarms.max_attempts: how many failed attempts (AE, CE, no answer, "
-                                     "the connection closed) a report may have before it is recorded as refused, "
-                                     "1 to 1000");
-  alarms *a = calloc(1, sizeof *a);
-  if (!a) return -1;
+  if (grace && (!json_is_integer(grace) || json_integer_value(grace) < 1 || json_integer_value(grace) > 3600000))
+    rc = vigil__plugin_refuse(err, "plugins.hl7.alarms.link_alert_after_ms: a whole number, 1 to 3600000");
+  else if (most && (!json_is_integer(most) || json_integer_value(most) < 1 || json_integer_value(most) > 1000))
+    rc = vigil__plugin_refuse(err, "plugins.hl7.alarms.max_attempts: how many failed attempts (AE, CE, no answer, "
+                                   "the connection closed) a report may have before it is recorded as refused, "
+                                   "1 to 1000");
+  alarms *a = rc < 0 ? NULL : calloc(1, sizeof *a);
+  if (!a) {
+    vigil__mllp_peer_free(&peer);
+    return rc < 0 ? rc : -1;
+  }
   a->p = p;
   a->api = api;
   a->loop = api->loop(p);
-  a->port = peer.port;
-  a->host = dup_or_empty(peer.host);
-  a->app = dup_or_empty(peer.app);
-  a->facility = dup_or_empty(peer.facility);
-  a->to_app = dup_or_empty(peer.to_app);
-  a->to_facility = dup_or_empty(peer.to_facility);
-  a->ack_timeout_ms = peer.ack_timeout_ms;
   a->max_attempts = most ? (unsigned)json_integer_value(most) : 5;
   a->link_alert_after_ms = grace ? (unsigned)json_integer_value(grace) : 30000;
   const char *site =
       api->abi_minor >= 5 && api->size >= offsetof(vigil_api, site) + sizeof api->site ? api->site(p) : NULL;
   a->site = site ? strdup(site) : NULL;
-  if (vigil__mllp_link_init(&a->link, a->loop, a->host, a->port, "the manager", peer.keepalive_s, peer.retry_min_ms,
-                            peer.retry_max_ms, &link_ops, a) < 0) {
-    free(a->host), free(a->app), free(a->facility), free(a->to_app), free(a->to_facility), free(a->site), free(a);
-    return -1;
-  }
+  vigil__mllp_link_init(&a->link, a->loop, &peer, "the manager", &link_ops, a);
   uv_timer_init(a->loop, &a->alert);
   a->alert.data = a;
   a->handles = 2; /* the link, the alert timer */
@@ -690,7 +668,7 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   if (rc == 0) rc = api->subscribe(p, "patient.recorded", on_event, a);
   *out = a;
   if (rc < 0) return rc;
-  say(a, VIGIL_PLUGIN_LOG_INFO, "alarms out: ORU^R40 to %s:%d, from event %llu", a->host, a->port,
+  say(a, VIGIL_PLUGIN_LOG_INFO, "alarms out: ORU^R40 to %s:%d, from event %llu", a->link.peer.host, a->link.peer.port,
       (unsigned long long)a->cursor);
   publish_link(a);
   publish_measures(a);
@@ -707,9 +685,10 @@ void vigil__hl7_alarms_close(alarms *a) {
 }
 
 json_t *vigil__hl7_alarms_status(alarms *a) {
-  return json_pack("{s:s, s:i, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "host", a->host, "port", a->port,
-                   "link", link_up(a) ? "up" : "down", "down_since_ms", (json_int_t)a->down_since_ms, "link_alert",
-                   a->link_alerted, "sent", (json_int_t)a->sent, "acknowledged", (json_int_t)a->acked, "refused",
-                   (json_int_t)a->refused, "retries", (json_int_t)a->retries, "cursor", (json_int_t)a->cursor,
-                   "backlog", (json_int_t)vigil__plugin_backlog(a->api, a->p, a->cursor), "last_error", a->last_error);
+  return json_pack("{s:s, s:i, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "host", a->link.peer.host, "port",
+                   a->link.peer.port, "link", link_up(a) ? "up" : "down", "down_since_ms", (json_int_t)a->down_since_ms,
+                   "link_alert", a->link_alerted, "sent", (json_int_t)a->sent, "acknowledged", (json_int_t)a->acked,
+                   "refused", (json_int_t)a->refused, "retries", (json_int_t)a->retries, "cursor",
+                   (json_int_t)a->cursor, "backlog", (json_int_t)vigil__plugin_backlog(a->api, a->p, a->cursor),
+                   "last_error", a->last_error);
 }

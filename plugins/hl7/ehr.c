@@ -63,10 +63,8 @@ typedef struct ehr_amended {
 struct ehr {
   vigil_plugin *p;
   const vigil_api *api;
-  char *host, *app, *facility, *to_app, *to_facility, *site;
-  int port;
-  unsigned ack_timeout_ms;
-  mllp_link link;
+  char *site;
+  mllp_link link; /* the connection, its peer (host, port, MSH-3 to MSH-6, timing) and its backoff */
   int closing;
   uint64_t cursor, learned;
   /* the message at the head of the line */
@@ -244,8 +242,8 @@ static void link_down(ehr *e, const char *fmt, ...) {
   va_end(ap);
   if (!e->down_since_ms) {
     e->down_since_ms = e->api->now_ms(e->p);
-    say(e, VIGIL_PLUGIN_LOG_ERROR, "EHR %s:%d: link down: %s (results wait, none lost)", e->host, e->port,
-        e->last_error);
+    say(e, VIGIL_PLUGIN_LOG_ERROR, "EHR %s:%d: link down: %s (results wait, none lost)", e->link.peer.host,
+        e->link.peer.port, e->last_error);
   }
   if (e->in_flight) e->retries++;
   e->in_flight = 0;
@@ -256,7 +254,7 @@ static void link_down(ehr *e, const char *fmt, ...) {
 static void link_answers(ehr *e) {
   e->link.attempts = 0;
   if (!e->down_since_ms) return;
-  say(e, VIGIL_PLUGIN_LOG_INFO, "EHR %s:%d: link up again", e->host, e->port);
+  say(e, VIGIL_PLUGIN_LOG_INFO, "EHR %s:%d: link up again", e->link.peer.host, e->link.peer.port);
   e->down_since_ms = 0;
 }
 
@@ -267,7 +265,7 @@ static void on_failed(void *ud, int waiting, const char *why) {
 
 static void on_no_answer(void *ud) {
   ehr *e = ud;
-  link_down(e, "no ACK to %s within %u ms", e->control, e->ack_timeout_ms);
+  link_down(e, "no ACK to %s within %u ms", e->control, e->link.peer.ack_timeout_ms);
 }
 
 static void on_connected(void *ud) {
@@ -294,7 +292,7 @@ static void on_closed(void *ud) {
     free(e->latest[i].item);
   free(e->latest), free(e->amended);
   free(e->head_msg), free(e->ev_json);
-  free(e->host), free(e->app), free(e->facility), free(e->to_app), free(e->to_facility), free(e->site);
+  free(e->site);
   free(e);
 }
 
@@ -650,7 +648,8 @@ static int build(ehr *e) {
     snprintf(e->control, sizeof e->control, "VIGIL-R01-%.64s%s%llu-%08x", e->site ? e->site : "", e->site ? "-" : "",
              (unsigned long long)e->ev_seq, vigil__plugin_digest32(e->ev_json, e->ev_len));
     size_t len;
-    char *msg = vigil__hl7_r01_many(readings, n, e->app, e->facility, e->to_app, e->to_facility, e->control, now, &len);
+    char *msg = vigil__hl7_r01_many(readings, n, e->link.peer.app, e->link.peer.facility, e->link.peer.to_app,
+                                    e->link.peer.to_facility, e->control, now, &len);
     free(e->head_msg);
     e->head_msg = msg ? vigil__mllp_wrap(msg, len, &e->head_len) : NULL;
     free(msg);
@@ -686,7 +685,7 @@ static void next(ehr *e) {
     if (e->link.connected) link_answers(e);
     return;
   }
-  int rc = vigil__mllp_link_offer(&e->link, e->head_msg, e->head_len, e->ack_timeout_ms);
+  int rc = vigil__mllp_link_offer(&e->link, e->head_msg, e->head_len, e->link.peer.ack_timeout_ms);
   if (rc == -2) link_down(e, "cannot write");
   e->in_flight = rc > 0;
   e->sent += rc > 0;
@@ -709,35 +708,23 @@ static int learn_all(void *ud, const vigil_plugin_event *ev) {
 
 int vigil__hl7_ehr_start(vigil_plugin *p, const vigil_api *api, json_t *s, ehr **out, char **err) {
   *out = NULL;
-  static const char *const known[] = {
-      "port",        "host",           "application",  "facility",     "to_application",
-      "to_facility", "ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds",
-      NULL};
   mllp_peer peer;
-  int rc = vigil__mllp_peer_read(s, "plugins.hl7.ehr", "the EHR's MLLP port", known, &peer, err);
+  int rc = vigil__mllp_peer_read(s, "plugins.hl7.ehr", "the EHR's MLLP port", NULL, &peer, err);
   if (rc < 0) return rc;
   if (api->abi_minor < 7 || api->size < offsetof(vigil_api, visit_json) + sizeof api->visit_json)
-    return vigil__plugin_refuse(err, "plugins.hl7.ehr: this vigil is older than plugin ABI 1.7 (visit_json), which "
-                                     "the EHR sender needs for the fields' codes and units");
-  ehr *e = calloc(1, sizeof *e);
-  if (!e) return -1;
+    rc = vigil__plugin_refuse(err, "plugins.hl7.ehr: this vigil is older than plugin ABI 1.7 (visit_json), which "
+                                   "the EHR sender needs for the fields' codes and units");
+  ehr *e = rc < 0 ? NULL : calloc(1, sizeof *e);
+  if (!e) {
+    vigil__mllp_peer_free(&peer);
+    return rc < 0 ? rc : -1;
+  }
   e->p = p;
   e->api = api;
-  e->port = peer.port;
-  e->host = dup_or_empty(peer.host);
-  e->app = dup_or_empty(peer.app);
-  e->facility = dup_or_empty(peer.facility);
-  e->to_app = dup_or_empty(peer.to_app);
-  e->to_facility = dup_or_empty(peer.to_facility);
-  e->ack_timeout_ms = peer.ack_timeout_ms;
   const char *site =
       api->abi_minor >= 5 && api->size >= offsetof(vigil_api, site) + sizeof api->site ? api->site(p) : NULL;
   e->site = site ? strdup(site) : NULL;
-  if (vigil__mllp_link_init(&e->link, api->loop(p), e->host, e->port, "the EHR", peer.keepalive_s, peer.retry_min_ms,
-                            peer.retry_max_ms, &link_ops, e) < 0) {
-    free(e->host), free(e->app), free(e->facility), free(e->to_app), free(e->to_facility), free(e->site), free(e);
-    return -1;
-  }
+  vigil__mllp_link_init(&e->link, api->loop(p), &peer, "the EHR", &link_ops, e);
   *out = e;
   /* the cursor: a new site starts now */
   e->cursor = vigil__plugin_cursor_open(api, p, "ehr/cursor", api->last_seq(p));
@@ -746,8 +733,8 @@ int vigil__hl7_ehr_start(vigil_plugin *p, const vigil_api *api, json_t *s, ehr *
   if ((rc = api->subscribe(p, "item.*", on_event, e)) < 0) return rc;
   if ((rc = api->subscribe(p, "patient.*", on_event, e)) < 0) return rc;
   if ((rc = api->subscribe(p, "visit.*", on_event, e)) < 0) return rc; /* K1: a visit's end */
-  say(e, VIGIL_PLUGIN_LOG_INFO, "vitals and scores out: ORU^R01 to the EHR at %s:%d, from event %llu", e->host, e->port,
-      (unsigned long long)e->cursor);
+  say(e, VIGIL_PLUGIN_LOG_INFO, "vitals and scores out: ORU^R01 to the EHR at %s:%d, from event %llu",
+      e->link.peer.host, e->link.peer.port, (unsigned long long)e->cursor);
   publish(e);
   vigil__mllp_link_connect(&e->link);
   return 0;
@@ -760,8 +747,8 @@ void vigil__hl7_ehr_close(ehr *e) {
 }
 
 json_t *vigil__hl7_ehr_status(ehr *e) {
-  return json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "host", e->host, "port", e->port,
-                   "link", e->link.connected && !e->down_since_ms ? "up" : "down", "down_since_ms",
+  return json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "host", e->link.peer.host, "port",
+                   e->link.peer.port, "link", e->link.connected && !e->down_since_ms ? "up" : "down", "down_since_ms",
                    (json_int_t)e->down_since_ms, "sent", (json_int_t)e->sent, "accepted", (json_int_t)e->accepted,
                    "refused", (json_int_t)e->refused, "retries", (json_int_t)e->retries, "cursor",
                    (json_int_t)e->cursor, "backlog", (json_int_t)vigil__plugin_backlog(e->api, e->p, e->cursor),

@@ -13,9 +13,9 @@ static int resolve(const char *host, int port, struct sockaddr_storage *sa) {
   return uv_ip6_addr(host, port, (struct sockaddr_in6 *)sa) == 0 ? 0 : -1;
 }
 
-static const char *text_or(json_t *s, const char *key, const char *dflt) {
+static char *text_copy(json_t *s, const char *key, const char *dflt) {
   json_t *v = json_object_get(s, key);
-  return v ? json_string_value(v) : dflt;
+  return strdup(v ? json_string_value(v) : dflt);
 }
 
 static unsigned number_or(json_t *s, const char *key, unsigned dflt) {
@@ -23,8 +23,25 @@ static unsigned number_or(json_t *s, const char *key, unsigned dflt) {
   return v ? (unsigned)json_integer_value(v) : dflt;
 }
 
-int vigil__mllp_peer_read(json_t *s, const char *where, const char *port_is, const char *const *known, mllp_peer *out,
+void vigil__mllp_peer_free(mllp_peer *peer) {
+  free(peer->host), free(peer->app), free(peer->facility), free(peer->to_app), free(peer->to_facility);
+  memset(peer, 0, sizeof *peer);
+}
+
+int vigil__mllp_peer_read(json_t *s, const char *where, const char *port_is, const char *const *more, mllp_peer *out,
                           char **err) {
+  static const char *const peer_keys[] = {
+      "port",        "host",           "application",  "facility",     "to_application",
+      "to_facility", "ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds"};
+  enum { n_peer = sizeof peer_keys / sizeof *peer_keys };
+  const char *known[n_peer + 8 + 1];
+  size_t n = 0;
+  for (size_t i = 0; i < n_peer; i++)
+    known[n++] = peer_keys[i];
+  for (size_t i = 0; more && more[i] && n < n_peer + 8; i++)
+    known[n++] = more[i];
+  known[n] = NULL;
+  memset(out, 0, sizeof *out);
   if (!json_is_object(s)) return vigil__plugin_refuse(err, "%s: an object ({ host, port, ... })", where);
   if (vigil__plugin_known_settings(s, known, where, err) < 0) return VIGIL_EINVAL;
   json_t *port = json_object_get(s, "port");
@@ -40,24 +57,31 @@ int vigil__mllp_peer_read(json_t *s, const char *where, const char *port_is, con
     if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600000))
       return vigil__plugin_refuse(err, "%s.%s: a whole number, 1 to 3600000", where, numbers[i]);
   }
+  json_t *host = json_object_get(s, "host");
+  const char *where_to = host ? json_string_value(host) : "127.0.0.1";
+  struct sockaddr_storage sa;
+  if (resolve(where_to, (int)json_integer_value(port), &sa) < 0)
+    return vigil__plugin_refuse(err, "%s.host: '%s' is not an IP address", where, where_to);
   out->port = (int)json_integer_value(port);
-  out->host = text_or(s, "host", "127.0.0.1");
-  out->app = text_or(s, "application", "VIGIL");
-  out->facility = text_or(s, "facility", "");
-  out->to_app = text_or(s, "to_application", "");
-  out->to_facility = text_or(s, "to_facility", "");
+  out->host = text_copy(s, "host", "127.0.0.1");
+  out->app = text_copy(s, "application", "VIGIL");
+  out->facility = text_copy(s, "facility", "");
+  out->to_app = text_copy(s, "to_application", "");
+  out->to_facility = text_copy(s, "to_facility", "");
   out->ack_timeout_ms = number_or(s, "ack_timeout_ms", 10000);
   out->retry_min_ms = number_or(s, "retry_min_ms", 1000);
   out->retry_max_ms = number_or(s, "retry_max_ms", 60000);
+  if (out->retry_max_ms < out->retry_min_ms) out->retry_max_ms = out->retry_min_ms;
   out->keepalive_s = number_or(s, "keepalive_seconds", 30);
-  struct sockaddr_storage sa;
-  if (resolve(out->host, out->port, &sa) < 0)
-    return vigil__plugin_refuse(err, "%s.host: '%s' is not an IP address", where, out->host);
+  if (!out->host || !out->app || !out->facility || !out->to_app || !out->to_facility) {
+    vigil__mllp_peer_free(out);
+    return -1;
+  }
   return 0;
 }
 
 unsigned vigil__mllp_link_backoff(const mllp_link *l) {
-  return (unsigned)vigil__plugin_backoff_ms(l->retry_min_ms, l->retry_max_ms, l->attempts);
+  return (unsigned)vigil__plugin_backoff_ms(l->peer.retry_min_ms, l->peer.retry_max_ms, l->attempts);
 }
 
 static void on_retry(uv_timer_t *t) {
@@ -83,8 +107,7 @@ static void on_part_closed(uv_handle_t *h) {
   }
   if (--l->handles > 0 || !l->closing) return;
   vigil__mllp_free(&l->rd);
-  free(l->host);
-  l->host = NULL;
+  vigil__mllp_peer_free(&l->peer);
   l->ops->closed(l->ud);
 }
 
@@ -93,17 +116,13 @@ static void on_wait(uv_timer_t *t) {
   l->ops->no_answer(l->ud);
 }
 
-int vigil__mllp_link_init(mllp_link *l, uv_loop_t *loop, const char *host, int port, const char *peer,
-                          unsigned keepalive_s, unsigned retry_min_ms, unsigned retry_max_ms, const mllp_link_ops *ops,
-                          void *ud) {
+void vigil__mllp_link_init(mllp_link *l, uv_loop_t *loop, mllp_peer *peer, const char *name, const mllp_link_ops *ops,
+                           void *ud) {
   memset(l, 0, sizeof *l);
-  if (!(l->host = strdup(host))) return -1;
+  l->peer = *peer;
+  memset(peer, 0, sizeof *peer);
   l->loop = loop;
-  l->port = port;
-  l->peer = peer;
-  l->keepalive_s = keepalive_s;
-  l->retry_min_ms = retry_min_ms;
-  l->retry_max_ms = retry_max_ms < retry_min_ms ? retry_min_ms : retry_max_ms;
+  l->name = name;
   l->ops = ops;
   l->ud = ud;
   vigil__mllp_init(&l->rd, 1 << 20);
@@ -111,7 +130,6 @@ int vigil__mllp_link_init(mllp_link *l, uv_loop_t *loop, const char *host, int p
   uv_timer_init(loop, &l->wait);
   l->retry.data = l->wait.data = l;
   l->handles = 2;
-  return 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
@@ -120,7 +138,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     free(b->base);
     char why[128];
     if (n == UV_EOF)
-      snprintf(why, sizeof why, "%s closed the connection", l->peer);
+      snprintf(why, sizeof why, "%s closed the connection", l->name);
     else
       snprintf(why, sizeof why, "%s", uv_strerror((int)n));
     /* waiting for the answer (not for the backoff after an AE) */
@@ -144,7 +162,7 @@ static void on_connect(uv_connect_t *req, int status) {
   l->connected = 1;
   vigil__mllp_free(&l->rd);
   vigil__mllp_init(&l->rd, 1 << 20);
-  uv_tcp_keepalive(l->tcp, 1, l->keepalive_s);
+  uv_tcp_keepalive(l->tcp, 1, l->peer.keepalive_s);
   uv_read_start((uv_stream_t *)l->tcp, vigil__plugin_uv_alloc, on_read);
   l->ops->connected(l->ud);
 }
@@ -152,7 +170,7 @@ static void on_connect(uv_connect_t *req, int status) {
 void vigil__mllp_link_connect(mllp_link *l) {
   if (l->connected || l->connecting || l->closing || l->tcp) return;
   struct sockaddr_storage sa;
-  resolve(l->host, l->port, &sa);
+  resolve(l->peer.host, l->peer.port, &sa);
   l->tcp = malloc(sizeof *l->tcp);
   if (!l->tcp) return;
   uv_tcp_init(l->loop, l->tcp);

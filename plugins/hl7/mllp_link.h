@@ -6,7 +6,9 @@
  * failed attempt of the message in flight) is the sender's to decide: the
  * link says what happened through its callbacks. The struct is the sender's
  * to embed; its fields are read by the sender, changed through the calls
- * (but attempts, the backoff's exponent, which the sender sets). */
+ * (but attempts, the backoff's exponent, which the sender sets). The link
+ * owns its peer (mllp_peer: where, who, the timing), which the sender reads
+ * from its settings once and hands over. */
 #ifndef VIGIL_HL7_MLLP_LINK_H
 #define VIGIL_HL7_MLLP_LINK_H
 
@@ -33,12 +35,19 @@ typedef struct mllp_link_ops {
   void (*closed)(void *ud);
 } mllp_link_ops;
 
+/* A sender's peer as its settings say (plugins.hl7.alarms, plugins.hl7.ehr,
+ * with their defaults): where, who (MSH-3 to MSH-6 of what it sends), and
+ * the link's timing. The texts are its own (malloc'd). */
+typedef struct mllp_peer {
+  int port;
+  char *host, *app, *facility, *to_app, *to_facility;
+  unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s;
+} mllp_peer;
+
 typedef struct mllp_link {
   uv_loop_t *loop;
-  char *host;
-  int port;
-  const char *peer; /* "the alarm manager", "the EHR": in the reasons it gives */
-  unsigned keepalive_s, retry_min_ms, retry_max_ms;
+  mllp_peer peer;    /* the link's own, from vigil__mllp_link_init */
+  const char *name;  /* "the manager", "the EHR": in the reasons it gives */
   unsigned attempts; /* the backoff's exponent: the sender's (0 after an answer) */
   int connected, connecting, closing, handles;
   uv_tcp_t *tcp;
@@ -49,25 +58,23 @@ typedef struct mllp_link {
   void *ud;
 } mllp_link;
 
-/* A sender's settings (plugins.hl7.alarms, plugins.hl7.ehr): where, who,
- * and the link's timing. The texts are the settings' own (valid while they
- * are), with their defaults. */
-typedef struct mllp_peer {
-  int port;
-  const char *host, *app, *facility, *to_app, *to_facility;
-  unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s;
-} mllp_peer;
-
-/* Reads them from s (an object): known, NULL-terminated, every key s may
- * have (another is refused by name, H8); where ("plugins.hl7.alarms") names
- * them in a refusal; port_is says what the port is ("the alarm manager's MLLP
- * port"). 0, or VIGIL_EINVAL with the sentence in *err (malloc'd). */
-int vigil__mllp_peer_read(json_t *s, const char *where, const char *port_is, const char *const *known, mllp_peer *out,
+/* Reads a sender's peer from its settings s (an object): the peer's keys
+ * (port, host, application, facility, to_application, to_facility,
+ * ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_seconds) and the
+ * sender's own, more (NULL-terminated, or NULL), are every key s may have
+ * (another is refused by name, H8); where ("plugins.hl7.alarms") names them
+ * in a refusal; port_is says what the port is ("the alarm manager's MLLP
+ * port"). 0; VIGIL_EINVAL with the sentence in *err (malloc'd); -1 when
+ * memory ran out. *out is its to free (vigil__mllp_peer_free) on 0 only. */
+int vigil__mllp_peer_read(json_t *s, const char *where, const char *port_is, const char *const *more, mllp_peer *out,
                           char **err);
-/* Starts its timers (not connected yet). 0, or -1 when memory ran out. */
-int vigil__mllp_link_init(mllp_link *l, uv_loop_t *loop, const char *host, int port, const char *peer,
-                          unsigned keepalive_s, unsigned retry_min_ms, unsigned retry_max_ms, const mllp_link_ops *ops,
-                          void *ud);
+/* Frees its texts. */
+void vigil__mllp_peer_free(mllp_peer *peer);
+/* Takes the peer over (*peer is then empty: the link frees it when closed)
+ * and starts its timers (not connected yet); name says what the peer is in
+ * the reasons the link gives ("the EHR"). */
+void vigil__mllp_link_init(mllp_link *l, uv_loop_t *loop, mllp_peer *peer, const char *name, const mllp_link_ops *ops,
+                           void *ud);
 /* Connects unless connected, connecting, closing or a connection is still
  * closing; ops->connected, or ops->failed. */
 void vigil__mllp_link_connect(mllp_link *l);
