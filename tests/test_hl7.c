@@ -1100,6 +1100,8 @@ static void unknown_settings_refused(void **state) {
        "unknown setting 'acktimeout_ms'"},
       {"plugins = { hl7 = { port = 18990, ehr = { port = 18998, to_aplication = 'EHR' } } }\n",
        "plugins.hl7.ehr: unknown setting 'to_aplication'"},
+      {"plugins = { hl7 = { port = 18990, ehr = { port = 18998, max_attempts = 0 } } }\n",
+       "plugins.hl7.ehr.max_attempts: how many failed attempts"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     serve_process p;
@@ -2158,24 +2160,30 @@ static int record_entry(fixture *f, uint64_t visit, const char *body) {
  * an AR is not and the next goes; an outage of the EHR, and vigil killed
  * meanwhile, lose nothing; a kill -9 with results waiting sends nothing
  * twice but the one in flight. */
-static void ehr_out(void **state) {
-  (void)state;
-  if (!getenv("VIGIL_HL7_NODE_MODULES")) skip();
-  fixture *f = &alarm_fx;
-#define m alarm_m
+/* vigil with the test protocol and results out (more: further ehr
+ * settings, "" or ", k = v") to node-hl7-server as the EHR (ehr.cjs). */
+static void ehr_vigil(fixture *f, manager *em, const char *more) {
   assert_int_equal(serve_setup(&f->s, EHR_PROTOCOL), 0);
-  m.port = hc_free_port();
+  em->port = hc_free_port();
   f->port = hc_free_port();
   char extra[512];
   snprintf(extra, sizeof extra,
            "plugins = { hl7 = { port = %d, ehr = { port = %d, application = 'VIGIL', facility = 'CLINIC', "
            "to_application = 'EHR', to_facility = 'HOSP', retry_min_ms = 100, retry_max_ms = 300, "
-           "ack_timeout_ms = 3000 } } }\n",
-           f->port, m.port);
+           "ack_timeout_ms = 3000%s } } }\n",
+           f->port, em->port, more);
   serve_configure(&f->s, extra);
-  peer_start(f, &m, "tests/hl7/ehr.cjs");
-  json_decref(manager_line(&m, 0, "", NULL)); /* it listens */
+  peer_start(f, em, "tests/hl7/ehr.cjs");
+  json_decref(manager_line(em, 0, "", NULL)); /* it listens */
   assert_int_equal(serve_start(&f->s), 0);
+}
+
+static void ehr_out(void **state) {
+  (void)state;
+  if (!getenv("VIGIL_HL7_NODE_MODULES")) skip();
+  fixture *f = &alarm_fx;
+#define m alarm_m
+  ehr_vigil(f, &m, "");
   a01_taken(f, "REC-E1", "E1"); /* HOSP's DOE^JANE, 1980-02-14, F */
   uint64_t visit = serve_start_visit_at(&f->s, "chair", "E1", "Chair 5");
   assert_true(visit > 0);
@@ -2352,11 +2360,49 @@ static void ehr_out(void **state) {
   /* before the last kill, every result once: E1 131, 128 with 70, 72, 73, AE-1 140, 132, 141-143, 144 */
   if (aa - 6 - twice != 10) fail_msg("%zu results taken (AA), not 10 + 6 (+%zu in flight)", aa, twice);
 }
+
+/* K3 (docs/hl7.md): an EHR that answers AE for ever to one result gets it
+ * max_attempts times (the alarms' default, 5), no more: it is then set aside
+ * (kept as ehr/refused/<seq>, logged at level error, counted in refused), and
+ * the result after it still arrives. */
+static void ehr_answered_ae_for_ever(void **state) {
+  (void)state;
+  if (!getenv("VIGIL_HL7_NODE_MODULES")) skip();
+  fixture *f = &alarm_fx;
+  ehr_vigil(f, &m, "");
+  uint64_t nak = serve_start_visit_at(&f->s, "chair", "NAK-1", "Chair 8");
+  uint64_t next = serve_start_visit_at(&f->s, "chair", "E2", "Chair 9");
+  assert_true(nak > 0 && next > 0);
+  assert_int_equal(record_entry(f, nak, "{\"vitals\": {\"sbp\": 120, \"spo2\": 97}}"), 200);
+  assert_int_equal(record_entry(f, next, "{\"vitals\": {\"sbp\": 121, \"spo2\": 97}}"), 200);
+  json_t *l = NULL;
+  for (int tries = 0; tries < 200 && !l; tries++) { /* 10 s: not manager_line's failure, the count's */
+    if (ehr_lines(&m, "patient=E2,value=121,answered=AA", NULL, NULL))
+      l = manager_line(&m, 0, "patient=E2,value=121,answered=AA", NULL);
+    else
+      usleep(50000);
+  }
+  size_t naks = ehr_lines(&m, "patient=NAK-1,answered=AE", NULL, NULL);
+  if (!l) fail_msg("NAK-1's result sent %zu times and E2's never: the line is held", naks);
+  json_decref(l);
+  if (naks != 5) fail_msg("NAK-1's result sent %zu times, not max_attempts (5)", naks);
+  char *st = ehr_status(f);
+  if (!strstr(st, "\"refused\":1") || !strstr(st, "\"retries\":4") || !strstr(st, "\"backlog\":0") ||
+      !strstr(st, "set aside after 5 failed attempts, the last: AE"))
+    fail_msg("the status does not say the result set aside (refused 1, retries 4, backlog 0): %s", st);
+  free(st);
+  char *log = serve_log(&f->s);
+  const char *said = strstr(log, "EHR answered VIGIL-R01-");
+  if (!said || !strstr(said, "5 times with AE") || !strstr(said, "max_attempts"))
+    fail_msg("the log does not say the result set aside after 5 AEs: %.*s", said ? 200 : 4, said ? said : "none");
+  free(log);
+}
 #undef m
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ehr")) {
-    const struct CMUnitTest ehr[] = {cmocka_unit_test_teardown(ehr_out, alarms_teardown)};
+    const struct CMUnitTest ehr[] = {cmocka_unit_test_teardown(ehr_out, alarms_teardown),
+                                     cmocka_unit_test_teardown(ehr_answered_ae_for_ever, alarms_teardown)};
     return cmocka_run_group_tests(ehr, NULL, NULL);
   }
   if (argc > 1 && !strcmp(argv[1], "interop")) {

@@ -56,7 +56,6 @@ struct alarms {
   vigil_plugin *p;
   const vigil_api *api;
   uv_loop_t *loop;
-  unsigned max_attempts;        /* H6, J3: failed attempts a report may have before it is given up */
   unsigned link_alert_after_ms; /* H7: how long the link may be down before the error that says so */
   mllp_link link;               /* the connection, its peer and its backoff (mllp_link.c) */
   int closing, handles;
@@ -317,7 +316,7 @@ static void publish_measures(alarms *a);
  * The link's state is H7's (link_down), not changed here. */
 static void attempt_failed(alarms *a, const char *reason) {
   if (!a->have_head || !a->in_flight) return;
-  if (++a->failed < a->max_attempts) {
+  if (++a->failed < a->link.peer.max_attempts) {
     a->retries++;
     publish_measures(a);
     return;
@@ -429,7 +428,7 @@ static int on_ack(void *ud, const char *msg, size_t len) {
   /* H6: an answer asking for the report again is a failed attempt, and
    * max_attempts of them (J3: with those not answered) a refusal: the
    * manager will not take it, and the alarms after it wait */
-  int given_up = !final && ++a->failed >= a->max_attempts;
+  int given_up = !final && ++a->failed >= a->link.peer.max_attempts;
   if ((final || given_up) && record_ack(a, code, text) < 0) { /* not kept: the report goes again, its answer with it */
     a->retries++;
     a->link.attempts++;
@@ -630,18 +629,13 @@ static int learn_all(void *ud, const vigil_plugin_event *ev) {
 
 int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, alarms **out, char **err) {
   *out = NULL;
-  static const char *const more[] = {"max_attempts", "link_alert_after_ms", NULL};
+  static const char *const more[] = {"link_alert_after_ms", NULL};
   mllp_peer peer;
   int rc = vigil__mllp_peer_read(s, "plugins.hl7.alarms", "the alarm manager's MLLP port", more, &peer, err);
   if (rc < 0) return rc;
   json_t *grace = json_object_get(s, "link_alert_after_ms");
-  json_t *most = json_object_get(s, "max_attempts");
   if (grace && (!json_is_integer(grace) || json_integer_value(grace) < 1 || json_integer_value(grace) > 3600000))
     rc = vigil__plugin_refuse(err, "plugins.hl7.alarms.link_alert_after_ms: a whole number, 1 to 3600000");
-  else if (most && (!json_is_integer(most) || json_integer_value(most) < 1 || json_integer_value(most) > 1000))
-    rc = vigil__plugin_refuse(err, "plugins.hl7.alarms.max_attempts: how many failed attempts (AE, CE, no answer, "
-                                   "the connection closed) a report may have before it is recorded as refused, "
-                                   "1 to 1000");
   alarms *a = rc < 0 ? NULL : calloc(1, sizeof *a);
   if (!a) {
     vigil__mllp_peer_free(&peer);
@@ -650,7 +644,6 @@ int vigil__hl7_alarms_start(vigil_plugin *p, const vigil_api *api, json_t *s, al
   a->p = p;
   a->api = api;
   a->loop = api->loop(p);
-  a->max_attempts = most ? (unsigned)json_integer_value(most) : 5;
   a->link_alert_after_ms = grace ? (unsigned)json_integer_value(grace) : 30000;
   const char *site =
       api->abi_minor >= 5 && api->size >= offsetof(vigil_api, site) + sizeof api->site ? api->site(p) : NULL;

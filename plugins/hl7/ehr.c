@@ -5,12 +5,13 @@
  * (mllp_link.c). The outbox is the event log read from a cursor in the
  * plugin's durable namespace (`ehr/cursor`), moved only when the EHR
  * answers AA or CA; one message in flight. AE, CE (any other answer), no
- * answer within ack_timeout_ms or the connection closed while it waits:
- * sent again after the backoff with the same MSH-10 ("VIGIL-R01-[<site>-]
- * <seq>-<digest>", the same after a restart), on which an EHR
- * deduplicates. AR or CR: refused for good, logged at level error, kept as
- * `ehr/refused/<seq>` and in the status, and the next one goes (the same
- * message would be refused again). The fields' titles, LOINC codes and UCUM
+ * answer within ack_timeout_ms or the connection closed while it waits: a
+ * failed attempt, sent again after the backoff with the same MSH-10
+ * ("VIGIL-R01-[<site>-]<seq>-<digest>", the same after a restart), on which
+ * an EHR deduplicates; after max_attempts of them (K3, as the alarm
+ * reporter's H6 and J3) set aside as a refusal is. AR or CR: refused for
+ * good, logged at level error, kept as `ehr/refused/<seq>` and in the
+ * status, and the next one goes (the same message would be refused again). The fields' titles, LOINC codes and UCUM
  * units come from the protocol through api->visit_json (the mapping the
  * FHIR export reads); the patient's authority, name, birth date and sex from
  * their last patient.recorded in the log (followed as it grows, as the
@@ -69,6 +70,7 @@ struct ehr {
   uint64_t cursor, learned;
   /* the message at the head of the line */
   int have_head, in_flight;
+  unsigned failed; /* K3: the head's failed attempts (an AE, CE..., no answer, the connection closed) */
   uint64_t head_seq;
   char head_type[32], control[160];
   char *head_msg;
@@ -228,8 +230,12 @@ static void publish(ehr *e) {
   e->api->metric_set(e->p, "ehr_backlog", "gauge",
                      "Events after the EHR sender's cursor: an upper bound of the results not yet accepted", NULL,
                      (double)vigil__plugin_backlog(e->api, e->p, e->cursor));
-  e->api->metric_set(e->p, "ehr_refused", "counter", "Results the EHR refused (AR, CR), this run", NULL,
+  e->api->metric_set(e->p, "ehr_refused", "counter",
+                     "Results set aside: refused by the EHR (AR, CR) or max_attempts failed attempts, this run", NULL,
                      (double)e->refused);
+  e->api->metric_set(e->p, "ehr_retries", "counter",
+                     "Results sent again after a failed attempt (AE, CE, no answer, the connection closed), this run",
+                     NULL, (double)e->retries);
 }
 
 /* The link is down: said once an outage, closed, tried again after the
@@ -245,26 +251,34 @@ static void link_down(ehr *e, const char *fmt, ...) {
     say(e, VIGIL_PLUGIN_LOG_ERROR, "EHR %s:%d: link down: %s (results wait, none lost)", e->link.peer.host,
         e->link.peer.port, e->last_error);
   }
-  if (e->in_flight) e->retries++;
   e->in_flight = 0;
   vigil__mllp_link_drop(&e->link);
   publish(e);
 }
 
+/* The EHR answered, or was connected with nothing to send: the link is up
+ * (the backoff starts again; an AE's goes on doubling, as the alarm
+ * reporter's). */
 static void link_answers(ehr *e) {
-  e->link.attempts = 0;
   if (!e->down_since_ms) return;
   say(e, VIGIL_PLUGIN_LOG_INFO, "EHR %s:%d: link up again", e->link.peer.host, e->link.peer.port);
   e->down_since_ms = 0;
+  e->link.attempts = 0;
 }
 
+static int attempt_failed(ehr *e, const char *code, const char *text);
+
+/* The connection failed or was closed: while a result waited for its
+ * answer, a failed attempt of it (K3); the link is down. */
 static void on_failed(void *ud, int waiting, const char *why) {
-  (void)waiting;
-  link_down(ud, "%s", why);
+  ehr *e = ud;
+  if (waiting && e->in_flight) attempt_failed(e, "", "connection closed");
+  link_down(e, "%s", why);
 }
 
 static void on_no_answer(void *ud) {
   ehr *e = ud;
+  if (e->in_flight) attempt_failed(e, "", "no answer");
   link_down(e, "no ACK to %s within %u ms", e->control, e->link.peer.ack_timeout_ms);
 }
 
@@ -302,29 +316,64 @@ static void head_done(ehr *e) {
   free(e->head_msg);
   e->head_msg = NULL;
   e->have_head = e->in_flight = 0;
-  e->link.attempts = 0;
+  e->link.attempts = e->failed = 0;
   publish(e);
 }
 
-/* AR or CR: kept in the plugin's namespace, said at level error and in the
- * status; the next one goes. */
-static void refused(ehr *e, const char *code, const char *text) {
+/* AR or CR (the EHR refused it), or max_attempts failed attempts (K3: code
+ * the last answer's MSA-1, empty for no answer or a closed connection, text
+ * its MSA-3 or that reason): the result is set aside, kept in the plugin's
+ * namespace as ehr/refused/<seq>, said at level error and in the status; the
+ * next one goes. */
+static void set_aside(ehr *e, const char *code, const char *text) {
   char key[64];
   snprintf(key, sizeof key, "ehr/refused/%llu", (unsigned long long)e->head_seq);
   json_t *said = json_string(text);
   if (!said) text = "(MSA-3 not kept: not UTF-8 text)";
   json_decref(said);
-  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", e->head_type, "control_id", e->control, "code", code,
-                        "text", text, "at", (json_int_t)e->api->now_ms(e->p));
+  int refusal = !strcmp(code, "AR") || !strcmp(code, "CR");
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "event", e->head_type, "control_id", e->control, "code", code,
+                        "text", text, "attempts", (int)e->failed + refusal, "at", (json_int_t)e->api->now_ms(e->p));
   char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   if (s) e->api->kv_put(e->p, key, s, strlen(s));
   free(s);
   json_decref(j);
   e->refused++;
-  snprintf(e->last_refusal, sizeof e->last_refusal, "%s (%s %llu) refused with %s: %s", e->control, e->head_type,
-           (unsigned long long)e->head_seq, code, text);
-  say(e, VIGIL_PLUGIN_LOG_ERROR, "EHR refused %s (%s %llu) with %s: %s; not sent again, the next result goes",
-      e->control, e->head_type, (unsigned long long)e->head_seq, code, text);
+  unsigned long long seq = e->head_seq;
+  if (refusal) {
+    snprintf(e->last_refusal, sizeof e->last_refusal, "%s (%s %llu) refused with %s: %s", e->control, e->head_type, seq,
+             code, text);
+    say(e, VIGIL_PLUGIN_LOG_ERROR, "EHR refused %s (%s %llu) with %s: %s; not sent again, the next result goes",
+        e->control, e->head_type, seq, code, text);
+  } else {
+    snprintf(e->last_refusal, sizeof e->last_refusal,
+             "%s (%s %llu) set aside after %u failed attempts, the last: %s%s%s", e->control, e->head_type, seq,
+             e->failed, code, *code ? ": " : "", text);
+    if (*code)
+      say(e, VIGIL_PLUGIN_LOG_ERROR,
+          "EHR answered %s (%s %llu) %u times with %s, the last: %s; set aside (max_attempts), the next result goes",
+          e->control, e->head_type, seq, e->failed, code, text);
+    else
+      say(e, VIGIL_PLUGIN_LOG_ERROR,
+          "EHR: %s (%s %llu) failed %u times, the last: %s; set aside (max_attempts), the next result goes", e->control,
+          e->head_type, seq, e->failed, text);
+  }
+  head_done(e);
+}
+
+/* K3 (as the alarm reporter's H6, J3): the result in flight failed an
+ * attempt (an answer asking for it again, no answer, the connection closed
+ * while it waited): counted in retries, and sent again, until max_attempts;
+ * then set aside (1), so that one result an EHR chokes on never holds the
+ * ones after it. */
+static int attempt_failed(ehr *e, const char *code, const char *text) {
+  if (!e->have_head) return 0;
+  if (++e->failed < e->link.peer.max_attempts) {
+    e->retries++;
+    return 0;
+  }
+  set_aside(e, code, text);
+  return 1;
 }
 
 static int on_ack(void *ud, const char *msg, size_t len) {
@@ -352,11 +401,11 @@ static int on_ack(void *ud, const char *msg, size_t len) {
     head_done(e);
     next(e);
   } else if (!strcmp(code, "AR") || !strcmp(code, "CR")) {
-    refused(e, code, text);
-    head_done(e);
+    set_aside(e, code, text);
+    next(e);
+  } else if (attempt_failed(e, code, text)) { /* AE, CE or anything else, max_attempts times (K3) */
     next(e);
   } else { /* AE, CE or anything else: the same message again, after the backoff */
-    e->retries++;
     e->link.attempts++;
     snprintf(e->last_error, sizeof e->last_error, "%s answered %s: %s", e->control, code, text);
     say(e, VIGIL_PLUGIN_LOG_WARN, "EHR: %s; sent again in %u ms", e->last_error, vigil__mllp_link_backoff(&e->link));

@@ -31,8 +31,8 @@ void vigil__mllp_peer_free(mllp_peer *peer) {
 int vigil__mllp_peer_read(json_t *s, const char *where, const char *port_is, const char *const *more, mllp_peer *out,
                           char **err) {
   static const char *const peer_keys[] = {
-      "port",        "host",           "application",  "facility",     "to_application",
-      "to_facility", "ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds"};
+      "port",           "host",         "application",  "facility",          "to_application", "to_facility",
+      "ack_timeout_ms", "retry_min_ms", "retry_max_ms", "keepalive_seconds", "max_attempts"};
   enum { n_peer = sizeof peer_keys / sizeof *peer_keys };
   const char *known[n_peer + 8 + 1];
   size_t n = 0;
@@ -57,6 +57,12 @@ int vigil__mllp_peer_read(json_t *s, const char *where, const char *port_is, con
     if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600000))
       return vigil__plugin_refuse(err, "%s.%s: a whole number, 1 to 3600000", where, numbers[i]);
   }
+  json_t *most = json_object_get(s, "max_attempts");
+  if (most && (!json_is_integer(most) || json_integer_value(most) < 1 || json_integer_value(most) > 1000))
+    return vigil__plugin_refuse(err,
+                                "%s.max_attempts: how many failed attempts (AE, CE, no answer, the connection "
+                                "closed) a message may have before it is set aside, 1 to 1000",
+                                where);
   json_t *host = json_object_get(s, "host");
   const char *where_to = host ? json_string_value(host) : "127.0.0.1";
   struct sockaddr_storage sa;
@@ -73,6 +79,7 @@ int vigil__mllp_peer_read(json_t *s, const char *where, const char *port_is, con
   out->retry_max_ms = number_or(s, "retry_max_ms", 60000);
   if (out->retry_max_ms < out->retry_min_ms) out->retry_max_ms = out->retry_min_ms;
   out->keepalive_s = number_or(s, "keepalive_seconds", 30);
+  out->max_attempts = number_or(s, "max_attempts", 5);
   if (!out->host || !out->app || !out->facility || !out->to_app || !out->to_facility) {
     vigil__mllp_peer_free(out);
     return -1;

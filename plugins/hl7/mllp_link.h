@@ -36,12 +36,14 @@ typedef struct mllp_link_ops {
 } mllp_link_ops;
 
 /* A sender's peer as its settings say (plugins.hl7.alarms, plugins.hl7.ehr,
- * with their defaults): where, who (MSH-3 to MSH-6 of what it sends), and
- * the link's timing. The texts are its own (malloc'd). */
+ * with their defaults): where, who (MSH-3 to MSH-6 of what it sends), the
+ * link's timing, and how many failed attempts a message may have before the
+ * sender sets it aside (H6, J3, K3: max_attempts). The texts are its own
+ * (malloc'd). */
 typedef struct mllp_peer {
   int port;
   char *host, *app, *facility, *to_app, *to_facility;
-  unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s;
+  unsigned ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_s, max_attempts;
 } mllp_peer;
 
 typedef struct mllp_link {
@@ -60,7 +62,8 @@ typedef struct mllp_link {
 
 /* Reads a sender's peer from its settings s (an object): the peer's keys
  * (port, host, application, facility, to_application, to_facility,
- * ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_seconds) and the
+ * ack_timeout_ms, retry_min_ms, retry_max_ms, keepalive_seconds,
+ * max_attempts) and the
  * sender's own, more (NULL-terminated, or NULL), are every key s may have
  * (another is refused by name, H8); where ("plugins.hl7.alarms") names them
  * in a refusal; port_is says what the port is ("the alarm manager's MLLP
