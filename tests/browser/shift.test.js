@@ -32,6 +32,10 @@
 //     page's alerts are listed the loudest first (AE7).
 //   - a nurse's board counts a carried alert as a clinician's to acknowledge
 //     (AE9); a visit no longer active offers no Amend (AE11).
+//   - an amended reading's alerts are one flag on its card, and messages
+//     say values in words, not JSON (AK6); a time of another day says its
+//     date, every time is on the 24-hour clock, the acknowledge dialog
+//     names its patient (AK10).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -52,9 +56,10 @@ const PICKS = ["Rechecked: the reading stands; clinician told", "Clinician at th
 
 let browser, server, api, confDir;
 
-// A new browser context signed in as name on srv (the shared server by default).
-async function signedIn(name, srv = server) {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "en-GB", timezoneId: "UTC" });
+// A new browser context signed in as name on srv (the shared server by
+// default), the browser in the language locale (British English by default).
+async function signedIn(name, srv = server, locale = "en-GB") {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale, timezoneId: "UTC" });
   ctx.setDefaultTimeout(20000);
   const p = await ctx.newPage();
   await p.goto(srv.url + "/");
@@ -1277,5 +1282,80 @@ describe("a signature of a phase the visit has left (AL7)", () => {
     const item = (await api("dr.osei", "GET", `/visits/${v.id}`)).phases.find((p) => p.id === "screening").items.find((it) => it.id === "suicide_risk");
     assert.equal(item.value, "moderate: proceed with a safety plan");
     await dr.context().close();
+  });
+});
+
+// AK6: an amended reading's alert and the one its amendment raised again
+// were two flags alike on the card, and the server's messages quoted the
+// amendment's values as JSON.
+describe("an amended reading's alerts (AK6)", () => {
+  it("flags one alert per alarm on the card, and says the values of every message as a nurse reads them", async () => {
+    const v = await inInfusion(api, "MRN-AK6");
+    await api("nurse.kim", "POST", `/visits/${v.id}/entries`, { vitals: { sbp: 130, dbp: 80, hr: 72, spo2: 88, rr: 14 } });
+    await api("nurse.kim", "POST", `/visits/${v.id}/amend`, { item: "infusion.vitals", value: { sbp: 130, dbp: 80, hr: 72, spo2: 97, rr: 14 }, reason: "the probe was off the finger" });
+    await api("nurse.kim", "POST", `/visits/${v.id}/amend`, { item: "infusion.vitals", value: { sbp: 150, dbp: 95, hr: 80, spo2: 88, rr: 14 }, reason: "misread the monitor" });
+    const visit = await api("nurse.kim", "GET", `/visits/${v.id}`);
+    const spo2 = visit.alerts.filter((a) => a.rule === "spo2_low" && a.state !== "closed");
+    assert.ok(spo2.length >= 2, `two spo2_low alerts open, the amended reading's and the one raised again: ${JSON.stringify(spo2)}`);
+    assert.ok(spo2.some((a) => a.message.includes('{"sbp":')), "the server quotes the amendment's values as JSON");
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    const vitals = p.locator('.checklist .item[data-item="vitals"]');
+    await vitals.locator(".last", { hasText: "150/95" }).waitFor();
+    await p.locator(".visit-alerts li").first().waitFor();
+    const flags = await vitals.locator(".item-flag", { hasText: "SpO2 88%" }).allInnerTexts();
+    assert.equal(flags.length, 1, `one flag for the SpO2 alarm under the amended reading: ${flags.join(" | ")}`);
+    assert.match(flags[0], /an earlier alert alike is listed under Alerts/);
+    for (const [where, text] of [["the card", await vitals.innerText()], ["the alerts", await p.locator(".visit-alerts").innerText()],
+      ["the banners", await p.locator("#alarms").innerText()], ["the history", await p.locator(".history").innerText()]])
+      assert.doesNotMatch(text, /\{"\w+":/, `no JSON in ${where}: ${text}`);
+    assert.match(await p.locator(".visit-alerts").innerText(), /amendment of Vitals from BP 130\/80, Heart rate 72, SpO₂ 88, Respiratory rate 14 to BP 130\/80, Heart rate 72, SpO₂ 97/);
+    await p.context().close();
+  });
+});
+
+// AK10: a time of another day said without its date, 12- and 24-hour times
+// on one card, an acknowledge dialog that did not name its patient, and
+// "Screening before dosingaborted" on the board.
+describe("times, the patient and words (AK10)", () => {
+  it("says the date of a time of another day on the 24-hour clock, names the patient in the acknowledge dialog, and sets aborted apart", async () => {
+    const { sim, simApi } = await simulated();
+    try {
+      const v = await simApi("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK10", params: { weight: 70 } });
+      await simApi("nurse.kim", "POST", `/visits/${v.id}/entries`, { fasting_hours: 6, baseline: { sbp: 210, dbp: 125, hr: 70, spo2: 98, rr: 14 } });
+      await simApi("nurse.kim", "POST", `/visits/${v.id}/amend`, { item: "screening.fasting_hours", value: 8, reason: "misheard: eight hours" });
+      const amended = (await simApi("nurse.kim", "GET", `/visits/${v.id}/events?limit=1000`)).events.find((e) => e.type === "item.amended");
+      // The next day, in the afternoon: a time of day alone would read as today's.
+      await simApi("admin.lee", "POST", "/clock", { advance: "1d4h" });
+      // In American English, whose times of day the browser writes on the 12-hour clock.
+      const p = await signedIn("nurse.kim", sim, "en-US");
+      await p.goto(`${sim.url}/#/visit/${v.id}`);
+      const card = p.locator('.checklist .item[data-item="fasting_hours"]');
+      await card.locator(".amended-mark").waitFor();
+      const when = new Date(amended.time);
+      const day = when.getUTCDate();
+      const month = when.toLocaleString("en-US", { month: "short", timeZone: "UTC" });
+      const hhmm = when.toISOString().slice(11, 16); // the page's zone is UTC
+      const last = await card.locator(".last").innerText();
+      assert.match(last, new RegExp(`Amended by nurse\\.kim at [A-Z][a-z]{2}, ${month} ${day}, ${hhmm} from 6 h`), `the amendment of another day says its date: ${last}`);
+      assert.match(last, new RegExp(`nurse\\.kim, [A-Z][a-z]{2}, ${month} ${day}, ${hhmm}`), `the entry of another day says its date: ${last}`);
+      const page = await p.locator("main").innerText();
+      assert.doesNotMatch(page, /\d\d:\d\d\s?[AP]M/, "every time on the 24-hour clock");
+      const alert = p.locator(".visit-alerts li", { hasText: "210/125" });
+      assert.match(await alert.innerText(), new RegExp(`raised [A-Z][a-z]{2}, ${month} ${day}, \\d\\d:\\d\\d`), "an alert of another day says its date");
+      await alert.getByRole("button", { name: "With reason…" }).click();
+      const dlg = p.locator("dialog[open]");
+      assert.match(await dlg.locator("#dialog-title").innerText(), /MRN-AK10/, "the acknowledge dialog names its patient");
+      await dlg.getByRole("button", { name: "Cancel" }).click();
+      // A visit with a high alert open is a clinician's to stop.
+      await simApi("dr.osei", "POST", `/visits/${v.id}/abort`, { reason: "patient declined the infusion today", password: USERS["dr.osei"].password });
+      await p.locator('[data-nav="board"]').click();
+      const row = p.locator("table.board tr", { hasText: "MRN-AK10" });
+      await row.locator(".badge", { hasText: "aborted" }).waitFor();
+      assert.match(await row.locator("td.phase").innerText(), /Screening before dosing aborted/);
+      await p.context().close();
+    } finally {
+      await sim.stop();
+    }
   });
 });

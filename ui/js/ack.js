@@ -10,7 +10,7 @@ import { post } from "./api.js";
 import { h } from "./dom.js";
 import { ask, showError } from "./dialog.js";
 import { can, ackReasons } from "./session.js";
-import { priorityLabel } from "./format.js";
+import { messageInWords, priorityLabel } from "./format.js";
 
 // Acknowledges alert id (with reason, if given); then after(). Someone else
 // acknowledging it first is no error: the lists show it. from: the button
@@ -59,7 +59,8 @@ function withReason(a, after, from) {
   const picks = a.carried ? [] : ackReasons();
   return ask({
     title: a.carried ? "Acknowledge after assessing the patient" : "Acknowledge with a reason",
-    text: `${priorityLabel(a.priority)} alert${a.patient ? `, patient ${a.patient}` : ""}: ${a.message}`,
+    patient: a.patient || null,
+    text: `${priorityLabel(a.priority)} alert${a.patient ? `, patient ${a.patient}` : ""}: ${messageInWords(a.message)}`,
     detail: picks.length
       ? h("div", { class: "quick-picks", role: "group", "aria-label": "Quick reasons" },
           picks.map((text) => h("button", { type: "button", class: "quiet quick-pick", onclick: (e) => pick(e, text) }, text)))

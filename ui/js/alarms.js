@@ -31,7 +31,7 @@
 // stays on its button across the redraws the stream's events bring.
 import { all, post } from "./api.js";
 import { h, clear, announce, silence } from "./dom.js";
-import { priorityLabel, priorityRank, reminded, timeOrDate } from "./format.js";
+import { messageInWords, priorityLabel, priorityRank, reminded, timeOrDate } from "./format.js";
 import { now } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { ackControls, canAcknowledge } from "./ack.js";
@@ -65,7 +65,7 @@ async function load() {
   for (const a of alerts)
     if (!known.has(a.id)) {
       known.add(a.id);
-      announce(`${priorityLabel(a.priority)} alert, patient ${a.patient}: ${a.message}`);
+      announce(`${priorityLabel(a.priority)} alert, patient ${a.patient}: ${messageInWords(a.message)}`);
     }
   for (const [id, p] of [...paused]) {
     const a = alerts.find((x) => x.id === id);
@@ -191,7 +191,7 @@ function draw(root, order, n) {
         h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
         h("span", { class: "alarm-text" },
           // A course alert (a missed session) has a patient and no visit.
-          h("a", { href: a.visit ? `#/visit/${a.visit}` : `#/patient/${encodeURIComponent(a.patient)}` }, `Patient ${a.patient}`), ": ", a.message,
+          h("a", { href: a.visit ? `#/visit/${a.visit}` : `#/patient/${encodeURIComponent(a.patient)}` }, `Patient ${a.patient}`), ": ", messageInWords(a.message),
           h("span", { class: "alarm-meta" }, ` raised ${timeOrDate(a.raised_at, now())}`,
             a.level ? `, ${reminded(a.level)}` : "", a.state === "resolved" ? ", cause cleared"
               : a.resolved_at ? `, condition cleared at ${timeOrDate(a.resolved_at, now())}` : "")),

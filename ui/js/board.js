@@ -12,7 +12,7 @@
 // course's next session.
 import { all, get } from "./api.js";
 import { h, clear } from "./dom.js";
-import { ageBadge, changedParam, duration, observedMs, priorityLabel, priorityRank, refreshAges, staleAfter, value as show } from "./format.js";
+import { ageBadge, changedParam, duration, messageInWords, observedMs, priorityLabel, priorityRank, refreshAges, staleAfter, value as show } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
@@ -216,7 +216,7 @@ function draw() {
       h("th", { scope: "row" }, h("a", { href: `#/visit/${v.id}`, class: "row-link" }, v.patient),
         r.detail && r.detail.course ? h("a", { href: patientHref(v.patient), class: "course-link" }, ` ${sessionWords(r.detail.course.session, r.detail.course.counted, r.detail.course.sessions, r.detail.course.no_dose)}`) : null),
       h("td", {}, r.title, h("span", { class: "muted" }, ` v${protocol[1]}`)),
-      h("td", { class: "phase" }, v.phase_title || v.phase, v.status === "aborted" ? h("span", { class: "badge badge-overdue" }, " aborted") : null),
+      h("td", { class: "phase" }, v.phase_title || v.phase, v.status === "aborted" ? [" ", h("span", { class: "badge badge-overdue" }, "aborted")] : null),
       h("td", { class: "in-phase", dataset: { since: Date.parse(v.phase_started_at) } }, duration(now() - Date.parse(v.phase_started_at))),
       dueCell(r),
       vitalsCell(r),
@@ -240,7 +240,7 @@ function drawCourses() {
         ? h("ul", { class: "plain" }, alerts.map((a) =>
             h("li", { class: `alarm alarm-${a.priority} ${a.acknowledged ? "acked" : ""}`, dataset: { alert: a.id, rule: a.rule } },
               h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
-              h("span", { class: "alarm-text" }, h("a", { href: patientHref(a.patient) }, `Patient ${a.patient}`), ": ", a.message,
+              h("span", { class: "alarm-text" }, h("a", { href: patientHref(a.patient) }, `Patient ${a.patient}`), ": ", messageInWords(a.message),
                 h("span", { class: "alarm-meta" }, a.acknowledged ? " acknowledged" : "")),
               ackControls(a, () => load().catch(showError)))))
         : h("p", { class: "muted" }, "No course alerts.")),

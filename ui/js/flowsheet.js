@@ -7,7 +7,7 @@
 // the Alerts row, in its colour: the protocol's rules are what say a value
 // is out of range. Built from the visit's events alone.
 import { h } from "./dom.js";
-import { clockTime, dateTime, fieldName, priorityLabel, priorityRank, unit, value as show } from "./format.js";
+import { clockTime, dateTime, fieldName, messageInWords, priorityLabel, priorityRank, unit, value as show } from "./format.js";
 
 // An alert raised by a rule in the step of the entry it looked at follows
 // that entry in the log, within a moment of it (as visit.js's flags).
@@ -115,7 +115,7 @@ export function flowsheet(visit, events) {
       }
       last = null;
     } else if (ev.type === "alert.raised") {
-      if (last && d.source === "rule" && at - lastAt <= SAME_STEP_MS) last.alerts.push({ priority: d.priority, message: d.message });
+      if (last && d.source === "rule" && at - lastAt <= SAME_STEP_MS) last.alerts.push({ priority: d.priority, message: messageInWords(d.message) });
     } else if (!/^(alert|note|block)\./.test(ev.type)) {
       last = null;
     }

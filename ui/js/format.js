@@ -27,33 +27,40 @@ export function fieldName(name) {
   return FIELD_NAMES[name] || name.replace(/_/g, " ");
 }
 
+// Every time of day on screen is on the 24-hour clock, whatever the
+// browser's language: the server's messages say "21:39" and a card said
+// "09:39 PM" beside them (AK10).
+const DAY_TIME = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+
 export function clockTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleTimeString([], DAY_TIME);
 }
 
 // "09:07:13": a time of day to the second (the header's clock on a narrow screen).
 export function clockTimeSeconds(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(iso).toLocaleTimeString([], { ...DAY_TIME, second: "2-digit" });
 }
 
-// A time of day for today (now: the workstation's clock, ms), the date too
-// for another day: an alert raised yesterday at 10:12 does not read as
-// today's 10:12 (docs/safety.md L9).
+// A time of day for today (now: the workstation's clock, ms; the browser's
+// when not given), the date too for another day: an alert raised yesterday
+// at 10:12 does not read as today's 10:12 (docs/safety.md L9), nor
+// "Amended by nina at 09:04" an amendment of another day (AK10). Every
+// time on a visit's cards and alerts is said by this.
 export function timeOrDate(iso, now) {
   if (!iso) return "";
   const d = new Date(iso);
   const today = new Date(now === undefined ? Date.now() : now);
   if (d.toDateString() === today.toDateString()) return clockTime(iso);
-  return d.toLocaleString([], { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleString([], { weekday: "short", month: "short", day: "numeric", ...DAY_TIME });
 }
 
 export function dateTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  return d.toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return d.toLocaleString([], { year: "numeric", month: "short", day: "numeric", ...DAY_TIME, second: "2-digit" });
 }
 
 // 75000 -> "1 min 15 s"; 5400000 -> "1 h 30 min".
@@ -68,6 +75,23 @@ export function duration(ms) {
   else if (min) text = `${min} min ${String(s).padStart(2, "0")} s`;
   else text = `${s} s`;
   return neg ? "-" + text : text;
+}
+
+// A server's message as a nurse reads it (AK6): each value it quotes as
+// JSON (an amendment's "from {"sbp":130,"dbp":80,...} to {...}") in words,
+// as the card shows a value ("BP 130/80, Heart rate 72, ..."), and its
+// units as the labels say them.
+export function messageInWords(text) {
+  if (text === null || text === undefined) return "";
+  const words = String(text).replace(/\{[^{}]*\}/g, (json) => {
+    try {
+      const v = JSON.parse(json);
+      return v && typeof v === "object" && !Array.isArray(v) ? value(v) : json;
+    } catch {
+      return json;
+    }
+  });
+  return unitsInWords(words);
 }
 
 // A recorded value in words: vitals as "142/88, HR 70", a check as Yes/No.
@@ -119,9 +143,10 @@ export function changedParam(c) {
 }
 
 // A late entry (observed before it was typed) in words: "Late entry:
-// observed 14:30, entered 14:40 (10 min 00 s late)".
-export function lateEntry(observed, recorded) {
-  return `Late entry: observed ${clockTime(observed)}, entered ${clockTime(recorded)} (${duration(Date.parse(recorded) - Date.parse(observed))} late)`;
+// observed 14:30, entered 14:40 (10 min 00 s late)", each time with its
+// date when not today (now: timeOrDate's).
+export function lateEntry(observed, recorded, now) {
+  return `Late entry: observed ${timeOrDate(observed, now)}, entered ${timeOrDate(recorded, now)} (${duration(Date.parse(recorded) - Date.parse(observed))} late)`;
 }
 
 // When a scheduled item's latest value goes stale: older than its interval

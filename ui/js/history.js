@@ -1,7 +1,8 @@
 // history.js: a visit's events, paged in from the log, told as sentences
 // for the history list and the discharge summary.
 import { all } from "./api.js";
-import { clockTime, escalation, unit, value } from "./format.js";
+import { escalation, messageInWords, timeOrDate, unit, value } from "./format.js";
+import { now } from "./clock.js";
 
 export function events(visitId) {
   return all(`/visits/${visitId}/events`, "events");
@@ -62,7 +63,7 @@ export function lastAmendment(events, ref) {
 // item.amended).
 export function amendedText(visit, ev) {
   const d = ev.data || {};
-  return `Amended by ${ev.actor} at ${clockTime(ev.time)} from ${itemValue(visit, d.item, null, d.previous)}. Reason: ${d.reason}`;
+  return `Amended by ${ev.actor} at ${timeOrDate(ev.time, now())} from ${itemValue(visit, d.item, null, d.previous)}. Reason: ${d.reason}`;
 }
 
 function phaseTitle(visit, id) {
@@ -77,7 +78,7 @@ export function alertMessages(events) {
   const m = new Map();
   for (const ev of events) {
     const d = ev.data || {};
-    if (ev.type === "alert.raised") m.set(d.alert, { message: d.message, priorities: [d.priority] });
+    if (ev.type === "alert.raised") m.set(d.alert, { message: messageInWords(d.message), priorities: [d.priority] });
     else if (ev.type === "alert.escalated" && m.has(d.alert)) m.get(d.alert).priorities[d.level] = d.priority;
   }
   return m;
@@ -113,7 +114,7 @@ export function describe(visit, ev, alerts) {
           const a = d.attests && d.attests[k];
           return `${itemTitle(visit, k, d.phase)}: ${itemValue(visit, k, d.phase, v)}${a ? `, attesting ${attestedText(visit, findItem(visit, k, d.phase), a, d.phase)}` : ""}`;
         })
-        .join("; ") + (d.observed_at !== undefined ? ` (late entry: observed ${clockTime(d.observed_at)})` : "");
+        .join("; ") + (d.observed_at !== undefined ? ` (late entry: observed ${timeOrDate(d.observed_at, now())})` : "");
     case "signature.voided":
       return `${itemTitle(visit, d.item)} void: ${d.reason}`;
     case "item.amended":
@@ -129,7 +130,7 @@ export function describe(visit, ev, alerts) {
     case "gate.overridden":
       return `Gate of ${phaseTitle(visit, d.phase)} overridden. Reason: ${d.reason}. Overridden: ${(d.reasons || []).join("; ")}`;
     case "alert.raised":
-      return `Alert (${d.priority})${d.follows ? `, after ${alert(d.follows)}` : ""}: ${d.message}`;
+      return `Alert (${d.priority})${d.follows ? `, after ${alert(d.follows)}` : ""}: ${messageInWords(d.message)}`;
     case "alert.acknowledged":
       return `Acknowledged ${alert(d.alert)}${d.reason ? ". Reason: " + d.reason : ""}`;
     case "alert.escalated":

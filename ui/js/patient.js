@@ -9,7 +9,7 @@
 // ("session 3 of 6", the previous session's values next to today's).
 import { get, post } from "./api.js";
 import { h, svg, clear } from "./dom.js";
-import { dateTime, duration, priorityLabel, reminded, unit } from "./format.js";
+import { dateTime, duration, messageInWords, priorityLabel, reminded, unit } from "./format.js";
 import { subscribe } from "./stream.js";
 import { showError } from "./dialog.js";
 import { title as protocolTitle } from "./protocols.js";
@@ -204,9 +204,9 @@ function courseAlerts(c) {
   return h("ul", { class: "plain course-alerts", "aria-label": "Course alerts" }, open.map((a) =>
     h("li", { class: `alarm alarm-${a.priority} ${a.state === "acknowledged" ? "acked" : ""}`, dataset: { alert: a.id, rule: a.rule } },
       h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
-      h("span", { class: "alarm-text" }, a.message,
+      h("span", { class: "alarm-text" }, messageInWords(a.message),
         h("span", { class: "alarm-meta" }, ` raised ${dateTime(a.raised_at)}`, a.level ? `, ${reminded(a.level)}` : "", a.state === "acknowledged" ? ", acknowledged" : "")),
-      a.state === "active" ? ackControls(a, refresh) : null)));
+      a.state === "active" ? ackControls({ ...a, patient: a.patient || state.patient }, refresh) : null)));
 }
 
 // Each session's alerts: its visit's and the course's about it.
@@ -228,7 +228,7 @@ function alertList(list) {
     (open === list.length ? "" : open ? `; ${open} open` : "; all closed");
   return h("details", { class: "session-alerts" }, h("summary", {}, summary),
     h("ul", { class: "plain" }, list.map((a) =>
-      h("li", { dataset: { rule: a.rule } }, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", a.message,
+      h("li", { dataset: { rule: a.rule } }, h("span", { class: `badge alarm-${a.priority}` }, priorityLabel(a.priority)), " ", messageInWords(a.message),
         a.state === "closed" ? h("span", { class: "muted" }, " (closed)") : null))));
 }
 

@@ -3,7 +3,7 @@
 // alert and who acknowledged it, and the signatures.
 import { get } from "./api.js";
 import { h, clear } from "./dom.js";
-import { changedParam, dateTime, clockTime, priorityLabel, unit, value as show } from "./format.js";
+import { changedParam, dateTime, clockTime, messageInWords, priorityLabel, unit, value as show } from "./format.js";
 import { table, vitalsReadings } from "./chart.js";
 import { flowsheetPrint } from "./flowsheet.js";
 import { events as loadEvents, describe, itemTitle, alertMessages, amendedText, attestedText, lastAmendment } from "./history.js";
@@ -164,7 +164,7 @@ export async function render(main, id) {
           h("tbody", {}, alerts.map((a) => h("tr", {},
             h("td", {}, clockTime(a.raised.time)),
             h("td", {}, h("span", { class: `badge alarm-${a.raised.data.priority}` }, priorityLabel(a.raised.data.priority))),
-            h("td", {}, a.raised.data.message, carried(v, a) ? h("strong", {}, ` (carried until a clinician's assessment; ${a.resolved ? `closed ${clockTime(a.resolved.time)}` : "still open"})`) : null),
+            h("td", {}, messageInWords(a.raised.data.message), carried(v, a) ? h("strong", {}, ` (carried until a clinician's assessment; ${a.resolved ? `closed ${clockTime(a.resolved.time)}` : "still open"})`) : null),
             h("td", {}, a.ack ? `${a.ack.actor}, ${clockTime(a.ack.time)}${a.ack.data.reason ? ` (${a.ack.data.reason})` : ""}` : "not acknowledged"),
             // V7: reminders; a priority only when it rose.
             h("td", {}, a.escalations ? `${a.escalations}\u00d7${a.priority && a.priority !== a.raised.data.priority ? `, raised to ${a.priority}` : ""}` : "")))))

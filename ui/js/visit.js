@@ -7,7 +7,7 @@
 // whose entry raised an alert still open says so under its value.
 import { get, post } from "./api.js";
 import { h, add, clear, announce } from "./dom.js";
-import { ageBadge, changedParam, clockTime, dateTime, duration, lateEntry, observedMs, priorityLabel, priorityRank, refreshAges, reminded, staleAfter, unit, value as show } from "./format.js";
+import { ageBadge, changedParam, dateTime, duration, lateEntry, messageInWords, observedMs, priorityLabel, priorityRank, refreshAges, reminded, staleAfter, timeOrDate, unit, value as show } from "./format.js";
 import { now, onTick } from "./clock.js";
 import { subscribe } from "./stream.js";
 import { ask, showError as pageError } from "./dialog.js";
@@ -29,6 +29,11 @@ let state = null; // {id, visit, events, title, root, loadedAt, drafted, restore
 let unsubscribe = null;
 let pending = null;
 let loads = 0; // loads started: only the newest one draws
+
+// Every time on the visit's page: its time of day on the 24-hour clock, and
+// its date too when it is not today on the workstation's clock (AK10: an
+// amendment of another day read "at 09:04 AM").
+const at = (iso) => timeOrDate(iso, now());
 
 // A gate may wait for time alone (an observation's minimum duration): with
 // no event to say so, the visit is read again once its time has moved on
@@ -149,7 +154,7 @@ async function abortVisit() {
 
 function ackBy(alertId) {
   const ev = state.events.find((e) => e.type === "alert.acknowledged" && e.data.alert === alertId);
-  return ev ? `acknowledged by ${ev.actor} at ${clockTime(ev.time)}` : "acknowledged";
+  return ev ? `acknowledged by ${ev.actor} at ${at(ev.time)}` : "acknowledged";
 }
 
 // The loudest first, as the banners are (alarms.js): then, within a
@@ -168,11 +173,11 @@ function alertsSection(v) {
     h("ul", { class: "plain" }, open.map((a) =>
       h("li", { class: `alarm alarm-${a.priority} ${a.acknowledged ? "acked" : ""}`, id: `visit-alert-${a.id}`, tabindex: "-1", dataset: { alert: a.id, state: a.state } },
         h("span", { class: "alarm-priority" }, priorityLabel(a.priority)),
-        h("span", { class: "alarm-text" }, a.message,
-          h("span", { class: "alarm-meta" }, ` raised ${clockTime(a.raised_at)}`, a.level ? `, ${reminded(a.level)}` : "",
+        h("span", { class: "alarm-text" }, messageInWords(a.message),
+          h("span", { class: "alarm-meta" }, ` raised ${at(a.raised_at)}`, a.level ? `, ${reminded(a.level)}` : "",
             a.acknowledged ? `, ${ackBy(a.id)}` : "", a.state === "resolved" ? ", cause cleared"
-              : a.resolved_at ? `, condition cleared at ${clockTime(a.resolved_at)}` : "")),
-        ackControls(a, refresh)))));
+              : a.resolved_at ? `, condition cleared at ${at(a.resolved_at)}` : "")),
+        ackControls({ ...a, patient: v.patient }, refresh)))));
 }
 
 // What a clinician's override passed unrecorded stays in view for the rest of
@@ -184,7 +189,7 @@ function passedSection(v) {
     h("h2", { id: "vp-title" }, "Passed by override"),
     h("ul", { class: "plain" }, passed.map((p) =>
       h("li", { class: "passed-item", dataset: { item: p.item } }, passedText(p),
-        h("span", { class: "muted" }, ` \u00b7 ${p.overridden_by}, ${clockTime(p.overridden_at)}`)))));
+        h("span", { class: "muted" }, ` \u00b7 ${p.overridden_by}, ${at(p.overridden_at)}`)))));
 }
 
 // ---- gate --------------------------------------------------------------------
@@ -299,9 +304,9 @@ function lastValue(it, phaseId, current) {
   const what = it.kind !== "signature" ? show(it.value) + (u ? ` ${u}` : "")
     : it.void ? `Void: ${it.void}` : `Signed${it.value !== true ? `: ${show(it.value)}` : ""}${it.attests ? ` (${attestedText(state.visit, it, it.attests)})` : ""}`;
   return h("p", { class: it.void ? "last void" : "last" }, what,
-    h("span", { class: "muted" }, ` \u00b7 ${it.void ? "signed by " : ""}${it.recorded_by}, ${clockTime(it.late ? it.observed_at : it.recorded_at)}`,
-      voided ? ` \u00b7 void since ${clockTime(voided.time)}, by ${voided.actor}'s change` : "", it.count > 1 ? ` \u00b7 ${it.count} entries` : ""),
-    it.late ? [" ", h("span", { class: "late-mark" }, lateEntry(it.observed_at, it.recorded_at))] : null,
+    h("span", { class: "muted" }, ` \u00b7 ${it.void ? "signed by " : ""}${it.recorded_by}, ${at(it.late ? it.observed_at : it.recorded_at)}`,
+      voided ? ` \u00b7 void since ${at(voided.time)}, by ${voided.actor}'s change` : "", it.count > 1 ? ` \u00b7 ${it.count} entries` : ""),
+    it.late ? [" ", h("span", { class: "late-mark" }, lateEntry(it.observed_at, it.recorded_at, now()))] : null,
     amended ? [" ", h("span", { class: "amended-mark" }, amendedText(state.visit, amended))] : null,
     current && staleAfter(it) !== null && it.kind !== "signature" ? [" \u00b7 ", ageBadge(h, observedMs(it), staleAfter(it), now())] : null);
 }
@@ -341,7 +346,7 @@ async function answerAgain(it) {
   await ask({
     title: `Answer again: ${it.title}`,
     patient: on.patient,
-    text: `Your answer of ${clockTime(it.recorded_at)}: ${show(it.value)}. This records your answer now, on what you see now, ` +
+    text: `Your answer of ${at(it.recorded_at)}: ${show(it.value)}. This records your answer now, on what you see now, ` +
       "as a new entry; the earlier one stays in the history. To correct the earlier answer itself, use Amend.",
     fields: [{ name: "value", label: "Your answer now", input: box }],
     submit: "Record the answer",
@@ -466,15 +471,30 @@ function alertsByItem(v) {
 // BP 214/126" under 200/118).
 function fromWhich(a, it) {
   if (a.entry.type === "item.amended" || Date.parse(a.entry.time) === Date.parse(it.recorded_at)) return " from this entry: ";
-  return ` from the ${it.kind === "vitals" ? "reading" : "entry"} of ${clockTime(a.entry.data.observed_at || a.entry.time)}: `;
+  return ` from the ${it.kind === "vitals" ? "reading" : "entry"} of ${at(a.entry.data.observed_at || a.entry.time)}: `;
+}
+
+// One flag per alarm on a card (AK6): alerts of one rule in the same words
+// (an amended reading's alert, kept until acknowledged, and the one the
+// amendment raised again, which `follows` it) are said once, by the newest,
+// with how many more alike the Alerts list above shows.
+function oneFlagEach(raised) {
+  const newest = new Map();
+  for (const a of [...raised].sort((x, y) => y.id - x.id)) {
+    const key = `${a.priority}\u0000${a.rule}\u0000${String(a.message).split(" [")[0]}`;
+    if (newest.has(key)) newest.get(key).alike += 1;
+    else newest.set(key, { ...a, alike: 0 });
+  }
+  return [...newest.values()].sort((x, y) => x.id - y.id);
 }
 
 function flags(raised, it) {
   if (!raised || !raised.length) return null;
-  return h("ul", { class: "plain item-flags" }, raised.map((a) =>
+  return h("ul", { class: "plain item-flags" }, oneFlagEach(raised).map((a) =>
     h("li", { class: `item-flag flag-${a.priority}`, dataset: { alert: a.id } },
-      h("span", { class: "alarm-priority" }, `${priorityLabel(a.priority)} alert`), fromWhich(a, it), a.message,
-      a.acknowledged ? h("span", { class: "muted" }, " (acknowledged)") : null)));
+      h("span", { class: "alarm-priority" }, `${priorityLabel(a.priority)} alert`), fromWhich(a, it), messageInWords(a.message),
+      a.acknowledged ? h("span", { class: "muted" }, " (acknowledged)") : null,
+      a.alike ? h("span", { class: "muted" }, ` (${a.alike === 1 ? "an earlier alert alike is" : `${a.alike} earlier alerts alike are`} listed under Alerts)`) : null)));
 }
 
 // An item: its title, last value, the alerts its entry raised, and (in the
@@ -851,7 +871,7 @@ function historySection() {
     // (axe: scrollable-region-focusable).
     h("ol", { class: "timeline", reversed: true, tabindex: "0", "aria-labelledby": "hist-title" }, evs.map((ev) =>
       h("li", { class: `ev ev-${ev.type.replace(".", "-")}` },
-        h("time", { datetime: ev.time }, clockTime(ev.time)), " ",
+        h("time", { datetime: ev.time }, at(ev.time)), " ",
         h("span", { class: "actor" }, ev.actor), " ",
         h("span", {}, describe(state.visit, ev, alerts))))));
 }
@@ -968,8 +988,8 @@ function staleNote(v) {
   for (const it of phase.items)
     if (it.kind !== "vitals" && it.kind !== "signature" && staleAfter(it) !== null && observedMs(it) !== null) rows.push([it.title, observedMs(it), staleAfter(it)]);
   if (!rows.length) return null;
-  return h("ul", { class: "plain stale-note" }, rows.map(([title, at, limit]) =>
-    h("li", {}, `${title}: observed ${clockTime(new Date(at).toISOString())}, `, ageBadge(h, at, limit, now()))));
+  return h("ul", { class: "plain stale-note" }, rows.map(([title, observed, limit]) =>
+    h("li", {}, `${title}: observed ${at(new Date(observed).toISOString())}, `, ageBadge(h, observed, limit, now()))));
 }
 
 function tick() {
