@@ -1358,4 +1358,18 @@ describe("times, the patient and words (AK10)", () => {
       await sim.stop();
     }
   });
+
+  it("a refusal to move on says each of its reasons once", async () => {
+    const v = await api("nurse.kim", "POST", "/visits", { protocol: "ketamine_iv", patient: "MRN-AK10B", params: { weight: 70 } });
+    const { gate } = await api("nurse.kim", "GET", `/visits/${v.id}`);
+    assert.ok(gate.reasons.length > 1, `screening's gate waits for several items: ${JSON.stringify(gate.reasons)}`);
+    const p = await signedIn("nurse.kim");
+    await p.goto(`${server.url}/#/visit/${v.id}`);
+    await p.locator("#advance").click();
+    const refusal = p.locator('.gate .error[data-error-for=""]');
+    await refusal.waitFor();
+    const text = await refusal.innerText();
+    for (const r of gate.reasons) assert.equal(text.split(r).length - 1, 1, `"${r}" said once: ${text}`);
+    await p.context().close();
+  });
 });

@@ -4,6 +4,7 @@
 // names and the dialog stays open with what was typed.
 import { h, clear, uid } from "./dom.js";
 import { away } from "./downtime.js";
+import { moreReasons } from "./errors.js";
 
 // fields: [{name, label, type ("text", "password", "textarea", "number"),
 // required, hint, value, autocomplete, input (a ready element)}].
@@ -71,7 +72,7 @@ export function ask({ title, patient, text, detail, fields, submit, danger, acti
       } catch (err) {
         const target = err.field && (errors[err.field] || errors[Object.keys(errors).find((n) => err.field.endsWith(n))]);
         const shown = target || general;
-        shown.textContent = err.message + (err.reasons && err.reasons.length ? ": " + err.reasons.join("; ") : "");
+        shown.textContent = err.message + moreReasons(err);
         shown.hidden = false;
         const input = target && inputs[Object.keys(errors).find((n) => errors[n] === target)];
         if (input) {

@@ -27,6 +27,15 @@ function inWords(err, input) {
   return label ? `${label}: ${msg.slice(err.field.length + 2)}` : msg;
 }
 
+// The reasons a refusal gives (a 409 gate_not_met's) that its message does
+// not say already, after ": "; "" when it says them all (AK10: the gate's
+// message lists them, and a refused discharge said each twice).
+export function moreReasons(err) {
+  const msg = err.message || "";
+  const more = (err.reasons || []).filter((r) => !msg.includes(r));
+  return more.length ? ": " + more.join("; ") : "";
+}
+
 export function showError(form, err) {
   clearErrors(form);
   let field = err.field || "";
@@ -44,7 +53,7 @@ export function showError(form, err) {
   if (!slot) slot = form.querySelector('.error[data-error-for=""]');
   if (!slot) return false;
   const input = field && form.querySelector(`[data-field="${escape(field)}"]`);
-  slot.textContent = unitsInWords(inWords(err, input) + (err.reasons && err.reasons.length ? ": " + err.reasons.join("; ") : ""));
+  slot.textContent = unitsInWords(inWords(err, input) + moreReasons(err));
   slot.hidden = false;
   if (input) {
     input.setAttribute("aria-invalid", "true");
