@@ -23,7 +23,13 @@
  * the test lets it go, and /healthz and an entry are answered meanwhile.
  * Without the control the read is on the loop: /healthz is not answered
  * while it is held. AT4: one user builds one export at a time, another
- * user's is built meanwhile. */
+ * user's is built meanwhile.
+ *
+ * AU4: two users looping exports held both slots, and a third user's export
+ * was 503 busy 39 times in 40. An export asked while the slots are full now
+ * waits its turn, oldest first, in a short line (4 for each slot): a slot
+ * given back is the oldest waiter's, whatever the loopers ask meanwhile.
+ * Without the control the third user's export is 503 at once. */
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -135,6 +141,15 @@ static int teardown(void **state) {
   return status == 0 ? 0 : -1;
 }
 
+/* Sends GET path with token on a new connection c, without reading. */
+static void ask_with(full_visit *f, const char *token, hc_conn *c, const char *path) {
+  assert_non_null(token);
+  assert_int_equal(hc_connect(c, f->a.s.port), 0);
+  char *req = hc_format("GET", path, token, NULL);
+  assert_int_equal(hc_send_str(c, req), 0);
+  free(req);
+}
+
 /* Sends GET path as who on a new connection c, without reading. */
 static void ask_as(full_visit *f, const char *who, hc_conn *c, const char *path) {
   const char *token = alarm_token(&f->a, who,
@@ -198,28 +213,55 @@ static void healthz_answers_while_an_export_is_built(void **state) {
   hc_close(&exp);
 }
 
-/* Past max_concurrent_exports being built: 503 busy, Retry-After, nothing
- * else affected; the one being built is answered whole. */
+/* The answer on c is 503 busy with Retry-After, its message holding says. */
+static void expect_busy(hc_conn *c, const char *says, const char *what) {
+  hc_response r;
+  assert_int_equal(hc_read(c, &r, 120000), 0);
+  if (r.status != 503) fail_msg("%s: %d, not 503 busy: %s", what, r.status, r.body);
+  json_t *j = json_loads(r.body, 0, NULL), *err = json_object_get(j, "error");
+  const char *code = json_string_value(json_object_get(err, "code"));
+  const char *msg = json_string_value(json_object_get(err, "message"));
+  if (!code || strcmp(code, "busy") || !msg || !strstr(msg, says))
+    fail_msg("%s: the 503 is not busy saying \"%s\": %s", what, says, r.body);
+  json_decref(j);
+  if (!strstr(r.head, "Retry-After:")) fail_msg("%s: the 503 has no Retry-After:\n%s", what, r.head);
+  hc_response_free(&r);
+}
+
+/* Past max_concurrent_exports being built and the line waiting for them
+ * full: 503 busy, Retry-After, nothing else affected; those being built and
+ * those waiting are answered whole. Two users hold the two slots, eight
+ * more wait (4 a slot: AU4), the eleventh is refused. */
 static void an_export_past_the_cap_is_503(void **state) {
   full_visit *f = *state;
-  hc_conn first, second, other, nurse;
+  hc_conn first, second, other, nurse, waiting[8];
+  char tokens[9][64];
   hc_response r;
+  /* Nine more users (created by the admin) export a small visit. */
+  uint64_t small = alarm_ketamine_screened(&f->a, ALARM_KETAMINE_SCREENING);
+  char small_fhir[64];
+  snprintf(small_fhir, sizeof small_fhir, "/api/v1/visits/%llu/fhir", (unsigned long long)small);
+  for (int i = 0; i < 9; i++) {
+    char body[300], name[32];
+    snprintf(name, sizeof name, "waiter%d", i);
+    snprintf(body, sizeof body,
+             "{\"name\": \"%s\", \"role\": \"nurse\", \"password\": \"" SERVE_PASSWORD
+             "\", \"admin_password\": \"" SERVE_PASSWORD "\"}",
+             name);
+    assert_int_equal(alarm_call(&f->a, ALARM_ADMIN, "POST", "/api/v1/users", body, NULL), 201);
+    tokens[i][0] = '\0';
+    assert_non_null(alarm_token(&f->a, name, tokens[i]));
+  }
   hold_reads(f, 1);
   ask(f, &first, f->fhir);
   wait_held(f);
   ask_as(f, SERVE_USER, &nurse, f->fhir);
   wait_held(f);
-  ask_as(f, ALARM_ADMIN, &second, f->fhir);
-  assert_int_equal(hc_read(&second, &r, 120000), 0);
-  if (r.status != 503) fail_msg("the second export at once: %d, not 503", r.status);
-  json_t *j = json_loads(r.body, 0, NULL), *err = json_object_get(j, "error");
-  const char *code = json_string_value(json_object_get(err, "code"));
-  const char *msg = json_string_value(json_object_get(err, "message"));
-  if (!code || strcmp(code, "busy") || !msg || !strstr(msg, "max_concurrent_exports"))
-    fail_msg("the 503 is not busy naming the setting: %s", r.body);
-  json_decref(j);
-  if (!strstr(r.head, "Retry-After:")) fail_msg("the 503 has no Retry-After:\n%s", r.head);
-  hc_response_free(&r);
+  for (int i = 0; i < 8; i++)
+    ask_with(f, tokens[i], &waiting[i], small_fhir);
+  sleep_ms(SETTLE_MS);
+  ask_with(f, tokens[8], &second, small_fhir);
+  expect_busy(&second, "max_concurrent_exports", "an export past the slots and the line waiting for them");
   hc_close(&second);
   /* Nothing else affected: the visit is read, /healthz answers, meanwhile. */
   char path[64];
@@ -236,6 +278,13 @@ static void an_export_past_the_cap_is_503(void **state) {
   hc_close(&first);
   expect_bundle(&nurse);
   hc_close(&nurse);
+  for (int i = 0; i < 8; i++) {
+    assert_int_equal(hc_read(&waiting[i], &r, 120000), 0);
+    if (r.status != 200 || !strstr(r.body, "\"Bundle\""))
+      fail_msg("the export that waited %d: %d %.200s", i, r.status, r.body);
+    hc_response_free(&r);
+    hc_close(&waiting[i]);
+  }
   /* Once it is answered, the next export is built. */
   ask(f, &first, f->fhir);
   expect_bundle(&first);
@@ -322,15 +371,11 @@ static void the_log_is_read_off_the_loop(void **state) {
 static void one_export_at_a_time_per_user(void **state) {
   full_visit *f = *state;
   hc_conn mine, again, theirs;
-  hc_response r;
   hold_reads(f, 1);
   ask(f, &mine, f->fhir);
   wait_held(f);
   ask(f, &again, f->fhir);
-  assert_int_equal(hc_read(&again, &r, 120000), 0);
-  if (r.status != 503 || !strstr(r.body, "\"busy\"") || !strstr(r.body, "yours"))
-    fail_msg("a user's second export at once: %d %s (not 503 busy naming theirs)", r.status, r.body);
-  hc_response_free(&r);
+  expect_busy(&again, "yours", "a user's second export at once");
   hc_close(&again);
   ask_as(f, SERVE_USER, &theirs, f->fhir);
   wait_held(f); /* another user's is built (held in its read) */
@@ -341,12 +386,48 @@ static void one_export_at_a_time_per_user(void **state) {
   hc_close(&theirs);
 }
 
+/* AU4: two users hold both slots (their exports held in their reads); a
+ * third user's export waits for a slot rather than 503, and is built once
+ * one is given back; a second of the waiting user's is 503 naming theirs,
+ * as one of a user's being built is (AT4). */
+static void a_third_user_waits_for_a_slot(void **state) {
+  full_visit *f = *state;
+  hc_conn clinician, nurse, admin, again;
+  hc_response r;
+  hold_reads(f, 1);
+  ask(f, &clinician, f->fhir);
+  wait_held(f);
+  ask_as(f, SERVE_USER, &nurse, f->fhir);
+  wait_held(f);
+  ask_as(f, ALARM_ADMIN, &admin, f->fhir);
+  sleep_ms(SETTLE_MS);
+  if (answered(&admin)) {
+    assert_int_equal(hc_read(&admin, &r, 120000), 0);
+    hold_reads(f, 0);
+    fail_msg("a third user's export while two users held both slots: %d %s (not waiting for a slot)", r.status, r.body);
+  }
+  ask_as(f, ALARM_ADMIN, &again, f->fhir);
+  expect_busy(&again, "yours", "the waiting user's second export");
+  hc_close(&again);
+  ask(f, &again, f->fhir);
+  expect_busy(&again, "yours", "a user's second export while theirs is built and another waits");
+  hc_close(&again);
+  hold_reads(f, 0);
+  expect_bundle(&clinician);
+  expect_bundle(&nurse);
+  expect_bundle(&admin);
+  hc_close(&clinician);
+  hc_close(&nurse);
+  hc_close(&admin);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(healthz_answers_while_an_export_is_built),
       cmocka_unit_test(an_export_past_the_cap_is_503),
       cmocka_unit_test(the_log_is_read_off_the_loop),
       cmocka_unit_test(one_export_at_a_time_per_user),
+      cmocka_unit_test(a_third_user_waits_for_a_slot),
       cmocka_unit_test(a_client_gone_mid_export),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -229,6 +229,8 @@ static void commit_and_answer(api *a) {
   for (size_t i = 0; i < n_reads; i++)
     route(a, reads[i]);
   free(reads);
+  /* An export slot given back while the batch was open: the oldest waiter's (AU4). */
+  vigil__api_exports_promote(a);
 }
 
 static void on_check(uv_check_t *h) {
@@ -609,13 +611,12 @@ static void get_visit(api *a, http_request *req, const api_call *c) {
 /* The name of who asks a costly read, whose reads at once the lane bounds. */
 static const char *asker(const api_call *c) { return c->who ? c->who->name : ""; }
 
-/* The visit as a FHIR R4 Bundle (export/fhir.c): a lane_build. Its
+/* Starts the visit's FHIR R4 Bundle (export/fhir.c) in an export slot: its
  * snapshot is taken here, on the loop; the Bundle is built off it
  * (export_work.c, AQ6). With a SQLite store only the visit's state is taken
  * here and its events are read off the loop too, up to the durable seq of
  * this moment (AT3). */
-static void build_fhir(api *a, http_request *req, const lane_read *r) {
-  if (vigil__api_exports_full(a, req, r->user)) return;
+static void start_fhir(api *a, http_request *req, const lane_read *r) {
   const char *file = vigil__store_sqlite_file(vigil__engine_store(a->e));
   fhir_snapshot *snap;
   uint64_t upto = 0;
@@ -628,6 +629,12 @@ static void build_fhir(api *a, http_request *req, const lane_read *r) {
     vigil__http_respond_error(req, 503, "export_failed", err, NULL);
   else
     vigil__api_export_start(a, req, r->user, snap, file, upto);
+}
+
+/* The visit as a FHIR R4 Bundle: a lane_build. Started now when a slot is
+ * free, else when its turn comes (AU4), or refused 503 busy. */
+static void build_fhir(api *a, http_request *req, const lane_read *r) {
+  if (!vigil__api_exports_full(a, req, r, start_fhir)) start_fhir(a, req, r);
 }
 
 /* Built in the lane, a few milliseconds of the loop a turn (AC2). */
@@ -2118,6 +2125,7 @@ void vigil__api_close(api *a, void (*done)(void *ud), void *ud) {
   vigil__streams_close(st, on_part_closed, a);
   uv_close((uv_handle_t *)&a->check, on_check_closed);
   uv_close((uv_handle_t *)&a->idle, on_check_closed);
+  vigil__api_exports_close(a); /* those waiting for a slot: 503 */
   vigil__api_lane_close(a, on_check_closed);
   vigil__api_diffs_close(a);
   uv_close((uv_handle_t *)&a->refusal_timer, on_check_closed);

@@ -86,12 +86,15 @@ struct api {
   int64_t session_ttl_ms;
   /* The workstation's audio pause (api.h). */
   int64_t alarm_pause_ms;
-  json_t *ack_reasons;             /* the texts of api_options.ack_reasons, a JSON array */
-  json_t *usual_protocol;          /* api_options.usual_protocol, a JSON string or null */
-  int simulated_clock;             /* the test clock may be advanced (POST /clock) */
-  unsigned checking;               /* password checks and FHIR exports running off the loop */
-  unsigned exports, max_exports;   /* FHIR exports being built off the loop, and the most at once (export_work.c) */
-  struct export_work *building;    /* those exports (export_work.c) */
+  json_t *ack_reasons;           /* the texts of api_options.ack_reasons, a JSON array */
+  json_t *usual_protocol;        /* api_options.usual_protocol, a JSON string or null */
+  int simulated_clock;           /* the test clock may be advanced (POST /clock) */
+  unsigned checking;             /* password checks and FHIR exports running off the loop */
+  unsigned exports, max_exports; /* FHIR exports being built off the loop, and the most at once (export_work.c) */
+  struct export_work *building;  /* those exports (export_work.c) */
+  /* Exports waiting for a slot, oldest first, and how many (export_work.c, AU4). */
+  struct export_wait *export_waiting, *export_waiting_tail;
+  unsigned n_export_waiting;
   struct password_check *sign_ins; /* the sign-in lane: checks running or waiting, oldest first */
   int shutting;                    /* vigil__api_close was called */
   int closing;                     /* handles (the check handle, the streams) and checks still to finish */
@@ -304,15 +307,23 @@ void vigil__api_post_approve(api *a, http_request *req, const api_call *c);
 const char *vigil__api_startable_ref(api *a, http_request *req, const char *want, char *buf, size_t len);
 
 /* A visit's FHIR Bundle off the loop (export_work.c, docs/security.md AQ6,
- * AT3, AT4). vigil__api_exports_full: 1 after answering 503 busy when
- * max_concurrent_exports are being built, or one of user name's is, else
- * 0.
+ * AT3, AT4, AU4). vigil__api_exports_full: 0 when r's export may be built
+ * now (a slot free, nobody waiting for one); else 1 after answering 503 busy
+ * (one of r->user's is built or waits, or the line waiting for slots is
+ * full) or after putting req in that line: start(a, req, r) builds it once a
+ * slot is its turn (vigil__api_exports_promote: when one is given back,
+ * and after each commit).
+ * vigil__api_exports_close answers those waiting 503 (the server stops).
  * vigil__api_export_start builds the Bundle of snap (taking it) in the
  * thread pool and answers req with it on the loop; file: the SQLite file
  * whose events up to upto the worker reads into snap first (a snapshot's
  * head), or NULL (a whole snapshot). */
 struct fhir_snapshot;
-int vigil__api_exports_full(api *a, http_request *req, const char *name);
+struct lane_read;
+int vigil__api_exports_full(api *a, http_request *req, const struct lane_read *r,
+                            void (*start)(api *a, http_request *req, const struct lane_read *r));
+void vigil__api_exports_promote(api *a);
+void vigil__api_exports_close(api *a);
 void vigil__api_export_start(api *a, http_request *req, const char *name, struct fhir_snapshot *snap, const char *file,
                              uint64_t upto);
 

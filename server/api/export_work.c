@@ -29,7 +29,17 @@
  *
  * AT4: one user builds one export at a time: a nurse looping exports held
  * every slot and the others' were 503; a second of the same user's while
- * one is built is 503 busy saying so. */
+ * one is built is 503 busy saying so.
+ *
+ * AU4: two users looping exports still held both slots (one each), and a
+ * third user's export was 503 39 times in 40: whoever asks again first when
+ * a slot is given back takes it, and a looper asks at once. So an export
+ * asked while the slots are full waits its turn in a line, oldest first
+ * (EXPORTS_WAITING_PER_SLOT for each slot; past it 503 busy as before), and
+ * a slot given back is the oldest waiter's (vigil__api_exports_promote):
+ * started at once, or, while a batch of writes is open (a read shows only
+ * what is durable), once it is committed (api.c commit_and_answer). A
+ * user's export waiting counts as theirs being built: one at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +51,19 @@
 #include "http/http.h"
 #include "lane.h"
 #include "store/store.h"
+
+/* Exports that may wait for a slot, for each of max_concurrent_exports:
+ * each waits about one build of the ones ahead per slot (seconds for a full
+ * visit), so the last of a full line waits about four. */
+#define EXPORTS_WAITING_PER_SLOT 4
+
+/* An export waiting for a slot (AU4): start builds it once one is free. */
+typedef struct export_wait {
+  struct export_wait *next;
+  http_request *req;
+  lane_build start;
+  lane_read read; /* read.user: who asked */
+} export_wait;
 
 struct export_work {
   uv_work_t work;
@@ -55,18 +78,79 @@ struct export_work {
   char err[256];
 };
 
-int vigil__api_exports_full(api *a, http_request *req, const char *name) {
-  const char *why = NULL;
-  for (const export_work *x = a->building; x && *name; x = x->next)
-    if (!strcmp(x->user, name))
-      why = "a FHIR export of yours is being built: each user builds one at a time (the site's "
-            "max_concurrent_exports are shared): ask again once it is answered";
-  if (!why && a->exports >= a->max_exports)
-    why = "too many FHIR exports are being built at once (the site's max_concurrent_exports): try again in a moment";
-  if (!why) return 0;
+static int busy(api *a, http_request *req, const char *why) {
   a->stats.exports_busy++;
   vigil__api_reply_free(req, 503, vigil__http_error_json("busy", why, NULL, NULL), "Retry-After: 2\r\n");
   return 1;
+}
+
+/* Whether name has an export being built or waiting. */
+static int has_one(const api *a, const char *name) {
+  for (const export_work *x = a->building; x; x = x->next)
+    if (!strcmp(x->user, name)) return 1;
+  for (const export_wait *w = a->export_waiting; w; w = w->next)
+    if (!strcmp(w->read.user, name)) return 1;
+  return 0;
+}
+
+int vigil__api_exports_full(api *a, http_request *req, const lane_read *r, lane_build start) {
+  if (*r->user && has_one(a, r->user))
+    return busy(a, req,
+                "a FHIR export of yours is being built or waits for its turn: each user builds one at a time (the "
+                "site's max_concurrent_exports are shared): ask again once it is answered");
+  /* A slot is free and nobody waits for it: built now. */
+  if (a->exports < a->max_exports && !a->export_waiting) return 0;
+  if (a->n_export_waiting >= a->max_exports * EXPORTS_WAITING_PER_SLOT)
+    return busy(a, req,
+                "too many FHIR exports are being built and waiting for their turn at once (the site's "
+                "max_concurrent_exports): try again in a moment");
+  export_wait *w = calloc(1, sizeof *w);
+  if (!w) {
+    vigil__http_respond_error(req, 503, "out_of_memory", "out of memory", NULL);
+    return 1;
+  }
+  w->req = req;
+  w->start = start;
+  w->read = *r;
+  if (a->export_waiting_tail)
+    a->export_waiting_tail->next = w;
+  else
+    a->export_waiting = w;
+  a->export_waiting_tail = w;
+  a->n_export_waiting++;
+  a->stats.exports_waited++;
+  return 1;
+}
+
+/* The oldest export waiting, taken out of the line. */
+static export_wait *next_waiting(api *a) {
+  export_wait *w = a->export_waiting;
+  if (!w) return NULL;
+  a->export_waiting = w->next;
+  if (!a->export_waiting) a->export_waiting_tail = NULL;
+  a->n_export_waiting--;
+  return w;
+}
+
+void vigil__api_exports_promote(api *a) {
+  while (a->export_waiting && a->exports < a->max_exports && !a->shutting) {
+    export_wait *w = next_waiting(a);
+    if (vigil__http_request_gone(w->req)) { /* nobody would read it: the slot goes to the next */
+      a->stats.lane[LANE_FHIR].client_gone++;
+      vigil__http_respond_error(w->req, 503, "gone", "the client went away", NULL);
+    } else {
+      w->start(a, w->req, &w->read);
+    }
+    free(w);
+  }
+}
+
+void vigil__api_exports_close(api *a) {
+  export_wait *w;
+  while ((w = next_waiting(a))) {
+    vigil__http_respond_error(w->req, 503, "shutting_down", "the server is stopping", NULL);
+    free(w);
+  }
 }
 
 /* A test hook (tests/test_export_events_off_loop.c): with
@@ -118,6 +202,9 @@ static void built(uv_work_t *w, int status) {
       *p = x->next;
       break;
     }
+  /* The slot given back is the oldest waiter's; while a batch is open, its
+   * commit starts it (api.c commit_and_answer). */
+  if (!a->batch) vigil__api_exports_promote(a);
   if (a->shutting) {
     vigil__http_respond_error(x->req, 503, "shutting_down", "the server is stopping", NULL);
     a->up.part_done(a);

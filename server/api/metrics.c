@@ -111,6 +111,9 @@ char *vigil__metrics_text(vigil_engine *e, const api_stats *st, double uptime_s)
   head(&o, "vigil_fhir_exports_busy_total", "counter",
        "Visits' FHIR exports refused 503 busy because max_concurrent_exports were being built off the loop (AQ6).");
   put(&o, "vigil_fhir_exports_busy_total %llu\n", (unsigned long long)st->exports_busy);
+  head(&o, "vigil_fhir_exports_waited_total", "counter",
+       "Visits' FHIR exports that waited for a slot (max_concurrent_exports being built), oldest first (AU4).");
+  put(&o, "vigil_fhir_exports_waited_total %llu\n", (unsigned long long)st->exports_waited);
   head(&o, "vigil_visits_not_rebuilt", "gauge",
        "Visits a failed write took out of memory and the store has not answered for yet (not 0: /healthz says "
        "degraded).");

@@ -40,8 +40,9 @@ typedef struct api_stats {
    * kept, refused 503 busy (another being computed), stopped (past the time
    * bound, out of memory, a crash: not kept); the client gone is the lane's. */
   uint64_t diffs_built, diffs_reused, diffs_busy, diffs_stopped;
-  /* FHIR exports refused 503 busy past max_concurrent_exports (export_work.c, AQ6). */
-  uint64_t exports_busy;
+  /* FHIR exports refused 503 busy past max_concurrent_exports (export_work.c, AQ6), and those that
+   * waited for a slot (AU4). */
+  uint64_t exports_busy, exports_waited;
 } api_stats;
 
 #endif
