@@ -304,15 +304,21 @@ static void http_notice(void *ud, const char *message) {
   log_line("error", message, NULL);
 }
 
-static void request_log(void *ud, const http_request *req, int status, size_t bytes, double ms) {
+/* A request's line; an answer cut short says so, with its whole length
+ * beside the bytes written (AT6). */
+static void request_log(void *ud, const http_request *req, const http_log_entry *e) {
   json_t *f =
       json_pack("{s:I, s:s, s:o, s:o, s:i, s:I, s:f}", "request", (json_int_t)vigil__http_request_id(req), "remote",
                 vigil__http_request_remote(req), "method", safe_string(vigil__http_request_method(req), 16), "path",
-                safe_string(vigil__http_request_path(req), 256), "status", status, "bytes", (json_int_t)bytes, "ms",
-                (double)((int64_t)(ms * 1000)) / 1000);
+                safe_string(vigil__http_request_path(req), 256), "status", e->status, "bytes",
+                (json_int_t)e->body_bytes, "ms", (double)((int64_t)(e->ms * 1000)) / 1000);
   const char *query = vigil__http_request_query(req);
   if (f && *query) json_object_set_new(f, "query", safe_string(query, 256));
-  log_line(status >= 500 ? "error" : "info", "request", f);
+  if (f && e->aborted) {
+    json_object_set_new(f, "aborted", json_true());
+    json_object_set_new(f, "length", json_integer((json_int_t)e->length));
+  }
+  log_line(e->status >= 500 ? "error" : "info", "request", f);
 }
 
 /* ---- protocols ------------------------------------------------------------------ */

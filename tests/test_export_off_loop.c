@@ -29,8 +29,14 @@
  * was 503 busy 39 times in 40. An export asked while the slots are full now
  * waits its turn, oldest first, in a short line (4 for each slot): a slot
  * given back is the oldest waiter's, whatever the loopers ask meanwhile.
- * Without the control the third user's export is 503 at once. */
+ * Without the control the third user's export is 503 at once.
+ *
+ * AT6: the request log said 200 and the Bundle's whole length for an
+ * export whose client had gone. A line now says when its answer was cut
+ * short: "aborted", the body bytes written and the whole "length".
+ * Without the control the line says 200 and the whole length, no more. */
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <setjmp.h>
@@ -421,6 +427,96 @@ static void a_third_user_waits_for_a_slot(void **state) {
   hc_close(&admin);
 }
 
+/* The server log's request lines for path with status, parsed, oldest
+ * first (a JSON array). */
+static json_t *request_lines(full_visit *f, const char *path, int status) {
+  json_t *out = json_array();
+  char *log = serve_log(&f->a.s);
+  for (char *line = log, *end; line && *line; line = end ? end + 1 : NULL) {
+    end = strchr(line, '\n');
+    if (end) *end = '\0';
+    json_t *j = json_loads(line, 0, NULL);
+    const char *msg = json_string_value(json_object_get(j, "msg"));
+    const char *p = json_string_value(json_object_get(j, "path"));
+    if (msg && !strcmp(msg, "request") && p && !strcmp(p, path) &&
+        json_integer_value(json_object_get(j, "status")) == status)
+      json_array_append(out, j);
+    json_decref(j);
+  }
+  free(log);
+  return out;
+}
+
+/* The first request line for path with status after the first `after` of
+ * them, waited for (a line is written once its answer is written, or cut):
+ * a new reference. */
+static json_t *next_request_line(full_visit *f, const char *path, int status, size_t after) {
+  for (int i = 0; i < 600; i++) {
+    json_t *lines = request_lines(f, path, status);
+    json_t *line = json_array_get(lines, after);
+    json_incref(line);
+    json_decref(lines);
+    if (line) return line;
+    sleep_ms(50);
+  }
+  fail_msg("no request line for %s with status %d after the first %zu", path, status, after);
+  return NULL;
+}
+
+/* AT6: an export read whole is logged 200 with its length; one whose client
+ * goes after the first bytes is logged 200 "aborted", with the body bytes
+ * written (at least what the client got, to a slice of 64 KiB) and the
+ * whole length. */
+static void an_export_cut_short_is_logged_so(void **state) {
+  full_visit *f = *state;
+  hc_conn c;
+  hc_response r;
+  json_t *lines = request_lines(f, f->fhir, 200);
+  size_t before = json_array_size(lines);
+  json_decref(lines);
+  ask(f, &c, f->fhir);
+  assert_int_equal(hc_read(&c, &r, 120000), 0);
+  assert_int_equal(r.status, 200);
+  size_t whole = r.body_len;
+  hc_response_free(&r);
+  hc_close(&c);
+  json_t *line = next_request_line(f, f->fhir, 200, before);
+  char *text = json_dumps(line, JSON_COMPACT);
+  if ((size_t)json_integer_value(json_object_get(line, "bytes")) != whole || json_object_get(line, "aborted"))
+    fail_msg("the line of an export read whole (%zu bytes): %s", whole, text);
+  free(text);
+  json_decref(line);
+  /* Its first bytes read, then the client goes (closing with bytes unread:
+   * a reset). A receive buffer of its own: the kernel's would grow to take
+   * megabytes. */
+  const char *token = alarm_token(&f->a, ALARM_CLINICIAN, f->a.clinician_token);
+  assert_non_null(token);
+  assert_int_equal(hc_connect_rcvbuf(&c, f->a.s.port, 65536), 0);
+  char *req = hc_format("GET", f->fhir, token, NULL);
+  assert_int_equal(hc_send_str(&c, req), 0);
+  free(req);
+  size_t got = 0;
+  char buf[65536];
+  while (got < 200000) {
+    struct pollfd p = {.fd = c.fd, .events = POLLIN};
+    if (poll(&p, 1, 120000) <= 0) fail_msg("the export's first bytes did not come");
+    ssize_t n = recv(c.fd, buf, sizeof buf, 0);
+    if (n <= 0) fail_msg("the export ended after %zu bytes", got);
+    got += (size_t)n;
+  }
+  hc_close(&c);
+  line = next_request_line(f, f->fhir, 200, before + 1);
+  text = json_dumps(line, JSON_COMPACT);
+  size_t bytes = (size_t)json_integer_value(json_object_get(line, "bytes"));
+  if (!json_is_true(json_object_get(line, "aborted")) ||
+      (size_t)json_integer_value(json_object_get(line, "length")) != whole || bytes >= whole ||
+      bytes + 65536 < got - 1024)
+    fail_msg("the line of an export cut short after %zu bytes read (of %zu): %s", got, whole, text);
+  print_message("cut short after %zu bytes read: %s\n", got, text);
+  free(text);
+  json_decref(line);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(healthz_answers_while_an_export_is_built),
@@ -428,6 +524,7 @@ int main(void) {
       cmocka_unit_test(the_log_is_read_off_the_loop),
       cmocka_unit_test(one_export_at_a_time_per_user),
       cmocka_unit_test(a_third_user_waits_for_a_slot),
+      cmocka_unit_test(an_export_cut_short_is_logged_so),
       cmocka_unit_test(a_client_gone_mid_export),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

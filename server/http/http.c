@@ -42,6 +42,10 @@
 #define BODY_RATE_CHECK_MS 1000
 #define UNSENT_CHECK_MS 1000       /* how often answers waiting for the client are looked at (Z10) */
 #define UNSENT_PAUSED_CHECK_MS 100 /* ... while reading waits for them to go down */
+/* An answer goes to libuv in writes of at most this many bytes, each told
+ * done on its own, so that an answer cut short says how much of it was
+ * written (to this much: docs/security.md AT6). */
+#define ANSWER_SLICE 65536
 
 typedef struct hbuf {
   char *p;
@@ -54,7 +58,23 @@ typedef struct header {
 
 typedef struct conn conn;
 
-/* A response ready to go, with the uv_write_t that sends it. */
+/* A response ready to go: its bytes (status line, headers, body), written
+ * in slices of ANSWER_SLICE, one uv_write_t each. Its request is kept until
+ * every slice is done, then logged (written whole, or cut short: AT6) and
+ * freed. */
+typedef struct outgoing {
+  conn *c;
+  http_request *r;
+  size_t len, head_len;    /* all its bytes, and those before the body */
+  size_t written;          /* of them, in the slices done */
+  unsigned slices, issued; /* slices, and those given to libuv */
+  unsigned done;           /* of those, told done (or cancelled) */
+  int failed;              /* a slice failed, or could not be given */
+  uv_write_t *reqs;        /* one a slice */
+  char data[];
+} outgoing;
+
+/* A streamed answer's bytes, with the uv_write_t that sends them. */
 typedef struct wreq {
   uv_write_t w;
   conn *c;
@@ -78,7 +98,10 @@ struct http_request {
   int close;      /* the connection closes after this answer */
   int dispatched; /* handed to the handler (or answered by the server itself) */
   int answered;
-  wreq *out;     /* the answer, waiting for its turn */
+  int logged;    /* its log line is written (http_options.log) */
+  int status;    /* the answer's */
+  size_t length; /* the answer's body (its Content-Length) */
+  outgoing *out; /* the answer, waiting for its turn */
   int streaming; /* a streamed answer is under way: it holds the connection */
   http_stream_closed_fn stream_closed;
   void *stream_ud;
@@ -489,8 +512,11 @@ static void body_release(http_request *r) {
   r->body_held = 0;
 }
 
+static void log_answer(http_request *r, size_t written, int whole);
+
 static void request_free(http_request *r) {
   if (!r) return;
+  log_answer(r, 0, 0);          /* answered and freed unwritten: its connection closed first */
   if (r->conn) body_release(r); /* one without its connection gave its bytes back then */
   holders_drop(r);
   free(r->url.p);
@@ -502,6 +528,7 @@ static void request_free(http_request *r) {
   free(r->headers);
   free(r->path);
   free(r->query);
+  if (r->out) free(r->out->reqs);
   free(r->out);
   free(r);
 }
@@ -673,6 +700,56 @@ static void begin_shutdown(conn *c) {
 }
 
 static void on_write(uv_write_t *w, int status);
+static void on_answer_write(uv_write_t *req, int status);
+
+/* The log line of an answered request, once (http_options.log): written
+ * bytes of its answer, whole or not (AT6). */
+static void log_answer(http_request *r, size_t written, int whole) {
+  if (r->logged || !r->answered) return;
+  r->logged = 1;
+  http_server *s = r->srv;
+  if (!s->o.log) return;
+  const outgoing *w = r->out;
+  size_t head = w ? w->head_len : 0, body = w ? w->len - w->head_len : 0;
+  size_t sent = written > head ? written - head : 0;
+  http_log_entry e = {.status = r->status,
+                      .body_bytes = sent < body ? sent : body,
+                      .length = r->length,
+                      .ms = (double)(uv_hrtime() - r->started_ns) / 1e6,
+                      .aborted = !whole};
+  s->o.log(s->o.log_ud, r, &e);
+}
+
+/* Every slice of w is done: its request is logged and freed. */
+static void answer_done(outgoing *w) {
+  http_request *r = w->r;
+  log_answer(r, w->written, !w->failed && w->written == w->len);
+  request_free(r); /* frees w, its out */
+}
+
+/* Gives w's slices to libuv; its request (out of the connection's queue) is
+ * freed once they are done (on_answer_write). -1 when one could not be
+ * given: the connection is to be closed. */
+static int answer_write(conn *c, outgoing *w) {
+  c->writing++;
+  for (; w->issued < w->slices; w->issued++) {
+    size_t at = (size_t)w->issued * ANSWER_SLICE, n = w->len - at < ANSWER_SLICE ? w->len - at : ANSWER_SLICE;
+    uv_buf_t b = uv_buf_init(w->data + at, (unsigned)n);
+    w->reqs[w->issued].data = w;
+    if (uv_write(&w->reqs[w->issued], (uv_stream_t *)&c->tcp, &b, 1, on_answer_write) < 0) {
+      w->failed = 1;
+      if (!w->issued) { /* none will be told done */
+        c->writing--;
+        answer_done(w);
+      }
+      return -1;
+    }
+  }
+  /* libuv wrote it all at once (nothing waits in its queue): logged now,
+   * not a loop's turn later. */
+  if (!uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp)) log_answer(w->r, w->len, 1);
+  return 0;
+}
 
 static void flush(conn *c) {
   if (c->in_dispatch || c->closing) return;
@@ -682,17 +759,17 @@ static void flush(conn *c) {
     if (!c->head) c->tail = NULL;
     c->queued--;
     int close_after = r->close;
-    wreq *w = r->out;
-    r->out = NULL;
-    request_free(r);
-    if (w) {
-      uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
-      if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
-        free(w);
+    outgoing *w = r->out;
+    if (!w) {
+      request_free(r);
+    } else { /* kept with its answer until written: its body is given back now */
+      body_release(r);
+      r->conn = NULL;
+      r->next = NULL;
+      if (answer_write(c, w) < 0) {
         conn_close(c);
         return;
       }
-      c->writing++;
     }
     if (close_after) {
       /* Whatever was received after this request is not answered. */
@@ -731,10 +808,8 @@ static void flush(conn *c) {
 
 static void resume(conn *c);
 
-static void on_write(uv_write_t *w, int status) {
-  wreq *wr = (wreq *)w;
-  conn *c = wr->c;
-  free(wr);
+/* A write of c's is done (an answer's last slice, a stream's bytes). */
+static void write_done(conn *c, int status) {
   c->writing--;
   if (c->closing) return;
   if (status < 0) {
@@ -748,9 +823,35 @@ static void on_write(uv_write_t *w, int status) {
     arm_timer(c);
 }
 
-/* A complete answer into w: status line, headers, body. */
-static wreq *build_response(http_request *r, int status, const char *content_type, const char *body, size_t len,
-                            const char *extra) {
+static void on_write(uv_write_t *w, int status) {
+  wreq *wr = (wreq *)w;
+  conn *c = wr->c;
+  free(wr);
+  write_done(c, status);
+}
+
+/* A slice of an answer done (or failed, or cancelled as its connection
+ * closed): the last one ends the answer. */
+static void on_answer_write(uv_write_t *req, int status) {
+  outgoing *w = req->data;
+  conn *c = w->c;
+  if (status == 0) {
+    size_t at = (size_t)(req - w->reqs) * ANSWER_SLICE;
+    w->written += w->len - at < ANSWER_SLICE ? w->len - at : ANSWER_SLICE;
+  } else {
+    w->failed = 1;
+  }
+  if (++w->done < w->issued) {
+    if (status < 0 && !c->closing) conn_close(c); /* the others are cancelled */
+    return;
+  }
+  answer_done(w);
+  write_done(c, status);
+}
+
+/* A complete answer: status line, headers, body. */
+static outgoing *build_response(http_request *r, int status, const char *content_type, const char *body, size_t len,
+                                const char *extra) {
   char date[64];
   time_t now = time(NULL);
   struct tm tm;
@@ -772,8 +873,15 @@ static wreq *build_response(http_request *r, int status, const char *content_typ
   size_t extra_len = extra ? strlen(extra) : 0;
   /* A 304 has no body; its Content-Length is that of the file it stands for. */
   size_t body_len = r->head || status == 304 ? 0 : len;
-  wreq *w = malloc(sizeof *w + (size_t)n + extra_len + 2 + body_len);
+  size_t total = (size_t)n + extra_len + 2 + body_len;
+  outgoing *w = malloc(sizeof *w + total);
   if (!w) return NULL;
+  *w = (outgoing){.c = r->conn, .r = r, .len = total, .head_len = total - body_len};
+  w->slices = (unsigned)((total + ANSWER_SLICE - 1) / ANSWER_SLICE);
+  if (!(w->reqs = calloc(w->slices, sizeof *w->reqs))) {
+    free(w);
+    return NULL;
+  }
   char *p = w->data;
   memcpy(p, head, (size_t)n);
   p += n;
@@ -782,8 +890,6 @@ static wreq *build_response(http_request *r, int status, const char *content_typ
   memcpy(p, "\r\n", 2);
   p += 2;
   if (body_len) memcpy(p, body, body_len);
-  w->len = (size_t)n + extra_len + 2 + body_len;
-  w->c = r->conn;
   return w;
 }
 
@@ -791,11 +897,11 @@ void vigil__http_respond(http_request *r, int status, const char *content_type, 
                          const char *extra_headers) {
   if (!r || r->answered) return;
   r->answered = 1;
-  http_server *s = r->srv;
-  if (s->o.log) s->o.log(s->o.log_ud, r, status, len, (double)(uv_hrtime() - r->started_ns) / 1e6);
+  r->status = status;
+  r->length = len;
   conn *c = r->conn;
   if (!c) {
-    request_free(r);
+    request_free(r); /* logged as not written */
     return;
   }
   r->out = build_response(r, status, content_type, body, len, extra_headers);
@@ -1754,7 +1860,9 @@ int vigil__http_stream_begin(http_request *r, int status, const char *content_ty
   if (!c || c->closing || c->shutting) return UV_ENOTCONN;
   if (c->head != r) return UV_EBUSY;
   http_server *s = r->srv;
-  if (s->o.log) s->o.log(s->o.log_ud, r, status, 0, (double)(uv_hrtime() - r->started_ns) / 1e6);
+  r->logged = 1; /* here, at its start: a stream has no end to wait for */
+  if (s->o.log)
+    s->o.log(s->o.log_ud, r, &(http_log_entry){.status = status, .ms = (double)(uv_hrtime() - r->started_ns) / 1e6});
   char date[64];
   time_t now = time(NULL);
   struct tm tm;

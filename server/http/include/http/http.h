@@ -24,9 +24,22 @@ typedef struct http_request http_request;
 /* Called once per complete request, in the order of each connection. */
 typedef void (*http_handler_fn)(void *ud, http_request *req);
 
-/* Called once per response, when it is queued for the client: status, body
- * bytes, and the time since the request's first byte. */
-typedef void (*http_log_fn)(void *ud, const http_request *req, int status, size_t body_len, double ms);
+/* What a request's log line says of its answer (http_log_fn). */
+typedef struct http_log_entry {
+  int status;
+  size_t body_bytes; /* of its body, written to the socket (none for HEAD or 304) */
+  size_t length;     /* its body's whole length (Content-Length) */
+  double ms;         /* from the request's first byte until the answer was written, or cut short */
+  /* The connection closed before the whole answer was written to it (the
+   * client went, or stopped reading): body_bytes is what was, to 64 KiB,
+   * as nginx's $request_completion (docs/security.md AT6). */
+  int aborted;
+} http_log_entry;
+
+/* Called once per answered request: when its answer is written to the
+ * socket whole, or was cut short (its connection closed first); a streamed
+ * answer when it starts. */
+typedef void (*http_log_fn)(void *ud, const http_request *req, const http_log_entry *e);
 
 typedef struct http_options {
   const char *host;      /* NULL: 127.0.0.1 */
