@@ -774,6 +774,67 @@ static void a_flood_of_refusals_is_coalesced(void **state) {
   assert_int_equal(serve_stop(s, 0), 0);
 }
 
+/* AU6: a window's coalesced refusals named only the first's path (41
+ * refusals of one nurse as one event naming /api/v1/visits/1): an abort and
+ * an acknowledgement tried meanwhile were not seen. The coalesced event now
+ * lists the distinct paths it counts, the first 8 (in order), and how many
+ * refusals were at other paths. Without it: no "paths". */
+static void coalesced_refusals_name_their_paths(void **state) {
+  serve_process *s = *state;
+  serve_configure(s, "refusal_window_seconds = 1");
+  assert_int_equal(serve_start(s), 0);
+  char admin[64];
+  assert_int_equal(sign_in(s, ADMIN, SERVE_PASSWORD, NULL, admin), 200);
+  /* The window's first (an event at once), then 11 more at 10 paths. */
+  const char *paths[] = {"/api/v1/visits",         "/api/v1/visits/1/abort", "/api/v1/alerts/5/ack",
+                         "/api/v1/visits/1/abort", "/api/v1/visits/2/notes", "/api/v1/visits/3/notes",
+                         "/api/v1/visits/4/notes", "/api/v1/visits/5/notes", "/api/v1/visits/6/notes",
+                         "/api/v1/visits/7/notes", "/api/v1/visits/8/notes", "/api/v1/visits/9/notes"};
+  enum { N = sizeof paths / sizeof *paths };
+  for (int i = 0; i < N; i++) {
+    hc_conn c;
+    hc_response r;
+    char *req = NULL;
+    assert_int_equal(hc_connect(&c, s->port), 0);
+    assert_true(asprintf(&req,
+                         "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: vigil_session=%s\r\n"
+                         "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+                         paths[i], s->port, admin) > 0);
+    assert_int_equal(hc_send_str(&c, req), 0);
+    free(req);
+    assert_int_equal(hc_read(&c, &r, 10000), 0);
+    if (r.status != 403 || !strstr(r.body, "cross_site_refused")) fail_msg("%s: %d %s", paths[i], r.status, r.body);
+    hc_response_free(&r);
+    hc_close(&c);
+  }
+  usleep(2500 * 1000); /* the window ends */
+  char *text = get_all(s, "/api/v1/events?limit=1000", admin);
+  json_t *events = json_loads(text, 0, NULL), *list = json_object_get(events, "events"), *ev, *coalesced = NULL;
+  size_t i;
+  json_array_foreach(list, i, ev) {
+    json_t *d = json_object_get(ev, "data");
+    if (!strcmp(json_string_value(json_object_get(ev, "type")), "auth.failed") &&
+        json_integer_value(json_object_get(d, "count")) > 1)
+      coalesced = d;
+  }
+  if (!coalesced) fail_msg("no coalesced auth.failed event: %s", text);
+  char *got = json_dumps(coalesced, JSON_COMPACT);
+  json_t *listed = json_object_get(coalesced, "paths");
+  if (json_integer_value(json_object_get(coalesced, "count")) != N - 1 || json_array_size(listed) != 8 ||
+      json_integer_value(json_object_get(coalesced, "other_paths")) != 2)
+    fail_msg("the coalesced event does not name its paths (11 refusals, 8 paths listed, 2 at others): %s", got);
+  const char *want[] = {"/api/v1/visits/1/abort", "/api/v1/alerts/5/ack",   "/api/v1/visits/2/notes",
+                        "/api/v1/visits/3/notes", "/api/v1/visits/4/notes", "/api/v1/visits/5/notes",
+                        "/api/v1/visits/6/notes", "/api/v1/visits/7/notes"};
+  for (size_t k = 0; k < 8; k++)
+    if (strcmp(json_string_value(json_array_get(listed, k)), want[k]))
+      fail_msg("path %zu is not %s: %s", k, want[k], got);
+  free(got);
+  json_decref(events);
+  free(text);
+  assert_int_equal(serve_stop(s, 0), 0);
+}
+
 /* ---- derived state checked at start ------------------------------------------------- */
 
 static void an_edited_status_stops_the_start(void **state) {
@@ -1193,6 +1254,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_cross_site_sign_in_is_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(a_flood_of_sign_ins_does_not_delay_a_signature, setup, teardown),
       cmocka_unit_test_setup_teardown(a_flood_of_refusals_is_coalesced, setup, teardown),
+      cmocka_unit_test_setup_teardown(coalesced_refusals_name_their_paths, setup, teardown),
       cmocka_unit_test_setup_teardown(an_edited_role_stops_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(a_role_of_no_role_stops_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(a_copied_credential_stops_the_start, setup, teardown),

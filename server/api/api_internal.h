@@ -40,12 +40,18 @@ typedef struct held {
  * are bounded whatever the number of addresses. */
 #define API_REFUSAL_KEYS 64
 #define API_REFUSAL_PATH_MAX 256 /* bytes of a path (or an origin) kept in the event */
+#define API_REFUSAL_PATHS 8      /* distinct paths a coalesced event lists (AU6) */
 typedef struct api_refusal {
   int used;
   char address[64], reason[32];
   char user[USER_NAME_MAX + 1];
   char origin[API_REFUSAL_PATH_MAX + 1], path[API_REFUSAL_PATH_MAX + 1];
-  size_t path_bytes;                          /* the whole path's length */
+  size_t path_bytes; /* the whole path's length */
+  /* The distinct paths of the pending refusals, the first of them, and how
+   * many of those were at other paths (AU6). */
+  char paths[API_REFUSAL_PATHS][API_REFUSAL_PATH_MAX + 1];
+  unsigned n_paths;
+  uint64_t other_paths;
   int64_t window_start_ms, first_ms, last_ms; /* first and last of the pending ones */
   uint64_t pending;                           /* refusals since the window's first, not yet recorded */
 } api_refusal;

@@ -588,7 +588,29 @@ static void record_refusal(api *a, const api_refusal *r, uint64_t count, int64_t
   }
   if (fields && r == &a->refusals[API_REFUSAL_KEYS]) /* from addresses past the table: remote is the first */
     json_object_set_new(fields, "many_addresses", json_true());
+  if (fields && count > 1) { /* coalesced: every path it counts is named, to API_REFUSAL_PATHS (AU6) */
+    json_t *paths = json_array();
+    for (unsigned i = 0; i < r->n_paths; i++)
+      json_array_append_new(paths, json_string(r->paths[i]));
+    json_object_set_new(fields, "paths", paths);
+    if (r->other_paths) json_object_set_new(fields, "other_paths", json_integer((json_int_t)r->other_paths));
+  }
   vigil__api_site_event(a, "auth.failed", "vigil", fields);
+}
+
+/* req's path among the distinct paths of r's pending refusals: listed if
+ * new and there is room, else counted (AU6: 41 refusals named only the
+ * first's path, and an abort and an acknowledgement tried meanwhile were not
+ * seen). */
+static void note_path(api_refusal *r, http_request *req) {
+  char path[API_REFUSAL_PATH_MAX + 1];
+  capped(path, vigil__http_request_path(req));
+  for (unsigned i = 0; i < r->n_paths; i++)
+    if (!strcmp(r->paths[i], path)) return;
+  if (r->n_paths < API_REFUSAL_PATHS)
+    memcpy(r->paths[r->n_paths++], path, strlen(path) + 1);
+  else
+    r->other_paths++;
 }
 
 static void note(api_refusal *r, http_request *req, const char *name, const char *origin) {
@@ -597,6 +619,9 @@ static void note(api_refusal *r, http_request *req, const char *name, const char
   const char *path = vigil__http_request_path(req);
   capped(r->path, path);
   r->path_bytes = strlen(path);
+  r->n_paths = 0;
+  r->other_paths = 0;
+  note_path(r, req);
 }
 
 static void on_refusal_tick(uv_timer_t *t) { vigil__api_refusals_flush(t->data, 0); }
@@ -658,6 +683,8 @@ int vigil__api_refused(api *a, http_request *req, const char *reason, const char
   if (!r->pending++) { /* the first of the rest of the window: what it names is kept */
     note(r, req, name, origin);
     r->first_ms = now;
+  } else {
+    note_path(r, req);
   }
   r->last_ms = now;
   return 0;
