@@ -154,7 +154,7 @@ typedef struct signature_state {
  * and the seq of the entry that recorded it (an entry records an item once). */
 typedef struct amendment {
   uint64_t seq, entered_seq;
-  int64_t at;        /* when it was made (the event's time) */
+  int64_t at; /* when it was made (the event's time) */
   uint32_t item;
   uint8_t clinician; /* the event's `clinician`: the server said the amender is one */
   const char *actor; /* interned */
